@@ -1,0 +1,23 @@
+{
+  "targets": [
+    {
+      "target_name": "nlkit",
+      "sources": [
+        "native/addon.cc",
+        "native/common.cc",
+        "native/netns.cc",
+        "native/netlink_socket.cc",
+        "native/inet_socket.cc",
+        "native/tun.cc"
+      ],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED"],
+      "cflags!": ["-fno-exceptions"],
+      "cflags_cc!": ["-fno-exceptions"],
+      "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+      "conditions": [
+        ["OS!='linux'", { "type": "none", "sources": [] }]
+      ]
+    }
+  ]
+}

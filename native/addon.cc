@@ -1,0 +1,18 @@
+// nlkit's native addon: sockets, namespaces, syscalls and the netlink I/O
+// thread. Everything about message formats lives in TypeScript.
+#include <napi.h>
+
+#include "inet_socket.h"
+#include "netlink_socket.h"
+#include "netns.h"
+#include "tun.h"
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  nlkit::NetlinkSocket::Init(env, exports);
+  nlkit::InitNetns(env, exports);
+  nlkit::InitInetSocket(env, exports);
+  nlkit::InitTun(env, exports);
+  return exports;
+}
+
+NODE_API_MODULE(nlkit, Init)

@@ -1,0 +1,7 @@
+#pragma once
+#include <napi.h>
+
+namespace nlkit {
+// inetSocket, tcpConnect, closeFd.
+void InitInetSocket(Napi::Env env, Napi::Object exports);
+}  // namespace nlkit

@@ -103,9 +103,9 @@ NetlinkSocket::NetlinkSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<
   setsockopt(fd_, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof one);
   setsockopt(fd_, SOL_NETLINK, NETLINK_GET_STRICT_CHK, &one, sizeof one);
 
-  int rcvbuf = opts.Has("rcvbuf") ? opts.Get("rcvbuf").As<Napi::Number>().Int32Value() : kDefaultRcvbuf;
+  int rcvbuf = opts.Get("rcvbuf").IsNumber() ? opts.Get("rcvbuf").As<Napi::Number>().Int32Value() : kDefaultRcvbuf;
   SetBufferSize(fd_, SO_RCVBUFFORCE, SO_RCVBUF, rcvbuf);
-  if (opts.Has("sndbuf")) {
+  if (opts.Get("sndbuf").IsNumber()) {
     SetBufferSize(fd_, SO_SNDBUFFORCE, SO_SNDBUF, opts.Get("sndbuf").As<Napi::Number>().Int32Value());
   }
   socklen_t len = sizeof sndbuf_;
@@ -122,7 +122,7 @@ NetlinkSocket::NetlinkSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<
   getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &alen);
   port_id_ = addr.nl_pid;
 
-  if (opts.Has("groups")) {
+  if (opts.Get("groups").IsArray()) {
     Napi::Array groups = opts.Get("groups").As<Napi::Array>();
     for (uint32_t i = 0; i < groups.Length(); i++) {
       int g = groups.Get(i).As<Napi::Number>().Int32Value();

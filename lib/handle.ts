@@ -1,0 +1,134 @@
+/**
+ * A handle: nlkit's entry point, bound to one network namespace for its
+ * whole life. It owns its sockets (no hidden global socket) and must be
+ * closed. Families hang off it: `h.links`, `h.addresses`, `h.routes`.
+ * @module
+ */
+import { bindAsync, bindSync, type AsyncOps, type SyncOps } from './netlink/bind';
+import { NetlinkConnection, NetlinkSyncConnection } from './netlink/connection';
+import { NETLINK_ROUTE } from './netlink/constants';
+import { runAsync, runSync, type Operation } from './netlink/operation';
+import { openNetnsSync, type NetnsRef, type NetworkNamespace } from './netns/namespace';
+import { addressOps } from './rtnetlink/address';
+import { linkOps } from './rtnetlink/link';
+import { routeOps } from './rtnetlink/route';
+
+export interface OpenOptions {
+  /** The namespace to work in (name, path, pid, fd, or an open NetworkNamespace). Default: the caller's. */
+  netns?: NetnsRef;
+  /** Receive buffer of the handle's sockets in bytes (default 4 MiB). */
+  receiveBufferBytes?: number;
+}
+
+/** Opens the namespace of `opts` and creates the handle's rtnetlink connection in it. */
+function openParts<T>(opts: OpenOptions, make: (fd: number) => T): { ns?: NetworkNamespace; conn: T } {
+  const ns = opts.netns !== undefined ? openNetnsSync(opts.netns) : undefined;
+  try {
+    return { ns, conn: make(ns ? ns.fd : -1) };
+  } catch (e) {
+    ns?.close();
+    throw e;
+  }
+}
+
+/**
+ * Async handle; create with {@link open}. Every method returns a promise and
+ * never blocks the event loop; any number of calls may be in flight at once.
+ */
+export class Handle {
+  /** Links: list, get, add (veth, bridge, ...), set, delete. */
+  readonly links: AsyncOps<typeof linkOps>;
+  /** IPv4/IPv6 addresses. */
+  readonly addresses: AsyncOps<typeof addressOps>;
+  /** Routes, including `routes.get()` lookups. */
+  readonly routes: AsyncOps<typeof routeOps>;
+  private readonly rtnl: NetlinkConnection;
+  private readonly ns?: NetworkNamespace;
+
+  /** @internal use {@link open} */
+  constructor(opts: OpenOptions = {}) {
+    const { ns, conn } = openParts(opts, (fd) => new NetlinkConnection({ protocol: NETLINK_ROUTE, netnsFd: fd, receiveBufferBytes: opts.receiveBufferBytes }));
+    this.ns = ns;
+    this.rtnl = conn;
+    this.links = bindAsync(conn, linkOps);
+    this.addresses = bindAsync(conn, addressOps);
+    this.routes = bindAsync(conn, routeOps);
+  }
+
+  /** The namespace this handle works in, or undefined for the caller's own. */
+  get netns(): NetworkNamespace | undefined {
+    return this.ns;
+  }
+
+  /** Runs a custom rtnetlink operation on this handle's connection. */
+  run<T>(op: Operation<T>): Promise<T> {
+    return runAsync(this.rtnl, op);
+  }
+
+  /** @internal the rtnetlink connection, for streaming dumps. */
+  get rtnetlink(): NetlinkConnection {
+    return this.rtnl;
+  }
+
+  /** Closes the sockets; pending calls fail with ClosedError. */
+  close(): void {
+    this.rtnl.close();
+    this.ns?.close();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+/** Blocking handle for scripts; create with {@link openSync}. Same API, no promises. */
+export class SyncHandle {
+  readonly links: SyncOps<typeof linkOps>;
+  readonly addresses: SyncOps<typeof addressOps>;
+  readonly routes: SyncOps<typeof routeOps>;
+  private readonly rtnl: NetlinkSyncConnection;
+  private readonly ns?: NetworkNamespace;
+
+  /** @internal use {@link openSync} */
+  constructor(opts: OpenOptions = {}) {
+    const { ns, conn } = openParts(opts, (fd) => new NetlinkSyncConnection({ protocol: NETLINK_ROUTE, netnsFd: fd, receiveBufferBytes: opts.receiveBufferBytes }));
+    this.ns = ns;
+    this.rtnl = conn;
+    this.links = bindSync(conn, linkOps);
+    this.addresses = bindSync(conn, addressOps);
+    this.routes = bindSync(conn, routeOps);
+  }
+
+  run<T>(op: Operation<T>): T {
+    return runSync(this.rtnl, op);
+  }
+
+  close(): void {
+    this.rtnl.close();
+    this.ns?.close();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+/**
+ * Opens a handle bound to one network namespace.
+ * @example
+ * import * as nlkit from 'nlkit';
+ * const h = await nlkit.open({ netns: 'c1' });
+ * try {
+ *   console.log(await h.links.list());
+ * } finally {
+ *   h.close();
+ * }
+ */
+export async function open(opts: OpenOptions = {}): Promise<Handle> {
+  return new Handle(opts);
+}
+
+/** Opens a blocking handle (for scripts; the async {@link open} is the main API). */
+export function openSync(opts: OpenOptions = {}): SyncHandle {
+  return new SyncHandle(opts);
+}

@@ -1,0 +1,59 @@
+/**
+ * nlkit: a netlink-native networking SDK for Node.js.
+ *
+ * Start with {@link open} to get a {@link Handle} bound to a network
+ * namespace; namespaces themselves are managed with {@link createNetns} and
+ * friends; {@link listenTcp}, {@link connectTcp} and {@link bindUdp} put
+ * Node sockets inside any namespace.
+ * @module nlkit
+ */
+import { assertLinux } from './native/binding';
+
+assertLinux();
+
+export { open, openSync, Handle, SyncHandle, type OpenOptions } from './handle';
+export {
+  ClosedError,
+  DumpInterruptedError,
+  NetlinkError,
+  NetlinkOverrunError,
+  NlkitError,
+  SystemError,
+  ValidationError,
+  errnoName,
+  type NetlinkErrorDetails,
+} from './netlink/errors';
+export type { Operation, NetlinkCall } from './netlink/operation';
+export type { AsyncOps, SyncOps } from './netlink/bind';
+export {
+  NETNS_RUN_DIR,
+  NetworkNamespace,
+  createAnonymousNetns,
+  createNetns,
+  createNetnsSync,
+  deleteNetns,
+  deleteNetnsSync,
+  listNetns,
+  netnsExists,
+  openNetns,
+  openNetnsSync,
+  type CreateNetnsOptions,
+  type DeleteNetnsOptions,
+  type NetnsRef,
+} from './netns/namespace';
+export { getSysctl, getSysctlSync, setSysctl, setSysctlSync } from './netns/sysctl';
+export { bindUdp, connectTcp, listenTcp, type BindOptions, type ConnectOptions, type ListenOptions } from './sockets/inet';
+export type {
+  Link,
+  LinkAddOptions,
+  LinkCommonOptions,
+  LinkFilter,
+  LinkRef,
+  LinkSetOptions,
+  LinkStats,
+  OperState,
+} from './rtnetlink/link';
+export type { BridgeInfo, BridgeOptions, BridgeSettings, VethOptions, VethPeerOptions, KindOptions } from './rtnetlink/link-kinds';
+export type { Address, AddressFilter, AddressOptions } from './rtnetlink/address';
+export type { Nexthop, NexthopOptions, Route, RouteFilter, RouteLookupOptions, RouteOptions } from './rtnetlink/route';
+export type { IpFamily } from './validate/ip';

@@ -1,0 +1,40 @@
+/**
+ * Turns a table of operations (generator functions) into the methods users
+ * call: async ones on a {@link Handle}, blocking ones on a SyncHandle.
+ * @module
+ */
+import { runAsync, runSync, type AsyncExecutor, type Operation, type SyncExecutor } from './operation';
+
+/** `(...args) => Operation<R>` becomes `(...args) => Promise<R>`; docs carry over. */
+export type AsyncOps<T> = {
+  [K in keyof T]: T[K] extends (...args: infer A) => Operation<infer R> ? (...args: A) => Promise<R> : never;
+};
+
+/** `(...args) => Operation<R>` becomes `(...args) => R`. */
+export type SyncOps<T> = {
+  [K in keyof T]: T[K] extends (...args: infer A) => Operation<infer R> ? (...args: A) => R : never;
+};
+
+type OpTable = Record<string, (...args: any[]) => Operation<unknown>>;
+
+export function bindAsync<T extends OpTable>(ex: AsyncExecutor, ops: T): AsyncOps<T> {
+  const out: Record<string, unknown> = {};
+  for (const [name, fn] of Object.entries(ops)) {
+    out[name] = (...args: unknown[]) => {
+      let op: Operation<unknown>;
+      try {
+        op = fn(...args);
+      } catch (e) {
+        return Promise.reject(e);
+      }
+      return runAsync(ex, op);
+    };
+  }
+  return out as AsyncOps<T>;
+}
+
+export function bindSync<T extends OpTable>(ex: SyncExecutor, ops: T): SyncOps<T> {
+  const out: Record<string, unknown> = {};
+  for (const [name, fn] of Object.entries(ops)) out[name] = (...args: unknown[]) => runSync(ex, fn(...args));
+  return out as SyncOps<T>;
+}

@@ -1,0 +1,182 @@
+/**
+ * The errors nlkit throws. Every error is an {@link NlkitError}; which subclass
+ * tells where it came from:
+ * - {@link ValidationError}: the input was refused before anything was sent.
+ * - {@link NetlinkError}: the kernel refused a netlink request (errno name,
+ *   operation, and the kernel's extended-ack message).
+ * - {@link SystemError}: a plain syscall failed (namespaces, sysctls, sockets).
+ * - {@link NetlinkOverrunError}: the kernel dropped messages for a full socket.
+ * @module
+ */
+import { constants as osConstants } from 'node:os';
+
+const errnoNames = new Map<number, string>();
+for (const [name, num] of Object.entries(osConstants.errno)) {
+  if (!errnoNames.has(num)) errnoNames.set(num, name);
+}
+// Kernel-internal codes that netlink can return and libc does not name.
+errnoNames.set(512, 'ERESTARTSYS');
+errnoNames.set(524, 'ENOTSUPP');
+
+/** The symbolic name of a positive errno value ("ENODEV"), or "E<n>". */
+export function errnoName(errno: number): string {
+  return errnoNames.get(errno) ?? `E${errno}`;
+}
+
+/** Base class of every error nlkit throws. */
+export class NlkitError extends Error {
+  override name = 'NlkitError';
+}
+
+/** Input refused before it reached the kernel. Nothing was changed. */
+export class ValidationError extends NlkitError {
+  override name = 'ValidationError';
+  /** Which argument or field was wrong. */
+  readonly field: string;
+  /** The offending value. */
+  readonly value: unknown;
+  constructor(field: string, value: unknown, reason: string) {
+    super(`invalid ${field} ${JSON.stringify(value)}: ${reason}`);
+    this.field = field;
+    this.value = value;
+  }
+}
+
+/** Details of a kernel refusal. */
+export interface NetlinkErrorDetails {
+  /** Positive errno value. */
+  errno: number;
+  /** What nlkit was doing, e.g. "add route 10.0.0.0/24". */
+  operation: string;
+  /** The kernel's extended-ack text, when it gave one. */
+  extack?: string;
+  /** Byte offset of the offending attribute in the request, when given. */
+  extackOffset?: number;
+  /** The attribute type the kernel said was missing, when given. */
+  missingAttribute?: number;
+  /** For batches: index of the failing command within the batch. */
+  commandIndex?: number;
+}
+
+/** The kernel answered a netlink request with an error. */
+export class NetlinkError extends NlkitError {
+  override name = 'NetlinkError';
+  readonly errno: number;
+  /** Symbolic errno, e.g. "EEXIST". */
+  readonly code: string;
+  readonly operation: string;
+  readonly extack?: string;
+  readonly extackOffset?: number;
+  readonly missingAttribute?: number;
+  readonly commandIndex?: number;
+
+  constructor(d: NetlinkErrorDetails) {
+    const code = errnoName(d.errno);
+    const text = osErrorText(d.errno);
+    super(`${d.operation}: ${code} (${text})${d.extack ? `: ${d.extack}` : ''}`);
+    this.errno = d.errno;
+    this.code = code;
+    this.operation = d.operation;
+    this.extack = d.extack;
+    this.extackOffset = d.extackOffset;
+    this.missingAttribute = d.missingAttribute;
+    this.commandIndex = d.commandIndex;
+  }
+}
+
+/** A syscall made by the addon failed. */
+export class SystemError extends NlkitError {
+  override name = 'SystemError';
+  readonly errno: number;
+  readonly code: string;
+  readonly syscall: string;
+  readonly operation: string;
+  constructor(operation: string, errno: number, syscall: string) {
+    const code = errnoName(errno);
+    super(`${operation}: ${syscall} failed: ${code} (${osErrorText(errno)})`);
+    this.errno = errno;
+    this.code = code;
+    this.syscall = syscall;
+    this.operation = operation;
+  }
+}
+
+/**
+ * The kernel dropped messages because the socket's receive buffer was full
+ * (ENOBUFS). For requests the replies are lost; for event subscriptions the
+ * consumer must resync from a fresh dump.
+ */
+export class NetlinkOverrunError extends NlkitError {
+  override name = 'NetlinkOverrunError';
+  readonly code = 'ENOBUFS';
+  constructor(operation: string) {
+    super(`${operation}: the kernel dropped netlink messages (ENOBUFS, receive buffer overrun)`);
+  }
+}
+
+/** A streamed dump saw the object set change underneath it (NLM_F_DUMP_INTR). */
+export class DumpInterruptedError extends NlkitError {
+  override name = 'DumpInterruptedError';
+  constructor(operation: string) {
+    super(`${operation}: the dump was interrupted by a concurrent change (NLM_F_DUMP_INTR); list again`);
+  }
+}
+
+/** The handle or socket was closed while the operation was pending, or before it. */
+export class ClosedError extends NlkitError {
+  override name = 'ClosedError';
+  constructor(operation: string) {
+    super(`${operation}: the netlink handle is closed`);
+  }
+}
+
+/** Wraps an error thrown by the addon (which carries .errno and .syscall). */
+export function fromNative(operation: string, e: unknown): Error {
+  const ne = e as { errno?: number; syscall?: string };
+  if (e instanceof Error && typeof ne.errno === 'number') {
+    return new SystemError(operation, ne.errno, ne.syscall ?? 'syscall');
+  }
+  return e instanceof Error ? e : new Error(String(e));
+}
+
+function osErrorText(errno: number): string {
+  const t = errnoTexts[errnoName(errno)];
+  return t ?? `errno ${errno}`;
+}
+
+// Short texts for the codes networking code meets most; others show the name only.
+const errnoTexts: Record<string, string> = {
+  EPERM: 'operation not permitted',
+  ENOENT: 'no such file or directory / object',
+  ESRCH: 'no such process',
+  EINTR: 'interrupted',
+  EIO: 'I/O error',
+  EBADF: 'bad file descriptor',
+  EAGAIN: 'try again',
+  ENOMEM: 'out of memory',
+  EACCES: 'permission denied',
+  EBUSY: 'device or resource busy',
+  EEXIST: 'already exists',
+  ENODEV: 'no such device',
+  ENOTDIR: 'not a directory',
+  EINVAL: 'invalid argument',
+  ENFILE: 'too many open files in system',
+  EMFILE: 'too many open files',
+  ENOSPC: 'no space left',
+  ERANGE: 'out of range',
+  EMSGSIZE: 'message too long',
+  EPROTONOSUPPORT: 'protocol not supported',
+  EOPNOTSUPP: 'operation not supported',
+  EAFNOSUPPORT: 'address family not supported',
+  EADDRINUSE: 'address already in use',
+  EADDRNOTAVAIL: 'address not available',
+  ENETDOWN: 'network is down',
+  ENETUNREACH: 'network is unreachable',
+  ENOBUFS: 'no buffer space available',
+  ETIMEDOUT: 'timed out',
+  ECONNREFUSED: 'connection refused',
+  EHOSTUNREACH: 'no route to host',
+  ENOTEMPTY: 'not empty',
+  ENOTSUPP: 'not supported',
+  ENOTSUP: 'not supported',
+};

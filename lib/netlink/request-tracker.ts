@@ -1,0 +1,126 @@
+/**
+ * Matches replies to requests by sequence number and decides when each
+ * request is complete. Shared by the async and the sync connection, so both
+ * follow exactly the same protocol rules.
+ * @module
+ */
+import { NLMSG_DONE, NLMSG_ERROR, NLMSG_NOOP, NLMSG_OVERRUN, NLM_F_DUMP_INTR } from './constants';
+import { DumpInterruptedError, NetlinkError } from './errors';
+import { decodeDoneMessage, decodeErrorMessage, type ErrorReply } from './extack';
+import type { NetlinkMessage } from './parser';
+
+export type RequestKind = 'ack' | 'dump' | 'batch';
+
+/** One request in flight. */
+export class PendingRequest {
+  readonly replies: NetlinkMessage[] = [];
+  /** Set when a dump saw NLM_F_DUMP_INTR. */
+  interrupted = false;
+  /** First error of a batch; the batch settles on `sent`. */
+  batchError?: NetlinkError;
+  settled = false;
+
+  constructor(
+    readonly kind: RequestKind,
+    readonly operation: string,
+    readonly firstSeq: number,
+    readonly lastSeq: number,
+    /** Called once with the outcome. */
+    readonly settle: (error: Error | undefined, replies: NetlinkMessage[], interrupted: boolean) => void,
+    /** Streaming dumps: receives each message instead of collecting it. */
+    readonly onMessage?: (m: NetlinkMessage) => void,
+  ) {}
+}
+
+export class RequestTracker {
+  private readonly bySeq = new Map<number, PendingRequest>();
+  private readonly batches = new Set<PendingRequest>();
+
+  get size(): number {
+    return this.bySeq.size + this.batches.size;
+  }
+
+  add(p: PendingRequest): void {
+    if (p.kind === 'batch') this.batches.add(p);
+    else this.bySeq.set(p.firstSeq, p);
+  }
+
+  /** Routes received messages to their requests. Unmatched messages are returned. */
+  feed(messages: NetlinkMessage[]): NetlinkMessage[] {
+    const strays: NetlinkMessage[] = [];
+    for (const m of messages) {
+      if (m.type === NLMSG_NOOP || m.type === NLMSG_OVERRUN) continue;
+      const p = this.bySeq.get(m.seq) ?? this.findBatch(m.seq);
+      if (!p) {
+        strays.push(m);
+        continue;
+      }
+      this.onMessage(p, m);
+    }
+    return strays;
+  }
+
+  /** The datagram carrying `p` was processed: batches complete here. */
+  sent(p: PendingRequest): void {
+    if (p.kind !== 'batch' || p.settled) return;
+    this.finish(p, p.batchError);
+  }
+
+  /** Fails one request (send error) or, without `p`, every request. */
+  fail(error: Error, p?: PendingRequest): void {
+    const victims = p ? [p] : [...this.bySeq.values(), ...this.batches];
+    for (const v of victims) this.finish(v, error);
+  }
+
+  private findBatch(seq: number): PendingRequest | undefined {
+    for (const b of this.batches) if (seq >= b.firstSeq && seq <= b.lastSeq) return b;
+    return undefined;
+  }
+
+  private onMessage(p: PendingRequest, m: NetlinkMessage): void {
+    if (m.type === NLMSG_ERROR) {
+      const e = decodeErrorMessage(m);
+      if (p.kind === 'batch') {
+        if (e.errno !== 0 && !p.batchError) p.batchError = this.error(p, e, m.seq - p.firstSeq);
+        return;
+      }
+      this.finish(p, e.errno === 0 ? undefined : this.error(p, e));
+      return;
+    }
+    if (m.type === NLMSG_DONE && p.kind === 'dump') {
+      const e = decodeDoneMessage(m);
+      let error: Error | undefined = e.errno === 0 ? undefined : this.error(p, e);
+      // A stream cannot be restarted behind the consumer's back: tell it.
+      if (!error && p.onMessage && p.interrupted) error = new DumpInterruptedError(p.operation);
+      this.finish(p, error);
+      return;
+    }
+    if (m.flags & NLM_F_DUMP_INTR) p.interrupted = true;
+    if (p.onMessage) {
+      // After an interruption the rest of the stream is inconsistent: drop it
+      // and fail at NLMSG_DONE, which also frees the socket's dump slot.
+      if (!p.interrupted) p.onMessage(m);
+    } else {
+      p.replies.push(m);
+    }
+  }
+
+  private error(p: PendingRequest, e: ErrorReply, commandIndex?: number): NetlinkError {
+    return new NetlinkError({
+      errno: e.errno,
+      operation: p.operation,
+      extack: e.extack,
+      extackOffset: e.extackOffset,
+      missingAttribute: e.missingAttribute,
+      commandIndex,
+    });
+  }
+
+  private finish(p: PendingRequest, error: Error | undefined): void {
+    if (p.settled) return;
+    p.settled = true;
+    if (p.kind === 'batch') this.batches.delete(p);
+    else this.bySeq.delete(p.firstSeq);
+    p.settle(error, p.replies, p.interrupted);
+  }
+}

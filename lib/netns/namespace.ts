@@ -1,0 +1,250 @@
+/**
+ * Network namespaces: named ones the way `ip netns` keeps them (bind mounts
+ * under /run/netns), anonymous ones held by an fd, and references to a
+ * namespace by name, path, pid or fd. All done with syscalls in the addon.
+ * @module
+ */
+import * as fs from 'node:fs';
+import { constants as osConstants } from 'node:os';
+import * as path from 'node:path';
+import { native } from '../native/binding';
+import { SystemError, ValidationError, fromNative } from '../netlink/errors';
+import { validateNetnsName } from '../validate/names';
+
+/** Where named namespaces live, as with iproute2. */
+export const NETNS_RUN_DIR = '/run/netns';
+const NSFS_MAGIC = 0x6e736673;
+const errno = osConstants.errno;
+
+/**
+ * Which network namespace to work in:
+ * - a name (`'c1'`, as in `ip netns add c1`),
+ * - `{ name }`, `{ path }` (any nsfs file, e.g. /proc/123/ns/net), `{ pid }`, `{ fd }`,
+ * - an open {@link NetworkNamespace},
+ * - `undefined`: the namespace of the calling process.
+ */
+export type NetnsRef = string | { name: string } | { path: string } | { pid: number } | { fd: number } | NetworkNamespace;
+
+/**
+ * An open reference to a network namespace (an fd on its nsfs inode). While
+ * open it keeps the namespace alive, even an unnamed one. Close it when done.
+ */
+export class NetworkNamespace {
+  private _fd: number;
+  /** Its name under /run/netns, when it has one. */
+  readonly name?: string;
+  /** The file it was opened from. */
+  readonly path?: string;
+
+  /** @internal */
+  constructor(fd: number, name?: string, filePath?: string) {
+    this._fd = fd;
+    this.name = name;
+    this.path = filePath;
+  }
+
+  /** The namespace fd (valid until close). */
+  get fd(): number {
+    if (this._fd < 0) throw new ValidationError('namespace', this.name ?? this.path, 'is closed');
+    return this._fd;
+  }
+
+  /** The namespace inode number: equal inodes mean the same namespace. */
+  get inode(): number {
+    return fs.fstatSync(this.fd).ino;
+  }
+
+  close(): void {
+    if (this._fd >= 0) fs.closeSync(this._fd);
+    this._fd = -1;
+  }
+
+  toString(): string {
+    return this.name ?? this.path ?? `netns fd ${this._fd}`;
+  }
+}
+
+/** Resolves a reference to the nsfs file it names (not for fd refs). */
+export function netnsPath(ref: Exclude<NetnsRef, NetworkNamespace | { fd: number }>): string {
+  if (typeof ref === 'string') return path.join(NETNS_RUN_DIR, validateNetnsName(ref));
+  if ('name' in ref) return path.join(NETNS_RUN_DIR, validateNetnsName(ref.name));
+  if ('pid' in ref) {
+    if (!Number.isInteger(ref.pid) || ref.pid <= 0) throw new ValidationError('pid', ref.pid, 'must be a positive integer');
+    return `/proc/${ref.pid}/ns/net`;
+  }
+  if (typeof ref.path !== 'string' || !path.isAbsolute(ref.path)) {
+    throw new ValidationError('namespace path', ref.path, 'must be an absolute path');
+  }
+  return ref.path;
+}
+
+/**
+ * Opens a namespace reference. The returned object owns a new fd (also for
+ * `{ fd }` refs, which are duplicated) and must be closed.
+ */
+export function openNetnsSync(ref: NetnsRef): NetworkNamespace {
+  if (ref instanceof NetworkNamespace) return openNetnsSync({ path: `/proc/self/fd/${ref.fd}` });
+  if (typeof ref === 'object' && 'fd' in ref) {
+    if (!Number.isInteger(ref.fd) || ref.fd < 0) throw new ValidationError('namespace fd', ref.fd, 'must be an open fd');
+    return openNetnsSync({ path: `/proc/self/fd/${ref.fd}` });
+  }
+  const p = netnsPath(ref);
+  let fd: number;
+  try {
+    fd = fs.openSync(p, fs.constants.O_RDONLY);
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    throw new SystemError(`open network namespace ${describe(ref)}`, -(err.errno ?? -2), `open(${p})`);
+  }
+  if (!isNsfs(p)) {
+    fs.closeSync(fd);
+    throw new ValidationError('namespace', describe(ref), `${p} is not a namespace file (is the namespace mounted?)`);
+  }
+  const name = typeof ref === 'string' ? ref : 'name' in ref ? ref.name : undefined;
+  return new NetworkNamespace(fd, name, p);
+}
+
+/** Async form of {@link openNetnsSync} (opening is a cheap, non-blocking syscall). */
+export async function openNetns(ref: NetnsRef): Promise<NetworkNamespace> {
+  return openNetnsSync(ref);
+}
+
+function isNsfs(p: string): boolean {
+  try {
+    return fs.statfsSync(p).type === NSFS_MAGIC;
+  } catch {
+    return false;
+  }
+}
+
+function describe(ref: NetnsRef): string {
+  if (typeof ref === 'string') return ref;
+  return JSON.stringify(ref);
+}
+
+/** Options for {@link createNetns}. */
+export interface CreateNetnsOptions {
+  /** Do nothing if a namespace of that name already exists (default: fail with EEXIST). */
+  existOk?: boolean;
+}
+
+function prepareRunDir(): void {
+  try {
+    native().netnsPrepareDir(NETNS_RUN_DIR);
+  } catch (e) {
+    throw fromNative(`prepare ${NETNS_RUN_DIR}`, e);
+  }
+}
+
+/**
+ * Creates a named network namespace, like `ip netns add NAME`, off the event
+ * loop. Its loopback is down, as with `ip netns add`.
+ * @example
+ * await createNetns('c1');
+ */
+export async function createNetns(name: string, opts: CreateNetnsOptions = {}): Promise<void> {
+  const p = path.join(NETNS_RUN_DIR, validateNetnsName(name));
+  prepareRunDir();
+  try {
+    await native().netnsCreateNamed(p, true);
+  } catch (e) {
+    if (opts.existOk && (e as { errno?: number }).errno === errno.EEXIST && isNsfs(p)) return;
+    throw fromNative(`create network namespace ${name}`, e);
+  }
+}
+
+/** Blocking form of {@link createNetns}. */
+export function createNetnsSync(name: string, opts: CreateNetnsOptions = {}): void {
+  const p = path.join(NETNS_RUN_DIR, validateNetnsName(name));
+  prepareRunDir();
+  try {
+    native().netnsCreateNamed(p, false);
+  } catch (e) {
+    if (opts.existOk && (e as { errno?: number }).errno === errno.EEXIST && isNsfs(p)) return;
+    throw fromNative(`create network namespace ${name}`, e);
+  }
+}
+
+/** Options for {@link deleteNetns}. */
+export interface DeleteNetnsOptions {
+  /** Succeed when there is no such namespace (default: fail with ENOENT). */
+  missingOk?: boolean;
+}
+
+/**
+ * Deletes a named namespace, like `ip netns del NAME`: the name goes away at
+ * once; the kernel tears the namespace (and its links) down when nothing
+ * else holds it.
+ */
+export async function deleteNetns(name: string, opts: DeleteNetnsOptions = {}): Promise<void> {
+  const p = path.join(NETNS_RUN_DIR, validateNetnsName(name));
+  try {
+    await native().netnsDeleteNamed(p, true);
+  } catch (e) {
+    if (opts.missingOk && (e as { errno?: number }).errno === errno.ENOENT) return;
+    throw fromNative(`delete network namespace ${name}`, e);
+  }
+}
+
+/** Blocking form of {@link deleteNetns}. */
+export function deleteNetnsSync(name: string, opts: DeleteNetnsOptions = {}): void {
+  const p = path.join(NETNS_RUN_DIR, validateNetnsName(name));
+  try {
+    native().netnsDeleteNamed(p, false);
+  } catch (e) {
+    if (opts.missingOk && (e as { errno?: number }).errno === errno.ENOENT) return;
+    throw fromNative(`delete network namespace ${name}`, e);
+  }
+}
+
+/** Names of the namespaces under /run/netns, sorted. */
+export async function listNetns(): Promise<string[]> {
+  try {
+    return (await fs.promises.readdir(NETNS_RUN_DIR)).sort();
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw e;
+  }
+}
+
+/** Whether a named namespace exists (and is mounted). */
+export function netnsExists(name: string): boolean {
+  return isNsfs(path.join(NETNS_RUN_DIR, validateNetnsName(name)));
+}
+
+/**
+ * Creates a namespace with no name, held only by the returned fd (and by
+ * whatever lives in it). Handy for throw-away sandboxes.
+ */
+export async function createAnonymousNetns(): Promise<NetworkNamespace> {
+  try {
+    const fd = await native().netnsCreateAnonymous(true);
+    return new NetworkNamespace(fd);
+  } catch (e) {
+    throw fromNative('create anonymous network namespace', e);
+  }
+}
+
+/** Runs fn with a temporary fd for `ref` (-1 for the caller's namespace). */
+export function withNetns<T>(ref: NetnsRef | undefined, fn: (fd: number) => T): T {
+  if (ref === undefined) return fn(-1);
+  if (ref instanceof NetworkNamespace) return fn(ref.fd);
+  const ns = openNetnsSync(ref);
+  try {
+    return fn(ns.fd);
+  } finally {
+    ns.close();
+  }
+}
+
+/** Async form of {@link withNetns}: the fd stays open until fn settles. */
+export async function withNetnsAsync<T>(ref: NetnsRef | undefined, fn: (fd: number) => Promise<T>): Promise<T> {
+  if (ref === undefined) return fn(-1);
+  if (ref instanceof NetworkNamespace) return fn(ref.fd);
+  const ns = openNetnsSync(ref);
+  try {
+    return await fn(ns.fd);
+  } finally {
+    ns.close();
+  }
+}

@@ -1,0 +1,257 @@
+/**
+ * IPv4 and IPv6 addresses on links — RTM_*ADDR.
+ * @module
+ */
+import { NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REPLACE } from '../netlink/constants';
+import { ValidationError } from '../netlink/errors';
+import { call, dump, type Operation } from '../netlink/operation';
+import { Attributes, u32At, u8At, type NetlinkMessage, type RawAttribute } from '../netlink/parser';
+import { NetlinkWriter } from '../netlink/writer';
+import { afOf, formatIp, parseCidr, parseIp, AF_INET6, type IpFamily } from '../validate/ip';
+import * as C from './constants';
+import { resolveLinkIndex, type LinkRef } from './link';
+import { parseScope, scopeName } from './names';
+
+/** An address as the kernel reports it. */
+export interface Address {
+  family: IpFamily;
+  /** Index of the link it is on. */
+  index: number;
+  /** The address itself ("10.0.0.1"). */
+  address: string;
+  prefixLength: number;
+  /** "10.0.0.1/24" */
+  cidr: string;
+  /** Point-to-point peer, when different from the address. */
+  peer?: string;
+  broadcast?: string;
+  label?: string;
+  scope: string;
+  /** Flag names as `ip -j` prints them: "permanent", "nodad", "noprefixroute", ... */
+  flags: string[];
+  /** Seconds; undefined means forever. */
+  validLifetime?: number;
+  preferredLifetime?: number;
+  /** Metric of the prefix route (IFA_RT_PRIORITY). */
+  metric?: number;
+  protocol?: number;
+  unknownAttributes: RawAttribute[];
+}
+
+/** Options of {@link addressOps.add}. */
+export interface AddressOptions {
+  /** IPv4 broadcast address, or true to derive it from the prefix (`brd +`). */
+  broadcast?: string | boolean;
+  /** IPv4 label ("eth0:1"); must start with the link name. */
+  label?: string;
+  /** "global" (default), "link", "host", "site" or a number. */
+  scope?: string | number;
+  /** Point-to-point peer prefix. */
+  peer?: string;
+  /** Skip duplicate address detection (IPv6). */
+  nodad?: boolean;
+  /** Do not add the prefix route. */
+  noprefixroute?: boolean;
+  /** IPv6 temporary-address management. */
+  manageTempAddr?: boolean;
+  /** Join the multicast group automatically. */
+  autojoin?: boolean;
+  /** Seconds, or "forever" (default). */
+  validLifetime?: number | 'forever';
+  preferredLifetime?: number | 'forever';
+  /** Metric of the prefix route. */
+  metric?: number;
+}
+
+/** Filters of {@link addressOps.list}. */
+export interface AddressFilter {
+  link?: LinkRef;
+  family?: IpFamily;
+}
+
+const FLAG_NAMES: Array<[number, string]> = [
+  [C.IFA_F_SECONDARY, 'secondary'],
+  [C.IFA_F_NODAD, 'nodad'],
+  [C.IFA_F_OPTIMISTIC, 'optimistic'],
+  [C.IFA_F_DADFAILED, 'dadfailed'],
+  [C.IFA_F_HOMEADDRESS, 'home'],
+  [C.IFA_F_DEPRECATED, 'deprecated'],
+  [C.IFA_F_TENTATIVE, 'tentative'],
+  [C.IFA_F_PERMANENT, 'permanent'],
+  [C.IFA_F_MANAGETEMPADDR, 'mngtmpaddr'],
+  [C.IFA_F_NOPREFIXROUTE, 'noprefixroute'],
+  [C.IFA_F_MCAUTOJOIN, 'autojoin'],
+  [C.IFA_F_STABLE_PRIVACY, 'stable-privacy'],
+];
+
+const KNOWN = new Set([C.IFA_ADDRESS, C.IFA_LOCAL, C.IFA_LABEL, C.IFA_BROADCAST, C.IFA_CACHEINFO, C.IFA_FLAGS, C.IFA_RT_PRIORITY, C.IFA_PROTO]);
+const INFINITY = 0xffffffff;
+
+/** Decodes one RTM_NEWADDR message. */
+export function decodeAddress(m: NetlinkMessage): Address {
+  const p = m.payload;
+  const family: IpFamily = u8At(p, 0) === AF_INET6 ? 6 : 4;
+  const prefixLength = u8At(p, 1);
+  const a = new Attributes(p, C.IFADDRMSG_LEN);
+  const local = a.get(C.IFA_LOCAL);
+  const addr = a.get(C.IFA_ADDRESS);
+  const own = local ?? addr ?? Buffer.alloc(family === 4 ? 4 : 16);
+  const flags = a.u32(C.IFA_FLAGS) ?? u8At(p, 2);
+  const out: Address = {
+    family,
+    index: u32At(p, 4),
+    address: formatIp(own),
+    prefixLength,
+    cidr: `${formatIp(own)}/${prefixLength}`,
+    scope: scopeName(u8At(p, 3)),
+    flags: FLAG_NAMES.filter(([bit]) => flags & bit).map(([, n]) => n),
+    unknownAttributes: a.list.filter((x) => !KNOWN.has(x.type)),
+  };
+  if (local && addr && !local.equals(addr)) out.peer = formatIp(addr);
+  const brd = a.get(C.IFA_BROADCAST);
+  if (brd) out.broadcast = formatIp(brd);
+  const label = a.string(C.IFA_LABEL);
+  if (label) out.label = label;
+  const ci = a.get(C.IFA_CACHEINFO);
+  if (ci && ci.length >= 8) {
+    const pref = ci.readUInt32LE(0);
+    const valid = ci.readUInt32LE(4);
+    if (valid !== INFINITY) out.validLifetime = valid;
+    if (pref !== INFINITY) out.preferredLifetime = pref;
+  }
+  const metric = a.u32(C.IFA_RT_PRIORITY);
+  if (metric !== undefined) out.metric = metric;
+  const proto = a.u8(C.IFA_PROTO);
+  if (proto !== undefined) out.protocol = proto;
+  return out;
+}
+
+function lifetime(v: number | 'forever' | undefined, field: string): number {
+  if (v === undefined || v === 'forever') return INFINITY;
+  if (!Number.isInteger(v) || v < 0 || v >= INFINITY) throw new ValidationError(field, v, 'seconds, or "forever"');
+  return v;
+}
+
+function* writeAddress(
+  type: number,
+  flags: number,
+  link: LinkRef,
+  cidrText: string,
+  opts: AddressOptions,
+  verb: string,
+): Operation<void> {
+  const cidr = parseCidr(cidrText, 'address', { defaultFull: true });
+  const index = yield* resolveLinkIndex(link);
+  const w = new NetlinkWriter().begin(type, flags);
+  const off = w.struct(C.IFADDRMSG_LEN);
+  let ifaFlags = 0;
+  if (opts.nodad) ifaFlags |= C.IFA_F_NODAD;
+  if (opts.noprefixroute) ifaFlags |= C.IFA_F_NOPREFIXROUTE;
+  if (opts.manageTempAddr) ifaFlags |= C.IFA_F_MANAGETEMPADDR;
+  if (opts.autojoin) ifaFlags |= C.IFA_F_MCAUTOJOIN;
+  w.view.writeUInt8(afOf(cidr.family), off);
+  w.view.writeUInt8(cidr.prefixLength, off + 1);
+  w.view.writeUInt8(ifaFlags & 0xff, off + 2);
+  w.view.writeUInt8(opts.scope !== undefined ? parseScope(opts.scope) : 0, off + 3);
+  w.view.writeUInt32LE(index, off + 4);
+  w.attr(C.IFA_LOCAL, cidr.bytes);
+  w.attr(C.IFA_ADDRESS, opts.peer !== undefined ? parseCidr(opts.peer, 'peer', { family: cidr.family, defaultFull: true }).bytes : cidr.bytes);
+  if (opts.broadcast !== undefined && opts.broadcast !== false) {
+    if (cidr.family !== 4) throw new ValidationError('broadcast', opts.broadcast, 'IPv4 only');
+    let brd: Buffer;
+    if (opts.broadcast === true) {
+      brd = Buffer.from(cidr.bytes);
+      for (let bit = cidr.prefixLength; bit < 32; bit++) brd[bit >> 3] |= 0x80 >> (bit & 7);
+    } else {
+      brd = parseIp(opts.broadcast, 'broadcast', 4).bytes;
+    }
+    w.attr(C.IFA_BROADCAST, brd);
+  }
+  if (opts.label !== undefined) {
+    if (cidr.family !== 4) throw new ValidationError('label', opts.label, 'IPv4 only');
+    if (Buffer.byteLength(opts.label) > 15) throw new ValidationError('label', opts.label, 'longer than 15 bytes');
+    w.string(C.IFA_LABEL, opts.label);
+  }
+  if (ifaFlags > 0xff) w.u32(C.IFA_FLAGS, ifaFlags);
+  if (opts.validLifetime !== undefined || opts.preferredLifetime !== undefined) {
+    const ci = Buffer.alloc(16);
+    const valid = lifetime(opts.validLifetime, 'validLifetime');
+    const pref = lifetime(opts.preferredLifetime ?? opts.validLifetime, 'preferredLifetime');
+    if (pref > valid) throw new ValidationError('preferredLifetime', opts.preferredLifetime, 'must not exceed validLifetime');
+    ci.writeUInt32LE(pref, 0);
+    ci.writeUInt32LE(valid, 4);
+    w.attr(C.IFA_CACHEINFO, ci);
+  }
+  if (opts.metric !== undefined) w.u32(C.IFA_RT_PRIORITY, opts.metric);
+  yield* call(w.end().finish(), `${verb} address ${cidrText} on ${typeof link === 'number' ? '#' + link : link}`);
+}
+
+/** The operations on addresses; bound to a handle as `handle.addresses`. */
+export const addressOps = {
+  /**
+   * Adds an address to a link; EEXIST if it is already there.
+   * @example
+   * await h.addresses.add('eth0', '10.0.0.2/24');
+   * await h.addresses.add('eth0', 'fd00::2/64', { nodad: true });
+   */
+  *add(link: LinkRef, cidr: string, opts: AddressOptions = {}): Operation<void> {
+    yield* writeAddress(C.RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, link, cidr, opts, 'add');
+  },
+
+  /** Adds the address, or updates its options (lifetimes, flags) when present. */
+  *replace(link: LinkRef, cidr: string, opts: AddressOptions = {}): Operation<void> {
+    yield* writeAddress(C.RTM_NEWADDR, NLM_F_CREATE | NLM_F_REPLACE, link, cidr, opts, 'replace');
+  },
+
+  /**
+   * Removes an address from a link.
+   * @example
+   * await h.addresses.delete('eth0', '10.0.0.2/24');
+   */
+  *delete(link: LinkRef, cidr: string): Operation<void> {
+    yield* writeAddress(C.RTM_DELADDR, 0, link, cidr, {}, 'delete');
+  },
+
+  /**
+   * Lists addresses, optionally of one link and/or family.
+   * @example
+   * const v4 = await h.addresses.list({ link: 'eth0', family: 4 });
+   */
+  *list(filter: AddressFilter = {}): Operation<Address[]> {
+    const index = filter.link !== undefined ? yield* resolveLinkIndex(filter.link) : 0;
+    if (filter.family !== undefined && filter.family !== 4 && filter.family !== 6) {
+      throw new ValidationError('family', filter.family, 'must be 4 or 6');
+    }
+    const w = new NetlinkWriter().begin(C.RTM_GETADDR, NLM_F_DUMP);
+    const off = w.struct(C.IFADDRMSG_LEN);
+    w.view.writeUInt8(filter.family ? afOf(filter.family) : 0, off);
+    w.view.writeUInt32LE(index, off + 4); // strict dumps filter by index in the kernel
+    const replies = yield* dump(w.end().finish(), 'list addresses');
+    return replies
+      .filter((m) => m.type === C.RTM_NEWADDR)
+      .map(decodeAddress)
+      .filter((a) => (index === 0 || a.index === index) && (!filter.family || a.family === filter.family));
+  },
+
+  /**
+   * Removes every address of a link (of one family if given), like `ip addr flush dev X`.
+   * Returns how many were removed.
+   */
+  *flush(link: LinkRef, family?: IpFamily): Operation<number> {
+    const index = yield* resolveLinkIndex(link);
+    const all = yield* addressOps.list({ link: index, family });
+    // Secondaries vanish with their primary (or get promoted): delete those first.
+    const ordered = [...all.filter((a) => a.flags.includes('secondary')), ...all.filter((a) => !a.flags.includes('secondary'))];
+    let n = 0;
+    for (const a of ordered) {
+      try {
+        yield* addressOps.delete(index, a.cidr);
+        n++;
+      } catch (e) {
+        if ((e as { code?: string }).code !== 'EADDRNOTAVAIL') throw e;
+      }
+    }
+    return n;
+  },
+};
+

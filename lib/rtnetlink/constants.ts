@@ -1,0 +1,259 @@
+/**
+ * rtnetlink numbers from linux/rtnetlink.h, if_link.h, if_addr.h and
+ * neighbour.h. Only values are here; meaning lives with the code that uses them.
+ * @module
+ */
+
+// Message types
+export const RTM_NEWLINK = 16;
+export const RTM_DELLINK = 17;
+export const RTM_GETLINK = 18;
+export const RTM_SETLINK = 19;
+export const RTM_NEWADDR = 20;
+export const RTM_DELADDR = 21;
+export const RTM_GETADDR = 22;
+export const RTM_NEWROUTE = 24;
+export const RTM_DELROUTE = 25;
+export const RTM_GETROUTE = 26;
+export const RTM_NEWNEIGH = 28;
+export const RTM_DELNEIGH = 29;
+export const RTM_GETNEIGH = 30;
+export const RTM_NEWRULE = 32;
+export const RTM_DELRULE = 33;
+export const RTM_GETRULE = 34;
+
+// struct sizes
+export const IFINFOMSG_LEN = 16;
+export const IFADDRMSG_LEN = 8;
+export const RTMSG_LEN = 12;
+export const NDMSG_LEN = 12;
+export const FIB_RULE_HDR_LEN = 12;
+
+// IFLA_* (struct ifinfomsg attributes)
+export const IFLA_ADDRESS = 1;
+export const IFLA_BROADCAST = 2;
+export const IFLA_IFNAME = 3;
+export const IFLA_MTU = 4;
+export const IFLA_LINK = 5;
+export const IFLA_QDISC = 6;
+export const IFLA_STATS = 7;
+export const IFLA_MASTER = 10;
+export const IFLA_PROTINFO = 12;
+export const IFLA_TXQLEN = 13;
+export const IFLA_OPERSTATE = 16;
+export const IFLA_LINKMODE = 17;
+export const IFLA_LINKINFO = 18;
+export const IFLA_NET_NS_PID = 19;
+export const IFLA_IFALIAS = 20;
+export const IFLA_STATS64 = 23;
+export const IFLA_AF_SPEC = 26;
+export const IFLA_GROUP = 27;
+export const IFLA_NET_NS_FD = 28;
+export const IFLA_EXT_MASK = 29;
+export const IFLA_PROMISCUITY = 30;
+export const IFLA_NUM_TX_QUEUES = 31;
+export const IFLA_NUM_RX_QUEUES = 32;
+export const IFLA_CARRIER = 33;
+export const IFLA_CARRIER_CHANGES = 35;
+export const IFLA_LINK_NETNSID = 37;
+export const IFLA_PROTO_DOWN = 39;
+export const IFLA_GSO_MAX_SEGS = 40;
+export const IFLA_GSO_MAX_SIZE = 41;
+export const IFLA_NEW_NETNSID = 45;
+export const IFLA_TARGET_NETNSID = 46;
+export const IFLA_MIN_MTU = 50;
+export const IFLA_MAX_MTU = 51;
+export const IFLA_ALT_IFNAME = 53;
+export const IFLA_PERM_ADDRESS = 54;
+export const IFLA_ALLMULTI = 61;
+
+// IFLA_LINKINFO nested
+export const IFLA_INFO_KIND = 1;
+export const IFLA_INFO_DATA = 2;
+export const IFLA_INFO_XSTATS = 3;
+export const IFLA_INFO_SLAVE_KIND = 4;
+export const IFLA_INFO_SLAVE_DATA = 5;
+
+export const VETH_INFO_PEER = 1;
+
+// RTEXT_FILTER_* for IFLA_EXT_MASK
+export const RTEXT_FILTER_VF = 1 << 0;
+export const RTEXT_FILTER_SKIP_STATS = 1 << 3;
+
+// ifinfomsg.ifi_flags (net/if.h)
+export const IFF_UP = 0x1;
+export const IFF_BROADCAST = 0x2;
+export const IFF_DEBUG = 0x4;
+export const IFF_LOOPBACK = 0x8;
+export const IFF_POINTOPOINT = 0x10;
+export const IFF_NOTRAILERS = 0x20;
+export const IFF_RUNNING = 0x40;
+export const IFF_NOARP = 0x80;
+export const IFF_PROMISC = 0x100;
+export const IFF_ALLMULTI = 0x200;
+export const IFF_MASTER = 0x400;
+export const IFF_SLAVE = 0x800;
+export const IFF_MULTICAST = 0x1000;
+export const IFF_PORTSEL = 0x2000;
+export const IFF_AUTOMEDIA = 0x4000;
+export const IFF_DYNAMIC = 0x8000;
+export const IFF_LOWER_UP = 0x10000;
+export const IFF_DORMANT = 0x20000;
+export const IFF_ECHO = 0x40000;
+
+/** Flag names as `ip` prints them, in its order. */
+export const IFF_NAMES: Array<[number, string]> = [
+  [IFF_LOOPBACK, 'LOOPBACK'],
+  [IFF_BROADCAST, 'BROADCAST'],
+  [IFF_POINTOPOINT, 'POINTOPOINT'],
+  [IFF_MULTICAST, 'MULTICAST'],
+  [IFF_NOARP, 'NOARP'],
+  [IFF_ALLMULTI, 'ALLMULTI'],
+  [IFF_PROMISC, 'PROMISC'],
+  [IFF_MASTER, 'MASTER'],
+  [IFF_SLAVE, 'SLAVE'],
+  [IFF_DEBUG, 'DEBUG'],
+  [IFF_DYNAMIC, 'DYNAMIC'],
+  [IFF_AUTOMEDIA, 'AUTOMEDIA'],
+  [IFF_PORTSEL, 'PORTSEL'],
+  [IFF_NOTRAILERS, 'NOTRAILERS'],
+  [IFF_UP, 'UP'],
+  [IFF_LOWER_UP, 'LOWER_UP'],
+  [IFF_DORMANT, 'DORMANT'],
+  [IFF_ECHO, 'ECHO'],
+];
+
+/** IF_OPER_* as `ip` names them. */
+export const OPER_STATES = ['UNKNOWN', 'NOTPRESENT', 'DOWN', 'LOWERLAYERDOWN', 'TESTING', 'DORMANT', 'UP'] as const;
+
+// IFA_* (struct ifaddrmsg attributes)
+export const IFA_ADDRESS = 1;
+export const IFA_LOCAL = 2;
+export const IFA_LABEL = 3;
+export const IFA_BROADCAST = 4;
+export const IFA_ANYCAST = 5;
+export const IFA_CACHEINFO = 6;
+export const IFA_MULTICAST = 7;
+export const IFA_FLAGS = 8;
+export const IFA_RT_PRIORITY = 9;
+export const IFA_PROTO = 11;
+
+// IFA_F_* address flags
+export const IFA_F_SECONDARY = 0x01;
+export const IFA_F_NODAD = 0x02;
+export const IFA_F_OPTIMISTIC = 0x04;
+export const IFA_F_DADFAILED = 0x08;
+export const IFA_F_HOMEADDRESS = 0x10;
+export const IFA_F_DEPRECATED = 0x20;
+export const IFA_F_TENTATIVE = 0x40;
+export const IFA_F_PERMANENT = 0x80;
+export const IFA_F_MANAGETEMPADDR = 0x100;
+export const IFA_F_NOPREFIXROUTE = 0x200;
+export const IFA_F_MCAUTOJOIN = 0x400;
+export const IFA_F_STABLE_PRIVACY = 0x800;
+
+// RTA_* (struct rtmsg attributes)
+export const RTA_DST = 1;
+export const RTA_SRC = 2;
+export const RTA_IIF = 3;
+export const RTA_OIF = 4;
+export const RTA_GATEWAY = 5;
+export const RTA_PRIORITY = 6;
+export const RTA_PREFSRC = 7;
+export const RTA_METRICS = 8;
+export const RTA_MULTIPATH = 9;
+export const RTA_FLOW = 11;
+export const RTA_CACHEINFO = 12;
+export const RTA_TABLE = 15;
+export const RTA_MARK = 16;
+export const RTA_VIA = 18;
+export const RTA_PREF = 20;
+export const RTA_ENCAP_TYPE = 21;
+export const RTA_ENCAP = 22;
+export const RTA_EXPIRES = 23;
+export const RTA_UID = 25;
+export const RTA_IP_PROTO = 27;
+export const RTA_SPORT = 28;
+export const RTA_DPORT = 29;
+export const RTA_NH_ID = 30;
+
+// RTAX_* (RTA_METRICS nested)
+export const RTAX_LOCK = 1;
+export const RTAX_MTU = 2;
+export const RTAX_WINDOW = 3;
+export const RTAX_RTT = 4;
+export const RTAX_ADVMSS = 8;
+export const RTAX_HOPLIMIT = 10;
+export const RTAX_INITCWND = 11;
+
+// rtmsg.rtm_flags and rtnexthop.rtnh_flags
+export const RTNH_F_DEAD = 1;
+export const RTNH_F_PERVASIVE = 2;
+export const RTNH_F_ONLINK = 4;
+export const RTNH_F_LINKDOWN = 16;
+export const RTM_F_NOTIFY = 0x100;
+export const RTM_F_CLONED = 0x200;
+export const RTM_F_LOOKUP_TABLE = 0x1000;
+export const RTM_F_FIB_MATCH = 0x2000;
+
+// Route tables
+export const RT_TABLE_UNSPEC = 0;
+export const RT_TABLE_DEFAULT = 253;
+export const RT_TABLE_MAIN = 254;
+export const RT_TABLE_LOCAL = 255;
+
+// Route types (RTN_*)
+export const ROUTE_TYPES = [
+  'unspec',
+  'unicast',
+  'local',
+  'broadcast',
+  'anycast',
+  'multicast',
+  'blackhole',
+  'unreachable',
+  'prohibit',
+  'throw',
+  'nat',
+  'xresolve',
+] as const;
+
+// Route protocols (RTPROT_*), named as in /etc/iproute2/rt_protos
+export const ROUTE_PROTOCOLS: Record<number, string> = {
+  0: 'unspec',
+  1: 'redirect',
+  2: 'kernel',
+  3: 'boot',
+  4: 'static',
+  8: 'gated',
+  9: 'ra',
+  10: 'mrt',
+  11: 'zebra',
+  12: 'bird',
+  13: 'dnrouted',
+  14: 'xorp',
+  15: 'ntk',
+  16: 'dhcp',
+  17: 'mrouted',
+  18: 'keepalived',
+  42: 'babel',
+  99: 'openr',
+  186: 'bgp',
+  187: 'isis',
+  188: 'ospf',
+  189: 'rip',
+  192: 'eigrp',
+};
+
+// Scopes (RT_SCOPE_*)
+export const SCOPES: Record<number, string> = { 0: 'global', 200: 'site', 253: 'link', 254: 'host', 255: 'nowhere' };
+
+// Multicast groups (RTNLGRP_*)
+export const RTNLGRP_LINK = 1;
+export const RTNLGRP_NEIGH = 3;
+export const RTNLGRP_IPV4_IFADDR = 5;
+export const RTNLGRP_IPV4_ROUTE = 7;
+export const RTNLGRP_IPV4_RULE = 8;
+export const RTNLGRP_IPV6_IFADDR = 9;
+export const RTNLGRP_IPV6_ROUTE = 11;
+export const RTNLGRP_IPV6_RULE = 19;

@@ -1,0 +1,105 @@
+/**
+ * Linux bridges (IFLA_BR_*), with the options runtimes set.
+ * Times are in seconds in the API; the kernel counts centiseconds.
+ * @module
+ */
+import type { NetlinkWriter } from '../../netlink/writer';
+import type { Attributes } from '../../netlink/parser';
+import { formatMac } from '../../validate/ip';
+import type { LinkKind } from './kind';
+
+const IFLA_BR_FORWARD_DELAY = 1;
+const IFLA_BR_HELLO_TIME = 2;
+const IFLA_BR_MAX_AGE = 3;
+const IFLA_BR_AGEING_TIME = 4;
+const IFLA_BR_STP_STATE = 5;
+const IFLA_BR_PRIORITY = 6;
+const IFLA_BR_VLAN_FILTERING = 7;
+const IFLA_BR_VLAN_PROTOCOL = 8;
+const IFLA_BR_GROUP_FWD_MASK = 9;
+const IFLA_BR_BRIDGE_ID = 11;
+const IFLA_BR_VLAN_DEFAULT_PVID = 39;
+const IFLA_BR_MCAST_SNOOPING = 23;
+const IFLA_BR_MCAST_QUERIER = 25;
+
+export interface BridgeSettings {
+  /** Spanning tree on (default off). */
+  stp?: boolean;
+  /** Forward delay in seconds (kernel default 15). */
+  forwardDelay?: number;
+  /** Hello time in seconds. */
+  helloTime?: number;
+  /** Max age in seconds. */
+  maxAge?: number;
+  /** FDB ageing time in seconds (kernel default 300). */
+  ageingTime?: number;
+  /** STP bridge priority. */
+  priority?: number;
+  vlanFiltering?: boolean;
+  /** Default PVID for new ports when VLAN filtering is on. */
+  vlanDefaultPvid?: number;
+  /** IGMP/MLD snooping (kernel default on). */
+  multicastSnooping?: boolean;
+  multicastQuerier?: boolean;
+  groupForwardMask?: number;
+}
+
+export interface BridgeOptions extends BridgeSettings {
+  kind: 'bridge';
+}
+
+export interface BridgeInfo extends Required<Omit<BridgeSettings, 'vlanDefaultPvid' | 'multicastQuerier' | 'groupForwardMask'>> {
+  vlanDefaultPvid?: number;
+  multicastQuerier?: boolean;
+  groupForwardMask?: number;
+  /** "8000.aabbccddeeff" like `ip -d link` shows. */
+  bridgeId?: string;
+  vlanProtocol?: number;
+}
+
+const centis = (s: number) => Math.round(s * 100);
+
+/** Writes bridge settings; shared by add and set. */
+export function encodeBridgeSettings(w: NetlinkWriter, o: BridgeSettings): void {
+  if (o.forwardDelay !== undefined) w.u32(IFLA_BR_FORWARD_DELAY, centis(o.forwardDelay));
+  if (o.helloTime !== undefined) w.u32(IFLA_BR_HELLO_TIME, centis(o.helloTime));
+  if (o.maxAge !== undefined) w.u32(IFLA_BR_MAX_AGE, centis(o.maxAge));
+  if (o.ageingTime !== undefined) w.u32(IFLA_BR_AGEING_TIME, centis(o.ageingTime));
+  if (o.stp !== undefined) w.u32(IFLA_BR_STP_STATE, o.stp ? 1 : 0);
+  if (o.priority !== undefined) w.u16(IFLA_BR_PRIORITY, o.priority);
+  if (o.vlanFiltering !== undefined) w.u8(IFLA_BR_VLAN_FILTERING, o.vlanFiltering ? 1 : 0);
+  if (o.vlanDefaultPvid !== undefined) w.u16(IFLA_BR_VLAN_DEFAULT_PVID, o.vlanDefaultPvid);
+  if (o.multicastSnooping !== undefined) w.u8(IFLA_BR_MCAST_SNOOPING, o.multicastSnooping ? 1 : 0);
+  if (o.multicastQuerier !== undefined) w.u8(IFLA_BR_MCAST_QUERIER, o.multicastQuerier ? 1 : 0);
+  if (o.groupForwardMask !== undefined) w.u16(IFLA_BR_GROUP_FWD_MASK, o.groupForwardMask);
+}
+
+function decodeBridgeId(b: Buffer | undefined): string | undefined {
+  if (!b || b.length < 8) return undefined;
+  return b.subarray(0, 2).toString('hex') + '.' + formatMac(b.subarray(2, 8)).replace(/:/g, '');
+}
+
+export const bridge: LinkKind<BridgeOptions, BridgeInfo> = {
+  kind: 'bridge',
+  encode(w, opts) {
+    encodeBridgeSettings(w, opts);
+  },
+  decode(a: Attributes): BridgeInfo {
+    const cs = (t: number) => (a.u32(t) ?? 0) / 100;
+    return {
+      stp: (a.u32(IFLA_BR_STP_STATE) ?? 0) !== 0,
+      forwardDelay: cs(IFLA_BR_FORWARD_DELAY),
+      helloTime: cs(IFLA_BR_HELLO_TIME),
+      maxAge: cs(IFLA_BR_MAX_AGE),
+      ageingTime: cs(IFLA_BR_AGEING_TIME),
+      priority: a.u16(IFLA_BR_PRIORITY) ?? 0,
+      vlanFiltering: (a.u8(IFLA_BR_VLAN_FILTERING) ?? 0) !== 0,
+      vlanDefaultPvid: a.u16(IFLA_BR_VLAN_DEFAULT_PVID),
+      multicastSnooping: (a.u8(IFLA_BR_MCAST_SNOOPING) ?? 0) !== 0,
+      multicastQuerier: a.has(IFLA_BR_MCAST_QUERIER) ? a.u8(IFLA_BR_MCAST_QUERIER) !== 0 : undefined,
+      groupForwardMask: a.u16(IFLA_BR_GROUP_FWD_MASK),
+      bridgeId: decodeBridgeId(a.get(IFLA_BR_BRIDGE_ID)),
+      vlanProtocol: a.be16(IFLA_BR_VLAN_PROTOCOL),
+    };
+  },
+};

@@ -1,0 +1,27 @@
+/**
+ * What a link kind (veth, bridge, vxlan...) contributes: how its creation
+ * options become IFLA_INFO_DATA and how IFLA_INFO_DATA reads back. One file
+ * per kind, registered in ./index.ts.
+ * @module
+ */
+import type { NetlinkWriter } from '../../netlink/writer';
+import type { Attributes } from '../../netlink/parser';
+import type { NetnsRef } from '../../netns/namespace';
+
+/** Services an encoder may need while building a request. */
+export interface EncodeContext {
+  /** Opens a namespace for the duration of the request and returns its fd. */
+  netnsFd(ref: NetnsRef): number;
+  /** Resolved interface indexes for names the options mention (see LinkKind.references). */
+  indexOf(name: string | number): number;
+}
+
+export interface LinkKind<Options, Info> {
+  readonly kind: string;
+  /** Link names/indexes the options refer to, resolved before encoding. */
+  references?(opts: Options): Array<string | number>;
+  /** Writes the attributes inside IFLA_INFO_DATA. */
+  encode(w: NetlinkWriter, opts: Options, ctx: EncodeContext): void;
+  /** Reads IFLA_INFO_DATA back. */
+  decode(data: Attributes): Info;
+}

@@ -1,0 +1,50 @@
+/**
+ * veth pairs. The peer is described by a nested ifinfomsg inside
+ * IFLA_INFO_DATA, so it can be named, configured and created directly in
+ * another namespace (no separate move: ~1 ms instead of ~20 ms).
+ * @module
+ */
+import type { NetlinkWriter } from '../../netlink/writer';
+import type { NetnsRef } from '../../netns/namespace';
+import { parseMac } from '../../validate/ip';
+import { validateInterfaceName } from '../../validate/names';
+import { IFINFOMSG_LEN, IFLA_ADDRESS, IFLA_IFNAME, IFLA_MTU, IFLA_NET_NS_FD, IFLA_TXQLEN, VETH_INFO_PEER } from '../constants';
+import type { LinkKind } from './kind';
+
+/** The far end of a veth pair. */
+export interface VethPeerOptions {
+  name: string;
+  /** Create the peer directly in this namespace. */
+  netns?: NetnsRef;
+  mac?: string;
+  mtu?: number;
+  txQueueLength?: number;
+}
+
+export interface VethOptions {
+  kind: 'veth';
+  peer: VethPeerOptions;
+}
+
+/** veth has no readable IFLA_INFO_DATA: the peer shows as the link's `parentIndex`. */
+export type VethInfo = Record<string, never>;
+
+export const veth: LinkKind<VethOptions, VethInfo> = {
+  kind: 'veth',
+  encode(w: NetlinkWriter, opts, ctx) {
+    const peer = opts.peer;
+    if (!peer || typeof peer !== 'object') throw new TypeError('veth needs peer: { name }');
+    validateInterfaceName(peer.name, 'veth peer name');
+    const nest = w.nest(VETH_INFO_PEER);
+    w.struct(IFINFOMSG_LEN); // ifinfomsg of the peer: all zero
+    w.string(IFLA_IFNAME, peer.name);
+    if (peer.netns !== undefined) w.u32(IFLA_NET_NS_FD, ctx.netnsFd(peer.netns));
+    if (peer.mac !== undefined) w.attr(IFLA_ADDRESS, parseMac(peer.mac, 'veth peer mac'));
+    if (peer.mtu !== undefined) w.u32(IFLA_MTU, peer.mtu);
+    if (peer.txQueueLength !== undefined) w.u32(IFLA_TXQLEN, peer.txQueueLength);
+    w.endNest(nest);
+  },
+  decode() {
+    return {};
+  },
+};

@@ -1,0 +1,402 @@
+/**
+ * Links (network interfaces): list, get, add, set, delete — RTM_*LINK.
+ * @module
+ */
+import { NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL } from '../netlink/constants';
+import { NetlinkError, ValidationError } from '../netlink/errors';
+import { call, dump, type Operation } from '../netlink/operation';
+import { Attributes, s32At, u16At, u32At, type NetlinkMessage, type RawAttribute } from '../netlink/parser';
+import { NetlinkWriter } from '../netlink/writer';
+import { NetnsFdScope } from '../netns/fd-scope';
+import type { NetnsRef } from '../netns/namespace';
+import { formatMac, parseMac } from '../validate/ip';
+import { validateInterfaceName } from '../validate/names';
+import * as C from './constants';
+import { LINK_KINDS, type KindInfoMap, type KindOptions } from './link-kinds';
+
+/** A link by name ("veth0") or by index (7). */
+export type LinkRef = string | number;
+
+export type OperState = (typeof C.OPER_STATES)[number];
+
+/** 64-bit interface counters (IFLA_STATS64). */
+export interface LinkStats {
+  rxPackets: bigint;
+  txPackets: bigint;
+  rxBytes: bigint;
+  txBytes: bigint;
+  rxErrors: bigint;
+  txErrors: bigint;
+  rxDropped: bigint;
+  txDropped: bigint;
+  multicast: bigint;
+  collisions: bigint;
+}
+
+/** A network interface as the kernel reports it. */
+export interface Link {
+  index: number;
+  name: string;
+  /** rtnetlink kind ("veth", "bridge", ...); undefined for devices without one (lo, physical NICs). */
+  kind?: string;
+  /** Flag names as `ip` prints them: ["BROADCAST", "MULTICAST", "UP", "LOWER_UP"]. */
+  flags: string[];
+  /** Administratively up (IFF_UP). */
+  up: boolean;
+  /** Carrier present (IFF_LOWER_UP). */
+  lowerUp: boolean;
+  operState: OperState;
+  mtu: number;
+  /** Link-layer address, "aa:bb:cc:dd:ee:ff" for Ethernet. */
+  mac?: string;
+  broadcast?: string;
+  /** ARPHRD_* device type (1 = Ethernet, 772 = loopback). */
+  linkType: number;
+  txQueueLength?: number;
+  group: number;
+  promiscuity: number;
+  alias?: string;
+  qdisc?: string;
+  /** Index of the master (the bridge this port is enslaved to). */
+  master?: number;
+  /** IFLA_LINK: the lower/peer device index (for veth: the peer's index, maybe in another namespace). */
+  parentIndex?: number;
+  /** When the peer/lower device lives in another namespace: its namespace id as seen from here. */
+  linkNetnsId?: number;
+  minMtu?: number;
+  maxMtu?: number;
+  numTxQueues?: number;
+  numRxQueues?: number;
+  carrier?: boolean;
+  carrierChanges?: number;
+  /** Kind-specific data, typed for known kinds. */
+  info?: KindInfoMap[keyof KindInfoMap] | Record<string, unknown>;
+  /** Raw IFLA_INFO_DATA, kept for kinds nlkit does not decode. */
+  infoRaw?: RawAttribute[];
+  /** Kind of the master's port data ("bridge" for bridge ports). */
+  portKind?: string;
+  stats?: LinkStats;
+  /** Top-level attributes nlkit does not decode, preserved as received. */
+  unknownAttributes: RawAttribute[];
+}
+
+/** Options common to every kind when creating a link. */
+export interface LinkCommonOptions {
+  name: string;
+  mtu?: number;
+  mac?: string;
+  /** Bring the link up as part of creation. */
+  up?: boolean;
+  /** Enslave to this master (a bridge) on creation. */
+  master?: LinkRef;
+  txQueueLength?: number;
+  group?: number;
+  alias?: string;
+  /** Create the link directly in this namespace. */
+  netns?: NetnsRef;
+}
+
+/** Options of {@link linkOps.add}: common options plus the kind's own. */
+export type LinkAddOptions = LinkCommonOptions & KindOptions;
+
+/** Changes applied by {@link linkOps.set}; absent fields are left alone. */
+export interface LinkSetOptions {
+  up?: boolean;
+  mtu?: number;
+  mac?: string;
+  /** Rename (the link must be down). */
+  name?: string;
+  /** Enslave to a master, or `null` to release. */
+  master?: LinkRef | null;
+  /** Move to another namespace. */
+  netns?: NetnsRef;
+  /** Set, or `null`/'' to clear. */
+  alias?: string | null;
+  txQueueLength?: number;
+  group?: number;
+  promisc?: boolean;
+  allmulticast?: boolean;
+  /** Bring carrier down without removing the link (IFLA_CARRIER, for veth/dummy-like devices). */
+  carrier?: boolean;
+}
+
+/** Filters for {@link linkOps.list}, applied by the kernel where it can. */
+export interface LinkFilter {
+  kind?: string;
+  master?: LinkRef;
+  name?: string;
+  up?: boolean;
+}
+
+// --- decoding -------------------------------------------------------------
+
+const KNOWN = new Set([
+  C.IFLA_ADDRESS, C.IFLA_BROADCAST, C.IFLA_IFNAME, C.IFLA_MTU, C.IFLA_LINK, C.IFLA_QDISC, C.IFLA_STATS,
+  C.IFLA_MASTER, C.IFLA_TXQLEN, C.IFLA_OPERSTATE, C.IFLA_LINKMODE, C.IFLA_LINKINFO, C.IFLA_IFALIAS,
+  C.IFLA_STATS64, C.IFLA_GROUP, C.IFLA_PROMISCUITY, C.IFLA_NUM_TX_QUEUES, C.IFLA_NUM_RX_QUEUES, C.IFLA_CARRIER,
+  C.IFLA_CARRIER_CHANGES, C.IFLA_LINK_NETNSID, C.IFLA_MIN_MTU, C.IFLA_MAX_MTU,
+]);
+
+function flagNames(flags: number): string[] {
+  return C.IFF_NAMES.filter(([bit]) => flags & bit).map(([, n]) => n);
+}
+
+function decodeStats64(b: Buffer | undefined): LinkStats | undefined {
+  if (!b || b.length < 80) return undefined;
+  const q = (i: number) => b.readBigUInt64LE(i * 8);
+  return {
+    rxPackets: q(0), txPackets: q(1), rxBytes: q(2), txBytes: q(3), rxErrors: q(4),
+    txErrors: q(5), rxDropped: q(6), txDropped: q(7), multicast: q(8), collisions: q(9),
+  };
+}
+
+/** Decodes one RTM_NEWLINK message. */
+export function decodeLink(m: NetlinkMessage): Link {
+  const p = m.payload;
+  const flags = u32At(p, 8);
+  const a = new Attributes(p, C.IFINFOMSG_LEN);
+  const operIdx = a.u8(C.IFLA_OPERSTATE) ?? 0;
+  const link: Link = {
+    index: s32At(p, 4),
+    name: a.string(C.IFLA_IFNAME) ?? '',
+    flags: flagNames(flags),
+    up: (flags & C.IFF_UP) !== 0,
+    lowerUp: (flags & C.IFF_LOWER_UP) !== 0,
+    operState: C.OPER_STATES[operIdx] ?? 'UNKNOWN',
+    mtu: a.u32(C.IFLA_MTU) ?? 0,
+    linkType: u16At(p, 2),
+    group: a.u32(C.IFLA_GROUP) ?? 0,
+    promiscuity: a.u32(C.IFLA_PROMISCUITY) ?? 0,
+    unknownAttributes: a.list.filter((x) => !KNOWN.has(x.type)),
+  };
+  const mac = a.get(C.IFLA_ADDRESS);
+  if (mac) link.mac = formatMac(mac);
+  const brd = a.get(C.IFLA_BROADCAST);
+  if (brd) link.broadcast = formatMac(brd);
+  const set = <K extends keyof Link>(k: K, v: Link[K] | undefined) => {
+    if (v !== undefined) link[k] = v;
+  };
+  set('txQueueLength', a.u32(C.IFLA_TXQLEN));
+  set('alias', a.string(C.IFLA_IFALIAS) || undefined);
+  set('qdisc', a.string(C.IFLA_QDISC));
+  set('master', a.u32(C.IFLA_MASTER));
+  const parent = a.u32(C.IFLA_LINK);
+  if (parent !== undefined && parent !== link.index) link.parentIndex = parent;
+  set('linkNetnsId', a.s32(C.IFLA_LINK_NETNSID));
+  set('minMtu', a.u32(C.IFLA_MIN_MTU));
+  set('maxMtu', a.u32(C.IFLA_MAX_MTU));
+  set('numTxQueues', a.u32(C.IFLA_NUM_TX_QUEUES));
+  set('numRxQueues', a.u32(C.IFLA_NUM_RX_QUEUES));
+  const carrier = a.u8(C.IFLA_CARRIER);
+  if (carrier !== undefined) link.carrier = carrier !== 0;
+  set('carrierChanges', a.u32(C.IFLA_CARRIER_CHANGES));
+  set('stats', decodeStats64(a.get(C.IFLA_STATS64)));
+  const li = a.nested(C.IFLA_LINKINFO);
+  if (li) {
+    const kind = li.string(C.IFLA_INFO_KIND);
+    if (kind) link.kind = kind;
+    const data = li.nested(C.IFLA_INFO_DATA);
+    const codec = kind ? LINK_KINDS[kind] : undefined;
+    if (codec) link.info = codec.decode(data ?? new Attributes(Buffer.alloc(0)));
+    else if (data) link.infoRaw = data.list;
+    set('portKind', li.string(C.IFLA_INFO_SLAVE_KIND));
+  }
+  return link;
+}
+
+// --- requests -------------------------------------------------------------
+
+function ifinfomsg(w: NetlinkWriter, index = 0, flags = 0, change = 0): void {
+  const off = w.struct(C.IFINFOMSG_LEN);
+  w.view.writeInt32LE(index, off + 4);
+  w.view.writeUInt32LE(flags >>> 0, off + 8);
+  w.view.writeUInt32LE(change >>> 0, off + 12);
+}
+
+function describeRef(ref: LinkRef): string {
+  return typeof ref === 'number' ? `#${ref}` : ref;
+}
+
+function checkRef(ref: unknown, field = 'link'): LinkRef {
+  if (typeof ref === 'number') {
+    if (!Number.isInteger(ref) || ref <= 0) throw new ValidationError(field, ref, 'an interface index is a positive integer');
+    return ref;
+  }
+  return validateInterfaceName(ref, field);
+}
+
+/** Writes the target of a request: by index, or by name via IFLA_IFNAME. */
+function targetLink(w: NetlinkWriter, ref: LinkRef, flags = 0, change = 0): void {
+  if (typeof ref === 'number') {
+    ifinfomsg(w, ref, flags, change);
+  } else {
+    ifinfomsg(w, 0, flags, change);
+    w.string(C.IFLA_IFNAME, ref);
+  }
+}
+
+function checkMtu(mtu: unknown): number {
+  if (!Number.isInteger(mtu) || (mtu as number) < 68 || (mtu as number) > 65535 * 4) {
+    throw new ValidationError('mtu', mtu, 'must be an integer between 68 and 262140');
+  }
+  return mtu as number;
+}
+
+/** Resolves a link reference to its index (one RTM_GETLINK when given a name). */
+export function* resolveLinkIndex(ref: LinkRef): Operation<number> {
+  if (typeof ref === 'number') return checkRef(ref) as number;
+  return (yield* getLink(ref)).index;
+}
+
+function* getLink(ref: LinkRef): Operation<Link> {
+  checkRef(ref);
+  const w = new NetlinkWriter().begin(C.RTM_GETLINK, 0);
+  targetLink(w, ref);
+  w.u32(C.IFLA_EXT_MASK, C.RTEXT_FILTER_SKIP_STATS);
+  const replies = yield* call(w.end().finish(), `get link ${describeRef(ref)}`);
+  const m = replies.find((r) => r.type === C.RTM_NEWLINK);
+  if (!m) throw new NetlinkError({ errno: 19, operation: `get link ${describeRef(ref)}` });
+  return decodeLink(m);
+}
+
+/** The operations on links; bound to a handle as `handle.links`. */
+export const linkOps = {
+  /**
+   * Lists links, optionally filtered (kind and master are filtered by the kernel).
+   * @example
+   * const bridges = await h.links.list({ kind: 'bridge' });
+   */
+  *list(filter: LinkFilter = {}): Operation<Link[]> {
+    const master = filter.master !== undefined ? yield* resolveLinkIndex(checkRef(filter.master, 'master')) : undefined;
+    const w = new NetlinkWriter().begin(C.RTM_GETLINK, NLM_F_DUMP);
+    ifinfomsg(w);
+    if (master !== undefined) w.u32(C.IFLA_MASTER, master);
+    if (filter.kind !== undefined) {
+      const li = w.nest(C.IFLA_LINKINFO);
+      w.string(C.IFLA_INFO_KIND, filter.kind);
+      w.endNest(li);
+    }
+    const replies = yield* dump(w.end().finish(), 'list links');
+    let links = replies.filter((m) => m.type === C.RTM_NEWLINK).map(decodeLink);
+    if (filter.name !== undefined) links = links.filter((l) => l.name === filter.name);
+    if (filter.up !== undefined) links = links.filter((l) => l.up === filter.up);
+    if (filter.kind !== undefined) links = links.filter((l) => l.kind === filter.kind);
+    if (master !== undefined) links = links.filter((l) => l.master === master);
+    return links;
+  },
+
+  /**
+   * Gets one link by name or index; fails with ENODEV if there is none.
+   * @example
+   * const lo = await h.links.get('lo');
+   */
+  *get(ref: LinkRef): Operation<Link> {
+    return yield* getLink(ref);
+  },
+
+  /**
+   * Gets a link, or undefined when it does not exist.
+   */
+  *find(ref: LinkRef): Operation<Link | undefined> {
+    try {
+      return yield* getLink(ref);
+    } catch (e) {
+      if (e instanceof NetlinkError && e.code === 'ENODEV') return undefined;
+      throw e;
+    }
+  },
+
+  /**
+   * Creates a link. Fails with EEXIST if the name is taken.
+   * @example
+   * await h.links.add({ name: 'veth0', kind: 'veth', peer: { name: 'eth0', netns: 'c1' } });
+   * await h.links.add({ name: 'br0', kind: 'bridge', up: true });
+   */
+  *add(opts: LinkAddOptions): Operation<void> {
+    validateInterfaceName(opts.name);
+    const codec = LINK_KINDS[opts.kind];
+    if (!codec) throw new ValidationError('kind', opts.kind, `unsupported; nlkit creates ${Object.keys(LINK_KINDS).join(', ')}`);
+    const master = opts.master !== undefined ? yield* resolveLinkIndex(checkRef(opts.master, 'master')) : undefined;
+    const fds = new NetnsFdScope();
+    try {
+      const w = new NetlinkWriter().begin(C.RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
+      ifinfomsg(w, 0, opts.up ? C.IFF_UP : 0, opts.up ? C.IFF_UP : 0);
+      w.string(C.IFLA_IFNAME, opts.name);
+      writeCommon(w, opts, fds);
+      if (master !== undefined) w.u32(C.IFLA_MASTER, master);
+      const li = w.nest(C.IFLA_LINKINFO);
+      w.string(C.IFLA_INFO_KIND, codec.kind);
+      const data = w.nest(C.IFLA_INFO_DATA);
+      codec.encode(w, opts, { netnsFd: (r) => fds.fd(r), indexOf: () => 0 });
+      w.endNest(data);
+      w.endNest(li);
+      yield* call(w.end().finish(), `add ${opts.kind} link ${opts.name}`);
+    } finally {
+      fds.close();
+    }
+  },
+
+  /**
+   * Changes a link: up/down, mtu, mac, name, master, namespace, alias...
+   * Everything is sent in one request, so it applies together or not at all.
+   * @example
+   * await h.links.set('veth0', { up: true, master: 'br0' });
+   * await h.links.set('veth1', { netns: 'c1' });
+   */
+  *set(ref: LinkRef, changes: LinkSetOptions): Operation<void> {
+    checkRef(ref);
+    let master: number | undefined;
+    if (changes.master === null) master = 0;
+    else if (changes.master !== undefined) master = yield* resolveLinkIndex(checkRef(changes.master, 'master'));
+    let flags = 0;
+    let change = 0;
+    const flag = (bit: number, on: boolean | undefined) => {
+      if (on === undefined) return;
+      change |= bit;
+      if (on) flags |= bit;
+    };
+    flag(C.IFF_UP, changes.up);
+    flag(C.IFF_PROMISC, changes.promisc);
+    flag(C.IFF_ALLMULTI, changes.allmulticast);
+    const fds = new NetnsFdScope();
+    try {
+      const w = new NetlinkWriter().begin(C.RTM_NEWLINK, 0);
+      if (changes.name !== undefined) {
+        // Renaming: the target must be named by index.
+        const index = yield* resolveLinkIndex(ref);
+        ifinfomsg(w, index, flags, change);
+        w.string(C.IFLA_IFNAME, validateInterfaceName(changes.name, 'new name'));
+      } else {
+        targetLink(w, ref, flags, change);
+      }
+      writeCommon(w, changes, fds);
+      if (master !== undefined) w.u32(C.IFLA_MASTER, master);
+      if (changes.alias === null || changes.alias === '') w.attr(C.IFLA_IFALIAS, new Uint8Array(0));
+      if (changes.carrier !== undefined) w.u8(C.IFLA_CARRIER, changes.carrier ? 1 : 0);
+      yield* call(w.end().finish(), `set link ${describeRef(ref)}`);
+    } finally {
+      fds.close();
+    }
+  },
+
+  /**
+   * Deletes a link (deleting one end of a veth pair deletes both).
+   * @example
+   * await h.links.delete('veth0');
+   */
+  *delete(ref: LinkRef): Operation<void> {
+    checkRef(ref);
+    const w = new NetlinkWriter().begin(C.RTM_DELLINK, 0);
+    targetLink(w, ref);
+    yield* call(w.end().finish(), `delete link ${describeRef(ref)}`);
+  },
+};
+
+function writeCommon(w: NetlinkWriter, o: Omit<LinkCommonOptions, 'name'> | LinkSetOptions, fds: NetnsFdScope): void {
+  if (o.mtu !== undefined) w.u32(C.IFLA_MTU, checkMtu(o.mtu));
+  if (o.mac !== undefined) w.attr(C.IFLA_ADDRESS, parseMac(o.mac, 'mac'));
+  if (o.txQueueLength !== undefined) w.u32(C.IFLA_TXQLEN, o.txQueueLength);
+  if (o.group !== undefined) w.u32(C.IFLA_GROUP, o.group);
+  if (typeof o.alias === 'string' && o.alias !== '') w.string(C.IFLA_IFALIAS, o.alias);
+  if (o.netns !== undefined) w.u32(C.IFLA_NET_NS_FD, fds.fd(o.netns));
+}

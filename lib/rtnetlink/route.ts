@@ -1,0 +1,380 @@
+/**
+ * IPv4 and IPv6 routes — RTM_*ROUTE: add, replace, delete, list, and the
+ * kernel's own lookup (`ip route get`).
+ * @module
+ */
+import { NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REPLACE } from '../netlink/constants';
+import { ValidationError } from '../netlink/errors';
+import { call, dump, type Operation } from '../netlink/operation';
+import { Attributes, u32At, u8At, type NetlinkMessage, type RawAttribute } from '../netlink/parser';
+import { NetlinkWriter } from '../netlink/writer';
+import { afOf, formatIp, parseCidr, parseIp, AF_INET6, type IpFamily } from '../validate/ip';
+import * as C from './constants';
+import { resolveLinkIndex, type LinkRef } from './link';
+import { parseProtocol, parseRouteType, parseScope, parseTable, protocolName, routeTypeName, scopeName, tableName } from './names';
+
+/** One next hop of a multipath route. */
+export interface Nexthop {
+  gateway?: string;
+  /** Output link index. */
+  index?: number;
+  /** Weight, 1-256 (the kernel stores weight-1). */
+  weight: number;
+  onlink?: boolean;
+  flags: string[];
+}
+
+/** A route as the kernel reports it. */
+export interface Route {
+  family: IpFamily;
+  /** "default" or "10.0.0.0/24" (host routes keep their /32 or /128). */
+  dst: string;
+  dstLength: number;
+  /** Source prefix of a source-specific (IPv6) route. */
+  src?: string;
+  gateway?: string;
+  /** Output link index. */
+  index?: number;
+  /** Preferred source address. */
+  prefsrc?: string;
+  /** Table name ("main", "local") or number as a string. */
+  table: string;
+  tableId: number;
+  metric?: number;
+  protocol: string;
+  scope: string;
+  type: string;
+  /** "onlink", "linkdown", "dead", ... */
+  flags: string[];
+  multipath?: Nexthop[];
+  mtu?: number;
+  /** Other RTA_METRICS values by RTAX number. */
+  metrics?: Record<number, number>;
+  /** IPv6 router preference. */
+  pref?: number;
+  unknownAttributes: RawAttribute[];
+}
+
+export interface NexthopOptions {
+  gateway?: string;
+  dev?: LinkRef;
+  /** 1-256, default 1. */
+  weight?: number;
+  onlink?: boolean;
+}
+
+/** A route to add, replace or delete. */
+export interface RouteOptions {
+  /** "default", "10.0.0.0/24", or an address (a host route). */
+  dst: string;
+  /** Address family, needed only for "default" when no gateway tells it (default 4). */
+  family?: IpFamily;
+  gateway?: string;
+  dev?: LinkRef;
+  prefsrc?: string;
+  /** Source prefix (IPv6 source-specific routing). */
+  src?: string;
+  /** "main" (default), "local", or a number. */
+  table?: string | number;
+  metric?: number;
+  /** "boot" (default, like `ip route add`), "static", "kernel", a number... */
+  protocol?: string | number;
+  /** Default: "link" for unicast routes without a gateway, else "global". */
+  scope?: string | number;
+  /** "unicast" (default), "local", "blackhole", "unreachable", "prohibit", "throw"... */
+  type?: string;
+  /** Treat the gateway as directly reachable on `dev`. */
+  onlink?: boolean;
+  multipath?: NexthopOptions[];
+  /** Route MTU (RTAX_MTU). */
+  mtu?: number;
+}
+
+/** Filters of {@link routeOps.list}. */
+export interface RouteFilter {
+  family?: IpFamily;
+  /** Table name or number; default "main". Use "all" for every table. */
+  table?: string | number | 'all';
+  /** Routes through this link. */
+  dev?: LinkRef;
+  protocol?: string | number;
+  type?: string;
+}
+
+/** Options of {@link routeOps.get}. */
+export interface RouteLookupOptions {
+  from?: string;
+  iif?: LinkRef;
+  oif?: LinkRef;
+  mark?: number;
+  /** Return the FIB entry that matched instead of the resolved route. */
+  fibMatch?: boolean;
+}
+
+const KNOWN = new Set([
+  C.RTA_DST, C.RTA_SRC, C.RTA_OIF, C.RTA_GATEWAY, C.RTA_PRIORITY, C.RTA_PREFSRC, C.RTA_METRICS,
+  C.RTA_MULTIPATH, C.RTA_TABLE, C.RTA_PREF, C.RTA_CACHEINFO,
+]);
+
+function nhFlagNames(flags: number): string[] {
+  const out: string[] = [];
+  if (flags & C.RTNH_F_DEAD) out.push('dead');
+  if (flags & C.RTNH_F_PERVASIVE) out.push('pervasive');
+  if (flags & C.RTNH_F_ONLINK) out.push('onlink');
+  if (flags & C.RTNH_F_LINKDOWN) out.push('linkdown');
+  return out;
+}
+
+function decodeMultipath(b: Buffer): Nexthop[] {
+  const out: Nexthop[] = [];
+  let off = 0;
+  while (off + 8 <= b.length) {
+    const len = b.readUInt16LE(off);
+    if (len < 8 || off + len > b.length) break;
+    const flags = b.readUInt8(off + 2);
+    const nh: Nexthop = { weight: b.readUInt8(off + 3) + 1, index: b.readInt32LE(off + 4), flags: nhFlagNames(flags) };
+    if (flags & C.RTNH_F_ONLINK) nh.onlink = true;
+    const a = new Attributes(b, off + 8, off + len);
+    const gw = a.get(C.RTA_GATEWAY);
+    if (gw) nh.gateway = formatIp(gw);
+    out.push(nh);
+    off += (len + 3) & ~3;
+  }
+  return out;
+}
+
+/** Decodes one RTM_NEWROUTE message. */
+export function decodeRoute(m: NetlinkMessage): Route {
+  const p = m.payload;
+  const family: IpFamily = u8At(p, 0) === AF_INET6 ? 6 : 4;
+  const dstLength = u8At(p, 1);
+  const srcLength = u8At(p, 2);
+  const a = new Attributes(p, C.RTMSG_LEN);
+  const tableId = a.u32(C.RTA_TABLE) ?? u8At(p, 4);
+  const flags = u32At(p, 8);
+  const dst = a.get(C.RTA_DST);
+  const r: Route = {
+    family,
+    dst: dst ? `${formatIp(dst)}/${dstLength}` : dstLength === 0 ? 'default' : `?/${dstLength}`,
+    dstLength,
+    table: tableName(tableId),
+    tableId,
+    protocol: protocolName(u8At(p, 5)),
+    scope: scopeName(u8At(p, 6)),
+    type: routeTypeName(u8At(p, 7)),
+    flags: nhFlagNames(flags),
+    unknownAttributes: a.list.filter((x) => !KNOWN.has(x.type)),
+  };
+  const src = a.get(C.RTA_SRC);
+  if (src && srcLength) r.src = `${formatIp(src)}/${srcLength}`;
+  const gw = a.get(C.RTA_GATEWAY);
+  if (gw) r.gateway = formatIp(gw);
+  const oif = a.u32(C.RTA_OIF);
+  if (oif !== undefined) r.index = oif;
+  const ps = a.get(C.RTA_PREFSRC);
+  if (ps) r.prefsrc = formatIp(ps);
+  const prio = a.u32(C.RTA_PRIORITY);
+  if (prio !== undefined) r.metric = prio;
+  const mp = a.get(C.RTA_MULTIPATH);
+  if (mp) r.multipath = decodeMultipath(mp);
+  const metrics = a.nested(C.RTA_METRICS);
+  if (metrics) {
+    for (const x of metrics.list) {
+      if (x.data.length < 4) continue;
+      if (x.type === C.RTAX_MTU) r.mtu = x.data.readUInt32LE(0);
+      else (r.metrics ??= {})[x.type] = x.data.readUInt32LE(0);
+    }
+  }
+  const pref = a.u8(C.RTA_PREF);
+  if (pref !== undefined) r.pref = pref;
+  return r;
+}
+
+interface ParsedDst {
+  family: IpFamily;
+  bytes?: Buffer;
+  length: number;
+}
+
+function parseDst(dst: unknown, familyHint?: IpFamily): ParsedDst {
+  if (dst === 'default') return { family: familyHint ?? 4, length: 0 };
+  const c = parseCidr(dst, 'dst', { defaultFull: true });
+  if (familyHint && c.family !== familyHint) throw new ValidationError('dst', dst, `not an IPv${familyHint} prefix`);
+  for (let bit = c.prefixLength; bit < c.bytes.length * 8; bit++) {
+    if (c.bytes[bit >> 3] & (0x80 >> (bit & 7))) {
+      throw new ValidationError('dst', dst, 'has host bits set beyond the prefix length (did you mean the network address?)');
+    }
+  }
+  return { family: c.family, bytes: c.bytes, length: c.prefixLength };
+}
+
+function familyOf(o: RouteOptions): IpFamily | undefined {
+  if (o.dst !== 'default') return undefined;
+  if (o.family) return o.family;
+  if (o.gateway) return parseIp(o.gateway, 'gateway').family;
+  const nh = o.multipath?.find((n) => n.gateway);
+  if (nh?.gateway) return parseIp(nh.gateway, 'gateway').family;
+  return undefined;
+}
+
+function* writeRoute(type: number, flags: number, o: RouteOptions, verb: string): Operation<void> {
+  if (!o || typeof o !== 'object') throw new ValidationError('route', o, 'must be an object with at least dst');
+  const dst = parseDst(o.dst, familyOf(o));
+  const routeType = o.type !== undefined ? parseRouteType(o.type) : 1;
+  const table = o.table !== undefined ? parseTable(o.table) : C.RT_TABLE_MAIN;
+  const gateway = o.gateway !== undefined ? parseIp(o.gateway, 'gateway', dst.family) : undefined;
+  const dev = o.dev !== undefined ? yield* resolveLinkIndex(o.dev) : undefined;
+  const hops: Array<{ gw?: Buffer; index: number; weight: number; onlink: boolean }> = [];
+  for (const nh of o.multipath ?? []) {
+    const weight = nh.weight ?? 1;
+    if (!Number.isInteger(weight) || weight < 1 || weight > 256) throw new ValidationError('nexthop weight', weight, 'must be 1-256');
+    hops.push({
+      gw: nh.gateway !== undefined ? parseIp(nh.gateway, 'nexthop gateway', dst.family).bytes : undefined,
+      index: nh.dev !== undefined ? yield* resolveLinkIndex(nh.dev) : 0,
+      weight,
+      onlink: !!nh.onlink,
+    });
+  }
+  let scope: number;
+  if (o.scope !== undefined) scope = parseScope(o.scope);
+  else if (type === C.RTM_DELROUTE) scope = 255; // RT_SCOPE_NOWHERE: match any scope
+  else if (routeType === 2 || routeType === 10) scope = 254; // local, nat: host
+  else if (routeType >= 3 && routeType <= 5) scope = 253; // broadcast, anycast, multicast: link
+  else if ((routeType === 1 || routeType === 0) && !gateway && hops.length === 0) scope = 253;
+  else scope = 0;
+
+  const w = new NetlinkWriter().begin(type, flags);
+  const off = w.struct(C.RTMSG_LEN);
+  const v = w.view;
+  v.writeUInt8(afOf(dst.family), off);
+  v.writeUInt8(dst.length, off + 1);
+  v.writeUInt8(table < 256 ? table : C.RT_TABLE_UNSPEC, off + 4);
+  v.writeUInt8(type === C.RTM_DELROUTE && o.protocol === undefined ? 0 : parseProtocol(o.protocol ?? 'boot'), off + 5);
+  v.writeUInt8(scope, off + 6);
+  v.writeUInt8(type === C.RTM_DELROUTE && o.type === undefined ? 0 : routeType, off + 7);
+  v.writeUInt32LE(o.onlink ? C.RTNH_F_ONLINK : 0, off + 8);
+  if (o.src !== undefined) {
+    const s = parseCidr(o.src, 'src', { family: dst.family, defaultFull: true });
+    v.writeUInt8(s.prefixLength, off + 2);
+    w.attr(C.RTA_SRC, s.bytes);
+  }
+  if (dst.bytes) w.attr(C.RTA_DST, dst.bytes);
+  if (table >= 256) w.u32(C.RTA_TABLE, table);
+  if (gateway) w.attr(C.RTA_GATEWAY, gateway.bytes);
+  if (dev !== undefined) w.u32(C.RTA_OIF, dev);
+  if (o.prefsrc !== undefined) w.attr(C.RTA_PREFSRC, parseIp(o.prefsrc, 'prefsrc', dst.family).bytes);
+  if (o.metric !== undefined) w.u32(C.RTA_PRIORITY, o.metric);
+  if (o.mtu !== undefined) {
+    const m = w.nest(C.RTA_METRICS, true);
+    w.u32(C.RTAX_MTU, o.mtu);
+    w.endNest(m);
+  }
+  if (hops.length) {
+    const parts: Buffer[] = [];
+    for (const h of hops) {
+      const gwAttr = h.gw ? 4 + h.gw.length : 0;
+      const nh = Buffer.alloc(8 + ((gwAttr + 3) & ~3));
+      nh.writeUInt16LE(8 + gwAttr, 0);
+      nh.writeUInt8(h.onlink ? C.RTNH_F_ONLINK : 0, 2);
+      nh.writeUInt8(h.weight - 1, 3);
+      nh.writeInt32LE(h.index, 4);
+      if (h.gw) {
+        nh.writeUInt16LE(gwAttr, 8);
+        nh.writeUInt16LE(C.RTA_GATEWAY, 10);
+        h.gw.copy(nh, 12);
+      }
+      parts.push(nh);
+    }
+    w.attr(C.RTA_MULTIPATH, Buffer.concat(parts));
+  }
+  yield* call(w.end().finish(), `${verb} route ${o.dst}${o.gateway ? ' via ' + o.gateway : ''}`);
+}
+
+/** The operations on routes; bound to a handle as `handle.routes`. */
+export const routeOps = {
+  /**
+   * Adds a route; EEXIST if an equal one exists.
+   * @example
+   * await h.routes.add({ dst: 'default', gateway: '10.0.0.1' });
+   * await h.routes.add({ dst: '10.1.0.0/16', dev: 'eth0', metric: 100 });
+   */
+  *add(route: RouteOptions): Operation<void> {
+    yield* writeRoute(C.RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, route, 'add');
+  },
+
+  /** Adds the route or replaces the one with the same key (dst, table, metric, tos). */
+  *replace(route: RouteOptions): Operation<void> {
+    yield* writeRoute(C.RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE, route, 'replace');
+  },
+
+  /**
+   * Deletes the first route matching the given fields (dst is required).
+   * @example
+   * await h.routes.delete({ dst: '10.1.0.0/16' });
+   */
+  *delete(route: RouteOptions): Operation<void> {
+    yield* writeRoute(C.RTM_DELROUTE, 0, route, 'delete');
+  },
+
+  /**
+   * Lists routes of the main table (or another, or "all"), cached clones excluded.
+   * @example
+   * const routes = await h.routes.list({ family: 4 });
+   */
+  *list(filter: RouteFilter = {}): Operation<Route[]> {
+    const family = filter.family;
+    if (family !== undefined && family !== 4 && family !== 6) throw new ValidationError('family', family, 'must be 4 or 6');
+    const table = filter.table === 'all' ? undefined : parseTable(filter.table ?? 'main');
+    const dev = filter.dev !== undefined ? yield* resolveLinkIndex(filter.dev) : undefined;
+    const protocol = filter.protocol !== undefined ? parseProtocol(filter.protocol) : undefined;
+    const type = filter.type !== undefined ? parseRouteType(filter.type) : undefined;
+    const w = new NetlinkWriter().begin(C.RTM_GETROUTE, NLM_F_DUMP);
+    const off = w.struct(C.RTMSG_LEN);
+    w.view.writeUInt8(family ? afOf(family) : 0, off);
+    // Strict dumps filter on table, protocol, type and oif in the kernel.
+    if (table !== undefined && table < 256) w.view.writeUInt8(table, off + 4);
+    if (protocol !== undefined) w.view.writeUInt8(protocol, off + 5);
+    if (type !== undefined) w.view.writeUInt8(type, off + 7);
+    if (table !== undefined) w.u32(C.RTA_TABLE, table);
+    if (dev !== undefined) w.u32(C.RTA_OIF, dev);
+    const replies = yield* dump(w.end().finish(), 'list routes');
+    return replies
+      .filter((m) => m.type === C.RTM_NEWROUTE && !(u32At(m.payload, 8) & C.RTM_F_CLONED))
+      .map(decodeRoute)
+      .filter(
+        (r) =>
+          (table === undefined || r.tableId === table) &&
+          (dev === undefined || r.index === dev || (r.multipath ?? []).some((n) => n.index === dev)) &&
+          (protocol === undefined || r.protocol === protocolName(protocol)) &&
+          (type === undefined || r.type === routeTypeName(type)),
+      );
+  },
+
+  /**
+   * Asks the kernel which route it would use for a destination (`ip route get`).
+   * @example
+   * const r = await h.routes.get('10.0.0.7'); // r.index, r.gateway, r.prefsrc
+   */
+  *get(destination: string, opts: RouteLookupOptions = {}): Operation<Route> {
+    const dst = parseIp(destination, 'destination');
+    const iif = opts.iif !== undefined ? yield* resolveLinkIndex(opts.iif) : undefined;
+    const oif = opts.oif !== undefined ? yield* resolveLinkIndex(opts.oif) : undefined;
+    const w = new NetlinkWriter().begin(C.RTM_GETROUTE, 0);
+    const off = w.struct(C.RTMSG_LEN);
+    w.view.writeUInt8(afOf(dst.family), off);
+    w.view.writeUInt8(dst.family === 4 ? 32 : 128, off + 1);
+    if (opts.fibMatch) w.view.writeUInt32LE(C.RTM_F_FIB_MATCH, off + 8);
+    w.attr(C.RTA_DST, dst.bytes);
+    if (opts.from !== undefined) {
+      w.attr(C.RTA_SRC, parseIp(opts.from, 'from', dst.family).bytes);
+      w.view.writeUInt8(dst.family === 4 ? 32 : 128, off + 2);
+    }
+    if (iif !== undefined) w.u32(C.RTA_IIF, iif);
+    if (oif !== undefined) w.u32(C.RTA_OIF, oif);
+    if (opts.mark !== undefined) w.u32(C.RTA_MARK, opts.mark);
+    const replies = yield* call(w.end().finish(), `get route to ${destination}`);
+    const m = replies.find((x) => x.type === C.RTM_NEWROUTE);
+    if (!m) throw new ValidationError('destination', destination, 'the kernel returned no route');
+    return decodeRoute(m);
+  },
+};

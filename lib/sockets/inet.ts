@@ -1,0 +1,160 @@
+/**
+ * TCP and UDP sockets inside a network namespace, as Node's own net.Server,
+ * net.Socket and dgram.Socket objects: serve and probe traffic in any
+ * namespace from one process. The addon creates the socket in the namespace;
+ * Node adopts the fd.
+ * @module
+ */
+import * as dgram from 'node:dgram';
+import * as net from 'node:net';
+import { native } from '../native/binding';
+import { ValidationError, fromNative } from '../netlink/errors';
+import { withNetns, withNetnsAsync, type NetnsRef } from '../netns/namespace';
+import { parseIp, type IpFamily } from '../validate/ip';
+
+/** Where to bind. */
+export interface BindOptions {
+  /** Namespace to create the socket in; default the caller's. */
+  netns?: NetnsRef;
+  /** Local address; default 0.0.0.0 (or :: when family is 6). */
+  host?: string;
+  /** Local port; 0 or absent picks a free one. */
+  port?: number;
+  family?: IpFamily;
+  /** SO_REUSEPORT: several sockets (servers) share one port. */
+  reusePort?: boolean;
+  /** SO_REUSEADDR (default true for TCP listeners, as Node does). */
+  reuseAddr?: boolean;
+  /** Bind to an address not (yet) configured (IP_FREEBIND). */
+  freebind?: boolean;
+  /** For "::": accept IPv6 only. */
+  ipv6Only?: boolean;
+}
+
+export interface ListenOptions extends BindOptions {
+  backlog?: number;
+}
+
+export interface ConnectOptions {
+  netns?: NetnsRef;
+  host: string;
+  port: number;
+  /** Local address (and port) to bind before connecting. */
+  localAddress?: string;
+  localPort?: number;
+  /** Default 5000 ms. */
+  timeoutMs?: number;
+}
+
+function checkPort(port: unknown, field = 'port'): number {
+  if (port === undefined) return 0;
+  if (!Number.isInteger(port) || (port as number) < 0 || (port as number) > 65535) {
+    throw new ValidationError(field, port, 'must be an integer 0-65535');
+  }
+  return port as number;
+}
+
+function familyOf(host: string | undefined, family: IpFamily | undefined): IpFamily {
+  if (host !== undefined) return parseIp(host, 'host', family).family;
+  return family ?? 4;
+}
+
+/**
+ * Opens a listening TCP socket in a namespace and returns a listening net.Server.
+ * @example
+ * const server = await listenTcp({ netns: 'c1', port: 8080 }, (sock) => sock.end('hi\n'));
+ */
+export async function listenTcp(opts: ListenOptions, onConnection?: (socket: net.Socket) => void): Promise<net.Server> {
+  const family = familyOf(opts.host, opts.family);
+  const port = checkPort(opts.port);
+  const fd = withNetns(opts.netns, (nsfd) => {
+    try {
+      return native().inetSocket(nsfd, {
+        family,
+        bind: true,
+        host: opts.host,
+        port,
+        reuseAddr: opts.reuseAddr ?? true,
+        reusePort: opts.reusePort,
+        freebind: opts.freebind,
+        v6only: opts.ipv6Only,
+        backlog: opts.backlog ?? 511,
+      });
+    } catch (e) {
+      throw fromNative(`listen on tcp ${opts.host ?? '*'}:${port}`, e);
+    }
+  });
+  const server = net.createServer(onConnection);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ fd }, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return server;
+}
+
+/**
+ * Opens a TCP connection from inside a namespace; resolves once connected.
+ * @example
+ * const sock = await connectTcp({ netns: 'c2', host: '10.0.0.2', port: 8080 });
+ */
+export async function connectTcp(opts: ConnectOptions): Promise<net.Socket> {
+  const family = parseIp(opts.host, 'host').family;
+  const port = checkPort(opts.port);
+  if (port === 0) throw new ValidationError('port', opts.port, 'must be 1-65535 to connect');
+  return withNetnsAsync(opts.netns, async (nsfd) => {
+    const bind = opts.localAddress !== undefined || opts.localPort !== undefined;
+    let fd: number;
+    try {
+      fd = native().inetSocket(nsfd, { family, bind, host: opts.localAddress, port: checkPort(opts.localPort, 'localPort') });
+    } catch (e) {
+      throw fromNative(`connect to ${opts.host}:${port}`, e);
+    }
+    try {
+      await native().tcpConnect(fd, family, opts.host, port, opts.timeoutMs ?? 5000);
+    } catch (e) {
+      native().closeFd(fd);
+      throw fromNative(`connect to ${opts.host}:${port}`, e);
+    }
+    return new net.Socket({ fd, readable: true, writable: true });
+  });
+}
+
+/**
+ * Opens a bound UDP socket in a namespace as a dgram.Socket.
+ * @example
+ * const udp = await bindUdp({ netns: 'c1', port: 5353 });
+ * udp.on('message', (msg, rinfo) => udp.send(msg, rinfo.port, rinfo.address));
+ */
+export async function bindUdp(opts: BindOptions = {}): Promise<dgram.Socket> {
+  const family = familyOf(opts.host, opts.family);
+  const port = checkPort(opts.port);
+  const fd = withNetns(opts.netns, (nsfd) => {
+    try {
+      return native().inetSocket(nsfd, {
+        family,
+        udp: true,
+        bind: true,
+        host: opts.host,
+        port,
+        reuseAddr: opts.reuseAddr,
+        reusePort: opts.reusePort,
+        freebind: opts.freebind,
+        v6only: opts.ipv6Only,
+      });
+    } catch (e) {
+      throw fromNative(`bind udp ${opts.host ?? '*'}:${port}`, e);
+    }
+  });
+  const sock = dgram.createSocket({ type: family === 6 ? 'udp6' : 'udp4' });
+  await new Promise<void>((resolve, reject) => {
+    sock.once('error', reject);
+    sock.bind({ fd }, () => {
+      sock.off('error', reject);
+      resolve();
+    });
+  });
+  return sock;
+}

@@ -1,0 +1,179 @@
+/**
+ * IP addresses, CIDR prefixes and MAC addresses: strings in the API, bytes on
+ * the wire. Parsing is strict (a typo is a ValidationError, never a wrong
+ * address); formatting matches iproute2's (inet_ntop) so values compare
+ * equal with `ip -j` output.
+ * @module
+ */
+import { ValidationError } from '../netlink/errors';
+
+export const AF_INET = 2;
+export const AF_INET6 = 10;
+
+export type IpFamily = 4 | 6;
+
+/** An address as bytes plus its family. */
+export interface IpBytes {
+  family: IpFamily;
+  bytes: Buffer;
+}
+
+/** A prefix: address bytes (host bits kept as written) and its length. */
+export interface Cidr extends IpBytes {
+  prefixLength: number;
+}
+
+export function afOf(family: IpFamily): number {
+  return family === 4 ? AF_INET : AF_INET6;
+}
+
+function parseV4(s: string): Buffer | undefined {
+  const parts = s.split('.');
+  if (parts.length !== 4) return undefined;
+  const out = Buffer.alloc(4);
+  for (let i = 0; i < 4; i++) {
+    if (!/^(0|[1-9]\d{0,2})$/.test(parts[i])) return undefined;
+    const v = Number(parts[i]);
+    if (v > 255) return undefined;
+    out[i] = v;
+  }
+  return out;
+}
+
+function parseV6(s: string): Buffer | undefined {
+  if (!/^[0-9a-fA-F:.]+$/.test(s)) return undefined;
+  let head = s;
+  let tail = '';
+  const dbl = s.indexOf('::');
+  if (dbl >= 0) {
+    if (s.indexOf('::', dbl + 1) >= 0) return undefined;
+    head = s.slice(0, dbl);
+    tail = s.slice(dbl + 2);
+  }
+  const words = (part: string): number[] | undefined => {
+    if (part === '') return [];
+    const out: number[] = [];
+    const groups = part.split(':');
+    for (let i = 0; i < groups.length; i++) {
+      const g = groups[i];
+      if (i === groups.length - 1 && g.includes('.')) {
+        const v4 = parseV4(g);
+        if (!v4) return undefined;
+        out.push((v4[0] << 8) | v4[1], (v4[2] << 8) | v4[3]);
+      } else {
+        if (!/^[0-9a-fA-F]{1,4}$/.test(g)) return undefined;
+        out.push(parseInt(g, 16));
+      }
+    }
+    return out;
+  };
+  const h = words(head);
+  const t = words(tail);
+  if (!h || !t) return undefined;
+  let all: number[];
+  if (dbl >= 0) {
+    const fill = 8 - h.length - t.length;
+    if (fill < 1) return undefined;
+    all = [...h, ...new Array<number>(fill).fill(0), ...t];
+  } else {
+    all = h;
+  }
+  if (all.length !== 8) return undefined;
+  const out = Buffer.alloc(16);
+  all.forEach((w, i) => out.writeUInt16BE(w, i * 2));
+  return out;
+}
+
+/** Parses an IPv4 or IPv6 address; `family` restricts it. */
+export function parseIp(s: unknown, field = 'IP address', family?: IpFamily): IpBytes {
+  if (typeof s !== 'string') throw new ValidationError(field, s, 'must be a string');
+  const v4 = family !== 6 ? parseV4(s) : undefined;
+  if (v4) return { family: 4, bytes: v4 };
+  const v6 = family !== 4 && s.includes(':') ? parseV6(s) : undefined;
+  if (v6) return { family: 6, bytes: v6 };
+  throw new ValidationError(field, s, family ? `not an IPv${family} address` : 'not an IPv4 or IPv6 address');
+}
+
+/**
+ * Parses "10.0.0.1/24" or "fd00::1/64". Without a "/len" the full length is
+ * assumed when `defaultFull`, otherwise it is an error.
+ */
+export function parseCidr(s: unknown, field = 'prefix', opts: { family?: IpFamily; defaultFull?: boolean } = {}): Cidr {
+  if (typeof s !== 'string') throw new ValidationError(field, s, 'must be a string like "10.0.0.0/24"');
+  const slash = s.indexOf('/');
+  if (slash < 0 && !opts.defaultFull) throw new ValidationError(field, s, 'missing "/prefix-length"');
+  const addr = parseIp(slash < 0 ? s : s.slice(0, slash), field, opts.family);
+  const max = addr.family === 4 ? 32 : 128;
+  let prefixLength = max;
+  if (slash >= 0) {
+    const p = s.slice(slash + 1);
+    if (!/^(0|[1-9]\d{0,2})$/.test(p) || Number(p) > max) throw new ValidationError(field, s, `prefix length must be 0-${max}`);
+    prefixLength = Number(p);
+  }
+  return { ...addr, prefixLength };
+}
+
+/** Zeroes the host bits of a prefix (10.0.0.7/24 -> 10.0.0.0/24). */
+export function networkOf(c: Cidr): Cidr {
+  const bytes = Buffer.from(c.bytes);
+  for (let bit = c.prefixLength; bit < bytes.length * 8; bit++) bytes[bit >> 3] &= ~(0x80 >> (bit & 7));
+  return { family: c.family, bytes, prefixLength: c.prefixLength };
+}
+
+/** Formats address bytes the way inet_ntop does (and so `ip -j`). */
+export function formatIp(bytes: Uint8Array): string {
+  if (bytes.length === 4) return `${bytes[0]}.${bytes[1]}.${bytes[2]}.${bytes[3]}`;
+  if (bytes.length !== 16) return Buffer.from(bytes).toString('hex');
+  const w: number[] = [];
+  for (let i = 0; i < 16; i += 2) w.push((bytes[i] << 8) | bytes[i + 1]);
+  // Longest run of zero words (length >= 2) becomes "::" (RFC 5952, as glibc).
+  let best = -1;
+  let bestLen = 0;
+  for (let i = 0; i < 8; ) {
+    if (w[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && w[j] === 0) j++;
+    if (j - i > bestLen) {
+      best = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  if (bestLen < 2) best = -1;
+  // IPv4-compatible and IPv4-mapped addresses print their tail dotted, as glibc does.
+  if (best === 0 && (bestLen === 6 || (bestLen === 5 && w[5] === 0xffff))) {
+    const v4 = `${bytes[12]}.${bytes[13]}.${bytes[14]}.${bytes[15]}`;
+    return bestLen === 5 ? `::ffff:${v4}` : `::${v4}`;
+  }
+  let out = '';
+  for (let i = 0; i < 8; i++) {
+    if (i === best) {
+      out += i === 0 ? '::' : ':';
+      i += bestLen - 1;
+      continue;
+    }
+    out += w[i].toString(16) + (i < 7 ? ':' : '');
+  }
+  return out;
+}
+
+/** "10.0.0.0/24" from bytes and a length. */
+export function formatCidr(bytes: Uint8Array, prefixLength: number): string {
+  return `${formatIp(bytes)}/${prefixLength}`;
+}
+
+/** Parses "aa:bb:cc:dd:ee:ff" (also with '-'); returns 6 bytes. */
+export function parseMac(s: unknown, field = 'MAC address'): Buffer {
+  if (typeof s !== 'string' || !/^[0-9a-fA-F]{2}([:-][0-9a-fA-F]{2}){5}$/.test(s)) {
+    throw new ValidationError(field, s, 'must look like "02:00:00:00:00:01"');
+  }
+  return Buffer.from(s.replace(/[:-]/g, ''), 'hex');
+}
+
+/** Lower-case colon form, as `ip -j` prints link addresses. */
+export function formatMac(b: Uint8Array): string {
+  return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join(':');
+}

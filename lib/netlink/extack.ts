@@ -25,7 +25,7 @@ export interface ErrorReply {
 /** Decodes an NLMSG_ERROR message (an ack when errno is 0). */
 export function decodeErrorMessage(m: NetlinkMessage): ErrorReply {
   const p = m.payload;
-  const errno = p.length >= 4 ? -p.readInt32LE(0) : 0;
+  const errno = p.length >= 4 ? -p.readInt32LE(0) | 0 : 0;
   if (!(m.flags & NLM_F_ACK_TLVS)) return { errno };
   // struct nlmsgerr = { int error; struct nlmsghdr msg; } followed by the
   // request's payload unless the ack was capped, then the TLVs.
@@ -40,7 +40,7 @@ export function decodeErrorMessage(m: NetlinkMessage): ErrorReply {
 /** Decodes an NLMSG_DONE payload: a dump's final status and its extack. */
 export function decodeDoneMessage(m: NetlinkMessage): ErrorReply {
   const p = m.payload;
-  const errno = p.length >= 4 ? -p.readInt32LE(0) : 0;
+  const errno = p.length >= 4 ? -p.readInt32LE(0) | 0 : 0;
   if (!(m.flags & NLM_F_ACK_TLVS)) return { errno };
   return { errno, ...decodeTlvs(p, 4) };
 }

@@ -138,7 +138,10 @@ const KNOWN = new Set([
 ]);
 
 function flagNames(flags: number): string[] {
-  return C.IFF_NAMES.filter(([bit]) => flags & bit).map(([, n]) => n);
+  const names = C.IFF_NAMES.filter(([bit]) => flags & bit).map(([, n]) => n);
+  // iproute2 shows a link that is up without carrier as NO-CARRIER, first.
+  if (flags & C.IFF_UP && !(flags & C.IFF_LOWER_UP)) names.unshift('NO-CARRIER');
+  return names;
 }
 
 function decodeStats64(b: Buffer | undefined): LinkStats | undefined {

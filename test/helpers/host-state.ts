@@ -1,0 +1,45 @@
+// Snapshot of the machine's root network namespace: what the suite must leave
+// exactly as it found it (links, named namespaces, nftables ruleset).
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+
+export interface HostState {
+  links: string[];
+  namespaces: string[];
+  ruleset: string;
+}
+
+function tool(cmd: string, args: string[]): string {
+  try {
+    return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  } catch {
+    return '';
+  }
+}
+
+export function captureHostState(): HostState {
+  const links = (JSON.parse(tool('ip', ['-j', 'link', 'show']) || '[]') as Array<{ ifname: string; ifindex: number }>)
+    .map((l) => `${l.ifindex}:${l.ifname}`)
+    .sort();
+  let namespaces: string[] = [];
+  try {
+    namespaces = fs.readdirSync('/run/netns').sort();
+  } catch {
+    namespaces = [];
+  }
+  return { links, namespaces, ruleset: tool('nft', ['list', 'ruleset']) };
+}
+
+export function diffHostState(before: HostState, after: HostState): string[] {
+  const problems: string[] = [];
+  const added = after.links.filter((l) => !before.links.includes(l));
+  const removed = before.links.filter((l) => !after.links.includes(l));
+  if (added.length) problems.push(`links added to the root namespace: ${added.join(', ')}`);
+  if (removed.length) problems.push(`links removed from the root namespace: ${removed.join(', ')}`);
+  const nsAdded = after.namespaces.filter((n) => !before.namespaces.includes(n));
+  if (nsAdded.length) problems.push(`namespaces left under /run/netns: ${nsAdded.join(', ')}`);
+  const nsRemoved = before.namespaces.filter((n) => !after.namespaces.includes(n));
+  if (nsRemoved.length) problems.push(`namespaces that existed before were removed: ${nsRemoved.join(', ')}`);
+  if (before.ruleset !== after.ruleset) problems.push('the root nftables ruleset changed');
+  return problems;
+}

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# The README's test command: installs what the tests need on a fresh Debian
+# machine (as root), builds the addon from source and the TypeScript, then runs
+# every test, the examples and the docs build. Fails on any failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+command -v ip >/dev/null || need+=(iproute2)
+command -v bridge >/dev/null || need+=(iproute2)
+command -v nft >/dev/null || need+=(nftables)
+command -v setpriv >/dev/null || need+=(util-linux)
+command -v make >/dev/null || need+=(make)
+command -v g++ >/dev/null || need+=(g++)
+command -v python3 >/dev/null || need+=(python3)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "== installing ${need[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+echo "== npm ci (builds the native addon from source)"
+npm ci --no-audit --no-fund
+npx node-gyp rebuild >/dev/null
+npm run --silent build:ts
+
+echo "== typecheck"
+npm run --silent typecheck
+
+echo "== tests"
+npx vitest run
+
+if [ -f scripts/examples.sh ]; then
+  echo "== examples"
+  bash scripts/examples.sh
+fi
+
+if [ -f typedoc.json ]; then
+  echo "== API docs (warnings are errors)"
+  npx typedoc --treatWarningsAsErrors >/dev/null
+fi
+echo "== all green"

@@ -1,0 +1,83 @@
+// Node sockets inside namespaces: TCP servers and clients, UDP, SO_REUSEPORT.
+import { describe, expect, it } from 'vitest';
+import { bindUdp, connectTcp, listenTcp } from '../../lib';
+import { useNetns } from '../helpers/netns';
+
+async function request(netns: string, host: string, port: number): Promise<string> {
+  const s = await connectTcp({ netns, host, port });
+  let out = '';
+  s.on('data', (d) => (out += d));
+  await new Promise((r) => s.on('close', r));
+  return out;
+}
+
+describe('sockets in namespaces', () => {
+  const box = useNetns('srv', 'cli');
+
+  it('wires the two namespaces', async () => {
+    const srv = box.h('srv');
+    await srv.links.add({ name: 'v-cli', kind: 'veth', peer: { name: 'v-srv', netns: box.ns('cli') }, up: true });
+    await srv.addresses.add('v-cli', '10.60.0.1/24');
+    await srv.addresses.add('v-cli', 'fd60::1/64', { nodad: true });
+    await box.h('cli').links.set('v-srv', { up: true });
+    await box.h('cli').addresses.add('v-srv', '10.60.0.2/24');
+    await box.h('cli').addresses.add('v-srv', 'fd60::2/64', { nodad: true });
+  });
+
+  it('serves TCP in one namespace to a client in another, IPv4 and IPv6', async () => {
+    const server = await listenTcp({ netns: box.ns('srv'), port: 7100, host: '::' }, (s) => s.end(`hello ${s.remoteAddress}`));
+    try {
+      expect(await request(box.ns('cli'), '10.60.0.1', 7100)).toBe('hello ::ffff:10.60.0.2');
+      expect(await request(box.ns('cli'), 'fd60::1', 7100)).toBe('hello fd60::2');
+    } finally {
+      server.close();
+    }
+  });
+
+  it('is isolated: the same port in the client namespace is free, and loopback is per namespace', async () => {
+    const a = await listenTcp({ netns: box.ns('srv'), host: '127.0.0.1', port: 7101 }, (s) => s.end('srv'));
+    const b = await listenTcp({ netns: box.ns('cli'), host: '127.0.0.1', port: 7101 }, (s) => s.end('cli'));
+    try {
+      expect(await request(box.ns('cli'), '127.0.0.1', 7101)).toBe('cli');
+      expect(await request(box.ns('srv'), '127.0.0.1', 7101)).toBe('srv');
+    } finally {
+      a.close();
+      b.close();
+    }
+  });
+
+  it('lets several servers share one port with SO_REUSEPORT', async () => {
+    const seen = new Set<string>();
+    const servers = await Promise.all(
+      ['one', 'two'].map((id) => listenTcp({ netns: box.ns('srv'), port: 7102, reusePort: true }, (s) => s.end(id))),
+    );
+    try {
+      for (let i = 0; i < 40 && seen.size < 2; i++) seen.add(await request(box.ns('cli'), '10.60.0.1', 7102));
+      expect([...seen].sort()).toEqual(['one', 'two']);
+    } finally {
+      servers.forEach((s) => s.close());
+    }
+    // A plain listener on the same port while a SO_REUSEPORT group holds it is refused.
+    const holder = await listenTcp({ netns: box.ns('srv'), port: 7103, reusePort: true });
+    await expect(listenTcp({ netns: box.ns('srv'), port: 7103 })).rejects.toMatchObject({ code: 'EADDRINUSE' });
+    holder.close();
+  });
+
+  it('exchanges UDP datagrams between namespaces', async () => {
+    const echo = await bindUdp({ netns: box.ns('srv'), port: 7200 });
+    echo.on('message', (m, r) => echo.send(Buffer.from(`echo:${m}`), r.port, r.address));
+    const client = await bindUdp({ netns: box.ns('cli') });
+    try {
+      const got = new Promise<string>((r) => client.once('message', (m) => r(String(m))));
+      client.send('ping', 7200, '10.60.0.1');
+      expect(await got).toBe('echo:ping');
+    } finally {
+      echo.close();
+      client.close();
+    }
+  });
+
+  it('fails a connection to a closed port with ECONNREFUSED', async () => {
+    await expect(connectTcp({ netns: box.ns('cli'), host: '10.60.0.1', port: 7999 })).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+  });
+});

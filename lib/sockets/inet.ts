@@ -33,6 +33,8 @@ export interface BindOptions {
 
 export interface ListenOptions extends BindOptions {
   backlog?: number;
+  /** A server to listen with (e.g. `http.createServer(handler)`); default a new net.Server. */
+  server?: net.Server;
 }
 
 export interface ConnectOptions {
@@ -63,8 +65,12 @@ function familyOf(host: string | undefined, family: IpFamily | undefined): IpFam
  * Opens a listening TCP socket in a namespace and returns a listening net.Server.
  * @example
  * const server = await listenTcp({ netns: 'c1', port: 8080 }, (sock) => sock.end('hi\n'));
+ * const web = await listenTcp({ netns: 'c1', port: 80, server: http.createServer(app) });
  */
-export async function listenTcp(opts: ListenOptions, onConnection?: (socket: net.Socket) => void): Promise<net.Server> {
+export async function listenTcp<S extends net.Server = net.Server>(
+  opts: ListenOptions & { server?: S },
+  onConnection?: (socket: net.Socket) => void,
+): Promise<S> {
   const family = familyOf(opts.host, opts.family);
   const port = checkPort(opts.port);
   const fd = withNetns(opts.netns, (nsfd) => {
@@ -84,7 +90,8 @@ export async function listenTcp(opts: ListenOptions, onConnection?: (socket: net
       throw fromNative(`listen on tcp ${opts.host ?? '*'}:${port}`, e);
     }
   });
-  const server = net.createServer(onConnection);
+  const server = (opts.server ?? net.createServer()) as S;
+  if (onConnection) server.on('connection', onConnection);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen({ fd }, () => {

@@ -1,0 +1,55 @@
+/**
+ * A small HTTP/1.1 client that connects from inside a namespace (over
+ * {@link connectTcp}), for probing services in sandboxes.
+ * @module
+ */
+import * as http from 'node:http';
+import type { NetnsRef } from '../netns/namespace';
+import { connectTcp } from './inet';
+
+export interface HttpGetOptions {
+  netns?: NetnsRef;
+  host: string;
+  port?: number;
+  path?: string;
+  headers?: Record<string, string>;
+  timeoutMs?: number;
+}
+
+export interface HttpResponse {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+}
+
+/**
+ * GETs a URL path from inside a namespace.
+ * @example
+ * const res = await httpGet({ netns: 'c2', host: '10.0.0.2', port: 8080, path: '/' });
+ */
+export async function httpGet(opts: HttpGetOptions): Promise<HttpResponse> {
+  const port = opts.port ?? 80;
+  const socket = await connectTcp({ netns: opts.netns, host: opts.host, port, timeoutMs: opts.timeoutMs });
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      {
+        host: opts.host,
+        port,
+        path: opts.path ?? '/',
+        headers: { connection: 'close', ...opts.headers },
+        createConnection: () => socket,
+        timeout: opts.timeoutMs ?? 5000,
+      },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (d) => (body += d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+        res.on('error', reject);
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`GET ${opts.host}:${port}${opts.path ?? '/'}: timed out`)));
+    req.on('error', reject);
+    req.end();
+  });
+}

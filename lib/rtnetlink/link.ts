@@ -17,7 +17,8 @@ import { LINK_KINDS, type KindInfoMap, type KindOptions } from './link-kinds';
 /** A link by name ("veth0") or by index (7). */
 export type LinkRef = string | number;
 
-export type OperState = (typeof C.OPER_STATES)[number];
+/** IF_OPER_* operational state, as `ip` prints it. */
+export type OperState = 'UNKNOWN' | 'NOTPRESENT' | 'DOWN' | 'LOWERLAYERDOWN' | 'TESTING' | 'DORMANT' | 'UP';
 
 /** 64-bit interface counters (IFLA_STATS64). */
 export interface LinkStats {
@@ -165,7 +166,7 @@ export function decodeLink(m: NetlinkMessage): Link {
     flags: flagNames(flags),
     up: (flags & C.IFF_UP) !== 0,
     lowerUp: (flags & C.IFF_LOWER_UP) !== 0,
-    operState: C.OPER_STATES[operIdx] ?? 'UNKNOWN',
+    operState: (C.OPER_STATES[operIdx] ?? 'UNKNOWN') as OperState,
     mtu: a.u32(C.IFLA_MTU) ?? 0,
     linkType: u16At(p, 2),
     group: a.u32(C.IFLA_GROUP) ?? 0,

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Runs every example under examples/ (as a user would: `node examples/X`),
+# each inside the namespaces it creates, and fails if one fails or leaves a
+# namespace behind.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+before=$(ls /run/netns 2>/dev/null | sort || true)
+for f in examples/*.mjs examples/*.js; do
+  [ -e "$f" ] || continue
+  echo "-- $f"
+  timeout 120 node "$f" >/tmp/nlkit-example.out 2>&1 || { cat /tmp/nlkit-example.out; echo "example $f failed"; exit 1; }
+  sed 's/^/   /' /tmp/nlkit-example.out | head -40
+done
+after=$(ls /run/netns 2>/dev/null | sort || true)
+if [ "$before" != "$after" ]; then
+  echo "examples left namespaces behind: $(comm -13 <(echo "$before") <(echo "$after") | tr '\n' ' ')"
+  exit 1
+fi

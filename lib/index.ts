@@ -24,6 +24,7 @@ export {
   type NetlinkErrorDetails,
 } from './netlink/errors';
 export type { Operation, NetlinkCall } from './netlink/operation';
+export type { NetlinkMessage, RawAttribute } from './netlink/parser';
 export type { AsyncOps, SyncOps } from './netlink/bind';
 export {
   NETNS_RUN_DIR,
@@ -43,6 +44,7 @@ export {
 } from './netns/namespace';
 export { getSysctl, getSysctlSync, setSysctl, setSysctlSync } from './netns/sysctl';
 export { bindUdp, connectTcp, listenTcp, type BindOptions, type ConnectOptions, type ListenOptions } from './sockets/inet';
+export { httpGet, type HttpGetOptions, type HttpResponse } from './sockets/http';
 export type {
   Link,
   LinkAddOptions,
@@ -53,7 +55,10 @@ export type {
   LinkStats,
   OperState,
 } from './rtnetlink/link';
-export type { BridgeInfo, BridgeOptions, BridgeSettings, VethOptions, VethPeerOptions, KindOptions } from './rtnetlink/link-kinds';
+export { linkOps } from './rtnetlink/link';
+export { addressOps } from './rtnetlink/address';
+export { routeOps } from './rtnetlink/route';
+export type { BridgeInfo, BridgeOptions, BridgeSettings, VethInfo, VethOptions, VethPeerOptions, KindOptions } from './rtnetlink/link-kinds';
 export type { Address, AddressFilter, AddressOptions } from './rtnetlink/address';
 export type { Nexthop, NexthopOptions, Route, RouteFilter, RouteLookupOptions, RouteOptions } from './rtnetlink/route';
 export type { IpFamily } from './validate/ip';

@@ -5,6 +5,7 @@
       "sources": [
         "native/addon.cc",
         "native/common.cc",
+        "native/file_lock.cc",
         "native/netns.cc",
         "native/netlink_socket.cc",
         "native/inet_socket.cc",

@@ -2,6 +2,7 @@
 // thread. Everything about message formats lives in TypeScript.
 #include <napi.h>
 
+#include "file_lock.h"
 #include "inet_socket.h"
 #include "netlink_socket.h"
 #include "netns.h"
@@ -12,6 +13,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   nlkit::InitNetns(env, exports);
   nlkit::InitInetSocket(env, exports);
   nlkit::InitTun(env, exports);
+  nlkit::InitFileLock(env, exports);
   return exports;
 }
 

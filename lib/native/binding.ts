@@ -83,6 +83,8 @@ export interface NativeBinding {
   tcpConnect(fd: number, family: 4 | 6, host: string, port: number, timeoutMs: number): Promise<void>;
   closeFd(fd: number): void;
   tunCreate(netnsFd: number, name: string, options: NativeTunOptions): void;
+  flock(fd: number, mode: 'exclusive' | 'shared' | 'unlock', async: true): Promise<void>;
+  flock(fd: number, mode: 'exclusive' | 'shared' | 'unlock', async: false): void;
 }
 
 let loaded: NativeBinding | undefined;

@@ -1,0 +1,140 @@
+/**
+ * IP address management for a network: allocations persisted on disk (by
+ * default under /run, so they vanish with the kernel state at reboot instead
+ * of leaking like CNI host-local's), safe when several processes attach to the
+ * same network at once (flock around every read-modify-write).
+ * @module
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { NlkitError, ValidationError } from '../netlink/errors';
+import type { AddressPool } from './address-pool';
+import { withFileLock, writeFileAtomic } from './file-lock';
+
+/** The pool has no free address left. */
+export class IpamExhaustedError extends NlkitError {
+  override name = 'IpamExhaustedError';
+  constructor(readonly network: string, readonly subnet: string) {
+    super(`network ${network}: no free address left in ${subnet}`);
+  }
+}
+
+/** A requested address is taken by another owner. */
+export class AddressInUseError extends NlkitError {
+  override name = 'AddressInUseError';
+  constructor(readonly address: string, readonly owner: string) {
+    super(`address ${address} is already allocated to ${owner}`);
+  }
+}
+
+interface IpamState {
+  version: 1;
+  /** address -> owner */
+  allocations: Record<string, string>;
+  /** last address handed out per family, to continue round-robin after it */
+  last: Record<string, string>;
+}
+
+/** What one owner holds. */
+export interface Lease {
+  ipv4?: string;
+  ipv6?: string;
+}
+
+export class Ipam {
+  private readonly file: string;
+  private readonly lock: string;
+
+  constructor(
+    stateDir: string,
+    readonly network: string,
+    private readonly pools: AddressPool[],
+  ) {
+    fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+    this.file = path.join(stateDir, `${network}.json`);
+    this.lock = path.join(stateDir, `${network}.lock`);
+  }
+
+  /**
+   * Gives `owner` one address per pool (or the requested ones). Idempotent:
+   * an owner that already holds addresses gets the same ones back.
+   */
+  async allocate(owner: string, requested: Lease = {}): Promise<Lease> {
+    return this.update((st) => {
+      const mine = this.leaseOf(st, owner);
+      const lease: Lease = {};
+      for (const pool of this.pools) {
+        const key = pool.family === 4 ? 'ipv4' : 'ipv6';
+        const want = requested[key];
+        if (mine[key] && (!want || pool.canonical(want) === mine[key])) {
+          lease[key] = mine[key];
+          continue;
+        }
+        if (want) {
+          const ip = pool.canonical(want);
+          if (!pool.usable(ip)) throw new ValidationError(key, want, `not a usable host address of ${pool.subnet}`);
+          const holder = st.allocations[ip];
+          if (holder && holder !== owner) throw new AddressInUseError(ip, holder);
+          st.allocations[ip] = owner;
+          lease[key] = ip;
+          continue;
+        }
+        const ip = pool.nextFree((x) => x in st.allocations, st.last[pool.family]);
+        if (!ip) throw new IpamExhaustedError(this.network, pool.subnet);
+        st.allocations[ip] = owner;
+        st.last[pool.family] = ip;
+        lease[key] = ip;
+      }
+      return lease;
+    });
+  }
+
+  /** Frees everything `owner` holds; returns the freed addresses. */
+  async release(owner: string): Promise<string[]> {
+    return this.update((st) => {
+      const freed = Object.keys(st.allocations).filter((ip) => st.allocations[ip] === owner);
+      for (const ip of freed) delete st.allocations[ip];
+      return freed;
+    });
+  }
+
+  /** address -> owner, as persisted now. */
+  async list(): Promise<Record<string, string>> {
+    return withFileLock(this.lock, () => ({ ...this.read().allocations }));
+  }
+
+  /** Removes the state files (the network is being deleted). */
+  async destroy(): Promise<void> {
+    await withFileLock(this.lock, () => fs.rmSync(this.file, { force: true }));
+    fs.rmSync(this.lock, { force: true });
+  }
+
+  private leaseOf(st: IpamState, owner: string): Lease {
+    const lease: Lease = {};
+    for (const [ip, o] of Object.entries(st.allocations)) {
+      if (o !== owner) continue;
+      if (ip.includes(':')) lease.ipv6 = ip;
+      else lease.ipv4 = ip;
+    }
+    return lease;
+  }
+
+  private read(): IpamState {
+    try {
+      const st = JSON.parse(fs.readFileSync(this.file, 'utf8')) as IpamState;
+      return { version: 1, allocations: st.allocations ?? {}, last: st.last ?? {} };
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { version: 1, allocations: {}, last: {} };
+      throw e;
+    }
+  }
+
+  private async update<T>(fn: (st: IpamState) => T): Promise<T> {
+    return withFileLock(this.lock, () => {
+      const st = this.read();
+      const result = fn(st);
+      writeFileAtomic(this.file, JSON.stringify(st));
+      return result;
+    });
+  }
+}

@@ -1,5 +1,6 @@
-// Runs once around the whole suite: asserts the suite left the machine's root
-// network namespace, /run/netns and the root ruleset exactly as it found them.
+// Runs once around the whole suite: fails the run if the suite left the
+// machine's root network namespace, /run/netns or the root ruleset different
+// from how it found them.
 import { captureHostState, diffHostState } from './host-state';
 
 export default function setup(): () => void {
@@ -7,6 +8,8 @@ export default function setup(): () => void {
   return () => {
     const problems = diffHostState(before, captureHostState());
     if (problems.length) {
+      // vitest reports teardown errors but keeps exit code 0: set it ourselves.
+      process.exitCode = 1;
       throw new Error(`the test suite leaked state into the host:\n- ${problems.join('\n- ')}`);
     }
   };

@@ -28,7 +28,12 @@ echo "== typecheck"
 npm run --silent typecheck
 
 echo "== tests"
-npx vitest run
+report=$(mktemp)
+status=0
+npx vitest run --reporter=default --reporter=json --outputFile.json="$report" || status=$?
+node -e 'const r = require(process.argv[1]); console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests} skipped`)' "$report" || true
+rm -f "$report"
+[ "$status" -eq 0 ] || { echo "tests failed"; exit "$status"; }
 
 if [ -f scripts/examples.sh ]; then
   echo "== examples"

@@ -3,7 +3,7 @@
  * call: async ones on a {@link Handle}, blocking ones on a SyncHandle.
  * @module
  */
-import { runAsync, runSync, type AsyncExecutor, type Operation, type SyncExecutor } from './operation';
+import { runAsync, runSync, type AsyncExecutor, type Operation, type OperationEnv, type SyncExecutor } from './operation';
 
 /** `(...args) => Operation<R>` becomes `(...args) => Promise<R>`; docs carry over. */
 export type AsyncOps<T> = {
@@ -17,7 +17,7 @@ export type SyncOps<T> = {
 
 type OpTable = Record<string, (...args: any[]) => Operation<unknown>>;
 
-export function bindAsync<T extends OpTable>(ex: AsyncExecutor, ops: T): AsyncOps<T> {
+export function bindAsync<T extends OpTable>(ex: AsyncExecutor, ops: T, env?: OperationEnv): AsyncOps<T> {
   const out: Record<string, unknown> = {};
   for (const [name, fn] of Object.entries(ops)) {
     out[name] = (...args: unknown[]) => {
@@ -27,14 +27,14 @@ export function bindAsync<T extends OpTable>(ex: AsyncExecutor, ops: T): AsyncOp
       } catch (e) {
         return Promise.reject(e);
       }
-      return runAsync(ex, op);
+      return runAsync(ex, op, env);
     };
   }
   return out as AsyncOps<T>;
 }
 
-export function bindSync<T extends OpTable>(ex: SyncExecutor, ops: T): SyncOps<T> {
+export function bindSync<T extends OpTable>(ex: SyncExecutor, ops: T, env?: OperationEnv): SyncOps<T> {
   const out: Record<string, unknown> = {};
-  for (const [name, fn] of Object.entries(ops)) out[name] = (...args: unknown[]) => runSync(ex, fn(...args));
+  for (const [name, fn] of Object.entries(ops)) out[name] = (...args: unknown[]) => runSync(ex, fn(...args), env);
   return out as SyncOps<T>;
 }

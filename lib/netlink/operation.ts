@@ -21,7 +21,24 @@ export interface NetlinkCall {
   operation: string;
 }
 
-export type Operation<T> = Generator<NetlinkCall, T, NetlinkMessage[]>;
+/** Where the driver runs an operation; given to {@link LocalStep}s. */
+export interface OperationEnv {
+  /** The handle's namespace fd, or -1 for the caller's own namespace. */
+  netnsFd: number;
+}
+
+/**
+ * A step that is not a netlink request but must happen in the handle's
+ * namespace (creating a tun device opens /dev/net/tun there). The driver runs
+ * it with its {@link OperationEnv}; executors never see it.
+ */
+export interface LocalStep {
+  kind: 'local';
+  operation: string;
+  run(env: OperationEnv): void;
+}
+
+export type Operation<T> = Generator<NetlinkCall | LocalStep, T, NetlinkMessage[]>;
 
 /** Sends one request and returns its replies (a GET's answer, or an echo). */
 export function* call(message: Buffer, operation: string): Operation<NetlinkMessage[]> {
@@ -38,6 +55,13 @@ export function* batch(message: Buffer, operation: string): Operation<NetlinkMes
   return yield { kind: 'batch', message, operation };
 }
 
+/** Runs `fn` in the driver's environment and returns its result. */
+export function* local<T>(operation: string, fn: (env: OperationEnv) => T): Operation<T> {
+  let result!: T;
+  yield { kind: 'local', operation, run: (env) => void (result = fn(env)) };
+  return result;
+}
+
 /** Something that executes one call at a time, asynchronously. */
 export interface AsyncExecutor {
   execute(c: NetlinkCall): Promise<NetlinkMessage[]>;
@@ -48,12 +72,19 @@ export interface SyncExecutor {
   executeSync(c: NetlinkCall): NetlinkMessage[];
 }
 
-export async function runAsync<T>(ex: AsyncExecutor, op: Operation<T>): Promise<T> {
+function runLocal(step: LocalStep, env: OperationEnv | undefined): NetlinkMessage[] {
+  if (!env) throw new Error(`${step.operation}: needs a handle's environment (run it through a handle)`);
+  step.run(env);
+  return [];
+}
+
+export async function runAsync<T>(ex: AsyncExecutor, op: Operation<T>, env?: OperationEnv): Promise<T> {
   let step = op.next();
   while (!step.done) {
     let replies: NetlinkMessage[];
     try {
-      replies = await ex.execute(step.value);
+      const c = step.value;
+      replies = c.kind === 'local' ? runLocal(c, env) : await ex.execute(c);
     } catch (e) {
       step = op.throw(e); // lets the operation roll back, or rethrows
       continue;
@@ -63,12 +94,13 @@ export async function runAsync<T>(ex: AsyncExecutor, op: Operation<T>): Promise<
   return step.value;
 }
 
-export function runSync<T>(ex: SyncExecutor, op: Operation<T>): T {
+export function runSync<T>(ex: SyncExecutor, op: Operation<T>, env?: OperationEnv): T {
   let step = op.next();
   while (!step.done) {
     let replies: NetlinkMessage[];
     try {
-      replies = ex.executeSync(step.value);
+      const c = step.value;
+      replies = c.kind === 'local' ? runLocal(c, env) : ex.executeSync(c);
     } catch (e) {
       step = op.throw(e);
       continue;

@@ -257,3 +257,102 @@ export const RTNLGRP_IPV4_RULE = 8;
 export const RTNLGRP_IPV6_IFADDR = 9;
 export const RTNLGRP_IPV6_ROUTE = 11;
 export const RTNLGRP_IPV6_RULE = 19;
+
+// Address families beyond AF_INET/AF_INET6 (lib/validate/ip.ts)
+export const AF_UNSPEC = 0;
+export const AF_BRIDGE = 7;
+
+// IFLA_BRPORT_* (IFLA_PROTINFO nested for AF_BRIDGE, and IFLA_INFO_SLAVE_DATA of bridge ports)
+export const IFLA_BRPORT_STATE = 1;
+export const IFLA_BRPORT_PRIORITY = 2;
+export const IFLA_BRPORT_COST = 3;
+export const IFLA_BRPORT_MODE = 4;
+export const IFLA_BRPORT_GUARD = 5;
+export const IFLA_BRPORT_PROTECT = 6;
+export const IFLA_BRPORT_FAST_LEAVE = 7;
+export const IFLA_BRPORT_LEARNING = 8;
+export const IFLA_BRPORT_UNICAST_FLOOD = 9;
+export const IFLA_BRPORT_PROXYARP = 10;
+export const IFLA_BRPORT_MULTICAST_ROUTER = 25;
+export const IFLA_BRPORT_MCAST_FLOOD = 27;
+export const IFLA_BRPORT_MCAST_TO_UCAST = 28;
+export const IFLA_BRPORT_VLAN_TUNNEL = 29;
+export const IFLA_BRPORT_BCAST_FLOOD = 30;
+export const IFLA_BRPORT_NEIGH_SUPPRESS = 32;
+export const IFLA_BRPORT_ISOLATED = 33;
+export const IFLA_BRPORT_LOCKED = 38;
+
+// NDA_* (struct ndmsg attributes)
+export const NDA_DST = 1;
+export const NDA_LLADDR = 2;
+export const NDA_CACHEINFO = 3;
+export const NDA_PROBES = 4;
+export const NDA_VLAN = 5;
+export const NDA_PORT = 6;
+export const NDA_VNI = 7;
+export const NDA_IFINDEX = 8;
+export const NDA_MASTER = 9;
+export const NDA_LINK_NETNSID = 10;
+export const NDA_SRC_VNI = 11;
+export const NDA_PROTOCOL = 12;
+export const NDA_NH_ID = 13;
+export const NDA_FLAGS_EXT = 15;
+
+// ndmsg.ndm_flags (NTF_*)
+export const NTF_USE = 1 << 0;
+export const NTF_SELF = 1 << 1;
+export const NTF_MASTER = 1 << 2;
+export const NTF_PROXY = 1 << 3;
+export const NTF_EXT_LEARNED = 1 << 4;
+export const NTF_OFFLOADED = 1 << 5;
+export const NTF_STICKY = 1 << 6;
+export const NTF_ROUTER = 1 << 7;
+/** NDA_FLAGS_EXT */
+export const NTF_EXT_MANAGED = 1 << 0;
+
+// ndmsg.ndm_state (NUD_*)
+export const NUD_INCOMPLETE = 0x01;
+export const NUD_REACHABLE = 0x02;
+export const NUD_STALE = 0x04;
+export const NUD_DELAY = 0x08;
+export const NUD_PROBE = 0x10;
+export const NUD_FAILED = 0x20;
+export const NUD_NOARP = 0x40;
+export const NUD_PERMANENT = 0x80;
+export const NUD_NONE = 0x00;
+
+// FRA_* (struct fib_rule_hdr attributes)
+export const FRA_DST = 1;
+export const FRA_SRC = 2;
+export const FRA_IIFNAME = 3;
+export const FRA_GOTO = 4;
+export const FRA_PRIORITY = 6;
+export const FRA_FWMARK = 10;
+export const FRA_FLOW = 11;
+export const FRA_TUN_ID = 12;
+export const FRA_SUPPRESS_IFGROUP = 13;
+export const FRA_SUPPRESS_PREFIXLEN = 14;
+export const FRA_TABLE = 15;
+export const FRA_FWMASK = 16;
+export const FRA_OIFNAME = 17;
+export const FRA_L3MDEV = 19;
+export const FRA_UID_RANGE = 20;
+export const FRA_PROTOCOL = 21;
+export const FRA_IP_PROTO = 22;
+export const FRA_SPORT_RANGE = 23;
+export const FRA_DPORT_RANGE = 24;
+
+// fib_rule_hdr.flags
+export const FIB_RULE_PERMANENT = 0x1;
+export const FIB_RULE_INVERT = 0x2;
+export const FIB_RULE_UNRESOLVED = 0x4;
+export const FIB_RULE_IIF_DETACHED = 0x8;
+export const FIB_RULE_OIF_DETACHED = 0x10;
+
+// fib_rule_hdr.action (FR_ACT_*)
+export const FR_ACT_TO_TBL = 1;
+export const FR_ACT_GOTO = 2;
+export const FR_ACT_NOP = 3;
+export const FR_ACT_BLACKHOLE = 6;
+export const FR_ACT_UNREACHABLE = 7;
+export const FR_ACT_PROHIBIT = 8;

@@ -5,12 +5,13 @@
 import { NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL } from '../netlink/constants';
 import { NetlinkError, ValidationError } from '../netlink/errors';
 import { call, dump, type Operation } from '../netlink/operation';
-import { Attributes, s32At, u16At, u32At, type NetlinkMessage, type RawAttribute } from '../netlink/parser';
+import { Attributes, s32At, u16At, u32At, u8At, type NetlinkMessage, type RawAttribute } from '../netlink/parser';
 import { NetlinkWriter } from '../netlink/writer';
 import { NetnsFdScope } from '../netns/fd-scope';
-import type { NetnsRef } from '../netns/namespace';
+import { NetworkNamespace, type NetnsRef } from '../netns/namespace';
 import { formatMac, parseMac } from '../validate/ip';
 import { validateInterfaceName } from '../validate/names';
+import { decodeBridgePort, encodeBridgePort, hasBridgePortSettings, type BridgePortInfo, type BridgePortSettings } from './bridge-port';
 import * as C from './constants';
 import { LINK_KINDS, type KindInfoMap, type KindOptions } from './link-kinds';
 
@@ -76,6 +77,10 @@ export interface Link {
   infoRaw?: RawAttribute[];
   /** Kind of the master's port data ("bridge" for bridge ports). */
   portKind?: string;
+  /** Bridge port options, when the link is a bridge port (`ip -d link`'s info_slave_data). */
+  port?: BridgePortInfo;
+  /** Raw IFLA_INFO_SLAVE_DATA for port kinds nlkit does not decode. */
+  portRaw?: RawAttribute[];
   stats?: LinkStats;
   /** Top-level attributes nlkit does not decode, preserved as received. */
   unknownAttributes: RawAttribute[];
@@ -109,7 +114,7 @@ export interface LinkSetOptions {
   name?: string;
   /** Enslave to a master, or `null` to release. */
   master?: LinkRef | null;
-  /** Move to another namespace. */
+  /** Move to another namespace (by name, path, fd, open namespace, or `{ pid }` sent as IFLA_NET_NS_PID). */
   netns?: NetnsRef;
   /** Set, or `null`/'' to clear. */
   alias?: string | null;
@@ -119,6 +124,12 @@ export interface LinkSetOptions {
   allmulticast?: boolean;
   /** Bring carrier down without removing the link (IFLA_CARRIER, for veth/dummy-like devices). */
   carrier?: boolean;
+  /**
+   * Bridge port options (hairpin, learning, isolated...), for a link that is
+   * a bridge port. Applied in a second request after the others, so they may
+   * follow a `master` change in the same call.
+   */
+  port?: BridgePortSettings;
 }
 
 /** Filters for {@link linkOps.list}, applied by the kernel where it can. */
@@ -127,6 +138,8 @@ export interface LinkFilter {
   master?: LinkRef;
   name?: string;
   up?: boolean;
+  /** Links of this group (IFLA_GROUP). */
+  group?: number;
 }
 
 // --- decoding -------------------------------------------------------------
@@ -195,6 +208,12 @@ export function decodeLink(m: NetlinkMessage): Link {
   if (carrier !== undefined) link.carrier = carrier !== 0;
   set('carrierChanges', a.u32(C.IFLA_CARRIER_CHANGES));
   set('stats', decodeStats64(a.get(C.IFLA_STATS64)));
+  // AF_BRIDGE messages (bridge port notifications, `bridge link`) carry the port options in IFLA_PROTINFO.
+  const protinfo = a.list.find((x) => x.type === C.IFLA_PROTINFO);
+  if (u8At(p, 0) === C.AF_BRIDGE && protinfo?.nested) {
+    link.port = decodeBridgePort(new Attributes(protinfo.data));
+    link.unknownAttributes = link.unknownAttributes.filter((x) => x !== protinfo);
+  }
   const li = a.nested(C.IFLA_LINKINFO);
   if (li) {
     const kind = li.string(C.IFLA_INFO_KIND);
@@ -203,7 +222,13 @@ export function decodeLink(m: NetlinkMessage): Link {
     const codec = kind ? LINK_KINDS[kind] : undefined;
     if (codec) link.info = codec.decode(data ?? new Attributes(Buffer.alloc(0)));
     else if (data) link.infoRaw = data.list;
-    set('portKind', li.string(C.IFLA_INFO_SLAVE_KIND));
+    const portKind = li.string(C.IFLA_INFO_SLAVE_KIND);
+    if (portKind) {
+      link.portKind = portKind;
+      const pd = li.nested(C.IFLA_INFO_SLAVE_DATA);
+      if (pd && portKind === 'bridge') link.port = decodeBridgePort(pd);
+      else if (pd) link.portRaw = pd.list;
+    }
   }
   return link;
 }
@@ -285,6 +310,7 @@ export const linkOps = {
     if (filter.name !== undefined) links = links.filter((l) => l.name === filter.name);
     if (filter.up !== undefined) links = links.filter((l) => l.up === filter.up);
     if (filter.kind !== undefined) links = links.filter((l) => l.kind === filter.kind);
+    if (filter.group !== undefined) links = links.filter((l) => l.group === filter.group);
     if (master !== undefined) links = links.filter((l) => l.master === master);
     return links;
   },
@@ -320,7 +346,12 @@ export const linkOps = {
     validateInterfaceName(opts.name);
     const codec = LINK_KINDS[opts.kind];
     if (!codec) throw new ValidationError('kind', opts.kind, `unsupported; nlkit creates ${Object.keys(LINK_KINDS).join(', ')}`);
+    if (codec.create) return yield* addCreated(opts, codec.create(opts.name, opts));
     const master = opts.master !== undefined ? yield* resolveLinkIndex(checkRef(opts.master, 'master')) : undefined;
+    // Links the kind's options name (a vxlan's dev, a macvlan's parent) are resolved first.
+    const indexes = new Map<string | number, number>();
+    for (const ref of codec.references?.(opts) ?? []) indexes.set(ref, yield* resolveLinkIndex(checkRef(ref, 'link')));
+    const parent = codec.parent?.(opts);
     const fds = new NetnsFdScope();
     try {
       const w = new NetlinkWriter().begin(C.RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
@@ -328,10 +359,11 @@ export const linkOps = {
       w.string(C.IFLA_IFNAME, opts.name);
       writeCommon(w, opts, fds);
       if (master !== undefined) w.u32(C.IFLA_MASTER, master);
+      if (parent !== undefined) w.u32(C.IFLA_LINK, indexes.get(parent)!);
       const li = w.nest(C.IFLA_LINKINFO);
       w.string(C.IFLA_INFO_KIND, codec.kind);
       const data = w.nest(C.IFLA_INFO_DATA);
-      codec.encode(w, opts, { netnsFd: (r) => fds.fd(r), indexOf: () => 0 });
+      codec.encode(w, opts, { netnsFd: (r) => fds.fd(r), indexOf: (r) => indexes.get(r) ?? 0 });
       w.endNest(data);
       w.endNest(li);
       yield* call(w.end().finish(), `add ${opts.kind} link ${opts.name}`);
@@ -362,8 +394,12 @@ export const linkOps = {
     flag(C.IFF_UP, changes.up);
     flag(C.IFF_PROMISC, changes.promisc);
     flag(C.IFF_ALLMULTI, changes.allmulticast);
+    const port = hasBridgePortSettings(changes.port) ? changes.port : undefined;
+    if (port) encodeBridgePort(new NetlinkWriter(), port); // validate before anything is sent
+    const onlyPort = Object.entries(changes).every(([k, v]) => k === 'port' || v === undefined);
     const fds = new NetnsFdScope();
     try {
+      if (onlyPort) return yield* setBridgePort(ref, port);
       const w = new NetlinkWriter().begin(C.RTM_NEWLINK, 0);
       if (changes.name !== undefined) {
         // Renaming: the target must be named by index.
@@ -378,9 +414,28 @@ export const linkOps = {
       if (changes.alias === null || changes.alias === '') w.attr(C.IFLA_IFALIAS, new Uint8Array(0));
       if (changes.carrier !== undefined) w.u8(C.IFLA_CARRIER, changes.carrier ? 1 : 0);
       yield* call(w.end().finish(), `set link ${describeRef(ref)}`);
+      if (port) yield* setBridgePort(changes.name ?? ref, port);
     } finally {
       fds.close();
     }
+  },
+
+  /**
+   * Deletes every link of a group in one request (RTM_DELLINK by IFLA_GROUP),
+   * like `ip link delete group N`. Fails with EOPNOTSUPP, deleting nothing,
+   * if a member cannot be deleted (a physical NIC or lo).
+   * @example
+   * await h.links.add({ name: 'br9', kind: 'bridge', group: 9 });
+   * await h.links.deleteGroup(9);
+   */
+  *deleteGroup(group: number): Operation<void> {
+    if (!Number.isInteger(group) || group < 1 || group > 0xffffffff) {
+      throw new ValidationError('group', group, 'must be 1-4294967295 (group 0 holds every link)');
+    }
+    const w = new NetlinkWriter().begin(C.RTM_DELLINK, 0);
+    ifinfomsg(w);
+    w.u32(C.IFLA_GROUP, group);
+    yield* call(w.end().finish(), `delete link group ${group}`);
   },
 
   /**
@@ -396,11 +451,68 @@ export const linkOps = {
   },
 };
 
+function checkU32(field: string, v: unknown): number {
+  if (!Number.isInteger(v) || (v as number) < 0 || (v as number) > 0xffffffff) throw new ValidationError(field, v, 'must be an integer 0-4294967295');
+  return v as number;
+}
+
 function writeCommon(w: NetlinkWriter, o: Omit<LinkCommonOptions, 'name'> | LinkSetOptions, fds: NetnsFdScope): void {
   if (o.mtu !== undefined) w.u32(C.IFLA_MTU, checkMtu(o.mtu));
   if (o.mac !== undefined) w.attr(C.IFLA_ADDRESS, parseMac(o.mac, 'mac'));
-  if (o.txQueueLength !== undefined) w.u32(C.IFLA_TXQLEN, o.txQueueLength);
-  if (o.group !== undefined) w.u32(C.IFLA_GROUP, o.group);
-  if (typeof o.alias === 'string' && o.alias !== '') w.string(C.IFLA_IFALIAS, o.alias);
-  if (o.netns !== undefined) w.u32(C.IFLA_NET_NS_FD, fds.fd(o.netns));
+  if (o.txQueueLength !== undefined) w.u32(C.IFLA_TXQLEN, checkU32('txQueueLength', o.txQueueLength));
+  if (o.group !== undefined) w.u32(C.IFLA_GROUP, checkU32('group', o.group));
+  if (typeof o.alias === 'string' && o.alias !== '') {
+    if (Buffer.byteLength(o.alias) > 255) throw new ValidationError('alias', o.alias, 'longer than 255 bytes');
+    w.string(C.IFLA_IFALIAS, o.alias);
+  }
+  if (o.netns !== undefined) writeNetns(w, o.netns, fds);
+}
+
+/** A namespace target: a pid goes as IFLA_NET_NS_PID (no fd needed), anything else as an fd. */
+function writeNetns(w: NetlinkWriter, ref: NetnsRef, fds: NetnsFdScope): void {
+  if (typeof ref === 'object' && !(ref instanceof NetworkNamespace) && 'pid' in ref) {
+    if (!Number.isInteger(ref.pid) || ref.pid <= 0) throw new ValidationError('pid', ref.pid, 'must be a positive integer');
+    w.u32(C.IFLA_NET_NS_PID, ref.pid);
+  } else {
+    w.u32(C.IFLA_NET_NS_FD, fds.fd(ref));
+  }
+}
+
+/** Bridge port options go to the bridge: AF_BRIDGE RTM_SETLINK with a nested IFLA_PROTINFO. */
+function* setBridgePort(ref: LinkRef, port: BridgePortSettings | undefined): Operation<void> {
+  if (!port) return;
+  const index = yield* resolveLinkIndex(ref);
+  const w = new NetlinkWriter().begin(C.RTM_SETLINK, 0);
+  const off = w.struct(C.IFINFOMSG_LEN);
+  w.view.writeUInt8(C.AF_BRIDGE, off);
+  w.view.writeInt32LE(index, off + 4);
+  const nest = w.nest(C.IFLA_PROTINFO);
+  encodeBridgePort(w, port);
+  w.endNest(nest);
+  yield* call(w.end().finish(), `set bridge port ${describeRef(ref)}`);
+}
+
+/**
+ * Kinds made outside rtnetlink (tun): create the device, then apply the
+ * common options as one set; if that fails, delete the device again.
+ */
+function* addCreated(opts: LinkAddOptions, create: Operation<void>): Operation<void> {
+  const { name, mtu, mac, up, master, txQueueLength, group, alias, netns } = opts;
+  const rest: LinkSetOptions = { mtu, mac, up, master, txQueueLength, group, alias, netns };
+  // Validate what can be validated before the device exists.
+  if (master !== undefined) checkRef(master, 'master');
+  if (mtu !== undefined) checkMtu(mtu);
+  if (mac !== undefined) parseMac(mac, 'mac');
+  yield* create;
+  if (Object.values(rest).every((v) => v === undefined)) return;
+  try {
+    yield* linkOps.set(name, rest);
+  } catch (e) {
+    try {
+      yield* linkOps.delete(name);
+    } catch {
+      // the original error is the one worth reporting
+    }
+    throw e;
+  }
 }

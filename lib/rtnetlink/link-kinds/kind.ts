@@ -6,6 +6,7 @@
  */
 import type { NetlinkWriter } from '../../netlink/writer';
 import type { Attributes } from '../../netlink/parser';
+import type { Operation } from '../../netlink/operation';
 import type { NetnsRef } from '../../netns/namespace';
 
 /** Services an encoder may need while building a request. */
@@ -20,8 +21,15 @@ export interface LinkKind<Options, Info> {
   readonly kind: string;
   /** Link names/indexes the options refer to, resolved before encoding. */
   references?(opts: Options): Array<string | number>;
+  /** The lower device, sent as the top-level IFLA_LINK (macvlan's parent). Must be among `references`. */
+  parent?(opts: Options): string | number | undefined;
   /** Writes the attributes inside IFLA_INFO_DATA. */
   encode(w: NetlinkWriter, opts: Options, ctx: EncodeContext): void;
   /** Reads IFLA_INFO_DATA back. */
   decode(data: Attributes): Info;
+  /**
+   * For kinds rtnetlink cannot create (tun/tap): creates the bare device in
+   * the handle's namespace; the common options are then applied like a set.
+   */
+  create?(name: string, opts: Options): Operation<void>;
 }

@@ -1,0 +1,69 @@
+/**
+ * macvlan: extra MAC addresses on a parent device, each its own link (the
+ * usual way to give containers a presence on a physical LAN).
+ * @module
+ */
+import { ValidationError } from '../../netlink/errors';
+import type { LinkKind } from './kind';
+
+const IFLA_MACVLAN_MODE = 1;
+const IFLA_MACVLAN_FLAGS = 2;
+const IFLA_MACVLAN_MACADDR_COUNT = 6;
+const IFLA_MACVLAN_BC_QUEUE_LEN = 7;
+const IFLA_MACVLAN_BC_QUEUE_LEN_USED = 8;
+const MACVLAN_FLAG_NOPROMISC = 1;
+
+/** MACVLAN_MODE_* by name, as `ip` spells them. */
+const MODES: Record<string, number> = { private: 1, vepa: 2, bridge: 4, passthru: 8, source: 16 };
+
+export type MacvlanMode = 'private' | 'vepa' | 'bridge' | 'passthru' | 'source';
+
+export interface MacvlanOptions {
+  kind: 'macvlan';
+  /** The device the macvlan sits on (IFLA_LINK). */
+  parent: string | number;
+  /** Default "vepa" (the kernel's default). */
+  mode?: MacvlanMode;
+  /** passthru only: do not put the parent in promiscuous mode. */
+  nopromisc?: boolean;
+}
+
+export interface MacvlanInfo {
+  mode: MacvlanMode | string;
+  nopromisc: boolean;
+  /** Broadcast queue length (`bcqueuelen`), on kernels that report it. */
+  bcQueueLength?: number;
+  /** The queue length in effect (`usedbcqueuelen`). */
+  usedBcQueueLength?: number;
+  /** Source-mode MAC address count. */
+  macaddrCount?: number;
+}
+
+export const macvlan: LinkKind<MacvlanOptions, MacvlanInfo> = {
+  kind: 'macvlan',
+  references: (o) => (o.parent !== undefined ? [o.parent] : []),
+  parent: (o) => o.parent,
+  encode(w, o) {
+    if (o.parent === undefined) throw new ValidationError('parent', o.parent, 'macvlan needs a parent link');
+    if (o.mode !== undefined) {
+      const m = MODES[o.mode];
+      if (m === undefined) throw new ValidationError('mode', o.mode, `one of ${Object.keys(MODES).join(', ')}`);
+      w.u32(IFLA_MACVLAN_MODE, m);
+    }
+    if (o.nopromisc) w.u16(IFLA_MACVLAN_FLAGS, MACVLAN_FLAG_NOPROMISC);
+  },
+  decode(a) {
+    const m = a.u32(IFLA_MACVLAN_MODE) ?? 0;
+    const info: MacvlanInfo = {
+      mode: Object.keys(MODES).find((k) => MODES[k] === m) ?? String(m),
+      nopromisc: ((a.u16(IFLA_MACVLAN_FLAGS) ?? 0) & MACVLAN_FLAG_NOPROMISC) !== 0,
+    };
+    const set = <K extends keyof MacvlanInfo>(k: K, v: MacvlanInfo[K] | undefined) => {
+      if (v !== undefined) info[k] = v;
+    };
+    set('bcQueueLength', a.u32(IFLA_MACVLAN_BC_QUEUE_LEN));
+    set('usedBcQueueLength', a.u32(IFLA_MACVLAN_BC_QUEUE_LEN_USED));
+    set('macaddrCount', a.u32(IFLA_MACVLAN_MACADDR_COUNT));
+    return info;
+  },
+};

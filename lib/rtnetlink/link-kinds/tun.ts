@@ -1,0 +1,107 @@
+/**
+ * Persistent tun/tap devices. rtnetlink reads them (IFLA_TUN_*) but cannot
+ * create them: the addon opens /dev/net/tun inside the handle's namespace,
+ * makes the device persistent and closes it; link.add then applies the
+ * common options (mtu, mac, master, up...) like a set.
+ * @module
+ */
+import { native } from '../../native/binding';
+import { ValidationError, fromNative } from '../../netlink/errors';
+import { local, type Operation } from '../../netlink/operation';
+import type { Attributes } from '../../netlink/parser';
+import type { LinkKind } from './kind';
+
+const IFLA_TUN_OWNER = 1;
+const IFLA_TUN_GROUP = 2;
+const IFLA_TUN_TYPE = 3;
+const IFLA_TUN_PI = 4;
+const IFLA_TUN_VNET_HDR = 5;
+const IFLA_TUN_PERSIST = 6;
+const IFLA_TUN_MULTI_QUEUE = 7;
+const IFLA_TUN_NUM_QUEUES = 8;
+const IFLA_TUN_NUM_DISABLED_QUEUES = 9;
+const IFF_TUN = 1;
+const IFF_TAP = 2;
+
+export interface TunOptions {
+  kind: 'tun';
+  /** "tun" (layer 3, default) or "tap" (Ethernet). */
+  mode?: 'tun' | 'tap';
+  /** Prefix packets with the 4-byte packet-information header (default off, like `ip tuntap`). */
+  pi?: boolean;
+  /** virtio-net header on packets (IFF_VNET_HDR). */
+  vnetHdr?: boolean;
+  /** Allow several queues (IFF_MULTI_QUEUE). */
+  multiQueue?: boolean;
+  /** uid allowed to attach to the device. */
+  owner?: number;
+  /** gid allowed to attach to the device. */
+  ownerGroup?: number;
+}
+
+export interface TunInfo {
+  mode: 'tun' | 'tap' | string;
+  pi: boolean;
+  vnetHdr: boolean;
+  multiQueue: boolean;
+  persist: boolean;
+  /** Present when an owner uid is set. */
+  owner?: number;
+  /** Present when an owner gid is set. */
+  ownerGroup?: number;
+  /** Attached queues (file descriptors). */
+  numQueues?: number;
+  numDisabledQueues?: number;
+}
+
+function checkId(field: string, v: unknown): number | undefined {
+  if (v === undefined) return undefined;
+  if (!Number.isInteger(v) || (v as number) < 0 || (v as number) >= 0xffffffff) throw new ValidationError(field, v, 'must be a uid/gid');
+  return v as number;
+}
+
+export const tun: LinkKind<TunOptions, TunInfo> = {
+  kind: 'tun',
+  encode() {
+    // never sent: create() makes the device
+  },
+  *create(name: string, o: TunOptions): Operation<void> {
+    if (o.mode !== undefined && o.mode !== 'tun' && o.mode !== 'tap') throw new ValidationError('mode', o.mode, 'must be "tun" or "tap"');
+    const opts = {
+      tap: o.mode === 'tap',
+      noPi: !o.pi,
+      vnetHdr: !!o.vnetHdr,
+      multiQueue: !!o.multiQueue,
+      owner: checkId('owner', o.owner),
+      group: checkId('ownerGroup', o.ownerGroup),
+    };
+    const what = `create ${o.mode ?? 'tun'} device ${name}`;
+    yield* local(what, (env) => {
+      try {
+        native().tunCreate(env.netnsFd, name, opts);
+      } catch (e) {
+        throw fromNative(what, e);
+      }
+    });
+  },
+  decode(a: Attributes): TunInfo {
+    const bool = (t: number) => (a.u8(t) ?? 0) !== 0;
+    const type = a.u8(IFLA_TUN_TYPE) ?? 0;
+    const info: TunInfo = {
+      mode: type === IFF_TUN ? 'tun' : type === IFF_TAP ? 'tap' : String(type),
+      pi: bool(IFLA_TUN_PI),
+      vnetHdr: bool(IFLA_TUN_VNET_HDR),
+      multiQueue: bool(IFLA_TUN_MULTI_QUEUE),
+      persist: bool(IFLA_TUN_PERSIST),
+    };
+    const owner = a.u32(IFLA_TUN_OWNER);
+    if (owner !== undefined) info.owner = owner;
+    const group = a.u32(IFLA_TUN_GROUP);
+    if (group !== undefined) info.ownerGroup = group;
+    const nq = a.u32(IFLA_TUN_NUM_QUEUES);
+    if (nq !== undefined) info.numQueues = nq;
+    const nd = a.u32(IFLA_TUN_NUM_DISABLED_QUEUES);
+    if (nd !== undefined) info.numDisabledQueues = nd;
+    return info;
+  },
+};

@@ -1,0 +1,192 @@
+/**
+ * VXLAN tunnels (IFLA_VXLAN_*): the overlay device of container networks.
+ * Per-remote forwarding is programmed with FDB entries (see neighbour.ts).
+ * @module
+ */
+import { ValidationError } from '../../netlink/errors';
+import type { Attributes } from '../../netlink/parser';
+import { formatIp, parseIp, type IpBytes } from '../../validate/ip';
+import type { LinkKind } from './kind';
+
+const IFLA_VXLAN_ID = 1;
+const IFLA_VXLAN_GROUP = 2;
+const IFLA_VXLAN_LINK = 3;
+const IFLA_VXLAN_LOCAL = 4;
+const IFLA_VXLAN_TTL = 5;
+const IFLA_VXLAN_TOS = 6;
+const IFLA_VXLAN_LEARNING = 7;
+const IFLA_VXLAN_AGEING = 8;
+const IFLA_VXLAN_LIMIT = 9;
+const IFLA_VXLAN_PORT_RANGE = 10;
+const IFLA_VXLAN_PROXY = 11;
+const IFLA_VXLAN_L2MISS = 13;
+const IFLA_VXLAN_L3MISS = 14;
+const IFLA_VXLAN_PORT = 15;
+const IFLA_VXLAN_GROUP6 = 16;
+const IFLA_VXLAN_LOCAL6 = 17;
+const IFLA_VXLAN_UDP_CSUM = 18;
+const IFLA_VXLAN_UDP_ZERO_CSUM6_TX = 19;
+const IFLA_VXLAN_UDP_ZERO_CSUM6_RX = 20;
+const IFLA_VXLAN_COLLECT_METADATA = 25;
+const IFLA_VXLAN_TTL_INHERIT = 28;
+
+/** The IANA VXLAN port; the kernel's own default is the legacy 8472. */
+export const VXLAN_DEFAULT_PORT = 4789;
+
+export interface VxlanOptions {
+  kind: 'vxlan';
+  /** VXLAN network identifier, 0-16777215. */
+  vni: number;
+  /** Source address of the outer packets. */
+  local?: string;
+  /** Unicast remote endpoint (point-to-point, or the default destination). */
+  remote?: string;
+  /** Multicast group for BUM traffic; needs `dev`. */
+  group?: string;
+  /** UDP destination port; default 4789 (IANA). Pass 0 for the kernel default (8472). */
+  dstPort?: number;
+  /** Underlying device for the outer packets. */
+  dev?: string | number;
+  /** Learn remote MACs from received packets (kernel default on). */
+  learning?: boolean;
+  /** Outer TTL, 1-255, or "inherit" from the inner packet. */
+  ttl?: number | 'inherit';
+  /** Outer TOS; 1 means inherit. */
+  tos?: number;
+  /** UDP checksums on IPv4 outer packets. */
+  udpChecksum?: boolean;
+  /** IPv6 outer: send zero UDP checksums. */
+  udp6ZeroChecksumTx?: boolean;
+  /** IPv6 outer: accept zero UDP checksums. */
+  udp6ZeroChecksumRx?: boolean;
+  /** FDB entry ageing in seconds. */
+  ageing?: number;
+  /** Maximum number of FDB entries (0 = unlimited). */
+  maxAddresses?: number;
+  /** UDP source port range. */
+  srcPortRange?: { low: number; high: number };
+  /** ARP/ND proxy. */
+  proxy?: boolean;
+  l2miss?: boolean;
+  l3miss?: boolean;
+  /** Metadata ("external") mode: tunnel parameters come per packet. */
+  external?: boolean;
+}
+
+export interface VxlanInfo {
+  vni: number;
+  local?: string;
+  remote?: string;
+  group?: string;
+  /** Index of the underlying device. */
+  dev?: number;
+  dstPort: number;
+  srcPortRange?: { low: number; high: number };
+  learning: boolean;
+  /** Outer TTL; absent with ttlInherit. */
+  ttl?: number;
+  ttlInherit: boolean;
+  tos?: number;
+  ageing?: number;
+  maxAddresses?: number;
+  proxy: boolean;
+  l2miss: boolean;
+  l3miss: boolean;
+  udpChecksum: boolean;
+  udp6ZeroChecksumTx: boolean;
+  udp6ZeroChecksumRx: boolean;
+  external: boolean;
+}
+
+function isMulticast(ip: IpBytes): boolean {
+  return ip.family === 4 ? (ip.bytes[0] & 0xf0) === 0xe0 : ip.bytes[0] === 0xff;
+}
+
+function u8bool(w: { u8(t: number, v: number): unknown }, t: number, v: boolean | undefined): void {
+  if (v !== undefined) w.u8(t, v ? 1 : 0);
+}
+
+function checkInt(field: string, v: unknown, min: number, max: number): number {
+  if (!Number.isInteger(v) || (v as number) < min || (v as number) > max) throw new ValidationError(field, v, `must be an integer ${min}-${max}`);
+  return v as number;
+}
+
+export const vxlan: LinkKind<VxlanOptions, VxlanInfo> = {
+  kind: 'vxlan',
+  references: (o) => (o.dev !== undefined ? [o.dev] : []),
+  encode(w, o, ctx) {
+    w.u32(IFLA_VXLAN_ID, checkInt('vni', o.vni, 0, 0xffffff));
+    if (o.remote !== undefined && o.group !== undefined) throw new ValidationError('group', o.group, 'give either remote or group');
+    if (o.remote !== undefined || o.group !== undefined) {
+      const field = o.remote !== undefined ? 'remote' : 'group';
+      const ip = parseIp(o.remote ?? o.group, field);
+      if (isMulticast(ip) !== (field === 'group')) {
+        throw new ValidationError(field, o.remote ?? o.group, field === 'group' ? 'must be a multicast address' : 'must be a unicast address (use group for multicast)');
+      }
+      if (field === 'group' && o.dev === undefined) throw new ValidationError('dev', o.dev, 'a multicast group needs the underlying dev');
+      w.attr(ip.family === 4 ? IFLA_VXLAN_GROUP : IFLA_VXLAN_GROUP6, ip.bytes);
+    }
+    if (o.local !== undefined) {
+      const ip = parseIp(o.local, 'local');
+      w.attr(ip.family === 4 ? IFLA_VXLAN_LOCAL : IFLA_VXLAN_LOCAL6, ip.bytes);
+    }
+    if (o.dev !== undefined) w.u32(IFLA_VXLAN_LINK, ctx.indexOf(o.dev));
+    w.be16(IFLA_VXLAN_PORT, checkInt('dstPort', o.dstPort ?? VXLAN_DEFAULT_PORT, 0, 65535));
+    if (o.ttl === 'inherit') w.flag(IFLA_VXLAN_TTL_INHERIT);
+    else if (o.ttl !== undefined) w.u8(IFLA_VXLAN_TTL, checkInt('ttl', o.ttl, 0, 255));
+    if (o.tos !== undefined) w.u8(IFLA_VXLAN_TOS, checkInt('tos', o.tos, 0, 255));
+    u8bool(w, IFLA_VXLAN_LEARNING, o.learning);
+    if (o.ageing !== undefined) w.u32(IFLA_VXLAN_AGEING, checkInt('ageing', o.ageing, 0, 0xffffffff));
+    if (o.maxAddresses !== undefined) w.u32(IFLA_VXLAN_LIMIT, checkInt('maxAddresses', o.maxAddresses, 0, 0xffffffff));
+    if (o.srcPortRange !== undefined) {
+      const r = Buffer.alloc(4);
+      r.writeUInt16BE(checkInt('srcPortRange.low', o.srcPortRange.low, 1, 65535), 0);
+      r.writeUInt16BE(checkInt('srcPortRange.high', o.srcPortRange.high, o.srcPortRange.low, 65535), 2);
+      w.attr(IFLA_VXLAN_PORT_RANGE, r);
+    }
+    u8bool(w, IFLA_VXLAN_PROXY, o.proxy);
+    u8bool(w, IFLA_VXLAN_L2MISS, o.l2miss);
+    u8bool(w, IFLA_VXLAN_L3MISS, o.l3miss);
+    u8bool(w, IFLA_VXLAN_UDP_CSUM, o.udpChecksum);
+    u8bool(w, IFLA_VXLAN_UDP_ZERO_CSUM6_TX, o.udp6ZeroChecksumTx);
+    u8bool(w, IFLA_VXLAN_UDP_ZERO_CSUM6_RX, o.udp6ZeroChecksumRx);
+    u8bool(w, IFLA_VXLAN_COLLECT_METADATA, o.external);
+  },
+  decode(a: Attributes): VxlanInfo {
+    const bool = (t: number) => (a.u8(t) ?? 0) !== 0;
+    const info: VxlanInfo = {
+      vni: a.u32(IFLA_VXLAN_ID) ?? 0,
+      dstPort: a.be16(IFLA_VXLAN_PORT) ?? 0,
+      learning: bool(IFLA_VXLAN_LEARNING),
+      // A flag when sent, a u8 when the kernel reports it.
+      ttlInherit: a.has(IFLA_VXLAN_TTL_INHERIT) && (a.get(IFLA_VXLAN_TTL_INHERIT)!.length === 0 || a.u8(IFLA_VXLAN_TTL_INHERIT) !== 0),
+      proxy: bool(IFLA_VXLAN_PROXY),
+      l2miss: bool(IFLA_VXLAN_L2MISS),
+      l3miss: bool(IFLA_VXLAN_L3MISS),
+      udpChecksum: bool(IFLA_VXLAN_UDP_CSUM),
+      udp6ZeroChecksumTx: bool(IFLA_VXLAN_UDP_ZERO_CSUM6_TX),
+      udp6ZeroChecksumRx: bool(IFLA_VXLAN_UDP_ZERO_CSUM6_RX),
+      external: bool(IFLA_VXLAN_COLLECT_METADATA),
+    };
+    const remote = a.get(IFLA_VXLAN_GROUP) ?? a.get(IFLA_VXLAN_GROUP6);
+    if (remote && remote.some((b) => b !== 0)) {
+      const ip = { family: remote.length === 4 ? 4 : 6, bytes: remote } as IpBytes;
+      if (isMulticast(ip)) info.group = formatIp(remote);
+      else info.remote = formatIp(remote);
+    }
+    const local = a.get(IFLA_VXLAN_LOCAL) ?? a.get(IFLA_VXLAN_LOCAL6);
+    if (local && local.some((b) => b !== 0)) info.local = formatIp(local);
+    const dev = a.u32(IFLA_VXLAN_LINK);
+    if (dev) info.dev = dev;
+    const range = a.get(IFLA_VXLAN_PORT_RANGE);
+    if (range && range.length >= 4) info.srcPortRange = { low: range.readUInt16BE(0), high: range.readUInt16BE(2) };
+    if (!info.ttlInherit) info.ttl = a.u8(IFLA_VXLAN_TTL) ?? 0;
+    const tos = a.u8(IFLA_VXLAN_TOS);
+    if (tos) info.tos = tos;
+    const ageing = a.u32(IFLA_VXLAN_AGEING);
+    if (ageing !== undefined) info.ageing = ageing;
+    const limit = a.u32(IFLA_VXLAN_LIMIT);
+    if (limit) info.maxAddresses = limit;
+    return info;
+  },
+};

@@ -1,0 +1,265 @@
+/**
+ * Neighbours: the ARP (IPv4) and NDP (IPv6) cache — RTM_*NEIGH with an
+ * AF_INET/AF_INET6 ndmsg, what `ip neigh` shows and changes. Bridge and
+ * VXLAN forwarding entries use the same messages with AF_BRIDGE: see fdb.ts.
+ * @module
+ */
+import { NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REPLACE } from '../netlink/constants';
+import { NetlinkError, ValidationError } from '../netlink/errors';
+import { call, dump, type Operation } from '../netlink/operation';
+import { Attributes, s32At, u16At, u8At, type NetlinkMessage, type RawAttribute } from '../netlink/parser';
+import { NetlinkWriter } from '../netlink/writer';
+import { AF_INET, AF_INET6, afOf, formatIp, formatMac, parseIp, parseMac, type IpFamily } from '../validate/ip';
+import * as C from './constants';
+import { resolveLinkIndex, type LinkRef } from './link';
+import { parseProtocol, protocolName } from './names';
+
+/** NUD_* states by the names `ip neigh` accepts after `nud`. */
+const STATES: Array<[number, string]> = [
+  [C.NUD_INCOMPLETE, 'incomplete'],
+  [C.NUD_REACHABLE, 'reachable'],
+  [C.NUD_STALE, 'stale'],
+  [C.NUD_DELAY, 'delay'],
+  [C.NUD_PROBE, 'probe'],
+  [C.NUD_FAILED, 'failed'],
+  [C.NUD_NOARP, 'noarp'],
+  [C.NUD_PERMANENT, 'permanent'],
+];
+
+export type NeighbourState = 'incomplete' | 'reachable' | 'stale' | 'delay' | 'probe' | 'failed' | 'noarp' | 'permanent' | 'none';
+
+/** NTF_* flags by the names `ip -j neigh` prints them. */
+const FLAG_NAMES: Array<[number, string]> = [
+  [C.NTF_ROUTER, 'router'],
+  [C.NTF_PROXY, 'proxy'],
+  [C.NTF_EXT_LEARNED, 'extern_learn'],
+  [C.NTF_OFFLOADED, 'offload'],
+];
+
+/** A neighbour (ARP/NDP) entry as the kernel reports it. */
+export interface Neighbour {
+  family: IpFamily;
+  /** Index of the link the entry is on. */
+  index: number;
+  /** The neighbour's IP address. */
+  address: string;
+  /** Its link-layer address, when resolved. */
+  mac?: string;
+  /** State names as `ip -j neigh` prints them: ["REACHABLE"], ["PERMANENT"], ["NONE"]... */
+  state: string[];
+  /** "router", "proxy", "extern_learn", "offload", "managed". */
+  flags: string[];
+  /** Unicast probes sent (NDA_PROBES). */
+  probes?: number;
+  /** Seconds since the entry was last used / confirmed / updated (`ip -s neigh`). */
+  used?: number;
+  confirmed?: number;
+  updated?: number;
+  refcnt?: number;
+  /** Who installed it (NDA_PROTOCOL), when set. */
+  protocol?: string;
+  unknownAttributes: RawAttribute[];
+}
+
+/** A neighbour to add, replace or delete. */
+export interface NeighbourOptions {
+  /** The link the neighbour is on. */
+  dev: LinkRef;
+  /** The neighbour's IP address (IPv4 for ARP, IPv6 for NDP). */
+  address: string;
+  /** Link-layer address (`lladdr`); needed unless `proxy`. */
+  mac?: string;
+  /** Default "permanent", as `ip neigh add`. */
+  state?: NeighbourState;
+  /** The neighbour is a router (IPv6, NTF_ROUTER). */
+  router?: boolean;
+  /** A proxy ARP/ND entry (`ip neigh add proxy`): answer for this address on `dev`. */
+  proxy?: boolean;
+  /** Learned externally, e.g. by a control plane (NTF_EXT_LEARNED). */
+  externLearned?: boolean;
+  /** Kernel keeps it resolved on behalf of user space (NTF_EXT_MANAGED). */
+  managed?: boolean;
+  /** Originator (NDA_PROTOCOL): a name ("static", "bgp"...) or number. */
+  protocol?: string | number;
+}
+
+/** Filters of {@link neighbourOps.list}. */
+export interface NeighbourFilter {
+  dev?: LinkRef;
+  family?: IpFamily;
+  /** Entries on ports of this master (a bridge or VRF). */
+  master?: LinkRef;
+  /** List the proxy entries instead of the cache (`ip neigh show proxy`). */
+  proxy?: boolean;
+  /** Only entries in one of these states. */
+  state?: NeighbourState | NeighbourState[];
+}
+
+const KNOWN = new Set([C.NDA_DST, C.NDA_LLADDR, C.NDA_CACHEINFO, C.NDA_PROBES, C.NDA_PROTOCOL, C.NDA_FLAGS_EXT]);
+// Cache ages travel in USER_HZ ticks.
+const USER_HZ = 100;
+
+/** State names as `ip -j neigh` prints them (upper case, in its order). */
+export function neighbourStateNames(state: number): string[] {
+  if (state === C.NUD_NONE) return ['NONE'];
+  return STATES.filter(([bit]) => state & bit).map(([, n]) => n.toUpperCase());
+}
+
+/** Parses a state name into its NUD_* value. */
+export function parseNeighbourState(s: unknown, field = 'state'): number {
+  if (s === 'none') return C.NUD_NONE;
+  const hit = STATES.find(([, n]) => n === s);
+  if (!hit) throw new ValidationError(field, s, `one of ${STATES.map(([, n]) => n).join(', ')}, none`);
+  return hit[0];
+}
+
+/** Decodes one RTM_NEWNEIGH (or RTM_DELNEIGH) message of an IP family. */
+export function decodeNeighbour(m: NetlinkMessage): Neighbour {
+  const p = m.payload;
+  const flags = u8At(p, 10);
+  const a = new Attributes(p, C.NDMSG_LEN);
+  const dst = a.get(C.NDA_DST);
+  const ext = a.u32(C.NDA_FLAGS_EXT) ?? 0;
+  const n: Neighbour = {
+    family: u8At(p, 0) === AF_INET6 ? 6 : 4,
+    index: s32At(p, 4),
+    address: dst ? formatIp(dst) : '',
+    // Proxy entries have no NUD state; ip prints none for them.
+    state: flags & C.NTF_PROXY ? [] : neighbourStateNames(u16At(p, 8)),
+    flags: FLAG_NAMES.filter(([bit]) => flags & bit).map(([, name]) => name),
+    unknownAttributes: a.list.filter((x) => !KNOWN.has(x.type)),
+  };
+  if (ext & C.NTF_EXT_MANAGED) n.flags.push('managed');
+  const ll = a.get(C.NDA_LLADDR);
+  if (ll && ll.length) n.mac = formatMac(ll);
+  const probes = a.u32(C.NDA_PROBES);
+  if (probes !== undefined) n.probes = probes;
+  const ci = a.get(C.NDA_CACHEINFO);
+  if (ci && ci.length >= 16) {
+    n.confirmed = Math.floor(ci.readUInt32LE(0) / USER_HZ);
+    n.used = Math.floor(ci.readUInt32LE(4) / USER_HZ);
+    n.updated = Math.floor(ci.readUInt32LE(8) / USER_HZ);
+    n.refcnt = ci.readUInt32LE(12);
+  }
+  const proto = a.u8(C.NDA_PROTOCOL);
+  if (proto !== undefined) n.protocol = protocolName(proto);
+  return n;
+}
+
+/** Writes an ndmsg; shared with fdb.ts. */
+export function ndmsg(w: NetlinkWriter, family: number, index: number, state: number, flags: number): void {
+  const off = w.struct(C.NDMSG_LEN);
+  w.view.writeUInt8(family, off);
+  w.view.writeInt32LE(index, off + 4);
+  w.view.writeUInt16LE(state, off + 8);
+  w.view.writeUInt8(flags, off + 10);
+}
+
+function describe(o: NeighbourOptions): string {
+  return `neighbour ${o.address} on ${typeof o.dev === 'number' ? '#' + o.dev : o.dev}`;
+}
+
+function* writeNeighbour(type: number, flags: number, o: NeighbourOptions, verb: string): Operation<void> {
+  if (!o || typeof o !== 'object') throw new ValidationError('neighbour', o, 'must be an object with dev and address');
+  const ip = parseIp(o.address, 'address');
+  const adding = type === C.RTM_NEWNEIGH;
+  let ntf = 0;
+  if (o.proxy) ntf |= C.NTF_PROXY;
+  if (o.router) ntf |= C.NTF_ROUTER;
+  if (o.externLearned) ntf |= C.NTF_EXT_LEARNED;
+  const state = adding && !o.proxy ? parseNeighbourState(o.state ?? 'permanent') : 0;
+  const mac = o.mac !== undefined ? parseMac(o.mac, 'mac') : undefined;
+  if (adding && !o.proxy && !mac && state & (C.NUD_PERMANENT | C.NUD_NOARP | C.NUD_REACHABLE | C.NUD_STALE)) {
+    throw new ValidationError('mac', o.mac, `a ${o.state ?? 'permanent'} neighbour needs a link-layer address`);
+  }
+  const protocol = o.protocol !== undefined ? parseProtocol(o.protocol) : undefined;
+  const index = yield* resolveLinkIndex(o.dev);
+  const w = new NetlinkWriter().begin(type, flags);
+  ndmsg(w, afOf(ip.family), index, state, ntf);
+  w.attr(C.NDA_DST, ip.bytes);
+  if (mac && adding) w.attr(C.NDA_LLADDR, mac);
+  if (o.managed && adding) w.u32(C.NDA_FLAGS_EXT, C.NTF_EXT_MANAGED);
+  if (protocol !== undefined && adding) w.u8(C.NDA_PROTOCOL, protocol);
+  yield* call(w.end().finish(), `${verb} ${describe(o)}`);
+}
+
+/** The operations on neighbours; bound to a handle as `handle.neighbours`. */
+export const neighbourOps = {
+  /**
+   * Adds a neighbour entry; EEXIST if there is one for the address.
+   * @example
+   * await h.neighbours.add({ dev: 'eth0', address: '10.0.0.2', mac: '02:00:00:00:00:02' });
+   */
+  *add(neighbour: NeighbourOptions): Operation<void> {
+    yield* writeNeighbour(C.RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_EXCL, neighbour, 'add');
+  },
+
+  /**
+   * Adds the entry or overwrites the existing one (`ip neigh replace`).
+   * @example
+   * await h.neighbours.replace({ dev: 'eth0', address: '10.0.0.2', mac: '02:00:00:00:00:22', state: 'reachable' });
+   */
+  *replace(neighbour: NeighbourOptions): Operation<void> {
+    yield* writeNeighbour(C.RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_REPLACE, neighbour, 'replace');
+  },
+
+  /**
+   * Deletes the entry for an address on a link (`proxy: true` for a proxy entry).
+   * @example
+   * await h.neighbours.delete({ dev: 'eth0', address: '10.0.0.2' });
+   */
+  *delete(neighbour: Pick<NeighbourOptions, 'dev' | 'address' | 'proxy'>): Operation<void> {
+    yield* writeNeighbour(C.RTM_DELNEIGH, 0, neighbour, 'delete');
+  },
+
+  /**
+   * Gets the entry for an address on a link; ENOENT if there is none.
+   * @example
+   * const n = await h.neighbours.get({ dev: 'eth0', address: '10.0.0.2' }); // n.mac, n.state
+   */
+  *get(query: Pick<NeighbourOptions, 'dev' | 'address' | 'proxy'>): Operation<Neighbour> {
+    const ip = parseIp(query.address, 'address');
+    const index = yield* resolveLinkIndex(query.dev);
+    const w = new NetlinkWriter().begin(C.RTM_GETNEIGH, 0);
+    ndmsg(w, afOf(ip.family), index, 0, query.proxy ? C.NTF_PROXY : 0);
+    w.attr(C.NDA_DST, ip.bytes);
+    const what = `get ${describe(query as NeighbourOptions)}`;
+    const m = (yield* call(w.end().finish(), what)).find((r) => r.type === C.RTM_NEWNEIGH);
+    if (!m) throw new NetlinkError({ errno: 2, operation: what });
+    return decodeNeighbour(m);
+  },
+
+  /**
+   * Lists neighbour entries (every state, like `ip neigh show nud all`).
+   * @example
+   * const arp = await h.neighbours.list({ dev: 'eth0', family: 4 });
+   */
+  *list(filter: NeighbourFilter = {}): Operation<Neighbour[]> {
+    if (filter.family !== undefined && filter.family !== 4 && filter.family !== 6) {
+      throw new ValidationError('family', filter.family, 'must be 4 or 6');
+    }
+    const states = filter.state === undefined ? undefined : [filter.state].flat().map((s) => parseNeighbourState(s));
+    const index = filter.dev !== undefined ? yield* resolveLinkIndex(filter.dev) : undefined;
+    const master = filter.master !== undefined ? yield* resolveLinkIndex(filter.master) : undefined;
+    const families = filter.family ? [afOf(filter.family)] : [AF_INET, AF_INET6];
+    const out: Neighbour[] = [];
+    // One dump per family: an AF_UNSPEC dump would also return the bridge FDB.
+    for (const family of families) {
+      const w = new NetlinkWriter().begin(C.RTM_GETNEIGH, NLM_F_DUMP);
+      ndmsg(w, family, 0, 0, filter.proxy ? C.NTF_PROXY : 0);
+      // Strict dumps filter by link and master in the kernel.
+      if (index !== undefined) w.u32(C.NDA_IFINDEX, index);
+      if (master !== undefined) w.u32(C.NDA_MASTER, master);
+      const replies = yield* dump(w.end().finish(), 'list neighbours');
+      for (const m of replies) {
+        if (m.type !== C.RTM_NEWNEIGH) continue;
+        const n = decodeNeighbour(m);
+        if (index !== undefined && n.index !== index) continue;
+        if (!!filter.proxy !== n.flags.includes('proxy')) continue;
+        if (states && !states.some((s) => (s === 0 ? u16At(m.payload, 8) === 0 : u16At(m.payload, 8) & s))) continue;
+        out.push(n);
+      }
+    }
+    return out;
+  },
+};

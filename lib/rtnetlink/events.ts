@@ -1,0 +1,226 @@
+/**
+ * Change events — what `ip monitor` shows: links, addresses, routes,
+ * neighbours (and bridge/VXLAN FDB entries) and rules appearing and going
+ * away in the handle's namespace, as an async iterable of typed events.
+ *
+ * With `includeExisting`, the stream starts with the current state, without
+ * a gap: the subscription socket joins its groups first, then the state is
+ * dumped (on the handle's request socket), then the notifications queued
+ * meanwhile follow. An object changed during the dump can therefore show up
+ * twice; apply events idempotently (by key) and nothing is missed.
+ * @module
+ */
+import { NETLINK_ROUTE } from '../netlink/constants';
+import { ValidationError } from '../netlink/errors';
+import type { Operation } from '../netlink/operation';
+import { u8At, type NetlinkMessage } from '../netlink/parser';
+import { NetlinkSubscription, OVERRUN } from '../netlink/subscription';
+import { AF_INET, AF_INET6, type IpFamily } from '../validate/ip';
+import { addressOps, decodeAddress, type Address } from './address';
+import * as C from './constants';
+import { decodeFdbEntry, fdbOps, type FdbEntry } from './fdb';
+import { decodeLink, linkOps, type Link } from './link';
+import { decodeNeighbour, neighbourOps, type Neighbour } from './neighbour';
+import { decodeRoute, routeOps, type Route } from './route';
+import { decodeRule, ruleOps, type Rule } from './rule';
+
+/** What to listen to. `neighbour` includes bridge/VXLAN FDB entries. */
+export type EventGroup = 'link' | 'address' | 'route' | 'neighbour' | 'rule';
+
+export const EVENT_GROUPS: readonly EventGroup[] = ['link', 'address', 'route', 'neighbour', 'rule'];
+
+/** `new` covers both creation and change; `del` is removal. */
+export type EventAction = 'new' | 'del';
+
+export type RtnetlinkEvent =
+  | { type: 'link'; action: EventAction; link: Link }
+  /** A link's bridge-port state changed (`del`: it left the bridge; the link itself remains). */
+  | { type: 'bridgePort'; action: EventAction; link: Link }
+  | { type: 'address'; action: EventAction; address: Address }
+  | { type: 'route'; action: EventAction; route: Route }
+  | { type: 'neighbour'; action: EventAction; neighbour: Neighbour }
+  | { type: 'fdb'; action: EventAction; entry: FdbEntry }
+  | { type: 'rule'; action: EventAction; rule: Rule }
+  /** With `includeExisting`: the current state has been delivered; live events follow. */
+  | { type: 'synced' }
+  /**
+   * Notifications were lost here (the kernel's receive buffer overflowed, or
+   * the consumer fell too far behind). State derived from events is stale:
+   * resync from a fresh list (or subscribe with `resyncOnOverrun`).
+   */
+  | { type: 'overrun' };
+
+export interface SubscribeOptions {
+  /** Default: all of them. */
+  groups?: EventGroup[];
+  /** Only IPv4 or IPv6 addresses, routes, neighbours and rules (links and FDB entries always come). */
+  family?: IpFamily;
+  /** Start with the current state as `new` events, then `{ type: 'synced' }`. */
+  includeExisting?: boolean;
+  /** After an `overrun` event, deliver the current state again (then `synced`). */
+  resyncOnOverrun?: boolean;
+  /** Receive buffer of the subscription socket in bytes (default 4 MiB). */
+  receiveBufferBytes?: number;
+  /** Events kept for a slow consumer before an overrun is declared (default 100,000). */
+  maxQueued?: number;
+}
+
+/** An event stream: iterate it with `for await`; `break` (or close()) ends it and closes its socket. */
+export interface EventStream extends AsyncIterableIterator<RtnetlinkEvent> {
+  /** Ends the stream from outside the loop; a pending next() resolves as done. */
+  close(): void;
+}
+
+const GROUPS: Record<EventGroup, { 4: number[]; 6: number[] }> = {
+  link: { 4: [C.RTNLGRP_LINK], 6: [C.RTNLGRP_LINK] },
+  address: { 4: [C.RTNLGRP_IPV4_IFADDR], 6: [C.RTNLGRP_IPV6_IFADDR] },
+  route: { 4: [C.RTNLGRP_IPV4_ROUTE], 6: [C.RTNLGRP_IPV6_ROUTE] },
+  neighbour: { 4: [C.RTNLGRP_NEIGH], 6: [C.RTNLGRP_NEIGH] },
+  rule: { 4: [C.RTNLGRP_IPV4_RULE], 6: [C.RTNLGRP_IPV6_RULE] },
+};
+
+/** Decodes one notification, or undefined for messages outside the subscription. */
+export function decodeEvent(m: NetlinkMessage, family?: IpFamily): RtnetlinkEvent | undefined {
+  const fam = u8At(m.payload, 0);
+  const ipFamilyOk = (fam === AF_INET || fam === AF_INET6) && (!family || fam === (family === 4 ? AF_INET : AF_INET6));
+  switch (m.type) {
+    case C.RTM_NEWLINK:
+    case C.RTM_DELLINK: {
+      const action = m.type === C.RTM_NEWLINK ? 'new' : 'del';
+      if (fam === C.AF_BRIDGE) return { type: 'bridgePort', action, link: decodeLink(m) };
+      return fam === C.AF_UNSPEC ? { type: 'link', action, link: decodeLink(m) } : undefined;
+    }
+    case C.RTM_NEWADDR:
+    case C.RTM_DELADDR:
+      return ipFamilyOk ? { type: 'address', action: m.type === C.RTM_NEWADDR ? 'new' : 'del', address: decodeAddress(m) } : undefined;
+    case C.RTM_NEWROUTE:
+    case C.RTM_DELROUTE:
+      return ipFamilyOk ? { type: 'route', action: m.type === C.RTM_NEWROUTE ? 'new' : 'del', route: decodeRoute(m) } : undefined;
+    case C.RTM_NEWNEIGH:
+    case C.RTM_DELNEIGH: {
+      const action = m.type === C.RTM_NEWNEIGH ? 'new' : 'del';
+      if (fam === C.AF_BRIDGE) return { type: 'fdb', action, entry: decodeFdbEntry(m) };
+      return ipFamilyOk ? { type: 'neighbour', action, neighbour: decodeNeighbour(m) } : undefined;
+    }
+    case C.RTM_NEWRULE:
+    case C.RTM_DELRULE:
+      return ipFamilyOk ? { type: 'rule', action: m.type === C.RTM_NEWRULE ? 'new' : 'del', rule: decodeRule(m) } : undefined;
+    default:
+      return undefined;
+  }
+}
+
+/** How events reach the handle: its namespace and a way to run dumps on its connection. */
+export interface EventSource {
+  netnsFd(): number;
+  run<T>(op: Operation<T>): Promise<T>;
+}
+
+/** The current state of the subscribed groups, as `new` events. */
+async function* existing(src: EventSource, groups: Set<EventGroup>, family?: IpFamily): AsyncGenerator<RtnetlinkEvent> {
+  if (groups.has('link')) for (const link of await src.run(linkOps.list())) yield { type: 'link', action: 'new', link };
+  if (groups.has('address')) {
+    for (const address of await src.run(addressOps.list({ family }))) yield { type: 'address', action: 'new', address };
+  }
+  if (groups.has('route')) {
+    for (const f of family ? [family] : ([4, 6] as const)) {
+      for (const route of await src.run(routeOps.list({ family: f, table: 'all' }))) yield { type: 'route', action: 'new', route };
+    }
+  }
+  if (groups.has('neighbour')) {
+    for (const neighbour of await src.run(neighbourOps.list({ family }))) yield { type: 'neighbour', action: 'new', neighbour };
+    for (const neighbour of await src.run(neighbourOps.list({ family, proxy: true }))) yield { type: 'neighbour', action: 'new', neighbour };
+    for (const entry of await src.run(fdbOps.list())) yield { type: 'fdb', action: 'new', entry };
+  }
+  if (groups.has('rule')) for (const rule of await src.run(ruleOps.list({ family }))) yield { type: 'rule', action: 'new', rule };
+}
+
+/** `handle.events`: subscriptions to the handle's namespace. */
+export class RtnetlinkEvents {
+  private readonly live = new Set<NetlinkSubscription>();
+
+  /** @internal */
+  constructor(private readonly src: EventSource) {}
+
+  /** @internal ends every stream (the handle is closing). */
+  closeAll(): void {
+    for (const sub of this.live) sub.close();
+    this.live.clear();
+  }
+
+  /**
+   * Subscribes to changes. The socket is open (and events queue) as soon as
+   * this returns, even before iteration starts.
+   * @example
+   * const events = h.events.subscribe({ groups: ['link', 'address'], includeExisting: true });
+   * for await (const ev of events) {
+   *   if (ev.type === 'link') console.log(ev.action, ev.link.name, ev.link.operState);
+   *   if (ev.type === 'overrun') { ... resync ... }
+   * }
+   */
+  subscribe(opts: SubscribeOptions = {}): EventStream {
+    const groups = new Set(opts.groups ?? EVENT_GROUPS);
+    for (const g of groups) if (!EVENT_GROUPS.includes(g)) throw new ValidationError('group', g, `one of ${EVENT_GROUPS.join(', ')}`);
+    if (groups.size === 0) throw new ValidationError('groups', opts.groups, 'subscribe to at least one group');
+    const family = opts.family;
+    if (family !== undefined && family !== 4 && family !== 6) throw new ValidationError('family', family, 'must be 4 or 6');
+    const numbers = new Set<number>();
+    for (const g of groups) for (const f of family ? [family] : ([4, 6] as const)) for (const n of GROUPS[g][f]) numbers.add(n);
+    // Join first, dump second: whatever changes during the dump is queued, not lost.
+    const sub = new NetlinkSubscription({
+      protocol: NETLINK_ROUTE,
+      netnsFd: this.src.netnsFd(),
+      groups: [...numbers],
+      receiveBufferBytes: opts.receiveBufferBytes,
+      maxQueued: opts.maxQueued,
+    });
+    this.live.add(sub);
+    const close = () => {
+      sub.close();
+      this.live.delete(sub);
+    };
+    const src = this.src;
+    async function* run(): AsyncGenerator<RtnetlinkEvent> {
+      try {
+        if (opts.includeExisting) {
+          yield* existing(src, groups, family);
+          yield { type: 'synced' };
+        }
+        for (;;) {
+          const m = await sub.next();
+          if (m === undefined) return;
+          if (m === OVERRUN) {
+            yield { type: 'overrun' };
+            if (opts.resyncOnOverrun) {
+              yield* existing(src, groups, family);
+              yield { type: 'synced' };
+            }
+            continue;
+          }
+          const ev = decodeEvent(m, family);
+          if (ev) yield ev;
+        }
+      } finally {
+        close();
+      }
+    }
+    const gen = run();
+    const stream: EventStream = {
+      next: () => gen.next(),
+      // Close first: a return() queued behind a pending next() would otherwise wait for the next event.
+      return: (value?: unknown) => {
+        close();
+        return gen.return(value as undefined);
+      },
+      throw: (e?: unknown) => {
+        close();
+        return gen.throw(e);
+      },
+      close,
+      [Symbol.asyncIterator]() {
+        return stream;
+      },
+    };
+    return stream;
+  }
+}

@@ -10,8 +10,12 @@ import { NETLINK_ROUTE } from './netlink/constants';
 import { runAsync, runSync, type Operation } from './netlink/operation';
 import { openNetnsSync, type NetnsRef, type NetworkNamespace } from './netns/namespace';
 import { addressOps } from './rtnetlink/address';
+import { RtnetlinkEvents } from './rtnetlink/events';
+import { fdbOps } from './rtnetlink/fdb';
 import { linkOps } from './rtnetlink/link';
+import { neighbourOps } from './rtnetlink/neighbour';
 import { routeOps } from './rtnetlink/route';
+import { ruleOps } from './rtnetlink/rule';
 
 export interface OpenOptions {
   /** The namespace to work in (name, path, pid, fd, or an open NetworkNamespace). Default: the caller's. */
@@ -42,6 +46,14 @@ export class Handle {
   readonly addresses: AsyncOps<typeof addressOps>;
   /** Routes, including `routes.get()` lookups. */
   readonly routes: AsyncOps<typeof routeOps>;
+  /** ARP/NDP neighbour entries. */
+  readonly neighbours: AsyncOps<typeof neighbourOps>;
+  /** Bridge and VXLAN forwarding entries (`bridge fdb`). */
+  readonly fdb: AsyncOps<typeof fdbOps>;
+  /** Policy routing rules. */
+  readonly rules: AsyncOps<typeof ruleOps>;
+  /** Change events of this namespace (`ip monitor`). */
+  readonly events: RtnetlinkEvents;
   private readonly rtnl: NetlinkConnection;
   private readonly ns?: NetworkNamespace;
 
@@ -50,9 +62,15 @@ export class Handle {
     const { ns, conn } = openParts(opts, (fd) => new NetlinkConnection({ protocol: NETLINK_ROUTE, netnsFd: fd, receiveBufferBytes: opts.receiveBufferBytes }));
     this.ns = ns;
     this.rtnl = conn;
-    this.links = bindAsync(conn, linkOps);
+    // Steps that are not netlink requests (tun creation) run in the handle's namespace.
+    const env = { get netnsFd() { return ns ? ns.fd : -1; } };
+    this.links = bindAsync(conn, linkOps, env);
     this.addresses = bindAsync(conn, addressOps);
     this.routes = bindAsync(conn, routeOps);
+    this.neighbours = bindAsync(conn, neighbourOps);
+    this.fdb = bindAsync(conn, fdbOps);
+    this.rules = bindAsync(conn, ruleOps);
+    this.events = new RtnetlinkEvents({ netnsFd: () => env.netnsFd, run: (op) => runAsync(conn, op, env) });
   }
 
   /** The namespace this handle works in, or undefined for the caller's own. */
@@ -62,7 +80,7 @@ export class Handle {
 
   /** Runs a custom rtnetlink operation on this handle's connection. */
   run<T>(op: Operation<T>): Promise<T> {
-    return runAsync(this.rtnl, op);
+    return runAsync(this.rtnl, op, { netnsFd: this.ns ? this.ns.fd : -1 });
   }
 
   /** @internal the rtnetlink connection, for streaming dumps. */
@@ -70,8 +88,9 @@ export class Handle {
     return this.rtnl;
   }
 
-  /** Closes the sockets; pending calls fail with ClosedError. */
+  /** Closes the sockets (event streams end); pending calls fail with ClosedError. */
   close(): void {
+    this.events.closeAll();
     this.rtnl.close();
     this.ns?.close();
   }
@@ -86,6 +105,9 @@ export class SyncHandle {
   readonly links: SyncOps<typeof linkOps>;
   readonly addresses: SyncOps<typeof addressOps>;
   readonly routes: SyncOps<typeof routeOps>;
+  readonly neighbours: SyncOps<typeof neighbourOps>;
+  readonly fdb: SyncOps<typeof fdbOps>;
+  readonly rules: SyncOps<typeof ruleOps>;
   private readonly rtnl: NetlinkSyncConnection;
   private readonly ns?: NetworkNamespace;
 
@@ -94,13 +116,17 @@ export class SyncHandle {
     const { ns, conn } = openParts(opts, (fd) => new NetlinkSyncConnection({ protocol: NETLINK_ROUTE, netnsFd: fd, receiveBufferBytes: opts.receiveBufferBytes }));
     this.ns = ns;
     this.rtnl = conn;
-    this.links = bindSync(conn, linkOps);
+    const env = { get netnsFd() { return ns ? ns.fd : -1; } };
+    this.links = bindSync(conn, linkOps, env);
     this.addresses = bindSync(conn, addressOps);
     this.routes = bindSync(conn, routeOps);
+    this.neighbours = bindSync(conn, neighbourOps);
+    this.fdb = bindSync(conn, fdbOps);
+    this.rules = bindSync(conn, ruleOps);
   }
 
   run<T>(op: Operation<T>): T {
-    return runSync(this.rtnl, op);
+    return runSync(this.rtnl, op, { netnsFd: this.ns ? this.ns.fd : -1 });
   }
 
   close(): void {

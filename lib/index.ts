@@ -58,7 +58,30 @@ export type {
 export { linkOps } from './rtnetlink/link';
 export { addressOps } from './rtnetlink/address';
 export { routeOps } from './rtnetlink/route';
-export type { BridgeInfo, BridgeOptions, BridgeSettings, VethInfo, VethOptions, VethPeerOptions, KindOptions } from './rtnetlink/link-kinds';
+export type {
+  BridgeInfo,
+  BridgeOptions,
+  BridgeSettings,
+  KindOptions,
+  MacvlanInfo,
+  MacvlanMode,
+  MacvlanOptions,
+  TunInfo,
+  TunOptions,
+  VethInfo,
+  VethOptions,
+  VethPeerOptions,
+  VxlanInfo,
+  VxlanOptions,
+} from './rtnetlink/link-kinds';
+export type { BridgePortInfo, BridgePortSettings, BridgePortState } from './rtnetlink/bridge-port';
+export { neighbourOps } from './rtnetlink/neighbour';
+export { fdbOps } from './rtnetlink/fdb';
+export { ruleOps } from './rtnetlink/rule';
+export type { Neighbour, NeighbourFilter, NeighbourOptions, NeighbourState } from './rtnetlink/neighbour';
+export type { FdbEntry, FdbFilter, FdbOptions, FdbState } from './rtnetlink/fdb';
+export type { Range, Rule, RuleAction, RuleFilter, RuleOptions } from './rtnetlink/rule';
+export type { EventAction, EventGroup, EventStream, RtnetlinkEvent, RtnetlinkEvents, SubscribeOptions } from './rtnetlink/events';
 export type { Address, AddressFilter, AddressOptions } from './rtnetlink/address';
 export type { Nexthop, NexthopOptions, Route, RouteFilter, RouteLookupOptions, RouteOptions } from './rtnetlink/route';
 export type { IpFamily } from './validate/ip';

@@ -16,6 +16,7 @@ import { parseIp } from '../validate/ip';
 import { AddressPool } from './address-pool';
 import { Ipam, type Lease } from './ipam';
 import { defaultBridgeName, hostVethName, randomMac, validateNetworkName } from './names';
+import { check, reconcile, type Drift, type ReconcileContext } from './reconcile';
 import { StateStore, type AttachmentRecord, type HostState, type NetworkRecord } from './state';
 
 /** A failed step of a multi-step operation; everything done before it was undone. */
@@ -258,7 +259,6 @@ export class NetworkManager {
 
     const rollback = new Rollback();
     let step = 'prepare sandbox';
-    let sandbox: Handle | undefined;
     try {
       let ownsSandbox = false;
       if (opts.create && ident.name && !netnsExists(ident.name)) {
@@ -273,35 +273,6 @@ export class NetworkManager {
         const lease: Lease = await ipam.allocate(id, { ipv4: opts.ip, ipv6: opts.ip6 });
         rollback.push(() => ipam.release(id));
 
-        step = 'create veth pair';
-        const hostIfname = hostVethName(network, id);
-        const mac = opts.mac ?? randomMac();
-        await this.host.links.add({
-          name: hostIfname,
-          kind: 'veth',
-          master: rec.bridge,
-          group: rec.group,
-          mtu: rec.mtu,
-          up: true,
-          peer: { name: ifname, netns: ns, mac, mtu: rec.mtu },
-        });
-        rollback.push(() => this.host.links.delete(hostIfname));
-
-        step = 'configure sandbox interface';
-        sandbox = await open({ netns: ns });
-        const sb = sandbox;
-        await Promise.all([sb.links.set('lo', { up: true }), sb.links.set(ifname, { up: true })]);
-        const pool4 = new AddressPool(rec.subnet, rec.gateway);
-        const adds: Array<Promise<void>> = [];
-        if (lease.ipv4) adds.push(sb.addresses.add(ifname, pool4.withPrefix(lease.ipv4)));
-        if (lease.ipv6 && rec.subnet6) adds.push(sb.addresses.add(ifname, new AddressPool(rec.subnet6).withPrefix(lease.ipv6), { nodad: true }));
-        await Promise.all(adds);
-        step = 'add default routes';
-        const routes: Array<Promise<void>> = [sb.routes.add({ dst: 'default', gateway: rec.gateway, dev: ifname })];
-        if (lease.ipv6 && rec.gateway6) routes.push(sb.routes.add({ dst: 'default', family: 6, gateway: rec.gateway6, dev: ifname }));
-        await Promise.all(routes);
-
-        step = 'record attachment';
         const att: AttachmentRecord = {
           network,
           id,
@@ -309,11 +280,14 @@ export class NetworkManager {
           sandboxName: ident.name,
           ownsSandbox,
           ifname,
-          hostIfname,
-          mac,
+          hostIfname: hostVethName(network, id),
+          mac: opts.mac ?? randomMac(),
           ipv4: lease.ipv4,
           ipv6: lease.ipv6,
         };
+        await this.plumb(rec, att, ns, rollback, (s) => (step = s));
+
+        step = 'record attachment';
         await this.store.update((s) => {
           if (!s.networks[network]) throw new ValidationError('network', network, 'was deleted meanwhile');
           (s.attachments[network] ??= {})[id] = att;
@@ -321,7 +295,6 @@ export class NetworkManager {
         return this.toAttachment(rec, att);
       } finally {
         ns.close();
-        sandbox?.close();
       }
     } catch (e) {
       await rollback.run();
@@ -376,7 +349,88 @@ export class NetworkManager {
     this.host.close();
   }
 
+  /**
+   * Compares what is recorded with the kernel (bridges, gateway addresses,
+   * veths, sandbox interfaces, addresses, routes, firewall) and reports drift.
+   */
+  async check(): Promise<Drift[]> {
+    return check(this.reconcileContext());
+  }
+
+  /**
+   * Repairs drift: rebuilds missing bridges, addresses, veths and rules,
+   * garbage-collects attachments whose sandbox no longer exists and veths
+   * nobody owns. Returns what was found.
+   */
+  async reconcile(): Promise<Drift[]> {
+    return reconcile(this.reconcileContext());
+  }
+
   // --- internals ---------------------------------------------------------
+
+  /** Builds the kernel side of an attachment; each step registers its undo. */
+  private async plumb(rec: NetworkRecord, att: AttachmentRecord, ns: NetworkNamespace, rollback: Rollback, onStep: (s: string) => void): Promise<void> {
+    onStep('create veth pair');
+    await this.host.links.add({
+      name: att.hostIfname,
+      kind: 'veth',
+      master: rec.bridge,
+      group: rec.group,
+      mtu: rec.mtu,
+      up: true,
+      peer: { name: att.ifname, netns: ns, mac: att.mac, mtu: rec.mtu },
+    });
+    rollback.push(() => this.host.links.delete(att.hostIfname));
+    onStep('configure sandbox interface');
+    const sb = await open({ netns: ns });
+    try {
+      await Promise.all([sb.links.set('lo', { up: true }), sb.links.set(att.ifname, { up: true })]);
+      const adds: Array<Promise<void>> = [];
+      if (att.ipv4) adds.push(sb.addresses.add(att.ifname, new AddressPool(rec.subnet, rec.gateway).withPrefix(att.ipv4)));
+      if (att.ipv6 && rec.subnet6) adds.push(sb.addresses.add(att.ifname, new AddressPool(rec.subnet6).withPrefix(att.ipv6), { nodad: true }));
+      await Promise.all(adds);
+      onStep('add default routes');
+      const routes: Array<Promise<void>> = [sb.routes.add({ dst: 'default', gateway: rec.gateway, dev: att.ifname })];
+      if (att.ipv6 && rec.gateway6) routes.push(sb.routes.add({ dst: 'default', family: 6, gateway: rec.gateway6, dev: att.ifname }));
+      await Promise.all(routes);
+    } finally {
+      sb.close();
+    }
+  }
+
+  private reconcileContext(): ReconcileContext {
+    return {
+      host: this.host,
+      state: () => this.store.snapshot(),
+      rebuildNetwork: async (rec) => {
+        const br = await this.host.links.find(rec.bridge);
+        if (!br) await this.host.links.add({ name: rec.bridge, kind: 'bridge', up: true, mtu: rec.mtu });
+        else if (!br.up) await this.host.links.set(rec.bridge, { up: true });
+        await this.host.addresses.replace(rec.bridge, new AddressPool(rec.subnet, rec.gateway).withPrefix(rec.gateway));
+        if (rec.subnet6 && rec.gateway6) {
+          await this.host.addresses.replace(rec.bridge, new AddressPool(rec.subnet6, rec.gateway6).withPrefix(rec.gateway6), { nodad: true });
+        }
+        await this.enableForwarding(rec);
+      },
+      reattach: async (rec, att) => {
+        await this.host.links.delete(att.hostIfname).catch(ignoreMissing);
+        const ns = openNetnsSync({ path: att.sandboxPath });
+        try {
+          const sb = await open({ netns: ns });
+          await sb.links.delete(att.ifname).catch(ignoreMissing).finally(() => sb.close());
+          await this.plumb(rec, att, ns, new Rollback(), () => undefined);
+        } finally {
+          ns.close();
+        }
+      },
+      forget: async (rec, atts) => {
+        await Promise.all(atts.map((a) => this.host.links.delete(a.hostIfname).catch(ignoreMissing)));
+        await this.finishDetach(rec, atts);
+      },
+      checkFirewall: (st) => this.checkFirewall(st),
+      repairFirewall: (st) => this.repairFirewall(st),
+    };
+  }
 
   private async deleteHostLinks(rec: NetworkRecord, atts: AttachmentRecord[]): Promise<void> {
     const links = this.host.links as unknown as { deleteGroup?: (g: number) => Promise<void> };
@@ -474,6 +528,12 @@ export class NetworkManager {
   protected async installFirewall(_rec: NetworkRecord): Promise<void> {}
   /** @internal */
   protected async removeFirewall(_rec: NetworkRecord): Promise<void> {}
+  /** @internal */
+  protected async checkFirewall(_st: HostState): Promise<Drift[]> {
+    return [];
+  }
+  /** @internal */
+  protected async repairFirewall(_st: HostState): Promise<void> {}
 
   /** @internal for tests */
   async state(): Promise<HostState> {

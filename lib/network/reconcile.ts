@@ -1,0 +1,158 @@
+/**
+ * Drift between what nlkit recorded and what the kernel has: a bridge or an
+ * address that vanished, a sandbox whose namespace is gone, a host veth
+ * nobody owns, firewall rules flushed from outside. `check` reports,
+ * `reconcile` repairs (rebuilds what is missing, garbage-collects leftovers).
+ * @module
+ */
+import * as fs from 'node:fs';
+import type { Handle } from '../handle';
+import { open } from '../handle';
+import { openNetnsSync } from '../netns/namespace';
+import type { AttachmentRecord, HostState, NetworkRecord } from './state';
+
+/** One difference between the record and the kernel. */
+export interface Drift {
+  network: string;
+  /** The attachment concerned, if any. */
+  id?: string;
+  kind:
+    | 'bridge-missing'
+    | 'bridge-down'
+    | 'gateway-missing'
+    | 'sandbox-gone'
+    | 'veth-missing'
+    | 'sandbox-interface-missing'
+    | 'sandbox-address-missing'
+    | 'sandbox-route-missing'
+    | 'stray-veth'
+    | 'firewall-missing';
+  detail: string;
+}
+
+/** What check/reconcile need from the manager. */
+export interface ReconcileContext {
+  host: Handle;
+  state(): Promise<HostState>;
+  /** Rebuilds a network's bridge, gateway addresses and firewall. */
+  rebuildNetwork(rec: NetworkRecord): Promise<void>;
+  /** Re-creates an attachment with its recorded names and addresses. */
+  reattach(rec: NetworkRecord, att: AttachmentRecord): Promise<void>;
+  /** Forgets an attachment whose sandbox no longer exists. */
+  forget(rec: NetworkRecord, atts: AttachmentRecord[]): Promise<void>;
+  /** Firewall drift, if the firewall layer is active. */
+  checkFirewall(st: HostState): Promise<Drift[]>;
+  repairFirewall(st: HostState): Promise<void>;
+}
+
+function isNamespaceFile(p: string): boolean {
+  try {
+    return fs.statfsSync(p).type === 0x6e736673;
+  } catch {
+    return false;
+  }
+}
+
+async function checkAttachment(rec: NetworkRecord, att: AttachmentRecord, hostLinks: Map<string, { master?: number }>, bridgeIndex?: number): Promise<Drift[]> {
+  const out: Drift[] = [];
+  const d = (kind: Drift['kind'], detail: string) => out.push({ network: rec.name, id: att.id, kind, detail });
+  if (!isNamespaceFile(att.sandboxPath)) {
+    d('sandbox-gone', `${att.sandboxPath} is no longer a network namespace`);
+    return out;
+  }
+  const hv = hostLinks.get(att.hostIfname);
+  if (!hv) {
+    d('veth-missing', `host interface ${att.hostIfname} is gone`);
+    return out;
+  }
+  if (bridgeIndex !== undefined && hv.master !== bridgeIndex) d('veth-missing', `${att.hostIfname} is not a port of ${rec.bridge}`);
+  const ns = openNetnsSync({ path: att.sandboxPath });
+  const sb = await open({ netns: ns });
+  try {
+    const link = await sb.links.find(att.ifname);
+    if (!link) {
+      d('sandbox-interface-missing', `${att.ifname} is gone from the sandbox`);
+      return out;
+    }
+    const addrs = (await sb.addresses.list({ link: link.index })).map((a) => a.address);
+    if (att.ipv4 && !addrs.includes(att.ipv4)) d('sandbox-address-missing', `${att.ipv4} is missing on ${att.ifname}`);
+    if (att.ipv6 && !addrs.includes(att.ipv6)) d('sandbox-address-missing', `${att.ipv6} is missing on ${att.ifname}`);
+    const routes = await sb.routes.list({ family: 4 });
+    if (!routes.some((r) => r.dst === 'default' && r.gateway === rec.gateway)) d('sandbox-route-missing', `no default route via ${rec.gateway}`);
+  } finally {
+    sb.close();
+    ns.close();
+  }
+  return out;
+}
+
+/** Compares the record with the kernel; changes nothing. */
+export async function check(ctx: ReconcileContext): Promise<Drift[]> {
+  const st = await ctx.state();
+  const drift: Drift[] = [];
+  const links = await ctx.host.links.list();
+  const byName = new Map(links.map((l) => [l.name, l]));
+  const owned = new Set<string>();
+  for (const rec of Object.values(st.networks)) {
+    const br = byName.get(rec.bridge);
+    if (!br) drift.push({ network: rec.name, kind: 'bridge-missing', detail: `bridge ${rec.bridge} is gone` });
+    else {
+      if (!br.up) drift.push({ network: rec.name, kind: 'bridge-down', detail: `bridge ${rec.bridge} is down` });
+      const addrs = (await ctx.host.addresses.list({ link: br.index })).map((a) => a.address);
+      if (!addrs.includes(rec.gateway)) drift.push({ network: rec.name, kind: 'gateway-missing', detail: `${rec.gateway} is missing on ${rec.bridge}` });
+      if (rec.gateway6 && !addrs.includes(rec.gateway6)) drift.push({ network: rec.name, kind: 'gateway-missing', detail: `${rec.gateway6} is missing on ${rec.bridge}` });
+    }
+    for (const att of Object.values(st.attachments[rec.name] ?? {})) {
+      owned.add(att.hostIfname);
+      drift.push(...(await checkAttachment(rec, att, byName, br?.index)));
+    }
+    // veths in the network's group that no attachment claims (a crashed attach, say)
+    for (const l of links) {
+      if (l.group === rec.group && !owned.has(l.name)) {
+        drift.push({ network: rec.name, kind: 'stray-veth', detail: `${l.name} is in ${rec.name}'s group but not attached` });
+      }
+    }
+  }
+  drift.push(...(await ctx.checkFirewall(st)));
+  return drift;
+}
+
+/** Repairs every drift `check` finds; returns what it found (and fixed). */
+export async function reconcile(ctx: ReconcileContext): Promise<Drift[]> {
+  const drift = await check(ctx);
+  if (drift.length === 0) return drift;
+  const st = await ctx.state();
+  const nets = new Map(Object.values(st.networks).map((n) => [n.name, n]));
+  const rebuilt = new Set<string>();
+  for (const d of drift) {
+    if ((d.kind === 'bridge-missing' || d.kind === 'bridge-down' || d.kind === 'gateway-missing') && !rebuilt.has(d.network)) {
+      rebuilt.add(d.network);
+      await ctx.rebuildNetwork(nets.get(d.network)!);
+    }
+  }
+  const gone = new Map<string, AttachmentRecord[]>();
+  const redo: Array<[NetworkRecord, AttachmentRecord]> = [];
+  for (const d of drift) {
+    const rec = nets.get(d.network)!;
+    if (d.kind === 'stray-veth') {
+      const name = d.detail.split(' ')[0];
+      await ctx.host.links.delete(name).catch(() => undefined);
+      continue;
+    }
+    if (!d.id) continue;
+    const att = st.attachments[d.network]?.[d.id];
+    if (!att) continue;
+    if (d.kind === 'sandbox-gone') (gone.get(d.network) ?? gone.set(d.network, []).get(d.network)!).push(att);
+    else if (!redo.some(([r, a]) => r.name === rec.name && a.id === att.id)) redo.push([rec, att]);
+  }
+  // Bridges rebuilt from scratch lost their ports: every attachment comes back.
+  for (const name of rebuilt) {
+    for (const att of Object.values(st.attachments[name] ?? {})) {
+      if (!redo.some(([r, a]) => r.name === name && a.id === att.id) && !(gone.get(name) ?? []).includes(att)) redo.push([nets.get(name)!, att]);
+    }
+  }
+  for (const [name, atts] of gone) await ctx.forget(nets.get(name)!, atts);
+  for (const [rec, att] of redo) await ctx.reattach(rec, att);
+  if (drift.some((d) => d.kind === 'firewall-missing') || rebuilt.size) await ctx.repairFirewall(st);
+  return drift;
+}

@@ -27,7 +27,10 @@ export interface Address {
   broadcast?: string;
   label?: string;
   scope: string;
-  /** Flag names as `ip -j` prints them: "permanent", "nodad", "noprefixroute", ... */
+  /**
+   * Flag names as `ip -j addr` prints them (each a `true` key there):
+   * "dynamic" (has a finite lifetime), "secondary", "nodad", "noprefixroute", ...
+   */
   flags: string[];
   /** Seconds; undefined means forever. */
   validLifetime?: number;
@@ -77,7 +80,6 @@ const FLAG_NAMES: Array<[number, string]> = [
   [C.IFA_F_HOMEADDRESS, 'home'],
   [C.IFA_F_DEPRECATED, 'deprecated'],
   [C.IFA_F_TENTATIVE, 'tentative'],
-  [C.IFA_F_PERMANENT, 'permanent'],
   [C.IFA_F_MANAGETEMPADDR, 'mngtmpaddr'],
   [C.IFA_F_NOPREFIXROUTE, 'noprefixroute'],
   [C.IFA_F_MCAUTOJOIN, 'autojoin'],
@@ -107,6 +109,8 @@ export function decodeAddress(m: NetlinkMessage): Address {
     flags: FLAG_NAMES.filter(([bit]) => flags & bit).map(([, n]) => n),
     unknownAttributes: a.list.filter((x) => !KNOWN.has(x.type)),
   };
+  // ip shows the absence of IFA_F_PERMANENT (an address that expires) as "dynamic".
+  if (!(flags & C.IFA_F_PERMANENT)) out.flags.unshift('dynamic');
   if (local && addr && !local.equals(addr)) out.peer = formatIp(addr);
   const brd = a.get(C.IFA_BROADCAST);
   if (brd) out.broadcast = formatIp(brd);
@@ -132,6 +136,12 @@ function lifetime(v: number | 'forever' | undefined, field: string): number {
   return v;
 }
 
+/** Options of {@link addressOps.delete}. */
+export interface AddressDeleteOptions {
+  /** The peer of a point-to-point address (IPv4 matches it to find the address). */
+  peer?: string;
+}
+
 function* writeAddress(
   type: number,
   flags: number,
@@ -141,7 +151,6 @@ function* writeAddress(
   verb: string,
 ): Operation<void> {
   const cidr = parseCidr(cidrText, 'address', { defaultFull: true });
-  const index = yield* resolveLinkIndex(link);
   const w = new NetlinkWriter().begin(type, flags);
   const off = w.struct(C.IFADDRMSG_LEN);
   let ifaFlags = 0;
@@ -153,7 +162,6 @@ function* writeAddress(
   w.view.writeUInt8(cidr.prefixLength, off + 1);
   w.view.writeUInt8(ifaFlags & 0xff, off + 2);
   w.view.writeUInt8(opts.scope !== undefined ? parseScope(opts.scope) : 0, off + 3);
-  w.view.writeUInt32LE(index, off + 4);
   w.attr(C.IFA_LOCAL, cidr.bytes);
   w.attr(C.IFA_ADDRESS, opts.peer !== undefined ? parseCidr(opts.peer, 'peer', { family: cidr.family, defaultFull: true }).bytes : cidr.bytes);
   if (opts.broadcast !== undefined && opts.broadcast !== false) {
@@ -170,12 +178,17 @@ function* writeAddress(
   if (opts.label !== undefined) {
     if (cidr.family !== 4) throw new ValidationError('label', opts.label, 'IPv4 only');
     if (Buffer.byteLength(opts.label) > 15) throw new ValidationError('label', opts.label, 'longer than 15 bytes');
+    // As iproute2 insists: a label names its link ("eth0" or "eth0:web").
+    if (typeof link === 'string' && !opts.label.startsWith(link)) {
+      throw new ValidationError('label', opts.label, `must start with the link name "${link}"`);
+    }
     w.string(C.IFA_LABEL, opts.label);
   }
   if (ifaFlags > 0xff) w.u32(C.IFA_FLAGS, ifaFlags);
   if (opts.validLifetime !== undefined || opts.preferredLifetime !== undefined) {
     const ci = Buffer.alloc(16);
     const valid = lifetime(opts.validLifetime, 'validLifetime');
+    if (valid === 0) throw new ValidationError('validLifetime', opts.validLifetime, 'must be at least 1 second');
     const pref = lifetime(opts.preferredLifetime ?? opts.validLifetime, 'preferredLifetime');
     if (pref > valid) throw new ValidationError('preferredLifetime', opts.preferredLifetime, 'must not exceed validLifetime');
     ci.writeUInt32LE(pref, 0);
@@ -183,6 +196,8 @@ function* writeAddress(
     w.attr(C.IFA_CACHEINFO, ci);
   }
   if (opts.metric !== undefined) w.u32(C.IFA_RT_PRIORITY, opts.metric);
+  // Resolve the link last, once the whole request has been validated.
+  w.view.writeUInt32LE(yield* resolveLinkIndex(link), off + 4);
   yield* call(w.end().finish(), `${verb} address ${cidrText} on ${typeof link === 'number' ? '#' + link : link}`);
 }
 
@@ -208,8 +223,8 @@ export const addressOps = {
    * @example
    * await h.addresses.delete('eth0', '10.0.0.2/24');
    */
-  *delete(link: LinkRef, cidr: string): Operation<void> {
-    yield* writeAddress(C.RTM_DELADDR, 0, link, cidr, {}, 'delete');
+  *delete(link: LinkRef, cidr: string, opts: AddressDeleteOptions = {}): Operation<void> {
+    yield* writeAddress(C.RTM_DELADDR, 0, link, cidr, { peer: opts.peer }, 'delete');
   },
 
   /**
@@ -245,7 +260,7 @@ export const addressOps = {
     let n = 0;
     for (const a of ordered) {
       try {
-        yield* addressOps.delete(index, a.cidr);
+        yield* addressOps.delete(index, a.cidr, { peer: a.peer });
         n++;
       } catch (e) {
         if ((e as { code?: string }).code !== 'EADDRNOTAVAIL') throw e;

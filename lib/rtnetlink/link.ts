@@ -346,7 +346,10 @@ export const linkOps = {
     validateInterfaceName(opts.name);
     const codec = LINK_KINDS[opts.kind];
     if (!codec) throw new ValidationError('kind', opts.kind, `unsupported; nlkit creates ${Object.keys(LINK_KINDS).join(', ')}`);
+    validateCommon(opts);
     if (codec.create) return yield* addCreated(opts, codec.create(opts.name, opts));
+    // A dry run of the kind's encoder validates its options before any request is sent.
+    codec.encode(new NetlinkWriter(), opts, { netnsFd: () => -1, indexOf: () => 0 });
     const master = opts.master !== undefined ? yield* resolveLinkIndex(checkRef(opts.master, 'master')) : undefined;
     // Links the kind's options name (a vxlan's dev, a macvlan's parent) are resolved first.
     const indexes = new Map<string | number, number>();
@@ -381,6 +384,8 @@ export const linkOps = {
    */
   *set(ref: LinkRef, changes: LinkSetOptions): Operation<void> {
     checkRef(ref);
+    validateCommon(changes);
+    if (changes.name !== undefined) validateInterfaceName(changes.name, 'new name');
     let master: number | undefined;
     if (changes.master === null) master = 0;
     else if (changes.master !== undefined) master = yield* resolveLinkIndex(checkRef(changes.master, 'master'));
@@ -451,6 +456,13 @@ export const linkOps = {
   },
 };
 
+/** Checks the common options up front, so nothing is sent when one is wrong. */
+function validateCommon(o: Omit<LinkCommonOptions, 'name'> | LinkSetOptions): void {
+  if (!o || typeof o !== 'object') throw new ValidationError('options', o, 'must be an object');
+  if (o.master !== undefined && o.master !== null) checkRef(o.master, 'master');
+  writeCommon(new NetlinkWriter(), { ...o, netns: undefined }, new NetnsFdScope());
+}
+
 function checkU32(field: string, v: unknown): number {
   if (!Number.isInteger(v) || (v as number) < 0 || (v as number) > 0xffffffff) throw new ValidationError(field, v, 'must be an integer 0-4294967295');
   return v as number;
@@ -499,10 +511,6 @@ function* setBridgePort(ref: LinkRef, port: BridgePortSettings | undefined): Ope
 function* addCreated(opts: LinkAddOptions, create: Operation<void>): Operation<void> {
   const { name, mtu, mac, up, master, txQueueLength, group, alias, netns } = opts;
   const rest: LinkSetOptions = { mtu, mac, up, master, txQueueLength, group, alias, netns };
-  // Validate what can be validated before the device exists.
-  if (master !== undefined) checkRef(master, 'master');
-  if (mtu !== undefined) checkMtu(mtu);
-  if (mac !== undefined) parseMac(mac, 'mac');
   yield* create;
   if (Object.values(rest).every((v) => v === undefined)) return;
   try {

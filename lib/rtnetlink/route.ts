@@ -50,10 +50,15 @@ export interface Route {
   mtu?: number;
   /** Other RTA_METRICS values by RTAX number. */
   metrics?: Record<number, number>;
-  /** IPv6 router preference. */
-  pref?: number;
+  /** IPv6 router preference: "low", "medium", "high" (as `ip -j` prints it). */
+  pref?: RoutePref | string;
   unknownAttributes: RawAttribute[];
 }
+
+export type RoutePref = 'low' | 'medium' | 'high';
+
+/** ICMPV6_ROUTER_PREF_* values. */
+const PREFS: Record<RoutePref, number> = { medium: 0, high: 1, low: 3 };
 
 export interface NexthopOptions {
   gateway?: string;
@@ -88,6 +93,8 @@ export interface RouteOptions {
   multipath?: NexthopOptions[];
   /** Route MTU (RTAX_MTU). */
   mtu?: number;
+  /** IPv6 router preference. */
+  pref?: RoutePref;
 }
 
 /** Filters of {@link routeOps.list}. */
@@ -186,7 +193,7 @@ export function decodeRoute(m: NetlinkMessage): Route {
     }
   }
   const pref = a.u8(C.RTA_PREF);
-  if (pref !== undefined) r.pref = pref;
+  if (pref !== undefined) r.pref = (Object.keys(PREFS) as RoutePref[]).find((k) => PREFS[k] === pref) ?? String(pref);
   return r;
 }
 
@@ -208,6 +215,11 @@ function parseDst(dst: unknown, familyHint?: IpFamily): ParsedDst {
   return { family: c.family, bytes: c.bytes, length: c.prefixLength };
 }
 
+function checkU32(field: string, v: unknown): number {
+  if (!Number.isInteger(v) || (v as number) < 0 || (v as number) > 0xffffffff) throw new ValidationError(field, v, 'must be an integer 0-4294967295');
+  return v as number;
+}
+
 function familyOf(o: RouteOptions): IpFamily | undefined {
   if (o.dst !== 'default') return undefined;
   if (o.family) return o.family;
@@ -221,8 +233,20 @@ function* writeRoute(type: number, flags: number, o: RouteOptions, verb: string)
   if (!o || typeof o !== 'object') throw new ValidationError('route', o, 'must be an object with at least dst');
   const dst = parseDst(o.dst, familyOf(o));
   const routeType = o.type !== undefined ? parseRouteType(o.type) : 1;
-  const table = o.table !== undefined ? parseTable(o.table) : C.RT_TABLE_MAIN;
+  // Like `ip route add`: local, broadcast, anycast and nat routes belong in the local table.
+  const localType = routeType === 2 || routeType === 3 || routeType === 4 || routeType === 10;
+  const table = o.table !== undefined ? parseTable(o.table) : localType ? C.RT_TABLE_LOCAL : C.RT_TABLE_MAIN;
   const gateway = o.gateway !== undefined ? parseIp(o.gateway, 'gateway', dst.family) : undefined;
+  // Validate the rest before the first request (link names are resolved below).
+  if (o.metric !== undefined) checkU32('metric', o.metric);
+  if (o.mtu !== undefined) checkU32('mtu', o.mtu);
+  if (o.prefsrc !== undefined) parseIp(o.prefsrc, 'prefsrc', dst.family);
+  if (o.src !== undefined) parseCidr(o.src, 'src', { family: dst.family, defaultFull: true });
+  if (o.protocol !== undefined) parseProtocol(o.protocol);
+  if (o.scope !== undefined) parseScope(o.scope);
+  if (o.pref !== undefined && (dst.family !== 6 || PREFS[o.pref] === undefined)) {
+    throw new ValidationError('pref', o.pref, 'one of low, medium, high, for IPv6 routes');
+  }
   const dev = o.dev !== undefined ? yield* resolveLinkIndex(o.dev) : undefined;
   const hops: Array<{ gw?: Buffer; index: number; weight: number; onlink: boolean }> = [];
   for (const nh of o.multipath ?? []) {
@@ -263,10 +287,16 @@ function* writeRoute(type: number, flags: number, o: RouteOptions, verb: string)
   if (gateway) w.attr(C.RTA_GATEWAY, gateway.bytes);
   if (dev !== undefined) w.u32(C.RTA_OIF, dev);
   if (o.prefsrc !== undefined) w.attr(C.RTA_PREFSRC, parseIp(o.prefsrc, 'prefsrc', dst.family).bytes);
-  if (o.metric !== undefined) w.u32(C.RTA_PRIORITY, o.metric);
+  if (o.metric !== undefined) w.u32(C.RTA_PRIORITY, checkU32('metric', o.metric));
+  if (o.pref !== undefined) {
+    if (dst.family !== 6) throw new ValidationError('pref', o.pref, 'IPv6 only');
+    const p = PREFS[o.pref];
+    if (p === undefined) throw new ValidationError('pref', o.pref, 'one of low, medium, high');
+    w.u8(C.RTA_PREF, p);
+  }
   if (o.mtu !== undefined) {
     const m = w.nest(C.RTA_METRICS, true);
-    w.u32(C.RTAX_MTU, o.mtu);
+    w.u32(C.RTAX_MTU, checkU32('mtu', o.mtu));
     w.endNest(m);
   }
   if (hops.length) {

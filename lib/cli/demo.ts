@@ -6,6 +6,7 @@
  * timings, and removes everything.
  * @module
  */
+import * as fs from 'node:fs';
 import * as http from 'node:http';
 import { open, type Handle } from '../handle';
 import { createNetns, deleteNetns } from '../netns/namespace';
@@ -13,6 +14,7 @@ import { setSysctl } from '../netns/sysctl';
 import { httpGet } from '../sockets/http';
 import { listenTcp } from '../sockets/inet';
 import { ms, table, timed } from './format';
+import { formatFromPath, gatherTopology, renderTopology } from './topology';
 
 interface Container {
   name: string;
@@ -22,13 +24,18 @@ interface Container {
   handle?: Handle;
 }
 
-export async function runDemo(out: (s: string) => void = (s) => process.stdout.write(s + '\n')): Promise<void> {
+export interface DemoOptions {
+  /** Write a picture of the network (format from the extension) before cleaning up. */
+  topologyFile?: string;
+}
+
+export async function runDemo(out: (s: string) => void = (s) => process.stdout.write(s + '\n'), opts: DemoOptions = {}): Promise<void> {
   const tag = `nlkd${process.pid}`;
   const hostNs = `${tag}-host`;
   const subnet = { gateway: '10.200.0.1', prefix: 24 };
   const containers: Container[] = [
-    { name: 'c1', netns: `${tag}-c1`, ip: '10.200.0.2', hostVeth: `veth-${tag.slice(-6)}-1` },
-    { name: 'c2', netns: `${tag}-c2`, ip: '10.200.0.3', hostVeth: `veth-${tag.slice(-6)}-2` },
+    { name: 'c1', netns: `${tag}-c1`, ip: '10.200.0.2', hostVeth: 'veth-c1' },
+    { name: 'c2', netns: `${tag}-c2`, ip: '10.200.0.3', hostVeth: 'veth-c2' },
   ];
   const steps: Array<[string, number]> = [];
   const created: string[] = [];
@@ -82,6 +89,12 @@ export async function runDemo(out: (s: string) => void = (s) => process.stdout.w
     out(table(rows) + '\n');
     const routes = await containers[1].handle!.routes.list({ family: 4 });
     out(`c2 routes: ${routes.map((r) => (r.gateway ? `${r.dst} via ${r.gateway}` : r.dst)).join('; ')}\n`);
+    if (opts.topologyFile) {
+      const labels = Object.fromEntries([[hostNs, 'host'], ...containers.map((c) => [c.netns, c.name])]);
+      const topo = await gatherTopology({ netns: [hostNs, ...containers.map((c) => c.netns)], labels });
+      fs.writeFileSync(opts.topologyFile, renderTopology(topo, formatFromPath(opts.topologyFile)));
+      out(`wrote ${opts.topologyFile}\n`);
+    }
   } finally {
     server?.close();
     await timed(steps, 'clean up', async () => {

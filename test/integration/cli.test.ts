@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { requireRoot } from '../helpers/netns';
+import { requireRoot, useNetns } from '../helpers/netns';
 
 const root = path.resolve(__dirname, '..', '..');
 
@@ -40,5 +40,28 @@ describe('nlkit CLI', () => {
     expect(code).toBe(2);
     expect(err.trim().split('\n')).toHaveLength(1);
     expect(err).toMatch(/unknown command "frobnicate"/);
+  });
+});
+
+describe('nlkit topology', () => {
+  const box = useNetns('topo-a', 'topo-b');
+
+  it('draws veth pairs across namespaces and bridge ports, in every format', async () => {
+    const a = box.h('topo-a');
+    await a.links.add({ name: 'br-t', kind: 'bridge', up: true });
+    await a.links.add({ name: 'vt0', kind: 'veth', master: 'br-t', peer: { name: 'eth0', netns: box.ns('topo-b') } });
+    await a.addresses.add('br-t', '10.123.0.1/24');
+    const run = (...args: string[]) => execFileSync(process.execPath, ['bin/nlkit.js', 'topology', '--netns', box.names.join(','), ...args], { cwd: root, encoding: 'utf8' });
+    const json = JSON.parse(run('--format', 'json'));
+    expect(json.edges).toEqual(
+      expect.arrayContaining([
+        { from: { ns: box.ns('topo-a'), link: 'vt0' }, to: { ns: box.ns('topo-a'), link: 'br-t' }, kind: 'port' },
+        { from: { ns: box.ns('topo-a'), link: 'vt0' }, to: { ns: box.ns('topo-b'), link: 'eth0' }, kind: 'veth' },
+      ]),
+    );
+    expect(run()).toMatch(/flowchart LR[\s\S]*br-t \(bridge\)<br\/>10\.123\.0\.1\/24/);
+    expect(run('--format', 'dot')).toMatch(/^graph nlkit \{[\s\S]*-- .*\[style=dashed\]/m);
+    expect(run('--format', 'svg')).toMatch(/^<svg [\s\S]*vt0[\s\S]*<\/svg>\n$/);
+    expect(run('--format', 'html')).toMatch(/<!doctype html>[\s\S]*<svg/);
   });
 });

@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 before=$(ls /run/netns 2>/dev/null | sort || true)
-for f in examples/*.mjs examples/*.js; do
+for f in examples/*.mjs examples/*/[0-9]*.mjs; do
   [ -e "$f" ] || continue
   echo "-- $f"
   timeout 120 node "$f" >/tmp/nlkit-example.out 2>&1 || { cat /tmp/nlkit-example.out; echo "example $f failed"; exit 1; }

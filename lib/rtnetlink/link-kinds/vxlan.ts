@@ -41,8 +41,8 @@ export interface VxlanOptions {
   local?: string;
   /** Unicast remote endpoint (point-to-point, or the default destination). */
   remote?: string;
-  /** Multicast group for BUM traffic; needs `dev`. */
-  group?: string;
+  /** Multicast group for BUM traffic (`ip`'s `group`; named apart from the link `group`); needs `dev`. */
+  multicastGroup?: string;
   /** UDP destination port; default 4789 (IANA). Pass 0 for the kernel default (8472). */
   dstPort?: number;
   /** Underlying device for the outer packets. */
@@ -77,7 +77,7 @@ export interface VxlanInfo {
   vni: number;
   local?: string;
   remote?: string;
-  group?: string;
+  multicastGroup?: string;
   /** Index of the underlying device. */
   dev?: number;
   dstPort: number;
@@ -116,14 +116,15 @@ export const vxlan: LinkKind<VxlanOptions, VxlanInfo> = {
   references: (o) => (o.dev !== undefined ? [o.dev] : []),
   encode(w, o, ctx) {
     w.u32(IFLA_VXLAN_ID, checkInt('vni', o.vni, 0, 0xffffff));
-    if (o.remote !== undefined && o.group !== undefined) throw new ValidationError('group', o.group, 'give either remote or group');
-    if (o.remote !== undefined || o.group !== undefined) {
-      const field = o.remote !== undefined ? 'remote' : 'group';
-      const ip = parseIp(o.remote ?? o.group, field);
-      if (isMulticast(ip) !== (field === 'group')) {
-        throw new ValidationError(field, o.remote ?? o.group, field === 'group' ? 'must be a multicast address' : 'must be a unicast address (use group for multicast)');
+    const group = o.multicastGroup;
+    if (o.remote !== undefined && group !== undefined) throw new ValidationError('multicastGroup', group, 'give either remote or multicastGroup');
+    if (o.remote !== undefined || group !== undefined) {
+      const field = o.remote !== undefined ? 'remote' : 'multicastGroup';
+      const ip = parseIp(o.remote ?? group, field);
+      if (isMulticast(ip) !== (field === 'multicastGroup')) {
+        throw new ValidationError(field, o.remote ?? group, field === 'remote' ? 'must be a unicast address (use multicastGroup)' : 'must be a multicast address');
       }
-      if (field === 'group' && o.dev === undefined) throw new ValidationError('dev', o.dev, 'a multicast group needs the underlying dev');
+      if (field === 'multicastGroup' && o.dev === undefined) throw new ValidationError('dev', o.dev, 'a multicast group needs the underlying dev');
       w.attr(ip.family === 4 ? IFLA_VXLAN_GROUP : IFLA_VXLAN_GROUP6, ip.bytes);
     }
     if (o.local !== undefined) {
@@ -171,7 +172,7 @@ export const vxlan: LinkKind<VxlanOptions, VxlanInfo> = {
     const remote = a.get(IFLA_VXLAN_GROUP) ?? a.get(IFLA_VXLAN_GROUP6);
     if (remote && remote.some((b) => b !== 0)) {
       const ip = { family: remote.length === 4 ? 4 : 6, bytes: remote } as IpBytes;
-      if (isMulticast(ip)) info.group = formatIp(remote);
+      if (isMulticast(ip)) info.multicastGroup = formatIp(remote);
       else info.remote = formatIp(remote);
     }
     const local = a.get(IFLA_VXLAN_LOCAL) ?? a.get(IFLA_VXLAN_LOCAL6);

@@ -1,0 +1,208 @@
+// Every route option, IPv4 and IPv6, made by nlkit and by ip, compared with
+// `ip -d -j route` field for field; list filters; lookups; kernel refusals.
+import { describe, expect, it } from 'vitest';
+import { NetlinkError, ValidationError, type Handle, type Route } from '../../lib';
+import { ip, ipJson, useNetns } from '../helpers/netns';
+
+/** nlkit's route in the shape `ip -d -j route show` prints it. */
+async function ipShape(h: Handle, r: Route): Promise<Record<string, unknown>> {
+  const names = new Map((await h.links.list()).map((l) => [l.index, l.name]));
+  const full = r.family === 4 ? 32 : 128;
+  const out: Record<string, unknown> = {
+    type: r.type,
+    dst: r.dstLength === full ? r.dst.replace(/\/\d+$/, '') : r.dst,
+    table: r.table,
+    protocol: r.protocol,
+    scope: r.scope,
+    flags: r.flags,
+  };
+  if (r.src) out.from = r.src;
+  if (r.gateway) out.gateway = r.gateway;
+  if (r.index !== undefined) out.dev = names.get(r.index);
+  if (r.prefsrc) out.prefsrc = r.prefsrc;
+  if (r.metric !== undefined) out.metric = r.metric;
+  if (r.pref !== undefined) out.pref = r.pref;
+  if (r.mtu !== undefined) out.metrics = [{ mtu: r.mtu }];
+  if (r.multipath) {
+    out.nexthops = r.multipath.map((n) => ({
+      ...(n.gateway ? { gateway: n.gateway } : {}),
+      dev: names.get(n.index!),
+      weight: n.weight,
+      flags: n.flags,
+    }));
+  }
+  return out;
+}
+
+/** ip's view of the routes of a family in every table, minus kernel-made multicast/link-local ones. */
+function ipRoutes(ns: string, family: 4 | 6): any[] {
+  return ipJson(ns, `-${family}`, '-d', 'route', 'show', 'table', 'all').filter(
+    (r: any) => !(family === 6 && (r.dst.startsWith('ff00') || r.dst.startsWith('fe80'))),
+  );
+}
+
+/** Every nlkit route equals ip's, and the two lists have the same routes. */
+async function expectAllSame(h: Handle, ns: string, family: 4 | 6): Promise<void> {
+  const ours = (await h.routes.list({ family, table: 'all' })).filter(
+    (r) => !(family === 6 && (r.dst.startsWith('ff00') || r.dst.startsWith('fe80'))),
+  );
+  const theirs = ipRoutes(ns, family);
+  const shaped = await Promise.all(ours.map((r) => ipShape(h, r)));
+  const key = (r: any) => `${r.table}|${r.type}|${r.dst}|${r.metric ?? ''}|${r.dev ?? ''}`;
+  expect(shaped.map(key).sort()).toEqual(theirs.map(key).sort());
+  for (const t of theirs) expect(shaped.find((s) => key(s) === key(t)), key(t)).toEqual(t);
+}
+
+describe('routes', () => {
+  const box = useNetns('r');
+  const ns = () => box.ns('r');
+  const h = () => box.h('r');
+
+  it('adds IPv4 routes with every option; ip -d -j reads each field the same', async () => {
+    await h().links.add({ name: 'r0', kind: 'veth', peer: { name: 'r1', }, up: true });
+    await h().links.add({ name: 'r2', kind: 'veth', peer: { name: 'r3' }, up: true });
+    await h().links.set('r1', { up: true });
+    await h().links.set('r3', { up: true });
+    await h().addresses.add('r0', '10.1.0.1/24');
+    await h().addresses.add('r2', '10.2.0.1/24');
+    await h().addresses.add('r0', 'fd01::1/64', { nodad: true });
+    await h().addresses.add('r2', 'fd02::1/64', { nodad: true });
+
+    const r = h().routes;
+    await r.add({ dst: 'default', gateway: '10.1.0.2' });
+    await r.add({ dst: '10.5.0.0/16', gateway: '10.1.0.2', dev: 'r0', table: 1000, metric: 7, protocol: 'static', mtu: 1400, prefsrc: '10.1.0.1' });
+    await r.add({ dst: '10.14.0.0/16', gateway: '10.1.0.2', table: 50, protocol: 'bird' });
+    await r.add({ dst: '10.11.0.0/16', dev: 'r2' }); // no gateway: scope link
+    await r.add({ dst: '10.15.0.0/16', dev: 'r2', scope: 'host', protocol: 77 });
+    await r.add({ dst: '10.13.0.5', dev: 'r0' }); // a host route
+    await r.add({ dst: '10.6.0.0/16', type: 'blackhole' });
+    await r.add({ dst: '10.7.0.0/16', type: 'unreachable' });
+    await r.add({ dst: '10.8.0.0/16', type: 'prohibit', metric: 3 });
+    await r.add({ dst: '10.12.0.1', type: 'local', dev: 'r0' }); // goes to the local table, like ip
+    await r.add({ dst: '10.10.0.0/16', gateway: '10.99.0.1', dev: 'r0', onlink: true });
+    await r.add({
+      dst: '10.9.0.0/16',
+      multipath: [
+        { gateway: '10.1.0.2', dev: 'r0', weight: 3 },
+        { gateway: '10.2.0.2', dev: 'r2', weight: 1 },
+      ],
+    });
+    await expectAllSame(h(), ns(), 4);
+
+    const all = await r.list({ family: 4, table: 'all' });
+    const find = (dst: string) => all.find((x) => x.dst === dst)!;
+    expect(find('10.5.0.0/16')).toMatchObject({ tableId: 1000, table: '1000', metric: 7, protocol: 'static', mtu: 1400, prefsrc: '10.1.0.1' });
+    expect(find('10.11.0.0/16').scope).toBe('link');
+    expect(find('10.15.0.0/16')).toMatchObject({ scope: 'host', protocol: '77' });
+    expect(find('10.6.0.0/16').type).toBe('blackhole');
+    expect(find('10.12.0.1/32')).toMatchObject({ type: 'local', table: 'local', scope: 'host' });
+    expect(find('10.10.0.0/16').flags).toEqual(['onlink']);
+    expect(find('10.9.0.0/16').multipath!.map((n) => [n.gateway, n.weight])).toEqual([['10.1.0.2', 3], ['10.2.0.2', 1]]);
+  });
+
+  it('adds IPv6 routes (default, metric, pref, multipath, blackhole, table > 255)', async () => {
+    const r = h().routes;
+    await r.add({ dst: 'default', gateway: 'fd01::2', family: 6 });
+    await r.add({ dst: 'fd0a::/64', dev: 'r0', metric: 5, pref: 'high' });
+    await r.add({ dst: 'fd0b::/64', type: 'blackhole' });
+    await r.add({ dst: 'fd0c::/64', gateway: 'fd02::2', table: 1001, protocol: 'static', mtu: 1300 });
+    await r.add({ dst: 'fd09::/64', multipath: [{ gateway: 'fd01::2', dev: 'r0', weight: 2 }, { gateway: 'fd02::2', dev: 'r2' }] });
+    await expectAllSame(h(), ns(), 6);
+    const v6 = await r.list({ family: 6 });
+    expect(v6.find((x) => x.dst === 'fd0a::/64')).toMatchObject({ metric: 5, pref: 'high' });
+    expect(v6.find((x) => x.dst === 'default')!.gateway).toBe('fd01::2');
+    expect(v6.find((x) => x.dst === 'fd09::/64')!.multipath!.map((n) => n.weight)).toEqual([2, 1]);
+  });
+
+  it('reads routes made by ip with every option', async () => {
+    ip(ns(), 'route', 'add', '10.20.0.0/16', 'via', '10.1.0.2', 'dev', 'r0', 'table', '2000', 'metric', '9', 'proto', 'zebra', 'mtu', '1280', 'src', '10.1.0.1');
+    ip(ns(), 'route', 'add', 'unreachable', '10.21.0.0/16', 'metric', '4');
+    ip(ns(), 'route', 'add', 'prohibit', '10.22.0.0/16', 'table', '60');
+    ip(ns(), 'route', 'add', '10.23.0.0/16', 'nexthop', 'via', '10.1.0.3', 'weight', '5', 'nexthop', 'via', '10.2.0.3', 'weight', '2');
+    ip(ns(), 'route', 'add', '10.24.0.0/16', 'via', '10.98.0.1', 'dev', 'r2', 'onlink');
+    ip(ns(), 'route', 'add', 'local', '10.25.0.1', 'dev', 'r2');
+    ip(ns(), '-6', 'route', 'add', 'fd20::/64', 'via', 'fd02::3', 'metric', '77', 'pref', 'low', 'table', '3000');
+    await expectAllSame(h(), ns(), 4);
+    await expectAllSame(h(), ns(), 6);
+  });
+
+  it('lists with filters: table, dev, protocol, type', async () => {
+    const r = h().routes;
+    expect((await r.list({ table: 1000 })).map((x) => x.dst)).toEqual(['10.5.0.0/16']);
+    expect((await r.list({ table: 2000 })).map((x) => x.dst)).toEqual(['10.20.0.0/16']);
+    const viaR2 = (await r.list({ family: 4, dev: 'r2' })).map((x) => x.dst).sort();
+    const ipViaR2 = ipJson(ns(), '-4', 'route', 'show', 'dev', 'r2').map((x: any) => x.dst);
+    // ip leaves out multipath routes that merely include r2; nlkit includes them
+    expect(viaR2).toEqual([...ipViaR2, '10.23.0.0/16', '10.9.0.0/16'].map((d) => (d.includes('/') ? d : `${d}/32`)).sort());
+    expect((await r.list({ family: 4, table: 'all', protocol: 'bird' })).map((x) => x.dst)).toEqual(['10.14.0.0/16']);
+    expect((await r.list({ family: 4, table: 'all', protocol: 'static' })).map((x) => x.dst)).toEqual(
+      ipJson(ns(), '-4', 'route', 'show', 'table', 'all', 'proto', 'static').map((x: any) => x.dst),
+    );
+    expect((await r.list({ family: 4, type: 'blackhole' })).map((x) => x.dst)).toEqual(['10.6.0.0/16']);
+    expect((await r.list({ family: 4, table: 'local', type: 'local' })).map((x) => x.dst).sort()).toEqual(
+      ipJson(ns(), '-4', 'route', 'show', 'table', 'local', 'type', 'local').map((x: any) => (x.dst.includes('/') ? x.dst : `${x.dst}/32`)).sort(),
+    );
+  });
+
+  it('looks routes up like ip route get', async () => {
+    const r = h().routes;
+    const got = await r.get('10.9.1.1');
+    const [theirs] = ipJson(ns(), 'route', 'get', '10.9.1.1');
+    expect(got.gateway).toBe(theirs.gateway);
+    expect(got.prefsrc).toBe(theirs.prefsrc);
+    expect(got.index).toBe((await h().links.get(theirs.dev)).index);
+    const fib = await r.get('10.9.1.1', { fibMatch: true });
+    expect(fib.dst).toBe('10.9.0.0/16');
+    expect(fib.multipath!.length).toBe(2);
+    const v6 = await r.get('fd09::5');
+    const [v6theirs] = ipJson(ns(), '-6', 'route', 'get', 'fd09::5');
+    expect([v6.gateway, v6.prefsrc, v6.metric]).toEqual([v6theirs.gateway, v6theirs.prefsrc, v6theirs.metric]);
+    const viaOif = await r.get('10.200.0.1', { oif: 'r2', from: '10.2.0.1' });
+    expect(viaOif.index).toBe((await h().links.get('r2')).index);
+    const blocked = await r.get('10.6.1.1').catch((x) => x);
+    expect(blocked).toBeInstanceOf(NetlinkError);
+    expect(blocked.code).toBe('EINVAL'); // a blackhole route
+  });
+
+  it('replaces and deletes, by table and type', async () => {
+    const r = h().routes;
+    await r.replace({ dst: '10.5.0.0/16', gateway: '10.1.0.3', table: 1000, metric: 7 });
+    expect(ipJson(ns(), 'route', 'show', 'table', '1000')[0].gateway).toBe('10.1.0.3');
+    await r.replace({ dst: '10.30.0.0/16', dev: 'r0' });
+    expect(ipJson(ns(), 'route', 'show', '10.30.0.0/16').length).toBe(1);
+    await r.delete({ dst: '10.5.0.0/16', table: 1000 });
+    expect(ipJson(ns(), 'route', 'show', 'table', '1000')).toEqual([]);
+    await r.delete({ dst: '10.6.0.0/16', type: 'blackhole' });
+    await r.delete({ dst: '10.12.0.1', type: 'local' });
+    await r.delete({ dst: 'fd0c::/64', table: 1001 });
+    await r.delete({ dst: 'default', family: 6 });
+    expect(ipJson(ns(), '-4', 'route', 'show', '10.6.0.0/16')).toEqual([]);
+    expect(ipJson(ns(), '-4', 'route', 'show', 'table', 'local', '10.12.0.1')).toEqual([]);
+    expect(ipJson(ns(), '-6', 'route', 'show', 'table', '1001')).toEqual([]);
+    expect(ipJson(ns(), '-6', 'route', 'show', 'default')).toEqual([]);
+    await expectAllSame(h(), ns(), 4);
+  });
+
+  it('reports refusals with the kernel text, and refuses bad input before sending', async () => {
+    const r = h().routes;
+    await h().links.add({ name: 'down0', kind: 'veth', peer: { name: 'down1' } });
+    const down = await r.add({ dst: '10.40.0.0/16', dev: 'down0' }).catch((x) => x);
+    expect(down).toBeInstanceOf(NetlinkError);
+    expect(down.code).toBe('ENETDOWN');
+    expect(down.extack).toBe('Device for nexthop is not up');
+    const gw = await r.add({ dst: '10.41.0.0/16', gateway: '10.77.0.1' }).catch((x) => x);
+    expect(gw.code).toBe('ENETUNREACH');
+    expect(gw.extack).toBe('Nexthop has invalid gateway');
+    const dup = await r.add({ dst: '10.9.0.0/16', dev: 'r0' }).catch((x) => x);
+    expect(dup.code).toBe('EEXIST');
+    const missing = await r.delete({ dst: '10.42.0.0/16' }).catch((x) => x);
+    expect(missing.code).toBe('ESRCH');
+
+    await expect(r.add({ dst: '10.1.2.3/8' })).rejects.toBeInstanceOf(ValidationError);
+    await expect(r.add({ dst: '10.43.0.0/16', gateway: 'fd01::2' })).rejects.toBeInstanceOf(ValidationError);
+    await expect(r.add({ dst: '10.43.0.0/16', type: 'bogus' })).rejects.toBeInstanceOf(ValidationError);
+    await expect(r.add({ dst: '10.43.0.0/16', dev: 'r0', metric: -1 })).rejects.toBeInstanceOf(ValidationError);
+    await expect(r.add({ dst: '10.43.0.0/16', dev: 'r0', pref: 'high' })).rejects.toBeInstanceOf(ValidationError);
+    await expect(r.add({ dst: '10.43.0.0/16', multipath: [{ gateway: '10.1.0.2', weight: 0 }] })).rejects.toBeInstanceOf(ValidationError);
+  });
+});

@@ -1,0 +1,395 @@
+/**
+ * Set and map elements: typed values ("10.0.0.1", 80, ["10.0.0.2", 8080])
+ * encoded per the set's key and data types; intervals (prefixes and ranges)
+ * encoded the way the kernel stores them — start/end element pairs for
+ * single-field interval sets, key + key-end for concatenations — and
+ * reassembled into ranges when listed.
+ * @module
+ */
+import { ValidationError } from '../netlink/errors';
+import { Attributes, type NetlinkMessage } from '../netlink/parser';
+import type { NetlinkWriter } from '../netlink/writer';
+import { parseCidr } from '../validate/ip';
+import * as C from './constants';
+import { readData, writeValue, writeVerdict, type Verdict } from './data';
+import { alignedLength, type DataType, type Scalar } from './datatypes';
+import { readExpressionBody, readExpressionList, writeExpressionBody, writeExpressionList, type Expression } from './expressions/registry';
+import { beginNft, familyNumber, messageAttributes, type NftFamily } from './message';
+import type { SetShape } from './set';
+import { UDATA_SET_ELEM_COMMENT, joinComment, splitComment } from './userdata';
+
+/** One field's value, or an array of values for a concatenated type. */
+export type ElementValue = Scalar | Scalar[];
+
+/** A set or map element as written and as listed. */
+export interface SetElement {
+  /**
+   * The key. In interval sets an address field may be a prefix ("10.0.0.0/8")
+   * and any field a range written as "from-to".
+   */
+  key: ElementValue;
+  /** Inclusive end of a range (interval sets); the alternative to "from-to" strings. */
+  keyEnd?: ElementValue;
+  /** Data maps: the mapped value. */
+  value?: ElementValue;
+  /** Verdict maps: the verdict. */
+  verdict?: Verdict;
+  /** Object maps: the name of the object. */
+  object?: string;
+  /** Milliseconds until the element expires (sets with the "timeout" flag). */
+  timeout?: number;
+  /** Milliseconds left (listed only). */
+  expires?: number;
+  comment?: string;
+  /** Counter state (sets defined with `counter: true`, listed only). */
+  counter?: { packets: bigint; bytes: bigint };
+  /** Other element expressions. */
+  expressions?: Expression[];
+  /** The catch-all element (`*`), matched when no other element is; its key is ignored (listed as "*"). */
+  catchall?: boolean;
+}
+
+/** An element as it travels: raw bytes plus flags. */
+interface WireElement {
+  key?: Buffer;
+  keyEnd?: Buffer;
+  flags: number;
+  source: SetElement;
+}
+
+interface Bounds {
+  lo: Buffer;
+  hi: Buffer;
+}
+
+function fieldBounds(type: DataType | undefined, len: number, v: Scalar, field: string, allowRange: boolean): Bounds {
+  if (allowRange && typeof v === 'string' && type) {
+    if ((type.name === 'ipv4_addr' || type.name === 'ipv6_addr') && v.includes('/')) {
+      const c = parseCidr(v, field, { family: type.name === 'ipv4_addr' ? 4 : 6 });
+      const lo = Buffer.from(c.bytes);
+      const hi = Buffer.from(c.bytes);
+      for (let bit = 0; bit < lo.length * 8; bit++) {
+        const mask = 0x80 >> (bit & 7);
+        if (bit >= c.prefixLength) {
+          lo[bit >> 3] &= ~mask;
+          hi[bit >> 3] |= mask;
+        }
+      }
+      return { lo, hi };
+    }
+    const dash = v.indexOf('-', 1);
+    if (dash > 0 && type.name !== 'ifname') {
+      const lo = type.parse(v.slice(0, dash).trim(), len, field);
+      const hi = type.parse(v.slice(dash + 1).trim(), len, field);
+      if (Buffer.compare(lo, hi) > 0) throw new ValidationError(field, v, 'range start is above its end');
+      return { lo, hi };
+    }
+  }
+  if (!type) {
+    if (!Buffer.isBuffer(v) || v.length !== len) throw new ValidationError(field, v, `this set's type is not known to nlkit: pass ${len} raw bytes as a Buffer`);
+    return { lo: Buffer.from(v), hi: Buffer.from(v) };
+  }
+  const b = type.parse(v, len, field);
+  return { lo: b, hi: b };
+}
+
+/** Encodes a key or data value (concatenations padded per field) into low/high bounds. */
+function encodeValue(
+  fields: Array<DataType | undefined>,
+  lengths: number[],
+  v: ElementValue,
+  field: string,
+  allowRange: boolean,
+): Bounds {
+  const parts = fields.length > 1 ? v : [v];
+  if (!Array.isArray(parts) || parts.length !== fields.length) {
+    throw new ValidationError(field, v, `must be an array of ${fields.length} values (one per concatenated type)`);
+  }
+  const los: Buffer[] = [];
+  const his: Buffer[] = [];
+  for (let i = 0; i < fields.length; i++) {
+    const b = fieldBounds(fields[i], lengths[i], parts[i] as Scalar, field, allowRange);
+    const pad = fields.length > 1 ? alignedLength(lengths[i]) - b.lo.length : 0;
+    los.push(b.lo, Buffer.alloc(pad));
+    his.push(b.hi, Buffer.alloc(pad));
+  }
+  return { lo: Buffer.concat(los), hi: Buffer.concat(his) };
+}
+
+/** Big-endian increment; undefined on overflow (the interval runs to the end of the key space). */
+function increment(b: Buffer): Buffer | undefined {
+  const out = Buffer.from(b);
+  for (let i = out.length - 1; i >= 0; i--) {
+    if (out[i] === 0xff) out[i] = 0;
+    else {
+      out[i]++;
+      return out;
+    }
+  }
+  return undefined;
+}
+
+function decrement(b: Buffer): Buffer {
+  const out = Buffer.from(b);
+  for (let i = out.length - 1; i >= 0; i--) {
+    if (out[i] === 0) out[i] = 0xff;
+    else {
+      out[i]--;
+      break;
+    }
+  }
+  return out;
+}
+
+/** Turns typed elements into what goes on the wire for a set of this shape. */
+export function toWireElements(shape: SetShape, elements: readonly SetElement[]): WireElement[] {
+  const concat = shape.keyFields.length > 1;
+  const out: WireElement[] = [];
+  if (!shape.interval) {
+    for (const e of elements) {
+      if (e.catchall) {
+        out.push({ flags: C.NFT_SET_ELEM_CATCHALL, source: e });
+        continue;
+      }
+      if (e.keyEnd !== undefined) throw new ValidationError('keyEnd', e.keyEnd, 'ranges need a set with the "interval" flag');
+      out.push({ key: encodeValue(shape.keyFields, shape.keyFieldLengths, e.key, 'element key', false).lo, flags: 0, source: e });
+    }
+    return out;
+  }
+  const ranges: Array<Bounds & { e: SetElement }> = [];
+  for (const e of elements) {
+    if (e.catchall) {
+      out.push({ flags: C.NFT_SET_ELEM_CATCHALL, source: e });
+      continue;
+    }
+    const b = encodeValue(shape.keyFields, shape.keyFieldLengths, e.key, 'element key', true);
+    if (e.keyEnd !== undefined) b.hi = encodeValue(shape.keyFields, shape.keyFieldLengths, e.keyEnd, 'element keyEnd', false).hi;
+    if (Buffer.compare(b.lo, b.hi) > 0) throw new ValidationError('element key', e.key, 'range start is above its end');
+    ranges.push({ ...b, e });
+  }
+  if (concat) {
+    // Concatenated intervals (pipapo) carry both ends in one element.
+    for (const r of ranges) out.push({ key: r.lo, keyEnd: r.hi, flags: 0, source: r.e });
+    return out;
+  }
+  // Single-field intervals: a start element, and an end element at hi + 1
+  // (omitted when the next range starts right there, as nft does).
+  ranges.sort((x, y) => Buffer.compare(x.lo, y.lo));
+  for (let i = 0; i < ranges.length; i++) {
+    const r = ranges[i];
+    const next = ranges[i + 1];
+    if (next && Buffer.compare(next.lo, r.hi) <= 0) {
+      throw new ValidationError('elements', [r.e.key, next.e.key], 'intervals overlap');
+    }
+    out.push({ key: r.lo, flags: 0, source: r.e });
+    const end = increment(r.hi);
+    if (end && !(next && next.lo.equals(end))) out.push({ key: end, flags: C.NFT_SET_ELEM_INTERVAL_END, source: r.e });
+  }
+  return out;
+}
+
+function writeElement(w: NetlinkWriter, shape: SetShape, el: WireElement, withData: boolean): void {
+  const n = w.nest(C.NFTA_LIST_ELEM);
+  if (el.key) writeValue(w, C.NFTA_SET_ELEM_KEY, el.key);
+  if (el.keyEnd) writeValue(w, C.NFTA_SET_ELEM_KEY_END, el.keyEnd);
+  if (el.flags) w.be32(C.NFTA_SET_ELEM_FLAGS, el.flags);
+  const e = el.source;
+  const isEnd = (el.flags & C.NFT_SET_ELEM_INTERVAL_END) !== 0;
+  if (withData && !isEnd) {
+    if (shape.map === 'verdict') {
+      if (!e.verdict) throw new ValidationError('verdict', e.verdict, 'verdict map elements need a verdict');
+      writeVerdict(w, C.NFTA_SET_ELEM_DATA, e.verdict);
+    } else if (shape.map === 'data') {
+      if (e.value === undefined) throw new ValidationError('value', e.value, 'map elements need a value');
+      writeValue(w, C.NFTA_SET_ELEM_DATA, encodeValue(shape.dataFields, shape.dataFieldLengths, e.value, 'element value', false).lo);
+    } else if (shape.map === 'object') {
+      if (e.object === undefined) throw new ValidationError('object', e.object, 'object map elements need an object name');
+      w.string(C.NFTA_SET_ELEM_OBJREF, e.object);
+    }
+    if (e.timeout !== undefined) w.be64(C.NFTA_SET_ELEM_TIMEOUT, BigInt(e.timeout));
+    const ud = joinComment(e.comment, undefined, UDATA_SET_ELEM_COMMENT);
+    if (ud) w.attr(C.NFTA_SET_ELEM_USERDATA, ud);
+    const exprs = e.expressions ?? [];
+    if (exprs.length === 1) {
+      const x = w.nest(C.NFTA_SET_ELEM_EXPR);
+      writeExpressionBody(w, exprs[0]);
+      w.endNest(x);
+    } else if (exprs.length > 1) writeExpressionList(w, C.NFTA_SET_ELEM_EXPRESSIONS, exprs);
+  }
+  w.endNest(n);
+}
+
+/** Element lists are cut into messages well below the 64 KiB limit of a netlink attribute. */
+const MAX_ELEMENTS_BYTES = 48 * 1024;
+
+export interface ElementTarget {
+  family: NftFamily;
+  table: string;
+  /** Set name ("__set%d" for an anonymous set of the same batch). */
+  set: string;
+  /** NFTA_SET_ID of a set created in the same batch. */
+  setId?: number;
+}
+
+/**
+ * Writes NEWSETELEM or DELSETELEM messages (as many as needed) for the
+ * elements; returns how many messages it wrote.
+ */
+export function writeElements(
+  w: NetlinkWriter,
+  msg: typeof C.NFT_MSG_NEWSETELEM | typeof C.NFT_MSG_DELSETELEM,
+  flags: number,
+  target: ElementTarget,
+  shape: SetShape,
+  elements: readonly SetElement[],
+): number {
+  const wire = toWireElements(shape, elements);
+  const withData = msg === C.NFT_MSG_NEWSETELEM;
+  let messages = 0;
+  let i = 0;
+  do {
+    beginNft(w, msg, flags, familyNumber(target.family));
+    w.string(C.NFTA_SET_ELEM_LIST_TABLE, target.table);
+    w.string(C.NFTA_SET_ELEM_LIST_SET, target.set);
+    if (target.setId !== undefined) w.be32(C.NFTA_SET_ELEM_LIST_SET_ID, target.setId);
+    const list = w.nest(C.NFTA_SET_ELEM_LIST_ELEMENTS);
+    const start = w.length;
+    for (; i < wire.length && w.length - start < MAX_ELEMENTS_BYTES; i++) writeElement(w, shape, wire[i], withData);
+    w.endNest(list);
+    w.end();
+    messages++;
+  } while (i < wire.length);
+  return messages;
+}
+
+/** Writes a DELSETELEM without an element list: the kernel then removes every element. */
+export function writeFlushSet(w: NetlinkWriter, s: { family: NftFamily; table: string; name: string }): void {
+  beginNft(w, C.NFT_MSG_DELSETELEM, 0, familyNumber(s.family));
+  w.string(C.NFTA_SET_ELEM_LIST_TABLE, s.table);
+  w.string(C.NFTA_SET_ELEM_LIST_SET, s.name);
+  w.end();
+}
+
+/** An element as received, before interval reassembly. */
+export interface RawElement {
+  key?: Buffer;
+  keyEnd?: Buffer;
+  flags: number;
+  data?: Buffer;
+  verdict?: Verdict;
+  object?: string;
+  timeout?: number;
+  expires?: number;
+  comment?: string;
+  expressions: Expression[];
+}
+
+/** The set a NEWSETELEM/DELSETELEM message is about, and its raw elements. */
+export function decodeElementMessage(m: NetlinkMessage): { table: string; set: string; elements: RawElement[] } {
+  const a = messageAttributes(m);
+  const list = a.get(C.NFTA_SET_ELEM_LIST_ELEMENTS);
+  const elements = list ? new Attributes(list).all(C.NFTA_LIST_ELEM).map(decodeRawElement) : [];
+  return { table: a.string(C.NFTA_SET_ELEM_LIST_TABLE) ?? '', set: a.string(C.NFTA_SET_ELEM_LIST_SET) ?? '', elements };
+}
+
+function decodeRawElement(buf: Buffer): RawElement {
+  const a = new Attributes(buf);
+  const out: RawElement = { flags: a.be32(C.NFTA_SET_ELEM_FLAGS) ?? 0, expressions: [] };
+  const key = readData(a.get(C.NFTA_SET_ELEM_KEY)).value;
+  if (key) out.key = key;
+  const keyEnd = readData(a.get(C.NFTA_SET_ELEM_KEY_END)).value;
+  if (keyEnd) out.keyEnd = keyEnd;
+  const data = readData(a.get(C.NFTA_SET_ELEM_DATA));
+  if (data.value) out.data = data.value;
+  if (data.verdict) out.verdict = data.verdict;
+  const obj = a.string(C.NFTA_SET_ELEM_OBJREF);
+  if (obj !== undefined) out.object = obj;
+  const timeout = a.be64(C.NFTA_SET_ELEM_TIMEOUT);
+  if (timeout !== undefined) out.timeout = Number(timeout);
+  const exp = a.be64(C.NFTA_SET_ELEM_EXPIRATION);
+  if (exp !== undefined) out.expires = Number(exp);
+  const { comment } = splitComment(a.get(C.NFTA_SET_ELEM_USERDATA), UDATA_SET_ELEM_COMMENT);
+  if (comment !== undefined) out.comment = comment;
+  const one = a.get(C.NFTA_SET_ELEM_EXPR);
+  if (one) out.expressions.push(readExpressionBody(one));
+  out.expressions.push(...readExpressionList(a.get(C.NFTA_SET_ELEM_EXPRESSIONS)));
+  return out;
+}
+
+function formatValue(fields: Array<DataType | undefined>, lengths: number[], b: Buffer): ElementValue {
+  if (fields.length === 1) return fields[0] ? fields[0].format(b.subarray(0, lengths[0])) : Buffer.from(b);
+  const out: Scalar[] = [];
+  let off = 0;
+  for (let i = 0; i < fields.length; i++) {
+    const part = b.subarray(off, off + lengths[i]);
+    out.push(fields[i] ? fields[i]!.format(part) : Buffer.from(part));
+    off += alignedLength(lengths[i]);
+  }
+  return out;
+}
+
+/** A range rendered the way it would be written: a single value, a prefix, or key + keyEnd. */
+function formatRange(shape: SetShape, lo: Buffer, hi: Buffer): Pick<SetElement, 'key' | 'keyEnd'> {
+  if (lo.equals(hi)) return { key: formatValue(shape.keyFields, shape.keyFieldLengths, lo) };
+  const t = shape.keyFields.length === 1 ? shape.keyFields[0] : undefined;
+  if (t && (t.name === 'ipv4_addr' || t.name === 'ipv6_addr')) {
+    const prefix = prefixLength(lo, hi);
+    if (prefix !== undefined) return { key: `${t.format(lo)}/${prefix}` };
+  }
+  return { key: formatValue(shape.keyFields, shape.keyFieldLengths, lo), keyEnd: formatValue(shape.keyFields, shape.keyFieldLengths, hi) };
+}
+
+/** The prefix length when [lo, hi] is exactly one CIDR block. */
+function prefixLength(lo: Buffer, hi: Buffer): number | undefined {
+  const bits = lo.length * 8;
+  let p = 0;
+  while (p < bits && (lo[p >> 3] & (0x80 >> (p & 7))) === (hi[p >> 3] & (0x80 >> (p & 7)))) p++;
+  for (let b = p; b < bits; b++) {
+    const m = 0x80 >> (b & 7);
+    if (lo[b >> 3] & m || !(hi[b >> 3] & m)) return undefined;
+  }
+  return p;
+}
+
+function finish(shape: SetShape, r: RawElement, base: Pick<SetElement, 'key' | 'keyEnd'>): SetElement {
+  const e: SetElement = { ...base };
+  if (r.flags & C.NFT_SET_ELEM_CATCHALL) {
+    e.key = '*';
+    e.catchall = true;
+  }
+  if (r.verdict) e.verdict = r.verdict;
+  if (r.data) e.value = formatValue(shape.dataFields, shape.dataFieldLengths, r.data);
+  if (r.object !== undefined) e.object = r.object;
+  if (r.timeout !== undefined) e.timeout = r.timeout;
+  if (r.expires !== undefined) e.expires = r.expires;
+  if (r.comment !== undefined) e.comment = r.comment;
+  const exprs = [...r.expressions];
+  const ci = exprs.findIndex((x) => x.type === 'counter');
+  if (ci >= 0) {
+    const c = exprs.splice(ci, 1)[0] as { packets?: bigint; bytes?: bigint };
+    e.counter = { packets: c.packets ?? 0n, bytes: c.bytes ?? 0n };
+  }
+  if (exprs.length) e.expressions = exprs;
+  return e;
+}
+
+/** Turns received elements into typed ones, reassembling intervals. */
+export function assembleElements(shape: SetShape, raw: RawElement[]): SetElement[] {
+  const out: SetElement[] = [];
+  const plain = raw.filter((r) => r.key && !(r.flags & C.NFT_SET_ELEM_CATCHALL));
+  for (const r of raw) if (r.flags & C.NFT_SET_ELEM_CATCHALL) out.push(finish(shape, r, { key: '' }));
+  if (!shape.interval || shape.keyFields.length > 1) {
+    for (const r of plain) out.push(finish(shape, r, r.keyEnd ? formatRange(shape, r.key!, r.keyEnd) : { key: formatValue(shape.keyFields, shape.keyFieldLengths, r.key!) }));
+    return out;
+  }
+  // Single-field intervals: walk the boundaries in key order.
+  const sorted = [...plain].sort((x, y) => Buffer.compare(x.key!, y.key!) || (x.flags & C.NFT_SET_ELEM_INTERVAL_END ? -1 : 1));
+  for (let i = 0; i < sorted.length; i++) {
+    const r = sorted[i];
+    if (r.flags & C.NFT_SET_ELEM_INTERVAL_END) continue;
+    const next = sorted[i + 1];
+    const hi = next ? decrement(next.key!) : Buffer.alloc(r.key!.length, 0xff);
+    out.push(finish(shape, r, formatRange(shape, r.key!, hi)));
+  }
+  return out;
+}

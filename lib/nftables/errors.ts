@@ -1,0 +1,42 @@
+/**
+ * Errors of nftables transactions: which command the kernel refused, and
+ * the optimistic-concurrency failure when the ruleset changed underneath.
+ * @module
+ */
+import { NetlinkError, NlkitError, type NetlinkErrorDetails } from '../netlink/errors';
+
+/**
+ * The kernel refused one command of a transaction; nothing of the
+ * transaction was applied. `command` is the index of the command in the
+ * order it was added, `description` says what it was.
+ */
+export class NftCommandError extends NetlinkError {
+  override name = 'NftCommandError';
+  /** Index of the failing command within the transaction (0-based). */
+  readonly command: number;
+  /** e.g. "add rule inet filter input". */
+  readonly description: string;
+
+  constructor(d: NetlinkErrorDetails & { command: number; description: string }) {
+    super({ ...d, commandIndex: d.command, operation: `nftables transaction: command #${d.command} (${d.description})` });
+    this.command = d.command;
+    this.description = d.description;
+  }
+}
+
+/**
+ * The transaction asked to commit only on top of a given ruleset generation
+ * and the ruleset had changed since (the kernel answered ERESTART). Nothing
+ * was applied: re-read the ruleset, rebuild the transaction and commit again.
+ */
+export class GenerationMismatchError extends NlkitError {
+  override name = 'GenerationMismatchError';
+  readonly code = 'ERESTART';
+  /** The generation the transaction expected. */
+  readonly expected: number;
+
+  constructor(expected: number) {
+    super(`nftables transaction: the ruleset changed since generation ${expected}; nothing was applied (re-read and retry)`);
+    this.expected = expected;
+  }
+}

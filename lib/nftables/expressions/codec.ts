@@ -1,0 +1,42 @@
+/**
+ * What every expression file provides: its kernel name and how its typed
+ * object maps to the attributes inside NFTA_EXPR_DATA.
+ * @module
+ */
+import type { Attributes, RawAttribute } from '../../netlink/parser';
+import type { NetlinkWriter } from '../../netlink/writer';
+import type { Expression } from './registry';
+
+/** Lets container expressions (dynset) encode and decode the expressions they hold. */
+export interface NestedExpressions {
+  /** Writes NFTA_EXPR_NAME and NFTA_EXPR_DATA of `e` at the current position. */
+  writeBody(w: NetlinkWriter, e: Expression): void;
+  /** Reads a nest holding NFTA_EXPR_NAME and NFTA_EXPR_DATA. */
+  readBody(nest: Buffer): Expression;
+}
+
+export interface ExpressionCodec<T extends { type: string }> {
+  /** The expression's kernel name (NFTA_EXPR_NAME). */
+  readonly name: string;
+  /** The `type` of the typed object (usually the kernel name). */
+  readonly type: T['type'];
+  /** Writes the attributes that go inside NFTA_EXPR_DATA. */
+  encode(w: NetlinkWriter, e: T, nested: NestedExpressions): void;
+  /** Reads them back into the typed object. */
+  decode(a: Attributes, nested: NestedExpressions): T;
+}
+
+/** Attributes a decoder found but does not know; written back verbatim. */
+export interface HasUnknownAttributes {
+  unknownAttributes?: RawAttribute[];
+}
+
+/** Reads a big-endian u32 that must be present; 0 when the kernel left it out. */
+export function be32Or0(a: Attributes, type: number): number {
+  return a.be32(type) ?? 0;
+}
+
+/** Sets `obj[key] = value` only when value is defined, keeping decoded objects free of undefined fields. */
+export function setIf<T extends object, K extends keyof T>(obj: T, key: K, value: T[K] | undefined): void {
+  if (value !== undefined) obj[key] = value;
+}

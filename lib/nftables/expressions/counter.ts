@@ -1,0 +1,34 @@
+/**
+ * counter: counts packets and bytes that reach it.
+ * @module
+ */
+import { unknownAttributes, writeRawAttributes } from '../data';
+import { setIf, type ExpressionCodec, type HasUnknownAttributes } from './codec';
+
+const NFTA_COUNTER_BYTES = 1;
+const NFTA_COUNTER_PACKETS = 2;
+const KNOWN = [1, 2, 3];
+
+export interface CounterExpression extends HasUnknownAttributes {
+  type: 'counter';
+  /** Current values when listed; starting values when written (default 0). */
+  packets?: bigint;
+  bytes?: bigint;
+}
+
+export const counterCodec: ExpressionCodec<CounterExpression> = {
+  name: 'counter',
+  type: 'counter',
+  encode(w, e) {
+    if (e.bytes !== undefined) w.be64(NFTA_COUNTER_BYTES, e.bytes);
+    if (e.packets !== undefined) w.be64(NFTA_COUNTER_PACKETS, e.packets);
+    writeRawAttributes(w, e.unknownAttributes);
+  },
+  decode(a) {
+    const e: CounterExpression = { type: 'counter' };
+    setIf(e, 'packets', a.be64(NFTA_COUNTER_PACKETS));
+    setIf(e, 'bytes', a.be64(NFTA_COUNTER_BYTES));
+    setIf(e, 'unknownAttributes', unknownAttributes(a, KNOWN));
+    return e;
+  },
+};

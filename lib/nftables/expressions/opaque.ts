@@ -1,0 +1,14 @@
+/**
+ * An expression nlkit has no typed codec for (exthdr, hash, queue, socket,
+ * ...): kept as its name plus the raw NFTA_EXPR_DATA bytes, so listing a
+ * ruleset and writing it back loses nothing.
+ * @module
+ */
+
+export interface OpaqueExpression {
+  type: 'opaque';
+  /** Kernel expression name. */
+  name: string;
+  /** The attributes inside NFTA_EXPR_DATA, as received (may be empty). */
+  data: Buffer;
+}

@@ -1,0 +1,146 @@
+/**
+ * The expression registry: every typed expression, and the functions that
+ * write a rule's expression list and read it back. A name nlkit does not
+ * know decodes to an {@link OpaqueExpression} and re-encodes byte for byte.
+ * @module
+ */
+import { ValidationError } from '../../netlink/errors';
+import { Attributes } from '../../netlink/parser';
+import type { NetlinkWriter } from '../../netlink/writer';
+import { NFTA_EXPR_DATA, NFTA_EXPR_NAME, NFTA_LIST_ELEM } from '../constants';
+import { bitwiseCodec, type BitwiseExpression } from './bitwise';
+import { byteorderCodec, type ByteorderExpression } from './byteorder';
+import { cmpCodec, type CmpExpression } from './cmp';
+import type { ExpressionCodec, NestedExpressions } from './codec';
+import { counterCodec, type CounterExpression } from './counter';
+import { ctCodec, type CtExpression } from './ct';
+import { dynsetCodec, type DynsetExpression } from './dynset';
+import { fibCodec, type FibExpression } from './fib';
+import { immediateCodec, type ImmediateExpression } from './immediate';
+import { limitCodec, type LimitExpression } from './limit';
+import { logCodec, type LogExpression } from './log';
+import { lookupCodec, type LookupExpression } from './lookup';
+import { masqCodec, type MasqExpression } from './masq';
+import { metaCodec, type MetaExpression } from './meta';
+import { natCodec, type NatExpression } from './nat';
+import { notrackCodec, type NotrackExpression } from './notrack';
+import { numgenCodec, type NumgenExpression } from './numgen';
+import { objrefCodec, type ObjrefExpression } from './objref';
+import type { OpaqueExpression } from './opaque';
+import { payloadCodec, type PayloadExpression } from './payload';
+import { quotaCodec, type QuotaExpression } from './quota';
+import { rangeCodec, type RangeExpression } from './range';
+import { redirCodec, type RedirExpression } from './redir';
+import { rejectCodec, type RejectExpression } from './reject';
+
+/** Any nf_tables expression, discriminated by `type`. */
+export type Expression =
+  | BitwiseExpression
+  | ByteorderExpression
+  | CmpExpression
+  | CounterExpression
+  | CtExpression
+  | DynsetExpression
+  | FibExpression
+  | ImmediateExpression
+  | LimitExpression
+  | LogExpression
+  | LookupExpression
+  | MasqExpression
+  | MetaExpression
+  | NatExpression
+  | NotrackExpression
+  | NumgenExpression
+  | ObjrefExpression
+  | PayloadExpression
+  | QuotaExpression
+  | RangeExpression
+  | RedirExpression
+  | RejectExpression
+  | OpaqueExpression;
+
+const CODECS: ReadonlyArray<ExpressionCodec<any>> = [
+  bitwiseCodec,
+  byteorderCodec,
+  cmpCodec,
+  counterCodec,
+  ctCodec,
+  dynsetCodec,
+  fibCodec,
+  immediateCodec,
+  limitCodec,
+  logCodec,
+  lookupCodec,
+  masqCodec,
+  metaCodec,
+  natCodec,
+  notrackCodec,
+  numgenCodec,
+  objrefCodec,
+  payloadCodec,
+  quotaCodec,
+  rangeCodec,
+  redirCodec,
+  rejectCodec,
+];
+
+const byType = new Map<string, ExpressionCodec<any>>(CODECS.map((c) => [c.type, c]));
+const byName = new Map<string, ExpressionCodec<any>>(CODECS.map((c) => [c.name, c]));
+
+/** Kernel names of the expressions nlkit decodes into typed objects. */
+export const KNOWN_EXPRESSIONS: readonly string[] = CODECS.map((c) => c.name);
+
+const nested: NestedExpressions = {
+  writeBody: (w, e) => writeExpressionBody(w, e),
+  readBody: (buf) => readExpressionBody(buf),
+};
+
+/** Writes NFTA_EXPR_NAME + NFTA_EXPR_DATA of one expression. */
+export function writeExpressionBody(w: NetlinkWriter, e: Expression): void {
+  if (!e || typeof e !== 'object') throw new ValidationError('expression', e, 'must be an expression object');
+  if (e.type === 'opaque') {
+    w.string(NFTA_EXPR_NAME, e.name);
+    w.attr(NFTA_EXPR_DATA | 0x8000, e.data);
+    return;
+  }
+  const codec = byType.get(e.type);
+  if (!codec) throw new ValidationError('expression', (e as { type: unknown }).type, 'unknown expression type');
+  w.string(NFTA_EXPR_NAME, codec.name);
+  const n = w.nest(NFTA_EXPR_DATA);
+  codec.encode(w, e, nested);
+  w.endNest(n);
+}
+
+/** Reads a nest holding NFTA_EXPR_NAME + NFTA_EXPR_DATA. */
+export function readExpressionBody(buf: Buffer): Expression {
+  const a = new Attributes(buf);
+  const name = a.string(NFTA_EXPR_NAME) ?? '';
+  const data = a.get(NFTA_EXPR_DATA) ?? Buffer.alloc(0);
+  const codec = byName.get(name);
+  if (!codec) return { type: 'opaque', name, data: Buffer.from(data) };
+  return codec.decode(new Attributes(data), nested);
+}
+
+/** Writes an expression list (NFTA_RULE_EXPRESSIONS, NFTA_SET_EXPRESSIONS, ...) under `attrType`. */
+export function writeExpressionList(w: NetlinkWriter, attrType: number, exprs: readonly Expression[]): void {
+  const list = w.nest(attrType);
+  for (const e of exprs) {
+    const el = w.nest(NFTA_LIST_ELEM);
+    writeExpressionBody(w, e);
+    w.endNest(el);
+  }
+  w.endNest(list);
+}
+
+/** Reads an expression list nest. */
+export function readExpressionList(buf: Buffer | undefined): Expression[] {
+  if (!buf) return [];
+  return new Attributes(buf).all(NFTA_LIST_ELEM).map(readExpressionBody);
+}
+
+/** Encodes one expression as a standalone list element (tests, tooling). */
+export function encodeExpression(w: NetlinkWriter, e: Expression): void {
+  const el = w.nest(NFTA_LIST_ELEM);
+  writeExpressionBody(w, e);
+  w.endNest(el);
+}

@@ -1,0 +1,606 @@
+/**
+ * Transactions: any number of nftables commands committed in one kernel
+ * batch (NFNL_MSG_BATCH_BEGIN ... END), all or nothing.
+ *
+ * - A failure names the failing command (index and description) with the
+ *   kernel's errno and extended-ack message; nothing is applied.
+ * - `expectGeneration` makes the commit conditional on the ruleset not
+ *   having changed (NFNL_BATCH_GENID); otherwise GenerationMismatchError.
+ * - Kernel-assigned handles come back through NLM_F_ECHO; echoes are only
+ *   requested while they fit the receive buffer, so a 100,000-rule commit
+ *   does not overflow it (its rules then come back without handles).
+ * @module
+ */
+import { NLM_F_CREATE, NLM_F_ECHO, NLM_F_EXCL } from '../netlink/constants';
+import { NetlinkError, ValidationError } from '../netlink/errors';
+import { batch, type Operation } from '../netlink/operation';
+import type { NetlinkMessage } from '../netlink/parser';
+import { NetlinkWriter } from '../netlink/writer';
+import { describeChain, decodeChain, writeDeleteChain, writeNewChain, type Chain, type ChainRef } from './chain';
+import * as C from './constants';
+import { writeElements, writeFlushSet, type SetElement } from './elements';
+import { GenerationMismatchError, NftCommandError } from './errors';
+import type { Expression } from './expressions/registry';
+import { decodeGeneration, getSetMessage, nftListOps, setKey, shapeOfMessage } from './list';
+import { beginNfnl, nftCommand, type NftFamily } from './message';
+import { decodeObject, describeObject, writeDeleteObject, writeNewObject, type NftObject, type ObjectRef } from './object';
+import { decodeRule, describeRule, writeDeleteRule, writeNewRule, type Rule, type RulePlacement, type RuleRef } from './rule';
+import { decodeSet, describeSet, shapeOf, writeDeleteSet, writeNewSet, type NftSet, type SetRef, type SetShape } from './set';
+import { decodeTable, describeTable, writeDeleteTable, writeNewTable, type Table, type TableRef } from './table';
+
+/** Hands out the batch-unique ids that tie objects of one transaction together. */
+export interface IdAllocator {
+  /** A fresh NFTA_SET_ID. */
+  setId(): number;
+}
+
+/** An anonymous set a rule brings along (`tcp dport { 22, 80 }`). */
+export interface AnonymousSet {
+  set: NftSet;
+  id: number;
+  elements: SetElement[];
+}
+
+/** What a rule builder produces for one family. */
+export interface BuiltRule {
+  expressions: Expression[];
+  anonymousSets: AnonymousSet[];
+  comment?: string;
+}
+
+/** Anything that can produce a rule's expressions (the {@link RuleBuilder}). */
+export interface RuleSource {
+  build(family: NftFamily, ids: IdAllocator): BuiltRule;
+}
+
+/** A rule to add: expressions given directly, or built by a rule builder. */
+export interface RuleInput {
+  family: NftFamily;
+  table: string;
+  chain: string;
+  /** Raw expressions (exactly one of `expressions` / `rule`). */
+  expressions?: Expression[];
+  /** A rule builder (`rule().tcp({ dport: 80 }).accept()`). */
+  rule?: RuleSource;
+  comment?: string;
+  userdata?: Buffer;
+}
+
+/** A rule of this transaction, by the command index `addRule`/`insertRule` returned. */
+export interface CommandAnchor {
+  command: number;
+}
+
+/** Where to put a rule: next to an existing rule (by handle) or one added earlier in this transaction. */
+export type RuleAnchor = number | CommandAnchor;
+
+/** Options of {@link Transaction.addTable} and the other `add*` calls. */
+export interface AddOptions {
+  /** Fail with EEXIST if the object already exists (nft `create`); default: adding is idempotent. */
+  exclusive?: boolean;
+}
+
+/** How much of the committed objects to echo back (for their handles). */
+export type EchoMode = 'auto' | 'all' | 'objects' | 'none';
+
+export interface CommitOptions {
+  /**
+   * Commit only if the ruleset generation is still this one (from
+   * `h.nft.generation()`); GenerationMismatchError otherwise.
+   */
+  expectGeneration?: number;
+  /**
+   * Which new objects the kernel echoes back so their handles can be
+   * returned. "auto" (default): everything when it fits the receive budget,
+   * else everything but rules, else nothing. "all" refuses (ValidationError)
+   * when it does not fit; "objects" skips rules; "none" echoes nothing.
+   */
+  echo?: EchoMode;
+}
+
+/** The outcome of one command. */
+export interface CommandResult {
+  /** e.g. "add rule inet filter input". */
+  description: string;
+  /** The kernel-assigned handle of the created object, when it was echoed. */
+  handle?: number;
+  /** The created object as the kernel echoed it. */
+  object?: Table | Chain | Rule | NftSet | NftObject;
+}
+
+export interface CommitResult {
+  /** Generation of the ruleset after this commit (when the kernel reported it). */
+  generation?: number;
+  /** One entry per command, in order. */
+  results: CommandResult[];
+  /** Whether rules were echoed (false when too many to fit the receive buffer). */
+  rulesEchoed: boolean;
+}
+
+type EchoKind = 'table' | 'chain' | 'rule' | 'set' | 'object';
+
+interface WriteContext {
+  shapes: Map<string, SetShape>;
+  /** Handles resolved for `insertRule({ index })`, by command. */
+  positions: Map<number, RulePlacement>;
+}
+
+interface Command {
+  description: string;
+  /** Kind of object a NEW command creates (its primary message is echoed). */
+  echo?: EchoKind;
+  /** Element commands: the set whose layout must be known. */
+  needsSet?: SetRef;
+  /** insertRule({ index }): the chain whose rules must be read first. */
+  needsIndex?: { chain: ChainRef & { name: string }; index: number };
+  /** Writes the messages; returns the index (among them) of the primary message. */
+  write(w: NetlinkWriter, ctx: WriteContext): number;
+}
+
+/** Default share of the receive buffer that echoed objects may use. */
+const ECHO_SHARE = 4;
+
+/**
+ * Collects nftables commands and commits them atomically. Get one from
+ * `h.nft.transaction()`; every `add*`/`delete*` call returns the command's
+ * index, which errors and results refer to.
+ */
+export class Transaction {
+  private readonly commands: Command[] = [];
+  private readonly definedSets = new Map<string, NftSet>();
+  private nextSetId = 1;
+  private nextRuleId = 1;
+  private readonly ruleIds = new Map<number, number>();
+  private readonly ids: IdAllocator = { setId: () => this.nextSetId++ };
+
+  /**
+   * @param executor runs the commit (the handle's netfilter connection)
+   * @param echoBudgetBytes how many echoed bytes the receive buffer can take
+   */
+  constructor(
+    private readonly executor?: (op: Operation<CommitResult>) => Promise<CommitResult>,
+    private readonly echoBudgetBytes = (4 << 20) / ECHO_SHARE,
+  ) {}
+
+  /** Number of commands collected. */
+  get size(): number {
+    return this.commands.length;
+  }
+
+  /** Descriptions of the collected commands, in order. */
+  describe(): string[] {
+    return this.commands.map((c) => c.description);
+  }
+
+  private push(c: Command): number {
+    this.commands.push(c);
+    return this.commands.length - 1;
+  }
+
+  /**
+   * Adds a table (idempotent unless `exclusive`).
+   * @example
+   * tx.addTable({ family: 'inet', name: 'nat' });
+   */
+  addTable(t: Table, opts: AddOptions = {}): number {
+    const flags = NLM_F_CREATE | (opts.exclusive ? NLM_F_EXCL : 0);
+    const table = { ...t };
+    writeNewTable(new NetlinkWriter(), table, flags); // validates now, not at commit
+    return this.push({ description: `add table ${describeTable(t)}`, echo: 'table', write: (w) => (writeNewTable(w, table, flags), 0) });
+  }
+
+  /**
+   * Deletes a table and everything in it.
+   * @example
+   * tx.deleteTable({ family: 'inet', name: 'nat' });
+   */
+  deleteTable(t: TableRef): number {
+    writeDeleteTable(new NetlinkWriter(), t);
+    return this.push({ description: `delete table ${describeTable(t)}`, write: (w) => (writeDeleteTable(w, t), 0) });
+  }
+
+  /**
+   * Deletes every rule of every chain of a table (`nft flush table`).
+   * @example
+   * tx.flushTable({ family: 'inet', name: 'filter' });
+   */
+  flushTable(t: { family: NftFamily; name: string }): number {
+    const ref = { family: t.family, table: t.name };
+    writeDeleteRule(new NetlinkWriter(), ref);
+    return this.push({ description: `flush table ${describeTable(t)}`, write: (w) => (writeDeleteRule(w, ref), 0) });
+  }
+
+  /**
+   * Adds a chain: a base chain when it has a hook, else a regular chain.
+   * @example
+   * tx.addChain({ family: 'inet', table: 'nat', name: 'postrouting', type: 'nat', hook: 'postrouting', priority: 'srcnat', policy: 'accept' });
+   * tx.addChain({ family: 'inet', table: 'nat', name: 'services' });
+   */
+  addChain(c: Chain, opts: AddOptions = {}): number {
+    const flags = NLM_F_CREATE | (opts.exclusive ? NLM_F_EXCL : 0);
+    const chain = { ...c };
+    writeNewChain(new NetlinkWriter(), chain, flags);
+    return this.push({ description: `add chain ${describeChain(c)}`, echo: 'chain', write: (w) => (writeNewChain(w, chain, flags), 0) });
+  }
+
+  /**
+   * Deletes a chain (it must be empty and unreferenced).
+   * @example
+   * tx.deleteChain({ family: 'inet', table: 'nat', name: 'services' });
+   */
+  deleteChain(c: ChainRef): number {
+    writeDeleteChain(new NetlinkWriter(), c);
+    return this.push({ description: `delete chain ${describeChain(c)}`, write: (w) => (writeDeleteChain(w, c), 0) });
+  }
+
+  /**
+   * Deletes every rule of a chain (`nft flush chain`).
+   * @example
+   * tx.flushChain({ family: 'inet', table: 'nat', name: 'services' });
+   */
+  flushChain(c: { family: NftFamily; table: string; name: string }): number {
+    const ref = { family: c.family, table: c.table, chain: c.name };
+    writeDeleteRule(new NetlinkWriter(), ref);
+    return this.push({ description: `flush chain ${describeChain(c)}`, write: (w) => (writeDeleteRule(w, ref), 0) });
+  }
+
+  /**
+   * Appends a rule at the end of its chain, or right after `opts.after`.
+   * @example
+   * tx.addRule({ family: 'inet', table: 'nat', chain: 'postrouting',
+   *   rule: rule().ip({ saddr: '10.88.0.0/16' }).oifname(not('cni0')).masquerade() });
+   */
+  addRule(r: RuleInput, opts: { after?: RuleAnchor } = {}): number {
+    return this.pushRule(r, 'add', (id) => ({ append: true, ruleId: id, ...this.anchor(opts.after) }));
+  }
+
+  /**
+   * Inserts a rule at the start of its chain, right before `opts.before`, or
+   * so that it becomes the chain's `opts.index`-th rule (0-based; the chain is
+   * read at commit time).
+   * @example
+   * tx.insertRule({ family: 'inet', table: 'filter', chain: 'input', rule: rule().iifname('lo').accept() });
+   * tx.insertRule(r, { before: 42 });  // before the rule with handle 42
+   * tx.insertRule(r, { index: 3 });
+   */
+  insertRule(r: RuleInput, opts: { before?: RuleAnchor; index?: number } = {}): number {
+    if (opts.index !== undefined) {
+      if (!Number.isInteger(opts.index) || opts.index < 0) throw new ValidationError('index', opts.index, 'must be a non-negative integer');
+      if (opts.before !== undefined) throw new ValidationError('index', opts.index, 'give either before or index');
+    }
+    const idx = this.pushRule(r, 'insert', (id) => ({ append: false, ruleId: id, ...this.anchor(opts.before) }));
+    if (opts.index !== undefined) this.commands[idx].needsIndex = { chain: { family: r.family, table: r.table, name: r.chain }, index: opts.index };
+    return idx;
+  }
+
+  /**
+   * Replaces the rule with `handle` in place.
+   * @example
+   * tx.replaceRule({ family: 'inet', table: 'filter', chain: 'input', handle: 7, rule: rule().tcp({ dport: 22 }).drop() });
+   */
+  replaceRule(r: RuleInput & { handle: number }): number {
+    if (!Number.isInteger(r.handle) || r.handle <= 0) throw new ValidationError('handle', r.handle, 'must be a rule handle');
+    return this.pushRule(r, 'replace', () => ({ append: false, replace: r.handle }));
+  }
+
+  /**
+   * Deletes a rule by handle.
+   * @example
+   * tx.deleteRule({ family: 'inet', table: 'filter', chain: 'input', handle: 7 });
+   */
+  deleteRule(r: RuleRef): number {
+    writeDeleteRule(new NetlinkWriter(), r);
+    return this.push({ description: `delete rule ${describeRule(r)}`, write: (w) => (writeDeleteRule(w, r), 0) });
+  }
+
+  /**
+   * Adds a named set or map; `elements` are added with it.
+   * @example
+   * tx.addSet({ family: 'inet', table: 'filter', name: 'allowed', keyType: 'ipv4_addr', flags: ['interval'] },
+   *   [{ key: '10.0.0.0/8' }]);
+   * tx.addSet({ family: 'inet', table: 'nat', name: 'ports', keyType: ['ipv4_addr', 'inet_service'], dataType: 'verdict' });
+   */
+  addSet(s: NftSet, elements: SetElement[] = [], opts: AddOptions = {}): number {
+    const flags = NLM_F_CREATE | (opts.exclusive ? NLM_F_EXCL : 0);
+    const set = { ...s };
+    const id = this.ids.setId();
+    const shape = shapeOf(set);
+    const probe = new NetlinkWriter();
+    writeNewSet(probe, set, flags, id);
+    if (elements.length) writeElements(probe, C.NFT_MSG_NEWSETELEM, NLM_F_CREATE, { ...set, set: set.name }, shape, elements);
+    this.definedSets.set(setKey(set), set);
+    return this.push({
+      description: `add ${set.dataType !== undefined || set.objectType !== undefined ? 'map' : 'set'} ${describeSet(set)}`,
+      echo: 'set',
+      write: (w) => {
+        writeNewSet(w, set, flags, id);
+        if (elements.length) writeElements(w, C.NFT_MSG_NEWSETELEM, NLM_F_CREATE, { family: set.family, table: set.table, set: set.name }, shape, elements);
+        return 0;
+      },
+    });
+  }
+
+  /**
+   * Deletes a set or map.
+   * @example
+   * tx.deleteSet({ family: 'inet', table: 'filter', name: 'allowed' });
+   */
+  deleteSet(s: SetRef): number {
+    writeDeleteSet(new NetlinkWriter(), s);
+    return this.push({ description: `delete set ${describeSet(s)}`, write: (w) => (writeDeleteSet(w, s), 0) });
+  }
+
+  /**
+   * Adds elements to a set or map. The set's types come from a set added
+   * earlier in this transaction, or are read from the kernel at commit.
+   * @example
+   * tx.addElements({ family: 'inet', table: 'filter', name: 'allowed' }, [{ key: '192.168.0.0/16' }]);
+   * tx.addElements({ family: 'inet', table: 'nat', name: 'ports' }, [{ key: ['10.0.0.2', 80], verdict: { code: 'accept' } }]);
+   */
+  addElements(s: SetRef, elements: SetElement[], opts: AddOptions = {}): number {
+    const flags = NLM_F_CREATE | (opts.exclusive ? NLM_F_EXCL : 0);
+    return this.pushElements(s, elements, C.NFT_MSG_NEWSETELEM, flags, 'add elements to');
+  }
+
+  /**
+   * Deletes elements (give the same keys, prefixes or ranges they were added with).
+   * @example
+   * tx.deleteElements({ family: 'inet', table: 'filter', name: 'allowed' }, [{ key: '192.168.0.0/16' }]);
+   */
+  deleteElements(s: SetRef, elements: SetElement[]): number {
+    return this.pushElements(s, elements, C.NFT_MSG_DELSETELEM, 0, 'delete elements from');
+  }
+
+  /**
+   * Deletes every element of a set or map.
+   * @example
+   * tx.flushSet({ family: 'inet', table: 'filter', name: 'allowed' });
+   */
+  flushSet(s: SetRef): number {
+    const write = (w: NetlinkWriter) => (writeFlushSet(w, s), 0);
+    write(new NetlinkWriter());
+    return this.push({ description: `flush set ${describeSet(s)}`, write });
+  }
+
+  /**
+   * Adds a named object (counter, quota, limit).
+   * @example
+   * tx.addObject({ family: 'inet', table: 'filter', name: 'http', type: 'counter' });
+   * tx.addObject({ family: 'inet', table: 'filter', name: 'q', type: 'quota', bytes: 10_000_000n });
+   */
+  addObject(o: NftObject, opts: AddOptions = {}): number {
+    const flags = NLM_F_CREATE | (opts.exclusive ? NLM_F_EXCL : 0);
+    const obj = { ...o };
+    writeNewObject(new NetlinkWriter(), obj, flags);
+    return this.push({ description: `add ${describeObject(obj)}`, echo: 'object', write: (w) => (writeNewObject(w, obj, flags), 0) });
+  }
+
+  /**
+   * Deletes a named object.
+   * @example
+   * tx.deleteObject({ family: 'inet', table: 'filter', name: 'http', type: 'counter' });
+   */
+  deleteObject(o: ObjectRef): number {
+    writeDeleteObject(new NetlinkWriter(), o);
+    return this.push({ description: `delete ${describeObject(o)}`, write: (w) => (writeDeleteObject(w, o), 0) });
+  }
+
+  /**
+   * Commits every command in one batch. Resolves with per-command results
+   * (handles); rejects with NftCommandError naming the failing command,
+   * or GenerationMismatchError. Either way on failure nothing was applied.
+   * @example
+   * const tx = h.nft.transaction();
+   * tx.addTable({ family: 'inet', name: 'nat' });
+   * const { results } = await tx.commit();
+   */
+  commit(opts: CommitOptions = {}): Promise<CommitResult> {
+    if (!this.executor) return Promise.reject(new Error('this transaction is not bound to a handle: use h.nft.transaction()'));
+    let op: Operation<CommitResult>;
+    try {
+      op = this.commitOperation(opts);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.executor(op);
+  }
+
+  /** The commit as an operation, for running on any executor. */
+  *commitOperation(opts: CommitOptions = {}): Operation<CommitResult> {
+    if (opts.expectGeneration !== undefined && (!Number.isInteger(opts.expectGeneration) || opts.expectGeneration <= 0)) {
+      throw new ValidationError('expectGeneration', opts.expectGeneration, 'must be a generation id from generation()');
+    }
+    const ctx: WriteContext = { shapes: new Map(), positions: new Map() };
+    for (const c of this.commands) {
+      if (c.needsSet) {
+        const key = setKey(c.needsSet);
+        if (ctx.shapes.has(key)) continue;
+        const own = this.definedSets.get(key);
+        ctx.shapes.set(key, own ? shapeOf(own) : shapeOfMessage(yield* getSetMessage(c.needsSet)));
+      }
+    }
+    for (const [i, c] of this.commands.entries()) {
+      if (!c.needsIndex) continue;
+      const rules = yield* nftListOps.listRules({ family: c.needsIndex.chain.family, table: c.needsIndex.chain.table, chain: c.needsIndex.chain.name });
+      const index = c.needsIndex.index;
+      if (index > rules.length) throw new ValidationError('index', index, `the chain has only ${rules.length} rules`);
+      ctx.positions.set(i, index === 0 ? { append: false } : { append: true, position: rules[index - 1].handle });
+    }
+    const built = this.build(ctx, opts);
+    let replies: NetlinkMessage[];
+    try {
+      replies = yield* batch(built.buffer, `nftables transaction of ${this.commands.length} commands`);
+    } catch (e) {
+      throw this.explain(e, built.owners, opts);
+    }
+    return this.collect(replies, built);
+  }
+
+  /** The batch exactly as `commit` would send it (sequence numbers still 0), for inspection and tests. */
+  encode(opts: CommitOptions = {}): Buffer {
+    const ctx: WriteContext = { shapes: new Map(), positions: new Map() };
+    for (const [k, s] of this.definedSets) ctx.shapes.set(k, shapeOf(s));
+    return this.build(ctx, opts).buffer;
+  }
+
+  private build(ctx: WriteContext, opts: CommitOptions): { buffer: Buffer; owners: number[]; primary: Map<number, number>; echoRules: boolean } {
+    const w = new NetlinkWriter(64 * 1024);
+    const owners: number[] = [-1];
+    beginNfnl(w, C.NFNL_MSG_BATCH_BEGIN, NLM_F_ECHO, C.NFPROTO_UNSPEC, C.NFNL_SUBSYS_NFTABLES);
+    if (opts.expectGeneration !== undefined) w.be32(C.NFNL_BATCH_GENID, opts.expectGeneration);
+    w.end();
+    // message index → command, and each NEW command's primary message.
+    const primary = new Map<number, number>();
+    this.commands.forEach((c, i) => {
+      const first = w.messageOffsets.length;
+      const main = c.write(w, ctx);
+      for (let m = first; m < w.messageOffsets.length; m++) owners.push(i);
+      if (c.echo) primary.set(first + main, i);
+    });
+    beginNfnl(w, C.NFNL_MSG_BATCH_END, 0, C.NFPROTO_UNSPEC, C.NFNL_SUBSYS_NFTABLES);
+    w.end();
+    owners.push(-1);
+    const buffer = w.finish();
+    const echoRules = this.markEchoes(buffer, w.messageOffsets, primary, opts.echo ?? 'auto');
+    return { buffer, owners, primary, echoRules };
+  }
+
+  /** Sets NLM_F_ECHO on the primary messages chosen by the echo mode; returns whether rules are echoed. */
+  private markEchoes(buf: Buffer, offsets: number[], primary: Map<number, number>, mode: EchoMode): boolean {
+    if (mode === 'none') return false;
+    let objectBytes = 0;
+    let ruleBytes = 0;
+    for (const [m, cmd] of primary) {
+      const len = buf.readUInt32LE(offsets[m]);
+      if (this.commands[cmd].echo === 'rule') ruleBytes += len;
+      else objectBytes += len;
+    }
+    let rules = mode !== 'objects' && objectBytes + ruleBytes <= this.echoBudgetBytes;
+    if (mode === 'all' && !rules) {
+      throw new ValidationError('echo', mode, `echoing ${objectBytes + ruleBytes} bytes would overflow the receive buffer; use echo "auto" or a larger receiveBufferBytes`);
+    }
+    const objects = objectBytes <= this.echoBudgetBytes;
+    if (!objects) rules = false;
+    for (const [m, cmd] of primary) {
+      const isRule = this.commands[cmd].echo === 'rule';
+      if (isRule ? rules : objects) buf.writeUInt16LE(buf.readUInt16LE(offsets[m] + 6) | NLM_F_ECHO, offsets[m] + 6);
+    }
+    return rules;
+  }
+
+  private collect(replies: NetlinkMessage[], built: { buffer: Buffer; primary: Map<number, number>; echoRules: boolean }): CommitResult {
+    const firstSeq = built.buffer.readUInt32LE(8);
+    const results: CommandResult[] = this.commands.map((c) => ({ description: c.description }));
+    const out: CommitResult = { results, rulesEchoed: built.echoRules };
+    for (const m of replies) {
+      const msgIndex = (m.seq - firstSeq) >>> 0;
+      const cmd = nftCommand(m);
+      if (cmd === C.NFT_MSG_NEWGEN) {
+        out.generation = decodeGeneration(m).id;
+        continue;
+      }
+      const i = built.primary.get(msgIndex);
+      if (i === undefined) continue;
+      const object = decodeEcho(cmd, m);
+      if (!object) continue;
+      results[i].object = object;
+      if (object.handle !== undefined) results[i].handle = object.handle;
+    }
+    return out;
+  }
+
+  /** Maps a kernel error to the command it belongs to. */
+  private explain(e: unknown, owners: number[], opts: CommitOptions): unknown {
+    if (!(e instanceof NetlinkError) || e.commandIndex === undefined) return e;
+    const owner = owners[e.commandIndex];
+    if (owner === undefined || owner < 0) {
+      if (e.errno === ERESTART && opts.expectGeneration !== undefined) return new GenerationMismatchError(opts.expectGeneration);
+      return e;
+    }
+    return new NftCommandError({
+      errno: e.errno,
+      operation: e.operation,
+      extack: e.extack,
+      extackOffset: e.extackOffset,
+      missingAttribute: e.missingAttribute,
+      command: owner,
+      description: this.commands[owner].description,
+    });
+  }
+
+  private anchor(a: RuleAnchor | undefined): Pick<RulePlacement, 'position' | 'positionId'> {
+    if (a === undefined) return {};
+    if (typeof a === 'number') {
+      if (!Number.isInteger(a) || a <= 0) throw new ValidationError('position', a, 'must be a rule handle');
+      return { position: a };
+    }
+    const id = this.ruleIds.get(a.command);
+    if (id === undefined) throw new ValidationError('position', a, 'must refer to a rule added earlier in this transaction');
+    return { positionId: id };
+  }
+
+  private pushRule(r: RuleInput, verb: string, place: (ruleId: number) => RulePlacement): number {
+    if ((r.expressions === undefined) === (r.rule === undefined)) throw new ValidationError('rule', r, 'give exactly one of expressions or rule');
+    const built: BuiltRule = r.rule ? r.rule.build(r.family, this.ids) : { expressions: r.expressions!, anonymousSets: [] };
+    const rule: Omit<Rule, 'handle'> = {
+      family: r.family,
+      table: r.table,
+      chain: r.chain,
+      expressions: built.expressions,
+      comment: r.comment ?? built.comment,
+      userdata: r.userdata,
+    };
+    const ruleId = verb === 'replace' ? 0 : this.nextRuleId++;
+    const placement = place(ruleId);
+    const index = this.commands.length;
+    const write = (w: NetlinkWriter, ctx: WriteContext): number => {
+      const before = w.messageOffsets.length;
+      for (const a of built.anonymousSets) {
+        writeNewSet(w, a.set, NLM_F_CREATE, a.id);
+        if (a.elements.length) writeElements(w, C.NFT_MSG_NEWSETELEM, NLM_F_CREATE, { family: a.set.family, table: a.set.table, set: a.set.name, setId: a.id }, shapeOf(a.set), a.elements);
+      }
+      const main = w.messageOffsets.length - before;
+      const resolved = ctx.positions.get(index);
+      writeNewRule(w, rule, resolved ? { ...placement, ...resolved } : placement, 0);
+      return main;
+    };
+    write(new NetlinkWriter(), { shapes: new Map(), positions: new Map() }); // validates now
+    if (ruleId) this.ruleIds.set(index, ruleId);
+    return this.push({ description: `${verb} rule ${describeRule(r)}`, echo: 'rule', write });
+  }
+
+  private pushElements(s: SetRef, elements: SetElement[], msg: typeof C.NFT_MSG_NEWSETELEM | typeof C.NFT_MSG_DELSETELEM, flags: number, verb: string): number {
+    if (!Array.isArray(elements)) throw new ValidationError('elements', elements, 'must be an array');
+    const key = setKey(s);
+    const own = this.definedSets.get(key);
+    if (own) writeElements(new NetlinkWriter(), msg, flags, { family: s.family, table: s.table, set: s.name }, shapeOf(own), elements);
+    return this.push({
+      description: `${verb} set ${describeSet(s)}`,
+      needsSet: s,
+      write: (w, ctx) => {
+        writeElements(w, msg, flags, { family: s.family, table: s.table, set: s.name }, ctx.shapes.get(key)!, elements);
+        return 0;
+      },
+    });
+  }
+}
+
+/** The kernel's ERESTART: a batch whose generation check failed. */
+const ERESTART = 85;
+
+function decodeEcho(cmd: number, m: NetlinkMessage): CommandResult['object'] | undefined {
+  switch (cmd) {
+    case C.NFT_MSG_NEWTABLE:
+      return decodeTable(m);
+    case C.NFT_MSG_NEWCHAIN:
+      return decodeChain(m);
+    case C.NFT_MSG_NEWRULE:
+      return decodeRule(m);
+    case C.NFT_MSG_NEWSET:
+      return decodeSet(m);
+    case C.NFT_MSG_NEWOBJ:
+      return decodeObject(m);
+    default:
+      return undefined;
+  }
+}

@@ -2,10 +2,15 @@
 
 #include <linux/netlink.h>
 #include <poll.h>
+#include <sched.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
 
 #include "common.h"
 
@@ -31,6 +36,29 @@ constexpr size_t kScratchBytes = 1 << 20;
 // Deliver to JS at least this often while a large dump streams in.
 constexpr size_t kInboxFlushBytes = 4 << 20;
 constexpr int kDefaultRcvbuf = 4 << 20;
+// Replies up to this size are copied into a JS-owned Buffer; bigger ones (a
+// large dump) are handed over without a copy.
+constexpr size_t kCopyRepliesBytes = 64 * 1024;
+// The send queue keeps its capacity between batches up to this size.
+constexpr size_t kKeepQueueBytes = 1 << 20;
+// After sending, the I/O thread looks for more requests this long before it
+// sleeps (only with more than one CPU: on one CPU it would delay the caller).
+// A caller awaiting requests one by one sends the next one a few microseconds
+// after its reply: caught here, it costs no eventfd write and no wake-up.
+constexpr auto kSpin = std::chrono::microseconds(50);
+
+// Spinning yields the CPU each turn: when the event loop shares this CPU it
+// gets to run (and send the request the spin is waiting for).
+inline void CpuRelax() { sched_yield(); }
+
+// NLKIT_IO_SPIN_US overrides the spin time (0 disables spinning).
+std::chrono::microseconds SpinTime() {
+  const char* env = getenv("NLKIT_IO_SPIN_US");
+  if (env != nullptr && *env != '\0') return std::chrono::microseconds(std::max(0L, strtol(env, nullptr, 10)));
+  cpu_set_t cpus;
+  if (sched_getaffinity(0, sizeof cpus, &cpus) != 0 || CPU_COUNT(&cpus) < 2) return std::chrono::microseconds(0);
+  return kSpin;
+}
 
 void SetBufferSize(int fd, int force_opt, int opt, int bytes) {
   if (setsockopt(fd, SOL_SOCKET, force_opt, &bytes, sizeof bytes) != 0) {
@@ -47,7 +75,9 @@ void CallJs(Napi::Env env, Napi::Function callback, NetlinkSocket::Event* ev) {
     return;
   }
   Napi::Value payload;
-  if (ev->kind == NetlinkSocket::kMessages) {
+  if (ev->kind == NetlinkSocket::kMessages && ev->data.size() <= kCopyRepliesBytes) {
+    payload = Napi::Buffer<uint8_t>::Copy(env, ev->data.data(), ev->data.size());
+  } else if (ev->kind == NetlinkSocket::kMessages) {
     auto* owned = new std::vector<uint8_t>(std::move(ev->data));
     payload = Napi::Buffer<uint8_t>::New(
         env, owned->data(), owned->size(),
@@ -139,6 +169,7 @@ NetlinkSocket::NetlinkSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<
     scratch_.resize(kScratchBytes);
     tsfn_ = Tsfn::New(env, info[3].As<Napi::Function>(), "nlkit-netlink", 0, 1);
     tsfn_.Unref(env);  // TS refs it while requests or subscriptions are live
+    spin_ = SpinTime();
     io_ = std::thread([this] { IoLoop(); });
   } else {
     scratch_.resize(kScratchBytes);
@@ -210,31 +241,81 @@ bool NetlinkSocket::Drain() {
   }
 }
 
-void NetlinkSocket::SendBatch(std::vector<Outgoing*>& batch, size_t bytes) {
-  if (batch.empty()) return;
-  EnsureSendBuffer(bytes);
-  std::vector<iovec> iov(batch.size());
-  for (size_t i = 0; i < batch.size(); i++) iov[i] = {batch[i]->data.data(), batch[i]->data.size()};
+void NetlinkSocket::SendChunk(const uint8_t* data, size_t length, const Outgoing* first, const Outgoing* last) {
+  EnsureSendBuffer(length);
+  // One iovec: a coalesced chunk is contiguous in the queue, and sendmsg
+  // refuses more than UIO_MAXIOV (1024) iovecs with EMSGSIZE.
+  iovec iov{const_cast<uint8_t*>(data), length};
   sockaddr_nl kernel{};
   kernel.nl_family = AF_NETLINK;
   msghdr msg{};
   msg.msg_name = &kernel;
   msg.msg_namelen = sizeof kernel;
-  msg.msg_iov = iov.data();
-  msg.msg_iovlen = iov.size();
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
   ssize_t n;
   do {
     n = sendmsg(fd_, &msg, 0);
   } while (n < 0 && errno == EINTR);
   int err = n < 0 ? errno : 0;
-  // Replies to everything in this datagram were queued during sendmsg: post
-  // them before announcing the send, so "sent" means "all sync replies seen".
+  // Replies to everything in this datagram were queued during sendmsg.
   Drain();
+  // Only batches (which complete on "sent") and failed sends need an event;
+  // everything else completes on its own replies, posted after all chunks.
+  bool report = err != 0;
+  for (const Outgoing* o = first; o != last && !report; ++o) report = o->exclusive;
+  if (!report) return;
+  // Post the replies before announcing the send, so "sent" means "all sync
+  // replies seen".
   FlushInbox();
   auto* ev = new Event(err ? kSendError : kSent, err);
-  for (auto* o : batch) ev->tokens.push_back(o->token);
+  for (const Outgoing* o = first; o != last; ++o) ev->tokens.push_back(o->token);
   Post(ev);
-  batch.clear();
+}
+
+bool NetlinkSocket::TakeAndSend() {
+  using Clock = std::chrono::steady_clock;
+  Clock::time_point spin_until{};
+  for (;;) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (stopping_) return false;
+      if (queue_.empty()) {
+        if (Clock::now() >= spin_until) {
+          awake_ = false;  // the next send() writes the eventfd
+          return true;
+        }
+      } else {
+        send_bytes_.swap(queue_bytes_);
+        send_items_.swap(queue_);
+        has_work_.store(false, std::memory_order_relaxed);
+      }
+    }
+    if (send_items_.empty()) {
+      // Spinning: a caller awaiting its requests one by one sends the next one
+      // a few microseconds after its reply; picking it up here saves the
+      // eventfd write and a thread wake-up per request.
+      while (!has_work_.load(std::memory_order_acquire) && Clock::now() < spin_until) CpuRelax();
+      continue;
+    }
+    const Outgoing* items = send_items_.data();
+    size_t count = send_items_.size();
+    for (size_t i = 0; i < count;) {
+      size_t j = i + 1;
+      size_t length = items[i].length;
+      if (!items[i].exclusive) {
+        while (j < count && !items[j].exclusive && length + items[j].length <= kCoalesceBytes) length += items[j++].length;
+      }
+      // Items are appended in order, so a run of them is contiguous.
+      SendChunk(send_bytes_.data() + items[i].offset, length, &items[i], &items[j]);
+      i = j;
+    }
+    FlushInbox();
+    send_items_.clear();
+    if (send_bytes_.capacity() > kKeepQueueBytes) std::vector<uint8_t>().swap(send_bytes_);
+    else send_bytes_.clear();
+    spin_until = Clock::now() + spin_;
+  }
 }
 
 void NetlinkSocket::IoLoop() {
@@ -245,27 +326,7 @@ void NetlinkSocket::IoLoop() {
       uint64_t v;
       if (read(wake_fd_, &v, sizeof v) < 0) { /* spurious wake-up */ }
     }
-    std::deque<Outgoing> out;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (stopping_) break;
-      out.swap(queue_);
-    }
-    std::vector<Outgoing*> batch;
-    size_t bytes = 0;
-    for (auto& o : out) {
-      if (o.exclusive || bytes + o.data.size() > kCoalesceBytes) {
-        SendBatch(batch, bytes);
-        bytes = 0;
-      }
-      batch.push_back(&o);
-      bytes += o.data.size();
-      if (o.exclusive) {
-        SendBatch(batch, bytes);
-        bytes = 0;
-      }
-    }
-    SendBatch(batch, bytes);
+    if (!TakeAndSend()) break;
     if (fds[0].revents & (POLLIN | POLLERR)) {
       if (!Drain()) {
         FlushInbox();
@@ -280,14 +341,22 @@ void NetlinkSocket::IoLoop() {
 Napi::Value NetlinkSocket::Send(const Napi::CallbackInfo& info) {
   if (closed_) throw ErrnoError(info.Env(), EBADF, "send");
   auto buf = info[0].As<Napi::Uint8Array>();
-  Outgoing o{std::vector<uint8_t>(buf.Data(), buf.Data() + buf.ByteLength()),
-             info[1].As<Napi::Number>().DoubleValue(), info[2].ToBoolean()};
+  double token = info[1].As<Napi::Number>().DoubleValue();
+  bool exclusive = info[2].ToBoolean();
+  bool wake;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    queue_.push_back(std::move(o));
+    size_t offset = queue_bytes_.size();
+    queue_bytes_.insert(queue_bytes_.end(), buf.Data(), buf.Data() + buf.ByteLength());
+    queue_.push_back(Outgoing{offset, buf.ByteLength(), token, exclusive});
+    has_work_.store(true, std::memory_order_release);
+    wake = !awake_;
+    awake_ = true;
   }
-  uint64_t one = 1;
-  if (write(wake_fd_, &one, sizeof one) < 0) { /* counter saturated: already awake */ }
+  if (wake) {
+    uint64_t one = 1;
+    if (write(wake_fd_, &one, sizeof one) < 0) { /* counter saturated: already awake */ }
+  }
   return info.Env().Undefined();
 }
 

@@ -7,6 +7,8 @@
 //   [kMessages, buffer]          whole netlink messages, datagrams concatenated
 //   [kSent, token...]            the sendmsg carrying these tokens completed and
 //                                every reply it produced synchronously was posted
+//                                (only for datagrams holding an exclusive batch:
+//                                other requests complete on their replies)
 //   [kSendError, errno, token...]
 //   [kOverrun, errno]            ENOBUFS: the kernel dropped messages for us
 // Matching replies to requests (by sequence number) is done in TypeScript.
@@ -16,8 +18,8 @@
 
 #include <napi.h>
 
-#include <condition_variable>
-#include <deque>
+#include <atomic>
+#include <chrono>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -41,10 +43,14 @@ class NetlinkSocket : public Napi::ObjectWrap<NetlinkSocket> {
   };
 
  private:
+  // A request queued by send(): its bytes live in a shared byte queue (no
+  // allocation per request); `exclusive` ones travel alone in their own
+  // sendmsg (nfnetlink batches).
   struct Outgoing {
-    std::vector<uint8_t> data;
+    size_t offset;
+    size_t length;
     double token;
-    bool exclusive;  // must travel alone in its own sendmsg (nfnetlink batches)
+    bool exclusive;
   };
 
   Napi::Value Send(const Napi::CallbackInfo& info);
@@ -60,7 +66,11 @@ class NetlinkSocket : public Napi::ObjectWrap<NetlinkSocket> {
   Napi::Value GetFd(const Napi::CallbackInfo& info);
 
   void IoLoop();
-  void SendBatch(std::vector<Outgoing*>& batch, size_t bytes);
+  // Sends `length` bytes at `data` (whole messages) in one sendmsg, drains the
+  // replies, and reports the tokens of items [first, last).
+  void SendChunk(const uint8_t* data, size_t length, const Outgoing* first, const Outgoing* last);
+  // Takes everything queued by send() and sends it; false when stopping.
+  bool TakeAndSend();
   // Reads every datagram available now into inbox_; returns false on a fatal error.
   bool Drain();
   void FlushInbox();
@@ -77,8 +87,17 @@ class NetlinkSocket : public Napi::ObjectWrap<NetlinkSocket> {
 
   std::thread io_;
   std::mutex mu_;
-  std::deque<Outgoing> queue_;
+  // Guarded by mu_: requests queued by send(), and whether the I/O thread is
+  // already awake or signalled (then send() skips the eventfd write).
+  std::vector<uint8_t> queue_bytes_;
+  std::vector<Outgoing> queue_;
+  bool awake_ = false;
+  std::atomic<bool> has_work_{false};  // queue_ is non-empty (read without mu_ while spinning)
   bool stopping_ = false;
+  // Owned by the I/O thread: the batch being sent.
+  std::vector<uint8_t> send_bytes_;
+  std::vector<Outgoing> send_items_;
+  std::chrono::microseconds spin_{0};  // how long to look for more work before sleeping
 
   std::vector<uint8_t> scratch_;
   std::vector<uint8_t> inbox_;

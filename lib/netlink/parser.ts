@@ -47,23 +47,25 @@ export interface RawAttribute {
  * The attributes of a message (or of a nested attribute), in order.
  * Accessors return undefined for absent or short attributes instead of throwing:
  * kernels add and grow attributes over time.
+ *
+ * Parsing only records where each attribute is; numbers are read straight
+ * from the received buffer and Buffer views are made only when asked for
+ * (`get`, `list`), so decoding a large dump allocates little.
  */
 export class Attributes {
-  readonly list: RawAttribute[] = [];
-  private index?: Map<number, RawAttribute>;
+  private readonly buf: Buffer;
+  /** Three numbers per attribute: raw type (with flag bits), data offset, data length. */
+  private readonly at: number[] = [];
+  private listCache?: RawAttribute[];
 
   constructor(buf: Buffer, start = 0, end = buf.length) {
+    this.buf = buf;
     let off = start;
     while (off + NLA_HDRLEN <= end) {
-      const len = buf.readUInt16LE(off);
-      const rawType = buf.readUInt16LE(off + 2);
+      const len = buf[off] | (buf[off + 1] << 8);
+      const rawType = buf[off + 2] | (buf[off + 3] << 8);
       if (len < NLA_HDRLEN || off + len > end) break;
-      this.list.push({
-        type: rawType & NLA_TYPE_MASK,
-        nested: (rawType & NLA_F_NESTED) !== 0,
-        netByteOrder: (rawType & NLA_F_NET_BYTEORDER) !== 0,
-        data: buf.subarray(off + NLA_HDRLEN, off + len),
-      });
+      this.at.push(rawType, off + NLA_HDRLEN, len - NLA_HDRLEN);
       off += align4(len);
     }
   }
@@ -72,67 +74,106 @@ export class Attributes {
     return data ? new Attributes(data) : undefined;
   }
 
+  /** Every attribute, known or not, as received. */
+  get list(): RawAttribute[] {
+    if (!this.listCache) {
+      this.listCache = [];
+      for (let i = 0; i < this.at.length; i += 3) this.listCache.push(this.raw(i));
+    }
+    return this.listCache;
+  }
+
+  /** The attributes whose type is not in `known` (for `unknownAttributes`). */
+  unknown(known: ReadonlySet<number>): RawAttribute[] {
+    const out: RawAttribute[] = [];
+    for (let i = 0; i < this.at.length; i += 3) if (!known.has(this.at[i] & NLA_TYPE_MASK)) out.push(this.raw(i));
+    return out;
+  }
+
   /** The first attribute of this type (the kernel sends most types once). */
   get(type: number): Buffer | undefined {
-    if (!this.index) {
-      this.index = new Map();
-      for (const a of this.list) if (!this.index.has(a.type)) this.index.set(a.type, a);
-    }
-    return this.index.get(type)?.data;
+    const i = this.find(type);
+    return i < 0 ? undefined : this.buf.subarray(this.at[i + 1], this.at[i + 1] + this.at[i + 2]);
   }
 
   has(type: number): boolean {
-    return this.get(type) !== undefined;
+    return this.find(type) >= 0;
   }
 
   /** Every attribute of this type, for repeated attributes. */
   all(type: number): Buffer[] {
-    return this.list.filter((a) => a.type === type).map((a) => a.data);
+    const out: Buffer[] = [];
+    for (let i = 0; i < this.at.length; i += 3) {
+      if ((this.at[i] & NLA_TYPE_MASK) === type) out.push(this.buf.subarray(this.at[i + 1], this.at[i + 1] + this.at[i + 2]));
+    }
+    return out;
   }
 
   u8(type: number): number | undefined {
-    const d = this.get(type);
-    return d && d.length >= 1 ? d.readUInt8(0) : undefined;
+    const i = this.find(type);
+    return i >= 0 && this.at[i + 2] >= 1 ? this.buf[this.at[i + 1]] : undefined;
   }
   u16(type: number): number | undefined {
-    const d = this.get(type);
-    return d && d.length >= 2 ? d.readUInt16LE(0) : undefined;
+    const i = this.find(type);
+    return i >= 0 && this.at[i + 2] >= 2 ? this.buf.readUInt16LE(this.at[i + 1]) : undefined;
   }
   u32(type: number): number | undefined {
-    const d = this.get(type);
-    return d && d.length >= 4 ? d.readUInt32LE(0) : undefined;
+    const i = this.find(type);
+    return i >= 0 && this.at[i + 2] >= 4 ? this.buf.readUInt32LE(this.at[i + 1]) : undefined;
   }
   s32(type: number): number | undefined {
-    const d = this.get(type);
-    return d && d.length >= 4 ? d.readInt32LE(0) : undefined;
+    const i = this.find(type);
+    return i >= 0 && this.at[i + 2] >= 4 ? this.buf.readInt32LE(this.at[i + 1]) : undefined;
   }
   u64(type: number): bigint | undefined {
-    const d = this.get(type);
-    return d && d.length >= 8 ? d.readBigUInt64LE(0) : undefined;
+    const i = this.find(type);
+    return i >= 0 && this.at[i + 2] >= 8 ? this.buf.readBigUInt64LE(this.at[i + 1]) : undefined;
   }
   be16(type: number): number | undefined {
-    const d = this.get(type);
-    return d && d.length >= 2 ? d.readUInt16BE(0) : undefined;
+    const i = this.find(type);
+    return i >= 0 && this.at[i + 2] >= 2 ? this.buf.readUInt16BE(this.at[i + 1]) : undefined;
   }
   be32(type: number): number | undefined {
-    const d = this.get(type);
-    return d && d.length >= 4 ? d.readUInt32BE(0) : undefined;
+    const i = this.find(type);
+    return i >= 0 && this.at[i + 2] >= 4 ? this.buf.readUInt32BE(this.at[i + 1]) : undefined;
   }
   be64(type: number): bigint | undefined {
-    const d = this.get(type);
-    return d && d.length >= 8 ? d.readBigUInt64BE(0) : undefined;
+    const i = this.find(type);
+    return i >= 0 && this.at[i + 2] >= 8 ? this.buf.readBigUInt64BE(this.at[i + 1]) : undefined;
   }
   /** A NUL-terminated (or not) string. */
   string(type: number): string | undefined {
-    const d = this.get(type);
-    return d ? cString(d) : undefined;
+    const i = this.find(type);
+    if (i < 0) return undefined;
+    const start = this.at[i + 1];
+    const end = start + this.at[i + 2];
+    let nul = start;
+    while (nul < end && this.buf[nul] !== 0) nul++;
+    return this.buf.toString('utf8', start, nul);
   }
   flag(type: number): boolean {
-    return this.get(type) !== undefined;
+    return this.find(type) >= 0;
   }
   nested(type: number): Attributes | undefined {
-    const d = this.get(type);
-    return d ? new Attributes(d) : undefined;
+    const i = this.find(type);
+    return i < 0 ? undefined : new Attributes(this.buf, this.at[i + 1], this.at[i + 1] + this.at[i + 2]);
+  }
+
+  /** Index into `at` of the first attribute of this type, or -1. */
+  private find(type: number): number {
+    const at = this.at;
+    for (let i = 0; i < at.length; i += 3) if ((at[i] & NLA_TYPE_MASK) === type) return i;
+    return -1;
+  }
+
+  private raw(i: number): RawAttribute {
+    const rawType = this.at[i];
+    return {
+      type: rawType & NLA_TYPE_MASK,
+      nested: (rawType & NLA_F_NESTED) !== 0,
+      netByteOrder: (rawType & NLA_F_NET_BYTEORDER) !== 0,
+      data: this.buf.subarray(this.at[i + 1], this.at[i + 1] + this.at[i + 2]),
+    };
   }
 }
 

@@ -27,16 +27,35 @@ export function afOf(family: IpFamily): number {
   return family === 4 ? AF_INET : AF_INET6;
 }
 
+// Strict dotted quad: four decimal parts 0-255 without leading zeros
+// ("010.0.0.1" is refused: inet_aton would read it as octal). Hand-rolled
+// because it runs for every address of every request.
 function parseV4(s: string): Buffer | undefined {
-  const parts = s.split('.');
-  if (parts.length !== 4) return undefined;
-  const out = Buffer.alloc(4);
-  for (let i = 0; i < 4; i++) {
-    if (!/^(0|[1-9]\d{0,2})$/.test(parts[i])) return undefined;
-    const v = Number(parts[i]);
-    if (v > 255) return undefined;
-    out[i] = v;
+  const n = s.length;
+  if (n < 7 || n > 15) return undefined;
+  let parts = 0;
+  let word = 0;
+  let v = 0;
+  let digits = 0;
+  for (let i = 0; i <= n; i++) {
+    const c = i < n ? s.charCodeAt(i) : 46; /* '.' */
+    if (c === 46) {
+      if (digits === 0 || v > 255 || parts === 4) return undefined;
+      word = ((word << 8) | v) >>> 0;
+      parts++;
+      v = 0;
+      digits = 0;
+    } else if (c >= 48 && c <= 57) {
+      if (digits === 3 || (digits === 1 && v === 0)) return undefined;
+      v = v * 10 + (c - 48);
+      digits++;
+    } else {
+      return undefined;
+    }
   }
+  if (parts !== 4) return undefined;
+  const out = Buffer.allocUnsafe(4);
+  out.writeUInt32BE(word, 0);
   return out;
 }
 
@@ -110,7 +129,7 @@ export function parseCidr(s: unknown, field = 'prefix', opts: { family?: IpFamil
     if (!/^(0|[1-9]\d{0,2})$/.test(p) || Number(p) > max) throw new ValidationError(field, s, `prefix length must be 0-${max}`);
     prefixLength = Number(p);
   }
-  return { ...addr, prefixLength };
+  return { family: addr.family, bytes: addr.bytes, prefixLength };
 }
 
 /** Zeroes the host bits of a prefix (10.0.0.7/24 -> 10.0.0.0/24). */

@@ -70,7 +70,6 @@ abstract class ConnectionCore {
 /** Async netlink connection; see the module comment. */
 export class NetlinkConnection extends ConnectionCore implements AsyncExecutor {
   protected readonly socket: NativeNetlinkSocket;
-  private readonly byToken = new Map<number, PendingRequest>();
   private dumpActive = false;
   private readonly dumpWaiters: Array<() => void> = [];
   private refs = 0;
@@ -87,11 +86,15 @@ export class NetlinkConnection extends ConnectionCore implements AsyncExecutor {
     } catch (e) {
       throw fromNative('open netlink socket', e);
     }
+    this.tracker.onFinish = () => this.unref();
   }
 
   /** Runs one call and resolves with its replies (all of them, for a dump). */
-  async execute(c: NetlinkCall): Promise<NetlinkMessage[]> {
-    if (c.kind !== 'dump') return this.send(c);
+  execute(c: NetlinkCall): Promise<NetlinkMessage[]> {
+    return c.kind === 'dump' ? this.executeDump(c) : this.send(c);
+  }
+
+  private async executeDump(c: NetlinkCall): Promise<NetlinkMessage[]> {
     await this.acquireDumpSlot();
     try {
       for (let attempt = 0; ; attempt++) {
@@ -164,20 +167,8 @@ export class NetlinkConnection extends ConnectionCore implements AsyncExecutor {
     onMessage?: (m: NetlinkMessage) => void,
   ): void {
     const [first, last] = this.stamp(c);
-    const p = new PendingRequest(
-      c.kind,
-      c.operation,
-      first,
-      last,
-      (err, replies, interrupted) => {
-        this.byToken.delete(first);
-        this.unref();
-        settle(err, replies, interrupted);
-      },
-      onMessage,
-    );
-    this.tracker.add(p);
-    this.byToken.set(first, p);
+    // The tracker's onFinish hook unrefs the socket: no per-request wrapper.
+    this.tracker.add(new PendingRequest(c.kind, c.operation, first, last, settle, onMessage));
     this.ref();
     this.socket.send(c.message, first, c.kind === 'batch');
   }
@@ -190,13 +181,13 @@ export class NetlinkConnection extends ConnectionCore implements AsyncExecutor {
         break;
       case NativeEventKind.Sent:
         for (const t of payload as number[]) {
-          const p = this.byToken.get(t);
+          const p = this.tracker.get(t);
           if (p) this.tracker.sent(p);
         }
         break;
       case NativeEventKind.SendError:
         for (const t of payload as number[]) {
-          const p = this.byToken.get(t);
+          const p = this.tracker.get(t);
           if (p) this.tracker.fail(new NetlinkError({ errno, operation: p.operation }), p);
         }
         break;

@@ -35,6 +35,8 @@ export class PendingRequest {
 export class RequestTracker {
   private readonly bySeq = new Map<number, PendingRequest>();
   private readonly batches = new Set<PendingRequest>();
+  /** Called for every request as it completes, before its own settle callback. */
+  onFinish?: (p: PendingRequest) => void;
 
   get size(): number {
     return this.bySeq.size + this.batches.size;
@@ -43,6 +45,14 @@ export class RequestTracker {
   add(p: PendingRequest): void {
     if (p.kind === 'batch') this.batches.add(p);
     else this.bySeq.set(p.firstSeq, p);
+  }
+
+  /** The pending request whose first sequence number is `firstSeq`. */
+  get(firstSeq: number): PendingRequest | undefined {
+    const p = this.bySeq.get(firstSeq);
+    if (p) return p;
+    for (const b of this.batches) if (b.firstSeq === firstSeq) return b;
+    return undefined;
   }
 
   /** Routes received messages to their requests. Unmatched messages are returned. */
@@ -121,6 +131,7 @@ export class RequestTracker {
     p.settled = true;
     if (p.kind === 'batch') this.batches.delete(p);
     else this.bySeq.delete(p.firstSeq);
+    this.onFinish?.(p);
     p.settle(error, p.replies, p.interrupted);
   }
 }

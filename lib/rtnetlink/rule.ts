@@ -58,6 +58,8 @@ export interface Rule {
   tableId?: number;
   /** Target priority of a `goto` rule. */
   goto?: number;
+  /** A `goto` whose target rule does not exist (yet). */
+  unresolved?: boolean;
   /** `not`: the selector is inverted. */
   invert: boolean;
   tos: number;
@@ -172,6 +174,7 @@ export function decodeRule(m: NetlinkMessage): Rule {
   }
   const gotoTarget = a.u32(C.FRA_GOTO);
   if (gotoTarget !== undefined) r.goto = gotoTarget;
+  if (flags & C.FIB_RULE_UNRESOLVED) r.unresolved = true;
   const spl = a.u32(C.FRA_SUPPRESS_PREFIXLEN);
   // The kernel reports "not set" as -1.
   if (spl !== undefined && spl !== 0xffffffff) r.suppressPrefixLength = spl;

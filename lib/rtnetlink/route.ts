@@ -8,7 +8,7 @@ import { ValidationError } from '../netlink/errors';
 import { call, dump, type Operation } from '../netlink/operation';
 import { Attributes, u32At, u8At, type NetlinkMessage, type RawAttribute } from '../netlink/parser';
 import { NetlinkWriter } from '../netlink/writer';
-import { afOf, formatIp, parseCidr, parseIp, AF_INET6, type IpFamily } from '../validate/ip';
+import { afOf, formatIp, parseCidr, parseIp, AF_INET6, type IpBytes, type IpFamily } from '../validate/ip';
 import * as C from './constants';
 import { resolveLinkIndex, type LinkRef } from './link';
 import { parseProtocol, parseRouteType, parseScope, parseTable, protocolName, routeTypeName, scopeName, tableName } from './names';
@@ -170,7 +170,7 @@ export function decodeRoute(m: NetlinkMessage): Route {
     scope: scopeName(u8At(p, 6)),
     type: routeTypeName(u8At(p, 7)),
     flags: nhFlagNames(flags),
-    unknownAttributes: a.list.filter((x) => !KNOWN.has(x.type)),
+    unknownAttributes: a.unknown(KNOWN),
   };
   const src = a.get(C.RTA_SRC);
   if (src && srcLength) r.src = `${formatIp(src)}/${srcLength}`;
@@ -248,7 +248,7 @@ function* writeRoute(type: number, flags: number, o: RouteOptions, verb: string)
     throw new ValidationError('pref', o.pref, 'one of low, medium, high, for IPv6 routes');
   }
   const dev = o.dev !== undefined ? yield* resolveLinkIndex(o.dev) : undefined;
-  const hops: Array<{ gw?: Buffer; index: number; weight: number; onlink: boolean }> = [];
+  const hops: Hop[] = [];
   for (const nh of o.multipath ?? []) {
     const weight = nh.weight ?? 1;
     if (!Number.isInteger(weight) || weight < 1 || weight > 256) throw new ValidationError('nexthop weight', weight, 'must be 1-256');
@@ -259,6 +259,29 @@ function* writeRoute(type: number, flags: number, o: RouteOptions, verb: string)
       onlink: !!nh.onlink,
     });
   }
+  // Encoded by a plain function and yielded directly (not through call()):
+  // while thousands of requests are in flight, each suspended generator keeps
+  // as little alive as possible.
+  yield {
+    kind: 'ack',
+    message: encodeRoute(type, flags, o, dst, routeType, table, gateway, dev, hops),
+    operation: `${verb} route ${o.dst}${o.gateway ? ' via ' + o.gateway : ''}`,
+  };
+}
+
+type Hop = { gw?: Buffer; index: number; weight: number; onlink: boolean };
+
+function encodeRoute(
+  type: number,
+  flags: number,
+  o: RouteOptions,
+  dst: ParsedDst,
+  routeType: number,
+  table: number,
+  gateway: IpBytes | undefined,
+  dev: number | undefined,
+  hops: Hop[],
+): Buffer {
   let scope: number;
   if (o.scope !== undefined) scope = parseScope(o.scope);
   else if (type === C.RTM_DELROUTE) scope = 255; // RT_SCOPE_NOWHERE: match any scope
@@ -267,7 +290,7 @@ function* writeRoute(type: number, flags: number, o: RouteOptions, verb: string)
   else if ((routeType === 1 || routeType === 0) && !gateway && hops.length === 0) scope = 253;
   else scope = 0;
 
-  const w = new NetlinkWriter().begin(type, flags);
+  const w = new NetlinkWriter(128).begin(type, flags);
   const off = w.struct(C.RTMSG_LEN);
   const v = w.view;
   v.writeUInt8(afOf(dst.family), off);
@@ -317,7 +340,7 @@ function* writeRoute(type: number, flags: number, o: RouteOptions, verb: string)
     }
     w.attr(C.RTA_MULTIPATH, Buffer.concat(parts));
   }
-  yield* call(w.end().finish(), `${verb} route ${o.dst}${o.gateway ? ' via ' + o.gateway : ''}`);
+  return w.end().finish();
 }
 
 /** The operations on routes; bound to a handle as `handle.routes`. */
@@ -328,13 +351,13 @@ export const routeOps = {
    * await h.routes.add({ dst: 'default', gateway: '10.0.0.1' });
    * await h.routes.add({ dst: '10.1.0.0/16', dev: 'eth0', metric: 100 });
    */
-  *add(route: RouteOptions): Operation<void> {
-    yield* writeRoute(C.RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, route, 'add');
+  add(route: RouteOptions): Operation<void> {
+    return writeRoute(C.RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, route, 'add');
   },
 
   /** Adds the route or replaces the one with the same key (dst, table, metric, tos). */
-  *replace(route: RouteOptions): Operation<void> {
-    yield* writeRoute(C.RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE, route, 'replace');
+  replace(route: RouteOptions): Operation<void> {
+    return writeRoute(C.RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE, route, 'replace');
   },
 
   /**
@@ -342,8 +365,8 @@ export const routeOps = {
    * @example
    * await h.routes.delete({ dst: '10.1.0.0/16' });
    */
-  *delete(route: RouteOptions): Operation<void> {
-    yield* writeRoute(C.RTM_DELROUTE, 0, route, 'delete');
+  delete(route: RouteOptions): Operation<void> {
+    return writeRoute(C.RTM_DELROUTE, 0, route, 'delete');
   },
 
   /**

@@ -184,7 +184,7 @@ export function decodeLink(m: NetlinkMessage): Link {
     linkType: u16At(p, 2),
     group: a.u32(C.IFLA_GROUP) ?? 0,
     promiscuity: a.u32(C.IFLA_PROMISCUITY) ?? 0,
-    unknownAttributes: a.list.filter((x) => !KNOWN.has(x.type)),
+    unknownAttributes: a.unknown(KNOWN),
   };
   const mac = a.get(C.IFLA_ADDRESS);
   if (mac) link.mac = formatMac(mac);
@@ -209,10 +209,12 @@ export function decodeLink(m: NetlinkMessage): Link {
   set('carrierChanges', a.u32(C.IFLA_CARRIER_CHANGES));
   set('stats', decodeStats64(a.get(C.IFLA_STATS64)));
   // AF_BRIDGE messages (bridge port notifications, `bridge link`) carry the port options in IFLA_PROTINFO.
-  const protinfo = a.list.find((x) => x.type === C.IFLA_PROTINFO);
-  if (u8At(p, 0) === C.AF_BRIDGE && protinfo?.nested) {
-    link.port = decodeBridgePort(new Attributes(protinfo.data));
-    link.unknownAttributes = link.unknownAttributes.filter((x) => x !== protinfo);
+  if (u8At(p, 0) === C.AF_BRIDGE) {
+    const i = link.unknownAttributes.findIndex((x) => x.type === C.IFLA_PROTINFO);
+    if (i >= 0 && link.unknownAttributes[i].nested) {
+      link.port = decodeBridgePort(new Attributes(link.unknownAttributes[i].data));
+      link.unknownAttributes.splice(i, 1);
+    }
   }
   const li = a.nested(C.IFLA_LINKINFO);
   if (li) {

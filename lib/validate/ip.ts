@@ -192,7 +192,11 @@ export function parseMac(s: unknown, field = 'MAC address'): Buffer {
   return Buffer.from(s.replace(/[:-]/g, ''), 'hex');
 }
 
+const HEX_BYTE = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
 /** Lower-case colon form, as `ip -j` prints link addresses. */
 export function formatMac(b: Uint8Array): string {
-  return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join(':');
+  let s = b.length > 0 ? HEX_BYTE[b[0]] : '';
+  for (let i = 1; i < b.length; i++) s += ':' + HEX_BYTE[b[i]];
+  return s;
 }

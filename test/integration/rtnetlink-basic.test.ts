@@ -23,8 +23,10 @@ describe('links, addresses and routes', () => {
     expect(ipBr.ifindex).toBe(br.index);
     expect(ipBr.mtu).toBe(br.mtu);
     expect(ipBr.address).toBe(br.mac);
-    expect(ipBr.flags).toEqual(br.flags);
-    expect(ipBr.operstate).toBe(br.operState);
+    // Carrier flags and operstate of a fresh bridge settle asynchronously (linkwatch):
+    // compare the rest here; rtnetlink-links.test.ts compares settled links in full.
+    const settled = (f: string[]) => f.filter((x) => x !== 'LOWER_UP' && x !== 'NO-CARRIER');
+    expect(settled(ipBr.flags)).toEqual(settled(br.flags));
     expect(ipBr.linkinfo.info_kind).toBe('bridge');
     expect(ipBr.linkinfo.info_data.ageing_time).toBe(12000); // ip prints centiseconds
     const [ipVeth] = ipJson(box.ns('a'), 'link', 'show', 'veth-b');

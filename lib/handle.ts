@@ -1,7 +1,8 @@
 /**
  * A handle: nlkit's entry point, bound to one network namespace for its
  * whole life. It owns its sockets (no hidden global socket) and must be
- * closed. Families hang off it: `h.links`, `h.addresses`, `h.routes`.
+ * closed. Families hang off it: `h.links`, `h.addresses`, `h.routes`,
+ * `h.neighbours`, `h.fdb`, `h.rules`, and `h.events` for change streams.
  * @module
  */
 import { bindAsync, bindSync, type AsyncOps, type SyncOps } from './netlink/bind';

@@ -318,6 +318,11 @@ describe('link changes', () => {
       expect((await other.links.get(name)).kind).toBe('veth');
       expect(ipJson(box.ns('other'), 'link', 'show', 'dev', name)[0].ifname).toBe(name);
     }
+    // a tap device made for another namespace ends up there, configured
+    await h().links.add({ name: 'tapx', kind: 'tun', mode: 'tap', mtu: 1450, netns: box.ns('other') });
+    expect(await h().links.find('tapx')).toBeUndefined();
+    expect(await other.links.get('tapx')).toMatchObject({ kind: 'tun', mtu: 1450, info: { mode: 'tap', persist: true } });
+    expect(ipLink(box.ns('other'), 'tapx').linkinfo.info_data.type).toBe('tap');
   });
 
   it('lists with filters: kind, master, name, up/down, group', async () => {

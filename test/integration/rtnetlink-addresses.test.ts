@@ -122,6 +122,9 @@ describe('addresses', () => {
     const dup = await h().addresses.add('d0', 'fd00:4::1/64', { nodad: true }).catch((x) => x);
     expect(dup).toBeInstanceOf(NetlinkError);
     expect(dup.code).toBe('EEXIST');
+    expect(dup.extack).toBe('ipv6: address already assigned');
+    const dup4 = await h().addresses.add('d0', '10.3.0.1/24', { scope: 'link' }).catch((x) => x);
+    expect([dup4.code, dup4.extack]).toEqual(['EEXIST', 'ipv4: Address already assigned']);
     const gone = await h().addresses.delete('d0', '10.99.0.1/24').catch((x) => x);
     expect(gone.code).toBe('EADDRNOTAVAIL');
     expect(gone.extack).toBe('ipv4: Address not found');

@@ -14,6 +14,9 @@ const errnoNames = new Map<number, string>();
 for (const [name, num] of Object.entries(osConstants.errno)) {
   if (!errnoNames.has(num)) errnoNames.set(num, name);
 }
+// Where libc has two names for one number, use the one networking code uses.
+errnoNames.set(osConstants.errno.EOPNOTSUPP, 'EOPNOTSUPP');
+errnoNames.set(osConstants.errno.EAGAIN, 'EAGAIN');
 // Kernel-internal codes that netlink can return and libc does not name.
 errnoNames.set(512, 'ERESTARTSYS');
 errnoNames.set(524, 'ENOTSUPP');

@@ -7,9 +7,11 @@
  */
 import { bindAsync, bindSync, type AsyncOps, type SyncOps } from './netlink/bind';
 import { NetlinkConnection, NetlinkSyncConnection } from './netlink/connection';
-import { NETLINK_ROUTE } from './netlink/constants';
+import { NETLINK_NETFILTER, NETLINK_ROUTE } from './netlink/constants';
 import { runAsync, runSync, type Operation } from './netlink/operation';
 import { openNetnsSync, type NetnsRef, type NetworkNamespace } from './netns/namespace';
+import { conntrackOps } from './conntrack/conntrack';
+import { Nftables } from './nftables/api';
 import { addressOps } from './rtnetlink/address';
 import { RtnetlinkEvents } from './rtnetlink/events';
 import { fdbOps } from './rtnetlink/fdb';
@@ -57,12 +59,17 @@ export class Handle {
   readonly events: RtnetlinkEvents;
   private readonly rtnl: NetlinkConnection;
   private readonly ns?: NetworkNamespace;
+  private readonly receiveBufferBytes?: number;
+  private nfnl?: NetlinkConnection;
+  private nftApi?: Nftables;
+  private conntrackApi?: AsyncOps<typeof conntrackOps>;
 
   /** @internal use {@link open} */
   constructor(opts: OpenOptions = {}) {
     const { ns, conn } = openParts(opts, (fd) => new NetlinkConnection({ protocol: NETLINK_ROUTE, netnsFd: fd, receiveBufferBytes: opts.receiveBufferBytes }));
     this.ns = ns;
     this.rtnl = conn;
+    this.receiveBufferBytes = opts.receiveBufferBytes;
     // Steps that are not netlink requests (tun creation) run in the handle's namespace.
     const env = { get netnsFd() { return ns ? ns.fd : -1; } };
     this.links = bindAsync(conn, linkOps, env);
@@ -89,10 +96,26 @@ export class Handle {
     return this.rtnl;
   }
 
+  /** nftables of this namespace: transactions, listing, events (netfilter socket opened on first use). */
+  get nft(): Nftables {
+    return (this.nftApi ??= new Nftables(this.netfilter(), this.ns ? this.ns.fd : -1, this.receiveBufferBytes));
+  }
+
+  /** Connection tracking of this namespace: list, filter, delete entries. */
+  get conntrack(): AsyncOps<typeof conntrackOps> {
+    return (this.conntrackApi ??= bindAsync(this.netfilter(), conntrackOps));
+  }
+
+  private netfilter(): NetlinkConnection {
+    return (this.nfnl ??= new NetlinkConnection({ protocol: NETLINK_NETFILTER, netnsFd: this.ns ? this.ns.fd : -1, receiveBufferBytes: this.receiveBufferBytes }));
+  }
+
   /** Closes the sockets (event streams end); pending calls fail with ClosedError. */
   close(): void {
     this.events.closeAll();
+    this.nftApi?.closeAll();
     this.rtnl.close();
+    this.nfnl?.close();
     this.ns?.close();
   }
 

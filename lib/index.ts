@@ -85,3 +85,7 @@ export type { EventAction, EventGroup, EventStream, RtnetlinkEvent, RtnetlinkEve
 export type { Address, AddressFilter, AddressOptions } from './rtnetlink/address';
 export type { Nexthop, NexthopOptions, Route, RouteFilter, RouteLookupOptions, RouteOptions } from './rtnetlink/route';
 export type { IpFamily } from './validate/ip';
+// nftables (h.nft) and connection tracking (h.conntrack); every nftables type is under `nft.`.
+export * as nft from './nftables';
+export { rule, not, NftCommandError, GenerationMismatchError, type Nftables } from './nftables';
+export type { ConntrackEntry, ConntrackFilter, ConntrackTuple } from './conntrack';

@@ -542,6 +542,8 @@ export class Transaction {
   private pushRule(r: RuleInput, verb: string, place: (ruleId: number) => RulePlacement): number {
     if ((r.expressions === undefined) === (r.rule === undefined)) throw new ValidationError('rule', r, 'give exactly one of expressions or rule');
     const built: BuiltRule = r.rule ? r.rule.build(r.family, this.ids) : { expressions: r.expressions!, anonymousSets: [] };
+    // Inline sets live in the rule's table.
+    for (const a of built.anonymousSets) a.set = { ...a.set, family: r.family, table: r.table };
     const rule: Omit<Rule, 'handle'> = {
       family: r.family,
       table: r.table,

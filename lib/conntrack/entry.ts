@@ -1,0 +1,152 @@
+/**
+ * Connection-tracking entries: decoding ctnetlink messages into typed
+ * entries (original and reply tuples, status, timeout, mark, zone, TCP
+ * state, counters) and encoding a tuple to address one entry.
+ * @module
+ */
+import { Attributes, type NetlinkMessage } from '../netlink/parser';
+import type { NetlinkWriter } from '../netlink/writer';
+import { IP_PROTOCOLS } from '../nftables/datatypes';
+import { NFGENMSG_LEN } from '../nftables/constants';
+import { formatIp, parseIp, type IpFamily } from '../validate/ip';
+import * as C from './constants';
+
+/** One direction of a connection. */
+export interface ConntrackTuple {
+  src: string;
+  dst: string;
+  /** TCP, UDP, SCTP, DCCP ports. */
+  sport?: number;
+  dport?: number;
+  /** ICMP / ICMPv6 identifier, type and code. */
+  icmpId?: number;
+  icmpType?: number;
+  icmpCode?: number;
+}
+
+/** A connection-tracking entry. */
+export interface ConntrackEntry {
+  family: IpFamily;
+  /** "tcp", "udp", "icmp", ... or the protocol number. */
+  protocol: string | number;
+  original: ConntrackTuple;
+  reply: ConntrackTuple;
+  /** IPS_* flags: "confirmed", "seen-reply", "assured", "snat", "dnat", ... */
+  status: string[];
+  /** Seconds until it expires. */
+  timeout?: number;
+  mark?: number;
+  zone?: number;
+  /** Kernel id; deleting by tuple + id never hits a newer entry with the same tuple. */
+  id?: number;
+  use?: number;
+  /** TCP state ("established", "time-wait", ...). */
+  tcpState?: string;
+  /** Counters (when net.netfilter.nf_conntrack_acct is on). */
+  counters?: { original: { packets: bigint; bytes: bigint }; reply: { packets: bigint; bytes: bigint } };
+}
+
+function protoName(n: number): string | number {
+  return IP_PROTOCOLS.name(n);
+}
+
+/** The protocol number of a name or number. */
+export function protoNumber(p: string | number): number {
+  return typeof p === 'number' ? p : IP_PROTOCOLS.number(p, 'protocol');
+}
+
+function decodeTuple(buf: Buffer | undefined): { tuple: ConntrackTuple; proto: number; family: IpFamily } {
+  const tuple: ConntrackTuple = { src: '', dst: '' };
+  let proto = 0;
+  let family: IpFamily = 4;
+  if (!buf) return { tuple, proto, family };
+  const a = new Attributes(buf);
+  const ip = a.nested(C.CTA_TUPLE_IP);
+  if (ip) {
+    const v4s = ip.get(C.CTA_IP_V4_SRC);
+    const v6s = ip.get(C.CTA_IP_V6_SRC);
+    if (v6s) family = 6;
+    tuple.src = formatIp((v4s ?? v6s) as Buffer);
+    const d = ip.get(family === 4 ? C.CTA_IP_V4_DST : C.CTA_IP_V6_DST);
+    if (d) tuple.dst = formatIp(d);
+  }
+  const p = a.nested(C.CTA_TUPLE_PROTO);
+  if (p) {
+    proto = p.u8(C.CTA_PROTO_NUM) ?? 0;
+    const sport = p.be16(C.CTA_PROTO_SRC_PORT);
+    const dport = p.be16(C.CTA_PROTO_DST_PORT);
+    if (sport !== undefined) tuple.sport = sport;
+    if (dport !== undefined) tuple.dport = dport;
+    const id = p.be16(C.CTA_PROTO_ICMP_ID) ?? p.be16(C.CTA_PROTO_ICMPV6_ID);
+    const type = p.u8(C.CTA_PROTO_ICMP_TYPE) ?? p.u8(C.CTA_PROTO_ICMPV6_TYPE);
+    const code = p.u8(C.CTA_PROTO_ICMP_CODE) ?? p.u8(C.CTA_PROTO_ICMPV6_CODE);
+    if (id !== undefined) tuple.icmpId = id;
+    if (type !== undefined) tuple.icmpType = type;
+    if (code !== undefined) tuple.icmpCode = code;
+  }
+  return { tuple, proto, family };
+}
+
+function counters(buf: Buffer | undefined): { packets: bigint; bytes: bigint } | undefined {
+  if (!buf) return undefined;
+  const a = new Attributes(buf);
+  return { packets: a.be64(C.CTA_COUNTERS_PACKETS) ?? 0n, bytes: a.be64(C.CTA_COUNTERS_BYTES) ?? 0n };
+}
+
+/** Decodes an IPCTNL_MSG_CT_NEW message. */
+export function decodeEntry(m: NetlinkMessage): ConntrackEntry {
+  const a = new Attributes(m.payload, Math.min(NFGENMSG_LEN, m.payload.length));
+  const orig = decodeTuple(a.get(C.CTA_TUPLE_ORIG));
+  const reply = decodeTuple(a.get(C.CTA_TUPLE_REPLY));
+  const status = a.be32(C.CTA_STATUS) ?? 0;
+  const e: ConntrackEntry = {
+    family: orig.family,
+    protocol: protoName(orig.proto),
+    original: orig.tuple,
+    reply: reply.tuple,
+    status: C.STATUS_BITS.filter(([, bit]) => status & bit).map(([n]) => n),
+  };
+  const timeout = a.be32(C.CTA_TIMEOUT);
+  if (timeout !== undefined) e.timeout = timeout;
+  const mark = a.be32(C.CTA_MARK);
+  if (mark !== undefined) e.mark = mark;
+  const zone = a.be16(C.CTA_ZONE);
+  if (zone !== undefined) e.zone = zone;
+  const id = a.be32(C.CTA_ID);
+  if (id !== undefined) e.id = id;
+  const use = a.be32(C.CTA_USE);
+  if (use !== undefined) e.use = use;
+  const tcp = a.nested(C.CTA_PROTOINFO)?.nested(C.CTA_PROTOINFO_TCP);
+  const state = tcp?.u8(C.CTA_PROTOINFO_TCP_STATE);
+  if (state !== undefined) e.tcpState = C.TCP_STATES[state] ?? String(state);
+  const co = counters(a.get(C.CTA_COUNTERS_ORIG));
+  const cr = counters(a.get(C.CTA_COUNTERS_REPLY));
+  if (co && cr) e.counters = { original: co, reply: cr };
+  return e;
+}
+
+/** Writes a tuple nest (the original direction addresses an entry for deletion). */
+export function writeTuple(w: NetlinkWriter, type: number, family: IpFamily, protocol: number, t: ConntrackTuple): void {
+  const tuple = w.nest(type);
+  const ip = w.nest(C.CTA_TUPLE_IP);
+  w.attr(family === 4 ? C.CTA_IP_V4_SRC : C.CTA_IP_V6_SRC, parseIp(t.src, 'src', family).bytes);
+  w.attr(family === 4 ? C.CTA_IP_V4_DST : C.CTA_IP_V6_DST, parseIp(t.dst, 'dst', family).bytes);
+  w.endNest(ip);
+  const p = w.nest(C.CTA_TUPLE_PROTO);
+  w.u8(C.CTA_PROTO_NUM, protocol);
+  if (t.sport !== undefined) w.be16(C.CTA_PROTO_SRC_PORT, t.sport);
+  if (t.dport !== undefined) w.be16(C.CTA_PROTO_DST_PORT, t.dport);
+  const v6 = family === 6;
+  if (t.icmpId !== undefined) w.be16(v6 ? C.CTA_PROTO_ICMPV6_ID : C.CTA_PROTO_ICMP_ID, t.icmpId);
+  if (t.icmpType !== undefined) w.u8(v6 ? C.CTA_PROTO_ICMPV6_TYPE : C.CTA_PROTO_ICMP_TYPE, t.icmpType);
+  if (t.icmpCode !== undefined) w.u8(v6 ? C.CTA_PROTO_ICMPV6_CODE : C.CTA_PROTO_ICMP_CODE, t.icmpCode);
+  w.endNest(p);
+  w.endNest(tuple);
+}
+
+/** "udp 10.0.0.1:5353 -> 10.0.0.2:53" */
+export function describeEntry(e: Pick<ConntrackEntry, 'protocol' | 'original'>): string {
+  const t = e.original;
+  const port = (p?: number) => (p !== undefined ? `:${p}` : '');
+  return `${e.protocol} ${t.src}${port(t.sport)} -> ${t.dst}${port(t.dport)}`;
+}

@@ -1,0 +1,6 @@
+/**
+ * Connection tracking: the public surface (re-exported from the package root).
+ * @module
+ */
+export { conntrackOps, entryMatches, type ConntrackFilter } from './conntrack';
+export type { ConntrackEntry, ConntrackTuple } from './entry';

@@ -1,0 +1,197 @@
+/**
+ * Ruleset change notifications (the NFNLGRP_NFTABLES multicast group) as an
+ * async iterable of typed events: every table, chain, rule, set, element and
+ * object added or deleted by anyone (nft, other processes, this one), and a
+ * `generation` event closing each committed transaction.
+ * @module
+ */
+import { native, NativeEventKind, type NativeNetlinkSocket } from '../native/binding';
+import { NetlinkOverrunError, fromNative } from '../netlink/errors';
+import { parseMessages, type NetlinkMessage } from '../netlink/parser';
+import { decodeChain, type Chain } from './chain';
+import * as C from './constants';
+import { assembleElements, decodeElementMessage, type SetElement } from './elements';
+import { decodeGeneration, setKey, shapeOfMessage, type Generation } from './list';
+import { familyName, messageFamily, nftCommand, type NftFamily } from './message';
+import { decodeObject, type NftObject } from './object';
+import { decodeRule, type Rule } from './rule';
+import { decodeSet, type NftSet, type SetRef, type SetShape } from './set';
+import { decodeTable, type Table } from './table';
+
+/** What changed: "add" for NEW messages, "delete" for DEL messages. */
+export type NftChange = 'add' | 'delete';
+
+export type NftEvent =
+  | { change: NftChange; kind: 'table'; table: Table }
+  | { change: NftChange; kind: 'chain'; chain: Chain }
+  | { change: NftChange; kind: 'rule'; rule: Rule }
+  | { change: NftChange; kind: 'set'; set: NftSet }
+  | {
+      change: NftChange;
+      kind: 'elements';
+      family: NftFamily;
+      table: string;
+      set: string;
+      /** Typed by the set's types when known; otherwise keys are raw Buffers. */
+      elements: SetElement[];
+    }
+  | { change: NftChange; kind: 'object'; object: NftObject }
+  /** A transaction was committed; `generation.id` is the new ruleset generation. */
+  | { change: 'add'; kind: 'generation'; generation: Generation };
+
+/** Looks up a set's layout when its definition was not seen in the stream. */
+export type ShapeResolver = (ref: SetRef) => Promise<SetShape | undefined>;
+
+/**
+ * A subscription; iterate it with `for await`. It has its own socket, so
+ * it never mixes with requests. Stop with `close()` or by leaving the loop.
+ * If the consumer falls so far behind that the kernel drops notifications,
+ * iteration throws NetlinkOverrunError: list the ruleset again and resubscribe.
+ */
+export class NftEventStream implements AsyncIterableIterator<NftEvent> {
+  private readonly socket: NativeNetlinkSocket;
+  private readonly pending: NftEvent[] = [];
+  private readonly raw: NetlinkMessage[] = [];
+  private readonly shapes = new Map<string, SetShape>();
+  private wake?: () => void;
+  private failure?: Error;
+  private closed = false;
+  private draining = false;
+
+  /** @internal use `h.nft.events()` */
+  constructor(
+    netnsFd: number,
+    private readonly resolveShape: ShapeResolver,
+    receiveBufferBytes?: number,
+    private readonly onClose?: () => void,
+  ) {
+    try {
+      this.socket = new (native().NetlinkSocket)(
+        12,
+        netnsFd,
+        { groups: [C.NFNLGRP_NFTABLES], rcvbuf: receiveBufferBytes },
+        (kind, payload, errno) => this.onEvent(kind, payload, errno),
+      );
+    } catch (e) {
+      throw fromNative('subscribe to nftables events', e);
+    }
+    this.socket.ref();
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  async next(): Promise<IteratorResult<NftEvent>> {
+    for (;;) {
+      if (this.pending.length) return { value: this.pending.shift()!, done: false };
+      if (this.raw.length && !this.draining) {
+        await this.decodeQueued();
+        continue;
+      }
+      if (this.failure) {
+        const f = this.failure;
+        this.close();
+        throw f;
+      }
+      if (this.closed) return { value: undefined, done: true };
+      await new Promise<void>((r) => (this.wake = r));
+      this.wake = undefined;
+    }
+  }
+
+  async return(): Promise<IteratorResult<NftEvent>> {
+    this.close();
+    return { value: undefined, done: true };
+  }
+
+  /** Stops the subscription; a pending `next()` ends the iteration. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.socket.unref();
+    this.socket.close();
+    this.onClose?.();
+    this.wake?.();
+  }
+
+  private onEvent(kind: NativeEventKind, payload: Buffer | number[], errno: number): void {
+    if (this.closed) return;
+    if (kind === NativeEventKind.Messages) {
+      for (const m of parseMessages(payload as Buffer)) if (m.type >> 8 === C.NFNL_SUBSYS_NFTABLES) this.raw.push(m);
+    } else if (kind === NativeEventKind.Overrun) {
+      this.failure = new NetlinkOverrunError('nftables events');
+    } else if (kind === NativeEventKind.Fatal) {
+      this.failure = fromNative('nftables events', Object.assign(new Error('netlink receive failed'), { errno, syscall: 'recvmsg' }));
+    }
+    this.wake?.();
+  }
+
+  private async decodeQueued(): Promise<void> {
+    this.draining = true;
+    try {
+      while (this.raw.length) {
+        const m = this.raw.shift()!;
+        const e = await this.decode(m);
+        if (e) this.pending.push(e);
+      }
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  private async decode(m: NetlinkMessage): Promise<NftEvent | undefined> {
+    const cmd = nftCommand(m);
+    switch (cmd) {
+      case C.NFT_MSG_NEWTABLE:
+      case C.NFT_MSG_DELTABLE:
+        return { change: cmd === C.NFT_MSG_NEWTABLE ? 'add' : 'delete', kind: 'table', table: decodeTable(m) };
+      case C.NFT_MSG_NEWCHAIN:
+      case C.NFT_MSG_DELCHAIN:
+        return { change: cmd === C.NFT_MSG_NEWCHAIN ? 'add' : 'delete', kind: 'chain', chain: decodeChain(m) };
+      case C.NFT_MSG_NEWRULE:
+      case C.NFT_MSG_DELRULE:
+        return { change: cmd === C.NFT_MSG_NEWRULE ? 'add' : 'delete', kind: 'rule', rule: decodeRule(m) };
+      case C.NFT_MSG_NEWSET:
+      case C.NFT_MSG_DELSET: {
+        const set = decodeSet(m);
+        if (cmd === C.NFT_MSG_NEWSET) this.shapes.set(setKey(set), shapeOfMessage(m));
+        return { change: cmd === C.NFT_MSG_NEWSET ? 'add' : 'delete', kind: 'set', set };
+      }
+      case C.NFT_MSG_NEWSETELEM:
+      case C.NFT_MSG_DELSETELEM: {
+        const { table, set, elements } = decodeElementMessage(m);
+        const family = familyName(messageFamily(m));
+        const key = setKey({ family, table, name: set });
+        let shape = this.shapes.get(key);
+        if (!shape) {
+          shape = await this.resolveShape({ family, table, name: set }).catch(() => undefined);
+          if (shape) this.shapes.set(key, shape);
+        }
+        shape ??= rawShape(elements[0]?.key?.length ?? 0, elements[0]?.data?.length ?? 0);
+        return { change: cmd === C.NFT_MSG_NEWSETELEM ? 'add' : 'delete', kind: 'elements', family, table, set, elements: assembleElements(shape, elements) };
+      }
+      case C.NFT_MSG_NEWOBJ:
+      case C.NFT_MSG_DELOBJ:
+        return { change: cmd === C.NFT_MSG_NEWOBJ ? 'add' : 'delete', kind: 'object', object: decodeObject(m) };
+      case C.NFT_MSG_NEWGEN:
+        return { change: 'add', kind: 'generation', generation: decodeGeneration(m) };
+      default:
+        return undefined;
+    }
+  }
+}
+
+/** A layout for elements of an unknown set: keys and data stay raw bytes. */
+function rawShape(keyLength: number, dataLength: number): SetShape {
+  return {
+    keyFields: [undefined],
+    keyFieldLengths: [keyLength],
+    keyLength,
+    map: dataLength ? 'data' : 'none',
+    dataFields: dataLength ? [undefined] : [],
+    dataFieldLengths: dataLength ? [dataLength] : [],
+    dataLength,
+    interval: false,
+  };
+}

@@ -1,0 +1,73 @@
+/**
+ * nftables: the public surface (re-exported from the package root).
+ * @module
+ */
+export { Nftables } from './api';
+export { RuleBuilder, Negated, not, rule } from './builder/builder';
+export type {
+  CtStateName,
+  CtStatusName,
+  FibType,
+  LimitOptions,
+  LogOptions,
+  MatchValue,
+  NatMapEntry,
+  NatMapOptions,
+  NatOptions,
+  RejectOptions,
+  VerdictSpec,
+  WeightedBackend,
+} from './builder/builder';
+export type { FieldName } from './builder/fields';
+export type { Chain, ChainHook, ChainPolicy, ChainRef, ChainType, PriorityName } from './chain';
+export { resolvePriority } from './chain';
+export type { Verdict, VerdictCode } from './data';
+export type { DataTypeName, Scalar } from './datatypes';
+export type { ElementValue, SetElement } from './elements';
+export { GenerationMismatchError, NftCommandError } from './errors';
+export type { NftChange, NftEvent, NftEventStream } from './events';
+export { KNOWN_EXPRESSIONS, readExpressionList, writeExpressionList } from './expressions/registry';
+export type { Expression } from './expressions/registry';
+export type { BitwiseExpression } from './expressions/bitwise';
+export type { ByteorderExpression } from './expressions/byteorder';
+export type { CmpExpression, CmpOp } from './expressions/cmp';
+export type { CounterExpression } from './expressions/counter';
+export type { CtExpression, CtKey } from './expressions/ct';
+export type { DynsetExpression } from './expressions/dynset';
+export type { FibExpression, FibFlag, FibResult } from './expressions/fib';
+export type { ImmediateExpression } from './expressions/immediate';
+export type { LimitExpression } from './expressions/limit';
+export type { LogExpression, LogLevel } from './expressions/log';
+export type { LookupExpression } from './expressions/lookup';
+export type { MasqExpression } from './expressions/masq';
+export type { MetaExpression, MetaKey } from './expressions/meta';
+export type { NatExpression } from './expressions/nat';
+export type { NatFlag } from './expressions/nat-flags';
+export type { NotrackExpression } from './expressions/notrack';
+export type { NumgenExpression } from './expressions/numgen';
+export type { ObjrefExpression } from './expressions/objref';
+export type { OpaqueExpression } from './expressions/opaque';
+export type { PayloadExpression, PayloadBase } from './expressions/payload';
+export type { QuotaExpression } from './expressions/quota';
+export type { RangeExpression } from './expressions/range';
+export type { RedirExpression } from './expressions/redir';
+export type { RejectExpression } from './expressions/reject';
+export type { Generation, NftFilter, Ruleset, SetWithElements } from './list';
+export type { NftFamily } from './message';
+export type { CounterObject, LimitObject, NftObject, ObjectRef, OpaqueObject, QuotaObject } from './object';
+export type { ObjectType } from './object-types';
+export type { Rule, RuleRef } from './rule';
+export type { NftSet, SetDataType, SetFlag, SetRef } from './set';
+export type { Table, TableFlag, TableRef } from './table';
+export { Transaction } from './transaction';
+export type {
+  AddOptions,
+  CommandAnchor,
+  CommandResult,
+  CommitOptions,
+  CommitResult,
+  EchoMode,
+  RuleAnchor,
+  RuleInput,
+  RuleSource,
+} from './transaction';

@@ -5,7 +5,7 @@
  * @module
  */
 import { NLMSG_DONE, NLMSG_ERROR, NLMSG_NOOP, NLMSG_OVERRUN, NLM_F_DUMP_INTR } from './constants';
-import { DumpInterruptedError, NetlinkError } from './errors';
+import { DumpInterruptedError, NetlinkError, NetlinkOverrunError } from './errors';
 import { decodeDoneMessage, decodeErrorMessage, type ErrorReply } from './extack';
 import type { NetlinkMessage } from './parser';
 
@@ -18,6 +18,8 @@ export class PendingRequest {
   interrupted = false;
   /** First error of a batch; the batch settles on `sent`. */
   batchError?: NetlinkError;
+  /** A batch's replies were partly dropped (reported if no kernel error explains the batch). */
+  overrun?: NetlinkOverrunError;
   settled = false;
 
   constructor(
@@ -73,13 +75,23 @@ export class RequestTracker {
   /** The datagram carrying `p` was processed: batches complete here. */
   sent(p: PendingRequest): void {
     if (p.kind !== 'batch' || p.settled) return;
-    this.finish(p, p.batchError);
+    this.finish(p, p.batchError ?? p.overrun);
   }
 
   /** Fails one request (send error) or, without `p`, every request. */
   fail(error: Error, p?: PendingRequest): void {
     const victims = p ? [p] : [...this.bySeq.values(), ...this.batches];
-    for (const v of victims) this.finish(v, error);
+    for (const v of victims) {
+      // A batch settles once its datagram was processed (`sent`). An overrun
+      // before that only cost some of its replies (a failing 100k-command
+      // batch errors on every command); its first error, still to be read,
+      // names the culprit, so keep the overrun only as the fallback.
+      if (!p && v.kind === 'batch' && error instanceof NetlinkOverrunError) {
+        v.overrun ??= error;
+        continue;
+      }
+      this.finish(v, error);
+    }
   }
 
   private findBatch(seq: number): PendingRequest | undefined {

@@ -178,6 +178,17 @@ export class Transaction {
   }
 
   /**
+   * Encodes a command right away (so bad input fails here, not at commit)
+   * and keeps the bytes: commit then only copies them into the batch.
+   */
+  private pushEncoded(description: string, echo: EchoKind | undefined, write: (w: NetlinkWriter) => number): number {
+    const probe = new NetlinkWriter(512);
+    const main = write(probe);
+    const bytes = probe.finish();
+    return this.push({ description, echo, write: (w) => (appendMessages(w, bytes), main) });
+  }
+
+  /**
    * Adds a table (idempotent unless `exclusive`).
    * @example
    * tx.addTable({ family: 'inet', name: 'nat' });
@@ -185,8 +196,7 @@ export class Transaction {
   addTable(t: Table, opts: AddOptions = {}): number {
     const flags = NLM_F_CREATE | (opts.exclusive ? NLM_F_EXCL : 0);
     const table = { ...t };
-    writeNewTable(new NetlinkWriter(), table, flags); // validates now, not at commit
-    return this.push({ description: `add table ${describeTable(t)}`, echo: 'table', write: (w) => (writeNewTable(w, table, flags), 0) });
+    return this.pushEncoded(`add table ${describeTable(t)}`, 'table', (w) => (writeNewTable(w, table, flags), 0));
   }
 
   /**
@@ -195,8 +205,7 @@ export class Transaction {
    * tx.deleteTable({ family: 'inet', name: 'nat' });
    */
   deleteTable(t: TableRef): number {
-    writeDeleteTable(new NetlinkWriter(), t);
-    return this.push({ description: `delete table ${describeTable(t)}`, write: (w) => (writeDeleteTable(w, t), 0) });
+    return this.pushEncoded(`delete table ${describeTable(t)}`, undefined, (w) => (writeDeleteTable(w, t), 0));
   }
 
   /**
@@ -206,8 +215,7 @@ export class Transaction {
    */
   flushTable(t: { family: NftFamily; name: string }): number {
     const ref = { family: t.family, table: t.name };
-    writeDeleteRule(new NetlinkWriter(), ref);
-    return this.push({ description: `flush table ${describeTable(t)}`, write: (w) => (writeDeleteRule(w, ref), 0) });
+    return this.pushEncoded(`flush table ${describeTable(t)}`, undefined, (w) => (writeDeleteRule(w, ref), 0));
   }
 
   /**
@@ -219,8 +227,7 @@ export class Transaction {
   addChain(c: Chain, opts: AddOptions = {}): number {
     const flags = NLM_F_CREATE | (opts.exclusive ? NLM_F_EXCL : 0);
     const chain = { ...c };
-    writeNewChain(new NetlinkWriter(), chain, flags);
-    return this.push({ description: `add chain ${describeChain(c)}`, echo: 'chain', write: (w) => (writeNewChain(w, chain, flags), 0) });
+    return this.pushEncoded(`add chain ${describeChain(c)}`, 'chain', (w) => (writeNewChain(w, chain, flags), 0));
   }
 
   /**
@@ -229,8 +236,7 @@ export class Transaction {
    * tx.deleteChain({ family: 'inet', table: 'nat', name: 'services' });
    */
   deleteChain(c: ChainRef): number {
-    writeDeleteChain(new NetlinkWriter(), c);
-    return this.push({ description: `delete chain ${describeChain(c)}`, write: (w) => (writeDeleteChain(w, c), 0) });
+    return this.pushEncoded(`delete chain ${describeChain(c)}`, undefined, (w) => (writeDeleteChain(w, c), 0));
   }
 
   /**
@@ -240,8 +246,7 @@ export class Transaction {
    */
   flushChain(c: { family: NftFamily; table: string; name: string }): number {
     const ref = { family: c.family, table: c.table, chain: c.name };
-    writeDeleteRule(new NetlinkWriter(), ref);
-    return this.push({ description: `flush chain ${describeChain(c)}`, write: (w) => (writeDeleteRule(w, ref), 0) });
+    return this.pushEncoded(`flush chain ${describeChain(c)}`, undefined, (w) => (writeDeleteRule(w, ref), 0));
   }
 
   /**
@@ -268,7 +273,7 @@ export class Transaction {
       if (!Number.isInteger(opts.index) || opts.index < 0) throw new ValidationError('index', opts.index, 'must be a non-negative integer');
       if (opts.before !== undefined) throw new ValidationError('index', opts.index, 'give either before or index');
     }
-    const idx = this.pushRule(r, 'insert', (id) => ({ append: false, ruleId: id, ...this.anchor(opts.before) }));
+    const idx = this.pushRule(r, 'insert', (id) => ({ append: false, ruleId: id, ...this.anchor(opts.before) }), opts.index !== undefined);
     if (opts.index !== undefined) this.commands[idx].needsIndex = { chain: { family: r.family, table: r.table, name: r.chain }, index: opts.index };
     return idx;
   }
@@ -289,8 +294,7 @@ export class Transaction {
    * tx.deleteRule({ family: 'inet', table: 'filter', chain: 'input', handle: 7 });
    */
   deleteRule(r: RuleRef): number {
-    writeDeleteRule(new NetlinkWriter(), r);
-    return this.push({ description: `delete rule ${describeRule(r)}`, write: (w) => (writeDeleteRule(w, r), 0) });
+    return this.pushEncoded(`delete rule ${describeRule(r)}`, undefined, (w) => (writeDeleteRule(w, r), 0));
   }
 
   /**
@@ -305,18 +309,11 @@ export class Transaction {
     const set = { ...s };
     const id = this.ids.setId();
     const shape = shapeOf(set);
-    const probe = new NetlinkWriter();
-    writeNewSet(probe, set, flags, id);
-    if (elements.length) writeElements(probe, C.NFT_MSG_NEWSETELEM, NLM_F_CREATE, { ...set, set: set.name }, shape, elements);
     this.definedSets.set(setKey(set), set);
-    return this.push({
-      description: `add ${set.dataType !== undefined || set.objectType !== undefined ? 'map' : 'set'} ${describeSet(set)}`,
-      echo: 'set',
-      write: (w) => {
-        writeNewSet(w, set, flags, id);
-        if (elements.length) writeElements(w, C.NFT_MSG_NEWSETELEM, NLM_F_CREATE, { family: set.family, table: set.table, set: set.name }, shape, elements);
-        return 0;
-      },
+    return this.pushEncoded(`add ${set.dataType !== undefined || set.objectType !== undefined ? 'map' : 'set'} ${describeSet(set)}`, 'set', (w) => {
+      writeNewSet(w, set, flags, id);
+      if (elements.length) writeElements(w, C.NFT_MSG_NEWSETELEM, NLM_F_CREATE, { family: set.family, table: set.table, set: set.name }, shape, elements);
+      return 0;
     });
   }
 
@@ -326,8 +323,7 @@ export class Transaction {
    * tx.deleteSet({ family: 'inet', table: 'filter', name: 'allowed' });
    */
   deleteSet(s: SetRef): number {
-    writeDeleteSet(new NetlinkWriter(), s);
-    return this.push({ description: `delete set ${describeSet(s)}`, write: (w) => (writeDeleteSet(w, s), 0) });
+    return this.pushEncoded(`delete set ${describeSet(s)}`, undefined, (w) => (writeDeleteSet(w, s), 0));
   }
 
   /**
@@ -357,9 +353,7 @@ export class Transaction {
    * tx.flushSet({ family: 'inet', table: 'filter', name: 'allowed' });
    */
   flushSet(s: SetRef): number {
-    const write = (w: NetlinkWriter) => (writeFlushSet(w, s), 0);
-    write(new NetlinkWriter());
-    return this.push({ description: `flush set ${describeSet(s)}`, write });
+    return this.pushEncoded(`flush set ${describeSet(s)}`, undefined, (w) => (writeFlushSet(w, s), 0));
   }
 
   /**
@@ -371,8 +365,7 @@ export class Transaction {
   addObject(o: NftObject, opts: AddOptions = {}): number {
     const flags = NLM_F_CREATE | (opts.exclusive ? NLM_F_EXCL : 0);
     const obj = { ...o };
-    writeNewObject(new NetlinkWriter(), obj, flags);
-    return this.push({ description: `add ${describeObject(obj)}`, echo: 'object', write: (w) => (writeNewObject(w, obj, flags), 0) });
+    return this.pushEncoded(`add ${describeObject(obj)}`, 'object', (w) => (writeNewObject(w, obj, flags), 0));
   }
 
   /**
@@ -381,8 +374,7 @@ export class Transaction {
    * tx.deleteObject({ family: 'inet', table: 'filter', name: 'http', type: 'counter' });
    */
   deleteObject(o: ObjectRef): number {
-    writeDeleteObject(new NetlinkWriter(), o);
-    return this.push({ description: `delete ${describeObject(o)}`, write: (w) => (writeDeleteObject(w, o), 0) });
+    return this.pushEncoded(`delete ${describeObject(o)}`, undefined, (w) => (writeDeleteObject(w, o), 0));
   }
 
   /**
@@ -539,7 +531,7 @@ export class Transaction {
     return { positionId: id };
   }
 
-  private pushRule(r: RuleInput, verb: string, place: (ruleId: number) => RulePlacement): number {
+  private pushRule(r: RuleInput, verb: string, place: (ruleId: number) => RulePlacement, dynamic = false): number {
     if ((r.expressions === undefined) === (r.rule === undefined)) throw new ValidationError('rule', r, 'give exactly one of expressions or rule');
     const built: BuiltRule = r.rule ? r.rule.build(r.family, this.ids) : { expressions: r.expressions!, anonymousSets: [] };
     // Inline sets live in the rule's table.
@@ -566,16 +558,23 @@ export class Transaction {
       writeNewRule(w, rule, resolved ? { ...placement, ...resolved } : placement, 0);
       return main;
     };
-    write(new NetlinkWriter(), { shapes: new Map(), positions: new Map() }); // validates now
     if (ruleId) this.ruleIds.set(index, ruleId);
-    return this.push({ description: `${verb} rule ${describeRule(r)}`, echo: 'rule', write });
+    // Rules placed by index are written at commit, once the chain was read; others now.
+    if (dynamic) {
+      write(new NetlinkWriter(), { shapes: new Map(), positions: new Map() }); // validates now
+      return this.push({ description: `${verb} rule ${describeRule(r)}`, echo: 'rule', write });
+    }
+    return this.pushEncoded(`${verb} rule ${describeRule(r)}`, 'rule', (w) => write(w, { shapes: new Map(), positions: new Map() }));
   }
 
   private pushElements(s: SetRef, elements: SetElement[], msg: typeof C.NFT_MSG_NEWSETELEM | typeof C.NFT_MSG_DELSETELEM, flags: number, verb: string): number {
     if (!Array.isArray(elements)) throw new ValidationError('elements', elements, 'must be an array');
     const key = setKey(s);
     const own = this.definedSets.get(key);
-    if (own) writeElements(new NetlinkWriter(), msg, flags, { family: s.family, table: s.table, set: s.name }, shapeOf(own), elements);
+    if (own) {
+      const shape = shapeOf(own);
+      return this.pushEncoded(`${verb} set ${describeSet(s)}`, undefined, (w) => (writeElements(w, msg, flags, { family: s.family, table: s.table, set: s.name }, shape, elements), 0));
+    }
     return this.push({
       description: `${verb} set ${describeSet(s)}`,
       needsSet: s,
@@ -585,6 +584,13 @@ export class Transaction {
       },
     });
   }
+}
+
+/** Appends already-encoded messages, recording where each starts. */
+function appendMessages(w: NetlinkWriter, bytes: Buffer): void {
+  const base = w.length;
+  for (let off = 0; off + 4 <= bytes.length; off += (bytes.readUInt32LE(off) + 3) & ~3) w.messageOffsets.push(base + off);
+  w.bytes(bytes);
 }
 
 /** The kernel's ERESTART: a batch whose generation check failed. */

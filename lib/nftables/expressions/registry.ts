@@ -85,6 +85,8 @@ const CODECS: ReadonlyArray<ExpressionCodec<any>> = [
 ];
 
 const byType = new Map<string, ExpressionCodec<any>>(CODECS.map((c) => [c.type, c]));
+// NUL-terminated names, encoded once: rules repeat them millions of times in big batches.
+const encodedNames = new Map<string, Buffer>(CODECS.map((c) => [c.type, Buffer.from(c.name + '\0')]));
 const byName = new Map<string, ExpressionCodec<any>>(CODECS.map((c) => [c.name, c]));
 
 /** Kernel names of the expressions nlkit decodes into typed objects. */
@@ -105,7 +107,7 @@ export function writeExpressionBody(w: NetlinkWriter, e: Expression): void {
   }
   const codec = byType.get(e.type);
   if (!codec) throw new ValidationError('expression', (e as { type: unknown }).type, 'unknown expression type');
-  w.string(NFTA_EXPR_NAME, codec.name);
+  w.attr(NFTA_EXPR_NAME, encodedNames.get(e.type)!);
   const n = w.nest(NFTA_EXPR_DATA);
   codec.encode(w, e, nested);
   w.endNest(n);

@@ -33,8 +33,9 @@ constexpr size_t kCoalesceBytes = 64 * 1024;
 // One datagram never exceeds this: dumps are cut at 32 KiB by the kernel and
 // unicast replies are far smaller.
 constexpr size_t kScratchBytes = 1 << 20;
-// Deliver to JS at least this often while a large dump streams in.
-constexpr size_t kInboxFlushBytes = 4 << 20;
+// Deliver to JS at least this often while a large dump streams in: JS parses
+// (or streams) one part while the kernel produces the next.
+constexpr size_t kInboxFlushBytes = 128 << 10;
 constexpr int kDefaultRcvbuf = 4 << 20;
 // Replies up to this size are copied into a JS-owned Buffer; bigger ones (a
 // large dump) are handed over without a copy.

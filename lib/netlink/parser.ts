@@ -96,6 +96,15 @@ export class Attributes {
     return i < 0 ? undefined : this.buf.subarray(this.at[i + 1], this.at[i + 1] + this.at[i + 2]);
   }
 
+  /**
+   * Reads the first attribute of this type in place with `read(buffer, offset,
+   * length)`, without making a Buffer view (hot decoders); undefined when absent.
+   */
+  read<T>(type: number, read: (buf: Buffer, offset: number, length: number) => T): T | undefined {
+    const i = this.find(type);
+    return i < 0 ? undefined : read(this.buf, this.at[i + 1], this.at[i + 2]);
+  }
+
   has(type: number): boolean {
     return this.find(type) >= 0;
   }

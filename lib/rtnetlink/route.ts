@@ -8,7 +8,7 @@ import { ValidationError } from '../netlink/errors';
 import { call, dump, type Operation } from '../netlink/operation';
 import { Attributes, u32At, u8At, type NetlinkMessage, type RawAttribute } from '../netlink/parser';
 import { NetlinkWriter } from '../netlink/writer';
-import { afOf, formatIp, parseCidr, parseIp, AF_INET6, type IpBytes, type IpFamily } from '../validate/ip';
+import { afOf, formatIp, formatIpAt, parseCidr, parseIp, AF_INET6, type IpBytes, type IpFamily } from '../validate/ip';
 import * as C from './constants';
 import { resolveLinkIndex, type LinkRef } from './link';
 import { parseProtocol, parseRouteType, parseScope, parseTable, protocolName, routeTypeName, scopeName, tableName } from './names';
@@ -159,10 +159,10 @@ export function decodeRoute(m: NetlinkMessage): Route {
   const a = new Attributes(p, C.RTMSG_LEN);
   const tableId = a.u32(C.RTA_TABLE) ?? u8At(p, 4);
   const flags = u32At(p, 8);
-  const dst = a.get(C.RTA_DST);
+  const dst = a.read(C.RTA_DST, formatIpAt);
   const r: Route = {
     family,
-    dst: dst ? `${formatIp(dst)}/${dstLength}` : dstLength === 0 ? 'default' : `?/${dstLength}`,
+    dst: dst !== undefined ? `${dst}/${dstLength}` : dstLength === 0 ? 'default' : `?/${dstLength}`,
     dstLength,
     table: tableName(tableId),
     tableId,
@@ -174,12 +174,12 @@ export function decodeRoute(m: NetlinkMessage): Route {
   };
   const src = a.get(C.RTA_SRC);
   if (src && srcLength) r.src = `${formatIp(src)}/${srcLength}`;
-  const gw = a.get(C.RTA_GATEWAY);
-  if (gw) r.gateway = formatIp(gw);
+  const gw = a.read(C.RTA_GATEWAY, formatIpAt);
+  if (gw !== undefined) r.gateway = gw;
   const oif = a.u32(C.RTA_OIF);
   if (oif !== undefined) r.index = oif;
-  const ps = a.get(C.RTA_PREFSRC);
-  if (ps) r.prefsrc = formatIp(ps);
+  const ps = a.read(C.RTA_PREFSRC, formatIpAt);
+  if (ps !== undefined) r.prefsrc = ps;
   const prio = a.u32(C.RTA_PRIORITY);
   if (prio !== undefined) r.metric = prio;
   const mp = a.get(C.RTA_MULTIPATH);

@@ -141,8 +141,14 @@ export function networkOf(c: Cidr): Cidr {
 
 /** Formats address bytes the way inet_ntop does (and so `ip -j`). */
 export function formatIp(bytes: Uint8Array): string {
-  if (bytes.length === 4) return `${bytes[0]}.${bytes[1]}.${bytes[2]}.${bytes[3]}`;
-  if (bytes.length !== 16) return Buffer.from(bytes).toString('hex');
+  return formatIpAt(bytes, 0, bytes.length);
+}
+
+/** {@link formatIp} of `length` bytes at `offset` of `b`, without a view. */
+export function formatIpAt(b: Uint8Array, offset: number, length: number): string {
+  if (length === 4) return `${b[offset]}.${b[offset + 1]}.${b[offset + 2]}.${b[offset + 3]}`;
+  if (length !== 16) return Buffer.from(b.subarray(offset, offset + length)).toString('hex');
+  const bytes = b.subarray(offset, offset + 16);
   const w: number[] = [];
   for (let i = 0; i < 16; i += 2) w.push((bytes[i] << 8) | bytes[i + 1]);
   // Longest run of zero words (length >= 2) becomes "::" (RFC 5952, as glibc).

@@ -1,0 +1,102 @@
+'use strict';
+/**
+ * Shared body of the dump workloads: list a namespace's objects collected
+ * (the `list()` API) and streamed (`h.rtnetlink.stream()`, decoding each
+ * message and dropping it), against `ip -j ... show`; time and memory.
+ */
+const { summarize } = require('./stats');
+
+const MB = 2 ** 20;
+
+/**
+ * spec: { group, memoryGroup, list(h), request() -> NetlinkCall, accept(m) -> boolean,
+ *         decode(m), ipArgs, atLeast, runs }
+ */
+async function measureDump(ctx, h, ns, spec) {
+  const runs = spec.runs ?? (ctx.quick ? 5 : 30);
+  const warmup = ctx.quick ? 2 : 5;
+  let count = 0;
+
+  // Every variant must see the same objects (the namespace also has a few of its own).
+  const expected = (await spec.list(h)).length;
+  if (expected < spec.atLeast) throw new Error(`${spec.group}: listed ${expected}, expected at least ${spec.atLeast}`);
+
+  const stream = async (onItem) => {
+    let n = 0;
+    for await (const m of h.rtnetlink.stream(spec.request())) {
+      if (!spec.accept(m)) continue;
+      spec.decode(m);
+      n++;
+      if (onItem) onItem(n);
+    }
+    return n;
+  };
+
+  await ctx.measure({
+    group: spec.group, variant: 'nlkit, `list()` (collected, decoded)', kind: 'time', unit: 'ms', runs, warmup,
+    run: async () => {
+      count = (await spec.list(h)).length;
+    },
+  });
+  if (count !== expected) throw new Error(`${spec.group}: listed ${count}, expected ${expected}`);
+  await ctx.measure({
+    group: spec.group, variant: 'nlkit, `rtnetlink.stream()` (decoded one by one)', kind: 'time', unit: 'ms', runs, warmup,
+    run: async () => {
+      count = await stream();
+    },
+  });
+  if (count !== expected) throw new Error(`${spec.group}: streamed ${count}, expected ${expected}`);
+  await ctx.measure({
+    group: spec.group, variant: `\`ip -j ${spec.ipArgs.join(' ')}\` + JSON.parse`, impl: 'alternative', kind: 'time', unit: 'ms',
+    runs: ctx.quick ? 3 : 10, warmup: 1,
+    run: async () => {
+      count = JSON.parse(await ctx.ip(ns, ['-j', ...spec.ipArgs])).length;
+    },
+  });
+
+  // Memory: live heap + Buffers over a GC'd baseline (GC forced at each
+  // sample, so garbage not yet collected does not count), and RSS growth.
+  const memRuns = ctx.quick ? 3 : 7;
+  const delta = (a, b) => (b.heapUsed + b.external - (a.heapUsed + a.external)) / MB;
+  const collectedPeak = [];
+  const collectedRss = [];
+  const streamPeak = [];
+  const streamRss = [];
+  // Let the previous step's promises and frames unwind before a baseline.
+  const quiesce = async () => {
+    await new Promise((resolve) => setImmediate(resolve));
+    ctx.gc();
+  };
+  for (let i = 0; i < memRuns; i++) {
+    await quiesce();
+    let base = ctx.memory();
+    let list = await spec.list(h);
+    ctx.gc();
+    let after = ctx.memory();
+    collectedPeak.push(delta(base, after));
+    collectedRss.push((after.rss - base.rss) / MB);
+    list = undefined;
+    await quiesce();
+    base = ctx.memory();
+    let peak = base;
+    await stream((n) => {
+      if (n % 250 === 0) {
+        ctx.gc();
+        const m = ctx.memory();
+        if (m.heapUsed + m.external > peak.heapUsed + peak.external) peak = m;
+      }
+    });
+    after = ctx.memory();
+    if (after.heapUsed + after.external > peak.heapUsed + peak.external) peak = after;
+    streamPeak.push(delta(base, peak));
+    streamRss.push((Math.max(peak.rss, after.rss) - base.rss) / MB);
+    void list;
+  }
+  const mem = (variant, samples, note) => ctx.record({ group: spec.memoryGroup, variant, kind: 'value', unit: 'MB', note, ...summarize(samples) });
+  mem('nlkit, `list()`: live heap + Buffers', collectedPeak, 'when list() resolves: every decoded object and the raw replies alive');
+  mem('nlkit, `list()`: RSS growth', collectedRss);
+  mem('nlkit, `stream()`: live heap + Buffers, peak', streamPeak, 'sampled every 250 objects while streaming; decoded objects dropped as they come');
+  mem('nlkit, `stream()`: RSS growth', streamRss);
+}
+
+module.exports = { measureDump };

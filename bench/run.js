@@ -1,0 +1,194 @@
+#!/usr/bin/env node
+'use strict';
+/**
+ * nlkit benchmark runner.
+ *
+ *   npm run bench                           every workload (not the optional ones), writes
+ *                                           bench/results/latest.json and docs/performance.md
+ *   node bench/run.js --only route-churn    some workloads (results merged into latest.json)
+ *   node bench/run.js --only memory         optional workloads run only when named
+ *   node bench/run.js --quick               smaller and fewer runs; writes bench/results/quick.json only
+ *   node bench/run.js --list                the workloads
+ *
+ * Options: --runs N, --warmup N, --no-write, --no-docs.
+ * A workload is one file in bench/workloads/ exporting { name, description, run(ctx) }
+ * (plus optional `targets` and `optional: true`); see bench/README.md.
+ */
+const fs = require('node:fs');
+const path = require('node:path');
+const { spawnSync } = require('node:child_process');
+
+// Memory measurements need a forced GC: re-run with --expose-gc if it is missing.
+if (typeof global.gc !== 'function') {
+  const r = spawnSync(process.execPath, ['--expose-gc', ...process.execArgv, __filename, ...process.argv.slice(2)], { stdio: 'inherit' });
+  process.exit(r.status ?? 1);
+}
+
+const { BenchContext, deleteLiveNamespacesSync, deleteStaleNamespacesSync } = require('./lib/context');
+const { machineInfo } = require('./lib/machine');
+const { printResults, renderMarkdown } = require('./lib/report');
+
+const ROOT = path.join(__dirname, '..');
+const RESULTS_DIR = path.join(__dirname, 'results');
+const LATEST = path.join(RESULTS_DIR, 'latest.json');
+const QUICK = path.join(RESULTS_DIR, 'quick.json');
+const DOC = path.join(ROOT, 'docs', 'performance.md');
+const NOTES = path.join(__dirname, 'notes.md');
+
+function parseArgs(argv) {
+  const o = { only: undefined, quick: false, runs: undefined, warmup: undefined, write: true, docs: true, list: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const value = () => {
+      if (i + 1 >= argv.length) throw new Error(`${a} needs a value`);
+      return argv[++i];
+    };
+    if (a === '--only') o.only = value().split(',').map((s) => s.trim()).filter(Boolean);
+    else if (a.startsWith('--only=')) o.only = a.slice(7).split(',').filter(Boolean);
+    else if (a === '--quick') o.quick = true;
+    else if (a === '--runs') o.runs = Number(value());
+    else if (a === '--warmup') o.warmup = Number(value());
+    else if (a === '--no-write') o.write = false;
+    else if (a === '--no-docs') o.docs = false;
+    else if (a === '--list') o.list = true;
+    else if (a === '--help' || a === '-h') o.help = true;
+    else throw new Error(`unknown option ${a} (try --help)`);
+  }
+  return o;
+}
+
+/** Every bench/workloads/*.js file is a workload: adding one is dropping a file there. */
+function loadWorkloads() {
+  const dir = path.join(__dirname, 'workloads');
+  return fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith('.js'))
+    .sort()
+    .map((f) => {
+      const w = require(path.join(dir, f));
+      if (!w || typeof w.name !== 'string' || typeof w.run !== 'function') throw new Error(`bench/workloads/${f}: must export { name, description, run(ctx) }`);
+      return w;
+    })
+    .sort((a, b) => (a.order ?? 50) - (b.order ?? 50));
+}
+
+function readJson(file) {
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+async function main() {
+  const opts = parseArgs(process.argv.slice(2));
+  const all = loadWorkloads();
+  if (opts.help) {
+    console.log(fs.readFileSync(__filename, 'utf8').split('\n').slice(3, 16).map((l) => l.replace(/^ \* ?/, '')).join('\n'));
+    return 0;
+  }
+  if (opts.list) {
+    for (const w of all) console.log(`${w.name.padEnd(16)} ${w.optional ? '(optional) ' : ''}${w.description}`);
+    return 0;
+  }
+  if (process.getuid && process.getuid() !== 0) {
+    console.error('bench: needs root (it creates network namespaces)');
+    return 1;
+  }
+  let chosen;
+  if (opts.only) {
+    const unknown = opts.only.filter((n) => !all.some((w) => w.name === n));
+    if (unknown.length) throw new Error(`unknown workload(s): ${unknown.join(', ')}; known: ${all.map((w) => w.name).join(', ')}`);
+    chosen = all.filter((w) => opts.only.includes(w.name));
+  } else {
+    chosen = all.filter((w) => !w.optional);
+  }
+
+  deleteStaleNamespacesSync();
+  const cleanupAndExit = (sig) => {
+    deleteLiveNamespacesSync();
+    process.exit(sig === 'SIGINT' ? 130 : 143);
+  };
+  process.on('SIGINT', cleanupAndExit);
+  process.on('SIGTERM', cleanupAndExit);
+  process.on('exit', deleteLiveNamespacesSync);
+
+  const machine = machineInfo();
+  const runs = opts.runs ?? (opts.quick ? 3 : 5);
+  const warmup = opts.warmup ?? 1;
+  console.log(`nlkit bench: ${machine.cpu}, ${machine.cores} cores, Linux ${machine.kernel}, Node ${machine.node}; load ${machine.loadAverage.join(' ')}`);
+  console.log(`${opts.quick ? 'quick run, ' : ''}${runs} runs after ${warmup} warm-up, medians\n`);
+
+  const report = { generated: new Date().toISOString(), workloads: {} };
+  let failed = false;
+  for (const w of chosen) {
+    console.log(`${w.name}: ${w.description}`);
+    const ctx = new BenchContext({ workload: w.name, quick: opts.quick, runs, warmup, log: (s) => console.log(s) });
+    const started = Date.now();
+    let error;
+    try {
+      await w.run(ctx);
+    } catch (e) {
+      error = e;
+      failed = true;
+      console.error(`  ${w.name} failed: ${e && e.stack ? e.stack : e}`);
+    } finally {
+      await ctx.cleanup();
+    }
+    const lookup = (variant) => ctx.results.find((r) => r.variant === variant);
+    const targets = (w.targets || []).map((t) => {
+      let outcome;
+      try {
+        outcome = t.evaluate(lookup, ctx.results);
+      } catch (e) {
+        outcome = { met: false, value: `error: ${e.message}` };
+      }
+      return { text: t.text, limit: t.limit, ...outcome };
+    });
+    report.workloads[w.name] = {
+      description: w.description,
+      date: new Date(started).toISOString(),
+      seconds: Math.round((Date.now() - started) / 100) / 10,
+      machine,
+      options: { quick: opts.quick, runs, warmup },
+      error: error ? String(error && error.message ? error.message : error) : undefined,
+      results: ctx.results,
+      targets,
+    };
+    console.log('');
+  }
+
+  printResults(report);
+
+  if (opts.write) {
+    fs.mkdirSync(RESULTS_DIR, { recursive: true });
+    if (opts.quick) {
+      fs.writeFileSync(QUICK, JSON.stringify(report, null, 2) + '\n');
+      console.log(`\nwrote ${path.relative(ROOT, QUICK)} (quick runs never touch latest.json or docs/performance.md)`);
+    } else {
+      // Merge: workloads not run now keep their last results.
+      const latest = readJson(LATEST) || { workloads: {} };
+      latest.generated = report.generated;
+      for (const [name, data] of Object.entries(report.workloads)) if (!data.error) latest.workloads[name] = data;
+      fs.writeFileSync(LATEST, JSON.stringify(latest, null, 2) + '\n');
+      console.log(`\nwrote ${path.relative(ROOT, LATEST)}`);
+      if (opts.docs) {
+        const notes = fs.existsSync(NOTES) ? fs.readFileSync(NOTES, 'utf8') : '';
+        fs.writeFileSync(DOC, renderMarkdown(latest, all, notes));
+        console.log(`wrote ${path.relative(ROOT, DOC)}`);
+      }
+    }
+  }
+  return failed ? 1 : 0;
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e) => {
+    console.error(e && e.stack ? e.stack : e);
+    deleteLiveNamespacesSync();
+    process.exitCode = 1;
+  },
+);

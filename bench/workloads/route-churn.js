@@ -1,0 +1,116 @@
+'use strict';
+/**
+ * Route churn: add N /32 routes through one link, then delete them, with
+ * every nlkit API shape and with the two ways people do it from a shell.
+ * The rate counts route operations (N adds + N deletes) per second.
+ */
+
+const GROUP = 'route churn (add 5,000 /32 routes, then delete them)';
+
+function routes(n, index) {
+  const out = [];
+  for (let i = 0; i < n; i++) out.push({ dst: `10.${64 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}/32`, dev: index });
+  return out;
+}
+
+module.exports = {
+  name: 'route-churn',
+  description: 'rtnetlink route add/delete: nlkit sequential, concurrent and sync vs `ip` per route and `ip -batch`',
+
+  async run(ctx) {
+    const { nlkit } = ctx;
+    const n = ctx.quick ? 1000 : 5000;
+    const sample = ctx.quick ? 50 : 200;
+    const group = ctx.quick ? GROUP.replace('5,000', n.toLocaleString('en-US')) : GROUP;
+    const ns = await ctx.netns('routes');
+    const h = await nlkit.open({ netns: ns });
+    const s = nlkit.openSync({ netns: ns });
+    try {
+      await h.links.add({ name: 'd0', kind: 'bridge', up: true });
+      const index = (await h.links.get('d0')).index;
+      const list = routes(n, index);
+      const ops = 2 * n;
+
+      await ctx.measure({
+        group, variant: 'nlkit, sequential (await each call)', ops, unit: 'routes/s',
+        run: async () => {
+          for (const r of list) await h.routes.add(r);
+          for (const r of list) await h.routes.delete(r);
+        },
+      });
+      await ctx.measure({
+        group, variant: 'nlkit, concurrent (all calls in flight)', ops, unit: 'routes/s',
+        run: async () => {
+          await Promise.all(list.map((r) => h.routes.add(r)));
+          await Promise.all(list.map((r) => h.routes.delete(r)));
+        },
+      });
+      await ctx.measure({
+        group, variant: 'nlkit, sync API (openSync)', ops, unit: 'routes/s',
+        run: () => {
+          for (const r of list) s.routes.add(r);
+          for (const r of list) s.routes.delete(r);
+        },
+      });
+
+      // The alternatives, inside the same namespace, in the same run.
+      const cmds = (verb) => list.map((r) => `route ${verb} ${r.dst} dev d0\n`).join('');
+      const addFile = ctx.tmpFile('routes-add.batch', cmds('add'));
+      const delFile = ctx.tmpFile('routes-del.batch', cmds('del'));
+      await ctx.measure({
+        group, variant: '`ip -batch` (one process, file of commands)', impl: 'alternative', ops, unit: 'routes/s',
+        run: async () => {
+          await ctx.ipQuiet(ns, ['-batch', addFile]);
+          await ctx.ipQuiet(ns, ['-batch', delFile]);
+        },
+      });
+      const few = list.slice(0, sample);
+      await ctx.measure({
+        group, variant: '`ip route add/del` spawned per route', impl: 'alternative', ops: 2 * few.length, unit: 'routes/s',
+        runs: ctx.quick ? 1 : 3, warmup: 1,
+        note: `measured on ${few.length} routes (${2 * few.length} processes, one awaited at a time) and reported as a rate`,
+        run: async () => {
+          for (const r of few) await ctx.ipQuiet(ns, ['route', 'add', r.dst, 'dev', 'd0']);
+          for (const r of few) await ctx.ipQuiet(ns, ['route', 'del', r.dst, 'dev', 'd0']);
+        },
+      });
+    } finally {
+      s.close();
+      h.close();
+    }
+  },
+
+  targets: [
+    {
+      text: 'route churn ≥ 100,000 routes/s, concurrent or batched',
+      evaluate: (r) => atLeast(best(r, ['nlkit, concurrent (all calls in flight)', 'nlkit, batch']), 100_000),
+    },
+    {
+      text: 'route churn ≥ 60,000 routes/s, sequential awaited calls',
+      evaluate: (r) => atLeast(r('nlkit, sequential (await each call)'), 60_000),
+    },
+    {
+      text: '≥ 150× faster than spawning `ip` per route (nlkit concurrent)',
+      evaluate: (r) => ratioAtLeast(r('nlkit, concurrent (all calls in flight)'), r('`ip route add/del` spawned per route'), 150),
+    },
+    {
+      text: 'faster than `ip -batch` (nlkit concurrent)',
+      evaluate: (r) => ratioAtLeast(r('nlkit, concurrent (all calls in flight)'), r('`ip -batch` (one process, file of commands)'), 1),
+    },
+  ],
+};
+
+function best(r, variants) {
+  return variants.map((v) => r(v)).filter(Boolean).sort((a, b) => b.median - a.median)[0];
+}
+
+function atLeast(result, min) {
+  if (!result) return { met: false, value: 'not measured' };
+  return { met: result.median >= min, value: `${Math.round(result.median).toLocaleString('en-US')} ${result.unit} (${result.variant})` };
+}
+
+function ratioAtLeast(a, b, min) {
+  if (!a || !b) return { met: false, value: 'not measured' };
+  const ratio = a.median / b.median;
+  return { met: ratio >= min, value: `${ratio >= 10 ? ratio.toFixed(0) : ratio.toFixed(2)}×` };
+}

@@ -19,14 +19,16 @@ export interface NetlinkMessage {
 export function parseMessages(buf: Buffer): NetlinkMessage[] {
   const out: NetlinkMessage[] = [];
   let off = 0;
-  while (off + NLMSG_HDRLEN <= buf.length) {
-    const len = buf.readUInt32LE(off);
-    if (len < NLMSG_HDRLEN || off + len > buf.length) break; // truncated: stop rather than misread
+  const end = buf.length;
+  while (off + NLMSG_HDRLEN <= end) {
+    // Plain byte reads: this runs for every message of every dump.
+    const len = (buf[off] | (buf[off + 1] << 8) | (buf[off + 2] << 16) | (buf[off + 3] << 24)) >>> 0;
+    if (len < NLMSG_HDRLEN || off + len > end) break; // truncated: stop rather than misread
     out.push({
-      type: buf.readUInt16LE(off + 4),
-      flags: buf.readUInt16LE(off + 6),
-      seq: buf.readUInt32LE(off + 8),
-      pid: buf.readUInt32LE(off + 12),
+      type: buf[off + 4] | (buf[off + 5] << 8),
+      flags: buf[off + 6] | (buf[off + 7] << 8),
+      seq: (buf[off + 8] | (buf[off + 9] << 8) | (buf[off + 10] << 16) | (buf[off + 11] << 24)) >>> 0,
+      pid: (buf[off + 12] | (buf[off + 13] << 8) | (buf[off + 14] << 16) | (buf[off + 15] << 24)) >>> 0,
       payload: buf.subarray(off + NLMSG_HDRLEN, off + len),
     });
     off += align4(len);

@@ -57,6 +57,7 @@ async function measureDump(ctx, h, ns, spec) {
   // Memory: live heap + Buffers over a GC'd baseline (GC forced at each
   // sample, so garbage not yet collected does not count), and RSS growth.
   const memRuns = ctx.quick ? 3 : 7;
+  const sampleEvery = Math.max(1, Math.floor(expected / 20));
   const delta = (a, b) => (b.heapUsed + b.external - (a.heapUsed + a.external)) / MB;
   const collectedPeak = [];
   const collectedRss = [];
@@ -80,23 +81,21 @@ async function measureDump(ctx, h, ns, spec) {
     base = ctx.memory();
     let peak = base;
     await stream((n) => {
-      if (n % 250 === 0) {
+      if (n % sampleEvery === 0) {
         ctx.gc();
         const m = ctx.memory();
         if (m.heapUsed + m.external > peak.heapUsed + peak.external) peak = m;
       }
     });
-    after = ctx.memory();
-    if (after.heapUsed + after.external > peak.heapUsed + peak.external) peak = after;
     streamPeak.push(delta(base, peak));
-    streamRss.push((Math.max(peak.rss, after.rss) - base.rss) / MB);
+    streamRss.push((peak.rss - base.rss) / MB);
     void list;
   }
   const mem = (variant, samples, note) => ctx.record({ group: spec.memoryGroup, variant, kind: 'value', unit: 'MB', note, ...summarize(samples) });
-  mem('nlkit, `list()`: live heap + Buffers', collectedPeak, 'when list() resolves: every decoded object and the raw replies alive');
-  mem('nlkit, `list()`: RSS growth', collectedRss);
-  mem('nlkit, `stream()`: live heap + Buffers, peak', streamPeak, 'sampled every 250 objects while streaming; decoded objects dropped as they come');
-  mem('nlkit, `stream()`: RSS growth', streamRss);
+  mem('nlkit, `list()`: live heap + Buffers', collectedPeak, 'the decoded objects list() returns, still held; GC forced before sampling');
+  mem('nlkit, `list()`: RSS change', collectedRss, 'RSS moves in pages and allocator caches: coarse, can be negative');
+  mem('nlkit, `stream()`: live heap + Buffers, peak', streamPeak, `sampled (after a forced GC) every ${sampleEvery} objects while streaming; each decoded object dropped at once`);
+  mem('nlkit, `stream()`: RSS change, peak', streamRss);
 }
 
 module.exports = { measureDump };

@@ -33,8 +33,14 @@ function rowsOf(rows) {
   const alts = rows.filter((r) => r.impl === 'alternative' && (r.kind === 'rate' || r.kind === 'time'));
   return {
     alts,
-    header: ['variant', 'median', 'min – max', ...alts.map((a) => `vs ${a.variant}`)],
-    body: rows.map((r) => [r.variant + (r.note ? ' *' : ''), formatValue(r.median, r.unit), range(r), ...alts.map((a) => formatRatio(ratio(r, a)))]),
+    header: ['variant', 'median', 'min – max', 'runs', ...alts.map((a) => `vs ${a.variant}`)],
+    body: rows.map((r) => [
+      r.variant + (r.note ? ' *' : ''),
+      formatValue(r.median, r.unit),
+      range(r),
+      r.runs ? `${r.runs}${r.warmup ? ` (+${r.warmup})` : ''}` : '',
+      ...alts.map((a) => formatRatio(ratio(r, a))),
+    ]),
     notes: rows.filter((r) => r.note).map((r) => `${r.variant}: ${r.note}`),
   };
 }
@@ -88,7 +94,7 @@ function renderMarkdown(latest, allWorkloads, notes) {
   out.push(
     mdTable(
       ['CPU', 'cores', 'kernel', 'Node.js', 'iproute2', 'load average at start'],
-      [...machines.values()].map((m) => [m.cpu, m.cores, m.kernel, m.node, m.iproute2 || '?', m.loadAverage.join(' ')]),
+      [...machines.values()].map((m) => [m.cpu, m.cores, m.kernel, m.node, ((m.iproute2 || '?').match(/iproute2-[\w.]+/) || [m.iproute2])[0], m.loadAverage.join(' ')]),
     ),
   );
   out.push('');
@@ -96,8 +102,8 @@ function renderMarkdown(latest, allWorkloads, notes) {
   out.push('');
   out.push('- Every workload runs inside network namespaces created for it (nlkit `createNetns`) and');
   out.push('  deleted afterwards; nothing touches the root namespace and no traffic leaves the machine.');
-  out.push('- Each variant runs once as a warm-up (JIT, caches), then the timed runs; tables show the');
-  out.push('  **median** and the min – max of the timed runs. Garbage collection happens when V8');
+  out.push('- Each variant runs a few untimed warm-up rounds (JIT, caches), then the timed runs; tables show');
+  out.push('  the **median** and the min – max of the timed runs. Garbage collection happens when V8');
   out.push('  decides, inside the timings, as in a real process (memory figures use forced GCs).');
   out.push('- Ratios compare medians measured **in the same run**, against each alternative of the');
   out.push('  same table: for rates nlkit ÷ alternative, for times alternative ÷ nlkit (higher is better for nlkit).');
@@ -112,7 +118,7 @@ function renderMarkdown(latest, allWorkloads, notes) {
   for (const [name, w] of entries) {
     out.push(`### ${name}`);
     out.push('');
-    out.push(`${w.description}. Measured ${w.date.slice(0, 16).replace('T', ' ')} UTC, commit ${w.machine.commit || '?'}, ${w.options.runs} runs after ${w.options.warmup} warm-up${w.options.quick ? ' (quick run)' : ''}.`);
+    out.push(`${w.description}. Measured ${w.date.slice(0, 16).replace('T', ' ')} UTC at commit ${w.machine.commit || '?'}${w.options.quick ? ' (quick run)' : ''}; runs: timed (+ warm-up).`);
     out.push('');
     for (const [group, rows] of groupsOf(w.results)) {
       out.push(`**${group}**`);
@@ -120,7 +126,7 @@ function renderMarkdown(latest, allWorkloads, notes) {
       const t = rowsOf(rows);
       out.push(mdTable(t.header, t.body));
       out.push('');
-      for (const n of t.notes) out.push(`\\* ${n}`);
+      for (const n of t.notes) out.push(`- \\* ${n}`);
       if (t.notes.length) out.push('');
     }
   }

@@ -15,6 +15,7 @@ function routes(n, index) {
 
 module.exports = {
   name: 'route-churn',
+  order: 10,
   description: 'rtnetlink route add/delete: nlkit sequential, concurrent and sync vs `ip` per route and `ip -batch`',
 
   async run(ctx) {

@@ -10,7 +10,8 @@
  *   node bench/run.js --quick               smaller and fewer runs; writes bench/results/quick.json only
  *   node bench/run.js --list                the workloads
  *
- * Options: --runs N, --warmup N, --no-write, --no-docs.
+ * Options: --runs N, --warmup N, --no-write, --no-docs; --render rewrites
+ * docs/performance.md from latest.json without running anything.
  * A workload is one file in bench/workloads/ exporting { name, description, run(ctx) }
  * (plus optional `targets` and `optional: true`); see bench/README.md.
  */
@@ -51,6 +52,7 @@ function parseArgs(argv) {
     else if (a === '--no-write') o.write = false;
     else if (a === '--no-docs') o.docs = false;
     else if (a === '--list') o.list = true;
+    else if (a === '--render') o.render = true;
     else if (a === '--help' || a === '-h') o.help = true;
     else throw new Error(`unknown option ${a} (try --help)`);
   }
@@ -84,11 +86,19 @@ async function main() {
   const opts = parseArgs(process.argv.slice(2));
   const all = loadWorkloads();
   if (opts.help) {
-    console.log(fs.readFileSync(__filename, 'utf8').split('\n').slice(3, 16).map((l) => l.replace(/^ \* ?/, '')).join('\n'));
+    console.log(fs.readFileSync(__filename, 'utf8').split('\n').slice(3, 17).map((l) => l.replace(/^ \* ?/, '')).join('\n'));
     return 0;
   }
   if (opts.list) {
     for (const w of all) console.log(`${w.name.padEnd(16)} ${w.optional ? '(optional) ' : ''}${w.description}`);
+    return 0;
+  }
+  if (opts.render) {
+    // Regenerate docs/performance.md from latest.json (after editing bench/notes.md).
+    const latest = readJson(LATEST);
+    if (!latest) throw new Error(`${path.relative(ROOT, LATEST)} is missing: run the benchmarks first`);
+    fs.writeFileSync(DOC, renderMarkdown(latest, all, fs.existsSync(NOTES) ? fs.readFileSync(NOTES, 'utf8') : ''));
+    console.log(`wrote ${path.relative(ROOT, DOC)} from ${path.relative(ROOT, LATEST)}`);
     return 0;
   }
   if (process.getuid && process.getuid() !== 0) {

@@ -31,14 +31,16 @@ function range(r) {
 
 function rowsOf(rows) {
   const alts = rows.filter((r) => r.impl === 'alternative' && (r.kind === 'rate' || r.kind === 'time'));
+  const timed = rows.some((r) => r.runs);
+  const ranged = rows.some((r) => r.samples && r.samples.length > 1);
   return {
     alts,
-    header: ['variant', 'median', 'min – max', 'runs', ...alts.map((a) => `vs ${a.variant}`)],
+    header: ['variant', 'median', ...(ranged ? ['min – max'] : []), ...(timed ? ['runs (+ warm-up)'] : []), ...alts.map((a) => `vs ${a.variant}`)],
     body: rows.map((r) => [
       r.variant + (r.note ? ' *' : ''),
       formatValue(r.median, r.unit),
-      range(r),
-      r.runs ? `${r.runs}${r.warmup ? ` (+${r.warmup})` : ''}` : '',
+      ...(ranged ? [range(r)] : []),
+      ...(timed ? [r.runs ? `${r.runs}${r.warmup ? ` (+${r.warmup})` : ''}` : ''] : []),
       ...alts.map((a) => formatRatio(ratio(r, a))),
     ]),
     notes: rows.filter((r) => r.note).map((r) => `${r.variant}: ${r.note}`),
@@ -118,7 +120,7 @@ function renderMarkdown(latest, allWorkloads, notes) {
   for (const [name, w] of entries) {
     out.push(`### ${name}`);
     out.push('');
-    out.push(`${w.description}. Measured ${w.date.slice(0, 16).replace('T', ' ')} UTC at commit ${w.machine.commit || '?'}${w.options.quick ? ' (quick run)' : ''}; runs: timed (+ warm-up).`);
+    out.push(`${w.description}. Measured ${w.date.slice(0, 16).replace('T', ' ')} UTC at commit ${w.machine.commit || '?'}${w.options.quick ? ' (quick run)' : ''}.`);
     out.push('');
     for (const [group, rows] of groupsOf(w.results)) {
       out.push(`**${group}**`);

@@ -17,12 +17,13 @@
  */
 const fs = require('node:fs');
 const path = require('node:path');
-const { spawnSync } = require('node:child_process');
+const v8 = require('node:v8');
+const vm = require('node:vm');
 
-// Memory measurements need a forced GC: re-run with --expose-gc if it is missing.
+// Memory measurements need a forced GC (as with --expose-gc, without re-running node).
 if (typeof global.gc !== 'function') {
-  const r = spawnSync(process.execPath, ['--expose-gc', ...process.execArgv, __filename, ...process.argv.slice(2)], { stdio: 'inherit' });
-  process.exit(r.status ?? 1);
+  v8.setFlagsFromString('--expose-gc');
+  global.gc = vm.runInNewContext('gc');
 }
 
 const { BenchContext, deleteLiveNamespacesSync, deleteStaleNamespacesSync } = require('./lib/context');

@@ -11,7 +11,7 @@ import { Attributes, type NetlinkMessage } from '../netlink/parser';
 import type { NetlinkWriter } from '../netlink/writer';
 import { parseCidr } from '../validate/ip';
 import * as C from './constants';
-import { readData, writeValue, writeVerdict, type Verdict } from './data';
+import { HOST_LITTLE_ENDIAN, readData, writeValue, writeVerdict, type Verdict } from './data';
 import { alignedLength, type DataType, type Scalar } from './datatypes';
 import { readExpressionBody, readExpressionList, writeExpressionBody, writeExpressionList, type Expression } from './expressions/registry';
 import { beginNft, familyNumber, messageAttributes, type NftFamily } from './message';
@@ -328,15 +328,29 @@ function formatValue(fields: Array<DataType | undefined>, lengths: number[], b: 
   return out;
 }
 
-/** A range rendered the way it would be written: a single value, a prefix, or key + keyEnd. */
+/**
+ * A range rendered the way nft writes it, field by field: a single value,
+ * a prefix ("10.0.0.0/8") for addresses, or "from-to".
+ */
 function formatRange(shape: SetShape, lo: Buffer, hi: Buffer): Pick<SetElement, 'key' | 'keyEnd'> {
-  if (lo.equals(hi)) return { key: formatValue(shape.keyFields, shape.keyFieldLengths, lo) };
-  const t = shape.keyFields.length === 1 ? shape.keyFields[0] : undefined;
-  if (t && (t.name === 'ipv4_addr' || t.name === 'ipv6_addr')) {
-    const prefix = prefixLength(lo, hi);
-    if (prefix !== undefined) return { key: `${t.format(lo)}/${prefix}` };
+  const parts: Scalar[] = [];
+  let off = 0;
+  for (let i = 0; i < shape.keyFields.length; i++) {
+    const len = shape.keyFieldLengths[i];
+    const t = shape.keyFields[i];
+    const a = lo.subarray(off, off + len);
+    const b = hi.subarray(off, off + len);
+    off += shape.keyFields.length > 1 ? alignedLength(len) : len;
+    if (!t) {
+      if (!a.equals(b)) return { key: Buffer.from(lo), keyEnd: Buffer.from(hi) }; // raw bytes cannot spell a range
+      parts.push(Buffer.from(a));
+    } else if (a.equals(b)) parts.push(t.format(a));
+    else {
+      const prefix = t.name === 'ipv4_addr' || t.name === 'ipv6_addr' ? prefixLength(a, b) : undefined;
+      parts.push(prefix !== undefined ? `${t.format(a)}/${prefix}` : `${t.format(a)}-${t.format(b)}`);
+    }
   }
-  return { key: formatValue(shape.keyFields, shape.keyFieldLengths, lo), keyEnd: formatValue(shape.keyFields, shape.keyFieldLengths, hi) };
+  return { key: shape.keyFields.length > 1 ? parts : parts[0] };
 }
 
 /** The prefix length when [lo, hi] is exactly one CIDR block. */
@@ -379,6 +393,11 @@ export function assembleElements(shape: SetShape, raw: RawElement[]): SetElement
   const plain = raw.filter((r) => r.key && !(r.flags & C.NFT_SET_ELEM_CATCHALL));
   for (const r of raw) if (r.flags & C.NFT_SET_ELEM_CATCHALL) out.push(finish(shape, r, { key: '' }));
   if (!shape.interval || shape.keyFields.length > 1) {
+    // Hash sets list in hash order: sort by key value so listings are stable.
+    const t = shape.keyFields.length === 1 ? shape.keyFields[0] : undefined;
+    const numericHostOrder = HOST_LITTLE_ENDIAN && t?.hostOrder && t.name !== 'ifname';
+    const sortKey = (b: Buffer) => (numericHostOrder ? Buffer.from(b).reverse() : b);
+    plain.sort((x, y) => Buffer.compare(sortKey(x.key!), sortKey(y.key!)));
     for (const r of plain) out.push(finish(shape, r, r.keyEnd ? formatRange(shape, r.key!, r.keyEnd) : { key: formatValue(shape.keyFields, shape.keyFieldLengths, r.key!) }));
     return out;
   }

@@ -209,7 +209,7 @@ describe('nftables set elements', () => {
     const w = new NetlinkWriter();
     writeElements(w, C.NFT_MSG_NEWSETELEM, 0, { family: 'inet', table: 't', set: 's' }, shape, [{ key: '192.168.1.1' }, { key: '10.0.0.0/8' }, { key: '11.0.0.0-11.0.0.9' }]);
     const raw = parseMessages(w.finish()).flatMap((m) => decodeElementMessage(m).elements).reverse(); // kernels list in reverse
-    expect(assembleElements(shape, raw)).toEqual([{ key: '10.0.0.0/8' }, { key: '11.0.0.0', keyEnd: '11.0.0.9' }, { key: '192.168.1.1' }]);
+    expect(assembleElements(shape, raw)).toEqual([{ key: '10.0.0.0/8' }, { key: '11.0.0.0-11.0.0.9' }, { key: '192.168.1.1' }]);
     expect(() => toWireElements(shape, [{ key: '10.0.0.0/8' }, { key: '10.1.0.0/16' }])).toThrow(/overlap/);
   });
 

@@ -783,18 +783,21 @@ function natMap(ctx: BuildContext, o: NatMapOptions): void {
   let keyLength: number | undefined;
   let interval = false;
   let userdata: Buffer | undefined;
+  let hostKeys = false;
   const keyFields = o.fields !== undefined ? (Array.isArray(o.fields) ? o.fields : [o.fields]).map(fieldByName) : [];
   if (o.numgen) {
     const { mode, mod, offset } = o.numgen;
     if (!Number.isInteger(mod) || mod <= 0) throw new ValidationError('numgen mod', mod, 'must be a positive integer');
     ctx.push({ type: 'numgen', dreg: 1, mode, modulus: mod, offset: offset ?? 0 });
-    // numgen yields a host-order number; map keys are big-endian (as nft does it).
-    ctx.push({ type: 'byteorder', sreg: 1, dreg: 1, op: 'hton', len: 4, size: 4 });
+    interval = typeof o.entries !== 'string' && o.entries.some((e) => typeof e.key === 'string' && e.key.includes('-'));
+    // numgen yields a host-order number. Interval maps compare big-endian keys,
+    // so nft converts it first; plain maps keep host-order keys.
+    if (interval) ctx.push({ type: 'byteorder', sreg: 1, dreg: 1, op: 'hton', len: 4, size: 4 });
+    hostKeys = !interval;
     keyType = 'integer';
     keyLength = 4;
     // nft's own hints for this map (key: host-order integer), so `nft list` prints the keys as numbers.
     userdata = Buffer.from([0, 4, ...hostU32(1), 1, 4, 0, 0, 0, 0, 6, 4, 0, 0, 0, 0]);
-    interval = typeof o.entries !== 'string' && o.entries.some((e) => typeof e.key === 'string' && e.key.includes('-'));
   } else {
     loadFields(ctx, keyFields);
     keyType = keyTypeOf(keyFields);
@@ -813,7 +816,8 @@ function natMap(ctx: BuildContext, o: NatMapOptions): void {
     withPort = entries.some((e) => e.port !== undefined);
     if (withPort && entries.some((e) => e.port === undefined)) throw new ValidationError('entries', entries, 'give a port for every entry or for none');
     const addrType: DataTypeName = family === 'ip6' ? 'ipv6_addr' : 'ipv4_addr';
-    const elements: SetElement[] = entries.map((e) => ({ key: e.key, value: withPort ? [e.to, e.port!] : e.to }));
+    const keyOf = (k: Scalar | Scalar[]) => (hostKeys && typeof k !== 'object' ? hostU32(Number(k)) : k);
+    const elements: SetElement[] = entries.map((e) => ({ key: keyOf(e.key), value: withPort ? [e.to, e.port!] : e.to }));
     lookup = ctx.anonymous({ keyType, keyLength, dataType: withPort ? [addrType, 'inet_service'] : addrType, interval, userdata }, elements);
   }
   ctx.push({ type: 'lookup', ...lookup, sreg: 1, dreg: 1 });

@@ -16,11 +16,15 @@ export class NftCommandError extends NetlinkError {
   readonly command: number;
   /** e.g. "add rule inet filter input". */
   readonly description: string;
+  /** The part of the command the kernel pointed at, e.g. "chain" or "expression #2 (lookup)". */
+  readonly attribute?: string;
 
-  constructor(d: NetlinkErrorDetails & { command: number; description: string }) {
-    super({ ...d, commandIndex: d.command, operation: `nftables transaction: command #${d.command} (${d.description})` });
+  constructor(d: NetlinkErrorDetails & { command: number; description: string; attribute?: string }) {
+    const where = d.attribute ? `, at ${d.attribute}` : '';
+    super({ ...d, commandIndex: d.command, operation: `nftables transaction: command #${d.command} (${d.description}${where})` });
     this.command = d.command;
     this.description = d.description;
+    this.attribute = d.attribute;
   }
 }
 

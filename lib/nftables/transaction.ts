@@ -19,6 +19,7 @@ import { NetlinkWriter } from '../netlink/writer';
 import { describeChain, decodeChain, writeDeleteChain, writeNewChain, type Chain, type ChainRef } from './chain';
 import * as C from './constants';
 import { writeElements, writeFlushSet, type SetElement } from './elements';
+import { describeErrorOffset } from './error-location';
 import { GenerationMismatchError, NftCommandError } from './errors';
 import type { Expression } from './expressions/registry';
 import { decodeGeneration, getSetMessage, nftListOps, setKey, shapeOfMessage } from './list';
@@ -261,8 +262,8 @@ export class Transaction {
 
   /**
    * Inserts a rule at the start of its chain, right before `opts.before`, or
-   * so that it becomes the chain's `opts.index`-th rule (0-based; the chain is
-   * read at commit time).
+   * at position `opts.index` (0-based) among the rules the chain has when the
+   * transaction is committed (rules added by the same transaction do not count).
    * @example
    * tx.insertRule({ family: 'inet', table: 'filter', chain: 'input', rule: rule().iifname('lo').accept() });
    * tx.insertRule(r, { before: 42 });  // before the rule with handle 42
@@ -423,7 +424,7 @@ export class Transaction {
     try {
       replies = yield* batch(built.buffer, `nftables transaction of ${this.commands.length} commands`);
     } catch (e) {
-      throw this.explain(e, built.owners, opts);
+      throw this.explain(e, built, opts);
     }
     return this.collect(replies, built);
   }
@@ -435,7 +436,7 @@ export class Transaction {
     return this.build(ctx, opts).buffer;
   }
 
-  private build(ctx: WriteContext, opts: CommitOptions): { buffer: Buffer; owners: number[]; primary: Map<number, number>; echoRules: boolean } {
+  private build(ctx: WriteContext, opts: CommitOptions): { buffer: Buffer; owners: number[]; offsets: number[]; primary: Map<number, number>; echoRules: boolean } {
     const w = new NetlinkWriter(64 * 1024);
     const owners: number[] = [-1];
     beginNfnl(w, C.NFNL_MSG_BATCH_BEGIN, NLM_F_ECHO, C.NFPROTO_UNSPEC, C.NFNL_SUBSYS_NFTABLES);
@@ -454,7 +455,7 @@ export class Transaction {
     owners.push(-1);
     const buffer = w.finish();
     const echoRules = this.markEchoes(buffer, w.messageOffsets, primary, opts.echo ?? 'auto');
-    return { buffer, owners, primary, echoRules };
+    return { buffer, owners, offsets: w.messageOffsets, primary, echoRules };
   }
 
   /** Sets NLM_F_ECHO on the primary messages chosen by the echo mode; returns whether rules are echoed. */
@@ -502,9 +503,9 @@ export class Transaction {
   }
 
   /** Maps a kernel error to the command it belongs to. */
-  private explain(e: unknown, owners: number[], opts: CommitOptions): unknown {
+  private explain(e: unknown, built: { buffer: Buffer; owners: number[]; offsets: number[] }, opts: CommitOptions): unknown {
     if (!(e instanceof NetlinkError) || e.commandIndex === undefined) return e;
-    const owner = owners[e.commandIndex];
+    const owner = built.owners[e.commandIndex];
     if (owner === undefined || owner < 0) {
       if (e.errno === ERESTART && opts.expectGeneration !== undefined) return new GenerationMismatchError(opts.expectGeneration);
       return e;
@@ -517,6 +518,7 @@ export class Transaction {
       missingAttribute: e.missingAttribute,
       command: owner,
       description: this.commands[owner].description,
+      attribute: e.extackOffset !== undefined ? describeErrorOffset(built.buffer, built.offsets[e.commandIndex], e.extackOffset) : undefined,
     });
   }
 

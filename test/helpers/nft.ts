@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 
 /** Runs `nft ARGS` inside a namespace; returns stdout. */
 export function nft(netns: string, ...args: string[]): string {
-  return execFileSync('ip', ['netns', 'exec', netns, 'nft', ...args], { encoding: 'utf8' });
+  return execFileSync('ip', ['netns', 'exec', netns, 'nft', ...args], { encoding: 'utf8', maxBuffer: 1 << 30 });
 }
 
 /** Loads a ruleset with `nft -f -` inside a namespace. */

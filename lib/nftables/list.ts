@@ -11,7 +11,7 @@ import { NetlinkWriter } from '../netlink/writer';
 import * as C from './constants';
 import { decodeChain, type Chain } from './chain';
 import { assembleElements, decodeElementMessage, type SetElement } from './elements';
-import { beginNft, familyName, familyNumber, messageAttributes, nftCommand, validateObjectName, type NftFamily } from './message';
+import { beginNft, familyNumber, messageAttributes, nftCommand, validateObjectName, type NftFamily } from './message';
 import { decodeObject, type NftObject } from './object';
 import { OBJECT_TYPES, type ObjectType } from './object-types';
 import { decodeRule, type Rule } from './rule';

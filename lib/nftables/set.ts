@@ -10,7 +10,7 @@ import { ValidationError } from '../netlink/errors';
 import { Attributes, type NetlinkMessage } from '../netlink/parser';
 import type { NetlinkWriter } from '../netlink/writer';
 import * as C from './constants';
-import { VERDICT_TYPE_ID, alignedLength, concatTypeId, dataTypeById, dataTypeByName, splitTypeId, type DataType, type DataTypeName } from './datatypes';
+import { alignedLength, concatTypeId, dataTypeById, dataTypeByName, splitTypeId, type DataType, type DataTypeName } from './datatypes';
 import { readExpressionBody, readExpressionList, writeExpressionBody, writeExpressionList, type Expression } from './expressions/registry';
 import { hostU32 } from './data';
 import { beginNft, familyName, familyNumber, messageAttributes, messageFamily, validateObjectName, type NftFamily } from './message';

@@ -16,6 +16,8 @@ import { parseIp } from '../validate/ip';
 import { AddressPool } from './address-pool';
 import { Ipam, type Lease } from './ipam';
 import { defaultBridgeName, hostVethName, randomMac, validateNetworkName } from './names';
+import { Firewall } from './firewall';
+import { conflicts, publicationKey, toPublication, type BackendSpec, type Publication, type PublicationRef, type PublishSpec } from './publication';
 import { check, reconcile, type Drift, type ReconcileContext } from './reconcile';
 import { StateStore, type AttachmentRecord, type HostState, type NetworkRecord } from './state';
 
@@ -130,6 +132,7 @@ class Rollback {
 export class NetworkManager {
   private readonly store: StateStore;
   private readonly hostRef?: NetnsRef;
+  private readonly firewall: Firewall;
 
   /** @internal use {@link networks} */
   constructor(
@@ -138,6 +141,7 @@ export class NetworkManager {
   ) {
     this.hostRef = opts.host;
     this.store = new StateStore(opts.stateDir ?? defaultStateDir(opts.host));
+    this.firewall = new Firewall(host);
   }
 
   /** The host-side rtnetlink handle. */
@@ -350,6 +354,96 @@ export class NetworkManager {
   }
 
   /**
+   * Publishes a host port to one container, or to several with weights
+   * (canary releases), for TCP or UDP, on every host address or one (e.g.
+   * "127.0.0.1" for local-only access). One backend and one port is a single
+   * map element; several backends or a port range is one rule.
+   * @example
+   * await nets.publish({ network: 'web', hostPort: 8080, containerPort: 80, to: 'c1' });
+   * await nets.publish({ network: 'web', hostPort: 80, backends: [{ id: 'v1', weight: 90 }, { id: 'v2', weight: 10 }] });
+   */
+  async publish(spec: PublishSpec): Promise<Publication> {
+    const rec = await this.network(spec.network);
+    const st = await this.store.snapshot();
+    const pub = toPublication({ ...spec, network: rec.name }, st.attachments[rec.name] ?? {});
+    for (const other of Object.values(st.publications)) {
+      if (other.key === pub.key && JSON.stringify(other) === JSON.stringify(pub)) return other; // same thing again
+      if (conflicts(other, pub)) throw new ValidationError('hostPort', spec.hostPort, `already published (${other.key} on network ${other.network})`);
+    }
+    await this.store.update(async (s) => {
+      for (const other of Object.values(s.publications)) {
+        if (conflicts(other, pub)) throw new ValidationError('hostPort', spec.hostPort, `already published (${other.key} on network ${other.network})`);
+      }
+      // Kernel first: if the transaction fails, nothing is recorded and nothing was applied.
+      await this.firewall.publish(pub);
+      s.publications[pub.key] = pub;
+    });
+    return pub;
+  }
+
+  /**
+   * Changes the backends (or weights) of a publication in one atomic
+   * transaction. Established connections keep their backend; new ones follow
+   * the new weights. Flows to removed backends are cut (conntrack).
+   * @example
+   * await nets.setBackends({ hostPort: 80 }, [{ id: 'v1', weight: 50 }, { id: 'v2', weight: 50 }]);
+   */
+  async setBackends(ref: PublicationRef, backends: BackendSpec[]): Promise<Publication> {
+    const key = publicationKey(ref);
+    let removed: Publication['backends'] = [];
+    let before: Publication | undefined;
+    const after = await this.store.update(async (s) => {
+      before = s.publications[key];
+      if (!before) throw new ValidationError('publication', key, 'is not published');
+      const next = toPublication(
+        { network: before.network, protocol: before.protocol, hostPort: before.hostPortEnd ? `${before.hostPort}-${before.hostPortEnd}` : before.hostPort, hostIp: before.hostIp, containerPort: before.backends[0].port, backends },
+        s.attachments[before.network] ?? {},
+      );
+      await this.firewall.replace(before, next);
+      s.publications[key] = next;
+      removed = before.backends.filter((b) => !next.backends.some((n) => n.id === b.id));
+      return next;
+    });
+    await this.cutFlows(after, removed);
+    return after;
+  }
+
+  /**
+   * Stops publishing a port and deletes its conntrack entries, so no stale
+   * flow (UDP especially) keeps reaching the old backend. Returns false if it
+   * was not published.
+   */
+  async unpublish(ref: PublicationRef): Promise<boolean> {
+    const key = publicationKey(ref);
+    const pub = await this.store.update(async (s) => {
+      const p = s.publications[key];
+      if (!p) return undefined;
+      await this.firewall.unpublish(p);
+      delete s.publications[key];
+      return p;
+    });
+    if (!pub) return false;
+    await this.cutFlows(pub, pub.backends);
+    return true;
+  }
+
+  /** Every publication on this host. */
+  async publications(): Promise<Publication[]> {
+    return Object.values((await this.store.snapshot()).publications);
+  }
+
+  /** Deletes the conntrack entries of a publication's flows to the given backends. */
+  private async cutFlows(pub: Publication, backends: Publication['backends']): Promise<void> {
+    for (const b of backends) {
+      for (const addr of [b.ipv4, b.ipv6]) {
+        if (!addr) continue;
+        const dport = pub.hostPortEnd === undefined ? pub.hostPort : undefined;
+        await this.host.conntrack.delete({ protocol: pub.protocol, original: { dport, dst: pub.hostIp }, reply: { src: addr } });
+      }
+    }
+  }
+
+  /**
    * Compares what is recorded with the kernel (bridges, gateway addresses,
    * veths, sandbox interfaces, addresses, routes, firewall) and reports drift.
    */
@@ -381,6 +475,9 @@ export class NetworkManager {
       peer: { name: att.ifname, netns: ns, mac: att.mac, mtu: rec.mtu },
     });
     rollback.push(() => this.host.links.delete(att.hostIfname));
+    // A container reaching its own published port: the DNATed frame goes back
+    // out the bridge port it came in on, which the bridge allows only in hairpin mode.
+    await this.host.links.set(att.hostIfname, { port: { hairpin: true } });
     onStep('configure sandbox interface');
     const sb = await open({ netns: ns });
     try {
@@ -450,6 +547,15 @@ export class NetworkManager {
   }
 
   private async finishDetach(rec: NetworkRecord, atts: AttachmentRecord[]): Promise<void> {
+    // Publications lose the detached backends (and go away with their last one).
+    const gone = new Set(atts.map((a) => a.id));
+    for (const p of Object.values((await this.store.snapshot()).publications)) {
+      if (p.network !== rec.name || !p.backends.some((b) => b.id && gone.has(b.id))) continue;
+      const rest = p.backends.filter((b) => !(b.id && gone.has(b.id)));
+      const ref = { protocol: p.protocol, hostPort: p.hostPortEnd ? `${p.hostPort}-${p.hostPortEnd}` : p.hostPort, hostIp: p.hostIp };
+      if (rest.length === 0) await this.unpublish(ref);
+      else await this.setBackends(ref, rest.map((b) => ({ id: b.id!, port: b.port, weight: b.weight })));
+    }
     const ipam = this.ipam(rec);
     for (const a of atts) await ipam.release(a.id);
     await this.store.update((s) => {
@@ -524,16 +630,32 @@ export class NetworkManager {
     if (rec.subnet6) await setSysctl(this.hostRef, 'net.ipv6.conf.all.forwarding', 1);
   }
 
-  /** @internal firewall hooks, filled by the nftables layer */
-  protected async installFirewall(_rec: NetworkRecord): Promise<void> {}
-  /** @internal */
-  protected async removeFirewall(_rec: NetworkRecord): Promise<void> {}
-  /** @internal */
-  protected async checkFirewall(_st: HostState): Promise<Drift[]> {
-    return [];
+  // Networks are rare: the table is rewritten atomically from the record.
+  private async installFirewall(rec: NetworkRecord): Promise<void> {
+    // Ports published on 127.0.0.1 are routed to the bridge with a loopback source.
+    await setSysctl(this.hostRef, `net/ipv4/conf/${rec.bridge}/route_localnet`, 1);
+    await this.firewall.rebuild(await this.store.snapshot());
   }
-  /** @internal */
-  protected async repairFirewall(_st: HostState): Promise<void> {}
+
+  private async removeFirewall(_rec: NetworkRecord): Promise<void> {
+    const st = await this.store.snapshot();
+    const rest: HostState = {
+      ...st,
+      networks: Object.fromEntries(Object.entries(st.networks).filter(([n]) => n !== _rec.name)),
+      publications: Object.fromEntries(Object.entries(st.publications).filter(([, p]) => p.network !== _rec.name)),
+    };
+    if (Object.keys(rest.networks).length === 0) await this.firewall.remove();
+    else await this.firewall.rebuild(rest);
+  }
+
+  private checkFirewall(st: HostState): Promise<Drift[]> {
+    return this.firewall.check(st);
+  }
+
+  private async repairFirewall(st: HostState): Promise<void> {
+    for (const n of Object.values(st.networks)) await setSysctl(this.hostRef, `net/ipv4/conf/${n.bridge}/route_localnet`, 1).catch(() => undefined);
+    await this.firewall.rebuild(st);
+  }
 
   /** @internal for tests */
   async state(): Promise<HostState> {

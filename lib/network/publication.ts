@@ -1,0 +1,111 @@
+/**
+ * Port publications: validating what the user asks for and turning it into
+ * the record the firewall layer writes (backends resolved to addresses).
+ * @module
+ */
+import { ValidationError } from '../netlink/errors';
+import { formatIp, parseIp } from '../validate/ip';
+import type { AttachmentRecord, BackendRecord, PublicationRecord } from './state';
+
+/** One backend of a publication: an attached sandbox (by id) and its port. */
+export interface BackendSpec {
+  /** The attachment id (the sandbox's namespace name by default). */
+  id: string;
+  /** Container port; default the publication's containerPort. */
+  port?: number;
+  /** Relative share of new connections (default 1). */
+  weight?: number;
+}
+
+/** What to publish. */
+export interface PublishSpec {
+  network: string;
+  protocol?: 'tcp' | 'udp';
+  /** Host port, or a range "8000-8010" (the container listens on the same range). */
+  hostPort: number | string;
+  /** Publish on this host address only (e.g. "127.0.0.1"); default every host address. */
+  hostIp?: string;
+  /** Port inside the container(s); default the host port. */
+  containerPort?: number;
+  /** One sandbox (id)... */
+  to?: string;
+  /** ...or several, optionally weighted (90/10 canaries). */
+  backends?: BackendSpec[];
+}
+
+/** Identifies a publication: protocol, host port and host address. */
+export interface PublicationRef {
+  protocol?: 'tcp' | 'udp';
+  hostPort: number | string;
+  hostIp?: string;
+}
+
+/** A publication as recorded. */
+export type Publication = PublicationRecord;
+
+function port(v: unknown, field: string): number {
+  const n = typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v;
+  if (!Number.isInteger(n) || (n as number) < 1 || (n as number) > 65535) throw new ValidationError(field, v, 'must be a port 1-65535');
+  return n as number;
+}
+
+/** Host port (range) of a spec: [first, last or undefined]. */
+export function hostPorts(v: number | string): [number, number | undefined] {
+  if (typeof v === 'string' && v.includes('-')) {
+    const [a, b] = v.split('-');
+    const lo = port(a, 'hostPort');
+    const hi = port(b, 'hostPort');
+    if (hi <= lo) throw new ValidationError('hostPort', v, 'range end must be above its start');
+    return [lo, hi];
+  }
+  return [port(v, 'hostPort'), undefined];
+}
+
+/** A host address in canonical form (so "::1" and "0::1" are one key). */
+export function canonicalHostIp(ip: string | undefined): string | undefined {
+  return ip === undefined ? undefined : formatIp(parseIp(ip, 'hostIp').bytes);
+}
+
+/** The unique key of a publication: "tcp:*:8080", "udp:127.0.0.1:5353", "tcp:*:8000-8010". */
+export function publicationKey(ref: PublicationRef): string {
+  const protocol = ref.protocol ?? 'tcp';
+  if (protocol !== 'tcp' && protocol !== 'udp') throw new ValidationError('protocol', protocol, 'must be "tcp" or "udp"');
+  const [lo, hi] = hostPorts(ref.hostPort);
+  const hostIp = canonicalHostIp(ref.hostIp) ?? '*';
+  return `${protocol}:${hostIp}:${hi ? `${lo}-${hi}` : lo}`;
+}
+
+/** Builds the record of a publication from a spec and the network's attachments. */
+export function toPublication(spec: PublishSpec, attachments: Record<string, AttachmentRecord>): PublicationRecord {
+  const protocol = spec.protocol ?? 'tcp';
+  const key = publicationKey(spec);
+  const [lo, hi] = hostPorts(spec.hostPort);
+  const containerPort = spec.containerPort !== undefined ? port(spec.containerPort, 'containerPort') : lo;
+  if (hi !== undefined && containerPort !== lo) {
+    throw new ValidationError('containerPort', spec.containerPort, 'a port range is published to the same port numbers in the container');
+  }
+  if ((spec.to === undefined) === (spec.backends === undefined)) throw new ValidationError('backends', spec, 'give exactly one of `to` or `backends`');
+  const wanted: BackendSpec[] = spec.backends ?? [{ id: spec.to! }];
+  if (wanted.length === 0) throw new ValidationError('backends', spec.backends, 'needs at least one backend');
+  const backends: BackendRecord[] = wanted.map((b) => {
+    const att = attachments[b.id];
+    if (!att) throw new ValidationError('backend', b.id, `is not attached to network ${spec.network}`);
+    const weight = b.weight ?? 1;
+    if (!Number.isInteger(weight) || weight < 1 || weight > 10000) throw new ValidationError('weight', b.weight, 'must be an integer 1-10000');
+    return { id: b.id, ipv4: att.ipv4, ipv6: att.ipv6, port: b.port !== undefined ? port(b.port, 'backend port') : containerPort, weight };
+  });
+  if (hi !== undefined && backends.length > 1) throw new ValidationError('backends', spec.backends, 'a port range goes to one backend');
+  const fam = spec.hostIp?.includes(':') ? 6 : spec.hostIp ? 4 : undefined;
+  const usable = backends.every((b) => (fam === 6 ? b.ipv6 : fam === 4 ? b.ipv4 : b.ipv4 || b.ipv6));
+  if (!usable) throw new ValidationError('hostIp', spec.hostIp, 'no backend has an address of that family');
+  return { key, network: spec.network, protocol, hostPort: lo, hostPortEnd: hi, hostIp: canonicalHostIp(spec.hostIp), backends };
+}
+
+/** Whether two publications would catch the same packets. */
+export function conflicts(a: PublicationRecord, b: PublicationRecord): boolean {
+  if (a.protocol !== b.protocol) return false;
+  if (a.hostIp && b.hostIp && a.hostIp !== b.hostIp) return false;
+  const aHi = a.hostPortEnd ?? a.hostPort;
+  const bHi = b.hostPortEnd ?? b.hostPort;
+  return a.hostPort <= bHi && b.hostPort <= aHi;
+}

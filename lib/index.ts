@@ -89,3 +89,18 @@ export type { IpFamily } from './validate/ip';
 export * as nft from './nftables';
 export { rule, not, NftCommandError, GenerationMismatchError, type Nftables } from './nftables';
 export type { ConntrackEntry, ConntrackFilter, ConntrackTuple } from './conntrack';
+// Container networks: bridges, attachments, IPAM, NAT and published ports.
+export {
+  networks,
+  NetworkManager,
+  NetworkOperationError,
+  type Attachment,
+  type AttachOptions,
+  type NetworkInfo,
+  type NetworkManagerOptions,
+  type NetworkSpec,
+} from './network/manager';
+export type { BackendSpec, Publication, PublicationRef, PublishSpec } from './network/publication';
+export type { Drift } from './network/reconcile';
+export type { AttachmentRecord, BackendRecord, NetworkRecord, PublicationRecord } from './network/state';
+export { AddressInUseError, IpamExhaustedError } from './network/ipam';

@@ -91,3 +91,28 @@ describe('netlink I/O model', () => {
     await expect(h.links.list()).rejects.toBeInstanceOf(ClosedError);
   });
 });
+
+describe('netlink I/O model: large queues', () => {
+  const box = useNetns('ioq');
+
+  // Regression: requests queued while the I/O thread was busy went out as one
+  // sendmsg with an iovec per request, and the kernel refuses more than 1,024
+  // iovecs (UIO_MAXIOV): every request of such a send failed with EMSGSIZE.
+  it('sends more than 1,024 requests queued while the I/O thread is busy, all successfully', async () => {
+    const h = box.h('ioq');
+    const pairs = 20;
+    await Promise.all(Array.from({ length: pairs }, (_, i) => h.links.add({ name: `bz${i}`, kind: 'veth', peer: { name: `bzp${i}` } })));
+    // The deletes keep the I/O thread inside sendmsg (synchronize_net per veth pair) ...
+    const busy = Promise.allSettled(Array.from({ length: pairs }, (_, i) => h.links.delete(`bz${i}`)));
+    // ... while this tick queues thousands of small requests behind them.
+    const N = 5000;
+    const gets = Array.from({ length: N }, () => h.links.get('lo'));
+    const adds = Array.from({ length: 2000 }, (_, i) => h.routes.add({ dst: `10.${60 + (i >> 8)}.${i & 255}.0/24`, type: 'blackhole' }));
+    const [deleted, got, added] = await Promise.all([busy, Promise.allSettled(gets), Promise.allSettled(adds)]);
+    const failed = [...deleted, ...got, ...added].filter((r) => r.status === 'rejected') as PromiseRejectedResult[];
+    expect({ failed: failed.length, first: failed.slice(0, 3).map((r) => String(r.reason)) }).toEqual({ failed: 0, first: [] });
+    for (const r of got) expect((r as PromiseFulfilledResult<{ name: string }>).value.name).toBe('lo');
+    expect((await h.routes.list({ family: 4, type: 'blackhole' })).length).toBe(2000);
+    expect((await h.links.list({ kind: 'veth' })).length).toBe(0);
+  });
+});

@@ -1,0 +1,51 @@
+// Two processes attaching 50 sandboxes each to one network at the same time
+// get 100 distinct addresses, and every sandbox can reach its gateway.
+import { execFile } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+import { open } from '../../lib';
+import { networks, type NetworkManager } from '../../lib/network/manager';
+import { ipJson, useNetns } from '../helpers/netns';
+
+const root = path.resolve(__dirname, '..', '..');
+
+describe('network manager: concurrent attaches from two processes', () => {
+  const box = useNetns('host');
+  const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nlkit-conc-'));
+  let nets: NetworkManager | undefined;
+  afterAll(async () => {
+    if (nets) {
+      await nets.delete('busy').catch(() => undefined); // deletes the sandboxes it created
+      nets.close();
+    }
+    fs.rmSync(stateDir, { recursive: true, force: true });
+  });
+
+  it('hands out 100 unique addresses and wires every sandbox', async () => {
+    expect(fs.existsSync(path.join(root, 'dist', 'index.js')), 'npm run build:ts first (npm test does)').toBe(true);
+    nets = await networks({ host: box.ns('host'), stateDir });
+    await nets.create({ name: 'busy', subnet: '10.92.0.0/24' });
+    const tag = `nlc${process.pid}`;
+    const run = (p: string) => promisify(execFile)(process.execPath, ['test/fixtures/attach-many.cjs', box.ns('host'), stateDir, `${tag}${p}-`, '50'], { cwd: root, timeout: 120_000 });
+    const [a, b] = await Promise.all([run('a'), run('b')]);
+    const ips: string[] = [...JSON.parse(a.stdout), ...JSON.parse(b.stdout)];
+    expect(ips).toHaveLength(100);
+    expect(new Set(ips).size).toBe(100);
+    const info = (await nets.inspect('busy'))!;
+    expect(info.attachments).toHaveLength(100);
+    expect(ipJson(box.ns('host'), 'link', 'show', 'master', 'nlk-busy')).toHaveLength(100);
+    // each sandbox has its address and a route to the gateway that works (kernel lookup)
+    for (const att of info.attachments.slice(0, 10)) {
+      const h = await open({ netns: { path: att.sandboxPath } });
+      const r = await h.routes.get('10.92.0.1');
+      h.close();
+      expect(`${r.prefsrc}/24`).toBe(att.ipv4);
+    }
+    // tearing all of them down is one bulk request
+    expect(await nets.detachAll('busy')).toBe(100);
+    expect(ipJson(box.ns('host'), 'link', 'show', 'master', 'nlk-busy')).toHaveLength(0);
+  }, 180_000);
+});

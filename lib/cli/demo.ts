@@ -1,106 +1,126 @@
 /**
- * `nlkit demo`: builds a small container network inside namespaces it
- * creates — a "host" namespace with a bridge, two "containers" attached by
- * veth pairs created directly inside them, addresses and default routes —
- * serves HTTP from one container to the other, prints what it built with
- * timings, and removes everything.
+ * `nlkit demo`: the "container networking from scratch" walkthrough, done
+ * with nlkit in throw-away namespaces: a host namespace with an uplink to an
+ * "internet" namespace, a bridge network with three containers, outbound NAT,
+ * container-to-container HTTP, and one published port split 45/45/10 across
+ * the containers (a canary), with the traffic counted per backend. Prints what
+ * it built with timings, then removes everything.
  * @module
  */
 import * as fs from 'node:fs';
 import * as http from 'node:http';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { open, type Handle } from '../handle';
+import { networks, type Attachment, type NetworkManager } from '../network/manager';
 import { createNetns, deleteNetns } from '../netns/namespace';
-import { setSysctl } from '../netns/sysctl';
 import { httpGet } from '../sockets/http';
 import { listenTcp } from '../sockets/inet';
 import { ms, table, timed } from './format';
 import { formatFromPath, gatherTopology, renderTopology } from './topology';
 
-interface Container {
-  name: string;
-  netns: string;
-  ip: string;
-  hostVeth: string;
-  handle?: Handle;
-}
-
 export interface DemoOptions {
   /** Write a picture of the network (format from the extension) before cleaning up. */
   topologyFile?: string;
+  /** Requests sent to the published port (default 200). */
+  requests?: number;
 }
+
+const UPLINK = '192.0.2.1';
+const INTERNET = '192.0.2.2';
 
 export async function runDemo(out: (s: string) => void = (s) => process.stdout.write(s + '\n'), opts: DemoOptions = {}): Promise<void> {
   const tag = `nlkd${process.pid}`;
   const hostNs = `${tag}-host`;
-  const subnet = { gateway: '10.200.0.1', prefix: 24 };
-  const containers: Container[] = [
-    { name: 'c1', netns: `${tag}-c1`, ip: '10.200.0.2', hostVeth: 'veth-c1' },
-    { name: 'c2', netns: `${tag}-c2`, ip: '10.200.0.3', hostVeth: 'veth-c2' },
-  ];
+  const internetNs = `${tag}-internet`;
+  const containers = ['c1', 'c2', 'c3'].map((name) => ({ name, netns: `${tag}-${name}`, version: name === 'c3' ? 'v2' : 'v1' }));
+  const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nlkit-demo-'));
   const steps: Array<[string, number]> = [];
   const created: string[] = [];
+  const servers: http.Server[] = [];
   let host: Handle | undefined;
-  let server: http.Server | undefined;
-  out('nlkit demo: a bridge network with two containers, built over netlink (no ip, no nft, no fork)\n');
+  let nets: NetworkManager | undefined;
+  out('nlkit demo: container networking from scratch, over netlink (no ip, no nft, no fork)\n');
   try {
-    await timed(steps, 'create 3 namespaces', async () => {
-      for (const ns of [hostNs, ...containers.map((c) => c.netns)]) {
+    await timed(steps, 'host + internet namespaces, uplink', async () => {
+      for (const ns of [hostNs, internetNs]) {
         await createNetns(ns);
         created.push(ns);
       }
-    });
-    host = await open({ netns: hostNs });
-    const h = host;
-    await timed(steps, 'host: bridge br0 + gateway address', async () => {
-      await h.links.set('lo', { up: true });
-      await h.links.add({ name: 'br0', kind: 'bridge', up: true });
-      await h.addresses.add('br0', `${subnet.gateway}/${subnet.prefix}`);
-      await setSysctl(hostNs, 'net.ipv4.ip_forward', 1);
-    });
-    for (const c of containers) {
-      await timed(steps, `attach ${c.name} (veth + address + route)`, async () => {
-        await h.links.add({ name: c.hostVeth, kind: 'veth', peer: { name: 'eth0', netns: c.netns }, master: 'br0', up: true });
-        const ch = (c.handle = await open({ netns: c.netns }));
-        await Promise.all([ch.links.set('lo', { up: true }), ch.links.set('eth0', { up: true })]);
-        await ch.addresses.add('eth0', `${c.ip}/${subnet.prefix}`);
-        await ch.routes.add({ dst: 'default', gateway: subnet.gateway });
-      });
-    }
-    const [c1, c2] = containers;
-    server = await timed(steps, `c1: HTTP server on ${c1.ip}:8080`, () =>
-      listenTcp({
-        netns: c1.netns,
-        host: c1.ip,
-        port: 8080,
-        server: http.createServer((req, res) => res.end(`hello from ${c1.name}, you are ${req.socket.remoteAddress}\n`)),
-      }),
-    );
-    const res = await timed(steps, `c2: GET http://${c1.ip}:8080/`, () => httpGet({ netns: c2.netns, host: c1.ip, port: 8080 }));
-    out(`c2 -> c1: HTTP ${res.status}: ${res.body.trim()}\n`);
-
-    const rows = [['namespace', 'link', 'kind', 'state', 'addresses']];
-    for (const [label, hd] of [['host', h], ...containers.map((c) => [c.name, c.handle!] as const)] as Array<[string, Handle]>) {
-      const addrs = await hd.addresses.list({ family: 4 });
-      for (const l of await hd.links.list()) {
-        const a = addrs.filter((x) => x.index === l.index).map((x) => x.cidr);
-        rows.push([label, l.name, l.kind ?? '-', l.operState, a.join(', ') || '-']);
+      host = await open({ netns: hostNs });
+      const inet = await open({ netns: internetNs });
+      try {
+        await host.links.add({ name: 'uplink', kind: 'veth', up: true, peer: { name: 'eth0', netns: internetNs } });
+        await host.addresses.add('uplink', `${UPLINK}/24`);
+        await Promise.all([inet.links.set('lo', { up: true }), inet.links.set('eth0', { up: true })]);
+        await inet.addresses.add('eth0', `${INTERNET}/24`);
+      } finally {
+        inet.close();
       }
+    });
+    nets = await networks({ host: hostNs, stateDir });
+    const n = nets;
+    await timed(steps, 'network "demo": bridge, gateway, NAT rules', () => n.create({ name: 'demo', subnet: '10.200.0.0/24' }));
+    const atts: Attachment[] = [];
+    for (const c of containers) {
+      atts.push(await timed(steps, `attach ${c.name} (netns + veth + IP + route)`, () => n.attach('demo', { sandbox: c.netns, create: true })));
+      created.push(c.netns);
     }
+    for (const [i, c] of containers.entries()) {
+      servers.push(
+        await listenTcp({
+          netns: c.netns,
+          port: 80,
+          server: http.createServer((req, res) => res.end(`hello from ${c.name} (${c.version}), you are ${req.socket.remoteAddress}\n`)),
+        }),
+      );
+      void i;
+    }
+    const ip = (a: Attachment) => a.ipv4!.split('/')[0];
+    const direct = await timed(steps, 'c2 -> c1: HTTP GET', () => httpGet({ netns: containers[1].netns, host: ip(atts[0]), port: 80 }));
+    out(`c2 -> c1: HTTP ${direct.status}: ${direct.body.trim()}`);
+    const internetSrv = await listenTcp({ netns: internetNs, port: 80, server: http.createServer((req, res) => res.end(`internet sees ${req.socket.remoteAddress}\n`)) });
+    servers.push(internetSrv);
+    const outbound = await timed(steps, 'c1 -> internet: HTTP GET (masquerade)', () => httpGet({ netns: containers[0].netns, host: INTERNET, port: 80 }));
+    out(`c1 -> internet: ${outbound.body.trim()}`);
+
+    await timed(steps, 'publish :80 -> c1 45%, c2 45%, c3 10%', () =>
+      n.publish({ network: 'demo', hostPort: 80, backends: [{ id: containers[0].netns, weight: 45 }, { id: containers[1].netns, weight: 45 }, { id: containers[2].netns, weight: 10 }] }),
+    );
+    const total = opts.requests ?? 200;
+    const hits: Record<string, number> = {};
+    await timed(steps, `${total} requests internet -> host:80`, async () => {
+      for (let i = 0; i < total; i++) {
+        const r = await httpGet({ netns: internetNs, host: UPLINK, port: 80 });
+        const who = r.body.split(' ')[2];
+        hits[who] = (hits[who] ?? 0) + 1;
+      }
+    });
+    out(`\npublished ${UPLINK}:80 (weights 45/45/10), ${total} requests from the internet namespace:`);
+    out(table([['backend', 'version', 'requests', 'share'], ...containers.map((c) => [c.name, c.version, String(hits[c.name] ?? 0), `${Math.round(((hits[c.name] ?? 0) / total) * 100)}%`])]) + '\n');
+
+    const rows = [['container', 'interface', 'address', 'host side', 'mac']];
+    containers.forEach((c, i) => rows.push([c.name, atts[i].ifname, atts[i].ipv4!, atts[i].hostIfname, atts[i].mac]));
     out(table(rows) + '\n');
-    const routes = await containers[1].handle!.routes.list({ family: 4 });
-    out(`c2 routes: ${routes.map((r) => (r.gateway ? `${r.dst} via ${r.gateway}` : r.dst)).join('; ')}\n`);
+
     if (opts.topologyFile) {
-      const labels = Object.fromEntries([[hostNs, 'host'], ...containers.map((c) => [c.netns, c.name])]);
-      const topo = await gatherTopology({ netns: [hostNs, ...containers.map((c) => c.netns)], labels });
+      const labels: Record<string, string> = { [hostNs]: 'host', [internetNs]: 'internet' };
+      for (const c of containers) labels[c.netns] = c.name;
+      const notes = { [hostNs]: [`:80 -> c1 45%, c2 45%, c3 10%`] };
+      const topo = await gatherTopology({ netns: [hostNs, internetNs, ...containers.map((c) => c.netns)], labels, notes });
       fs.writeFileSync(opts.topologyFile, renderTopology(topo, formatFromPath(opts.topologyFile)));
       out(`wrote ${opts.topologyFile}\n`);
     }
   } finally {
-    server?.close();
-    await timed(steps, 'clean up', async () => {
-      for (const c of containers) c.handle?.close();
+    servers.forEach((s) => s.close());
+    await timed(steps, 'clean up (network, containers, namespaces)', async () => {
+      if (nets) {
+        await nets.delete('demo').catch(() => undefined);
+        nets.close();
+      }
       host?.close();
       for (const ns of created.reverse()) await deleteNetns(ns, { missingOk: true });
+      fs.rmSync(stateDir, { recursive: true, force: true });
     });
     out(table([['step', 'time'], ...steps.map(([s, t]) => [s, ms(t)])]));
     out(`\nremoved namespaces ${created.join(', ')}`);

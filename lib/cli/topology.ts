@@ -154,15 +154,33 @@ export function toSvg(t: Topology): string {
   const pos = new Map<string, { x: number; y: number }>();
   const parts: string[] = [];
   let height = 0;
-  t.namespaces.forEach((ns, i) => {
-    const x = 20 + i * (colW + gap);
+  // Namespaces with bridges (the "hosts") on the left, everything else
+  // stacked on the right: veth pairs then run left to right without crossing boxes.
+  const hosts = t.namespaces.filter((n) => n.links.some((l) => l.kind === 'bridge'));
+  const left = hosts.length ? hosts : t.namespaces.slice(0, 1);
+  const columns = t.namespaces.length > left.length ? 2 : 1;
+  const tops = new Map<string, { x: number; top: number }>();
+  const nsHeight = (ns: TopoNamespace) => head + (ns.links.length + ns.notes.length) * (boxH + 10) + 10 + (ns.routes.length ? 16 * ns.routes.length + 8 : 0);
+  let yLeft = 20;
+  let yRight = 20;
+  for (const ns of t.namespaces) {
+    if (left.includes(ns)) {
+      tops.set(ns.name, { x: 20, top: yLeft });
+      yLeft += nsHeight(ns) + 20;
+    } else {
+      tops.set(ns.name, { x: 20 + colW + gap, top: yRight });
+      yRight += nsHeight(ns) + 20;
+    }
+  }
+  t.namespaces.forEach((ns) => {
+    const { x, top } = tops.get(ns.name)!;
     const rows = ns.links.length + ns.notes.length;
-    const h = head + rows * (boxH + 10) + 10 + (ns.routes.length ? 16 * ns.routes.length + 8 : 0);
-    height = Math.max(height, h + 40);
-    parts.push(`<rect x="${x}" y="20" width="${colW}" height="${h}" rx="10" fill="#f4f6fb" stroke="#7a869a"/>`);
-    parts.push(`<text x="${x + 12}" y="42" font-weight="bold" font-size="14">${esc(ns.label)}</text>`);
+    const h = nsHeight(ns);
+    height = Math.max(height, top + h + 20);
+    parts.push(`<rect x="${x}" y="${top}" width="${colW}" height="${h}" rx="10" fill="#f4f6fb" stroke="#7a869a"/>`);
+    parts.push(`<text x="${x + 12}" y="${top + 22}" font-weight="bold" font-size="14">${esc(ns.label)}</text>`);
     ns.links.forEach((l, j) => {
-      const y = 20 + head + j * (boxH + 10);
+      const y = top + head + j * (boxH + 10);
       pos.set(`${ns.name}/${l.name}`, { x, y });
       const fill = l.kind === 'bridge' ? '#dbe8ff' : l.kind === 'veth' ? '#e3f5e1' : '#ffffff';
       parts.push(`<rect x="${x + 10}" y="${y}" width="${colW - 20}" height="${boxH}" rx="6" fill="${fill}" stroke="${l.up ? '#3d7a3d' : '#a33'}"/>`);
@@ -170,12 +188,12 @@ export function toSvg(t: Topology): string {
       parts.push(`<text x="${x + 20}" y="${y + 36}" font-size="11" fill="#333">${esc(l.addresses.join(', ') || ' ')}</text>`);
     });
     ns.notes.forEach((n, j) => {
-      const y = 20 + head + (ns.links.length + j) * (boxH + 10);
+      const y = top + head + (ns.links.length + j) * (boxH + 10);
       parts.push(`<rect x="${x + 10}" y="${y}" width="${colW - 20}" height="${boxH}" rx="6" fill="#fff6d9" stroke="#b58900"/>`);
       parts.push(`<text x="${x + 20}" y="${y + 27}" font-size="11">${esc(n)}</text>`);
     });
     ns.routes.forEach((r, j) => {
-      const y = 20 + head + rows * (boxH + 10) + 16 + j * 16;
+      const y = top + head + rows * (boxH + 10) + 16 + j * 16;
       parts.push(`<text x="${x + 14}" y="${y}" font-size="10" fill="#555">${esc(r)}</text>`);
     });
   });
@@ -194,7 +212,7 @@ export function toSvg(t: Topology): string {
       parts.push(`<line x1="${l.x + colW - 10}" y1="${l.y + boxH / 2}" x2="${r.x + 10}" y2="${r.y + boxH / 2}" stroke="#2b6cb0" stroke-width="2"${dash}/>`);
     }
   }
-  const width = 40 + t.namespaces.length * (colW + gap) - gap;
+  const width = 40 + columns * (colW + gap) - gap;
   return (
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="Helvetica, Arial, sans-serif">\n` +
     `<rect width="100%" height="100%" fill="white"/>\n${parts.join('\n')}\n</svg>\n`

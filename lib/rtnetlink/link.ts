@@ -23,21 +23,33 @@ export type OperState = 'UNKNOWN' | 'NOTPRESENT' | 'DOWN' | 'LOWERLAYERDOWN' | '
 
 /** 64-bit interface counters (IFLA_STATS64). */
 export interface LinkStats {
+  /** Packets received. */
   rxPackets: bigint;
+  /** Packets transmitted. */
   txPackets: bigint;
+  /** Bytes received. */
   rxBytes: bigint;
+  /** Bytes transmitted. */
   txBytes: bigint;
+  /** Receive errors. */
   rxErrors: bigint;
+  /** Transmit errors. */
   txErrors: bigint;
+  /** Received packets dropped (no buffer space, ...). */
   rxDropped: bigint;
+  /** Packets dropped on transmit. */
   txDropped: bigint;
+  /** Multicast packets received. */
   multicast: bigint;
+  /** Collisions (half-duplex media). */
   collisions: bigint;
 }
 
 /** A network interface as the kernel reports it. */
 export interface Link {
+  /** Interface index (ifindex), unique within the namespace. */
   index: number;
+  /** Interface name ("eth0"). */
   name: string;
   /** rtnetlink kind ("veth", "bridge", ...); undefined for devices without one (lo, physical NICs). */
   kind?: string;
@@ -47,17 +59,25 @@ export interface Link {
   up: boolean;
   /** Carrier present (IFF_LOWER_UP). */
   lowerUp: boolean;
+  /** Operational state (RFC 2863), as `ip` prints it: "UP", "DOWN", "UNKNOWN" (loopback, tun), ... */
   operState: OperState;
+  /** MTU in bytes. */
   mtu: number;
   /** Link-layer address, "aa:bb:cc:dd:ee:ff" for Ethernet. */
   mac?: string;
+  /** Link-layer broadcast address ("ff:ff:ff:ff:ff:ff" for Ethernet). */
   broadcast?: string;
   /** ARPHRD_* device type (1 = Ethernet, 772 = loopback). */
   linkType: number;
+  /** Transmit queue length (`qlen`). */
   txQueueLength?: number;
+  /** Interface group (IFLA_GROUP; 0 is "default"). */
   group: number;
+  /** Promiscuous-mode reference count (0: not promiscuous). */
   promiscuity: number;
+  /** Interface alias (`ip link set ... alias`), when set. */
   alias?: string;
+  /** Root queueing discipline ("noqueue", "fq_codel", ...). */
   qdisc?: string;
   /** Index of the master (the bridge this port is enslaved to). */
   master?: number;
@@ -65,11 +85,17 @@ export interface Link {
   parentIndex?: number;
   /** When the peer/lower device lives in another namespace: its namespace id as seen from here. */
   linkNetnsId?: number;
+  /** Smallest MTU the device accepts. */
   minMtu?: number;
+  /** Largest MTU the device accepts. */
   maxMtu?: number;
+  /** Number of transmit queues. */
   numTxQueues?: number;
+  /** Number of receive queues. */
   numRxQueues?: number;
+  /** Carrier state (IFLA_CARRIER). */
   carrier?: boolean;
+  /** How often the carrier went up or down. */
   carrierChanges?: number;
   /** Kind-specific data, typed for known kinds. */
   info?: KindInfoMap[keyof KindInfoMap] | Record<string, unknown>;
@@ -81,6 +107,7 @@ export interface Link {
   port?: BridgePortInfo;
   /** Raw IFLA_INFO_SLAVE_DATA for port kinds nlkit does not decode. */
   portRaw?: RawAttribute[];
+  /** 64-bit counters (IFLA_STATS64). */
   stats?: LinkStats;
   /** Top-level attributes nlkit does not decode, preserved as received. */
   unknownAttributes: RawAttribute[];
@@ -88,15 +115,21 @@ export interface Link {
 
 /** Options common to every kind when creating a link. */
 export interface LinkCommonOptions {
+  /** Interface name, at most 15 bytes. */
   name: string;
+  /** MTU in bytes (68 to 262140). */
   mtu?: number;
+  /** Link-layer address, "aa:bb:cc:dd:ee:ff". */
   mac?: string;
   /** Bring the link up as part of creation. */
   up?: boolean;
   /** Enslave to this master (a bridge) on creation. */
   master?: LinkRef;
+  /** Transmit queue length (`txqueuelen`). */
   txQueueLength?: number;
+  /** Interface group (IFLA_GROUP). */
   group?: number;
+  /** Interface alias (IFLA_IFALIAS). */
   alias?: string;
   /** Create the link directly in this namespace. */
   netns?: NetnsRef;
@@ -107,8 +140,11 @@ export type LinkAddOptions = LinkCommonOptions & KindOptions;
 
 /** Changes applied by {@link linkOps.set}; absent fields are left alone. */
 export interface LinkSetOptions {
+  /** Bring the link up (true) or down (false). */
   up?: boolean;
+  /** New MTU in bytes (68 to 262140). */
   mtu?: number;
+  /** New link-layer address, "aa:bb:cc:dd:ee:ff". */
   mac?: string;
   /** Rename (the link must be down). */
   name?: string;
@@ -118,9 +154,13 @@ export interface LinkSetOptions {
   netns?: NetnsRef;
   /** Set, or `null`/'' to clear. */
   alias?: string | null;
+  /** Transmit queue length (`txqueuelen`). */
   txQueueLength?: number;
+  /** Interface group (IFLA_GROUP). */
   group?: number;
+  /** Promiscuous mode on or off. */
   promisc?: boolean;
+  /** Receive all multicast packets (IFF_ALLMULTI). */
   allmulticast?: boolean;
   /** Bring carrier down without removing the link (IFLA_CARRIER, for veth/dummy-like devices). */
   carrier?: boolean;
@@ -134,9 +174,13 @@ export interface LinkSetOptions {
 
 /** Filters for {@link linkOps.list}, applied by the kernel where it can. */
 export interface LinkFilter {
+  /** Only links of this kind ("veth", "bridge", ...); filtered by the kernel. */
   kind?: string;
+  /** Only ports of this master (a bridge); filtered by the kernel. */
   master?: LinkRef;
+  /** Only the link with this name. */
   name?: string;
+  /** Only links that are (true) or are not (false) administratively up. */
   up?: boolean;
   /** Links of this group (IFLA_GROUP). */
   group?: number;
@@ -198,8 +242,11 @@ export function decodeLink(m: NetlinkMessage): Link {
   set('qdisc', a.string(C.IFLA_QDISC));
   set('master', a.u32(C.IFLA_MASTER));
   const parent = a.u32(C.IFLA_LINK);
-  if (parent !== undefined && parent !== link.index) link.parentIndex = parent;
-  set('linkNetnsId', a.s32(C.IFLA_LINK_NETNSID));
+  const linkNetnsId = a.s32(C.IFLA_LINK_NETNSID);
+  // iflink == ifindex means "no parent", unless the parent lives in another
+  // namespace (a veth peer there may have the same index).
+  if (parent !== undefined && (parent !== link.index || linkNetnsId !== undefined)) link.parentIndex = parent;
+  set('linkNetnsId', linkNetnsId);
   set('minMtu', a.u32(C.IFLA_MIN_MTU));
   set('maxMtu', a.u32(C.IFLA_MAX_MTU));
   set('numTxQueues', a.u32(C.IFLA_NUM_TX_QUEUES));

@@ -20,9 +20,13 @@ describe('nlkit CLI', () => {
     requireRoot();
     const before = nsList();
     const out = execFileSync(process.execPath, ['bin/nlkit.js', 'demo'], { cwd: root, encoding: 'utf8', timeout: 60_000 });
-    expect(out).toMatch(/c2 -> c1: HTTP 200: hello from c1, you are 10\.200\.0\.3/);
-    expect(out).toMatch(/host\s+br0\s+bridge\s+UP\s+10\.200\.0\.1\/24/);
-    expect(out).toMatch(/c2 routes: default via 10\.200\.0\.1/);
+    expect(out).toMatch(/c2 -> c1: HTTP 200: hello from c1 \(v1\), you are 10\.200\.0\.3/);
+    expect(out).toMatch(/c1 -> internet: internet sees 192\.0\.2\.1/); // masqueraded
+    // the published port spread 200 requests over the three backends by weight
+    const share = (name: string) => Number(new RegExp(`^${name}\\s+v\\d\\s+(\\d+)`, 'm').exec(out)![1]);
+    expect(share('c1') + share('c2') + share('c3')).toBe(200);
+    expect(share('c3')).toBeGreaterThan(0);
+    expect(share('c3')).toBeLessThan(share('c1'));
     expect(out).toMatch(/removed namespaces/);
     expect(nsList().filter((n) => n.startsWith('nlkd')).filter((n) => !before.includes(n))).toEqual([]);
   });

@@ -5,13 +5,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as nlkit from 'nlkit';
-import { fetchText, withLab } from './lab.mjs';
+import { fetchText, uplink, withLab } from './lab.mjs';
 
 await withLab(['host', 'internet'], async ({ ns, h }) => {
-  await h.host.links.add({ name: 'uplink', kind: 'veth', up: true, peer: { name: 'eth0', netns: ns.internet } });
-  await h.host.addresses.add('uplink', '192.0.2.1/24');
-  await h.internet.links.set('eth0', { up: true });
-  await h.internet.addresses.add('eth0', '192.0.2.2/24');
+  await uplink({ ns, h });
 
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nlkit-example-'));
   const nets = await nlkit.networks({ host: ns.host, stateDir });

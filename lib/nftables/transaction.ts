@@ -21,9 +21,10 @@ import * as C from './constants';
 import { writeElements, writeFlushSet, type SetElement } from './elements';
 import { describeErrorOffset } from './error-location';
 import { GenerationMismatchError, NftCommandError } from './errors';
+import type { RuleBuilder } from './builder/builder';
 import type { Expression } from './expressions/registry';
 import { decodeGeneration, getSetMessage, nftListOps, setKey, shapeOfMessage } from './list';
-import { beginNfnl, nftCommand, type NftFamily } from './message';
+import { beginNfnl, messageAttributes, nftCommand, type NftFamily } from './message';
 import { decodeObject, describeObject, writeDeleteObject, writeNewObject, type NftObject, type ObjectRef } from './object';
 import { decodeRule, describeRule, writeDeleteRule, writeNewRule, type Rule, type RulePlacement, type RuleRef } from './rule';
 import { decodeSet, describeSet, shapeOf, writeDeleteSet, writeNewSet, type NftSet, type SetRef, type SetShape } from './set';
@@ -49,26 +50,27 @@ export interface BuiltRule {
   comment?: string;
 }
 
-/** Anything that can produce a rule's expressions (the {@link RuleBuilder}). */
-export interface RuleSource {
-  build(family: NftFamily, ids: IdAllocator): BuiltRule;
-}
-
 /** A rule to add: expressions given directly, or built by a rule builder. */
 export interface RuleInput {
+  /** Family of the table. */
   family: NftFamily;
+  /** Name of the table. */
   table: string;
+  /** Name of the chain. */
   chain: string;
   /** Raw expressions (exactly one of `expressions` / `rule`). */
   expressions?: Expression[];
   /** A rule builder (`rule().tcp({ dport: 80 }).accept()`). */
-  rule?: RuleSource;
+  rule?: RuleBuilder;
+  /** Rule comment (`comment "..."`); overrides one set on the builder. */
   comment?: string;
+  /** Raw userdata other than the comment. */
   userdata?: Buffer;
 }
 
 /** A rule of this transaction, by the command index `addRule`/`insertRule` returned. */
 export interface CommandAnchor {
+  /** Index returned by `addRule`/`insertRule` of this transaction. */
   command: number;
 }
 
@@ -84,6 +86,7 @@ export interface AddOptions {
 /** How much of the committed objects to echo back (for their handles). */
 export type EchoMode = 'auto' | 'all' | 'objects' | 'none';
 
+/** Options of {@link Transaction.commit}. */
 export interface CommitOptions {
   /**
    * Commit only if the ruleset generation is still this one (from
@@ -105,10 +108,11 @@ export interface CommandResult {
   description: string;
   /** The kernel-assigned handle of the created object, when it was echoed. */
   handle?: number;
-  /** The created object as the kernel echoed it. */
+  /** The created object as the kernel echoed it (decoded when first read). */
   object?: Table | Chain | Rule | NftSet | NftObject;
 }
 
+/** What {@link Transaction.commit} resolves with. */
 export interface CommitResult {
   /** Generation of the ruleset after this commit (when the kernel reported it). */
   generation?: number;
@@ -138,6 +142,9 @@ interface Command {
   write(w: NetlinkWriter, ctx: WriteContext): number;
 }
 
+/** The context of commands encoded when they are added (nothing resolved yet); never modified. */
+const NO_CONTEXT: WriteContext = { shapes: new Map(), positions: new Map() };
+
 /** Default share of the receive buffer that echoed objects may use. */
 const ECHO_SHARE = 4;
 
@@ -155,6 +162,7 @@ export class Transaction {
   private readonly ids: IdAllocator = { setId: () => this.nextSetId++ };
 
   /**
+   * @internal use `h.nft.transaction()`; without an executor the transaction can only be encoded.
    * @param executor runs the commit (the handle's netfilter connection)
    * @param echoBudgetBytes how many echoed bytes the receive buffer can take
    */
@@ -257,7 +265,7 @@ export class Transaction {
    *   rule: rule().ip({ saddr: '10.88.0.0/16' }).oifname(not('cni0')).masquerade() });
    */
   addRule(r: RuleInput, opts: { after?: RuleAnchor } = {}): number {
-    return this.pushRule(r, 'add', (id) => ({ append: true, ruleId: id, ...this.anchor(opts.after) }));
+    return this.pushRule(r, 'add', (id) => this.placement(true, id, opts.after));
   }
 
   /**
@@ -274,7 +282,7 @@ export class Transaction {
       if (!Number.isInteger(opts.index) || opts.index < 0) throw new ValidationError('index', opts.index, 'must be a non-negative integer');
       if (opts.before !== undefined) throw new ValidationError('index', opts.index, 'give either before or index');
     }
-    const idx = this.pushRule(r, 'insert', (id) => ({ append: false, ruleId: id, ...this.anchor(opts.before) }), opts.index !== undefined);
+    const idx = this.pushRule(r, 'insert', (id) => this.placement(false, id, opts.before), opts.index !== undefined);
     if (opts.index !== undefined) this.commands[idx].needsIndex = { chain: { family: r.family, table: r.table, name: r.chain }, index: opts.index };
     return idx;
   }
@@ -398,7 +406,7 @@ export class Transaction {
     return this.executor(op);
   }
 
-  /** The commit as an operation, for running on any executor. */
+  /** @internal the commit as an operation, for running on any executor. */
   *commitOperation(opts: CommitOptions = {}): Operation<CommitResult> {
     if (opts.expectGeneration !== undefined && (!Number.isInteger(opts.expectGeneration) || opts.expectGeneration <= 0)) {
       throw new ValidationError('expectGeneration', opts.expectGeneration, 'must be a generation id from generation()');
@@ -494,10 +502,13 @@ export class Transaction {
       }
       const i = built.primary.get(msgIndex);
       if (i === undefined) continue;
-      const object = decodeEcho(cmd, m);
-      if (!object) continue;
-      results[i].object = object;
-      if (object.handle !== undefined) results[i].handle = object.handle;
+      const handleAttr = ECHO_HANDLES.get(cmd);
+      if (handleAttr === undefined) continue;
+      // The handle now (what callers want); the object decoded when first read:
+      // decoding 1,000 echoed rules would cost more than committing them.
+      const handle = messageAttributes(m).be64(handleAttr);
+      if (handle !== undefined) results[i].handle = Number(handle);
+      defineEchoedObject(results[i], cmd, m);
     }
     return out;
   }
@@ -520,6 +531,13 @@ export class Transaction {
       description: this.commands[owner].description,
       attribute: e.extackOffset !== undefined ? describeErrorOffset(built.buffer, built.offsets[e.commandIndex], e.extackOffset) : undefined,
     });
+  }
+
+  /** A rule's placement, built as one object shape (no spread: it is read for every rule written). */
+  private placement(append: boolean, ruleId: number, a: RuleAnchor | undefined): RulePlacement {
+    const p: RulePlacement = { append, ruleId };
+    if (a !== undefined) Object.assign(p, this.anchor(a));
+    return p;
   }
 
   private anchor(a: RuleAnchor | undefined): Pick<RulePlacement, 'position' | 'positionId'> {
@@ -563,10 +581,10 @@ export class Transaction {
     if (ruleId) this.ruleIds.set(index, ruleId);
     // Rules placed by index are written at commit, once the chain was read; others now.
     if (dynamic) {
-      write(new NetlinkWriter(), { shapes: new Map(), positions: new Map() }); // validates now
+      write(new NetlinkWriter(), NO_CONTEXT); // validates now
       return this.push({ description: `${verb} rule ${describeRule(r)}`, echo: 'rule', write });
     }
-    return this.pushEncoded(`${verb} rule ${describeRule(r)}`, 'rule', (w) => write(w, { shapes: new Map(), positions: new Map() }));
+    return this.pushEncoded(`${verb} rule ${describeRule(r)}`, 'rule', (w) => write(w, NO_CONTEXT));
   }
 
   private pushElements(s: SetRef, elements: SetElement[], msg: typeof C.NFT_MSG_NEWSETELEM | typeof C.NFT_MSG_DELSETELEM, flags: number, verb: string): number {
@@ -597,6 +615,35 @@ function appendMessages(w: NetlinkWriter, bytes: Buffer): void {
 
 /** The kernel's ERESTART: a batch whose generation check failed. */
 const ERESTART = 85;
+
+/** Echoed NEW messages and the attribute holding the created object's handle. */
+const ECHO_HANDLES = new Map<number, number>([
+  [C.NFT_MSG_NEWTABLE, C.NFTA_TABLE_HANDLE],
+  [C.NFT_MSG_NEWCHAIN, C.NFTA_CHAIN_HANDLE],
+  [C.NFT_MSG_NEWRULE, C.NFTA_RULE_HANDLE],
+  [C.NFT_MSG_NEWSET, C.NFTA_SET_HANDLE],
+  [C.NFT_MSG_NEWOBJ, C.NFTA_OBJ_HANDLE],
+]);
+
+/**
+ * `result.object`, decoded from the echo on first read (then a plain
+ * property). Until then the result keeps the echoed message, a view of the
+ * received bytes.
+ */
+function defineEchoedObject(result: CommandResult, cmd: number, m: NetlinkMessage): void {
+  Object.defineProperty(result, 'object', {
+    configurable: true,
+    enumerable: true,
+    get(this: CommandResult) {
+      const value = decodeEcho(cmd, m);
+      Object.defineProperty(this, 'object', { value, writable: true, enumerable: true, configurable: true });
+      return value;
+    },
+    set(this: CommandResult, value: CommandResult['object']) {
+      Object.defineProperty(this, 'object', { value, writable: true, enumerable: true, configurable: true });
+    },
+  });
+}
 
 function decodeEcho(cmd: number, m: NetlinkMessage): CommandResult['object'] | undefined {
   switch (cmd) {

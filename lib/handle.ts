@@ -20,6 +20,7 @@ import { neighbourOps } from './rtnetlink/neighbour';
 import { routeOps } from './rtnetlink/route';
 import { ruleOps } from './rtnetlink/rule';
 
+/** Options of {@link open} and {@link openSync}. */
 export interface OpenOptions {
   /** The namespace to work in (name, path, pid, fd, or an open NetworkNamespace). Default: the caller's. */
   netns?: NetnsRef;
@@ -119,6 +120,7 @@ export class Handle {
     this.ns?.close();
   }
 
+  /** Closes the handle at the end of a `using` block. */
   [Symbol.dispose](): void {
     this.close();
   }
@@ -126,11 +128,17 @@ export class Handle {
 
 /** Blocking handle for scripts; create with {@link openSync}. Same API, no promises. */
 export class SyncHandle {
+  /** Links: list, get, add (veth, bridge, ...), set, delete. */
   readonly links: SyncOps<typeof linkOps>;
+  /** IPv4/IPv6 addresses. */
   readonly addresses: SyncOps<typeof addressOps>;
+  /** Routes, including `routes.get()` lookups. */
   readonly routes: SyncOps<typeof routeOps>;
+  /** ARP/NDP neighbour entries. */
   readonly neighbours: SyncOps<typeof neighbourOps>;
+  /** Bridge and VXLAN forwarding entries (`bridge fdb`). */
   readonly fdb: SyncOps<typeof fdbOps>;
+  /** Policy routing rules. */
   readonly rules: SyncOps<typeof ruleOps>;
   private readonly rtnl: NetlinkSyncConnection;
   private readonly ns?: NetworkNamespace;
@@ -149,15 +157,18 @@ export class SyncHandle {
     this.rules = bindSync(conn, ruleOps);
   }
 
+  /** Runs a custom rtnetlink operation on this handle's socket, blocking. */
   run<T>(op: Operation<T>): T {
     return runSync(this.rtnl, op, { netnsFd: this.ns ? this.ns.fd : -1 });
   }
 
+  /** Closes the socket and the namespace fd. */
   close(): void {
     this.rtnl.close();
     this.ns?.close();
   }
 
+  /** Closes the handle at the end of a `using` block. */
   [Symbol.dispose](): void {
     this.close();
   }

@@ -23,7 +23,7 @@ export {
   errnoName,
   type NetlinkErrorDetails,
 } from './netlink/errors';
-export type { Operation, NetlinkCall } from './netlink/operation';
+export type { LocalStep, NetlinkCall, Operation, OperationEnv } from './netlink/operation';
 export type { NetlinkMessage, RawAttribute } from './netlink/parser';
 export type { AsyncOps, SyncOps } from './netlink/bind';
 export {
@@ -81,14 +81,30 @@ export { ruleOps } from './rtnetlink/rule';
 export type { Neighbour, NeighbourFilter, NeighbourOptions, NeighbourState } from './rtnetlink/neighbour';
 export type { FdbEntry, FdbFilter, FdbOptions, FdbState } from './rtnetlink/fdb';
 export type { Range, Rule, RuleAction, RuleFilter, RuleOptions } from './rtnetlink/rule';
-export type { EventAction, EventGroup, EventStream, RtnetlinkEvent, RtnetlinkEvents, SubscribeOptions } from './rtnetlink/events';
-export type { Address, AddressFilter, AddressOptions } from './rtnetlink/address';
-export type { Nexthop, NexthopOptions, Route, RouteFilter, RouteLookupOptions, RouteOptions } from './rtnetlink/route';
+export type {
+  AddressEvent,
+  BridgePortEvent,
+  EventAction,
+  EventGroup,
+  EventStream,
+  FdbEvent,
+  LinkEvent,
+  NeighbourEvent,
+  OverrunEvent,
+  RouteEvent,
+  RtnetlinkEvent,
+  RtnetlinkEvents,
+  RuleEvent,
+  SubscribeOptions,
+  SyncedEvent,
+} from './rtnetlink/events';
+export type { Address, AddressDeleteOptions, AddressFilter, AddressOptions } from './rtnetlink/address';
+export type { Nexthop, NexthopOptions, Route, RouteFilter, RouteLookupOptions, RouteOptions, RoutePref } from './rtnetlink/route';
 export type { IpFamily } from './validate/ip';
 // nftables (h.nft) and connection tracking (h.conntrack); every nftables type is under `nft.`.
 export * as nft from './nftables';
 export { rule, not, NftCommandError, GenerationMismatchError, type Nftables } from './nftables';
-export type { ConntrackEntry, ConntrackFilter, ConntrackTuple } from './conntrack';
+export { conntrackOps, type ConntrackEntry, type ConntrackFilter, type ConntrackTuple } from './conntrack';
 // Container networks: bridges, attachments, IPAM, NAT and published ports.
 export {
   networks,

@@ -17,15 +17,19 @@ import { decodeEntry, describeEntry, protoNumber, writeTuple, type ConntrackEntr
 
 /** Selects entries; every field narrows, absent fields match anything. */
 export interface ConntrackFilter {
+  /** Only IPv4 (4) or IPv6 (6) entries. */
   family?: IpFamily;
+  /** Only this protocol ("tcp", "udp", "icmp", ... or a number). */
   protocol?: string | number;
   /** Fields of the original direction; addresses may be prefixes ("10.0.0.0/24"). */
   original?: Partial<Pick<ConntrackTuple, 'src' | 'dst' | 'sport' | 'dport'>>;
   /** Fields of the reply direction (after NAT: the backend's address and port). */
   reply?: Partial<Pick<ConntrackTuple, 'src' | 'dst' | 'sport' | 'dport'>>;
+  /** Only entries of this conntrack zone. */
   zone?: number;
   /** Entries whose mark & markMask (default all bits) equals this. */
   mark?: number;
+  /** Mask applied to the entry's mark before comparing it with `mark`. */
   markMask?: number;
   /** Entries with all of these status flags ("dnat", "assured", ...). */
   status?: string[];

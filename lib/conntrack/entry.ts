@@ -13,37 +13,63 @@ import * as C from './constants';
 
 /** One direction of a connection. */
 export interface ConntrackTuple {
+  /** Source address. */
   src: string;
+  /** Destination address. */
   dst: string;
   /** TCP, UDP, SCTP, DCCP ports. */
   sport?: number;
+  /** Destination port. */
   dport?: number;
   /** ICMP / ICMPv6 identifier, type and code. */
   icmpId?: number;
+  /** ICMP / ICMPv6 type. */
   icmpType?: number;
+  /** ICMP / ICMPv6 code. */
   icmpCode?: number;
 }
 
 /** A connection-tracking entry. */
 export interface ConntrackEntry {
+  /** 4 or 6. */
   family: IpFamily;
   /** "tcp", "udp", "icmp", ... or the protocol number. */
   protocol: string | number;
+  /** The original direction, as the first packet was seen. */
   original: ConntrackTuple;
+  /** The expected reply direction (after NAT: from the translated address and port). */
   reply: ConntrackTuple;
   /** IPS_* flags: "confirmed", "seen-reply", "assured", "snat", "dnat", ... */
   status: string[];
   /** Seconds until it expires. */
   timeout?: number;
+  /** Connection mark (`ct mark`). */
   mark?: number;
+  /** Conntrack zone, when not the default. */
   zone?: number;
   /** Kernel id; deleting by tuple + id never hits a newer entry with the same tuple. */
   id?: number;
+  /** Kernel reference count. */
   use?: number;
   /** TCP state ("established", "time-wait", ...). */
   tcpState?: string;
   /** Counters (when net.netfilter.nf_conntrack_acct is on). */
-  counters?: { original: { packets: bigint; bytes: bigint }; reply: { packets: bigint; bytes: bigint } };
+  counters?: {
+    /** Original direction. */
+    original: {
+      /** Packets seen. */
+      packets: bigint;
+      /** Bytes seen. */
+      bytes: bigint;
+    };
+    /** Reply direction. */
+    reply: {
+      /** Packets seen. */
+      packets: bigint;
+      /** Bytes seen. */
+      bytes: bigint;
+    };
+  };
 }
 
 function protoName(n: number): string | number {

@@ -28,11 +28,13 @@ export function errnoName(errno: number): string {
 
 /** Base class of every error nlkit throws. */
 export class NlkitError extends Error {
+  /** The class name, for logs and `err.name` checks. */
   override name = 'NlkitError';
 }
 
 /** Input refused before it reached the kernel. Nothing was changed. */
 export class ValidationError extends NlkitError {
+  /** Always "ValidationError". */
   override name = 'ValidationError';
   /** Which argument or field was wrong. */
   readonly field: string;
@@ -63,14 +65,21 @@ export interface NetlinkErrorDetails {
 
 /** The kernel answered a netlink request with an error. */
 export class NetlinkError extends NlkitError {
+  /** "NetlinkError" (or the subclass's name). */
   override name = 'NetlinkError';
+  /** Positive errno value the kernel answered with (17 for EEXIST). */
   readonly errno: number;
   /** Symbolic errno, e.g. "EEXIST". */
   readonly code: string;
+  /** What nlkit was doing, e.g. "add route 10.0.0.0/24 via 10.0.0.1". */
   readonly operation: string;
+  /** The kernel's extended-ack text ("Nexthop has invalid gateway"), when it gave one. */
   readonly extack?: string;
+  /** Byte offset of the offending attribute in the request, when the kernel gave one. */
   readonly extackOffset?: number;
+  /** The attribute type the kernel said was missing, when it said so. */
   readonly missingAttribute?: number;
+  /** For batches (nftables transactions): index of the failing command. */
   readonly commandIndex?: number;
 
   constructor(d: NetlinkErrorDetails) {
@@ -89,10 +98,15 @@ export class NetlinkError extends NlkitError {
 
 /** A syscall made by the addon failed. */
 export class SystemError extends NlkitError {
+  /** Always "SystemError". */
   override name = 'SystemError';
+  /** Positive errno value. */
   readonly errno: number;
+  /** Symbolic errno, e.g. "EPERM". */
   readonly code: string;
+  /** The failing system call, e.g. "connect" or "open(/run/netns/c1)". */
   readonly syscall: string;
+  /** What nlkit was doing, e.g. "connect to 10.0.0.2:8080". */
   readonly operation: string;
   constructor(operation: string, errno: number, syscall: string) {
     const code = errnoName(errno);
@@ -110,7 +124,9 @@ export class SystemError extends NlkitError {
  * consumer must resync from a fresh dump.
  */
 export class NetlinkOverrunError extends NlkitError {
+  /** Always "NetlinkOverrunError". */
   override name = 'NetlinkOverrunError';
+  /** Always "ENOBUFS". */
   readonly code = 'ENOBUFS';
   constructor(operation: string) {
     super(`${operation}: the kernel dropped netlink messages (ENOBUFS, receive buffer overrun)`);
@@ -119,6 +135,7 @@ export class NetlinkOverrunError extends NlkitError {
 
 /** A streamed dump saw the object set change underneath it (NLM_F_DUMP_INTR). */
 export class DumpInterruptedError extends NlkitError {
+  /** Always "DumpInterruptedError". */
   override name = 'DumpInterruptedError';
   constructor(operation: string) {
     super(`${operation}: the dump was interrupted by a concurrent change (NLM_F_DUMP_INTR); list again`);
@@ -127,6 +144,7 @@ export class DumpInterruptedError extends NlkitError {
 
 /** The handle or socket was closed while the operation was pending, or before it. */
 export class ClosedError extends NlkitError {
+  /** Always "ClosedError". */
   override name = 'ClosedError';
   constructor(operation: string) {
     super(`${operation}: the netlink handle is closed`);

@@ -16,6 +16,7 @@ export interface NetlinkCall {
    *   completes once the kernel has processed the datagram.
    */
   kind: 'ack' | 'dump' | 'batch';
+  /** The complete request (header included); the sequence number is stamped when it is sent. */
   message: Buffer;
   /** Human description used in errors: "add route 10.0.0.0/24". */
   operation: string;
@@ -33,11 +34,18 @@ export interface OperationEnv {
  * it with its {@link OperationEnv}; executors never see it.
  */
 export interface LocalStep {
+  /** Discriminant (requests have `ack`, `dump` or `batch`). */
   kind: 'local';
+  /** Human description used in errors. */
   operation: string;
+  /** Does the step; throws to fail the operation. */
   run(env: OperationEnv): void;
 }
 
+/**
+ * An operation: a generator that yields requests (and local steps), receives each one's replies, and returns the
+ * result. Run it with `h.run(op)`.
+ */
 export type Operation<T> = Generator<NetlinkCall | LocalStep, T, NetlinkMessage[]>;
 
 /** Sends one request and returns its replies (a GET's answer, or an echo). */

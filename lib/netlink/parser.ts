@@ -6,10 +6,15 @@
  */
 import { NLA_F_NESTED, NLA_F_NET_BYTEORDER, NLA_HDRLEN, NLA_TYPE_MASK, NLMSG_HDRLEN, align4 } from './constants';
 
+/** One received netlink message. */
 export interface NetlinkMessage {
+  /** Message type (RTM_NEWLINK, NLMSG_ERROR, ...). */
   type: number;
+  /** NLM_F_* flags. */
   flags: number;
+  /** Sequence number (matches the request's). */
   seq: number;
+  /** Port id of the sender (0 for the kernel). */
   pid: number;
   /** Everything after the 16-byte header. */
   payload: Buffer;
@@ -40,8 +45,11 @@ export function parseMessages(buf: Buffer): NetlinkMessage[] {
 export interface RawAttribute {
   /** Type without the NESTED / NET_BYTEORDER flag bits. */
   type: number;
+  /** NLA_F_NESTED was set. */
   nested: boolean;
+  /** NLA_F_NET_BYTEORDER was set. */
   netByteOrder: boolean;
+  /** The payload (without the attribute header). */
   data: Buffer;
 }
 
@@ -120,6 +128,27 @@ export class Attributes {
     return out;
   }
 
+  /** Every attribute of this type, each parsed as a nest (no Buffer views: hot decoders). */
+  allNested(type: number): Attributes[] {
+    const out: Attributes[] = [];
+    for (let i = 0; i < this.at.length; i += 3) {
+      if ((this.at[i] & NLA_TYPE_MASK) === type) out.push(new Attributes(this.buf, this.at[i + 1], this.at[i + 1] + this.at[i + 2]));
+    }
+    return out;
+  }
+
+  /** A copy of the first attribute of this type (decoded objects must not pin the received buffer). */
+  copy(type: number): Buffer | undefined {
+    const i = this.find(type);
+    if (i < 0) return undefined;
+    const start = this.at[i + 1];
+    const len = this.at[i + 2];
+    const out = Buffer.allocUnsafe(len);
+    if (len <= 32) for (let k = 0; k < len; k++) out[k] = this.buf[start + k];
+    else this.buf.copy(out, 0, start, start + len);
+    return out;
+  }
+
   u8(type: number): number | undefined {
     const i = this.find(type);
     return i >= 0 && this.at[i + 2] >= 1 ? this.buf[this.at[i + 1]] : undefined;
@@ -157,10 +186,7 @@ export class Attributes {
     const i = this.find(type);
     if (i < 0) return undefined;
     const start = this.at[i + 1];
-    const end = start + this.at[i + 2];
-    let nul = start;
-    while (nul < end && this.buf[nul] !== 0) nul++;
-    return this.buf.toString('utf8', start, nul);
+    return decodeString(this.buf, start, start + this.at[i + 2]);
   }
   flag(type: number): boolean {
     return this.find(type) >= 0;
@@ -186,6 +212,40 @@ export class Attributes {
       data: this.buf.subarray(this.at[i + 1], this.at[i + 1] + this.at[i + 2]),
     };
   }
+}
+
+/**
+ * Short ASCII strings seen before (interface, table, chain and expression
+ * names: the same few, thousands of times in a dump), by a hash of their
+ * bytes; a hit is compared byte for byte before it is returned.
+ */
+const seenStrings = new Map<number, string>();
+const MAX_SEEN_STRINGS = 4096;
+
+/** Decodes [start, end) up to the first NUL as UTF-8, reusing the string of identical short ASCII bytes. */
+function decodeString(buf: Buffer, start: number, end: number): string {
+  let h = 0x811c9dc5;
+  let ascii = true;
+  let nul = start;
+  for (; nul < end; nul++) {
+    const c = buf[nul];
+    if (c === 0) break;
+    if (c > 0x7f) ascii = false;
+    h = Math.imul(h ^ c, 0x01000193);
+  }
+  const n = nul - start;
+  if (n === 0) return '';
+  if (!ascii || n > 64) return buf.toString('utf8', start, nul);
+  const hit = seenStrings.get(h);
+  if (hit !== undefined && hit.length === n) {
+    let k = 0;
+    while (k < n && hit.charCodeAt(k) === buf[start + k]) k++;
+    if (k === n) return hit;
+  }
+  const s = buf.toString('latin1', start, nul); // ASCII: same as UTF-8
+  if (seenStrings.size >= MAX_SEEN_STRINGS) seenStrings.clear();
+  seenStrings.set(h, s);
+  return s;
 }
 
 /** Decodes bytes up to the first NUL. */

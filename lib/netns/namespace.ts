@@ -23,7 +23,25 @@ const errno = osConstants.errno;
  * - an open {@link NetworkNamespace},
  * - `undefined`: the namespace of the calling process.
  */
-export type NetnsRef = string | { name: string } | { path: string } | { pid: number } | { fd: number } | NetworkNamespace;
+export type NetnsRef =
+  | string
+  | {
+      /** A name under /run/netns. */
+      name: string;
+    }
+  | {
+      /** An absolute path to an nsfs file (/proc/PID/ns/net, a bind mount). */
+      path: string;
+    }
+  | {
+      /** The namespace of this process. */
+      pid: number;
+    }
+  | {
+      /** An open fd on a namespace (duplicated; the caller keeps its own). */
+      fd: number;
+    }
+  | NetworkNamespace;
 
 /**
  * An open reference to a network namespace (an fd on its nsfs inode). While
@@ -54,11 +72,13 @@ export class NetworkNamespace {
     return fs.fstatSync(this.fd).ino;
   }
 
+  /** Closes the fd; the namespace itself lives on while it has a name, processes or other references. */
   close(): void {
     if (this._fd >= 0) fs.closeSync(this._fd);
     this._fd = -1;
   }
 
+  /** The name, or the path it was opened from. */
   toString(): string {
     return this.name ?? this.path ?? `netns fd ${this._fd}`;
   }

@@ -13,8 +13,11 @@ import { beginNft, familyName, familyNumber, messageAttributes, messageFamily, v
 import { FlagTable, NameTable } from './names';
 import { UDATA_COMMENT, joinComment, splitComment } from './userdata';
 
+/** Type of a base chain: "filter", "nat" (NAT statements) or "route" (rerouting after mark changes). */
 export type ChainType = 'filter' | 'nat' | 'route';
+/** Netfilter hook a base chain attaches to. */
 export type ChainHook = 'prerouting' | 'input' | 'forward' | 'output' | 'postrouting' | 'ingress' | 'egress';
+/** Verdict of a base chain for packets no rule decided on. */
 export type ChainPolicy = 'accept' | 'drop';
 /** Priority names nft accepts (values depend on the family, see {@link resolvePriority}). */
 export type PriorityName = 'raw' | 'mangle' | 'dstnat' | 'filter' | 'security' | 'srcnat' | 'out';
@@ -76,11 +79,15 @@ const CHAIN_FLAGS = new FlagTable<ChainFlag | 'base'>('chain flag', [
 
 /** A chain as written and as listed. A chain with `hook` is a base chain. */
 export interface Chain {
+  /** Family of its table. */
   family: NftFamily;
+  /** Name of its table. */
   table: string;
+  /** Chain name. */
   name: string;
   /** Base chains: "filter", "nat" or "route". */
   type?: ChainType;
+  /** Base chains: the hook it attaches to. */
   hook?: ChainHook;
   /** Number, or a name such as "srcnat" / "filter + 10" (listed back as a number). */
   priority?: number | string;
@@ -90,7 +97,9 @@ export interface Chain {
   device?: string;
   /** Several devices (listed this way when there is more than one). */
   devices?: string[];
+  /** Chain flags ("hw-offload", ...). */
   flags?: Array<ChainFlag | string>;
+  /** Shown by `nft list` as `comment "..."`. */
   comment?: string;
   /** Kernel-assigned; set when listed or echoed. */
   handle?: number;
@@ -102,9 +111,13 @@ export interface Chain {
 
 /** Identifies a chain by name (or by handle). */
 export interface ChainRef {
+  /** Family of its table. */
   family: NftFamily;
+  /** Name of its table. */
   table: string;
+  /** Chain name (or give `handle`). */
   name?: string;
+  /** Kernel-assigned handle (or give `name`). */
   handle?: number;
 }
 

@@ -15,7 +15,9 @@ export type VerdictCode = 'accept' | 'drop' | 'continue' | 'break' | 'return' | 
 
 /** A verdict: what happens to the packet. `chain` is set for jump and goto. */
 export interface Verdict {
+  /** The verdict. */
   code: VerdictCode | number;
+  /** Target chain of jump and goto. */
   chain?: string;
   /** Chain added in the same transaction, referenced by its NFTA_CHAIN_ID. */
   chainId?: number;
@@ -84,16 +86,16 @@ export interface DataContents {
   verdict?: Verdict;
 }
 
-/** Reads an NFTA_DATA nest (the nest's own payload). */
-export function readData(nest: Buffer | undefined): DataContents {
+/** Reads an NFTA_DATA nest (the nest's own payload, or the nest already parsed). */
+export function readData(nest: Buffer | Attributes | undefined): DataContents {
   if (!nest) return {};
-  const a = new Attributes(nest);
-  const value = a.get(C.NFTA_DATA_VALUE);
-  if (value) return { value: Buffer.from(value) };
+  const a = nest instanceof Attributes ? nest : new Attributes(nest);
+  const value = a.copy(C.NFTA_DATA_VALUE);
+  if (value) return { value };
   const v = a.nested(C.NFTA_DATA_VERDICT);
   if (!v) return {};
-  const code = v.get(C.NFTA_VERDICT_CODE);
-  const out: Verdict = { code: verdictName(code && code.length >= 4 ? code.readInt32BE(0) : 0) };
+  const code = v.read(C.NFTA_VERDICT_CODE, (b, off, len) => (len >= 4 ? b.readInt32BE(off) : 0)) ?? 0;
+  const out: Verdict = { code: verdictName(code) };
   const chain = v.string(C.NFTA_VERDICT_CHAIN);
   if (chain !== undefined) out.chain = chain;
   const chainId = v.be32(C.NFTA_VERDICT_CHAIN_ID);
@@ -102,7 +104,8 @@ export function readData(nest: Buffer | undefined): DataContents {
 }
 
 /** Reads a value nest, or an empty buffer when absent. */
-export function readValue(nest: Buffer | undefined): Buffer {
+export function readValue(nest: Buffer | Attributes | undefined): Buffer {
+  if (nest instanceof Attributes) return nest.copy(C.NFTA_DATA_VALUE) ?? Buffer.alloc(0);
   return readData(nest).value ?? Buffer.alloc(0);
 }
 
@@ -132,8 +135,13 @@ export function writeRawAttributes(w: NetlinkWriter, attrs: RawAttribute[] | und
   }
 }
 
+const knownSets = new WeakMap<readonly number[], ReadonlySet<number>>();
+
 /** Attributes of `a` whose type is not in `known`, copied; undefined when none. */
 export function unknownAttributes(a: Attributes, known: readonly number[]): RawAttribute[] | undefined {
-  const rest = a.list.filter((x) => !known.includes(x.type));
+  // Runs for every decoded expression: look for unknown types without making a view of each attribute.
+  let set = knownSets.get(known);
+  if (!set) knownSets.set(known, (set = new Set(known)));
+  const rest = a.unknown(set);
   return rest.length ? rest.map((x) => ({ ...x, data: Buffer.from(x.data) })) : undefined;
 }

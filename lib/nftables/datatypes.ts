@@ -61,6 +61,18 @@ function uint(v: Scalar, field: string, max: bigint): bigint {
 }
 
 function bigEndianInt(v: Scalar, len: number, field: string): Buffer {
+  if (typeof v === 'number' && Number.isInteger(v) && len <= 6) {
+    // Ports, protocols, marks: plain numbers, no BigInt (this runs for every port of every rule).
+    const max = 2 ** (8 * len) - 1;
+    if (v < 0 || v > max) throw new ValidationError(field, v, `must be 0-${max}`);
+    const b = Buffer.allocUnsafe(len);
+    let x = v;
+    for (let i = len - 1; i >= 0; i--) {
+      b[i] = x % 256;
+      x = Math.floor(x / 256);
+    }
+    return b;
+  }
   const r = raw(v, len, field);
   if (r) return r;
   let n = uint(v, field, (1n << BigInt(8 * len)) - 1n);

@@ -40,9 +40,15 @@ export interface SetElement {
   timeout?: number;
   /** Milliseconds left (listed only). */
   expires?: number;
+  /** Shown by `nft list` as `comment "..."`. */
   comment?: string;
   /** Counter state (sets defined with `counter: true`, listed only). */
-  counter?: { packets: bigint; bytes: bigint };
+  counter?: {
+    /** Packets counted. */
+    packets: bigint;
+    /** Bytes counted. */
+    bytes: bigint;
+  };
   /** Other element expressions. */
   expressions?: Expression[];
   /** The catch-all element (`*`), matched when no other element is; its key is ignored (listed as "*"). */

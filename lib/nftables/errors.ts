@@ -11,6 +11,7 @@ import { NetlinkError, NlkitError, type NetlinkErrorDetails } from '../netlink/e
  * order it was added, `description` says what it was.
  */
 export class NftCommandError extends NetlinkError {
+  /** Always "NftCommandError". */
   override name = 'NftCommandError';
   /** Index of the failing command within the transaction (0-based). */
   readonly command: number;
@@ -34,7 +35,9 @@ export class NftCommandError extends NetlinkError {
  * was applied: re-read the ruleset, rebuild the transaction and commit again.
  */
 export class GenerationMismatchError extends NlkitError {
+  /** Always "GenerationMismatchError". */
   override name = 'GenerationMismatchError';
+  /** Always "ERESTART" (what the kernel answered). */
   readonly code = 'ERESTART';
   /** The generation the transaction expected. */
   readonly expected: number;

@@ -21,25 +21,93 @@ import { decodeTable, type Table } from './table';
 /** What changed: "add" for NEW messages, "delete" for DEL messages. */
 export type NftChange = 'add' | 'delete';
 
-export type NftEvent =
-  | { change: NftChange; kind: 'table'; table: Table }
-  | { change: NftChange; kind: 'chain'; chain: Chain }
-  | { change: NftChange; kind: 'rule'; rule: Rule }
-  | { change: NftChange; kind: 'set'; set: NftSet }
-  | {
-      change: NftChange;
-      kind: 'elements';
-      family: NftFamily;
-      table: string;
-      set: string;
-      /** Typed by the set's types when known; otherwise keys are raw Buffers. */
-      elements: SetElement[];
-    }
-  | { change: NftChange; kind: 'object'; object: NftObject }
-  /** A transaction was committed; `generation.id` is the new ruleset generation. */
-  | { change: 'add'; kind: 'generation'; generation: Generation };
+/** A table was added or deleted. */
+export interface NftTableEvent {
+  /** Added or deleted. */
+  change: NftChange;
+  /** Discriminant. */
+  kind: 'table';
+  /** The table. */
+  table: Table;
+}
 
-/** Looks up a set's layout when its definition was not seen in the stream. */
+/** A chain was added (or changed) or deleted. */
+export interface NftChainEvent {
+  /** Added or deleted. */
+  change: NftChange;
+  /** Discriminant. */
+  kind: 'chain';
+  /** The chain. */
+  chain: Chain;
+}
+
+/** A rule was added (or replaced) or deleted. */
+export interface NftRuleEvent {
+  /** Added or deleted. */
+  change: NftChange;
+  /** Discriminant. */
+  kind: 'rule';
+  /** The rule, with its handle and decoded expressions. */
+  rule: Rule;
+}
+
+/** A set or map was added or deleted. */
+export interface NftSetEvent {
+  /** Added or deleted. */
+  change: NftChange;
+  /** Discriminant. */
+  kind: 'set';
+  /** The set definition. */
+  set: NftSet;
+}
+
+/** Elements were added to or deleted from a set or map. */
+export interface NftElementsEvent {
+  /** Added or deleted. */
+  change: NftChange;
+  /** Discriminant. */
+  kind: 'elements';
+  /** Family of the set's table. */
+  family: NftFamily;
+  /** Name of the set's table. */
+  table: string;
+  /** Name of the set. */
+  set: string;
+  /** Typed by the set's types when known; otherwise keys are raw Buffers. */
+  elements: SetElement[];
+}
+
+/** A named object was added or deleted. */
+export interface NftObjectEvent {
+  /** Added or deleted. */
+  change: NftChange;
+  /** Discriminant. */
+  kind: 'object';
+  /** The object. */
+  object: NftObject;
+}
+
+/** A transaction was committed; `generation.id` is the new ruleset generation. */
+export interface NftGenerationEvent {
+  /** Always "add". */
+  change: 'add';
+  /** Discriminant. */
+  kind: 'generation';
+  /** The new generation and who committed it. */
+  generation: Generation;
+}
+
+/** One ruleset change; switch on `kind`. */
+export type NftEvent =
+  | NftTableEvent
+  | NftChainEvent
+  | NftRuleEvent
+  | NftSetEvent
+  | NftElementsEvent
+  | NftObjectEvent
+  | NftGenerationEvent;
+
+/** @internal looks up a set's layout when its definition was not seen in the stream. */
 export type ShapeResolver = (ref: SetRef) => Promise<SetShape | undefined>;
 
 /**
@@ -78,10 +146,12 @@ export class NftEventStream implements AsyncIterableIterator<NftEvent> {
     this.socket.ref();
   }
 
+  /** The stream is its own iterator. */
   [Symbol.asyncIterator](): this {
     return this;
   }
 
+  /** The next event; waits for one. Throws NetlinkOverrunError once notifications were lost. */
   async next(): Promise<IteratorResult<NftEvent>> {
     for (;;) {
       if (this.pending.length) return { value: this.pending.shift()!, done: false };
@@ -100,6 +170,7 @@ export class NftEventStream implements AsyncIterableIterator<NftEvent> {
     }
   }
 
+  /** Ends the iteration and closes the socket (what `break` in `for await` calls). */
   async return(): Promise<IteratorResult<NftEvent>> {
     this.close();
     return { value: undefined, done: true };

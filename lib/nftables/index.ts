@@ -25,33 +25,44 @@ export type { Verdict, VerdictCode } from './data';
 export type { DataTypeName, Scalar } from './datatypes';
 export type { ElementValue, SetElement } from './elements';
 export { GenerationMismatchError, NftCommandError } from './errors';
-export type { NftChange, NftEvent, NftEventStream } from './events';
-export { KNOWN_EXPRESSIONS, readExpressionList, writeExpressionList } from './expressions/registry';
+export type {
+  NftChainEvent,
+  NftChange,
+  NftElementsEvent,
+  NftEvent,
+  NftEventStream,
+  NftGenerationEvent,
+  NftObjectEvent,
+  NftRuleEvent,
+  NftSetEvent,
+  NftTableEvent,
+} from './events';
 export type { Expression } from './expressions/registry';
-export type { BitwiseExpression } from './expressions/bitwise';
-export type { ByteorderExpression } from './expressions/byteorder';
+export type { HasUnknownAttributes } from './expressions/codec';
+export type { BitwiseExpression, BitwiseOp } from './expressions/bitwise';
+export type { ByteorderExpression, ByteorderOp } from './expressions/byteorder';
 export type { CmpExpression, CmpOp } from './expressions/cmp';
 export type { CounterExpression } from './expressions/counter';
-export type { CtExpression, CtKey } from './expressions/ct';
-export type { DynsetExpression } from './expressions/dynset';
+export type { CtDirection, CtExpression, CtKey } from './expressions/ct';
+export type { DynsetExpression, DynsetOp } from './expressions/dynset';
 export type { FibExpression, FibFlag, FibResult } from './expressions/fib';
 export type { ImmediateExpression } from './expressions/immediate';
-export type { LimitExpression } from './expressions/limit';
-export type { LogExpression, LogLevel } from './expressions/log';
+export type { LimitExpression, LimitType } from './expressions/limit';
+export type { LogExpression, LogFlag, LogLevel } from './expressions/log';
 export type { LookupExpression } from './expressions/lookup';
 export type { MasqExpression } from './expressions/masq';
 export type { MetaExpression, MetaKey } from './expressions/meta';
-export type { NatExpression } from './expressions/nat';
+export type { NatExpression, NatType } from './expressions/nat';
 export type { NatFlag } from './expressions/nat-flags';
 export type { NotrackExpression } from './expressions/notrack';
-export type { NumgenExpression } from './expressions/numgen';
+export type { NumgenExpression, NumgenMode } from './expressions/numgen';
 export type { ObjrefExpression } from './expressions/objref';
 export type { OpaqueExpression } from './expressions/opaque';
-export type { PayloadExpression, PayloadBase } from './expressions/payload';
+export type { ChecksumType, PayloadBase, PayloadExpression } from './expressions/payload';
 export type { QuotaExpression } from './expressions/quota';
-export type { RangeExpression } from './expressions/range';
+export type { RangeExpression, RangeOp } from './expressions/range';
 export type { RedirExpression } from './expressions/redir';
-export type { RejectExpression } from './expressions/reject';
+export type { RejectExpression, RejectType } from './expressions/reject';
 export type { Generation, NftFilter, Ruleset, SetWithElements } from './list';
 export type { NftFamily } from './message';
 export type { CounterObject, LimitObject, NftObject, ObjectRef, OpaqueObject, QuotaObject } from './object';
@@ -69,5 +80,4 @@ export type {
   EchoMode,
   RuleAnchor,
   RuleInput,
-  RuleSource,
 } from './transaction';

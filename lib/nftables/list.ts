@@ -20,28 +20,41 @@ import { decodeTable, type Table } from './table';
 
 /** Narrows listings; every field is optional. */
 export interface NftFilter {
+  /** Only this family. */
   family?: NftFamily;
+  /** Only this table. */
   table?: string;
+  /** Only this chain (rules). */
   chain?: string;
 }
 
-/** A set with its elements, as {@link nftListOps.ruleset} returns it. */
-export type SetWithElements = NftSet & { elements: SetElement[] };
+/** A set with its elements, as {@link Nftables.listRuleset} returns it. */
+export type SetWithElements = NftSet & {
+  /** The set's elements, typed by its key and data types. */
+  elements: SetElement[];
+};
 
 /** The whole ruleset (of one family, when filtered). */
 export interface Ruleset {
+  /** Every table. */
   tables: Table[];
+  /** Every chain. */
   chains: Chain[];
+  /** Every rule, with decoded expressions. */
   rules: Rule[];
+  /** Every set and map, with its elements (anonymous sets included). */
   sets: SetWithElements[];
+  /** Every named object. */
   objects: NftObject[];
 }
 
 /** The ruleset generation: bumped by every committed transaction. */
 export interface Generation {
+  /** Generation number; each commit increments it. */
   id: number;
   /** Process that committed last, when the kernel says. */
   pid?: number;
+  /** Name of that process, when the kernel says. */
   processName?: string;
 }
 
@@ -180,8 +193,8 @@ export const nftListOps = {
   },
 
   /**
-   * Reads the ruleset generation (for optimistic concurrency: pass it to
-   * `transaction({ expectGeneration })`).
+   * Reads the ruleset generation (for optimistic concurrency: pass its `id`
+   * to `tx.commit({ expectGeneration })`).
    * @example
    * const { id } = await h.nft.generation();
    */

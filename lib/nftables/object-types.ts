@@ -5,6 +5,7 @@
 import * as C from './constants';
 import { NameTable } from './names';
 
+/** Types of named stateful objects. */
 export type ObjectType = 'counter' | 'quota' | 'ct helper' | 'limit' | 'connlimit' | 'tunnel' | 'ct timeout' | 'secmark' | 'ct expectation' | 'synproxy';
 
 export const OBJECT_TYPES = new NameTable<ObjectType>('object type', [

@@ -18,49 +18,74 @@ import { beginNft, familyName, familyNumber, messageAttributes, messageFamily, v
 import { OBJECT_TYPES, type ObjectType } from './object-types';
 import { UDATA_COMMENT, joinComment, splitComment } from './userdata';
 
+/** Fields every named object has. */
 interface ObjectBase {
+  /** Family of its table. */
   family: NftFamily;
+  /** Name of its table. */
   table: string;
+  /** Object name. */
   name: string;
+  /** Shown by `nft list` as `comment "..."`. */
   comment?: string;
   /** Kernel-assigned; set when listed or echoed. */
   handle?: number;
   /** Number of rules and elements referencing it (listed only). */
   use?: number;
+  /** Userdata other than the comment, kept verbatim. */
   userdata?: Buffer;
 }
 
+/** A named counter (`counter name { packets 0 bytes 0 }`). */
 export interface CounterObject extends ObjectBase {
+  /** The object type. */
   type: 'counter';
+  /** Packets counted (starting value when added). */
   packets?: bigint;
+  /** Bytes counted (starting value when added). */
   bytes?: bigint;
 }
 
+/** A named quota (`quota name { over 100 mbytes }`). */
 export interface QuotaObject extends ObjectBase {
+  /** The object type. */
   type: 'quota';
+  /** The quota in bytes. */
   bytes: bigint;
+  /** Bytes used so far. */
   consumed?: bigint;
   /** Match once exceeded (`quota over`). */
   invert?: boolean;
+  /** Reported by the kernel once the quota ran out. */
   depleted?: boolean;
 }
 
+/** A named rate limit (`limit name { rate 10/second }`). */
 export interface LimitObject extends ObjectBase, Omit<LimitExpression, 'type' | 'unknownAttributes'> {
+  /** The object type. */
   type: 'limit';
 }
 
 /** Any other object type, with its NFTA_OBJ_DATA kept as raw bytes. */
 export interface OpaqueObject extends ObjectBase {
+  /** The object type (name or number). */
   type: Exclude<ObjectType, 'counter' | 'quota' | 'limit'> | number;
+  /** The attributes inside NFTA_OBJ_DATA, as received. */
   data: Buffer;
 }
 
+/** A named stateful object. */
 export type NftObject = CounterObject | QuotaObject | LimitObject | OpaqueObject;
 
+/** Which named object. */
 export interface ObjectRef {
+  /** Family of its table. */
   family: NftFamily;
+  /** Name of its table. */
   table: string;
+  /** Object name. */
   name: string;
+  /** Object type (name or number). */
   type: ObjectType | number;
 }
 

@@ -15,9 +15,13 @@ import { UDATA_COMMENT, joinComment, splitComment } from './userdata';
 
 /** A rule as listed (and as written, when given expressions directly). */
 export interface Rule {
+  /** Family of its table. */
   family: NftFamily;
+  /** Name of its table. */
   table: string;
+  /** Name of its chain. */
   chain: string;
+  /** The rule's expressions, in order, decoded (unknown ones as `opaque`). */
   expressions: Expression[];
   /** Shown by `nft list` as `comment "..."`. */
   comment?: string;
@@ -29,9 +33,13 @@ export interface Rule {
 
 /** Identifies a rule. */
 export interface RuleRef {
+  /** Family of its table. */
   family: NftFamily;
+  /** Name of its table. */
   table: string;
+  /** Name of its chain. */
   chain: string;
+  /** Kernel-assigned handle. */
   handle: number;
 }
 

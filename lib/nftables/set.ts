@@ -50,8 +50,11 @@ const DERIVED_FLAGS = C.NFT_SET_MAP | C.NFT_SET_OBJECT | C.NFT_SET_CONCAT;
 
 /** A set or map as written and as listed. */
 export interface NftSet {
+  /** Family of its table. */
   family: NftFamily;
+  /** Name of its table. */
   table: string;
+  /** Set name. */
   name: string;
   /** e.g. "ipv4_addr", or ["ipv4_addr", "inet_service"] for `ipv4_addr . inet_service`. */
   keyType: SetDataType;
@@ -59,14 +62,17 @@ export interface NftSet {
   keyLength?: number;
   /** Maps: "verdict", or the data type(s) of the mapped values. */
   dataType?: SetDataType | 'verdict';
+  /** Data bytes; needed only for "integer" or raw type ids. */
   dataLength?: number;
   /** Object maps: the type of the named objects mapped to. */
   objectType?: ObjectType;
+  /** Set flags ("interval", "timeout", ...); "map", "objmap" and "concat" follow from the types. */
   flags?: Array<SetFlag | string>;
   /** Default element timeout in milliseconds (sets with the "timeout" flag). */
   timeout?: number;
   /** Garbage-collection interval in milliseconds. */
   gcInterval?: number;
+  /** Set implementation preference. */
   policy?: 'performance' | 'memory';
   /** Maximum number of elements. */
   size?: number;
@@ -74,6 +80,7 @@ export interface NftSet {
   counter?: boolean;
   /** Other per-element expressions (besides `counter`). */
   expressions?: Expression[];
+  /** Shown by `nft list` as `comment "..."`. */
   comment?: string;
   /** Kernel-assigned; set when listed or echoed. */
   handle?: number;
@@ -83,8 +90,11 @@ export interface NftSet {
 
 /** Identifies a set. */
 export interface SetRef {
+  /** Family of its table. */
   family: NftFamily;
+  /** Name of its table. */
   table: string;
+  /** Set name. */
   name: string;
 }
 

@@ -11,6 +11,7 @@ import { beginNft, familyName, familyNumber, messageAttributes, messageFamily, v
 import { FlagTable } from './names';
 import { UDATA_COMMENT, joinComment, splitComment } from './userdata';
 
+/** Table flags (see {@link Table.flags}). */
 export type TableFlag = 'dormant' | 'owner' | 'persist';
 
 /** NFT_TABLE_F_*; "persist" (0x4) is newer than the UAPI header but listed by current kernels. */
@@ -22,7 +23,9 @@ export const TABLE_FLAGS = new FlagTable<TableFlag>('table flag', [
 
 /** A table as written and as listed. */
 export interface Table {
+  /** "ip", "ip6", "inet", "arp", "bridge" or "netdev". */
   family: NftFamily;
+  /** Table name. */
   name: string;
   /**
    * "dormant": registered but its base chains see no packets.
@@ -30,6 +33,7 @@ export interface Table {
    * and only that socket may change it.
    */
   flags?: Array<TableFlag | string>;
+  /** Shown by `nft list` as `comment "..."`. */
   comment?: string;
   /** Kernel-assigned; set when listed or echoed. */
   handle?: number;
@@ -43,8 +47,11 @@ export interface Table {
 
 /** Identifies a table by name (or by handle). */
 export interface TableRef {
+  /** Its family. */
   family: NftFamily;
+  /** Table name (or give `handle`). */
   name?: string;
+  /** Kernel-assigned handle (or give `name`). */
   handle?: number;
 }
 

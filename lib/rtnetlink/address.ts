@@ -14,18 +14,23 @@ import { parseScope, scopeName } from './names';
 
 /** An address as the kernel reports it. */
 export interface Address {
+  /** 4 or 6. */
   family: IpFamily;
   /** Index of the link it is on. */
   index: number;
   /** The address itself ("10.0.0.1"). */
   address: string;
+  /** Prefix length (24 for "10.0.0.1/24"). */
   prefixLength: number;
   /** "10.0.0.1/24" */
   cidr: string;
   /** Point-to-point peer, when different from the address. */
   peer?: string;
+  /** IPv4 broadcast address, when set. */
   broadcast?: string;
+  /** IPv4 label ("eth0:1"), when set. */
   label?: string;
+  /** "global", "link", "host", "site", or a number as a string. */
   scope: string;
   /**
    * Flag names as `ip -j addr` prints them (each a `true` key there):
@@ -34,10 +39,13 @@ export interface Address {
   flags: string[];
   /** Seconds; undefined means forever. */
   validLifetime?: number;
+  /** Seconds until the address is deprecated; undefined means forever. */
   preferredLifetime?: number;
   /** Metric of the prefix route (IFA_RT_PRIORITY). */
   metric?: number;
+  /** Who added it (IFA_PROTO), when the kernel reports it. */
   protocol?: number;
+  /** Attributes nlkit does not decode, preserved as received. */
   unknownAttributes: RawAttribute[];
 }
 
@@ -61,6 +69,7 @@ export interface AddressOptions {
   autojoin?: boolean;
   /** Seconds, or "forever" (default). */
   validLifetime?: number | 'forever';
+  /** Seconds until the address is deprecated, or "forever" (default). */
   preferredLifetime?: number | 'forever';
   /** Metric of the prefix route. */
   metric?: number;
@@ -68,7 +77,9 @@ export interface AddressOptions {
 
 /** Filters of {@link addressOps.list}. */
 export interface AddressFilter {
+  /** Only addresses on this link (name or index). */
   link?: LinkRef;
+  /** Only IPv4 (4) or IPv6 (6) addresses. */
   family?: IpFamily;
 }
 

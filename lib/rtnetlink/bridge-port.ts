@@ -11,8 +11,10 @@ import type { NetlinkWriter } from '../netlink/writer';
 import * as C from './constants';
 
 /** STP port states (BR_STATE_*), named as `bridge link` prints them. */
-export const BRIDGE_PORT_STATES = ['disabled', 'listening', 'learning', 'forwarding', 'blocking'] as const;
-export type BridgePortState = (typeof BRIDGE_PORT_STATES)[number];
+export type BridgePortState = 'disabled' | 'listening' | 'learning' | 'forwarding' | 'blocking';
+
+/** The states by BR_STATE_* number. */
+export const BRIDGE_PORT_STATES: readonly BridgePortState[] = ['disabled', 'listening', 'learning', 'forwarding', 'blocking'];
 
 /** Changeable port options; absent fields are left alone. */
 export interface BridgePortSettings {
@@ -24,15 +26,21 @@ export interface BridgePortSettings {
   isolated?: boolean;
   /** Flood unknown-unicast traffic to this port (`flood`). */
   flood?: boolean;
+  /** Flood unknown multicast traffic to this port (`mcast_flood`). */
   mcastFlood?: boolean;
+  /** Flood broadcast traffic to this port (`bcast_flood`). */
   bcastFlood?: boolean;
   /** Drop STP BPDUs received on this port (`guard`). */
   guard?: boolean;
   /** Never become root port (`root_block`). */
   rootBlock?: boolean;
+  /** Stop multicast traffic as soon as an IGMP/MLD leave is seen (`fastleave`). */
   fastLeave?: boolean;
+  /** Answer ARP requests for known hosts on behalf of this port (`proxy_arp`). */
   proxyArp?: boolean;
+  /** Suppress ARP/ND for hosts the bridge knows (`neigh_suppress`). */
   neighSuppress?: boolean;
+  /** Deliver multicast to this port as unicast copies (`mcast_to_unicast`). */
   mcastToUnicast?: boolean;
   /** STP path cost. */
   cost?: number;
@@ -44,24 +52,41 @@ export interface BridgePortSettings {
 
 /** A bridge port's options as the kernel reports them. */
 export interface BridgePortInfo {
+  /** STP state ("forwarding", ...), or the number for a state nlkit does not name. */
   state: BridgePortState | string;
+  /** STP port priority. */
   priority: number;
+  /** STP path cost. */
   cost: number;
+  /** Frames may go back out of the port they came in on (`hairpin`). */
   hairpin: boolean;
+  /** STP BPDUs received on this port are dropped (`guard`). */
   guard: boolean;
+  /** The port may not become root port (`root_block`). */
   rootBlock: boolean;
+  /** Multicast fast leave (`fastleave`). */
   fastLeave: boolean;
+  /** Source MACs seen on this port are learned (`learning`). */
   learning: boolean;
+  /** Unknown unicast is flooded to this port (`flood`). */
   flood: boolean;
+  /** Unknown multicast is flooded to this port (`mcast_flood`). */
   mcastFlood: boolean;
+  /** Broadcast is flooded to this port (`bcast_flood`). */
   bcastFlood: boolean;
+  /** Proxy ARP on this port (`proxy_arp`). */
   proxyArp: boolean;
+  /** ARP/ND suppression on this port (`neigh_suppress`). */
   neighSuppress: boolean;
+  /** Multicast to unicast on this port (`mcast_to_unicast`). */
   mcastToUnicast: boolean;
+  /** VLAN-to-tunnel mapping on this port (`vlan_tunnel`). */
   vlanTunnel: boolean;
+  /** The port only talks to non-isolated ports (`isolated`). */
   isolated: boolean;
   /** Present on kernels that support locked ports. */
   locked?: boolean;
+  /** Multicast router mode (0 disabled, 1 learned, 2 permanent), when reported. */
   multicastRouter?: number;
 }
 

@@ -27,29 +27,111 @@ import { decodeRule, ruleOps, type Rule } from './rule';
 /** What to listen to. `neighbour` includes bridge/VXLAN FDB entries. */
 export type EventGroup = 'link' | 'address' | 'route' | 'neighbour' | 'rule';
 
+/** @internal every group, the default subscription. */
 export const EVENT_GROUPS: readonly EventGroup[] = ['link', 'address', 'route', 'neighbour', 'rule'];
 
 /** `new` covers both creation and change; `del` is removal. */
 export type EventAction = 'new' | 'del';
 
-export type RtnetlinkEvent =
-  | { type: 'link'; action: EventAction; link: Link }
-  /** A link's bridge-port state changed (`del`: it left the bridge; the link itself remains). */
-  | { type: 'bridgePort'; action: EventAction; link: Link }
-  | { type: 'address'; action: EventAction; address: Address }
-  | { type: 'route'; action: EventAction; route: Route }
-  | { type: 'neighbour'; action: EventAction; neighbour: Neighbour }
-  | { type: 'fdb'; action: EventAction; entry: FdbEntry }
-  | { type: 'rule'; action: EventAction; rule: Rule }
-  /** With `includeExisting`: the current state has been delivered; live events follow. */
-  | { type: 'synced' }
-  /**
-   * Notifications were lost here (the kernel's receive buffer overflowed, or
-   * the consumer fell too far behind). State derived from events is stale:
-   * resync from a fresh list (or subscribe with `resyncOnOverrun`).
-   */
-  | { type: 'overrun' };
+/** A link appeared, changed or went away. */
+export interface LinkEvent {
+  /** Discriminant. */
+  type: 'link';
+  /** `new` (created or changed) or `del`. */
+  action: EventAction;
+  /** The link as the kernel reported it (for `del`, its last state). */
+  link: Link;
+}
 
+/** A link's bridge-port state changed (`del`: it left the bridge; the link itself remains). */
+export interface BridgePortEvent {
+  /** Discriminant. */
+  type: 'bridgePort';
+  /** `new` (joined or changed) or `del` (left the bridge). */
+  action: EventAction;
+  /** The port, with its bridge-port options in `link.port`. */
+  link: Link;
+}
+
+/** An address was added, changed or removed. */
+export interface AddressEvent {
+  /** Discriminant. */
+  type: 'address';
+  /** `new` or `del`. */
+  action: EventAction;
+  /** The address. */
+  address: Address;
+}
+
+/** A route was added, changed or removed (in any table). */
+export interface RouteEvent {
+  /** Discriminant. */
+  type: 'route';
+  /** `new` or `del`. */
+  action: EventAction;
+  /** The route. */
+  route: Route;
+}
+
+/** An ARP/NDP entry was added, changed (state, MAC) or removed. */
+export interface NeighbourEvent {
+  /** Discriminant. */
+  type: 'neighbour';
+  /** `new` or `del`. */
+  action: EventAction;
+  /** The entry. */
+  neighbour: Neighbour;
+}
+
+/** A bridge or VXLAN forwarding entry was added, changed or removed (subscribe to `neighbour`). */
+export interface FdbEvent {
+  /** Discriminant. */
+  type: 'fdb';
+  /** `new` or `del`. */
+  action: EventAction;
+  /** The forwarding entry. */
+  entry: FdbEntry;
+}
+
+/** A policy routing rule was added or removed. */
+export interface RuleEvent {
+  /** Discriminant. */
+  type: 'rule';
+  /** `new` or `del`. */
+  action: EventAction;
+  /** The rule. */
+  rule: Rule;
+}
+
+/** With `includeExisting` (or after a resync): the current state has been delivered; live events follow. */
+export interface SyncedEvent {
+  /** Discriminant. */
+  type: 'synced';
+}
+
+/**
+ * Notifications were lost here (the kernel's receive buffer overflowed, or
+ * the consumer fell too far behind). State derived from events is stale:
+ * resync from a fresh list (or subscribe with `resyncOnOverrun`).
+ */
+export interface OverrunEvent {
+  /** Discriminant. */
+  type: 'overrun';
+}
+
+/** One event of {@link RtnetlinkEvents.subscribe}'s stream; switch on `type`. */
+export type RtnetlinkEvent =
+  | LinkEvent
+  | BridgePortEvent
+  | AddressEvent
+  | RouteEvent
+  | NeighbourEvent
+  | FdbEvent
+  | RuleEvent
+  | SyncedEvent
+  | OverrunEvent;
+
+/** Options of {@link RtnetlinkEvents.subscribe}. */
 export interface SubscribeOptions {
   /** Default: all of them. */
   groups?: EventGroup[];

@@ -36,14 +36,17 @@ export type FdbState = 'permanent' | 'static' | 'dynamic' | 'stale';
 
 /** A forwarding entry as the kernel reports it. */
 export interface FdbEntry {
+  /** The MAC address ("00:00:00:00:00:00" for a VXLAN default destination). */
   mac: string;
   /** Index of the port (or VXLAN/bridge device) the entry points to. */
   index: number;
   /** Index of the bridge, for entries that live in a bridge's FDB. */
   master?: number;
+  /** "permanent", "static", "dynamic", "stale", or the raw state for others. */
   state: FdbState | string;
   /** "self", "master", "extern_learn", "offload", "sticky", "router". */
   flags: string[];
+  /** VLAN id of the entry, on VLAN-filtering bridges. */
   vlan?: number;
   /** VXLAN: the remote endpoint. */
   dst?: string;
@@ -55,11 +58,13 @@ export interface FdbEntry {
   srcVni?: number;
   /** VXLAN: outgoing interface index for the remote (`via`). */
   via?: number;
+  /** Attributes nlkit does not decode, preserved as received. */
   unknownAttributes: RawAttribute[];
 }
 
 /** An entry to add, append, replace or delete. */
 export interface FdbOptions {
+  /** The MAC address ("00:00:00:00:00:00" for a VXLAN default destination). */
   mac: string;
   /** The port or device the entry belongs to. */
   dev: LinkRef;
@@ -69,6 +74,7 @@ export interface FdbOptions {
   master?: boolean;
   /** Default "permanent", as `bridge fdb add`. */
   state?: 'permanent' | 'static' | 'dynamic';
+  /** VLAN id (VLAN-filtering bridges). */
   vlan?: number;
   /** Never moves to another port (NTF_STICKY). */
   sticky?: boolean;

@@ -26,6 +26,7 @@ const STATES: Array<[number, string]> = [
   [C.NUD_PERMANENT, 'permanent'],
 ];
 
+/** A NUD state to set, by the name `ip neigh` uses after `nud`. */
 export type NeighbourState = 'incomplete' | 'reachable' | 'stale' | 'delay' | 'probe' | 'failed' | 'noarp' | 'permanent' | 'none';
 
 /** NTF_* flags by the names `ip -j neigh` prints them. */
@@ -38,6 +39,7 @@ const FLAG_NAMES: Array<[number, string]> = [
 
 /** A neighbour (ARP/NDP) entry as the kernel reports it. */
 export interface Neighbour {
+  /** 4 (ARP) or 6 (NDP). */
   family: IpFamily;
   /** Index of the link the entry is on. */
   index: number;
@@ -53,11 +55,15 @@ export interface Neighbour {
   probes?: number;
   /** Seconds since the entry was last used / confirmed / updated (`ip -s neigh`). */
   used?: number;
+  /** Seconds since the entry was last confirmed. */
   confirmed?: number;
+  /** Seconds since the entry was last updated. */
   updated?: number;
+  /** Kernel reference count of the entry. */
   refcnt?: number;
   /** Who installed it (NDA_PROTOCOL), when set. */
   protocol?: string;
+  /** Attributes nlkit does not decode, preserved as received. */
   unknownAttributes: RawAttribute[];
 }
 
@@ -85,7 +91,9 @@ export interface NeighbourOptions {
 
 /** Filters of {@link neighbourOps.list}. */
 export interface NeighbourFilter {
+  /** Only entries on this link (name or index). */
   dev?: LinkRef;
+  /** Only IPv4 (4) or IPv6 (6) entries. */
   family?: IpFamily;
   /** Entries on ports of this master (a bridge or VRF). */
   master?: LinkRef;

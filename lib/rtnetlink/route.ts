@@ -15,23 +15,29 @@ import { parseProtocol, parseRouteType, parseScope, parseTable, protocolName, ro
 
 /** One next hop of a multipath route. */
 export interface Nexthop {
+  /** Gateway address of this hop, when it has one. */
   gateway?: string;
   /** Output link index. */
   index?: number;
   /** Weight, 1-256 (the kernel stores weight-1). */
   weight: number;
+  /** The gateway is treated as directly reachable on the link (RTNH_F_ONLINK). */
   onlink?: boolean;
+  /** RTNH_F_* flag names: "onlink", "dead", "linkdown", ... */
   flags: string[];
 }
 
 /** A route as the kernel reports it. */
 export interface Route {
+  /** 4 or 6. */
   family: IpFamily;
   /** "default" or "10.0.0.0/24" (host routes keep their /32 or /128). */
   dst: string;
+  /** Prefix length of `dst` (0 for the default route). */
   dstLength: number;
   /** Source prefix of a source-specific (IPv6) route. */
   src?: string;
+  /** Gateway (next hop) address, for single-path routes. */
   gateway?: string;
   /** Output link index. */
   index?: number;
@@ -39,32 +45,45 @@ export interface Route {
   prefsrc?: string;
   /** Table name ("main", "local") or number as a string. */
   table: string;
+  /** Numeric routing table id (254 is "main"). */
   tableId: number;
+  /** Route metric (`metric`/`priority`); lower wins. */
   metric?: number;
+  /** Who installed it: "kernel", "boot", "static", "dhcp", ... or a number as a string. */
   protocol: string;
+  /** "global", "link", "host", ... or a number as a string. */
   scope: string;
+  /** "unicast", "local", "broadcast", "blackhole", "unreachable", "prohibit", "throw", ... */
   type: string;
   /** "onlink", "linkdown", "dead", ... */
   flags: string[];
+  /** The next hops of a multipath (ECMP) route. */
   multipath?: Nexthop[];
+  /** Route MTU (RTAX_MTU), when set. */
   mtu?: number;
   /** Other RTA_METRICS values by RTAX number. */
   metrics?: Record<number, number>;
   /** IPv6 router preference: "low", "medium", "high" (as `ip -j` prints it). */
   pref?: RoutePref | string;
+  /** Top-level attributes nlkit does not decode, preserved as received. */
   unknownAttributes: RawAttribute[];
 }
 
+/** IPv6 router preference of a route (RTA_PREF), as `ip` names it. */
 export type RoutePref = 'low' | 'medium' | 'high';
 
 /** ICMPV6_ROUTER_PREF_* values. */
 const PREFS: Record<RoutePref, number> = { medium: 0, high: 1, low: 3 };
 
+/** One next hop of a multipath route to add. */
 export interface NexthopOptions {
+  /** Gateway address of this hop. */
   gateway?: string;
+  /** Output link of this hop (name or index). */
   dev?: LinkRef;
   /** 1-256, default 1. */
   weight?: number;
+  /** Treat the gateway as directly reachable on `dev`. */
   onlink?: boolean;
 }
 
@@ -74,13 +93,17 @@ export interface RouteOptions {
   dst: string;
   /** Address family, needed only for "default" when no gateway tells it (default 4). */
   family?: IpFamily;
+  /** Next-hop address; sets the family when `dst` is "default". */
   gateway?: string;
+  /** Output link (name or index). */
   dev?: LinkRef;
+  /** Preferred source address for packets sent along this route (`src` in `ip route`). */
   prefsrc?: string;
   /** Source prefix (IPv6 source-specific routing). */
   src?: string;
   /** "main" (default), "local", or a number. */
   table?: string | number;
+  /** Route metric (`metric`/`priority`); lower wins. */
   metric?: number;
   /** "boot" (default, like `ip route add`), "static", "kernel", a number... */
   protocol?: string | number;
@@ -90,6 +113,7 @@ export interface RouteOptions {
   type?: string;
   /** Treat the gateway as directly reachable on `dev`. */
   onlink?: boolean;
+  /** Next hops of a multipath (ECMP) route, instead of `gateway`/`dev`. */
   multipath?: NexthopOptions[];
   /** Route MTU (RTAX_MTU). */
   mtu?: number;
@@ -99,20 +123,27 @@ export interface RouteOptions {
 
 /** Filters of {@link routeOps.list}. */
 export interface RouteFilter {
+  /** Only IPv4 (4) or IPv6 (6) routes; default both. */
   family?: IpFamily;
   /** Table name or number; default "main". Use "all" for every table. */
   table?: string | number | 'all';
   /** Routes through this link. */
   dev?: LinkRef;
+  /** Only routes installed by this protocol ("kernel", "boot", "static", a number, ...). */
   protocol?: string | number;
+  /** Only routes of this type ("unicast", "blackhole", ...). */
   type?: string;
 }
 
 /** Options of {@link routeOps.get}. */
 export interface RouteLookupOptions {
+  /** Source address of the looked-up packet. */
   from?: string;
+  /** Input interface the packet arrives on (routes it as forwarded traffic). */
   iif?: LinkRef;
+  /** Output interface to force. */
   oif?: LinkRef;
+  /** Firewall mark of the packet (for policy routing rules). */
   mark?: number;
   /** Return the FIB entry that matched instead of the resolved route. */
   fibMatch?: boolean;

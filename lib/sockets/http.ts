@@ -7,18 +7,29 @@ import * as http from 'node:http';
 import type { NetnsRef } from '../netns/namespace';
 import { connectTcp } from './inet';
 
+/** Options of {@link httpGet}. */
 export interface HttpGetOptions {
+  /** Namespace to connect from; default the caller's. */
   netns?: NetnsRef;
+  /** Server address (an IP address). */
   host: string;
+  /** Server port (default 80). */
   port?: number;
+  /** Request path (default "/"). */
   path?: string;
+  /** Extra request headers (`connection: close` is always sent). */
   headers?: Record<string, string>;
+  /** Connect and response timeout (default 5000 ms). */
   timeoutMs?: number;
 }
 
+/** What {@link httpGet} resolves with. */
 export interface HttpResponse {
+  /** HTTP status code. */
   status: number;
+  /** Response headers (lower-cased names). */
   headers: http.IncomingHttpHeaders;
+  /** The body, decoded as UTF-8. */
   body: string;
 }
 

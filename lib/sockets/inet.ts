@@ -20,6 +20,7 @@ export interface BindOptions {
   host?: string;
   /** Local port; 0 or absent picks a free one. */
   port?: number;
+  /** 4 or 6 when `host` does not tell (default 4). */
   family?: IpFamily;
   /** SO_REUSEPORT: several sockets (servers) share one port. */
   reusePort?: boolean;
@@ -31,18 +32,25 @@ export interface BindOptions {
   ipv6Only?: boolean;
 }
 
+/** Options of {@link listenTcp}. */
 export interface ListenOptions extends BindOptions {
+  /** Listen backlog (Node's default when absent). */
   backlog?: number;
   /** A server to listen with (e.g. `http.createServer(handler)`); default a new net.Server. */
   server?: net.Server;
 }
 
+/** Options of {@link connectTcp}. */
 export interface ConnectOptions {
+  /** Namespace to connect from; default the caller's. */
   netns?: NetnsRef;
+  /** Server address (an IP address). */
   host: string;
+  /** Server port. */
   port: number;
   /** Local address (and port) to bind before connecting. */
   localAddress?: string;
+  /** Local port to bind before connecting. */
   localPort?: number;
   /** Default 5000 ms. */
   timeoutMs?: number;

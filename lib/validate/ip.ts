@@ -10,6 +10,7 @@ import { ValidationError } from '../netlink/errors';
 export const AF_INET = 2;
 export const AF_INET6 = 10;
 
+/** An IP version: 4 or 6. */
 export type IpFamily = 4 | 6;
 
 /** An address as bytes plus its family. */

@@ -27,12 +27,16 @@ import { ICMPX_CODES } from '../expressions/reject';
 import type { NftFamily } from '../message';
 import { register32 } from '../registers';
 import { shapeOf, type NftSet, type SetDataType } from '../set';
-import type { AnonymousSet, BuiltRule, IdAllocator, RuleSource } from '../transaction';
+import type { AnonymousSet, BuiltRule, IdAllocator } from '../transaction';
 import { CT_DIRECTIONS, CT_STATE_BITS, CT_STATUS_BITS, NFPROTO_NAMES, fieldByName, l4Dep, type Dependency, type Field, type FieldName } from './fields';
 
 /** A negated match value; create with {@link not}. */
 export class Negated<T> {
-  constructor(readonly value: T) {}
+  /** Prefer {@link not}. */
+  constructor(
+    /** The value the match must not equal (or be in). */
+    readonly value: T,
+  ) {}
 }
 
 /**
@@ -55,8 +59,19 @@ export function not<T>(value: T): Negated<T> {
 export type MatchValue = Scalar | Scalar[] | Negated<Scalar | Scalar[]>;
 
 /** A verdict by name, or a jump/goto target. */
-export type VerdictSpec = Exclude<VerdictCode, 'jump' | 'goto'> | { jump: string } | { goto: string } | Verdict;
+export type VerdictSpec =
+  | Exclude<VerdictCode, 'jump' | 'goto'>
+  | {
+      /** Continue in this chain, then come back. */
+      jump: string;
+    }
+  | {
+      /** Continue in this chain, without coming back. */
+      goto: string;
+    }
+  | Verdict;
 
+/** Options of {@link RuleBuilder.snat} and {@link RuleBuilder.dnat}. */
 export interface NatOptions {
   /** Address, or range "10.0.0.2-10.0.0.9". */
   to?: string;
@@ -64,49 +79,76 @@ export interface NatOptions {
   port?: number | string;
   /** "ip" or "ip6"; inferred from the address. */
   family?: 'ip' | 'ip6';
+  /** Randomize the source port mapping (`random`). */
   random?: boolean;
+  /** Fully randomize the port mapping (`fully-random`). */
   fullyRandom?: boolean;
+  /** Give a client the same address on every connection (`persistent`). */
   persistent?: boolean;
 }
 
+/** One entry of a NAT map ({@link RuleBuilder.dnatMap}). */
 export interface NatMapEntry {
   /** The map key: a value, or a range "0-89" (for numgen keys). */
   key: Scalar | Scalar[];
+  /** Address to translate to. */
   to: string;
+  /** Port to translate to; give one for every entry or for none (the port is then kept). */
   port?: number;
 }
 
+/** Options of {@link RuleBuilder.dnatMap}: where the key comes from and what it maps to. */
 export interface NatMapOptions {
   /** Key from a number generator (`numgen random mod 100`)... */
-  numgen?: { mode: 'random' | 'incremental'; mod: number; offset?: number };
+  numgen?: {
+    /** Random, or round-robin ("incremental"). */
+    mode: 'random' | 'incremental';
+    /** Numbers are 0 to mod-1 (plus `offset`): the keys' range. */
+    mod: number;
+    /** Added to every number. */
+    offset?: number;
+  };
   /** ...or from packet fields (`ip daddr`, `ip saddr . tcp dport`). */
   fields?: FieldName | FieldName[];
   /** Inline entries (an anonymous map), or "@name" of a named map. */
   entries: NatMapEntry[] | string;
+  /** "ip" or "ip6"; inferred from the first entry's address (or the table's family for a named map). */
   family?: 'ip' | 'ip6';
 }
 
+/** One backend of {@link RuleBuilder.dnatWeighted}. */
 export interface WeightedBackend {
+  /** The backend's address. */
   to: string;
+  /** The backend's port (the original port when absent). */
   port?: number;
   /** Relative share of new connections (integers, summed). */
   weight: number;
 }
 
+/** Options of {@link RuleBuilder.log}. */
 export interface LogOptions {
+  /** Text logged before the packet details. */
   prefix?: string;
   /** Syslog level (default "warn"); ignored with `group`. */
   level?: LogLevel;
   /** nflog group: log to userspace instead of the kernel log. */
   group?: number;
+  /** nflog: bytes of each packet copied to userspace. */
   snaplen?: number;
+  /** nflog: packets queued in the kernel before they are sent to userspace. */
   queueThreshold?: number;
+  /** Extra details to log (kernel log): TCP sequence numbers, options, socket uid, ... */
   flags?: LogFlag[];
 }
 
+/** Options of {@link RuleBuilder.limit}. */
 export interface LimitOptions {
+  /** Packets (or bytes, with `bytes`) per `per`. */
   rate: number;
+  /** Time unit of `rate` (default "second"). */
   per?: 'second' | 'minute' | 'hour' | 'day' | 'week';
+  /** Packets (or bytes) allowed above the rate in a burst. */
   burst?: number;
   /** Limit bytes instead of packets (`rate` is then bytes). */
   bytes?: boolean;
@@ -114,6 +156,7 @@ export interface LimitOptions {
   over?: boolean;
 }
 
+/** Options of {@link RuleBuilder.reject}. */
 export interface RejectOptions {
   /** "icmpx" (inet default), "icmp" (ip/ip6 default), or "tcp reset". */
   with?: 'icmpx' | 'icmp' | 'tcp reset';
@@ -226,7 +269,7 @@ function portRange(p: number | string, field: string): [Buffer, Buffer] {
  * follow. Every method returns the builder, so a rule reads left to right
  * like its nft source.
  */
-export class RuleBuilder implements RuleSource {
+export class RuleBuilder {
   private readonly steps: Step[] = [];
   private text?: string;
 
@@ -235,7 +278,7 @@ export class RuleBuilder implements RuleSource {
     return this;
   }
 
-  /** Produces the expressions (and inline sets) for a table of `family`. */
+  /** @internal produces the expressions (and inline sets) for a table of `family`. */
   build(family: NftFamily, ids: IdAllocator): BuiltRule {
     const ctx = new BuildContext(family, ids);
     for (const s of this.steps) s(ctx);
@@ -724,8 +767,11 @@ export class RuleBuilder implements RuleSource {
   }
 }
 
+/** Conntrack states matched by `ct({ state })`. */
 export type CtStateName = 'invalid' | 'established' | 'related' | 'new' | 'untracked';
+/** Conntrack status bits matched by `ct({ status })`. */
 export type CtStatusName = 'expected' | 'seen-reply' | 'assured' | 'confirmed' | 'snat' | 'dnat' | 'dying';
+/** Route types matched by `fib({ type })` (`fib daddr type local`). */
 export type FibType = 'unspec' | 'unicast' | 'local' | 'broadcast' | 'anycast' | 'multicast' | 'blackhole' | 'unreachable' | 'prohibit';
 
 /**

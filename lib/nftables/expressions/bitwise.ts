@@ -16,6 +16,7 @@ const NFTA_BITWISE_OP = 6;
 const NFTA_BITWISE_DATA = 7;
 const KNOWN = [1, 2, 3, 4, 5, 6, 7];
 
+/** Bitwise operation. */
 export type BitwiseOp = 'mask-xor' | 'lshift' | 'rshift';
 export const BITWISE_OPS = new NameTable<BitwiseOp>('bitwise operation', [
   ['mask-xor', 0],
@@ -23,9 +24,13 @@ export const BITWISE_OPS = new NameTable<BitwiseOp>('bitwise operation', [
   ['rshift', 2],
 ]);
 
+/** `bitwise`: masks/xors or shifts a register (`ct state & established`). */
 export interface BitwiseExpression extends HasUnknownAttributes {
+  /** Expression name. */
   type: 'bitwise';
+  /** Source register. */
   sreg: number;
+  /** Destination register. */
   dreg: number;
   /** Bytes operated on. */
   len: number;
@@ -33,6 +38,7 @@ export interface BitwiseExpression extends HasUnknownAttributes {
   op?: BitwiseOp | number;
   /** mask-xor operands, `len` bytes each. */
   mask?: Buffer;
+  /** mask-xor: the xor operand. */
   xor?: Buffer;
   /** Shift amount for lshift/rshift (a 4-byte host-order value). */
   data?: Buffer;
@@ -60,9 +66,9 @@ export const bitwiseCodec: ExpressionCodec<BitwiseExpression> = {
     };
     const op = a.be32(NFTA_BITWISE_OP);
     if (op !== undefined) e.op = BITWISE_OPS.name(op);
-    setIf(e, 'mask', readData(a.get(NFTA_BITWISE_MASK)).value);
-    setIf(e, 'xor', readData(a.get(NFTA_BITWISE_XOR)).value);
-    setIf(e, 'data', readData(a.get(NFTA_BITWISE_DATA)).value);
+    setIf(e, 'mask', readData(a.nested(NFTA_BITWISE_MASK)).value);
+    setIf(e, 'xor', readData(a.nested(NFTA_BITWISE_XOR)).value);
+    setIf(e, 'data', readData(a.nested(NFTA_BITWISE_DATA)).value);
     setIf(e, 'unknownAttributes', unknownAttributes(a, KNOWN));
     return e;
   },

@@ -14,16 +14,22 @@ const NFTA_BYTEORDER_LEN = 4;
 const NFTA_BYTEORDER_SIZE = 5;
 const KNOWN = [1, 2, 3, 4, 5];
 
+/** Byte-order conversion: network to host or back. */
 export type ByteorderOp = 'ntoh' | 'hton';
 const BYTEORDER_OPS = new NameTable<ByteorderOp>('byteorder operation', [
   ['ntoh', 0],
   ['hton', 1],
 ]);
 
+/** `byteorder`: converts a register between network and host byte order. */
 export interface ByteorderExpression extends HasUnknownAttributes {
+  /** Expression name. */
   type: 'byteorder';
+  /** Source register. */
   sreg: number;
+  /** Destination register. */
   dreg: number;
+  /** Direction of the conversion. */
   op: ByteorderOp | number;
   /** Total bytes converted. */
   len: number;

@@ -12,6 +12,7 @@ const NFTA_CMP_OP = 2;
 const NFTA_CMP_DATA = 3;
 const KNOWN = [1, 2, 3];
 
+/** Comparison operator. */
 export type CmpOp = 'eq' | 'neq' | 'lt' | 'lte' | 'gt' | 'gte';
 export const CMP_OPS = new NameTable<CmpOp>('cmp operator', [
   ['eq', 0],
@@ -22,9 +23,13 @@ export const CMP_OPS = new NameTable<CmpOp>('cmp operator', [
   ['gte', 5],
 ]);
 
+/** `cmp`: compares a register with a constant; the rule stops when it does not hold. */
 export interface CmpExpression extends HasUnknownAttributes {
+  /** Expression name. */
   type: 'cmp';
+  /** Register compared. */
   sreg: number;
+  /** Comparison operator. */
   op: CmpOp | number;
   /** The constant, in the register's byte order (network order for header fields). */
   data: Buffer;
@@ -44,7 +49,7 @@ export const cmpCodec: ExpressionCodec<CmpExpression> = {
       type: 'cmp',
       sreg: be32Or0(a, NFTA_CMP_SREG),
       op: CMP_OPS.name(be32Or0(a, NFTA_CMP_OP)),
-      data: readValue(a.get(NFTA_CMP_DATA)),
+      data: readValue(a.nested(NFTA_CMP_DATA)),
     };
     setIf(e, 'unknownAttributes', unknownAttributes(a, KNOWN));
     return e;

@@ -28,6 +28,7 @@ export interface ExpressionCodec<T extends { type: string }> {
 
 /** Attributes a decoder found but does not know; written back verbatim. */
 export interface HasUnknownAttributes {
+  /** Attributes the decoder did not know, written back verbatim. */
   unknownAttributes?: RawAttribute[];
 }
 

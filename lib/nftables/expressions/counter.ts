@@ -9,10 +9,13 @@ const NFTA_COUNTER_BYTES = 1;
 const NFTA_COUNTER_PACKETS = 2;
 const KNOWN = [1, 2, 3];
 
+/** `counter`: counts packets and bytes. */
 export interface CounterExpression extends HasUnknownAttributes {
+  /** Expression name. */
   type: 'counter';
   /** Current values when listed; starting values when written (default 0). */
   packets?: bigint;
+  /** Current byte count when listed; starting value when written (default 0). */
   bytes?: bigint;
 }
 

@@ -15,6 +15,7 @@ const NFTA_CT_DIRECTION = 3;
 const NFTA_CT_SREG = 4;
 const KNOWN = [1, 2, 3, 4];
 
+/** Conntrack keys (`ct state`, `ct mark`, `ct original ip saddr`, ...). */
 export type CtKey =
   | 'state' | 'direction' | 'status' | 'mark' | 'secmark' | 'expiration' | 'helper' | 'l3proto' | 'saddr' | 'daddr'
   | 'protocol' | 'proto-src' | 'proto-dst' | 'label' | 'packets' | 'bytes' | 'avgpkt' | 'zone' | 'event'
@@ -32,14 +33,18 @@ export const CT_KEYS = new NameTable<CtKey>(
   ).map((k, i) => [k, i] as const),
 );
 
+/** Direction of a per-direction conntrack key. */
 export type CtDirection = 'original' | 'reply';
 export const CT_DIRECTIONS = new NameTable<CtDirection>('ct direction', [
   ['original', 0],
   ['reply', 1],
 ]);
 
+/** `ct`: loads (or sets) a conntrack key of the packet's connection. */
 export interface CtExpression extends HasUnknownAttributes {
+  /** Expression name. */
   type: 'ct';
+  /** The conntrack key. */
   key: CtKey | number;
   /** Load into this register. */
   dreg?: number;

@@ -24,6 +24,7 @@ const NFT_DYNSET_F_INV = 1;
 const NFT_DYNSET_F_EXPR = 2;
 const KNOWN = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
 
+/** What a dynset does with the element. */
 export type DynsetOp = 'add' | 'update' | 'delete';
 const DYNSET_OPS = new NameTable<DynsetOp>('dynset operation', [
   ['add', 0],
@@ -31,11 +32,17 @@ const DYNSET_OPS = new NameTable<DynsetOp>('dynset operation', [
   ['delete', 2],
 ]);
 
+/** `dynset`: adds or updates an element of a set from the packet path (`update @flows { ip saddr }`). */
 export interface DynsetExpression extends HasUnknownAttributes {
+  /** Expression name. */
   type: 'dynset';
+  /** Set name. */
   set: string;
+  /** NFTA_SET_ID of a set created in the same transaction. */
   setId?: number;
+  /** Add, update or delete. */
   op: DynsetOp | number;
+  /** Register holding the key. */
   sregKey: number;
   /** For maps: the register holding the data to store. */
   sregData?: number;
@@ -43,6 +50,7 @@ export interface DynsetExpression extends HasUnknownAttributes {
   timeout?: number;
   /** Expressions attached to the element (counter, limit, ...). */
   expressions?: Expression[];
+  /** Match when the operation did not happen. */
   invert?: boolean;
 }
 

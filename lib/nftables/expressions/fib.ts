@@ -12,6 +12,7 @@ const NFTA_FIB_RESULT = 2;
 const NFTA_FIB_FLAGS = 3;
 const KNOWN = [1, 2, 3];
 
+/** What a fib lookup returns. */
 export type FibResult = 'oif' | 'oifname' | 'type';
 export const FIB_RESULTS = new NameTable<FibResult>('fib result', [
   ['oif', 1],
@@ -19,6 +20,7 @@ export const FIB_RESULTS = new NameTable<FibResult>('fib result', [
   ['type', 3],
 ]);
 
+/** What a fib lookup takes from the packet, and how it is done. */
 export type FibFlag = 'saddr' | 'daddr' | 'mark' | 'iif' | 'oif' | 'present';
 export const FIB_FLAGS = new FlagTable<FibFlag>('fib flag', [
   ['saddr', 1 << 0],
@@ -42,10 +44,15 @@ export const FIB_ADDRESS_TYPES = new NameTable<string>('fib address type', [
   ['prohibit', 8],
 ]);
 
+/** `fib`: looks the packet up in the routing table (`fib daddr type local`). */
 export interface FibExpression extends HasUnknownAttributes {
+  /** Expression name. */
   type: 'fib';
+  /** Destination register. */
   dreg: number;
+  /** What the lookup returns. */
   result: FibResult | number;
+  /** Lookup inputs and options. */
   flags: Array<FibFlag | string>;
 }
 

@@ -12,7 +12,9 @@ const NFTA_IMMEDIATE_DREG = 1;
 const NFTA_IMMEDIATE_DATA = 2;
 const KNOWN = [1, 2];
 
+/** `immediate`: loads a constant or a verdict into a register. */
 export interface ImmediateExpression extends HasUnknownAttributes {
+  /** Expression name. */
   type: 'immediate';
   /** 0 (the verdict register) for verdicts. */
   dreg: number;
@@ -34,7 +36,7 @@ export const immediateCodec: ExpressionCodec<ImmediateExpression> = {
   },
   decode(a) {
     const e: ImmediateExpression = { type: 'immediate', dreg: be32Or0(a, NFTA_IMMEDIATE_DREG) };
-    const d = readData(a.get(NFTA_IMMEDIATE_DATA));
+    const d = readData(a.nested(NFTA_IMMEDIATE_DATA));
     setIf(e, 'data', d.value);
     setIf(e, 'verdict', d.verdict);
     setIf(e, 'unknownAttributes', unknownAttributes(a, KNOWN));

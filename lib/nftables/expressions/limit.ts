@@ -15,6 +15,7 @@ const NFTA_LIMIT_FLAGS = 5;
 const NFT_LIMIT_F_INV = 1;
 const KNOWN = [1, 2, 3, 4, 5, 6];
 
+/** What a limit counts. */
 export type LimitType = 'packets' | 'bytes';
 const LIMIT_TYPES = new NameTable<LimitType>('limit type', [
   ['packets', 0],
@@ -30,13 +31,17 @@ export const LIMIT_UNITS = new NameTable<'second' | 'minute' | 'hour' | 'day' | 
   ['week', 604800],
 ]);
 
+/** `limit`: matches while traffic stays within a rate. */
 export interface LimitExpression extends HasUnknownAttributes {
+  /** Expression name. */
   type: 'limit';
   /** Packets (or bytes) per unit. */
   rate: number;
   /** The unit in seconds (1 = per second, 60 = per minute, ...). */
   unit: number;
+  /** Packets (or bytes) allowed above the rate in a burst. */
   burst: number;
+  /** Packets or bytes. */
   limitType: LimitType | number;
   /** Match packets over the limit instead (`limit rate over`). */
   invert?: boolean;

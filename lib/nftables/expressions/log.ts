@@ -15,12 +15,14 @@ const NFTA_LOG_LEVEL = 5;
 const NFTA_LOG_FLAGS = 6;
 const KNOWN = [1, 2, 3, 4, 5, 6];
 
+/** Syslog levels (plus "audit"). */
 export type LogLevel = 'emerg' | 'alert' | 'crit' | 'err' | 'warn' | 'notice' | 'info' | 'debug' | 'audit';
 export const LOG_LEVELS = new NameTable<LogLevel>(
   'log level',
   (['emerg', 'alert', 'crit', 'err', 'warn', 'notice', 'info', 'debug', 'audit'] as LogLevel[]).map((l, i) => [l, i] as const),
 );
 
+/** Extra details to log. */
 export type LogFlag = 'tcp sequence' | 'tcp options' | 'ip options' | 'skuid' | 'ether';
 /** NF_LOG_* flags (linux/netfilter/nf_log.h), nft's names. */
 export const LOG_FLAGS = new FlagTable<LogFlag>('log flag', [
@@ -31,15 +33,21 @@ export const LOG_FLAGS = new FlagTable<LogFlag>('log flag', [
   ['ether', 0x20],
 ]);
 
+/** `log`: logs the packet to the kernel log or an nflog group. */
 export interface LogExpression extends HasUnknownAttributes {
+  /** Expression name. */
   type: 'log';
+  /** Text logged before the packet details. */
   prefix?: string;
   /** Syslog level (kernel log); the kernel reports it for every non-group log. */
   level?: LogLevel | number;
+  /** Extra details to log. */
   flags?: Array<LogFlag | string>;
   /** nflog group (instead of the kernel log). */
   group?: number;
+  /** nflog: bytes of each packet copied. */
   snaplen?: number;
+  /** nflog: packets queued in the kernel before they are sent. */
   queueThreshold?: number;
 }
 

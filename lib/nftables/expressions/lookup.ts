@@ -14,12 +14,15 @@ const NFTA_LOOKUP_FLAGS = 5;
 const NFT_LOOKUP_F_INV = 1;
 const KNOWN = [1, 2, 3, 4, 5];
 
+/** `lookup`: matches a register against a set, or maps it through a map. */
 export interface LookupExpression extends HasUnknownAttributes {
+  /** Expression name. */
   type: 'lookup';
   /** Set name ("__set%d" for an anonymous set created in the same transaction). */
   set: string;
   /** NFTA_SET_ID of a set created in the same transaction. */
   setId?: number;
+  /** Register holding the key. */
   sreg: number;
   /** For maps: where the mapped value goes (0 for verdict maps). */
   dreg?: number;

@@ -12,10 +12,15 @@ const NFTA_MASQ_REG_PROTO_MIN = 2;
 const NFTA_MASQ_REG_PROTO_MAX = 3;
 const KNOWN = [1, 2, 3];
 
+/** `masq`: source NAT to the output interface's address. */
 export interface MasqExpression extends HasUnknownAttributes {
+  /** Expression name. */
   type: 'masq';
+  /** NAT flags ("random", "persistent", ...). */
   flags?: Array<NatFlag | string>;
+  /** Register holding the first port of the port range. */
   regProtoMin?: number;
+  /** Register holding the last port of the port range. */
   regProtoMax?: number;
 }
 

@@ -14,6 +14,7 @@ const NFTA_META_KEY = 2;
 const NFTA_META_SREG = 3;
 const KNOWN = [1, 2, 3];
 
+/** Packet metadata keys (`meta mark`, `iifname`, `meta l4proto`, ...). */
 export type MetaKey =
   | 'len' | 'protocol' | 'priority' | 'mark' | 'iif' | 'oif' | 'iifname' | 'oifname' | 'iiftype' | 'oiftype'
   | 'skuid' | 'skgid' | 'nftrace' | 'rtclassid' | 'secmark' | 'nfproto' | 'l4proto' | 'ibrname' | 'obrname'
@@ -33,8 +34,11 @@ export const META_KEYS = new NameTable<MetaKey>(
   ).map((k, i) => [k, i] as const),
 );
 
+/** `meta`: loads (or sets) packet metadata. */
 export interface MetaExpression extends HasUnknownAttributes {
+  /** Expression name. */
   type: 'meta';
+  /** The metadata key. */
   key: MetaKey | number;
   /** Load the key into this register. */
   dreg?: number;

@@ -4,6 +4,7 @@
  */
 import { FlagTable } from '../names';
 
+/** NAT range flags (NF_NAT_RANGE_*). */
 export type NatFlag = 'map-ips' | 'proto-specified' | 'random' | 'persistent' | 'fully-random' | 'proto-offset' | 'netmap';
 
 export const NAT_FLAGS = new FlagTable<NatFlag>('nat flag', [

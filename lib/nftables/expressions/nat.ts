@@ -18,21 +18,30 @@ const NFTA_NAT_REG_PROTO_MAX = 6;
 const NFTA_NAT_FLAGS = 7;
 const KNOWN = [1, 2, 3, 4, 5, 6, 7];
 
+/** Source or destination NAT. */
 export type NatType = 'snat' | 'dnat';
 const NAT_TYPES = new NameTable<NatType>('nat type', [
   ['snat', 0],
   ['dnat', 1],
 ]);
 
+/** `nat`: source or destination NAT to addresses and ports held in registers. */
 export interface NatExpression extends HasUnknownAttributes {
+  /** Expression name. */
   type: 'nat';
+  /** snat or dnat. */
   nat: NatType;
   /** Address family of the registers: "ip" or "ip6". */
   family: NftFamily;
+  /** Register holding the (first) address. */
   regAddrMin?: number;
+  /** Register holding the last address of a range. */
   regAddrMax?: number;
+  /** Register holding the (first) port. */
   regProtoMin?: number;
+  /** Register holding the last port of a range. */
   regProtoMax?: number;
+  /** NAT flags. */
   flags?: Array<NatFlag | string>;
 }
 

@@ -5,7 +5,9 @@
 import { unknownAttributes, writeRawAttributes } from '../data';
 import { setIf, type ExpressionCodec, type HasUnknownAttributes } from './codec';
 
+/** `notrack`: the packet bypasses connection tracking. */
 export interface NotrackExpression extends HasUnknownAttributes {
+  /** Expression name. */
   type: 'notrack';
 }
 

@@ -13,16 +13,22 @@ const NFTA_NG_TYPE = 3;
 const NFTA_NG_OFFSET = 4;
 const KNOWN = [1, 2, 3, 4];
 
+/** How numgen generates numbers. */
 export type NumgenMode = 'incremental' | 'random';
 const NUMGEN_MODES = new NameTable<NumgenMode>('numgen mode', [
   ['incremental', 0],
   ['random', 1],
 ]);
 
+/** `numgen`: a number per packet, incremental or random, modulo `modulus` (load balancing). */
 export interface NumgenExpression extends HasUnknownAttributes {
+  /** Expression name. */
   type: 'numgen';
+  /** Destination register. */
   dreg: number;
+  /** Incremental or random. */
   mode: NumgenMode | number;
+  /** Numbers are 0 to modulus-1 (plus `offset`). */
   modulus: number;
   /** Added to the result; the kernel always reports it (0 by default). */
   offset?: number;

@@ -15,14 +15,19 @@ const NFTA_OBJREF_SET_NAME = 4;
 const NFTA_OBJREF_SET_ID = 5;
 const KNOWN = [1, 2, 3, 4, 5];
 
+/** `objref`: applies a named object (counter, quota, limit, ...) to the packet. */
 export interface ObjrefExpression extends HasUnknownAttributes {
+  /** Expression name. */
   type: 'objref';
   /** A fixed object: its type and name. */
   objectType?: ObjectType | number;
+  /** Name of the fixed object. */
   name?: string;
   /** Or an object map looked up with this register. */
   sreg?: number;
+  /** Name of the object map. */
   set?: string;
+  /** NFTA_SET_ID of an object map created in the same transaction. */
   setId?: number;
 }
 

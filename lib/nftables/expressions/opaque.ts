@@ -5,7 +5,9 @@
  * @module
  */
 
+/** An expression nlkit has no type for, kept as received; re-encodes unchanged. */
 export interface OpaqueExpression {
+  /** Marks an undecoded expression. */
   type: 'opaque';
   /** Kernel expression name. */
   name: string;

@@ -18,6 +18,7 @@ const NFTA_PAYLOAD_CSUM_OFFSET = 7;
 const NFTA_PAYLOAD_CSUM_FLAGS = 8;
 const KNOWN = [1, 2, 3, 4, 5, 6, 7, 8];
 
+/** Header a payload offset counts from. */
 export type PayloadBase = 'link' | 'network' | 'transport' | 'inner';
 export const PAYLOAD_BASES = new NameTable<PayloadBase>('payload base', [
   ['link', 0],
@@ -26,6 +27,7 @@ export const PAYLOAD_BASES = new NameTable<PayloadBase>('payload base', [
   ['inner', 3],
 ]);
 
+/** Checksum to update after a payload store. */
 export type ChecksumType = 'none' | 'inet' | 'sctp';
 const CSUM_TYPES = new NameTable<ChecksumType>('checksum type', [
   ['none', 0],
@@ -35,9 +37,13 @@ const CSUM_TYPES = new NameTable<ChecksumType>('checksum type', [
 
 /** Load (`dreg`) or store (`sreg`) `len` bytes at `offset` of a header. */
 export interface PayloadExpression extends HasUnknownAttributes {
+  /** Expression name. */
   type: 'payload';
+  /** The header the offset counts from. */
   base: PayloadBase | number;
+  /** Byte offset in that header. */
   offset: number;
+  /** Bytes loaded. */
   len: number;
   /** Load into this register. */
   dreg?: number;
@@ -45,6 +51,7 @@ export interface PayloadExpression extends HasUnknownAttributes {
   sreg?: number;
   /** Checksum to fix after a store. */
   csumType?: ChecksumType | number;
+  /** Offset of the checksum to fix. */
   csumOffset?: number;
   /** NFT_PAYLOAD_L4CSUM_PSEUDOHDR = 1. */
   csumFlags?: number;

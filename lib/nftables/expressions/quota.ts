@@ -12,8 +12,11 @@ const NFT_QUOTA_F_INV = 1;
 const NFT_QUOTA_F_DEPLETED = 2;
 const KNOWN = [1, 2, 3, 4];
 
+/** `quota`: matches until (or once, with `invert`) a byte quota is used up. */
 export interface QuotaExpression extends HasUnknownAttributes {
+  /** Expression name. */
   type: 'quota';
+  /** The quota in bytes. */
   bytes: bigint;
   /** Bytes used so far. */
   consumed?: bigint;

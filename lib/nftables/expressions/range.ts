@@ -13,17 +13,24 @@ const NFTA_RANGE_FROM_DATA = 3;
 const NFTA_RANGE_TO_DATA = 4;
 const KNOWN = [1, 2, 3, 4];
 
+/** Inside (eq) or outside (neq) the range. */
 export type RangeOp = 'eq' | 'neq';
 export const RANGE_OPS = new NameTable<RangeOp>('range operator', [
   ['eq', 0],
   ['neq', 1],
 ]);
 
+/** `range`: matches a register against an inclusive range. */
 export interface RangeExpression extends HasUnknownAttributes {
+  /** Expression name. */
   type: 'range';
+  /** Register compared. */
   sreg: number;
+  /** Inside or outside the range. */
   op: RangeOp | number;
+  /** First value, in the register's byte order. */
   from: Buffer;
+  /** Last value, in the register's byte order. */
   to: Buffer;
 }
 
@@ -42,8 +49,8 @@ export const rangeCodec: ExpressionCodec<RangeExpression> = {
       type: 'range',
       sreg: be32Or0(a, NFTA_RANGE_SREG),
       op: RANGE_OPS.name(be32Or0(a, NFTA_RANGE_OP)),
-      from: readValue(a.get(NFTA_RANGE_FROM_DATA)),
-      to: readValue(a.get(NFTA_RANGE_TO_DATA)),
+      from: readValue(a.nested(NFTA_RANGE_FROM_DATA)),
+      to: readValue(a.nested(NFTA_RANGE_TO_DATA)),
     };
     setIf(e, 'unknownAttributes', unknownAttributes(a, KNOWN));
     return e;

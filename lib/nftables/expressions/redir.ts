@@ -12,10 +12,15 @@ const NFTA_REDIR_REG_PROTO_MAX = 2;
 const NFTA_REDIR_FLAGS = 3;
 const KNOWN = [1, 2, 3];
 
+/** `redir`: redirects to the local machine (destination NAT to the input interface's address). */
 export interface RedirExpression extends HasUnknownAttributes {
+  /** Expression name. */
   type: 'redir';
+  /** Register holding the (first) port. */
   regProtoMin?: number;
+  /** Register holding the last port of a range. */
   regProtoMax?: number;
+  /** NAT flags. */
   flags?: Array<NatFlag | string>;
 }
 

@@ -115,12 +115,17 @@ export function writeExpressionBody(w: NetlinkWriter, e: Expression): void {
 
 /** Reads a nest holding NFTA_EXPR_NAME + NFTA_EXPR_DATA. */
 export function readExpressionBody(buf: Buffer): Expression {
-  const a = new Attributes(buf);
+  return readExpressionAttributes(new Attributes(buf));
+}
+
+const NO_ATTRIBUTES = new Attributes(Buffer.alloc(0));
+
+/** The same, from the nest already parsed (no Buffer views: this runs for every expression listed). */
+function readExpressionAttributes(a: Attributes): Expression {
   const name = a.string(NFTA_EXPR_NAME) ?? '';
-  const data = a.get(NFTA_EXPR_DATA) ?? Buffer.alloc(0);
   const codec = byName.get(name);
-  if (!codec) return { type: 'opaque', name, data: Buffer.from(data) };
-  return codec.decode(new Attributes(data), nested);
+  if (!codec) return { type: 'opaque', name, data: a.copy(NFTA_EXPR_DATA) ?? Buffer.alloc(0) };
+  return codec.decode(a.nested(NFTA_EXPR_DATA) ?? NO_ATTRIBUTES, nested);
 }
 
 /** Writes an expression list (NFTA_RULE_EXPRESSIONS, NFTA_SET_EXPRESSIONS, ...) under `attrType`. */
@@ -137,7 +142,7 @@ export function writeExpressionList(w: NetlinkWriter, attrType: number, exprs: r
 /** Reads an expression list nest. */
 export function readExpressionList(buf: Buffer | undefined): Expression[] {
   if (!buf) return [];
-  return new Attributes(buf).all(NFTA_LIST_ELEM).map(readExpressionBody);
+  return new Attributes(buf).allNested(NFTA_LIST_ELEM).map(readExpressionAttributes);
 }
 
 /** Encodes one expression as a standalone list element (tests, tooling). */

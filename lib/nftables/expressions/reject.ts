@@ -10,6 +10,7 @@ const NFTA_REJECT_TYPE = 1;
 const NFTA_REJECT_ICMP_CODE = 2;
 const KNOWN = [1, 2];
 
+/** How a rejected packet is answered. */
 export type RejectType = 'icmp' | 'tcp reset' | 'icmpx';
 export const REJECT_TYPES = new NameTable<RejectType>('reject type', [
   ['icmp', 0],
@@ -25,8 +26,11 @@ export const ICMPX_CODES = new NameTable<'no-route' | 'port-unreachable' | 'host
   ['admin-prohibited', 3],
 ]);
 
+/** `reject`: drops the packet and answers with an ICMP error or a TCP reset. */
 export interface RejectExpression extends HasUnknownAttributes {
+  /** Expression name. */
   type: 'reject';
+  /** ICMP, ICMPX (inet) or TCP reset. */
   rejectType: RejectType | number;
   /** ICMP(v6) code for "icmp", an ICMPX code for "icmpx". */
   code?: number;

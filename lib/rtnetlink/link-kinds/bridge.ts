@@ -22,6 +22,7 @@ const IFLA_BR_VLAN_DEFAULT_PVID = 39;
 const IFLA_BR_MCAST_SNOOPING = 23;
 const IFLA_BR_MCAST_QUERIER = 25;
 
+/** Bridge options, for creating a bridge and as read back. */
 export interface BridgeSettings {
   /** Spanning tree on (default off). */
   stp?: boolean;
@@ -35,25 +36,35 @@ export interface BridgeSettings {
   ageingTime?: number;
   /** STP bridge priority. */
   priority?: number;
+  /** VLAN filtering on (kernel default off). */
   vlanFiltering?: boolean;
   /** Default PVID for new ports when VLAN filtering is on. */
   vlanDefaultPvid?: number;
   /** IGMP/MLD snooping (kernel default on). */
   multicastSnooping?: boolean;
+  /** Act as IGMP/MLD querier (kernel default off). */
   multicastQuerier?: boolean;
+  /** Bit mask of link-local group addresses (01:80:c2:00:00:0X) the bridge forwards. */
   groupForwardMask?: number;
 }
 
+/** `kind: 'bridge'` options of {@link linkOps.add}. */
 export interface BridgeOptions extends BridgeSettings {
+  /** The link kind. */
   kind: 'bridge';
 }
 
+/** A bridge's options as the kernel reports them (`Link.info` of a bridge). */
 export interface BridgeInfo extends Required<Omit<BridgeSettings, 'vlanDefaultPvid' | 'multicastQuerier' | 'groupForwardMask'>> {
+  /** Default PVID for new ports. */
   vlanDefaultPvid?: number;
+  /** IGMP/MLD querier on. */
   multicastQuerier?: boolean;
+  /** Bit mask of forwarded link-local group addresses. */
   groupForwardMask?: number;
   /** "8000.aabbccddeeff" like `ip -d link` shows. */
   bridgeId?: string;
+  /** VLAN protocol (0x8100 for 802.1Q, 0x88a8 for 802.1ad). */
   vlanProtocol?: number;
 }
 

@@ -16,9 +16,12 @@ const MACVLAN_FLAG_NOPROMISC = 1;
 /** MACVLAN_MODE_* by name, as `ip` spells them. */
 const MODES: Record<string, number> = { private: 1, vepa: 2, bridge: 4, passthru: 8, source: 16 };
 
+/** How macvlan devices on one parent talk to each other (`ip link add ... type macvlan mode`). */
 export type MacvlanMode = 'private' | 'vepa' | 'bridge' | 'passthru' | 'source';
 
+/** `kind: 'macvlan'` options of {@link linkOps.add}. */
 export interface MacvlanOptions {
+  /** The link kind. */
   kind: 'macvlan';
   /** The device the macvlan sits on (IFLA_LINK). */
   parent: string | number;
@@ -28,8 +31,11 @@ export interface MacvlanOptions {
   nopromisc?: boolean;
 }
 
+/** A macvlan's options as the kernel reports them (`Link.info` of a macvlan). */
 export interface MacvlanInfo {
+  /** The mode, or its number when nlkit does not name it. */
   mode: MacvlanMode | string;
+  /** The parent is not put in promiscuous mode (passthru). */
   nopromisc: boolean;
   /** Broadcast queue length (`bcqueuelen`), on kernels that report it. */
   bcQueueLength?: number;

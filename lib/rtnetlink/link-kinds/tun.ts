@@ -23,7 +23,9 @@ const IFLA_TUN_NUM_DISABLED_QUEUES = 9;
 const IFF_TUN = 1;
 const IFF_TAP = 2;
 
+/** `kind: 'tun'` options of {@link linkOps.add}: a persistent tun/tap device (like `ip tuntap add`). */
 export interface TunOptions {
+  /** The link kind. */
   kind: 'tun';
   /** "tun" (layer 3, default) or "tap" (Ethernet). */
   mode?: 'tun' | 'tap';
@@ -39,11 +41,17 @@ export interface TunOptions {
   ownerGroup?: number;
 }
 
+/** A tun/tap device's options as the kernel reports them (`Link.info` of a tun). */
 export interface TunInfo {
+  /** "tun" or "tap". */
   mode: 'tun' | 'tap' | string;
+  /** Packets carry the packet-information header. */
   pi: boolean;
+  /** Packets carry a virtio-net header. */
   vnetHdr: boolean;
+  /** Several queues allowed. */
   multiQueue: boolean;
+  /** The device outlives the file descriptor that created it. */
   persist: boolean;
   /** Present when an owner uid is set. */
   owner?: number;
@@ -51,6 +59,7 @@ export interface TunInfo {
   ownerGroup?: number;
   /** Attached queues (file descriptors). */
   numQueues?: number;
+  /** Detached queues. */
   numDisabledQueues?: number;
 }
 

@@ -13,16 +13,23 @@ import type { LinkKind } from './kind';
 
 /** The far end of a veth pair. */
 export interface VethPeerOptions {
+  /** The peer's interface name. */
   name: string;
   /** Create the peer directly in this namespace. */
   netns?: NetnsRef;
+  /** The peer's link-layer address. */
   mac?: string;
+  /** The peer's MTU. */
   mtu?: number;
+  /** The peer's transmit queue length. */
   txQueueLength?: number;
 }
 
+/** `kind: 'veth'` options of {@link linkOps.add}: a pair of connected links. */
 export interface VethOptions {
+  /** The link kind. */
   kind: 'veth';
+  /** The other end; may be created directly in another namespace. */
   peer: VethPeerOptions;
 }
 

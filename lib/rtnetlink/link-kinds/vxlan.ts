@@ -33,7 +33,9 @@ const IFLA_VXLAN_TTL_INHERIT = 28;
 /** The IANA VXLAN port; the kernel's own default is the legacy 8472. */
 export const VXLAN_DEFAULT_PORT = 4789;
 
+/** `kind: 'vxlan'` options of {@link linkOps.add}. */
 export interface VxlanOptions {
+  /** The link kind. */
   kind: 'vxlan';
   /** VXLAN network identifier, 0-16777215. */
   vni: number;
@@ -64,37 +66,68 @@ export interface VxlanOptions {
   /** Maximum number of FDB entries (0 = unlimited). */
   maxAddresses?: number;
   /** UDP source port range. */
-  srcPortRange?: { low: number; high: number };
+  srcPortRange?: {
+    /** Lowest source port. */
+    low: number;
+    /** Highest source port. */
+    high: number;
+  };
   /** ARP/ND proxy. */
   proxy?: boolean;
+  /** Notify user space of unknown destination MACs (netlink L2 miss). */
   l2miss?: boolean;
+  /** Notify user space of unknown destination IP addresses (netlink L3 miss). */
   l3miss?: boolean;
   /** Metadata ("external") mode: tunnel parameters come per packet. */
   external?: boolean;
 }
 
+/** A VXLAN device's options as the kernel reports them (`Link.info` of a vxlan). */
 export interface VxlanInfo {
+  /** VXLAN network identifier. */
   vni: number;
+  /** Source address of the outer packets. */
   local?: string;
+  /** Unicast remote endpoint. */
   remote?: string;
+  /** Multicast group for BUM traffic. */
   multicastGroup?: string;
   /** Index of the underlying device. */
   dev?: number;
+  /** UDP destination port. */
   dstPort: number;
-  srcPortRange?: { low: number; high: number };
+  /** UDP source port range. */
+  srcPortRange?: {
+    /** Lowest source port. */
+    low: number;
+    /** Highest source port. */
+    high: number;
+  };
+  /** Remote MACs are learned from received packets. */
   learning: boolean;
   /** Outer TTL; absent with ttlInherit. */
   ttl?: number;
+  /** The outer TTL is inherited from the inner packet. */
   ttlInherit: boolean;
+  /** Outer TOS (1: inherited). */
   tos?: number;
+  /** FDB entry ageing in seconds. */
   ageing?: number;
+  /** Maximum number of FDB entries (0: unlimited). */
   maxAddresses?: number;
+  /** ARP/ND proxy on. */
   proxy: boolean;
+  /** L2 miss notifications on. */
   l2miss: boolean;
+  /** L3 miss notifications on. */
   l3miss: boolean;
+  /** UDP checksums on IPv4 outer packets. */
   udpChecksum: boolean;
+  /** IPv6 outer: zero UDP checksums sent. */
   udp6ZeroChecksumTx: boolean;
+  /** IPv6 outer: zero UDP checksums accepted. */
   udp6ZeroChecksumRx: boolean;
+  /** Metadata ("external") mode. */
   external: boolean;
 }
 

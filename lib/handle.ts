@@ -87,7 +87,11 @@ export class Handle {
     return this.ns;
   }
 
-  /** Runs a custom rtnetlink operation on this handle's connection. */
+  /**
+   * Runs a custom rtnetlink operation on this handle's connection.
+   * @example
+   * const links = await h.run(linkOps.list({ kind: 'veth' })); // same as h.links.list(...)
+   */
   run<T>(op: Operation<T>): Promise<T> {
     return runAsync(this.rtnl, op, { netnsFd: this.ns ? this.ns.fd : -1 });
   }
@@ -111,7 +115,12 @@ export class Handle {
     return (this.nfnl ??= new NetlinkConnection({ protocol: NETLINK_NETFILTER, netnsFd: this.ns ? this.ns.fd : -1, receiveBufferBytes: this.receiveBufferBytes }));
   }
 
-  /** Closes the sockets (event streams end); pending calls fail with ClosedError. */
+  /**
+   * Closes the sockets (event streams end); pending calls fail with ClosedError.
+   * @example
+   * const h = await open({ netns: 'c1' });
+   * try { await h.links.set('lo', { up: true }); } finally { h.close(); }
+   */
   close(): void {
     this.events.closeAll();
     this.nftApi?.closeAll();
@@ -157,12 +166,21 @@ export class SyncHandle {
     this.rules = bindSync(conn, ruleOps);
   }
 
-  /** Runs a custom rtnetlink operation on this handle's socket, blocking. */
+  /**
+   * Runs a custom rtnetlink operation on this handle's socket, blocking.
+   * @example
+   * const lo = hs.run(linkOps.get('lo'));
+   */
   run<T>(op: Operation<T>): T {
     return runSync(this.rtnl, op, { netnsFd: this.ns ? this.ns.fd : -1 });
   }
 
-  /** Closes the socket and the namespace fd. */
+  /**
+   * Closes the socket and the namespace fd.
+   * @example
+   * const hs = openSync({ netns: 'c1' });
+   * try { hs.links.set('lo', { up: true }); } finally { hs.close(); }
+   */
   close(): void {
     this.rtnl.close();
     this.ns?.close();
@@ -189,7 +207,16 @@ export async function open(opts: OpenOptions = {}): Promise<Handle> {
   return new Handle(opts);
 }
 
-/** Opens a blocking handle (for scripts; the async {@link open} is the main API). */
+/**
+ * Opens a blocking handle (for scripts; the async {@link open} is the main API).
+ * @example
+ * const hs = nlkit.openSync({ netns: 'c1' });
+ * try {
+ *   hs.addresses.add('lo', '127.0.0.2/8');
+ * } finally {
+ *   hs.close();
+ * }
+ */
 export function openSync(opts: OpenOptions = {}): SyncHandle {
   return new SyncHandle(opts);
 }

@@ -21,7 +21,11 @@ errnoNames.set(osConstants.errno.EAGAIN, 'EAGAIN');
 errnoNames.set(512, 'ERESTARTSYS');
 errnoNames.set(524, 'ENOTSUPP');
 
-/** The symbolic name of a positive errno value ("ENODEV"), or "E<n>". */
+/**
+ * The symbolic name of a positive errno value ("ENODEV"), or "E<n>".
+ * @example
+ * errnoName(17); // 'EEXIST'
+ */
 export function errnoName(errno: number): string {
   return errnoNames.get(errno) ?? `E${errno}`;
 }

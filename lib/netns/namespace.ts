@@ -72,13 +72,22 @@ export class NetworkNamespace {
     return fs.fstatSync(this.fd).ino;
   }
 
-  /** Closes the fd; the namespace itself lives on while it has a name, processes or other references. */
+  /**
+   * Closes the fd; the namespace itself lives on while it has a name, processes or other references.
+   * @example
+   * const ns = await openNetns('c1');
+   * try { console.log(ns.inode); } finally { ns.close(); }
+   */
   close(): void {
     if (this._fd >= 0) fs.closeSync(this._fd);
     this._fd = -1;
   }
 
-  /** The name, or the path it was opened from. */
+  /**
+   * The name, or the path it was opened from.
+   * @example
+   * `${await openNetns({ pid: 1 })}`; // '/proc/1/ns/net'
+   */
   toString(): string {
     return this.name ?? this.path ?? `netns fd ${this._fd}`;
   }
@@ -101,6 +110,9 @@ export function netnsPath(ref: Exclude<NetnsRef, NetworkNamespace | { fd: number
 /**
  * Opens a namespace reference. The returned object owns a new fd (also for
  * `{ fd }` refs, which are duplicated) and must be closed.
+ * @example
+ * const ns = openNetnsSync('c1');          // or { path }, { pid }, { fd }
+ * try { console.log(ns.path); } finally { ns.close(); }
  */
 export function openNetnsSync(ref: NetnsRef): NetworkNamespace {
   if (ref instanceof NetworkNamespace) return openNetnsSync({ path: `/proc/self/fd/${ref.fd}` });
@@ -124,7 +136,12 @@ export function openNetnsSync(ref: NetnsRef): NetworkNamespace {
   return new NetworkNamespace(fd, name, p);
 }
 
-/** Async form of {@link openNetnsSync} (opening is a cheap, non-blocking syscall). */
+/**
+ * Async form of {@link openNetnsSync} (opening is a cheap, non-blocking syscall).
+ * @example
+ * const ns = await openNetns({ pid: child.pid });
+ * try { console.log(ns.inode); } finally { ns.close(); }
+ */
 export async function openNetns(ref: NetnsRef): Promise<NetworkNamespace> {
   return openNetnsSync(ref);
 }
@@ -173,7 +190,11 @@ export async function createNetns(name: string, opts: CreateNetnsOptions = {}): 
   }
 }
 
-/** Blocking form of {@link createNetns}. */
+/**
+ * Blocking form of {@link createNetns}.
+ * @example
+ * createNetnsSync('c1', { existOk: true });
+ */
 export function createNetnsSync(name: string, opts: CreateNetnsOptions = {}): void {
   const p = path.join(NETNS_RUN_DIR, validateNetnsName(name));
   prepareRunDir();
@@ -195,6 +216,8 @@ export interface DeleteNetnsOptions {
  * Deletes a named namespace, like `ip netns del NAME`: the name goes away at
  * once; the kernel tears the namespace (and its links) down when nothing
  * else holds it.
+ * @example
+ * await deleteNetns('c1', { missingOk: true });
  */
 export async function deleteNetns(name: string, opts: DeleteNetnsOptions = {}): Promise<void> {
   const p = path.join(NETNS_RUN_DIR, validateNetnsName(name));
@@ -206,7 +229,11 @@ export async function deleteNetns(name: string, opts: DeleteNetnsOptions = {}): 
   }
 }
 
-/** Blocking form of {@link deleteNetns}. */
+/**
+ * Blocking form of {@link deleteNetns}.
+ * @example
+ * deleteNetnsSync('c1');
+ */
 export function deleteNetnsSync(name: string, opts: DeleteNetnsOptions = {}): void {
   const p = path.join(NETNS_RUN_DIR, validateNetnsName(name));
   try {
@@ -217,7 +244,11 @@ export function deleteNetnsSync(name: string, opts: DeleteNetnsOptions = {}): vo
   }
 }
 
-/** Names of the namespaces under /run/netns, sorted. */
+/**
+ * Names of the namespaces under /run/netns, sorted.
+ * @example
+ * const names = await listNetns(); // ['c1', 'host']
+ */
 export async function listNetns(): Promise<string[]> {
   try {
     return (await fs.promises.readdir(NETNS_RUN_DIR)).sort();
@@ -227,7 +258,11 @@ export async function listNetns(): Promise<string[]> {
   }
 }
 
-/** Whether a named namespace exists (and is mounted). */
+/**
+ * Whether a named namespace exists (and is mounted).
+ * @example
+ * if (!netnsExists('c1')) await createNetns('c1');
+ */
 export function netnsExists(name: string): boolean {
   return isNsfs(path.join(NETNS_RUN_DIR, validateNetnsName(name)));
 }
@@ -235,6 +270,9 @@ export function netnsExists(name: string): boolean {
 /**
  * Creates a namespace with no name, held only by the returned fd (and by
  * whatever lives in it). Handy for throw-away sandboxes.
+ * @example
+ * const ns = await createAnonymousNetns();
+ * const h = await open({ netns: ns }); // gone once both are closed
  */
 export async function createAnonymousNetns(): Promise<NetworkNamespace> {
   try {

@@ -40,7 +40,11 @@ export async function setSysctl(netns: NetnsRef | undefined, key: string, value:
   });
 }
 
-/** Blocking form of {@link getSysctl}. */
+/**
+ * Blocking form of {@link getSysctl}.
+ * @example
+ * getSysctlSync('c1', 'net.ipv4.ip_forward'); // '0'
+ */
 export function getSysctlSync(netns: NetnsRef | undefined, key: string): string {
   const p = sysctlPath(key);
   return withNetns(netns, (fd) => {
@@ -52,7 +56,11 @@ export function getSysctlSync(netns: NetnsRef | undefined, key: string): string 
   });
 }
 
-/** Blocking form of {@link setSysctl}. */
+/**
+ * Blocking form of {@link setSysctl}.
+ * @example
+ * setSysctlSync('c1', 'net.ipv4.ip_forward', 1);
+ */
 export function setSysctlSync(netns: NetnsRef | undefined, key: string, value: string | number): void {
   const p = sysctlPath(key);
   withNetns(netns, (fd) => {

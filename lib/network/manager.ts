@@ -211,6 +211,8 @@ export class NetworkManager {
    * Deletes a network: detaches every sandbox (in one bulk link delete),
    * removes the bridge, its rules and its IPAM state. Deleting a network that
    * does not exist does nothing and returns false.
+   * @example
+   * await nets.delete('web');
    */
   async delete(name: string): Promise<boolean> {
     validateNetworkName(name);
@@ -230,12 +232,21 @@ export class NetworkManager {
     return true;
   }
 
-  /** Every network recorded on this host. */
+  /**
+   * Every network recorded on this host.
+   * @example
+   * for (const n of await nets.list()) console.log(n.name, n.subnet);
+   */
   async list(): Promise<NetworkInfo[]> {
     return Object.values((await this.store.snapshot()).networks).sort((a, b) => a.name.localeCompare(b.name));
   }
 
-  /** One network with its attachments; undefined if there is none. */
+  /**
+   * One network with its attachments; undefined if there is none.
+   * @example
+   * const web = await nets.inspect('web');
+   * console.log(web?.attachments.map((a) => `${a.id} ${a.ipv4}`));
+   */
   async inspect(name: string): Promise<(NetworkInfo & { attachments: Attachment[] }) | undefined> {
     const st = await this.store.snapshot();
     const rec = st.networks[validateNetworkName(name)];
@@ -311,6 +322,9 @@ export class NetworkManager {
    * Detaches a sandbox: removes exactly what attach made (the veth pair, its
    * addresses and routes go with it; the IPAM lease; the namespace if nlkit
    * created it). Detaching what is not attached returns false.
+   * @example
+   * await nets.detach('web', 'c1');          // by namespace name
+   * await nets.detach('web', { id: 'c1' }); // by attachment id
    */
   async detach(network: string, sandbox: NetnsRef | { id: string }): Promise<boolean> {
     const id = typeof sandbox === 'object' && 'id' in sandbox && !(sandbox instanceof NetworkNamespace) ? sandbox.id : sandboxIdentity(sandbox as NetnsRef).id;
@@ -327,6 +341,8 @@ export class NetworkManager {
    * Detaches every sandbox of a network with one bulk kernel request (the
    * kernel tears the veth pairs down together instead of ~20 ms each).
    * Returns how many were detached.
+   * @example
+   * const n = await nets.detachAll('web');
    */
   async detachAll(network: string): Promise<number> {
     const rec = await this.network(network);
@@ -337,7 +353,12 @@ export class NetworkManager {
     return atts.length;
   }
 
-  /** Detaches several sandboxes of one network at once, in one bulk delete. */
+  /**
+   * Detaches several sandboxes of one network at once, in one bulk delete.
+   * Returns how many were attached (and are now detached).
+   * @example
+   * await nets.detachMany('web', ['c1', 'c2', 'c3']);
+   */
   async detachMany(network: string, ids: string[]): Promise<number> {
     const rec = await this.network(network);
     const all = (await this.store.snapshot()).attachments[network] ?? {};
@@ -348,7 +369,12 @@ export class NetworkManager {
     return atts.length;
   }
 
-  /** Closes the host handle. */
+  /**
+   * Closes the host handle.
+   * @example
+   * const nets = await networks({ host: 'host1' });
+   * try { await nets.list(); } finally { nets.close(); }
+   */
   close(): void {
     this.host.close();
   }
@@ -412,6 +438,8 @@ export class NetworkManager {
    * Stops publishing a port and deletes its conntrack entries, so no stale
    * flow (UDP especially) keeps reaching the old backend. Returns false if it
    * was not published.
+   * @example
+   * await nets.unpublish({ hostPort: 8080 });
    */
   async unpublish(ref: PublicationRef): Promise<boolean> {
     const key = publicationKey(ref);
@@ -427,7 +455,11 @@ export class NetworkManager {
     return true;
   }
 
-  /** Every publication on this host. */
+  /**
+   * Every publication on this host.
+   * @example
+   * for (const p of await nets.publications()) console.log(p.protocol, p.hostPort, p.backends.length);
+   */
   async publications(): Promise<Publication[]> {
     return Object.values((await this.store.snapshot()).publications);
   }
@@ -446,6 +478,9 @@ export class NetworkManager {
   /**
    * Compares what is recorded with the kernel (bridges, gateway addresses,
    * veths, sandbox interfaces, addresses, routes, firewall) and reports drift.
+   * Changes nothing; see {@link NetworkManager.reconcile}.
+   * @example
+   * for (const d of await nets.check()) console.log(d.network, d.kind, d.id ?? '');
    */
   async check(): Promise<Drift[]> {
     return check(this.reconcileContext());
@@ -455,6 +490,8 @@ export class NetworkManager {
    * Repairs drift: rebuilds missing bridges, addresses, veths and rules,
    * garbage-collects attachments whose sandbox no longer exists and veths
    * nobody owns. Returns what was found.
+   * @example
+   * const fixed = await nets.reconcile(); // e.g. after a reboot or someone's `nft flush ruleset`
    */
   async reconcile(): Promise<Drift[]> {
     return reconcile(this.reconcileContext());

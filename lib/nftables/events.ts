@@ -151,7 +151,11 @@ export class NftEventStream implements AsyncIterableIterator<NftEvent> {
     return this;
   }
 
-  /** The next event; waits for one. Throws NetlinkOverrunError once notifications were lost. */
+  /**
+   * The next event; waits for one. Throws NetlinkOverrunError once notifications were lost.
+   * @example
+   * const { value, done } = await events.next();
+   */
   async next(): Promise<IteratorResult<NftEvent>> {
     for (;;) {
       if (this.pending.length) return { value: this.pending.shift()!, done: false };
@@ -170,13 +174,23 @@ export class NftEventStream implements AsyncIterableIterator<NftEvent> {
     }
   }
 
-  /** Ends the iteration and closes the socket (what `break` in `for await` calls). */
+  /**
+   * Ends the iteration and closes the socket (what `break` in `for await` calls).
+   * @example
+   * await events.return();
+   */
   async return(): Promise<IteratorResult<NftEvent>> {
     this.close();
     return { value: undefined, done: true };
   }
 
-  /** Stops the subscription; a pending `next()` ends the iteration. */
+  /**
+   * Stops the subscription; a pending `next()` ends the iteration.
+   * @example
+   * const events = h.nft.events();
+   * setTimeout(() => events.close(), 10_000); // the for-await loop below then ends
+   * for await (const e of events) console.log(e.kind, e.change);
+   */
   close(): void {
     if (this.closed) return;
     this.closed = true;

@@ -176,7 +176,11 @@ export class Transaction {
     return this.commands.length;
   }
 
-  /** Descriptions of the collected commands, in order. */
+  /**
+   * Descriptions of the collected commands, in order.
+   * @example
+   * tx.describe(); // ['add table inet nat', 'add chain inet nat postrouting', ...]
+   */
   describe(): string[] {
     return this.commands.map((c) => c.description);
   }
@@ -437,7 +441,11 @@ export class Transaction {
     return this.collect(replies, built);
   }
 
-  /** The batch exactly as `commit` would send it (sequence numbers still 0), for inspection and tests. */
+  /**
+   * The batch exactly as `commit` would send it (sequence numbers still 0), for inspection and tests.
+   * @example
+   * const bytes = tx.encode(); // nfnetlink batch: BATCH_BEGIN, the commands, BATCH_END
+   */
   encode(opts: CommitOptions = {}): Buffer {
     const ctx: WriteContext = { shapes: new Map(), positions: new Map() };
     for (const [k, s] of this.definedSets) ctx.shapes.set(k, shapeOf(s));

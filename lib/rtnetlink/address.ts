@@ -224,7 +224,11 @@ export const addressOps = {
     yield* writeAddress(C.RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, link, cidr, opts, 'add');
   },
 
-  /** Adds the address, or updates its options (lifetimes, flags) when present. */
+  /**
+   * Adds the address, or updates its options (lifetimes, flags) when present.
+   * @example
+   * await h.addresses.replace('eth0', '10.0.0.2/24', { validLifetime: 3600, preferredLifetime: 1800 });
+   */
   *replace(link: LinkRef, cidr: string, opts: AddressOptions = {}): Operation<void> {
     yield* writeAddress(C.RTM_NEWADDR, NLM_F_CREATE | NLM_F_REPLACE, link, cidr, opts, 'replace');
   },
@@ -262,6 +266,8 @@ export const addressOps = {
   /**
    * Removes every address of a link (of one family if given), like `ip addr flush dev X`.
    * Returns how many were removed.
+   * @example
+   * const removed = await h.addresses.flush('eth0', 4);
    */
   *flush(link: LinkRef, family?: IpFamily): Operation<number> {
     const index = yield* resolveLinkIndex(link);

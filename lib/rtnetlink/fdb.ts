@@ -203,7 +203,11 @@ export const fdbOps = {
     yield* writeFdb(C.RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_APPEND, entry, 'append');
   },
 
-  /** Adds the entry or overwrites the existing one for the MAC (`bridge fdb replace`). */
+  /**
+   * Adds the entry or overwrites the existing one for the MAC (`bridge fdb replace`).
+   * @example
+   * await h.fdb.replace({ mac: '02:00:00:00:00:0a', dev: 'veth-c1', master: true, state: 'static' });
+   */
   *replace(entry: FdbOptions): Operation<void> {
     yield* writeFdb(C.RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_REPLACE, entry, 'replace');
   },

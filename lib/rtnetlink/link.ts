@@ -375,6 +375,8 @@ export const linkOps = {
 
   /**
    * Gets a link, or undefined when it does not exist.
+   * @example
+   * if (!(await h.links.find('br0'))) await h.links.add({ name: 'br0', kind: 'bridge' });
    */
   *find(ref: LinkRef): Operation<Link | undefined> {
     try {

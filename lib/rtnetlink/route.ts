@@ -386,7 +386,11 @@ export const routeOps = {
     return writeRoute(C.RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, route, 'add');
   },
 
-  /** Adds the route or replaces the one with the same key (dst, table, metric, tos). */
+  /**
+   * Adds the route or replaces the one with the same key (dst, table, metric, tos).
+   * @example
+   * await h.routes.replace({ dst: 'default', gateway: '10.0.0.254' });
+   */
   replace(route: RouteOptions): Operation<void> {
     return writeRoute(C.RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE, route, 'replace');
   },

@@ -1,0 +1,71 @@
+#!/usr/bin/env node
+// Lists the public functions and methods reachable from lib/index.ts that
+// have no `@example` in their doc comment: exported functions, public methods
+// of exported classes, and the members of exported operation tables
+// (`linkOps` and friends, which become `h.links.*`). Also follows the
+// `nft` namespace export. Exits 1 when something is missing and `--strict`
+// is given. Usage: node scripts/doc-examples.mjs [--strict]
+import * as path from 'node:path';
+import ts from 'typescript';
+
+const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+const entry = path.join(root, 'lib/index.ts');
+const program = ts.createProgram([entry], { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.CommonJS, strict: true, skipLibCheck: true });
+const checker = program.getTypeChecker();
+
+const missing = [];
+const seen = new Set();
+
+function tags(decl) {
+  return ts.getJSDocTags(decl).map((t) => t.tagName.text);
+}
+function isInternal(decl) {
+  return tags(decl).includes('internal');
+}
+function hasExample(decl) {
+  return tags(decl).includes('example');
+}
+function where(decl) {
+  const sf = decl.getSourceFile();
+  const { line } = sf.getLineAndCharacterOfPosition(decl.getStart());
+  return `${path.relative(root, sf.fileName)}:${line + 1}`;
+}
+function check(name, decl) {
+  const key = `${decl.getSourceFile().fileName}:${decl.pos}`;
+  if (seen.has(key)) return;
+  seen.add(key);
+  if (isInternal(decl)) return;
+  if (!hasExample(decl)) missing.push(`${name}  (${where(decl)})`);
+}
+
+function visitSymbol(sym, prefix) {
+  const name = prefix + sym.getName(); // the exported name (`nft`, not the module's path)
+  if (sym.flags & ts.SymbolFlags.Alias) sym = checker.getAliasedSymbol(sym);
+  for (const decl of sym.getDeclarations() ?? []) {
+    if (ts.isModuleDeclaration(decl) || ts.isSourceFile(decl)) {
+      for (const s of checker.getExportsOfModule(sym)) visitSymbol(s, `${name}.`);
+    } else if (ts.isFunctionDeclaration(decl)) {
+      check(name, decl);
+    } else if (ts.isClassDeclaration(decl)) {
+      if (isInternal(decl)) continue;
+      for (const m of decl.members) {
+        if (!(ts.isMethodDeclaration(m) || ts.isGetAccessorDeclaration(m))) continue;
+        const mods = ts.getCombinedModifierFlags(m);
+        if (mods & (ts.ModifierFlags.Private | ts.ModifierFlags.Protected)) continue;
+        if (!m.name || ts.isPrivateIdentifier(m.name) || ts.isComputedPropertyName(m.name)) continue;
+        if (ts.isGetAccessorDeclaration(m)) continue; // properties: a description is enough
+        check(`${name}.${m.name.getText()}`, m);
+      }
+    } else if (ts.isVariableDeclaration(decl) && decl.initializer && ts.isObjectLiteralExpression(decl.initializer)) {
+      for (const p of decl.initializer.properties) {
+        if (ts.isMethodDeclaration(p) || ts.isPropertyAssignment(p)) check(`${name}.${p.name.getText()}`, p);
+      }
+    }
+  }
+}
+
+const mod = checker.getSymbolAtLocation(program.getSourceFile(entry));
+for (const s of checker.getExportsOfModule(mod)) visitSymbol(s, '');
+for (const m of missing.sort()) console.log(m);
+console.error(`${missing.length} public functions/methods without @example`);
+if (process.argv.includes('--strict') && missing.length) process.exit(1);

@@ -1,67 +1,205 @@
 /**
- * The `nlkit` command line: `nlkit demo`, `nlkit --help`.
+ * The `nlkit` command line: `demo`, `topology`, and the network commands
+ * (`net create|ls|inspect|rm`, `attach`, `detach`, `publish`, `unpublish`,
+ * `ls`, `publications`) over the networks API. Errors are one line on stderr;
+ * exit code 2 for a wrong command line, 1 for a failed operation.
  * @module
  */
 import * as fs from 'node:fs';
-import { NlkitError, ValidationError } from '../netlink/errors';
-import { parseArgs } from './args';
+import { networks, type NetworkManager } from '../network/manager';
+import { flag, parseCommandLine, str, UsageError, type Parsed } from './args';
+import { commandHelp, optionsOf, HELP_OPTION, HOST_OPTION, JSON_OPTION, STATE_DIR_OPTION, type Command, type Context, type Io } from './command';
 import { runDemo } from './demo';
+import { NET_COMMANDS, NETWORK_COMMANDS } from './net';
+import { Progress } from './progress';
+import { parseNetnsRef } from './specs';
 import { formatFromPath, gatherTopology, renderTopology, type TopologyFormat } from './topology';
+
+/** Exit codes. */
+export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
+
+const demo: Command = {
+  name: 'demo',
+  usage: 'demo [--topology FILE]',
+  summary: 'Build a container network in throw-away namespaces, serve HTTP across it, report, clean up.',
+  options: [{ name: 'topology', value: 'FILE', help: 'also write its picture (.svg, .html, .dot, .mmd)' }],
+  args: [0, 0],
+  argNames: [],
+  examples: ['nlkit demo', 'nlkit demo --topology demo.svg'],
+  async run(_ctx, p) {
+    await runDemo(undefined, { topologyFile: str(p, 'topology') });
+  },
+};
+
+const topology: Command = {
+  name: 'topology',
+  usage: 'topology [--netns a,b,...] [--format mermaid|dot|svg|html|json] [--output FILE]',
+  summary: 'Draw namespaces, links, bridges, veth pairs, addresses and routes.',
+  options: [
+    { name: 'netns', value: 'A,B,...', help: 'the namespaces to draw (default: every named namespace)' },
+    { name: 'format', value: 'FORMAT', help: 'mermaid (default), dot, svg, html or json' },
+    { name: 'output', value: 'FILE', help: 'write to FILE (format from its extension) instead of stdout' },
+  ],
+  args: [0, 0],
+  argNames: [],
+  examples: ['nlkit topology', 'nlkit topology --netns host,c1,c2 --output net.svg'],
+  async run(ctx, p) {
+    const file = str(p, 'output');
+    const format = (str(p, 'format') ?? (file ? formatFromPath(file) : 'mermaid')) as TopologyFormat;
+    if (!['mermaid', 'dot', 'svg', 'html', 'json'].includes(format)) throw new UsageError(`--format must be mermaid, dot, svg, html or json, got ${JSON.stringify(format)}`);
+    const netns = str(p, 'netns')?.split(',').filter(Boolean);
+    const text = renderTopology(await gatherTopology({ netns }), format);
+    if (file) fs.writeFileSync(file, text);
+    else ctx.io.stdout.write(text);
+  },
+};
+
+const COMMANDS: Command[] = [demo, topology, ...NET_COMMANDS, ...NETWORK_COMMANDS];
+
+function commandList(cmds: Command[]): string {
+  const w = Math.max(...cmds.map((c) => c.name.length));
+  return cmds.map((c) => `  ${c.name.padEnd(w)}  ${c.summary}`).join('\n');
+}
 
 const HELP = `nlkit — Linux networking over netlink, from Node.js
 
-Usage:
-  nlkit demo [--topology FILE]
-                    build a two-container bridge network in throw-away
-                    namespaces, serve HTTP across it, report, clean up;
-                    --topology writes its picture (.svg, .html, .dot, .mmd)
-  nlkit topology [--netns a,b,...] [--format mermaid|dot|svg|html|json] [--output FILE]
-                    draw namespaces, links, bridges, veth pairs, addresses
-                    and routes (default: every named namespace, Mermaid)
-  nlkit --help      this text
-  nlkit --version   the package version
+Usage: nlkit COMMAND [ARGS] [OPTIONS]      (nlkit COMMAND --help for details)
 
-Everything runs inside namespaces the command creates; needs root
-(CAP_NET_ADMIN and CAP_SYS_ADMIN).`;
+Commands:
+${commandList(COMMANDS)}
 
-export async function main(argv: string[]): Promise<number> {
-  const [cmd] = argv;
-  try {
-    switch (cmd) {
-      case undefined:
-      case '-h':
-      case '--help':
-      case 'help':
-        console.log(HELP);
-        return 0;
-      case '-v':
-      case '--version':
-        // eslint-disable-next-line @typescript-eslint/no-require-imports
-        console.log(require('../../package.json').version);
-        return 0;
-      case 'demo': {
-        const { options } = parseArgs(argv.slice(1), ['topology']);
-        await runDemo(undefined, { topologyFile: options.topology as string | undefined });
-        return 0;
-      }
-      case 'topology': {
-        const { options } = parseArgs(argv.slice(1), ['netns', 'format', 'output']);
-        const file = options.output as string | undefined;
-        const format = (options.format as TopologyFormat | undefined) ?? (file ? formatFromPath(file) : 'mermaid');
-        if (!['mermaid', 'dot', 'svg', 'html', 'json'].includes(format)) throw new ValidationError('--format', format, 'mermaid, dot, svg, html or json');
-        const netns = options.netns ? String(options.netns).split(',').filter(Boolean) : undefined;
-        const text = renderTopology(await gatherTopology({ netns }), format);
-        if (file) fs.writeFileSync(file, text);
-        else process.stdout.write(text);
-        return 0;
-      }
-      default:
-        console.error(`nlkit: unknown command ${JSON.stringify(cmd)} (see nlkit --help)`);
-        return 2;
+Network commands take:
+  --host NETNS     the namespace playing the host: name, pid or /path. Default: the
+                   current namespace, i.e. the real host — its bridges, forwarding
+                   sysctls and nftables table "inet nlkit" are changed.
+  --state-dir DIR  where networks are recorded (default /run/nlkit/<host>)
+  --json           print the result as JSON on stdout
+
+  nlkit --help     this text
+  nlkit --version  the package version
+
+Exit codes: 0 done, 1 the operation failed (one line on stderr; NLKIT_DEBUG=1 adds
+the stack), 2 the command line is wrong. Needs root (CAP_NET_ADMIN, and
+CAP_SYS_ADMIN for named namespaces).`;
+
+const NET_HELP = `Usage: nlkit net SUBCOMMAND ...      (nlkit net SUBCOMMAND --help for details)
+
+Subcommands:
+${commandList(NET_COMMANDS)}`;
+
+const GLOBAL_VALUED = new Set([HOST_OPTION, STATE_DIR_OPTION].map((o) => `--${o.name}`));
+
+/**
+ * Splits argv into the command words and the rest: options may come before
+ * the command ("nlkit --host lab net ls") as well as after it.
+ */
+function locate(argv: string[]): { words: string[]; rest: string[] } {
+  const rest: string[] = [];
+  const words: string[] = [];
+  let i = 0;
+  // "net" takes a subcommand; "help" takes the command it explains.
+  const wanted = () => {
+    const off = words[0] === 'help' ? 1 : 0;
+    return off + (words[off] === 'net' ? 2 : 1);
+  };
+  while (i < argv.length && words.length < wanted()) {
+    const a = argv[i];
+    if (a === '--') break;
+    if (a.startsWith('-')) {
+      rest.push(a);
+      if (GLOBAL_VALUED.has(a) && i + 1 < argv.length) rest.push(argv[++i]);
+    } else {
+      words.push(a);
     }
+    i++;
+  }
+  return { words, rest: [...rest, ...argv.slice(i)] };
+}
+
+function defaultIo(): Io {
+  return { stdout: process.stdout, stderr: process.stderr, env: process.env };
+}
+
+/** One line: newlines folded, so an error is always exactly one line. */
+function oneLine(s: string): string {
+  return s.replace(/\s*\n\s*/g, ' ').trim();
+}
+
+/** Runs `nlkit ARGV`; resolves to the exit code. */
+export async function main(argv: string[], io: Io = defaultIo()): Promise<number> {
+  const { words, rest } = locate(argv);
+  const out = (s: string) => void io.stdout.write(s.endsWith('\n') ? s : s + '\n');
+  const fail = (code: number, msg: string, e?: unknown) => {
+    io.stderr.write(`nlkit: ${oneLine(msg)}\n`);
+    if (e instanceof Error && io.env.NLKIT_DEBUG === '1' && e.stack) io.stderr.write(`${e.stack}\n`);
+    return code;
+  };
+
+  if (words.length === 0 || words[0] === 'help') {
+    if (rest.includes('--version') || rest.includes('-v')) {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      out(require('../../package.json').version);
+      return EXIT.ok;
+    }
+    const unknown = rest.find((a) => !['--help', '-h'].includes(a));
+    if (unknown && words.length === 0) return fail(EXIT.usage, `unknown option ${unknown} (see nlkit --help)`);
+    if (words[0] === 'help' && words[1]) return main([...words.slice(1), '--help'], io);
+    out(HELP);
+    return EXIT.ok;
+  }
+  let name = words[0];
+  if (name === 'net') {
+    if (words.length < 2) {
+      if (rest.length && !rest.every((a) => a === '--help' || a === '-h')) return fail(EXIT.usage, `net: missing SUBCOMMAND (see nlkit net --help)`);
+      out(NET_HELP);
+      return EXIT.ok;
+    }
+    name = `net ${words[1]}`;
+  }
+  const cmd = COMMANDS.find((c) => c.name === name);
+  if (!cmd) {
+    return fail(EXIT.usage, `unknown command ${JSON.stringify(name.startsWith('net ') ? words[1] : name)}${name.startsWith('net ') ? ' for net' : ''} (see nlkit ${name.startsWith('net ') ? 'net ' : ''}--help)`);
+  }
+
+  let parsed: Parsed;
+  try {
+    parsed = parseCommandLine(rest, optionsOf(cmd));
+    if (flag(parsed, HELP_OPTION.name)) {
+      out(commandHelp(cmd));
+      return EXIT.ok;
+    }
+    const n = parsed.positionals.length;
+    if (n < cmd.args[0]) throw new UsageError(`missing ${cmd.argNames[Math.min(n, cmd.argNames.length - 1)]}`);
+    if (n > cmd.args[1]) throw new UsageError(`unexpected argument ${JSON.stringify(parsed.positionals[cmd.args[1]])}`);
   } catch (e) {
-    const msg = e instanceof NlkitError ? e.message : e instanceof Error ? (e.stack ?? e.message) : String(e);
-    console.error(`nlkit ${cmd}: ${msg}`);
-    return 1;
+    if (e instanceof UsageError) return fail(EXIT.usage, `${cmd.name}: ${e.message} (see nlkit ${cmd.name} --help)`);
+    throw e;
+  }
+
+  let manager: NetworkManager | undefined;
+  const json = flag(parsed, JSON_OPTION.name);
+  let progress: Progress | undefined;
+  const ctx: Context = {
+    io,
+    json,
+    say: out,
+    emit: (v) => out(JSON.stringify(v, null, 2)),
+    manager: async () => {
+      const hostArg = str(parsed, HOST_OPTION.name);
+      manager ??= await networks({ host: hostArg === undefined ? undefined : parseNetnsRef(hostArg, '--host'), stateDir: str(parsed, STATE_DIR_OPTION.name) });
+      return manager;
+    },
+    progress: () => (progress ??= new Progress(io.stderr, !json && io.stderr.isTTY === true)),
+  };
+  try {
+    await cmd.run(ctx, parsed);
+    return EXIT.ok;
+  } catch (e) {
+    if (e instanceof UsageError) return fail(EXIT.usage, `${cmd.name}: ${e.message} (see nlkit ${cmd.name} --help)`);
+    const what = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+    return fail(EXIT.failed, `${cmd.name} failed: ${what}`, e);
+  } finally {
+    progress?.clear();
+    manager?.close();
   }
 }

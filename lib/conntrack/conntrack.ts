@@ -10,7 +10,7 @@ import { NetlinkError, ValidationError } from '../netlink/errors';
 import { call, dump, type Operation } from '../netlink/operation';
 import { NetlinkWriter } from '../netlink/writer';
 import { NFNL_SUBSYS_CTNETLINK } from '../nftables/constants';
-import { beginNfnl } from '../nftables/message';
+import { beginNfnl, messageAttributes } from '../nftables/message';
 import { AF_INET, AF_INET6, parseCidr, parseIp, type IpFamily } from '../validate/ip';
 import * as C from './constants';
 import { decodeEntry, describeEntry, protoNumber, writeTuple, type ConntrackEntry, type ConntrackTuple } from './entry';
@@ -101,6 +101,9 @@ export const conntrackOps = {
    */
   *list(filter: ConntrackFilter = {}): Operation<ConntrackEntry[]> {
     validateFilter(filter);
+    // A dump walks every bucket of the kernel's table, shared by all namespaces
+    // (262,144 buckets take ~3.5 ms here) even when this namespace has no entry.
+    if ((yield* conntrackOps.count()) === 0) return [];
     const w = new NetlinkWriter();
     beginNfnl(w, ctType(C.IPCTNL_MSG_CT_GET), NLM_F_DUMP, familyNumber(filter.family));
     // The kernel filters dumps by mark itself; everything else is checked here.
@@ -113,6 +116,29 @@ export const conntrackOps = {
       .filter((m) => m.type === ctType(C.IPCTNL_MSG_CT_NEW))
       .map(decodeEntry)
       .filter((e) => entryMatches(e, filter));
+  },
+
+  /**
+   * Number of connection-tracking entries in this namespace: one small
+   * request, where a listing walks the kernel's whole table. Undefined when
+   * the kernel does not answer it.
+   * @example
+   * if ((await h.conntrack.count()) === 0) console.log('no tracked connections');
+   */
+  *count(): Operation<number | undefined> {
+    const w = new NetlinkWriter();
+    beginNfnl(w, ctType(C.IPCTNL_MSG_CT_GET_STATS), 0, 0);
+    let replies;
+    try {
+      replies = yield* call(w.end().finish(), 'count conntrack entries');
+    } catch (e) {
+      if (e instanceof NetlinkError && (e.code === 'EOPNOTSUPP' || e.code === 'EINVAL')) return undefined;
+      throw e;
+    }
+    for (const m of replies) {
+      if (m.type === ctType(C.IPCTNL_MSG_CT_GET_STATS)) return messageAttributes(m).be32(C.CTA_STATS_GLOBAL_ENTRIES);
+    }
+    return undefined;
   },
 
   /**

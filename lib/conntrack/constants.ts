@@ -7,6 +7,10 @@
 export const IPCTNL_MSG_CT_NEW = 0;
 export const IPCTNL_MSG_CT_GET = 1;
 export const IPCTNL_MSG_CT_DELETE = 2;
+export const IPCTNL_MSG_CT_GET_STATS = 5;
+
+/** enum ctattr_stats_global */
+export const CTA_STATS_GLOBAL_ENTRIES = 1;
 
 /** enum ctattr_type */
 export const CTA_TUPLE_ORIG = 1;

@@ -68,6 +68,8 @@ describe('conntrack', () => {
       tcp.write('ping');
     });
     const all = await gw().conntrack.list();
+    // count() is this namespace's entries (a listing walks the kernel's whole table)
+    expect(await gw().conntrack.count()).toBe(all.length);
     const udp = all.find((e) => e.protocol === 'udp' && e.original.dport === 5353);
     expect(udp).toMatchObject({
       family: 4,
@@ -120,5 +122,6 @@ describe('conntrack', () => {
     expect((await gw().conntrack.list({ protocol: 'tcp' })).length).toBeGreaterThan(0);
     await gw().conntrack.flush(4);
     expect(await gw().conntrack.list({ protocol: 'tcp', original: { dport: 8080 } })).toHaveLength(0);
+    expect(await gw().conntrack.count()).toBe((await gw().conntrack.list()).length);
   });
 });

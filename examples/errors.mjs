@@ -1,5 +1,13 @@
-// What nlkit's errors look like and how to handle them. Run as root.
+// What nlkit's errors look like and how to handle them. Every case is
+// provoked inside a throw-away namespace and checked. Run as root.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import * as nlkit from 'nlkit';
+
+function expect(cond, what) {
+  if (!cond) throw new Error(`unexpected: ${what}`);
+}
 
 const ns = `errors-${process.pid}`;
 await nlkit.createNetns(ns);
@@ -34,6 +42,64 @@ try {
     await nlkit.getSysctl(ns, 'net.ipv4.no_such_setting');
   } catch (e) {
     console.log(e instanceof nlkit.SystemError, e.code, e.syscall);
+  }
+
+  // 5. nftables: a transaction is refused as a whole; the error names the command.
+  const tx = h.nft.transaction();
+  tx.addTable({ family: 'inet', name: 't' });
+  tx.addRule({ family: 'inet', table: 't', chain: 'missing', rule: nlkit.rule().accept() });
+  try {
+    await tx.commit();
+    expect(false, 'commit succeeded');
+  } catch (e) {
+    expect(e instanceof nlkit.NftCommandError && e instanceof nlkit.NetlinkError, e);
+    console.log(e.name, `#${e.command}`, e.description, e.code, e.attribute ?? '');
+    expect((await h.nft.listTables()).length === 0, 'table t was created anyway');
+  }
+  // ...and a commit conditional on a generation that is no longer current.
+  const { id } = await h.nft.generation();
+  const bump = h.nft.transaction();
+  bump.addTable({ family: 'inet', name: 'other' });
+  await bump.commit();
+  const late = h.nft.transaction();
+  late.addTable({ family: 'inet', name: 'mine' });
+  try {
+    await late.commit({ expectGeneration: id });
+    expect(false, 'commit succeeded');
+  } catch (e) {
+    expect(e instanceof nlkit.GenerationMismatchError, e);
+    console.log(e.name, e.code, 'expected generation', e.expected);
+  }
+
+  // 6. The networks API: a /30 has room for the gateway and one sandbox.
+  const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nlkit-errors-'));
+  const nets = await nlkit.networks({ host: ns, stateDir });
+  const sandboxes = [`${ns}-a`, `${ns}-b`];
+  try {
+    await nets.create({ name: 'tiny', subnet: '10.50.0.0/30' });
+    const a = await nets.attach('tiny', { sandbox: sandboxes[0], create: true }); // gets 10.50.0.2
+    try {
+      await nets.attach('tiny', { sandbox: sandboxes[1], create: true, ip: a.ipv4.split('/')[0] });
+      expect(false, 'attach succeeded');
+    } catch (e) {
+      expect(e instanceof nlkit.AddressInUseError, e);
+      console.log(e.name, '-', e.message);
+    }
+    try {
+      await nets.attach('tiny', { sandbox: sandboxes[1], create: true });
+      expect(false, 'attach succeeded');
+    } catch (e) {
+      // A multi-step operation failed: everything it had done is undone, and
+      // the cause says why.
+      expect(e instanceof nlkit.NetworkOperationError && e.cause instanceof nlkit.IpamExhaustedError, e);
+      console.log(e.name, `step "${e.step}"`, '<-', e.cause.name, '-', e.cause.message);
+      expect(!nlkit.netnsExists(sandboxes[1]), 'the failed attach left its namespace behind');
+    }
+    await nets.delete('tiny');
+  } finally {
+    nets.close();
+    for (const s of sandboxes) await nlkit.deleteNetns(s, { missingOk: true });
+    fs.rmSync(stateDir, { recursive: true, force: true });
   }
 } finally {
   h.close();

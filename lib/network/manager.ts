@@ -161,7 +161,7 @@ export class NetworkManager {
     const op = `create network ${rec.name}`;
     const existing = (await this.store.snapshot()).networks[rec.name];
     if (existing) {
-      if (existing.subnet === rec.subnet && existing.subnet6 === rec.subnet6 && existing.bridge === rec.bridge) return existing;
+      if (existing.subnet === rec.subnet && existing.subnet6 === rec.subnet6 && existing.bridge === rec.bridge) return { ...existing };
       throw new ValidationError('network', rec.name, `already exists with subnet ${existing.subnet}`);
     }
     const rollback = new Rollback();
@@ -199,7 +199,7 @@ export class NetworkManager {
       await this.enableForwarding(rec);
       step = 'install firewall rules';
       await this.installFirewall(rec);
-      return rec;
+      return { ...rec };
     } catch (e) {
       await rollback.run();
       if (e instanceof ValidationError) throw e;
@@ -238,7 +238,9 @@ export class NetworkManager {
    * for (const n of await nets.list()) console.log(n.name, n.subnet);
    */
   async list(): Promise<NetworkInfo[]> {
-    return Object.values((await this.store.snapshot()).networks).sort((a, b) => a.name.localeCompare(b.name));
+    return Object.values((await this.store.snapshot()).networks)
+      .map((n) => ({ ...n }))
+      .sort((a, b) => a.name.localeCompare(b.name));
   }
 
   /**
@@ -389,22 +391,23 @@ export class NetworkManager {
    * await nets.publish({ network: 'web', hostPort: 80, backends: [{ id: 'v1', weight: 90 }, { id: 'v2', weight: 10 }] });
    */
   async publish(spec: PublishSpec): Promise<Publication> {
-    const rec = await this.network(spec.network);
-    const st = await this.store.snapshot();
-    const pub = toPublication({ ...spec, network: rec.name }, st.attachments[rec.name] ?? {});
-    for (const other of Object.values(st.publications)) {
-      if (other.key === pub.key && JSON.stringify(other) === JSON.stringify(pub)) return other; // same thing again
-      if (conflicts(other, pub)) throw new ValidationError('hostPort', spec.hostPort, `already published (${other.key} on network ${other.network})`);
-    }
-    await this.store.update(async (s) => {
-      for (const other of Object.values(s.publications)) {
-        if (conflicts(other, pub)) throw new ValidationError('hostPort', spec.hostPort, `already published (${other.key} on network ${other.network})`);
+    // One lock, one state read (kept in memory between calls) and one journal
+    // line: the cost does not grow with the number of publications.
+    const pub = await this.store.updatePublications(async (s, edits) => {
+      const rec = s.networks[validateNetworkName(spec.network)];
+      if (!rec) throw new ValidationError('network', spec.network, 'does not exist');
+      const p = toPublication({ ...spec, network: rec.name }, s.attachments[rec.name] ?? {});
+      const same = s.publications[p.key];
+      if (same && JSON.stringify(same) === JSON.stringify(p)) return same; // same thing again
+      for (const other of edits.overlapping(p.protocol, p.hostPort, p.hostPortEnd)) {
+        if (conflicts(other, p)) throw new ValidationError('hostPort', spec.hostPort, `already published (${other.key} on network ${other.network})`);
       }
       // Kernel first: if the transaction fails, nothing is recorded and nothing was applied.
-      await this.firewall.publish(pub);
-      s.publications[pub.key] = pub;
+      await this.firewall.publish(p);
+      edits.put(p);
+      return p;
     });
-    return pub;
+    return copyPublication(pub);
   }
 
   /**
@@ -418,7 +421,7 @@ export class NetworkManager {
     const key = publicationKey(ref);
     let removed: Publication['backends'] = [];
     let before: Publication | undefined;
-    const after = await this.store.update(async (s) => {
+    const after = await this.store.updatePublications(async (s, edits) => {
       before = s.publications[key];
       if (!before) throw new ValidationError('publication', key, 'is not published');
       const next = toPublication(
@@ -426,12 +429,12 @@ export class NetworkManager {
         s.attachments[before.network] ?? {},
       );
       await this.firewall.replace(before, next);
-      s.publications[key] = next;
+      edits.put(next);
       removed = before.backends.filter((b) => !next.backends.some((n) => n.id === b.id));
       return next;
     });
     await this.cutFlows(after, removed);
-    return after;
+    return copyPublication(after);
   }
 
   /**
@@ -443,11 +446,11 @@ export class NetworkManager {
    */
   async unpublish(ref: PublicationRef): Promise<boolean> {
     const key = publicationKey(ref);
-    const pub = await this.store.update(async (s) => {
+    const pub = await this.store.updatePublications(async (s, edits) => {
       const p = s.publications[key];
       if (!p) return undefined;
       await this.firewall.unpublish(p);
-      delete s.publications[key];
+      edits.remove(key);
       return p;
     });
     if (!pub) return false;
@@ -461,7 +464,7 @@ export class NetworkManager {
    * for (const p of await nets.publications()) console.log(p.protocol, p.hostPort, p.backends.length);
    */
   async publications(): Promise<Publication[]> {
-    return Object.values((await this.store.snapshot()).publications);
+    return Object.values((await this.store.snapshot()).publications).map(copyPublication);
   }
 
   /** Deletes the conntrack entries of a publication's flows to the given backends. */
@@ -696,8 +699,13 @@ export class NetworkManager {
 
   /** @internal for tests */
   async state(): Promise<HostState> {
-    return this.store.snapshot();
+    return structuredClone(await this.store.snapshot());
   }
+}
+
+/** A publication for the caller: the recorded one stays shared with the state kept in memory. */
+function copyPublication(p: Publication): Publication {
+  return { ...p, backends: p.backends.map((b) => ({ ...b })) };
 }
 
 function ignoreMissing(e: unknown): void {

@@ -1,0 +1,111 @@
+// The network state store: publications go to a journal, the parsed state is
+// kept in memory, and two stores on one directory (two processes) stay in step.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { StateStore, type PublicationRecord } from '../../lib/network/state';
+
+const pub = (port: number, ip = '10.0.0.2'): PublicationRecord => ({
+  key: `tcp:*:${port}`,
+  network: 'n',
+  protocol: 'tcp',
+  hostPort: port,
+  backends: [{ id: 'c', ipv4: ip, port: 80, weight: 1 }],
+});
+
+describe('state store', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nlkit-state-'));
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('appends publication changes to a journal that another store (process) reads', async () => {
+    const a = new StateStore(dir);
+    const b = new StateStore(dir);
+    await a.update((s) => void (s.networks.n = { name: 'n' } as never));
+    await a.updatePublications((_s, e) => e.put(pub(8080)));
+    await a.updatePublications((_s, e) => e.put(pub(8081)));
+    expect(fs.existsSync(path.join(dir, 'publications.journal'))).toBe(true);
+    expect(Object.keys((await b.snapshot()).publications).sort()).toEqual(['tcp:*:8080', 'tcp:*:8081']);
+    await b.updatePublications((_s, e) => e.remove('tcp:*:8080'));
+    await b.updatePublications((_s, e) => e.put(pub(8081, '10.0.0.3')));
+    const seen = await a.snapshot();
+    expect(Object.keys(seen.publications)).toEqual(['tcp:*:8081']);
+    expect(seen.publications['tcp:*:8081'].backends[0].ipv4).toBe('10.0.0.3');
+    expect(new StateStore(dir).read()).toEqual(seen);
+  });
+
+  it('answers port overlap queries from its index, ranges included', async () => {
+    const a = new StateStore(dir);
+    await a.update(() => undefined);
+    await a.updatePublications((_s, e) => {
+      e.put(pub(8080));
+      e.put({ ...pub(9000), key: 'tcp:*:9000-9010', hostPortEnd: 9010 });
+    });
+    await a.updatePublications((_s, e) => {
+      expect(e.overlapping('tcp', 8080).map((p) => p.key)).toEqual(['tcp:*:8080']);
+      expect(e.overlapping('udp', 8080)).toEqual([]);
+      expect(e.overlapping('tcp', 9005).map((p) => p.key)).toEqual(['tcp:*:9000-9010']);
+      expect(e.overlapping('tcp', 8000, 9000).map((p) => p.key).sort()).toEqual(['tcp:*:8080', 'tcp:*:9000-9010']);
+    });
+    await a.updatePublications((_s, e) => e.remove('tcp:*:8080'));
+    await a.updatePublications((_s, e) => expect(e.overlapping('tcp', 8080)).toEqual([]));
+  });
+
+  it('ignores a line a dead writer left unfinished, and cuts it before appending', async () => {
+    const a = new StateStore(dir);
+    await a.update(() => undefined);
+    await a.updatePublications((_s, e) => e.put(pub(1)));
+    fs.appendFileSync(path.join(dir, 'publications.journal'), '{"j":"x","k":"tcp:*:2","p":{');
+    const b = new StateStore(dir);
+    expect(Object.keys((await b.snapshot()).publications)).toEqual(['tcp:*:1']);
+    await b.updatePublications((_s, e) => e.put(pub(3)));
+    expect(Object.keys(new StateStore(dir).read().publications)).toEqual(['tcp:*:1', 'tcp:*:3']);
+  });
+
+  it('folds the journal into the state file on other changes and when it grows, and drops stale journal lines', async () => {
+    const a = new StateStore(dir);
+    await a.update(() => undefined);
+    // The journal holds at most max(1,024, publications) lines.
+    for (let i = 1; i <= 1100; i++) await a.updatePublications((_s, e) => e.put(pub(i)));
+    for (let i = 0; i < 1100; i++) await a.updatePublications((_s, e) => e.put(pub(1, `10.0.${i >> 8}.${i & 255}`)));
+    const journal = path.join(dir, 'publications.journal');
+    expect(fs.readFileSync(journal, 'utf8').split('\n').filter(Boolean).length).toBeLessThanOrEqual(1100);
+    const back = new StateStore(dir).read();
+    expect(Object.keys(back.publications)).toHaveLength(1100);
+    expect(back.publications['tcp:*:1'].backends[0].ipv4).toBe('10.0.4.75');
+    await a.update((s) => void delete s.publications['tcp:*:1']);
+    expect(fs.existsSync(journal)).toBe(false);
+    // A journal left by a writer that died between rewriting the state and removing it is stale.
+    fs.writeFileSync(journal, JSON.stringify({ j: 'old', k: 'tcp:*:1', p: pub(1) }) + '\n');
+    expect(Object.keys(new StateStore(dir).read().publications)).toHaveLength(1099);
+    expect(Object.keys((await a.snapshot()).publications)).toHaveLength(1099);
+  });
+
+  it('reads a state file written before the journal existed', async () => {
+    fs.writeFileSync(path.join(dir, 'state.json'), JSON.stringify({ version: 1, networks: {}, attachments: {}, publications: { 'tcp:*:5': pub(5) } }));
+    const a = new StateStore(dir);
+    expect(Object.keys((await a.snapshot()).publications)).toEqual(['tcp:*:5']);
+    await a.updatePublications((_s, e) => e.put(pub(6)));
+    expect(Object.keys(new StateStore(dir).read().publications).sort()).toEqual(['tcp:*:5', 'tcp:*:6']);
+  });
+
+  it('leaves the state unchanged when the change fails', async () => {
+    const a = new StateStore(dir);
+    await a.update(() => undefined);
+    await a.updatePublications((_s, e) => e.put(pub(1)));
+    await expect(
+      a.updatePublications((_s, e) => {
+        e.put(pub(2));
+        throw new Error('kernel said no');
+      }),
+    ).rejects.toThrow('kernel said no');
+    await expect(a.update((s) => {
+      s.publications['tcp:*:9'] = pub(9);
+      throw new Error('no');
+    })).rejects.toThrow('no');
+    expect(Object.keys((await a.snapshot()).publications)).toEqual(['tcp:*:1']);
+  });
+});

@@ -43,5 +43,7 @@ fi
 if [ -f typedoc.json ]; then
   echo "== API docs (warnings are errors)"
   npx typedoc --treatWarningsAsErrors >/dev/null
+  echo "== every public function has an @example"
+  node scripts/doc-examples.mjs --strict
 fi
 echo "== all green"

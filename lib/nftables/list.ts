@@ -70,8 +70,12 @@ function* dumpCommand(msg: number, family: NftFamily | undefined, what: string, 
   return replies.filter((m) => nftCommand(m) === msg - 1); // GETx is answered with NEWx
 }
 
-function matches(f: NftFilter, o: { family: NftFamily; table?: string; chain?: string }): boolean {
-  return (f.family === undefined || o.family === f.family) && (f.table === undefined || o.table === f.table) && (f.chain === undefined || o.chain === f.chain);
+/**
+ * Whether an object passes the filter. Only the levels an object has are
+ * compared: a table has no chain, so `{ table, chain }` keeps the table.
+ */
+function matches(f: NftFilter, family: NftFamily, table: string, chain?: string): boolean {
+  return (f.family === undefined || family === f.family) && (f.table === undefined || table === f.table) && (chain === undefined || f.chain === undefined || chain === f.chain);
 }
 
 /** Shapes of sets by "family table name", for decoding elements. */
@@ -97,7 +101,7 @@ export const nftListOps = {
    */
   *listTables(filter: NftFilter = {}): Operation<Table[]> {
     const msgs = yield* dumpCommand(C.NFT_MSG_GETTABLE, filter.family, 'tables');
-    return msgs.map(decodeTable).filter((t) => matches(filter, { family: t.family }) && (filter.table === undefined || t.name === filter.table));
+    return msgs.map(decodeTable).filter((t) => matches(filter, t.family, t.name));
   },
 
   /**
@@ -107,7 +111,7 @@ export const nftListOps = {
    */
   *listChains(filter: NftFilter = {}): Operation<Chain[]> {
     const msgs = yield* dumpCommand(C.NFT_MSG_GETCHAIN, filter.family, 'chains');
-    return msgs.map(decodeChain).filter((c) => matches(filter, { family: c.family, table: c.table }) && (filter.chain === undefined || c.name === filter.chain));
+    return msgs.map(decodeChain).filter((c) => matches(filter, c.family, c.table, c.name));
   },
 
   /**
@@ -121,7 +125,7 @@ export const nftListOps = {
       if (filter.table !== undefined) w.string(C.NFTA_RULE_TABLE, validateObjectName(filter.table, 'table'));
       if (filter.table !== undefined && filter.chain !== undefined) w.string(C.NFTA_RULE_CHAIN, validateObjectName(filter.chain, 'chain'));
     });
-    return msgs.map(decodeRule).filter((r) => matches(filter, r));
+    return msgs.map(decodeRule).filter((r) => matches(filter, r.family, r.table, r.chain));
   },
 
   /**
@@ -133,7 +137,7 @@ export const nftListOps = {
     const msgs = yield* dumpCommand(C.NFT_MSG_GETSET, filter.family, 'sets', (w) => {
       if (filter.table !== undefined) w.string(C.NFTA_SET_TABLE, validateObjectName(filter.table, 'table'));
     });
-    return msgs.map(decodeSet).filter((s) => matches(filter, { family: s.family, table: s.table }));
+    return msgs.map(decodeSet).filter((s) => matches(filter, s.family, s.table));
   },
 
   /**
@@ -167,7 +171,7 @@ export const nftListOps = {
       if (filter.table !== undefined) w.string(C.NFTA_OBJ_TABLE, validateObjectName(filter.table, 'table'));
       if (filter.type !== undefined) w.be32(C.NFTA_OBJ_TYPE, OBJECT_TYPES.number(filter.type));
     });
-    return msgs.map(decodeObject).filter((o) => matches(filter, { family: o.family, table: o.table }) && (filter.type === undefined || o.type === filter.type));
+    return msgs.map(decodeObject).filter((o) => matches(filter, o.family, o.table) && (filter.type === undefined || o.type === filter.type));
   },
 
   /**
@@ -181,7 +185,7 @@ export const nftListOps = {
     const rules = yield* nftListOps.listRules(filter);
     const setMsgs = (yield* dumpCommand(C.NFT_MSG_GETSET, filter.family, 'sets')).filter((m) => {
       const s = decodeSet(m);
-      return matches(filter, { family: s.family, table: s.table });
+      return matches(filter, s.family, s.table);
     });
     const sets: SetWithElements[] = [];
     for (const m of setMsgs) {

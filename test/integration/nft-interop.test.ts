@@ -140,6 +140,13 @@ describe('nftables interop with nft', () => {
     expect(listed.find((t) => t.name === 'g4')).toMatchObject({ family: 'ip', flags: ['dormant'] });
     const gn = await h.nft.listChains({ family: 'netdev', table: 'gn' });
     expect(gn).toMatchObject([{ name: 'ing', type: 'filter', hook: 'ingress', device: 'd0', priority: -500, policy: 'accept' }]);
+    // Filters keep what matches at each level (a table has no chain to compare).
+    expect((await h.nft.listTables({ table: 'gn' })).map((t) => `${t.family} ${t.name}`)).toEqual(['netdev gn']);
+    expect((await h.nft.listChains({ table: 'gn', chain: 'ing' })).map((c) => c.name)).toEqual(['ing']);
+    expect(await h.nft.listChains({ table: 'gn', chain: 'nope' })).toEqual([]);
+    const one = await h.nft.listRuleset({ family: 'netdev', table: 'gn' });
+    expect(one.tables.map((t) => t.name)).toEqual(['gn']);
+    expect(one.chains.map((c) => c.name)).toEqual(['ing']);
 
     // An owner table lives as long as the socket that created it: this handle's.
     const other = await open({ netns: ns() });

@@ -201,7 +201,8 @@ export class NftEventStream implements AsyncIterableIterator<NftEvent> {
   }
 
   private onEvent(kind: NativeEventKind, payload: Buffer | number[], errno: number): void {
-    if (this.closed) return;
+    // After a gap nothing is trustworthy: events from before it are delivered, then the error.
+    if (this.closed || this.failure) return;
     if (kind === NativeEventKind.Messages) {
       for (const m of parseMessages(payload as Buffer)) if (m.type >> 8 === C.NFNL_SUBSYS_NFTABLES) this.raw.push(m);
     } else if (kind === NativeEventKind.Overrun) {

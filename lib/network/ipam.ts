@@ -89,10 +89,11 @@ export class Ipam {
     });
   }
 
-  /** Frees everything `owner` holds; returns the freed addresses. */
-  async release(owner: string): Promise<string[]> {
+  /** Frees everything `owner` (or each of several owners) holds, in one update; returns the freed addresses. */
+  async release(owner: string | string[]): Promise<string[]> {
+    const owners = new Set(Array.isArray(owner) ? owner : [owner]);
     return this.update((st) => {
-      const freed = Object.keys(st.allocations).filter((ip) => st.allocations[ip] === owner);
+      const freed = Object.keys(st.allocations).filter((ip) => owners.has(st.allocations[ip]));
       for (const ip of freed) delete st.allocations[ip];
       return freed;
     });

@@ -266,12 +266,14 @@ export class NetworkManager {
    * // a.ipv4 === '10.88.0.2/24', a.ifname === 'eth0'
    */
   async attach(network: string, opts: AttachOptions): Promise<Attachment> {
-    const rec = await this.network(network);
     const ident = sandboxIdentity(opts.sandbox);
     const id = opts.id ?? ident.id;
     const ifname = validateInterfaceName(opts.ifname ?? 'eth0', 'ifname');
+    const st = await this.store.snapshot();
+    const rec = st.networks[validateNetworkName(network)];
+    if (!rec) throw new ValidationError('network', network, 'does not exist');
     const op = `attach ${id} to ${network}`;
-    const known = (await this.store.snapshot()).attachments[network]?.[id];
+    const known = st.attachments[network]?.[id];
     if (known && (await this.host.links.find(known.hostIfname))) return this.toAttachment(rec, known);
 
     const rollback = new Rollback();
@@ -285,11 +287,6 @@ export class NetworkManager {
       }
       const ns = openNetnsSync(opts.sandbox);
       try {
-        step = 'allocate addresses';
-        const ipam = this.ipam(rec);
-        const lease: Lease = await ipam.allocate(id, { ipv4: opts.ip, ipv6: opts.ip6 });
-        rollback.push(() => ipam.release(id));
-
         const att: AttachmentRecord = {
           network,
           id,
@@ -299,15 +296,20 @@ export class NetworkManager {
           ifname,
           hostIfname: hostVethName(network, id),
           mac: opts.mac ?? randomMac(),
-          ipv4: lease.ipv4,
-          ipv6: lease.ipv6,
         };
-        await this.plumb(rec, att, ns, rollback, (s) => (step = s));
+        // The address lease (a file under a lock) does not wait for the kernel: plumb() needs it only for the address step.
+        const ipam = this.ipam(rec);
+        const lease = ipam.allocate(id, { ipv4: opts.ip, ipv6: opts.ip6 }).then((l) => {
+          rollback.push(() => ipam.release(id));
+          att.ipv4 = l.ipv4;
+          att.ipv6 = l.ipv6;
+        });
+        await this.plumb(rec, att, ns, rollback, (s) => (step = s), lease);
 
         step = 'record attachment';
-        await this.store.update((s) => {
+        await this.store.edit((s, edits) => {
           if (!s.networks[network]) throw new ValidationError('network', network, 'was deleted meanwhile');
-          (s.attachments[network] ??= {})[id] = att;
+          edits.putAttachment(att);
         });
         return this.toAttachment(rec, att);
       } finally {
@@ -393,7 +395,7 @@ export class NetworkManager {
   async publish(spec: PublishSpec): Promise<Publication> {
     // One lock, one state read (kept in memory between calls) and one journal
     // line: the cost does not grow with the number of publications.
-    const pub = await this.store.updatePublications(async (s, edits) => {
+    const pub = await this.store.edit(async (s, edits) => {
       const rec = s.networks[validateNetworkName(spec.network)];
       if (!rec) throw new ValidationError('network', spec.network, 'does not exist');
       const p = toPublication({ ...spec, network: rec.name }, s.attachments[rec.name] ?? {});
@@ -421,7 +423,7 @@ export class NetworkManager {
     const key = publicationKey(ref);
     let removed: Publication['backends'] = [];
     let before: Publication | undefined;
-    const after = await this.store.updatePublications(async (s, edits) => {
+    const after = await this.store.edit(async (s, edits) => {
       before = s.publications[key];
       if (!before) throw new ValidationError('publication', key, 'is not published');
       const next = toPublication(
@@ -446,7 +448,7 @@ export class NetworkManager {
    */
   async unpublish(ref: PublicationRef): Promise<boolean> {
     const key = publicationKey(ref);
-    const pub = await this.store.updatePublications(async (s, edits) => {
+    const pub = await this.store.edit(async (s, edits) => {
       const p = s.publications[key];
       if (!p) return undefined;
       await this.firewall.unpublish(p);
@@ -502,36 +504,55 @@ export class NetworkManager {
 
   // --- internals ---------------------------------------------------------
 
-  /** Builds the kernel side of an attachment; each step registers its undo. */
-  private async plumb(rec: NetworkRecord, att: AttachmentRecord, ns: NetworkNamespace, rollback: Rollback, onStep: (s: string) => void): Promise<void> {
-    onStep('create veth pair');
-    await this.host.links.add({
-      name: att.hostIfname,
-      kind: 'veth',
-      master: rec.bridge,
-      group: rec.group,
-      mtu: rec.mtu,
-      up: true,
-      peer: { name: att.ifname, netns: ns, mac: att.mac, mtu: rec.mtu },
-    });
-    rollback.push(() => this.host.links.delete(att.hostIfname));
-    // A container reaching its own published port: the DNATed frame goes back
-    // out the bridge port it came in on, which the bridge allows only in hairpin mode.
-    await this.host.links.set(att.hostIfname, { port: { hairpin: true } });
-    onStep('configure sandbox interface');
-    const sb = await open({ netns: ns });
+  /**
+   * Builds the kernel side of an attachment; each step registers its undo.
+   * Independent steps run at once (the kernel works on the I/O threads while
+   * JavaScript prepares the next requests): the address lease, the veth pair
+   * and a socket in the sandbox; then the hairpin flag and the sandbox side.
+   */
+  private async plumb(rec: NetworkRecord, att: AttachmentRecord, ns: NetworkNamespace, rollback: Rollback, onStep: (s: string) => void, lease?: Promise<void>): Promise<void> {
+    let sb: Handle | undefined;
     try {
-      await Promise.all([sb.links.set('lo', { up: true }), sb.links.set(att.ifname, { up: true })]);
-      const adds: Array<Promise<void>> = [];
-      if (att.ipv4) adds.push(sb.addresses.add(att.ifname, new AddressPool(rec.subnet, rec.gateway).withPrefix(att.ipv4)));
-      if (att.ipv6 && rec.subnet6) adds.push(sb.addresses.add(att.ifname, new AddressPool(rec.subnet6).withPrefix(att.ipv6), { nodad: true }));
-      await Promise.all(adds);
-      onStep('add default routes');
-      const routes: Array<Promise<void>> = [sb.routes.add({ dst: 'default', gateway: rec.gateway, dev: att.ifname })];
-      if (att.ipv6 && rec.gateway6) routes.push(sb.routes.add({ dst: 'default', family: 6, gateway: rec.gateway6, dev: att.ifname }));
-      await Promise.all(routes);
+      await together(onStep, [
+        ['allocate addresses', () => lease],
+        [
+          'create veth pair',
+          async () => {
+            await this.host.links.add({
+              name: att.hostIfname,
+              kind: 'veth',
+              master: rec.bridge,
+              group: rec.group,
+              mtu: rec.mtu,
+              up: true,
+              peer: { name: att.ifname, netns: ns, mac: att.mac, mtu: rec.mtu },
+            });
+            rollback.push(() => this.host.links.delete(att.hostIfname));
+          },
+        ],
+        ['open sandbox', async () => void (sb = await open({ netns: ns }))],
+      ]);
+      const box = sb!;
+      await together(onStep, [
+        // A container reaching its own published port: the DNATed frame goes back
+        // out the bridge port it came in on, which the bridge allows only in hairpin mode.
+        ['set hairpin mode', () => this.host.links.set(att.hostIfname, { port: { hairpin: true } })],
+        [
+          'configure sandbox interface',
+          async () => {
+            const up = [box.links.set('lo', { up: true }), box.links.set(att.ifname, { up: true })];
+            if (att.ipv4) up.push(box.addresses.add(att.ifname, new AddressPool(rec.subnet, rec.gateway).withPrefix(att.ipv4)));
+            if (att.ipv6 && rec.subnet6) up.push(box.addresses.add(att.ifname, new AddressPool(rec.subnet6).withPrefix(att.ipv6), { nodad: true }));
+            await settled(up);
+            onStep('add default routes');
+            const routes = [box.routes.add({ dst: 'default', gateway: rec.gateway, dev: att.ifname })];
+            if (att.ipv6 && rec.gateway6) routes.push(box.routes.add({ dst: 'default', family: 6, gateway: rec.gateway6, dev: att.ifname }));
+            await settled(routes);
+          },
+        ],
+      ]);
     } finally {
-      sb.close();
+      sb?.close();
     }
   }
 
@@ -580,7 +601,8 @@ export class NetworkManager {
         group = rec.group + 0x8000;
         await Promise.all(atts.map((a) => this.host.links.set(a.hostIfname, { group }).catch(ignoreMissing)));
       }
-      await links.deleteGroup(group);
+      // ENODEV: the group is empty (the veths went with their namespaces, or someone deleted them).
+      await links.deleteGroup(group).catch(ignoreMissing);
       return;
     }
     await Promise.all(atts.map((a) => this.host.links.delete(a.hostIfname).catch(ignoreMissing)));
@@ -596,10 +618,9 @@ export class NetworkManager {
       if (rest.length === 0) await this.unpublish(ref);
       else await this.setBackends(ref, rest.map((b) => ({ id: b.id!, port: b.port, weight: b.weight })));
     }
-    const ipam = this.ipam(rec);
-    for (const a of atts) await ipam.release(a.id);
-    await this.store.update((s) => {
-      for (const a of atts) delete s.attachments[rec.name]?.[a.id];
+    await this.ipam(rec).release(atts.map((a) => a.id));
+    await this.store.edit((_s, edits) => {
+      for (const a of atts) edits.removeAttachment(rec.name, a.id);
     });
     for (const a of atts) if (a.ownsSandbox && a.sandboxName) await deleteNetns(a.sandboxName, { missingOk: true });
   }
@@ -701,6 +722,26 @@ export class NetworkManager {
   async state(): Promise<HostState> {
     return structuredClone(await this.store.snapshot());
   }
+}
+
+/**
+ * Runs steps at once and waits for all of them (so every undo they register
+ * is in place); then fails with the first failure, naming its step.
+ */
+async function together(onStep: (s: string) => void, steps: Array<[string, () => Promise<unknown> | undefined]>): Promise<void> {
+  const results = await Promise.allSettled(steps.map(([, run]) => Promise.resolve().then(run)));
+  const failed = results.findIndex((r) => r.status === 'rejected');
+  if (failed >= 0) {
+    onStep(steps[failed][0]);
+    throw (results[failed] as PromiseRejectedResult).reason;
+  }
+}
+
+/** Promise.all that waits for every promise before failing with the first error. */
+async function settled(ps: Array<Promise<unknown>>): Promise<void> {
+  const results = await Promise.allSettled(ps);
+  const failed = results.find((r) => r.status === 'rejected');
+  if (failed) throw (failed as PromiseRejectedResult).reason;
 }
 
 /** A publication for the caller: the recorded one stays shared with the state kept in memory. */

@@ -5,7 +5,7 @@
  * disappears with the kernel state at reboot.
  *
  * Publishing a port must cost the same with 10 or 10,000 ports published, so
- * publication changes are appended to a journal (one JSON line each) instead
+ * publication (and attachment) changes are appended to a journal (one JSON line each) instead
  * of rewriting the whole file, and the parsed state is kept in memory between
  * calls: under the lock, two stat() calls tell whether another process wrote
  * since (then the new journal lines, or everything, are read again). Any other
@@ -77,12 +77,26 @@ export interface HostState {
   publications: Record<string, PublicationRecord>;
 }
 
-/** Publication changes made inside {@link StateStore.updatePublications}, and a port index to check new ones against. */
-export class PublicationEdits {
-  /** @internal */
+/** Changes made inside {@link StateStore.edit}, and a port index to check new publications against. */
+export class StateEdits {
+  /** @internal publications by key (undefined: removed) */
   readonly changes = new Map<string, PublicationRecord | undefined>();
+  /** @internal attachments by "network\0id" */
+  readonly attachments = new Map<string, { network: string; id: string; att?: AttachmentRecord }>();
   /** @internal */
   constructor(private readonly index: PortIndex) {}
+  /** Adds or replaces an attachment. */
+  putAttachment(att: AttachmentRecord): void {
+    this.attachments.set(`${att.network}\0${att.id}`, { network: att.network, id: att.id, att });
+  }
+  /** Removes an attachment. */
+  removeAttachment(network: string, id: string): void {
+    this.attachments.set(`${network}\0${id}`, { network, id });
+  }
+  /** @internal */
+  get size(): number {
+    return this.changes.size + this.attachments.size;
+  }
   /** The publications of `protocol` whose host ports overlap lo..hi (any host address), without scanning them all. */
   overlapping(protocol: string, lo: number, hi = lo): PublicationRecord[] {
     return this.index.overlapping(protocol, lo, hi);
@@ -97,11 +111,18 @@ export class PublicationEdits {
   }
 }
 
-/** One journal line: a publication put (`p`) or removed (no `p`), valid for the state file whose `journal` id is `j`. */
+/**
+ * One journal line, valid for the state file whose `journal` id is `j`: a
+ * publication put (`k`, `p`) or removed (`k` alone), or an attachment put
+ * (`n`, `a`, `v`) or removed (`n`, `a`).
+ */
 interface JournalRecord {
   j: string;
-  k: string;
+  k?: string;
   p?: PublicationRecord;
+  n?: string;
+  a?: string;
+  v?: AttachmentRecord;
 }
 
 /** Publications by protocol and host port (ranges kept apart: they are few). */
@@ -225,23 +246,24 @@ export class StateStore {
   }
 
   /**
-   * Changes publications only, under the lock: fn reads the state (without
-   * modifying it) and records its changes in `edits`; they are applied and
-   * appended to the journal only if fn returns normally. Constant time
-   * whatever the number of publications.
+   * Changes publications and attachments, under the lock: fn reads the state
+   * (without modifying it) and records its changes in `edits`; they are
+   * applied and appended to the journal only if fn returns normally.
+   * Constant time whatever the number of publications and attachments.
    */
-  async updatePublications<T>(fn: (s: HostState, edits: PublicationEdits) => Promise<T> | T): Promise<T> {
+  async edit<T>(fn: (s: HostState, edits: StateEdits) => Promise<T> | T): Promise<T> {
     return withFileLock(this.lock, async () => {
       const c = this.current();
       const index = (c.index ??= new PortIndex(c.state.publications));
-      const edits = new PublicationEdits(index);
+      const edits = new StateEdits(index);
       const out = await fn(c.state, edits);
-      if (edits.changes.size === 0) return out;
+      if (edits.size === 0) return out;
       try {
         for (const [k, p] of edits.changes) index.apply(k, p);
+        for (const e of edits.attachments.values()) applyAttachment(c.state, e.network, e.id, e.att);
         // Fold the journal in once it outgrows the state (amortised: one rewrite per that many changes).
         const limit = Math.max(MIN_JOURNAL_RECORDS, index.size);
-        if (!c.journalId || c.journalRecords + edits.changes.size > limit) {
+        if (!c.journalId || c.journalRecords + edits.size > limit) {
           this.writeAll(c.state);
         } else {
           this.append(c, edits);
@@ -323,7 +345,9 @@ export class StateStore {
         }
         if (r.j !== c.journalId || !c.journalId) continue;
         c.journalRecords++;
-        if (c.index) c.index.apply(r.k, r.p);
+        if (r.n !== undefined && r.a !== undefined) applyAttachment(c.state, r.n, r.a, r.v);
+        else if (r.k === undefined) continue;
+        else if (c.index) c.index.apply(r.k, r.p);
         else if (r.p) c.state.publications[r.k] = r.p;
         else delete c.state.publications[r.k];
       }
@@ -334,9 +358,10 @@ export class StateStore {
     }
   }
 
-  private append(c: Cache, edits: PublicationEdits): void {
+  private append(c: Cache, edits: StateEdits): void {
     let data = '';
     for (const [k, p] of edits.changes) data += JSON.stringify(p ? { j: c.journalId, k, p } : { j: c.journalId, k }) + '\n';
+    for (const e of edits.attachments.values()) data += JSON.stringify(e.att ? { j: c.journalId, n: e.network, a: e.id, v: e.att } : { j: c.journalId, n: e.network, a: e.id }) + '\n';
     const fd = fs.openSync(this.journal, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_APPEND, 0o600);
     try {
       const st = fs.fstatSync(fd, { bigint: true });
@@ -350,7 +375,7 @@ export class StateStore {
       fs.writeSync(fd, data);
       c.journalIno = st.ino;
       c.journalSize += Buffer.byteLength(data);
-      c.journalRecords += edits.changes.size;
+      c.journalRecords += edits.size;
     } finally {
       fs.closeSync(fd);
     }
@@ -363,6 +388,11 @@ export class StateStore {
     fs.rmSync(this.journal, { force: true });
     this.cache = { state: s, stamp: stampOf(statOf(this.file)), journalId, journalIno: undefined, journalSize: 0, journalRecords: 0 };
   }
+}
+
+function applyAttachment(s: HostState, network: string, id: string, att: AttachmentRecord | undefined): void {
+  if (att) (s.attachments[network] ??= {})[id] = att;
+  else if (s.attachments[network]) delete s.attachments[network][id];
 }
 
 /** What identifies one version of the state file: it is always replaced by a rename, never written in place. */

@@ -25,12 +25,12 @@ describe('state store', () => {
     const a = new StateStore(dir);
     const b = new StateStore(dir);
     await a.update((s) => void (s.networks.n = { name: 'n' } as never));
-    await a.updatePublications((_s, e) => e.put(pub(8080)));
-    await a.updatePublications((_s, e) => e.put(pub(8081)));
+    await a.edit((_s, e) => e.put(pub(8080)));
+    await a.edit((_s, e) => e.put(pub(8081)));
     expect(fs.existsSync(path.join(dir, 'publications.journal'))).toBe(true);
     expect(Object.keys((await b.snapshot()).publications).sort()).toEqual(['tcp:*:8080', 'tcp:*:8081']);
-    await b.updatePublications((_s, e) => e.remove('tcp:*:8080'));
-    await b.updatePublications((_s, e) => e.put(pub(8081, '10.0.0.3')));
+    await b.edit((_s, e) => e.remove('tcp:*:8080'));
+    await b.edit((_s, e) => e.put(pub(8081, '10.0.0.3')));
     const seen = await a.snapshot();
     expect(Object.keys(seen.publications)).toEqual(['tcp:*:8081']);
     expect(seen.publications['tcp:*:8081'].backends[0].ipv4).toBe('10.0.0.3');
@@ -40,28 +40,28 @@ describe('state store', () => {
   it('answers port overlap queries from its index, ranges included', async () => {
     const a = new StateStore(dir);
     await a.update(() => undefined);
-    await a.updatePublications((_s, e) => {
+    await a.edit((_s, e) => {
       e.put(pub(8080));
       e.put({ ...pub(9000), key: 'tcp:*:9000-9010', hostPortEnd: 9010 });
     });
-    await a.updatePublications((_s, e) => {
+    await a.edit((_s, e) => {
       expect(e.overlapping('tcp', 8080).map((p) => p.key)).toEqual(['tcp:*:8080']);
       expect(e.overlapping('udp', 8080)).toEqual([]);
       expect(e.overlapping('tcp', 9005).map((p) => p.key)).toEqual(['tcp:*:9000-9010']);
       expect(e.overlapping('tcp', 8000, 9000).map((p) => p.key).sort()).toEqual(['tcp:*:8080', 'tcp:*:9000-9010']);
     });
-    await a.updatePublications((_s, e) => e.remove('tcp:*:8080'));
-    await a.updatePublications((_s, e) => expect(e.overlapping('tcp', 8080)).toEqual([]));
+    await a.edit((_s, e) => e.remove('tcp:*:8080'));
+    await a.edit((_s, e) => expect(e.overlapping('tcp', 8080)).toEqual([]));
   });
 
   it('ignores a line a dead writer left unfinished, and cuts it before appending', async () => {
     const a = new StateStore(dir);
     await a.update(() => undefined);
-    await a.updatePublications((_s, e) => e.put(pub(1)));
+    await a.edit((_s, e) => e.put(pub(1)));
     fs.appendFileSync(path.join(dir, 'publications.journal'), '{"j":"x","k":"tcp:*:2","p":{');
     const b = new StateStore(dir);
     expect(Object.keys((await b.snapshot()).publications)).toEqual(['tcp:*:1']);
-    await b.updatePublications((_s, e) => e.put(pub(3)));
+    await b.edit((_s, e) => e.put(pub(3)));
     expect(Object.keys(new StateStore(dir).read().publications)).toEqual(['tcp:*:1', 'tcp:*:3']);
   });
 
@@ -69,8 +69,8 @@ describe('state store', () => {
     const a = new StateStore(dir);
     await a.update(() => undefined);
     // The journal holds at most max(1,024, publications) lines.
-    for (let i = 1; i <= 1100; i++) await a.updatePublications((_s, e) => e.put(pub(i)));
-    for (let i = 0; i < 1100; i++) await a.updatePublications((_s, e) => e.put(pub(1, `10.0.${i >> 8}.${i & 255}`)));
+    for (let i = 1; i <= 1100; i++) await a.edit((_s, e) => e.put(pub(i)));
+    for (let i = 0; i < 1100; i++) await a.edit((_s, e) => e.put(pub(1, `10.0.${i >> 8}.${i & 255}`)));
     const journal = path.join(dir, 'publications.journal');
     expect(fs.readFileSync(journal, 'utf8').split('\n').filter(Boolean).length).toBeLessThanOrEqual(1100);
     const back = new StateStore(dir).read();
@@ -88,16 +88,16 @@ describe('state store', () => {
     fs.writeFileSync(path.join(dir, 'state.json'), JSON.stringify({ version: 1, networks: {}, attachments: {}, publications: { 'tcp:*:5': pub(5) } }));
     const a = new StateStore(dir);
     expect(Object.keys((await a.snapshot()).publications)).toEqual(['tcp:*:5']);
-    await a.updatePublications((_s, e) => e.put(pub(6)));
+    await a.edit((_s, e) => e.put(pub(6)));
     expect(Object.keys(new StateStore(dir).read().publications).sort()).toEqual(['tcp:*:5', 'tcp:*:6']);
   });
 
   it('leaves the state unchanged when the change fails', async () => {
     const a = new StateStore(dir);
     await a.update(() => undefined);
-    await a.updatePublications((_s, e) => e.put(pub(1)));
+    await a.edit((_s, e) => e.put(pub(1)));
     await expect(
-      a.updatePublications((_s, e) => {
+      a.edit((_s, e) => {
         e.put(pub(2));
         throw new Error('kernel said no');
       }),

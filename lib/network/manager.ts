@@ -507,11 +507,15 @@ export class NetworkManager {
   /**
    * Builds the kernel side of an attachment; each step registers its undo.
    * Independent steps run at once (the kernel works on the I/O threads while
-   * JavaScript prepares the next requests): the address lease, the veth pair
-   * and a socket in the sandbox; then the hairpin flag and the sandbox side.
+   * JavaScript goes on): the address lease, the veth pair and a socket in the
+   * sandbox; then the hairpin flag on the host and, in the sandbox, every
+   * request queued at once by interface index (one socket processes its
+   * requests in order: up, address, then the route that needs it).
    */
   private async plumb(rec: NetworkRecord, att: AttachmentRecord, ns: NetworkNamespace, rollback: Rollback, onStep: (s: string) => void, lease?: Promise<void>): Promise<void> {
     let sb: Handle | undefined;
+    let hostIndex = 0;
+    let peerIndex = 0;
     try {
       await together(onStep, [
         ['allocate addresses', () => lease],
@@ -528,26 +532,29 @@ export class NetworkManager {
               peer: { name: att.ifname, netns: ns, mac: att.mac, mtu: rec.mtu },
             });
             rollback.push(() => this.host.links.delete(att.hostIfname));
+            // Both ends' indexes at once (IFLA_LINK is the peer's index in the sandbox): no name lookups below.
+            const link = await this.host.links.get(att.hostIfname);
+            hostIndex = link.index;
+            peerIndex = link.parentIndex ?? 0;
           },
         ],
         ['open sandbox', async () => void (sb = await open({ netns: ns }))],
       ]);
       const box = sb!;
+      const dev: string | number = peerIndex > 0 ? peerIndex : att.ifname;
       await together(onStep, [
         // A container reaching its own published port: the DNATed frame goes back
         // out the bridge port it came in on, which the bridge allows only in hairpin mode.
-        ['set hairpin mode', () => this.host.links.set(att.hostIfname, { port: { hairpin: true } })],
+        ['set hairpin mode', () => this.host.links.set(hostIndex, { port: { hairpin: true } })],
         [
           'configure sandbox interface',
-          async () => {
-            const up = [box.links.set('lo', { up: true }), box.links.set(att.ifname, { up: true })];
-            if (att.ipv4) up.push(box.addresses.add(att.ifname, new AddressPool(rec.subnet, rec.gateway).withPrefix(att.ipv4)));
-            if (att.ipv6 && rec.subnet6) up.push(box.addresses.add(att.ifname, new AddressPool(rec.subnet6).withPrefix(att.ipv6), { nodad: true }));
-            await settled(up);
-            onStep('add default routes');
-            const routes = [box.routes.add({ dst: 'default', gateway: rec.gateway, dev: att.ifname })];
-            if (att.ipv6 && rec.gateway6) routes.push(box.routes.add({ dst: 'default', family: 6, gateway: rec.gateway6, dev: att.ifname }));
-            await settled(routes);
+          () => {
+            const reqs = [box.links.set('lo', { up: true }), box.links.set(dev, { up: true })];
+            if (att.ipv4) reqs.push(box.addresses.add(dev, new AddressPool(rec.subnet, rec.gateway).withPrefix(att.ipv4)));
+            if (att.ipv6 && rec.subnet6) reqs.push(box.addresses.add(dev, new AddressPool(rec.subnet6).withPrefix(att.ipv6), { nodad: true }));
+            reqs.push(box.routes.add({ dst: 'default', gateway: rec.gateway, dev }));
+            if (att.ipv6 && rec.gateway6) reqs.push(box.routes.add({ dst: 'default', family: 6, gateway: rec.gateway6, dev }));
+            return settled(reqs);
           },
         ],
       ]);

@@ -6,7 +6,7 @@
  * @module
  */
 import { bindAsync, bindSync, type AsyncOps, type SyncOps } from './netlink/bind';
-import { NetlinkConnection, NetlinkSyncConnection } from './netlink/connection';
+import { NetlinkConnection, NetlinkSyncConnection, openNetlinkSocketFd } from './netlink/connection';
 import { NETLINK_NETFILTER, NETLINK_ROUTE } from './netlink/constants';
 import { runAsync, runSync, type Operation } from './netlink/operation';
 import { openNetnsSync, type NetnsRef, type NetworkNamespace } from './netns/namespace';
@@ -65,9 +65,14 @@ export class Handle {
   private nftApi?: Nftables;
   private conntrackApi?: AsyncOps<typeof conntrackOps>;
 
-  /** @internal use {@link open} */
-  constructor(opts: OpenOptions = {}) {
-    const { ns, conn } = openParts(opts, (fd) => new NetlinkConnection({ protocol: NETLINK_ROUTE, netnsFd: fd, receiveBufferBytes: opts.receiveBufferBytes }));
+  /**
+   * @internal use {@link open}
+   * @param opened the namespace and an rtnetlink socket fd already made in it (owned from here on)
+   */
+  constructor(opts: OpenOptions = {}, opened?: { ns?: NetworkNamespace; socketFd: number }) {
+    const { ns, conn } = opened
+      ? { ns: opened.ns, conn: new NetlinkConnection({ protocol: NETLINK_ROUTE, netnsFd: opened.ns ? opened.ns.fd : -1, fd: opened.socketFd, receiveBufferBytes: opts.receiveBufferBytes }) }
+      : openParts(opts, (fd) => new NetlinkConnection({ protocol: NETLINK_ROUTE, netnsFd: fd, receiveBufferBytes: opts.receiveBufferBytes }));
     this.ns = ns;
     this.rtnl = conn;
     this.receiveBufferBytes = opts.receiveBufferBytes;
@@ -204,7 +209,15 @@ export class SyncHandle {
  * }
  */
 export async function open(opts: OpenOptions = {}): Promise<Handle> {
-  return new Handle(opts);
+  const ns = opts.netns !== undefined ? openNetnsSync(opts.netns) : undefined;
+  try {
+    // The socket is made on a worker: entering the namespace must not stall the event loop.
+    const socketFd = await openNetlinkSocketFd(NETLINK_ROUTE, ns ? ns.fd : -1);
+    return new Handle(opts, { ns, socketFd });
+  } catch (e) {
+    ns?.close();
+    throw e;
+  }
 }
 
 /**

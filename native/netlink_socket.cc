@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <memory>
 #include <cstdlib>
 
 #include "common.h"
@@ -111,6 +112,26 @@ void NetlinkSocket::Init(Napi::Env env, Napi::Object exports) {
           InstanceAccessor<&NetlinkSocket::GetFd>("fd"),
       });
   exports.Set("NetlinkSocket", ctor);
+  exports.Set("netlinkSocketOpen", Napi::Function::New(env, OpenJs));
+}
+
+// netlinkSocketOpen(protocol, nsfd) -> Promise<fd>: the socket created inside
+// the namespace on a worker, because entering a namespace costs a thread and
+// a setns (about 0.4 ms, sometimes many ms) the event loop should not wait for.
+Napi::Value NetlinkSocket::OpenJs(const Napi::CallbackInfo& info) {
+  int protocol = info[0].As<Napi::Number>().Int32Value();
+  int nsfd = info[1].As<Napi::Number>().Int32Value();
+  auto fd = std::make_shared<int>(-1);
+  return RunMaybeAsync(
+      info.Env(), true,
+      [protocol, nsfd, fd](std::string& syscall) -> int {
+        syscall = nsfd < 0 ? "socket(AF_NETLINK)" : "setns/socket(AF_NETLINK)";
+        return RunInNetns(nsfd, [&]() -> int {
+          *fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol);
+          return *fd < 0 ? errno : 0;
+        });
+      },
+      [fd](Napi::Env env) -> Napi::Value { return Napi::Number::New(env, *fd); });
 }
 
 // new NetlinkSocket(protocol, nsfd, { rcvbuf, sndbuf, groups }, onEvent?)
@@ -121,11 +142,16 @@ NetlinkSocket::NetlinkSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<
   Napi::Object opts = info[2].IsObject() ? info[2].As<Napi::Object>() : Napi::Object::New(env);
   async_ = info[3].IsFunction();
 
-  int err = RunInNetns(nsfd, [&]() -> int {
-    fd_ = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol);
-    return fd_ < 0 ? errno : 0;
-  });
-  if (err) throw ErrnoError(env, err, nsfd < 0 ? "socket(AF_NETLINK)" : "setns/socket(AF_NETLINK)");
+  if (opts.Get("fd").IsNumber()) {
+    // Made by netlinkSocketOpen off the main thread; this object owns it now.
+    fd_ = opts.Get("fd").As<Napi::Number>().Int32Value();
+  } else {
+    int err = RunInNetns(nsfd, [&]() -> int {
+      fd_ = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol);
+      return fd_ < 0 ? errno : 0;
+    });
+    if (err) throw ErrnoError(env, err, nsfd < 0 ? "socket(AF_NETLINK)" : "setns/socket(AF_NETLINK)");
+  }
 
   int one = 1;
   // Extended acks carry the kernel's error text; capped acks do not echo the

@@ -29,6 +29,8 @@ namespace nlkit {
 class NetlinkSocket : public Napi::ObjectWrap<NetlinkSocket> {
  public:
   static void Init(Napi::Env env, Napi::Object exports);
+  /** netlinkSocketOpen(protocol, nsfd): Promise of a socket fd made in the namespace. */
+  static Napi::Value OpenJs(const Napi::CallbackInfo& info);
   explicit NetlinkSocket(const Napi::CallbackInfo& info);
   ~NetlinkSocket() override;
 

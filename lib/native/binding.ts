@@ -37,6 +37,8 @@ export interface NativeSocketOptions {
   rcvbuf?: number;
   sndbuf?: number;
   groups?: number[];
+  /** A netlink socket from netlinkSocketOpen, adopted instead of creating one. */
+  fd?: number;
 }
 
 export interface NativeInetSocketOptions {
@@ -68,6 +70,7 @@ export interface NativeBinding {
     options: NativeSocketOptions,
     onEvent?: NativeEventCallback,
   ) => NativeNetlinkSocket;
+  netlinkSocketOpen(protocol: number, netnsFd: number): Promise<number>;
   netnsPrepareDir(dir: string): void;
   netnsCreateNamed(path: string, async: true): Promise<void>;
   netnsCreateNamed(path: string, async: false): void;

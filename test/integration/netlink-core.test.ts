@@ -1,5 +1,6 @@
 // The I/O model: many requests in flight on one socket, each with its own
 // replies; the event loop keeps running while the kernel works; the sync API.
+import * as fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ClosedError, openSync } from '../../lib';
 import { ipJson, useNetns } from '../helpers/netns';
@@ -89,6 +90,19 @@ describe('netlink I/O model', () => {
     h.close();
     await expect(pending).rejects.toBeInstanceOf(ClosedError);
     await expect(h.links.list()).rejects.toBeInstanceOf(ClosedError);
+  });
+
+  it('opens handles concurrently, each socket in its namespace, and leaks no descriptor', async () => {
+    const { open } = await import('../../lib');
+    const fds = () => fs.readdirSync('/proc/self/fd').length;
+    const before = fds();
+    // The socket is made on a worker thread; 50 opens in flight at once must each
+    // get their own socket inside the namespace (the bridge is only visible there).
+    const hs = await Promise.all(Array.from({ length: 50 }, () => open({ netns: box.ns('io') })));
+    for (const h of hs) expect((await h.links.get('br-io')).name).toBe('br-io');
+    for (const h of hs) h.close();
+    await expect(open({ netns: 'nlkit-no-such-ns' })).rejects.toMatchObject({ code: 'ENOENT' });
+    expect(fds()).toBe(before);
   });
 });
 

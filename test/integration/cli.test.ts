@@ -7,9 +7,10 @@ import type * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectTcp, deleteNetns, listenTcp } from '../../lib';
+import { deleteNetns, listenTcp } from '../../lib';
 import { networks } from '../../lib/network/manager';
 import { ipJson, requireRoot, uniqueNetnsName, useNetns } from '../helpers/netns';
+import { hello } from '../helpers/traffic';
 
 const root = path.resolve(__dirname, '..', '..');
 
@@ -75,19 +76,6 @@ describe('nlkit topology', () => {
     expect(run('--format', 'html')).toMatch(/<!doctype html>[\s\S]*<svg/);
   });
 });
-
-/** Connects, reads until the server closes, returns the text (or "error:CODE"). */
-async function hello(netns: string, host: string, port: number, timeoutMs = 1500): Promise<string> {
-  try {
-    const s = await connectTcp({ netns, host, port, timeoutMs });
-    let d = '';
-    s.on('data', (x) => (d += x));
-    await new Promise((resolve) => s.on('close', resolve));
-    return d;
-  } catch (e) {
-    return `error:${(e as { code?: string }).code}`;
-  }
-}
 
 describe('nlkit network commands (in a test host namespace, never the real host)', () => {
   // "host" plays the machine (always passed as --host), "ext" a client outside it

@@ -9,19 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bindUdp, connectTcp, deleteNetns, listenTcp, open, setSysctl } from '../../lib';
 import { networks, type NetworkManager } from '../../lib/network/manager';
 import { uniqueNetnsName, useNetns } from '../helpers/netns';
-
-/** Connects, reads until the server closes, returns the text (or the error code). */
-async function hello(netns: string, host: string, port: number, timeoutMs = 1500): Promise<string> {
-  try {
-    const s = await connectTcp({ netns, host, port, timeoutMs });
-    let d = '';
-    s.on('data', (x) => (d += x));
-    await new Promise((resolve) => s.on('close', resolve));
-    return d;
-  } catch (e) {
-    return `error:${(e as { code?: string }).code}`;
-  }
-}
+import { hello } from '../helpers/traffic';
 
 describe('network manager: NAT, isolation and published ports', () => {
   const box = useNetns('host', 'internet');

@@ -69,10 +69,9 @@ export class Handle {
    * @internal use {@link open}
    * @param opened the namespace and an rtnetlink socket fd already made in it (owned from here on)
    */
-  constructor(opts: OpenOptions = {}, opened?: { ns?: NetworkNamespace; socketFd: number }) {
-    const { ns, conn } = opened
-      ? { ns: opened.ns, conn: new NetlinkConnection({ protocol: NETLINK_ROUTE, netnsFd: opened.ns ? opened.ns.fd : -1, fd: opened.socketFd, receiveBufferBytes: opts.receiveBufferBytes }) }
-      : openParts(opts, (fd) => new NetlinkConnection({ protocol: NETLINK_ROUTE, netnsFd: fd, receiveBufferBytes: opts.receiveBufferBytes }));
+  constructor(opts: OpenOptions, opened: { ns?: NetworkNamespace; socketFd: number }) {
+    const ns = opened.ns;
+    const conn = new NetlinkConnection({ protocol: NETLINK_ROUTE, netnsFd: ns ? ns.fd : -1, fd: opened.socketFd, receiveBufferBytes: opts.receiveBufferBytes });
     this.ns = ns;
     this.rtnl = conn;
     this.receiveBufferBytes = opts.receiveBufferBytes;

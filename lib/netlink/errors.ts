@@ -132,8 +132,12 @@ export class NetlinkOverrunError extends NlkitError {
   override name = 'NetlinkOverrunError';
   /** Always "ENOBUFS". */
   readonly code = 'ENOBUFS';
-  constructor(operation: string) {
-    super(`${operation}: the kernel dropped netlink messages (ENOBUFS, receive buffer overrun)`);
+  /**
+   * @param operation what was receiving
+   * @param detail what was lost and what to do (default: the kernel dropped replies)
+   */
+  constructor(operation: string, detail = 'the kernel dropped netlink messages (ENOBUFS, receive buffer overrun)') {
+    super(`${operation}: ${detail}`);
   }
 }
 

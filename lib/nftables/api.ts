@@ -135,14 +135,16 @@ export class Nftables {
 
   /**
    * Subscribes to ruleset changes in this namespace.
+   * @param opts.maxQueued most notifications kept for a consumer that does not
+   *   keep up (default 100,000); past it the stream throws NetlinkOverrunError
    * @example
    * const events = h.nft.events();
    * for await (const e of events) {
    *   if (e.kind === 'rule') console.log(e.change, e.rule.chain, e.rule.handle);
    * }
    */
-  events(): NftEventStream {
-    const s = new NftEventStream(this.netnsFd, async (ref) => shapeOfMessage(await runAsync(this.conn, getSetMessage(ref))), this.receiveBufferBytes, () => this.streams.delete(s));
+  events(opts: { maxQueued?: number } = {}): NftEventStream {
+    const s = new NftEventStream(this.netnsFd, async (ref) => shapeOfMessage(await runAsync(this.conn, getSetMessage(ref))), { receiveBufferBytes: this.receiveBufferBytes, maxQueued: opts.maxQueued }, () => this.streams.delete(s));
     this.streams.add(s);
     return s;
   }

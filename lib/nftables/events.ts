@@ -5,9 +5,10 @@
  * `generation` event closing each committed transaction.
  * @module
  */
-import { native, NativeEventKind, type NativeNetlinkSocket } from '../native/binding';
-import { NetlinkOverrunError, fromNative } from '../netlink/errors';
-import { parseMessages, type NetlinkMessage } from '../netlink/parser';
+import { NETLINK_NETFILTER } from '../netlink/constants';
+import { NetlinkOverrunError } from '../netlink/errors';
+import type { NetlinkMessage } from '../netlink/parser';
+import { NetlinkSubscription, OVERRUN, type Overrun } from '../netlink/subscription';
 import { decodeChain, type Chain } from './chain';
 import * as C from './constants';
 import { assembleElements, decodeElementMessage, type SetElement } from './elements';
@@ -113,37 +114,23 @@ export type ShapeResolver = (ref: SetRef) => Promise<SetShape | undefined>;
 /**
  * A subscription; iterate it with `for await`. It has its own socket, so
  * it never mixes with requests. Stop with `close()` or by leaving the loop.
- * If the consumer falls so far behind that the kernel drops notifications,
- * iteration throws NetlinkOverrunError: list the ruleset again and resubscribe.
+ * If notifications were lost (the kernel's receive buffer overran, or the
+ * consumer fell too far behind), iteration delivers what came before the gap
+ * and then throws NetlinkOverrunError: list the ruleset again and resubscribe.
  */
 export class NftEventStream implements AsyncIterableIterator<NftEvent> {
-  private readonly socket: NativeNetlinkSocket;
-  private readonly pending: NftEvent[] = [];
-  private readonly raw: NetlinkMessage[] = [];
+  private readonly sub: NetlinkSubscription;
   private readonly shapes = new Map<string, SetShape>();
-  private wake?: () => void;
-  private failure?: Error;
   private closed = false;
-  private draining = false;
 
   /** @internal use `h.nft.events()` */
   constructor(
     netnsFd: number,
     private readonly resolveShape: ShapeResolver,
-    receiveBufferBytes?: number,
+    limits: { receiveBufferBytes?: number; maxQueued?: number },
     private readonly onClose?: () => void,
   ) {
-    try {
-      this.socket = new (native().NetlinkSocket)(
-        12,
-        netnsFd,
-        { groups: [C.NFNLGRP_NFTABLES], rcvbuf: receiveBufferBytes },
-        (kind, payload, errno) => this.onEvent(kind, payload, errno),
-      );
-    } catch (e) {
-      throw fromNative('subscribe to nftables events', e);
-    }
-    this.socket.ref();
+    this.sub = new NetlinkSubscription({ protocol: NETLINK_NETFILTER, netnsFd, groups: [C.NFNLGRP_NFTABLES], ...limits });
   }
 
   /** The stream is its own iterator. */
@@ -158,19 +145,21 @@ export class NftEventStream implements AsyncIterableIterator<NftEvent> {
    */
   async next(): Promise<IteratorResult<NftEvent>> {
     for (;;) {
-      if (this.pending.length) return { value: this.pending.shift()!, done: false };
-      if (this.raw.length && !this.draining) {
-        await this.decodeQueued();
-        continue;
-      }
-      if (this.failure) {
-        const f = this.failure;
+      let m: NetlinkMessage | Overrun | undefined;
+      try {
+        m = await this.sub.next();
+      } catch (e) {
         this.close();
-        throw f;
+        throw e;
       }
-      if (this.closed) return { value: undefined, done: true };
-      await new Promise<void>((r) => (this.wake = r));
-      this.wake = undefined;
+      if (m === undefined) return { value: undefined, done: true };
+      if (m === OVERRUN) {
+        this.close();
+        throw new NetlinkOverrunError('nftables events', 'notifications were lost (receive buffer overrun, or the consumer fell too far behind): list the ruleset again and subscribe again');
+      }
+      if (m.type >> 8 !== C.NFNL_SUBSYS_NFTABLES) continue;
+      const e = await this.decode(m);
+      if (e) return { value: e, done: false };
     }
   }
 
@@ -194,36 +183,8 @@ export class NftEventStream implements AsyncIterableIterator<NftEvent> {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.socket.unref();
-    this.socket.close();
+    this.sub.close();
     this.onClose?.();
-    this.wake?.();
-  }
-
-  private onEvent(kind: NativeEventKind, payload: Buffer | number[], errno: number): void {
-    // After a gap nothing is trustworthy: events from before it are delivered, then the error.
-    if (this.closed || this.failure) return;
-    if (kind === NativeEventKind.Messages) {
-      for (const m of parseMessages(payload as Buffer)) if (m.type >> 8 === C.NFNL_SUBSYS_NFTABLES) this.raw.push(m);
-    } else if (kind === NativeEventKind.Overrun) {
-      this.failure = new NetlinkOverrunError('nftables events');
-    } else if (kind === NativeEventKind.Fatal) {
-      this.failure = fromNative('nftables events', Object.assign(new Error('netlink receive failed'), { errno, syscall: 'recvmsg' }));
-    }
-    this.wake?.();
-  }
-
-  private async decodeQueued(): Promise<void> {
-    this.draining = true;
-    try {
-      while (this.raw.length) {
-        const m = this.raw.shift()!;
-        const e = await this.decode(m);
-        if (e) this.pending.push(e);
-      }
-    } finally {
-      this.draining = false;
-    }
   }
 
   private async decode(m: NetlinkMessage): Promise<NftEvent | undefined> {

@@ -3,7 +3,7 @@
 // generation, handles from echoes, rule placement, a 100,000-rule commit,
 // and typed change events.
 import { describe, expect, it } from 'vitest';
-import { GenerationMismatchError, NftCommandError, ValidationError, not, rule } from '../../lib';
+import { GenerationMismatchError, NetlinkOverrunError, NftCommandError, ValidationError, not, rule } from '../../lib';
 import type { NftEvent } from '../../lib/nftables/events';
 import { nft, nftObjects, nftRuleLines } from '../helpers/nft';
 import { useNetns } from '../helpers/netns';
@@ -222,6 +222,26 @@ describe('nftables transactions', () => {
     events.close();
     const tx2 = h().nft.transaction();
     tx2.deleteTable({ family: 'inet', name: 'ev' });
+    await tx2.commit();
+  });
+
+  it('bounds what a consumer that does not read keeps: the events before the gap, then NetlinkOverrunError', async () => {
+    const events = h().nft.events({ maxQueued: 3 });
+    const tx = h().nft.transaction();
+    tx.addTable({ family: 'inet', name: 'slow' });
+    for (let i = 0; i < 10; i++) tx.addChain({ family: 'inet', table: 'slow', name: `c${i}` });
+    await tx.commit();
+    // 12 notifications arrived with nobody reading: the backlog was dropped at the limit.
+    await new Promise((r) => setTimeout(r, 100));
+    const got: string[] = [];
+    const err = await (async () => {
+      for await (const e of events) got.push(`${e.change} ${e.kind}`);
+    })().catch((e) => e);
+    expect(err).toBeInstanceOf(NetlinkOverrunError);
+    expect(err.message).toMatch(/list the ruleset again/);
+    expect(got.length).toBeLessThanOrEqual(3);
+    const tx2 = h().nft.transaction();
+    tx2.deleteTable({ family: 'inet', name: 'slow' });
     await tx2.commit();
   });
 });

@@ -4,7 +4,7 @@
  * @module
  */
 import { NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REPLACE } from '../netlink/constants';
-import { ValidationError } from '../netlink/errors';
+import { NetlinkError, ValidationError } from '../netlink/errors';
 import { call, dump, type Operation } from '../netlink/operation';
 import { Attributes, u32At, u8At, type NetlinkMessage, type RawAttribute } from '../netlink/parser';
 import { NetlinkWriter } from '../netlink/writer';
@@ -425,7 +425,17 @@ export const routeOps = {
     if (type !== undefined) w.view.writeUInt8(type, off + 7);
     if (table !== undefined) w.u32(C.RTA_TABLE, table);
     if (dev !== undefined) w.u32(C.RTA_OIF, dev);
-    const replies = yield* dump(w.end().finish(), 'list routes');
+    let replies: NetlinkMessage[];
+    try {
+      replies = yield* dump(w.end().finish(), 'list routes');
+    } catch (e) {
+      // The kernel makes the IPv4 main table with the first IPv4 route (or
+      // loopback's address); until then a strict dump of it fails with ENOENT
+      // "FIB table does not exist". `ip route show` prints nothing then; any
+      // other missing table stays an error, as it is for ip.
+      if (e instanceof NetlinkError && e.code === 'ENOENT' && table === C.RT_TABLE_MAIN) return [];
+      throw e;
+    }
     return replies
       .filter((m) => m.type === C.RTM_NEWROUTE && !(u32At(m.payload, 8) & C.RTM_F_CLONED))
       .map(decodeRoute)

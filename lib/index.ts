@@ -14,6 +14,7 @@ assertLinux();
 export { open, openSync, Handle, SyncHandle, type OpenOptions } from './handle';
 export {
   ClosedError,
+  DecodeError,
   DumpInterruptedError,
   NetlinkError,
   NetlinkOverrunError,

@@ -4,6 +4,7 @@
  * state, counters) and encoding a tuple to address one entry.
  * @module
  */
+import { DecodeError } from '../netlink/errors';
 import { Attributes, type NetlinkMessage } from '../netlink/parser';
 import type { NetlinkWriter } from '../netlink/writer';
 import { IP_PROTOCOLS } from '../nftables/datatypes';
@@ -81,21 +82,30 @@ export function protoNumber(p: string | number): number {
   return typeof p === 'number' ? p : IP_PROTOCOLS.number(p, 'protocol');
 }
 
-function decodeTuple(buf: Buffer | undefined): { tuple: ConntrackTuple; proto: number; family: IpFamily } {
-  const tuple: ConntrackTuple = { src: '', dst: '' };
-  let proto = 0;
-  let family: IpFamily = 4;
-  if (!buf) return { tuple, proto, family };
+const ENTRY = 'conntrack entry';
+
+/**
+ * One direction of an entry. The kernel always sends both tuples with both
+ * addresses; a tuple without them is malformed (DecodeError), while the
+ * protocol part is optional (ports and ICMP fields stay undefined).
+ */
+function decodeTuple(buf: Buffer | undefined, direction: string, messageType: number): { tuple: ConntrackTuple; proto: number; family: IpFamily } {
+  if (!buf) throw new DecodeError(ENTRY, `no ${direction} tuple`, messageType);
   const a = new Attributes(buf);
   const ip = a.nested(C.CTA_TUPLE_IP);
-  if (ip) {
-    const v4s = ip.get(C.CTA_IP_V4_SRC);
-    const v6s = ip.get(C.CTA_IP_V6_SRC);
-    if (v6s) family = 6;
-    tuple.src = formatIp((v4s ?? v6s) as Buffer);
-    const d = ip.get(family === 4 ? C.CTA_IP_V4_DST : C.CTA_IP_V6_DST);
-    if (d) tuple.dst = formatIp(d);
+  if (!ip) throw new DecodeError(ENTRY, `the ${direction} tuple has no addresses`, messageType);
+  const v4 = ip.get(C.CTA_IP_V4_SRC);
+  const family: IpFamily = v4 ? 4 : 6;
+  const src = v4 ?? ip.get(C.CTA_IP_V6_SRC);
+  const dst = ip.get(family === 4 ? C.CTA_IP_V4_DST : C.CTA_IP_V6_DST);
+  const size = family === 4 ? 4 : 16;
+  if (!src) throw new DecodeError(ENTRY, `the ${direction} tuple has no source address`, messageType);
+  if (!dst) throw new DecodeError(ENTRY, `the ${direction} tuple has no IPv${family} destination address`, messageType);
+  if (src.length !== size || dst.length !== size) {
+    throw new DecodeError(ENTRY, `the ${direction} tuple's IPv${family} addresses have ${src.length} and ${dst.length} bytes`, messageType);
   }
+  const tuple: ConntrackTuple = { src: formatIp(src), dst: formatIp(dst) };
+  let proto = 0;
   const p = a.nested(C.CTA_TUPLE_PROTO);
   if (p) {
     proto = p.u8(C.CTA_PROTO_NUM) ?? 0;
@@ -119,11 +129,11 @@ function counters(buf: Buffer | undefined): { packets: bigint; bytes: bigint } |
   return { packets: a.be64(C.CTA_COUNTERS_PACKETS) ?? 0n, bytes: a.be64(C.CTA_COUNTERS_BYTES) ?? 0n };
 }
 
-/** Decodes an IPCTNL_MSG_CT_NEW message. */
+/** Decodes an IPCTNL_MSG_CT_NEW message; DecodeError when a tuple or its addresses are missing. */
 export function decodeEntry(m: NetlinkMessage): ConntrackEntry {
   const a = new Attributes(m.payload, Math.min(NFGENMSG_LEN, m.payload.length));
-  const orig = decodeTuple(a.get(C.CTA_TUPLE_ORIG));
-  const reply = decodeTuple(a.get(C.CTA_TUPLE_REPLY));
+  const orig = decodeTuple(a.get(C.CTA_TUPLE_ORIG), 'original', m.type);
+  const reply = decodeTuple(a.get(C.CTA_TUPLE_REPLY), 'reply', m.type);
   const status = a.be32(C.CTA_STATUS) ?? 0;
   const e: ConntrackEntry = {
     family: orig.family,

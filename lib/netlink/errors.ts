@@ -6,6 +6,7 @@
  *   operation, and the kernel's extended-ack message).
  * - {@link SystemError}: a plain syscall failed (namespaces, sysctls, sockets).
  * - {@link NetlinkOverrunError}: the kernel dropped messages for a full socket.
+ * - {@link DecodeError}: a message nlkit received is malformed.
  * @module
  */
 import { constants as osConstants } from 'node:os';
@@ -138,6 +139,29 @@ export class NetlinkOverrunError extends NlkitError {
    */
   constructor(operation: string, detail = 'the kernel dropped netlink messages (ENOBUFS, receive buffer overrun)') {
     super(`${operation}: ${detail}`);
+  }
+}
+
+/**
+ * A received netlink message is malformed: a part every such message has
+ * (a conntrack tuple's addresses, for example) is missing or has an
+ * impossible size. Parts that may legitimately be absent decode as
+ * `undefined` instead; this is only for input no kernel sends.
+ */
+export class DecodeError extends NlkitError {
+  /** Always "DecodeError". */
+  override name = 'DecodeError';
+  /** What was being decoded, e.g. "conntrack entry". */
+  readonly what: string;
+  /** nlmsg_type of the offending message, when known. */
+  readonly messageType?: number;
+  /** What is wrong with it, e.g. "the original tuple has no source address". */
+  readonly reason: string;
+  constructor(what: string, reason: string, messageType?: number) {
+    super(`cannot decode ${what}${messageType !== undefined ? ` (message type ${messageType})` : ''}: ${reason}`);
+    this.what = what;
+    this.reason = reason;
+    this.messageType = messageType;
   }
 }
 

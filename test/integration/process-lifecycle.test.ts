@@ -48,9 +48,9 @@ describe('a script that dies with 1,000 requests in flight exits with its own st
     ['exit3', 'process.exit(3)', 3],
   ];
   for (const [how, label, status] of cases) {
-    for (const load of ['dumps', 'routes']) {
-      for (const when of ['now', 'mid']) {
-        const loadText = load === 'dumps' ? '1,000 h.links.list()' : '1,000 route adds';
+    for (const load of ['dumps', 'routes', 'mixed']) {
+      for (const when of load === 'mixed' ? ['mid'] : ['now', 'mid']) {
+        const loadText = { dumps: '1,000 h.links.list()', routes: '1,000 route adds', mixed: 'dumps and route adds on two handles and two event streams' }[load];
         const whenText = when === 'now' ? 'before any reply' : 'after the first reply';
         it(`${label} with ${loadText} in flight, ${whenText}: status ${status}`, async () => {
           requireRoot();

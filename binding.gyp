@@ -7,6 +7,7 @@
         "native/common.cc",
         "native/file_lock.cc",
         "native/netns.cc",
+        "native/netlink_io.cc",
         "native/netlink_socket.cc",
         "native/inet_socket.cc",
         "native/tun.cc"

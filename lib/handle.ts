@@ -6,7 +6,7 @@
  * @module
  */
 import { bindAsync, bindSync, type AsyncOps, type SyncOps } from './netlink/bind';
-import { NetlinkConnection, NetlinkSyncConnection, openNetlinkSocketFd } from './netlink/connection';
+import { NetlinkConnection, NetlinkSyncConnection, checkBufferBytes, checkCloseOptions, openNetlinkSocketFd, type CloseOptions } from './netlink/connection';
 import { NETLINK_NETFILTER, NETLINK_ROUTE } from './netlink/constants';
 import { runAsync, runSync, type Operation } from './netlink/operation';
 import { openNetnsSync, type NetnsRef, type NetworkNamespace } from './netns/namespace';
@@ -120,12 +120,36 @@ export class Handle {
   }
 
   /**
-   * Closes the sockets (event streams end); pending calls fail with ClosedError.
+   * Closes the handle: its sockets, event streams and namespace reference.
+   *
+   * Without options it returns at once and never blocks the event loop.
+   * Calls still pending reject with {@link ClosedError}: `err.sent === false`
+   * means the kernel never got the request (nothing changed); `true` means
+   * it did and may have applied it (read the state back). A request the
+   * kernel is processing at that moment still completes in the kernel.
+   *
+   * `close({ drain: true })` returns a promise: new calls are refused, every
+   * call already made is sent and answered as usual, then the handle closes.
    * @example
    * const h = await open({ netns: 'c1' });
    * try { await h.links.set('lo', { up: true }); } finally { h.close(); }
+   * // or, letting queued work finish first:
+   * await h.close({ drain: true });
    */
-  close(): void {
+  close(): void;
+  close(opts: CloseOptions & { drain: true }): Promise<void>;
+  close(opts?: CloseOptions): void | Promise<void>;
+  close(opts?: CloseOptions): void | Promise<void> {
+    if (checkCloseOptions(opts).drain) return this.drainAndClose();
+    this.closeNow();
+  }
+
+  private async drainAndClose(): Promise<void> {
+    await Promise.all([this.rtnl.close({ drain: true }), this.nfnl?.close({ drain: true })]);
+    this.closeNow();
+  }
+
+  private closeNow(): void {
     this.events.closeAll();
     this.nftApi?.closeAll();
     this.rtnl.close();
@@ -136,6 +160,11 @@ export class Handle {
   /** Closes the handle at the end of a `using` block. */
   [Symbol.dispose](): void {
     this.close();
+  }
+
+  /** Closes the handle at the end of an `await using` block, letting pending calls finish. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close({ drain: true });
   }
 }
 
@@ -158,6 +187,7 @@ export class SyncHandle {
 
   /** @internal use {@link openSync} */
   constructor(opts: OpenOptions = {}) {
+    checkBufferBytes('receiveBufferBytes', opts.receiveBufferBytes);
     const { ns, conn } = openParts(opts, (fd) => new NetlinkSyncConnection({ protocol: NETLINK_ROUTE, netnsFd: fd, receiveBufferBytes: opts.receiveBufferBytes }));
     this.ns = ns;
     this.rtnl = conn;
@@ -208,6 +238,7 @@ export class SyncHandle {
  * }
  */
 export async function open(opts: OpenOptions = {}): Promise<Handle> {
+  checkBufferBytes('receiveBufferBytes', opts.receiveBufferBytes);
   const ns = opts.netns !== undefined ? openNetnsSync(opts.netns) : undefined;
   try {
     // The socket is made on a worker: entering the namespace must not stall the event loop.

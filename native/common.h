@@ -1,5 +1,11 @@
-// Shared helpers for the addon: errno-carrying JS errors, running work on a
-// libuv worker as a Promise, and running work inside a network namespace.
+// Shared helpers for the addon: errno-carrying JS errors, threads that report
+// failure as an errno instead of throwing, running work inside a network
+// namespace, and running work off the event loop as a Promise.
+//
+// Rule for everything that runs outside a JS call (worker threads, libuv
+// completions, thread-safe-function callbacks): no C++ exception, and raw
+// N-API calls whose failures are tolerated, because the environment may be
+// tearing down (process exit, worker.terminate()) at that moment.
 #pragma once
 
 #include <napi.h>
@@ -12,44 +18,43 @@
 namespace nlkit {
 
 // A JS Error whose .errno is the positive errno value and whose .syscall names
-// the failing call; lib/netlink/errors.ts turns it into a typed error.
+// the failing call; lib/netlink/errors.ts turns it into a typed error. Only
+// for use inside a JS call (it throws through node-addon-api).
 Napi::Error ErrnoError(Napi::Env env, int err, const std::string& syscall);
+
+// Starts a joinable thread running fn with a small stack (our threads keep
+// their buffers on the heap). Returns 0 or the errno of pthread_create
+// (EAGAIN when the process or user is out of threads).
+int StartThread(pthread_t* thread, std::function<void()> fn);
 
 // Runs fn on a short-lived thread that has joined the network namespace nsfd
 // (or the caller's namespace when nsfd < 0) and returns what fn returned
-// (0 or an errno). Only that thread ever enters the namespace, and it exits
-// afterwards, so no thread of the process (event loop, libuv pool, I/O
-// threads) is left behind in another namespace.
+// (0 or an errno), or the errno of a failed thread creation. Only that thread
+// ever enters the namespace, and it exits afterwards, so no thread of the
+// process (event loop, libuv pool, I/O threads) is left in another namespace.
 int RunInNetns(int nsfd, const std::function<int()>& fn);
 
-// Runs `work` (returns 0 or an errno, never touches JS) off the event loop and
-// settles a Promise: rejected with ErrnoError(syscall) or resolved with
-// `done(env)`.
-class PromiseWorker : public Napi::AsyncWorker {
- public:
-  using Work = std::function<int(std::string& syscall)>;
-  using Done = std::function<Napi::Value(Napi::Env)>;
+// Work for the libuv pool: returns 0 or an errno and names the failing call
+// in `syscall`; must not touch JS.
+using Work = std::function<int(std::string& syscall)>;
+// Turns the work's outcome into a JS value on the event loop; raw N-API,
+// returns nullptr when the value cannot be made (environment going away).
+using Done = std::function<napi_value(napi_env)>;
 
-  static Napi::Promise Run(Napi::Env env, Work work, Done done);
-
- private:
-  PromiseWorker(Napi::Env env, Work work, Done done);
-  void Execute() override;
-  void OnOK() override;
-  void OnError(const Napi::Error& e) override;
-
-  Napi::Promise::Deferred deferred_;
-  Work work_;
-  Done done_;
-  int err_ = 0;
-  std::string syscall_;
-};
+// Runs `work` off the event loop and settles a Promise: rejected with the
+// errno error or resolved with `done(env)`.
+napi_value RunAsync(napi_env env, Work work, Done done);
 
 // Runs `work` synchronously when `async` is false (throwing on failure) or as a
 // Promise when true, so every slow call exists in both shapes with one body.
-Napi::Value RunMaybeAsync(Napi::Env env, bool async, PromiseWorker::Work work,
-                          PromiseWorker::Done done);
+Napi::Value RunMaybeAsync(Napi::Env env, bool async, Work work, Done done);
 
-inline Napi::Value Undefined(Napi::Env env) { return env.Undefined(); }
+// Done callbacks for the common results.
+napi_value DoneUndefined(napi_env env);
+napi_value MakeNumber(napi_env env, double v);
+napi_value MakeString(napi_env env, const std::string& s);
+
+// Argument checks for JS methods: throw a TypeError naming the argument.
+int32_t ArgInt(const Napi::CallbackInfo& info, size_t i, const char* name, int32_t min, int32_t max);
 
 }  // namespace nlkit

@@ -26,7 +26,7 @@ Napi::Value FlockJs(const Napi::CallbackInfo& info) {
         syscall = "flock";
         return r == 0 ? 0 : errno;
       },
-      Undefined);
+      DoneUndefined);
 }
 
 }  // namespace

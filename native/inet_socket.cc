@@ -72,7 +72,7 @@ Napi::Value InetSocketJs(const Napi::CallbackInfo& info) {
     fd = socket(family == 6 ? AF_INET6 : AF_INET, (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC, 0);
     return fd < 0 ? errno : 0;
   });
-  if (err) throw ErrnoError(env, err, "socket");
+  if (err) throw ErrnoError(env, err, fd < 0 && err == EAGAIN ? "pthread_create/socket" : "socket");
 
   auto fail = [&](const char* what) {
     int e = errno;
@@ -103,7 +103,7 @@ Napi::Value TcpConnectJs(const Napi::CallbackInfo& info) {
   int timeout = info[4].As<Napi::Number>().Int32Value();
   auto addr = std::make_shared<SockAddr>();
   if (!ParseAddr(family, host, port, addr.get())) throw ErrnoError(env, EINVAL, "inet_pton");
-  return PromiseWorker::Run(
+  return Napi::Value(env, RunAsync(
       env,
       [fd, addr, timeout](std::string& syscall) -> int {
         fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
@@ -125,7 +125,7 @@ Napi::Value TcpConnectJs(const Napi::CallbackInfo& info) {
         getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len);
         return soerr;
       },
-      Undefined);
+      DoneUndefined));
 }
 
 Napi::Value CloseFdJs(const Napi::CallbackInfo& info) {

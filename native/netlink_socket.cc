@@ -2,16 +2,12 @@
 
 #include <linux/netlink.h>
 #include <poll.h>
-#include <sched.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
-#include <algorithm>
-#include <chrono>
 #include <memory>
-#include <cstdlib>
+#include <new>
 
 #include "common.h"
 
@@ -28,69 +24,140 @@
 namespace nlkit {
 namespace {
 
-// Coalesced sends stay below this so the acks they produce (one small skb per
-// request) always fit the receive buffer before the thread drains them.
-constexpr size_t kCoalesceBytes = 64 * 1024;
-// One datagram never exceeds this: dumps are cut at 32 KiB by the kernel and
-// unicast replies are far smaller.
-constexpr size_t kScratchBytes = 1 << 20;
-// Deliver to JS at least this often while a large dump streams in: JS parses
-// (or streams) one part while the kernel produces the next.
-constexpr size_t kInboxFlushBytes = 128 << 10;
 constexpr int kDefaultRcvbuf = 4 << 20;
+// One datagram never exceeds this (see kScratchBytes in netlink_io.cc).
+constexpr size_t kScratchBytes = 1 << 20;
 // Replies up to this size are copied into a JS-owned Buffer; bigger ones (a
 // large dump) are handed over without a copy.
 constexpr size_t kCopyRepliesBytes = 64 * 1024;
-// The send queue keeps its capacity between batches up to this size.
-constexpr size_t kKeepQueueBytes = 1 << 20;
-// After sending, the I/O thread looks for more requests this long before it
-// sleeps (only with more than one CPU: on one CPU it would delay the caller).
-// A caller awaiting requests one by one sends the next one a few microseconds
-// after its reply: caught here, it costs no eventfd write and no wake-up.
-constexpr auto kSpin = std::chrono::microseconds(50);
-
-// Spinning yields the CPU each turn: when the event loop shares this CPU it
-// gets to run (and send the request the spin is waiting for).
-inline void CpuRelax() { sched_yield(); }
-
-// NLKIT_IO_SPIN_US overrides the spin time (0 disables spinning).
-std::chrono::microseconds SpinTime() {
-  const char* env = getenv("NLKIT_IO_SPIN_US");
-  if (env != nullptr && *env != '\0') return std::chrono::microseconds(std::max(0L, strtol(env, nullptr, 10)));
-  cpu_set_t cpus;
-  if (sched_getaffinity(0, sizeof cpus, &cpus) != 0 || CPU_COUNT(&cpus) < 2) return std::chrono::microseconds(0);
-  return kSpin;
-}
+// What an open async socket holds natively while in use (receive and send
+// buffers, at most the datagrams actually read); told to V8 so garbage
+// collection weighs it.
+constexpr int64_t kReportedSocketBytes = 256 * 1024;
 
 void SetBufferSize(int fd, int force_opt, int opt, int bytes) {
   if (setsockopt(fd, SOL_SOCKET, force_opt, &bytes, sizeof bytes) != 0) {
-    // Without CAP_NET_ADMIN the plain option still works up to net.core.*mem_max.
     setsockopt(fd, SOL_SOCKET, opt, &bytes, sizeof bytes);
   }
 }
 
-using Tsfn = Napi::ThreadSafeFunction;
+void AdjustExternal(napi_env env, int64_t delta) {
+  int64_t total;
+  if (delta != 0) napi_adjust_external_memory(env, delta, &total);
+}
 
-void CallJs(Napi::Env env, Napi::Function callback, NetlinkSocket::Event* ev) {
-  if (env == nullptr || callback == nullptr) {
-    delete ev;
-    return;
-  }
-  Napi::Value payload;
-  if (ev->kind == NetlinkSocket::kMessages && ev->data.size() <= kCopyRepliesBytes) {
-    payload = Napi::Buffer<uint8_t>::Copy(env, ev->data.data(), ev->data.size());
-  } else if (ev->kind == NetlinkSocket::kMessages) {
-    auto* owned = new std::vector<uint8_t>(std::move(ev->data));
-    payload = Napi::Buffer<uint8_t>::New(
-        env, owned->data(), owned->size(),
-        [](Napi::Env, uint8_t*, std::vector<uint8_t>* v) { delete v; }, owned);
+void FreeReply(napi_env env, void*, void* hint) {
+  auto* v = static_cast<std::vector<uint8_t>*>(hint);
+  AdjustExternal(env, -static_cast<int64_t>(v->size()));
+  delete v;
+}
+
+// Delivers one event of the I/O thread on the event loop. Runs outside any JS
+// call and possibly while the environment tears down, so: raw N-API, every
+// failure tolerated, no C++ exception (common.h).
+void CallJs(napi_env env, napi_value callback, void* context, void* data) {
+  std::unique_ptr<NetlinkIo::Event> ev(static_cast<NetlinkIo::Event*>(data));
+  if (env == nullptr || callback == nullptr) return;  // teardown: just free it
+  auto* io = static_cast<NetlinkIo*>(context);
+  size_t bytes = ev->kind == NetlinkIo::kMessages ? ev->data.size() : 0;
+  napi_value payload = nullptr;
+  if (ev->kind == NetlinkIo::kMessages && bytes <= kCopyRepliesBytes) {
+    void* copy;
+    if (napi_create_buffer_copy(env, bytes, ev->data.data(), &copy, &payload) != napi_ok) payload = nullptr;
+  } else if (ev->kind == NetlinkIo::kMessages) {
+    auto* owned = new (std::nothrow) std::vector<uint8_t>(std::move(ev->data));
+    if (owned != nullptr &&
+        napi_create_external_buffer(env, owned->size(), owned->data(), FreeReply, owned, &payload) == napi_ok) {
+      AdjustExternal(env, static_cast<int64_t>(owned->size()));
+    } else {
+      delete owned;
+      payload = nullptr;
+    }
+  } else if (napi_create_array_with_length(env, ev->tokens.size(), &payload) == napi_ok) {
+    for (size_t i = 0; i < ev->tokens.size(); i++) {
+      napi_value t;
+      if (napi_create_double(env, ev->tokens[i], &t) == napi_ok) napi_set_element(env, payload, i, t);
+    }
   } else {
-    Napi::Array tokens = Napi::Array::New(env, ev->tokens.size());
-    for (size_t i = 0; i < ev->tokens.size(); i++) tokens.Set(i, Napi::Number::New(env, ev->tokens[i]));
-    payload = tokens;
+    payload = nullptr;
   }
-  callback.Call({Napi::Number::New(env, ev->kind), payload, Napi::Number::New(env, ev->err)});
-  delete ev;
+  // Before the call: the callback may pause or resume reading.
+  io->Delivered(bytes);
+  if (payload == nullptr) return;
+  napi_value argv[3], recv;
+  if (napi_create_int32(env, ev->kind, &argv[0]) != napi_ok || napi_create_int32(env, ev->err, &argv[2]) != napi_ok ||
+      napi_get_undefined(env, &recv) != napi_ok)
+    return;
+  argv[1] = payload;
+  // A JS exception stays pending; Node reports it as uncaught.
+  napi_call_function(env, recv, callback, 3, argv, nullptr);
+}
+
+// The TSFN is being destroyed (the socket was closed, or the environment is
+// tearing down): stop and join the thread before anything it uses goes away.
+void FinalizeIo(napi_env, void* data, void*) {
+  std::unique_ptr<std::shared_ptr<NetlinkIo>> io(static_cast<std::shared_ptr<NetlinkIo>*>(data));
+  (*io)->Finalize();
+}
+
+struct SocketOptions {
+  int protocol = 0;
+  int nsfd = -1;
+  int adopt_fd = -1;
+  int rcvbuf = kDefaultRcvbuf;
+  int sndbuf = -1;
+  std::vector<int> groups;
+};
+
+SocketOptions ParseOptions(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  SocketOptions o;
+  if (info.Length() >= 3 && info[2].IsObject()) {
+    Napi::Object opts = info[2].As<Napi::Object>();
+    Napi::Value fd = opts.Get("fd");
+    if (fd.IsNumber()) o.adopt_fd = fd.As<Napi::Number>().Int32Value();
+  }
+  // The adopted descriptor is ours from here on: close it if an argument is bad.
+  try {
+    o.protocol = ArgInt(info, 0, "protocol", 0, 31);
+    o.nsfd = ArgInt(info, 1, "netns fd", -1, INT32_MAX);
+    if (info.Length() >= 3 && info[2].IsObject()) {
+      Napi::Object opts = info[2].As<Napi::Object>();
+      auto positive = [&](const char* key, int* out) {
+        Napi::Value v = opts.Get(key);
+        if (v.IsUndefined()) return;
+        double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : 0;
+        if (!(d >= 1 && d <= INT32_MAX) || d != static_cast<double>(static_cast<int32_t>(d)))
+          throw Napi::TypeError::New(env, std::string(key) + " must be an integer from 1 to 2147483647");
+        *out = static_cast<int>(d);
+      };
+      positive("rcvbuf", &o.rcvbuf);
+      positive("sndbuf", &o.sndbuf);
+      Napi::Value fd = opts.Get("fd");
+      if (!fd.IsUndefined() && (!fd.IsNumber() || o.adopt_fd < 0))
+        throw Napi::TypeError::New(env, "fd must be an open descriptor");
+      Napi::Value groups = opts.Get("groups");
+      if (!groups.IsUndefined()) {
+        if (!groups.IsArray()) throw Napi::TypeError::New(env, "groups must be an array of group numbers");
+        Napi::Array a = groups.As<Napi::Array>();
+        for (uint32_t i = 0; i < a.Length(); i++) {
+          Napi::Value g = a.Get(i);
+          double d = g.IsNumber() ? g.As<Napi::Number>().DoubleValue() : 0;
+          if (!(d >= 1 && d <= 1024) || d != static_cast<double>(static_cast<int>(d)))
+            throw Napi::TypeError::New(env, "groups must be an array of group numbers (1-1024)");
+          o.groups.push_back(static_cast<int>(d));
+        }
+      }
+    } else if (info.Length() >= 3 && !info[2].IsUndefined()) {
+      throw Napi::TypeError::New(env, "options must be an object");
+    }
+    if (info.Length() >= 4 && !info[3].IsUndefined() && !info[3].IsFunction())
+      throw Napi::TypeError::New(env, "onEvent must be a function");
+  } catch (...) {
+    if (o.adopt_fd >= 0) close(o.adopt_fd);
+    throw;
+  }
+  return o;
 }
 
 }  // namespace
@@ -107,6 +174,8 @@ void NetlinkSocket::Init(Napi::Env env, Napi::Object exports) {
           InstanceMethod<&NetlinkSocket::SetReceiveBuffer>("setReceiveBuffer"),
           InstanceMethod<&NetlinkSocket::Ref>("ref"),
           InstanceMethod<&NetlinkSocket::Unref>("unref"),
+          InstanceMethod<&NetlinkSocket::Pause>("pause"),
+          InstanceMethod<&NetlinkSocket::Resume>("resume"),
           InstanceMethod<&NetlinkSocket::Close>("close"),
           InstanceAccessor<&NetlinkSocket::GetPortId>("portId"),
           InstanceAccessor<&NetlinkSocket::GetFd>("fd"),
@@ -119,39 +188,46 @@ void NetlinkSocket::Init(Napi::Env env, Napi::Object exports) {
 // the namespace on a worker, because entering a namespace costs a thread and
 // a setns (about 0.4 ms, sometimes many ms) the event loop should not wait for.
 Napi::Value NetlinkSocket::OpenJs(const Napi::CallbackInfo& info) {
-  int protocol = info[0].As<Napi::Number>().Int32Value();
-  int nsfd = info[1].As<Napi::Number>().Int32Value();
+  int protocol = ArgInt(info, 0, "protocol", 0, 31);
+  int nsfd = ArgInt(info, 1, "netns fd", -1, INT32_MAX);
   auto fd = std::make_shared<int>(-1);
   return RunMaybeAsync(
       info.Env(), true,
       [protocol, nsfd, fd](std::string& syscall) -> int {
-        syscall = nsfd < 0 ? "socket(AF_NETLINK)" : "setns/socket(AF_NETLINK)";
+        syscall = nsfd < 0 ? "socket(AF_NETLINK)" : "pthread_create/setns/socket(AF_NETLINK)";
         return RunInNetns(nsfd, [&]() -> int {
           *fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol);
           return *fd < 0 ? errno : 0;
         });
       },
-      [fd](Napi::Env env) -> Napi::Value { return Napi::Number::New(env, *fd); });
+      [fd](napi_env env) -> napi_value {
+        napi_value v = MakeNumber(env, *fd);
+        if (v == nullptr) close(*fd);  // nobody will ever see it
+        return v;
+      });
 }
 
-// new NetlinkSocket(protocol, nsfd, { rcvbuf, sndbuf, groups }, onEvent?)
+// new NetlinkSocket(protocol, nsfd, { rcvbuf, sndbuf, groups, fd }, onEvent?)
 NetlinkSocket::NetlinkSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NetlinkSocket>(info) {
   Napi::Env env = info.Env();
-  int protocol = info[0].As<Napi::Number>().Int32Value();
-  int nsfd = info[1].As<Napi::Number>().Int32Value();
-  Napi::Object opts = info[2].IsObject() ? info[2].As<Napi::Object>() : Napi::Object::New(env);
-  async_ = info[3].IsFunction();
+  SocketOptions o = ParseOptions(info);
+  bool async = info.Length() >= 4 && info[3].IsFunction();
 
-  if (opts.Get("fd").IsNumber()) {
-    // Made by netlinkSocketOpen off the main thread; this object owns it now.
-    fd_ = opts.Get("fd").As<Napi::Number>().Int32Value();
+  if (o.adopt_fd >= 0) {
+    fd_ = o.adopt_fd;  // made by netlinkSocketOpen off the main thread
   } else {
-    int err = RunInNetns(nsfd, [&]() -> int {
-      fd_ = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol);
+    int err = RunInNetns(o.nsfd, [&]() -> int {
+      fd_ = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, o.protocol);
       return fd_ < 0 ? errno : 0;
     });
-    if (err) throw ErrnoError(env, err, nsfd < 0 ? "socket(AF_NETLINK)" : "setns/socket(AF_NETLINK)");
+    if (err) throw ErrnoError(env, err, fd_ < 0 && o.nsfd >= 0 ? "pthread_create/setns/socket(AF_NETLINK)" : "socket(AF_NETLINK)");
   }
+  auto fail = [&](int err, const char* what) {
+    close(fd_);
+    fd_ = -1;
+    closed_ = true;
+    throw ErrnoError(env, err, what);
+  };
 
   int one = 1;
   // Extended acks carry the kernel's error text; capped acks do not echo the
@@ -159,246 +235,105 @@ NetlinkSocket::NetlinkSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<
   setsockopt(fd_, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof one);
   setsockopt(fd_, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof one);
   setsockopt(fd_, SOL_NETLINK, NETLINK_GET_STRICT_CHK, &one, sizeof one);
-
-  int rcvbuf = opts.Get("rcvbuf").IsNumber() ? opts.Get("rcvbuf").As<Napi::Number>().Int32Value() : kDefaultRcvbuf;
-  SetBufferSize(fd_, SO_RCVBUFFORCE, SO_RCVBUF, rcvbuf);
-  if (opts.Get("sndbuf").IsNumber()) {
-    SetBufferSize(fd_, SO_SNDBUFFORCE, SO_SNDBUF, opts.Get("sndbuf").As<Napi::Number>().Int32Value());
-  }
+  SetBufferSize(fd_, SO_RCVBUFFORCE, SO_RCVBUF, o.rcvbuf);
+  if (o.sndbuf > 0) SetBufferSize(fd_, SO_SNDBUFFORCE, SO_SNDBUF, o.sndbuf);
   socklen_t len = sizeof sndbuf_;
   getsockopt(fd_, SOL_SOCKET, SO_SNDBUF, &sndbuf_, &len);
 
   sockaddr_nl addr{};
   addr.nl_family = AF_NETLINK;
-  if (bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    int e = errno;
-    close(fd_);
-    throw ErrnoError(env, e, "bind(AF_NETLINK)");
-  }
+  if (bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) fail(errno, "bind(AF_NETLINK)");
   socklen_t alen = sizeof addr;
   getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &alen);
   port_id_ = addr.nl_pid;
+  for (int g : o.groups) {
+    if (setsockopt(fd_, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &g, sizeof g) != 0)
+      fail(errno, "setsockopt(NETLINK_ADD_MEMBERSHIP)");
+  }
+  if (!async) return;
 
-  if (opts.Get("groups").IsArray()) {
-    Napi::Array groups = opts.Get("groups").As<Napi::Array>();
-    for (uint32_t i = 0; i < groups.Length(); i++) {
-      int g = groups.Get(i).As<Napi::Number>().Int32Value();
-      if (setsockopt(fd_, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &g, sizeof g) != 0) {
-        int e = errno;
-        close(fd_);
-        throw ErrnoError(env, e, "setsockopt(NETLINK_ADD_MEMBERSHIP)");
-      }
+  int wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (wake_fd < 0) fail(errno, "eventfd");
+  io_ = std::make_shared<NetlinkIo>(fd_, wake_fd, sndbuf_, !o.groups.empty());  // owns both fds now
+  napi_value name;
+  napi_create_string_utf8(env, "nlkit-netlink", NAPI_AUTO_LENGTH, &name);
+  auto* keep = new std::shared_ptr<NetlinkIo>(io_);
+  if (napi_create_threadsafe_function(env, info[3], nullptr, name, 0, 1, keep, FinalizeIo, io_.get(), CallJs,
+                                      &tsfn_) != napi_ok) {
+    delete keep;
+    io_.reset();  // closes the fds
+    fd_ = -1;
+    closed_ = true;
+    throw Napi::Error::New(env, "nlkit: cannot create the netlink event channel");
+  }
+  io_->SetTsfn(tsfn_);
+  napi_unref_threadsafe_function(env, tsfn_);  // TS refs it while requests or subscriptions are live
+  if (!o.groups.empty()) {
+    int err = io_->StartListening();
+    if (err != 0) {
+      io_->Stop();  // releases the TSFN: its finalizer closes the fds
+      fd_ = -1;
+      closed_ = true;
+      throw ErrnoError(env, err, "pthread_create");
     }
   }
-
-  if (async_) {
-    wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    scratch_.resize(kScratchBytes);
-    tsfn_ = Tsfn::New(env, info[3].As<Napi::Function>(), "nlkit-netlink", 0, 1);
-    tsfn_.Unref(env);  // TS refs it while requests or subscriptions are live
-    spin_ = SpinTime();
-    io_ = std::thread([this] { IoLoop(); });
-  } else {
-    scratch_.resize(kScratchBytes);
-  }
+  reported_bytes_ = kReportedSocketBytes;
+  AdjustExternal(env, reported_bytes_);
 }
 
-NetlinkSocket::~NetlinkSocket() { Shutdown(); }
+NetlinkSocket::~NetlinkSocket() { Shutdown(Env()); }
 
-void NetlinkSocket::Shutdown() {
-  if (closed_) return;
+std::vector<double> NetlinkSocket::Shutdown(napi_env env) {
+  std::vector<double> unsent;
+  if (closed_) return unsent;
   closed_ = true;
-  if (async_) {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      stopping_ = true;
-    }
-    uint64_t one = 1;
-    if (write(wake_fd_, &one, sizeof one) < 0) { /* the thread also polls fd_ */ }
-    if (io_.joinable()) io_.join();
-    tsfn_.Release();
-    close(wake_fd_);
+  if (io_) {
+    unsent = io_->Stop();  // never waits; the thread or the TSFN finalizer closes the fds
+  } else if (fd_ >= 0) {
+    close(fd_);
   }
-  close(fd_);
+  fd_ = -1;
+  scratch_.reset();
+  AdjustExternal(env, -reported_bytes_);
+  reported_bytes_ = 0;
+  return unsent;
 }
 
-void NetlinkSocket::EnsureSendBuffer(size_t bytes) {
-  // The kernel refuses a datagram larger than sndbuf minus a little overhead;
-  // nfnetlink batches must travel in one datagram, so grow to fit.
-  if (bytes + 1024 <= static_cast<size_t>(sndbuf_)) return;
-  int want = static_cast<int>(bytes + 64 * 1024);
-  SetBufferSize(fd_, SO_SNDBUFFORCE, SO_SNDBUF, want / 2);  // the kernel doubles it
-  socklen_t len = sizeof sndbuf_;
-  getsockopt(fd_, SOL_SOCKET, SO_SNDBUF, &sndbuf_, &len);
-}
-
-void NetlinkSocket::Post(Event* ev) {
-  if (tsfn_.NonBlockingCall(ev, CallJs) != napi_ok) delete ev;
-}
-
-void NetlinkSocket::FlushInbox() {
-  if (inbox_.empty()) return;
-  auto* ev = new Event(kMessages);
-  ev->data.swap(inbox_);
-  Post(ev);
-}
-
-bool NetlinkSocket::Drain() {
-  for (;;) {
-    ssize_t n = recv(fd_, scratch_.data(), scratch_.size(), MSG_DONTWAIT | MSG_TRUNC);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN) return true;
-      if (errno == ENOBUFS) {
-        FlushInbox();
-        Post(new Event(kOverrun, ENOBUFS));
-        continue;
-      }
-      FlushInbox();
-      Post(new Event(kFatal, errno));
-      return false;
-    }
-    if (static_cast<size_t>(n) > scratch_.size()) {
-      FlushInbox();
-      Post(new Event(kFatal, EMSGSIZE));
-      continue;
-    }
-    inbox_.insert(inbox_.end(), scratch_.begin(), scratch_.begin() + n);
-    if (inbox_.size() >= kInboxFlushBytes) FlushInbox();
-  }
-}
-
-void NetlinkSocket::SendChunk(const uint8_t* data, size_t length, const Outgoing* first, const Outgoing* last) {
-  EnsureSendBuffer(length);
-  // One iovec: a coalesced chunk is contiguous in the queue, and sendmsg
-  // refuses more than UIO_MAXIOV (1024) iovecs with EMSGSIZE.
-  iovec iov{const_cast<uint8_t*>(data), length};
-  sockaddr_nl kernel{};
-  kernel.nl_family = AF_NETLINK;
-  msghdr msg{};
-  msg.msg_name = &kernel;
-  msg.msg_namelen = sizeof kernel;
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  ssize_t n;
-  do {
-    n = sendmsg(fd_, &msg, 0);
-  } while (n < 0 && errno == EINTR);
-  int err = n < 0 ? errno : 0;
-  // Replies to everything in this datagram were queued during sendmsg.
-  Drain();
-  // Only batches (which complete on "sent") and failed sends need an event;
-  // everything else completes on its own replies, posted after all chunks.
-  bool report = err != 0;
-  for (const Outgoing* o = first; o != last && !report; ++o) report = o->exclusive;
-  if (!report) return;
-  // Post the replies before announcing the send, so "sent" means "all sync
-  // replies seen".
-  FlushInbox();
-  auto* ev = new Event(err ? kSendError : kSent, err);
-  for (const Outgoing* o = first; o != last; ++o) ev->tokens.push_back(o->token);
-  Post(ev);
-}
-
-bool NetlinkSocket::TakeAndSend() {
-  using Clock = std::chrono::steady_clock;
-  Clock::time_point spin_until{};
-  for (;;) {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (stopping_) return false;
-      if (queue_.empty()) {
-        if (Clock::now() >= spin_until) {
-          awake_ = false;  // the next send() writes the eventfd
-          return true;
-        }
-      } else {
-        send_bytes_.swap(queue_bytes_);
-        send_items_.swap(queue_);
-        has_work_.store(false, std::memory_order_relaxed);
-      }
-    }
-    if (send_items_.empty()) {
-      // Spinning: a caller awaiting its requests one by one sends the next one
-      // a few microseconds after its reply; picking it up here saves the
-      // eventfd write and a thread wake-up per request.
-      while (!has_work_.load(std::memory_order_acquire) && Clock::now() < spin_until) CpuRelax();
-      continue;
-    }
-    const Outgoing* items = send_items_.data();
-    size_t count = send_items_.size();
-    for (size_t i = 0; i < count;) {
-      size_t j = i + 1;
-      size_t length = items[i].length;
-      if (!items[i].exclusive) {
-        while (j < count && !items[j].exclusive && length + items[j].length <= kCoalesceBytes) length += items[j++].length;
-      }
-      // Items are appended in order, so a run of them is contiguous.
-      SendChunk(send_bytes_.data() + items[i].offset, length, &items[i], &items[j]);
-      i = j;
-    }
-    FlushInbox();
-    send_items_.clear();
-    if (send_bytes_.capacity() > kKeepQueueBytes) std::vector<uint8_t>().swap(send_bytes_);
-    else send_bytes_.clear();
-    spin_until = Clock::now() + spin_;
-  }
-}
-
-void NetlinkSocket::IoLoop() {
-  pollfd fds[2] = {{fd_, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
-  for (;;) {
-    if (poll(fds, 2, -1) < 0 && errno != EINTR) break;
-    if (fds[1].revents & POLLIN) {
-      uint64_t v;
-      if (read(wake_fd_, &v, sizeof v) < 0) { /* spurious wake-up */ }
-    }
-    if (!TakeAndSend()) break;
-    if (fds[0].revents & (POLLIN | POLLERR)) {
-      if (!Drain()) {
-        FlushInbox();
-        break;
-      }
-    }
-    FlushInbox();
-  }
+void NetlinkSocket::CheckOpen(Napi::Env env, const char* what) const {
+  if (closed_) throw ErrnoError(env, EBADF, what);
 }
 
 // send(buffer, token, exclusive)
 Napi::Value NetlinkSocket::Send(const Napi::CallbackInfo& info) {
-  if (closed_) throw ErrnoError(info.Env(), EBADF, "send");
+  Napi::Env env = info.Env();
+  CheckOpen(env, "send");
+  if (!io_) throw ErrnoError(env, EINVAL, "send (a sync socket: use sendSync)");
+  if (!info[0].IsTypedArray() || !info[1].IsNumber()) throw Napi::TypeError::New(env, "send(buffer, token, exclusive)");
   auto buf = info[0].As<Napi::Uint8Array>();
-  double token = info[1].As<Napi::Number>().DoubleValue();
-  bool exclusive = info[2].ToBoolean();
-  bool wake;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    size_t offset = queue_bytes_.size();
-    queue_bytes_.insert(queue_bytes_.end(), buf.Data(), buf.Data() + buf.ByteLength());
-    queue_.push_back(Outgoing{offset, buf.ByteLength(), token, exclusive});
-    has_work_.store(true, std::memory_order_release);
-    wake = !awake_;
-    awake_ = true;
-  }
-  if (wake) {
-    uint64_t one = 1;
-    if (write(wake_fd_, &one, sizeof one) < 0) { /* counter saturated: already awake */ }
-  }
-  return info.Env().Undefined();
+  int err = io_->Enqueue(buf.Data(), buf.ByteLength(), info[1].As<Napi::Number>().DoubleValue(), info[2].ToBoolean());
+  if (err != 0) throw ErrnoError(env, err, err == EBADF ? "send" : "pthread_create");
+  return env.Undefined();
 }
 
 Napi::Value NetlinkSocket::SendSync(const Napi::CallbackInfo& info) {
-  if (closed_) throw ErrnoError(info.Env(), EBADF, "send");
+  Napi::Env env = info.Env();
+  CheckOpen(env, "send");
+  if (io_) throw ErrnoError(env, EINVAL, "sendSync (an async socket: use send)");
+  if (!info[0].IsTypedArray()) throw Napi::TypeError::New(env, "sendSync(buffer)");
   auto buf = info[0].As<Napi::Uint8Array>();
-  EnsureSendBuffer(buf.ByteLength());
+  if (buf.ByteLength() + 1024 > static_cast<size_t>(sndbuf_)) {
+    SetBufferSize(fd_, SO_SNDBUFFORCE, SO_SNDBUF, static_cast<int>(buf.ByteLength() + 64 * 1024) / 2);
+    socklen_t len = sizeof sndbuf_;
+    getsockopt(fd_, SOL_SOCKET, SO_SNDBUF, &sndbuf_, &len);
+  }
   sockaddr_nl kernel{};
   kernel.nl_family = AF_NETLINK;
   ssize_t n;
   do {
     n = sendto(fd_, buf.Data(), buf.ByteLength(), 0, reinterpret_cast<sockaddr*>(&kernel), sizeof kernel);
   } while (n < 0 && errno == EINTR);
-  if (n < 0) throw ErrnoError(info.Env(), errno, "sendmsg(netlink)");
-  return info.Env().Undefined();
+  if (n < 0) throw ErrnoError(env, errno, "sendmsg(netlink)");
+  return env.Undefined();
 }
 
 // recvSync(timeoutMs): waits for at least one datagram (or the timeout; -1
@@ -406,8 +341,13 @@ Napi::Value NetlinkSocket::SendSync(const Napi::CallbackInfo& info) {
 // timeout). Throws with errno ENOBUFS when the kernel dropped messages.
 Napi::Value NetlinkSocket::RecvSync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (closed_) throw ErrnoError(env, EBADF, "recv");
-  int timeout = info[0].IsNumber() ? info[0].As<Napi::Number>().Int32Value() : -1;
+  CheckOpen(env, "recv");
+  if (io_) throw ErrnoError(env, EINVAL, "recvSync (an async socket)");
+  int timeout = info[0].IsUndefined() ? -1 : ArgInt(info, 0, "timeout", -1, INT32_MAX);
+  if (!scratch_) {
+    scratch_.reset(new (std::nothrow) uint8_t[kScratchBytes]);
+    if (!scratch_) throw ErrnoError(env, ENOMEM, "recv");
+  }
   pollfd pfd{fd_, POLLIN, 0};
   int r;
   do {
@@ -417,57 +357,92 @@ Napi::Value NetlinkSocket::RecvSync(const Napi::CallbackInfo& info) {
   std::vector<uint8_t> out;
   int err = 0;
   for (;;) {
-    ssize_t n = recv(fd_, scratch_.data(), scratch_.size(), MSG_DONTWAIT | MSG_TRUNC);
+    ssize_t n = recv(fd_, scratch_.get(), kScratchBytes, MSG_DONTWAIT | MSG_TRUNC);
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno != EAGAIN) err = errno;
       break;
     }
-    if (static_cast<size_t>(n) > scratch_.size()) {
+    if (static_cast<size_t>(n) > kScratchBytes) {
       err = EMSGSIZE;
       break;
     }
-    out.insert(out.end(), scratch_.begin(), scratch_.begin() + n);
+    out.insert(out.end(), scratch_.get(), scratch_.get() + n);
   }
   if (err && out.empty()) throw ErrnoError(env, err, "recvmsg(netlink)");
   return Napi::Buffer<uint8_t>::Copy(env, out.data(), out.size());
 }
 
 Napi::Value NetlinkSocket::AddMembership(const Napi::CallbackInfo& info) {
-  int g = info[0].As<Napi::Number>().Int32Value();
+  CheckOpen(info.Env(), "setsockopt(NETLINK_ADD_MEMBERSHIP)");
+  int g = ArgInt(info, 0, "group", 1, 1024);
   if (setsockopt(fd_, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &g, sizeof g) != 0)
     throw ErrnoError(info.Env(), errno, "setsockopt(NETLINK_ADD_MEMBERSHIP)");
   return info.Env().Undefined();
 }
 
 Napi::Value NetlinkSocket::DropMembership(const Napi::CallbackInfo& info) {
-  int g = info[0].As<Napi::Number>().Int32Value();
+  CheckOpen(info.Env(), "setsockopt(NETLINK_DROP_MEMBERSHIP)");
+  int g = ArgInt(info, 0, "group", 1, 1024);
   if (setsockopt(fd_, SOL_NETLINK, NETLINK_DROP_MEMBERSHIP, &g, sizeof g) != 0)
     throw ErrnoError(info.Env(), errno, "setsockopt(NETLINK_DROP_MEMBERSHIP)");
   return info.Env().Undefined();
 }
 
 Napi::Value NetlinkSocket::SetReceiveBuffer(const Napi::CallbackInfo& info) {
-  SetBufferSize(fd_, SO_RCVBUFFORCE, SO_RCVBUF, info[0].As<Napi::Number>().Int32Value());
+  CheckOpen(info.Env(), "setsockopt(SO_RCVBUF)");
+  SetBufferSize(fd_, SO_RCVBUFFORCE, SO_RCVBUF, ArgInt(info, 0, "bytes", 1, INT32_MAX));
   int v = 0;
   socklen_t len = sizeof v;
   getsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &v, &len);
   return Napi::Number::New(info.Env(), v);
 }
 
+// ref()/unref(): whether something waits on this socket. While referenced it
+// keeps the event loop alive and its thread does not exit for idleness.
 Napi::Value NetlinkSocket::Ref(const Napi::CallbackInfo& info) {
-  if (async_ && !closed_) tsfn_.Ref(info.Env());
+  if (io_ && !closed_ && !refed_) {
+    refed_ = true;
+    io_->SetBusy(true);
+    napi_ref_threadsafe_function(info.Env(), tsfn_);
+  }
   return info.Env().Undefined();
 }
 
 Napi::Value NetlinkSocket::Unref(const Napi::CallbackInfo& info) {
-  if (async_ && !closed_) tsfn_.Unref(info.Env());
+  if (io_ && !closed_ && refed_) {
+    refed_ = false;
+    io_->SetBusy(false);
+    napi_unref_threadsafe_function(info.Env(), tsfn_);
+  }
   return info.Env().Undefined();
 }
 
-Napi::Value NetlinkSocket::Close(const Napi::CallbackInfo& info) {
-  Shutdown();
+// pause()/resume(): stop reading while the consumer of a dump is behind; the
+// kernel produces the next part of a dump only when it is read.
+Napi::Value NetlinkSocket::Pause(const Napi::CallbackInfo& info) {
+  if (io_ && !closed_) io_->SetPaused(true);
   return info.Env().Undefined();
+}
+
+Napi::Value NetlinkSocket::Resume(const Napi::CallbackInfo& info) {
+  if (io_ && !closed_) io_->SetPaused(false);
+  return info.Env().Undefined();
+}
+
+// close() -> tokens of the requests that were never handed to the kernel.
+// Returns at once: a sendmsg in progress completes on the I/O thread.
+Napi::Value NetlinkSocket::Close(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (refed_ && !closed_) {
+    // The TSFN stays referenced until the thread hands it back, so the
+    // process still waits for a sendmsg in progress, but not longer.
+    refed_ = false;
+  }
+  std::vector<double> unsent = Shutdown(env);
+  Napi::Array out = Napi::Array::New(env, unsent.size());
+  for (size_t i = 0; i < unsent.size(); i++) out.Set(i, Napi::Number::New(env, unsent[i]));
+  return out;
 }
 
 Napi::Value NetlinkSocket::GetPortId(const Napi::CallbackInfo& info) {

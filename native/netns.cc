@@ -11,7 +11,6 @@
 #include <unistd.h>
 
 #include <memory>
-#include <thread>
 
 #include "common.h"
 
@@ -49,9 +48,10 @@ int CreateNamed(const std::string& path, std::string& syscall) {
     return errno;
   }
   close(fd);
-  std::string step;
+  std::string step = "pthread_create";
   int result = 0;
-  std::thread worker([&] {
+  pthread_t worker;
+  int err = StartThread(&worker, [&] {
     if (unshare(CLONE_NEWNET) != 0) {
       result = errno;
       step = "unshare(CLONE_NEWNET)";
@@ -62,7 +62,8 @@ int CreateNamed(const std::string& path, std::string& syscall) {
       step = "mount(MS_BIND)";
     }
   });
-  worker.join();
+  if (err != 0) result = err;
+  else pthread_join(worker, nullptr);
   if (result != 0) {
     unlink(path.c_str());  // roll back the mount point we made
     syscall = step;
@@ -86,7 +87,8 @@ int DeleteNamed(const std::string& path, std::string& syscall) {
 // inside it) is.
 int CreateAnonymous(int* out, std::string& syscall) {
   int result = 0;
-  std::thread worker([&] {
+  pthread_t worker;
+  int err = StartThread(&worker, [&] {
     if (unshare(CLONE_NEWNET) != 0) {
       result = errno;
       syscall = "unshare(CLONE_NEWNET)";
@@ -98,7 +100,11 @@ int CreateAnonymous(int* out, std::string& syscall) {
       syscall = "open(/proc/thread-self/ns/net)";
     }
   });
-  worker.join();
+  if (err != 0) {
+    syscall = "pthread_create";
+    return err;
+  }
+  pthread_join(worker, nullptr);
   return result;
 }
 
@@ -106,6 +112,7 @@ int CreateAnonymous(int* out, std::string& syscall) {
 // is opened (and read or written) on a thread inside the target namespace.
 int SysctlIo(int nsfd, const std::string& path, const std::string* value,
              std::string* out, std::string& syscall) {
+  syscall = "pthread_create";
   return RunInNetns(nsfd, [&]() -> int {
     int fd = open(path.c_str(), (value ? O_WRONLY : O_RDONLY) | O_CLOEXEC);
     if (fd < 0) {
@@ -146,7 +153,7 @@ Napi::Value CreateNamedJs(const Napi::CallbackInfo& info) {
   bool async = info[1].ToBoolean();
   return RunMaybeAsync(
       info.Env(), async, [path](std::string& s) { return CreateNamed(path, s); },
-      Undefined);
+      DoneUndefined);
 }
 
 Napi::Value DeleteNamedJs(const Napi::CallbackInfo& info) {
@@ -154,7 +161,7 @@ Napi::Value DeleteNamedJs(const Napi::CallbackInfo& info) {
   bool async = info[1].ToBoolean();
   return RunMaybeAsync(
       info.Env(), async, [path](std::string& s) { return DeleteNamed(path, s); },
-      Undefined);
+      DoneUndefined);
 }
 
 Napi::Value CreateAnonymousJs(const Napi::CallbackInfo& info) {
@@ -162,7 +169,7 @@ Napi::Value CreateAnonymousJs(const Napi::CallbackInfo& info) {
   auto fd = std::make_shared<int>(-1);
   return RunMaybeAsync(
       info.Env(), async, [fd](std::string& s) { return CreateAnonymous(fd.get(), s); },
-      [fd](Napi::Env env) { return Napi::Number::New(env, *fd); });
+      [fd](napi_env env) { return MakeNumber(env, *fd); });
 }
 
 Napi::Value SysctlReadJs(const Napi::CallbackInfo& info) {
@@ -173,7 +180,7 @@ Napi::Value SysctlReadJs(const Napi::CallbackInfo& info) {
   return RunMaybeAsync(
       info.Env(), async,
       [nsfd, path, out](std::string& s) { return SysctlIo(nsfd, path, nullptr, out.get(), s); },
-      [out](Napi::Env env) { return Napi::String::New(env, *out); });
+      [out](napi_env env) { return MakeString(env, *out); });
 }
 
 Napi::Value SysctlWriteJs(const Napi::CallbackInfo& info) {
@@ -184,7 +191,7 @@ Napi::Value SysctlWriteJs(const Napi::CallbackInfo& info) {
   return RunMaybeAsync(
       info.Env(), async,
       [nsfd, path, value](std::string& s) { return SysctlIo(nsfd, path, &value, nullptr, s); },
-      Undefined);
+      DoneUndefined);
 }
 
 }  // namespace

@@ -31,7 +31,7 @@ Napi::Value TunCreateJs(const Napi::CallbackInfo& info) {
   ifr.ifr_flags = (flag("tap") ? IFF_TAP : IFF_TUN) | (flag("noPi") ? IFF_NO_PI : 0) |
                   (flag("multiQueue") ? IFF_MULTI_QUEUE : 0) | (flag("vnetHdr") ? IFF_VNET_HDR : 0);
   long owner = num("owner"), group = num("group");
-  std::string syscall;
+  std::string syscall = "pthread_create";
   int err = RunInNetns(nsfd, [&]() -> int {
     int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
     if (fd < 0) {

@@ -15,9 +15,14 @@ export interface NativeNetlinkSocket {
   addMembership(group: number): void;
   dropMembership(group: number): void;
   setReceiveBuffer(bytes: number): number;
+  /** Keeps the event loop alive (something waits on this socket). */
   ref(): void;
   unref(): void;
-  close(): void;
+  /** Stops reading replies until resume() (backpressure for a slow consumer). */
+  pause(): void;
+  resume(): void;
+  /** Closes without waiting; returns the tokens of requests never handed to the kernel. */
+  close(): number[];
   readonly portId: number;
   readonly fd: number;
 }

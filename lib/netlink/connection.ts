@@ -10,7 +10,7 @@
 import { constants as osConstants } from 'node:os';
 import { native, NativeEventKind, type NativeNetlinkSocket } from '../native/binding';
 import { NLM_F_ACK } from './constants';
-import { ClosedError, NetlinkError, NetlinkOverrunError, fromNative } from './errors';
+import { ClosedError, NetlinkError, NetlinkOverrunError, ValidationError, fromNative } from './errors';
 import type { AsyncExecutor, NetlinkCall, SyncExecutor } from './operation';
 import { parseMessages, type NetlinkMessage } from './parser';
 import { PendingRequest, RequestTracker } from './request-tracker';
@@ -30,6 +30,44 @@ export interface ConnectionOptions {
   fd?: number;
 }
 
+/** Options of {@link NetlinkConnection.close} (and `Handle.close`). */
+export interface CloseOptions {
+  /**
+   * Wait until every request already made has been sent and answered, then
+   * close (the returned promise settles then). New requests are refused at
+   * once. Default false: close now; requests still pending reject with a
+   * {@link ClosedError} whose `sent` says whether the kernel had them.
+   */
+  drain?: boolean;
+}
+
+/**
+ * Checks a socket buffer size option: a whole number of bytes the kernel can
+ * take (it rounds tiny values up to its minimum).
+ * @internal
+ */
+export function checkBufferBytes(field: string, bytes: number | undefined): void {
+  if (bytes === undefined) return;
+  if (typeof bytes !== 'number' || !Number.isInteger(bytes) || bytes < 1 || bytes > 0x7fffffff) {
+    throw new ValidationError(field, bytes, 'must be a whole number of bytes from 1 to 2147483647');
+  }
+}
+
+/**
+ * Checks the options of a close() call; unknown keys are refused.
+ * @internal
+ */
+export function checkCloseOptions(opts: unknown): CloseOptions {
+  if (opts === undefined) return {};
+  if (typeof opts !== 'object' || opts === null) throw new ValidationError('close options', opts, 'must be an object');
+  for (const k of Object.keys(opts)) {
+    if (k !== 'drain') throw new ValidationError('close options', k, 'is not an option (known: drain)');
+  }
+  const drain = (opts as CloseOptions).drain;
+  if (drain !== undefined && typeof drain !== 'boolean') throw new ValidationError('drain', drain, 'must be a boolean');
+  return opts as CloseOptions;
+}
+
 /**
  * Creates a netlink socket inside a namespace off the main thread (entering a
  * namespace takes a fresh thread and a setns: about 0.4 ms, at times several
@@ -45,6 +83,13 @@ export async function openNetlinkSocketFd(protocol: number, netnsFd: number): Pr
 
 /** How often a collected dump is restarted after NLM_F_DUMP_INTR before giving up. */
 const DUMP_RETRIES = 8;
+/**
+ * A streamed dump stops reading from the socket when this many messages wait
+ * for the consumer, and reads again when it is down to STREAM_LOW_WATER: the
+ * kernel produces the next part of a dump only when the previous was read.
+ */
+const STREAM_HIGH_WATER = 4096;
+const STREAM_LOW_WATER = 1024;
 
 abstract class ConnectionCore {
   protected readonly tracker = new RequestTracker();
@@ -88,9 +133,16 @@ export class NetlinkConnection extends ConnectionCore implements AsyncExecutor {
   private dumpActive = false;
   private readonly dumpWaiters: Array<() => void> = [];
   private refs = 0;
+  /** close({ drain: true }) is waiting: new calls are refused. */
+  private draining = false;
+  /** Calls made and not yet settled (including dumps waiting for their turn). */
+  private active = 0;
+  private idle?: () => void;
 
   constructor(opts: ConnectionOptions) {
     super();
+    checkBufferBytes('receiveBufferBytes', opts.receiveBufferBytes);
+    checkBufferBytes('sendBufferBytes', opts.sendBufferBytes);
     try {
       this.socket = new (native().NetlinkSocket)(
         opts.protocol,
@@ -106,7 +158,16 @@ export class NetlinkConnection extends ConnectionCore implements AsyncExecutor {
 
   /** Runs one call and resolves with its replies (all of them, for a dump). */
   execute(c: NetlinkCall): Promise<NetlinkMessage[]> {
-    return c.kind === 'dump' ? this.executeDump(c) : this.send(c);
+    if (this.closed || this.draining) return Promise.reject(new ClosedError(c.operation));
+    this.active++;
+    const done = () => this.settled();
+    const p = c.kind === 'dump' ? this.executeDump(c) : this.send(c);
+    p.then(done, done);
+    return p;
+  }
+
+  private settled(): void {
+    if (--this.active === 0) this.idle?.();
   }
 
   private async executeDump(c: NetlinkCall): Promise<NetlinkMessage[]> {
@@ -124,42 +185,99 @@ export class NetlinkConnection extends ConnectionCore implements AsyncExecutor {
 
   /**
    * Streams a dump message by message. Throws DumpInterruptedError at the end
-   * if the kernel flagged the dump as inconsistent (list again).
+   * if the kernel flagged the dump as inconsistent (list again). A consumer
+   * that reads slowly holds the kernel back: at most a few thousand messages
+   * wait in memory, however large the dump.
    */
   async *stream(c: NetlinkCall): AsyncGenerator<NetlinkMessage, void, undefined> {
+    if (this.closed || this.draining) throw new ClosedError(c.operation);
+    this.active++;
     await this.acquireDumpSlot();
     const queue: NetlinkMessage[] = [];
     let done = false;
     let failure: Error | undefined;
     let wake: (() => void) | undefined;
+    let paused = false;
+    let abandoned = false;
+    let started = false;
+    const resume = () => {
+      if (!paused) return;
+      paused = false;
+      if (!this.closed) this.socket.resume();
+    };
     try {
       this.checkOpen(c.operation);
       this.start(c, (err) => {
         done = true;
         failure = err;
+        resume();
         wake?.();
       }, (m) => {
+        if (abandoned) return;
         queue.push(m);
+        if (!paused && queue.length >= STREAM_HIGH_WATER) {
+          paused = true;
+          this.socket.pause();
+        }
         wake?.();
       });
+      started = true;
       for (;;) {
-        while (queue.length) yield queue.shift()!;
+        while (queue.length) {
+          const m = queue.shift()!;
+          if (paused && queue.length <= STREAM_LOW_WATER) resume();
+          yield m;
+        }
         if (done) break;
         await new Promise<void>((r) => (wake = r));
         wake = undefined;
       }
       if (failure) throw failure;
     } finally {
+      if (started && !done) {
+        // The consumer stopped early: the kernel allows one dump per socket,
+        // so read the rest of this one (discarding it) before the next starts.
+        abandoned = true;
+        queue.length = 0;
+        resume();
+        while (!done) await new Promise<void>((r) => (wake = r));
+      }
       this.releaseDumpSlot();
+      this.settled();
     }
   }
 
-  /** Fails everything pending and closes the socket. Safe to call twice. */
-  close(): void {
+  /**
+   * Closes the socket. Without options it returns at once and never blocks:
+   * pending requests reject with {@link ClosedError} (`sent: false` if the
+   * kernel never got them, `true` if it did and the outcome is unknown).
+   * With `{ drain: true }` it refuses new requests, waits for every request
+   * already made to be answered, then closes. Safe to call twice.
+   */
+  close(): void;
+  close(opts: CloseOptions & { drain: true }): Promise<void>;
+  close(opts?: CloseOptions): void | Promise<void>;
+  close(opts?: CloseOptions): void | Promise<void> {
+    if (checkCloseOptions(opts).drain) return this.drainAndClose();
+    this.closeNow();
+  }
+
+  private async drainAndClose(): Promise<void> {
+    this.draining = true;
+    while (this.active > 0 && !this.closed) await new Promise<void>((r) => (this.idle = r));
+    this.idle = undefined;
+    this.closeNow();
+  }
+
+  private closeNow(): void {
     if (this.closed) return;
     this.closed = true;
-    this.tracker.fail(new ClosedError('netlink request'));
-    this.socket.close();
+    this.draining = false;
+    // The addon stops its thread without waiting and names the requests it
+    // never handed to the kernel; everything else pending was sent.
+    const unsent = new Set(this.socket.close());
+    for (const p of this.tracker.pending()) this.tracker.fail(new ClosedError(p.operation, !unsent.has(p.firstSeq)), p);
+    this.idle?.();
   }
 
   private send(c: NetlinkCall): Promise<NetlinkMessage[]> {
@@ -182,10 +300,16 @@ export class NetlinkConnection extends ConnectionCore implements AsyncExecutor {
     onMessage?: (m: NetlinkMessage) => void,
   ): void {
     const [first, last] = this.stamp(c);
+    const p = new PendingRequest(c.kind, c.operation, first, last, settle, onMessage);
     // The tracker's onFinish hook unrefs the socket: no per-request wrapper.
-    this.tracker.add(new PendingRequest(c.kind, c.operation, first, last, settle, onMessage));
+    this.tracker.add(p);
     this.ref();
-    this.socket.send(c.message, first, c.kind === 'batch');
+    try {
+      this.socket.send(c.message, first, c.kind === 'batch');
+    } catch (e) {
+      // Not queued (no thread could be started: EAGAIN): never sent.
+      this.tracker.fail(fromNative(c.operation, e), p);
+    }
   }
 
   private onEvent(kind: NativeEventKind, payload: Buffer | number[], errno: number): void {
@@ -245,6 +369,8 @@ export class NetlinkSyncConnection extends ConnectionCore implements SyncExecuto
 
   constructor(opts: ConnectionOptions) {
     super();
+    checkBufferBytes('receiveBufferBytes', opts.receiveBufferBytes);
+    checkBufferBytes('sendBufferBytes', opts.sendBufferBytes);
     try {
       this.socket = new (native().NetlinkSocket)(opts.protocol, opts.netnsFd ?? -1, {
         rcvbuf: opts.receiveBufferBytes,

@@ -178,8 +178,24 @@ export class DumpInterruptedError extends NlkitError {
 export class ClosedError extends NlkitError {
   /** Always "ClosedError". */
   override name = 'ClosedError';
-  constructor(operation: string) {
-    super(`${operation}: the netlink handle is closed`);
+  /**
+   * Whether the request had already been handed to the kernel when the
+   * handle closed. `false`: it was never sent and changed nothing. `true`:
+   * the kernel has it (or is processing it); whether it was applied is
+   * unknown, so read the state back before relying on either outcome.
+   */
+  readonly sent: boolean;
+  /**
+   * @param operation what was asked
+   * @param sent whether the request had already reached the kernel (default false)
+   */
+  constructor(operation: string, sent = false) {
+    super(
+      sent
+        ? `${operation}: the netlink handle was closed after the request was sent; the kernel may have applied it`
+        : `${operation}: the netlink handle is closed`,
+    );
+    this.sent = sent;
   }
 }
 

@@ -49,6 +49,11 @@ export class RequestTracker {
     else this.bySeq.set(p.firstSeq, p);
   }
 
+  /** Every request still pending. */
+  pending(): PendingRequest[] {
+    return [...this.bySeq.values(), ...this.batches];
+  }
+
   /** The pending request whose first sequence number is `firstSeq`. */
   get(firstSeq: number): PendingRequest | undefined {
     const p = this.bySeq.get(firstSeq);

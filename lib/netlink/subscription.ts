@@ -12,7 +12,8 @@
  */
 import { native, NativeEventKind, type NativeNetlinkSocket } from '../native/binding';
 import { NLMSG_MIN_TYPE } from './constants';
-import { NetlinkError, fromNative } from './errors';
+import { checkBufferBytes } from './connection';
+import { NetlinkError, ValidationError, fromNative } from './errors';
 import { parseMessages, type NetlinkMessage } from './parser';
 
 /** Marks the place in the stream where notifications were lost. */
@@ -43,6 +44,10 @@ export class NetlinkSubscription {
 
   constructor(opts: SubscriptionOptions) {
     this.maxQueued = opts.maxQueued ?? DEFAULT_MAX_QUEUED;
+    if (!Number.isInteger(this.maxQueued) || this.maxQueued < 1) {
+      throw new ValidationError('maxQueued', opts.maxQueued, 'must be a positive whole number of messages');
+    }
+    checkBufferBytes('receiveBufferBytes', opts.receiveBufferBytes);
     try {
       this.socket = new (native().NetlinkSocket)(
         opts.protocol,

@@ -1,0 +1,421 @@
+#include "netlink_io.h"
+
+#include <linux/netlink.h>
+#include <poll.h>
+#include <sched.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <new>
+
+#include "common.h"
+
+namespace nlkit {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Coalesced sends stay below this so the acks they produce (one small skb per
+// request) always fit the receive buffer before the thread drains them.
+constexpr size_t kCoalesceBytes = 64 * 1024;
+// Address space for one datagram. Dumps come in datagrams of at most 32 KiB
+// and unicast replies are smaller, so only those pages are ever touched; the
+// buffer is not zero-filled and lives only while the thread does.
+constexpr size_t kScratchBytes = 1 << 20;
+// Deliver to JS at least this often while a large dump streams in: JS parses
+// one part while the kernel produces the next.
+constexpr size_t kInboxFlushBytes = 128 << 10;
+// Bytes posted to the event loop but not yet delivered: past this the event
+// loop is behind, so the thread stops reading (the kernel then stops
+// producing dump parts) until it catches up.
+constexpr size_t kMaxInflight = 1 << 20;
+// The send queue keeps its capacity between batches up to this size.
+constexpr size_t kKeepQueueBytes = 1 << 20;
+// A request socket's thread exits after this long with nothing to do.
+constexpr int kIdleMs = 2000;
+// After sending, the thread looks for more requests this long before it
+// sleeps (only with more than one CPU: on one CPU it would delay the caller).
+// A caller awaiting requests one by one sends the next one a few microseconds
+// after its reply: caught here, it costs no eventfd write and no wake-up.
+constexpr auto kSpin = std::chrono::microseconds(50);
+
+// NLKIT_IO_SPIN_US overrides the spin time (0 disables spinning).
+std::chrono::microseconds SpinTime() {
+  const char* env = getenv("NLKIT_IO_SPIN_US");
+  if (env != nullptr && *env != '\0') return std::chrono::microseconds(std::max(0L, strtol(env, nullptr, 10)));
+  cpu_set_t cpus;
+  if (sched_getaffinity(0, sizeof cpus, &cpus) != 0 || CPU_COUNT(&cpus) < 2) return std::chrono::microseconds(0);
+  return kSpin;
+}
+
+void SetBufferSize(int fd, int force_opt, int opt, int bytes) {
+  if (setsockopt(fd, SOL_SOCKET, force_opt, &bytes, sizeof bytes) != 0) {
+    // Without CAP_NET_ADMIN the plain option still works up to net.core.*mem_max.
+    setsockopt(fd, SOL_SOCKET, opt, &bytes, sizeof bytes);
+  }
+}
+
+}  // namespace
+
+NetlinkIo::NetlinkIo(int fd, int wake_fd, int sndbuf, bool listen)
+    : listen_(listen), fd_(fd), wake_fd_(wake_fd), sndbuf_(sndbuf), spin_(SpinTime()) {}
+
+NetlinkIo::~NetlinkIo() {
+  // Normally Finalize() ran (thread joined, fds closed). Without a TSFN (the
+  // constructor failed) there never was a thread.
+  if (joinable_) pthread_join(thread_, nullptr);
+  if (!closed_) {
+    close(fd_);
+    close(wake_fd_);
+  }
+}
+
+int NetlinkIo::StartListening() {
+  std::lock_guard<std::mutex> lock(mu_);
+  int err = StartThread(&thread_, [this] { Run(); });
+  if (err == 0) running_ = joinable_ = awake_ = true;
+  return err;
+}
+
+int NetlinkIo::Enqueue(const uint8_t* data, size_t length, double token, bool exclusive) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (stopping_ || closed_) return EBADF;
+  size_t offset = queue_bytes_.size();
+  queue_bytes_.insert(queue_bytes_.end(), data, data + length);
+  queue_.push_back(Outgoing{offset, length, token, exclusive});
+  has_work_.store(true, std::memory_order_release);
+  if (!running_) {
+    // The previous thread decided to exit under mu_ and touches nothing
+    // shared after that, so this join is immediate.
+    if (joinable_) pthread_join(thread_, nullptr);
+    joinable_ = false;
+    int err = StartThread(&thread_, [this] { Run(); });
+    if (err != 0) {
+      queue_.pop_back();
+      queue_bytes_.resize(offset);
+      if (queue_.empty()) has_work_.store(false, std::memory_order_relaxed);
+      return err;
+    }
+    running_ = joinable_ = awake_ = true;
+    Wake();  // its first poll returns at once and finds the queue
+    return 0;
+  }
+  if (!awake_) {
+    awake_ = true;
+    Wake();
+  }
+  return 0;
+}
+
+std::vector<double> NetlinkIo::Stop() {
+  std::vector<double> unsent;
+  bool release = false;
+  bool join = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_) return unsent;
+    stopping_ = true;
+    quit_.store(true);
+    for (const Outgoing& o : queue_) unsent.push_back(o.token);
+    for (size_t i = cursor_; i < send_items_.size(); i++) unsent.push_back(send_items_[i].token);
+    queue_.clear();
+    queue_bytes_.clear();
+    if (running_) {
+      Wake();
+      // Outside a sendmsg the thread exits within microseconds: wait, so the
+      // descriptors are closed when close() returns. Inside one (the kernel
+      // may take seconds) it closes up by itself when the call returns.
+      if (!in_send_.load()) {
+        join = true;
+        joinable_ = false;
+      }
+    } else if (!closed_) {
+      CloseResources();
+      release = !tsfn_gone_;
+    }
+  }
+  if (join) pthread_join(thread_, nullptr);
+  if (release && tsfn_ != nullptr) napi_release_threadsafe_function(tsfn_, napi_tsfn_release);
+  return unsent;
+}
+
+void NetlinkIo::SetPaused(bool paused) {
+  paused_.store(paused);
+  if (paused) return;
+  std::lock_guard<std::mutex> lock(mu_);
+  if (running_) Wake();
+}
+
+void NetlinkIo::Delivered(size_t bytes) {
+  if (bytes != 0) inflight_.fetch_sub(bytes);
+  if (!throttled_.exchange(false)) return;
+  std::lock_guard<std::mutex> lock(mu_);
+  if (running_) Wake();
+}
+
+void NetlinkIo::Finalize() {
+  bool join;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    tsfn_gone_ = true;
+    stopping_ = true;
+    quit_.store(true);
+    if (running_) Wake();
+    join = joinable_;
+    joinable_ = false;
+  }
+  if (join) pthread_join(thread_, nullptr);
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!closed_) CloseResources();
+}
+
+// Called with mu_ held, so a concurrent Wake() never writes to a closed (or
+// reused) descriptor.
+void NetlinkIo::CloseResources() {
+  closed_ = true;
+  close(fd_);
+  close(wake_fd_);
+}
+
+void NetlinkIo::Wake() {
+  uint64_t one = 1;
+  if (write(wake_fd_, &one, sizeof one) < 0) { /* counter saturated: already signalled */ }
+}
+
+void NetlinkIo::EnsureSendBuffer(size_t bytes) {
+  // The kernel refuses a datagram larger than sndbuf minus a little overhead;
+  // nfnetlink batches must travel in one datagram, so grow to fit.
+  if (bytes + 1024 <= static_cast<size_t>(sndbuf_)) return;
+  int want = static_cast<int>(bytes + 64 * 1024);
+  SetBufferSize(fd_, SO_SNDBUFFORCE, SO_SNDBUF, want / 2);  // the kernel doubles it
+  socklen_t len = sizeof sndbuf_;
+  getsockopt(fd_, SOL_SOCKET, SO_SNDBUF, &sndbuf_, &len);
+}
+
+void NetlinkIo::Post(Event* ev) {
+  size_t bytes = ev->kind == kMessages ? ev->data.size() : 0;
+  inflight_.fetch_add(bytes);
+  // Fails only when the TSFN is closing (environment teardown): drop it.
+  if (napi_call_threadsafe_function(tsfn_, ev, napi_tsfn_nonblocking) != napi_ok) {
+    inflight_.fetch_sub(bytes);
+    delete ev;
+  }
+}
+
+void NetlinkIo::FlushInbox() {
+  if (inbox_.empty()) return;
+  auto* ev = new Event(kMessages);
+  ev->data.swap(inbox_);
+  Post(ev);
+}
+
+bool NetlinkIo::ReadBlocked() const {
+  if (paused_.load()) return true;
+  if (inflight_.load() <= kMaxInflight) return false;
+  // Announce, then re-check: Delivered() lowers inflight_ before it looks at
+  // throttled_, so one of the two sides always sees the other.
+  auto* self = const_cast<NetlinkIo*>(this);
+  self->throttled_.store(true);
+  if (inflight_.load() <= kMaxInflight) {
+    self->throttled_.store(false);
+    return false;
+  }
+  return true;
+}
+
+bool NetlinkIo::Drain(bool all) {
+  for (;;) {
+    if (quit_.load()) return true;
+    if (!all && ReadBlocked()) {
+      unread_ = true;  // read the rest before sending anything more
+      return true;
+    }
+    ssize_t n = recv(fd_, scratch_.get(), kScratchBytes, MSG_DONTWAIT | MSG_TRUNC);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN) {
+        unread_ = false;
+        return true;
+      }
+      if (errno == ENOBUFS) {
+        FlushInbox();
+        Post(new Event(kOverrun, ENOBUFS));
+        continue;
+      }
+      int err = errno;
+      FlushInbox();
+      Post(new Event(kFatal, err));
+      return false;
+    }
+    if (static_cast<size_t>(n) > kScratchBytes) {
+      FlushInbox();
+      Post(new Event(kFatal, EMSGSIZE));
+      continue;
+    }
+    inbox_.insert(inbox_.end(), scratch_.get(), scratch_.get() + n);
+    if (inbox_.size() >= kInboxFlushBytes) FlushInbox();
+  }
+}
+
+void NetlinkIo::SendChunk(const uint8_t* data, size_t length, const Outgoing* first, const Outgoing* last) {
+  EnsureSendBuffer(length);
+  // One iovec: a coalesced chunk is contiguous in the queue, and sendmsg
+  // refuses more than UIO_MAXIOV (1024) iovecs with EMSGSIZE.
+  iovec iov{const_cast<uint8_t*>(data), length};
+  sockaddr_nl kernel{};
+  kernel.nl_family = AF_NETLINK;
+  msghdr msg{};
+  msg.msg_name = &kernel;
+  msg.msg_namelen = sizeof kernel;
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  ssize_t n;
+  do {
+    n = sendmsg(fd_, &msg, 0);
+  } while (n < 0 && errno == EINTR);
+  int err = n < 0 ? errno : 0;
+  // Only batches (which complete on "sent") and failed sends need an event;
+  // everything else completes on its own replies.
+  bool report = err != 0;
+  for (const Outgoing* o = first; o != last && !report; ++o) report = o->exclusive;
+  // Replies to everything in this datagram were queued during sendmsg; a
+  // batch's must all be read before it is reported sent.
+  Drain(report);
+  if (!report) return;
+  FlushInbox();
+  auto* ev = new Event(err ? kSendError : kSent, err);
+  for (const Outgoing* o = first; o != last; ++o) ev->tokens.push_back(o->token);
+  Post(ev);
+}
+
+bool NetlinkIo::TakeAndSend() {
+  Clock::time_point spin_until{};
+  for (;;) {
+    // While reading is blocked, sending waits too: replies that cannot be
+    // read would overflow the receive buffer, and any read lets a paused
+    // dump go on.
+    bool blocked = unread_ || ReadBlocked();
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (stopping_) return false;
+      if (blocked) {
+        awake_ = false;  // resume() / Delivered() / the next Enqueue() wake us
+        return true;
+      }
+      if (send_items_.empty()) {
+        if (queue_.empty()) {
+          if (Clock::now() >= spin_until) {
+            awake_ = false;  // the next Enqueue() writes the eventfd
+            return true;
+          }
+        } else {
+          send_bytes_.swap(queue_bytes_);
+          send_items_.swap(queue_);
+          cursor_ = 0;
+          has_work_.store(false, std::memory_order_relaxed);
+        }
+      }
+    }
+    if (send_items_.empty()) {
+      // Spinning: see kSpin. Yield each turn so an event loop sharing this
+      // CPU gets to run (and send the request the spin is waiting for).
+      while (!has_work_.load(std::memory_order_acquire) && Clock::now() < spin_until) sched_yield();
+      continue;
+    }
+    const Outgoing* items = send_items_.data();
+    size_t count = send_items_.size();
+    for (size_t i = cursor_; i < count;) {
+      if (unread_ || ReadBlocked()) break;  // the rest goes out once reading resumes
+      size_t j = i + 1;
+      size_t length = items[i].length;
+      if (!items[i].exclusive) {
+        while (j < count && !items[j].exclusive && length + items[j].length <= kCoalesceBytes) length += items[j++].length;
+      }
+      {
+        // Stop() reports items from cursor_ on as never sent.
+        std::lock_guard<std::mutex> lock(mu_);
+        if (stopping_) return false;
+        cursor_ = j;
+        in_send_.store(true);
+      }
+      // Items are appended in order, so a run of them is contiguous.
+      SendChunk(send_bytes_.data() + items[i].offset, length, &items[i], &items[j]);
+      in_send_.store(false);
+      i = j;
+    }
+    FlushInbox();
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (cursor_ < send_items_.size()) continue;  // blocked part-way
+      send_items_.clear();
+      cursor_ = 0;
+    }
+    if (send_bytes_.capacity() > kKeepQueueBytes) std::vector<uint8_t>().swap(send_bytes_);
+    else send_bytes_.clear();
+    spin_until = Clock::now() + spin_;
+  }
+}
+
+void NetlinkIo::Run() {
+  scratch_.reset(new (std::nothrow) uint8_t[kScratchBytes]);
+  bool failed = scratch_ == nullptr;
+  if (failed) Post(new Event(kFatal, ENOMEM));
+  pollfd fds[2] = {{fd_, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
+  for (;;) {
+    int r = 0;
+    int timeout = 0;
+    if (!failed) {
+        bool blocked = ReadBlocked();
+      fds[0].events = blocked ? 0 : POLLIN;
+      // Unread data left by a throttled drain: look again at once.
+      timeout = unread_ && !blocked ? 0 : listen_ ? -1 : kIdleMs;
+      r = poll(fds, 2, timeout);
+      if (r < 0 && errno != EINTR) {
+        Post(new Event(kFatal, errno));
+        failed = true;
+      }
+    }
+    if (r > 0 && (fds[1].revents & POLLIN)) {
+      uint64_t v;
+      if (read(wake_fd_, &v, sizeof v) < 0) { /* spurious wake-up */ }
+    }
+    // Read what is waiting before sending more, so replies never pile up.
+    if (!failed && (unread_ || (r > 0 && (fds[0].revents & (POLLIN | POLLERR)))) && !Drain(false)) failed = true;
+    if (!failed && !TakeAndSend()) break;  // stopping
+    FlushInbox();
+    if (failed || (r == 0 && timeout > 0 && !busy_.load() && !paused_.load())) {
+      std::unique_lock<std::mutex> lock(mu_);
+      if (stopping_) break;
+      if (failed || (queue_.empty() && send_items_.empty())) {
+        // Idle (or broken): exit without closing; the next Enqueue() joins
+        // this thread and starts a new one. Nothing shared is touched after
+        // this decision (Enqueue may be joining us while holding mu_).
+        running_ = false;
+        awake_ = false;
+        lock.unlock();
+        scratch_.reset();
+        std::vector<uint8_t>().swap(inbox_);
+        std::vector<uint8_t>().swap(send_bytes_);
+        return;
+      }
+    }
+  }
+  // Stopping: finish up and hand the TSFN back.
+  FlushInbox();
+  scratch_.reset();
+  bool release = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    running_ = false;
+    if (!closed_) {
+      CloseResources();
+      release = !tsfn_gone_;
+    }
+  }
+  if (release) napi_release_threadsafe_function(tsfn_, napi_tsfn_release);
+}
+
+}  // namespace nlkit

@@ -1,0 +1,136 @@
+// The I/O side of an async netlink socket: the queue of outgoing requests and
+// the thread that sends them and reads what the kernel answers. It never
+// touches JavaScript; it hands results to the event loop through a
+// thread-safe function (TSFN), the one N-API object that any thread may call.
+//
+// Thread lifecycle (see docs/architecture.md, "Threading model"):
+// - A request socket starts its thread on the first send and lets it exit
+//   after kIdle without work, so idle handles cost no thread.
+// - A subscription socket (listen = true) keeps its thread while open.
+// - Stop() never waits: requests not yet handed to the kernel are returned
+//   (the caller rejects them as never sent); a sendmsg in progress finishes on
+//   the thread, which then closes the fds and releases the TSFN.
+// - Finalize() runs on the event loop when the TSFN is destroyed, including
+//   while the environment tears down (process exit, worker.terminate()): it
+//   stops and joins the thread, so no thread outlives its environment.
+//
+// What the thread posts, in order:
+//   kMessages  whole netlink messages, datagrams concatenated
+//   kSent      the sendmsg carrying these tokens completed and every reply it
+//              produced synchronously was posted (only for exclusive batches)
+//   kSendError errno of a failed sendmsg and the tokens it carried
+//   kOverrun   ENOBUFS: the kernel dropped messages for this socket
+//   kFatal     any other receive error; the socket is unusable
+#pragma once
+
+#include <node_api.h>
+#include <pthread.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+namespace nlkit {
+
+class NetlinkIo {
+ public:
+  enum EventKind { kMessages = 0, kSent = 1, kSendError = 2, kOverrun = 3, kFatal = 4 };
+
+  struct Event {
+    explicit Event(EventKind k, int e = 0) : kind(k), err(e) {}
+    EventKind kind;
+    int err = 0;
+    std::vector<uint8_t> data;
+    std::vector<double> tokens;
+  };
+
+  // Owns fd and wake_fd from here on. `listen`: a subscription socket.
+  NetlinkIo(int fd, int wake_fd, int sndbuf, bool listen);
+  ~NetlinkIo();
+
+  // The TSFN the thread posts through; set once, before the first send.
+  void SetTsfn(napi_threadsafe_function tsfn) { tsfn_ = tsfn; }
+  // Starts the receive thread of a subscription socket; 0 or errno.
+  int StartListening();
+
+  // Event loop: queues a request (the bytes are copied); 0 or an errno when
+  // the thread cannot be started (EAGAIN) or the socket is stopping (EBADF).
+  int Enqueue(const uint8_t* data, size_t length, double token, bool exclusive);
+  // Event loop: stops for good. Returns the tokens of requests that were
+  // never handed to the kernel; every other request was (or is being) sent.
+  std::vector<double> Stop();
+  // Event loop: something waits for replies (no idle exit) or nothing does.
+  void SetBusy(bool busy) { busy_.store(busy, std::memory_order_relaxed); }
+  // Event loop: stop or resume reading (backpressure for a slow consumer).
+  void SetPaused(bool paused);
+  // Event loop: a posted Messages event of `bytes` reached JavaScript.
+  void Delivered(size_t bytes);
+  // Event loop, from the TSFN finalizer: stop, join, close what is open.
+  void Finalize();
+
+  // Owned by the event loop while no thread runs; used for sync-mode calls.
+  int fd() const { return fd_; }
+
+ private:
+  struct Outgoing {
+    size_t offset;
+    size_t length;
+    double token;
+    bool exclusive;
+  };
+
+  void Run();
+  bool TakeAndSend();
+  void SendChunk(const uint8_t* data, size_t length, const Outgoing* first, const Outgoing* last);
+  // Reads every datagram available now; `all` ignores backpressure (the
+  // synchronous replies of a batch must be read before it counts as sent).
+  bool Drain(bool all);
+  bool ReadBlocked() const;
+  void FlushInbox();
+  void Post(Event* ev);
+  void EnsureSendBuffer(size_t bytes);
+  void Wake();
+  // Closes the fds (with mu_ held); exactly once, by whoever ends last, who
+  // then also releases the TSFN unless it is already gone.
+  void CloseResources();
+
+  const bool listen_;
+  int fd_;
+  int wake_fd_;
+  int sndbuf_;
+  napi_threadsafe_function tsfn_ = nullptr;
+
+  std::mutex mu_;
+  // Guarded by mu_.
+  std::vector<uint8_t> queue_bytes_;
+  std::vector<Outgoing> queue_;
+  std::vector<Outgoing> send_items_;  // the batch being sent (swapped under mu_)
+  size_t cursor_ = 0;                 // send_items_[cursor_..] are not sent yet
+  bool awake_ = false;                // the thread will look at queue_ without a wake-up
+  bool running_ = false;              // a thread is in Run() and has not decided to exit
+  bool joinable_ = false;             // a thread was started and not joined yet
+  bool stopping_ = false;
+  bool closed_ = false;               // fds closed and TSFN released (or gone)
+  bool tsfn_gone_ = false;            // finalized: never call it again
+  pthread_t thread_{};
+
+  std::atomic<bool> has_work_{false};
+  std::atomic<bool> in_send_{false};  // inside SendChunk, which may take long (set under mu_)
+  std::atomic<bool> quit_{false};     // stopping_, readable without mu_ (Drain stops early)
+  std::atomic<bool> busy_{false};
+  std::atomic<bool> paused_{false};
+  std::atomic<bool> throttled_{false};
+  std::atomic<size_t> inflight_{0};  // bytes posted but not yet delivered to JS
+
+  // Owned by the thread.
+  bool unread_ = false;  // a throttled drain left replies in the socket
+  std::vector<uint8_t> send_bytes_;
+  std::unique_ptr<uint8_t[]> scratch_;
+  std::vector<uint8_t> inbox_;
+  std::chrono::microseconds spin_{0};
+};
+
+}  // namespace nlkit

@@ -8,6 +8,7 @@
 import { bindAsync, bindSync, type AsyncOps, type SyncOps } from './netlink/bind';
 import { NetlinkConnection, NetlinkSyncConnection, checkBufferBytes, checkCloseOptions, openNetlinkSocketFd, type CloseOptions } from './netlink/connection';
 import { NETLINK_NETFILTER, NETLINK_ROUTE } from './netlink/constants';
+import { ClosedError } from './netlink/errors';
 import { runAsync, runSync, type Operation } from './netlink/operation';
 import { openNetnsSync, type NetnsRef, type NetworkNamespace } from './netns/namespace';
 import { conntrackOps } from './conntrack/conntrack';
@@ -62,6 +63,7 @@ export class Handle {
   private readonly ns?: NetworkNamespace;
   private readonly receiveBufferBytes?: number;
   private nfnl?: NetlinkConnection;
+  private closed = false;
   private nftApi?: Nftables;
   private conntrackApi?: AsyncOps<typeof conntrackOps>;
 
@@ -116,6 +118,8 @@ export class Handle {
   }
 
   private netfilter(): NetlinkConnection {
+    // Opened on first use, so never after close (the namespace fd is gone).
+    if (this.closed && !this.nfnl) throw new ClosedError('open netfilter socket');
     return (this.nfnl ??= new NetlinkConnection({ protocol: NETLINK_NETFILTER, netnsFd: this.ns ? this.ns.fd : -1, receiveBufferBytes: this.receiveBufferBytes }));
   }
 
@@ -150,6 +154,7 @@ export class Handle {
   }
 
   private closeNow(): void {
+    this.closed = true;
     this.events.closeAll();
     this.nftApi?.closeAll();
     this.rtnl.close();

@@ -5,6 +5,7 @@
  * @module
  */
 import type { NetlinkConnection } from '../netlink/connection';
+import { ClosedError } from '../netlink/errors';
 import { runAsync } from '../netlink/operation';
 import type { Chain } from './chain';
 import type { SetElement } from './elements';
@@ -144,6 +145,7 @@ export class Nftables {
    * }
    */
   events(opts: { maxQueued?: number } = {}): NftEventStream {
+    if (this.closed) throw new ClosedError('subscribe to nftables events');
     const s = new NftEventStream(this.netnsFd, async (ref) => shapeOfMessage(await runAsync(this.conn, getSetMessage(ref))), { receiveBufferBytes: this.receiveBufferBytes, maxQueued: opts.maxQueued }, () => this.streams.delete(s));
     this.streams.add(s);
     return s;
@@ -151,6 +153,8 @@ export class Nftables {
 
   /** @internal ends every event stream (the handle is closing). */
   closeAll(): void {
+    this.closed = true;
     for (const s of [...this.streams]) s.close();
   }
+  private closed = false;
 }

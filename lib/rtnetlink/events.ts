@@ -11,7 +11,7 @@
  * @module
  */
 import { NETLINK_ROUTE } from '../netlink/constants';
-import { ValidationError } from '../netlink/errors';
+import { ClosedError, ValidationError } from '../netlink/errors';
 import type { Operation } from '../netlink/operation';
 import { u8At, type NetlinkMessage } from '../netlink/parser';
 import { NetlinkSubscription, OVERRUN } from '../netlink/subscription';
@@ -220,12 +220,14 @@ async function* existing(src: EventSource, groups: Set<EventGroup>, family?: IpF
 /** `handle.events`: subscriptions to the handle's namespace. */
 export class RtnetlinkEvents {
   private readonly live = new Set<NetlinkSubscription>();
+  private closed = false;
 
   /** @internal */
   constructor(private readonly src: EventSource) {}
 
   /** @internal ends every stream (the handle is closing). */
   closeAll(): void {
+    this.closed = true;
     for (const sub of this.live) sub.close();
     this.live.clear();
   }
@@ -241,6 +243,7 @@ export class RtnetlinkEvents {
    * }
    */
   subscribe(opts: SubscribeOptions = {}): EventStream {
+    if (this.closed) throw new ClosedError('subscribe to events');
     const groups = new Set(opts.groups ?? EVENT_GROUPS);
     for (const g of groups) if (!EVENT_GROUPS.includes(g)) throw new ValidationError('group', g, `one of ${EVENT_GROUPS.join(', ')}`);
     if (groups.size === 0) throw new ValidationError('groups', opts.groups, 'subscribe to at least one group');

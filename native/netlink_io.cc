@@ -31,7 +31,7 @@ constexpr size_t kInboxFlushBytes = 128 << 10;
 // Bytes posted to the event loop but not yet delivered: past this the event
 // loop is behind, so the thread stops reading (the kernel then stops
 // producing dump parts) until it catches up.
-constexpr size_t kMaxInflight = 1 << 20;
+constexpr size_t kMaxInflight = 256 << 10;
 // The send queue keeps its capacity between batches up to this size.
 constexpr size_t kKeepQueueBytes = 1 << 20;
 // A request socket's thread exits after this long with nothing to do.

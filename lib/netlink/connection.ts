@@ -137,6 +137,8 @@ export class NetlinkConnection extends ConnectionCore implements AsyncExecutor {
   private draining = false;
   /** Calls made and not yet settled (including dumps waiting for their turn). */
   private active = 0;
+  /** @internal messages received so far (tests of backpressure read it). */
+  messagesReceived = 0;
   private idle?: () => void;
 
   constructor(opts: ConnectionOptions) {
@@ -315,9 +317,12 @@ export class NetlinkConnection extends ConnectionCore implements AsyncExecutor {
   private onEvent(kind: NativeEventKind, payload: Buffer | number[], errno: number): void {
     if (this.closed) return;
     switch (kind) {
-      case NativeEventKind.Messages:
-        this.tracker.feed(parseMessages(payload as Buffer));
+      case NativeEventKind.Messages: {
+        const messages = parseMessages(payload as Buffer);
+        this.messagesReceived += messages.length;
+        this.tracker.feed(messages);
         break;
+      }
       case NativeEventKind.Sent:
         for (const t of payload as number[]) {
           const p = this.tracker.get(t);

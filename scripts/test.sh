@@ -13,6 +13,8 @@ command -v setpriv >/dev/null || need+=(util-linux)
 command -v make >/dev/null || need+=(make)
 command -v g++ >/dev/null || need+=(g++)
 command -v python3 >/dev/null || need+=(python3)
+command -v readelf >/dev/null || need+=(binutils)
+ls /lib/ld-musl-*.so.1 >/dev/null 2>&1 || need+=(musl) # check-prebuilds resolves the musl build's symbols
 if [ ${#need[@]} -gt 0 ]; then
   echo "== installing ${need[*]}"
   apt-get update -qq
@@ -23,6 +25,10 @@ echo "== npm ci (builds the native addon from source)"
 npm ci --no-audit --no-fund
 npx node-gyp rebuild >/dev/null
 npm run --silent build:ts
+
+echo "== prebuilt binaries (cross-built with Zig; ELF machine, symbol versions, exports, loading)"
+node scripts/prebuild.mjs
+node scripts/check-prebuilds.mjs --load
 
 echo "== typecheck"
 npm run --silent typecheck

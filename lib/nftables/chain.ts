@@ -7,9 +7,9 @@
 import { ValidationError } from '../netlink/errors';
 import { Attributes, type NetlinkMessage } from '../netlink/parser';
 import type { NetlinkWriter } from '../netlink/writer';
-import { validateInterfaceName } from '../validate/names';
+import { validateInterfaceName, validateNftName, validateNftText } from '../validate/names';
 import * as C from './constants';
-import { beginNft, familyName, familyNumber, messageAttributes, messageFamily, validateObjectName, type NftFamily } from './message';
+import { beginNft, familyName, familyNumber, messageAttributes, messageFamily, type NftFamily } from './message';
 import { FlagTable, NameTable } from './names';
 import { UDATA_COMMENT, joinComment, splitComment } from './userdata';
 
@@ -123,8 +123,8 @@ export interface ChainRef {
 
 /** Writes NFT_MSG_NEWCHAIN; `chainId` lets rules of the same batch refer to it. */
 export function writeNewChain(w: NetlinkWriter, c: Chain, flags: number, chainId?: number): void {
-  validateObjectName(c.table, 'table name');
-  validateObjectName(c.name, 'chain name');
+  validateNftName(c.table, 'table name');
+  validateNftName(c.name, 'chain name');
   const fam = familyNumber(c.family);
   beginNft(w, C.NFT_MSG_NEWCHAIN, flags, fam);
   w.string(C.NFTA_CHAIN_TABLE, c.table);
@@ -135,7 +135,7 @@ export function writeNewChain(w: NetlinkWriter, c: Chain, flags: number, chainId
     w.be32(C.NFTA_HOOK_HOOKNUM, hooksOf(c.family).number(c.hook, 'hook'));
     w.be32(C.NFTA_HOOK_PRIORITY, resolvePriority(c.family, c.priority ?? 0) >>> 0);
     const devices = c.devices ?? (c.device !== undefined ? [c.device] : []);
-    for (const d of devices) validateInterfaceName(d, 'device');
+    for (const d of devices) validateNftText(validateInterfaceName(d, 'device'), 'device');
     if (devices.length === 1) w.string(C.NFTA_HOOK_DEV, devices[0]);
     else if (devices.length > 1) {
       const list = w.nest(C.NFTA_HOOK_DEVS);
@@ -143,7 +143,7 @@ export function writeNewChain(w: NetlinkWriter, c: Chain, flags: number, chainId
       w.endNest(list);
     }
     w.endNest(hook);
-    w.string(C.NFTA_CHAIN_TYPE, c.type);
+    w.string(C.NFTA_CHAIN_TYPE, validateNftName(c.type, 'chain type'));
     if (c.policy !== undefined) w.be32(C.NFTA_CHAIN_POLICY, policyNumber(c.policy));
   } else if (c.type !== undefined || c.policy !== undefined || c.priority !== undefined) {
     throw new ValidationError('chain hook', c.hook, 'type, priority and policy belong to base chains: give a hook too');
@@ -165,9 +165,9 @@ function policyNumber(p: ChainPolicy): number {
 /** Writes NFT_MSG_DELCHAIN. */
 export function writeDeleteChain(w: NetlinkWriter, c: ChainRef): void {
   beginNft(w, C.NFT_MSG_DELCHAIN, 0, familyNumber(c.family));
-  w.string(C.NFTA_CHAIN_TABLE, validateObjectName(c.table, 'table name'));
+  w.string(C.NFTA_CHAIN_TABLE, validateNftName(c.table, 'table name'));
   if (c.handle !== undefined) w.be64(C.NFTA_CHAIN_HANDLE, BigInt(c.handle));
-  else w.string(C.NFTA_CHAIN_NAME, validateObjectName(c.name, 'chain name'));
+  else w.string(C.NFTA_CHAIN_NAME, validateNftName(c.name, 'chain name'));
   w.end();
 }
 

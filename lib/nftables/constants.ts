@@ -225,7 +225,5 @@ export const NF_INET_INGRESS = 5;
 export const NF_NETDEV_INGRESS = 0;
 export const NF_NETDEV_EGRESS = 1;
 
-/** Object names are at most NFT_NAME_MAXLEN - 1 bytes (one byte is the NUL). */
-export const NFT_NAME_MAXLEN_BYTES = 255;
 /** Userdata (comments and hints) is at most this many bytes. */
 export const NFT_USERDATA_MAXLEN = 256;

@@ -7,6 +7,7 @@
 import { endianness } from 'node:os';
 import { ValidationError } from '../netlink/errors';
 import { Attributes, type RawAttribute } from '../netlink/parser';
+import { validateNftName } from '../validate/names';
 import type { NetlinkWriter } from '../netlink/writer';
 import * as C from './constants';
 
@@ -55,6 +56,7 @@ export function validateVerdict(v: Verdict, field = 'verdict'): Verdict {
   if ((v.code === 'jump' || v.code === 'goto') && v.chain === undefined && v.chainId === undefined) {
     throw new ValidationError(field, v, `${v.code} needs a chain`);
   }
+  if (v.chain !== undefined) validateNftName(v.chain, `${typeof v.code === 'string' ? v.code : 'verdict'} target`);
   return v;
 }
 

@@ -8,6 +8,7 @@
  */
 import { ValidationError } from '../netlink/errors';
 import { formatIp, formatMac, parseIp, parseMac } from '../validate/ip';
+import { validateNftText } from '../validate/names';
 import { hostU32, readHostU32 } from './data';
 import { NameTable } from './names';
 
@@ -173,6 +174,7 @@ const TYPES: DataType[] = [
       const r = raw(v, 16, field);
       if (r) return r;
       if (typeof v !== 'string' || Buffer.byteLength(v) > 15) throw new ValidationError(field, v, 'must be an interface name of at most 15 bytes');
+      validateNftText(v, field);
       const b = Buffer.alloc(16);
       b.write(v, 'utf8');
       return b;

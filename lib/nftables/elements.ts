@@ -10,13 +10,14 @@ import { ValidationError } from '../netlink/errors';
 import { Attributes, type NetlinkMessage } from '../netlink/parser';
 import type { NetlinkWriter } from '../netlink/writer';
 import { parseCidr } from '../validate/ip';
+import { validateNftName } from '../validate/names';
 import * as C from './constants';
-import { HOST_LITTLE_ENDIAN, readData, writeValue, writeVerdict, type Verdict } from './data';
+import { HOST_LITTLE_ENDIAN, readData, validateVerdict, writeValue, writeVerdict, type Verdict } from './data';
 import { alignedLength, type DataType, type Scalar } from './datatypes';
 import { readExpressionBody, readExpressionList, writeExpressionBody, writeExpressionList, type Expression } from './expressions/registry';
 import { beginNft, familyNumber, messageAttributes, type NftFamily } from './message';
 import type { SetShape } from './set';
-import { UDATA_SET_ELEM_COMMENT, joinComment, splitComment } from './userdata';
+import { UDATA_SET_ELEM_COMMENT, commentValue, joinComment, splitComment } from './userdata';
 
 /** One field's value, or an array of values for a concatenated type. */
 export type ElementValue = Scalar | Scalar[];
@@ -210,7 +211,7 @@ function writeElement(w: NetlinkWriter, shape: SetShape, el: WireElement, withDa
       writeValue(w, C.NFTA_SET_ELEM_DATA, encodeValue(shape.dataFields, shape.dataFieldLengths, e.value, 'element value', false).lo);
     } else if (shape.map === 'object') {
       if (e.object === undefined) throw new ValidationError('object', e.object, 'object map elements need an object name');
-      w.string(C.NFTA_SET_ELEM_OBJREF, e.object);
+      w.string(C.NFTA_SET_ELEM_OBJREF, validateNftName(e.object, 'element object'));
     }
     if (e.timeout !== undefined) w.be64(C.NFTA_SET_ELEM_TIMEOUT, BigInt(e.timeout));
     const ud = joinComment(e.comment, undefined, UDATA_SET_ELEM_COMMENT);
@@ -238,6 +239,22 @@ export interface ElementTarget {
 }
 
 /**
+ * Checks what of an element command does not depend on the set's types (the
+ * names, comments, object names and verdicts), so a transaction can refuse it
+ * when the command is added even if the set's layout is read only at commit.
+ */
+export function validateElementNames(target: Pick<ElementTarget, 'table' | 'set'>, elements: readonly SetElement[]): void {
+  validateNftName(target.table, 'table name');
+  validateNftName(target.set, 'set name');
+  for (const e of elements) {
+    if (!e || typeof e !== 'object') throw new ValidationError('element', e, 'must be an object with a key');
+    if (e.comment !== undefined) commentValue(e.comment, 'element comment');
+    if (e.object !== undefined) validateNftName(e.object, 'element object');
+    if (e.verdict !== undefined) validateVerdict(e.verdict);
+  }
+}
+
+/**
  * Writes NEWSETELEM or DELSETELEM messages (as many as needed) for the
  * elements; returns how many messages it wrote.
  */
@@ -249,6 +266,7 @@ export function writeElements(
   shape: SetShape,
   elements: readonly SetElement[],
 ): number {
+  validateElementNames(target, elements);
   const wire = toWireElements(shape, elements);
   const withData = msg === C.NFT_MSG_NEWSETELEM;
   let messages = 0;
@@ -271,8 +289,8 @@ export function writeElements(
 /** Writes a DELSETELEM without an element list: the kernel then removes every element. */
 export function writeFlushSet(w: NetlinkWriter, s: { family: NftFamily; table: string; name: string }): void {
   beginNft(w, C.NFT_MSG_DELSETELEM, 0, familyNumber(s.family));
-  w.string(C.NFTA_SET_ELEM_LIST_TABLE, s.table);
-  w.string(C.NFTA_SET_ELEM_LIST_SET, s.name);
+  w.string(C.NFTA_SET_ELEM_LIST_TABLE, validateNftName(s.table, 'table name'));
+  w.string(C.NFTA_SET_ELEM_LIST_SET, validateNftName(s.name, 'set name'));
   w.end();
 }
 

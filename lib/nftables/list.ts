@@ -5,17 +5,19 @@
  * @module
  */
 import { NLM_F_DUMP } from '../netlink/constants';
+import { DecodeError, ValidationError } from '../netlink/errors';
 import { call, dump, type Operation } from '../netlink/operation';
 import type { NetlinkMessage } from '../netlink/parser';
 import { NetlinkWriter } from '../netlink/writer';
+import { validateNftName } from '../validate/names';
 import * as C from './constants';
 import { decodeChain, type Chain } from './chain';
 import { assembleElements, decodeElementMessage, type SetElement } from './elements';
-import { beginNft, familyNumber, messageAttributes, nftCommand, validateObjectName, type NftFamily } from './message';
+import { beginNft, familyNumber, messageAttributes, nftCommand, type NftFamily } from './message';
 import { decodeObject, type NftObject } from './object';
 import { OBJECT_TYPES, type ObjectType } from './object-types';
 import { decodeRule, type Rule } from './rule';
-import { decodeFieldLengths, decodeSet, shapeOf, type NftSet, type SetRef, type SetShape } from './set';
+import { decodeFieldLengths, decodeSet, describeSet, shapeOf, type NftSet, type SetRef, type SetShape } from './set';
 import { decodeTable, type Table } from './table';
 
 /** Narrows listings; every field is optional. */
@@ -86,7 +88,14 @@ export function setKey(s: { family: string; table: string; name: string }): stri
 /** The element layout of a listed set, honouring the field lengths the kernel reports. */
 export function shapeOfMessage(m: NetlinkMessage): SetShape {
   const s = decodeSet(m);
-  const shape = shapeOf(s);
+  let shape: SetShape;
+  try {
+    shape = shapeOf(s);
+  } catch (e) {
+    // The kernel always reports key and data lengths; without them there is no layout.
+    if (e instanceof ValidationError) throw new DecodeError('nftables set', `${describeSet(s)}: ${e.message}`, m.type);
+    throw e;
+  }
   const lengths = decodeFieldLengths(m);
   if (lengths && lengths.length === shape.keyFields.length) shape.keyFieldLengths = lengths;
   return shape;
@@ -122,8 +131,8 @@ export const nftListOps = {
   *listRules(filter: NftFilter = {}): Operation<Rule[]> {
     const msgs = yield* dumpCommand(C.NFT_MSG_GETRULE, filter.family, 'rules', (w) => {
       // The kernel filters rule dumps by table and chain itself.
-      if (filter.table !== undefined) w.string(C.NFTA_RULE_TABLE, validateObjectName(filter.table, 'table'));
-      if (filter.table !== undefined && filter.chain !== undefined) w.string(C.NFTA_RULE_CHAIN, validateObjectName(filter.chain, 'chain'));
+      if (filter.table !== undefined) w.string(C.NFTA_RULE_TABLE, validateNftName(filter.table, 'table'));
+      if (filter.table !== undefined && filter.chain !== undefined) w.string(C.NFTA_RULE_CHAIN, validateNftName(filter.chain, 'chain'));
     });
     return msgs.map(decodeRule).filter((r) => matches(filter, r.family, r.table, r.chain));
   },
@@ -135,7 +144,7 @@ export const nftListOps = {
    */
   *listSets(filter: NftFilter = {}): Operation<NftSet[]> {
     const msgs = yield* dumpCommand(C.NFT_MSG_GETSET, filter.family, 'sets', (w) => {
-      if (filter.table !== undefined) w.string(C.NFTA_SET_TABLE, validateObjectName(filter.table, 'table'));
+      if (filter.table !== undefined) w.string(C.NFTA_SET_TABLE, validateNftName(filter.table, 'table'));
     });
     return msgs.map(decodeSet).filter((s) => matches(filter, s.family, s.table));
   },
@@ -168,7 +177,7 @@ export const nftListOps = {
    */
   *listObjects(filter: NftFilter & { type?: ObjectType } = {}): Operation<NftObject[]> {
     const msgs = yield* dumpCommand(C.NFT_MSG_GETOBJ, filter.family, 'objects', (w) => {
-      if (filter.table !== undefined) w.string(C.NFTA_OBJ_TABLE, validateObjectName(filter.table, 'table'));
+      if (filter.table !== undefined) w.string(C.NFTA_OBJ_TABLE, validateNftName(filter.table, 'table'));
       if (filter.type !== undefined) w.be32(C.NFTA_OBJ_TYPE, OBJECT_TYPES.number(filter.type));
     });
     return msgs.map(decodeObject).filter((o) => matches(filter, o.family, o.table) && (filter.type === undefined || o.type === filter.type));
@@ -227,8 +236,8 @@ export function decodeGeneration(m: NetlinkMessage): Generation {
 export function* getSetMessage(ref: SetRef): Operation<NetlinkMessage> {
   const w = new NetlinkWriter();
   beginNft(w, C.NFT_MSG_GETSET, 0, familyNumber(ref.family));
-  w.string(C.NFTA_SET_TABLE, validateObjectName(ref.table, 'table'));
-  w.string(C.NFTA_SET_NAME, validateObjectName(ref.name, 'set name'));
+  w.string(C.NFTA_SET_TABLE, validateNftName(ref.table, 'table'));
+  w.string(C.NFTA_SET_NAME, validateNftName(ref.name, 'set name'));
   const replies = yield* call(w.end().finish(), `get nftables set ${ref.family} ${ref.table} ${ref.name}`);
   const m = replies.find((r) => nftCommand(r) === C.NFT_MSG_NEWSET);
   if (!m) throw new Error(`get nftables set ${ref.name}: the kernel sent no NEWSET reply`);

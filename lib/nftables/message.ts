@@ -72,14 +72,6 @@ export function messageAttributes(m: NetlinkMessage): Attributes {
   return new Attributes(m.payload, Math.min(C.NFGENMSG_LEN, m.payload.length));
 }
 
-/** Object names (tables, chains, sets, objects) are 1-255 bytes without NUL. */
-export function validateObjectName(name: unknown, field: string): string {
-  if (typeof name !== 'string' || name.length === 0) throw new ValidationError(field, name, 'must be a non-empty string');
-  if (Buffer.byteLength(name) > C.NFT_NAME_MAXLEN_BYTES) throw new ValidationError(field, name, 'longer than 255 bytes');
-  if (name.includes('\0')) throw new ValidationError(field, name, 'contains a NUL byte');
-  return name;
-}
-
 /** Copies bytes out of a received buffer so decoded objects do not pin it. */
 export function copyBytes(b: Buffer): Buffer {
   return Buffer.from(b);

@@ -8,13 +8,14 @@ import { ValidationError } from '../netlink/errors';
 import type { NetlinkMessage } from '../netlink/parser';
 import { Attributes } from '../netlink/parser';
 import type { NetlinkWriter } from '../netlink/writer';
+import { validateNftName } from '../validate/names';
 import * as C from './constants';
 import type { NestedExpressions } from './expressions/codec';
 import { counterCodec } from './expressions/counter';
 import { limitCodec, type LimitExpression } from './expressions/limit';
 import { quotaCodec } from './expressions/quota';
 import { readExpressionBody, writeExpressionBody } from './expressions/registry';
-import { beginNft, familyName, familyNumber, messageAttributes, messageFamily, validateObjectName, type NftFamily } from './message';
+import { beginNft, familyName, familyNumber, messageAttributes, messageFamily, type NftFamily } from './message';
 import { OBJECT_TYPES, type ObjectType } from './object-types';
 import { UDATA_COMMENT, joinComment, splitComment } from './userdata';
 
@@ -93,8 +94,8 @@ const nested: NestedExpressions = { writeBody: writeExpressionBody, readBody: re
 
 /** Writes NFT_MSG_NEWOBJ. */
 export function writeNewObject(w: NetlinkWriter, o: NftObject, flags: number): void {
-  validateObjectName(o.table, 'table name');
-  validateObjectName(o.name, 'object name');
+  validateNftName(o.table, 'table name');
+  validateNftName(o.name, 'object name');
   beginNft(w, C.NFT_MSG_NEWOBJ, flags, familyNumber(o.family));
   w.string(C.NFTA_OBJ_TABLE, o.table);
   w.string(C.NFTA_OBJ_NAME, o.name);
@@ -123,8 +124,8 @@ export function writeNewObject(w: NetlinkWriter, o: NftObject, flags: number): v
 /** Writes NFT_MSG_DELOBJ. */
 export function writeDeleteObject(w: NetlinkWriter, o: ObjectRef): void {
   beginNft(w, C.NFT_MSG_DELOBJ, 0, familyNumber(o.family));
-  w.string(C.NFTA_OBJ_TABLE, validateObjectName(o.table, 'table name'));
-  w.string(C.NFTA_OBJ_NAME, validateObjectName(o.name, 'object name'));
+  w.string(C.NFTA_OBJ_TABLE, validateNftName(o.table, 'table name'));
+  w.string(C.NFTA_OBJ_NAME, validateNftName(o.name, 'object name'));
   w.be32(C.NFTA_OBJ_TYPE, OBJECT_TYPES.number(o.type, 'object type'));
   w.end();
 }

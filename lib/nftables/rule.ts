@@ -8,9 +8,10 @@ import { NLM_F_APPEND, NLM_F_CREATE, NLM_F_REPLACE } from '../netlink/constants'
 import { ValidationError } from '../netlink/errors';
 import type { NetlinkMessage } from '../netlink/parser';
 import type { NetlinkWriter } from '../netlink/writer';
+import { validateNftName } from '../validate/names';
 import * as C from './constants';
 import { readExpressionList, writeExpressionList, type Expression } from './expressions/registry';
-import { beginNft, familyName, familyNumber, messageAttributes, messageFamily, validateObjectName, type NftFamily } from './message';
+import { beginNft, familyName, familyNumber, messageAttributes, messageFamily, type NftFamily } from './message';
 import { UDATA_COMMENT, joinComment, splitComment } from './userdata';
 
 /** A rule as listed (and as written, when given expressions directly). */
@@ -59,8 +60,8 @@ export interface RulePlacement {
 
 /** Writes NFT_MSG_NEWRULE. */
 export function writeNewRule(w: NetlinkWriter, r: Omit<Rule, 'handle'>, place: RulePlacement, extraFlags: number): void {
-  validateObjectName(r.table, 'table name');
-  validateObjectName(r.chain, 'chain name');
+  validateNftName(r.table, 'table name');
+  validateNftName(r.chain, 'chain name');
   if (!Array.isArray(r.expressions)) throw new ValidationError('expressions', r.expressions, 'must be an array of expressions');
   let flags = extraFlags | NLM_F_CREATE;
   if (place.replace !== undefined) flags |= NLM_F_REPLACE;
@@ -81,8 +82,8 @@ export function writeNewRule(w: NetlinkWriter, r: Omit<Rule, 'handle'>, place: R
 /** Writes NFT_MSG_DELRULE: one rule by handle, or every rule of a chain / table (a flush). */
 export function writeDeleteRule(w: NetlinkWriter, r: { family: NftFamily; table: string; chain?: string; handle?: number }): void {
   beginNft(w, C.NFT_MSG_DELRULE, 0, familyNumber(r.family));
-  w.string(C.NFTA_RULE_TABLE, validateObjectName(r.table, 'table name'));
-  if (r.chain !== undefined) w.string(C.NFTA_RULE_CHAIN, validateObjectName(r.chain, 'chain name'));
+  w.string(C.NFTA_RULE_TABLE, validateNftName(r.table, 'table name'));
+  if (r.chain !== undefined) w.string(C.NFTA_RULE_CHAIN, validateNftName(r.chain, 'chain name'));
   if (r.handle !== undefined) {
     if (r.chain === undefined) throw new ValidationError('chain', r.chain, 'deleting a rule by handle needs its chain');
     w.be64(C.NFTA_RULE_HANDLE, BigInt(r.handle));

@@ -9,11 +9,12 @@
 import { ValidationError } from '../netlink/errors';
 import { Attributes, type NetlinkMessage } from '../netlink/parser';
 import type { NetlinkWriter } from '../netlink/writer';
+import { validateNftName } from '../validate/names';
 import * as C from './constants';
 import { alignedLength, concatTypeId, dataTypeById, dataTypeByName, splitTypeId, type DataType, type DataTypeName } from './datatypes';
 import { readExpressionBody, readExpressionList, writeExpressionBody, writeExpressionList, type Expression } from './expressions/registry';
 import { hostU32 } from './data';
-import { beginNft, familyName, familyNumber, messageAttributes, messageFamily, validateObjectName, type NftFamily } from './message';
+import { beginNft, familyName, familyNumber, messageAttributes, messageFamily, type NftFamily } from './message';
 import { OBJECT_TYPES, type ObjectType } from './object-types';
 import { FlagTable } from './names';
 import {
@@ -167,8 +168,8 @@ export function shapeOf(s: Pick<NftSet, 'keyType' | 'keyLength' | 'dataType' | '
 
 /** Writes NFT_MSG_NEWSET; `setId` lets elements and rules of the same batch refer to it. */
 export function writeNewSet(w: NetlinkWriter, s: NftSet, flags: number, setId: number): void {
-  validateObjectName(s.table, 'table name');
-  validateObjectName(s.name, 'set name');
+  validateNftName(s.table, 'table name');
+  validateNftName(s.name, 'set name');
   const key = resolveType(s.keyType, s.keyLength, 'keyType');
   let setFlags = SET_FLAGS.number(s.flags);
   if (setFlags & DERIVED_FLAGS) throw new ValidationError('set flags', s.flags, 'map, object and concat follow from dataType/objectType/keyType; do not pass them');
@@ -258,8 +259,8 @@ function withoutDefaultHints(s: NftSet, ud: Buffer): Buffer | undefined {
 /** Writes NFT_MSG_DELSET. */
 export function writeDeleteSet(w: NetlinkWriter, s: SetRef): void {
   beginNft(w, C.NFT_MSG_DELSET, 0, familyNumber(s.family));
-  w.string(C.NFTA_SET_TABLE, validateObjectName(s.table, 'table name'));
-  w.string(C.NFTA_SET_NAME, validateObjectName(s.name, 'set name'));
+  w.string(C.NFTA_SET_TABLE, validateNftName(s.table, 'table name'));
+  w.string(C.NFTA_SET_NAME, validateNftName(s.name, 'set name'));
   w.end();
 }
 

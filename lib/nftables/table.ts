@@ -6,8 +6,9 @@
  */
 import type { NetlinkMessage } from '../netlink/parser';
 import type { NetlinkWriter } from '../netlink/writer';
+import { validateNftName } from '../validate/names';
 import * as C from './constants';
-import { beginNft, familyName, familyNumber, messageAttributes, messageFamily, validateObjectName, type NftFamily } from './message';
+import { beginNft, familyName, familyNumber, messageAttributes, messageFamily, type NftFamily } from './message';
 import { FlagTable } from './names';
 import { UDATA_COMMENT, joinComment, splitComment } from './userdata';
 
@@ -57,7 +58,7 @@ export interface TableRef {
 
 /** Writes NFT_MSG_NEWTABLE. */
 export function writeNewTable(w: NetlinkWriter, t: Table, flags: number): void {
-  validateObjectName(t.name, 'table name');
+  validateNftName(t.name, 'table name');
   beginNft(w, C.NFT_MSG_NEWTABLE, flags, familyNumber(t.family));
   w.string(C.NFTA_TABLE_NAME, t.name);
   const f = TABLE_FLAGS.number(t.flags);
@@ -71,7 +72,7 @@ export function writeNewTable(w: NetlinkWriter, t: Table, flags: number): void {
 export function writeDeleteTable(w: NetlinkWriter, t: TableRef): void {
   beginNft(w, C.NFT_MSG_DELTABLE, 0, familyNumber(t.family));
   if (t.handle !== undefined) w.be64(C.NFTA_TABLE_HANDLE, BigInt(t.handle));
-  else w.string(C.NFTA_TABLE_NAME, validateObjectName(t.name, 'table name'));
+  else w.string(C.NFTA_TABLE_NAME, validateNftName(t.name, 'table name'));
   w.end();
 }
 

@@ -18,7 +18,7 @@ import type { NetlinkMessage } from '../netlink/parser';
 import { NetlinkWriter } from '../netlink/writer';
 import { describeChain, decodeChain, writeDeleteChain, writeNewChain, type Chain, type ChainRef } from './chain';
 import * as C from './constants';
-import { writeElements, writeFlushSet, type SetElement } from './elements';
+import { validateElementNames, writeElements, writeFlushSet, type SetElement } from './elements';
 import { describeErrorOffset } from './error-location';
 import { GenerationMismatchError, NftCommandError } from './errors';
 import type { RuleBuilder } from './builder/builder';
@@ -597,6 +597,7 @@ export class Transaction {
 
   private pushElements(s: SetRef, elements: SetElement[], msg: typeof C.NFT_MSG_NEWSETELEM | typeof C.NFT_MSG_DELSETELEM, flags: number, verb: string): number {
     if (!Array.isArray(elements)) throw new ValidationError('elements', elements, 'must be an array');
+    validateElementNames({ table: s.table, set: s.name }, elements);
     const key = setKey(s);
     const own = this.definedSets.get(key);
     if (own) {

@@ -8,6 +8,7 @@
  * @module
  */
 import { ValidationError } from '../netlink/errors';
+import { validateNftText } from '../validate/names';
 import { NFT_USERDATA_MAXLEN } from './constants';
 
 /** TLV types nft uses. */
@@ -59,12 +60,12 @@ export function buildUdata(tlvs: UdataTlv[], field = 'userdata'): Buffer {
   return out;
 }
 
+/** The most nft accepts in a comment. */
+const MAX_COMMENT_BYTES = 128;
+
 /** The TLV value for a comment string (NUL-terminated, as nft writes it). */
 export function commentValue(comment: string, field = 'comment'): Buffer {
-  if (typeof comment !== 'string') throw new ValidationError(field, comment, 'must be a string');
-  const b = Buffer.from(comment + '\0', 'utf8');
-  if (b.length > 128 + 1) throw new ValidationError(field, comment, 'nft accepts comments of at most 128 bytes');
-  return b;
+  return Buffer.from(validateNftText(comment, field, MAX_COMMENT_BYTES) + '\0', 'utf8');
 }
 
 /** Reads a NUL-terminated TLV string. */
@@ -91,6 +92,9 @@ export function splitComment(buf: Buffer | undefined, commentType: number): { co
 
 /** Userdata holding `comment` plus any extra TLV bytes; undefined when there is neither. */
 export function joinComment(comment: string | undefined, rest: Buffer | undefined, commentType: number): Buffer | undefined {
+  // nft prints a comment found in raw userdata too: it gets the same checks.
+  const raw = rest && rest.length ? parseUdata(rest)?.find((t) => t.type === commentType) : undefined;
+  if (raw) validateNftText(raw.value.toString('utf8', 0, raw.value.length - (raw.value[raw.value.length - 1] === 0 ? 1 : 0)), 'userdata comment');
   if (comment === undefined) return rest && rest.length ? rest : undefined;
   const c = buildUdata([{ type: commentType, value: commentValue(comment) }]);
   const out = rest && rest.length ? Buffer.concat([c, rest]) : c;

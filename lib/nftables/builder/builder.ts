@@ -15,6 +15,7 @@
  */
 import { ValidationError } from '../../netlink/errors';
 import { parseCidr, parseIp } from '../../validate/ip';
+import { validateNftText } from '../../validate/names';
 import { hostU32, validateVerdict, type Verdict, type VerdictCode } from '../data';
 import { alignedLength, dataTypeByName, IP_PROTOCOLS, type DataTypeName, type Scalar } from '../datatypes';
 import { toWireElements, type SetElement } from '../elements';
@@ -935,7 +936,7 @@ function matchField(ctx: BuildContext, field: Field, value: MatchValue): void {
   }
   if (field.type === 'ifname' && typeof v === 'string' && v.endsWith('*')) {
     // Wildcard: compare only the prefix bytes.
-    const prefix = Buffer.from(v.slice(0, -1), 'utf8');
+    const prefix = Buffer.from(validateNftText(v, field.name).slice(0, -1), 'utf8');
     if (prefix.length === 0) throw new ValidationError(field.name, v, 'a wildcard needs at least one character before "*"');
     ctx.push(load, { type: 'cmp', sreg: 1, op, data: prefix });
     return;

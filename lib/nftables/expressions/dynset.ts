@@ -5,6 +5,7 @@
  * @module
  */
 import { Attributes } from '../../netlink/parser';
+import { validateNftName } from '../../validate/names';
 import { NFTA_LIST_ELEM } from '../constants';
 import { unknownAttributes, writeRawAttributes } from '../data';
 import { NameTable } from '../names';
@@ -58,7 +59,7 @@ export const dynsetCodec: ExpressionCodec<DynsetExpression> = {
   name: 'dynset',
   type: 'dynset',
   encode(w, e, nested) {
-    w.string(NFTA_DYNSET_SET_NAME, e.set);
+    w.string(NFTA_DYNSET_SET_NAME, validateNftName(e.set, 'dynset set'));
     if (e.setId !== undefined) w.be32(NFTA_DYNSET_SET_ID, e.setId);
     w.be32(NFTA_DYNSET_OP, DYNSET_OPS.number(e.op));
     w.be32(NFTA_DYNSET_SREG_KEY, e.sregKey);

@@ -3,6 +3,7 @@
  * nflog group for a userspace logger.
  * @module
  */
+import { validateNftText } from '../../validate/names';
 import { unknownAttributes, writeRawAttributes } from '../data';
 import { FlagTable, NameTable } from '../names';
 import { setIf, type ExpressionCodec, type HasUnknownAttributes } from './codec';
@@ -14,6 +15,8 @@ const NFTA_LOG_QTHRESHOLD = 4;
 const NFTA_LOG_LEVEL = 5;
 const NFTA_LOG_FLAGS = 6;
 const KNOWN = [1, 2, 3, 4, 5, 6];
+/** NF_LOG_PREFIXLEN - 1 */
+const MAX_PREFIX_BYTES = 127;
 
 /** Syslog levels (plus "audit"). */
 export type LogLevel = 'emerg' | 'alert' | 'crit' | 'err' | 'warn' | 'notice' | 'info' | 'debug' | 'audit';
@@ -56,7 +59,7 @@ export const logCodec: ExpressionCodec<LogExpression> = {
   type: 'log',
   encode(w, e) {
     if (e.group !== undefined) w.be16(NFTA_LOG_GROUP, e.group);
-    if (e.prefix !== undefined) w.string(NFTA_LOG_PREFIX, e.prefix);
+    if (e.prefix !== undefined) w.string(NFTA_LOG_PREFIX, validateNftText(e.prefix, 'log prefix', MAX_PREFIX_BYTES));
     if (e.snaplen !== undefined) w.be32(NFTA_LOG_SNAPLEN, e.snaplen);
     if (e.queueThreshold !== undefined) w.be16(NFTA_LOG_QTHRESHOLD, e.queueThreshold);
     if (e.level !== undefined) w.be32(NFTA_LOG_LEVEL, LOG_LEVELS.number(e.level));

@@ -3,6 +3,7 @@
  * for maps loads the mapped data/verdict into `dreg` (`vmap`, `dnat to ... map`).
  * @module
  */
+import { validateNftName } from '../../validate/names';
 import { unknownAttributes, writeRawAttributes } from '../data';
 import { be32Or0, setIf, type ExpressionCodec, type HasUnknownAttributes } from './codec';
 
@@ -36,7 +37,7 @@ export const lookupCodec: ExpressionCodec<LookupExpression> = {
   name: 'lookup',
   type: 'lookup',
   encode(w, e) {
-    w.string(NFTA_LOOKUP_SET, e.set);
+    w.string(NFTA_LOOKUP_SET, validateNftName(e.set, 'lookup set'));
     if (e.setId !== undefined) w.be32(NFTA_LOOKUP_SET_ID, e.setId);
     w.be32(NFTA_LOOKUP_SREG, e.sreg);
     if (e.dreg !== undefined) w.be32(NFTA_LOOKUP_DREG, e.dreg);

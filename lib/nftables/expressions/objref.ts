@@ -4,6 +4,7 @@
  * @module
  */
 import { ValidationError } from '../../netlink/errors';
+import { validateNftName } from '../../validate/names';
 import { unknownAttributes, writeRawAttributes } from '../data';
 import { OBJECT_TYPES, type ObjectType } from '../object-types';
 import { setIf, type ExpressionCodec, type HasUnknownAttributes } from './codec';
@@ -38,13 +39,13 @@ export const objrefCodec: ExpressionCodec<ObjrefExpression> = {
     if (e.name !== undefined) {
       if (e.objectType === undefined) throw new ValidationError('objref', e, 'a named reference needs objectType');
       w.be32(NFTA_OBJREF_IMM_TYPE, OBJECT_TYPES.number(e.objectType));
-      w.string(NFTA_OBJREF_IMM_NAME, e.name);
+      w.string(NFTA_OBJREF_IMM_NAME, validateNftName(e.name, 'object name'));
     } else {
       if (e.sreg === undefined || (e.set === undefined && e.setId === undefined)) {
         throw new ValidationError('objref', e, 'needs objectType + name, or sreg + set');
       }
       w.be32(NFTA_OBJREF_SET_SREG, e.sreg);
-      if (e.set !== undefined) w.string(NFTA_OBJREF_SET_NAME, e.set);
+      if (e.set !== undefined) w.string(NFTA_OBJREF_SET_NAME, validateNftName(e.set, 'object map'));
       if (e.setId !== undefined) w.be32(NFTA_OBJREF_SET_ID, e.setId);
     }
     writeRawAttributes(w, e.unknownAttributes);

@@ -7,6 +7,7 @@
 import { ValidationError } from '../../netlink/errors';
 import { Attributes } from '../../netlink/parser';
 import type { NetlinkWriter } from '../../netlink/writer';
+import { validateNftName } from '../../validate/names';
 import { NFTA_EXPR_DATA, NFTA_EXPR_NAME, NFTA_LIST_ELEM } from '../constants';
 import { bitwiseCodec, type BitwiseExpression } from './bitwise';
 import { byteorderCodec, type ByteorderExpression } from './byteorder';
@@ -101,7 +102,7 @@ const nested: NestedExpressions = {
 export function writeExpressionBody(w: NetlinkWriter, e: Expression): void {
   if (!e || typeof e !== 'object') throw new ValidationError('expression', e, 'must be an expression object');
   if (e.type === 'opaque') {
-    w.string(NFTA_EXPR_NAME, e.name);
+    w.string(NFTA_EXPR_NAME, validateNftName(e.name, 'expression name'));
     w.attr(NFTA_EXPR_DATA | 0x8000, e.data);
     return;
   }

@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 #include <sched.h>
+#include <sys/mman.h>
 
 #include <cmath>
 #include <memory>
@@ -142,6 +143,21 @@ napi_value MakeString(napi_env env, const std::string& s) {
   napi_value v = nullptr;
   napi_create_string_utf8(env, s.data(), s.size(), &v);
   return v;
+}
+
+bool PageBuffer::Ensure(size_t bytes) {
+  if (data_ != nullptr) return true;
+  void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) return false;
+  data_ = static_cast<uint8_t*>(p);
+  size_ = bytes;
+  return true;
+}
+
+void PageBuffer::Release() {
+  if (data_ != nullptr) munmap(data_, size_);
+  data_ = nullptr;
+  size_ = 0;
 }
 
 int32_t ArgInt(const Napi::CallbackInfo& info, size_t i, const char* name, int32_t min, int32_t max) {

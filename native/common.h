@@ -54,6 +54,27 @@ napi_value DoneUndefined(napi_env env);
 napi_value MakeNumber(napi_env env, double v);
 napi_value MakeString(napi_env env, const std::string& s);
 
+// A receive buffer mapped straight from the kernel: its pages cost memory
+// only once a datagram is written into them, and all of them go back to the
+// system when it is released (a malloc'd buffer would stay in a thread's
+// arena after free).
+class PageBuffer {
+ public:
+  PageBuffer() = default;
+  ~PageBuffer() { Release(); }
+  PageBuffer(const PageBuffer&) = delete;
+  PageBuffer& operator=(const PageBuffer&) = delete;
+  // Maps `bytes` if not mapped yet; false when out of memory.
+  bool Ensure(size_t bytes);
+  void Release();
+  uint8_t* data() const { return data_; }
+  size_t size() const { return size_; }
+
+ private:
+  uint8_t* data_ = nullptr;
+  size_t size_ = 0;
+};
+
 // Argument checks for JS methods: throw a TypeError naming the argument.
 int32_t ArgInt(const Napi::CallbackInfo& info, size_t i, const char* name, int32_t min, int32_t max);
 

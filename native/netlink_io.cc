@@ -233,7 +233,7 @@ bool NetlinkIo::Drain(bool all) {
       unread_ = true;  // read the rest before sending anything more
       return true;
     }
-    ssize_t n = recv(fd_, scratch_.get(), kScratchBytes, MSG_DONTWAIT | MSG_TRUNC);
+    ssize_t n = recv(fd_, scratch_.data(), kScratchBytes, MSG_DONTWAIT | MSG_TRUNC);
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN) {
@@ -255,7 +255,7 @@ bool NetlinkIo::Drain(bool all) {
       Post(new Event(kFatal, EMSGSIZE));
       continue;
     }
-    inbox_.insert(inbox_.end(), scratch_.get(), scratch_.get() + n);
+    inbox_.insert(inbox_.end(), scratch_.data(), scratch_.data() + n);
     if (inbox_.size() >= kInboxFlushBytes) FlushInbox();
   }
 }
@@ -360,8 +360,7 @@ bool NetlinkIo::TakeAndSend() {
 }
 
 void NetlinkIo::Run() {
-  scratch_.reset(new (std::nothrow) uint8_t[kScratchBytes]);
-  bool failed = scratch_ == nullptr;
+  bool failed = !scratch_.Ensure(kScratchBytes);
   if (failed) Post(new Event(kFatal, ENOMEM));
   pollfd fds[2] = {{fd_, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
   for (;;) {
@@ -396,7 +395,7 @@ void NetlinkIo::Run() {
         running_ = false;
         awake_ = false;
         lock.unlock();
-        scratch_.reset();
+        scratch_.Release();
         std::vector<uint8_t>().swap(inbox_);
         std::vector<uint8_t>().swap(send_bytes_);
         return;
@@ -405,7 +404,7 @@ void NetlinkIo::Run() {
   }
   // Stopping: finish up and hand the TSFN back.
   FlushInbox();
-  scratch_.reset();
+  scratch_.Release();
   bool release = false;
   {
     std::lock_guard<std::mutex> lock(mu_);

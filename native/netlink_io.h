@@ -33,6 +33,8 @@
 #include <mutex>
 #include <vector>
 
+#include "common.h"
+
 namespace nlkit {
 
 class NetlinkIo {
@@ -128,7 +130,7 @@ class NetlinkIo {
   // Owned by the thread.
   bool unread_ = false;  // a throttled drain left replies in the socket
   std::vector<uint8_t> send_bytes_;
-  std::unique_ptr<uint8_t[]> scratch_;
+  PageBuffer scratch_;
   std::vector<uint8_t> inbox_;
   std::chrono::microseconds spin_{0};
 };

@@ -293,7 +293,7 @@ std::vector<double> NetlinkSocket::Shutdown(napi_env env) {
     close(fd_);
   }
   fd_ = -1;
-  scratch_.reset();
+  scratch_.Release();
   AdjustExternal(env, -reported_bytes_);
   reported_bytes_ = 0;
   return unsent;
@@ -344,10 +344,7 @@ Napi::Value NetlinkSocket::RecvSync(const Napi::CallbackInfo& info) {
   CheckOpen(env, "recv");
   if (io_) throw ErrnoError(env, EINVAL, "recvSync (an async socket)");
   int timeout = info[0].IsUndefined() ? -1 : ArgInt(info, 0, "timeout", -1, INT32_MAX);
-  if (!scratch_) {
-    scratch_.reset(new (std::nothrow) uint8_t[kScratchBytes]);
-    if (!scratch_) throw ErrnoError(env, ENOMEM, "recv");
-  }
+  if (!scratch_.Ensure(kScratchBytes)) throw ErrnoError(env, ENOMEM, "recv");
   pollfd pfd{fd_, POLLIN, 0};
   int r;
   do {
@@ -357,7 +354,7 @@ Napi::Value NetlinkSocket::RecvSync(const Napi::CallbackInfo& info) {
   std::vector<uint8_t> out;
   int err = 0;
   for (;;) {
-    ssize_t n = recv(fd_, scratch_.get(), kScratchBytes, MSG_DONTWAIT | MSG_TRUNC);
+    ssize_t n = recv(fd_, scratch_.data(), kScratchBytes, MSG_DONTWAIT | MSG_TRUNC);
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno != EAGAIN) err = errno;
@@ -367,7 +364,7 @@ Napi::Value NetlinkSocket::RecvSync(const Napi::CallbackInfo& info) {
       err = EMSGSIZE;
       break;
     }
-    out.insert(out.end(), scratch_.get(), scratch_.get() + n);
+    out.insert(out.end(), scratch_.data(), scratch_.data() + n);
   }
   if (err && out.empty()) throw ErrnoError(env, err, "recvmsg(netlink)");
   return Napi::Buffer<uint8_t>::Copy(env, out.data(), out.size());

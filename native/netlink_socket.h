@@ -55,7 +55,7 @@ class NetlinkSocket : public Napi::ObjectWrap<NetlinkSocket> {
   bool refed_ = false;
   std::shared_ptr<NetlinkIo> io_;       // async mode only
   napi_threadsafe_function tsfn_ = nullptr;
-  std::unique_ptr<uint8_t[]> scratch_;  // sync mode: receive buffer, made on first use
+  PageBuffer scratch_;  // sync mode: receive buffer, mapped on first use
   int64_t reported_bytes_ = 0;          // external memory reported to V8
 };
 

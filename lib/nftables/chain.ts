@@ -62,7 +62,7 @@ export function resolvePriority(family: NftFamily, p: number | string): number {
   }
   const m = /^\s*([a-z]+)\s*(?:([+-])\s*(\d+))?\s*$/.exec(String(p));
   const table = family === 'bridge' ? BRIDGE_PRIORITIES : STANDARD_PRIORITIES;
-  if (!m || table[m[1]] === undefined) {
+  if (!m || !Object.hasOwn(table, m[1])) {
     throw new ValidationError('priority', p, `must be a number or one of ${Object.keys(table).join(', ')} (optionally "+ n" / "- n")`);
   }
   const base = table[m[1]];

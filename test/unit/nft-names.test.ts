@@ -132,3 +132,14 @@ describe('nftables names and text', () => {
     expect(validateInterfaceName('veth-c1.0')).toBe('veth-c1.0');
   });
 });
+
+describe('names that are members of every JavaScript object', () => {
+  it.each(['constructor', 'toString', '__proto__', 'hasOwnProperty'])('%j is no priority, ct state or direction', (name) => {
+    const tx = new Transaction();
+    expect(refusal(() => tx.addChain({ family: f, table: 't', name: 'c', type: 'filter', hook: 'input', priority: name })).field).toBe('priority');
+    expect(refusal(() => tx.addRule({ family: f, table: 't', chain: 'c', rule: rule().ct({ state: name as never }).accept() })).field).toBe('ct state');
+    expect(refusal(() => tx.addRule({ family: f, table: 't', chain: 'c', rule: rule().ct({ direction: name as never }).accept() })).field).toBe('ct direction');
+    expect(refusal(() => tx.addRule({ family: f, table: 't', chain: 'c', rule: rule().nfproto(name as never).accept() })).field).toBe('meta nfproto');
+    expect(tx.size).toBe(0);
+  });
+});

@@ -232,8 +232,9 @@ function isPrefixString(field: Field, v: Scalar): boolean {
 }
 
 function parseValue(field: Field, v: Scalar): Buffer {
-  if (field.type === 'ct_dir' && typeof v === 'string' && v in CT_DIRECTIONS) return Buffer.from([CT_DIRECTIONS[v]]);
-  if (field.type === 'nf_proto' && typeof v === 'string' && v in NFPROTO_NAMES) return Buffer.from([NFPROTO_NAMES[v]]);
+  // Own keys only: "constructor" is not a direction.
+  if (field.type === 'ct_dir' && typeof v === 'string' && Object.hasOwn(CT_DIRECTIONS, v)) return Buffer.from([CT_DIRECTIONS[v]]);
+  if (field.type === 'nf_proto' && typeof v === 'string' && Object.hasOwn(NFPROTO_NAMES, v)) return Buffer.from([NFPROTO_NAMES[v]]);
   return dataTypeByName(field.type).parse(v, field.len, field.name);
 }
 
@@ -980,7 +981,7 @@ function matchBits(ctx: BuildContext, field: Field, bits: Record<string, number>
   if (!names.length) throw new ValidationError(field.name, v, 'needs at least one name');
   let mask = 0;
   for (const n of names) {
-    if (bits[n] === undefined) throw new ValidationError(field.name, n, `must be one of ${Object.keys(bits).join(', ')}`);
+    if (!Object.hasOwn(bits, n)) throw new ValidationError(field.name, n, `must be one of ${Object.keys(bits).join(', ')}`);
     mask |= bits[n];
   }
   ctx.push(field.load(1));

@@ -229,8 +229,8 @@ export class NftEventStream implements AsyncIterableIterator<NftEvent> {
   }
 }
 
-/** A layout for elements of an unknown set: keys and data stay raw bytes. */
-function rawShape(keyLength: number, dataLength: number): SetShape {
+/** @internal a layout for elements of an unknown set: keys and data stay raw bytes. */
+export function rawShape(keyLength: number, dataLength: number): SetShape {
   return {
     keyFields: [undefined],
     keyFieldLengths: [keyLength],

@@ -4,9 +4,15 @@
 // that started it, kept as a regression test.
 import { describe, expect, it } from 'vitest';
 import { decodeEntry } from '../../lib/conntrack/entry';
-import { DecodeError, NlkitError } from '../../lib/netlink/errors';
+import { DecodeError, NlkitError, ValidationError } from '../../lib/netlink/errors';
 import { parseMessages, type NetlinkMessage } from '../../lib/netlink/parser';
 import { NetlinkWriter } from '../../lib/netlink/writer';
+import { NFTA_SET_KEY_TYPE, NFTA_SET_NAME, NFTA_SET_TABLE, NFT_MSG_NEWSET } from '../../lib/nftables/constants';
+import { shapeOfMessage } from '../../lib/nftables/list';
+import { beginNft } from '../../lib/nftables/message';
+import { decodeSet } from '../../lib/nftables/set';
+import { decodeEvent } from '../../lib/rtnetlink/events';
+import { decodeLink, linkOps } from '../../lib/rtnetlink/link';
 
 /** What a decoder threw (or undefined), for asserting on the class. */
 function thrown(fn: () => unknown): unknown {
@@ -71,5 +77,47 @@ describe('conntrack entries', () => {
   it('DecodeError is an NlkitError', () => {
     expect(new DecodeError('x', 'y')).toBeInstanceOf(NlkitError);
     expect(new DecodeError('route', 'no payload', 24).message).toBe('cannot decode route (message type 24): no payload');
+  });
+});
+
+describe('links', () => {
+  /** An RTM_NEWLINK message whose IFLA_LINKINFO names `kind`, with some IFLA_INFO_DATA. */
+  function linkOfKind(kind: string): NetlinkMessage {
+    const w = new NetlinkWriter().begin(16, 0);
+    w.struct(16);
+    w.string(3, 'x0');
+    const info = w.nest(18);
+    w.string(1, kind);
+    const data = w.nest(2);
+    w.u32(1, 7);
+    w.endNest(data);
+    w.endNest(info);
+    return parseMessages(w.end().finish())[0];
+  }
+
+  it.each(['constructor', '__proto__', 'toString', 'hasOwnProperty'])('a link kind named %j decodes as an unknown kind (was a TypeError)', (kind) => {
+    const link = decodeLink(linkOfKind(kind));
+    expect(link.kind).toBe(kind);
+    expect(link.info).toBeUndefined();
+    expect(link.infoRaw).toEqual([{ type: 1, nested: false, netByteOrder: false, data: Buffer.from([7, 0, 0, 0]) }]);
+    expect(decodeEvent(linkOfKind(kind))).toMatchObject({ type: 'link', link: { kind } });
+  });
+
+  it('creating a link of such a kind is a ValidationError', () => {
+    expect(() => linkOps.add({ name: 'x0', kind: 'constructor' } as never).next()).toThrow(ValidationError);
+    expect(() => linkOps.add({ name: 'x0', kind: '__proto__' } as never).next()).toThrow(/unsupported/);
+  });
+});
+
+describe('nftables sets', () => {
+  it('a set without its key length has no element layout: DecodeError (was a ValidationError)', () => {
+    const w = new NetlinkWriter();
+    beginNft(w, NFT_MSG_NEWSET, 0, 1);
+    w.string(NFTA_SET_TABLE, 't').string(NFTA_SET_NAME, 's').be32(NFTA_SET_KEY_TYPE, 4 /* integer: no fixed size */);
+    const m = parseMessages(w.end().finish())[0];
+    expect(decodeSet(m)).toMatchObject({ name: 's', keyType: 'integer', keyLength: 0 });
+    const e = thrown(() => shapeOfMessage(m));
+    expect(e).toBeInstanceOf(DecodeError);
+    expect((e as DecodeError).message).toMatch(/nftables set .*inet t s.*no fixed size/);
   });
 });

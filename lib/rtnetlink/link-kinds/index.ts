@@ -29,10 +29,12 @@ export interface KindInfoMap {
   tun: TunInfo;
 }
 
-export const LINK_KINDS: Record<string, LinkKind<any, any>> = {
+// Without a prototype: a kind named "constructor" or "__proto__" (sent by the
+// kernel or given by a caller) finds no codec instead of Object's members.
+export const LINK_KINDS: Record<string, LinkKind<any, any>> = Object.assign(Object.create(null) as Record<string, LinkKind<any, any>>, {
   [veth.kind]: veth,
   [bridge.kind]: bridge,
   [macvlan.kind]: macvlan,
   [vxlan.kind]: vxlan,
   [tun.kind]: tun,
-};
+});

@@ -216,7 +216,7 @@ export const nftListOps = {
     beginNft(w, C.NFT_MSG_GETGEN, 0, C.NFPROTO_UNSPEC);
     const replies = yield* call(w.end().finish(), 'get nftables generation');
     const m = replies.find((r) => nftCommand(r) === C.NFT_MSG_NEWGEN);
-    if (!m) throw new Error('get nftables generation: the kernel sent no NEWGEN reply');
+    if (!m) throw new DecodeError('nftables generation', 'the kernel answered GETGEN without a NEWGEN message');
     return decodeGeneration(m);
   },
 };
@@ -240,7 +240,7 @@ export function* getSetMessage(ref: SetRef): Operation<NetlinkMessage> {
   w.string(C.NFTA_SET_NAME, validateNftName(ref.name, 'set name'));
   const replies = yield* call(w.end().finish(), `get nftables set ${ref.family} ${ref.table} ${ref.name}`);
   const m = replies.find((r) => nftCommand(r) === C.NFT_MSG_NEWSET);
-  if (!m) throw new Error(`get nftables set ${ref.name}: the kernel sent no NEWSET reply`);
+  if (!m) throw new DecodeError('nftables set', `the kernel answered GETSET for ${describeSet(ref)} without a NEWSET message`);
   return m;
 }
 

@@ -4,7 +4,7 @@
  * @module
  */
 import { NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REPLACE } from '../netlink/constants';
-import { NetlinkError, ValidationError } from '../netlink/errors';
+import { DecodeError, NetlinkError, ValidationError } from '../netlink/errors';
 import { call, dump, type Operation } from '../netlink/operation';
 import { Attributes, u32At, u8At, type NetlinkMessage, type RawAttribute } from '../netlink/parser';
 import { NetlinkWriter } from '../netlink/writer';
@@ -472,7 +472,7 @@ export const routeOps = {
     if (opts.mark !== undefined) w.u32(C.RTA_MARK, opts.mark);
     const replies = yield* call(w.end().finish(), `get route to ${destination}`);
     const m = replies.find((x) => x.type === C.RTM_NEWROUTE);
-    if (!m) throw new ValidationError('destination', destination, 'the kernel returned no route');
+    if (!m) throw new DecodeError('route', `the kernel answered the lookup of ${destination} without a route`);
     return decodeRoute(m);
   },
 };

@@ -8,11 +8,12 @@ import { DecodeError, NlkitError, ValidationError } from '../../lib/netlink/erro
 import { parseMessages, type NetlinkMessage } from '../../lib/netlink/parser';
 import { NetlinkWriter } from '../../lib/netlink/writer';
 import { NFTA_SET_KEY_TYPE, NFTA_SET_NAME, NFTA_SET_TABLE, NFT_MSG_NEWSET } from '../../lib/nftables/constants';
-import { shapeOfMessage } from '../../lib/nftables/list';
+import { nftListOps, shapeOfMessage } from '../../lib/nftables/list';
 import { beginNft } from '../../lib/nftables/message';
 import { decodeSet } from '../../lib/nftables/set';
 import { decodeEvent } from '../../lib/rtnetlink/events';
 import { decodeLink, linkOps } from '../../lib/rtnetlink/link';
+import { routeOps } from '../../lib/rtnetlink/route';
 
 /** What a decoder threw (or undefined), for asserting on the class. */
 function thrown(fn: () => unknown): unknown {
@@ -119,5 +120,17 @@ describe('nftables sets', () => {
     const e = thrown(() => shapeOfMessage(m));
     expect(e).toBeInstanceOf(DecodeError);
     expect((e as DecodeError).message).toMatch(/nftables set .*inet t s.*no fixed size/);
+  });
+});
+
+describe('replies without the expected message', () => {
+  it('a get answered with nothing but the ack is a DecodeError (was a plain Error or a ValidationError)', () => {
+    const answeredWithNothing = (op: Generator<unknown, unknown, NetlinkMessage[]>) => () => {
+      op.next();
+      op.next([]);
+    };
+    expect(answeredWithNothing(nftListOps.generation())).toThrow(DecodeError);
+    expect(answeredWithNothing(nftListOps.getSet({ family: 'inet', table: 't', name: 's' }))).toThrow(/GETSET for inet t s without a NEWSET/);
+    expect(answeredWithNothing(routeOps.get('10.0.0.1'))).toThrow(DecodeError);
   });
 });

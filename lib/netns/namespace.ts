@@ -54,11 +54,15 @@ export class NetworkNamespace {
   /** The file it was opened from. */
   readonly path?: string;
 
+  /** Made by the addon rather than by Node's fs (closed the same way it was opened). */
+  private readonly nativeFd: boolean;
+
   /** @internal */
-  constructor(fd: number, name?: string, filePath?: string) {
+  constructor(fd: number, name?: string, filePath?: string, nativeFd = false) {
     this._fd = fd;
     this.name = name;
     this.path = filePath;
+    this.nativeFd = nativeFd;
   }
 
   /** The namespace fd (valid until close). */
@@ -79,7 +83,11 @@ export class NetworkNamespace {
    * try { console.log(ns.inode); } finally { ns.close(); }
    */
   close(): void {
-    if (this._fd >= 0) fs.closeSync(this._fd);
+    // Node warns (in workers) when fs closes a descriptor it did not open.
+    if (this._fd >= 0) {
+      if (this.nativeFd) native().closeFd(this._fd);
+      else fs.closeSync(this._fd);
+    }
     this._fd = -1;
   }
 
@@ -277,7 +285,7 @@ export function netnsExists(name: string): boolean {
 export async function createAnonymousNetns(): Promise<NetworkNamespace> {
   try {
     const fd = await native().netnsCreateAnonymous(true);
-    return new NetworkNamespace(fd);
+    return new NetworkNamespace(fd, undefined, undefined, true);
   } catch (e) {
     throw fromNative('create anonymous network namespace', e);
   }

@@ -158,8 +158,9 @@ function* writeFdb(type: number, flags: number, o: FdbOptions, verb: string): Op
   if (o.externLearned) ntf |= C.NTF_EXT_LEARNED;
   let state = 0;
   if (type === C.RTM_NEWNEIGH) {
-    state = STATE_VALUES[o.state ?? 'permanent'];
-    if (state === undefined) throw new ValidationError('state', o.state, 'one of permanent, static, dynamic');
+    const name = o.state ?? 'permanent';
+    if (!Object.hasOwn(STATE_VALUES, name)) throw new ValidationError('state', o.state, 'one of permanent, static, dynamic');
+    state = STATE_VALUES[name];
   }
   const dst = o.dst !== undefined ? parseIp(o.dst, 'dst') : undefined;
   const vlan = o.vlan !== undefined ? checkInt('vlan', o.vlan, 1, 4094) : undefined;

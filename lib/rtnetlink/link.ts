@@ -526,6 +526,8 @@ function writeCommon(w: NetlinkWriter, o: Omit<LinkCommonOptions, 'name'> | Link
   if (o.group !== undefined) w.u32(C.IFLA_GROUP, checkU32('group', o.group));
   if (typeof o.alias === 'string' && o.alias !== '') {
     if (Buffer.byteLength(o.alias) > 255) throw new ValidationError('alias', o.alias, 'longer than 255 bytes');
+    // ip prints the alias as is: a control character would forge output lines.
+    if (/[\x00-\x1f\x7f]/.test(o.alias)) throw new ValidationError('alias', o.alias, 'must not contain control characters');
     w.string(C.IFLA_IFALIAS, o.alias);
   }
   if (o.netns !== undefined) writeNetns(w, o.netns, fds);

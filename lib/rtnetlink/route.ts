@@ -275,7 +275,7 @@ function* writeRoute(type: number, flags: number, o: RouteOptions, verb: string)
   if (o.src !== undefined) parseCidr(o.src, 'src', { family: dst.family, defaultFull: true });
   if (o.protocol !== undefined) parseProtocol(o.protocol);
   if (o.scope !== undefined) parseScope(o.scope);
-  if (o.pref !== undefined && (dst.family !== 6 || PREFS[o.pref] === undefined)) {
+  if (o.pref !== undefined && (dst.family !== 6 || !Object.hasOwn(PREFS, o.pref))) {
     throw new ValidationError('pref', o.pref, 'one of low, medium, high, for IPv6 routes');
   }
   const dev = o.dev !== undefined ? yield* resolveLinkIndex(o.dev) : undefined;

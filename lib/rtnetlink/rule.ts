@@ -262,8 +262,8 @@ function* writeRule(type: number, flags: number, o: RuleOptions, verb: string): 
   const dst = o.dst !== undefined ? prefix(o.dst, 'dst', family) : undefined;
   let action = 0;
   if (o.action !== undefined) {
+    if (!Object.hasOwn(ACTIONS, o.action)) throw new ValidationError('action', o.action, `one of ${Object.keys(ACTIONS).join(', ')}`);
     action = ACTIONS[o.action];
-    if (action === undefined) throw new ValidationError('action', o.action, `one of ${Object.keys(ACTIONS).join(', ')}`);
   } else if (o.goto !== undefined) action = C.FR_ACT_GOTO;
   else if (adding || o.table !== undefined) action = C.FR_ACT_TO_TBL;
   if (o.table !== undefined && action !== C.FR_ACT_TO_TBL) throw new ValidationError('table', o.table, `a ${o.action} rule has no table`);
@@ -295,7 +295,7 @@ function* writeRule(type: number, flags: number, o: RuleOptions, verb: string): 
   if (o.suppressPrefixLength !== undefined) w.u32(C.FRA_SUPPRESS_PREFIXLEN, checkInt('suppressPrefixLength', o.suppressPrefixLength, 0, family === 4 ? 32 : 128));
   if (o.suppressIfgroup !== undefined) w.u32(C.FRA_SUPPRESS_IFGROUP, checkInt('suppressIfgroup', o.suppressIfgroup, 0, 0xfffffffe));
   if (o.ipProto !== undefined) {
-    const n = typeof o.ipProto === 'string' ? IP_PROTOCOLS[o.ipProto] : o.ipProto;
+    const n = typeof o.ipProto === 'string' ? (Object.hasOwn(IP_PROTOCOLS, o.ipProto) ? IP_PROTOCOLS[o.ipProto] : undefined) : o.ipProto;
     if (n === undefined) throw new ValidationError('ipProto', o.ipProto, `one of ${Object.keys(IP_PROTOCOLS).join(', ')} or a number`);
     w.u8(C.FRA_IP_PROTO, checkInt('ipProto', n, 0, 255));
   }

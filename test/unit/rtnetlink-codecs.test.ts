@@ -247,3 +247,24 @@ describe('events', () => {
     expect(m.payload.readUInt16LE(off + 2) & NLA_F_NESTED).toBe(NLA_F_NESTED);
   });
 });
+
+describe('names looked up in tables refuse Object members and control characters', () => {
+  const bad = ['constructor', '__proto__', 'toString', 'hasOwnProperty'];
+  it('macvlan mode, rule action and ipProto, fdb state, route pref', async () => {
+    const { routeOps } = await import('../../lib/rtnetlink/route');
+    for (const name of bad) {
+      expect(() => kindRoundTrip('macvlan', { mode: name }), name).toThrow(ValidationError);
+      expect(() => firstRequest(ruleOps.add({ action: name as never, priority: 10 })), name).toThrow(ValidationError);
+      expect(() => firstRequest(ruleOps.add({ ipProto: name as never, table: 100 })), name).toThrow(ValidationError);
+      expect(() => firstRequest(fdbOps.add({ mac: '02:00:00:00:00:01', dev: 1, state: name as never })), name).toThrow(ValidationError);
+      expect(() => firstRequest(routeOps.add({ dst: '2001:db8::/64', dev: 1, pref: name as never })), name).toThrow(ValidationError);
+    }
+  });
+
+  it('a link alias with a control character (ip would print it as a forged line)', () => {
+    for (const alias of ['a\nb', 'a\0', '\x7f', 'tab\there']) {
+      expect(() => firstRequest(linkOps.set(1, { alias })), JSON.stringify(alias)).toThrow(ValidationError);
+    }
+    expect(() => firstRequest(linkOps.set(1, { alias: 'uplink to rack 7' }))).not.toThrow();
+  });
+});

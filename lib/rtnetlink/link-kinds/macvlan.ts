@@ -52,7 +52,7 @@ export const macvlan: LinkKind<MacvlanOptions, MacvlanInfo> = {
   encode(w, o) {
     if (o.parent === undefined) throw new ValidationError('parent', o.parent, 'macvlan needs a parent link');
     if (o.mode !== undefined) {
-      const m = MODES[o.mode];
+      const m = Object.hasOwn(MODES, o.mode) ? MODES[o.mode] : undefined;
       if (m === undefined) throw new ValidationError('mode', o.mode, `one of ${Object.keys(MODES).join(', ')}`);
       w.u32(IFLA_MACVLAN_MODE, m);
     }

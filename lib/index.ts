@@ -27,6 +27,7 @@ export {
 export type { LocalStep, NetlinkCall, Operation, OperationEnv } from './netlink/operation';
 export type { NetlinkMessage, RawAttribute } from './netlink/parser';
 export type { AsyncOps, SyncOps } from './netlink/bind';
+export type { CloseOptions } from './netlink/connection';
 export {
   NETNS_RUN_DIR,
   NetworkNamespace,

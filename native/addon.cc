@@ -10,6 +10,7 @@
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   nlkit::NetlinkSocket::Init(env, exports);
+  nlkit::NetlinkSyncSocket::Init(env, exports);
   nlkit::InitNetns(env, exports);
   nlkit::InitInetSocket(env, exports);
   nlkit::InitTun(env, exports);

@@ -10,18 +10,16 @@
 namespace nlkit {
 namespace {
 
-// flock(fd, mode, async): mode "exclusive" | "shared" | "unlock".
-Napi::Value FlockJs(const Napi::CallbackInfo& info) {
-  int fd = info[0].As<Napi::Number>().Int32Value();
-  std::string mode = info[1].As<Napi::String>();
-  bool async = info[2].ToBoolean();
-  int op = mode == "unlock" ? LOCK_UN : mode == "shared" ? LOCK_SH : LOCK_EX;
+// lockExclusive(fd) -> Promise: waits for the lock on a libuv worker. The
+// lock is released by closing the fd.
+Napi::Value LockExclusiveJs(const Napi::CallbackInfo& info) {
+  int fd = ArgInt(info, 0, "fd", 0, INT32_MAX);
   return RunMaybeAsync(
-      info.Env(), async,
-      [fd, op](std::string& syscall) -> int {
+      info.Env(), true,
+      [fd](std::string& syscall) -> int {
         int r;
         do {
-          r = flock(fd, op);
+          r = flock(fd, LOCK_EX);
         } while (r != 0 && errno == EINTR);
         syscall = "flock";
         return r == 0 ? 0 : errno;
@@ -32,7 +30,7 @@ Napi::Value FlockJs(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void InitFileLock(Napi::Env env, Napi::Object exports) {
-  exports.Set("flock", Napi::Function::New(env, FlockJs));
+  exports.Set("lockExclusive", Napi::Function::New(env, LockExclusiveJs));
 }
 
 }  // namespace nlkit

@@ -11,6 +11,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <climits>
+#include <cstdlib>
 #include <memory>
 
 #include "common.h"
@@ -23,15 +25,23 @@ struct SockAddr {
   socklen_t len = 0;
 };
 
+// host may carry an IPv6 zone as a number ("fe80::1%3"); lib/sockets resolves
+// interface names to indexes in the right namespace before calling here.
 bool ParseAddr(int family, const std::string& host, int port, SockAddr* out) {
   if (family == 6) {
     auto* a = reinterpret_cast<sockaddr_in6*>(&out->ss);
     a->sin6_family = AF_INET6;
     a->sin6_port = htons(static_cast<uint16_t>(port));
     std::string h = host.empty() ? "::" : host;
-    std::string scope;
     auto pct = h.find('%');
-    if (pct != std::string::npos) h = h.substr(0, pct);
+    if (pct != std::string::npos) {
+      std::string zone = h.substr(pct + 1);
+      h = h.substr(0, pct);
+      char* end = nullptr;
+      unsigned long id = strtoul(zone.c_str(), &end, 10);
+      if (zone.empty() || *end != '\0' || id > UINT32_MAX) return false;
+      a->sin6_scope_id = static_cast<uint32_t>(id);
+    }
     if (inet_pton(AF_INET6, h.c_str(), &a->sin6_addr) != 1) return false;
     out->len = sizeof *a;
   } else {
@@ -52,44 +62,73 @@ std::string OptStr(Napi::Object o, const char* key) {
   return o.Has(key) && o.Get(key).IsString() ? o.Get(key).As<Napi::String>().Utf8Value() : std::string();
 }
 
-// inetSocket(nsfd, { family: 4|6, udp, host, port, bind, reuseAddr, reusePort,
-//                    v6only, freebind, backlog }) -> fd
-// bind: whether to bind to host:port; backlog >= 0: listen() too.
-Napi::Value InetSocketJs(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  int nsfd = info[0].As<Napi::Number>().Int32Value();
-  Napi::Object o = info[1].As<Napi::Object>();
-  int family = OptInt(o, "family", 4);
-  bool udp = OptBool(o, "udp");
-  bool doBind = OptBool(o, "bind");
-  int backlog = OptInt(o, "backlog", -1);
+struct InetSpec {
+  int family = 4;
+  bool udp = false;
+  bool bind = false;
+  int backlog = -1;
+  bool reuse_addr = false, reuse_port = false, freebind = false;
+  int v6only = -1;  // -1: leave the system default
   SockAddr addr;
-  if (doBind && !ParseAddr(family, OptStr(o, "host"), OptInt(o, "port", 0), &addr))
-    throw ErrnoError(env, EINVAL, "inet_pton");
+};
 
+// Creates the socket inside the namespace (on the namespace thread: only
+// socket() needs it) and configures it; returns 0 or an errno.
+int MakeInetSocket(int nsfd, const InetSpec& spec, int* out, std::string& syscall) {
   int fd = -1;
+  syscall = "pthread_create/socket";
   int err = RunInNetns(nsfd, [&]() -> int {
-    fd = socket(family == 6 ? AF_INET6 : AF_INET, (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC, 0);
+    fd = socket(spec.family == 6 ? AF_INET6 : AF_INET, (spec.udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC, 0);
     return fd < 0 ? errno : 0;
   });
-  if (err) throw ErrnoError(env, err, fd < 0 && err == EAGAIN ? "pthread_create/socket" : "socket");
-
+  if (err) return err;
   auto fail = [&](const char* what) {
     int e = errno;
     close(fd);
-    throw ErrnoError(env, e, what);
+    syscall = what;
+    return e;
   };
   int one = 1;
-  if (OptBool(o, "reuseAddr") && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one)) fail("setsockopt(SO_REUSEADDR)");
-  if (OptBool(o, "reusePort") && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one)) fail("setsockopt(SO_REUSEPORT)");
-  if (OptBool(o, "freebind") && setsockopt(fd, SOL_IP, IP_FREEBIND, &one, sizeof one)) fail("setsockopt(IP_FREEBIND)");
-  if (family == 6 && o.Has("v6only")) {
-    int v = OptBool(o, "v6only") ? 1 : 0;
-    if (setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v, sizeof v)) fail("setsockopt(IPV6_V6ONLY)");
-  }
-  if (doBind && bind(fd, reinterpret_cast<sockaddr*>(&addr.ss), addr.len)) fail("bind");
-  if (!udp && backlog >= 0 && listen(fd, backlog)) fail("listen");
-  return Napi::Number::New(env, fd);
+  if (spec.reuse_addr && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one)) return fail("setsockopt(SO_REUSEADDR)");
+  if (spec.reuse_port && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one)) return fail("setsockopt(SO_REUSEPORT)");
+  if (spec.freebind && setsockopt(fd, SOL_IP, IP_FREEBIND, &one, sizeof one)) return fail("setsockopt(IP_FREEBIND)");
+  if (spec.family == 6 && spec.v6only >= 0 &&
+      setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &spec.v6only, sizeof spec.v6only))
+    return fail("setsockopt(IPV6_V6ONLY)");
+  if (spec.bind && bind(fd, reinterpret_cast<const sockaddr*>(&spec.addr.ss), spec.addr.len)) return fail("bind");
+  if (!spec.udp && spec.backlog >= 0 && listen(fd, spec.backlog)) return fail("listen");
+  *out = fd;
+  return 0;
+}
+
+// inetSocket(nsfd, { family: 4|6, udp, host, port, bind, reuseAddr, reusePort,
+//                    v6only, freebind, backlog }) -> Promise<fd>
+// bind: whether to bind to host:port; backlog >= 0: listen() too. Made off
+// the event loop: entering the namespace takes a thread.
+Napi::Value InetSocketJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int nsfd = ArgInt(info, 0, "netns fd", -1, INT32_MAX);
+  if (!info[1].IsObject()) throw Napi::TypeError::New(env, "inetSocket(nsfd, options)");
+  Napi::Object o = info[1].As<Napi::Object>();
+  auto spec = std::make_shared<InetSpec>();
+  spec->family = OptInt(o, "family", 4);
+  spec->udp = OptBool(o, "udp");
+  spec->bind = OptBool(o, "bind");
+  spec->backlog = OptInt(o, "backlog", -1);
+  spec->reuse_addr = OptBool(o, "reuseAddr");
+  spec->reuse_port = OptBool(o, "reusePort");
+  spec->freebind = OptBool(o, "freebind");
+  if (o.Has("v6only") && !o.Get("v6only").IsUndefined()) spec->v6only = OptBool(o, "v6only") ? 1 : 0;
+  if (spec->bind && !ParseAddr(spec->family, OptStr(o, "host"), OptInt(o, "port", 0), &spec->addr))
+    throw ErrnoError(env, EINVAL, "inet_pton");
+  auto fd = std::make_shared<int>(-1);
+  return RunMaybeAsync(
+      env, true, [nsfd, spec, fd](std::string& syscall) { return MakeInetSocket(nsfd, *spec, fd.get(), syscall); },
+      [fd](napi_env e) -> napi_value {
+        napi_value v = MakeNumber(e, *fd);
+        if (v == nullptr) close(*fd);  // nobody will ever see it
+        return v;
+      });
 }
 
 // tcpConnect(fd, family, host, port, timeoutMs) -> Promise<void>

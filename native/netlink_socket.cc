@@ -151,13 +151,49 @@ SocketOptions ParseOptions(const Napi::CallbackInfo& info) {
     } else if (info.Length() >= 3 && !info[2].IsUndefined()) {
       throw Napi::TypeError::New(env, "options must be an object");
     }
-    if (info.Length() >= 4 && !info[3].IsUndefined() && !info[3].IsFunction())
-      throw Napi::TypeError::New(env, "onEvent must be a function");
   } catch (...) {
     if (o.adopt_fd >= 0) close(o.adopt_fd);
     throw;
   }
   return o;
+}
+
+// Makes (or adopts) the socket and configures it; throws and closes it on
+// failure. Returns the fd; sets the port id and the send buffer size.
+int OpenConfigured(Napi::Env env, const SocketOptions& o, uint32_t* port_id, int* sndbuf) {
+  int fd = o.adopt_fd;
+  if (fd < 0) {
+    int err = RunInNetns(o.nsfd, [&]() -> int {
+      fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, o.protocol);
+      return fd < 0 ? errno : 0;
+    });
+    if (err) throw ErrnoError(env, err, fd < 0 && o.nsfd >= 0 ? "pthread_create/setns/socket(AF_NETLINK)" : "socket(AF_NETLINK)");
+  }
+  auto fail = [&](int err, const char* what) {
+    close(fd);
+    throw ErrnoError(env, err, what);
+  };
+  int one = 1;
+  // Extended acks carry the kernel's error text; capped acks do not echo the
+  // whole request back; strict checking makes rtnetlink honour dump filters.
+  setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof one);
+  setsockopt(fd, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof one);
+  setsockopt(fd, SOL_NETLINK, NETLINK_GET_STRICT_CHK, &one, sizeof one);
+  SetBufferSize(fd, SO_RCVBUFFORCE, SO_RCVBUF, o.rcvbuf);
+  if (o.sndbuf > 0) SetBufferSize(fd, SO_SNDBUFFORCE, SO_SNDBUF, o.sndbuf);
+  socklen_t len = sizeof *sndbuf;
+  getsockopt(fd, SOL_SOCKET, SO_SNDBUF, sndbuf, &len);
+  sockaddr_nl addr{};
+  addr.nl_family = AF_NETLINK;
+  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) fail(errno, "bind(AF_NETLINK)");
+  socklen_t alen = sizeof addr;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &alen);
+  *port_id = addr.nl_pid;
+  for (int g : o.groups) {
+    if (setsockopt(fd, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &g, sizeof g) != 0)
+      fail(errno, "setsockopt(NETLINK_ADD_MEMBERSHIP)");
+  }
+  return fd;
 }
 
 }  // namespace
@@ -167,18 +203,12 @@ void NetlinkSocket::Init(Napi::Env env, Napi::Object exports) {
       env, "NetlinkSocket",
       {
           InstanceMethod<&NetlinkSocket::Send>("send"),
-          InstanceMethod<&NetlinkSocket::SendSync>("sendSync"),
-          InstanceMethod<&NetlinkSocket::RecvSync>("recvSync"),
-          InstanceMethod<&NetlinkSocket::AddMembership>("addMembership"),
-          InstanceMethod<&NetlinkSocket::DropMembership>("dropMembership"),
-          InstanceMethod<&NetlinkSocket::SetReceiveBuffer>("setReceiveBuffer"),
           InstanceMethod<&NetlinkSocket::Ref>("ref"),
           InstanceMethod<&NetlinkSocket::Unref>("unref"),
           InstanceMethod<&NetlinkSocket::Pause>("pause"),
           InstanceMethod<&NetlinkSocket::Resume>("resume"),
           InstanceMethod<&NetlinkSocket::Close>("close"),
           InstanceAccessor<&NetlinkSocket::GetPortId>("portId"),
-          InstanceAccessor<&NetlinkSocket::GetFd>("fd"),
       });
   exports.Set("NetlinkSocket", ctor);
   exports.Set("netlinkSocketOpen", Napi::Function::New(env, OpenJs));
@@ -207,54 +237,27 @@ Napi::Value NetlinkSocket::OpenJs(const Napi::CallbackInfo& info) {
       });
 }
 
-// new NetlinkSocket(protocol, nsfd, { rcvbuf, sndbuf, groups, fd }, onEvent?)
+// new NetlinkSocket(protocol, nsfd, { rcvbuf, sndbuf, groups, fd }, onEvent)
 NetlinkSocket::NetlinkSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NetlinkSocket>(info) {
   Napi::Env env = info.Env();
+  if (info.Length() < 4 || !info[3].IsFunction()) {
+    if (info.Length() >= 3 && info[2].IsObject()) {
+      Napi::Value fd = info[2].As<Napi::Object>().Get("fd");
+      if (fd.IsNumber() && fd.As<Napi::Number>().Int32Value() >= 0) close(fd.As<Napi::Number>().Int32Value());
+    }
+    throw Napi::TypeError::New(env, "new NetlinkSocket(protocol, nsfd, options, onEvent): onEvent must be a function");
+  }
   SocketOptions o = ParseOptions(info);
-  bool async = info.Length() >= 4 && info[3].IsFunction();
-
-  if (o.adopt_fd >= 0) {
-    fd_ = o.adopt_fd;  // made by netlinkSocketOpen off the main thread
-  } else {
-    int err = RunInNetns(o.nsfd, [&]() -> int {
-      fd_ = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, o.protocol);
-      return fd_ < 0 ? errno : 0;
-    });
-    if (err) throw ErrnoError(env, err, fd_ < 0 && o.nsfd >= 0 ? "pthread_create/setns/socket(AF_NETLINK)" : "socket(AF_NETLINK)");
-  }
-  auto fail = [&](int err, const char* what) {
-    close(fd_);
-    fd_ = -1;
-    closed_ = true;
-    throw ErrnoError(env, err, what);
-  };
-
-  int one = 1;
-  // Extended acks carry the kernel's error text; capped acks do not echo the
-  // whole request back; strict checking makes rtnetlink honour dump filters.
-  setsockopt(fd_, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof one);
-  setsockopt(fd_, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof one);
-  setsockopt(fd_, SOL_NETLINK, NETLINK_GET_STRICT_CHK, &one, sizeof one);
-  SetBufferSize(fd_, SO_RCVBUFFORCE, SO_RCVBUF, o.rcvbuf);
-  if (o.sndbuf > 0) SetBufferSize(fd_, SO_SNDBUFFORCE, SO_SNDBUF, o.sndbuf);
-  socklen_t len = sizeof sndbuf_;
-  getsockopt(fd_, SOL_SOCKET, SO_SNDBUF, &sndbuf_, &len);
-
-  sockaddr_nl addr{};
-  addr.nl_family = AF_NETLINK;
-  if (bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) fail(errno, "bind(AF_NETLINK)");
-  socklen_t alen = sizeof addr;
-  getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &alen);
-  port_id_ = addr.nl_pid;
-  for (int g : o.groups) {
-    if (setsockopt(fd_, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &g, sizeof g) != 0)
-      fail(errno, "setsockopt(NETLINK_ADD_MEMBERSHIP)");
-  }
-  if (!async) return;
-
+  int sndbuf = 0;
+  int fd = OpenConfigured(env, o, &port_id_, &sndbuf);
+  closed_ = true;  // until everything below succeeded
   int wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  if (wake_fd < 0) fail(errno, "eventfd");
-  io_ = std::make_shared<NetlinkIo>(fd_, wake_fd, sndbuf_, !o.groups.empty());  // owns both fds now
+  if (wake_fd < 0) {
+    int e = errno;
+    close(fd);
+    throw ErrnoError(env, e, "eventfd");
+  }
+  io_ = std::make_shared<NetlinkIo>(fd, wake_fd, sndbuf, !o.groups.empty());  // owns both fds now
   napi_value name;
   napi_create_string_utf8(env, "nlkit-netlink", NAPI_AUTO_LENGTH, &name);
   auto* keep = new std::shared_ptr<NetlinkIo>(io_);
@@ -262,8 +265,6 @@ NetlinkSocket::NetlinkSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<
                                       &tsfn_) != napi_ok) {
     delete keep;
     io_.reset();  // closes the fds
-    fd_ = -1;
-    closed_ = true;
     throw Napi::Error::New(env, "nlkit: cannot create the netlink event channel");
   }
   io_->SetTsfn(tsfn_);
@@ -272,11 +273,10 @@ NetlinkSocket::NetlinkSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<
     int err = io_->StartListening();
     if (err != 0) {
       io_->Stop();  // releases the TSFN: its finalizer closes the fds
-      fd_ = -1;
-      closed_ = true;
       throw ErrnoError(env, err, "pthread_create");
     }
   }
+  closed_ = false;
   reported_bytes_ = kReportedSocketBytes;
   AdjustExternal(env, reported_bytes_);
 }
@@ -287,27 +287,16 @@ std::vector<double> NetlinkSocket::Shutdown(napi_env env) {
   std::vector<double> unsent;
   if (closed_) return unsent;
   closed_ = true;
-  if (io_) {
-    unsent = io_->Stop();  // never waits; the thread or the TSFN finalizer closes the fds
-  } else if (fd_ >= 0) {
-    close(fd_);
-  }
-  fd_ = -1;
-  scratch_.Release();
+  unsent = io_->Stop();  // the thread (or the TSFN finalizer) closes the fds
   AdjustExternal(env, -reported_bytes_);
   reported_bytes_ = 0;
   return unsent;
 }
 
-void NetlinkSocket::CheckOpen(Napi::Env env, const char* what) const {
-  if (closed_) throw ErrnoError(env, EBADF, what);
-}
-
 // send(buffer, token, exclusive)
 Napi::Value NetlinkSocket::Send(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  CheckOpen(env, "send");
-  if (!io_) throw ErrnoError(env, EINVAL, "send (a sync socket: use sendSync)");
+  if (closed_) throw ErrnoError(env, EBADF, "send");
   if (!info[0].IsTypedArray() || !info[1].IsNumber()) throw Napi::TypeError::New(env, "send(buffer, token, exclusive)");
   auto buf = info[0].As<Napi::Uint8Array>();
   int err = io_->Enqueue(buf.Data(), buf.ByteLength(), info[1].As<Napi::Number>().DoubleValue(), info[2].ToBoolean());
@@ -315,11 +304,85 @@ Napi::Value NetlinkSocket::Send(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-Napi::Value NetlinkSocket::SendSync(const Napi::CallbackInfo& info) {
+// ref()/unref(): whether something waits on this socket. While referenced it
+// keeps the event loop alive and its thread does not exit for idleness.
+Napi::Value NetlinkSocket::Ref(const Napi::CallbackInfo& info) {
+  if (!closed_ && !refed_) {
+    refed_ = true;
+    io_->SetBusy(true);
+    napi_ref_threadsafe_function(info.Env(), tsfn_);
+  }
+  return info.Env().Undefined();
+}
+
+Napi::Value NetlinkSocket::Unref(const Napi::CallbackInfo& info) {
+  if (!closed_ && refed_) {
+    refed_ = false;
+    io_->SetBusy(false);
+    napi_unref_threadsafe_function(info.Env(), tsfn_);
+  }
+  return info.Env().Undefined();
+}
+
+// pause()/resume(): stop reading while the consumer of a dump is behind; the
+// kernel produces the next part of a dump only when it is read.
+Napi::Value NetlinkSocket::Pause(const Napi::CallbackInfo& info) {
+  if (!closed_) io_->SetPaused(true);
+  return info.Env().Undefined();
+}
+
+Napi::Value NetlinkSocket::Resume(const Napi::CallbackInfo& info) {
+  if (!closed_) io_->SetPaused(false);
+  return info.Env().Undefined();
+}
+
+// close() -> tokens of the requests that were never handed to the kernel.
+// Returns at once: a sendmsg in progress completes on the I/O thread (and the
+// TSFN, still referenced if something was pending, keeps the process alive
+// until then, but not longer).
+Napi::Value NetlinkSocket::Close(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  refed_ = false;
+  std::vector<double> unsent = Shutdown(env);
+  Napi::Array out = Napi::Array::New(env, unsent.size());
+  for (size_t i = 0; i < unsent.size(); i++) out.Set(i, Napi::Number::New(env, unsent[i]));
+  return out;
+}
+
+Napi::Value NetlinkSocket::GetPortId(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), port_id_);
+}
+
+void NetlinkSyncSocket::Init(Napi::Env env, Napi::Object exports) {
+  Napi::Function ctor = DefineClass(env, "NetlinkSyncSocket",
+                                    {
+                                        InstanceMethod<&NetlinkSyncSocket::Send>("send"),
+                                        InstanceMethod<&NetlinkSyncSocket::Recv>("recv"),
+                                        InstanceMethod<&NetlinkSyncSocket::Close>("close"),
+                                        InstanceAccessor<&NetlinkSyncSocket::GetPortId>("portId"),
+                                    });
+  exports.Set("NetlinkSyncSocket", ctor);
+}
+
+// new NetlinkSyncSocket(protocol, nsfd, { rcvbuf, sndbuf })
+NetlinkSyncSocket::NetlinkSyncSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NetlinkSyncSocket>(info) {
+  SocketOptions o = ParseOptions(info);
+  fd_ = OpenConfigured(info.Env(), o, &port_id_, &sndbuf_);
+}
+
+NetlinkSyncSocket::~NetlinkSyncSocket() {
+  if (fd_ >= 0) close(fd_);
+}
+
+void NetlinkSyncSocket::CheckOpen(Napi::Env env, const char* what) const {
+  if (fd_ < 0) throw ErrnoError(env, EBADF, what);
+}
+
+// send(buffer): one datagram; the kernel processes it before this returns.
+Napi::Value NetlinkSyncSocket::Send(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   CheckOpen(env, "send");
-  if (io_) throw ErrnoError(env, EINVAL, "sendSync (an async socket: use send)");
-  if (!info[0].IsTypedArray()) throw Napi::TypeError::New(env, "sendSync(buffer)");
+  if (!info[0].IsTypedArray()) throw Napi::TypeError::New(env, "send(buffer)");
   auto buf = info[0].As<Napi::Uint8Array>();
   if (buf.ByteLength() + 1024 > static_cast<size_t>(sndbuf_)) {
     SetBufferSize(fd_, SO_SNDBUFFORCE, SO_SNDBUF, static_cast<int>(buf.ByteLength() + 64 * 1024) / 2);
@@ -336,13 +399,12 @@ Napi::Value NetlinkSocket::SendSync(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// recvSync(timeoutMs): waits for at least one datagram (or the timeout; -1
-// waits forever), then returns everything available as one Buffer (empty on
+// recv(timeoutMs): waits for at least one datagram (or the timeout; -1 waits
+// forever), then returns everything available as one Buffer (empty on
 // timeout). Throws with errno ENOBUFS when the kernel dropped messages.
-Napi::Value NetlinkSocket::RecvSync(const Napi::CallbackInfo& info) {
+Napi::Value NetlinkSyncSocket::Recv(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   CheckOpen(env, "recv");
-  if (io_) throw ErrnoError(env, EINVAL, "recvSync (an async socket)");
   int timeout = info[0].IsUndefined() ? -1 : ArgInt(info, 0, "timeout", -1, INT32_MAX);
   if (!scratch_.Ensure(kScratchBytes)) throw ErrnoError(env, ENOMEM, "recv");
   pollfd pfd{fd_, POLLIN, 0};
@@ -370,84 +432,15 @@ Napi::Value NetlinkSocket::RecvSync(const Napi::CallbackInfo& info) {
   return Napi::Buffer<uint8_t>::Copy(env, out.data(), out.size());
 }
 
-Napi::Value NetlinkSocket::AddMembership(const Napi::CallbackInfo& info) {
-  CheckOpen(info.Env(), "setsockopt(NETLINK_ADD_MEMBERSHIP)");
-  int g = ArgInt(info, 0, "group", 1, 1024);
-  if (setsockopt(fd_, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &g, sizeof g) != 0)
-    throw ErrnoError(info.Env(), errno, "setsockopt(NETLINK_ADD_MEMBERSHIP)");
+Napi::Value NetlinkSyncSocket::Close(const Napi::CallbackInfo& info) {
+  if (fd_ >= 0) close(fd_);
+  fd_ = -1;
+  scratch_.Release();
   return info.Env().Undefined();
 }
 
-Napi::Value NetlinkSocket::DropMembership(const Napi::CallbackInfo& info) {
-  CheckOpen(info.Env(), "setsockopt(NETLINK_DROP_MEMBERSHIP)");
-  int g = ArgInt(info, 0, "group", 1, 1024);
-  if (setsockopt(fd_, SOL_NETLINK, NETLINK_DROP_MEMBERSHIP, &g, sizeof g) != 0)
-    throw ErrnoError(info.Env(), errno, "setsockopt(NETLINK_DROP_MEMBERSHIP)");
-  return info.Env().Undefined();
-}
-
-Napi::Value NetlinkSocket::SetReceiveBuffer(const Napi::CallbackInfo& info) {
-  CheckOpen(info.Env(), "setsockopt(SO_RCVBUF)");
-  SetBufferSize(fd_, SO_RCVBUFFORCE, SO_RCVBUF, ArgInt(info, 0, "bytes", 1, INT32_MAX));
-  int v = 0;
-  socklen_t len = sizeof v;
-  getsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &v, &len);
-  return Napi::Number::New(info.Env(), v);
-}
-
-// ref()/unref(): whether something waits on this socket. While referenced it
-// keeps the event loop alive and its thread does not exit for idleness.
-Napi::Value NetlinkSocket::Ref(const Napi::CallbackInfo& info) {
-  if (io_ && !closed_ && !refed_) {
-    refed_ = true;
-    io_->SetBusy(true);
-    napi_ref_threadsafe_function(info.Env(), tsfn_);
-  }
-  return info.Env().Undefined();
-}
-
-Napi::Value NetlinkSocket::Unref(const Napi::CallbackInfo& info) {
-  if (io_ && !closed_ && refed_) {
-    refed_ = false;
-    io_->SetBusy(false);
-    napi_unref_threadsafe_function(info.Env(), tsfn_);
-  }
-  return info.Env().Undefined();
-}
-
-// pause()/resume(): stop reading while the consumer of a dump is behind; the
-// kernel produces the next part of a dump only when it is read.
-Napi::Value NetlinkSocket::Pause(const Napi::CallbackInfo& info) {
-  if (io_ && !closed_) io_->SetPaused(true);
-  return info.Env().Undefined();
-}
-
-Napi::Value NetlinkSocket::Resume(const Napi::CallbackInfo& info) {
-  if (io_ && !closed_) io_->SetPaused(false);
-  return info.Env().Undefined();
-}
-
-// close() -> tokens of the requests that were never handed to the kernel.
-// Returns at once: a sendmsg in progress completes on the I/O thread.
-Napi::Value NetlinkSocket::Close(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (refed_ && !closed_) {
-    // The TSFN stays referenced until the thread hands it back, so the
-    // process still waits for a sendmsg in progress, but not longer.
-    refed_ = false;
-  }
-  std::vector<double> unsent = Shutdown(env);
-  Napi::Array out = Napi::Array::New(env, unsent.size());
-  for (size_t i = 0; i < unsent.size(); i++) out.Set(i, Napi::Number::New(env, unsent[i]));
-  return out;
-}
-
-Napi::Value NetlinkSocket::GetPortId(const Napi::CallbackInfo& info) {
+Napi::Value NetlinkSyncSocket::GetPortId(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), port_id_);
-}
-
-Napi::Value NetlinkSocket::GetFd(const Napi::CallbackInfo& info) {
-  return Napi::Number::New(info.Env(), closed_ ? -1 : fd_);
 }
 
 }  // namespace nlkit

@@ -1,11 +1,6 @@
-// A netlink socket opened inside a chosen network namespace, as a JS object.
-//
-// Async mode (an onEvent callback was given): requests go through a
-// NetlinkIo (netlink_io.h), whose thread sends them and reads the replies;
-// what it reads reaches onEvent(kind, payload, errno) on the event loop.
+// Netlink sockets opened inside a chosen network namespace, as JS objects:
+// one class per mode, so no method can be called in the wrong one.
 // Matching replies to requests (by sequence number) is done in TypeScript.
-//
-// Sync mode: no thread; sendSync/recvSync run on the caller's thread.
 //
 // Every method that uses the descriptor throws EBADF once close() ran, so a
 // closed socket never acts on a descriptor number another socket now owns.
@@ -20,6 +15,8 @@
 
 namespace nlkit {
 
+// Async: requests go through a NetlinkIo; what it reads reaches
+// onEvent(kind, payload, errno) on the event loop.
 class NetlinkSocket : public Napi::ObjectWrap<NetlinkSocket> {
  public:
   static void Init(Napi::Env env, Napi::Object exports);
@@ -30,33 +27,43 @@ class NetlinkSocket : public Napi::ObjectWrap<NetlinkSocket> {
 
  private:
   Napi::Value Send(const Napi::CallbackInfo& info);
-  Napi::Value SendSync(const Napi::CallbackInfo& info);
-  Napi::Value RecvSync(const Napi::CallbackInfo& info);
-  Napi::Value AddMembership(const Napi::CallbackInfo& info);
-  Napi::Value DropMembership(const Napi::CallbackInfo& info);
-  Napi::Value SetReceiveBuffer(const Napi::CallbackInfo& info);
   Napi::Value Ref(const Napi::CallbackInfo& info);
   Napi::Value Unref(const Napi::CallbackInfo& info);
   Napi::Value Pause(const Napi::CallbackInfo& info);
   Napi::Value Resume(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
   Napi::Value GetPortId(const Napi::CallbackInfo& info);
-  Napi::Value GetFd(const Napi::CallbackInfo& info);
 
-  // Throws EBADF (closed) so no method acts on a stale descriptor.
-  void CheckOpen(Napi::Env env, const char* what) const;
   // Stops the socket; returns the tokens of requests never sent.
   std::vector<double> Shutdown(napi_env env);
+
+  uint32_t port_id_ = 0;
+  bool closed_ = false;
+  bool refed_ = false;
+  std::shared_ptr<NetlinkIo> io_;
+  napi_threadsafe_function tsfn_ = nullptr;
+  int64_t reported_bytes_ = 0;  // external memory reported to V8
+};
+
+// Sync: no thread; send/recv run on the caller's thread (openSync handles).
+class NetlinkSyncSocket : public Napi::ObjectWrap<NetlinkSyncSocket> {
+ public:
+  static void Init(Napi::Env env, Napi::Object exports);
+  explicit NetlinkSyncSocket(const Napi::CallbackInfo& info);
+  ~NetlinkSyncSocket() override;
+
+ private:
+  Napi::Value Send(const Napi::CallbackInfo& info);
+  Napi::Value Recv(const Napi::CallbackInfo& info);
+  Napi::Value Close(const Napi::CallbackInfo& info);
+  Napi::Value GetPortId(const Napi::CallbackInfo& info);
+  // Throws EBADF once closed, so no method acts on a stale descriptor.
+  void CheckOpen(Napi::Env env, const char* what) const;
 
   int fd_ = -1;
   uint32_t port_id_ = 0;
   int sndbuf_ = 0;
-  bool closed_ = false;
-  bool refed_ = false;
-  std::shared_ptr<NetlinkIo> io_;       // async mode only
-  napi_threadsafe_function tsfn_ = nullptr;
-  PageBuffer scratch_;  // sync mode: receive buffer, mapped on first use
-  int64_t reported_bytes_ = 0;          // external memory reported to V8
+  PageBuffer scratch_;  // receive buffer, mapped on first use
 };
 
 }  // namespace nlkit

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <memory>
+#include <utility>
 
 #include "common.h"
 
@@ -148,61 +149,74 @@ Napi::Value PrepareDirJs(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-Napi::Value CreateNamedJs(const Napi::CallbackInfo& info) {
+// Each call below exists twice, as NAME (a Promise; the work runs on the libuv
+// pool) and NAMESync (blocking), built from one body.
+Work CreateNamedWork(const Napi::CallbackInfo& info) {
   std::string path = info[0].As<Napi::String>();
-  bool async = info[1].ToBoolean();
-  return RunMaybeAsync(
-      info.Env(), async, [path](std::string& s) { return CreateNamed(path, s); },
-      DoneUndefined);
+  return [path](std::string& s) { return CreateNamed(path, s); };
 }
 
-Napi::Value DeleteNamedJs(const Napi::CallbackInfo& info) {
+Work DeleteNamedWork(const Napi::CallbackInfo& info) {
   std::string path = info[0].As<Napi::String>();
-  bool async = info[1].ToBoolean();
-  return RunMaybeAsync(
-      info.Env(), async, [path](std::string& s) { return DeleteNamed(path, s); },
-      DoneUndefined);
+  return [path](std::string& s) { return DeleteNamed(path, s); };
 }
 
 Napi::Value CreateAnonymousJs(const Napi::CallbackInfo& info) {
-  bool async = info[0].ToBoolean();
   auto fd = std::make_shared<int>(-1);
   return RunMaybeAsync(
-      info.Env(), async, [fd](std::string& s) { return CreateAnonymous(fd.get(), s); },
+      info.Env(), true, [fd](std::string& s) { return CreateAnonymous(fd.get(), s); },
       [fd](napi_env env) { return MakeNumber(env, *fd); });
 }
 
-Napi::Value SysctlReadJs(const Napi::CallbackInfo& info) {
-  int nsfd = info[0].As<Napi::Number>().Int32Value();
+std::pair<Work, Done> SysctlReadWork(const Napi::CallbackInfo& info) {
+  int nsfd = ArgInt(info, 0, "netns fd", -1, INT32_MAX);
   std::string path = info[1].As<Napi::String>();
-  bool async = info[2].ToBoolean();
   auto out = std::make_shared<std::string>();
-  return RunMaybeAsync(
-      info.Env(), async,
-      [nsfd, path, out](std::string& s) { return SysctlIo(nsfd, path, nullptr, out.get(), s); },
-      [out](napi_env env) { return MakeString(env, *out); });
+  return {[nsfd, path, out](std::string& s) { return SysctlIo(nsfd, path, nullptr, out.get(), s); },
+          [out](napi_env env) { return MakeString(env, *out); }};
 }
 
-Napi::Value SysctlWriteJs(const Napi::CallbackInfo& info) {
-  int nsfd = info[0].As<Napi::Number>().Int32Value();
+Work SysctlWriteWork(const Napi::CallbackInfo& info) {
+  int nsfd = ArgInt(info, 0, "netns fd", -1, INT32_MAX);
   std::string path = info[1].As<Napi::String>();
   std::string value = info[2].As<Napi::String>();
-  bool async = info[3].ToBoolean();
-  return RunMaybeAsync(
-      info.Env(), async,
-      [nsfd, path, value](std::string& s) { return SysctlIo(nsfd, path, &value, nullptr, s); },
-      DoneUndefined);
+  return [nsfd, path, value](std::string& s) { return SysctlIo(nsfd, path, &value, nullptr, s); };
+}
+
+template <bool Async>
+Napi::Value CreateNamedJs(const Napi::CallbackInfo& info) {
+  return RunMaybeAsync(info.Env(), Async, CreateNamedWork(info), DoneUndefined);
+}
+
+template <bool Async>
+Napi::Value DeleteNamedJs(const Napi::CallbackInfo& info) {
+  return RunMaybeAsync(info.Env(), Async, DeleteNamedWork(info), DoneUndefined);
+}
+
+template <bool Async>
+Napi::Value SysctlReadJs(const Napi::CallbackInfo& info) {
+  auto [work, done] = SysctlReadWork(info);
+  return RunMaybeAsync(info.Env(), Async, std::move(work), std::move(done));
+}
+
+template <bool Async>
+Napi::Value SysctlWriteJs(const Napi::CallbackInfo& info) {
+  return RunMaybeAsync(info.Env(), Async, SysctlWriteWork(info), DoneUndefined);
 }
 
 }  // namespace
 
 void InitNetns(Napi::Env env, Napi::Object exports) {
   exports.Set("netnsPrepareDir", Napi::Function::New(env, PrepareDirJs));
-  exports.Set("netnsCreateNamed", Napi::Function::New(env, CreateNamedJs));
-  exports.Set("netnsDeleteNamed", Napi::Function::New(env, DeleteNamedJs));
+  exports.Set("netnsCreateNamed", Napi::Function::New(env, CreateNamedJs<true>));
+  exports.Set("netnsCreateNamedSync", Napi::Function::New(env, CreateNamedJs<false>));
+  exports.Set("netnsDeleteNamed", Napi::Function::New(env, DeleteNamedJs<true>));
+  exports.Set("netnsDeleteNamedSync", Napi::Function::New(env, DeleteNamedJs<false>));
   exports.Set("netnsCreateAnonymous", Napi::Function::New(env, CreateAnonymousJs));
-  exports.Set("sysctlRead", Napi::Function::New(env, SysctlReadJs));
-  exports.Set("sysctlWrite", Napi::Function::New(env, SysctlWriteJs));
+  exports.Set("sysctlRead", Napi::Function::New(env, SysctlReadJs<true>));
+  exports.Set("sysctlReadSync", Napi::Function::New(env, SysctlReadJs<false>));
+  exports.Set("sysctlWrite", Napi::Function::New(env, SysctlWriteJs<true>));
+  exports.Set("sysctlWriteSync", Napi::Function::New(env, SysctlWriteJs<false>));
 }
 
 }  // namespace nlkit

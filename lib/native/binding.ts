@@ -7,14 +7,9 @@
  */
 import * as path from 'node:path';
 
-/** A netlink socket owned by the addon; see native/netlink_socket.h. */
+/** An async netlink socket owned by the addon (its I/O thread sends and reads); see native/netlink_socket.h. */
 export interface NativeNetlinkSocket {
   send(data: Uint8Array, token: number, exclusive: boolean): void;
-  sendSync(data: Uint8Array): void;
-  recvSync(timeoutMs: number): Buffer;
-  addMembership(group: number): void;
-  dropMembership(group: number): void;
-  setReceiveBuffer(bytes: number): number;
   /** Keeps the event loop alive (something waits on this socket). */
   ref(): void;
   unref(): void;
@@ -24,10 +19,18 @@ export interface NativeNetlinkSocket {
   /** Closes without waiting; returns the tokens of requests never handed to the kernel. */
   close(): number[];
   readonly portId: number;
-  readonly fd: number;
 }
 
-/** What the I/O thread reports; mirrors NetlinkSocket::EventKind. */
+/** A blocking netlink socket (no thread): send and receive on the caller's thread. */
+export interface NativeNetlinkSyncSocket {
+  send(data: Uint8Array): void;
+  /** Waits up to timeoutMs (-1: forever) for a datagram, then returns everything available. */
+  recv(timeoutMs: number): Buffer;
+  close(): void;
+  readonly portId: number;
+}
+
+/** What the I/O thread reports; mirrors NetlinkIo::EventKind. */
 export const enum NativeEventKind {
   Messages = 0,
   Sent = 1,
@@ -73,26 +76,27 @@ export interface NativeBinding {
     protocol: number,
     netnsFd: number,
     options: NativeSocketOptions,
-    onEvent?: NativeEventCallback,
+    onEvent: NativeEventCallback,
   ) => NativeNetlinkSocket;
+  NetlinkSyncSocket: new (protocol: number, netnsFd: number, options: Omit<NativeSocketOptions, 'groups' | 'fd'>) => NativeNetlinkSyncSocket;
   netlinkSocketOpen(protocol: number, netnsFd: number): Promise<number>;
   netnsPrepareDir(dir: string): void;
-  netnsCreateNamed(path: string, async: true): Promise<void>;
-  netnsCreateNamed(path: string, async: false): void;
-  netnsDeleteNamed(path: string, async: true): Promise<void>;
-  netnsDeleteNamed(path: string, async: false): void;
-  netnsCreateAnonymous(async: true): Promise<number>;
-  netnsCreateAnonymous(async: false): number;
-  sysctlRead(netnsFd: number, path: string, async: true): Promise<string>;
-  sysctlRead(netnsFd: number, path: string, async: false): string;
-  sysctlWrite(netnsFd: number, path: string, value: string, async: true): Promise<void>;
-  sysctlWrite(netnsFd: number, path: string, value: string, async: false): void;
-  inetSocket(netnsFd: number, options: NativeInetSocketOptions): number;
+  netnsCreateNamed(path: string): Promise<void>;
+  netnsCreateNamedSync(path: string): void;
+  netnsDeleteNamed(path: string): Promise<void>;
+  netnsDeleteNamedSync(path: string): void;
+  netnsCreateAnonymous(): Promise<number>;
+  sysctlRead(netnsFd: number, path: string): Promise<string>;
+  sysctlReadSync(netnsFd: number, path: string): string;
+  sysctlWrite(netnsFd: number, path: string, value: string): Promise<void>;
+  sysctlWriteSync(netnsFd: number, path: string, value: string): void;
+  /** A TCP/UDP socket made inside the namespace off the event loop. An IPv6 zone must be numeric ("fe80::1%3"). */
+  inetSocket(netnsFd: number, options: NativeInetSocketOptions): Promise<number>;
   tcpConnect(fd: number, family: 4 | 6, host: string, port: number, timeoutMs: number): Promise<void>;
   closeFd(fd: number): void;
   tunCreate(netnsFd: number, name: string, options: NativeTunOptions): void;
-  flock(fd: number, mode: 'exclusive' | 'shared' | 'unlock', async: true): Promise<void>;
-  flock(fd: number, mode: 'exclusive' | 'shared' | 'unlock', async: false): void;
+  /** Waits (off the event loop) for an exclusive flock; closing the fd releases it. */
+  lockExclusive(fd: number): Promise<void>;
 }
 
 let loaded: NativeBinding | undefined;

@@ -8,7 +8,7 @@
  * @module
  */
 import { constants as osConstants } from 'node:os';
-import { native, NativeEventKind, type NativeNetlinkSocket } from '../native/binding';
+import { native, NativeEventKind, type NativeNetlinkSocket, type NativeNetlinkSyncSocket } from '../native/binding';
 import { NLM_F_ACK } from './constants';
 import { ClosedError, NetlinkError, NetlinkOverrunError, ValidationError, fromNative } from './errors';
 import type { AsyncExecutor, NetlinkCall, SyncExecutor } from './operation';
@@ -96,7 +96,7 @@ abstract class ConnectionCore {
   protected closed = false;
   private seq = 0;
 
-  protected abstract readonly socket: NativeNetlinkSocket;
+  protected abstract readonly socket: { readonly portId: number };
 
   /** The socket's netlink port id (nl_pid). */
   get portId(): number {
@@ -370,14 +370,14 @@ export class NetlinkConnection extends ConnectionCore implements AsyncExecutor {
 
 /** Blocking netlink connection for scripts; same protocol rules as the async one. */
 export class NetlinkSyncConnection extends ConnectionCore implements SyncExecutor {
-  protected readonly socket: NativeNetlinkSocket;
+  protected readonly socket: NativeNetlinkSyncSocket;
 
   constructor(opts: ConnectionOptions) {
     super();
     checkBufferBytes('receiveBufferBytes', opts.receiveBufferBytes);
     checkBufferBytes('sendBufferBytes', opts.sendBufferBytes);
     try {
-      this.socket = new (native().NetlinkSocket)(opts.protocol, opts.netnsFd ?? -1, {
+      this.socket = new (native().NetlinkSyncSocket)(opts.protocol, opts.netnsFd ?? -1, {
         rcvbuf: opts.receiveBufferBytes,
         sndbuf: opts.sendBufferBytes,
       });
@@ -409,7 +409,7 @@ export class NetlinkSyncConnection extends ConnectionCore implements SyncExecuto
     });
     this.tracker.add(p);
     try {
-      this.socket.sendSync(c.message);
+      this.socket.send(c.message);
     } catch (e) {
       const errno = (e as { errno?: number }).errno ?? 5;
       this.tracker.fail(new NetlinkError({ errno, operation: c.operation }), p);
@@ -419,7 +419,7 @@ export class NetlinkSyncConnection extends ConnectionCore implements SyncExecuto
     while (!outcome) {
       let buf: Buffer;
       try {
-        buf = this.socket.recvSync(timeout);
+        buf = this.socket.recv(timeout);
       } catch (e) {
         const errno = (e as { errno?: number }).errno;
         this.tracker.fail(errno === osConstants.errno.ENOBUFS ? new NetlinkOverrunError(c.operation) : fromNative(c.operation, e), p);

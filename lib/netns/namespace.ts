@@ -191,7 +191,7 @@ export async function createNetns(name: string, opts: CreateNetnsOptions = {}): 
   const p = path.join(NETNS_RUN_DIR, validateNetnsName(name));
   prepareRunDir();
   try {
-    await native().netnsCreateNamed(p, true);
+    await native().netnsCreateNamed(p);
   } catch (e) {
     if (opts.existOk && (e as { errno?: number }).errno === errno.EEXIST && isNsfs(p)) return;
     throw fromNative(`create network namespace ${name}`, e);
@@ -207,7 +207,7 @@ export function createNetnsSync(name: string, opts: CreateNetnsOptions = {}): vo
   const p = path.join(NETNS_RUN_DIR, validateNetnsName(name));
   prepareRunDir();
   try {
-    native().netnsCreateNamed(p, false);
+    native().netnsCreateNamedSync(p);
   } catch (e) {
     if (opts.existOk && (e as { errno?: number }).errno === errno.EEXIST && isNsfs(p)) return;
     throw fromNative(`create network namespace ${name}`, e);
@@ -230,7 +230,7 @@ export interface DeleteNetnsOptions {
 export async function deleteNetns(name: string, opts: DeleteNetnsOptions = {}): Promise<void> {
   const p = path.join(NETNS_RUN_DIR, validateNetnsName(name));
   try {
-    await native().netnsDeleteNamed(p, true);
+    await native().netnsDeleteNamed(p);
   } catch (e) {
     if (opts.missingOk && (e as { errno?: number }).errno === errno.ENOENT) return;
     throw fromNative(`delete network namespace ${name}`, e);
@@ -245,7 +245,7 @@ export async function deleteNetns(name: string, opts: DeleteNetnsOptions = {}): 
 export function deleteNetnsSync(name: string, opts: DeleteNetnsOptions = {}): void {
   const p = path.join(NETNS_RUN_DIR, validateNetnsName(name));
   try {
-    native().netnsDeleteNamed(p, false);
+    native().netnsDeleteNamedSync(p);
   } catch (e) {
     if (opts.missingOk && (e as { errno?: number }).errno === errno.ENOENT) return;
     throw fromNative(`delete network namespace ${name}`, e);
@@ -284,7 +284,7 @@ export function netnsExists(name: string): boolean {
  */
 export async function createAnonymousNetns(): Promise<NetworkNamespace> {
   try {
-    const fd = await native().netnsCreateAnonymous(true);
+    const fd = await native().netnsCreateAnonymous();
     return new NetworkNamespace(fd, undefined, undefined, true);
   } catch (e) {
     throw fromNative('create anonymous network namespace', e);

@@ -17,7 +17,7 @@ export async function getSysctl(netns: NetnsRef | undefined, key: string): Promi
   const p = sysctlPath(key);
   return withNetnsAsync(netns, async (fd) => {
     try {
-      return (await native().sysctlRead(fd, p, true)).trim();
+      return (await native().sysctlRead(fd, p)).trim();
     } catch (e) {
       throw fromNative(`read sysctl ${key}`, e);
     }
@@ -33,7 +33,7 @@ export async function setSysctl(netns: NetnsRef | undefined, key: string, value:
   const p = sysctlPath(key);
   await withNetnsAsync(netns, async (fd) => {
     try {
-      await native().sysctlWrite(fd, p, String(value), true);
+      await native().sysctlWrite(fd, p, String(value));
     } catch (e) {
       throw fromNative(`write sysctl ${key}=${value}`, e);
     }
@@ -49,7 +49,7 @@ export function getSysctlSync(netns: NetnsRef | undefined, key: string): string 
   const p = sysctlPath(key);
   return withNetns(netns, (fd) => {
     try {
-      return native().sysctlRead(fd, p, false).trim();
+      return native().sysctlReadSync(fd, p).trim();
     } catch (e) {
       throw fromNative(`read sysctl ${key}`, e);
     }
@@ -65,7 +65,7 @@ export function setSysctlSync(netns: NetnsRef | undefined, key: string, value: s
   const p = sysctlPath(key);
   withNetns(netns, (fd) => {
     try {
-      native().sysctlWrite(fd, p, String(value), false);
+      native().sysctlWriteSync(fd, p, String(value));
     } catch (e) {
       throw fromNative(`write sysctl ${key}=${value}`, e);
     }

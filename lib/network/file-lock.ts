@@ -12,7 +12,7 @@ export async function withFileLock<T>(lockPath: string, fn: () => Promise<T> | T
   const fd = fs.openSync(lockPath, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o600);
   try {
     try {
-      await native().flock(fd, 'exclusive', true);
+      await native().lockExclusive(fd);
     } catch (e) {
       throw fromNative(`lock ${lockPath}`, e);
     }

@@ -9,7 +9,8 @@ import * as dgram from 'node:dgram';
 import * as net from 'node:net';
 import { native } from '../native/binding';
 import { ValidationError, fromNative } from '../netlink/errors';
-import { withNetns, withNetnsAsync, type NetnsRef } from '../netns/namespace';
+import { withNetnsAsync, type NetnsRef } from '../netns/namespace';
+import { open } from '../handle';
 import { parseIp, type IpFamily } from '../validate/ip';
 
 /** Where to bind. */
@@ -64,9 +65,35 @@ function checkPort(port: unknown, field = 'port'): number {
   return port as number;
 }
 
+/** An address without its IPv6 zone ("fe80::1%eth0" → "fe80::1", "eth0"). */
+function splitZone(host: string): { address: string; zone?: string } {
+  const pct = host.indexOf('%');
+  return pct < 0 ? { address: host } : { address: host.slice(0, pct), zone: host.slice(pct + 1) };
+}
+
 function familyOf(host: string | undefined, family: IpFamily | undefined): IpFamily {
-  if (host !== undefined) return parseIp(host, 'host', family).family;
+  if (host !== undefined) return parseIp(splitZone(host).address, 'host', family).family;
   return family ?? 4;
+}
+
+/**
+ * The host as the addon takes it: an IPv6 zone given as an interface name is
+ * resolved to its index inside the socket's namespace (names differ between
+ * namespaces, so the caller's if_nametoindex would be wrong).
+ */
+async function withNumericZone(host: string | undefined, netns: NetnsRef | undefined): Promise<string | undefined> {
+  if (host === undefined) return undefined;
+  const { address, zone } = splitZone(host);
+  if (zone === undefined) return host;
+  if (parseIp(address, 'host').family !== 6) throw new ValidationError('host', host, 'a zone (%) is for IPv6 link-local addresses only');
+  if (/^\d+$/.test(zone)) return host;
+  if (zone === '' || /[\x00-\x1f\x7f/\s]/.test(zone)) throw new ValidationError('host', host, 'the zone must be an interface name or index');
+  const h = await open(netns === undefined ? {} : { netns });
+  try {
+    return `${address}%${(await h.links.get(zone)).index}`;
+  } finally {
+    h.close();
+  }
 }
 
 /**
@@ -81,12 +108,13 @@ export async function listenTcp<S extends net.Server = net.Server>(
 ): Promise<S> {
   const family = familyOf(opts.host, opts.family);
   const port = checkPort(opts.port);
-  const fd = withNetns(opts.netns, (nsfd) => {
+  const host = await withNumericZone(opts.host, opts.netns);
+  const fd = await withNetnsAsync(opts.netns, async (nsfd) => {
     try {
-      return native().inetSocket(nsfd, {
+      return await native().inetSocket(nsfd, {
         family,
         bind: true,
-        host: opts.host,
+        host,
         port,
         reuseAddr: opts.reuseAddr ?? true,
         reusePort: opts.reusePort,
@@ -116,19 +144,21 @@ export async function listenTcp<S extends net.Server = net.Server>(
  * const sock = await connectTcp({ netns: 'c2', host: '10.0.0.2', port: 8080 });
  */
 export async function connectTcp(opts: ConnectOptions): Promise<net.Socket> {
-  const family = parseIp(opts.host, 'host').family;
+  const family = familyOf(opts.host, undefined);
   const port = checkPort(opts.port);
   if (port === 0) throw new ValidationError('port', opts.port, 'must be 1-65535 to connect');
+  const host = (await withNumericZone(opts.host, opts.netns)) as string;
+  const localAddress = await withNumericZone(opts.localAddress, opts.netns);
   return withNetnsAsync(opts.netns, async (nsfd) => {
     const bind = opts.localAddress !== undefined || opts.localPort !== undefined;
     let fd: number;
     try {
-      fd = native().inetSocket(nsfd, { family, bind, host: opts.localAddress, port: checkPort(opts.localPort, 'localPort') });
+      fd = await native().inetSocket(nsfd, { family, bind, host: localAddress, port: checkPort(opts.localPort, 'localPort') });
     } catch (e) {
       throw fromNative(`connect to ${opts.host}:${port}`, e);
     }
     try {
-      await native().tcpConnect(fd, family, opts.host, port, opts.timeoutMs ?? 5000);
+      await native().tcpConnect(fd, family, host, port, opts.timeoutMs ?? 5000);
     } catch (e) {
       native().closeFd(fd);
       throw fromNative(`connect to ${opts.host}:${port}`, e);
@@ -146,13 +176,14 @@ export async function connectTcp(opts: ConnectOptions): Promise<net.Socket> {
 export async function bindUdp(opts: BindOptions = {}): Promise<dgram.Socket> {
   const family = familyOf(opts.host, opts.family);
   const port = checkPort(opts.port);
-  const fd = withNetns(opts.netns, (nsfd) => {
+  const host = await withNumericZone(opts.host, opts.netns);
+  const fd = await withNetnsAsync(opts.netns, async (nsfd) => {
     try {
-      return native().inetSocket(nsfd, {
+      return await native().inetSocket(nsfd, {
         family,
         udp: true,
         bind: true,
-        host: opts.host,
+        host,
         port,
         reuseAddr: opts.reuseAddr,
         reusePort: opts.reusePort,

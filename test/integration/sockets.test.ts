@@ -34,6 +34,23 @@ describe('sockets in namespaces', () => {
     }
   });
 
+  it('reaches an IPv6 link-local address with a zone given by interface name, resolved in the socket\'s namespace', async () => {
+    await box.h('srv').addresses.add('v-cli', 'fe80::60:1/64', { nodad: true });
+    await box.h('cli').addresses.add('v-srv', 'fe80::60:2/64', { nodad: true });
+    // Each side names its own interface: the names exist only in their namespace.
+    const server = await listenTcp({ netns: box.ns('srv'), host: 'fe80::60:1%v-cli', port: 7102 }, (s) => s.end(`zone ${s.remoteAddress}`));
+    try {
+      // (Node names the peer's zone with an index looked up in the process's own namespace: ignore it.)
+      expect(await request(box.ns('cli'), 'fe80::60:1%v-srv', 7102)).toMatch(/^zone fe80::60:2(%|$)/);
+      const index = (await box.h('cli').links.get('v-srv')).index;
+      expect(await request(box.ns('cli'), `fe80::60:1%${index}`, 7102)).toMatch(/^zone fe80::60:2(%|$)/);
+      await expect(connectTcp({ netns: box.ns('cli'), host: 'fe80::60:1%v-cli', port: 7102 })).rejects.toMatchObject({ code: 'ENODEV' });
+      await expect(connectTcp({ netns: box.ns('cli'), host: '10.60.0.1%v-srv', port: 7102 })).rejects.toThrow(/IPv6 link-local/);
+    } finally {
+      server.close();
+    }
+  });
+
   it('is isolated: the same port in the client namespace is free, and loopback is per namespace', async () => {
     const a = await listenTcp({ netns: box.ns('srv'), host: '127.0.0.1', port: 7101 }, (s) => s.end('srv'));
     const b = await listenTcp({ netns: box.ns('cli'), host: '127.0.0.1', port: 7101 }, (s) => s.end('cli'));

@@ -22,6 +22,7 @@ import { validateElementNames, writeElements, writeFlushSet, type SetElement } f
 import { describeErrorOffset } from './error-location';
 import { GenerationMismatchError, NftCommandError } from './errors';
 import type { RuleBuilder } from './builder/builder';
+import type { BuiltRule, IdAllocator } from './builder/context';
 import type { Expression } from './expressions/registry';
 import { decodeGeneration, getSetMessage, nftListOps, setKey, shapeOfMessage } from './list';
 import { beginNfnl, messageAttributes, nftCommand, type NftFamily } from './message';
@@ -29,26 +30,6 @@ import { decodeObject, describeObject, writeDeleteObject, writeNewObject, type N
 import { decodeRule, describeRule, writeDeleteRule, writeNewRule, type Rule, type RulePlacement, type RuleRef } from './rule';
 import { decodeSet, describeSet, shapeOf, writeDeleteSet, writeNewSet, type NftSet, type SetRef, type SetShape } from './set';
 import { decodeTable, describeTable, writeDeleteTable, writeNewTable, type Table, type TableRef } from './table';
-
-/** Hands out the batch-unique ids that tie objects of one transaction together. */
-export interface IdAllocator {
-  /** A fresh NFTA_SET_ID. */
-  setId(): number;
-}
-
-/** An anonymous set a rule brings along (`tcp dport { 22, 80 }`). */
-export interface AnonymousSet {
-  set: NftSet;
-  id: number;
-  elements: SetElement[];
-}
-
-/** What a rule builder produces for one family. */
-export interface BuiltRule {
-  expressions: Expression[];
-  anonymousSets: AnonymousSet[];
-  comment?: string;
-}
 
 /** A rule to add: expressions given directly, or built by a rule builder. */
 export interface RuleInput {

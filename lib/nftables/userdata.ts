@@ -24,7 +24,8 @@ export const UDATA_SET_COMMENT = 7;
 export const UDATA_SET_ELEM_COMMENT = 0;
 export const UDATA_SET_ELEM_FLAGS = 1;
 
-/** nft's byte-order hints for set keys and data. */
+/** nft's byte-order hints for set keys and data (BYTEORDER_INVALID: no hint). */
+export const BYTEORDER_INVALID = 0;
 export const BYTEORDER_HOST = 1;
 export const BYTEORDER_BIG_ENDIAN = 2;
 

@@ -1,0 +1,95 @@
+/**
+ * What a rule builder produces, and the context its steps write into while
+ * it runs: the rule's expressions, the anonymous sets it brings along, and
+ * the protocol dependencies already emitted. The transaction consumes these
+ * types; keeping them here (not in transaction.ts) means the builder never
+ * imports the transaction.
+ * @module
+ */
+import { ValidationError } from '../../netlink/errors';
+import { toWireElements, type SetElement } from '../elements';
+import type { Expression } from '../expressions/registry';
+import type { NftFamily } from '../message';
+import { shapeOf, type NftSet } from '../set';
+import type { Dependency } from './fields';
+
+/** Hands out the batch-unique ids that tie objects of one transaction together. */
+export interface IdAllocator {
+  /** A fresh NFTA_SET_ID. */
+  setId(): number;
+}
+
+/** An anonymous set a rule brings along (`tcp dport { 22, 80 }`). */
+export interface AnonymousSet {
+  set: NftSet;
+  id: number;
+  elements: SetElement[];
+}
+
+/** What a rule builder produces for one family. */
+export interface BuiltRule {
+  expressions: Expression[];
+  anonymousSets: AnonymousSet[];
+  comment?: string;
+}
+
+/** The parts of an anonymous set a builder step chooses (the rest follows from the rule). */
+export type AnonymousSetSpec = Omit<NftSet, 'family' | 'table' | 'name' | 'flags' | 'size'> & { interval: boolean };
+
+/** Accumulates expressions for one family while a builder runs. */
+export class BuildContext {
+  readonly exprs: Expression[] = [];
+  readonly sets: AnonymousSet[] = [];
+  private readonly deps = new Set<string>();
+
+  constructor(
+    readonly family: NftFamily,
+    private readonly ids: IdAllocator,
+  ) {}
+
+  /** Emits the protocol matches a field needs, each once per rule. */
+  need(deps: Dependency[]): void {
+    for (const d of deps) {
+      if (this.deps.has(d.key)) continue;
+      this.deps.add(d.key);
+      this.exprs.push(...d.expressions);
+    }
+  }
+
+  /** Records that a protocol match the user wrote satisfies a dependency. */
+  satisfied(key: string): void {
+    this.deps.add(key);
+  }
+
+  push(...e: Expression[]): void {
+    this.exprs.push(...e);
+  }
+
+  /** Creates an anonymous set/map bound to this rule; returns its lookup name and id. */
+  anonymous(set: AnonymousSetSpec, elements: SetElement[]): { set: string; setId: number } {
+    const isMap = set.dataType !== undefined;
+    const def: NftSet = {
+      family: this.family,
+      table: '',
+      name: isMap ? '__map%d' : '__set%d',
+      keyType: set.keyType,
+      keyLength: set.keyLength,
+      dataType: set.dataType,
+      dataLength: set.dataLength,
+      flags: ['anonymous', 'constant', ...(set.interval ? ['interval' as const] : [])],
+      userdata: set.userdata,
+    };
+    if (def.keyLength === undefined) delete def.keyLength;
+    if (def.dataType === undefined) delete def.dataType;
+    if (def.dataLength === undefined) delete def.dataLength;
+    if (def.userdata === undefined) delete def.userdata;
+    if (!elements.length) throw new ValidationError('set', elements, 'an inline set needs at least one element');
+    def.size = toWireElements(shapeOf(def), elements).length;
+    const id = this.ids.setId();
+    this.sets.push({ set: def, id, elements });
+    return { set: def.name, setId: id };
+  }
+}
+
+/** One deferred piece of a rule: runs once the table's family is known. */
+export type Step = (ctx: BuildContext) => void;

@@ -8,9 +8,8 @@
 import { NLM_F_DUMP } from '../netlink/constants';
 import { NetlinkError, ValidationError } from '../netlink/errors';
 import { call, dump, type Operation } from '../netlink/operation';
+import { NFNL_SUBSYS_CTNETLINK, beginNfnl, nfnlAttributes, nfnlType } from '../netlink/nfnetlink';
 import { NetlinkWriter } from '../netlink/writer';
-import { NFNL_SUBSYS_CTNETLINK } from '../nftables/constants';
-import { beginNfnl, messageAttributes } from '../nftables/message';
 import { AF_INET, AF_INET6, parseCidr, parseIp, type IpFamily } from '../validate/ip';
 import * as C from './constants';
 import { decodeEntry, describeEntry, protoNumber, writeTuple, type ConntrackEntry, type ConntrackTuple } from './entry';
@@ -35,7 +34,7 @@ export interface ConntrackFilter {
   status?: string[];
 }
 
-const ctType = (msg: number) => (NFNL_SUBSYS_CTNETLINK << 8) | msg;
+const ctType = (msg: number) => nfnlType(NFNL_SUBSYS_CTNETLINK, msg);
 
 function familyNumber(f: IpFamily | undefined): number {
   if (f === undefined) return 0;
@@ -136,7 +135,7 @@ export const conntrackOps = {
       throw e;
     }
     for (const m of replies) {
-      if (m.type === ctType(C.IPCTNL_MSG_CT_GET_STATS)) return messageAttributes(m).be32(C.CTA_STATS_GLOBAL_ENTRIES);
+      if (m.type === ctType(C.IPCTNL_MSG_CT_GET_STATS)) return nfnlAttributes(m).be32(C.CTA_STATS_GLOBAL_ENTRIES);
     }
     return undefined;
   },

@@ -5,11 +5,11 @@
  * @module
  */
 import { DecodeError } from '../netlink/errors';
+import { nfnlAttributes } from '../netlink/nfnetlink';
 import { Attributes, type NetlinkMessage } from '../netlink/parser';
 import type { NetlinkWriter } from '../netlink/writer';
-import { IP_PROTOCOLS } from '../nftables/datatypes';
-import { NFGENMSG_LEN } from '../nftables/constants';
 import { formatIp, parseIp, type IpFamily } from '../validate/ip';
+import { IP_PROTOCOLS } from '../validate/ip-protocols';
 import * as C from './constants';
 
 /** One direction of a connection. */
@@ -131,7 +131,7 @@ function counters(buf: Buffer | undefined): { packets: bigint; bytes: bigint } |
 
 /** Decodes an IPCTNL_MSG_CT_NEW message; DecodeError when a tuple or its addresses are missing. */
 export function decodeEntry(m: NetlinkMessage): ConntrackEntry {
-  const a = new Attributes(m.payload, Math.min(NFGENMSG_LEN, m.payload.length));
+  const a = nfnlAttributes(m);
   const orig = decodeTuple(a.get(C.CTA_TUPLE_ORIG), 'original', m.type);
   const reply = decodeTuple(a.get(C.CTA_TUPLE_REPLY), 'reply', m.type);
   const status = a.be32(C.CTA_STATUS) ?? 0;

@@ -5,19 +5,17 @@
  * @module
  */
 
-/** nfnetlink subsystems (high byte of the message type). */
-export const NFNL_SUBSYS_CTNETLINK = 1;
-export const NFNL_SUBSYS_NFTABLES = 10;
-
-/** nfnetlink batch delimiters (whole message types, no subsystem). */
-export const NFNL_MSG_BATCH_BEGIN = 0x10;
-export const NFNL_MSG_BATCH_END = 0x11;
-/** Attribute of the batch-begin message: the generation the batch expects. */
-export const NFNL_BATCH_GENID = 1;
-
-export const NFNETLINK_V0 = 0;
-/** struct nfgenmsg: family u8, version u8, res_id be16. */
-export const NFGENMSG_LEN = 4;
+/** nfnetlink framing (subsystems, batch delimiters, nfgenmsg) is the netlink core's; re-exported for `C.` users. */
+export {
+  NFGENMSG_LEN,
+  NFNETLINK_V0,
+  NFNL_BATCH_GENID,
+  NFNL_MSG_BATCH_BEGIN,
+  NFNL_MSG_BATCH_END,
+  NFNL_SUBSYS_CTNETLINK,
+  NFNL_SUBSYS_NFTABLES,
+  NFPROTO_UNSPEC,
+} from '../netlink/nfnetlink';
 
 /** Multicast group carrying ruleset change notifications. */
 export const NFNLGRP_NFTABLES = 7;
@@ -52,7 +50,6 @@ export const NFT_MSG_DELFLOWTABLE = 24;
 export const NFT_MSG_DESTROYTABLE = 26;
 
 /** nftables families (NFPROTO_*). */
-export const NFPROTO_UNSPEC = 0;
 export const NFPROTO_INET = 1;
 export const NFPROTO_IPV4 = 2;
 export const NFPROTO_ARP = 3;

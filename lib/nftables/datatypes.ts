@@ -8,9 +8,9 @@
  */
 import { ValidationError } from '../netlink/errors';
 import { formatIp, formatMac, parseIp, parseMac } from '../validate/ip';
+import { IP_PROTOCOLS } from '../validate/ip-protocols';
 import { validateNftText } from '../validate/names';
 import { hostU32, readHostU32 } from './data';
-import { NameTable } from './names';
 
 /** A single value of a set key or map data field. */
 export type Scalar = string | number | bigint | Buffer;
@@ -29,19 +29,8 @@ export interface DataType {
   format(b: Buffer): Scalar;
 }
 
-/** Known IP protocol names (nft prints these instead of numbers). */
-export const IP_PROTOCOLS = new NameTable<string>('protocol', [
-  ['icmp', 1],
-  ['igmp', 2],
-  ['tcp', 6],
-  ['udp', 17],
-  ['gre', 47],
-  ['esp', 50],
-  ['ah', 51],
-  ['icmpv6', 58],
-  ['sctp', 132],
-  ['udplite', 136],
-]);
+/** Known IP protocol names (nft prints these instead of numbers); shared with conntrack. */
+export { IP_PROTOCOLS };
 
 function raw(v: Scalar, len: number, field: string): Buffer | undefined {
   if (Buffer.isBuffer(v)) {

@@ -1,12 +1,13 @@
 /**
- * nfnetlink framing shared by every nf_tables message: the message type
- * (subsystem << 8 | command), the nfgenmsg header, and the family names nft
- * uses ("ip", "ip6", "inet", "bridge", "netdev", "arp").
+ * nf_tables messages on top of the core's nfnetlink framing
+ * (lib/netlink/nfnetlink.ts): nf_tables message types and commands, and the
+ * family names nft uses ("ip", "ip6", "inet", "bridge", "netdev", "arp").
  * @module
  */
 import { ValidationError } from '../netlink/errors';
-import { Attributes, type NetlinkMessage } from '../netlink/parser';
-import { NetlinkWriter } from '../netlink/writer';
+import { beginNfnl, nfgenFamily, nfnlAttributes, nfnlSubsystem, nfnlType } from '../netlink/nfnetlink';
+import type { Attributes, NetlinkMessage } from '../netlink/parser';
+import type { NetlinkWriter } from '../netlink/writer';
 import * as C from './constants';
 
 /** An nftables address family, as nft spells it. */
@@ -36,20 +37,7 @@ export function familyName(n: number): NftFamily {
 
 /** Full netlink message type of an nf_tables command. */
 export function nftType(msg: number): number {
-  return (C.NFNL_SUBSYS_NFTABLES << 8) | msg;
-}
-
-/**
- * Starts an nfnetlink message: nlmsghdr plus nfgenmsg. `resId` is only
- * meaningful for batch delimiters (the subsystem the batch is for).
- */
-export function beginNfnl(w: NetlinkWriter, type: number, flags: number, family: number, resId = 0): NetlinkWriter {
-  w.begin(type, flags);
-  const off = w.struct(C.NFGENMSG_LEN);
-  w.view.writeUInt8(family, off);
-  w.view.writeUInt8(C.NFNETLINK_V0, off + 1);
-  w.view.writeUInt16BE(resId, off + 2);
-  return w;
+  return nfnlType(C.NFNL_SUBSYS_NFTABLES, msg);
 }
 
 /** Starts an nf_tables command message. */
@@ -59,17 +47,17 @@ export function beginNft(w: NetlinkWriter, msg: number, flags: number, family: n
 
 /** The nf_tables command of a message, or -1 when it belongs to another subsystem. */
 export function nftCommand(m: NetlinkMessage): number {
-  return m.type >> 8 === C.NFNL_SUBSYS_NFTABLES ? m.type & 0xff : -1;
+  return nfnlSubsystem(m) === C.NFNL_SUBSYS_NFTABLES ? m.type & 0xff : -1;
 }
 
 /** nfgenmsg.nfgen_family of a received message. */
 export function messageFamily(m: NetlinkMessage): number {
-  return m.payload.length > 0 ? m.payload[0] : 0;
+  return nfgenFamily(m);
 }
 
 /** The attributes after the nfgenmsg header. */
 export function messageAttributes(m: NetlinkMessage): Attributes {
-  return new Attributes(m.payload, Math.min(C.NFGENMSG_LEN, m.payload.length));
+  return nfnlAttributes(m);
 }
 
 /** Copies bytes out of a received buffer so decoded objects do not pin it. */

@@ -13,6 +13,7 @@
  */
 import { NLM_F_CREATE, NLM_F_ECHO, NLM_F_EXCL } from '../netlink/constants';
 import { NetlinkError, ValidationError } from '../netlink/errors';
+import { NFNL_SUBSYS_NFTABLES, writeBatchBegin, writeBatchEnd } from '../netlink/nfnetlink';
 import { batch, type Operation } from '../netlink/operation';
 import type { NetlinkMessage } from '../netlink/parser';
 import { NetlinkWriter } from '../netlink/writer';
@@ -25,7 +26,7 @@ import type { RuleBuilder } from './builder/builder';
 import type { BuiltRule, IdAllocator } from './builder/context';
 import type { Expression } from './expressions/registry';
 import { decodeGeneration, getSetMessage, nftListOps, setKey, shapeOfMessage } from './list';
-import { beginNfnl, messageAttributes, nftCommand, type NftFamily } from './message';
+import { messageAttributes, nftCommand, type NftFamily } from './message';
 import { decodeObject, describeObject, writeDeleteObject, writeNewObject, type NftObject, type ObjectRef } from './object';
 import { decodeRule, describeRule, writeDeleteRule, writeNewRule, type Rule, type RulePlacement, type RuleRef } from './rule';
 import { decodeSet, describeSet, shapeOf, writeDeleteSet, writeNewSet, type NftSet, type SetRef, type SetShape } from './set';
@@ -71,7 +72,7 @@ export type EchoMode = 'auto' | 'all' | 'objects' | 'none';
 export interface CommitOptions {
   /**
    * Commit only if the ruleset generation is still this one (from
-   * `h.nft.generation()`); GenerationMismatchError otherwise.
+   * `h.nft.generation.get()`); GenerationMismatchError otherwise.
    */
   expectGeneration?: number;
   /**
@@ -436,9 +437,7 @@ export class Transaction {
   private build(ctx: WriteContext, opts: CommitOptions): { buffer: Buffer; owners: number[]; offsets: number[]; primary: Map<number, number>; echoRules: boolean } {
     const w = new NetlinkWriter(64 * 1024);
     const owners: number[] = [-1];
-    beginNfnl(w, C.NFNL_MSG_BATCH_BEGIN, NLM_F_ECHO, C.NFPROTO_UNSPEC, C.NFNL_SUBSYS_NFTABLES);
-    if (opts.expectGeneration !== undefined) w.be32(C.NFNL_BATCH_GENID, opts.expectGeneration);
-    w.end();
+    writeBatchBegin(w, NFNL_SUBSYS_NFTABLES, NLM_F_ECHO, opts.expectGeneration);
     // message index → command, and each NEW command's primary message.
     const primary = new Map<number, number>();
     this.commands.forEach((c, i) => {
@@ -447,8 +446,7 @@ export class Transaction {
       for (let m = first; m < w.messageOffsets.length; m++) owners.push(i);
       if (c.echo) primary.set(first + main, i);
     });
-    beginNfnl(w, C.NFNL_MSG_BATCH_END, 0, C.NFPROTO_UNSPEC, C.NFNL_SUBSYS_NFTABLES);
-    w.end();
+    writeBatchEnd(w, NFNL_SUBSYS_NFTABLES);
     owners.push(-1);
     const buffer = w.finish();
     const echoRules = this.markEchoes(buffer, w.messageOffsets, primary, opts.echo ?? 'auto');

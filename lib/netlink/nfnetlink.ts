@@ -1,0 +1,80 @@
+/**
+ * nfnetlink framing, shared by every netfilter subsystem (nf_tables,
+ * ctnetlink, ...): the message type is `subsystem << 8 | command`, an
+ * nfgenmsg header (family, version, resource id) follows the netlink header,
+ * and a transactional subsystem wraps its commands in batch delimiters.
+ * Transcribed from linux/netfilter/nfnetlink.h; the subsystems' own messages
+ * live in their folders.
+ * @module
+ */
+import type { NetlinkMessage } from './parser';
+import { Attributes } from './parser';
+import type { NetlinkWriter } from './writer';
+
+/** nfnetlink subsystems (high byte of the message type). */
+export const NFNL_SUBSYS_CTNETLINK = 1;
+export const NFNL_SUBSYS_NFTABLES = 10;
+
+/** Batch delimiters (whole message types, no subsystem). */
+export const NFNL_MSG_BATCH_BEGIN = 0x10;
+export const NFNL_MSG_BATCH_END = 0x11;
+/** Attribute of the batch-begin message: the generation the batch expects. */
+export const NFNL_BATCH_GENID = 1;
+
+/** nfgenmsg.version */
+export const NFNETLINK_V0 = 0;
+/** struct nfgenmsg: family u8, version u8, res_id be16. */
+export const NFGENMSG_LEN = 4;
+
+/** nfgenmsg.nfgen_family of messages about no family in particular (batch delimiters). */
+export const NFPROTO_UNSPEC = 0;
+
+/** Full netlink message type of a subsystem's command. */
+export function nfnlType(subsystem: number, command: number): number {
+  return (subsystem << 8) | command;
+}
+
+/** The subsystem a received message belongs to. */
+export function nfnlSubsystem(m: NetlinkMessage): number {
+  return m.type >> 8;
+}
+
+/**
+ * Starts an nfnetlink message: nlmsghdr plus nfgenmsg. `resId` is only
+ * meaningful for batch delimiters (the subsystem the batch is for).
+ */
+export function beginNfnl(w: NetlinkWriter, type: number, flags: number, family: number, resId = 0): NetlinkWriter {
+  w.begin(type, flags);
+  const off = w.struct(NFGENMSG_LEN);
+  w.view.writeUInt8(family, off);
+  w.view.writeUInt8(NFNETLINK_V0, off + 1);
+  w.view.writeUInt16BE(resId, off + 2);
+  return w;
+}
+
+/**
+ * Writes the message that opens a batch for `subsystem`; with `generation`
+ * the kernel applies the batch only if the subsystem's generation is still
+ * that one (nf_tables answers ERESTART otherwise).
+ */
+export function writeBatchBegin(w: NetlinkWriter, subsystem: number, flags: number, generation?: number): void {
+  beginNfnl(w, NFNL_MSG_BATCH_BEGIN, flags, NFPROTO_UNSPEC, subsystem);
+  if (generation !== undefined) w.be32(NFNL_BATCH_GENID, generation);
+  w.end();
+}
+
+/** Writes the message that closes (commits) a batch for `subsystem`. */
+export function writeBatchEnd(w: NetlinkWriter, subsystem: number): void {
+  beginNfnl(w, NFNL_MSG_BATCH_END, 0, NFPROTO_UNSPEC, subsystem);
+  w.end();
+}
+
+/** nfgenmsg.nfgen_family of a received message (0 when it has no header). */
+export function nfgenFamily(m: NetlinkMessage): number {
+  return m.payload.length > 0 ? m.payload[0] : 0;
+}
+
+/** The attributes after the nfgenmsg header. */
+export function nfnlAttributes(m: NetlinkMessage): Attributes {
+  return new Attributes(m.payload, Math.min(NFGENMSG_LEN, m.payload.length));
+}

@@ -101,6 +101,19 @@ export class NetlinkError extends NlkitError {
   }
 }
 
+/**
+ * The object named does not exist (errno ENOENT): what `get` and `delete`
+ * throw for a missing object, in every family (`find` returns undefined and
+ * `{ missingOk: true }` makes a delete of nothing succeed instead).
+ */
+export class NotFoundError extends NetlinkError {
+  /** Always "NotFoundError". */
+  override name = 'NotFoundError';
+  constructor(d: Omit<NetlinkErrorDetails, 'errno'> & { errno?: number }) {
+    super({ ...d, errno: d.errno ?? osConstants.errno.ENOENT });
+  }
+}
+
 /** A syscall made by the addon failed. */
 export class SystemError extends NlkitError {
   /** Always "SystemError". */

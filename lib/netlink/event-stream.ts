@@ -1,0 +1,125 @@
+/**
+ * The one shape every change stream has (`h.events.subscribe()`,
+ * `h.nft.events.subscribe()`): events `{ type, action }` with `action`
+ * `'new'` (created or changed) or `'del'` (removed); a gap is an
+ * `{ type: 'overrun' }` event at the place notifications were lost, after
+ * which the stream goes on (resync from a fresh listing, or let
+ * `resyncOnOverrun` do it); `includeExisting` starts with the current state
+ * as `new` events and `{ type: 'synced' }`.
+ * @module
+ */
+import type { NetlinkMessage } from './parser';
+import { OVERRUN, type NetlinkSubscription } from './subscription';
+
+/** `new` covers both creation and change; `del` is removal. */
+export type EventAction = 'new' | 'del';
+
+/** With `includeExisting` (or after a resync): the current state has been delivered; live events follow. */
+export interface SyncedEvent {
+  /** Discriminant. */
+  type: 'synced';
+}
+
+/**
+ * Notifications were lost here (the kernel's receive buffer overflowed, or
+ * the consumer fell too far behind). State derived from events is stale:
+ * resync from a fresh list (or subscribe with `resyncOnOverrun`).
+ */
+export interface OverrunEvent {
+  /** Discriminant. */
+  type: 'overrun';
+}
+
+/** An event stream: iterate it with `for await`; `break` (or close()) ends it and closes its socket. */
+export interface EventStream<T> extends AsyncIterableIterator<T> {
+  /** Ends the stream from outside the loop; a pending next() resolves as done. */
+  close(): void;
+}
+
+/** Options every subscription takes. */
+export interface StreamOptions {
+  /** Start with the current state as `new` events, then `{ type: 'synced' }`. */
+  includeExisting?: boolean;
+  /** After an `overrun` event, deliver the current state again (then `synced`). */
+  resyncOnOverrun?: boolean;
+  /** Receive buffer of the subscription socket in bytes (default 4 MiB). */
+  receiveBufferBytes?: number;
+  /** Events kept for a slow consumer before an overrun is declared (default 100,000). */
+  maxQueued?: number;
+}
+
+/** @internal the keys of {@link StreamOptions}, for refusing unknown ones. */
+export const STREAM_OPTION_KEYS = ['includeExisting', 'resyncOnOverrun', 'receiveBufferBytes', 'maxQueued'] as const;
+
+/** @internal what a family gives to make its stream. */
+export interface StreamSource<T> {
+  /** Joined to the family's groups before anything is dumped (so nothing is missed). */
+  subscription: NetlinkSubscription;
+  /** One notification as an event, or undefined for messages outside the subscription. */
+  decode(m: NetlinkMessage): T | undefined | Promise<T | undefined>;
+  /** The current state as `new` events. */
+  existing(): AsyncIterable<T>;
+  includeExisting?: boolean;
+  resyncOnOverrun?: boolean;
+  /** Deprecated streams only: throw this at an overrun (after closing) instead of yielding the event. */
+  overrunError?: () => Error;
+  /** Called once when the stream ends, however it ends. */
+  onClose?: () => void;
+}
+
+/** @internal builds the stream: one implementation of the shape and the overrun behaviour for every family. */
+export function eventStream<T>(src: StreamSource<T>): EventStream<T | SyncedEvent | OverrunEvent> {
+  const sub = src.subscription;
+  let closed = false;
+  const close = () => {
+    if (closed) return;
+    closed = true;
+    sub.close();
+    src.onClose?.();
+  };
+  async function* run(): AsyncGenerator<T | SyncedEvent | OverrunEvent> {
+    try {
+      // Join first, dump second: whatever changes during the dump is queued, not lost.
+      await (sub as { ready?: Promise<void> }).ready;
+      if (src.includeExisting) {
+        yield* src.existing();
+        yield { type: 'synced' };
+      }
+      for (;;) {
+        const m = await sub.next();
+        if (m === undefined) return;
+        if (m === OVERRUN) {
+          if (src.overrunError) throw src.overrunError();
+          yield { type: 'overrun' };
+          if (src.resyncOnOverrun) {
+            yield* src.existing();
+            yield { type: 'synced' };
+          }
+          continue;
+        }
+        const ev = await src.decode(m);
+        if (ev !== undefined) yield ev;
+      }
+    } finally {
+      close();
+    }
+  }
+  const gen = run();
+  const stream: EventStream<T | SyncedEvent | OverrunEvent> = {
+    next: () => gen.next(),
+    // Close first: a return() queued behind a pending next() would otherwise wait for the next event.
+    return: (value?: unknown) => {
+      close();
+      return gen.return(value as undefined);
+    },
+    throw: (e?: unknown) => {
+      close();
+      return gen.throw(e);
+    },
+    close,
+    [Symbol.asyncIterator]() {
+      return stream;
+    },
+  };
+  return stream;
+}

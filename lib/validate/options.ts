@@ -1,0 +1,21 @@
+/**
+ * Option objects: a misspelt key (`{ tabel: 'nat' }`) must fail loudly
+ * instead of being ignored (which would silently widen a filter or skip a
+ * safety option).
+ * @module
+ */
+import { ValidationError } from '../netlink/errors';
+
+/**
+ * Refuses keys of `value` that are not in `allowed` (undefined and absent
+ * objects pass). Returns the object, typed, for chaining.
+ * @param field how the object is named in the error, e.g. "nftables filter"
+ */
+export function rejectUnknownKeys<T extends object>(value: T | undefined, allowed: readonly string[], field: string): T | undefined {
+  if (value === undefined) return value;
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new ValidationError(field, value, 'must be an object');
+  for (const key of Object.keys(value)) {
+    if (!allowed.includes(key)) throw new ValidationError(field, key, `unknown option (known: ${allowed.join(', ')})`);
+  }
+  return value;
+}

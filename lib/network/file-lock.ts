@@ -4,18 +4,13 @@
  * @module
  */
 import * as fs from 'node:fs';
-import { native } from '../native/binding';
-import { fromNative } from '../netlink/errors';
+import { lockExclusive } from '../system/file-lock';
 
 /** Runs fn while holding an exclusive flock on `lockPath` (created if missing). */
 export async function withFileLock<T>(lockPath: string, fn: () => Promise<T> | T): Promise<T> {
   const fd = fs.openSync(lockPath, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o600);
   try {
-    try {
-      await native().lockExclusive(fd);
-    } catch (e) {
-      throw fromNative(`lock ${lockPath}`, e);
-    }
+    await lockExclusive(fd, `lock ${lockPath}`);
     return await fn();
   } finally {
     fs.closeSync(fd); // closing the fd releases the lock

@@ -5,10 +5,10 @@
  * common options (mtu, mac, master, up...) like a set.
  * @module
  */
-import { native } from '../../native/binding';
-import { ValidationError, fromNative } from '../../netlink/errors';
+import { ValidationError } from '../../netlink/errors';
 import { local, type Operation } from '../../netlink/operation';
 import type { Attributes } from '../../netlink/parser';
+import { createTunDevice } from '../../system/tun';
 import type { LinkKind } from './kind';
 
 const IFLA_TUN_OWNER = 1;
@@ -85,13 +85,7 @@ export const tun: LinkKind<TunOptions, TunInfo> = {
       group: checkId('ownerGroup', o.ownerGroup),
     };
     const what = `create ${o.mode ?? 'tun'} device ${name}`;
-    yield* local(what, (env) => {
-      try {
-        native().tunCreate(env.netnsFd, name, opts);
-      } catch (e) {
-        throw fromNative(what, e);
-      }
-    });
+    yield* local(what, (env) => createTunDevice(env.netnsFd, name, opts));
   },
   decode(a: Attributes): TunInfo {
     const bool = (t: number) => (a.u8(t) ?? 0) !== 0;

@@ -10,6 +10,7 @@
 import { constants as osConstants } from 'node:os';
 import { native, NativeEventKind, type NativeNetlinkSocket, type NativeNetlinkSyncSocket } from '../native/binding';
 import { NLM_F_ACK } from './constants';
+import { EINTR, EIO } from './errno';
 import { ClosedError, NetlinkError, NetlinkOverrunError, ValidationError, fromNative } from './errors';
 import type { AsyncExecutor, NetlinkCall, SyncExecutor } from './operation';
 import { parseMessages, type NetlinkMessage } from './parser';
@@ -178,7 +179,7 @@ export class NetlinkConnection extends ConnectionCore implements AsyncExecutor {
       for (let attempt = 0; ; attempt++) {
         const { replies, interrupted } = await this.sendDump(c);
         if (!interrupted) return replies;
-        if (attempt >= DUMP_RETRIES) throw new NetlinkError({ errno: 4 /* EINTR */, operation: c.operation });
+        if (attempt >= DUMP_RETRIES) throw new NetlinkError({ errno: EINTR, operation: c.operation });
       }
     } finally {
       this.releaseDumpSlot();
@@ -390,7 +391,7 @@ export class NetlinkSyncConnection extends ConnectionCore implements SyncExecuto
     for (let attempt = 0; ; attempt++) {
       const r = this.once(c);
       if (!r.interrupted) return r.replies;
-      if (attempt >= DUMP_RETRIES) throw new NetlinkError({ errno: 4, operation: c.operation });
+      if (attempt >= DUMP_RETRIES) throw new NetlinkError({ errno: EINTR, operation: c.operation });
     }
   }
 
@@ -411,7 +412,7 @@ export class NetlinkSyncConnection extends ConnectionCore implements SyncExecuto
     try {
       this.socket.send(c.message);
     } catch (e) {
-      const errno = (e as { errno?: number }).errno ?? 5;
+      const errno = (e as { errno?: number }).errno ?? EIO;
       this.tracker.fail(new NetlinkError({ errno, operation: c.operation }), p);
     }
     // Batch replies are queued while sendmsg runs: drain what is there, then done.

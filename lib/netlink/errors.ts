@@ -10,6 +10,7 @@
  * @module
  */
 import { constants as osConstants } from 'node:os';
+import { ENOTSUPP, ERESTARTSYS } from './errno';
 
 const errnoNames = new Map<number, string>();
 for (const [name, num] of Object.entries(osConstants.errno)) {
@@ -19,8 +20,8 @@ for (const [name, num] of Object.entries(osConstants.errno)) {
 errnoNames.set(osConstants.errno.EOPNOTSUPP, 'EOPNOTSUPP');
 errnoNames.set(osConstants.errno.EAGAIN, 'EAGAIN');
 // Kernel-internal codes that netlink can return and libc does not name.
-errnoNames.set(512, 'ERESTARTSYS');
-errnoNames.set(524, 'ENOTSUPP');
+errnoNames.set(ERESTARTSYS, 'ERESTARTSYS');
+errnoNames.set(ENOTSUPP, 'ENOTSUPP');
 
 /**
  * The symbolic name of a positive errno value ("ENODEV"), or "E<n>".

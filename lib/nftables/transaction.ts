@@ -12,6 +12,7 @@
  * @module
  */
 import { NLM_F_CREATE, NLM_F_ECHO, NLM_F_EXCL } from '../netlink/constants';
+import { ERESTART } from '../netlink/errno';
 import { NetlinkError, ValidationError } from '../netlink/errors';
 import { NFNL_SUBSYS_NFTABLES, writeBatchBegin, writeBatchEnd } from '../netlink/nfnetlink';
 import { batch, type Operation } from '../netlink/operation';
@@ -600,9 +601,6 @@ function appendMessages(w: NetlinkWriter, bytes: Buffer): void {
   for (let off = 0; off + 4 <= bytes.length; off += (bytes.readUInt32LE(off) + 3) & ~3) w.messageOffsets.push(base + off);
   w.bytes(bytes);
 }
-
-/** The kernel's ERESTART: a batch whose generation check failed. */
-const ERESTART = 85;
 
 /** Echoed NEW messages and the attribute holding the created object's handle. */
 const ECHO_HANDLES = new Map<number, number>([

@@ -3,6 +3,7 @@
  * @module
  */
 import { NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL } from '../netlink/constants';
+import { ENODEV } from '../netlink/errno';
 import { NetlinkError, ValidationError } from '../netlink/errors';
 import { call, dump, type Operation } from '../netlink/operation';
 import { Attributes, s32At, u16At, u32At, u8At, type NetlinkMessage, type RawAttribute } from '../netlink/parser';
@@ -333,7 +334,7 @@ function* getLink(ref: LinkRef): Operation<Link> {
   w.u32(C.IFLA_EXT_MASK, C.RTEXT_FILTER_SKIP_STATS);
   const replies = yield* call(w.end().finish(), `get link ${describeRef(ref)}`);
   const m = replies.find((r) => r.type === C.RTM_NEWLINK);
-  if (!m) throw new NetlinkError({ errno: 19, operation: `get link ${describeRef(ref)}` });
+  if (!m) throw new NetlinkError({ errno: ENODEV, operation: `get link ${describeRef(ref)}` });
   return decodeLink(m);
 }
 

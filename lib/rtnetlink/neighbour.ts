@@ -5,6 +5,7 @@
  * @module
  */
 import { NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REPLACE } from '../netlink/constants';
+import { ENOENT } from '../netlink/errno';
 import { NetlinkError, ValidationError } from '../netlink/errors';
 import { call, dump, type Operation } from '../netlink/operation';
 import { Attributes, s32At, u16At, u8At, type NetlinkMessage, type RawAttribute } from '../netlink/parser';
@@ -233,7 +234,7 @@ export const neighbourOps = {
     w.attr(C.NDA_DST, ip.bytes);
     const what = `get ${describe(query as NeighbourOptions)}`;
     const m = (yield* call(w.end().finish(), what)).find((r) => r.type === C.RTM_NEWNEIGH);
-    if (!m) throw new NetlinkError({ errno: 2, operation: what });
+    if (!m) throw new NetlinkError({ errno: ENOENT, operation: what });
     return decodeNeighbour(m);
   },
 

@@ -4,6 +4,8 @@
  * - {@link ValidationError}: the input was refused before anything was sent.
  * - {@link NetlinkError}: the kernel refused a netlink request (errno name,
  *   operation, and the kernel's extended-ack message).
+ * - {@link NotFoundError} (a NetlinkError): the object a get, set or delete
+ *   named does not exist.
  * - {@link SystemError}: a plain syscall failed (namespaces, sysctls, sockets).
  * - {@link NetlinkOverrunError}: the kernel dropped messages for a full socket.
  * - {@link DecodeError}: a message nlkit received is malformed.
@@ -103,16 +105,63 @@ export class NetlinkError extends NlkitError {
 }
 
 /**
- * The object named does not exist (errno ENOENT): what `get` and `delete`
- * throw for a missing object, in every family (`find` returns undefined and
- * `{ missingOk: true }` makes a delete of nothing succeed instead).
+ * The object named does not exist: what `get`, `set` and `delete` throw for
+ * a missing object in every family (links, addresses, routes, neighbours,
+ * FDB entries, ip rules, conntrack entries, namespaces, nftables objects);
+ * `find` resolves to `undefined` instead and `delete(x, { missingOk: true })`
+ * to `false`. It is a {@link NetlinkError} and keeps the kernel's errno, so
+ * `err.code === 'ENODEV'` checks written before it existed still work:
+ * `ENODEV` for links, `EADDRNOTAVAIL` for addresses, `ESRCH` for routes,
+ * `ENOENT` (the default) for the others.
  */
 export class NotFoundError extends NetlinkError {
   /** Always "NotFoundError". */
   override name = 'NotFoundError';
-  constructor(d: Omit<NetlinkErrorDetails, 'errno'> & { errno?: number }) {
+  /** What is missing, when known: "link", "address", "route", "neighbour", "fdb entry", "ip rule", "conntrack entry", "network namespace". */
+  readonly what?: string;
+  /** @param d what was being done, the kernel's errno (default ENOENT) and extack, and what is missing */
+  constructor(d: Omit<NetlinkErrorDetails, 'errno'> & { errno?: number; what?: string }) {
     super({ ...d, errno: d.errno ?? osConstants.errno.ENOENT });
+    this.what = d.what;
   }
+
+  /**
+   * The same refusal as a NotFoundError (errno, extack and operation kept).
+   * @example
+   * NotFoundError.from('link', new NetlinkError({ errno: 19, operation: 'get link eth9' })).code; // 'ENODEV'
+   */
+  static from(what: string, e: NetlinkError): NotFoundError {
+    if (e instanceof NotFoundError) return e;
+    return new NotFoundError({
+      what,
+      errno: e.errno,
+      operation: e.operation,
+      extack: e.extack,
+      extackOffset: e.extackOffset,
+      missingAttribute: e.missingAttribute,
+      commandIndex: e.commandIndex,
+    });
+  }
+}
+
+/** Options of every `delete`: `{ missingOk: true }` removes the object if it is there. */
+export interface DeleteOptions {
+  /** Resolve to `false` when there is nothing to delete, instead of throwing {@link NotFoundError}. */
+  missingOk?: boolean;
+}
+
+/**
+ * Checks the options of a delete (unknown keys refused) and returns `missingOk`.
+ * @example
+ * checkDeleteOptions({ missingOk: true }); // true
+ */
+export function checkDeleteOptions(opts: unknown): boolean {
+  if (opts === undefined) return false;
+  if (!opts || typeof opts !== 'object' || Array.isArray(opts)) throw new ValidationError('options', opts, 'must be an object like { missingOk: true }');
+  for (const key of Object.keys(opts)) if (key !== 'missingOk') throw new ValidationError(`options.${key}`, (opts as Record<string, unknown>)[key], 'unknown option (delete takes { missingOk })');
+  const { missingOk } = opts as DeleteOptions;
+  if (missingOk !== undefined && typeof missingOk !== 'boolean') throw new ValidationError('missingOk', missingOk, 'must be a boolean');
+  return missingOk === true;
 }
 
 /** A syscall made by the addon failed. */

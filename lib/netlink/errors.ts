@@ -117,12 +117,15 @@ export class NetlinkError extends NlkitError {
 export class NotFoundError extends NetlinkError {
   /** Always "NotFoundError". */
   override name = 'NotFoundError';
-  /** What is missing, when known: "link", "address", "route", "neighbour", "fdb entry", "ip rule", "conntrack entry", "network namespace". */
-  readonly what?: string;
-  /** @param d what was being done, the kernel's errno (default ENOENT) and extack, and what is missing */
-  constructor(d: Omit<NetlinkErrorDetails, 'errno'> & { errno?: number; what?: string }) {
+  /** What is missing: "link", "address", "route", "neighbour", "fdb entry", "ip rule", "conntrack entry", "network namespace", "nftables table"... */
+  readonly what: string;
+  /**
+   * @param what the kind of object that is missing ("route")
+   * @param d what was being done, the kernel's errno (default ENOENT) and extack
+   */
+  constructor(what: string, d: Omit<NetlinkErrorDetails, 'errno'> & { errno?: number }) {
     super({ ...d, errno: d.errno ?? osConstants.errno.ENOENT });
-    this.what = d.what;
+    this.what = what;
   }
 
   /**
@@ -132,8 +135,7 @@ export class NotFoundError extends NetlinkError {
    */
   static from(what: string, e: NetlinkError): NotFoundError {
     if (e instanceof NotFoundError) return e;
-    return new NotFoundError({
-      what,
+    return new NotFoundError(what, {
       errno: e.errno,
       operation: e.operation,
       extack: e.extack,

@@ -5,25 +5,29 @@
  */
 import type { Attributes, RawAttribute } from '../../netlink/parser';
 import type { NetlinkWriter } from '../../netlink/writer';
-import type { Expression } from './registry';
 
-/** Lets container expressions (dynset) encode and decode the expressions they hold. */
-export interface NestedExpressions {
+/**
+ * Lets container expressions (dynset) encode and decode the expressions they
+ * hold. `E` is the expression union; it is a parameter so that this file
+ * need not import the union (which imports every codec).
+ */
+export interface NestedExpressions<E = unknown> {
   /** Writes NFTA_EXPR_NAME and NFTA_EXPR_DATA of `e` at the current position. */
-  writeBody(w: NetlinkWriter, e: Expression): void;
+  writeBody(w: NetlinkWriter, e: E): void;
   /** Reads a nest holding NFTA_EXPR_NAME and NFTA_EXPR_DATA. */
-  readBody(nest: Buffer): Expression;
+  readBody(nest: Buffer): E;
 }
 
-export interface ExpressionCodec<T extends { type: string }> {
+/** An expression's kernel name and codec; `E` is the union its nested expressions belong to (dynset only). */
+export interface ExpressionCodec<T extends { type: string }, E = unknown> {
   /** The expression's kernel name (NFTA_EXPR_NAME). */
   readonly name: string;
   /** The `type` of the typed object (usually the kernel name). */
   readonly type: T['type'];
   /** Writes the attributes that go inside NFTA_EXPR_DATA. */
-  encode(w: NetlinkWriter, e: T, nested: NestedExpressions): void;
+  encode(w: NetlinkWriter, e: T, nested: NestedExpressions<E>): void;
   /** Reads them back into the typed object. */
-  decode(a: Attributes, nested: NestedExpressions): T;
+  decode(a: Attributes, nested: NestedExpressions<E>): T;
 }
 
 /** Attributes a decoder found but does not know; written back verbatim. */

@@ -10,7 +10,9 @@ import { NFTA_LIST_ELEM } from '../constants';
 import { unknownAttributes, writeRawAttributes } from '../data';
 import { NameTable } from '../names';
 import { be32Or0, setIf, type ExpressionCodec, type HasUnknownAttributes } from './codec';
-import type { Expression } from './registry';
+import type { DynsetExpression, DynsetOp, Expression } from './expression';
+
+export type { DynsetExpression, DynsetOp } from './expression';
 
 const NFTA_DYNSET_SET_NAME = 1;
 const NFTA_DYNSET_SET_ID = 2;
@@ -25,37 +27,13 @@ const NFT_DYNSET_F_INV = 1;
 const NFT_DYNSET_F_EXPR = 2;
 const KNOWN = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
 
-/** What a dynset does with the element. */
-export type DynsetOp = 'add' | 'update' | 'delete';
 const DYNSET_OPS = new NameTable<DynsetOp>('dynset operation', [
   ['add', 0],
   ['update', 1],
   ['delete', 2],
 ]);
 
-/** `dynset`: adds or updates an element of a set from the packet path (`update @flows { ip saddr }`). */
-export interface DynsetExpression extends HasUnknownAttributes {
-  /** Expression name. */
-  type: 'dynset';
-  /** Set name. */
-  set: string;
-  /** NFTA_SET_ID of a set created in the same transaction. */
-  setId?: number;
-  /** Add, update or delete. */
-  op: DynsetOp | number;
-  /** Register holding the key. */
-  sregKey: number;
-  /** For maps: the register holding the data to store. */
-  sregData?: number;
-  /** Element timeout in milliseconds (0: the set's default). */
-  timeout?: number;
-  /** Expressions attached to the element (counter, limit, ...). */
-  expressions?: Expression[];
-  /** Match when the operation did not happen. */
-  invert?: boolean;
-}
-
-export const dynsetCodec: ExpressionCodec<DynsetExpression> = {
+export const dynsetCodec: ExpressionCodec<DynsetExpression, Expression> = {
   name: 'dynset',
   type: 'dynset',
   encode(w, e, nested) {

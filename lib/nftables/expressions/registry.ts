@@ -9,56 +9,32 @@ import { Attributes } from '../../netlink/parser';
 import type { NetlinkWriter } from '../../netlink/writer';
 import { validateNftName } from '../../validate/names';
 import { NFTA_EXPR_DATA, NFTA_EXPR_NAME, NFTA_LIST_ELEM } from '../constants';
-import { bitwiseCodec, type BitwiseExpression } from './bitwise';
-import { byteorderCodec, type ByteorderExpression } from './byteorder';
-import { cmpCodec, type CmpExpression } from './cmp';
+import { bitwiseCodec } from './bitwise';
+import { byteorderCodec } from './byteorder';
+import { cmpCodec } from './cmp';
 import type { ExpressionCodec, NestedExpressions } from './codec';
-import { counterCodec, type CounterExpression } from './counter';
-import { ctCodec, type CtExpression } from './ct';
-import { dynsetCodec, type DynsetExpression } from './dynset';
-import { fibCodec, type FibExpression } from './fib';
-import { immediateCodec, type ImmediateExpression } from './immediate';
-import { limitCodec, type LimitExpression } from './limit';
-import { logCodec, type LogExpression } from './log';
-import { lookupCodec, type LookupExpression } from './lookup';
-import { masqCodec, type MasqExpression } from './masq';
-import { metaCodec, type MetaExpression } from './meta';
-import { natCodec, type NatExpression } from './nat';
-import { notrackCodec, type NotrackExpression } from './notrack';
-import { numgenCodec, type NumgenExpression } from './numgen';
-import { objrefCodec, type ObjrefExpression } from './objref';
-import type { OpaqueExpression } from './opaque';
-import { payloadCodec, type PayloadExpression } from './payload';
-import { quotaCodec, type QuotaExpression } from './quota';
-import { rangeCodec, type RangeExpression } from './range';
-import { redirCodec, type RedirExpression } from './redir';
-import { rejectCodec, type RejectExpression } from './reject';
+import { counterCodec } from './counter';
+import { ctCodec } from './ct';
+import { dynsetCodec } from './dynset';
+import type { Expression } from './expression';
+import { fibCodec } from './fib';
+import { immediateCodec } from './immediate';
+import { limitCodec } from './limit';
+import { logCodec } from './log';
+import { lookupCodec } from './lookup';
+import { masqCodec } from './masq';
+import { metaCodec } from './meta';
+import { natCodec } from './nat';
+import { notrackCodec } from './notrack';
+import { numgenCodec } from './numgen';
+import { objrefCodec } from './objref';
+import { payloadCodec } from './payload';
+import { quotaCodec } from './quota';
+import { rangeCodec } from './range';
+import { redirCodec } from './redir';
+import { rejectCodec } from './reject';
 
-/** Any nf_tables expression, discriminated by `type`. */
-export type Expression =
-  | BitwiseExpression
-  | ByteorderExpression
-  | CmpExpression
-  | CounterExpression
-  | CtExpression
-  | DynsetExpression
-  | FibExpression
-  | ImmediateExpression
-  | LimitExpression
-  | LogExpression
-  | LookupExpression
-  | MasqExpression
-  | MetaExpression
-  | NatExpression
-  | NotrackExpression
-  | NumgenExpression
-  | ObjrefExpression
-  | PayloadExpression
-  | QuotaExpression
-  | RangeExpression
-  | RedirExpression
-  | RejectExpression
-  | OpaqueExpression;
+export type { Expression } from './expression';
 
 const CODECS: ReadonlyArray<ExpressionCodec<any>> = [
   bitwiseCodec,
@@ -93,7 +69,7 @@ const byName = new Map<string, ExpressionCodec<any>>(CODECS.map((c) => [c.name, 
 /** Kernel names of the expressions nlkit decodes into typed objects. */
 export const KNOWN_EXPRESSIONS: readonly string[] = CODECS.map((c) => c.name);
 
-const nested: NestedExpressions = {
+const nested: NestedExpressions<Expression> = {
   writeBody: (w, e) => writeExpressionBody(w, e),
   readBody: (buf) => readExpressionBody(buf),
 };

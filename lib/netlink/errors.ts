@@ -104,6 +104,12 @@ export class NetlinkError extends NlkitError {
   }
 }
 
+/** Details of a {@link NotFoundError}: those of a NetlinkError, errno optional (default ENOENT). */
+export type NotFoundDetails = Omit<NetlinkErrorDetails, 'errno'> & {
+  /** Positive errno value (default ENOENT). */
+  errno?: number;
+};
+
 /**
  * The object named does not exist: what `get`, `set` and `delete` throw for
  * a missing object in every family (links, addresses, routes, neighbours,
@@ -123,7 +129,11 @@ export class NotFoundError extends NetlinkError {
    * @param what the kind of object that is missing ("route")
    * @param d what was being done, the kernel's errno (default ENOENT) and extack
    */
-  constructor(what: string, d: Omit<NetlinkErrorDetails, 'errno'> & { errno?: number }) {
+  constructor(what: string, d: NotFoundDetails);
+  /** @param d the same, with `what` inside */
+  constructor(d: NotFoundDetails & { what: string });
+  constructor(a: string | (NotFoundDetails & { what: string }), b?: NotFoundDetails) {
+    const [what, d] = typeof a === 'string' ? [a, b!] : [a.what, a];
     super({ ...d, errno: d.errno ?? osConstants.errno.ENOENT });
     this.what = what;
   }

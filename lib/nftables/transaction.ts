@@ -9,6 +9,9 @@
  * - Kernel-assigned handles come back through NLM_F_ECHO; echoes are only
  *   requested while they fit the receive buffer, so a 100,000-rule commit
  *   does not overflow it (its rules then come back without handles).
+ *
+ * The option and result types are in transaction-options.ts, echo
+ * selection and result collection in commit-echo.ts.
  * @module
  */
 import { NLM_F_CREATE, NLM_F_ECHO, NLM_F_EXCL } from '../netlink/constants';
@@ -18,94 +21,22 @@ import { NFNL_SUBSYS_NFTABLES, writeBatchBegin, writeBatchEnd } from '../netlink
 import { batch, type Operation } from '../netlink/operation';
 import type { NetlinkMessage } from '../netlink/parser';
 import { NetlinkWriter } from '../netlink/writer';
-import { describeChain, decodeChain, writeDeleteChain, writeNewChain, type Chain, type ChainRef } from './chain';
+import type { BuiltRule, IdAllocator } from './builder/context';
+import { describeChain, writeDeleteChain, writeNewChain, type Chain, type ChainRef } from './chain';
+import { collectResults, markEchoes, type EchoKind } from './commit-echo';
 import * as C from './constants';
 import { validateElementNames, writeElements, writeFlushSet, type SetElement } from './elements';
 import { describeErrorOffset } from './error-location';
 import { GenerationMismatchError, NftCommandError } from './errors';
-import type { RuleBuilder } from './builder/builder';
-import type { BuiltRule, IdAllocator } from './builder/context';
-import type { Expression } from './expressions/registry';
-import { decodeGeneration, getSetMessage, nftListOps, setKey, shapeOfMessage } from './list';
-import { messageAttributes, nftCommand, type NftFamily } from './message';
-import { decodeObject, describeObject, writeDeleteObject, writeNewObject, type NftObject, type ObjectRef } from './object';
-import { decodeRule, describeRule, writeDeleteRule, writeNewRule, type Rule, type RulePlacement, type RuleRef } from './rule';
-import { decodeSet, describeSet, shapeOf, writeDeleteSet, writeNewSet, type NftSet, type SetRef, type SetShape } from './set';
-import { decodeTable, describeTable, writeDeleteTable, writeNewTable, type Table, type TableRef } from './table';
+import { getSetMessage, nftListOps, setKey, shapeOfMessage } from './list';
+import type { NftFamily } from './message';
+import { describeObject, writeDeleteObject, writeNewObject, type NftObject, type ObjectRef } from './object';
+import { describeRule, writeDeleteRule, writeNewRule, type Rule, type RulePlacement, type RuleRef } from './rule';
+import { describeSet, shapeOf, writeDeleteSet, writeNewSet, type NftSet, type SetRef, type SetShape } from './set';
+import { describeTable, writeDeleteTable, writeNewTable, type Table, type TableRef } from './table';
+import type { AddOptions, CommitOptions, CommitResult, RuleAnchor, RuleInput } from './transaction-options';
 
-/** A rule to add: expressions given directly, or built by a rule builder. */
-export interface RuleInput {
-  /** Family of the table. */
-  family: NftFamily;
-  /** Name of the table. */
-  table: string;
-  /** Name of the chain. */
-  chain: string;
-  /** Raw expressions (exactly one of `expressions` / `rule`). */
-  expressions?: Expression[];
-  /** A rule builder (`rule().tcp({ dport: 80 }).accept()`). */
-  rule?: RuleBuilder;
-  /** Rule comment (`comment "..."`); overrides one set on the builder. */
-  comment?: string;
-  /** Raw userdata other than the comment. */
-  userdata?: Buffer;
-}
-
-/** A rule of this transaction, by the command index `addRule`/`insertRule` returned. */
-export interface CommandAnchor {
-  /** Index returned by `addRule`/`insertRule` of this transaction. */
-  command: number;
-}
-
-/** Where to put a rule: next to an existing rule (by handle) or one added earlier in this transaction. */
-export type RuleAnchor = number | CommandAnchor;
-
-/** Options of {@link Transaction.addTable} and the other `add*` calls. */
-export interface AddOptions {
-  /** Fail with EEXIST if the object already exists (nft `create`); default: adding is idempotent. */
-  exclusive?: boolean;
-}
-
-/** How much of the committed objects to echo back (for their handles). */
-export type EchoMode = 'auto' | 'all' | 'objects' | 'none';
-
-/** Options of {@link Transaction.commit}. */
-export interface CommitOptions {
-  /**
-   * Commit only if the ruleset generation is still this one (from
-   * `h.nft.generation.get()`); GenerationMismatchError otherwise.
-   */
-  expectGeneration?: number;
-  /**
-   * Which new objects the kernel echoes back so their handles can be
-   * returned. "auto" (default): everything when it fits the receive budget,
-   * else everything but rules, else nothing. "all" refuses (ValidationError)
-   * when it does not fit; "objects" skips rules; "none" echoes nothing.
-   */
-  echo?: EchoMode;
-}
-
-/** The outcome of one command. */
-export interface CommandResult {
-  /** e.g. "add rule inet filter input". */
-  description: string;
-  /** The kernel-assigned handle of the created object, when it was echoed. */
-  handle?: number;
-  /** The created object as the kernel echoed it (decoded when first read). */
-  object?: Table | Chain | Rule | NftSet | NftObject;
-}
-
-/** What {@link Transaction.commit} resolves with. */
-export interface CommitResult {
-  /** Generation of the ruleset after this commit (when the kernel reported it). */
-  generation?: number;
-  /** One entry per command, in order. */
-  results: CommandResult[];
-  /** Whether rules were echoed (false when too many to fit the receive buffer). */
-  rulesEchoed: boolean;
-}
-
-type EchoKind = 'table' | 'chain' | 'rule' | 'set' | 'object';
+export type { AddOptions, CommandAnchor, CommandResult, CommitOptions, CommitResult, EchoMode, RuleAnchor, RuleInput } from './transaction-options';
 
 interface WriteContext {
   shapes: Map<string, SetShape>;
@@ -421,7 +352,7 @@ export class Transaction {
     } catch (e) {
       throw this.explain(e, built, opts);
     }
-    return this.collect(replies, built);
+    return collectResults(replies, built, this.describe());
   }
 
   /**
@@ -450,55 +381,8 @@ export class Transaction {
     writeBatchEnd(w, NFNL_SUBSYS_NFTABLES);
     owners.push(-1);
     const buffer = w.finish();
-    const echoRules = this.markEchoes(buffer, w.messageOffsets, primary, opts.echo ?? 'auto');
+    const echoRules = markEchoes(buffer, w.messageOffsets, primary, (cmd) => this.commands[cmd].echo, opts.echo ?? 'auto', this.echoBudgetBytes);
     return { buffer, owners, offsets: w.messageOffsets, primary, echoRules };
-  }
-
-  /** Sets NLM_F_ECHO on the primary messages chosen by the echo mode; returns whether rules are echoed. */
-  private markEchoes(buf: Buffer, offsets: number[], primary: Map<number, number>, mode: EchoMode): boolean {
-    if (mode === 'none') return false;
-    let objectBytes = 0;
-    let ruleBytes = 0;
-    for (const [m, cmd] of primary) {
-      const len = buf.readUInt32LE(offsets[m]);
-      if (this.commands[cmd].echo === 'rule') ruleBytes += len;
-      else objectBytes += len;
-    }
-    let rules = mode !== 'objects' && objectBytes + ruleBytes <= this.echoBudgetBytes;
-    if (mode === 'all' && !rules) {
-      throw new ValidationError('echo', mode, `echoing ${objectBytes + ruleBytes} bytes would overflow the receive buffer; use echo "auto" or a larger receiveBufferBytes`);
-    }
-    const objects = objectBytes <= this.echoBudgetBytes;
-    if (!objects) rules = false;
-    for (const [m, cmd] of primary) {
-      const isRule = this.commands[cmd].echo === 'rule';
-      if (isRule ? rules : objects) buf.writeUInt16LE(buf.readUInt16LE(offsets[m] + 6) | NLM_F_ECHO, offsets[m] + 6);
-    }
-    return rules;
-  }
-
-  private collect(replies: NetlinkMessage[], built: { buffer: Buffer; primary: Map<number, number>; echoRules: boolean }): CommitResult {
-    const firstSeq = built.buffer.readUInt32LE(8);
-    const results: CommandResult[] = this.commands.map((c) => ({ description: c.description }));
-    const out: CommitResult = { results, rulesEchoed: built.echoRules };
-    for (const m of replies) {
-      const msgIndex = (m.seq - firstSeq) >>> 0;
-      const cmd = nftCommand(m);
-      if (cmd === C.NFT_MSG_NEWGEN) {
-        out.generation = decodeGeneration(m).id;
-        continue;
-      }
-      const i = built.primary.get(msgIndex);
-      if (i === undefined) continue;
-      const handleAttr = ECHO_HANDLES.get(cmd);
-      if (handleAttr === undefined) continue;
-      // The handle now (what callers want); the object decoded when first read:
-      // decoding 1,000 echoed rules would cost more than committing them.
-      const handle = messageAttributes(m).be64(handleAttr);
-      if (handle !== undefined) results[i].handle = Number(handle);
-      defineEchoedObject(results[i], cmd, m);
-    }
-    return out;
   }
 
   /** Maps a kernel error to the command it belongs to. */
@@ -600,50 +484,4 @@ function appendMessages(w: NetlinkWriter, bytes: Buffer): void {
   const base = w.length;
   for (let off = 0; off + 4 <= bytes.length; off += (bytes.readUInt32LE(off) + 3) & ~3) w.messageOffsets.push(base + off);
   w.bytes(bytes);
-}
-
-/** Echoed NEW messages and the attribute holding the created object's handle. */
-const ECHO_HANDLES = new Map<number, number>([
-  [C.NFT_MSG_NEWTABLE, C.NFTA_TABLE_HANDLE],
-  [C.NFT_MSG_NEWCHAIN, C.NFTA_CHAIN_HANDLE],
-  [C.NFT_MSG_NEWRULE, C.NFTA_RULE_HANDLE],
-  [C.NFT_MSG_NEWSET, C.NFTA_SET_HANDLE],
-  [C.NFT_MSG_NEWOBJ, C.NFTA_OBJ_HANDLE],
-]);
-
-/**
- * `result.object`, decoded from the echo on first read (then a plain
- * property). Until then the result keeps the echoed message, a view of the
- * received bytes.
- */
-function defineEchoedObject(result: CommandResult, cmd: number, m: NetlinkMessage): void {
-  Object.defineProperty(result, 'object', {
-    configurable: true,
-    enumerable: true,
-    get(this: CommandResult) {
-      const value = decodeEcho(cmd, m);
-      Object.defineProperty(this, 'object', { value, writable: true, enumerable: true, configurable: true });
-      return value;
-    },
-    set(this: CommandResult, value: CommandResult['object']) {
-      Object.defineProperty(this, 'object', { value, writable: true, enumerable: true, configurable: true });
-    },
-  });
-}
-
-function decodeEcho(cmd: number, m: NetlinkMessage): CommandResult['object'] | undefined {
-  switch (cmd) {
-    case C.NFT_MSG_NEWTABLE:
-      return decodeTable(m);
-    case C.NFT_MSG_NEWCHAIN:
-      return decodeChain(m);
-    case C.NFT_MSG_NEWRULE:
-      return decodeRule(m);
-    case C.NFT_MSG_NEWSET:
-      return decodeSet(m);
-    case C.NFT_MSG_NEWOBJ:
-      return decodeObject(m);
-    default:
-      return undefined;
-  }
 }

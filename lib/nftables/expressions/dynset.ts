@@ -9,7 +9,7 @@ import { validateNftName } from '../../validate/names';
 import { NFTA_LIST_ELEM } from '../constants';
 import { unknownAttributes, writeRawAttributes } from '../data';
 import { NameTable } from '../names';
-import { be32Or0, setIf, type ExpressionCodec, type HasUnknownAttributes } from './codec';
+import { be32Or0, setIf, type ExpressionCodec } from './codec';
 import type { DynsetExpression, DynsetOp, Expression } from './expression';
 
 export type { DynsetExpression, DynsetOp } from './expression';

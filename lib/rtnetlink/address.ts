@@ -3,13 +3,14 @@
  * @module
  */
 import { NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REPLACE } from '../netlink/constants';
-import { ValidationError } from '../netlink/errors';
+import { ValidationError, checkDeleteOptions, type DeleteOptions } from '../netlink/errors';
 import { call, dump, type Operation } from '../netlink/operation';
 import { Attributes, u32At, u8At, type NetlinkMessage, type RawAttribute } from '../netlink/parser';
 import { NetlinkWriter } from '../netlink/writer';
 import { afOf, formatIp, parseCidr, parseIp, AF_INET6, type IpFamily } from '../validate/ip';
 import * as C from './constants';
-import { resolveLinkIndex, type LinkRef } from './link';
+import { resolveLinkIndex, resolveLinkNames, type LinkRef } from './link';
+import { deleting, type MissingCodes } from './not-found';
 import { parseScope, scopeName } from './names';
 
 /** An address as the kernel reports it. */
@@ -17,6 +18,10 @@ export interface Address {
   /** 4 or 6. */
   family: IpFamily;
   /** Index of the link it is on. */
+  link: number;
+  /** Name of the link it is on, resolved by nlkit (docs/api-conventions.md, "Interface names"). */
+  linkName?: string;
+  /** @deprecated use `link` (the same index) */
   index: number;
   /** The address itself ("10.0.0.1"). */
   address: string;
@@ -112,6 +117,7 @@ export function decodeAddress(m: NetlinkMessage): Address {
   const flags = a.u32(C.IFA_FLAGS) ?? u8At(p, 2);
   const out: Address = {
     family,
+    link: u32At(p, 4),
     index: u32At(p, 4),
     address: formatIp(own),
     prefixLength,
@@ -148,10 +154,13 @@ function lifetime(v: number | 'forever' | undefined, field: string): number {
 }
 
 /** Options of {@link addressOps.delete}. */
-export interface AddressDeleteOptions {
+export interface AddressDeleteOptions extends DeleteOptions {
   /** The peer of a point-to-point address (IPv4 matches it to find the address). */
   peer?: string;
 }
+
+/** The kernel's "no such address" (and "no such link"). */
+const ADDRESS_MISSING: MissingCodes = { EADDRNOTAVAIL: 'address', ENODEV: 'link' };
 
 function* writeAddress(
   type: number,
@@ -234,33 +243,34 @@ export const addressOps = {
   },
 
   /**
-   * Removes an address from a link.
+   * Removes an address from a link. Resolves to `true`; an address (or link)
+   * that is not there is a {@link NotFoundError} (code EADDRNOTAVAIL, or
+   * ENODEV for the link), or `false` with `{ missingOk: true }`.
    * @example
    * await h.addresses.delete('eth0', '10.0.0.2/24');
+   * await h.addresses.delete('eth0', '10.0.0.2/24', { missingOk: true }); // false: gone already
    */
-  *delete(link: LinkRef, cidr: string, opts: AddressDeleteOptions = {}): Operation<void> {
-    yield* writeAddress(C.RTM_DELADDR, 0, link, cidr, { peer: opts.peer }, 'delete');
+  *delete(link: LinkRef, cidr: string, opts: AddressDeleteOptions = {}): Operation<boolean> {
+    const { peer, ...rest } = opts ?? {};
+    const missingOk = checkDeleteOptions(rest);
+    return yield* deleting(ADDRESS_MISSING, writeAddress(C.RTM_DELADDR, 0, link, cidr, { peer }, 'delete'), missingOk);
   },
 
   /**
-   * Lists addresses, optionally of one link and/or family.
+   * Lists addresses, optionally of one link and/or family; each carries its
+   * link's name (`linkName`).
    * @example
    * const v4 = await h.addresses.list({ link: 'eth0', family: 4 });
+   * for (const a of v4) console.log(a.linkName, a.cidr);
    */
   *list(filter: AddressFilter = {}): Operation<Address[]> {
-    const index = filter.link !== undefined ? yield* resolveLinkIndex(filter.link) : 0;
-    if (filter.family !== undefined && filter.family !== 4 && filter.family !== 6) {
-      throw new ValidationError('family', filter.family, 'must be 4 or 6');
+    const all = yield* listAddresses(filter);
+    const names = yield* resolveLinkNames(all.map((a) => a.link));
+    for (const a of all) {
+      const name = names.get(a.link);
+      if (name !== undefined) a.linkName = name;
     }
-    const w = new NetlinkWriter().begin(C.RTM_GETADDR, NLM_F_DUMP);
-    const off = w.struct(C.IFADDRMSG_LEN);
-    w.view.writeUInt8(filter.family ? afOf(filter.family) : 0, off);
-    w.view.writeUInt32LE(index, off + 4); // strict dumps filter by index in the kernel
-    const replies = yield* dump(w.end().finish(), 'list addresses');
-    return replies
-      .filter((m) => m.type === C.RTM_NEWADDR)
-      .map(decodeAddress)
-      .filter((a) => (index === 0 || a.index === index) && (!filter.family || a.family === filter.family));
+    return all;
   },
 
   /**
@@ -271,19 +281,29 @@ export const addressOps = {
    */
   *flush(link: LinkRef, family?: IpFamily): Operation<number> {
     const index = yield* resolveLinkIndex(link);
-    const all = yield* addressOps.list({ link: index, family });
+    const all = yield* listAddresses({ link: index, family });
     // Secondaries vanish with their primary (or get promoted): delete those first.
     const ordered = [...all.filter((a) => a.flags.includes('secondary')), ...all.filter((a) => !a.flags.includes('secondary'))];
     let n = 0;
-    for (const a of ordered) {
-      try {
-        yield* addressOps.delete(index, a.cidr, { peer: a.peer });
-        n++;
-      } catch (e) {
-        if ((e as { code?: string }).code !== 'EADDRNOTAVAIL') throw e;
-      }
-    }
+    for (const a of ordered) if (yield* addressOps.delete(index, a.cidr, { peer: a.peer, missingOk: true })) n++;
     return n;
   },
 };
+
+/** Lists addresses without resolving link names (flush needs none). */
+function* listAddresses(filter: AddressFilter): Operation<Address[]> {
+  const index = filter.link !== undefined ? yield* resolveLinkIndex(filter.link) : 0;
+  if (filter.family !== undefined && filter.family !== 4 && filter.family !== 6) {
+    throw new ValidationError('family', filter.family, 'must be 4 or 6');
+  }
+  const w = new NetlinkWriter().begin(C.RTM_GETADDR, NLM_F_DUMP);
+  const off = w.struct(C.IFADDRMSG_LEN);
+  w.view.writeUInt8(filter.family ? afOf(filter.family) : 0, off);
+  w.view.writeUInt32LE(index, off + 4); // strict dumps filter by index in the kernel
+  const replies = yield* dump(w.end().finish(), 'list addresses');
+  return replies
+    .filter((m) => m.type === C.RTM_NEWADDR)
+    .map(decodeAddress)
+    .filter((a) => (index === 0 || a.link === index) && (!filter.family || a.family === filter.family));
+}
 

@@ -1,10 +1,10 @@
 /**
- * Links (network interfaces): list, get, add, set, delete — RTM_*LINK.
+ * Links (network interfaces): list, get, find, add, set, delete — RTM_*LINK.
  * @module
  */
 import { NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL } from '../netlink/constants';
 import { ENODEV } from '../netlink/errno';
-import { NetlinkError, ValidationError } from '../netlink/errors';
+import { NotFoundError, ValidationError, checkDeleteOptions, type DeleteOptions } from '../netlink/errors';
 import { call, dump, type Operation } from '../netlink/operation';
 import { Attributes, s32At, u16At, u32At, u8At, type NetlinkMessage, type RawAttribute } from '../netlink/parser';
 import { NetlinkWriter } from '../netlink/writer';
@@ -14,7 +14,8 @@ import { formatMac, parseMac } from '../validate/ip';
 import { validateInterfaceName } from '../validate/names';
 import { decodeBridgePort, encodeBridgePort, hasBridgePortSettings, type BridgePortInfo, type BridgePortSettings } from './bridge-port';
 import * as C from './constants';
-import { LINK_KINDS, type KindInfoMap, type KindOptions } from './link-kinds';
+import { LINK_KINDS, type BridgeInfo, type KindOptions, type MacvlanInfo, type TunInfo, type VethInfo, type VxlanInfo } from './link-kinds';
+import { deleting, notFoundOn, type MissingCodes } from './not-found';
 
 /** A link by name ("veth0") or by index (7). */
 export type LinkRef = string | number;
@@ -46,14 +47,73 @@ export interface LinkStats {
   collisions: bigint;
 }
 
-/** A network interface as the kernel reports it. */
-export interface Link {
+/**
+ * A network interface as the kernel reports it: one type per kind nlkit
+ * decodes, told apart by `kind`, so `info` is typed once `kind` is checked
+ * (`if (l.kind === 'bridge') l.info.stp`).
+ */
+export type Link = BridgeLink | VethLink | MacvlanLink | VxlanLink | TunLink | OtherLink;
+
+/** A bridge (`kind: 'bridge'`). */
+export interface BridgeLink extends LinkBase {
+  /** The link kind. */
+  kind: 'bridge';
+  /** The bridge's options (STP, ageing, VLAN filtering...). */
+  info: BridgeInfo;
+}
+
+/** One end of a veth pair (`kind: 'veth'`); the peer is `parentIndex`. */
+export interface VethLink extends LinkBase {
+  /** The link kind. */
+  kind: 'veth';
+  /** veth reports no options. */
+  info: VethInfo;
+}
+
+/** A macvlan (`kind: 'macvlan'`); its parent is `parentIndex`. */
+export interface MacvlanLink extends LinkBase {
+  /** The link kind. */
+  kind: 'macvlan';
+  /** The macvlan's mode and flags. */
+  info: MacvlanInfo;
+}
+
+/** A VXLAN device (`kind: 'vxlan'`). */
+export interface VxlanLink extends LinkBase {
+  /** The link kind. */
+  kind: 'vxlan';
+  /** VNI, endpoints, port, learning... */
+  info: VxlanInfo;
+}
+
+/** A tun or tap device (`kind: 'tun'`). */
+export interface TunLink extends LinkBase {
+  /** The link kind. */
+  kind: 'tun';
+  /** Mode (tun/tap), flags, owner... */
+  info: TunInfo;
+}
+
+/** `info` of a link whose kind nlkit does not decode: always empty (the kind's data is in `infoRaw`). */
+export type UnknownKindInfo = Readonly<Record<string, never>>;
+
+/**
+ * A link of a kind nlkit does not decode (dummy, vlan, wireguard, ...) or of
+ * none (lo, physical NICs). Its kind data, if any, is in `infoRaw`.
+ */
+export interface OtherLink extends LinkBase {
+  /** The kernel's kind name ("dummy"), or undefined for devices without one. */
+  kind?: string;
+  /** Empty: nlkit has no decoder for this kind (which is what lets a `kind` check type `info`). */
+  info: UnknownKindInfo;
+}
+
+/** What every link reports, whatever its kind. */
+export interface LinkBase {
   /** Interface index (ifindex), unique within the namespace. */
   index: number;
   /** Interface name ("eth0"). */
   name: string;
-  /** rtnetlink kind ("veth", "bridge", ...); undefined for devices without one (lo, physical NICs). */
-  kind?: string;
   /** Flag names as `ip` prints them: ["BROADCAST", "MULTICAST", "UP", "LOWER_UP"]. */
   flags: string[];
   /** Administratively up (IFF_UP). */
@@ -82,8 +142,12 @@ export interface Link {
   qdisc?: string;
   /** Index of the master (the bridge this port is enslaved to). */
   master?: number;
+  /** Name of the master, resolved by nlkit (docs/api-conventions.md, "Interface names"). */
+  masterName?: string;
   /** IFLA_LINK: the lower/peer device index (for veth: the peer's index, maybe in another namespace). */
   parentIndex?: number;
+  /** Name of the parent when it is in this namespace, resolved by nlkit. */
+  parentName?: string;
   /** When the peer/lower device lives in another namespace: its namespace id as seen from here. */
   linkNetnsId?: number;
   /** Smallest MTU the device accepts. */
@@ -98,8 +162,6 @@ export interface Link {
   carrier?: boolean;
   /** How often the carrier went up or down. */
   carrierChanges?: number;
-  /** Kind-specific data, typed for known kinds. */
-  info?: KindInfoMap[keyof KindInfoMap] | Record<string, unknown>;
   /** Raw IFLA_INFO_DATA, kept for kinds nlkit does not decode. */
   infoRaw?: RawAttribute[];
   /** Kind of the master's port data ("bridge" for bridge ports). */
@@ -218,7 +280,8 @@ export function decodeLink(m: NetlinkMessage): Link {
   const flags = u32At(p, 8);
   const a = new Attributes(p, C.IFINFOMSG_LEN);
   const operIdx = a.u8(C.IFLA_OPERSTATE) ?? 0;
-  const link: Link = {
+  // Built field by field; `kind` and `info` (which must agree) are set below.
+  const link = {
     index: s32At(p, 4),
     name: a.string(C.IFLA_IFNAME) ?? '',
     flags: flagNames(flags),
@@ -230,13 +293,14 @@ export function decodeLink(m: NetlinkMessage): Link {
     group: a.u32(C.IFLA_GROUP) ?? 0,
     promiscuity: a.u32(C.IFLA_PROMISCUITY) ?? 0,
     unknownAttributes: a.unknown(KNOWN),
-  };
+  } as LinkBase & { kind?: string; info: object };
   const mac = a.get(C.IFLA_ADDRESS);
   if (mac) link.mac = formatMac(mac);
   const brd = a.get(C.IFLA_BROADCAST);
   if (brd) link.broadcast = formatMac(brd);
-  const set = <K extends keyof Link>(k: K, v: Link[K] | undefined) => {
-    if (v !== undefined) link[k] = v;
+  const base: LinkBase = link;
+  const set = <K extends keyof LinkBase>(k: K, v: LinkBase[K] | undefined) => {
+    if (v !== undefined) base[k] = v;
   };
   set('txQueueLength', a.u32(C.IFLA_TXQLEN));
   set('alias', a.string(C.IFLA_IFALIAS) || undefined);
@@ -264,6 +328,7 @@ export function decodeLink(m: NetlinkMessage): Link {
       link.unknownAttributes.splice(i, 1);
     }
   }
+  link.info = {};
   const li = a.nested(C.IFLA_LINKINFO);
   if (li) {
     const kind = li.string(C.IFLA_INFO_KIND);
@@ -280,7 +345,7 @@ export function decodeLink(m: NetlinkMessage): Link {
       else if (pd) link.portRaw = pd.list;
     }
   }
-  return link;
+  return link as Link;
 }
 
 // --- requests -------------------------------------------------------------
@@ -327,15 +392,69 @@ export function* resolveLinkIndex(ref: LinkRef): Operation<number> {
   return (yield* getLink(ref)).index;
 }
 
+/** The kernel's "no such link". */
+const LINK_MISSING: MissingCodes = { ENODEV: 'link' };
+
 function* getLink(ref: LinkRef): Operation<Link> {
   checkRef(ref);
   const w = new NetlinkWriter().begin(C.RTM_GETLINK, 0);
   targetLink(w, ref);
   w.u32(C.IFLA_EXT_MASK, C.RTEXT_FILTER_SKIP_STATS);
-  const replies = yield* call(w.end().finish(), `get link ${describeRef(ref)}`);
+  const operation = `get link ${describeRef(ref)}`;
+  const replies = yield* notFoundOn(LINK_MISSING, call(w.end().finish(), operation));
   const m = replies.find((r) => r.type === C.RTM_NEWLINK);
-  if (!m) throw new NetlinkError({ errno: ENODEV, operation: `get link ${describeRef(ref)}` });
+  if (!m) throw new NotFoundError('link', { errno: ENODEV, operation });
   return decodeLink(m);
+}
+
+/** Index → name of every link of the namespace: one dump, statistics skipped, only names decoded. */
+function* dumpLinkNames(): Operation<Map<number, string>> {
+  const w = new NetlinkWriter().begin(C.RTM_GETLINK, NLM_F_DUMP);
+  ifinfomsg(w);
+  w.u32(C.IFLA_EXT_MASK, C.RTEXT_FILTER_SKIP_STATS);
+  const names = new Map<number, string>();
+  for (const m of yield* dump(w.end().finish(), 'list link names')) {
+    if (m.type !== C.RTM_NEWLINK) continue;
+    const name = new Attributes(m.payload, C.IFINFOMSG_LEN).string(C.IFLA_IFNAME);
+    if (name !== undefined) names.set(s32At(m.payload, 4), name);
+  }
+  return names;
+}
+
+/**
+ * Names of interface indexes, for read objects the kernel gives indexes
+ * only. Indexes in `known` cost nothing; one other index costs one
+ * RTM_GETLINK, more cost one link dump. A link gone meanwhile has no name.
+ */
+export function* resolveLinkNames(indexes: Iterable<number | undefined>, known?: ReadonlyMap<number, string>): Operation<Map<number, string>> {
+  const names = new Map(known);
+  const missing = new Set<number>();
+  for (const i of indexes) if (i !== undefined && i > 0 && !names.has(i)) missing.add(i);
+  if (missing.size === 1) {
+    const [index] = missing;
+    try {
+      names.set(index, (yield* getLink(index)).name);
+    } catch (e) {
+      if (!(e instanceof NotFoundError)) throw e;
+    }
+  } else if (missing.size > 1) {
+    for (const [i, n] of yield* dumpLinkNames()) if (!names.has(i)) names.set(i, n);
+  }
+  return names;
+}
+
+/** Fills masterName and parentName (a parent in another namespace has none here). */
+function* nameLinks(links: Link[], known?: ReadonlyMap<number, string>): Operation<Link[]> {
+  const local = (l: Link) => (l.linkNetnsId === undefined ? l.parentIndex : undefined);
+  const names = yield* resolveLinkNames(links.flatMap((l) => [l.master, local(l)]), known);
+  for (const l of links) {
+    const master = l.master !== undefined ? names.get(l.master) : undefined;
+    if (master !== undefined) l.masterName = master;
+    const parentIndex = local(l);
+    const parent = parentIndex !== undefined ? names.get(parentIndex) : undefined;
+    if (parent !== undefined) l.parentName = parent;
+  }
+  return links;
 }
 
 /** The operations on links; bound to a handle as `handle.links`. */
@@ -357,21 +476,26 @@ export const linkOps = {
     }
     const replies = yield* dump(w.end().finish(), 'list links');
     let links = replies.filter((m) => m.type === C.RTM_NEWLINK).map(decodeLink);
+    // Names of masters and parents come from the same dump when it has them.
+    const known = new Map(links.map((l) => [l.index, l.name]));
     if (filter.name !== undefined) links = links.filter((l) => l.name === filter.name);
     if (filter.up !== undefined) links = links.filter((l) => l.up === filter.up);
     if (filter.kind !== undefined) links = links.filter((l) => l.kind === filter.kind);
     if (filter.group !== undefined) links = links.filter((l) => l.group === filter.group);
     if (master !== undefined) links = links.filter((l) => l.master === master);
-    return links;
+    return yield* nameLinks(links, known);
   },
 
   /**
-   * Gets one link by name or index; fails with ENODEV if there is none.
+   * Gets one link by name or index; {@link NotFoundError} (code ENODEV) if there is none.
    * @example
    * const lo = await h.links.get('lo');
+   * const br = await h.links.get('br0');
+   * if (br.kind === 'bridge') console.log(br.info.stp);
    */
   *get(ref: LinkRef): Operation<Link> {
-    return yield* getLink(ref);
+    const [link] = yield* nameLinks([yield* getLink(ref)]);
+    return link;
   },
 
   /**
@@ -381,9 +505,9 @@ export const linkOps = {
    */
   *find(ref: LinkRef): Operation<Link | undefined> {
     try {
-      return yield* getLink(ref);
+      return yield* linkOps.get(ref);
     } catch (e) {
-      if (e instanceof NetlinkError && e.code === 'ENODEV') return undefined;
+      if (e instanceof NotFoundError) return undefined;
       throw e;
     }
   },
@@ -430,83 +554,96 @@ export const linkOps = {
   /**
    * Changes a link: up/down, mtu, mac, name, master, namespace, alias...
    * Everything is sent in one request, so it applies together or not at all.
+   * {@link NotFoundError} (code ENODEV) if the link (or the master) does not exist.
    * @example
    * await h.links.set('veth0', { up: true, master: 'br0' });
    * await h.links.set('veth1', { netns: 'c1' });
    */
   *set(ref: LinkRef, changes: LinkSetOptions): Operation<void> {
-    checkRef(ref);
-    validateCommon(changes);
-    if (changes.name !== undefined) validateInterfaceName(changes.name, 'new name');
-    let master: number | undefined;
-    if (changes.master === null) master = 0;
-    else if (changes.master !== undefined) master = yield* resolveLinkIndex(checkRef(changes.master, 'master'));
-    let flags = 0;
-    let change = 0;
-    const flag = (bit: number, on: boolean | undefined) => {
-      if (on === undefined) return;
-      change |= bit;
-      if (on) flags |= bit;
-    };
-    flag(C.IFF_UP, changes.up);
-    flag(C.IFF_PROMISC, changes.promisc);
-    flag(C.IFF_ALLMULTI, changes.allmulticast);
-    const port = hasBridgePortSettings(changes.port) ? changes.port : undefined;
-    if (port) encodeBridgePort(new NetlinkWriter(), port); // validate before anything is sent
-    const onlyPort = Object.entries(changes).every(([k, v]) => k === 'port' || v === undefined);
-    const fds = new NetnsFdScope();
-    try {
-      if (onlyPort) return yield* setBridgePort(ref, port);
-      const w = new NetlinkWriter().begin(C.RTM_NEWLINK, 0);
-      if (changes.name !== undefined) {
-        // Renaming: the target must be named by index.
-        const index = yield* resolveLinkIndex(ref);
-        ifinfomsg(w, index, flags, change);
-        w.string(C.IFLA_IFNAME, validateInterfaceName(changes.name, 'new name'));
-      } else {
-        targetLink(w, ref, flags, change);
-      }
-      writeCommon(w, changes, fds);
-      if (master !== undefined) w.u32(C.IFLA_MASTER, master);
-      if (changes.alias === null || changes.alias === '') w.attr(C.IFLA_IFALIAS, new Uint8Array(0));
-      if (changes.carrier !== undefined) w.u8(C.IFLA_CARRIER, changes.carrier ? 1 : 0);
-      yield* call(w.end().finish(), `set link ${describeRef(ref)}`);
-      if (port) yield* setBridgePort(changes.name ?? ref, port);
-    } finally {
-      fds.close();
-    }
+    yield* notFoundOn(LINK_MISSING, setLink(ref, changes));
   },
 
   /**
    * Deletes every link of a group in one request (RTM_DELLINK by IFLA_GROUP),
    * like `ip link delete group N`. Fails with EOPNOTSUPP, deleting nothing,
-   * if a member cannot be deleted (a physical NIC or lo).
+   * if a member cannot be deleted (a physical NIC or lo). An empty group is
+   * a {@link NotFoundError} (code ENODEV), or `false` with `{ missingOk: true }`.
    * @example
    * await h.links.add({ name: 'br9', kind: 'bridge', group: 9 });
    * await h.links.deleteGroup(9);
+   * await h.links.deleteGroup(9, { missingOk: true }); // false: nothing left
    */
-  *deleteGroup(group: number): Operation<void> {
+  *deleteGroup(group: number, opts?: DeleteOptions): Operation<boolean> {
     if (!Number.isInteger(group) || group < 1 || group > 0xffffffff) {
       throw new ValidationError('group', group, 'must be 1-4294967295 (group 0 holds every link)');
     }
+    const missingOk = checkDeleteOptions(opts);
     const w = new NetlinkWriter().begin(C.RTM_DELLINK, 0);
     ifinfomsg(w);
     w.u32(C.IFLA_GROUP, group);
-    yield* call(w.end().finish(), `delete link group ${group}`);
+    return yield* deleting(LINK_MISSING, call(w.end().finish(), `delete link group ${group}`), missingOk);
   },
 
   /**
-   * Deletes a link (deleting one end of a veth pair deletes both).
+   * Deletes a link (deleting one end of a veth pair deletes both). Resolves
+   * to `true`; a missing link is a {@link NotFoundError} (code ENODEV), or
+   * `false` with `{ missingOk: true }`.
    * @example
    * await h.links.delete('veth0');
+   * await h.links.delete('veth0', { missingOk: true }); // false: already gone
    */
-  *delete(ref: LinkRef): Operation<void> {
+  *delete(ref: LinkRef, opts?: DeleteOptions): Operation<boolean> {
     checkRef(ref);
+    const missingOk = checkDeleteOptions(opts);
     const w = new NetlinkWriter().begin(C.RTM_DELLINK, 0);
     targetLink(w, ref);
-    yield* call(w.end().finish(), `delete link ${describeRef(ref)}`);
+    return yield* deleting(LINK_MISSING, call(w.end().finish(), `delete link ${describeRef(ref)}`), missingOk);
   },
 };
+
+/** Body of {@link linkOps.set}, apart so that set can turn ENODEV into NotFoundError. */
+function* setLink(ref: LinkRef, changes: LinkSetOptions): Operation<void> {
+  checkRef(ref);
+  validateCommon(changes);
+  if (changes.name !== undefined) validateInterfaceName(changes.name, 'new name');
+  let master: number | undefined;
+  if (changes.master === null) master = 0;
+  else if (changes.master !== undefined) master = yield* resolveLinkIndex(checkRef(changes.master, 'master'));
+  let flags = 0;
+  let change = 0;
+  const flag = (bit: number, on: boolean | undefined) => {
+    if (on === undefined) return;
+    change |= bit;
+    if (on) flags |= bit;
+  };
+  flag(C.IFF_UP, changes.up);
+  flag(C.IFF_PROMISC, changes.promisc);
+  flag(C.IFF_ALLMULTI, changes.allmulticast);
+  const port = hasBridgePortSettings(changes.port) ? changes.port : undefined;
+  if (port) encodeBridgePort(new NetlinkWriter(), port); // validate before anything is sent
+  const onlyPort = Object.entries(changes).every(([k, v]) => k === 'port' || v === undefined);
+  const fds = new NetnsFdScope();
+  try {
+    if (onlyPort) return yield* setBridgePort(ref, port);
+    const w = new NetlinkWriter().begin(C.RTM_NEWLINK, 0);
+    if (changes.name !== undefined) {
+      // Renaming: the target must be named by index.
+      const index = yield* resolveLinkIndex(ref);
+      ifinfomsg(w, index, flags, change);
+      w.string(C.IFLA_IFNAME, validateInterfaceName(changes.name, 'new name'));
+    } else {
+      targetLink(w, ref, flags, change);
+    }
+    writeCommon(w, changes, fds);
+    if (master !== undefined) w.u32(C.IFLA_MASTER, master);
+    if (changes.alias === null || changes.alias === '') w.attr(C.IFLA_IFALIAS, new Uint8Array(0));
+    if (changes.carrier !== undefined) w.u8(C.IFLA_CARRIER, changes.carrier ? 1 : 0);
+    yield* call(w.end().finish(), `set link ${describeRef(ref)}`);
+    if (port) yield* setBridgePort(changes.name ?? ref, port);
+  } finally {
+    fds.close();
+  }
+}
 
 /** Checks the common options up front, so nothing is sent when one is wrong. */
 function validateCommon(o: Omit<LinkCommonOptions, 'name'> | LinkSetOptions): void {

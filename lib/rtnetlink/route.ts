@@ -1,16 +1,18 @@
 /**
- * IPv4 and IPv6 routes — RTM_*ROUTE: add, replace, delete, list, and the
- * kernel's own lookup (`ip route get`).
+ * IPv4 and IPv6 routes — RTM_*ROUTE: list, get/find by key, add, replace,
+ * delete, and the kernel's own lookup (`ip route get`).
  * @module
  */
+import { constants as osConstants } from 'node:os';
 import { NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REPLACE } from '../netlink/constants';
-import { DecodeError, NetlinkError, ValidationError } from '../netlink/errors';
+import { DecodeError, NetlinkError, NotFoundError, ValidationError, checkDeleteOptions, type DeleteOptions } from '../netlink/errors';
 import { call, dump, type Operation } from '../netlink/operation';
 import { Attributes, u32At, u8At, type NetlinkMessage, type RawAttribute } from '../netlink/parser';
 import { NetlinkWriter } from '../netlink/writer';
 import { afOf, formatIp, formatIpAt, parseCidr, parseIp, AF_INET6, type IpBytes, type IpFamily } from '../validate/ip';
 import * as C from './constants';
-import { resolveLinkIndex, type LinkRef } from './link';
+import { resolveLinkIndex, resolveLinkNames, type LinkRef } from './link';
+import { deleting, type MissingCodes } from './not-found';
 import { parseProtocol, parseRouteType, parseScope, parseTable, protocolName, routeTypeName, scopeName, tableName } from './names';
 
 /** One next hop of a multipath route. */
@@ -18,6 +20,10 @@ export interface Nexthop {
   /** Gateway address of this hop, when it has one. */
   gateway?: string;
   /** Output link index. */
+  link?: number;
+  /** Name of the output link, resolved by nlkit (docs/api-conventions.md, "Interface names"). */
+  linkName?: string;
+  /** @deprecated use `link` (the same index) */
   index?: number;
   /** Weight, 1-256 (the kernel stores weight-1). */
   weight: number;
@@ -40,6 +46,10 @@ export interface Route {
   /** Gateway (next hop) address, for single-path routes. */
   gateway?: string;
   /** Output link index. */
+  link?: number;
+  /** Name of the output link, resolved by nlkit (docs/api-conventions.md, "Interface names"). */
+  linkName?: string;
+  /** @deprecated use `link` (the same index) */
   index?: number;
   /** Preferred source address. */
   prefsrc?: string;
@@ -64,7 +74,7 @@ export interface Route {
   /** Other RTA_METRICS values by RTAX number. */
   metrics?: Record<number, number>;
   /** IPv6 router preference: "low", "medium", "high" (as `ip -j` prints it). */
-  pref?: RoutePref | string;
+  pref?: RoutePref;
   /** Top-level attributes nlkit does not decode, preserved as received. */
   unknownAttributes: RawAttribute[];
 }
@@ -80,10 +90,12 @@ export interface NexthopOptions {
   /** Gateway address of this hop. */
   gateway?: string;
   /** Output link of this hop (name or index). */
+  link?: LinkRef;
+  /** @deprecated use `link` */
   dev?: LinkRef;
   /** 1-256, default 1. */
   weight?: number;
-  /** Treat the gateway as directly reachable on `dev`. */
+  /** Treat the gateway as directly reachable on `link`. */
   onlink?: boolean;
 }
 
@@ -96,6 +108,8 @@ export interface RouteOptions {
   /** Next-hop address; sets the family when `dst` is "default". */
   gateway?: string;
   /** Output link (name or index). */
+  link?: LinkRef;
+  /** @deprecated use `link` */
   dev?: LinkRef;
   /** Preferred source address for packets sent along this route (`src` in `ip route`). */
   prefsrc?: string;
@@ -111,9 +125,9 @@ export interface RouteOptions {
   scope?: string | number;
   /** "unicast" (default), "local", "blackhole", "unreachable", "prohibit", "throw"... */
   type?: string;
-  /** Treat the gateway as directly reachable on `dev`. */
+  /** Treat the gateway as directly reachable on `link`. */
   onlink?: boolean;
-  /** Next hops of a multipath (ECMP) route, instead of `gateway`/`dev`. */
+  /** Next hops of a multipath (ECMP) route, instead of `gateway`/`link`. */
   multipath?: NexthopOptions[];
   /** Route MTU (RTAX_MTU). */
   mtu?: number;
@@ -128,6 +142,8 @@ export interface RouteFilter {
   /** Table name or number; default "main". Use "all" for every table. */
   table?: string | number | 'all';
   /** Routes through this link. */
+  link?: LinkRef;
+  /** @deprecated use `link` */
   dev?: LinkRef;
   /** Only routes installed by this protocol ("kernel", "boot", "static", a number, ...). */
   protocol?: string | number;
@@ -135,7 +151,14 @@ export interface RouteFilter {
   type?: string;
 }
 
-/** Options of {@link routeOps.get}. */
+/**
+ * What identifies a route for {@link routeOps.get} and {@link routeOps.find}:
+ * `dst` and, where several routes share it, the table, metric, link, gateway,
+ * type, protocol or source prefix. A listed route is one.
+ */
+export type RouteKey = Pick<RouteOptions, 'dst' | 'family' | 'table' | 'metric' | 'link' | 'dev' | 'gateway' | 'type' | 'protocol' | 'src'>;
+
+/** Options of {@link routeOps.lookup}. */
 export interface RouteLookupOptions {
   /** Source address of the looked-up packet. */
   from?: string;
@@ -170,7 +193,8 @@ function decodeMultipath(b: Buffer): Nexthop[] {
     const len = b.readUInt16LE(off);
     if (len < 8 || off + len > b.length) break;
     const flags = b.readUInt8(off + 2);
-    const nh: Nexthop = { weight: b.readUInt8(off + 3) + 1, index: b.readInt32LE(off + 4), flags: nhFlagNames(flags) };
+    const index = b.readInt32LE(off + 4);
+    const nh: Nexthop = { weight: b.readUInt8(off + 3) + 1, link: index, index, flags: nhFlagNames(flags) };
     if (flags & C.RTNH_F_ONLINK) nh.onlink = true;
     const a = new Attributes(b, off + 8, off + len);
     const gw = a.get(C.RTA_GATEWAY);
@@ -208,7 +232,10 @@ export function decodeRoute(m: NetlinkMessage): Route {
   const gw = a.read(C.RTA_GATEWAY, formatIpAt);
   if (gw !== undefined) r.gateway = gw;
   const oif = a.u32(C.RTA_OIF);
-  if (oif !== undefined) r.index = oif;
+  if (oif !== undefined) {
+    r.link = oif;
+    r.index = oif;
+  }
   const ps = a.read(C.RTA_PREFSRC, formatIpAt);
   if (ps !== undefined) r.prefsrc = ps;
   const prio = a.u32(C.RTA_PRIORITY);
@@ -224,7 +251,9 @@ export function decodeRoute(m: NetlinkMessage): Route {
     }
   }
   const pref = a.u8(C.RTA_PREF);
-  if (pref !== undefined) r.pref = (Object.keys(PREFS) as RoutePref[]).find((k) => PREFS[k] === pref) ?? String(pref);
+  // The kernel stores only the three valid preferences (an invalid one as medium).
+  const prefName = (Object.keys(PREFS) as RoutePref[]).find((k) => PREFS[k] === pref);
+  if (prefName !== undefined) r.pref = prefName;
   return r;
 }
 
@@ -278,14 +307,17 @@ function* writeRoute(type: number, flags: number, o: RouteOptions, verb: string)
   if (o.pref !== undefined && (dst.family !== 6 || !Object.hasOwn(PREFS, o.pref))) {
     throw new ValidationError('pref', o.pref, 'one of low, medium, high, for IPv6 routes');
   }
-  const dev = o.dev !== undefined ? yield* resolveLinkIndex(o.dev) : undefined;
+  const linkRef = linkOf(o, 'link');
+  const hopLinks = (o.multipath ?? []).map((nh, i) => linkOf(nh, `multipath[${i}].link`));
+  const dev = linkRef !== undefined ? yield* resolveLinkIndex(linkRef) : undefined;
   const hops: Hop[] = [];
-  for (const nh of o.multipath ?? []) {
+  for (const [i, nh] of (o.multipath ?? []).entries()) {
     const weight = nh.weight ?? 1;
     if (!Number.isInteger(weight) || weight < 1 || weight > 256) throw new ValidationError('nexthop weight', weight, 'must be 1-256');
+    const hopLink = hopLinks[i];
     hops.push({
       gw: nh.gateway !== undefined ? parseIp(nh.gateway, 'nexthop gateway', dst.family).bytes : undefined,
-      index: nh.dev !== undefined ? yield* resolveLinkIndex(nh.dev) : 0,
+      index: hopLink !== undefined ? yield* resolveLinkIndex(hopLink) : 0,
       weight,
       onlink: !!nh.onlink,
     });
@@ -301,6 +333,17 @@ function* writeRoute(type: number, flags: number, o: RouteOptions, verb: string)
 }
 
 type Hop = { gw?: Buffer; index: number; weight: number; onlink: boolean };
+
+/** The link of options that take `link` (or the deprecated `dev`; both must agree). */
+function linkOf(o: { link?: LinkRef; dev?: LinkRef }, field: string): LinkRef | undefined {
+  if (o.link !== undefined && o.dev !== undefined && o.link !== o.dev) {
+    throw new ValidationError(field, o.dev, `dev is the old name of link; give one (link is ${JSON.stringify(o.link)})`);
+  }
+  return o.link ?? o.dev;
+}
+
+/** The kernel's "no such route" (ESRCH; ENOENT for a table that does not exist) and "no such link". */
+const ROUTE_MISSING: MissingCodes = { ESRCH: 'route', ENOENT: 'route', ENODEV: 'link' };
 
 function encodeRoute(
   type: number,
@@ -380,7 +423,7 @@ export const routeOps = {
    * Adds a route; EEXIST if an equal one exists.
    * @example
    * await h.routes.add({ dst: 'default', gateway: '10.0.0.1' });
-   * await h.routes.add({ dst: '10.1.0.0/16', dev: 'eth0', metric: 100 });
+   * await h.routes.add({ dst: '10.1.0.0/16', link: 'eth0', metric: 100 });
    */
   add(route: RouteOptions): Operation<void> {
     return writeRoute(C.RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, route, 'add');
@@ -396,64 +439,72 @@ export const routeOps = {
   },
 
   /**
-   * Deletes the first route matching the given fields (dst is required).
+   * Deletes the first route matching the given fields (dst is required; a
+   * listed route can be passed as it is). Resolves to `true`; no such route
+   * is a {@link NotFoundError} (code ESRCH), or `false` with `{ missingOk: true }`.
    * @example
    * await h.routes.delete({ dst: '10.1.0.0/16' });
+   * for (const r of await h.routes.list({ protocol: 'static' })) await h.routes.delete(r);
+   * await h.routes.delete({ dst: '10.1.0.0/16' }, { missingOk: true }); // false: gone already
    */
-  delete(route: RouteOptions): Operation<void> {
-    return writeRoute(C.RTM_DELROUTE, 0, route, 'delete');
+  *delete(route: RouteOptions, opts?: DeleteOptions): Operation<boolean> {
+    const missingOk = checkDeleteOptions(opts);
+    return yield* deleting(ROUTE_MISSING, writeRoute(C.RTM_DELROUTE, 0, route, 'delete'), missingOk);
   },
 
   /**
-   * Lists routes of the main table (or another, or "all"), cached clones excluded.
+   * Lists routes of the main table (or another, or "all"), cached clones
+   * excluded; each carries its output link's name (`linkName`).
    * @example
    * const routes = await h.routes.list({ family: 4 });
+   * for (const r of routes) console.log(r.dst, r.gateway ?? '', r.linkName ?? '');
    */
   *list(filter: RouteFilter = {}): Operation<Route[]> {
-    const family = filter.family;
-    if (family !== undefined && family !== 4 && family !== 6) throw new ValidationError('family', family, 'must be 4 or 6');
-    const table = filter.table === 'all' ? undefined : parseTable(filter.table ?? 'main');
-    const dev = filter.dev !== undefined ? yield* resolveLinkIndex(filter.dev) : undefined;
-    const protocol = filter.protocol !== undefined ? parseProtocol(filter.protocol) : undefined;
-    const type = filter.type !== undefined ? parseRouteType(filter.type) : undefined;
-    const w = new NetlinkWriter().begin(C.RTM_GETROUTE, NLM_F_DUMP);
-    const off = w.struct(C.RTMSG_LEN);
-    w.view.writeUInt8(family ? afOf(family) : 0, off);
-    // Strict dumps filter on table, protocol, type and oif in the kernel.
-    if (table !== undefined && table < 256) w.view.writeUInt8(table, off + 4);
-    if (protocol !== undefined) w.view.writeUInt8(protocol, off + 5);
-    if (type !== undefined) w.view.writeUInt8(type, off + 7);
-    if (table !== undefined) w.u32(C.RTA_TABLE, table);
-    if (dev !== undefined) w.u32(C.RTA_OIF, dev);
-    let replies: NetlinkMessage[];
-    try {
-      replies = yield* dump(w.end().finish(), 'list routes');
-    } catch (e) {
-      // The kernel makes the IPv4 main table with the first IPv4 route (or
-      // loopback's address); until then a strict dump of it fails with ENOENT
-      // "FIB table does not exist". `ip route show` prints nothing then; any
-      // other missing table stays an error, as it is for ip.
-      if (e instanceof NetlinkError && e.code === 'ENOENT' && table === C.RT_TABLE_MAIN) return [];
-      throw e;
-    }
-    return replies
-      .filter((m) => m.type === C.RTM_NEWROUTE && !(u32At(m.payload, 8) & C.RTM_F_CLONED))
-      .map(decodeRoute)
-      .filter(
-        (r) =>
-          (table === undefined || r.tableId === table) &&
-          (dev === undefined || r.index === dev || (r.multipath ?? []).some((n) => n.index === dev)) &&
-          (protocol === undefined || r.protocol === protocolName(protocol)) &&
-          (type === undefined || r.type === routeTypeName(type)),
-      );
+    return yield* nameRoutes(yield* listRoutes(filter));
   },
 
   /**
-   * Asks the kernel which route it would use for a destination (`ip route get`).
+   * Gets the route with a key from its table (not a lookup: see
+   * {@link routeOps.lookup}). Where several routes share `dst` and the key
+   * does not tell them apart, the one with the lowest metric (the one the
+   * kernel prefers). {@link NotFoundError} (code ESRCH) when there is none.
+   *
+   * Deprecated form: `get('10.0.0.7')` with a string still asks the kernel
+   * for its lookup, like {@link routeOps.lookup}; it goes away in the next
+   * minor version.
    * @example
-   * const r = await h.routes.get('10.0.0.7'); // r.index, r.gateway, r.prefsrc
+   * const r = await h.routes.get({ dst: '10.1.0.0/16', table: 'main' }); // r.gateway, r.linkName
+   * const v6default = await h.routes.get({ dst: 'default', family: 6 });
    */
-  *get(destination: string, opts: RouteLookupOptions = {}): Operation<Route> {
+  *get(key: RouteKey | string, lookupOptions?: RouteLookupOptions): Operation<Route> {
+    if (typeof key === 'string') {
+      warnDeprecatedLookup();
+      return yield* routeOps.lookup(key, lookupOptions);
+    }
+    if (lookupOptions !== undefined) throw new ValidationError('lookupOptions', lookupOptions, 'only for the deprecated lookup form get(destination); use routes.lookup()');
+    const found = yield* findRoute(key);
+    if (!found) throw new NotFoundError('route', { errno: osConstants.errno.ESRCH, operation: `get route ${describeKey(key)}` });
+    return found;
+  },
+
+  /**
+   * Like {@link routeOps.get}, but undefined when there is no such route.
+   * @example
+   * if (!(await h.routes.find({ dst: 'default' }))) await h.routes.add({ dst: 'default', gateway: '10.0.0.1' });
+   */
+  *find(key: RouteKey): Operation<Route | undefined> {
+    return yield* findRoute(key);
+  },
+
+  /**
+   * Asks the kernel which route it would use for a destination (`ip route
+   * get`): the answer is computed (policy rules, source, marks applied), not
+   * a stored route. The kernel's refusal (ENETUNREACH, ...) is a NetlinkError.
+   * @example
+   * const r = await h.routes.lookup('10.0.0.7'); // r.linkName, r.gateway, r.prefsrc
+   * const viaMark = await h.routes.lookup('192.0.2.1', { mark: 0x10 });
+   */
+  *lookup(destination: string, opts: RouteLookupOptions = {}): Operation<Route> {
     const dst = parseIp(destination, 'destination');
     const iif = opts.iif !== undefined ? yield* resolveLinkIndex(opts.iif) : undefined;
     const oif = opts.oif !== undefined ? yield* resolveLinkIndex(opts.oif) : undefined;
@@ -470,9 +521,109 @@ export const routeOps = {
     if (iif !== undefined) w.u32(C.RTA_IIF, iif);
     if (oif !== undefined) w.u32(C.RTA_OIF, oif);
     if (opts.mark !== undefined) w.u32(C.RTA_MARK, opts.mark);
-    const replies = yield* call(w.end().finish(), `get route to ${destination}`);
+    const replies = yield* call(w.end().finish(), `look up route to ${destination}`);
     const m = replies.find((x) => x.type === C.RTM_NEWROUTE);
     if (!m) throw new DecodeError('route', `the kernel answered the lookup of ${destination} without a route`);
-    return decodeRoute(m);
+    const [route] = yield* nameRoutes([decodeRoute(m)]);
+    return route;
   },
 };
+
+let warnedLookup = false;
+/** Once per process: get(string) is the lookup's old name and changes meaning. */
+function warnDeprecatedLookup(): void {
+  if (warnedLookup) return;
+  warnedLookup = true;
+  process.emitWarning('routes.get(destination) is deprecated: use routes.lookup(destination); routes.get({ dst, ... }) now gets a route by key', 'DeprecationWarning', 'NLKIT_ROUTES_GET_LOOKUP');
+}
+
+/** Lists routes without resolving link names. */
+function* listRoutes(filter: RouteFilter): Operation<Route[]> {
+  const family = filter.family;
+  if (family !== undefined && family !== 4 && family !== 6) throw new ValidationError('family', family, 'must be 4 or 6');
+  const table = filter.table === 'all' ? undefined : parseTable(filter.table ?? 'main');
+  const linkRef = linkOf(filter, 'link');
+  const dev = linkRef !== undefined ? yield* resolveLinkIndex(linkRef) : undefined;
+  const protocol = filter.protocol !== undefined ? parseProtocol(filter.protocol) : undefined;
+  const type = filter.type !== undefined ? parseRouteType(filter.type) : undefined;
+  const w = new NetlinkWriter().begin(C.RTM_GETROUTE, NLM_F_DUMP);
+  const off = w.struct(C.RTMSG_LEN);
+  w.view.writeUInt8(family ? afOf(family) : 0, off);
+  // Strict dumps filter on table, protocol, type and oif in the kernel.
+  if (table !== undefined && table < 256) w.view.writeUInt8(table, off + 4);
+  if (protocol !== undefined) w.view.writeUInt8(protocol, off + 5);
+  if (type !== undefined) w.view.writeUInt8(type, off + 7);
+  if (table !== undefined) w.u32(C.RTA_TABLE, table);
+  if (dev !== undefined) w.u32(C.RTA_OIF, dev);
+  let replies: NetlinkMessage[];
+  try {
+    replies = yield* dump(w.end().finish(), 'list routes');
+  } catch (e) {
+    // The kernel makes the IPv4 main table with the first IPv4 route (or
+    // loopback's address); until then a strict dump of it fails with ENOENT
+    // "FIB table does not exist". `ip route show` prints nothing then; any
+    // other missing table stays an error, as it is for ip.
+    if (e instanceof NetlinkError && e.code === 'ENOENT' && table === C.RT_TABLE_MAIN) return [];
+    throw e;
+  }
+  return replies
+    .filter((m) => m.type === C.RTM_NEWROUTE && !(u32At(m.payload, 8) & C.RTM_F_CLONED))
+    .map(decodeRoute)
+    .filter(
+      (r) =>
+        (table === undefined || r.tableId === table) &&
+        (dev === undefined || r.link === dev || (r.multipath ?? []).some((n) => n.link === dev)) &&
+        (protocol === undefined || r.protocol === protocolName(protocol)) &&
+        (type === undefined || r.type === routeTypeName(type)),
+    );
+}
+
+/** Fills linkName on routes and their next hops (one link dump at most). */
+function* nameRoutes(routes: Route[]): Operation<Route[]> {
+  const names = yield* resolveLinkNames(routes.flatMap((r) => [r.link, ...(r.multipath ?? []).map((n) => n.link)]));
+  const name = (x: { link?: number; linkName?: string }) => {
+    const n = x.link !== undefined ? names.get(x.link) : undefined;
+    if (n !== undefined) x.linkName = n;
+  };
+  for (const r of routes) {
+    name(r);
+    for (const nh of r.multipath ?? []) name(nh);
+  }
+  return routes;
+}
+
+function describeKey(key: RouteKey): string {
+  return [key.dst, key.table !== undefined ? `table ${key.table}` : '', key.metric !== undefined ? `metric ${key.metric}` : ''].filter(Boolean).join(' ');
+}
+
+/** The route a key names (lowest metric first), or undefined. */
+function* findRoute(key: RouteKey): Operation<Route | undefined> {
+  if (!key || typeof key !== 'object') throw new ValidationError('route key', key, 'must be an object with at least dst');
+  const dst = parseDst(key.dst, key.family ?? (key.gateway !== undefined ? parseIp(key.gateway, 'gateway').family : undefined));
+  const dstText = dst.bytes && dst.length > 0 ? `${formatIp(dst.bytes)}/${dst.length}` : 'default';
+  const routeType = key.type !== undefined ? parseRouteType(key.type) : undefined;
+  // As for add: local, broadcast, anycast and nat routes live in the local table.
+  const localType = routeType === 2 || routeType === 3 || routeType === 4 || routeType === 10;
+  const table = key.table ?? (localType ? 'local' : 'main');
+  const gateway = key.gateway !== undefined ? formatIp(parseIp(key.gateway, 'gateway', dst.family).bytes) : undefined;
+  const src = key.src !== undefined ? parseCidr(key.src, 'src', { family: dst.family, defaultFull: true }) : undefined;
+  const srcText = src ? `${formatIp(src.bytes)}/${src.prefixLength}` : undefined;
+  if (key.metric !== undefined) checkU32('metric', key.metric);
+  const candidates = (yield* listRoutes({
+    family: dst.family,
+    table,
+    link: linkOf(key, 'link'),
+    protocol: key.protocol,
+    type: key.type,
+  })).filter(
+    (r) =>
+      r.dst === dstText &&
+      (key.metric === undefined || (r.metric ?? 0) === key.metric) &&
+      (gateway === undefined || r.gateway === gateway || (r.multipath ?? []).some((n) => n.gateway === gateway)) &&
+      (srcText === undefined || r.src === srcText),
+  );
+  candidates.sort((a, b) => (a.metric ?? 0) - (b.metric ?? 0));
+  if (!candidates.length) return undefined;
+  const [route] = yield* nameRoutes([candidates[0]]);
+  return route;
+}

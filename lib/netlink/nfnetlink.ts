@@ -29,12 +29,20 @@ export const NFGENMSG_LEN = 4;
 /** nfgenmsg.nfgen_family of messages about no family in particular (batch delimiters). */
 export const NFPROTO_UNSPEC = 0;
 
-/** Full netlink message type of a subsystem's command. */
+/**
+ * Full netlink message type of a subsystem's command.
+ * @example
+ * nfnlType(NFNL_SUBSYS_CTNETLINK, 1); // 0x101: IPCTNL_MSG_CT_GET
+ */
 export function nfnlType(subsystem: number, command: number): number {
   return (subsystem << 8) | command;
 }
 
-/** The subsystem a received message belongs to. */
+/**
+ * The subsystem a received message belongs to.
+ * @example
+ * if (nfnlSubsystem(m) === NFNL_SUBSYS_NFTABLES) handle(m);
+ */
 export function nfnlSubsystem(m: NetlinkMessage): number {
   return m.type >> 8;
 }
@@ -42,6 +50,8 @@ export function nfnlSubsystem(m: NetlinkMessage): number {
 /**
  * Starts an nfnetlink message: nlmsghdr plus nfgenmsg. `resId` is only
  * meaningful for batch delimiters (the subsystem the batch is for).
+ * @example
+ * beginNfnl(w, nfnlType(NFNL_SUBSYS_CTNETLINK, 1), NLM_F_DUMP, AF_INET).end();
  */
 export function beginNfnl(w: NetlinkWriter, type: number, flags: number, family: number, resId = 0): NetlinkWriter {
   w.begin(type, flags);
@@ -56,6 +66,10 @@ export function beginNfnl(w: NetlinkWriter, type: number, flags: number, family:
  * Writes the message that opens a batch for `subsystem`; with `generation`
  * the kernel applies the batch only if the subsystem's generation is still
  * that one (nf_tables answers ERESTART otherwise).
+ * @example
+ * writeBatchBegin(w, NFNL_SUBSYS_NFTABLES, 0);
+ * // ... the subsystem's commands ...
+ * writeBatchEnd(w, NFNL_SUBSYS_NFTABLES);
  */
 export function writeBatchBegin(w: NetlinkWriter, subsystem: number, flags: number, generation?: number): void {
   beginNfnl(w, NFNL_MSG_BATCH_BEGIN, flags, NFPROTO_UNSPEC, subsystem);
@@ -63,18 +77,30 @@ export function writeBatchBegin(w: NetlinkWriter, subsystem: number, flags: numb
   w.end();
 }
 
-/** Writes the message that closes (commits) a batch for `subsystem`. */
+/**
+ * Writes the message that closes (commits) a batch for `subsystem`.
+ * @example
+ * writeBatchEnd(w, NFNL_SUBSYS_NFTABLES);
+ */
 export function writeBatchEnd(w: NetlinkWriter, subsystem: number): void {
   beginNfnl(w, NFNL_MSG_BATCH_END, 0, NFPROTO_UNSPEC, subsystem);
   w.end();
 }
 
-/** nfgenmsg.nfgen_family of a received message (0 when it has no header). */
+/**
+ * nfgenmsg.nfgen_family of a received message (0 when it has no header).
+ * @example
+ * nfgenFamily(m); // 2 (NFPROTO_IPV4)
+ */
 export function nfgenFamily(m: NetlinkMessage): number {
   return m.payload.length > 0 ? m.payload[0] : 0;
 }
 
-/** The attributes after the nfgenmsg header. */
+/**
+ * The attributes after the nfgenmsg header.
+ * @example
+ * nfnlAttributes(m).be32(CTA_STATS_GLOBAL_ENTRIES);
+ */
 export function nfnlAttributes(m: NetlinkMessage): Attributes {
   return new Attributes(m.payload, Math.min(NFGENMSG_LEN, m.payload.length));
 }

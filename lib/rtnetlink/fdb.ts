@@ -7,14 +7,15 @@
  * @module
  */
 import { NLM_F_APPEND, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REPLACE } from '../netlink/constants';
-import { ValidationError } from '../netlink/errors';
+import { ValidationError, checkDeleteOptions, type DeleteOptions } from '../netlink/errors';
 import { call, dump, type Operation } from '../netlink/operation';
 import { Attributes, s32At, u16At, u8At, type NetlinkMessage, type RawAttribute } from '../netlink/parser';
 import { NetlinkWriter } from '../netlink/writer';
 import { formatIp, formatMac, parseIp, parseMac } from '../validate/ip';
 import * as C from './constants';
-import { resolveLinkIndex, type LinkRef } from './link';
-import { ndmsg } from './neighbour';
+import { getLink, resolveLinkIndex, resolveLinkNames, type LinkRef } from './link';
+import { linkOfOptions, ndmsg, type WithLegacyDev } from './neighbour';
+import { deleting, type MissingCodes } from './not-found';
 
 /** NTF_* flags by the names `bridge -j fdb` prints them. */
 const FLAG_NAMES: Array<[number, string]> = [
@@ -39,9 +40,18 @@ export interface FdbEntry {
   /** The MAC address ("00:00:00:00:00:00" for a VXLAN default destination). */
   mac: string;
   /** Index of the port (or VXLAN/bridge device) the entry points to. */
+  link: number;
+  /** Name of that link, resolved by nlkit (docs/api-conventions.md, "Interface names"). */
+  linkName?: string;
+  /** @deprecated use `link` (the same index) */
   index: number;
-  /** Index of the bridge, for entries that live in a bridge's FDB. */
-  master?: number;
+  /**
+   * Index of the bridge, for entries that live in a bridge's FDB (NDA_MASTER;
+   * `bridge fdb` prints it as `master br0`). Was `master` before 0.2.
+   */
+  bridge?: number;
+  /** Name of the bridge, resolved by nlkit. */
+  bridgeName?: string;
   /** "permanent", "static", "dynamic", "stale", or the raw state for others. */
   state: FdbState | string;
   /** "self", "master", "extern_learn", "offload", "sticky", "router". */
@@ -58,6 +68,8 @@ export interface FdbEntry {
   srcVni?: number;
   /** VXLAN: outgoing interface index for the remote (`via`). */
   via?: number;
+  /** VXLAN: name of the `via` interface, resolved by nlkit. */
+  viaName?: string;
   /** Attributes nlkit does not decode, preserved as received. */
   unknownAttributes: RawAttribute[];
 }
@@ -67,10 +79,16 @@ export interface FdbOptions {
   /** The MAC address ("00:00:00:00:00:00" for a VXLAN default destination). */
   mac: string;
   /** The port or device the entry belongs to. */
-  dev: LinkRef;
-  /** Program the device's own table (`self`, default when `master` is not given). */
+  link: LinkRef;
+  /**
+   * The bridge whose FDB holds the entry (`bridge fdb ... master`): `link`
+   * must be its port (checked), or the bridge itself for the bridge's own
+   * entries. A listed entry's `bridge` passes through as it is.
+   */
+  bridge?: LinkRef;
+  /** Program the device's own table (`self`; the default when `bridge` is not given). */
   self?: boolean;
-  /** Program the bridge the device is a port of (`master`). */
+  /** @deprecated use `bridge` (the bridge `link` is a port of) */
   master?: boolean;
   /** Default "permanent", as `bridge fdb add`. */
   state?: 'permanent' | 'static' | 'dynamic';
@@ -92,9 +110,14 @@ export interface FdbOptions {
   via?: LinkRef;
 }
 
+/** What {@link fdbOps.delete} takes: an entry's key fields (a listed {@link FdbEntry} is one). */
+export type FdbKey = Omit<FdbOptions, 'state'>;
+
 /** Filters of {@link fdbOps.list}. */
 export interface FdbFilter {
   /** Entries of this device or port (`bridge fdb show dev X`). */
+  link?: LinkRef;
+  /** @deprecated use `link` */
   dev?: LinkRef;
   /** Entries of ports of this bridge, and the bridge's own (`bridge fdb show br X`). */
   bridge?: LinkRef;
@@ -120,13 +143,14 @@ export function decodeFdbEntry(m: NetlinkMessage): FdbEntry {
   const ll = a.get(C.NDA_LLADDR);
   const e: FdbEntry = {
     mac: ll ? formatMac(ll) : '',
+    link: s32At(p, 4),
     index: s32At(p, 4),
     state: stateName(u16At(p, 8)),
     flags: FLAG_NAMES.filter(([bit]) => flags & bit).map(([, n]) => n),
     unknownAttributes: a.list.filter((x) => !KNOWN.has(x.type)),
   };
-  const master = a.u32(C.NDA_MASTER);
-  if (master) e.master = master;
+  const bridge = a.u32(C.NDA_MASTER);
+  if (bridge) e.bridge = bridge;
   const vlan = a.u16(C.NDA_VLAN);
   if (vlan !== undefined) e.vlan = vlan;
   const dst = a.get(C.NDA_DST);
@@ -147,13 +171,19 @@ function checkInt(field: string, v: unknown, min: number, max: number): number {
   return v as number;
 }
 
-function* writeFdb(type: number, flags: number, o: FdbOptions, verb: string): Operation<void> {
-  if (!o || typeof o !== 'object') throw new ValidationError('fdb entry', o, 'must be an object with mac and dev');
+type AnyFdbOptions = FdbOptions | WithLegacyDev<FdbOptions>;
+type AnyFdbKey = FdbKey | WithLegacyDev<FdbKey>;
+
+/** The kernel's "no such entry" (and "no such link"). */
+const FDB_MISSING: MissingCodes = { ENOENT: 'fdb entry', ENODEV: 'link' };
+
+function* writeFdb(type: number, flags: number, o: Partial<AnyFdbOptions>, verb: string): Operation<void> {
+  if (!o || typeof o !== 'object') throw new ValidationError('fdb entry', o, 'must be an object with mac and link');
+  const link = linkOfOptions(o);
   const mac = parseMac(o.mac, 'mac');
   let ntf = 0;
   if (o.self) ntf |= C.NTF_SELF;
   if (o.master) ntf |= C.NTF_MASTER;
-  if (!(ntf & (C.NTF_SELF | C.NTF_MASTER))) ntf |= C.NTF_SELF; // as `bridge fdb`
   if (o.sticky) ntf |= C.NTF_STICKY;
   if (o.externLearned) ntf |= C.NTF_EXT_LEARNED;
   let state = 0;
@@ -167,7 +197,19 @@ function* writeFdb(type: number, flags: number, o: FdbOptions, verb: string): Op
   const port = o.port !== undefined ? checkInt('port', o.port, 0, 65535) : undefined;
   const vni = o.vni !== undefined ? checkInt('vni', o.vni, 0, 0xffffff) : undefined;
   const srcVni = o.srcVni !== undefined ? checkInt('srcVni', o.srcVni, 0, 0xffffff) : undefined;
-  const index = yield* resolveLinkIndex(o.dev);
+  const index = yield* resolveLinkIndex(link);
+  if (o.bridge !== undefined) {
+    // The kernel programs the FDB of the port's actual master whatever is asked: check it is this bridge.
+    const bridge = yield* resolveLinkIndex(o.bridge);
+    if (bridge !== index) {
+      const port = yield* getLink(index);
+      if (port.master !== bridge) throw new ValidationError('bridge', o.bridge, `${describeLink(link)} is not a port of it`);
+      ntf |= C.NTF_MASTER;
+    } else {
+      ntf |= C.NTF_SELF; // the bridge's own entries live in its own table
+    }
+  }
+  if (!(ntf & (C.NTF_SELF | C.NTF_MASTER))) ntf |= C.NTF_SELF; // as `bridge fdb`
   const via = o.via !== undefined ? yield* resolveLinkIndex(o.via) : undefined;
   const w = new NetlinkWriter().begin(type, flags);
   ndmsg(w, C.AF_BRIDGE, index, state, ntf);
@@ -178,8 +220,11 @@ function* writeFdb(type: number, flags: number, o: FdbOptions, verb: string): Op
   if (vni !== undefined) w.u32(C.NDA_VNI, vni);
   if (srcVni !== undefined) w.u32(C.NDA_SRC_VNI, srcVni);
   if (via !== undefined) w.u32(C.NDA_IFINDEX, via);
-  const dev = typeof o.dev === 'number' ? `#${o.dev}` : o.dev;
-  yield* call(w.end().finish(), `${verb} fdb entry ${o.mac}${o.dst ? ' dst ' + o.dst : ''} on ${dev}`);
+  yield* call(w.end().finish(), `${verb} fdb entry ${o.mac}${o.dst ? ' dst ' + o.dst : ''} on ${describeLink(link)}`);
+}
+
+function describeLink(link: LinkRef): string {
+  return typeof link === 'number' ? `#${link}` : link;
 }
 
 /** The operations on forwarding entries; bound to a handle as `handle.fdb`. */
@@ -187,10 +232,10 @@ export const fdbOps = {
   /**
    * Adds an entry; EEXIST if one exists for the MAC (and VLAN).
    * @example
-   * await h.fdb.add({ mac: '02:00:00:00:00:0b', dev: 'vxlan0', dst: '10.0.0.2' });
-   * await h.fdb.add({ mac: '02:00:00:00:00:0c', dev: 'veth1', master: true, state: 'static' });
+   * await h.fdb.add({ mac: '02:00:00:00:00:0b', link: 'vxlan0', dst: '10.0.0.2' });
+   * await h.fdb.add({ mac: '02:00:00:00:00:0c', link: 'veth1', bridge: 'br0', state: 'static' });
    */
-  *add(entry: FdbOptions): Operation<void> {
+  *add(entry: AnyFdbOptions): Operation<void> {
     yield* writeFdb(C.RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_EXCL, entry, 'add');
   },
 
@@ -198,46 +243,63 @@ export const fdbOps = {
    * Adds another destination for a MAC on a VXLAN device (`bridge fdb append`):
    * the all-zero MAC with one entry per remote host floods BUM traffic to all of them.
    * @example
-   * await h.fdb.append({ mac: '00:00:00:00:00:00', dev: 'vxlan0', dst: '10.0.0.2' });
+   * await h.fdb.append({ mac: '00:00:00:00:00:00', link: 'vxlan0', dst: '10.0.0.2' });
    */
-  *append(entry: FdbOptions): Operation<void> {
+  *append(entry: AnyFdbOptions): Operation<void> {
     yield* writeFdb(C.RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_APPEND, entry, 'append');
   },
 
   /**
    * Adds the entry or overwrites the existing one for the MAC (`bridge fdb replace`).
    * @example
-   * await h.fdb.replace({ mac: '02:00:00:00:00:0a', dev: 'veth-c1', master: true, state: 'static' });
+   * await h.fdb.replace({ mac: '02:00:00:00:00:0a', link: 'veth-c1', bridge: 'br0', state: 'static' });
    */
-  *replace(entry: FdbOptions): Operation<void> {
+  *replace(entry: AnyFdbOptions): Operation<void> {
     yield* writeFdb(C.RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_REPLACE, entry, 'replace');
   },
 
   /**
-   * Deletes an entry; on a VXLAN device, give `dst` to remove just that remote.
+   * Deletes an entry (a listed one can be passed as it is); on a VXLAN
+   * device, give `dst` to remove just that remote. Resolves to `true`; no
+   * such entry is a {@link NotFoundError} (code ENOENT), or `false` with
+   * `{ missingOk: true }`.
    * @example
-   * await h.fdb.delete({ mac: '00:00:00:00:00:00', dev: 'vxlan0', dst: '10.0.0.2' });
+   * await h.fdb.delete({ mac: '00:00:00:00:00:00', link: 'vxlan0', dst: '10.0.0.2' });
+   * for (const e of await h.fdb.list({ bridge: 'br0' })) if (e.state === 'static') await h.fdb.delete(e);
    */
-  *delete(entry: Omit<FdbOptions, 'state'>): Operation<void> {
-    yield* writeFdb(C.RTM_DELNEIGH, 0, entry, 'delete');
+  *delete(entry: AnyFdbKey, opts?: DeleteOptions): Operation<boolean> {
+    const missingOk = checkDeleteOptions(opts);
+    return yield* deleting(FDB_MISSING, writeFdb(C.RTM_DELNEIGH, 0, entry, 'delete'), missingOk);
   },
 
   /**
-   * Lists forwarding entries, of one device/port or one bridge.
+   * Lists forwarding entries, of one device/port or one bridge; each carries
+   * the names of its link, bridge and `via` interface.
    * @example
-   * const remotes = (await h.fdb.list({ dev: 'vxlan0' })).map((e) => e.dst);
+   * const remotes = (await h.fdb.list({ link: 'vxlan0' })).map((e) => e.dst);
    */
   *list(filter: FdbFilter = {}): Operation<FdbEntry[]> {
-    const index = filter.dev !== undefined ? yield* resolveLinkIndex(filter.dev) : undefined;
+    const linkRef = filter.link !== undefined || filter.dev !== undefined ? linkOfOptions(filter) : undefined;
+    const index = linkRef !== undefined ? yield* resolveLinkIndex(linkRef) : undefined;
     const bridge = filter.bridge !== undefined ? yield* resolveLinkIndex(filter.bridge) : undefined;
     const w = new NetlinkWriter().begin(C.RTM_GETNEIGH, NLM_F_DUMP);
     // The kernel filters an FDB dump by port (ndm_ifindex) and by bridge (NDA_MASTER).
     ndmsg(w, C.AF_BRIDGE, index ?? 0, 0, 0);
     if (bridge !== undefined) w.u32(C.NDA_MASTER, bridge);
     const replies = yield* dump(w.end().finish(), 'list fdb entries');
-    return replies
+    const entries = replies
       .filter((m) => m.type === C.RTM_NEWNEIGH && u8At(m.payload, 0) === C.AF_BRIDGE)
       .map(decodeFdbEntry)
-      .filter((e) => index === undefined || e.index === index);
+      .filter((e) => index === undefined || e.link === index);
+    const names = yield* resolveLinkNames(entries.flatMap((e) => [e.link, e.bridge, e.via]));
+    for (const e of entries) {
+      const link = names.get(e.link);
+      if (link !== undefined) e.linkName = link;
+      const br = e.bridge !== undefined ? names.get(e.bridge) : undefined;
+      if (br !== undefined) e.bridgeName = br;
+      const via = e.via !== undefined ? names.get(e.via) : undefined;
+      if (via !== undefined) e.viaName = via;
+    }
+    return entries;
   },
 };

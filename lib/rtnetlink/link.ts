@@ -395,7 +395,8 @@ export function* resolveLinkIndex(ref: LinkRef): Operation<number> {
 /** The kernel's "no such link". */
 const LINK_MISSING: MissingCodes = { ENODEV: 'link' };
 
-function* getLink(ref: LinkRef): Operation<Link> {
+/** One link by name or index, as the kernel reports it (names of master and parent not resolved). */
+export function* getLink(ref: LinkRef): Operation<Link> {
   checkRef(ref);
   const w = new NetlinkWriter().begin(C.RTM_GETLINK, 0);
   targetLink(w, ref);

@@ -6,14 +6,15 @@
  */
 import { NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REPLACE } from '../netlink/constants';
 import { ENOENT } from '../netlink/errno';
-import { NetlinkError, ValidationError } from '../netlink/errors';
+import { NotFoundError, ValidationError, checkDeleteOptions, type DeleteOptions } from '../netlink/errors';
 import { call, dump, type Operation } from '../netlink/operation';
 import { Attributes, s32At, u16At, u8At, type NetlinkMessage, type RawAttribute } from '../netlink/parser';
 import { NetlinkWriter } from '../netlink/writer';
 import { AF_INET, AF_INET6, afOf, formatIp, formatMac, parseIp, parseMac, type IpFamily } from '../validate/ip';
 import * as C from './constants';
-import { resolveLinkIndex, type LinkRef } from './link';
+import { resolveLinkIndex, resolveLinkNames, type LinkRef } from './link';
 import { parseProtocol, protocolName } from './names';
+import { deleting, notFoundOn, type MissingCodes } from './not-found';
 
 /** NUD_* states by the names `ip neigh` accepts after `nud`. */
 const STATES: Array<[number, string]> = [
@@ -43,7 +44,13 @@ export interface Neighbour {
   /** 4 (ARP) or 6 (NDP). */
   family: IpFamily;
   /** Index of the link the entry is on. */
+  link: number;
+  /** Name of the link, resolved by nlkit (docs/api-conventions.md, "Interface names"). */
+  linkName?: string;
+  /** @deprecated use `link` (the same index) */
   index: number;
+  /** A proxy ARP/ND entry (`ip neigh show proxy`); absent for cache entries. */
+  proxy?: boolean;
   /** The neighbour's IP address. */
   address: string;
   /** Its link-layer address, when resolved. */
@@ -68,10 +75,10 @@ export interface Neighbour {
   unknownAttributes: RawAttribute[];
 }
 
-/** A neighbour to add, replace or delete. */
+/** A neighbour to add or replace. */
 export interface NeighbourOptions {
   /** The link the neighbour is on. */
-  dev: LinkRef;
+  link: LinkRef;
   /** The neighbour's IP address (IPv4 for ARP, IPv6 for NDP). */
   address: string;
   /** Link-layer address (`lladdr`); needed unless `proxy`. */
@@ -90,9 +97,20 @@ export interface NeighbourOptions {
   protocol?: string | number;
 }
 
+/** What identifies a neighbour entry (a listed {@link Neighbour} is one): link, address, and proxy for proxy entries. */
+export type NeighbourKey = Pick<NeighbourOptions, 'link' | 'address' | 'proxy'>;
+
+/** The old spelling of the link in neighbour options and keys. */
+export type WithLegacyDev<T extends { link: LinkRef }> = Omit<T, 'link'> & {
+  /** @deprecated use `link` */
+  dev: LinkRef;
+};
+
 /** Filters of {@link neighbourOps.list}. */
 export interface NeighbourFilter {
   /** Only entries on this link (name or index). */
+  link?: LinkRef;
+  /** @deprecated use `link` */
   dev?: LinkRef;
   /** Only IPv4 (4) or IPv6 (6) entries. */
   family?: IpFamily;
@@ -131,6 +149,7 @@ export function decodeNeighbour(m: NetlinkMessage): Neighbour {
   const ext = a.u32(C.NDA_FLAGS_EXT) ?? 0;
   const n: Neighbour = {
     family: u8At(p, 0) === AF_INET6 ? 6 : 4,
+    link: s32At(p, 4),
     index: s32At(p, 4),
     address: dst ? formatIp(dst) : '',
     // Proxy entries have no NUD state; ip prints none for them.
@@ -139,6 +158,7 @@ export function decodeNeighbour(m: NetlinkMessage): Neighbour {
     unknownAttributes: a.list.filter((x) => !KNOWN.has(x.type)),
   };
   if (ext & C.NTF_EXT_MANAGED) n.flags.push('managed');
+  if (flags & C.NTF_PROXY) n.proxy = true;
   const ll = a.get(C.NDA_LLADDR);
   if (ll && ll.length) n.mac = formatMac(ll);
   const probes = a.u32(C.NDA_PROBES);
@@ -164,12 +184,29 @@ export function ndmsg(w: NetlinkWriter, family: number, index: number, state: nu
   w.view.writeUInt8(flags, off + 10);
 }
 
-function describe(o: NeighbourOptions): string {
-  return `neighbour ${o.address} on ${typeof o.dev === 'number' ? '#' + o.dev : o.dev}`;
+/** The link of neighbour or FDB options: `link`, or the deprecated `dev` (both must agree). */
+export function linkOfOptions(o: { link?: LinkRef; dev?: LinkRef }, field = 'link'): LinkRef {
+  if (o.link !== undefined && o.dev !== undefined && o.link !== o.dev) {
+    throw new ValidationError(field, o.dev, `dev is the old name of link; give one (link is ${JSON.stringify(o.link)})`);
+  }
+  const link = o.link ?? o.dev;
+  if (link === undefined) throw new ValidationError(field, link, 'the link (name or index) is required');
+  return link;
 }
 
-function* writeNeighbour(type: number, flags: number, o: NeighbourOptions, verb: string): Operation<void> {
-  if (!o || typeof o !== 'object') throw new ValidationError('neighbour', o, 'must be an object with dev and address');
+function describe(o: { address: string }, link: LinkRef): string {
+  return `neighbour ${o.address} on ${typeof link === 'number' ? '#' + link : link}`;
+}
+
+/** The kernel's "no such neighbour" (and "no such link"). */
+const NEIGHBOUR_MISSING: MissingCodes = { ENOENT: 'neighbour', ENODEV: 'link' };
+
+type AnyNeighbourOptions = NeighbourOptions | WithLegacyDev<NeighbourOptions>;
+type AnyNeighbourKey = NeighbourKey | WithLegacyDev<NeighbourKey>;
+
+function* writeNeighbour(type: number, flags: number, o: Partial<AnyNeighbourOptions>, verb: string): Operation<void> {
+  if (!o || typeof o !== 'object') throw new ValidationError('neighbour', o, 'must be an object with link and address');
+  const link = linkOfOptions(o);
   const ip = parseIp(o.address, 'address');
   const adding = type === C.RTM_NEWNEIGH;
   let ntf = 0;
@@ -182,14 +219,14 @@ function* writeNeighbour(type: number, flags: number, o: NeighbourOptions, verb:
     throw new ValidationError('mac', o.mac, `a ${o.state ?? 'permanent'} neighbour needs a link-layer address`);
   }
   const protocol = o.protocol !== undefined ? parseProtocol(o.protocol) : undefined;
-  const index = yield* resolveLinkIndex(o.dev);
+  const index = yield* resolveLinkIndex(link);
   const w = new NetlinkWriter().begin(type, flags);
   ndmsg(w, afOf(ip.family), index, state, ntf);
   w.attr(C.NDA_DST, ip.bytes);
   if (mac && adding) w.attr(C.NDA_LLADDR, mac);
   if (o.managed && adding) w.u32(C.NDA_FLAGS_EXT, C.NTF_EXT_MANAGED);
   if (protocol !== undefined && adding) w.u8(C.NDA_PROTOCOL, protocol);
-  yield* call(w.end().finish(), `${verb} ${describe(o)}`);
+  yield* call(w.end().finish(), `${verb} ${describe({ address: o.address! }, link)}`);
 }
 
 /** The operations on neighbours; bound to a handle as `handle.neighbours`. */
@@ -197,58 +234,82 @@ export const neighbourOps = {
   /**
    * Adds a neighbour entry; EEXIST if there is one for the address.
    * @example
-   * await h.neighbours.add({ dev: 'eth0', address: '10.0.0.2', mac: '02:00:00:00:00:02' });
+   * await h.neighbours.add({ link: 'eth0', address: '10.0.0.2', mac: '02:00:00:00:00:02' });
    */
-  *add(neighbour: NeighbourOptions): Operation<void> {
+  *add(neighbour: AnyNeighbourOptions): Operation<void> {
     yield* writeNeighbour(C.RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_EXCL, neighbour, 'add');
   },
 
   /**
    * Adds the entry or overwrites the existing one (`ip neigh replace`).
    * @example
-   * await h.neighbours.replace({ dev: 'eth0', address: '10.0.0.2', mac: '02:00:00:00:00:22', state: 'reachable' });
+   * await h.neighbours.replace({ link: 'eth0', address: '10.0.0.2', mac: '02:00:00:00:00:22', state: 'reachable' });
    */
-  *replace(neighbour: NeighbourOptions): Operation<void> {
+  *replace(neighbour: AnyNeighbourOptions): Operation<void> {
     yield* writeNeighbour(C.RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_REPLACE, neighbour, 'replace');
   },
 
   /**
-   * Deletes the entry for an address on a link (`proxy: true` for a proxy entry).
+   * Deletes the entry for an address on a link (`proxy: true` for a proxy
+   * entry; a listed entry can be passed as it is). Resolves to `true`; no
+   * such entry is a {@link NotFoundError} (code ENOENT), or `false` with
+   * `{ missingOk: true }`.
    * @example
-   * await h.neighbours.delete({ dev: 'eth0', address: '10.0.0.2' });
+   * await h.neighbours.delete({ link: 'eth0', address: '10.0.0.2' });
+   * await h.neighbours.delete({ link: 'eth0', address: '10.0.0.2' }, { missingOk: true }); // false: gone
    */
-  *delete(neighbour: Pick<NeighbourOptions, 'dev' | 'address' | 'proxy'>): Operation<void> {
-    yield* writeNeighbour(C.RTM_DELNEIGH, 0, neighbour, 'delete');
+  *delete(neighbour: AnyNeighbourKey, opts?: DeleteOptions): Operation<boolean> {
+    const missingOk = checkDeleteOptions(opts);
+    return yield* deleting(NEIGHBOUR_MISSING, writeNeighbour(C.RTM_DELNEIGH, 0, neighbour, 'delete'), missingOk);
   },
 
   /**
-   * Gets the entry for an address on a link; ENOENT if there is none.
+   * Gets the entry for an address on a link; {@link NotFoundError} (code ENOENT) if there is none.
    * @example
-   * const n = await h.neighbours.get({ dev: 'eth0', address: '10.0.0.2' }); // n.mac, n.state
+   * const n = await h.neighbours.get({ link: 'eth0', address: '10.0.0.2' }); // n.mac, n.state
    */
-  *get(query: Pick<NeighbourOptions, 'dev' | 'address' | 'proxy'>): Operation<Neighbour> {
-    const ip = parseIp(query.address, 'address');
-    const index = yield* resolveLinkIndex(query.dev);
+  *get(key: AnyNeighbourKey): Operation<Neighbour> {
+    if (!key || typeof key !== 'object') throw new ValidationError('neighbour', key, 'must be an object with link and address');
+    const link = linkOfOptions(key);
+    const ip = parseIp(key.address, 'address');
+    const index = yield* resolveLinkIndex(link);
     const w = new NetlinkWriter().begin(C.RTM_GETNEIGH, 0);
-    ndmsg(w, afOf(ip.family), index, 0, query.proxy ? C.NTF_PROXY : 0);
+    ndmsg(w, afOf(ip.family), index, 0, key.proxy ? C.NTF_PROXY : 0);
     w.attr(C.NDA_DST, ip.bytes);
-    const what = `get ${describe(query as NeighbourOptions)}`;
-    const m = (yield* call(w.end().finish(), what)).find((r) => r.type === C.RTM_NEWNEIGH);
-    if (!m) throw new NetlinkError({ errno: ENOENT, operation: what });
-    return decodeNeighbour(m);
+    const operation = `get ${describe(key, link)}`;
+    const m = (yield* notFoundOn(NEIGHBOUR_MISSING, call(w.end().finish(), operation))).find((r) => r.type === C.RTM_NEWNEIGH);
+    if (!m) throw new NotFoundError('neighbour', { errno: ENOENT, operation });
+    return (yield* nameNeighbours([decodeNeighbour(m)]))[0];
   },
 
   /**
-   * Lists neighbour entries (every state, like `ip neigh show nud all`).
+   * Like {@link neighbourOps.get}, but undefined when there is no such entry.
    * @example
-   * const arp = await h.neighbours.list({ dev: 'eth0', family: 4 });
+   * const n = await h.neighbours.find({ link: 'eth0', address: '10.0.0.9' });
+   * if (!n) console.log('not in the cache');
+   */
+  *find(key: AnyNeighbourKey): Operation<Neighbour | undefined> {
+    try {
+      return yield* neighbourOps.get(key);
+    } catch (e) {
+      if (e instanceof NotFoundError) return undefined;
+      throw e;
+    }
+  },
+
+  /**
+   * Lists neighbour entries (every state, like `ip neigh show nud all`);
+   * each carries its link's name (`linkName`).
+   * @example
+   * const arp = await h.neighbours.list({ link: 'eth0', family: 4 });
    */
   *list(filter: NeighbourFilter = {}): Operation<Neighbour[]> {
     if (filter.family !== undefined && filter.family !== 4 && filter.family !== 6) {
       throw new ValidationError('family', filter.family, 'must be 4 or 6');
     }
     const states = filter.state === undefined ? undefined : [filter.state].flat().map((s) => parseNeighbourState(s));
-    const index = filter.dev !== undefined ? yield* resolveLinkIndex(filter.dev) : undefined;
+    const linkRef = filter.link !== undefined || filter.dev !== undefined ? linkOfOptions(filter) : undefined;
+    const index = linkRef !== undefined ? yield* resolveLinkIndex(linkRef) : undefined;
     const master = filter.master !== undefined ? yield* resolveLinkIndex(filter.master) : undefined;
     const families = filter.family ? [afOf(filter.family)] : [AF_INET, AF_INET6];
     const out: Neighbour[] = [];
@@ -263,12 +324,22 @@ export const neighbourOps = {
       for (const m of replies) {
         if (m.type !== C.RTM_NEWNEIGH) continue;
         const n = decodeNeighbour(m);
-        if (index !== undefined && n.index !== index) continue;
+        if (index !== undefined && n.link !== index) continue;
         if (!!filter.proxy !== n.flags.includes('proxy')) continue;
         if (states && !states.some((s) => (s === 0 ? u16At(m.payload, 8) === 0 : u16At(m.payload, 8) & s))) continue;
         out.push(n);
       }
     }
-    return out;
+    return yield* nameNeighbours(out);
   },
 };
+
+/** Fills linkName (one link dump at most). */
+function* nameNeighbours(entries: Neighbour[]): Operation<Neighbour[]> {
+  const names = yield* resolveLinkNames(entries.map((n) => n.link));
+  for (const n of entries) {
+    const name = names.get(n.link);
+    if (name !== undefined) n.linkName = name;
+  }
+  return entries;
+}

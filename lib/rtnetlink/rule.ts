@@ -5,7 +5,7 @@
  * @module
  */
 import { NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL } from '../netlink/constants';
-import { ValidationError } from '../netlink/errors';
+import { ValidationError, checkDeleteOptions, type DeleteOptions } from '../netlink/errors';
 import { call, dump, type Operation } from '../netlink/operation';
 import { Attributes, u32At, u8At, type NetlinkMessage, type RawAttribute } from '../netlink/parser';
 import { NetlinkWriter } from '../netlink/writer';
@@ -13,6 +13,7 @@ import { AF_INET, AF_INET6, afOf, formatIp, parseCidr, type Cidr, type IpFamily 
 import { validateInterfaceName } from '../validate/names';
 import * as C from './constants';
 import { parseProtocol, parseTable, protocolName, tableName } from './names';
+import { deleting, type MissingCodes } from './not-found';
 
 /** FR_ACT_* by name. */
 const ACTIONS: Record<string, number> = {
@@ -29,6 +30,9 @@ const ACTIONS: Record<string, number> = {
  * packet.
  */
 export type RuleAction = 'to_tbl' | 'goto' | 'nop' | 'blackhole' | 'unreachable' | 'prohibit';
+
+/** An action nlkit does not name, as the kernel's number in a string ("4"); reads back and writes as is. */
+export type RuleActionNumber = `${number}`;
 
 /** IP protocol numbers by the names `ip rule` uses for `ipproto`. */
 const IP_PROTOCOLS: Record<string, number> = { icmp: 1, tcp: 6, udp: 17, gre: 47, esp: 50, ah: 51, 'ipv6-icmp': 58, sctp: 132 };
@@ -64,7 +68,7 @@ export interface Rule {
   /** Mask applied to the packet's mark before comparing with `fwmark`. */
   fwmask?: number;
   /** What the rule does (`to_tbl` for a table lookup), or the action number for actions nlkit does not name. */
-  action: RuleAction | string;
+  action: RuleAction | RuleActionNumber;
   /** Table for `to_tbl` rules, as a name ("main") or number string. */
   table?: string;
   /** Numeric id of `table`. */
@@ -121,8 +125,8 @@ export interface RuleOptions {
   fwmask?: number;
   /** Table to look up ("main", "local", a number up to 2^32-1). Implies action `to_tbl`; default "main" for it. */
   table?: string | number;
-  /** Default `to_tbl`, or `goto` when `goto` is given. */
-  action?: RuleAction;
+  /** Default `to_tbl`, or `goto` when `goto` is given; a number in a string for actions nlkit does not name. */
+  action?: RuleAction | RuleActionNumber;
   /** Priority of the rule to jump to (action `goto`). */
   goto?: number;
   /** Invert the selector (`not`). */
@@ -177,7 +181,7 @@ export function decodeRule(m: NetlinkMessage): Rule {
   const r: Rule = {
     family,
     priority: a.u32(C.FRA_PRIORITY) ?? 0,
-    action: Object.keys(ACTIONS).find((k) => ACTIONS[k] === actionNum) ?? String(actionNum),
+    action: (Object.keys(ACTIONS).find((k) => ACTIONS[k] === actionNum) ?? String(actionNum)) as Rule['action'],
     invert: (flags & C.FIB_RULE_INVERT) !== 0,
     tos: u8At(p, 3),
     protocol: protocolName(a.u8(C.FRA_PROTOCOL) ?? 0),
@@ -262,8 +266,9 @@ function* writeRule(type: number, flags: number, o: RuleOptions, verb: string): 
   const dst = o.dst !== undefined ? prefix(o.dst, 'dst', family) : undefined;
   let action = 0;
   if (o.action !== undefined) {
-    if (!Object.hasOwn(ACTIONS, o.action)) throw new ValidationError('action', o.action, `one of ${Object.keys(ACTIONS).join(', ')}`);
-    action = ACTIONS[o.action];
+    if (Object.hasOwn(ACTIONS, o.action)) action = ACTIONS[o.action];
+    else if (/^\d{1,3}$/.test(o.action) && Number(o.action) <= 255) action = Number(o.action);
+    else throw new ValidationError('action', o.action, `one of ${Object.keys(ACTIONS).join(', ')}, or an action number`);
   } else if (o.goto !== undefined) action = C.FR_ACT_GOTO;
   else if (adding || o.table !== undefined) action = C.FR_ACT_TO_TBL;
   if (o.table !== undefined && action !== C.FR_ACT_TO_TBL) throw new ValidationError('table', o.table, `a ${o.action} rule has no table`);
@@ -314,6 +319,9 @@ function* writeRule(type: number, flags: number, o: RuleOptions, verb: string): 
   yield* call(w.end().finish(), `${verb} rule${what ? ' ' + what : ''}`);
 }
 
+/** The kernel's "no such rule". */
+const RULE_MISSING: MissingCodes = { ENOENT: 'ip rule' };
+
 /** The operations on policy routing rules; bound to a handle as `handle.rules`. */
 export const ruleOps = {
   /**
@@ -327,12 +335,18 @@ export const ruleOps = {
   },
 
   /**
-   * Deletes the first rule matching every field given (priority alone is enough).
+   * Deletes the first rule matching every field given (priority alone is
+   * enough; a listed rule can be passed as it is). Resolves to `true`; no
+   * such rule is a {@link NotFoundError} (code ENOENT), or `false` with
+   * `{ missingOk: true }`.
    * @example
    * await h.rules.delete({ priority: 100 });
+   * for (const r of await h.rules.list({ table: 100 })) await h.rules.delete(r);
+   * await h.rules.delete({ priority: 100 }, { missingOk: true }); // false: gone already
    */
-  *delete(rule: RuleOptions): Operation<void> {
-    yield* writeRule(C.RTM_DELRULE, 0, rule, 'delete');
+  *delete(rule: RuleOptions, opts?: DeleteOptions): Operation<boolean> {
+    const missingOk = checkDeleteOptions(opts);
+    return yield* deleting(RULE_MISSING, writeRule(C.RTM_DELRULE, 0, rule, 'delete'), missingOk);
   },
 
   /**

@@ -1,18 +1,26 @@
 /**
- * Connection tracking over ctnetlink: list entries, filter them, and delete
- * them — what unpublishing a port needs to cut flows that would otherwise
- * keep using an old DNAT mapping (UDP flows in particular never end by
- * themselves while traffic keeps them alive).
+ * Connection tracking over ctnetlink: list entries, filter them, delete one,
+ * flush many — what unpublishing a port needs to cut flows that would
+ * otherwise keep using an old DNAT mapping (UDP flows in particular never end
+ * by themselves while traffic keeps them alive).
  * @module
  */
 import { NLM_F_DUMP } from '../netlink/constants';
-import { NetlinkError, ValidationError } from '../netlink/errors';
+import type { AsyncOps, SyncOps } from '../netlink/bind';
+import { NetlinkError, NotFoundError, ValidationError, checkDeleteOptions, type DeleteOptions } from '../netlink/errors';
 import { call, dump, type Operation } from '../netlink/operation';
 import { NFNL_SUBSYS_CTNETLINK, beginNfnl, nfnlAttributes, nfnlType } from '../netlink/nfnetlink';
 import { NetlinkWriter } from '../netlink/writer';
 import { AF_INET, AF_INET6, parseCidr, parseIp, type IpFamily } from '../validate/ip';
 import * as C from './constants';
 import { decodeEntry, describeEntry, protoNumber, writeTuple, type ConntrackEntry, type ConntrackTuple } from './entry';
+
+/**
+ * What identifies one entry for {@link conntrackOps.delete}: the original
+ * tuple (with ports for TCP/UDP/SCTP/DCCP, identifier, type and code for
+ * ICMP), and the id and zone when known. A listed {@link ConntrackEntry} is one.
+ */
+export type ConntrackKey = Pick<ConntrackEntry, 'family' | 'protocol' | 'original'> & Partial<Pick<ConntrackEntry, 'id' | 'zone'>>;
 
 /** Selects entries; every field narrows, absent fields match anything. */
 export interface ConntrackFilter {
@@ -141,47 +149,117 @@ export const conntrackOps = {
   },
 
   /**
-   * Deletes the entries matching a filter; returns how many were deleted.
-   * An empty filter deletes every entry.
+   * Deletes one entry by its original tuple (and id, zone; a listed entry
+   * can be passed as it is). Resolves to `true`; an entry that is gone is a
+   * {@link NotFoundError} (code ENOENT), or `false` with `{ missingOk: true }`.
+   *
+   * Deprecated form: `delete(filter)` with a filter (anything that is not a
+   * complete original tuple) still deletes every matching entry and returns
+   * the count, like {@link conntrackOps.flush}; it goes away in the next
+   * minor version.
    * @example
-   * // cut stale UDP flows to a port that is no longer published
-   * await h.conntrack.delete({ protocol: 'udp', original: { dport: 5353 } });
+   * for (const e of await h.conntrack.list({ protocol: 'udp' })) await h.conntrack.delete(e, { missingOk: true });
    */
-  *delete(filter: ConntrackFilter): Operation<number> {
-    const entries = yield* conntrackOps.list(filter);
-    let n = 0;
-    for (const e of entries) if (yield* conntrackOps.deleteEntry(e)) n++;
-    return n;
-  },
-
-  /**
-   * Deletes one entry by its original tuple (and id, zone); returns false if it was already gone.
-   * @example
-   * for (const e of await h.conntrack.list({ protocol: 'udp' })) await h.conntrack.deleteEntry(e);
-   */
-  *deleteEntry(e: Pick<ConntrackEntry, 'family' | 'protocol' | 'original'> & Partial<Pick<ConntrackEntry, 'id' | 'zone'>>): Operation<boolean> {
+  *delete(target: ConntrackKey | ConntrackFilter, opts?: DeleteOptions): Operation<boolean | number> {
+    if (!target || typeof target !== 'object') throw new ValidationError('conntrack entry', target, 'must be an entry (family, protocol, original tuple)');
+    if (!isEntryKey(target)) {
+      if (opts !== undefined) throw new ValidationError('options', opts, 'the deprecated delete(filter) form takes none; use flush(filter)');
+      warnDeprecatedFilterDelete();
+      return yield* conntrackOps.flush(target);
+    }
+    const missingOk = checkDeleteOptions(opts);
     const w = new NetlinkWriter();
-    beginNfnl(w, ctType(C.IPCTNL_MSG_CT_DELETE), 0, familyNumber(e.family));
-    writeTuple(w, C.CTA_TUPLE_ORIG, e.family, protoNumber(e.protocol), e.original);
-    if (e.zone) w.be16(C.CTA_ZONE, e.zone);
-    if (e.id !== undefined) w.be32(C.CTA_ID, e.id);
+    beginNfnl(w, ctType(C.IPCTNL_MSG_CT_DELETE), 0, familyNumber(target.family));
+    writeTuple(w, C.CTA_TUPLE_ORIG, target.family, protoNumber(target.protocol), target.original);
+    if (target.zone) w.be16(C.CTA_ZONE, target.zone);
+    if (target.id !== undefined) w.be32(C.CTA_ID, target.id);
     try {
-      yield* call(w.end().finish(), `delete conntrack entry ${describeEntry(e)}`);
+      yield* call(w.end().finish(), `delete conntrack entry ${describeEntry(target)}`);
       return true;
     } catch (err) {
-      if (err instanceof NetlinkError && err.code === 'ENOENT') return false;
-      throw err;
+      if (!(err instanceof NetlinkError && err.code === 'ENOENT')) throw err;
+      if (missingOk) return false;
+      throw NotFoundError.from('conntrack entry', err);
     }
   },
 
   /**
-   * Deletes every entry (of one family, if given).
+   * @deprecated use `delete(entry, { missingOk: true })`
    * @example
-   * await h.conntrack.flush(4);
+   * await h.conntrack.deleteEntry(entry); // same as h.conntrack.delete(entry, { missingOk: true })
    */
-  *flush(family?: IpFamily): Operation<void> {
-    const w = new NetlinkWriter();
-    beginNfnl(w, ctType(C.IPCTNL_MSG_CT_DELETE), 0, familyNumber(family));
-    yield* call(w.end().finish(), 'flush conntrack table');
+  *deleteEntry(e: ConntrackKey): Operation<boolean> {
+    return (yield* conntrackOps.delete(e, { missingOk: true })) as boolean;
   },
+
+  /**
+   * Deletes every entry matching a filter (all of them without one) and
+   * resolves to how many it deleted. Entries are listed, then deleted one by
+   * one (a request each), so the count is exact. A family alone, as a number
+   * (`flush(4)`), is the deprecated form of `flush({ family: 4 })`.
+   * @example
+   * // cut stale UDP flows to a port that is no longer published
+   * const cut = await h.conntrack.flush({ protocol: 'udp', original: { dport: 5353 } });
+   * await h.conntrack.flush(); // everything
+   */
+  *flush(filter: ConntrackFilter | IpFamily = {}): Operation<number> {
+    const f = typeof filter === 'number' ? { family: filter } : filter;
+    if (!f || typeof f !== 'object') throw new ValidationError('filter', filter, 'must be a conntrack filter object');
+    let n = 0;
+    for (const e of yield* conntrackOps.list(f)) if (yield* conntrackOps.delete(e, { missingOk: true })) n++;
+    return n;
+  },
+};
+
+/** Protocols whose tuples have ports, and ICMP's, which have identifier, type and code. */
+const PORT_PROTOCOLS = new Set([6, 17, 33, 132, 136]);
+const ICMP_PROTOCOLS = new Set([1, 58]);
+
+/** Whether `x` names one entry (a complete original tuple) rather than being a filter. */
+function isEntryKey(x: ConntrackKey | ConntrackFilter): x is ConntrackKey {
+  const t = x.original;
+  if ((x.family !== 4 && x.family !== 6) || x.protocol === undefined || !t) return false;
+  if (typeof t.src !== 'string' || typeof t.dst !== 'string' || t.src.includes('/') || t.dst.includes('/')) return false;
+  const proto = protoNumber(x.protocol);
+  if (PORT_PROTOCOLS.has(proto)) return t.sport !== undefined && t.dport !== undefined;
+  if (ICMP_PROTOCOLS.has(proto)) {
+    const icmp = t as ConntrackTuple;
+    return icmp.icmpType !== undefined && icmp.icmpCode !== undefined && icmp.icmpId !== undefined;
+  }
+  return true;
+}
+
+let warnedFilterDelete = false;
+/** Once per process: delete(filter) is flush(filter)'s old name. */
+function warnDeprecatedFilterDelete(): void {
+  if (warnedFilterDelete) return;
+  warnedFilterDelete = true;
+  process.emitWarning('conntrack.delete(filter) is deprecated: use conntrack.flush(filter); delete() now deletes one entry', 'DeprecationWarning', 'NLKIT_CONNTRACK_DELETE_FILTER');
+}
+
+/**
+ * `h.conntrack`: the bound operations, with `delete`'s two forms typed apart
+ * (one entry → boolean; the deprecated filter form → count).
+ */
+export type ConntrackOperations = Omit<AsyncOps<typeof conntrackOps>, 'delete'> & {
+  /**
+   * Deletes one entry: `true`, or NotFoundError / `false` with `{ missingOk: true }`.
+   * @example
+   * await h.conntrack.delete(entry, { missingOk: true });
+   */
+  delete(entry: ConntrackKey, opts?: DeleteOptions): Promise<boolean>;
+  /** @deprecated use `flush(filter)`, which returns the same count */
+  delete(filter: ConntrackFilter): Promise<number>;
+};
+
+/** `hs.conntrack` of a SyncHandle: like {@link ConntrackOperations}, blocking. */
+export type ConntrackSyncOperations = Omit<SyncOps<typeof conntrackOps>, 'delete'> & {
+  /**
+   * Deletes one entry: `true`, or NotFoundError / `false` with `{ missingOk: true }`.
+   * @example
+   * hs.conntrack.delete(entry, { missingOk: true });
+   */
+  delete(entry: ConntrackKey, opts?: DeleteOptions): boolean;
+  /** @deprecated use `flush(filter)`, which returns the same count */
+  delete(filter: ConntrackFilter): number;
 };

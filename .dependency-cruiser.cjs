@@ -40,12 +40,7 @@ const any = (...paths) => paths.map((p) => `(${p})`).join('|');
  * Keep this list short; each entry says when it goes away.
  */
 const EXCEPTIONS = {
-  'native-only-below-the-families': [
-    {
-      from: '^lib/sockets/inet\\.ts$',
-      reason: 'TCP/UDP sockets in a namespace still call the addon directly; they move behind lib/system in the sockets part of issue 11 (another engineer).',
-    },
-  ],
+  'native-only-below-the-families': [],
 };
 
 function exempt(rule) {

@@ -11,7 +11,7 @@ import { NETLINK_NETFILTER, NETLINK_ROUTE } from './netlink/constants';
 import { ClosedError } from './netlink/errors';
 import { runAsync, runSync, type Operation } from './netlink/operation';
 import { openNetnsSync, type NetnsRef, type NetworkNamespace } from './netns/namespace';
-import { conntrackOps } from './conntrack/conntrack';
+import { conntrackOps, type ConntrackOperations, type ConntrackSyncOperations } from './conntrack/conntrack';
 import { Nftables } from './nftables/api';
 import { addressOps } from './rtnetlink/address';
 import { RtnetlinkEvents } from './rtnetlink/events';
@@ -49,7 +49,7 @@ export class Handle {
   readonly links: AsyncOps<typeof linkOps>;
   /** IPv4/IPv6 addresses. */
   readonly addresses: AsyncOps<typeof addressOps>;
-  /** Routes, including `routes.get()` lookups. */
+  /** Routes, including the kernel's lookup (`routes.lookup()`). */
   readonly routes: AsyncOps<typeof routeOps>;
   /** ARP/NDP neighbour entries. */
   readonly neighbours: AsyncOps<typeof neighbourOps>;
@@ -65,7 +65,7 @@ export class Handle {
   private nfnl?: NetlinkConnection;
   private closed = false;
   private nftApi?: Nftables;
-  private conntrackApi?: AsyncOps<typeof conntrackOps>;
+  private conntrackApi?: ConntrackOperations;
 
   /**
    * @internal use {@link open}
@@ -113,14 +113,15 @@ export class Handle {
   }
 
   /** Connection tracking of this namespace: list, filter, delete entries. */
-  get conntrack(): AsyncOps<typeof conntrackOps> {
-    return (this.conntrackApi ??= bindAsync(this.netfilter(), conntrackOps));
+  get conntrack(): ConntrackOperations {
+    return (this.conntrackApi ??= bindAsync(this.netfilter(), conntrackOps) as unknown as ConntrackOperations);
   }
 
   private netfilter(): NetlinkConnection {
     // Opened on first use, so never after close (the namespace fd is gone).
     if (this.closed && !this.nfnl) throw new ClosedError('open netfilter socket');
-    return (this.nfnl ??= new NetlinkConnection({ protocol: NETLINK_NETFILTER, netnsFd: this.ns ? this.ns.fd : -1, receiveBufferBytes: this.receiveBufferBytes }));
+    // Made off the event loop (entering the namespace takes a thread); calls wait for it.
+    return (this.nfnl ??= NetlinkConnection.inNamespace({ protocol: NETLINK_NETFILTER, netnsFd: this.ns ? this.ns.fd : -1, receiveBufferBytes: this.receiveBufferBytes }));
   }
 
   /**
@@ -173,13 +174,18 @@ export class Handle {
   }
 }
 
-/** Blocking handle for scripts; create with {@link openSync}. Same API, no promises. */
+/**
+ * Blocking handle for scripts; create with {@link openSync}. The rtnetlink
+ * families and conntrack, without promises. It has no nftables (`nft`) and
+ * no event streams: transactions and notifications are asynchronous by
+ * nature, so use {@link open} for those.
+ */
 export class SyncHandle {
   /** Links: list, get, add (veth, bridge, ...), set, delete. */
   readonly links: SyncOps<typeof linkOps>;
   /** IPv4/IPv6 addresses. */
   readonly addresses: SyncOps<typeof addressOps>;
-  /** Routes, including `routes.get()` lookups. */
+  /** Routes, including the kernel's lookup (`routes.lookup()`). */
   readonly routes: SyncOps<typeof routeOps>;
   /** ARP/NDP neighbour entries. */
   readonly neighbours: SyncOps<typeof neighbourOps>;
@@ -189,6 +195,9 @@ export class SyncHandle {
   readonly rules: SyncOps<typeof ruleOps>;
   private readonly rtnl: NetlinkSyncConnection;
   private readonly ns?: NetworkNamespace;
+  private readonly receiveBufferBytes?: number;
+  private nfnl?: NetlinkSyncConnection;
+  private conntrackApi?: ConntrackSyncOperations;
 
   /** @internal use {@link openSync} */
   constructor(opts: OpenOptions = {}) {
@@ -203,7 +212,21 @@ export class SyncHandle {
     this.neighbours = bindSync(conn, neighbourOps);
     this.fdb = bindSync(conn, fdbOps);
     this.rules = bindSync(conn, ruleOps);
+    this.receiveBufferBytes = opts.receiveBufferBytes;
   }
+
+  /**
+   * Connection tracking of this namespace, blocking (netfilter socket opened on first use).
+   * @example
+   * const flows = hs.conntrack.list({ protocol: 'tcp' });
+   */
+  get conntrack(): ConntrackSyncOperations {
+    if (!this.rtnlOpen) throw new ClosedError('open netfilter socket');
+    this.nfnl ??= new NetlinkSyncConnection({ protocol: NETLINK_NETFILTER, netnsFd: this.ns ? this.ns.fd : -1, receiveBufferBytes: this.receiveBufferBytes });
+    return (this.conntrackApi ??= bindSync(this.nfnl, conntrackOps) as unknown as ConntrackSyncOperations);
+  }
+
+  private rtnlOpen = true;
 
   /**
    * Runs a custom rtnetlink operation on this handle's socket, blocking.
@@ -221,7 +244,9 @@ export class SyncHandle {
    * try { hs.links.set('lo', { up: true }); } finally { hs.close(); }
    */
   close(): void {
+    this.rtnlOpen = false;
     this.rtnl.close();
+    this.nfnl?.close();
     this.ns?.close();
   }
 

@@ -29,6 +29,12 @@ export interface ConnectionOptions {
   groups?: number[];
   /** A socket already made in the namespace by {@link openNetlinkSocketFd}; the connection owns it. */
   fd?: number;
+  /**
+   * Instead of `fd`: makes the socket (off the event loop) when the
+   * connection is created. Calls made before it arrives wait for it; if it
+   * fails they reject with that error and the next call tries again.
+   */
+  openSocket?: () => Promise<number>;
 }
 
 /** Options of {@link NetlinkConnection.close} (and `Handle.close`). */
@@ -97,11 +103,11 @@ abstract class ConnectionCore {
   protected closed = false;
   private seq = 0;
 
-  protected abstract readonly socket: { readonly portId: number };
+  protected abstract readonly socket: { readonly portId: number } | undefined;
 
-  /** The socket's netlink port id (nl_pid). */
+  /** The socket's netlink port id (nl_pid); 0 while the socket is still being made. */
   get portId(): number {
-    return this.socket.portId;
+    return this.socket?.portId ?? 0;
   }
 
   /** Numbers every message of the call; returns the first and last sequence numbers. */
@@ -130,7 +136,9 @@ abstract class ConnectionCore {
 
 /** Async netlink connection; see the module comment. */
 export class NetlinkConnection extends ConnectionCore implements AsyncExecutor {
-  protected readonly socket: NativeNetlinkSocket;
+  protected socket: NativeNetlinkSocket | undefined;
+  /** Set while the socket is being made off the event loop; calls wait for it. */
+  private opening?: Promise<void>;
   private dumpActive = false;
   private readonly dumpWaiters: Array<() => void> = [];
   private refs = 0;
@@ -146,17 +154,56 @@ export class NetlinkConnection extends ConnectionCore implements AsyncExecutor {
     super();
     checkBufferBytes('receiveBufferBytes', opts.receiveBufferBytes);
     checkBufferBytes('sendBufferBytes', opts.sendBufferBytes);
-    try {
-      this.socket = new (native().NetlinkSocket)(
-        opts.protocol,
-        opts.netnsFd ?? -1,
-        { rcvbuf: opts.receiveBufferBytes, sndbuf: opts.sendBufferBytes, groups: opts.groups, fd: opts.fd },
-        (kind, payload, errno) => this.onEvent(kind, payload, errno),
-      );
-    } catch (e) {
-      throw fromNative('open netlink socket', e);
-    }
     this.tracker.onFinish = () => this.unref();
+    const adopt = (fd: number | undefined) => {
+      try {
+        this.socket = new (native().NetlinkSocket)(
+          opts.protocol,
+          opts.netnsFd ?? -1,
+          { rcvbuf: opts.receiveBufferBytes, sndbuf: opts.sendBufferBytes, groups: opts.groups, fd },
+          (kind, payload, errno) => this.onEvent(kind, payload, errno),
+        );
+      } catch (e) {
+        throw fromNative('open netlink socket', e);
+      }
+      if (this.refs > 0) this.socket.ref();
+    };
+    this.adopt = adopt;
+    this.openSocket = opts.openSocket;
+    if (this.openSocket) this.startOpening();
+    else adopt(opts.fd);
+  }
+
+  private readonly adopt: (fd: number | undefined) => void;
+  private readonly openSocket?: () => Promise<number>;
+
+  private startOpening(): void {
+    this.opening = this.openSocket!().then(
+      (fd) => {
+        this.opening = undefined;
+        if (this.closed) native().closeFd(fd);
+        else this.adopt(fd);
+      },
+      (e) => {
+        this.opening = undefined; // the next call tries again
+        throw fromNative('open netlink socket', e);
+      },
+    );
+    this.opening.catch(() => {}); // reported to each call that waits for it
+  }
+
+  /** Resolves once the socket exists (made now if an earlier attempt failed). */
+  private whenOpen(): Promise<void> | undefined {
+    if (!this.socket && !this.opening && this.openSocket && !this.closed) this.startOpening();
+    return this.opening;
+  }
+
+  /**
+   * A connection whose socket is made inside the namespace off the event loop
+   * (entering a namespace takes a thread); usable at once.
+   */
+  static inNamespace(opts: Omit<ConnectionOptions, 'fd' | 'openSocket'> & { netnsFd: number }): NetlinkConnection {
+    return new NetlinkConnection({ ...opts, openSocket: () => openNetlinkSocketFd(opts.protocol, opts.netnsFd) });
   }
 
   /** Runs one call and resolves with its replies (all of them, for a dump). */
@@ -164,7 +211,9 @@ export class NetlinkConnection extends ConnectionCore implements AsyncExecutor {
     if (this.closed || this.draining) return Promise.reject(new ClosedError(c.operation));
     this.active++;
     const done = () => this.settled();
-    const p = c.kind === 'dump' ? this.executeDump(c) : this.send(c);
+    const run = () => (c.kind === 'dump' ? this.executeDump(c) : this.send(c));
+    const opening = this.whenOpen();
+    const p = opening ? opening.then(run) : run();
     p.then(done, done);
     return p;
   }
@@ -195,6 +244,12 @@ export class NetlinkConnection extends ConnectionCore implements AsyncExecutor {
   async *stream(c: NetlinkCall): AsyncGenerator<NetlinkMessage, void, undefined> {
     if (this.closed || this.draining) throw new ClosedError(c.operation);
     this.active++;
+    try {
+      await this.whenOpen();
+    } catch (e) {
+      this.settled();
+      throw e;
+    }
     await this.acquireDumpSlot();
     const queue: NetlinkMessage[] = [];
     let done = false;
@@ -206,7 +261,7 @@ export class NetlinkConnection extends ConnectionCore implements AsyncExecutor {
     const resume = () => {
       if (!paused) return;
       paused = false;
-      if (!this.closed) this.socket.resume();
+      if (!this.closed) this.socket?.resume();
     };
     try {
       this.checkOpen(c.operation);
@@ -220,7 +275,7 @@ export class NetlinkConnection extends ConnectionCore implements AsyncExecutor {
         queue.push(m);
         if (!paused && queue.length >= STREAM_HIGH_WATER) {
           paused = true;
-          this.socket.pause();
+          this.socket?.pause();
         }
         wake?.();
       });
@@ -278,7 +333,8 @@ export class NetlinkConnection extends ConnectionCore implements AsyncExecutor {
     this.draining = false;
     // The addon stops its thread without waiting and names the requests it
     // never handed to the kernel; everything else pending was sent.
-    const unsent = new Set(this.socket.close());
+    // No socket yet: it is closed as soon as it arrives, and nothing was sent.
+    const unsent = new Set(this.socket ? this.socket.close() : []);
     for (const p of this.tracker.pending()) this.tracker.fail(new ClosedError(p.operation, !unsent.has(p.firstSeq)), p);
     this.idle?.();
   }
@@ -308,7 +364,7 @@ export class NetlinkConnection extends ConnectionCore implements AsyncExecutor {
     this.tracker.add(p);
     this.ref();
     try {
-      this.socket.send(c.message, first, c.kind === 'batch');
+      this.socket!.send(c.message, first, c.kind === 'batch');
     } catch (e) {
       // Not queued (no thread could be started: EAGAIN): never sent.
       this.tracker.fail(fromNative(c.operation, e), p);
@@ -362,10 +418,10 @@ export class NetlinkConnection extends ConnectionCore implements AsyncExecutor {
 
   // The socket keeps the process alive only while something waits on it.
   private ref(): void {
-    if (this.refs++ === 0 && !this.closed) this.socket.ref();
+    if (this.refs++ === 0 && !this.closed) this.socket?.ref();
   }
   private unref(): void {
-    if (--this.refs === 0 && !this.closed) this.socket.unref();
+    if (--this.refs === 0 && !this.closed) this.socket?.unref();
   }
 }
 

@@ -7,8 +7,8 @@
  */
 import * as dgram from 'node:dgram';
 import * as net from 'node:net';
-import { native } from '../native/binding';
-import { ValidationError, fromNative } from '../netlink/errors';
+import { ValidationError } from '../netlink/errors';
+import { connectInetSocket, makeInetSocket } from '../system/inet-socket';
 import { withNetnsAsync, type NetnsRef } from '../netns/namespace';
 import { open } from '../handle';
 import { parseIp, type IpFamily } from '../validate/ip';
@@ -109,9 +109,10 @@ export async function listenTcp<S extends net.Server = net.Server>(
   const family = familyOf(opts.host, opts.family);
   const port = checkPort(opts.port);
   const host = await withNumericZone(opts.host, opts.netns);
-  const fd = await withNetnsAsync(opts.netns, async (nsfd) => {
-    try {
-      return await native().inetSocket(nsfd, {
+  const fd = await withNetnsAsync(opts.netns, (nsfd) =>
+    makeInetSocket(
+      nsfd,
+      {
         family,
         bind: true,
         host,
@@ -121,11 +122,10 @@ export async function listenTcp<S extends net.Server = net.Server>(
         freebind: opts.freebind,
         v6only: opts.ipv6Only,
         backlog: opts.backlog ?? 511,
-      });
-    } catch (e) {
-      throw fromNative(`listen on tcp ${opts.host ?? '*'}:${port}`, e);
-    }
-  });
+      },
+      `listen on tcp ${opts.host ?? '*'}:${port}`,
+    ),
+  );
   const server = (opts.server ?? net.createServer()) as S;
   if (onConnection) server.on('connection', onConnection);
   await new Promise<void>((resolve, reject) => {
@@ -151,18 +151,9 @@ export async function connectTcp(opts: ConnectOptions): Promise<net.Socket> {
   const localAddress = await withNumericZone(opts.localAddress, opts.netns);
   return withNetnsAsync(opts.netns, async (nsfd) => {
     const bind = opts.localAddress !== undefined || opts.localPort !== undefined;
-    let fd: number;
-    try {
-      fd = await native().inetSocket(nsfd, { family, bind, host: localAddress, port: checkPort(opts.localPort, 'localPort') });
-    } catch (e) {
-      throw fromNative(`connect to ${opts.host}:${port}`, e);
-    }
-    try {
-      await native().tcpConnect(fd, family, host, port, opts.timeoutMs ?? 5000);
-    } catch (e) {
-      native().closeFd(fd);
-      throw fromNative(`connect to ${opts.host}:${port}`, e);
-    }
+    const what = `connect to ${opts.host}:${port}`;
+    const fd = await makeInetSocket(nsfd, { family, bind, host: localAddress, port: checkPort(opts.localPort, 'localPort') }, what);
+    await connectInetSocket(fd, family, host, port, opts.timeoutMs ?? 5000, what);
     return new net.Socket({ fd, readable: true, writable: true });
   });
 }
@@ -177,23 +168,13 @@ export async function bindUdp(opts: BindOptions = {}): Promise<dgram.Socket> {
   const family = familyOf(opts.host, opts.family);
   const port = checkPort(opts.port);
   const host = await withNumericZone(opts.host, opts.netns);
-  const fd = await withNetnsAsync(opts.netns, async (nsfd) => {
-    try {
-      return await native().inetSocket(nsfd, {
-        family,
-        udp: true,
-        bind: true,
-        host,
-        port,
-        reuseAddr: opts.reuseAddr,
-        reusePort: opts.reusePort,
-        freebind: opts.freebind,
-        v6only: opts.ipv6Only,
-      });
-    } catch (e) {
-      throw fromNative(`bind udp ${opts.host ?? '*'}:${port}`, e);
-    }
-  });
+  const fd = await withNetnsAsync(opts.netns, (nsfd) =>
+    makeInetSocket(
+      nsfd,
+      { family, udp: true, bind: true, host, port, reuseAddr: opts.reuseAddr, reusePort: opts.reusePort, freebind: opts.freebind, v6only: opts.ipv6Only },
+      `bind udp ${opts.host ?? '*'}:${port}`,
+    ),
+  );
   const sock = dgram.createSocket({ type: family === 6 ? 'udp6' : 'udp4' });
   await new Promise<void>((resolve, reject) => {
     sock.once('error', reject);

@@ -1,0 +1,43 @@
+/**
+ * TCP and UDP sockets made inside a network namespace by the addon (off the
+ * event loop: entering a namespace takes a thread), for Node's net and dgram
+ * objects to adopt.
+ * @internal
+ * @module
+ */
+import { native, type NativeInetSocketOptions } from '../native/binding';
+import { fromNative } from '../netlink/errors';
+import { validateFd, validateNetnsFd } from './fd';
+
+/**
+ * Makes (and binds, and for TCP with a backlog: listens on) a socket in the
+ * namespace `netnsFd` (-1: the caller's). An IPv6 zone in `host` must be numeric.
+ * @internal
+ * @example
+ * const fd = await makeInetSocket(ns.fd, { family: 4, bind: true, port: 8080, backlog: 511 }, 'listen on tcp *:8080');
+ */
+export async function makeInetSocket(netnsFd: number, opts: NativeInetSocketOptions, operation: string): Promise<number> {
+  validateNetnsFd(netnsFd);
+  try {
+    return await native().inetSocket(netnsFd, opts);
+  } catch (e) {
+    throw fromNative(operation, e);
+  }
+}
+
+/**
+ * Connects a socket made by {@link makeInetSocket}, waiting on a libuv worker
+ * (at most `timeoutMs`); closes it when the connection fails.
+ * @internal
+ * @example
+ * await connectInetSocket(fd, 4, '10.0.0.2', 8080, 5000, 'connect to 10.0.0.2:8080');
+ */
+export async function connectInetSocket(fd: number, family: 4 | 6, host: string, port: number, timeoutMs: number, operation: string): Promise<void> {
+  validateFd(fd);
+  try {
+    await native().tcpConnect(fd, family, host, port, timeoutMs);
+  } catch (e) {
+    native().closeFd(fd);
+    throw fromNative(operation, e);
+  }
+}

@@ -1,352 +1,45 @@
 /**
  * Links (network interfaces): list, get, find, add, set, delete — RTM_*LINK.
+ * The `Link` type and the options are in link-types.ts, decoding in
+ * link-decode.ts, each link kind in link-kinds/.
  * @module
  */
 import { NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL } from '../netlink/constants';
 import { ENODEV } from '../netlink/errno';
 import { NotFoundError, ValidationError, checkDeleteOptions, type DeleteOptions } from '../netlink/errors';
 import { call, dump, type Operation } from '../netlink/operation';
-import { Attributes, s32At, u16At, u32At, u8At, type NetlinkMessage, type RawAttribute } from '../netlink/parser';
+import { Attributes, s32At } from '../netlink/parser';
 import { NetlinkWriter } from '../netlink/writer';
 import { NetnsFdScope } from '../netns/fd-scope';
 import { NetworkNamespace, type NetnsRef } from '../netns/namespace';
-import { formatMac, parseMac } from '../validate/ip';
+import { parseMac } from '../validate/ip';
 import { validateInterfaceName } from '../validate/names';
-import { decodeBridgePort, encodeBridgePort, hasBridgePortSettings, type BridgePortInfo, type BridgePortSettings } from './bridge-port';
+import { encodeBridgePort, hasBridgePortSettings, type BridgePortSettings } from './bridge-port';
 import * as C from './constants';
-import { LINK_KINDS, type BridgeInfo, type KindOptions, type MacvlanInfo, type TunInfo, type VethInfo, type VxlanInfo } from './link-kinds';
+import { LINK_KINDS } from './link-kinds';
+import { decodeLink } from './link-decode';
+import type { Link, LinkAddOptions, LinkCommonOptions, LinkFilter, LinkRef, LinkSetOptions } from './link-types';
 import { deleting, notFoundOn, type MissingCodes } from './not-found';
 
-/** A link by name ("veth0") or by index (7). */
-export type LinkRef = string | number;
-
-/** IF_OPER_* operational state, as `ip` prints it. */
-export type OperState = 'UNKNOWN' | 'NOTPRESENT' | 'DOWN' | 'LOWERLAYERDOWN' | 'TESTING' | 'DORMANT' | 'UP';
-
-/** 64-bit interface counters (IFLA_STATS64). */
-export interface LinkStats {
-  /** Packets received. */
-  rxPackets: bigint;
-  /** Packets transmitted. */
-  txPackets: bigint;
-  /** Bytes received. */
-  rxBytes: bigint;
-  /** Bytes transmitted. */
-  txBytes: bigint;
-  /** Receive errors. */
-  rxErrors: bigint;
-  /** Transmit errors. */
-  txErrors: bigint;
-  /** Received packets dropped (no buffer space, ...). */
-  rxDropped: bigint;
-  /** Packets dropped on transmit. */
-  txDropped: bigint;
-  /** Multicast packets received. */
-  multicast: bigint;
-  /** Collisions (half-duplex media). */
-  collisions: bigint;
-}
-
-/**
- * A network interface as the kernel reports it: one type per kind nlkit
- * decodes, told apart by `kind`, so `info` is typed once `kind` is checked
- * (`if (l.kind === 'bridge') l.info.stp`).
- */
-export type Link = BridgeLink | VethLink | MacvlanLink | VxlanLink | TunLink | OtherLink;
-
-/** A bridge (`kind: 'bridge'`). */
-export interface BridgeLink extends LinkBase {
-  /** The link kind. */
-  kind: 'bridge';
-  /** The bridge's options (STP, ageing, VLAN filtering...). */
-  info: BridgeInfo;
-}
-
-/** One end of a veth pair (`kind: 'veth'`); the peer is `parentIndex`. */
-export interface VethLink extends LinkBase {
-  /** The link kind. */
-  kind: 'veth';
-  /** veth reports no options. */
-  info: VethInfo;
-}
-
-/** A macvlan (`kind: 'macvlan'`); its parent is `parentIndex`. */
-export interface MacvlanLink extends LinkBase {
-  /** The link kind. */
-  kind: 'macvlan';
-  /** The macvlan's mode and flags. */
-  info: MacvlanInfo;
-}
-
-/** A VXLAN device (`kind: 'vxlan'`). */
-export interface VxlanLink extends LinkBase {
-  /** The link kind. */
-  kind: 'vxlan';
-  /** VNI, endpoints, port, learning... */
-  info: VxlanInfo;
-}
-
-/** A tun or tap device (`kind: 'tun'`). */
-export interface TunLink extends LinkBase {
-  /** The link kind. */
-  kind: 'tun';
-  /** Mode (tun/tap), flags, owner... */
-  info: TunInfo;
-}
-
-/** `info` of a link whose kind nlkit does not decode: always empty (the kind's data is in `infoRaw`). */
-export type UnknownKindInfo = Readonly<Record<string, never>>;
-
-/**
- * A link of a kind nlkit does not decode (dummy, vlan, wireguard, ...) or of
- * none (lo, physical NICs). Its kind data, if any, is in `infoRaw`.
- */
-export interface OtherLink extends LinkBase {
-  /** The kernel's kind name ("dummy"), or undefined for devices without one. */
-  kind?: string;
-  /** Empty: nlkit has no decoder for this kind (which is what lets a `kind` check type `info`). */
-  info: UnknownKindInfo;
-}
-
-/** What every link reports, whatever its kind. */
-export interface LinkBase {
-  /** Interface index (ifindex), unique within the namespace. */
-  index: number;
-  /** Interface name ("eth0"). */
-  name: string;
-  /** Flag names as `ip` prints them: ["BROADCAST", "MULTICAST", "UP", "LOWER_UP"]. */
-  flags: string[];
-  /** Administratively up (IFF_UP). */
-  up: boolean;
-  /** Carrier present (IFF_LOWER_UP). */
-  lowerUp: boolean;
-  /** Operational state (RFC 2863), as `ip` prints it: "UP", "DOWN", "UNKNOWN" (loopback, tun), ... */
-  operState: OperState;
-  /** MTU in bytes. */
-  mtu: number;
-  /** Link-layer address, "aa:bb:cc:dd:ee:ff" for Ethernet. */
-  mac?: string;
-  /** Link-layer broadcast address ("ff:ff:ff:ff:ff:ff" for Ethernet). */
-  broadcast?: string;
-  /** ARPHRD_* device type (1 = Ethernet, 772 = loopback). */
-  linkType: number;
-  /** Transmit queue length (`qlen`). */
-  txQueueLength?: number;
-  /** Interface group (IFLA_GROUP; 0 is "default"). */
-  group: number;
-  /** Promiscuous-mode reference count (0: not promiscuous). */
-  promiscuity: number;
-  /** Interface alias (`ip link set ... alias`), when set. */
-  alias?: string;
-  /** Root queueing discipline ("noqueue", "fq_codel", ...). */
-  qdisc?: string;
-  /** Index of the master (the bridge this port is enslaved to). */
-  master?: number;
-  /** Name of the master, resolved by nlkit (docs/api-conventions.md, "Interface names"). */
-  masterName?: string;
-  /** IFLA_LINK: the lower/peer device index (for veth: the peer's index, maybe in another namespace). */
-  parentIndex?: number;
-  /** Name of the parent when it is in this namespace, resolved by nlkit. */
-  parentName?: string;
-  /** When the peer/lower device lives in another namespace: its namespace id as seen from here. */
-  linkNetnsId?: number;
-  /** Smallest MTU the device accepts. */
-  minMtu?: number;
-  /** Largest MTU the device accepts. */
-  maxMtu?: number;
-  /** Number of transmit queues. */
-  numTxQueues?: number;
-  /** Number of receive queues. */
-  numRxQueues?: number;
-  /** Carrier state (IFLA_CARRIER). */
-  carrier?: boolean;
-  /** How often the carrier went up or down. */
-  carrierChanges?: number;
-  /** Raw IFLA_INFO_DATA, kept for kinds nlkit does not decode. */
-  infoRaw?: RawAttribute[];
-  /** Kind of the master's port data ("bridge" for bridge ports). */
-  portKind?: string;
-  /** Bridge port options, when the link is a bridge port (`ip -d link`'s info_slave_data). */
-  port?: BridgePortInfo;
-  /** Raw IFLA_INFO_SLAVE_DATA for port kinds nlkit does not decode. */
-  portRaw?: RawAttribute[];
-  /** 64-bit counters (IFLA_STATS64). */
-  stats?: LinkStats;
-  /** Top-level attributes nlkit does not decode, preserved as received. */
-  unknownAttributes: RawAttribute[];
-}
-
-/** Options common to every kind when creating a link. */
-export interface LinkCommonOptions {
-  /** Interface name, at most 15 bytes. */
-  name: string;
-  /** MTU in bytes (68 to 262140). */
-  mtu?: number;
-  /** Link-layer address, "aa:bb:cc:dd:ee:ff". */
-  mac?: string;
-  /** Bring the link up as part of creation. */
-  up?: boolean;
-  /** Enslave to this master (a bridge) on creation. */
-  master?: LinkRef;
-  /** Transmit queue length (`txqueuelen`). */
-  txQueueLength?: number;
-  /** Interface group (IFLA_GROUP). */
-  group?: number;
-  /** Interface alias (IFLA_IFALIAS). */
-  alias?: string;
-  /** Create the link directly in this namespace. */
-  netns?: NetnsRef;
-}
-
-/** Options of {@link linkOps.add}: common options plus the kind's own. */
-export type LinkAddOptions = LinkCommonOptions & KindOptions;
-
-/** Changes applied by {@link linkOps.set}; absent fields are left alone. */
-export interface LinkSetOptions {
-  /** Bring the link up (true) or down (false). */
-  up?: boolean;
-  /** New MTU in bytes (68 to 262140). */
-  mtu?: number;
-  /** New link-layer address, "aa:bb:cc:dd:ee:ff". */
-  mac?: string;
-  /** Rename (the link must be down). */
-  name?: string;
-  /** Enslave to a master, or `null` to release. */
-  master?: LinkRef | null;
-  /** Move to another namespace (by name, path, fd, open namespace, or `{ pid }` sent as IFLA_NET_NS_PID). */
-  netns?: NetnsRef;
-  /** Set, or `null`/'' to clear. */
-  alias?: string | null;
-  /** Transmit queue length (`txqueuelen`). */
-  txQueueLength?: number;
-  /** Interface group (IFLA_GROUP). */
-  group?: number;
-  /** Promiscuous mode on or off. */
-  promisc?: boolean;
-  /** Receive all multicast packets (IFF_ALLMULTI). */
-  allmulticast?: boolean;
-  /** Bring carrier down without removing the link (IFLA_CARRIER, for veth/dummy-like devices). */
-  carrier?: boolean;
-  /**
-   * Bridge port options (hairpin, learning, isolated...), for a link that is
-   * a bridge port. Applied in a second request after the others, so they may
-   * follow a `master` change in the same call.
-   */
-  port?: BridgePortSettings;
-}
-
-/** Filters for {@link linkOps.list}, applied by the kernel where it can. */
-export interface LinkFilter {
-  /** Only links of this kind ("veth", "bridge", ...); filtered by the kernel. */
-  kind?: string;
-  /** Only ports of this master (a bridge); filtered by the kernel. */
-  master?: LinkRef;
-  /** Only the link with this name. */
-  name?: string;
-  /** Only links that are (true) or are not (false) administratively up. */
-  up?: boolean;
-  /** Links of this group (IFLA_GROUP). */
-  group?: number;
-}
-
-// --- decoding -------------------------------------------------------------
-
-const KNOWN = new Set([
-  C.IFLA_ADDRESS, C.IFLA_BROADCAST, C.IFLA_IFNAME, C.IFLA_MTU, C.IFLA_LINK, C.IFLA_QDISC, C.IFLA_STATS,
-  C.IFLA_MASTER, C.IFLA_TXQLEN, C.IFLA_OPERSTATE, C.IFLA_LINKMODE, C.IFLA_LINKINFO, C.IFLA_IFALIAS,
-  C.IFLA_STATS64, C.IFLA_GROUP, C.IFLA_PROMISCUITY, C.IFLA_NUM_TX_QUEUES, C.IFLA_NUM_RX_QUEUES, C.IFLA_CARRIER,
-  C.IFLA_CARRIER_CHANGES, C.IFLA_LINK_NETNSID, C.IFLA_MIN_MTU, C.IFLA_MAX_MTU,
-]);
-
-function flagNames(flags: number): string[] {
-  const names = C.IFF_NAMES.filter(([bit]) => flags & bit).map(([, n]) => n);
-  // iproute2 shows a link that is up without carrier as NO-CARRIER, first.
-  if (flags & C.IFF_UP && !(flags & C.IFF_LOWER_UP)) names.unshift('NO-CARRIER');
-  return names;
-}
-
-function decodeStats64(b: Buffer | undefined): LinkStats | undefined {
-  if (!b || b.length < 80) return undefined;
-  const q = (i: number) => b.readBigUInt64LE(i * 8);
-  return {
-    rxPackets: q(0), txPackets: q(1), rxBytes: q(2), txBytes: q(3), rxErrors: q(4),
-    txErrors: q(5), rxDropped: q(6), txDropped: q(7), multicast: q(8), collisions: q(9),
-  };
-}
-
-/** Decodes one RTM_NEWLINK message. */
-export function decodeLink(m: NetlinkMessage): Link {
-  const p = m.payload;
-  const flags = u32At(p, 8);
-  const a = new Attributes(p, C.IFINFOMSG_LEN);
-  const operIdx = a.u8(C.IFLA_OPERSTATE) ?? 0;
-  // Built field by field; `kind` and `info` (which must agree) are set below.
-  const link = {
-    index: s32At(p, 4),
-    name: a.string(C.IFLA_IFNAME) ?? '',
-    flags: flagNames(flags),
-    up: (flags & C.IFF_UP) !== 0,
-    lowerUp: (flags & C.IFF_LOWER_UP) !== 0,
-    operState: (C.OPER_STATES[operIdx] ?? 'UNKNOWN') as OperState,
-    mtu: a.u32(C.IFLA_MTU) ?? 0,
-    linkType: u16At(p, 2),
-    group: a.u32(C.IFLA_GROUP) ?? 0,
-    promiscuity: a.u32(C.IFLA_PROMISCUITY) ?? 0,
-    unknownAttributes: a.unknown(KNOWN),
-  } as LinkBase & { kind?: string; info: object };
-  const mac = a.get(C.IFLA_ADDRESS);
-  if (mac) link.mac = formatMac(mac);
-  const brd = a.get(C.IFLA_BROADCAST);
-  if (brd) link.broadcast = formatMac(brd);
-  const base: LinkBase = link;
-  const set = <K extends keyof LinkBase>(k: K, v: LinkBase[K] | undefined) => {
-    if (v !== undefined) base[k] = v;
-  };
-  set('txQueueLength', a.u32(C.IFLA_TXQLEN));
-  set('alias', a.string(C.IFLA_IFALIAS) || undefined);
-  set('qdisc', a.string(C.IFLA_QDISC));
-  set('master', a.u32(C.IFLA_MASTER));
-  const parent = a.u32(C.IFLA_LINK);
-  const linkNetnsId = a.s32(C.IFLA_LINK_NETNSID);
-  // iflink == ifindex means "no parent", unless the parent lives in another
-  // namespace (a veth peer there may have the same index).
-  if (parent !== undefined && (parent !== link.index || linkNetnsId !== undefined)) link.parentIndex = parent;
-  set('linkNetnsId', linkNetnsId);
-  set('minMtu', a.u32(C.IFLA_MIN_MTU));
-  set('maxMtu', a.u32(C.IFLA_MAX_MTU));
-  set('numTxQueues', a.u32(C.IFLA_NUM_TX_QUEUES));
-  set('numRxQueues', a.u32(C.IFLA_NUM_RX_QUEUES));
-  const carrier = a.u8(C.IFLA_CARRIER);
-  if (carrier !== undefined) link.carrier = carrier !== 0;
-  set('carrierChanges', a.u32(C.IFLA_CARRIER_CHANGES));
-  set('stats', decodeStats64(a.get(C.IFLA_STATS64)));
-  // AF_BRIDGE messages (bridge port notifications, `bridge link`) carry the port options in IFLA_PROTINFO.
-  if (u8At(p, 0) === C.AF_BRIDGE) {
-    const i = link.unknownAttributes.findIndex((x) => x.type === C.IFLA_PROTINFO);
-    if (i >= 0 && link.unknownAttributes[i].nested) {
-      link.port = decodeBridgePort(new Attributes(link.unknownAttributes[i].data));
-      link.unknownAttributes.splice(i, 1);
-    }
-  }
-  link.info = {};
-  const li = a.nested(C.IFLA_LINKINFO);
-  if (li) {
-    const kind = li.string(C.IFLA_INFO_KIND);
-    if (kind) link.kind = kind;
-    const data = li.nested(C.IFLA_INFO_DATA);
-    const codec = kind ? LINK_KINDS[kind] : undefined;
-    if (codec) link.info = codec.decode(data ?? new Attributes(Buffer.alloc(0)));
-    else if (data) link.infoRaw = data.list;
-    const portKind = li.string(C.IFLA_INFO_SLAVE_KIND);
-    if (portKind) {
-      link.portKind = portKind;
-      const pd = li.nested(C.IFLA_INFO_SLAVE_DATA);
-      if (pd && portKind === 'bridge') link.port = decodeBridgePort(pd);
-      else if (pd) link.portRaw = pd.list;
-    }
-  }
-  return link as Link;
-}
+export type {
+  BridgeLink,
+  Link,
+  LinkAddOptions,
+  LinkBase,
+  LinkCommonOptions,
+  LinkFilter,
+  LinkRef,
+  LinkSetOptions,
+  LinkStats,
+  MacvlanLink,
+  OperState,
+  OtherLink,
+  TunLink,
+  UnknownKindInfo,
+  VethLink,
+  VxlanLink,
+} from './link-types';
+export { decodeLink } from './link-decode';
 
 // --- requests -------------------------------------------------------------
 

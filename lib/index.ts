@@ -106,6 +106,8 @@ export type { IpFamily } from './validate/ip';
 // nftables (h.nft) and connection tracking (h.conntrack); every nftables type is under `nft.`.
 export * as nft from './nftables';
 export { rule, not, NftCommandError, GenerationMismatchError, type Nftables } from './nftables';
+// A rule read back, as nft text (logs, debugging).
+export { describe as describeNftRule, type DescribableRule, type DescribeOptions as DescribeNftRuleOptions } from './nftables/describe';
 export { conntrackOps, type ConntrackEntry, type ConntrackFilter, type ConntrackTuple } from './conntrack';
 // Container networks: bridges, attachments, IPAM, NAT and published ports.
 export {

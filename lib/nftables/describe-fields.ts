@@ -1,0 +1,104 @@
+/**
+ * For {@link describe}: the names nft gives the header fields a payload
+ * expression loads ("ip saddr", "tcp dport"), found by base, offset and
+ * length in the protocol the rule has established so far, and the data type
+ * their values print as.
+ * @module
+ */
+
+/** A header field as nft names it. */
+export interface PayloadField {
+  /** "ip saddr", "tcp dport", ... */
+  name: string;
+  /** Data type of its values (see describe-values.ts). */
+  type: string;
+  /** Byte offset in its header. */
+  offset: number;
+  /** Bytes. */
+  len: number;
+}
+
+const f = (name: string, type: string, offset: number, len: number): PayloadField => ({ name, type, offset, len });
+
+/** Link layer (ethernet) fields. */
+const ETHER = [f('ether daddr', 'ether_addr', 0, 6), f('ether saddr', 'ether_addr', 6, 6), f('ether type', 'ether_type', 12, 2)];
+
+/** Network layer fields by protocol. */
+const NETWORK: Record<'ip' | 'ip6', PayloadField[]> = {
+  ip: [
+    f('ip length', 'integer', 2, 2),
+    f('ip id', 'integer', 4, 2),
+    f('ip frag-off', 'integer', 6, 2),
+    f('ip ttl', 'integer', 8, 1),
+    f('ip protocol', 'inet_proto', 9, 1),
+    f('ip checksum', 'integer', 10, 2),
+    f('ip saddr', 'ipv4_addr', 12, 4),
+    f('ip daddr', 'ipv4_addr', 16, 4),
+  ],
+  ip6: [
+    f('ip6 length', 'integer', 4, 2),
+    f('ip6 nexthdr', 'inet_proto', 6, 1),
+    f('ip6 hoplimit', 'integer', 7, 1),
+    f('ip6 saddr', 'ipv6_addr', 8, 16),
+    f('ip6 daddr', 'ipv6_addr', 24, 16),
+  ],
+};
+
+const ports = (proto: string) => [f(`${proto} sport`, 'inet_service', 0, 2), f(`${proto} dport`, 'inet_service', 2, 2)];
+
+/** Transport layer fields by IP protocol number. */
+const TRANSPORT: Record<number, PayloadField[]> = {
+  6: [
+    ...ports('tcp'),
+    f('tcp sequence', 'integer', 4, 4),
+    f('tcp ackseq', 'integer', 8, 4),
+    f('tcp flags', 'integer', 13, 1),
+    f('tcp window', 'integer', 14, 2),
+    f('tcp checksum', 'integer', 16, 2),
+    f('tcp urgptr', 'integer', 18, 2),
+  ],
+  17: [...ports('udp'), f('udp length', 'integer', 4, 2), f('udp checksum', 'integer', 6, 2)],
+  136: [...ports('udplite'), f('udplite checksum', 'integer', 6, 2)],
+  132: [...ports('sctp'), f('sctp vtag', 'integer', 4, 4), f('sctp checksum', 'integer', 8, 4)],
+  33: [...ports('dccp')],
+  1: [f('icmp type', 'integer', 0, 1), f('icmp code', 'integer', 1, 1), f('icmp checksum', 'integer', 2, 2), f('icmp id', 'integer', 4, 2), f('icmp sequence', 'integer', 6, 2)],
+  58: [f('icmpv6 type', 'integer', 0, 1), f('icmpv6 code', 'integer', 1, 1), f('icmpv6 checksum', 'integer', 2, 2), f('icmpv6 id', 'integer', 4, 2), f('icmpv6 sequence', 'integer', 6, 2)],
+};
+
+/** Protocol-independent transport ports (`th`): what nft prints without an l4 protocol match. */
+const TH = ports('th');
+
+/** The protocol context a rule has established before a payload load. */
+export interface ProtocolContext {
+  /** Network protocol: from the table family or a `meta nfproto`/`meta protocol`/`ether type` match. */
+  l3?: 'ip' | 'ip6';
+  /** Transport protocol number: from a `meta l4proto`/`ip protocol`/`ip6 nexthdr` match. */
+  l4?: number;
+}
+
+/** A field found for a load, and whether the load covers only its first bytes (an address prefix). */
+export interface FieldMatch {
+  field: PayloadField;
+  /** Bits loaded when the load is a byte-aligned prefix of the field (`ip saddr 10.0.0.0/24` loads 3 bytes). */
+  prefixBits?: number;
+}
+
+/** Names a payload load; undefined when nft would print it raw (`@nh,96,32`). */
+export function findPayloadField(base: string | number, offset: number, len: number, ctx: ProtocolContext): FieldMatch | undefined {
+  let fields: PayloadField[] | undefined;
+  if (base === 'link') fields = ETHER;
+  else if (base === 'network') fields = ctx.l3 ? NETWORK[ctx.l3] : undefined;
+  else if (base === 'transport') fields = ctx.l4 !== undefined ? (TRANSPORT[ctx.l4] ?? TH) : TH;
+  if (!fields) return undefined;
+  const exact = fields.find((x) => x.offset === offset && x.len === len);
+  if (exact) return { field: exact };
+  // nft loads only the bytes a prefix needs: `ip daddr 10.1.0.0/16` is a 2-byte load at daddr's offset.
+  const prefixOf = fields.find((x) => x.offset === offset && len < x.len && (x.type === 'ipv4_addr' || x.type === 'ipv6_addr'));
+  return prefixOf ? { field: prefixOf, prefixBits: len * 8 } : undefined;
+}
+
+/** nft's raw payload syntax for a load it has no name for: `@nh,96,32`. */
+export function rawPayloadName(base: string | number, offset: number, len: number): string {
+  const b = base === 'link' ? 'll' : base === 'network' ? 'nh' : base === 'transport' ? 'th' : base === 'inner' ? 'ih' : String(base);
+  return `@${b},${offset * 8},${len * 8}`;
+}

@@ -1,0 +1,641 @@
+/**
+ * {@link describe}: a rule read back from the kernel, as the nft text that
+ * would write it (`tcp dport { 22, 80 } counter packets 0 bytes 0 accept`),
+ * for logs and debugging.
+ *
+ * The kernel stores a rule as register-machine expressions (load `ip saddr`
+ * into register 1, compare register 1 with 10.0.0.0, ...). Like nft, this
+ * walks them, tracks what each register holds, and turns loads plus
+ * comparisons back into matches. It also hides the protocol matches nft adds
+ * implicitly (`meta nfproto ipv4` before an `ip` field in an inet table,
+ * `meta l4proto tcp` before a `tcp` field), names header fields from the
+ * protocol context, and prints anonymous sets inline when given the
+ * table's sets.
+ *
+ * The text is exact (equal to `nft list`) for the statements nlkit's rule
+ * builder writes and nft's common ones; the approximations are listed in
+ * docs/guides/low-level.md.
+ * @module
+ */
+import { HOST_LITTLE_ENDIAN, type Verdict } from './data';
+import { findPayloadField, rawPayloadName, type ProtocolContext } from './describe-fields';
+import {
+  byteUnits,
+  duration,
+  formatBytes,
+  formatElementValue,
+  isAddressType,
+  isFlagType,
+  timeUnit,
+  type InterfaceNames,
+} from './describe-values';
+import type { ElementValue } from './elements';
+import type { SetWithElements } from './list';
+import type { NftFamily } from './message';
+import { registerIndex, registerSpan } from './registers';
+import type { Expression } from './expressions/registry';
+import type { CtExpression } from './expressions/ct';
+import type { DynsetExpression } from './expressions/dynset';
+import type { FibExpression } from './expressions/fib';
+import type { LimitExpression } from './expressions/limit';
+import type { LogExpression } from './expressions/log';
+import type { LookupExpression } from './expressions/lookup';
+import type { MetaExpression } from './expressions/meta';
+import type { NatExpression } from './expressions/nat';
+import type { PayloadExpression } from './expressions/payload';
+import type { RejectExpression } from './expressions/reject';
+import { parseUdata, BYTEORDER_HOST, UDATA_SET_KEYBYTEORDER } from './userdata';
+
+/** What {@link describe} reads: a listed rule, or just its expressions. */
+export interface DescribableRule {
+  /** The expressions, in order. */
+  expressions: readonly Expression[];
+  /** Family of the rule's table (names fields: `ip saddr` needs no dependency in an ip table). Default: inet. */
+  family?: NftFamily;
+  /** The rule's table, to pick its anonymous sets out of `sets`. */
+  table?: string;
+  /** Printed as `comment "..."`, as nft does. */
+  comment?: string;
+}
+
+/** Options of {@link describe}. */
+export interface DescribeOptions {
+  /**
+   * The sets and maps of the rule's table (`listRuleset().sets`): anonymous
+   * ones are printed inline (`{ 22, 80 }`) as nft does, and object maps by
+   * their object type. Without them anonymous sets print as `@__set0`.
+   */
+  sets?: readonly SetWithElements[];
+  /**
+   * Names of interfaces by index, for `iif`/`oif` matches (nft looks them up
+   * in its namespace; a rule only holds the index). Default: the index.
+   */
+  interfaceNames?: InterfaceNames;
+}
+
+/** What a register holds at some point of the rule. */
+type RegValue =
+  | {
+      kind: 'field';
+      /** "ip saddr", "meta mark", "ct state", "@nh,96,32" */
+      text: string;
+      /** Data type of the value. */
+      type: string;
+      /** Bits of an address a shorter load or a mask keeps (a prefix match). */
+      prefixBits?: number;
+      /** Full field length in bytes (prefix matches print the whole address). */
+      fieldLen: number;
+      /** A mask-xor bitwise applied to the field. */
+      mask?: Buffer;
+      xor?: Buffer;
+      /** A byteorder conversion made the value big-endian. */
+      bigEndian?: boolean;
+    }
+  | { kind: 'data'; data: Buffer }
+  | { kind: 'map'; text: string; dataTypes: string[]; id: object }
+  | { kind: 'map-part'; id: object };
+
+/** One printed statement; protocol matches may later turn out to be implicit dependencies. */
+interface Piece {
+  text: string;
+  hidden?: boolean;
+}
+
+/** The dependency a protocol match provides: the network layer, the transport layer, or ethernet. */
+type DependencyKind = 'l3' | 'l4' | 'll';
+
+const META_TYPES: Record<string, string> = {
+  l4proto: 'inet_proto',
+  nfproto: 'nf_proto',
+  protocol: 'ether_type',
+  mark: 'mark',
+  iif: 'iface_index',
+  oif: 'iface_index',
+  iifname: 'ifname',
+  oifname: 'ifname',
+  ibrname: 'ifname',
+  obrname: 'ifname',
+  sdifname: 'ifname',
+  iiftype: 'arphrd',
+  oiftype: 'arphrd',
+  skuid: 'uid',
+  skgid: 'gid',
+  pkttype: 'pkt_type',
+};
+/** Meta keys nft prints without the `meta` keyword. */
+const UNQUALIFIED_META = new Set(['iif', 'oif', 'iifname', 'oifname', 'iifgroup', 'oifgroup']);
+
+const CT_TYPES: Record<string, string> = {
+  state: 'ct_state',
+  status: 'ct_status',
+  direction: 'ct_dir',
+  mark: 'mark',
+  l3proto: 'nf_proto',
+  protocol: 'inet_proto',
+  'proto-src': 'inet_service',
+  'proto-dst': 'inet_service',
+  'ip saddr': 'ipv4_addr',
+  'ip daddr': 'ipv4_addr',
+  'ip6 saddr': 'ipv6_addr',
+  'ip6 daddr': 'ipv6_addr',
+};
+
+const CMP_OPS: Record<string, string> = { eq: '', neq: '!= ', lt: '< ', lte: '<= ', gt: '> ', gte: '>= ' };
+
+/** ICMP codes of `reject with icmp` / `icmpv6` / `icmpx`, and the code each prints nothing for (the default). */
+const REJECT_CODES: Record<string, { names: Record<number, string>; implicit: number }> = {
+  icmp: { names: { 0: 'net-unreachable', 1: 'host-unreachable', 2: 'prot-unreachable', 3: 'port-unreachable', 4: 'frag-needed', 9: 'net-prohibited', 10: 'host-prohibited', 13: 'admin-prohibited' }, implicit: 3 },
+  icmpv6: { names: { 0: 'no-route', 1: 'admin-prohibited', 3: 'addr-unreachable', 4: 'port-unreachable', 5: 'policy-fail', 6: 'reject-route' }, implicit: 4 },
+  icmpx: { names: { 0: 'no-route', 1: 'port-unreachable', 2: 'host-unreachable', 3: 'admin-prohibited' }, implicit: 1 },
+};
+
+/** Describes one rule; see the module comment. */
+class RuleDescriber {
+  private readonly regs = new Map<number, RegValue>();
+  /** Registers loaded and not consumed yet: consecutive ones form a concatenation (`ip daddr . tcp dport`). */
+  private readonly fresh = new Set<number>();
+  private readonly pieces: Piece[] = [];
+  /** The last protocol match of each kind, until a field that depends on it hides it. */
+  private readonly pending = new Map<DependencyKind, Piece>();
+  private readonly ctx: ProtocolContext = {};
+  private readonly family: NftFamily;
+
+  constructor(
+    private readonly rule: DescribableRule,
+    private readonly opts: DescribeOptions,
+  ) {
+    this.family = rule.family ?? 'inet';
+    if (this.family === 'ip') this.ctx.l3 = 'ip';
+    if (this.family === 'ip6') this.ctx.l3 = 'ip6';
+  }
+
+  run(): string {
+    const ex = this.rule.expressions;
+    for (let i = 0; i < ex.length; i++) {
+      const e = ex[i];
+      const next = ex[i + 1];
+      // nft writes a range as two comparisons: `>= from` then `<= to`.
+      if (e.type === 'cmp' && e.op === 'gte' && next?.type === 'cmp' && next.op === 'lte' && next.sreg === e.sreg) {
+        this.range(e.sreg, e.data, next.data, false);
+        i++;
+        continue;
+      }
+      this.expression(e);
+    }
+    let text = this.pieces.filter((p) => !p.hidden).map((p) => p.text).join(' ');
+    if (this.rule.comment !== undefined) text += `${text ? ' ' : ''}comment ${JSON.stringify(this.rule.comment)}`;
+    return text;
+  }
+
+  private expression(e: Expression): void {
+    switch (e.type) {
+      case 'payload':
+        return this.payload(e);
+      case 'meta':
+        return this.meta(e);
+      case 'ct':
+        return this.ct(e);
+      case 'bitwise': {
+        const v = this.regs.get(registerIndex(e.sreg));
+        if (v?.kind === 'field' && (e.op === undefined || e.op === 'mask-xor') && e.mask) this.load(e.dreg, withMask(v, e.mask, e.xor));
+        else this.load(e.dreg, { kind: 'field', text: `${this.left(e.sreg)} ${e.op === 'lshift' ? '<<' : e.op === 'rshift' ? '>>' : '&'} ${e.data ? formatBytes('integer', e.data) : '?'}`, type: 'integer', fieldLen: e.len });
+        return;
+      }
+      case 'byteorder': {
+        const v = this.regs.get(registerIndex(e.sreg));
+        this.load(e.dreg, v?.kind === 'field' ? { ...v, bigEndian: e.op === 'hton' } : (v ?? { kind: 'data', data: Buffer.alloc(0) }));
+        return;
+      }
+      case 'cmp':
+        return this.compare(e.sreg, CMP_OPS[String(e.op)] ?? `${e.op} `, e.data);
+      case 'range':
+        return this.range(e.sreg, e.from, e.to, e.op === 'neq');
+      case 'immediate':
+        if (e.verdict) this.emit(verdictText(e.verdict));
+        else if (e.data) this.load(e.dreg, { kind: 'data', data: e.data });
+        return;
+      case 'lookup':
+        return this.lookup(e);
+      case 'counter':
+        this.emit(`counter packets ${e.packets ?? 0n} bytes ${e.bytes ?? 0n}`);
+        return;
+      case 'notrack':
+        this.emit('notrack');
+        return;
+      case 'log':
+        this.emit(logText(e));
+        return;
+      case 'limit':
+        this.emit(limitText(e));
+        return;
+      case 'quota':
+        this.emit(`quota ${e.invert ? 'over ' : ''}${byteUnits(e.bytes)}${e.consumed ? ` used ${byteUnits(e.consumed)}` : ''}`);
+        return;
+      case 'reject':
+        this.emit(this.rejectText(e));
+        return;
+      case 'masq':
+        this.emit(`masquerade${this.portsText(e.regProtoMin, e.regProtoMax)}${natFlags(e.flags)}`);
+        return;
+      case 'redir':
+        this.emit(`redirect${this.portsText(e.regProtoMin, e.regProtoMax)}${natFlags(e.flags)}`);
+        return;
+      case 'nat':
+        this.emit(this.natText(e));
+        return;
+      case 'numgen':
+        this.load(e.dreg, {
+          kind: 'field',
+          text: `numgen ${e.mode === 'incremental' ? 'inc' : e.mode} mod ${e.modulus}${e.offset ? ` offset ${e.offset}` : ''}`,
+          type: 'integer',
+          fieldLen: 4,
+        });
+        return;
+      case 'fib':
+        return this.fib(e);
+      case 'objref':
+        if (e.name !== undefined) this.emit(e.objectType === 'ct helper' ? `ct helper set ${JSON.stringify(e.name)}` : `${e.objectType} name ${JSON.stringify(e.name)}`);
+        else this.emit(`${this.findSet(e.set)?.objectType ?? 'objref'} name ${this.left(e.sreg ?? 0)} map ${e.set !== undefined ? `@${e.set}` : '@?'}`);
+        return;
+      case 'dynset':
+        return this.dynset(e);
+      case 'opaque':
+        this.emit(`<${e.name}>`);
+        return;
+    }
+  }
+
+  private emit(text: string): Piece {
+    const p = { text };
+    this.pieces.push(p);
+    return p;
+  }
+
+  /** Puts a value into a register (and the ones after it, for long values). */
+  private load(reg: number, v: RegValue): void {
+    const idx = registerIndex(reg);
+    this.regs.set(idx, v);
+    this.fresh.add(idx);
+  }
+
+  private payload(e: PayloadExpression): void {
+    const match = findPayloadField(e.base, e.offset, e.len, this.ctx);
+    const text = match ? match.field.name : rawPayloadName(e.base, e.offset, e.len);
+    // A header field makes the protocol match before it implicit.
+    if (match) {
+      if (e.base === 'network') this.hide('l3');
+      else if (e.base === 'transport' && this.ctx.l4 !== undefined && !text.startsWith('th ')) this.hide('l4');
+      else if (e.base === 'link') this.hide('ll');
+    }
+    const v: RegValue = match
+      ? { kind: 'field', text, type: match.field.type, fieldLen: match.field.len, prefixBits: match.prefixBits }
+      : { kind: 'field', text, type: 'raw', fieldLen: e.len };
+    if (e.sreg !== undefined) {
+      this.emit(`${text} set ${this.valueText(e.sreg, v)}`);
+      return;
+    }
+    this.load(e.dreg!, v);
+  }
+
+  private meta(e: MetaExpression): void {
+    const key = String(e.key);
+    const text = UNQUALIFIED_META.has(key) ? key : `meta ${key}`;
+    const type = META_TYPES[key] ?? 'integer';
+    if (e.sreg !== undefined) {
+      this.emit(`${text} set ${this.valueText(e.sreg, { kind: 'field', text, type, fieldLen: 4 })}`);
+      return;
+    }
+    this.load(e.dreg!, { kind: 'field', text, type, fieldLen: type === 'ifname' ? 16 : 4 });
+  }
+
+  private ct(e: CtExpression): void {
+    const key = String(e.key);
+    const text = `ct ${e.direction !== undefined ? `${e.direction} ` : ''}${key}`;
+    let type = CT_TYPES[key] ?? 'integer';
+    if (key === 'saddr' || key === 'daddr') type = this.ctx.l3 === 'ip6' ? 'ipv6_addr' : 'ipv4_addr';
+    if (e.sreg !== undefined) {
+      this.emit(`${text} set ${this.valueText(e.sreg, { kind: 'field', text, type, fieldLen: 4 })}`);
+      return;
+    }
+    this.load(e.dreg!, { kind: 'field', text, type, fieldLen: 4 });
+  }
+
+  private fib(e: FibExpression): void {
+    const flags = e.flags.map(String);
+    const inputs = [flags.includes('saddr') ? 'saddr' : flags.includes('daddr') ? 'daddr' : undefined, ...['mark', 'iif', 'oif'].filter((f) => flags.includes(f))].filter(Boolean);
+    const result = String(e.result);
+    const type = result === 'type' ? 'fib_addrtype' : result === 'oifname' ? 'ifname' : 'iface_index';
+    this.load(e.dreg, { kind: 'field', text: `fib ${inputs.join(' . ')} ${result}`, type, fieldLen: result === 'oifname' ? 16 : 4 });
+  }
+
+  /** Hides the pending protocol match of this kind: a field that needs it follows. */
+  private hide(kind: DependencyKind): void {
+    const p = this.pending.get(kind);
+    if (p) p.hidden = true;
+    this.pending.delete(kind);
+  }
+
+  /** The value a statement reads from a register: one register, or a concatenation of fresh ones. */
+  private take(reg: number): RegValue[] {
+    const parts: RegValue[] = [];
+    let idx = registerIndex(reg);
+    for (;;) {
+      const v = this.regs.get(idx);
+      if (!v) break;
+      const fresh = this.fresh.delete(idx);
+      if (parts.length > 0 && !fresh) break;
+      parts.push(v);
+      idx += v.kind === 'field' ? registerSpan(v.fieldLen) : v.kind === 'data' ? registerSpan(v.data.length) : 1;
+      if (!this.fresh.has(idx)) break;
+    }
+    return parts;
+  }
+
+  /** "ip daddr . tcp dport": the text of what a register (concatenation) holds. */
+  private left(reg: number): string {
+    const parts = this.take(reg);
+    if (parts.length === 0) return `<register ${reg}>`;
+    return parts.map((v) => (v.kind === 'field' || v.kind === 'map' ? v.text : v.kind === 'data' ? `0x${v.data.toString('hex')}` : '')).join(' . ');
+  }
+
+  private compare(reg: number, op: string, data: Buffer): void {
+    const parts = this.take(reg);
+    const v = parts[0];
+    if (parts.length !== 1 || v.kind !== 'field') {
+      this.emit(`${parts.length ? this.textOf(parts) : `<register ${reg}>`} ${op}0x${data.toString('hex')}`);
+      return;
+    }
+    const piece = this.emit(this.relation(v, op, data));
+    this.protocolMatch(v, op, data, piece);
+  }
+
+  /** Text of a comparison of a field with constant bytes. */
+  private relation(v: Extract<RegValue, { kind: 'field' }>, op: string, data: Buffer): string {
+    const names = this.opts.interfaceNames;
+    if (v.prefixBits !== undefined && isAddressType(v.type)) {
+      const full = Buffer.alloc(v.fieldLen);
+      data.copy(full, 0, 0, Math.min(data.length, full.length));
+      return `${v.text} ${op}${formatBytes(v.type, full)}/${v.prefixBits}`;
+    }
+    if (v.mask) {
+      const maskNum = v.mask.reduce((n, b) => n + b, 0);
+      const zero = data.every((b) => b === 0) && (!v.xor || v.xor.every((b) => b === 0));
+      // `ct state established,related`: any of the flags is set.
+      if (isFlagType(v.type) && zero && op === '!= ') return `${v.text} ${formatBytes(v.type, v.mask)}`;
+      if (maskNum !== 0) {
+        const xor = v.xor && v.xor.some((b) => b !== 0) ? ` ^ ${formatBytes(v.type, v.xor, names, v.bigEndian)}` : '';
+        return `${v.text} & ${formatBytes(v.type, v.mask, names, v.bigEndian)}${xor} ${op === '' ? '==' : op.trim()} ${formatBytes(v.type, data, names, v.bigEndian)}`;
+      }
+    }
+    return `${v.text} ${op}${formatBytes(v.type, data, names, v.bigEndian)}`;
+  }
+
+  /** Records protocol matches: they set the context fields are named in, and may be implicit dependencies. */
+  private protocolMatch(v: Extract<RegValue, { kind: 'field' }>, op: string, data: Buffer, piece: Piece): void {
+    if (op !== '' || v.mask) return;
+    const n = Number(formatBytes('integer', data.length <= 4 ? data : data.subarray(0, 4)));
+    switch (v.text) {
+      case 'meta nfproto':
+        this.setL3(data[0] === 2 ? 'ip' : data[0] === 10 ? 'ip6' : undefined, piece);
+        return;
+      case 'meta protocol':
+      case 'ether type':
+        this.setL3(n === 0x0800 ? 'ip' : n === 0x86dd ? 'ip6' : undefined, piece);
+        return;
+      case 'meta l4proto':
+      case 'ip protocol':
+      case 'ip6 nexthdr':
+        this.ctx.l4 = data[0];
+        this.pending.set('l4', piece);
+        return;
+      case 'meta iiftype':
+        if (formatBytes('arphrd', data) === 'ether') this.pending.set('ll', piece);
+        return;
+    }
+  }
+
+  private setL3(l3: 'ip' | 'ip6' | undefined, piece: Piece): void {
+    if (!l3) return;
+    this.ctx.l3 = l3;
+    this.pending.set('l3', piece);
+  }
+
+  private range(reg: number, from: Buffer, to: Buffer, negate: boolean): void {
+    const parts = this.take(reg);
+    const v = parts[0];
+    const names = this.opts.interfaceNames;
+    if (parts.length !== 1 || v.kind !== 'field') {
+      this.emit(`${this.textOf(parts)} ${negate ? '!= ' : ''}0x${from.toString('hex')}-0x${to.toString('hex')}`);
+      return;
+    }
+    this.emit(`${v.text} ${negate ? '!= ' : ''}${formatBytes(v.type, from, names, v.bigEndian)}-${formatBytes(v.type, to, names, v.bigEndian)}`);
+  }
+
+  private textOf(parts: RegValue[]): string {
+    return parts.map((v) => (v.kind === 'field' || v.kind === 'map' ? v.text : v.kind === 'data' ? `0x${v.data.toString('hex')}` : '')).join(' . ') || '<register>';
+  }
+
+  private lookup(e: LookupExpression): void {
+    const keyParts = this.take(e.sreg);
+    const left = keyParts.length ? this.textOf(keyParts) : `<register ${e.sreg}>`;
+    const set = this.findSet(e.set);
+    const setText = this.setText(e.set, set);
+    if (e.dreg === undefined) {
+      this.emit(`${left} ${e.invert ? '!= ' : ''}${setText}`);
+      return;
+    }
+    if (e.dreg === 0) {
+      this.emit(`${left} vmap ${setText}`);
+      return;
+    }
+    const dataTypes = set?.dataType === undefined || set.dataType === 'verdict' ? [] : (Array.isArray(set.dataType) ? set.dataType : [set.dataType]).map(String);
+    const id = {};
+    this.load(e.dreg, { kind: 'map', text: `${left} map ${setText}`, dataTypes, id });
+    // A concatenated map value (address . port) fills the registers after the first.
+    let idx = registerIndex(e.dreg);
+    for (let i = 1; i < dataTypes.length; i++) {
+      idx += registerSpan(dataTypes[i - 1] === 'ipv6_addr' ? 16 : 4);
+      this.regs.set(idx, { kind: 'map-part', id });
+    }
+  }
+
+  private dynset(e: DynsetExpression): void {
+    const key = this.left(e.sregKey);
+    const data = e.sregData !== undefined ? ` : ${this.left(e.sregData)}` : '';
+    const timeout = e.timeout ? ` timeout ${duration(e.timeout)}` : '';
+    const exprs = (e.expressions ?? []).map((x) => ` ${new RuleDescriber({ expressions: [x], family: this.family }, this.opts).run()}`).join('');
+    this.emit(`${e.invert ? '!' : ''}${e.op} @${e.set} { ${key}${timeout}${exprs}${data} }`);
+  }
+
+  private findSet(name: string | undefined): SetWithElements | undefined {
+    if (name === undefined) return undefined;
+    return this.opts.sets?.find((s) => s.name === name && (this.rule.table === undefined || s.table === this.rule.table) && (this.rule.family === undefined || s.family === this.rule.family));
+  }
+
+  /** `@name` for a named set; the elements of an anonymous one, `{ 22, 80 }`. */
+  private setText(name: string, set: SetWithElements | undefined): string {
+    const anonymous = set ? (set.flags ?? []).includes('anonymous') : /^__(set|map)\d+$/.test(name);
+    if (!anonymous || !set) return `@${name}`;
+    const keyTypes = (Array.isArray(set.keyType) ? set.keyType : [set.keyType]).map(String);
+    const dataTypes = set.dataType === undefined || set.dataType === 'verdict' ? [] : (Array.isArray(set.dataType) ? set.dataType : [set.dataType]).map(String);
+    const hostOrderKey = keyTypes.length === 1 && keyTypes[0] === 'integer' && keyByteOrder(set) === BYTEORDER_HOST;
+    const names = this.opts.interfaceNames;
+    const elements = set.elements.map((el) => {
+      let key = el.catchall ? '*' : formatElementValue(keyTypes, hostOrderKey ? swapHostInteger(el.key, set.keyLength ?? 4) : el.key, names);
+      if (el.keyEnd !== undefined) key += `-${formatElementValue(keyTypes, el.keyEnd, names)}`;
+      if (el.verdict) return `${key} : ${verdictText(el.verdict)}`;
+      if (el.object !== undefined) return `${key} : ${JSON.stringify(el.object)}`;
+      if (el.value !== undefined) return `${key} : ${formatElementValue(dataTypes, el.value, names)}`;
+      return key;
+    });
+    return `{ ${elements.join(', ')} }`;
+  }
+
+  /** A register's value printed as a value of `target`'s type (`meta mark set 0x00000005`, `meta mark set ct mark`). */
+  private valueText(reg: number, target: Extract<RegValue, { kind: 'field' }>): string {
+    const v = this.regs.get(registerIndex(reg));
+    this.fresh.delete(registerIndex(reg));
+    if (!v) return `<register ${reg}>`;
+    if (v.kind === 'data') return formatBytes(target.type, v.data, this.opts.interfaceNames);
+    return v.kind === 'field' || v.kind === 'map' ? v.text : '';
+  }
+
+  private rejectText(e: RejectExpression): string {
+    const type = String(e.rejectType);
+    if (type === 'tcp reset') return 'reject with tcp reset';
+    const kind = type === 'icmpx' ? 'icmpx' : this.ctx.l3 === 'ip6' ? 'icmpv6' : 'icmp';
+    const codes = REJECT_CODES[kind];
+    if (e.code === undefined || e.code === codes.implicit) return 'reject';
+    return `reject with ${kind} ${codes.names[e.code] ?? e.code}`;
+  }
+
+  /** ` to :80`, ` to :1024-65535`, or nothing. */
+  private portsText(min?: number, max?: number): string {
+    const ports = this.portRange(min, max);
+    return ports ? ` to :${ports}` : '';
+  }
+
+  private portRange(min?: number, max?: number): string | undefined {
+    if (min === undefined) return undefined;
+    const lo = this.regs.get(registerIndex(min));
+    const hi = max !== undefined && max !== min ? this.regs.get(registerIndex(max)) : undefined;
+    const port = (v: RegValue | undefined) => (v?.kind === 'data' ? formatBytes('inet_service', v.data) : v?.kind === 'field' || v?.kind === 'map' ? v.text : '?');
+    return hi ? `${port(lo)}-${port(hi)}` : port(lo);
+  }
+
+  private natText(e: NatExpression): string {
+    const family = this.family === 'inet' && (e.family === 'ip' || e.family === 'ip6') ? ` ${e.family}` : '';
+    const addr = e.regAddrMin !== undefined ? this.regs.get(registerIndex(e.regAddrMin)) : undefined;
+    const proto = e.regProtoMin !== undefined ? this.regs.get(registerIndex(e.regProtoMin)) : undefined;
+    let to: string;
+    if (addr?.kind === 'map') {
+      // `dnat ip to numgen random mod 100 map { 0-89 : 10.0.0.2 . 80 }`: the map yields address and port.
+      to = addr.text;
+      if (proto && !(proto.kind === 'map-part' && proto.id === addr.id)) to += `:${this.portRange(e.regProtoMin, e.regProtoMax)}`;
+    } else {
+      const addrText = (v: RegValue | undefined) => (v?.kind === 'data' ? formatBytes(e.family === 'ip6' ? 'ipv6_addr' : 'ipv4_addr', v.data) : v?.kind === 'field' ? v.text : '?');
+      let a = addr ? addrText(addr) : '';
+      if (addr && e.regAddrMax !== undefined && e.regAddrMax !== e.regAddrMin) a += `-${addrText(this.regs.get(registerIndex(e.regAddrMax)))}`;
+      const ports = this.portRange(e.regProtoMin, e.regProtoMax);
+      if (ports !== undefined) to = e.family === 'ip6' && a ? `[${a}]:${ports}` : `${a}:${ports}`;
+      else to = a;
+    }
+    return `${e.nat}${family}${to ? ` to ${to}` : ''}${natFlags(e.flags)}`;
+  }
+}
+
+function withMask(v: Extract<RegValue, { kind: 'field' }>, mask: Buffer, xor?: Buffer): RegValue {
+  const zeroXor = !xor || xor.every((b) => b === 0);
+  // An address masked with leading ones is a prefix match: `ip saddr 10.0.0.0/20`.
+  if (isAddressType(v.type) && zeroXor) {
+    const bits = prefixLength(mask);
+    if (bits !== undefined) return { ...v, prefixBits: bits };
+  }
+  return { ...v, mask, xor };
+}
+
+/** Number of leading one bits when the mask is ones then zeros; undefined otherwise. */
+function prefixLength(mask: Buffer): number | undefined {
+  let bits = 0;
+  let zeros = false;
+  for (const byte of mask) {
+    for (let b = 7; b >= 0; b--) {
+      const one = (byte >> b) & 1;
+      if (one && zeros) return undefined;
+      if (one) bits++;
+      else zeros = true;
+    }
+  }
+  return bits;
+}
+
+function verdictText(v: Verdict): string {
+  return v.chain !== undefined ? `${v.code} ${v.chain}` : String(v.code);
+}
+
+/** ` random,fully-random,persistent` in nft's order. */
+function natFlags(flags: ReadonlyArray<string> | undefined): string {
+  const shown = ['random', 'fully-random', 'persistent'].filter((f) => flags?.includes(f));
+  return shown.length ? ` ${shown.join(',')}` : '';
+}
+
+function logText(e: LogExpression): string {
+  let s = 'log';
+  if (e.prefix !== undefined) s += ` prefix ${JSON.stringify(e.prefix)}`;
+  if (e.group !== undefined) s += ` group ${e.group}`;
+  if (e.snaplen !== undefined) s += ` snaplen ${e.snaplen}`;
+  if (e.queueThreshold !== undefined) s += ` queue-threshold ${e.queueThreshold}`;
+  if (e.level !== undefined && e.level !== 'warn' && e.level !== 4) s += ` level ${e.level}`;
+  const flags = new Set((e.flags ?? []).map(String));
+  if (['tcp sequence', 'tcp options', 'ip options', 'skuid', 'ether'].every((f) => flags.has(f))) return `${s} flags all`;
+  const words: string[] = [];
+  const tcp = ['sequence', 'options'].filter((f) => flags.has(`tcp ${f}`));
+  if (tcp.length) words.push(`tcp ${tcp.join(',')}`);
+  for (const f of ['ip options', 'skuid', 'ether']) if (flags.has(f)) words.push(f);
+  return words.length ? `${s} flags ${words.join(',')}` : s;
+}
+
+function limitText(e: LimitExpression): string {
+  const over = e.invert ? 'over ' : '';
+  if (e.limitType === 'bytes' || e.limitType === 1) {
+    const burst = e.burst ? ` burst ${byteUnits(BigInt(e.burst))}` : '';
+    return `limit rate ${over}${byteUnits(BigInt(e.rate))}/${timeUnit(e.unit)}${burst}`;
+  }
+  // nft's default burst (5 packets) is not printed.
+  const burst = e.burst && e.burst !== 5 ? ` burst ${e.burst} packets` : '';
+  return `limit rate ${over}${e.rate}/${timeUnit(e.unit)}${burst}`;
+}
+
+/** The key byte order nft recorded in a set's userdata. */
+function keyByteOrder(set: SetWithElements): number | undefined {
+  const tlv = set.userdata ? parseUdata(set.userdata)?.find((t) => t.type === UDATA_SET_KEYBYTEORDER) : undefined;
+  if (!tlv || tlv.value.length < 4) return undefined;
+  return HOST_LITTLE_ENDIAN ? tlv.value.readUInt32LE(0) : tlv.value.readUInt32BE(0);
+}
+
+/** An integer key nft stored in host order but listed as big-endian (numgen maps): the number nft means. */
+function swapHostInteger(v: ElementValue, len: number): ElementValue {
+  if (typeof v !== 'number' && typeof v !== 'bigint') return v;
+  const b = Buffer.alloc(len);
+  let n = BigInt(v);
+  for (let i = len - 1; i >= 0; i--) {
+    b[i] = Number(n & 0xffn);
+    n >>= 8n;
+  }
+  let out = 0n;
+  for (let i = len - 1; i >= 0; i--) out = (out << 8n) | BigInt(b[i]);
+  return HOST_LITTLE_ENDIAN ? Number(out) : v;
+}
+
+/**
+ * A rule as nft text, for logs and debugging: the statement nft would print
+ * for it in `nft list ruleset` (exact for the common statements; see the
+ * module comment). Give the table's sets to print anonymous sets inline.
+ * @example
+ * const { rules, sets } = await h.nft.listRuleset({ family: 'inet', table: 'filter' });
+ * for (const r of rules) console.log(`[${r.handle}]`, describeNftRule(r, { sets }));
+ * // [4] tcp dport { 22, 80 } counter packets 0 bytes 0 accept
+ */
+export function describe(rule: DescribableRule, opts: DescribeOptions = {}): string {
+  return new RuleDescriber(rule, opts).run();
+}

@@ -8,8 +8,9 @@ import * as fs from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import * as path from 'node:path';
 import { native } from '../native/binding';
-import { SystemError, ValidationError, fromNative } from '../netlink/errors';
+import { NotFoundError, SystemError, ValidationError, checkDeleteOptions, fromNative, type DeleteOptions } from '../netlink/errors';
 import { validateNetnsName } from '../validate/names';
+import { rejectUnknownKeys } from '../validate/options';
 
 /** Where named namespaces live, as with iproute2. */
 export const NETNS_RUN_DIR = '/run/netns';
@@ -117,7 +118,8 @@ export function netnsPath(ref: Exclude<NetnsRef, NetworkNamespace | { fd: number
 
 /**
  * Opens a namespace reference. The returned object owns a new fd (also for
- * `{ fd }` refs, which are duplicated) and must be closed.
+ * `{ fd }` refs, which are duplicated) and must be closed. A name or path
+ * that does not exist is a {@link NotFoundError} (code ENOENT).
  * @example
  * const ns = openNetnsSync('c1');          // or { path }, { pid }, { fd }
  * try { console.log(ns.path); } finally { ns.close(); }
@@ -134,7 +136,9 @@ export function openNetnsSync(ref: NetnsRef): NetworkNamespace {
     fd = fs.openSync(p, fs.constants.O_RDONLY);
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
-    throw new SystemError(`open network namespace ${describe(ref)}`, -(err.errno ?? -2), `open(${p})`);
+    const operation = `open network namespace ${describe(ref)}`;
+    if (err.code === 'ENOENT') throw new NotFoundError('network namespace', { errno: errno.ENOENT, operation, extack: `${p} does not exist` });
+    throw new SystemError(operation, -(err.errno ?? -2), `open(${p})`);
   }
   if (!isNsfs(p)) {
     fs.closeSync(fd);
@@ -169,8 +173,14 @@ function describe(ref: NetnsRef): string {
 
 /** Options for {@link createNetns}. */
 export interface CreateNetnsOptions {
-  /** Do nothing if a namespace of that name already exists (default: fail with EEXIST). */
+  /** Do nothing (and resolve to `false`) if a namespace of that name already exists (default: fail with EEXIST). */
   existOk?: boolean;
+}
+
+function checkCreateOptions(opts: CreateNetnsOptions): boolean {
+  rejectUnknownKeys(opts, ['existOk'], 'options');
+  if (opts.existOk !== undefined && typeof opts.existOk !== 'boolean') throw new ValidationError('existOk', opts.existOk, 'must be a boolean');
+  return opts.existOk === true;
 }
 
 function prepareRunDir(): void {
@@ -183,17 +193,21 @@ function prepareRunDir(): void {
 
 /**
  * Creates a named network namespace, like `ip netns add NAME`, off the event
- * loop. Its loopback is down, as with `ip netns add`.
+ * loop. Its loopback is down, as with `ip netns add`. Resolves to `true`;
+ * a taken name fails with EEXIST, or resolves to `false` with `{ existOk: true }`.
  * @example
  * await createNetns('c1');
+ * const created = await createNetns('c1', { existOk: true }); // false: it was there
  */
-export async function createNetns(name: string, opts: CreateNetnsOptions = {}): Promise<void> {
+export async function createNetns(name: string, opts: CreateNetnsOptions = {}): Promise<boolean> {
   const p = path.join(NETNS_RUN_DIR, validateNetnsName(name));
+  const existOk = checkCreateOptions(opts);
   prepareRunDir();
   try {
     await native().netnsCreateNamed(p);
+    return true;
   } catch (e) {
-    if (opts.existOk && (e as { errno?: number }).errno === errno.EEXIST && isNsfs(p)) return;
+    if (existOk && (e as { errno?: number }).errno === errno.EEXIST && isNsfs(p)) return false;
     throw fromNative(`create network namespace ${name}`, e);
   }
 }
@@ -203,37 +217,45 @@ export async function createNetns(name: string, opts: CreateNetnsOptions = {}): 
  * @example
  * createNetnsSync('c1', { existOk: true });
  */
-export function createNetnsSync(name: string, opts: CreateNetnsOptions = {}): void {
+export function createNetnsSync(name: string, opts: CreateNetnsOptions = {}): boolean {
   const p = path.join(NETNS_RUN_DIR, validateNetnsName(name));
+  const existOk = checkCreateOptions(opts);
   prepareRunDir();
   try {
     native().netnsCreateNamedSync(p);
+    return true;
   } catch (e) {
-    if (opts.existOk && (e as { errno?: number }).errno === errno.EEXIST && isNsfs(p)) return;
+    if (existOk && (e as { errno?: number }).errno === errno.EEXIST && isNsfs(p)) return false;
     throw fromNative(`create network namespace ${name}`, e);
   }
 }
 
-/** Options for {@link deleteNetns}. */
-export interface DeleteNetnsOptions {
-  /** Succeed when there is no such namespace (default: fail with ENOENT). */
-  missingOk?: boolean;
+/** Options for {@link deleteNetns}: `{ missingOk: true }`, as for every delete. */
+export type DeleteNetnsOptions = DeleteOptions;
+
+/** A failed delete as the verb table says: a missing name is NotFoundError, or false with missingOk. */
+function deleteFailed(name: string, p: string, e: unknown, missingOk: boolean): false {
+  if ((e as { errno?: number }).errno !== errno.ENOENT) throw fromNative(`delete network namespace ${name}`, e);
+  if (missingOk) return false;
+  throw new NotFoundError('network namespace', { errno: errno.ENOENT, operation: `delete network namespace ${name}`, extack: `${p} does not exist` });
 }
 
 /**
  * Deletes a named namespace, like `ip netns del NAME`: the name goes away at
  * once; the kernel tears the namespace (and its links) down when nothing
- * else holds it.
+ * else holds it. Resolves to `true`; no such namespace is a
+ * {@link NotFoundError} (code ENOENT), or `false` with `{ missingOk: true }`.
  * @example
  * await deleteNetns('c1', { missingOk: true });
  */
-export async function deleteNetns(name: string, opts: DeleteNetnsOptions = {}): Promise<void> {
+export async function deleteNetns(name: string, opts: DeleteNetnsOptions = {}): Promise<boolean> {
   const p = path.join(NETNS_RUN_DIR, validateNetnsName(name));
+  const missingOk = checkDeleteOptions(opts);
   try {
     await native().netnsDeleteNamed(p);
+    return true;
   } catch (e) {
-    if (opts.missingOk && (e as { errno?: number }).errno === errno.ENOENT) return;
-    throw fromNative(`delete network namespace ${name}`, e);
+    return deleteFailed(name, p, e, missingOk);
   }
 }
 
@@ -242,13 +264,14 @@ export async function deleteNetns(name: string, opts: DeleteNetnsOptions = {}): 
  * @example
  * deleteNetnsSync('c1');
  */
-export function deleteNetnsSync(name: string, opts: DeleteNetnsOptions = {}): void {
+export function deleteNetnsSync(name: string, opts: DeleteNetnsOptions = {}): boolean {
   const p = path.join(NETNS_RUN_DIR, validateNetnsName(name));
+  const missingOk = checkDeleteOptions(opts);
   try {
     native().netnsDeleteNamedSync(p);
+    return true;
   } catch (e) {
-    if (opts.missingOk && (e as { errno?: number }).errno === errno.ENOENT) return;
-    throw fromNative(`delete network namespace ${name}`, e);
+    return deleteFailed(name, p, e, missingOk);
   }
 }
 

@@ -1,261 +1,34 @@
 /**
  * IPv4 and IPv6 routes — RTM_*ROUTE: list, get/find by key, add, replace,
- * delete, and the kernel's own lookup (`ip route get`).
+ * delete, and the kernel's own lookup (`ip route get`). The `Route` type and
+ * the options are in route-types.ts, decoding in route-decode.ts.
  * @module
  */
 import { constants as osConstants } from 'node:os';
 import { NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REPLACE } from '../netlink/constants';
 import { DecodeError, NetlinkError, NotFoundError, ValidationError, checkDeleteOptions, type DeleteOptions } from '../netlink/errors';
 import { call, dump, type Operation } from '../netlink/operation';
-import { Attributes, u32At, u8At, type NetlinkMessage, type RawAttribute } from '../netlink/parser';
+import { u32At, type NetlinkMessage } from '../netlink/parser';
 import { NetlinkWriter } from '../netlink/writer';
-import { afOf, formatIp, formatIpAt, parseCidr, parseIp, AF_INET6, type IpBytes, type IpFamily } from '../validate/ip';
+import { afOf, formatIp, parseCidr, parseIp, type IpBytes, type IpFamily } from '../validate/ip';
 import * as C from './constants';
 import { resolveLinkIndex, resolveLinkNames, type LinkRef } from './link';
 import { deleting, type MissingCodes } from './not-found';
-import { parseProtocol, parseRouteType, parseScope, parseTable, protocolName, routeTypeName, scopeName, tableName } from './names';
+import { parseProtocol, parseRouteType, parseScope, parseTable, protocolName, routeTypeName } from './names';
+import { decodeRoute, PREFS } from './route-decode';
+import type { Route, RouteFilter, RouteKey, RouteLookupOptions, RouteOptions } from './route-types';
 
-/** One next hop of a multipath route. */
-export interface Nexthop {
-  /** Gateway address of this hop, when it has one. */
-  gateway?: string;
-  /** Output link index. */
-  link?: number;
-  /** Name of the output link, resolved by nlkit (docs/api-conventions.md, "Interface names"). */
-  linkName?: string;
-  /** @deprecated use `link` (the same index) */
-  index?: number;
-  /** Weight, 1-256 (the kernel stores weight-1). */
-  weight: number;
-  /** The gateway is treated as directly reachable on the link (RTNH_F_ONLINK). */
-  onlink?: boolean;
-  /** RTNH_F_* flag names: "onlink", "dead", "linkdown", ... */
-  flags: string[];
-}
-
-/** A route as the kernel reports it. */
-export interface Route {
-  /** 4 or 6. */
-  family: IpFamily;
-  /** "default" or "10.0.0.0/24" (host routes keep their /32 or /128). */
-  dst: string;
-  /** Prefix length of `dst` (0 for the default route). */
-  dstLength: number;
-  /** Source prefix of a source-specific (IPv6) route. */
-  src?: string;
-  /** Gateway (next hop) address, for single-path routes. */
-  gateway?: string;
-  /** Output link index. */
-  link?: number;
-  /** Name of the output link, resolved by nlkit (docs/api-conventions.md, "Interface names"). */
-  linkName?: string;
-  /** @deprecated use `link` (the same index) */
-  index?: number;
-  /** Preferred source address. */
-  prefsrc?: string;
-  /** Table name ("main", "local") or number as a string. */
-  table: string;
-  /** Numeric routing table id (254 is "main"). */
-  tableId: number;
-  /** Route metric (`metric`/`priority`); lower wins. */
-  metric?: number;
-  /** Who installed it: "kernel", "boot", "static", "dhcp", ... or a number as a string. */
-  protocol: string;
-  /** "global", "link", "host", ... or a number as a string. */
-  scope: string;
-  /** "unicast", "local", "broadcast", "blackhole", "unreachable", "prohibit", "throw", ... */
-  type: string;
-  /** "onlink", "linkdown", "dead", ... */
-  flags: string[];
-  /** The next hops of a multipath (ECMP) route. */
-  multipath?: Nexthop[];
-  /** Route MTU (RTAX_MTU), when set. */
-  mtu?: number;
-  /** Other RTA_METRICS values by RTAX number. */
-  metrics?: Record<number, number>;
-  /** IPv6 router preference: "low", "medium", "high" (as `ip -j` prints it). */
-  pref?: RoutePref;
-  /** Top-level attributes nlkit does not decode, preserved as received. */
-  unknownAttributes: RawAttribute[];
-}
-
-/** IPv6 router preference of a route (RTA_PREF), as `ip` names it. */
-export type RoutePref = 'low' | 'medium' | 'high';
-
-/** ICMPV6_ROUTER_PREF_* values. */
-const PREFS: Record<RoutePref, number> = { medium: 0, high: 1, low: 3 };
-
-/** One next hop of a multipath route to add. */
-export interface NexthopOptions {
-  /** Gateway address of this hop. */
-  gateway?: string;
-  /** Output link of this hop (name or index). */
-  link?: LinkRef;
-  /** @deprecated use `link` */
-  dev?: LinkRef;
-  /** 1-256, default 1. */
-  weight?: number;
-  /** Treat the gateway as directly reachable on `link`. */
-  onlink?: boolean;
-}
-
-/** A route to add, replace or delete. */
-export interface RouteOptions {
-  /** "default", "10.0.0.0/24", or an address (a host route). */
-  dst: string;
-  /** Address family, needed only for "default" when no gateway tells it (default 4). */
-  family?: IpFamily;
-  /** Next-hop address; sets the family when `dst` is "default". */
-  gateway?: string;
-  /** Output link (name or index). */
-  link?: LinkRef;
-  /** @deprecated use `link` */
-  dev?: LinkRef;
-  /** Preferred source address for packets sent along this route (`src` in `ip route`). */
-  prefsrc?: string;
-  /** Source prefix (IPv6 source-specific routing). */
-  src?: string;
-  /** "main" (default), "local", or a number. */
-  table?: string | number;
-  /** Route metric (`metric`/`priority`); lower wins. */
-  metric?: number;
-  /** "boot" (default, like `ip route add`), "static", "kernel", a number... */
-  protocol?: string | number;
-  /** Default: "link" for unicast routes without a gateway, else "global". */
-  scope?: string | number;
-  /** "unicast" (default), "local", "blackhole", "unreachable", "prohibit", "throw"... */
-  type?: string;
-  /** Treat the gateway as directly reachable on `link`. */
-  onlink?: boolean;
-  /** Next hops of a multipath (ECMP) route, instead of `gateway`/`link`. */
-  multipath?: NexthopOptions[];
-  /** Route MTU (RTAX_MTU). */
-  mtu?: number;
-  /** IPv6 router preference. */
-  pref?: RoutePref;
-}
-
-/** Filters of {@link routeOps.list}. */
-export interface RouteFilter {
-  /** Only IPv4 (4) or IPv6 (6) routes; default both. */
-  family?: IpFamily;
-  /** Table name or number; default "main". Use "all" for every table. */
-  table?: string | number | 'all';
-  /** Routes through this link. */
-  link?: LinkRef;
-  /** @deprecated use `link` */
-  dev?: LinkRef;
-  /** Only routes installed by this protocol ("kernel", "boot", "static", a number, ...). */
-  protocol?: string | number;
-  /** Only routes of this type ("unicast", "blackhole", ...). */
-  type?: string;
-}
-
-/**
- * What identifies a route for {@link routeOps.get} and {@link routeOps.find}:
- * `dst` and, where several routes share it, the table, metric, link, gateway,
- * type, protocol or source prefix. A listed route is one.
- */
-export type RouteKey = Pick<RouteOptions, 'dst' | 'family' | 'table' | 'metric' | 'link' | 'dev' | 'gateway' | 'type' | 'protocol' | 'src'>;
-
-/** Options of {@link routeOps.lookup}. */
-export interface RouteLookupOptions {
-  /** Source address of the looked-up packet. */
-  from?: string;
-  /** Input interface the packet arrives on (routes it as forwarded traffic). */
-  iif?: LinkRef;
-  /** Output interface to force. */
-  oif?: LinkRef;
-  /** Firewall mark of the packet (for policy routing rules). */
-  mark?: number;
-  /** Return the FIB entry that matched instead of the resolved route. */
-  fibMatch?: boolean;
-}
-
-const KNOWN = new Set([
-  C.RTA_DST, C.RTA_SRC, C.RTA_OIF, C.RTA_GATEWAY, C.RTA_PRIORITY, C.RTA_PREFSRC, C.RTA_METRICS,
-  C.RTA_MULTIPATH, C.RTA_TABLE, C.RTA_PREF, C.RTA_CACHEINFO,
-]);
-
-function nhFlagNames(flags: number): string[] {
-  const out: string[] = [];
-  if (flags & C.RTNH_F_DEAD) out.push('dead');
-  if (flags & C.RTNH_F_PERVASIVE) out.push('pervasive');
-  if (flags & C.RTNH_F_ONLINK) out.push('onlink');
-  if (flags & C.RTNH_F_LINKDOWN) out.push('linkdown');
-  return out;
-}
-
-function decodeMultipath(b: Buffer): Nexthop[] {
-  const out: Nexthop[] = [];
-  let off = 0;
-  while (off + 8 <= b.length) {
-    const len = b.readUInt16LE(off);
-    if (len < 8 || off + len > b.length) break;
-    const flags = b.readUInt8(off + 2);
-    const index = b.readInt32LE(off + 4);
-    const nh: Nexthop = { weight: b.readUInt8(off + 3) + 1, link: index, index, flags: nhFlagNames(flags) };
-    if (flags & C.RTNH_F_ONLINK) nh.onlink = true;
-    const a = new Attributes(b, off + 8, off + len);
-    const gw = a.get(C.RTA_GATEWAY);
-    if (gw) nh.gateway = formatIp(gw);
-    out.push(nh);
-    off += (len + 3) & ~3;
-  }
-  return out;
-}
-
-/** Decodes one RTM_NEWROUTE message. */
-export function decodeRoute(m: NetlinkMessage): Route {
-  const p = m.payload;
-  const family: IpFamily = u8At(p, 0) === AF_INET6 ? 6 : 4;
-  const dstLength = u8At(p, 1);
-  const srcLength = u8At(p, 2);
-  const a = new Attributes(p, C.RTMSG_LEN);
-  const tableId = a.u32(C.RTA_TABLE) ?? u8At(p, 4);
-  const flags = u32At(p, 8);
-  const dst = a.read(C.RTA_DST, formatIpAt);
-  const r: Route = {
-    family,
-    dst: dst !== undefined ? `${dst}/${dstLength}` : dstLength === 0 ? 'default' : `?/${dstLength}`,
-    dstLength,
-    table: tableName(tableId),
-    tableId,
-    protocol: protocolName(u8At(p, 5)),
-    scope: scopeName(u8At(p, 6)),
-    type: routeTypeName(u8At(p, 7)),
-    flags: nhFlagNames(flags),
-    unknownAttributes: a.unknown(KNOWN),
-  };
-  const src = a.get(C.RTA_SRC);
-  if (src && srcLength) r.src = `${formatIp(src)}/${srcLength}`;
-  const gw = a.read(C.RTA_GATEWAY, formatIpAt);
-  if (gw !== undefined) r.gateway = gw;
-  const oif = a.u32(C.RTA_OIF);
-  if (oif !== undefined) {
-    r.link = oif;
-    r.index = oif;
-  }
-  const ps = a.read(C.RTA_PREFSRC, formatIpAt);
-  if (ps !== undefined) r.prefsrc = ps;
-  const prio = a.u32(C.RTA_PRIORITY);
-  if (prio !== undefined) r.metric = prio;
-  const mp = a.get(C.RTA_MULTIPATH);
-  if (mp) r.multipath = decodeMultipath(mp);
-  const metrics = a.nested(C.RTA_METRICS);
-  if (metrics) {
-    for (const x of metrics.list) {
-      if (x.data.length < 4) continue;
-      if (x.type === C.RTAX_MTU) r.mtu = x.data.readUInt32LE(0);
-      else (r.metrics ??= {})[x.type] = x.data.readUInt32LE(0);
-    }
-  }
-  const pref = a.u8(C.RTA_PREF);
-  // The kernel stores only the three valid preferences (an invalid one as medium).
-  const prefName = (Object.keys(PREFS) as RoutePref[]).find((k) => PREFS[k] === pref);
-  if (prefName !== undefined) r.pref = prefName;
-  return r;
-}
+export type {
+  Nexthop,
+  NexthopOptions,
+  Route,
+  RouteFilter,
+  RouteKey,
+  RouteLookupOptions,
+  RouteOptions,
+  RoutePref,
+} from './route-types';
+export { decodeRoute } from './route-decode';
 
 interface ParsedDst {
   family: IpFamily;

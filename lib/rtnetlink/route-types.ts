@@ -1,0 +1,161 @@
+/**
+ * What a route is (as listed) and the options, filters and keys of the
+ * route operations in route.ts. Types only.
+ * @module
+ */
+import type { RawAttribute } from '../netlink/parser';
+import type { IpFamily } from '../validate/ip';
+import type { LinkRef } from './link';
+/** One next hop of a multipath route. */
+export interface Nexthop {
+  /** Gateway address of this hop, when it has one. */
+  gateway?: string;
+  /** Output link index. */
+  link?: number;
+  /** Name of the output link, resolved by nlkit (docs/api-conventions.md, "Interface names"). */
+  linkName?: string;
+  /** @deprecated use `link` (the same index) */
+  index?: number;
+  /** Weight, 1-256 (the kernel stores weight-1). */
+  weight: number;
+  /** The gateway is treated as directly reachable on the link (RTNH_F_ONLINK). */
+  onlink?: boolean;
+  /** RTNH_F_* flag names: "onlink", "dead", "linkdown", ... */
+  flags: string[];
+}
+
+/** A route as the kernel reports it. */
+export interface Route {
+  /** 4 or 6. */
+  family: IpFamily;
+  /** "default" or "10.0.0.0/24" (host routes keep their /32 or /128). */
+  dst: string;
+  /** Prefix length of `dst` (0 for the default route). */
+  dstLength: number;
+  /** Source prefix of a source-specific (IPv6) route. */
+  src?: string;
+  /** Gateway (next hop) address, for single-path routes. */
+  gateway?: string;
+  /** Output link index. */
+  link?: number;
+  /** Name of the output link, resolved by nlkit (docs/api-conventions.md, "Interface names"). */
+  linkName?: string;
+  /** @deprecated use `link` (the same index) */
+  index?: number;
+  /** Preferred source address. */
+  prefsrc?: string;
+  /** Table name ("main", "local") or number as a string. */
+  table: string;
+  /** Numeric routing table id (254 is "main"). */
+  tableId: number;
+  /** Route metric (`metric`/`priority`); lower wins. */
+  metric?: number;
+  /** Who installed it: "kernel", "boot", "static", "dhcp", ... or a number as a string. */
+  protocol: string;
+  /** "global", "link", "host", ... or a number as a string. */
+  scope: string;
+  /** "unicast", "local", "broadcast", "blackhole", "unreachable", "prohibit", "throw", ... */
+  type: string;
+  /** "onlink", "linkdown", "dead", ... */
+  flags: string[];
+  /** The next hops of a multipath (ECMP) route. */
+  multipath?: Nexthop[];
+  /** Route MTU (RTAX_MTU), when set. */
+  mtu?: number;
+  /** Other RTA_METRICS values by RTAX number. */
+  metrics?: Record<number, number>;
+  /** IPv6 router preference: "low", "medium", "high" (as `ip -j` prints it). */
+  pref?: RoutePref;
+  /** Top-level attributes nlkit does not decode, preserved as received. */
+  unknownAttributes: RawAttribute[];
+}
+
+/** IPv6 router preference of a route (RTA_PREF), as `ip` names it. */
+export type RoutePref = 'low' | 'medium' | 'high';
+
+/** One next hop of a multipath route to add. */
+export interface NexthopOptions {
+  /** Gateway address of this hop. */
+  gateway?: string;
+  /** Output link of this hop (name or index). */
+  link?: LinkRef;
+  /** @deprecated use `link` */
+  dev?: LinkRef;
+  /** 1-256, default 1. */
+  weight?: number;
+  /** Treat the gateway as directly reachable on `link`. */
+  onlink?: boolean;
+}
+
+/** A route to add, replace or delete. */
+export interface RouteOptions {
+  /** "default", "10.0.0.0/24", or an address (a host route). */
+  dst: string;
+  /** Address family, needed only for "default" when no gateway tells it (default 4). */
+  family?: IpFamily;
+  /** Next-hop address; sets the family when `dst` is "default". */
+  gateway?: string;
+  /** Output link (name or index). */
+  link?: LinkRef;
+  /** @deprecated use `link` */
+  dev?: LinkRef;
+  /** Preferred source address for packets sent along this route (`src` in `ip route`). */
+  prefsrc?: string;
+  /** Source prefix (IPv6 source-specific routing). */
+  src?: string;
+  /** "main" (default), "local", or a number. */
+  table?: string | number;
+  /** Route metric (`metric`/`priority`); lower wins. */
+  metric?: number;
+  /** "boot" (default, like `ip route add`), "static", "kernel", a number... */
+  protocol?: string | number;
+  /** Default: "link" for unicast routes without a gateway, else "global". */
+  scope?: string | number;
+  /** "unicast" (default), "local", "blackhole", "unreachable", "prohibit", "throw"... */
+  type?: string;
+  /** Treat the gateway as directly reachable on `link`. */
+  onlink?: boolean;
+  /** Next hops of a multipath (ECMP) route, instead of `gateway`/`link`. */
+  multipath?: NexthopOptions[];
+  /** Route MTU (RTAX_MTU). */
+  mtu?: number;
+  /** IPv6 router preference. */
+  pref?: RoutePref;
+}
+
+/** Filters of {@link routeOps.list}. */
+export interface RouteFilter {
+  /** Only IPv4 (4) or IPv6 (6) routes; default both. */
+  family?: IpFamily;
+  /** Table name or number; default "main". Use "all" for every table. */
+  table?: string | number | 'all';
+  /** Routes through this link. */
+  link?: LinkRef;
+  /** @deprecated use `link` */
+  dev?: LinkRef;
+  /** Only routes installed by this protocol ("kernel", "boot", "static", a number, ...). */
+  protocol?: string | number;
+  /** Only routes of this type ("unicast", "blackhole", ...). */
+  type?: string;
+}
+
+/**
+ * What identifies a route for {@link routeOps.get} and {@link routeOps.find}:
+ * `dst` and, where several routes share it, the table, metric, link, gateway,
+ * type, protocol or source prefix. A listed route is one.
+ */
+export type RouteKey = Pick<RouteOptions, 'dst' | 'family' | 'table' | 'metric' | 'link' | 'dev' | 'gateway' | 'type' | 'protocol' | 'src'>;
+
+/** Options of {@link routeOps.lookup}. */
+export interface RouteLookupOptions {
+  /** Source address of the looked-up packet. */
+  from?: string;
+  /** Input interface the packet arrives on (routes it as forwarded traffic). */
+  iif?: LinkRef;
+  /** Output interface to force. */
+  oif?: LinkRef;
+  /** Firewall mark of the packet (for policy routing rules). */
+  mark?: number;
+  /** Return the FIB entry that matched instead of the resolved route. */
+  fibMatch?: boolean;
+}

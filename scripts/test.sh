@@ -33,6 +33,9 @@ node scripts/check-prebuilds.mjs --load
 echo "== typecheck"
 npm run --silent typecheck
 
+echo "== import layers, cycles and file sizes (.dependency-cruiser.cjs, scripts/check-file-sizes.mjs)"
+npm run --silent check:layers
+
 echo "== tests"
 report=$(mktemp)
 status=0

@@ -14,6 +14,8 @@
  *   {@link batch}) and run them with `sock.run(op)`, `h.run(op)` (a handle's
  *   rtnetlink socket) or blocking with `openNetlinkSync(...).run(op)`.
  * - Listen to multicast groups with {@link subscribeNetlink}.
+ * - nfnetlink framing (nfgenmsg, batch begin/end) for netfilter subsystems
+ *   nlkit has no API for: {@link beginNfnl}, {@link writeBatchBegin}.
  *
  * Generic netlink (family lookup by name, ethtool) is in `nlkit/genetlink`.
  * See docs/guides/low-level.md.
@@ -37,6 +39,7 @@ import { assertLinux } from '../native/binding';
 assertLinux();
 
 export * from './constants';
+export * from './nfnetlink';
 export { NetlinkWriter } from './writer';
 export { Attributes, cString, parseMessages, type NetlinkMessage, type RawAttribute } from './parser';
 export { batch, call, dump, local, type LocalStep, type NetlinkCall, type Operation, type OperationEnv } from './operation';

@@ -1,8 +1,8 @@
 /**
  * For {@link describe}: the names nft gives the header fields a payload
  * expression loads ("ip saddr", "tcp dport"), found by base, offset and
- * length in the protocol the rule has established so far, and the data type
- * their values print as.
+ * length in the protocol the rule has established so far, and the data types
+ * of header fields, meta keys and ct keys (how their values print).
  * @module
  */
 
@@ -102,3 +102,41 @@ export function rawPayloadName(base: string | number, offset: number, len: numbe
   const b = base === 'link' ? 'll' : base === 'network' ? 'nh' : base === 'transport' ? 'th' : base === 'inner' ? 'ih' : String(base);
   return `@${b},${offset * 8},${len * 8}`;
 }
+
+/** Data types of meta keys' values. */
+export const META_TYPES: Record<string, string> = {
+  l4proto: 'inet_proto',
+  nfproto: 'nf_proto',
+  protocol: 'ether_type',
+  mark: 'mark',
+  iif: 'iface_index',
+  oif: 'iface_index',
+  iifname: 'ifname',
+  oifname: 'ifname',
+  ibrname: 'ifname',
+  obrname: 'ifname',
+  sdifname: 'ifname',
+  iiftype: 'arphrd',
+  oiftype: 'arphrd',
+  skuid: 'uid',
+  skgid: 'gid',
+  pkttype: 'pkt_type',
+};
+/** Meta keys nft prints without the `meta` keyword. */
+export const UNQUALIFIED_META = new Set(['iif', 'oif', 'iifname', 'oifname', 'iifgroup', 'oifgroup']);
+
+/** Data types of ct keys' values (addresses depend on the protocol context). */
+export const CT_TYPES: Record<string, string> = {
+  state: 'ct_state',
+  status: 'ct_status',
+  direction: 'ct_dir',
+  mark: 'mark',
+  l3proto: 'nf_proto',
+  protocol: 'inet_proto',
+  'proto-src': 'inet_service',
+  'proto-dst': 'inet_service',
+  'ip saddr': 'ipv4_addr',
+  'ip daddr': 'ipv4_addr',
+  'ip6 saddr': 'ipv6_addr',
+  'ip6 daddr': 'ipv6_addr',
+};

@@ -181,3 +181,18 @@ export function duration(ms: number): string {
   if (rest || parts.length === 0) parts.push(`${rest}ms`);
   return parts.join('');
 }
+
+/** Number of leading one bits when the mask is ones then zeros; undefined otherwise. */
+export function prefixLength(mask: Buffer): number | undefined {
+  let bits = 0;
+  let zeros = false;
+  for (const byte of mask) {
+    for (let b = 7; b >= 0; b--) {
+      const one = (byte >> b) & 1;
+      if (one && zeros) return undefined;
+      if (one) bits++;
+      else zeros = true;
+    }
+  }
+  return bits;
+}

@@ -17,34 +17,21 @@
  * docs/guides/low-level.md.
  * @module
  */
-import { HOST_LITTLE_ENDIAN, type Verdict } from './data';
-import { findPayloadField, rawPayloadName, type ProtocolContext } from './describe-fields';
-import {
-  byteUnits,
-  duration,
-  formatBytes,
-  formatElementValue,
-  isAddressType,
-  isFlagType,
-  timeUnit,
-  type InterfaceNames,
-} from './describe-values';
-import type { ElementValue } from './elements';
-import type { SetWithElements } from './list';
-import type { NftFamily } from './message';
-import { registerIndex, registerSpan } from './registers';
-import type { Expression } from './expressions/registry';
+import { CT_TYPES, META_TYPES, UNQUALIFIED_META, findPayloadField, rawPayloadName, type ProtocolContext } from './describe-fields';
+import { setText } from './describe-sets';
+import { limitText, logText, natFlags, quotaText, rejectText, verdictText } from './describe-statements';
+import { duration, formatBytes, isAddressType, isFlagType, prefixLength, type InterfaceNames } from './describe-values';
 import type { CtExpression } from './expressions/ct';
 import type { DynsetExpression } from './expressions/dynset';
 import type { FibExpression } from './expressions/fib';
-import type { LimitExpression } from './expressions/limit';
-import type { LogExpression } from './expressions/log';
 import type { LookupExpression } from './expressions/lookup';
 import type { MetaExpression } from './expressions/meta';
 import type { NatExpression } from './expressions/nat';
 import type { PayloadExpression } from './expressions/payload';
-import type { RejectExpression } from './expressions/reject';
-import { parseUdata, BYTEORDER_HOST, UDATA_SET_KEYBYTEORDER } from './userdata';
+import type { Expression } from './expressions/registry';
+import type { SetWithElements } from './list';
+import type { NftFamily } from './message';
+import { registerIndex, registerSpan } from './registers';
 
 /** What {@link describe} reads: a listed rule, or just its expressions. */
 export interface DescribableRule {
@@ -104,50 +91,7 @@ interface Piece {
 /** The dependency a protocol match provides: the network layer, the transport layer, or ethernet. */
 type DependencyKind = 'l3' | 'l4' | 'll';
 
-const META_TYPES: Record<string, string> = {
-  l4proto: 'inet_proto',
-  nfproto: 'nf_proto',
-  protocol: 'ether_type',
-  mark: 'mark',
-  iif: 'iface_index',
-  oif: 'iface_index',
-  iifname: 'ifname',
-  oifname: 'ifname',
-  ibrname: 'ifname',
-  obrname: 'ifname',
-  sdifname: 'ifname',
-  iiftype: 'arphrd',
-  oiftype: 'arphrd',
-  skuid: 'uid',
-  skgid: 'gid',
-  pkttype: 'pkt_type',
-};
-/** Meta keys nft prints without the `meta` keyword. */
-const UNQUALIFIED_META = new Set(['iif', 'oif', 'iifname', 'oifname', 'iifgroup', 'oifgroup']);
-
-const CT_TYPES: Record<string, string> = {
-  state: 'ct_state',
-  status: 'ct_status',
-  direction: 'ct_dir',
-  mark: 'mark',
-  l3proto: 'nf_proto',
-  protocol: 'inet_proto',
-  'proto-src': 'inet_service',
-  'proto-dst': 'inet_service',
-  'ip saddr': 'ipv4_addr',
-  'ip daddr': 'ipv4_addr',
-  'ip6 saddr': 'ipv6_addr',
-  'ip6 daddr': 'ipv6_addr',
-};
-
 const CMP_OPS: Record<string, string> = { eq: '', neq: '!= ', lt: '< ', lte: '<= ', gt: '> ', gte: '>= ' };
-
-/** ICMP codes of `reject with icmp` / `icmpv6` / `icmpx`, and the code each prints nothing for (the default). */
-const REJECT_CODES: Record<string, { names: Record<number, string>; implicit: number }> = {
-  icmp: { names: { 0: 'net-unreachable', 1: 'host-unreachable', 2: 'prot-unreachable', 3: 'port-unreachable', 4: 'frag-needed', 9: 'net-prohibited', 10: 'host-prohibited', 13: 'admin-prohibited' }, implicit: 3 },
-  icmpv6: { names: { 0: 'no-route', 1: 'admin-prohibited', 3: 'addr-unreachable', 4: 'port-unreachable', 5: 'policy-fail', 6: 'reject-route' }, implicit: 4 },
-  icmpx: { names: { 0: 'no-route', 1: 'port-unreachable', 2: 'host-unreachable', 3: 'admin-prohibited' }, implicit: 1 },
-};
 
 /** Describes one rule; see the module comment. */
 class RuleDescriber {
@@ -229,10 +173,10 @@ class RuleDescriber {
         this.emit(limitText(e));
         return;
       case 'quota':
-        this.emit(`quota ${e.invert ? 'over ' : ''}${byteUnits(e.bytes)}${e.consumed ? ` used ${byteUnits(e.consumed)}` : ''}`);
+        this.emit(quotaText(e));
         return;
       case 'reject':
-        this.emit(this.rejectText(e));
+        this.emit(rejectText(e, this.ctx.l3));
         return;
       case 'masq':
         this.emit(`masquerade${this.portsText(e.regProtoMin, e.regProtoMax)}${natFlags(e.flags)}`);
@@ -439,18 +383,18 @@ class RuleDescriber {
     const keyParts = this.take(e.sreg);
     const left = keyParts.length ? this.textOf(keyParts) : `<register ${e.sreg}>`;
     const set = this.findSet(e.set);
-    const setText = this.setText(e.set, set);
+    const target = setText(e.set, set, this.opts.interfaceNames);
     if (e.dreg === undefined) {
-      this.emit(`${left} ${e.invert ? '!= ' : ''}${setText}`);
+      this.emit(`${left} ${e.invert ? '!= ' : ''}${target}`);
       return;
     }
     if (e.dreg === 0) {
-      this.emit(`${left} vmap ${setText}`);
+      this.emit(`${left} vmap ${target}`);
       return;
     }
     const dataTypes = set?.dataType === undefined || set.dataType === 'verdict' ? [] : (Array.isArray(set.dataType) ? set.dataType : [set.dataType]).map(String);
     const id = {};
-    this.load(e.dreg, { kind: 'map', text: `${left} map ${setText}`, dataTypes, id });
+    this.load(e.dreg, { kind: 'map', text: `${left} map ${target}`, dataTypes, id });
     // A concatenated map value (address . port) fills the registers after the first.
     let idx = registerIndex(e.dreg);
     for (let i = 1; i < dataTypes.length; i++) {
@@ -472,25 +416,6 @@ class RuleDescriber {
     return this.opts.sets?.find((s) => s.name === name && (this.rule.table === undefined || s.table === this.rule.table) && (this.rule.family === undefined || s.family === this.rule.family));
   }
 
-  /** `@name` for a named set; the elements of an anonymous one, `{ 22, 80 }`. */
-  private setText(name: string, set: SetWithElements | undefined): string {
-    const anonymous = set ? (set.flags ?? []).includes('anonymous') : /^__(set|map)\d+$/.test(name);
-    if (!anonymous || !set) return `@${name}`;
-    const keyTypes = (Array.isArray(set.keyType) ? set.keyType : [set.keyType]).map(String);
-    const dataTypes = set.dataType === undefined || set.dataType === 'verdict' ? [] : (Array.isArray(set.dataType) ? set.dataType : [set.dataType]).map(String);
-    const hostOrderKey = keyTypes.length === 1 && keyTypes[0] === 'integer' && keyByteOrder(set) === BYTEORDER_HOST;
-    const names = this.opts.interfaceNames;
-    const elements = set.elements.map((el) => {
-      let key = el.catchall ? '*' : formatElementValue(keyTypes, hostOrderKey ? swapHostInteger(el.key, set.keyLength ?? 4) : el.key, names);
-      if (el.keyEnd !== undefined) key += `-${formatElementValue(keyTypes, el.keyEnd, names)}`;
-      if (el.verdict) return `${key} : ${verdictText(el.verdict)}`;
-      if (el.object !== undefined) return `${key} : ${JSON.stringify(el.object)}`;
-      if (el.value !== undefined) return `${key} : ${formatElementValue(dataTypes, el.value, names)}`;
-      return key;
-    });
-    return `{ ${elements.join(', ')} }`;
-  }
-
   /** A register's value printed as a value of `target`'s type (`meta mark set 0x00000005`, `meta mark set ct mark`). */
   private valueText(reg: number, target: Extract<RegValue, { kind: 'field' }>): string {
     const v = this.regs.get(registerIndex(reg));
@@ -498,15 +423,6 @@ class RuleDescriber {
     if (!v) return `<register ${reg}>`;
     if (v.kind === 'data') return formatBytes(target.type, v.data, this.opts.interfaceNames);
     return v.kind === 'field' || v.kind === 'map' ? v.text : '';
-  }
-
-  private rejectText(e: RejectExpression): string {
-    const type = String(e.rejectType);
-    if (type === 'tcp reset') return 'reject with tcp reset';
-    const kind = type === 'icmpx' ? 'icmpx' : this.ctx.l3 === 'ip6' ? 'icmpv6' : 'icmp';
-    const codes = REJECT_CODES[kind];
-    if (e.code === undefined || e.code === codes.implicit) return 'reject';
-    return `reject with ${kind} ${codes.names[e.code] ?? e.code}`;
   }
 
   /** ` to :80`, ` to :1024-65535`, or nothing. */
@@ -552,79 +468,6 @@ function withMask(v: Extract<RegValue, { kind: 'field' }>, mask: Buffer, xor?: B
     if (bits !== undefined) return { ...v, prefixBits: bits };
   }
   return { ...v, mask, xor };
-}
-
-/** Number of leading one bits when the mask is ones then zeros; undefined otherwise. */
-function prefixLength(mask: Buffer): number | undefined {
-  let bits = 0;
-  let zeros = false;
-  for (const byte of mask) {
-    for (let b = 7; b >= 0; b--) {
-      const one = (byte >> b) & 1;
-      if (one && zeros) return undefined;
-      if (one) bits++;
-      else zeros = true;
-    }
-  }
-  return bits;
-}
-
-function verdictText(v: Verdict): string {
-  return v.chain !== undefined ? `${v.code} ${v.chain}` : String(v.code);
-}
-
-/** ` random,fully-random,persistent` in nft's order. */
-function natFlags(flags: ReadonlyArray<string> | undefined): string {
-  const shown = ['random', 'fully-random', 'persistent'].filter((f) => flags?.includes(f));
-  return shown.length ? ` ${shown.join(',')}` : '';
-}
-
-function logText(e: LogExpression): string {
-  let s = 'log';
-  if (e.prefix !== undefined) s += ` prefix ${JSON.stringify(e.prefix)}`;
-  if (e.group !== undefined) s += ` group ${e.group}`;
-  if (e.snaplen !== undefined) s += ` snaplen ${e.snaplen}`;
-  if (e.queueThreshold !== undefined) s += ` queue-threshold ${e.queueThreshold}`;
-  if (e.level !== undefined && e.level !== 'warn' && e.level !== 4) s += ` level ${e.level}`;
-  const flags = new Set((e.flags ?? []).map(String));
-  if (['tcp sequence', 'tcp options', 'ip options', 'skuid', 'ether'].every((f) => flags.has(f))) return `${s} flags all`;
-  const words: string[] = [];
-  const tcp = ['sequence', 'options'].filter((f) => flags.has(`tcp ${f}`));
-  if (tcp.length) words.push(`tcp ${tcp.join(',')}`);
-  for (const f of ['ip options', 'skuid', 'ether']) if (flags.has(f)) words.push(f);
-  return words.length ? `${s} flags ${words.join(',')}` : s;
-}
-
-function limitText(e: LimitExpression): string {
-  const over = e.invert ? 'over ' : '';
-  if (e.limitType === 'bytes' || e.limitType === 1) {
-    const burst = e.burst ? ` burst ${byteUnits(BigInt(e.burst))}` : '';
-    return `limit rate ${over}${byteUnits(BigInt(e.rate))}/${timeUnit(e.unit)}${burst}`;
-  }
-  // nft's default burst (5 packets) is not printed.
-  const burst = e.burst && e.burst !== 5 ? ` burst ${e.burst} packets` : '';
-  return `limit rate ${over}${e.rate}/${timeUnit(e.unit)}${burst}`;
-}
-
-/** The key byte order nft recorded in a set's userdata. */
-function keyByteOrder(set: SetWithElements): number | undefined {
-  const tlv = set.userdata ? parseUdata(set.userdata)?.find((t) => t.type === UDATA_SET_KEYBYTEORDER) : undefined;
-  if (!tlv || tlv.value.length < 4) return undefined;
-  return HOST_LITTLE_ENDIAN ? tlv.value.readUInt32LE(0) : tlv.value.readUInt32BE(0);
-}
-
-/** An integer key nft stored in host order but listed as big-endian (numgen maps): the number nft means. */
-function swapHostInteger(v: ElementValue, len: number): ElementValue {
-  if (typeof v !== 'number' && typeof v !== 'bigint') return v;
-  const b = Buffer.alloc(len);
-  let n = BigInt(v);
-  for (let i = len - 1; i >= 0; i--) {
-    b[i] = Number(n & 0xffn);
-    n >>= 8n;
-  }
-  let out = 0n;
-  for (let i = len - 1; i >= 0; i--) out = (out << 8n) | BigInt(b[i]);
-  return HOST_LITTLE_ENDIAN ? Number(out) : v;
 }
 
 /**

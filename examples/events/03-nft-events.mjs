@@ -1,8 +1,9 @@
 // nftables ruleset events: every table, chain, set, element and rule change
 // in a namespace, whoever made it, with a `generation` event closing each
-// committed transaction. Then the overrun path: a stream whose receive
-// buffer overflows throws NetlinkOverrunError; the consumer re-reads the
-// ruleset and subscribes again.
+// committed transaction — in the shape of every nlkit stream: { type, action }
+// with action 'new' or 'del'. Then the overrun path: where the kernel dropped
+// notifications the stream yields { type: 'overrun' } and goes on; with
+// resyncOnOverrun it then delivers the whole ruleset again and { type: 'synced' }.
 // Run as root: node examples/events/03-nft-events.mjs
 import * as nlkit from 'nlkit';
 
@@ -10,7 +11,6 @@ const { rule } = nlkit;
 const ns = `ev-nft-${process.pid}`;
 await nlkit.createNetns(ns);
 const h = await nlkit.open({ netns: ns });
-const tiny = await nlkit.open({ netns: ns, receiveBufferBytes: 1 }); // for part 2 only
 const streams = [];
 const T = { family: 'inet', table: 'web' };
 
@@ -33,14 +33,15 @@ async function collect(stream, stop) {
   }
 }
 function brief(e) {
-  switch (e.kind) {
-    case 'table': return `${e.change} table ${e.table.name}`;
-    case 'chain': return `${e.change} chain ${e.chain.name}`;
-    case 'set': return `${e.change} set ${e.set.name}`;
-    case 'elements': return `${e.change} elements ${e.set} {${e.elements.map((x) => x.key).join(',')}}`;
-    case 'rule': return `${e.change} rule ${e.rule.chain}#${e.rule.handle}`;
-    case 'object': return `${e.change} object ${e.object.name}`;
+  switch (e.type) {
+    case 'table': return `${e.action} table ${e.table.name}`;
+    case 'chain': return `${e.action} chain ${e.chain.name}`;
+    case 'set': return `${e.action} set ${e.set.name}`;
+    case 'elements': return `${e.action} elements ${e.set} {${e.elements.map((x) => x.key).join(',')}}`;
+    case 'rule': return `${e.action} rule ${e.rule.chain}#${e.rule.handle}`;
+    case 'object': return `${e.action} object ${e.object.name}`;
     case 'generation': return `generation ${e.generation.id}`;
+    default: return e.type; // synced, overrun
   }
 }
 function assertEqual(got, want, what) {
@@ -49,10 +50,10 @@ function assertEqual(got, want, what) {
 
 try {
   // --- 1. a typed stream of ruleset changes --------------------------------
-  const events = h.nft.events();
+  const events = h.nft.events.subscribe();
   streams.push(events);
   let generations = 0;
-  const reading = collect(events, (e) => e.kind === 'generation' && ++generations === 3);
+  const reading = collect(events, (e) => e.type === 'generation' && ++generations === 3);
 
   const tx = h.nft.transaction(); // transaction 1: table, chain, a set with two ports, a rule using it
   tx.addTable({ family: 'inet', name: 'web' });
@@ -77,62 +78,62 @@ try {
   const merged = [];
   for (const e of got) {
     const prev = merged.at(-1);
-    if (e.kind === 'elements' && prev?.kind === 'elements' && prev.set === e.set && prev.change === e.change) prev.elements = [...prev.elements, ...e.elements];
-    else merged.push(e.kind === 'elements' ? { ...e } : e);
+    if (e.type === 'elements' && prev?.type === 'elements' && prev.set === e.set && prev.action === e.action) prev.elements = [...prev.elements, ...e.elements];
+    else merged.push(e.type === 'elements' ? { ...e } : e);
   }
-  const generation = (await h.nft.generation()).id;
+  const generation = (await h.nft.generation.get()).id;
   assertEqual(merged.map(brief), [
-    'add table web', 'add chain input', 'add set blocked', 'add elements blocked {23,2323}', `add rule input#${ruleHandle}`, `generation ${generation - 2}`,
-    'add elements blocked {445}', `generation ${generation - 1}`,
-    `delete rule input#${ruleHandle}`, `add rule input#${ruleHandle}`, `generation ${generation}`, // a replace is announced as delete + add
+    'new table web', 'new chain input', 'new set blocked', 'new elements blocked {23,2323}', `new rule input#${ruleHandle}`, `generation ${generation - 2}`,
+    'new elements blocked {445}', `generation ${generation - 1}`,
+    `del rule input#${ruleHandle}`, `new rule input#${ruleHandle}`, `generation ${generation}`, // a replace is announced as del + new
   ], 'events');
   events.close();
 
-  // --- 2. overrun: the stream throws, the consumer re-reads ----------------
-  // This stream belongs to a handle opened with a 1-byte receive buffer (the
-  // kernel rounds it up to its minimum): when a big commit's notifications
-  // arrive faster than they are read, the kernel drops some. The stream
-  // delivers what it did receive, then throws NetlinkOverrunError.
-  let stream = tiny.nft.events();
+  // --- 2. overrun: an event marks the gap, resyncOnOverrun re-delivers ----
+  // This stream has a 1-byte receive buffer (the kernel rounds it up to its
+  // minimum): when a big commit's notifications arrive faster than they are
+  // read, the kernel drops some. The stream yields what it did receive, then
+  // { type: 'overrun' } at the gap; with resyncOnOverrun it goes on with the
+  // whole ruleset as 'new' events and { type: 'synced' }, then live events.
+  const stream = h.nft.events.subscribe({ receiveBufferBytes: 1, resyncOnOverrun: true });
   streams.push(stream);
-  let lost;
+  let resynced;
   let total = 0;
-  for (let round = 0; round < 20 && !lost; round++) {
+  for (let round = 0; round < 20 && !resynced; round++) {
     const big = h.nft.transaction();
     big.addChain({ ...T, name: `many${round}` });
     for (let i = 0; i < 500; i++) big.addRule({ ...T, chain: `many${round}`, rule: rule().ip({ saddr: `10.${round}.${i >> 8}.${i & 255}` }).drop() });
     const { generation: g } = await big.commit();
     total += 500;
-    try {
-      const got = await collect(stream, (e) => e.kind === 'generation' && (g === undefined || e.generation.id === g));
+    let gap = -1;
+    const got = await collect(stream, (e, seen) => {
+      if (e.type === 'overrun') gap = seen.length - 1;
+      return gap >= 0 ? e.type === 'synced' : e.type === 'generation' && (g === undefined || e.generation.id === g);
+    });
+    if (gap < 0) {
       console.log(`round ${round}: ${got.length} events, none lost`);
-    } catch (e) {
-      if (!(e instanceof nlkit.NetlinkOverrunError)) throw e;
-      lost = e;
-      console.log(`round ${round}: ${e.name}: ${e.message}`);
+      continue;
     }
+    // Everything between the (last) gap and synced is the current ruleset: state rebuilt from it is complete.
+    resynced = got.slice(got.map((e) => e.type).lastIndexOf('overrun') + 1, -1);
+    console.log(`round ${round}: overrun after ${gap} events; then the ruleset again in ${resynced.length} events, then synced`);
   }
-  if (!lost) throw new Error('expected the tiny stream to overrun within 20 rounds');
-  // The remedy: subscribe again first (here on the handle with the default
-  // 4 MiB buffer), so that nothing falls between; then re-read the ruleset.
-  stream = h.nft.events();
-  streams.push(stream);
-  const ruleset = await h.nft.listRuleset(T);
-  const inMany = ruleset.rules.filter((r) => r.chain.startsWith('many')).length;
-  assertEqual(inMany, total, 'rules in the "many" chains after re-reading');
-  const blocked = ruleset.sets.find((x) => x.name === 'blocked').elements.map((x) => x.key);
-  console.log(`re-read the ruleset: ${ruleset.chains.length} chains, ${ruleset.rules.length} rules, set blocked = {${blocked.join(',')}}`);
-  // ...and the new stream carries on from there.
-  const after = collect(stream, (e) => e.kind === 'generation');
+  if (!resynced) throw new Error('expected the 1-byte stream to overrun within 20 rounds');
+  const inMany = resynced.filter((e) => e.type === 'rule' && e.rule.chain.startsWith('many')).length;
+  assertEqual(inMany, total, 'rules in the "many" chains delivered by the resync');
+  const blocked = resynced.filter((e) => e.type === 'elements' && e.set === 'blocked').flatMap((e) => e.elements.map((x) => x.key));
+  console.log(`resync: ${resynced.filter((e) => e.type === 'chain').length} chains, ${resynced.filter((e) => e.type === 'rule').length} rules, set blocked = {${blocked.join(',')}}`);
+  // ...and the same stream carries on with live changes (after whatever of the
+  // big commit was still queued behind the gap).
+  const after = collect(stream, (e) => e.type === 'elements' && e.action === 'del');
   const last = h.nft.transaction();
   last.deleteElements({ ...T, name: 'blocked' }, [{ key: 2323 }]);
   await last.commit();
-  const tail = (await after).map(brief);
-  assertEqual(tail.slice(0, -1), ['delete elements blocked {2323}'], 'events after resubscribing');
-  console.log(`new stream: ${tail.join(', ')}`);
+  const tail = brief((await after).at(-1));
+  assertEqual(tail, 'del elements blocked {2323}', 'live events after the resync');
+  console.log(`live again: ${tail}`);
 } finally {
   for (const s of streams) s.close();
-  tiny.close();
   h.close();
   await nlkit.deleteNetns(ns, { missingOk: true });
 }

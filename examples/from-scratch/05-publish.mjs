@@ -21,7 +21,7 @@ await withLab(['host', 'c1', 'internet'], async ({ ns, h }) => {
 
   console.log('internet -> host:8080:', (await fetchText(ns.internet, '192.0.2.1', 8080)).trim());
   console.log('host -> host:8080:', (await fetchText(ns.host, '192.0.2.1', 8080)).trim());
-  const rules = await h.host.nft.listRules({ family: 'ip', table: 'nat' });
+  const rules = await h.host.nft.rules.list({ family: 'ip', table: 'nat' });
   console.log('rules read back:', rules.map((r) => `${r.chain}#${r.handle}`).join(', '));
   server.close();
 });

@@ -39,7 +39,7 @@ await withLan(async ({ ns, h, serve }) => {
   }, 'connection outcomes');
 
   // Rules read back carry their live counters.
-  const web = (await h.server.nft.listRules(F)).find((r) => r.comment === 'web');
+  const web = (await h.server.nft.rules.list(F)).find((r) => r.comment === 'web');
   const counter = web.expressions.find((e) => e.type === 'counter');
   console.log(`rule "web" (handle ${web.handle}): ${counter.packets} packets, ${counter.bytes} bytes`);
   if (!(counter.packets > 0n)) throw new Error('the web rule counted no packets');

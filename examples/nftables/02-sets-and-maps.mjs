@@ -41,7 +41,7 @@ await withLan(async ({ ns, h, serve }) => {
 
   // New data, same rules, one atomic step: unblock c2, block a range that
   // holds c1 (interval sets take prefixes and ranges); close 80, open 9000.
-  const handlesBefore = (await h.server.nft.listRules(F)).map((r) => r.handle);
+  const handlesBefore = (await h.server.nft.rules.list(F)).map((r) => r.handle);
   const swap = h.server.nft.transaction();
   swap.deleteElements(blocked, [{ key: ip.c2 }]);
   swap.addElements(blocked, [{ key: '10.0.0.0-10.0.0.2' }]);
@@ -50,8 +50,8 @@ await withLan(async ({ ns, h, serve }) => {
   await swap.commit();
 
   // Read back: keys come typed by the set's key type (ranges and prefixes in nft notation).
-  const nowBlocked = (await h.server.nft.listElements(blocked)).map((e) => e.key);
-  const nowPorts = (await h.server.nft.listElements(ports)).map((e) => `${e.key}:${e.verdict.code}`).sort();
+  const nowBlocked = (await h.server.nft.elements.list(blocked)).map((e) => e.key);
+  const nowPorts = (await h.server.nft.elements.list(ports)).map((e) => `${e.key}:${e.verdict.code}`).sort();
   console.log('blocked =', nowBlocked, ' ports =', nowPorts);
   expectEqual(nowBlocked, ['10.0.0.0-10.0.0.2'], 'blocked set');
   expectEqual(nowPorts, ['8080:accept', '9000:accept'], 'ports map');
@@ -61,7 +61,7 @@ await withLan(async ({ ns, h, serve }) => {
   expectEqual(after, { 'c1:80': 'refused', 'c1:8080': 'refused', 'c1:9000': 'refused', 'c2:80': 'refused', 'c2:8080': 'open', 'c2:9000': 'open' }, 'after');
 
   // The rules were never touched: same handles as before the swap.
-  const handlesAfter = (await h.server.nft.listRules(F)).map((r) => r.handle);
+  const handlesAfter = (await h.server.nft.rules.list(F)).map((r) => r.handle);
   expectEqual(handlesAfter, handlesBefore, 'rule handles');
   console.log(`rules untouched: handles ${handlesAfter.join(', ')} before and after`);
 });

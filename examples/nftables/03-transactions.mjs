@@ -19,7 +19,7 @@ await withLan(async ({ ns, h, serve }) => {
   base.addChain({ ...T, name: 'input', type: 'filter', hook: 'input', priority: 'filter', policy: 'accept' });
   base.addRule({ ...F, rule: rule().tcp({ dport: 80 }).counter().accept() });
   await base.commit();
-  const gen0 = (await nft.generation()).id;
+  const gen0 = (await nft.generation.get()).id;
 
   // 1. Bad input never reaches the kernel: each command is encoded (and
   // checked) when it is added, so the mistake points at the line that made it.
@@ -46,9 +46,9 @@ await withLan(async ({ ns, h, serve }) => {
   }
   // Nothing of it happened: no set, the same single rule, the same generation,
   // and port 80 still answers (command #0 would have closed it).
-  expectEqual((await nft.listSets(T)).map((s) => s.name), [], 'sets after the failed commit');
-  expectEqual((await nft.listRules(F)).length, 1, 'rules after the failed commit');
-  expectEqual((await nft.generation()).id, gen0, 'generation after the failed commit');
+  expectEqual((await nft.sets.list(T)).map((s) => s.name), [], 'sets after the failed commit');
+  expectEqual((await nft.rules.list(F)).length, 1, 'rules after the failed commit');
+  expectEqual((await nft.generation.get()).id, gen0, 'generation after the failed commit');
   expectEqual(await probe(ns.c1, ip.server, 80), '80', 'port 80 after the failed commit');
   console.log('   nothing applied: no set, 1 rule, generation unchanged, port 80 still open');
 
@@ -64,7 +64,7 @@ await withLan(async ({ ns, h, serve }) => {
   // 3. Optimistic concurrency. We read the generation, someone else commits
   // (here another handle; it could be `nft` or another process), and our
   // commit, made conditional on what we read, is refused.
-  const seen = (await nft.generation()).id;
+  const seen = (await nft.generation.get()).id;
   const other = await nlkit.open({ netns: ns.server });
   try {
     const theirs = other.nft.transaction();
@@ -87,7 +87,7 @@ await withLan(async ({ ns, h, serve }) => {
   }
   // The usual loop: re-read (decide again if needed), rebuild, commit on top of what was read.
   for (let attempt = 1; ; attempt++) {
-    const now = (await nft.generation()).id;
+    const now = (await nft.generation.get()).id;
     try {
       const r = await build().commit({ expectGeneration: now });
       console.log(`   retried on generation ${now}: committed as generation ${r.generation} (attempt ${attempt})`);
@@ -96,6 +96,6 @@ await withLan(async ({ ns, h, serve }) => {
       if (!(e instanceof nlkit.GenerationMismatchError) || attempt === 5) throw e;
     }
   }
-  const comments = (await nft.listRules(F)).map((r) => r.comment).filter(Boolean);
+  const comments = (await nft.rules.list(F)).map((r) => r.comment).filter(Boolean);
   expectEqual(comments, ['added by someone else', 'ours'], 'rule comments');
 });

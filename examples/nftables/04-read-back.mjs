@@ -11,7 +11,7 @@ await withLan(async ({ ns, h, serve }) => {
   const nft = h.server.nft;
   const T = { family: 'inet', table: 'filter' };
   const F = { ...T, chain: 'input' };
-  const order = async () => (await nft.listRules(F)).map((r) => r.comment);
+  const order = async () => (await nft.rules.list(F)).map((r) => r.comment);
 
   const tx = nft.transaction();
   tx.addTable({ family: 'inet', name: 'filter' });
@@ -29,7 +29,7 @@ await withLan(async ({ ns, h, serve }) => {
   expectEqual(await probe(ns.c1, ip.server, 8080), '8080', 'c1 -> 8080 once allowed');
 
   // Find a rule by what it is, then replace it in place by handle (same position).
-  const rules = await nft.listRules(F);
+  const rules = await nft.rules.list(F);
   const target = rules.find((r) => r.comment === 'allow-8080');
   console.log(`"allow-8080" is handle ${target.handle}; expressions: ${target.expressions.map((e) => e.type).join(', ')}`);
   const rep = nft.transaction();
@@ -42,7 +42,7 @@ await withLan(async ({ ns, h, serve }) => {
 
   // Copy the table into c1's namespace from what was read: the decoded
   // expressions re-encode as they are (also ones nlkit has no type for).
-  const src = await nft.listRuleset({ family: 'inet' }); // this namespace's only table
+  const src = await nft.ruleset.get({ family: 'inet' }); // this namespace's only table
   const copy = h.c1.nft.transaction();
   for (const t of src.tables) copy.addTable({ family: t.family, name: t.name });
   for (const c of src.chains) copy.addChain(c);
@@ -50,14 +50,14 @@ await withLan(async ({ ns, h, serve }) => {
   await copy.commit();
   const json = (x) => JSON.stringify(x, (_, v) => (typeof v === 'bigint' ? String(v) : v));
   const strip = (rs) => rs.map(({ chain, comment, expressions }) => ({ chain, comment, expressions }));
-  expectEqual(json(strip((await h.c1.nft.listRuleset({ family: 'inet' })).rules)), json(strip(src.rules)), 'copied rules');
+  expectEqual(json(strip((await h.c1.nft.ruleset.get({ family: 'inet' })).rules)), json(strip(src.rules)), 'copied rules');
   console.log(`copied ${src.chains.length} chain and ${src.rules.length} rules into c1; they read back identical`);
   // ...and c1 now refuses what the copy refuses (c1 has nothing on 9999).
   expectEqual(await probe(ns.c2, ip.c1, 9999), 'ECONNREFUSED', 'c2 -> c1:9999');
 
   // Delete by handle.
   const del = nft.transaction();
-  del.deleteRule({ ...F, handle: (await nft.listRules(F)).find((r) => r.comment === 'refuse-rest').handle });
+  del.deleteRule({ ...F, handle: (await nft.rules.list(F)).find((r) => r.comment === 'refuse-rest').handle });
   await del.commit();
   expectEqual(await order(), ['allow-80', 'allow-8080-from-c2'], 'order after delete');
   console.log('after delete:', (await order()).join(' | '));

@@ -4,13 +4,27 @@
  * network namespace.
  * @module
  */
+import { bindAsync, type AsyncOps } from '../netlink/bind';
 import type { NetlinkConnection } from '../netlink/connection';
-import { ClosedError } from '../netlink/errors';
 import { runAsync } from '../netlink/operation';
 import type { Chain } from './chain';
 import type { SetElement } from './elements';
-import { NftEventStream } from './events';
-import { getSetMessage, nftListOps, shapeOfMessage, type Generation, type NftFilter, type Ruleset } from './list';
+import { nftEvents, type NftEvents } from './events';
+import {
+  getSetMessage,
+  nftChainOps,
+  nftElementOps,
+  nftGenerationOps,
+  nftObjectOps,
+  nftRuleOps,
+  nftRulesetOps,
+  nftSetOps,
+  nftTableOps,
+  shapeOfMessage,
+  type Generation,
+  type NftFilter,
+  type Ruleset,
+} from './list';
 import type { NftObject } from './object';
 import type { ObjectType } from './object-types';
 import type { Rule } from './rule';
@@ -22,105 +36,70 @@ import { Transaction } from './transaction';
 const DEFAULT_RCVBUF = 4 << 20;
 
 /**
- * nftables in one namespace. Obtain it as `h.nft`.
+ * nftables in one namespace. Obtain it as `h.nft`. Reading follows the verbs
+ * of every family (`list` many, `get` one or NotFoundError, `find` one or
+ * undefined): `h.nft.tables`, `chains`, `rules`, `sets`, `elements`,
+ * `objects`, `ruleset`, `generation`. Changes go through transactions.
  * @example
  * const tx = h.nft.transaction();
  * tx.addTable({ family: 'inet', name: 'nat' });
  * tx.addChain({ family: 'inet', table: 'nat', name: 'postrouting', type: 'nat', hook: 'postrouting', priority: 'srcnat' });
  * tx.addRule({ family: 'inet', table: 'nat', chain: 'postrouting', rule: rule().ip({ saddr: '10.88.0.0/16' }).oifname(not('cni0')).masquerade() });
  * await tx.commit();
+ * const rules = await h.nft.rules.list({ family: 'inet', table: 'nat', chain: 'postrouting' });
  */
 export class Nftables {
-  private readonly streams = new Set<NftEventStream>();
+  /** Tables: `list(filter)`, `get(ref)`, `find(ref)`. */
+  readonly tables: AsyncOps<typeof nftTableOps>;
+  /** Chains: `list(filter)`, `get(ref)`, `find(ref)`. */
+  readonly chains: AsyncOps<typeof nftChainOps>;
+  /** Rules with decoded expressions: `list(filter)`, `get(ref)` (by handle), `find(ref)`. */
+  readonly rules: AsyncOps<typeof nftRuleOps>;
+  /** Sets and maps (definitions): `list(filter)`, `get(ref)`, `find(ref)`. */
+  readonly sets: AsyncOps<typeof nftSetOps>;
+  /** Elements of one set or map: `list(ref)`. */
+  readonly elements: AsyncOps<typeof nftElementOps>;
+  /** Named objects (counters, quotas, limits): `list(filter)`, `get(ref)`, `find(ref)`. */
+  readonly objects: AsyncOps<typeof nftObjectOps>;
+  /** Everything at once: `get(filter)`. */
+  readonly ruleset: AsyncOps<typeof nftRulesetOps>;
+  /**
+   * The ruleset generation: `get()` (for optimistic concurrency: pass its
+   * `id` to `tx.commit({ expectGeneration })`). Calling `generation()`
+   * itself is the deprecated form of `generation.get()`.
+   */
+  readonly generation: NftGeneration;
+  /** Ruleset changes: `subscribe(opts)` (calling `events()` itself is deprecated). */
+  readonly events: NftEvents;
+  private readonly streams: { closeAll(): void };
+  private readonly generationOps: AsyncOps<typeof nftGenerationOps>;
 
   /** @internal created by the handle */
   constructor(
     private readonly conn: NetlinkConnection,
-    private readonly netnsFd: number,
+    netnsFd: number,
     private readonly receiveBufferBytes = DEFAULT_RCVBUF,
-  ) {}
-
-  /**
-   * Lists tables.
-   * @example
-   * const tables = await h.nft.listTables({ family: 'inet' });
-   */
-  listTables(filter?: NftFilter): Promise<Table[]> {
-    return runAsync(this.conn, nftListOps.listTables(filter));
-  }
-
-  /**
-   * Lists chains, optionally of one table.
-   * @example
-   * const chains = await h.nft.listChains({ family: 'inet', table: 'nat' });
-   */
-  listChains(filter?: NftFilter): Promise<Chain[]> {
-    return runAsync(this.conn, nftListOps.listChains(filter));
-  }
-
-  /**
-   * Lists rules with their decoded expressions, optionally of one table or chain.
-   * @example
-   * const rules = await h.nft.listRules({ family: 'inet', table: 'nat', chain: 'postrouting' });
-   */
-  listRules(filter?: NftFilter): Promise<Rule[]> {
-    return runAsync(this.conn, nftListOps.listRules(filter));
-  }
-
-  /**
-   * Lists sets and maps (without elements; see {@link Nftables.listElements}).
-   * @example
-   * const sets = await h.nft.listSets({ family: 'inet', table: 'filter' });
-   */
-  listSets(filter?: NftFilter): Promise<NftSet[]> {
-    return runAsync(this.conn, nftListOps.listSets(filter));
-  }
-
-  /**
-   * Gets one set or map definition.
-   * @example
-   * const set = await h.nft.getSet({ family: 'inet', table: 'filter', name: 'allowed' });
-   */
-  getSet(ref: SetRef): Promise<NftSet> {
-    return runAsync(this.conn, nftListOps.getSet(ref));
-  }
-
-  /**
-   * Lists the elements of a set or map, typed by the set's key and data types.
-   * @example
-   * const els = await h.nft.listElements({ family: 'inet', table: 'filter', name: 'allowed' });
-   * // [{ key: '10.0.0.0/8' }, { key: '192.168.1.1' }]
-   */
-  listElements(ref: SetRef): Promise<SetElement[]> {
-    return runAsync(this.conn, nftListOps.listElements(ref));
-  }
-
-  /**
-   * Lists named objects (counters, quotas, limits, ...).
-   * @example
-   * const counters = await h.nft.listObjects({ family: 'inet', table: 'filter', type: 'counter' });
-   */
-  listObjects(filter?: NftFilter & { type?: ObjectType }): Promise<NftObject[]> {
-    return runAsync(this.conn, nftListOps.listObjects(filter));
-  }
-
-  /**
-   * Lists everything: tables, chains, rules, sets with their elements, objects.
-   * @example
-   * const { tables, chains, rules, sets } = await h.nft.listRuleset();
-   */
-  listRuleset(filter?: Pick<NftFilter, 'family' | 'table'>): Promise<Ruleset> {
-    return runAsync(this.conn, nftListOps.listRuleset(filter));
-  }
-
-  /**
-   * Reads the ruleset generation (for optimistic concurrency: pass its `id`
-   * to `tx.commit({ expectGeneration })`).
-   * @example
-   * const { id } = await h.nft.generation();
-   */
-  generation(): Promise<Generation> {
-    return runAsync(this.conn, nftListOps.generation());
+  ) {
+    this.tables = bindAsync(conn, nftTableOps);
+    this.chains = bindAsync(conn, nftChainOps);
+    this.rules = bindAsync(conn, nftRuleOps);
+    this.sets = bindAsync(conn, nftSetOps);
+    this.elements = bindAsync(conn, nftElementOps);
+    this.objects = bindAsync(conn, nftObjectOps);
+    this.ruleset = bindAsync(conn, nftRulesetOps);
+    this.generationOps = bindAsync(conn, nftGenerationOps);
+    const { events, closeAll } = nftEvents({
+      netnsFd,
+      receiveBufferBytes,
+      run: (op) => runAsync(conn, op),
+      resolveShape: async (ref) => shapeOfMessage(await runAsync(conn, getSetMessage(ref))),
+    });
+    this.events = events;
+    this.streams = { closeAll };
+    // `generation` is both the deprecated method and the `{ get }` family.
+    const generation = (() => this.generationOps.get()) as NftGeneration;
+    generation.get = () => this.generationOps.get();
+    this.generation = generation;
   }
 
   /**
@@ -135,26 +114,102 @@ export class Nftables {
   }
 
   /**
-   * Subscribes to ruleset changes in this namespace.
-   * @param opts.maxQueued most notifications kept for a consumer that does not
-   *   keep up (default 100,000); past it the stream throws NetlinkOverrunError
+   * @deprecated use `h.nft.tables.list(filter)`
    * @example
-   * const events = h.nft.events();
-   * for await (const e of events) {
-   *   if (e.kind === 'rule') console.log(e.change, e.rule.chain, e.rule.handle);
-   * }
+   * const tables = await h.nft.tables.list({ family: 'inet' });
    */
-  events(opts: { maxQueued?: number } = {}): NftEventStream {
-    if (this.closed) throw new ClosedError('subscribe to nftables events');
-    const s = new NftEventStream(this.netnsFd, async (ref) => shapeOfMessage(await runAsync(this.conn, getSetMessage(ref))), { receiveBufferBytes: this.receiveBufferBytes, maxQueued: opts.maxQueued }, () => this.streams.delete(s));
-    this.streams.add(s);
-    return s;
+  listTables(filter?: NftFilter): Promise<Table[]> {
+    return this.tables.list(only(filter, 'family', 'table'));
+  }
+
+  /**
+   * @deprecated use `h.nft.chains.list(filter)`
+   * @example
+   * const chains = await h.nft.chains.list({ family: 'inet', table: 'nat' });
+   */
+  listChains(filter?: NftFilter): Promise<Chain[]> {
+    return this.chains.list(filter);
+  }
+
+  /**
+   * @deprecated use `h.nft.rules.list(filter)`
+   * @example
+   * const rules = await h.nft.rules.list({ family: 'inet', table: 'nat', chain: 'postrouting' });
+   */
+  listRules(filter?: NftFilter): Promise<Rule[]> {
+    return this.rules.list(filter);
+  }
+
+  /**
+   * @deprecated use `h.nft.sets.list(filter)`
+   * @example
+   * const sets = await h.nft.sets.list({ family: 'inet', table: 'filter' });
+   */
+  listSets(filter?: NftFilter): Promise<NftSet[]> {
+    return this.sets.list(only(filter, 'family', 'table'));
+  }
+
+  /**
+   * @deprecated use `h.nft.sets.get(ref)`
+   * @example
+   * const set = await h.nft.sets.get({ family: 'inet', table: 'filter', name: 'allowed' });
+   */
+  getSet(ref: SetRef): Promise<NftSet> {
+    return this.sets.get(ref);
+  }
+
+  /**
+   * @deprecated use `h.nft.elements.list(ref)`
+   * @example
+   * const els = await h.nft.elements.list({ family: 'inet', table: 'filter', name: 'allowed' });
+   */
+  listElements(ref: SetRef): Promise<SetElement[]> {
+    return this.elements.list(ref);
+  }
+
+  /**
+   * @deprecated use `h.nft.objects.list(filter)`
+   * @example
+   * const counters = await h.nft.objects.list({ family: 'inet', table: 'filter', type: 'counter' });
+   */
+  listObjects(filter?: NftFilter & { type?: ObjectType }): Promise<NftObject[]> {
+    return this.objects.list(only(filter, 'family', 'table', 'type'));
+  }
+
+  /**
+   * @deprecated use `h.nft.ruleset.get(filter)`
+   * @example
+   * const { tables, chains, rules, sets } = await h.nft.ruleset.get();
+   */
+  listRuleset(filter?: Pick<NftFilter, 'family' | 'table'>): Promise<Ruleset> {
+    return this.ruleset.get(filter);
   }
 
   /** @internal ends every event stream (the handle is closing). */
   closeAll(): void {
-    this.closed = true;
-    for (const s of [...this.streams]) s.close();
+    this.streams.closeAll();
   }
-  private closed = false;
+}
+
+/** The deprecated list calls ignored filter keys that do not apply; the new ones refuse them. */
+function only<F extends object>(filter: F | undefined, ...keys: string[]): F | undefined {
+  if (filter === undefined) return undefined;
+  return Object.fromEntries(Object.entries(filter).filter(([k]) => keys.includes(k))) as F;
+}
+
+/** `h.nft.generation`: `get()`; calling it is the deprecated form. */
+export interface NftGeneration {
+  /**
+   * @deprecated use `h.nft.generation.get()`
+   * @example
+   * const { id } = await h.nft.generation.get();
+   */
+  (): Promise<Generation>;
+  /**
+   * Gets the ruleset generation (pass its `id` to `tx.commit({ expectGeneration })`).
+   * @example
+   * const { id } = await h.nft.generation.get();
+   * tx.commit({ expectGeneration: id });
+   */
+  get(): Promise<Generation>;
 }

@@ -3,71 +3,74 @@
  * async iterable of typed events: every table, chain, rule, set, element and
  * object added or deleted by anyone (nft, other processes, this one), and a
  * `generation` event closing each committed transaction.
+ *
+ * Events have the shape of every nlkit stream: `{ type, action }` with
+ * `action` `'new'` or `'del'`, `{ type: 'overrun' }` where notifications were
+ * lost (the stream goes on), and `includeExisting` / `resyncOnOverrun` as in
+ * `h.events.subscribe()`.
  * @module
  */
 import { NETLINK_NETFILTER } from '../netlink/constants';
-import { NetlinkOverrunError } from '../netlink/errors';
+import { ClosedError, NetlinkOverrunError } from '../netlink/errors';
+import { eventStream, STREAM_OPTION_KEYS, type EventAction, type EventStream, type OverrunEvent, type StreamOptions, type SyncedEvent } from '../netlink/event-stream';
+import type { Operation } from '../netlink/operation';
 import type { NetlinkMessage } from '../netlink/parser';
-import { NetlinkSubscription, OVERRUN, type Overrun } from '../netlink/subscription';
+import { NetlinkSubscription } from '../netlink/subscription';
+import { rejectUnknownKeys } from '../validate/options';
 import { decodeChain, type Chain } from './chain';
 import * as C from './constants';
 import { assembleElements, decodeElementMessage, type SetElement } from './elements';
-import { decodeGeneration, setKey, shapeOfMessage, type Generation } from './list';
+import { decodeGeneration, nftRulesetOps, setKey, shapeOfMessage, type Generation } from './list';
 import { familyName, messageFamily, nftCommand, type NftFamily } from './message';
 import { decodeObject, type NftObject } from './object';
 import { decodeRule, type Rule } from './rule';
 import { decodeSet, type NftSet, type SetRef, type SetShape } from './set';
 import { decodeTable, type Table } from './table';
 
-/** What changed: "add" for NEW messages, "delete" for DEL messages. */
+/**
+ * What changed: "add" for NEW messages, "delete" for DEL messages.
+ * @deprecated use the events' `action` ({@link EventAction}: `'new'` | `'del'`)
+ */
 export type NftChange = 'add' | 'delete';
 
-/** A table was added or deleted. */
-export interface NftTableEvent {
-  /** Added or deleted. */
-  change: NftChange;
+/** Fields every ruleset change event has. */
+interface NftChangeFields<T extends string> {
   /** Discriminant. */
-  kind: 'table';
+  type: T;
+  /** `new` (added, or changed in place) or `del`. */
+  action: EventAction;
+  /** @deprecated use `type` (same value) */
+  kind: T;
+  /** @deprecated use `action` (`'add'` is `'new'`, `'delete'` is `'del'`) */
+  change: NftChange;
+}
+
+/** A table was added or deleted. */
+export interface NftTableEvent extends NftChangeFields<'table'> {
   /** The table. */
   table: Table;
 }
 
 /** A chain was added (or changed) or deleted. */
-export interface NftChainEvent {
-  /** Added or deleted. */
-  change: NftChange;
-  /** Discriminant. */
-  kind: 'chain';
+export interface NftChainEvent extends NftChangeFields<'chain'> {
   /** The chain. */
   chain: Chain;
 }
 
 /** A rule was added (or replaced) or deleted. */
-export interface NftRuleEvent {
-  /** Added or deleted. */
-  change: NftChange;
-  /** Discriminant. */
-  kind: 'rule';
+export interface NftRuleEvent extends NftChangeFields<'rule'> {
   /** The rule, with its handle and decoded expressions. */
   rule: Rule;
 }
 
 /** A set or map was added or deleted. */
-export interface NftSetEvent {
-  /** Added or deleted. */
-  change: NftChange;
-  /** Discriminant. */
-  kind: 'set';
+export interface NftSetEvent extends NftChangeFields<'set'> {
   /** The set definition. */
   set: NftSet;
 }
 
 /** Elements were added to or deleted from a set or map. */
-export interface NftElementsEvent {
-  /** Added or deleted. */
-  change: NftChange;
-  /** Discriminant. */
-  kind: 'elements';
+export interface NftElementsEvent extends NftChangeFields<'elements'> {
   /** Family of the set's table. */
   family: NftFamily;
   /** Name of the set's table. */
@@ -79,26 +82,22 @@ export interface NftElementsEvent {
 }
 
 /** A named object was added or deleted. */
-export interface NftObjectEvent {
-  /** Added or deleted. */
-  change: NftChange;
-  /** Discriminant. */
-  kind: 'object';
+export interface NftObjectEvent extends NftChangeFields<'object'> {
   /** The object. */
   object: NftObject;
 }
 
 /** A transaction was committed; `generation.id` is the new ruleset generation. */
-export interface NftGenerationEvent {
-  /** Always "add". */
+export interface NftGenerationEvent extends NftChangeFields<'generation'> {
+  /** Always "new". */
+  action: 'new';
+  /** @deprecated use `action`; always "add" */
   change: 'add';
-  /** Discriminant. */
-  kind: 'generation';
   /** The new generation and who committed it. */
   generation: Generation;
 }
 
-/** One ruleset change; switch on `kind`. */
+/** One ruleset change; switch on `type`. */
 export type NftEvent =
   | NftTableEvent
   | NftChainEvent
@@ -108,102 +107,142 @@ export type NftEvent =
   | NftObjectEvent
   | NftGenerationEvent;
 
+/** What `h.nft.events.subscribe()` yields: ruleset changes, and `synced` / `overrun` like every stream. */
+export type NftStreamEvent = NftEvent | SyncedEvent | OverrunEvent;
+
+/** A subscription to ruleset changes; iterate it with `for await`, stop with `close()` or `break`. */
+export type NftEventStream = EventStream<NftStreamEvent>;
+
+/** Options of {@link NftEvents.subscribe}. */
+export type NftSubscribeOptions = StreamOptions;
+
 /** @internal looks up a set's layout when its definition was not seen in the stream. */
 export type ShapeResolver = (ref: SetRef) => Promise<SetShape | undefined>;
 
+/** @internal how the stream reaches its handle. */
+export interface NftEventSource {
+  netnsFd: number;
+  receiveBufferBytes?: number;
+  /** Runs an operation on the handle's netfilter connection (dumps for `includeExisting`). */
+  run<T>(op: Operation<T>): Promise<T>;
+  resolveShape: ShapeResolver;
+}
+
 /**
- * A subscription; iterate it with `for await`. It has its own socket, so
- * it never mixes with requests. Stop with `close()` or by leaving the loop.
- * If notifications were lost (the kernel's receive buffer overran, or the
- * consumer fell too far behind), iteration delivers what came before the gap
- * and then throws NetlinkOverrunError: list the ruleset again and resubscribe.
+ * `h.nft.events`: subscriptions to ruleset changes. Call
+ * {@link NftEvents.subscribe}; calling `h.nft.events()` itself is the
+ * deprecated form (it throws NetlinkOverrunError at a gap instead of
+ * yielding an `overrun` event).
  */
-export class NftEventStream implements AsyncIterableIterator<NftEvent> {
-  private readonly sub: NetlinkSubscription;
+export interface NftEvents {
+  /**
+   * @deprecated use `h.nft.events.subscribe()`, which yields `{ type: 'overrun' }`
+   *   at a gap instead of throwing NetlinkOverrunError
+   * @example
+   * for await (const e of h.nft.events()) console.log(e.kind, e.change);
+   */
+  (opts?: { maxQueued?: number }): EventStream<NftEvent>;
+  /**
+   * Subscribes to ruleset changes in this namespace. The socket is open (and
+   * events queue) as soon as this returns.
+   * @example
+   * const events = h.nft.events.subscribe({ includeExisting: true });
+   * for await (const e of events) {
+   *   if (e.type === 'rule') console.log(e.action, e.rule.chain, e.rule.handle);
+   *   if (e.type === 'overrun') { ... list again, or subscribe with resyncOnOverrun ... }
+   * }
+   */
+  subscribe(opts?: NftSubscribeOptions): NftEventStream;
+}
+
+/** @internal builds `h.nft.events` for one handle; `closeAll` ends its streams. */
+export function nftEvents(src: NftEventSource): { events: NftEvents; closeAll(): void } {
+  const live = new Set<NetlinkSubscription>();
+  let closed = false;
+  const open = (opts: NftSubscribeOptions, legacy: boolean): EventStream<NftStreamEvent> => {
+    if (closed) throw new ClosedError('subscribe to nftables events');
+    rejectUnknownKeys(opts, STREAM_OPTION_KEYS, 'nftables subscribe options');
+    const sub = new NetlinkSubscription({
+      protocol: NETLINK_NETFILTER,
+      netnsFd: src.netnsFd,
+      groups: [C.NFNLGRP_NFTABLES],
+      receiveBufferBytes: opts.receiveBufferBytes ?? src.receiveBufferBytes,
+      maxQueued: opts.maxQueued,
+    });
+    live.add(sub);
+    const decoder = new NftEventDecoder(src.resolveShape);
+    return eventStream<NftEvent>({
+      subscription: sub,
+      decode: (m) => decoder.decode(m),
+      existing: () => existingEvents(src, decoder),
+      includeExisting: opts.includeExisting,
+      resyncOnOverrun: opts.resyncOnOverrun,
+      overrunError: legacy
+        ? () => new NetlinkOverrunError('nftables events', 'notifications were lost (receive buffer overrun, or the consumer fell too far behind): list the ruleset again and subscribe again')
+        : undefined,
+      onClose: () => live.delete(sub),
+    });
+  };
+  const events = ((opts: { maxQueued?: number } = {}) => open(rejectUnknownKeys(opts, ['maxQueued'], 'nftables events options') ?? {}, true) as EventStream<NftEvent>) as NftEvents;
+  events.subscribe = (opts = {}) => open(opts, false);
+  return {
+    events,
+    closeAll() {
+      closed = true;
+      for (const sub of live) sub.close();
+      live.clear();
+    },
+  };
+}
+
+/** The current ruleset as `new` events, in an order that can be replayed: tables, chains, sets, elements, objects, rules. */
+async function* existingEvents(src: NftEventSource, decoder: NftEventDecoder): AsyncGenerator<NftEvent> {
+  const rs = await src.run(nftRulesetOps.get());
+  for (const table of rs.tables) yield change('table', 'new', { table });
+  for (const chain of rs.chains) yield change('chain', 'new', { chain });
+  for (const { elements, ...set } of rs.sets) {
+    decoder.forget(set);
+    yield change('set', 'new', { set });
+    if (elements.length) yield change('elements', 'new', { family: set.family, table: set.table, set: set.name, elements });
+  }
+  for (const object of rs.objects) yield change('object', 'new', { object });
+  for (const rule of rs.rules) yield change('rule', 'new', { rule });
+}
+
+/** An event with its deprecated duplicates filled in. */
+function change<T extends NftEvent['type']>(type: T, action: EventAction, body: Omit<Extract<NftEvent, { type: T }>, keyof NftChangeFields<T>>): Extract<NftEvent, { type: T }> {
+  return { type, action, kind: type, change: action === 'new' ? 'add' : 'delete', ...body } as unknown as Extract<NftEvent, { type: T }>;
+}
+
+/** Decodes notifications, remembering the layout of sets seen in the stream (to type their elements). */
+class NftEventDecoder {
   private readonly shapes = new Map<string, SetShape>();
-  private closed = false;
 
-  /** @internal use `h.nft.events()` */
-  constructor(
-    netnsFd: number,
-    private readonly resolveShape: ShapeResolver,
-    limits: { receiveBufferBytes?: number; maxQueued?: number },
-    private readonly onClose?: () => void,
-  ) {
-    this.sub = new NetlinkSubscription({ protocol: NETLINK_NETFILTER, netnsFd, groups: [C.NFNLGRP_NFTABLES], ...limits });
+  constructor(private readonly resolveShape: ShapeResolver) {}
+
+  /** Drops a remembered layout (a set listed afresh is looked up again when its elements change). */
+  forget(set: SetRef): void {
+    this.shapes.delete(setKey(set));
   }
 
-  /** The stream is its own iterator. */
-  [Symbol.asyncIterator](): this {
-    return this;
-  }
-
-  /**
-   * The next event; waits for one. Throws NetlinkOverrunError once notifications were lost.
-   * @example
-   * const { value, done } = await events.next();
-   */
-  async next(): Promise<IteratorResult<NftEvent>> {
-    for (;;) {
-      let m: NetlinkMessage | Overrun | undefined;
-      try {
-        m = await this.sub.next();
-      } catch (e) {
-        this.close();
-        throw e;
-      }
-      if (m === undefined) return { value: undefined, done: true };
-      if (m === OVERRUN) {
-        this.close();
-        throw new NetlinkOverrunError('nftables events', 'notifications were lost (receive buffer overrun, or the consumer fell too far behind): list the ruleset again and subscribe again');
-      }
-      if (m.type >> 8 !== C.NFNL_SUBSYS_NFTABLES) continue;
-      const e = await this.decode(m);
-      if (e) return { value: e, done: false };
-    }
-  }
-
-  /**
-   * Ends the iteration and closes the socket (what `break` in `for await` calls).
-   * @example
-   * await events.return();
-   */
-  async return(): Promise<IteratorResult<NftEvent>> {
-    this.close();
-    return { value: undefined, done: true };
-  }
-
-  /**
-   * Stops the subscription; a pending `next()` ends the iteration.
-   * @example
-   * const events = h.nft.events();
-   * setTimeout(() => events.close(), 10_000); // the for-await loop below then ends
-   * for await (const e of events) console.log(e.kind, e.change);
-   */
-  close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.sub.close();
-    this.onClose?.();
-  }
-
-  private async decode(m: NetlinkMessage): Promise<NftEvent | undefined> {
+  async decode(m: NetlinkMessage): Promise<NftEvent | undefined> {
+    if (m.type >> 8 !== C.NFNL_SUBSYS_NFTABLES) return undefined;
     const cmd = nftCommand(m);
     switch (cmd) {
       case C.NFT_MSG_NEWTABLE:
       case C.NFT_MSG_DELTABLE:
-        return { change: cmd === C.NFT_MSG_NEWTABLE ? 'add' : 'delete', kind: 'table', table: decodeTable(m) };
+        return change('table', cmd === C.NFT_MSG_NEWTABLE ? 'new' : 'del', { table: decodeTable(m) });
       case C.NFT_MSG_NEWCHAIN:
       case C.NFT_MSG_DELCHAIN:
-        return { change: cmd === C.NFT_MSG_NEWCHAIN ? 'add' : 'delete', kind: 'chain', chain: decodeChain(m) };
+        return change('chain', cmd === C.NFT_MSG_NEWCHAIN ? 'new' : 'del', { chain: decodeChain(m) });
       case C.NFT_MSG_NEWRULE:
       case C.NFT_MSG_DELRULE:
-        return { change: cmd === C.NFT_MSG_NEWRULE ? 'add' : 'delete', kind: 'rule', rule: decodeRule(m) };
+        return change('rule', cmd === C.NFT_MSG_NEWRULE ? 'new' : 'del', { rule: decodeRule(m) });
       case C.NFT_MSG_NEWSET:
       case C.NFT_MSG_DELSET: {
         const set = decodeSet(m);
         if (cmd === C.NFT_MSG_NEWSET) this.shapes.set(setKey(set), shapeOfMessage(m));
-        return { change: cmd === C.NFT_MSG_NEWSET ? 'add' : 'delete', kind: 'set', set };
+        return change('set', cmd === C.NFT_MSG_NEWSET ? 'new' : 'del', { set });
       }
       case C.NFT_MSG_NEWSETELEM:
       case C.NFT_MSG_DELSETELEM: {
@@ -216,13 +255,13 @@ export class NftEventStream implements AsyncIterableIterator<NftEvent> {
           if (shape) this.shapes.set(key, shape);
         }
         shape ??= rawShape(elements[0]?.key?.length ?? 0, elements[0]?.data?.length ?? 0);
-        return { change: cmd === C.NFT_MSG_NEWSETELEM ? 'add' : 'delete', kind: 'elements', family, table, set, elements: assembleElements(shape, elements) };
+        return change('elements', cmd === C.NFT_MSG_NEWSETELEM ? 'new' : 'del', { family, table, set, elements: assembleElements(shape, elements) });
       }
       case C.NFT_MSG_NEWOBJ:
       case C.NFT_MSG_DELOBJ:
-        return { change: cmd === C.NFT_MSG_NEWOBJ ? 'add' : 'delete', kind: 'object', object: decodeObject(m) };
+        return change('object', cmd === C.NFT_MSG_NEWOBJ ? 'new' : 'del', { object: decodeObject(m) });
       case C.NFT_MSG_NEWGEN:
-        return { change: 'add', kind: 'generation', generation: decodeGeneration(m) };
+        return change('generation', 'new', { generation: decodeGeneration(m) });
       default:
         return undefined;
     }

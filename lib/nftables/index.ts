@@ -2,7 +2,7 @@
  * nftables: the public surface (re-exported from the package root).
  * @module
  */
-export { Nftables } from './api';
+export { Nftables, type NftGeneration } from './api';
 export { RuleBuilder, Negated, not, rule } from './builder/builder';
 export type {
   CtStateName,
@@ -30,7 +30,10 @@ export type {
   NftChange,
   NftElementsEvent,
   NftEvent,
+  NftEvents,
   NftEventStream,
+  NftStreamEvent,
+  NftSubscribeOptions,
   NftGenerationEvent,
   NftObjectEvent,
   NftRuleEvent,
@@ -63,7 +66,7 @@ export type { QuotaExpression } from './expressions/quota';
 export type { RangeExpression, RangeOp } from './expressions/range';
 export type { RedirExpression } from './expressions/redir';
 export type { RejectExpression, RejectType } from './expressions/reject';
-export type { Generation, NftFilter, Ruleset, SetWithElements } from './list';
+export type { Generation, NftFilter, NftObjectFilter, Ruleset, SetWithElements } from './list';
 export type { NftFamily } from './message';
 export type { CounterObject, LimitObject, NftObject, ObjectRef, OpaqueObject, QuotaObject } from './object';
 export type { ObjectType } from './object-types';

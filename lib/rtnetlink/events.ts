@@ -12,9 +12,11 @@
  */
 import { NETLINK_ROUTE } from '../netlink/constants';
 import { ClosedError, ValidationError } from '../netlink/errors';
+import { eventStream, STREAM_OPTION_KEYS, type EventAction, type EventStream as GenericEventStream, type OverrunEvent, type StreamOptions, type SyncedEvent } from '../netlink/event-stream';
 import type { Operation } from '../netlink/operation';
 import { u8At, type NetlinkMessage } from '../netlink/parser';
-import { NetlinkSubscription, OVERRUN } from '../netlink/subscription';
+import { NetlinkSubscription } from '../netlink/subscription';
+import { rejectUnknownKeys } from '../validate/options';
 import { AF_INET, AF_INET6, type IpFamily } from '../validate/ip';
 import { addressOps, decodeAddress, type Address } from './address';
 import * as C from './constants';
@@ -30,8 +32,7 @@ export type EventGroup = 'link' | 'address' | 'route' | 'neighbour' | 'rule';
 /** @internal every group, the default subscription. */
 export const EVENT_GROUPS: readonly EventGroup[] = ['link', 'address', 'route', 'neighbour', 'rule'];
 
-/** `new` covers both creation and change; `del` is removal. */
-export type EventAction = 'new' | 'del';
+export type { EventAction, OverrunEvent, SyncedEvent } from '../netlink/event-stream';
 
 /** A link appeared, changed or went away. */
 export interface LinkEvent {
@@ -93,8 +94,8 @@ export interface FdbEvent {
   entry: FdbEntry;
 }
 
-/** A policy routing rule was added or removed. */
-export interface RuleEvent {
+/** A policy routing rule (`ip rule`) was added or removed. */
+export interface IpRuleEvent {
   /** Discriminant. */
   type: 'rule';
   /** `new` or `del`. */
@@ -103,21 +104,8 @@ export interface RuleEvent {
   rule: Rule;
 }
 
-/** With `includeExisting` (or after a resync): the current state has been delivered; live events follow. */
-export interface SyncedEvent {
-  /** Discriminant. */
-  type: 'synced';
-}
-
-/**
- * Notifications were lost here (the kernel's receive buffer overflowed, or
- * the consumer fell too far behind). State derived from events is stale:
- * resync from a fresh list (or subscribe with `resyncOnOverrun`).
- */
-export interface OverrunEvent {
-  /** Discriminant. */
-  type: 'overrun';
-}
+/** @deprecated use {@link IpRuleEvent} (the same event; `Rule` names nftables rules elsewhere) */
+export type RuleEvent = IpRuleEvent;
 
 /** One event of {@link RtnetlinkEvents.subscribe}'s stream; switch on `type`. */
 export type RtnetlinkEvent =
@@ -127,31 +115,26 @@ export type RtnetlinkEvent =
   | RouteEvent
   | NeighbourEvent
   | FdbEvent
-  | RuleEvent
+  | IpRuleEvent
   | SyncedEvent
   | OverrunEvent;
 
 /** Options of {@link RtnetlinkEvents.subscribe}. */
-export interface SubscribeOptions {
+export interface SubscribeOptions extends StreamOptions {
   /** Default: all of them. */
   groups?: EventGroup[];
   /** Only IPv4 or IPv6 addresses, routes, neighbours and rules (links and FDB entries always come). */
   family?: IpFamily;
-  /** Start with the current state as `new` events, then `{ type: 'synced' }`. */
-  includeExisting?: boolean;
-  /** After an `overrun` event, deliver the current state again (then `synced`). */
-  resyncOnOverrun?: boolean;
-  /** Receive buffer of the subscription socket in bytes (default 4 MiB). */
-  receiveBufferBytes?: number;
-  /** Events kept for a slow consumer before an overrun is declared (default 100,000). */
-  maxQueued?: number;
 }
 
-/** An event stream: iterate it with `for await`; `break` (or close()) ends it and closes its socket. */
-export interface EventStream extends AsyncIterableIterator<RtnetlinkEvent> {
-  /** Ends the stream from outside the loop; a pending next() resolves as done. */
-  close(): void;
-}
+const SUBSCRIBE_KEYS = ['groups', 'family', ...STREAM_OPTION_KEYS];
+
+/**
+ * An event stream: iterate it with `for await`; `break` (or close()) ends it
+ * and closes its socket. Every family's stream has this shape
+ * (`h.nft.events.subscribe()` yields nftables events).
+ */
+export type EventStream<T = RtnetlinkEvent> = GenericEventStream<T>;
 
 const GROUPS: Record<EventGroup, { 4: number[]; 6: number[] }> = {
   link: { 4: [C.RTNLGRP_LINK], 6: [C.RTNLGRP_LINK] },
@@ -244,6 +227,7 @@ export class RtnetlinkEvents {
    */
   subscribe(opts: SubscribeOptions = {}): EventStream {
     if (this.closed) throw new ClosedError('subscribe to events');
+    rejectUnknownKeys(opts, SUBSCRIBE_KEYS, 'subscribe options');
     const groups = new Set(opts.groups ?? EVENT_GROUPS);
     for (const g of groups) if (!EVENT_GROUPS.includes(g)) throw new ValidationError('group', g, `one of ${EVENT_GROUPS.join(', ')}`);
     if (groups.size === 0) throw new ValidationError('groups', opts.groups, 'subscribe to at least one group');
@@ -260,52 +244,13 @@ export class RtnetlinkEvents {
       maxQueued: opts.maxQueued,
     });
     this.live.add(sub);
-    const close = () => {
-      sub.close();
-      this.live.delete(sub);
-    };
-    const src = this.src;
-    async function* run(): AsyncGenerator<RtnetlinkEvent> {
-      try {
-        if (opts.includeExisting) {
-          yield* existing(src, groups, family);
-          yield { type: 'synced' };
-        }
-        for (;;) {
-          const m = await sub.next();
-          if (m === undefined) return;
-          if (m === OVERRUN) {
-            yield { type: 'overrun' };
-            if (opts.resyncOnOverrun) {
-              yield* existing(src, groups, family);
-              yield { type: 'synced' };
-            }
-            continue;
-          }
-          const ev = decodeEvent(m, family);
-          if (ev) yield ev;
-        }
-      } finally {
-        close();
-      }
-    }
-    const gen = run();
-    const stream: EventStream = {
-      next: () => gen.next(),
-      // Close first: a return() queued behind a pending next() would otherwise wait for the next event.
-      return: (value?: unknown) => {
-        close();
-        return gen.return(value as undefined);
-      },
-      throw: (e?: unknown) => {
-        close();
-        return gen.throw(e);
-      },
-      close,
-      [Symbol.asyncIterator]() {
-        return stream;
-      },
-    };
-    return stream;
+    return eventStream<RtnetlinkEvent>({
+      subscription: sub,
+      decode: (m) => decodeEvent(m, family),
+      existing: () => existing(this.src, groups, family),
+      includeExisting: opts.includeExisting,
+      resyncOnOverrun: opts.resyncOnOverrun,
+      onClose: () => this.live.delete(sub),
+    });
   }
 }

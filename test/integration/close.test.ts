@@ -189,7 +189,7 @@ describe('close()', () => {
       track(h.routes.add({ dst: '10.101.0.1/32', dev: 'lo', table: 100 })),
       track(h.addresses.add('lo', '10.101.0.2/32')),
       // The netfilter socket is opened on first use: not after close.
-      track(viaGetter(() => h!.nft.listTables())),
+      track(viaGetter(() => h!.nft.tables.list())),
       track(viaGetter(() => h!.conntrack.list())),
     ];
     const outcomes = await settle(calls, 5_000);

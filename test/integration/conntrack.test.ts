@@ -101,7 +101,7 @@ describe('conntrack', () => {
 
   it('cuts a stale UDP flow so a changed port mapping takes effect', async () => {
     // Re-point the published port to c2.
-    const [old] = await gw().nft.listRules({ ...nat, chain: 'prerouting' });
+    const [old] = await gw().nft.rules.list({ ...nat, chain: 'prerouting' });
     const tx = gw().nft.transaction();
     tx.replaceRule({ ...nat, chain: 'prerouting', handle: old.handle!, rule: rule().udp({ dport: 5353 }).dnat({ to: '10.0.2.2', port: 53 }) });
     await tx.commit();

@@ -18,7 +18,7 @@ describe('nftables names with control characters', () => {
     base.addTable({ family: 'inet', name: 'safe' });
     base.addChain({ family: 'inet', table: 'safe', name: 'c' });
     await base.commit();
-    const gen = (await h().nft.generation()).id;
+    const gen = (await h().nft.generation.get()).id;
     const saved = nft(ns(), 'list', 'ruleset');
 
     const injection = 'x\n}\ntable inet evil {\n  chain in { type filter hook input priority 0; policy drop; }';
@@ -42,14 +42,14 @@ describe('nftables names with control characters', () => {
     // Committing what was accepted sends nothing of the refused commands.
     await tx.commit();
 
-    expect((await h().nft.generation()).id).toBe(gen + 1);
+    expect((await h().nft.generation.get()).id).toBe(gen + 1);
     const now = nft(ns(), 'list', 'ruleset');
     expect(now).not.toMatch(/evil|flush ruleset|a b/);
     expect(now.replace(/\n\n\tchain other \{\n\t\}\n/, '\n')).toBe(saved);
     // The saved ruleset still loads, and defines only what was committed.
     execFileSync('ip', ['netns', 'exec', ns(), 'nft', '-c', '-f', '-'], { input: `flush ruleset\n${now}` });
-    const names = (await h().nft.listTables()).map((t) => t.name);
+    const names = (await h().nft.tables.list()).map((t) => t.name);
     expect(names).toEqual(['safe']);
-    expect((await h().nft.listChains({ table: 'safe' })).map((c) => c.name).sort()).toEqual(['c', 'other']);
+    expect((await h().nft.chains.list({ table: 'safe' })).map((c) => c.name).sort()).toEqual(['c', 'other']);
   });
 });

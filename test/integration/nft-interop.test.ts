@@ -69,8 +69,8 @@ describe('nftables interop with nft', () => {
 
   it('nlkit decodes what nft wrote into the same objects nlkit wrote', async () => {
     const h = box.h('nft');
-    const a = await h.nft.listRuleset({ family: 'inet', table: 'fromnft' });
-    const b = await h.nft.listRuleset({ family: 'inet', table: 'fromnlk' });
+    const a = await h.nft.ruleset.get({ family: 'inet', table: 'fromnft' });
+    const b = await h.nft.ruleset.get({ family: 'inet', table: 'fromnlk' });
     expect(normalize(b.tables, 'fromnlk')).toEqual(normalize(a.tables, 'fromnft'));
     expect(normalize(b.chains, 'fromnlk')).toEqual(normalize(a.chains, 'fromnft'));
     expect(normalize(b.objects, 'fromnlk')).toEqual(normalize(a.objects, 'fromnft'));
@@ -89,9 +89,9 @@ describe('nftables interop with nft', () => {
   });
 
   it('lists rules of one chain, and decodes each expression kind listed in the issue', async () => {
-    const rules = await box.h('nft').nft.listRules({ family: 'inet', table: 'fromnft', chain: 'f' });
+    const rules = await box.h('nft').nft.rules.list({ family: 'inet', table: 'fromnft', chain: 'f' });
     expect(rules.every((r) => r.chain === 'f')).toBe(true);
-    const all = await box.h('nft').nft.listRules({ family: 'inet', table: 'fromnft' });
+    const all = await box.h('nft').nft.rules.list({ family: 'inet', table: 'fromnft' });
     const kinds = new Set(all.flatMap((r) => r.expressions.map((e) => e.type)));
     for (const k of ['payload', 'meta', 'cmp', 'bitwise', 'range', 'immediate', 'counter', 'ct', 'nat', 'masq', 'redir', 'numgen', 'lookup', 'dynset', 'fib', 'limit', 'log', 'reject', 'notrack', 'objref', 'quota', 'byteorder']) {
       expect(kinds, k).toContain(k);
@@ -102,7 +102,7 @@ describe('nftables interop with nft', () => {
   it('round-trips an expression nlkit has no type for (opaque) through list and re-add', async () => {
     nftLoad(ns(), 'table inet opq {\n chain c {\n  tcp option maxseg size 1400 accept\n }\n}\n');
     const h = box.h('nft');
-    const [r] = await h.nft.listRules({ family: 'inet', table: 'opq' });
+    const [r] = await h.nft.rules.list({ family: 'inet', table: 'opq' });
     expect(r.expressions.some((e) => e.type === 'opaque' && e.name === 'exthdr')).toBe(true);
     const tx = h.nft.transaction();
     tx.addRule({ family: 'inet', table: 'opq', chain: 'c', expressions: r.expressions });
@@ -136,15 +136,15 @@ describe('nftables interop with nft', () => {
     expect(chains.find((c) => c.name === 'fwd')).toMatchObject({ family: 'bridge', hook: 'forward', prio: -200 });
 
     nftLoad(ns(), 'table ip g4 {\n flags dormant\n}\ntable netdev gn {\n chain ing {\n  type filter hook ingress device "d0" priority -500; policy accept;\n }\n}\n');
-    const listed = await h.nft.listTables();
+    const listed = await h.nft.tables.list();
     expect(listed.find((t) => t.name === 'g4')).toMatchObject({ family: 'ip', flags: ['dormant'] });
-    const gn = await h.nft.listChains({ family: 'netdev', table: 'gn' });
+    const gn = await h.nft.chains.list({ family: 'netdev', table: 'gn' });
     expect(gn).toMatchObject([{ name: 'ing', type: 'filter', hook: 'ingress', device: 'd0', priority: -500, policy: 'accept' }]);
     // Filters keep what matches at each level (a table has no chain to compare).
-    expect((await h.nft.listTables({ table: 'gn' })).map((t) => `${t.family} ${t.name}`)).toEqual(['netdev gn']);
-    expect((await h.nft.listChains({ table: 'gn', chain: 'ing' })).map((c) => c.name)).toEqual(['ing']);
-    expect(await h.nft.listChains({ table: 'gn', chain: 'nope' })).toEqual([]);
-    const one = await h.nft.listRuleset({ family: 'netdev', table: 'gn' });
+    expect((await h.nft.tables.list({ table: 'gn' })).map((t) => `${t.family} ${t.name}`)).toEqual(['netdev gn']);
+    expect((await h.nft.chains.list({ table: 'gn', chain: 'ing' })).map((c) => c.name)).toEqual(['ing']);
+    expect(await h.nft.chains.list({ table: 'gn', chain: 'nope' })).toEqual([]);
+    const one = await h.nft.ruleset.get({ family: 'netdev', table: 'gn' });
     expect(one.tables.map((t) => t.name)).toEqual(['gn']);
     expect(one.chains.map((c) => c.name)).toEqual(['ing']);
 
@@ -153,7 +153,7 @@ describe('nftables interop with nft', () => {
     const otx = other.nft.transaction();
     otx.addTable({ family: 'inet', name: 'owned', flags: ['owner'] });
     await otx.commit();
-    const owned = (await h.nft.listTables()).find((t) => t.name === 'owned');
+    const owned = (await h.nft.tables.list()).find((t) => t.name === 'owned');
     expect(owned).toMatchObject({ flags: ['owner'] });
     expect(owned!.owner).toBeGreaterThan(0);
     expect(nft(ns(), 'list', 'tables')).toContain('table inet owned');

@@ -110,7 +110,7 @@ describe('nftables rules on real traffic', () => {
     const i = block.addRule({ family: 'inet', table: 'filter', chain: 'forward', rule: rule().ip({ daddr: '10.0.1.2' }).tcp({ dport: 81 }).counter().drop() });
     const { results } = await block.commit();
     await expect(fetch(ns('ext'), '192.168.50.1', 8081, 500)).rejects.toThrow();
-    const [dropped] = await router().nft.listRules({ family: 'inet', table: 'filter', chain: 'forward' });
+    const [dropped] = await router().nft.rules.list({ family: 'inet', table: 'filter', chain: 'forward' });
     const counter = dropped.expressions.find((e) => e.type === 'counter') as { packets: bigint };
     expect(counter.packets).toBeGreaterThan(0n);
 

@@ -4,9 +4,29 @@
 // and typed change events.
 import { describe, expect, it } from 'vitest';
 import { GenerationMismatchError, NetlinkOverrunError, NftCommandError, ValidationError, not, rule } from '../../lib';
-import type { NftEvent } from '../../lib/nftables/events';
+import type { NftEvent, NftStreamEvent } from '../../lib/nftables/events';
 import { nft, nftObjects, nftRuleLines } from '../helpers/nft';
 import { useNetns } from '../helpers/netns';
+
+/** The table an event is about. */
+function tableOf(e: NftEvent): string {
+  switch (e.type) {
+    case 'table':
+      return e.table.name;
+    case 'elements':
+      return e.table;
+    case 'chain':
+      return e.chain.table;
+    case 'set':
+      return e.set.table;
+    case 'object':
+      return e.object.table;
+    case 'rule':
+      return e.rule.table;
+    case 'generation':
+      return '';
+  }
+}
 
 describe('nftables transactions', () => {
   const box = useNetns('tx');
@@ -15,7 +35,7 @@ describe('nftables transactions', () => {
   const tables = () => nft(ns(), 'list', 'tables');
 
   it('commits atomically and returns kernel-assigned handles and the new generation', async () => {
-    const before = await h().nft.generation();
+    const before = await h().nft.generation.get();
     const tx = h().nft.transaction();
     const t = tx.addTable({ family: 'inet', name: 'filter' });
     const c = tx.addChain({ family: 'inet', table: 'filter', name: 'input', type: 'filter', hook: 'input', priority: 'filter', policy: 'accept' });
@@ -24,7 +44,7 @@ describe('nftables transactions', () => {
     const r = tx.addRule({ family: 'inet', table: 'filter', chain: 'input', rule: rule().ip({ saddr: '@allowed' }).counter().accept().comment('from allowed') });
     const res = await tx.commit();
     expect(res.generation).toBe(before.id + 1);
-    expect((await h().nft.generation()).id).toBe(before.id + 1);
+    expect((await h().nft.generation.get()).id).toBe(before.id + 1);
     for (const i of [t, c, s, o, r]) expect(res.results[i].handle).toBeGreaterThan(0);
     expect(res.results[r].object).toMatchObject({ chain: 'input', comment: 'from allowed', handle: res.results[r].handle });
     // The handles are the ones nft sees.
@@ -34,7 +54,7 @@ describe('nftables transactions', () => {
   });
 
   it('applies nothing when a command in the middle fails, and names that command', async () => {
-    const gen = (await h().nft.generation()).id;
+    const gen = (await h().nft.generation.get()).id;
     const tx = h().nft.transaction();
     tx.addTable({ family: 'inet', name: 'partial' });
     tx.addChain({ family: 'inet', table: 'partial', name: 'c' });
@@ -46,7 +66,7 @@ describe('nftables transactions', () => {
     expect(err).toMatchObject({ command: 3, description: 'add rule inet partial missing', code: 'ENOENT', attribute: 'chain' });
     expect(err.message).toContain('command #3 (add rule inet partial missing');
     expect(tables()).not.toContain('partial');
-    expect((await h().nft.generation()).id).toBe(gen);
+    expect((await h().nft.generation.get()).id).toBe(gen);
     // A jump to a chain that does not exist points at the expression.
     const tx2 = h().nft.transaction();
     tx2.addTable({ family: 'inet', name: 'partial' });
@@ -64,7 +84,7 @@ describe('nftables transactions', () => {
   });
 
   it('commits only on the expected generation (optimistic concurrency)', async () => {
-    const { id } = await h().nft.generation();
+    const { id } = await h().nft.generation.get();
     // Someone else changes the ruleset in between.
     nft(ns(), 'add', 'table', 'inet', 'intruder');
     const tx = h().nft.transaction();
@@ -74,7 +94,7 @@ describe('nftables transactions', () => {
     expect(err.expected).toBe(id);
     expect(tables()).not.toContain('mine');
     // Re-read and retry.
-    const fresh = await h().nft.generation();
+    const fresh = await h().nft.generation.get();
     const res = await tx.commit({ expectGeneration: fresh.id });
     expect(res.generation).toBe(fresh.id + 1);
     expect(tables()).toContain('table inet mine');
@@ -111,7 +131,7 @@ describe('nftables transactions', () => {
       'tcp dport 4 accept',
     ]);
 
-    const listed = await h().nft.listRules(at);
+    const listed = await h().nft.rules.list(at);
     const tx3 = h().nft.transaction();
     tx3.replaceRule({ ...at, handle: listed[1].handle!, rule: rule().tcp({ dport: 1 }).drop().comment('replaced') });
     tx3.deleteRule({ ...at, handle: listed[0].handle! });
@@ -121,7 +141,7 @@ describe('nftables transactions', () => {
     const tooFar = h().nft.transaction();
     tooFar.insertRule({ ...at, rule: rule().accept() }, { index: 99 });
     await expect(tooFar.commit()).rejects.toThrow(/only 6 rules/);
-    expect((await h().nft.listRules(at))[0].handle).toBe(listed[1].handle);
+    expect((await h().nft.rules.list(at))[0].handle).toBe(listed[1].handle);
   });
 
   it('adds and deletes elements, flushes, and deletes objects, sets, chains and tables', async () => {
@@ -136,14 +156,14 @@ describe('nftables transactions', () => {
     tx2.addElements(set, [{ key: ['10.0.0.3', 80] }]);
     tx2.deleteElements(set, [{ key: ['10.0.0.1', 53] }]);
     await tx2.commit();
-    const els = await h().nft.listElements(set);
+    const els = await h().nft.elements.list(set);
     expect(els.map(({ expires: _e, ...e }) => e)).toEqual([{ key: ['10.0.0.2', 53], timeout: 60_000, comment: 'temporary' }, { key: ['10.0.0.3', 80] }]);
     expect(els[0].expires).toBeGreaterThan(0);
 
     const tx3 = h().nft.transaction();
     tx3.flushSet(set);
     await tx3.commit();
-    expect(await h().nft.listElements(set)).toEqual([]);
+    expect(await h().nft.elements.list(set)).toEqual([]);
 
     const tx4 = h().nft.transaction();
     tx4.deleteSet(set);
@@ -174,7 +194,7 @@ describe('nftables transactions', () => {
     // Echoing 100k rules would overflow the receive buffer: they come back without handles.
     expect(res.rulesEchoed).toBe(false);
     expect(res.results[0].handle).toBeGreaterThan(0);
-    const rules = await h().nft.listRules({ family: 'inet', table: 'big' });
+    const rules = await h().nft.rules.list({ family: 'inet', table: 'big' });
     console.log(`100k rules: build ${built - started} ms, commit ${committed - built} ms, list ${Date.now() - committed} ms`);
     expect(rules).toHaveLength(N);
     expect(rules[N - 1].expressions).toEqual(rule().ip({ saddr: '10.1.134.159' }).tcp({ dport: 80 }).accept().toExpressions('inet'));
@@ -194,13 +214,13 @@ describe('nftables transactions', () => {
     await tx2.commit();
   });
 
-  it('streams typed ruleset events, including changes made by nft', async () => {
-    const events = h().nft.events();
-    const seen: NftEvent[] = [];
+  it('streams typed ruleset events { type, action }, including changes made by nft', async () => {
+    const events = h().nft.events.subscribe();
+    const seen: NftStreamEvent[] = [];
     const done = (async () => {
       for await (const e of events) {
         seen.push(e);
-        if (e.kind === 'rule' && e.change === 'delete') break;
+        if (e.type === 'rule' && e.action === 'del') break;
       }
     })();
     const tx = h().nft.transaction();
@@ -210,28 +230,116 @@ describe('nftables transactions', () => {
     tx.addRule({ family: 'inet', table: 'ev', chain: 'c', rule: rule().tcp({ dport: not('@s') }).drop() });
     await tx.commit();
     nft(ns(), 'add', 'element', 'inet', 'ev', 's', '{ 8443 }');
-    const handle = (await h().nft.listRules({ family: 'inet', table: 'ev' }))[0].handle!;
+    const handle = (await h().nft.rules.list({ family: 'inet', table: 'ev' }))[0].handle!;
     nft(ns(), 'delete', 'rule', 'inet', 'ev', 'c', 'handle', String(handle));
     await done;
-    const brief = seen.map((e) => `${e.change} ${e.kind}`);
-    expect(brief).toEqual(['add table', 'add chain', 'add set', 'add elements', 'add rule', 'add generation', 'add elements', 'add generation', 'delete rule']);
-    expect(seen[3]).toMatchObject({ kind: 'elements', table: 'ev', set: 's', elements: [{ key: 443 }] });
-    expect(seen[4]).toMatchObject({ kind: 'rule', rule: { table: 'ev', chain: 'c', handle, expressions: rule().tcp({ dport: not('@s') }).drop().toExpressions('inet') } });
-    expect(seen[6]).toMatchObject({ kind: 'elements', elements: [{ key: 8443 }] });
-    expect(seen[8]).toMatchObject({ kind: 'rule', change: 'delete', rule: { handle } });
+    const brief = seen.map((e) => `${'action' in e ? e.action : ''} ${e.type}`);
+    expect(brief).toEqual(['new table', 'new chain', 'new set', 'new elements', 'new rule', 'new generation', 'new elements', 'new generation', 'del rule']);
+    expect(seen[3]).toMatchObject({ type: 'elements', table: 'ev', set: 's', elements: [{ key: 443 }] });
+    expect(seen[4]).toMatchObject({ type: 'rule', rule: { table: 'ev', chain: 'c', handle, expressions: rule().tcp({ dport: not('@s') }).drop().toExpressions('inet') } });
+    expect(seen[6]).toMatchObject({ type: 'elements', elements: [{ key: 8443 }] });
+    expect(seen[8]).toMatchObject({ type: 'rule', action: 'del', rule: { handle } });
     events.close();
     const tx2 = h().nft.transaction();
     tx2.deleteTable({ family: 'inet', name: 'ev' });
     await tx2.commit();
   });
 
-  it('bounds what a consumer that does not read keeps: the events before the gap, then NetlinkOverrunError', async () => {
-    const events = h().nft.events({ maxQueued: 3 });
+  it('starts with the current ruleset as new events, then synced, with includeExisting', async () => {
+    const tx = h().nft.transaction();
+    tx.addTable({ family: 'inet', name: 'pre' });
+    tx.addChain({ family: 'inet', table: 'pre', name: 'c' });
+    tx.addSet({ family: 'inet', table: 'pre', name: 's', keyType: 'ipv4_addr' }, [{ key: '10.0.0.1' }]);
+    tx.addObject({ family: 'inet', table: 'pre', name: 'n', type: 'counter' });
+    tx.addRule({ family: 'inet', table: 'pre', chain: 'c', rule: rule().ip({ saddr: '@s' }).accept() });
+    await tx.commit();
+    const events = h().nft.events.subscribe({ includeExisting: true });
+    const seen: string[] = [];
+    for await (const e of events) {
+      if (e.type === 'synced') break;
+      if (e.type === 'overrun' || e.type === 'generation') continue;
+      if (tableOf(e) === 'pre') seen.push(`${e.action} ${e.type}`);
+    }
+    expect(seen).toEqual(['new table', 'new chain', 'new set', 'new elements', 'new object', 'new rule']);
+    // The stream goes on with live changes after synced.
+    const live = h().nft.events.subscribe({ includeExisting: true });
+    let synced = false;
+    const next = (async () => {
+      for await (const e of live) {
+        if (e.type === 'synced') synced = true;
+        else if (synced && e.type === 'table') return e;
+      }
+    })();
+    const del = h().nft.transaction();
+    del.deleteTable({ family: 'inet', name: 'pre' });
+    await del.commit();
+    expect(await next).toMatchObject({ type: 'table', action: 'del', table: { name: 'pre' } });
+    live.close();
+  });
+
+  it('marks where a consumer that did not read lost events with an overrun event, and goes on', async () => {
+    const events = h().nft.events.subscribe({ maxQueued: 3 });
     const tx = h().nft.transaction();
     tx.addTable({ family: 'inet', name: 'slow' });
     for (let i = 0; i < 10; i++) tx.addChain({ family: 'inet', table: 'slow', name: `c${i}` });
     await tx.commit();
     // 12 notifications arrived with nobody reading: the backlog was dropped at the limit.
+    await new Promise((r) => setTimeout(r, 100));
+    const got: string[] = [];
+    let after = h().nft.transaction();
+    after.deleteTable({ family: 'inet', name: 'slow' });
+    const reading = (async () => {
+      for await (const e of events) {
+        got.push(e.type === 'overrun' || e.type === 'synced' ? e.type : `${e.action} ${e.type}`);
+        if (e.type === 'overrun' && after.size) {
+          await after.commit(); // once: its own notifications may overrun the small queue again
+          after = h().nft.transaction();
+        }
+        if (e.type === 'table' && e.action === 'del') break;
+      }
+    })();
+    await reading;
+    const gap = got.indexOf('overrun');
+    expect(gap).toBeGreaterThanOrEqual(0);
+    expect(gap).toBeLessThanOrEqual(3); // what came before the gap: at most maxQueued
+    expect(got.slice(gap + 1)).toContain('del table'); // the stream carries on after the gap
+  });
+
+  it('resyncs after an overrun with resyncOnOverrun: the ruleset as new events, then synced', async () => {
+    const events = h().nft.events.subscribe({ maxQueued: 3, resyncOnOverrun: true });
+    const tx = h().nft.transaction();
+    tx.addTable({ family: 'inet', name: 'resync' });
+    for (let i = 0; i < 10; i++) tx.addChain({ family: 'inet', table: 'resync', name: `c${i}` });
+    await tx.commit();
+    await new Promise((r) => setTimeout(r, 100));
+    const got: string[] = [];
+    for await (const e of events) {
+      got.push(e.type === 'overrun' || e.type === 'synced' || tableOf(e) === 'resync' ? e.type : 'other');
+      if (e.type === 'synced') break;
+    }
+    const gap = got.indexOf('overrun');
+    expect(gap).toBeGreaterThanOrEqual(0);
+    // After the gap, the whole ruleset again: the table and its ten chains.
+    expect(got.slice(gap + 1).filter((t) => t === 'chain')).toHaveLength(10);
+    expect(got.slice(gap + 1)).toContain('table');
+    const tx2 = h().nft.transaction();
+    tx2.deleteTable({ family: 'inet', name: 'resync' });
+    await tx2.commit();
+  });
+
+  it('deprecated h.nft.events(): the old kind/change fields, and NetlinkOverrunError at a gap', async () => {
+    const old = h().nft.events();
+    const first = (async () => (await old.next()).value)();
+    const tx = h().nft.transaction();
+    tx.addTable({ family: 'inet', name: 'legacy' });
+    await tx.commit();
+    expect(await first).toMatchObject({ kind: 'table', change: 'add', type: 'table', action: 'new', table: { name: 'legacy' } });
+    old.close();
+
+    const events = h().nft.events({ maxQueued: 3 });
+    const tx1 = h().nft.transaction();
+    for (let i = 0; i < 10; i++) tx1.addChain({ family: 'inet', table: 'legacy', name: `c${i}` });
+    await tx1.commit();
     await new Promise((r) => setTimeout(r, 100));
     const got: string[] = [];
     const err = await (async () => {
@@ -240,8 +348,9 @@ describe('nftables transactions', () => {
     expect(err).toBeInstanceOf(NetlinkOverrunError);
     expect(err.message).toMatch(/list the ruleset again/);
     expect(got.length).toBeLessThanOrEqual(3);
+    expect(() => h().nft.events({ includeExisting: true } as never)).toThrow(ValidationError);
     const tx2 = h().nft.transaction();
-    tx2.deleteTable({ family: 'inet', name: 'slow' });
+    tx2.deleteTable({ family: 'inet', name: 'legacy' });
     await tx2.commit();
   });
 });

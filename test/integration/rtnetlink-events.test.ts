@@ -3,7 +3,7 @@
 // sockets that close when the consumer stops.
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { open, type EventStream, type RtnetlinkEvent } from '../../lib';
+import { open, ValidationError, type EventStream, type RtnetlinkEvent } from '../../lib';
 import { useNetns } from '../helpers/netns';
 
 /** Reads events until one matches; returns every event read, the match last. */
@@ -126,6 +126,11 @@ describe('events', () => {
     } finally {
       s.close();
     }
+  });
+
+  it('refuses option keys it does not know, before opening a socket', () => {
+    expect(() => h().events.subscribe({ group: ['link'] } as never)).toThrow(ValidationError);
+    expect(() => h().events.subscribe({ includeExisting: true, resync: true } as never)).toThrow(/unknown option/);
   });
 
   it('sees only its own namespace', async () => {

@@ -54,10 +54,19 @@ try {
   } catch (e) {
     expect(e instanceof nlkit.NftCommandError && e instanceof nlkit.NetlinkError, e);
     console.log(e.name, `#${e.command}`, e.description, e.code, e.attribute ?? '');
-    expect((await h.nft.listTables()).length === 0, 'table t was created anyway');
+    expect((await h.nft.tables.list()).length === 0, 'table t was created anyway');
   }
+  // get() of something missing is a NotFoundError (an ENOENT NetlinkError); find() gives undefined.
+  try {
+    await h.nft.tables.get({ family: 'inet', name: 't' });
+    expect(false, 'get found table t');
+  } catch (e) {
+    expect(e instanceof nlkit.NotFoundError && e.code === 'ENOENT', e);
+    console.log(e.name, e.code, '-', e.message);
+  }
+  expect((await h.nft.tables.find({ family: 'inet', name: 't' })) === undefined, 'find found table t');
   // ...and a commit conditional on a generation that is no longer current.
-  const { id } = await h.nft.generation();
+  const { id } = await h.nft.generation.get();
   const bump = h.nft.transaction();
   bump.addTable({ family: 'inet', name: 'other' });
   await bump.commit();
@@ -96,6 +105,15 @@ try {
       expect(!nlkit.netnsExists(sandboxes[1]), 'the failed attach left its namespace behind');
     }
     await nets.delete('tiny');
+    // Deleting what is not there: NotFoundError, or false with { missingOk: true }.
+    try {
+      await nets.delete('tiny');
+      expect(false, 'deleted tiny twice');
+    } catch (e) {
+      expect(e instanceof nlkit.NotFoundError, e);
+      console.log(e.name, '-', e.message);
+    }
+    expect((await nets.delete('tiny', { missingOk: true })) === false, 'missingOk delete did not resolve to false');
   } finally {
     nets.close();
     for (const s of sandboxes) await nlkit.deleteNetns(s, { missingOk: true });

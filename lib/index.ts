@@ -19,9 +19,11 @@ export {
   NetlinkError,
   NetlinkOverrunError,
   NlkitError,
+  NotFoundError,
   SystemError,
   ValidationError,
   errnoName,
+  type DeleteOptions,
   type NetlinkErrorDetails,
 } from './netlink/errors';
 export type { LocalStep, NetlinkCall, Operation, OperationEnv } from './netlink/operation';
@@ -82,7 +84,16 @@ export { fdbOps } from './rtnetlink/fdb';
 export { ruleOps } from './rtnetlink/rule';
 export type { Neighbour, NeighbourFilter, NeighbourOptions, NeighbourState } from './rtnetlink/neighbour';
 export type { FdbEntry, FdbFilter, FdbOptions, FdbState } from './rtnetlink/fdb';
-export type { Range, Rule, RuleAction, RuleFilter, RuleOptions } from './rtnetlink/rule';
+// Policy-routing rules (`ip rule`) are IpRule*: `rule()` and `nft.Rule` are nftables.
+export type { Range, Rule as IpRule, RuleAction as IpRuleAction, RuleFilter as IpRuleFilter, RuleOptions as IpRuleOptions } from './rtnetlink/rule';
+/** @deprecated use {@link IpRule} (`Rule` is easily taken for an nftables rule, `nft.Rule`) */
+export type Rule = import('./rtnetlink/rule').Rule;
+/** @deprecated use {@link IpRuleAction} */
+export type RuleAction = import('./rtnetlink/rule').RuleAction;
+/** @deprecated use {@link IpRuleFilter} */
+export type RuleFilter = import('./rtnetlink/rule').RuleFilter;
+/** @deprecated use {@link IpRuleOptions} */
+export type RuleOptions = import('./rtnetlink/rule').RuleOptions;
 export type {
   AddressEvent,
   BridgePortEvent,
@@ -96,10 +107,12 @@ export type {
   RouteEvent,
   RtnetlinkEvent,
   RtnetlinkEvents,
+  IpRuleEvent,
   RuleEvent,
   SubscribeOptions,
   SyncedEvent,
 } from './rtnetlink/events';
+export type { StreamOptions } from './netlink/event-stream';
 export type { Address, AddressDeleteOptions, AddressFilter, AddressOptions } from './rtnetlink/address';
 export type { Nexthop, NexthopOptions, Route, RouteFilter, RouteLookupOptions, RouteOptions, RoutePref } from './rtnetlink/route';
 export type { IpFamily } from './validate/ip';
@@ -116,9 +129,13 @@ export {
   NetworkOperationError,
   type Attachment,
   type AttachOptions,
+  type NetworkDetails,
   type NetworkInfo,
   type NetworkManagerOptions,
   type NetworkSpec,
+  type PublicationFilter,
+  type Publications,
+  type SandboxRef,
 } from './network/manager';
 export type { BackendSpec, Publication, PublicationRef, PublishSpec } from './network/publication';
 export type { Drift } from './network/reconcile';

@@ -24,6 +24,9 @@ await withLab(['host', 'internet'], async ({ ns, h }) => {
     await nets.publish({ network: 'web', hostPort: 8080, containerPort: 80, to: c1 });
     console.log('internet -> host:8080:', (await fetchText(ns.internet, '192.0.2.1', 8080)).trim());
     console.log('c2 -> host:8080 (hairpin):', (await fetchText(c2, '192.0.2.1', 8080)).trim());
+    const web = await nets.get('web'); // the network with its attachments (find() would give undefined for none)
+    console.log('attachments:', web.attachments.map((a) => `${a.id} ${a.ipv4}`).join(', '));
+    console.log('published:', (await nets.publications.list({ network: 'web' })).map((p) => p.key).join(', '));
     console.log('drift:', JSON.stringify(await nets.check()));
     server.close();
   } finally {

@@ -50,7 +50,7 @@ try {
   // promote the canary: the stable backend is removed and its flows are cut
   await nets.setBackends({ hostPort: 80 }, [{ id: canary, weight: 1 }]);
   console.log('0/100:', await sample(100));
-  console.log('publications:', (await nets.publications()).map((p) => `${p.key} -> ${p.backends.map((b) => `${b.ipv4}:${b.port}x${b.weight}`).join(', ')}`));
+  console.log('publications:', (await nets.publications.list()).map((p) => `${p.key} -> ${p.backends.map((b) => `${b.ipv4}:${b.port}x${b.weight}`).join(', ')}`));
 } finally {
   servers.forEach((s) => s.close());
   await nets.delete('app').catch((e) => console.error(e));

@@ -115,7 +115,7 @@ export async function runDemo(out: (s: string) => void = (s) => process.stdout.w
     servers.forEach((s) => s.close());
     await timed(steps, 'clean up (network, containers, namespaces)', async () => {
       if (nets) {
-        await nets.delete('demo').catch(() => undefined);
+        await nets.delete('demo', { missingOk: true }).catch(() => undefined);
         nets.close();
       }
       host?.close();

@@ -7,7 +7,7 @@ import type { Attachment, NetworkManager } from '../network/manager';
 import { flag, str, UsageError } from './args';
 import type { Command, Context } from './command';
 import { table } from './format';
-import { attachmentRows, mustInspect, names, NotFoundError, sandboxes } from './net-common';
+import { attachmentRows, mustFind, names, notFound, sandboxes } from './net-common';
 import { findAttachment, parseNetnsRef } from './specs';
 
 /**
@@ -19,8 +19,7 @@ export async function detachIds(ctx: Context, nets: NetworkManager, network: str
   const progress = ctx.progress();
   if (!progress.enabled || ids.length < 2) {
     if (all) return nets.detachAll(network);
-    if (ids.length === 1) return (await nets.detach(network, { id: ids[0] })) ? 1 : 0;
-    return nets.detachMany(network, ids);
+    return nets.detach(network, ids.map((id) => ({ id })), { missingOk: true });
   }
   const label = `detaching from ${network}`;
   const chunk = Math.max(5, Math.ceil(ids.length / 20));
@@ -28,7 +27,7 @@ export async function detachIds(ctx: Context, nets: NetworkManager, network: str
   try {
     progress.update(label, 0, ids.length);
     for (let i = 0; i < ids.length; i += chunk) {
-      n += await nets.detachMany(network, ids.slice(i, i + chunk));
+      n += await nets.detach(network, ids.slice(i, i + chunk).map((id) => ({ id })), { missingOk: true });
       progress.update(label, Math.min(i + chunk, ids.length), ids.length);
     }
     if (all) n += await nets.detachAll(network);
@@ -75,7 +74,7 @@ export const attach: Command = {
       return ref;
     });
     const nets = await ctx.manager();
-    await mustInspect(nets, network);
+    await mustFind(nets, network);
     const progress = ctx.progress();
     const done: Attachment[] = [];
     try {
@@ -123,7 +122,7 @@ export const detach: Command = {
     if (all && refs.length) throw new UsageError('give SANDBOX... or --all, not both');
     if (!all && !refs.length) throw new UsageError('missing SANDBOX (or --all)');
     const nets = await ctx.manager();
-    const info = await mustInspect(nets, network);
+    const info = await mustFind(nets, network);
     let ids: string[];
     if (all) {
       ids = info.attachments.map((a) => a.id);
@@ -134,7 +133,7 @@ export const detach: Command = {
         if (a) {
           if (!ids.includes(a.id)) ids.push(a.id);
         } else if (!flag(p, 'missing-ok')) {
-          throw new NotFoundError(`sandbox ${JSON.stringify(r)} is not attached to network ${network} (see nlkit ls ${network})`);
+          throw notFound('attachment', `sandbox ${JSON.stringify(r)} is not attached to network ${network} (see nlkit ls ${network})`);
         }
       }
     }
@@ -157,7 +156,7 @@ export const ls: Command = {
     const nets = await ctx.manager();
     const which = p.positionals.length ? [p.positionals[0]] : (await nets.list()).map((n) => n.name);
     const atts: Attachment[] = [];
-    for (const n of which) atts.push(...(await mustInspect(nets, n)).attachments);
+    for (const n of which) atts.push(...(await mustFind(nets, n)).attachments);
     if (ctx.json) return ctx.emit(atts);
     ctx.say(atts.length ? table(attachmentRows(atts, true)) : 'no sandboxes attached');
   },

@@ -3,8 +3,8 @@
  * and published ports, and the not-found error with the lookup that throws it.
  * @module
  */
-import { NlkitError } from '../netlink/errors';
-import type { Attachment, NetworkInfo, NetworkManager } from '../network/manager';
+import { NotFoundError } from '../netlink/errors';
+import type { Attachment, NetworkDetails, NetworkInfo, NetworkManager } from '../network/manager';
 import type { Publication } from '../network/publication';
 
 // --- presentation ----------------------------------------------------------
@@ -63,13 +63,19 @@ export function names(ids: string[]): string {
 
 // --- shared steps -----------------------------------------------------------
 
-/** What the command names is not there (a network, an attachment, a published port). */
-export class NotFoundError extends NlkitError {
-  override name = 'NotFoundError';
+/**
+ * What the command names is not there (a network, an attachment, a published
+ * port): the library's NotFoundError, worded for the command line.
+ */
+export function notFound(what: string, message: string): NotFoundError {
+  const e = new NotFoundError(what, { operation: message });
+  e.message = message;
+  return e;
 }
 
-export async function mustInspect(nets: NetworkManager, name: string): Promise<NetworkInfo & { attachments: Attachment[] }> {
-  const info = await nets.inspect(name);
-  if (!info) throw new NotFoundError(`network ${JSON.stringify(name)} does not exist`);
+/** The network with its attachments; NotFoundError if it does not exist. */
+export async function mustFind(nets: NetworkManager, name: string): Promise<NetworkDetails> {
+  const info = await nets.find(name);
+  if (!info) throw notFound('network', `network ${JSON.stringify(name)} does not exist`);
   return info;
 }

@@ -10,7 +10,7 @@ import { publicationKey, type BackendSpec, type Publication, type PublishSpec } 
 import { flag, list, str, UsageError } from './args';
 import type { Command } from './command';
 import { table } from './format';
-import { backendsOf, mustInspect, NotFoundError, publicationRows, publishedAt } from './net-common';
+import { backendsOf, mustFind, notFound, publicationRows, publishedAt } from './net-common';
 import { findAttachment, parseBackend, parsePortSpec, parsePublicationRef } from './specs';
 
 export const publish: Command = {
@@ -47,7 +47,7 @@ export const publish: Command = {
     const tos = list(p, 'to').map(parseBackend);
     if (tos.length === 0) throw new UsageError('missing --to SANDBOX (the backend)');
     const nets = await ctx.manager();
-    const info = await mustInspect(nets, network);
+    const info = await mustFind(nets, network);
     const backends: BackendSpec[] = tos.map((b) => {
       const spec: BackendSpec = { id: findAttachment(b.sandbox, info.attachments)?.id ?? b.sandbox };
       if (b.port !== undefined) spec.port = b.port;
@@ -62,7 +62,7 @@ export const publish: Command = {
     else spec.backends = backends;
 
     const key = publicationKey(spec);
-    const existing = (await nets.publications()).find((x) => x.key === key);
+    const existing = (await nets.publications.list()).find((x) => x.key === key);
     let pub: Publication;
     let verb = 'published';
     if (flag(p, 'replace') && existing) {
@@ -100,8 +100,8 @@ export const unpublish: Command = {
       return { ...r, hostIp: r.hostIp ?? hostIp };
     });
     const nets = await ctx.manager();
-    await mustInspect(nets, network);
-    const pubs = await nets.publications();
+    await mustFind(nets, network);
+    const pubs = await nets.publications.list();
     const todo: Publication[] = [];
     for (const [i, r] of refs.entries()) {
       const key = publicationKey(r);
@@ -109,11 +109,11 @@ export const unpublish: Command = {
       if (pub) todo.push(pub);
       else if (!flag(p, 'missing-ok')) {
         const there = pubs.filter((x) => x.network === network).map(publishedAt);
-        throw new NotFoundError(`${JSON.stringify(ports[i])} is not published on network ${network} (published there: ${there.length ? there.join(', ') : 'nothing'})`);
+        throw notFound('publication', `${JSON.stringify(ports[i])} is not published on network ${network} (published there: ${there.length ? there.join(', ') : 'nothing'})`);
       }
     }
     for (const pub of todo) {
-      await nets.unpublish({ protocol: pub.protocol, hostPort: pub.hostPortEnd ? `${pub.hostPort}-${pub.hostPortEnd}` : pub.hostPort, hostIp: pub.hostIp });
+      await nets.unpublish(pub);
       if (!ctx.json) ctx.say(`unpublished ${publishedAt(pub)} on network ${network}`);
     }
     if (ctx.json) ctx.emit({ network, unpublished: todo.map((x) => x.key) });
@@ -133,8 +133,8 @@ export const publications: Command = {
   async run(ctx, p) {
     const nets = await ctx.manager();
     const network = p.positionals[0];
-    if (network !== undefined) await mustInspect(nets, network);
-    const pubs = (await nets.publications()).filter((x) => network === undefined || x.network === network);
+    if (network !== undefined) await mustFind(nets, network);
+    const pubs = await nets.publications.list(network === undefined ? {} : { network });
     if (ctx.json) return ctx.emit(pubs);
     ctx.say(pubs.length ? table(publicationRows(pubs, true)) : 'no published ports');
   },

@@ -10,10 +10,10 @@ import { flag, int, str, UsageError } from './args';
 import type { Command } from './command';
 import { table } from './format';
 import { attach, detach, detachIds, ls } from './net-attachments';
-import { attachmentRows, flagsOf, mustInspect, NotFoundError, publicationRows, sandboxes, subnets } from './net-common';
+import { attachmentRows, flagsOf, mustFind, notFound, publicationRows, sandboxes, subnets } from './net-common';
 import { publications, publish, unpublish } from './net-publishing';
 
-export { backendsOf, NotFoundError, publishedAt } from './net-common';
+export { backendsOf, publishedAt } from './net-common';
 
 // --- commands ---------------------------------------------------------------
 
@@ -63,7 +63,7 @@ const netCreate: Command = {
     if (flag(p, 'no-isolate')) spec.isolate = false;
     if (flag(p, 'no-masquerade')) spec.masquerade = false;
     const nets = await ctx.manager();
-    const existed = (await nets.list()).some((n) => n.name === spec.name);
+    const existed = (await nets.find(spec.name)) !== undefined;
     const rec = await nets.create(spec);
     if (ctx.json) return ctx.emit(rec);
     const extra = flagsOf(rec);
@@ -85,10 +85,10 @@ const netLs: Command = {
     const all = await nets.list();
     if (ctx.json) return ctx.emit(all);
     if (all.length === 0) return ctx.say('no networks');
-    const pubs = await nets.publications();
+    const pubs = await nets.publications.list();
     const rows = [['NETWORK', 'BRIDGE', 'SUBNET', 'GATEWAY', 'SUBNET6', 'SANDBOXES', 'PORTS', 'FLAGS']];
     for (const n of all) {
-      const info = await nets.inspect(n.name);
+      const info = await nets.find(n.name);
       const ports = pubs.filter((x) => x.network === n.name).length;
       rows.push([n.name, n.bridge, n.subnet, n.gateway, n.subnet6 ?? '-', String(info?.attachments.length ?? 0), String(ports), flagsOf(n) || '-']);
     }
@@ -107,8 +107,8 @@ const netInspect: Command = {
   examples: ['nlkit net inspect web', "nlkit net inspect web --json | jq '.attachments[].ipv4'"],
   async run(ctx, p) {
     const nets = await ctx.manager();
-    const info = await mustInspect(nets, p.positionals[0]);
-    const pubs = (await nets.publications()).filter((x) => x.network === info.name);
+    const info = await mustFind(nets, p.positionals[0]);
+    const pubs = await nets.publications.list({ network: info.name });
     if (ctx.json) return ctx.emit({ ...info, publications: pubs });
     const rows: Array<[string, string]> = [
       ['network', info.name],
@@ -138,9 +138,9 @@ const netRm: Command = {
     const nets = await ctx.manager();
     const found: Array<{ name: string; ids: string[] }> = [];
     for (const name of new Set(p.positionals)) {
-      const info = await nets.inspect(name);
+      const info = await nets.find(name);
       if (info) found.push({ name, ids: info.attachments.map((a) => a.id) });
-      else if (!flag(p, 'missing-ok')) throw new NotFoundError(`network ${JSON.stringify(name)} does not exist`);
+      else if (!flag(p, 'missing-ok')) throw notFound('network', `network ${JSON.stringify(name)} does not exist`);
     }
     const removed: string[] = [];
     for (const { name, ids } of found) {

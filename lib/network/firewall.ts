@@ -136,12 +136,20 @@ function writeTable(tx: Transaction, st: HostState, exists: boolean): void {
   }
 }
 
+/** A catch handler: a missing object (ENOENT) gives `value`, anything else is thrown on. */
+function ifNotFound<T>(value: T): (e: unknown) => T {
+  return (e) => {
+    if (e instanceof NetlinkError && e.code === 'ENOENT') return value;
+    throw e;
+  };
+}
+
 export class Firewall {
   constructor(private readonly host: Handle) {}
 
   /** Replaces nlkit's table with what `st` says, atomically. */
   async rebuild(st: HostState): Promise<void> {
-    const exists = (await this.host.nft.listTables({ family: F })).some((t) => t.name === FIREWALL_TABLE);
+    const exists = (await this.host.nft.tables.find({ family: F, name: FIREWALL_TABLE })) !== undefined;
     const tx = this.host.nft.transaction();
     writeTable(tx, st, exists);
     await tx.commit({ echo: 'none' });
@@ -151,9 +159,7 @@ export class Firewall {
   async remove(): Promise<void> {
     const tx = this.host.nft.transaction();
     tx.deleteTable({ family: F, name: FIREWALL_TABLE });
-    await tx.commit({ echo: 'none' }).catch((e) => {
-      if (!(e instanceof NetlinkError && e.code === 'ENOENT')) throw e;
-    });
+    await tx.commit({ echo: 'none' }).catch(ifNotFound(undefined));
   }
 
   /** Adds a publication: one element, or its rules. */
@@ -184,18 +190,17 @@ export class Firewall {
     const drift: Drift[] = [];
     const missing = (network: string, detail: string) => drift.push({ network, kind: 'firewall-missing', detail });
     const anyNet = Object.keys(st.networks)[0];
-    const tables = await this.host.nft.listTables({ family: F });
-    if (!tables.some((t) => t.name === FIREWALL_TABLE)) {
+    if (!(await this.host.nft.tables.find({ family: F, name: FIREWALL_TABLE }))) {
       missing(anyNet, `nftables table inet ${FIREWALL_TABLE} is gone`);
       return drift;
     }
-    const chains = new Set((await this.host.nft.listChains({ family: F, table: FIREWALL_TABLE })).map((c) => c.name));
+    const chains = new Set((await this.host.nft.chains.list({ family: F, table: FIREWALL_TABLE })).map((c) => c.name));
     for (const c of CHAINS) if (!chains.has(c)) missing(anyNet, `chain ${c} is gone`);
-    const comments = new Set((await this.host.nft.listRules({ family: F, table: FIREWALL_TABLE })).map((r) => r.comment));
+    const comments = new Set((await this.host.nft.rules.list({ family: F, table: FIREWALL_TABLE })).map((r) => r.comment));
     for (const n of Object.values(st.networks)) if (!comments.has(netComment(n))) missing(n.name, `rules of network ${n.name} are gone`);
     const elements = new Map<string, number>();
     for (const m of Object.keys(MAPS)) {
-      const els = await this.host.nft.listElements({ ...T, name: m }).catch(() => []);
+      const els = await this.host.nft.elements.list({ ...T, name: m }).catch(ifNotFound([]));
       elements.set(m, els.length);
     }
     const expected = new Map<string, number>();
@@ -218,7 +223,7 @@ export class Firewall {
       for (const e of mapElements(p)) tx.deleteElements({ ...T, name: e.map }, [{ key: e.key }]);
       return;
     }
-    const rules = await this.host.nft.listRules({ ...T, chain: 'publish' });
+    const rules = await this.host.nft.rules.list({ ...T, chain: 'publish' });
     for (const r of rules) if (r.comment === pubComment(p) && r.handle !== undefined) tx.deleteRule({ ...T, chain: 'publish', handle: r.handle });
   }
 }

@@ -33,10 +33,19 @@ export interface PublishSpec {
   backends?: BackendSpec[];
 }
 
-/** Identifies a publication: protocol, host port and host address. */
+/**
+ * Identifies a publication: protocol, host port (or range) and host address.
+ * A listed {@link Publication} is one as it is: its range is `hostPort` to
+ * `hostPortEnd`.
+ */
 export interface PublicationRef {
+  /** Default "tcp". */
   protocol?: 'tcp' | 'udp';
+  /** Host port, or a range "8000-8010". */
   hostPort: number | string;
+  /** Last port of a range whose first is `hostPort` (as listed publications carry it). */
+  hostPortEnd?: number;
+  /** The host address it was published on; default every address. */
   hostIp?: string;
 }
 
@@ -66,11 +75,22 @@ export function canonicalHostIp(ip: string | undefined): string | undefined {
   return ip === undefined ? undefined : formatIp(parseIp(ip, 'hostIp').bytes);
 }
 
+/** Host port (range) of a reference: "8000-8010", or 8000 with hostPortEnd 8010. */
+function refPorts(ref: PublicationRef): [number, number | undefined] {
+  const [lo, hi] = hostPorts(ref.hostPort);
+  if (ref.hostPortEnd === undefined) return [lo, hi];
+  const end = port(ref.hostPortEnd, 'hostPortEnd');
+  if (hi !== undefined && hi !== end) throw new ValidationError('hostPortEnd', ref.hostPortEnd, `contradicts hostPort ${JSON.stringify(ref.hostPort)}`);
+  if (end <= lo) throw new ValidationError('hostPortEnd', ref.hostPortEnd, 'range end must be above its start');
+  return [lo, end];
+}
+
 /** The unique key of a publication: "tcp:*:8080", "udp:127.0.0.1:5353", "tcp:*:8000-8010". */
 export function publicationKey(ref: PublicationRef): string {
+  if (!ref || typeof ref !== 'object') throw new ValidationError('publication', ref, 'must be an object like { hostPort: 8080 }');
   const protocol = ref.protocol ?? 'tcp';
   if (protocol !== 'tcp' && protocol !== 'udp') throw new ValidationError('protocol', protocol, 'must be "tcp" or "udp"');
-  const [lo, hi] = hostPorts(ref.hostPort);
+  const [lo, hi] = refPorts(ref);
   const hostIp = canonicalHostIp(ref.hostIp) ?? '*';
   return `${protocol}:${hostIp}:${hi ? `${lo}-${hi}` : lo}`;
 }

@@ -5,11 +5,15 @@
  * disappears with the kernel state at reboot.
  *
  * Publishing a port must cost the same with 10 or 10,000 ports published, so
- * publication (and attachment) changes are appended to a journal (one JSON line each) instead
- * of rewriting the whole file, and the parsed state is kept in memory between
+ * publication and attachment changes are appended to a journal
+ * (`state.journal`, one JSON line each) instead of rewriting the whole file, and the parsed state is kept in memory between
  * calls: under the lock, two stat() calls tell whether another process wrote
  * since (then the new journal lines, or everything, are read again). Any other
  * change rewrites the file with the journal folded in.
+ *
+ * State directories written by earlier versions keep working: their journal
+ * (`publications.journal`, lines with one-letter fields) is read and folded
+ * into the state file at the first locked access.
  * @module
  */
 import { randomBytes } from 'node:crypto';
@@ -111,12 +115,36 @@ export class StateEdits {
   }
 }
 
+/** A publication put (with `publication`) or removed (without). */
+interface PublicationLine {
+  /** The journal id of the state file this line belongs to; lines of another id are stale. */
+  journal: string;
+  kind: 'publication';
+  /** The publication's key. */
+  key: string;
+  publication?: PublicationRecord;
+}
+
+/** An attachment put (with `attachment`) or removed (without). */
+interface AttachmentLine {
+  /** The journal id of the state file this line belongs to; lines of another id are stale. */
+  journal: string;
+  kind: 'attachment';
+  network: string;
+  /** The attachment id. */
+  id: string;
+  attachment?: AttachmentRecord;
+}
+
+/** One journal line. */
+type JournalLine = PublicationLine | AttachmentLine;
+
 /**
- * One journal line, valid for the state file whose `journal` id is `j`: a
- * publication put (`k`, `p`) or removed (`k` alone), or an attachment put
- * (`n`, `a`, `v`) or removed (`n`, `a`).
+ * A line as nlkit 0.1 wrote it (in `publications.journal`): `j`
+ * the journal id; a publication put (`k`, `p`) or removed (`k` alone), or an
+ * attachment put (`n`, `a`, `v`) or removed (`n`, `a`).
  */
-interface JournalRecord {
+interface LegacyJournalLine {
   j: string;
   k?: string;
   p?: PublicationRecord;
@@ -124,6 +152,23 @@ interface JournalRecord {
   a?: string;
   v?: AttachmentRecord;
 }
+
+/** A parsed line in the current form (legacy lines converted); undefined for anything else. */
+function journalLine(raw: unknown): JournalLine | undefined {
+  if (!raw || typeof raw !== 'object') return undefined;
+  const r = raw as Partial<JournalLine> & Partial<LegacyJournalLine>;
+  if (r.kind === 'publication' && typeof r.journal === 'string' && typeof r.key === 'string') return r as PublicationLine;
+  if (r.kind === 'attachment' && typeof r.journal === 'string' && typeof r.network === 'string' && typeof r.id === 'string') return r as AttachmentLine;
+  if (typeof r.j !== 'string') return undefined;
+  if (r.n !== undefined && r.a !== undefined) return { journal: r.j, kind: 'attachment', network: r.n, id: r.a, attachment: r.v };
+  if (r.k !== undefined) return { journal: r.j, kind: 'publication', key: r.k, publication: r.p };
+  return undefined;
+}
+
+/** The journal file name; {@link LEGACY_JOURNAL} is read too. */
+export const JOURNAL = 'state.journal';
+/** Where versions before this one kept the journal (it holds attachments too, despite the name). */
+export const LEGACY_JOURNAL = 'publications.journal';
 
 /** Publications by protocol and host port (ranges kept apart: they are few). */
 class PortIndex {
@@ -208,13 +253,15 @@ export class StateStore {
   readonly file: string;
   private readonly lock: string;
   private readonly journal: string;
+  private readonly legacyJournal: string;
   private cache?: Cache;
 
   constructor(readonly dir: string) {
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     this.file = path.join(dir, 'state.json');
     this.lock = path.join(dir, 'state.lock');
-    this.journal = path.join(dir, 'publications.journal');
+    this.journal = path.join(dir, JOURNAL);
+    this.legacyJournal = path.join(dir, LEGACY_JOURNAL);
   }
 
   /** The state as persisted (state file and journal), read afresh; does not lock. */
@@ -278,6 +325,12 @@ export class StateStore {
 
   /** The current state (under the lock): the cache if nobody wrote since, plus any new journal lines. */
   private current(): Cache {
+    if (statOf(this.legacyJournal)) {
+      // A state directory of an earlier version: fold its journal into the state file, once.
+      const old = this.load(statOf(this.file));
+      this.writeAll(old.state);
+      return this.cache!;
+    }
     const st = statOf(this.file);
     const c = this.cache;
     if (c && c.stamp === stampOf(st)) {
@@ -306,6 +359,7 @@ export class StateStore {
       }
     }
     const c: Cache = { state, stamp: stampOf(st), journalId, journalIno: undefined, journalSize: 0, journalRecords: 0 };
+    this.readLegacyJournal(c);
     this.readJournal(c, 0);
     return c;
   }
@@ -335,22 +389,7 @@ export class StateStore {
       }
       // A line without its newline is the remnant of a writer that died: ignored (and cut before the next append).
       const end = buf.lastIndexOf(10, got - 1) + 1;
-      for (const line of buf.toString('utf8', 0, end).split('\n')) {
-        if (!line) continue;
-        let r: JournalRecord;
-        try {
-          r = JSON.parse(line) as JournalRecord;
-        } catch {
-          continue;
-        }
-        if (r.j !== c.journalId || !c.journalId) continue;
-        c.journalRecords++;
-        if (r.n !== undefined && r.a !== undefined) applyAttachment(c.state, r.n, r.a, r.v);
-        else if (r.k === undefined) continue;
-        else if (c.index) c.index.apply(r.k, r.p);
-        else if (r.p) c.state.publications[r.k] = r.p;
-        else delete c.state.publications[r.k];
-      }
+      applyLines(c, buf.toString('utf8', 0, end));
       c.journalIno = st.ino;
       c.journalSize = from + end;
     } finally {
@@ -358,10 +397,23 @@ export class StateStore {
     }
   }
 
+  /** Applies the journal an earlier version left (read whole; only complete lines count). */
+  private readLegacyJournal(c: Cache): void {
+    let text: string;
+    try {
+      text = fs.readFileSync(this.legacyJournal, 'utf8');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw e;
+    }
+    applyLines(c, text.slice(0, text.lastIndexOf('\n') + 1));
+  }
+
   private append(c: Cache, edits: StateEdits): void {
     let data = '';
-    for (const [k, p] of edits.changes) data += JSON.stringify(p ? { j: c.journalId, k, p } : { j: c.journalId, k }) + '\n';
-    for (const e of edits.attachments.values()) data += JSON.stringify(e.att ? { j: c.journalId, n: e.network, a: e.id, v: e.att } : { j: c.journalId, n: e.network, a: e.id }) + '\n';
+    const line = (l: JournalLine) => (data += JSON.stringify(l) + '\n');
+    for (const [key, publication] of edits.changes) line({ journal: c.journalId, kind: 'publication', key, publication });
+    for (const e of edits.attachments.values()) line({ journal: c.journalId, kind: 'attachment', network: e.network, id: e.id, attachment: e.att });
     const fd = fs.openSync(this.journal, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_APPEND, 0o600);
     try {
       const st = fs.fstatSync(fd, { bigint: true });
@@ -386,7 +438,27 @@ export class StateStore {
     const journalId = randomBytes(8).toString('hex');
     writeFileAtomic(this.file, JSON.stringify({ version: s.version, networks: s.networks, attachments: s.attachments, publications: s.publications, journal: journalId }, null, 1));
     fs.rmSync(this.journal, { force: true });
+    fs.rmSync(this.legacyJournal, { force: true });
     this.cache = { state: s, stamp: stampOf(statOf(this.file)), journalId, journalIno: undefined, journalSize: 0, journalRecords: 0 };
+  }
+}
+
+/** Applies journal lines (complete ones, newline-separated) that belong to the cached state file. */
+function applyLines(c: Cache, text: string): void {
+  for (const text_ of text.split('\n')) {
+    if (!text_) continue;
+    let l: JournalLine | undefined;
+    try {
+      l = journalLine(JSON.parse(text_));
+    } catch {
+      continue;
+    }
+    if (!l || l.journal !== c.journalId || !c.journalId) continue;
+    c.journalRecords++;
+    if (l.kind === 'attachment') applyAttachment(c.state, l.network, l.id, l.attachment);
+    else if (c.index) c.index.apply(l.key, l.publication);
+    else if (l.publication) c.state.publications[l.key] = l.publication;
+    else delete c.state.publications[l.key];
   }
 }
 

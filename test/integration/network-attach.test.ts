@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bindUdp, connectTcp, createNetns, deleteNetns, listenTcp, open, ValidationError } from '../../lib';
+import { bindUdp, connectTcp, createNetns, deleteNetns, listenTcp, NotFoundError, open, ValidationError } from '../../lib';
 import { networks, NetworkOperationError, type NetworkManager } from '../../lib/network/manager';
 import { ipJson, uniqueNetnsName, useNetns } from '../helpers/netns';
 
@@ -104,19 +104,37 @@ describe('network manager: networks and attachments', () => {
     expect(Object.values(ipam.allocations)).not.toContain(sandboxes[2]);
   });
 
-  it('detaches exactly what it attached; detaching again is a no-op', async () => {
-    const a = (await nets.inspect('app'))!.attachments.find((x) => x.id === sandboxes[1])!;
+  it('detaches exactly what it attached; detaching again is a NotFoundError, or false with missingOk', async () => {
+    const a = (await nets.get('app')).attachments.find((x) => x.id === sandboxes[1])!;
     expect(await nets.detach('app', sandboxes[1])).toBe(true);
-    expect(await nets.detach('app', sandboxes[1])).toBe(false);
+    await expect(nets.detach('app', sandboxes[1])).rejects.toThrow(NotFoundError);
+    expect(await nets.detach('app', sandboxes[1], { missingOk: true })).toBe(false);
+    await expect(nets.detach('app', sandboxes[1], { missingOk: 1 } as never)).rejects.toThrow(ValidationError);
     expect(ipJson(box.ns('host'), 'link', 'show').map((l: any) => l.ifname)).not.toContain(a.hostIfname);
     // the sandbox was created by attach, so detach removed it too
     expect(fs.existsSync(`/run/netns/${sandboxes[1]}`)).toBe(false);
-    expect((await nets.inspect('app'))!.attachments.map((x) => x.id)).toEqual([sandboxes[0]]);
+    expect((await nets.get('app')).attachments.map((x) => x.id)).toEqual([sandboxes[0]]);
+    // A list of sandboxes: one missing one fails the whole call before anything changes.
+    await expect(nets.detach('app', [sandboxes[0], 'ghost'])).rejects.toThrow(NotFoundError);
+    expect((await nets.get('app')).attachments.map((x) => x.id)).toEqual([sandboxes[0]]);
+  });
+
+  it('reads networks with the verbs of every family: get throws NotFoundError, find returns undefined', async () => {
+    expect((await nets.get('app')).name).toBe('app');
+    expect((await nets.find('app'))?.subnet).toBe((await nets.get('app')).subnet);
+    await expect(nets.get('nope')).rejects.toThrow(NotFoundError);
+    expect(await nets.find('nope')).toBeUndefined();
+    await expect(nets.attach('nope', { sandbox: sandboxes[0] })).rejects.toThrow(NotFoundError);
+    await expect(nets.attach('app', { sandbox: sandboxes[0], ipv4: '10.0.0.1' } as never)).rejects.toThrow(ValidationError);
+    // Deprecated: inspect() is find().
+    expect(await nets.inspect('app')).toEqual(await nets.find('app'));
+    expect(await nets.inspect('nope')).toBeUndefined();
   });
 
   it('deletes the network with all its sandboxes', async () => {
     expect(await nets.delete('app')).toBe(true);
-    expect(await nets.delete('app')).toBe(false);
+    await expect(nets.delete('app')).rejects.toThrow(NotFoundError);
+    expect(await nets.delete('app', { missingOk: true })).toBe(false);
     expect(ipJson(box.ns('host'), 'link', 'show').map((l: any) => l.ifname)).toEqual(['lo']);
     expect(fs.existsSync(`/run/netns/${sandboxes[0]}`)).toBe(false);
   });

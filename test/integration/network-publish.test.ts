@@ -6,7 +6,7 @@ import type * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bindUdp, connectTcp, deleteNetns, listenTcp, open, setSysctl } from '../../lib';
+import { bindUdp, connectTcp, deleteNetns, listenTcp, NotFoundError, open, setSysctl, ValidationError } from '../../lib';
 import { networks, type NetworkManager } from '../../lib/network/manager';
 import { uniqueNetnsName, useNetns } from '../helpers/netns';
 import { hello } from '../helpers/traffic';
@@ -93,8 +93,17 @@ describe('network manager: NAT, isolation and published ports', () => {
       await nets.publish({ network: 'web', hostPort: '7000-7010', to: c.c2 });
       expect(await hello(box.ns('internet'), UPLINK, 7001)).toBe('c2:7001');
       expect(await hello(box.ns('internet'), UPLINK, 7002)).toBe('c2:7002');
-      await nets.unpublish({ hostPort: '7000-7010' });
+      // A listed range publication is its own reference (was: silently not found).
+      const range = (await nets.publications.list({ network: 'web' })).find((p) => p.hostPortEnd === 7010)!;
+      expect(range).toMatchObject({ hostPort: 7000, hostPortEnd: 7010 });
+      expect(await nets.publications.get(range)).toEqual(range);
+      expect(await nets.unpublish(range)).toBe(true);
       expect(await hello(box.ns('internet'), UPLINK, 7001, 700)).toMatch(/^error:/);
+      expect(await nets.publications.find(range)).toBeUndefined();
+      await expect(nets.unpublish(range)).rejects.toThrow(NotFoundError);
+      expect(await nets.unpublish(range, { missingOk: true })).toBe(false);
+      await expect(nets.unpublish({ hostPort: 7000, hostPortEnd: 7000 })).rejects.toThrow(ValidationError);
+      await expect(nets.unpublish({ hostPort: '7000-7010', hostPortEnd: 7011 })).rejects.toThrow(ValidationError);
     } finally {
       extra.forEach((s) => s.close());
     }
@@ -183,9 +192,13 @@ describe('network manager: NAT, isolation and published ports', () => {
 
   it('drops publications with their last backend on detach', async () => {
     await nets.detach('web', c.c2);
-    expect((await nets.publications()).map((p) => p.key)).toEqual(['tcp:*:8080']);
+    expect((await nets.publications.list()).map((p) => p.key)).toEqual(['tcp:*:8080']);
+    // Deprecated: calling publications() is list().
+    expect(await nets.publications()).toEqual(await nets.publications.list());
+    await expect(nets.publications.get({ hostPort: 8443 })).rejects.toThrow(NotFoundError);
+    await expect(nets.publications.list({ net: 'web' } as never)).rejects.toThrow(ValidationError);
     const h = await open({ netns: box.ns('host') });
-    const els = await h.nft.listElements({ family: 'inet', table: 'nlkit', name: 'pub4' });
+    const els = await h.nft.elements.list({ family: 'inet', table: 'nlkit', name: 'pub4' });
     h.close();
     expect(els).toHaveLength(1);
     void setSysctl;

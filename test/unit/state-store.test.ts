@@ -27,7 +27,7 @@ describe('state store', () => {
     await a.update((s) => void (s.networks.n = { name: 'n' } as never));
     await a.edit((_s, e) => e.put(pub(8080)));
     await a.edit((_s, e) => e.put(pub(8081)));
-    expect(fs.existsSync(path.join(dir, 'publications.journal'))).toBe(true);
+    expect(fs.existsSync(path.join(dir, 'state.journal'))).toBe(true);
     expect(Object.keys((await b.snapshot()).publications).sort()).toEqual(['tcp:*:8080', 'tcp:*:8081']);
     await b.edit((_s, e) => e.remove('tcp:*:8080'));
     await b.edit((_s, e) => e.put(pub(8081, '10.0.0.3')));
@@ -58,7 +58,7 @@ describe('state store', () => {
     const a = new StateStore(dir);
     await a.update(() => undefined);
     await a.edit((_s, e) => e.put(pub(1)));
-    fs.appendFileSync(path.join(dir, 'publications.journal'), '{"j":"x","k":"tcp:*:2","p":{');
+    fs.appendFileSync(path.join(dir, 'state.journal'), '{"journal":"x","kind":"publication","key":"tcp:*:2","publication":{');
     const b = new StateStore(dir);
     expect(Object.keys((await b.snapshot()).publications)).toEqual(['tcp:*:1']);
     await b.edit((_s, e) => e.put(pub(3)));
@@ -71,7 +71,7 @@ describe('state store', () => {
     // The journal holds at most max(1,024, publications) lines.
     for (let i = 1; i <= 1100; i++) await a.edit((_s, e) => e.put(pub(i)));
     for (let i = 0; i < 1100; i++) await a.edit((_s, e) => e.put(pub(1, `10.0.${i >> 8}.${i & 255}`)));
-    const journal = path.join(dir, 'publications.journal');
+    const journal = path.join(dir, 'state.journal');
     expect(fs.readFileSync(journal, 'utf8').split('\n').filter(Boolean).length).toBeLessThanOrEqual(1100);
     const back = new StateStore(dir).read();
     expect(Object.keys(back.publications)).toHaveLength(1100);
@@ -79,7 +79,7 @@ describe('state store', () => {
     await a.update((s) => void delete s.publications['tcp:*:1']);
     expect(fs.existsSync(journal)).toBe(false);
     // A journal left by a writer that died between rewriting the state and removing it is stale.
-    fs.writeFileSync(journal, JSON.stringify({ j: 'old', k: 'tcp:*:1', p: pub(1) }) + '\n');
+    fs.writeFileSync(journal, JSON.stringify({ journal: 'old', kind: 'publication', key: 'tcp:*:1', publication: pub(1) }) + '\n');
     expect(Object.keys(new StateStore(dir).read().publications)).toHaveLength(1099);
     expect(Object.keys((await a.snapshot()).publications)).toHaveLength(1099);
   });
@@ -90,6 +90,62 @@ describe('state store', () => {
     expect(Object.keys((await a.snapshot()).publications)).toEqual(['tcp:*:5']);
     await a.edit((_s, e) => e.put(pub(6)));
     expect(Object.keys(new StateStore(dir).read().publications).sort()).toEqual(['tcp:*:5', 'tcp:*:6']);
+  });
+
+  it('writes journal lines with named fields', async () => {
+    const a = new StateStore(dir);
+    await a.update((s) => void (s.networks.n = { name: 'n' } as never));
+    const att = { network: 'n', id: 'c', sandboxPath: '/run/netns/c', ownsSandbox: false, ifname: 'eth0', hostIfname: 'nv1', mac: '02:00:00:00:00:01', ipv4: '10.0.0.2' };
+    await a.edit((_s, e) => {
+      e.put(pub(8080));
+      e.putAttachment(att);
+    });
+    await a.edit((_s, e) => {
+      e.remove('tcp:*:8080');
+      e.removeAttachment('n', 'c');
+    });
+    const lines = fs.readFileSync(path.join(dir, 'state.journal'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const id = JSON.parse(fs.readFileSync(path.join(dir, 'state.json'), 'utf8')).journal;
+    expect(lines).toEqual([
+      { journal: id, kind: 'publication', key: 'tcp:*:8080', publication: pub(8080) },
+      { journal: id, kind: 'attachment', network: 'n', id: 'c', attachment: att },
+      { journal: id, kind: 'publication', key: 'tcp:*:8080' },
+      { journal: id, kind: 'attachment', network: 'n', id: 'c' },
+    ]);
+    expect(fs.existsSync(path.join(dir, 'publications.journal'))).toBe(false);
+  });
+
+  it('keeps a state directory of nlkit 0.1 working: its publications.journal (one-letter fields) is read, then folded in', async () => {
+    const att = (id: string) => ({ network: 'n', id, sandboxPath: `/run/netns/${id}`, ownsSandbox: true, sandboxName: id, ifname: 'eth0', hostIfname: `nv${id}`, mac: '02:00:00:00:00:01', ipv4: '10.0.0.2' });
+    // What 0.1 left: the state file with its journal id, and journal lines in the old form.
+    fs.writeFileSync(path.join(dir, 'state.json'), JSON.stringify({ version: 1, networks: { n: { name: 'n' } }, attachments: { n: {} }, publications: { 'tcp:*:1': pub(1) }, journal: 'j1' }));
+    const old = [
+      { j: 'j1', k: 'tcp:*:2', p: pub(2) },
+      { j: 'j1', k: 'tcp:*:1' },
+      { j: 'j1', n: 'n', a: 'c1', v: att('c1') },
+      { j: 'j1', n: 'n', a: 'c2', v: att('c2') },
+      { j: 'j1', n: 'n', a: 'c2' },
+      { j: 'stale', k: 'tcp:*:9', p: pub(9) },
+    ];
+    fs.writeFileSync(path.join(dir, 'publications.journal'), old.map((l) => JSON.stringify(l) + '\n').join('') + '{"j":"j1","k":"tcp:*:3"');
+    const expected = (st: ReturnType<StateStore['read']>) => {
+      expect(Object.keys(st.publications)).toEqual(['tcp:*:2']);
+      expect(Object.keys(st.attachments.n)).toEqual(['c1']);
+      expect(st.attachments.n.c1).toEqual(att('c1'));
+    };
+    // Read without the lock: nothing is written.
+    expected(new StateStore(dir).read());
+    expect(fs.existsSync(path.join(dir, 'publications.journal'))).toBe(true);
+    // The first locked access folds the old journal into the state file.
+    const a = new StateStore(dir);
+    expected(await a.snapshot());
+    expect(fs.existsSync(path.join(dir, 'publications.journal'))).toBe(false);
+    expected(new StateStore(dir).read());
+    // New changes go to the new journal, in the new form.
+    await a.edit((_s, e) => e.put(pub(4)));
+    expect(fs.existsSync(path.join(dir, 'publications.journal'))).toBe(false);
+    expect(JSON.parse(fs.readFileSync(path.join(dir, 'state.journal'), 'utf8'))).toMatchObject({ kind: 'publication', key: 'tcp:*:4' });
+    expect(Object.keys(new StateStore(dir).read().publications).sort()).toEqual(['tcp:*:2', 'tcp:*:4']);
   });
 
   it('leaves the state unchanged when the change fails', async () => {

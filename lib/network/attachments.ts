@@ -1,0 +1,293 @@
+/**
+ * Sandboxes on a network: attaching one (a veth pair whose peer is created
+ * directly inside the sandbox, an address from IPAM, loopback up, default
+ * routes — all or nothing) and detaching them, one or many at once in a
+ * single bulk kernel request.
+ * @module
+ */
+import * as path from 'node:path';
+import { open, type Handle } from '../handle';
+import { NlkitError, ValidationError } from '../netlink/errors';
+import { createNetns, deleteNetns, netnsExists, NETNS_RUN_DIR, openNetnsSync, type NetnsRef, NetworkNamespace } from '../netns/namespace';
+import { validateInterfaceName } from '../validate/names';
+import { AddressPool } from './address-pool';
+import { ignoreMissing, ipamOf, notFound, requireNetwork, type NetworkContext } from './context';
+import { NetworkOperationError } from './errors';
+import { hostVethName, randomMac } from './names';
+import { dropBackends } from './publishing';
+import { Rollback, settleAll } from './settle';
+import type { AttachmentRecord, NetworkRecord } from './state';
+
+/** Where a sandbox is, and how to name it. */
+export interface AttachOptions {
+  /** The sandbox's network namespace (name, path, pid, fd or open namespace). */
+  sandbox: NetnsRef;
+  /** Stable id of the sandbox on this network; default derived from the reference. */
+  id?: string;
+  /** Create the named namespace if it does not exist (and delete it on detach). */
+  create?: boolean;
+  /** Interface name inside the sandbox (default "eth0"). */
+  ifname?: string;
+  /** Requested IPv4 address (default: next free). */
+  ip?: string;
+  /** Requested IPv6 address (dual-stack networks). */
+  ip6?: string;
+  mac?: string;
+}
+
+const ATTACH_KEYS = ['sandbox', 'id', 'create', 'ifname', 'ip', 'ip6', 'mac'];
+
+/** The result of an attach. */
+export interface Attachment {
+  network: string;
+  id: string;
+  ifname: string;
+  hostIfname: string;
+  mac: string;
+  /** "10.88.0.2/24" */
+  ipv4?: string;
+  ipv6?: string;
+  gateway: string;
+  gateway6?: string;
+  sandboxPath: string;
+}
+
+/** A sandbox to detach: its namespace as given to attach, or its attachment id (a listed {@link Attachment} is one). */
+export type SandboxRef = NetnsRef | { id: string };
+
+/** How a sandbox is identified on a network and where its namespace file is. */
+export function sandboxIdentity(ref: NetnsRef): { id: string; path: string; name?: string } {
+  if (typeof ref === 'string') return { id: ref, path: path.join(NETNS_RUN_DIR, ref), name: ref };
+  if (ref instanceof NetworkNamespace) {
+    const p = ref.path ?? `/proc/${process.pid}/fd/${ref.fd}`;
+    return { id: ref.name ?? p, path: p, name: ref.name };
+  }
+  if ('name' in ref) return sandboxIdentity(ref.name);
+  if ('pid' in ref) return { id: `pid-${ref.pid}`, path: `/proc/${ref.pid}/ns/net` };
+  if ('path' in ref) return { id: ref.path, path: ref.path };
+  return { id: `fd-${ref.fd}`, path: `/proc/${process.pid}/fd/${ref.fd}` };
+}
+
+/** The attachment id a detach means. */
+function sandboxId(ref: SandboxRef): string {
+  if (typeof ref === 'object' && ref !== null && 'id' in ref && !(ref instanceof NetworkNamespace)) {
+    if (typeof ref.id !== 'string' || ref.id === '') throw new ValidationError('sandbox id', ref.id, 'must be a non-empty string');
+    return ref.id;
+  }
+  return sandboxIdentity(ref as NetnsRef).id;
+}
+
+/** An attachment record as the caller sees it (addresses with their prefix, the gateways). */
+export function toAttachment(rec: NetworkRecord, a: AttachmentRecord): Attachment {
+  return {
+    network: rec.name,
+    id: a.id,
+    ifname: a.ifname,
+    hostIfname: a.hostIfname,
+    mac: a.mac,
+    ipv4: a.ipv4 ? new AddressPool(rec.subnet).withPrefix(a.ipv4) : undefined,
+    ipv6: a.ipv6 && rec.subnet6 ? new AddressPool(rec.subnet6).withPrefix(a.ipv6) : undefined,
+    gateway: rec.gateway,
+    gateway6: rec.gateway6,
+    sandboxPath: a.sandboxPath,
+  };
+}
+
+/** Attaches a sandbox (see `NetworkManager.attach`). */
+export async function attach(ctx: NetworkContext, network: string, opts: AttachOptions): Promise<Attachment> {
+  if (!opts || typeof opts !== 'object') throw new ValidationError('attach options', opts, 'must be an object like { sandbox: "c1" }');
+  for (const key of Object.keys(opts)) if (!ATTACH_KEYS.includes(key)) throw new ValidationError('attach options', key, `unknown option (known: ${ATTACH_KEYS.join(', ')})`);
+  const ident = sandboxIdentity(opts.sandbox);
+  const id = opts.id ?? ident.id;
+  const ifname = validateInterfaceName(opts.ifname ?? 'eth0', 'ifname');
+  const op = `attach ${id} to ${network}`;
+  const rec = await requireNetwork(ctx, network, op);
+  const known = (await ctx.store.snapshot()).attachments[network]?.[id];
+  if (known && (await ctx.host.links.find(known.hostIfname))) return toAttachment(rec, known);
+
+  const rollback = new Rollback();
+  let step = 'prepare sandbox';
+  try {
+    let ownsSandbox = false;
+    if (opts.create && ident.name && !netnsExists(ident.name)) {
+      await createNetns(ident.name);
+      ownsSandbox = true;
+      rollback.push(() => deleteNetns(ident.name!, { missingOk: true }));
+    }
+    const ns = openNetnsSync(opts.sandbox);
+    try {
+      const att: AttachmentRecord = {
+        network,
+        id,
+        sandboxPath: ident.path,
+        sandboxName: ident.name,
+        ownsSandbox,
+        ifname,
+        hostIfname: hostVethName(network, id),
+        mac: opts.mac ?? randomMac(),
+      };
+      // The address lease (a file under a lock) does not wait for the kernel: plumb() needs it only for the address step.
+      const ipam = ipamOf(ctx, rec);
+      const lease = ipam.allocate(id, { ipv4: opts.ip, ipv6: opts.ip6 }).then((l) => {
+        rollback.push(() => ipam.release(id));
+        att.ipv4 = l.ipv4;
+        att.ipv6 = l.ipv6;
+      });
+      await plumb(ctx, rec, att, ns, rollback, (s) => (step = s), lease);
+
+      step = 'record attachment';
+      await ctx.store.edit((s, edits) => {
+        if (!s.networks[network]) throw notFound('network', network, `${op} (deleted meanwhile)`);
+        edits.putAttachment(att);
+      });
+      return toAttachment(rec, att);
+    } finally {
+      ns.close();
+    }
+  } catch (e) {
+    await rollback.run();
+    if (e instanceof ValidationError || (e instanceof NlkitError && (e.name === 'AddressInUseError' || e.name === 'NotFoundError'))) throw e;
+    throw new NetworkOperationError(op, step, e);
+  }
+}
+
+/**
+ * Detaches sandboxes of one network in one bulk request (see
+ * `NetworkManager.detach`). Every sandbox must be attached (NotFoundError
+ * before anything is changed) unless `missingOk`. Returns how many were
+ * detached.
+ */
+export async function detach(ctx: NetworkContext, network: string, sandboxes: SandboxRef[], missingOk: boolean): Promise<number> {
+  const ids = [...new Set(sandboxes.map(sandboxId))];
+  const rec = await requireNetwork(ctx, network, `detach from network ${network}`);
+  const all = (await ctx.store.snapshot()).attachments[network] ?? {};
+  const missing = ids.filter((i) => !all[i]);
+  if (missing.length && !missingOk) throw notFound('attachment', `${missing.join(', ')} on network ${network}`, `detach ${missing.join(', ')} from ${network}`);
+  const atts = ids.filter((i) => all[i]).map((i) => all[i]);
+  if (atts.length === 0) return 0;
+  await deleteHostLinks(ctx, rec, atts, Object.keys(all).length === atts.length);
+  await finishDetach(ctx, rec, atts);
+  return atts.length;
+}
+
+/** Detaches every sandbox of a network in one bulk request; returns how many. */
+export async function detachAll(ctx: NetworkContext, rec: NetworkRecord): Promise<number> {
+  const atts = Object.values((await ctx.store.snapshot()).attachments[rec.name] ?? {});
+  if (atts.length === 0) return 0;
+  await deleteHostLinks(ctx, rec, atts, true);
+  await finishDetach(ctx, rec, atts);
+  return atts.length;
+}
+
+/** Re-creates an attachment with its recorded names and addresses (reconcile). */
+export async function reattach(ctx: NetworkContext, rec: NetworkRecord, att: AttachmentRecord): Promise<void> {
+  await ctx.host.links.delete(att.hostIfname).catch(ignoreMissing);
+  const ns = openNetnsSync({ path: att.sandboxPath });
+  try {
+    const sb = await open({ netns: ns });
+    await sb.links
+      .delete(att.ifname)
+      .catch(ignoreMissing)
+      .finally(() => sb.close());
+    await plumb(ctx, rec, att, ns, new Rollback(), () => undefined);
+  } finally {
+    ns.close();
+  }
+}
+
+/** Forgets attachments whose sandbox no longer exists (reconcile). */
+export async function forget(ctx: NetworkContext, rec: NetworkRecord, atts: AttachmentRecord[]): Promise<void> {
+  await Promise.all(atts.map((a) => ctx.host.links.delete(a.hostIfname).catch(ignoreMissing)));
+  await finishDetach(ctx, rec, atts);
+}
+
+/**
+ * Builds the kernel side of an attachment; each step registers its undo.
+ * Independent steps run at once (the kernel works on the I/O threads while
+ * JavaScript goes on): the address lease, the veth pair and a socket in the
+ * sandbox; then the hairpin flag on the host and, in the sandbox, every
+ * request queued at once by interface index (one socket processes its
+ * requests in order: up, address, then the route that needs it).
+ */
+async function plumb(ctx: NetworkContext, rec: NetworkRecord, att: AttachmentRecord, ns: NetworkNamespace, rollback: Rollback, onStep: (s: string) => void, lease?: Promise<void>): Promise<void> {
+  const host = ctx.host;
+  let sb: Handle | undefined;
+  let hostIndex = 0;
+  let peerIndex = 0;
+  try {
+    await settleAll(
+      [
+        ['allocate addresses', () => lease],
+        [
+          'create veth pair',
+          async () => {
+            await host.links.add({
+              name: att.hostIfname,
+              kind: 'veth',
+              master: rec.bridge,
+              group: rec.group,
+              mtu: rec.mtu,
+              up: true,
+              peer: { name: att.ifname, netns: ns, mac: att.mac, mtu: rec.mtu },
+            });
+            rollback.push(() => host.links.delete(att.hostIfname));
+            // Both ends' indexes at once (IFLA_LINK is the peer's index in the sandbox): no name lookups below.
+            const link = await host.links.get(att.hostIfname);
+            hostIndex = link.index;
+            peerIndex = link.parentIndex ?? 0;
+          },
+        ],
+        ['open sandbox', async () => void (sb = await open({ netns: ns }))],
+      ],
+      onStep,
+    );
+    const box = sb!;
+    const dev: string | number = peerIndex > 0 ? peerIndex : att.ifname;
+    await settleAll(
+      [
+        // A container reaching its own published port: the DNATed frame goes back
+        // out the bridge port it came in on, which the bridge allows only in hairpin mode.
+        ['set hairpin mode', () => host.links.set(hostIndex, { port: { hairpin: true } })],
+        [
+          'configure sandbox interface',
+          () => {
+            const reqs = [box.links.set('lo', { up: true }), box.links.set(dev, { up: true })];
+            if (att.ipv4) reqs.push(box.addresses.add(dev, new AddressPool(rec.subnet, rec.gateway).withPrefix(att.ipv4)));
+            if (att.ipv6 && rec.subnet6) reqs.push(box.addresses.add(dev, new AddressPool(rec.subnet6).withPrefix(att.ipv6), { nodad: true }));
+            reqs.push(box.routes.add({ dst: 'default', gateway: rec.gateway, dev }));
+            if (att.ipv6 && rec.gateway6) reqs.push(box.routes.add({ dst: 'default', family: 6, gateway: rec.gateway6, dev }));
+            return settleAll(reqs);
+          },
+        ],
+      ],
+      onStep,
+    );
+  } finally {
+    sb?.close();
+  }
+}
+
+/**
+ * Deletes the host ends of attachments in one request: their interface
+ * group when all of the network's go, else after moving them to a scratch
+ * group (the kernel tears the veth pairs down together instead of ~20 ms each).
+ */
+async function deleteHostLinks(ctx: NetworkContext, rec: NetworkRecord, atts: AttachmentRecord[], every: boolean): Promise<void> {
+  let group = rec.group;
+  if (!every) {
+    group = rec.group + 0x8000;
+    await Promise.all(atts.map((a) => ctx.host.links.set(a.hostIfname, { group }).catch(ignoreMissing)));
+  }
+  // Missing: the group is empty (the veths went with their namespaces, or someone deleted them).
+  await ctx.host.links.deleteGroup(group).catch(ignoreMissing);
+}
+
+/** What is left after the host links went: publications' backends, leases, records, namespaces nlkit made. */
+async function finishDetach(ctx: NetworkContext, rec: NetworkRecord, atts: AttachmentRecord[]): Promise<void> {
+  await dropBackends(ctx, rec, new Set(atts.map((a) => a.id)));
+  await ipamOf(ctx, rec).release(atts.map((a) => a.id));
+  await ctx.store.edit((_s, edits) => {
+    for (const a of atts) edits.removeAttachment(rec.name, a.id);
+  });
+  for (const a of atts) if (a.ownsSandbox && a.sandboxName) await deleteNetns(a.sandboxName, { missingOk: true });
+}

@@ -1,0 +1,51 @@
+/**
+ * What the parts of the networks layer (lifecycle, attachments, publishing)
+ * share: the host handle, the state store, the firewall, and the lookups
+ * every part needs.
+ * @module
+ */
+import * as path from 'node:path';
+import type { Handle } from '../handle';
+import { ENOENT } from '../netlink/errno';
+import { NetlinkError, NotFoundError } from '../netlink/errors';
+import type { NetnsRef } from '../netns/namespace';
+import { AddressPool } from './address-pool';
+import type { Firewall } from './firewall';
+import { Ipam } from './ipam';
+import { validateNetworkName } from './names';
+import type { NetworkRecord, StateStore } from './state';
+
+/** @internal the manager's parts, handed to each module. */
+export interface NetworkContext {
+  /** Handle in the host namespace: bridges, host veths, nftables, conntrack. */
+  readonly host: Handle;
+  /** The host namespace as the caller named it (sysctls are set there). */
+  readonly hostRef?: NetnsRef;
+  readonly store: StateStore;
+  readonly firewall: Firewall;
+}
+
+/** A NotFoundError for something the networks layer keeps (a network, an attachment, a publication). */
+export function notFound(what: string, name: string, operation: string): NotFoundError {
+  return new NotFoundError(what, { errno: ENOENT, operation, extack: `${what} ${name} does not exist` });
+}
+
+/** The record of a network; NotFoundError if there is none. */
+export async function requireNetwork(ctx: NetworkContext, name: string, operation = `get network ${name}`): Promise<NetworkRecord> {
+  const rec = (await ctx.store.snapshot()).networks[validateNetworkName(name)];
+  if (!rec) throw notFound('network', name, operation);
+  return rec;
+}
+
+/** The address management of a network (its lease file under the state directory). */
+export function ipamOf(ctx: NetworkContext, rec: NetworkRecord): Ipam {
+  const pools = [new AddressPool(rec.subnet, rec.gateway)];
+  if (rec.subnet6) pools.push(new AddressPool(rec.subnet6, rec.gateway6));
+  return new Ipam(path.join(ctx.store.dir, 'ipam'), rec.name, pools);
+}
+
+/** A catch handler for deletes of links that may be gone already (ENODEV). */
+export function ignoreMissing(e: unknown): void {
+  if (e instanceof NotFoundError || (e instanceof NetlinkError && e.code === 'ENODEV')) return;
+  throw e;
+}

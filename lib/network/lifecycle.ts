@@ -1,0 +1,215 @@
+/**
+ * Networks themselves: creating one (bridge, gateway addresses, forwarding,
+ * firewall rules — all or nothing), deleting one with everything in it, and
+ * reading them back.
+ * @module
+ */
+import { ValidationError } from '../netlink/errors';
+import { setSysctl } from '../netns/sysctl';
+import { validateInterfaceName } from '../validate/names';
+import { AddressPool } from './address-pool';
+import { detachAll, toAttachment, type Attachment } from './attachments';
+import { ignoreMissing, ipamOf, notFound, type NetworkContext } from './context';
+import { NetworkOperationError } from './errors';
+import { defaultBridgeName, validateNetworkName } from './names';
+import { Rollback } from './settle';
+import type { HostState, NetworkRecord } from './state';
+
+/** What to create. */
+export interface NetworkSpec {
+  /** 1-32 chars of a-z, 0-9, "_", "-". */
+  name: string;
+  /** IPv4 subnet, e.g. "10.88.0.0/24". */
+  subnet: string;
+  /** Default: the first address of the subnet. */
+  gateway?: string;
+  /** Optional IPv6 subnet for dual stack, e.g. "fd00:88::/64". */
+  subnet6?: string;
+  gateway6?: string;
+  /** Bridge name; default "nlk-<name>". */
+  bridge?: string;
+  mtu?: number;
+  /** No way out of the network: no NAT, no forwarding to other interfaces. */
+  internal?: boolean;
+  /** Drop traffic to other nlkit networks (default true). */
+  isolate?: boolean;
+  /** Masquerade traffic leaving through other interfaces (default: true unless internal). */
+  masquerade?: boolean;
+}
+
+const SPEC_KEYS = ['name', 'subnet', 'gateway', 'subnet6', 'gateway6', 'bridge', 'mtu', 'internal', 'isolate', 'masquerade'];
+
+/** A network as recorded and built. */
+export type NetworkInfo = NetworkRecord;
+
+/** A network with its attachments, as `get` and `find` return it. */
+export type NetworkDetails = NetworkInfo & {
+  /** The sandboxes attached to it. */
+  attachments: Attachment[];
+};
+
+/** First interface group nlkit uses; network n gets GROUP_BASE + n. */
+const GROUP_BASE = 0x4e4c0000;
+
+/** Creates a network (see `NetworkManager.create`). */
+export async function createNetwork(ctx: NetworkContext, spec: NetworkSpec): Promise<NetworkInfo> {
+  const rec = validateSpec(spec);
+  const op = `create network ${rec.name}`;
+  const existing = (await ctx.store.snapshot()).networks[rec.name];
+  if (existing) {
+    if (existing.subnet === rec.subnet && existing.subnet6 === rec.subnet6 && existing.bridge === rec.bridge) return { ...existing };
+    throw new ValidationError('network', rec.name, `already exists with subnet ${existing.subnet}`);
+  }
+  const rollback = new Rollback();
+  let step = 'record network';
+  try {
+    await ctx.store.update((s) => {
+      const pool = new AddressPool(rec.subnet);
+      for (const other of Object.values(s.networks)) {
+        if (new AddressPool(other.subnet).overlaps(pool)) {
+          throw new ValidationError('subnet', rec.subnet, `overlaps network ${other.name} (${other.subnet})`);
+        }
+        if (rec.subnet6 && other.subnet6 && new AddressPool(other.subnet6).overlaps(new AddressPool(rec.subnet6))) {
+          throw new ValidationError('subnet6', rec.subnet6, `overlaps network ${other.name} (${other.subnet6})`);
+        }
+        if (other.bridge === rec.bridge) throw new ValidationError('bridge', rec.bridge, `used by network ${other.name}`);
+      }
+      const used = new Set(Object.values(s.networks).map((n) => n.group));
+      let g = GROUP_BASE + 1;
+      while (used.has(g)) g++;
+      rec.group = g;
+      s.networks[rec.name] = rec;
+      s.attachments[rec.name] = {};
+    });
+    rollback.push(() => ctx.store.update((s) => void (delete s.networks[rec.name], delete s.attachments[rec.name])));
+
+    step = 'create bridge';
+    await ctx.host.links.add({ name: rec.bridge, kind: 'bridge', up: true, mtu: rec.mtu });
+    rollback.push(() => ctx.host.links.delete(rec.bridge));
+    step = 'add gateway address';
+    await ctx.host.addresses.add(rec.bridge, new AddressPool(rec.subnet, rec.gateway).withPrefix(rec.gateway));
+    if (rec.subnet6 && rec.gateway6) {
+      await ctx.host.addresses.add(rec.bridge, new AddressPool(rec.subnet6, rec.gateway6).withPrefix(rec.gateway6), { nodad: true });
+    }
+    step = 'enable forwarding';
+    await enableForwarding(ctx, rec);
+    step = 'install firewall rules';
+    // Ports published on 127.0.0.1 are routed to the bridge with a loopback source.
+    await setSysctl(ctx.hostRef, `net/ipv4/conf/${rec.bridge}/route_localnet`, 1);
+    await ctx.firewall.rebuild(await ctx.store.snapshot());
+    return { ...rec };
+  } catch (e) {
+    await rollback.run();
+    if (e instanceof ValidationError) throw e;
+    throw new NetworkOperationError(op, step, e);
+  }
+}
+
+/**
+ * Deletes a network with everything in it (see `NetworkManager.delete`):
+ * true once done; when there is no such network, false with `missingOk`,
+ * else NotFoundError.
+ */
+export async function deleteNetwork(ctx: NetworkContext, name: string, missingOk: boolean): Promise<boolean> {
+  validateNetworkName(name);
+  const rec = (await ctx.store.snapshot()).networks[name];
+  if (!rec) {
+    if (missingOk) return false;
+    throw notFound('network', name, `delete network ${name}`);
+  }
+  await detachAll(ctx, rec);
+  await removeFirewall(ctx, rec);
+  await ctx.host.links.delete(rec.bridge).catch(ignoreMissing);
+  await ipamOf(ctx, rec).destroy();
+  await ctx.store.update((s) => {
+    delete s.networks[name];
+    delete s.attachments[name];
+    for (const [k, p] of Object.entries(s.publications)) if (p.network === name) delete s.publications[k];
+  });
+  return true;
+}
+
+/** Every network recorded on this host, by name. */
+export async function listNetworks(ctx: NetworkContext): Promise<NetworkInfo[]> {
+  return Object.values((await ctx.store.snapshot()).networks)
+    .map((n) => ({ ...n }))
+    .sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/** One network with its attachments, or undefined. */
+export async function findNetwork(ctx: NetworkContext, name: string): Promise<NetworkDetails | undefined> {
+  const st = await ctx.store.snapshot();
+  const rec = st.networks[validateNetworkName(name)];
+  if (!rec) return undefined;
+  return { ...rec, attachments: Object.values(st.attachments[name] ?? {}).map((a) => toAttachment(rec, a)) };
+}
+
+/** Brings a recorded network's bridge and addresses back (reconcile). */
+export async function rebuildNetwork(ctx: NetworkContext, rec: NetworkRecord): Promise<void> {
+  const br = await ctx.host.links.find(rec.bridge);
+  if (!br) await ctx.host.links.add({ name: rec.bridge, kind: 'bridge', up: true, mtu: rec.mtu });
+  else if (!br.up) await ctx.host.links.set(rec.bridge, { up: true });
+  await ctx.host.addresses.replace(rec.bridge, new AddressPool(rec.subnet, rec.gateway).withPrefix(rec.gateway));
+  if (rec.subnet6 && rec.gateway6) {
+    await ctx.host.addresses.replace(rec.bridge, new AddressPool(rec.subnet6, rec.gateway6).withPrefix(rec.gateway6), { nodad: true });
+  }
+  await enableForwarding(ctx, rec);
+}
+
+/** Rewrites the firewall from the record (reconcile; also what an external `nft flush ruleset` needs). */
+export async function repairFirewall(ctx: NetworkContext, st: HostState): Promise<void> {
+  for (const n of Object.values(st.networks)) await setSysctl(ctx.hostRef, `net/ipv4/conf/${n.bridge}/route_localnet`, 1).catch(() => undefined);
+  await ctx.firewall.rebuild(st);
+}
+
+async function enableForwarding(ctx: NetworkContext, rec: NetworkRecord): Promise<void> {
+  // Per-namespace sysctls of the host namespace only; nothing global.
+  await setSysctl(ctx.hostRef, 'net.ipv4.ip_forward', 1);
+  if (rec.subnet6) await setSysctl(ctx.hostRef, 'net.ipv6.conf.all.forwarding', 1);
+}
+
+/** Networks are rare: the table is rewritten atomically from the record, without this one (or removed with the last). */
+async function removeFirewall(ctx: NetworkContext, rec: NetworkRecord): Promise<void> {
+  const st = await ctx.store.snapshot();
+  const rest: HostState = {
+    ...st,
+    networks: Object.fromEntries(Object.entries(st.networks).filter(([n]) => n !== rec.name)),
+    publications: Object.fromEntries(Object.entries(st.publications).filter(([, p]) => p.network !== rec.name)),
+  };
+  if (Object.keys(rest.networks).length === 0) await ctx.firewall.remove();
+  else await ctx.firewall.rebuild(rest);
+}
+
+function validateSpec(spec: NetworkSpec): NetworkRecord {
+  if (!spec || typeof spec !== 'object') throw new ValidationError('network spec', spec, 'must be an object');
+  for (const key of Object.keys(spec)) if (!SPEC_KEYS.includes(key)) throw new ValidationError('network spec', key, `unknown option (known: ${SPEC_KEYS.join(', ')})`);
+  const name = validateNetworkName(spec.name);
+  const pool = new AddressPool(spec.subnet, spec.gateway);
+  if (pool.family !== 4) throw new ValidationError('subnet', spec.subnet, 'must be IPv4 (use subnet6 for IPv6)');
+  let subnet6: string | undefined;
+  let gateway6: string | undefined;
+  if (spec.subnet6 !== undefined) {
+    const p6 = new AddressPool(spec.subnet6, spec.gateway6);
+    if (p6.family !== 6) throw new ValidationError('subnet6', spec.subnet6, 'must be IPv6');
+    subnet6 = p6.subnet;
+    gateway6 = p6.gateway;
+  }
+  if (spec.mtu !== undefined && (!Number.isInteger(spec.mtu) || spec.mtu < 68 || spec.mtu > 65535)) {
+    throw new ValidationError('mtu', spec.mtu, 'must be 68-65535');
+  }
+  const internal = !!spec.internal;
+  return {
+    name,
+    bridge: validateInterfaceName(spec.bridge ?? defaultBridgeName(name), 'bridge'),
+    subnet: pool.subnet,
+    gateway: pool.gateway,
+    subnet6,
+    gateway6,
+    mtu: spec.mtu,
+    internal,
+    isolate: spec.isolate ?? true,
+    masquerade: spec.masquerade ?? !internal,
+    group: 0,
+    created: new Date().toISOString(),
+  };
+}

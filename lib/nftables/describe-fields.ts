@@ -1,5 +1,5 @@
 /**
- * For {@link describe}: the names nft gives the header fields a payload
+ * For `describeNftRule`: the names nft gives the header fields a payload
  * expression loads ("ip saddr", "tcp dport"), found by base, offset and
  * length in the protocol the rule has established so far, and the data types
  * of header fields, meta keys and ct keys (how their values print).
@@ -52,7 +52,7 @@ const TRANSPORT: Record<number, PayloadField[]> = {
     ...ports('tcp'),
     f('tcp sequence', 'integer', 4, 4),
     f('tcp ackseq', 'integer', 8, 4),
-    f('tcp flags', 'integer', 13, 1),
+    f('tcp flags', 'tcp_flag', 13, 1),
     f('tcp window', 'integer', 14, 2),
     f('tcp checksum', 'integer', 16, 2),
     f('tcp urgptr', 'integer', 18, 2),
@@ -61,8 +61,8 @@ const TRANSPORT: Record<number, PayloadField[]> = {
   136: [...ports('udplite'), f('udplite checksum', 'integer', 6, 2)],
   132: [...ports('sctp'), f('sctp vtag', 'integer', 4, 4), f('sctp checksum', 'integer', 8, 4)],
   33: [...ports('dccp')],
-  1: [f('icmp type', 'integer', 0, 1), f('icmp code', 'integer', 1, 1), f('icmp checksum', 'integer', 2, 2), f('icmp id', 'integer', 4, 2), f('icmp sequence', 'integer', 6, 2)],
-  58: [f('icmpv6 type', 'integer', 0, 1), f('icmpv6 code', 'integer', 1, 1), f('icmpv6 checksum', 'integer', 2, 2), f('icmpv6 id', 'integer', 4, 2), f('icmpv6 sequence', 'integer', 6, 2)],
+  1: [f('icmp type', 'icmp_type', 0, 1), f('icmp code', 'integer', 1, 1), f('icmp checksum', 'integer', 2, 2), f('icmp id', 'integer', 4, 2), f('icmp sequence', 'integer', 6, 2)],
+  58: [f('icmpv6 type', 'icmpv6_type', 0, 1), f('icmpv6 code', 'integer', 1, 1), f('icmpv6 checksum', 'integer', 2, 2), f('icmpv6 id', 'integer', 4, 2), f('icmpv6 sequence', 'integer', 6, 2)],
 };
 
 /** Protocol-independent transport ports (`th`): what nft prints without an l4 protocol match. */
@@ -95,6 +95,40 @@ export function findPayloadField(base: string | number, offset: number, len: num
   // nft loads only the bytes a prefix needs: `ip daddr 10.1.0.0/16` is a 2-byte load at daddr's offset.
   const prefixOf = fields.find((x) => x.offset === offset && len < x.len && (x.type === 'ipv4_addr' || x.type === 'ipv6_addr'));
   return prefixOf ? { field: prefixOf, prefixBits: len * 8 } : undefined;
+}
+
+/** A header field narrower than a byte boundary: loaded with its bytes, then masked (`ip dscp`). */
+export interface BitField {
+  /** "ip dscp" */
+  name: string;
+  /** Data type of its values. */
+  type: string;
+  /** Bits the value is shifted left by in the loaded bytes. */
+  shift: number;
+}
+
+const bits = (name: string, type: string, offset: number, len: number, mask: string, shift: number) => ({ name, type, offset, len, mask, shift });
+
+const BIT_FIELDS: Record<'ip' | 'ip6', ReturnType<typeof bits>[]> = {
+  ip: [
+    bits('ip version', 'integer', 0, 1, 'f0', 4),
+    bits('ip hdrlength', 'integer', 0, 1, '0f', 0),
+    bits('ip dscp', 'dscp', 1, 1, 'fc', 2),
+    bits('ip ecn', 'ecn', 1, 1, '03', 0),
+  ],
+  ip6: [
+    bits('ip6 version', 'integer', 0, 1, 'f0', 4),
+    bits('ip6 dscp', 'dscp', 0, 2, '0fc0', 6),
+    bits('ip6 ecn', 'ecn', 1, 1, '30', 4),
+    bits('ip6 flowlabel', 'integer', 1, 3, '0fffff', 0),
+  ],
+};
+
+/** Names a masked network-header load nft writes for a bit field; undefined for other masks. */
+export function findBitField(base: string | number, offset: number, len: number, mask: Buffer, ctx: ProtocolContext): BitField | undefined {
+  if (base !== 'network' || !ctx.l3) return undefined;
+  const hex = mask.toString('hex');
+  return BIT_FIELDS[ctx.l3].find((b) => b.offset === offset && b.len === len && b.mask === hex);
 }
 
 /** nft's raw payload syntax for a load it has no name for: `@nh,96,32`. */

@@ -1,5 +1,5 @@
 /**
- * For {@link describe}: how a set a rule refers to prints — `@name` for a
+ * For `describeNftRule`: how a set a rule refers to prints — `@name` for a
  * named set, the elements of an anonymous one inline (`{ 22, 80 }`,
  * `{ 22 : accept, 80 : drop }`), as nft prints them.
  * @module
@@ -11,11 +11,15 @@ import type { ElementValue } from './elements';
 import type { SetWithElements } from './list';
 import { BYTEORDER_HOST, UDATA_SET_KEYBYTEORDER, parseUdata } from './userdata';
 
-/** `@name` for a named set; the elements of an anonymous one, `{ 22, 80 }`. */
-export function setText(name: string, set: SetWithElements | undefined, names?: InterfaceNames): string {
+/**
+ * `@name` for a named set; the elements of an anonymous one, `{ 22, 80 }`.
+ * `fieldTypes` (the types of what the rule looks up) stand in for key types
+ * nlkit has no name for (`tcp flags { syn, ack }`).
+ */
+export function setText(name: string, set: SetWithElements | undefined, names?: InterfaceNames, fieldTypes: readonly string[] = []): string {
   const anonymous = set ? (set.flags ?? []).includes('anonymous') : /^__(set|map)\d+$/.test(name);
   if (!anonymous || !set) return `@${name}`;
-  const keyTypes = (Array.isArray(set.keyType) ? set.keyType : [set.keyType]).map(String);
+  const keyTypes = (Array.isArray(set.keyType) ? set.keyType : [set.keyType]).map((t, i) => (typeof t === 'number' && fieldTypes[i] ? fieldTypes[i] : String(t)));
   const dataTypes = set.dataType === undefined || set.dataType === 'verdict' ? [] : (Array.isArray(set.dataType) ? set.dataType : [set.dataType]).map(String);
   const hostOrderKey = keyTypes.length === 1 && keyTypes[0] === 'integer' && keyByteOrder(set) === BYTEORDER_HOST;
   const elements = set.elements.map((el) => {

@@ -1,5 +1,5 @@
 /**
- * For {@link describe}: the text of nft's statements that need no register
+ * For `describeNftRule`: the text of nft's statements that need no register
  * tracking — verdicts, log, limit, quota, reject, NAT flags — in nft's own
  * wording and order (the defaults nft leaves out are left out).
  * @module

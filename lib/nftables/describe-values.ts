@@ -1,5 +1,5 @@
 /**
- * For {@link describe}: how nft prints a value of each data type — register
+ * For `describeNftRule`: how nft prints a value of each data type — register
  * bytes as the kernel holds them ("0x00000007" for a mark, "tcp" for a
  * protocol, `"eth0"` for an interface name) and set elements as nlkit lists
  * them.
@@ -22,6 +22,23 @@ const NF_PROTOS: Record<number, string> = { 2: 'ipv4', 10: 'ipv6' };
 const ETHER_TYPES: Record<number, string> = { 0x0800: 'ip', 0x86dd: 'ip6', 0x0806: 'arp', 0x8100: 'vlan', 0x88a8: '8021ad' };
 const CT_DIRECTIONS: Record<number, string> = { 0: 'original', 1: 'reply' };
 const PKT_TYPES: Record<number, string> = { 0: 'host', 1: 'broadcast', 2: 'multicast', 3: 'other' };
+const TCP_FLAGS: Record<string, number> = { fin: 0x01, syn: 0x02, rst: 0x04, psh: 0x08, ack: 0x10, urg: 0x20, ecn: 0x40, cwr: 0x80 };
+const ICMP_TYPES: Record<number, string> = {
+  0: 'echo-reply', 3: 'destination-unreachable', 4: 'source-quench', 5: 'redirect', 8: 'echo-request', 9: 'router-advertisement',
+  10: 'router-solicitation', 11: 'time-exceeded', 12: 'parameter-problem', 13: 'timestamp-request', 14: 'timestamp-reply',
+  15: 'info-request', 16: 'info-reply', 17: 'address-mask-request', 18: 'address-mask-reply',
+};
+const ICMPV6_TYPES: Record<number, string> = {
+  1: 'destination-unreachable', 2: 'packet-too-big', 3: 'time-exceeded', 4: 'parameter-problem', 128: 'echo-request', 129: 'echo-reply',
+  130: 'mld-listener-query', 131: 'mld-listener-report', 132: 'mld-listener-done', 133: 'nd-router-solicit', 134: 'nd-router-advert',
+  135: 'nd-neighbor-solicit', 136: 'nd-neighbor-advert', 137: 'nd-redirect', 138: 'router-renumbering', 141: 'ind-neighbor-solicit',
+  142: 'ind-neighbor-advert', 143: 'mld2-listener-report',
+};
+const DSCP: Record<number, string> = {
+  0: 'cs0', 8: 'cs1', 16: 'cs2', 24: 'cs3', 32: 'cs4', 40: 'cs5', 48: 'cs6', 56: 'cs7', 1: 'lephb', 10: 'af11', 12: 'af12', 14: 'af13',
+  18: 'af21', 20: 'af22', 22: 'af23', 26: 'af31', 28: 'af32', 30: 'af33', 34: 'af41', 36: 'af42', 38: 'af43', 44: 'va', 46: 'ef',
+};
+const ECN: Record<number, string> = { 0: 'not-ect', 1: 'ect1', 2: 'ect0', 3: 'ce' };
 const ARPHRD: Record<number, string> = { 1: 'ether', 512: 'ppp', 768: 'ipip', 769: 'ipip6', 772: 'loopback', 776: 'sit', 778: 'ipgre' };
 
 /** Reads bytes as an unsigned number: big-endian, or host order for host-order types. */
@@ -45,7 +62,7 @@ function bitNames(n: number, table: Record<string, number>): string {
 
 /** Whether a type's values are bit sets (matched with a mask and printed as a list of names). */
 export function isFlagType(type: string): boolean {
-  return type === 'ct_state' || type === 'ct_status';
+  return type === 'ct_state' || type === 'ct_status' || type === 'tcp_flag';
 }
 
 /** Whether a type is an address (prefix matches print as `/len`). */
@@ -89,6 +106,16 @@ export function formatBytes(type: string, b: Buffer, names?: InterfaceNames, big
       return bitNames(Number(num()), CT_STATE_BITS);
     case 'ct_status':
       return bitNames(Number(num()), CT_STATUS_BITS);
+    case 'tcp_flag':
+      return bitNames(Number(num()), TCP_FLAGS);
+    case 'icmp_type':
+      return named(ICMP_TYPES, Number(num()));
+    case 'dscp':
+      return named(DSCP, Number(num()));
+    case 'ecn':
+      return named(ECN, Number(num()));
+    case 'icmpv6_type':
+      return named(ICMPV6_TYPES, Number(num()));
     case 'ct_dir':
       return named(CT_DIRECTIONS, Number(num()));
     case 'nf_proto':
@@ -130,6 +157,12 @@ function formatScalar(type: string, v: unknown, names?: InterfaceNames): string 
         return bitNames(Number(n), CT_STATE_BITS);
       case 'ct_status':
         return bitNames(Number(n), CT_STATUS_BITS);
+      case 'tcp_flag':
+        return bitNames(Number(n), TCP_FLAGS);
+      case 'icmp_type':
+        return named(ICMP_TYPES, Number(n));
+      case 'icmpv6_type':
+        return named(ICMPV6_TYPES, Number(n));
       case 'fib_addrtype':
         return String(FIB_ADDRESS_TYPES.name(Number(n)));
       case 'inet_proto':
@@ -195,4 +228,17 @@ export function prefixLength(mask: Buffer): number | undefined {
     }
   }
   return bits;
+}
+
+/** The bytes as a big-endian number shifted right by `bits`, in as many bytes. */
+export function shiftRight(data: Buffer, bits: number): Buffer {
+  let n = 0n;
+  for (const b of data) n = (n << 8n) | BigInt(b);
+  n >>= BigInt(bits);
+  const out = Buffer.alloc(data.length);
+  for (let i = out.length - 1; i >= 0; i--) {
+    out[i] = Number(n & 0xffn);
+    n >>= 8n;
+  }
+  return out;
 }

@@ -17,10 +17,10 @@
  * docs/guides/low-level.md.
  * @module
  */
-import { CT_TYPES, META_TYPES, UNQUALIFIED_META, findPayloadField, rawPayloadName, type ProtocolContext } from './describe-fields';
+import { CT_TYPES, META_TYPES, UNQUALIFIED_META, findBitField, findPayloadField, rawPayloadName, type ProtocolContext } from './describe-fields';
 import { setText } from './describe-sets';
 import { limitText, logText, natFlags, quotaText, rejectText, verdictText } from './describe-statements';
-import { duration, formatBytes, isAddressType, isFlagType, prefixLength, type InterfaceNames } from './describe-values';
+import { duration, formatBytes, isAddressType, isFlagType, prefixLength, shiftRight } from './describe-values';
 import type { CtExpression } from './expressions/ct';
 import type { DynsetExpression } from './expressions/dynset';
 import type { FibExpression } from './expressions/fib';
@@ -32,64 +32,16 @@ import type { Expression } from './expressions/registry';
 import type { SetWithElements } from './list';
 import type { NftFamily } from './message';
 import { registerIndex, registerSpan } from './registers';
+import type { DescribableRule, DescribeOptions, FieldValue, Piece, RegValue } from './describe-types';
 
-/** What {@link describe} reads: a listed rule, or just its expressions. */
-export interface DescribableRule {
-  /** The expressions, in order. */
-  expressions: readonly Expression[];
-  /** Family of the rule's table (names fields: `ip saddr` needs no dependency in an ip table). Default: inet. */
-  family?: NftFamily;
-  /** The rule's table, to pick its anonymous sets out of `sets`. */
-  table?: string;
-  /** Printed as `comment "..."`, as nft does. */
-  comment?: string;
-}
-
-/** Options of {@link describe}. */
-export interface DescribeOptions {
-  /**
-   * The sets and maps of the rule's table (`listRuleset().sets`): anonymous
-   * ones are printed inline (`{ 22, 80 }`) as nft does, and object maps by
-   * their object type. Without them anonymous sets print as `@__set0`.
-   */
-  sets?: readonly SetWithElements[];
-  /**
-   * Names of interfaces by index, for `iif`/`oif` matches (nft looks them up
-   * in its namespace; a rule only holds the index). Default: the index.
-   */
-  interfaceNames?: InterfaceNames;
-}
-
-/** What a register holds at some point of the rule. */
-type RegValue =
-  | {
-      kind: 'field';
-      /** "ip saddr", "meta mark", "ct state", "@nh,96,32" */
-      text: string;
-      /** Data type of the value. */
-      type: string;
-      /** Bits of an address a shorter load or a mask keeps (a prefix match). */
-      prefixBits?: number;
-      /** Full field length in bytes (prefix matches print the whole address). */
-      fieldLen: number;
-      /** A mask-xor bitwise applied to the field. */
-      mask?: Buffer;
-      xor?: Buffer;
-      /** A byteorder conversion made the value big-endian. */
-      bigEndian?: boolean;
-    }
-  | { kind: 'data'; data: Buffer }
-  | { kind: 'map'; text: string; dataTypes: string[]; id: object }
-  | { kind: 'map-part'; id: object };
-
-/** One printed statement; protocol matches may later turn out to be implicit dependencies. */
-interface Piece {
-  text: string;
-  hidden?: boolean;
-}
+export type { DescribableRule, DescribeOptions } from './describe-types';
 
 /** The dependency a protocol match provides: the network layer, the transport layer, or ethernet. */
 type DependencyKind = 'l3' | 'l4' | 'll';
+
+/** IP protocol numbers whose fields also imply the network protocol. */
+const ICMP = 1;
+const ICMPV6 = 58;
 
 const CMP_OPS: Record<string, string> = { eq: '', neq: '!= ', lt: '< ', lte: '<= ', gt: '> ', gte: '>= ' };
 
@@ -102,6 +54,8 @@ class RuleDescriber {
   /** The last protocol match of each kind, until a field that depends on it hides it. */
   private readonly pending = new Map<DependencyKind, Piece>();
   private readonly ctx: ProtocolContext = {};
+  /** The last expression nlkit has no type for, until a read of an unset register claims it. */
+  private opaque?: Piece;
   private readonly family: NftFamily;
 
   constructor(
@@ -141,7 +95,7 @@ class RuleDescriber {
         return this.ct(e);
       case 'bitwise': {
         const v = this.regs.get(registerIndex(e.sreg));
-        if (v?.kind === 'field' && (e.op === undefined || e.op === 'mask-xor') && e.mask) this.load(e.dreg, withMask(v, e.mask, e.xor));
+        if (v?.kind === 'field' && (e.op === undefined || e.op === 'mask-xor') && e.mask) this.load(e.dreg, this.withMask(v, e.mask, e.xor));
         else this.load(e.dreg, { kind: 'field', text: `${this.left(e.sreg)} ${e.op === 'lshift' ? '<<' : e.op === 'rshift' ? '>>' : '&'} ${e.data ? formatBytes('integer', e.data) : '?'}`, type: 'integer', fieldLen: e.len });
         return;
       }
@@ -204,7 +158,8 @@ class RuleDescriber {
       case 'dynset':
         return this.dynset(e);
       case 'opaque':
-        this.emit(`<${e.name}>`);
+        // It may have loaded a register: a comparison of an unknown register reads it.
+        this.opaque = this.emit(`<${e.name}>`);
         return;
     }
   }
@@ -233,7 +188,7 @@ class RuleDescriber {
     }
     const v: RegValue = match
       ? { kind: 'field', text, type: match.field.type, fieldLen: match.field.len, prefixBits: match.prefixBits }
-      : { kind: 'field', text, type: 'raw', fieldLen: e.len };
+      : { kind: 'field', text, type: 'raw', fieldLen: e.len, raw: { base: e.base, offset: e.offset, len: e.len } };
     if (e.sreg !== undefined) {
       this.emit(`${text} set ${this.valueText(e.sreg, v)}`);
       return;
@@ -272,17 +227,42 @@ class RuleDescriber {
     this.load(e.dreg, { kind: 'field', text: `fib ${inputs.join(' . ')} ${result}`, type, fieldLen: result === 'oifname' ? 16 : 4 });
   }
 
+  /** A field after `& mask ^ xor`: a prefix, a named bit field, or a masked value. */
+  private withMask(v: FieldValue, mask: Buffer, xor?: Buffer): RegValue {
+    const zeroXor = !xor || xor.every((b) => b === 0);
+    // An address masked with leading ones is a prefix match: `ip saddr 10.0.0.0/20`.
+    if (isAddressType(v.type) && zeroXor) {
+      const bits = prefixLength(mask);
+      if (bits !== undefined) return { ...v, prefixBits: bits };
+    }
+    const bitField = v.raw && zeroXor ? findBitField(v.raw.base, v.raw.offset, v.raw.len, mask, this.ctx) : undefined;
+    if (bitField) {
+      this.hide('l3');
+      return { kind: 'field', text: bitField.name, type: bitField.type, fieldLen: v.fieldLen, shift: bitField.shift };
+    }
+    return { ...v, mask, xor };
+  }
+
   /** Hides the pending protocol match of this kind: a field that needs it follows. */
   private hide(kind: DependencyKind): void {
     const p = this.pending.get(kind);
     if (p) p.hidden = true;
     this.pending.delete(kind);
+    // icmp and icmpv6 fields imply their network protocol too.
+    if (kind === 'l4' && (this.ctx.l4 === ICMP || this.ctx.l4 === ICMPV6)) this.hide('l3');
   }
 
   /** The value a statement reads from a register: one register, or a concatenation of fresh ones. */
   private take(reg: number): RegValue[] {
     const parts: RegValue[] = [];
     let idx = registerIndex(reg);
+    if (!this.regs.has(idx) && this.opaque) {
+      // `<exthdr> 0x0578`: the comparison goes with the unknown expression before it.
+      const opaque = this.opaque;
+      this.opaque = undefined;
+      opaque.hidden = true;
+      return [{ kind: 'field', text: opaque.text, type: 'raw', fieldLen: 4 }];
+    }
     for (;;) {
       const v = this.regs.get(idx);
       if (!v) break;
@@ -314,18 +294,21 @@ class RuleDescriber {
   }
 
   /** Text of a comparison of a field with constant bytes. */
-  private relation(v: Extract<RegValue, { kind: 'field' }>, op: string, data: Buffer): string {
+  private relation(v: FieldValue, op: string, data: Buffer): string {
     const names = this.opts.interfaceNames;
     if (v.prefixBits !== undefined && isAddressType(v.type)) {
       const full = Buffer.alloc(v.fieldLen);
       data.copy(full, 0, 0, Math.min(data.length, full.length));
       return `${v.text} ${op}${formatBytes(v.type, full)}/${v.prefixBits}`;
     }
+    if (v.shift !== undefined) return `${v.text} ${op}${formatBytes(v.type, shiftRight(data, v.shift), names)}`;
     if (v.mask) {
       const maskNum = v.mask.reduce((n, b) => n + b, 0);
       const zero = data.every((b) => b === 0) && (!v.xor || v.xor.every((b) => b === 0));
       // `ct state established,related`: any of the flags is set.
       if (isFlagType(v.type) && zero && op === '!= ') return `${v.text} ${formatBytes(v.type, v.mask)}`;
+      // `tcp flags syn / syn,ack`: these of the masked flags are set.
+      if (isFlagType(v.type) && !zero) return `${v.text} ${op}${formatBytes(v.type, data)} / ${formatBytes(v.type, v.mask)}`;
       if (maskNum !== 0) {
         const xor = v.xor && v.xor.some((b) => b !== 0) ? ` ^ ${formatBytes(v.type, v.xor, names, v.bigEndian)}` : '';
         return `${v.text} & ${formatBytes(v.type, v.mask, names, v.bigEndian)}${xor} ${op === '' ? '==' : op.trim()} ${formatBytes(v.type, data, names, v.bigEndian)}`;
@@ -335,7 +318,7 @@ class RuleDescriber {
   }
 
   /** Records protocol matches: they set the context fields are named in, and may be implicit dependencies. */
-  private protocolMatch(v: Extract<RegValue, { kind: 'field' }>, op: string, data: Buffer, piece: Piece): void {
+  private protocolMatch(v: FieldValue, op: string, data: Buffer, piece: Piece): void {
     if (op !== '' || v.mask) return;
     const n = Number(formatBytes('integer', data.length <= 4 ? data : data.subarray(0, 4)));
     switch (v.text) {
@@ -383,7 +366,7 @@ class RuleDescriber {
     const keyParts = this.take(e.sreg);
     const left = keyParts.length ? this.textOf(keyParts) : `<register ${e.sreg}>`;
     const set = this.findSet(e.set);
-    const target = setText(e.set, set, this.opts.interfaceNames);
+    const target = setText(e.set, set, this.opts.interfaceNames, keyParts.map((v) => (v.kind === 'field' ? v.type : 'integer')));
     if (e.dreg === undefined) {
       this.emit(`${left} ${e.invert ? '!= ' : ''}${target}`);
       return;
@@ -417,7 +400,7 @@ class RuleDescriber {
   }
 
   /** A register's value printed as a value of `target`'s type (`meta mark set 0x00000005`, `meta mark set ct mark`). */
-  private valueText(reg: number, target: Extract<RegValue, { kind: 'field' }>): string {
+  private valueText(reg: number, target: FieldValue): string {
     const v = this.regs.get(registerIndex(reg));
     this.fresh.delete(registerIndex(reg));
     if (!v) return `<register ${reg}>`;
@@ -458,16 +441,6 @@ class RuleDescriber {
     }
     return `${e.nat}${family}${to ? ` to ${to}` : ''}${natFlags(e.flags)}`;
   }
-}
-
-function withMask(v: Extract<RegValue, { kind: 'field' }>, mask: Buffer, xor?: Buffer): RegValue {
-  const zeroXor = !xor || xor.every((b) => b === 0);
-  // An address masked with leading ones is a prefix match: `ip saddr 10.0.0.0/20`.
-  if (isAddressType(v.type) && zeroXor) {
-    const bits = prefixLength(mask);
-    if (bits !== undefined) return { ...v, prefixBits: bits };
-  }
-  return { ...v, mask, xor };
 }
 
 /**

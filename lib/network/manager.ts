@@ -200,12 +200,11 @@ export class NetworkManager {
    * await nets.detach('web', ['c1', 'c2', 'c3']);         // one bulk request
    * await nets.detach('web', 'c9', { missingOk: true });  // false: was not attached
    */
-  detach(network: string, sandbox: SandboxRef, opts?: DeleteOptions): Promise<boolean>;
-  detach(network: string, sandboxes: SandboxRef[], opts?: DeleteOptions): Promise<number>;
-  async detach(network: string, sandboxes: SandboxRef | SandboxRef[], opts?: DeleteOptions): Promise<boolean | number> {
+  async detach<S extends SandboxRef | SandboxRef[]>(network: string, sandboxes: S, opts?: DeleteOptions): Promise<S extends unknown[] ? number : boolean> {
     const missingOk = checkDeleteOptions(opts);
-    if (Array.isArray(sandboxes)) return detach(this.ctx, network, sandboxes, missingOk);
-    return (await detach(this.ctx, network, [sandboxes], missingOk)) === 1;
+    type Result = S extends unknown[] ? number : boolean;
+    if (Array.isArray(sandboxes)) return (await detach(this.ctx, network, sandboxes, missingOk)) as Result;
+    return ((await detach(this.ctx, network, [sandboxes as SandboxRef], missingOk)) === 1) as Result;
   }
 
   /**

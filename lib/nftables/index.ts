@@ -67,6 +67,8 @@ export type { RangeExpression, RangeOp } from './expressions/range';
 export type { RedirExpression } from './expressions/redir';
 export type { RejectExpression, RejectType } from './expressions/reject';
 export type { Generation, NftFilter, NftObjectFilter, Ruleset, SetWithElements } from './list';
+// The read operations behind h.nft.tables & co., for running on any netfilter connection.
+export { nftChainOps, nftElementOps, nftGenerationOps, nftObjectOps, nftRuleOps, nftRulesetOps, nftSetOps, nftTableOps } from './list';
 export type { NftFamily } from './message';
 export type { CounterObject, LimitObject, NftObject, ObjectRef, OpaqueObject, QuotaObject } from './object';
 export type { ObjectType } from './object-types';

@@ -153,7 +153,7 @@ function checkHandle(h: unknown): number {
   return h as number;
 }
 
-/** `h.nft.tables`: list, get, find. */
+/** `h.nft.tables`: list, get, find (operations: run them on a netfilter connection; the handle binds them). */
 export const nftTableOps = {
   /**
    * Lists tables, optionally of one family.

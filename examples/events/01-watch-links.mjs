@@ -27,7 +27,7 @@ try {
         for (const [k] of addresses) if (k.startsWith(`${ev.link.index} `)) addresses.delete(k);
       }
     } else if (ev.type === 'address') {
-      const key = `${ev.address.index} ${ev.address.cidr}`;
+      const key = `${ev.address.link} ${ev.address.cidr}`;
       if (ev.action === 'new') addresses.set(key, ev.address.cidr);
       else addresses.delete(key);
     }
@@ -42,7 +42,7 @@ try {
         apply(ev);
         if (ev.type === 'synced') console.log(`  -- synced: ${links.size} links (${[...links.values()].join(', ')})`);
         else if (ev.type === 'link') console.log(`  ${ev.action} link ${ev.link.name}${ev.action === 'new' ? ` (${ev.link.up ? 'up' : 'down'})` : ''}`);
-        else if (ev.type === 'address') console.log(`  ${ev.action} address ${ev.address.cidr} on #${ev.address.index}`);
+        else if (ev.type === 'address') console.log(`  ${ev.action} address ${ev.address.cidr} on #${ev.address.link}`);
         if (done(ev)) return;
       }
     } finally {
@@ -70,7 +70,7 @@ try {
   // The mirror, built from events only, must equal the kernel's own lists.
   const want = (await h.links.list()).map((l) => `${l.index}:${l.name}`).sort();
   const got = [...links].map(([i, n]) => `${i}:${n}`).sort();
-  const wantAddrs = (await h.addresses.list({ family: 4 })).map((a) => `${a.index} ${a.cidr}`).sort();
+  const wantAddrs = (await h.addresses.list({ family: 4 })).map((a) => `${a.link} ${a.cidr}`).sort();
   const gotAddrs = [...addresses.keys()].sort();
   if (JSON.stringify(got) !== JSON.stringify(want)) throw new Error(`links: mirror ${got} != kernel ${want}`);
   if (JSON.stringify(gotAddrs) !== JSON.stringify(wantAddrs)) throw new Error(`addresses: mirror ${gotAddrs} != kernel ${wantAddrs}`);

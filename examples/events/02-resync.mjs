@@ -50,7 +50,7 @@ try {
         console.log(`A. round ${round}: overrun (the kernel dropped notifications); resyncing`);
         break;
       }
-      if (ev.type === 'address') ev.action === 'new' ? mirror.add(`${ev.address.index} ${ev.address.cidr}`) : mirror.delete(`${ev.address.index} ${ev.address.cidr}`);
+      if (ev.type === 'address') ev.action === 'new' ? mirror.add(`${ev.address.link} ${ev.address.cidr}`) : mirror.delete(`${ev.address.link} ${ev.address.cidr}`);
       if (ev.type === 'address' && ev.address.cidr === marker) {
         console.log(`A. round ${round}: every notification arrived`);
         break;
@@ -68,11 +68,11 @@ try {
   for (;;) {
     const ev = await next(a);
     if (ev.type === 'overrun') mirror.clear();
-    if (ev.type === 'address') ev.action === 'new' ? mirror.add(`${ev.address.index} ${ev.address.cidr}`) : mirror.delete(`${ev.address.index} ${ev.address.cidr}`);
+    if (ev.type === 'address') ev.action === 'new' ? mirror.add(`${ev.address.link} ${ev.address.cidr}`) : mirror.delete(`${ev.address.link} ${ev.address.cidr}`);
     // caught up: the marker came live, or with a completed copy of the state
     if (mirror.has(`${idx} ${end}`) && (ev.type === 'synced' || (ev.type === 'address' && ev.address.cidr === end))) break;
   }
-  const kernel = (await h.addresses.list({ family: 4 })).map((x) => `${x.index} ${x.cidr}`);
+  const kernel = (await h.addresses.list({ family: 4 })).map((x) => `${x.link} ${x.cidr}`);
   if (sorted(mirror) !== sorted(kernel)) throw new Error(`A: mirror (${mirror.size}) != kernel (${kernel.length}) after resync`);
   console.log(`A. resynced: the mirror holds the kernel's ${kernel.length} addresses exactly`);
   a.close();

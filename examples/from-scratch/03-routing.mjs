@@ -23,7 +23,7 @@ await withLab(['host', 'c1', 'internet'], async ({ ns, h }) => {
   await h.internet.routes.add({ dst: '10.0.0.0/24', gateway: '192.168.100.1' });
   const server = await nlkit.listenTcp({ netns: ns.internet, port: 80 }, (s) => s.end(`you are ${s.remoteAddress}\n`));
   console.log('c1 -> internet (routed):', (await fetchText(ns.c1, '192.168.100.2', 80)).trim());
-  const r = await h.c1.routes.get('192.168.100.2');
-  console.log(`c1's route to 192.168.100.2: via ${r.gateway} dev #${r.index} src ${r.prefsrc}`);
+  const r = await h.c1.routes.lookup('192.168.100.2');
+  console.log(`c1's route to 192.168.100.2: via ${r.gateway} dev ${r.linkName} src ${r.prefsrc}`);
   server.close();
 });

@@ -72,13 +72,13 @@ export async function gatherTopology(opts: GatherOptions = {}): Promise<Topology
             name: l.name,
             kind: l.kind ?? (l.linkType === 772 ? 'loopback' : 'device'),
             up: l.up,
-            addresses: addrs.filter((a) => a.index === l.index && a.scope !== 'link').map((a) => a.cidr),
+            addresses: addrs.filter((a) => a.link === l.index && a.scope !== 'link').map((a) => a.cidr),
             master: l.master !== undefined ? byIndex.get(l.master) : undefined,
             parentIndex: l.parentIndex,
           })),
         routes: routes
           .filter((r) => r.protocol !== 'kernel')
-          .map((r) => `${r.dst}${r.gateway ? ` via ${r.gateway}` : ''}${r.index !== undefined ? ` dev ${byIndex.get(r.index) ?? r.index}` : ''}`),
+          .map((r) => `${r.dst}${r.gateway ? ` via ${r.gateway}` : ''}${r.link !== undefined ? ` dev ${r.linkName ?? byIndex.get(r.link) ?? r.link}` : ''}`),
         notes: opts.notes?.[name] ?? [],
       });
     } finally {

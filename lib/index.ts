@@ -25,6 +25,7 @@ export {
   errnoName,
   type DeleteOptions,
   type NetlinkErrorDetails,
+  type NotFoundDetails,
 } from './netlink/errors';
 export type { LocalStep, NetlinkCall, Operation, OperationEnv } from './netlink/operation';
 export type { NetlinkMessage, RawAttribute } from './netlink/parser';
@@ -50,14 +51,22 @@ export { getSysctl, getSysctlSync, setSysctl, setSysctlSync } from './netns/sysc
 export { bindUdp, connectTcp, listenTcp, type BindOptions, type ConnectOptions, type ListenOptions } from './sockets/inet';
 export { httpGet, type HttpGetOptions, type HttpResponse } from './sockets/http';
 export type {
+  BridgeLink,
   Link,
   LinkAddOptions,
+  LinkBase,
   LinkCommonOptions,
   LinkFilter,
   LinkRef,
   LinkSetOptions,
   LinkStats,
+  MacvlanLink,
   OperState,
+  OtherLink,
+  TunLink,
+  UnknownKindInfo,
+  VethLink,
+  VxlanLink,
 } from './rtnetlink/link';
 export { linkOps } from './rtnetlink/link';
 export { addressOps } from './rtnetlink/address';
@@ -82,10 +91,17 @@ export type { BridgePortInfo, BridgePortSettings, BridgePortState } from './rtne
 export { neighbourOps } from './rtnetlink/neighbour';
 export { fdbOps } from './rtnetlink/fdb';
 export { ruleOps } from './rtnetlink/rule';
-export type { Neighbour, NeighbourFilter, NeighbourOptions, NeighbourState } from './rtnetlink/neighbour';
-export type { FdbEntry, FdbFilter, FdbOptions, FdbState } from './rtnetlink/fdb';
+export type { Neighbour, NeighbourFilter, NeighbourKey, NeighbourOptions, NeighbourState, WithLegacyDev } from './rtnetlink/neighbour';
+export type { FdbEntry, FdbFilter, FdbKey, FdbOptions, FdbState } from './rtnetlink/fdb';
 // Policy-routing rules (`ip rule`) are IpRule*: `rule()` and `nft.Rule` are nftables.
-export type { Range, Rule as IpRule, RuleAction as IpRuleAction, RuleFilter as IpRuleFilter, RuleOptions as IpRuleOptions } from './rtnetlink/rule';
+export type {
+  Range,
+  Rule as IpRule,
+  RuleAction as IpRuleAction,
+  RuleActionNumber as IpRuleActionNumber,
+  RuleFilter as IpRuleFilter,
+  RuleOptions as IpRuleOptions,
+} from './rtnetlink/rule';
 /** @deprecated use {@link IpRule} (`Rule` is easily taken for an nftables rule, `nft.Rule`) */
 export type Rule = import('./rtnetlink/rule').Rule;
 /** @deprecated use {@link IpRuleAction} */
@@ -114,14 +130,22 @@ export type {
 } from './rtnetlink/events';
 export type { StreamOptions } from './netlink/event-stream';
 export type { Address, AddressDeleteOptions, AddressFilter, AddressOptions } from './rtnetlink/address';
-export type { Nexthop, NexthopOptions, Route, RouteFilter, RouteLookupOptions, RouteOptions, RoutePref } from './rtnetlink/route';
+export type { Nexthop, NexthopOptions, Route, RouteFilter, RouteKey, RouteLookupOptions, RouteOptions, RoutePref } from './rtnetlink/route';
 export type { IpFamily } from './validate/ip';
 // nftables (h.nft) and connection tracking (h.conntrack); every nftables type is under `nft.`.
 export * as nft from './nftables';
 export { rule, not, NftCommandError, GenerationMismatchError, type Nftables } from './nftables';
 // A rule read back, as nft text (logs, debugging).
 export { describe as describeNftRule, type DescribableRule, type DescribeOptions as DescribeNftRuleOptions } from './nftables/describe';
-export { conntrackOps, type ConntrackEntry, type ConntrackFilter, type ConntrackTuple } from './conntrack';
+export {
+  conntrackOps,
+  type ConntrackEntry,
+  type ConntrackFilter,
+  type ConntrackKey,
+  type ConntrackOperations,
+  type ConntrackSyncOperations,
+  type ConntrackTuple,
+} from './conntrack';
 // Container networks: bridges, attachments, IPAM, NAT and published ports.
 export {
   networks,

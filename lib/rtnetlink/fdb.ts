@@ -172,7 +172,6 @@ function checkInt(field: string, v: unknown, min: number, max: number): number {
 }
 
 type AnyFdbOptions = FdbOptions | WithLegacyDev<FdbOptions>;
-type AnyFdbKey = FdbKey | WithLegacyDev<FdbKey>;
 
 /** The kernel's "no such entry" (and "no such link"). */
 const FDB_MISSING: MissingCodes = { ENOENT: 'fdb entry', ENODEV: 'link' };
@@ -235,7 +234,7 @@ export const fdbOps = {
    * await h.fdb.add({ mac: '02:00:00:00:00:0b', link: 'vxlan0', dst: '10.0.0.2' });
    * await h.fdb.add({ mac: '02:00:00:00:00:0c', link: 'veth1', bridge: 'br0', state: 'static' });
    */
-  *add(entry: AnyFdbOptions): Operation<void> {
+  *add(entry: FdbOptions | WithLegacyDev<FdbOptions>): Operation<void> {
     yield* writeFdb(C.RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_EXCL, entry, 'add');
   },
 
@@ -245,7 +244,7 @@ export const fdbOps = {
    * @example
    * await h.fdb.append({ mac: '00:00:00:00:00:00', link: 'vxlan0', dst: '10.0.0.2' });
    */
-  *append(entry: AnyFdbOptions): Operation<void> {
+  *append(entry: FdbOptions | WithLegacyDev<FdbOptions>): Operation<void> {
     yield* writeFdb(C.RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_APPEND, entry, 'append');
   },
 
@@ -254,7 +253,7 @@ export const fdbOps = {
    * @example
    * await h.fdb.replace({ mac: '02:00:00:00:00:0a', link: 'veth-c1', bridge: 'br0', state: 'static' });
    */
-  *replace(entry: AnyFdbOptions): Operation<void> {
+  *replace(entry: FdbOptions | WithLegacyDev<FdbOptions>): Operation<void> {
     yield* writeFdb(C.RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_REPLACE, entry, 'replace');
   },
 
@@ -267,7 +266,7 @@ export const fdbOps = {
    * await h.fdb.delete({ mac: '00:00:00:00:00:00', link: 'vxlan0', dst: '10.0.0.2' });
    * for (const e of await h.fdb.list({ bridge: 'br0' })) if (e.state === 'static') await h.fdb.delete(e);
    */
-  *delete(entry: AnyFdbKey, opts?: DeleteOptions): Operation<boolean> {
+  *delete(entry: FdbKey | WithLegacyDev<FdbKey>, opts?: DeleteOptions): Operation<boolean> {
     const missingOk = checkDeleteOptions(opts);
     return yield* deleting(FDB_MISSING, writeFdb(C.RTM_DELNEIGH, 0, entry, 'delete'), missingOk);
   },

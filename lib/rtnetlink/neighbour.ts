@@ -202,7 +202,6 @@ function describe(o: { address: string }, link: LinkRef): string {
 const NEIGHBOUR_MISSING: MissingCodes = { ENOENT: 'neighbour', ENODEV: 'link' };
 
 type AnyNeighbourOptions = NeighbourOptions | WithLegacyDev<NeighbourOptions>;
-type AnyNeighbourKey = NeighbourKey | WithLegacyDev<NeighbourKey>;
 
 function* writeNeighbour(type: number, flags: number, o: Partial<AnyNeighbourOptions>, verb: string): Operation<void> {
   if (!o || typeof o !== 'object') throw new ValidationError('neighbour', o, 'must be an object with link and address');
@@ -236,7 +235,7 @@ export const neighbourOps = {
    * @example
    * await h.neighbours.add({ link: 'eth0', address: '10.0.0.2', mac: '02:00:00:00:00:02' });
    */
-  *add(neighbour: AnyNeighbourOptions): Operation<void> {
+  *add(neighbour: NeighbourOptions | WithLegacyDev<NeighbourOptions>): Operation<void> {
     yield* writeNeighbour(C.RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_EXCL, neighbour, 'add');
   },
 
@@ -245,7 +244,7 @@ export const neighbourOps = {
    * @example
    * await h.neighbours.replace({ link: 'eth0', address: '10.0.0.2', mac: '02:00:00:00:00:22', state: 'reachable' });
    */
-  *replace(neighbour: AnyNeighbourOptions): Operation<void> {
+  *replace(neighbour: NeighbourOptions | WithLegacyDev<NeighbourOptions>): Operation<void> {
     yield* writeNeighbour(C.RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_REPLACE, neighbour, 'replace');
   },
 
@@ -258,7 +257,7 @@ export const neighbourOps = {
    * await h.neighbours.delete({ link: 'eth0', address: '10.0.0.2' });
    * await h.neighbours.delete({ link: 'eth0', address: '10.0.0.2' }, { missingOk: true }); // false: gone
    */
-  *delete(neighbour: AnyNeighbourKey, opts?: DeleteOptions): Operation<boolean> {
+  *delete(neighbour: NeighbourKey | WithLegacyDev<NeighbourKey>, opts?: DeleteOptions): Operation<boolean> {
     const missingOk = checkDeleteOptions(opts);
     return yield* deleting(NEIGHBOUR_MISSING, writeNeighbour(C.RTM_DELNEIGH, 0, neighbour, 'delete'), missingOk);
   },
@@ -268,7 +267,7 @@ export const neighbourOps = {
    * @example
    * const n = await h.neighbours.get({ link: 'eth0', address: '10.0.0.2' }); // n.mac, n.state
    */
-  *get(key: AnyNeighbourKey): Operation<Neighbour> {
+  *get(key: NeighbourKey | WithLegacyDev<NeighbourKey>): Operation<Neighbour> {
     if (!key || typeof key !== 'object') throw new ValidationError('neighbour', key, 'must be an object with link and address');
     const link = linkOfOptions(key);
     const ip = parseIp(key.address, 'address');
@@ -288,7 +287,7 @@ export const neighbourOps = {
    * const n = await h.neighbours.find({ link: 'eth0', address: '10.0.0.9' });
    * if (!n) console.log('not in the cache');
    */
-  *find(key: AnyNeighbourKey): Operation<Neighbour | undefined> {
+  *find(key: NeighbourKey | WithLegacyDev<NeighbourKey>): Operation<Neighbour | undefined> {
     try {
       return yield* neighbourOps.get(key);
     } catch (e) {

@@ -4,7 +4,6 @@
  * statements printed so far.
  * @module
  */
-import type { InterfaceNames } from './describe-values';
 import type { Expression } from './expressions/registry';
 import type { SetWithElements } from './list';
 import type { NftFamily } from './message';
@@ -24,7 +23,7 @@ export interface DescribableRule {
 /** Options of `describeNftRule`. */
 export interface DescribeOptions {
   /**
-   * The sets and maps of the rule's table (`listRuleset().sets`): anonymous
+   * The sets and maps of the rule's table (`h.nft.ruleset.get().sets`): anonymous
    * ones are printed inline (`{ 22, 80 }`) as nft does, and object maps by
    * their object type. Without them anonymous sets print as `@__set0`.
    */
@@ -33,7 +32,7 @@ export interface DescribeOptions {
    * Names of interfaces by index, for `iif`/`oif` matches (nft looks them up
    * in its namespace; a rule only holds the index). Default: the index.
    */
-  interfaceNames?: InterfaceNames;
+  interfaceNames?: (index: number) => string | undefined;
 }
 
 /** What a register holds at some point of the rule. */

@@ -448,7 +448,7 @@ class RuleDescriber {
  * for it in `nft list ruleset` (exact for the common statements; see the
  * module comment). Give the table's sets to print anonymous sets inline.
  * @example
- * const { rules, sets } = await h.nft.listRuleset({ family: 'inet', table: 'filter' });
+ * const { rules, sets } = await h.nft.ruleset.get({ family: 'inet', table: 'filter' });
  * for (const r of rules) console.log(`[${r.handle}]`, describeNftRule(r, { sets }));
  * // [4] tcp dport { 22, 80 } counter packets 0 bytes 0 accept
  */

@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
-  SystemError,
+  NotFoundError,
   ValidationError,
   createAnonymousNetns,
   createNetns,
@@ -35,26 +35,33 @@ describe('network namespaces', () => {
       expect((await h.links.list()).map((l) => l.name).sort()).toEqual(['brx', 'lo']);
       h.close();
       await expect(createNetns(name)).rejects.toMatchObject({ code: 'EEXIST' });
-      await createNetns(name, { existOk: true });
+      expect(await createNetns(name, { existOk: true })).toBe(false);
+      await expect(createNetns(name, { existsOk: true } as never)).rejects.toBeInstanceOf(ValidationError);
     } finally {
-      await deleteNetns(name);
+      expect(await deleteNetns(name)).toBe(true);
     }
     expect(await listNetns()).not.toContain(name);
     expect(netnsExists(name)).toBe(false);
-    await expect(deleteNetns(name)).rejects.toBeInstanceOf(SystemError);
-    await deleteNetns(name, { missingOk: true });
+    const missing = await deleteNetns(name).catch((e) => e);
+    expect(missing).toBeInstanceOf(NotFoundError);
+    expect(missing).toMatchObject({ code: 'ENOENT', what: 'network namespace' });
+    expect(await deleteNetns(name, { missingOk: true })).toBe(false);
+    await expect(deleteNetns(name, { missingok: true } as never)).rejects.toBeInstanceOf(ValidationError);
   });
 
   it('has sync forms', () => {
     requireRoot();
     const name = uniqueNetnsName('sync');
-    createNetnsSync(name);
+    expect(createNetnsSync(name)).toBe(true);
     try {
       expect(netnsExists(name)).toBe(true);
+      expect(createNetnsSync(name, { existOk: true })).toBe(false);
     } finally {
-      deleteNetnsSync(name);
+      expect(deleteNetnsSync(name)).toBe(true);
     }
     expect(netnsExists(name)).toBe(false);
+    expect(() => deleteNetnsSync(name)).toThrow(NotFoundError);
+    expect(deleteNetnsSync(name, { missingOk: true })).toBe(false);
   });
 
   it('opens namespaces by path, pid and fd, which all name the same inode', async () => {
@@ -80,7 +87,7 @@ describe('network namespaces', () => {
     await expect(createNetns('../etc')).rejects.toBeInstanceOf(ValidationError);
     expect(() => openNetnsSync({ path: 'relative/path' })).toThrow(ValidationError);
     expect(() => openNetnsSync({ path: '/etc/hostname' })).toThrow(/not a namespace file/);
-    expect(() => openNetnsSync('does-not-exist-nlkit')).toThrow(SystemError);
+    expect(() => openNetnsSync('does-not-exist-nlkit')).toThrow(NotFoundError);
   });
 
   it('keeps an anonymous namespace alive only through its fd', async () => {

@@ -1,6 +1,6 @@
 // Every address option, made by nlkit and read by ip, made by ip and read by nlkit.
 import { describe, expect, it } from 'vitest';
-import { NetlinkError, ValidationError, type Address } from '../../lib';
+import { NetlinkError, NotFoundError, ValidationError, type Address } from '../../lib';
 import { ip, ipJson, useNetns } from '../helpers/netns';
 
 const FOREVER = 4294967295;
@@ -126,6 +126,7 @@ describe('addresses', () => {
     const dup4 = await h().addresses.add('d0', '10.3.0.1/24', { scope: 'link' }).catch((x) => x);
     expect([dup4.code, dup4.extack]).toEqual(['EEXIST', 'ipv4: Address already assigned']);
     const gone = await h().addresses.delete('d0', '10.99.0.1/24').catch((x) => x);
+    expect(gone).toBeInstanceOf(NotFoundError);
     expect(gone.code).toBe('EADDRNOTAVAIL');
     expect(gone.extack).toBe('ipv4: Address not found');
     // a secondary must share its primary's scope: the kernel says so in its extended ack

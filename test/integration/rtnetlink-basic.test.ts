@@ -81,8 +81,9 @@ describe('links, addresses and routes', () => {
     const ipRoutes = ipJson(box.ns('b'), '-4', 'route', 'show');
     expect(ipRoutes.find((r: any) => r.dst === 'default').gateway).toBe('10.77.0.1');
     expect(ipRoutes.find((r: any) => r.dst === '10.90.0.0/16').metric).toBe(50);
-    const got = await b.routes.get('10.90.1.1');
+    const got = await b.routes.lookup('10.90.1.1');
     expect(got.gateway).toBe('10.77.0.1');
+    expect(got.linkName).toBe('eth0');
     expect(got.prefsrc).toBe('10.77.0.2');
     await b.routes.delete({ dst: '10.90.0.0/16' });
     expect(ipJson(box.ns('b'), '-4', 'route', 'show', '10.90.0.0/16')).toEqual([]);

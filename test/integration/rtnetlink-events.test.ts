@@ -52,19 +52,19 @@ describe('events', () => {
 
       await h().addresses.add('ebr', '10.60.0.1/24');
       seen = await until(s, (e) => e.type === 'address' && e.address.cidr === '10.60.0.1/24');
-      expect(seen.at(-1)).toMatchObject({ action: 'new', address: { family: 4, index: link.link.index } });
+      expect(seen.at(-1)).toMatchObject({ action: 'new', address: { family: 4, link: link.link.index } });
 
       await h().routes.add({ dst: '10.61.0.0/16', gateway: '10.60.0.2', table: 1234 });
       seen = await until(s, (e) => e.type === 'route' && e.route.dst === '10.61.0.0/16');
       expect(seen.at(-1)).toMatchObject({ action: 'new', route: { gateway: '10.60.0.2', tableId: 1234 } });
 
-      await h().neighbours.add({ dev: 'ebr', address: '10.60.0.9', mac: '02:00:00:00:00:09' });
+      await h().neighbours.add({ link: 'ebr', address: '10.60.0.9', mac: '02:00:00:00:00:09' });
       seen = await until(s, (e) => e.type === 'neighbour' && e.neighbour.address === '10.60.0.9');
       expect(seen.at(-1)).toMatchObject({ action: 'new', neighbour: { mac: '02:00:00:00:00:09', state: ['PERMANENT'] } });
 
-      await h().fdb.add({ mac: '02:00:00:00:00:f1', dev: 'ev0', master: true, state: 'static' });
+      await h().fdb.add({ mac: '02:00:00:00:00:f1', link: 'ev0', bridge: 'ebr', state: 'static' });
       seen = await until(s, (e) => e.type === 'fdb' && e.entry.mac === '02:00:00:00:00:f1');
-      expect(seen.at(-1)).toMatchObject({ action: 'new', entry: { state: 'static', master: link.link.index } });
+      expect(seen.at(-1)).toMatchObject({ action: 'new', entry: { state: 'static', bridge: link.link.index } });
 
       await h().rules.add({ priority: 777, src: '10.62.0.0/16', table: 1234 });
       seen = await until(s, (e) => e.type === 'rule' && e.rule.priority === 777);
@@ -73,9 +73,9 @@ describe('events', () => {
       // and removals
       await h().rules.delete({ priority: 777 });
       await until(s, (e) => e.type === 'rule' && e.action === 'del' && e.rule.priority === 777);
-      await h().neighbours.delete({ dev: 'ebr', address: '10.60.0.9' });
+      await h().neighbours.delete({ link: 'ebr', address: '10.60.0.9' });
       await until(s, (e) => e.type === 'neighbour' && e.action === 'del' && e.neighbour.address === '10.60.0.9');
-      await h().fdb.delete({ mac: '02:00:00:00:00:f1', dev: 'ev0', master: true });
+      await h().fdb.delete({ mac: '02:00:00:00:00:f1', link: 'ev0', bridge: 'ebr' });
       await until(s, (e) => e.type === 'fdb' && e.action === 'del' && e.entry.mac === '02:00:00:00:00:f1');
       await h().routes.delete({ dst: '10.61.0.0/16', table: 1234 });
       await until(s, (e) => e.type === 'route' && e.action === 'del' && e.route.dst === '10.61.0.0/16');
@@ -164,8 +164,8 @@ describe('events', () => {
       const names = resync.filter((e) => e.type === 'link').map((e: any) => e.link.name);
       expect(names).toContain('burst0');
       // nothing changes meanwhile: the resync is exactly the current state
-      const resynced = resync.filter((e) => e.type === 'address').map((e: any) => `${e.address.index} ${e.address.cidr}`);
-      const current = (await h().addresses.list()).map((a) => `${a.index} ${a.cidr}`);
+      const resynced = resync.filter((e) => e.type === 'address').map((e: any) => `${e.address.link} ${e.address.cidr}`);
+      const current = (await h().addresses.list()).map((a) => `${a.link} ${a.cidr}`);
       expect(resynced.sort()).toEqual(current.sort());
     } finally {
       s.close();

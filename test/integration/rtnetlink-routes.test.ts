@@ -1,7 +1,7 @@
 // Every route option, IPv4 and IPv6, made by nlkit and by ip, compared with
 // `ip -d -j route` field for field; list filters; lookups; kernel refusals.
 import { describe, expect, it } from 'vitest';
-import { NetlinkError, ValidationError, type Handle, type Route } from '../../lib';
+import { NetlinkError, NotFoundError, ValidationError, type Handle, type Route } from '../../lib';
 import { ip, ipJson, useNetns } from '../helpers/netns';
 
 /** nlkit's route in the shape `ip -d -j route show` prints it. */
@@ -18,7 +18,8 @@ async function ipShape(h: Handle, r: Route): Promise<Record<string, unknown>> {
   };
   if (r.src) out.from = r.src;
   if (r.gateway) out.gateway = r.gateway;
-  if (r.index !== undefined) out.dev = names.get(r.index);
+  if (r.link !== undefined) out.dev = r.linkName;
+  if (r.link !== undefined) expect(r.linkName).toBe(names.get(r.link));
   if (r.prefsrc) out.prefsrc = r.prefsrc;
   if (r.metric !== undefined) out.metric = r.metric;
   if (r.pref !== undefined) out.pref = r.pref;
@@ -26,7 +27,7 @@ async function ipShape(h: Handle, r: Route): Promise<Record<string, unknown>> {
   if (r.multipath) {
     out.nexthops = r.multipath.map((n) => ({
       ...(n.gateway ? { gateway: n.gateway } : {}),
-      dev: names.get(n.index!),
+      dev: n.linkName,
       weight: n.weight,
       flags: n.flags,
     }));
@@ -70,21 +71,21 @@ describe('routes', () => {
 
     const r = h().routes;
     await r.add({ dst: 'default', gateway: '10.1.0.2' });
-    await r.add({ dst: '10.5.0.0/16', gateway: '10.1.0.2', dev: 'r0', table: 1000, metric: 7, protocol: 'static', mtu: 1400, prefsrc: '10.1.0.1' });
+    await r.add({ dst: '10.5.0.0/16', gateway: '10.1.0.2', link: 'r0', table: 1000, metric: 7, protocol: 'static', mtu: 1400, prefsrc: '10.1.0.1' });
     await r.add({ dst: '10.14.0.0/16', gateway: '10.1.0.2', table: 50, protocol: 'bird' });
-    await r.add({ dst: '10.11.0.0/16', dev: 'r2' }); // no gateway: scope link
-    await r.add({ dst: '10.15.0.0/16', dev: 'r2', scope: 'host', protocol: 77 });
-    await r.add({ dst: '10.13.0.5', dev: 'r0' }); // a host route
+    await r.add({ dst: '10.11.0.0/16', link: 'r2' }); // no gateway: scope link
+    await r.add({ dst: '10.15.0.0/16', link: 'r2', scope: 'host', protocol: 77 });
+    await r.add({ dst: '10.13.0.5', link: 'r0' }); // a host route
     await r.add({ dst: '10.6.0.0/16', type: 'blackhole' });
     await r.add({ dst: '10.7.0.0/16', type: 'unreachable' });
     await r.add({ dst: '10.8.0.0/16', type: 'prohibit', metric: 3 });
-    await r.add({ dst: '10.12.0.1', type: 'local', dev: 'r0' }); // goes to the local table, like ip
-    await r.add({ dst: '10.10.0.0/16', gateway: '10.99.0.1', dev: 'r0', onlink: true });
+    await r.add({ dst: '10.12.0.1', type: 'local', link: 'r0' }); // goes to the local table, like ip
+    await r.add({ dst: '10.10.0.0/16', gateway: '10.99.0.1', link: 'r0', onlink: true });
     await r.add({
       dst: '10.9.0.0/16',
       multipath: [
-        { gateway: '10.1.0.2', dev: 'r0', weight: 3 },
-        { gateway: '10.2.0.2', dev: 'r2', weight: 1 },
+        { gateway: '10.1.0.2', link: 'r0', weight: 3 },
+        { gateway: '10.2.0.2', link: 'r2', weight: 1 },
       ],
     });
     await expectAllSame(h(), ns(), 4);
@@ -103,10 +104,10 @@ describe('routes', () => {
   it('adds IPv6 routes (default, metric, pref, multipath, blackhole, table > 255)', async () => {
     const r = h().routes;
     await r.add({ dst: 'default', gateway: 'fd01::2', family: 6 });
-    await r.add({ dst: 'fd0a::/64', dev: 'r0', metric: 5, pref: 'high' });
+    await r.add({ dst: 'fd0a::/64', link: 'r0', metric: 5, pref: 'high' });
     await r.add({ dst: 'fd0b::/64', type: 'blackhole' });
     await r.add({ dst: 'fd0c::/64', gateway: 'fd02::2', table: 1001, protocol: 'static', mtu: 1300 });
-    await r.add({ dst: 'fd09::/64', multipath: [{ gateway: 'fd01::2', dev: 'r0', weight: 2 }, { gateway: 'fd02::2', dev: 'r2' }] });
+    await r.add({ dst: 'fd09::/64', multipath: [{ gateway: 'fd01::2', link: 'r0', weight: 2 }, { gateway: 'fd02::2', link: 'r2' }] });
     await expectAllSame(h(), ns(), 6);
     const v6 = await r.list({ family: 6 });
     expect(v6.find((x) => x.dst === 'fd0a::/64')).toMatchObject({ metric: 5, pref: 'high' });
@@ -126,11 +127,11 @@ describe('routes', () => {
     await expectAllSame(h(), ns(), 6);
   });
 
-  it('lists with filters: table, dev, protocol, type', async () => {
+  it('lists with filters: table, link, protocol, type', async () => {
     const r = h().routes;
     expect((await r.list({ table: 1000 })).map((x) => x.dst)).toEqual(['10.5.0.0/16']);
     expect((await r.list({ table: 2000 })).map((x) => x.dst)).toEqual(['10.20.0.0/16']);
-    const viaR2 = (await r.list({ family: 4, dev: 'r2' })).map((x) => x.dst).sort();
+    const viaR2 = (await r.list({ family: 4, link: 'r2' })).map((x) => x.dst).sort();
     const ipViaR2 = ipJson(ns(), '-4', 'route', 'show', 'dev', 'r2').map((x: any) => x.dst);
     // ip leaves out multipath routes that merely include r2; nlkit includes them
     expect(viaR2).toEqual([...ipViaR2, '10.23.0.0/16', '10.9.0.0/16'].map((d) => (d.includes('/') ? d : `${d}/32`)).sort());
@@ -146,20 +147,21 @@ describe('routes', () => {
 
   it('looks routes up like ip route get', async () => {
     const r = h().routes;
-    const got = await r.get('10.9.1.1');
+    const got = await r.lookup('10.9.1.1');
     const [theirs] = ipJson(ns(), 'route', 'get', '10.9.1.1');
     expect(got.gateway).toBe(theirs.gateway);
     expect(got.prefsrc).toBe(theirs.prefsrc);
-    expect(got.index).toBe((await h().links.get(theirs.dev)).index);
-    const fib = await r.get('10.9.1.1', { fibMatch: true });
+    expect(got.link).toBe((await h().links.get(theirs.dev)).index);
+    expect(got.linkName).toBe(theirs.dev);
+    const fib = await r.lookup('10.9.1.1', { fibMatch: true });
     expect(fib.dst).toBe('10.9.0.0/16');
     expect(fib.multipath!.length).toBe(2);
-    const v6 = await r.get('fd09::5');
+    const v6 = await r.lookup('fd09::5');
     const [v6theirs] = ipJson(ns(), '-6', 'route', 'get', 'fd09::5');
     expect([v6.gateway, v6.prefsrc, v6.metric]).toEqual([v6theirs.gateway, v6theirs.prefsrc, v6theirs.metric]);
-    const viaOif = await r.get('10.200.0.1', { oif: 'r2', from: '10.2.0.1' });
-    expect(viaOif.index).toBe((await h().links.get('r2')).index);
-    const blocked = await r.get('10.6.1.1').catch((x) => x);
+    const viaOif = await r.lookup('10.200.0.1', { oif: 'r2', from: '10.2.0.1' });
+    expect(viaOif).toMatchObject({ link: (await h().links.get('r2')).index, linkName: 'r2' });
+    const blocked = await r.lookup('10.6.1.1').catch((x) => x);
     expect(blocked).toBeInstanceOf(NetlinkError);
     expect(blocked.code).toBe('EINVAL'); // a blackhole route
   });
@@ -168,7 +170,7 @@ describe('routes', () => {
     const r = h().routes;
     await r.replace({ dst: '10.5.0.0/16', gateway: '10.1.0.3', table: 1000, metric: 7 });
     expect(ipJson(ns(), 'route', 'show', 'table', '1000')[0].gateway).toBe('10.1.0.3');
-    await r.replace({ dst: '10.30.0.0/16', dev: 'r0' });
+    await r.replace({ dst: '10.30.0.0/16', link: 'r0' });
     expect(ipJson(ns(), 'route', 'show', '10.30.0.0/16').length).toBe(1);
     await r.delete({ dst: '10.5.0.0/16', table: 1000 });
     expect(ipJson(ns(), 'route', 'show', 'table', '1000')).toEqual([]);
@@ -186,23 +188,24 @@ describe('routes', () => {
   it('reports refusals with the kernel text, and refuses bad input before sending', async () => {
     const r = h().routes;
     await h().links.add({ name: 'down0', kind: 'veth', peer: { name: 'down1' } });
-    const down = await r.add({ dst: '10.40.0.0/16', dev: 'down0' }).catch((x) => x);
+    const down = await r.add({ dst: '10.40.0.0/16', link: 'down0' }).catch((x) => x);
     expect(down).toBeInstanceOf(NetlinkError);
     expect(down.code).toBe('ENETDOWN');
     expect(down.extack).toBe('Device for nexthop is not up');
     const gw = await r.add({ dst: '10.41.0.0/16', gateway: '10.77.0.1' }).catch((x) => x);
     expect(gw.code).toBe('ENETUNREACH');
     expect(gw.extack).toBe('Nexthop has invalid gateway');
-    const dup = await r.add({ dst: '10.9.0.0/16', dev: 'r0' }).catch((x) => x);
+    const dup = await r.add({ dst: '10.9.0.0/16', link: 'r0' }).catch((x) => x);
     expect(dup.code).toBe('EEXIST');
     const missing = await r.delete({ dst: '10.42.0.0/16' }).catch((x) => x);
+    expect(missing).toBeInstanceOf(NotFoundError);
     expect(missing.code).toBe('ESRCH');
 
     await expect(r.add({ dst: '10.1.2.3/8' })).rejects.toBeInstanceOf(ValidationError);
     await expect(r.add({ dst: '10.43.0.0/16', gateway: 'fd01::2' })).rejects.toBeInstanceOf(ValidationError);
     await expect(r.add({ dst: '10.43.0.0/16', type: 'bogus' })).rejects.toBeInstanceOf(ValidationError);
-    await expect(r.add({ dst: '10.43.0.0/16', dev: 'r0', metric: -1 })).rejects.toBeInstanceOf(ValidationError);
-    await expect(r.add({ dst: '10.43.0.0/16', dev: 'r0', pref: 'high' })).rejects.toBeInstanceOf(ValidationError);
+    await expect(r.add({ dst: '10.43.0.0/16', link: 'r0', metric: -1 })).rejects.toBeInstanceOf(ValidationError);
+    await expect(r.add({ dst: '10.43.0.0/16', link: 'r0', pref: 'high' })).rejects.toBeInstanceOf(ValidationError);
     await expect(r.add({ dst: '10.43.0.0/16', multipath: [{ gateway: '10.1.0.2', weight: 0 }] })).rejects.toBeInstanceOf(ValidationError);
   });
 });

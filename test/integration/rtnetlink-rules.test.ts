@@ -1,7 +1,7 @@
 // Policy routing rules, IPv4 and IPv6, every selector and action, made by
 // nlkit and by ip, compared whole with `ip -j rule`.
 import { describe, expect, it } from 'vitest';
-import { NetlinkError, ValidationError, type Rule } from '../../lib';
+import { NetlinkError, NotFoundError, ValidationError, type IpRule as Rule } from '../../lib';
 import { ip, ipJson, useNetns } from '../helpers/netns';
 
 const PROTO_NAMES: Record<number, string> = { 6: 'tcp', 17: 'udp', 1: 'icmp', 58: 'ipv6-icmp' };
@@ -129,7 +129,9 @@ describe('rules', () => {
     expect(dup).toBeInstanceOf(NetlinkError);
     expect(dup.code).toBe('EEXIST');
     const missing = await r.delete({ priority: 4242 }).catch((x) => x);
+    expect(missing).toBeInstanceOf(NotFoundError);
     expect(missing.code).toBe('ENOENT');
+    expect(await r.delete({ priority: 4242 }, { missingOk: true })).toBe(false);
     const back = await r.add({ priority: 3000, goto: 10 }).catch((x) => x);
     expect(back.code).toBe('EINVAL');
     expect(back.extack).toBe('Backward goto not supported');

@@ -8,7 +8,7 @@
 import * as dgram from 'node:dgram';
 import type * as net from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
-import { bindUdp, connectTcp, listenTcp, rule, setSysctl, type Handle } from '../../lib';
+import { NotFoundError, bindUdp, connectTcp, listenTcp, rule, setSysctl, type Handle } from '../../lib';
 import { useNetns } from '../helpers/netns';
 
 async function wire(gw: Handle, peerNs: string, peer: Handle, ifname: string, gwCidr: string, peerCidr: string, gateway?: string): Promise<void> {
@@ -107,7 +107,7 @@ describe('conntrack', () => {
     await tx.commit();
     // The existing flow keeps its old mapping: conntrack, not the rule, decides.
     expect(await ask(client, 'again')).toBe('c1:again');
-    expect(await gw().conntrack.delete({ protocol: 'udp', original: { dport: 5353 } })).toBe(1);
+    expect(await gw().conntrack.flush({ protocol: 'udp', original: { dport: 5353 } })).toBe(1);
     expect(await gw().conntrack.list({ protocol: 'udp', original: { dport: 5353 } })).toHaveLength(0);
     // Same client socket, same 5-tuple: now it reaches the new backend.
     expect(await ask(client, 'after')).toBe('c2:after');
@@ -115,13 +115,29 @@ describe('conntrack', () => {
     expect(fresh.reply.src).toBe('10.0.2.2');
   });
 
-  it('deletes single entries (false once gone) and flushes the table', async () => {
+  it('deletes a listed entry (NotFoundError once gone, false with missingOk) and flushes the table', async () => {
     const [e] = await gw().conntrack.list({ protocol: 'udp' });
-    expect(await gw().conntrack.deleteEntry(e)).toBe(true);
-    expect(await gw().conntrack.deleteEntry(e)).toBe(false);
-    expect((await gw().conntrack.list({ protocol: 'tcp' })).length).toBeGreaterThan(0);
-    await gw().conntrack.flush(4);
+    expect(await gw().conntrack.delete(e)).toBe(true);
+    const gone = await gw().conntrack.delete(e).catch((x) => x);
+    expect(gone).toBeInstanceOf(NotFoundError);
+    expect(gone).toMatchObject({ code: 'ENOENT', what: 'conntrack entry' });
+    expect(await gw().conntrack.delete(e, { missingOk: true })).toBe(false);
+    const tcp = (await gw().conntrack.list({ protocol: 'tcp' })).length;
+    expect(tcp).toBeGreaterThan(0);
+    expect(await gw().conntrack.flush({ family: 4, protocol: 'tcp' })).toBe(tcp);
     expect(await gw().conntrack.list({ protocol: 'tcp', original: { dport: 8080 } })).toHaveLength(0);
     expect(await gw().conntrack.count()).toBe((await gw().conntrack.list()).length);
+  });
+
+  it('deprecated forms still work: delete(filter), deleteEntry(entry), flush(family)', async () => {
+    expect(await ask(client, 'once more')).toBe('c2:once more'); // a fresh UDP flow
+    expect(await gw().conntrack.delete({ protocol: 'udp', original: { dport: 5353 } })).toBe(1);
+    expect(await ask(client, 'and again')).toBe('c2:and again');
+    const [e] = await gw().conntrack.list({ protocol: 'udp', original: { dport: 5353 } });
+    expect(await gw().conntrack.deleteEntry(e)).toBe(true);
+    expect(await gw().conntrack.deleteEntry(e)).toBe(false);
+    expect(await ask(client, 'last')).toBe('c2:last');
+    expect(await gw().conntrack.flush(4)).toBeGreaterThanOrEqual(1);
+    expect(await gw().conntrack.list({ family: 4 })).toHaveLength(0);
   });
 });

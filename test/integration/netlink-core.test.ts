@@ -27,8 +27,8 @@ describe('netlink I/O model', () => {
     failures += dupeResults.filter((r) => r instanceof Error).length;
     expect(failures).toBe(50);
     for (const e of dupeResults.filter((r) => r instanceof Error)) expect(e.code).toBe('EEXIST');
-    // Concurrent gets, each answered with its own route.
-    const gets = await Promise.all(Array.from({ length: 2000 }, (_, i) => h.routes.get(`10.${100 + (i >> 8)}.${i & 255}.9`)));
+    // Concurrent lookups, each answered with its own route.
+    const gets = await Promise.all(Array.from({ length: 2000 }, (_, i) => h.routes.lookup(`10.${100 + (i >> 8)}.${i & 255}.9`)));
     gets.forEach((r) => expect(r.gateway).toBe('10.50.0.2'));
     const listed = await h.routes.list({ family: 4 });
     expect(listed.filter((r) => r.gateway === '10.50.0.2').length).toBe(N);

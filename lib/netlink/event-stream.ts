@@ -108,9 +108,9 @@ export function eventStream<T>(src: StreamSource<T>): EventStream<T | SyncedEven
   const stream: EventStream<T | SyncedEvent | OverrunEvent> = {
     next: () => gen.next(),
     // Close first: a return() queued behind a pending next() would otherwise wait for the next event.
-    return: (value?: unknown) => {
+    return: (value?: T | SyncedEvent | OverrunEvent) => {
       close();
-      return gen.return(value as undefined);
+      return gen.return(value);
     },
     throw: (e?: unknown) => {
       close();

@@ -254,8 +254,8 @@ async function plumb(ctx: NetworkContext, rec: NetworkRecord, att: AttachmentRec
             const reqs = [box.links.set('lo', { up: true }), box.links.set(dev, { up: true })];
             if (att.ipv4) reqs.push(box.addresses.add(dev, new AddressPool(rec.subnet, rec.gateway).withPrefix(att.ipv4)));
             if (att.ipv6 && rec.subnet6) reqs.push(box.addresses.add(dev, new AddressPool(rec.subnet6).withPrefix(att.ipv6), { nodad: true }));
-            reqs.push(box.routes.add({ dst: 'default', gateway: rec.gateway, dev }));
-            if (att.ipv6 && rec.gateway6) reqs.push(box.routes.add({ dst: 'default', family: 6, gateway: rec.gateway6, dev }));
+            reqs.push(box.routes.add({ dst: 'default', gateway: rec.gateway, link: dev }));
+            if (att.ipv6 && rec.gateway6) reqs.push(box.routes.add({ dst: 'default', family: 6, gateway: rec.gateway6, link: dev }));
             return settleAll(reqs);
           },
         ],

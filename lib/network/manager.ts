@@ -204,7 +204,7 @@ export class NetworkManager {
     const missingOk = checkDeleteOptions(opts);
     type Result = S extends unknown[] ? number : boolean;
     if (Array.isArray(sandboxes)) return (await detach(this.ctx, network, sandboxes, missingOk)) as Result;
-    return ((await detach(this.ctx, network, [sandboxes as SandboxRef], missingOk)) === 1) as Result;
+    return ((await detach(this.ctx, network, [sandboxes], missingOk)) === 1) as Result;
   }
 
   /**

@@ -117,7 +117,7 @@ async function cutFlows(ctx: NetworkContext, pub: Publication, backends: Publica
     for (const addr of [b.ipv4, b.ipv6]) {
       if (!addr) continue;
       const dport = pub.hostPortEnd === undefined ? pub.hostPort : undefined;
-      await ctx.host.conntrack.delete({ protocol: pub.protocol, original: { dport, dst: pub.hostIp }, reply: { src: addr } });
+      await ctx.host.conntrack.flush({ protocol: pub.protocol, original: { dport, dst: pub.hostIp }, reply: { src: addr } });
     }
   }
 }

@@ -88,14 +88,14 @@ export class Nftables {
     this.objects = bindAsync(conn, nftObjectOps);
     this.ruleset = bindAsync(conn, nftRulesetOps);
     this.generationOps = bindAsync(conn, nftGenerationOps);
-    const { events, closeAll } = nftEvents({
+    const streams = nftEvents({
       netnsFd,
       receiveBufferBytes,
       run: (op) => runAsync(conn, op),
       resolveShape: async (ref) => shapeOfMessage(await runAsync(conn, getSetMessage(ref))),
     });
-    this.events = events;
-    this.streams = { closeAll };
+    this.events = streams.events;
+    this.streams = streams;
     // `generation` is both the deprecated method and the `{ get }` family.
     const generation = (() => this.generationOps.get()) as NftGeneration;
     generation.get = () => this.generationOps.get();

@@ -42,7 +42,7 @@ interface NftChangeFields<T extends string> {
   /** @deprecated use `type` (same value) */
   kind: T;
   /** @deprecated use `action` (`'add'` is `'new'`, `'delete'` is `'del'`) */
-  change: NftChange;
+  change: 'add' | 'delete';
 }
 
 /** A table was added or deleted. */

@@ -423,15 +423,15 @@ export const nftGenerationOps = {
 
 /** @internal the list operations under their former names (transactions use them; `h.nft.list*` are deprecated). */
 export const nftListOps = {
-  listTables: nftTableOps.list,
-  listChains: nftChainOps.list,
-  listRules: nftRuleOps.list,
-  listSets: nftSetOps.list,
-  getSet: nftSetOps.get,
-  listElements: nftElementOps.list,
-  listObjects: nftObjectOps.list,
-  listRuleset: nftRulesetOps.get,
-  generation: nftGenerationOps.get,
+  listTables: (filter?: Pick<NftFilter, 'family' | 'table'>) => nftTableOps.list(filter),
+  listChains: (filter?: NftFilter) => nftChainOps.list(filter),
+  listRules: (filter?: NftFilter) => nftRuleOps.list(filter),
+  listSets: (filter?: Pick<NftFilter, 'family' | 'table'>) => nftSetOps.list(filter),
+  getSet: (ref: SetRef) => nftSetOps.get(ref),
+  listElements: (ref: SetRef) => nftElementOps.list(ref),
+  listObjects: (filter?: NftObjectFilter) => nftObjectOps.list(filter),
+  listRuleset: (filter?: Pick<NftFilter, 'family' | 'table'>) => nftRulesetOps.get(filter),
+  generation: () => nftGenerationOps.get(),
 };
 
 /** Decodes a NEWGEN message. */

@@ -166,15 +166,19 @@ describe('interface names on read objects', () => {
     expect(result.find((l) => l.name === 'veth0')).toMatchObject({ master: 2, masterName: 'br0' });
   });
 
-  it('a filtered list looks up one missing name with one get, several with one dump', () => {
+  it('a filtered list looks up a few missing names with one get each, more with one dump', () => {
     const one = drive(linkOps.list({ kind: 'veth' }), (r) => (isDump(r) ? [linkMessage(3, 'veth0', { master: 2, kind: 'veth' })] : [linkMessage(2, 'br0')]));
     expect(one.requests.map(isDump)).toEqual([true, false]);
     expect(one.result[0].masterName).toBe('br0');
-    const dumps = drive(routeOps.list(), (r) =>
-      r.type === C.RTM_GETROUTE ? [routeMessage('10.1.0.0', 16, 2), routeMessage('10.2.0.0', 16, 3)] : [linkMessage(2, 'eth0'), linkMessage(3, 'eth1')],
-    );
-    expect(dumps.requests.map((r) => [r.type, isDump(r)])).toEqual([[C.RTM_GETROUTE, true], [C.RTM_GETLINK, true]]);
-    expect(dumps.result.map((r) => r.linkName)).toEqual(['eth0', 'eth1']);
+    const links = Array.from({ length: 9 }, (_, i) => linkMessage(i + 2, `eth${i}`));
+    const byIndex = (r: NetlinkMessage) => links.filter((l) => l.payload.readInt32LE(4) === r.payload.readInt32LE(4));
+    const routes = (n: number) => Array.from({ length: n }, (_, i) => routeMessage(`10.${i}.0.0`, 16, i + 2));
+    const few = drive(routeOps.list(), (r) => (r.type === C.RTM_GETROUTE ? routes(8) : byIndex(r)));
+    expect(few.requests.map((r) => [r.type, isDump(r)])).toEqual([[C.RTM_GETROUTE, true], ...Array(8).fill([C.RTM_GETLINK, false])]);
+    expect(few.result.map((r) => r.linkName)).toEqual(links.slice(0, 8).map((_, i) => `eth${i}`));
+    const many = drive(routeOps.list(), (r) => (r.type === C.RTM_GETROUTE ? routes(9) : links));
+    expect(many.requests.map((r) => [r.type, isDump(r)])).toEqual([[C.RTM_GETROUTE, true], [C.RTM_GETLINK, true]]);
+    expect(many.result.map((r) => r.linkName)).toEqual(links.map((_, i) => `eth${i}`));
   });
 
   it('a link gone before its name was read leaves the name out', () => {

@@ -10,6 +10,7 @@ import { ValidationError } from '../netlink/errors';
 import { call, dump, type Operation } from '../netlink/operation';
 import { Attributes, type NetlinkMessage } from '../netlink/parser';
 import { NetlinkWriter } from '../netlink/writer';
+import { rejectUnknownKeys } from '../validate/options';
 import { GENL_HDRLEN, GENL_MAX_ID, GENL_MIN_ID } from './constants';
 
 /** What a request needs to know about its family: the id, and the version and fixed header size to use. */
@@ -47,6 +48,8 @@ export interface GenlMessage {
   /** The netlink message itself (type = family id, flags, seq, port id). */
   message: NetlinkMessage;
 }
+
+const REQUEST_KEYS = ['attributes', 'header', 'flags', 'operation'] as const;
 
 function checkTarget(t: GenlTarget): void {
   if (!t || typeof t !== 'object' || !Number.isInteger(t.id) || t.id < GENL_MIN_ID || t.id > GENL_MAX_ID) {
@@ -88,6 +91,8 @@ export function beginGenl(w: NetlinkWriter, family: GenlTarget, command: number,
  * const msg = genlRequest({ id: 0x10, version: 2 }, CTRL_CMD_GETFAMILY, { attributes: (w) => w.string(CTRL_ATTR_FAMILY_NAME, 'ethtool') });
  */
 export function genlRequest(family: GenlTarget, command: number, opts: GenlRequestOptions = {}): Buffer {
+  rejectUnknownKeys(opts, REQUEST_KEYS, 'generic netlink request options');
+  if (opts.attributes !== undefined && typeof opts.attributes !== 'function') throw new ValidationError('attributes', typeof opts.attributes, 'must be a function that writes attributes');
   const w = beginGenl(new NetlinkWriter(), family, command, opts.flags ?? 0, opts.header);
   opts.attributes?.(w);
   return w.end().finish();

@@ -247,6 +247,11 @@ export class NetlinkSyncSocket {
     return this.conn.portId;
   }
 
+  /** The namespace the socket lives in, or undefined for the caller's own. */
+  get netns(): NetworkNamespace | undefined {
+    return this.ns;
+  }
+
   /**
    * Sends one message, waits for the kernel's ack, returns the replies.
    * @example

@@ -31,6 +31,8 @@ import type { PayloadExpression } from './expressions/payload';
 import type { Expression } from './expressions/registry';
 import type { SetWithElements } from './list';
 import type { NftFamily } from './message';
+import { ValidationError } from '../netlink/errors';
+import { rejectUnknownKeys } from '../validate/options';
 import { registerIndex, registerSpan } from './registers';
 import type { DescribableRule, DescribeOptions, FieldValue, Piece, RegValue } from './describe-types';
 
@@ -42,6 +44,8 @@ type DependencyKind = 'l3' | 'l4' | 'll';
 /** IP protocol numbers whose fields also imply the network protocol. */
 const ICMP = 1;
 const ICMPV6 = 58;
+
+const DESCRIBE_KEYS = ['sets', 'interfaceNames'] as const;
 
 const CMP_OPS: Record<string, string> = { eq: '', neq: '!= ', lt: '< ', lte: '<= ', gt: '> ', gte: '>= ' };
 
@@ -453,5 +457,9 @@ class RuleDescriber {
  * // [4] tcp dport { 22, 80 } counter packets 0 bytes 0 accept
  */
 export function describe(rule: DescribableRule, opts: DescribeOptions = {}): string {
+  if (!rule || typeof rule !== 'object' || !Array.isArray(rule.expressions)) throw new ValidationError('rule', rule, 'must be a rule with an expressions array');
+  rejectUnknownKeys(opts, DESCRIBE_KEYS, 'describeNftRule options');
+  if (opts.sets !== undefined && !Array.isArray(opts.sets)) throw new ValidationError('sets', typeof opts.sets, 'must be the sets of the rule\'s table (an array)');
+  if (opts.interfaceNames !== undefined && typeof opts.interfaceNames !== 'function') throw new ValidationError('interfaceNames', typeof opts.interfaceNames, 'must be a function from index to name');
   return new RuleDescriber(rule, opts).run();
 }

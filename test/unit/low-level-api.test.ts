@@ -85,6 +85,14 @@ describe('input checks before anything is opened', () => {
     expect(() => genetlink.channelsOps.set('veth0', { rxx: 1 } as never).next()).toThrow(/unknown option/);
     expect(() => genetlink.genlRequest({ id: 5 }, 1)).toThrow(/family id/);
     expect(() => genetlink.genlRequest({ id: 20 }, 256)).toThrow(/command/);
+    expect(() => genetlink.genlRequest({ id: 20 }, 1, { attributs: () => {} } as never)).toThrow(/unknown option/);
+  });
+
+  it('describeNftRule refuses what is not a rule, and unknown options', () => {
+    expect(() => describeNftRule({} as never)).toThrow(ValidationError);
+    expect(() => describeNftRule({ expressions: [] }, { set: [] } as never)).toThrow(/unknown option/);
+    expect(() => describeNftRule({ expressions: [] }, { interfaceNames: new Map() as never })).toThrow(ValidationError);
+    expect(describeNftRule({ expressions: [] })).toBe('');
   });
 });
 

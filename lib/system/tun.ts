@@ -45,10 +45,10 @@ export function createTunDevice(netnsFd: number, name: string, o: TunDeviceOptio
   validateNetnsFd(netnsFd);
   validateInterfaceName(name, 'name');
   const options = {
-    tap: o.tap === true,
-    noPi: o.noPi === true,
-    vnetHdr: o.vnetHdr === true,
-    multiQueue: o.multiQueue === true,
+    tap: o.tap,
+    noPi: o.noPi,
+    vnetHdr: o.vnetHdr,
+    multiQueue: o.multiQueue,
     owner: checkId('owner', o.owner),
     group: checkId('group', o.group),
   };

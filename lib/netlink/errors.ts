@@ -12,7 +12,7 @@
  * @module
  */
 import { constants as osConstants } from 'node:os';
-import { ENOTSUPP, ERESTARTSYS } from './errno';
+import { ENOTSUPP, ERESTART, ERESTARTSYS } from './errno';
 
 const errnoNames = new Map<number, string>();
 for (const [name, num] of Object.entries(osConstants.errno)) {
@@ -22,6 +22,7 @@ for (const [name, num] of Object.entries(osConstants.errno)) {
 errnoNames.set(osConstants.errno.EOPNOTSUPP, 'EOPNOTSUPP');
 errnoNames.set(osConstants.errno.EAGAIN, 'EAGAIN');
 // Kernel-internal codes that netlink can return and libc does not name.
+errnoNames.set(ERESTART, 'ERESTART'); // the kernel answers it when a dump's state changed under it
 errnoNames.set(ERESTARTSYS, 'ERESTARTSYS');
 errnoNames.set(ENOTSUPP, 'ENOTSUPP');
 

@@ -125,25 +125,39 @@ export class Handle {
   }
 
   /**
-   * Closes the handle: its sockets, event streams and namespace reference.
+   * Closes the handle now: its sockets, event streams and namespace reference.
    *
-   * Without options it returns at once and never blocks the event loop.
-   * Calls still pending reject with {@link ClosedError}: `err.sent === false`
-   * means the kernel never got the request (nothing changed); `true` means
-   * it did and may have applied it (read the state back). A request the
-   * kernel is processing at that moment still completes in the kernel.
-   *
-   * `close({ drain: true })` returns a promise: new calls are refused, every
-   * call already made is sent and answered as usual, then the handle closes.
+   * Returns at once and never blocks the event loop. Calls still pending
+   * reject with {@link ClosedError}: `err.sent === false` means the kernel
+   * never got the request (nothing changed); `true` means it did and may have
+   * applied it (read the state back). A request the kernel is processing at
+   * that moment still completes in the kernel.
    * @example
    * const h = await open({ netns: 'c1' });
    * try { await h.links.set('lo', { up: true }); } finally { h.close(); }
-   * // or, letting queued work finish first:
-   * await h.close({ drain: true });
    */
   close(): void;
+  /**
+   * Closes the handle once pending calls are done: new calls are refused at
+   * once, every call already made is sent and answered as usual, then the
+   * handle closes (the promise settles then).
+   * @example
+   * for (const r of routes) void h.routes.add(r);
+   * await h.close({ drain: true }); // every add was answered
+   */
   close(opts: CloseOptions & { drain: true }): Promise<void>;
+  /**
+   * Closes now (`{}` or `{ drain: false }`) or once pending calls are done
+   * (`{ drain: true }`, returns a promise); see the two forms above.
+   * @example
+   * await h.close({ drain: shouldDrain });
+   */
   close(opts?: CloseOptions): void | Promise<void>;
+  /**
+   * The implementation of the forms above.
+   * @example
+   * h.close();
+   */
   close(opts?: CloseOptions): void | Promise<void> {
     if (checkCloseOptions(opts).drain) return this.drainAndClose();
     this.closeNow();

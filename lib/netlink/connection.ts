@@ -37,7 +37,7 @@ export interface ConnectionOptions {
   openSocket?: () => Promise<number>;
 }
 
-/** Options of {@link NetlinkConnection.close} (and `Handle.close`). */
+/** Options of `Handle.close` (and of the low-level connection's `close`). */
 export interface CloseOptions {
   /**
    * Wait until every request already made has been sent and answered, then

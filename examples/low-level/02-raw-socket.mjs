@@ -3,16 +3,7 @@
 // you build yourself. Here: a link dump, one link by name, two bridges made
 // in one batch, and the RTM_NEWLINK notification of a link made later.
 // Run as root: node examples/low-level/02-raw-socket.mjs
-import {
-  Attributes,
-  NETLINK_ROUTE,
-  NLM_F_CREATE,
-  NLM_F_DUMP,
-  NLM_F_EXCL,
-  NetlinkWriter,
-  openNetlink,
-  subscribeNetlink,
-} from 'nlkit/netlink';
+import { Attributes, NETLINK_ROUTE, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NetlinkWriter, openNetlink, subscribeNetlink } from 'nlkit/netlink';
 import { expectEqual, withNamespaces } from './lab.mjs';
 
 // linux/rtnetlink.h, linux/if_link.h

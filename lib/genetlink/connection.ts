@@ -157,14 +157,9 @@ export class GenericNetlink {
     return this.close({ drain: true });
   }
 
-  private resolve(family: GenlFamilyRef): Promise<GenlFamily> {
-    if (typeof family !== 'string') return Promise.resolve(family);
-    let name: string;
-    try {
-      name = validateFamilyName(family);
-    } catch (e) {
-      return Promise.reject(e);
-    }
+  private async resolve(family: GenlFamilyRef): Promise<GenlFamily> {
+    if (typeof family !== 'string') return family;
+    const name = validateFamilyName(family);
     let p = this.resolved.get(name);
     if (!p) {
       p = this.sock.run(familyOps.get(name));

@@ -30,14 +30,7 @@ import { assertLinux } from '../native/binding';
 assertLinux();
 
 export * from './constants';
-export {
-  GenericNetlink,
-  openGenetlink,
-  type EthtoolApi,
-  type GenlFamilyRef,
-  type GenlMessageStream,
-  type GenlSubscribeOptions,
-} from './connection';
+export { GenericNetlink, openGenetlink, type EthtoolApi, type GenlFamilyRef, type GenlMessageStream, type GenlSubscribeOptions } from './connection';
 export { familyOps, type GenlCommand, type GenlCommandFlag, type GenlFamily, type GenlMulticastGroup } from './family';
 export { beginGenl, decodeGenl, genlCall, genlDump, genlRequest, type GenlMessage, type GenlRequestOptions, type GenlTarget } from './message';
 export * from './ethtool';

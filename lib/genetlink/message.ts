@@ -51,9 +51,10 @@ export interface GenlMessage {
 
 const REQUEST_KEYS = ['attributes', 'header', 'flags', 'operation'] as const;
 
-function checkTarget(t: GenlTarget): void {
-  if (!t || typeof t !== 'object' || !Number.isInteger(t.id) || t.id < GENL_MIN_ID || t.id > GENL_MAX_ID) {
-    throw new ValidationError('family id', t?.id, `must be a generic netlink family id from ${GENL_MIN_ID} to ${GENL_MAX_ID} (resolve the name first)`);
+function checkTarget(t: unknown): void {
+  const id = typeof t === 'object' && t !== null ? (t as Partial<GenlTarget>).id : undefined;
+  if (typeof id !== 'number' || !Number.isInteger(id) || id < GENL_MIN_ID || id > GENL_MAX_ID) {
+    throw new ValidationError('family id', id, `must be a generic netlink family id from ${GENL_MIN_ID} to ${GENL_MAX_ID} (resolve the name first)`);
   }
 }
 
@@ -92,7 +93,8 @@ export function beginGenl(w: NetlinkWriter, family: GenlTarget, command: number,
  */
 export function genlRequest(family: GenlTarget, command: number, opts: GenlRequestOptions = {}): Buffer {
   rejectUnknownKeys(opts, REQUEST_KEYS, 'generic netlink request options');
-  if (opts.attributes !== undefined && typeof opts.attributes !== 'function') throw new ValidationError('attributes', typeof opts.attributes, 'must be a function that writes attributes');
+  if (opts.attributes !== undefined && typeof opts.attributes !== 'function')
+    throw new ValidationError('attributes', typeof opts.attributes, 'must be a function that writes attributes');
   const w = beginGenl(new NetlinkWriter(), family, command, opts.flags ?? 0, opts.header);
   opts.attributes?.(w);
   return w.end().finish();

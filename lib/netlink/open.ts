@@ -34,7 +34,11 @@ const MAX_PROTOCOL = 31;
 /** Checks the protocol number and options before anything is opened. */
 function checkOpenArgs(protocol: unknown, opts: OpenNetlinkOptions): void {
   if (typeof protocol !== 'number' || !Number.isInteger(protocol) || protocol < 0 || protocol > MAX_PROTOCOL) {
-    throw new ValidationError('protocol', protocol, `must be a netlink protocol number from 0 to ${MAX_PROTOCOL} (NETLINK_ROUTE = 0, NETLINK_GENERIC = 16, ...)`);
+    throw new ValidationError(
+      'protocol',
+      protocol,
+      `must be a netlink protocol number from 0 to ${MAX_PROTOCOL} (NETLINK_ROUTE = 0, NETLINK_GENERIC = 16, ...)`,
+    );
   }
   rejectUnknownKeys(opts, OPTION_KEYS, 'openNetlink options');
   checkBufferBytes('receiveBufferBytes', opts.receiveBufferBytes);
@@ -62,9 +66,11 @@ function toCall(kind: NetlinkCall['kind'], request: NetlinkRequest, operation: s
   let flags0 = 0;
   let off = 0;
   while (off < bytes.length) {
-    if (off + NLMSG_HDRLEN > bytes.length) throw new ValidationError('message', bytes.length, `has ${bytes.length - off} stray bytes after message ${types.length}`);
+    if (off + NLMSG_HDRLEN > bytes.length)
+      throw new ValidationError('message', bytes.length, `has ${bytes.length - off} stray bytes after message ${types.length}`);
     const len = bytes.readUInt32LE(off);
-    if (len < NLMSG_HDRLEN || off + len > bytes.length) throw new ValidationError('message', len, `message ${types.length} has a length that does not fit the buffer (${bytes.length - off} bytes left)`);
+    if (len < NLMSG_HDRLEN || off + len > bytes.length)
+      throw new ValidationError('message', len, `message ${types.length} has a length that does not fit the buffer (${bytes.length - off} bytes left)`);
     const type = bytes.readUInt16LE(off + 4);
     if (type < NLMSG_MIN_TYPE) throw new ValidationError('message type', type, `control message types (below ${NLMSG_MIN_TYPE}) are not requests`);
     if (types.length === 0) flags0 = bytes.readUInt16LE(off + 6);
@@ -72,7 +78,12 @@ function toCall(kind: NetlinkCall['kind'], request: NetlinkRequest, operation: s
     off += Math.min(align4(len), bytes.length - off);
   }
   if (types.length === 0) throw new ValidationError('message', bytes.length, 'is empty: expected at least one netlink message');
-  if (single && types.length > 1) throw new ValidationError('message', types.length, `holds ${types.length} messages; ${kind === 'dump' ? 'dump()' : 'request()'} sends one (use batch() for several)`);
+  if (single && types.length > 1)
+    throw new ValidationError(
+      'message',
+      types.length,
+      `holds ${types.length} messages; ${kind === 'dump' ? 'dump()' : 'request()'} sends one (use batch() for several)`,
+    );
   if (kind === 'dump' && (flags0 & NLM_F_DUMP) !== NLM_F_DUMP) {
     throw new ValidationError('message flags', flags0, 'a dump request needs NLM_F_DUMP in its flags (else the kernel answers once and never ends the dump)');
   }
@@ -127,12 +138,8 @@ export class NetlinkSocket {
    * w.string(IFLA_IFNAME, 'lo');
    * const [reply] = await sock.request(w.end());
    */
-  request(message: NetlinkRequest, operation?: string): Promise<NetlinkMessage[]> {
-    try {
-      return this.conn.execute(toCall('ack', message, operation, true));
-    } catch (e) {
-      return Promise.reject(e);
-    }
+  async request(message: NetlinkRequest, operation?: string): Promise<NetlinkMessage[]> {
+    return this.conn.execute(toCall('ack', message, operation, true));
   }
 
   /**
@@ -144,12 +151,8 @@ export class NetlinkSocket {
    * w.struct(16);
    * const links = await sock.dump(w.end()); // one RTM_NEWLINK per interface
    */
-  dump(message: NetlinkRequest, operation?: string): Promise<NetlinkMessage[]> {
-    try {
-      return this.conn.execute(toCall('dump', message, operation, true));
-    } catch (e) {
-      return Promise.reject(e);
-    }
+  async dump(message: NetlinkRequest, operation?: string): Promise<NetlinkMessage[]> {
+    return this.conn.execute(toCall('dump', message, operation, true));
   }
 
   /**
@@ -176,13 +179,8 @@ export class NetlinkSocket {
    * for (const name of ['a', 'b']) { w.begin(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL); w.struct(16); w.string(IFLA_IFNAME, name); ... w.end(); }
    * await sock.batch(w);
    */
-  batch(messages: NetlinkRequest | readonly Uint8Array[], operation?: string): Promise<NetlinkMessage[]> {
-    try {
-      const joined = Array.isArray(messages) ? Buffer.concat(messages.map((m) => alignedCopy(m))) : (messages as NetlinkRequest);
-      return this.conn.execute(toCall('batch', joined, operation, false));
-    } catch (e) {
-      return Promise.reject(e);
-    }
+  async batch(messages: NetlinkRequest | readonly Uint8Array[], operation?: string): Promise<NetlinkMessage[]> {
+    return this.conn.execute(toCall('batch', joinMessages(messages), operation, false));
   }
 
   /**
@@ -276,8 +274,7 @@ export class NetlinkSyncSocket {
    * sock.batch([messageA, messageB]);
    */
   batch(messages: NetlinkRequest | readonly Uint8Array[], operation?: string): NetlinkMessage[] {
-    const joined = Array.isArray(messages) ? Buffer.concat(messages.map((m) => alignedCopy(m))) : (messages as NetlinkRequest);
-    return this.conn.executeSync(toCall('batch', joined, operation, false));
+    return this.conn.executeSync(toCall('batch', joinMessages(messages), operation, false));
   }
 
   /**
@@ -306,12 +303,22 @@ export class NetlinkSyncSocket {
   }
 }
 
-/** A copy of one message padded to 4 bytes, so messages concatenate into a valid datagram. */
-function alignedCopy(m: Uint8Array): Buffer {
-  if (!(m instanceof Uint8Array)) throw new ValidationError('message', typeof m, 'must be a Buffer (or Uint8Array) of a netlink message');
-  const out = Buffer.alloc(align4(m.length));
-  out.set(m);
-  return out;
+/** A list of messages as one datagram, each padded to 4 bytes; anything else as it is. */
+function joinMessages(messages: NetlinkRequest | readonly Uint8Array[]): NetlinkRequest {
+  if (!isMessageList(messages)) return messages;
+  const list: readonly unknown[] = messages;
+  return Buffer.concat(
+    list.map((m) => {
+      if (!(m instanceof Uint8Array)) throw new ValidationError('message', typeof m, 'must be a Buffer (or Uint8Array) of a netlink message');
+      const out = Buffer.alloc(align4(m.length));
+      out.set(m);
+      return out;
+    }),
+  );
+}
+
+function isMessageList(messages: NetlinkRequest | readonly Uint8Array[]): messages is readonly Uint8Array[] {
+  return Array.isArray(messages);
 }
 
 /**

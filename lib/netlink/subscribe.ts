@@ -41,12 +41,14 @@ export function checkSubscribeArgs(protocol: unknown, opts: SubscribeNetlinkOpti
     throw new ValidationError('protocol', protocol, 'must be a netlink protocol number from 0 to 31');
   }
   rejectUnknownKeys(opts, OPTION_KEYS, 'subscribeNetlink options');
-  if (!opts || !Array.isArray(opts.groups) || opts.groups.length === 0) throw new ValidationError('groups', opts?.groups, 'must be a non-empty array of group numbers');
-  for (const g of opts.groups) {
-    if (typeof g !== 'number' || !Number.isInteger(g) || g < 1 || g > MAX_GROUP) throw new ValidationError('group', g, `must be a group number from 1 to ${MAX_GROUP}`);
+  const groups: unknown = (opts as Partial<SubscribeNetlinkOptions> | undefined)?.groups; // plain JavaScript may pass anything
+  if (!Array.isArray(groups) || groups.length === 0) throw new ValidationError('groups', groups, 'must be a non-empty array of group numbers');
+  for (const g of groups as unknown[]) {
+    if (typeof g !== 'number' || !Number.isInteger(g) || g < 1 || g > MAX_GROUP)
+      throw new ValidationError('group', g, `must be a group number from 1 to ${MAX_GROUP}`);
   }
   checkBufferBytes('receiveBufferBytes', opts.receiveBufferBytes);
-  return [...new Set(opts.groups)];
+  return [...new Set(groups as number[])];
 }
 
 /**
@@ -91,7 +93,10 @@ export async function openSubscription(protocol: number, opts: SubscribeNetlinkO
 }
 
 /** @internal wraps a subscription in the event-stream shape; `decode` maps messages (undefined skips one). */
-export function rawStream<T = NetlinkMessage>(sub: NetlinkSubscription, decode: (m: NetlinkMessage) => T | undefined = (m) => m as T): EventStream<T | OverrunEvent> {
+export function rawStream<T = NetlinkMessage>(
+  sub: NetlinkSubscription,
+  decode: (m: NetlinkMessage) => T | undefined = (m) => m as T,
+): EventStream<T | OverrunEvent> {
   // Without includeExisting the stream never yields `synced`.
   return eventStream<T>({ subscription: sub, decode, existing: async function* () {} }) as EventStream<T | OverrunEvent>;
 }

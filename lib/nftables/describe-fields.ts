@@ -61,8 +61,20 @@ const TRANSPORT: Record<number, PayloadField[]> = {
   136: [...ports('udplite'), f('udplite checksum', 'integer', 6, 2)],
   132: [...ports('sctp'), f('sctp vtag', 'integer', 4, 4), f('sctp checksum', 'integer', 8, 4)],
   33: [...ports('dccp')],
-  1: [f('icmp type', 'icmp_type', 0, 1), f('icmp code', 'integer', 1, 1), f('icmp checksum', 'integer', 2, 2), f('icmp id', 'integer', 4, 2), f('icmp sequence', 'integer', 6, 2)],
-  58: [f('icmpv6 type', 'icmpv6_type', 0, 1), f('icmpv6 code', 'integer', 1, 1), f('icmpv6 checksum', 'integer', 2, 2), f('icmpv6 id', 'integer', 4, 2), f('icmpv6 sequence', 'integer', 6, 2)],
+  1: [
+    f('icmp type', 'icmp_type', 0, 1),
+    f('icmp code', 'integer', 1, 1),
+    f('icmp checksum', 'integer', 2, 2),
+    f('icmp id', 'integer', 4, 2),
+    f('icmp sequence', 'integer', 6, 2),
+  ],
+  58: [
+    f('icmpv6 type', 'icmpv6_type', 0, 1),
+    f('icmpv6 code', 'integer', 1, 1),
+    f('icmpv6 checksum', 'integer', 2, 2),
+    f('icmpv6 id', 'integer', 4, 2),
+    f('icmpv6 sequence', 'integer', 6, 2),
+  ],
 };
 
 /** Protocol-independent transport ports (`th`): what nft prints without an l4 protocol match. */

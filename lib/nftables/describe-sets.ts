@@ -19,7 +19,9 @@ import { BYTEORDER_HOST, UDATA_SET_KEYBYTEORDER, parseUdata } from './userdata';
 export function setText(name: string, set: SetWithElements | undefined, names?: InterfaceNames, fieldTypes: readonly string[] = []): string {
   const anonymous = set ? (set.flags ?? []).includes('anonymous') : /^__(set|map)\d+$/.test(name);
   if (!anonymous || !set) return `@${name}`;
-  const keyTypes = (Array.isArray(set.keyType) ? set.keyType : [set.keyType]).map((t, i) => (typeof t === 'number' && fieldTypes[i] ? fieldTypes[i] : String(t)));
+  const keyTypes = (Array.isArray(set.keyType) ? set.keyType : [set.keyType]).map((t, i) =>
+    typeof t === 'number' && fieldTypes[i] ? fieldTypes[i] : String(t),
+  );
   const dataTypes = set.dataType === undefined || set.dataType === 'verdict' ? [] : (Array.isArray(set.dataType) ? set.dataType : [set.dataType]).map(String);
   const hostOrderKey = keyTypes.length === 1 && keyTypes[0] === 'integer' && keyByteOrder(set) === BYTEORDER_HOST;
   const elements = set.elements.map((el) => {

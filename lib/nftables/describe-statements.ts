@@ -13,7 +13,19 @@ import type { RejectExpression } from './expressions/reject';
 
 /** ICMP codes of `reject with icmp` / `icmpv6` / `icmpx`, and the code each prints nothing for (the default). */
 const REJECT_CODES: Record<string, { names: Record<number, string>; implicit: number }> = {
-  icmp: { names: { 0: 'net-unreachable', 1: 'host-unreachable', 2: 'prot-unreachable', 3: 'port-unreachable', 4: 'frag-needed', 9: 'net-prohibited', 10: 'host-prohibited', 13: 'admin-prohibited' }, implicit: 3 },
+  icmp: {
+    names: {
+      0: 'net-unreachable',
+      1: 'host-unreachable',
+      2: 'prot-unreachable',
+      3: 'port-unreachable',
+      4: 'frag-needed',
+      9: 'net-prohibited',
+      10: 'host-prohibited',
+      13: 'admin-prohibited',
+    },
+    implicit: 3,
+  },
   icmpv6: { names: { 0: 'no-route', 1: 'admin-prohibited', 3: 'addr-unreachable', 4: 'port-unreachable', 5: 'policy-fail', 6: 'reject-route' }, implicit: 4 },
   icmpx: { names: { 0: 'no-route', 1: 'port-unreachable', 2: 'host-unreachable', 3: 'admin-prohibited' }, implicit: 1 },
 };

@@ -36,7 +36,8 @@ export interface DescribeOptions {
 }
 
 /** What a register holds at some point of the rule. */
-export type RegValue = FieldValue | { kind: 'data'; data: Buffer } | { kind: 'map'; text: string; dataTypes: string[]; id: object } | { kind: 'map-part'; id: object };
+export type RegValue =
+  FieldValue | { kind: 'data'; data: Buffer } | { kind: 'map'; text: string; dataTypes: string[]; id: object } | { kind: 'map-part'; id: object };
 
 /** A register loaded from the packet or its metadata (a header field, a meta or ct key, numgen, fib). */
 export interface FieldValue {

@@ -75,7 +75,7 @@ class RuleDescriber {
     const ex = this.rule.expressions;
     for (let i = 0; i < ex.length; i++) {
       const e = ex[i];
-      const next = ex[i + 1];
+      const next = i + 1 < ex.length ? ex[i + 1] : undefined;
       // nft writes a range as two comparisons: `>= from` then `<= to`.
       if (e.type === 'cmp' && e.op === 'gte' && next?.type === 'cmp' && next.op === 'lte' && next.sreg === e.sreg) {
         this.range(e.sreg, e.data, next.data, false);
@@ -84,7 +84,10 @@ class RuleDescriber {
       }
       this.expression(e);
     }
-    let text = this.pieces.filter((p) => !p.hidden).map((p) => p.text).join(' ');
+    let text = this.pieces
+      .filter((p) => !p.hidden)
+      .map((p) => p.text)
+      .join(' ');
     if (this.rule.comment !== undefined) text += `${text ? ' ' : ''}comment ${JSON.stringify(this.rule.comment)}`;
     return text;
   }
@@ -92,15 +95,24 @@ class RuleDescriber {
   private expression(e: Expression): void {
     switch (e.type) {
       case 'payload':
-        return this.payload(e);
+        this.payload(e);
+        return;
       case 'meta':
-        return this.meta(e);
+        this.meta(e);
+        return;
       case 'ct':
-        return this.ct(e);
+        this.ct(e);
+        return;
       case 'bitwise': {
         const v = this.regs.get(registerIndex(e.sreg));
         if (v?.kind === 'field' && (e.op === undefined || e.op === 'mask-xor') && e.mask) this.load(e.dreg, this.withMask(v, e.mask, e.xor));
-        else this.load(e.dreg, { kind: 'field', text: `${this.left(e.sreg)} ${e.op === 'lshift' ? '<<' : e.op === 'rshift' ? '>>' : '&'} ${e.data ? formatBytes('integer', e.data) : '?'}`, type: 'integer', fieldLen: e.len });
+        else
+          this.load(e.dreg, {
+            kind: 'field',
+            text: `${this.left(e.sreg)} ${e.op === 'lshift' ? '<<' : e.op === 'rshift' ? '>>' : '&'} ${e.data ? formatBytes('integer', e.data) : '?'}`,
+            type: 'integer',
+            fieldLen: e.len,
+          });
         return;
       }
       case 'byteorder': {
@@ -109,15 +121,18 @@ class RuleDescriber {
         return;
       }
       case 'cmp':
-        return this.compare(e.sreg, CMP_OPS[String(e.op)] ?? `${e.op} `, e.data);
+        this.compare(e.sreg, CMP_OPS[String(e.op)] ?? `${e.op} `, e.data);
+        return;
       case 'range':
-        return this.range(e.sreg, e.from, e.to, e.op === 'neq');
+        this.range(e.sreg, e.from, e.to, e.op === 'neq');
+        return;
       case 'immediate':
         if (e.verdict) this.emit(verdictText(e.verdict));
         else if (e.data) this.load(e.dreg, { kind: 'data', data: e.data });
         return;
       case 'lookup':
-        return this.lookup(e);
+        this.lookup(e);
+        return;
       case 'counter':
         this.emit(`counter packets ${e.packets ?? 0n} bytes ${e.bytes ?? 0n}`);
         return;
@@ -154,13 +169,16 @@ class RuleDescriber {
         });
         return;
       case 'fib':
-        return this.fib(e);
+        this.fib(e);
+        return;
       case 'objref':
-        if (e.name !== undefined) this.emit(e.objectType === 'ct helper' ? `ct helper set ${JSON.stringify(e.name)}` : `${e.objectType} name ${JSON.stringify(e.name)}`);
+        if (e.name !== undefined)
+          this.emit(e.objectType === 'ct helper' ? `ct helper set ${JSON.stringify(e.name)}` : `${e.objectType} name ${JSON.stringify(e.name)}`);
         else this.emit(`${this.findSet(e.set)?.objectType ?? 'objref'} name ${this.left(e.sreg ?? 0)} map ${e.set !== undefined ? `@${e.set}` : '@?'}`);
         return;
       case 'dynset':
-        return this.dynset(e);
+        this.dynset(e);
+        return;
       case 'opaque':
         // It may have loaded a register: a comparison of an unknown register reads it.
         this.opaque = this.emit(`<${e.name}>`);
@@ -193,22 +211,16 @@ class RuleDescriber {
     const v: RegValue = match
       ? { kind: 'field', text, type: match.field.type, fieldLen: match.field.len, prefixBits: match.prefixBits }
       : { kind: 'field', text, type: 'raw', fieldLen: e.len, raw: { base: e.base, offset: e.offset, len: e.len } };
-    if (e.sreg !== undefined) {
-      this.emit(`${text} set ${this.valueText(e.sreg, v)}`);
-      return;
-    }
-    this.load(e.dreg!, v);
+    if (e.sreg !== undefined) this.emit(`${text} set ${this.valueText(e.sreg, v)}`);
+    else if (e.dreg !== undefined) this.load(e.dreg, v);
   }
 
   private meta(e: MetaExpression): void {
     const key = String(e.key);
     const text = UNQUALIFIED_META.has(key) ? key : `meta ${key}`;
     const type = META_TYPES[key] ?? 'integer';
-    if (e.sreg !== undefined) {
-      this.emit(`${text} set ${this.valueText(e.sreg, { kind: 'field', text, type, fieldLen: 4 })}`);
-      return;
-    }
-    this.load(e.dreg!, { kind: 'field', text, type, fieldLen: type === 'ifname' ? 16 : 4 });
+    if (e.sreg !== undefined) this.emit(`${text} set ${this.valueText(e.sreg, { kind: 'field', text, type, fieldLen: 4 })}`);
+    else if (e.dreg !== undefined) this.load(e.dreg, { kind: 'field', text, type, fieldLen: type === 'ifname' ? 16 : 4 });
   }
 
   private ct(e: CtExpression): void {
@@ -216,16 +228,16 @@ class RuleDescriber {
     const text = `ct ${e.direction !== undefined ? `${e.direction} ` : ''}${key}`;
     let type = CT_TYPES[key] ?? 'integer';
     if (key === 'saddr' || key === 'daddr') type = this.ctx.l3 === 'ip6' ? 'ipv6_addr' : 'ipv4_addr';
-    if (e.sreg !== undefined) {
-      this.emit(`${text} set ${this.valueText(e.sreg, { kind: 'field', text, type, fieldLen: 4 })}`);
-      return;
-    }
-    this.load(e.dreg!, { kind: 'field', text, type, fieldLen: 4 });
+    if (e.sreg !== undefined) this.emit(`${text} set ${this.valueText(e.sreg, { kind: 'field', text, type, fieldLen: 4 })}`);
+    else if (e.dreg !== undefined) this.load(e.dreg, { kind: 'field', text, type, fieldLen: 4 });
   }
 
   private fib(e: FibExpression): void {
     const flags = e.flags.map(String);
-    const inputs = [flags.includes('saddr') ? 'saddr' : flags.includes('daddr') ? 'daddr' : undefined, ...['mark', 'iif', 'oif'].filter((f) => flags.includes(f))].filter(Boolean);
+    const inputs = [
+      flags.includes('saddr') ? 'saddr' : flags.includes('daddr') ? 'daddr' : undefined,
+      ...['mark', 'iif', 'oif'].filter((f) => flags.includes(f)),
+    ].filter(Boolean);
     const result = String(e.result);
     const type = result === 'type' ? 'fib_addrtype' : result === 'oifname' ? 'ifname' : 'iface_index';
     this.load(e.dreg, { kind: 'field', text: `fib ${inputs.join(' . ')} ${result}`, type, fieldLen: result === 'oifname' ? 16 : 4 });
@@ -363,14 +375,21 @@ class RuleDescriber {
   }
 
   private textOf(parts: RegValue[]): string {
-    return parts.map((v) => (v.kind === 'field' || v.kind === 'map' ? v.text : v.kind === 'data' ? `0x${v.data.toString('hex')}` : '')).join(' . ') || '<register>';
+    return (
+      parts.map((v) => (v.kind === 'field' || v.kind === 'map' ? v.text : v.kind === 'data' ? `0x${v.data.toString('hex')}` : '')).join(' . ') || '<register>'
+    );
   }
 
   private lookup(e: LookupExpression): void {
     const keyParts = this.take(e.sreg);
     const left = keyParts.length ? this.textOf(keyParts) : `<register ${e.sreg}>`;
     const set = this.findSet(e.set);
-    const target = setText(e.set, set, this.opts.interfaceNames, keyParts.map((v) => (v.kind === 'field' ? v.type : 'integer')));
+    const target = setText(
+      e.set,
+      set,
+      this.opts.interfaceNames,
+      keyParts.map((v) => (v.kind === 'field' ? v.type : 'integer')),
+    );
     if (e.dreg === undefined) {
       this.emit(`${left} ${e.invert ? '!= ' : ''}${target}`);
       return;
@@ -379,7 +398,8 @@ class RuleDescriber {
       this.emit(`${left} vmap ${target}`);
       return;
     }
-    const dataTypes = set?.dataType === undefined || set.dataType === 'verdict' ? [] : (Array.isArray(set.dataType) ? set.dataType : [set.dataType]).map(String);
+    const dataTypes =
+      set?.dataType === undefined || set.dataType === 'verdict' ? [] : (Array.isArray(set.dataType) ? set.dataType : [set.dataType]).map(String);
     const id = {};
     this.load(e.dreg, { kind: 'map', text: `${left} map ${target}`, dataTypes, id });
     // A concatenated map value (address . port) fills the registers after the first.
@@ -400,7 +420,10 @@ class RuleDescriber {
 
   private findSet(name: string | undefined): SetWithElements | undefined {
     if (name === undefined) return undefined;
-    return this.opts.sets?.find((s) => s.name === name && (this.rule.table === undefined || s.table === this.rule.table) && (this.rule.family === undefined || s.family === this.rule.family));
+    return this.opts.sets?.find(
+      (s) =>
+        s.name === name && (this.rule.table === undefined || s.table === this.rule.table) && (this.rule.family === undefined || s.family === this.rule.family),
+    );
   }
 
   /** A register's value printed as a value of `target`'s type (`meta mark set 0x00000005`, `meta mark set ct mark`). */
@@ -422,7 +445,8 @@ class RuleDescriber {
     if (min === undefined) return undefined;
     const lo = this.regs.get(registerIndex(min));
     const hi = max !== undefined && max !== min ? this.regs.get(registerIndex(max)) : undefined;
-    const port = (v: RegValue | undefined) => (v?.kind === 'data' ? formatBytes('inet_service', v.data) : v?.kind === 'field' || v?.kind === 'map' ? v.text : '?');
+    const port = (v: RegValue | undefined) =>
+      v?.kind === 'data' ? formatBytes('inet_service', v.data) : v?.kind === 'field' || v?.kind === 'map' ? v.text : '?';
     return hi ? `${port(lo)}-${port(hi)}` : port(lo);
   }
 
@@ -436,7 +460,8 @@ class RuleDescriber {
       to = addr.text;
       if (proto && !(proto.kind === 'map-part' && proto.id === addr.id)) to += `:${this.portRange(e.regProtoMin, e.regProtoMax)}`;
     } else {
-      const addrText = (v: RegValue | undefined) => (v?.kind === 'data' ? formatBytes(e.family === 'ip6' ? 'ipv6_addr' : 'ipv4_addr', v.data) : v?.kind === 'field' ? v.text : '?');
+      const addrText = (v: RegValue | undefined) =>
+        v?.kind === 'data' ? formatBytes(e.family === 'ip6' ? 'ipv6_addr' : 'ipv4_addr', v.data) : v?.kind === 'field' ? v.text : '?';
       let a = addr ? addrText(addr) : '';
       if (addr && e.regAddrMax !== undefined && e.regAddrMax !== e.regAddrMin) a += `-${addrText(this.regs.get(registerIndex(e.regAddrMax)))}`;
       const ports = this.portRange(e.regProtoMin, e.regProtoMax);
@@ -457,9 +482,14 @@ class RuleDescriber {
  * // [4] tcp dport { 22, 80 } counter packets 0 bytes 0 accept
  */
 export function describe(rule: DescribableRule, opts: DescribeOptions = {}): string {
-  if (!rule || typeof rule !== 'object' || !Array.isArray(rule.expressions)) throw new ValidationError('rule', rule, 'must be a rule with an expressions array');
+  const input: unknown = rule; // callers in plain JavaScript may pass anything
+  if (typeof input !== 'object' || input === null || !Array.isArray((input as Partial<DescribableRule>).expressions)) {
+    throw new ValidationError('rule', rule, 'must be a rule with an expressions array');
+  }
   rejectUnknownKeys(opts, DESCRIBE_KEYS, 'describeNftRule options');
-  if (opts.sets !== undefined && !Array.isArray(opts.sets)) throw new ValidationError('sets', typeof opts.sets, 'must be the sets of the rule\'s table (an array)');
-  if (opts.interfaceNames !== undefined && typeof opts.interfaceNames !== 'function') throw new ValidationError('interfaceNames', typeof opts.interfaceNames, 'must be a function from index to name');
+  if (opts.sets !== undefined && !Array.isArray(opts.sets))
+    throw new ValidationError('sets', typeof opts.sets, "must be the sets of the rule's table (an array)");
+  if (opts.interfaceNames !== undefined && typeof opts.interfaceNames !== 'function')
+    throw new ValidationError('interfaceNames', typeof opts.interfaceNames, 'must be a function from index to name');
   return new RuleDescriber(rule, opts).run();
 }

@@ -56,7 +56,10 @@ function newBridgeMessage(w: NetlinkWriter, name: string): void {
 }
 
 const linkName = (m: { payload: Buffer }) => new Attributes(m.payload, IFINFOMSG).string(IFLA_IFNAME);
-const ipLinkNames = (ns: string) => ipJson<Array<{ ifname: string }>>(ns, 'link', 'show').map((l) => l.ifname).sort();
+const ipLinkNames = (ns: string) =>
+  ipJson<Array<{ ifname: string }>>(ns, 'link', 'show')
+    .map((l) => l.ifname)
+    .sort();
 
 /** The guide's custom operation: the id a namespace has for another one (RTM_GETNSID). */
 function* getNsid(nsFd: number): Operation<number | undefined> {
@@ -105,7 +108,11 @@ describe('openNetlink: raw rtnetlink in a namespace', () => {
       const [lo] = await sock.request(getLinkMessage(0, 'lo'));
       expect(lo.payload.readInt32LE(4)).toBe(1); // ifinfomsg.ifi_index
       expect(linkName(lo)).toBe('lo');
-      await expect(sock.request(getLinkMessage(0, 'nope0'), 'get link nope0')).rejects.toMatchObject({ name: 'NetlinkError', code: 'ENODEV', operation: 'get link nope0' });
+      await expect(sock.request(getLinkMessage(0, 'nope0'), 'get link nope0')).rejects.toMatchObject({
+        name: 'NetlinkError',
+        code: 'ENODEV',
+        operation: 'get link nope0',
+      });
       await expect(sock.request(Buffer.alloc(3))).rejects.toBeInstanceOf(ValidationError);
       await expect(sock.dump(getLinkMessage(0))).rejects.toThrow(/NLM_F_DUMP/);
       const two = Buffer.concat([getLinkMessage(0, 'lo').finish(), getLinkMessage(0, 'lo').finish()]);
@@ -237,7 +244,9 @@ describe('ethtool over generic netlink, on a veth', () => {
   const ns = () => box.ns('eth');
   const sysfs = (file: string) => execFileSync('ip', ['netns', 'exec', ns(), 'cat', `/sys/class/net/${file}`], { encoding: 'utf8' }).trim();
   const rxQueues = (dev: string) =>
-    execFileSync('ip', ['netns', 'exec', ns(), 'ls', `/sys/class/net/${dev}/queues`], { encoding: 'utf8' }).split(/\s+/).filter((q) => q.startsWith('rx-')).length;
+    execFileSync('ip', ['netns', 'exec', ns(), 'ls', `/sys/class/net/${dev}/queues`], { encoding: 'utf8' })
+      .split(/\s+/)
+      .filter((q) => q.startsWith('rx-')).length;
 
   it('link modes, info and state match sysfs', async () => {
     ip(ns(), 'link', 'add', 'ev0', 'numtxqueues', '4', 'numrxqueues', '4', 'type', 'veth', 'peer', 'name', 'ev1', 'numtxqueues', '4', 'numrxqueues', '4');
@@ -374,7 +383,9 @@ table inet ti {
     const { chains, rules, sets } = await h.nft.ruleset.get();
     let compared = 0;
     for (const c of chains) {
-      const got = rules.filter((r) => r.family === c.family && r.table === c.table && r.chain === c.name).map((r) => describeNftRule(r, { sets, interfaceNames: (i) => names.get(i) }));
+      const got = rules
+        .filter((r) => r.family === c.family && r.table === c.table && r.chain === c.name)
+        .map((r) => describeNftRule(r, { sets, interfaceNames: (i) => names.get(i) }));
       expect(got, `${c.family} ${c.table} ${c.name}`).toEqual(nftChainRules(c.family, c.table, c.name));
       compared += got.length;
     }

@@ -20,7 +20,23 @@ const root = path.resolve(__dirname, '../..');
 
 describe('the nlkit/netlink and nlkit/genetlink subpaths', () => {
   it('export the writer, parser, operation steps, sockets and errors', () => {
-    for (const name of ['NetlinkWriter', 'Attributes', 'parseMessages', 'cString', 'call', 'dump', 'batch', 'local', 'openNetlink', 'openNetlinkSync', 'subscribeNetlink', 'NetlinkSocket', 'NetlinkSyncSocket', 'NetlinkError', 'ValidationError']) {
+    for (const name of [
+      'NetlinkWriter',
+      'Attributes',
+      'parseMessages',
+      'cString',
+      'call',
+      'dump',
+      'batch',
+      'local',
+      'openNetlink',
+      'openNetlinkSync',
+      'subscribeNetlink',
+      'NetlinkSocket',
+      'NetlinkSyncSocket',
+      'NetlinkError',
+      'ValidationError',
+    ]) {
       expect(typeof (lowLevel as Record<string, unknown>)[name], name).toBe('function');
     }
     expect(lowLevel.NETLINK_ROUTE).toBe(0);
@@ -126,7 +142,10 @@ describe('generic netlink framing', () => {
     w.u32(genetlink.CTRL_ATTR_HDRSIZE, 0);
     w.u32(genetlink.CTRL_ATTR_MAXATTR, 0);
     const ops = w.nest(genetlink.CTRL_ATTR_OPS);
-    for (const [i, [id, flags]] of [[1, 0x0a], [2, 0x0b]].entries()) {
+    for (const [i, [id, flags]] of [
+      [1, 0x0a],
+      [2, 0x0b],
+    ].entries()) {
       const n = w.nest(i + 1);
       w.u32(genetlink.CTRL_ATTR_OP_ID, id);
       w.u32(genetlink.CTRL_ATTR_OP_FLAGS, flags);
@@ -171,7 +190,14 @@ describe('generic netlink framing', () => {
       w.endNest(list);
       return new lowLevel.Attributes(lowLevel.parseMessages(w.end().finish())[0].payload);
     };
-    expect(decodeBitset(bitset(false, [['10baseT/Half', false], ['10baseT/Full', true]]))).toEqual({ listed: ['10baseT/Half', '10baseT/Full'], set: ['10baseT/Full'] });
+    expect(
+      decodeBitset(
+        bitset(false, [
+          ['10baseT/Half', false],
+          ['10baseT/Full', true],
+        ]),
+      ),
+    ).toEqual({ listed: ['10baseT/Half', '10baseT/Full'], set: ['10baseT/Full'] });
     expect(decodeBitset(bitset(true, [['1000baseT/Full', false]]))).toEqual({ listed: ['1000baseT/Full'], set: ['1000baseT/Full'] });
     expect(decodeBitset(undefined)).toEqual({ listed: [], set: [] });
   });
@@ -180,45 +206,167 @@ describe('generic netlink framing', () => {
 describe('describeNftRule', () => {
   // Expression lists as the kernel listed them for rules `nft -f` wrote (inet table).
   const hex = (s: string) => Buffer.from(s, 'hex');
-  const nfproto4: Expression[] = [{ type: 'meta', key: 'nfproto', dreg: 1 }, { type: 'cmp', sreg: 1, op: 'eq', data: hex('02') }];
-  const l4 = (p: number): Expression[] => [{ type: 'meta', key: 'l4proto', dreg: 1 }, { type: 'cmp', sreg: 1, op: 'eq', data: Buffer.from([p]) }];
+  const nfproto4: Expression[] = [
+    { type: 'meta', key: 'nfproto', dreg: 1 },
+    { type: 'cmp', sreg: 1, op: 'eq', data: hex('02') },
+  ];
+  const l4 = (p: number): Expression[] => [
+    { type: 'meta', key: 'l4proto', dreg: 1 },
+    { type: 'cmp', sreg: 1, op: 'eq', data: Buffer.from([p]) },
+  ];
   const accept: Expression = { type: 'immediate', dreg: 0, verdict: { code: 'accept' } };
   const cases: Array<[string, Expression[]]> = [
-    ['iifname "veth*" ct state established,related accept', [
-      { type: 'meta', key: 'iifname', dreg: 1 }, { type: 'cmp', sreg: 1, op: 'eq', data: hex('76657468') },
-      { type: 'ct', key: 'state', dreg: 1 }, { type: 'bitwise', sreg: 1, dreg: 1, len: 4, op: 'mask-xor', mask: hex('06000000'), xor: hex('00000000') },
-      { type: 'cmp', sreg: 1, op: 'neq', data: hex('00000000') }, accept]],
-    ['ct state != established drop', [{ type: 'ct', key: 'state', dreg: 1 }, { type: 'cmp', sreg: 1, op: 'neq', data: hex('02000000') }, { type: 'immediate', dreg: 0, verdict: { code: 'drop' } }]],
-    ['meta mark 0x00000010-0x00000020 accept', [
-      { type: 'meta', key: 'mark', dreg: 1 }, { type: 'byteorder', sreg: 1, dreg: 1, op: 'hton', len: 4, size: 4 },
-      { type: 'cmp', sreg: 1, op: 'gte', data: hex('00000010') }, { type: 'cmp', sreg: 1, op: 'lte', data: hex('00000020') }, accept]],
-    ['ip saddr != 10.0.0.0/20 accept', [...nfproto4, { type: 'payload', base: 'network', offset: 12, len: 4, dreg: 1 },
-      { type: 'bitwise', sreg: 1, dreg: 1, len: 4, op: 'mask-xor', mask: hex('fffff000'), xor: hex('00000000') }, { type: 'cmp', sreg: 1, op: 'neq', data: hex('0a000000') }, accept]],
-    ['ip daddr 10.1.0.0/16 notrack goto x', [...nfproto4, { type: 'payload', base: 'network', offset: 16, len: 2, dreg: 1 }, { type: 'cmp', sreg: 1, op: 'eq', data: hex('0a01') },
-      { type: 'notrack' }, { type: 'immediate', dreg: 0, verdict: { code: 'goto', chain: 'x' } }]],
-    ['tcp dport != 1000-2000 accept', [...l4(6), { type: 'payload', base: 'transport', offset: 2, len: 2, dreg: 1 }, { type: 'range', sreg: 1, op: 'neq', from: hex('03e8'), to: hex('07d0') }, accept]],
-    ['ip saddr . tcp dport vmap @vm', [...nfproto4, ...l4(6), { type: 'payload', base: 'network', offset: 12, len: 4, dreg: 1 },
-      { type: 'payload', base: 'transport', offset: 2, len: 2, dreg: 9 }, { type: 'lookup', set: 'vm', sreg: 1, dreg: 0 }]],
+    [
+      'iifname "veth*" ct state established,related accept',
+      [
+        { type: 'meta', key: 'iifname', dreg: 1 },
+        { type: 'cmp', sreg: 1, op: 'eq', data: hex('76657468') },
+        { type: 'ct', key: 'state', dreg: 1 },
+        { type: 'bitwise', sreg: 1, dreg: 1, len: 4, op: 'mask-xor', mask: hex('06000000'), xor: hex('00000000') },
+        { type: 'cmp', sreg: 1, op: 'neq', data: hex('00000000') },
+        accept,
+      ],
+    ],
+    [
+      'ct state != established drop',
+      [
+        { type: 'ct', key: 'state', dreg: 1 },
+        { type: 'cmp', sreg: 1, op: 'neq', data: hex('02000000') },
+        { type: 'immediate', dreg: 0, verdict: { code: 'drop' } },
+      ],
+    ],
+    [
+      'meta mark 0x00000010-0x00000020 accept',
+      [
+        { type: 'meta', key: 'mark', dreg: 1 },
+        { type: 'byteorder', sreg: 1, dreg: 1, op: 'hton', len: 4, size: 4 },
+        { type: 'cmp', sreg: 1, op: 'gte', data: hex('00000010') },
+        { type: 'cmp', sreg: 1, op: 'lte', data: hex('00000020') },
+        accept,
+      ],
+    ],
+    [
+      'ip saddr != 10.0.0.0/20 accept',
+      [
+        ...nfproto4,
+        { type: 'payload', base: 'network', offset: 12, len: 4, dreg: 1 },
+        { type: 'bitwise', sreg: 1, dreg: 1, len: 4, op: 'mask-xor', mask: hex('fffff000'), xor: hex('00000000') },
+        { type: 'cmp', sreg: 1, op: 'neq', data: hex('0a000000') },
+        accept,
+      ],
+    ],
+    [
+      'ip daddr 10.1.0.0/16 notrack goto x',
+      [
+        ...nfproto4,
+        { type: 'payload', base: 'network', offset: 16, len: 2, dreg: 1 },
+        { type: 'cmp', sreg: 1, op: 'eq', data: hex('0a01') },
+        { type: 'notrack' },
+        { type: 'immediate', dreg: 0, verdict: { code: 'goto', chain: 'x' } },
+      ],
+    ],
+    [
+      'tcp dport != 1000-2000 accept',
+      [
+        ...l4(6),
+        { type: 'payload', base: 'transport', offset: 2, len: 2, dreg: 1 },
+        { type: 'range', sreg: 1, op: 'neq', from: hex('03e8'), to: hex('07d0') },
+        accept,
+      ],
+    ],
+    [
+      'ip saddr . tcp dport vmap @vm',
+      [
+        ...nfproto4,
+        ...l4(6),
+        { type: 'payload', base: 'network', offset: 12, len: 4, dreg: 1 },
+        { type: 'payload', base: 'transport', offset: 2, len: 2, dreg: 9 },
+        { type: 'lookup', set: 'vm', sreg: 1, dreg: 0 },
+      ],
+    ],
     ['meta l4proto tcp reject with tcp reset', [...l4(6), { type: 'reject', rejectType: 'tcp reset' }]],
     ['meta nfproto ipv6 accept', [{ type: 'meta', key: 'nfproto', dreg: 1 }, { type: 'cmp', sreg: 1, op: 'eq', data: hex('0a') }, accept]],
-    ['limit rate over 1 mbytes/second drop', [{ type: 'limit', rate: 1048576, unit: 1, burst: 0, limitType: 'bytes', invert: true }, { type: 'immediate', dreg: 0, verdict: { code: 'drop' } }]],
+    [
+      'limit rate over 1 mbytes/second drop',
+      [
+        { type: 'limit', rate: 1048576, unit: 1, burst: 0, limitType: 'bytes', invert: true },
+        { type: 'immediate', dreg: 0, verdict: { code: 'drop' } },
+      ],
+    ],
     ['log level info flags tcp sequence,options', [{ type: 'log', level: 'info', flags: ['tcp sequence', 'tcp options'] }]],
-    ['meta mark & 0x0000ff00 == 0x00000100 accept', [{ type: 'meta', key: 'mark', dreg: 1 },
-      { type: 'bitwise', sreg: 1, dreg: 1, len: 4, op: 'mask-xor', mask: hex('00ff0000'), xor: hex('00000000') }, { type: 'cmp', sreg: 1, op: 'eq', data: hex('00010000') }, accept]],
-    ['ip daddr 1.2.3.4 tcp dport 80 dnat ip to 10.0.0.5-10.0.0.8:8000-8010 random,persistent', [...nfproto4,
-      { type: 'payload', base: 'network', offset: 16, len: 4, dreg: 1 }, { type: 'cmp', sreg: 1, op: 'eq', data: hex('01020304') },
-      ...l4(6), { type: 'payload', base: 'transport', offset: 2, len: 2, dreg: 1 }, { type: 'cmp', sreg: 1, op: 'eq', data: hex('0050') },
-      { type: 'immediate', dreg: 1, data: hex('0a000005') }, { type: 'immediate', dreg: 2, data: hex('0a000008') },
-      { type: 'immediate', dreg: 3, data: hex('1f40') }, { type: 'immediate', dreg: 4, data: hex('1f4a') },
-      { type: 'nat', nat: 'dnat', family: 'ip', regAddrMin: 1, regAddrMax: 2, regProtoMin: 3, regProtoMax: 4, flags: ['map-ips', 'proto-specified', 'random', 'persistent'] }]],
-    ['meta l4proto tcp snat ip6 to [fd00::1]:80', [...l4(6), { type: 'immediate', dreg: 1, data: hex('fd000000000000000000000000000001') }, { type: 'immediate', dreg: 2, data: hex('0050') },
-      { type: 'nat', nat: 'snat', family: 'ip6', regAddrMin: 1, regAddrMax: 1, regProtoMin: 2, regProtoMax: 2, flags: ['map-ips', 'proto-specified'] }]],
-    ['meta l4proto tcp masquerade to :1024-65535 random,persistent', [...l4(6), { type: 'immediate', dreg: 1, data: hex('0400') }, { type: 'immediate', dreg: 2, data: hex('ffff') },
-      { type: 'masq', flags: ['proto-specified', 'random', 'persistent'], regProtoMin: 1, regProtoMax: 2 }]],
-    ['meta mark set 0x00000005', [{ type: 'immediate', dreg: 1, data: hex('05000000') }, { type: 'meta', key: 'mark', sreg: 1 }]],
-    ['ether saddr 00:11:22:33:44:55 accept', [{ type: 'meta', key: 'iiftype', dreg: 1 }, { type: 'cmp', sreg: 1, op: 'eq', data: hex('0100') },
-      { type: 'payload', base: 'link', offset: 6, len: 6, dreg: 1 }, { type: 'cmp', sreg: 1, op: 'eq', data: hex('001122334455') }, accept]],
-    ['update @seen { ip saddr }', [...nfproto4, { type: 'payload', base: 'network', offset: 12, len: 4, dreg: 1 }, { type: 'dynset', set: 'seen', op: 'update', sregKey: 1 }]],
+    [
+      'meta mark & 0x0000ff00 == 0x00000100 accept',
+      [
+        { type: 'meta', key: 'mark', dreg: 1 },
+        { type: 'bitwise', sreg: 1, dreg: 1, len: 4, op: 'mask-xor', mask: hex('00ff0000'), xor: hex('00000000') },
+        { type: 'cmp', sreg: 1, op: 'eq', data: hex('00010000') },
+        accept,
+      ],
+    ],
+    [
+      'ip daddr 1.2.3.4 tcp dport 80 dnat ip to 10.0.0.5-10.0.0.8:8000-8010 random,persistent',
+      [
+        ...nfproto4,
+        { type: 'payload', base: 'network', offset: 16, len: 4, dreg: 1 },
+        { type: 'cmp', sreg: 1, op: 'eq', data: hex('01020304') },
+        ...l4(6),
+        { type: 'payload', base: 'transport', offset: 2, len: 2, dreg: 1 },
+        { type: 'cmp', sreg: 1, op: 'eq', data: hex('0050') },
+        { type: 'immediate', dreg: 1, data: hex('0a000005') },
+        { type: 'immediate', dreg: 2, data: hex('0a000008') },
+        { type: 'immediate', dreg: 3, data: hex('1f40') },
+        { type: 'immediate', dreg: 4, data: hex('1f4a') },
+        {
+          type: 'nat',
+          nat: 'dnat',
+          family: 'ip',
+          regAddrMin: 1,
+          regAddrMax: 2,
+          regProtoMin: 3,
+          regProtoMax: 4,
+          flags: ['map-ips', 'proto-specified', 'random', 'persistent'],
+        },
+      ],
+    ],
+    [
+      'meta l4proto tcp snat ip6 to [fd00::1]:80',
+      [
+        ...l4(6),
+        { type: 'immediate', dreg: 1, data: hex('fd000000000000000000000000000001') },
+        { type: 'immediate', dreg: 2, data: hex('0050') },
+        { type: 'nat', nat: 'snat', family: 'ip6', regAddrMin: 1, regAddrMax: 1, regProtoMin: 2, regProtoMax: 2, flags: ['map-ips', 'proto-specified'] },
+      ],
+    ],
+    [
+      'meta l4proto tcp masquerade to :1024-65535 random,persistent',
+      [
+        ...l4(6),
+        { type: 'immediate', dreg: 1, data: hex('0400') },
+        { type: 'immediate', dreg: 2, data: hex('ffff') },
+        { type: 'masq', flags: ['proto-specified', 'random', 'persistent'], regProtoMin: 1, regProtoMax: 2 },
+      ],
+    ],
+    [
+      'meta mark set 0x00000005',
+      [
+        { type: 'immediate', dreg: 1, data: hex('05000000') },
+        { type: 'meta', key: 'mark', sreg: 1 },
+      ],
+    ],
+    [
+      'ether saddr 00:11:22:33:44:55 accept',
+      [
+        { type: 'meta', key: 'iiftype', dreg: 1 },
+        { type: 'cmp', sreg: 1, op: 'eq', data: hex('0100') },
+        { type: 'payload', base: 'link', offset: 6, len: 6, dreg: 1 },
+        { type: 'cmp', sreg: 1, op: 'eq', data: hex('001122334455') },
+        accept,
+      ],
+    ],
+    [
+      'update @seen { ip saddr }',
+      [...nfproto4, { type: 'payload', base: 'network', offset: 12, len: 4, dreg: 1 }, { type: 'dynset', set: 'seen', op: 'update', sregKey: 1 }],
+    ],
   ];
   for (const [text, expressions] of cases) {
     it(text, () => {
@@ -227,9 +375,16 @@ describe('describeNftRule', () => {
   }
 
   it('prints anonymous sets inline when given the table sets, and by name otherwise', () => {
-    const expressions: Expression[] = [...l4(6), { type: 'payload', base: 'transport', offset: 2, len: 2, dreg: 1 }, { type: 'lookup', set: '__set0', sreg: 1 },
-      { type: 'counter', packets: 3n, bytes: 180n }, accept];
-    const sets: SetWithElements[] = [{ family: 'inet', table: 't', name: '__set0', keyType: 'inet_service', flags: ['anonymous', 'constant'], elements: [{ key: 22 }, { key: 80 }] }];
+    const expressions: Expression[] = [
+      ...l4(6),
+      { type: 'payload', base: 'transport', offset: 2, len: 2, dreg: 1 },
+      { type: 'lookup', set: '__set0', sreg: 1 },
+      { type: 'counter', packets: 3n, bytes: 180n },
+      accept,
+    ];
+    const sets: SetWithElements[] = [
+      { family: 'inet', table: 't', name: '__set0', keyType: 'inet_service', flags: ['anonymous', 'constant'], elements: [{ key: 22 }, { key: 80 }] },
+    ];
     expect(describeNftRule({ family: 'inet', table: 't', expressions }, { sets })).toBe('tcp dport { 22, 80 } counter packets 3 bytes 180 accept');
     expect(describeNftRule({ family: 'inet', table: 't', expressions })).toBe('tcp dport @__set0 counter packets 3 bytes 180 accept');
     // Another table's __set0 is not this rule's.
@@ -237,7 +392,11 @@ describe('describeNftRule', () => {
   });
 
   it('names fields from the table family, resolves interface indexes when asked, and prints the comment', () => {
-    const ip: Expression[] = [{ type: 'payload', base: 'network', offset: 12, len: 4, dreg: 1 }, { type: 'cmp', sreg: 1, op: 'eq', data: hex('0a000001') }, accept];
+    const ip: Expression[] = [
+      { type: 'payload', base: 'network', offset: 12, len: 4, dreg: 1 },
+      { type: 'cmp', sreg: 1, op: 'eq', data: hex('0a000001') },
+      accept,
+    ];
     expect(describeNftRule({ family: 'ip', expressions: ip, comment: 'from "a"' })).toBe('ip saddr 10.0.0.1 accept comment "from \\"a\\""');
     // Without a protocol context nft prints a raw payload expression.
     expect(describeNftRule({ family: 'inet', expressions: ip })).toBe('@nh,96,32 0x0a000001 accept');

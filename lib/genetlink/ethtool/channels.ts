@@ -53,10 +53,14 @@ export const channelsOps = {
   *get(link: EthtoolLinkRef): Operation<EthtoolChannels> {
     const ref = checkLinkRef(link);
     const family = yield* ethtoolFamily();
-    const replies = yield* aboutDevice(genlCall(family, C.ETHTOOL_MSG_CHANNELS_GET, {
-      attributes: (w) => writeRequestHeader(w, C.ETHTOOL_A_CHANNELS_HEADER, ref),
-      operation: `ethtool get channels of ${describeLink(ref)}`,
-    }));
+    const replies = yield* aboutDevice(
+      genlCall(family, C.ETHTOOL_MSG_CHANNELS_GET, {
+        attributes: (w) => {
+          writeRequestHeader(w, C.ETHTOOL_A_CHANNELS_HEADER, ref);
+        },
+        operation: `ethtool get channels of ${describeLink(ref)}`,
+      }),
+    );
     const reply = onlyReply(replies, 'ethtool channels');
     const a = reply.attributes;
     const out: EthtoolChannels = readReplyHeader(a, C.ETHTOOL_A_CHANNELS_HEADER);
@@ -78,19 +82,30 @@ export const channelsOps = {
    */
   *set(link: EthtoolLinkRef, counts: EthtoolChannelCounts): Operation<void> {
     const ref = checkLinkRef(link);
-    rejectUnknownKeys(counts, COUNTS.map(([k]) => k), 'channel counts');
-    if (!counts || COUNTS.every(([k]) => counts[k] === undefined)) throw new ValidationError('channel counts', counts, 'give at least one of rx, tx, other, combined');
+    const given: unknown = counts; // callers in plain JavaScript may pass anything
+    if (typeof given !== 'object' || given === null) throw new ValidationError('channel counts', counts, 'must be an object');
+    rejectUnknownKeys(
+      counts,
+      COUNTS.map(([k]) => k),
+      'channel counts',
+    );
+    if (COUNTS.every(([k]) => counts[k] === undefined)) throw new ValidationError('channel counts', counts, 'give at least one of rx, tx, other, combined');
     for (const [k] of COUNTS) {
       const v = counts[k];
       if (v !== undefined && (!Number.isInteger(v) || v < 0 || v > 0xffffffff)) throw new ValidationError(k, v, 'must be a whole number of channels');
     }
     const family = yield* ethtoolFamily();
-    yield* aboutDevice(genlCall(family, C.ETHTOOL_MSG_CHANNELS_SET, {
-      attributes: (w) => {
-        writeRequestHeader(w, C.ETHTOOL_A_CHANNELS_HEADER, ref);
-        for (const [k, countAttr] of COUNTS) if (counts[k] !== undefined) w.u32(countAttr, counts[k]!);
-      },
-      operation: `ethtool set channels of ${describeLink(ref)}`,
-    }));
+    yield* aboutDevice(
+      genlCall(family, C.ETHTOOL_MSG_CHANNELS_SET, {
+        attributes: (w) => {
+          writeRequestHeader(w, C.ETHTOOL_A_CHANNELS_HEADER, ref);
+          for (const [k, countAttr] of COUNTS) {
+            const v = counts[k];
+            if (v !== undefined) w.u32(countAttr, v);
+          }
+        },
+        operation: `ethtool set channels of ${describeLink(ref)}`,
+      }),
+    );
   },
 };

@@ -26,7 +26,8 @@ export interface EthtoolDevice {
 /** Checks a device reference before it is written. */
 export function checkLinkRef(link: unknown): EthtoolLinkRef {
   if (typeof link === 'number') {
-    if (!Number.isInteger(link) || link < 1 || link > 0x7fffffff) throw new ValidationError('link', link, 'must be an interface index (a positive whole number) or name');
+    if (!Number.isInteger(link) || link < 1 || link > 0x7fffffff)
+      throw new ValidationError('link', link, 'must be an interface index (a positive whole number) or name');
     return link;
   }
   return validateInterfaceName(link, 'link');

@@ -49,10 +49,14 @@ export const linkInfoOps = {
   *get(link: EthtoolLinkRef): Operation<EthtoolLinkInfo> {
     const ref = checkLinkRef(link);
     const family = yield* ethtoolFamily();
-    const replies = yield* aboutDevice(genlCall(family, C.ETHTOOL_MSG_LINKINFO_GET, {
-      attributes: (w) => writeRequestHeader(w, C.ETHTOOL_A_LINKINFO_HEADER, ref),
-      operation: `ethtool get link info of ${describeLink(ref)}`,
-    }));
+    const replies = yield* aboutDevice(
+      genlCall(family, C.ETHTOOL_MSG_LINKINFO_GET, {
+        attributes: (w) => {
+          writeRequestHeader(w, C.ETHTOOL_A_LINKINFO_HEADER, ref);
+        },
+        operation: `ethtool get link info of ${describeLink(ref)}`,
+      }),
+    );
     const reply = onlyReply(replies, 'ethtool link info');
     const a = reply.attributes;
     const info: EthtoolLinkInfo = readReplyHeader(a, C.ETHTOOL_A_LINKINFO_HEADER);

@@ -60,10 +60,14 @@ export const linkModesOps = {
   *get(link: EthtoolLinkRef): Operation<EthtoolLinkModes> {
     const ref = checkLinkRef(link);
     const family = yield* ethtoolFamily();
-    const replies = yield* aboutDevice(genlCall(family, C.ETHTOOL_MSG_LINKMODES_GET, {
-      attributes: (w) => writeRequestHeader(w, C.ETHTOOL_A_LINKMODES_HEADER, ref),
-      operation: `ethtool get link modes of ${describeLink(ref)}`,
-    }));
+    const replies = yield* aboutDevice(
+      genlCall(family, C.ETHTOOL_MSG_LINKMODES_GET, {
+        attributes: (w) => {
+          writeRequestHeader(w, C.ETHTOOL_A_LINKMODES_HEADER, ref);
+        },
+        operation: `ethtool get link modes of ${describeLink(ref)}`,
+      }),
+    );
     const reply = onlyReply(replies, 'ethtool link modes');
     return decodeLinkModes(reply);
   },
@@ -77,7 +81,9 @@ export const linkModesOps = {
   *list(): Operation<EthtoolLinkModes[]> {
     const family = yield* ethtoolFamily();
     const replies = yield* genlDump(family, C.ETHTOOL_MSG_LINKMODES_GET, {
-      attributes: (w) => writeRequestHeader(w, C.ETHTOOL_A_LINKMODES_HEADER),
+      attributes: (w) => {
+        writeRequestHeader(w, C.ETHTOOL_A_LINKMODES_HEADER);
+      },
       operation: 'ethtool list link modes',
     });
     return replies.filter((r) => r.command === C.ETHTOOL_MSG_LINKMODES_GET_REPLY).map(decodeLinkModes);

@@ -34,10 +34,14 @@ export const linkStateOps = {
   *get(link: EthtoolLinkRef): Operation<EthtoolLinkState> {
     const ref = checkLinkRef(link);
     const family = yield* ethtoolFamily();
-    const replies = yield* aboutDevice(genlCall(family, C.ETHTOOL_MSG_LINKSTATE_GET, {
-      attributes: (w) => writeRequestHeader(w, C.ETHTOOL_A_LINKSTATE_HEADER, ref),
-      operation: `ethtool get link state of ${describeLink(ref)}`,
-    }));
+    const replies = yield* aboutDevice(
+      genlCall(family, C.ETHTOOL_MSG_LINKSTATE_GET, {
+        attributes: (w) => {
+          writeRequestHeader(w, C.ETHTOOL_A_LINKSTATE_HEADER, ref);
+        },
+        operation: `ethtool get link state of ${describeLink(ref)}`,
+      }),
+    );
     const reply = onlyReply(replies, 'ethtool link state');
     const a = reply.attributes;
     const out: EthtoolLinkState = readReplyHeader(a, C.ETHTOOL_A_LINKSTATE_HEADER);

@@ -33,6 +33,7 @@ try {
   // 1 byte is rounded up to the kernel's minimum (a few KiB): a burst of
   // address notifications cannot fit, so the kernel drops some (ENOBUFS).
   const a = h.events.subscribe({ groups: ['address'], family: 4, receiveBufferBytes: 1, resyncOnOverrun: true });
+  await a.ready; // joined: changes from here on are seen
   streams.push(a);
   const mirror = new Set(); // "index cidr"
   let overruns = 0;
@@ -81,6 +82,7 @@ try {
   // maxQueued: 3 — nlkit keeps at most 3 unread events before it drops the
   // backlog and reports an overrun (the default is 100,000).
   const b = h.events.subscribe({ groups: ['link'], maxQueued: 3 });
+  await b.ready; // joined: changes from here on are seen
   streams.push(b);
   let alias = new Map((await h.links.list()).map((l) => [l.index, l.alias])); // state, then events
   for (let i = 0; i < 30; i++) await h.links.set('burst0', { alias: `change ${i}` }); // nobody reads meanwhile

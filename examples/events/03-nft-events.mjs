@@ -51,6 +51,7 @@ function assertEqual(got, want, what) {
 try {
   // --- 1. a typed stream of ruleset changes --------------------------------
   const events = h.nft.events.subscribe();
+  await events.ready; // joined: changes from here on are seen
   streams.push(events);
   let generations = 0;
   const reading = collect(events, (e) => e.type === 'generation' && ++generations === 3);
@@ -96,6 +97,7 @@ try {
   // { type: 'overrun' } at the gap; with resyncOnOverrun it goes on with the
   // whole ruleset as 'new' events and { type: 'synced' }, then live events.
   const stream = h.nft.events.subscribe({ receiveBufferBytes: 1, resyncOnOverrun: true });
+  await stream.ready; // joined: changes from here on are seen
   streams.push(stream);
   let resynced;
   let total = 0;

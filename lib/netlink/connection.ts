@@ -7,11 +7,12 @@
  * {@link NetlinkSyncConnection} blocks the caller instead, for scripts.
  * @module
  */
+import * as fs from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { native, NativeEventKind, type NativeNetlinkSocket, type NativeNetlinkSyncSocket } from '../native/binding';
 import { NLM_F_ACK } from './constants';
-import { EINTR, EIO } from './errno';
-import { ClosedError, NetlinkError, NetlinkOverrunError, ValidationError, fromNative } from './errors';
+import { EBADF, EINTR, EIO } from './errno';
+import { ClosedError, NetlinkError, NetlinkOverrunError, SystemError, ValidationError, fromNative } from './errors';
 import type { AsyncExecutor, NetlinkCall, SyncExecutor } from './operation';
 import { parseMessages, type NetlinkMessage } from './parser';
 import { PendingRequest, RequestTracker } from './request-tracker';
@@ -79,12 +80,26 @@ export function checkCloseOptions(opts: unknown): CloseOptions {
  * Creates a netlink socket inside a namespace off the main thread (entering a
  * namespace takes a fresh thread and a setns: about 0.4 ms, at times several
  * ms). Pass the fd as `ConnectionOptions.fd`.
+ *
+ * The worker uses its own reference to the namespace (reopened now), so the
+ * caller may close `netnsFd` at any time: a closed number reused by another
+ * file must never lead a socket into the wrong namespace.
  */
 export async function openNetlinkSocketFd(protocol: number, netnsFd: number): Promise<number> {
+  let own = -1;
+  if (netnsFd >= 0) {
+    try {
+      own = fs.openSync(`/proc/self/fd/${netnsFd}`, fs.constants.O_RDONLY);
+    } catch (e) {
+      throw new SystemError('open netlink socket', -((e as NodeJS.ErrnoException).errno ?? -EBADF), `open(/proc/self/fd/${netnsFd})`);
+    }
+  }
   try {
-    return await native().netlinkSocketOpen(protocol, netnsFd);
+    return await native().netlinkSocketOpen(protocol, own);
   } catch (e) {
     throw fromNative('open netlink socket', e);
+  } finally {
+    if (own >= 0) fs.closeSync(own);
   }
 }
 

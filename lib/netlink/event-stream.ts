@@ -34,6 +34,14 @@ export interface OverrunEvent {
 export interface EventStream<T> extends AsyncIterableIterator<T> {
   /** Ends the stream from outside the loop; a pending next() resolves as done. */
   close(): void;
+  /**
+   * Settles once the stream's socket has joined its groups: changes made
+   * after that are delivered. In another namespace the socket is made off
+   * the event loop, so `await stream.ready` before making the changes you
+   * want to see (with `includeExisting` there is no gap either way: the
+   * state is listed after joining). Rejects if the socket cannot be made.
+   */
+  readonly ready: Promise<void>;
 }
 
 /** Options every subscription takes. */
@@ -80,7 +88,7 @@ export function eventStream<T>(src: StreamSource<T>): EventStream<T | SyncedEven
   async function* run(): AsyncGenerator<T | SyncedEvent | OverrunEvent> {
     try {
       // Join first, dump second: whatever changes during the dump is queued, not lost.
-      await (sub as { ready?: Promise<void> }).ready;
+      await sub.ready;
       if (src.includeExisting) {
         yield* src.existing();
         yield { type: 'synced' };
@@ -117,6 +125,7 @@ export function eventStream<T>(src: StreamSource<T>): EventStream<T | SyncedEven
       return gen.throw(e);
     },
     close,
+    ready: sub.ready,
     [Symbol.asyncIterator]() {
       return stream;
     },

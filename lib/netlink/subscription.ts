@@ -12,7 +12,7 @@
  */
 import { native, NativeEventKind, type NativeNetlinkSocket } from '../native/binding';
 import { NLMSG_MIN_TYPE } from './constants';
-import { checkBufferBytes } from './connection';
+import { checkBufferBytes, openNetlinkSocketFd } from './connection';
 import { NetlinkError, ValidationError, fromNative } from './errors';
 import { parseMessages, type NetlinkMessage } from './parser';
 
@@ -30,17 +30,31 @@ export interface SubscriptionOptions {
   receiveBufferBytes?: number;
   /** Most messages kept for a slow consumer before declaring an overrun (default 100,000). */
   maxQueued?: number;
+  /**
+   * Make the socket now, on the event loop, even in another namespace (what
+   * deprecated APIs promised: joined when the constructor returns). Default:
+   * off the event loop, see {@link NetlinkSubscription.ready}.
+   */
+  openNow?: boolean;
 }
 
 const DEFAULT_MAX_QUEUED = 100_000;
 
 export class NetlinkSubscription {
-  private readonly socket: NativeNetlinkSocket;
+  private socket?: NativeNetlinkSocket;
   private readonly queue: Array<NetlinkMessage | Overrun> = [];
   private readonly maxQueued: number;
   private waiter?: () => void;
   private failure?: Error;
   private closed = false;
+  private waiting = false;
+  /**
+   * Settles once the socket has joined its groups: notifications are
+   * captured from then on. In the caller's own namespace that is already the
+   * case when the constructor returns; in another namespace the socket is
+   * made off the event loop (entering a namespace takes a thread).
+   */
+  readonly ready: Promise<void>;
 
   constructor(opts: SubscriptionOptions) {
     this.maxQueued = opts.maxQueued ?? DEFAULT_MAX_QUEUED;
@@ -48,16 +62,38 @@ export class NetlinkSubscription {
       throw new ValidationError('maxQueued', opts.maxQueued, 'must be a positive whole number of messages');
     }
     checkBufferBytes('receiveBufferBytes', opts.receiveBufferBytes);
-    try {
-      this.socket = new (native().NetlinkSocket)(
-        opts.protocol,
-        opts.netnsFd ?? -1,
-        { rcvbuf: opts.receiveBufferBytes, groups: opts.groups },
-        (kind, payload, errno) => this.onEvent(kind, payload, errno),
-      );
-    } catch (e) {
-      throw fromNative('open netlink subscription', e);
+    const adopt = (fd: number | undefined) => {
+      try {
+        this.socket = new (native().NetlinkSocket)(
+          opts.protocol,
+          opts.netnsFd ?? -1,
+          { rcvbuf: opts.receiveBufferBytes, groups: opts.groups, fd },
+          (kind, payload, errno) => this.onEvent(kind, payload, errno),
+        );
+      } catch (e) {
+        throw fromNative('open netlink subscription', e);
+      }
+      if (this.waiting) this.socket.ref();
+    };
+    const nsfd = opts.netnsFd ?? -1;
+    if (nsfd < 0 || opts.openNow) {
+      adopt(undefined);
+      this.ready = Promise.resolve();
+      return;
     }
+    this.ready = openNetlinkSocketFd(opts.protocol, nsfd).then(
+      (fd) => {
+        if (this.closed) native().closeFd(fd);
+        else adopt(fd);
+      },
+      (e) => {
+        throw fromNative('open netlink subscription', e);
+      },
+    );
+    this.ready.catch((e: Error) => {
+      this.failure = e; // next() reports it
+      this.wake();
+    });
   }
 
   /** Messages waiting to be read. */
@@ -74,12 +110,16 @@ export class NetlinkSubscription {
       if (this.failure) throw this.failure;
       if (this.closed) return undefined;
       if (this.waiter) throw new Error('NetlinkSubscription.next: already waiting (one reader at a time)');
-      this.socket.ref();
+      // Waiting keeps the process alive (while the socket is being made, the
+      // pending open does; the socket is referenced as soon as it arrives).
+      this.waiting = true;
+      this.socket?.ref();
       try {
         await new Promise<void>((resolve) => (this.waiter = resolve));
       } finally {
         this.waiter = undefined;
-        if (!this.closed) this.socket.unref();
+        this.waiting = false;
+        if (!this.closed) this.socket?.unref();
       }
     }
     return this.queue.shift();
@@ -90,7 +130,7 @@ export class NetlinkSubscription {
     if (this.closed) return;
     this.closed = true;
     this.queue.length = 0;
-    this.socket.close();
+    this.socket?.close(); // not made yet: closed as soon as it arrives
     this.wake();
   }
 

@@ -143,8 +143,10 @@ export interface NftEvents {
    */
   (opts?: { maxQueued?: number }): EventStream<NftEvent>;
   /**
-   * Subscribes to ruleset changes in this namespace. The socket is open (and
-   * events queue) as soon as this returns.
+   * Subscribes to ruleset changes in this namespace. The socket is made off
+   * the event loop: changes are captured from `await stream.ready` on (with
+   * `includeExisting` the ruleset is listed after that, so nothing falls in
+   * between), and queue until read, even before iteration starts.
    * @example
    * const events = h.nft.events.subscribe({ includeExisting: true });
    * for await (const e of events) {
@@ -168,6 +170,8 @@ export function nftEvents(src: NftEventSource): { events: NftEvents; closeAll():
       groups: [C.NFNLGRP_NFTABLES],
       receiveBufferBytes: opts.receiveBufferBytes ?? src.receiveBufferBytes,
       maxQueued: opts.maxQueued,
+      // The deprecated h.nft.events() promised a joined socket on return.
+      openNow: legacy,
     });
     live.add(sub);
     const decoder = new NftEventDecoder(src.resolveShape);

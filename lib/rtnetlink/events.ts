@@ -216,8 +216,11 @@ export class RtnetlinkEvents {
   }
 
   /**
-   * Subscribes to changes. The socket is open (and events queue) as soon as
-   * this returns, even before iteration starts.
+   * Subscribes to changes. The socket is made off the event loop (entering
+   * the handle's namespace takes a thread): changes are captured from
+   * `await stream.ready` on, and queue until read, even before iteration
+   * starts. With `includeExisting` the state is listed after joining, so
+   * nothing falls in between.
    * @example
    * const events = h.events.subscribe({ groups: ['link', 'address'], includeExisting: true });
    * for await (const ev of events) {

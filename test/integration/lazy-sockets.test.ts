@@ -48,4 +48,29 @@ describe('sockets made on first use', () => {
     }
     expect(() => hs.conntrack).toThrow(ClosedError);
   });
+
+  it('makes event sockets off the event loop: ready once joined, closed at once when the stream ends before that', async () => {
+    await settle();
+    const before = fdCount();
+    const h = await open({ netns: box.ns('lazy') });
+    try {
+      const early = h.events.subscribe({ groups: ['link'] });
+      early.close(); // before its socket exists
+      await early.ready.catch(() => {});
+      const s = h.events.subscribe({ groups: ['link'] });
+      await s.ready;
+      await h.links.add({ name: 'lz0', kind: 'bridge' });
+      for await (const e of s) if (e.type === 'link' && e.link.name === 'lz0') break;
+      const n = h.nft.events.subscribe();
+      await n.ready;
+      const tx = h.nft.transaction();
+      tx.addTable({ family: 'inet', name: 'lz' });
+      await tx.commit();
+      for await (const e of n) if (e.type === 'table' && e.table.name === 'lz') break;
+    } finally {
+      h.close();
+    }
+    await settle();
+    expect(fdCount()).toBe(before);
+  });
 });

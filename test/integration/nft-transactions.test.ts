@@ -216,6 +216,7 @@ describe('nftables transactions', () => {
 
   it('streams typed ruleset events { type, action }, including changes made by nft', async () => {
     const events = h().nft.events.subscribe();
+    await events.ready; // joined: changes from here on are seen
     const seen: NftStreamEvent[] = [];
     const done = (async () => {
       for await (const e of events) {
@@ -263,6 +264,7 @@ describe('nftables transactions', () => {
     expect(seen).toEqual(['new table', 'new chain', 'new set', 'new elements', 'new object', 'new rule']);
     // The stream goes on with live changes after synced.
     const live = h().nft.events.subscribe({ includeExisting: true });
+    await live.ready; // joined: the delete below is seen
     let synced = false;
     const next = (async () => {
       for await (const e of live) {
@@ -279,6 +281,7 @@ describe('nftables transactions', () => {
 
   it('marks where a consumer that did not read lost events with an overrun event, and goes on', async () => {
     const events = h().nft.events.subscribe({ maxQueued: 3 });
+    await events.ready; // joined: changes from here on are seen
     const tx = h().nft.transaction();
     tx.addTable({ family: 'inet', name: 'slow' });
     for (let i = 0; i < 10; i++) tx.addChain({ family: 'inet', table: 'slow', name: `c${i}` });
@@ -307,6 +310,7 @@ describe('nftables transactions', () => {
 
   it('resyncs after an overrun with resyncOnOverrun: the ruleset as new events, then synced', async () => {
     const events = h().nft.events.subscribe({ maxQueued: 3, resyncOnOverrun: true });
+    await events.ready; // joined: changes from here on are seen
     const tx = h().nft.transaction();
     tx.addTable({ family: 'inet', name: 'resync' });
     for (let i = 0; i < 10; i++) tx.addChain({ family: 'inet', table: 'resync', name: `c${i}` });

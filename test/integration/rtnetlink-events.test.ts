@@ -35,6 +35,7 @@ describe('events', () => {
 
   it('delivers typed events for links, addresses, routes, neighbours, FDB entries, bridge ports and rules', async () => {
     const s = h().events.subscribe();
+    await s.ready; // joined: changes from here on are seen
     try {
       await h().links.add({ name: 'ebr', kind: 'bridge' });
       let seen = await until(s, (e) => e.type === 'link' && e.action === 'new' && e.link.name === 'ebr');
@@ -117,6 +118,7 @@ describe('events', () => {
 
   it('filters by family and by group', async () => {
     const s = h().events.subscribe({ groups: ['address'], family: 6 });
+    await s.ready; // joined: changes from here on are seen
     try {
       await h().links.add({ name: 'fam0', kind: 'bridge', up: true });
       await h().addresses.add('fam0', '10.64.0.1/24');
@@ -135,6 +137,7 @@ describe('events', () => {
 
   it('sees only its own namespace', async () => {
     const s = h().events.subscribe({ groups: ['link'] });
+    await s.ready; // joined: changes from here on are seen
     try {
       await box.h('other').links.add({ name: 'elsewhere0', kind: 'bridge' });
       await h().links.add({ name: 'here0', kind: 'bridge' });
@@ -148,6 +151,7 @@ describe('events', () => {
   it('reports a kernel receive-buffer overrun as an overrun event, then resyncs on request', async () => {
     // The smallest receive buffer the kernel allows: a burst of notifications cannot fit.
     const s = h().events.subscribe({ groups: ['link', 'address', 'route'], receiveBufferBytes: 1, resyncOnOverrun: true });
+    await s.ready; // joined: changes from here on are seen
     try {
       await h().links.add({ name: 'burst0', kind: 'bridge', up: true });
       let overrun = false;
@@ -174,6 +178,7 @@ describe('events', () => {
 
   it('reports a consumer that fell too far behind as an overrun event', async () => {
     const s = h().events.subscribe({ groups: ['link'], maxQueued: 3 });
+    await s.ready; // joined: changes from here on are seen
     try {
       await h().links.add({ name: 'slow0', kind: 'bridge', up: true }); // (changes of a down link are not announced)
       let overrun = false;
@@ -195,6 +200,7 @@ describe('events', () => {
   it('closes its socket when the consumer breaks out, and when the handle closes', async () => {
     expect(subscribedSockets(ns())).toBe(0);
     const s = h().events.subscribe({ groups: ['link'] });
+    await s.ready; // joined: changes from here on are seen
     expect(subscribedSockets(ns())).toBe(1);
     await h().links.add({ name: 'brk0', kind: 'bridge' });
     for await (const e of s) {
@@ -206,6 +212,7 @@ describe('events', () => {
     // a second handle's stream ends when that handle is closed, even mid-wait
     const h2 = await open({ netns: ns() });
     const s2 = h2.events.subscribe();
+    await s2.ready; // joined: changes from here on are seen
     expect(subscribedSockets(ns())).toBe(1);
     const pending = s2.next();
     h2.close();
@@ -214,6 +221,7 @@ describe('events', () => {
 
     // close() from outside the loop ends a pending read
     const s3 = h().events.subscribe({ groups: ['rule'] });
+    await s3.ready; // joined: changes from here on are seen
     const waiting = s3.next();
     s3.close();
     expect((await waiting).done).toBe(true);

@@ -1,16 +1,35 @@
 #!/usr/bin/env node
-// Lists the public functions and methods reachable from lib/index.ts that
-// have no `@example` in their doc comment: exported functions, public methods
+// Lists the public functions and methods reachable from the package's entry
+// points (lib/index.ts for `nlkit`, and the subpaths package.json "exports"
+// names, e.g. lib/netlink/index.ts for `nlkit/netlink`) that have no
+// `@example` in their doc comment: exported functions, public methods
 // of exported classes, and the members of exported operation tables
 // (`linkOps` and friends, which become `h.links.*`). Also follows the
 // `nft` namespace export. Exits 1 when something is missing and `--strict`
 // is given. Usage: node scripts/doc-examples.mjs [--strict]
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import ts from 'typescript';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
-const entry = path.join(root, 'lib/index.ts');
-const program = ts.createProgram([entry], { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.CommonJS, strict: true, skipLibCheck: true });
+
+// Each "exports" subpath with its compiled file mapped back to its source:
+// "./netlink" -> ./dist/netlink/index.js -> lib/netlink/index.ts.
+function entryPoints() {
+  const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
+  const entries = [];
+  for (const [subpath, target] of Object.entries(pkg.exports ?? { '.': pkg.main })) {
+    const js = typeof target === 'string' ? target : target.default;
+    if (!js?.startsWith('./dist/') || !js.endsWith('.js')) continue; // ./package.json
+    const source = path.join(root, 'lib', js.slice('./dist/'.length, -'.js'.length) + '.ts');
+    if (!fs.existsSync(source)) throw new Error(`exports["${subpath}"]: no source ${path.relative(root, source)}`);
+    entries.push({ name: path.posix.join(pkg.name, subpath), source });
+  }
+  return entries;
+}
+
+const entries = entryPoints();
+const program = ts.createProgram(entries.map((e) => e.source), { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.CommonJS, strict: true, skipLibCheck: true });
 const checker = program.getTypeChecker();
 
 const missing = [];
@@ -64,8 +83,13 @@ function visitSymbol(sym, prefix) {
   }
 }
 
-const mod = checker.getSymbolAtLocation(program.getSourceFile(entry));
-for (const s of checker.getExportsOfModule(mod)) visitSymbol(s, '');
+// Names are prefixed with the subpath (`nlkit/netlink: NetlinkWriter.u32`);
+// a declaration reachable from several entries is reported once.
+for (const { name, source } of entries) {
+  const mod = checker.getSymbolAtLocation(program.getSourceFile(source));
+  const prefix = name === 'nlkit' ? '' : `${name}: `;
+  for (const s of checker.getExportsOfModule(mod)) visitSymbol(s, prefix);
+}
 for (const m of missing.sort()) console.log(m);
 console.error(`${missing.length} public functions/methods without @example`);
 if (process.argv.includes('--strict') && missing.length) process.exit(1);

@@ -135,14 +135,34 @@ export class GenericNetlink {
   }
 
   /**
-   * Closes the socket (subscriptions have their own sockets and stay open until closed).
+   * Closes the socket now; pending calls reject with `ClosedError`
+   * (subscriptions have their own sockets and stay open until closed).
    * @example
    * const genl = await openGenetlink({ netns: 'c1' });
    * try { console.log(await genl.families.list()); } finally { genl.close(); }
    */
   close(): void;
+  /**
+   * Closes once pending calls are done: new calls are refused at once, every
+   * call already made is answered, then the socket closes (the promise
+   * settles then).
+   * @example
+   * const pending = genl.ethtool.linkInfo.get('veth0');
+   * await genl.close({ drain: true }); // `pending` was answered
+   */
   close(opts: CloseOptions & { drain: true }): Promise<void>;
+  /**
+   * Closes now (`{}` or `{ drain: false }`) or once pending calls are done
+   * (`{ drain: true }`, returns a promise); see the two forms above.
+   * @example
+   * await genl.close({ drain: shouldDrain });
+   */
   close(opts?: CloseOptions): void | Promise<void>;
+  /**
+   * The implementation of the forms above.
+   * @example
+   * genl.close();
+   */
   close(opts?: CloseOptions): void | Promise<void> {
     return this.sock.close(opts);
   }

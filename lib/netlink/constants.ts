@@ -52,7 +52,11 @@ export const NLA_F_NESTED = 0x8000;
 export const NLA_F_NET_BYTEORDER = 0x4000;
 export const NLA_TYPE_MASK = ~(NLA_F_NESTED | NLA_F_NET_BYTEORDER) & 0xffff;
 
-/** Rounds up to the 4-byte netlink alignment. */
+/**
+ * Rounds up to the 4-byte netlink alignment.
+ * @example
+ * align4(5); // 8: an attribute of 1 data byte (4 header + 1) takes 8 bytes
+ */
 export function align4(n: number): number {
   return (n + 3) & ~3;
 }

@@ -196,16 +196,34 @@ export class NetlinkSocket {
   }
 
   /**
-   * Closes the socket and its namespace reference. Without options it
-   * returns at once: pending calls reject with `ClosedError`. With
-   * `{ drain: true }` pending calls are answered first. Safe to call twice.
+   * Closes the socket and its namespace reference now: pending calls reject
+   * with `ClosedError`. Safe to call twice.
    * @example
    * const sock = await openNetlink(NETLINK_ROUTE);
    * try { await sock.dump(msg); } finally { sock.close(); }
    */
   close(): void;
+  /**
+   * Closes once pending calls are done: new calls are refused at once, every
+   * call already made is sent and answered, then the socket closes (the
+   * promise settles then).
+   * @example
+   * for (const m of messages) void sock.request(m);
+   * await sock.close({ drain: true }); // every request was answered
+   */
   close(opts: CloseOptions & { drain: true }): Promise<void>;
+  /**
+   * Closes now (`{}` or `{ drain: false }`) or once pending calls are done
+   * (`{ drain: true }`, returns a promise); see the two forms above.
+   * @example
+   * await sock.close({ drain: shouldDrain });
+   */
   close(opts?: CloseOptions): void | Promise<void>;
+  /**
+   * The implementation of the forms above.
+   * @example
+   * sock.close();
+   */
   close(opts?: CloseOptions): void | Promise<void> {
     const done = this.conn.close(opts);
     if (done) return done.then(() => this.ns?.close());

@@ -48,22 +48,60 @@ export interface LocalStep {
  */
 export type Operation<T> = Generator<NetlinkCall | LocalStep, T, NetlinkMessage[]>;
 
-/** Sends one request and returns its replies (a GET's answer, or an echo). */
+/**
+ * Sends one request and returns its replies (a GET's answer, or an echo).
+ * @example
+ * function* linkMtu(index: number): Operation<number | undefined> {
+ *   const w = new NetlinkWriter().begin(RTM_GETLINK, 0);
+ *   w.view.writeInt32LE(index, w.struct(16) + 4); // ifinfomsg.ifi_index
+ *   const [reply] = yield* call(w.end().finish(), `get link ${index}`);
+ *   return new Attributes(reply.payload, 16).u32(IFLA_MTU);
+ * }
+ * const mtu = await h.run(linkMtu(1));
+ */
 export function* call(message: Buffer, operation: string): Operation<NetlinkMessage[]> {
   return yield { kind: 'ack', message, operation };
 }
 
-/** Runs a dump and returns every message of it. */
+/**
+ * Runs a dump and returns every message of it (restarted when the kernel
+ * reports it interrupted).
+ * @example
+ * function* linkNames(): Operation<string[]> {
+ *   const w = new NetlinkWriter().begin(RTM_GETLINK, NLM_F_DUMP);
+ *   w.struct(16);
+ *   const msgs = yield* dump(w.end().finish(), 'list links');
+ *   return msgs.map((m) => new Attributes(m.payload, 16).string(IFLA_IFNAME) ?? '');
+ * }
+ * console.log(await h.run(linkNames()));
+ */
 export function* dump(message: Buffer, operation: string): Operation<NetlinkMessage[]> {
   return yield { kind: 'dump', message, operation };
 }
 
-/** Sends several messages as one datagram; returns the echoed replies. */
+/**
+ * Sends several messages as one datagram (an nfnetlink batch: begin, the
+ * messages, end); returns the echoed replies.
+ * @example
+ * const w = new NetlinkWriter();
+ * writeBatchBegin(w, NFNL_SUBSYS_NFTABLES, 0);
+ * // ... w.begin(...) / w.end() per message ...
+ * writeBatchEnd(w, NFNL_SUBSYS_NFTABLES);
+ * yield* batch(w.finish(), 'my nftables change');
+ */
 export function* batch(message: Buffer, operation: string): Operation<NetlinkMessage[]> {
   return yield { kind: 'batch', message, operation };
 }
 
-/** Runs `fn` in the driver's environment and returns its result. */
+/**
+ * Runs `fn` in the driver's environment (the handle's namespace fd) and
+ * returns its result: for steps that are not netlink requests.
+ * @example
+ * function* addTun(name: string): Operation<number> {
+ *   // your own system call, made in the namespace the operation runs in
+ *   return yield* local(`create tun ${name}`, (env) => createTunIn(env.netnsFd, name));
+ * }
+ */
 export function* local<T>(operation: string, fn: (env: OperationEnv) => T): Operation<T> {
   let result!: T;
   yield { kind: 'local', operation, run: (env) => void (result = fn(env)) };

@@ -20,7 +20,12 @@ export interface NetlinkMessage {
   payload: Buffer;
 }
 
-/** Splits a buffer of concatenated datagrams into messages. */
+/**
+ * Splits a buffer of concatenated messages (a datagram, or a recorded
+ * capture) into messages; a truncated tail is left out rather than misread.
+ * @example
+ * for (const m of parseMessages(datagram)) console.log(m.type, m.seq, m.payload.length);
+ */
 export function parseMessages(buf: Buffer): NetlinkMessage[] {
   const out: NetlinkMessage[] = [];
   let off = 0;
@@ -80,6 +85,12 @@ export class Attributes {
     }
   }
 
+  /**
+   * Parses an optional buffer: undefined in, undefined out.
+   * @example
+   * const IFLA_AF_SPEC = 26;
+   * const spec = Attributes.of(attrs.get(IFLA_AF_SPEC)); // Attributes | undefined
+   */
   static of(data: Buffer | undefined): Attributes | undefined {
     return data ? new Attributes(data) : undefined;
   }
@@ -93,14 +104,25 @@ export class Attributes {
     return this.listCache;
   }
 
-  /** The attributes whose type is not in `known` (for `unknownAttributes`). */
+  /**
+   * The attributes whose type is not in `known` (for `unknownAttributes`).
+   * @example
+   * const IFLA_ADDRESS = 1, IFLA_IFNAME = 3;
+   * const rest = attrs.unknown(new Set([IFLA_ADDRESS, IFLA_IFNAME])); // kept, not dropped
+   */
   unknown(known: ReadonlySet<number>): RawAttribute[] {
     const out: RawAttribute[] = [];
     for (let i = 0; i < this.at.length; i += 3) if (!known.has(this.at[i] & NLA_TYPE_MASK)) out.push(this.raw(i));
     return out;
   }
 
-  /** The first attribute of this type (the kernel sends most types once). */
+  /**
+   * The first attribute of this type (the kernel sends most types once), as
+   * a view into the received buffer.
+   * @example
+   * const IFLA_ADDRESS = 1;
+   * const mac = attrs.get(IFLA_ADDRESS); // Buffer | undefined
+   */
   get(type: number): Buffer | undefined {
     const i = this.find(type);
     return i < 0 ? undefined : this.buf.subarray(this.at[i + 1], this.at[i + 1] + this.at[i + 2]);
@@ -109,17 +131,31 @@ export class Attributes {
   /**
    * Reads the first attribute of this type in place with `read(buffer, offset,
    * length)`, without making a Buffer view (hot decoders); undefined when absent.
+   * @example
+   * const RTA_DST = 1;
+   * const dst = attrs.read(RTA_DST, (b, off, len) => [...b.subarray(off, off + len)].join('.'));
    */
   read<T>(type: number, read: (buf: Buffer, offset: number, length: number) => T): T | undefined {
     const i = this.find(type);
     return i < 0 ? undefined : read(this.buf, this.at[i + 1], this.at[i + 2]);
   }
 
+  /**
+   * Whether an attribute of this type is present.
+   * @example
+   * const IFLA_MASTER = 10;
+   * if (attrs.has(IFLA_MASTER)) console.log('enslaved to', attrs.u32(IFLA_MASTER));
+   */
   has(type: number): boolean {
     return this.find(type) >= 0;
   }
 
-  /** Every attribute of this type, for repeated attributes. */
+  /**
+   * Every attribute of this type, for repeated attributes.
+   * @example
+   * const IFLA_PROP_LIST = 52, IFLA_ALT_IFNAME = 53;
+   * const altNames = attrs.nested(IFLA_PROP_LIST)?.all(IFLA_ALT_IFNAME).map(cString);
+   */
   all(type: number): Buffer[] {
     const out: Buffer[] = [];
     for (let i = 0; i < this.at.length; i += 3) {
@@ -128,7 +164,12 @@ export class Attributes {
     return out;
   }
 
-  /** Every attribute of this type, each parsed as a nest (no Buffer views: hot decoders). */
+  /**
+   * Every attribute of this type, each parsed as a nest (no Buffer views: hot decoders).
+   * @example
+   * const NFTA_SET_ELEM_LIST_ELEMENTS = 3, NFTA_LIST_ELEM = 1;
+   * const elements = attrs.nested(NFTA_SET_ELEM_LIST_ELEMENTS)?.allNested(NFTA_LIST_ELEM) ?? [];
+   */
   allNested(type: number): Attributes[] {
     const out: Attributes[] = [];
     for (let i = 0; i < this.at.length; i += 3) {
@@ -137,7 +178,12 @@ export class Attributes {
     return out;
   }
 
-  /** A copy of the first attribute of this type (decoded objects must not pin the received buffer). */
+  /**
+   * A copy of the first attribute of this type (decoded objects must not pin the received buffer).
+   * @example
+   * const NFTA_RULE_USERDATA = 7;
+   * const userdata = attrs.copy(NFTA_RULE_USERDATA); // safe to keep after the dump
+   */
   copy(type: number): Buffer | undefined {
     const i = this.find(type);
     if (i < 0) return undefined;
@@ -149,48 +195,113 @@ export class Attributes {
     return out;
   }
 
+  /**
+   * A u8 attribute; undefined when absent or too short (as all the number readers).
+   * @example
+   * const IFLA_OPERSTATE = 16;
+   * const up = attrs.u8(IFLA_OPERSTATE) === 6; // IF_OPER_UP
+   */
   u8(type: number): number | undefined {
     const i = this.find(type);
     return i >= 0 && this.at[i + 2] >= 1 ? this.buf[this.at[i + 1]] : undefined;
   }
+  /**
+   * A u16 attribute in host (little-endian) order.
+   * @example
+   * const IFLA_INFO_DATA = 2, IFLA_VLAN_ID = 1; // IFLA_INFO_DATA inside IFLA_LINKINFO
+   * const vid = linkInfo.nested(IFLA_INFO_DATA)?.u16(IFLA_VLAN_ID);
+   */
   u16(type: number): number | undefined {
     const i = this.find(type);
     return i >= 0 && this.at[i + 2] >= 2 ? this.buf.readUInt16LE(this.at[i + 1]) : undefined;
   }
+  /**
+   * A u32 attribute in host order.
+   * @example
+   * const IFLA_MTU = 4;
+   * const mtu = attrs.u32(IFLA_MTU);
+   */
   u32(type: number): number | undefined {
     const i = this.find(type);
     return i >= 0 && this.at[i + 2] >= 4 ? this.buf.readUInt32LE(this.at[i + 1]) : undefined;
   }
+  /**
+   * A signed 32-bit attribute in host order.
+   * @example
+   * const IFLA_LINK_NETNSID = 37;
+   * const peerNsid = attrs.s32(IFLA_LINK_NETNSID); // -1: not assigned
+   */
   s32(type: number): number | undefined {
     const i = this.find(type);
     return i >= 0 && this.at[i + 2] >= 4 ? this.buf.readInt32LE(this.at[i + 1]) : undefined;
   }
+  /**
+   * A u64 attribute in host order, as a bigint.
+   * @example
+   * const MY_ATTR_BYTES = 4; // a u64 attribute of your family
+   * const bytes = attrs.u64(MY_ATTR_BYTES);
+   */
   u64(type: number): bigint | undefined {
     const i = this.find(type);
     return i >= 0 && this.at[i + 2] >= 8 ? this.buf.readBigUInt64LE(this.at[i + 1]) : undefined;
   }
+  /**
+   * A big-endian (network order) u16, such as a port.
+   * @example
+   * const CTA_PROTO_DST_PORT = 3;
+   * const port = proto.be16(CTA_PROTO_DST_PORT);
+   */
   be16(type: number): number | undefined {
     const i = this.find(type);
     return i >= 0 && this.at[i + 2] >= 2 ? this.buf.readUInt16BE(this.at[i + 1]) : undefined;
   }
+  /**
+   * A big-endian (network order) u32 (nftables numbers).
+   * @example
+   * const NFTA_CHAIN_POLICY = 5;
+   * const accept = attrs.be32(NFTA_CHAIN_POLICY) === 1; // NF_ACCEPT
+   */
   be32(type: number): number | undefined {
     const i = this.find(type);
     return i >= 0 && this.at[i + 2] >= 4 ? this.buf.readUInt32BE(this.at[i + 1]) : undefined;
   }
+  /**
+   * A big-endian (network order) u64, as a bigint (nftables handles).
+   * @example
+   * const NFTA_RULE_HANDLE = 3;
+   * const handle = attrs.be64(NFTA_RULE_HANDLE);
+   */
   be64(type: number): bigint | undefined {
     const i = this.find(type);
     return i >= 0 && this.at[i + 2] >= 8 ? this.buf.readBigUInt64BE(this.at[i + 1]) : undefined;
   }
-  /** A NUL-terminated (or not) string. */
+  /**
+   * A NUL-terminated (or not) string.
+   * @example
+   * const IFLA_IFNAME = 3;
+   * const name = attrs.string(IFLA_IFNAME);
+   */
   string(type: number): string | undefined {
     const i = this.find(type);
     if (i < 0) return undefined;
     const start = this.at[i + 1];
     return decodeString(this.buf, start, start + this.at[i + 2]);
   }
+  /**
+   * Whether a flag attribute (zero-length, its presence the value) is present.
+   * @example
+   * const ETHTOOL_A_BITSET_NOMASK = 1;
+   * const listIsValues = bitset.flag(ETHTOOL_A_BITSET_NOMASK);
+   */
   flag(type: number): boolean {
     return this.find(type) >= 0;
   }
+  /**
+   * The first attribute of this type parsed as a nest; undefined when absent.
+   * @example
+   * const IFLA_LINKINFO = 18, IFLA_INFO_KIND = 1;
+   * const kind = attrs.nested(IFLA_LINKINFO)?.string(IFLA_INFO_KIND); // 'veth', 'bridge', ...
+   */
   nested(type: number): Attributes | undefined {
     const i = this.find(type);
     return i < 0 ? undefined : new Attributes(this.buf, this.at[i + 1], this.at[i + 1] + this.at[i + 2]);
@@ -248,7 +359,11 @@ function decodeString(buf: Buffer, start: number, end: number): string {
   return s;
 }
 
-/** Decodes bytes up to the first NUL. */
+/**
+ * Decodes bytes up to the first NUL (or all of them) as UTF-8.
+ * @example
+ * cString(Buffer.from('eth0\0\0\0')); // 'eth0'
+ */
 export function cString(d: Buffer): string {
   const nul = d.indexOf(0);
   return d.toString('utf8', 0, nul < 0 ? d.length : nul);

@@ -21,7 +21,12 @@ export class NetlinkWriter {
     return this.len;
   }
 
-  /** Starts a message; NLM_F_REQUEST is always set. */
+  /**
+   * Starts a message; NLM_F_REQUEST is always set.
+   * @example
+   * const RTM_GETLINK = 18;
+   * const msg = new NetlinkWriter().begin(RTM_GETLINK, NLM_F_DUMP).end().finish();
+   */
   begin(type: number, flags: number): this {
     if (this.messageStart >= 0) throw new Error('NetlinkWriter: previous message not ended');
     this.messageStart = this.len;
@@ -38,7 +43,14 @@ export class NetlinkWriter {
     return this;
   }
 
-  /** Ends the current message and writes its length. */
+  /**
+   * Ends the current message and writes its length.
+   * @example
+   * const w = new NetlinkWriter();
+   * w.begin(RTM_GETLINK, NLM_F_DUMP);
+   * w.struct(16); // struct ifinfomsg
+   * w.end(); // the header's length now covers the struct
+   */
   end(): this {
     if (this.messageStart < 0) throw new Error('NetlinkWriter: no message begun');
     put32le(this.buf, this.messageStart, this.len - this.messageStart);
@@ -46,7 +58,12 @@ export class NetlinkWriter {
     return this;
   }
 
-  /** Appends raw bytes (a fixed struct), padded to 4 bytes. */
+  /**
+   * Appends raw bytes (a fixed struct), padded to 4 bytes.
+   * @example
+   * const RTM_GETNSID = 90, NETNSA_FD = 3, AF_UNSPEC = 0;
+   * w.begin(RTM_GETNSID, 0).bytes(Uint8Array.of(AF_UNSPEC)).u32(NETNSA_FD, fd).end(); // struct rtgenmsg, padded to 4
+   */
   bytes(data: Uint8Array): this {
     const off = this.reserve(align4(data.length));
     this.buf.set(data, off);
@@ -54,7 +71,16 @@ export class NetlinkWriter {
     return this;
   }
 
-  /** Appends a zeroed struct of `size` bytes and returns its offset for filling in. */
+  /**
+   * Appends a zeroed struct of `size` bytes and returns its offset for filling in.
+   * @example
+   * const RTM_GETLINK = 18, AF_INET6 = 10;
+   * w.begin(RTM_GETLINK, 0);
+   * const off = w.struct(16); // struct ifinfomsg
+   * w.view.writeUInt8(AF_INET6, off); // ifi_family
+   * w.view.writeInt32LE(ifindex, off + 4); // ifi_index
+   * w.end();
+   */
   struct(size: number): number {
     const off = this.reserve(align4(size));
     zero(this.buf, off, off + align4(size));
@@ -66,6 +92,12 @@ export class NetlinkWriter {
     return this.buf;
   }
 
+  /**
+   * Appends an attribute with these data bytes (header and padding added).
+   * @example
+   * const IFLA_ADDRESS = 1;
+   * w.attr(IFLA_ADDRESS, Buffer.from([0x02, 0, 0, 0, 0, 0x01])); // a MAC address
+   */
   attr(type: number, data: Uint8Array): this {
     const total = NLA_HDRLEN + data.length;
     const off = this.reserve(align4(total));
@@ -90,31 +122,72 @@ export class NetlinkWriter {
 
   // u8/u16/s32/u64/be16/be64 keep Buffer's range checks (RangeError on bad values);
   // u32/be32 coerce with >>> 0 as before and store bytes directly.
+  /**
+   * Appends a u8 attribute (RangeError outside 0..255).
+   * @example
+   * const IFLA_OPERSTATE = 16, IF_OPER_UP = 6;
+   * w.u8(IFLA_OPERSTATE, IF_OPER_UP);
+   */
   u8(type: number, v: number): this {
     this.buf.writeUInt8(v, this.attrNum(type, 1));
     return this;
   }
+  /**
+   * Appends a u16 attribute in host (little-endian) order.
+   * @example
+   * const IFLA_VLAN_ID = 1;
+   * w.u16(IFLA_VLAN_ID, 100);
+   */
   u16(type: number, v: number): this {
     this.buf.writeUInt16LE(v, this.attrNum(type, 2));
     return this;
   }
+  /**
+   * Appends a u32 attribute in host (little-endian) order.
+   * @example
+   * const IFLA_MTU = 4;
+   * w.u32(IFLA_MTU, 1400);
+   */
   u32(type: number, v: number): this {
     put32le(this.buf, this.attrNum(type, 4), v >>> 0);
     return this;
   }
+  /**
+   * Appends a signed 32-bit attribute in host order.
+   * @example
+   * const IFLA_LINK_NETNSID = 37;
+   * w.s32(IFLA_LINK_NETNSID, peerNsid); // the veth peer's namespace id
+   */
   s32(type: number, v: number): this {
     this.buf.writeInt32LE(v, this.attrNum(type, 4));
     return this;
   }
+  /**
+   * Appends a u64 attribute in host order (a bigint or a safe integer).
+   * @example
+   * const MY_ATTR_BYTES = 4; // a u64 attribute of your family
+   * w.u64(MY_ATTR_BYTES, 1n << 40n);
+   */
   u64(type: number, v: bigint | number): this {
     this.buf.writeBigUInt64LE(BigInt(v), this.attrNum(type, 8));
     return this;
   }
-  /** Big-endian (network order) fields, as nftables and ports use. */
+  /**
+   * Appends a big-endian (network order) u16, as nftables and ports use.
+   * @example
+   * const CTA_PROTO_DST_PORT = 3;
+   * w.be16(CTA_PROTO_DST_PORT, 8080);
+   */
   be16(type: number, v: number): this {
     this.buf.writeUInt16BE(v, this.attrNum(type, 2));
     return this;
   }
+  /**
+   * Appends a big-endian (network order) u32.
+   * @example
+   * const NFTA_CHAIN_POLICY = 5, NF_ACCEPT = 1;
+   * w.be32(NFTA_CHAIN_POLICY, NF_ACCEPT);
+   */
   be32(type: number, v: number): this {
     const o = this.attrNum(type, 4);
     const b = this.buf;
@@ -125,11 +198,22 @@ export class NetlinkWriter {
     b[o + 3] = v & 0xff;
     return this;
   }
+  /**
+   * Appends a big-endian (network order) u64.
+   * @example
+   * const NFTA_RULE_HANDLE = 3;
+   * w.be64(NFTA_RULE_HANDLE, 42n);
+   */
   be64(type: number, v: bigint | number): this {
     this.buf.writeBigUInt64BE(BigInt(v), this.attrNum(type, 8));
     return this;
   }
-  /** A NUL-terminated string. */
+  /**
+   * Appends a NUL-terminated string (UTF-8).
+   * @example
+   * const IFLA_IFNAME = 3;
+   * w.string(IFLA_IFNAME, 'veth0');
+   */
   string(type: number, s: string): this {
     // ASCII (names, almost always) is written in place; anything else through a UTF-8 encode.
     const n = s.length;
@@ -140,12 +224,26 @@ export class NetlinkWriter {
     b[o + n] = 0;
     return this;
   }
-  /** A zero-length attribute whose presence is the value. */
+  /**
+   * Appends a zero-length attribute whose presence is the value.
+   * @example
+   * const ETHTOOL_A_BITSET_NOMASK = 1; // NLA_FLAG in linux/ethtool_netlink.h
+   * w.flag(ETHTOOL_A_BITSET_NOMASK);
+   */
   flag(type: number): this {
     return this.attr(type, new Uint8Array(0));
   }
 
-  /** Opens a nested attribute; NLA_F_NESTED is set unless `plain`. */
+  /**
+   * Opens a nested attribute and returns the token for {@link endNest};
+   * NLA_F_NESTED is set unless `plain` (for families whose kernel code
+   * predates the flag and expects it clear).
+   * @example
+   * const IFLA_LINKINFO = 18, IFLA_INFO_KIND = 1;
+   * const info = w.nest(IFLA_LINKINFO);
+   * w.string(IFLA_INFO_KIND, 'dummy');
+   * w.endNest(info);
+   */
   nest(type: number, plain = false): number {
     const off = this.reserve(NLA_HDRLEN);
     put16le(this.buf, off, 0);
@@ -153,17 +251,35 @@ export class NetlinkWriter {
     return off;
   }
 
+  /**
+   * Closes the nest {@link nest} opened, writing its length.
+   * @example
+   * const t = w.nest(IFLA_LINKINFO);
+   * w.string(IFLA_INFO_KIND, 'bridge').endNest(t);
+   */
   endNest(token: number): this {
     put16le(this.buf, token, this.len - token);
     return this;
   }
 
-  /** Network-byte-order marker for attribute types that carry it. */
+  /**
+   * Sets the network-byte-order marker (NLA_F_NET_BYTEORDER) on an
+   * attribute type, for the families that expect it.
+   * @example
+   * const IPSET_ATTR_IPADDR_IPV4 = 1; // ipset marks its network-order fields
+   * w.be32(NetlinkWriter.netOrder(IPSET_ATTR_IPADDR_IPV4), 0x0a000001); // 10.0.0.1
+   */
   static netOrder(type: number): number {
     return type | NLA_F_NET_BYTEORDER;
   }
 
-  /** A copy of everything written. */
+  /**
+   * A copy of everything written: one message, or several for a batch.
+   * Throws when a message was begun and not ended.
+   * @example
+   * const msg = new NetlinkWriter().begin(RTM_GETLINK, NLM_F_DUMP).end().finish();
+   * const replies = await sock.dump(msg);
+   */
   finish(): Buffer {
     if (this.messageStart >= 0) throw new Error('NetlinkWriter: message not ended');
     return Buffer.from(this.buf.subarray(0, this.len));

@@ -11,5 +11,22 @@ export default tseslint.config(
     files: ['lib/**/*.ts'],
     extends: [...tseslint.configs.strictTypeChecked],
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      // Messages interpolate indexes, errnos, lengths, counters (number and bigint) and flags; their String() form is what we want.
+      '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true, allowBoolean: true }],
+      // `() => void doSomething()` style callbacks (event handlers, resolve/reject) read better as arrow shorthands.
+      '@typescript-eslint/no-confusing-void-expression': ['error', { ignoreArrowShorthand: true }],
+      // A caught value is passed on as the rejection unchanged (`catch (e) { return Promise.reject(e) }`).
+      '@typescript-eslint/prefer-promise-reject-errors': ['error', { allowThrowingUnknown: true }],
+      // Destructuring a field away (`const { type: _t, ...rest } = x`) is how we drop it from a copy.
+      '@typescript-eslint/no-unused-vars': ['error', { ignoreRestSiblings: true, argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+    },
+  },
+  {
+    files: ['lib/network/**/*.ts'],
+    rules: {
+      // The host state is plain JSON dictionaries (name → record) persisted to disk; deleting a key is how an entry leaves them.
+      '@typescript-eslint/no-dynamic-delete': 'off',
+    },
   },
 );

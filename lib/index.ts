@@ -124,6 +124,7 @@ export type {
   RtnetlinkEvent,
   RtnetlinkEvents,
   IpRuleEvent,
+  // eslint-disable-next-line @typescript-eslint/no-deprecated -- deprecated alias forwards to IpRuleEvent
   RuleEvent,
   SubscribeOptions,
   SyncedEvent,

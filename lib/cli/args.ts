@@ -29,14 +29,14 @@ export type OptionValue = string | string[] | true;
 
 export interface Parsed {
   positionals: string[];
-  options: Record<string, OptionValue>;
+  options: Partial<Record<string, OptionValue>>;
 }
 
 /** Parses `argv` against `specs`; throws a {@link UsageError} for anything unknown or malformed. */
 export function parseCommandLine(argv: readonly string[], specs: readonly OptionSpec[]): Parsed {
   const out: Parsed = { positionals: [], options: {} };
   const byName = new Map(specs.map((s) => [s.name, s]));
-  const byShort = new Map(specs.filter((s) => s.short).map((s) => [s.short!, s]));
+  const byShort = new Map(specs.flatMap((s) => (s.short ? [[s.short, s] as const] : [])));
   let i = 0;
   const take = (spec: OptionSpec, inline: string | undefined, written: string): void => {
     let value: OptionValue;
@@ -46,7 +46,7 @@ export function parseCommandLine(argv: readonly string[], specs: readonly Option
     } else if (inline !== undefined) {
       value = inline;
     } else {
-      const next = argv[i + 1];
+      const next = argv.at(i + 1);
       if (next === undefined || (next.startsWith('--') && next.length > 2)) throw new UsageError(`${written} needs a value (${spec.value})`);
       value = next;
       i++;

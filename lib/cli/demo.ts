@@ -66,7 +66,7 @@ export async function runDemo(out: (s: string) => void = (s) => process.stdout.w
       atts.push(await timed(steps, `attach ${c.name} (netns + veth + IP + route)`, () => n.attach('demo', { sandbox: c.netns, create: true })));
       created.push(c.netns);
     }
-    for (const [i, c] of containers.entries()) {
+    for (const c of containers) {
       servers.push(
         await listenTcp({
           netns: c.netns,
@@ -74,9 +74,11 @@ export async function runDemo(out: (s: string) => void = (s) => process.stdout.w
           server: http.createServer((req, res) => res.end(`hello from ${c.name} (${c.version}), you are ${req.socket.remoteAddress}\n`)),
         }),
       );
-      void i;
     }
-    const ip = (a: Attachment) => a.ipv4!.split('/')[0];
+    const ip = (a: Attachment) => {
+      if (a.ipv4 === undefined) throw new Error(`attachment ${a.id} has no IPv4 address`);
+      return a.ipv4.split('/')[0];
+    };
     const direct = await timed(steps, 'c2 -> c1: HTTP GET', () => httpGet({ netns: containers[1].netns, host: ip(atts[0]), port: 80 }));
     out(`c2 -> c1: HTTP ${direct.status}: ${direct.body.trim()}`);
     const internetSrv = await listenTcp({ netns: internetNs, port: 80, server: http.createServer((req, res) => res.end(`internet sees ${req.socket.remoteAddress}\n`)) });
@@ -100,7 +102,7 @@ export async function runDemo(out: (s: string) => void = (s) => process.stdout.w
     out(table([['backend', 'version', 'requests', 'share'], ...containers.map((c) => [c.name, c.version, String(hits[c.name] ?? 0), `${Math.round(((hits[c.name] ?? 0) / total) * 100)}%`])]) + '\n');
 
     const rows = [['container', 'interface', 'address', 'host side', 'mac']];
-    containers.forEach((c, i) => rows.push([c.name, atts[i].ifname, atts[i].ipv4!, atts[i].hostIfname, atts[i].mac]));
+    containers.forEach((c, i) => rows.push([c.name, atts[i].ifname, atts[i].ipv4 ?? '', atts[i].hostIfname, atts[i].mac]));
     out(table(rows) + '\n');
 
     if (opts.topologyFile) {

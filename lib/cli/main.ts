@@ -137,8 +137,8 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
 
   if (words.length === 0 || words[0] === 'help') {
     if (rest.includes('--version') || rest.includes('-v')) {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      out(require('../../package.json').version);
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- package.json is outside rootDir (lib/), so it cannot be imported
+      out((require('../../package.json') as { version: string }).version);
       return EXIT.ok;
     }
     const unknown = rest.find((a) => !['--help', '-h'].includes(a));

@@ -138,7 +138,7 @@ export const detach: Command = {
       }
     }
     const n = ids.length || all ? await detachIds(ctx, nets, network, ids, all) : 0;
-    if (ctx.json) return ctx.emit({ network, detached: ids });
+    if (ctx.json) { ctx.emit({ network, detached: ids }); return; }
     ctx.say(n ? `detached ${sandboxes(n)} from ${network}: ${names(ids)}` : `nothing to detach from ${network}`);
   },
 };
@@ -157,7 +157,7 @@ export const ls: Command = {
     const which = p.positionals.length ? [p.positionals[0]] : (await nets.list()).map((n) => n.name);
     const atts: Attachment[] = [];
     for (const n of which) atts.push(...(await mustFind(nets, n)).attachments);
-    if (ctx.json) return ctx.emit(atts);
+    if (ctx.json) { ctx.emit(atts); return; }
     ctx.say(atts.length ? table(attachmentRows(atts, true)) : 'no sandboxes attached');
   },
 };

@@ -1,11 +1,10 @@
 /**
  * The port-publishing commands of the CLI — `publish`, `unpublish`,
- * `publications` — each a thin layer over {@link NetworkManager} with human
+ * `publications` — each a thin layer over `NetworkManager` (lib/network/manager.ts) with human
  * output and `--json`.
  * @module
  */
 import { ValidationError } from '../netlink/errors';
-import type { NetworkManager } from '../network/manager';
 import { publicationKey, type BackendSpec, type Publication, type PublishSpec } from '../network/publication';
 import { flag, list, str, UsageError } from './args';
 import type { Command } from './command';
@@ -73,7 +72,7 @@ export const publish: Command = {
     } else {
       pub = await nets.publish(spec);
     }
-    if (ctx.json) return ctx.emit(pub);
+    if (ctx.json) { ctx.emit(pub); return; }
     ctx.say(`${verb} ${publishedAt(pub)} on network ${pub.network} -> ${backendsOf(pub)}`);
   },
 };
@@ -132,10 +131,10 @@ export const publications: Command = {
   examples: ['nlkit publications', 'nlkit publications web --json'],
   async run(ctx, p) {
     const nets = await ctx.manager();
-    const network = p.positionals[0];
+    const network = p.positionals.at(0);
     if (network !== undefined) await mustFind(nets, network);
     const pubs = await nets.publications.list(network === undefined ? {} : { network });
-    if (ctx.json) return ctx.emit(pubs);
+    if (ctx.json) { ctx.emit(pubs); return; }
     ctx.say(pubs.length ? table(publicationRows(pubs, true)) : 'no published ports');
   },
 };

@@ -2,10 +2,10 @@
  * The network commands of the CLI — `net create|ls|inspect|rm` here;
  * `attach`, `detach`, `ls` in net-attachments.ts and `publish`,
  * `unpublish`, `publications` in net-publishing.ts — each a thin layer over
- * {@link NetworkManager} with human output and `--json`.
+ * `NetworkManager` (lib/network/manager.ts) with human output and `--json`.
  * @module
  */
-import type { NetworkManager, NetworkSpec } from '../network/manager';
+import type { NetworkSpec } from '../network/manager';
 import { flag, int, str, UsageError } from './args';
 import type { Command } from './command';
 import { table } from './format';
@@ -65,7 +65,7 @@ const netCreate: Command = {
     const nets = await ctx.manager();
     const existed = (await nets.find(spec.name)) !== undefined;
     const rec = await nets.create(spec);
-    if (ctx.json) return ctx.emit(rec);
+    if (ctx.json) { ctx.emit(rec); return; }
     const extra = flagsOf(rec);
     ctx.say(`${existed ? 'network exists, unchanged' : 'created network'} ${rec.name}: bridge ${rec.bridge}, ${subnets(rec)}${extra ? `; ${extra}` : ''}`);
   },
@@ -83,8 +83,8 @@ const netLs: Command = {
   async run(ctx) {
     const nets = await ctx.manager();
     const all = await nets.list();
-    if (ctx.json) return ctx.emit(all);
-    if (all.length === 0) return ctx.say('no networks');
+    if (ctx.json) { ctx.emit(all); return; }
+    if (all.length === 0) { ctx.say('no networks'); return; }
     const pubs = await nets.publications.list();
     const rows = [['NETWORK', 'BRIDGE', 'SUBNET', 'GATEWAY', 'SUBNET6', 'SANDBOXES', 'PORTS', 'FLAGS']];
     for (const n of all) {
@@ -109,7 +109,7 @@ const netInspect: Command = {
     const nets = await ctx.manager();
     const info = await mustFind(nets, p.positionals[0]);
     const pubs = await nets.publications.list({ network: info.name });
-    if (ctx.json) return ctx.emit({ ...info, publications: pubs });
+    if (ctx.json) { ctx.emit({ ...info, publications: pubs }); return; }
     const rows: Array<[string, string]> = [
       ['network', info.name],
       ['bridge', info.bridge],

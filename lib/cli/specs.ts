@@ -105,7 +105,7 @@ export function parsePortSpec(s: string): PortSpec {
   }
   if (hostIp === '') throw new UsageError(`${JSON.stringify(s)}: empty host address`);
   if (parts.length < 1 || parts.length > 2) throw new UsageError(`${JSON.stringify(s)}: expected [HOSTIP:]HOSTPORT[:CONTAINERPORT][/PROTO]`);
-  const [host, container] = parts;
+  const [host, container] = parts as [string, string | undefined];
   if (!PORT_OR_RANGE.test(host)) throw new UsageError(`host port in ${JSON.stringify(s)} must be a port or a range like 8000-8010`);
   let hostPort: number | string;
   if (host.includes('-')) {

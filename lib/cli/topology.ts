@@ -121,7 +121,7 @@ export function toMermaid(t: Topology): string {
       const text = [`${l.name} (${l.kind})`, ...l.addresses].join('<br/>');
       out.push(`    ${id(ns.label, l.name)}["${text}"]`);
     }
-    ns.notes.forEach((n, i) => out.push(`    ${id(ns.label, 'note' + i)}>"${n}"]`));
+    ns.notes.forEach((n, i) => out.push(`    ${id(ns.label, `note${i}`)}>"${n}"]`));
     out.push('  end');
   }
   for (const e of t.edges) {
@@ -173,7 +173,9 @@ export function toSvg(t: Topology): string {
     }
   }
   t.namespaces.forEach((ns) => {
-    const { x, top } = tops.get(ns.name)!;
+    const placed = tops.get(ns.name);
+    if (!placed) throw new Error(`namespace ${ns.name} was not placed`); // every namespace is placed above
+    const { x, top } = placed;
     const rows = ns.links.length + ns.notes.length;
     const h = nsHeight(ns);
     height = Math.max(height, top + h + 20);

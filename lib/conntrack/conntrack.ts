@@ -14,6 +14,7 @@ import { NetlinkWriter } from '../netlink/writer';
 import { AF_INET, AF_INET6, parseCidr, parseIp, type IpFamily } from '../validate/ip';
 import * as C from './constants';
 import { decodeEntry, describeEntry, protoNumber, writeTuple, type ConntrackEntry, type ConntrackTuple } from './entry';
+import { isObject } from '../validate/options';
 
 /**
  * What identifies one entry for {@link conntrackOps.delete}: the original
@@ -46,6 +47,7 @@ const ctType = (msg: number) => nfnlType(NFNL_SUBSYS_CTNETLINK, msg);
 
 function familyNumber(f: IpFamily | undefined): number {
   if (f === undefined) return 0;
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- JavaScript callers are not held to the type
   if (f !== 4 && f !== 6) throw new ValidationError('family', f, 'must be 4 or 6');
   return f === 4 ? AF_INET : AF_INET6;
 }
@@ -161,7 +163,7 @@ export const conntrackOps = {
    * for (const e of await h.conntrack.list({ protocol: 'udp' })) await h.conntrack.delete(e, { missingOk: true });
    */
   *delete(target: ConntrackKey | ConntrackFilter, opts?: DeleteOptions): Operation<boolean | number> {
-    if (!target || typeof target !== 'object') throw new ValidationError('conntrack entry', target, 'must be an entry (family, protocol, original tuple)');
+    if (!isObject(target)) throw new ValidationError('conntrack entry', target, 'must be an entry (family, protocol, original tuple)');
     if (!isEntryKey(target)) {
       if (opts !== undefined) throw new ValidationError('options', opts, 'the deprecated delete(filter) form takes none; use flush(filter)');
       warnDeprecatedFilterDelete();
@@ -204,7 +206,7 @@ export const conntrackOps = {
    */
   *flush(filter: ConntrackFilter | IpFamily = {}): Operation<number> {
     const f = typeof filter === 'number' ? { family: filter } : filter;
-    if (!f || typeof f !== 'object') throw new ValidationError('filter', filter, 'must be a conntrack filter object');
+    if (!isObject(f)) throw new ValidationError('filter', filter, 'must be a conntrack filter object');
     let n = 0;
     for (const e of yield* conntrackOps.list(f)) if (yield* conntrackOps.delete(e, { missingOk: true })) n++;
     return n;

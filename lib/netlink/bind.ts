@@ -15,6 +15,7 @@ export type SyncOps<T> = {
   [K in keyof T]: T[K] extends (...args: infer A) => Operation<infer R> ? (...args: A) => R : never;
 };
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the constraint must accept every operation's parameter list
 type OpTable = Record<string, (...args: any[]) => Operation<unknown>>;
 
 export function bindAsync<T extends OpTable>(ex: AsyncExecutor, ops: T, env?: OperationEnv): AsyncOps<T> {

@@ -134,7 +134,8 @@ export class NotFoundError extends NetlinkError {
   /** @param d the same, with `what` inside */
   constructor(d: NotFoundDetails & { what: string });
   constructor(a: string | (NotFoundDetails & { what: string }), b?: NotFoundDetails) {
-    const [what, d] = typeof a === 'string' ? [a, b!] : [a.what, a];
+    const [what, d] = typeof a === 'string' ? [a, b] : [a.what, a];
+    if (!d) throw new TypeError('NotFoundError(what, details) needs its details');
     super({ ...d, errno: d.errno ?? osConstants.errno.ENOENT });
     this.what = what;
   }
@@ -285,7 +286,7 @@ export function fromNative(operation: string, e: unknown): Error {
 }
 
 function osErrorText(errno: number): string {
-  const t = errnoTexts[errnoName(errno)];
+  const t = errnoTexts[errnoName(errno)] as string | undefined;
   return t ?? `errno ${errno}`;
 }
 

@@ -154,8 +154,9 @@ export function openNetnsSync(ref: NetnsRef): NetworkNamespace {
  * const ns = await openNetns({ pid: child.pid });
  * try { console.log(ns.inode); } finally { ns.close(); }
  */
-export async function openNetns(ref: NetnsRef): Promise<NetworkNamespace> {
-  return openNetnsSync(ref);
+export function openNetns(ref: NetnsRef): Promise<NetworkNamespace> {
+  // The executor runs now, and what it throws becomes the rejection.
+  return new Promise((resolve) => resolve(openNetnsSync(ref)));
 }
 
 function isNsfs(p: string): boolean {

@@ -17,6 +17,7 @@ import { hostVethName, randomMac } from './names';
 import { dropBackends } from './publishing';
 import { Rollback, settleAll } from './settle';
 import type { AttachmentRecord, NetworkRecord } from './state';
+import { isObject } from '../validate/options';
 
 /** Where a sandbox is, and how to name it. */
 export interface AttachOptions {
@@ -70,11 +71,11 @@ export function sandboxIdentity(ref: NetnsRef): { id: string; path: string; name
 
 /** The attachment id a detach means. */
 function sandboxId(ref: SandboxRef): string {
-  if (typeof ref === 'object' && ref !== null && 'id' in ref && !(ref instanceof NetworkNamespace)) {
+  if (isObject(ref) && 'id' in ref && !(ref instanceof NetworkNamespace)) {
     if (typeof ref.id !== 'string' || ref.id === '') throw new ValidationError('sandbox id', ref.id, 'must be a non-empty string');
     return ref.id;
   }
-  return sandboxIdentity(ref as NetnsRef).id;
+  return sandboxIdentity(ref).id;
 }
 
 /** An attachment record as the caller sees it (addresses with their prefix, the gateways). */
@@ -95,24 +96,25 @@ export function toAttachment(rec: NetworkRecord, a: AttachmentRecord): Attachmen
 
 /** Attaches a sandbox (see `NetworkManager.attach`). */
 export async function attach(ctx: NetworkContext, network: string, opts: AttachOptions): Promise<Attachment> {
-  if (!opts || typeof opts !== 'object') throw new ValidationError('attach options', opts, 'must be an object like { sandbox: "c1" }');
+  if (!isObject(opts)) throw new ValidationError('attach options', opts, 'must be an object like { sandbox: "c1" }');
   for (const key of Object.keys(opts)) if (!ATTACH_KEYS.includes(key)) throw new ValidationError('attach options', key, `unknown option (known: ${ATTACH_KEYS.join(', ')})`);
   const ident = sandboxIdentity(opts.sandbox);
   const id = opts.id ?? ident.id;
   const ifname = validateInterfaceName(opts.ifname ?? 'eth0', 'ifname');
   const op = `attach ${id} to ${network}`;
   const rec = await requireNetwork(ctx, network, op);
-  const known = (await ctx.store.snapshot()).attachments[network]?.[id];
+  const known = ((await ctx.store.snapshot()).attachments[network] as Partial<Record<string, AttachmentRecord>> | undefined)?.[id];
   if (known && (await ctx.host.links.find(known.hostIfname))) return toAttachment(rec, known);
 
   const rollback = new Rollback();
   let step = 'prepare sandbox';
   try {
     let ownsSandbox = false;
-    if (opts.create && ident.name && !netnsExists(ident.name)) {
-      await createNetns(ident.name);
+    const createName = opts.create ? ident.name : undefined;
+    if (createName && !netnsExists(createName)) {
+      await createNetns(createName);
       ownsSandbox = true;
-      rollback.push(() => deleteNetns(ident.name!, { missingOk: true }));
+      rollback.push(() => deleteNetns(createName, { missingOk: true }));
     }
     const ns = openNetnsSync(opts.sandbox);
     try {
@@ -137,7 +139,7 @@ export async function attach(ctx: NetworkContext, network: string, opts: AttachO
 
       step = 'record attachment';
       await ctx.store.edit((s, edits) => {
-        if (!s.networks[network]) throw notFound('network', network, `${op} (deleted meanwhile)`);
+        if (!(network in s.networks)) throw notFound('network', network, `${op} (deleted meanwhile)`);
         edits.putAttachment(att);
       });
       return toAttachment(rec, att);
@@ -160,10 +162,10 @@ export async function attach(ctx: NetworkContext, network: string, opts: AttachO
 export async function detach(ctx: NetworkContext, network: string, sandboxes: SandboxRef[], missingOk: boolean): Promise<number> {
   const ids = [...new Set(sandboxes.map(sandboxId))];
   const rec = await requireNetwork(ctx, network, `detach from network ${network}`);
-  const all = (await ctx.store.snapshot()).attachments[network] ?? {};
+  const all: Partial<Record<string, AttachmentRecord>> = (await ctx.store.snapshot()).attachments[network] ?? {};
   const missing = ids.filter((i) => !all[i]);
   if (missing.length && !missingOk) throw notFound('attachment', `${missing.join(', ')} on network ${network}`, `detach ${missing.join(', ')} from ${network}`);
-  const atts = ids.filter((i) => all[i]).map((i) => all[i]);
+  const atts = ids.map((i) => all[i]).filter((a) => a !== undefined);
   if (atts.length === 0) return 0;
   await deleteHostLinks(ctx, rec, atts, Object.keys(all).length === atts.length);
   await finishDetach(ctx, rec, atts);
@@ -241,7 +243,8 @@ async function plumb(ctx: NetworkContext, rec: NetworkRecord, att: AttachmentRec
       ],
       onStep,
     );
-    const box = sb!;
+    const box = sb;
+    if (!box) throw new Error('sandbox handle missing after its step'); // settleAll throws if that step failed
     const dev: string | number = peerIndex > 0 ? peerIndex : att.ifname;
     await settleAll(
       [

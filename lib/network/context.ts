@@ -32,7 +32,7 @@ export function notFound(what: string, name: string, operation: string): NotFoun
 
 /** The record of a network; NotFoundError if there is none. */
 export async function requireNetwork(ctx: NetworkContext, name: string, operation = `get network ${name}`): Promise<NetworkRecord> {
-  const rec = (await ctx.store.snapshot()).networks[validateNetworkName(name)];
+  const rec = (await ctx.store.snapshot()).networks[validateNetworkName(name)] as NetworkRecord | undefined;
   if (!rec) throw notFound('network', name, operation);
   return rec;
 }

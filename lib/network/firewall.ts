@@ -15,7 +15,7 @@ import { NetlinkError } from '../netlink/errors';
 import { not, rule, type RuleBuilder } from '../nftables';
 import type { Transaction } from '../nftables/transaction';
 import type { Drift } from './reconcile';
-import type { BackendRecord, HostState, NetworkRecord, PublicationRecord } from './state';
+import type { HostState, NetworkRecord, PublicationRecord } from './state';
 
 export const FIREWALL_TABLE = 'nlkit';
 const F = 'inet' as const;
@@ -67,17 +67,17 @@ function publicationRules(p: PublicationRecord): RuleBuilder[] {
   const ports = p.hostPortEnd !== undefined ? `${p.hostPort}-${p.hostPortEnd}` : p.hostPort;
   for (const family of [4, 6] as const) {
     if (fam && fam !== family) continue;
-    const addr = (b: BackendRecord) => (family === 4 ? b.ipv4 : b.ipv6);
-    if (!p.backends.every(addr)) continue;
+    const addrs = p.backends.map((b) => (family === 4 ? b.ipv4 : b.ipv6));
+    if (!addrs.every((a): a is string => !!a)) continue;
     let r = rule().nfproto(family === 4 ? 'ipv4' : 'ipv6');
     if (p.hostIp) r = family === 4 ? r.ip({ daddr: p.hostIp }) : r.ip6({ daddr: p.hostIp });
     r = p.protocol === 'tcp' ? r.tcp({ dport: ports }) : r.udp({ dport: ports });
     if (p.backends.length === 1) {
       // A range keeps each connection's port (the container listens on the same range).
       const b = p.backends[0];
-      r = p.hostPortEnd !== undefined ? r.dnat({ to: addr(b)! }) : r.dnat({ to: addr(b)!, port: b.port });
+      r = p.hostPortEnd !== undefined ? r.dnat({ to: addrs[0] }) : r.dnat({ to: addrs[0], port: b.port });
     } else {
-      r = r.dnatWeighted(p.backends.map((b) => ({ to: addr(b)!, port: b.port, weight: b.weight })));
+      r = r.dnatWeighted(p.backends.map((b, i) => ({ to: addrs[i], port: b.port, weight: b.weight })));
     }
     out.push(r.comment(pubComment(p)));
   }

@@ -122,7 +122,7 @@ export class Ipam {
 
   private read(): IpamState {
     try {
-      const st = JSON.parse(fs.readFileSync(this.file, 'utf8')) as IpamState;
+      const st = JSON.parse(fs.readFileSync(this.file, 'utf8')) as Partial<IpamState>; // written by older versions too
       return { version: 1, allocations: st.allocations ?? {}, last: st.last ?? {} };
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { version: 1, allocations: {}, last: {} };

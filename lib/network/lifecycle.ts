@@ -14,6 +14,7 @@ import { NetworkOperationError } from './errors';
 import { defaultBridgeName, validateNetworkName } from './names';
 import { Rollback } from './settle';
 import type { HostState, NetworkRecord } from './state';
+import { isObject } from '../validate/options';
 
 /** What to create. */
 export interface NetworkSpec {
@@ -55,7 +56,7 @@ const GROUP_BASE = 0x4e4c0000;
 export async function createNetwork(ctx: NetworkContext, spec: NetworkSpec): Promise<NetworkInfo> {
   const rec = validateSpec(spec);
   const op = `create network ${rec.name}`;
-  const existing = (await ctx.store.snapshot()).networks[rec.name];
+  const existing = (await ctx.store.snapshot()).networks[rec.name] as NetworkRecord | undefined;
   if (existing) {
     if (existing.subnet === rec.subnet && existing.subnet6 === rec.subnet6 && existing.bridge === rec.bridge) return { ...existing };
     throw new ValidationError('network', rec.name, `already exists with subnet ${existing.subnet}`);
@@ -81,7 +82,12 @@ export async function createNetwork(ctx: NetworkContext, spec: NetworkSpec): Pro
       s.networks[rec.name] = rec;
       s.attachments[rec.name] = {};
     });
-    rollback.push(() => ctx.store.update((s) => void (delete s.networks[rec.name], delete s.attachments[rec.name])));
+    rollback.push(() =>
+      ctx.store.update((s) => {
+        delete s.networks[rec.name];
+        delete s.attachments[rec.name];
+      }),
+    );
 
     step = 'create bridge';
     await ctx.host.links.add({ name: rec.bridge, kind: 'bridge', up: true, mtu: rec.mtu });
@@ -112,7 +118,7 @@ export async function createNetwork(ctx: NetworkContext, spec: NetworkSpec): Pro
  */
 export async function deleteNetwork(ctx: NetworkContext, name: string, missingOk: boolean): Promise<boolean> {
   validateNetworkName(name);
-  const rec = (await ctx.store.snapshot()).networks[name];
+  const rec = (await ctx.store.snapshot()).networks[name] as NetworkRecord | undefined;
   if (!rec) {
     if (missingOk) return false;
     throw notFound('network', name, `delete network ${name}`);
@@ -139,7 +145,7 @@ export async function listNetworks(ctx: NetworkContext): Promise<NetworkInfo[]> 
 /** One network with its attachments, or undefined. */
 export async function findNetwork(ctx: NetworkContext, name: string): Promise<NetworkDetails | undefined> {
   const st = await ctx.store.snapshot();
-  const rec = st.networks[validateNetworkName(name)];
+  const rec = st.networks[validateNetworkName(name)] as NetworkRecord | undefined;
   if (!rec) return undefined;
   return { ...rec, attachments: Object.values(st.attachments[name] ?? {}).map((a) => toAttachment(rec, a)) };
 }
@@ -181,7 +187,7 @@ async function removeFirewall(ctx: NetworkContext, rec: NetworkRecord): Promise<
 }
 
 function validateSpec(spec: NetworkSpec): NetworkRecord {
-  if (!spec || typeof spec !== 'object') throw new ValidationError('network spec', spec, 'must be an object');
+  if (!isObject(spec)) throw new ValidationError('network spec', spec, 'must be an object');
   for (const key of Object.keys(spec)) if (!SPEC_KEYS.includes(key)) throw new ValidationError('network spec', key, `unknown option (known: ${SPEC_KEYS.join(', ')})`);
   const name = validateNetworkName(spec.name);
   const pool = new AddressPool(spec.subnet, spec.gateway);

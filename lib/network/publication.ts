@@ -6,6 +6,7 @@
 import { ValidationError } from '../netlink/errors';
 import { formatIp, parseIp } from '../validate/ip';
 import type { AttachmentRecord, BackendRecord, PublicationRecord } from './state';
+import { isObject } from '../validate/options';
 
 /** One backend of a publication: an attached sandbox (by id) and its port. */
 export interface BackendSpec {
@@ -87,8 +88,9 @@ function refPorts(ref: PublicationRef): [number, number | undefined] {
 
 /** The unique key of a publication: "tcp:*:8080", "udp:127.0.0.1:5353", "tcp:*:8000-8010". */
 export function publicationKey(ref: PublicationRef): string {
-  if (!ref || typeof ref !== 'object') throw new ValidationError('publication', ref, 'must be an object like { hostPort: 8080 }');
+  if (!isObject(ref)) throw new ValidationError('publication', ref, 'must be an object like { hostPort: 8080 }');
   const protocol = ref.protocol ?? 'tcp';
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- JavaScript callers may pass any string
   if (protocol !== 'tcp' && protocol !== 'udp') throw new ValidationError('protocol', protocol, 'must be "tcp" or "udp"');
   const [lo, hi] = refPorts(ref);
   const hostIp = canonicalHostIp(ref.hostIp) ?? '*';
@@ -105,10 +107,10 @@ export function toPublication(spec: PublishSpec, attachments: Record<string, Att
     throw new ValidationError('containerPort', spec.containerPort, 'a port range is published to the same port numbers in the container');
   }
   if ((spec.to === undefined) === (spec.backends === undefined)) throw new ValidationError('backends', spec, 'give exactly one of `to` or `backends`');
-  const wanted: BackendSpec[] = spec.backends ?? [{ id: spec.to! }];
+  const wanted: BackendSpec[] = spec.backends ?? (spec.to !== undefined ? [{ id: spec.to }] : []);
   if (wanted.length === 0) throw new ValidationError('backends', spec.backends, 'needs at least one backend');
   const backends: BackendRecord[] = wanted.map((b) => {
-    const att = attachments[b.id];
+    const att = attachments[b.id] as AttachmentRecord | undefined;
     if (!att) throw new ValidationError('backend', b.id, `is not attached to network ${spec.network}`);
     const weight = b.weight ?? 1;
     if (!Number.isInteger(weight) || weight < 1 || weight > 10000) throw new ValidationError('weight', b.weight, 'must be an integer 1-10000');

@@ -7,12 +7,12 @@
  * publications.
  * @module
  */
-import { rejectUnknownKeys } from '../validate/options';
+import { rejectUnknownKeys, isObject } from '../validate/options';
 import { notFound, type NetworkContext } from './context';
 import { validateNetworkName } from './names';
 import { conflicts, publicationKey, toPublication, type BackendSpec, type Publication, type PublicationRef, type PublishSpec } from './publication';
 import { ValidationError } from '../netlink/errors';
-import type { NetworkRecord } from './state';
+import type { NetworkRecord, PublicationRecord } from './state';
 
 /** Filter of `nets.publications.list()`. */
 export interface PublicationFilter {
@@ -28,11 +28,11 @@ function copyPublication(p: Publication): Publication {
 /** Publishes a host port (see `NetworkManager.publish`). */
 export async function publish(ctx: NetworkContext, spec: PublishSpec): Promise<Publication> {
   const pub = await ctx.store.edit(async (s, edits) => {
-    if (!spec || typeof spec !== 'object') throw new ValidationError('publish spec', spec, 'must be an object');
-    const rec = s.networks[validateNetworkName(spec.network)];
+    if (!isObject(spec)) throw new ValidationError('publish spec', spec, 'must be an object');
+    const rec = s.networks[validateNetworkName(spec.network)] as NetworkRecord | undefined;
     if (!rec) throw notFound('network', spec.network, `publish on network ${spec.network}`);
     const p = toPublication({ ...spec, network: rec.name }, s.attachments[rec.name] ?? {});
-    const same = s.publications[p.key];
+    const same = s.publications[p.key] as PublicationRecord | undefined;
     if (same && JSON.stringify(same) === JSON.stringify(p)) return same; // same thing again
     for (const other of edits.overlapping(p.protocol, p.hostPort, p.hostPortEnd)) {
       if (conflicts(other, p)) throw new ValidationError('hostPort', spec.hostPort, `already published (${other.key} on network ${other.network})`);
@@ -50,7 +50,7 @@ export async function setBackends(ctx: NetworkContext, ref: PublicationRef, back
   const key = publicationKey(ref);
   let removed: Publication['backends'] = [];
   const after = await ctx.store.edit(async (s, edits) => {
-    const before = s.publications[key];
+    const before = s.publications[key] as PublicationRecord | undefined;
     if (!before) throw notFound('publication', key, `set the backends of ${key}`);
     const next = toPublication(
       { network: before.network, protocol: before.protocol, hostPort: before.hostPortEnd ? `${before.hostPort}-${before.hostPortEnd}` : before.hostPort, hostIp: before.hostIp, containerPort: before.backends[0].port, backends },
@@ -72,7 +72,7 @@ export async function setBackends(ctx: NetworkContext, ref: PublicationRef, back
 export async function unpublish(ctx: NetworkContext, ref: PublicationRef, missingOk: boolean): Promise<boolean> {
   const key = publicationKey(ref);
   const pub = await ctx.store.edit(async (s, edits) => {
-    const p = s.publications[key];
+    const p = s.publications[key] as PublicationRecord | undefined;
     if (!p) return undefined;
     await ctx.firewall.unpublish(p);
     edits.remove(key);
@@ -97,7 +97,7 @@ export async function listPublications(ctx: NetworkContext, filter?: Publication
 
 /** One publication, or undefined. */
 export async function findPublication(ctx: NetworkContext, ref: PublicationRef): Promise<Publication | undefined> {
-  const p = (await ctx.store.snapshot()).publications[publicationKey(ref)];
+  const p = (await ctx.store.snapshot()).publications[publicationKey(ref)] as PublicationRecord | undefined;
   return p && copyPublication(p);
 }
 
@@ -107,7 +107,7 @@ export async function dropBackends(ctx: NetworkContext, rec: NetworkRecord, gone
     if (p.network !== rec.name || !p.backends.some((b) => b.id && gone.has(b.id))) continue;
     const rest = p.backends.filter((b) => !(b.id && gone.has(b.id)));
     if (rest.length === 0) await unpublish(ctx, p, true);
-    else await setBackends(ctx, p, rest.map((b) => ({ id: b.id!, port: b.port, weight: b.weight })));
+    else await setBackends(ctx, p, rest.map((b) => ({ id: b.id as string, port: b.port, weight: b.weight }))); // a raw-address backend (no id) is refused there, as it always was
   }
 }
 

@@ -123,35 +123,42 @@ export async function reconcile(ctx: ReconcileContext): Promise<Drift[]> {
   if (drift.length === 0) return drift;
   const st = await ctx.state();
   const nets = new Map(Object.values(st.networks).map((n) => [n.name, n]));
+  const netOf = (name: string): NetworkRecord => {
+    const n = nets.get(name);
+    if (!n) throw new Error(`drift reported on network ${name}, which is not in the state`); // check() looks only at recorded networks
+    return n;
+  };
   const rebuilt = new Set<string>();
   for (const d of drift) {
     if ((d.kind === 'bridge-missing' || d.kind === 'bridge-down' || d.kind === 'gateway-missing') && !rebuilt.has(d.network)) {
       rebuilt.add(d.network);
-      await ctx.rebuildNetwork(nets.get(d.network)!);
+      await ctx.rebuildNetwork(netOf(d.network));
     }
   }
   const gone = new Map<string, AttachmentRecord[]>();
   const redo: Array<[NetworkRecord, AttachmentRecord]> = [];
   for (const d of drift) {
-    const rec = nets.get(d.network)!;
+    const rec = netOf(d.network);
     if (d.kind === 'stray-veth') {
       const name = d.detail.split(' ')[0];
       await ctx.host.links.delete(name).catch(() => undefined);
       continue;
     }
     if (!d.id) continue;
-    const att = st.attachments[d.network]?.[d.id];
+    const att = (st.attachments[d.network] as Partial<Record<string, AttachmentRecord>> | undefined)?.[d.id];
     if (!att) continue;
-    if (d.kind === 'sandbox-gone') (gone.get(d.network) ?? gone.set(d.network, []).get(d.network)!).push(att);
-    else if (!redo.some(([r, a]) => r.name === rec.name && a.id === att.id)) redo.push([rec, att]);
+    if (d.kind === 'sandbox-gone') {
+      const list = gone.get(d.network) ?? [];
+      gone.set(d.network, [...list, att]);
+    } else if (!redo.some(([r, a]) => r.name === rec.name && a.id === att.id)) redo.push([rec, att]);
   }
   // Bridges rebuilt from scratch lost their ports: every attachment comes back.
   for (const name of rebuilt) {
     for (const att of Object.values(st.attachments[name] ?? {})) {
-      if (!redo.some(([r, a]) => r.name === name && a.id === att.id) && !(gone.get(name) ?? []).includes(att)) redo.push([nets.get(name)!, att]);
+      if (!redo.some(([r, a]) => r.name === name && a.id === att.id) && !(gone.get(name) ?? []).includes(att)) redo.push([netOf(name), att]);
     }
   }
-  for (const [name, atts] of gone) await ctx.forget(nets.get(name)!, atts);
+  for (const [name, atts] of gone) await ctx.forget(netOf(name), atts);
   for (const [rec, att] of redo) await ctx.reattach(rec, att);
   if (drift.some((d) => d.kind === 'firewall-missing') || rebuilt.size) await ctx.repairFirewall(st);
   return drift;

@@ -20,6 +20,7 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { withFileLock, writeFileAtomic } from './file-lock';
+import { isObject } from '../validate/options';
 
 export interface NetworkRecord {
   name: string;
@@ -155,7 +156,7 @@ interface LegacyJournalLine {
 
 /** A parsed line in the current form (legacy lines converted); undefined for anything else. */
 function journalLine(raw: unknown): JournalLine | undefined {
-  if (!raw || typeof raw !== 'object') return undefined;
+  if (!isObject(raw)) return undefined;
   const r = raw as Partial<JournalLine> & Partial<LegacyJournalLine>;
   if (r.kind === 'publication' && typeof r.journal === 'string' && typeof r.key === 'string') return r as PublicationLine;
   if (r.kind === 'attachment' && typeof r.journal === 'string' && typeof r.network === 'string' && typeof r.id === 'string') return r as AttachmentLine;
@@ -182,7 +183,7 @@ class PortIndex {
 
   /** Sets or removes a publication, keeping the index. */
   apply(key: string, p: PublicationRecord | undefined): void {
-    const old = this.publications[key];
+    const old = this.publications[key] as PublicationRecord | undefined;
     if (old) this.remove(old);
     if (p) {
       this.publications[key] = p;
@@ -328,8 +329,7 @@ export class StateStore {
     if (statOf(this.legacyJournal)) {
       // A state directory of an earlier version: fold its journal into the state file, once.
       const old = this.load(statOf(this.file));
-      this.writeAll(old.state);
-      return this.cache!;
+      return this.writeAll(old.state);
     }
     const st = statOf(this.file);
     const c = this.cache;
@@ -350,7 +350,7 @@ export class StateStore {
     let journalId = '';
     if (st) {
       try {
-        const s = JSON.parse(fs.readFileSync(this.file, 'utf8')) as HostState & { journal?: string };
+        const s = JSON.parse(fs.readFileSync(this.file, 'utf8')) as Partial<HostState> & { journal?: string }; // written by older versions too
         state = { version: 1, networks: s.networks ?? {}, attachments: s.attachments ?? {}, publications: s.publications ?? {} };
         journalId = s.journal ?? '';
       } catch (e) {
@@ -434,12 +434,13 @@ export class StateStore {
   }
 
   /** Rewrites the state file with everything (a new journal id makes the old journal's lines stale), then drops the journal. */
-  private writeAll(s: HostState): void {
+  private writeAll(s: HostState): Cache {
     const journalId = randomBytes(8).toString('hex');
     writeFileAtomic(this.file, JSON.stringify({ version: s.version, networks: s.networks, attachments: s.attachments, publications: s.publications, journal: journalId }, null, 1));
     fs.rmSync(this.journal, { force: true });
     fs.rmSync(this.legacyJournal, { force: true });
     this.cache = { state: s, stamp: stampOf(statOf(this.file)), journalId, journalIno: undefined, journalSize: 0, journalRecords: 0 };
+    return this.cache;
   }
 }
 
@@ -464,7 +465,7 @@ function applyLines(c: Cache, text: string): void {
 
 function applyAttachment(s: HostState, network: string, id: string, att: AttachmentRecord | undefined): void {
   if (att) (s.attachments[network] ??= {})[id] = att;
-  else if (s.attachments[network]) delete s.attachments[network][id];
+  else if (network in s.attachments) delete s.attachments[network][id];
 }
 
 /** What identifies one version of the state file: it is always replaced by a rename, never written in place. */

@@ -60,7 +60,7 @@ export function resolvePriority(family: NftFamily, p: number | string): number {
     if (!Number.isInteger(p) || p < -2147483648 || p > 2147483647) throw new ValidationError('priority', p, 'must be a 32-bit integer');
     return p;
   }
-  const m = /^\s*([a-z]+)\s*(?:([+-])\s*(\d+))?\s*$/.exec(String(p));
+  const m = /^\s*([a-z]+)\s*(?:([+-])\s*(\d+))?\s*$/.exec(p);
   const table = family === 'bridge' ? BRIDGE_PRIORITIES : STANDARD_PRIORITIES;
   if (!m || !Object.hasOwn(table, m[1])) {
     throw new ValidationError('priority', p, `must be a number or one of ${Object.keys(table).join(', ')} (optionally "+ n" / "- n")`);
@@ -98,7 +98,7 @@ export interface Chain {
   /** Several devices (listed this way when there is more than one). */
   devices?: string[];
   /** Chain flags ("hw-offload", ...). */
-  flags?: Array<ChainFlag | string>;
+  flags?: Array<ChainFlag | (string & {})>;
   /** Shown by `nft list` as `comment "..."`. */
   comment?: string;
   /** Kernel-assigned; set when listed or echoed. */
@@ -158,6 +158,7 @@ export function writeNewChain(w: NetlinkWriter, c: Chain, flags: number, chainId
 
 function policyNumber(p: ChainPolicy): number {
   if (p === 'accept') return C.NF_ACCEPT;
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- JavaScript callers are not held to the type
   if (p === 'drop') return C.NF_DROP;
   throw new ValidationError('policy', p, 'must be "accept" or "drop"');
 }

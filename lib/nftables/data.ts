@@ -10,6 +10,7 @@ import { Attributes, type RawAttribute } from '../netlink/parser';
 import { validateNftName } from '../validate/names';
 import type { NetlinkWriter } from '../netlink/writer';
 import * as C from './constants';
+import { isObject } from '../validate/options';
 
 /** A verdict code by name; numbers cover codes nlkit has no name for. */
 export type VerdictCode = 'accept' | 'drop' | 'continue' | 'break' | 'return' | 'jump' | 'goto' | 'queue' | 'stolen' | 'repeat' | 'stop';
@@ -51,7 +52,7 @@ export function verdictName(n: number): VerdictCode | number {
 
 /** Checks a verdict and that jump/goto name a chain. */
 export function validateVerdict(v: Verdict, field = 'verdict'): Verdict {
-  if (!v || typeof v !== 'object') throw new ValidationError(field, v, 'must be { code, chain? }');
+  if (!isObject(v)) throw new ValidationError(field, v, 'must be { code, chain? }');
   verdictNumber(v.code);
   if ((v.code === 'jump' || v.code === 'goto') && v.chain === undefined && v.chainId === undefined) {
     throw new ValidationError(field, v, `${v.code} needs a chain`);

@@ -18,6 +18,7 @@ import { readExpressionBody, readExpressionList, writeExpressionBody, writeExpre
 import { beginNft, familyNumber, messageAttributes, type NftFamily } from './message';
 import type { SetShape } from './set';
 import { UDATA_SET_ELEM_COMMENT, commentValue, joinComment, splitComment } from './userdata';
+import { isObject } from '../validate/options';
 
 /** One field's value, or an array of values for a concatenated type. */
 export type ElementValue = Scalar | Scalar[];
@@ -184,7 +185,7 @@ export function toWireElements(shape: SetShape, elements: readonly SetElement[])
   ranges.sort((x, y) => Buffer.compare(x.lo, y.lo));
   for (let i = 0; i < ranges.length; i++) {
     const r = ranges[i];
-    const next = ranges[i + 1];
+    const next = ranges.at(i + 1);
     if (next && Buffer.compare(next.lo, r.hi) <= 0) {
       throw new ValidationError('elements', [r.e.key, next.e.key], 'intervals overlap');
     }
@@ -247,7 +248,7 @@ export function validateElementNames(target: Pick<ElementTarget, 'table' | 'set'
   validateNftName(target.table, 'table name');
   validateNftName(target.set, 'set name');
   for (const e of elements) {
-    if (!e || typeof e !== 'object') throw new ValidationError('element', e, 'must be an object with a key');
+    if (!isObject(e)) throw new ValidationError('element', e, 'must be an object with a key');
     if (e.comment !== undefined) commentValue(e.comment, 'element comment');
     if (e.object !== undefined) validateNftName(e.object, 'element object');
     if (e.verdict !== undefined) validateVerdict(e.verdict);
@@ -346,7 +347,8 @@ function formatValue(fields: Array<DataType | undefined>, lengths: number[], b: 
   let off = 0;
   for (let i = 0; i < fields.length; i++) {
     const part = b.subarray(off, off + lengths[i]);
-    out.push(fields[i] ? fields[i]!.format(part) : Buffer.from(part));
+    const field = fields[i];
+    out.push(field ? field.format(part) : Buffer.from(part));
     off += alignedLength(lengths[i]);
   }
   return out;
@@ -371,7 +373,7 @@ function formatRange(shape: SetShape, lo: Buffer, hi: Buffer): Pick<SetElement, 
     } else if (a.equals(b)) parts.push(t.format(a));
     else {
       const prefix = t.name === 'ipv4_addr' || t.name === 'ipv6_addr' ? prefixLength(a, b) : undefined;
-      parts.push(prefix !== undefined ? `${t.format(a)}/${prefix}` : `${t.format(a)}-${t.format(b)}`);
+      parts.push(prefix !== undefined ? `${String(t.format(a))}/${prefix}` : `${String(t.format(a))}-${String(t.format(b))}`);
     }
   }
   return { key: shape.keyFields.length > 1 ? parts : parts[0] };
@@ -414,25 +416,25 @@ function finish(shape: SetShape, r: RawElement, base: Pick<SetElement, 'key' | '
 /** Turns received elements into typed ones, reassembling intervals. */
 export function assembleElements(shape: SetShape, raw: RawElement[]): SetElement[] {
   const out: SetElement[] = [];
-  const plain = raw.filter((r) => r.key && !(r.flags & C.NFT_SET_ELEM_CATCHALL));
+  const plain = raw.filter((r): r is RawElement & { key: Buffer } => r.key !== undefined && !(r.flags & C.NFT_SET_ELEM_CATCHALL));
   for (const r of raw) if (r.flags & C.NFT_SET_ELEM_CATCHALL) out.push(finish(shape, r, { key: '' }));
   if (!shape.interval || shape.keyFields.length > 1) {
     // Hash sets list in hash order: sort by key value so listings are stable.
     const t = shape.keyFields.length === 1 ? shape.keyFields[0] : undefined;
     const numericHostOrder = HOST_LITTLE_ENDIAN && t?.hostOrder && t.name !== 'ifname';
     const sortKey = (b: Buffer) => (numericHostOrder ? Buffer.from(b).reverse() : b);
-    plain.sort((x, y) => Buffer.compare(sortKey(x.key!), sortKey(y.key!)));
-    for (const r of plain) out.push(finish(shape, r, r.keyEnd ? formatRange(shape, r.key!, r.keyEnd) : { key: formatValue(shape.keyFields, shape.keyFieldLengths, r.key!) }));
+    plain.sort((x, y) => Buffer.compare(sortKey(x.key), sortKey(y.key)));
+    for (const r of plain) out.push(finish(shape, r, r.keyEnd ? formatRange(shape, r.key, r.keyEnd) : { key: formatValue(shape.keyFields, shape.keyFieldLengths, r.key) }));
     return out;
   }
   // Single-field intervals: walk the boundaries in key order.
-  const sorted = [...plain].sort((x, y) => Buffer.compare(x.key!, y.key!) || (x.flags & C.NFT_SET_ELEM_INTERVAL_END ? -1 : 1));
+  const sorted = [...plain].sort((x, y) => Buffer.compare(x.key, y.key) || (x.flags & C.NFT_SET_ELEM_INTERVAL_END ? -1 : 1));
   for (let i = 0; i < sorted.length; i++) {
     const r = sorted[i];
     if (r.flags & C.NFT_SET_ELEM_INTERVAL_END) continue;
-    const next = sorted[i + 1];
-    const hi = next ? decrement(next.key!) : Buffer.alloc(r.key!.length, 0xff);
-    out.push(finish(shape, r, formatRange(shape, r.key!, hi)));
+    const next = sorted.at(i + 1);
+    const hi = next ? decrement(next.key) : Buffer.alloc(r.key.length, 0xff);
+    out.push(finish(shape, r, formatRange(shape, r.key, hi)));
   }
   return out;
 }

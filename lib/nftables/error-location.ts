@@ -40,7 +40,8 @@ export function describeErrorOffset(batch: Buffer, msgStart: number, offset: num
     const type = batch.readUInt16LE(off + 2) & 0x3fff;
     if (len < 4) return undefined;
     if (target >= off && target < off + len) {
-      const name = NAMES[cmd]?.[type] ?? `attribute ${type}`;
+      const known = (NAMES[cmd] as Partial<Record<number, string>> | undefined)?.[type];
+      const name = known ?? `attribute ${type}`;
       if (target === off) return name;
       // Inside a nested list: name the element (the expression of a rule, the element of a set).
       if ((cmd === C.NFT_MSG_NEWRULE && type === C.NFTA_RULE_EXPRESSIONS) || type === C.NFTA_SET_ELEM_LIST_ELEMENTS) {

@@ -27,6 +27,7 @@ export type { ElementValue, SetElement } from './elements';
 export { GenerationMismatchError, NftCommandError } from './errors';
 export type {
   NftChainEvent,
+  // eslint-disable-next-line @typescript-eslint/no-deprecated -- deprecated alias, still exported; events carry `action`
   NftChange,
   NftElementsEvent,
   NftEvent,

@@ -112,8 +112,8 @@ export function writeNewObject(w: NetlinkWriter, o: NftObject, flags: number): v
       limitCodec.encode(w, { type: 'limit', rate: o.rate, unit: o.unit, burst: o.burst, limitType: o.limitType, invert: o.invert }, nested);
       break;
     default:
-      if (!Buffer.isBuffer((o as OpaqueObject).data)) throw new ValidationError('object data', o.type, 'objects of this type need raw data bytes');
-      w.bytes((o as OpaqueObject).data);
+      if (!Buffer.isBuffer(o.data)) throw new ValidationError('object data', o.type, 'objects of this type need raw data bytes');
+      w.bytes(o.data);
   }
   w.endNest(data);
   const ud = joinComment(o.comment, o.userdata, UDATA_COMMENT);
@@ -158,7 +158,7 @@ export function decodeObject(m: NetlinkMessage): NftObject {
       return { ...base, type, ...l };
     }
     default:
-      return { ...base, type: type as OpaqueObject['type'], data: Buffer.from(raw) };
+      return { ...base, type, data: Buffer.from(raw) };
   }
 }
 

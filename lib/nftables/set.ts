@@ -68,7 +68,7 @@ export interface NftSet {
   /** Object maps: the type of the named objects mapped to. */
   objectType?: ObjectType;
   /** Set flags ("interval", "timeout", ...); "map", "objmap" and "concat" follow from the types. */
-  flags?: Array<SetFlag | string>;
+  flags?: Array<SetFlag | (string & {})>;
   /** Default element timeout in milliseconds (sets with the "timeout" flag). */
   timeout?: number;
   /** Garbage-collection interval in milliseconds. */
@@ -125,8 +125,8 @@ function resolveType(t: SetDataType, len: number | undefined, field: string): Re
     if (len === undefined) throw new ValidationError(field, t, 'a raw type id needs an explicit length');
     const ids = splitTypeId(t);
     const known = ids.map((id) => dataTypeById(id));
-    if (ids.length > 1 && known.every((k) => k && k.size)) {
-      return { id: t, fields: known, fieldLengths: known.map((k) => k!.size), length: len };
+    if (ids.length > 1 && known.every((k): k is DataType => k !== undefined && k.size > 0)) {
+      return { id: t, fields: known, fieldLengths: known.map((k) => k.size), length: len };
     }
     return { id: t, fields: [known.length === 1 ? known[0] : undefined], fieldLengths: [len], length: len };
   }
@@ -267,10 +267,10 @@ export function writeDeleteSet(w: NetlinkWriter, s: SetRef): void {
 function typeFromId(id: number, len: number): { type: SetDataType; explicitLength: boolean } {
   const ids = splitTypeId(id);
   const known = ids.map((x) => dataTypeById(x));
-  if (known.some((k) => !k)) return { type: id, explicitLength: true };
-  if (known.length === 1) return { type: known[0]!.name as DataTypeName, explicitLength: known[0]!.size === 0 || known[0]!.size !== len };
-  const names = known.map((k) => k!.name as DataTypeName);
-  const natural = known.reduce((s, k) => s + alignedLength(k!.size || 4), 0);
+  if (!known.every((k) => k !== undefined)) return { type: id, explicitLength: true };
+  if (known.length === 1) return { type: known[0].name as DataTypeName, explicitLength: known[0].size === 0 || known[0].size !== len };
+  const names = known.map((k) => k.name as DataTypeName);
+  const natural = known.reduce((s, k) => s + alignedLength(k.size || 4), 0);
   return { type: names, explicitLength: natural !== len };
 }
 

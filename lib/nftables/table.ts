@@ -33,7 +33,7 @@ export interface Table {
    * "owner": removed when the netlink socket that created it (this handle) closes,
    * and only that socket may change it.
    */
-  flags?: Array<TableFlag | string>;
+  flags?: Array<TableFlag | (string & {})>;
   /** Shown by `nft list` as `comment "..."`. */
   comment?: string;
   /** Kernel-assigned; set when listed or echoed. */

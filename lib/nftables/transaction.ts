@@ -388,7 +388,7 @@ export class Transaction {
   /** Maps a kernel error to the command it belongs to. */
   private explain(e: unknown, built: { buffer: Buffer; owners: number[]; offsets: number[] }, opts: CommitOptions): unknown {
     if (!(e instanceof NetlinkError) || e.commandIndex === undefined) return e;
-    const owner = built.owners[e.commandIndex];
+    const owner = built.owners[e.commandIndex] as number | undefined; // the kernel's index may point past our commands
     if (owner === undefined || owner < 0) {
       if (e.errno === ERESTART && opts.expectGeneration !== undefined) return new GenerationMismatchError(opts.expectGeneration);
       return e;
@@ -425,7 +425,7 @@ export class Transaction {
 
   private pushRule(r: RuleInput, verb: string, place: (ruleId: number) => RulePlacement, dynamic = false): number {
     if ((r.expressions === undefined) === (r.rule === undefined)) throw new ValidationError('rule', r, 'give exactly one of expressions or rule');
-    const built: BuiltRule = r.rule ? r.rule.build(r.family, this.ids) : { expressions: r.expressions!, anonymousSets: [] };
+    const built: BuiltRule = r.rule ? r.rule.build(r.family, this.ids) : { expressions: r.expressions ?? [], anonymousSets: [] };
     // Inline sets live in the rule's table.
     for (const a of built.anonymousSets) a.set = { ...a.set, family: r.family, table: r.table };
     const rule: Omit<Rule, 'handle'> = {
@@ -472,7 +472,9 @@ export class Transaction {
       description: `${verb} set ${describeSet(s)}`,
       needsSet: s,
       write: (w, ctx) => {
-        writeElements(w, msg, flags, { family: s.family, table: s.table, set: s.name }, ctx.shapes.get(key)!, elements);
+        const shape = ctx.shapes.get(key);
+        if (!shape) throw new Error(`set ${describeSet(s)} was not looked up before writing`); // needsSet makes commit fetch it first
+        writeElements(w, msg, flags, { family: s.family, table: s.table, set: s.name }, shape, elements);
         return 0;
       },
     });

@@ -2,12 +2,14 @@
  * IPv4 and IPv6 addresses on links — RTM_*ADDR.
  * @module
  */
+import { constants as osConstants } from 'node:os';
 import { NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REPLACE } from '../netlink/constants';
-import { ValidationError, checkDeleteOptions, type DeleteOptions } from '../netlink/errors';
+import { NotFoundError, ValidationError, checkDeleteOptions, type DeleteOptions } from '../netlink/errors';
 import { call, dump, type Operation } from '../netlink/operation';
 import { Attributes, u32At, u8At, type NetlinkMessage, type RawAttribute } from '../netlink/parser';
 import { NetlinkWriter } from '../netlink/writer';
 import { afOf, formatIp, parseCidr, parseIp, AF_INET6, type IpFamily } from '../validate/ip';
+import { isAddressOfKey, parseAddressKey } from './address-key';
 import * as C from './constants';
 import { resolveLinkIndex, resolveLinkNames, type LinkRef } from './link';
 import { deleting, type MissingCodes } from './not-found';
@@ -118,6 +120,7 @@ export function decodeAddress(m: NetlinkMessage): Address {
   const out: Address = {
     family,
     link: u32At(p, 4),
+    // eslint-disable-next-line @typescript-eslint/no-deprecated -- deprecated alias of `link`, still filled
     index: u32At(p, 4),
     address: formatIp(own),
     prefixLength,
@@ -218,7 +221,7 @@ function* writeAddress(
   if (opts.metric !== undefined) w.u32(C.IFA_RT_PRIORITY, opts.metric);
   // Resolve the link last, once the whole request has been validated.
   w.view.writeUInt32LE(yield* resolveLinkIndex(link), off + 4);
-  yield* call(w.end().finish(), `${verb} address ${cidrText} on ${typeof link === 'number' ? '#' + link : link}`);
+  yield* call(w.end().finish(), `${verb} address ${cidrText} on ${typeof link === 'number' ? `#${link}` : link}`);
 }
 
 /** The operations on addresses; bound to a handle as `handle.addresses`. */
@@ -243,17 +246,63 @@ export const addressOps = {
   },
 
   /**
-   * Removes an address from a link. Resolves to `true`; an address (or link)
-   * that is not there is a {@link NotFoundError} (code EADDRNOTAVAIL, or
-   * ENODEV for the link), or `false` with `{ missingOk: true }`.
+   * Removes an address: a listed {@link Address} as it is (or `{ link, cidr }`),
+   * or the link and the address as two arguments. Resolves to `true`; an
+   * address (or link) that is not there is a {@link NotFoundError} (code
+   * EADDRNOTAVAIL, or ENODEV for the link), or `false` with `{ missingOk: true }`.
    * @example
+   * for (const a of await h.addresses.list({ link: 'eth0', family: 6 })) await h.addresses.delete(a);
    * await h.addresses.delete('eth0', '10.0.0.2/24');
-   * await h.addresses.delete('eth0', '10.0.0.2/24', { missingOk: true }); // false: gone already
+   * await h.addresses.delete({ link: 'eth0', cidr: '10.0.0.2/24' }, { missingOk: true }); // false: gone already
    */
-  *delete(link: LinkRef, cidr: string, opts: AddressDeleteOptions = {}): Operation<boolean> {
+  *delete(
+    ...args:
+      | [address: { link: LinkRef; cidr: string; peer?: string }, opts?: DeleteOptions]
+      | [link: LinkRef, cidr: string, opts?: AddressDeleteOptions]
+  ): Operation<boolean> {
+    if (typeof args[0] === 'object') {
+      // The key form: the peer comes with the key; options are { missingOk } only.
+      const key = parseAddressKey(args[0]);
+      const missingOk = checkDeleteOptions(args[1]);
+      return yield* deleting(ADDRESS_MISSING, writeAddress(C.RTM_DELADDR, 0, key.link, key.cidr, { peer: key.peer }, 'delete'), missingOk);
+    }
+    const [link, cidr, opts = {}] = args as [LinkRef, string, AddressDeleteOptions?];
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- JavaScript callers may pass null, which the default does not replace
     const { peer, ...rest } = opts ?? {};
     const missingOk = checkDeleteOptions(rest);
     return yield* deleting(ADDRESS_MISSING, writeAddress(C.RTM_DELADDR, 0, link, cidr, { peer }, 'delete'), missingOk);
+  },
+
+  /**
+   * Gets the address a key names: its link (name or index) and `cidr` (a
+   * listed {@link Address} is a key). {@link NotFoundError} (code
+   * EADDRNOTAVAIL, or ENODEV for a link that does not exist) when there is
+   * none. Costs one address dump the kernel filters by link and family, and
+   * one `RTM_GETLINK` (for the link's index, or for its name).
+   * @example
+   * const a = await h.addresses.get({ link: 'eth0', cidr: '10.0.0.2/24' }); // a.flags, a.validLifetime
+   */
+  *get(key: { link: LinkRef; cidr: string; peer?: string }): Operation<Address> {
+    const found = yield* findAddress(key);
+    if (!found) {
+      throw new NotFoundError('address', { errno: osConstants.errno.EADDRNOTAVAIL, operation: `get address ${key.cidr} on ${describeLink(key.link)}` });
+    }
+    return found;
+  },
+
+  /**
+   * Like {@link addressOps.get}, but undefined when there is no such address
+   * (or no such link).
+   * @example
+   * if (!(await h.addresses.find({ link: 'eth0', cidr: '10.0.0.2/24' }))) await h.addresses.add('eth0', '10.0.0.2/24');
+   */
+  *find(key: { link: LinkRef; cidr: string; peer?: string }): Operation<Address | undefined> {
+    try {
+      return yield* findAddress(key);
+    } catch (e) {
+      if (e instanceof NotFoundError) return undefined;
+      throw e;
+    }
   },
 
   /**
@@ -290,9 +339,26 @@ export const addressOps = {
   },
 };
 
+function describeLink(link: LinkRef): string {
+  return typeof link === 'number' ? `#${String(link)}` : link;
+}
+
+/** The address a key names, with its link's name, or undefined: one dump filtered by the kernel, the rest here. */
+function* findAddress(keyInput: unknown): Operation<Address | undefined> {
+  const key = parseAddressKey(keyInput);
+  const index = yield* resolveLinkIndex(key.link);
+  const found = (yield* listAddresses({ link: index, family: key.family })).find((a) => isAddressOfKey(key, a));
+  if (!found) return undefined;
+  // A key naming its link by name has resolved it already.
+  const name = typeof key.link === 'string' ? key.link : (yield* resolveLinkNames([index])).get(index);
+  if (name !== undefined) found.linkName = name;
+  return found;
+}
+
 /** Lists addresses without resolving link names (flush needs none). */
 function* listAddresses(filter: AddressFilter): Operation<Address[]> {
   const index = filter.link !== undefined ? yield* resolveLinkIndex(filter.link) : 0;
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- JavaScript callers are not held to the type
   if (filter.family !== undefined && filter.family !== 4 && filter.family !== 6) {
     throw new ValidationError('family', filter.family, 'must be 4 or 6');
   }

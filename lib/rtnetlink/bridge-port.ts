@@ -9,6 +9,7 @@ import { ValidationError } from '../netlink/errors';
 import type { Attributes } from '../netlink/parser';
 import type { NetlinkWriter } from '../netlink/writer';
 import * as C from './constants';
+import { isObject } from '../validate/options';
 
 /** STP port states (BR_STATE_*), named as `bridge link` prints them. */
 export type BridgePortState = 'disabled' | 'listening' | 'learning' | 'forwarding' | 'blocking';
@@ -53,7 +54,7 @@ export interface BridgePortSettings {
 /** A bridge port's options as the kernel reports them. */
 export interface BridgePortInfo {
   /** STP state ("forwarding", ...), or the number for a state nlkit does not name. */
-  state: BridgePortState | string;
+  state: BridgePortState | (string & {});
   /** STP port priority. */
   priority: number;
   /** STP path cost. */
@@ -114,7 +115,7 @@ export function hasBridgePortSettings(s: BridgePortSettings | undefined): s is B
 
 /** Writes IFLA_BRPORT_* attributes (inside IFLA_PROTINFO). Validates first. */
 export function encodeBridgePort(w: NetlinkWriter, s: BridgePortSettings): void {
-  if (!s || typeof s !== 'object') throw new ValidationError('port', s, 'must be an object of bridge port settings');
+  if (!isObject(s)) throw new ValidationError('port', s, 'must be an object of bridge port settings');
   for (const [key, type] of FLAGS) {
     const v = s[key];
     if (v === undefined) continue;

@@ -6,16 +6,19 @@
  * unicast.
  * @module
  */
+import { constants as osConstants } from 'node:os';
 import { NLM_F_APPEND, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REPLACE } from '../netlink/constants';
-import { ValidationError, checkDeleteOptions, type DeleteOptions } from '../netlink/errors';
+import { NotFoundError, ValidationError, checkDeleteOptions, type DeleteOptions } from '../netlink/errors';
 import { call, dump, type Operation } from '../netlink/operation';
 import { Attributes, s32At, u16At, u8At, type NetlinkMessage, type RawAttribute } from '../netlink/parser';
 import { NetlinkWriter } from '../netlink/writer';
 import { formatIp, formatMac, parseIp, parseMac } from '../validate/ip';
 import * as C from './constants';
+import { parseFdbKey, pickFdbEntry } from './fdb-key';
 import { getLink, resolveLinkIndex, resolveLinkNames, type LinkRef } from './link';
 import { linkOfOptions, ndmsg, type WithLegacyDev } from './neighbour';
 import { deleting, type MissingCodes } from './not-found';
+import { isObject } from '../validate/options';
 
 /** NTF_* flags by the names `bridge -j fdb` prints them. */
 const FLAG_NAMES: Array<[number, string]> = [
@@ -53,7 +56,7 @@ export interface FdbEntry {
   /** Name of the bridge, resolved by nlkit. */
   bridgeName?: string;
   /** "permanent", "static", "dynamic", "stale", or the raw state for others. */
-  state: FdbState | string;
+  state: FdbState | (string & {});
   /** "self", "master", "extern_learn", "offload", "sticky", "router". */
   flags: string[];
   /** VLAN id of the entry, on VLAN-filtering bridges. */
@@ -125,7 +128,7 @@ export interface FdbFilter {
 
 const KNOWN = new Set([C.NDA_LLADDR, C.NDA_DST, C.NDA_CACHEINFO, C.NDA_VLAN, C.NDA_PORT, C.NDA_VNI, C.NDA_IFINDEX, C.NDA_MASTER, C.NDA_SRC_VNI]);
 
-function stateName(s: number): FdbState | string {
+function stateName(s: number): FdbState | (string & {}) {
   if (s & C.NUD_PERMANENT) return 'permanent';
   if (s & C.NUD_NOARP) return 'static';
   if (s & C.NUD_STALE) return 'stale';
@@ -144,6 +147,7 @@ export function decodeFdbEntry(m: NetlinkMessage): FdbEntry {
   const e: FdbEntry = {
     mac: ll ? formatMac(ll) : '',
     link: s32At(p, 4),
+    // eslint-disable-next-line @typescript-eslint/no-deprecated -- deprecated alias of `link`, still filled
     index: s32At(p, 4),
     state: stateName(u16At(p, 8)),
     flags: FLAG_NAMES.filter(([bit]) => flags & bit).map(([, n]) => n),
@@ -177,11 +181,12 @@ type AnyFdbOptions = FdbOptions | WithLegacyDev<FdbOptions>;
 const FDB_MISSING: MissingCodes = { ENOENT: 'fdb entry', ENODEV: 'link' };
 
 function* writeFdb(type: number, flags: number, o: Partial<AnyFdbOptions>, verb: string): Operation<void> {
-  if (!o || typeof o !== 'object') throw new ValidationError('fdb entry', o, 'must be an object with mac and link');
+  if (!isObject(o)) throw new ValidationError('fdb entry', o, 'must be an object with mac and link');
   const link = linkOfOptions(o);
   const mac = parseMac(o.mac, 'mac');
   let ntf = 0;
   if (o.self) ntf |= C.NTF_SELF;
+  // eslint-disable-next-line @typescript-eslint/no-deprecated -- deprecated alias forwards to `bridge`
   if (o.master) ntf |= C.NTF_MASTER;
   if (o.sticky) ntf |= C.NTF_STICKY;
   if (o.externLearned) ntf |= C.NTF_EXT_LEARNED;
@@ -272,12 +277,57 @@ export const fdbOps = {
   },
 
   /**
+   * Gets the entry a key names: `mac` on `link`, in `vlan` (none: the entry
+   * without a VLAN), and where given the VXLAN remote (`dst`, `port`, `vni`,
+   * `srcVni`, `via`) and the `bridge` (a listed entry is a key). Without
+   * `bridge`, the device's own entry where its bridge's FDB holds the MAC
+   * too; without `dst`, a VXLAN MAC's first remote. {@link NotFoundError}
+   * (code ENOENT; ENODEV for a link that does not exist) when there is none.
+   * Costs one FDB dump the kernel filters by `link`, and the names of that
+   * link's entries (docs/api-conventions.md, "Interface names": usually two
+   * `RTM_GETLINK`, the port and its bridge).
+   * @example
+   * const e = await h.fdb.get({ mac: '02:00:00:00:00:0c', link: 'veth1', bridge: 'br0' }); // e.state, e.flags
+   * const remote = await h.fdb.get({ mac: '00:00:00:00:00:00', link: 'vxlan0', dst: '10.0.0.2' });
+   */
+  *get(key: FdbKey | WithLegacyDev<FdbKey>): Operation<FdbEntry> {
+    const found = yield* fdbOps.find(key);
+    if (!found) {
+      const operation = `get fdb entry ${key.mac}${key.dst ? ' dst ' + key.dst : ''} on ${describeLink(linkOfOptions(key))}`;
+      throw new NotFoundError('fdb entry', { errno: osConstants.errno.ENOENT, operation });
+    }
+    return found;
+  },
+
+  /**
+   * Like {@link fdbOps.get}, but undefined when there is no such entry (or
+   * no such link).
+   * @example
+   * if (!(await h.fdb.find({ mac: '00:00:00:00:00:00', link: 'vxlan0', dst: '10.0.0.3' }))) {
+   *   await h.fdb.append({ mac: '00:00:00:00:00:00', link: 'vxlan0', dst: '10.0.0.3' });
+   * }
+   */
+  *find(key: FdbKey | WithLegacyDev<FdbKey>): Operation<FdbEntry | undefined> {
+    const k = parseFdbKey(key);
+    try {
+      const index = yield* resolveLinkIndex(k.link);
+      const via = k.via !== undefined ? yield* resolveLinkIndex(k.via) : undefined;
+      const bridge = k.bridge !== undefined ? yield* resolveLinkIndex(k.bridge) : undefined;
+      return pickFdbEntry(k, { via, bridge }, yield* fdbOps.list({ link: index }));
+    } catch (e) {
+      if (e instanceof NotFoundError) return undefined; // a link of the key does not exist
+      throw e;
+    }
+  },
+
+  /**
    * Lists forwarding entries, of one device/port or one bridge; each carries
    * the names of its link, bridge and `via` interface.
    * @example
    * const remotes = (await h.fdb.list({ link: 'vxlan0' })).map((e) => e.dst);
    */
   *list(filter: FdbFilter = {}): Operation<FdbEntry[]> {
+    // eslint-disable-next-line @typescript-eslint/no-deprecated -- deprecated alias `dev` forwards to `link`
     const linkRef = filter.link !== undefined || filter.dev !== undefined ? linkOfOptions(filter) : undefined;
     const index = linkRef !== undefined ? yield* resolveLinkIndex(linkRef) : undefined;
     const bridge = filter.bridge !== undefined ? yield* resolveLinkIndex(filter.bridge) : undefined;

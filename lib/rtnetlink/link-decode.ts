@@ -8,7 +8,7 @@ import { formatMac } from '../validate/ip';
 import { decodeBridgePort } from './bridge-port';
 import * as C from './constants';
 import { LINK_KINDS } from './link-kinds';
-import type { Link, LinkBase, LinkStats, OperState } from './link-types';
+import type { Link, LinkBase, LinkStats } from './link-types';
 
 
 const KNOWN = new Set([
@@ -47,7 +47,7 @@ export function decodeLink(m: NetlinkMessage): Link {
     flags: flagNames(flags),
     up: (flags & C.IFF_UP) !== 0,
     lowerUp: (flags & C.IFF_LOWER_UP) !== 0,
-    operState: (C.OPER_STATES[operIdx] ?? 'UNKNOWN') as OperState,
+    operState: C.OPER_STATES[operIdx] ?? 'UNKNOWN',
     mtu: a.u32(C.IFLA_MTU) ?? 0,
     linkType: u16At(p, 2),
     group: a.u32(C.IFLA_GROUP) ?? 0,
@@ -95,7 +95,7 @@ export function decodeLink(m: NetlinkMessage): Link {
     if (kind) link.kind = kind;
     const data = li.nested(C.IFLA_INFO_DATA);
     const codec = kind ? LINK_KINDS[kind] : undefined;
-    if (codec) link.info = codec.decode(data ?? new Attributes(Buffer.alloc(0)));
+    if (codec) link.info = codec.decode(data ?? new Attributes(Buffer.alloc(0))) as Link['info'];
     else if (data) link.infoRaw = data.list;
     const portKind = li.string(C.IFLA_INFO_SLAVE_KIND);
     if (portKind) {

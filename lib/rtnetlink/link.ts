@@ -20,6 +20,7 @@ import { LINK_KINDS } from './link-kinds';
 import { decodeLink } from './link-decode';
 import type { Link, LinkAddOptions, LinkCommonOptions, LinkFilter, LinkRef, LinkSetOptions } from './link-types';
 import { deleting, notFoundOn, type MissingCodes } from './not-found';
+import { isObject } from '../validate/options';
 
 export type {
   BridgeLink,
@@ -219,7 +220,7 @@ export const linkOps = {
    */
   *add(opts: LinkAddOptions): Operation<void> {
     validateInterfaceName(opts.name);
-    const codec = LINK_KINDS[opts.kind];
+    const codec = LINK_KINDS[opts.kind] as (typeof LINK_KINDS)[string] | undefined;
     if (!codec) throw new ValidationError('kind', opts.kind, `unsupported; nlkit creates ${Object.keys(LINK_KINDS).join(', ')}`);
     validateCommon(opts);
     if (codec.create) return yield* addCreated(opts, codec.create(opts.name, opts));
@@ -229,7 +230,9 @@ export const linkOps = {
     // Links the kind's options name (a vxlan's dev, a macvlan's parent) are resolved first.
     const indexes = new Map<string | number, number>();
     for (const ref of codec.references?.(opts) ?? []) indexes.set(ref, yield* resolveLinkIndex(checkRef(ref, 'link')));
-    const parent = codec.parent?.(opts);
+    const parentRef = codec.parent?.(opts);
+    const parent = parentRef !== undefined ? indexes.get(parentRef) : undefined;
+    if (parentRef !== undefined && parent === undefined) throw new Error(`link kind ${opts.kind}: parent is not among its references`); // a codec bug
     const fds = new NetnsFdScope();
     try {
       const w = new NetlinkWriter().begin(C.RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
@@ -237,7 +240,7 @@ export const linkOps = {
       w.string(C.IFLA_IFNAME, opts.name);
       writeCommon(w, opts, fds);
       if (master !== undefined) w.u32(C.IFLA_MASTER, master);
-      if (parent !== undefined) w.u32(C.IFLA_LINK, indexes.get(parent)!);
+      if (parent !== undefined) w.u32(C.IFLA_LINK, parent);
       const li = w.nest(C.IFLA_LINKINFO);
       w.string(C.IFLA_INFO_KIND, codec.kind);
       const data = w.nest(C.IFLA_INFO_DATA);
@@ -346,7 +349,7 @@ function* setLink(ref: LinkRef, changes: LinkSetOptions): Operation<void> {
 
 /** Checks the common options up front, so nothing is sent when one is wrong. */
 function validateCommon(o: Omit<LinkCommonOptions, 'name'> | LinkSetOptions): void {
-  if (!o || typeof o !== 'object') throw new ValidationError('options', o, 'must be an object');
+  if (!isObject(o)) throw new ValidationError('options', o, 'must be an object');
   if (o.master !== undefined && o.master !== null) checkRef(o.master, 'master');
   writeCommon(new NetlinkWriter(), { ...o, netns: undefined }, new NetnsFdScope());
 }
@@ -364,6 +367,7 @@ function writeCommon(w: NetlinkWriter, o: Omit<LinkCommonOptions, 'name'> | Link
   if (typeof o.alias === 'string' && o.alias !== '') {
     if (Buffer.byteLength(o.alias) > 255) throw new ValidationError('alias', o.alias, 'longer than 255 bytes');
     // ip prints the alias as is: a control character would forge output lines.
+    // eslint-disable-next-line no-control-regex -- matching control characters is the point
     if (/[\x00-\x1f\x7f]/.test(o.alias)) throw new ValidationError('alias', o.alias, 'must not contain control characters');
     w.string(C.IFLA_IFALIAS, o.alias);
   }

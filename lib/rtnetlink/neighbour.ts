@@ -15,6 +15,7 @@ import * as C from './constants';
 import { resolveLinkIndex, resolveLinkNames, type LinkRef } from './link';
 import { parseProtocol, protocolName } from './names';
 import { deleting, notFoundOn, type MissingCodes } from './not-found';
+import { isObject } from '../validate/options';
 
 /** NUD_* states by the names `ip neigh` accepts after `nud`. */
 const STATES: Array<[number, string]> = [
@@ -150,6 +151,7 @@ export function decodeNeighbour(m: NetlinkMessage): Neighbour {
   const n: Neighbour = {
     family: u8At(p, 0) === AF_INET6 ? 6 : 4,
     link: s32At(p, 4),
+    // eslint-disable-next-line @typescript-eslint/no-deprecated -- deprecated alias of `link`, still filled
     index: s32At(p, 4),
     address: dst ? formatIp(dst) : '',
     // Proxy entries have no NUD state; ip prints none for them.
@@ -195,7 +197,7 @@ export function linkOfOptions(o: { link?: LinkRef; dev?: LinkRef }, field = 'lin
 }
 
 function describe(o: { address: string }, link: LinkRef): string {
-  return `neighbour ${o.address} on ${typeof link === 'number' ? '#' + link : link}`;
+  return `neighbour ${o.address} on ${typeof link === 'number' ? `#${link}` : link}`;
 }
 
 /** The kernel's "no such neighbour" (and "no such link"). */
@@ -204,7 +206,7 @@ const NEIGHBOUR_MISSING: MissingCodes = { ENOENT: 'neighbour', ENODEV: 'link' };
 type AnyNeighbourOptions = NeighbourOptions | WithLegacyDev<NeighbourOptions>;
 
 function* writeNeighbour(type: number, flags: number, o: Partial<AnyNeighbourOptions>, verb: string): Operation<void> {
-  if (!o || typeof o !== 'object') throw new ValidationError('neighbour', o, 'must be an object with link and address');
+  if (!isObject(o)) throw new ValidationError('neighbour', o, 'must be an object with link and address');
   const link = linkOfOptions(o);
   const ip = parseIp(o.address, 'address');
   const adding = type === C.RTM_NEWNEIGH;
@@ -225,7 +227,7 @@ function* writeNeighbour(type: number, flags: number, o: Partial<AnyNeighbourOpt
   if (mac && adding) w.attr(C.NDA_LLADDR, mac);
   if (o.managed && adding) w.u32(C.NDA_FLAGS_EXT, C.NTF_EXT_MANAGED);
   if (protocol !== undefined && adding) w.u8(C.NDA_PROTOCOL, protocol);
-  yield* call(w.end().finish(), `${verb} ${describe({ address: o.address! }, link)}`);
+  yield* call(w.end().finish(), `${verb} ${describe({ address: String(o.address) }, link)}`);
 }
 
 /** The operations on neighbours; bound to a handle as `handle.neighbours`. */
@@ -268,7 +270,7 @@ export const neighbourOps = {
    * const n = await h.neighbours.get({ link: 'eth0', address: '10.0.0.2' }); // n.mac, n.state
    */
   *get(key: NeighbourKey | WithLegacyDev<NeighbourKey>): Operation<Neighbour> {
-    if (!key || typeof key !== 'object') throw new ValidationError('neighbour', key, 'must be an object with link and address');
+    if (!isObject(key)) throw new ValidationError('neighbour', key, 'must be an object with link and address');
     const link = linkOfOptions(key);
     const ip = parseIp(key.address, 'address');
     const index = yield* resolveLinkIndex(link);
@@ -303,10 +305,12 @@ export const neighbourOps = {
    * const arp = await h.neighbours.list({ link: 'eth0', family: 4 });
    */
   *list(filter: NeighbourFilter = {}): Operation<Neighbour[]> {
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- JavaScript callers are not held to the type
     if (filter.family !== undefined && filter.family !== 4 && filter.family !== 6) {
       throw new ValidationError('family', filter.family, 'must be 4 or 6');
     }
     const states = filter.state === undefined ? undefined : [filter.state].flat().map((s) => parseNeighbourState(s));
+    // eslint-disable-next-line @typescript-eslint/no-deprecated -- deprecated alias `dev` forwards to `link`
     const linkRef = filter.link !== undefined || filter.dev !== undefined ? linkOfOptions(filter) : undefined;
     const index = linkRef !== undefined ? yield* resolveLinkIndex(linkRef) : undefined;
     const master = filter.master !== undefined ? yield* resolveLinkIndex(filter.master) : undefined;

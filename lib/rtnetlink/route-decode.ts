@@ -33,6 +33,7 @@ function decodeMultipath(b: Buffer): Nexthop[] {
     if (len < 8 || off + len > b.length) break;
     const flags = b.readUInt8(off + 2);
     const index = b.readInt32LE(off + 4);
+    // eslint-disable-next-line @typescript-eslint/no-deprecated -- deprecated alias of `link`, still filled
     const nh: Nexthop = { weight: b.readUInt8(off + 3) + 1, link: index, index, flags: nhFlagNames(flags) };
     if (flags & C.RTNH_F_ONLINK) nh.onlink = true;
     const a = new Attributes(b, off + 8, off + len);
@@ -73,6 +74,7 @@ export function decodeRoute(m: NetlinkMessage): Route {
   const oif = a.u32(C.RTA_OIF);
   if (oif !== undefined) {
     r.link = oif;
+    // eslint-disable-next-line @typescript-eslint/no-deprecated -- deprecated alias of `link`, still filled
     r.index = oif;
   }
   const ps = a.read(C.RTA_PREFSRC, formatIpAt);

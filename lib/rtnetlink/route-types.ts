@@ -128,7 +128,7 @@ export interface RouteFilter {
   /** Only IPv4 (4) or IPv6 (6) routes; default both. */
   family?: IpFamily;
   /** Table name or number; default "main". Use "all" for every table. */
-  table?: string | number | 'all';
+  table?: (string & {}) | number | 'all';
   /** Routes through this link. */
   link?: LinkRef;
   /** @deprecated use `link` */

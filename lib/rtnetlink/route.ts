@@ -17,6 +17,7 @@ import { deleting, type MissingCodes } from './not-found';
 import { parseProtocol, parseRouteType, parseScope, parseTable, protocolName, routeTypeName } from './names';
 import { decodeRoute, PREFS } from './route-decode';
 import type { Route, RouteFilter, RouteKey, RouteLookupOptions, RouteOptions } from './route-types';
+import { isObject } from '../validate/options';
 
 export type {
   Nexthop,
@@ -63,7 +64,7 @@ function familyOf(o: RouteOptions): IpFamily | undefined {
 }
 
 function* writeRoute(type: number, flags: number, o: RouteOptions, verb: string): Operation<void> {
-  if (!o || typeof o !== 'object') throw new ValidationError('route', o, 'must be an object with at least dst');
+  if (!isObject(o)) throw new ValidationError('route', o, 'must be an object with at least dst');
   const dst = parseDst(o.dst, familyOf(o));
   const routeType = o.type !== undefined ? parseRouteType(o.type) : 1;
   // Like `ip route add`: local, broadcast, anycast and nat routes belong in the local table.
@@ -160,7 +161,7 @@ function encodeRoute(
   if (o.metric !== undefined) w.u32(C.RTA_PRIORITY, checkU32('metric', o.metric));
   if (o.pref !== undefined) {
     if (dst.family !== 6) throw new ValidationError('pref', o.pref, 'IPv6 only');
-    const p = PREFS[o.pref];
+    const p = PREFS[o.pref] as number | undefined;
     if (p === undefined) throw new ValidationError('pref', o.pref, 'one of low, medium, high');
     w.u8(C.RTA_PREF, p);
   }
@@ -313,6 +314,7 @@ function warnDeprecatedLookup(): void {
 /** Lists routes without resolving link names. */
 function* listRoutes(filter: RouteFilter): Operation<Route[]> {
   const family = filter.family;
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- JavaScript callers are not held to the type
   if (family !== undefined && family !== 4 && family !== 6) throw new ValidationError('family', family, 'must be 4 or 6');
   const table = filter.table === 'all' ? undefined : parseTable(filter.table ?? 'main');
   const linkRef = linkOf(filter, 'link');
@@ -371,7 +373,7 @@ function describeKey(key: RouteKey): string {
 
 /** The route a key names (lowest metric first), or undefined. */
 function* findRoute(key: RouteKey): Operation<Route | undefined> {
-  if (!key || typeof key !== 'object') throw new ValidationError('route key', key, 'must be an object with at least dst');
+  if (!isObject(key)) throw new ValidationError('route key', key, 'must be an object with at least dst');
   const dst = parseDst(key.dst, key.family ?? (key.gateway !== undefined ? parseIp(key.gateway, 'gateway').family : undefined));
   const dstText = dst.bytes && dst.length > 0 ? `${formatIp(dst.bytes)}/${dst.length}` : 'default';
   const routeType = key.type !== undefined ? parseRouteType(key.type) : undefined;

@@ -14,6 +14,7 @@ import { validateInterfaceName } from '../validate/names';
 import * as C from './constants';
 import { parseProtocol, parseTable, protocolName, tableName } from './names';
 import { deleting, type MissingCodes } from './not-found';
+import { isObject } from '../validate/options';
 
 /** FR_ACT_* by name. */
 const ACTIONS: Record<string, number> = {
@@ -240,7 +241,7 @@ function checkInt(field: string, v: unknown, min: number, max: number): number {
 
 function portRange(field: string, v: number | Range): Buffer {
   const r = typeof v === 'number' ? { start: v, end: v } : v;
-  if (!r || typeof r !== 'object') throw new ValidationError(field, v, 'a port or { start, end }');
+  if (!isObject(r)) throw new ValidationError(field, v, 'a port or { start, end }');
   const b = Buffer.alloc(4);
   b.writeUInt16LE(checkInt(`${field}.start`, r.start, 0, 65535), 0);
   b.writeUInt16LE(checkInt(`${field}.end`, r.end, r.start, 65535), 2);
@@ -250,6 +251,7 @@ function portRange(field: string, v: number | Range): Buffer {
 function ruleFamily(o: RuleOptions): IpFamily {
   const fromPrefix = (s: string | undefined) => (s !== undefined ? parseCidr(s, 'prefix', { defaultFull: true }).family : undefined);
   const f = o.family ?? fromPrefix(o.src) ?? fromPrefix(o.dst) ?? 4;
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- JavaScript callers are not held to the type
   if (f !== 4 && f !== 6) throw new ValidationError('family', f, 'must be 4 or 6');
   return f;
 }
@@ -259,7 +261,7 @@ function prefix(s: string, field: string, family: IpFamily): Cidr {
 }
 
 function* writeRule(type: number, flags: number, o: RuleOptions, verb: string): Operation<void> {
-  if (!o || typeof o !== 'object') throw new ValidationError('rule', o, 'must be an object');
+  if (!isObject(o)) throw new ValidationError('rule', o, 'must be an object');
   const adding = type === C.RTM_NEWRULE;
   const family = ruleFamily(o);
   const src = o.src !== undefined ? prefix(o.src, 'src', family) : undefined;
@@ -355,6 +357,7 @@ export const ruleOps = {
    * const v4 = await h.rules.list({ family: 4 });
    */
   *list(filter: RuleFilter = {}): Operation<Rule[]> {
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- JavaScript callers are not held to the type
     if (filter.family !== undefined && filter.family !== 4 && filter.family !== 6) {
       throw new ValidationError('family', filter.family, 'must be 4 or 6');
     }

@@ -54,7 +54,7 @@ export async function httpGet(opts: HttpGetOptions): Promise<HttpResponse> {
       (res) => {
         let body = '';
         res.setEncoding('utf8');
-        res.on('data', (d) => (body += d));
+        res.on('data', (d: string) => (body += d));
         res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
         res.on('error', reject);
       },

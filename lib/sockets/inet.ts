@@ -87,6 +87,7 @@ async function withNumericZone(host: string | undefined, netns: NetnsRef | undef
   if (zone === undefined) return host;
   if (parseIp(address, 'host').family !== 6) throw new ValidationError('host', host, 'a zone (%) is for IPv6 link-local addresses only');
   if (/^\d+$/.test(zone)) return host;
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point
   if (zone === '' || /[\x00-\x1f\x7f/\s]/.test(zone)) throw new ValidationError('host', host, 'the zone must be an interface name or index');
   const h = await open(netns === undefined ? {} : { netns });
   try {

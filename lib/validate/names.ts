@@ -11,6 +11,7 @@ import { ValidationError } from '../netlink/errors';
 export const MAX_IFNAME = 15;
 
 /** C0 controls (newline, NUL, ESC, ...), DEL and C1 controls. */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/;
 
 /**

@@ -13,9 +13,18 @@ import { ValidationError } from '../netlink/errors';
  */
 export function rejectUnknownKeys<T extends object>(value: T | undefined, allowed: readonly string[], field: string): T | undefined {
   if (value === undefined) return value;
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new ValidationError(field, value, 'must be an object');
+  if (!isObject(value) || Array.isArray(value)) throw new ValidationError(field, value, 'must be an object');
   for (const key of Object.keys(value)) {
     if (!allowed.includes(key)) throw new ValidationError(field, key, `unknown option (known: ${allowed.join(', ')})`);
   }
   return value;
+}
+
+/**
+ * Whether `value` is a non-null object. Public functions call it on arguments
+ * their types already say are objects: JavaScript callers are not held to
+ * those types, and a clear ValidationError beats a TypeError deep inside.
+ */
+export function isObject(value: unknown): value is object {
+  return typeof value === 'object' && value !== null;
 }

@@ -259,10 +259,11 @@ export class RuleBuilder {
     mark?: MatchValue;
     direction?: 'original' | 'reply' | Negated<'original' | 'reply'>;
   }): this {
-    if (m.state !== undefined) this.add((ctx) => matchBits(ctx, fieldByName('ct state'), CT_STATE_BITS, m.state!));
-    if (m.status !== undefined) this.add((ctx) => matchBits(ctx, fieldByName('ct status'), CT_STATUS_BITS, m.status!));
+    const { state, status } = m;
+    if (state !== undefined) this.add((ctx) => matchBits(ctx, fieldByName('ct state'), CT_STATE_BITS, state));
+    if (status !== undefined) this.add((ctx) => matchBits(ctx, fieldByName('ct status'), CT_STATUS_BITS, status));
     if (m.mark !== undefined) this.match('ct mark', m.mark);
-    if (m.direction !== undefined) this.match('ct direction', m.direction as MatchValue);
+    if (m.direction !== undefined) this.match('ct direction', m.direction);
     return this;
   }
 

@@ -73,9 +73,9 @@ function ctField(name: string, key: string, type: string, len: number): Field {
 
 const ip = (f: NftFamily) => nfprotoDep(f, 4);
 const ip6 = (f: NftFamily) => nfprotoDep(f, 6);
-const tcp = (f: NftFamily) => [l4Dep(6)];
-const udp = (f: NftFamily) => [l4Dep(17)];
-const sctp = (f: NftFamily) => [l4Dep(132)];
+const tcp = () => [l4Dep(6)];
+const udp = () => [l4Dep(17)];
+const sctp = () => [l4Dep(132)];
 
 const FIELDS: Field[] = [
   payload('ip saddr', 'ipv4_addr', 'network', 12, 4, ip),

@@ -124,7 +124,7 @@ export function matchField(ctx: BuildContext, field: Field, value: MatchValue): 
     matchRange(ctx, field, load, v as string, neg);
     return;
   }
-  ctx.push(load, { type: 'cmp', sreg: 1, op, data: parseValue(field, v as Scalar) });
+  ctx.push(load, { type: 'cmp', sreg: 1, op, data: parseValue(field, v) });
 }
 
 function matchPrefix(ctx: BuildContext, field: Field, load: Expression, v: string, op: 'eq' | 'neq'): void {
@@ -185,7 +185,7 @@ export function matchFib(ctx: BuildContext, lookup: FibFlag[], type: FibType | F
   const encode = (t: FibType) => hostU32(FIB_ADDRESS_TYPES.number(t, 'fib type'));
   if (Array.isArray(v)) {
     ctx.push(load);
-    const s = ctx.anonymous({ keyType: 'fib_addrtype' as DataTypeName, interval: false }, v.map((t) => ({ key: encode(t) })));
+    const s = ctx.anonymous({ keyType: 'fib_addrtype', interval: false }, v.map((t) => ({ key: encode(t) })));
     ctx.push({ type: 'lookup', ...s, sreg: 1, ...(neg ? { invert: true } : {}) });
   } else {
     ctx.push(load, { type: 'cmp', sreg: 1, op: neg ? 'neq' : 'eq', data: encode(v) });

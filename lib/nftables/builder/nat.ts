@@ -7,6 +7,7 @@
  * @module
  */
 import { ValidationError } from '../../netlink/errors';
+import { isObject } from '../../validate/options';
 import { parseIp } from '../../validate/ip';
 import { hostU32 } from '../data';
 import { alignedLength, dataTypeByName, type DataTypeName, type Scalar } from '../datatypes';
@@ -87,7 +88,7 @@ export function portNat(ctx: BuildContext, type: 'masq' | 'redir', o: PortNatOpt
 
 /** snat/dnat to an address (range) and optionally a port (range). */
 export function nat(ctx: BuildContext, kind: 'snat' | 'dnat', o: NatOptions): void {
-  if (!o || (o.to === undefined && o.port === undefined)) throw new ValidationError(kind, o, 'needs `to` (an address) and/or `port`');
+  if (!isObject(o) || (o.to === undefined && o.port === undefined)) throw new ValidationError(kind, o, 'needs `to` (an address) and/or `port`');
   if (o.to === undefined) throw new ValidationError(`${kind} to`, o.to, 'an address is required (use redirect for a port only)');
   const family = o.family ?? (ctx.family === 'ip6' ? 'ip6' : ctx.family === 'ip' ? 'ip' : ipFamilyOf(o.to, `${kind} to`));
   const v = family === 'ip6' ? 6 : 4;
@@ -151,7 +152,7 @@ export function natMap(ctx: BuildContext, o: NatMapOptions): void {
     if (withPort && entries.some((e) => e.port === undefined)) throw new ValidationError('entries', entries, 'give a port for every entry or for none');
     const addrType: DataTypeName = family === 'ip6' ? 'ipv6_addr' : 'ipv4_addr';
     const keyOf = (k: Scalar | Scalar[]) => (hostKeys && typeof k !== 'object' ? hostU32(Number(k)) : k);
-    const elements: SetElement[] = entries.map((e) => ({ key: keyOf(e.key), value: withPort ? [e.to, e.port!] : e.to }));
+    const elements: SetElement[] = entries.map((e) => ({ key: keyOf(e.key), value: withPort && e.port !== undefined ? [e.to, e.port] : e.to }));
     lookup = ctx.anonymous({ keyType, keyLength, dataType: withPort ? [addrType, 'inet_service'] : addrType, interval, userdata }, elements);
   }
   ctx.push({ type: 'lookup', ...lookup, sreg: 1, dreg: 1 });

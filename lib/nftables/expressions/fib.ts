@@ -53,7 +53,7 @@ export interface FibExpression extends HasUnknownAttributes {
   /** What the lookup returns. */
   result: FibResult | number;
   /** Lookup inputs and options. */
-  flags: Array<FibFlag | string>;
+  flags: Array<FibFlag | (string & {})>;
 }
 
 export const fibCodec: ExpressionCodec<FibExpression> = {

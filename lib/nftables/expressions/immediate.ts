@@ -31,7 +31,7 @@ export const immediateCodec: ExpressionCodec<ImmediateExpression> = {
     if ((e.data === undefined) === (e.verdict === undefined)) throw new ValidationError('immediate', e, 'needs exactly one of data or verdict');
     w.be32(NFTA_IMMEDIATE_DREG, e.dreg);
     if (e.verdict) writeVerdict(w, NFTA_IMMEDIATE_DATA, e.verdict);
-    else writeValue(w, NFTA_IMMEDIATE_DATA, e.data!);
+    else if (e.data !== undefined) writeValue(w, NFTA_IMMEDIATE_DATA, e.data);
     writeRawAttributes(w, e.unknownAttributes);
   },
   decode(a) {

@@ -45,7 +45,7 @@ export interface LogExpression extends HasUnknownAttributes {
   /** Syslog level (kernel log); the kernel reports it for every non-group log. */
   level?: LogLevel | number;
   /** Extra details to log. */
-  flags?: Array<LogFlag | string>;
+  flags?: Array<LogFlag | (string & {})>;
   /** nflog group (instead of the kernel log). */
   group?: number;
   /** nflog: bytes of each packet copied. */

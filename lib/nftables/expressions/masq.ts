@@ -17,7 +17,7 @@ export interface MasqExpression extends HasUnknownAttributes {
   /** Expression name. */
   type: 'masq';
   /** NAT flags ("random", "persistent", ...). */
-  flags?: Array<NatFlag | string>;
+  flags?: Array<NatFlag | (string & {})>;
   /** Register holding the first port of the port range. */
   regProtoMin?: number;
   /** Register holding the last port of the port range. */

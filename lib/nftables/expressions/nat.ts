@@ -42,7 +42,7 @@ export interface NatExpression extends HasUnknownAttributes {
   /** Register holding the last port of a range. */
   regProtoMax?: number;
   /** NAT flags. */
-  flags?: Array<NatFlag | string>;
+  flags?: Array<NatFlag | (string & {})>;
 }
 
 export const natCodec: ExpressionCodec<NatExpression> = {

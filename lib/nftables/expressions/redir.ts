@@ -21,7 +21,7 @@ export interface RedirExpression extends HasUnknownAttributes {
   /** Register holding the last port of a range. */
   regProtoMax?: number;
   /** NAT flags. */
-  flags?: Array<NatFlag | string>;
+  flags?: Array<NatFlag | (string & {})>;
 }
 
 export const redirCodec: ExpressionCodec<RedirExpression> = {

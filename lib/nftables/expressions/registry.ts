@@ -33,9 +33,11 @@ import { quotaCodec } from './quota';
 import { rangeCodec } from './range';
 import { redirCodec } from './redir';
 import { rejectCodec } from './reject';
+import { isObject } from '../../validate/options';
 
 export type { Expression } from './expression';
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- one table for codecs of different types; each codec is typed where it is defined
 const CODECS: ReadonlyArray<ExpressionCodec<any>> = [
   bitwiseCodec,
   byteorderCodec,
@@ -61,9 +63,11 @@ const CODECS: ReadonlyArray<ExpressionCodec<any>> = [
   rejectCodec,
 ];
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- one table for codecs of different types; each codec is typed where it is defined
 const byType = new Map<string, ExpressionCodec<any>>(CODECS.map((c) => [c.type, c]));
 // NUL-terminated names, encoded once: rules repeat them millions of times in big batches.
 const encodedNames = new Map<string, Buffer>(CODECS.map((c) => [c.type, Buffer.from(c.name + '\0')]));
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- one table for codecs of different types; each codec is typed where it is defined
 const byName = new Map<string, ExpressionCodec<any>>(CODECS.map((c) => [c.name, c]));
 
 /** Kernel names of the expressions nlkit decodes into typed objects. */
@@ -76,7 +80,7 @@ const nested: NestedExpressions<Expression> = {
 
 /** Writes NFTA_EXPR_NAME + NFTA_EXPR_DATA of one expression. */
 export function writeExpressionBody(w: NetlinkWriter, e: Expression): void {
-  if (!e || typeof e !== 'object') throw new ValidationError('expression', e, 'must be an expression object');
+  if (!isObject(e)) throw new ValidationError('expression', e, 'must be an expression object');
   if (e.type === 'opaque') {
     w.string(NFTA_EXPR_NAME, validateNftName(e.name, 'expression name'));
     w.attr(NFTA_EXPR_DATA | 0x8000, e.data);
@@ -84,7 +88,7 @@ export function writeExpressionBody(w: NetlinkWriter, e: Expression): void {
   }
   const codec = byType.get(e.type);
   if (!codec) throw new ValidationError('expression', (e as { type: unknown }).type, 'unknown expression type');
-  w.attr(NFTA_EXPR_NAME, encodedNames.get(e.type)!);
+  w.attr(NFTA_EXPR_NAME, encodedNames.get(e.type) ?? Buffer.from(codec.name + '\0'));
   const n = w.nest(NFTA_EXPR_DATA);
   codec.encode(w, e, nested);
   w.endNest(n);
@@ -102,7 +106,7 @@ function readExpressionAttributes(a: Attributes): Expression {
   const name = a.string(NFTA_EXPR_NAME) ?? '';
   const codec = byName.get(name);
   if (!codec) return { type: 'opaque', name, data: a.copy(NFTA_EXPR_DATA) ?? Buffer.alloc(0) };
-  return codec.decode(a.nested(NFTA_EXPR_DATA) ?? NO_ATTRIBUTES, nested);
+  return codec.decode(a.nested(NFTA_EXPR_DATA) ?? NO_ATTRIBUTES, nested) as Expression;
 }
 
 /** Writes an expression list (NFTA_RULE_EXPRESSIONS, NFTA_SET_EXPRESSIONS, ...) under `attrType`. */

@@ -34,7 +34,7 @@ export interface MacvlanOptions {
 /** A macvlan's options as the kernel reports them (`Link.info` of a macvlan). */
 export interface MacvlanInfo {
   /** The mode, or its number when nlkit does not name it. */
-  mode: MacvlanMode | string;
+  mode: MacvlanMode | (string & {});
   /** The parent is not put in promiscuous mode (passthru). */
   nopromisc: boolean;
   /** Broadcast queue length (`bcqueuelen`), on kernels that report it. */
@@ -47,9 +47,11 @@ export interface MacvlanInfo {
 
 export const macvlan: LinkKind<MacvlanOptions, MacvlanInfo> = {
   kind: 'macvlan',
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- JavaScript callers are not held to the type
   references: (o) => (o.parent !== undefined ? [o.parent] : []),
   parent: (o) => o.parent,
   encode(w, o) {
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- JavaScript callers are not held to the type
     if (o.parent === undefined) throw new ValidationError('parent', o.parent, 'macvlan needs a parent link');
     if (o.mode !== undefined) {
       const m = Object.hasOwn(MODES, o.mode) ? MODES[o.mode] : undefined;

@@ -44,7 +44,7 @@ export interface TunOptions {
 /** A tun/tap device's options as the kernel reports them (`Link.info` of a tun). */
 export interface TunInfo {
   /** "tun" or "tap". */
-  mode: 'tun' | 'tap' | string;
+  mode: 'tun' | 'tap' | (string & {});
   /** Packets carry the packet-information header. */
   pi: boolean;
   /** Packets carry a virtio-net header. */
@@ -75,6 +75,7 @@ export const tun: LinkKind<TunOptions, TunInfo> = {
     // never sent: create() makes the device
   },
   *create(name: string, o: TunOptions): Operation<void> {
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- JavaScript callers are not held to the type
     if (o.mode !== undefined && o.mode !== 'tun' && o.mode !== 'tap') throw new ValidationError('mode', o.mode, 'must be "tun" or "tap"');
     const opts = {
       tap: o.mode === 'tap',

@@ -10,6 +10,7 @@ import { parseMac } from '../../validate/ip';
 import { validateInterfaceName } from '../../validate/names';
 import { IFINFOMSG_LEN, IFLA_ADDRESS, IFLA_IFNAME, IFLA_MTU, IFLA_NET_NS_FD, IFLA_TXQLEN, VETH_INFO_PEER } from '../constants';
 import type { LinkKind } from './kind';
+import { isObject } from '../../validate/options';
 
 /** The far end of a veth pair. */
 export interface VethPeerOptions {
@@ -40,7 +41,7 @@ export const veth: LinkKind<VethOptions, VethInfo> = {
   kind: 'veth',
   encode(w: NetlinkWriter, opts, ctx) {
     const peer = opts.peer;
-    if (!peer || typeof peer !== 'object') throw new TypeError('veth needs peer: { name }');
+    if (!isObject(peer)) throw new TypeError('veth needs peer: { name }');
     validateInterfaceName(peer.name, 'veth peer name');
     const nest = w.nest(VETH_INFO_PEER);
     w.struct(IFINFOMSG_LEN); // ifinfomsg of the peer: all zero

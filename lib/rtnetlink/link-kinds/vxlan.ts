@@ -188,12 +188,13 @@ export const vxlan: LinkKind<VxlanOptions, VxlanInfo> = {
   },
   decode(a: Attributes): VxlanInfo {
     const bool = (t: number) => (a.u8(t) ?? 0) !== 0;
+    const inherit = a.get(IFLA_VXLAN_TTL_INHERIT);
     const info: VxlanInfo = {
       vni: a.u32(IFLA_VXLAN_ID) ?? 0,
       dstPort: a.be16(IFLA_VXLAN_PORT) ?? 0,
       learning: bool(IFLA_VXLAN_LEARNING),
       // A flag when sent, a u8 when the kernel reports it.
-      ttlInherit: a.has(IFLA_VXLAN_TTL_INHERIT) && (a.get(IFLA_VXLAN_TTL_INHERIT)!.length === 0 || a.u8(IFLA_VXLAN_TTL_INHERIT) !== 0),
+      ttlInherit: inherit !== undefined && (inherit.length === 0 || a.u8(IFLA_VXLAN_TTL_INHERIT) !== 0),
       proxy: bool(IFLA_VXLAN_PROXY),
       l2miss: bool(IFLA_VXLAN_L2MISS),
       l3miss: bool(IFLA_VXLAN_L3MISS),
@@ -204,7 +205,7 @@ export const vxlan: LinkKind<VxlanOptions, VxlanInfo> = {
     };
     const remote = a.get(IFLA_VXLAN_GROUP) ?? a.get(IFLA_VXLAN_GROUP6);
     if (remote && remote.some((b) => b !== 0)) {
-      const ip = { family: remote.length === 4 ? 4 : 6, bytes: remote } as IpBytes;
+      const ip: IpBytes = { family: remote.length === 4 ? 4 : 6, bytes: remote };
       if (isMulticast(ip)) info.multicastGroup = formatIp(remote);
       else info.remote = formatIp(remote);
     }

@@ -15,7 +15,11 @@ import { Ipam } from './ipam';
 import { validateNetworkName } from './names';
 import type { NetworkRecord, StateStore } from './state';
 
-/** @internal the manager's parts, handed to each module. */
+/**
+ * The manager's parts, handed to each module. Not exported by the package;
+ * not marked internal either, because the modules' declarations name it
+ * (stripInternal would leave their .d.ts referring to nothing).
+ */
 export interface NetworkContext {
   /** Handle in the host namespace: bridges, host veths, nftables, conntrack. */
   readonly host: Handle;

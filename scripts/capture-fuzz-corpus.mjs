@@ -29,7 +29,6 @@ const { decodeErrorMessage, decodeDoneMessage } = dist('netlink/extack.js');
 const NC = dist('netlink/constants.js');
 const RC = dist('rtnetlink/constants.js');
 const FC = dist('nftables/constants.js');
-const { beginNft } = dist('nftables/message.js');
 const { nftListOps } = dist('nftables/list.js');
 const { Transaction } = dist('nftables/transaction.js');
 const { linkOps, addressOps, routeOps, neighbourOps, fdbOps, ruleOps, conntrackOps } = nl;

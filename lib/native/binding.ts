@@ -106,7 +106,7 @@ export function native(): NativeBinding {
   if (!loaded) {
     assertLinux();
     // lib/native and dist/native both sit two levels below the package root.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- node-gyp-build ships no types; require() lets us type it right here
     const load = require('node-gyp-build') as (dir: string) => NativeBinding;
     loaded = load(path.join(__dirname, '..', '..'));
   }

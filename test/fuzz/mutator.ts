@@ -176,15 +176,24 @@ export function mutate(rnd: Random, msg: Buffer, start: number, donor: { msg: Bu
       const anchor = sites.length && rnd.chance(0.8) ? rnd.pick(sites) : undefined;
       const at = anchor ? anchor.at : Math.min(b.length, 16 + start);
       const out = resize(b, at, 0, piece, anchor ? anchor.parents : []);
-      if (out) (b = out), applied.push('splice');
+      if (out) {
+        b = out;
+        applied.push('splice');
+      }
     } else if (kind === 6 && sites.length) {
       const s = rnd.pick(sites);
       const out = resize(b, s.at, 0, padded(b, s), s.parents);
-      if (out) (b = out), applied.push('duplicate');
+      if (out) {
+        b = out;
+        applied.push('duplicate');
+      }
     } else if (kind === 7 && sites.length) {
       const s = rnd.pick(sites);
       const out = resize(b, s.at, Math.min((s.length + 3) & ~3, b.length - s.at), Buffer.alloc(0), s.parents);
-      if (out) (b = out), applied.push('remove');
+      if (out) {
+        b = out;
+        applied.push('remove');
+      }
     } else if (kind === 8 && sites.length) {
       const s = rnd.pick(sites);
       const t = b.readUInt16LE(s.at + 2);
@@ -216,7 +225,10 @@ export function mutate(rnd: Random, msg: Buffer, start: number, donor: { msg: Bu
       attr.writeUInt16LE(b.readUInt16LE(s.at + 2), 2);
       text.copy(attr, 4);
       const out = resize(b, s.at, (s.length + 3) & ~3, attr, s.parents);
-      if (out) (b = out), applied.push('string');
+      if (out) {
+        b = out;
+        applied.push('string');
+      }
     }
   }
   return { bytes: b, applied };

@@ -39,7 +39,7 @@ describe('nlkit CLI', () => {
   });
 
   it('explains itself and fails clearly on unknown commands', () => {
-    expect(execFileSync(process.execPath, ['bin/nlkit.js', '--help'], { cwd: root, encoding: 'utf8' })).toMatch(/^  demo  [\s\S]*^  net create  [\s\S]*^  publish  /m);
+    expect(execFileSync(process.execPath, ['bin/nlkit.js', '--help'], { cwd: root, encoding: 'utf8' })).toMatch(/^ {2}demo {2}[\s\S]*^ {2}net create {2}[\s\S]*^ {2}publish {2}/m);
     let code = 0;
     let err = '';
     try {
@@ -257,6 +257,7 @@ describe('nlkit network commands (in a test host namespace, never the real host)
     const cmd = ['node', 'bin/nlkit.js', '--host', box.ns('clihost'), '--state-dir', stateDir, 'detach', 'web', '--all'].join(' ');
     const r = spawnSync('script', ['-qec', cmd, '/dev/null'], { cwd: root, encoding: 'utf8', timeout: 60_000, stdio: ['ignore', 'pipe', 'pipe'] });
     expect(r.status).toBe(0);
+    // eslint-disable-next-line no-control-regex -- the progress line's escape codes are what is checked
     expect(r.stdout).toMatch(/\r\x1b\[2Kdetaching from web {2}\[[#.]{20}\] {2}\d+\/12 /);
     expect(r.stdout).toMatch(/12\/12 {2}100%/);
     expect(r.stdout).toMatch(/detached 12 sandboxes from web: /);

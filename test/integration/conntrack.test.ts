@@ -6,7 +6,6 @@
 //   ext (192.168.50.2) ──vext── gw ──vc1── c1 (10.0.1.2)
 //                                  └─vc2── c2 (10.0.2.2)
 import * as dgram from 'node:dgram';
-import type * as net from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { NotFoundError, bindUdp, connectTcp, listenTcp, rule, setSysctl, type Handle } from '../../lib';
 import { useNetns } from '../helpers/netns';

@@ -12,7 +12,7 @@ export async function nftListedObjectsAreKeys(): Promise<void> {
   for (const t of await h.nft.tables.list({ family: 'inet' })) {
     const same: nft.Table = await h.nft.tables.get(t);
     const maybe: nft.Table | undefined = await h.nft.tables.find(t);
-    void same, maybe;
+    void [same, maybe];
   }
   for (const c of await h.nft.chains.list({ family: 'inet', table: 'nat' })) await h.nft.chains.get(c);
   for (const r of await h.nft.rules.list({ family: 'inet', table: 'nat', chain: 'post' })) await h.nft.rules.get(r);
@@ -23,7 +23,7 @@ export async function nftListedObjectsAreKeys(): Promise<void> {
   for (const o of await h.nft.objects.list({ type: 'counter' })) await h.nft.objects.find(o);
   const { rules }: nft.Ruleset = await h.nft.ruleset.get({ family: 'inet' });
   const { id }: nft.Generation = await h.nft.generation.get();
-  void rules, id;
+  void [rules, id];
   // @ts-expect-error tables have no chain to filter by
   await h.nft.tables.list({ chain: 'post' });
 }
@@ -39,7 +39,7 @@ export async function everyStreamHasTypeAndAction(): Promise<void> {
     if (e.type === 'rule') {
       const rule: IpRule = e.rule;
       const action: 'new' | 'del' = e.action;
-      void rule, action;
+      void [rule, action];
     }
   }
   // @ts-expect-error subscribe options are StreamOptions only
@@ -50,14 +50,14 @@ export async function networksTakeWhatTheyList(): Promise<void> {
   for (const p of await nets.publications.list({ network: 'web' })) {
     const removed: boolean = await nets.unpublish(p, { missingOk: true });
     const same: Publication = await nets.publications.get(p);
-    void removed, same;
+    void [removed, same];
   }
   const web = await nets.get('web');
   for (const a of web.attachments) await nets.detach('web', a);
   const one: boolean = await nets.detach('web', 'c1');
   const many: number = await nets.detach('web', ['c1', { id: 'c2' }], { missingOk: true });
   const gone: boolean = await nets.delete('web', { missingOk: true });
-  void one, many, gone;
+  void [one, many, gone];
   // @ts-expect-error detach takes { missingOk } only
   await nets.detach('web', 'c1', { force: true });
 }

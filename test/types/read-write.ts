@@ -3,7 +3,7 @@
 // and the wrong things stay type errors (`@ts-expect-error` fails the build
 // when the error it expects disappears). Compiled, never run:
 // test/unit/api-types.test.ts, or `npx tsc -p test/types/tsconfig.json`.
-import type { ConntrackEntry, FdbEntry, Handle, IpRule, Link, Neighbour, Route, SyncHandle } from '../../lib';
+import type { Address, ConntrackEntry, FdbEntry, Handle, IpRule, Link, Neighbour, Route, SyncHandle } from '../../lib';
 
 declare const h: Handle;
 declare const hs: SyncHandle;
@@ -14,7 +14,7 @@ export async function listedObjectsPassToDelete(): Promise<void> {
     const removed: boolean = await h.routes.delete(r);
     await h.routes.delete(r, { missingOk: true });
     const again: Route = await h.routes.get(r);
-    void removed, again;
+    void [removed, again];
   }
   const rules: IpRule[] = await h.rules.list();
   for (const r of rules) await h.rules.delete(r, { missingOk: true });
@@ -26,6 +26,20 @@ export async function listedObjectsPassToDelete(): Promise<void> {
     const same: Neighbour | undefined = await h.neighbours.find(n);
     void same;
   }
+  const addresses: Address[] = await h.addresses.list({ link: 'eth0' });
+  for (const a of addresses) {
+    const same: Address = await h.addresses.get(a);
+    const maybe: Address | undefined = await h.addresses.find(a);
+    const removed: boolean = await h.addresses.delete(a, { missingOk: true });
+    void same, maybe, removed;
+  }
+  const positional: boolean = await h.addresses.delete('eth0', '10.0.0.2/24', { peer: '10.0.0.1', missingOk: true });
+  const syncAddressRemoved: boolean = hs.addresses.delete(addresses[0]);
+  const fdbEntry: FdbEntry = await h.fdb.get(fdb[0]);
+  const fdbMaybe: FdbEntry | undefined = await h.fdb.find({ mac: '02:00:00:00:00:01', link: 'vxlan0', dst: '10.0.0.2' });
+  const rule: IpRule = await h.rules.get(rules[0]);
+  const ruleMaybe: IpRule | undefined = await h.rules.find({ priority: 100 });
+  void positional, syncAddressRemoved, fdbEntry, fdbMaybe, rule, ruleMaybe;
   const entries: ConntrackEntry[] = await h.conntrack.list({ protocol: 'udp' });
   for (const e of entries) {
     const removed: boolean = await h.conntrack.delete(e, { missingOk: true });
@@ -33,7 +47,7 @@ export async function listedObjectsPassToDelete(): Promise<void> {
   }
   const flushed: number = await h.conntrack.flush({ protocol: 'udp' });
   const syncRemoved: boolean = hs.routes.delete(routes[0], { missingOk: true });
-  void flushed, syncRemoved;
+  void [flushed, syncRemoved];
 }
 
 export function linkNarrowsByKind(l: Link): void {
@@ -74,7 +88,7 @@ export async function namesTellWhatTheKernelSaysByIndex(): Promise<void> {
   const bridgeName: string | undefined = e.bridgeName;
   const [a] = await h.addresses.list();
   const on: string | undefined = a.linkName;
-  void viaIndex, viaName, bridge, bridgeName, on;
+  void [viaIndex, viaName, bridge, bridgeName, on];
 }
 
 export async function wrongThingsStayErrors(): Promise<void> {
@@ -82,6 +96,10 @@ export async function wrongThingsStayErrors(): Promise<void> {
   await h.links.delete('veth0', { missingOk: true, force: true });
   // @ts-expect-error the FIB lookup is routes.lookup(destination); get takes a key
   const viaGet: Promise<Route> = h.routes.find('10.0.0.1');
+  // @ts-expect-error a listed address carries its peer: the key form's options are { missingOk } only
+  await h.addresses.delete({ link: 'eth0', cidr: '10.0.0.2/32' }, { peer: '10.0.0.1' });
+  // @ts-expect-error the positional form needs the address
+  await h.addresses.delete('eth0');
   // @ts-expect-error an FDB entry's bridge is an interface, not the old boolean flag
   await h.fdb.add({ mac: '02:00:00:00:00:01', link: 'veth0', bridge: true });
   void viaGet;

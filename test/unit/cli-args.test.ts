@@ -138,6 +138,7 @@ describe('progress', () => {
     let out = '';
     const p = new Progress({ write: (s: string) => (out += s), isTTY: true, columns: 120 }, true);
     p.update('detaching from web', 50, 200);
+    // eslint-disable-next-line no-control-regex -- the progress line's escape codes are what is checked
     expect(out).toMatch(/^\r\x1b\[2Kdetaching from web {2}\[#{5}\.{15}\] {2}50\/200 {2}25%/);
     p.clear();
     expect(out.endsWith('\r\x1b[2K')).toBe(true);

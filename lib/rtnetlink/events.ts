@@ -20,6 +20,7 @@ import { rejectUnknownKeys } from '../validate/options';
 import { AF_INET, AF_INET6, type IpFamily } from '../validate/ip';
 import { addressOps, decodeAddress, type Address } from './address';
 import * as C from './constants';
+import { EventLinkNames } from './event-names';
 import { decodeFdbEntry, fdbOps, type FdbEntry } from './fdb';
 import { decodeLink, linkOps, type Link } from './link';
 import { decodeNeighbour, neighbourOps, type Neighbour } from './neighbour';
@@ -125,9 +126,19 @@ export interface SubscribeOptions extends StreamOptions {
   groups?: EventGroup[];
   /** Only IPv4 or IPv6 addresses, routes, neighbours and rules (links and FDB entries always come). */
   family?: IpFamily;
+  /**
+   * Put interface names on the events' objects as list results have them
+   * (`linkName`, `bridgeName`, `viaName`, `masterName`, `parentName`).
+   * Default: on when the stream subscribes to `link`. Costs one link dump
+   * when the stream starts; the names are then kept current from the
+   * stream's own link events (the stream joins the link group for that, and
+   * passes link events on only when subscribed to them): no request per
+   * event. See docs/api-conventions.md, "Interface names".
+   */
+  resolveNames?: boolean;
 }
 
-const SUBSCRIBE_KEYS = ['groups', 'family', ...STREAM_OPTION_KEYS];
+const SUBSCRIBE_KEYS = ['groups', 'family', 'resolveNames', ...STREAM_OPTION_KEYS];
 
 /**
  * An event stream: iterate it with `for await`; `break` (or close()) ends it
@@ -236,8 +247,13 @@ export class RtnetlinkEvents {
     if (groups.size === 0) throw new ValidationError('groups', opts.groups, 'subscribe to at least one group');
     const family = opts.family;
     if (family !== undefined && family !== 4 && family !== 6) throw new ValidationError('family', family, 'must be 4 or 6');
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- JavaScript callers are not held to the type
+    if (opts.resolveNames !== undefined && typeof opts.resolveNames !== 'boolean') throw new ValidationError('resolveNames', opts.resolveNames, 'must be a boolean');
+    const resolveNames = opts.resolveNames ?? groups.has('link');
     const numbers = new Set<number>();
     for (const g of groups) for (const f of family ? [family] : ([4, 6] as const)) for (const n of GROUPS[g][f]) numbers.add(n);
+    // Names are kept current from link events: join their group even when the caller does not want them.
+    if (resolveNames) numbers.add(C.RTNLGRP_LINK);
     // Join first, dump second: whatever changes during the dump is queued, not lost.
     const sub = new NetlinkSubscription({
       protocol: NETLINK_ROUTE,
@@ -247,9 +263,17 @@ export class RtnetlinkEvents {
       maxQueued: opts.maxQueued,
     });
     this.live.add(sub);
+    const names = resolveNames ? new EventLinkNames((op) => this.src.run(op)) : undefined;
+    // The starting link dump runs once joined (a failure surfaces at the first event).
+    if (names) sub.ready.then(() => names.start()).catch(() => undefined);
+    const wanted = (ev: RtnetlinkEvent) => groups.has('link') || (ev.type !== 'link' && ev.type !== 'bridgePort');
     return eventStream<RtnetlinkEvent>({
       subscription: sub,
-      decode: (m) => decodeEvent(m, family),
+      decode: (m) => {
+        const ev = decodeEvent(m, family);
+        if (!ev || !names) return ev;
+        return names.name(ev).then((named) => (wanted(named) ? named : undefined));
+      },
       existing: () => existing(this.src, groups, family),
       includeExisting: opts.includeExisting,
       resyncOnOverrun: opts.resyncOnOverrun,

@@ -4,8 +4,9 @@
  * interface, firewall mark...
  * @module
  */
+import { constants as osConstants } from 'node:os';
 import { NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL } from '../netlink/constants';
-import { ValidationError, checkDeleteOptions, type DeleteOptions } from '../netlink/errors';
+import { NotFoundError, ValidationError, checkDeleteOptions, type DeleteOptions } from '../netlink/errors';
 import { call, dump, type Operation } from '../netlink/operation';
 import { Attributes, u32At, u8At, type NetlinkMessage, type RawAttribute } from '../netlink/parser';
 import { NetlinkWriter } from '../netlink/writer';
@@ -14,6 +15,7 @@ import { validateInterfaceName } from '../validate/names';
 import * as C from './constants';
 import { parseProtocol, parseTable, protocolName, tableName } from './names';
 import { deleting, type MissingCodes } from './not-found';
+import { parseRuleKey } from './rule-key';
 import { isObject } from '../validate/options';
 
 /** FR_ACT_* by name. */
@@ -349,6 +351,36 @@ export const ruleOps = {
   *delete(rule: RuleOptions, opts?: DeleteOptions): Operation<boolean> {
     const missingOk = checkDeleteOptions(opts);
     return yield* deleting(RULE_MISSING, writeRule(C.RTM_DELRULE, 0, rule, 'delete'), missingOk);
+  },
+
+  /**
+   * Gets the rule a key names: as for {@link ruleOps.delete}, the first rule
+   * (in priority order) of the key's family (given, or its prefixes', else
+   * IPv4) matching every field the key gives; `priority` alone is enough, a
+   * listed rule names itself. {@link NotFoundError} (code ENOENT) when there
+   * is none. The kernel has no "get one rule" request and filters rule dumps
+   * by family only: costs one dump of the family's rules, matched here.
+   * @example
+   * const r = await h.rules.get({ priority: 100 }); // r.src, r.table
+   * const v6 = await h.rules.get({ family: 6, priority: 100, table: 100 });
+   */
+  *get(key: RuleOptions): Operation<Rule> {
+    const found = yield* ruleOps.find(key);
+    if (!found) {
+      const what = [key.priority !== undefined ? `pref ${String(key.priority)}` : '', key.src ? `from ${key.src}` : '', key.dst ? `to ${key.dst}` : ''].filter(Boolean).join(' ');
+      throw new NotFoundError('ip rule', { errno: osConstants.errno.ENOENT, operation: `get rule${what ? ' ' + what : ''}` });
+    }
+    return found;
+  },
+
+  /**
+   * Like {@link ruleOps.get}, but undefined when there is no such rule.
+   * @example
+   * if (!(await h.rules.find({ priority: 100, table: 100 }))) await h.rules.add({ priority: 100, src: '10.1.0.0/16', table: 100 });
+   */
+  *find(key: RuleOptions): Operation<Rule | undefined> {
+    const k = parseRuleKey(key);
+    return (yield* ruleOps.list({ family: k.family })).find((r) => k.matches(r));
   },
 
   /**

@@ -246,8 +246,8 @@ export class RtnetlinkEvents {
     for (const g of groups) if (!EVENT_GROUPS.includes(g)) throw new ValidationError('group', g, `one of ${EVENT_GROUPS.join(', ')}`);
     if (groups.size === 0) throw new ValidationError('groups', opts.groups, 'subscribe to at least one group');
     const family = opts.family;
-    if (family !== undefined && family !== 4 && family !== 6) throw new ValidationError('family', family, 'must be 4 or 6');
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- JavaScript callers are not held to the type
+    if (family !== undefined && family !== 4 && family !== 6) throw new ValidationError('family', family, 'must be 4 or 6');
     if (opts.resolveNames !== undefined && typeof opts.resolveNames !== 'boolean') throw new ValidationError('resolveNames', opts.resolveNames, 'must be a boolean');
     const resolveNames = opts.resolveNames ?? groups.has('link');
     const numbers = new Set<number>();

@@ -31,7 +31,7 @@ export async function listedObjectsPassToDelete(): Promise<void> {
     const same: Address = await h.addresses.get(a);
     const maybe: Address | undefined = await h.addresses.find(a);
     const removed: boolean = await h.addresses.delete(a, { missingOk: true });
-    void same, maybe, removed;
+    void [same, maybe, removed];
   }
   const positional: boolean = await h.addresses.delete('eth0', '10.0.0.2/24', { peer: '10.0.0.1', missingOk: true });
   const syncAddressRemoved: boolean = hs.addresses.delete(addresses[0]);
@@ -39,7 +39,7 @@ export async function listedObjectsPassToDelete(): Promise<void> {
   const fdbMaybe: FdbEntry | undefined = await h.fdb.find({ mac: '02:00:00:00:00:01', link: 'vxlan0', dst: '10.0.0.2' });
   const rule: IpRule = await h.rules.get(rules[0]);
   const ruleMaybe: IpRule | undefined = await h.rules.find({ priority: 100 });
-  void positional, syncAddressRemoved, fdbEntry, fdbMaybe, rule, ruleMaybe;
+  void [positional, syncAddressRemoved, fdbEntry, fdbMaybe, rule, ruleMaybe];
   const entries: ConntrackEntry[] = await h.conntrack.list({ protocol: 'udp' });
   for (const e of entries) {
     const removed: boolean = await h.conntrack.delete(e, { missingOk: true });

@@ -52,7 +52,10 @@ export function parseRuleKey(key: RuleOptions): ParsedRuleKey {
   const tests: Array<(r: Rule) => boolean> = [];
   const src = samePrefix(key.src, 'src', family);
   const dst = samePrefix(key.dst, 'dst', family);
-  tests.push((r) => src(r.src), (r) => dst(r.dst));
+  tests.push(
+    (r) => src(r.src),
+    (r) => dst(r.dst),
+  );
   const u32 = (field: keyof RuleOptions & keyof Rule) => {
     const v = key[field];
     if (v === undefined) return;

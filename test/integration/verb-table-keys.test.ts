@@ -84,7 +84,10 @@ describe('keys against the kernel', () => {
     for (const a of listed) expect(await h().addresses.delete(a)).toBe(true);
     const [ptp] = await h().addresses.list({ link: 'kp1', family: 4 });
     expect(await h().addresses.delete(ptp)).toBe(true);
-    const left = (dev: string) => ipJson(ns(), 'addr', 'show', 'dev', dev)[0].addr_info.filter((a: any) => a.scope === 'global').map((a: any) => `${a.local}/${a.prefixlen}`);
+    const left = (dev: string) =>
+      ipJson(ns(), 'addr', 'show', 'dev', dev)[0]
+        .addr_info.filter((a: any) => a.scope === 'global')
+        .map((a: any) => `${a.local}/${a.prefixlen}`);
     expect(left('kbr')).toEqual(['10.80.0.1/24']);
     expect(left('kp1')).toEqual([]);
     expect(await h().addresses.delete(listed[0], { missingOk: true })).toBe(false);
@@ -106,7 +109,9 @@ describe('keys against the kernel', () => {
     }
     const sticky = await h().fdb.get({ mac: '02:00:00:00:08:02', link: 'kp0', bridge: 'kbr' });
     expect(await h().fdb.find({ mac: '02:00:00:00:08:01', link: 'kp0', bridge: 'kbr', vlan: 20 })).toBeUndefined();
-    const remotes = bridgeJson(ns(), 'fdb', 'show', 'dev', 'kvx').filter((e) => e.mac === '00:00:00:00:00:00').map((e) => e.dst);
+    const remotes = bridgeJson(ns(), 'fdb', 'show', 'dev', 'kvx')
+      .filter((e) => e.mac === '00:00:00:00:00:00')
+      .map((e) => e.dst);
     for (const dst of remotes) expect((await h().fdb.get({ mac: '00:00:00:00:00:00', link: 'kvx', dst })).dst).toBe(dst);
     expect(await h().fdb.find({ mac: '00:00:00:00:00:00', link: 'kvx', dst: '10.80.0.9' })).toBeUndefined();
     for (const e of await h().fdb.list({ link: 'kp0' })) expect(await h().fdb.get(e)).toEqual(e);
@@ -115,7 +120,11 @@ describe('keys against the kernel', () => {
     expect({ code: err.code, what: err.what }).toEqual({ code: 'ENOENT', what: 'fdb entry' });
     // What get returned deletes that entry, and only it.
     expect(await h().fdb.delete(sticky)).toBe(true);
-    expect(bridgeJson(ns(), 'fdb', 'show', 'dev', 'kp0').filter((e) => e.mac.startsWith('02:00:00:00:08')).map((e) => e.mac)).toEqual(['02:00:00:00:08:01']);
+    expect(
+      bridgeJson(ns(), 'fdb', 'show', 'dev', 'kp0')
+        .filter((e) => e.mac.startsWith('02:00:00:00:08'))
+        .map((e) => e.mac),
+    ).toEqual(['02:00:00:00:08:01']);
   });
 
   it('rules.get/find by key agree with ip -j rule: the first of the priority, or the one the other fields name', async () => {

@@ -62,7 +62,12 @@ function fdbMessage(index: number, mac: string, extra: { bridge?: number; vlan?:
 }
 
 describe('addresses: delete takes a listed address; get and find by key', () => {
-  const table = [addressMessage(3, '10.0.0.2/24'), addressMessage(3, '10.0.0.3/24'), addressMessage(3, 'fd00::2/64'), addressMessage(3, '10.9.0.1/32', '10.9.0.2')];
+  const table = [
+    addressMessage(3, '10.0.0.2/24'),
+    addressMessage(3, '10.0.0.3/24'),
+    addressMessage(3, 'fd00::2/64'),
+    addressMessage(3, '10.9.0.1/32', '10.9.0.2'),
+  ];
   const kernel = (r: NetlinkMessage): Answer => (r.type === C.RTM_GETADDR ? table : r.type === C.RTM_GETLINK ? [linkMessage(3, 'eth1')] : []);
 
   it('a listed Address passes to delete as it is: the same request as the positional form', () => {
@@ -74,7 +79,7 @@ describe('addresses: delete takes a listed address; get and find by key', () => 
     expect(byKey[0].payload.equals(positional[0].payload)).toBe(true);
   });
 
-  it("a listed point-to-point address names its peer (IFA_ADDRESS) in the delete", () => {
+  it('a listed point-to-point address names its peer (IFA_ADDRESS) in the delete', () => {
     const ptp = decodeAddress(table[3]);
     expect(ptp.peer).toBe('10.9.0.2');
     const byKey = drive(addressOps.delete(ptp)).requests[0];
@@ -84,7 +89,9 @@ describe('addresses: delete takes a listed address; get and find by key', () => 
   it('the key form takes { missingOk } only, resolves to false when missing; bad keys are ValidationErrors', () => {
     const missing = (_r: NetlinkMessage, c: NetlinkCall) => new NetlinkError({ errno: 99, operation: c.operation });
     expect(drive(addressOps.delete({ link: 3, cidr: '10.0.0.9/24' }, { missingOk: true }), missing).result).toBe(false);
-    expect(() => drive(addressOps.delete({ link: 3, cidr: '10.0.0.9/24' }), missing)).toThrow(expect.objectContaining({ name: 'NotFoundError', code: 'EADDRNOTAVAIL' }));
+    expect(() => drive(addressOps.delete({ link: 3, cidr: '10.0.0.9/24' }), missing)).toThrow(
+      expect.objectContaining({ name: 'NotFoundError', code: 'EADDRNOTAVAIL' }),
+    );
     expect(() => addressOps.delete({ link: 3, cidr: '10.0.0.9/24' }, { missingOk: true, peer: '10.0.0.1' } as never).next()).toThrow(ValidationError);
     expect(() => addressOps.delete({ link: 3 } as never).next()).toThrow(expect.objectContaining({ field: 'cidr' }));
     expect(() => addressOps.delete({ cidr: '10.0.0.9/24' } as never).next()).toThrow(expect.objectContaining({ field: 'link' }));
@@ -94,7 +101,10 @@ describe('addresses: delete takes a listed address; get and find by key', () => 
   it('get is one dump the kernel filters by link and family, then the name of the link', () => {
     const { result, requests } = drive(addressOps.get({ link: 3, cidr: '10.0.0.3/24' }), kernel);
     expect(result).toMatchObject({ cidr: '10.0.0.3/24', link: 3, linkName: 'eth1' });
-    expect(kinds(requests)).toEqual([[C.RTM_GETADDR, true], [C.RTM_GETLINK, false]]);
+    expect(kinds(requests)).toEqual([
+      [C.RTM_GETADDR, true],
+      [C.RTM_GETLINK, false],
+    ]);
     expect(requests[0].payload[0]).toBe(2); // AF_INET
     expect(requests[0].payload.readUInt32LE(4)).toBe(3); // ifa_index
   });
@@ -102,7 +112,10 @@ describe('addresses: delete takes a listed address; get and find by key', () => 
   it('a key naming the link by name costs the name lookup only; IPv6 keys compare as the kernel prints them', () => {
     const { result, requests } = drive(addressOps.get({ link: 'eth1', cidr: 'fd00:0::2/64' }), kernel);
     expect(result).toMatchObject({ cidr: 'fd00::2/64', linkName: 'eth1' });
-    expect(kinds(requests)).toEqual([[C.RTM_GETLINK, false], [C.RTM_GETADDR, true]]);
+    expect(kinds(requests)).toEqual([
+      [C.RTM_GETLINK, false],
+      [C.RTM_GETADDR, true],
+    ]);
     expect(requests[1].payload[0]).toBe(AF_INET6);
   });
 
@@ -112,7 +125,9 @@ describe('addresses: delete takes a listed address; get and find by key', () => 
   });
 
   it('get of no such address is a NotFoundError (EADDRNOTAVAIL); find is undefined, also for a missing link', () => {
-    expect(() => drive(addressOps.get({ link: 3, cidr: '10.0.0.9/24' }), kernel)).toThrow(expect.objectContaining({ name: 'NotFoundError', code: 'EADDRNOTAVAIL', what: 'address' }));
+    expect(() => drive(addressOps.get({ link: 3, cidr: '10.0.0.9/24' }), kernel)).toThrow(
+      expect.objectContaining({ name: 'NotFoundError', code: 'EADDRNOTAVAIL', what: 'address' }),
+    );
     expect(drive(addressOps.find({ link: 3, cidr: '10.0.0.9/24' }), kernel).result).toBeUndefined();
     const noLink = (_r: NetlinkMessage, c: NetlinkCall) => new NetlinkError({ errno: 19, operation: c.operation });
     expect(drive(addressOps.find({ link: 'eth9', cidr: '10.0.0.2/24' }), noLink).result).toBeUndefined();
@@ -143,7 +158,10 @@ describe('fdb: get and find by key', () => {
     expect(requests[0].type).toBe(C.RTM_GETNEIGH);
     expect(isDump(requests[0])).toBe(true);
     expect(requests[0].payload.readInt32LE(4)).toBe(4);
-    expect(requests.slice(1).map((r) => [r.type, isDump(r)])).toEqual([[C.RTM_GETLINK, false], [C.RTM_GETLINK, false]]);
+    expect(requests.slice(1).map((r) => [r.type, isDump(r)])).toEqual([
+      [C.RTM_GETLINK, false],
+      [C.RTM_GETLINK, false],
+    ]);
   });
 
   it('the VLAN is part of the key; upper-case MACs match', () => {
@@ -165,7 +183,9 @@ describe('fdb: get and find by key', () => {
   });
 
   it('no such entry: get is a NotFoundError (ENOENT), find undefined; bad keys are ValidationErrors before anything is sent', () => {
-    expect(() => drive(fdbOps.get({ mac: '02:00:00:00:00:09', link: 4 }), kernel)).toThrow(expect.objectContaining({ name: 'NotFoundError', code: 'ENOENT', what: 'fdb entry' }));
+    expect(() => drive(fdbOps.get({ mac: '02:00:00:00:00:09', link: 4 }), kernel)).toThrow(
+      expect.objectContaining({ name: 'NotFoundError', code: 'ENOENT', what: 'fdb entry' }),
+    );
     expect(drive(fdbOps.find({ mac: '02:00:00:00:00:09', link: 4 }), kernel).result).toBeUndefined();
     expect(() => fdbOps.get({ mac: 'nope', link: 4 }).next()).toThrow(expect.objectContaining({ field: 'mac' }));
     expect(() => fdbOps.find({ mac: '02:00:00:00:00:09', link: 4, vlan: 5000 }).next()).toThrow(expect.objectContaining({ field: 'vlan' }));

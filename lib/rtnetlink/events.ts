@@ -231,13 +231,17 @@ export class RtnetlinkEvents {
    * the handle's namespace takes a thread): changes are captured from
    * `await stream.ready` on, and queue until read, even before iteration
    * starts. With `includeExisting` the state is listed after joining, so
-   * nothing falls in between.
+   * nothing falls in between. Objects carry interface names (`linkName`,
+   * ...) when subscribed to `link`, or with `resolveNames: true`.
    * @example
    * const events = h.events.subscribe({ groups: ['link', 'address'], includeExisting: true });
    * for await (const ev of events) {
    *   if (ev.type === 'link') console.log(ev.action, ev.link.name, ev.link.operState);
+   *   if (ev.type === 'address') console.log(ev.action, ev.address.cidr, 'on', ev.address.linkName);
    *   if (ev.type === 'overrun') { ... resync ... }
    * }
+   * // names without link events: one link dump at the start, no request per event
+   * const routes = h.events.subscribe({ groups: ['route'], resolveNames: true });
    */
   subscribe(opts: SubscribeOptions = {}): EventStream {
     if (this.closed) throw new ClosedError('subscribe to events');

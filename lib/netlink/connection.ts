@@ -73,7 +73,7 @@ export function checkCloseOptions(opts: unknown): CloseOptions {
   }
   const drain = (opts as CloseOptions).drain;
   if (drain !== undefined && typeof drain !== 'boolean') throw new ValidationError('drain', drain, 'must be a boolean');
-  return opts as CloseOptions;
+  return opts;
 }
 
 /**
@@ -185,21 +185,21 @@ export class NetlinkConnection extends ConnectionCore implements AsyncExecutor {
     };
     this.adopt = adopt;
     this.openSocket = opts.openSocket;
-    if (this.openSocket) this.startOpening();
+    if (this.openSocket) this.startOpening(this.openSocket);
     else adopt(opts.fd);
   }
 
   private readonly adopt: (fd: number | undefined) => void;
   private readonly openSocket?: () => Promise<number>;
 
-  private startOpening(): void {
-    this.opening = this.openSocket!().then(
+  private startOpening(openSocket: () => Promise<number>): void {
+    this.opening = openSocket().then(
       (fd) => {
         this.opening = undefined;
         if (this.closed) native().closeFd(fd);
         else this.adopt(fd);
       },
-      (e) => {
+      (e: unknown) => {
         this.opening = undefined; // the next call tries again
         throw fromNative('open netlink socket', e);
       },
@@ -209,7 +209,7 @@ export class NetlinkConnection extends ConnectionCore implements AsyncExecutor {
 
   /** Resolves once the socket exists (made now if an earlier attempt failed). */
   private whenOpen(): Promise<void> | undefined {
-    if (!this.socket && !this.opening && this.openSocket && !this.closed) this.startOpening();
+    if (!this.socket && !this.opening && this.openSocket && !this.closed) this.startOpening(this.openSocket);
     return this.opening;
   }
 
@@ -267,12 +267,13 @@ export class NetlinkConnection extends ConnectionCore implements AsyncExecutor {
     }
     await this.acquireDumpSlot();
     const queue: NetlinkMessage[] = [];
-    let done = false;
+    // Set from the socket's callbacks: `as boolean` keeps TypeScript from narrowing them to their first value.
+    let done = false as boolean;
     let failure: Error | undefined;
     let wake: (() => void) | undefined;
-    let paused = false;
+    let paused = false as boolean;
     let abandoned = false;
-    let started = false;
+    let started = false as boolean;
     const resume = () => {
       if (!paused) return;
       paused = false;
@@ -296,8 +297,7 @@ export class NetlinkConnection extends ConnectionCore implements AsyncExecutor {
       });
       started = true;
       for (;;) {
-        while (queue.length) {
-          const m = queue.shift()!;
+        for (let m = queue.shift(); m !== undefined; m = queue.shift()) {
           if (paused && queue.length <= STREAM_LOW_WATER) resume();
           yield m;
         }
@@ -313,6 +313,7 @@ export class NetlinkConnection extends ConnectionCore implements AsyncExecutor {
         abandoned = true;
         queue.length = 0;
         resume();
+        // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- `done` is set by the socket's callback while we wait
         while (!done) await new Promise<void>((r) => (wake = r));
       }
       this.releaseDumpSlot();
@@ -379,7 +380,8 @@ export class NetlinkConnection extends ConnectionCore implements AsyncExecutor {
     this.tracker.add(p);
     this.ref();
     try {
-      this.socket!.send(c.message, first, c.kind === 'batch');
+      if (!this.socket) throw new Error('no socket after checkOpen'); // unreachable: failed like a send
+      this.socket.send(c.message, first, c.kind === 'batch');
     } catch (e) {
       // Not queued (no thread could be started: EAGAIN): never sent.
       this.tracker.fail(fromNative(c.operation, e), p);
@@ -475,7 +477,8 @@ export class NetlinkSyncConnection extends ConnectionCore implements SyncExecuto
   private once(c: NetlinkCall): { replies: NetlinkMessage[]; interrupted: boolean } {
     this.checkOpen(c.operation);
     const [first, last] = this.stamp(c);
-    let outcome: { err?: Error; replies: NetlinkMessage[]; interrupted: boolean } | undefined;
+    // Set by the tracker's callback: the assertion keeps TypeScript from narrowing it to undefined.
+    let outcome = undefined as { err?: Error; replies: NetlinkMessage[]; interrupted: boolean } | undefined;
     const p = new PendingRequest(c.kind, c.operation, first, last, (err, replies, interrupted) => {
       outcome = { err, replies, interrupted };
     });
@@ -504,8 +507,7 @@ export class NetlinkSyncConnection extends ConnectionCore implements SyncExecuto
       this.tracker.feed(parseMessages(buf));
     }
     if (!outcome) throw new Error('unreachable: request did not settle');
-    const o = outcome as { err?: Error; replies: NetlinkMessage[]; interrupted: boolean };
-    if (o.err) throw o.err;
-    return o;
+    if (outcome.err) throw outcome.err;
+    return outcome;
   }
 }

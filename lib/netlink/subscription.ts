@@ -86,12 +86,12 @@ export class NetlinkSubscription {
         if (this.closed) native().closeFd(fd);
         else adopt(fd);
       },
-      (e) => {
+      (e: unknown) => {
         throw fromNative('open netlink subscription', e);
       },
     );
-    this.ready.catch((e: Error) => {
-      this.failure = e; // next() reports it
+    this.ready.catch((e: unknown) => {
+      this.failure = e instanceof Error ? e : new Error(String(e)); // next() reports it
       this.wake();
     });
   }
@@ -119,6 +119,7 @@ export class NetlinkSubscription {
       } finally {
         this.waiter = undefined;
         this.waiting = false;
+        // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- close() may have run while we waited
         if (!this.closed) this.socket?.unref();
       }
     }

@@ -72,7 +72,7 @@ export function parseCommandLine(argv: readonly string[], specs: readonly Option
       const spec = byName.get(name);
       if (!spec) throw new UsageError(`unknown option --${name}${suggest(name, specs)}`);
       take(spec, eq < 0 ? undefined : a.slice(eq + 1), `--${name}`);
-    } else if (a.length === 2 && a[0] === '-' && a[1] !== '-' && !/\d/.test(a[1])) {
+    } else if (a.length === 2 && a.startsWith('-') && a[1] !== '-' && !/\d/.test(a[1])) {
       const spec = byShort.get(a[1]);
       if (!spec) throw new UsageError(`unknown option ${a}`);
       take(spec, undefined, a);

@@ -204,7 +204,7 @@ export class NetlinkConnection extends ConnectionCore implements AsyncExecutor {
         throw fromNative('open netlink socket', e);
       },
     );
-    this.opening.catch(() => {}); // reported to each call that waits for it
+    this.opening.catch(() => undefined); // reported to each call that waits for it
   }
 
   /** Resolves once the socket exists (made now if an earlier attempt failed). */

@@ -348,7 +348,7 @@ function decodeString(buf: Buffer, start: number, end: number): string {
   if (n === 0) return '';
   if (!ascii || n > 64) return buf.toString('utf8', start, nul);
   const hit = seenStrings.get(h);
-  if (hit !== undefined && hit.length === n) {
+  if (hit?.length === n) {
     let k = 0;
     while (k < n && hit.charCodeAt(k) === buf[start + k]) k++;
     if (k === n) return hit;

@@ -333,7 +333,7 @@ export class StateStore {
     }
     const st = statOf(this.file);
     const c = this.cache;
-    if (c && c.stamp === stampOf(st)) {
+    if (c?.stamp === stampOf(st)) {
       const jt = statOf(this.journal);
       if (!jt && c.journalIno === undefined) return c;
       if (jt && jt.ino === c.journalIno && Number(jt.size) >= c.journalSize) {
@@ -454,7 +454,7 @@ function applyLines(c: Cache, text: string): void {
     } catch {
       continue;
     }
-    if (!l || l.journal !== c.journalId || !c.journalId) continue;
+    if (l?.journal !== c.journalId || !c.journalId) continue;
     c.journalRecords++;
     if (l.kind === 'attachment') applyAttachment(c.state, l.network, l.id, l.attachment);
     else if (c.index) c.index.apply(l.key, l.publication);

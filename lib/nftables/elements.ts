@@ -191,7 +191,7 @@ export function toWireElements(shape: SetShape, elements: readonly SetElement[])
     }
     out.push({ key: r.lo, flags: 0, source: r.e });
     const end = increment(r.hi);
-    if (end && !(next && next.lo.equals(end))) out.push({ key: end, flags: C.NFT_SET_ELEM_INTERVAL_END, source: r.e });
+    if (end && !(next?.lo.equals(end))) out.push({ key: end, flags: C.NFT_SET_ELEM_INTERVAL_END, source: r.e });
   }
   return out;
 }

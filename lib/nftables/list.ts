@@ -99,7 +99,7 @@ export function shapeOfMessage(m: NetlinkMessage): SetShape {
     throw e;
   }
   const lengths = decodeFieldLengths(m);
-  if (lengths && lengths.length === shape.keyFields.length) shape.keyFieldLengths = lengths;
+  if (lengths?.length === shape.keyFields.length) shape.keyFieldLengths = lengths;
   return shape;
 }
 

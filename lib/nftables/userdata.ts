@@ -94,11 +94,11 @@ export function splitComment(buf: Buffer | undefined, commentType: number): { co
 /** Userdata holding `comment` plus any extra TLV bytes; undefined when there is neither. */
 export function joinComment(comment: string | undefined, rest: Buffer | undefined, commentType: number): Buffer | undefined {
   // nft prints a comment found in raw userdata too: it gets the same checks.
-  const raw = rest && rest.length ? parseUdata(rest)?.find((t) => t.type === commentType) : undefined;
+  const raw = rest?.length ? parseUdata(rest)?.find((t) => t.type === commentType) : undefined;
   if (raw) validateNftText(raw.value.toString('utf8', 0, raw.value.length - (raw.value[raw.value.length - 1] === 0 ? 1 : 0)), 'userdata comment');
-  if (comment === undefined) return rest && rest.length ? rest : undefined;
+  if (comment === undefined) return rest?.length ? rest : undefined;
   const c = buildUdata([{ type: commentType, value: commentValue(comment) }]);
-  const out = rest && rest.length ? Buffer.concat([c, rest]) : c;
+  const out = rest?.length ? Buffer.concat([c, rest]) : c;
   if (out.length > NFT_USERDATA_MAXLEN) throw new ValidationError('comment', comment, `userdata is at most ${NFT_USERDATA_MAXLEN} bytes`);
   return out;
 }

@@ -162,7 +162,7 @@ export function decodeNeighbour(m: NetlinkMessage): Neighbour {
   if (ext & C.NTF_EXT_MANAGED) n.flags.push('managed');
   if (flags & C.NTF_PROXY) n.proxy = true;
   const ll = a.get(C.NDA_LLADDR);
-  if (ll && ll.length) n.mac = formatMac(ll);
+  if (ll?.length) n.mac = formatMac(ll);
   const probes = a.u32(C.NDA_PROBES);
   if (probes !== undefined) n.probes = probes;
   const ci = a.get(C.NDA_CACHEINFO);

@@ -106,7 +106,7 @@ function* writeRoute(type: number, flags: number, o: RouteOptions, verb: string)
   };
 }
 
-type Hop = { gw?: Buffer; index: number; weight: number; onlink: boolean };
+interface Hop { gw?: Buffer; index: number; weight: number; onlink: boolean }
 
 /** The link of options that take `link` (or the deprecated `dev`; both must agree). */
 function linkOf(o: { link?: LinkRef; dev?: LinkRef }, field: string): LinkRef | undefined {

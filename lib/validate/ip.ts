@@ -66,7 +66,7 @@ function parseV6(s: string): Buffer | undefined {
   let tail = '';
   const dbl = s.indexOf('::');
   if (dbl >= 0) {
-    if (s.indexOf('::', dbl + 1) >= 0) return undefined;
+    if (s.includes('::', dbl + 1)) return undefined;
     head = s.slice(0, dbl);
     tail = s.slice(dbl + 2);
   }

@@ -204,13 +204,13 @@ export const vxlan: LinkKind<VxlanOptions, VxlanInfo> = {
       external: bool(IFLA_VXLAN_COLLECT_METADATA),
     };
     const remote = a.get(IFLA_VXLAN_GROUP) ?? a.get(IFLA_VXLAN_GROUP6);
-    if (remote && remote.some((b) => b !== 0)) {
+    if (remote?.some((b) => b !== 0)) {
       const ip: IpBytes = { family: remote.length === 4 ? 4 : 6, bytes: remote };
       if (isMulticast(ip)) info.multicastGroup = formatIp(remote);
       else info.remote = formatIp(remote);
     }
     const local = a.get(IFLA_VXLAN_LOCAL) ?? a.get(IFLA_VXLAN_LOCAL6);
-    if (local && local.some((b) => b !== 0)) info.local = formatIp(local);
+    if (local?.some((b) => b !== 0)) info.local = formatIp(local);
     const dev = a.u32(IFLA_VXLAN_LINK);
     if (dev) info.dev = dev;
     const range = a.get(IFLA_VXLAN_PORT_RANGE);

@@ -70,6 +70,7 @@ export function resolvePriority(family: NftFamily, p: number | string): number {
   return m[2] === '-' ? base - off : base + off;
 }
 
+/** Chain flags nlkit names; others come back as text. */
 export type ChainFlag = 'hw-offload' | 'binding';
 const CHAIN_FLAGS = new FlagTable<ChainFlag | 'base'>('chain flag', [
   ['base', C.NFT_CHAIN_BASE],

@@ -19,7 +19,7 @@ export type {
   WeightedBackend,
 } from './builder/builder';
 export type { FieldName } from './builder/fields';
-export type { Chain, ChainHook, ChainPolicy, ChainRef, ChainType, PriorityName } from './chain';
+export type { Chain, ChainFlag, ChainHook, ChainPolicy, ChainRef, ChainType, PriorityName } from './chain';
 export { resolvePriority } from './chain';
 export type { Verdict, VerdictCode } from './data';
 export type { DataTypeName, Scalar } from './datatypes';

@@ -98,5 +98,11 @@ export function rawStream<T = NetlinkMessage>(
   decode: (m: NetlinkMessage) => T | undefined = (m) => m as T,
 ): EventStream<T | OverrunEvent> {
   // Without includeExisting the stream never yields `synced`.
-  return eventStream<T>({ subscription: sub, decode, existing: async function* () {} }) as EventStream<T | OverrunEvent>;
+  return eventStream<T>({
+    subscription: sub,
+    decode,
+    existing: async function* () {
+      // a raw subscription has nothing to list first
+    },
+  }) as EventStream<T | OverrunEvent>;
 }

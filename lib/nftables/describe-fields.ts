@@ -121,7 +121,7 @@ export interface BitField {
 
 const bits = (name: string, type: string, offset: number, len: number, mask: string, shift: number) => ({ name, type, offset, len, mask, shift });
 
-const BIT_FIELDS: Record<'ip' | 'ip6', ReturnType<typeof bits>[]> = {
+const BIT_FIELDS: Record<'ip' | 'ip6', Array<ReturnType<typeof bits>>> = {
   ip: [
     bits('ip version', 'integer', 0, 1, 'f0', 4),
     bits('ip hdrlength', 'integer', 0, 1, '0f', 0),

@@ -51,7 +51,7 @@ export function verdictText(v: Verdict): string {
 }
 
 /** ` random,fully-random,persistent` in nft's order. */
-export function natFlags(flags: ReadonlyArray<string> | undefined): string {
+export function natFlags(flags: readonly string[] | undefined): string {
   const shown = ['random', 'fully-random', 'persistent'].filter((f) => flags?.includes(f));
   return shown.length ? ` ${shown.join(',')}` : '';
 }

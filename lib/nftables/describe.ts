@@ -326,7 +326,7 @@ class RuleDescriber {
       // `tcp flags syn / syn,ack`: these of the masked flags are set.
       if (isFlagType(v.type) && !zero) return `${v.text} ${op}${formatBytes(v.type, data)} / ${formatBytes(v.type, v.mask)}`;
       if (maskNum !== 0) {
-        const xor = v.xor && v.xor.some((b) => b !== 0) ? ` ^ ${formatBytes(v.type, v.xor, names, v.bigEndian)}` : '';
+        const xor = v.xor?.some((b) => b !== 0) ? ` ^ ${formatBytes(v.type, v.xor, names, v.bigEndian)}` : '';
         return `${v.text} & ${formatBytes(v.type, v.mask, names, v.bigEndian)}${xor} ${op === '' ? '==' : op.trim()} ${formatBytes(v.type, data, names, v.bigEndian)}`;
       }
     }

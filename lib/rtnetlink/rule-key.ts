@@ -109,7 +109,7 @@ export function parseRuleKey(key: RuleOptions): ParsedRuleKey {
     const want = range(field, v, field === 'uidRange' ? 0xfffffffe : 65535);
     tests.push((r) => {
       const have = r[field];
-      return have !== undefined && have.start === want.start && have.end === want.end;
+      return have?.start === want.start && have.end === want.end;
     });
   }
   if (key.l3mdev !== undefined) {

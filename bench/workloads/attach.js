@@ -5,7 +5,7 @@
  * loopback and interface up, default route, state recorded) into existing
  * namespaces and into namespaces nlkit creates, against the same plumbing
  * done by spawning `ip` from Node; then tearing the 50 down with
- * `nets.detachMany()` (one bulk delete), `nets.detach()` one by one, and
+ * `nets.detach(network, ids)` (one bulk delete), `nets.detach()` one by one, and
  * `ip link del` per sandbox.
  */
 const fs = require('node:fs');
@@ -19,7 +19,7 @@ const NETNS = 'create and delete a network namespace (per namespace, 50 per run)
 const TEARDOWN = 'tear down 50 sandboxes (total)';
 const SEQ = 'nlkit, `nets.attach()`, existing namespace, one after another';
 const SEQ_CREATE = 'nlkit, `nets.attach({ create: true })`, namespace created by nlkit, one after another';
-const BULK = 'nlkit, `nets.detachMany()` (one bulk delete)';
+const BULK = 'nlkit, `nets.detach(network, ids)` (one bulk delete)';
 
 /** Runs `run` warmup + runs times; records ms per item (`per`) or the total. */
 async function timed(ctx, spec) {
@@ -141,11 +141,11 @@ module.exports = {
       const ids = sandboxes.slice();
       await timed(ctx, {
         group: TEARDOWN, variant: BULK, runs,
-        setup: attachAll, run: () => nets.detachMany('bench', ids),
+        setup: attachAll, run: () => nets.detach('bench', ids),
       });
       await timed(ctx, {
-        group: TEARDOWN, variant: 'nlkit, `nets.detachMany()`, namespaces created by nlkit (deleted with them)', runs,
-        setup: attachOwned, run: () => nets.detachMany('bench', owned),
+        group: TEARDOWN, variant: 'nlkit, `nets.detach(network, ids)`, namespaces created by nlkit (deleted with them)', runs,
+        setup: attachOwned, run: () => nets.detach('bench', owned),
       });
       await timed(ctx, {
         group: TEARDOWN, variant: 'nlkit, `nets.detach()` one after another', ...slow,

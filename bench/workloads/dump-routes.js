@@ -33,7 +33,7 @@ module.exports = {
     try {
       await h.links.add({ name: 'd0', kind: 'bridge', up: true });
       const index = (await h.links.get('d0')).index;
-      const routes = Array.from({ length: n }, (_, i) => ({ dst: `10.${64 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}/32`, dev: index }));
+      const routes = Array.from({ length: n }, (_, i) => ({ dst: `10.${64 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}/32`, link: index }));
       await Promise.all(routes.map((r) => h.routes.add(r)));
       await measureDump(ctx, h, ns, {
         group: 'route dump (5,000 routes, main table, listed and decoded)',

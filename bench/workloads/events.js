@@ -27,7 +27,7 @@ module.exports = {
     try {
       await h.links.add({ name: 'd0', kind: 'bridge', up: true });
       const index = (await h.links.get('d0')).index;
-      const list = Array.from({ length: n }, (_, i) => ({ dst: `10.${64 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}/32`, dev: index }));
+      const list = Array.from({ length: n }, (_, i) => ({ dst: `10.${64 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}/32`, link: index }));
       const doChurn = async () => {
         await Promise.all(list.map((r) => churn.routes.add(r)));
         await Promise.all(list.map((r) => churn.routes.delete(r)));
@@ -42,11 +42,11 @@ module.exports = {
           const consumed = (async () => {
             for await (const e of events) {
               if (e.type === 'overrun') overruns++;
-              if (e.type === 'route' && e.route.index === index) seen++;
+              if (e.type === 'route' && e.route.link === index) seen++;
               if (seen === expected) break;
             }
           })();
-          await new Promise((r) => setImmediate(r)); // subscribed before the churn starts
+          await events.ready; // joined before the churn starts (the socket is made off the event loop)
           await doChurn();
           await consumed;
         },
@@ -75,7 +75,7 @@ module.exports = {
         });
         child.on('exit', () => finished());
         // ip needs a moment to subscribe: poke a probe route until it reports one.
-        const probe = { dst: `${PROBE}/32`, dev: index };
+        const probe = { dst: `${PROBE}/32`, link: index };
         const poke = setInterval(() => churn.routes.replace(probe).catch(() => undefined), 5);
         await isReady;
         clearInterval(poke);

@@ -13,7 +13,7 @@ module.exports = {
   name: 'memory',
   order: 90,
   optional: true,
-  description: 'memory over 1,000,000 route operations (add / get / delete): RSS and live heap after warm-up vs at the end, slope',
+  description: 'memory over 1,000,000 route operations (add / lookup / delete): RSS and live heap after warm-up vs at the end, slope',
 
   async run(ctx) {
     const { nlkit } = ctx;
@@ -29,7 +29,7 @@ module.exports = {
       await h.links.add({ name: 'd0', kind: 'bridge', up: true });
       await h.addresses.add('d0', '10.63.0.1/16');
       const index = (await h.links.get('d0')).index;
-      const routes = Array.from({ length: round }, (_, i) => ({ dst: `10.${64 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}/32`, dev: index }));
+      const routes = Array.from({ length: round }, (_, i) => ({ dst: `10.${64 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}/32`, link: index }));
       const lookups = routes.map((r) => r.dst.slice(0, -3));
       const xs = [];
       const rss = [];
@@ -52,8 +52,8 @@ module.exports = {
           timedOps = ops;
         }
         await Promise.all(routes.map((r) => h.routes.add(r)));
-        const found = await Promise.all(lookups.map((a) => h.routes.get(a)));
-        if (found[found.length - 1].index !== index) throw new Error('route lookup went elsewhere');
+        const found = await Promise.all(lookups.map((a) => h.routes.lookup(a)));
+        if (found[found.length - 1].link !== index) throw new Error('route lookup went elsewhere');
         await Promise.all(routes.map((r) => h.routes.delete(r)));
         ops += opsPerRound;
         if (i > warmupRounds && (i - warmupRounds) % sampleEvery === 0) await sample(ops);

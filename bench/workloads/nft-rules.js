@@ -93,15 +93,15 @@ module.exports = {
 
       // Listing back.
       await commitAll('none');
-      const listed = await h.nft.listRules({ family: FAMILY, table: TABLE });
+      const listed = await h.nft.rules.list({ family: FAMILY, table: TABLE });
       if (listed.length !== n) throw new Error(`listed ${listed.length} rules, expected ${n}`);
       await ctx.measure({
-        group: LIST, variant: 'nlkit, `listRules()` (decoded expressions)', kind: 'time', unit: 'ms', ...many,
-        run: () => h.nft.listRules({ family: FAMILY, table: TABLE }),
+        group: LIST, variant: 'nlkit, `h.nft.rules.list()` (decoded expressions)', kind: 'time', unit: 'ms', ...many,
+        run: () => h.nft.rules.list({ family: FAMILY, table: TABLE }),
       });
       await ctx.measure({
-        group: LIST, variant: 'nlkit, `listRuleset()` (everything)', kind: 'time', unit: 'ms', ...many,
-        run: () => h.nft.listRuleset(),
+        group: LIST, variant: 'nlkit, `h.nft.ruleset.get()` (everything)', kind: 'time', unit: 'ms', ...many,
+        run: () => h.nft.ruleset.get(),
       });
       await ctx.measure({
         group: LIST, variant: '`nft -j list ruleset`', impl: 'alternative', kind: 'time', unit: 'ms', ...many,
@@ -125,7 +125,7 @@ module.exports = {
     },
     {
       text: '1,000 DNAT rules listed back (decoded) ≤ 10 ms',
-      evaluate: (r) => atMost(r('nlkit, `listRules()` (decoded expressions)'), 10),
+      evaluate: (r) => atMost(r('nlkit, `h.nft.rules.list()` (decoded expressions)'), 10),
       limit: 'see the notes below',
     },
   ],

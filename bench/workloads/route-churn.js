@@ -9,7 +9,7 @@ const GROUP = 'route churn (add 5,000 /32 routes, then delete them)';
 
 function routes(n, index) {
   const out = [];
-  for (let i = 0; i < n; i++) out.push({ dst: `10.${64 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}/32`, dev: index });
+  for (let i = 0; i < n; i++) out.push({ dst: `10.${64 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}/32`, link: index });
   return out;
 }
 

@@ -8,7 +8,7 @@
 // records the dump replies, `get` replies, error replies (with extack) and
 // the rtnetlink and nftables notifications the building caused.
 //
-// Requests are nlkit's own (its list/get operations), sent on plain sync
+// Requests are nlkit's own (its list/get operations), sent on plain blocking
 // sockets so every datagram is kept byte for byte. Needs root and the
 // compiled library:   npm run build:ts && node scripts/capture-fuzz-corpus.mjs [outdir]
 import { execFileSync } from 'node:child_process';
@@ -29,7 +29,7 @@ const { decodeErrorMessage, decodeDoneMessage } = dist('netlink/extack.js');
 const NC = dist('netlink/constants.js');
 const RC = dist('rtnetlink/constants.js');
 const FC = dist('nftables/constants.js');
-const { nftListOps } = dist('nftables/list.js');
+const { nftTableOps, nftChainOps, nftRuleOps, nftSetOps, nftElementOps, nftObjectOps, nftGenerationOps } = nl.nft;
 const { Transaction } = dist('nftables/transaction.js');
 const { linkOps, addressOps, routeOps, neighbourOps, fdbOps, ruleOps, conntrackOps } = nl;
 
@@ -61,9 +61,27 @@ function record(name, bytes) {
 
 let seq = 1000;
 
-/** A sync netlink socket in the namespace (no I/O thread: recvSync hands over raw datagrams). */
-function socket(protocol, nsFd, groups) {
-  return new (native().NetlinkSocket)(protocol, nsFd, groups ? { groups } : {});
+/** A blocking netlink socket in the namespace (no I/O thread: recv hands over raw datagrams). */
+function socket(protocol, nsFd) {
+  return new (native().NetlinkSyncSocket)(protocol, nsFd, {});
+}
+
+/**
+ * A socket joined to multicast groups (only the async socket joins groups):
+ * what the kernel sends it is kept byte for byte until drained.
+ */
+function eventSocket(protocol, nsFd, groups) {
+  const received = [];
+  let overruns = 0;
+  const sock = new (native().NetlinkSocket)(protocol, nsFd, { groups }, (kind, payload) => {
+    if (kind === 0 /* messages: whole datagrams, concatenated */) received.push(payload);
+    if (kind === 3 /* overrun */) overruns++;
+  });
+  return {
+    received,
+    overruns: () => overruns,
+    close: () => sock.close(),
+  };
 }
 
 /**
@@ -82,10 +100,10 @@ function exchange(sock, call) {
     if (len < 16) break;
     off += (len + 3) & ~3;
   }
-  sock.sendSync(buf);
+  sock.send(buf);
   const parts = [];
   for (;;) {
-    const got = sock.recvSync(call.kind === 'batch' ? 300 : 5000);
+    const got = sock.recv(call.kind === 'batch' ? 300 : 5000);
     if (!got.length) {
       if (call.kind === 'batch') break;
       throw new Error(`${call.operation}: no reply`);
@@ -134,13 +152,14 @@ function request(type, flags, fill) {
   return w.end().finish();
 }
 
-/** Everything waiting on an event socket. */
-function drain(sock, name) {
-  for (;;) {
-    const got = sock.recvSync(300);
-    if (!got.length) return;
-    record(name, got);
+/** Everything an event socket received, once the kernel has been quiet for 300 ms. */
+async function drain(events, name) {
+  for (let before = -1; events.received.length !== before; ) {
+    before = events.received.length;
+    await new Promise((resolve) => setTimeout(resolve, 300));
   }
+  if (events.overruns()) throw new Error(`${name}: notifications were lost (overrun)`);
+  for (const got of events.received.splice(0)) record(name, got);
 }
 
 function sh(ns, ...args) {
@@ -171,11 +190,11 @@ async function main() {
   const route = socket(NC.NETLINK_ROUTE, aFd);
   const nf = socket(NC.NETLINK_NETFILTER, aFd);
   const nfB = socket(NC.NETLINK_NETFILTER, bFd);
-  const rtEvents = socket(NC.NETLINK_ROUTE, aFd, [
+  const rtEvents = eventSocket(NC.NETLINK_ROUTE, aFd, [
     RC.RTNLGRP_LINK, RC.RTNLGRP_NEIGH, RC.RTNLGRP_IPV4_IFADDR, RC.RTNLGRP_IPV4_ROUTE, RC.RTNLGRP_IPV4_RULE,
     RC.RTNLGRP_IPV6_IFADDR, RC.RTNLGRP_IPV6_ROUTE, RC.RTNLGRP_IPV6_RULE,
   ]);
-  const nfEvents = socket(NC.NETLINK_NETFILTER, aFd, [FC.NFNLGRP_NFTABLES]);
+  const nfEvents = eventSocket(NC.NETLINK_NETFILTER, aFd, [FC.NFNLGRP_NFTABLES]);
   sockets.push(route, nf, nfB, rtEvents, nfEvents);
 
   // rtnetlink state: every link kind, addresses, routes, neighbours, FDB, rules.
@@ -198,20 +217,20 @@ async function main() {
   await A.addresses.add('lower0', 'fd60::1/64', { nodad: true });
   await A.addresses.add('lo', '10.255.0.1/32');
   await A.routes.add({ dst: '10.70.0.0/16', gateway: '10.50.0.2', metric: 50, mtu: 1400 });
-  await A.routes.add({ dst: '10.71.0.0/16', multipath: [{ gateway: '10.50.0.2', dev: 'br0', weight: 3 }, { gateway: '10.60.0.2', dev: 'lower0' }] });
+  await A.routes.add({ dst: '10.71.0.0/16', multipath: [{ gateway: '10.50.0.2', link: 'br0', weight: 3 }, { gateway: '10.60.0.2', link: 'lower0' }] });
   await A.routes.add({ dst: 'default', gateway: '10.60.0.254', table: 100, prefsrc: '10.60.0.1' });
   await A.routes.add({ dst: '10.72.0.0/16', type: 'blackhole' });
   await A.routes.add({ dst: '10.73.0.0/16', type: 'unreachable', table: 200 });
-  await A.routes.add({ dst: '10.74.0.0/16', dev: 'br0', scope: 'link', protocol: 'static' });
+  await A.routes.add({ dst: '10.74.0.0/16', link: 'br0', scope: 'link', protocol: 'static' });
   await A.routes.add({ dst: 'fd70::/48', gateway: 'fd50::2', pref: 'high' });
-  await A.routes.add({ dst: 'fd71::/48', multipath: [{ gateway: 'fd50::2', dev: 'br0' }, { gateway: 'fd60::2', dev: 'lower0', weight: 2 }] });
-  await A.routes.add({ dst: 'fd72::/48', src: 'fd50::/64', dev: 'br0' });
+  await A.routes.add({ dst: 'fd71::/48', multipath: [{ gateway: 'fd50::2', link: 'br0' }, { gateway: 'fd60::2', link: 'lower0', weight: 2 }] });
+  await A.routes.add({ dst: 'fd72::/48', src: 'fd50::/64', link: 'br0' });
   await A.routes.add({ dst: 'fd73::/48', type: 'prohibit' });
-  await A.neighbours.add({ dev: 'br0', address: '10.50.0.9', mac: '02:00:00:00:00:09' });
-  await A.neighbours.add({ dev: 'br0', address: 'fd50::9', mac: '02:00:00:00:00:19', router: true, state: 'reachable' });
-  await A.neighbours.add({ dev: 'lower0', address: '10.60.0.77', proxy: true });
-  await A.fdb.add({ mac: '02:00:00:00:00:f1', dev: 'v0', master: true, state: 'static' });
-  await A.fdb.add({ mac: '02:00:00:00:00:a1', dev: 'vx0', dst: '10.60.0.3', self: true, state: 'permanent' });
+  await A.neighbours.add({ link: 'br0', address: '10.50.0.9', mac: '02:00:00:00:00:09' });
+  await A.neighbours.add({ link: 'br0', address: 'fd50::9', mac: '02:00:00:00:00:19', router: true, state: 'reachable' });
+  await A.neighbours.add({ link: 'lower0', address: '10.60.0.77', proxy: true });
+  await A.fdb.add({ mac: '02:00:00:00:00:f1', link: 'v0', bridge: 'br0', state: 'static' });
+  await A.fdb.add({ mac: '02:00:00:00:00:a1', link: 'vx0', dst: '10.60.0.3', self: true, state: 'permanent' });
   await A.rules.add({ priority: 100, src: '10.50.0.0/24', table: 100 });
   await A.rules.add({ priority: 101, dst: 'fd70::/48', iif: 'br0', table: 200, invert: true });
   await A.rules.add({ priority: 102, fwmark: 7, fwmask: 0xff, table: 'main', suppressPrefixLength: 0 });
@@ -224,9 +243,9 @@ async function main() {
   run(route, 'route-links', dumpOf(RC.RTM_GETLINK, 7 /* AF_BRIDGE: bridge ports */, RC.IFINFOMSG_LEN));
   run(route, 'route-addresses', addressOps.list());
   for (const family of [4, 6]) run(route, 'route-routes', routeOps.list({ family, table: 'all' }));
-  run(route, 'route-routes', routeOps.get('10.71.0.9'));
-  run(route, 'route-routes', routeOps.get('fd72::1', { from: 'fd50::1' }));
-  run(route, 'route-routes', routeOps.get('10.70.0.9', { fibMatch: true }));
+  run(route, 'route-routes', routeOps.lookup('10.71.0.9'));
+  run(route, 'route-routes', routeOps.lookup('fd72::1', { from: 'fd50::1' }));
+  run(route, 'route-routes', routeOps.lookup('10.70.0.9', { fibMatch: true }));
   run(route, 'route-neighbours', neighbourOps.list());
   run(route, 'route-neighbours', neighbourOps.list({ proxy: true }));
   run(route, 'route-neighbours', fdbOps.list());
@@ -239,7 +258,7 @@ async function main() {
   runFailing(route, 'route-errors', routeOps.list({ family: 6, table: 4242 }));
   runFailing(route, 'route-errors', linkOps.delete(9999));
   runFailing(route, 'route-errors', linkOps.add({ name: 'lower0', kind: 'bridge' }));
-  runFailing(route, 'route-errors', neighbourOps.delete({ dev: 'br0', address: '10.50.0.200' }));
+  runFailing(route, 'route-errors', neighbourOps.delete({ link: 'br0', address: '10.50.0.200' }));
   // A link request whose IFLA_MTU is 2 bytes: "Attribute failed policy validation" at an offset.
   runFailing(route, 'route-errors', callOf('ack', request(RC.RTM_NEWLINK, 0, (w) => {
     const off = w.struct(RC.IFINFOMSG_LEN);
@@ -296,14 +315,14 @@ async function main() {
   await nd.commit();
   sh(names.a, 'nft', 'add', 'element', 'inet', 'ref', 'seen', '{ 10.9.9.9 }');
 
-  run(nf, 'netfilter-tables', nftListOps.listTables());
-  run(nf, 'netfilter-chains', nftListOps.listChains());
-  run(nf, 'netfilter-rules', nftListOps.listRules());
-  run(nf, 'netfilter-sets', nftListOps.listSets());
-  const sets = run(nf, 'netfilter-sets', nftListOps.listSets());
-  for (const s of sets) run(nf, 'netfilter-elements', nftListOps.listElements(s));
-  run(nf, 'netfilter-objects', nftListOps.listObjects());
-  run(nf, 'netfilter-tables', nftListOps.generation());
+  run(nf, 'netfilter-tables', nftTableOps.list());
+  run(nf, 'netfilter-chains', nftChainOps.list());
+  run(nf, 'netfilter-rules', nftRuleOps.list());
+  run(nf, 'netfilter-sets', nftSetOps.list());
+  const sets = run(nf, 'netfilter-sets', nftSetOps.list());
+  for (const s of sets) run(nf, 'netfilter-elements', nftElementOps.list(s));
+  run(nf, 'netfilter-objects', nftObjectOps.list());
+  run(nf, 'netfilter-tables', nftGenerationOps.get());
 
   // nftables refusals: a rule in a missing chain (offset into the batch), a duplicate table, a bad set.
   for (const build of [
@@ -317,7 +336,7 @@ async function main() {
     build(t);
     runFailing(nf, 'netfilter-errors', t.commitOperation());
   }
-  runFailing(nf, 'netfilter-errors', nftListOps.getSet({ family: 'inet', table: 'ref', name: 'missing' }));
+  runFailing(nf, 'netfilter-errors', nftSetOps.get({ family: 'inet', table: 'ref', name: 'missing' }));
 
   // Conntrack from real traffic between b (server) and c (client), with NAT in b.
   await B.links.set('lo', { up: true });
@@ -361,25 +380,26 @@ async function main() {
   for (const s of servers) s.close();
   const entries = run(nfB, 'netfilter-conntrack', conntrackOps.list());
   if (entries.length < 5) throw new Error(`expected conntrack entries from the traffic, got ${entries.length}`);
-  run(nfB, 'netfilter-conntrack', conntrackOps.delete({ family: 4, protocol: 'tcp', original: { src: '10.80.0.9', dst: '10.80.0.1', sport: 1, dport: 2 } }));
+  // An entry that is not there: the kernel's ENOENT reply is recorded (missingOk: the operation then resolves to false).
+  run(nfB, 'netfilter-conntrack', conntrackOps.delete({ family: 4, protocol: 'tcp', original: { src: '10.80.0.9', dst: '10.80.0.1', sport: 1, dport: 2 } }, { missingOk: true }));
 
   // Notifications caused by all of the above, and by deleting part of it.
   await A.routes.delete({ dst: '10.70.0.0/16' });
   await A.rules.delete({ priority: 103 });
-  await A.neighbours.delete({ dev: 'br0', address: '10.50.0.9' });
+  await A.neighbours.delete({ link: 'br0', address: '10.50.0.9' });
   await A.links.set('v0', { master: null });
   await A.links.delete('mv1');
   await A.addresses.delete('lower0', 'fd60::1/64');
-  drain(rtEvents, 'route-events');
+  await drain(rtEvents, 'route-events');
   const del = A.nft.transaction();
   del.deleteElements({ family: 'inet', name: 'v6', table: 'ref' }, [{ key: 'fd00::2' }]);
-  const [first] = await A.nft.listRules({ family: 'inet', table: 'nlk', chain: 'f' });
+  const [first] = await A.nft.rules.list({ family: 'inet', table: 'nlk', chain: 'f' });
   del.deleteRule({ family: 'inet', table: 'nlk', chain: 'f', handle: first.handle });
   del.deleteObject({ family: 'inet', table: 'nlk', name: 'spare', type: 'counter' });
   del.deleteTable({ family: 'ip', name: 'v4' });
   await del.commit();
   sh(names.a, 'nft', 'delete', 'table', 'inet', 'ref');
-  drain(nfEvents, 'netfilter-events');
+  await drain(nfEvents, 'netfilter-events');
 }
 
 /** A dump request for a family and header nlkit has no list operation for. */

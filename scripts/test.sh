@@ -33,6 +33,9 @@ node scripts/check-prebuilds.mjs --load
 echo "== typecheck"
 npm run --silent typecheck
 
+echo "== lint (eslint.config.mjs) and formatting (.prettierrc.json)"
+npm run --silent lint
+
 echo "== import layers, cycles and file sizes (.dependency-cruiser.cjs, scripts/check-file-sizes.mjs)"
 npm run --silent check:layers
 

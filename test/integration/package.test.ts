@@ -4,7 +4,7 @@
 // compiles it with nothing from this repository's devDependencies. The
 // subpaths (`nlkit/netlink`, `nlkit/genetlink`) load from both module systems
 // and their published types check in a strict TypeScript consumer with either
-// module resolution.
+// module resolution; the README's links point to files the package ships.
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -34,6 +34,12 @@ function newConsumer(dir: string): string {
   fs.mkdirSync(dir);
   fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', private: true }));
   return dir;
+}
+
+/** The relative links of a markdown text (`[text](target)`, `src="target"`), without anchors; web links and in-page anchors left out. */
+function relativeLinks(markdown: string): string[] {
+  const targets = [...markdown.matchAll(/\]\(([^)\s]+)(?:\s+"[^"]*")?\)|\ssrc="([^"]+)"/g)].map((m) => m[1] ?? m[2]);
+  return targets.filter((t) => !/^[a-z][a-z0-9+.-]*:/i.test(t) && !t.startsWith('#')).map((t) => path.posix.normalize(t.split('#')[0]));
 }
 
 /** Runs this repository's TypeScript compiler (the consumer has none) in `dir`; returns its exit status and output. */
@@ -151,6 +157,24 @@ describe('npm package', () => {
     // the sources for a fallback build where no prebuild matches, and the documents
     expect(files).toEqual(expect.arrayContaining(['native/addon.cc', 'native/netlink_socket.cc', 'README.md', 'LICENSE', 'CHANGELOG.md']));
     expect(files.some((f) => f.startsWith('test/') || f.startsWith('lib/') || f.startsWith('scripts/'))).toBe(false);
+  });
+
+  it('ships every file the README links to: the guides, conventions, architecture, CLI and performance pages, CONTRIBUTING; not the generated API reference', () => {
+    const links = relativeLinks(fs.readFileSync(path.join(root, 'README.md'), 'utf8'));
+    expect(links).toEqual(
+      expect.arrayContaining([
+        'docs/guides/container-networking.md',
+        'docs/api-conventions.md',
+        'docs/architecture.md',
+        'docs/cli.md',
+        'docs/performance.md',
+        'CONTRIBUTING.md',
+        'LICENSE',
+      ]),
+    );
+    expect(links.filter((l) => !files.includes(l))).toEqual([]);
+    for (const guide of fs.readdirSync(path.join(root, 'docs', 'guides'))) expect(files).toContain(`docs/guides/${guide}`);
+    expect(files.some((f) => f.startsWith('docs/api/'))).toBe(false);
   });
 
   it('publishes types a strict TypeScript consumer checks with moduleResolution node and node16, and the subpaths load from CommonJS and ESM', () => {

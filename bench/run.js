@@ -45,7 +45,11 @@ function parseArgs(argv) {
       if (i + 1 >= argv.length) throw new Error(`${a} needs a value`);
       return argv[++i];
     };
-    if (a === '--only') o.only = value().split(',').map((s) => s.trim()).filter(Boolean);
+    if (a === '--only')
+      o.only = value()
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
     else if (a.startsWith('--only=')) o.only = a.slice(7).split(',').filter(Boolean);
     else if (a === '--quick') o.quick = true;
     else if (a === '--runs') o.runs = Number(value());
@@ -87,7 +91,14 @@ async function main() {
   const opts = parseArgs(process.argv.slice(2));
   const all = loadWorkloads();
   if (opts.help) {
-    console.log(fs.readFileSync(__filename, 'utf8').split('\n').slice(3, 17).map((l) => l.replace(/^ \* ?/, '')).join('\n'));
+    console.log(
+      fs
+        .readFileSync(__filename, 'utf8')
+        .split('\n')
+        .slice(3, 17)
+        .map((l) => l.replace(/^ \* ?/, ''))
+        .join('\n'),
+    );
     return 0;
   }
   if (opts.list) {

@@ -21,7 +21,11 @@ try {
   // Serve from inside c1 and call it from the host namespace, in this process.
   const server = await nlkit.listenTcp({ netns: c1Ns, port: 8080 }, (s) => s.end('hi from c1\n'));
   const sock = await nlkit.connectTcp({ netns: hostNs, host: '10.0.0.2', port: 8080 });
-  const reply = await new Promise((r) => { let d = ''; sock.on('data', (x) => (d += x)); sock.on('end', () => r(d)); });
+  const reply = await new Promise((r) => {
+    let d = '';
+    sock.on('data', (x) => (d += x));
+    sock.on('end', () => r(d));
+  });
   console.log('reply:', String(reply).trim());
   const route = await c1.routes.lookup('192.0.2.1'); // the kernel's own lookup, nothing is sent
   console.log('c1 reaches 192.0.2.1 via', route.gateway, 'from', route.prefsrc);

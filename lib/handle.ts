@@ -78,7 +78,11 @@ export class Handle {
     this.rtnl = conn;
     this.receiveBufferBytes = opts.receiveBufferBytes;
     // Steps that are not netlink requests (tun creation) run in the handle's namespace.
-    const env = { get netnsFd() { return ns ? ns.fd : -1; } };
+    const env = {
+      get netnsFd() {
+        return ns ? ns.fd : -1;
+      },
+    };
     this.links = bindAsync(conn, linkOps, env);
     this.addresses = bindAsync(conn, addressOps);
     this.routes = bindAsync(conn, routeOps);
@@ -121,7 +125,11 @@ export class Handle {
     // Opened on first use, so never after close (the namespace fd is gone).
     if (this.closed && !this.nfnl) throw new ClosedError('open netfilter socket');
     // Made off the event loop (entering the namespace takes a thread); calls wait for it.
-    return (this.nfnl ??= NetlinkConnection.inNamespace({ protocol: NETLINK_NETFILTER, netnsFd: this.ns ? this.ns.fd : -1, receiveBufferBytes: this.receiveBufferBytes }));
+    return (this.nfnl ??= NetlinkConnection.inNamespace({
+      protocol: NETLINK_NETFILTER,
+      netnsFd: this.ns ? this.ns.fd : -1,
+      receiveBufferBytes: this.receiveBufferBytes,
+    }));
   }
 
   /**
@@ -216,10 +224,17 @@ export class SyncHandle {
   /** @internal use {@link openSync} */
   constructor(opts: OpenOptions = {}) {
     checkBufferBytes('receiveBufferBytes', opts.receiveBufferBytes);
-    const { ns, conn } = openParts(opts, (fd) => new NetlinkSyncConnection({ protocol: NETLINK_ROUTE, netnsFd: fd, receiveBufferBytes: opts.receiveBufferBytes }));
+    const { ns, conn } = openParts(
+      opts,
+      (fd) => new NetlinkSyncConnection({ protocol: NETLINK_ROUTE, netnsFd: fd, receiveBufferBytes: opts.receiveBufferBytes }),
+    );
     this.ns = ns;
     this.rtnl = conn;
-    const env = { get netnsFd() { return ns ? ns.fd : -1; } };
+    const env = {
+      get netnsFd() {
+        return ns ? ns.fd : -1;
+      },
+    };
     this.links = bindSync(conn, linkOps, env);
     this.addresses = bindSync(conn, addressOps);
     this.routes = bindSync(conn, routeOps);

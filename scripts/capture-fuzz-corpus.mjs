@@ -92,7 +92,7 @@ function eventSocket(protocol, nsFd, groups) {
 function exchange(sock, call) {
   const buf = Buffer.from(call.message);
   let last = 0;
-  for (let off = 0; off + 16 <= buf.length; ) {
+  for (let off = 0; off + 16 <= buf.length;) {
     const len = buf.readUInt32LE(off);
     last = ++seq;
     buf.writeUInt32LE(last, off + 8);
@@ -154,7 +154,7 @@ function request(type, flags, fill) {
 
 /** Everything an event socket received, once the kernel has been quiet for 300 ms. */
 async function drain(events, name) {
-  for (let before = -1; events.received.length !== before; ) {
+  for (let before = -1; events.received.length !== before;) {
     before = events.received.length;
     await new Promise((resolve) => setTimeout(resolve, 300));
   }
@@ -191,8 +191,14 @@ async function main() {
   const nf = socket(NC.NETLINK_NETFILTER, aFd);
   const nfB = socket(NC.NETLINK_NETFILTER, bFd);
   const rtEvents = eventSocket(NC.NETLINK_ROUTE, aFd, [
-    RC.RTNLGRP_LINK, RC.RTNLGRP_NEIGH, RC.RTNLGRP_IPV4_IFADDR, RC.RTNLGRP_IPV4_ROUTE, RC.RTNLGRP_IPV4_RULE,
-    RC.RTNLGRP_IPV6_IFADDR, RC.RTNLGRP_IPV6_ROUTE, RC.RTNLGRP_IPV6_RULE,
+    RC.RTNLGRP_LINK,
+    RC.RTNLGRP_NEIGH,
+    RC.RTNLGRP_IPV4_IFADDR,
+    RC.RTNLGRP_IPV4_ROUTE,
+    RC.RTNLGRP_IPV4_RULE,
+    RC.RTNLGRP_IPV6_IFADDR,
+    RC.RTNLGRP_IPV6_ROUTE,
+    RC.RTNLGRP_IPV6_RULE,
   ]);
   const nfEvents = eventSocket(NC.NETLINK_NETFILTER, aFd, [FC.NFNLGRP_NFTABLES]);
   sockets.push(route, nf, nfB, rtEvents, nfEvents);
@@ -206,7 +212,17 @@ async function main() {
   await A.links.set('lower1', { up: true });
   await A.links.add({ name: 'mv0', kind: 'macvlan', parent: 'lower0', mode: 'bridge' });
   await A.links.add({ name: 'mv1', kind: 'macvlan', parent: 'lower0', mode: 'private', nopromisc: true });
-  await A.links.add({ name: 'vx0', kind: 'vxlan', vni: 4242, local: '10.60.0.1', remote: '10.60.0.2', dstPort: 4790, dev: 'lower0', ttl: 9, srcPortRange: { low: 1000, high: 2000 } });
+  await A.links.add({
+    name: 'vx0',
+    kind: 'vxlan',
+    vni: 4242,
+    local: '10.60.0.1',
+    remote: '10.60.0.2',
+    dstPort: 4790,
+    dev: 'lower0',
+    ttl: 9,
+    srcPortRange: { low: 1000, high: 2000 },
+  });
   await A.links.add({ name: 'vx6', kind: 'vxlan', vni: 600, local: 'fd60::1', remote: 'fd60::2', udp6ZeroChecksumTx: true });
   await A.links.add({ name: 'vxm', kind: 'vxlan', vni: 7, multicastGroup: '239.1.1.7', dev: 'lower0', ttl: 'inherit', master: 'br0' });
   await A.links.add({ name: 'tun0', kind: 'tun', mode: 'tun', up: true });
@@ -217,13 +233,25 @@ async function main() {
   await A.addresses.add('lower0', 'fd60::1/64', { nodad: true });
   await A.addresses.add('lo', '10.255.0.1/32');
   await A.routes.add({ dst: '10.70.0.0/16', gateway: '10.50.0.2', metric: 50, mtu: 1400 });
-  await A.routes.add({ dst: '10.71.0.0/16', multipath: [{ gateway: '10.50.0.2', link: 'br0', weight: 3 }, { gateway: '10.60.0.2', link: 'lower0' }] });
+  await A.routes.add({
+    dst: '10.71.0.0/16',
+    multipath: [
+      { gateway: '10.50.0.2', link: 'br0', weight: 3 },
+      { gateway: '10.60.0.2', link: 'lower0' },
+    ],
+  });
   await A.routes.add({ dst: 'default', gateway: '10.60.0.254', table: 100, prefsrc: '10.60.0.1' });
   await A.routes.add({ dst: '10.72.0.0/16', type: 'blackhole' });
   await A.routes.add({ dst: '10.73.0.0/16', type: 'unreachable', table: 200 });
   await A.routes.add({ dst: '10.74.0.0/16', link: 'br0', scope: 'link', protocol: 'static' });
   await A.routes.add({ dst: 'fd70::/48', gateway: 'fd50::2', pref: 'high' });
-  await A.routes.add({ dst: 'fd71::/48', multipath: [{ gateway: 'fd50::2', link: 'br0' }, { gateway: 'fd60::2', link: 'lower0', weight: 2 }] });
+  await A.routes.add({
+    dst: 'fd71::/48',
+    multipath: [
+      { gateway: 'fd50::2', link: 'br0' },
+      { gateway: 'fd60::2', link: 'lower0', weight: 2 },
+    ],
+  });
   await A.routes.add({ dst: 'fd72::/48', src: 'fd50::/64', link: 'br0' });
   await A.routes.add({ dst: 'fd73::/48', type: 'prohibit' });
   await A.neighbours.add({ link: 'br0', address: '10.50.0.9', mac: '02:00:00:00:00:09' });
@@ -260,34 +288,69 @@ async function main() {
   runFailing(route, 'route-errors', linkOps.add({ name: 'lower0', kind: 'bridge' }));
   runFailing(route, 'route-errors', neighbourOps.delete({ link: 'br0', address: '10.50.0.200' }));
   // A link request whose IFLA_MTU is 2 bytes: "Attribute failed policy validation" at an offset.
-  runFailing(route, 'route-errors', callOf('ack', request(RC.RTM_NEWLINK, 0, (w) => {
-    const off = w.struct(RC.IFINFOMSG_LEN);
-    w.view.writeInt32LE(1, off + 4);
-    w.attr(RC.IFLA_MTU, Buffer.from([0, 5]));
-  })));
+  runFailing(
+    route,
+    'route-errors',
+    callOf(
+      'ack',
+      request(RC.RTM_NEWLINK, 0, (w) => {
+        const off = w.struct(RC.IFINFOMSG_LEN);
+        w.view.writeInt32LE(1, off + 4);
+        w.attr(RC.IFLA_MTU, Buffer.from([0, 5]));
+      }),
+    ),
+  );
   // A route dump with a filter strict checking refuses ("Invalid values in header for FIB dump request").
-  runFailing(route, 'route-errors', callOf('dump', request(RC.RTM_GETROUTE, NC.NLM_F_DUMP, (w) => {
-    const off = w.struct(RC.RTMSG_LEN);
-    w.view.writeUInt8(2, off);
-    w.view.writeUInt8(24, off + 1);
-  })));
+  runFailing(
+    route,
+    'route-errors',
+    callOf(
+      'dump',
+      request(RC.RTM_GETROUTE, NC.NLM_F_DUMP, (w) => {
+        const off = w.struct(RC.RTMSG_LEN);
+        w.view.writeUInt8(2, off);
+        w.view.writeUInt8(24, off + 1);
+      }),
+    ),
+  );
   // More extack texts: a neighbour without an address, an address without a local one, trailing bytes.
-  runFailing(route, 'route-errors', callOf('ack', request(RC.RTM_NEWNEIGH, NC.NLM_F_CREATE, (w) => {
-    const off = w.struct(12);
-    w.view.writeUInt8(2, off);
-    w.view.writeInt32LE(1, off + 4);
-    w.view.writeUInt16LE(0x80, off + 8);
-  })));
-  runFailing(route, 'route-errors', callOf('ack', request(RC.RTM_NEWADDR, NC.NLM_F_CREATE, (w) => {
-    const off = w.struct(8);
-    w.view.writeUInt8(2, off);
-    w.view.writeUInt8(24, off + 1);
-    w.view.writeInt32LE(1, off + 4);
-  })));
-  runFailing(route, 'route-errors', callOf('ack', request(82 /* RTM_GETNETCONF */, 0, (w) => {
-    const off = w.struct(8);
-    w.view.writeUInt8(2, off);
-  })));
+  runFailing(
+    route,
+    'route-errors',
+    callOf(
+      'ack',
+      request(RC.RTM_NEWNEIGH, NC.NLM_F_CREATE, (w) => {
+        const off = w.struct(12);
+        w.view.writeUInt8(2, off);
+        w.view.writeInt32LE(1, off + 4);
+        w.view.writeUInt16LE(0x80, off + 8);
+      }),
+    ),
+  );
+  runFailing(
+    route,
+    'route-errors',
+    callOf(
+      'ack',
+      request(RC.RTM_NEWADDR, NC.NLM_F_CREATE, (w) => {
+        const off = w.struct(8);
+        w.view.writeUInt8(2, off);
+        w.view.writeUInt8(24, off + 1);
+        w.view.writeInt32LE(1, off + 4);
+      }),
+    ),
+  );
+  runFailing(
+    route,
+    'route-errors',
+    callOf(
+      'ack',
+      request(82 /* RTM_GETNETCONF */, 0, (w) => {
+        const off = w.struct(8);
+        w.view.writeUInt8(2, off);
+      }),
+    ),
+  );
   // Acks (errno 0) of a plain change.
   run(route, 'route-errors', linkOps.set('mv1', { up: true }));
 
@@ -300,7 +363,8 @@ async function main() {
   for (const o of def.objects) tx.addObject(o);
   for (const c of def.chains) tx.addChain(c);
   for (const [s, els] of def.sets) tx.addSet(s, els);
-  for (const [chain, , r] of cases.RULE_CASES) tx.addRule({ family: 'inet', table: 'nlk', chain, ...(Array.isArray(r) ? { expressions: r } : { rule: r }), comment: `case ${chain}` });
+  for (const [chain, , r] of cases.RULE_CASES)
+    tx.addRule({ family: 'inet', table: 'nlk', chain, ...(Array.isArray(r) ? { expressions: r } : { rule: r }), comment: `case ${chain}` });
   await tx.commit();
   const nd = A.nft.transaction();
   nd.addTable({ family: 'netdev', name: 'ingress' });
@@ -351,7 +415,16 @@ async function main() {
   ct.addChain({ family: 'inet', table: 'ct', name: 'pre', type: 'nat', hook: 'prerouting', priority: 'dstnat' });
   ct.addChain({ family: 'inet', table: 'ct', name: 'in', type: 'filter', hook: 'input', priority: 'filter' });
   ct.addRule({ family: 'inet', table: 'ct', chain: 'pre', rule: nl.rule().tcp({ dport: 8080 }).redirect({ port: 80 }) });
-  ct.addRule({ family: 'inet', table: 'ct', chain: 'in', rule: nl.rule().ct({ state: ['established', 'related'] }).counter().accept() });
+  ct.addRule({
+    family: 'inet',
+    table: 'ct',
+    chain: 'in',
+    rule: nl
+      .rule()
+      .ct({ state: ['established', 'related'] })
+      .counter()
+      .accept(),
+  });
   ct.addRule({ family: 'inet', table: 'ct', chain: 'in', rule: nl.rule().ct({ mark: 0 }).setCtMark(42) });
   await ct.commit();
   const servers = [];
@@ -362,7 +435,11 @@ async function main() {
   }
   const udp = await nl.bindUdp({ netns: names.b, host: '10.80.0.1', port: 5353 });
   udp.on('message', (msg, from) => udp.send(msg, from.port, from.address));
-  for (const [host, port] of [['10.80.0.1', 80], ['10.80.0.1', 8080], ['fd80::1', 80]]) {
+  for (const [host, port] of [
+    ['10.80.0.1', 80],
+    ['10.80.0.1', 8080],
+    ['fd80::1', 80],
+  ]) {
     const s = await nl.connectTcp({ netns: names.c, host, port });
     await new Promise((r) => s.on('close', r).resume());
   }
@@ -374,14 +451,58 @@ async function main() {
   client.close();
   // ICMP and ICMPv6 entries (no ping here) and one with a mark and a zone, inserted with conntrack(8).
   sh(names.b, 'conntrack', '-I', '-p', 'icmp', '-s', '10.80.0.2', '-d', '10.80.0.1', '--icmp-type', '8', '--icmp-code', '0', '--icmp-id', '77', '-t', '60');
-  sh(names.b, 'conntrack', '-I', '-p', 'icmpv6', '-s', 'fd80::2', '-d', 'fd80::1', '--icmpv6-type', '128', '--icmpv6-code', '0', '--icmpv6-id', '78', '-t', '60');
-  sh(names.b, 'conntrack', '-I', '-p', 'udp', '-s', '10.80.0.2', '-d', '10.80.0.1', '--sport', '9', '--dport', '10', '-t', '60', '-u', 'SEEN_REPLY', '-m', '5', '-w', '3');
+  sh(
+    names.b,
+    'conntrack',
+    '-I',
+    '-p',
+    'icmpv6',
+    '-s',
+    'fd80::2',
+    '-d',
+    'fd80::1',
+    '--icmpv6-type',
+    '128',
+    '--icmpv6-code',
+    '0',
+    '--icmpv6-id',
+    '78',
+    '-t',
+    '60',
+  );
+  sh(
+    names.b,
+    'conntrack',
+    '-I',
+    '-p',
+    'udp',
+    '-s',
+    '10.80.0.2',
+    '-d',
+    '10.80.0.1',
+    '--sport',
+    '9',
+    '--dport',
+    '10',
+    '-t',
+    '60',
+    '-u',
+    'SEEN_REPLY',
+    '-m',
+    '5',
+    '-w',
+    '3',
+  );
   udp.close();
   for (const s of servers) s.close();
   const entries = run(nfB, 'netfilter-conntrack', conntrackOps.list());
   if (entries.length < 5) throw new Error(`expected conntrack entries from the traffic, got ${entries.length}`);
   // An entry that is not there: the kernel's ENOENT reply is recorded (missingOk: the operation then resolves to false).
-  run(nfB, 'netfilter-conntrack', conntrackOps.delete({ family: 4, protocol: 'tcp', original: { src: '10.80.0.9', dst: '10.80.0.1', sport: 1, dport: 2 } }, { missingOk: true }));
+  run(
+    nfB,
+    'netfilter-conntrack',
+    conntrackOps.delete({ family: 4, protocol: 'tcp', original: { src: '10.80.0.9', dst: '10.80.0.1', sport: 1, dport: 2 } }, { missingOk: true }),
+  );
 
   // Notifications caused by all of the above, and by deleting part of it.
   await A.routes.delete({ dst: '10.70.0.0/16' });
@@ -404,10 +525,13 @@ async function main() {
 
 /** A dump request for a family and header nlkit has no list operation for. */
 function dumpOf(type, family, headerLength) {
-  return callOf('dump', request(type, NC.NLM_F_DUMP, (w) => {
-    const off = w.struct(headerLength);
-    w.view.writeUInt8(family, off);
-  }));
+  return callOf(
+    'dump',
+    request(type, NC.NLM_F_DUMP, (w) => {
+      const off = w.struct(headerLength);
+      w.view.writeUInt8(family, off);
+    }),
+  );
 }
 
 /** An operation that makes one call. */

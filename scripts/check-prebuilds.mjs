@@ -137,7 +137,11 @@ function checkLoad() {
     for (const libc of ['glibc', 'musl']) {
       const want = path.join(only, 'prebuilds', `linux-${process.arch}`, `nlkit.${libc}.node`);
       const libcEnv = libc === hostLibc() ? env : { ...env, LIBC: libc };
-      const picked = execFileSync(process.execPath, ['-p', `require('node-gyp-build').path(${JSON.stringify(root)})`], { env: libcEnv, cwd: root, encoding: 'utf8' }).trim();
+      const picked = execFileSync(process.execPath, ['-p', `require('node-gyp-build').path(${JSON.stringify(root)})`], {
+        env: libcEnv,
+        cwd: root,
+        encoding: 'utf8',
+      }).trim();
       if (picked !== want) problems.push(`node-gyp-build picks ${picked} for libc=${libc}, expected ${want}`);
       else console.log(`node-gyp-build, libc=${libc}: picks ${path.relative(only, picked)}`);
     }
@@ -150,7 +154,8 @@ function checkLoad() {
     const result = JSON.parse(out);
     if (result.binary !== prebuildPath(host).replace(prebuildsDir, path.join(only, 'prebuilds'))) problems.push(`${targetName(host)}: loaded ${result.binary}`);
     if (result.links.join(',') !== 'lo') problems.push(`${targetName(host)}: links in a fresh namespace: ${result.links.join(',')}`);
-    if (result.bindError?.code !== 'EADDRINUSE') problems.push(`${targetName(host)}: a C++ exception did not arrive as SystemError EADDRINUSE: ${JSON.stringify(result.bindError)}`);
+    if (result.bindError?.code !== 'EADDRINUSE')
+      problems.push(`${targetName(host)}: a C++ exception did not arrive as SystemError EADDRINUSE: ${JSON.stringify(result.bindError)}`);
     if (problems.length === 0) console.log(`${targetName(host)}: loads in Node ${process.version}, lists links in unshare -n, throws C++ exceptions`);
 
     const musl = targets.find((t) => t.arch === process.arch && t.libc === 'musl');

@@ -29,7 +29,10 @@ function entryPoints() {
 }
 
 const entries = entryPoints();
-const program = ts.createProgram(entries.map((e) => e.source), { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.CommonJS, strict: true, skipLibCheck: true });
+const program = ts.createProgram(
+  entries.map((e) => e.source),
+  { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.CommonJS, strict: true, skipLibCheck: true },
+);
 const checker = program.getTypeChecker();
 
 const missing = [];

@@ -18,7 +18,9 @@ let counter = 0;
 
 function uniqueName(label) {
   counter += 1;
-  const safe = String(label || 'ns').replace(/[^a-z0-9]/gi, '').slice(0, 8);
+  const safe = String(label || 'ns')
+    .replace(/[^a-z0-9]/gi, '')
+    .slice(0, 8);
   return `${PREFIX}${process.pid}-${counter}-${safe}`;
 }
 
@@ -196,7 +198,10 @@ class BenchContext {
   record(result) {
     const r = { workload: this.workload, impl: 'nlkit', kind: 'value', ...result };
     this.results.push(r);
-    this.log(`  ${r.group} | ${r.variant}: ${formatValue(r.median, r.unit)}` + (r.samples && r.samples.length > 1 ? ` (min ${formatValue(r.min, r.unit)}, max ${formatValue(r.max, r.unit)})` : ''));
+    this.log(
+      `  ${r.group} | ${r.variant}: ${formatValue(r.median, r.unit)}` +
+        (r.samples && r.samples.length > 1 ? ` (min ${formatValue(r.min, r.unit)}, max ${formatValue(r.max, r.unit)})` : ''),
+    );
     return r;
   }
 

@@ -33,22 +33,37 @@ async function measureDump(ctx, h, ns, spec) {
   };
 
   await ctx.measure({
-    group: spec.group, variant: 'nlkit, `list()` (collected, decoded)', kind: 'time', unit: 'ms', runs, warmup,
+    group: spec.group,
+    variant: 'nlkit, `list()` (collected, decoded)',
+    kind: 'time',
+    unit: 'ms',
+    runs,
+    warmup,
     run: async () => {
       count = (await spec.list(h)).length;
     },
   });
   if (count !== expected) throw new Error(`${spec.group}: listed ${count}, expected ${expected}`);
   await ctx.measure({
-    group: spec.group, variant: 'nlkit, `rtnetlink.stream()` (decoded one by one)', kind: 'time', unit: 'ms', runs, warmup,
+    group: spec.group,
+    variant: 'nlkit, `rtnetlink.stream()` (decoded one by one)',
+    kind: 'time',
+    unit: 'ms',
+    runs,
+    warmup,
     run: async () => {
       count = await stream();
     },
   });
   if (count !== expected) throw new Error(`${spec.group}: streamed ${count}, expected ${expected}`);
   await ctx.measure({
-    group: spec.group, variant: `\`ip -j ${spec.ipArgs.join(' ')}\` + JSON.parse`, impl: 'alternative', kind: 'time', unit: 'ms',
-    runs: ctx.quick ? 3 : 10, warmup: 1,
+    group: spec.group,
+    variant: `\`ip -j ${spec.ipArgs.join(' ')}\` + JSON.parse`,
+    impl: 'alternative',
+    kind: 'time',
+    unit: 'ms',
+    runs: ctx.quick ? 3 : 10,
+    warmup: 1,
     run: async () => {
       count = JSON.parse(await ctx.ip(ns, ['-j', ...spec.ipArgs])).length;
     },
@@ -94,7 +109,11 @@ async function measureDump(ctx, h, ns, spec) {
   const mem = (variant, samples, note) => ctx.record({ group: spec.memoryGroup, variant, kind: 'value', unit: 'MB', note, ...summarize(samples) });
   mem('nlkit, `list()`: live heap + Buffers', collectedPeak, 'the decoded objects list() returns, still held; GC forced before sampling');
   mem('nlkit, `list()`: RSS change', collectedRss, 'RSS moves in pages and allocator caches: coarse, can be negative');
-  mem('nlkit, `stream()`: live heap + Buffers, peak', streamPeak, `sampled (after a forced GC) every ${sampleEvery} objects while streaming; each decoded object dropped at once`);
+  mem(
+    'nlkit, `stream()`: live heap + Buffers, peak',
+    streamPeak,
+    `sampled (after a forced GC) every ${sampleEvery} objects while streaming; each decoded object dropped at once`,
+  );
   mem('nlkit, `stream()`: RSS change, peak', streamRss);
 }
 

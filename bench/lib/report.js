@@ -81,7 +81,8 @@ function renderMarkdown(latest, allWorkloads, notes) {
     return (ia < 0 ? 1e9 : ia) - (ib < 0 ? 1e9 : ib);
   });
   const machines = new Map();
-  for (const [, w] of entries) machines.set(JSON.stringify({ cpu: w.machine.cpu, cores: w.machine.cores, kernel: w.machine.kernel, node: w.machine.node }), w.machine);
+  for (const [, w] of entries)
+    machines.set(JSON.stringify({ cpu: w.machine.cpu, cores: w.machine.cores, kernel: w.machine.kernel, node: w.machine.node }), w.machine);
   const out = [];
   out.push('# Performance');
   out.push('');
@@ -96,7 +97,14 @@ function renderMarkdown(latest, allWorkloads, notes) {
   out.push(
     mdTable(
       ['CPU', 'cores', 'kernel', 'Node.js', 'iproute2', 'load average at start'],
-      [...machines.values()].map((m) => [m.cpu, m.cores, m.kernel, m.node, ((m.iproute2 || '?').match(/iproute2-[\w.]+/) || [m.iproute2])[0], m.loadAverage.join(' ')]),
+      [...machines.values()].map((m) => [
+        m.cpu,
+        m.cores,
+        m.kernel,
+        m.node,
+        ((m.iproute2 || '?').match(/iproute2-[\w.]+/) || [m.iproute2])[0],
+        m.loadAverage.join(' '),
+      ]),
     ),
   );
   out.push('');
@@ -120,7 +128,9 @@ function renderMarkdown(latest, allWorkloads, notes) {
   for (const [name, w] of entries) {
     out.push(`### ${name}`);
     out.push('');
-    out.push(`${w.description}. Measured ${w.date.slice(0, 16).replace('T', ' ')} UTC at commit ${w.machine.commit || '?'}${w.options.quick ? ' (quick run)' : ''}.`);
+    out.push(
+      `${w.description}. Measured ${w.date.slice(0, 16).replace('T', ' ')} UTC at commit ${w.machine.commit || '?'}${w.options.quick ? ' (quick run)' : ''}.`,
+    );
     out.push('');
     for (const [group, rows] of groupsOf(w.results)) {
       out.push(`**${group}**`);

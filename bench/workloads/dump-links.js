@@ -51,7 +51,8 @@ module.exports = {
         if (!x) return { met: false, value: 'not measured' };
         return { met: x.median <= 3, value: `${x.median.toFixed(2)} ms` };
       },
-      limit: 'each link message carries ~45 attributes, ~20 of which nlkit does not decode but keeps (`unknownAttributes`, one Buffer view each); the kernel fills in every statistics block (~0.6 ms for the dump itself).',
+      limit:
+        'each link message carries ~45 attributes, ~20 of which nlkit does not decode but keeps (`unknownAttributes`, one Buffer view each); the kernel fills in every statistics block (~0.6 ms for the dump itself).',
     },
   ],
 };

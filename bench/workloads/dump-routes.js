@@ -54,7 +54,8 @@ module.exports = {
     {
       text: 'dump 5,000 routes decoded ≤ 5 ms (`list()`)',
       evaluate: (r) => atMost(r('nlkit, `list()` (collected, decoded)'), 5),
-      limit: 'JavaScript decoding: ~0.2 µs to split each message and ~0.6 µs to decode a route into an object (strings for addresses and names), plus GC; the kernel dump itself takes ~0.6 ms.',
+      limit:
+        'JavaScript decoding: ~0.2 µs to split each message and ~0.6 µs to decode a route into an object (strings for addresses and names), plus GC; the kernel dump itself takes ~0.6 ms.',
     },
   ],
 };

@@ -35,7 +35,10 @@ module.exports = {
 
       let overruns = 0;
       await ctx.measure({
-        group: GROUP, variant: 'nlkit, `h.events.subscribe({ groups: [\'route\'] })` (decoded events)', ops: expected, unit: 'events/s',
+        group: GROUP,
+        variant: "nlkit, `h.events.subscribe({ groups: ['route'] })` (decoded events)",
+        ops: expected,
+        unit: 'events/s',
         run: async () => {
           const events = h.events.subscribe({ groups: ['route'], family: 4 });
           let seen = 0;
@@ -83,7 +86,7 @@ module.exports = {
         const t0 = process.hrtime.bigint();
         await doChurn();
         // ip may lose events (its socket buffer overflows): stop waiting once it has been quiet for 0.5 s.
-        for (let before = -1; seen < expected && seen !== before; ) {
+        for (let before = -1; seen < expected && seen !== before;) {
           before = seen;
           await Promise.race([done, new Promise((r) => setTimeout(r, 500))]);
         }
@@ -93,8 +96,15 @@ module.exports = {
         if (i >= ctx.warmup) samples.push(seen / seconds);
       }
       ctx.record({
-        group: GROUP, variant: '`ip monitor route`, lines read from its stdout', impl: 'alternative', kind: 'rate', unit: 'events/s',
-        ops: expected, runs, warmup: ctx.warmup, ...summarize(samples),
+        group: GROUP,
+        variant: '`ip monitor route`, lines read from its stdout',
+        impl: 'alternative',
+        kind: 'rate',
+        unit: 'events/s',
+        ops: expected,
+        runs,
+        warmup: ctx.warmup,
+        ...summarize(samples),
         note: `lines (one per event) are counted, not parsed; the rate is events received per second${lost ? `; ip lost up to ${lost.toLocaleString('en-US')} of the ${expected.toLocaleString('en-US')} events in a run (its socket buffer overflowed)` : ''}`,
       });
     } finally {

@@ -32,7 +32,14 @@ module.exports = {
       await Promise.all(hs.map((h) => h.links.get('lo')));
       ctx.record({ group, variant: 'extra threads, right after a request on each', kind: 'value', unit: 'threads', median: threads() - base });
       await sleep(IDLE_MS);
-      ctx.record({ group, variant: `extra threads, after ${IDLE_MS / 1000} s idle`, kind: 'value', unit: 'threads', median: threads() - base, note: 'before this change: one I/O thread per open socket, always' });
+      ctx.record({
+        group,
+        variant: `extra threads, after ${IDLE_MS / 1000} s idle`,
+        kind: 'value',
+        unit: 'threads',
+        median: threads() - base,
+        note: 'before this change: one I/O thread per open socket, always',
+      });
 
       const h = hs[0];
       await ctx.measure({

@@ -30,39 +30,71 @@ module.exports = {
     const slow = { runs: ctx.quick ? 1 : 3, warmup: 0 };
     try {
       await ctx.measure({
-        group: createGroup, variant: 'nlkit, concurrent', ops: n, unit: 'pairs/s',
-        run: createAll, teardown: deleteAll,
+        group: createGroup,
+        variant: 'nlkit, concurrent',
+        ops: n,
+        unit: 'pairs/s',
+        run: createAll,
+        teardown: deleteAll,
       });
       await ctx.measure({
-        group: createGroup, variant: 'nlkit, sequential (await each call)', ops: n, unit: 'pairs/s',
+        group: createGroup,
+        variant: 'nlkit, sequential (await each call)',
+        ops: n,
+        unit: 'pairs/s',
         run: async () => {
           for (let i = 0; i < n; i++) await h.links.add({ name: names[i], kind: 'veth', group: GROUP_ID, peer: { name: `vb${i}` } });
         },
         teardown: deleteAll,
       });
       await ctx.measure({
-        group: createGroup, variant: '`ip -batch`', impl: 'alternative', ops: n, unit: 'pairs/s',
-        run: () => ctx.ipQuiet(ns, ['-batch', addFile]), teardown: deleteAll,
+        group: createGroup,
+        variant: '`ip -batch`',
+        impl: 'alternative',
+        ops: n,
+        unit: 'pairs/s',
+        run: () => ctx.ipQuiet(ns, ['-batch', addFile]),
+        teardown: deleteAll,
       });
 
       if (hasDeleteGroup) {
         await ctx.measure({
-          group: deleteGroupName, variant: 'nlkit, `links.deleteGroup()` (one request)', ops: n, unit: 'pairs/s',
-          setup: createAll, run: () => h.links.deleteGroup(GROUP_ID),
+          group: deleteGroupName,
+          variant: 'nlkit, `links.deleteGroup()` (one request)',
+          ops: n,
+          unit: 'pairs/s',
+          setup: createAll,
+          run: () => h.links.deleteGroup(GROUP_ID),
         });
         await ctx.measure({
-          group: deleteGroupName, variant: '`ip link delete group`', impl: 'alternative', ops: n, unit: 'pairs/s',
-          setup: createAll, run: () => ctx.ipQuiet(ns, ['link', 'delete', 'group', String(GROUP_ID)]),
+          group: deleteGroupName,
+          variant: '`ip link delete group`',
+          impl: 'alternative',
+          ops: n,
+          unit: 'pairs/s',
+          setup: createAll,
+          run: () => ctx.ipQuiet(ns, ['link', 'delete', 'group', String(GROUP_ID)]),
         });
       }
       await ctx.measure({
-        group: deleteGroupName, variant: 'nlkit, concurrent (one request per pair)', ops: n, unit: 'pairs/s', ...slow,
+        group: deleteGroupName,
+        variant: 'nlkit, concurrent (one request per pair)',
+        ops: n,
+        unit: 'pairs/s',
+        ...slow,
         note: 'kernel-bound (~20 ms per veth): fewer runs, no warm-up',
-        setup: createAll, run: () => Promise.all(names.map((name) => h.links.delete(name))),
+        setup: createAll,
+        run: () => Promise.all(names.map((name) => h.links.delete(name))),
       });
       await ctx.measure({
-        group: deleteGroupName, variant: '`ip -batch`', impl: 'alternative', ops: n, unit: 'pairs/s', ...slow,
-        setup: createAll, run: () => ctx.ipQuiet(ns, ['-batch', delFile]),
+        group: deleteGroupName,
+        variant: '`ip -batch`',
+        impl: 'alternative',
+        ops: n,
+        unit: 'pairs/s',
+        ...slow,
+        setup: createAll,
+        run: () => ctx.ipQuiet(ns, ['-batch', delFile]),
       });
     } finally {
       h.close();

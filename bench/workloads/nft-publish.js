@@ -90,7 +90,10 @@ module.exports = {
         await ctx.measure({ ...pub, variant: PUBLISH, run: publishOne, teardown: unpublishOne });
         await ctx.measure({ ...pub, variant: RAW_ADD, run: addEl, teardown: delEl });
         await ctx.measure({
-          ...pub, ...nftRuns, variant: '`nft add element`', impl: 'alternative',
+          ...pub,
+          ...nftRuns,
+          variant: '`nft add element`',
+          impl: 'alternative',
           run: () => ctx.spawnQuiet(host, 'nft', ['add', 'element', 'inet', 'rawbench', 'pub4', `{ tcp . ${port} : 10.77.0.2 . 80 }`]),
           teardown: delEl,
         });
@@ -98,7 +101,9 @@ module.exports = {
         await untrack();
         await ctx.measure({ ...unpub, variant: UNPUBLISH, setup: publishOne, run: unpublishOne });
         await ctx.measure({
-          ...unpub, variant: UNPUBLISH_TRACKED, runs: Math.min(runs, 50),
+          ...unpub,
+          variant: UNPUBLISH_TRACKED,
+          runs: Math.min(runs, 50),
           note: 'a UDP datagram sent from the host namespace before each run leaves one conntrack entry there, so the flow cut must dump the table',
           setup: async () => {
             await publishOne();
@@ -109,7 +114,10 @@ module.exports = {
         });
         await ctx.measure({ ...unpub, variant: RAW_DEL, setup: addEl, run: delEl });
         await ctx.measure({
-          ...unpub, ...nftRuns, variant: '`nft delete element`', impl: 'alternative',
+          ...unpub,
+          ...nftRuns,
+          variant: '`nft delete element`',
+          impl: 'alternative',
           setup: addEl,
           run: () => ctx.spawnQuiet(host, 'nft', ['delete', 'element', 'inet', 'rawbench', 'pub4', `{ tcp . ${port} }`]),
         });
@@ -136,7 +144,8 @@ module.exports = {
     {
       text: 'one unpublish with 10,000 ports published ≤ 1 ms (`nets.unpublish()`, tracked connections in the host namespace)',
       evaluate: (r, all) => atMost(find(all, unpublishGroup(10000), UNPUBLISH_TRACKED), 1),
-      limit: 'the kernel: cutting the flows of the unpublished port needs a ctnetlink dump, which walks every bucket of the conntrack hash table shared by all namespaces (262,144 here, ~3.5 ms) however few entries match; nothing to do with the number of ports published (see the notes)',
+      limit:
+        'the kernel: cutting the flows of the unpublished port needs a ctnetlink dump, which walks every bucket of the conntrack hash table shared by all namespaces (262,144 here, ~3.5 ms) however few entries match; nothing to do with the number of ports published (see the notes)',
     },
     {
       text: 'raw map element add / delete with 10,000 published ≤ 1 ms',
@@ -151,7 +160,10 @@ module.exports = {
     {
       text: 'independent of how many exist: 10,000 vs 100 published within 1.5× (publish, unpublish)',
       evaluate: (r, all) => {
-        const ratios = [[publishGroup, PUBLISH], [unpublishGroup, UNPUBLISH]].map(([g, v]) => {
+        const ratios = [
+          [publishGroup, PUBLISH],
+          [unpublishGroup, UNPUBLISH],
+        ].map(([g, v]) => {
           const a = find(all, g(100), v);
           const b = find(all, g(10000), v);
           return a && b ? b.median / a.median : NaN;

@@ -15,7 +15,7 @@ const COMMIT = 'commit 1,000 DNAT rules (one transaction, table and chain includ
 const LIST = 'list 1,000 DNAT rules back';
 
 const port = (i) => 10000 + i;
-const backend = (i) => `10.88.${(i >> 8) & 255}.${(i & 255) || 1}`;
+const backend = (i) => `10.88.${(i >> 8) & 255}.${i & 255 || 1}`;
 
 module.exports = {
   name: 'nft-rules',
@@ -38,7 +38,14 @@ module.exports = {
       // Object literals, as in the guide: on Node 20, `{ ...T, chain, rule }` gives every object
       // a map of its own (~1 µs each, and megamorphic property reads in the library after it).
       for (let i = 0; i < n; i++) {
-        tx.addRule({ family: FAMILY, table: TABLE, chain: CHAIN, rule: rule().tcp({ dport: port(i) }).dnat({ to: backend(i), port: 80 }) });
+        tx.addRule({
+          family: FAMILY,
+          table: TABLE,
+          chain: CHAIN,
+          rule: rule()
+            .tcp({ dport: port(i) })
+            .dnat({ to: backend(i), port: 80 }),
+        });
       }
       return tx.commit(echo ? { echo } : undefined);
     };
@@ -58,17 +65,33 @@ module.exports = {
     try {
       await dropTable();
       await ctx.measure({
-        group: COMMIT, variant: 'nlkit, one transaction (handles echoed)', kind: 'time', unit: 'ms', ...many,
+        group: COMMIT,
+        variant: 'nlkit, one transaction (handles echoed)',
+        kind: 'time',
+        unit: 'ms',
+        ...many,
         note: 'includes building the 1,000 rules with `rule()`',
-        run: () => commitAll(), teardown: dropTable,
+        run: () => commitAll(),
+        teardown: dropTable,
       });
       await ctx.measure({
-        group: COMMIT, variant: "nlkit, one transaction (`echo: 'none'`)", kind: 'time', unit: 'ms', ...many,
-        run: () => commitAll('none'), teardown: dropTable,
+        group: COMMIT,
+        variant: "nlkit, one transaction (`echo: 'none'`)",
+        kind: 'time',
+        unit: 'ms',
+        ...many,
+        run: () => commitAll('none'),
+        teardown: dropTable,
       });
       await ctx.measure({
-        group: COMMIT, variant: '`nft -f` (same ruleset, one process)', impl: 'alternative', kind: 'time', unit: 'ms', ...many,
-        run: () => nft(['-f', file]), teardown: dropTable,
+        group: COMMIT,
+        variant: '`nft -f` (same ruleset, one process)',
+        impl: 'alternative',
+        kind: 'time',
+        unit: 'ms',
+        ...many,
+        run: () => nft(['-f', file]),
+        teardown: dropTable,
       });
 
       // One process per rule: a sample of rules, scaled to 1,000.
@@ -85,8 +108,13 @@ module.exports = {
         if (r > 0) samples.push((ms * n) / sample);
       }
       ctx.record({
-        group: COMMIT, variant: '`nft add rule` spawned per rule', impl: 'alternative', kind: 'time', unit: 'ms',
-        runs, warmup: 1,
+        group: COMMIT,
+        variant: '`nft add rule` spawned per rule',
+        impl: 'alternative',
+        kind: 'time',
+        unit: 'ms',
+        runs,
+        warmup: 1,
         note: `measured on ${sample} rules (${sample} processes, one awaited at a time) and scaled to 1,000`,
         ...summarize(samples),
       });
@@ -96,19 +124,37 @@ module.exports = {
       const listed = await h.nft.rules.list({ family: FAMILY, table: TABLE });
       if (listed.length !== n) throw new Error(`listed ${listed.length} rules, expected ${n}`);
       await ctx.measure({
-        group: LIST, variant: 'nlkit, `h.nft.rules.list()` (decoded expressions)', kind: 'time', unit: 'ms', ...many,
+        group: LIST,
+        variant: 'nlkit, `h.nft.rules.list()` (decoded expressions)',
+        kind: 'time',
+        unit: 'ms',
+        ...many,
         run: () => h.nft.rules.list({ family: FAMILY, table: TABLE }),
       });
       await ctx.measure({
-        group: LIST, variant: 'nlkit, `h.nft.ruleset.get()` (everything)', kind: 'time', unit: 'ms', ...many,
+        group: LIST,
+        variant: 'nlkit, `h.nft.ruleset.get()` (everything)',
+        kind: 'time',
+        unit: 'ms',
+        ...many,
         run: () => h.nft.ruleset.get(),
       });
       await ctx.measure({
-        group: LIST, variant: '`nft -j list ruleset`', impl: 'alternative', kind: 'time', unit: 'ms', ...many,
+        group: LIST,
+        variant: '`nft -j list ruleset`',
+        impl: 'alternative',
+        kind: 'time',
+        unit: 'ms',
+        ...many,
         run: () => nft(['-j', 'list', 'ruleset']),
       });
       await ctx.measure({
-        group: LIST, variant: '`nft list ruleset` (text)', impl: 'alternative', kind: 'time', unit: 'ms', ...many,
+        group: LIST,
+        variant: '`nft list ruleset` (text)',
+        impl: 'alternative',
+        kind: 'time',
+        unit: 'ms',
+        ...many,
         run: () => nft(['list', 'ruleset']),
       });
       await dropTable();

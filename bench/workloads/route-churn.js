@@ -33,21 +33,30 @@ module.exports = {
       const ops = 2 * n;
 
       await ctx.measure({
-        group, variant: 'nlkit, sequential (await each call)', ops, unit: 'routes/s',
+        group,
+        variant: 'nlkit, sequential (await each call)',
+        ops,
+        unit: 'routes/s',
         run: async () => {
           for (const r of list) await h.routes.add(r);
           for (const r of list) await h.routes.delete(r);
         },
       });
       await ctx.measure({
-        group, variant: 'nlkit, concurrent (all calls in flight)', ops, unit: 'routes/s',
+        group,
+        variant: 'nlkit, concurrent (all calls in flight)',
+        ops,
+        unit: 'routes/s',
         run: async () => {
           await Promise.all(list.map((r) => h.routes.add(r)));
           await Promise.all(list.map((r) => h.routes.delete(r)));
         },
       });
       await ctx.measure({
-        group, variant: 'nlkit, sync API (openSync)', ops, unit: 'routes/s',
+        group,
+        variant: 'nlkit, sync API (openSync)',
+        ops,
+        unit: 'routes/s',
         run: () => {
           for (const r of list) s.routes.add(r);
           for (const r of list) s.routes.delete(r);
@@ -59,7 +68,11 @@ module.exports = {
       const addFile = ctx.tmpFile('routes-add.batch', cmds('add'));
       const delFile = ctx.tmpFile('routes-del.batch', cmds('del'));
       await ctx.measure({
-        group, variant: '`ip -batch` (one process, file of commands)', impl: 'alternative', ops, unit: 'routes/s',
+        group,
+        variant: '`ip -batch` (one process, file of commands)',
+        impl: 'alternative',
+        ops,
+        unit: 'routes/s',
         run: async () => {
           await ctx.ipQuiet(ns, ['-batch', addFile]);
           await ctx.ipQuiet(ns, ['-batch', delFile]);
@@ -67,8 +80,13 @@ module.exports = {
       });
       const few = list.slice(0, sample);
       await ctx.measure({
-        group, variant: '`ip route add/del` spawned per route', impl: 'alternative', ops: 2 * few.length, unit: 'routes/s',
-        runs: ctx.quick ? 1 : 3, warmup: 1,
+        group,
+        variant: '`ip route add/del` spawned per route',
+        impl: 'alternative',
+        ops: 2 * few.length,
+        unit: 'routes/s',
+        runs: ctx.quick ? 1 : 3,
+        warmup: 1,
         note: `measured on ${few.length} routes (${2 * few.length} processes, one awaited at a time) and reported as a rate`,
         run: async () => {
           for (const r of few) await ctx.ipQuiet(ns, ['route', 'add', r.dst, 'dev', 'd0']);
@@ -102,7 +120,10 @@ module.exports = {
 };
 
 function best(r, variants) {
-  return variants.map((v) => r(v)).filter(Boolean).sort((a, b) => b.median - a.median)[0];
+  return variants
+    .map((v) => r(v))
+    .filter(Boolean)
+    .sort((a, b) => b.median - a.median)[0];
 }
 
 function atLeast(result, min) {

@@ -60,7 +60,8 @@ async function soak(ctx, { key, title, total, warmup, cycle }) {
   rss.push(end.rss);
 
   const group = `${title} (after ${warmup.toLocaleString('en-US')} warm-up)`;
-  const value = (variant, v, unit, note) => ctx.record({ group, variant: `${key}: ${variant}`, kind: 'value', unit, median: v, min: v, max: v, samples: [v], note });
+  const value = (variant, v, unit, note) =>
+    ctx.record({ group, variant: `${key}: ${variant}`, kind: 'value', unit, median: v, min: v, max: v, samples: [v], note });
   value('RSS at the start', start.rss / MB, 'MB');
   value('RSS at the end', end.rss / MB, 'MB');
   value('RSS growth', (end.rss - start.rss) / MB, 'MB');

@@ -51,7 +51,8 @@ try {
         console.log(`A. round ${round}: overrun (the kernel dropped notifications); resyncing`);
         break;
       }
-      if (ev.type === 'address') ev.action === 'new' ? mirror.add(`${ev.address.link} ${ev.address.cidr}`) : mirror.delete(`${ev.address.link} ${ev.address.cidr}`);
+      if (ev.type === 'address')
+        ev.action === 'new' ? mirror.add(`${ev.address.link} ${ev.address.cidr}`) : mirror.delete(`${ev.address.link} ${ev.address.cidr}`);
       if (ev.type === 'address' && ev.address.cidr === marker) {
         console.log(`A. round ${round}: every notification arrived`);
         break;
@@ -69,7 +70,8 @@ try {
   for (;;) {
     const ev = await next(a);
     if (ev.type === 'overrun') mirror.clear();
-    if (ev.type === 'address') ev.action === 'new' ? mirror.add(`${ev.address.link} ${ev.address.cidr}`) : mirror.delete(`${ev.address.link} ${ev.address.cidr}`);
+    if (ev.type === 'address')
+      ev.action === 'new' ? mirror.add(`${ev.address.link} ${ev.address.cidr}`) : mirror.delete(`${ev.address.link} ${ev.address.cidr}`);
     // caught up: the marker came live, or with a completed copy of the state
     if (mirror.has(`${idx} ${end}`) && (ev.type === 'synced' || (ev.type === 'address' && ev.address.cidr === end))) break;
   }

@@ -34,14 +34,22 @@ async function collect(stream, stop) {
 }
 function brief(e) {
   switch (e.type) {
-    case 'table': return `${e.action} table ${e.table.name}`;
-    case 'chain': return `${e.action} chain ${e.chain.name}`;
-    case 'set': return `${e.action} set ${e.set.name}`;
-    case 'elements': return `${e.action} elements ${e.set} {${e.elements.map((x) => x.key).join(',')}}`;
-    case 'rule': return `${e.action} rule ${e.rule.chain}#${e.rule.handle}`;
-    case 'object': return `${e.action} object ${e.object.name}`;
-    case 'generation': return `generation ${e.generation.id}`;
-    default: return e.type; // synced, overrun
+    case 'table':
+      return `${e.action} table ${e.table.name}`;
+    case 'chain':
+      return `${e.action} chain ${e.chain.name}`;
+    case 'set':
+      return `${e.action} set ${e.set.name}`;
+    case 'elements':
+      return `${e.action} elements ${e.set} {${e.elements.map((x) => x.key).join(',')}}`;
+    case 'rule':
+      return `${e.action} rule ${e.rule.chain}#${e.rule.handle}`;
+    case 'object':
+      return `${e.action} object ${e.object.name}`;
+    case 'generation':
+      return `generation ${e.generation.id}`;
+    default:
+      return e.type; // synced, overrun
   }
 }
 function assertEqual(got, want, what) {
@@ -83,11 +91,23 @@ try {
     else merged.push(e.type === 'elements' ? { ...e } : e);
   }
   const generation = (await h.nft.generation.get()).id;
-  assertEqual(merged.map(brief), [
-    'new table web', 'new chain input', 'new set blocked', 'new elements blocked {23,2323}', `new rule input#${ruleHandle}`, `generation ${generation - 2}`,
-    'new elements blocked {445}', `generation ${generation - 1}`,
-    `del rule input#${ruleHandle}`, `new rule input#${ruleHandle}`, `generation ${generation}`, // a replace is announced as del + new
-  ], 'events');
+  assertEqual(
+    merged.map(brief),
+    [
+      'new table web',
+      'new chain input',
+      'new set blocked',
+      'new elements blocked {23,2323}',
+      `new rule input#${ruleHandle}`,
+      `generation ${generation - 2}`,
+      'new elements blocked {445}',
+      `generation ${generation - 1}`,
+      `del rule input#${ruleHandle}`,
+      `new rule input#${ruleHandle}`,
+      `generation ${generation}`, // a replace is announced as del + new
+    ],
+    'events',
+  );
   events.close();
 
   // --- 2. overrun: an event marks the gap, resyncOnOverrun re-delivers ----
@@ -104,7 +124,14 @@ try {
   for (let round = 0; round < 20 && !resynced; round++) {
     const big = h.nft.transaction();
     big.addChain({ ...T, name: `many${round}` });
-    for (let i = 0; i < 500; i++) big.addRule({ ...T, chain: `many${round}`, rule: rule().ip({ saddr: `10.${round}.${i >> 8}.${i & 255}` }).drop() });
+    for (let i = 0; i < 500; i++)
+      big.addRule({
+        ...T,
+        chain: `many${round}`,
+        rule: rule()
+          .ip({ saddr: `10.${round}.${i >> 8}.${i & 255}` })
+          .drop(),
+      });
     const { generation: g } = await big.commit();
     total += 500;
     let gap = -1;
@@ -124,7 +151,9 @@ try {
   const inMany = resynced.filter((e) => e.type === 'rule' && e.rule.chain.startsWith('many')).length;
   assertEqual(inMany, total, 'rules in the "many" chains delivered by the resync');
   const blocked = resynced.filter((e) => e.type === 'elements' && e.set === 'blocked').flatMap((e) => e.elements.map((x) => x.key));
-  console.log(`resync: ${resynced.filter((e) => e.type === 'chain').length} chains, ${resynced.filter((e) => e.type === 'rule').length} rules, set blocked = {${blocked.join(',')}}`);
+  console.log(
+    `resync: ${resynced.filter((e) => e.type === 'chain').length} chains, ${resynced.filter((e) => e.type === 'rule').length} rules, set blocked = {${blocked.join(',')}}`,
+  );
   // ...and the same stream carries on with live changes (after whatever of the
   // big commit was still queued behind the gap).
   const after = collect(stream, (e) => e.type === 'elements' && e.action === 'del');

@@ -6,7 +6,10 @@ import { fetchText, withLab } from './lab.mjs';
 await withLab(['host', 'c1', 'c2'], async ({ ns, h }) => {
   await h.host.links.add({ name: 'br0', kind: 'bridge', up: true });
   await h.host.addresses.add('br0', '10.0.0.1/24');
-  for (const [c, ip] of [['c1', '10.0.0.2'], ['c2', '10.0.0.3']]) {
+  for (const [c, ip] of [
+    ['c1', '10.0.0.2'],
+    ['c2', '10.0.0.3'],
+  ]) {
     await h.host.links.add({ name: `veth-${c}`, kind: 'veth', master: 'br0', up: true, peer: { name: 'eth0', netns: ns[c] } });
     await h[c].links.set('eth0', { up: true });
     await h[c].addresses.add('eth0', `${ip}/24`);

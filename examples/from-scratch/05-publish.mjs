@@ -12,12 +12,29 @@ await withLab(['host', 'c1', 'internet'], async ({ ns, h }) => {
   const { rule } = nlkit;
   const tx = h.host.nft.transaction();
   tx.addTable({ family: 'ip', name: 'nat' });
-  for (const [name, hook] of [['prerouting', 'prerouting'], ['output', 'output']]) {
+  for (const [name, hook] of [
+    ['prerouting', 'prerouting'],
+    ['output', 'output'],
+  ]) {
     tx.addChain({ family: 'ip', table: 'nat', name, type: 'nat', hook, priority: 'dstnat' });
-    tx.addRule({ family: 'ip', table: 'nat', chain: name, rule: rule().fib({ lookup: ['daddr'], type: 'local' }).tcp({ dport: 8080 }).dnat({ to: '10.0.0.2', port: 80 }) });
+    tx.addRule({
+      family: 'ip',
+      table: 'nat',
+      chain: name,
+      rule: rule()
+        .fib({ lookup: ['daddr'], type: 'local' })
+        .tcp({ dport: 8080 })
+        .dnat({ to: '10.0.0.2', port: 80 }),
+    });
   }
   const { results } = await tx.commit();
-  console.log('kernel handles:', results.filter((r) => r.description.startsWith('add rule')).map((r) => r.handle).join(', '));
+  console.log(
+    'kernel handles:',
+    results
+      .filter((r) => r.description.startsWith('add rule'))
+      .map((r) => r.handle)
+      .join(', '),
+  );
 
   console.log('internet -> host:8080:', (await fetchText(ns.internet, '192.0.2.1', 8080)).trim());
   console.log('host -> host:8080:', (await fetchText(ns.host, '192.0.2.1', 8080)).trim());

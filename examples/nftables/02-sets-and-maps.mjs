@@ -23,7 +23,12 @@ await withLan(async ({ ns, h, serve }) => {
     { key: 80, verdict: { code: 'accept' } },
     { key: 8080, verdict: { code: 'accept' } },
   ]);
-  tx.addRule({ ...F, rule: rule().ct({ state: ['established', 'related'] }).accept() });
+  tx.addRule({
+    ...F,
+    rule: rule()
+      .ct({ state: ['established', 'related'] })
+      .accept(),
+  });
   tx.addRule({ ...F, rule: rule().ip({ saddr: '@blocked' }).tcp().reject({ with: 'tcp reset' }) }); // ip saddr @blocked reject
   tx.addRule({ ...F, rule: rule().vmap('tcp dport', '@ports') }); //                                  tcp dport vmap @ports
   tx.addRule({ ...F, rule: rule().tcp().reject({ with: 'tcp reset' }) }); //                          everything else: refused
@@ -31,10 +36,18 @@ await withLan(async ({ ns, h, serve }) => {
 
   const table = async () => {
     const out = {};
-    for (const c of ['c1', 'c2']) for (const port of [80, 8080, 9000]) out[`${c}:${port}`] = (await probe(ns[c], ip.server, port)) === String(port) ? 'open' : 'refused';
+    for (const c of ['c1', 'c2'])
+      for (const port of [80, 8080, 9000]) out[`${c}:${port}`] = (await probe(ns[c], ip.server, port)) === String(port) ? 'open' : 'refused';
     return out;
   };
-  const show = (when, t) => console.log(`${when}: open ${Object.keys(t).filter((k) => t[k] === 'open').join(' ') || 'nothing'}; the rest refused`);
+  const show = (when, t) =>
+    console.log(
+      `${when}: open ${
+        Object.keys(t)
+          .filter((k) => t[k] === 'open')
+          .join(' ') || 'nothing'
+      }; the rest refused`,
+    );
   const before = await table();
   show('before', before);
   expectEqual(before, { 'c1:80': 'open', 'c1:8080': 'open', 'c1:9000': 'refused', 'c2:80': 'refused', 'c2:8080': 'refused', 'c2:9000': 'refused' }, 'before');

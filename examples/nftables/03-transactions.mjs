@@ -41,12 +41,18 @@ await withLan(async ({ ns, h, serve }) => {
     throw new Error('expected the commit to fail');
   } catch (e) {
     if (!(e instanceof nlkit.NftCommandError)) throw e;
-    console.log(`2. ${e.name}: command #${e.command} (${e.description}) ${e.code}${e.attribute ? `, at ${e.attribute}` : ''}${e.extack ? ` — ${e.extack}` : ''}`);
+    console.log(
+      `2. ${e.name}: command #${e.command} (${e.description}) ${e.code}${e.attribute ? `, at ${e.attribute}` : ''}${e.extack ? ` — ${e.extack}` : ''}`,
+    );
     expectEqual([e.command, e.code], [2, 'ENOENT'], 'failing command');
   }
   // Nothing of it happened: no set, the same single rule, the same generation,
   // and port 80 still answers (command #0 would have closed it).
-  expectEqual((await nft.sets.list(T)).map((s) => s.name), [], 'sets after the failed commit');
+  expectEqual(
+    (await nft.sets.list(T)).map((s) => s.name),
+    [],
+    'sets after the failed commit',
+  );
   expectEqual((await nft.rules.list(F)).length, 1, 'rules after the failed commit');
   expectEqual((await nft.generation.get()).id, gen0, 'generation after the failed commit');
   expectEqual(await probe(ns.c1, ip.server, 80), '80', 'port 80 after the failed commit');

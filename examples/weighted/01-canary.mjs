@@ -26,7 +26,10 @@ try {
   await nets.create({ name: 'app', subnet: '10.77.0.0/24' });
   const stable = `${tag}-stable`;
   const canary = `${tag}-canary`;
-  for (const [id, version] of [[stable, 'v1'], [canary, 'v2']]) {
+  for (const [id, version] of [
+    [stable, 'v1'],
+    [canary, 'v2'],
+  ]) {
     await nets.attach('app', { sandbox: id, create: true });
     servers.push(await nlkit.listenTcp({ netns: id, port: 8080 }, (s) => s.end(version)));
   }
@@ -35,22 +38,40 @@ try {
     const hits = { v1: 0, v2: 0 };
     for (let i = 0; i < n; i++) {
       const s = await nlkit.connectTcp({ netns: clientNs, host: '192.0.2.1', port: 80 });
-      const v = await new Promise((r) => { let d = ''; s.on('data', (x) => (d += x)); s.on('end', () => r(d)); });
+      const v = await new Promise((r) => {
+        let d = '';
+        s.on('data', (x) => (d += x));
+        s.on('end', () => r(d));
+      });
       hits[v]++;
     }
     return hits;
   };
 
-  await nets.publish({ network: 'app', hostPort: 80, containerPort: 8080, backends: [{ id: stable, weight: 90 }, { id: canary, weight: 10 }] });
+  await nets.publish({
+    network: 'app',
+    hostPort: 80,
+    containerPort: 8080,
+    backends: [
+      { id: stable, weight: 90 },
+      { id: canary, weight: 10 },
+    ],
+  });
   console.log('90/10:', await sample(500));
 
-  await nets.setBackends({ hostPort: 80 }, [{ id: stable, weight: 50 }, { id: canary, weight: 50 }]);
+  await nets.setBackends({ hostPort: 80 }, [
+    { id: stable, weight: 50 },
+    { id: canary, weight: 50 },
+  ]);
   console.log('50/50:', await sample(500));
 
   // promote the canary: the stable backend is removed and its flows are cut
   await nets.setBackends({ hostPort: 80 }, [{ id: canary, weight: 1 }]);
   console.log('0/100:', await sample(100));
-  console.log('publications:', (await nets.publications.list()).map((p) => `${p.key} -> ${p.backends.map((b) => `${b.ipv4}:${b.port}x${b.weight}`).join(', ')}`));
+  console.log(
+    'publications:',
+    (await nets.publications.list()).map((p) => `${p.key} -> ${p.backends.map((b) => `${b.ipv4}:${b.port}x${b.weight}`).join(', ')}`),
+  );
 } finally {
   servers.forEach((s) => s.close());
   await nets.delete('app').catch((e) => console.error(e));

@@ -81,13 +81,25 @@ export async function runDemo(out: (s: string) => void = (s) => process.stdout.w
     };
     const direct = await timed(steps, 'c2 -> c1: HTTP GET', () => httpGet({ netns: containers[1].netns, host: ip(atts[0]), port: 80 }));
     out(`c2 -> c1: HTTP ${direct.status}: ${direct.body.trim()}`);
-    const internetSrv = await listenTcp({ netns: internetNs, port: 80, server: http.createServer((req, res) => res.end(`internet sees ${req.socket.remoteAddress}\n`)) });
+    const internetSrv = await listenTcp({
+      netns: internetNs,
+      port: 80,
+      server: http.createServer((req, res) => res.end(`internet sees ${req.socket.remoteAddress}\n`)),
+    });
     servers.push(internetSrv);
     const outbound = await timed(steps, 'c1 -> internet: HTTP GET (masquerade)', () => httpGet({ netns: containers[0].netns, host: INTERNET, port: 80 }));
     out(`c1 -> internet: ${outbound.body.trim()}`);
 
     await timed(steps, 'publish :80 -> c1 45%, c2 45%, c3 10%', () =>
-      n.publish({ network: 'demo', hostPort: 80, backends: [{ id: containers[0].netns, weight: 45 }, { id: containers[1].netns, weight: 45 }, { id: containers[2].netns, weight: 10 }] }),
+      n.publish({
+        network: 'demo',
+        hostPort: 80,
+        backends: [
+          { id: containers[0].netns, weight: 45 },
+          { id: containers[1].netns, weight: 45 },
+          { id: containers[2].netns, weight: 10 },
+        ],
+      }),
     );
     const total = opts.requests ?? 200;
     const hits: Record<string, number> = {};
@@ -99,7 +111,12 @@ export async function runDemo(out: (s: string) => void = (s) => process.stdout.w
       }
     });
     out(`\npublished ${UPLINK}:80 (weights 45/45/10), ${total} requests from the internet namespace:`);
-    out(table([['backend', 'version', 'requests', 'share'], ...containers.map((c) => [c.name, c.version, String(hits[c.name] ?? 0), `${Math.round(((hits[c.name] ?? 0) / total) * 100)}%`])]) + '\n');
+    out(
+      table([
+        ['backend', 'version', 'requests', 'share'],
+        ...containers.map((c) => [c.name, c.version, String(hits[c.name] ?? 0), `${Math.round(((hits[c.name] ?? 0) / total) * 100)}%`]),
+      ]) + '\n',
+    );
 
     const rows = [['container', 'interface', 'address', 'host side', 'mac']];
     containers.forEach((c, i) => rows.push([c.name, atts[i].ifname, atts[i].ipv4 ?? '', atts[i].hostIfname, atts[i].mac]));

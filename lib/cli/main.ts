@@ -46,7 +46,8 @@ const topology: Command = {
   async run(ctx, p) {
     const file = str(p, 'output');
     const format = (str(p, 'format') ?? (file ? formatFromPath(file) : 'mermaid')) as TopologyFormat;
-    if (!['mermaid', 'dot', 'svg', 'html', 'json'].includes(format)) throw new UsageError(`--format must be mermaid, dot, svg, html or json, got ${JSON.stringify(format)}`);
+    if (!['mermaid', 'dot', 'svg', 'html', 'json'].includes(format))
+      throw new UsageError(`--format must be mermaid, dot, svg, html or json, got ${JSON.stringify(format)}`);
     const netns = str(p, 'netns')?.split(',').filter(Boolean);
     const text = renderTopology(await gatherTopology({ netns }), format);
     if (file) fs.writeFileSync(file, text);
@@ -158,7 +159,10 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
   }
   const cmd = COMMANDS.find((c) => c.name === name);
   if (!cmd) {
-    return fail(EXIT.usage, `unknown command ${JSON.stringify(name.startsWith('net ') ? words[1] : name)}${name.startsWith('net ') ? ' for net' : ''} (see nlkit ${name.startsWith('net ') ? 'net ' : ''}--help)`);
+    return fail(
+      EXIT.usage,
+      `unknown command ${JSON.stringify(name.startsWith('net ') ? words[1] : name)}${name.startsWith('net ') ? ' for net' : ''} (see nlkit ${name.startsWith('net ') ? 'net ' : ''}--help)`,
+    );
   }
 
   let parsed: Parsed;

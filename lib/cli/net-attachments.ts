@@ -19,7 +19,11 @@ export async function detachIds(ctx: Context, nets: NetworkManager, network: str
   const progress = ctx.progress();
   if (!progress.enabled || ids.length < 2) {
     if (all) return nets.detachAll(network);
-    return nets.detach(network, ids.map((id) => ({ id })), { missingOk: true });
+    return nets.detach(
+      network,
+      ids.map((id) => ({ id })),
+      { missingOk: true },
+    );
   }
   const label = `detaching from ${network}`;
   const chunk = Math.max(5, Math.ceil(ids.length / 20));
@@ -27,7 +31,11 @@ export async function detachIds(ctx: Context, nets: NetworkManager, network: str
   try {
     progress.update(label, 0, ids.length);
     for (let i = 0; i < ids.length; i += chunk) {
-      n += await nets.detach(network, ids.slice(i, i + chunk).map((id) => ({ id })), { missingOk: true });
+      n += await nets.detach(
+        network,
+        ids.slice(i, i + chunk).map((id) => ({ id })),
+        { missingOk: true },
+      );
       progress.update(label, Math.min(i + chunk, ids.length), ids.length);
     }
     if (all) n += await nets.detachAll(network);
@@ -94,7 +102,11 @@ export const attach: Command = {
       }
     } finally {
       progress.clear();
-      if (!ctx.json) for (const a of done) ctx.say(`attached ${a.id} to ${a.network}: ${a.ifname} ${[a.ipv4, a.ipv6].filter(Boolean).join(' ')}, gateway ${a.gateway} (host side ${a.hostIfname}, mac ${a.mac})`);
+      if (!ctx.json)
+        for (const a of done)
+          ctx.say(
+            `attached ${a.id} to ${a.network}: ${a.ifname} ${[a.ipv4, a.ipv6].filter(Boolean).join(' ')}, gateway ${a.gateway} (host side ${a.hostIfname}, mac ${a.mac})`,
+          );
     }
     if (ctx.json) ctx.emit(refs.length === 1 ? done[0] : done);
   },
@@ -138,7 +150,10 @@ export const detach: Command = {
       }
     }
     const n = ids.length || all ? await detachIds(ctx, nets, network, ids, all) : 0;
-    if (ctx.json) { ctx.emit({ network, detached: ids }); return; }
+    if (ctx.json) {
+      ctx.emit({ network, detached: ids });
+      return;
+    }
     ctx.say(n ? `detached ${sandboxes(n)} from ${network}: ${names(ids)}` : `nothing to detach from ${network}`);
   },
 };
@@ -157,7 +172,10 @@ export const ls: Command = {
     const which = p.positionals.length ? [p.positionals[0]] : (await nets.list()).map((n) => n.name);
     const atts: Attachment[] = [];
     for (const n of which) atts.push(...(await mustFind(nets, n)).attachments);
-    if (ctx.json) { ctx.emit(atts); return; }
+    if (ctx.json) {
+      ctx.emit(atts);
+      return;
+    }
     ctx.say(atts.length ? table(attachmentRows(atts, true)) : 'no sandboxes attached');
   },
 };

@@ -67,12 +67,18 @@ export const publish: Command = {
     if (flag(p, 'replace') && existing) {
       if (existing.network !== network) throw new ValidationError('port', portArg, `is published on network ${existing.network}, not ${network}`);
       const cport = spec.containerPort;
-      pub = await nets.setBackends(spec, backends.map((b) => (b.port === undefined && cport !== undefined ? { ...b, port: cport } : b)));
+      pub = await nets.setBackends(
+        spec,
+        backends.map((b) => (b.port === undefined && cport !== undefined ? { ...b, port: cport } : b)),
+      );
       verb = 'replaced';
     } else {
       pub = await nets.publish(spec);
     }
-    if (ctx.json) { ctx.emit(pub); return; }
+    if (ctx.json) {
+      ctx.emit(pub);
+      return;
+    }
     ctx.say(`${verb} ${publishedAt(pub)} on network ${pub.network} -> ${backendsOf(pub)}`);
   },
 };
@@ -108,7 +114,10 @@ export const unpublish: Command = {
       if (pub) todo.push(pub);
       else if (!flag(p, 'missing-ok')) {
         const there = pubs.filter((x) => x.network === network).map(publishedAt);
-        throw notFound('publication', `${JSON.stringify(ports[i])} is not published on network ${network} (published there: ${there.length ? there.join(', ') : 'nothing'})`);
+        throw notFound(
+          'publication',
+          `${JSON.stringify(ports[i])} is not published on network ${network} (published there: ${there.length ? there.join(', ') : 'nothing'})`,
+        );
       }
     }
     for (const pub of todo) {
@@ -134,7 +143,10 @@ export const publications: Command = {
     const network = p.positionals.at(0);
     if (network !== undefined) await mustFind(nets, network);
     const pubs = await nets.publications.list(network === undefined ? {} : { network });
-    if (ctx.json) { ctx.emit(pubs); return; }
+    if (ctx.json) {
+      ctx.emit(pubs);
+      return;
+    }
     ctx.say(pubs.length ? table(publicationRows(pubs, true)) : 'no published ports');
   },
 };

@@ -65,7 +65,10 @@ const netCreate: Command = {
     const nets = await ctx.manager();
     const existed = (await nets.find(spec.name)) !== undefined;
     const rec = await nets.create(spec);
-    if (ctx.json) { ctx.emit(rec); return; }
+    if (ctx.json) {
+      ctx.emit(rec);
+      return;
+    }
     const extra = flagsOf(rec);
     ctx.say(`${existed ? 'network exists, unchanged' : 'created network'} ${rec.name}: bridge ${rec.bridge}, ${subnets(rec)}${extra ? `; ${extra}` : ''}`);
   },
@@ -83,8 +86,14 @@ const netLs: Command = {
   async run(ctx) {
     const nets = await ctx.manager();
     const all = await nets.list();
-    if (ctx.json) { ctx.emit(all); return; }
-    if (all.length === 0) { ctx.say('no networks'); return; }
+    if (ctx.json) {
+      ctx.emit(all);
+      return;
+    }
+    if (all.length === 0) {
+      ctx.say('no networks');
+      return;
+    }
     const pubs = await nets.publications.list();
     const rows = [['NETWORK', 'BRIDGE', 'SUBNET', 'GATEWAY', 'SUBNET6', 'SANDBOXES', 'PORTS', 'FLAGS']];
     for (const n of all) {
@@ -109,14 +118,20 @@ const netInspect: Command = {
     const nets = await ctx.manager();
     const info = await mustFind(nets, p.positionals[0]);
     const pubs = await nets.publications.list({ network: info.name });
-    if (ctx.json) { ctx.emit({ ...info, publications: pubs }); return; }
+    if (ctx.json) {
+      ctx.emit({ ...info, publications: pubs });
+      return;
+    }
     const rows: Array<[string, string]> = [
       ['network', info.name],
       ['bridge', info.bridge],
       ['subnet', `${info.subnet} (gateway ${info.gateway})`],
     ];
     if (info.subnet6) rows.push(['subnet6', `${info.subnet6} (gateway ${info.gateway6})`]);
-    rows.push(['mtu', info.mtu ? String(info.mtu) : 'default'], ['outbound', info.internal ? 'none (internal)' : info.masquerade ? 'masquerade' : 'routed, no masquerade']);
+    rows.push(
+      ['mtu', info.mtu ? String(info.mtu) : 'default'],
+      ['outbound', info.internal ? 'none (internal)' : info.masquerade ? 'masquerade' : 'routed, no masquerade'],
+    );
     rows.push(['isolated', info.isolate ? 'yes' : 'no'], ['created', info.created]);
     ctx.say(rows.map(([k, v]) => `${k.padEnd(9)} ${v}`).join('\n'));
     ctx.say(`\n${sandboxes(info.attachments.length)}${info.attachments.length ? `:\n${table(attachmentRows(info.attachments, false))}` : ''}`);

@@ -93,7 +93,9 @@ export async function gatherTopology(opts: GatherOptions = {}): Promise<Topology
       if (l.kind !== 'veth' || l.parentIndex === undefined) continue;
       // The peer is the veth whose index is our parent and whose parent is us.
       for (const other of namespaces) {
-        const peer = (raw.get(other.name) ?? []).find((m) => m.kind === 'veth' && m.index === l.parentIndex && m.parentIndex === l.index && !(other.name === ns.name && m.name === l.name));
+        const peer = (raw.get(other.name) ?? []).find(
+          (m) => m.kind === 'veth' && m.index === l.parentIndex && m.parentIndex === l.index && !(other.name === ns.name && m.name === l.name),
+        );
         if (!peer) continue;
         const key = [`${ns.name}/${l.name}`, `${other.name}/${peer.name}`].sort().join('|');
         if (!seen.has(key)) {
@@ -186,7 +188,9 @@ export function toSvg(t: Topology): string {
       pos.set(`${ns.name}/${l.name}`, { x, y });
       const fill = l.kind === 'bridge' ? '#dbe8ff' : l.kind === 'veth' ? '#e3f5e1' : '#ffffff';
       parts.push(`<rect x="${x + 10}" y="${y}" width="${colW - 20}" height="${boxH}" rx="6" fill="${fill}" stroke="${l.up ? '#3d7a3d' : '#a33'}"/>`);
-      parts.push(`<text x="${x + 20}" y="${y + 18}" font-size="12" font-weight="bold">${esc(l.name)} <tspan font-weight="normal" fill="#555">${esc(l.kind)}${l.up ? '' : ' (down)'}</tspan></text>`);
+      parts.push(
+        `<text x="${x + 20}" y="${y + 18}" font-size="12" font-weight="bold">${esc(l.name)} <tspan font-weight="normal" fill="#555">${esc(l.kind)}${l.up ? '' : ' (down)'}</tspan></text>`,
+      );
       parts.push(`<text x="${x + 20}" y="${y + 36}" font-size="11" fill="#333">${esc(l.addresses.join(', ') || ' ')}</text>`);
     });
     ns.notes.forEach((n, j) => {

@@ -82,7 +82,7 @@ export function entryMatches(e: ConntrackEntry, f: ConntrackFilter): boolean {
   if (f.zone !== undefined && (e.zone ?? 0) !== f.zone) return false;
   if (f.mark !== undefined) {
     const mask = f.markMask ?? 0xffffffff;
-    if ((((e.mark ?? 0) & mask) >>> 0) !== ((f.mark & mask) >>> 0)) return false;
+    if (((e.mark ?? 0) & mask) >>> 0 !== (f.mark & mask) >>> 0) return false;
   }
   if (f.status && !f.status.every((s) => e.status.includes(s))) return false;
   return tupleMatches(f.original, e.original, 'original') && tupleMatches(f.reply, e.reply, 'reply');
@@ -90,7 +90,10 @@ export function entryMatches(e: ConntrackEntry, f: ConntrackFilter): boolean {
 
 function validateFilter(f: ConntrackFilter): void {
   if (f.protocol !== undefined) protoNumber(f.protocol);
-  for (const [name, t] of [['original', f.original], ['reply', f.reply]] as const) {
+  for (const [name, t] of [
+    ['original', f.original],
+    ['reply', f.reply],
+  ] as const) {
     if (!t) continue;
     if (t.src !== undefined) parseCidr(t.src, `${name}.src`, { defaultFull: true });
     if (t.dst !== undefined) parseCidr(t.dst, `${name}.dst`, { defaultFull: true });
@@ -236,7 +239,11 @@ let warnedFilterDelete = false;
 function warnDeprecatedFilterDelete(): void {
   if (warnedFilterDelete) return;
   warnedFilterDelete = true;
-  process.emitWarning('conntrack.delete(filter) is deprecated: use conntrack.flush(filter); delete() now deletes one entry', 'DeprecationWarning', 'NLKIT_CONNTRACK_DELETE_FILTER');
+  process.emitWarning(
+    'conntrack.delete(filter) is deprecated: use conntrack.flush(filter); delete() now deletes one entry',
+    'DeprecationWarning',
+    'NLKIT_CONNTRACK_DELETE_FILTER',
+  );
 }
 
 /**

@@ -72,12 +72,7 @@ export interface NativeTunOptions {
 }
 
 export interface NativeBinding {
-  NetlinkSocket: new (
-    protocol: number,
-    netnsFd: number,
-    options: NativeSocketOptions,
-    onEvent: NativeEventCallback,
-  ) => NativeNetlinkSocket;
+  NetlinkSocket: new (protocol: number, netnsFd: number, options: NativeSocketOptions, onEvent: NativeEventCallback) => NativeNetlinkSocket;
   NetlinkSyncSocket: new (protocol: number, netnsFd: number, options: Omit<NativeSocketOptions, 'groups' | 'fd'>) => NativeNetlinkSyncSocket;
   netlinkSocketOpen(protocol: number, netnsFd: number): Promise<number>;
   netnsPrepareDir(dir: string): void;
@@ -116,9 +111,6 @@ export function native(): NativeBinding {
 /** Throws one clear error on platforms without netlink. */
 export function assertLinux(): void {
   if (process.platform !== 'linux') {
-    throw new Error(
-      `nlkit speaks Linux netlink and runs on Linux only (this is ${process.platform}). ` +
-        'Import it only where process.platform === "linux".',
-    );
+    throw new Error(`nlkit speaks Linux netlink and runs on Linux only (this is ${process.platform}). ` + 'Import it only where process.platform === "linux".');
   }
 }

@@ -281,20 +281,24 @@ export class NetlinkConnection extends ConnectionCore implements AsyncExecutor {
     };
     try {
       this.checkOpen(c.operation);
-      this.start(c, (err) => {
-        done = true;
-        failure = err;
-        resume();
-        wake?.();
-      }, (m) => {
-        if (abandoned) return;
-        queue.push(m);
-        if (!paused && queue.length >= STREAM_HIGH_WATER) {
-          paused = true;
-          this.socket?.pause();
-        }
-        wake?.();
-      });
+      this.start(
+        c,
+        (err) => {
+          done = true;
+          failure = err;
+          resume();
+          wake?.();
+        },
+        (m) => {
+          if (abandoned) return;
+          queue.push(m);
+          if (!paused && queue.length >= STREAM_HIGH_WATER) {
+            paused = true;
+            this.socket?.pause();
+          }
+          wake?.();
+        },
+      );
       started = true;
       for (;;) {
         for (let m = queue.shift(); m !== undefined; m = queue.shift()) {

@@ -172,7 +172,8 @@ export interface DeleteOptions {
 export function checkDeleteOptions(opts: unknown): boolean {
   if (opts === undefined) return false;
   if (!opts || typeof opts !== 'object' || Array.isArray(opts)) throw new ValidationError('options', opts, 'must be an object like { missingOk: true }');
-  for (const key of Object.keys(opts)) if (key !== 'missingOk') throw new ValidationError(`options.${key}`, (opts as Record<string, unknown>)[key], 'unknown option (delete takes { missingOk })');
+  for (const key of Object.keys(opts))
+    if (key !== 'missingOk') throw new ValidationError(`options.${key}`, (opts as Record<string, unknown>)[key], 'unknown option (delete takes { missingOk })');
   const { missingOk } = opts as DeleteOptions;
   if (missingOk !== undefined && typeof missingOk !== 'boolean') throw new ValidationError('missingOk', missingOk, 'must be a boolean');
   return missingOk === true;

@@ -3,15 +3,7 @@
  * extended ack (message text, offending offset, missing attribute).
  * @module
  */
-import {
-  NLMSGERR_ATTR_MISS_TYPE,
-  NLMSGERR_ATTR_MSG,
-  NLMSGERR_ATTR_OFFS,
-  NLMSG_HDRLEN,
-  NLM_F_ACK_TLVS,
-  NLM_F_CAPPED,
-  align4,
-} from './constants';
+import { NLMSGERR_ATTR_MISS_TYPE, NLMSGERR_ATTR_MSG, NLMSGERR_ATTR_OFFS, NLMSG_HDRLEN, NLM_F_ACK_TLVS, NLM_F_CAPPED, align4 } from './constants';
 import { Attributes, type NetlinkMessage } from './parser';
 
 export interface ErrorReply {

@@ -97,7 +97,8 @@ export function toAttachment(rec: NetworkRecord, a: AttachmentRecord): Attachmen
 /** Attaches a sandbox (see `NetworkManager.attach`). */
 export async function attach(ctx: NetworkContext, network: string, opts: AttachOptions): Promise<Attachment> {
   if (!isObject(opts)) throw new ValidationError('attach options', opts, 'must be an object like { sandbox: "c1" }');
-  for (const key of Object.keys(opts)) if (!ATTACH_KEYS.includes(key)) throw new ValidationError('attach options', key, `unknown option (known: ${ATTACH_KEYS.join(', ')})`);
+  for (const key of Object.keys(opts))
+    if (!ATTACH_KEYS.includes(key)) throw new ValidationError('attach options', key, `unknown option (known: ${ATTACH_KEYS.join(', ')})`);
   const ident = sandboxIdentity(opts.sandbox);
   const id = opts.id ?? ident.id;
   const ifname = validateInterfaceName(opts.ifname ?? 'eth0', 'ifname');
@@ -211,7 +212,15 @@ export async function forget(ctx: NetworkContext, rec: NetworkRecord, atts: Atta
  * request queued at once by interface index (one socket processes its
  * requests in order: up, address, then the route that needs it).
  */
-async function plumb(ctx: NetworkContext, rec: NetworkRecord, att: AttachmentRecord, ns: NetworkNamespace, rollback: Rollback, onStep: (s: string) => void, lease?: Promise<void>): Promise<void> {
+async function plumb(
+  ctx: NetworkContext,
+  rec: NetworkRecord,
+  att: AttachmentRecord,
+  ns: NetworkNamespace,
+  rollback: Rollback,
+  onStep: (s: string) => void,
+  lease?: Promise<void>,
+): Promise<void> {
   const host = ctx.host;
   let sb: Handle | undefined;
   let hostIndex = 0;

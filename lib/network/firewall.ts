@@ -52,10 +52,18 @@ function mapElements(p: PublicationRecord): Array<{ map: MapName; key: Array<str
   const fam = hostFamily(p);
   const out: Array<{ map: MapName; key: Array<string | number>; value: Array<string | number> }> = [];
   if (b.ipv4 && fam !== 6) {
-    out.push(p.hostIp ? { map: 'pub4a', key: [p.hostIp, PROTO[p.protocol], p.hostPort], value: [b.ipv4, b.port] } : { map: 'pub4', key: [PROTO[p.protocol], p.hostPort], value: [b.ipv4, b.port] });
+    out.push(
+      p.hostIp
+        ? { map: 'pub4a', key: [p.hostIp, PROTO[p.protocol], p.hostPort], value: [b.ipv4, b.port] }
+        : { map: 'pub4', key: [PROTO[p.protocol], p.hostPort], value: [b.ipv4, b.port] },
+    );
   }
   if (b.ipv6 && fam !== 4) {
-    out.push(p.hostIp ? { map: 'pub6a', key: [p.hostIp, PROTO[p.protocol], p.hostPort], value: [b.ipv6, b.port] } : { map: 'pub6', key: [PROTO[p.protocol], p.hostPort], value: [b.ipv6, b.port] });
+    out.push(
+      p.hostIp
+        ? { map: 'pub6a', key: [p.hostIp, PROTO[p.protocol], p.hostPort], value: [b.ipv6, b.port] }
+        : { map: 'pub6', key: [PROTO[p.protocol], p.hostPort], value: [b.ipv6, b.port] },
+    );
   }
   return out;
 }
@@ -110,7 +118,10 @@ function writeTable(tx: Transaction, st: HostState, exists: boolean): void {
   if (exists) tx.deleteTable({ family: F, name: FIREWALL_TABLE });
   tx.addTable({ family: F, name: FIREWALL_TABLE });
   const nets = Object.values(st.networks);
-  tx.addSet({ ...T, name: 'bridges', keyType: 'ifname' }, nets.map((n) => ({ key: n.bridge })));
+  tx.addSet(
+    { ...T, name: 'bridges', keyType: 'ifname' },
+    nets.map((n) => ({ key: n.bridge })),
+  );
   for (const [name, m] of Object.entries(MAPS)) tx.addSet({ ...T, name, keyType: [...m.keyType], dataType: [...m.dataType] });
   tx.addChain({ ...T, name: 'guard', type: 'filter', hook: 'prerouting', priority: 'raw' });
   tx.addChain({ ...T, name: 'prerouting', type: 'nat', hook: 'prerouting', priority: 'dstnat' });
@@ -121,11 +132,42 @@ function writeTable(tx: Transaction, st: HostState, exists: boolean): void {
   // Ports published on 127.0.0.1 need route_localnet on the bridges; never
   // let packets for 127/8 in from anywhere but loopback (CVE-2020-8558).
   tx.addRule({ ...T, chain: 'guard', rule: rule().iifname(not('lo')).ip({ daddr: '127.0.0.0/8' }).drop() });
-  for (const chain of ['prerouting', 'output']) tx.addRule({ ...T, chain, rule: rule().fib({ lookup: ['daddr'], type: 'local' }).jump('publish') });
-  tx.addRule({ ...T, chain: 'publish', rule: rule().nfproto('ipv4').dnatMap({ fields: ['ip daddr', 'meta l4proto', 'th dport'], entries: '@pub4a', family: 'ip' }) });
-  tx.addRule({ ...T, chain: 'publish', rule: rule().nfproto('ipv4').dnatMap({ fields: ['meta l4proto', 'th dport'], entries: '@pub4', family: 'ip' }) });
-  tx.addRule({ ...T, chain: 'publish', rule: rule().nfproto('ipv6').dnatMap({ fields: ['ip6 daddr', 'meta l4proto', 'th dport'], entries: '@pub6a', family: 'ip6' }) });
-  tx.addRule({ ...T, chain: 'publish', rule: rule().nfproto('ipv6').dnatMap({ fields: ['meta l4proto', 'th dport'], entries: '@pub6', family: 'ip6' }) });
+  for (const chain of ['prerouting', 'output'])
+    tx.addRule({
+      ...T,
+      chain,
+      rule: rule()
+        .fib({ lookup: ['daddr'], type: 'local' })
+        .jump('publish'),
+    });
+  tx.addRule({
+    ...T,
+    chain: 'publish',
+    rule: rule()
+      .nfproto('ipv4')
+      .dnatMap({ fields: ['ip daddr', 'meta l4proto', 'th dport'], entries: '@pub4a', family: 'ip' }),
+  });
+  tx.addRule({
+    ...T,
+    chain: 'publish',
+    rule: rule()
+      .nfproto('ipv4')
+      .dnatMap({ fields: ['meta l4proto', 'th dport'], entries: '@pub4', family: 'ip' }),
+  });
+  tx.addRule({
+    ...T,
+    chain: 'publish',
+    rule: rule()
+      .nfproto('ipv6')
+      .dnatMap({ fields: ['ip6 daddr', 'meta l4proto', 'th dport'], entries: '@pub6a', family: 'ip6' }),
+  });
+  tx.addRule({
+    ...T,
+    chain: 'publish',
+    rule: rule()
+      .nfproto('ipv6')
+      .dnatMap({ fields: ['meta l4proto', 'th dport'], entries: '@pub6', family: 'ip6' }),
+  });
   tx.addRule({ ...T, chain: 'postrouting', rule: rule().ip({ saddr: '127.0.0.0/8' }).oifname('@bridges').masquerade() });
   // Published traffic may cross networks (it was let in by the host).
   tx.addRule({ ...T, chain: 'forward', rule: rule().ct({ status: 'dnat' }).accept() });

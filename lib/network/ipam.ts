@@ -14,7 +14,10 @@ import { withFileLock, writeFileAtomic } from './file-lock';
 /** The pool has no free address left. */
 export class IpamExhaustedError extends NlkitError {
   override name = 'IpamExhaustedError';
-  constructor(readonly network: string, readonly subnet: string) {
+  constructor(
+    readonly network: string,
+    readonly subnet: string,
+  ) {
     super(`network ${network}: no free address left in ${subnet}`);
   }
 }
@@ -22,7 +25,10 @@ export class IpamExhaustedError extends NlkitError {
 /** A requested address is taken by another owner. */
 export class AddressInUseError extends NlkitError {
   override name = 'AddressInUseError';
-  constructor(readonly address: string, readonly owner: string) {
+  constructor(
+    readonly address: string,
+    readonly owner: string,
+  ) {
     super(`address ${address} is already allocated to ${owner}`);
   }
 }

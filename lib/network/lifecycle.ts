@@ -188,7 +188,8 @@ async function removeFirewall(ctx: NetworkContext, rec: NetworkRecord): Promise<
 
 function validateSpec(spec: NetworkSpec): NetworkRecord {
   if (!isObject(spec)) throw new ValidationError('network spec', spec, 'must be an object');
-  for (const key of Object.keys(spec)) if (!SPEC_KEYS.includes(key)) throw new ValidationError('network spec', key, `unknown option (known: ${SPEC_KEYS.join(', ')})`);
+  for (const key of Object.keys(spec))
+    if (!SPEC_KEYS.includes(key)) throw new ValidationError('network spec', key, `unknown option (known: ${SPEC_KEYS.join(', ')})`);
   const name = validateNetworkName(spec.name);
   const pool = new AddressPool(spec.subnet, spec.gateway);
   if (pool.family !== 4) throw new ValidationError('subnet', spec.subnet, 'must be IPv4 (use subnet6 for IPv6)');

@@ -16,7 +16,17 @@ import { openNetnsSync, type NetnsRef } from '../netns/namespace';
 import { attach, detach, detachAll, forget, reattach, type Attachment, type AttachOptions, type SandboxRef } from './attachments';
 import { notFound, requireNetwork, type NetworkContext } from './context';
 import { Firewall } from './firewall';
-import { createNetwork, deleteNetwork, findNetwork, listNetworks, rebuildNetwork, repairFirewall, type NetworkDetails, type NetworkInfo, type NetworkSpec } from './lifecycle';
+import {
+  createNetwork,
+  deleteNetwork,
+  findNetwork,
+  listNetworks,
+  rebuildNetwork,
+  repairFirewall,
+  type NetworkDetails,
+  type NetworkInfo,
+  type NetworkSpec,
+} from './lifecycle';
 import type { BackendSpec, Publication, PublicationRef, PublishSpec } from './publication';
 import { findPublication, listPublications, publish, setBackends, unpublish, type PublicationFilter } from './publishing';
 import { check, reconcile, type Drift, type ReconcileContext } from './reconcile';
@@ -224,7 +234,12 @@ export class NetworkManager {
    * await nets.detach('web', ['c1', 'c2', 'c3'], { missingOk: true });
    */
   detachMany(network: string, ids: string[]): Promise<number> {
-    return detach(this.ctx, network, ids.map((id) => ({ id })), true);
+    return detach(
+      this.ctx,
+      network,
+      ids.map((id) => ({ id })),
+      true,
+    );
   }
 
   // --- published ports -----------------------------------------------------

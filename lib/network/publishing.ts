@@ -53,7 +53,14 @@ export async function setBackends(ctx: NetworkContext, ref: PublicationRef, back
     const before = s.publications[key] as PublicationRecord | undefined;
     if (!before) throw notFound('publication', key, `set the backends of ${key}`);
     const next = toPublication(
-      { network: before.network, protocol: before.protocol, hostPort: before.hostPortEnd ? `${before.hostPort}-${before.hostPortEnd}` : before.hostPort, hostIp: before.hostIp, containerPort: before.backends[0].port, backends },
+      {
+        network: before.network,
+        protocol: before.protocol,
+        hostPort: before.hostPortEnd ? `${before.hostPort}-${before.hostPortEnd}` : before.hostPort,
+        hostIp: before.hostIp,
+        containerPort: before.backends[0].port,
+        backends,
+      },
       s.attachments[before.network] ?? {},
     );
     await ctx.firewall.replace(before, next);
@@ -107,7 +114,12 @@ export async function dropBackends(ctx: NetworkContext, rec: NetworkRecord, gone
     if (p.network !== rec.name || !p.backends.some((b) => b.id && gone.has(b.id))) continue;
     const rest = p.backends.filter((b) => !(b.id && gone.has(b.id)));
     if (rest.length === 0) await unpublish(ctx, p, true);
-    else await setBackends(ctx, p, rest.map((b) => ({ id: b.id as string, port: b.port, weight: b.weight }))); // a raw-address backend (no id) is refused there, as it always was
+    else
+      await setBackends(
+        ctx,
+        p,
+        rest.map((b) => ({ id: b.id as string, port: b.port, weight: b.weight })),
+      ); // a raw-address backend (no id) is refused there, as it always was
   }
 }
 

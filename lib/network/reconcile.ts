@@ -100,7 +100,8 @@ export async function check(ctx: ReconcileContext): Promise<Drift[]> {
       if (!br.up) drift.push({ network: rec.name, kind: 'bridge-down', detail: `bridge ${rec.bridge} is down` });
       const addrs = (await ctx.host.addresses.list({ link: br.index })).map((a) => a.address);
       if (!addrs.includes(rec.gateway)) drift.push({ network: rec.name, kind: 'gateway-missing', detail: `${rec.gateway} is missing on ${rec.bridge}` });
-      if (rec.gateway6 && !addrs.includes(rec.gateway6)) drift.push({ network: rec.name, kind: 'gateway-missing', detail: `${rec.gateway6} is missing on ${rec.bridge}` });
+      if (rec.gateway6 && !addrs.includes(rec.gateway6))
+        drift.push({ network: rec.name, kind: 'gateway-missing', detail: `${rec.gateway6} is missing on ${rec.bridge}` });
     }
     for (const att of Object.values(st.attachments[rec.name] ?? {})) {
       owned.add(att.hostIfname);

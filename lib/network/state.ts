@@ -436,7 +436,10 @@ export class StateStore {
   /** Rewrites the state file with everything (a new journal id makes the old journal's lines stale), then drops the journal. */
   private writeAll(s: HostState): Cache {
     const journalId = randomBytes(8).toString('hex');
-    writeFileAtomic(this.file, JSON.stringify({ version: s.version, networks: s.networks, attachments: s.attachments, publications: s.publications, journal: journalId }, null, 1));
+    writeFileAtomic(
+      this.file,
+      JSON.stringify({ version: s.version, networks: s.networks, attachments: s.attachments, publications: s.publications, journal: journalId }, null, 1),
+    );
     fs.rmSync(this.journal, { force: true });
     fs.rmSync(this.legacyJournal, { force: true });
     this.cache = { state: s, stamp: stampOf(statOf(this.file)), journalId, journalIno: undefined, journalSize: 0, journalRecords: 0 };

@@ -25,7 +25,14 @@ export type EchoKind = 'table' | 'chain' | 'rule' | 'set' | 'object';
  * Sets NLM_F_ECHO on the primary messages (message index → command) chosen
  * by the echo mode within `budgetBytes`; returns whether rules are echoed.
  */
-export function markEchoes(buf: Buffer, offsets: number[], primary: Map<number, number>, kindOf: (command: number) => EchoKind | undefined, mode: EchoMode, budgetBytes: number): boolean {
+export function markEchoes(
+  buf: Buffer,
+  offsets: number[],
+  primary: Map<number, number>,
+  kindOf: (command: number) => EchoKind | undefined,
+  mode: EchoMode,
+  budgetBytes: number,
+): boolean {
   if (mode === 'none') return false;
   let objectBytes = 0;
   let ruleBytes = 0;
@@ -36,7 +43,11 @@ export function markEchoes(buf: Buffer, offsets: number[], primary: Map<number, 
   }
   let rules = mode !== 'objects' && objectBytes + ruleBytes <= budgetBytes;
   if (mode === 'all' && !rules) {
-    throw new ValidationError('echo', mode, `echoing ${objectBytes + ruleBytes} bytes would overflow the receive buffer; use echo "auto" or a larger receiveBufferBytes`);
+    throw new ValidationError(
+      'echo',
+      mode,
+      `echoing ${objectBytes + ruleBytes} bytes would overflow the receive buffer; use echo "auto" or a larger receiveBufferBytes`,
+    );
   }
   const objects = objectBytes <= budgetBytes;
   if (!objects) rules = false;
@@ -51,7 +62,11 @@ export function markEchoes(buf: Buffer, offsets: number[], primary: Map<number, 
  * The commit's result from the kernel's replies: the new generation, and per
  * command (described by `descriptions`) the echoed handle and object.
  */
-export function collectResults(replies: NetlinkMessage[], built: { buffer: Buffer; primary: Map<number, number>; echoRules: boolean }, descriptions: string[]): CommitResult {
+export function collectResults(
+  replies: NetlinkMessage[],
+  built: { buffer: Buffer; primary: Map<number, number>; echoRules: boolean },
+  descriptions: string[],
+): CommitResult {
   const firstSeq = built.buffer.readUInt32LE(8);
   const results: CommandResult[] = descriptions.map((description) => ({ description }));
   const out: CommitResult = { results, rulesEchoed: built.echoRules };

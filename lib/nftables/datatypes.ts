@@ -191,9 +191,24 @@ export const VERDICT_TYPE_ID = 1;
 
 /** Data type names nlkit can parse and format values of. */
 export type DataTypeName =
-  | 'ipv4_addr' | 'ipv6_addr' | 'ether_addr' | 'inet_proto' | 'inet_service' | 'ether_type' | 'nf_proto'
-  | 'ct_dir' | 'pkt_type' | 'mark' | 'iface_index' | 'ct_state' | 'ct_status' | 'fib_addrtype' | 'uid' | 'gid'
-  | 'ifname' | 'integer';
+  | 'ipv4_addr'
+  | 'ipv6_addr'
+  | 'ether_addr'
+  | 'inet_proto'
+  | 'inet_service'
+  | 'ether_type'
+  | 'nf_proto'
+  | 'ct_dir'
+  | 'pkt_type'
+  | 'mark'
+  | 'iface_index'
+  | 'ct_state'
+  | 'ct_status'
+  | 'fib_addrtype'
+  | 'uid'
+  | 'gid'
+  | 'ifname'
+  | 'integer';
 
 export function dataTypeByName(name: string, field = 'type'): DataType {
   const t = byName.get(name);

@@ -94,7 +94,8 @@ function fieldBounds(type: DataType | undefined, len: number, v: Scalar, field: 
     }
   }
   if (!type) {
-    if (!Buffer.isBuffer(v) || v.length !== len) throw new ValidationError(field, v, `this set's type is not known to nlkit: pass ${len} raw bytes as a Buffer`);
+    if (!Buffer.isBuffer(v) || v.length !== len)
+      throw new ValidationError(field, v, `this set's type is not known to nlkit: pass ${len} raw bytes as a Buffer`);
     return { lo: Buffer.from(v), hi: Buffer.from(v) };
   }
   const b = type.parse(v, len, field);
@@ -102,13 +103,7 @@ function fieldBounds(type: DataType | undefined, len: number, v: Scalar, field: 
 }
 
 /** Encodes a key or data value (concatenations padded per field) into low/high bounds. */
-function encodeValue(
-  fields: Array<DataType | undefined>,
-  lengths: number[],
-  v: ElementValue,
-  field: string,
-  allowRange: boolean,
-): Bounds {
+function encodeValue(fields: Array<DataType | undefined>, lengths: number[], v: ElementValue, field: string, allowRange: boolean): Bounds {
   const parts = fields.length > 1 ? v : [v];
   if (!Array.isArray(parts) || parts.length !== fields.length) {
     throw new ValidationError(field, v, `must be an array of ${fields.length} values (one per concatenated type)`);
@@ -191,7 +186,7 @@ export function toWireElements(shape: SetShape, elements: readonly SetElement[])
     }
     out.push({ key: r.lo, flags: 0, source: r.e });
     const end = increment(r.hi);
-    if (end && !(next?.lo.equals(end))) out.push({ key: end, flags: C.NFT_SET_ELEM_INTERVAL_END, source: r.e });
+    if (end && !next?.lo.equals(end)) out.push({ key: end, flags: C.NFT_SET_ELEM_INTERVAL_END, source: r.e });
   }
   return out;
 }
@@ -424,7 +419,8 @@ export function assembleElements(shape: SetShape, raw: RawElement[]): SetElement
     const numericHostOrder = HOST_LITTLE_ENDIAN && t?.hostOrder && t.name !== 'ifname';
     const sortKey = (b: Buffer) => (numericHostOrder ? Buffer.from(b).reverse() : b);
     plain.sort((x, y) => Buffer.compare(sortKey(x.key), sortKey(y.key)));
-    for (const r of plain) out.push(finish(shape, r, r.keyEnd ? formatRange(shape, r.key, r.keyEnd) : { key: formatValue(shape.keyFields, shape.keyFieldLengths, r.key) }));
+    for (const r of plain)
+      out.push(finish(shape, r, r.keyEnd ? formatRange(shape, r.key, r.keyEnd) : { key: formatValue(shape.keyFields, shape.keyFieldLengths, r.key) }));
     return out;
   }
   // Single-field intervals: walk the boundaries in key order.

@@ -12,7 +12,15 @@
  */
 import { NETLINK_NETFILTER } from '../netlink/constants';
 import { ClosedError, NetlinkOverrunError } from '../netlink/errors';
-import { eventStream, STREAM_OPTION_KEYS, type EventAction, type EventStream, type OverrunEvent, type StreamOptions, type SyncedEvent } from '../netlink/event-stream';
+import {
+  eventStream,
+  STREAM_OPTION_KEYS,
+  type EventAction,
+  type EventStream,
+  type OverrunEvent,
+  type StreamOptions,
+  type SyncedEvent,
+} from '../netlink/event-stream';
 import type { Operation } from '../netlink/operation';
 import type { NetlinkMessage } from '../netlink/parser';
 import { NetlinkSubscription } from '../netlink/subscription';
@@ -98,14 +106,7 @@ export interface NftGenerationEvent extends NftChangeFields<'generation'> {
 }
 
 /** One ruleset change; switch on `type`. */
-export type NftEvent =
-  | NftTableEvent
-  | NftChainEvent
-  | NftRuleEvent
-  | NftSetEvent
-  | NftElementsEvent
-  | NftObjectEvent
-  | NftGenerationEvent;
+export type NftEvent = NftTableEvent | NftChainEvent | NftRuleEvent | NftSetEvent | NftElementsEvent | NftObjectEvent | NftGenerationEvent;
 
 /** What `h.nft.events.subscribe()` yields: ruleset changes, and `synced` / `overrun` like every stream. */
 export type NftStreamEvent = NftEvent | SyncedEvent | OverrunEvent;
@@ -182,12 +183,17 @@ export function nftEvents(src: NftEventSource): { events: NftEvents; closeAll():
       includeExisting: opts.includeExisting,
       resyncOnOverrun: opts.resyncOnOverrun,
       overrunError: legacy
-        ? () => new NetlinkOverrunError('nftables events', 'notifications were lost (receive buffer overrun, or the consumer fell too far behind): list the ruleset again and subscribe again')
+        ? () =>
+            new NetlinkOverrunError(
+              'nftables events',
+              'notifications were lost (receive buffer overrun, or the consumer fell too far behind): list the ruleset again and subscribe again',
+            )
         : undefined,
       onClose: () => live.delete(sub),
     });
   };
-  const events = ((opts: { maxQueued?: number } = {}) => open(rejectUnknownKeys(opts, ['maxQueued'], 'nftables events options') ?? {}, true) as EventStream<NftEvent>) as NftEvents;
+  const events = ((opts: { maxQueued?: number } = {}) =>
+    open(rejectUnknownKeys(opts, ['maxQueued'], 'nftables events options') ?? {}, true) as EventStream<NftEvent>) as NftEvents;
   events.subscribe = (opts = {}) => open(opts, false);
   return {
     events,
@@ -214,7 +220,11 @@ async function* existingEvents(src: NftEventSource, decoder: NftEventDecoder): A
 }
 
 /** An event with its deprecated duplicates filled in. */
-function change<T extends NftEvent['type']>(type: T, action: EventAction, body: Omit<Extract<NftEvent, { type: T }>, keyof NftChangeFields<T>>): Extract<NftEvent, { type: T }> {
+function change<T extends NftEvent['type']>(
+  type: T,
+  action: EventAction,
+  body: Omit<Extract<NftEvent, { type: T }>, keyof NftChangeFields<T>>,
+): Extract<NftEvent, { type: T }> {
   return { type, action, kind: type, change: action === 'new' ? 'add' : 'delete', ...body } as unknown as Extract<NftEvent, { type: T }>;
 }
 

@@ -77,13 +77,4 @@ export type { Rule, RuleRef } from './rule';
 export type { NftSet, SetDataType, SetFlag, SetRef } from './set';
 export type { Table, TableFlag, TableRef } from './table';
 export { Transaction } from './transaction';
-export type {
-  AddOptions,
-  CommandAnchor,
-  CommandResult,
-  CommitOptions,
-  CommitResult,
-  EchoMode,
-  RuleAnchor,
-  RuleInput,
-} from './transaction';
+export type { AddOptions, CommandAnchor, CommandResult, CommitOptions, CommitResult, EchoMode, RuleAnchor, RuleInput } from './transaction';

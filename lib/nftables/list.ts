@@ -79,7 +79,11 @@ function* dumpCommand(msg: number, family: NftFamily | undefined, what: string, 
  * compared: a table has no chain, so `{ table, chain }` keeps the table.
  */
 function matches(f: NftFilter, family: NftFamily, table: string, chain?: string): boolean {
-  return (f.family === undefined || family === f.family) && (f.table === undefined || table === f.table) && (chain === undefined || f.chain === undefined || chain === f.chain);
+  return (
+    (f.family === undefined || family === f.family) &&
+    (f.table === undefined || table === f.table) &&
+    (chain === undefined || f.chain === undefined || chain === f.chain)
+  );
 }
 
 /** Shapes of sets by "family table name", for decoding elements. */
@@ -471,4 +475,3 @@ function* listElementsWithShape(ref: SetRef, shape: SetShape): Operation<SetElem
   const raw = replies.filter((m) => nftCommand(m) === C.NFT_MSG_NEWSETELEM).flatMap((m) => decodeElementMessage(m).elements);
   return assembleElements(shape, raw);
 }
-

@@ -13,7 +13,8 @@ export const VERDICT_REGISTER = 0;
 
 /** Canonical wire number of 4-byte register `index` (0-15). */
 export function register32(index: number): number {
-  if (!Number.isInteger(index) || index < 0 || index > 15) throw new ValidationError('register', index, 'out of registers (a rule may load at most 64 bytes at once)');
+  if (!Number.isInteger(index) || index < 0 || index > 15)
+    throw new ValidationError('register', index, 'out of registers (a rule may load at most 64 bytes at once)');
   return index % 4 === 0 ? 1 + index / 4 : 8 + index;
 }
 

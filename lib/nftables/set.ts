@@ -172,7 +172,8 @@ export function writeNewSet(w: NetlinkWriter, s: NftSet, flags: number, setId: n
   validateNftName(s.name, 'set name');
   const key = resolveType(s.keyType, s.keyLength, 'keyType');
   let setFlags = SET_FLAGS.number(s.flags);
-  if (setFlags & DERIVED_FLAGS) throw new ValidationError('set flags', s.flags, 'map, object and concat follow from dataType/objectType/keyType; do not pass them');
+  if (setFlags & DERIVED_FLAGS)
+    throw new ValidationError('set flags', s.flags, 'map, object and concat follow from dataType/objectType/keyType; do not pass them');
   if (s.dataType !== undefined) setFlags |= C.NFT_SET_MAP;
   if (s.objectType !== undefined) setFlags |= C.NFT_SET_OBJECT;
   if (key.fields.length > 1 && setFlags & C.NFT_SET_INTERVAL) setFlags |= C.NFT_SET_CONCAT;

@@ -366,7 +366,10 @@ export class Transaction {
     return this.build(ctx, opts).buffer;
   }
 
-  private build(ctx: WriteContext, opts: CommitOptions): { buffer: Buffer; owners: number[]; offsets: number[]; primary: Map<number, number>; echoRules: boolean } {
+  private build(
+    ctx: WriteContext,
+    opts: CommitOptions,
+  ): { buffer: Buffer; owners: number[]; offsets: number[]; primary: Map<number, number>; echoRules: boolean } {
     const w = new NetlinkWriter(64 * 1024);
     const owners: number[] = [-1];
     writeBatchBegin(w, NFNL_SUBSYS_NFTABLES, NLM_F_ECHO, opts.expectGeneration);
@@ -443,7 +446,15 @@ export class Transaction {
       const before = w.messageOffsets.length;
       for (const a of built.anonymousSets) {
         writeNewSet(w, a.set, NLM_F_CREATE, a.id);
-        if (a.elements.length) writeElements(w, C.NFT_MSG_NEWSETELEM, NLM_F_CREATE, { family: a.set.family, table: a.set.table, set: a.set.name, setId: a.id }, shapeOf(a.set), a.elements);
+        if (a.elements.length)
+          writeElements(
+            w,
+            C.NFT_MSG_NEWSETELEM,
+            NLM_F_CREATE,
+            { family: a.set.family, table: a.set.table, set: a.set.name, setId: a.id },
+            shapeOf(a.set),
+            a.elements,
+          );
       }
       const main = w.messageOffsets.length - before;
       const resolved = ctx.positions.get(index);
@@ -466,7 +477,11 @@ export class Transaction {
     const own = this.definedSets.get(key);
     if (own) {
       const shape = shapeOf(own);
-      return this.pushEncoded(`${verb} set ${describeSet(s)}`, undefined, (w) => (writeElements(w, msg, flags, { family: s.family, table: s.table, set: s.name }, shape, elements), 0));
+      return this.pushEncoded(
+        `${verb} set ${describeSet(s)}`,
+        undefined,
+        (w) => (writeElements(w, msg, flags, { family: s.family, table: s.table, set: s.name }, shape, elements), 0),
+      );
     }
     return this.push({
       description: `${verb} set ${describeSet(s)}`,

@@ -165,14 +165,7 @@ export interface AddressDeleteOptions extends DeleteOptions {
 /** The kernel's "no such address" (and "no such link"). */
 const ADDRESS_MISSING: MissingCodes = { EADDRNOTAVAIL: 'address', ENODEV: 'link' };
 
-function* writeAddress(
-  type: number,
-  flags: number,
-  link: LinkRef,
-  cidrText: string,
-  opts: AddressOptions,
-  verb: string,
-): Operation<void> {
+function* writeAddress(type: number, flags: number, link: LinkRef, cidrText: string, opts: AddressOptions, verb: string): Operation<void> {
   const cidr = parseCidr(cidrText, 'address', { defaultFull: true });
   const w = new NetlinkWriter().begin(type, flags);
   const off = w.struct(C.IFADDRMSG_LEN);
@@ -256,9 +249,7 @@ export const addressOps = {
    * await h.addresses.delete({ link: 'eth0', cidr: '10.0.0.2/24' }, { missingOk: true }); // false: gone already
    */
   *delete(
-    ...args:
-      | [address: { link: LinkRef; cidr: string; peer?: string }, opts?: DeleteOptions]
-      | [link: LinkRef, cidr: string, opts?: AddressDeleteOptions]
+    ...args: [address: { link: LinkRef; cidr: string; peer?: string }, opts?: DeleteOptions] | [link: LinkRef, cidr: string, opts?: AddressDeleteOptions]
   ): Operation<boolean> {
     if (typeof args[0] === 'object') {
       // The key form: the peer comes with the key; options are { missingOk } only.
@@ -372,4 +363,3 @@ function* listAddresses(filter: AddressFilter): Operation<Address[]> {
     .map(decodeAddress)
     .filter((a) => (index === 0 || a.link === index) && (!filter.family || a.family === filter.family));
 }
-

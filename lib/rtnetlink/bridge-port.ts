@@ -91,7 +91,19 @@ export interface BridgePortInfo {
   multicastRouter?: number;
 }
 
-type FlagKey = 'hairpin' | 'guard' | 'rootBlock' | 'fastLeave' | 'learning' | 'flood' | 'proxyArp' | 'mcastFlood' | 'mcastToUnicast' | 'bcastFlood' | 'neighSuppress' | 'isolated';
+type FlagKey =
+  | 'hairpin'
+  | 'guard'
+  | 'rootBlock'
+  | 'fastLeave'
+  | 'learning'
+  | 'flood'
+  | 'proxyArp'
+  | 'mcastFlood'
+  | 'mcastToUnicast'
+  | 'bcastFlood'
+  | 'neighSuppress'
+  | 'isolated';
 
 const FLAGS: Array<[FlagKey, number]> = [
   ['hairpin', C.IFLA_BRPORT_MODE],

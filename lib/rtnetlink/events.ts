@@ -12,7 +12,15 @@
  */
 import { NETLINK_ROUTE } from '../netlink/constants';
 import { ClosedError, ValidationError } from '../netlink/errors';
-import { eventStream, STREAM_OPTION_KEYS, type EventAction, type EventStream as GenericEventStream, type OverrunEvent, type StreamOptions, type SyncedEvent } from '../netlink/event-stream';
+import {
+  eventStream,
+  STREAM_OPTION_KEYS,
+  type EventAction,
+  type EventStream as GenericEventStream,
+  type OverrunEvent,
+  type StreamOptions,
+  type SyncedEvent,
+} from '../netlink/event-stream';
 import type { Operation } from '../netlink/operation';
 import { u8At, type NetlinkMessage } from '../netlink/parser';
 import { NetlinkSubscription } from '../netlink/subscription';
@@ -109,16 +117,7 @@ export interface IpRuleEvent {
 export type RuleEvent = IpRuleEvent;
 
 /** One event of {@link RtnetlinkEvents.subscribe}'s stream; switch on `type`. */
-export type RtnetlinkEvent =
-  | LinkEvent
-  | BridgePortEvent
-  | AddressEvent
-  | RouteEvent
-  | NeighbourEvent
-  | FdbEvent
-  | IpRuleEvent
-  | SyncedEvent
-  | OverrunEvent;
+export type RtnetlinkEvent = LinkEvent | BridgePortEvent | AddressEvent | RouteEvent | NeighbourEvent | FdbEvent | IpRuleEvent | SyncedEvent | OverrunEvent;
 
 /** Options of {@link RtnetlinkEvents.subscribe}. */
 export interface SubscribeOptions extends StreamOptions {
@@ -252,7 +251,8 @@ export class RtnetlinkEvents {
     const family = opts.family;
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- JavaScript callers are not held to the type
     if (family !== undefined && family !== 4 && family !== 6) throw new ValidationError('family', family, 'must be 4 or 6');
-    if (opts.resolveNames !== undefined && typeof opts.resolveNames !== 'boolean') throw new ValidationError('resolveNames', opts.resolveNames, 'must be a boolean');
+    if (opts.resolveNames !== undefined && typeof opts.resolveNames !== 'boolean')
+      throw new ValidationError('resolveNames', opts.resolveNames, 'must be a boolean');
     const resolveNames = opts.resolveNames ?? groups.has('link');
     const numbers = new Set<number>();
     for (const g of groups) for (const f of family ? [family] : ([4, 6] as const)) for (const n of GROUPS[g][f]) numbers.add(n);

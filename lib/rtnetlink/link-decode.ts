@@ -10,12 +10,30 @@ import * as C from './constants';
 import { LINK_KINDS } from './link-kinds';
 import type { Link, LinkBase, LinkStats } from './link-types';
 
-
 const KNOWN = new Set([
-  C.IFLA_ADDRESS, C.IFLA_BROADCAST, C.IFLA_IFNAME, C.IFLA_MTU, C.IFLA_LINK, C.IFLA_QDISC, C.IFLA_STATS,
-  C.IFLA_MASTER, C.IFLA_TXQLEN, C.IFLA_OPERSTATE, C.IFLA_LINKMODE, C.IFLA_LINKINFO, C.IFLA_IFALIAS,
-  C.IFLA_STATS64, C.IFLA_GROUP, C.IFLA_PROMISCUITY, C.IFLA_NUM_TX_QUEUES, C.IFLA_NUM_RX_QUEUES, C.IFLA_CARRIER,
-  C.IFLA_CARRIER_CHANGES, C.IFLA_LINK_NETNSID, C.IFLA_MIN_MTU, C.IFLA_MAX_MTU,
+  C.IFLA_ADDRESS,
+  C.IFLA_BROADCAST,
+  C.IFLA_IFNAME,
+  C.IFLA_MTU,
+  C.IFLA_LINK,
+  C.IFLA_QDISC,
+  C.IFLA_STATS,
+  C.IFLA_MASTER,
+  C.IFLA_TXQLEN,
+  C.IFLA_OPERSTATE,
+  C.IFLA_LINKMODE,
+  C.IFLA_LINKINFO,
+  C.IFLA_IFALIAS,
+  C.IFLA_STATS64,
+  C.IFLA_GROUP,
+  C.IFLA_PROMISCUITY,
+  C.IFLA_NUM_TX_QUEUES,
+  C.IFLA_NUM_RX_QUEUES,
+  C.IFLA_CARRIER,
+  C.IFLA_CARRIER_CHANGES,
+  C.IFLA_LINK_NETNSID,
+  C.IFLA_MIN_MTU,
+  C.IFLA_MAX_MTU,
 ]);
 
 function flagNames(flags: number): string[] {
@@ -29,8 +47,16 @@ function decodeStats64(b: Buffer | undefined): LinkStats | undefined {
   if (!b || b.length < 80) return undefined;
   const q = (i: number) => b.readBigUInt64LE(i * 8);
   return {
-    rxPackets: q(0), txPackets: q(1), rxBytes: q(2), txBytes: q(3), rxErrors: q(4),
-    txErrors: q(5), rxDropped: q(6), txDropped: q(7), multicast: q(8), collisions: q(9),
+    rxPackets: q(0),
+    txPackets: q(1),
+    rxBytes: q(2),
+    txBytes: q(3),
+    rxErrors: q(4),
+    txErrors: q(5),
+    rxDropped: q(6),
+    txDropped: q(7),
+    multicast: q(8),
+    collisions: q(9),
   };
 }
 

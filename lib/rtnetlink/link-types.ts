@@ -8,7 +8,6 @@ import type { NetnsRef } from '../netns/namespace';
 import type { BridgePortInfo, BridgePortSettings } from './bridge-port';
 import type { BridgeInfo, KindOptions, MacvlanInfo, TunInfo, VethInfo, VxlanInfo } from './link-kinds';
 
-
 /** A link by name ("veth0") or by index (7). */
 export type LinkRef = string | number;
 

@@ -146,7 +146,10 @@ export function* resolveLinkNames(indexes: Iterable<number | undefined>, known?:
 /** Fills masterName and parentName (a parent in another namespace has none here). */
 function* nameLinks(links: Link[], known?: ReadonlyMap<number, string>): Operation<Link[]> {
   const local = (l: Link) => (l.linkNetnsId === undefined ? l.parentIndex : undefined);
-  const names = yield* resolveLinkNames(links.flatMap((l) => [l.master, local(l)]), known);
+  const names = yield* resolveLinkNames(
+    links.flatMap((l) => [l.master, local(l)]),
+    known,
+  );
   for (const l of links) {
     const master = l.master !== undefined ? names.get(l.master) : undefined;
     if (master !== undefined) l.masterName = master;

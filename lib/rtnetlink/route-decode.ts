@@ -12,8 +12,17 @@ import type { Nexthop, Route, RoutePref } from './route-types';
 export const PREFS: Record<RoutePref, number> = { medium: 0, high: 1, low: 3 };
 
 const KNOWN = new Set([
-  C.RTA_DST, C.RTA_SRC, C.RTA_OIF, C.RTA_GATEWAY, C.RTA_PRIORITY, C.RTA_PREFSRC, C.RTA_METRICS,
-  C.RTA_MULTIPATH, C.RTA_TABLE, C.RTA_PREF, C.RTA_CACHEINFO,
+  C.RTA_DST,
+  C.RTA_SRC,
+  C.RTA_OIF,
+  C.RTA_GATEWAY,
+  C.RTA_PRIORITY,
+  C.RTA_PREFSRC,
+  C.RTA_METRICS,
+  C.RTA_MULTIPATH,
+  C.RTA_TABLE,
+  C.RTA_PREF,
+  C.RTA_CACHEINFO,
 ]);
 
 function nhFlagNames(flags: number): string[] {

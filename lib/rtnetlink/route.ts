@@ -19,16 +19,7 @@ import { decodeRoute, PREFS } from './route-decode';
 import type { Route, RouteFilter, RouteKey, RouteLookupOptions, RouteOptions } from './route-types';
 import { isObject } from '../validate/options';
 
-export type {
-  Nexthop,
-  NexthopOptions,
-  Route,
-  RouteFilter,
-  RouteKey,
-  RouteLookupOptions,
-  RouteOptions,
-  RoutePref,
-} from './route-types';
+export type { Nexthop, NexthopOptions, Route, RouteFilter, RouteKey, RouteLookupOptions, RouteOptions, RoutePref } from './route-types';
 export { decodeRoute } from './route-decode';
 
 interface ParsedDst {
@@ -106,7 +97,12 @@ function* writeRoute(type: number, flags: number, o: RouteOptions, verb: string)
   };
 }
 
-interface Hop { gw?: Buffer; index: number; weight: number; onlink: boolean }
+interface Hop {
+  gw?: Buffer;
+  index: number;
+  weight: number;
+  onlink: boolean;
+}
 
 /** The link of options that take `link` (or the deprecated `dev`; both must agree). */
 function linkOf(o: { link?: LinkRef; dev?: LinkRef }, field: string): LinkRef | undefined {
@@ -132,9 +128,12 @@ function encodeRoute(
 ): Buffer {
   let scope: number;
   if (o.scope !== undefined) scope = parseScope(o.scope);
-  else if (type === C.RTM_DELROUTE) scope = 255; // RT_SCOPE_NOWHERE: match any scope
-  else if (routeType === 2 || routeType === 10) scope = 254; // local, nat: host
-  else if (routeType >= 3 && routeType <= 5) scope = 253; // broadcast, anycast, multicast: link
+  else if (type === C.RTM_DELROUTE)
+    scope = 255; // RT_SCOPE_NOWHERE: match any scope
+  else if (routeType === 2 || routeType === 10)
+    scope = 254; // local, nat: host
+  else if (routeType >= 3 && routeType <= 5)
+    scope = 253; // broadcast, anycast, multicast: link
   else if ((routeType === 1 || routeType === 0) && !gateway && hops.length === 0) scope = 253;
   else scope = 0;
 
@@ -255,7 +254,8 @@ export const routeOps = {
       warnDeprecatedLookup();
       return yield* routeOps.lookup(key, lookupOptions);
     }
-    if (lookupOptions !== undefined) throw new ValidationError('lookupOptions', lookupOptions, 'only for the deprecated lookup form get(destination); use routes.lookup()');
+    if (lookupOptions !== undefined)
+      throw new ValidationError('lookupOptions', lookupOptions, 'only for the deprecated lookup form get(destination); use routes.lookup()');
     const found = yield* findRoute(key);
     if (!found) throw new NotFoundError('route', { errno: osConstants.errno.ESRCH, operation: `get route ${describeKey(key)}` });
     return found;
@@ -308,7 +308,11 @@ let warnedLookup = false;
 function warnDeprecatedLookup(): void {
   if (warnedLookup) return;
   warnedLookup = true;
-  process.emitWarning('routes.get(destination) is deprecated: use routes.lookup(destination); routes.get({ dst, ... }) now gets a route by key', 'DeprecationWarning', 'NLKIT_ROUTES_GET_LOOKUP');
+  process.emitWarning(
+    'routes.get(destination) is deprecated: use routes.lookup(destination); routes.get({ dst, ... }) now gets a route by key',
+    'DeprecationWarning',
+    'NLKIT_ROUTES_GET_LOOKUP',
+  );
 }
 
 /** Lists routes without resolving link names. */

@@ -165,9 +165,25 @@ export interface RuleFilter {
 }
 
 const KNOWN = new Set([
-  C.FRA_DST, C.FRA_SRC, C.FRA_IIFNAME, C.FRA_GOTO, C.FRA_PRIORITY, C.FRA_FWMARK, C.FRA_FLOW, C.FRA_TUN_ID,
-  C.FRA_SUPPRESS_IFGROUP, C.FRA_SUPPRESS_PREFIXLEN, C.FRA_TABLE, C.FRA_FWMASK, C.FRA_OIFNAME, C.FRA_L3MDEV,
-  C.FRA_UID_RANGE, C.FRA_PROTOCOL, C.FRA_IP_PROTO, C.FRA_SPORT_RANGE, C.FRA_DPORT_RANGE,
+  C.FRA_DST,
+  C.FRA_SRC,
+  C.FRA_IIFNAME,
+  C.FRA_GOTO,
+  C.FRA_PRIORITY,
+  C.FRA_FWMARK,
+  C.FRA_FLOW,
+  C.FRA_TUN_ID,
+  C.FRA_SUPPRESS_IFGROUP,
+  C.FRA_SUPPRESS_PREFIXLEN,
+  C.FRA_TABLE,
+  C.FRA_FWMASK,
+  C.FRA_OIFNAME,
+  C.FRA_L3MDEV,
+  C.FRA_UID_RANGE,
+  C.FRA_PROTOCOL,
+  C.FRA_IP_PROTO,
+  C.FRA_SPORT_RANGE,
+  C.FRA_DPORT_RANGE,
 ]);
 
 function range16(b: Buffer | undefined): Range | undefined {
@@ -301,7 +317,8 @@ function* writeRule(type: number, flags: number, o: RuleOptions, verb: string): 
   if (o.fwmark !== undefined) w.u32(C.FRA_FWMARK, checkInt('fwmark', o.fwmark, 0, 0xffffffff));
   if (o.fwmask !== undefined) w.u32(C.FRA_FWMASK, checkInt('fwmask', o.fwmask, 0, 0xffffffff));
   if (o.protocol !== undefined) w.u8(C.FRA_PROTOCOL, parseProtocol(o.protocol));
-  if (o.suppressPrefixLength !== undefined) w.u32(C.FRA_SUPPRESS_PREFIXLEN, checkInt('suppressPrefixLength', o.suppressPrefixLength, 0, family === 4 ? 32 : 128));
+  if (o.suppressPrefixLength !== undefined)
+    w.u32(C.FRA_SUPPRESS_PREFIXLEN, checkInt('suppressPrefixLength', o.suppressPrefixLength, 0, family === 4 ? 32 : 128));
   if (o.suppressIfgroup !== undefined) w.u32(C.FRA_SUPPRESS_IFGROUP, checkInt('suppressIfgroup', o.suppressIfgroup, 0, 0xfffffffe));
   if (o.ipProto !== undefined) {
     const n = typeof o.ipProto === 'string' ? (Object.hasOwn(IP_PROTOCOLS, o.ipProto) ? IP_PROTOCOLS[o.ipProto] : undefined) : o.ipProto;
@@ -317,9 +334,7 @@ function* writeRule(type: number, flags: number, o: RuleOptions, verb: string): 
     w.attr(C.FRA_UID_RANGE, b);
   }
   if (o.l3mdev) w.u8(C.FRA_L3MDEV, 1);
-  const what = [o.priority !== undefined ? `pref ${o.priority}` : '', o.src ? `from ${o.src}` : '', o.dst ? `to ${o.dst}` : '']
-    .filter(Boolean)
-    .join(' ');
+  const what = [o.priority !== undefined ? `pref ${o.priority}` : '', o.src ? `from ${o.src}` : '', o.dst ? `to ${o.dst}` : ''].filter(Boolean).join(' ');
   yield* call(w.end().finish(), `${verb} rule${what ? ' ' + what : ''}`);
 }
 
@@ -367,7 +382,9 @@ export const ruleOps = {
   *get(key: RuleOptions): Operation<Rule> {
     const found = yield* ruleOps.find(key);
     if (!found) {
-      const what = [key.priority !== undefined ? `pref ${String(key.priority)}` : '', key.src ? `from ${key.src}` : '', key.dst ? `to ${key.dst}` : ''].filter(Boolean).join(' ');
+      const what = [key.priority !== undefined ? `pref ${String(key.priority)}` : '', key.src ? `from ${key.src}` : '', key.dst ? `to ${key.dst}` : '']
+        .filter(Boolean)
+        .join(' ');
       throw new NotFoundError('ip rule', { errno: osConstants.errno.ENOENT, operation: `get rule${what ? ' ' + what : ''}` });
     }
     return found;
@@ -399,15 +416,17 @@ export const ruleOps = {
     const off = w.struct(C.FIB_RULE_HDR_LEN);
     w.view.writeUInt8(filter.family ? afOf(filter.family) : C.AF_UNSPEC, off);
     const replies = yield* dump(w.end().finish(), 'list rules');
-    return replies
-      // AF_UNSPEC also returns multicast-routing rules (RTNL_FAMILY_IPMR...): keep IP ones.
-      .filter((m) => m.type === C.RTM_NEWRULE && (u8At(m.payload, 0) === AF_INET || u8At(m.payload, 0) === AF_INET6))
-      .map(decodeRule)
-      .filter(
-        (r) =>
-          (!filter.family || r.family === filter.family) &&
-          (table === undefined || r.tableId === table) &&
-          (filter.priority === undefined || r.priority === filter.priority),
-      );
+    return (
+      replies
+        // AF_UNSPEC also returns multicast-routing rules (RTNL_FAMILY_IPMR...): keep IP ones.
+        .filter((m) => m.type === C.RTM_NEWRULE && (u8At(m.payload, 0) === AF_INET || u8At(m.payload, 0) === AF_INET6))
+        .map(decodeRule)
+        .filter(
+          (r) =>
+            (!filter.family || r.family === filter.family) &&
+            (table === undefined || r.tableId === table) &&
+            (filter.priority === undefined || r.priority === filter.priority),
+        )
+    );
   },
 };

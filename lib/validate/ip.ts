@@ -155,7 +155,7 @@ export function formatIpAt(b: Uint8Array, offset: number, length: number): strin
   // Longest run of zero words (length >= 2) becomes "::" (RFC 5952, as glibc).
   let best = -1;
   let bestLen = 0;
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (w[i] !== 0) {
       i++;
       continue;

@@ -71,7 +71,7 @@ export function validateNftName(name: unknown, field: string): string {
 export function validateNftText(text: unknown, field: string, maxBytes?: number): string {
   if (typeof text !== 'string') throw new ValidationError(field, text, 'must be a string');
   rejectControlCharacters(text, field);
-  if (text.includes('"')) throw new ValidationError(field, text, 'must not contain \'"\' (nft prints it between double quotes and cannot escape one)');
+  if (text.includes('"')) throw new ValidationError(field, text, "must not contain '\"' (nft prints it between double quotes and cannot escape one)");
   if (maxBytes !== undefined && Buffer.byteLength(text) > maxBytes) throw new ValidationError(field, text, `longer than ${maxBytes} bytes`);
   return text;
 }

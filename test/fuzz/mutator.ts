@@ -63,10 +63,16 @@ export function attributesStart(protocol: 'route' | 'netfilter', type: number, f
   if (type === 3) return 4;
   if (protocol === 'netfilter') return 4;
   switch (type & ~3) {
-    case 16: return 16; // ifinfomsg
-    case 20: return 8; // ifaddrmsg
-    case 24: case 28: case 32: return 12; // rtmsg, ndmsg, fib_rule_hdr
-    default: return 4;
+    case 16:
+      return 16; // ifinfomsg
+    case 20:
+      return 8; // ifaddrmsg
+    case 24:
+    case 28:
+    case 32:
+      return 12; // rtmsg, ndmsg, fib_rule_hdr
+    default:
+      return 4;
   }
 }
 
@@ -112,8 +118,26 @@ const INTERESTING_VALUES: Record<number, bigint[]> = {
 
 /** Strings that trip lookups in plain objects, parsers and formatting. */
 const INTERESTING_STRINGS = [
-  '', 'constructor', '__proto__', 'toString', 'hasOwnProperty', 'prototype', 'valueOf', 'bridge', 'veth', 'vxlan',
-  'macvlan', 'tun', 'counter', 'payload', 'lookup', 'immediate', 'x'.repeat(300), '\u00ff\u00fe', '%s%n', '*',
+  '',
+  'constructor',
+  '__proto__',
+  'toString',
+  'hasOwnProperty',
+  'prototype',
+  'valueOf',
+  'bridge',
+  'veth',
+  'vxlan',
+  'macvlan',
+  'tun',
+  'counter',
+  'payload',
+  'lookup',
+  'immediate',
+  'x'.repeat(300),
+  '\u00ff\u00fe',
+  '%s%n',
+  '*',
 ];
 
 /** True when an attribute's payload looks like a NUL-terminated name. */
@@ -143,7 +167,13 @@ function padded(msg: Buffer, site: AttributeSite): Buffer {
 export type MutationName = 'flip' | 'bytes' | 'truncate' | 'nlmsg_len' | 'nla_len' | 'splice' | 'duplicate' | 'remove' | 'retype' | 'type' | 'value' | 'string';
 
 /** One mutated copy of `msg`. `donor` is another message of the same protocol (for splicing); `types` the message types seen. */
-export function mutate(rnd: Random, msg: Buffer, start: number, donor: { msg: Buffer; start: number }, types: readonly number[]): { bytes: Buffer; applied: MutationName[] } {
+export function mutate(
+  rnd: Random,
+  msg: Buffer,
+  start: number,
+  donor: { msg: Buffer; start: number },
+  types: readonly number[],
+): { bytes: Buffer; applied: MutationName[] } {
   let b: Buffer = Buffer.from(msg);
   const applied: MutationName[] = [];
   const rounds = 1 + rnd.below(3);

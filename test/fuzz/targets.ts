@@ -85,29 +85,41 @@ function nftDecoders(shapes: Shapes): Record<number, Decoder[]> {
     ['nft set layout', shapeOfMessage],
   ];
   const elements: Decoder[] = [
-    ['nft elements', (m) => {
-      const raw = decodeElementMessage(m);
-      return assembleElements(shapes.of(m, raw), raw.elements);
-    }],
+    [
+      'nft elements',
+      (m) => {
+        const raw = decodeElementMessage(m);
+        return assembleElements(shapes.of(m, raw), raw.elements);
+      },
+    ],
     // The same elements read with other sets' layouts (a set redefined between listing and reading);
     // which two follows from the input, so every failure can be made again from it.
-    ['nft elements (other layouts)', (m) => {
-      const raw = decodeElementMessage(m);
-      const n = shapes.all.length;
-      if (n) for (const i of [m.payload.length % n, (m.payload.length * 7 + m.type) % n]) assembleElements(shapes.all[i], raw.elements);
-    }],
+    [
+      'nft elements (other layouts)',
+      (m) => {
+        const raw = decodeElementMessage(m);
+        const n = shapes.all.length;
+        if (n) for (const i of [m.payload.length % n, (m.payload.length * 7 + m.type) % n]) assembleElements(shapes.all[i], raw.elements);
+      },
+    ],
   ];
   const object: Decoder[] = [['nft object', decodeObject]];
   return {
     2: errors,
     3: errors,
-    [t(0)]: table, [t(2)]: table,
-    [t(3)]: chain, [t(5)]: chain,
-    [t(6)]: rule, [t(8)]: rule,
-    [t(9)]: set, [t(11)]: set,
-    [t(12)]: elements, [t(14)]: elements,
+    [t(0)]: table,
+    [t(2)]: table,
+    [t(3)]: chain,
+    [t(5)]: chain,
+    [t(6)]: rule,
+    [t(8)]: rule,
+    [t(9)]: set,
+    [t(11)]: set,
+    [t(12)]: elements,
+    [t(14)]: elements,
     [t(15)]: [['nft generation', decodeGeneration]],
-    [t(18)]: object, [t(20)]: object,
+    [t(18)]: object,
+    [t(20)]: object,
     [(NFNL_SUBSYS_CTNETLINK << 8) | 0]: [['conntrack entry', decodeEntry]],
   };
 }
@@ -115,7 +127,13 @@ function nftDecoders(shapes: Shapes): Record<number, Decoder[]> {
 /** The decoders of each protocol by message type, and all of them as one pool. */
 export function decoders(shapes: Shapes): Record<Protocol, { byType: Record<number, Decoder[]>; pool: Decoder[] }> {
   const nft = nftDecoders(shapes);
-  const pool = (byType: Record<number, Decoder[]>) => [...new Map(Object.values(byType).flat().map((d) => [d[0], d])).values()];
+  const pool = (byType: Record<number, Decoder[]>) => [
+    ...new Map(
+      Object.values(byType)
+        .flat()
+        .map((d) => [d[0], d]),
+    ).values(),
+  ];
   return {
     route: { byType: ROUTE, pool: pool(ROUTE) },
     netfilter: { byType: nft, pool: pool(nft) },

@@ -11,32 +11,115 @@ import type { Chain } from '../../lib/nftables/chain';
 /** [chain, nft statement, nlkit rule] — covers every expression kind. */
 export const RULE_CASES: Array<[string, string, RuleBuilder | Expression[]]> = [
   ['post', 'ip saddr 10.0.0.0/24 oifname != "c1" masquerade', rule().ip({ saddr: '10.0.0.0/24' }).oifname(not('c1')).masquerade()],
-  ['post', 'meta l4proto tcp masquerade to :1024-65535 random,persistent', rule().protocol('tcp').masquerade({ port: '1024-65535', random: true, persistent: true })],
-  ['post', 'meta l4proto tcp snat ip to 1.1.1.1-1.1.1.5:2000-3000 fully-random', rule().protocol('tcp').snat({ to: '1.1.1.1-1.1.1.5', port: '2000-3000', fullyRandom: true })],
+  [
+    'post',
+    'meta l4proto tcp masquerade to :1024-65535 random,persistent',
+    rule().protocol('tcp').masquerade({ port: '1024-65535', random: true, persistent: true }),
+  ],
+  [
+    'post',
+    'meta l4proto tcp snat ip to 1.1.1.1-1.1.1.5:2000-3000 fully-random',
+    rule().protocol('tcp').snat({ to: '1.1.1.1-1.1.1.5', port: '2000-3000', fullyRandom: true }),
+  ],
   ['post', 'meta l4proto tcp snat ip6 to [fd00::1]:80', rule().protocol('tcp').snat({ to: 'fd00::1', port: 80 })],
   ['pre', 'tcp dport 8080 dnat ip to 10.0.0.2:80', rule().tcp({ dport: 8080 }).dnat({ to: '10.0.0.2', port: 80 })],
-  ['pre', 'meta l4proto tcp dnat ip to numgen random mod 100 map { 0-89 : 10.0.0.2 . 80, 90-99 : 10.0.0.3 . 80 }', rule().protocol('tcp').dnatWeighted([{ to: '10.0.0.2', port: 80, weight: 90 }, { to: '10.0.0.3', port: 80, weight: 10 }])],
-  ['pre', 'meta l4proto tcp dnat ip to numgen inc mod 2 map { 0 : 10.0.0.2 . 80, 1 : 10.0.0.3 . 80 }', rule().protocol('tcp').dnatWeighted([{ to: '10.0.0.2', port: 80, weight: 1 }, { to: '10.0.0.3', port: 80, weight: 1 }], { mode: 'incremental' })],
-  ['pre', 'ip daddr 1.2.3.4 tcp dport 80 dnat ip to 10.0.0.5-10.0.0.8:8000-8010 persistent,random', rule().ip({ daddr: '1.2.3.4' }).tcp({ dport: 80 }).dnat({ to: '10.0.0.5-10.0.0.8', port: '8000-8010', persistent: true, random: true })],
+  [
+    'pre',
+    'meta l4proto tcp dnat ip to numgen random mod 100 map { 0-89 : 10.0.0.2 . 80, 90-99 : 10.0.0.3 . 80 }',
+    rule()
+      .protocol('tcp')
+      .dnatWeighted([
+        { to: '10.0.0.2', port: 80, weight: 90 },
+        { to: '10.0.0.3', port: 80, weight: 10 },
+      ]),
+  ],
+  [
+    'pre',
+    'meta l4proto tcp dnat ip to numgen inc mod 2 map { 0 : 10.0.0.2 . 80, 1 : 10.0.0.3 . 80 }',
+    rule()
+      .protocol('tcp')
+      .dnatWeighted(
+        [
+          { to: '10.0.0.2', port: 80, weight: 1 },
+          { to: '10.0.0.3', port: 80, weight: 1 },
+        ],
+        { mode: 'incremental' },
+      ),
+  ],
+  [
+    'pre',
+    'ip daddr 1.2.3.4 tcp dport 80 dnat ip to 10.0.0.5-10.0.0.8:8000-8010 persistent,random',
+    rule().ip({ daddr: '1.2.3.4' }).tcp({ dport: 80 }).dnat({ to: '10.0.0.5-10.0.0.8', port: '8000-8010', persistent: true, random: true }),
+  ],
   ['pre', 'tcp dport 80 redirect to :8080', rule().tcp({ dport: 80 }).redirect({ port: 8080 })],
   ['pre', 'meta l4proto udp redirect', rule().protocol('udp').redirect()],
   ['pre', 'dnat ip to 10.0.0.7', rule().dnat({ to: '10.0.0.7' })],
-  ['pre', 'meta l4proto tcp dnat ip to ip daddr map { 10.0.0.1 : 192.168.0.1 }', rule().protocol('tcp').dnatMap({ fields: 'ip daddr', entries: [{ key: '10.0.0.1', to: '192.168.0.1' }] })],
-  ['f', 'iifname "veth*" ct state established,related accept', rule().iifname('veth*').ct({ state: ['established', 'related'] }).accept()],
+  [
+    'pre',
+    'meta l4proto tcp dnat ip to ip daddr map { 10.0.0.1 : 192.168.0.1 }',
+    rule()
+      .protocol('tcp')
+      .dnatMap({ fields: 'ip daddr', entries: [{ key: '10.0.0.1', to: '192.168.0.1' }] }),
+  ],
+  [
+    'f',
+    'iifname "veth*" ct state established,related accept',
+    rule()
+      .iifname('veth*')
+      .ct({ state: ['established', 'related'] })
+      .accept(),
+  ],
   ['f', 'ct state new accept', rule().ct({ state: 'new' }).accept()],
-  ['f', 'ct state != established drop', rule().ct({ state: not('established') }).drop()],
+  [
+    'f',
+    'ct state != established drop',
+    rule()
+      .ct({ state: not('established') })
+      .drop(),
+  ],
   ['f', 'ct status dnat accept', rule().ct({ status: 'dnat' }).accept()],
   ['f', 'ct direction original accept', rule().ct({ direction: 'original' }).accept()],
   ['f', 'ct mark 0x00000007 accept', rule().ct({ mark: 7 }).accept()],
   ['f', 'meta mark 0x10-0x20 accept', rule().mark('0x10-0x20').accept()],
-  ['f', 'ip saddr != 10.0.0.0/20 accept', rule().ip({ saddr: not('10.0.0.0/20') }).accept()],
-  ['f', 'tcp dport != 1000-2000 accept', rule().tcp({ dport: not('1000-2000') }).accept()],
-  ['f', 'tcp dport != { 22, 80 } accept', rule().tcp({ dport: not([22, 80]) }).accept()],
+  [
+    'f',
+    'ip saddr != 10.0.0.0/20 accept',
+    rule()
+      .ip({ saddr: not('10.0.0.0/20') })
+      .accept(),
+  ],
+  [
+    'f',
+    'tcp dport != 1000-2000 accept',
+    rule()
+      .tcp({ dport: not('1000-2000') })
+      .accept(),
+  ],
+  [
+    'f',
+    'tcp dport != { 22, 80 } accept',
+    rule()
+      .tcp({ dport: not([22, 80]) })
+      .accept(),
+  ],
   ['f', 'iifname { "a", "b" } accept', rule().iifname(['a', 'b']).accept()],
   ['f', 'meta mark set 0x5', rule().setMark(5)],
   ['f', 'ct mark set 0x7', rule().setCtMark(7)],
-  ['f', 'ip daddr . tcp dport { 10.0.0.1 . 80 } accept', rule().match(['ip daddr', 'tcp dport'], [['10.0.0.1', 80]]).accept()],
-  ['f', 'tcp dport vmap { 22 : accept, 80 : drop }', rule().vmap('tcp dport', [{ key: 22, verdict: 'accept' }, { key: 80, verdict: 'drop' }])],
+  [
+    'f',
+    'ip daddr . tcp dport { 10.0.0.1 . 80 } accept',
+    rule()
+      .match(['ip daddr', 'tcp dport'], [['10.0.0.1', 80]])
+      .accept(),
+  ],
+  [
+    'f',
+    'tcp dport vmap { 22 : accept, 80 : drop }',
+    rule().vmap('tcp dport', [
+      { key: 22, verdict: 'accept' },
+      { key: 80, verdict: 'drop' },
+    ]),
+  ],
   ['f', 'ip saddr 10.0.0.0/8 ip daddr 10.1.0.0-10.1.0.20 accept', rule().ip({ saddr: '10.0.0.0/8', daddr: '10.1.0.0-10.1.0.20' }).accept()],
   ['f', 'limit rate over 1048576 bytes/second drop', rule().limit({ rate: 1048576, bytes: true, over: true }).drop()],
   ['f', 'limit rate 10/minute burst 3 packets accept', rule().limit({ rate: 10, per: 'minute', burst: 3 }).accept()],
@@ -48,41 +131,91 @@ export const RULE_CASES: Array<[string, string, RuleBuilder | Expression[]]> = [
   ['f', 'reject with icmpx type admin-prohibited', rule().reject({ code: 'admin-prohibited' })],
   ['f', 'ip protocol udp accept', rule().ip({ protocol: 'udp' }).accept()],
   ['f', 'meta nfproto ipv6 accept', rule().nfproto('ipv6').accept()],
-  ['f', 'ip saddr { 10.0.0.0/8, 192.168.0.1 } accept', rule().ip({ saddr: ['10.0.0.0/8', '192.168.0.1'] }).accept()],
-  ['f', 'fib daddr type local tcp dport 1000-2000 drop', rule().fib({ lookup: ['daddr'], type: 'local' }).tcp({ dport: '1000-2000' }).drop()],
-  ['f', 'fib daddr type { local, broadcast } drop', rule().fib({ lookup: ['daddr'], type: ['local', 'broadcast'] }).drop()],
-  ['f', 'tcp dport { 22, 80 } counter accept', rule().tcp({ dport: [22, 80] }).counter().accept()],
+  [
+    'f',
+    'ip saddr { 10.0.0.0/8, 192.168.0.1 } accept',
+    rule()
+      .ip({ saddr: ['10.0.0.0/8', '192.168.0.1'] })
+      .accept(),
+  ],
+  [
+    'f',
+    'fib daddr type local tcp dport 1000-2000 drop',
+    rule()
+      .fib({ lookup: ['daddr'], type: 'local' })
+      .tcp({ dport: '1000-2000' })
+      .drop(),
+  ],
+  [
+    'f',
+    'fib daddr type { local, broadcast } drop',
+    rule()
+      .fib({ lookup: ['daddr'], type: ['local', 'broadcast'] })
+      .drop(),
+  ],
+  [
+    'f',
+    'tcp dport { 22, 80 } counter accept',
+    rule()
+      .tcp({ dport: [22, 80] })
+      .counter()
+      .accept(),
+  ],
   ['f', 'ip6 daddr ::1 udp sport 53 jump x', rule().ip6({ daddr: '::1' }).udp({ sport: 53 }).jump('x')],
   ['f', 'ip6 saddr fd00::/64 accept', rule().ip6({ saddr: 'fd00::/64' }).accept()],
   ['f', 'iif "lo" oif "lo" accept', rule().iif(1).oif(1).accept()],
   ['f', 'ip daddr 10.1.0.0/16 notrack goto x', rule().ip({ daddr: '10.1.0.0/16' }).notrack().goto('x')],
   ['f', 'ip saddr . tcp dport vmap @vm', rule().vmap(['ip saddr', 'tcp dport'], '@vm')],
-  ['f', 'ip saddr != @v4 return', rule().ip({ saddr: not('@v4') }).return()],
+  [
+    'f',
+    'ip saddr != @v4 return',
+    rule()
+      .ip({ saddr: not('@v4') })
+      .return(),
+  ],
   ['f', 'ether saddr 00:11:22:33:44:55 accept', rule().match('ether saddr', '00:11:22:33:44:55').accept()],
   ['f', 'tcp sport 1024-65535 tcp dport 22 continue', rule().tcp({ sport: '1024-65535', dport: 22 }).continue()],
-  ['f', 'tcp dport @ports counter name "cnt" accept', rule().tcp({ dport: '@ports' }).expressions({ type: 'objref', objectType: 'counter', name: 'cnt' }).accept()],
+  [
+    'f',
+    'tcp dport @ports counter name "cnt" accept',
+    rule().tcp({ dport: '@ports' }).expressions({ type: 'objref', objectType: 'counter', name: 'cnt' }).accept(),
+  ],
   ['f', 'quota name "q" drop', rule().expressions({ type: 'objref', objectType: 'quota', name: 'q' }).drop()],
   ['f', 'quota over 100000 bytes drop', rule().expressions({ type: 'quota', bytes: 100000n, consumed: 0n, invert: true }).drop()],
-  ['f', 'meta mark and 0x0000ff00 == 0x00000100 accept', rule().expressions(
-    { type: 'meta', key: 'mark', dreg: 1 },
-    { type: 'bitwise', sreg: 1, dreg: 1, len: 4, op: 'mask-xor', mask: Buffer.from([0, 0xff, 0, 0]), xor: Buffer.alloc(4) },
-    { type: 'cmp', sreg: 1, op: 'eq', data: Buffer.from([0, 1, 0, 0]) },
-  ).accept()],
-  ['f', 'update @seen { ip saddr }', [
-    { type: 'meta', key: 'nfproto', dreg: 1 },
-    { type: 'cmp', sreg: 1, op: 'eq', data: Buffer.from([2]) },
-    { type: 'payload', base: 'network', offset: 12, len: 4, dreg: 1 },
-    { type: 'dynset', set: 'seen', op: 'update', sregKey: 1 },
-  ]],
-  ['f', 'counter name tcp dport map @om accept', rule().tcp({}).expressions(
-    { type: 'payload', base: 'transport', offset: 2, len: 2, dreg: 1 },
-    { type: 'objref', sreg: 1, set: 'om' },
-  ).accept()],
+  [
+    'f',
+    'meta mark and 0x0000ff00 == 0x00000100 accept',
+    rule()
+      .expressions(
+        { type: 'meta', key: 'mark', dreg: 1 },
+        { type: 'bitwise', sreg: 1, dreg: 1, len: 4, op: 'mask-xor', mask: Buffer.from([0, 0xff, 0, 0]), xor: Buffer.alloc(4) },
+        { type: 'cmp', sreg: 1, op: 'eq', data: Buffer.from([0, 1, 0, 0]) },
+      )
+      .accept(),
+  ],
+  [
+    'f',
+    'update @seen { ip saddr }',
+    [
+      { type: 'meta', key: 'nfproto', dreg: 1 },
+      { type: 'cmp', sreg: 1, op: 'eq', data: Buffer.from([2]) },
+      { type: 'payload', base: 'network', offset: 12, len: 4, dreg: 1 },
+      { type: 'dynset', set: 'seen', op: 'update', sregKey: 1 },
+    ],
+  ],
+  [
+    'f',
+    'counter name tcp dport map @om accept',
+    rule().tcp({}).expressions({ type: 'payload', base: 'transport', offset: 2, len: 2, dreg: 1 }, { type: 'objref', sreg: 1, set: 'om' }).accept(),
+  ],
   ['routeout', 'meta mark set 0x1 accept', rule().setMark(1).accept()],
 ];
 
 export function nftSource(table: string): string {
-  const rules = (chain: string) => RULE_CASES.filter(([c]) => c === chain).map(([, text]) => `    ${text}`).join('\n');
+  const rules = (chain: string) =>
+    RULE_CASES.filter(([c]) => c === chain)
+      .map(([, text]) => `    ${text}`)
+      .join('\n');
   return `
 table inet ${table} {
   comment "interop"
@@ -155,7 +288,9 @@ export function nlkitDefinition(table: string): { sets: Array<[NftSet, SetElemen
         { key: ['10.0.0.1', 22], verdict: { code: 'accept' } },
         { key: ['10.0.0.2', 22], verdict: { code: 'jump', chain: 'x' } },
       ]),
-      s({ name: 'dm', keyType: ['ipv4_addr', 'inet_service'], dataType: ['ipv4_addr', 'inet_service'] }, [{ key: ['192.168.0.1', 80], value: ['10.0.0.2', 8080] }]),
+      s({ name: 'dm', keyType: ['ipv4_addr', 'inet_service'], dataType: ['ipv4_addr', 'inet_service'] }, [
+        { key: ['192.168.0.1', 80], value: ['10.0.0.2', 8080] },
+      ]),
       s({ name: 'om', keyType: 'inet_service', objectType: 'counter' }, [{ key: 80, object: 'cnt' }]),
     ],
     chains: [

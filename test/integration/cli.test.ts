@@ -35,11 +35,17 @@ describe('nlkit CLI', () => {
     expect(share('c3')).toBeGreaterThan(0);
     expect(share('c3')).toBeLessThan(share('c1'));
     expect(out).toMatch(/removed namespaces/);
-    expect(nsList().filter((n) => n.startsWith('nlkd')).filter((n) => !before.includes(n))).toEqual([]);
+    expect(
+      nsList()
+        .filter((n) => n.startsWith('nlkd'))
+        .filter((n) => !before.includes(n)),
+    ).toEqual([]);
   });
 
   it('explains itself and fails clearly on unknown commands', () => {
-    expect(execFileSync(process.execPath, ['bin/nlkit.js', '--help'], { cwd: root, encoding: 'utf8' })).toMatch(/^ {2}demo {2}[\s\S]*^ {2}net create {2}[\s\S]*^ {2}publish {2}/m);
+    expect(execFileSync(process.execPath, ['bin/nlkit.js', '--help'], { cwd: root, encoding: 'utf8' })).toMatch(
+      /^ {2}demo {2}[\s\S]*^ {2}net create {2}[\s\S]*^ {2}publish {2}/m,
+    );
     let code = 0;
     let err = '';
     try {
@@ -62,7 +68,8 @@ describe('nlkit topology', () => {
     await a.links.add({ name: 'br-t', kind: 'bridge', up: true });
     await a.links.add({ name: 'vt0', kind: 'veth', master: 'br-t', peer: { name: 'eth0', netns: box.ns('topo-b') } });
     await a.addresses.add('br-t', '10.123.0.1/24');
-    const run = (...args: string[]) => execFileSync(process.execPath, ['bin/nlkit.js', 'topology', '--netns', box.names.join(','), ...args], { cwd: root, encoding: 'utf8' });
+    const run = (...args: string[]) =>
+      execFileSync(process.execPath, ['bin/nlkit.js', 'topology', '--netns', box.names.join(','), ...args], { cwd: root, encoding: 'utf8' });
     const json = JSON.parse(run('--format', 'json'));
     expect(json.edges).toEqual(
       expect.arrayContaining([
@@ -137,7 +144,16 @@ describe('nlkit network commands (in a test host namespace, never the real host)
 
   it('net create: makes the bridge with its gateway; --json is the network record', () => {
     const rec = json('net', 'create', 'web', '--subnet', '10.77.0.0/24', '--subnet6', 'fd77::/64');
-    expect(rec).toMatchObject({ name: 'web', bridge: 'nlk-web', subnet: '10.77.0.0/24', gateway: '10.77.0.1', subnet6: 'fd77::/64', gateway6: 'fd77::1', internal: false, isolate: true });
+    expect(rec).toMatchObject({
+      name: 'web',
+      bridge: 'nlk-web',
+      subnet: '10.77.0.0/24',
+      gateway: '10.77.0.1',
+      subnet6: 'fd77::/64',
+      gateway6: 'fd77::1',
+      internal: false,
+      isolate: true,
+    });
     const [br] = ipJson(box.ns('clihost'), '-d', 'addr', 'show', 'nlk-web');
     expect(br.linkinfo.info_kind).toBe('bridge');
     expect(br.addr_info.map((a: any) => `${a.local}/${a.prefixlen}`)).toEqual(expect.arrayContaining(['10.77.0.1/24', 'fd77::1/64']));
@@ -155,7 +171,9 @@ describe('nlkit network commands (in a test host namespace, never the real host)
     expect(fails(1, 'net', 'inspect', 'nope')).toMatch(/NotFoundError: network "nope" does not exist/);
     expect(fails(1, 'net', 'rm', 'nope')).toMatch(/^nlkit: net rm failed: NotFoundError/);
     expect(ok('net', 'rm', 'nope', '--missing-ok')).toBe('nothing to remove\n');
-    expect(fails(1, 'publish', 'web', '8080', '--to', 'ghost')).toMatch(/^nlkit: publish failed: ValidationError: invalid backend "ghost": is not attached to network web$/);
+    expect(fails(1, 'publish', 'web', '8080', '--to', 'ghost')).toMatch(
+      /^nlkit: publish failed: ValidationError: invalid backend "ghost": is not attached to network web$/,
+    );
     expect(fails(1, 'detach', 'web', 'ghost')).toMatch(/NotFoundError: sandbox "ghost" is not attached to network web/);
     expect(fails(2, 'net', 'create', 'x', '--subnet')).toBe('nlkit: net create: --subnet needs a value (CIDR) (see nlkit net create --help)');
     expect(fails(2, 'attach', 'web', c1, '--crate')).toMatch(/unknown option --crate \(did you mean --create\?\)/);
@@ -169,15 +187,31 @@ describe('nlkit network commands (in a test host namespace, never the real host)
     expect(debug.status).toBe(1);
     expect(debug.stderr).toMatch(/^nlkit: net inspect failed: NotFoundError[^\n]*\nNotFoundError[\s\S]*\n\s+at /);
     // nothing was made by the refused commands
-    expect(hostLinks().map((l) => l.ifname).sort()).toEqual(['lo', 'nlk-web', 'uplink']);
+    expect(
+      hostLinks()
+        .map((l) => l.ifname)
+        .sort(),
+    ).toEqual(['lo', 'nlk-web', 'uplink']);
     expect(json('net', 'ls').map((n: { name: string }) => n.name)).toEqual(['web']);
     expect(fs.existsSync(`/run/netns/${c1}`)).toBe(false);
   });
 
   it('attach: addresses from IPAM; sandboxes reach the gateway and each other', async () => {
     const a1 = json('attach', 'web', c1, '--create');
-    expect(a1).toMatchObject({ network: 'web', id: c1, ifname: 'eth0', ipv4: '10.77.0.2/24', ipv6: 'fd77::2/64', gateway: '10.77.0.1', sandboxPath: `/run/netns/${c1}` });
-    expect(ok('attach', 'web', c2, '--create', '--ip', '10.77.0.50')).toMatch(new RegExp(`^attached ${c2} to web: eth0 10\\.77\\.0\\.50/24 fd77::3/64, gateway 10\\.77\\.0\\.1 \\(host side nv[0-9a-f]{12}, mac ([0-9a-f]{2}:){5}[0-9a-f]{2}\\)\\n$`));
+    expect(a1).toMatchObject({
+      network: 'web',
+      id: c1,
+      ifname: 'eth0',
+      ipv4: '10.77.0.2/24',
+      ipv6: 'fd77::2/64',
+      gateway: '10.77.0.1',
+      sandboxPath: `/run/netns/${c1}`,
+    });
+    expect(ok('attach', 'web', c2, '--create', '--ip', '10.77.0.50')).toMatch(
+      new RegExp(
+        `^attached ${c2} to web: eth0 10\\.77\\.0\\.50/24 fd77::3/64, gateway 10\\.77\\.0\\.1 \\(host side nv[0-9a-f]{12}, mac ([0-9a-f]{2}:){5}[0-9a-f]{2}\\)\\n$`,
+      ),
+    );
     // attaching again returns the same attachment
     expect(json('attach', 'web', c1)).toEqual(a1);
     // what the kernel says
@@ -188,7 +222,10 @@ describe('nlkit network commands (in a test host namespace, never the real host)
     expect(hostLinks().find((l) => l.ifname === a1.hostIfname)?.master).toBe('nlk-web');
     // traffic: to the gateway (the host) and to the other sandbox, v4 and v6
     servers.push(await listenTcp({ netns: box.ns('clihost'), host: '10.77.0.1', port: 9000 }, (s) => s.end('gateway')));
-    for (const [name, ns] of [['c1', c1], ['c2', c2]]) {
+    for (const [name, ns] of [
+      ['c1', c1],
+      ['c2', c2],
+    ]) {
       servers.push(await listenTcp({ netns: ns, port: 80, host: '::' }, (s) => s.end(`${name} sees ${s.remoteAddress?.replace('::ffff:', '')}`)));
     }
     expect(await hello(c1, '10.77.0.1', 9000)).toBe('gateway');
@@ -203,7 +240,13 @@ describe('nlkit network commands (in a test host namespace, never the real host)
   it('publish: the port answers from another namespace; weights split it; --replace re-points it; unpublish closes it', async () => {
     const ext = box.ns('cliext');
     const pub = json('publish', 'web', '8080:80', '--to', c1);
-    expect(pub).toEqual({ key: 'tcp:*:8080', network: 'web', protocol: 'tcp', hostPort: 8080, backends: [{ id: c1, ipv4: '10.77.0.2', ipv6: 'fd77::2', port: 80, weight: 1 }] });
+    expect(pub).toEqual({
+      key: 'tcp:*:8080',
+      network: 'web',
+      protocol: 'tcp',
+      hostPort: 8080,
+      backends: [{ id: c1, ipv4: '10.77.0.2', ipv6: 'fd77::2', port: 80, weight: 1 }],
+    });
     expect(await hello(ext, UPLINK, 8080)).toBe('c1 sees 192.168.77.2');
 
     expect(ok('publish', 'web', '9090:80/tcp', '--to', `${c1}=1`, '--to', `${c2}=1`)).toBe(
@@ -268,7 +311,11 @@ describe('nlkit network commands (in a test host namespace, never the real host)
     // net rm: the bridge, the nftables table and the record go
     ok('attach', 'web', c1, '--create');
     expect(json('net', 'rm', 'web')).toEqual({ removed: ['web'] });
-    expect(hostLinks().map((l) => l.ifname).sort()).toEqual(['lo', 'uplink']);
+    expect(
+      hostLinks()
+        .map((l) => l.ifname)
+        .sort(),
+    ).toEqual(['lo', 'uplink']);
     expect(execFileSync('ip', ['netns', 'exec', box.ns('clihost'), 'nft', 'list', 'tables'], { encoding: 'utf8' })).not.toMatch(/nlkit/);
     expect(fs.existsSync(`/run/netns/${c1}`)).toBe(false);
     expect(json('net', 'ls')).toEqual([]);

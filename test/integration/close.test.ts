@@ -58,7 +58,13 @@ function contractViolations(names: string[], outcomes: Outcome[], applied: (name
   for (const [rule, broken] of Object.entries(rules)) {
     const idx = names.map((_, i) => i).filter((i) => broken(outcomes[i], names[i]));
     const first = outcomes[idx[0]] as { error?: string; sent?: unknown } | undefined;
-    found[rule] = idx.length === 0 ? 'none' : `${idx.length} of ${names.length} (${idx.slice(0, 3).map((i) => names[i]).join(', ')}…)` + (first?.error ? `, first: ${first.error} (sent: ${String(first.sent)})` : '');
+    found[rule] =
+      idx.length === 0
+        ? 'none'
+        : `${idx.length} of ${names.length} (${idx
+            .slice(0, 3)
+            .map((i) => names[i])
+            .join(', ')}…)` + (first?.error ? `, first: ${first.error} (sent: ${String(first.sent)})` : '');
   }
   return found;
 }
@@ -74,7 +80,11 @@ const NO_VIOLATIONS = {
 function routesOfTable100(netns: string): string[] {
   let out: string;
   try {
-    out = execFileSync('ip', ['-n', netns, '-j', 'route', 'show', 'table', '100'], { encoding: 'utf8', maxBuffer: 256 << 20, stdio: ['ignore', 'pipe', 'pipe'] });
+    out = execFileSync('ip', ['-n', netns, '-j', 'route', 'show', 'table', '100'], {
+      encoding: 'utf8',
+      maxBuffer: 256 << 20,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
   } catch (e) {
     if (/FIB table does not exist/.test(String((e as { stderr?: string }).stderr))) return [];
     throw e;
@@ -103,7 +113,10 @@ describe('close()', () => {
   });
 
   /** The veths among `vethNames` (plus kp, the one that must survive) that exist now. */
-  const vethsNow = (): string[] => ipJson(ns(), 'link', 'show', 'type', 'veth').map((l: any) => l.ifname).filter((n: string) => n.startsWith('va') || n === 'kp');
+  const vethsNow = (): string[] =>
+    ipJson(ns(), 'link', 'show', 'type', 'veth')
+      .map((l: any) => l.ifname)
+      .filter((n: string) => n.startsWith('va') || n === 'kp');
 
   async function createVeths(extra: string[] = []): Promise<void> {
     const names = [...vethNames, ...extra];
@@ -149,7 +162,10 @@ describe('close()', () => {
     expect(settledWhenDrained, 'close({ drain: true }) resolved before every call had its answer').toBe(vethCount);
 
     const outcomes = await settle(calls);
-    expect(outcomes.filter((o) => o.state !== 'resolved'), 'every delete made before close must be sent and succeed').toEqual([]);
+    expect(
+      outcomes.filter((o) => o.state !== 'resolved'),
+      'every delete made before close must be sent and succeed',
+    ).toEqual([]);
     expect((await settle([late]))[0]).toMatchObject({ state: 'rejected', closed: true, sent: false });
     const after = track(h.links.list());
     expect((await settle([after]))[0]).toMatchObject({ state: 'rejected', closed: true, sent: false });

@@ -117,7 +117,9 @@ describe('conntrack', () => {
   it('deletes a listed entry (NotFoundError once gone, false with missingOk) and flushes the table', async () => {
     const [e] = await gw().conntrack.list({ protocol: 'udp' });
     expect(await gw().conntrack.delete(e)).toBe(true);
-    const gone = await gw().conntrack.delete(e).catch((x) => x);
+    const gone = await gw()
+      .conntrack.delete(e)
+      .catch((x) => x);
     expect(gone).toBeInstanceOf(NotFoundError);
     expect(gone).toMatchObject({ code: 'ENOENT', what: 'conntrack entry' });
     expect(await gw().conntrack.delete(e, { missingOk: true })).toBe(false);

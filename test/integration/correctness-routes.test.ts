@@ -60,7 +60,11 @@ describe('routes.list without a main table', () => {
     await h.addresses.add('d0', '10.77.0.1/24');
     await h.routes.add({ dst: '10.78.0.0/16', gateway: '10.77.0.2' });
     const ours = (await h.routes.list({ family: 4 })).map((r) => r.dst).sort();
-    const theirs = ip(ns, '-4', 'route', 'show').trim().split('\n').map((l) => l.split(' ')[0]).sort();
+    const theirs = ip(ns, '-4', 'route', 'show')
+      .trim()
+      .split('\n')
+      .map((l) => l.split(' ')[0])
+      .sort();
     expect(ours).toEqual(['10.77.0.0/24', '10.78.0.0/16']);
     expect(theirs).toEqual(['10.77.0.0/24', '10.78.0.0/16']);
   });

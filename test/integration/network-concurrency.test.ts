@@ -29,7 +29,8 @@ describe('network manager: concurrent attaches from two processes', () => {
     nets = await networks({ host: box.ns('host'), stateDir });
     await nets.create({ name: 'busy', subnet: '10.92.0.0/24' });
     const tag = `nlc${process.pid}`;
-    const run = (p: string) => promisify(execFile)(process.execPath, ['test/fixtures/attach-many.cjs', box.ns('host'), stateDir, `${tag}${p}-`, '50'], { cwd: root, timeout: 120_000 });
+    const run = (p: string) =>
+      promisify(execFile)(process.execPath, ['test/fixtures/attach-many.cjs', box.ns('host'), stateDir, `${tag}${p}-`, '50'], { cwd: root, timeout: 120_000 });
     const [a, b] = await Promise.all([run('a'), run('b')]);
     const ips: string[] = [...JSON.parse(a.stdout), ...JSON.parse(b.stdout)];
     expect(ips).toHaveLength(100);
@@ -46,7 +47,12 @@ describe('network manager: concurrent attaches from two processes', () => {
     }
     // tearing them down: a list in one bulk request, the deprecated detachMany (the same), then all the rest
     const ids = info.attachments.map((a) => a.id);
-    expect(await nets.detach('busy', ids.slice(0, 50).map((id) => ({ id })))).toBe(50);
+    expect(
+      await nets.detach(
+        'busy',
+        ids.slice(0, 50).map((id) => ({ id })),
+      ),
+    ).toBe(50);
     expect(ipJson(box.ns('host'), 'link', 'show', 'master', 'nlk-busy')).toHaveLength(50);
     expect(await nets.detachMany('busy', [...ids.slice(50, 60), 'not-attached'])).toBe(10);
     expect(await nets.detachAll('busy')).toBe(40);

@@ -35,7 +35,12 @@ describe('network manager: NAT, isolation and published ports', () => {
     await nets.attach('other', { sandbox: c.o1, create: true });
     await nets.attach('sealed', { sandbox: c.i1, create: true });
     // every container and the internet answer with who they are and who asked
-    for (const [name, ns] of [['c1', c.c1], ['c2', c.c2], ['o1', c.o1], ['internet', box.ns('internet')]] as const) {
+    for (const [name, ns] of [
+      ['c1', c.c1],
+      ['c2', c.c2],
+      ['o1', c.o1],
+      ['internet', box.ns('internet')],
+    ] as const) {
       servers.push(await listenTcp({ netns: ns, port: 80 }, (s) => s.end(`${name} sees ${s.remoteAddress?.replace('::ffff:', '')}`)));
     }
   });
@@ -110,7 +115,14 @@ describe('network manager: NAT, isolation and published ports', () => {
   });
 
   it('balances one port across weighted backends and re-weights without dropping established connections', async () => {
-    await nets.publish({ network: 'web', hostPort: 80, backends: [{ id: c.c1, weight: 90 }, { id: c.c2, weight: 10 }] });
+    await nets.publish({
+      network: 'web',
+      hostPort: 80,
+      backends: [
+        { id: c.c1, weight: 90 },
+        { id: c.c2, weight: 10 },
+      ],
+    });
     const count = async (n: number) => {
       const hits: Record<string, number> = {};
       for (let i = 0; i < n; i++) {
@@ -126,12 +138,22 @@ describe('network manager: NAT, isolation and published ports', () => {
 
     // an established connection to c2's echo service survives the change
     const echo = await listenTcp({ netns: c.c2, port: 81 }, (s) => s.pipe(s));
-    await nets.publish({ network: 'web', hostPort: 81, backends: [{ id: c.c2, weight: 1 }, { id: c.c2, weight: 1 }].slice(0, 1) });
+    await nets.publish({
+      network: 'web',
+      hostPort: 81,
+      backends: [
+        { id: c.c2, weight: 1 },
+        { id: c.c2, weight: 1 },
+      ].slice(0, 1),
+    });
     const long = await connectTcp({ netns: box.ns('internet'), host: UPLINK, port: 81 });
     const reply = () => new Promise<string>((r) => long.once('data', (d) => r(String(d))));
     long.write('before');
     expect(await reply()).toBe('before');
-    await nets.setBackends({ hostPort: 80 }, [{ id: c.c1, weight: 10 }, { id: c.c2, weight: 90 }]);
+    await nets.setBackends({ hostPort: 80 }, [
+      { id: c.c1, weight: 10 },
+      { id: c.c2, weight: 90 },
+    ]);
     await nets.setBackends({ hostPort: 81 }, [{ id: c.c2, weight: 1 }]); // same backend: the flow must survive
     long.write('after');
     expect(await reply()).toBe('after');
@@ -146,7 +168,10 @@ describe('network manager: NAT, isolation and published ports', () => {
 
   it('cuts stale UDP flows when a port is re-pointed, so new packets reach the new backend', async () => {
     const udp = await Promise.all(
-      [['c1', c.c1], ['c2', c.c2]].map(async ([name, ns]) => {
+      [
+        ['c1', c.c1],
+        ['c2', c.c2],
+      ].map(async ([name, ns]) => {
         const s = await bindUdp({ netns: ns, port: 53 });
         s.on('message', (m, r) => s.send(`${name}:${m}`, r.port, r.address));
         return s;

@@ -54,11 +54,19 @@ describe('nftables interop with nft', () => {
   });
 
   it('nft -j shows the same tables, chains, sets, maps, elements, objects and rules', () => {
-    const pick = (table: string) => normalize(nftJson(ns()).filter((o) => Object.values(o)[0].table === table || Object.values(o)[0].name === table), table);
+    const pick = (table: string) =>
+      normalize(
+        nftJson(ns()).filter((o) => Object.values(o)[0].table === table || Object.values(o)[0].name === table),
+        table,
+      );
     expect(pick('fromnlk')).toEqual(pick('fromnft'));
     // Spot checks of the JSON nft produces for nlkit's objects.
     const sets = nftObjects(ns(), 'set', 'fromnlk');
-    expect(sets.find((s) => s.name === 'v4')).toMatchObject({ type: 'ipv4_addr', flags: ['interval'], elem: [{ prefix: { addr: '10.0.0.0', len: 8 } }, { range: ['172.16.0.1', '172.16.0.9'] }, '192.168.1.1'] });
+    expect(sets.find((s) => s.name === 'v4')).toMatchObject({
+      type: 'ipv4_addr',
+      flags: ['interval'],
+      elem: [{ prefix: { addr: '10.0.0.0', len: 8 } }, { range: ['172.16.0.1', '172.16.0.9'] }, '192.168.1.1'],
+    });
     expect(sets.find((s) => s.name === 'marks')).toMatchObject({ type: 'mark', elem: [1, 256] });
     expect(sets.find((s) => s.name === 'seen')).toMatchObject({ timeout: 60, size: 65535 });
     const maps = nftObjects(ns(), 'map', 'fromnlk');
@@ -93,7 +101,30 @@ describe('nftables interop with nft', () => {
     expect(rules.every((r) => r.chain === 'f')).toBe(true);
     const all = await box.h('nft').nft.rules.list({ family: 'inet', table: 'fromnft' });
     const kinds = new Set(all.flatMap((r) => r.expressions.map((e) => e.type)));
-    for (const k of ['payload', 'meta', 'cmp', 'bitwise', 'range', 'immediate', 'counter', 'ct', 'nat', 'masq', 'redir', 'numgen', 'lookup', 'dynset', 'fib', 'limit', 'log', 'reject', 'notrack', 'objref', 'quota', 'byteorder']) {
+    for (const k of [
+      'payload',
+      'meta',
+      'cmp',
+      'bitwise',
+      'range',
+      'immediate',
+      'counter',
+      'ct',
+      'nat',
+      'masq',
+      'redir',
+      'numgen',
+      'lookup',
+      'dynset',
+      'fib',
+      'limit',
+      'log',
+      'reject',
+      'notrack',
+      'objref',
+      'quota',
+      'byteorder',
+    ]) {
       expect(kinds, k).toContain(k);
     }
     expect([...kinds]).not.toContain('opaque');
@@ -127,7 +158,12 @@ describe('nftables interop with nft', () => {
     const tables = nftObjects(ns(), 'table');
     // (nft 1.0.6 prints table flags wrongly in JSON: check the text form.)
     expect(nft(ns(), 'list', 'table', 'ip', 'f4')).toContain('flags dormant');
-    for (const [family, name] of [['ip6', 'f6'], ['bridge', 'fb'], ['netdev', 'fn'], ['arp', 'fa']]) {
+    for (const [family, name] of [
+      ['ip6', 'f6'],
+      ['bridge', 'fb'],
+      ['netdev', 'fn'],
+      ['arp', 'fa'],
+    ]) {
       expect(tables.find((t) => t.name === name)).toMatchObject({ family });
     }
     const chains = nftObjects(ns(), 'chain');
@@ -135,7 +171,10 @@ describe('nftables interop with nft', () => {
     expect(nft(ns(), 'list', 'table', 'netdev', 'fn')).toContain('type filter hook ingress device "d0" priority -500; policy accept;');
     expect(chains.find((c) => c.name === 'fwd')).toMatchObject({ family: 'bridge', hook: 'forward', prio: -200 });
 
-    nftLoad(ns(), 'table ip g4 {\n flags dormant\n}\ntable netdev gn {\n chain ing {\n  type filter hook ingress device "d0" priority -500; policy accept;\n }\n}\n');
+    nftLoad(
+      ns(),
+      'table ip g4 {\n flags dormant\n}\ntable netdev gn {\n chain ing {\n  type filter hook ingress device "d0" priority -500; policy accept;\n }\n}\n',
+    );
     const listed = await h.nft.tables.list();
     expect(listed.find((t) => t.name === 'g4')).toMatchObject({ family: 'ip', flags: ['dormant'] });
     const gn = await h.nft.chains.list({ family: 'netdev', table: 'gn' });

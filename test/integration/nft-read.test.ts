@@ -30,7 +30,11 @@ describe('nftables read verbs', () => {
     await setup();
     expect(await h().nft.tables.get({ family: 'inet', name: 'rd' })).toMatchObject({ family: 'inet', name: 'rd' });
     expect(await h().nft.chains.get({ ...T, name: 'c' })).toMatchObject({ table: 'rd', name: 'c' });
-    expect(await h().nft.rules.get({ ...T, chain: 'c', handle: ruleHandle })).toMatchObject({ chain: 'c', handle: ruleHandle, expressions: rule().tcp({ dport: '@s' }).accept().toExpressions('inet') });
+    expect(await h().nft.rules.get({ ...T, chain: 'c', handle: ruleHandle })).toMatchObject({
+      chain: 'c',
+      handle: ruleHandle,
+      expressions: rule().tcp({ dport: '@s' }).accept().toExpressions('inet'),
+    });
     expect(await h().nft.sets.get({ ...T, name: 's' })).toMatchObject({ name: 's', keyType: 'inet_service' });
     expect(await h().nft.objects.get({ ...T, name: 'n', type: 'counter' })).toMatchObject({ name: 'n', type: 'counter' });
     expect(await h().nft.tables.find({ family: 'inet', name: 'rd' })).toMatchObject({ name: 'rd' });

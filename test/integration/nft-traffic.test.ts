@@ -81,10 +81,13 @@ describe('nftables rules on real traffic', () => {
     tx.addRule({
       ...nat,
       chain: 'prerouting',
-      rule: rule().iifname('vext').tcp({ dport: 9090 }).dnatWeighted([
-        { to: '10.0.1.2', port: 80, weight: 90 },
-        { to: '10.0.2.2', port: 80, weight: 10 },
-      ]),
+      rule: rule()
+        .iifname('vext')
+        .tcp({ dport: 9090 })
+        .dnatWeighted([
+          { to: '10.0.1.2', port: 80, weight: 90 },
+          { to: '10.0.2.2', port: 80, weight: 10 },
+        ]),
     });
     await tx.commit();
     const counts: Record<string, number> = { c1: 0, c2: 0 };
@@ -122,7 +125,14 @@ describe('nftables rules on real traffic', () => {
 
   it('hairpins: a container reaches itself through the published address', async () => {
     const tx = router().nft.transaction();
-    tx.addRule({ ...nat, chain: 'prerouting', rule: rule().fib({ lookup: ['daddr'], type: 'local' }).tcp({ dport: 8082 }).dnat({ to: '10.0.1.2', port: 82 }) });
+    tx.addRule({
+      ...nat,
+      chain: 'prerouting',
+      rule: rule()
+        .fib({ lookup: ['daddr'], type: 'local' })
+        .tcp({ dport: 8082 })
+        .dnat({ to: '10.0.1.2', port: 82 }),
+    });
     tx.addRule({ ...nat, chain: 'postrouting', rule: rule().ct({ status: 'dnat' }).ip({ saddr: '10.0.1.0/24' }).oifname('vc1').masquerade() });
     await tx.commit();
     // c1 → 192.168.50.1:8082 → back to c1, source rewritten to the router so the reply returns through it.

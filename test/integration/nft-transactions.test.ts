@@ -41,7 +41,12 @@ describe('nftables transactions', () => {
     const c = tx.addChain({ family: 'inet', table: 'filter', name: 'input', type: 'filter', hook: 'input', priority: 'filter', policy: 'accept' });
     const s = tx.addSet({ family: 'inet', table: 'filter', name: 'allowed', keyType: 'ipv4_addr', flags: ['interval'] }, [{ key: '10.0.0.0/8' }]);
     const o = tx.addObject({ family: 'inet', table: 'filter', name: 'hits', type: 'counter' });
-    const r = tx.addRule({ family: 'inet', table: 'filter', chain: 'input', rule: rule().ip({ saddr: '@allowed' }).counter().accept().comment('from allowed') });
+    const r = tx.addRule({
+      family: 'inet',
+      table: 'filter',
+      chain: 'input',
+      rule: rule().ip({ saddr: '@allowed' }).counter().accept().comment('from allowed'),
+    });
     const res = await tx.commit();
     expect(res.generation).toBe(before.id + 1);
     expect((await h().nft.generation.get()).id).toBe(before.id + 1);
@@ -137,7 +142,14 @@ describe('nftables transactions', () => {
     tx3.deleteRule({ ...at, handle: listed[0].handle! });
     tx3.deleteRule({ ...at, handle: listed[5].handle! });
     await tx3.commit();
-    expect(ports()).toEqual(['tcp dport 1 drop comment "replaced"', 'udp dport 20 accept', 'tcp dport 2 accept', 'udp dport 21 accept', 'udp dport 99 accept', 'tcp dport 4 accept']);
+    expect(ports()).toEqual([
+      'tcp dport 1 drop comment "replaced"',
+      'udp dport 20 accept',
+      'tcp dport 2 accept',
+      'udp dport 21 accept',
+      'udp dport 99 accept',
+      'tcp dport 4 accept',
+    ]);
     const tooFar = h().nft.transaction();
     tooFar.insertRule({ ...at, rule: rule().accept() }, { index: 99 });
     await expect(tooFar.commit()).rejects.toThrow(/only 6 rules/);
@@ -186,7 +198,15 @@ describe('nftables transactions', () => {
     tx.addTable({ family: 'inet', name: 'big' });
     tx.addChain({ family: 'inet', table: 'big', name: 'c' });
     for (let i = 0; i < N; i++) {
-      tx.addRule({ family: 'inet', table: 'big', chain: 'c', rule: rule().ip({ saddr: `10.${i >> 16}.${(i >> 8) & 255}.${i & 255}` }).tcp({ dport: 80 }).accept() });
+      tx.addRule({
+        family: 'inet',
+        table: 'big',
+        chain: 'c',
+        rule: rule()
+          .ip({ saddr: `10.${i >> 16}.${(i >> 8) & 255}.${i & 255}` })
+          .tcp({ dport: 80 })
+          .accept(),
+      });
     }
     const built = Date.now();
     const res = await tx.commit();
@@ -198,7 +218,11 @@ describe('nftables transactions', () => {
     console.log(`100k rules: build ${built - started} ms, commit ${committed - built} ms, list ${Date.now() - committed} ms`);
     expect(rules).toHaveLength(N);
     expect(rules[N - 1].expressions).toEqual(rule().ip({ saddr: '10.1.134.159' }).tcp({ dport: 80 }).accept().toExpressions('inet'));
-    expect(nft(ns(), 'list', 'chain', 'inet', 'big', 'c').split('\n').filter((l) => l.includes('tcp dport 80 accept'))).toHaveLength(N);
+    expect(
+      nft(ns(), 'list', 'chain', 'inet', 'big', 'c')
+        .split('\n')
+        .filter((l) => l.includes('tcp dport 80 accept')),
+    ).toHaveLength(N);
   });
 
   it('fails a 100,000-command transaction whose every command fails with the first error, applying nothing', async () => {
@@ -228,7 +252,14 @@ describe('nftables transactions', () => {
     tx.addTable({ family: 'inet', name: 'ev' });
     tx.addChain({ family: 'inet', table: 'ev', name: 'c' });
     tx.addSet({ family: 'inet', table: 'ev', name: 's', keyType: 'inet_service' }, [{ key: 443 }]);
-    tx.addRule({ family: 'inet', table: 'ev', chain: 'c', rule: rule().tcp({ dport: not('@s') }).drop() });
+    tx.addRule({
+      family: 'inet',
+      table: 'ev',
+      chain: 'c',
+      rule: rule()
+        .tcp({ dport: not('@s') })
+        .drop(),
+    });
     await tx.commit();
     nft(ns(), 'add', 'element', 'inet', 'ev', 's', '{ 8443 }');
     const handle = (await h().nft.rules.list({ family: 'inet', table: 'ev' }))[0].handle!;
@@ -237,7 +268,18 @@ describe('nftables transactions', () => {
     const brief = seen.map((e) => `${'action' in e ? e.action : ''} ${e.type}`);
     expect(brief).toEqual(['new table', 'new chain', 'new set', 'new elements', 'new rule', 'new generation', 'new elements', 'new generation', 'del rule']);
     expect(seen[3]).toMatchObject({ type: 'elements', table: 'ev', set: 's', elements: [{ key: 443 }] });
-    expect(seen[4]).toMatchObject({ type: 'rule', rule: { table: 'ev', chain: 'c', handle, expressions: rule().tcp({ dport: not('@s') }).drop().toExpressions('inet') } });
+    expect(seen[4]).toMatchObject({
+      type: 'rule',
+      rule: {
+        table: 'ev',
+        chain: 'c',
+        handle,
+        expressions: rule()
+          .tcp({ dport: not('@s') })
+          .drop()
+          .toExpressions('inet'),
+      },
+    });
     expect(seen[6]).toMatchObject({ type: 'elements', elements: [{ key: 8443 }] });
     expect(seen[8]).toMatchObject({ type: 'rule', action: 'del', rule: { handle } });
     events.close();

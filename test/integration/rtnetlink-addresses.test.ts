@@ -11,7 +11,20 @@ function ipAddrs(ns: string, dev: string): any[] {
 }
 
 /** ip's flag keys of an addr_info entry (each printed as `"name": true`). */
-const IP_FLAG_KEYS = ['dynamic', 'secondary', 'nodad', 'optimistic', 'dadfailed', 'home', 'deprecated', 'tentative', 'mngtmpaddr', 'noprefixroute', 'autojoin', 'stable-privacy'];
+const IP_FLAG_KEYS = [
+  'dynamic',
+  'secondary',
+  'nodad',
+  'optimistic',
+  'dadfailed',
+  'home',
+  'deprecated',
+  'tentative',
+  'mngtmpaddr',
+  'noprefixroute',
+  'autojoin',
+  'stable-privacy',
+];
 
 /** Compares one nlkit address with ip's view of it, field for field. */
 function expectSame(ours: Address, theirs: any): void {
@@ -52,7 +65,11 @@ describe('addresses', () => {
     const ours = await h().addresses.list({ link: 'd0' });
     const theirs = ipAddrs(ns(), 'd0');
     expect(ours.length).toBe(theirs.length);
-    for (const t of theirs) expectSame(ours.find((o) => o.address === t.local)!, t);
+    for (const t of theirs)
+      expectSame(
+        ours.find((o) => o.address === t.local)!,
+        t,
+      );
 
     const byAddr = (a: string) => ours.find((o) => o.address === a)!;
     expect(byAddr('10.3.0.1')).toMatchObject({ broadcast: '10.3.0.255', label: 'd0:web', scope: 'link' });
@@ -77,7 +94,11 @@ describe('addresses', () => {
     ip(ns(), 'addr', 'add', '10.8.0.1', 'peer', '10.8.0.9/32', 'dev', 'd1');
     ip(ns(), 'addr', 'add', 'fd00:3::1/64', 'dev', 'd1', 'nodad', 'valid_lft', '600', 'preferred_lft', '0');
     const ours = await h().addresses.list({ link: 'd1' });
-    for (const t of ipAddrs(ns(), 'd1')) expectSame(ours.find((o) => o.address === t.local)!, t);
+    for (const t of ipAddrs(ns(), 'd1'))
+      expectSame(
+        ours.find((o) => o.address === t.local)!,
+        t,
+      );
     const v6 = ours.find((o) => o.address === 'fd00:3::1')!;
     expect(v6.flags).toContain('deprecated'); // preferred_lft 0
     expect(v6.preferredLifetime).toBe(0);
@@ -102,7 +123,9 @@ describe('addresses', () => {
   });
 
   it('deletes (also point-to-point addresses, by their peer) and flushes', async () => {
-    const e = await h().addresses.delete('d0', '10.5.0.1/32').catch((x) => x);
+    const e = await h()
+      .addresses.delete('d0', '10.5.0.1/32')
+      .catch((x) => x);
     expect(e.code).toBe('EADDRNOTAVAIL'); // the peer is part of the key
     await h().addresses.delete('d0', '10.5.0.1/32', { peer: '10.5.0.2' });
     expect(ipAddrs(ns(), 'd0').some((x) => x.local === '10.5.0.1')).toBe(false);
@@ -119,21 +142,31 @@ describe('addresses', () => {
 
   it('reports refusals with the kernel text, and refuses bad input before sending', async () => {
     await h().addresses.add('d0', 'fd00:4::1/64', { nodad: true });
-    const dup = await h().addresses.add('d0', 'fd00:4::1/64', { nodad: true }).catch((x) => x);
+    const dup = await h()
+      .addresses.add('d0', 'fd00:4::1/64', { nodad: true })
+      .catch((x) => x);
     expect(dup).toBeInstanceOf(NetlinkError);
     expect(dup.code).toBe('EEXIST');
     expect(dup.extack).toBe('ipv6: address already assigned');
-    const dup4 = await h().addresses.add('d0', '10.3.0.1/24', { scope: 'link' }).catch((x) => x);
+    const dup4 = await h()
+      .addresses.add('d0', '10.3.0.1/24', { scope: 'link' })
+      .catch((x) => x);
     expect([dup4.code, dup4.extack]).toEqual(['EEXIST', 'ipv4: Address already assigned']);
-    const gone = await h().addresses.delete('d0', '10.99.0.1/24').catch((x) => x);
+    const gone = await h()
+      .addresses.delete('d0', '10.99.0.1/24')
+      .catch((x) => x);
     expect(gone).toBeInstanceOf(NotFoundError);
     expect(gone.code).toBe('EADDRNOTAVAIL');
     expect(gone.extack).toBe('ipv4: Address not found');
     // a secondary must share its primary's scope: the kernel says so in its extended ack
-    const scope = await h().addresses.add('d0', '10.3.0.3/24', { scope: 'global' }).catch((x) => x);
+    const scope = await h()
+      .addresses.add('d0', '10.3.0.3/24', { scope: 'global' })
+      .catch((x) => x);
     expect(scope.code).toBe('EINVAL');
     expect(scope.extack).toBe('ipv4: Invalid scope value');
-    const noLink = await h().addresses.add('nosuch0', '10.1.1.1/24').catch((x) => x);
+    const noLink = await h()
+      .addresses.add('nosuch0', '10.1.1.1/24')
+      .catch((x) => x);
     expect(noLink.code).toBe('ENODEV');
 
     await expect(h().addresses.add('d0', '10.1.1.1/24', { label: 'other:1' })).rejects.toBeInstanceOf(ValidationError);

@@ -44,7 +44,11 @@ describe('links, addresses and routes', () => {
     expect((await a.links.list({ kind: 'bridge' })).map((l) => l.name)).toEqual(['br0']);
     expect((await a.links.list({ master: 'br0' })).map((l) => l.name)).toEqual(['veth-b']);
     const all = await a.links.list();
-    expect(all.map((l) => l.name).sort()).toEqual(ipJson(box.ns('a'), 'link', 'show').map((l: any) => l.ifname).sort());
+    expect(all.map((l) => l.name).sort()).toEqual(
+      ipJson(box.ns('a'), 'link', 'show')
+        .map((l: any) => l.ifname)
+        .sort(),
+    );
   });
 
   it('adds IPv4 and IPv6 addresses that ip reads back, and ip-made ones nlkit reads', async () => {

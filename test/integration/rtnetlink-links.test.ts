@@ -13,7 +13,10 @@ function ipLink(ns: string, dev: string): any {
 
 /** Names of the links in a group, per `ip -j link show`. */
 function ipGroup(ns: string, group: number): string[] {
-  return ipJson(ns, 'link', 'show').filter((l: any) => l.group === String(group)).map((l: any) => l.ifname).sort();
+  return ipJson(ns, 'link', 'show')
+    .filter((l: any) => l.group === String(group))
+    .map((l: any) => l.ifname)
+    .sort();
 }
 
 /** `bridge -j -d link show dev DEV` in a namespace. */
@@ -30,7 +33,13 @@ describe('link kinds', () => {
   it('bridge options round-trip both ways', async () => {
     await h().links.add({
       // (vlanFiltering is not set: this kernel lacks CONFIG_BRIDGE_VLAN_FILTERING and refuses the attribute)
-      name: 'br1', kind: 'bridge', stp: true, forwardDelay: 4, ageingTime: 120, multicastSnooping: false, priority: 4096,
+      name: 'br1',
+      kind: 'bridge',
+      stp: true,
+      forwardDelay: 4,
+      ageingTime: 120,
+      multicastSnooping: false,
+      priority: 4096,
     });
     const info = (await h().links.get('br1')).info as any;
     const d = ipLink(ns(), 'br1').linkinfo.info_data;
@@ -47,8 +56,7 @@ describe('link kinds', () => {
     expect(d.priority).toBe(4096);
     expect(info.priority).toBe(4096);
 
-    ip(ns(), 'link', 'add', 'br2', 'type', 'bridge', 'stp_state', '0', 'forward_delay', '700', 'ageing_time', '6000',
-      'mcast_snooping', '1');
+    ip(ns(), 'link', 'add', 'br2', 'type', 'bridge', 'stp_state', '0', 'forward_delay', '700', 'ageing_time', '6000', 'mcast_snooping', '1');
     const br2 = await h().links.get('br2');
     expect(br2.kind).toBe('bridge');
     expect(br2.info).toMatchObject({ stp: false, forwardDelay: 7, ageingTime: 60, vlanFiltering: false, multicastSnooping: true });
@@ -80,8 +88,18 @@ describe('link kinds', () => {
 
   it('vxlan with every option, created by nlkit and by ip', async () => {
     await h().links.add({
-      name: 'vx0', kind: 'vxlan', vni: 4242, local: '10.20.0.1', remote: '10.20.0.2', dstPort: 4790, dev: 'lower0',
-      learning: false, ttl: 17, udpChecksum: false, ageing: 120, srcPortRange: { low: 40000, high: 50000 },
+      name: 'vx0',
+      kind: 'vxlan',
+      vni: 4242,
+      local: '10.20.0.1',
+      remote: '10.20.0.2',
+      dstPort: 4790,
+      dev: 'lower0',
+      learning: false,
+      ttl: 17,
+      udpChecksum: false,
+      ageing: 120,
+      srcPortRange: { low: 40000, high: 50000 },
     });
     const l = await h().links.get('vx0');
     const info = l.info as any;
@@ -127,11 +145,37 @@ describe('link kinds', () => {
     expect(v6.udp6ZeroChecksumTx).toBe(true);
     expect(v6d.udp_zero_csum6_tx).toBe(true);
 
-    ip(ns(), 'link', 'add', 'vxip', 'type', 'vxlan', 'id', '99', 'local', '10.21.0.1', 'remote', '10.21.0.2',
-      'dstport', '8472', 'dev', 'lower1', 'nolearning', 'ttl', '33', 'noudpcsum');
+    ip(
+      ns(),
+      'link',
+      'add',
+      'vxip',
+      'type',
+      'vxlan',
+      'id',
+      '99',
+      'local',
+      '10.21.0.1',
+      'remote',
+      '10.21.0.2',
+      'dstport',
+      '8472',
+      'dev',
+      'lower1',
+      'nolearning',
+      'ttl',
+      '33',
+      'noudpcsum',
+    );
     const byIp = (await h().links.get('vxip')).info as any;
     expect(byIp).toMatchObject({
-      vni: 99, local: '10.21.0.1', remote: '10.21.0.2', dstPort: 8472, learning: false, ttl: 33, udpChecksum: false,
+      vni: 99,
+      local: '10.21.0.1',
+      remote: '10.21.0.2',
+      dstPort: 8472,
+      learning: false,
+      ttl: 33,
+      udpChecksum: false,
       dev: (await h().links.get('lower1')).index,
     });
   });
@@ -149,8 +193,18 @@ describe('link kinds', () => {
   it('persistent tun and tap devices, with common options applied, read back as ip sees them', async () => {
     await h().links.add({ name: 'brt', kind: 'bridge' });
     await h().links.add({
-      name: 'tap0', kind: 'tun', mode: 'tap', multiQueue: true, vnetHdr: true, owner: 1234, ownerGroup: 4321,
-      mtu: 1400, mac: '02:00:00:00:aa:01', master: 'brt', up: true, alias: 'vm uplink',
+      name: 'tap0',
+      kind: 'tun',
+      mode: 'tap',
+      multiQueue: true,
+      vnetHdr: true,
+      owner: 1234,
+      ownerGroup: 4321,
+      mtu: 1400,
+      mac: '02:00:00:00:aa:01',
+      master: 'brt',
+      up: true,
+      alias: 'vm uplink',
     });
     const tap = await h().links.get('tap0');
     const theirs = ipLink(ns(), 'tap0');
@@ -182,7 +236,9 @@ describe('link kinds', () => {
   });
 
   it('removes a new tun device again when its options cannot be applied', async () => {
-    const e = await h().links.add({ name: 'tunfail', kind: 'tun', master: 'nosuch0' }).catch((x) => x);
+    const e = await h()
+      .links.add({ name: 'tunfail', kind: 'tun', master: 'nosuch0' })
+      .catch((x) => x);
     expect(e).toBeInstanceOf(NetlinkError);
     expect(e.code).toBe('ENODEV');
     expect(await h().links.find('tunfail')).toBeUndefined();
@@ -211,7 +267,12 @@ describe('link changes', () => {
   it('sets up/down, mtu, mac, name, alias, txqueuelen, group, promisc, and clears the alias', async () => {
     await h().links.add({ name: 'c0', kind: 'veth', peer: { name: 'c1' } });
     await h().links.set('c0', {
-      mtu: 9000, mac: '02:00:00:00:00:c0', alias: 'uplink', txQueueLength: 500, group: 42, promisc: true,
+      mtu: 9000,
+      mac: '02:00:00:00:00:c0',
+      alias: 'uplink',
+      txQueueLength: 500,
+      group: 42,
+      promisc: true,
     });
     let l = await h().links.get('c0');
     let theirs = ipLink(ns(), 'c0');
@@ -262,8 +323,14 @@ describe('link changes', () => {
     const br = bridgeLink(ns(), 'c1');
     expect(br).toMatchObject({ hairpin: true, learning: false, isolated: true, flood: false, cost: 7, priority: 3 });
     for (const [ours, theirs] of [
-      ['guard', 'guard'], ['rootBlock', 'root_block'], ['fastLeave', 'fastleave'], ['mcastFlood', 'mcast_flood'],
-      ['bcastFlood', 'bcast_flood'], ['neighSuppress', 'neigh_suppress'], ['proxyArp', 'proxy_arp'], ['mcastToUnicast', 'mcast_to_unicast'],
+      ['guard', 'guard'],
+      ['rootBlock', 'root_block'],
+      ['fastLeave', 'fastleave'],
+      ['mcastFlood', 'mcast_flood'],
+      ['bcastFlood', 'bcast_flood'],
+      ['neighSuppress', 'neigh_suppress'],
+      ['proxyArp', 'proxy_arp'],
+      ['mcastToUnicast', 'mcast_to_unicast'],
     ] as const) {
       expect((l.port as any)[ours], ours).toBe(slave[theirs]);
     }
@@ -278,7 +345,9 @@ describe('link changes', () => {
   });
 
   it('refuses port options on a link that is no bridge port, and bad ones before sending', async () => {
-    const e = await h().links.set('uplink0', { port: { hairpin: true } }).catch((x) => x);
+    const e = await h()
+      .links.set('uplink0', { port: { hairpin: true } })
+      .catch((x) => x);
     expect(e).toBeInstanceOf(NetlinkError);
     expect(e.errno).toBe(osConstants.errno.EOPNOTSUPP);
     await expect(h().links.set('c1', { port: { priority: 99 } })).rejects.toBeInstanceOf(ValidationError);
@@ -286,7 +355,9 @@ describe('link changes', () => {
   });
 
   it('reports the kernel extended-ack text for a refused change', async () => {
-    const e = await h().links.set('uplink0', { mtu: 70000 }).catch((x) => x);
+    const e = await h()
+      .links.set('uplink0', { mtu: 70000 })
+      .catch((x) => x);
     expect(e).toBeInstanceOf(NetlinkError);
     expect(e.code).toBe('EINVAL');
     expect(e.extack).toMatch(/mtu/i);
@@ -335,7 +406,11 @@ describe('link changes', () => {
     expect((await h().links.list({ group: 5, up: false })).map((l) => l.name)).toEqual(['f1']);
     expect((await h().links.list({ name: 'f1' })).map((l) => l.name)).toEqual(['f1']);
     const bridges = (await h().links.list({ kind: 'bridge' })).map((l) => l.name).sort();
-    expect(bridges).toEqual(ipJson(ns(), 'link', 'show', 'type', 'bridge').map((l: any) => l.ifname).sort());
+    expect(bridges).toEqual(
+      ipJson(ns(), 'link', 'show', 'type', 'bridge')
+        .map((l: any) => l.ifname)
+        .sort(),
+    );
   });
 
   it('deletes every link of a group in one request', async () => {

@@ -51,7 +51,11 @@ async function expectNeighboursSame(h: Handle, ns: string, proxy = false): Promi
   const ours = (await h.neighbours.list({ proxy })).filter((n) => !isMulticast(n.address)).map((n) => neighShape(n, names));
   const theirs = ipJson(ns, 'neigh', 'show', ...(proxy ? ['proxy'] : ['nud', 'all'])).filter((n: any) => !isMulticast(n.dst));
   expect(ours.map(neighKey).sort()).toEqual(theirs.map(neighKey).sort());
-  for (const t of theirs) expect(ours.find((o) => neighKey(o) === neighKey(t)), neighKey(t)).toEqual(t);
+  for (const t of theirs)
+    expect(
+      ours.find((o) => neighKey(o) === neighKey(t)),
+      neighKey(t),
+    ).toEqual(t);
 }
 
 async function expectFdbSame(h: Handle, ns: string): Promise<void> {
@@ -59,7 +63,11 @@ async function expectFdbSame(h: Handle, ns: string): Promise<void> {
   const ours = (await h.fdb.list()).map((e) => fdbShape(e, names));
   const theirs = bridgeJson(ns, 'fdb', 'show');
   expect(ours.map(fdbKey).sort()).toEqual(theirs.map(fdbKey).sort());
-  for (const t of theirs) expect(ours.find((o) => fdbKey(o) === fdbKey(t)), fdbKey(t)).toEqual(t);
+  for (const t of theirs)
+    expect(
+      ours.find((o) => fdbKey(o) === fdbKey(t)),
+      fdbKey(t),
+    ).toEqual(t);
 }
 
 describe('neighbours', () => {
@@ -107,13 +115,24 @@ describe('neighbours', () => {
     expect(proxied.flags).toContain('proxy');
     expect((await nb.list({ family: 6, link: 'n0', state: 'stale' })).map((n) => n.address)).toEqual(['fd01::3']);
     const theirs = ipJson(ns(), '-4', 'neigh', 'show', 'nud', 'permanent').concat(ipJson(ns(), '-4', 'neigh', 'show', 'nud', 'noarp'));
-    expect((await nb.list({ family: 4, state: ['permanent', 'noarp'] })).map((n) => n.address).filter((a) => !isMulticast(a)).sort()).toEqual(
-      [...new Set(theirs.map((n: any) => n.dst as string))].filter((a) => !isMulticast(a)).sort(),
-    );
+    expect(
+      (await nb.list({ family: 4, state: ['permanent', 'noarp'] }))
+        .map((n) => n.address)
+        .filter((a) => !isMulticast(a))
+        .sort(),
+    ).toEqual([...new Set(theirs.map((n: any) => n.dst as string))].filter((a) => !isMulticast(a)).sort());
     const onN0 = await nb.list({ link: 'n0' });
     expect(onN0.every((n) => n.link === one.link && n.linkName === 'n0')).toBe(true);
-    expect(onN0.map((n) => n.address).filter((a) => !isMulticast(a)).sort()).toEqual(
-      ipJson(ns(), 'neigh', 'show', 'nud', 'all', 'dev', 'n0').map((n: any) => n.dst).filter((a: string) => !isMulticast(a)).sort(),
+    expect(
+      onN0
+        .map((n) => n.address)
+        .filter((a) => !isMulticast(a))
+        .sort(),
+    ).toEqual(
+      ipJson(ns(), 'neigh', 'show', 'nud', 'all', 'dev', 'n0')
+        .map((n: any) => n.dst)
+        .filter((a: string) => !isMulticast(a))
+        .sort(),
     );
     expect((await nb.list({ link: 'n1' })).filter((n) => !isMulticast(n.address))).toEqual([]);
   });
@@ -175,7 +194,12 @@ describe('fdb', () => {
     await expectFdbSame(h(), ns());
 
     const mine = await fdb.list({ link: 'vx0' });
-    expect(mine.filter((e) => e.mac === '00:00:00:00:00:00').map((e) => e.dst).sort()).toEqual(['10.1.0.2', '10.1.0.3']);
+    expect(
+      mine
+        .filter((e) => e.mac === '00:00:00:00:00:00')
+        .map((e) => e.dst)
+        .sort(),
+    ).toEqual(['10.1.0.2', '10.1.0.3']);
     expect(mine.find((e) => e.mac === '02:00:00:00:00:0a')).toMatchObject({ dst: '10.1.0.4', vni: 200, port: 4790, flags: ['self'], state: 'permanent' });
     expect(mine.find((e) => e.mac === '02:00:00:00:00:0b')).toMatchObject({ via: (await h().links.get('u0')).index, viaName: 'u0' });
 
@@ -213,8 +237,15 @@ describe('fdb', () => {
     expect(at('02:00:00:00:00:b4').flags).toEqual(['sticky']);
     expect(at('02:00:00:00:00:b5').flags).toEqual(['extern_learn']);
     const names = await linkNames(h());
-    expect(port.map((e) => fdbShape(e, names)).map(fdbKey).sort()).toEqual(
-      bridgeJson(ns(), 'fdb', 'show', 'dev', 'p0').map((e: any) => fdbKey({ ...e, ifname: 'p0' })).sort(),
+    expect(
+      port
+        .map((e) => fdbShape(e, names))
+        .map(fdbKey)
+        .sort(),
+    ).toEqual(
+      bridgeJson(ns(), 'fdb', 'show', 'dev', 'p0')
+        .map((e: any) => fdbKey({ ...e, ifname: 'p0' }))
+        .sort(),
     );
     const inBridge = (await fdb.list({ bridge: 'br0' })).map((e) => fdbShape(e, names));
     expect(inBridge.map(fdbKey).sort()).toEqual(bridgeJson(ns(), 'fdb', 'show', 'br', 'br0').map(fdbKey).sort());

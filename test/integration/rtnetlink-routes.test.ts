@@ -44,14 +44,16 @@ function ipRoutes(ns: string, family: 4 | 6): any[] {
 
 /** Every nlkit route equals ip's, and the two lists have the same routes. */
 async function expectAllSame(h: Handle, ns: string, family: 4 | 6): Promise<void> {
-  const ours = (await h.routes.list({ family, table: 'all' })).filter(
-    (r) => !(family === 6 && (r.dst.startsWith('ff00') || r.dst.startsWith('fe80'))),
-  );
+  const ours = (await h.routes.list({ family, table: 'all' })).filter((r) => !(family === 6 && (r.dst.startsWith('ff00') || r.dst.startsWith('fe80'))));
   const theirs = ipRoutes(ns, family);
   const shaped = await Promise.all(ours.map((r) => ipShape(h, r)));
   const key = (r: any) => `${r.table}|${r.type}|${r.dst}|${r.metric ?? ''}|${r.dev ?? ''}`;
   expect(shaped.map(key).sort()).toEqual(theirs.map(key).sort());
-  for (const t of theirs) expect(shaped.find((s) => key(s) === key(t)), key(t)).toEqual(t);
+  for (const t of theirs)
+    expect(
+      shaped.find((s) => key(s) === key(t)),
+      key(t),
+    ).toEqual(t);
 }
 
 describe('routes', () => {
@@ -60,7 +62,7 @@ describe('routes', () => {
   const h = () => box.h('r');
 
   it('adds IPv4 routes with every option; ip -d -j reads each field the same', async () => {
-    await h().links.add({ name: 'r0', kind: 'veth', peer: { name: 'r1', }, up: true });
+    await h().links.add({ name: 'r0', kind: 'veth', peer: { name: 'r1' }, up: true });
     await h().links.add({ name: 'r2', kind: 'veth', peer: { name: 'r3' }, up: true });
     await h().links.set('r1', { up: true });
     await h().links.set('r3', { up: true });
@@ -98,7 +100,10 @@ describe('routes', () => {
     expect(find('10.6.0.0/16').type).toBe('blackhole');
     expect(find('10.12.0.1/32')).toMatchObject({ type: 'local', table: 'local', scope: 'host' });
     expect(find('10.10.0.0/16').flags).toEqual(['onlink']);
-    expect(find('10.9.0.0/16').multipath!.map((n) => [n.gateway, n.weight])).toEqual([['10.1.0.2', 3], ['10.2.0.2', 1]]);
+    expect(find('10.9.0.0/16').multipath!.map((n) => [n.gateway, n.weight])).toEqual([
+      ['10.1.0.2', 3],
+      ['10.2.0.2', 1],
+    ]);
   });
 
   it('adds IPv6 routes (default, metric, pref, multipath, blackhole, table > 255)', async () => {
@@ -107,7 +112,13 @@ describe('routes', () => {
     await r.add({ dst: 'fd0a::/64', link: 'r0', metric: 5, pref: 'high' });
     await r.add({ dst: 'fd0b::/64', type: 'blackhole' });
     await r.add({ dst: 'fd0c::/64', gateway: 'fd02::2', table: 1001, protocol: 'static', mtu: 1300 });
-    await r.add({ dst: 'fd09::/64', multipath: [{ gateway: 'fd01::2', link: 'r0', weight: 2 }, { gateway: 'fd02::2', link: 'r2' }] });
+    await r.add({
+      dst: 'fd09::/64',
+      multipath: [
+        { gateway: 'fd01::2', link: 'r0', weight: 2 },
+        { gateway: 'fd02::2', link: 'r2' },
+      ],
+    });
     await expectAllSame(h(), ns(), 6);
     const v6 = await r.list({ family: 6 });
     expect(v6.find((x) => x.dst === 'fd0a::/64')).toMatchObject({ metric: 5, pref: 'high' });
@@ -116,7 +127,26 @@ describe('routes', () => {
   });
 
   it('reads routes made by ip with every option', async () => {
-    ip(ns(), 'route', 'add', '10.20.0.0/16', 'via', '10.1.0.2', 'dev', 'r0', 'table', '2000', 'metric', '9', 'proto', 'zebra', 'mtu', '1280', 'src', '10.1.0.1');
+    ip(
+      ns(),
+      'route',
+      'add',
+      '10.20.0.0/16',
+      'via',
+      '10.1.0.2',
+      'dev',
+      'r0',
+      'table',
+      '2000',
+      'metric',
+      '9',
+      'proto',
+      'zebra',
+      'mtu',
+      '1280',
+      'src',
+      '10.1.0.1',
+    );
     ip(ns(), 'route', 'add', 'unreachable', '10.21.0.0/16', 'metric', '4');
     ip(ns(), 'route', 'add', 'prohibit', '10.22.0.0/16', 'table', '60');
     ip(ns(), 'route', 'add', '10.23.0.0/16', 'nexthop', 'via', '10.1.0.3', 'weight', '5', 'nexthop', 'via', '10.2.0.3', 'weight', '2');
@@ -141,7 +171,9 @@ describe('routes', () => {
     );
     expect((await r.list({ family: 4, type: 'blackhole' })).map((x) => x.dst)).toEqual(['10.6.0.0/16']);
     expect((await r.list({ family: 4, table: 'local', type: 'local' })).map((x) => x.dst).sort()).toEqual(
-      ipJson(ns(), '-4', 'route', 'show', 'table', 'local', 'type', 'local').map((x: any) => (x.dst.includes('/') ? x.dst : `${x.dst}/32`)).sort(),
+      ipJson(ns(), '-4', 'route', 'show', 'table', 'local', 'type', 'local')
+        .map((x: any) => (x.dst.includes('/') ? x.dst : `${x.dst}/32`))
+        .sort(),
     );
   });
 

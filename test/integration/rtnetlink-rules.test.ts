@@ -30,7 +30,10 @@ function ruleShape(r: Rule): Record<string, unknown> {
     out.uid_end = r.uidRange.end;
   }
   if (r.ipProto !== undefined) out.ipproto = PROTO_NAMES[r.ipProto] ?? String(r.ipProto);
-  for (const [k, v] of [['sport', r.sport], ['dport', r.dport]] as const) {
+  for (const [k, v] of [
+    ['sport', r.sport],
+    ['dport', r.dport],
+  ] as const) {
     if (!v) continue;
     if (v.start === v.end) out[k] = v.start;
     else {
@@ -67,7 +70,16 @@ describe('rules', () => {
     await r.add({ priority: 1002, src: '10.9.0.0/16', invert: true, action: 'prohibit' });
     await r.add({ priority: 1003, dst: '10.4.0.0/16', action: 'unreachable' });
     await r.add({ priority: 1004, action: 'nop' });
-    await r.add({ priority: 1005, table: 1_000_000, ipProto: 'tcp', dport: 80, sport: { start: 1000, end: 2000 }, protocol: 'static', uidRange: { start: 100, end: 200 }, suppressPrefixLength: 0 });
+    await r.add({
+      priority: 1005,
+      table: 1_000_000,
+      ipProto: 'tcp',
+      dport: 80,
+      sport: { start: 1000, end: 2000 },
+      protocol: 'static',
+      uidRange: { start: 100, end: 200 },
+      suppressPrefixLength: 0,
+    });
     await r.add({ priority: 1006, goto: 1008 });
     await r.add({ priority: 1007, tos: 0x10, table: 'main', fwmark: 7 });
     await r.add({ priority: 1008, table: 8, suppressIfgroup: 3 });
@@ -75,7 +87,16 @@ describe('rules', () => {
 
     const list = await r.list({ family: 4 });
     const at = (p: number) => list.find((x) => x.priority === p)!;
-    expect(at(1000)).toMatchObject({ src: '10.2.0.0/16', dst: '10.3.0.0/24', iif: 'eth9', iifDetached: true, fwmark: 16, fwmask: 255, table: '100', action: 'to_tbl' });
+    expect(at(1000)).toMatchObject({
+      src: '10.2.0.0/16',
+      dst: '10.3.0.0/24',
+      iif: 'eth9',
+      iifDetached: true,
+      fwmark: 16,
+      fwmask: 255,
+      table: '100',
+      action: 'to_tbl',
+    });
     expect(at(1001)).toMatchObject({ oif: 'eth8', action: 'blackhole' });
     expect(at(1002)).toMatchObject({ invert: true, action: 'prohibit' });
     expect(at(1003).action).toBe('unreachable');

@@ -34,7 +34,7 @@ describe('sockets in namespaces', () => {
     }
   });
 
-  it('reaches an IPv6 link-local address with a zone given by interface name, resolved in the socket\'s namespace', async () => {
+  it("reaches an IPv6 link-local address with a zone given by interface name, resolved in the socket's namespace", async () => {
     await box.h('srv').addresses.add('v-cli', 'fe80::60:1/64', { nodad: true });
     await box.h('cli').addresses.add('v-srv', 'fe80::60:2/64', { nodad: true });
     // Each side names its own interface: the names exist only in their namespace.
@@ -65,9 +65,7 @@ describe('sockets in namespaces', () => {
 
   it('lets several servers share one port with SO_REUSEPORT', async () => {
     const seen = new Set<string>();
-    const servers = await Promise.all(
-      ['one', 'two'].map((id) => listenTcp({ netns: box.ns('srv'), port: 7102, reusePort: true }, (s) => s.end(id))),
-    );
+    const servers = await Promise.all(['one', 'two'].map((id) => listenTcp({ netns: box.ns('srv'), port: 7102, reusePort: true }, (s) => s.end(id))));
     try {
       for (let i = 0; i < 40 && seen.size < 2; i++) seen.add(await request(box.ns('cli'), '10.60.0.1', 7102));
       expect([...seen].sort()).toEqual(['one', 'two']);

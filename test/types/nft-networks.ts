@@ -3,7 +3,22 @@
 // are, every stream has { type, action }, detach/unpublish take what was
 // listed, and the deprecated type names are the same types. Compiled, never
 // run (test/unit/api-types.test.ts).
-import type { Handle, IpRule, IpRuleAction, IpRuleEvent, IpRuleFilter, IpRuleOptions, NetworkManager, Publication, Rule, RuleAction, RuleEvent, RuleFilter, RuleOptions, nft } from '../../lib';
+import type {
+  Handle,
+  IpRule,
+  IpRuleAction,
+  IpRuleEvent,
+  IpRuleFilter,
+  IpRuleOptions,
+  NetworkManager,
+  Publication,
+  Rule,
+  RuleAction,
+  RuleEvent,
+  RuleFilter,
+  RuleOptions,
+  nft,
+} from '../../lib';
 
 declare const h: Handle;
 declare const nets: NetworkManager;
@@ -64,4 +79,10 @@ export async function networksTakeWhatTheyList(): Promise<void> {
 
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
 /** The deprecated names are the same types as the new ones. */
-export const deprecatedTypeNames: [Equal<Rule, IpRule>, Equal<RuleAction, IpRuleAction>, Equal<RuleFilter, IpRuleFilter>, Equal<RuleOptions, IpRuleOptions>, Equal<RuleEvent, IpRuleEvent>] = [true, true, true, true, true];
+export const deprecatedTypeNames: [
+  Equal<Rule, IpRule>,
+  Equal<RuleAction, IpRuleAction>,
+  Equal<RuleFilter, IpRuleFilter>,
+  Equal<RuleOptions, IpRuleOptions>,
+  Equal<RuleEvent, IpRuleEvent>,
+] = [true, true, true, true, true];

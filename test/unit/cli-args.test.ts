@@ -7,12 +7,7 @@ import { main } from '../../lib/cli/main';
 import { Progress } from '../../lib/cli/progress';
 import { findAttachment, parseBackend, parseNetnsRef, parsePortSpec, parsePublicationRef } from '../../lib/cli/specs';
 
-const specs: OptionSpec[] = [
-  { name: 'subnet', value: 'CIDR' },
-  { name: 'to', value: 'X', multiple: true },
-  { name: 'internal' },
-  { name: 'help', short: 'h' },
-];
+const specs: OptionSpec[] = [{ name: 'subnet', value: 'CIDR' }, { name: 'to', value: 'X', multiple: true }, { name: 'internal' }, { name: 'help', short: 'h' }];
 
 describe('parseCommandLine', () => {
   it('collects positionals, valued options in both spellings, flags and repeated options', () => {

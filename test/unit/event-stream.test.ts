@@ -79,7 +79,15 @@ describe('event streams', () => {
       includeExisting: true,
       resyncOnOverrun: true,
     });
-    expect((await take(s, 7)).map((e) => ('n' in e ? `${e.action} ${e.n}` : e.type))).toEqual(['new 101', 'synced', 'new 5', 'overrun', 'new 102', 'synced', 'new 6']);
+    expect((await take(s, 7)).map((e) => ('n' in e ? `${e.action} ${e.n}` : e.type))).toEqual([
+      'new 101',
+      'synced',
+      'new 5',
+      'overrun',
+      'new 102',
+      'synced',
+      'new 6',
+    ]);
     s.close();
   });
 

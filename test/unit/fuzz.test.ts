@@ -57,7 +57,10 @@ function whole(m: NetlinkMessage): Buffer {
 
 function loadCorpus(): Map<string, Seed[]> {
   const files = new Map<string, Seed[]>();
-  for (const f of fs.readdirSync(CORPUS_DIR).filter((x) => x.endsWith('.bin')).sort()) {
+  for (const f of fs
+    .readdirSync(CORPUS_DIR)
+    .filter((x) => x.endsWith('.bin'))
+    .sort()) {
     const protocol = f.split('-')[0] as Protocol;
     if (protocol !== 'route' && protocol !== 'netfilter') throw new Error(`corpus file ${f}: name must start with route- or netfilter-`);
     const seeds = parseMessages(fs.readFileSync(path.join(CORPUS_DIR, f))).map((m) => ({
@@ -78,15 +81,22 @@ function sampleBatch(): { buffer: Buffer; offsets: number[] } {
   writeNewTable(w, { family: f, name: 't', comment: 'c' }, 0);
   writeNewChain(w, { family: f, table: 't', name: 'c', type: 'filter', hook: 'input', priority: 0, policy: 'drop' }, 0);
   writeNewSet(w, { family: f, table: 't', name: 's', keyType: ['ipv4_addr', 'inet_service'], flags: ['interval'] }, 0, 1);
-  writeNewRule(w, {
-    family: f, table: 't', chain: 'c',
-    expressions: [
-      { type: 'meta', key: 'l4proto', dreg: 1 },
-      { type: 'cmp', sreg: 1, op: 'eq', data: Buffer.from([6]) },
-      { type: 'lookup', set: 's', sreg: 1 },
-      { type: 'immediate', dreg: 0, verdict: { code: 'jump', chain: 'x' } },
-    ],
-  }, { append: true }, 0);
+  writeNewRule(
+    w,
+    {
+      family: f,
+      table: 't',
+      chain: 'c',
+      expressions: [
+        { type: 'meta', key: 'l4proto', dreg: 1 },
+        { type: 'cmp', sreg: 1, op: 'eq', data: Buffer.from([6]) },
+        { type: 'lookup', set: 's', sreg: 1 },
+        { type: 'immediate', dreg: 0, verdict: { code: 'jump', chain: 'x' } },
+      ],
+    },
+    { append: true },
+    0,
+  );
   return { buffer: w.finish(), offsets: [...w.messageOffsets] };
 }
 
@@ -142,12 +152,23 @@ describe('fuzz: every decoder on mutated kernel messages', () => {
           return;
         }
         const err = e as Error;
-        const where = String(err?.stack ?? '').split('\n').find((l) => l.includes('/lib/')) ?? '';
+        const where =
+          String(err?.stack ?? '')
+            .split('\n')
+            .find((l) => l.includes('/lib/')) ?? '';
         // One finding per error and place in lib/, whichever decoders reached it.
         const key = `${err?.name}: ${String(err?.message).slice(0, 80)} ${where.trim()}`;
         const known = findings.get(key);
         if (known) known.decoders.add(decoder);
-        else findings.set(key, { decoders: new Set([decoder]), error: `${err?.name}: ${err?.message}`, iteration, mutations, input: input.toString('hex'), stack: String(err?.stack) });
+        else
+          findings.set(key, {
+            decoders: new Set([decoder]),
+            error: `${err?.name}: ${err?.message}`,
+            iteration,
+            mutations,
+            input: input.toString('hex'),
+            stack: String(err?.stack),
+          });
       }
     };
 
@@ -178,10 +199,13 @@ describe('fuzz: every decoder on mutated kernel messages', () => {
     }
     const seconds = (performance.now() - started) / 1000;
     const typed = [...thrownTyped].map(([k, v]) => `${k} ${v}`).join(', ') || 'none';
-    console.log(`fuzz: ${ITERATIONS} mutations (iterations ${START}-${START + ITERATIONS - 1}), ${decodes} decodes in ${seconds.toFixed(1)} s, seed ${SEED}; typed errors: ${typed}; findings: ${findings.size}`);
+    console.log(
+      `fuzz: ${ITERATIONS} mutations (iterations ${START}-${START + ITERATIONS - 1}), ${decodes} decodes in ${seconds.toFixed(1)} s, seed ${SEED}; typed errors: ${typed}; findings: ${findings.size}`,
+    );
 
     const report = [...findings.values()].map(
-      (f) => `- ${f.error} (${[...f.decoders].join(', ')})\n  replay: NLKIT_FUZZ_SEED=${SEED} NLKIT_FUZZ_START=${f.iteration} NLKIT_FUZZ_ITERATIONS=1 (mutations ${f.mutations.join(', ')})\n  input: ${f.input}\n  ${f.stack.split('\n').slice(1, 4).join('\n  ')}`,
+      (f) =>
+        `- ${f.error} (${[...f.decoders].join(', ')})\n  replay: NLKIT_FUZZ_SEED=${SEED} NLKIT_FUZZ_START=${f.iteration} NLKIT_FUZZ_ITERATIONS=1 (mutations ${f.mutations.join(', ')})\n  input: ${f.input}\n  ${f.stack.split('\n').slice(1, 4).join('\n  ')}`,
     );
     expect(report, `untyped errors escaped decoders (seed ${SEED}):\n${report.join('\n')}`).toEqual([]);
   });

@@ -91,9 +91,22 @@ const SAMPLES: Record<string, Expression[]> = {
   dynset: [
     { type: 'dynset', set: 'seen', op: 'add', sregKey: 1, timeout: 60000 },
     { type: 'dynset', set: 'meter', op: 'update', sregKey: 1, expressions: [{ type: 'limit', rate: 10, unit: 1, burst: 5, limitType: 'packets' }] },
-    { type: 'dynset', set: 'm', op: 'update', sregKey: 1, sregData: 9, expressions: [{ type: 'counter', packets: 0n, bytes: 0n }, { type: 'quota', bytes: 100n, consumed: 0n }] },
+    {
+      type: 'dynset',
+      set: 'm',
+      op: 'update',
+      sregKey: 1,
+      sregData: 9,
+      expressions: [
+        { type: 'counter', packets: 0n, bytes: 0n },
+        { type: 'quota', bytes: 100n, consumed: 0n },
+      ],
+    },
   ],
-  fib: [{ type: 'fib', dreg: 1, result: 'type', flags: ['daddr'] }, { type: 'fib', dreg: 1, result: 'oif', flags: ['saddr', 'iif'] }],
+  fib: [
+    { type: 'fib', dreg: 1, result: 'type', flags: ['daddr'] },
+    { type: 'fib', dreg: 1, result: 'oif', flags: ['saddr', 'iif'] },
+  ],
   limit: [
     { type: 'limit', rate: 10, unit: 1, burst: 5, limitType: 'packets' },
     { type: 'limit', rate: 1048576, unit: 60, burst: 0, limitType: 'bytes', invert: true },
@@ -103,7 +116,11 @@ const SAMPLES: Record<string, Expression[]> = {
     { type: 'log', level: 'info', flags: ['tcp sequence', 'ip options'] },
     { type: 'log', prefix: 'x', group: 2, snaplen: 64, queueThreshold: 4 },
   ],
-  reject: [{ type: 'reject', rejectType: 'icmpx', code: 1 }, { type: 'reject', rejectType: 'tcp reset' }, { type: 'reject', rejectType: 'icmp', code: 3 }],
+  reject: [
+    { type: 'reject', rejectType: 'icmpx', code: 1 },
+    { type: 'reject', rejectType: 'tcp reset' },
+    { type: 'reject', rejectType: 'icmp', code: 3 },
+  ],
   notrack: [{ type: 'notrack' }],
   objref: [
     { type: 'objref', objectType: 'counter', name: 'http' },
@@ -139,7 +156,9 @@ describe('nftables expressions', () => {
   });
 
   it('keeps attributes it does not know inside a known expression', () => {
-    const withExtra = roundTrip([{ type: 'meta', key: 'mark', dreg: 1, unknownAttributes: [{ type: 9, nested: false, netByteOrder: false, data: b('01020304') }] }]);
+    const withExtra = roundTrip([
+      { type: 'meta', key: 'mark', dreg: 1, unknownAttributes: [{ type: 9, nested: false, netByteOrder: false, data: b('01020304') }] },
+    ]);
     expect(withExtra[0]).toMatchObject({ type: 'meta', key: 'mark', unknownAttributes: [{ type: 9, data: b('01020304') }] });
     expect(encodeList(roundTrip(withExtra))).toEqual(encodeList(withExtra));
   });
@@ -153,7 +172,7 @@ describe('nftables expressions', () => {
 });
 
 describe('nftables registers, types, userdata', () => {
-  it('uses the kernel\'s canonical register numbers', () => {
+  it("uses the kernel's canonical register numbers", () => {
     expect([0, 1, 4, 8, 15].map(register32)).toEqual([1, 9, 2, 3, 23]);
     expect([1, 9, 2, 23].map(registerIndex)).toEqual([0, 1, 4, 15]);
     expect(() => register32(16)).toThrow(ValidationError);
@@ -207,8 +226,14 @@ describe('nftables set elements', () => {
       ['c0a80102', C.NFT_SET_ELEM_INTERVAL_END],
     ]);
     const w = new NetlinkWriter();
-    writeElements(w, C.NFT_MSG_NEWSETELEM, 0, { family: 'inet', table: 't', set: 's' }, shape, [{ key: '192.168.1.1' }, { key: '10.0.0.0/8' }, { key: '11.0.0.0-11.0.0.9' }]);
-    const raw = parseMessages(w.finish()).flatMap((m) => decodeElementMessage(m).elements).reverse(); // kernels list in reverse
+    writeElements(w, C.NFT_MSG_NEWSETELEM, 0, { family: 'inet', table: 't', set: 's' }, shape, [
+      { key: '192.168.1.1' },
+      { key: '10.0.0.0/8' },
+      { key: '11.0.0.0-11.0.0.9' },
+    ]);
+    const raw = parseMessages(w.finish())
+      .flatMap((m) => decodeElementMessage(m).elements)
+      .reverse(); // kernels list in reverse
     expect(assembleElements(shape, raw)).toEqual([{ key: '10.0.0.0/8' }, { key: '11.0.0.0-11.0.0.9' }, { key: '192.168.1.1' }]);
     expect(() => toWireElements(shape, [{ key: '10.0.0.0/8' }, { key: '10.1.0.0/16' }])).toThrow(/overlap/);
   });
@@ -219,7 +244,9 @@ describe('nftables set elements', () => {
     const [el] = toWireElements(shape, [{ key: ['10.0.0.1', 80], value: ['10.0.0.2', 8080] }]);
     expect(el.key!.toString('hex')).toBe('0a00000100500000');
     const w = new NetlinkWriter();
-    writeElements(w, C.NFT_MSG_NEWSETELEM, 0, { family: 'inet', table: 't', set: 'm' }, shape, [{ key: ['10.0.0.1', 80], value: ['10.0.0.2', 8080], comment: 'web', timeout: 1000 }]);
+    writeElements(w, C.NFT_MSG_NEWSETELEM, 0, { family: 'inet', table: 't', set: 'm' }, shape, [
+      { key: ['10.0.0.1', 80], value: ['10.0.0.2', 8080], comment: 'web', timeout: 1000 },
+    ]);
     const raw = decodeElementMessage(parseMessages(w.finish())[0]).elements;
     expect(assembleElements(shape, raw)).toEqual([{ key: ['10.0.0.1', 80], value: ['10.0.0.2', 8080], comment: 'web', timeout: 1000 }]);
   });
@@ -248,11 +275,22 @@ describe('nftables rule builder', () => {
     const r = rule().ip({ saddr: '10.0.0.1', daddr: '10.0.0.2' }).tcp({ dport: 22 }).accept();
     const inet = r.toExpressions('inet');
     expect(inet.filter((e) => e.type === 'meta').map((e) => (e as { key: string }).key)).toEqual(['nfproto', 'l4proto']);
-    expect(r.toExpressions('ip').filter((e) => e.type === 'meta').map((e) => (e as { key: string }).key)).toEqual(['l4proto']);
+    expect(
+      r
+        .toExpressions('ip')
+        .filter((e) => e.type === 'meta')
+        .map((e) => (e as { key: string }).key),
+    ).toEqual(['l4proto']);
     expect(r.toExpressions('bridge')[0]).toEqual({ type: 'meta', key: 'protocol', dreg: 1 });
     expect(() => rule().ip6({ saddr: '::1' }).toExpressions('ip')).toThrow(ValidationError);
     // An explicit protocol match satisfies the dependency.
-    expect(rule().protocol('tcp').tcp({ dport: 22 }).toExpressions('inet').filter((e) => e.type === 'meta')).toHaveLength(1);
+    expect(
+      rule()
+        .protocol('tcp')
+        .tcp({ dport: 22 })
+        .toExpressions('inet')
+        .filter((e) => e.type === 'meta'),
+    ).toHaveLength(1);
   });
 
   it('encodes prefixes like nft: whole bytes shorten the load, others use a mask', () => {
@@ -260,7 +298,11 @@ describe('nftables rule builder', () => {
       { type: 'payload', base: 'network', offset: 12, len: 3, dreg: 1 },
       { type: 'cmp', sreg: 1, op: 'eq', data: b('0a0000') },
     ]);
-    expect(rule().ip({ saddr: not('10.0.0.0/20') }).toExpressions('ip')).toEqual([
+    expect(
+      rule()
+        .ip({ saddr: not('10.0.0.0/20') })
+        .toExpressions('ip'),
+    ).toEqual([
       { type: 'payload', base: 'network', offset: 12, len: 4, dreg: 1 },
       { type: 'bitwise', sreg: 1, dreg: 1, len: 4, op: 'mask-xor', mask: b('fffff000'), xor: b('00000000') },
       { type: 'cmp', sreg: 1, op: 'neq', data: b('0a000000') },
@@ -273,7 +315,12 @@ describe('nftables rule builder', () => {
       { type: 'cmp', sreg: 1, op: 'lte', data: b('07d0') },
     ]);
     expect(rule().iifname('veth*').toExpressions('inet')[1]).toEqual({ type: 'cmp', sreg: 1, op: 'eq', data: Buffer.from('veth') });
-    expect(rule().ct({ state: ['established', 'related'] }).toExpressions('inet').slice(1)).toEqual([
+    expect(
+      rule()
+        .ct({ state: ['established', 'related'] })
+        .toExpressions('inet')
+        .slice(1),
+    ).toEqual([
       { type: 'bitwise', sreg: 1, dreg: 1, len: 4, op: 'mask-xor', mask: hostU32(6), xor: hostU32(0) },
       { type: 'cmp', sreg: 1, op: 'neq', data: hostU32(0) },
     ]);
@@ -285,15 +332,31 @@ describe('nftables rule builder', () => {
   });
 
   it('builds a weighted numgen map with an anonymous interval map', () => {
-    const ids = { n: 40, setId() { return this.n++; } };
-    const built = rule().tcp({ dport: 80 }).dnatWeighted([{ to: '10.0.0.2', port: 80, weight: 9 }, { to: '10.0.0.3', port: 80, weight: 1 }]).build('inet', ids);
+    const ids = {
+      n: 40,
+      setId() {
+        return this.n++;
+      },
+    };
+    const built = rule()
+      .tcp({ dport: 80 })
+      .dnatWeighted([
+        { to: '10.0.0.2', port: 80, weight: 9 },
+        { to: '10.0.0.3', port: 80, weight: 1 },
+      ])
+      .build('inet', ids);
     expect(built.expressions.slice(-4)).toEqual([
       { type: 'numgen', dreg: 1, mode: 'random', modulus: 10, offset: 0 },
       { type: 'byteorder', sreg: 1, dreg: 1, op: 'hton', len: 4, size: 4 },
       { type: 'lookup', set: '__map%d', setId: 40, sreg: 1, dreg: 1 },
       { type: 'nat', nat: 'dnat', family: 'ip', regAddrMin: 1, regAddrMax: 1, regProtoMin: 9, regProtoMax: 9, flags: ['map-ips', 'proto-specified'] },
     ]);
-    expect(built.anonymousSets[0].set).toMatchObject({ keyType: 'integer', keyLength: 4, dataType: ['ipv4_addr', 'inet_service'], flags: ['anonymous', 'constant', 'interval'] });
+    expect(built.anonymousSets[0].set).toMatchObject({
+      keyType: 'integer',
+      keyLength: 4,
+      dataType: ['ipv4_addr', 'inet_service'],
+      flags: ['anonymous', 'constant', 'interval'],
+    });
     expect(built.anonymousSets[0].elements).toEqual([
       { key: '0-8', value: ['10.0.0.2', 80] },
       { key: 9, value: ['10.0.0.3', 80] },
@@ -303,9 +366,17 @@ describe('nftables rule builder', () => {
   it('validates input when the rule is built', () => {
     expect(() => rule().ip({ saddr: '10.0.0.300' }).toExpressions('ip')).toThrow(ValidationError);
     expect(() => rule().tcp({ dport: 70000 }).toExpressions('ip')).toThrow(ValidationError);
-    expect(() => rule().ct({ state: 'bogus' as never }).toExpressions('ip')).toThrow(ValidationError);
+    expect(() =>
+      rule()
+        .ct({ state: 'bogus' as never })
+        .toExpressions('ip'),
+    ).toThrow(ValidationError);
     expect(() => rule().dnatWeighted([{ to: '10.0.0.2', weight: 0 }])).toThrow(ValidationError);
-    expect(() => rule().tcp({ dport: [22, 80] }).toExpressions('ip')).toThrow(/through a transaction/);
+    expect(() =>
+      rule()
+        .tcp({ dport: [22, 80] })
+        .toExpressions('ip'),
+    ).toThrow(/through a transaction/);
   });
 });
 
@@ -314,7 +385,14 @@ describe('nftables transactions (encoding)', () => {
     const tx = new Transaction();
     tx.addTable({ family: 'inet', name: 'nat' });
     tx.addChain({ family: 'inet', table: 'nat', name: 'post', type: 'nat', hook: 'postrouting', priority: 'srcnat' });
-    tx.addRule({ family: 'inet', table: 'nat', chain: 'post', rule: rule().tcp({ dport: [22, 80] }).accept() });
+    tx.addRule({
+      family: 'inet',
+      table: 'nat',
+      chain: 'post',
+      rule: rule()
+        .tcp({ dport: [22, 80] })
+        .accept(),
+    });
     const msgs = parseMessages(tx.encode({ expectGeneration: 42 }));
     expect(msgs.map((m) => m.type)).toEqual([
       C.NFNL_MSG_BATCH_BEGIN,

@@ -39,17 +39,29 @@ const PLACES: Array<[string, string, (tx: Transaction, s: string) => unknown]> =
   ['set comment', 'comment', (tx, s) => tx.addSet({ family: f, table: 't', name: 's', keyType: 'ipv4_addr', comment: s })],
   ['set to delete', 'set name', (tx, s) => tx.deleteSet({ family: f, table: 't', name: s })],
   ['element comment', 'element comment', (tx, s) => tx.addElements({ family: f, table: 't', name: 's' }, [{ key: '10.0.0.1', comment: s }])],
-  ['element comment (set of this transaction)', 'element comment', (tx, s) => {
-    tx.addSet({ family: f, table: 't', name: 's', keyType: 'ipv4_addr' });
-    return tx.addElements({ family: f, table: 't', name: 's' }, [{ key: '10.0.0.1', comment: s }]);
-  }],
+  [
+    'element comment (set of this transaction)',
+    'element comment',
+    (tx, s) => {
+      tx.addSet({ family: f, table: 't', name: 's', keyType: 'ipv4_addr' });
+      return tx.addElements({ family: f, table: 't', name: 's' }, [{ key: '10.0.0.1', comment: s }]);
+    },
+  ],
   ['elements of a set', 'set name', (tx, s) => tx.addElements({ family: f, table: 't', name: s }, [{ key: '10.0.0.1' }])],
   ['element object', 'element object', (tx, s) => tx.addElements({ family: f, table: 't', name: 'om' }, [{ key: 80, object: s }])],
-  ['element verdict target', 'jump target', (tx, s) => tx.addElements({ family: f, table: 't', name: 'vm' }, [{ key: 80, verdict: { code: 'jump', chain: s } }])],
-  ['ifname element', 'element key', (tx, s) => {
-    tx.addSet({ family: f, table: 't', name: 'ifs', keyType: 'ifname' });
-    return tx.addElements({ family: f, table: 't', name: 'ifs' }, [{ key: s }]);
-  }],
+  [
+    'element verdict target',
+    'jump target',
+    (tx, s) => tx.addElements({ family: f, table: 't', name: 'vm' }, [{ key: 80, verdict: { code: 'jump', chain: s } }]),
+  ],
+  [
+    'ifname element',
+    'element key',
+    (tx, s) => {
+      tx.addSet({ family: f, table: 't', name: 'ifs', keyType: 'ifname' });
+      return tx.addElements({ family: f, table: 't', name: 'ifs' }, [{ key: s }]);
+    },
+  ],
   ['flushed set', 'set name', (tx, s) => tx.flushSet({ family: f, table: 't', name: s })],
   ['object name', 'object name', (tx, s) => tx.addObject({ family: f, table: 't', name: s, type: 'counter' })],
   ['object comment', 'comment', (tx, s) => tx.addObject({ family: f, table: 't', name: 'o', type: 'counter', comment: s })],
@@ -57,20 +69,60 @@ const PLACES: Array<[string, string, (tx: Transaction, s: string) => unknown]> =
   ['rule chain', 'chain name', (tx, s) => tx.addRule({ family: f, table: 't', chain: s, rule: rule().accept() })],
   ['rule comment', 'comment', (tx, s) => tx.addRule({ family: f, table: 't', chain: 'c', rule: rule().accept(), comment: s })],
   ['rule comment (builder)', 'comment', (tx, s) => tx.addRule({ family: f, table: 't', chain: 'c', rule: rule().accept().comment(s) })],
-  ['rule userdata comment', 'userdata comment', (tx, s) => tx.addRule({ family: f, table: 't', chain: 'c', rule: rule().accept(), userdata: buildUdata([{ type: 0, value: Buffer.from(s + '\0') }]) })],
+  [
+    'rule userdata comment',
+    'userdata comment',
+    (tx, s) => tx.addRule({ family: f, table: 't', chain: 'c', rule: rule().accept(), userdata: buildUdata([{ type: 0, value: Buffer.from(s + '\0') }]) }),
+  ],
   ['log prefix', 'log prefix', (tx, s) => tx.addRule({ family: f, table: 't', chain: 'c', rule: rule().log({ prefix: s }) })],
   ['jump target', 'jump target', (tx, s) => tx.addRule({ family: f, table: 't', chain: 'c', rule: rule().jump(s) })],
   ['goto target', 'goto target', (tx, s) => tx.addRule({ family: f, table: 't', chain: 'c', rule: rule().goto(s) })],
-  ['vmap jump target', 'jump target', (tx, s) => tx.addRule({ family: f, table: 't', chain: 'c', rule: rule().vmap('tcp dport', [{ key: 22, verdict: { jump: s } }]) })],
+  [
+    'vmap jump target',
+    'jump target',
+    (tx, s) => tx.addRule({ family: f, table: 't', chain: 'c', rule: rule().vmap('tcp dport', [{ key: 22, verdict: { jump: s } }]) }),
+  ],
   ['iifname', 'meta iifname', (tx, s) => tx.addRule({ family: f, table: 't', chain: 'c', rule: rule().iifname(s).accept() })],
-  ['iifname wildcard', 'meta iifname', (tx, s) => tx.addRule({ family: f, table: 't', chain: 'c', rule: rule().iifname(s + '*').accept() })],
+  [
+    'iifname wildcard',
+    'meta iifname',
+    (tx, s) =>
+      tx.addRule({
+        family: f,
+        table: 't',
+        chain: 'c',
+        rule: rule()
+          .iifname(s + '*')
+          .accept(),
+      }),
+  ],
   ['oifname set', 'meta oifname', (tx, s) => tx.addRule({ family: f, table: 't', chain: 'c', rule: rule().oifname(['eth0', s]).accept() })],
-  ['named set lookup', 'lookup set', (tx, s) => tx.addRule({ family: f, table: 't', chain: 'c', rule: rule().tcp({ dport: `@${s}` }).accept() })],
+  [
+    'named set lookup',
+    'lookup set',
+    (tx, s) =>
+      tx.addRule({
+        family: f,
+        table: 't',
+        chain: 'c',
+        rule: rule()
+          .tcp({ dport: `@${s}` })
+          .accept(),
+      }),
+  ],
   ['named map lookup', 'lookup set', (tx, s) => tx.addRule({ family: f, table: 't', chain: 'c', rule: rule().vmap('tcp dport', `@${s}`) })],
-  ['object reference', 'object name', (tx, s) => tx.addRule({ family: f, table: 't', chain: 'c', expressions: [{ type: 'objref', objectType: 'counter', name: s }] })],
+  [
+    'object reference',
+    'object name',
+    (tx, s) => tx.addRule({ family: f, table: 't', chain: 'c', expressions: [{ type: 'objref', objectType: 'counter', name: s }] }),
+  ],
   ['object map reference', 'object map', (tx, s) => tx.addRule({ family: f, table: 't', chain: 'c', expressions: [{ type: 'objref', sreg: 1, set: s }] })],
   ['dynset set', 'dynset set', (tx, s) => tx.addRule({ family: f, table: 't', chain: 'c', expressions: [{ type: 'dynset', set: s, op: 'add', sregKey: 1 }] })],
-  ['opaque expression name', 'expression name', (tx, s) => tx.addRule({ family: f, table: 't', chain: 'c', expressions: [{ type: 'opaque', name: s, data: Buffer.alloc(0) }] })],
+  [
+    'opaque expression name',
+    'expression name',
+    (tx, s) => tx.addRule({ family: f, table: 't', chain: 'c', expressions: [{ type: 'opaque', name: s, data: Buffer.alloc(0) }] }),
+  ],
   ['flushed chain', 'chain name', (tx, s) => tx.flushChain({ family: f, table: 't', name: s })],
 ];
 
@@ -113,7 +165,14 @@ describe('nftables names and text', () => {
     const tx = new Transaction();
     tx.addTable({ family: f, name: 'nlkit', comment: "allow ssh; it's fine: {ok} #1 ✓" });
     tx.addRule({ family: f, table: 'nlkit', chain: 'c', rule: rule().iifname('veth*').log({ prefix: 'dropped: ' }).drop().comment('a b') });
-    tx.addRule({ family: f, table: 'nlkit', chain: 'c', rule: rule().tcp({ dport: [22, 80] }).jump('svc-1') });
+    tx.addRule({
+      family: f,
+      table: 'nlkit',
+      chain: 'c',
+      rule: rule()
+        .tcp({ dport: [22, 80] })
+        .jump('svc-1'),
+    });
     expect(tx.size).toBe(3);
   });
 
@@ -137,9 +196,42 @@ describe('names that are members of every JavaScript object', () => {
   it.each(['constructor', 'toString', '__proto__', 'hasOwnProperty'])('%j is no priority, ct state or direction', (name) => {
     const tx = new Transaction();
     expect(refusal(() => tx.addChain({ family: f, table: 't', name: 'c', type: 'filter', hook: 'input', priority: name })).field).toBe('priority');
-    expect(refusal(() => tx.addRule({ family: f, table: 't', chain: 'c', rule: rule().ct({ state: name as never }).accept() })).field).toBe('ct state');
-    expect(refusal(() => tx.addRule({ family: f, table: 't', chain: 'c', rule: rule().ct({ direction: name as never }).accept() })).field).toBe('ct direction');
-    expect(refusal(() => tx.addRule({ family: f, table: 't', chain: 'c', rule: rule().nfproto(name as never).accept() })).field).toBe('meta nfproto');
+    expect(
+      refusal(() =>
+        tx.addRule({
+          family: f,
+          table: 't',
+          chain: 'c',
+          rule: rule()
+            .ct({ state: name as never })
+            .accept(),
+        }),
+      ).field,
+    ).toBe('ct state');
+    expect(
+      refusal(() =>
+        tx.addRule({
+          family: f,
+          table: 't',
+          chain: 'c',
+          rule: rule()
+            .ct({ direction: name as never })
+            .accept(),
+        }),
+      ).field,
+    ).toBe('ct direction');
+    expect(
+      refusal(() =>
+        tx.addRule({
+          family: f,
+          table: 't',
+          chain: 'c',
+          rule: rule()
+            .nfproto(name as never)
+            .accept(),
+        }),
+      ).field,
+    ).toBe('meta nfproto');
     expect(tx.size).toBe(0);
   });
 });

@@ -45,13 +45,43 @@ describe('link kinds', () => {
   it('vxlan options round-trip', () => {
     const info = kindRoundTrip(
       'vxlan',
-      { kind: 'vxlan', vni: 4242, local: '10.0.0.1', remote: '10.0.0.2', dstPort: 4790, dev: 'eth0', learning: false, ttl: 9, tos: 4,
-        udpChecksum: false, ageing: 60, maxAddresses: 10, srcPortRange: { low: 1000, high: 2000 }, proxy: true, l2miss: true, external: false },
+      {
+        kind: 'vxlan',
+        vni: 4242,
+        local: '10.0.0.1',
+        remote: '10.0.0.2',
+        dstPort: 4790,
+        dev: 'eth0',
+        learning: false,
+        ttl: 9,
+        tos: 4,
+        udpChecksum: false,
+        ageing: 60,
+        maxAddresses: 10,
+        srcPortRange: { low: 1000, high: 2000 },
+        proxy: true,
+        l2miss: true,
+        external: false,
+      },
       (r) => (r === 'eth0' ? 7 : 0),
     );
     expect(info).toMatchObject({
-      vni: 4242, local: '10.0.0.1', remote: '10.0.0.2', dstPort: 4790, dev: 7, learning: false, ttl: 9, tos: 4, ttlInherit: false,
-      udpChecksum: false, ageing: 60, maxAddresses: 10, srcPortRange: { low: 1000, high: 2000 }, proxy: true, l2miss: true, l3miss: false,
+      vni: 4242,
+      local: '10.0.0.1',
+      remote: '10.0.0.2',
+      dstPort: 4790,
+      dev: 7,
+      learning: false,
+      ttl: 9,
+      tos: 4,
+      ttlInherit: false,
+      udpChecksum: false,
+      ageing: 60,
+      maxAddresses: 10,
+      srcPortRange: { low: 1000, high: 2000 },
+      proxy: true,
+      l2miss: true,
+      l3miss: false,
     });
     const mc = kindRoundTrip('vxlan', { kind: 'vxlan', vni: 1, multicastGroup: 'ff05::10', local: 'fd00::1', dev: 3, ttl: 'inherit' });
     expect(mc).toMatchObject({ multicastGroup: 'ff05::10', local: 'fd00::1', ttlInherit: true, dstPort: 4789 });
@@ -79,7 +109,13 @@ describe('link kinds', () => {
     w.u8(3, 2).u8(4, 0).u8(5, 1).u8(6, 1).u8(7, 1).u32(1, 1000).u32(8, 2);
     const [m] = parseMessages(w.end().finish());
     expect(LINK_KINDS.tun.decode(new Attributes(m.payload))).toEqual({
-      mode: 'tap', pi: false, vnetHdr: true, persist: true, multiQueue: true, owner: 1000, numQueues: 2,
+      mode: 'tap',
+      pi: false,
+      vnetHdr: true,
+      persist: true,
+      multiQueue: true,
+      owner: 1000,
+      numQueues: 2,
     });
     const step = linkOps.add({ name: 'tap0', kind: 'tun', mode: 'tap' }).next();
     expect((step.value as LocalStep).kind).toBe('local');
@@ -107,7 +143,10 @@ describe('link requests', () => {
 
   it('a master change and port options: the port request follows the link request', () => {
     const reqs = allRequests(linkOps.set(5, { master: 3, port: { hairpin: true } }));
-    expect(reqs.map((r) => [r.type, r.payload[0]])).toEqual([[C.RTM_NEWLINK, 0], [C.RTM_SETLINK, C.AF_BRIDGE]]);
+    expect(reqs.map((r) => [r.type, r.payload[0]])).toEqual([
+      [C.RTM_NEWLINK, 0],
+      [C.RTM_SETLINK, C.AF_BRIDGE],
+    ]);
     expect(new Attributes(reqs[0].payload, C.IFINFOMSG_LEN).u32(C.IFLA_MASTER)).toBe(3);
   });
 
@@ -135,10 +174,27 @@ describe('link requests', () => {
 
 describe('neighbours and fdb', () => {
   it('a neighbour request decodes as the neighbour it creates', () => {
-    const m = firstRequest(neighbourOps.add({ link: 3, address: 'fd00::7', mac: '02:00:00:00:00:07', state: 'stale', router: true, externLearned: true, managed: true, protocol: 'static' }));
+    const m = firstRequest(
+      neighbourOps.add({
+        link: 3,
+        address: 'fd00::7',
+        mac: '02:00:00:00:00:07',
+        state: 'stale',
+        router: true,
+        externLearned: true,
+        managed: true,
+        protocol: 'static',
+      }),
+    );
     expect(m.type).toBe(C.RTM_NEWNEIGH);
     expect(decodeNeighbour(m)).toMatchObject({
-      family: 6, link: 3, address: 'fd00::7', mac: '02:00:00:00:00:07', state: ['STALE'], flags: ['router', 'extern_learn', 'managed'], protocol: 'static',
+      family: 6,
+      link: 3,
+      address: 'fd00::7',
+      mac: '02:00:00:00:00:07',
+      state: ['STALE'],
+      flags: ['router', 'extern_learn', 'managed'],
+      protocol: 'static',
     });
     const p = decodeNeighbour(firstRequest(neighbourOps.add({ link: 3, address: '10.0.0.9', proxy: true })));
     expect(p).toMatchObject({ family: 4, flags: ['proxy'], state: [] });
@@ -156,7 +212,15 @@ describe('neighbours and fdb', () => {
     expect(m.type).toBe(C.RTM_NEWNEIGH);
     expect(m.flags & 0x800).toBe(0x800); // NLM_F_APPEND
     expect(decodeFdbEntry(m)).toMatchObject({
-      mac: '00:00:00:00:00:00', link: 4, dst: '10.0.0.2', vni: 77, port: 4790, srcVni: 5, via: 2, flags: ['self', 'sticky'], state: 'permanent',
+      mac: '00:00:00:00:00:00',
+      link: 4,
+      dst: '10.0.0.2',
+      vni: 77,
+      port: 4790,
+      srcVni: 5,
+      via: 2,
+      flags: ['self', 'sticky'],
+      state: 'permanent',
     });
     // (entries in a bridge's FDB, `bridge: ...`: test/unit/verb-table-ops.test.ts)
     const fixed = decodeFdbEntry(firstRequest(fdbOps.add({ mac: '02:00:00:00:00:01', link: 4, state: 'static', vlan: 10 })));
@@ -167,17 +231,48 @@ describe('neighbours and fdb', () => {
 
 describe('rules', () => {
   it('a rule request decodes as the rule it creates', () => {
-    const m = firstRequest(ruleOps.add({
-      priority: 10, src: '10.0.0.0/8', dst: '192.168.0.0/16', iif: 'eth0', oif: 'eth1', fwmark: 5, fwmask: 0xff, table: 70000,
-      invert: true, tos: 8, protocol: 'static', ipProto: 'udp', sport: 53, dport: { start: 1000, end: 2000 }, uidRange: { start: 1, end: 2 },
-      suppressPrefixLength: 0,
-    }));
+    const m = firstRequest(
+      ruleOps.add({
+        priority: 10,
+        src: '10.0.0.0/8',
+        dst: '192.168.0.0/16',
+        iif: 'eth0',
+        oif: 'eth1',
+        fwmark: 5,
+        fwmask: 0xff,
+        table: 70000,
+        invert: true,
+        tos: 8,
+        protocol: 'static',
+        ipProto: 'udp',
+        sport: 53,
+        dport: { start: 1000, end: 2000 },
+        uidRange: { start: 1, end: 2 },
+        suppressPrefixLength: 0,
+      }),
+    );
     expect(m.type).toBe(C.RTM_NEWRULE);
     expect(m.payload[4]).toBe(0); // a table above 255 goes in FRA_TABLE only
     expect(decodeRule(m)).toMatchObject({
-      family: 4, priority: 10, src: '10.0.0.0/8', dst: '192.168.0.0/16', iif: 'eth0', oif: 'eth1', fwmark: 5, fwmask: 0xff,
-      tableId: 70000, table: '70000', action: 'to_tbl', invert: true, tos: 8, protocol: 'static', ipProto: 17,
-      sport: { start: 53, end: 53 }, dport: { start: 1000, end: 2000 }, uidRange: { start: 1, end: 2 }, suppressPrefixLength: 0,
+      family: 4,
+      priority: 10,
+      src: '10.0.0.0/8',
+      dst: '192.168.0.0/16',
+      iif: 'eth0',
+      oif: 'eth1',
+      fwmark: 5,
+      fwmask: 0xff,
+      tableId: 70000,
+      table: '70000',
+      action: 'to_tbl',
+      invert: true,
+      tos: 8,
+      protocol: 'static',
+      ipProto: 17,
+      sport: { start: 53, end: 53 },
+      dport: { start: 1000, end: 2000 },
+      uidRange: { start: 1, end: 2 },
+      suppressPrefixLength: 0,
     });
     expect(decodeRule(firstRequest(ruleOps.add({ src: 'fd00::/64', action: 'unreachable' })))).toMatchObject({ family: 6, action: 'unreachable' });
     expect(decodeRule(firstRequest(ruleOps.add({ priority: 1, goto: 5 })))).toMatchObject({ action: 'goto', goto: 5 });
@@ -211,12 +306,17 @@ describe('events', () => {
   it('decodes each notification into its typed event', () => {
     const link = msg(C.RTM_NEWLINK, 0, (w) => w.string(C.IFLA_IFNAME, 'eth0'), C.IFINFOMSG_LEN);
     expect(decodeEvent(link)).toMatchObject({ type: 'link', action: 'new', link: { name: 'eth0' } });
-    const port = msg(C.RTM_DELLINK, C.AF_BRIDGE, (w) => {
-      w.string(C.IFLA_IFNAME, 'veth0');
-      const n = w.nest(C.IFLA_PROTINFO);
-      w.u8(C.IFLA_BRPORT_MODE, 1);
-      w.endNest(n);
-    }, C.IFINFOMSG_LEN);
+    const port = msg(
+      C.RTM_DELLINK,
+      C.AF_BRIDGE,
+      (w) => {
+        w.string(C.IFLA_IFNAME, 'veth0');
+        const n = w.nest(C.IFLA_PROTINFO);
+        w.u8(C.IFLA_BRPORT_MODE, 1);
+        w.endNest(n);
+      },
+      C.IFINFOMSG_LEN,
+    );
     expect(decodeEvent(port)).toMatchObject({ type: 'bridgePort', action: 'del', link: { name: 'veth0', port: { hairpin: true } } });
     expect(decodeLink(port).unknownAttributes).toEqual([]);
     const addr = msg(C.RTM_DELADDR, 10, (w) => w.attr(C.IFA_ADDRESS, Buffer.alloc(16, 1)), C.IFADDRMSG_LEN);

@@ -48,7 +48,12 @@ describe('state store', () => {
       expect(e.overlapping('tcp', 8080).map((p) => p.key)).toEqual(['tcp:*:8080']);
       expect(e.overlapping('udp', 8080)).toEqual([]);
       expect(e.overlapping('tcp', 9005).map((p) => p.key)).toEqual(['tcp:*:9000-9010']);
-      expect(e.overlapping('tcp', 8000, 9000).map((p) => p.key).sort()).toEqual(['tcp:*:8080', 'tcp:*:9000-9010']);
+      expect(
+        e
+          .overlapping('tcp', 8000, 9000)
+          .map((p) => p.key)
+          .sort(),
+      ).toEqual(['tcp:*:8080', 'tcp:*:9000-9010']);
     });
     await a.edit((_s, e) => e.remove('tcp:*:8080'));
     await a.edit((_s, e) => expect(e.overlapping('tcp', 8080)).toEqual([]));
@@ -95,7 +100,16 @@ describe('state store', () => {
   it('writes journal lines with named fields', async () => {
     const a = new StateStore(dir);
     await a.update((s) => void (s.networks.n = { name: 'n' } as never));
-    const att = { network: 'n', id: 'c', sandboxPath: '/run/netns/c', ownsSandbox: false, ifname: 'eth0', hostIfname: 'nv1', mac: '02:00:00:00:00:01', ipv4: '10.0.0.2' };
+    const att = {
+      network: 'n',
+      id: 'c',
+      sandboxPath: '/run/netns/c',
+      ownsSandbox: false,
+      ifname: 'eth0',
+      hostIfname: 'nv1',
+      mac: '02:00:00:00:00:01',
+      ipv4: '10.0.0.2',
+    };
     await a.edit((_s, e) => {
       e.put(pub(8080));
       e.putAttachment(att);
@@ -104,7 +118,11 @@ describe('state store', () => {
       e.remove('tcp:*:8080');
       e.removeAttachment('n', 'c');
     });
-    const lines = fs.readFileSync(path.join(dir, 'state.journal'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const lines = fs
+      .readFileSync(path.join(dir, 'state.journal'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     const id = JSON.parse(fs.readFileSync(path.join(dir, 'state.json'), 'utf8')).journal;
     expect(lines).toEqual([
       { journal: id, kind: 'publication', key: 'tcp:*:8080', publication: pub(8080) },
@@ -116,9 +134,22 @@ describe('state store', () => {
   });
 
   it('keeps a state directory of nlkit 0.1 working: its publications.journal (one-letter fields) is read, then folded in', async () => {
-    const att = (id: string) => ({ network: 'n', id, sandboxPath: `/run/netns/${id}`, ownsSandbox: true, sandboxName: id, ifname: 'eth0', hostIfname: `nv${id}`, mac: '02:00:00:00:00:01', ipv4: '10.0.0.2' });
+    const att = (id: string) => ({
+      network: 'n',
+      id,
+      sandboxPath: `/run/netns/${id}`,
+      ownsSandbox: true,
+      sandboxName: id,
+      ifname: 'eth0',
+      hostIfname: `nv${id}`,
+      mac: '02:00:00:00:00:01',
+      ipv4: '10.0.0.2',
+    });
     // What 0.1 left: the state file with its journal id, and journal lines in the old form.
-    fs.writeFileSync(path.join(dir, 'state.json'), JSON.stringify({ version: 1, networks: { n: { name: 'n' } }, attachments: { n: {} }, publications: { 'tcp:*:1': pub(1) }, journal: 'j1' }));
+    fs.writeFileSync(
+      path.join(dir, 'state.json'),
+      JSON.stringify({ version: 1, networks: { n: { name: 'n' } }, attachments: { n: {} }, publications: { 'tcp:*:1': pub(1) }, journal: 'j1' }),
+    );
     const old = [
       { j: 'j1', k: 'tcp:*:2', p: pub(2) },
       { j: 'j1', k: 'tcp:*:1' },
@@ -158,10 +189,12 @@ describe('state store', () => {
         throw new Error('kernel said no');
       }),
     ).rejects.toThrow('kernel said no');
-    await expect(a.update((s) => {
-      s.publications['tcp:*:9'] = pub(9);
-      throw new Error('no');
-    })).rejects.toThrow('no');
+    await expect(
+      a.update((s) => {
+        s.publications['tcp:*:9'] = pub(9);
+        throw new Error('no');
+      }),
+    ).rejects.toThrow('no');
     expect(Object.keys((await a.snapshot()).publications)).toEqual(['tcp:*:1']);
   });
 });

@@ -15,10 +15,10 @@ const EXCEPTIONS: Record<string, string> = {
   'networks.create': '`docker network create`: creating an identical network again changes nothing (a different one is a ValidationError)',
   'networks.attach': 'adds a sandbox to a network: veth pair, address, routes (all or nothing)',
   'networks.detach': 'the delete of attach: same return and missing rules as delete (a list: how many)',
-  'networks.detachAll': 'the flush of a network\'s attachments: resolves to how many',
+  'networks.detachAll': "the flush of a network's attachments: resolves to how many",
   'networks.publish': 'adds a publication (map element or rules); publishing the same thing again changes nothing',
   'networks.unpublish': 'the delete of publish: same return and missing rules as delete',
-  'networks.setBackends': 'the set of a publication\'s backends, in one atomic transaction',
+  'networks.setBackends': "the set of a publication's backends, in one atomic transaction",
   'networks.check': 'compares the record with the kernel (drift), changes nothing',
   'networks.reconcile': 'repairs drift',
   'networks.close': "the manager's life cycle",
@@ -49,14 +49,29 @@ function offTable(names: string[]): string[] {
 
 describe('verb table: nftables reads and networks', () => {
   it('every method of h.nft.tables, chains, rules, sets, elements, objects, ruleset, generation is a verb', () => {
-    const families = { tables: nft.nftTableOps, chains: nft.nftChainOps, rules: nft.nftRuleOps, sets: nft.nftSetOps, elements: nft.nftElementOps, objects: nft.nftObjectOps, ruleset: nft.nftRulesetOps, generation: nft.nftGenerationOps };
+    const families = {
+      tables: nft.nftTableOps,
+      chains: nft.nftChainOps,
+      rules: nft.nftRuleOps,
+      sets: nft.nftSetOps,
+      elements: nft.nftElementOps,
+      objects: nft.nftObjectOps,
+      ruleset: nft.nftRulesetOps,
+      generation: nft.nftGenerationOps,
+    };
     const names = Object.entries(families).flatMap(([f, ops]) => Object.keys(ops).map((m) => `nft.${f}.${m}`));
     expect(names).toHaveLength(18);
     expect(offTable(names)).toEqual([]);
   });
 
   it('h.nft itself has only transaction() and deprecated aliases as methods', () => {
-    expect(offTable(methods(Nftables.prototype).filter((m) => m !== 'closeAll').map((m) => `nft.${m}`))).toEqual([]);
+    expect(
+      offTable(
+        methods(Nftables.prototype)
+          .filter((m) => m !== 'closeAll')
+          .map((m) => `nft.${m}`),
+      ),
+    ).toEqual([]);
   });
 
   it('every method of a network manager is a verb, a documented exception or a deprecated alias', () => {

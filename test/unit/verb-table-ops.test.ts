@@ -84,7 +84,13 @@ describe('missing objects', () => {
     ['neighbours.get', () => neighbourOps.get({ link: 3, address: '10.0.0.9' }), 2, 'ENOENT', 'neighbour'],
     ['fdb.delete', () => fdbOps.delete({ link: 3, mac: '02:00:00:00:00:09' }), 2, 'ENOENT', 'fdb entry'],
     ['rules.delete', () => ruleOps.delete({ priority: 9 }), 2, 'ENOENT', 'ip rule'],
-    ['conntrack.delete', () => conntrackOps.delete({ family: 4, protocol: 'udp', original: { src: '10.0.0.1', dst: '10.0.0.2', sport: 1, dport: 2 } }), 2, 'ENOENT', 'conntrack entry'],
+    [
+      'conntrack.delete',
+      () => conntrackOps.delete({ family: 4, protocol: 'udp', original: { src: '10.0.0.1', dst: '10.0.0.2', sport: 1, dport: 2 } }),
+      2,
+      'ENOENT',
+      'conntrack entry',
+    ],
   ] as const)('%s: a NotFoundError keeping the errno (%s)', (_name, op, errno, code, what) => {
     let err: unknown;
     try {
@@ -137,8 +143,13 @@ describe('routes: get and find by key, lookup', () => {
   it('get picks the route of the key, the lowest metric when the key leaves a choice', () => {
     const { result, requests } = drive(routeOps.get({ dst: '10.1.0.0/16' }), kernel);
     expect(result).toMatchObject({ dst: '10.1.0.0/16', metric: 100, link: 3, linkName: 'eth1' });
-    expect(requests.map((r) => [r.type, isDump(r)])).toEqual([[C.RTM_GETROUTE, true], [C.RTM_GETLINK, false]]);
-    expect(drive(routeOps.get({ dst: '10.1.0.0/16', metric: 200 }), (r) => (r.type === C.RTM_GETROUTE ? table : [linkMessage(2, 'eth0')])).result).toMatchObject({ link: 2, linkName: 'eth0' });
+    expect(requests.map((r) => [r.type, isDump(r)])).toEqual([
+      [C.RTM_GETROUTE, true],
+      [C.RTM_GETLINK, false],
+    ]);
+    expect(
+      drive(routeOps.get({ dst: '10.1.0.0/16', metric: 200 }), (r) => (r.type === C.RTM_GETROUTE ? table : [linkMessage(2, 'eth0')])).result,
+    ).toMatchObject({ link: 2, linkName: 'eth0' });
   });
 
   it('a listed route is a key', () => {
@@ -153,7 +164,9 @@ describe('routes: get and find by key, lookup', () => {
   });
 
   it('lookup asks the kernel (RTM_GETROUTE, not a dump) and names the link', () => {
-    const { result, requests } = drive(routeOps.lookup('10.1.2.3'), (r) => (r.type === C.RTM_GETROUTE ? [routeMessage('10.1.2.3', 32, 3)] : [linkMessage(3, 'eth1')]));
+    const { result, requests } = drive(routeOps.lookup('10.1.2.3'), (r) =>
+      r.type === C.RTM_GETROUTE ? [routeMessage('10.1.2.3', 32, 3)] : [linkMessage(3, 'eth1')],
+    );
     expect(isDump(requests[0])).toBe(false);
     expect(result).toMatchObject({ dst: '10.1.2.3/32', link: 3, linkName: 'eth1' });
   });
@@ -161,7 +174,11 @@ describe('routes: get and find by key, lookup', () => {
 
 describe('interface names on read objects', () => {
   it('links.list names masters from its own dump: no extra request', () => {
-    const { result, requests } = drive(linkOps.list(), () => [linkMessage(1, 'lo'), linkMessage(2, 'br0', { kind: 'bridge' }), linkMessage(3, 'veth0', { master: 2 })]);
+    const { result, requests } = drive(linkOps.list(), () => [
+      linkMessage(1, 'lo'),
+      linkMessage(2, 'br0', { kind: 'bridge' }),
+      linkMessage(3, 'veth0', { master: 2 }),
+    ]);
     expect(requests).toHaveLength(1);
     expect(result.find((l) => l.name === 'veth0')).toMatchObject({ master: 2, masterName: 'br0' });
   });
@@ -177,12 +194,17 @@ describe('interface names on read objects', () => {
     expect(few.requests.map((r) => [r.type, isDump(r)])).toEqual([[C.RTM_GETROUTE, true], ...Array(8).fill([C.RTM_GETLINK, false])]);
     expect(few.result.map((r) => r.linkName)).toEqual(links.slice(0, 8).map((_, i) => `eth${i}`));
     const many = drive(routeOps.list(), (r) => (r.type === C.RTM_GETROUTE ? routes(9) : links));
-    expect(many.requests.map((r) => [r.type, isDump(r)])).toEqual([[C.RTM_GETROUTE, true], [C.RTM_GETLINK, true]]);
+    expect(many.requests.map((r) => [r.type, isDump(r)])).toEqual([
+      [C.RTM_GETROUTE, true],
+      [C.RTM_GETLINK, true],
+    ]);
     expect(many.result.map((r) => r.linkName)).toEqual(links.map((_, i) => `eth${i}`));
   });
 
   it('a link gone before its name was read leaves the name out', () => {
-    const { result } = drive(routeOps.list(), (r) => (r.type === C.RTM_GETROUTE ? [routeMessage('10.1.0.0', 16, 7)] : new NetlinkError({ errno: 19, operation: 'get link #7' })));
+    const { result } = drive(routeOps.list(), (r) =>
+      r.type === C.RTM_GETROUTE ? [routeMessage('10.1.0.0', 16, 7)] : new NetlinkError({ errno: 19, operation: 'get link #7' }),
+    );
     expect(result[0].link).toBe(7);
     expect(result[0].linkName).toBeUndefined();
   });
@@ -198,7 +220,10 @@ describe('interface names on read objects', () => {
 });
 
 describe('FDB entries in a bridge', () => {
-  const port = (master: number) => (r: NetlinkMessage): Answer => (r.type === C.RTM_GETLINK ? [linkMessage(4, 'veth1', { master })] : []);
+  const port =
+    (master: number) =>
+    (r: NetlinkMessage): Answer =>
+      r.type === C.RTM_GETLINK ? [linkMessage(4, 'veth1', { master })] : [];
 
   it('bridge: the entry goes to the bridge the link is a port of (checked), NTF_MASTER', () => {
     const { requests } = drive(fdbOps.add({ mac: '02:00:00:00:00:01', link: 4, bridge: 2, state: 'static', vlan: 10 }), port(2));
@@ -207,7 +232,9 @@ describe('FDB entries in a bridge', () => {
   });
 
   it('a bridge the link is not a port of is refused before the entry is sent', () => {
-    expect(() => drive(fdbOps.add({ mac: '02:00:00:00:00:01', link: 4, bridge: 2 }), port(9))).toThrow(expect.objectContaining({ name: 'ValidationError', field: 'bridge' }));
+    expect(() => drive(fdbOps.add({ mac: '02:00:00:00:00:01', link: 4, bridge: 2 }), port(9))).toThrow(
+      expect.objectContaining({ name: 'ValidationError', field: 'bridge' }),
+    );
   });
 
   it("the bridge's own entries (link is the bridge) are its own table's: NTF_SELF", () => {
@@ -237,7 +264,14 @@ describe('deprecated aliases still work', () => {
   it('dev is the old name of link (routes, next hops, route filters, neighbours, fdb)', () => {
     const payload = (op: Operation<unknown>) => drive(op).requests[0].payload;
     expect(payload(routeOps.add({ dst: '10.0.0.0/8', dev: 3 })).equals(payload(routeOps.add({ dst: '10.0.0.0/8', link: 3 })))).toBe(true);
-    const hops = (key: 'dev' | 'link') => routeOps.add({ dst: '10.0.0.0/8', multipath: [{ gateway: '10.1.0.1', [key]: 3 }, { gateway: '10.2.0.1', [key]: 4 }] });
+    const hops = (key: 'dev' | 'link') =>
+      routeOps.add({
+        dst: '10.0.0.0/8',
+        multipath: [
+          { gateway: '10.1.0.1', [key]: 3 },
+          { gateway: '10.2.0.1', [key]: 4 },
+        ],
+      });
     expect(payload(hops('dev')).equals(payload(hops('link')))).toBe(true);
     expect(payload(routeOps.list({ dev: 3 })).equals(payload(routeOps.list({ link: 3 })))).toBe(true);
     expect(decodeNeighbour(drive(neighbourOps.add({ dev: 3, address: '10.0.0.2', mac: '02:00:00:00:00:02' })).requests[0])).toMatchObject({ link: 3 });

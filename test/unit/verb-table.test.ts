@@ -60,17 +60,25 @@ describe('verb table', () => {
   it('the families checked are the ones the handles bind', () => {
     const source = fs.readFileSync(path.join(__dirname, '../../lib/handle.ts'), 'utf8');
     const bound = new Set([...source.matchAll(/bind(?:Async|Sync)\([^,]+,\s*(\w+)Ops/g)].map((m) => m[1]));
-    const checked = new Set(Object.values(FAMILIES).map((ops) => Object.entries(nlkit).find(([, v]) => v === ops)![0].replace(/Ops$/, '')));
+    const checked = new Set(
+      Object.values(FAMILIES).map((ops) =>
+        Object.entries(nlkit)
+          .find(([, v]) => v === ops)![0]
+          .replace(/Ops$/, ''),
+      ),
+    );
     expect([...bound].sort()).toEqual([...checked].sort());
   });
 
   it('namespace functions are verb + Netns (Sync for the blocking form), or documented exceptions', () => {
     const fns = Object.keys(nlkit).filter((k) => /netns/i.test(k) && typeof (nlkit as Record<string, unknown>)[k] === 'function' && k !== 'NetworkNamespace');
     expect(fns).toEqual(expect.arrayContaining(['createNetns', 'deleteNetns', 'listNetns', 'openNetns']));
-    const off = fns.map((f) => f.replace(/Sync$/, '')).filter((f) => {
-      const m = f.match(/^([a-z]+)Netns$/);
-      return !(f in EXCEPTIONS) && !(m && VERBS.includes(m[1]));
-    });
+    const off = fns
+      .map((f) => f.replace(/Sync$/, ''))
+      .filter((f) => {
+        const m = f.match(/^([a-z]+)Netns$/);
+        return !(f in EXCEPTIONS) && !(m && VERBS.includes(m[1]));
+      });
     expect(off).toEqual([]);
   });
 

@@ -90,7 +90,8 @@ export class RuleBuilder {
   toExpressions(family: NftFamily): Expression[] {
     let n = 1;
     const built = this.build(family, { setId: () => n++ });
-    if (built.anonymousSets.length) throw new ValidationError('rule', 'inline set', 'rules with inline sets must be added through a transaction (rule: builder)');
+    if (built.anonymousSets.length)
+      throw new ValidationError('rule', 'inline set', 'rules with inline sets must be added through a transaction (rule: builder)');
     return built.expressions;
   }
 
@@ -104,7 +105,11 @@ export class RuleBuilder {
    * rule().match(['ip saddr', 'tcp dport'], '@allowed').accept()
    */
   match(field: FieldName | FieldName[], value: MatchValue): this {
-    return this.add((ctx) => (Array.isArray(field) && field.length > 1 ? matchConcat(ctx, field.map(fieldByName), value) : matchField(ctx, fieldByName(Array.isArray(field) ? field[0] : field), value)));
+    return this.add((ctx) =>
+      Array.isArray(field) && field.length > 1
+        ? matchConcat(ctx, field.map(fieldByName), value)
+        : matchField(ctx, fieldByName(Array.isArray(field) ? field[0] : field), value),
+    );
   }
 
   /**

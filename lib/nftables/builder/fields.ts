@@ -34,7 +34,9 @@ const meta = (key: string, dreg: number): Expression => ({ type: 'meta', key: ke
 function nfprotoDep(family: NftFamily, v: 4 | 6): Dependency[] {
   if (family === (v === 4 ? 'ip' : 'ip6')) return [];
   if (family === 'inet') {
-    return [{ key: `nfproto:${v === 4 ? 2 : 10}`, expressions: [meta('nfproto', 1), { type: 'cmp', sreg: 1, op: 'eq', data: Buffer.from([v === 4 ? 2 : 10]) }] }];
+    return [
+      { key: `nfproto:${v === 4 ? 2 : 10}`, expressions: [meta('nfproto', 1), { type: 'cmp', sreg: 1, op: 'eq', data: Buffer.from([v === 4 ? 2 : 10]) }] },
+    ];
   }
   if (family === 'bridge' || family === 'netdev') {
     const etherType = v === 4 ? 0x0800 : 0x86dd;
@@ -130,13 +132,48 @@ const byName = new Map(FIELDS.map((f) => [f.name, f]));
 
 /** A field name: "ip saddr", "tcp dport", "iifname", "ct state", ... */
 export type FieldName =
-  | 'ip saddr' | 'ip daddr' | 'ip protocol' | 'ip6 saddr' | 'ip6 daddr' | 'ip6 nexthdr'
-  | 'tcp sport' | 'tcp dport' | 'udp sport' | 'udp dport' | 'sctp sport' | 'sctp dport' | 'th sport' | 'th dport'
-  | 'ether saddr' | 'ether daddr' | 'ether type'
-  | 'meta l4proto' | 'meta nfproto' | 'meta protocol' | 'meta mark' | 'meta iifname' | 'meta oifname' | 'meta iif' | 'meta oif'
-  | 'meta skuid' | 'meta skgid' | 'meta pkttype'
-  | 'ct state' | 'ct status' | 'ct mark' | 'ct direction'
-  | 'l4proto' | 'nfproto' | 'mark' | 'iifname' | 'oifname' | 'iif' | 'oif' | 'skuid' | 'skgid' | 'pkttype';
+  | 'ip saddr'
+  | 'ip daddr'
+  | 'ip protocol'
+  | 'ip6 saddr'
+  | 'ip6 daddr'
+  | 'ip6 nexthdr'
+  | 'tcp sport'
+  | 'tcp dport'
+  | 'udp sport'
+  | 'udp dport'
+  | 'sctp sport'
+  | 'sctp dport'
+  | 'th sport'
+  | 'th dport'
+  | 'ether saddr'
+  | 'ether daddr'
+  | 'ether type'
+  | 'meta l4proto'
+  | 'meta nfproto'
+  | 'meta protocol'
+  | 'meta mark'
+  | 'meta iifname'
+  | 'meta oifname'
+  | 'meta iif'
+  | 'meta oif'
+  | 'meta skuid'
+  | 'meta skgid'
+  | 'meta pkttype'
+  | 'ct state'
+  | 'ct status'
+  | 'ct mark'
+  | 'ct direction'
+  | 'l4proto'
+  | 'nfproto'
+  | 'mark'
+  | 'iifname'
+  | 'oifname'
+  | 'iif'
+  | 'oif'
+  | 'skuid'
+  | 'skgid'
+  | 'pkttype';
 
 export function fieldByName(name: string): Field {
   const f = byName.get(ALIASES[name] ?? name);

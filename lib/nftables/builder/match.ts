@@ -18,7 +18,21 @@ import type { BuildContext } from './context';
 import { CT_DIRECTIONS, NFPROTO_NAMES, type Field } from './fields';
 import { Negated, type FibType, type MatchValue } from './options';
 
-const NUMERIC_RANGE_TYPES = new Set(['inet_service', 'inet_proto', 'mark', 'ether_type', 'iface_index', 'uid', 'gid', 'integer', 'ipv4_addr', 'ipv6_addr', 'ct_dir', 'pkt_type', 'nf_proto']);
+const NUMERIC_RANGE_TYPES = new Set([
+  'inet_service',
+  'inet_proto',
+  'mark',
+  'ether_type',
+  'iface_index',
+  'uid',
+  'gid',
+  'integer',
+  'ipv4_addr',
+  'ipv6_addr',
+  'ct_dir',
+  'pkt_type',
+  'nf_proto',
+]);
 
 /** "1000-2000" for a numeric field (not "@name", not a leading minus). */
 export function isRangeString(field: Field, v: Scalar): boolean {
@@ -84,7 +98,10 @@ export function matchConcat(ctx: BuildContext, fields: Field[], value: MatchValu
     throw new ValidationError('match', v, 'a concatenation matches a set of tuples ([[a, b], ...]) or "@name"');
   }
   const tuples = v as unknown as Scalar[][];
-  const s = ctx.anonymous({ keyType: keyTypeOf(fields), interval: tuples.some((t) => hasInterval(fields, t)) }, tuples.map((t) => ({ key: t })));
+  const s = ctx.anonymous(
+    { keyType: keyTypeOf(fields), interval: tuples.some((t) => hasInterval(fields, t)) },
+    tuples.map((t) => ({ key: t })),
+  );
   ctx.push({ type: 'lookup', ...s, sreg: 1, ...(neg ? { invert: true } : {}) });
 }
 
@@ -139,7 +156,11 @@ function matchPrefix(ctx: BuildContext, field: Field, load: Expression, v: strin
     const len = c.prefixLength / 8;
     ctx.push({ ...load, len }, { type: 'cmp', sreg: 1, op, data: net.subarray(0, len) });
   } else {
-    ctx.push(load, { type: 'bitwise', sreg: 1, dreg: 1, len: net.length, op: 'mask-xor', mask, xor: Buffer.alloc(net.length) }, { type: 'cmp', sreg: 1, op, data: net });
+    ctx.push(
+      load,
+      { type: 'bitwise', sreg: 1, dreg: 1, len: net.length, op: 'mask-xor', mask, xor: Buffer.alloc(net.length) },
+      { type: 'cmp', sreg: 1, op, data: net },
+    );
   }
 }
 
@@ -185,7 +206,10 @@ export function matchFib(ctx: BuildContext, lookup: FibFlag[], type: FibType | F
   const encode = (t: FibType) => hostU32(FIB_ADDRESS_TYPES.number(t, 'fib type'));
   if (Array.isArray(v)) {
     ctx.push(load);
-    const s = ctx.anonymous({ keyType: 'fib_addrtype', interval: false }, v.map((t) => ({ key: encode(t) })));
+    const s = ctx.anonymous(
+      { keyType: 'fib_addrtype', interval: false },
+      v.map((t) => ({ key: encode(t) })),
+    );
     ctx.push({ type: 'lookup', ...s, sreg: 1, ...(neg ? { invert: true } : {}) });
   } else {
     ctx.push(load, { type: 'cmp', sreg: 1, op: neg ? 'neq' : 'eq', data: encode(v) });

@@ -17,18 +17,60 @@ const KNOWN = [1, 2, 3, 4];
 
 /** Conntrack keys (`ct state`, `ct mark`, `ct original ip saddr`, ...). */
 export type CtKey =
-  | 'state' | 'direction' | 'status' | 'mark' | 'secmark' | 'expiration' | 'helper' | 'l3proto' | 'saddr' | 'daddr'
-  | 'protocol' | 'proto-src' | 'proto-dst' | 'label' | 'packets' | 'bytes' | 'avgpkt' | 'zone' | 'event'
-  | 'ip saddr' | 'ip daddr' | 'ip6 saddr' | 'ip6 daddr' | 'id';
+  | 'state'
+  | 'direction'
+  | 'status'
+  | 'mark'
+  | 'secmark'
+  | 'expiration'
+  | 'helper'
+  | 'l3proto'
+  | 'saddr'
+  | 'daddr'
+  | 'protocol'
+  | 'proto-src'
+  | 'proto-dst'
+  | 'label'
+  | 'packets'
+  | 'bytes'
+  | 'avgpkt'
+  | 'zone'
+  | 'event'
+  | 'ip saddr'
+  | 'ip daddr'
+  | 'ip6 saddr'
+  | 'ip6 daddr'
+  | 'id';
 
 /** enum nft_ct_keys, in order, with nft's names. */
 export const CT_KEYS = new NameTable<CtKey>(
   'ct key',
   (
     [
-      'state', 'direction', 'status', 'mark', 'secmark', 'expiration', 'helper', 'l3proto', 'saddr', 'daddr',
-      'protocol', 'proto-src', 'proto-dst', 'label', 'packets', 'bytes', 'avgpkt', 'zone', 'event',
-      'ip saddr', 'ip daddr', 'ip6 saddr', 'ip6 daddr', 'id',
+      'state',
+      'direction',
+      'status',
+      'mark',
+      'secmark',
+      'expiration',
+      'helper',
+      'l3proto',
+      'saddr',
+      'daddr',
+      'protocol',
+      'proto-src',
+      'proto-dst',
+      'label',
+      'packets',
+      'bytes',
+      'avgpkt',
+      'zone',
+      'event',
+      'ip saddr',
+      'ip daddr',
+      'ip6 saddr',
+      'ip6 daddr',
+      'id',
     ] as CtKey[]
   ).map((k, i) => [k, i] as const),
 );

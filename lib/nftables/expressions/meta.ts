@@ -16,20 +16,82 @@ const KNOWN = [1, 2, 3];
 
 /** Packet metadata keys (`meta mark`, `iifname`, `meta l4proto`, ...). */
 export type MetaKey =
-  | 'len' | 'protocol' | 'priority' | 'mark' | 'iif' | 'oif' | 'iifname' | 'oifname' | 'iiftype' | 'oiftype'
-  | 'skuid' | 'skgid' | 'nftrace' | 'rtclassid' | 'secmark' | 'nfproto' | 'l4proto' | 'ibrname' | 'obrname'
-  | 'pkttype' | 'cpu' | 'iifgroup' | 'oifgroup' | 'cgroup' | 'random' | 'secpath' | 'iifkind' | 'oifkind'
-  | 'ibrpvid' | 'ibrvproto' | 'time' | 'day' | 'hour' | 'sdif' | 'sdifname';
+  | 'len'
+  | 'protocol'
+  | 'priority'
+  | 'mark'
+  | 'iif'
+  | 'oif'
+  | 'iifname'
+  | 'oifname'
+  | 'iiftype'
+  | 'oiftype'
+  | 'skuid'
+  | 'skgid'
+  | 'nftrace'
+  | 'rtclassid'
+  | 'secmark'
+  | 'nfproto'
+  | 'l4proto'
+  | 'ibrname'
+  | 'obrname'
+  | 'pkttype'
+  | 'cpu'
+  | 'iifgroup'
+  | 'oifgroup'
+  | 'cgroup'
+  | 'random'
+  | 'secpath'
+  | 'iifkind'
+  | 'oifkind'
+  | 'ibrpvid'
+  | 'ibrvproto'
+  | 'time'
+  | 'day'
+  | 'hour'
+  | 'sdif'
+  | 'sdifname';
 
 /** enum nft_meta_keys, in order, with nft's names. */
 export const META_KEYS = new NameTable<MetaKey>(
   'meta key',
   (
     [
-      'len', 'protocol', 'priority', 'mark', 'iif', 'oif', 'iifname', 'oifname', 'iiftype', 'oiftype',
-      'skuid', 'skgid', 'nftrace', 'rtclassid', 'secmark', 'nfproto', 'l4proto', 'ibrname', 'obrname',
-      'pkttype', 'cpu', 'iifgroup', 'oifgroup', 'cgroup', 'random', 'secpath', 'iifkind', 'oifkind',
-      'ibrpvid', 'ibrvproto', 'time', 'day', 'hour', 'sdif', 'sdifname',
+      'len',
+      'protocol',
+      'priority',
+      'mark',
+      'iif',
+      'oif',
+      'iifname',
+      'oifname',
+      'iiftype',
+      'oiftype',
+      'skuid',
+      'skgid',
+      'nftrace',
+      'rtclassid',
+      'secmark',
+      'nfproto',
+      'l4proto',
+      'ibrname',
+      'obrname',
+      'pkttype',
+      'cpu',
+      'iifgroup',
+      'oifgroup',
+      'cgroup',
+      'random',
+      'secpath',
+      'iifkind',
+      'oifkind',
+      'ibrpvid',
+      'ibrvproto',
+      'time',
+      'day',
+      'hour',
+      'sdif',
+      'sdifname',
     ] as MetaKey[]
   ).map((k, i) => [k, i] as const),
 );

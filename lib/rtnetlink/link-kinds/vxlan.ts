@@ -155,7 +155,11 @@ export const vxlan: LinkKind<VxlanOptions, VxlanInfo> = {
       const field = o.remote !== undefined ? 'remote' : 'multicastGroup';
       const ip = parseIp(o.remote ?? group, field);
       if (isMulticast(ip) !== (field === 'multicastGroup')) {
-        throw new ValidationError(field, o.remote ?? group, field === 'remote' ? 'must be a unicast address (use multicastGroup)' : 'must be a multicast address');
+        throw new ValidationError(
+          field,
+          o.remote ?? group,
+          field === 'remote' ? 'must be a unicast address (use multicastGroup)' : 'must be a multicast address',
+        );
       }
       if (field === 'multicastGroup' && o.dev === undefined) throw new ValidationError('dev', o.dev, 'a multicast group needs the underlying dev');
       w.attr(ip.family === 4 ? IFLA_VXLAN_GROUP : IFLA_VXLAN_GROUP6, ip.bytes);

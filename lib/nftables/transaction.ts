@@ -12,6 +12,9 @@
  *
  * The option and result types are in transaction-options.ts, echo
  * selection and result collection in commit-echo.ts.
+ *
+ * Long file: it is one class, the command queue and its encoding into one
+ * batch; what could be split off (options, echo handling) already is.
  * @module
  */
 import { NLM_F_CREATE, NLM_F_ECHO, NLM_F_EXCL } from '../netlink/constants';

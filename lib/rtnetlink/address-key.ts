@@ -6,7 +6,7 @@
  */
 import { ValidationError } from '../netlink/errors';
 import { formatIp, parseCidr, type IpFamily } from '../validate/ip';
-import type { Address } from './address';
+import type { Address } from './address-types';
 import type { LinkRef } from './link';
 
 /** A key checked and put the way the kernel's answers print it ("fd00::2/64", not "fd00:0::2/64"). */

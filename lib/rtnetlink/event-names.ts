@@ -7,7 +7,7 @@
  * @module
  */
 import type { Operation } from '../netlink/operation';
-import type { RtnetlinkEvent } from './events';
+import type { RtnetlinkEvent } from './event-types';
 import { linkOps, type Link } from './link';
 
 /** Index → name of one stream's namespace, kept current from its link events. */

@@ -12,28 +12,21 @@
  */
 import { NETLINK_ROUTE } from '../netlink/constants';
 import { ClosedError, ValidationError } from '../netlink/errors';
-import {
-  eventStream,
-  STREAM_OPTION_KEYS,
-  type EventAction,
-  type EventStream as GenericEventStream,
-  type OverrunEvent,
-  type StreamOptions,
-  type SyncedEvent,
-} from '../netlink/event-stream';
+import { eventStream, STREAM_OPTION_KEYS, type EventStream as GenericEventStream, type StreamOptions } from '../netlink/event-stream';
 import type { Operation } from '../netlink/operation';
 import { u8At, type NetlinkMessage } from '../netlink/parser';
 import { NetlinkSubscription } from '../netlink/subscription';
 import { rejectUnknownKeys } from '../validate/options';
 import { AF_INET, AF_INET6, type IpFamily } from '../validate/ip';
-import { addressOps, decodeAddress, type Address } from './address';
+import { addressOps, decodeAddress } from './address';
 import * as C from './constants';
 import { EventLinkNames } from './event-names';
-import { decodeFdbEntry, fdbOps, type FdbEntry } from './fdb';
-import { decodeLink, linkOps, type Link } from './link';
-import { decodeNeighbour, neighbourOps, type Neighbour } from './neighbour';
-import { decodeRoute, routeOps, type Route } from './route';
-import { decodeRule, ruleOps, type Rule } from './rule';
+import type { RtnetlinkEvent } from './event-types';
+import { decodeFdbEntry, fdbOps } from './fdb';
+import { decodeLink, linkOps } from './link';
+import { decodeNeighbour, neighbourOps } from './neighbour';
+import { decodeRoute, routeOps } from './route';
+import { decodeRule, ruleOps } from './rule';
 
 /** What to listen to. `neighbour` includes bridge/VXLAN FDB entries. */
 export type EventGroup = 'link' | 'address' | 'route' | 'neighbour' | 'rule';
@@ -43,81 +36,9 @@ export const EVENT_GROUPS: readonly EventGroup[] = ['link', 'address', 'route', 
 
 export type { EventAction, OverrunEvent, SyncedEvent } from '../netlink/event-stream';
 
-/** A link appeared, changed or went away. */
-export interface LinkEvent {
-  /** Discriminant. */
-  type: 'link';
-  /** `new` (created or changed) or `del`. */
-  action: EventAction;
-  /** The link as the kernel reported it (for `del`, its last state). */
-  link: Link;
-}
-
-/** A link's bridge-port state changed (`del`: it left the bridge; the link itself remains). */
-export interface BridgePortEvent {
-  /** Discriminant. */
-  type: 'bridgePort';
-  /** `new` (joined or changed) or `del` (left the bridge). */
-  action: EventAction;
-  /** The port, with its bridge-port options in `link.port`. */
-  link: Link;
-}
-
-/** An address was added, changed or removed. */
-export interface AddressEvent {
-  /** Discriminant. */
-  type: 'address';
-  /** `new` or `del`. */
-  action: EventAction;
-  /** The address. */
-  address: Address;
-}
-
-/** A route was added, changed or removed (in any table). */
-export interface RouteEvent {
-  /** Discriminant. */
-  type: 'route';
-  /** `new` or `del`. */
-  action: EventAction;
-  /** The route. */
-  route: Route;
-}
-
-/** An ARP/NDP entry was added, changed (state, MAC) or removed. */
-export interface NeighbourEvent {
-  /** Discriminant. */
-  type: 'neighbour';
-  /** `new` or `del`. */
-  action: EventAction;
-  /** The entry. */
-  neighbour: Neighbour;
-}
-
-/** A bridge or VXLAN forwarding entry was added, changed or removed (subscribe to `neighbour`). */
-export interface FdbEvent {
-  /** Discriminant. */
-  type: 'fdb';
-  /** `new` or `del`. */
-  action: EventAction;
-  /** The forwarding entry. */
-  entry: FdbEntry;
-}
-
-/** A policy routing rule (`ip rule`) was added or removed. */
-export interface IpRuleEvent {
-  /** Discriminant. */
-  type: 'rule';
-  /** `new` or `del`. */
-  action: EventAction;
-  /** The rule. */
-  rule: Rule;
-}
-
-/** @deprecated use {@link IpRuleEvent} (the same event; `Rule` names nftables rules elsewhere) */
-export type RuleEvent = IpRuleEvent;
-
-/** One event of {@link RtnetlinkEvents.subscribe}'s stream; switch on `type`. */
-export type RtnetlinkEvent = LinkEvent | BridgePortEvent | AddressEvent | RouteEvent | NeighbourEvent | FdbEvent | IpRuleEvent | SyncedEvent | OverrunEvent;
+export type { LinkEvent, BridgePortEvent, AddressEvent, RouteEvent, NeighbourEvent, FdbEvent, IpRuleEvent, RtnetlinkEvent } from './event-types';
+// eslint-disable-next-line @typescript-eslint/no-deprecated -- the deprecated alias is still exported for one minor version
+export type { RuleEvent } from './event-types';
 
 /** Options of {@link RtnetlinkEvents.subscribe}. */
 export interface SubscribeOptions extends StreamOptions {

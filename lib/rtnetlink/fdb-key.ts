@@ -7,7 +7,7 @@
  */
 import { ValidationError } from '../netlink/errors';
 import { formatIp, formatMac, parseIp, parseMac } from '../validate/ip';
-import type { FdbEntry, FdbKey } from './fdb';
+import type { FdbEntry, FdbKey } from './fdb-types';
 import type { LinkRef } from './link';
 import { linkOfOptions, type WithLegacyDev } from './neighbour';
 

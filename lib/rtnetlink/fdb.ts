@@ -10,7 +10,7 @@ import { constants as osConstants } from 'node:os';
 import { NLM_F_APPEND, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REPLACE } from '../netlink/constants';
 import { NotFoundError, ValidationError, checkDeleteOptions, type DeleteOptions } from '../netlink/errors';
 import { call, dump, type Operation } from '../netlink/operation';
-import { Attributes, s32At, u16At, u8At, type NetlinkMessage, type RawAttribute } from '../netlink/parser';
+import { Attributes, s32At, u16At, u8At, type NetlinkMessage } from '../netlink/parser';
 import { NetlinkWriter } from '../netlink/writer';
 import { formatIp, formatMac, parseIp, parseMac } from '../validate/ip';
 import * as C from './constants';
@@ -19,6 +19,7 @@ import { getLink, resolveLinkIndex, resolveLinkNames, type LinkRef } from './lin
 import { linkOfOptions, ndmsg, type WithLegacyDev } from './neighbour';
 import { deleting, type MissingCodes } from './not-found';
 import { isObject } from '../validate/options';
+import type { FdbState, FdbEntry, FdbOptions, FdbKey, FdbFilter } from './fdb-types';
 
 /** NTF_* flags by the names `bridge -j fdb` prints them. */
 const FLAG_NAMES: Array<[number, string]> = [
@@ -30,101 +31,7 @@ const FLAG_NAMES: Array<[number, string]> = [
   [C.NTF_STICKY, 'sticky'],
 ];
 
-/**
- * - `permanent`: a local address of the bridge, or a fixed entry (NUD_PERMANENT)
- * - `static`: fixed, not aged (NUD_NOARP)
- * - `dynamic`: learned or added to age out (NUD_REACHABLE; `bridge` prints an empty state)
- * - `stale`: aged, about to go (NUD_STALE)
- */
-export type FdbState = 'permanent' | 'static' | 'dynamic' | 'stale';
-
-/** A forwarding entry as the kernel reports it. */
-export interface FdbEntry {
-  /** The MAC address ("00:00:00:00:00:00" for a VXLAN default destination). */
-  mac: string;
-  /** Index of the port (or VXLAN/bridge device) the entry points to. */
-  link: number;
-  /** Name of that link, resolved by nlkit (docs/api-conventions.md, "Interface names"). */
-  linkName?: string;
-  /** @deprecated use `link` (the same index) */
-  index: number;
-  /**
-   * Index of the bridge, for entries that live in a bridge's FDB (NDA_MASTER;
-   * `bridge fdb` prints it as `master br0`). Was `master` before 0.2.
-   */
-  bridge?: number;
-  /** Name of the bridge, resolved by nlkit. */
-  bridgeName?: string;
-  /** "permanent", "static", "dynamic", "stale", or the raw state for others. */
-  state: FdbState | (string & {});
-  /** "self", "master", "extern_learn", "offload", "sticky", "router". */
-  flags: string[];
-  /** VLAN id of the entry, on VLAN-filtering bridges. */
-  vlan?: number;
-  /** VXLAN: the remote endpoint. */
-  dst?: string;
-  /** VXLAN: destination UDP port, when not the device's. */
-  port?: number;
-  /** VXLAN: VNI, when not the device's. */
-  vni?: number;
-  /** VXLAN: source VNI (metadata mode). */
-  srcVni?: number;
-  /** VXLAN: outgoing interface index for the remote (`via`). */
-  via?: number;
-  /** VXLAN: name of the `via` interface, resolved by nlkit. */
-  viaName?: string;
-  /** Attributes nlkit does not decode, preserved as received. */
-  unknownAttributes: RawAttribute[];
-}
-
-/** An entry to add, append, replace or delete. */
-export interface FdbOptions {
-  /** The MAC address ("00:00:00:00:00:00" for a VXLAN default destination). */
-  mac: string;
-  /** The port or device the entry belongs to. */
-  link: LinkRef;
-  /**
-   * The bridge whose FDB holds the entry (`bridge fdb ... master`): `link`
-   * must be its port (checked), or the bridge itself for the bridge's own
-   * entries. A listed entry's `bridge` passes through as it is.
-   */
-  bridge?: LinkRef;
-  /** Program the device's own table (`self`; the default when `bridge` is not given). */
-  self?: boolean;
-  /** @deprecated use `bridge` (the bridge `link` is a port of) */
-  master?: boolean;
-  /** Default "permanent", as `bridge fdb add`. */
-  state?: 'permanent' | 'static' | 'dynamic';
-  /** VLAN id (VLAN-filtering bridges). */
-  vlan?: number;
-  /** Never moves to another port (NTF_STICKY). */
-  sticky?: boolean;
-  /** Installed by a control plane (NTF_EXT_LEARNED). */
-  externLearned?: boolean;
-  /** VXLAN: the remote endpoint's address. */
-  dst?: string;
-  /** VXLAN: remote UDP port. */
-  port?: number;
-  /** VXLAN: remote VNI. */
-  vni?: number;
-  /** VXLAN: source VNI (metadata mode). */
-  srcVni?: number;
-  /** VXLAN: send through this interface. */
-  via?: LinkRef;
-}
-
-/** What {@link fdbOps.delete} takes: an entry's key fields (a listed {@link FdbEntry} is one). */
-export type FdbKey = Omit<FdbOptions, 'state'>;
-
-/** Filters of {@link fdbOps.list}. */
-export interface FdbFilter {
-  /** Entries of this device or port (`bridge fdb show dev X`). */
-  link?: LinkRef;
-  /** @deprecated use `link` */
-  dev?: LinkRef;
-  /** Entries of ports of this bridge, and the bridge's own (`bridge fdb show br X`). */
-  bridge?: LinkRef;
-}
+export type { FdbState, FdbEntry, FdbOptions, FdbKey, FdbFilter } from './fdb-types';
 
 const KNOWN = new Set([C.NDA_LLADDR, C.NDA_DST, C.NDA_CACHEINFO, C.NDA_VLAN, C.NDA_PORT, C.NDA_VNI, C.NDA_IFINDEX, C.NDA_MASTER, C.NDA_SRC_VNI]);
 

@@ -10,7 +10,7 @@ import { ValidationError } from '../netlink/errors';
 import { formatIp, parseCidr, type IpFamily } from '../validate/ip';
 import { validateInterfaceName } from '../validate/names';
 import { parseProtocol, parseTable, protocolName } from './names';
-import type { Range, Rule, RuleOptions } from './rule';
+import type { Range, Rule, RuleOptions } from './rule-types';
 
 /** IP protocol numbers by the names `ip rule` uses for `ipproto` (as rule.ts). */
 const IP_PROTOCOLS: Record<string, number> = { icmp: 1, tcp: 6, udp: 17, gre: 47, esp: 50, ah: 51, 'ipv6-icmp': 58, sctp: 132 };

@@ -1,0 +1,103 @@
+/**
+ * The types of bridge and VXLAN forwarding entries (`h.fdb`), apart from the
+ * operations so the key matching (fdb-key.ts) can use them without an import cycle.
+ * @module
+ */
+import type { RawAttribute } from '../netlink/parser';
+import type { LinkRef } from './link';
+
+/**
+ * - `permanent`: a local address of the bridge, or a fixed entry (NUD_PERMANENT)
+ * - `static`: fixed, not aged (NUD_NOARP)
+ * - `dynamic`: learned or added to age out (NUD_REACHABLE; `bridge` prints an empty state)
+ * - `stale`: aged, about to go (NUD_STALE)
+ */
+export type FdbState = 'permanent' | 'static' | 'dynamic' | 'stale';
+
+/** A forwarding entry as the kernel reports it. */
+export interface FdbEntry {
+  /** The MAC address ("00:00:00:00:00:00" for a VXLAN default destination). */
+  mac: string;
+  /** Index of the port (or VXLAN/bridge device) the entry points to. */
+  link: number;
+  /** Name of that link, resolved by nlkit (docs/api-conventions.md, "Interface names"). */
+  linkName?: string;
+  /** @deprecated use `link` (the same index) */
+  index: number;
+  /**
+   * Index of the bridge, for entries that live in a bridge's FDB (NDA_MASTER;
+   * `bridge fdb` prints it as `master br0`). Was `master` before 0.2.
+   */
+  bridge?: number;
+  /** Name of the bridge, resolved by nlkit. */
+  bridgeName?: string;
+  /** "permanent", "static", "dynamic", "stale", or the raw state for others. */
+  state: FdbState | (string & {});
+  /** "self", "master", "extern_learn", "offload", "sticky", "router". */
+  flags: string[];
+  /** VLAN id of the entry, on VLAN-filtering bridges. */
+  vlan?: number;
+  /** VXLAN: the remote endpoint. */
+  dst?: string;
+  /** VXLAN: destination UDP port, when not the device's. */
+  port?: number;
+  /** VXLAN: VNI, when not the device's. */
+  vni?: number;
+  /** VXLAN: source VNI (metadata mode). */
+  srcVni?: number;
+  /** VXLAN: outgoing interface index for the remote (`via`). */
+  via?: number;
+  /** VXLAN: name of the `via` interface, resolved by nlkit. */
+  viaName?: string;
+  /** Attributes nlkit does not decode, preserved as received. */
+  unknownAttributes: RawAttribute[];
+}
+
+/** An entry to add, append, replace or delete. */
+export interface FdbOptions {
+  /** The MAC address ("00:00:00:00:00:00" for a VXLAN default destination). */
+  mac: string;
+  /** The port or device the entry belongs to. */
+  link: LinkRef;
+  /**
+   * The bridge whose FDB holds the entry (`bridge fdb ... master`): `link`
+   * must be its port (checked), or the bridge itself for the bridge's own
+   * entries. A listed entry's `bridge` passes through as it is.
+   */
+  bridge?: LinkRef;
+  /** Program the device's own table (`self`; the default when `bridge` is not given). */
+  self?: boolean;
+  /** @deprecated use `bridge` (the bridge `link` is a port of) */
+  master?: boolean;
+  /** Default "permanent", as `bridge fdb add`. */
+  state?: 'permanent' | 'static' | 'dynamic';
+  /** VLAN id (VLAN-filtering bridges). */
+  vlan?: number;
+  /** Never moves to another port (NTF_STICKY). */
+  sticky?: boolean;
+  /** Installed by a control plane (NTF_EXT_LEARNED). */
+  externLearned?: boolean;
+  /** VXLAN: the remote endpoint's address. */
+  dst?: string;
+  /** VXLAN: remote UDP port. */
+  port?: number;
+  /** VXLAN: remote VNI. */
+  vni?: number;
+  /** VXLAN: source VNI (metadata mode). */
+  srcVni?: number;
+  /** VXLAN: send through this interface. */
+  via?: LinkRef;
+}
+
+/** What {@link fdbOps.delete} takes: an entry's key fields (a listed {@link FdbEntry} is one). */
+export type FdbKey = Omit<FdbOptions, 'state'>;
+
+/** Filters of {@link fdbOps.list}. */
+export interface FdbFilter {
+  /** Entries of this device or port (`bridge fdb show dev X`). */
+  link?: LinkRef;
+  /** @deprecated use `link` */
+  dev?: LinkRef;
+  /** Entries of ports of this bridge, and the bridge's own (`bridge fdb show br X`). */
+  bridge?: LinkRef;
+}

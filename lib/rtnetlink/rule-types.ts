@@ -1,0 +1,141 @@
+/**
+ * The types of ip rules (policy routing): what `h.rules` reads back and takes.
+ * Apart from the operations so the key matching (rule-key.ts) can use them
+ * without an import cycle.
+ * @module
+ */
+import type { RawAttribute } from '../netlink/parser';
+import type { IpFamily } from '../validate/ip';
+
+/**
+ * What a matching rule does: look up a table (`to_tbl`), jump to another rule (`goto`), nothing (`nop`), or reject the
+ * packet.
+ */
+export type RuleAction = 'to_tbl' | 'goto' | 'nop' | 'blackhole' | 'unreachable' | 'prohibit';
+
+/** An action nlkit does not name, as the kernel's number in a string ("4"); reads back and writes as is. */
+export type RuleActionNumber = `${number}`;
+
+/** A port or uid range. */
+export interface Range {
+  /** First value (inclusive). */
+  start: number;
+  /** Last value (inclusive). */
+  end: number;
+}
+
+/** A rule as the kernel reports it. */
+export interface Rule {
+  /** 4 or 6. */
+  family: IpFamily;
+  /** Preference: rules are tried in increasing order. */
+  priority: number;
+  /** Source prefix ("10.0.0.0/8"); absent means any (`from all`). */
+  src?: string;
+  /** Destination prefix; absent means any. */
+  dst?: string;
+  /** Input interface name (`iif`). */
+  iif?: string;
+  /** Output interface name (`oif`). */
+  oif?: string;
+  /** The named interface does not exist now (the rule waits for it). */
+  iifDetached?: boolean;
+  /** The named output interface does not exist now. */
+  oifDetached?: boolean;
+  /** Firewall mark to match (`fwmark`). */
+  fwmark?: number;
+  /** Mask applied to the packet's mark before comparing with `fwmark`. */
+  fwmask?: number;
+  /** What the rule does (`to_tbl` for a table lookup), or the action number for actions nlkit does not name. */
+  action: RuleAction | RuleActionNumber;
+  /** Table for `to_tbl` rules, as a name ("main") or number string. */
+  table?: string;
+  /** Numeric id of `table`. */
+  tableId?: number;
+  /** Target priority of a `goto` rule. */
+  goto?: number;
+  /** A `goto` whose target rule does not exist (yet). */
+  unresolved?: boolean;
+  /** `not`: the selector is inverted. */
+  invert: boolean;
+  /** Type of service to match (0: any). */
+  tos: number;
+  /** Originator of the rule ("kernel", "boot", "static", ...) or a number as a string. */
+  protocol: string;
+  /** Ignore routing decisions with a prefix this short or shorter. */
+  suppressPrefixLength?: number;
+  /** Ignore routing decisions whose output device is in this group. */
+  suppressIfgroup?: number;
+  /** IP protocol number (`ipproto`). */
+  ipProto?: number;
+  /** Source port range to match. */
+  sport?: Range;
+  /** Destination port range to match. */
+  dport?: Range;
+  /** Socket owner uid range to match. */
+  uidRange?: Range;
+  /** Lookup in the table of the L3 master device (VRF). */
+  l3mdev?: boolean;
+  /** Realm/flow class id (IPv4). */
+  flow?: number;
+  /** Tunnel id to match (FRA_TUN_ID). */
+  tunId?: bigint;
+  /** Attributes nlkit does not decode, preserved as received. */
+  unknownAttributes: RawAttribute[];
+}
+
+/** A rule to add or delete. */
+export interface RuleOptions {
+  /** Needed only when no prefix tells it (default 4). */
+  family?: IpFamily;
+  /** Preference; the kernel picks one below the previous rule's when absent. */
+  priority?: number;
+  /** Source prefix ("10.0.0.0/8", or an address for /32, /128). */
+  src?: string;
+  /** Destination prefix ("10.0.0.0/8", or an address for /32, /128). */
+  dst?: string;
+  /** Input interface name; the interface need not exist yet. */
+  iif?: string;
+  /** Output interface name (for locally generated traffic bound to a device); need not exist yet. */
+  oif?: string;
+  /** Firewall mark to match. */
+  fwmark?: number;
+  /** Mask for `fwmark` (default all bits). */
+  fwmask?: number;
+  /** Table to look up ("main", "local", a number up to 2^32-1). Implies action `to_tbl`; default "main" for it. */
+  table?: string | number;
+  /** Default `to_tbl`, or `goto` when `goto` is given; a number in a string for actions nlkit does not name. */
+  action?: RuleAction | RuleActionNumber;
+  /** Priority of the rule to jump to (action `goto`). */
+  goto?: number;
+  /** Invert the selector (`not`). */
+  invert?: boolean;
+  /** Type of service to match. */
+  tos?: number;
+  /** Originator of the rule (`protocol`): a name ("static", "kernel", ...) or number. */
+  protocol?: string | number;
+  /** Ignore routing decisions with a prefix this short or shorter (`suppress_prefixlength`). */
+  suppressPrefixLength?: number;
+  /** Ignore routing decisions whose output device is in this group (`suppress_ifgroup`). */
+  suppressIfgroup?: number;
+  /** "tcp", "udp", "icmp", "ipv6-icmp", "sctp", ... or a number. */
+  ipProto?: string | number;
+  /** A port, or a range. */
+  sport?: number | Range;
+  /** A destination port, or a range. */
+  dport?: number | Range;
+  /** Socket owner uid range to match. */
+  uidRange?: Range;
+  /** Look up the table of the L3 master device (VRF) the packet belongs to. */
+  l3mdev?: boolean;
+}
+
+/** Filters of {@link ruleOps.list}. */
+export interface RuleFilter {
+  /** Only IPv4 (4) or IPv6 (6) rules; default both. */
+  family?: IpFamily;
+  /** Rules that look up this table. */
+  table?: string | number;
+  /** Only rules with this priority. */
+  priority?: number;
+}

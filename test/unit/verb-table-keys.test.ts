@@ -17,22 +17,7 @@ import { decodeEvent, RtnetlinkEvents } from '../../lib/rtnetlink/events';
 import { decodeFdbEntry, fdbOps } from '../../lib/rtnetlink/fdb';
 import { decodeRule, ruleOps } from '../../lib/rtnetlink/rule';
 import { AF_INET6 } from '../../lib/validate/ip';
-
-type Answer = NetlinkMessage[] | Error;
-
-/** Runs an operation against `kernel`; returns its result and the requests it sent. */
-function drive<T>(op: Operation<T>, kernel: (request: NetlinkMessage, call: NetlinkCall) => Answer = () => []): { result: T; requests: NetlinkMessage[] } {
-  const requests: NetlinkMessage[] = [];
-  let step = op.next();
-  while (!step.done) {
-    const c = step.value as NetlinkCall;
-    const request = parseMessages(c.message)[0];
-    requests.push(request);
-    const answer = kernel(request, c);
-    step = answer instanceof Error ? op.throw(answer) : op.next(answer);
-  }
-  return { result: step.value, requests };
-}
+import { drive, type Answer } from '../helpers/drive';
 
 const isDump = (r: NetlinkMessage) => (r.flags & NLM_F_DUMP) === NLM_F_DUMP;
 const kinds = (requests: NetlinkMessage[]) => requests.map((r) => [r.type, isDump(r)]);

@@ -19,23 +19,7 @@ import { decodeNeighbour, neighbourOps } from '../../lib/rtnetlink/neighbour';
 import { decodeRoute, routeOps } from '../../lib/rtnetlink/route';
 import { ruleOps } from '../../lib/rtnetlink/rule';
 import { AF_INET } from '../../lib/validate/ip';
-
-/** What a made-up kernel answers to one request: replies, or an error to throw into the operation. */
-type Answer = NetlinkMessage[] | Error;
-
-/** Runs an operation against `kernel`; returns its result and the requests it sent. */
-function drive<T>(op: Operation<T>, kernel: (request: NetlinkMessage, call: NetlinkCall) => Answer = () => []): { result: T; requests: NetlinkMessage[] } {
-  const requests: NetlinkMessage[] = [];
-  let step = op.next();
-  while (!step.done) {
-    const c = step.value as NetlinkCall;
-    const request = parseMessages(c.message)[0];
-    requests.push(request);
-    const answer = kernel(request, c);
-    step = answer instanceof Error ? op.throw(answer) : op.next(answer);
-  }
-  return { result: step.value, requests };
-}
+import { drive, type Answer } from '../helpers/drive';
 
 function refusal(errno: number): (request: NetlinkMessage, call: NetlinkCall) => Answer {
   return (_r, c) => new NetlinkError({ errno, operation: c.operation });

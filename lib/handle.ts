@@ -6,7 +6,8 @@
  * @module
  */
 import { bindAsync, bindSync, type AsyncOps, type SyncOps } from './netlink/bind';
-import { NetlinkConnection, NetlinkSyncConnection, checkBufferBytes, checkCloseOptions, openNetlinkSocketFd, type CloseOptions } from './netlink/connection';
+import { NetlinkConnection, NetlinkSyncConnection, openNetlinkSocketFd } from './netlink/connection';
+import { checkBufferBytes, checkCloseOptions, type CloseOptions } from './netlink/connection-options';
 import { NETLINK_NETFILTER, NETLINK_ROUTE } from './netlink/constants';
 import { ClosedError } from './netlink/errors';
 import { runAsync, runSync, type Operation } from './netlink/operation';

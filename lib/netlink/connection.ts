@@ -18,7 +18,7 @@ import { parseMessages, type NetlinkMessage } from './parser';
 import { PendingRequest, RequestTracker } from './request-tracker';
 import { checkBufferBytes, checkCloseOptions, type CloseOptions, type ConnectionOptions } from './connection-options';
 
-export { checkBufferBytes, checkCloseOptions, type CloseOptions, type ConnectionOptions } from './connection-options';
+export type { CloseOptions, ConnectionOptions } from './connection-options';
 
 /**
  * Creates a netlink socket inside a namespace off the main thread (entering a

@@ -9,7 +9,8 @@
  */
 import { openNetnsSync, type NetnsRef, type NetworkNamespace } from '../netns/namespace';
 import { rejectUnknownKeys } from '../validate/options';
-import { NetlinkConnection, NetlinkSyncConnection, checkBufferBytes, openNetlinkSocketFd, type CloseOptions } from './connection';
+import { NetlinkConnection, NetlinkSyncConnection, openNetlinkSocketFd } from './connection';
+import { checkBufferBytes, type CloseOptions } from './connection-options';
 import { NLMSG_HDRLEN, NLMSG_MIN_TYPE, NLM_F_DUMP, align4 } from './constants';
 import { ValidationError } from './errors';
 import { runAsync, runSync, type NetlinkCall, type Operation } from './operation';

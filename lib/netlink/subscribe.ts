@@ -6,7 +6,7 @@
  */
 import { openNetnsSync, type NetnsRef } from '../netns/namespace';
 import { rejectUnknownKeys } from '../validate/options';
-import { checkBufferBytes } from './connection';
+import { checkBufferBytes } from './connection-options';
 import { ValidationError } from './errors';
 import { eventStream, type EventStream, type OverrunEvent } from './event-stream';
 import type { NetlinkMessage } from './parser';

@@ -12,7 +12,8 @@
  */
 import { native, NativeEventKind, type NativeNetlinkSocket } from '../native/binding';
 import { NLMSG_MIN_TYPE } from './constants';
-import { checkBufferBytes, openNetlinkSocketFd } from './connection';
+import { openNetlinkSocketFd } from './connection';
+import { checkBufferBytes } from './connection-options';
 import { NetlinkError, ValidationError, fromNative } from './errors';
 import { parseMessages, type NetlinkMessage } from './parser';
 

@@ -11,9 +11,11 @@ let stream;
 try {
   await h.links.add({ name: 'br0', kind: 'bridge' }); // exists before we subscribe
 
-  // The socket joins its multicast groups here, before the state is dumped:
-  // whatever changes from now on is queued, even before we start reading.
+  // The socket joins its multicast groups (off the event loop) before the
+  // state is dumped: once `ready` settles, whatever changes is queued, even
+  // before we start reading.
   stream = h.events.subscribe({ groups: ['link', 'address'], family: 4, includeExisting: true });
+  await stream.ready;
   await h.links.add({ name: 'veth0', kind: 'veth', peer: { name: 'veth1' } }); // made before reading: not lost
 
   const links = new Map(); // index -> name

@@ -286,7 +286,10 @@ export const routeOps = {
     const off = w.struct(C.RTMSG_LEN);
     w.view.writeUInt8(afOf(dst.family), off);
     w.view.writeUInt8(dst.family === 4 ? 32 : 128, off + 1);
-    if (opts.fibMatch) w.view.writeUInt32LE(C.RTM_F_FIB_MATCH, off + 8);
+    // IPv4 reports the main table unless asked for the one the lookup matched
+    // in (as ip asks); IPv6 always reports it and refuses the flag.
+    const lookupTable = dst.family === 4 ? C.RTM_F_LOOKUP_TABLE : 0;
+    w.view.writeUInt32LE(lookupTable | (opts.fibMatch ? C.RTM_F_FIB_MATCH : 0), off + 8);
     w.attr(C.RTA_DST, dst.bytes);
     if (opts.from !== undefined) {
       w.attr(C.RTA_SRC, parseIp(opts.from, 'from', dst.family).bytes);

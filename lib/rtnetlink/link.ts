@@ -228,7 +228,7 @@ export const linkOps = {
     validateCommon(opts);
     if (codec.create) return yield* addCreated(opts, codec.create(opts.name, opts));
     // A dry run of the kind's encoder validates its options before any request is sent.
-    codec.encode(new NetlinkWriter(), opts, { netnsFd: () => -1, indexOf: () => 0 });
+    codec.encode(new NetlinkWriter(), opts, { netnsFd: (r) => (checkNetnsRef(r, 'peer.netns'), -1), indexOf: () => 0 });
     const master = opts.master !== undefined ? yield* resolveLinkIndex(checkRef(opts.master, 'master')) : undefined;
     // Links the kind's options name (a vxlan's dev, a macvlan's parent) are resolved first.
     const indexes = new Map<string | number, number>();
@@ -354,6 +354,7 @@ function* setLink(ref: LinkRef, changes: LinkSetOptions): Operation<void> {
 function validateCommon(o: Omit<LinkCommonOptions, 'name'> | LinkSetOptions): void {
   if (!isObject(o)) throw new ValidationError('options', o, 'must be an object');
   if (o.master !== undefined && o.master !== null) checkRef(o.master, 'master');
+  if (o.netns !== undefined) checkNetnsRef(o.netns, 'netns');
   writeCommon(new NetlinkWriter(), { ...o, netns: undefined }, new NetnsFdScope());
 }
 
@@ -372,13 +373,23 @@ function writeCommon(w: NetlinkWriter, o: Omit<LinkCommonOptions, 'name'> | Link
     // ip prints the alias as is: a control character would forge output lines.
     // eslint-disable-next-line no-control-regex -- matching control characters is the point
     if (/[\x00-\x1f\x7f]/.test(o.alias)) throw new ValidationError('alias', o.alias, 'must not contain control characters');
-    w.string(C.IFLA_IFALIAS, o.alias);
+    // Without the NUL, as ip sends it: the kernel caps the attribute at 255
+    // bytes, so a NUL-terminated 255-byte alias would be refused.
+    w.attr(C.IFLA_IFALIAS, Buffer.from(o.alias, 'utf8'));
   }
   if (o.netns !== undefined) writeNetns(w, o.netns, fds);
 }
 
+/** Refuses what is no namespace reference (a bare number, null) before it reaches openNetns. */
+function checkNetnsRef(ref: unknown, field: string): NetnsRef {
+  if (typeof ref === 'string' || ref instanceof NetworkNamespace) return ref;
+  if (isObject(ref) && ('name' in ref || 'path' in ref || 'pid' in ref || 'fd' in ref)) return ref as NetnsRef;
+  throw new ValidationError(field, ref, 'must be a namespace name, { name }, { path }, { pid }, { fd } or a NetworkNamespace');
+}
+
 /** A namespace target: a pid goes as IFLA_NET_NS_PID (no fd needed), anything else as an fd. */
 function writeNetns(w: NetlinkWriter, ref: NetnsRef, fds: NetnsFdScope): void {
+  checkNetnsRef(ref, 'netns');
   if (typeof ref === 'object' && !(ref instanceof NetworkNamespace) && 'pid' in ref) {
     if (!Number.isInteger(ref.pid) || ref.pid <= 0) throw new ValidationError('pid', ref.pid, 'must be a positive integer');
     w.u32(C.IFLA_NET_NS_PID, ref.pid);

@@ -87,6 +87,7 @@ function* writeRoute(type: number, flags: number, o: RouteOptions, verb: string)
       onlink: !!nh.onlink,
     });
   }
+  checkMultipathSize(hops);
   // Encoded by a plain function and yielded directly (not through call()):
   // while thousands of requests are in flight, each suspended generator keeps
   // as little alive as possible.
@@ -95,6 +96,12 @@ function* writeRoute(type: number, flags: number, o: RouteOptions, verb: string)
     message: encodeRoute(type, flags, o, dst, routeType, table, gateway, dev, hops),
     operation: `${verb} route ${o.dst}${o.gateway ? ' via ' + o.gateway : ''}`,
   };
+}
+
+/** RTA_MULTIPATH is one attribute: its length must fit netlink's u16 attribute length. */
+function checkMultipathSize(hops: readonly Hop[]): void {
+  const bytes = hops.reduce((sum, h) => sum + 8 + (h.gw ? (4 + h.gw.length + 3) & ~3 : 0), 4);
+  if (bytes > 0xffff) throw new ValidationError('multipath', hops.length, `${bytes} bytes of next hops; one attribute holds at most 65535`);
 }
 
 interface Hop {

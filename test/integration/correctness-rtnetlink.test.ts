@@ -47,3 +47,17 @@ describe('routes.lookup reports the table the kernel matched in, like ip route g
     expect(ipJson<IpRouteGet[]>(box.ns('lookup'), 'route', 'get', '10.88.0.1')[0].table).toBe('local');
   });
 });
+
+describe('links.set alias', () => {
+  const box = useNetns('alias');
+
+  it('sets a 255-byte alias, the longest ip accepts, and reads it back like ip', async () => {
+    const h = box.h('alias');
+    await h.links.add({ name: 'b0', kind: 'bridge' });
+    const alias = 'x'.repeat(254) + 'y';
+    await h.links.set('b0', { alias });
+    const [theirs] = ipJson<{ ifalias?: string }[]>(box.ns('alias'), 'link', 'show', 'b0');
+    expect(theirs.ifalias).toBe(alias);
+    expect((await h.links.get('b0')).alias).toBe(alias);
+  });
+});

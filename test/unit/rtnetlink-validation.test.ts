@@ -1,0 +1,51 @@
+// rtnetlink options the kernel or the writer would refuse late (a TypeError,
+// a RangeError, EINVAL) are ValidationErrors naming the field, before anything is sent.
+import { describe, expect, it } from 'vitest';
+import { ValidationError } from '../../lib/netlink/errors';
+import { Attributes } from '../../lib/netlink/parser';
+import * as C from '../../lib/rtnetlink/constants';
+import { linkOps } from '../../lib/rtnetlink/link';
+import { routeOps } from '../../lib/rtnetlink/route';
+import { drive } from '../helpers/drive';
+
+describe('links: alias and netns', () => {
+  it('sends a 255-byte alias without a NUL, as ip does (the kernel caps the attribute at 255 bytes)', () => {
+    const alias = 'a'.repeat(255);
+    const [request] = drive(linkOps.set(3, { alias })).requests;
+    const attrs = new Attributes(request.payload, C.IFINFOMSG_LEN);
+    const sent = attrs.get(C.IFLA_IFALIAS);
+    expect(sent?.length).toBe(255);
+    expect(sent?.toString('utf8')).toBe(alias);
+  });
+
+  it('refuses a 256-byte alias', () => {
+    expect(() => drive(linkOps.set(3, { alias: 'a'.repeat(256) }))).toThrow(expect.objectContaining({ name: 'ValidationError', field: 'alias' }));
+  });
+
+  it('refuses a number or null as netns, naming the field', () => {
+    for (const netns of [5, null, {}]) {
+      expect(() => drive(linkOps.set(3, { netns } as never))).toThrow(expect.objectContaining({ name: 'ValidationError', field: 'netns' }));
+    }
+    expect(() => drive(linkOps.add({ name: 'v0', kind: 'veth', peer: { name: 'v1', netns: 7 } } as never))).toThrow(
+      expect.objectContaining({ name: 'ValidationError', field: 'peer.netns' }),
+    );
+  });
+});
+
+describe('routes: multipath size', () => {
+  const hops = (n: number) => Array.from({ length: n }, (_, i) => ({ gateway: `10.${i >> 8}.${i & 255}.1`, link: 2 }));
+
+  it('refuses next hops that do not fit one attribute (65535 bytes), before sending', () => {
+    // 16 bytes a hop with an IPv4 gateway: 4096 hops are 65540 bytes with the header.
+    const { requests } = drive(routeOps.add({ dst: '10.200.0.0/16', multipath: hops(4095) }));
+    expect(requests).toHaveLength(1);
+    let thrown: unknown;
+    try {
+      drive(routeOps.add({ dst: '10.200.0.0/16', multipath: hops(4096) }));
+    } catch (e) {
+      thrown = e;
+    }
+    expect(thrown).toBeInstanceOf(ValidationError);
+    expect(thrown).toMatchObject({ field: 'multipath' });
+  });
+});

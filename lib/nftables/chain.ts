@@ -122,6 +122,15 @@ export interface ChainRef {
   handle?: number;
 }
 
+const CHAIN_TYPES: readonly string[] = ['filter', 'nat', 'route'] satisfies ChainType[];
+
+/** The kernel knows only these; "mangle" is a priority, not a type. */
+function chainTypeName(t: unknown): string {
+  const name = validateNftName(t, 'chain type');
+  if (!CHAIN_TYPES.includes(name)) throw new ValidationError('chain type', t, `must be one of ${CHAIN_TYPES.join(', ')}`);
+  return name;
+}
+
 /** Writes NFT_MSG_NEWCHAIN; `chainId` lets rules of the same batch refer to it. */
 export function writeNewChain(w: NetlinkWriter, c: Chain, flags: number, chainId?: number): void {
   validateNftName(c.table, 'table name');
@@ -144,7 +153,7 @@ export function writeNewChain(w: NetlinkWriter, c: Chain, flags: number, chainId
       w.endNest(list);
     }
     w.endNest(hook);
-    w.string(C.NFTA_CHAIN_TYPE, validateNftName(c.type, 'chain type'));
+    w.string(C.NFTA_CHAIN_TYPE, chainTypeName(c.type));
     if (c.policy !== undefined) w.be32(C.NFTA_CHAIN_POLICY, policyNumber(c.policy));
   } else if (c.type !== undefined || c.policy !== undefined || c.priority !== undefined) {
     throw new ValidationError('chain hook', c.hook, 'type, priority and policy belong to base chains: give a hook too');

@@ -9,6 +9,7 @@
 import { ValidationError } from '../netlink/errors';
 import { Attributes, type NetlinkMessage } from '../netlink/parser';
 import type { NetlinkWriter } from '../netlink/writer';
+import { validateInteger } from '../validate/integers';
 import { parseCidr } from '../validate/ip';
 import { validateNftName } from '../validate/names';
 import * as C from './constants';
@@ -209,7 +210,7 @@ function writeElement(w: NetlinkWriter, shape: SetShape, el: WireElement, withDa
       if (e.object === undefined) throw new ValidationError('object', e.object, 'object map elements need an object name');
       w.string(C.NFTA_SET_ELEM_OBJREF, validateNftName(e.object, 'element object'));
     }
-    if (e.timeout !== undefined) w.be64(C.NFTA_SET_ELEM_TIMEOUT, BigInt(e.timeout));
+    if (e.timeout !== undefined) w.be64(C.NFTA_SET_ELEM_TIMEOUT, BigInt(validateInteger(e.timeout, 'element timeout', 0, Number.MAX_SAFE_INTEGER)));
     const ud = joinComment(e.comment, undefined, UDATA_SET_ELEM_COMMENT);
     if (ud) w.attr(C.NFTA_SET_ELEM_USERDATA, ud);
     const exprs = e.expressions ?? [];
@@ -245,6 +246,7 @@ export function validateElementNames(target: Pick<ElementTarget, 'table' | 'set'
   for (const e of elements) {
     if (!isObject(e)) throw new ValidationError('element', e, 'must be an object with a key');
     if (e.comment !== undefined) commentValue(e.comment, 'element comment');
+    if (e.timeout !== undefined) validateInteger(e.timeout, 'element timeout', 0, Number.MAX_SAFE_INTEGER);
     if (e.object !== undefined) validateNftName(e.object, 'element object');
     if (e.verdict !== undefined) validateVerdict(e.verdict);
   }

@@ -106,6 +106,8 @@ export function writeNewObject(w: NetlinkWriter, o: NftObject, flags: number): v
       counterCodec.encode(w, { type: 'counter', packets: o.packets, bytes: o.bytes }, nested);
       break;
     case 'quota':
+      if (typeof o.bytes !== 'bigint' || o.bytes < 0n || o.bytes >= 2n ** 64n)
+        throw new ValidationError('quota bytes', String(o.bytes), 'must be a bigint from 0 to 2^64 - 1');
       quotaCodec.encode(w, { type: 'quota', bytes: o.bytes, consumed: o.consumed, invert: o.invert }, nested);
       break;
     case 'limit':

@@ -9,6 +9,7 @@
 import { ValidationError } from '../netlink/errors';
 import { Attributes, type NetlinkMessage } from '../netlink/parser';
 import type { NetlinkWriter } from '../netlink/writer';
+import { validateInteger } from '../validate/integers';
 import { validateNftName } from '../validate/names';
 import * as C from './constants';
 import { alignedLength, concatTypeId, dataTypeById, dataTypeByName, splitTypeId, type DataType, type DataTypeName } from './datatypes';
@@ -178,6 +179,7 @@ export function writeNewSet(w: NetlinkWriter, s: NftSet, flags: number, setId: n
   if (s.objectType !== undefined) setFlags |= C.NFT_SET_OBJECT;
   if (key.fields.length > 1 && setFlags & C.NFT_SET_INTERVAL) setFlags |= C.NFT_SET_CONCAT;
 
+  if (s.timeout !== undefined) validateInteger(s.timeout, 'timeout', 0, Number.MAX_SAFE_INTEGER);
   if (s.timeout !== undefined && !(setFlags & C.NFT_SET_TIMEOUT)) {
     throw new ValidationError('timeout', s.timeout, 'a default timeout needs the "timeout" flag');
   }

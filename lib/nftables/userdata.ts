@@ -96,6 +96,7 @@ export function joinComment(comment: string | undefined, rest: Buffer | undefine
   // nft prints a comment found in raw userdata too: it gets the same checks.
   const raw = rest?.length ? parseUdata(rest)?.find((t) => t.type === commentType) : undefined;
   if (raw) validateNftText(raw.value.toString('utf8', 0, raw.value.length - (raw.value[raw.value.length - 1] === 0 ? 1 : 0)), 'userdata comment');
+  if (rest && rest.length > NFT_USERDATA_MAXLEN) throw new ValidationError('userdata', rest.length, `userdata is at most ${NFT_USERDATA_MAXLEN} bytes`);
   if (comment === undefined) return rest?.length ? rest : undefined;
   const c = buildUdata([{ type: commentType, value: commentValue(comment) }]);
   const out = rest?.length ? Buffer.concat([c, rest]) : c;

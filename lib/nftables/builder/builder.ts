@@ -18,6 +18,7 @@
  * @module
  */
 import { ValidationError } from '../../netlink/errors';
+import { validateU32 } from '../../validate/integers';
 import { hostU32 } from '../data';
 import { IP_PROTOCOLS, type Scalar } from '../datatypes';
 import type { FibFlag } from '../expressions/fib';
@@ -74,9 +75,10 @@ export class RuleBuilder {
   }
 
   /** @internal produces the expressions (and inline sets) for a table of `family`. */
-  build(family: NftFamily, ids: IdAllocator): BuiltRule {
+  build(family: NftFamily, ids: IdAllocator, complete = true): BuiltRule {
     const ctx = new BuildContext(family, ids);
     for (const s of this.steps) s(ctx);
+    if (complete) ctx.checkComplete();
     const out: BuiltRule = { expressions: ctx.exprs, anonymousSets: ctx.sets };
     if (this.text !== undefined) out.comment = this.text;
     return out;
@@ -89,7 +91,8 @@ export class RuleBuilder {
    */
   toExpressions(family: NftFamily): Expression[] {
     let n = 1;
-    const built = this.build(family, { setId: () => n++ });
+    // A fragment: the transport match may live in another part of the rule.
+    const built = this.build(family, { setId: () => n++ }, false);
     if (built.anonymousSets.length)
       throw new ValidationError('rule', 'inline set', 'rules with inline sets must be added through a transaction (rule: builder)');
     return built.expressions;
@@ -316,7 +319,8 @@ export class RuleBuilder {
    * rule().setMark(0x2000)
    */
   setMark(v: number): this {
-    return this.add((ctx) => ctx.push({ type: 'immediate', dreg: 1, data: hostU32(v) }, { type: 'meta', key: 'mark', sreg: 1 }));
+    const mark = validateU32(v, 'mark');
+    return this.add((ctx) => ctx.push({ type: 'immediate', dreg: 1, data: hostU32(mark) }, { type: 'meta', key: 'mark', sreg: 1 }));
   }
 
   /**
@@ -325,7 +329,8 @@ export class RuleBuilder {
    * rule().setCtMark(7)
    */
   setCtMark(v: number): this {
-    return this.add((ctx) => ctx.push({ type: 'immediate', dreg: 1, data: hostU32(v) }, { type: 'ct', key: 'mark', sreg: 1 }));
+    const mark = validateU32(v, 'ct mark');
+    return this.add((ctx) => ctx.push({ type: 'immediate', dreg: 1, data: hostU32(mark) }, { type: 'ct', key: 'mark', sreg: 1 }));
   }
 
   /**

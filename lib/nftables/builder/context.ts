@@ -13,6 +13,9 @@ import type { NftFamily } from '../message';
 import { shapeOf, type NftSet } from '../set';
 import type { Dependency } from './fields';
 
+/** Dependency keys of the protocols that carry ports: tcp, udp, udplite, sctp, dccp. */
+const TRANSPORT_PROTOCOL_KEYS = new Set([6, 17, 136, 132, 33].map((p) => `l4proto:${p}`));
+
 /** Hands out the batch-unique ids that tie objects of one transaction together. */
 export interface IdAllocator {
   /** A fresh NFTA_SET_ID. */
@@ -53,6 +56,26 @@ export class BuildContext {
       if (this.deps.has(d.key)) continue;
       this.deps.add(d.key);
       this.exprs.push(...d.expressions);
+    }
+  }
+
+  /**
+   * The first port mapping written before any transport protocol match
+   * (nft refuses `dnat to addr:port` without one: the kernel would rewrite
+   * UDP or ICMP with a TCP port too). Checked when a complete rule is built.
+   */
+  portWithoutTransport?: string;
+
+  /** Notes a port mapping (`field`) unless a TCP, UDP, UDP-Lite, SCTP or DCCP match came before it. */
+  requireTransport(field: string): void {
+    if (this.portWithoutTransport !== undefined) return;
+    if (![...this.deps].some((k) => TRANSPORT_PROTOCOL_KEYS.has(k))) this.portWithoutTransport = field;
+  }
+
+  /** Refuses what only a complete rule is checked for (a fragment from `toExpressions` is not). */
+  checkComplete(): void {
+    if (this.portWithoutTransport !== undefined) {
+      throw new ValidationError(this.portWithoutTransport, this.family, 'a port mapping needs a tcp, udp, sctp or dccp match before it (as nft requires)');
     }
   }
 

@@ -75,6 +75,7 @@ function natFlags(o: PortMappingFlags, port: boolean, addr = false): NatFlag[] {
 export function portNat(ctx: BuildContext, type: 'masq' | 'redir', o: PortNatOptions): void {
   const e: MasqExpression | RedirExpression = { type };
   if (o.port !== undefined) {
+    ctx.requireTransport(`${type === 'masq' ? 'masquerade' : 'redirect'} port`);
     const [lo, hi] = portRange(o.port, 'port');
     ctx.push({ type: 'immediate', dreg: 1, data: lo });
     if (!lo.equals(hi)) ctx.push({ type: 'immediate', dreg: 2, data: hi });
@@ -102,6 +103,7 @@ export function nat(ctx: BuildContext, kind: 'snat' | 'dnat', o: NatOptions): vo
   if (!hi.equals(lo)) ctx.push({ type: 'immediate', dreg: reg, data: hi });
   e.regAddrMax = hi.equals(lo) ? e.regAddrMin : reg++;
   if (o.port !== undefined) {
+    ctx.requireTransport(`${kind} port`);
     const [plo, phi] = portRange(o.port, `${kind} port`);
     ctx.push({ type: 'immediate', dreg: reg, data: plo });
     e.regProtoMin = reg++;
@@ -177,5 +179,7 @@ export function weightedEntries(backends: WeightedBackend[]): { entries: NatMapE
     total += b.weight;
     return e;
   });
+  // numgen's modulus is a u32: a larger sum would wrap and skew the split.
+  if (total > 0xffffffff) throw new ValidationError('weight', total, 'the weights must sum to less than 2^32');
   return { entries, total };
 }

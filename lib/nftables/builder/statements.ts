@@ -10,6 +10,8 @@ import type { SetElement } from '../elements';
 import { LIMIT_UNITS } from '../expressions/limit';
 import type { Expression } from '../expressions/registry';
 import { ICMPX_CODES } from '../expressions/reject';
+import { validateInteger } from '../../validate/integers';
+import { validateNftText } from '../../validate/names';
 import type { BuildContext } from './context';
 import { fieldByName, l4Dep, type FieldName } from './fields';
 import { hasInterval, keyTypeOf, loadFields, namedSet } from './match';
@@ -19,20 +21,23 @@ import type { LimitOptions, LogOptions, RejectOptions, VerdictSpec } from './opt
 const ICMP_PORT_UNREACHABLE = 3;
 const ICMPV6_PORT_UNREACHABLE = 4;
 
+/** NF_LOG_PREFIXLEN (128) less the NUL: the kernel refuses a longer prefix. */
+const MAX_LOG_PREFIX_BYTES = 127;
+
 /** A verdict from its short form ("accept", { jump: "x" }) or a full Verdict. */
 export function verdictOf(v: VerdictSpec): Verdict {
   if (typeof v === 'string') return validateVerdict({ code: v });
-  if ('jump' in v) return { code: 'jump', chain: v.jump };
-  if ('goto' in v) return { code: 'goto', chain: v.goto };
+  if ('jump' in v) return validateVerdict({ code: 'jump', chain: v.jump });
+  if ('goto' in v) return validateVerdict({ code: 'goto', chain: v.goto });
   return validateVerdict(v);
 }
 
 /** `log`: to the kernel log at a level, or to an nflog group. */
 export function log(ctx: BuildContext, o: LogOptions): void {
   const e: Expression = { type: 'log' };
-  if (o.prefix !== undefined) e.prefix = o.prefix;
+  if (o.prefix !== undefined) e.prefix = validateNftText(o.prefix, 'log prefix', MAX_LOG_PREFIX_BYTES);
   if (o.group !== undefined) {
-    e.group = o.group;
+    e.group = validateInteger(o.group, 'log group', 0, 0xffff);
     if (o.snaplen) e.snaplen = o.snaplen;
     if (o.queueThreshold) e.queueThreshold = o.queueThreshold;
   } else {
@@ -65,7 +70,7 @@ export function reject(ctx: BuildContext, o: RejectOptions): void {
     return;
   }
   let code: number;
-  if (typeof o.code === 'number') code = o.code;
+  if (typeof o.code === 'number') code = validateInteger(o.code, 'reject code', 0, 0xff);
   else if (kind === 'icmpx') code = ICMPX_CODES.number(o.code ?? 'port-unreachable');
   else if (o.code !== undefined) throw new ValidationError('reject code', o.code, 'with icmp, give the numeric ICMP code');
   else code = ctx.family === 'ip6' ? ICMPV6_PORT_UNREACHABLE : ICMP_PORT_UNREACHABLE;

@@ -1,0 +1,126 @@
+/**
+ * nftables input that used to wrap silently or reach the kernel is refused
+ * with a ValidationError naming the field, before anything is encoded.
+ */
+import { describe, expect, it } from 'vitest';
+import { ValidationError, rule } from '../../lib';
+import { Transaction } from '../../lib/nftables/transaction';
+
+function refused(fn: () => unknown, field: string): void {
+  let caught: unknown;
+  try {
+    fn();
+  } catch (e) {
+    caught = e;
+  }
+  expect(caught).toBeInstanceOf(ValidationError);
+  expect((caught as ValidationError).message).toContain(field);
+}
+
+const base = { family: 'inet', table: 't', chain: 'c' } as const;
+
+describe('nftables validation', () => {
+  it('refuses marks that are not 32-bit unsigned integers instead of wrapping them', () => {
+    for (const bad of [2 ** 32, -1, 1.5, 'x', NaN]) {
+      refused(() => rule().setMark(bad as number), 'mark');
+      refused(() => rule().setCtMark(bad as number), 'ct mark');
+    }
+    expect(() => rule().setMark(0xffffffff).setCtMark(0).toExpressions('inet')).not.toThrow();
+  });
+
+  it('refuses chain types the kernel does not have', () => {
+    const tx = new Transaction();
+    refused(() => tx.addChain({ ...base, name: 'c', type: 'mangle' as never, hook: 'input' }), 'chain type');
+    expect(tx.size).toBe(0);
+    tx.addChain({ ...base, name: 'c', type: 'route', hook: 'output', priority: 'mangle' });
+    expect(tx.size).toBe(1);
+  });
+
+  it('refuses a rule comment containing NUL instead of truncating it', () => {
+    const tx = new Transaction();
+    refused(() => tx.addRule({ ...base, rule: rule().accept().comment('a\0b') }), 'comment');
+    refused(() => tx.addRule({ ...base, expressions: [], comment: 'a\0b' }), 'comment');
+    expect(tx.size).toBe(0);
+  });
+
+  it('refuses a log prefix longer than the kernel takes and an nflog group beyond 16 bits', () => {
+    refused(
+      () =>
+        rule()
+          .log({ prefix: 'x'.repeat(200) })
+          .toExpressions('inet'),
+      'log prefix',
+    );
+    refused(() => rule().log({ group: 70000 }).toExpressions('inet'), 'log group');
+    refused(() => rule().log({ group: -1 }).toExpressions('inet'), 'log group');
+    expect(
+      rule()
+        .log({ prefix: 'x'.repeat(127), group: 65535 })
+        .toExpressions('inet'),
+    ).toHaveLength(1);
+  });
+
+  it('refuses jump and goto targets that are no chain name', () => {
+    refused(() => rule().jump('x'.repeat(300)).toExpressions('inet'), 'jump target');
+    refused(() => rule().goto('a b').toExpressions('inet'), 'goto target');
+  });
+
+  it('refuses reject codes beyond a byte', () => {
+    refused(() => rule().reject({ with: 'icmp', code: 999 }).toExpressions('ip'), 'reject code');
+    refused(() => rule().reject({ with: 'icmp', code: 1.5 }).toExpressions('ip'), 'reject code');
+  });
+
+  it('refuses weights whose sum does not fit numgen modulus', () => {
+    refused(
+      () =>
+        rule().dnatWeighted([
+          { to: '10.0.0.2', weight: 2 ** 31 },
+          { to: '10.0.0.3', weight: 2 ** 31 },
+        ]),
+      'weight',
+    );
+  });
+
+  it('refuses rule userdata longer than the kernel stores', () => {
+    const tx = new Transaction();
+    refused(() => tx.addRule({ ...base, expressions: [], userdata: Buffer.alloc(300) }), 'userdata');
+    expect(tx.size).toBe(0);
+  });
+
+  it('refuses negative or fractional timeouts and a negative quota', () => {
+    const tx = new Transaction();
+    const set = { family: 'inet', table: 't', name: 's', keyType: 'ipv4_addr', flags: ['timeout'] } as const;
+    refused(() => tx.addSet({ ...set, timeout: -1 }), 'timeout');
+    refused(() => tx.addSet({ ...set, timeout: 1.5 }), 'timeout');
+    refused(() => tx.addElements({ family: 'inet', table: 't', name: 's' }, [{ key: '10.0.0.1', timeout: 1.5 }]), 'element timeout');
+    refused(() => tx.addElements({ family: 'inet', table: 't', name: 's' }, [{ key: '10.0.0.1', timeout: -5 }]), 'element timeout');
+    refused(() => tx.addObject({ family: 'inet', table: 't', name: 'q', type: 'quota', bytes: -1n }), 'quota bytes');
+    expect(tx.size).toBe(0);
+  });
+
+  it('refuses NUL in every kind of comment', () => {
+    const tx = new Transaction();
+    refused(() => tx.addTable({ family: 'inet', name: 't', comment: 'a\0b' }), 'comment');
+    refused(() => tx.addChain({ ...base, name: 'c', comment: 'a\0b' }), 'comment');
+    refused(() => tx.addSet({ family: 'inet', table: 't', name: 's', keyType: 'ipv4_addr', comment: 'a\0b' }), 'comment');
+    refused(() => tx.addObject({ family: 'inet', table: 't', name: 'q', type: 'counter', comment: 'a\0b' }), 'comment');
+    refused(() => tx.addElements({ family: 'inet', table: 't', name: 's' }, [{ key: '10.0.0.1', comment: 'a\0b' }]), 'comment');
+    expect(tx.size).toBe(0);
+  });
+
+  it('refuses a port mapping without a transport protocol match, as nft does', () => {
+    const tx = new Transaction();
+    const nat = { family: 'ip', table: 'nat', chain: 'pre' } as const;
+    refused(() => tx.addRule({ ...nat, rule: rule().dnat({ to: '10.0.0.2', port: 80 }) }), 'dnat port');
+    refused(() => tx.addRule({ ...nat, rule: rule().ip({ saddr: '10.0.0.0/24' }).snat({ to: '192.0.2.1', port: 80 }) }), 'snat port');
+    refused(() => tx.addRule({ ...nat, rule: rule().masquerade({ port: '1024-2048' }) }), 'masquerade port');
+    refused(() => tx.addRule({ ...nat, rule: rule().redirect({ port: 8080 }) }), 'redirect port');
+    refused(() => tx.addRule({ ...nat, rule: rule().dnat({ to: '10.0.0.2', port: 80 }).tcp({ dport: 80 }) }), 'dnat port');
+    expect(tx.size).toBe(0);
+    tx.addRule({ ...nat, rule: rule().tcp({ dport: 8080 }).dnat({ to: '10.0.0.2', port: 80 }) });
+    tx.addRule({ ...nat, rule: rule().protocol('udp').dnat({ to: '10.0.0.2', port: 53 }) });
+    tx.addRule({ ...nat, rule: rule().dnat({ to: '10.0.0.2' }) });
+    tx.addRule({ ...nat, rule: rule().tcp({ dport: 80 }).redirect({ port: 8080 }) });
+    expect(tx.size).toBe(4);
+  });
+});

@@ -1,11 +1,13 @@
 /**
  * What a route is (as listed) and the options, filters and keys of the
- * route operations in route.ts. Types only.
+ * route operations in route.ts, and the key lists that hold option objects
+ * to them at run time (a misspelt `tabel` must not widen a delete).
  * @module
  */
 import type { RawAttribute } from '../netlink/parser';
 import type { IpFamily } from '../validate/ip';
 import type { LinkRef } from './link';
+import { keysOf } from '../validate/options';
 /** One next hop of a multipath route. */
 export interface Nexthop {
   /** Gateway address of this hop, when it has one. */
@@ -159,3 +161,67 @@ export interface RouteLookupOptions {
   /** Return the FIB entry that matched instead of the resolved route. */
   fibMatch?: boolean;
 }
+
+/** The fields of a listed route: writes and keys accept them (and ignore those only the kernel reports). */
+const ROUTE_READ_KEYS = keysOf<Route>()([
+  'family',
+  'dst',
+  'dstLength',
+  'src',
+  'gateway',
+  'link',
+  'linkName',
+  'index',
+  'prefsrc',
+  'table',
+  'tableId',
+  'metric',
+  'protocol',
+  'scope',
+  'type',
+  'flags',
+  'multipath',
+  'mtu',
+  'metrics',
+  'pref',
+  'unknownAttributes',
+]);
+
+/** Keys add, replace and delete accept: the options, or a listed route. */
+export const ROUTE_WRITE_KEYS: readonly string[] = [
+  ...keysOf<RouteOptions>()([
+    'dst',
+    'family',
+    'gateway',
+    'link',
+    'dev',
+    'prefsrc',
+    'src',
+    'table',
+    'metric',
+    'protocol',
+    'scope',
+    'type',
+    'onlink',
+    'multipath',
+    'mtu',
+    'pref',
+  ]),
+  ...ROUTE_READ_KEYS,
+];
+
+/** Keys of one next hop in `multipath`: the options, or a listed next hop. */
+export const NEXTHOP_WRITE_KEYS: readonly string[] = [
+  ...keysOf<NexthopOptions>()(['gateway', 'link', 'dev', 'weight', 'onlink']),
+  ...keysOf<Nexthop>()(['gateway', 'link', 'linkName', 'index', 'weight', 'onlink', 'flags']),
+];
+
+/** Keys get and find accept: a key, or a listed route. */
+export const ROUTE_KEY_KEYS: readonly string[] = [
+  ...keysOf<RouteKey>()(['dst', 'family', 'table', 'metric', 'link', 'dev', 'gateway', 'type', 'protocol', 'src']),
+  ...ROUTE_READ_KEYS,
+];
+
+export const ROUTE_FILTER_KEYS = keysOf<RouteFilter>()(['family', 'table', 'link', 'dev', 'protocol', 'type']);
+
+export const ROUTE_LOOKUP_KEYS = keysOf<RouteLookupOptions>()(['from', 'iif', 'oif', 'mark', 'fibMatch']);

@@ -17,7 +17,8 @@ import { deleting, type MissingCodes } from './not-found';
 import { parseProtocol, parseRouteType, parseScope, parseTable, protocolName, routeTypeName } from './names';
 import { decodeRoute, PREFS } from './route-decode';
 import type { Route, RouteFilter, RouteKey, RouteLookupOptions, RouteOptions } from './route-types';
-import { isObject } from '../validate/options';
+import { NEXTHOP_WRITE_KEYS, ROUTE_FILTER_KEYS, ROUTE_KEY_KEYS, ROUTE_LOOKUP_KEYS, ROUTE_WRITE_KEYS } from './route-types';
+import { isObject, rejectUnknownKeys } from '../validate/options';
 
 export type { Nexthop, NexthopOptions, Route, RouteFilter, RouteKey, RouteLookupOptions, RouteOptions, RoutePref } from './route-types';
 export { decodeRoute } from './route-decode';
@@ -56,6 +57,8 @@ function familyOf(o: RouteOptions): IpFamily | undefined {
 
 function* writeRoute(type: number, flags: number, o: RouteOptions, verb: string): Operation<void> {
   if (!isObject(o)) throw new ValidationError('route', o, 'must be an object with at least dst');
+  rejectUnknownKeys(o, ROUTE_WRITE_KEYS, 'route');
+  for (const [i, nh] of (o.multipath ?? []).entries()) rejectUnknownKeys(nh, NEXTHOP_WRITE_KEYS, `multipath[${i}]`);
   const dst = parseDst(o.dst, familyOf(o));
   const routeType = o.type !== undefined ? parseRouteType(o.type) : 1;
   // Like `ip route add`: local, broadcast, anycast and nat routes belong in the local table.
@@ -286,6 +289,7 @@ export const routeOps = {
    * const viaMark = await h.routes.lookup('192.0.2.1', { mark: 0x10 });
    */
   *lookup(destination: string, opts: RouteLookupOptions = {}): Operation<Route> {
+    rejectUnknownKeys(opts, ROUTE_LOOKUP_KEYS, 'lookup options');
     const dst = parseIp(destination, 'destination');
     const iif = opts.iif !== undefined ? yield* resolveLinkIndex(opts.iif) : undefined;
     const oif = opts.oif !== undefined ? yield* resolveLinkIndex(opts.oif) : undefined;
@@ -327,6 +331,7 @@ function warnDeprecatedLookup(): void {
 
 /** Lists routes without resolving link names. */
 function* listRoutes(filter: RouteFilter): Operation<Route[]> {
+  rejectUnknownKeys(filter, ROUTE_FILTER_KEYS, 'route filter');
   const family = filter.family;
   // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- JavaScript callers are not held to the type
   if (family !== undefined && family !== 4 && family !== 6) throw new ValidationError('family', family, 'must be 4 or 6');
@@ -388,6 +393,7 @@ function describeKey(key: RouteKey): string {
 /** The route a key names (lowest metric first), or undefined. */
 function* findRoute(key: RouteKey): Operation<Route | undefined> {
   if (!isObject(key)) throw new ValidationError('route key', key, 'must be an object with at least dst');
+  rejectUnknownKeys(key, ROUTE_KEY_KEYS, 'route key');
   const dst = parseDst(key.dst, key.family ?? (key.gateway !== undefined ? parseIp(key.gateway, 'gateway').family : undefined));
   const dstText = dst.bytes && dst.length > 0 ? `${formatIp(dst.bytes)}/${dst.length}` : 'default';
   const routeType = key.type !== undefined ? parseRouteType(key.type) : undefined;

@@ -28,3 +28,16 @@ export function rejectUnknownKeys<T extends object>(value: T | undefined, allowe
 export function isObject(value: unknown): value is object {
   return typeof value === 'object' && value !== null;
 }
+
+/**
+ * A list of the keys of `T`, checked by the compiler both ways: a name `T`
+ * does not have, or a key of `T` the list leaves out, does not compile. So a
+ * field added to an option type cannot be forgotten by rejectUnknownKeys.
+ * @example
+ * const FILTER_KEYS = keysOf<{ link?: string; family?: 4 | 6 }>()(['link', 'family']);
+ */
+export function keysOf<T>() {
+  return <const K extends ReadonlyArray<keyof T & string>>(
+    keys: K & ([Exclude<keyof T, K[number]>] extends [never] ? unknown : { missingKeys: Exclude<keyof T, K[number]> }),
+  ): readonly string[] => keys;
+}

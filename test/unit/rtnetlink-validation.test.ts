@@ -49,3 +49,37 @@ describe('routes: multipath size', () => {
     expect(thrown).toMatchObject({ field: 'multipath' });
   });
 });
+
+describe('unknown option keys are ValidationErrors, before anything is sent', () => {
+  const refused = (run: () => unknown, field: string, key: string) =>
+    expect(run).toThrow(expect.objectContaining({ name: 'ValidationError', field, value: key }));
+
+  it('routes: add, replace, delete, get, find, list and lookup', () => {
+    refused(() => drive(routeOps.delete({ dst: '10.1.0.0/16', tabel: 100 } as never)), 'route', 'tabel');
+    refused(() => drive(routeOps.add({ dst: '10.1.0.0/16', link: 2, metrc: 5 } as never)), 'route', 'metrc');
+    refused(() => drive(routeOps.replace({ dst: '10.1.0.0/16', multipath: [{ gateway: '10.0.0.1', wieght: 2 }] } as never)), 'multipath[0]', 'wieght');
+    refused(() => drive(routeOps.get({ dst: '10.1.0.0/16', tabel: 100 } as never)), 'route key', 'tabel');
+    refused(() => drive(routeOps.find({ dst: '10.1.0.0/16', tabel: 100 } as never)), 'route key', 'tabel');
+    refused(() => drive(routeOps.list({ tabel: 100 } as never)), 'route filter', 'tabel');
+    refused(() => drive(routeOps.lookup('10.0.0.1', { fibmatch: true } as never)), 'lookup options', 'fibmatch');
+  });
+
+  it('routes: a listed route passes as it is (fields only the kernel reports are known keys)', () => {
+    const listed = {
+      dst: '10.1.0.0/16',
+      dstLength: 16,
+      family: 4,
+      table: 'main',
+      tableId: 254,
+      protocol: 'static',
+      scope: 'universe',
+      type: 'unicast',
+      flags: [],
+      link: 2,
+      linkName: 'eth0',
+      index: 2,
+      unknownAttributes: [],
+    };
+    expect(drive(routeOps.delete(listed as never)).requests).toHaveLength(1);
+  });
+});

@@ -6,6 +6,7 @@
  */
 import type { RawAttribute } from '../netlink/parser';
 import type { IpFamily } from '../validate/ip';
+import { keysOf } from '../validate/options';
 
 /**
  * What a matching rule does: look up a table (`to_tbl`), jump to another rule (`goto`), nothing (`nop`), or reject the
@@ -139,3 +140,62 @@ export interface RuleFilter {
   /** Only rules with this priority. */
   priority?: number;
 }
+
+/** Keys rule writes and keys accept: the options, or a listed rule (whose kernel-only fields are ignored). */
+export const RULE_WRITE_KEYS: readonly string[] = [
+  ...keysOf<RuleOptions>()([
+    'family',
+    'priority',
+    'src',
+    'dst',
+    'iif',
+    'oif',
+    'fwmark',
+    'fwmask',
+    'table',
+    'action',
+    'goto',
+    'invert',
+    'tos',
+    'protocol',
+    'suppressPrefixLength',
+    'suppressIfgroup',
+    'ipProto',
+    'sport',
+    'dport',
+    'uidRange',
+    'l3mdev',
+  ]),
+  ...keysOf<Rule>()([
+    'family',
+    'priority',
+    'src',
+    'dst',
+    'iif',
+    'oif',
+    'iifDetached',
+    'oifDetached',
+    'fwmark',
+    'fwmask',
+    'action',
+    'table',
+    'tableId',
+    'goto',
+    'unresolved',
+    'invert',
+    'tos',
+    'protocol',
+    'suppressPrefixLength',
+    'suppressIfgroup',
+    'ipProto',
+    'sport',
+    'dport',
+    'uidRange',
+    'flow',
+    'tunId',
+    'l3mdev',
+    'unknownAttributes',
+  ]),
+];
+
+export const RULE_FILTER_KEYS = keysOf<RuleFilter>()(['family', 'table', 'priority']);

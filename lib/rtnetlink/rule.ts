@@ -17,7 +17,8 @@ import { parseProtocol, parseTable, protocolName, tableName } from './names';
 import { deleting, type MissingCodes } from './not-found';
 import { parseRuleKey } from './rule-key';
 import type { Range, Rule, RuleFilter, RuleOptions } from './rule-types';
-import { isObject } from '../validate/options';
+import { isObject, rejectUnknownKeys } from '../validate/options';
+import { RULE_FILTER_KEYS, RULE_WRITE_KEYS } from './rule-types';
 
 /** FR_ACT_* by name. */
 const ACTIONS: Record<string, number> = {
@@ -150,6 +151,7 @@ function prefix(s: string, field: string, family: IpFamily): Cidr {
 
 function* writeRule(type: number, flags: number, o: RuleOptions, verb: string): Operation<void> {
   if (!isObject(o)) throw new ValidationError('rule', o, 'must be an object');
+  rejectUnknownKeys(o, RULE_WRITE_KEYS, 'rule');
   const adding = type === C.RTM_NEWRULE;
   const family = ruleFamily(o);
   const src = o.src !== undefined ? prefix(o.src, 'src', family) : undefined;
@@ -266,6 +268,7 @@ export const ruleOps = {
    * if (!(await h.rules.find({ priority: 100, table: 100 }))) await h.rules.add({ priority: 100, src: '10.1.0.0/16', table: 100 });
    */
   *find(key: RuleOptions): Operation<Rule | undefined> {
+    rejectUnknownKeys(key, RULE_WRITE_KEYS, 'rule key');
     const k = parseRuleKey(key);
     return (yield* ruleOps.list({ family: k.family })).find((r) => k.matches(r));
   },
@@ -276,6 +279,7 @@ export const ruleOps = {
    * const v4 = await h.rules.list({ family: 4 });
    */
   *list(filter: RuleFilter = {}): Operation<Rule[]> {
+    rejectUnknownKeys(filter, RULE_FILTER_KEYS, 'rule filter');
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- JavaScript callers are not held to the type
     if (filter.family !== undefined && filter.family !== 4 && filter.family !== 6) {
       throw new ValidationError('family', filter.family, 'must be 4 or 6');

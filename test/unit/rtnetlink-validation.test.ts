@@ -6,6 +6,7 @@ import { Attributes } from '../../lib/netlink/parser';
 import * as C from '../../lib/rtnetlink/constants';
 import { linkOps } from '../../lib/rtnetlink/link';
 import { routeOps } from '../../lib/rtnetlink/route';
+import { ruleOps } from '../../lib/rtnetlink/rule';
 import { drive } from '../helpers/drive';
 
 describe('links: alias and netns', () => {
@@ -81,5 +82,18 @@ describe('unknown option keys are ValidationErrors, before anything is sent', ()
       unknownAttributes: [],
     };
     expect(drive(routeOps.delete(listed as never)).requests).toHaveLength(1);
+  });
+});
+
+describe('unknown rule keys are ValidationErrors', () => {
+  const refused = (run: () => unknown, field: string, key: string) =>
+    expect(run).toThrow(expect.objectContaining({ name: 'ValidationError', field, value: key }));
+
+  it('rules: add, delete, get, find and list', () => {
+    refused(() => drive(ruleOps.add({ priority: 100, tabel: 100 } as never)), 'rule', 'tabel');
+    refused(() => drive(ruleOps.delete({ priority: 100, tabel: 100 } as never)), 'rule', 'tabel');
+    refused(() => drive(ruleOps.get({ priority: 100, tabel: 100 } as never)), 'rule key', 'tabel');
+    refused(() => drive(ruleOps.find({ priority: 100, tabel: 100 } as never)), 'rule key', 'tabel');
+    refused(() => drive(ruleOps.list({ familly: 4 } as never)), 'rule filter', 'familly');
   });
 });

@@ -6,7 +6,8 @@
  */
 import { ValidationError } from '../netlink/errors';
 import { formatIp, parseCidr, type IpFamily } from '../validate/ip';
-import type { Address } from './address-types';
+import { ADDRESS_KEY_KEYS, type Address } from './address-types';
+import { rejectUnknownKeys } from '../validate/options';
 import type { LinkRef } from './link';
 
 /** A key checked and put the way the kernel's answers print it ("fd00::2/64", not "fd00:0::2/64"). */
@@ -22,6 +23,7 @@ export interface ParsedAddressKey {
 /** Checks a key (a ValidationError naming the field otherwise). */
 export function parseAddressKey(key: unknown): ParsedAddressKey {
   if (typeof key !== 'object' || key === null) throw new ValidationError('address', key, 'must be an object with link and cidr (a listed address is one)');
+  rejectUnknownKeys(key, ADDRESS_KEY_KEYS, 'address key');
   const { link, cidr, peer } = key as { link?: LinkRef; cidr?: unknown; peer?: unknown };
   if (link === undefined) throw new ValidationError('link', link, 'required: the link the address is on');
   const c = parseCidr(cidr, 'cidr', { defaultFull: true });

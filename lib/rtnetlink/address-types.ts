@@ -6,6 +6,7 @@
 import type { RawAttribute } from '../netlink/parser';
 import type { IpFamily } from '../validate/ip';
 import type { LinkRef } from './link';
+import { keysOf } from '../validate/options';
 
 /** An address as the kernel reports it. */
 export interface Address {
@@ -81,3 +82,40 @@ export interface AddressFilter {
   /** Only IPv4 (4) or IPv6 (6) addresses. */
   family?: IpFamily;
 }
+
+export const ADDRESS_OPTION_KEYS = keysOf<AddressOptions>()([
+  'broadcast',
+  'label',
+  'scope',
+  'peer',
+  'nodad',
+  'noprefixroute',
+  'manageTempAddr',
+  'autojoin',
+  'validLifetime',
+  'preferredLifetime',
+  'metric',
+]);
+
+/** Keys get, find and delete accept: link, cidr and peer, or a listed address (whose other fields are ignored). */
+export const ADDRESS_KEY_KEYS: readonly string[] = keysOf<Address>()([
+  'family',
+  'link',
+  'linkName',
+  'index',
+  'address',
+  'prefixLength',
+  'cidr',
+  'peer',
+  'broadcast',
+  'label',
+  'scope',
+  'flags',
+  'validLifetime',
+  'preferredLifetime',
+  'metric',
+  'protocol',
+  'unknownAttributes',
+]);
+
+export const ADDRESS_FILTER_KEYS = keysOf<AddressFilter>()(['link', 'family']);

@@ -14,7 +14,8 @@ import * as C from './constants';
 import { resolveLinkIndex, resolveLinkNames, type LinkRef } from './link';
 import { deleting, type MissingCodes } from './not-found';
 import { parseScope, scopeName } from './names';
-import type { Address, AddressOptions, AddressFilter } from './address-types';
+import { ADDRESS_FILTER_KEYS, ADDRESS_OPTION_KEYS, type Address, type AddressOptions, type AddressFilter } from './address-types';
+import { rejectUnknownKeys } from '../validate/options';
 
 export type { Address, AddressOptions, AddressFilter } from './address-types';
 
@@ -94,6 +95,7 @@ export interface AddressDeleteOptions extends DeleteOptions {
 const ADDRESS_MISSING: MissingCodes = { EADDRNOTAVAIL: 'address', ENODEV: 'link' };
 
 function* writeAddress(type: number, flags: number, link: LinkRef, cidrText: string, opts: AddressOptions, verb: string): Operation<void> {
+  rejectUnknownKeys(opts, ADDRESS_OPTION_KEYS, 'address options');
   const cidr = parseCidr(cidrText, 'address', { defaultFull: true });
   const w = new NetlinkWriter().begin(type, flags);
   const off = w.struct(C.IFADDRMSG_LEN);
@@ -276,6 +278,7 @@ function* findAddress(keyInput: unknown): Operation<Address | undefined> {
 
 /** Lists addresses without resolving link names (flush needs none). */
 function* listAddresses(filter: AddressFilter): Operation<Address[]> {
+  rejectUnknownKeys(filter, ADDRESS_FILTER_KEYS, 'address filter');
   const index = filter.link !== undefined ? yield* resolveLinkIndex(filter.link) : 0;
   // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- JavaScript callers are not held to the type
   if (filter.family !== undefined && filter.family !== 4 && filter.family !== 6) {

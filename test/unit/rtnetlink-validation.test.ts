@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../lib/netlink/errors';
 import { Attributes } from '../../lib/netlink/parser';
 import * as C from '../../lib/rtnetlink/constants';
+import { addressOps } from '../../lib/rtnetlink/address';
 import { linkOps } from '../../lib/rtnetlink/link';
 import { routeOps } from '../../lib/rtnetlink/route';
 import { ruleOps } from '../../lib/rtnetlink/rule';
@@ -95,5 +96,19 @@ describe('unknown rule keys are ValidationErrors', () => {
     refused(() => drive(ruleOps.get({ priority: 100, tabel: 100 } as never)), 'rule key', 'tabel');
     refused(() => drive(ruleOps.find({ priority: 100, tabel: 100 } as never)), 'rule key', 'tabel');
     refused(() => drive(ruleOps.list({ familly: 4 } as never)), 'rule filter', 'familly');
+  });
+});
+
+describe('unknown address keys are ValidationErrors', () => {
+  const refused = (run: () => unknown, field: string, key: string) =>
+    expect(run).toThrow(expect.objectContaining({ name: 'ValidationError', field, value: key }));
+
+  it('addresses: add, replace, delete, get, find and list', () => {
+    refused(() => drive(addressOps.add(3, '10.0.0.2/24', { nodadd: true } as never)), 'address options', 'nodadd');
+    refused(() => drive(addressOps.replace(3, '10.0.0.2/24', { lable: 'x' } as never)), 'address options', 'lable');
+    refused(() => drive(addressOps.delete({ link: 3, cidr: '10.0.0.2/24', peeer: '10.0.0.1' } as never)), 'address key', 'peeer');
+    refused(() => drive(addressOps.get({ link: 3, cidr: '10.0.0.2/24', peeer: '10.0.0.1' } as never)), 'address key', 'peeer');
+    refused(() => drive(addressOps.find({ link: 3, cidr: '10.0.0.2/24', peeer: '10.0.0.1' } as never)), 'address key', 'peeer');
+    refused(() => drive(addressOps.list({ lnk: 3 } as never)), 'address filter', 'lnk');
   });
 });

@@ -15,7 +15,7 @@ import * as C from './constants';
 import { resolveLinkIndex, resolveLinkNames, type LinkRef } from './link';
 import { parseProtocol, protocolName } from './names';
 import { deleting, notFoundOn, type MissingCodes } from './not-found';
-import { isObject } from '../validate/options';
+import { isObject, keysOf, rejectUnknownKeys } from '../validate/options';
 
 /** NUD_* states by the names `ip neigh` accepts after `nud`. */
 const STATES: Array<[number, string]> = [
@@ -107,6 +107,33 @@ export type WithLegacyDev<T extends { link: LinkRef }> = Omit<T, 'link'> & {
   dev: LinkRef;
 };
 
+/** The fields of a listed neighbour: keys and writes accept them (those only the kernel reports are ignored). */
+const NEIGHBOUR_READ_KEYS = keysOf<Neighbour>()([
+  'family',
+  'link',
+  'linkName',
+  'index',
+  'proxy',
+  'address',
+  'mac',
+  'state',
+  'flags',
+  'probes',
+  'used',
+  'confirmed',
+  'updated',
+  'refcnt',
+  'protocol',
+  'unknownAttributes',
+]);
+
+/** Keys add, replace, delete, get and find accept: the options (with the old `dev`), or a listed neighbour. */
+const NEIGHBOUR_WRITE_KEYS: readonly string[] = [
+  ...keysOf<NeighbourOptions>()(['link', 'address', 'mac', 'state', 'router', 'proxy', 'externLearned', 'managed', 'protocol']),
+  'dev',
+  ...NEIGHBOUR_READ_KEYS,
+];
+
 /** Filters of {@link neighbourOps.list}. */
 export interface NeighbourFilter {
   /** Only entries on this link (name or index). */
@@ -122,6 +149,8 @@ export interface NeighbourFilter {
   /** Only entries in one of these states. */
   state?: NeighbourState | NeighbourState[];
 }
+
+const NEIGHBOUR_FILTER_KEYS = keysOf<NeighbourFilter>()(['link', 'dev', 'family', 'master', 'proxy', 'state']);
 
 const KNOWN = new Set([C.NDA_DST, C.NDA_LLADDR, C.NDA_CACHEINFO, C.NDA_PROBES, C.NDA_PROTOCOL, C.NDA_FLAGS_EXT]);
 // Cache ages travel in USER_HZ ticks.
@@ -207,6 +236,7 @@ type AnyNeighbourOptions = NeighbourOptions | WithLegacyDev<NeighbourOptions>;
 
 function* writeNeighbour(type: number, flags: number, o: Partial<AnyNeighbourOptions>, verb: string): Operation<void> {
   if (!isObject(o)) throw new ValidationError('neighbour', o, 'must be an object with link and address');
+  rejectUnknownKeys(o, NEIGHBOUR_WRITE_KEYS, 'neighbour');
   const link = linkOfOptions(o);
   const ip = parseIp(o.address, 'address');
   const adding = type === C.RTM_NEWNEIGH;
@@ -271,6 +301,7 @@ export const neighbourOps = {
    */
   *get(key: NeighbourKey | WithLegacyDev<NeighbourKey>): Operation<Neighbour> {
     if (!isObject(key)) throw new ValidationError('neighbour', key, 'must be an object with link and address');
+    rejectUnknownKeys(key, NEIGHBOUR_WRITE_KEYS, 'neighbour key');
     const link = linkOfOptions(key);
     const ip = parseIp(key.address, 'address');
     const index = yield* resolveLinkIndex(link);
@@ -305,6 +336,7 @@ export const neighbourOps = {
    * const arp = await h.neighbours.list({ link: 'eth0', family: 4 });
    */
   *list(filter: NeighbourFilter = {}): Operation<Neighbour[]> {
+    rejectUnknownKeys(filter, NEIGHBOUR_FILTER_KEYS, 'neighbour filter');
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- JavaScript callers are not held to the type
     if (filter.family !== undefined && filter.family !== 4 && filter.family !== 6) {
       throw new ValidationError('family', filter.family, 'must be 4 or 6');

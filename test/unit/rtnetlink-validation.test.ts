@@ -6,6 +6,7 @@ import { Attributes } from '../../lib/netlink/parser';
 import * as C from '../../lib/rtnetlink/constants';
 import { addressOps } from '../../lib/rtnetlink/address';
 import { linkOps } from '../../lib/rtnetlink/link';
+import { neighbourOps } from '../../lib/rtnetlink/neighbour';
 import { routeOps } from '../../lib/rtnetlink/route';
 import { ruleOps } from '../../lib/rtnetlink/rule';
 import { drive } from '../helpers/drive';
@@ -110,5 +111,20 @@ describe('unknown address keys are ValidationErrors', () => {
     refused(() => drive(addressOps.get({ link: 3, cidr: '10.0.0.2/24', peeer: '10.0.0.1' } as never)), 'address key', 'peeer');
     refused(() => drive(addressOps.find({ link: 3, cidr: '10.0.0.2/24', peeer: '10.0.0.1' } as never)), 'address key', 'peeer');
     refused(() => drive(addressOps.list({ lnk: 3 } as never)), 'address filter', 'lnk');
+  });
+});
+
+describe('unknown neighbour keys are ValidationErrors', () => {
+  const refused = (run: () => unknown, field: string, key: string) =>
+    expect(run).toThrow(expect.objectContaining({ name: 'ValidationError', field, value: key }));
+
+  it('neighbours: add, replace, delete, get, find and list', () => {
+    const n = { link: 3, address: '10.0.0.9', mac: '02:00:00:00:00:09' };
+    refused(() => drive(neighbourOps.add({ ...n, stat: 'reachable' } as never)), 'neighbour', 'stat');
+    refused(() => drive(neighbourOps.replace({ ...n, routr: true } as never)), 'neighbour', 'routr');
+    refused(() => drive(neighbourOps.delete({ ...n, prxy: true } as never)), 'neighbour', 'prxy');
+    refused(() => drive(neighbourOps.get({ ...n, prxy: true } as never)), 'neighbour key', 'prxy');
+    refused(() => drive(neighbourOps.find({ ...n, prxy: true } as never)), 'neighbour key', 'prxy');
+    refused(() => drive(neighbourOps.list({ famliy: 4 } as never)), 'neighbour filter', 'famliy');
   });
 });

@@ -7,7 +7,8 @@
  */
 import { ValidationError } from '../netlink/errors';
 import { formatIp, formatMac, parseIp, parseMac } from '../validate/ip';
-import type { FdbEntry, FdbKey } from './fdb-types';
+import { FDB_WRITE_KEYS, type FdbEntry, type FdbKey } from './fdb-types';
+import { rejectUnknownKeys } from '../validate/options';
 import type { LinkRef } from './link';
 import { linkOfOptions, type WithLegacyDev } from './neighbour';
 
@@ -35,6 +36,7 @@ function checkInt(field: string, v: unknown, min: number, max: number): number {
 export function parseFdbKey(key: FdbKey | WithLegacyDev<FdbKey>): ParsedFdbKey {
   // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- JavaScript callers are not held to the type
   if (typeof key !== 'object' || key === null) throw new ValidationError('fdb entry', key, 'must be an object with mac and link');
+  rejectUnknownKeys(key, FDB_WRITE_KEYS, 'fdb entry');
   const out: ParsedFdbKey = {
     link: linkOfOptions(key),
     mac: formatMac(parseMac(key.mac, 'mac')),

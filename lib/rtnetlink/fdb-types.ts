@@ -5,6 +5,7 @@
  */
 import type { RawAttribute } from '../netlink/parser';
 import type { LinkRef } from './link';
+import { keysOf } from '../validate/options';
 
 /**
  * - `permanent`: a local address of the bridge, or a fixed entry (NUD_PERMANENT)
@@ -101,3 +102,29 @@ export interface FdbFilter {
   /** Entries of ports of this bridge, and the bridge's own (`bridge fdb show br X`). */
   bridge?: LinkRef;
 }
+
+/** Keys FDB writes and keys accept: the options (with the old `dev`), or a listed entry (its kernel-only fields are ignored). */
+export const FDB_WRITE_KEYS: readonly string[] = [
+  ...keysOf<FdbOptions>()(['mac', 'link', 'bridge', 'self', 'master', 'state', 'vlan', 'sticky', 'externLearned', 'dst', 'port', 'vni', 'srcVni', 'via']),
+  'dev',
+  ...keysOf<FdbEntry>()([
+    'mac',
+    'link',
+    'linkName',
+    'index',
+    'bridge',
+    'bridgeName',
+    'state',
+    'flags',
+    'vlan',
+    'dst',
+    'port',
+    'vni',
+    'srcVni',
+    'via',
+    'viaName',
+    'unknownAttributes',
+  ]),
+];
+
+export const FDB_FILTER_KEYS = keysOf<FdbFilter>()(['link', 'dev', 'bridge']);

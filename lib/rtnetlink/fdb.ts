@@ -18,7 +18,8 @@ import { parseFdbKey, pickFdbEntry } from './fdb-key';
 import { getLink, resolveLinkIndex, resolveLinkNames, type LinkRef } from './link';
 import { linkOfOptions, ndmsg, type WithLegacyDev } from './neighbour';
 import { deleting, type MissingCodes } from './not-found';
-import { isObject } from '../validate/options';
+import { isObject, rejectUnknownKeys } from '../validate/options';
+import { FDB_FILTER_KEYS, FDB_WRITE_KEYS } from './fdb-types';
 import type { FdbState, FdbEntry, FdbOptions, FdbKey, FdbFilter } from './fdb-types';
 
 /** NTF_* flags by the names `bridge -j fdb` prints them. */
@@ -89,6 +90,7 @@ const FDB_MISSING: MissingCodes = { ENOENT: 'fdb entry', ENODEV: 'link' };
 
 function* writeFdb(type: number, flags: number, o: Partial<AnyFdbOptions>, verb: string): Operation<void> {
   if (!isObject(o)) throw new ValidationError('fdb entry', o, 'must be an object with mac and link');
+  rejectUnknownKeys(o, FDB_WRITE_KEYS, 'fdb entry');
   const link = linkOfOptions(o);
   const mac = parseMac(o.mac, 'mac');
   let ntf = 0;
@@ -234,6 +236,7 @@ export const fdbOps = {
    * const remotes = (await h.fdb.list({ link: 'vxlan0' })).map((e) => e.dst);
    */
   *list(filter: FdbFilter = {}): Operation<FdbEntry[]> {
+    rejectUnknownKeys(filter, FDB_FILTER_KEYS, 'fdb filter');
     // eslint-disable-next-line @typescript-eslint/no-deprecated -- deprecated alias `dev` forwards to `link`
     const linkRef = filter.link !== undefined || filter.dev !== undefined ? linkOfOptions(filter) : undefined;
     const index = linkRef !== undefined ? yield* resolveLinkIndex(linkRef) : undefined;

@@ -5,6 +5,7 @@ import { ValidationError } from '../../lib/netlink/errors';
 import { Attributes } from '../../lib/netlink/parser';
 import * as C from '../../lib/rtnetlink/constants';
 import { addressOps } from '../../lib/rtnetlink/address';
+import { fdbOps } from '../../lib/rtnetlink/fdb';
 import { linkOps } from '../../lib/rtnetlink/link';
 import { neighbourOps } from '../../lib/rtnetlink/neighbour';
 import { routeOps } from '../../lib/rtnetlink/route';
@@ -126,5 +127,20 @@ describe('unknown neighbour keys are ValidationErrors', () => {
     refused(() => drive(neighbourOps.get({ ...n, prxy: true } as never)), 'neighbour key', 'prxy');
     refused(() => drive(neighbourOps.find({ ...n, prxy: true } as never)), 'neighbour key', 'prxy');
     refused(() => drive(neighbourOps.list({ famliy: 4 } as never)), 'neighbour filter', 'famliy');
+  });
+});
+
+describe('unknown FDB keys are ValidationErrors', () => {
+  const refused = (run: () => unknown, field: string, key: string) =>
+    expect(run).toThrow(expect.objectContaining({ name: 'ValidationError', field, value: key }));
+
+  it('fdb: add, replace, delete, get, find and list', () => {
+    const e = { mac: '02:00:00:00:00:09', link: 3 };
+    refused(() => drive(fdbOps.add({ ...e, vlna: 10 } as never)), 'fdb entry', 'vlna');
+    refused(() => drive(fdbOps.replace({ ...e, stiky: true } as never)), 'fdb entry', 'stiky');
+    refused(() => drive(fdbOps.delete({ ...e, vlna: 10 } as never)), 'fdb entry', 'vlna');
+    refused(() => drive(fdbOps.get({ ...e, vlna: 10 } as never)), 'fdb entry', 'vlna');
+    refused(() => drive(fdbOps.find({ ...e, vlna: 10 } as never)), 'fdb entry', 'vlna');
+    refused(() => drive(fdbOps.list({ brige: 'br0' } as never)), 'fdb filter', 'brige');
   });
 });

@@ -9,7 +9,7 @@ import { ValidationError } from '../netlink/errors';
 import type { Attributes } from '../netlink/parser';
 import type { NetlinkWriter } from '../netlink/writer';
 import * as C from './constants';
-import { isObject } from '../validate/options';
+import { isObject, keysOf } from '../validate/options';
 
 /** STP port states (BR_STATE_*), named as `bridge link` prints them. */
 export type BridgePortState = 'disabled' | 'listening' | 'learning' | 'forwarding' | 'blocking';
@@ -50,6 +50,24 @@ export interface BridgePortSettings {
   /** STP state; normally managed by the bridge. */
   state?: BridgePortState;
 }
+
+export const BRIDGE_PORT_SETTINGS_KEYS = keysOf<BridgePortSettings>()([
+  'hairpin',
+  'learning',
+  'isolated',
+  'flood',
+  'mcastFlood',
+  'bcastFlood',
+  'guard',
+  'rootBlock',
+  'fastLeave',
+  'proxyArp',
+  'neighSuppress',
+  'mcastToUnicast',
+  'cost',
+  'priority',
+  'state',
+]);
 
 /** A bridge port's options as the kernel reports them. */
 export interface BridgePortInfo {

@@ -7,6 +7,7 @@ import type { RawAttribute } from '../netlink/parser';
 import type { NetnsRef } from '../netns/namespace';
 import type { BridgePortInfo, BridgePortSettings } from './bridge-port';
 import type { BridgeInfo, KindOptions, MacvlanInfo, TunInfo, VethInfo, VxlanInfo } from './link-kinds';
+import { keysOf } from '../validate/options';
 
 /** A link by name ("veth0") or by index (7). */
 export type LinkRef = string | number;
@@ -239,3 +240,21 @@ export interface LinkFilter {
   /** Links of this group (IFLA_GROUP). */
   group?: number;
 }
+
+export const LINK_SET_KEYS = keysOf<LinkSetOptions>()([
+  'up',
+  'mtu',
+  'mac',
+  'name',
+  'master',
+  'netns',
+  'alias',
+  'txQueueLength',
+  'group',
+  'promisc',
+  'allmulticast',
+  'carrier',
+  'port',
+]);
+
+export const LINK_FILTER_KEYS = keysOf<LinkFilter>()(['kind', 'master', 'name', 'up', 'group']);

@@ -14,13 +14,14 @@ import { NetnsFdScope } from '../netns/fd-scope';
 import { NetworkNamespace, type NetnsRef } from '../netns/namespace';
 import { parseMac } from '../validate/ip';
 import { validateInterfaceName } from '../validate/names';
-import { encodeBridgePort, hasBridgePortSettings, type BridgePortSettings } from './bridge-port';
+import { BRIDGE_PORT_SETTINGS_KEYS, encodeBridgePort, hasBridgePortSettings, type BridgePortSettings } from './bridge-port';
 import * as C from './constants';
 import { LINK_KINDS } from './link-kinds';
 import { decodeLink } from './link-decode';
 import type { Link, LinkAddOptions, LinkCommonOptions, LinkFilter, LinkRef, LinkSetOptions } from './link-types';
 import { deleting, notFoundOn, type MissingCodes } from './not-found';
-import { isObject } from '../validate/options';
+import { isObject, rejectUnknownKeys } from '../validate/options';
+import { LINK_FILTER_KEYS, LINK_SET_KEYS } from './link-types';
 
 export type {
   BridgeLink,
@@ -168,6 +169,7 @@ export const linkOps = {
    * const bridges = await h.links.list({ kind: 'bridge' });
    */
   *list(filter: LinkFilter = {}): Operation<Link[]> {
+    rejectUnknownKeys(filter, LINK_FILTER_KEYS, 'link filter');
     const master = filter.master !== undefined ? yield* resolveLinkIndex(checkRef(filter.master, 'master')) : undefined;
     const w = new NetlinkWriter().begin(C.RTM_GETLINK, NLM_F_DUMP);
     ifinfomsg(w);
@@ -310,6 +312,8 @@ export const linkOps = {
 function* setLink(ref: LinkRef, changes: LinkSetOptions): Operation<void> {
   checkRef(ref);
   validateCommon(changes);
+  rejectUnknownKeys(changes, LINK_SET_KEYS, 'link changes');
+  rejectUnknownKeys(changes.port, BRIDGE_PORT_SETTINGS_KEYS, 'port');
   if (changes.name !== undefined) validateInterfaceName(changes.name, 'new name');
   let master: number | undefined;
   if (changes.master === null) master = 0;

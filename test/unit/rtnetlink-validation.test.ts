@@ -144,3 +144,14 @@ describe('unknown FDB keys are ValidationErrors', () => {
     refused(() => drive(fdbOps.list({ brige: 'br0' } as never)), 'fdb filter', 'brige');
   });
 });
+
+describe('unknown link keys are ValidationErrors', () => {
+  const refused = (run: () => unknown, field: string, key: string) =>
+    expect(run).toThrow(expect.objectContaining({ name: 'ValidationError', field, value: key }));
+
+  it('links: set (and its bridge port settings) and list', () => {
+    refused(() => drive(linkOps.set(3, { mtu: 1400, masterr: 'br0' } as never)), 'link changes', 'masterr');
+    refused(() => drive(linkOps.set(3, { port: { hairpn: true } } as never)), 'port', 'hairpn');
+    refused(() => drive(linkOps.list({ knd: 'veth' } as never)), 'link filter', 'knd');
+  });
+});

@@ -258,3 +258,5 @@ export const LINK_SET_KEYS = keysOf<LinkSetOptions>()([
 ]);
 
 export const LINK_FILTER_KEYS = keysOf<LinkFilter>()(['kind', 'master', 'name', 'up', 'group']);
+
+export const LINK_COMMON_KEYS = keysOf<LinkCommonOptions>()(['name', 'mtu', 'mac', 'up', 'master', 'txQueueLength', 'group', 'alias', 'netns']);

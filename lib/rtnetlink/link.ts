@@ -21,7 +21,7 @@ import { decodeLink } from './link-decode';
 import type { Link, LinkAddOptions, LinkCommonOptions, LinkFilter, LinkRef, LinkSetOptions } from './link-types';
 import { deleting, notFoundOn, type MissingCodes } from './not-found';
 import { isObject, rejectUnknownKeys } from '../validate/options';
-import { LINK_FILTER_KEYS, LINK_SET_KEYS } from './link-types';
+import { LINK_COMMON_KEYS, LINK_FILTER_KEYS, LINK_SET_KEYS } from './link-types';
 
 export type {
   BridgeLink,
@@ -227,6 +227,7 @@ export const linkOps = {
     validateInterfaceName(opts.name);
     const codec = LINK_KINDS[opts.kind] as (typeof LINK_KINDS)[string] | undefined;
     if (!codec) throw new ValidationError('kind', opts.kind, `unsupported; nlkit creates ${Object.keys(LINK_KINDS).join(', ')}`);
+    rejectUnknownKeys(opts, [...LINK_COMMON_KEYS, ...codec.optionKeys], 'link options');
     validateCommon(opts);
     if (codec.create) return yield* addCreated(opts, codec.create(opts.name, opts));
     // A dry run of the kind's encoder validates its options before any request is sent.

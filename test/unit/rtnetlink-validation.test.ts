@@ -155,3 +155,16 @@ describe('unknown link keys are ValidationErrors', () => {
     refused(() => drive(linkOps.list({ knd: 'veth' } as never)), 'link filter', 'knd');
   });
 });
+
+describe('unknown links.add keys are ValidationErrors', () => {
+  const refused = (run: () => unknown, field: string, key: string) =>
+    expect(run).toThrow(expect.objectContaining({ name: 'ValidationError', field, value: key }));
+
+  it('links.add: the common options and each kind its own; a veth peer its own', () => {
+    refused(() => drive(linkOps.add({ name: 'br0', kind: 'bridge', stpp: true } as never)), 'link options', 'stpp');
+    refused(() => drive(linkOps.add({ name: 'br0', kind: 'bridge', vni: 5 } as never)), 'link options', 'vni');
+    refused(() => drive(linkOps.add({ name: 'v0', kind: 'veth', peer: { name: 'v1' }, mtuu: 1400 } as never)), 'link options', 'mtuu');
+    refused(() => drive(linkOps.add({ name: 'v0', kind: 'veth', peer: { name: 'v1', nets: 'x' } } as never)), 'peer', 'nets');
+    expect(drive(linkOps.add({ name: 'br0', kind: 'bridge', stp: true, mtu: 1400 })).requests).toHaveLength(1);
+  });
+});

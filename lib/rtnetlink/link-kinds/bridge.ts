@@ -3,6 +3,7 @@
  * Times are in seconds in the API; the kernel counts centiseconds.
  * @module
  */
+import { keysOf } from '../../validate/options';
 import type { NetlinkWriter } from '../../netlink/writer';
 import type { Attributes } from '../../netlink/parser';
 import { formatMac } from '../../validate/ip';
@@ -92,6 +93,20 @@ function decodeBridgeId(b: Buffer | undefined): string | undefined {
 
 export const bridge: LinkKind<BridgeOptions, BridgeInfo> = {
   kind: 'bridge',
+  optionKeys: keysOf<BridgeOptions>()([
+    'kind',
+    'stp',
+    'forwardDelay',
+    'helloTime',
+    'maxAge',
+    'ageingTime',
+    'priority',
+    'vlanFiltering',
+    'vlanDefaultPvid',
+    'multicastSnooping',
+    'multicastQuerier',
+    'groupForwardMask',
+  ]),
   encode(w, opts) {
     encodeBridgeSettings(w, opts);
   },

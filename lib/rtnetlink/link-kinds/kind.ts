@@ -19,6 +19,8 @@ export interface EncodeContext {
 
 export interface LinkKind<Options, Info> {
   readonly kind: string;
+  /** The keys of the kind's own options (besides the common ones): any other key is refused. */
+  readonly optionKeys: readonly string[];
   /** Link names/indexes the options refer to, resolved before encoding. */
   references?(opts: Options): Array<string | number>;
   /** The lower device, sent as the top-level IFLA_LINK (macvlan's parent). Must be among `references`. */

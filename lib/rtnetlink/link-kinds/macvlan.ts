@@ -3,6 +3,7 @@
  * usual way to give containers a presence on a physical LAN).
  * @module
  */
+import { keysOf } from '../../validate/options';
 import { ValidationError } from '../../netlink/errors';
 import type { LinkKind } from './kind';
 
@@ -47,6 +48,7 @@ export interface MacvlanInfo {
 
 export const macvlan: LinkKind<MacvlanOptions, MacvlanInfo> = {
   kind: 'macvlan',
+  optionKeys: keysOf<MacvlanOptions>()(['kind', 'parent', 'mode', 'nopromisc']),
   // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- JavaScript callers are not held to the type
   references: (o) => (o.parent !== undefined ? [o.parent] : []),
   parent: (o) => o.parent,

@@ -5,6 +5,7 @@
  * common options (mtu, mac, master, up...) like a set.
  * @module
  */
+import { keysOf } from '../../validate/options';
 import { ValidationError } from '../../netlink/errors';
 import { local, type Operation } from '../../netlink/operation';
 import type { Attributes } from '../../netlink/parser';
@@ -71,6 +72,7 @@ function checkId(field: string, v: unknown): number | undefined {
 
 export const tun: LinkKind<TunOptions, TunInfo> = {
   kind: 'tun',
+  optionKeys: keysOf<TunOptions>()(['kind', 'mode', 'pi', 'vnetHdr', 'multiQueue', 'owner', 'ownerGroup']),
   encode() {
     // never sent: create() makes the device
   },

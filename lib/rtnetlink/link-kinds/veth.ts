@@ -10,7 +10,7 @@ import { parseMac } from '../../validate/ip';
 import { validateInterfaceName } from '../../validate/names';
 import { IFINFOMSG_LEN, IFLA_ADDRESS, IFLA_IFNAME, IFLA_MTU, IFLA_NET_NS_FD, IFLA_TXQLEN, VETH_INFO_PEER } from '../constants';
 import type { LinkKind } from './kind';
-import { isObject } from '../../validate/options';
+import { isObject, keysOf, rejectUnknownKeys } from '../../validate/options';
 
 /** The far end of a veth pair. */
 export interface VethPeerOptions {
@@ -27,6 +27,8 @@ export interface VethPeerOptions {
 }
 
 /** `kind: 'veth'` options of {@link linkOps.add}: a pair of connected links. */
+const VETH_PEER_KEYS = keysOf<VethPeerOptions>()(['name', 'netns', 'mac', 'mtu', 'txQueueLength']);
+
 export interface VethOptions {
   /** The link kind. */
   kind: 'veth';
@@ -39,9 +41,11 @@ export type VethInfo = Record<string, never>;
 
 export const veth: LinkKind<VethOptions, VethInfo> = {
   kind: 'veth',
+  optionKeys: keysOf<VethOptions>()(['kind', 'peer']),
   encode(w: NetlinkWriter, opts, ctx) {
     const peer = opts.peer;
     if (!isObject(peer)) throw new TypeError('veth needs peer: { name }');
+    rejectUnknownKeys(peer, VETH_PEER_KEYS, 'peer');
     validateInterfaceName(peer.name, 'veth peer name');
     const nest = w.nest(VETH_INFO_PEER);
     w.struct(IFINFOMSG_LEN); // ifinfomsg of the peer: all zero

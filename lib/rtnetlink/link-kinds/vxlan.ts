@@ -3,6 +3,7 @@
  * Per-remote forwarding is programmed with FDB entries (see neighbour.ts).
  * @module
  */
+import { keysOf } from '../../validate/options';
 import { ValidationError } from '../../netlink/errors';
 import type { Attributes } from '../../netlink/parser';
 import { formatIp, parseIp, type IpBytes } from '../../validate/ip';
@@ -146,6 +147,28 @@ function checkInt(field: string, v: unknown, min: number, max: number): number {
 
 export const vxlan: LinkKind<VxlanOptions, VxlanInfo> = {
   kind: 'vxlan',
+  optionKeys: keysOf<VxlanOptions>()([
+    'kind',
+    'vni',
+    'local',
+    'remote',
+    'multicastGroup',
+    'dstPort',
+    'dev',
+    'learning',
+    'ttl',
+    'tos',
+    'udpChecksum',
+    'ageing',
+    'maxAddresses',
+    'srcPortRange',
+    'proxy',
+    'external',
+    'udp6ZeroChecksumTx',
+    'udp6ZeroChecksumRx',
+    'l2miss',
+    'l3miss',
+  ]),
   references: (o) => (o.dev !== undefined ? [o.dev] : []),
   encode(w, o, ctx) {
     w.u32(IFLA_VXLAN_ID, checkInt('vni', o.vni, 0, 0xffffff));

@@ -21,10 +21,6 @@ using Clock = std::chrono::steady_clock;
 // Coalesced sends stay below this so the acks they produce (one small skb per
 // request) always fit the receive buffer before the thread drains them.
 constexpr size_t kCoalesceBytes = 64 * 1024;
-// Address space for one datagram. Dumps come in datagrams of at most 32 KiB
-// and unicast replies are smaller, so only those pages are ever touched; the
-// buffer is not zero-filled and lives only while the thread does.
-constexpr size_t kScratchBytes = 1 << 20;
 // Deliver to JS at least this often while a large dump streams in: JS parses
 // one part while the kernel produces the next.
 constexpr size_t kInboxFlushBytes = 128 << 10;
@@ -51,6 +47,8 @@ std::chrono::microseconds SpinTime() {
   return kSpin;
 }
 
+}  // namespace
+
 void SetBufferSize(int fd, int force_opt, int opt, int bytes) {
   if (setsockopt(fd, SOL_SOCKET, force_opt, &bytes, sizeof bytes) != 0) {
     // Without CAP_NET_ADMIN the plain option still works up to net.core.*mem_max.
@@ -58,7 +56,14 @@ void SetBufferSize(int fd, int force_opt, int opt, int bytes) {
   }
 }
 
-}  // namespace
+void FitSendBuffer(int fd, size_t bytes, int* sndbuf) {
+  // The kernel refuses a datagram larger than sndbuf minus a little overhead.
+  if (bytes + 1024 <= static_cast<size_t>(*sndbuf)) return;
+  int want = static_cast<int>(bytes + 64 * 1024);
+  SetBufferSize(fd, SO_SNDBUFFORCE, SO_SNDBUF, want / 2);  // the kernel doubles it
+  socklen_t len = sizeof *sndbuf;
+  getsockopt(fd, SOL_SOCKET, SO_SNDBUF, sndbuf, &len);
+}
 
 NetlinkIo::NetlinkIo(int fd, int wake_fd, int sndbuf, bool listen)
     : listen_(listen), fd_(fd), wake_fd_(wake_fd), sndbuf_(sndbuf), spin_(SpinTime()) {}
@@ -185,16 +190,6 @@ void NetlinkIo::Wake() {
   if (write(wake_fd_, &one, sizeof one) < 0) { /* counter saturated: already signalled */ }
 }
 
-void NetlinkIo::EnsureSendBuffer(size_t bytes) {
-  // The kernel refuses a datagram larger than sndbuf minus a little overhead;
-  // nfnetlink batches must travel in one datagram, so grow to fit.
-  if (bytes + 1024 <= static_cast<size_t>(sndbuf_)) return;
-  int want = static_cast<int>(bytes + 64 * 1024);
-  SetBufferSize(fd_, SO_SNDBUFFORCE, SO_SNDBUF, want / 2);  // the kernel doubles it
-  socklen_t len = sizeof sndbuf_;
-  getsockopt(fd_, SOL_SOCKET, SO_SNDBUF, &sndbuf_, &len);
-}
-
 void NetlinkIo::Post(Event* ev) {
   size_t bytes = ev->kind == kMessages ? ev->data.size() : 0;
   inflight_.fetch_add(bytes);
@@ -212,15 +207,14 @@ void NetlinkIo::FlushInbox() {
   Post(ev);
 }
 
-bool NetlinkIo::ReadBlocked() const {
+bool NetlinkIo::ReadBlocked() {
   if (paused_.load()) return true;
   if (inflight_.load() <= kMaxInflight) return false;
   // Announce, then re-check: Delivered() lowers inflight_ before it looks at
   // throttled_, so one of the two sides always sees the other.
-  auto* self = const_cast<NetlinkIo*>(this);
-  self->throttled_.store(true);
+  throttled_.store(true);
   if (inflight_.load() <= kMaxInflight) {
-    self->throttled_.store(false);
+    throttled_.store(false);
     return false;
   }
   return true;
@@ -233,7 +227,7 @@ bool NetlinkIo::Drain(bool all) {
       unread_ = true;  // read the rest before sending anything more
       return true;
     }
-    ssize_t n = recv(fd_, scratch_.data(), kScratchBytes, MSG_DONTWAIT | MSG_TRUNC);
+    ssize_t n = recv(fd_, scratch_.data(), kDatagramBytes, MSG_DONTWAIT | MSG_TRUNC);
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN) {
@@ -250,7 +244,7 @@ bool NetlinkIo::Drain(bool all) {
       Post(new Event(kFatal, err));
       return false;
     }
-    if (static_cast<size_t>(n) > kScratchBytes) {
+    if (static_cast<size_t>(n) > kDatagramBytes) {
       FlushInbox();
       Post(new Event(kFatal, EMSGSIZE));
       continue;
@@ -261,7 +255,7 @@ bool NetlinkIo::Drain(bool all) {
 }
 
 void NetlinkIo::SendChunk(const uint8_t* data, size_t length, const Outgoing* first, const Outgoing* last) {
-  EnsureSendBuffer(length);
+  FitSendBuffer(fd_, length, &sndbuf_);
   // One iovec: a coalesced chunk is contiguous in the queue, and sendmsg
   // refuses more than UIO_MAXIOV (1024) iovecs with EMSGSIZE.
   iovec iov{const_cast<uint8_t*>(data), length};
@@ -360,7 +354,7 @@ bool NetlinkIo::TakeAndSend() {
 }
 
 void NetlinkIo::Run() {
-  bool failed = !scratch_.Ensure(kScratchBytes);
+  bool failed = !scratch_.Ensure(kDatagramBytes);
   if (failed) Post(new Event(kFatal, ENOMEM));
   pollfd fds[2] = {{fd_, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
   for (;;) {

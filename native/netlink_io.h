@@ -37,6 +37,19 @@
 
 namespace nlkit {
 
+// Address space for one received datagram. Dumps come in datagrams of at most
+// 32 KiB and unicast replies are smaller, so only those pages are touched
+// (the buffer is mmapped, not zero-filled).
+constexpr size_t kDatagramBytes = 1 << 20;
+
+// SO_RCVBUF/SO_SNDBUF: the FORCE variant (past net.core.*mem_max, needs
+// CAP_NET_ADMIN), else the plain one.
+void SetBufferSize(int fd, int force_opt, int opt, int bytes);
+
+// Grows SO_SNDBUF so one datagram of `bytes` fits (nfnetlink batches must
+// travel in one); *sndbuf is the current size and is updated.
+void FitSendBuffer(int fd, size_t bytes, int* sndbuf);
+
 class NetlinkIo {
  public:
   enum EventKind { kMessages = 0, kSent = 1, kSendError = 2, kOverrun = 3, kFatal = 4 };
@@ -90,10 +103,9 @@ class NetlinkIo {
   // Reads every datagram available now; `all` ignores backpressure (the
   // synchronous replies of a batch must be read before it counts as sent).
   bool Drain(bool all);
-  bool ReadBlocked() const;
+  bool ReadBlocked();
   void FlushInbox();
   void Post(Event* ev);
-  void EnsureSendBuffer(size_t bytes);
   void Wake();
   // Closes the fds (with mu_ held); exactly once, by whoever ends last, who
   // then also releases the TSFN unless it is already gone.

@@ -25,8 +25,6 @@ namespace nlkit {
 namespace {
 
 constexpr int kDefaultRcvbuf = 4 << 20;
-// One datagram never exceeds this (see kScratchBytes in netlink_io.cc).
-constexpr size_t kScratchBytes = 1 << 20;
 // Replies up to this size are copied into a JS-owned Buffer; bigger ones (a
 // large dump) are handed over without a copy.
 constexpr size_t kCopyRepliesBytes = 64 * 1024;
@@ -34,12 +32,6 @@ constexpr size_t kCopyRepliesBytes = 64 * 1024;
 // buffers, at most the datagrams actually read); told to V8 so garbage
 // collection weighs it.
 constexpr int64_t kReportedSocketBytes = 256 * 1024;
-
-void SetBufferSize(int fd, int force_opt, int opt, int bytes) {
-  if (setsockopt(fd, SOL_SOCKET, force_opt, &bytes, sizeof bytes) != 0) {
-    setsockopt(fd, SOL_SOCKET, opt, &bytes, sizeof bytes);
-  }
-}
 
 void AdjustExternal(napi_env env, int64_t delta) {
   int64_t total;
@@ -384,11 +376,7 @@ Napi::Value NetlinkSyncSocket::Send(const Napi::CallbackInfo& info) {
   CheckOpen(env, "send");
   if (!info[0].IsTypedArray()) throw Napi::TypeError::New(env, "send(buffer)");
   auto buf = info[0].As<Napi::Uint8Array>();
-  if (buf.ByteLength() + 1024 > static_cast<size_t>(sndbuf_)) {
-    SetBufferSize(fd_, SO_SNDBUFFORCE, SO_SNDBUF, static_cast<int>(buf.ByteLength() + 64 * 1024) / 2);
-    socklen_t len = sizeof sndbuf_;
-    getsockopt(fd_, SOL_SOCKET, SO_SNDBUF, &sndbuf_, &len);
-  }
+  FitSendBuffer(fd_, buf.ByteLength(), &sndbuf_);
   sockaddr_nl kernel{};
   kernel.nl_family = AF_NETLINK;
   ssize_t n;
@@ -406,7 +394,7 @@ Napi::Value NetlinkSyncSocket::Recv(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   CheckOpen(env, "recv");
   int timeout = info[0].IsUndefined() ? -1 : ArgInt(info, 0, "timeout", -1, INT32_MAX);
-  if (!scratch_.Ensure(kScratchBytes)) throw ErrnoError(env, ENOMEM, "recv");
+  if (!scratch_.Ensure(kDatagramBytes)) throw ErrnoError(env, ENOMEM, "recv");
   pollfd pfd{fd_, POLLIN, 0};
   int r;
   do {
@@ -416,13 +404,13 @@ Napi::Value NetlinkSyncSocket::Recv(const Napi::CallbackInfo& info) {
   std::vector<uint8_t> out;
   int err = 0;
   for (;;) {
-    ssize_t n = recv(fd_, scratch_.data(), kScratchBytes, MSG_DONTWAIT | MSG_TRUNC);
+    ssize_t n = recv(fd_, scratch_.data(), kDatagramBytes, MSG_DONTWAIT | MSG_TRUNC);
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno != EAGAIN) err = errno;
       break;
     }
-    if (static_cast<size_t>(n) > kScratchBytes) {
+    if (static_cast<size_t>(n) > kDatagramBytes) {
       err = EMSGSIZE;
       break;
     }

@@ -114,27 +114,30 @@ export class NetlinkConnection extends ConnectionCore implements AsyncExecutor {
     checkBufferBytes('receiveBufferBytes', opts.receiveBufferBytes);
     checkBufferBytes('sendBufferBytes', opts.sendBufferBytes);
     this.tracker.onFinish = () => this.unref();
-    const adopt = (fd: number | undefined) => {
-      try {
-        this.socket = new (native().NetlinkSocket)(
-          opts.protocol,
-          opts.netnsFd ?? -1,
-          { rcvbuf: opts.receiveBufferBytes, sndbuf: opts.sendBufferBytes, groups: opts.groups, fd },
-          (kind, payload, errno) => this.onEvent(kind, payload, errno),
-        );
-      } catch (e) {
-        throw fromNative('open netlink socket', e);
-      }
-      if (this.refs > 0) this.socket.ref();
-    };
-    this.adopt = adopt;
-    this.openSocket = opts.openSocket;
-    if (this.openSocket) this.startOpening(this.openSocket);
-    else adopt(opts.fd);
+    this.opts = opts;
+    if (opts.openSocket) this.startOpening(opts.openSocket);
+    else this.adopt(opts.fd);
   }
 
-  private readonly adopt: (fd: number | undefined) => void;
-  private readonly openSocket?: () => Promise<number>;
+  private readonly opts: ConnectionOptions;
+
+  /** Wraps the socket (made now, or the fd made off the event loop) in the native I/O object. */
+  private adopt(fd: number | undefined): void {
+    const o = this.opts;
+    try {
+      this.socket = new (native().NetlinkSocket)(
+        o.protocol,
+        o.netnsFd ?? -1,
+        { rcvbuf: o.receiveBufferBytes, sndbuf: o.sendBufferBytes, groups: o.groups, fd },
+        (kind, payload, errno) => {
+          this.onEvent(kind, payload, errno);
+        },
+      );
+    } catch (e) {
+      throw fromNative('open netlink socket', e);
+    }
+    if (this.refs > 0) this.socket.ref();
+  }
 
   private startOpening(openSocket: () => Promise<number>): void {
     this.opening = openSocket().then(
@@ -153,7 +156,8 @@ export class NetlinkConnection extends ConnectionCore implements AsyncExecutor {
 
   /** Resolves once the socket exists (made now if an earlier attempt failed). */
   private whenOpen(): Promise<void> | undefined {
-    if (!this.socket && !this.opening && this.openSocket && !this.closed) this.startOpening(this.openSocket);
+    const { openSocket } = this.opts;
+    if (!this.socket && !this.opening && openSocket && !this.closed) this.startOpening(openSocket);
     return this.opening;
   }
 

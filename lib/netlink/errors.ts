@@ -270,7 +270,7 @@ export class ClosedError extends NlkitError {
   constructor(operation: string, sent = false) {
     super(
       sent
-        ? `${operation}: the netlink handle was closed after the request was sent; the kernel may have applied it`
+        ? `${operation}: the netlink handle was closed after the request was sent; the kernel may have applied it (read the state back to know)`
         : `${operation}: the netlink handle is closed`,
     );
     this.sent = sent;

@@ -162,11 +162,6 @@ export class Handle {
    * await h.close({ drain: shouldDrain });
    */
   close(opts?: CloseOptions): void | Promise<void>;
-  /**
-   * The implementation of the forms above.
-   * @example
-   * h.close();
-   */
   close(opts?: CloseOptions): void | Promise<void> {
     if (checkCloseOptions(opts).drain) return this.drainAndClose();
     this.closeNow();

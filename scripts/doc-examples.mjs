@@ -52,6 +52,13 @@ function where(decl) {
   const { line } = sf.getLineAndCharacterOfPosition(decl.getStart());
   return `${path.relative(root, sf.fileName)}:${line + 1}`;
 }
+// The body of an overloaded function or method: callers only see the
+// overload signatures, which carry the docs and examples.
+function isOverloadImplementation(decl, siblings) {
+  if (!decl.body) return false;
+  const name = decl.name?.getText();
+  return siblings.some((d) => d !== decl && !d.body && d.name?.getText() === name);
+}
 function check(name, decl) {
   const key = `${decl.getSourceFile().fileName}:${decl.pos}`;
   if (seen.has(key)) return;
@@ -67,7 +74,7 @@ function visitSymbol(sym, prefix) {
     if (ts.isModuleDeclaration(decl) || ts.isSourceFile(decl)) {
       for (const s of checker.getExportsOfModule(sym)) visitSymbol(s, `${name}.`);
     } else if (ts.isFunctionDeclaration(decl)) {
-      check(name, decl);
+      if (!isOverloadImplementation(decl, sym.getDeclarations() ?? [])) check(name, decl);
     } else if (ts.isClassDeclaration(decl)) {
       if (isInternal(decl)) continue;
       for (const m of decl.members) {
@@ -76,6 +83,7 @@ function visitSymbol(sym, prefix) {
         if (mods & (ts.ModifierFlags.Private | ts.ModifierFlags.Protected)) continue;
         if (!m.name || ts.isPrivateIdentifier(m.name) || ts.isComputedPropertyName(m.name)) continue;
         if (ts.isGetAccessorDeclaration(m)) continue; // properties: a description is enough
+        if (isOverloadImplementation(m, decl.members)) continue;
         check(`${name}.${m.name.getText()}`, m);
       }
     } else if (ts.isVariableDeclaration(decl) && decl.initializer && ts.isObjectLiteralExpression(decl.initializer)) {

@@ -158,11 +158,6 @@ export class GenericNetlink {
    * await genl.close({ drain: shouldDrain });
    */
   close(opts?: CloseOptions): void | Promise<void>;
-  /**
-   * The implementation of the forms above.
-   * @example
-   * genl.close();
-   */
   close(opts?: CloseOptions): void | Promise<void> {
     return this.sock.close(opts);
   }

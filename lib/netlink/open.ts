@@ -220,11 +220,6 @@ export class NetlinkSocket {
    * await sock.close({ drain: shouldDrain });
    */
   close(opts?: CloseOptions): void | Promise<void>;
-  /**
-   * The implementation of the forms above.
-   * @example
-   * sock.close();
-   */
   close(opts?: CloseOptions): void | Promise<void> {
     const done = this.conn.close(opts);
     if (done) return done.then(() => this.ns?.close());

@@ -6,6 +6,10 @@
 // completions, thread-safe-function callbacks): no C++ exception, and raw
 // N-API calls whose failures are tolerated, because the environment may be
 // tearing down (process exit, worker.terminate()) at that moment.
+// Inside a JS call, node-addon-api turns a C++ exception into a JS one; when
+// the environment is terminating that rethrow fails too, and binding.gyp's
+// NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS makes it give up quietly instead of
+// throwing out of its catch handler (std::terminate, SIGABRT).
 #pragma once
 
 #include <napi.h>

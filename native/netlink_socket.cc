@@ -291,7 +291,9 @@ Napi::Value NetlinkSocket::Send(const Napi::CallbackInfo& info) {
   if (closed_) throw ErrnoError(env, EBADF, "send");
   if (!info[0].IsTypedArray() || !info[1].IsNumber()) throw Napi::TypeError::New(env, "send(buffer, token, exclusive)");
   auto buf = info[0].As<Napi::Uint8Array>();
-  int err = io_->Enqueue(buf.Data(), buf.ByteLength(), info[1].As<Napi::Number>().DoubleValue(), info[2].ToBoolean());
+  // A plain type check, not ToBoolean(): coercion may run JS, which fails while a worker is being terminated.
+  bool exclusive = info[2].IsBoolean() && info[2].As<Napi::Boolean>().Value();
+  int err = io_->Enqueue(buf.Data(), buf.ByteLength(), info[1].As<Napi::Number>().DoubleValue(), exclusive);
   if (err != 0) throw ErrnoError(env, err, err == EBADF ? "send" : "pthread_create");
   return env.Undefined();
 }

@@ -28,6 +28,15 @@ describe('nlkit in worker threads', () => {
     expect(failures.length, failures.join('\n\n')).toBe(0);
   });
 
+  it('terminating 200 workers while each calls into the addon back to back never aborts the process', async () => {
+    requireRoot();
+    // A terminate() that lands inside a native call makes every N-API call there
+    // fail; the error raised for it must not escape as a C++ exception (abort).
+    const r = await runFixture('workers.cjs', { args: ['terminate-sending', '200'], timeoutMs: 60_000 });
+    expect(exitOf(r), explain(r)).toEqual({ status: 0, signal: null });
+    expect(lastJson(r)).toEqual({ codes: [1], mainLinks: ['lo'] });
+  });
+
   it('a worker that ends with its handles still open exits cleanly (5 of 5 runs)', async () => {
     requireRoot();
     const expected: Record<string, object> = {

@@ -190,7 +190,7 @@ export class NetlinkConnection extends ConnectionCore implements AsyncExecutor {
     try {
       for (let attempt = 0; ; attempt++) {
         const { replies, interrupted } = await this.sendDump(c);
-        if (!interrupted) return replies;
+        if (!interrupted || c.restartInterrupted === false) return replies;
         if (attempt >= DUMP_RETRIES) throw new NetlinkError({ errno: EINTR, operation: c.operation });
       }
     } finally {
@@ -415,7 +415,7 @@ export class NetlinkSyncConnection extends ConnectionCore implements SyncExecuto
   executeSync(c: NetlinkCall): NetlinkMessage[] {
     for (let attempt = 0; ; attempt++) {
       const r = this.once(c);
-      if (!r.interrupted) return r.replies;
+      if (!r.interrupted || c.restartInterrupted === false) return r.replies;
       if (attempt >= DUMP_RETRIES) throw new NetlinkError({ errno: EINTR, operation: c.operation });
     }
   }

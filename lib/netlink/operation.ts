@@ -5,6 +5,7 @@
  * then act; undo step 1 when step 2 fails) read as straight-line code.
  * @module
  */
+import { NLM_F_DUMP_INTR } from './constants';
 import type { NetlinkMessage } from './parser';
 
 /** A request as an operation yields it. */
@@ -20,6 +21,12 @@ export interface NetlinkCall {
   message: Buffer;
   /** Human description used in errors: "add route 10.0.0.0/24". */
   operation: string;
+  /**
+   * For a dump: whether it is restarted when the kernel flags it interrupted
+   * (default true). False returns the messages as they came, flags included
+   * (see {@link dumpOnce}).
+   */
+  restartInterrupted?: boolean;
 }
 
 /** Where the driver runs an operation; given to {@link LocalStep}s. */
@@ -77,6 +84,26 @@ export function* call(message: Buffer, operation: string): Operation<NetlinkMess
  */
 export function* dump(message: Buffer, operation: string): Operation<NetlinkMessage[]> {
   return yield { kind: 'dump', message, operation };
+}
+
+/** A dump's messages and whether a concurrent change interrupted it. */
+export interface DumpResult {
+  /** Every message of the dump; the first one produced after a change carries NLM_F_DUMP_INTR. */
+  messages: NetlinkMessage[];
+  /** The kernel flagged a message: objects may be missing or listed twice. */
+  interrupted: boolean;
+}
+
+/**
+ * Runs a dump once, without restarting it when a concurrent change
+ * interrupts it: for callers that can tell whether an interrupted dump is
+ * still complete (for example, by comparing two in a row).
+ * @example
+ * const { messages, interrupted } = yield* dumpOnce(request, 'list links');
+ */
+export function* dumpOnce(message: Buffer, operation: string): Operation<DumpResult> {
+  const messages = yield { kind: 'dump', message, operation, restartInterrupted: false };
+  return { messages, interrupted: messages.some((m) => (m.flags & NLM_F_DUMP_INTR) !== 0) };
 }
 
 /**

@@ -8,6 +8,7 @@ import { NLM_F_DUMP } from '../netlink/constants';
 import { ENOENT } from '../netlink/errno';
 import { DecodeError, NetlinkError, NotFoundError, ValidationError } from '../netlink/errors';
 import { call, dump, type Operation } from '../netlink/operation';
+import { dumpCommand } from './dump';
 import type { NetlinkMessage } from '../netlink/parser';
 import { NetlinkWriter } from '../netlink/writer';
 import { validateNftName } from '../validate/names';
@@ -62,17 +63,6 @@ export interface Generation {
   processName?: string;
 }
 
-function familyFilter(f: NftFamily | undefined): number {
-  return f === undefined ? C.NFPROTO_UNSPEC : familyNumber(f);
-}
-
-function* dumpCommand(msg: number, family: NftFamily | undefined, what: string, attrs?: (w: NetlinkWriter) => void): Operation<NetlinkMessage[]> {
-  const w = new NetlinkWriter();
-  beginNft(w, msg, NLM_F_DUMP, familyFilter(family));
-  attrs?.(w);
-  const replies = yield* dump(w.end().finish(), `list nftables ${what}`);
-  return replies.filter((m) => nftCommand(m) === msg - 1); // GETx is answered with NEWx
-}
 
 /**
  * Whether an object passes the filter. Only the levels an object has are

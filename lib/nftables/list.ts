@@ -63,7 +63,6 @@ export interface Generation {
   processName?: string;
 }
 
-
 /**
  * Whether an object passes the filter. Only the levels an object has are
  * compared: a table has no chain, so `{ table, chain }` keeps the table.

@@ -63,8 +63,14 @@ export const STREAM_OPTION_KEYS = ['includeExisting', 'resyncOnOverrun', 'receiv
 export interface StreamSource<T> {
   /** Joined to the family's groups before anything is dumped (so nothing is missed). */
   subscription: NetlinkSubscription;
-  /** One notification as an event, or undefined for messages outside the subscription. */
-  decode(m: NetlinkMessage): T | undefined | Promise<T | undefined>;
+  /**
+   * One notification as an event (or as several: a family that joins
+   * notifications returns what it held back), or undefined for messages
+   * outside the subscription or held back.
+   */
+  decode(m: NetlinkMessage): T | T[] | undefined | Promise<T | T[] | undefined>;
+  /** Notifications were lost: forget anything held back from before. */
+  onOverrun?: () => void;
   /** The current state as `new` events. */
   existing(): AsyncIterable<T>;
   includeExisting?: boolean;
@@ -97,6 +103,7 @@ export function eventStream<T>(src: StreamSource<T>): EventStream<T | SyncedEven
         const m = await sub.next();
         if (m === undefined) return;
         if (m === OVERRUN) {
+          src.onOverrun?.();
           if (src.overrunError) throw src.overrunError();
           yield { type: 'overrun' };
           if (src.resyncOnOverrun) {
@@ -106,7 +113,8 @@ export function eventStream<T>(src: StreamSource<T>): EventStream<T | SyncedEven
           continue;
         }
         const ev = await src.decode(m);
-        if (ev !== undefined) yield ev;
+        if (Array.isArray(ev)) yield* ev;
+        else if (ev !== undefined) yield ev;
       }
     } finally {
       close();

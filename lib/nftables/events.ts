@@ -27,7 +27,7 @@ import { NetlinkSubscription } from '../netlink/subscription';
 import { rejectUnknownKeys } from '../validate/options';
 import { decodeChain, type Chain } from './chain';
 import * as C from './constants';
-import { assembleElements, decodeElementMessage, type SetElement } from './elements';
+import { assembleElements, decodeElementMessage, type RawElement, type SetElement } from './elements';
 import { decodeGeneration, nftRulesetOps, setKey, shapeOfMessage, type Generation } from './list';
 import { familyName, messageFamily, nftCommand, type NftFamily } from './message';
 import { decodeObject, type NftObject } from './object';
@@ -179,6 +179,7 @@ export function nftEvents(src: NftEventSource): { events: NftEvents; closeAll():
     return eventStream<NftEvent>({
       subscription: sub,
       decode: (m) => decoder.decode(m),
+      onOverrun: () => decoder.reset(),
       existing: () => existingEvents(src, decoder),
       includeExisting: opts.includeExisting,
       resyncOnOverrun: opts.resyncOnOverrun,
@@ -228,9 +229,25 @@ function change<T extends NftEvent['type']>(
   return { type, action, kind: type, change: action === 'new' ? 'add' : 'delete', ...body } as unknown as Extract<NftEvent, { type: T }>;
 }
 
+/** Boundaries of interval elements notified in the current transaction, for one set and action. */
+interface PendingIntervals {
+  action: EventAction;
+  family: NftFamily;
+  table: string;
+  set: string;
+  shape: SetShape;
+  raw: RawElement[];
+}
+
 /** Decodes notifications, remembering the layout of sets seen in the stream (to type their elements). */
 class NftEventDecoder {
   private readonly shapes = new Map<string, SetShape>();
+  /**
+   * The kernel notifies a range's start and end as separate elements, in
+   * either order (nft sends the end first); they are joined when the
+   * transaction's generation message closes it.
+   */
+  private readonly intervals = new Map<string, PendingIntervals>();
 
   constructor(private readonly resolveShape: ShapeResolver) {}
 
@@ -239,7 +256,12 @@ class NftEventDecoder {
     this.shapes.delete(setKey(set));
   }
 
-  async decode(m: NetlinkMessage): Promise<NftEvent | undefined> {
+  /** Forgets half-seen intervals (notifications were lost; the stream resyncs or ends). */
+  reset(): void {
+    this.intervals.clear();
+  }
+
+  async decode(m: NetlinkMessage): Promise<NftEvent | NftEvent[] | undefined> {
     if (m.type >> 8 !== C.NFNL_SUBSYS_NFTABLES) return undefined;
     const cmd = nftCommand(m);
     switch (cmd) {
@@ -269,16 +291,34 @@ class NftEventDecoder {
           if (shape) this.shapes.set(key, shape);
         }
         shape ??= rawShape(elements[0]?.key?.length ?? 0, elements[0]?.data?.length ?? 0);
-        return change('elements', cmd === C.NFT_MSG_NEWSETELEM ? 'new' : 'del', { family, table, set, elements: assembleElements(shape, elements) });
+        const action = cmd === C.NFT_MSG_NEWSETELEM ? 'new' : 'del';
+        if (shape.interval && shape.keyFields.length === 1) {
+          const pending = this.intervals.get(`${action}\0${key}`);
+          if (pending) pending.raw.push(...elements);
+          else this.intervals.set(`${action}\0${key}`, { action, family, table, set, shape, raw: [...elements] });
+          return undefined;
+        }
+        return change('elements', action, { family, table, set, elements: assembleElements(shape, elements) });
       }
       case C.NFT_MSG_NEWOBJ:
       case C.NFT_MSG_DELOBJ:
         return change('object', cmd === C.NFT_MSG_NEWOBJ ? 'new' : 'del', { object: decodeObject(m) });
       case C.NFT_MSG_NEWGEN:
-        return change('generation', 'new', { generation: decodeGeneration(m) });
+        return [...this.joinIntervals(), change('generation', 'new', { generation: decodeGeneration(m) })];
       default:
         return undefined;
     }
+  }
+
+  /** The interval elements of the transaction that just ended, one event per set and action. */
+  private joinIntervals(): NftEvent[] {
+    const out: NftEvent[] = [];
+    for (const p of this.intervals.values()) {
+      const elements = assembleElements(p.shape, p.raw);
+      if (elements.length) out.push(change('elements', p.action, { family: p.family, table: p.table, set: p.set, elements }));
+    }
+    this.intervals.clear();
+    return out;
   }
 }
 

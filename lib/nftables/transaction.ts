@@ -19,7 +19,7 @@
  */
 import { NLM_F_CREATE, NLM_F_ECHO, NLM_F_EXCL } from '../netlink/constants';
 import { ERESTART } from '../netlink/errno';
-import { NetlinkError, ValidationError } from '../netlink/errors';
+import { NetlinkError, NotFoundError, ValidationError } from '../netlink/errors';
 import { NFNL_SUBSYS_NFTABLES, writeBatchBegin, writeBatchEnd } from '../netlink/nfnetlink';
 import { batch, type Operation } from '../netlink/operation';
 import type { NetlinkMessage } from '../netlink/parser';
@@ -327,18 +327,37 @@ export class Transaction {
     return this.executor(op);
   }
 
+  /**
+   * The kernel's definition of a set an element command writes to. A missing
+   * set fails that command, as the kernel would have (NftCommandError, ENOENT).
+   */
+  private *lookUpSet(c: Command, index: number, set: SetRef): Operation<NetlinkMessage> {
+    try {
+      return yield* getSetMessage(set);
+    } catch (e) {
+      if (!(e instanceof NotFoundError)) throw e;
+      throw new NftCommandError({
+        errno: e.errno,
+        operation: '',
+        command: index,
+        description: c.description,
+        extack: `set ${describeSet(set)} does not exist`,
+      });
+    }
+  }
+
   /** @internal the commit as an operation, for running on any executor. */
   *commitOperation(opts: CommitOptions = {}): Operation<CommitResult> {
     if (opts.expectGeneration !== undefined && (!Number.isInteger(opts.expectGeneration) || opts.expectGeneration <= 0)) {
       throw new ValidationError('expectGeneration', opts.expectGeneration, 'must be a generation id from generation()');
     }
     const ctx: WriteContext = { shapes: new Map(), positions: new Map() };
-    for (const c of this.commands) {
+    for (const [i, c] of this.commands.entries()) {
       if (c.needsSet) {
         const key = setKey(c.needsSet);
         if (ctx.shapes.has(key)) continue;
         const own = this.definedSets.get(key);
-        ctx.shapes.set(key, own ? shapeOf(own) : shapeOfMessage(yield* getSetMessage(c.needsSet)));
+        ctx.shapes.set(key, own ? shapeOf(own) : shapeOfMessage(yield* this.lookUpSet(c, i, c.needsSet)));
       }
     }
     for (const [i, c] of this.commands.entries()) {

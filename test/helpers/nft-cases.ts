@@ -128,6 +128,8 @@ export const RULE_CASES: Array<[string, string, RuleBuilder | Expression[]]> = [
   ['f', 'log level info flags tcp sequence,options', rule().log({ level: 'info', flags: ['tcp sequence', 'tcp options'] })],
   ['f', 'reject', rule().reject()],
   ['f', 'reject with tcp reset', rule().reject({ with: 'tcp reset' })],
+  // The implied `meta l4proto tcp` goes first, before the matches (as nft puts it).
+  ['f', 'ip saddr 10.0.0.0/8 iifname "lo" reject with tcp reset', rule().ip({ saddr: '10.0.0.0/8' }).iifname('lo').reject({ with: 'tcp reset' })],
   ['f', 'reject with icmpx type admin-prohibited', rule().reject({ code: 'admin-prohibited' })],
   ['f', 'ip protocol udp accept', rule().ip({ protocol: 'udp' }).accept()],
   ['f', 'meta nfproto ipv6 accept', rule().nfproto('ipv6').accept()],

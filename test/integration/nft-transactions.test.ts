@@ -78,6 +78,15 @@ describe('nftables transactions', () => {
     tx2.addChain({ family: 'inet', table: 'partial', name: 'c' });
     tx2.addRule({ family: 'inet', table: 'partial', chain: 'c', rule: rule().jump('nowhere') });
     await expect(tx2.commit()).rejects.toMatchObject({ command: 2, code: 'ENOENT', attribute: 'expression #0 (immediate)' });
+    // Elements for a set that does not exist: that command is named (nlkit looks the set up before sending anything).
+    const tx3 = h().nft.transaction();
+    tx3.addTable({ family: 'inet', name: 'partial' });
+    tx3.addElements({ family: 'inet', table: 'partial', name: 'nope' }, [{ key: 22 }]);
+    const err3 = await tx3.commit().catch((e) => e);
+    expect(err3).toBeInstanceOf(NftCommandError);
+    expect(err3).toMatchObject({ command: 1, description: 'add elements to set inet partial nope', code: 'ENOENT' });
+    expect(err3.message).toContain('set inet partial nope does not exist');
+    expect(tables()).not.toContain('partial');
     expect(tables()).not.toContain('partial');
   });
 

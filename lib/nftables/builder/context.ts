@@ -72,6 +72,15 @@ export class BuildContext {
     if (![...this.deps].some((k) => TRANSPORT_PROTOCOL_KEYS.has(k))) this.portWithoutTransport = field;
   }
 
+  /** Like {@link need}, but puts the matches before everything so far (where nft puts a statement's own dependency). */
+  needFirst(deps: Dependency[]): void {
+    for (const d of deps) {
+      if (this.deps.has(d.key)) continue;
+      this.deps.add(d.key);
+      this.exprs.unshift(...d.expressions);
+    }
+  }
+
   /** Refuses what only a complete rule is checked for (a fragment from `toExpressions` is not). */
   checkComplete(): void {
     if (this.portWithoutTransport !== undefined) {

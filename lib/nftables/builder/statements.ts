@@ -65,7 +65,7 @@ export function limit(ctx: BuildContext, o: LimitOptions): void {
 export function reject(ctx: BuildContext, o: RejectOptions): void {
   const kind = o.with ?? (ctx.family === 'ip' || ctx.family === 'ip6' ? 'icmp' : 'icmpx');
   if (kind === 'tcp reset') {
-    ctx.need([l4Dep(6)]);
+    ctx.needFirst([l4Dep(6)]);
     ctx.push({ type: 'reject', rejectType: 'tcp reset' });
     return;
   }

@@ -6,7 +6,7 @@
 import type { RawAttribute } from '../netlink/parser';
 import type { NetnsRef } from '../netns/namespace';
 import type { BridgePortInfo, BridgePortSettings } from './bridge-port';
-import type { BridgeInfo, KindOptions, MacvlanInfo, TunInfo, VethInfo, VxlanInfo } from './link-kinds';
+import type { BridgeInfo, BridgeSettings, KindOptions, MacvlanChanges, MacvlanInfo, TunInfo, VethInfo, VxlanChanges, VxlanInfo } from './link-kinds';
 import { keysOf } from '../validate/options';
 
 /** A link by name ("veth0") or by index (7). */
@@ -225,6 +225,12 @@ export interface LinkSetOptions {
    * follow a `master` change in the same call.
    */
   port?: BridgePortSettings;
+  /** Bridge settings of a bridge (`ip link set br0 type bridge ...`); refused by the kernel for another kind. */
+  bridge?: BridgeSettings;
+  /** What the kernel lets change on a vxlan: remote or group, ttl, tos, learning, ageing. */
+  vxlan?: VxlanChanges;
+  /** The mode of a macvlan. */
+  macvlan?: MacvlanChanges;
 }
 
 /** Filters for {@link linkOps.list}, applied by the kernel where it can. */
@@ -255,6 +261,9 @@ export const LINK_SET_KEYS = keysOf<LinkSetOptions>()([
   'allmulticast',
   'carrier',
   'port',
+  'bridge',
+  'vxlan',
+  'macvlan',
 ]);
 
 export const LINK_FILTER_KEYS = keysOf<LinkFilter>()(['kind', 'master', 'name', 'up', 'group']);

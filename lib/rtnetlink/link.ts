@@ -16,7 +16,7 @@ import { parseMac } from '../validate/ip';
 import { validateInterfaceName } from '../validate/names';
 import { BRIDGE_PORT_SETTINGS_KEYS, encodeBridgePort, hasBridgePortSettings, type BridgePortSettings } from './bridge-port';
 import * as C from './constants';
-import { LINK_KINDS } from './link-kinds';
+import { LINK_KINDS, writeKindChanges } from './link-kinds';
 import { decodeLink } from './link-decode';
 import type { Link, LinkAddOptions, LinkCommonOptions, LinkFilter, LinkRef, LinkSetOptions } from './link-types';
 import { deleting, notFoundOn, type MissingCodes } from './not-found';
@@ -266,6 +266,7 @@ export const linkOps = {
    * @example
    * await h.links.set('veth0', { up: true, master: 'br0' });
    * await h.links.set('veth1', { netns: 'c1' });
+   * await h.links.set('br0', { bridge: { stp: true, forwardDelay: 4 } });
    */
   *set(ref: LinkRef, changes: LinkSetOptions): Operation<void> {
     yield* notFoundOn(LINK_MISSING, setLink(ref, changes));
@@ -331,6 +332,7 @@ function* setLink(ref: LinkRef, changes: LinkSetOptions): Operation<void> {
   flag(C.IFF_ALLMULTI, changes.allmulticast);
   const port = hasBridgePortSettings(changes.port) ? changes.port : undefined;
   if (port) encodeBridgePort(new NetlinkWriter(), port); // validate before anything is sent
+  writeKindChanges(new NetlinkWriter(), changes); // the same
   const onlyPort = Object.entries(changes).every(([k, v]) => k === 'port' || v === undefined);
   const fds = new NetnsFdScope();
   try {
@@ -348,6 +350,7 @@ function* setLink(ref: LinkRef, changes: LinkSetOptions): Operation<void> {
     if (master !== undefined) w.u32(C.IFLA_MASTER, master);
     if (changes.alias === null || changes.alias === '') w.attr(C.IFLA_IFALIAS, new Uint8Array(0));
     if (changes.carrier !== undefined) w.u8(C.IFLA_CARRIER, changes.carrier ? 1 : 0);
+    writeKindChanges(w, changes);
     yield* call(w.end().finish(), `set link ${describeRef(ref)}`);
     if (port) yield* setBridgePort(changes.name ?? ref, port);
   } finally {

@@ -110,6 +110,21 @@ export const bridge: LinkKind<BridgeOptions, BridgeInfo> = {
   encode(w, opts) {
     encodeBridgeSettings(w, opts);
   },
+  // Every setting can change on a live bridge.
+  changeKeys: keysOf<BridgeSettings>()([
+    'stp',
+    'forwardDelay',
+    'helloTime',
+    'maxAge',
+    'ageingTime',
+    'priority',
+    'vlanFiltering',
+    'vlanDefaultPvid',
+    'multicastSnooping',
+    'multicastQuerier',
+    'groupForwardMask',
+  ]),
+  encodeChange: encodeBridgeSettings,
   decode(a: Attributes): BridgeInfo {
     const cs = (t: number) => (a.u32(t) ?? 0) / 100;
     return {

@@ -3,6 +3,10 @@
  * here still read back, with their IFLA_INFO_DATA kept raw.
  * @module
  */
+import { ValidationError } from '../../netlink/errors';
+import type { NetlinkWriter } from '../../netlink/writer';
+import { rejectUnknownKeys } from '../../validate/options';
+import { IFLA_INFO_DATA, IFLA_INFO_KIND, IFLA_LINKINFO } from '../constants';
 import type { LinkKind } from './kind';
 import { bridge, type BridgeInfo, type BridgeOptions } from './bridge';
 import { macvlan, type MacvlanInfo, type MacvlanOptions } from './macvlan';
@@ -11,10 +15,10 @@ import { veth, type VethInfo, type VethOptions } from './veth';
 import { vxlan, type VxlanInfo, type VxlanOptions } from './vxlan';
 
 export type { BridgeInfo, BridgeOptions, BridgeSettings } from './bridge';
-export type { MacvlanInfo, MacvlanMode, MacvlanOptions } from './macvlan';
+export type { MacvlanChanges, MacvlanInfo, MacvlanMode, MacvlanOptions } from './macvlan';
 export type { TunInfo, TunOptions } from './tun';
 export type { VethInfo, VethOptions, VethPeerOptions } from './veth';
-export type { VxlanInfo, VxlanOptions } from './vxlan';
+export type { VxlanChanges, VxlanInfo, VxlanOptions } from './vxlan';
 export type { EncodeContext, LinkKind } from './kind';
 
 /** Creation options of every supported kind, discriminated by `kind`. */
@@ -39,3 +43,24 @@ export const LINK_KINDS: Record<string, LinkKind<any, any>> = Object.assign(Obje
   [vxlan.kind]: vxlan,
   [tun.kind]: tun,
 });
+
+/** The kinds whose settings `links.set` can change, by the option key that names them. */
+const CHANGEABLE_KINDS = ['bridge', 'vxlan', 'macvlan'] as const;
+
+/**
+ * Writes IFLA_LINKINFO for the kind settings a `links.set` changes (at most
+ * one kind; the kernel refuses a kind the link is not). Nothing when none.
+ */
+export function writeKindChanges(w: NetlinkWriter, changes: Partial<Record<(typeof CHANGEABLE_KINDS)[number], unknown>>): void {
+  const given = CHANGEABLE_KINDS.filter((k) => changes[k] !== undefined);
+  if (given.length === 0) return;
+  if (given.length > 1) throw new ValidationError(given[1], changes[given[1]], `a link has one kind: change ${given[0]} or ${given[1]} settings, not both`);
+  const codec = LINK_KINDS[given[0]];
+  const settings = rejectUnknownKeys(changes[given[0]] as Record<string, unknown>, codec.changeKeys ?? [], `${given[0]} settings`);
+  const li = w.nest(IFLA_LINKINFO);
+  w.string(IFLA_INFO_KIND, codec.kind);
+  const data = w.nest(IFLA_INFO_DATA);
+  codec.encodeChange?.(w, settings ?? {});
+  w.endNest(data);
+  w.endNest(li);
+}

@@ -30,6 +30,13 @@ export interface LinkKind<Options, Info> {
   /** Reads IFLA_INFO_DATA back. */
   decode(data: Attributes): Info;
   /**
+   * The options the kernel lets an existing link of this kind change
+   * (`links.set(ref, { <kind>: { ... } })`, as `ip link set ... type <kind>`).
+   */
+  readonly changeKeys?: readonly string[];
+  /** Writes such changes inside IFLA_INFO_DATA. */
+  encodeChange?(w: NetlinkWriter, changes: Partial<Options>): void;
+  /**
    * For kinds rtnetlink cannot create (tun/tap): creates the bare device in
    * the handle's namespace; the common options are then applied like a set.
    */

@@ -5,6 +5,7 @@
  */
 import { keysOf } from '../../validate/options';
 import { ValidationError } from '../../netlink/errors';
+import type { NetlinkWriter } from '../../netlink/writer';
 import type { LinkKind } from './kind';
 
 const IFLA_MACVLAN_MODE = 1;
@@ -46,6 +47,16 @@ export interface MacvlanInfo {
   macaddrCount?: number;
 }
 
+/** What `links.set(ref, { macvlan })` may change on an existing macvlan. */
+export type MacvlanChanges = Pick<MacvlanOptions, 'mode'>;
+
+function writeMode(w: NetlinkWriter, mode: MacvlanMode | undefined): void {
+  if (mode === undefined) return;
+  const m = Object.hasOwn(MODES, mode) ? MODES[mode] : undefined;
+  if (m === undefined) throw new ValidationError('mode', mode, `one of ${Object.keys(MODES).join(', ')}`);
+  w.u32(IFLA_MACVLAN_MODE, m);
+}
+
 export const macvlan: LinkKind<MacvlanOptions, MacvlanInfo> = {
   kind: 'macvlan',
   optionKeys: keysOf<MacvlanOptions>()(['kind', 'parent', 'mode', 'nopromisc']),
@@ -55,13 +66,11 @@ export const macvlan: LinkKind<MacvlanOptions, MacvlanInfo> = {
   encode(w, o) {
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- JavaScript callers are not held to the type
     if (o.parent === undefined) throw new ValidationError('parent', o.parent, 'macvlan needs a parent link');
-    if (o.mode !== undefined) {
-      const m = Object.hasOwn(MODES, o.mode) ? MODES[o.mode] : undefined;
-      if (m === undefined) throw new ValidationError('mode', o.mode, `one of ${Object.keys(MODES).join(', ')}`);
-      w.u32(IFLA_MACVLAN_MODE, m);
-    }
+    writeMode(w, o.mode);
     if (o.nopromisc) w.u16(IFLA_MACVLAN_FLAGS, MACVLAN_FLAG_NOPROMISC);
   },
+  changeKeys: keysOf<MacvlanChanges>()(['mode']),
+  encodeChange: (w, o) => writeMode(w, o.mode),
   decode(a) {
     const m = a.u32(IFLA_MACVLAN_MODE) ?? 0;
     const info: MacvlanInfo = {

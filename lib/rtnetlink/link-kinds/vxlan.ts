@@ -7,6 +7,7 @@ import { keysOf } from '../../validate/options';
 import { ValidationError } from '../../netlink/errors';
 import type { Attributes } from '../../netlink/parser';
 import { formatIp, parseIp, type IpBytes } from '../../validate/ip';
+import type { NetlinkWriter } from '../../netlink/writer';
 import type { LinkKind } from './kind';
 
 const IFLA_VXLAN_ID = 1;
@@ -145,6 +146,40 @@ function checkInt(field: string, v: unknown, min: number, max: number): number {
   return v as number;
 }
 
+/** What `links.set(ref, { vxlan })` may change: the kernel refuses changing the VNI, local address, ports, device, limit or flags. */
+export type VxlanChanges = Pick<VxlanOptions, 'remote' | 'multicastGroup' | 'learning' | 'tos' | 'ageing'> & {
+  /** Outer TTL, 1-255 (switching to or from "inherit" is refused by the kernel). */
+  ttl?: number;
+};
+
+/** The default destination: a unicast remote or a multicast group (which needs `dev` at creation). */
+function writeRemote(w: NetlinkWriter, o: Pick<VxlanOptions, 'remote' | 'multicastGroup' | 'dev'>, creating: boolean): void {
+  const group = o.multicastGroup;
+  if (o.remote !== undefined && group !== undefined) throw new ValidationError('multicastGroup', group, 'give either remote or multicastGroup');
+  if (o.remote !== undefined || group !== undefined) {
+    const field = o.remote !== undefined ? 'remote' : 'multicastGroup';
+    const ip = parseIp(o.remote ?? group, field);
+    if (isMulticast(ip) !== (field === 'multicastGroup')) {
+      throw new ValidationError(
+        field,
+        o.remote ?? group,
+        field === 'remote' ? 'must be a unicast address (use multicastGroup)' : 'must be a multicast address',
+      );
+    }
+    if (creating && field === 'multicastGroup' && o.dev === undefined) throw new ValidationError('dev', o.dev, 'a multicast group needs the underlying dev');
+    w.attr(ip.family === 4 ? IFLA_VXLAN_GROUP : IFLA_VXLAN_GROUP6, ip.bytes);
+  }
+}
+
+/** The options both creation and a change write. */
+function writeChangeable(w: NetlinkWriter, o: Pick<Partial<VxlanOptions>, 'ttl' | 'tos' | 'learning' | 'ageing' | 'maxAddresses'>): void {
+  if (o.ttl !== undefined && o.ttl !== 'inherit') w.u8(IFLA_VXLAN_TTL, checkInt('ttl', o.ttl, 0, 255));
+  if (o.tos !== undefined) w.u8(IFLA_VXLAN_TOS, checkInt('tos', o.tos, 0, 255));
+  u8bool(w, IFLA_VXLAN_LEARNING, o.learning);
+  if (o.ageing !== undefined) w.u32(IFLA_VXLAN_AGEING, checkInt('ageing', o.ageing, 0, 0xffffffff));
+  if (o.maxAddresses !== undefined) w.u32(IFLA_VXLAN_LIMIT, checkInt('maxAddresses', o.maxAddresses, 0, 0xffffffff));
+}
+
 export const vxlan: LinkKind<VxlanOptions, VxlanInfo> = {
   kind: 'vxlan',
   optionKeys: keysOf<VxlanOptions>()([
@@ -172,21 +207,7 @@ export const vxlan: LinkKind<VxlanOptions, VxlanInfo> = {
   references: (o) => (o.dev !== undefined ? [o.dev] : []),
   encode(w, o, ctx) {
     w.u32(IFLA_VXLAN_ID, checkInt('vni', o.vni, 0, 0xffffff));
-    const group = o.multicastGroup;
-    if (o.remote !== undefined && group !== undefined) throw new ValidationError('multicastGroup', group, 'give either remote or multicastGroup');
-    if (o.remote !== undefined || group !== undefined) {
-      const field = o.remote !== undefined ? 'remote' : 'multicastGroup';
-      const ip = parseIp(o.remote ?? group, field);
-      if (isMulticast(ip) !== (field === 'multicastGroup')) {
-        throw new ValidationError(
-          field,
-          o.remote ?? group,
-          field === 'remote' ? 'must be a unicast address (use multicastGroup)' : 'must be a multicast address',
-        );
-      }
-      if (field === 'multicastGroup' && o.dev === undefined) throw new ValidationError('dev', o.dev, 'a multicast group needs the underlying dev');
-      w.attr(ip.family === 4 ? IFLA_VXLAN_GROUP : IFLA_VXLAN_GROUP6, ip.bytes);
-    }
+    writeRemote(w, o, true);
     if (o.local !== undefined) {
       const ip = parseIp(o.local, 'local');
       w.attr(ip.family === 4 ? IFLA_VXLAN_LOCAL : IFLA_VXLAN_LOCAL6, ip.bytes);
@@ -194,11 +215,7 @@ export const vxlan: LinkKind<VxlanOptions, VxlanInfo> = {
     if (o.dev !== undefined) w.u32(IFLA_VXLAN_LINK, ctx.indexOf(o.dev));
     w.be16(IFLA_VXLAN_PORT, checkInt('dstPort', o.dstPort ?? VXLAN_DEFAULT_PORT, 0, 65535));
     if (o.ttl === 'inherit') w.flag(IFLA_VXLAN_TTL_INHERIT);
-    else if (o.ttl !== undefined) w.u8(IFLA_VXLAN_TTL, checkInt('ttl', o.ttl, 0, 255));
-    if (o.tos !== undefined) w.u8(IFLA_VXLAN_TOS, checkInt('tos', o.tos, 0, 255));
-    u8bool(w, IFLA_VXLAN_LEARNING, o.learning);
-    if (o.ageing !== undefined) w.u32(IFLA_VXLAN_AGEING, checkInt('ageing', o.ageing, 0, 0xffffffff));
-    if (o.maxAddresses !== undefined) w.u32(IFLA_VXLAN_LIMIT, checkInt('maxAddresses', o.maxAddresses, 0, 0xffffffff));
+    writeChangeable(w, o);
     if (o.srcPortRange !== undefined) {
       const r = Buffer.alloc(4);
       r.writeUInt16BE(checkInt('srcPortRange.low', o.srcPortRange.low, 1, 65535), 0);
@@ -212,6 +229,12 @@ export const vxlan: LinkKind<VxlanOptions, VxlanInfo> = {
     u8bool(w, IFLA_VXLAN_UDP_ZERO_CSUM6_TX, o.udp6ZeroChecksumTx);
     u8bool(w, IFLA_VXLAN_UDP_ZERO_CSUM6_RX, o.udp6ZeroChecksumRx);
     u8bool(w, IFLA_VXLAN_COLLECT_METADATA, o.external);
+  },
+  changeKeys: keysOf<VxlanChanges>()(['remote', 'multicastGroup', 'ttl', 'tos', 'learning', 'ageing']),
+  encodeChange(w, o) {
+    if (o.ttl === 'inherit') throw new ValidationError('ttl', o.ttl, 'the kernel cannot switch an existing vxlan to an inherited TTL');
+    writeRemote(w, o, false);
+    writeChangeable(w, o);
   },
   decode(a: Attributes): VxlanInfo {
     const bool = (t: number) => (a.u8(t) ?? 0) !== 0;

@@ -8,7 +8,7 @@
 import { NLM_F_DUMP } from '../netlink/constants';
 import type { AsyncOps, SyncOps } from '../netlink/bind';
 import { NetlinkError, NotFoundError, ValidationError, checkDeleteOptions, type DeleteOptions } from '../netlink/errors';
-import { call, dump, type Operation } from '../netlink/operation';
+import { call, concurrently, dump, type NetlinkCall, type Operation } from '../netlink/operation';
 import { NFNL_SUBSYS_CTNETLINK, beginNfnl, nfnlAttributes, nfnlType } from '../netlink/nfnetlink';
 import { NetlinkWriter } from '../netlink/writer';
 import { AF_INET, AF_INET6, parseCidr, parseIp, type IpFamily } from '../validate/ip';
@@ -173,13 +173,8 @@ export const conntrackOps = {
       return yield* conntrackOps.flush(target);
     }
     const missingOk = checkDeleteOptions(opts);
-    const w = new NetlinkWriter();
-    beginNfnl(w, ctType(C.IPCTNL_MSG_CT_DELETE), 0, familyNumber(target.family));
-    writeTuple(w, C.CTA_TUPLE_ORIG, target.family, protoNumber(target.protocol), target.original);
-    if (target.zone) w.be16(C.CTA_ZONE, target.zone);
-    if (target.id !== undefined) w.be32(C.CTA_ID, target.id);
     try {
-      yield* call(w.end().finish(), `delete conntrack entry ${describeEntry(target)}`);
+      yield* call(deleteMessage(target), `delete conntrack entry ${describeEntry(target)}`);
       return true;
     } catch (err) {
       if (!(err instanceof NetlinkError && err.code === 'ENOENT')) throw err;
@@ -199,8 +194,9 @@ export const conntrackOps = {
 
   /**
    * Deletes every entry matching a filter (all of them without one) and
-   * resolves to how many it deleted. Entries are listed, then deleted one by
-   * one (a request each), so the count is exact. A family alone, as a number
+   * resolves to how many it deleted. Entries are listed, then deleted with a
+   * request each, all sent at once (the socket pipelines them); the count is
+   * exact: entries that ended meanwhile are not counted. A family alone, as a number
    * (`flush(4)`), is the deprecated form of `flush({ family: 4 })`.
    * @example
    * // cut stale UDP flows to a port that is no longer published
@@ -210,11 +206,26 @@ export const conntrackOps = {
   *flush(filter: ConntrackFilter | IpFamily = {}): Operation<number> {
     const f = typeof filter === 'number' ? { family: filter } : filter;
     if (!isObject(f)) throw new ValidationError('filter', filter, 'must be a conntrack filter object');
+    const entries = yield* conntrackOps.list(f);
+    const calls = entries.map((e): NetlinkCall => ({ kind: 'ack', message: deleteMessage(e), operation: `delete conntrack entry ${describeEntry(e)}` }));
     let n = 0;
-    for (const e of yield* conntrackOps.list(f)) if (yield* conntrackOps.delete(e, { missingOk: true })) n++;
+    for (const outcome of yield* concurrently(calls, 'flush conntrack entries')) {
+      if (!(outcome instanceof Error)) n++;
+      else if (!(outcome instanceof NetlinkError && outcome.code === 'ENOENT')) throw outcome; // gone meanwhile: not counted
+    }
     return n;
   },
 };
+
+/** The IPCTNL_MSG_CT_DELETE request for one entry (by original tuple, zone and id). */
+function deleteMessage(target: ConntrackKey): Buffer {
+  const w = new NetlinkWriter();
+  beginNfnl(w, ctType(C.IPCTNL_MSG_CT_DELETE), 0, familyNumber(target.family));
+  writeTuple(w, C.CTA_TUPLE_ORIG, target.family, protoNumber(target.protocol), target.original);
+  if (target.zone) w.be16(C.CTA_ZONE, target.zone);
+  if (target.id !== undefined) w.be32(C.CTA_ID, target.id);
+  return w.end().finish();
+}
 
 /** Protocols whose tuples have ports, and ICMP's, which have identifier, type and code. */
 const PORT_PROTOCOLS = new Set([6, 17, 33, 132, 136]);

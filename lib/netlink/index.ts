@@ -42,7 +42,20 @@ export * from './constants';
 export * from './nfnetlink';
 export { NetlinkWriter } from './writer';
 export { Attributes, cString, parseMessages, type NetlinkMessage, type RawAttribute } from './parser';
-export { batch, call, dump, dumpOnce, local, type DumpResult, type LocalStep, type NetlinkCall, type Operation, type OperationEnv } from './operation';
+export {
+  batch,
+  call,
+  concurrently,
+  dump,
+  dumpOnce,
+  local,
+  type ConcurrentStep,
+  type DumpResult,
+  type LocalStep,
+  type NetlinkCall,
+  type Operation,
+  type OperationEnv,
+} from './operation';
 export type { CloseOptions } from './connection';
 export { NetlinkSocket, NetlinkSyncSocket, openNetlink, openNetlinkSync, type NetlinkRequest, type OpenNetlinkOptions } from './open';
 export { subscribeNetlink, type NetlinkMessageStream, type SubscribeNetlinkOptions } from './subscribe';

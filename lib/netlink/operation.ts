@@ -50,10 +50,27 @@ export interface LocalStep {
 }
 
 /**
+ * Independent requests as one step: the async driver sends them at once
+ * (the socket pipelines them), the sync driver one after another. Each
+ * request's outcome is its replies or its error; one failing does not stop
+ * the others.
+ */
+export interface ConcurrentStep {
+  /** Discriminant. */
+  kind: 'concurrent';
+  /** Human description used in errors. */
+  operation: string;
+  /** The requests (`ack` calls). */
+  calls: NetlinkCall[];
+  /** Receives the outcomes, in the order of `calls`. */
+  settle(outcomes: Array<NetlinkMessage[] | Error>): void;
+}
+
+/**
  * An operation: a generator that yields requests (and local steps), receives each one's replies, and returns the
  * result. Run it with `h.run(op)`.
  */
-export type Operation<T> = Generator<NetlinkCall | LocalStep, T, NetlinkMessage[]>;
+export type Operation<T> = Generator<NetlinkCall | LocalStep | ConcurrentStep, T, NetlinkMessage[]>;
 
 /**
  * Sends one request and returns its replies (a GET's answer, or an echo).
@@ -135,6 +152,22 @@ export function* local<T>(operation: string, fn: (env: OperationEnv) => T): Oper
   return result;
 }
 
+/**
+ * Sends independent requests at once and returns each one's replies or
+ * error, in order (see {@link ConcurrentStep}).
+ * @example
+ * const outcomes = yield* concurrently(entries.map((e) => ({ kind: 'ack', message: deleteMessage(e), operation: `delete ${e.id}` })), 'delete entries');
+ * const deleted = outcomes.filter((o) => !(o instanceof Error)).length;
+ */
+export function* concurrently(calls: NetlinkCall[], operation: string): Operation<Array<NetlinkMessage[] | Error>> {
+  let outcomes: Array<NetlinkMessage[] | Error> = [];
+  if (calls.length === 0) return outcomes;
+  yield { kind: 'concurrent', operation, calls, settle: (o) => (outcomes = o) };
+  return outcomes;
+}
+
+const asError = (e: unknown): Error => (e instanceof Error ? e : new Error(String(e)));
+
 /** Something that executes one call at a time, asynchronously. */
 export interface AsyncExecutor {
   execute(c: NetlinkCall): Promise<NetlinkMessage[]>;
@@ -157,7 +190,10 @@ export async function runAsync<T>(ex: AsyncExecutor, op: Operation<T>, env?: Ope
     let replies: NetlinkMessage[];
     try {
       const c = step.value;
-      replies = c.kind === 'local' ? runLocal(c, env) : await ex.execute(c);
+      if (c.kind === 'concurrent') {
+        c.settle(await Promise.all(c.calls.map((x) => ex.execute(x).catch(asError))));
+        replies = [];
+      } else replies = c.kind === 'local' ? runLocal(c, env) : await ex.execute(c);
     } catch (e) {
       step = op.throw(e); // lets the operation roll back, or rethrows
       continue;
@@ -173,7 +209,18 @@ export function runSync<T>(ex: SyncExecutor, op: Operation<T>, env?: OperationEn
     let replies: NetlinkMessage[];
     try {
       const c = step.value;
-      replies = c.kind === 'local' ? runLocal(c, env) : ex.executeSync(c);
+      if (c.kind === 'concurrent') {
+        c.settle(
+          c.calls.map((x) => {
+            try {
+              return ex.executeSync(x);
+            } catch (e) {
+              return asError(e);
+            }
+          }),
+        );
+        replies = [];
+      } else replies = c.kind === 'local' ? runLocal(c, env) : ex.executeSync(c);
     } catch (e) {
       step = op.throw(e);
       continue;

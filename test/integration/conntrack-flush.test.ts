@@ -1,0 +1,63 @@
+// flush(filter) on thousands of entries: every matching entry goes, the
+// count is exact, the others stay — on the async handle (deletes pipelined)
+// and on the blocking one (one after another). Flows are real: UDP datagrams
+// from distinct ports over loopback in a namespace where conntrack is active,
+// cross-checked with conntrack(8).
+import { execFileSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { openSync, rule } from '../../lib';
+import { useNetns } from '../helpers/netns';
+
+/** Sends one UDP datagram from each of `n` fresh sockets to 127.0.0.1:port, inside the namespace. */
+function udpFlows(netns: string, n: number, port: number): void {
+  const script = `
+import socket
+socks = []
+for i in range(${n}):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.sendto(b'x', ('127.0.0.1', ${port}))
+    socks.append(s)
+`;
+  execFileSync('ip', ['netns', 'exec', netns, 'python3', '-c', script]);
+}
+
+/** How many entries conntrack(8) lists for UDP to `port`. */
+function conntrackCount(netns: string, port: number): number {
+  const out = execFileSync('ip', ['netns', 'exec', netns, 'conntrack', '-L', '-p', 'udp', '--dport', String(port)], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  return out.split('\n').filter((l) => l.startsWith('udp')).length;
+}
+
+describe('conntrack flush of many entries', () => {
+  const box = useNetns('ctf');
+  const ns = () => box.ns('ctf');
+
+  it('deletes 2,000 matching entries and counts them exactly, leaving the others', async () => {
+    // Any rule that looks at conntrack makes the namespace track its flows, loopback included.
+    const tx = box.h('ctf').nft.transaction();
+    tx.addTable({ family: 'inet', name: 't' });
+    tx.addChain({ family: 'inet', table: 't', name: 'out', type: 'filter', hook: 'output', priority: 'filter' });
+    tx.addRule({ family: 'inet', table: 't', chain: 'out', rule: rule().ct({ state: 'new' }).counter() });
+    await tx.commit();
+    udpFlows(ns(), 2000, 9);
+    udpFlows(ns(), 50, 7);
+    expect(conntrackCount(ns(), 9)).toBe(2000);
+
+    expect(await box.h('ctf').conntrack.flush({ protocol: 'udp', original: { dport: 9 } })).toBe(2000);
+    expect(conntrackCount(ns(), 9)).toBe(0);
+    expect(conntrackCount(ns(), 7)).toBe(50);
+    // Nothing left to delete: 0, not an error.
+    expect(await box.h('ctf').conntrack.flush({ protocol: 'udp', original: { dport: 9 } })).toBe(0);
+
+    // The blocking handle deletes one after another, with the same result.
+    const sync = openSync({ netns: ns() });
+    try {
+      expect(sync.conntrack.flush({ protocol: 'udp', original: { dport: 7 } })).toBe(50);
+    } finally {
+      sync.close();
+    }
+    expect(conntrackCount(ns(), 7)).toBe(0);
+  });
+});

@@ -4,6 +4,7 @@
  * statements printed so far.
  * @module
  */
+import type { RuleSet } from './anonymous-sets';
 import type { Expression } from './expressions/registry';
 import type { SetWithElements } from './list';
 import type { NftFamily } from './message';
@@ -18,6 +19,8 @@ export interface DescribableRule {
   table?: string;
   /** Printed as `comment "..."`, as nft does. */
   comment?: string;
+  /** The anonymous sets it uses (a rule from `h.nft.ruleset.get()` carries them): printed inline. */
+  anonymousSets?: readonly RuleSet[];
 }
 
 /** Options of `describeNftRule`. */
@@ -55,6 +58,8 @@ export interface FieldValue {
   xor?: Buffer;
   /** A byteorder conversion made the value big-endian. */
   bigEndian?: boolean;
+  /** The value says whether something exists (exthdr with the `present` flag): compared with 1 or 0. */
+  presence?: boolean;
   /** Where an unnamed payload load came from (bit fields are named once masked). */
   raw?: { base: string | number; offset: number; len: number };
   /** A bit field's value sits this many bits up in the loaded bytes. */

@@ -294,3 +294,52 @@ export function shiftRight(data: Buffer, bits: number): Buffer {
   }
   return out;
 }
+
+/** IPv6 extension headers by next-header value, as nft names them. */
+const IPV6_EXTHDRS: Record<number, string> = { 0: 'hbh', 43: 'rt', 44: 'frag', 60: 'dst', 135: 'mh' };
+/** TCP options nft names, with the fields it names: [offset, length, field]. */
+const TCP_OPTIONS: Record<number, [string, Array<[number, number, string]>]> = {
+  2: ['maxseg', [[2, 2, 'size']]],
+  3: ['window', [[2, 1, 'count']]],
+  4: ['sack-perm', []],
+  5: [
+    'sack',
+    [
+      [2, 4, 'left'],
+      [6, 4, 'right'],
+    ],
+  ],
+  8: [
+    'timestamp',
+    [
+      [2, 4, 'tsval'],
+      [6, 4, 'tsecr'],
+    ],
+  ],
+};
+
+/** What an exthdr expression looks at, as nft writes it ("tcp option maxseg size", "exthdr hbh"). */
+export function exthdrText(e: {
+  op: string | number;
+  headerType: number;
+  offset: number;
+  len: number;
+  dreg?: number;
+  sreg?: number;
+  flags?: string[];
+}): string {
+  const whole = (e.flags?.includes('present') ?? false) || (e.dreg === undefined && e.sreg === undefined);
+  if (e.op === 'tcp') {
+    const known = TCP_OPTIONS[e.headerType] as [string, Array<[number, number, string]>] | undefined;
+    if (known && whole) return `tcp option ${known[0]}`;
+    const field = known?.[1].find(([off, len]) => off === e.offset && len === e.len);
+    if (known && field) return `tcp option ${known[0]} ${field[2]}`;
+    return `tcp option @${e.headerType},${e.offset * 8},${e.len * 8}`;
+  }
+  if (e.op === 'ipv6') {
+    const name = IPV6_EXTHDRS[e.headerType] as string | undefined;
+    if (name && whole) return `exthdr ${name}`;
+    return `exthdr ${name ?? e.headerType} @${e.offset * 8},${e.len * 8}`;
+  }
+  return `${String(e.op)} option ${e.headerType}${whole ? '' : ` @${e.offset * 8},${e.len * 8}`}`;
+}

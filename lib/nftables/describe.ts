@@ -19,14 +19,15 @@
  */
 import { CT_TYPES, META_TYPES, UNQUALIFIED_META, findBitField, findPayloadField, rawPayloadName, type ProtocolContext } from './describe-fields';
 import { setText } from './describe-sets';
+import { natText, portsText } from './describe-nat';
 import { limitText, logText, natFlags, quotaText, rejectText, verdictText } from './describe-statements';
-import { duration, formatBytes, isAddressType, isFlagType, prefixLength, shiftRight } from './describe-values';
+import { duration, exthdrText, formatBytes, isAddressType, isFlagType, prefixLength, shiftRight } from './describe-values';
 import type { CtExpression } from './expressions/ct';
 import type { DynsetExpression } from './expressions/dynset';
 import type { FibExpression } from './expressions/fib';
+import type { ExthdrExpression } from './expressions/exthdr';
 import type { LookupExpression } from './expressions/lookup';
 import type { MetaExpression } from './expressions/meta';
-import type { NatExpression } from './expressions/nat';
 import type { PayloadExpression } from './expressions/payload';
 import type { Expression } from './expressions/registry';
 import type { SetWithElements } from './list';
@@ -152,13 +153,13 @@ class RuleDescriber {
         this.emit(rejectText(e, this.ctx.l3));
         return;
       case 'masq':
-        this.emit(`masquerade${this.portsText(e.regProtoMin, e.regProtoMax)}${natFlags(e.flags)}`);
+        this.emit(`masquerade${portsText(this.reg, e.regProtoMin, e.regProtoMax)}${natFlags(e.flags)}`);
         return;
       case 'redir':
-        this.emit(`redirect${this.portsText(e.regProtoMin, e.regProtoMax)}${natFlags(e.flags)}`);
+        this.emit(`redirect${portsText(this.reg, e.regProtoMin, e.regProtoMax)}${natFlags(e.flags)}`);
         return;
       case 'nat':
-        this.emit(this.natText(e));
+        this.emit(natText(this.reg, this.family, e));
         return;
       case 'numgen':
         this.load(e.dreg, {
@@ -170,6 +171,9 @@ class RuleDescriber {
         return;
       case 'fib':
         this.fib(e);
+        return;
+      case 'exthdr':
+        this.exthdr(e);
         return;
       case 'objref':
         if (e.name !== undefined)
@@ -213,6 +217,18 @@ class RuleDescriber {
       : { kind: 'field', text, type: 'raw', fieldLen: e.len, raw: { base: e.base, offset: e.offset, len: e.len } };
     if (e.sreg !== undefined) this.emit(`${text} set ${this.valueText(e.sreg, v)}`);
     else if (e.dreg !== undefined) this.load(e.dreg, v);
+  }
+
+  private exthdr(e: ExthdrExpression): void {
+    const text = exthdrText(e);
+    if (e.flags?.includes('present')) {
+      if (e.dreg !== undefined) this.load(e.dreg, { kind: 'field', text, type: 'integer', fieldLen: 1, presence: true });
+      return;
+    }
+    const v: RegValue = { kind: 'field', text, type: 'integer', fieldLen: e.len };
+    if (e.sreg !== undefined) this.emit(`${text} set ${this.valueText(e.sreg, v)}`);
+    else if (e.dreg !== undefined) this.load(e.dreg, v);
+    else this.emit(`${text} reset`);
   }
 
   private meta(e: MetaExpression): void {
@@ -312,6 +328,8 @@ class RuleDescriber {
   /** Text of a comparison of a field with constant bytes. */
   private relation(v: FieldValue, op: string, data: Buffer): string {
     const names = this.opts.interfaceNames;
+    // A presence test (exthdr `exists`) loaded 1 or 0.
+    if (v.presence) return `${v.text} ${(op === '!= ') === data.some((b) => b !== 0) ? 'missing' : 'exists'}`;
     if (v.prefixBits !== undefined && isAddressType(v.type)) {
       const full = Buffer.alloc(v.fieldLen);
       data.copy(full, 0, 0, Math.min(data.length, full.length));
@@ -418,8 +436,13 @@ class RuleDescriber {
     this.emit(`${e.invert ? '!' : ''}${e.op} @${e.set} { ${key}${timeout}${exprs}${data} }`);
   }
 
+  /** What a register holds, for the NAT text helpers. */
+  private readonly reg = (r: number): RegValue | undefined => this.regs.get(registerIndex(r));
+
   private findSet(name: string | undefined): SetWithElements | undefined {
     if (name === undefined) return undefined;
+    const own = this.rule.anonymousSets?.find((s) => s.name === name);
+    if (own) return own;
     return this.opts.sets?.find(
       (s) =>
         s.name === name && (this.rule.table === undefined || s.table === this.rule.table) && (this.rule.family === undefined || s.family === this.rule.family),
@@ -433,42 +456,6 @@ class RuleDescriber {
     if (!v) return `<register ${reg}>`;
     if (v.kind === 'data') return formatBytes(target.type, v.data, this.opts.interfaceNames);
     return v.kind === 'field' || v.kind === 'map' ? v.text : '';
-  }
-
-  /** ` to :80`, ` to :1024-65535`, or nothing. */
-  private portsText(min?: number, max?: number): string {
-    const ports = this.portRange(min, max);
-    return ports ? ` to :${ports}` : '';
-  }
-
-  private portRange(min?: number, max?: number): string | undefined {
-    if (min === undefined) return undefined;
-    const lo = this.regs.get(registerIndex(min));
-    const hi = max !== undefined && max !== min ? this.regs.get(registerIndex(max)) : undefined;
-    const port = (v: RegValue | undefined) =>
-      v?.kind === 'data' ? formatBytes('inet_service', v.data) : v?.kind === 'field' || v?.kind === 'map' ? v.text : '?';
-    return hi ? `${port(lo)}-${port(hi)}` : port(lo);
-  }
-
-  private natText(e: NatExpression): string {
-    const family = this.family === 'inet' && (e.family === 'ip' || e.family === 'ip6') ? ` ${e.family}` : '';
-    const addr = e.regAddrMin !== undefined ? this.regs.get(registerIndex(e.regAddrMin)) : undefined;
-    const proto = e.regProtoMin !== undefined ? this.regs.get(registerIndex(e.regProtoMin)) : undefined;
-    let to: string;
-    if (addr?.kind === 'map') {
-      // `dnat ip to numgen random mod 100 map { 0-89 : 10.0.0.2 . 80 }`: the map yields address and port.
-      to = addr.text;
-      if (proto && !(proto.kind === 'map-part' && proto.id === addr.id)) to += `:${this.portRange(e.regProtoMin, e.regProtoMax)}`;
-    } else {
-      const addrText = (v: RegValue | undefined) =>
-        v?.kind === 'data' ? formatBytes(e.family === 'ip6' ? 'ipv6_addr' : 'ipv4_addr', v.data) : v?.kind === 'field' ? v.text : '?';
-      let a = addr ? addrText(addr) : '';
-      if (addr && e.regAddrMax !== undefined && e.regAddrMax !== e.regAddrMin) a += `-${addrText(this.regs.get(registerIndex(e.regAddrMax)))}`;
-      const ports = this.portRange(e.regProtoMin, e.regProtoMax);
-      if (ports !== undefined) to = e.family === 'ip6' && a ? `[${a}]:${ports}` : `${a}:${ports}`;
-      else to = a;
-    }
-    return `${e.nat}${family}${to ? ` to ${to}` : ''}${natFlags(e.flags)}`;
   }
 }
 

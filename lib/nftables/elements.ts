@@ -205,7 +205,8 @@ function writeElement(w: NetlinkWriter, shape: SetShape, el: WireElement, withDa
       writeVerdict(w, C.NFTA_SET_ELEM_DATA, e.verdict);
     } else if (shape.map === 'data') {
       if (e.value === undefined) throw new ValidationError('value', e.value, 'map elements need a value');
-      writeValue(w, C.NFTA_SET_ELEM_DATA, encodeValue(shape.dataFields, shape.dataFieldLengths, e.value, 'element value', false).lo);
+      const v = encodeValue(shape.dataFields, shape.dataFieldLengths, e.value, 'element value', shape.dataInterval);
+      writeValue(w, C.NFTA_SET_ELEM_DATA, shape.dataInterval ? Buffer.concat([v.lo, v.hi]) : v.lo);
     } else if (shape.map === 'object') {
       if (e.object === undefined) throw new ValidationError('object', e.object, 'object map elements need an object name');
       w.string(C.NFTA_SET_ELEM_OBJREF, validateNftName(e.object, 'element object'));
@@ -376,6 +377,18 @@ function formatRange(shape: SetShape, lo: Buffer, hi: Buffer): Pick<SetElement, 
   return { key: shape.keyFields.length > 1 ? parts : parts[0] };
 }
 
+/** Range data (start then end) as nft writes it: a single value, a prefix, or "from-to". */
+function formatDataRange(shape: SetShape, data: Buffer): ElementValue {
+  const [t] = shape.dataFields;
+  const len = shape.dataFieldLengths[0];
+  const a = data.subarray(0, len);
+  const b = data.subarray(len, 2 * len);
+  if (!t) return Buffer.from(data);
+  if (a.equals(b)) return t.format(a);
+  const prefix = t.name === 'ipv4_addr' || t.name === 'ipv6_addr' ? prefixLength(a, b) : undefined;
+  return prefix !== undefined ? `${String(t.format(a))}/${prefix}` : `${String(t.format(a))}-${String(t.format(b))}`;
+}
+
 /** The prefix length when [lo, hi] is exactly one CIDR block. */
 function prefixLength(lo: Buffer, hi: Buffer): number | undefined {
   const bits = lo.length * 8;
@@ -395,7 +408,7 @@ function finish(shape: SetShape, r: RawElement, base: Pick<SetElement, 'key' | '
     e.catchall = true;
   }
   if (r.verdict) e.verdict = r.verdict;
-  if (r.data) e.value = formatValue(shape.dataFields, shape.dataFieldLengths, r.data);
+  if (r.data) e.value = shape.dataInterval ? formatDataRange(shape, r.data) : formatValue(shape.dataFields, shape.dataFieldLengths, r.data);
   if (r.object !== undefined) e.object = r.object;
   if (r.timeout !== undefined) e.timeout = r.timeout;
   if (r.expires !== undefined) e.expires = r.expires;

@@ -332,6 +332,7 @@ export function rawShape(keyLength: number, dataLength: number): SetShape {
     dataFields: dataLength ? [undefined] : [],
     dataFieldLengths: dataLength ? [dataLength] : [],
     dataLength,
+    dataInterval: false,
     interval: false,
   };
 }

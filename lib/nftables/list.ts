@@ -8,6 +8,7 @@ import { NLM_F_DUMP } from '../netlink/constants';
 import { ENOENT } from '../netlink/errno';
 import { DecodeError, NetlinkError, NotFoundError, ValidationError } from '../netlink/errors';
 import { call, dump, type Operation } from '../netlink/operation';
+import { anonymousSetNames } from './anonymous-sets';
 import { dumpCommand } from './dump';
 import type { NetlinkMessage } from '../netlink/parser';
 import { NetlinkWriter } from '../netlink/writer';
@@ -392,9 +393,21 @@ export const nftRulesetOps = {
       sets.push({ ...s, elements: yield* listElementsWithShape(s, shapeOfMessage(m)) });
     }
     const objects = yield* nftObjectOps.list(f);
+    attachAnonymousSets(rules, sets);
     return { tables, chains, rules, sets, objects };
   },
 };
+
+/** Gives each rule the anonymous sets it refers to, so that it can be added elsewhere as it is. */
+function attachAnonymousSets(rules: Rule[], sets: SetWithElements[]): void {
+  const anonymous = new Map<string, SetWithElements>();
+  for (const s of sets) if (s.flags?.includes('anonymous')) anonymous.set(`${s.family}\0${s.table}\0${s.name}`, s);
+  if (anonymous.size === 0) return;
+  for (const r of rules) {
+    const own = anonymousSetNames(r.expressions).flatMap((n) => anonymous.get(`${r.family}\0${r.table}\0${n}`) ?? []);
+    if (own.length) r.anonymousSets = own;
+  }
+}
 
 /** `h.nft.generation`: the ruleset generation. */
 export const nftGenerationOps = {

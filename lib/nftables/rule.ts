@@ -13,6 +13,7 @@ import * as C from './constants';
 import { readExpressionList, writeExpressionList, type Expression } from './expressions/registry';
 import { beginNft, familyName, familyNumber, messageAttributes, messageFamily, type NftFamily } from './message';
 import { UDATA_COMMENT, joinComment, splitComment } from './userdata';
+import type { RuleSet } from './anonymous-sets';
 
 /** A rule as listed (and as written, when given expressions directly). */
 export interface Rule {
@@ -30,6 +31,12 @@ export interface Rule {
   handle?: number;
   /** Userdata other than the comment, kept verbatim. */
   userdata?: Buffer;
+  /**
+   * The anonymous sets the expressions refer to (`tcp dport { 22, 80 }` lists
+   * as a lookup of `@__set0`), with their elements: set by
+   * `h.nft.ruleset.get()`, so that the rule can be added elsewhere as it is.
+   */
+  anonymousSets?: RuleSet[];
 }
 
 /** Identifies a rule. */

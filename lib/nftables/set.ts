@@ -23,6 +23,7 @@ import {
   BYTEORDER_HOST,
   UDATA_SET_COMMENT,
   UDATA_SET_DATABYTEORDER,
+  UDATA_SET_DATA_INTERVAL,
   UDATA_SET_KEYBYTEORDER,
   buildUdata,
   joinComment,
@@ -66,6 +67,11 @@ export interface NftSet {
   dataType?: SetDataType | 'verdict';
   /** Data bytes; needed only for "integer" or raw type ids. */
   dataLength?: number;
+  /**
+   * Map data are ranges (`type ipv4_addr : interval ipv4_addr`, prefix NAT
+   * and netmap): each value is a prefix or "from-to" and travels as start and end.
+   */
+  dataInterval?: boolean;
   /** Object maps: the type of the named objects mapped to. */
   objectType?: ObjectType;
   /** Set flags ("interval", "timeout", ...); "map", "objmap" and "concat" follow from the types. */
@@ -111,6 +117,8 @@ export interface SetShape {
   dataFields: Array<DataType | undefined>;
   dataFieldLengths: number[];
   dataLength: number;
+  /** Data values are ranges: start and end, each of `dataFieldLengths[0]` bytes. */
+  dataInterval: boolean;
   interval: boolean;
 }
 
@@ -144,7 +152,7 @@ function resolveType(t: SetDataType, len: number | undefined, field: string): Re
 }
 
 /** Works out the element layout of a set definition. */
-export function shapeOf(s: Pick<NftSet, 'keyType' | 'keyLength' | 'dataType' | 'dataLength' | 'objectType' | 'flags'>): SetShape {
+export function shapeOf(s: Pick<NftSet, 'keyType' | 'keyLength' | 'dataType' | 'dataLength' | 'dataInterval' | 'objectType' | 'flags'>): SetShape {
   const key = resolveType(s.keyType, s.keyLength, 'keyType');
   const shape: SetShape = {
     keyFields: key.fields,
@@ -154,6 +162,7 @@ export function shapeOf(s: Pick<NftSet, 'keyType' | 'keyLength' | 'dataType' | '
     dataFields: [],
     dataFieldLengths: [],
     dataLength: 0,
+    dataInterval: false,
     interval: (s.flags ?? []).includes('interval'),
   };
   if (s.dataType === 'verdict') shape.map = 'verdict';
@@ -163,6 +172,11 @@ export function shapeOf(s: Pick<NftSet, 'keyType' | 'keyLength' | 'dataType' | '
     shape.dataFields = data.fields;
     shape.dataFieldLengths = data.fieldLengths;
     shape.dataLength = data.length;
+    if (s.dataInterval) {
+      if (data.fields.length !== 1) throw new ValidationError('dataInterval', s.dataType, 'interval data needs a single data type');
+      shape.dataInterval = true;
+      shape.dataLength = 2 * data.length;
+    }
   } else if (s.objectType !== undefined) shape.map = 'object';
   return shape;
 }
@@ -194,7 +208,7 @@ export function writeNewSet(w: NetlinkWriter, s: NftSet, flags: number, setId: n
   } else if (s.dataType !== undefined) {
     const data = resolveType(s.dataType, s.dataLength, 'dataType');
     w.be32(C.NFTA_SET_DATA_TYPE, data.id);
-    w.be32(C.NFTA_SET_DATA_LEN, data.length);
+    w.be32(C.NFTA_SET_DATA_LEN, s.dataInterval ? 2 * data.length : data.length);
   }
   if (s.objectType !== undefined) {
     if (s.dataType !== undefined) throw new ValidationError('objectType', s.objectType, 'a set maps to data or to objects, not both');
@@ -220,7 +234,7 @@ export function writeNewSet(w: NetlinkWriter, s: NftSet, flags: number, setId: n
   w.be32(C.NFTA_SET_ID, setId);
   if (s.timeout !== undefined) w.be64(C.NFTA_SET_TIMEOUT, BigInt(s.timeout));
   if (s.gcInterval !== undefined) w.be32(C.NFTA_SET_GC_INTERVAL, s.gcInterval);
-  const ud = joinComment(s.comment, s.userdata ?? byteOrderHints(s, key), UDATA_SET_COMMENT);
+  const ud = joinComment(s.comment, withHints(s, key), UDATA_SET_COMMENT);
   if (ud) w.attr(C.NFTA_SET_USERDATA, ud);
   const exprs: Expression[] = [...(s.counter ? [{ type: 'counter' } as Expression] : []), ...(s.expressions ?? [])];
   if (exprs.length === 1) {
@@ -242,7 +256,30 @@ function byteOrderHints(s: NftSet, key: ResolvedType): Buffer | undefined {
   const order = (t: DataType | undefined) => hostU32(t?.hostOrder ? BYTEORDER_HOST : BYTEORDER_BIG_ENDIAN);
   if (key.fields.length === 1 && typeof s.keyType === 'string') tlvs.push({ type: UDATA_SET_KEYBYTEORDER, value: order(key.fields[0]) });
   if (typeof s.dataType === 'string' && s.dataType !== 'verdict') tlvs.push({ type: UDATA_SET_DATABYTEORDER, value: order(dataTypeByName(s.dataType)) });
+  // nft prints range data as ranges only with this flag.
+  if (s.dataInterval) tlvs.push({ type: UDATA_SET_DATA_INTERVAL, value: hostU32(1) });
   return tlvs.length ? buildUdata(tlvs) : undefined;
+}
+
+/**
+ * The set's userdata with the byte-order hints added where it has none of
+ * its own: a listed set keeps only userdata nlkit would not write itself
+ * (see {@link withoutDefaultHints}), and losing the hints on the way back
+ * makes nft print host-order keys and data byte-swapped.
+ */
+function withHints(s: NftSet, key: ResolvedType): Buffer | undefined {
+  const hints = byteOrderHints(s, key);
+  if (!s.userdata) return hints;
+  const own = parseUdata(s.userdata);
+  if (!own || !hints) return s.userdata; // not nft's TLV format: written as given
+  const missing = (parseUdata(hints) ?? []).filter((h) => !own.some((t) => t.type === h.type));
+  return missing.length ? buildUdata([...missing, ...own]) : s.userdata;
+}
+
+/** Whether nft marked the set's data as ranges (a host-order u32 flag in its userdata). */
+function hasDataInterval(ud: Buffer | undefined): boolean {
+  const t = ud ? parseUdata(ud)?.find((x) => x.type === UDATA_SET_DATA_INTERVAL) : undefined;
+  return t?.value.length === 4 && t.value.readUInt32LE(0) !== 0;
 }
 
 /** Drops the byte-order hints nlkit would write itself, so they do not show up as custom userdata. */
@@ -294,7 +331,11 @@ export function decodeSet(m: NetlinkMessage): NftSet {
   if (dataType !== undefined) {
     if (dataType === C.NFT_DATA_VERDICT) s.dataType = 'verdict';
     else {
-      const dataLen = a.be32(C.NFTA_SET_DATA_LEN) ?? 0;
+      let dataLen = a.be32(C.NFTA_SET_DATA_LEN) ?? 0;
+      if (hasDataInterval(a.get(C.NFTA_SET_USERDATA)) && dataLen % 2 === 0) {
+        s.dataInterval = true;
+        dataLen /= 2;
+      }
       const d = typeFromId(dataType, dataLen);
       s.dataType = d.type;
       if (d.explicitLength) s.dataLength = dataLen;

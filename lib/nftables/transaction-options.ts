@@ -3,6 +3,7 @@
  * with: rules to add and where, add and commit options, per-command results.
  * @module
  */
+import type { RuleSet } from './anonymous-sets';
 import type { RuleBuilder } from './builder/builder';
 import type { Chain } from './chain';
 import type { Expression } from './expressions/registry';
@@ -28,6 +29,11 @@ export interface RuleInput {
   comment?: string;
   /** Raw userdata other than the comment. */
   userdata?: Buffer;
+  /**
+   * With `expressions`: the anonymous sets they refer to (`@__set0`), created
+   * again with the rule. A rule listed by `h.nft.ruleset.get()` carries them.
+   */
+  anonymousSets?: RuleSet[];
 }
 
 /** A rule of this transaction, by the command index `addRule`/`insertRule` returned. */

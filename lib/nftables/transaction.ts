@@ -24,6 +24,7 @@ import { NFNL_SUBSYS_NFTABLES, writeBatchBegin, writeBatchEnd } from '../netlink
 import { batch, type Operation } from '../netlink/operation';
 import type { NetlinkMessage } from '../netlink/parser';
 import { NetlinkWriter } from '../netlink/writer';
+import { recreateAnonymousSets } from './anonymous-sets';
 import type { BuiltRule, IdAllocator } from './builder/context';
 import { describeChain, writeDeleteChain, writeNewChain, type Chain, type ChainRef } from './chain';
 import { collectResults, markEchoes, type EchoKind } from './commit-echo';
@@ -235,6 +236,9 @@ export class Transaction {
    * tx.addSet({ family: 'inet', table: 'nat', name: 'ports', keyType: ['ipv4_addr', 'inet_service'], dataType: 'verdict' });
    */
   addSet(s: NftSet, elements: SetElement[] = [], opts: AddOptions = {}): number {
+    if (s.flags?.includes('anonymous')) {
+      throw new ValidationError('set flags', s.name, 'an anonymous set belongs to a rule: add the rule (a listed rule carries it in anonymousSets)');
+    }
     const flags = NLM_F_CREATE | (opts.exclusive ? NLM_F_EXCL : 0);
     const set = { ...s };
     const id = this.ids.setId();
@@ -450,7 +454,7 @@ export class Transaction {
 
   private pushRule(r: RuleInput, verb: string, place: (ruleId: number) => RulePlacement, dynamic = false): number {
     if ((r.expressions === undefined) === (r.rule === undefined)) throw new ValidationError('rule', r, 'give exactly one of expressions or rule');
-    const built: BuiltRule = r.rule ? r.rule.build(r.family, this.ids) : { expressions: r.expressions ?? [], anonymousSets: [] };
+    const built: BuiltRule = r.rule ? r.rule.build(r.family, this.ids) : recreateAnonymousSets(r.expressions ?? [], r.anonymousSets, this.ids);
     // Inline sets live in the rule's table.
     for (const a of built.anonymousSets) a.set = { ...a.set, family: r.family, table: r.table };
     const rule: Omit<Rule, 'handle'> = {

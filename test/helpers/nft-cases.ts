@@ -211,6 +211,35 @@ export const RULE_CASES: Array<[string, string, RuleBuilder | Expression[]]> = [
     rule().tcp({}).expressions({ type: 'payload', base: 'transport', offset: 2, len: 2, dreg: 1 }, { type: 'objref', sreg: 1, set: 'om' }).accept(),
   ],
   ['routeout', 'meta mark set 0x1 accept', rule().setMark(1).accept()],
+  [
+    'f',
+    'tcp option maxseg size 1400 accept',
+    rule()
+      .expressions(
+        { type: 'exthdr', op: 'tcp', headerType: 2, offset: 2, len: 2, dreg: 1 },
+        { type: 'cmp', sreg: 1, op: 'eq', data: Buffer.from([0x05, 0x78]) },
+      )
+      .accept(),
+  ],
+  [
+    'f',
+    'exthdr hbh exists drop',
+    rule()
+      .nfproto('ipv6')
+      .expressions(
+        { type: 'exthdr', op: 'ipv6', headerType: 0, offset: 0, len: 1, dreg: 1, flags: ['present'] },
+        { type: 'cmp', sreg: 1, op: 'eq', data: Buffer.from([1]) },
+      )
+      .drop(),
+  ],
+  [
+    'f',
+    'tcp option maxseg size set 1360',
+    [
+      { type: 'immediate', dreg: 1, data: Buffer.from([0x05, 0x50]) },
+      { type: 'exthdr', op: 'tcp', headerType: 2, offset: 2, len: 2, sreg: 1 },
+    ],
+  ],
 ];
 
 export function nftSource(table: string): string {

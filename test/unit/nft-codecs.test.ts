@@ -140,18 +140,18 @@ describe('nftables expressions', () => {
   }
 
   it('keeps an unknown expression opaque and re-encodes it byte for byte', () => {
-    // An "exthdr" (not typed by nlkit) with its attributes, written by hand.
+    // An "rt" (not typed by nlkit) with its attributes, written by hand.
     const w = new NetlinkWriter();
     w.begin(0x10, 0);
     const list = w.nest(C.NFTA_RULE_EXPRESSIONS);
     const el = w.nest(C.NFTA_LIST_ELEM);
-    w.string(C.NFTA_EXPR_NAME, 'exthdr');
+    w.string(C.NFTA_EXPR_NAME, 'rt');
     const data = w.nest(C.NFTA_EXPR_DATA);
-    w.be32(1, 1).u8(2, 8).be32(3, 0).be32(4, 2);
+    w.be32(1, 1).be32(2, 4);
     w.endNest(data).endNest(el).endNest(list);
     const original = w.end().finish();
     const decoded = readExpressionList(new Attributes(parseMessages(original)[0].payload).get(C.NFTA_RULE_EXPRESSIONS));
-    expect(decoded).toMatchObject([{ type: 'opaque', name: 'exthdr' }]);
+    expect(decoded).toMatchObject([{ type: 'opaque', name: 'rt' }]);
     expect(encodeList(decoded)).toEqual(original);
   });
 

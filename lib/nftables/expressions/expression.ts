@@ -12,6 +12,7 @@ import type { CmpExpression } from './cmp';
 import type { HasUnknownAttributes } from './codec';
 import type { CounterExpression } from './counter';
 import type { CtExpression } from './ct';
+import type { ExthdrExpression } from './exthdr';
 import type { FibExpression } from './fib';
 import type { ImmediateExpression } from './immediate';
 import type { LimitExpression } from './limit';
@@ -63,6 +64,7 @@ export type Expression =
   | CounterExpression
   | CtExpression
   | DynsetExpression
+  | ExthdrExpression
   | FibExpression
   | ImmediateExpression
   | LimitExpression

@@ -17,6 +17,7 @@ import { counterCodec } from './counter';
 import { ctCodec } from './ct';
 import { dynsetCodec } from './dynset';
 import type { Expression } from './expression';
+import { exthdrCodec } from './exthdr';
 import { fibCodec } from './fib';
 import { immediateCodec } from './immediate';
 import { limitCodec } from './limit';
@@ -45,6 +46,7 @@ const CODECS: ReadonlyArray<ExpressionCodec<any>> = [
   counterCodec,
   ctCodec,
   dynsetCodec,
+  exthdrCodec,
   fibCodec,
   immediateCodec,
   limitCodec,

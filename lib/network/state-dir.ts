@@ -4,7 +4,9 @@
  * but the caller (and root) can change it or any directory on the way to it,
  * the rule OpenSSH's StrictModes and sudo apply:
  * - every directory from / down is owned by root or the caller, and not
- *   writable by its group or others;
+ *   writable by its group or others (in a user namespace, "root" includes the
+ *   overflow uid that stands for owners outside it: the real root's / and
+ *   /tmp look like that there);
  * - except a sticky directory writable by others (/tmp): there, only the
  *   caller's own entries are trusted (others cannot rename or replace them);
  * - the state directory itself is the caller's, and not group/world-writable;
@@ -36,8 +38,9 @@ interface Step {
 export function ensureTrustedDir(dir: string): string {
   if (typeof dir !== 'string' || dir === '') throw new ValidationError('stateDir', dir, 'must be a non-empty path');
   const uid = callerUid();
+  const owners = trustedOwners(uid);
   const pending = path.resolve(dir).split('/').filter(Boolean);
-  const stack: Step[] = [checkDir('/', fs.lstatSync('/'), uid, false)];
+  const stack: Step[] = [checkDir('/', fs.lstatSync('/'), owners, false)];
   let links = 0;
   while (pending.length > 0) {
     const part = pending.shift() ?? '';
@@ -62,11 +65,11 @@ export function ensureTrustedDir(dir: string): string {
       pending.unshift(...target.split('/').filter(Boolean));
       continue;
     }
-    stack.push(checkDir(entry, st, uid, false));
+    stack.push(checkDir(entry, st, owners, false));
   }
   // The directory itself, reached by whatever path: the caller's, writable by nobody else.
   const dirReached = stack[stack.length - 1].dir;
-  checkDir(dirReached, fs.lstatSync(dirReached), uid, true);
+  checkDir(dirReached, fs.lstatSync(dirReached), owners, true);
   return dirReached;
 }
 
@@ -84,9 +87,27 @@ function lstatOrCreate(entry: string): fs.Stats {
   return fs.lstatSync(entry);
 }
 
-function checkDir(dir: string, st: fs.Stats, uid: number, last: boolean): Step {
+/** Who may own the directories above: the caller, root, and in a user namespace the overflow uid (owners outside it). */
+function trustedOwners(uid: number): Set<number> {
+  const owners = new Set([uid, 0]);
+  const map = readOr('/proc/self/uid_map', '').trim().split(/\s+/);
+  const initial = map.length === 3 && map[0] === '0' && map[1] === '0' && map[2] === '4294967295';
+  if (!initial) owners.add(Number(readOr('/proc/sys/kernel/overflowuid', '65534')));
+  return owners;
+}
+
+function readOr(file: string, fallback: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    return fallback;
+  }
+}
+
+function checkDir(dir: string, st: fs.Stats, owners: Set<number>, last: boolean): Step {
   if (!st.isDirectory()) throw new UnsafeStateDirError(dir, 'is not a directory');
-  if (last ? st.uid !== uid : st.uid !== uid && st.uid !== 0) {
+  const uid = callerUid();
+  if (last ? st.uid !== uid : !owners.has(st.uid)) {
     throw new UnsafeStateDirError(dir, `is owned by uid ${st.uid}, not by the caller (uid ${uid})${last ? '' : ' or root'}`);
   }
   const writable = st.mode & 0o022;

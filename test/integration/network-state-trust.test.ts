@@ -1,6 +1,7 @@
 // The state directory is untrusted input: directories others can change are
 // refused, nothing is read or written through a symbolic link, and a state
 // recorded for another host namespace or boot is set aside, not obeyed.
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -131,6 +132,20 @@ describe('network manager: the state directory is untrusted input', () => {
       await nets.delete('trust', { missingOk: true }).catch(() => undefined);
       nets.close();
     }
+  });
+
+  it("trusts, inside a user namespace, the directories of owners outside it (the real root's /tmp)", () => {
+    // As nobody mapped to root in its own user namespace: / and /tmp show the overflow uid there.
+    const dist = path.resolve('dist/network/state-dir.js');
+    const script = `const fs = require('fs'); const d = fs.mkdtempSync('/tmp/nlkit-trust-userns-');
+      try { console.log(JSON.stringify([require(${JSON.stringify(dist)}).ensureTrustedDir(d + '/state') === d + '/state', fs.statSync('/').uid]));
+        fs.chmodSync(d, 0o770); try { require(${JSON.stringify(dist)}).ensureTrustedDir(d + '/state'); } catch (e) { console.log(e.name); } }
+      finally { fs.rmSync(d, { recursive: true }); }`;
+    const out = execFileSync('su', ['nobody', '-s', '/bin/sh', '-c', `unshare --user --map-root-user ${process.execPath} -e "$0"`, script], {
+      cwd: '/tmp',
+      encoding: 'utf8',
+    });
+    expect(out.trim().split('\n')).toEqual(['[true,65534]', 'UnsafeStateDirError']);
   });
 
   it('works in the default directory, /run/nlkit/<host>, made private', async () => {

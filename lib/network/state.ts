@@ -264,8 +264,6 @@ export class StateStore {
   private readonly journal: string;
   private readonly legacyJournal: string;
   private cache?: Cache;
-  /** Where the last state of another host namespace or boot was moved, if one was found. */
-  setAside?: string;
 
   /** Marks the interfaces made with this state directory (see `ownerTag`). */
   readonly tag: string;
@@ -372,7 +370,7 @@ export class StateStore {
         const stale = s.host && this.identity && identityMismatch(s.host, this.identity);
         if (stale) {
           if (!locked) return { state, stamp: 'stale', journalId, journalIno: undefined, journalSize: 0, journalRecords: 0 };
-          this.setAside = setAsideStaleState(this.dir, stale);
+          setAsideStaleState(this.dir, stale);
           return this.load(statOf(this.file), locked);
         }
         state = { version: 1, host: s.host, networks: s.networks ?? {}, attachments: s.attachments ?? {}, publications: s.publications ?? {} };

@@ -34,16 +34,26 @@ export function hostIdentity(ref?: NetnsRef): HostIdentity {
     const st = fs.fstatSync(ns.fd, { bigint: true });
     // An nsfs file outside /proc can only be a mount of it.
     const mounted = ns.path !== undefined && !ns.path.startsWith('/proc/');
-    const bootId = fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+    const bootId = readBootId();
     return { netnsDev: String(st.dev), netnsIno: String(st.ino), netnsSince: mounted ? String(st.ctimeNs) : undefined, bootId };
   } finally {
     ns.close();
   }
 }
 
+/** The kernel's boot id; "unknown" where /proc does not show it (then only the namespace is compared). */
+function readBootId(): string {
+  try {
+    return fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+  } catch {
+    return 'unknown';
+  }
+}
+
 /** Why a recorded identity is not the current one, or undefined when it is. */
 export function identityMismatch(recorded: HostIdentity, current: HostIdentity): string | undefined {
-  if (recorded.bootId !== current.bootId) return `recorded in another boot (boot_id ${recorded.bootId}, now ${current.bootId})`;
+  if (recorded.bootId !== current.bootId && recorded.bootId !== 'unknown' && current.bootId !== 'unknown')
+    return `recorded in another boot (boot_id ${recorded.bootId}, now ${current.bootId})`;
   const since = (id: HostIdentity) => (recorded.netnsSince && current.netnsSince ? ` since ${id.netnsSince}` : '');
   const was = `${recorded.netnsDev}:${recorded.netnsIno}${since(recorded)}`;
   const now = `${current.netnsDev}:${current.netnsIno}${since(current)}`;

@@ -128,7 +128,10 @@ export class NetworkManager {
    * Creates a network: a bridge with the gateway address(es), forwarding
    * enabled in the host namespace, and its NAT/isolation rules. Idempotent
    * for an identical spec; a different spec under the same name is a
-   * ValidationError.
+   * ValidationError. So is another interface under the bridge's name (a
+   * leftover bridge of this very network, marked by nlkit, is replaced), a
+   * gateway on the network or broadcast address, and a subnet overlapping the
+   * host's routes or addresses (unless `overlapOk`).
    * @example
    * await nets.create({ name: 'web', subnet: '10.88.0.0/24' });
    */
@@ -297,7 +300,8 @@ export class NetworkManager {
 
   /**
    * Compares what is recorded with the kernel (bridges, gateway addresses,
-   * veths, sandbox interfaces, addresses, routes, firewall) and reports drift.
+   * veths, sandbox interfaces, addresses, routes, firewall) and reports drift,
+   * including bridges and veths nlkit marked that no state claims (leftovers).
    * Changes nothing; see {@link NetworkManager.reconcile}.
    * @example
    * for (const d of await nets.check()) console.log(d.network, d.kind, d.id ?? '');
@@ -308,8 +312,8 @@ export class NetworkManager {
 
   /**
    * Repairs drift: rebuilds missing bridges, addresses, veths and rules,
-   * garbage-collects attachments whose sandbox no longer exists and veths
-   * nobody owns. Returns what was found.
+   * garbage-collects attachments whose sandbox no longer exists, veths
+   * nobody owns and leftover bridges. Returns what was found.
    * @example
    * const fixed = await nets.reconcile(); // e.g. after a reboot or someone's `nft flush ruleset`
    */

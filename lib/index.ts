@@ -21,6 +21,7 @@ export {
   NlkitError,
   NotFoundError,
   SystemError,
+  UnsafeStateDirError,
   ValidationError,
   errnoName,
   type DeleteOptions,

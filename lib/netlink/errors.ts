@@ -277,6 +277,25 @@ export class ClosedError extends NlkitError {
   }
 }
 
+/**
+ * A state directory (or a file in it, or one of its parents) that another
+ * user could change: nlkit runs as root and acts on what it reads there, so
+ * it refuses such a directory instead of trusting it. Nothing was written.
+ */
+export class UnsafeStateDirError extends NlkitError {
+  /** Always "UnsafeStateDirError". */
+  override name = 'UnsafeStateDirError';
+  /** The directory or file refused. */
+  readonly path: string;
+  /** Why, e.g. "is writable by its group". */
+  readonly reason: string;
+  constructor(path: string, reason: string) {
+    super(`unsafe state directory: ${path} ${reason}`);
+    this.path = path;
+    this.reason = reason;
+  }
+}
+
 /** Wraps an error thrown by the addon (which carries .errno and .syscall). */
 export function fromNative(operation: string, e: unknown): Error {
   const ne = e as { errno?: number; syscall?: string };

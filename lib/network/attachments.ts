@@ -13,7 +13,7 @@ import { validateInterfaceName } from '../validate/names';
 import { AddressPool } from './address-pool';
 import { ignoreMissing, ipamOf, notFound, requireNetwork, type NetworkContext } from './context';
 import { NetworkOperationError } from './errors';
-import { hostVethName, randomMac } from './names';
+import { hostVethName, randomMac, vethMark } from './names';
 import { dropBackends } from './publishing';
 import { Rollback, settleAll } from './settle';
 import type { AttachmentRecord, NetworkRecord } from './state';
@@ -149,7 +149,11 @@ export async function attach(ctx: NetworkContext, network: string, opts: AttachO
     }
   } catch (e) {
     await rollback.run();
-    if (e instanceof ValidationError || (e instanceof NlkitError && (e.name === 'AddressInUseError' || e.name === 'NotFoundError'))) throw e;
+    if (
+      e instanceof ValidationError ||
+      (e instanceof NlkitError && ['AddressInUseError', 'IpamExhaustedError', 'NotFoundError', 'UnsafeStateDirError'].includes(e.name))
+    )
+      throw e;
     throw new NetworkOperationError(op, step, e);
   }
 }
@@ -259,7 +263,8 @@ async function plumb(
       [
         // A container reaching its own published port: the DNATed frame goes back
         // out the bridge port it came in on, which the bridge allows only in hairpin mode.
-        ['set hairpin mode', () => host.links.set(hostIndex, { port: { hairpin: true } })],
+        // The ownership mark goes with it: the kernel ignores an alias in the request that creates the veth.
+        ['set hairpin mode', () => host.links.set(hostIndex, { port: { hairpin: true }, alias: vethMark(ctx.store.tag, rec.name, att.id) })],
         [
           'configure sandbox interface',
           () => {

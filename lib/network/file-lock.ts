@@ -1,14 +1,59 @@
 /**
  * An exclusive advisory lock on a file (flock), shared correctly between
- * processes; waiting happens off the event loop.
+ * processes; waiting happens off the event loop. And the file operations of
+ * the state directory, none of which follows a symbolic link: a link there
+ * would make root read or write a file someone else chose.
  * @module
  */
+import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { UnsafeStateDirError } from '../netlink/errors';
 import { lockExclusive } from '../system/file-lock';
 
-/** Runs fn while holding an exclusive flock on `lockPath` (created if missing). */
+const { O_RDONLY, O_RDWR, O_WRONLY, O_CREAT, O_EXCL, O_APPEND, O_NOFOLLOW } = fs.constants;
+
+/** The user nlkit acts as: files and directories it trusts must be this user's. */
+export function callerUid(): number {
+  return process.geteuid?.() ?? 0;
+}
+
+/**
+ * Opens a file of the state directory without following a symbolic link,
+ * and checks it is a regular file of the caller's. A link is an
+ * UnsafeStateDirError; ENOENT and other errors are thrown as fs throws them.
+ */
+export function openStateFile(file: string, flags: 'read' | 'lock' | 'append', mode = 0o600): number {
+  const f = { read: O_RDONLY, lock: O_RDWR | O_CREAT, append: O_WRONLY | O_CREAT | O_APPEND }[flags];
+  let fd: number;
+  try {
+    fd = fs.openSync(file, f | O_NOFOLLOW, mode);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ELOOP') throw new UnsafeStateDirError(file, 'is a symbolic link');
+    throw e;
+  }
+  const st = fs.fstatSync(fd);
+  const reason = !st.isFile() ? 'is not a regular file' : st.uid !== callerUid() ? `is owned by uid ${st.uid}, not by the caller (uid ${callerUid()})` : '';
+  if (reason) {
+    fs.closeSync(fd);
+    throw new UnsafeStateDirError(file, reason);
+  }
+  return fd;
+}
+
+/** A whole file of the state directory as text (see {@link openStateFile}); ENOENT as fs throws it. */
+export function readStateFile(file: string): string {
+  const fd = openStateFile(file, 'read');
+  try {
+    return fs.readFileSync(fd, 'utf8');
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Runs fn while holding an exclusive flock on `lockPath` (created if missing; never through a symbolic link). */
 export async function withFileLock<T>(lockPath: string, fn: () => Promise<T> | T): Promise<T> {
-  const fd = fs.openSync(lockPath, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o600);
+  const fd = openStateFile(lockPath, 'lock');
   try {
     await lockExclusive(fd, `lock ${lockPath}`);
     return await fn();
@@ -17,9 +62,32 @@ export async function withFileLock<T>(lockPath: string, fn: () => Promise<T> | T
   }
 }
 
-/** Writes a file atomically: a temporary file renamed over the target. */
-export function writeFileAtomic(path: string, data: string): void {
-  const tmp = `${path}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, data, { mode: 0o600 });
-  fs.renameSync(tmp, path);
+/**
+ * Writes a file atomically: a new temporary file with a random name in the
+ * same directory (created exclusively, like mkstemp: nothing planted under a
+ * guessable name is written through), renamed over the target.
+ */
+export function writeFileAtomic(file: string, data: string): void {
+  for (let attempt = 0; ; attempt++) {
+    const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${randomBytes(8).toString('hex')}.tmp`);
+    let fd: number;
+    try {
+      fd = fs.openSync(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST' && attempt < 3) continue;
+      throw e;
+    }
+    try {
+      try {
+        fs.writeFileSync(fd, data);
+      } finally {
+        fs.closeSync(fd);
+      }
+      fs.renameSync(tmp, file); // replaces a link at `file` itself, never its target
+    } catch (e) {
+      fs.rmSync(tmp, { force: true });
+      throw e;
+    }
+    return;
+  }
 }

@@ -9,7 +9,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { NlkitError, ValidationError } from '../netlink/errors';
 import type { AddressPool } from './address-pool';
-import { withFileLock, writeFileAtomic } from './file-lock';
+import { readStateFile, withFileLock, writeFileAtomic } from './file-lock';
+import { ensureTrustedDir } from './state-dir';
 
 /** The pool has no free address left. */
 export class IpamExhaustedError extends NlkitError {
@@ -56,7 +57,7 @@ export class Ipam {
     readonly network: string,
     private readonly pools: AddressPool[],
   ) {
-    fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+    ensureTrustedDir(stateDir);
     this.file = path.join(stateDir, `${network}.json`);
     this.lock = path.join(stateDir, `${network}.lock`);
   }
@@ -128,7 +129,7 @@ export class Ipam {
 
   private read(): IpamState {
     try {
-      const st = JSON.parse(fs.readFileSync(this.file, 'utf8')) as Partial<IpamState>; // written by older versions too
+      const st = JSON.parse(readStateFile(this.file)) as Partial<IpamState>; // written by older versions too
       return { version: 1, allocations: st.allocations ?? {}, last: st.last ?? {} };
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { version: 1, allocations: {}, last: {} };

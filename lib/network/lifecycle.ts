@@ -4,14 +4,16 @@
  * reading them back.
  * @module
  */
-import { ValidationError } from '../netlink/errors';
+import { UnsafeStateDirError, ValidationError } from '../netlink/errors';
 import { setSysctl } from '../netns/sysctl';
 import { validateInterfaceName } from '../validate/names';
 import { AddressPool } from './address-pool';
 import { detachAll, toAttachment, type Attachment } from './attachments';
 import { ignoreMissing, ipamOf, notFound, type NetworkContext } from './context';
+import type { Link } from '../rtnetlink/link-types';
 import { NetworkOperationError } from './errors';
-import { defaultBridgeName, validateNetworkName } from './names';
+import { checkHostOverlap, leftoverBridge } from './host-conflicts';
+import { bridgeMark, defaultBridgeName, parseMark, randomMac, validateNetworkName } from './names';
 import { Rollback } from './settle';
 import type { HostState, NetworkRecord } from './state';
 import { isObject } from '../validate/options';
@@ -36,9 +38,15 @@ export interface NetworkSpec {
   isolate?: boolean;
   /** Masquerade traffic leaving through other interfaces (default: true unless internal). */
   masquerade?: boolean;
+  /**
+   * Create the network even if a subnet overlaps a route or an address the
+   * host namespace has (routed setups that mean it); default false: a
+   * ValidationError naming the subnet.
+   */
+  overlapOk?: boolean;
 }
 
-const SPEC_KEYS = ['name', 'subnet', 'gateway', 'subnet6', 'gateway6', 'bridge', 'mtu', 'internal', 'isolate', 'masquerade'];
+const SPEC_KEYS = ['name', 'subnet', 'gateway', 'subnet6', 'gateway6', 'bridge', 'mtu', 'internal', 'isolate', 'masquerade', 'overlapOk'];
 
 /** A network as recorded and built. */
 export type NetworkInfo = NetworkRecord;
@@ -61,6 +69,8 @@ export async function createNetwork(ctx: NetworkContext, spec: NetworkSpec): Pro
     if (existing.subnet === rec.subnet && existing.subnet6 === rec.subnet6 && existing.bridge === rec.bridge) return { ...existing };
     throw new ValidationError('network', rec.name, `already exists with subnet ${existing.subnet}`);
   }
+  const leftover = await leftoverBridge(ctx, rec);
+  if (spec.overlapOk !== true) await checkHostOverlap(ctx, rec, await ctx.store.snapshot(), leftover);
   const rollback = new Rollback();
   let step = 'record network';
   try {
@@ -89,9 +99,12 @@ export async function createNetwork(ctx: NetworkContext, spec: NetworkSpec): Pro
       }),
     );
 
+    if (leftover) {
+      step = 'remove leftover bridge';
+      await removeLeftoverBridge(ctx, rec, leftover);
+    }
     step = 'create bridge';
-    await ctx.host.links.add({ name: rec.bridge, kind: 'bridge', up: true, mtu: rec.mtu });
-    rollback.push(() => ctx.host.links.delete(rec.bridge));
+    await addBridge(ctx, rec, rollback);
     step = 'add gateway address';
     await ctx.host.addresses.add(rec.bridge, new AddressPool(rec.subnet, rec.gateway).withPrefix(rec.gateway));
     if (rec.subnet6 && rec.gateway6) {
@@ -106,7 +119,7 @@ export async function createNetwork(ctx: NetworkContext, spec: NetworkSpec): Pro
     return { ...rec };
   } catch (e) {
     await rollback.run();
-    if (e instanceof ValidationError) throw e;
+    if (e instanceof ValidationError || e instanceof UnsafeStateDirError) throw e;
     throw new NetworkOperationError(op, step, e);
   }
 }
@@ -153,7 +166,7 @@ export async function findNetwork(ctx: NetworkContext, name: string): Promise<Ne
 /** Brings a recorded network's bridge and addresses back (reconcile). */
 export async function rebuildNetwork(ctx: NetworkContext, rec: NetworkRecord): Promise<void> {
   const br = await ctx.host.links.find(rec.bridge);
-  if (!br) await ctx.host.links.add({ name: rec.bridge, kind: 'bridge', up: true, mtu: rec.mtu });
+  if (!br) await addBridge(ctx, rec, new Rollback());
   else if (!br.up) await ctx.host.links.set(rec.bridge, { up: true });
   await ctx.host.addresses.replace(rec.bridge, new AddressPool(rec.subnet, rec.gateway).withPrefix(rec.gateway));
   if (rec.subnet6 && rec.gateway6) {
@@ -166,6 +179,28 @@ export async function rebuildNetwork(ctx: NetworkContext, rec: NetworkRecord): P
 export async function repairFirewall(ctx: NetworkContext, st: HostState): Promise<void> {
   for (const n of Object.values(st.networks)) await setSysctl(ctx.hostRef, `net/ipv4/conf/${n.bridge}/route_localnet`, 1).catch(() => undefined);
   await ctx.firewall.rebuild(st);
+}
+
+/**
+ * Creates a network's bridge with a fixed MAC of its own and its ownership
+ * mark. Created without a MAC, a bridge takes its lowest port's and changes
+ * it when that port goes: every other container's cached gateway MAC is then
+ * wrong until its ARP entry expires (Docker fixes the MAC too). The kernel
+ * ignores an alias in the creating request, so the mark is a second one.
+ */
+async function addBridge(ctx: NetworkContext, rec: NetworkRecord, rollback: Rollback): Promise<void> {
+  await ctx.host.links.add({ name: rec.bridge, kind: 'bridge', up: true, mtu: rec.mtu, mac: rec.mac });
+  rollback.push(() => ctx.host.links.delete(rec.bridge));
+  await ctx.host.links.set(rec.bridge, { alias: bridgeMark(ctx.store.tag, rec.name) });
+}
+
+/** Replaces a lost state's bridge of this network: it goes with the host veths marked as this network's (nobody claims them any more). */
+async function removeLeftoverBridge(ctx: NetworkContext, rec: NetworkRecord, leftover: Link): Promise<void> {
+  for (const port of await ctx.host.links.list({ master: leftover.index })) {
+    const mark = parseMark(port.alias);
+    if (mark?.tag === ctx.store.tag && mark.network === rec.name && mark.id !== undefined) await ctx.host.links.delete(port.index).catch(ignoreMissing);
+  }
+  await ctx.host.links.delete(leftover.index).catch(ignoreMissing);
 }
 
 async function enableForwarding(ctx: NetworkContext, rec: NetworkRecord): Promise<void> {
@@ -193,14 +228,18 @@ function validateSpec(spec: NetworkSpec): NetworkRecord {
   const name = validateNetworkName(spec.name);
   const pool = new AddressPool(spec.subnet, spec.gateway);
   if (pool.family !== 4) throw new ValidationError('subnet', spec.subnet, 'must be IPv4 (use subnet6 for IPv6)');
+  if (isSubnetEdge(pool, pool.gateway)) throw new ValidationError('gateway', spec.gateway, `is the network or broadcast address of ${pool.subnet}`);
   let subnet6: string | undefined;
   let gateway6: string | undefined;
   if (spec.subnet6 !== undefined) {
     const p6 = new AddressPool(spec.subnet6, spec.gateway6);
     if (p6.family !== 6) throw new ValidationError('subnet6', spec.subnet6, 'must be IPv6');
+    // With forwarding on, the kernel gives the bridge this address as the subnet-router anycast: it cannot be a unicast gateway too.
+    if (isSubnetEdge(p6, p6.gateway)) throw new ValidationError('gateway6', spec.gateway6, `is the subnet-router anycast address of ${p6.subnet}`);
     subnet6 = p6.subnet;
     gateway6 = p6.gateway;
   }
+  if (spec.overlapOk !== undefined && typeof spec.overlapOk !== 'boolean') throw new ValidationError('overlapOk', spec.overlapOk, 'must be a boolean');
   if (spec.mtu !== undefined && (!Number.isInteger(spec.mtu) || spec.mtu < 68 || spec.mtu > 65535)) {
     throw new ValidationError('mtu', spec.mtu, 'must be 68-65535');
   }
@@ -217,6 +256,14 @@ function validateSpec(spec: NetworkSpec): NetworkRecord {
     isolate: spec.isolate ?? true,
     masquerade: spec.masquerade ?? !internal,
     group: 0,
+    mac: randomMac(),
     created: new Date().toISOString(),
   };
+}
+
+/** Whether `ip` is the subnet's own address (v4 network, v6 subnet-router anycast) or its v4 broadcast: no host can hold it. */
+function isSubnetEdge(pool: AddressPool, ip: string): boolean {
+  const plain = new AddressPool(pool.subnet); // its gateway is the first host address, which a host can hold
+  const canonical = plain.canonical(ip);
+  return canonical !== plain.canonical(plain.gateway) && !plain.usable(canonical);
 }

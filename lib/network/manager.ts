@@ -16,6 +16,8 @@ import { openNetnsSync, type NetnsRef } from '../netns/namespace';
 import { attach, detach, detachAll, forget, reattach, type Attachment, type AttachOptions, type SandboxRef } from './attachments';
 import { notFound, requireNetwork, type NetworkContext } from './context';
 import { Firewall } from './firewall';
+import { hostIdentity } from './host-identity';
+import { findLeftovers } from './leftovers';
 import {
   createNetwork,
   deleteNetwork,
@@ -31,6 +33,7 @@ import type { BackendSpec, Publication, PublicationRef, PublishSpec } from './pu
 import { findPublication, listPublications, publish, setBackends, unpublish, type PublicationFilter } from './publishing';
 import { check, reconcile, type Drift, type ReconcileContext } from './reconcile';
 import { StateStore, type HostState } from './state';
+import { keysOf, rejectUnknownKeys } from '../validate/options';
 
 export { NetworkOperationError } from './errors';
 export type { Attachment, AttachOptions, SandboxRef } from './attachments';
@@ -40,9 +43,15 @@ export type { PublicationFilter } from './publishing';
 export interface NetworkManagerOptions {
   /** The namespace playing the host: bridges, NAT and published ports live here. Default: the caller's. */
   host?: NetnsRef;
-  /** Where state is kept; default /run/nlkit/<host>. */
+  /**
+   * Where state is kept; default /run/nlkit/<host>. It and every directory
+   * above it must be safe from other users (UnsafeStateDirError otherwise):
+   * see "State and trust" in the container networking guide.
+   */
   stateDir?: string;
 }
+
+const MANAGER_KEYS = keysOf<NetworkManagerOptions>()(['host', 'stateDir']);
 
 /**
  * `nets.publications`: the published ports. `list()`, `get(ref)`, `find(ref)`;
@@ -94,7 +103,8 @@ export class NetworkManager {
 
   /** @internal use {@link networks} */
   constructor(host: Handle, opts: NetworkManagerOptions) {
-    this.ctx = { host, hostRef: opts.host, store: new StateStore(opts.stateDir ?? defaultStateDir(opts.host)), firewall: new Firewall(host) };
+    const store = new StateStore(opts.stateDir ?? defaultStateDir(opts.host), hostIdentity(opts.host));
+    this.ctx = { host, hostRef: opts.host, store, firewall: new Firewall(host) };
     const ctx = this.ctx;
     const publications = (() => listPublications(ctx)) as Publications;
     publications.list = (filter) => listPublications(ctx, filter);
@@ -118,7 +128,10 @@ export class NetworkManager {
    * Creates a network: a bridge with the gateway address(es), forwarding
    * enabled in the host namespace, and its NAT/isolation rules. Idempotent
    * for an identical spec; a different spec under the same name is a
-   * ValidationError.
+   * ValidationError. So is another interface under the bridge's name (a
+   * leftover bridge of this very network, marked by nlkit, is replaced), a
+   * gateway on the network or broadcast address, and a subnet overlapping the
+   * host's routes or addresses (unless `overlapOk`).
    * @example
    * await nets.create({ name: 'web', subnet: '10.88.0.0/24' });
    */
@@ -287,7 +300,8 @@ export class NetworkManager {
 
   /**
    * Compares what is recorded with the kernel (bridges, gateway addresses,
-   * veths, sandbox interfaces, addresses, routes, firewall) and reports drift.
+   * veths, sandbox interfaces, addresses, routes, firewall) and reports drift,
+   * including bridges and veths nlkit marked that no state claims (leftovers).
    * Changes nothing; see {@link NetworkManager.reconcile}.
    * @example
    * for (const d of await nets.check()) console.log(d.network, d.kind, d.id ?? '');
@@ -298,8 +312,8 @@ export class NetworkManager {
 
   /**
    * Repairs drift: rebuilds missing bridges, addresses, veths and rules,
-   * garbage-collects attachments whose sandbox no longer exists and veths
-   * nobody owns. Returns what was found.
+   * garbage-collects attachments whose sandbox no longer exists, veths
+   * nobody owns and leftover bridges. Returns what was found.
    * @example
    * const fixed = await nets.reconcile(); // e.g. after a reboot or someone's `nft flush ruleset`
    */
@@ -332,6 +346,7 @@ export class NetworkManager {
       forget: (rec, atts) => forget(ctx, rec, atts),
       checkFirewall: (st) => ctx.firewall.check(st),
       repairFirewall: (st) => repairFirewall(ctx, st),
+      findLeftovers: (st, links) => findLeftovers(ctx.store.tag, st, links),
     };
   }
 }
@@ -356,6 +371,12 @@ function defaultStateDir(host?: NetnsRef): string {
  * const a = await nets.attach('web', { sandbox: 'c1', create: true });
  */
 export async function networks(opts: NetworkManagerOptions = {}): Promise<NetworkManager> {
+  rejectUnknownKeys(opts, MANAGER_KEYS, 'networks options');
   const host = await open({ netns: opts.host });
-  return new NetworkManager(host, opts);
+  try {
+    return new NetworkManager(host, opts);
+  } catch (e) {
+    host.close(); // an unsafe state directory, say
+    throw e;
+  }
 }

@@ -1,7 +1,9 @@
 /**
  * Deterministic, collision-resistant names for what nlkit creates on the host
  * side, so a reconcile after a crash can find them again: bridge names from
- * the network name, host veth names from (network, sandbox id).
+ * the network name, host veth names from (network, sandbox id). And the
+ * ownership marks (interface aliases) that tell nlkit's interfaces, of which
+ * state directory and network, from everyone else's.
  * @module
  */
 import { createHash } from 'node:crypto';
@@ -33,6 +35,37 @@ export function randomMac(): string {
   const b = Buffer.from(createHash('sha256').update(`${process.pid}${process.hrtime.bigint()}${Math.random()}`).digest().subarray(0, 6));
   b[0] = (b[0] & 0xfe) | 0x02;
   return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join(':');
+}
+
+/**
+ * The owner tag of a state directory: 8 hex digits of its real path. Two
+ * state directories on one host namespace (two runtimes) never collect each
+ * other's leftovers; a lost directory re-created at the same path does.
+ */
+export function ownerTag(realStateDir: string): string {
+  return hash(realStateDir, 8);
+}
+
+/** What every ownership mark starts with. */
+const MARK_PREFIX = 'nlkit:';
+
+/** The alias of a network's bridge: "nlkit:<tag>:<network>". */
+export function bridgeMark(tag: string, network: string): string {
+  return `${MARK_PREFIX}${tag}:${network}`;
+}
+
+/** The alias of a sandbox's host veth: "nlkit:<tag>:<network>/<id>" (an id that is not plain printable text, or long, as "#" + its hash). */
+export function vethMark(tag: string, network: string, sandboxId: string): string {
+  const id = /^[\x20-\x7e]{1,200}$/.test(sandboxId) ? sandboxId : `#${hash(sandboxId, 16)}`;
+  return `${bridgeMark(tag, network)}/${id}`;
+}
+
+/** An ownership mark read back from an alias (`id` only on a veth's), or undefined for any other alias. */
+export function parseMark(alias: string | undefined): { tag: string; network: string; id?: string } | undefined {
+  const m = alias === undefined ? null : /^nlkit:([0-9a-f]{8}):([a-z0-9][a-z0-9_-]{0,31})(?:\/(.+))?$/.exec(alias);
+  if (!m) return undefined;
+  const id = m[3] as string | undefined; // the optional group
+  return id === undefined ? { tag: m[1], network: m[2] } : { tag: m[1], network: m[2], id };
 }
 
 function hash(s: string, hexChars: number): string {

@@ -7,6 +7,7 @@
  */
 import * as fs from 'node:fs';
 import type { Handle } from '../handle';
+import type { Link } from '../rtnetlink/link-types';
 import { open } from '../handle';
 import { openNetnsSync } from '../netns/namespace';
 import type { AttachmentRecord, HostState, NetworkRecord } from './state';
@@ -26,6 +27,8 @@ export interface Drift {
     | 'sandbox-address-missing'
     | 'sandbox-route-missing'
     | 'stray-veth'
+    | 'leftover-bridge'
+    | 'leftover-veth'
     | 'firewall-missing';
   detail: string;
 }
@@ -43,6 +46,8 @@ export interface ReconcileContext {
   /** Firewall drift, if the firewall layer is active. */
   checkFirewall(st: HostState): Promise<Drift[]>;
   repairFirewall(st: HostState): Promise<void>;
+  /** nlkit's interfaces that no state claims (leftovers.ts). */
+  findLeftovers(st: HostState, links: Link[]): Drift[];
 }
 
 function isNamespaceFile(p: string): boolean {
@@ -114,6 +119,7 @@ export async function check(ctx: ReconcileContext): Promise<Drift[]> {
       }
     }
   }
+  drift.push(...ctx.findLeftovers(st, links));
   drift.push(...(await ctx.checkFirewall(st)));
   return drift;
 }
@@ -139,6 +145,10 @@ export async function reconcile(ctx: ReconcileContext): Promise<Drift[]> {
   const gone = new Map<string, AttachmentRecord[]>();
   const redo: Array<[NetworkRecord, AttachmentRecord]> = [];
   for (const d of drift) {
+    if (d.kind === 'leftover-bridge' || d.kind === 'leftover-veth') {
+      await ctx.host.links.delete(d.detail.split(' ')[0]).catch(() => undefined);
+      continue;
+    }
     const rec = netOf(d.network);
     if (d.kind === 'stray-veth') {
       const name = d.detail.split(' ')[0];

@@ -1,8 +1,9 @@
 /**
  * What nlkit has built on one host, persisted so several processes (and a
  * restarted daemon) share it: networks, attachments and publications. Stored
- * as one JSON file per host under a flock; default location under /run so it
- * disappears with the kernel state at reboot.
+ * as one JSON file per host under a flock, in a directory only the caller can
+ * change (state-dir.ts), with the identity of the host namespace and boot it
+ * describes: a state of another one is set aside (host-identity.ts).
  *
  * Publishing a port must cost the same with 10 or 10,000 ports published, so
  * publication and attachment changes are appended to a journal
@@ -19,7 +20,10 @@
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { withFileLock, writeFileAtomic } from './file-lock';
+import { openStateFile, readStateFile, withFileLock, writeFileAtomic } from './file-lock';
+import { identityMismatch, setAsideStaleState, type HostIdentity } from './host-identity';
+import { ownerTag } from './names';
+import { ensureTrustedDir } from './state-dir';
 import { isObject } from '../validate/options';
 
 export interface NetworkRecord {
@@ -35,6 +39,8 @@ export interface NetworkRecord {
   masquerade: boolean;
   /** Interface group of every host veth of this network, for bulk deletes. */
   group: number;
+  /** The bridge's own MAC, fixed at creation (else it follows its lowest port's); absent in records of earlier versions. */
+  mac?: string;
   created: string;
 }
 
@@ -77,6 +83,8 @@ export interface PublicationRecord {
 
 export interface HostState {
   version: 1;
+  /** The host namespace and boot the state describes (absent in states of earlier versions). */
+  host?: HostIdentity;
   networks: Record<string, NetworkRecord>;
   attachments: Record<string, Record<string, AttachmentRecord>>;
   publications: Record<string, PublicationRecord>;
@@ -257,8 +265,15 @@ export class StateStore {
   private readonly legacyJournal: string;
   private cache?: Cache;
 
-  constructor(readonly dir: string) {
-    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  /** Marks the interfaces made with this state directory (see `ownerTag`). */
+  readonly tag: string;
+
+  /** @param identity the host namespace and boot worked on: a state of another one is set aside (`*.stale-<time>`); none: any is taken. */
+  constructor(
+    readonly dir: string,
+    private readonly identity?: HostIdentity,
+  ) {
+    this.tag = ownerTag(ensureTrustedDir(dir));
     this.file = path.join(dir, 'state.json');
     this.lock = path.join(dir, 'state.lock');
     this.journal = path.join(dir, JOURNAL);
@@ -267,7 +282,7 @@ export class StateStore {
 
   /** The state as persisted (state file and journal), read afresh; does not lock. */
   read(): HostState {
-    return this.load(statOf(this.file)).state;
+    return this.load(statOf(this.file), false).state;
   }
 
   /**
@@ -328,7 +343,7 @@ export class StateStore {
   private current(): Cache {
     if (statOf(this.legacyJournal)) {
       // A state directory of an earlier version: fold its journal into the state file, once.
-      const old = this.load(statOf(this.file));
+      const old = this.load(statOf(this.file), true);
       return this.writeAll(old.state);
     }
     const st = statOf(this.file);
@@ -341,17 +356,24 @@ export class StateStore {
         return c;
       }
     }
-    this.cache = this.load(st);
+    this.cache = this.load(st, true);
     return this.cache;
   }
 
-  private load(st: fs.BigIntStats | undefined): Cache {
+  /** Reads the state file and journal; a state of another host namespace or boot reads as empty (and is set aside when `locked`). */
+  private load(st: fs.BigIntStats | undefined, locked: boolean): Cache {
     let state = emptyState();
     let journalId = '';
     if (st) {
       try {
-        const s = JSON.parse(fs.readFileSync(this.file, 'utf8')) as Partial<HostState> & { journal?: string }; // written by older versions too
-        state = { version: 1, networks: s.networks ?? {}, attachments: s.attachments ?? {}, publications: s.publications ?? {} };
+        const s = JSON.parse(readStateFile(this.file)) as Partial<HostState> & { journal?: string }; // written by older versions too
+        const stale = s.host && this.identity && identityMismatch(s.host, this.identity);
+        if (stale) {
+          if (!locked) return { state, stamp: 'stale', journalId, journalIno: undefined, journalSize: 0, journalRecords: 0 };
+          setAsideStaleState(this.dir, stale);
+          return this.load(statOf(this.file), locked);
+        }
+        state = { version: 1, host: s.host, networks: s.networks ?? {}, attachments: s.attachments ?? {}, publications: s.publications ?? {} };
         journalId = s.journal ?? '';
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
@@ -368,7 +390,7 @@ export class StateStore {
   private readJournal(c: Cache, from: number): void {
     let fd: number;
     try {
-      fd = fs.openSync(this.journal, 'r');
+      fd = openStateFile(this.journal, 'read');
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
         c.journalIno = undefined;
@@ -401,7 +423,7 @@ export class StateStore {
   private readLegacyJournal(c: Cache): void {
     let text: string;
     try {
-      text = fs.readFileSync(this.legacyJournal, 'utf8');
+      text = readStateFile(this.legacyJournal);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
       throw e;
@@ -414,7 +436,7 @@ export class StateStore {
     const line = (l: JournalLine) => (data += JSON.stringify(l) + '\n');
     for (const [key, publication] of edits.changes) line({ journal: c.journalId, kind: 'publication', key, publication });
     for (const e of edits.attachments.values()) line({ journal: c.journalId, kind: 'attachment', network: e.network, id: e.id, attachment: e.att });
-    const fd = fs.openSync(this.journal, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_APPEND, 0o600);
+    const fd = openStateFile(this.journal, 'append');
     try {
       const st = fs.fstatSync(fd, { bigint: true });
       // Only a writer that died mid-line leaves more than what was read (everything is written under the lock).
@@ -436,10 +458,9 @@ export class StateStore {
   /** Rewrites the state file with everything (a new journal id makes the old journal's lines stale), then drops the journal. */
   private writeAll(s: HostState): Cache {
     const journalId = randomBytes(8).toString('hex');
-    writeFileAtomic(
-      this.file,
-      JSON.stringify({ version: s.version, networks: s.networks, attachments: s.attachments, publications: s.publications, journal: journalId }, null, 1),
-    );
+    s.host = this.identity ?? s.host;
+    const { version, host, networks, attachments, publications } = s;
+    writeFileAtomic(this.file, JSON.stringify({ version, host, networks, attachments, publications, journal: journalId }, null, 1));
     fs.rmSync(this.journal, { force: true });
     fs.rmSync(this.legacyJournal, { force: true });
     this.cache = { state: s, stamp: stampOf(statOf(this.file)), journalId, journalIno: undefined, journalSize: 0, journalRecords: 0 };

@@ -1,0 +1,232 @@
+// The state directory is untrusted input: directories others can change are
+// refused, nothing is read or written through a symbolic link, and a state
+// recorded for another host namespace or boot is set aside, not obeyed.
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createNetns, deleteNetns, UnsafeStateDirError } from '../../lib';
+import { networks, type NetworkManager } from '../../lib/network/manager';
+import { ipJson, uniqueNetnsName, useNetns } from '../helpers/netns';
+
+const NOBODY = 65534;
+
+/** A scratch directory (root's, 0700, under the sticky /tmp), removed after each test. */
+const scratch: string[] = [];
+function tmp(label: string): string {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), `nlkit-trust-${label}-`));
+  scratch.push(d);
+  return d;
+}
+
+/** A file outside the state directory that must never change. */
+function victim(): { file: string; unchanged: () => boolean } {
+  const file = path.join(tmp('victim'), 'precious');
+  fs.writeFileSync(file, 'precious\n');
+  return { file, unchanged: () => fs.readFileSync(file, 'utf8') === 'precious\n' };
+}
+
+/** The bridges in a namespace, read with ip. */
+const bridges = (netns: string): string[] => ipJson(netns, 'link', 'show', 'type', 'bridge').map((l: { ifname: string }) => l.ifname);
+
+async function refused(p: Promise<unknown>, where: string): Promise<UnsafeStateDirError> {
+  const e = await p.then(
+    () => undefined,
+    (x: unknown) => x,
+  );
+  expect(e).toBeInstanceOf(UnsafeStateDirError);
+  expect((e as UnsafeStateDirError).path).toBe(where);
+  return e as UnsafeStateDirError;
+}
+
+describe('network manager: the state directory is untrusted input', () => {
+  const box = useNetns('host');
+  afterEach(() => {
+    for (const d of scratch.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+  });
+
+  it('refuses a group-writable state directory, and one owned by another user', async () => {
+    const dir = path.join(tmp('gw'), 'state');
+    fs.mkdirSync(dir, { mode: 0o700 });
+    fs.chmodSync(dir, 0o770);
+    const e = await refused(networks({ host: box.ns('host'), stateDir: dir }), dir);
+    expect(e.reason).toMatch(/writable by its group/);
+    fs.chmodSync(dir, 0o700);
+    fs.chownSync(dir, NOBODY, NOBODY);
+    expect((await refused(networks({ host: box.ns('host'), stateDir: dir }), dir)).reason).toMatch(/owned by uid 65534/);
+    expect(fs.readdirSync(dir)).toEqual([]); // nothing written
+  });
+
+  it('refuses a state directory below a parent others can write (not sticky)', async () => {
+    const parent = tmp('ww');
+    fs.chmodSync(parent, 0o777);
+    const dir = path.join(parent, 'state');
+    fs.mkdirSync(dir, { mode: 0o700 });
+    expect((await refused(networks({ host: box.ns('host'), stateDir: dir }), parent)).reason).toMatch(/writable by others and not sticky/);
+    // A symbolic link through such a parent is refused the same way.
+    const link = path.join(tmp('ln'), 'via');
+    fs.symlinkSync(dir, link);
+    await refused(networks({ host: box.ns('host'), stateDir: link }), parent);
+  });
+
+  it('takes a sticky world-writable parent (like /tmp) only with a state directory of the caller', async () => {
+    const sticky = tmp('sticky');
+    fs.chmodSync(sticky, 0o1777);
+    const theirs = path.join(sticky, 'theirs');
+    fs.mkdirSync(theirs, { mode: 0o700 });
+    fs.chownSync(theirs, NOBODY, NOBODY);
+    expect((await refused(networks({ host: box.ns('host'), stateDir: theirs }), theirs)).reason).toMatch(/only the caller's own entries/);
+    // Another user's symbolic link in it, even to a good directory, is not followed.
+    const good = tmp('good');
+    const link = path.join(sticky, 'link');
+    fs.symlinkSync(good, link);
+    fs.lchownSync(link, NOBODY, NOBODY);
+    await refused(networks({ host: box.ns('host'), stateDir: link }), link);
+    // The caller's own directory there (made now, 0700) is fine.
+    const mine = path.join(sticky, 'mine', 'state');
+    const nets = await networks({ host: box.ns('host'), stateDir: mine });
+    try {
+      expect(await nets.list()).toEqual([]);
+      expect(fs.statSync(mine).mode & 0o7777).toBe(0o700);
+      expect(fs.statSync(path.dirname(mine)).mode & 0o7777).toBe(0o700);
+    } finally {
+      nets.close();
+    }
+  });
+
+  it('reads and writes nothing through a symbolic link in the state directory', async () => {
+    const dir = tmp('links');
+    const v = victim();
+    // The state file itself: refused before anything is created.
+    fs.symlinkSync(v.file, path.join(dir, 'state.json'));
+    const nets = await networks({ host: box.ns('host'), stateDir: dir });
+    try {
+      await refused(nets.create({ name: 'trust', subnet: '10.59.0.0/24' }), path.join(dir, 'state.json'));
+      expect(bridges(box.ns('host'))).toEqual([]);
+      // The lock file.
+      fs.rmSync(path.join(dir, 'state.json'));
+      const absent = path.join(path.dirname(v.file), 'absent');
+      fs.rmSync(path.join(dir, 'state.lock'));
+      fs.symlinkSync(absent, path.join(dir, 'state.lock'));
+      await refused(nets.list(), path.join(dir, 'state.lock'));
+      expect(fs.existsSync(absent)).toBe(false);
+      fs.rmSync(path.join(dir, 'state.lock'));
+      // Temporary files: the names an earlier version used are planted, and never written through.
+      for (const name of [`state.json.${process.pid}.tmp`, `.state.json.${process.pid}.tmp`]) fs.symlinkSync(v.file, path.join(dir, name));
+      await nets.create({ name: 'trust', subnet: '10.59.0.0/24' });
+      expect(bridges(box.ns('host'))).toEqual(['nlk-trust']);
+      expect(fs.lstatSync(path.join(dir, 'state.json')).isFile()).toBe(true);
+      // The journal (attachments are appended to it) and a lease file.
+      fs.symlinkSync(v.file, path.join(dir, 'state.journal'));
+      const sb = uniqueNetnsName('trust');
+      await refused(nets.attach('trust', { sandbox: sb, create: true }), path.join(dir, 'state.journal'));
+      fs.rmSync(path.join(dir, 'state.journal'));
+      fs.mkdirSync(path.join(dir, 'ipam'), { recursive: true, mode: 0o700 });
+      fs.symlinkSync(v.file, path.join(dir, 'ipam', 'trust.json'));
+      await refused(nets.attach('trust', { sandbox: sb, create: true }), path.join(dir, 'ipam', 'trust.json'));
+      expect(ipJson(box.ns('host'), 'link', 'show', 'type', 'veth')).toEqual([]); // nothing half-built
+      expect(fs.existsSync(`/run/netns/${sb}`)).toBe(false);
+      expect(v.unchanged()).toBe(true);
+    } finally {
+      await nets.delete('trust', { missingOk: true }).catch(() => undefined);
+      nets.close();
+    }
+  });
+
+  it("trusts, inside a user namespace, the directories of owners outside it (the real root's /tmp)", () => {
+    // As nobody mapped to root in its own user namespace: / and /tmp show the overflow uid there.
+    const dist = path.resolve('dist/network/state-dir.js');
+    const script = `const fs = require('fs'); const d = fs.mkdtempSync('/tmp/nlkit-trust-userns-');
+      try { console.log(JSON.stringify([require(${JSON.stringify(dist)}).ensureTrustedDir(d + '/state') === d + '/state', fs.statSync('/').uid]));
+        fs.chmodSync(d, 0o770); try { require(${JSON.stringify(dist)}).ensureTrustedDir(d + '/state'); } catch (e) { console.log(e.name); } }
+      finally { fs.rmSync(d, { recursive: true }); }`;
+    const out = execFileSync('su', ['nobody', '-s', '/bin/sh', '-c', `unshare --user --map-root-user ${process.execPath} -e "$0"`, script], {
+      cwd: '/tmp',
+      encoding: 'utf8',
+    });
+    expect(out.trim().split('\n')).toEqual(['[true,65534]', 'UnsafeStateDirError']);
+  });
+
+  it('works in the default directory, /run/nlkit/<host>, made private', async () => {
+    const dir = path.join('/run/nlkit', box.ns('host'));
+    const nets = await networks({ host: box.ns('host') });
+    try {
+      await nets.create({ name: 'dflt', subnet: '10.58.0.0/24' });
+      expect(fs.lstatSync(path.join(dir, 'state.json')).isFile()).toBe(true);
+      expect(fs.statSync(dir).mode & 0o077).toBe(0);
+      expect(bridges(box.ns('host'))).toEqual(['nlk-dflt']);
+    } finally {
+      await nets.delete('dflt', { missingOk: true });
+      nets.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('network manager: state bound to the host namespace and the boot', () => {
+  const host = uniqueNetnsName('idhost');
+  let stateDir: string;
+  beforeAll(async () => {
+    stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nlkit-ident-'));
+    await createNetns(host);
+  });
+  afterAll(async () => {
+    await deleteNetns(host, { missingOk: true });
+    fs.rmSync(stateDir, { recursive: true, force: true });
+  });
+
+  const setAside = () => fs.readdirSync(stateDir).filter((f) => /^state\.json\.stale-[^.]+$/.test(f));
+  const reasons = () =>
+    fs
+      .readdirSync(stateDir)
+      .filter((f) => f.endsWith('.reason'))
+      .map((f) => fs.readFileSync(path.join(stateDir, f), 'utf8'));
+
+  it('sets aside the state of a host namespace re-created under the same name, and builds anew', async () => {
+    let nets: NetworkManager = await networks({ host, stateDir });
+    const before = await nets.create({ name: 'idn', subnet: '10.57.0.0/24' });
+    nets.close();
+    await deleteNetns(host);
+    await createNetns(host); // same name, new (empty) namespace
+
+    nets = await networks({ host, stateDir });
+    try {
+      expect(await nets.list()).toEqual([]);
+      expect(setAside()).toHaveLength(1);
+      expect(reasons()[0]).toMatch(/another host namespace/);
+      expect(JSON.parse(fs.readFileSync(path.join(stateDir, setAside()[0]), 'utf8')).networks.idn.subnet).toBe('10.57.0.0/24'); // kept for reading
+      const after = await nets.create({ name: 'idn', subnet: '10.57.0.0/24' });
+      expect(after.mac).not.toBe(before.mac);
+      const [br] = ipJson(host, 'link', 'show', 'nlk-idn');
+      expect(br.address).toBe(after.mac);
+      expect(await nets.check()).toEqual([]);
+    } finally {
+      nets.close();
+    }
+  });
+
+  it('sets aside a state recorded in another boot (boot_id differs)', async () => {
+    const file = path.join(stateDir, 'state.json');
+    const st = JSON.parse(fs.readFileSync(file, 'utf8'));
+    expect(st.host.bootId).toBe(fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim());
+    st.host.bootId = '00000000-0000-4000-8000-000000000000';
+    fs.writeFileSync(file, JSON.stringify(st));
+
+    const nets = await networks({ host, stateDir });
+    try {
+      expect(await nets.list()).toEqual([]);
+      expect(setAside()).toHaveLength(2);
+      expect(reasons().some((r) => /another boot/.test(r))).toBe(true);
+      // The bridge of that "earlier boot" is still here (same namespace): marked, so it is reported as a leftover ...
+      expect((await nets.check()).map((d) => `${d.kind}:${d.network}`)).toEqual(['leftover-bridge:idn']);
+      // ... and create() replaces it rather than failing with EEXIST.
+      const rec = await nets.create({ name: 'idn', subnet: '10.57.0.0/24' });
+      expect(ipJson(host, 'link', 'show', 'nlk-idn')[0].address).toBe(rec.mac);
+      expect(await nets.check()).toEqual([]);
+      await nets.delete('idn');
+    } finally {
+      nets.close();
+    }
+  });
+});

@@ -259,7 +259,8 @@ async function plumb(
       [
         // A container reaching its own published port: the DNATed frame goes back
         // out the bridge port it came in on, which the bridge allows only in hairpin mode.
-        ['set hairpin mode', () => host.links.set(hostIndex, { port: { hairpin: true } })],
+        // icc: false isolates the port: the bridge forwards nothing between two isolated ports (the gateway is not one).
+        ['set hairpin mode', () => host.links.set(hostIndex, { port: { hairpin: true, ...(rec.icc === false && { isolated: true }) } })],
         [
           'configure sandbox interface',
           () => {

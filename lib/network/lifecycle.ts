@@ -12,6 +12,7 @@ import { detachAll, toAttachment, type Attachment } from './attachments';
 import { ignoreMissing, ipamOf, notFound, type NetworkContext } from './context';
 import { NetworkOperationError } from './errors';
 import { defaultBridgeName, validateNetworkName } from './names';
+import { validateFirewallSpec } from './firewall/spec';
 import { Rollback } from './settle';
 import type { HostState, NetworkRecord } from './state';
 import { isObject } from '../validate/options';
@@ -34,11 +35,37 @@ export interface NetworkSpec {
   internal?: boolean;
   /** Drop traffic to other nlkit networks (default true). */
   isolate?: boolean;
-  /** Masquerade traffic leaving through other interfaces (default: true unless internal). */
+  /** Masquerade traffic leaving through an interface that is no nlkit bridge (default: true unless internal). */
   masquerade?: boolean;
+  /** Destinations never masqueraded (cluster CIDRs of a routed or overlay setup), e.g. ["10.244.0.0/16"]. */
+  masqueradeExclude?: string[];
+  /**
+   * Accept new connections from other interfaces into the network without a
+   * published port (default false: closed, only replies and published ports
+   * enter). For routed setups, such as cross-host overlays, where
+   * neighbours route the subnet to this host. Isolation from other nlkit
+   * networks still applies.
+   */
+  routed?: boolean;
+  /** Containers on the network may talk to each other directly (default true; false isolates each bridge port). */
+  icc?: boolean;
 }
 
-const SPEC_KEYS = ['name', 'subnet', 'gateway', 'subnet6', 'gateway6', 'bridge', 'mtu', 'internal', 'isolate', 'masquerade'];
+const SPEC_KEYS = [
+  'name',
+  'subnet',
+  'gateway',
+  'subnet6',
+  'gateway6',
+  'bridge',
+  'mtu',
+  'internal',
+  'isolate',
+  'masquerade',
+  'masqueradeExclude',
+  'routed',
+  'icc',
+];
 
 /** A network as recorded and built. */
 export type NetworkInfo = NetworkRecord;
@@ -164,8 +191,7 @@ export async function rebuildNetwork(ctx: NetworkContext, rec: NetworkRecord): P
 
 /** Rewrites the firewall from the record (reconcile; also what an external `nft flush ruleset` needs). */
 export async function repairFirewall(ctx: NetworkContext, st: HostState): Promise<void> {
-  for (const n of Object.values(st.networks)) await setSysctl(ctx.hostRef, `net/ipv4/conf/${n.bridge}/route_localnet`, 1).catch(() => undefined);
-  await ctx.firewall.rebuild(st);
+  await ctx.firewall.repair(st);
 }
 
 async function enableForwarding(ctx: NetworkContext, rec: NetworkRecord): Promise<void> {
@@ -205,7 +231,9 @@ function validateSpec(spec: NetworkSpec): NetworkRecord {
     throw new ValidationError('mtu', spec.mtu, 'must be 68-65535');
   }
   const internal = !!spec.internal;
+  const firewall = validateFirewallSpec(spec);
   return {
+    ...firewall,
     name,
     bridge: validateInterfaceName(spec.bridge ?? defaultBridgeName(name), 'bridge'),
     subnet: pool.subnet,

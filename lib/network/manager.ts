@@ -94,7 +94,7 @@ export class NetworkManager {
 
   /** @internal use {@link networks} */
   constructor(host: Handle, opts: NetworkManagerOptions) {
-    this.ctx = { host, hostRef: opts.host, store: new StateStore(opts.stateDir ?? defaultStateDir(opts.host)), firewall: new Firewall(host) };
+    this.ctx = { host, hostRef: opts.host, store: new StateStore(opts.stateDir ?? defaultStateDir(opts.host)), firewall: new Firewall(host, opts.host) };
     const ctx = this.ctx;
     const publications = (() => listPublications(ctx)) as Publications;
     publications.list = (filter) => listPublications(ctx, filter);

@@ -13,6 +13,7 @@ import { validateInterfaceName } from '../validate/names';
 import { AddressPool } from './address-pool';
 import { ignoreMissing, ipamOf, notFound, requireNetwork, type NetworkContext } from './context';
 import { NetworkOperationError } from './errors';
+import { isolatePorts } from './firewall/icc';
 import { hostVethName, randomMac } from './names';
 import { dropBackends } from './publishing';
 import { Rollback, settleAll } from './settle';
@@ -259,8 +260,11 @@ async function plumb(
       [
         // A container reaching its own published port: the DNATed frame goes back
         // out the bridge port it came in on, which the bridge allows only in hairpin mode.
-        // icc: false isolates the port: the bridge forwards nothing between two isolated ports (the gateway is not one).
-        ['set hairpin mode', () => host.links.set(hostIndex, { port: { hairpin: true, ...(rec.icc === false && { isolated: true }) } })],
+        // icc: false may isolate the port (see firewall/icc.ts): the bridge forwards nothing between two isolated ports.
+        [
+          'set hairpin mode',
+          async () => host.links.set(hostIndex, { port: { hairpin: true, ...((await isolatePorts(ctx.hostRef, rec)) && { isolated: true }) } }),
+        ],
         [
           'configure sandbox interface',
           () => {

@@ -182,6 +182,8 @@ export function networkRules(n: NetworkRecord): LayoutRule[] {
   // Leaving: an internal network keeps to itself; an isolated one opens nothing in other nlkit networks.
   if (n.internal) add('forward', rule().iifname(n.bridge).oifname(not(n.bridge)).drop(), 'internal isolation');
   else if (n.isolate) add('forward', rule().iifname(n.bridge).oifname(not(n.bridge)).oifname('@bridges').drop(), 'outbound isolation');
+  // icc: false with bridge netfilter on (the bridge hands bridged frames to this hook): nothing new between two ports of the bridge.
+  if (n.icc === false) add('forward', rule().iifname(n.bridge).oifname(n.bridge).drop(), 'icc: false');
   // Entering from another interface (replies and published ports were accepted before).
   const closed = n.internal || n.isolate;
   if (!n.routed) {

@@ -28,7 +28,7 @@ import type { HostState, PublicationRecord } from './state';
 export { FIREWALL_TABLE, USER_CHAIN, usesMap } from './firewall/layout';
 
 /** Attempts of a listing-based change while other processes commit in between. */
-const ATTEMPTS = 10;
+const ATTEMPTS = 5;
 
 export class Firewall {
   constructor(
@@ -75,7 +75,7 @@ export class Firewall {
 
   /** Every difference between the table and sysctls `st` wants and the kernel's, one entry each. */
   async check(st: HostState): Promise<Drift[]> {
-    const listing = await listTable(this.host);
+    const listing = await listTable(this.host, (l) => compareTable(st, l).drift.length === 0);
     return [...compareTable(st, listing).drift, ...(await checkSysctls(this.hostRef, st))];
   }
 

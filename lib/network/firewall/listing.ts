@@ -14,16 +14,26 @@ import type { Expression } from '../../nftables';
 import { describe as describeRule } from '../../nftables/describe';
 import { FAMILY, FIREWALL_TABLE } from './layout';
 
-/** The table as listed under one generation (no ruleset: there is no table). */
+/** The table as listed (no ruleset: there is no table). */
 export interface Listing {
+  /** The generation when the listing began. */
   generation: number;
   ruleset?: Ruleset;
+  /** No commit happened while it was read: one consistent ruleset. */
+  stable: boolean;
 }
 
 const ATTEMPTS = 20;
 
-/** Lists nlkit's table under one nftables generation (retrying while others commit). */
-export async function listTable(host: Handle): Promise<Listing> {
+/**
+ * Lists nlkit's table under one nftables generation, reading again (after
+ * a growing, jittered wait) while others commit in between. Under a steady
+ * stream of commits a stable window may never come: a listing that
+ * `acceptable` approves (check(): one that shows no drift, since a mixed
+ * read can only invent differences) ends the wait early, and after
+ * ATTEMPTS the last listing is returned as it is (marked not stable).
+ */
+export async function listTable(host: Handle, acceptable?: (listing: Listing) => boolean): Promise<Listing> {
   for (let attempt = 1; ; attempt++) {
     const before = (await host.nft.generation.get()).id;
     let ruleset: Ruleset | undefined;
@@ -35,8 +45,9 @@ export async function listTable(host: Handle): Promise<Listing> {
       continue;
     }
     const after = (await host.nft.generation.get()).id;
-    if (before === after) return { generation: before, ruleset };
-    if (attempt >= ATTEMPTS) throw new Error(`nftables ruleset changed during ${ATTEMPTS} listings of table ${FAMILY} ${FIREWALL_TABLE}`);
+    const listing: Listing = { generation: before, ruleset, stable: before === after };
+    if (listing.stable || attempt >= ATTEMPTS || acceptable?.(listing)) return listing;
+    await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(50, 2 ** attempt)));
   }
 }
 

@@ -232,6 +232,31 @@ describe('network manager: firewall drift', () => {
   });
 });
 
+describe('network manager: the last network deleted', () => {
+  const box = useNetns('host');
+  it("keeps the table while the user's chain holds rules, and removes it when it does not", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nlkit-last-'));
+    const nets = await networks({ host: box.ns('host'), stateDir: dir });
+    try {
+      await nets.create({ name: 'last', subnet: '10.72.8.0/24' });
+      nft(box.ns('host'), 'add', 'rule', 'inet', 'nlkit', 'user', 'tcp', 'dport', '22', 'drop');
+      await nets.delete('last');
+      expect(nft(box.ns('host'), 'list', 'table', 'inet', 'nlkit')).toMatch(/chain user \{\s+tcp dport 22 drop\s+\}\s+\}/);
+      expect(await nets.check()).toEqual([]); // the user's chain alone is no leftover
+      await nets.create({ name: 'last', subnet: '10.72.8.0/24' });
+      expect(nft(box.ns('host'), 'list', 'chain', 'inet', 'nlkit', 'user')).toContain('tcp dport 22 drop');
+      expect(await nets.check()).toEqual([]);
+      nft(box.ns('host'), 'flush', 'chain', 'inet', 'nlkit', 'user');
+      await nets.delete('last');
+      expect(nft(box.ns('host'), 'list', 'tables')).not.toContain('nlkit');
+    } finally {
+      await nets.delete('last', { missingOk: true });
+      nets.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('network manager: a table left over without state', () => {
   const box = useNetns('host');
   it('is reported and removed by reconcile', async () => {

@@ -200,8 +200,10 @@ describe('network manager: security model', () => {
 
   it("evaluates the user's chain first and never flushes it (network create, delete, reconcile)", async () => {
     const chain = () => JSON.stringify(JSON.parse(nft(box.ns('host'), '-j', 'list', 'chain', 'inet', 'nlkit', 'user')));
-    nft(box.ns('host'), 'add', 'rule', 'inet', 'nlkit', 'user', 'ip', 'daddr', ip4('c1'), 'tcp', 'dport', '80', 'drop');
+    // As the guide shows it: the user chain sees packets after DNAT, so match the published port by ct original.
+    nft(box.ns('host'), 'add', 'rule', 'inet', 'nlkit', 'user', 'ip', 'saddr', NB, 'meta', 'l4proto', 'tcp', 'ct', 'original', 'proto-dst', '8080', 'drop');
     expect(await hello(box.ns('nb'), UPLINK, 8080, 700)).toMatch(/^error:/);
+    expect(await hello(c.a1, UPLINK, 8080)).toMatch(/^c1 sees /); // only what the rule matches
     const before = chain();
     expect(before).toContain('"drop"');
     await nets.create({ name: 'extra', subnet: '10.71.9.0/24' });

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNetns, deleteNetns, listenTcp, setSysctl } from '../../lib';
 import { networks, type NetworkManager } from '../../lib/network/manager';
 import type { Drift } from '../../lib/network/reconcile';
-import { uniqueNetnsName, useNetns } from '../helpers/netns';
+import { ip, uniqueNetnsName, useNetns } from '../helpers/netns';
 import { hello } from '../helpers/traffic';
 
 const UPLINK = '192.168.51.1';
@@ -229,6 +229,51 @@ describe('network manager: firewall drift', () => {
       other.close();
     }
     expect(rounds).toBeGreaterThan(0);
+  });
+});
+
+describe('network manager: every kind of rule reads back as written', () => {
+  const box = useNetns('host');
+  it('check() finds nothing after each kind of network and publication', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nlkit-kinds-'));
+    const nets = await networks({ host: box.ns('host'), stateDir: dir });
+    const sb = [uniqueNetnsName('k1'), uniqueNetnsName('k2'), uniqueNetnsName('k3')];
+    ip(box.ns('host'), 'link', 'add', 'fx0', 'up', 'type', 'veth', 'peer', 'name', 'fx1'); // a foreign link, made with ip
+    await box.h('host').addresses.add('fx0', 'fd00:77::1/64', { nodad: true });
+    try {
+      await nets.create({ name: 'v6', subnet: '10.72.5.0/24', subnet6: 'fd00:72:5::/64', masqueradeExclude: ['10.244.0.0/16', 'fd00:244::/56', '10.9.9.9'] });
+      await nets.create({ name: 'int', subnet: '10.72.6.0/24', internal: true });
+      await nets.create({ name: 'open', subnet: '10.72.7.0/24', isolate: false, routed: true, icc: false, masquerade: false });
+      await nets.attach('v6', { sandbox: sb[0], create: true });
+      await nets.attach('v6', { sandbox: sb[1], create: true });
+      await nets.attach('int', { sandbox: sb[2], create: true });
+      const v6 = (id: string) => ({ id });
+      await nets.publish({ network: 'v6', hostPort: '7000-7010', to: sb[0] });
+      await nets.publish({ network: 'v6', hostPort: 7100, backends: [v6(sb[0]), v6(sb[1])] });
+      await nets.publish({ network: 'v6', protocol: 'udp', hostPort: 7200, hostIp: 'fd00:77::1', to: sb[1] });
+      await nets.publish({ network: 'v6', hostPort: 7300, hostIp: 'fd00:77::1', backends: [{ id: sb[0], weight: 2 }, v6(sb[1])] });
+      await nets.publish({ network: 'int', hostPort: 7400, hostIp: '127.0.0.1', to: sb[2] });
+      await nets.publish({
+        network: 'v6',
+        hostPort: 7500,
+        backends: [
+          { id: sb[0], weight: 0 },
+          { id: sb[1], weight: 0 },
+        ],
+      });
+      expect(await nets.check()).toEqual([]);
+      // and a repair of each is exact: delete every rule of the publish and postrouting chains
+      for (const chain of ['publish', 'postrouting'])
+        for (const r of rulesOf(box.ns('host'), chain)) nft(box.ns('host'), 'delete', 'rule', 'inet', 'nlkit', chain, 'handle', String(r.handle));
+      expect((await nets.check()).every((d) => d.kind === 'firewall-rule-missing')).toBe(true);
+      await nets.reconcile();
+      expect(await nets.check()).toEqual([]);
+    } finally {
+      for (const n of ['v6', 'int', 'open']) await nets.delete(n, { missingOk: true });
+      nets.close();
+      for (const n of sb) await deleteNetns(n, { missingOk: true });
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

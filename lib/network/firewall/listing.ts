@@ -51,9 +51,14 @@ export async function listTable(host: Handle, acceptable?: (listing: Listing) =>
   }
 }
 
+/** Rule text with the elements of each inline set in one order (the kernel lists interval sets sorted, hash sets as it likes). */
+function canonical(text: string): string {
+  return text.replace(/\{ ([^{}]*) \}/g, (_m, items: string) => `{ ${items.split(', ').sort().join(', ')} }`);
+}
+
 /** A listed rule as canonical text. */
 export function listedText(r: { expressions: readonly Expression[]; comment?: string }, sets: readonly SetWithElements[]): string {
-  return describeRule({ expressions: r.expressions, family: FAMILY, table: FIREWALL_TABLE, comment: r.comment }, { sets });
+  return canonical(describeRule({ expressions: r.expressions, family: FAMILY, table: FIREWALL_TABLE, comment: r.comment }, { sets }));
 }
 
 /** A rule nlkit wants, as the same canonical text its listing will have. */
@@ -74,5 +79,5 @@ export function desiredText(r: RuleBuilder, namedSets: readonly SetWithElements[
     })),
   ];
   const expressions = built.expressions.map((e) => (e.type === 'lookup' && e.setId !== undefined ? { ...e, set: names.get(e.setId) ?? e.set } : e));
-  return describeRule({ expressions, family: FAMILY, table: FIREWALL_TABLE, comment: built.comment }, { sets });
+  return canonical(describeRule({ expressions, family: FAMILY, table: FIREWALL_TABLE, comment: built.comment }, { sets }));
 }

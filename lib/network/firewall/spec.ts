@@ -5,7 +5,7 @@
  * @module
  */
 import { ValidationError } from '../../netlink/errors';
-import { formatCidr, networkOf, parseCidr, type Cidr } from '../../validate/ip';
+import { formatCidr, formatIp, networkOf, parseCidr, type Cidr } from '../../validate/ip';
 
 /** What the record keeps of the firewall options (only what differs from the defaults). */
 export interface FirewallSpecRecord {
@@ -44,6 +44,8 @@ export function validateFirewallSpec(spec: object): FirewallSpecRecord {
       }
     }),
   );
-  if (cidrs.length) out.masqueradeExclude = cidrs.map((c) => formatCidr(c.bytes, c.prefixLength));
+  // A single address is written without its full-length prefix, as nft lists it.
+  const text = (c: Cidr) => (c.prefixLength === c.bytes.length * 8 ? formatIp(c.bytes) : formatCidr(c.bytes, c.prefixLength));
+  if (cidrs.length) out.masqueradeExclude = cidrs.map(text);
   return out;
 }

@@ -12,7 +12,7 @@ import { detachAll, toAttachment, type Attachment } from './attachments';
 import { ignoreMissing, ipamOf, notFound, type NetworkContext } from './context';
 import { NetworkOperationError } from './errors';
 import { defaultBridgeName, validateNetworkName } from './names';
-import { validateFirewallSpec } from './firewall/spec';
+import { sameFirewallSpec, validateFirewallSpec } from './firewall/spec';
 import { Rollback } from './settle';
 import type { HostState, NetworkRecord } from './state';
 import { isObject } from '../validate/options';
@@ -85,7 +85,11 @@ export async function createNetwork(ctx: NetworkContext, spec: NetworkSpec): Pro
   const op = `create network ${rec.name}`;
   const existing = (await ctx.store.snapshot()).networks[rec.name] as NetworkRecord | undefined;
   if (existing) {
-    if (existing.subnet === rec.subnet && existing.subnet6 === rec.subnet6 && existing.bridge === rec.bridge) return { ...existing };
+    if (existing.subnet === rec.subnet && existing.subnet6 === rec.subnet6 && existing.bridge === rec.bridge) {
+      if (!sameFirewallSpec(existing, rec))
+        throw new ValidationError('network', rec.name, 'already exists with other routed, icc or masqueradeExclude options');
+      return { ...existing };
+    }
     throw new ValidationError('network', rec.name, `already exists with subnet ${existing.subnet}`);
   }
   const rollback = new Rollback();

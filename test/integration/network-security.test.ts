@@ -234,5 +234,8 @@ describe('network manager: security model', () => {
       ValidationError,
     );
     expect(await nets.find('bad')).toBeUndefined();
+    // the same name again: identical options change nothing, other firewall options are refused
+    await nets.create({ name: 'rt', subnet: '10.71.2.0/24', subnet6: 'fd00:71:2::/64', routed: true, masquerade: false });
+    await expect(nets.create({ name: 'rt', subnet: '10.71.2.0/24', subnet6: 'fd00:71:2::/64' })).rejects.toThrow(/routed, icc or masqueradeExclude/);
   });
 });

@@ -6,6 +6,7 @@
  */
 import { ValidationError } from '../../netlink/errors';
 import { formatCidr, formatIp, networkOf, parseCidr, type Cidr } from '../../validate/ip';
+import type { NetworkRecord } from '../state';
 
 /** What the record keeps of the firewall options (only what differs from the defaults). */
 export interface FirewallSpecRecord {
@@ -48,4 +49,14 @@ export function validateFirewallSpec(spec: object): FirewallSpecRecord {
   const text = (c: Cidr) => (c.prefixLength === c.bytes.length * 8 ? formatIp(c.bytes) : formatCidr(c.bytes, c.prefixLength));
   if (cidrs.length) out.masqueradeExclude = cidrs.map(text);
   return out;
+}
+
+/** Whether two records have the same firewall options. */
+export function sameFirewallSpec(
+  a: Pick<NetworkRecord, 'routed' | 'icc' | 'masqueradeExclude'>,
+  b: Pick<NetworkRecord, 'routed' | 'icc' | 'masqueradeExclude'>,
+): boolean {
+  return (
+    !!a.routed === !!b.routed && (a.icc ?? true) === (b.icc ?? true) && JSON.stringify(a.masqueradeExclude ?? []) === JSON.stringify(b.masqueradeExclude ?? [])
+  );
 }

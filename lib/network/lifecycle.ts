@@ -33,7 +33,7 @@ export interface NetworkSpec {
   mtu?: number;
   /** No way out of the network: no NAT, no forwarding to other interfaces. */
   internal?: boolean;
-  /** Drop traffic to other nlkit networks (default true). */
+  /** No new connections with other nlkit networks, in either direction (default true); non-isolated networks talk to each other without NAT. */
   isolate?: boolean;
   /** Masquerade traffic leaving through an interface that is no nlkit bridge (default: true unless internal). */
   masquerade?: boolean;

@@ -28,6 +28,8 @@ export interface Drift {
     | 'sandbox-route-missing'
     | 'stray-veth'
     | 'firewall-missing'
+    /** One of nlkit's base chains has another hook, type, priority or a drop policy. */
+    | 'firewall-chain-wrong'
     /** A rule nlkit writes is not in its chain (compared by expressions). */
     | 'firewall-rule-missing'
     /** A rule in one of nlkit's chains that nlkit did not write (the user's chain is never checked). */

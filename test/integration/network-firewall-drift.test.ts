@@ -193,6 +193,17 @@ describe('network manager: firewall drift', () => {
     expect(await hello(box.ns('host'), '127.0.0.1', 9090)).toBe('c1 sees 10.72.1.1');
   });
 
+  it("a drop policy set on nlkit's forward chain", async () => {
+    nft(box.ns('host'), 'add', 'chain', 'inet', 'nlkit', 'forward', '{ type filter hook forward priority filter; policy drop; }');
+    expect(await hello(c.c1, NB, 80, 700)).toMatch(/^error:/);
+    expect(kinds(await nets.check())).toEqual(['firewall-chain-wrong:']);
+    await nets.reconcile();
+    expect(await nets.check()).toEqual([]);
+    expect(nft(box.ns('host'), 'list', 'chain', 'inet', 'nlkit', 'forward')).toMatch(/policy accept;/);
+    expect(await hello(c.c1, NB, 80)).toBe(`nb sees ${UPLINK}`);
+    expect(foreign()).toBe(foreignBefore);
+  });
+
   it('a deleted set element of the bridges set', async () => {
     nft(box.ns('host'), 'delete', 'element', 'inet', 'nlkit', 'bridges', '{ "nlk-other" }');
     await expectRepaired(['firewall-element-missing:other']);

@@ -7,7 +7,7 @@
  * the commands that undo it (the user's chain is never looked at).
  * @module
  */
-import type { Rule, SetWithElements } from '../../nftables';
+import { resolvePriority, type Chain, type Rule, type SetWithElements } from '../../nftables';
 import type { Transaction } from '../../nftables/transaction';
 import type { Drift } from '../reconcile';
 import type { HostState } from '../state';
@@ -86,6 +86,7 @@ type Report = (network: string, kind: FirewallDriftKind, detail: string, fix: (t
 
 type FirewallDriftKind =
   | 'firewall-missing'
+  | 'firewall-chain-wrong'
   | 'firewall-leftover'
   | 'firewall-rule-missing'
   | 'firewall-rule-unexpected'
@@ -99,6 +100,7 @@ const PHASE: Record<FirewallDriftKind, number> = {
   'firewall-rule-unexpected': 0,
   'firewall-element-unexpected': 0,
   'firewall-missing': 1,
+  'firewall-chain-wrong': 1,
   'firewall-element-missing': 2,
   'firewall-element-wrong': 2,
   'firewall-rule-missing': 3,
@@ -180,15 +182,37 @@ function compareChains(st: HostState, want: Layout, rs: NonNullable<Listing['rul
       });
       continue;
     }
-    compareRules(
-      st,
-      rules,
-      rs.rules.filter((r) => r.chain === def.name),
-      rs.sets,
-      namedSets,
-      report,
-    );
+    const listed = rs.chains.find((c) => c.name === def.name);
+    if (listed && 'hook' in def && !sameBaseChain(listed, def)) {
+      // A base chain's hook, type or priority cannot be changed in place: it is written again with its rules.
+      report('', 'firewall-chain-wrong', `chain ${def.name} is not ${describeBaseChain(def)}, policy accept`, (tx) => {
+        tx.flushChain({ ...TABLE, name: def.name });
+        tx.deleteChain({ ...TABLE, name: def.name });
+        tx.addChain({ ...TABLE, ...def });
+        for (const r of rules) tx.addRule({ ...TABLE, chain: r.chain, rule: r.rule });
+      });
+      continue;
+    }
+    const chainRules = rs.rules.filter((r) => r.chain === def.name);
+    compareRules(st, rules, chainRules, rs.sets, namedSets, report);
   }
+}
+
+type BaseChain = Extract<(typeof CHAINS)[number], { hook: string }>;
+
+function describeBaseChain(def: BaseChain): string {
+  return `type ${def.type} hook ${def.hook} priority ${def.priority}`;
+}
+
+/** Whether a listed base chain is hooked as nlkit writes it, with policy accept. */
+function sameBaseChain(listed: Chain, def: BaseChain): boolean {
+  return (
+    listed.type === def.type &&
+    listed.hook === def.hook &&
+    listed.priority !== undefined &&
+    resolvePriority(TABLE.family, listed.priority) === resolvePriority(TABLE.family, def.priority) &&
+    (listed.policy ?? 'accept') === 'accept'
+  );
 }
 
 /**

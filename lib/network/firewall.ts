@@ -28,7 +28,7 @@ import type { HostState, PublicationRecord } from './state';
 export { FIREWALL_TABLE, USER_CHAIN, usesMap } from './firewall/layout';
 
 /** Attempts of a listing-based change while other processes commit in between. */
-const ATTEMPTS = 5;
+const ATTEMPTS = 8;
 
 export class Firewall {
   constructor(
@@ -60,17 +60,12 @@ export class Firewall {
 
   /** Removes a publication. */
   async unpublish(p: PublicationRecord): Promise<void> {
-    const tx = this.host.nft.transaction();
-    await this.removePublication(tx, p);
-    await tx.commit({ echo: 'none' });
+    await this.changePublication(p);
   }
 
   /** Replaces a publication's backends in one transaction (established flows keep theirs). */
   async replace(before: PublicationRecord, after: PublicationRecord): Promise<void> {
-    const tx = this.host.nft.transaction();
-    await this.removePublication(tx, before);
-    this.writePublication(tx, after);
-    await tx.commit({ echo: 'none' });
+    await this.changePublication(before, after);
   }
 
   /** Every difference between the table and sysctls `st` wants and the kernel's, one entry each. */
@@ -101,6 +96,7 @@ export class Firewall {
         return;
       } catch (e) {
         if (!(e instanceof GenerationMismatchError) || attempt >= ATTEMPTS) throw e;
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 2 ** attempt));
       }
     }
   }
@@ -110,12 +106,30 @@ export class Firewall {
     else for (const r of publicationRules(p)) tx.insertRule({ ...TABLE, chain: 'publish', rule: r });
   }
 
-  private async removePublication(tx: Transaction, p: PublicationRecord): Promise<void> {
-    if (usesMap(p)) {
-      for (const e of mapElements(p)) tx.deleteElements({ ...TABLE, name: e.map }, [{ key: e.key }]);
-      return;
+  /**
+   * Removes a publication (and writes its successor) in one transaction. A
+   * map element needs no listing; rules are found by their comment, and the
+   * commit then expects the generation they were listed in (a rebuild in
+   * between gives them new handles), listing again if it changed.
+   */
+  private async changePublication(before: PublicationRecord, after?: PublicationRecord): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      const tx = this.host.nft.transaction();
+      let generation: number | undefined;
+      if (usesMap(before)) for (const e of mapElements(before)) tx.deleteElements({ ...TABLE, name: e.map }, [{ key: e.key }]);
+      else {
+        generation = (await this.host.nft.generation.get()).id;
+        const rules = await this.host.nft.rules.list({ ...TABLE, chain: 'publish' });
+        for (const r of rules) if (r.comment === pubComment(before) && r.handle !== undefined) tx.deleteRule({ ...TABLE, chain: 'publish', handle: r.handle });
+      }
+      if (after) this.writePublication(tx, after);
+      try {
+        await tx.commit({ echo: 'none', expectGeneration: generation });
+        return;
+      } catch (e) {
+        if (!(e instanceof GenerationMismatchError) || attempt >= ATTEMPTS) throw e;
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 2 ** attempt));
+      }
     }
-    const rules = await this.host.nft.rules.list({ ...TABLE, chain: 'publish' });
-    for (const r of rules) if (r.comment === pubComment(p) && r.handle !== undefined) tx.deleteRule({ ...TABLE, chain: 'publish', handle: r.handle });
   }
 }

@@ -234,6 +234,10 @@ describe('network manager: firewall drift', () => {
     })();
     try {
       for (let i = 0; i < 150; i++) expect(await nets.check()).toEqual([]);
+      // A rebuild (network create and delete) commits only on the generation it listed, retrying meanwhile.
+      await nets.create({ name: 'churn', subnet: '10.72.3.0/24' });
+      await nets.delete('churn');
+      expect(await nets.check()).toEqual([]);
     } finally {
       stop = true;
       await churn;

@@ -12,7 +12,7 @@ import { detachAll, toAttachment, type Attachment } from './attachments';
 import { ignoreMissing, ipamOf, notFound, type NetworkContext } from './context';
 import { NetworkOperationError } from './errors';
 import { defaultBridgeName, validateNetworkName } from './names';
-import { sameFirewallSpec, validateFirewallSpec } from './firewall/spec';
+import { FIREWALL_SPEC_KEYS, sameFirewallSpec, validateFirewallSpec } from './firewall/spec';
 import { Rollback } from './settle';
 import type { HostState, NetworkRecord } from './state';
 import { isObject } from '../validate/options';
@@ -47,25 +47,11 @@ export interface NetworkSpec {
    * networks still applies.
    */
   routed?: boolean;
-  /** Containers on the network may talk to each other directly (default true; false isolates each bridge port). */
+  /** Containers on the network may talk to each other directly (default true); false keeps them apart, published ports excepted. */
   icc?: boolean;
 }
 
-const SPEC_KEYS = [
-  'name',
-  'subnet',
-  'gateway',
-  'subnet6',
-  'gateway6',
-  'bridge',
-  'mtu',
-  'internal',
-  'isolate',
-  'masquerade',
-  'masqueradeExclude',
-  'routed',
-  'icc',
-];
+const SPEC_KEYS = ['name', 'subnet', 'gateway', 'subnet6', 'gateway6', 'bridge', 'mtu', 'internal', 'isolate', 'masquerade', ...FIREWALL_SPEC_KEYS];
 
 /** A network as recorded and built. */
 export type NetworkInfo = NetworkRecord;

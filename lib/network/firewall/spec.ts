@@ -8,6 +8,9 @@ import { ValidationError } from '../../netlink/errors';
 import { formatCidr, formatIp, networkOf, parseCidr, type Cidr } from '../../validate/ip';
 import type { NetworkRecord } from '../state';
 
+/** The spec keys validated here. */
+export const FIREWALL_SPEC_KEYS = ['masqueradeExclude', 'routed', 'icc'] as const;
+
 /** What the record keeps of the firewall options (only what differs from the defaults). */
 export interface FirewallSpecRecord {
   routed?: true;

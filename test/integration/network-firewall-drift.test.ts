@@ -143,6 +143,14 @@ describe('network manager: firewall drift', () => {
     expect(await hello(c.c1, '10.72.2.2', 80, 700)).toMatch(/^error:/);
   });
 
+  it('a deleted inbound protection rule (the neighbour reaches the container until reconcile)', async () => {
+    expect(await hello(box.ns('nb'), '10.72.1.2', 80, 700)).toMatch(/^error:/);
+    deleteRule(box.ns('host'), 'forward', (r) => r.comment === 'net:dr' && has(r, '"oifname"') && !has(r, '@bridges'));
+    expect(await hello(box.ns('nb'), '10.72.1.2', 80)).toBe(`c1 sees ${NB}`);
+    await expectRepaired(['firewall-rule-missing:dr']);
+    expect(await hello(box.ns('nb'), '10.72.1.2', 80, 700)).toMatch(/^error:/);
+  });
+
   it('the deleted 127/8 guard', async () => {
     deleteRule(box.ns('host'), 'guard', (r) => has(r, '127.0.0.0'));
     await expectRepaired(['firewall-rule-missing:']);

@@ -19,8 +19,10 @@ export const publish: Command = {
   description:
     'HOSTPORT may be a range (8000-8010, to one sandbox, same ports inside). PROTO is tcp\n' +
     '(default) or udp. Each --to names an attached sandbox, optionally with its own port\n' +
-    'and a weight (relative share of new connections, default 1). An IPv6 host address\n' +
-    'is written in brackets: [::1]:8080:80. Publishing the same thing again is a no-op;\n' +
+    'and a weight (relative share of new connections, default 1; 0 drains: no new\n' +
+    'connections, established ones kept). An IPv6 host address is written in brackets:\n' +
+    '[2001:db8::1]:8080:80 (::1 is refused: IPv6 cannot route loopback to a container).\n' +
+    'Publishing the same thing again is a no-op;\n' +
     'with --replace an existing publication gets the new backends and weights in one\n' +
     'atomic step (established connections keep their backend).',
   options: [

@@ -152,7 +152,7 @@ export function parseBackend(s: string): BackendArg {
   const eq = rest.lastIndexOf('=');
   if (eq >= 0) {
     const w = rest.slice(eq + 1);
-    if (!/^\d+$/.test(w) || Number(w) < 1 || Number(w) > 10000) throw new UsageError(`weight in --to ${JSON.stringify(s)} must be an integer 1-10000`);
+    if (!/^\d+$/.test(w) || Number(w) > 10000) throw new UsageError(`weight in --to ${JSON.stringify(s)} must be an integer 0-10000 (0 drains)`);
     weight = Number(w);
     rest = rest.slice(0, eq);
   }

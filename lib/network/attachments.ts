@@ -13,6 +13,7 @@ import { validateInterfaceName } from '../validate/names';
 import { AddressPool } from './address-pool';
 import { ignoreMissing, ipamOf, notFound, requireNetwork, type NetworkContext } from './context';
 import { NetworkOperationError } from './errors';
+import { isolatePorts } from './firewall/icc';
 import { hostVethName, randomMac, vethMark } from './names';
 import { dropBackends } from './publishing';
 import { Rollback, settleAll } from './settle';
@@ -264,7 +265,15 @@ async function plumb(
         // A container reaching its own published port: the DNATed frame goes back
         // out the bridge port it came in on, which the bridge allows only in hairpin mode.
         // The ownership mark goes with it: the kernel ignores an alias in the request that creates the veth.
-        ['set hairpin mode', () => host.links.set(hostIndex, { port: { hairpin: true }, alias: vethMark(ctx.store.tag, rec.name, att.id) })],
+        // icc: false may isolate the port (see firewall/icc.ts): the bridge forwards nothing between two isolated ports.
+        [
+          'set hairpin mode',
+          async () =>
+            host.links.set(hostIndex, {
+              port: { hairpin: true, ...((await isolatePorts(ctx.hostRef, rec)) && { isolated: true }) },
+              alias: vethMark(ctx.store.tag, rec.name, att.id),
+            }),
+        ],
         [
           'configure sandbox interface',
           () => {

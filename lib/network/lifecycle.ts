@@ -14,6 +14,7 @@ import type { Link } from '../rtnetlink/link-types';
 import { NetworkOperationError } from './errors';
 import { checkHostOverlap, leftoverBridge } from './host-conflicts';
 import { bridgeMark, defaultBridgeName, parseMark, randomMac, validateNetworkName } from './names';
+import { FIREWALL_SPEC_KEYS, sameFirewallSpec, validateFirewallSpec } from './firewall/spec';
 import { Rollback } from './settle';
 import type { HostState, NetworkRecord } from './state';
 import { isObject } from '../validate/options';
@@ -34,10 +35,22 @@ export interface NetworkSpec {
   mtu?: number;
   /** No way out of the network: no NAT, no forwarding to other interfaces. */
   internal?: boolean;
-  /** Drop traffic to other nlkit networks (default true). */
+  /** No new connections with other nlkit networks, in either direction (default true); non-isolated networks talk to each other without NAT. */
   isolate?: boolean;
-  /** Masquerade traffic leaving through other interfaces (default: true unless internal). */
+  /** Masquerade traffic leaving through an interface that is no nlkit bridge (default: true unless internal). */
   masquerade?: boolean;
+  /** Destinations never masqueraded (cluster CIDRs of a routed or overlay setup), e.g. ["10.244.0.0/16"]. */
+  masqueradeExclude?: string[];
+  /**
+   * Accept new connections from other interfaces into the network without a
+   * published port (default false: closed, only replies and published ports
+   * enter). For routed setups, such as cross-host overlays, where
+   * neighbours route the subnet to this host. Isolation from other nlkit
+   * networks still applies.
+   */
+  routed?: boolean;
+  /** Containers on the network may talk to each other directly (default true); false keeps them apart, published ports excepted. */
+  icc?: boolean;
   /**
    * Create the network even if a subnet overlaps a route or an address the
    * host namespace has (routed setups that mean it); default false: a
@@ -46,7 +59,20 @@ export interface NetworkSpec {
   overlapOk?: boolean;
 }
 
-const SPEC_KEYS = ['name', 'subnet', 'gateway', 'subnet6', 'gateway6', 'bridge', 'mtu', 'internal', 'isolate', 'masquerade', 'overlapOk'];
+const SPEC_KEYS = [
+  'name',
+  'subnet',
+  'gateway',
+  'subnet6',
+  'gateway6',
+  'bridge',
+  'mtu',
+  'internal',
+  'isolate',
+  'masquerade',
+  'overlapOk',
+  ...FIREWALL_SPEC_KEYS,
+];
 
 /** A network as recorded and built. */
 export type NetworkInfo = NetworkRecord;
@@ -66,7 +92,11 @@ export async function createNetwork(ctx: NetworkContext, spec: NetworkSpec): Pro
   const op = `create network ${rec.name}`;
   const existing = (await ctx.store.snapshot()).networks[rec.name] as NetworkRecord | undefined;
   if (existing) {
-    if (existing.subnet === rec.subnet && existing.subnet6 === rec.subnet6 && existing.bridge === rec.bridge) return { ...existing };
+    if (existing.subnet === rec.subnet && existing.subnet6 === rec.subnet6 && existing.bridge === rec.bridge) {
+      if (!sameFirewallSpec(existing, rec))
+        throw new ValidationError('network', rec.name, 'already exists with other routed, icc or masqueradeExclude options');
+      return { ...existing };
+    }
     throw new ValidationError('network', rec.name, `already exists with subnet ${existing.subnet}`);
   }
   const leftover = await leftoverBridge(ctx, rec);
@@ -177,8 +207,7 @@ export async function rebuildNetwork(ctx: NetworkContext, rec: NetworkRecord): P
 
 /** Rewrites the firewall from the record (reconcile; also what an external `nft flush ruleset` needs). */
 export async function repairFirewall(ctx: NetworkContext, st: HostState): Promise<void> {
-  for (const n of Object.values(st.networks)) await setSysctl(ctx.hostRef, `net/ipv4/conf/${n.bridge}/route_localnet`, 1).catch(() => undefined);
-  await ctx.firewall.rebuild(st);
+  await ctx.firewall.repair(st);
 }
 
 /**
@@ -244,7 +273,9 @@ function validateSpec(spec: NetworkSpec): NetworkRecord {
     throw new ValidationError('mtu', spec.mtu, 'must be 68-65535');
   }
   const internal = !!spec.internal;
+  const firewall = validateFirewallSpec(spec);
   return {
+    ...firewall,
     name,
     bridge: validateInterfaceName(spec.bridge ?? defaultBridgeName(name), 'bridge'),
     subnet: pool.subnet,

@@ -104,7 +104,7 @@ export class NetworkManager {
   /** @internal use {@link networks} */
   constructor(host: Handle, opts: NetworkManagerOptions) {
     const store = new StateStore(opts.stateDir ?? defaultStateDir(opts.host), hostIdentity(opts.host));
-    this.ctx = { host, hostRef: opts.host, store, firewall: new Firewall(host) };
+    this.ctx = { host, hostRef: opts.host, store, firewall: new Firewall(host, opts.host) };
     const ctx = this.ctx;
     const publications = (() => listPublications(ctx)) as Publications;
     publications.list = (filter) => listPublications(ctx, filter);

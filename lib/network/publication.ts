@@ -14,7 +14,12 @@ export interface BackendSpec {
   id: string;
   /** Container port; default the publication's containerPort. */
   port?: number;
-  /** Relative share of new connections (default 1). */
+  /**
+   * Relative share of new connections (default 1). 0 drains the backend: it
+   * gets no new connections and keeps its established ones. A publication
+   * whose backends all have weight 0 refuses new connections (TCP reset,
+   * ICMP port unreachable for UDP).
+   */
   weight?: number;
 }
 
@@ -24,7 +29,12 @@ export interface PublishSpec {
   protocol?: 'tcp' | 'udp';
   /** Host port, or a range "8000-8010" (the container listens on the same range). */
   hostPort: number | string;
-  /** Publish on this host address only (e.g. "127.0.0.1"); default every host address. */
+  /**
+   * Publish on this host address only (e.g. "127.0.0.1"); default every host
+   * address. IPv6 loopback ("::1") is refused: IPv6 has no route_localnet,
+   * so the kernel never routes a packet from ::1 to a container. A port
+   * published on every address is reachable via 127.0.0.1, not via ::1.
+   */
   hostIp?: string;
   /** Port inside the container(s); default the host port. */
   containerPort?: number;
@@ -97,9 +107,25 @@ export function publicationKey(ref: PublicationRef): string {
   return `${protocol}:${hostIp}:${hi ? `${lo}-${hi}` : lo}`;
 }
 
+/** IPv6 loopback (::1, or 127/8 written as IPv4-mapped IPv6): never routed out of the host, so a publication there could not work. */
+function refuseIpv6Loopback(hostIp: string | undefined): void {
+  if (!hostIp?.includes(':')) return;
+  const b = parseIp(hostIp, 'hostIp').bytes;
+  const loopback = b.subarray(0, 15).every((x) => x === 0) && b[15] === 1;
+  const mappedLoopback = b.subarray(0, 10).every((x) => x === 0) && b[10] === 0xff && b[11] === 0xff && b[12] === 127;
+  if (loopback || mappedLoopback) {
+    throw new ValidationError(
+      'hostIp',
+      hostIp,
+      'IPv6 loopback cannot be published: IPv6 has no route_localnet, so the kernel never routes a packet from ::1 to a container (publish on 127.0.0.1, or on every address)',
+    );
+  }
+}
+
 /** Builds the record of a publication from a spec and the network's attachments. */
 export function toPublication(spec: PublishSpec, attachments: Record<string, AttachmentRecord>): PublicationRecord {
   const protocol = spec.protocol ?? 'tcp';
+  refuseIpv6Loopback(spec.hostIp);
   const key = publicationKey(spec);
   const [lo, hi] = hostPorts(spec.hostPort);
   const containerPort = spec.containerPort !== undefined ? port(spec.containerPort, 'containerPort') : lo;
@@ -113,7 +139,7 @@ export function toPublication(spec: PublishSpec, attachments: Record<string, Att
     const att = attachments[b.id] as AttachmentRecord | undefined;
     if (!att) throw new ValidationError('backend', b.id, `is not attached to network ${spec.network}`);
     const weight = b.weight ?? 1;
-    if (!Number.isInteger(weight) || weight < 1 || weight > 10000) throw new ValidationError('weight', b.weight, 'must be an integer 1-10000');
+    if (!Number.isInteger(weight) || weight < 0 || weight > 10000) throw new ValidationError('weight', b.weight, 'must be an integer 0-10000 (0 drains)');
     return { id: b.id, ipv4: att.ipv4, ipv6: att.ipv6, port: b.port !== undefined ? port(b.port, 'backend port') : containerPort, weight };
   });
   if (hi !== undefined && backends.length > 1) throw new ValidationError('backends', spec.backends, 'a port range goes to one backend');

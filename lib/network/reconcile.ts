@@ -14,6 +14,7 @@ import type { AttachmentRecord, HostState, NetworkRecord } from './state';
 
 /** One difference between the record and the kernel. */
 export interface Drift {
+  /** The network concerned; "" for what belongs to the host as a whole (nlkit's table, ip_forward). */
   network: string;
   /** The attachment concerned, if any. */
   id?: string;
@@ -27,9 +28,27 @@ export interface Drift {
     | 'sandbox-address-missing'
     | 'sandbox-route-missing'
     | 'stray-veth'
+    /** A bridge with nlkit's mark that no recorded network claims (the state was lost). */
     | 'leftover-bridge'
+    /** A host veth with nlkit's mark that no attachment claims. */
     | 'leftover-veth'
-    | 'firewall-missing';
+    | 'firewall-missing'
+    /** One of nlkit's base chains has another hook, type, priority or a drop policy. */
+    | 'firewall-chain-wrong'
+    /** A rule nlkit writes is not in its chain (compared by expressions). */
+    | 'firewall-rule-missing'
+    /** A rule in one of nlkit's chains that nlkit did not write (the user's chain is never checked). */
+    | 'firewall-rule-unexpected'
+    /** A published port's map element, or a bridge in nlkit's sets, is missing. */
+    | 'firewall-element-missing'
+    /** A published port's map element points somewhere else. */
+    | 'firewall-element-wrong'
+    /** A map or set element no publication or network owns. */
+    | 'firewall-element-unexpected'
+    /** nlkit's table is there but no network is recorded (the state was lost). */
+    | 'firewall-leftover'
+    /** A sysctl nlkit needs (ip_forward, IPv6 forwarding, route_localnet of a bridge) has another value. */
+    | 'sysctl';
   detail: string;
 }
 
@@ -149,6 +168,7 @@ export async function reconcile(ctx: ReconcileContext): Promise<Drift[]> {
       await ctx.host.links.delete(d.detail.split(' ')[0]).catch(() => undefined);
       continue;
     }
+    if (isFirewallDrift(d)) continue; // repaired below, in one transaction
     const rec = netOf(d.network);
     if (d.kind === 'stray-veth') {
       const name = d.detail.split(' ')[0];
@@ -171,6 +191,12 @@ export async function reconcile(ctx: ReconcileContext): Promise<Drift[]> {
   }
   for (const [name, atts] of gone) await ctx.forget(netOf(name), atts);
   for (const [rec, att] of redo) await ctx.reattach(rec, att);
-  if (drift.some((d) => d.kind === 'firewall-missing') || rebuilt.size) await ctx.repairFirewall(st);
+  // The state as it is now: forgetting gone sandboxes changed publications.
+  if (drift.some(isFirewallDrift) || rebuilt.size) await ctx.repairFirewall(await ctx.state());
   return drift;
+}
+
+/** Drift of nlkit's table or of the sysctls (the firewall layer repairs it, whatever network it names). */
+function isFirewallDrift(d: Drift): boolean {
+  return d.kind.startsWith('firewall-') || d.kind === 'sysctl';
 }

@@ -37,6 +37,12 @@ export interface NetworkRecord {
   internal: boolean;
   isolate: boolean;
   masquerade: boolean;
+  /** Reachable from other interfaces without a published port (no inbound protection): routed setups. */
+  routed?: boolean;
+  /** Destinations never masqueraded (cluster CIDRs), IPv4 and IPv6. */
+  masqueradeExclude?: string[];
+  /** Containers on the network may talk to each other directly (default true). */
+  icc?: boolean;
   /** Interface group of every host veth of this network, for bulk deletes. */
   group: number;
   /** The bridge's own MAC, fixed at creation (else it follows its lowest port's); absent in records of earlier versions. */

@@ -66,7 +66,7 @@ describe('network manager: NAT, isolation and published ports', () => {
 
   it('lays its rules out in its own table, readable by nft', () => {
     const text = execFileSync('ip', ['netns', 'exec', box.ns('host'), 'nft', 'list', 'table', 'inet', 'nlkit'], { encoding: 'utf8' });
-    expect(text).toMatch(/ip saddr 10\.89\.0\.0\/24 oifname != "nlk-web" masquerade/);
+    expect(text).toMatch(/ip saddr 10\.89\.0\.0\/24 oifname != @bridges masquerade/);
     expect(text).toMatch(/iifname "nlk-sealed" oifname != "nlk-sealed" drop/);
     expect(text).toMatch(/dnat ip to meta l4proto \. th dport map @pub4/);
   });

@@ -218,8 +218,9 @@ describe('network manager: state bound to the host namespace and the boot', () =
       expect(await nets.list()).toEqual([]);
       expect(setAside()).toHaveLength(2);
       expect(reasons().some((r) => /another boot/.test(r))).toBe(true);
-      // The bridge of that "earlier boot" is still here (same namespace): marked, so it is reported as a leftover ...
-      expect((await nets.check()).map((d) => `${d.kind}:${d.network}`)).toEqual(['leftover-bridge:idn']);
+      // The bridge of that "earlier boot" is still here (same namespace): marked, so it is reported as a leftover,
+      // and so is its nftables table ...
+      expect((await nets.check()).map((d) => `${d.kind}:${d.network}`).sort()).toEqual(['firewall-leftover:', 'leftover-bridge:idn']);
       // ... and create() replaces it rather than failing with EEXIST.
       const rec = await nets.create({ name: 'idn', subnet: '10.57.0.0/24' });
       expect(ipJson(host, 'link', 'show', 'nlk-idn')[0].address).toBe(rec.mac);

@@ -25,6 +25,7 @@ import { identityMismatch, setAsideStaleState, type HostIdentity } from './host-
 import { ownerTag } from './names';
 import { ensureTrustedDir } from './state-dir';
 import { isObject } from '../validate/options';
+import { PortIndex } from './port-index';
 
 export interface NetworkRecord {
   name: string;
@@ -103,7 +104,7 @@ export class StateEdits {
   /** @internal attachments by "network\0id" */
   readonly attachments = new Map<string, { network: string; id: string; att?: AttachmentRecord }>();
   /** @internal */
-  constructor(private readonly index: PortIndex) {}
+  constructor(private readonly index: PortIndex<PublicationRecord>) {}
   /** Adds or replaces an attachment. */
   putAttachment(att: AttachmentRecord): void {
     this.attachments.set(`${att.network}\0${att.id}`, { network: att.network, id: att.id, att });
@@ -185,65 +186,10 @@ export const JOURNAL = 'state.journal';
 /** Where versions before this one kept the journal (it holds attachments too, despite the name). */
 export const LEGACY_JOURNAL = 'publications.journal';
 
-/** Publications by protocol and host port (ranges kept apart: they are few). */
-class PortIndex {
-  private readonly single = new Map<string, Set<PublicationRecord>>();
-  private readonly ranges = new Set<PublicationRecord>();
-  size = 0;
-
-  constructor(readonly publications: Record<string, PublicationRecord>) {
-    for (const p of Object.values(publications)) this.add(p);
-  }
-
-  /** Sets or removes a publication, keeping the index. */
-  apply(key: string, p: PublicationRecord | undefined): void {
-    const old = this.publications[key] as PublicationRecord | undefined;
-    if (old) this.remove(old);
-    if (p) {
-      this.publications[key] = p;
-      this.add(p);
-    } else delete this.publications[key];
-  }
-
-  overlapping(protocol: string, lo: number, hi: number): PublicationRecord[] {
-    const out: PublicationRecord[] = [];
-    for (const r of this.ranges) if (r.protocol === protocol && r.hostPort <= hi && lo <= (r.hostPortEnd ?? r.hostPort)) out.push(r);
-    for (let port = lo; port <= hi; port++) {
-      const set = this.single.get(`${protocol}:${port}`);
-      if (set) out.push(...set);
-    }
-    return out;
-  }
-
-  private add(p: PublicationRecord): void {
-    this.size++;
-    if (p.hostPortEnd !== undefined) {
-      this.ranges.add(p);
-      return;
-    }
-    const k = `${p.protocol}:${p.hostPort}`;
-    let set = this.single.get(k);
-    if (!set) this.single.set(k, (set = new Set()));
-    set.add(p);
-  }
-
-  private remove(p: PublicationRecord): void {
-    this.size--;
-    if (p.hostPortEnd !== undefined) {
-      this.ranges.delete(p);
-      return;
-    }
-    const k = `${p.protocol}:${p.hostPort}`;
-    const set = this.single.get(k);
-    set?.delete(p);
-    if (set?.size === 0) this.single.delete(k);
-  }
-}
-
 interface Cache {
   state: HostState;
   /** Built on first use. */
-  index?: PortIndex;
+  index?: PortIndex<PublicationRecord>;
   /** Identity of the state file the state was read from. */
   stamp: string;
   /** Journal id written in that state file; journal lines with another id are stale. */

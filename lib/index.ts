@@ -147,6 +147,8 @@ export {
   type ConntrackSyncOperations,
   type ConntrackTuple,
 } from './conntrack';
+// Sockets of a namespace as `ss` lists them (h.sockets).
+export { socketDiagOps, type InetSocket, type SocketEndpoint, type SocketFilter, type SocketState } from './sockdiag/sockets';
 // Container networks: bridges, attachments, IPAM, NAT and published ports.
 export {
   networks,

@@ -154,6 +154,7 @@ export {
   networks,
   NetworkManager,
   NetworkOperationError,
+  PortInUseError,
   type Attachment,
   type AttachOptions,
   type NetworkDetails,
@@ -162,6 +163,8 @@ export {
   type NetworkSpec,
   type PublicationFilter,
   type Publications,
+  type SetBackendsOptions,
+  type UnpublishOptions,
   type SandboxRef,
 } from './network/manager';
 export type { BackendSpec, Publication, PublicationRef, PublishSpec } from './network/publication';

@@ -22,10 +22,14 @@ export interface BackendSpec {
 export interface PublishSpec {
   network: string;
   protocol?: 'tcp' | 'udp';
-  /** Host port, or a range "8000-8010" (the container listens on the same range). */
+  /** Host port, or a range "8000-8010" (the container listens on the same range); 0: nlkit picks a free one (returned). */
   hostPort: number | string;
-  /** Publish on this host address only (e.g. "127.0.0.1"); default every host address. */
+  /** Publish on this host address only (e.g. "127.0.0.1"); default every host address. It must be the host's, unless `vip`. */
   hostIp?: string;
+  /** `hostIp` is an address others route to this host without the host having it (a VIP): not checked. */
+  vip?: boolean;
+  /** A host process listening on the port: refuse (PortInUseError, default), warn (a process warning) or ignore. */
+  onListenerConflict?: 'refuse' | 'warn' | 'ignore';
   /** Port inside the container(s); default the host port. */
   containerPort?: number;
   /** One sandbox (id)... */

@@ -7,7 +7,7 @@
  * @module
  */
 import type { Handle } from '../handle';
-import { ValidationError } from '../netlink/errors';
+import { NetlinkError, ValidationError } from '../netlink/errors';
 import type { InetSocket } from '../sockdiag/sockets';
 import { PortInUseError } from './errors';
 
@@ -23,13 +23,23 @@ export function checkListenerConflictChoice(v: unknown): ListenerConflictChoice 
   return v;
 }
 
+/** Errors of a kernel without socket diagnostics for a family or protocol (no inet_diag / udp_diag). */
+const NO_DIAG = new Set(['ENOENT', 'EOPNOTSUPP', 'EAFNOSUPPORT', 'EINVAL']);
+
 /**
- * The host's sockets that hold ports of a protocol: TCP listeners, UDP
- * sockets (bound ones; a UDP socket has no listening state). Other
- * namespaces' sockets are not seen, and do not matter.
+ * The host's sockets that hold ports of a protocol: TCP listeners, and
+ * unconnected UDP sockets (UDP has no listening state; a connected one is a
+ * client, whose replies conntrack keeps apart from published traffic).
+ * Other namespaces' sockets are not seen, and do not matter. A kernel
+ * without socket diagnostics yields none: publishing must not depend on it.
  */
-export function hostSockets(host: Handle, protocol: 'tcp' | 'udp'): Promise<InetSocket[]> {
-  return host.sockets.list({ protocol, state: protocol === 'tcp' ? 'listen' : undefined });
+export async function hostSockets(host: Handle, protocol: 'tcp' | 'udp'): Promise<InetSocket[]> {
+  try {
+    return await host.sockets.list({ protocol, state: protocol === 'tcp' ? 'listen' : 'close' });
+  } catch (e) {
+    if (e instanceof NetlinkError && NO_DIAG.has(e.code)) return [];
+    throw e;
+  }
 }
 
 /** "127.0.0.1" for "::ffff:127.0.0.1"; "*" for a wildcard, as `ss` prints it. */

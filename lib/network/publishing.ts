@@ -1,10 +1,11 @@
 /**
  * Published ports: publishing a host port to one or several weighted
- * backends, changing the backends atomically, unpublishing (with the flows
- * that went to the old backends cut), and reading publications back. Each
- * change is one lock, one state read kept in memory, one journal line and
- * one small nftables transaction: the cost does not grow with the number of
- * publications.
+ * backends (a free host port chosen for port 0; a host address and host
+ * processes on the port checked first), changing the backends atomically,
+ * unpublishing (with the flows that went to the old backends cut, unless
+ * asked not to), and reading publications back. Each change is one lock,
+ * one state read kept in memory, one journal line and one small nftables
+ * transaction: the cost does not grow with the number of publications.
  * @module
  */
 import { rejectUnknownKeys, isObject } from '../validate/options';
@@ -86,10 +87,9 @@ export async function publish(ctx: NetworkContext, spec: PublishSpec): Promise<P
   const choice = checkListenerConflictChoice(spec.onListenerConflict);
   if (hostIp && !spec.vip) await checkHostAddress(ctx.host, hostIp);
   const sockets = anyPort || choice !== 'ignore' ? await hostSockets(ctx.host, protocol) : [];
-  if (!anyPort) {
-    const [lo, hi] = hostPorts(spec.hostPort);
-    onListenerConflict(choice, protocol, lo, socketsInTheWay(sockets, lo, hi ?? lo, hostIp));
-  }
+  const [lo, hi] = anyPort ? [0, 0] : hostPorts(spec.hostPort);
+  const inTheWay = anyPort ? [] : socketsInTheWay(sockets, lo, hi ?? lo, hostIp); // a chosen port is never in the way
+  if (choice === 'refuse') onListenerConflict(choice, protocol, lo, inTheWay);
   const pub = await ctx.store.edit(async (s, edits) => {
     const rec = s.networks[validateNetworkName(spec.network)] as NetworkRecord | undefined;
     if (!rec) throw notFound('network', spec.network, `publish on network ${spec.network}`);
@@ -105,6 +105,7 @@ export async function publish(ctx: NetworkContext, spec: PublishSpec): Promise<P
     edits.put(p);
     return p;
   });
+  if (choice === 'warn') onListenerConflict(choice, protocol, lo, inTheWay); // once it is published
   return copyPublication(pub);
 }
 

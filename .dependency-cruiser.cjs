@@ -7,7 +7,7 @@
  *   validate          lib/validate         input checks, shared by every layer
  *   system calls      lib/system, lib/netns            tun, flock, namespaces, sysctls
  *   netlink core      lib/netlink          framing, parser, connection, operations
- *   families          lib/rtnetlink, nftables, conntrack, genetlink
+ *   families          lib/rtnetlink, nftables, conntrack, genetlink, sockdiag
  *   handle            lib/handle.ts        binds the families to one namespace
  *   high level        lib/network, lib/sockets
  *   cli               lib/cli
@@ -25,7 +25,7 @@ const VALIDATE = '^lib/validate/';
 const SYSTEM = '^lib/system/';
 const NETNS = '^lib/netns/';
 const CORE = '^lib/netlink/';
-const FAMILIES = '^lib/(rtnetlink|nftables|conntrack|genetlink)/';
+const FAMILIES = '^lib/(rtnetlink|nftables|conntrack|genetlink|sockdiag)/';
 const HANDLE = '^lib/handle\\.ts$';
 const HIGH_LEVEL = '^lib/(network|sockets)/';
 const CLI = '^lib/cli/';
@@ -101,7 +101,7 @@ const rules = [
   },
   {
     name: 'families-are-independent',
-    comment: 'A family (rtnetlink, nftables, conntrack, genetlink) never imports another family; shared code goes down a layer.',
+    comment: 'A family (rtnetlink, nftables, conntrack, genetlink, sockdiag) never imports another family; shared code goes down a layer.',
     from: { path: FAMILIES },
     to: { path: FAMILIES, pathNot: '^lib/$1/' },
   },

@@ -21,6 +21,7 @@ import { linkOps } from './rtnetlink/link';
 import { neighbourOps } from './rtnetlink/neighbour';
 import { routeOps } from './rtnetlink/route';
 import { ruleOps } from './rtnetlink/rule';
+import { NETLINK_SOCK_DIAG, socketDiagOps } from './sockdiag/sockets';
 
 /** Options of {@link open} and {@link openSync}. */
 export interface OpenOptions {
@@ -64,9 +65,11 @@ export class Handle {
   private readonly ns?: NetworkNamespace;
   private readonly receiveBufferBytes?: number;
   private nfnl?: NetlinkConnection;
+  private diag?: NetlinkConnection;
   private closed = false;
   private nftApi?: Nftables;
   private conntrackApi?: ConntrackOperations;
+  private socketsApi?: AsyncOps<typeof socketDiagOps>;
 
   /**
    * @internal use {@link open}
@@ -122,6 +125,13 @@ export class Handle {
     return (this.conntrackApi ??= bindAsync(this.netfilter(), conntrackOps) as unknown as ConntrackOperations);
   }
 
+  /** TCP and UDP sockets of this namespace, as `ss` lists them (socket diagnostics socket opened on first use). */
+  get sockets(): AsyncOps<typeof socketDiagOps> {
+    if (this.closed && !this.diag) throw new ClosedError('open socket diagnostics socket');
+    this.diag ??= NetlinkConnection.inNamespace({ protocol: NETLINK_SOCK_DIAG, netnsFd: this.ns ? this.ns.fd : -1 });
+    return (this.socketsApi ??= bindAsync(this.diag, socketDiagOps));
+  }
+
   private netfilter(): NetlinkConnection {
     // Opened on first use, so never after close (the namespace fd is gone).
     if (this.closed && !this.nfnl) throw new ClosedError('open netfilter socket');
@@ -168,7 +178,7 @@ export class Handle {
   }
 
   private async drainAndClose(): Promise<void> {
-    await Promise.all([this.rtnl.close({ drain: true }), this.nfnl?.close({ drain: true })]);
+    await Promise.all([this.rtnl.close({ drain: true }), this.nfnl?.close({ drain: true }), this.diag?.close({ drain: true })]);
     this.closeNow();
   }
 
@@ -178,6 +188,7 @@ export class Handle {
     this.nftApi?.closeAll();
     this.rtnl.close();
     this.nfnl?.close();
+    this.diag?.close();
     this.ns?.close();
   }
 

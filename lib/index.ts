@@ -148,11 +148,14 @@ export {
   type ConntrackSyncOperations,
   type ConntrackTuple,
 } from './conntrack';
+// Sockets of a namespace as `ss` lists them (h.sockets).
+export { socketDiagOps, type InetSocket, type SocketEndpoint, type SocketFilter, type SocketState } from './sockdiag/sockets';
 // Container networks: bridges, attachments, IPAM, NAT and published ports.
 export {
   networks,
   NetworkManager,
   NetworkOperationError,
+  PortInUseError,
   type Attachment,
   type AttachOptions,
   type NetworkDetails,
@@ -161,6 +164,8 @@ export {
   type NetworkSpec,
   type PublicationFilter,
   type Publications,
+  type SetBackendsOptions,
+  type UnpublishOptions,
   type SandboxRef,
 } from './network/manager';
 export type { BackendSpec, Publication, PublicationRef, PublishSpec } from './network/publication';

@@ -14,6 +14,7 @@ import { AddressPool } from './address-pool';
 import { ignoreMissing, ipamOf, notFound, requireNetwork, type NetworkContext } from './context';
 import { NetworkOperationError } from './errors';
 import { isolatePorts } from './firewall/icc';
+import { addDefaultRoutes, checkDefaultRoute, chooseIfname, handOverDefaultRoute, handOverSandboxes, type DefaultRouteChoice } from './multi-network';
 import { hostVethName, randomMac, vethMark } from './names';
 import { dropBackends } from './publishing';
 import { Rollback, settleAll } from './settle';
@@ -28,16 +29,22 @@ export interface AttachOptions {
   id?: string;
   /** Create the named namespace if it does not exist (and delete it on detach). */
   create?: boolean;
-  /** Interface name inside the sandbox (default "eth0"). */
+  /** Interface name inside the sandbox (default "eth0", then "eth1", ... for the sandbox's further networks). */
   ifname?: string;
   /** Requested IPv4 address (default: next free). */
   ip?: string;
   /** Requested IPv6 address (dual-stack networks). */
   ip6?: string;
   mac?: string;
+  /**
+   * Whether this network carries the sandbox's default route(s): true takes
+   * it over from another network, false adds none; default: only the
+   * sandbox's first network (one without a default route yet).
+   */
+  defaultRoute?: boolean;
 }
 
-const ATTACH_KEYS = ['sandbox', 'id', 'create', 'ifname', 'ip', 'ip6', 'mac'];
+const ATTACH_KEYS = ['sandbox', 'id', 'create', 'ifname', 'ip', 'ip6', 'mac', 'defaultRoute'];
 
 /** The result of an attach. */
 export interface Attachment {
@@ -52,6 +59,8 @@ export interface Attachment {
   gateway: string;
   gateway6?: string;
   sandboxPath: string;
+  /** This network carries the sandbox's default route(s). */
+  defaultRoute: boolean;
 }
 
 /** A sandbox to detach: its namespace as given to attach, or its attachment id (a listed {@link Attachment} is one). */
@@ -92,6 +101,7 @@ export function toAttachment(rec: NetworkRecord, a: AttachmentRecord): Attachmen
     gateway: rec.gateway,
     gateway6: rec.gateway6,
     sandboxPath: a.sandboxPath,
+    defaultRoute: a.defaultRoute !== false,
   };
 }
 
@@ -102,10 +112,13 @@ export async function attach(ctx: NetworkContext, network: string, opts: AttachO
     if (!ATTACH_KEYS.includes(key)) throw new ValidationError('attach options', key, `unknown option (known: ${ATTACH_KEYS.join(', ')})`);
   const ident = sandboxIdentity(opts.sandbox);
   const id = opts.id ?? ident.id;
-  const ifname = validateInterfaceName(opts.ifname ?? 'eth0', 'ifname');
+  if (opts.ifname !== undefined) validateInterfaceName(opts.ifname, 'ifname');
+  const defaultRoute = checkDefaultRoute(opts.defaultRoute);
   const op = `attach ${id} to ${network}`;
   const rec = await requireNetwork(ctx, network, op);
-  const known = ((await ctx.store.snapshot()).attachments[network] as Partial<Record<string, AttachmentRecord>> | undefined)?.[id];
+  const snapshot = await ctx.store.snapshot();
+  const ifname = chooseIfname(snapshot, ident.path, opts.ifname);
+  const known = (snapshot.attachments[network] as Partial<Record<string, AttachmentRecord>> | undefined)?.[id];
   if (known && (await ctx.host.links.find(known.hostIfname))) return toAttachment(rec, known);
 
   const rollback = new Rollback();
@@ -137,12 +150,13 @@ export async function attach(ctx: NetworkContext, network: string, opts: AttachO
         att.ipv4 = l.ipv4;
         att.ipv6 = l.ipv6;
       });
-      await plumb(ctx, rec, att, ns, rollback, (s) => (step = s), lease);
+      await plumb(ctx, rec, att, ns, rollback, (s) => (step = s), lease, defaultRoute);
 
       step = 'record attachment';
       await ctx.store.edit((s, edits) => {
         if (!(network in s.networks)) throw notFound('network', network, `${op} (deleted meanwhile)`);
         edits.putAttachment(att);
+        if (defaultRoute) handOverDefaultRoute(s, edits, att);
       });
       return toAttachment(rec, att);
     } finally {
@@ -197,7 +211,7 @@ export async function reattach(ctx: NetworkContext, rec: NetworkRecord, att: Att
       .delete(att.ifname)
       .catch(ignoreMissing)
       .finally(() => sb.close());
-    await plumb(ctx, rec, att, ns, new Rollback(), () => undefined);
+    await plumb(ctx, rec, att, ns, new Rollback(), () => undefined, undefined, att.defaultRoute);
   } finally {
     ns.close();
   }
@@ -225,6 +239,7 @@ async function plumb(
   rollback: Rollback,
   onStep: (s: string) => void,
   lease?: Promise<void>,
+  defaultRoute?: DefaultRouteChoice,
 ): Promise<void> {
   const host = ctx.host;
   let sb: Handle | undefined;
@@ -280,8 +295,7 @@ async function plumb(
             const reqs = [box.links.set('lo', { up: true }), box.links.set(dev, { up: true })];
             if (att.ipv4) reqs.push(box.addresses.add(dev, new AddressPool(rec.subnet, rec.gateway).withPrefix(att.ipv4)));
             if (att.ipv6 && rec.subnet6) reqs.push(box.addresses.add(dev, new AddressPool(rec.subnet6).withPrefix(att.ipv6), { nodad: true }));
-            reqs.push(box.routes.add({ dst: 'default', gateway: rec.gateway, link: dev }));
-            if (att.ipv6 && rec.gateway6) reqs.push(box.routes.add({ dst: 'default', family: 6, gateway: rec.gateway6, link: dev }));
+            reqs.push(addDefaultRoutes(box, rec, att, dev, defaultRoute));
             return settleAll(reqs);
           },
         ],
@@ -312,8 +326,9 @@ async function deleteHostLinks(ctx: NetworkContext, rec: NetworkRecord, atts: At
 async function finishDetach(ctx: NetworkContext, rec: NetworkRecord, atts: AttachmentRecord[]): Promise<void> {
   await dropBackends(ctx, rec, new Set(atts.map((a) => a.id)));
   await ipamOf(ctx, rec).release(atts.map((a) => a.id));
-  await ctx.store.edit((_s, edits) => {
+  const unused = await ctx.store.edit((s, edits) => {
     for (const a of atts) edits.removeAttachment(rec.name, a.id);
+    return handOverSandboxes(s, edits, atts);
   });
-  for (const a of atts) if (a.ownsSandbox && a.sandboxName) await deleteNetns(a.sandboxName, { missingOk: true });
+  for (const a of unused) if (a.sandboxName) await deleteNetns(a.sandboxName, { missingOk: true });
 }

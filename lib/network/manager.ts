@@ -30,15 +30,26 @@ import {
   type NetworkSpec,
 } from './lifecycle';
 import type { BackendSpec, Publication, PublicationRef, PublishSpec } from './publication';
-import { findPublication, listPublications, publish, setBackends, unpublish, type PublicationFilter } from './publishing';
+import {
+  checkSetBackendsOptions,
+  checkUnpublishOptions,
+  findPublication,
+  listPublications,
+  publish,
+  setBackends,
+  unpublish,
+  type PublicationFilter,
+  type SetBackendsOptions,
+  type UnpublishOptions,
+} from './publishing';
 import { check, reconcile, type Drift, type ReconcileContext } from './reconcile';
 import { StateStore, type HostState } from './state';
 import { keysOf, rejectUnknownKeys } from '../validate/options';
 
-export { NetworkOperationError } from './errors';
+export { NetworkOperationError, PortInUseError } from './errors';
 export type { Attachment, AttachOptions, SandboxRef } from './attachments';
 export type { NetworkDetails, NetworkInfo, NetworkSpec } from './lifecycle';
-export type { PublicationFilter } from './publishing';
+export type { PublicationFilter, SetBackendsOptions, UnpublishOptions } from './publishing';
 
 export interface NetworkManagerOptions {
   /** The namespace playing the host: bridges, NAT and published ports live here. Default: the caller's. */
@@ -274,26 +285,32 @@ export class NetworkManager {
   /**
    * Changes the backends (or weights) of a publication in one atomic
    * transaction. Established connections keep their backend; new ones follow
-   * the new weights. Flows to removed backends are cut (conntrack).
+   * the new weights. Flows to removed backends are cut (their conntrack
+   * entries), unless `{ cutFlows: false }`: then they run on until they end.
    * NotFoundError if it is not published.
    * @example
    * await nets.setBackends({ hostPort: 80 }, [{ id: 'v1', weight: 50 }, { id: 'v2', weight: 50 }]);
+   * await nets.setBackends({ hostPort: 80 }, [{ id: 'v2' }], { cutFlows: false }); // v1's open connections finish
    */
-  setBackends(ref: PublicationRef, backends: BackendSpec[]): Promise<Publication> {
-    return setBackends(this.ctx, ref, backends);
+  async setBackends(ref: PublicationRef, backends: BackendSpec[], opts?: SetBackendsOptions): Promise<Publication> {
+    return setBackends(this.ctx, ref, backends, checkSetBackendsOptions(opts));
   }
 
   /**
-   * Stops publishing a port (or range) and deletes its conntrack entries, so
-   * no stale flow (UDP especially) keeps reaching the old backend. A listed
-   * publication can be given as it is. Resolves to true; what is not
+   * Stops publishing a port (or range) and deletes the conntrack entries of
+   * its flows (only its own: other publications to the same backend keep
+   * theirs), so no stale flow (UDP especially) keeps reaching the old
+   * backend; `{ cutFlows: false }` lets established flows finish instead. A
+   * listed publication can be given as it is. Resolves to true; what is not
    * published is a NotFoundError, or false with `{ missingOk: true }`.
    * @example
    * await nets.unpublish({ hostPort: 8080 });
+   * await nets.unpublish({ hostPort: 8443 }, { cutFlows: false }); // open connections finish
    * for (const p of await nets.publications.list({ network: 'web' })) await nets.unpublish(p);
    */
-  unpublish(ref: PublicationRef, opts?: DeleteOptions): Promise<boolean> {
-    return unpublish(this.ctx, ref, checkDeleteOptions(opts));
+  async unpublish(ref: PublicationRef, opts?: UnpublishOptions): Promise<boolean> {
+    const { missingOk, cutFlows } = checkUnpublishOptions(opts);
+    return unpublish(this.ctx, ref, missingOk, cutFlows);
   }
 
   // --- drift ---------------------------------------------------------------

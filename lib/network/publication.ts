@@ -27,15 +27,20 @@ export interface BackendSpec {
 export interface PublishSpec {
   network: string;
   protocol?: 'tcp' | 'udp';
-  /** Host port, or a range "8000-8010" (the container listens on the same range). */
+  /** Host port, or a range "8000-8010" (the container listens on the same range); 0: nlkit picks a free one (returned). */
   hostPort: number | string;
   /**
    * Publish on this host address only (e.g. "127.0.0.1"); default every host
-   * address. IPv6 loopback ("::1") is refused: IPv6 has no route_localnet,
-   * so the kernel never routes a packet from ::1 to a container. A port
-   * published on every address is reachable via 127.0.0.1, not via ::1.
+   * address. It must be the host's, unless `vip`. IPv6 loopback ("::1") is
+   * refused: IPv6 has no route_localnet, so the kernel never routes a packet
+   * from ::1 to a container. A port published on every address is reachable
+   * via 127.0.0.1, not via ::1.
    */
   hostIp?: string;
+  /** `hostIp` is an address others route to this host without the host having it (a VIP): not checked. */
+  vip?: boolean;
+  /** A host process listening on the port: refuse (PortInUseError, default), warn (a process warning) or ignore. */
+  onListenerConflict?: 'refuse' | 'warn' | 'ignore';
   /** Port inside the container(s); default the host port. */
   containerPort?: number;
   /** One sandbox (id)... */
@@ -108,7 +113,7 @@ export function publicationKey(ref: PublicationRef): string {
 }
 
 /** IPv6 loopback (::1, or 127/8 written as IPv4-mapped IPv6): never routed out of the host, so a publication there could not work. */
-function refuseIpv6Loopback(hostIp: string | undefined): void {
+export function refuseIpv6Loopback(hostIp: string | undefined): void {
   if (!hostIp?.includes(':')) return;
   const b = parseIp(hostIp, 'hostIp').bytes;
   const loopback = b.subarray(0, 15).every((x) => x === 0) && b[15] === 1;

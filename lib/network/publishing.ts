@@ -1,23 +1,71 @@
 /**
  * Published ports: publishing a host port to one or several weighted
- * backends, changing the backends atomically, unpublishing (with the flows
- * that went to the old backends cut), and reading publications back. Each
- * change is one lock, one state read kept in memory, one journal line and
- * one small nftables transaction: the cost does not grow with the number of
- * publications.
+ * backends (a free host port chosen for port 0; a host address and host
+ * processes on the port checked first), changing the backends atomically,
+ * unpublishing (with the flows that went to the old backends cut, unless
+ * asked not to), and reading publications back. Each change is one lock,
+ * one state read kept in memory, one journal line and one small nftables
+ * transaction: the cost does not grow with the number of publications.
  * @module
  */
 import { rejectUnknownKeys, isObject } from '../validate/options';
 import { notFound, type NetworkContext } from './context';
+import { cutPublicationFlows } from './flows';
+import { checkHostAddress } from './host-address';
+import { checkListenerConflictChoice, hostSockets, onListenerConflict, socketsInTheWay } from './host-listeners';
+import { allocateHostPort, wantsAnyPort } from './host-port-allocation';
 import { validateNetworkName } from './names';
-import { conflicts, publicationKey, toPublication, type BackendSpec, type Publication, type PublicationRef, type PublishSpec } from './publication';
-import { ValidationError } from '../netlink/errors';
+import {
+  canonicalHostIp,
+  conflicts,
+  hostPorts,
+  publicationKey,
+  toPublication,
+  type BackendSpec,
+  type Publication,
+  type PublicationRef,
+  type PublishSpec,
+  refuseIpv6Loopback,
+} from './publication';
+import { checkDeleteOptions, ValidationError, type DeleteOptions } from '../netlink/errors';
 import type { NetworkRecord, PublicationRecord } from './state';
 
 /** Filter of `nets.publications.list()`. */
 export interface PublicationFilter {
   /** Only the publications of this network. */
   network?: string;
+}
+
+/** Options of `nets.setBackends()`. */
+export interface SetBackendsOptions {
+  /**
+   * Cut the established flows to the removed backends (their conntrack
+   * entries; default true). false lets them finish: with weight 0 before,
+   * a drain.
+   */
+  cutFlows?: boolean;
+}
+
+/** Options of `nets.unpublish()`. */
+export interface UnpublishOptions extends DeleteOptions {
+  /** Cut the publication's established flows (its conntrack entries; default true). false lets them finish. */
+  cutFlows?: boolean;
+}
+
+function checkCutFlows(v: unknown): boolean {
+  if (v !== undefined && typeof v !== 'boolean') throw new ValidationError('cutFlows', v, 'must be a boolean');
+  return v !== false;
+}
+
+/** `cutFlows` of setBackends options (unknown keys refused). */
+export function checkSetBackendsOptions(opts: unknown): boolean {
+  return checkCutFlows(rejectUnknownKeys(opts as SetBackendsOptions | undefined, ['cutFlows'], 'setBackends options')?.cutFlows);
+}
+
+/** `missingOk` and `cutFlows` of unpublish options (unknown keys refused). */
+export function checkUnpublishOptions(opts: unknown): { missingOk: boolean; cutFlows: boolean } {
+  const o = rejectUnknownKeys(opts as UnpublishOptions | undefined, ['missingOk', 'cutFlows'], 'unpublish options');
+  return { missingOk: checkDeleteOptions(o && { missingOk: o.missingOk }), cutFlows: checkCutFlows(o?.cutFlows) };
 }
 
 /** A publication for the caller: the recorded one stays shared with the state kept in memory. */
@@ -27,11 +75,28 @@ function copyPublication(p: Publication): Publication {
 
 /** Publishes a host port (see `NetworkManager.publish`). */
 export async function publish(ctx: NetworkContext, spec: PublishSpec): Promise<Publication> {
+  if (!isObject(spec)) throw new ValidationError('publish spec', spec, 'must be an object');
+  // What the host has (addresses, sockets) is read before the lock: nothing here waits for other publishers.
+  const anyPort = wantsAnyPort(spec.hostPort);
+  if (anyPort && spec.containerPort === undefined && !spec.backends?.every((b) => b.port !== undefined)) {
+    throw new ValidationError('containerPort', spec.containerPort, 'is required with hostPort 0 (nlkit picks the host port)');
+  }
+  publicationKey({ ...spec, hostPort: anyPort ? 1 : spec.hostPort }); // protocol, port (range) and hostIp checked before anything is read
+  const protocol = spec.protocol ?? 'tcp';
+  const hostIp = canonicalHostIp(spec.hostIp);
+  if (spec.vip !== undefined && typeof spec.vip !== 'boolean') throw new ValidationError('vip', spec.vip, 'must be a boolean');
+  const choice = checkListenerConflictChoice(spec.onListenerConflict);
+  refuseIpv6Loopback(hostIp); // before the host-address check: says why, where that check would only say the host lacks it
+  if (hostIp && !spec.vip) await checkHostAddress(ctx.host, hostIp);
+  const sockets = anyPort || choice !== 'ignore' ? await hostSockets(ctx.host, protocol) : [];
+  const [lo, hi] = anyPort ? [0, 0] : hostPorts(spec.hostPort);
+  const inTheWay = anyPort ? [] : socketsInTheWay(sockets, lo, hi ?? lo, hostIp); // a chosen port is never in the way
+  if (choice === 'refuse') onListenerConflict(choice, protocol, lo, inTheWay);
   const pub = await ctx.store.edit(async (s, edits) => {
-    if (!isObject(spec)) throw new ValidationError('publish spec', spec, 'must be an object');
     const rec = s.networks[validateNetworkName(spec.network)] as NetworkRecord | undefined;
     if (!rec) throw notFound('network', spec.network, `publish on network ${spec.network}`);
-    const p = toPublication({ ...spec, network: rec.name }, s.attachments[rec.name] ?? {});
+    const hostPort = anyPort ? await allocateHostPort(ctx.hostRef, edits, { protocol, hostIp }, sockets) : spec.hostPort;
+    const p = toPublication({ ...spec, hostPort, network: rec.name }, s.attachments[rec.name] ?? {});
     const same = s.publications[p.key] as PublicationRecord | undefined;
     if (same && JSON.stringify(same) === JSON.stringify(p)) return same; // same thing again
     for (const other of edits.overlapping(p.protocol, p.hostPort, p.hostPortEnd)) {
@@ -42,11 +107,12 @@ export async function publish(ctx: NetworkContext, spec: PublishSpec): Promise<P
     edits.put(p);
     return p;
   });
+  if (choice === 'warn') onListenerConflict(choice, protocol, lo, inTheWay); // once it is published
   return copyPublication(pub);
 }
 
 /** Replaces the backends of a publication (see `NetworkManager.setBackends`); NotFoundError if it is not published. */
-export async function setBackends(ctx: NetworkContext, ref: PublicationRef, backends: BackendSpec[]): Promise<Publication> {
+export async function setBackends(ctx: NetworkContext, ref: PublicationRef, backends: BackendSpec[], cutFlows = true): Promise<Publication> {
   const key = publicationKey(ref);
   let removed: Publication['backends'] = [];
   const after = await ctx.store.edit(async (s, edits) => {
@@ -68,7 +134,7 @@ export async function setBackends(ctx: NetworkContext, ref: PublicationRef, back
     removed = before.backends.filter((b) => !next.backends.some((n) => n.id === b.id));
     return next;
   });
-  await cutFlows(ctx, after, removed);
+  if (cutFlows) await cutPublicationFlows(ctx.host, after, removed);
   return copyPublication(after);
 }
 
@@ -76,7 +142,7 @@ export async function setBackends(ctx: NetworkContext, ref: PublicationRef, back
  * Stops publishing (see `NetworkManager.unpublish`): true once done; when
  * it is not published, false with `missingOk`, else NotFoundError.
  */
-export async function unpublish(ctx: NetworkContext, ref: PublicationRef, missingOk: boolean): Promise<boolean> {
+export async function unpublish(ctx: NetworkContext, ref: PublicationRef, missingOk: boolean, cutFlows = true): Promise<boolean> {
   const key = publicationKey(ref);
   const pub = await ctx.store.edit(async (s, edits) => {
     const p = s.publications[key] as PublicationRecord | undefined;
@@ -89,7 +155,7 @@ export async function unpublish(ctx: NetworkContext, ref: PublicationRef, missin
     if (missingOk) return false;
     throw notFound('publication', key, `unpublish ${key}`);
   }
-  await cutFlows(ctx, pub, pub.backends);
+  if (cutFlows) await cutPublicationFlows(ctx.host, pub, pub.backends);
   return true;
 }
 
@@ -120,16 +186,5 @@ export async function dropBackends(ctx: NetworkContext, rec: NetworkRecord, gone
         p,
         rest.map((b) => ({ id: b.id as string, port: b.port, weight: b.weight })),
       ); // a raw-address backend (no id) is refused there, as it always was
-  }
-}
-
-/** Deletes the conntrack entries of a publication's flows to the given backends. */
-async function cutFlows(ctx: NetworkContext, pub: Publication, backends: Publication['backends']): Promise<void> {
-  for (const b of backends) {
-    for (const addr of [b.ipv4, b.ipv6]) {
-      if (!addr) continue;
-      const dport = pub.hostPortEnd === undefined ? pub.hostPort : undefined;
-      await ctx.host.conntrack.flush({ protocol: pub.protocol, original: { dport, dst: pub.hostIp }, reply: { src: addr } });
-    }
   }
 }

@@ -65,6 +65,8 @@ export interface AttachmentRecord {
   mac: string;
   ipv4?: string;
   ipv6?: string;
+  /** Carries the sandbox's default route(s); absent in records of older versions (they all did). */
+  defaultRoute?: boolean;
 }
 
 export interface BackendRecord {

@@ -37,6 +37,7 @@ const FAMILIES: Record<string, object> = {
   fdb: nlkit.fdbOps,
   rules: nlkit.ruleOps,
   conntrack: nlkit.conntrackOps,
+  sockets: nlkit.socketDiagOps,
 };
 
 function verbOf(name: string): string {

@@ -7,14 +7,18 @@
  */
 import * as path from 'node:path';
 import { open, type Handle } from '../handle';
-import { NlkitError, ValidationError } from '../netlink/errors';
+import { AttachmentConflictError, NlkitError, NotFoundError, ValidationError } from '../netlink/errors';
 import { createNetns, deleteNetns, netnsExists, NETNS_RUN_DIR, openNetnsSync, type NetnsRef, NetworkNamespace } from '../netns/namespace';
 import { validateInterfaceName } from '../validate/names';
 import { AddressPool } from './address-pool';
 import { ignoreMissing, ipamOf, notFound, requireNetwork, type NetworkContext } from './context';
 import { NetworkOperationError } from './errors';
+import { stepDone } from './fault';
+import { beginIntent, type IntentNamespace } from './intents';
 import { hostVethName, randomMac } from './names';
 import { dropBackends } from './publishing';
+import { identityAt, identityOf, refuseHostNamespace, sameNamespace } from './sandbox-identity';
+import { withSandboxLocks } from './sandbox-lock';
 import { Rollback, settleAll } from './settle';
 import type { AttachmentRecord, NetworkRecord } from './state';
 import { isObject } from '../validate/options';
@@ -34,9 +38,11 @@ export interface AttachOptions {
   /** Requested IPv6 address (dual-stack networks). */
   ip6?: string;
   mac?: string;
+  /** Allow the sandbox to be the host namespace, the caller's own or the initial one (refused with a ValidationError otherwise). */
+  allowHostNamespace?: boolean;
 }
 
-const ATTACH_KEYS = ['sandbox', 'id', 'create', 'ifname', 'ip', 'ip6', 'mac'];
+const ATTACH_KEYS = ['sandbox', 'id', 'create', 'ifname', 'ip', 'ip6', 'mac', 'allowHostNamespace'];
 
 /** The result of an attach. */
 export interface Attachment {
@@ -104,20 +110,71 @@ export async function attach(ctx: NetworkContext, network: string, opts: AttachO
   const ifname = validateInterfaceName(opts.ifname ?? 'eth0', 'ifname');
   const op = `attach ${id} to ${network}`;
   const rec = await requireNetwork(ctx, network, op);
-  const known = ((await ctx.store.snapshot()).attachments[network] as Partial<Record<string, AttachmentRecord>> | undefined)?.[id];
-  if (known && (await ctx.host.links.find(known.hostIfname))) return toAttachment(rec, known);
+  // One attach of this id at a time, across processes: a second one finds the first's attachment.
+  return withSandboxLocks(ctx.store.dir, network, [id], async () => {
+    const known = ((await ctx.store.snapshot()).attachments[network] as Partial<Record<string, AttachmentRecord>> | undefined)?.[id];
+    const existing = openExisting(opts.sandbox, !!(opts.create && ident.name));
+    try {
+      const nsId = existing && identityOf(existing);
+      if (nsId && opts.allowHostNamespace !== true) refuseHostNamespace(nsId, ctx.hostRef, ident.path);
+      if (known) {
+        if (!sameNamespace(known.sandboxNs, nsId) || (!known.sandboxNs && known.sandboxPath !== ident.path))
+          throw new AttachmentConflictError(network, id, known.sandboxPath);
+        if (!(await ctx.host.links.find(known.hostIfname))) await reattach(ctx, rec, known);
+        return toAttachment(rec, known);
+      }
+      return await attachNew(ctx, rec, opts, { id, ifname, op, ident, existing });
+    } finally {
+      existing?.close();
+    }
+  });
+}
 
+/** The sandbox's namespace opened, or undefined when it does not exist yet and attach is to create it. */
+function openExisting(ref: NetnsRef, mayCreate: boolean): NetworkNamespace | undefined {
+  try {
+    return openNetnsSync(ref);
+  } catch (e) {
+    if (mayCreate && e instanceof NotFoundError) return undefined;
+    throw e;
+  }
+}
+
+interface NewAttachment {
+  id: string;
+  ifname: string;
+  op: string;
+  ident: ReturnType<typeof sandboxIdentity>;
+  /** The sandbox, if it exists already. */
+  existing?: NetworkNamespace;
+}
+
+/** Attaches a sandbox that is not attached (the attachment's lock is held). */
+async function attachNew(ctx: NetworkContext, rec: NetworkRecord, opts: AttachOptions, p: NewAttachment): Promise<Attachment> {
+  const { id, ifname, op, ident, existing } = p;
+  const network = rec.name;
+  const hostIfname = hostVethName(network, id);
+  const createName = !existing && opts.create ? ident.name : undefined;
+  // Written before the kernel is touched: what this attach will create, for reconcile if the process dies.
+  const intent = beginIntent(ctx.store.dir, {
+    op: 'attach',
+    network,
+    ids: [id],
+    hostIfnames: [hostIfname],
+    namespaces: createName ? [{ name: createName }] : [],
+  });
+  stepDone('attach');
   const rollback = new Rollback();
   let step = 'prepare sandbox';
   try {
     let ownsSandbox = false;
-    const createName = opts.create ? ident.name : undefined;
     if (createName && !netnsExists(createName)) {
       await createNetns(createName);
       ownsSandbox = true;
       rollback.push(() => deleteNetns(createName, { missingOk: true }));
+      stepDone('attach');
     }
-    const ns = openNetnsSync(opts.sandbox);
+    const ns = existing ? openNetnsSync(existing) : openNetnsSync(opts.sandbox);
     try {
       const att: AttachmentRecord = {
         network,
@@ -125,8 +182,9 @@ export async function attach(ctx: NetworkContext, network: string, opts: AttachO
         sandboxPath: ident.path,
         sandboxName: ident.name,
         ownsSandbox,
+        sandboxNs: identityOf(ns),
         ifname,
-        hostIfname: hostVethName(network, id),
+        hostIfname,
         mac: opts.mac ?? randomMac(),
       };
       // The address lease (a file under a lock) does not wait for the kernel: plumb() needs it only for the address step.
@@ -137,18 +195,22 @@ export async function attach(ctx: NetworkContext, network: string, opts: AttachO
         att.ipv6 = l.ipv6;
       });
       await plumb(ctx, rec, att, ns, rollback, (s) => (step = s), lease);
+      stepDone('attach');
 
       step = 'record attachment';
       await ctx.store.edit((s, edits) => {
         if (!(network in s.networks)) throw notFound('network', network, `${op} (deleted meanwhile)`);
         edits.putAttachment(att);
       });
+      stepDone('attach');
+      intent.done();
       return toAttachment(rec, att);
     } finally {
       ns.close();
     }
   } catch (e) {
-    await rollback.run();
+    if (await rollback.run()) intent.done();
+    else intent.abandon(); // an undo failed: reconcile finishes it
     if (e instanceof ValidationError || (e instanceof NlkitError && (e.name === 'AddressInUseError' || e.name === 'NotFoundError'))) throw e;
     throw new NetworkOperationError(op, step, e);
   }
@@ -163,30 +225,51 @@ export async function attach(ctx: NetworkContext, network: string, opts: AttachO
 export async function detach(ctx: NetworkContext, network: string, sandboxes: SandboxRef[], missingOk: boolean): Promise<number> {
   const ids = [...new Set(sandboxes.map(sandboxId))];
   const rec = await requireNetwork(ctx, network, `detach from network ${network}`);
-  const all: Partial<Record<string, AttachmentRecord>> = (await ctx.store.snapshot()).attachments[network] ?? {};
-  const missing = ids.filter((i) => !all[i]);
-  if (missing.length && !missingOk) throw notFound('attachment', `${missing.join(', ')} on network ${network}`, `detach ${missing.join(', ')} from ${network}`);
-  const atts = ids.map((i) => all[i]).filter((a) => a !== undefined);
-  if (atts.length === 0) return 0;
-  await deleteHostLinks(ctx, rec, atts, Object.keys(all).length === atts.length);
-  await finishDetach(ctx, rec, atts);
-  return atts.length;
+  return withSandboxLocks(ctx.store.dir, network, ids, async () => {
+    const all: Partial<Record<string, AttachmentRecord>> = (await ctx.store.snapshot()).attachments[network] ?? {};
+    const missing = ids.filter((i) => !all[i]);
+    if (missing.length && !missingOk)
+      throw notFound('attachment', `${missing.join(', ')} on network ${network}`, `detach ${missing.join(', ')} from ${network}`);
+    const atts = ids.map((i) => all[i]).filter((a) => a !== undefined);
+    if (atts.length === 0) return 0;
+    await removeAttachments(ctx, rec, atts, Object.keys(all).length === atts.length);
+    return atts.length;
+  });
 }
 
 /** Detaches every sandbox of a network in one bulk request; returns how many. */
 export async function detachAll(ctx: NetworkContext, rec: NetworkRecord): Promise<number> {
-  const atts = Object.values((await ctx.store.snapshot()).attachments[rec.name] ?? {});
-  if (atts.length === 0) return 0;
-  await deleteHostLinks(ctx, rec, atts, true);
-  await finishDetach(ctx, rec, atts);
-  return atts.length;
+  const ids = Object.keys((await ctx.store.snapshot()).attachments[rec.name] ?? {});
+  if (ids.length === 0) return 0;
+  return withSandboxLocks(ctx.store.dir, rec.name, ids, async () => {
+    const all = (await ctx.store.snapshot()).attachments[rec.name] ?? {};
+    const atts = ids.map((i) => all[i] as AttachmentRecord | undefined).filter((a) => a !== undefined);
+    if (atts.length === 0) return 0;
+    await removeAttachments(ctx, rec, atts, Object.keys(all).length === atts.length);
+    return atts.length;
+  });
 }
 
-/** Re-creates an attachment with its recorded names and addresses (reconcile). */
+/**
+ * Re-creates an attachment with its recorded names and addresses
+ * (reconcile), if its sandbox is still the namespace it attached; a
+ * different namespace at its path is never touched (the attachment is
+ * forgotten instead).
+ */
 export async function reattach(ctx: NetworkContext, rec: NetworkRecord, att: AttachmentRecord): Promise<void> {
-  await ctx.host.links.delete(att.hostIfname).catch(ignoreMissing);
-  const ns = openNetnsSync({ path: att.sandboxPath });
+  let ns: NetworkNamespace | undefined;
   try {
+    ns = openNetnsSync({ path: att.sandboxPath });
+  } catch {
+    ns = undefined;
+  }
+  if (!ns || !sameNamespace(att.sandboxNs, identityOf(ns))) {
+    ns?.close();
+    await forget(ctx, rec, [att]);
+    return;
+  }
+  try {
+    await ctx.host.links.delete(att.hostIfname).catch(ignoreMissing);
     const sb = await open({ netns: ns });
     await sb.links
       .delete(att.ifname)
@@ -198,10 +281,14 @@ export async function reattach(ctx: NetworkContext, rec: NetworkRecord, att: Att
   }
 }
 
-/** Forgets attachments whose sandbox no longer exists (reconcile). */
+/** Forgets attachments whose sandbox no longer exists (reconcile): their host veths, leases, publications' backends, records. */
 export async function forget(ctx: NetworkContext, rec: NetworkRecord, atts: AttachmentRecord[]): Promise<void> {
-  await Promise.all(atts.map((a) => ctx.host.links.delete(a.hostIfname).catch(ignoreMissing)));
-  await finishDetach(ctx, rec, atts);
+  await withSandboxLocks(
+    ctx.store.dir,
+    rec.name,
+    atts.map((a) => a.id),
+    () => removeAttachments(ctx, rec, atts, false),
+  );
 }
 
 /**
@@ -294,12 +381,49 @@ async function deleteHostLinks(ctx: NetworkContext, rec: NetworkRecord, atts: At
   await ctx.host.links.deleteGroup(group).catch(ignoreMissing);
 }
 
-/** What is left after the host links went: publications' backends, leases, records, namespaces nlkit made. */
-async function finishDetach(ctx: NetworkContext, rec: NetworkRecord, atts: AttachmentRecord[]): Promise<void> {
-  await dropBackends(ctx, rec, new Set(atts.map((a) => a.id)));
-  await ipamOf(ctx, rec).release(atts.map((a) => a.id));
-  await ctx.store.edit((_s, edits) => {
-    for (const a of atts) edits.removeAttachment(rec.name, a.id);
+/**
+ * Removes attachments, recorded first in the intent journal (a crash
+ * anywhere is completed by reconcile): the sandboxes leave every publication
+ * first (so no new connection is DNATed to a backend about to vanish), then
+ * the host links go (their sandbox ends with them), then the leases, the
+ * records, and the namespaces nlkit made — each only if it is still the
+ * namespace that was attached.
+ */
+export async function removeAttachments(ctx: NetworkContext, rec: NetworkRecord, atts: AttachmentRecord[], every: boolean): Promise<void> {
+  const owned = atts.filter((a) => a.ownsSandbox && a.sandboxName);
+  const ids = atts.map((a) => a.id);
+  const intent = beginIntent(ctx.store.dir, {
+    op: 'detach',
+    network: rec.name,
+    ids,
+    hostIfnames: atts.map((a) => a.hostIfname),
+    namespaces: owned.map((a) => ({ name: a.sandboxName as string, ...a.sandboxNs })),
   });
-  for (const a of atts) if (a.ownsSandbox && a.sandboxName) await deleteNetns(a.sandboxName, { missingOk: true });
+  try {
+    stepDone('detach');
+    await dropBackends(ctx, rec, new Set(ids));
+    stepDone('detach');
+    await deleteHostLinks(ctx, rec, atts, every);
+    stepDone('detach');
+    await ipamOf(ctx, rec).release(ids);
+    stepDone('detach');
+    await ctx.store.edit((_s, edits) => {
+      for (const a of atts) edits.removeAttachment(rec.name, a.id);
+    });
+    stepDone('detach');
+    for (const a of owned) await deleteOwnedNamespace({ name: a.sandboxName as string, ...a.sandboxNs });
+    stepDone('detach');
+  } catch (e) {
+    intent.abandon(); // reconcile completes it
+    throw e;
+  }
+  intent.done();
+}
+
+/** Deletes a namespace nlkit created, unless another namespace has taken its name since (then it is not ours to delete). */
+export async function deleteOwnedNamespace(ns: IntentNamespace): Promise<void> {
+  const now = identityAt(path.join(NETNS_RUN_DIR, ns.name));
+  if (!now) return;
+  if (ns.ino !== undefined && (now.ino !== ns.ino || now.dev !== ns.dev)) return;
+  await deleteNetns(ns.name, { missingOk: true });
 }

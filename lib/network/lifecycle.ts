@@ -11,6 +11,8 @@ import { AddressPool } from './address-pool';
 import { detachAll, toAttachment, type Attachment } from './attachments';
 import { ignoreMissing, ipamOf, notFound, type NetworkContext } from './context';
 import { NetworkOperationError } from './errors';
+import { stepDone } from './fault';
+import { beginIntent } from './intents';
 import { defaultBridgeName, validateNetworkName } from './names';
 import { Rollback } from './settle';
 import type { HostState, NetworkRecord } from './state';
@@ -61,6 +63,8 @@ export async function createNetwork(ctx: NetworkContext, spec: NetworkSpec): Pro
     if (existing.subnet === rec.subnet && existing.subnet6 === rec.subnet6 && existing.bridge === rec.bridge) return { ...existing };
     throw new ValidationError('network', rec.name, `already exists with subnet ${existing.subnet}`);
   }
+  const intent = beginIntent(ctx.store.dir, { op: 'create', network: rec.name, bridge: rec.bridge });
+  stepDone('create');
   const rollback = new Rollback();
   let step = 'record network';
   try {
@@ -88,24 +92,30 @@ export async function createNetwork(ctx: NetworkContext, spec: NetworkSpec): Pro
         delete s.attachments[rec.name];
       }),
     );
+    stepDone('create');
 
     step = 'create bridge';
     await ctx.host.links.add({ name: rec.bridge, kind: 'bridge', up: true, mtu: rec.mtu });
     rollback.push(() => ctx.host.links.delete(rec.bridge));
+    stepDone('create');
     step = 'add gateway address';
     await ctx.host.addresses.add(rec.bridge, new AddressPool(rec.subnet, rec.gateway).withPrefix(rec.gateway));
     if (rec.subnet6 && rec.gateway6) {
       await ctx.host.addresses.add(rec.bridge, new AddressPool(rec.subnet6, rec.gateway6).withPrefix(rec.gateway6), { nodad: true });
     }
+    stepDone('create');
     step = 'enable forwarding';
     await enableForwarding(ctx, rec);
     step = 'install firewall rules';
     // Ports published on 127.0.0.1 are routed to the bridge with a loopback source.
     await setSysctl(ctx.hostRef, `net/ipv4/conf/${rec.bridge}/route_localnet`, 1);
     await ctx.firewall.rebuild(await ctx.store.snapshot());
+    stepDone('create');
+    intent.done();
     return { ...rec };
   } catch (e) {
-    await rollback.run();
+    if (await rollback.run()) intent.done();
+    else intent.abandon(); // reconcile undoes the rest
     if (e instanceof ValidationError) throw e;
     throw new NetworkOperationError(op, step, e);
   }
@@ -123,15 +133,28 @@ export async function deleteNetwork(ctx: NetworkContext, name: string, missingOk
     if (missingOk) return false;
     throw notFound('network', name, `delete network ${name}`);
   }
-  await detachAll(ctx, rec);
-  await removeFirewall(ctx, rec);
-  await ctx.host.links.delete(rec.bridge).catch(ignoreMissing);
-  await ipamOf(ctx, rec).destroy();
-  await ctx.store.update((s) => {
-    delete s.networks[name];
-    delete s.attachments[name];
-    for (const [k, p] of Object.entries(s.publications)) if (p.network === name) delete s.publications[k];
-  });
+  const intent = beginIntent(ctx.store.dir, { op: 'delete', network: name, bridge: rec.bridge });
+  try {
+    stepDone('delete');
+    await detachAll(ctx, rec);
+    stepDone('delete');
+    await removeFirewall(ctx, rec);
+    stepDone('delete');
+    await ctx.host.links.delete(rec.bridge).catch(ignoreMissing);
+    stepDone('delete');
+    await ipamOf(ctx, rec).destroy();
+    stepDone('delete');
+    await ctx.store.update((s) => {
+      delete s.networks[name];
+      delete s.attachments[name];
+      for (const [k, p] of Object.entries(s.publications)) if (p.network === name) delete s.publications[k];
+    });
+    stepDone('delete');
+  } catch (e) {
+    intent.abandon(); // reconcile completes the delete
+    throw e;
+  }
+  intent.done();
   return true;
 }
 

@@ -30,6 +30,7 @@ import {
 import type { BackendSpec, Publication, PublicationRef, PublishSpec } from './publication';
 import { findPublication, listPublications, publish, setBackends, unpublish, type PublicationFilter } from './publishing';
 import { check, reconcile, type Drift, type ReconcileContext } from './reconcile';
+import { inFlightVeths, interrupted, recoverInterrupted } from './recovery';
 import { StateStore, type HostState } from './state';
 
 export { NetworkOperationError } from './errors';
@@ -332,6 +333,9 @@ export class NetworkManager {
       forget: (rec, atts) => forget(ctx, rec, atts),
       checkFirewall: (st) => ctx.firewall.check(st),
       repairFirewall: (st) => repairFirewall(ctx, st),
+      interrupted: () => interrupted(ctx),
+      inFlightVeths: () => inFlightVeths(ctx),
+      recoverInterrupted: () => recoverInterrupted(ctx),
     };
   }
 }

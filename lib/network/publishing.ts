@@ -9,6 +9,8 @@
  */
 import { rejectUnknownKeys, isObject } from '../validate/options';
 import { notFound, type NetworkContext } from './context';
+import { stepDone } from './fault';
+import { withIntent } from './intents';
 import { validateNetworkName } from './names';
 import { conflicts, publicationKey, toPublication, type BackendSpec, type Publication, type PublicationRef, type PublishSpec } from './publication';
 import { ValidationError } from '../netlink/errors';
@@ -25,8 +27,12 @@ function copyPublication(p: Publication): Publication {
   return { ...p, backends: p.backends.map((b) => ({ ...b })) };
 }
 
-/** Publishes a host port (see `NetworkManager.publish`). */
+/** Publishes a host port (see `NetworkManager.publish`), recorded in the intent journal while it runs. */
 export async function publish(ctx: NetworkContext, spec: PublishSpec): Promise<Publication> {
+  return withIntent(ctx.store.dir, { op: 'publish', network: String((spec as Partial<PublishSpec> | undefined)?.network) }, () => publishNow(ctx, spec));
+}
+
+async function publishNow(ctx: NetworkContext, spec: PublishSpec): Promise<Publication> {
   const pub = await ctx.store.edit(async (s, edits) => {
     if (!isObject(spec)) throw new ValidationError('publish spec', spec, 'must be an object');
     const rec = s.networks[validateNetworkName(spec.network)] as NetworkRecord | undefined;
@@ -38,10 +44,13 @@ export async function publish(ctx: NetworkContext, spec: PublishSpec): Promise<P
       if (conflicts(other, p)) throw new ValidationError('hostPort', spec.hostPort, `already published (${other.key} on network ${other.network})`);
     }
     // Kernel first: if the transaction fails, nothing is recorded and nothing was applied.
+    stepDone('publish');
     await ctx.firewall.publish(p);
+    stepDone('publish');
     edits.put(p);
     return p;
   });
+  stepDone('publish');
   return copyPublication(pub);
 }
 
@@ -78,13 +87,20 @@ export async function setBackends(ctx: NetworkContext, ref: PublicationRef, back
  */
 export async function unpublish(ctx: NetworkContext, ref: PublicationRef, missingOk: boolean): Promise<boolean> {
   const key = publicationKey(ref);
+  return withIntent(ctx.store.dir, { op: 'unpublish', network: '', publication: key }, () => unpublishNow(ctx, key, missingOk));
+}
+
+async function unpublishNow(ctx: NetworkContext, key: string, missingOk: boolean): Promise<boolean> {
   const pub = await ctx.store.edit(async (s, edits) => {
     const p = s.publications[key] as PublicationRecord | undefined;
     if (!p) return undefined;
+    stepDone('unpublish');
     await ctx.firewall.unpublish(p);
+    stepDone('unpublish');
     edits.remove(key);
     return p;
   });
+  stepDone('unpublish');
   if (!pub) {
     if (missingOk) return false;
     throw notFound('publication', key, `unpublish ${key}`);

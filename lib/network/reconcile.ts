@@ -8,7 +8,8 @@
 import * as fs from 'node:fs';
 import type { Handle } from '../handle';
 import { open } from '../handle';
-import { openNetnsSync } from '../netns/namespace';
+import { openNetnsSync, type NetworkNamespace } from '../netns/namespace';
+import { identityOf, sameNamespace } from './sandbox-identity';
 import type { AttachmentRecord, HostState, NetworkRecord } from './state';
 
 /** One difference between the record and the kernel. */
@@ -26,7 +27,13 @@ export interface Drift {
     | 'sandbox-address-missing'
     | 'sandbox-route-missing'
     | 'stray-veth'
-    | 'firewall-missing';
+    | 'firewall-missing'
+    | 'interrupted-attach'
+    | 'interrupted-detach'
+    | 'interrupted-publish'
+    | 'interrupted-unpublish'
+    | 'interrupted-create'
+    | 'interrupted-delete';
   detail: string;
 }
 
@@ -43,6 +50,11 @@ export interface ReconcileContext {
   /** Firewall drift, if the firewall layer is active. */
   checkFirewall(st: HostState): Promise<Drift[]>;
   repairFirewall(st: HostState): Promise<void>;
+  /** Operations whose process died halfway (intent journal), and the host veths of those still running. */
+  interrupted(): Drift[];
+  inFlightVeths(): Set<string>;
+  /** Completes or undoes the interrupted operations; returns them. */
+  recoverInterrupted(): Promise<Drift[]>;
 }
 
 function isNamespaceFile(p: string): boolean {
@@ -60,13 +72,41 @@ async function checkAttachment(rec: NetworkRecord, att: AttachmentRecord, hostLi
     d('sandbox-gone', `${att.sandboxPath} is no longer a network namespace`);
     return out;
   }
+  // Opened once and verified: what is inspected below is the namespace that was attached, not whatever took its path.
+  let ns: NetworkNamespace;
+  try {
+    ns = openNetnsSync({ path: att.sandboxPath });
+  } catch {
+    d('sandbox-gone', `${att.sandboxPath} is no longer a network namespace`);
+    return out;
+  }
+  if (!sameNamespace(att.sandboxNs, identityOf(ns))) {
+    ns.close();
+    d('sandbox-gone', `${att.sandboxPath} is another namespace now (the attached one is gone)`);
+    return out;
+  }
+  try {
+    return await inspectSandbox(rec, att, ns, hostLinks, bridgeIndex, out);
+  } finally {
+    ns.close();
+  }
+}
+
+async function inspectSandbox(
+  rec: NetworkRecord,
+  att: AttachmentRecord,
+  ns: NetworkNamespace,
+  hostLinks: Map<string, { master?: number }>,
+  bridgeIndex: number | undefined,
+  out: Drift[],
+): Promise<Drift[]> {
+  const d = (kind: Drift['kind'], detail: string) => out.push({ network: rec.name, id: att.id, kind, detail });
   const hv = hostLinks.get(att.hostIfname);
   if (!hv) {
     d('veth-missing', `host interface ${att.hostIfname} is gone`);
     return out;
   }
   if (bridgeIndex !== undefined && hv.master !== bridgeIndex) d('veth-missing', `${att.hostIfname} is not a port of ${rec.bridge}`);
-  const ns = openNetnsSync({ path: att.sandboxPath });
   const sb = await open({ netns: ns });
   try {
     const link = await sb.links.find(att.ifname);
@@ -81,7 +121,6 @@ async function checkAttachment(rec: NetworkRecord, att: AttachmentRecord, hostLi
     if (!routes.some((r) => r.dst === 'default' && r.gateway === rec.gateway)) d('sandbox-route-missing', `no default route via ${rec.gateway}`);
   } finally {
     sb.close();
-    ns.close();
   }
   return out;
 }
@@ -92,7 +131,7 @@ export async function check(ctx: ReconcileContext): Promise<Drift[]> {
   const drift: Drift[] = [];
   const links = await ctx.host.links.list();
   const byName = new Map(links.map((l) => [l.name, l]));
-  const owned = new Set<string>();
+  const owned = ctx.inFlightVeths(); // an attach or detach under way is not drift
   for (const rec of Object.values(st.networks)) {
     const br = byName.get(rec.bridge);
     if (!br) drift.push({ network: rec.name, kind: 'bridge-missing', detail: `bridge ${rec.bridge} is gone` });
@@ -115,11 +154,18 @@ export async function check(ctx: ReconcileContext): Promise<Drift[]> {
     }
   }
   drift.push(...(await ctx.checkFirewall(st)));
+  drift.push(...ctx.interrupted());
   return drift;
 }
 
 /** Repairs every drift `check` finds; returns what it found (and fixed). */
 export async function reconcile(ctx: ReconcileContext): Promise<Drift[]> {
+  // Interrupted operations first: what they leave (a half-made veth, a lease, a record) is theirs to finish or undo.
+  const recovered = await ctx.recoverInterrupted();
+  return [...recovered, ...(await repair(ctx))];
+}
+
+async function repair(ctx: ReconcileContext): Promise<Drift[]> {
   const drift = await check(ctx);
   if (drift.length === 0) return drift;
   const st = await ctx.state();

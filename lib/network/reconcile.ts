@@ -166,7 +166,8 @@ export async function reconcile(ctx: ReconcileContext): Promise<Drift[]> {
 }
 
 async function repair(ctx: ReconcileContext): Promise<Drift[]> {
-  const drift = await check(ctx);
+  // An operation that died since recoverInterrupted() ran is left for the next reconcile.
+  const drift = (await check(ctx)).filter((d) => !d.kind.startsWith('interrupted-'));
   if (drift.length === 0) return drift;
   const st = await ctx.state();
   const nets = new Map(Object.values(st.networks).map((n) => [n.name, n]));

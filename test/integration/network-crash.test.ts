@@ -178,6 +178,40 @@ describe('network manager: crash at every step boundary', () => {
   }, 120_000);
 });
 
+describe('network manager: crash during 20 concurrent attaches', () => {
+  it('recovers every interrupted attach: no leaked lease, veth or namespace', async () => {
+    requireRoot();
+    for (const step of [7, 41]) {
+      const host = `nlt${process.pid}-many-${step}`;
+      const tag = `nlt${process.pid}-m${step}-`;
+      const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nlkit-many-'));
+      await createNetns(host);
+      let nets: NetworkManager | undefined;
+      try {
+        nftLoad(host, 'table inet foreign {\n chain keep {\n  type filter hook forward priority 0;\n  counter accept\n }\n}\n');
+        ip(host, 'link', 'add', 'foreign0', 'type', 'bridge');
+        const r = await runFixture([host, stateDir, 'attach-many', tag], `attach:${step}`);
+        expect(r.signal, r.stderr).toBe('SIGKILL');
+        nets = await networks({ host, stateDir });
+        const interrupted = (await nets.check()).filter((d) => d.kind === 'interrupted-attach');
+        expect(interrupted.length, 'some attaches were cut short').toBeGreaterThan(0);
+        await nets.reconcile();
+        await expectConsistent(nets, host, stateDir, tag, `20 attaches killed after attach step ${step}`);
+        // and the ones cut short attach now
+        for (let i = 0; i < 20; i++) await nets.attach('crash', { sandbox: `${tag}m${i}`, create: true });
+        await expectConsistent(nets, host, stateDir, tag, 'after attaching all 20');
+        expect(new Set((await nets.get('crash')).attachments.map((a) => a.ipv4)).size).toBe(20);
+      } finally {
+        await nets?.delete('crash', { missingOk: true }).catch(() => undefined);
+        nets?.close();
+        for (const n of fs.readdirSync(NETNS_RUN_DIR).filter((x) => x.startsWith(tag))) await deleteNetns(n, { missingOk: true });
+        await deleteNetns(host, { missingOk: true });
+        fs.rmSync(stateDir, { recursive: true, force: true });
+      }
+    }
+  }, 60_000);
+});
+
 describe('network manager: detach order', () => {
   it('takes the sandbox out of its publications before deleting its links', async () => {
     requireRoot();

@@ -186,7 +186,10 @@ export class NetworkManager {
    * Attaches a sandbox: a veth pair whose peer is created directly inside
    * the sandbox, an address from IPAM, loopback up, default route(s) via the
    * gateway. All or nothing; attaching what is attached returns the existing
-   * attachment. NotFoundError if the network does not exist.
+   * attachment. NotFoundError if the network does not exist;
+   * AttachmentConflictError if another sandbox holds the id. The sandbox's
+   * namespace identity is recorded and verified before later changes; the
+   * host namespace is refused unless `allowHostNamespace: true`.
    * @example
    * const a = await nets.attach('web', { sandbox: 'c1', create: true });
    * // a.ipv4 === '10.88.0.2/24', a.ifname === 'eth0'
@@ -288,7 +291,9 @@ export class NetworkManager {
 
   /**
    * Compares what is recorded with the kernel (bridges, gateway addresses,
-   * veths, sandbox interfaces, addresses, routes, firewall) and reports drift.
+   * veths, sandbox interfaces, addresses, routes, firewall) and reports drift,
+   * including operations whose process died halfway (`interrupted-attach`,
+   * ...) and sandboxes whose namespace was replaced (`sandbox-gone`).
    * Changes nothing; see {@link NetworkManager.reconcile}.
    * @example
    * for (const d of await nets.check()) console.log(d.network, d.kind, d.id ?? '');
@@ -298,8 +303,10 @@ export class NetworkManager {
   }
 
   /**
-   * Repairs drift: rebuilds missing bridges, addresses, veths and rules,
-   * garbage-collects attachments whose sandbox no longer exists and veths
+   * Repairs drift: first completes or undoes operations a dead process left
+   * halfway (from the intent journal), then rebuilds missing bridges,
+   * addresses, veths and rules, garbage-collects attachments whose sandbox
+   * no longer exists (never touching a namespace that replaced it) and veths
    * nobody owns. Returns what was found.
    * @example
    * const fixed = await nets.reconcile(); // e.g. after a reboot or someone's `nft flush ruleset`

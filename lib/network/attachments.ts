@@ -154,6 +154,7 @@ async function attachNew(ctx: NetworkContext, rec: NetworkRecord, opts: AttachOp
   const { id, ifname, op, ident, existing } = p;
   const network = rec.name;
   const hostIfname = hostVethName(network, id);
+  const mac = opts.mac ?? randomMac();
   const createName = !existing && opts.create ? ident.name : undefined;
   // Written before the kernel is touched: what this attach will create, for reconcile if the process dies.
   const intent = beginIntent(ctx.store.dir, {
@@ -161,6 +162,7 @@ async function attachNew(ctx: NetworkContext, rec: NetworkRecord, opts: AttachOp
     network,
     ids: [id],
     hostIfnames: [hostIfname],
+    macs: [mac],
     namespaces: createName ? [{ name: createName }] : [],
   });
   stepDone('attach');
@@ -185,7 +187,7 @@ async function attachNew(ctx: NetworkContext, rec: NetworkRecord, opts: AttachOp
         sandboxNs: identityOf(ns),
         ifname,
         hostIfname,
-        mac: opts.mac ?? randomMac(),
+        mac,
       };
       // The address lease (a file under a lock) does not wait for the kernel: plumb() needs it only for the address step.
       const ipam = ipamOf(ctx, rec);
@@ -397,6 +399,7 @@ export async function removeAttachments(ctx: NetworkContext, rec: NetworkRecord,
     network: rec.name,
     ids,
     hostIfnames: atts.map((a) => a.hostIfname),
+    macs: atts.map((a) => a.mac),
     namespaces: owned.map((a) => ({ name: a.sandboxName as string, ...a.sandboxNs })),
   });
   try {

@@ -34,8 +34,10 @@ export interface IntentPlan {
   network: string;
   /** Attachment ids (attach, detach). */
   ids?: string[];
-  /** Host veths it creates (attach) or deletes (detach). */
+  /** Host veths it creates (attach) or deletes (detach), one per id. */
   hostIfnames?: string[];
+  /** The sandbox MAC of each id's attachment: tells this operation's attachment from one a later attach made under the same id. */
+  macs?: string[];
   /** Namespaces it creates (attach with create) or deletes (detach, delete). */
   namespaces?: IntentNamespace[];
   /** The publication key (publish, unpublish). */
@@ -148,6 +150,11 @@ export function pendingIntents(stateDir: string): PendingIntent[] {
     out.push({ file, record, live: isLive(file, record) });
   }
   return out.sort((a, b) => a.record.started.localeCompare(b.record.started));
+}
+
+/** Whether an intent's record is still there (not finished or recovered meanwhile). */
+export function intentExists(file: string): boolean {
+  return fs.existsSync(file);
 }
 
 /** Removes the record of an interrupted operation once it has been completed or undone. */

@@ -10,7 +10,7 @@
  */
 import { ignoreMissing, ipamOf, type NetworkContext } from './context';
 import { deleteOwnedNamespace, removeAttachments } from './attachments';
-import { clearIntent, pendingIntents, type IntentRecord, type PendingIntent } from './intents';
+import { clearIntent, intentExists, pendingIntents, type IntentRecord, type PendingIntent } from './intents';
 import { deleteNetwork, repairFirewall } from './lifecycle';
 import type { Drift } from './reconcile';
 import { withSandboxLocks } from './sandbox-lock';
@@ -43,27 +43,45 @@ export function inFlightVeths(ctx: NetworkContext): Set<string> {
   );
 }
 
-/** Undoes (attach) or completes (detach) an attachment operation. */
-async function recoverAttachments(ctx: NetworkContext, r: IntentRecord): Promise<void> {
+/**
+ * Undoes (attach) or completes (detach) an attachment operation, under the
+ * attachments' locks. An attachment recorded under one of its ids is removed
+ * only if it is the one this operation made or meant (its MAC): one a later
+ * attach made under the same id, after the crash, is left alone, and so are
+ * the veth, lease and namespace it now uses.
+ */
+async function recoverAttachments(ctx: NetworkContext, p: PendingIntent): Promise<void> {
+  const r = p.record;
   const ids = r.ids ?? [];
-  const rec = (await ctx.store.snapshot()).networks[r.network] as NetworkRecord | undefined;
   await withSandboxLocks(ctx.store.dir, r.network, ids, async () => {
-    const all: Partial<Record<string, AttachmentRecord>> = (await ctx.store.snapshot()).attachments[r.network] ?? {};
-    const atts = ids.map((i) => all[i]).filter((a) => a !== undefined);
-    if (rec && atts.length) await removeAttachments(ctx, rec, atts, false);
-    // What the records no longer name: the links, leases and namespaces of the intent itself.
-    await Promise.all((r.hostIfnames ?? []).map((n) => ctx.host.links.delete(n).catch(ignoreMissing)));
-    if (rec) await ipamOf(ctx, rec).release(ids);
-    for (const ns of r.namespaces ?? []) await deleteOwnedNamespace(ns);
+    if (!intentExists(p.file)) return; // recovered meanwhile (another reconcile)
+    const st = await ctx.store.snapshot();
+    const rec = st.networks[r.network] as NetworkRecord | undefined;
+    const all: Partial<Record<string, AttachmentRecord>> = st.attachments[r.network] ?? {};
+    const ours: AttachmentRecord[] = [];
+    const unrecorded: number[] = [];
+    ids.forEach((id, i) => {
+      const att = all[id];
+      if (!att) unrecorded.push(i);
+      else if (r.macs?.[i] === undefined || att.mac === r.macs[i]) ours.push(att);
+    });
+    if (rec && ours.length) await removeAttachments(ctx, rec, ours, false);
+    // What no record names any more: the links and leases of the ids nobody holds now.
+    const veths = unrecorded.map((i) => r.hostIfnames?.[i]).filter((n) => n !== undefined);
+    await Promise.all(veths.map((n) => ctx.host.links.delete(n).catch(ignoreMissing)));
+    if (rec && unrecorded.length) await ipamOf(ctx, rec).release(unrecorded.map((i) => ids[i]));
+    const inUse = new Set(Object.values((await ctx.store.snapshot()).attachments[r.network] ?? {}).map((a) => a.sandboxName));
+    for (const ns of r.namespaces ?? []) if (!inUse.has(ns.name)) await deleteOwnedNamespace(ns);
   });
 }
 
-async function recoverOne(ctx: NetworkContext, r: IntentRecord): Promise<void> {
+async function recoverOne(ctx: NetworkContext, p: PendingIntent): Promise<void> {
+  const r = p.record;
   const recorded = r.network in (await ctx.store.snapshot()).networks;
   switch (r.op) {
     case 'attach':
     case 'detach':
-      return recoverAttachments(ctx, r);
+      return recoverAttachments(ctx, p);
     case 'create':
     case 'delete':
       // An interrupted create is undone like an interrupted delete is completed: the network goes.
@@ -82,7 +100,7 @@ export async function recoverInterrupted(ctx: NetworkContext): Promise<Drift[]> 
   const dead = pendingIntents(ctx.store.dir).filter((p) => !p.live);
   if (dead.length === 0) return [];
   for (const p of dead) {
-    await recoverOne(ctx, p.record);
+    await recoverOne(ctx, p);
     clearIntent(p.file);
   }
   // nlkit's table as the state says: elements a dead publish added without recording them go, removed ones come back.

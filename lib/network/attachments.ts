@@ -120,7 +120,7 @@ export async function attach(ctx: NetworkContext, network: string, opts: AttachO
       if (known) {
         if (!sameNamespace(known.sandboxNs, nsId) || (!known.sandboxNs && known.sandboxPath !== ident.path))
           throw new AttachmentConflictError(network, id, known.sandboxPath);
-        if (!(await ctx.host.links.find(known.hostIfname))) await reattach(ctx, rec, known);
+        if (!(await ctx.host.links.find(known.hostIfname))) await reattachLocked(ctx, rec, known);
         return toAttachment(rec, known);
       }
       return await attachNew(ctx, rec, opts, { id, ifname, op, ident, existing });
@@ -259,6 +259,15 @@ export async function detachAll(ctx: NetworkContext, rec: NetworkRecord): Promis
  * forgotten instead).
  */
 export async function reattach(ctx: NetworkContext, rec: NetworkRecord, att: AttachmentRecord): Promise<void> {
+  await withSandboxLocks(ctx.store.dir, rec.name, [att.id], async () => {
+    // Still the attachment check() saw? A detach or another reconcile may have been first.
+    const now = ((await ctx.store.snapshot()).attachments[rec.name] as Partial<Record<string, AttachmentRecord>> | undefined)?.[att.id];
+    if (now?.mac === att.mac) await reattachLocked(ctx, rec, now);
+  });
+}
+
+/** {@link reattach} with the attachment's lock held. */
+async function reattachLocked(ctx: NetworkContext, rec: NetworkRecord, att: AttachmentRecord): Promise<void> {
   let ns: NetworkNamespace | undefined;
   try {
     ns = openNetnsSync({ path: att.sandboxPath });
@@ -267,7 +276,7 @@ export async function reattach(ctx: NetworkContext, rec: NetworkRecord, att: Att
   }
   if (!ns || !sameNamespace(att.sandboxNs, identityOf(ns))) {
     ns?.close();
-    await forget(ctx, rec, [att]);
+    await removeAttachments(ctx, rec, [att], false);
     return;
   }
   try {
@@ -289,7 +298,12 @@ export async function forget(ctx: NetworkContext, rec: NetworkRecord, atts: Atta
     ctx.store.dir,
     rec.name,
     atts.map((a) => a.id),
-    () => removeAttachments(ctx, rec, atts, false),
+    async () => {
+      // Only what is still recorded as check() saw it (a detach or a new attach may have come first).
+      const now: Partial<Record<string, AttachmentRecord>> = (await ctx.store.snapshot()).attachments[rec.name] ?? {};
+      const still = atts.map((a) => now[a.id]).filter((a, i) => a?.mac === atts[i].mac) as AttachmentRecord[];
+      if (still.length) await removeAttachments(ctx, rec, still, false);
+    },
   );
 }
 

@@ -18,7 +18,7 @@ import type { AttachmentRecord, NetworkRecord } from './state';
 
 function describe(r: IntentRecord): string {
   const what = r.ids?.join(', ') ?? r.publication ?? r.bridge ?? '';
-  return `${r.op} ${what} on ${r.network} by process ${r.pid} (started ${r.started}) did not finish`.replace('  ', ' ');
+  return `${r.op} ${what} on ${r.network || 'this host'} by process ${r.pid} (started ${r.started}) did not finish`.replace('  ', ' ');
 }
 
 /** A drift entry for an interrupted operation. */
@@ -54,7 +54,7 @@ async function recoverAttachments(ctx: NetworkContext, p: PendingIntent): Promis
   const r = p.record;
   const ids = r.ids ?? [];
   await withSandboxLocks(ctx.store.dir, r.network, ids, async () => {
-    if (!intentExists(p.file)) return; // recovered meanwhile (another reconcile)
+    if (!intentExists(p)) return; // recovered meanwhile (another reconcile)
     const st = await ctx.store.snapshot();
     const rec = st.networks[r.network] as NetworkRecord | undefined;
     const all: Partial<Record<string, AttachmentRecord>> = st.attachments[r.network] ?? {};
@@ -101,7 +101,7 @@ export async function recoverInterrupted(ctx: NetworkContext): Promise<Drift[]> 
   if (dead.length === 0) return [];
   for (const p of dead) {
     await recoverOne(ctx, p);
-    clearIntent(p.file);
+    clearIntent(p);
   }
   // nlkit's table as the state says: elements a dead publish added without recording them go, removed ones come back.
   const st = await ctx.store.snapshot();

@@ -257,7 +257,8 @@ export function clearIntent(p: PendingIntent): void {
     return; // removed by another reconcile
   }
   try {
-    append(fd, { t: 'end', id: p.id });
+    // A newline first: the dead process may have left a cut last line.
+    fs.writeSync(fd, '\n' + JSON.stringify({ t: 'end', id: p.id }) + '\n');
   } finally {
     fs.closeSync(fd);
   }

@@ -11,11 +11,11 @@ import { AttachmentConflictError, NlkitError, NotFoundError, ValidationError } f
 import { createNetns, deleteNetns, netnsExists, NETNS_RUN_DIR, openNetnsSync, type NetnsRef, NetworkNamespace } from '../netns/namespace';
 import { validateInterfaceName } from '../validate/names';
 import { AddressPool } from './address-pool';
-import { ignoreMissing, ipamOf, notFound, requireNetwork, type NetworkContext } from './context';
+import { ignoreMissing, ipamOf, notFound, type NetworkContext } from './context';
 import { NetworkOperationError } from './errors';
 import { stepDone } from './fault';
 import { beginIntent, type IntentNamespace } from './intents';
-import { hostVethName, randomMac } from './names';
+import { hostVethName, randomMac, validateNetworkName } from './names';
 import { dropBackends } from './publishing';
 import { identityAt, identityOf, refuseHostNamespace, sameNamespace } from './sandbox-identity';
 import { withSandboxLocks } from './sandbox-lock';
@@ -109,10 +109,11 @@ export async function attach(ctx: NetworkContext, network: string, opts: AttachO
   const id = opts.id ?? ident.id;
   const ifname = validateInterfaceName(opts.ifname ?? 'eth0', 'ifname');
   const op = `attach ${id} to ${network}`;
-  const rec = await requireNetwork(ctx, network, op);
+  validateNetworkName(network);
   // One attach of this id at a time, across processes: a second one finds the first's attachment.
   return withSandboxLocks(ctx.store.dir, network, [id], async () => {
-    const known = ((await ctx.store.snapshot()).attachments[network] as Partial<Record<string, AttachmentRecord>> | undefined)?.[id];
+    const { rec, all } = await networkAndAttachments(ctx, network, op);
+    const known = all[id];
     const existing = openExisting(opts.sandbox, !!(opts.create && ident.name));
     try {
       const nsId = existing && identityOf(existing);
@@ -128,6 +129,18 @@ export async function attach(ctx: NetworkContext, network: string, opts: AttachO
       existing?.close();
     }
   });
+}
+
+/** A network's record and attachments, read once (under the attachments' locks); NotFoundError if there is no such network. */
+async function networkAndAttachments(
+  ctx: NetworkContext,
+  network: string,
+  operation: string,
+): Promise<{ rec: NetworkRecord; all: Partial<Record<string, AttachmentRecord>> }> {
+  const st = await ctx.store.snapshot();
+  const rec = st.networks[network] as NetworkRecord | undefined;
+  if (!rec) throw notFound('network', network, operation);
+  return { rec, all: st.attachments[network] ?? {} };
 }
 
 /** The sandbox's namespace opened, or undefined when it does not exist yet and attach is to create it. */
@@ -226,9 +239,9 @@ async function attachNew(ctx: NetworkContext, rec: NetworkRecord, opts: AttachOp
  */
 export async function detach(ctx: NetworkContext, network: string, sandboxes: SandboxRef[], missingOk: boolean): Promise<number> {
   const ids = [...new Set(sandboxes.map(sandboxId))];
-  const rec = await requireNetwork(ctx, network, `detach from network ${network}`);
+  validateNetworkName(network);
   return withSandboxLocks(ctx.store.dir, network, ids, async () => {
-    const all: Partial<Record<string, AttachmentRecord>> = (await ctx.store.snapshot()).attachments[network] ?? {};
+    const { rec, all } = await networkAndAttachments(ctx, network, `detach from network ${network}`);
     const missing = ids.filter((i) => !all[i]);
     if (missing.length && !missingOk)
       throw notFound('attachment', `${missing.join(', ')} on network ${network}`, `detach ${missing.join(', ')} from ${network}`);

@@ -12,7 +12,7 @@
  * file, no file created, renamed or removed on the way (those cost
  * milliseconds on a busy ext4), and no contention between processes. A line
  * is one write(2): a process killed mid-operation leaves whole lines. The
- * file is emptied whenever the process has no operation in flight, and a
+ * file is emptied when it has grown and no operation is in flight, and a
  * dead process's file is removed once everything in it was recovered.
  * @module
  */
@@ -77,7 +77,12 @@ interface Journal {
   running: Set<string>;
   /** Operations abandoned (left for reconcile): the file is not emptied while there are any. */
   abandoned: number;
+  /** Bytes appended since the file was last emptied. */
+  size: number;
 }
+
+/** The journal is emptied (when nothing is in flight) once it has grown past this: a truncate is a metadata change, cheap on tmpfs, not on a busy ext4. */
+const EMPTY_AFTER_BYTES = 64 * 1024;
 
 const journals = new Map<string, Journal>();
 let seq = 0;
@@ -115,7 +120,7 @@ function journalOf(stateDir: string): Journal {
     sweepDeadJournals(dir);
     const file = path.join(dir, SELF);
     const fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW, 0o600);
-    j = { file, fd, running: new Set(), abandoned: 0 };
+    j = { file, fd, running: new Set(), abandoned: 0, size: fs.fstatSync(fd).size };
     journals.set(dir, j);
   }
   return j;
@@ -130,8 +135,8 @@ function sweepDeadJournals(dir: string): void {
   }
 }
 
-function append(fd: number, line: Line): void {
-  fs.writeSync(fd, JSON.stringify(line) + '\n');
+function append(j: Journal, line: Line): void {
+  j.size += fs.writeSync(j.fd, JSON.stringify(line) + '\n');
 }
 
 /** One operation's record: finish it with done() (completed or rolled back) or abandon() (left for reconcile). */
@@ -148,9 +153,11 @@ export class Intent {
     this.open = false;
     const j = this.journal;
     j.running.delete(this.id);
-    // Nothing in flight and nothing left for reconcile: start the file afresh instead of growing it.
-    if (j.running.size === 0 && j.abandoned === 0) fs.ftruncateSync(j.fd, 0);
-    else append(j.fd, { t: 'end', id: this.id });
+    // Nothing in flight and nothing left for reconcile: the file can start afresh instead of growing.
+    if (j.running.size === 0 && j.abandoned === 0 && j.size > EMPTY_AFTER_BYTES) {
+      fs.ftruncateSync(j.fd, 0);
+      j.size = 0;
+    } else append(j, { t: 'end', id: this.id });
   }
 
   /** The operation failed halfway and could not undo itself: the record stays, for check/reconcile to report and finish. */
@@ -167,7 +174,7 @@ export function beginIntent(stateDir: string, plan: IntentPlan): Intent {
   const j = journalOf(stateDir);
   const id = String(++seq);
   const record: IntentRecord = { ...plan, pid: process.pid, pidStart: selfStart, started: new Date().toISOString() };
-  append(j.fd, { t: 'begin', id, record });
+  append(j, { t: 'begin', id, record });
   j.running.add(id);
   return new Intent(j, id);
 }
@@ -245,7 +252,7 @@ export function clearIntent(p: PendingIntent): void {
   if (name === SELF) {
     const j = journals.get(path.dirname(p.file));
     if (j) {
-      append(j.fd, { t: 'end', id: p.id });
+      append(j, { t: 'end', id: p.id });
       j.abandoned = Math.max(0, j.abandoned - 1);
       return;
     }

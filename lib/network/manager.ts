@@ -30,6 +30,7 @@ import {
 import type { BackendSpec, Publication, PublicationRef, PublishSpec } from './publication';
 import { findPublication, listPublications, publish, setBackends, unpublish, type PublicationFilter } from './publishing';
 import { check, reconcile, type Drift, type ReconcileContext } from './reconcile';
+import { checkLeases, releaseLeaked } from './lease-drift';
 import { inFlightVeths, interrupted, recoverInterrupted } from './recovery';
 import { StateStore, type HostState } from './state';
 
@@ -343,6 +344,8 @@ export class NetworkManager {
       interrupted: () => interrupted(ctx),
       inFlightVeths: () => inFlightVeths(ctx),
       recoverInterrupted: () => recoverInterrupted(ctx),
+      checkLeases: (st) => checkLeases(ctx, st),
+      releaseLeases: (rec, ids) => releaseLeaked(ctx, rec, ids),
     };
   }
 }

@@ -33,7 +33,8 @@ export interface Drift {
     | 'interrupted-publish'
     | 'interrupted-unpublish'
     | 'interrupted-create'
-    | 'interrupted-delete';
+    | 'interrupted-delete'
+    | 'leaked-lease';
   detail: string;
 }
 
@@ -55,6 +56,9 @@ export interface ReconcileContext {
   inFlightVeths(): Set<string>;
   /** Completes or undoes the interrupted operations; returns them. */
   recoverInterrupted(): Promise<Drift[]>;
+  /** Leases whose owner is not attached (and not being attached), and releasing them. */
+  checkLeases(st: HostState): Promise<Drift[]>;
+  releaseLeases(rec: NetworkRecord, ids: string[]): Promise<void>;
 }
 
 function isNamespaceFile(p: string): boolean {
@@ -154,6 +158,7 @@ export async function check(ctx: ReconcileContext): Promise<Drift[]> {
     }
   }
   drift.push(...(await ctx.checkFirewall(st)));
+  drift.push(...(await ctx.checkLeases(st)));
   drift.push(...ctx.interrupted());
   return drift;
 }
@@ -193,6 +198,10 @@ async function repair(ctx: ReconcileContext): Promise<Drift[]> {
       continue;
     }
     if (!d.id) continue;
+    if (d.kind === 'leaked-lease') {
+      await ctx.releaseLeases(rec, [d.id]);
+      continue;
+    }
     const att = (st.attachments[d.network] as Partial<Record<string, AttachmentRecord>> | undefined)?.[d.id];
     if (!att) continue;
     if (d.kind === 'sandbox-gone') {

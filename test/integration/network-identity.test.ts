@@ -9,6 +9,8 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AttachmentConflictError, createNetns, deleteNetns, ValidationError } from '../../lib';
 import { networks, type NetworkManager } from '../../lib/network/manager';
+import { AddressPool } from '../../lib/network/address-pool';
+import { Ipam } from '../../lib/network/ipam';
 import { identityAt, refuseHostNamespace } from '../../lib/network/sandbox-identity';
 import { ip, ipJson, uniqueNetnsName, useNetns } from '../helpers/netns';
 
@@ -127,6 +129,15 @@ describe('network manager: sandbox identity', () => {
     expect(await nets.attach('ident', { sandbox: s1, id: 'web' })).toEqual(a1);
     expect((await nets.get('ident')).attachments.filter((x) => x.id === 'web')).toHaveLength(1);
     await nets.detach('ident', { id: 'web' });
+  });
+
+  it('reports a lease nobody is attached with (leaked by an older version, say) and reconcile releases it', async () => {
+    const ipam = new Ipam(path.join(stateDir, 'ipam'), 'ident', [new AddressPool('10.67.0.0/24', '10.67.0.1')]);
+    const { ipv4 } = await ipam.allocate('ghost');
+    expect((await nets.check()).map((d) => `${d.kind}:${d.id}`)).toEqual(['leaked-lease:ghost']);
+    await nets.reconcile();
+    expect(Object.keys(leases())).not.toContain(ipv4);
+    expect(await nets.check()).toEqual([]);
   });
 
   it("refuses the manager's host namespace and the caller's own as a sandbox unless allowHostNamespace", async () => {

@@ -218,8 +218,12 @@ function journalLive(name: string): boolean {
   return !!m && startTimeOf(Number(m[1])) === m[2];
 }
 
-/** Every intent without an end, oldest first, with whether its operation is still running. */
-export function pendingIntents(stateDir: string): PendingIntent[] {
+/**
+ * Every intent without an end, oldest first, with whether its operation is
+ * still running. With `liveJournals: false`, the journals of running
+ * processes are not read (only interrupted operations are wanted).
+ */
+export function pendingIntents(stateDir: string, opts: { liveJournals?: boolean } = {}): PendingIntent[] {
   const dir = intentDir(stateDir);
   let names: string[];
   try {
@@ -232,6 +236,8 @@ export function pendingIntents(stateDir: string): PendingIntent[] {
   for (const name of names) {
     const file = path.join(dir, name);
     const processLive = journalLive(name);
+    // Our own journal holds interrupted operations only if one was abandoned.
+    if (opts.liveJournals === false && processLive && (name !== SELF || !own?.abandoned)) continue;
     for (const { id, record } of openIntents(file)) {
       // In this process, an operation is running until it ends or is abandoned.
       const live = processLive && (name !== SELF || (own?.running.has(id) ?? false));

@@ -8,13 +8,13 @@
  * reconcile that died itself) is harmless.
  * @module
  */
-import { ignoreMissing, ipamOf, type NetworkContext } from './context';
-import { deleteOwnedNamespace, removeAttachments } from './attachments';
-import { clearIntent, intentExists, pendingIntents, type IntentRecord, type PendingIntent } from './intents';
+import { ignoreMissing, type NetworkContext } from './context';
+import { settleInterrupted } from './attachment-recovery';
+import { clearIntent, pendingIntents, type IntentRecord, type PendingIntent } from './intents';
+import { deleteOwnedNamespace } from './removal';
 import { deleteNetwork, repairFirewall } from './lifecycle';
 import type { Drift } from './reconcile';
 import { withSandboxLocks } from './sandbox-lock';
-import type { AttachmentRecord, NetworkRecord } from './state';
 
 function describe(r: IntentRecord): string {
   const what = r.ids?.join(', ') ?? r.publication ?? r.bridge ?? '';
@@ -43,36 +43,9 @@ export function inFlightVeths(ctx: NetworkContext): Set<string> {
   );
 }
 
-/**
- * Undoes (attach) or completes (detach) an attachment operation, under the
- * attachments' locks. An attachment recorded under one of its ids is removed
- * only if it is the one this operation made or meant (its MAC): one a later
- * attach made under the same id, after the crash, is left alone, and so are
- * the veth, lease and namespace it now uses.
- */
+/** Recovers an interrupted attach or detach under the locks of its ids. */
 async function recoverAttachments(ctx: NetworkContext, p: PendingIntent): Promise<void> {
-  const r = p.record;
-  const ids = r.ids ?? [];
-  await withSandboxLocks(ctx.store.dir, r.network, ids, async () => {
-    if (!intentExists(p)) return; // recovered meanwhile (another reconcile)
-    const st = await ctx.store.snapshot();
-    const rec = st.networks[r.network] as NetworkRecord | undefined;
-    const all: Partial<Record<string, AttachmentRecord>> = st.attachments[r.network] ?? {};
-    const ours: AttachmentRecord[] = [];
-    const unrecorded: number[] = [];
-    ids.forEach((id, i) => {
-      const att = all[id];
-      if (!att) unrecorded.push(i);
-      else if (r.macs?.[i] === undefined || att.mac === r.macs[i]) ours.push(att);
-    });
-    if (rec && ours.length) await removeAttachments(ctx, rec, ours, false);
-    // What no record names any more: the links and leases of the ids nobody holds now.
-    const veths = unrecorded.map((i) => r.hostIfnames?.[i]).filter((n) => n !== undefined);
-    await Promise.all(veths.map((n) => ctx.host.links.delete(n).catch(ignoreMissing)));
-    if (rec && unrecorded.length) await ipamOf(ctx, rec).release(unrecorded.map((i) => ids[i]));
-    const inUse = new Set(Object.values((await ctx.store.snapshot()).attachments[r.network] ?? {}).map((a) => a.sandboxName));
-    for (const ns of r.namespaces ?? []) if (!inUse.has(ns.name)) await deleteOwnedNamespace(ns);
-  });
+  await withSandboxLocks(ctx.store.dir, p.record.network, p.record.ids ?? [], () => settleInterrupted(ctx, p));
 }
 
 async function recoverOne(ctx: NetworkContext, p: PendingIntent): Promise<void> {
@@ -81,17 +54,19 @@ async function recoverOne(ctx: NetworkContext, p: PendingIntent): Promise<void> 
   switch (r.op) {
     case 'attach':
     case 'detach':
-      return recoverAttachments(ctx, p);
+      return recoverAttachments(ctx, p); // records its end itself, under the locks
     case 'create':
     case 'delete':
       // An interrupted create is undone like an interrupted delete is completed: the network goes.
       if (recorded) await deleteNetwork(ctx, r.network, true);
       else if (r.op === 'delete' && r.bridge) await ctx.host.links.delete(r.bridge).catch(ignoreMissing);
       for (const ns of r.namespaces ?? []) await deleteOwnedNamespace(ns);
+      clearIntent(p);
       return;
     case 'publish':
     case 'unpublish':
-      return; // the table is rewritten from the state below
+      clearIntent(p); // the table is rewritten from the state below
+      return;
   }
 }
 
@@ -99,10 +74,7 @@ async function recoverOne(ctx: NetworkContext, p: PendingIntent): Promise<void> 
 export async function recoverInterrupted(ctx: NetworkContext): Promise<Drift[]> {
   const dead = pendingIntents(ctx.store.dir).filter((p) => !p.live);
   if (dead.length === 0) return [];
-  for (const p of dead) {
-    await recoverOne(ctx, p);
-    clearIntent(p);
-  }
+  for (const p of dead) await recoverOne(ctx, p);
   // nlkit's table as the state says: elements a dead publish added without recording them go, removed ones come back.
   const st = await ctx.store.snapshot();
   if (Object.keys(st.networks).length === 0) await ctx.firewall.remove();

@@ -13,6 +13,7 @@ assertLinux();
 
 export { open, openSync, Handle, SyncHandle, type OpenOptions } from './handle';
 export {
+  AttachmentConflictError,
   ClosedError,
   DecodeError,
   DumpInterruptedError,

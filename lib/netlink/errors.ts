@@ -252,6 +252,29 @@ export class DumpInterruptedError extends NlkitError {
   }
 }
 
+/**
+ * An attach named an attachment id that another sandbox (another namespace)
+ * already holds on that network. Nothing was changed. Detach the other
+ * sandbox first, or give this one its own `id`; if the other sandbox is
+ * gone, `reconcile()` forgets it.
+ */
+export class AttachmentConflictError extends NlkitError {
+  /** Always "AttachmentConflictError". */
+  override name = 'AttachmentConflictError';
+  /**
+   * @param network the network
+   * @param id the attachment id asked for
+   * @param holder the namespace file of the sandbox that holds it
+   */
+  constructor(
+    readonly network: string,
+    readonly id: string,
+    readonly holder: string,
+  ) {
+    super(`attachment id ${id} on network ${network} is held by another sandbox (${holder}); detach it first or choose another id`);
+  }
+}
+
 /** The handle or socket was closed while the operation was pending, or before it. */
 export class ClosedError extends NlkitError {
   /** Always "ClosedError". */

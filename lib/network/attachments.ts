@@ -7,18 +7,23 @@
  */
 import * as path from 'node:path';
 import { open, type Handle } from '../handle';
-import { NlkitError, ValidationError } from '../netlink/errors';
+import { AttachmentConflictError, NlkitError, NotFoundError, ValidationError } from '../netlink/errors';
 import { createNetns, deleteNetns, netnsExists, NETNS_RUN_DIR, openNetnsSync, type NetnsRef, NetworkNamespace } from '../netns/namespace';
 import { validateInterfaceName } from '../validate/names';
 import { AddressPool } from './address-pool';
-import { ignoreMissing, ipamOf, notFound, requireNetwork, type NetworkContext } from './context';
+import { ignoreMissing, ipamOf, notFound, type NetworkContext } from './context';
 import { NetworkOperationError } from './errors';
+import { settleInterruptedOf } from './attachment-recovery';
+import { stepDone } from './fault';
 import { isolatePorts } from './firewall/icc';
-import { addDefaultRoutes, checkDefaultRoute, chooseIfname, handOverDefaultRoute, handOverSandboxes, type DefaultRouteChoice } from './multi-network';
-import { hostVethName, randomMac, vethMark } from './names';
-import { dropBackends } from './publishing';
+import { beginIntent } from './intents';
+import { addDefaultRoutes, checkDefaultRoute, chooseIfname, handOverDefaultRoute, type DefaultRouteChoice } from './multi-network';
+import { hostVethName, randomMac, validateNetworkName, vethMark } from './names';
+import { removeAttachments } from './removal';
+import { identityOf, refuseHostNamespace, sameNamespace } from './sandbox-identity';
+import { withSandboxLocks } from './sandbox-lock';
 import { Rollback, settleAll } from './settle';
-import type { AttachmentRecord, NetworkRecord } from './state';
+import type { AttachmentRecord, HostState, NetworkRecord } from './state';
 import { isObject } from '../validate/options';
 
 /** Where a sandbox is, and how to name it. */
@@ -42,9 +47,11 @@ export interface AttachOptions {
    * sandbox's first network (one without a default route yet).
    */
   defaultRoute?: boolean;
+  /** Allow the sandbox to be the host namespace, the caller's own or the initial one (refused with a ValidationError otherwise). */
+  allowHostNamespace?: boolean;
 }
 
-const ATTACH_KEYS = ['sandbox', 'id', 'create', 'ifname', 'ip', 'ip6', 'mac', 'defaultRoute'];
+const ATTACH_KEYS = ['sandbox', 'id', 'create', 'ifname', 'ip', 'ip6', 'mac', 'defaultRoute', 'allowHostNamespace'];
 
 /** The result of an attach. */
 export interface Attachment {
@@ -115,23 +122,92 @@ export async function attach(ctx: NetworkContext, network: string, opts: AttachO
   if (opts.ifname !== undefined) validateInterfaceName(opts.ifname, 'ifname');
   const defaultRoute = checkDefaultRoute(opts.defaultRoute);
   const op = `attach ${id} to ${network}`;
-  const rec = await requireNetwork(ctx, network, op);
-  const snapshot = await ctx.store.snapshot();
-  const ifname = chooseIfname(snapshot, ident.path, opts.ifname);
-  const known = (snapshot.attachments[network] as Partial<Record<string, AttachmentRecord>> | undefined)?.[id];
-  if (known && (await ctx.host.links.find(known.hostIfname))) return toAttachment(rec, known);
+  validateNetworkName(network);
+  // One attach of this id at a time, across processes: a second one finds the first's attachment.
+  return withSandboxLocks(ctx.store.dir, network, [id], async () => {
+    await settleInterruptedOf(ctx, network, [id]); // a dead process's attempt on this id goes first
+    const { rec, all, st } = await networkAndAttachments(ctx, network, op);
+    const known = all[id];
+    // eth0, eth1, ... for a sandbox's networks in attach order, unless asked.
+    const ifname = chooseIfname(st, ident.path, opts.ifname);
+    const existing = openExisting(opts.sandbox, !!(opts.create && ident.name));
+    try {
+      const nsId = existing && identityOf(existing);
+      if (nsId && opts.allowHostNamespace !== true) refuseHostNamespace(nsId, ctx.hostRef, ident.path);
+      if (known) {
+        if (!sameNamespace(known.sandboxNs, nsId) || (!known.sandboxNs && known.sandboxPath !== ident.path))
+          throw new AttachmentConflictError(network, id, known.sandboxPath);
+        if (!(await ctx.host.links.find(known.hostIfname))) await reattachLocked(ctx, rec, known);
+        return toAttachment(rec, known);
+      }
+      return await attachNew(ctx, rec, opts, { id, ifname, op, ident, existing, defaultRoute });
+    } finally {
+      existing?.close();
+    }
+  });
+}
 
+/** A network's record and attachments, read once (under the attachments' locks); NotFoundError if there is no such network. */
+async function networkAndAttachments(
+  ctx: NetworkContext,
+  network: string,
+  operation: string,
+): Promise<{ rec: NetworkRecord; all: Partial<Record<string, AttachmentRecord>>; st: HostState }> {
+  const st = await ctx.store.snapshot();
+  const rec = st.networks[network] as NetworkRecord | undefined;
+  if (!rec) throw notFound('network', network, operation);
+  return { rec, all: st.attachments[network] ?? {}, st };
+}
+
+/** The sandbox's namespace opened, or undefined when it does not exist yet and attach is to create it. */
+function openExisting(ref: NetnsRef, mayCreate: boolean): NetworkNamespace | undefined {
+  try {
+    return openNetnsSync(ref);
+  } catch (e) {
+    if (mayCreate && e instanceof NotFoundError) return undefined;
+    throw e;
+  }
+}
+
+interface NewAttachment {
+  id: string;
+  ifname: string;
+  op: string;
+  ident: ReturnType<typeof sandboxIdentity>;
+  /** The sandbox, if it exists already. */
+  existing?: NetworkNamespace;
+  /** The `defaultRoute` option, checked. */
+  defaultRoute: DefaultRouteChoice;
+}
+
+/** Attaches a sandbox that is not attached (the attachment's lock is held). */
+async function attachNew(ctx: NetworkContext, rec: NetworkRecord, opts: AttachOptions, p: NewAttachment): Promise<Attachment> {
+  const { id, ifname, op, ident, existing, defaultRoute } = p;
+  const network = rec.name;
+  const hostIfname = hostVethName(network, id);
+  const mac = opts.mac ?? randomMac();
+  const createName = !existing && opts.create ? ident.name : undefined;
+  // Written before the kernel is touched: what this attach will create, for reconcile if the process dies.
+  const intent = beginIntent(ctx.store.dir, {
+    op: 'attach',
+    network,
+    ids: [id],
+    hostIfnames: [hostIfname],
+    macs: [mac],
+    namespaces: createName ? [{ name: createName }] : [],
+  });
+  stepDone('attach');
   const rollback = new Rollback();
   let step = 'prepare sandbox';
   try {
     let ownsSandbox = false;
-    const createName = opts.create ? ident.name : undefined;
     if (createName && !netnsExists(createName)) {
       await createNetns(createName);
       ownsSandbox = true;
       rollback.push(() => deleteNetns(createName, { missingOk: true }));
+      stepDone('attach');
     }
-    const ns = openNetnsSync(opts.sandbox);
+    const ns = existing ? openNetnsSync(existing) : openNetnsSync(opts.sandbox);
     try {
       const att: AttachmentRecord = {
         network,
@@ -139,9 +215,10 @@ export async function attach(ctx: NetworkContext, network: string, opts: AttachO
         sandboxPath: ident.path,
         sandboxName: ident.name,
         ownsSandbox,
+        sandboxNs: identityOf(ns),
         ifname,
-        hostIfname: hostVethName(network, id),
-        mac: opts.mac ?? randomMac(),
+        hostIfname,
+        mac,
       };
       // The address lease (a file under a lock) does not wait for the kernel: plumb() needs it only for the address step.
       const ipam = ipamOf(ctx, rec);
@@ -151,6 +228,7 @@ export async function attach(ctx: NetworkContext, network: string, opts: AttachO
         att.ipv6 = l.ipv6;
       });
       await plumb(ctx, rec, att, ns, rollback, (s) => (step = s), lease, defaultRoute);
+      stepDone('attach');
 
       step = 'record attachment';
       await ctx.store.edit((s, edits) => {
@@ -158,12 +236,15 @@ export async function attach(ctx: NetworkContext, network: string, opts: AttachO
         edits.putAttachment(att);
         if (defaultRoute) handOverDefaultRoute(s, edits, att);
       });
+      stepDone('attach');
+      intent.done();
       return toAttachment(rec, att);
     } finally {
       ns.close();
     }
   } catch (e) {
-    await rollback.run();
+    if (await rollback.run()) intent.done();
+    else intent.abandon(); // an undo failed: reconcile finishes it
     if (
       e instanceof ValidationError ||
       (e instanceof NlkitError && ['AddressInUseError', 'IpamExhaustedError', 'NotFoundError', 'UnsafeStateDirError'].includes(e.name))
@@ -181,31 +262,62 @@ export async function attach(ctx: NetworkContext, network: string, opts: AttachO
  */
 export async function detach(ctx: NetworkContext, network: string, sandboxes: SandboxRef[], missingOk: boolean): Promise<number> {
   const ids = [...new Set(sandboxes.map(sandboxId))];
-  const rec = await requireNetwork(ctx, network, `detach from network ${network}`);
-  const all: Partial<Record<string, AttachmentRecord>> = (await ctx.store.snapshot()).attachments[network] ?? {};
-  const missing = ids.filter((i) => !all[i]);
-  if (missing.length && !missingOk) throw notFound('attachment', `${missing.join(', ')} on network ${network}`, `detach ${missing.join(', ')} from ${network}`);
-  const atts = ids.map((i) => all[i]).filter((a) => a !== undefined);
-  if (atts.length === 0) return 0;
-  await deleteHostLinks(ctx, rec, atts, Object.keys(all).length === atts.length);
-  await finishDetach(ctx, rec, atts);
-  return atts.length;
+  validateNetworkName(network);
+  return withSandboxLocks(ctx.store.dir, network, ids, async () => {
+    await settleInterruptedOf(ctx, network, ids);
+    const { rec, all } = await networkAndAttachments(ctx, network, `detach from network ${network}`);
+    const missing = ids.filter((i) => !all[i]);
+    if (missing.length && !missingOk)
+      throw notFound('attachment', `${missing.join(', ')} on network ${network}`, `detach ${missing.join(', ')} from ${network}`);
+    const atts = ids.map((i) => all[i]).filter((a) => a !== undefined);
+    if (atts.length === 0) return 0;
+    await removeAttachments(ctx, rec, atts, Object.keys(all).length === atts.length);
+    return atts.length;
+  });
 }
 
 /** Detaches every sandbox of a network in one bulk request; returns how many. */
 export async function detachAll(ctx: NetworkContext, rec: NetworkRecord): Promise<number> {
-  const atts = Object.values((await ctx.store.snapshot()).attachments[rec.name] ?? {});
-  if (atts.length === 0) return 0;
-  await deleteHostLinks(ctx, rec, atts, true);
-  await finishDetach(ctx, rec, atts);
-  return atts.length;
+  const ids = Object.keys((await ctx.store.snapshot()).attachments[rec.name] ?? {});
+  if (ids.length === 0) return 0;
+  return withSandboxLocks(ctx.store.dir, rec.name, ids, async () => {
+    const all = (await ctx.store.snapshot()).attachments[rec.name] ?? {};
+    const atts = ids.map((i) => all[i] as AttachmentRecord | undefined).filter((a) => a !== undefined);
+    if (atts.length === 0) return 0;
+    await removeAttachments(ctx, rec, atts, Object.keys(all).length === atts.length);
+    return atts.length;
+  });
 }
 
-/** Re-creates an attachment with its recorded names and addresses (reconcile). */
+/**
+ * Re-creates an attachment with its recorded names and addresses
+ * (reconcile), if its sandbox is still the namespace it attached; a
+ * different namespace at its path is never touched (the attachment is
+ * forgotten instead).
+ */
 export async function reattach(ctx: NetworkContext, rec: NetworkRecord, att: AttachmentRecord): Promise<void> {
-  await ctx.host.links.delete(att.hostIfname).catch(ignoreMissing);
-  const ns = openNetnsSync({ path: att.sandboxPath });
+  await withSandboxLocks(ctx.store.dir, rec.name, [att.id], async () => {
+    // Still the attachment check() saw? A detach or another reconcile may have been first.
+    const now = ((await ctx.store.snapshot()).attachments[rec.name] as Partial<Record<string, AttachmentRecord>> | undefined)?.[att.id];
+    if (now?.mac === att.mac) await reattachLocked(ctx, rec, now);
+  });
+}
+
+/** {@link reattach} with the attachment's lock held. */
+async function reattachLocked(ctx: NetworkContext, rec: NetworkRecord, att: AttachmentRecord): Promise<void> {
+  let ns: NetworkNamespace | undefined;
   try {
+    ns = openNetnsSync({ path: att.sandboxPath });
+  } catch {
+    ns = undefined;
+  }
+  if (!ns || !sameNamespace(att.sandboxNs, identityOf(ns))) {
+    ns?.close();
+    await removeAttachments(ctx, rec, [att], false);
+    return;
+  }
+  try {
+    await ctx.host.links.delete(att.hostIfname).catch(ignoreMissing);
     const sb = await open({ netns: ns });
     await sb.links
       .delete(att.ifname)
@@ -217,10 +329,19 @@ export async function reattach(ctx: NetworkContext, rec: NetworkRecord, att: Att
   }
 }
 
-/** Forgets attachments whose sandbox no longer exists (reconcile). */
+/** Forgets attachments whose sandbox no longer exists (reconcile): their host veths, leases, publications' backends, records. */
 export async function forget(ctx: NetworkContext, rec: NetworkRecord, atts: AttachmentRecord[]): Promise<void> {
-  await Promise.all(atts.map((a) => ctx.host.links.delete(a.hostIfname).catch(ignoreMissing)));
-  await finishDetach(ctx, rec, atts);
+  await withSandboxLocks(
+    ctx.store.dir,
+    rec.name,
+    atts.map((a) => a.id),
+    async () => {
+      // Only what is still recorded as check() saw it (a detach or a new attach may have come first).
+      const now: Partial<Record<string, AttachmentRecord>> = (await ctx.store.snapshot()).attachments[rec.name] ?? {};
+      const still = atts.map((a) => now[a.id]).filter((a, i) => a?.mac === atts[i].mac) as AttachmentRecord[];
+      if (still.length) await removeAttachments(ctx, rec, still, false);
+    },
+  );
 }
 
 /**
@@ -305,30 +426,4 @@ async function plumb(
   } finally {
     sb?.close();
   }
-}
-
-/**
- * Deletes the host ends of attachments in one request: their interface
- * group when all of the network's go, else after moving them to a scratch
- * group (the kernel tears the veth pairs down together instead of ~20 ms each).
- */
-async function deleteHostLinks(ctx: NetworkContext, rec: NetworkRecord, atts: AttachmentRecord[], every: boolean): Promise<void> {
-  let group = rec.group;
-  if (!every) {
-    group = rec.group + 0x8000;
-    await Promise.all(atts.map((a) => ctx.host.links.set(a.hostIfname, { group }).catch(ignoreMissing)));
-  }
-  // Missing: the group is empty (the veths went with their namespaces, or someone deleted them).
-  await ctx.host.links.deleteGroup(group).catch(ignoreMissing);
-}
-
-/** What is left after the host links went: publications' backends, leases, records, namespaces nlkit made. */
-async function finishDetach(ctx: NetworkContext, rec: NetworkRecord, atts: AttachmentRecord[]): Promise<void> {
-  await dropBackends(ctx, rec, new Set(atts.map((a) => a.id)));
-  await ipamOf(ctx, rec).release(atts.map((a) => a.id));
-  const unused = await ctx.store.edit((s, edits) => {
-    for (const a of atts) edits.removeAttachment(rec.name, a.id);
-    return handOverSandboxes(s, edits, atts);
-  });
-  for (const a of unused) if (a.sandboxName) await deleteNetns(a.sandboxName, { missingOk: true });
 }

@@ -62,7 +62,8 @@ export function identityMismatch(recorded: HostIdentity, current: HostIdentity):
 }
 
 /** What a state directory holds that describes one host namespace in one boot. */
-const STATE_ENTRIES = ['state.json', 'state.journal', 'publications.journal', 'ipam'];
+// The intent journal goes too: a dead operation of another boot or namespace is not for this one to finish.
+const STATE_ENTRIES = ['state.json', 'state.journal', 'publications.journal', 'ipam', 'intents'];
 
 /**
  * Moves a stale state out of the way (each entry renamed `<name>.stale-<time>`,

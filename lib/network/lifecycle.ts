@@ -12,7 +12,9 @@ import { detachAll, toAttachment, type Attachment } from './attachments';
 import { ignoreMissing, ipamOf, notFound, type NetworkContext } from './context';
 import type { Link } from '../rtnetlink/link-types';
 import { NetworkOperationError } from './errors';
+import { stepDone } from './fault';
 import { checkHostOverlap, leftoverBridge } from './host-conflicts';
+import { beginIntent } from './intents';
 import { bridgeMark, defaultBridgeName, parseMark, randomMac, validateNetworkName } from './names';
 import { FIREWALL_SPEC_KEYS, sameFirewallSpec, validateFirewallSpec } from './firewall/spec';
 import { Rollback } from './settle';
@@ -101,6 +103,8 @@ export async function createNetwork(ctx: NetworkContext, spec: NetworkSpec): Pro
   }
   const leftover = await leftoverBridge(ctx, rec);
   if (spec.overlapOk !== true) await checkHostOverlap(ctx, rec, await ctx.store.snapshot(), leftover);
+  const intent = beginIntent(ctx.store.dir, { op: 'create', network: rec.name, bridge: rec.bridge });
+  stepDone('create');
   const rollback = new Rollback();
   let step = 'record network';
   try {
@@ -128,6 +132,7 @@ export async function createNetwork(ctx: NetworkContext, spec: NetworkSpec): Pro
         delete s.attachments[rec.name];
       }),
     );
+    stepDone('create');
 
     if (leftover) {
       step = 'remove leftover bridge';
@@ -135,20 +140,25 @@ export async function createNetwork(ctx: NetworkContext, spec: NetworkSpec): Pro
     }
     step = 'create bridge';
     await addBridge(ctx, rec, rollback);
+    stepDone('create');
     step = 'add gateway address';
     await ctx.host.addresses.add(rec.bridge, new AddressPool(rec.subnet, rec.gateway).withPrefix(rec.gateway));
     if (rec.subnet6 && rec.gateway6) {
       await ctx.host.addresses.add(rec.bridge, new AddressPool(rec.subnet6, rec.gateway6).withPrefix(rec.gateway6), { nodad: true });
     }
+    stepDone('create');
     step = 'enable forwarding';
     await enableForwarding(ctx, rec);
     step = 'install firewall rules';
     // Ports published on 127.0.0.1 are routed to the bridge with a loopback source.
     await setSysctl(ctx.hostRef, `net/ipv4/conf/${rec.bridge}/route_localnet`, 1);
     await ctx.firewall.rebuild(await ctx.store.snapshot());
+    stepDone('create');
+    intent.done();
     return { ...rec };
   } catch (e) {
-    await rollback.run();
+    if (await rollback.run()) intent.done();
+    else intent.abandon(); // reconcile undoes the rest
     if (e instanceof ValidationError || e instanceof UnsafeStateDirError) throw e;
     throw new NetworkOperationError(op, step, e);
   }
@@ -166,15 +176,28 @@ export async function deleteNetwork(ctx: NetworkContext, name: string, missingOk
     if (missingOk) return false;
     throw notFound('network', name, `delete network ${name}`);
   }
-  await detachAll(ctx, rec);
-  await removeFirewall(ctx, rec);
-  await ctx.host.links.delete(rec.bridge).catch(ignoreMissing);
-  await ipamOf(ctx, rec).destroy();
-  await ctx.store.update((s) => {
-    delete s.networks[name];
-    delete s.attachments[name];
-    for (const [k, p] of Object.entries(s.publications)) if (p.network === name) delete s.publications[k];
-  });
+  const intent = beginIntent(ctx.store.dir, { op: 'delete', network: name, bridge: rec.bridge });
+  try {
+    stepDone('delete');
+    await detachAll(ctx, rec);
+    stepDone('delete');
+    await removeFirewall(ctx, rec);
+    stepDone('delete');
+    await ctx.host.links.delete(rec.bridge).catch(ignoreMissing);
+    stepDone('delete');
+    await ipamOf(ctx, rec).destroy();
+    stepDone('delete');
+    await ctx.store.update((s) => {
+      delete s.networks[name];
+      delete s.attachments[name];
+      for (const [k, p] of Object.entries(s.publications)) if (p.network === name) delete s.publications[k];
+    });
+    stepDone('delete');
+  } catch (e) {
+    intent.abandon(); // reconcile completes the delete
+    throw e;
+  }
+  intent.done();
   return true;
 }
 

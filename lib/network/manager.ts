@@ -43,6 +43,8 @@ import {
   type UnpublishOptions,
 } from './publishing';
 import { check, reconcile, type Drift, type ReconcileContext } from './reconcile';
+import { checkLeases, releaseLeaked } from './lease-drift';
+import { inFlightVeths, interrupted, recoverInterrupted } from './recovery';
 import { StateStore, type HostState } from './state';
 import { keysOf, rejectUnknownKeys } from '../validate/options';
 
@@ -209,7 +211,10 @@ export class NetworkManager {
    * Attaches a sandbox: a veth pair whose peer is created directly inside
    * the sandbox, an address from IPAM, loopback up, default route(s) via the
    * gateway. All or nothing; attaching what is attached returns the existing
-   * attachment. NotFoundError if the network does not exist.
+   * attachment. NotFoundError if the network does not exist;
+   * AttachmentConflictError if another sandbox holds the id. The sandbox's
+   * namespace identity is recorded and verified before later changes; the
+   * host namespace is refused unless `allowHostNamespace: true`.
    * @example
    * const a = await nets.attach('web', { sandbox: 'c1', create: true });
    * // a.ipv4 === '10.88.0.2/24', a.ifname === 'eth0'
@@ -318,7 +323,9 @@ export class NetworkManager {
   /**
    * Compares what is recorded with the kernel (bridges, gateway addresses,
    * veths, sandbox interfaces, addresses, routes, firewall) and reports drift,
-   * including bridges and veths nlkit marked that no state claims (leftovers).
+   * including bridges and veths nlkit marked that no state claims (leftovers),
+   * operations whose process died halfway (`interrupted-attach`,
+   * ...) and sandboxes whose namespace was replaced (`sandbox-gone`).
    * Changes nothing; see {@link NetworkManager.reconcile}.
    * @example
    * for (const d of await nets.check()) console.log(d.network, d.kind, d.id ?? '');
@@ -328,8 +335,10 @@ export class NetworkManager {
   }
 
   /**
-   * Repairs drift: rebuilds missing bridges, addresses, veths and rules,
-   * garbage-collects attachments whose sandbox no longer exists, veths
+   * Repairs drift: first completes or undoes operations a dead process left
+   * halfway (from the intent journal), then rebuilds missing bridges,
+   * addresses, veths and rules, garbage-collects attachments whose sandbox
+   * no longer exists (never touching a namespace that replaced it), veths
    * nobody owns and leftover bridges. Returns what was found.
    * @example
    * const fixed = await nets.reconcile(); // e.g. after a reboot or someone's `nft flush ruleset`
@@ -364,6 +373,11 @@ export class NetworkManager {
       checkFirewall: (st) => ctx.firewall.check(st),
       repairFirewall: (st) => repairFirewall(ctx, st),
       findLeftovers: (st, links) => findLeftovers(ctx.store.tag, st, links),
+      interrupted: () => interrupted(ctx),
+      inFlightVeths: () => inFlightVeths(ctx),
+      recoverInterrupted: () => recoverInterrupted(ctx),
+      checkLeases: (st) => checkLeases(ctx, st),
+      releaseLeases: (rec, ids) => releaseLeaked(ctx, rec, ids),
     };
   }
 }

@@ -13,7 +13,7 @@ import type { StateEdits, AttachmentRecord, HostState, NetworkRecord } from './s
 export type DefaultRouteChoice = boolean | undefined;
 
 /** The attachments of one sandbox on every network, found by its namespace file. */
-function sameSandbox(st: HostState, sandboxPath: string): AttachmentRecord[] {
+export function sameSandbox(st: HostState, sandboxPath: string): AttachmentRecord[] {
   const out: AttachmentRecord[] = [];
   // One pass over the records, no copies: an attach pays microseconds even with thousands attached.
   for (const network in st.attachments) {

@@ -10,10 +10,12 @@
  */
 import { rejectUnknownKeys, isObject } from '../validate/options';
 import { notFound, type NetworkContext } from './context';
+import { stepDone } from './fault';
 import { cutPublicationFlows } from './flows';
 import { checkHostAddress } from './host-address';
 import { checkListenerConflictChoice, hostSockets, onListenerConflict, socketsInTheWay } from './host-listeners';
 import { allocateHostPort, wantsAnyPort } from './host-port-allocation';
+import { withIntent } from './intents';
 import { validateNetworkName } from './names';
 import {
   canonicalHostIp,
@@ -73,7 +75,7 @@ function copyPublication(p: Publication): Publication {
   return { ...p, backends: p.backends.map((b) => ({ ...b })) };
 }
 
-/** Publishes a host port (see `NetworkManager.publish`). */
+/** Publishes a host port (see `NetworkManager.publish`), recorded in the intent journal while it runs. */
 export async function publish(ctx: NetworkContext, spec: PublishSpec): Promise<Publication> {
   if (!isObject(spec)) throw new ValidationError('publish spec', spec, 'must be an object');
   // What the host has (addresses, sockets) is read before the lock: nothing here waits for other publishers.
@@ -92,6 +94,21 @@ export async function publish(ctx: NetworkContext, spec: PublishSpec): Promise<P
   const [lo, hi] = anyPort ? [0, 0] : hostPorts(spec.hostPort);
   const inTheWay = anyPort ? [] : socketsInTheWay(sockets, lo, hi ?? lo, hostIp); // a chosen port is never in the way
   if (choice === 'refuse') onListenerConflict(choice, protocol, lo, inTheWay);
+  const prepared: Prepared = { anyPort, protocol, hostIp, sockets };
+  const pub = await withIntent(ctx.store.dir, { op: 'publish', network: spec.network }, () => publishNow(ctx, spec, prepared));
+  if (choice === 'warn') onListenerConflict(choice, protocol, lo, inTheWay); // once it is published
+  return copyPublication(pub);
+}
+
+/** What publish() read and decided before taking the lock. */
+interface Prepared {
+  anyPort: boolean;
+  protocol: 'tcp' | 'udp';
+  hostIp: string | undefined;
+  sockets: Awaited<ReturnType<typeof hostSockets>>;
+}
+
+async function publishNow(ctx: NetworkContext, spec: PublishSpec, { anyPort, protocol, hostIp, sockets }: Prepared): Promise<Publication> {
   const pub = await ctx.store.edit(async (s, edits) => {
     const rec = s.networks[validateNetworkName(spec.network)] as NetworkRecord | undefined;
     if (!rec) throw notFound('network', spec.network, `publish on network ${spec.network}`);
@@ -103,11 +120,14 @@ export async function publish(ctx: NetworkContext, spec: PublishSpec): Promise<P
       if (conflicts(other, p)) throw new ValidationError('hostPort', spec.hostPort, `already published (${other.key} on network ${other.network})`);
     }
     // Kernel first: if the transaction fails, nothing is recorded and nothing was applied.
+    stepDone('publish');
     await ctx.firewall.publish(p);
+    stepDone('publish');
     edits.put(p);
     return p;
   });
-  if (choice === 'warn') onListenerConflict(choice, protocol, lo, inTheWay); // once it is published
+  stepDone('publish');
+  return pub;
   return copyPublication(pub);
 }
 
@@ -144,13 +164,20 @@ export async function setBackends(ctx: NetworkContext, ref: PublicationRef, back
  */
 export async function unpublish(ctx: NetworkContext, ref: PublicationRef, missingOk: boolean, cutFlows = true): Promise<boolean> {
   const key = publicationKey(ref);
+  return withIntent(ctx.store.dir, { op: 'unpublish', network: '', publication: key }, () => unpublishNow(ctx, key, missingOk, cutFlows));
+}
+
+async function unpublishNow(ctx: NetworkContext, key: string, missingOk: boolean, cutFlows: boolean): Promise<boolean> {
   const pub = await ctx.store.edit(async (s, edits) => {
     const p = s.publications[key] as PublicationRecord | undefined;
     if (!p) return undefined;
+    stepDone('unpublish');
     await ctx.firewall.unpublish(p);
+    stepDone('unpublish');
     edits.remove(key);
     return p;
   });
+  stepDone('unpublish');
   if (!pub) {
     if (missingOk) return false;
     throw notFound('publication', key, `unpublish ${key}`);

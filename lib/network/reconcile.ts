@@ -9,7 +9,8 @@ import * as fs from 'node:fs';
 import type { Handle } from '../handle';
 import type { Link } from '../rtnetlink/link-types';
 import { open } from '../handle';
-import { openNetnsSync } from '../netns/namespace';
+import { openNetnsSync, type NetworkNamespace } from '../netns/namespace';
+import { identityOf, sameNamespace } from './sandbox-identity';
 import type { AttachmentRecord, HostState, NetworkRecord } from './state';
 
 /** One difference between the record and the kernel. */
@@ -48,7 +49,16 @@ export interface Drift {
     /** nlkit's table is there but no network is recorded (the state was lost). */
     | 'firewall-leftover'
     /** A sysctl nlkit needs (ip_forward, IPv6 forwarding, route_localnet of a bridge) has another value. */
-    | 'sysctl';
+    | 'sysctl'
+    /** An operation whose process died halfway (from the intent journal): reconcile completes or undoes it. */
+    | 'interrupted-attach'
+    | 'interrupted-detach'
+    | 'interrupted-publish'
+    | 'interrupted-unpublish'
+    | 'interrupted-create'
+    | 'interrupted-delete'
+    /** An address lease no attachment holds. */
+    | 'leaked-lease';
   detail: string;
 }
 
@@ -67,6 +77,14 @@ export interface ReconcileContext {
   repairFirewall(st: HostState): Promise<void>;
   /** nlkit's interfaces that no state claims (leftovers.ts). */
   findLeftovers(st: HostState, links: Link[]): Drift[];
+  /** Operations whose process died halfway (intent journal), and the host veths of those still running. */
+  interrupted(): Drift[];
+  inFlightVeths(): Set<string>;
+  /** Completes or undoes the interrupted operations; returns them. */
+  recoverInterrupted(): Promise<Drift[]>;
+  /** Leases whose owner is not attached (and not being attached), and releasing them. */
+  checkLeases(st: HostState): Promise<Drift[]>;
+  releaseLeases(rec: NetworkRecord, ids: string[]): Promise<void>;
 }
 
 function isNamespaceFile(p: string): boolean {
@@ -84,13 +102,41 @@ async function checkAttachment(rec: NetworkRecord, att: AttachmentRecord, hostLi
     d('sandbox-gone', `${att.sandboxPath} is no longer a network namespace`);
     return out;
   }
+  // Opened once and verified: what is inspected below is the namespace that was attached, not whatever took its path.
+  let ns: NetworkNamespace;
+  try {
+    ns = openNetnsSync({ path: att.sandboxPath });
+  } catch {
+    d('sandbox-gone', `${att.sandboxPath} is no longer a network namespace`);
+    return out;
+  }
+  if (!sameNamespace(att.sandboxNs, identityOf(ns))) {
+    ns.close();
+    d('sandbox-gone', `${att.sandboxPath} is another namespace now (the attached one is gone)`);
+    return out;
+  }
+  try {
+    return await inspectSandbox(rec, att, ns, hostLinks, bridgeIndex, out);
+  } finally {
+    ns.close();
+  }
+}
+
+async function inspectSandbox(
+  rec: NetworkRecord,
+  att: AttachmentRecord,
+  ns: NetworkNamespace,
+  hostLinks: Map<string, { master?: number }>,
+  bridgeIndex: number | undefined,
+  out: Drift[],
+): Promise<Drift[]> {
+  const d = (kind: Drift['kind'], detail: string) => out.push({ network: rec.name, id: att.id, kind, detail });
   const hv = hostLinks.get(att.hostIfname);
   if (!hv) {
     d('veth-missing', `host interface ${att.hostIfname} is gone`);
     return out;
   }
   if (bridgeIndex !== undefined && hv.master !== bridgeIndex) d('veth-missing', `${att.hostIfname} is not a port of ${rec.bridge}`);
-  const ns = openNetnsSync({ path: att.sandboxPath });
   const sb = await open({ netns: ns });
   try {
     const link = await sb.links.find(att.ifname);
@@ -107,7 +153,6 @@ async function checkAttachment(rec: NetworkRecord, att: AttachmentRecord, hostLi
       d('sandbox-route-missing', `no default route via ${rec.gateway}`);
   } finally {
     sb.close();
-    ns.close();
   }
   return out;
 }
@@ -118,7 +163,7 @@ export async function check(ctx: ReconcileContext): Promise<Drift[]> {
   const drift: Drift[] = [];
   const links = await ctx.host.links.list();
   const byName = new Map(links.map((l) => [l.name, l]));
-  const owned = new Set<string>();
+  const owned = ctx.inFlightVeths(); // an attach or detach under way is not drift
   for (const rec of Object.values(st.networks)) {
     const br = byName.get(rec.bridge);
     if (!br) drift.push({ network: rec.name, kind: 'bridge-missing', detail: `bridge ${rec.bridge} is gone` });
@@ -140,14 +185,24 @@ export async function check(ctx: ReconcileContext): Promise<Drift[]> {
       }
     }
   }
-  drift.push(...ctx.findLeftovers(st, links));
+  // A marked veth of an attach still under way is not a leftover either.
+  drift.push(...ctx.findLeftovers(st, links).filter((d) => d.kind !== 'leftover-veth' || !owned.has(d.detail.split(' ')[0])));
   drift.push(...(await ctx.checkFirewall(st)));
+  drift.push(...(await ctx.checkLeases(st)));
+  drift.push(...ctx.interrupted());
   return drift;
 }
 
 /** Repairs every drift `check` finds; returns what it found (and fixed). */
 export async function reconcile(ctx: ReconcileContext): Promise<Drift[]> {
-  const drift = await check(ctx);
+  // Interrupted operations first: what they leave (a half-made veth, a lease, a record) is theirs to finish or undo.
+  const recovered = await ctx.recoverInterrupted();
+  return [...recovered, ...(await repair(ctx))];
+}
+
+async function repair(ctx: ReconcileContext): Promise<Drift[]> {
+  // An operation that died since recoverInterrupted() ran is left for the next reconcile.
+  const drift = (await check(ctx)).filter((d) => !d.kind.startsWith('interrupted-'));
   if (drift.length === 0) return drift;
   const st = await ctx.state();
   const nets = new Map(Object.values(st.networks).map((n) => [n.name, n]));
@@ -178,6 +233,10 @@ export async function reconcile(ctx: ReconcileContext): Promise<Drift[]> {
       continue;
     }
     if (!d.id) continue;
+    if (d.kind === 'leaked-lease') {
+      await ctx.releaseLeases(rec, [d.id]);
+      continue;
+    }
     const att = (st.attachments[d.network] as Partial<Record<string, AttachmentRecord>> | undefined)?.[d.id];
     if (!att) continue;
     if (d.kind === 'sandbox-gone') {

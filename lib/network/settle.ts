@@ -15,15 +15,18 @@ export class Rollback {
     this.steps.push(undo);
   }
 
-  /** Undoes everything registered, last first. */
-  async run(): Promise<void> {
+  /** Undoes everything registered, last first; resolves to whether every undo succeeded. */
+  async run(): Promise<boolean> {
+    let complete = true;
     for (const undo of this.steps.reverse()) {
       try {
         await undo();
       } catch {
-        // Best effort: the original error is what the caller needs to see.
+        // Best effort: the original error is what the caller needs to see (an intent left behind tells reconcile).
+        complete = false;
       }
     }
+    return complete;
   }
 }
 

@@ -51,6 +51,12 @@ export interface NetworkRecord {
   created: string;
 }
 
+/** A namespace as the kernel identifies it: the device and inode of its nsfs file. */
+export interface NamespaceIdentity {
+  dev: number;
+  ino: number;
+}
+
 export interface AttachmentRecord {
   network: string;
   id: string;
@@ -60,6 +66,8 @@ export interface AttachmentRecord {
   sandboxName?: string;
   /** nlkit created the namespace on attach and deletes it on detach. */
   ownsSandbox: boolean;
+  /** The namespace attached (its nsfs device and inode): what sits at `sandboxPath` later is verified against it. */
+  sandboxNs?: NamespaceIdentity;
   ifname: string;
   hostIfname: string;
   mac: string;

@@ -1,0 +1,60 @@
+/**
+ * Finishing an attach or detach that a dead process left halfway (from its
+ * intent), with the attachments' locks held: an interrupted attach is undone,
+ * an interrupted detach completed. reconcile() does it for every such
+ * operation; attach and detach do it first for the ids they are given, so
+ * attaching a sandbox again right after a crash works without a reconcile
+ * (the dead attempt's veth, lease and namespace are gone first).
+ * @module
+ */
+import { ignoreMissing, ipamOf, type NetworkContext } from './context';
+import { clearIntent, intentExists, pendingIntents, type PendingIntent } from './intents';
+import { deleteOwnedNamespace, removeAttachments } from './removal';
+import type { AttachmentRecord, NetworkRecord } from './state';
+
+/**
+ * Undoes (attach) or completes (detach) one interrupted attachment
+ * operation; the caller holds the locks of all its ids. An attachment
+ * recorded under one of its ids is removed only if it is the one this
+ * operation made or meant (its MAC): one a later attach made under the same
+ * id is left alone, and so are the veth, lease and namespace it now uses.
+ * Returns false if the intent was recovered meanwhile (nothing done).
+ */
+export async function settleInterrupted(ctx: NetworkContext, p: PendingIntent): Promise<boolean> {
+  if (!intentExists(p)) return false; // recovered meanwhile (another reconcile)
+  const r = p.record;
+  const ids = r.ids ?? [];
+  const st = await ctx.store.snapshot();
+  const rec = st.networks[r.network] as NetworkRecord | undefined;
+  const all: Partial<Record<string, AttachmentRecord>> = st.attachments[r.network] ?? {};
+  const ours: AttachmentRecord[] = [];
+  const unrecorded: number[] = [];
+  ids.forEach((id, i) => {
+    const att = all[id];
+    if (!att) unrecorded.push(i);
+    else if (r.macs?.[i] === undefined || att.mac === r.macs[i]) ours.push(att);
+  });
+  if (rec && ours.length) await removeAttachments(ctx, rec, ours, false);
+  // What no record names any more: the links and leases of the ids nobody holds now.
+  const veths = unrecorded.map((i) => r.hostIfnames?.[i]).filter((n) => n !== undefined);
+  await Promise.all(veths.map((n) => ctx.host.links.delete(n).catch(ignoreMissing)));
+  if (rec && unrecorded.length) await ipamOf(ctx, rec).release(unrecorded.map((i) => ids[i]));
+  const inUse = new Set(Object.values((await ctx.store.snapshot()).attachments[r.network] ?? {}).map((a) => a.sandboxName));
+  for (const ns of r.namespaces ?? []) if (!inUse.has(ns.name)) await deleteOwnedNamespace(ns);
+  clearIntent(p);
+  return true;
+}
+
+/**
+ * Settles the interrupted attach/detach operations of a dead process that
+ * concern only the given ids of a network (the caller holds their locks).
+ * One directory read when there are none.
+ */
+export async function settleInterruptedOf(ctx: NetworkContext, network: string, ids: string[]): Promise<void> {
+  const mine = new Set(ids);
+  const dead = pendingIntents(ctx.store.dir, { liveJournals: false }).filter(
+    (p) =>
+      !p.live && (p.record.op === 'attach' || p.record.op === 'detach') && p.record.network === network && (p.record.ids ?? []).every((id) => mine.has(id)),
+  );
+  for (const p of dead) await settleInterrupted(ctx, p);
+}

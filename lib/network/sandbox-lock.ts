@@ -1,0 +1,55 @@
+/**
+ * Serialises the operations on one attachment (network, id) across
+ * processes and managers: attach, detach and their recovery hold a flock on
+ * the attachment's lock file for their whole duration, so two managers
+ * attaching the same sandbox run one after the other (the second finds the
+ * first's attachment) instead of racing for the same veth name and undoing
+ * each other's lease.
+ *
+ * Ids hash onto a fixed number of lock files per network (the files are
+ * never deleted: removing a lock file others may be waiting on breaks the
+ * exclusion), taken in sorted order so bulk operations cannot deadlock.
+ * Within the process a promise chain per file comes first, so at most one
+ * libuv worker waits for a given file's flock.
+ * @module
+ */
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { withFileLock } from './file-lock';
+
+/** Lock files per network: enough that unrelated sandboxes rarely share one. */
+const STRIPES = 256;
+
+/** The tail of each lock file's queue in this process. */
+const queues = new Map<string, Promise<unknown>>();
+
+function lockFile(dir: string, network: string, id: string): string {
+  const stripe = createHash('sha256').update(id).digest().readUInt16BE(0) % STRIPES;
+  return path.join(dir, `${network}.${stripe.toString(16).padStart(2, '0')}.lock`);
+}
+
+/** Runs fn while holding one lock file: first this process's queue for it, then the flock. */
+async function withLock<T>(file: string, fn: () => Promise<T>): Promise<T> {
+  const before = queues.get(file) ?? Promise.resolve();
+  const run = before.then(
+    () => withFileLock(file, fn),
+    () => withFileLock(file, fn),
+  );
+  const tail = run.catch(() => undefined);
+  queues.set(file, tail);
+  try {
+    return await run;
+  } finally {
+    if (queues.get(file) === tail) queues.delete(file);
+  }
+}
+
+/** Runs fn while holding the locks of the attachments `ids` of `network`. */
+export async function withSandboxLocks<T>(stateDir: string, network: string, ids: string[], fn: () => Promise<T>): Promise<T> {
+  const dir = path.join(stateDir, 'locks');
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const files = [...new Set(ids.map((id) => lockFile(dir, network, id)))].sort();
+  const take = (i: number): Promise<T> => (i === files.length ? fn() : withLock(files[i], () => take(i + 1)));
+  return take(0);
+}

@@ -1,0 +1,283 @@
+// Crash safety by the intent journal, proven by fault injection: for each
+// operation (create, attach, detach, publish, unpublish, delete) and each of
+// its step boundaries, a fixture process performing it is SIGKILLed there
+// (NLKIT_FAULT_AFTER_STEP=<op>:<n>). Then, in this process: check() reports
+// the interrupted operation, reconcile() finishes or undoes it, and the
+// kernel (read with ip -j and nft -j), the state and the leases agree —
+// nothing leaked — and the operation can be done again. Foreign state (a
+// link added with ip, a table added with nft) is left alone throughout.
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { createNetns, deleteNetns, NETNS_RUN_DIR } from '../../lib';
+import { networks, type NetworkManager } from '../../lib/network/manager';
+import { ip, ipJson, requireRoot } from '../helpers/netns';
+import { nftLoad, nftObjects } from '../helpers/nft';
+
+const root = path.resolve(__dirname, '..', '..');
+const OPS = ['create', 'attach', 'detach', 'publish', 'unpublish', 'delete'] as const;
+type Op = (typeof OPS)[number];
+/** Step boundaries per operation (the fixture runs to completion past the last one: checked below). */
+const STEPS: Record<Op, number> = { create: 5, attach: 4, detach: 6, publish: 3, unpublish: 3, delete: 6 };
+
+interface Run {
+  status: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the fixture in its own network namespace (unshare -n), with the fault hook set. */
+function runFixture(args: string[], fault: string): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('unshare', ['-n', process.execPath, 'test/fixtures/network-crash.cjs', ...args], {
+      cwd: root,
+      env: { ...process.env, NLKIT_FAULT_AFTER_STEP: fault },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.on('error', reject);
+    child.on('close', (status, signal) => {
+      clearTimeout(timer);
+      resolve({ status, signal, stdout, stderr });
+    });
+  });
+}
+
+let serial = 0;
+
+/** The kernel, the state and the leases agree; nothing of nlkit's is left that the state does not name. */
+async function expectConsistent(nets: NetworkManager, host: string, stateDir: string, tag: string, label: string): Promise<void> {
+  expect(await nets.check(), label).toEqual([]);
+  const st = await nets.state();
+  const atts = Object.values(st.attachments.crash ?? {});
+  // leases = recorded attachments
+  const leaseFile = path.join(stateDir, 'ipam', 'crash.json');
+  const owners = fs.existsSync(leaseFile) ? Object.values(JSON.parse(fs.readFileSync(leaseFile, 'utf8')).allocations as Record<string, string>) : [];
+  expect([...new Set(owners)].sort(), `${label}: leases`).toEqual(atts.map((a) => a.id).sort());
+  expect(owners.length, `${label}: one lease per attachment`).toBe(atts.length);
+  // host veths (ip -j) = recorded attachments
+  const veths = ipJson(host, 'link', 'show', 'type', 'veth').map((l: any) => l.ifname as string);
+  expect(veths.sort(), `${label}: host veths`).toEqual(atts.map((a) => a.hostIfname).sort());
+  // namespaces made by attach({ create: true }) exist only for recorded attachments
+  const made = fs.readdirSync(NETNS_RUN_DIR).filter((n) => n.startsWith(tag));
+  expect(made.sort(), `${label}: namespaces`).toEqual(
+    atts
+      .filter((a) => a.ownsSandbox)
+      .map((a) => a.sandboxName)
+      .sort(),
+  );
+  // nft map elements (nft -j) = publications; no table without networks
+  const tables = nftObjects(host, 'table').map((t) => `${t.family} ${t.name}`);
+  expect(tables, `${label}: foreign table`).toContain('inet foreign');
+  if (!st.networks.crash) expect(tables, `${label}: no nlkit table without networks`).not.toContain('inet nlkit');
+  else {
+    const pub4 = nftObjects(host, 'map', 'nlkit').find((m) => m.name === 'pub4');
+    const elems = (pub4?.elem ?? []) as unknown[];
+    const pubs = Object.values(st.publications);
+    expect(elems.length, `${label}: map elements`).toBe(pubs.length);
+    for (const p of pubs) expect(JSON.stringify(elems)).toContain(`"${p.backends[0].ipv4}"`);
+  }
+  expect(ipJson(host, 'link', 'show', 'foreign0'), `${label}: foreign link`).toHaveLength(1);
+}
+
+/** Does the operation the fixture was killed in, in this process (it must succeed now). */
+async function redo(nets: NetworkManager, op: Op, tag: string): Promise<void> {
+  const a = `${tag}a`;
+  const pub = { network: 'crash', hostPort: 8080, containerPort: 80, to: a };
+  switch (op) {
+    case 'create':
+      await nets.create({ name: 'crash', subnet: '10.77.0.0/24' });
+      break;
+    case 'attach':
+      expect((await nets.attach('crash', { sandbox: a, create: true })).ipv4).toMatch(/^10\.77\.0\.\d+\/24$/);
+      break;
+    case 'detach':
+      await nets.detach('crash', a, { missingOk: true });
+      expect((await nets.get('crash')).attachments.map((x) => x.id)).not.toContain(a);
+      break;
+    case 'publish':
+      expect((await nets.publish(pub)).backends).toHaveLength(1);
+      break;
+    case 'unpublish':
+      await nets.unpublish({ hostPort: 8080 }, { missingOk: true });
+      expect(await nets.publications.list()).toEqual([]);
+      break;
+    case 'delete':
+      await nets.delete('crash', { missingOk: true });
+      expect(await nets.find('crash')).toBeUndefined();
+      break;
+  }
+}
+
+/** One crash case: its own host namespace and state directory; everything removed afterwards. */
+async function crashCase(op: Op, step: number): Promise<{ done: boolean }> {
+  const host = `nlt${process.pid}-crash-${++serial}`;
+  const tag = `nlt${process.pid}-k${serial}-`;
+  const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nlkit-crash-'));
+  const label = `${op} killed after step ${step}`;
+  await createNetns(host);
+  let nets: NetworkManager | undefined;
+  try {
+    ip(host, 'link', 'add', 'foreign0', 'type', 'bridge');
+    nftLoad(host, 'table inet foreign {\n chain keep {\n  type filter hook forward priority 0;\n  counter accept\n }\n}\n');
+    const r = await runFixture([host, stateDir, op, tag], `${op}:${step}`);
+    if (r.status === 0) return { done: true };
+    expect(r.signal, `${label}: ${r.stderr}`).toBe('SIGKILL');
+    nets = await networks({ host, stateDir });
+    const drift = await nets.check();
+    expect(
+      drift.map((d) => d.kind),
+      label,
+    ).toContain(`interrupted-${op}`);
+    const fixed = await nets.reconcile();
+    expect(fixed.map((d) => d.kind)).toContain(`interrupted-${op}`);
+    await expectConsistent(nets, host, stateDir, tag, `${label}, after reconcile`);
+    // the dead process's journal is gone with its last intent (this process has its own)
+    expect(
+      fs.readdirSync(path.join(stateDir, 'intents')).filter((f) => !f.startsWith(`${process.pid}-`)),
+      `${label}: intents cleared`,
+    ).toEqual([]);
+    // the interrupted operation can be done again (its setup first, if the crash undid it)
+    if (op !== 'create' && !(await nets.find('crash'))) await nets.create({ name: 'crash', subnet: '10.77.0.0/24' });
+    if ((op === 'publish' || op === 'detach') && !(await nets.get('crash')).attachments.some((x) => x.id === `${tag}a`))
+      await nets.attach('crash', { sandbox: `${tag}a`, create: true });
+    await redo(nets, op, tag);
+    await expectConsistent(nets, host, stateDir, tag, `${label}, after redo`);
+    return { done: false };
+  } finally {
+    await nets?.delete('crash', { missingOk: true }).catch(() => undefined);
+    nets?.close();
+    for (const n of fs.readdirSync(NETNS_RUN_DIR).filter((x) => x.startsWith(tag))) await deleteNetns(n, { missingOk: true });
+    await deleteNetns(host, { missingOk: true });
+    fs.rmSync(stateDir, { recursive: true, force: true });
+  }
+}
+
+describe('network manager: crash at every step boundary', () => {
+  it('leaves nothing behind after reconcile, whatever step the process died after', async () => {
+    requireRoot();
+    expect(fs.existsSync(path.join(root, 'dist', 'index.js')), 'npm run build:ts first (npm test does)').toBe(true);
+    const cases = OPS.flatMap((op) => Array.from({ length: STEPS[op] + 1 }, (_, i) => [op, i + 1] as const));
+    const done = new Map<string, boolean>();
+    // A few at a time: each case has its own host namespace, state directory and sandbox names.
+    const queue = [...cases];
+    const worker = async () => {
+      for (let c = queue.shift(); c; c = queue.shift()) done.set(`${c[0]}:${c[1]}`, (await crashCase(c[0], c[1])).done);
+    };
+    // allSettled: a failing case must not end the test while the others still have namespaces to delete.
+    const settled = await Promise.allSettled([worker(), worker(), worker()]);
+    for (const r of settled) if (r.status === 'rejected') throw r.reason;
+    for (const op of OPS) {
+      // every counted boundary killed the process, and the one after the last let it finish: the step table is exact
+      for (let n = 1; n <= STEPS[op]; n++) expect(done.get(`${op}:${n}`), `${op}:${n} killed`).toBe(false);
+      expect(done.get(`${op}:${STEPS[op] + 1}`), `${op} has ${STEPS[op]} steps`).toBe(true);
+    }
+  }, 120_000);
+});
+
+describe('network manager: crash during 20 concurrent attaches', () => {
+  it('recovers every interrupted attach: no leaked lease, veth or namespace', async () => {
+    requireRoot();
+    for (const step of [7, 41]) {
+      const host = `nlt${process.pid}-many-${step}`;
+      const tag = `nlt${process.pid}-m${step}-`;
+      const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nlkit-many-'));
+      await createNetns(host);
+      let nets: NetworkManager | undefined;
+      try {
+        nftLoad(host, 'table inet foreign {\n chain keep {\n  type filter hook forward priority 0;\n  counter accept\n }\n}\n');
+        ip(host, 'link', 'add', 'foreign0', 'type', 'bridge');
+        const r = await runFixture([host, stateDir, 'attach-many', tag], `attach:${step}`);
+        expect(r.signal, r.stderr).toBe('SIGKILL');
+        nets = await networks({ host, stateDir });
+        const interrupted = (await nets.check()).filter((d) => d.kind === 'interrupted-attach');
+        expect(interrupted.length, 'some attaches were cut short').toBeGreaterThan(0);
+        await nets.reconcile();
+        await expectConsistent(nets, host, stateDir, tag, `20 attaches killed after attach step ${step}`);
+        // and the ones cut short attach now
+        for (let i = 0; i < 20; i++) await nets.attach('crash', { sandbox: `${tag}m${i}`, create: true });
+        await expectConsistent(nets, host, stateDir, tag, 'after attaching all 20');
+        expect(new Set((await nets.get('crash')).attachments.map((a) => a.ipv4)).size).toBe(20);
+      } finally {
+        await nets?.delete('crash', { missingOk: true }).catch(() => undefined);
+        nets?.close();
+        for (const n of fs.readdirSync(NETNS_RUN_DIR).filter((x) => x.startsWith(tag))) await deleteNetns(n, { missingOk: true });
+        await deleteNetns(host, { missingOk: true });
+        fs.rmSync(stateDir, { recursive: true, force: true });
+      }
+    }
+  }, 60_000);
+});
+
+describe('network manager: an attach redone right after a crash, without reconcile', () => {
+  it('settles the dead attempt first and succeeds, whatever step it died after', async () => {
+    requireRoot();
+    for (let step = 1; step <= STEPS.attach; step++) {
+      const host = `nlt${process.pid}-redo${step}`;
+      const tag = `nlt${process.pid}-r${step}-`;
+      const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nlkit-redo-'));
+      const label = `attach killed after step ${step}, then attached again`;
+      await createNetns(host);
+      let nets: NetworkManager | undefined;
+      try {
+        nftLoad(host, 'table inet foreign {\n chain keep {\n  type filter hook forward priority 0;\n  counter accept\n }\n}\n');
+        ip(host, 'link', 'add', 'foreign0', 'type', 'bridge');
+        const r = await runFixture([host, stateDir, 'attach', tag], `attach:${step}`);
+        expect(r.signal, r.stderr).toBe('SIGKILL');
+        nets = await networks({ host, stateDir });
+        const again = await nets.attach('crash', { sandbox: `${tag}a`, create: true });
+        expect(ipJson(`${tag}a`, '-4', 'addr', 'show', 'eth0')[0].addr_info[0].local, label).toBe(again.ipv4!.split('/')[0]);
+        await expectConsistent(nets, host, stateDir, tag, label); // check() is [] too: nothing left to reconcile
+        // the namespace is nlkit's (made again by this attach): a detach takes it away
+        await nets.detach('crash', `${tag}a`);
+        expect(fs.existsSync(`${NETNS_RUN_DIR}/${tag}a`), label).toBe(false);
+        await expectConsistent(nets, host, stateDir, tag, `${label}, then detached`);
+      } finally {
+        await nets?.delete('crash', { missingOk: true }).catch(() => undefined);
+        nets?.close();
+        for (const n of fs.readdirSync(NETNS_RUN_DIR).filter((x) => x.startsWith(tag))) await deleteNetns(n, { missingOk: true });
+        await deleteNetns(host, { missingOk: true });
+        fs.rmSync(stateDir, { recursive: true, force: true });
+      }
+    }
+  }, 60_000);
+});
+
+describe('network manager: detach order', () => {
+  it('takes the sandbox out of its publications before deleting its links', async () => {
+    requireRoot();
+    const host = `nlt${process.pid}-order`;
+    const tag = `nlt${process.pid}-o-`;
+    const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nlkit-order-'));
+    await createNetns(host);
+    let nets: NetworkManager | undefined;
+    try {
+      nftLoad(host, 'table inet foreign {\n chain keep {\n  type filter hook forward priority 0;\n  counter accept\n }\n}\n');
+      ip(host, 'link', 'add', 'foreign0', 'type', 'bridge');
+      // killed between detach's step 2 (publications updated) and step 3 (links deleted)
+      const r = await runFixture([host, stateDir, 'detach', tag], 'detach:2');
+      expect(r.signal, r.stderr).toBe('SIGKILL');
+      nets = await networks({ host, stateDir });
+      const a = (await nets.state()).attachments.crash[`${tag}a`];
+      expect(ipJson(host, 'link', 'show', a.hostIfname), 'the veth is still there').toHaveLength(1);
+      const pub4 = nftObjects(host, 'map', 'nlkit').find((m) => m.name === 'pub4');
+      expect(JSON.stringify(pub4?.elem ?? []), 'the map no longer names the backend').not.toContain(`"${a.ipv4}"`);
+      expect(await nets.publications.list()).toEqual([]);
+      await nets.reconcile();
+      await expectConsistent(nets, host, stateDir, tag, 'detach killed after step 2');
+    } finally {
+      await nets?.delete('crash', { missingOk: true }).catch(() => undefined);
+      nets?.close();
+      for (const n of fs.readdirSync(NETNS_RUN_DIR).filter((x) => x.startsWith(tag))) await deleteNetns(n, { missingOk: true });
+      await deleteNetns(host, { missingOk: true });
+      fs.rmSync(stateDir, { recursive: true, force: true });
+    }
+  }, 60_000);
+});

@@ -1,0 +1,73 @@
+// The intent journal: what is running is live, what a dead process (or a
+// failed rollback here) left is pending for reconcile, and the files do not
+// grow or pile up.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beginIntent, clearIntent, intentDir, pendingIntents } from '../../lib/network/intents';
+
+const plan = { op: 'attach' as const, network: 'n', ids: ['c1'], hostIfnames: ['nv0'], macs: ['02:00:00:00:00:01'] };
+
+describe('intent journal', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nlkit-intents-'));
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it("reports this process's running operations as live, and keeps its file small", () => {
+    const a = beginIntent(dir, plan);
+    const b = beginIntent(dir, { ...plan, ids: ['c2'] });
+    expect(pendingIntents(dir).map((p) => [p.record.ids, p.live])).toEqual([
+      [['c1'], true],
+      [['c2'], true],
+    ]);
+    a.done();
+    expect(pendingIntents(dir).map((p) => p.record.ids)).toEqual([['c2']]);
+    b.done();
+    expect(pendingIntents(dir)).toEqual([]);
+    const [file] = fs.readdirSync(intentDir(dir));
+    expect(file).toMatch(new RegExp(`^${process.pid}-\\d+\\.log$`));
+    // it does not grow without bound: emptied once past 64 KiB with nothing in flight
+    for (let i = 0; i < 1000; i++) beginIntent(dir, plan).done();
+    expect(fs.statSync(path.join(intentDir(dir), file)).size).toBeLessThan(70 * 1024);
+    expect(pendingIntents(dir)).toEqual([]);
+  });
+
+  it('reports an abandoned operation as interrupted until it is cleared', () => {
+    const a = beginIntent(dir, plan);
+    a.abandon();
+    const [p] = pendingIntents(dir);
+    expect(p).toMatchObject({ live: false, record: { op: 'attach', pid: process.pid } });
+    clearIntent(p);
+    expect(pendingIntents(dir)).toEqual([]);
+  });
+
+  it("reports a dead process's operations as interrupted, ignores a cut last line, and removes its file once cleared", () => {
+    fs.mkdirSync(intentDir(dir), { recursive: true });
+    const dead = path.join(intentDir(dir), '999999999-1.log'); // no such pid
+    const rec = { ...plan, pid: 999999999, pidStart: '1', started: '2026-01-01T00:00:00.000Z' };
+    fs.writeFileSync(
+      dead,
+      [
+        JSON.stringify({ t: 'begin', id: '1', record: rec }),
+        JSON.stringify({ t: 'begin', id: '2', record: { ...rec, ids: ['c2'] } }),
+        JSON.stringify({ t: 'end', id: '1' }),
+        '{"t":"begin","id":"3","rec', // killed mid-write
+      ].join('\n'),
+    );
+    const pending = pendingIntents(dir);
+    expect(pending.map((p) => [p.id, p.live, p.record.ids])).toEqual([['2', false, ['c2']]]);
+    clearIntent(pending[0]);
+    expect(fs.existsSync(dead)).toBe(false);
+  });
+
+  it("sweeps a dead process's empty journal when a process opens its own", () => {
+    fs.mkdirSync(intentDir(dir), { recursive: true });
+    const dead = path.join(intentDir(dir), '999999999-1.log');
+    fs.writeFileSync(dead, '');
+    beginIntent(dir, plan).done();
+    expect(fs.existsSync(dead)).toBe(false);
+  });
+});

@@ -91,6 +91,17 @@ export type { BridgePortInfo, BridgePortSettings, BridgePortState } from './rtne
 export { neighbourOps } from './rtnetlink/neighbour';
 export { fdbOps } from './rtnetlink/fdb';
 export { ruleOps } from './rtnetlink/rule';
+export { nexthopOps } from './rtnetlink/nexthop';
+export type {
+  NexthopGroupMember,
+  NexthopGroupType,
+  NexthopObject,
+  NexthopObjectFilter,
+  NexthopObjectKey,
+  NexthopObjectOptions,
+  ResilientGroupInfo,
+  ResilientGroupSettings,
+} from './rtnetlink/nexthop';
 export type { Neighbour, NeighbourFilter, NeighbourKey, NeighbourOptions, NeighbourState, WithLegacyDev } from './rtnetlink/neighbour';
 export type { FdbEntry, FdbFilter, FdbKey, FdbOptions, FdbState } from './rtnetlink/fdb';
 // Policy-routing rules (`ip rule`) are IpRule*: `rule()` and `nft.Rule` are nftables.

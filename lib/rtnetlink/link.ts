@@ -25,6 +25,9 @@ import { LINK_COMMON_KEYS, LINK_FILTER_KEYS, LINK_SET_KEYS } from './link-types'
 
 export type {
   BridgeLink,
+  KindLink,
+  KindLinkKind,
+  KindLinks,
   Link,
   LinkAddOptions,
   LinkBase,

@@ -1,7 +1,7 @@
 // Link kinds the test kernel cannot create, checked by bytes: for each
 // command in test/fixtures/link-kinds/ip-requests.json, the RTM_NEWLINK
 // request nlkit makes for the same link must carry what `ip link add`
-// sent (captured by test/fixtures/link-kinds/capture.mjs under strace;
+// sent (captured by test/fixtures/capture-ip-requests.mjs under strace;
 // iproute2 sends it even though this kernel refuses the kind), and the
 // kind's decoder must read ip's bytes back as the options given.
 //

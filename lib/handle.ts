@@ -2,7 +2,7 @@
  * A handle: nlkit's entry point, bound to one network namespace for its
  * whole life. It owns its sockets (no hidden global socket) and must be
  * closed. Families hang off it: `h.links`, `h.addresses`, `h.routes`,
- * `h.neighbours`, `h.fdb`, `h.rules`, and `h.events` for change streams.
+ * `h.neighbours`, `h.fdb`, `h.rules`, `h.nexthops`, and `h.events` for change streams.
  * @module
  */
 import { bindAsync, bindSync, type AsyncOps, type SyncOps } from './netlink/bind';
@@ -19,6 +19,7 @@ import { RtnetlinkEvents } from './rtnetlink/events';
 import { fdbOps } from './rtnetlink/fdb';
 import { linkOps } from './rtnetlink/link';
 import { neighbourOps } from './rtnetlink/neighbour';
+import { nexthopOps } from './rtnetlink/nexthop';
 import { routeOps } from './rtnetlink/route';
 import { ruleOps } from './rtnetlink/rule';
 import { NETLINK_SOCK_DIAG, socketDiagOps } from './sockdiag/sockets';
@@ -59,6 +60,8 @@ export class Handle {
   readonly fdb: AsyncOps<typeof fdbOps>;
   /** Policy routing rules. */
   readonly rules: AsyncOps<typeof ruleOps>;
+  /** Nexthop objects and groups (`ip nexthop`), used by routes with `nhid`. */
+  readonly nexthops: AsyncOps<typeof nexthopOps>;
   /** Change events of this namespace (`ip monitor`). */
   readonly events: RtnetlinkEvents;
   private readonly rtnl: NetlinkConnection;
@@ -93,6 +96,7 @@ export class Handle {
     this.neighbours = bindAsync(conn, neighbourOps);
     this.fdb = bindAsync(conn, fdbOps);
     this.rules = bindAsync(conn, ruleOps);
+    this.nexthops = bindAsync(conn, nexthopOps);
     this.events = new RtnetlinkEvents({ netnsFd: () => env.netnsFd, run: (op) => runAsync(conn, op, env) });
   }
 
@@ -222,6 +226,8 @@ export class SyncHandle {
   readonly fdb: SyncOps<typeof fdbOps>;
   /** Policy routing rules. */
   readonly rules: SyncOps<typeof ruleOps>;
+  /** Nexthop objects and groups (`ip nexthop`), used by routes with `nhid`. */
+  readonly nexthops: SyncOps<typeof nexthopOps>;
   private readonly rtnl: NetlinkSyncConnection;
   private readonly ns?: NetworkNamespace;
   private readonly receiveBufferBytes?: number;
@@ -248,6 +254,7 @@ export class SyncHandle {
     this.neighbours = bindSync(conn, neighbourOps);
     this.fdb = bindSync(conn, fdbOps);
     this.rules = bindSync(conn, ruleOps);
+    this.nexthops = bindSync(conn, nexthopOps);
     this.receiveBufferBytes = opts.receiveBufferBytes;
   }
 

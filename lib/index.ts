@@ -54,6 +54,9 @@ export { bindUdp, connectTcp, listenTcp, type BindOptions, type ConnectOptions, 
 export { httpGet, type HttpGetOptions, type HttpResponse } from './sockets/http';
 export type {
   BridgeLink,
+  KindLink,
+  KindLinkKind,
+  KindLinks,
   Link,
   LinkAddOptions,
   LinkBase,
@@ -74,9 +77,32 @@ export { linkOps } from './rtnetlink/link';
 export { addressOps } from './rtnetlink/address';
 export { routeOps } from './rtnetlink/route';
 export type {
+  BondHashPolicy,
+  BondInfo,
+  BondMode,
+  BondOptions,
+  BondSettings,
   BridgeInfo,
   BridgeOptions,
   BridgeSettings,
+  DummyInfo,
+  DummyOptions,
+  GeneveInfo,
+  GeneveOptions,
+  GreInfo,
+  GreOptions,
+  GreSettings,
+  GretapOptions,
+  Ip4TunnelSettings,
+  Ip6tnlOptions,
+  IpipOptions,
+  IpTunnelInfo,
+  IpTunnelSettings,
+  IpvlanChanges,
+  IpvlanInfo,
+  IpvlanIsolation,
+  IpvlanMode,
+  IpvlanOptions,
   KindOptions,
   MacvlanInfo,
   MacvlanMode,
@@ -86,6 +112,14 @@ export type {
   VethInfo,
   VethOptions,
   VethPeerOptions,
+  SitOptions,
+  VlanChanges,
+  VlanFlags,
+  VlanInfo,
+  VlanOptions,
+  VlanProtocol,
+  VrfInfo,
+  VrfOptions,
   VxlanInfo,
   VxlanOptions,
 } from './rtnetlink/link-kinds';
@@ -93,6 +127,17 @@ export type { BridgePortInfo, BridgePortSettings, BridgePortState } from './rtne
 export { neighbourOps } from './rtnetlink/neighbour';
 export { fdbOps } from './rtnetlink/fdb';
 export { ruleOps } from './rtnetlink/rule';
+export { nexthopOps } from './rtnetlink/nexthop';
+export type {
+  NexthopGroupMember,
+  NexthopGroupType,
+  NexthopObject,
+  NexthopObjectFilter,
+  NexthopObjectKey,
+  NexthopObjectOptions,
+  ResilientGroupInfo,
+  ResilientGroupSettings,
+} from './rtnetlink/nexthop';
 export type { Neighbour, NeighbourFilter, NeighbourKey, NeighbourOptions, NeighbourState, WithLegacyDev } from './rtnetlink/neighbour';
 export type { FdbEntry, FdbFilter, FdbKey, FdbOptions, FdbState } from './rtnetlink/fdb';
 // Policy-routing rules (`ip rule`) are IpRule*: `rule()` and `nft.Rule` are nftables.

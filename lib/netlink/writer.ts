@@ -122,6 +122,7 @@ export class NetlinkWriter {
 
   // u8/u16/s32/u64/be16/be64 keep Buffer's range checks (RangeError on bad values);
   // u32/be32 coerce with >>> 0 as before and store bytes directly.
+  // Each takes its offset before touching this.buf: attrNum may grow (replace) the buffer.
   /**
    * Appends a u8 attribute (RangeError outside 0..255).
    * @example
@@ -129,7 +130,8 @@ export class NetlinkWriter {
    * w.u8(IFLA_OPERSTATE, IF_OPER_UP);
    */
   u8(type: number, v: number): this {
-    this.buf.writeUInt8(v, this.attrNum(type, 1));
+    const off = this.attrNum(type, 1);
+    this.buf.writeUInt8(v, off);
     return this;
   }
   /**
@@ -139,7 +141,8 @@ export class NetlinkWriter {
    * w.u16(IFLA_VLAN_ID, 100);
    */
   u16(type: number, v: number): this {
-    this.buf.writeUInt16LE(v, this.attrNum(type, 2));
+    const off = this.attrNum(type, 2);
+    this.buf.writeUInt16LE(v, off);
     return this;
   }
   /**
@@ -149,7 +152,8 @@ export class NetlinkWriter {
    * w.u32(IFLA_MTU, 1400);
    */
   u32(type: number, v: number): this {
-    put32le(this.buf, this.attrNum(type, 4), v >>> 0);
+    const off = this.attrNum(type, 4);
+    put32le(this.buf, off, v >>> 0);
     return this;
   }
   /**
@@ -159,7 +163,8 @@ export class NetlinkWriter {
    * w.s32(IFLA_LINK_NETNSID, peerNsid); // the veth peer's namespace id
    */
   s32(type: number, v: number): this {
-    this.buf.writeInt32LE(v, this.attrNum(type, 4));
+    const off = this.attrNum(type, 4);
+    this.buf.writeInt32LE(v, off);
     return this;
   }
   /**
@@ -169,7 +174,8 @@ export class NetlinkWriter {
    * w.u64(MY_ATTR_BYTES, 1n << 40n);
    */
   u64(type: number, v: bigint | number): this {
-    this.buf.writeBigUInt64LE(BigInt(v), this.attrNum(type, 8));
+    const off = this.attrNum(type, 8);
+    this.buf.writeBigUInt64LE(BigInt(v), off);
     return this;
   }
   /**
@@ -179,7 +185,8 @@ export class NetlinkWriter {
    * w.be16(CTA_PROTO_DST_PORT, 8080);
    */
   be16(type: number, v: number): this {
-    this.buf.writeUInt16BE(v, this.attrNum(type, 2));
+    const off = this.attrNum(type, 2);
+    this.buf.writeUInt16BE(v, off);
     return this;
   }
   /**
@@ -205,7 +212,8 @@ export class NetlinkWriter {
    * w.be64(NFTA_RULE_HANDLE, 42n);
    */
   be64(type: number, v: bigint | number): this {
-    this.buf.writeBigUInt64BE(BigInt(v), this.attrNum(type, 8));
+    const off = this.attrNum(type, 8);
+    this.buf.writeBigUInt64BE(BigInt(v), off);
     return this;
   }
   /**

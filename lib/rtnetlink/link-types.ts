@@ -6,7 +6,21 @@
 import type { RawAttribute } from '../netlink/parser';
 import type { NetnsRef } from '../netns/namespace';
 import type { BridgePortInfo, BridgePortSettings } from './bridge-port';
-import type { BridgeInfo, BridgeSettings, KindOptions, MacvlanChanges, MacvlanInfo, TunInfo, VethInfo, VxlanChanges, VxlanInfo } from './link-kinds';
+import type {
+  BondSettings,
+  BridgeInfo,
+  BridgeSettings,
+  IpvlanChanges,
+  KindInfoMap,
+  KindOptions,
+  MacvlanChanges,
+  MacvlanInfo,
+  TunInfo,
+  VethInfo,
+  VlanChanges,
+  VxlanChanges,
+  VxlanInfo,
+} from './link-kinds';
 import { keysOf } from '../validate/options';
 
 /** A link by name ("veth0") or by index (7). */
@@ -44,7 +58,21 @@ export interface LinkStats {
  * decodes, told apart by `kind`, so `info` is typed once `kind` is checked
  * (`if (l.kind === 'bridge') l.info.stp`).
  */
-export type Link = BridgeLink | VethLink | MacvlanLink | VxlanLink | TunLink | OtherLink;
+export type Link = BridgeLink | VethLink | MacvlanLink | VxlanLink | TunLink | KindLinks | OtherLink;
+
+/** The kinds whose links are typed by {@link KindLink}. */
+export type KindLinkKind = 'vlan' | 'ipvlan' | 'dummy' | 'bond' | 'vrf' | 'geneve' | 'gre' | 'gretap' | 'ipip' | 'sit' | 'ip6tnl';
+
+/** A link of one of the kinds in {@link KindLinkKind} (`kind: 'vlan'`, ...): `info` is that kind's. */
+export interface KindLink<K extends KindLinkKind> extends LinkBase {
+  /** The link kind. */
+  kind: K;
+  /** The kind's options as the kernel reports them. */
+  info: KindInfoMap[K];
+}
+
+/** Every {@link KindLink}, one per kind, so that a `kind` check types `info`. */
+export type KindLinks = { [K in KindLinkKind]: KindLink<K> }[KindLinkKind];
 
 /** A bridge (`kind: 'bridge'`). */
 export interface BridgeLink extends LinkBase {
@@ -90,7 +118,7 @@ export interface TunLink extends LinkBase {
 export type UnknownKindInfo = Readonly<Record<string, never>>;
 
 /**
- * A link of a kind nlkit does not decode (dummy, vlan, wireguard, ...) or of
+ * A link of a kind nlkit does not decode (wireguard, ...) or of
  * none (lo, physical NICs). Its kind data, if any, is in `infoRaw`.
  */
 export interface OtherLink extends LinkBase {
@@ -231,6 +259,12 @@ export interface LinkSetOptions {
   vxlan?: VxlanChanges;
   /** The mode of a macvlan. */
   macvlan?: MacvlanChanges;
+  /** The flags of a vlan (reorderHeader, gvrp, mvrp, looseBinding, bridgeBinding). */
+  vlan?: VlanChanges;
+  /** The mode and isolation of an ipvlan. */
+  ipvlan?: IpvlanChanges;
+  /** Bond settings (`ip link set bond0 type bond miimon 100 ...`); the kernel says which it refuses on a live bond. */
+  bond?: BondSettings;
 }
 
 /** Filters for {@link linkOps.list}, applied by the kernel where it can. */
@@ -264,6 +298,9 @@ export const LINK_SET_KEYS = keysOf<LinkSetOptions>()([
   'bridge',
   'vxlan',
   'macvlan',
+  'vlan',
+  'ipvlan',
+  'bond',
 ]);
 
 export const LINK_FILTER_KEYS = keysOf<LinkFilter>()(['kind', 'master', 'name', 'up', 'group']);

@@ -25,6 +25,9 @@ import { LINK_COMMON_KEYS, LINK_FILTER_KEYS, LINK_SET_KEYS } from './link-types'
 
 export type {
   BridgeLink,
+  KindLink,
+  KindLinkKind,
+  KindLinks,
   Link,
   LinkAddOptions,
   LinkBase,
@@ -222,6 +225,8 @@ export const linkOps = {
    * @example
    * await h.links.add({ name: 'veth0', kind: 'veth', peer: { name: 'eth0', netns: 'c1' } });
    * await h.links.add({ name: 'br0', kind: 'bridge', up: true });
+   * await h.links.add({ name: 'eth0.100', kind: 'vlan', parent: 'eth0', id: 100 });
+   * await h.links.add({ name: 'vrf-blue', kind: 'vrf', table: 100 });
    */
   *add(opts: LinkAddOptions): Operation<void> {
     validateInterfaceName(opts.name);

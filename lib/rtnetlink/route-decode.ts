@@ -23,6 +23,7 @@ const KNOWN = new Set([
   C.RTA_TABLE,
   C.RTA_PREF,
   C.RTA_CACHEINFO,
+  C.RTA_NH_ID,
 ]);
 
 function nhFlagNames(flags: number): string[] {
@@ -92,6 +93,8 @@ export function decodeRoute(m: NetlinkMessage): Route {
   if (prio !== undefined) r.metric = prio;
   const mp = a.get(C.RTA_MULTIPATH);
   if (mp) r.multipath = decodeMultipath(mp);
+  const nhid = a.u32(C.RTA_NH_ID);
+  if (nhid !== undefined) r.nhid = nhid;
   const metrics = a.nested(C.RTA_METRICS);
   if (metrics) {
     for (const x of metrics.list) {

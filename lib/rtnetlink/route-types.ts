@@ -62,6 +62,11 @@ export interface Route {
   flags: string[];
   /** The next hops of a multipath (ECMP) route. */
   multipath?: Nexthop[];
+  /**
+   * The nexthop object the route uses (`ip route ... nhid`); its gateway,
+   * link or group members are reported in `gateway`, `link` and `multipath`.
+   */
+  nhid?: number;
   /** Route MTU (RTAX_MTU), when set. */
   mtu?: number;
   /** Other RTA_METRICS values by RTAX number. */
@@ -119,6 +124,12 @@ export interface RouteOptions {
   onlink?: boolean;
   /** Next hops of a multipath (ECMP) route, instead of `gateway`/`link`. */
   multipath?: NexthopOptions[];
+  /**
+   * Use this nexthop object (`h.nexthops`) instead of `gateway`, `link` and
+   * `multipath`. A listed route carries its nexthop's gateway, link and
+   * members too: writes of a listed route send only its `nhid`.
+   */
+  nhid?: number;
   /** Route MTU (RTAX_MTU). */
   mtu?: number;
   /** IPv6 router preference. */
@@ -144,9 +155,9 @@ export interface RouteFilter {
 /**
  * What identifies a route for {@link routeOps.get} and {@link routeOps.find}:
  * `dst` and, where several routes share it, the table, metric, link, gateway,
- * type, protocol or source prefix. A listed route is one.
+ * type, protocol, source prefix or nexthop object (`nhid`). A listed route is one.
  */
-export type RouteKey = Pick<RouteOptions, 'dst' | 'family' | 'table' | 'metric' | 'link' | 'dev' | 'gateway' | 'type' | 'protocol' | 'src'>;
+export type RouteKey = Pick<RouteOptions, 'dst' | 'family' | 'table' | 'metric' | 'link' | 'dev' | 'gateway' | 'type' | 'protocol' | 'src' | 'nhid'>;
 
 /** Options of {@link routeOps.lookup}. */
 export interface RouteLookupOptions {
@@ -181,6 +192,7 @@ const ROUTE_READ_KEYS = keysOf<Route>()([
   'type',
   'flags',
   'multipath',
+  'nhid',
   'mtu',
   'metrics',
   'pref',
@@ -204,6 +216,7 @@ export const ROUTE_WRITE_KEYS: readonly string[] = [
     'type',
     'onlink',
     'multipath',
+    'nhid',
     'mtu',
     'pref',
   ]),
@@ -218,7 +231,7 @@ export const NEXTHOP_WRITE_KEYS: readonly string[] = [
 
 /** Keys get and find accept: a key, or a listed route. */
 export const ROUTE_KEY_KEYS: readonly string[] = [
-  ...keysOf<RouteKey>()(['dst', 'family', 'table', 'metric', 'link', 'dev', 'gateway', 'type', 'protocol', 'src']),
+  ...keysOf<RouteKey>()(['dst', 'family', 'table', 'metric', 'link', 'dev', 'gateway', 'type', 'protocol', 'src', 'nhid']),
   ...ROUTE_READ_KEYS,
 ];
 

@@ -60,11 +60,14 @@ function* writeRoute(type: number, flags: number, o: RouteOptions, verb: string)
   rejectUnknownKeys(o, ROUTE_WRITE_KEYS, 'route');
   for (const [i, nh] of (o.multipath ?? []).entries()) rejectUnknownKeys(nh, NEXTHOP_WRITE_KEYS, `multipath[${i}]`);
   const dst = parseDst(o.dst, familyOf(o));
+  const nhid = o.nhid !== undefined ? checkNhid(o) : undefined;
   const routeType = o.type !== undefined ? parseRouteType(o.type) : 1;
   // Like `ip route add`: local, broadcast, anycast and nat routes belong in the local table.
   const localType = routeType === 2 || routeType === 3 || routeType === 4 || routeType === 10;
   const table = o.table !== undefined ? parseTable(o.table) : localType ? C.RT_TABLE_LOCAL : C.RT_TABLE_MAIN;
-  const gateway = o.gateway !== undefined ? parseIp(o.gateway, 'gateway', dst.family) : undefined;
+  // With nhid the next hops are the nexthop object's (a listed route's gateway, link and multipath only report them).
+  const hopsOf: Pick<RouteOptions, 'gateway' | 'link' | 'dev' | 'multipath'> = nhid === undefined ? o : {};
+  const gateway = hopsOf.gateway !== undefined ? parseIp(hopsOf.gateway, 'gateway', dst.family) : undefined;
   // Validate the rest before the first request (link names are resolved below).
   if (o.metric !== undefined) checkU32('metric', o.metric);
   if (o.mtu !== undefined) checkU32('mtu', o.mtu);
@@ -75,11 +78,11 @@ function* writeRoute(type: number, flags: number, o: RouteOptions, verb: string)
   if (o.pref !== undefined && (dst.family !== 6 || !Object.hasOwn(PREFS, o.pref))) {
     throw new ValidationError('pref', o.pref, 'one of low, medium, high, for IPv6 routes');
   }
-  const linkRef = linkOf(o, 'link');
-  const hopLinks = (o.multipath ?? []).map((nh, i) => linkOf(nh, `multipath[${i}].link`));
+  const linkRef = linkOf(hopsOf, 'link');
+  const hopLinks = (hopsOf.multipath ?? []).map((nh, i) => linkOf(nh, `multipath[${i}].link`));
   const dev = linkRef !== undefined ? yield* resolveLinkIndex(linkRef) : undefined;
   const hops: Hop[] = [];
-  for (const [i, nh] of (o.multipath ?? []).entries()) {
+  for (const [i, nh] of (hopsOf.multipath ?? []).entries()) {
     const weight = nh.weight ?? 1;
     if (!Number.isInteger(weight) || weight < 1 || weight > 256) throw new ValidationError('nexthop weight', weight, 'must be 1-256');
     const hopLink = hopLinks[i];
@@ -96,9 +99,26 @@ function* writeRoute(type: number, flags: number, o: RouteOptions, verb: string)
   // as little alive as possible.
   yield {
     kind: 'ack',
-    message: encodeRoute(type, flags, o, dst, routeType, table, gateway, dev, hops),
+    message: encodeRoute(type, flags, o, dst, routeType, table, gateway, dev, hops, nhid),
     operation: `${verb} route ${o.dst}${o.gateway ? ' via ' + o.gateway : ''}`,
   };
+}
+
+/**
+ * The nexthop object of a route. Options naming next hops of their own as
+ * well are refused (the kernel would, with EINVAL); a listed route (it has
+ * the kernel-only `unknownAttributes`) reports its nexthop's gateway, link
+ * and members, which are not sent.
+ */
+function checkNhid(o: RouteOptions): number {
+  const nhid = o.nhid;
+  if (!Number.isInteger(nhid) || (nhid as number) < 1 || (nhid as number) > 0xffffffff)
+    throw new ValidationError('nhid', nhid, 'must be an integer 1-4294967295');
+  const listed = Array.isArray((o as Partial<Route>).unknownAttributes);
+  const own = (['gateway', 'link', 'dev', 'multipath', 'onlink'] as const).find((k) => o[k] !== undefined);
+  if (!listed && own !== undefined)
+    throw new ValidationError(own, o[own], 'a route with nhid takes its next hops from the nexthop object; give one or the other');
+  return nhid as number;
 }
 
 /** RTA_MULTIPATH is one attribute: its length must fit netlink's u16 attribute length. */
@@ -135,6 +155,7 @@ function encodeRoute(
   gateway: IpBytes | undefined,
   dev: number | undefined,
   hops: Hop[],
+  nhid: number | undefined,
 ): Buffer {
   let scope: number;
   if (o.scope !== undefined) scope = parseScope(o.scope);
@@ -144,7 +165,7 @@ function encodeRoute(
     scope = 254; // local, nat: host
   else if (routeType >= 3 && routeType <= 5)
     scope = 253; // broadcast, anycast, multicast: link
-  else if ((routeType === 1 || routeType === 0) && !gateway && hops.length === 0) scope = 253;
+  else if ((routeType === 1 || routeType === 0) && !gateway && hops.length === 0 && nhid === undefined) scope = 253;
   else scope = 0;
 
   const w = new NetlinkWriter(128).begin(type, flags);
@@ -164,6 +185,7 @@ function encodeRoute(
   }
   if (dst.bytes) w.attr(C.RTA_DST, dst.bytes);
   if (table >= 256) w.u32(C.RTA_TABLE, table);
+  if (nhid !== undefined) w.u32(C.RTA_NH_ID, nhid);
   if (gateway) w.attr(C.RTA_GATEWAY, gateway.bytes);
   if (dev !== undefined) w.u32(C.RTA_OIF, dev);
   if (o.prefsrc !== undefined) w.attr(C.RTA_PREFSRC, parseIp(o.prefsrc, 'prefsrc', dst.family).bytes);
@@ -415,7 +437,8 @@ function* findRoute(key: RouteKey): Operation<Route | undefined> {
       r.dst === dstText &&
       (key.metric === undefined || (r.metric ?? 0) === key.metric) &&
       (gateway === undefined || r.gateway === gateway || (r.multipath ?? []).some((n) => n.gateway === gateway)) &&
-      (srcText === undefined || r.src === srcText),
+      (srcText === undefined || r.src === srcText) &&
+      (key.nhid === undefined || r.nhid === key.nhid),
   );
   candidates.sort((a, b) => (a.metric ?? 0) - (b.metric ?? 0));
   if (!candidates.length) return undefined;

@@ -20,6 +20,7 @@ import { decodeEvent } from '../../lib/rtnetlink/events';
 import { decodeFdbEntry } from '../../lib/rtnetlink/fdb';
 import { decodeLink } from '../../lib/rtnetlink/link';
 import { decodeNeighbour } from '../../lib/rtnetlink/neighbour';
+import { decodeNexthopObject } from '../../lib/rtnetlink/nexthop';
 import { decodeRoute } from '../../lib/rtnetlink/route';
 import { decodeRule as decodeRtRule } from '../../lib/rtnetlink/rule';
 
@@ -72,6 +73,8 @@ const ROUTE: Record<number, Decoder[]> = {
   29: [['neighbour', decodeNeighbour], ['fdb entry', decodeFdbEntry], ...events],
   32: [['rule', decodeRtRule], ...events],
   33: [['rule', decodeRtRule], ...events],
+  104: [['nexthop', decodeNexthopObject]],
+  105: [['nexthop', decodeNexthopObject]],
 };
 
 function nftDecoders(shapes: Shapes): Record<number, Decoder[]> {

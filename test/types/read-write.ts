@@ -3,7 +3,7 @@
 // and the wrong things stay type errors (`@ts-expect-error` fails the build
 // when the error it expects disappears). Compiled, never run:
 // test/unit/api-types.test.ts, or `npx tsc -p test/types/tsconfig.json`.
-import type { Address, ConntrackEntry, FdbEntry, Handle, IpRule, Link, Neighbour, Route, SyncHandle } from '../../lib';
+import type { Address, ConntrackEntry, FdbEntry, Handle, IpRule, Link, Neighbour, NexthopObject, Route, SyncHandle } from '../../lib';
 
 declare const h: Handle;
 declare const hs: SyncHandle;
@@ -18,6 +18,13 @@ export async function listedObjectsPassToDelete(): Promise<void> {
   }
   const rules: IpRule[] = await h.rules.list();
   for (const r of rules) await h.rules.delete(r, { missingOk: true });
+  const nexthops: NexthopObject[] = await h.nexthops.list();
+  for (const n of nexthops) {
+    const same: NexthopObject = await h.nexthops.get(n);
+    await h.nexthops.replace(n);
+    const removed: boolean = await h.nexthops.delete(n, { missingOk: true });
+    void [same, removed, hs.nexthops.find(n)];
+  }
   const fdb: FdbEntry[] = await h.fdb.list({ bridge: 'br0' });
   for (const e of fdb) await h.fdb.delete(e, { missingOk: true });
   const neighbours: Neighbour[] = await h.neighbours.list();

@@ -26,6 +26,28 @@ describe('NetlinkWriter / parser', () => {
     expect(m.payload.readUInt16LE(16)).toBe(10);
   });
 
+  it('keeps a number attribute that makes the buffer grow (each method, the buffer exactly full before it)', () => {
+    const cases: Array<[keyof NetlinkWriter, number | bigint, (a: Attributes) => unknown]> = [
+      ['u8', 7, (a) => a.u8(2)],
+      ['u16', 0x1234, (a) => a.u16(2)],
+      ['u32', 1000, (a) => a.u32(2)],
+      ['s32', -5, (a) => a.s32(2)],
+      ['u64', 1n << 40n, (a) => a.u64(2)],
+      ['be16', 0x1234, (a) => a.be16(2)],
+      ['be32', 1000, (a) => a.be32(2)],
+      ['be64', 1n << 40n, (a) => a.be64(2)],
+    ];
+    for (const [method, value, read] of cases) {
+      // 16 (header) + 8 (struct) + 8 (u32 attribute): full at 32 bytes
+      const w = new NetlinkWriter(32).begin(16, 0);
+      w.struct(8);
+      w.u32(1, 1);
+      (w[method] as (t: number, v: number | bigint) => NetlinkWriter).call(w, 2, value);
+      const [m] = parseMessages(w.end().finish());
+      expect(read(new Attributes(m.payload, 8)), method).toBe(value);
+    }
+  });
+
   it('nests attributes with NLA_F_NESTED and keeps unknown types', () => {
     const w = new NetlinkWriter().begin(16, 0);
     const outer = w.nest(18);

@@ -36,6 +36,7 @@ const FAMILIES: Record<string, object> = {
   neighbours: nlkit.neighbourOps,
   fdb: nlkit.fdbOps,
   rules: nlkit.ruleOps,
+  nexthops: nlkit.nexthopOps,
   conntrack: nlkit.conntrackOps,
   sockets: nlkit.socketDiagOps,
 };

@@ -13,16 +13,48 @@ import { macvlan, type MacvlanInfo, type MacvlanOptions } from './macvlan';
 import { tun, type TunInfo, type TunOptions } from './tun';
 import { veth, type VethInfo, type VethOptions } from './veth';
 import { vxlan, type VxlanInfo, type VxlanOptions } from './vxlan';
+import { bond, type BondInfo, type BondOptions } from './bond';
+import { dummy, type DummyInfo, type DummyOptions } from './dummy';
+import { geneve, type GeneveInfo, type GeneveOptions } from './geneve';
+import { gre, gretap, type GreInfo, type GreOptions, type GretapOptions } from './gre';
+import { ip6tnl, ipip, sit, type Ip6tnlOptions, type IpipOptions, type IpTunnelInfo, type SitOptions } from './ip-tunnel';
+import { ipvlan, type IpvlanInfo, type IpvlanOptions } from './ipvlan';
+import { vlan, type VlanInfo, type VlanOptions } from './vlan';
+import { vrf, type VrfInfo, type VrfOptions } from './vrf';
 
 export type { BridgeInfo, BridgeOptions, BridgeSettings } from './bridge';
 export type { MacvlanChanges, MacvlanInfo, MacvlanMode, MacvlanOptions } from './macvlan';
 export type { TunInfo, TunOptions } from './tun';
 export type { VethInfo, VethOptions, VethPeerOptions } from './veth';
 export type { VxlanChanges, VxlanInfo, VxlanOptions } from './vxlan';
+export type { BondHashPolicy, BondInfo, BondMode, BondOptions, BondSettings } from './bond';
+export type { DummyInfo, DummyOptions } from './dummy';
+export type { GeneveInfo, GeneveOptions } from './geneve';
+export type { GreInfo, GreOptions, GreSettings, GretapOptions } from './gre';
+export type { Ip4TunnelSettings, Ip6tnlOptions, IpipOptions, IpTunnelInfo, IpTunnelSettings, SitOptions } from './ip-tunnel';
+export type { IpvlanChanges, IpvlanInfo, IpvlanIsolation, IpvlanMode, IpvlanOptions } from './ipvlan';
+export type { VlanChanges, VlanFlags, VlanInfo, VlanOptions, VlanProtocol } from './vlan';
+export type { VrfInfo, VrfOptions } from './vrf';
 export type { EncodeContext, LinkKind } from './kind';
 
 /** Creation options of every supported kind, discriminated by `kind`. */
-export type KindOptions = VethOptions | BridgeOptions | MacvlanOptions | VxlanOptions | TunOptions;
+export type KindOptions =
+  | VethOptions
+  | BridgeOptions
+  | MacvlanOptions
+  | VxlanOptions
+  | TunOptions
+  | VlanOptions
+  | IpvlanOptions
+  | DummyOptions
+  | BondOptions
+  | VrfOptions
+  | GeneveOptions
+  | GreOptions
+  | GretapOptions
+  | IpipOptions
+  | SitOptions
+  | Ip6tnlOptions;
 
 /** Decoded kind data, by kind name. */
 export interface KindInfoMap {
@@ -31,6 +63,17 @@ export interface KindInfoMap {
   macvlan: MacvlanInfo;
   vxlan: VxlanInfo;
   tun: TunInfo;
+  vlan: VlanInfo;
+  ipvlan: IpvlanInfo;
+  dummy: DummyInfo;
+  bond: BondInfo;
+  vrf: VrfInfo;
+  geneve: GeneveInfo;
+  gre: GreInfo;
+  gretap: GreInfo;
+  ipip: IpTunnelInfo;
+  sit: IpTunnelInfo;
+  ip6tnl: IpTunnelInfo;
 }
 
 // Without a prototype: a kind named "constructor" or "__proto__" (sent by the
@@ -42,10 +85,21 @@ export const LINK_KINDS: Record<string, LinkKind<any, any>> = Object.assign(Obje
   [macvlan.kind]: macvlan,
   [vxlan.kind]: vxlan,
   [tun.kind]: tun,
+  [vlan.kind]: vlan,
+  [ipvlan.kind]: ipvlan,
+  [dummy.kind]: dummy,
+  [bond.kind]: bond,
+  [vrf.kind]: vrf,
+  [geneve.kind]: geneve,
+  [gre.kind]: gre,
+  [gretap.kind]: gretap,
+  [ipip.kind]: ipip,
+  [sit.kind]: sit,
+  [ip6tnl.kind]: ip6tnl,
 });
 
 /** The kinds whose settings `links.set` can change, by the option key that names them. */
-const CHANGEABLE_KINDS = ['bridge', 'vxlan', 'macvlan'] as const;
+const CHANGEABLE_KINDS = ['bridge', 'vxlan', 'macvlan', 'vlan', 'ipvlan', 'bond'] as const;
 
 /**
  * Writes IFLA_LINKINFO for the kind settings a `links.set` changes (at most

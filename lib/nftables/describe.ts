@@ -221,6 +221,7 @@ class RuleDescriber {
 
   private exthdr(e: ExthdrExpression): void {
     const text = exthdrText(e);
+    if (e.op === 'ipv6') this.hide('l3'); // an IPv6 extension header implies `meta nfproto ipv6`
     if (e.flags?.includes('present')) {
       if (e.dreg !== undefined) this.load(e.dreg, { kind: 'field', text, type: 'integer', fieldLen: 1, presence: true });
       return;

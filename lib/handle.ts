@@ -2,7 +2,8 @@
  * A handle: nlkit's entry point, bound to one network namespace for its
  * whole life. It owns its sockets (no hidden global socket) and must be
  * closed. Families hang off it: `h.links`, `h.addresses`, `h.routes`,
- * `h.neighbours`, `h.fdb`, `h.rules`, and `h.events` for change streams.
+ * `h.neighbours`, `h.fdb`, `h.rules`, `h.qdiscs` and `h.classes` (traffic
+ * control), and `h.events` for change streams.
  * @module
  */
 import { bindAsync, bindSync, type AsyncOps, type SyncOps } from './netlink/bind';
@@ -21,6 +22,8 @@ import { linkOps } from './rtnetlink/link';
 import { neighbourOps } from './rtnetlink/neighbour';
 import { routeOps } from './rtnetlink/route';
 import { ruleOps } from './rtnetlink/rule';
+import { tcClassOps } from './rtnetlink/tc/class';
+import { qdiscOps } from './rtnetlink/tc/qdisc';
 
 /** Options of {@link open} and {@link openSync}. */
 export interface OpenOptions {
@@ -58,6 +61,10 @@ export class Handle {
   readonly fdb: AsyncOps<typeof fdbOps>;
   /** Policy routing rules. */
   readonly rules: AsyncOps<typeof ruleOps>;
+  /** Traffic control qdiscs (`tc qdisc`): TBF, HTB, ingress, clsact. */
+  readonly qdiscs: AsyncOps<typeof qdiscOps>;
+  /** Traffic control classes (`tc class`): HTB classes. */
+  readonly classes: AsyncOps<typeof tcClassOps>;
   /** Change events of this namespace (`ip monitor`). */
   readonly events: RtnetlinkEvents;
   private readonly rtnl: NetlinkConnection;
@@ -90,6 +97,8 @@ export class Handle {
     this.neighbours = bindAsync(conn, neighbourOps);
     this.fdb = bindAsync(conn, fdbOps);
     this.rules = bindAsync(conn, ruleOps);
+    this.qdiscs = bindAsync(conn, qdiscOps);
+    this.classes = bindAsync(conn, tcClassOps);
     this.events = new RtnetlinkEvents({ netnsFd: () => env.netnsFd, run: (op) => runAsync(conn, op, env) });
   }
 
@@ -211,6 +220,10 @@ export class SyncHandle {
   readonly fdb: SyncOps<typeof fdbOps>;
   /** Policy routing rules. */
   readonly rules: SyncOps<typeof ruleOps>;
+  /** Traffic control qdiscs (`tc qdisc`): TBF, HTB, ingress, clsact. */
+  readonly qdiscs: SyncOps<typeof qdiscOps>;
+  /** Traffic control classes (`tc class`): HTB classes. */
+  readonly classes: SyncOps<typeof tcClassOps>;
   private readonly rtnl: NetlinkSyncConnection;
   private readonly ns?: NetworkNamespace;
   private readonly receiveBufferBytes?: number;
@@ -237,6 +250,8 @@ export class SyncHandle {
     this.neighbours = bindSync(conn, neighbourOps);
     this.fdb = bindSync(conn, fdbOps);
     this.rules = bindSync(conn, ruleOps);
+    this.qdiscs = bindSync(conn, qdiscOps);
+    this.classes = bindSync(conn, tcClassOps);
     this.receiveBufferBytes = opts.receiveBufferBytes;
   }
 

@@ -36,6 +36,8 @@ const FAMILIES: Record<string, object> = {
   neighbours: nlkit.neighbourOps,
   fdb: nlkit.fdbOps,
   rules: nlkit.ruleOps,
+  qdiscs: nlkit.qdiscOps,
+  classes: nlkit.tcClassOps,
   conntrack: nlkit.conntrackOps,
 };
 

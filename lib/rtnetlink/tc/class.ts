@@ -3,7 +3,7 @@
  * classful qdisc such as HTB, each with its own rates.
  * @module
  */
-import { NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REPLACE } from '../../netlink/constants';
+import { NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL } from '../../netlink/constants';
 import { ENOENT } from '../../netlink/errno';
 import { NotFoundError, ValidationError, checkDeleteOptions, type DeleteOptions } from '../../netlink/errors';
 import { call, dump, type Operation } from '../../netlink/operation';
@@ -122,7 +122,8 @@ export const tcClassOps = {
    * await h.classes.replace({ link: 'eth0', classid: '1:10', kind: 'htb', options: { rate: '2mbit' } });
    */
   *replace(cls: TcClassOptions): Operation<void> {
-    yield* writeClass(NLM_F_CREATE | NLM_F_REPLACE, cls, 'replace');
+    // As tc: the kernel changes an existing class unless NLM_F_EXCL says not to.
+    yield* writeClass(NLM_F_CREATE, cls, 'replace');
   },
 
   /**

@@ -22,6 +22,8 @@ import { decodeLink } from '../../lib/rtnetlink/link';
 import { decodeNeighbour } from '../../lib/rtnetlink/neighbour';
 import { decodeRoute } from '../../lib/rtnetlink/route';
 import { decodeRule as decodeRtRule } from '../../lib/rtnetlink/rule';
+import { decodeTcClass } from '../../lib/rtnetlink/tc/class';
+import { decodeQdisc } from '../../lib/rtnetlink/tc/qdisc';
 
 export type Protocol = 'route' | 'netfilter';
 export type Decoder = [name: string, decode: (m: NetlinkMessage) => unknown];
@@ -72,6 +74,10 @@ const ROUTE: Record<number, Decoder[]> = {
   29: [['neighbour', decodeNeighbour], ['fdb entry', decodeFdbEntry], ...events],
   32: [['rule', decodeRtRule], ...events],
   33: [['rule', decodeRtRule], ...events],
+  36: [['qdisc', decodeQdisc]],
+  37: [['qdisc', decodeQdisc]],
+  40: [['tc class', decodeTcClass]],
+  41: [['tc class', decodeTcClass]],
 };
 
 function nftDecoders(shapes: Shapes): Record<number, Decoder[]> {

@@ -150,8 +150,17 @@ describe('qdiscs', () => {
     await h().qdiscs.replace({ link: a, kind: 'tbf', options: { rate: '1mbit', burst: '10kb', limit: 20000 } });
     await h().qdiscs.replace({ link: a, kind: 'tbf', options: { rate: '2mbit', burst: '10kb', limit: 20000 } });
     expect(tcJson('qdisc', 'show', 'dev', a)[0]).toMatchObject({ kind: 'tbf', options: { rate: 250000 } });
+    // Rates from 2^32 bytes/s on travel in TCA_TBF_RATE64 (the 32-bit field says ~0).
+    await h().qdiscs.replace({ link: a, kind: 'tbf', options: { rate: '40gbit', burst: '1mb', limit: '10mb' } });
+    const [fast] = tcJson('qdisc', 'show', 'dev', a);
+    expect(fast).toMatchObject({ kind: 'tbf', options: { rate: 5_000_000_000 } });
+    // At 5 GB/s a microsecond is 5000 bytes and tc shows the burst back in whole microseconds: 1045000 by both.
+    expect((await h().qdiscs.get({ link: a, parent: 'root' })).options).toEqual({ rate: 40e9, burst: fast.options.burst, limit: 10485760 });
     await h().qdiscs.replace({ link: a, kind: 'htb', handle: '1:' });
     expect(await h().qdiscs.list({ link: a })).toEqual([expect.objectContaining({ kind: 'htb', handle: '1:', linkName: a })]);
+    await h().classes.add({ link: a, classid: '1:5', kind: 'htb', options: { rate: '100gbit', ceil: '120gbit' } });
+    expect((await h().classes.get({ link: a, classid: '1:5' })).options).toMatchObject({ rate: 100e9, ceil: 120e9 });
+    expect(tcClasses(a)[0]).toMatchObject({ classid: '1:5', rate: '100Gbit', ceil: '120Gbit' });
     expect((await h().qdiscs.list({ kind: 'htb' })).map((q) => q.linkName)).toContain(a);
     await expect(h().qdiscs.add({ link: a, kind: 'htb', handle: '2:' })).rejects.toMatchObject({ code: 'EEXIST' });
   });

@@ -59,6 +59,14 @@ describe('tc requests, byte for byte', () => {
       qdiscOps.replace({ link: 3, kind: 'tbf', options: { rate: '40gbit', burst: '1mb', limit: '10mb' } }),
     ],
     [
+      'qdisc add dev va root tbf rate 50gbit burst 2mb latency 1ms',
+      qdiscOps.add({ link: 3, kind: 'tbf', options: { rate: '50gbit', burst: '2mb', latency: '1ms' } }),
+    ],
+    [
+      'qdisc add dev va root tbf rate 50gbit burst 2mb latency 2ms peakrate 60gbit mtu 64kb',
+      qdiscOps.add({ link: 3, kind: 'tbf', options: { rate: '50gbit', burst: '2mb', latency: '2ms', peakrate: '60gbit', mtu: '64kb' } }),
+    ],
+    [
       'qdisc add dev va root tbf rate 1500kbit burst 1600 latency 1s',
       qdiscOps.add({ link: 3, kind: 'tbf', options: { rate: '1500kbit', burst: 1600, latency: '1s' } }),
     ],

@@ -174,7 +174,9 @@ export const tcClassOps = {
 
   /**
    * Lists classes (`tc class show`): of one link, of one qdisc, or of every
-   * link with a qdisc (one dump per such link).
+   * link with an added qdisc (one dump per such link; a device's default
+   * qdisc, handle 0:, has no classes to list, except multiqueue `mq`'s
+   * per-queue classes, which need the link given).
    * @example
    * const classes = await h.classes.list({ link: 'eth0', qdisc: '1:' });
    */

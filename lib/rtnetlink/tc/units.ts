@@ -140,11 +140,6 @@ export function xmitSize(rate: bigint, ticks: number): number {
   return u32((Number(rate) * time) / TIME_UNITS_PER_SEC);
 }
 
-/** A psched tick count as microseconds (tc_core_tick2time). */
-export function ticksToTime(ticks: number): number {
-  return u32(ticks / clock().tickInUsec);
-}
-
 /** The kernel's HZ as tc reads it (get_hz): HTB's default burst is rate / HZ + mtu. */
 export function psHz(): number {
   return clock().hz;

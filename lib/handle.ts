@@ -2,7 +2,8 @@
  * A handle: nlkit's entry point, bound to one network namespace for its
  * whole life. It owns its sockets (no hidden global socket) and must be
  * closed. Families hang off it: `h.links`, `h.addresses`, `h.routes`,
- * `h.neighbours`, `h.fdb`, `h.rules`, `h.nexthops`, and `h.events` for change streams.
+ * `h.neighbours`, `h.fdb`, `h.rules`, `h.nexthops`, `h.qdiscs` and `h.classes`
+ * (traffic control), and `h.events` for change streams.
  * @module
  */
 import { bindAsync, bindSync, type AsyncOps, type SyncOps } from './netlink/bind';
@@ -23,6 +24,8 @@ import { nexthopOps } from './rtnetlink/nexthop';
 import { routeOps } from './rtnetlink/route';
 import { ruleOps } from './rtnetlink/rule';
 import { NETLINK_SOCK_DIAG, socketDiagOps } from './sockdiag/sockets';
+import { tcClassOps } from './rtnetlink/tc/class';
+import { qdiscOps } from './rtnetlink/tc/qdisc';
 
 /** Options of {@link open} and {@link openSync}. */
 export interface OpenOptions {
@@ -62,6 +65,10 @@ export class Handle {
   readonly rules: AsyncOps<typeof ruleOps>;
   /** Nexthop objects and groups (`ip nexthop`), used by routes with `nhid`. */
   readonly nexthops: AsyncOps<typeof nexthopOps>;
+  /** Traffic control qdiscs (`tc qdisc`): TBF, HTB, ingress, clsact. */
+  readonly qdiscs: AsyncOps<typeof qdiscOps>;
+  /** Traffic control classes (`tc class`): HTB classes. */
+  readonly classes: AsyncOps<typeof tcClassOps>;
   /** Change events of this namespace (`ip monitor`). */
   readonly events: RtnetlinkEvents;
   private readonly rtnl: NetlinkConnection;
@@ -97,6 +104,8 @@ export class Handle {
     this.fdb = bindAsync(conn, fdbOps);
     this.rules = bindAsync(conn, ruleOps);
     this.nexthops = bindAsync(conn, nexthopOps);
+    this.qdiscs = bindAsync(conn, qdiscOps);
+    this.classes = bindAsync(conn, tcClassOps);
     this.events = new RtnetlinkEvents({ netnsFd: () => env.netnsFd, run: (op) => runAsync(conn, op, env) });
   }
 
@@ -228,6 +237,10 @@ export class SyncHandle {
   readonly rules: SyncOps<typeof ruleOps>;
   /** Nexthop objects and groups (`ip nexthop`), used by routes with `nhid`. */
   readonly nexthops: SyncOps<typeof nexthopOps>;
+  /** Traffic control qdiscs (`tc qdisc`): TBF, HTB, ingress, clsact. */
+  readonly qdiscs: SyncOps<typeof qdiscOps>;
+  /** Traffic control classes (`tc class`): HTB classes. */
+  readonly classes: SyncOps<typeof tcClassOps>;
   private readonly rtnl: NetlinkSyncConnection;
   private readonly ns?: NetworkNamespace;
   private readonly receiveBufferBytes?: number;
@@ -255,6 +268,8 @@ export class SyncHandle {
     this.fdb = bindSync(conn, fdbOps);
     this.rules = bindSync(conn, ruleOps);
     this.nexthops = bindSync(conn, nexthopOps);
+    this.qdiscs = bindSync(conn, qdiscOps);
+    this.classes = bindSync(conn, tcClassOps);
     this.receiveBufferBytes = opts.receiveBufferBytes;
   }
 

@@ -140,6 +140,28 @@ export type {
 } from './rtnetlink/nexthop';
 export type { Neighbour, NeighbourFilter, NeighbourKey, NeighbourOptions, NeighbourState, WithLegacyDev } from './rtnetlink/neighbour';
 export type { FdbEntry, FdbFilter, FdbKey, FdbOptions, FdbState } from './rtnetlink/fdb';
+// Traffic control (`tc qdisc`, `tc class`): h.qdiscs and h.classes.
+export { qdiscOps } from './rtnetlink/tc/qdisc';
+export { tcClassOps } from './rtnetlink/tc/class';
+export type {
+  HtbClass,
+  HtbQdisc,
+  IngressQdisc,
+  OtherClass,
+  OtherQdisc,
+  Qdisc,
+  QdiscFilter,
+  QdiscKey,
+  QdiscOptions,
+  TbfQdisc,
+  TcClass,
+  TcClassFilter,
+  TcClassKey,
+  TcClassOptions,
+  TcHandle,
+  TcStats,
+} from './rtnetlink/tc/types';
+export type { HtbClassInfo, HtbClassOptions, HtbQdiscInfo, HtbQdiscOptions, TbfInfo, TbfOptions } from './rtnetlink/tc/kinds';
 // Policy-routing rules (`ip rule`) are IpRule*: `rule()` and `nft.Rule` are nftables.
 export type {
   Range,

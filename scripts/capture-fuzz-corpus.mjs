@@ -31,7 +31,7 @@ const RC = dist('rtnetlink/constants.js');
 const FC = dist('nftables/constants.js');
 const { nftTableOps, nftChainOps, nftRuleOps, nftSetOps, nftElementOps, nftObjectOps, nftGenerationOps } = nl.nft;
 const { Transaction } = dist('nftables/transaction.js');
-const { linkOps, addressOps, routeOps, neighbourOps, fdbOps, ruleOps, conntrackOps } = nl;
+const { linkOps, addressOps, routeOps, neighbourOps, fdbOps, ruleOps, conntrackOps, qdiscOps, tcClassOps } = nl;
 
 const outDir = path.resolve(process.argv[2] ?? path.join(root, 'test', 'fuzz', 'corpus'));
 if (process.getuid?.() !== 0) throw new Error('capture-fuzz-corpus needs root (namespaces, nftables, conntrack)');
@@ -278,6 +278,24 @@ async function main() {
   run(route, 'route-neighbours', neighbourOps.list({ proxy: true }));
   run(route, 'route-neighbours', fdbOps.list());
   run(route, 'route-rules', ruleOps.list());
+
+  // Traffic control: typed kinds (TBF with a peak rate and a 64-bit rate, HTB and its classes, ingress, clsact) and raw ones.
+  await A.qdiscs.add({ link: 'lower0', kind: 'htb', handle: '1:', options: { default: 0x10, directQlen: 50 } });
+  await A.classes.add({ link: 'lower0', classid: '1:1', kind: 'htb', options: { rate: '100gbit' } });
+  await A.classes.add({ link: 'lower0', classid: '1:10', parent: '1:1', kind: 'htb', options: { rate: '5mbit', ceil: '60gbit', prio: 2 } });
+  await A.qdiscs.add({
+    link: 'lower0',
+    parent: '1:10',
+    handle: '10:',
+    kind: 'tbf',
+    options: { rate: '3mbit', burst: '10kb', latency: '70ms', peakrate: '4mbit', mtu: 1540 },
+  });
+  await A.qdiscs.add({ link: 'lower1', kind: 'tbf', options: { rate: '40gbit', burst: '1mb', limit: '10mb' } });
+  await A.qdiscs.add({ link: 'lower1', kind: 'ingress' });
+  await A.qdiscs.add({ link: 'br0', kind: 'clsact' });
+  sh(names.a, 'tc', 'qdisc', 'add', 'dev', 'v0', 'root', 'handle', '7:', 'pfifo', 'limit', '100');
+  run(route, 'route-tc', qdiscOps.list());
+  run(route, 'route-tc', tcClassOps.list({ link: 'lower0' }));
 
   // Refusals: extack text, an offset into the request, a failed dump, plain errnos.
   runFailing(route, 'route-errors', routeOps.add({ dst: '10.99.0.0/16', gateway: '192.0.2.1' }));

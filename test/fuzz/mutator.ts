@@ -71,6 +71,9 @@ export function attributesStart(protocol: 'route' | 'netfilter', type: number, f
     case 28:
     case 32:
       return 12; // rtmsg, ndmsg, fib_rule_hdr
+    case 36:
+    case 40:
+      return 20; // tcmsg (qdiscs, classes)
     default:
       return 4;
   }

@@ -23,6 +23,8 @@ import { decodeNeighbour } from '../../lib/rtnetlink/neighbour';
 import { decodeNexthopObject } from '../../lib/rtnetlink/nexthop';
 import { decodeRoute } from '../../lib/rtnetlink/route';
 import { decodeRule as decodeRtRule } from '../../lib/rtnetlink/rule';
+import { decodeTcClass } from '../../lib/rtnetlink/tc/class';
+import { decodeQdisc } from '../../lib/rtnetlink/tc/qdisc';
 
 export type Protocol = 'route' | 'netfilter';
 export type Decoder = [name: string, decode: (m: NetlinkMessage) => unknown];
@@ -75,6 +77,10 @@ const ROUTE: Record<number, Decoder[]> = {
   33: [['rule', decodeRtRule], ...events],
   104: [['nexthop', decodeNexthopObject]],
   105: [['nexthop', decodeNexthopObject]],
+  36: [['qdisc', decodeQdisc]],
+  37: [['qdisc', decodeQdisc]],
+  40: [['tc class', decodeTcClass]],
+  41: [['tc class', decodeTcClass]],
 };
 
 function nftDecoders(shapes: Shapes): Record<number, Decoder[]> {

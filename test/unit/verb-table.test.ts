@@ -37,6 +37,8 @@ const FAMILIES: Record<string, object> = {
   fdb: nlkit.fdbOps,
   rules: nlkit.ruleOps,
   nexthops: nlkit.nexthopOps,
+  qdiscs: nlkit.qdiscOps,
+  classes: nlkit.tcClassOps,
   conntrack: nlkit.conntrackOps,
   sockets: nlkit.socketDiagOps,
 };

@@ -1,5 +1,6 @@
 // Snapshot of the machine's root network namespace: what the suite must leave
-// exactly as it found it (links, named namespaces, nftables ruleset).
+// exactly as it found it (links, named namespaces, nftables ruleset, and what
+// is in /run, where nlkit keeps its default state).
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 
@@ -7,6 +8,8 @@ export interface HostState {
   links: string[];
   namespaces: string[];
   ruleset: string;
+  /** Entries of /run and of /run/nlkit. */
+  run: string[];
 }
 
 function tool(cmd: string, args: string[]): string {
@@ -27,7 +30,15 @@ export function captureHostState(): HostState {
   } catch {
     namespaces = [];
   }
-  return { links, namespaces, ruleset: tool('nft', ['list', 'ruleset']) };
+  const entries = (dir: string) => {
+    try {
+      return fs.readdirSync(dir).map((n) => `${dir}/${n}`);
+    } catch {
+      return [];
+    }
+  };
+  const run = [...entries('/run'), ...entries('/run/nlkit')].sort();
+  return { links, namespaces, ruleset: tool('nft', ['list', 'ruleset']), run };
 }
 
 export function diffHostState(before: HostState, after: HostState): string[] {
@@ -41,5 +52,8 @@ export function diffHostState(before: HostState, after: HostState): string[] {
   const nsRemoved = before.namespaces.filter((n) => !after.namespaces.includes(n));
   if (nsRemoved.length) problems.push(`namespaces that existed before were removed: ${nsRemoved.join(', ')}`);
   if (before.ruleset !== after.ruleset) problems.push('the root nftables ruleset changed');
+  // Only what appeared: other programs may remove their own files from /run meanwhile.
+  const runAdded = after.run.filter((n) => !before.run.includes(n));
+  if (runAdded.length) problems.push(`left in /run: ${runAdded.join(', ')}`);
   return problems;
 }

@@ -1,0 +1,28 @@
+// The suite's leave-nothing-behind check (test/helpers/global-setup.ts) must
+// notice each kind of leftover, or it proves nothing.
+import { describe, expect, it } from 'vitest';
+import { diffHostState, type HostState } from '../helpers/host-state';
+
+const base: HostState = { links: ['1:lo', '2:eth0'], namespaces: ['theirs'], ruleset: '', run: ['/run/lock', '/run/netns'] };
+
+describe('host state check', () => {
+  it('finds nothing when nothing changed', () => {
+    expect(diffHostState(base, { ...base })).toEqual([]);
+  });
+
+  it('reports links, namespaces, ruleset changes and files left in /run', () => {
+    const after: HostState = {
+      links: ['1:lo', '2:eth0', '9:nlk-x'],
+      namespaces: ['mine'],
+      ruleset: 'table inet nlkit {}',
+      run: ['/run/lock', '/run/netns', '/run/nlkit', '/run/nlkit/host'],
+    };
+    expect(diffHostState(base, after)).toEqual([
+      'links added to the root namespace: 9:nlk-x',
+      'namespaces left under /run/netns: mine',
+      'namespaces that existed before were removed: theirs',
+      'the root nftables ruleset changed',
+      'left in /run: /run/nlkit, /run/nlkit/host',
+    ]);
+  });
+});

@@ -98,11 +98,26 @@ try {
       await nets.attach('tiny', { sandbox: sandboxes[1], create: true });
       expect(false, 'attach succeeded');
     } catch (e) {
-      // A multi-step operation failed: everything it had done is undone, and
-      // the cause says why.
-      expect(e instanceof nlkit.NetworkOperationError && e.cause instanceof nlkit.IpamExhaustedError, e);
-      console.log(e.name, `step "${e.step}"`, '<-', e.cause.name, '-', e.cause.message);
+      // No address left: the attach undid everything, its namespace too.
+      expect(e instanceof nlkit.IpamExhaustedError, e);
+      console.log(e.name, '-', e.message);
       expect(!nlkit.netnsExists(sandboxes[1]), 'the failed attach left its namespace behind');
+    }
+    await nets.detach('tiny', sandboxes[0]);
+    // A sandbox that already has an eth0: the kernel refuses the veth's peer.
+    await nlkit.createNetns(sandboxes[1]);
+    const sb = await nlkit.open({ netns: sandboxes[1] });
+    await sb.links.add({ name: 'eth0', kind: 'bridge' });
+    sb.close();
+    try {
+      await nets.attach('tiny', { sandbox: sandboxes[1] });
+      expect(false, 'attach succeeded');
+    } catch (e) {
+      // A multi-step operation failed: everything it had done is undone, and
+      // the cause says which step and why.
+      expect(e instanceof nlkit.NetworkOperationError && e.cause instanceof nlkit.NetlinkError && e.cause.code === 'EEXIST', e);
+      console.log(e.name, `step "${e.step}"`, '<-', e.cause.name, '-', e.cause.message);
+      expect((await nets.get('tiny')).attachments.length === 0, 'the failed attach left an attachment');
     }
     await nets.delete('tiny');
     // Deleting what is not there: NotFoundError, or false with { missingOk: true }.

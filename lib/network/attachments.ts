@@ -184,6 +184,7 @@ interface NewAttachment {
 async function attachNew(ctx: NetworkContext, rec: NetworkRecord, opts: AttachOptions, p: NewAttachment): Promise<Attachment> {
   const { id, ifname, op, ident, existing, defaultRoute } = p;
   const network = rec.name;
+  if (opts.ip6 !== undefined && !rec.subnet6) throw new ValidationError('ip6', opts.ip6, `network ${network} has no IPv6 subnet (create it with subnet6)`);
   const hostIfname = hostVethName(network, id);
   const mac = opts.mac ?? randomMac();
   const createName = !existing && opts.create ? ident.name : undefined;

@@ -67,6 +67,14 @@ export class Ipam {
    * an owner that already holds addresses gets the same ones back.
    */
   async allocate(owner: string, requested: Lease = {}): Promise<Lease> {
+    for (const [key, family] of [
+      ['ipv4', 4],
+      ['ipv6', 6],
+    ] as const) {
+      if (requested[key] !== undefined && !this.pools.some((p) => p.family === family)) {
+        throw new ValidationError(key, requested[key], `network ${this.network} has no IPv${family} subnet`);
+      }
+    }
     return this.update((st) => {
       const mine = this.leaseOf(st, owner);
       const lease: Lease = {};

@@ -70,6 +70,17 @@ describe('network manager: what create and attach refuse', () => {
     expect(ipJson(box.ns('host'), 'route', 'show', '10.50.7.0/24')[0].dev).toBe(routed.bridge);
   });
 
+  it('refuses an IPv6 address on a network without an IPv6 subnet, before anything is made', async () => {
+    await nets.create({ name: 'v4only', subnet: '10.44.0.0/24' });
+    const before = ipJson(box.ns('host'), 'link', 'show', 'type', 'veth').length;
+    await expect(nets.attach('v4only', { sandbox: sandboxes[1], create: true, ip6: 'fd44::2' })).rejects.toSatisfy(
+      (e: unknown) => e instanceof ValidationError && e.field === 'ip6',
+    );
+    expect(ipJson(box.ns('host'), 'link', 'show', 'type', 'veth')).toHaveLength(before);
+    expect(fs.existsSync(`/run/netns/${sandboxes[1]}`)).toBe(false);
+    await nets.delete('v4only');
+  });
+
   it('lets IpamExhaustedError reach the caller as itself, leaving nothing behind', async () => {
     await nets.create({ name: 'tiny', subnet: '10.47.0.0/30' }); // one host address besides the gateway
     const a = await nets.attach('tiny', { sandbox: sandboxes[0], create: true });

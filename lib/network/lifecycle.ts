@@ -152,7 +152,7 @@ export async function createNetwork(ctx: NetworkContext, spec: NetworkSpec): Pro
     step = 'install firewall rules';
     // Ports published on 127.0.0.1 are routed to the bridge with a loopback source.
     await setSysctl(ctx.hostRef, `net/ipv4/conf/${rec.bridge}/route_localnet`, 1);
-    await ctx.firewall.rebuild(await ctx.store.snapshot());
+    await rebuildFirewall(ctx);
     stepDone('create');
     intent.done();
     return { ...rec };
@@ -181,7 +181,7 @@ export async function deleteNetwork(ctx: NetworkContext, name: string, missingOk
     stepDone('delete');
     await detachAll(ctx, rec);
     stepDone('delete');
-    await removeFirewall(ctx, rec);
+    await rebuildFirewall(ctx, rec.name); // networks are rare: the table is rewritten atomically without this one (or removed with the last)
     stepDone('delete');
     await ctx.host.links.delete(rec.bridge).catch(ignoreMissing);
     stepDone('delete');
@@ -229,8 +229,32 @@ export async function rebuildNetwork(ctx: NetworkContext, rec: NetworkRecord): P
 }
 
 /** Rewrites the firewall from the record (reconcile; also what an external `nft flush ruleset` needs). */
-export async function repairFirewall(ctx: NetworkContext, st: HostState): Promise<void> {
-  await ctx.firewall.repair(st);
+export async function repairFirewall(ctx: NetworkContext): Promise<void> {
+  await ctx.store.edit(async (st) => {
+    if (Object.keys(st.networks).length === 0) await ctx.firewall.remove();
+    else await ctx.firewall.repair(st);
+  });
+}
+
+/**
+ * Rewrites nlkit's table from the state (without the network being deleted,
+ * if any), read and committed under the state lock: publish and setBackends
+ * of every manager sharing the state change the table under that lock too,
+ * so none of them slips in between (a lost element), and their commits
+ * cannot keep making this one's listing stale.
+ */
+async function rebuildFirewall(ctx: NetworkContext, without?: string): Promise<void> {
+  await ctx.store.edit(async (st) => {
+    const rest: HostState = without
+      ? {
+          ...st,
+          networks: Object.fromEntries(Object.entries(st.networks).filter(([n]) => n !== without)),
+          publications: Object.fromEntries(Object.entries(st.publications).filter(([, p]) => p.network !== without)),
+        }
+      : st;
+    if (Object.keys(rest.networks).length === 0) await ctx.firewall.remove();
+    else await ctx.firewall.rebuild(rest);
+  });
 }
 
 /**
@@ -259,18 +283,6 @@ async function enableForwarding(ctx: NetworkContext, rec: NetworkRecord): Promis
   // Per-namespace sysctls of the host namespace only; nothing global.
   await setSysctl(ctx.hostRef, 'net.ipv4.ip_forward', 1);
   if (rec.subnet6) await setSysctl(ctx.hostRef, 'net.ipv6.conf.all.forwarding', 1);
-}
-
-/** Networks are rare: the table is rewritten atomically from the record, without this one (or removed with the last). */
-async function removeFirewall(ctx: NetworkContext, rec: NetworkRecord): Promise<void> {
-  const st = await ctx.store.snapshot();
-  const rest: HostState = {
-    ...st,
-    networks: Object.fromEntries(Object.entries(st.networks).filter(([n]) => n !== rec.name)),
-    publications: Object.fromEntries(Object.entries(st.publications).filter(([, p]) => p.network !== rec.name)),
-  };
-  if (Object.keys(rest.networks).length === 0) await ctx.firewall.remove();
-  else await ctx.firewall.rebuild(rest);
 }
 
 function validateSpec(spec: NetworkSpec): NetworkRecord {

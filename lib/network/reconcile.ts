@@ -74,7 +74,8 @@ export interface ReconcileContext {
   forget(rec: NetworkRecord, atts: AttachmentRecord[]): Promise<void>;
   /** Firewall drift, if the firewall layer is active. */
   checkFirewall(st: HostState): Promise<Drift[]>;
-  repairFirewall(st: HostState): Promise<void>;
+  /** Repairs the firewall from the state as it is under the lock. */
+  repairFirewall(): Promise<void>;
   /** nlkit's interfaces that no state claims (leftovers.ts). */
   findLeftovers(st: HostState, links: Link[]): Drift[];
   /** Operations whose process died halfway (intent journal), and the host veths of those still running. */
@@ -253,7 +254,7 @@ async function repair(ctx: ReconcileContext): Promise<Drift[]> {
   for (const [name, atts] of gone) await ctx.forget(netOf(name), atts);
   for (const [rec, att] of redo) await ctx.reattach(rec, att);
   // The state as it is now: forgetting gone sandboxes changed publications.
-  if (drift.some(isFirewallDrift) || rebuilt.size) await ctx.repairFirewall(await ctx.state());
+  if (drift.some(isFirewallDrift) || rebuilt.size) await ctx.repairFirewall();
   return drift;
 }
 

@@ -76,8 +76,6 @@ export async function recoverInterrupted(ctx: NetworkContext): Promise<Drift[]> 
   if (dead.length === 0) return [];
   for (const p of dead) await recoverOne(ctx, p);
   // nlkit's table as the state says: elements a dead publish added without recording them go, removed ones come back.
-  const st = await ctx.store.snapshot();
-  if (Object.keys(st.networks).length === 0) await ctx.firewall.remove();
-  else await repairFirewall(ctx, st);
+  await repairFirewall(ctx);
   return dead.map(driftOf);
 }

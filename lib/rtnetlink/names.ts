@@ -5,7 +5,7 @@
  * @module
  */
 import { ValidationError } from '../netlink/errors';
-import { ROUTE_PROTOCOLS, ROUTE_TYPES, SCOPES } from './constants';
+import { ROUTE_PROTOCOLS, ROUTE_TYPES, RTNH_F_DEAD, RTNH_F_LINKDOWN, RTNH_F_ONLINK, RTNH_F_PERVASIVE, SCOPES } from './constants';
 
 function reverse(map: Record<number, string>): Map<string, number> {
   return new Map(Object.entries(map).map(([k, v]) => [v, Number(k)]));
@@ -53,4 +53,14 @@ function parseNamed(s: string | number, names: Map<string, number>, field: strin
   if (n !== undefined) return n;
   if (/^\d+$/.test(s)) return parseNamed(Number(s), names, field, max);
   throw new ValidationError(field, s, `one of ${[...names.keys()].join(', ')} or a number`);
+}
+
+/** RTNH_F_* flags of a nexthop (in a multipath route or a nexthop object), by the names `ip` prints. */
+export function nexthopFlagNames(flags: number): string[] {
+  const out: string[] = [];
+  if (flags & RTNH_F_DEAD) out.push('dead');
+  if (flags & RTNH_F_PERVASIVE) out.push('pervasive');
+  if (flags & RTNH_F_ONLINK) out.push('onlink');
+  if (flags & RTNH_F_LINKDOWN) out.push('linkdown');
+  return out;
 }

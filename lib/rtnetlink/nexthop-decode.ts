@@ -6,7 +6,7 @@
 import { Attributes, u32At, u8At, type NetlinkMessage } from '../netlink/parser';
 import { AF_INET, AF_INET6, formatIp } from '../validate/ip';
 import * as C from './constants';
-import { protocolName, scopeName } from './names';
+import { nexthopFlagNames, protocolName, scopeName } from './names';
 import type { NexthopObject, ResilientGroupInfo } from './nexthop-types';
 
 export const RTM_NEWNEXTHOP = 104;
@@ -43,15 +43,6 @@ export const TICKS_PER_SECOND = 100;
 
 const KNOWN = new Set([NHA_ID, NHA_GROUP, NHA_GROUP_TYPE, NHA_BLACKHOLE, NHA_OIF, NHA_GATEWAY, NHA_FDB, NHA_RES_GROUP]);
 
-function flagNames(flags: number): string[] {
-  const out: string[] = [];
-  if (flags & C.RTNH_F_DEAD) out.push('dead');
-  if (flags & C.RTNH_F_PERVASIVE) out.push('pervasive');
-  if (flags & C.RTNH_F_ONLINK) out.push('onlink');
-  if (flags & C.RTNH_F_LINKDOWN) out.push('linkdown');
-  return out;
-}
-
 function decodeResilient(a: Attributes): ResilientGroupInfo {
   const seconds = (ticks: number | bigint | undefined) => Number(ticks ?? 0) / TICKS_PER_SECOND;
   return {
@@ -72,7 +63,7 @@ export function decodeNexthopObject(m: NetlinkMessage): NexthopObject {
     id: a.u32(NHA_ID) ?? 0,
     protocol: protocolName(u8At(p, 2)),
     scope: scopeName(u8At(p, 1)),
-    flags: flagNames(flags),
+    flags: nexthopFlagNames(flags),
     unknownAttributes: a.unknown(KNOWN),
   };
   if (af === AF_INET) nh.family = 4;

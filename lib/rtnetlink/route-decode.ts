@@ -6,7 +6,7 @@
 import { Attributes, u32At, u8At, type NetlinkMessage } from '../netlink/parser';
 import { AF_INET6, formatIp, formatIpAt, type IpFamily } from '../validate/ip';
 import * as C from './constants';
-import { protocolName, routeTypeName, scopeName, tableName } from './names';
+import { nexthopFlagNames, protocolName, routeTypeName, scopeName, tableName } from './names';
 import type { Nexthop, Route, RoutePref } from './route-types';
 /** ICMPV6_ROUTER_PREF_* values. */
 export const PREFS: Record<RoutePref, number> = { medium: 0, high: 1, low: 3 };
@@ -26,15 +26,6 @@ const KNOWN = new Set([
   C.RTA_NH_ID,
 ]);
 
-function nhFlagNames(flags: number): string[] {
-  const out: string[] = [];
-  if (flags & C.RTNH_F_DEAD) out.push('dead');
-  if (flags & C.RTNH_F_PERVASIVE) out.push('pervasive');
-  if (flags & C.RTNH_F_ONLINK) out.push('onlink');
-  if (flags & C.RTNH_F_LINKDOWN) out.push('linkdown');
-  return out;
-}
-
 function decodeMultipath(b: Buffer): Nexthop[] {
   const out: Nexthop[] = [];
   let off = 0;
@@ -44,7 +35,7 @@ function decodeMultipath(b: Buffer): Nexthop[] {
     const flags = b.readUInt8(off + 2);
     const index = b.readInt32LE(off + 4);
     // eslint-disable-next-line @typescript-eslint/no-deprecated -- deprecated alias of `link`, still filled
-    const nh: Nexthop = { weight: b.readUInt8(off + 3) + 1, link: index, index, flags: nhFlagNames(flags) };
+    const nh: Nexthop = { weight: b.readUInt8(off + 3) + 1, link: index, index, flags: nexthopFlagNames(flags) };
     if (flags & C.RTNH_F_ONLINK) nh.onlink = true;
     const a = new Attributes(b, off + 8, off + len);
     const gw = a.get(C.RTA_GATEWAY);
@@ -74,7 +65,7 @@ export function decodeRoute(m: NetlinkMessage): Route {
     protocol: protocolName(u8At(p, 5)),
     scope: scopeName(u8At(p, 6)),
     type: routeTypeName(u8At(p, 7)),
-    flags: nhFlagNames(flags),
+    flags: nexthopFlagNames(flags),
     unknownAttributes: a.unknown(KNOWN),
   };
   const src = a.get(C.RTA_SRC);

@@ -91,39 +91,28 @@ function decodeBridgeId(b: Buffer | undefined): string | undefined {
   return b.subarray(0, 2).toString('hex') + '.' + formatMac(b.subarray(2, 8)).replace(/:/g, '');
 }
 
+/** Every bridge setting: given at creation, and changeable on a live bridge. */
+const SETTING_KEYS = keysOf<BridgeSettings>()([
+  'stp',
+  'forwardDelay',
+  'helloTime',
+  'maxAge',
+  'ageingTime',
+  'priority',
+  'vlanFiltering',
+  'vlanDefaultPvid',
+  'multicastSnooping',
+  'multicastQuerier',
+  'groupForwardMask',
+]);
+
 export const bridge: LinkKind<BridgeOptions, BridgeInfo> = {
   kind: 'bridge',
-  optionKeys: keysOf<BridgeOptions>()([
-    'kind',
-    'stp',
-    'forwardDelay',
-    'helloTime',
-    'maxAge',
-    'ageingTime',
-    'priority',
-    'vlanFiltering',
-    'vlanDefaultPvid',
-    'multicastSnooping',
-    'multicastQuerier',
-    'groupForwardMask',
-  ]),
+  optionKeys: ['kind', ...SETTING_KEYS],
   encode(w, opts) {
     encodeBridgeSettings(w, opts);
   },
-  // Every setting can change on a live bridge.
-  changeKeys: keysOf<BridgeSettings>()([
-    'stp',
-    'forwardDelay',
-    'helloTime',
-    'maxAge',
-    'ageingTime',
-    'priority',
-    'vlanFiltering',
-    'vlanDefaultPvid',
-    'multicastSnooping',
-    'multicastQuerier',
-    'groupForwardMask',
-  ]),
+  changeKeys: SETTING_KEYS,
   encodeChange: encodeBridgeSettings,
   decode(a: Attributes): BridgeInfo {
     const cs = (t: number) => (a.u32(t) ?? 0) / 100;

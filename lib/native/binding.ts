@@ -92,6 +92,7 @@ export interface NativeBinding {
   tunCreate(netnsFd: number, name: string, options: NativeTunOptions): void;
   /** Waits (off the event loop) for an exclusive flock; closing the fd releases it. */
   lockExclusive(fd: number): Promise<void>;
+  tryLockExclusive(fd: number): boolean;
 }
 
 let loaded: NativeBinding | undefined;

@@ -1,6 +1,6 @@
 /**
  * An exclusive advisory lock on a file (flock), shared correctly between
- * processes; waiting happens off the event loop. And the file operations of
+ * processes; waiting neither blocks the event loop nor a libuv worker. And the file operations of
  * the state directory, none of which follows a symbolic link: a link there
  * would make root read or write a file someone else chose.
  * @module
@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UnsafeStateDirError } from '../netlink/errors';
-import { lockExclusive } from '../system/file-lock';
+import { waitForLock } from '../system/file-lock';
 
 const { O_RDONLY, O_RDWR, O_WRONLY, O_CREAT, O_EXCL, O_APPEND, O_NOFOLLOW } = fs.constants;
 
@@ -55,7 +55,7 @@ export function readStateFile(file: string): string {
 export async function withFileLock<T>(lockPath: string, fn: () => Promise<T> | T): Promise<T> {
   const fd = openStateFile(lockPath, 'lock');
   try {
-    await lockExclusive(fd, `lock ${lockPath}`);
+    await waitForLock(fd, `lock ${lockPath}`);
     return await fn();
   } finally {
     fs.closeSync(fd); // closing the fd releases the lock

@@ -234,6 +234,9 @@ export const linkOps = {
     if (!codec) throw new ValidationError('kind', opts.kind, `unsupported; nlkit creates ${Object.keys(LINK_KINDS).join(', ')}`);
     rejectUnknownKeys(opts, [...LINK_COMMON_KEYS, ...codec.optionKeys], 'link options');
     validateCommon(opts);
+    if (opts.alias && opts.netns !== undefined) {
+      throw new ValidationError('alias', opts.alias, 'the kernel ignores an alias when it creates a link: set it in the target namespace after moving the link');
+    }
     if (codec.create) return yield* addCreated(opts, codec.create(opts.name, opts));
     // A dry run of the kind's encoder validates its options before any request is sent.
     codec.encode(new NetlinkWriter(), opts, { netnsFd: (r) => (checkNetnsRef(r, 'peer.netns'), -1), indexOf: () => 0 });
@@ -262,6 +265,8 @@ export const linkOps = {
     } finally {
       fds.close();
     }
+    // The kernel ignores IFLA_IFALIAS in a creating request (`ip link add ... alias` loses it too): a second one sets it.
+    if (typeof opts.alias === 'string' && opts.alias !== '') yield* setAliasOrUndo(opts.name, opts.alias);
   },
 
   /**
@@ -423,6 +428,20 @@ function* setBridgePort(ref: LinkRef, port: BridgePortSettings | undefined): Ope
   encodeBridgePort(w, port);
   w.endNest(nest);
   yield* call(w.end().finish(), `set bridge port ${describeRef(ref)}`);
+}
+
+/** Sets a new link's alias; if that fails, deletes the link again (all or nothing). */
+function* setAliasOrUndo(name: string, alias: string): Operation<void> {
+  try {
+    yield* linkOps.set(name, { alias });
+  } catch (e) {
+    try {
+      yield* linkOps.delete(name);
+    } catch {
+      // the original error is the one worth reporting
+    }
+    throw e;
+  }
 }
 
 /**

@@ -30,6 +30,15 @@ describe('link kinds', () => {
   const ns = () => box.ns('k');
   const h = () => box.h('k');
 
+  it('add sets the alias it was given (the kernel ignores one in the creating request), and refuses one for another namespace', async () => {
+    await h().links.add({ name: 'al0', kind: 'bridge', alias: 'uplink of c1' });
+    expect(ipLink(ns(), 'al0').ifalias).toBe('uplink of c1');
+    expect((await h().links.get('al0')).alias).toBe('uplink of c1');
+    await expect(h().links.add({ name: 'al1', kind: 'bridge', alias: 'x', netns: ns() })).rejects.toThrow(ValidationError);
+    expect(ipJson(ns(), 'link', 'show').map((l: { ifname: string }) => l.ifname)).not.toContain('al1');
+    await h().links.delete('al0');
+  });
+
   it('bridge options round-trip both ways', async () => {
     await h().links.add({
       // (vlanFiltering is not set: this kernel lacks CONFIG_BRIDGE_VLAN_FILTERING and refuses the attribute)

@@ -6,7 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { SystemError, ValidationError } from '../../lib/netlink/errors';
-import { lockExclusive } from '../../lib/system/file-lock';
+import { lockExclusive, waitForLock } from '../../lib/system/file-lock';
 import { createTunDevice } from '../../lib/system/tun';
 
 const plainTun = { tap: false, noPi: true, vnetHdr: false, multiQueue: false };
@@ -85,5 +85,46 @@ describe('lockExclusive', () => {
     fs.closeSync(first);
     await waiting;
     expect(order).toEqual(['first released', 'second locked']);
+  });
+});
+
+describe('waitForLock (polls: never blocks the event loop or a libuv worker)', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nlkit-poll-'));
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('a second holder gets the lock once the first closes, and the libuv workers stay free meanwhile', async () => {
+    const file = path.join(dir, 'state.lock');
+    const first = fs.openSync(file, 'w');
+    const second = fs.openSync(file, 'r');
+    try {
+      await waitForLock(first);
+      const order: string[] = [];
+      const waiters = Array.from({ length: 8 }, () => fs.openSync(file, 'r'));
+      // More waiters than libuv has workers (4): a blocking wait would take them all.
+      const all = [second, ...waiters].map((fd) => waitForLock(fd).then(() => fs.closeSync(fd)));
+      const io = await new Promise<string>((resolve, reject) => fs.readFile(file, 'utf8', (e, d) => (e ? reject(e) : resolve(d))));
+      order.push(`worker free (${io.length} bytes read)`);
+      await new Promise((r) => setTimeout(r, 50));
+      order.push('first released');
+      fs.closeSync(first);
+      await Promise.all(all);
+      order.push('all locked in turn');
+      expect(order).toEqual(['worker free (0 bytes read)', 'first released', 'all locked in turn']);
+    } finally {
+      for (const fd of [first]) {
+        try {
+          fs.closeSync(fd);
+        } catch {
+          // closed above
+        }
+      }
+    }
+  });
+
+  it('refuses something that is not a file descriptor, and names the operation of a failed flock', async () => {
+    await expect(waitForLock(-1)).rejects.toBeInstanceOf(ValidationError);
+    const fd = fs.openSync(path.join(dir, 'closed'), 'w');
+    fs.closeSync(fd);
+    await expect(waitForLock(fd, 'lock closed')).rejects.toThrow(/^lock closed: flock failed/);
   });
 });

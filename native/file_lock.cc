@@ -1,10 +1,8 @@
 // Advisory file locks (flock) for on-disk state that several processes update
 // at once, like IPAM allocations. Node has no flock. tryLockExclusive never
-// waits (the caller polls): a flock blocked in a libuv worker holds that
-// worker until the lock is free, and when the lock's holder itself needs a
-// worker (two processes, four workers each, locks taken in one order) both
-// can stall for good. lockExclusive (waits on a worker) is kept for callers
-// that hold no other lock.
+// waits; lockExclusive waits on a libuv worker, which it holds until the
+// lock is free (lib/system/file-lock.ts lets one waiter per process do that,
+// the others poll).
 #include "file_lock.h"
 
 #include <sys/file.h>

@@ -24,24 +24,31 @@ export async function lockExclusive(fd: number, operation = 'lock file'): Promis
   }
 }
 
-/** Longest pause between two attempts while another process holds the lock. */
+/** Longest pause between two attempts while another holder has the lock. */
 const MAX_POLL_MS = 20;
+/** Attempts before a waiter may wait in the kernel instead. */
+const POLLS_BEFORE_BLOCKING = 3;
+/** Whether one waiter of this process is blocked in flock on a libuv worker. */
+let workerWaiting = false;
 
 /**
  * Takes an exclusive flock on `fd`, waiting while another open file
- * description holds it; closing the fd releases it. Waits by polling with
- * a growing pause (1 ms up to 20 ms) rather than in a libuv worker: a
- * blocked worker stays blocked until the lock is free, and with locks taken
- * in one order by processes whose holders themselves need a worker (opening
- * a namespace, say), all four workers of two processes can end up waiting
- * on each other for good.
+ * description holds it; closing the fd releases it.
+ *
+ * Waiting in flock holds a libuv worker until the lock is free, and there
+ * are four: were every waiter to wait there, two processes whose lock
+ * holders need a worker themselves (to open a namespace, say) could block
+ * each other for good. So waiters poll (1 ms, growing to 20 ms), and only
+ * one per process at a time waits in the kernel, which hands the lock over
+ * on release: a holder that takes it again and again (a busy publisher)
+ * cannot starve everyone else, and three workers always stay free.
  * @internal
  * @example
  * await waitForLock(fd, 'lock /run/nlkit/host/state.lock');
  */
 export async function waitForLock(fd: number, operation = 'lock file'): Promise<void> {
   validateFd(fd);
-  for (let pause = 1; ; pause = Math.min(pause * 2, MAX_POLL_MS)) {
+  for (let attempt = 1, pause = 1; ; attempt++, pause = Math.min(pause * 2, MAX_POLL_MS)) {
     let held: boolean;
     try {
       held = native().tryLockExclusive(fd);
@@ -49,6 +56,15 @@ export async function waitForLock(fd: number, operation = 'lock file'): Promise<
       throw fromNative(operation, e);
     }
     if (held) return;
+    if (attempt >= POLLS_BEFORE_BLOCKING && !workerWaiting) {
+      workerWaiting = true;
+      try {
+        await lockExclusive(fd, operation);
+        return;
+      } finally {
+        workerWaiting = false;
+      }
+    }
     await new Promise((resolve) => setTimeout(resolve, pause * (0.5 + Math.random())));
   }
 }

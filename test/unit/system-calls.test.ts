@@ -88,7 +88,7 @@ describe('lockExclusive', () => {
   });
 });
 
-describe('waitForLock (polls: never blocks the event loop or a libuv worker)', () => {
+describe('waitForLock (polls; at most one waiter per process holds a libuv worker)', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nlkit-poll-'));
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
@@ -100,7 +100,7 @@ describe('waitForLock (polls: never blocks the event loop or a libuv worker)', (
       await waitForLock(first);
       const order: string[] = [];
       const waiters = Array.from({ length: 8 }, () => fs.openSync(file, 'r'));
-      // More waiters than libuv has workers (4): a blocking wait would take them all.
+      // More waiters than libuv has workers (4): were each to wait in a worker, they would take them all.
       const all = [second, ...waiters].map((fd) => waitForLock(fd).then(() => fs.closeSync(fd)));
       const io = await new Promise<string>((resolve, reject) => fs.readFile(file, 'utf8', (e, d) => (e ? reject(e) : resolve(d))));
       order.push(`worker free (${io.length} bytes read)`);

@@ -19,8 +19,9 @@
  */
 import { CT_TYPES, META_TYPES, UNQUALIFIED_META, findBitField, findPayloadField, rawPayloadName, type ProtocolContext } from './describe-fields';
 import { setText } from './describe-sets';
-import { natText, portsText } from './describe-nat';
-import { limitText, logText, natFlags, quotaText, rejectText, verdictText } from './describe-statements';
+import { natText, portsText, tproxyText } from './describe-nat';
+import { loadedField } from './describe-loads';
+import { connlimitText, limitText, logText, natFlags, quotaText, rejectText, synproxyText, verdictText } from './describe-statements';
 import { duration, exthdrText, formatBytes, isAddressType, isFlagType, prefixLength, shiftRight } from './describe-values';
 import type { CtExpression } from './expressions/ct';
 import type { DynsetExpression } from './expressions/dynset';
@@ -174,6 +175,19 @@ class RuleDescriber {
         return;
       case 'exthdr':
         this.exthdr(e);
+        return;
+      case 'rt':
+      case 'socket':
+      case 'osf':
+      case 'hash':
+        this.load(e.dreg, loadedField(e, this.left.bind(this)));
+        return;
+      case 'tproxy':
+        this.emit(tproxyText(this.reg, this.family, e));
+        return;
+      case 'connlimit':
+      case 'synproxy':
+        this.emit(e.type === 'connlimit' ? connlimitText(e) : synproxyText(e));
         return;
       case 'objref':
         if (e.name !== undefined)

@@ -126,6 +126,14 @@ describe('nftables interop with nft', () => {
       'objref',
       'quota',
       'byteorder',
+      'exthdr',
+      'tproxy',
+      'socket',
+      'rt',
+      'osf',
+      'synproxy',
+      'hash',
+      'connlimit',
     ]) {
       expect(kinds, k).toContain(k);
     }
@@ -133,15 +141,15 @@ describe('nftables interop with nft', () => {
   });
 
   it('round-trips an expression nlkit has no type for (opaque) through list and re-add', async () => {
-    nftLoad(ns(), 'table inet opq {\n chain c {\n  ct count over 10 accept\n }\n}\n');
+    nftLoad(ns(), 'table ip opq {\n chain c {\n  type filter hook prerouting priority 0;\n  dup to 10.0.0.1 device "lo"\n }\n}\n');
     const h = box.h('nft');
-    const [r] = await h.nft.rules.list({ family: 'inet', table: 'opq' });
-    expect(r.expressions.some((e) => e.type === 'opaque' && e.name === 'connlimit')).toBe(true);
+    const [r] = await h.nft.rules.list({ family: 'ip', table: 'opq' });
+    expect(r.expressions.some((e) => e.type === 'opaque' && e.name === 'dup')).toBe(true);
     const tx = h.nft.transaction();
-    tx.addRule({ family: 'inet', table: 'opq', chain: 'c', expressions: r.expressions });
+    tx.addRule({ family: 'ip', table: 'opq', chain: 'c', expressions: r.expressions });
     await tx.commit();
-    const lines = nftRuleLines(ns(), 'inet', 'opq');
-    expect(lines).toEqual(['ct count over 10 accept', 'ct count over 10 accept']);
+    const lines = nftRuleLines(ns(), 'ip', 'opq');
+    expect(lines).toEqual(['dup to 10.0.0.1 device "lo"', 'dup to 10.0.0.1 device "lo"']);
   });
 
   it('tables of every family, dormant and owner flags, netdev and bridge chains', async () => {

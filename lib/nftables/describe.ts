@@ -19,9 +19,10 @@
  */
 import { CT_TYPES, META_TYPES, UNQUALIFIED_META, findBitField, findPayloadField, rawPayloadName, type ProtocolContext } from './describe-fields';
 import { setText } from './describe-sets';
-import { natText, portsText, tproxyText } from './describe-nat';
+import { natText, portsText } from './describe-nat';
+import { diversionText } from './describe-diversions';
 import { loadedField } from './describe-loads';
-import { connlimitText, limitText, logText, natFlags, quotaText, rejectText, synproxyText, verdictText } from './describe-statements';
+import { limitText, logText, natFlags, quotaText, rejectText, verdictText } from './describe-statements';
 import { duration, exthdrText, formatBytes, isAddressType, isFlagType, prefixLength, shiftRight } from './describe-values';
 import type { CtExpression } from './expressions/ct';
 import type { DynsetExpression } from './expressions/dynset';
@@ -183,11 +184,11 @@ class RuleDescriber {
         this.load(e.dreg, loadedField(e, this.left.bind(this)));
         return;
       case 'tproxy':
-        this.emit(tproxyText(this.reg, this.family, e));
-        return;
+      case 'dup':
+      case 'fwd':
       case 'connlimit':
       case 'synproxy':
-        this.emit(e.type === 'connlimit' ? connlimitText(e) : synproxyText(e));
+        this.emit(diversionText(e, this.reg, this.family, this.opts.interfaceNames));
         return;
       case 'objref':
         if (e.name !== undefined)

@@ -152,6 +152,14 @@ const SAMPLES: Record<string, Expression[]> = {
     { type: 'osf', dreg: 1, ttl: 'skip' },
     { type: 'osf', dreg: 1, ttl: 'exact', version: true },
   ],
+  dup: [
+    { type: 'dup', regAddr: 1, regDev: 2 },
+    { type: 'dup', regDev: 1 },
+  ],
+  fwd: [
+    { type: 'fwd', regDev: 1 },
+    { type: 'fwd', regDev: 1, regAddr: 2, family: 'ip6' },
+  ],
   synproxy: [{ type: 'synproxy', mss: 1460, wscale: 7, flags: ['mss', 'wscale', 'sack-perm', 'timestamp'] }],
 };
 
@@ -165,18 +173,18 @@ describe('nftables expressions', () => {
   }
 
   it('keeps an unknown expression opaque and re-encodes it byte for byte', () => {
-    // A "dup" (not typed by nlkit) with its attributes, written by hand.
+    // An "xfrm" (not typed by nlkit) with its attributes, written by hand.
     const w = new NetlinkWriter();
     w.begin(0x10, 0);
     const list = w.nest(C.NFTA_RULE_EXPRESSIONS);
     const el = w.nest(C.NFTA_LIST_ELEM);
-    w.string(C.NFTA_EXPR_NAME, 'dup');
+    w.string(C.NFTA_EXPR_NAME, 'xfrm');
     const data = w.nest(C.NFTA_EXPR_DATA);
     w.be32(1, 1).be32(2, 2);
     w.endNest(data).endNest(el).endNest(list);
     const original = w.end().finish();
     const decoded = readExpressionList(new Attributes(parseMessages(original)[0].payload).get(C.NFTA_RULE_EXPRESSIONS));
-    expect(decoded).toMatchObject([{ type: 'opaque', name: 'dup' }]);
+    expect(decoded).toMatchObject([{ type: 'opaque', name: 'xfrm' }]);
     expect(encodeList(decoded)).toEqual(original);
   });
 

@@ -13,8 +13,10 @@ import type { HasUnknownAttributes } from './codec';
 import type { ConnlimitExpression } from './connlimit';
 import type { CounterExpression } from './counter';
 import type { CtExpression } from './ct';
+import type { DupExpression } from './dup';
 import type { ExthdrExpression } from './exthdr';
 import type { FibExpression } from './fib';
+import type { FwdExpression } from './fwd';
 import type { HashExpression } from './hash';
 import type { ImmediateExpression } from './immediate';
 import type { LimitExpression } from './limit';
@@ -71,9 +73,11 @@ export type Expression =
   | ConnlimitExpression
   | CounterExpression
   | CtExpression
+  | DupExpression
   | DynsetExpression
   | ExthdrExpression
   | FibExpression
+  | FwdExpression
   | HashExpression
   | ImmediateExpression
   | LimitExpression

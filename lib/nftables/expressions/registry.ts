@@ -16,10 +16,12 @@ import type { ExpressionCodec, NestedExpressions } from './codec';
 import { connlimitCodec } from './connlimit';
 import { counterCodec } from './counter';
 import { ctCodec } from './ct';
+import { dupCodec } from './dup';
 import { dynsetCodec } from './dynset';
 import type { Expression } from './expression';
 import { exthdrCodec } from './exthdr';
 import { fibCodec } from './fib';
+import { fwdCodec } from './fwd';
 import { hashCodec } from './hash';
 import { immediateCodec } from './immediate';
 import { limitCodec } from './limit';
@@ -53,9 +55,11 @@ const CODECS: ReadonlyArray<ExpressionCodec<any>> = [
   connlimitCodec,
   counterCodec,
   ctCodec,
+  dupCodec,
   dynsetCodec,
   exthdrCodec,
   fibCodec,
+  fwdCodec,
   hashCodec,
   immediateCodec,
   limitCodec,

@@ -1,7 +1,8 @@
 /**
  * For `describeNftRule`: the statements added with the typed tproxy, dup,
- * fwd, connlimit and synproxy expressions (`dup to 10.0.0.1 device "eth1"`,
- * `fwd to "eth1"`), the first three from what their registers hold.
+ * fwd, queue, connlimit and synproxy expressions (`dup to 10.0.0.1 device
+ * "eth1"`, `fwd to "eth1"`, `queue flags bypass to 3`), the first four
+ * from what their registers hold.
  * @module
  */
 import { tproxyText, type Register } from './describe-nat';
@@ -11,6 +12,7 @@ import { formatBytes } from './describe-values';
 import type { ConnlimitExpression } from './expressions/connlimit';
 import type { DupExpression } from './expressions/dup';
 import type { FwdExpression } from './expressions/fwd';
+import type { QueueExpression } from './expressions/queue';
 import type { SynproxyExpression } from './expressions/synproxy';
 import type { TproxyExpression } from './expressions/tproxy';
 import type { NftFamily } from './message';
@@ -37,9 +39,23 @@ function fwdText(reg: Register, e: FwdExpression, names?: InterfaceNames): strin
   return `fwd ${family}to ${registerText(reg, e.regAddr, 'address')} device ${dev}`;
 }
 
+/** `queue to 3`, `queue flags bypass,fanout to 4-5`, `queue to symhash mod 2` (nft names the flags first). */
+function queueText(reg: Register, e: QueueExpression): string {
+  const flags = ['bypass', 'fanout'].filter((f) => e.flags.includes(f));
+  let to: string;
+  if (e.sregQnum !== undefined) {
+    const v = reg(e.sregQnum);
+    to = v?.kind === 'field' || v?.kind === 'map' ? v.text : v?.kind === 'data' ? formatBytes('host_integer', v.data) : '?';
+  } else {
+    const num = e.num ?? 0;
+    to = e.total !== undefined && e.total > 1 ? `${num}-${num + e.total - 1}` : String(num);
+  }
+  return `queue${flags.length ? ` flags ${flags.join(',')}` : ''} to ${to}`;
+}
+
 /** The text of one of these statements. */
 export function diversionText(
-  e: TproxyExpression | DupExpression | FwdExpression | ConnlimitExpression | SynproxyExpression,
+  e: TproxyExpression | DupExpression | FwdExpression | QueueExpression | ConnlimitExpression | SynproxyExpression,
   reg: Register,
   tableFamily: NftFamily,
   names?: InterfaceNames,
@@ -51,6 +67,8 @@ export function diversionText(
       return dupText(reg, e, names);
     case 'fwd':
       return fwdText(reg, e, names);
+    case 'queue':
+      return queueText(reg, e);
     case 'connlimit':
       return connlimitText(e);
     case 'synproxy':

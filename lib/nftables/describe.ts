@@ -186,6 +186,7 @@ class RuleDescriber {
       case 'tproxy':
       case 'dup':
       case 'fwd':
+      case 'queue':
       case 'connlimit':
       case 'synproxy':
         this.emit(diversionText(e, this.reg, this.family, this.opts.interfaceNames));

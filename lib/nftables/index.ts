@@ -68,6 +68,7 @@ export type { ObjrefExpression } from './expressions/objref';
 export type { OpaqueExpression } from './expressions/opaque';
 export type { OsfExpression, OsfTtl } from './expressions/osf';
 export type { ChecksumType, PayloadBase, PayloadExpression } from './expressions/payload';
+export type { QueueExpression, QueueFlag } from './expressions/queue';
 export type { QuotaExpression } from './expressions/quota';
 export type { RangeExpression, RangeOp } from './expressions/range';
 export type { RedirExpression } from './expressions/redir';

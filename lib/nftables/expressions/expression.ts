@@ -31,6 +31,7 @@ import type { ObjrefExpression } from './objref';
 import type { OpaqueExpression } from './opaque';
 import type { OsfExpression } from './osf';
 import type { PayloadExpression } from './payload';
+import type { QueueExpression } from './queue';
 import type { QuotaExpression } from './quota';
 import type { RangeExpression } from './range';
 import type { RedirExpression } from './redir';
@@ -91,6 +92,7 @@ export type Expression =
   | ObjrefExpression
   | OsfExpression
   | PayloadExpression
+  | QueueExpression
   | QuotaExpression
   | RangeExpression
   | RedirExpression

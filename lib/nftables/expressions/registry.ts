@@ -35,6 +35,7 @@ import { numgenCodec } from './numgen';
 import { objrefCodec } from './objref';
 import { osfCodec } from './osf';
 import { payloadCodec } from './payload';
+import { queueCodec } from './queue';
 import { quotaCodec } from './quota';
 import { rangeCodec } from './range';
 import { redirCodec } from './redir';
@@ -73,6 +74,7 @@ const CODECS: ReadonlyArray<ExpressionCodec<any>> = [
   objrefCodec,
   osfCodec,
   payloadCodec,
+  queueCodec,
   quotaCodec,
   rangeCodec,
   redirCodec,

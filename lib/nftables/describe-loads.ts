@@ -27,13 +27,13 @@ const SOCKET_TYPES: Record<string, [string, number]> = {
 };
 
 /** `rt mtu`; `rt ipsec` is compared as exists/missing. */
-export function rtField(e: RtExpression): FieldValue {
+function rtField(e: RtExpression): FieldValue {
   const [text, type, fieldLen] = RT_FIELDS[String(e.key)] ?? [`rt ${e.key}`, 'integer', 4];
   return { kind: 'field', text, type, fieldLen, ...(e.key === 'xfrm' ? { presence: true } : {}) };
 }
 
 /** `socket transparent`, `socket cgroupv2 level 1`. */
-export function socketField(e: SocketExpression): FieldValue {
+function socketField(e: SocketExpression): FieldValue {
   const [type, fieldLen] = SOCKET_TYPES[String(e.key)] ?? ['integer', 4];
   return { kind: 'field', text: `socket ${e.key}${e.level !== undefined ? ` level ${e.level}` : ''}`, type, fieldLen };
 }
@@ -41,12 +41,12 @@ export function socketField(e: SocketExpression): FieldValue {
 const OSF_TTL_WORDS: Record<string, string> = { loose: 'ttl loose ', skip: 'ttl skip ' };
 
 /** `osf name`, `osf ttl skip version`: the OS genre as a string. */
-export function osfField(e: OsfExpression): FieldValue {
+function osfField(e: OsfExpression): FieldValue {
   return { kind: 'field', text: `osf ${OSF_TTL_WORDS[String(e.ttl)] ?? ''}${e.version ? 'version' : 'name'}`, type: 'ifname', fieldLen: 16 };
 }
 
 /** `jhash ip saddr mod 2 seed 0xd offset 100`, `symhash mod 2`; `input` is the text of what jhash hashes. */
-export function hashField(e: HashExpression, input: (reg: number) => string): FieldValue {
+function hashField(e: HashExpression, input: (reg: number) => string): FieldValue {
   const what = e.hashType === 'symhash' ? 'symhash' : `jhash ${e.sreg !== undefined ? input(e.sreg) : '?'}`;
   const seed = e.seed !== undefined ? ` seed 0x${e.seed.toString(16)}` : '';
   const offset = e.offset ? ` offset ${e.offset}` : '';

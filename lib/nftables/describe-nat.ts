@@ -7,6 +7,7 @@ import { formatBytes } from './describe-values';
 import { natFlags } from './describe-statements';
 import type { RegValue } from './describe-types';
 import type { NatExpression } from './expressions/nat';
+import type { TproxyExpression } from './expressions/tproxy';
 import type { NftFamily } from './message';
 
 /** What a register holds (undefined: nothing known). */
@@ -47,4 +48,18 @@ export function natText(reg: Register, tableFamily: NftFamily, e: NatExpression)
     else to = a;
   }
   return `${e.nat}${family}${to ? ` to ${to}` : ''}${natFlags(e.flags)}`;
+}
+
+/** `tproxy ip to 127.0.0.1:8080`, `tproxy to :8080` (the family only in inet tables, like nat). */
+export function tproxyText(reg: Register, tableFamily: NftFamily, e: TproxyExpression): string {
+  const family = tableFamily === 'inet' && (e.family === 'ip' || e.family === 'ip6') ? ` ${e.family}` : '';
+  const value = (r: number | undefined, type: string) => {
+    const v = r !== undefined ? reg(r) : undefined;
+    return v?.kind === 'data' ? formatBytes(type, v.data) : v?.kind === 'field' || v?.kind === 'map' ? v.text : undefined;
+  };
+  const addr = value(e.regAddr, e.family === 'ip6' ? 'ipv6_addr' : 'ipv4_addr');
+  const port = value(e.regPort, 'inet_service');
+  const addrText = addr === undefined ? '' : e.family === 'ip6' ? ` [${addr}]` : ` ${addr}`;
+  const portText = port === undefined ? '' : `${addr === undefined ? ' ' : ''}:${port}`;
+  return `tproxy${family} to${addrText}${portText}`;
 }

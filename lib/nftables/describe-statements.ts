@@ -10,6 +10,8 @@ import type { LimitExpression } from './expressions/limit';
 import type { LogExpression } from './expressions/log';
 import type { QuotaExpression } from './expressions/quota';
 import type { RejectExpression } from './expressions/reject';
+import type { ConnlimitExpression } from './expressions/connlimit';
+import type { SynproxyExpression } from './expressions/synproxy';
 
 /** ICMP codes of `reject with icmp` / `icmpv6` / `icmpx`, and the code each prints nothing for (the default). */
 const REJECT_CODES: Record<string, { names: Record<number, string>; implicit: number }> = {
@@ -83,4 +85,20 @@ export function limitText(e: LimitExpression): string {
   // nft's default burst (5 packets) is not printed.
   const burst = e.burst && e.burst !== 5 ? ` burst ${e.burst} packets` : '';
   return `limit rate ${over}${e.rate}/${timeUnit(e.unit)}${burst}`;
+}
+
+/** `ct count over 10`. */
+export function connlimitText(e: ConnlimitExpression): string {
+  return `ct count ${e.invert ? 'over ' : ''}${e.count}`;
+}
+
+/** `synproxy mss 1460 wscale 7 timestamp sack-perm`: the options in nft's order. */
+export function synproxyText(e: SynproxyExpression): string {
+  const flags = new Set(e.flags.map(String));
+  let s = 'synproxy';
+  if (flags.has('mss')) s += ` mss ${e.mss}`;
+  if (flags.has('wscale')) s += ` wscale ${e.wscale}`;
+  if (flags.has('timestamp')) s += ' timestamp';
+  if (flags.has('sack-perm')) s += ' sack-perm';
+  return s;
 }

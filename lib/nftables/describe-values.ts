@@ -16,7 +16,7 @@ import { FIB_ADDRESS_TYPES } from './expressions/fib';
 export type InterfaceNames = (index: number) => string | undefined;
 
 /** Types whose register bytes are in host byte order (nft keeps marks, states and indexes that way). */
-const HOST_ORDER = new Set(['mark', 'iface_index', 'ct_state', 'ct_status', 'fib_addrtype', 'uid', 'gid', 'arphrd', 'ct_label', 'ifname']);
+const HOST_ORDER = new Set(['mark', 'iface_index', 'ct_state', 'ct_status', 'fib_addrtype', 'uid', 'gid', 'arphrd', 'ct_label', 'ifname', 'host_integer']);
 
 const NF_PROTOS: Record<number, string> = { 2: 'ipv4', 10: 'ipv6' };
 const ETHER_TYPES: Record<number, string> = { 0x0800: 'ip', 0x86dd: 'ip6', 0x0806: 'arp', 0x8100: 'vlan', 0x88a8: '8021ad' };

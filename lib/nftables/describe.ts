@@ -20,6 +20,8 @@
 import { CT_TYPES, META_TYPES, UNQUALIFIED_META, findBitField, findPayloadField, rawPayloadName, type ProtocolContext } from './describe-fields';
 import { setText } from './describe-sets';
 import { natText, portsText } from './describe-nat';
+import { diversionText } from './describe-diversions';
+import { loadedField } from './describe-loads';
 import { limitText, logText, natFlags, quotaText, rejectText, verdictText } from './describe-statements';
 import { duration, exthdrText, formatBytes, isAddressType, isFlagType, prefixLength, shiftRight } from './describe-values';
 import type { CtExpression } from './expressions/ct';
@@ -174,6 +176,20 @@ class RuleDescriber {
         return;
       case 'exthdr':
         this.exthdr(e);
+        return;
+      case 'rt':
+      case 'socket':
+      case 'osf':
+      case 'hash':
+        this.load(e.dreg, loadedField(e, this.left.bind(this)));
+        return;
+      case 'tproxy':
+      case 'dup':
+      case 'fwd':
+      case 'queue':
+      case 'connlimit':
+      case 'synproxy':
+        this.emit(diversionText(e, this.reg, this.family, this.opts.interfaceNames));
         return;
       case 'objref':
         if (e.name !== undefined)

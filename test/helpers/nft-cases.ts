@@ -240,6 +240,123 @@ export const RULE_CASES: Array<[string, string, RuleBuilder | Expression[]]> = [
       { type: 'exthdr', op: 'tcp', headerType: 2, offset: 2, len: 2, sreg: 1 },
     ],
   ],
+  // tproxy, socket: prerouting only (chain tp); rt, osf, synproxy need a route or a TCP SYN (chain fw).
+  [
+    'tp',
+    'meta l4proto tcp tproxy ip to 127.0.0.1:8080',
+    rule()
+      .protocol('tcp')
+      .expressions(
+        { type: 'immediate', dreg: 1, data: Buffer.from([127, 0, 0, 1]) },
+        { type: 'immediate', dreg: 2, data: Buffer.from([0x1f, 0x90]) },
+        { type: 'tproxy', family: 'ip', regAddr: 1, regPort: 2 },
+      ),
+  ],
+  [
+    'tp',
+    'meta l4proto tcp tproxy ip6 to [::1]',
+    rule()
+      .protocol('tcp')
+      .expressions({ type: 'immediate', dreg: 1, data: Buffer.from('00000000000000000000000000000001', 'hex') }, { type: 'tproxy', family: 'ip6', regAddr: 1 }),
+  ],
+  [
+    'tp',
+    'meta l4proto udp tproxy to :53',
+    rule()
+      .protocol('udp')
+      .expressions({ type: 'immediate', dreg: 1, data: Buffer.from([0, 53]) }, { type: 'tproxy', family: 'unspec', regPort: 1 }),
+  ],
+  [
+    'tp',
+    'socket transparent 1 socket wildcard 0 accept',
+    rule()
+      .expressions(
+        { type: 'socket', key: 'transparent', dreg: 1 },
+        { type: 'cmp', sreg: 1, op: 'eq', data: Buffer.from([1]) },
+        { type: 'socket', key: 'wildcard', dreg: 1 },
+        { type: 'cmp', sreg: 1, op: 'eq', data: Buffer.from([0]) },
+      )
+      .accept(),
+  ],
+  [
+    'tp',
+    'socket mark 0x00000005 accept',
+    rule()
+      .expressions({ type: 'socket', key: 'mark', dreg: 1 }, { type: 'cmp', sreg: 1, op: 'eq', data: Buffer.from([5, 0, 0, 0]) })
+      .accept(),
+  ],
+  [
+    'fw',
+    'rt mtu 1400 accept',
+    rule()
+      .expressions({ type: 'rt', key: 'tcpmss', dreg: 1 }, { type: 'cmp', sreg: 1, op: 'eq', data: Buffer.from([0x78, 0x05]) })
+      .accept(),
+  ],
+  [
+    'fw',
+    'rt ip nexthop 10.0.0.1 accept',
+    rule()
+      .expressions({ type: 'rt', key: 'nexthop4', dreg: 1 }, { type: 'cmp', sreg: 1, op: 'eq', data: Buffer.from([10, 0, 0, 1]) })
+      .accept(),
+  ],
+  [
+    'fw',
+    'rt classid 5 accept',
+    rule()
+      .expressions({ type: 'rt', key: 'classid', dreg: 1 }, { type: 'cmp', sreg: 1, op: 'eq', data: Buffer.from([5, 0, 0, 0]) })
+      .accept(),
+  ],
+  [
+    'fw',
+    'rt ipsec missing drop',
+    rule()
+      .expressions({ type: 'rt', key: 'xfrm', dreg: 1 }, { type: 'cmp', sreg: 1, op: 'eq', data: Buffer.from([0]) })
+      .drop(),
+  ],
+  [
+    'fw',
+    'osf ttl skip name "Linux" accept',
+    rule()
+      .expressions({ type: 'osf', dreg: 1, ttl: 'skip' }, { type: 'cmp', sreg: 1, op: 'eq', data: Buffer.from('Linux'.padEnd(16, '\0')) })
+      .accept(),
+  ],
+  [
+    'fw',
+    'osf version "Linux:3.0" drop',
+    rule()
+      .expressions({ type: 'osf', dreg: 1, ttl: 'exact', version: true }, { type: 'cmp', sreg: 1, op: 'eq', data: Buffer.from('Linux:3.0'.padEnd(16, '\0')) })
+      .drop(),
+  ],
+  [
+    'fw',
+    'meta l4proto tcp synproxy mss 1460 wscale 7 timestamp sack-perm',
+    rule()
+      .protocol('tcp')
+      .expressions({ type: 'synproxy', mss: 1460, wscale: 7, flags: ['mss', 'wscale', 'timestamp', 'sack-perm'] }),
+  ],
+  [
+    'f',
+    'jhash ip saddr . tcp dport mod 4 seed 0xdeadbeef offset 10 13 accept',
+    rule()
+      .nfproto('ipv4')
+      .protocol('tcp')
+      .expressions(
+        { type: 'payload', base: 'network', offset: 12, len: 4, dreg: 2 },
+        { type: 'payload', base: 'transport', offset: 2, len: 2, dreg: 13 },
+        { type: 'hash', hashType: 'jhash', sreg: 2, len: 8, dreg: 1, modulus: 4, seed: 0xdeadbeef, offset: 10 },
+        { type: 'cmp', sreg: 1, op: 'eq', data: Buffer.from([13, 0, 0, 0]) },
+      )
+      .accept(),
+  ],
+  [
+    'f',
+    'symhash mod 2 1 accept',
+    rule()
+      .expressions({ type: 'hash', hashType: 'symhash', dreg: 1, modulus: 2 }, { type: 'cmp', sreg: 1, op: 'eq', data: Buffer.from([1, 0, 0, 0]) })
+      .accept(),
+  ],
+  ['f', 'ct count over 10 accept', rule().expressions({ type: 'connlimit', count: 10, invert: true }).accept()],
+  ['f', 'ct count 5 accept', rule().expressions({ type: 'connlimit', count: 5 }).accept()],
 ];
 
 export function nftSource(table: string): string {
@@ -288,6 +405,14 @@ ${rules('post')}
     type route hook output priority mangle; policy accept;
 ${rules('routeout')}
   }
+  chain tp {
+    type filter hook prerouting priority mangle; policy accept;
+${rules('tp')}
+  }
+  chain fw {
+    type filter hook forward priority filter; policy accept;
+${rules('fw')}
+  }
 }
 `;
 }
@@ -331,6 +456,8 @@ export function nlkitDefinition(table: string): { sets: Array<[NftSet, SetElemen
       { family: f, table, name: 'pre', type: 'nat', hook: 'prerouting', priority: 'dstnat', policy: 'accept' },
       { family: f, table, name: 'post', type: 'nat', hook: 'postrouting', priority: 'srcnat', policy: 'accept' },
       { family: f, table, name: 'routeout', type: 'route', hook: 'output', priority: 'mangle', policy: 'accept' },
+      { family: f, table, name: 'tp', type: 'filter', hook: 'prerouting', priority: 'mangle', policy: 'accept' },
+      { family: f, table, name: 'fw', type: 'filter', hook: 'forward', priority: 'filter', policy: 'accept' },
     ],
   };
 }

@@ -389,13 +389,13 @@ table inet ti {
       expect(got, `${c.family} ${c.table} ${c.name}`).toEqual(nftChainRules(c.family, c.table, c.name));
       compared += got.length;
     }
-    expect(compared).toBe(61 + 20 + 4 + 2 + 5);
+    expect(compared).toBe(61 + 16 + 20 + 4 + 2 + 5);
   });
 
   it('documents its approximations: an expression nlkit has no type for prints as <name>', async () => {
-    nftLoad(ns(), 'table inet tx {\n  chain c {\n    ct count over 10 accept\n  }\n}\n');
-    const { rules } = await box.h('nftd').nft.ruleset.get({ family: 'inet', table: 'tx' });
-    expect(nftChainRules('inet', 'tx', 'c')).toEqual(['ct count over 10 accept']);
-    expect(rules.map((r) => describeNftRule(r))).toEqual(['<connlimit> accept']);
+    nftLoad(ns(), 'table ip tx {\n  chain c {\n    type filter hook prerouting priority 0;\n    ipsec in ip saddr 10.0.0.1 accept\n  }\n}\n');
+    const { rules } = await box.h('nftd').nft.ruleset.get({ family: 'ip', table: 'tx' });
+    expect(nftChainRules('ip', 'tx', 'c')).toEqual(['ipsec in ip saddr 10.0.0.1 accept']);
+    expect(rules.map((r) => describeNftRule(r))).toEqual(['<xfrm> 0x0a000001 accept']);
   });
 });

@@ -3,7 +3,8 @@
 // `nft -j list ruleset`. Covers every expression, set/map type and object
 // kind nlkit types; plus table families and flags, netdev/bridge chains.
 import { describe, expect, it } from 'vitest';
-import { open } from '../../lib';
+import { describeNftRule, open } from '../../lib';
+import type { Expression } from '../../lib/nftables/expressions/registry';
 import { RULE_CASES, nftSource, nlkitDefinition } from '../helpers/nft-cases';
 import { nft, nftJson, nftLoad, nftObjects, nftRuleLines } from '../helpers/nft';
 import { useNetns } from '../helpers/netns';
@@ -126,6 +127,14 @@ describe('nftables interop with nft', () => {
       'objref',
       'quota',
       'byteorder',
+      'exthdr',
+      'tproxy',
+      'socket',
+      'rt',
+      'osf',
+      'synproxy',
+      'hash',
+      'connlimit',
     ]) {
       expect(kinds, k).toContain(k);
     }
@@ -133,15 +142,83 @@ describe('nftables interop with nft', () => {
   });
 
   it('round-trips an expression nlkit has no type for (opaque) through list and re-add', async () => {
-    nftLoad(ns(), 'table inet opq {\n chain c {\n  ct count over 10 accept\n }\n}\n');
+    nftLoad(ns(), 'table ip opq {\n chain c {\n  type filter hook prerouting priority 0;\n  ipsec in ip saddr 10.0.0.1 accept\n }\n}\n');
     const h = box.h('nft');
-    const [r] = await h.nft.rules.list({ family: 'inet', table: 'opq' });
-    expect(r.expressions.some((e) => e.type === 'opaque' && e.name === 'connlimit')).toBe(true);
+    const [r] = await h.nft.rules.list({ family: 'ip', table: 'opq' });
+    expect(r.expressions.some((e) => e.type === 'opaque' && e.name === 'xfrm')).toBe(true);
     const tx = h.nft.transaction();
-    tx.addRule({ family: 'inet', table: 'opq', chain: 'c', expressions: r.expressions });
+    tx.addRule({ family: 'ip', table: 'opq', chain: 'c', expressions: r.expressions });
     await tx.commit();
-    const lines = nftRuleLines(ns(), 'inet', 'opq');
-    expect(lines).toEqual(['ct count over 10 accept', 'ct count over 10 accept']);
+    const lines = nftRuleLines(ns(), 'ip', 'opq');
+    expect(lines).toEqual(['ipsec in ip saddr 10.0.0.1 accept', 'ipsec in ip saddr 10.0.0.1 accept']);
+  });
+
+  it('dup and fwd (ip and netdev tables): the same rules as nft, decoded and described alike', async () => {
+    const h = box.h('nft');
+    const lo = (await h.links.get('lo')).index;
+    const ifindex = Buffer.alloc(4);
+    ifindex.writeUInt32LE(lo); // host order, as nft puts an interface index into a register
+    const addr = Buffer.from([10, 0, 0, 1]);
+    const source = (suffix: string) => `table ip dup${suffix} {
+  chain c {
+    type filter hook prerouting priority filter; policy accept;
+    dup to 10.0.0.1 device "lo"
+  }
+}
+table netdev fwd${suffix} {
+  chain i {
+    type filter hook ingress device "lo" priority filter; policy accept;
+    fwd to "lo"
+    dup to "lo"
+    fwd ip to 10.0.0.1 device "lo"
+  }
+}
+`;
+    nftLoad(ns(), source('a'));
+    // The same with nlkit: empty tables and chains from nft, the rules from typed expressions.
+    nftLoad(ns(), source('b').replace(/^ {4}(dup|fwd) .*\n/gm, ''));
+    const tx = h.nft.transaction();
+    tx.addRule({
+      family: 'ip',
+      table: 'dupb',
+      chain: 'c',
+      expressions: [
+        { type: 'immediate', dreg: 1, data: addr },
+        { type: 'immediate', dreg: 2, data: ifindex },
+        { type: 'dup', regAddr: 1, regDev: 2 },
+      ],
+    });
+    const fwdRules: Expression[][] = [
+      [
+        { type: 'immediate', dreg: 1, data: ifindex },
+        { type: 'fwd', regDev: 1 },
+      ],
+      [
+        { type: 'immediate', dreg: 1, data: ifindex },
+        { type: 'dup', regDev: 1 },
+      ],
+      [
+        { type: 'immediate', dreg: 1, data: ifindex },
+        { type: 'immediate', dreg: 2, data: addr },
+        { type: 'fwd', regDev: 1, regAddr: 2, family: 'ip' },
+      ],
+    ];
+    for (const expressions of fwdRules) tx.addRule({ family: 'netdev', table: 'fwdb', chain: 'i', expressions });
+    await tx.commit();
+    const expected = { dup: ['dup to 10.0.0.1 device "lo"'], fwd: ['fwd to "lo"', 'dup to "lo"', 'fwd ip to 10.0.0.1 device "lo"'] };
+    const names = (i: number) => (i === lo ? 'lo' : undefined);
+    for (const [family, kind] of [
+      ['ip', 'dup'],
+      ['netdev', 'fwd'],
+    ] as const) {
+      expect(nftRuleLines(ns(), family, `${kind}b`)).toEqual(expected[kind]);
+      expect(nftRuleLines(ns(), family, `${kind}a`)).toEqual(expected[kind]);
+      const a = await h.nft.rules.list({ family, table: `${kind}a` });
+      const b = await h.nft.rules.list({ family, table: `${kind}b` });
+      expect(b.map((r) => r.expressions)).toEqual(a.map((r) => r.expressions));
+      expect(a.flatMap((r) => r.expressions).some((e) => e.type === 'opaque')).toBe(false);
+      expect(a.map((r) => describeNftRule(r, { interfaceNames: names }))).toEqual(expected[kind]);
+    }
   });
 
   it('tables of every family, dormant and owner flags, netdev and bridge chains', async () => {

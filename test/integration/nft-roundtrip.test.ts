@@ -4,7 +4,8 @@
 // namespace in one transaction, reads back identically in `nft -j`. Covers
 // set userdata hints (an `ifname : mark` map), interval-data maps (prefix NAT),
 // expressions whose dump carries attributes the kernel refuses on input
-// (`tcp option maxseg size set rt mtu`), and rules with anonymous sets.
+// (`tcp option maxseg size set rt mtu`, `osf` with flags 0), and rules with
+// anonymous sets.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';

@@ -128,6 +128,39 @@ const SAMPLES: Record<string, Expression[]> = {
   ],
   byteorder: [{ type: 'byteorder', sreg: 1, dreg: 1, op: 'hton', len: 4, size: 4 }],
   quota: [{ type: 'quota', bytes: 1000000n, consumed: 10n, invert: true }],
+  tproxy: [
+    { type: 'tproxy', family: 'ip', regAddr: 1, regPort: 2 },
+    { type: 'tproxy', family: 'unspec', regPort: 1 },
+  ],
+  socket: [
+    { type: 'socket', key: 'transparent', dreg: 1 },
+    { type: 'socket', key: 'cgroupv2', dreg: 1, level: 2 },
+  ],
+  rt: [
+    { type: 'rt', key: 'tcpmss', dreg: 1 },
+    { type: 'rt', key: 'nexthop6', dreg: 2 },
+  ],
+  hash: [
+    { type: 'hash', hashType: 'jhash', sreg: 2, len: 8, dreg: 1, modulus: 4, seed: 0xdeadbeef, offset: 10 },
+    { type: 'hash', hashType: 'symhash', dreg: 1, modulus: 2 },
+  ],
+  connlimit: [
+    { type: 'connlimit', count: 10, invert: true },
+    { type: 'connlimit', count: 5 },
+  ],
+  osf: [
+    { type: 'osf', dreg: 1, ttl: 'skip' },
+    { type: 'osf', dreg: 1, ttl: 'exact', version: true },
+  ],
+  dup: [
+    { type: 'dup', regAddr: 1, regDev: 2 },
+    { type: 'dup', regDev: 1 },
+  ],
+  fwd: [
+    { type: 'fwd', regDev: 1 },
+    { type: 'fwd', regDev: 1, regAddr: 2, family: 'ip6' },
+  ],
+  synproxy: [{ type: 'synproxy', mss: 1460, wscale: 7, flags: ['mss', 'wscale', 'sack-perm', 'timestamp'] }],
 };
 
 describe('nftables expressions', () => {
@@ -140,18 +173,18 @@ describe('nftables expressions', () => {
   }
 
   it('keeps an unknown expression opaque and re-encodes it byte for byte', () => {
-    // An "rt" (not typed by nlkit) with its attributes, written by hand.
+    // An "xfrm" (not typed by nlkit) with its attributes, written by hand.
     const w = new NetlinkWriter();
     w.begin(0x10, 0);
     const list = w.nest(C.NFTA_RULE_EXPRESSIONS);
     const el = w.nest(C.NFTA_LIST_ELEM);
-    w.string(C.NFTA_EXPR_NAME, 'rt');
+    w.string(C.NFTA_EXPR_NAME, 'xfrm');
     const data = w.nest(C.NFTA_EXPR_DATA);
-    w.be32(1, 1).be32(2, 4);
+    w.be32(1, 1).be32(2, 2);
     w.endNest(data).endNest(el).endNest(list);
     const original = w.end().finish();
     const decoded = readExpressionList(new Attributes(parseMessages(original)[0].payload).get(C.NFTA_RULE_EXPRESSIONS));
-    expect(decoded).toMatchObject([{ type: 'opaque', name: 'rt' }]);
+    expect(decoded).toMatchObject([{ type: 'opaque', name: 'xfrm' }]);
     expect(encodeList(decoded)).toEqual(original);
   });
 

@@ -10,10 +10,14 @@ import type { BitwiseExpression } from './bitwise';
 import type { ByteorderExpression } from './byteorder';
 import type { CmpExpression } from './cmp';
 import type { HasUnknownAttributes } from './codec';
+import type { ConnlimitExpression } from './connlimit';
 import type { CounterExpression } from './counter';
 import type { CtExpression } from './ct';
+import type { DupExpression } from './dup';
 import type { ExthdrExpression } from './exthdr';
 import type { FibExpression } from './fib';
+import type { FwdExpression } from './fwd';
+import type { HashExpression } from './hash';
 import type { ImmediateExpression } from './immediate';
 import type { LimitExpression } from './limit';
 import type { LogExpression } from './log';
@@ -25,11 +29,17 @@ import type { NotrackExpression } from './notrack';
 import type { NumgenExpression } from './numgen';
 import type { ObjrefExpression } from './objref';
 import type { OpaqueExpression } from './opaque';
+import type { OsfExpression } from './osf';
 import type { PayloadExpression } from './payload';
+import type { QueueExpression } from './queue';
 import type { QuotaExpression } from './quota';
 import type { RangeExpression } from './range';
 import type { RedirExpression } from './redir';
 import type { RejectExpression } from './reject';
+import type { RtExpression } from './rt';
+import type { SocketExpression } from './socket';
+import type { SynproxyExpression } from './synproxy';
+import type { TproxyExpression } from './tproxy';
 
 /** What a dynset does with the element. */
 export type DynsetOp = 'add' | 'update' | 'delete';
@@ -61,11 +71,15 @@ export type Expression =
   | BitwiseExpression
   | ByteorderExpression
   | CmpExpression
+  | ConnlimitExpression
   | CounterExpression
   | CtExpression
+  | DupExpression
   | DynsetExpression
   | ExthdrExpression
   | FibExpression
+  | FwdExpression
+  | HashExpression
   | ImmediateExpression
   | LimitExpression
   | LogExpression
@@ -76,9 +90,15 @@ export type Expression =
   | NotrackExpression
   | NumgenExpression
   | ObjrefExpression
+  | OsfExpression
   | PayloadExpression
+  | QueueExpression
   | QuotaExpression
   | RangeExpression
   | RedirExpression
   | RejectExpression
+  | RtExpression
+  | SocketExpression
+  | SynproxyExpression
+  | TproxyExpression
   | OpaqueExpression;

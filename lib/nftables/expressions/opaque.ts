@@ -1,5 +1,5 @@
 /**
- * An expression nlkit has no typed codec for (exthdr, hash, queue, socket,
+ * An expression nlkit has no typed codec for (last, xfrm, tunnel,
  * ...): kept as its name plus the raw NFTA_EXPR_DATA bytes, so listing a
  * ruleset and writing it back loses nothing.
  * @module

@@ -13,12 +13,16 @@ import { bitwiseCodec } from './bitwise';
 import { byteorderCodec } from './byteorder';
 import { cmpCodec } from './cmp';
 import type { ExpressionCodec, NestedExpressions } from './codec';
+import { connlimitCodec } from './connlimit';
 import { counterCodec } from './counter';
 import { ctCodec } from './ct';
+import { dupCodec } from './dup';
 import { dynsetCodec } from './dynset';
 import type { Expression } from './expression';
 import { exthdrCodec } from './exthdr';
 import { fibCodec } from './fib';
+import { fwdCodec } from './fwd';
+import { hashCodec } from './hash';
 import { immediateCodec } from './immediate';
 import { limitCodec } from './limit';
 import { logCodec } from './log';
@@ -29,11 +33,17 @@ import { natCodec } from './nat';
 import { notrackCodec } from './notrack';
 import { numgenCodec } from './numgen';
 import { objrefCodec } from './objref';
+import { osfCodec } from './osf';
 import { payloadCodec } from './payload';
+import { queueCodec } from './queue';
 import { quotaCodec } from './quota';
 import { rangeCodec } from './range';
 import { redirCodec } from './redir';
 import { rejectCodec } from './reject';
+import { rtCodec } from './rt';
+import { socketCodec } from './socket';
+import { synproxyCodec } from './synproxy';
+import { tproxyCodec } from './tproxy';
 import { isObject } from '../../validate/options';
 
 export type { Expression } from './expression';
@@ -43,11 +53,15 @@ const CODECS: ReadonlyArray<ExpressionCodec<any>> = [
   bitwiseCodec,
   byteorderCodec,
   cmpCodec,
+  connlimitCodec,
   counterCodec,
   ctCodec,
+  dupCodec,
   dynsetCodec,
   exthdrCodec,
   fibCodec,
+  fwdCodec,
+  hashCodec,
   immediateCodec,
   limitCodec,
   logCodec,
@@ -58,11 +72,17 @@ const CODECS: ReadonlyArray<ExpressionCodec<any>> = [
   notrackCodec,
   numgenCodec,
   objrefCodec,
+  osfCodec,
   payloadCodec,
+  queueCodec,
   quotaCodec,
   rangeCodec,
   redirCodec,
   rejectCodec,
+  rtCodec,
+  socketCodec,
+  synproxyCodec,
+  tproxyCodec,
 ];
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- one table for codecs of different types; each codec is typed where it is defined

@@ -26,6 +26,7 @@ import {
   type Ruleset,
 } from './list';
 import type { NftObject } from './object';
+import { nftObjectResetOps } from './object-reset';
 import type { ObjectType } from './object-types';
 import type { Rule } from './rule';
 import type { NftSet, SetRef } from './set';
@@ -59,8 +60,8 @@ export class Nftables {
   readonly sets: AsyncOps<typeof nftSetOps>;
   /** Elements of one set or map: `list(ref)`. */
   readonly elements: AsyncOps<typeof nftElementOps>;
-  /** Named objects (counters, quotas, limits): `list(filter)`, `get(ref)`, `find(ref)`. */
-  readonly objects: AsyncOps<typeof nftObjectOps>;
+  /** Named objects (counters, quotas, limits, ct helpers, ...): `list(filter)`, `get(ref)`, `find(ref)`, `reset(ref)`. */
+  readonly objects: AsyncOps<typeof nftObjectOps & typeof nftObjectResetOps>;
   /** Everything at once: `get(filter)`. */
   readonly ruleset: AsyncOps<typeof nftRulesetOps>;
   /**
@@ -85,7 +86,7 @@ export class Nftables {
     this.rules = bindAsync(conn, nftRuleOps);
     this.sets = bindAsync(conn, nftSetOps);
     this.elements = bindAsync(conn, nftElementOps);
-    this.objects = bindAsync(conn, nftObjectOps);
+    this.objects = bindAsync(conn, { ...nftObjectOps, ...nftObjectResetOps });
     this.ruleset = bindAsync(conn, nftRulesetOps);
     this.generationOps = bindAsync(conn, nftGenerationOps);
     const streams = nftEvents({

@@ -184,8 +184,8 @@ export function writeNewObject(w: NetlinkWriter, o: NftObject, flags: number): v
 }
 
 /** Writes NFT_MSG_DELOBJ. */
-export function writeDeleteObject(w: NetlinkWriter, o: ObjectRef): void {
-  beginNft(w, C.NFT_MSG_DELOBJ, 0, familyNumber(o.family));
+export function writeDeleteObject(w: NetlinkWriter, o: ObjectRef, msg: number = C.NFT_MSG_DELOBJ): void {
+  beginNft(w, msg, 0, familyNumber(o.family));
   w.string(C.NFTA_OBJ_TABLE, validateNftName(o.table, 'table name'));
   w.string(C.NFTA_OBJ_NAME, validateNftName(o.name, 'object name'));
   w.be32(C.NFTA_OBJ_TYPE, OBJECT_TYPES.number(o.type, 'object type'));

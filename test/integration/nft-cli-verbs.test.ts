@@ -1,0 +1,119 @@
+// nft CLI verbs nlkit lacked: `destroy` (tx.delete* with { missingOk: true }),
+// `rename chain` (tx.renameChain) and `reset counter`/`reset quota`
+// (h.nft.objects.reset), each cross-checked with nft, on objects nft made.
+import { describe, expect, it } from 'vitest';
+import { NftCommandError, NotFoundError, ValidationError } from '../../lib';
+import { nft, nftLoad, nftObjects } from '../helpers/nft';
+import { useNetns } from '../helpers/netns';
+
+describe('nftables: destroy, rename chain, reset', () => {
+  const box = useNetns('v');
+  const h = () => box.h('v');
+  const ns = () => box.ns('v');
+
+  it('delete with { missingOk: true } removes what is there and does not fail on what is missing', async () => {
+    nftLoad(
+      ns(),
+      `table inet d {
+        set s { type ipv4_addr; elements = { 10.0.0.1, 10.0.0.2 } }
+        counter c { }
+        chain c1 { }
+        chain c2 { }
+      }`,
+    );
+    const T = { family: 'inet', table: 'd' } as const;
+    const tx = h().nft.transaction();
+    tx.deleteChain({ ...T, name: 'c1' }, { missingOk: true });
+    tx.deleteChain({ ...T, name: 'gone' }, { missingOk: true });
+    tx.deleteSet({ ...T, name: 'gone' }, { missingOk: true });
+    tx.deleteObject({ ...T, name: 'gone', type: 'quota' }, { missingOk: true });
+    tx.deleteObject({ ...T, name: 'c', type: 'counter' }, { missingOk: true });
+    tx.deleteElements({ ...T, name: 's' }, [{ key: '10.0.0.1' }, { key: '10.9.9.9' }], { missingOk: true });
+    tx.deleteTable({ family: 'ip', name: 'gone' }, { missingOk: true });
+    expect(tx.describe()).toEqual([
+      'destroy chain inet d c1',
+      'destroy chain inet d gone',
+      'destroy set inet d gone',
+      'destroy quota inet d gone',
+      'destroy counter inet d c',
+      'destroy elements from set inet d s',
+      'destroy table ip gone',
+    ]);
+    await tx.commit();
+    expect(nftObjects(ns(), 'chain', 'd').map((c) => c.name)).toEqual(['c2']);
+    expect(nftObjects(ns(), 'counter', 'd')).toEqual([]);
+    expect(nftObjects(ns(), 'set', 'd')[0].elem).toEqual(['10.0.0.2']);
+
+    // Without missingOk the same delete fails, naming the command.
+    const strict = h().nft.transaction();
+    strict.deleteChain({ ...T, name: 'gone' });
+    const err = await strict.commit().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(NftCommandError);
+    expect((err as NftCommandError).message).toContain('delete chain inet d gone');
+
+    const whole = h().nft.transaction();
+    whole.deleteTable({ family: 'inet', name: 'd' }, { missingOk: true });
+    await whole.commit();
+    expect(nftObjects(ns(), 'table', 'd')).toEqual([]);
+    expect(() =>
+      h()
+        .nft.transaction()
+        .deleteTable({ family: 'inet', name: 'd' }, { missinOk: true } as never),
+    ).toThrow(ValidationError);
+  });
+
+  it('renameChain renames by name or handle; jumps to it follow', async () => {
+    nftLoad(
+      ns(),
+      `table ip r {
+        chain target { counter; }
+        chain other { }
+        chain input { type filter hook input priority 0; jump target; }
+      }`,
+    );
+    const T = { family: 'ip', table: 'r' } as const;
+    const handleBefore = (await h().nft.chains.get({ ...T, name: 'target' })).handle;
+    const tx = h().nft.transaction();
+    tx.renameChain({ ...T, name: 'target' }, 'renamed');
+    const other = await h().nft.chains.get({ ...T, name: 'other' });
+    tx.renameChain({ ...T, handle: other.handle }, 'other2');
+    expect(tx.describe()[0]).toBe('rename chain ip r target renamed');
+    await tx.commit();
+    expect(
+      nftObjects(ns(), 'chain', 'r')
+        .map((c) => c.name)
+        .sort(),
+    ).toEqual(['input', 'other2', 'renamed']);
+    expect(nft(ns(), 'list', 'chain', 'ip', 'r', 'input')).toContain('jump renamed');
+    expect((await h().nft.chains.get({ ...T, name: 'renamed' })).handle).toBe(handleBefore);
+    expect(nft(ns(), 'list', 'chain', 'ip', 'r', 'renamed')).toContain('counter');
+
+    const missing = h().nft.transaction();
+    missing.renameChain({ ...T, name: 'nope' }, 'x');
+    await expect(missing.commit()).rejects.toBeInstanceOf(NotFoundError);
+    expect(() =>
+      h()
+        .nft.transaction()
+        .renameChain({ ...T, name: 'renamed' }, 'bad\nname'),
+    ).toThrow(ValidationError);
+  });
+
+  it('objects.reset returns a counter or quota as it was and zeroes it in the kernel', async () => {
+    nftLoad(
+      ns(),
+      `table inet z {
+        counter c { packets 5 bytes 700 }
+        quota q { over 1000 bytes used 400 bytes }
+      }`,
+    );
+    const T = { family: 'inet', table: 'z' } as const;
+    expect(await h().nft.objects.reset({ ...T, name: 'c', type: 'counter' })).toMatchObject({ type: 'counter', packets: 5n, bytes: 700n });
+    expect(nftObjects(ns(), 'counter', 'z')[0]).toMatchObject({ name: 'c', packets: 0, bytes: 0 });
+    expect(await h().nft.objects.get({ ...T, name: 'c', type: 'counter' })).toMatchObject({ packets: 0n, bytes: 0n });
+
+    expect(await h().nft.objects.reset({ ...T, name: 'q', type: 'quota' })).toMatchObject({ type: 'quota', bytes: 1000n, consumed: 400n, invert: true });
+    expect(nftObjects(ns(), 'quota', 'z')[0]).toMatchObject({ name: 'q', bytes: 1000, used: 0, inv: true });
+
+    await expect(h().nft.objects.reset({ ...T, name: 'nope', type: 'counter' })).rejects.toBeInstanceOf(NotFoundError);
+  });
+});

@@ -27,6 +27,7 @@ import {
 } from './list';
 import type { NftObject } from './object';
 import { nftObjectResetOps } from './object-reset';
+import { nftElementGetOps } from './element-get';
 import type { ObjectType } from './object-types';
 import type { Rule } from './rule';
 import type { NftSet, SetRef } from './set';
@@ -58,8 +59,8 @@ export class Nftables {
   readonly rules: AsyncOps<typeof nftRuleOps>;
   /** Sets and maps (definitions): `list(filter)`, `get(ref)`, `find(ref)`. */
   readonly sets: AsyncOps<typeof nftSetOps>;
-  /** Elements of one set or map: `list(ref)`. */
-  readonly elements: AsyncOps<typeof nftElementOps>;
+  /** Elements of one set or map: `list(ref)`, `get(ref & { key })`, `find(ref & { key })`. */
+  readonly elements: AsyncOps<typeof nftElementOps & typeof nftElementGetOps>;
   /** Named objects (counters, quotas, limits, ct helpers, ...): `list(filter)`, `get(ref)`, `find(ref)`, `reset(ref)`. */
   readonly objects: AsyncOps<typeof nftObjectOps & typeof nftObjectResetOps>;
   /** Everything at once: `get(filter)`. */
@@ -85,7 +86,7 @@ export class Nftables {
     this.chains = bindAsync(conn, nftChainOps);
     this.rules = bindAsync(conn, nftRuleOps);
     this.sets = bindAsync(conn, nftSetOps);
-    this.elements = bindAsync(conn, nftElementOps);
+    this.elements = bindAsync(conn, { ...nftElementOps, ...nftElementGetOps });
     this.objects = bindAsync(conn, { ...nftObjectOps, ...nftObjectResetOps });
     this.ruleset = bindAsync(conn, nftRulesetOps);
     this.generationOps = bindAsync(conn, nftGenerationOps);

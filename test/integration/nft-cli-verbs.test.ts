@@ -116,4 +116,30 @@ describe('nftables: destroy, rename chain, reset', () => {
 
     await expect(h().nft.objects.reset({ ...T, name: 'nope', type: 'counter' })).rejects.toBeInstanceOf(NotFoundError);
   });
+
+  it('elements.get returns one element by key as the kernel stores it; NotFoundError / undefined when absent', async () => {
+    nftLoad(
+      ns(),
+      `table inet e {
+        set hosts { type ipv4_addr; flags timeout; elements = { 10.0.0.1 timeout 1h comment "db", 10.0.0.2 } }
+        map svc { type ipv4_addr . inet_service : verdict; elements = { 10.0.0.9 . 80 : accept, 10.0.0.9 . 443 : drop } }
+        map marks { type ifname : mark; elements = { "veth0" : 0x10 } }
+        set nets { type ipv4_addr; flags interval; elements = { 10.0.0.0/8 } }
+      }`,
+    );
+    const T = { family: 'inet', table: 'e' } as const;
+    const db = await h().nft.elements.get({ ...T, name: 'hosts', key: '10.0.0.1' });
+    expect(db).toMatchObject({ key: '10.0.0.1', comment: 'db', timeout: 3_600_000 });
+    expect(db.expires).toBeGreaterThan(0);
+    expect(nft(ns(), 'get', 'element', 'inet', 'e', 'hosts', '{ 10.0.0.1 }')).toContain('10.0.0.1 timeout 1h');
+    expect(await h().nft.elements.get({ ...T, name: 'svc', key: ['10.0.0.9', 443] })).toMatchObject({ key: ['10.0.0.9', 443], verdict: { code: 'drop' } });
+    expect(await h().nft.elements.get({ ...T, name: 'marks', key: 'veth0' })).toMatchObject({ key: 'veth0', value: 0x10 });
+
+    await expect(h().nft.elements.get({ ...T, name: 'hosts', key: '10.0.0.3' })).rejects.toBeInstanceOf(NotFoundError);
+    expect(() => nft(ns(), 'get', 'element', 'inet', 'e', 'hosts', '{ 10.0.0.3 }')).toThrow();
+    expect(await h().nft.elements.find({ ...T, name: 'svc', key: ['10.0.0.9', 22] })).toBeUndefined();
+    expect(await h().nft.elements.find({ ...T, name: 'nope', key: '10.0.0.1' })).toBeUndefined();
+    await expect(h().nft.elements.get({ ...T, name: 'nets', key: '10.1.2.3' })).rejects.toBeInstanceOf(ValidationError);
+    await expect(h().nft.elements.get({ ...T, name: 'hosts', key: '10.0.0.1', tabel: 'x' } as never)).rejects.toBeInstanceOf(ValidationError);
+  });
 });

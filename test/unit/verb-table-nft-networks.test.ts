@@ -55,13 +55,13 @@ describe('verb table: nftables reads and networks', () => {
       chains: nft.nftChainOps,
       rules: nft.nftRuleOps,
       sets: nft.nftSetOps,
-      elements: nft.nftElementOps,
+      elements: { ...nft.nftElementOps, ...nft.nftElementGetOps },
       objects: { ...nft.nftObjectOps, ...nft.nftObjectResetOps },
       ruleset: nft.nftRulesetOps,
       generation: nft.nftGenerationOps,
     };
     const names = Object.entries(families).flatMap(([f, ops]) => Object.keys(ops).map((m) => `nft.${f}.${m}`));
-    expect(names).toHaveLength(19);
+    expect(names).toHaveLength(21);
     expect(offTable(names)).toEqual([]);
   });
 

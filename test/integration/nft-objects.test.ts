@@ -5,7 +5,7 @@
 // Secmark needs SELinux (absent here): its bytes are tested in
 // test/unit/nft-objects.test.ts.
 import { describe, expect, it } from 'vitest';
-import { ValidationError, type NftObject } from '../../lib';
+import { ValidationError, describeNftRule, type NftObject } from '../../lib';
 import { nft, nftLoad, nftObjects } from '../helpers/nft';
 import { useNetns } from '../helpers/netns';
 
@@ -52,9 +52,16 @@ describe('typed nftables objects: ct helper, ct timeout, ct expectation, synprox
     nft(box.ns('a'), 'add', 'rule', 'ip', 'objs', 'pre', 'ct', 'timeout', 'set', '"short"');
     nft(box.ns('a'), 'add', 'rule', 'ip', 'objs', 'pre', 'ct', 'expectation', 'set', '"exp"');
     const rules = nft(box.ns('a'), 'list', 'chain', 'ip', 'objs', 'pre');
+    const ruleLines = rules
+      .split('\n')
+      .filter((l) => l.startsWith('\t\t') && !l.includes(' hook '))
+      .map((l) => l.trim());
     expect(rules).toContain('ct helper set "ftp"');
     expect(rules).toContain('ct expectation set "exp"');
+    expect(ruleLines).toEqual(['tcp dport 21 ct helper set "ftp"', 'ct timeout set "short"', 'ct expectation set "exp"']);
     const listed = await box.h('a').nft.rules.list({ ...IP, chain: 'pre' });
+    // describeNftRule prints them as nft does.
+    expect(listed.map((r) => describeNftRule(r))).toEqual(ruleLines);
     expect(listed.map((r) => r.expressions.find((e) => e.type === 'objref'))).toMatchObject([
       { objectType: 'ct helper', name: 'ftp' },
       { objectType: 'ct timeout', name: 'short' },

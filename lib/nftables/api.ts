@@ -26,7 +26,7 @@ import {
   type Ruleset,
 } from './list';
 import type { NftObject } from './object';
-import { nftObjectResetOps } from './object-reset';
+import { nftObjectResetOps, nftRuleResetOps } from './reset';
 import { nftElementGetOps } from './element-get';
 import type { ObjectType } from './object-types';
 import type { Rule } from './rule';
@@ -55,8 +55,8 @@ export class Nftables {
   readonly tables: AsyncOps<typeof nftTableOps>;
   /** Chains: `list(filter)`, `get(ref)`, `find(ref)`. */
   readonly chains: AsyncOps<typeof nftChainOps>;
-  /** Rules with decoded expressions: `list(filter)`, `get(ref)` (by handle), `find(ref)`. */
-  readonly rules: AsyncOps<typeof nftRuleOps>;
+  /** Rules with decoded expressions: `list(filter)`, `get(ref)` (by handle), `find(ref)`, `reset(ref)`. */
+  readonly rules: AsyncOps<typeof nftRuleOps & typeof nftRuleResetOps>;
   /** Sets and maps (definitions): `list(filter)`, `get(ref)`, `find(ref)`. */
   readonly sets: AsyncOps<typeof nftSetOps>;
   /** Elements of one set or map: `list(ref)`, `get(ref & { key })`, `find(ref & { key })`. */
@@ -84,7 +84,7 @@ export class Nftables {
   ) {
     this.tables = bindAsync(conn, nftTableOps);
     this.chains = bindAsync(conn, nftChainOps);
-    this.rules = bindAsync(conn, nftRuleOps);
+    this.rules = bindAsync(conn, { ...nftRuleOps, ...nftRuleResetOps });
     this.sets = bindAsync(conn, nftSetOps);
     this.elements = bindAsync(conn, { ...nftElementOps, ...nftElementGetOps });
     this.objects = bindAsync(conn, { ...nftObjectOps, ...nftObjectResetOps });

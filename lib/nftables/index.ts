@@ -70,7 +70,7 @@ export type { RejectExpression, RejectType } from './expressions/reject';
 export type { Generation, NftFilter, NftObjectFilter, Ruleset, SetWithElements } from './list';
 // The read operations behind h.nft.tables & co., for running on any netfilter connection.
 export { nftChainOps, nftElementOps, nftGenerationOps, nftObjectOps, nftRuleOps, nftRulesetOps, nftSetOps, nftTableOps } from './list';
-export { nftObjectResetOps } from './object-reset';
+export { nftObjectResetOps, nftRuleResetOps } from './reset';
 export { nftElementGetOps, type ElementRef } from './element-get';
 export type { NftFamily } from './message';
 export type {

@@ -1,6 +1,7 @@
 // nft CLI verbs nlkit lacked: `destroy` (tx.delete* with { missingOk: true }),
 // `rename chain` (tx.renameChain) and `reset counter`/`reset quota`
-// (h.nft.objects.reset), each cross-checked with nft, on objects nft made.
+// (h.nft.objects.reset, h.nft.rules.reset), get element (h.nft.elements.get),
+// each cross-checked with nft, on objects nft made.
 import { describe, expect, it } from 'vitest';
 import { NftCommandError, NotFoundError, ValidationError } from '../../lib';
 import { nft, nftLoad, nftObjects } from '../helpers/nft';
@@ -115,6 +116,19 @@ describe('nftables: destroy, rename chain, reset', () => {
     expect(nftObjects(ns(), 'quota', 'z')[0]).toMatchObject({ name: 'q', bytes: 1000, used: 0, inv: true });
 
     await expect(h().nft.objects.reset({ ...T, name: 'nope', type: 'counter' })).rejects.toBeInstanceOf(NotFoundError);
+  });
+
+  it('rules.reset returns a rule as it was and zeroes its counter and quota in the kernel', async () => {
+    nftLoad(ns(), 'table ip rr {\n chain c {\n counter packets 9 bytes 900 quota 5000 bytes used 123 bytes accept\n }\n}\n');
+    const [r] = await h().nft.rules.list({ family: 'ip', table: 'rr', chain: 'c' });
+    const before = await h().nft.rules.reset(r);
+    expect(before.expressions).toMatchObject([
+      { type: 'counter', packets: 9n, bytes: 900n },
+      { type: 'quota', bytes: 5000n, consumed: 123n },
+      { type: 'immediate' },
+    ]);
+    expect(nft(ns(), 'list', 'chain', 'ip', 'rr', 'c')).toContain('counter packets 0 bytes 0 quota 5000 bytes accept');
+    await expect(h().nft.rules.reset({ ...r, handle: r.handle! + 1000 })).rejects.toBeInstanceOf(NotFoundError);
   });
 
   it('elements.get returns one element by key as the kernel stores it; NotFoundError / undefined when absent', async () => {

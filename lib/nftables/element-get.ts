@@ -2,10 +2,12 @@
  * Getting one element of a set or map by its key (`nft get element`):
  * NFT_MSG_GETSETELEM without NLM_F_DUMP, the key encoded for the set's
  * types; the kernel answers with the element as stored (data, timeout,
- * counter, comment) or ENOENT.
+ * counter, comment) or ENOENT. In an interval set a key inside a range
+ * gets the whole range: the kernel answers with its start and end elements,
+ * joined here as for a listing (`10.1.2.3` gets `10.0.0.0/8`), as nft does.
  * @module
  */
-import { DecodeError, NotFoundError, ValidationError } from '../netlink/errors';
+import { DecodeError, NotFoundError } from '../netlink/errors';
 import { call, type Operation } from '../netlink/operation';
 import { NetlinkWriter } from '../netlink/writer';
 import { rejectUnknownKeys } from '../validate/options';
@@ -28,10 +30,6 @@ const ELEMENT_REF_KEYS = ['family', 'table', 'name', 'key', 'keyEnd'];
 function* getElement(ref: ElementRef): Operation<SetElement> {
   rejectUnknownKeys(ref, ELEMENT_REF_KEYS, 'element');
   const shape = shapeOfMessage(yield* getSetMessage(ref));
-  if (shape.interval && shape.keyFields.length === 1) {
-    // The kernel stores such a range as two elements (start, end + 1); nft joins them in user space.
-    throw new ValidationError('set', describeSet(ref), 'getting one element of a single-field interval set is not supported: list the elements');
-  }
   const element: SetElement = { key: ref.key };
   if (ref.keyEnd !== undefined) element.keyEnd = ref.keyEnd;
   const w = new NetlinkWriter();
@@ -52,8 +50,9 @@ function* getElement(ref: ElementRef): Operation<SetElement> {
 export const nftElementGetOps = {
   /**
    * Gets one element by its key, with what the kernel stores for it (mapped
-   * value or verdict, timeout, counter, comment); NotFoundError if the set
-   * has no such element (or there is no such set).
+   * value or verdict, timeout, counter, comment); in an interval set, the
+   * range containing the key. NotFoundError if the set has no such element
+   * (or there is no such set).
    * @example
    * const el = await h.nft.elements.get({ family: 'inet', table: 'filter', name: 'allowed', key: '192.168.1.1' });
    * const port = await h.nft.elements.get({ family: 'inet', table: 'nat', name: 'ports', key: ['10.0.0.2', 80] });

@@ -138,7 +138,7 @@ describe('nftables: destroy, rename chain, reset', () => {
         set hosts { type ipv4_addr; flags timeout; elements = { 10.0.0.1 timeout 1h comment "db", 10.0.0.2 } }
         map svc { type ipv4_addr . inet_service : verdict; elements = { 10.0.0.9 . 80 : accept, 10.0.0.9 . 443 : drop } }
         map marks { type ifname : mark; elements = { "veth0" : 0x10 } }
-        set nets { type ipv4_addr; flags interval; elements = { 10.0.0.0/8 } }
+        set nets { type ipv4_addr; flags interval; elements = { 10.0.0.0/8, 172.16.0.0-172.16.0.9, 192.168.1.1 } }
       }`,
     );
     const T = { family: 'inet', table: 'e' } as const;
@@ -153,7 +153,12 @@ describe('nftables: destroy, rename chain, reset', () => {
     expect(() => nft(ns(), 'get', 'element', 'inet', 'e', 'hosts', '{ 10.0.0.3 }')).toThrow();
     expect(await h().nft.elements.find({ ...T, name: 'svc', key: ['10.0.0.9', 22] })).toBeUndefined();
     expect(await h().nft.elements.find({ ...T, name: 'nope', key: '10.0.0.1' })).toBeUndefined();
-    await expect(h().nft.elements.get({ ...T, name: 'nets', key: '10.1.2.3' })).rejects.toBeInstanceOf(ValidationError);
+    // Interval sets: the range containing the key, as nft get element prints it.
+    expect(await h().nft.elements.get({ ...T, name: 'nets', key: '10.1.2.3' })).toEqual({ key: '10.0.0.0/8' });
+    expect(nft(ns(), 'get', 'element', 'inet', 'e', 'nets', '{ 10.1.2.3 }')).toContain('elements = { 10.0.0.0/8 }');
+    expect(await h().nft.elements.get({ ...T, name: 'nets', key: '172.16.0.5' })).toEqual({ key: '172.16.0.0-172.16.0.9' });
+    expect(await h().nft.elements.get({ ...T, name: 'nets', key: '192.168.1.1' })).toEqual({ key: '192.168.1.1' });
+    expect(await h().nft.elements.find({ ...T, name: 'nets', key: '11.0.0.0' })).toBeUndefined();
     await expect(h().nft.elements.get({ ...T, name: 'hosts', key: '10.0.0.1', tabel: 'x' } as never)).rejects.toBeInstanceOf(ValidationError);
   });
 });

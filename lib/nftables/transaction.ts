@@ -331,10 +331,12 @@ export class Transaction {
   }
 
   /**
-   * Adds a named object (counter, quota, limit).
+   * Adds a named object (counter, quota, limit, ct helper, ct timeout, ct expectation, synproxy, secmark).
    * @example
    * tx.addObject({ family: 'inet', table: 'filter', name: 'http', type: 'counter' });
    * tx.addObject({ family: 'inet', table: 'filter', name: 'q', type: 'quota', bytes: 10_000_000n });
+   * tx.addObject({ family: 'inet', table: 'filter', name: 'ftp', type: 'ct helper', helper: 'ftp', protocol: 'tcp' });
+   * tx.addObject({ family: 'inet', table: 'filter', name: 'short', type: 'ct timeout', protocol: 'tcp', policy: { established: 100 } });
    */
   addObject(o: NftObject, opts: AddOptions = {}): number {
     const flags = NLM_F_CREATE | (opts.exclusive ? NLM_F_EXCL : 0);

@@ -26,6 +26,8 @@ import {
   type Ruleset,
 } from './list';
 import type { NftObject } from './object';
+import { nftObjectResetOps, nftRuleResetOps } from './reset';
+import { nftElementGetOps } from './element-get';
 import type { ObjectType } from './object-types';
 import type { Rule } from './rule';
 import type { NftSet, SetRef } from './set';
@@ -53,14 +55,14 @@ export class Nftables {
   readonly tables: AsyncOps<typeof nftTableOps>;
   /** Chains: `list(filter)`, `get(ref)`, `find(ref)`. */
   readonly chains: AsyncOps<typeof nftChainOps>;
-  /** Rules with decoded expressions: `list(filter)`, `get(ref)` (by handle), `find(ref)`. */
-  readonly rules: AsyncOps<typeof nftRuleOps>;
+  /** Rules with decoded expressions: `list(filter)`, `get(ref)` (by handle), `find(ref)`, `reset(ref)`. */
+  readonly rules: AsyncOps<typeof nftRuleOps & typeof nftRuleResetOps>;
   /** Sets and maps (definitions): `list(filter)`, `get(ref)`, `find(ref)`. */
   readonly sets: AsyncOps<typeof nftSetOps>;
-  /** Elements of one set or map: `list(ref)`. */
-  readonly elements: AsyncOps<typeof nftElementOps>;
-  /** Named objects (counters, quotas, limits): `list(filter)`, `get(ref)`, `find(ref)`. */
-  readonly objects: AsyncOps<typeof nftObjectOps>;
+  /** Elements of one set or map: `list(ref)`, `get(ref & { key })`, `find(ref & { key })`. */
+  readonly elements: AsyncOps<typeof nftElementOps & typeof nftElementGetOps>;
+  /** Named objects (counters, quotas, limits, ct helpers, ...): `list(filter)`, `get(ref)`, `find(ref)`, `reset(ref)`. */
+  readonly objects: AsyncOps<typeof nftObjectOps & typeof nftObjectResetOps>;
   /** Everything at once: `get(filter)`. */
   readonly ruleset: AsyncOps<typeof nftRulesetOps>;
   /**
@@ -82,10 +84,10 @@ export class Nftables {
   ) {
     this.tables = bindAsync(conn, nftTableOps);
     this.chains = bindAsync(conn, nftChainOps);
-    this.rules = bindAsync(conn, nftRuleOps);
+    this.rules = bindAsync(conn, { ...nftRuleOps, ...nftRuleResetOps });
     this.sets = bindAsync(conn, nftSetOps);
-    this.elements = bindAsync(conn, nftElementOps);
-    this.objects = bindAsync(conn, nftObjectOps);
+    this.elements = bindAsync(conn, { ...nftElementOps, ...nftElementGetOps });
+    this.objects = bindAsync(conn, { ...nftObjectOps, ...nftObjectResetOps });
     this.ruleset = bindAsync(conn, nftRulesetOps);
     this.generationOps = bindAsync(conn, nftGenerationOps);
     const streams = nftEvents({

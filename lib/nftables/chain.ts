@@ -174,8 +174,8 @@ function policyNumber(p: ChainPolicy): number {
 }
 
 /** Writes NFT_MSG_DELCHAIN. */
-export function writeDeleteChain(w: NetlinkWriter, c: ChainRef): void {
-  beginNft(w, C.NFT_MSG_DELCHAIN, 0, familyNumber(c.family));
+export function writeDeleteChain(w: NetlinkWriter, c: ChainRef, msg: number = C.NFT_MSG_DELCHAIN): void {
+  beginNft(w, msg, 0, familyNumber(c.family));
   w.string(C.NFTA_CHAIN_TABLE, validateNftName(c.table, 'table name'));
   if (c.handle !== undefined) w.be64(C.NFTA_CHAIN_HANDLE, BigInt(c.handle));
   else w.string(C.NFTA_CHAIN_NAME, validateNftName(c.name, 'chain name'));

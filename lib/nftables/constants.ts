@@ -46,8 +46,14 @@ export const NFT_MSG_GETOBJ_RESET = 21;
 export const NFT_MSG_NEWFLOWTABLE = 22;
 export const NFT_MSG_GETFLOWTABLE = 23;
 export const NFT_MSG_DELFLOWTABLE = 24;
-/** Newer kernels: delete that does not fail on ENOENT. */
+export const NFT_MSG_GETRULE_RESET = 25;
+/** Newer kernels (6.3+): deletes that do not fail on ENOENT (nft `destroy`). */
 export const NFT_MSG_DESTROYTABLE = 26;
+export const NFT_MSG_DESTROYCHAIN = 27;
+export const NFT_MSG_DESTROYRULE = 28;
+export const NFT_MSG_DESTROYSET = 29;
+export const NFT_MSG_DESTROYSETELEM = 30;
+export const NFT_MSG_DESTROYOBJ = 31;
 
 /** nftables families (NFPROTO_*). */
 export const NFPROTO_INET = 1;

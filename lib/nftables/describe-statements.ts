@@ -102,3 +102,17 @@ export function synproxyText(e: SynproxyExpression): string {
   if (flags.has('sack-perm')) s += ' sack-perm';
   return s;
 }
+
+/** How nft names a statement that applies a named object: `counter name`, but `ct helper set`, `synproxy name`, `meta secmark set`. */
+const OBJREF_STATEMENTS: Record<string, string> = {
+  'ct helper': 'ct helper set',
+  'ct timeout': 'ct timeout set',
+  'ct expectation': 'ct expectation set',
+  secmark: 'meta secmark set',
+};
+
+/** The start of an objref statement for this object type (`counter name`, `ct helper set`, ...). */
+export function objrefStatement(objectType: string | number | undefined): string {
+  if (objectType === undefined) return 'objref name';
+  return OBJREF_STATEMENTS[objectType] ?? `${objectType} name`;
+}

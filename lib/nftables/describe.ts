@@ -22,7 +22,7 @@ import { setText } from './describe-sets';
 import { natText, portsText } from './describe-nat';
 import { diversionText } from './describe-diversions';
 import { loadedField } from './describe-loads';
-import { limitText, logText, natFlags, quotaText, rejectText, verdictText } from './describe-statements';
+import { limitText, logText, natFlags, objrefStatement, quotaText, rejectText, verdictText } from './describe-statements';
 import { duration, exthdrText, formatBytes, isAddressType, isFlagType, prefixLength, shiftRight } from './describe-values';
 import type { CtExpression } from './expressions/ct';
 import type { DynsetExpression } from './expressions/dynset';
@@ -192,9 +192,8 @@ class RuleDescriber {
         this.emit(diversionText(e, this.reg, this.family, this.opts.interfaceNames));
         return;
       case 'objref':
-        if (e.name !== undefined)
-          this.emit(e.objectType === 'ct helper' ? `ct helper set ${JSON.stringify(e.name)}` : `${e.objectType} name ${JSON.stringify(e.name)}`);
-        else this.emit(`${this.findSet(e.set)?.objectType ?? 'objref'} name ${this.left(e.sreg ?? 0)} map ${e.set !== undefined ? `@${e.set}` : '@?'}`);
+        if (e.name !== undefined) this.emit(`${objrefStatement(e.objectType)} ${JSON.stringify(e.name)}`);
+        else this.emit(`${objrefStatement(this.findSet(e.set)?.objectType)} ${this.left(e.sreg ?? 0)} map ${e.set !== undefined ? `@${e.set}` : '@?'}`);
         return;
       case 'dynset':
         this.dynset(e);

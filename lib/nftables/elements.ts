@@ -259,7 +259,7 @@ export function validateElementNames(target: Pick<ElementTarget, 'table' | 'set'
  */
 export function writeElements(
   w: NetlinkWriter,
-  msg: typeof C.NFT_MSG_NEWSETELEM | typeof C.NFT_MSG_DELSETELEM,
+  msg: typeof C.NFT_MSG_NEWSETELEM | typeof C.NFT_MSG_DELSETELEM | typeof C.NFT_MSG_DESTROYSETELEM | typeof C.NFT_MSG_GETSETELEM,
   flags: number,
   target: ElementTarget,
   shape: SetShape,

@@ -80,8 +80,25 @@ export type { TproxyExpression, TproxyFamily } from './expressions/tproxy';
 export type { Generation, NftFilter, NftObjectFilter, Ruleset, SetWithElements } from './list';
 // The read operations behind h.nft.tables & co., for running on any netfilter connection.
 export { nftChainOps, nftElementOps, nftGenerationOps, nftObjectOps, nftRuleOps, nftRulesetOps, nftSetOps, nftTableOps } from './list';
+export { nftObjectResetOps, nftRuleResetOps } from './reset';
+export { nftElementGetOps, type ElementRef } from './element-get';
 export type { NftFamily } from './message';
-export type { CounterObject, LimitObject, NftObject, ObjectRef, OpaqueObject, QuotaObject } from './object';
+export type {
+  CounterObject,
+  CtExpectationObject,
+  CtHelperObject,
+  CtTimeoutObject,
+  LimitObject,
+  NftObject,
+  ObjectRef,
+  OpaqueObject,
+  QuotaObject,
+  SecmarkObject,
+  SynproxyObject,
+} from './object';
+export type { CtExpectationFields, CtHelperFields, CtTimeoutFields, IpProtocol } from './object-ct';
+export type { SecmarkFields } from './object-secmark';
+export type { SynproxyFields } from './object-synproxy';
 export type { ObjectType } from './object-types';
 export type { Rule, RuleRef } from './rule';
 export type { NftSet, SetDataType, SetFlag, SetRef } from './set';

@@ -1,7 +1,8 @@
 /**
- * Named stateful objects: counters, quotas and limits that several rules
- * (or an object map) share, referenced with the objref expression. Types
- * without a typed form are kept as raw NFTA_OBJ_DATA.
+ * Named stateful objects: counters, quotas, limits, conntrack helpers,
+ * timeouts and expectations, SYN proxies and security marks that several
+ * rules (or an object map) share, referenced with the objref expression.
+ * Types without a typed form (connlimit, tunnel) are kept as raw NFTA_OBJ_DATA.
  * @module
  */
 import { ValidationError } from '../netlink/errors';
@@ -15,6 +16,16 @@ import { counterCodec } from './expressions/counter';
 import { limitCodec, type LimitExpression } from './expressions/limit';
 import { quotaCodec } from './expressions/quota';
 import { readExpressionBody, writeExpressionBody } from './expressions/registry';
+import {
+  ctExpectationObjectCodec,
+  ctHelperObjectCodec,
+  ctTimeoutObjectCodec,
+  type CtExpectationFields,
+  type CtHelperFields,
+  type CtTimeoutFields,
+} from './object-ct';
+import { secmarkObjectCodec, type SecmarkFields } from './object-secmark';
+import { synproxyObjectCodec, type SynproxyFields } from './object-synproxy';
 import { beginNft, familyName, familyNumber, messageAttributes, messageFamily, type NftFamily } from './message';
 import { OBJECT_TYPES, type ObjectType } from './object-types';
 import { UDATA_COMMENT, joinComment, splitComment } from './userdata';
@@ -67,16 +78,50 @@ export interface LimitObject extends ObjectBase, Omit<LimitExpression, 'type' | 
   type: 'limit';
 }
 
+/** A conntrack helper assignment (`ct helper ftp-std { type "ftp" protocol tcp; }`), set on connections with `ct helper set "ftp-std"`. */
+export interface CtHelperObject extends ObjectBase, CtHelperFields {
+  /** The object type. */
+  type: 'ct helper';
+}
+
+/** A conntrack timeout policy (`ct timeout short { protocol tcp; policy = { established: 100 } }`), set with `ct timeout set`. */
+export interface CtTimeoutObject extends ObjectBase, CtTimeoutFields {
+  /** The object type. */
+  type: 'ct timeout';
+}
+
+/** A conntrack expectation (`ct expectation e { protocol tcp; dport 5000; timeout 1s; size 12 }`), set with `ct expectation set`. */
+export interface CtExpectationObject extends ObjectBase, CtExpectationFields {
+  /** The object type. */
+  type: 'ct expectation';
+}
+
+/** A SYN proxy's announced options (`synproxy sp { mss 1460 wscale 7 timestamp sack-perm }`), used with `synproxy name`. */
+export interface SynproxyObject extends ObjectBase, SynproxyFields {
+  /** The object type. */
+  type: 'synproxy';
+}
+
+/** An SELinux security context (`secmark ssh { "system_u:..." }`), set with `meta secmark set`; needs SELinux in the kernel. */
+export interface SecmarkObject extends ObjectBase, SecmarkFields {
+  /** The object type. */
+  type: 'secmark';
+}
+
+/** Typed object types. */
+type TypedObjectType = 'counter' | 'quota' | 'limit' | 'ct helper' | 'ct timeout' | 'ct expectation' | 'synproxy' | 'secmark';
+
 /** Any other object type, with its NFTA_OBJ_DATA kept as raw bytes. */
 export interface OpaqueObject extends ObjectBase {
   /** The object type (name or number). */
-  type: Exclude<ObjectType, 'counter' | 'quota' | 'limit'> | number;
+  type: Exclude<ObjectType, TypedObjectType> | number;
   /** The attributes inside NFTA_OBJ_DATA, as received. */
   data: Buffer;
 }
 
 /** A named stateful object. */
-export type NftObject = CounterObject | QuotaObject | LimitObject | OpaqueObject;
+export type NftObject =
+  CounterObject | QuotaObject | LimitObject | CtHelperObject | CtTimeoutObject | CtExpectationObject | SynproxyObject | SecmarkObject | OpaqueObject;
 
 /** Which named object. */
 export interface ObjectRef {
@@ -113,6 +158,21 @@ export function writeNewObject(w: NetlinkWriter, o: NftObject, flags: number): v
     case 'limit':
       limitCodec.encode(w, { type: 'limit', rate: o.rate, unit: o.unit, burst: o.burst, limitType: o.limitType, invert: o.invert }, nested);
       break;
+    case 'ct helper':
+      ctHelperObjectCodec.encode(w, o);
+      break;
+    case 'ct timeout':
+      ctTimeoutObjectCodec.encode(w, o);
+      break;
+    case 'ct expectation':
+      ctExpectationObjectCodec.encode(w, o);
+      break;
+    case 'synproxy':
+      synproxyObjectCodec.encode(w, o);
+      break;
+    case 'secmark':
+      secmarkObjectCodec.encode(w, o);
+      break;
     default:
       if (!Buffer.isBuffer(o.data)) throw new ValidationError('object data', o.type, 'objects of this type need raw data bytes');
       w.bytes(o.data);
@@ -124,8 +184,8 @@ export function writeNewObject(w: NetlinkWriter, o: NftObject, flags: number): v
 }
 
 /** Writes NFT_MSG_DELOBJ. */
-export function writeDeleteObject(w: NetlinkWriter, o: ObjectRef): void {
-  beginNft(w, C.NFT_MSG_DELOBJ, 0, familyNumber(o.family));
+export function writeDeleteObject(w: NetlinkWriter, o: ObjectRef, msg: number = C.NFT_MSG_DELOBJ): void {
+  beginNft(w, msg, 0, familyNumber(o.family));
   w.string(C.NFTA_OBJ_TABLE, validateNftName(o.table, 'table name'));
   w.string(C.NFTA_OBJ_NAME, validateNftName(o.name, 'object name'));
   w.be32(C.NFTA_OBJ_TYPE, OBJECT_TYPES.number(o.type, 'object type'));
@@ -159,6 +219,16 @@ export function decodeObject(m: NetlinkMessage): NftObject {
       const { type: _t, unknownAttributes: _u, ...l } = limitCodec.decode(data, nested);
       return { ...base, type, ...l };
     }
+    case 'ct helper':
+      return { ...base, type, ...ctHelperObjectCodec.decode(data) };
+    case 'ct timeout':
+      return { ...base, type, ...ctTimeoutObjectCodec.decode(data) };
+    case 'ct expectation':
+      return { ...base, type, ...ctExpectationObjectCodec.decode(data) };
+    case 'synproxy':
+      return { ...base, type, ...synproxyObjectCodec.decode(data) };
+    case 'secmark':
+      return { ...base, type, ...secmarkObjectCodec.decode(data) };
     default:
       return { ...base, type, data: Buffer.from(raw) };
   }

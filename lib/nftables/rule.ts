@@ -87,8 +87,12 @@ export function writeNewRule(w: NetlinkWriter, r: Omit<Rule, 'handle'>, place: R
 }
 
 /** Writes NFT_MSG_DELRULE: one rule by handle, or every rule of a chain / table (a flush). */
-export function writeDeleteRule(w: NetlinkWriter, r: { family: NftFamily; table: string; chain?: string; handle?: number }): void {
-  beginNft(w, C.NFT_MSG_DELRULE, 0, familyNumber(r.family));
+export function writeDeleteRule(
+  w: NetlinkWriter,
+  r: { family: NftFamily; table: string; chain?: string; handle?: number },
+  msg: number = C.NFT_MSG_DELRULE,
+): void {
+  beginNft(w, msg, 0, familyNumber(r.family));
   w.string(C.NFTA_RULE_TABLE, validateNftName(r.table, 'table name'));
   if (r.chain !== undefined) w.string(C.NFTA_RULE_CHAIN, validateNftName(r.chain, 'chain name'));
   if (r.handle !== undefined) {

@@ -297,8 +297,8 @@ function withoutDefaultHints(s: NftSet, ud: Buffer): Buffer | undefined {
 }
 
 /** Writes NFT_MSG_DELSET. */
-export function writeDeleteSet(w: NetlinkWriter, s: SetRef): void {
-  beginNft(w, C.NFT_MSG_DELSET, 0, familyNumber(s.family));
+export function writeDeleteSet(w: NetlinkWriter, s: SetRef, msg: number = C.NFT_MSG_DELSET): void {
+  beginNft(w, msg, 0, familyNumber(s.family));
   w.string(C.NFTA_SET_TABLE, validateNftName(s.table, 'table name'));
   w.string(C.NFTA_SET_NAME, validateNftName(s.name, 'set name'));
   w.end();

@@ -69,8 +69,8 @@ export function writeNewTable(w: NetlinkWriter, t: Table, flags: number): void {
 }
 
 /** Writes NFT_MSG_DELTABLE (by name or handle). */
-export function writeDeleteTable(w: NetlinkWriter, t: TableRef): void {
-  beginNft(w, C.NFT_MSG_DELTABLE, 0, familyNumber(t.family));
+export function writeDeleteTable(w: NetlinkWriter, t: TableRef, msg: number = C.NFT_MSG_DELTABLE): void {
+  beginNft(w, msg, 0, familyNumber(t.family));
   if (t.handle !== undefined) w.be64(C.NFTA_TABLE_HANDLE, BigInt(t.handle));
   else w.string(C.NFTA_TABLE_NAME, validateNftName(t.name, 'table name'));
   w.end();

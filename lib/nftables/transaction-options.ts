@@ -3,6 +3,7 @@
  * with: rules to add and where, add and commit options, per-command results.
  * @module
  */
+import { checkDeleteOptions, type DeleteOptions } from '../netlink/errors';
 import type { RuleSet } from './anonymous-sets';
 import type { RuleBuilder } from './builder/builder';
 import type { Chain } from './chain';
@@ -49,6 +50,19 @@ export type RuleAnchor = number | CommandAnchor;
 export interface AddOptions {
   /** Fail with EEXIST if the object already exists (nft `create`); default: adding is idempotent. */
   exclusive?: boolean;
+}
+
+/**
+ * The message and verb of a transaction's delete: NFT_MSG_DEL*, or with
+ * `{ missingOk: true }` NFT_MSG_DESTROY* (nft `destroy`, kernel 6.3 or newer):
+ * deleting what is not there is then no error.
+ */
+export function deleteCommand<D extends number, X extends number>(
+  opts: DeleteOptions | undefined,
+  del: D,
+  destroy: X,
+): { msg: D | X; verb: 'delete' | 'destroy' } {
+  return checkDeleteOptions(opts) ? { msg: destroy, verb: 'destroy' } : { msg: del, verb: 'delete' };
 }
 
 /** How much of the committed objects to echo back (for their handles). */

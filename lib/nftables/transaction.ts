@@ -19,26 +19,28 @@
  */
 import { NLM_F_CREATE, NLM_F_ECHO, NLM_F_EXCL } from '../netlink/constants';
 import { ERESTART } from '../netlink/errno';
-import { NetlinkError, NotFoundError, ValidationError } from '../netlink/errors';
+import { NetlinkError, NotFoundError, ValidationError, type DeleteOptions } from '../netlink/errors';
 import { NFNL_SUBSYS_NFTABLES, writeBatchBegin, writeBatchEnd } from '../netlink/nfnetlink';
 import { batch, type Operation } from '../netlink/operation';
 import type { NetlinkMessage } from '../netlink/parser';
 import { NetlinkWriter } from '../netlink/writer';
+import { validateNftName } from '../validate/names';
 import { recreateAnonymousSets } from './anonymous-sets';
 import type { BuiltRule, IdAllocator } from './builder/context';
 import { describeChain, writeDeleteChain, writeNewChain, type Chain, type ChainRef } from './chain';
+import { writeRenameChain } from './chain-rename';
 import { collectResults, markEchoes, type EchoKind } from './commit-echo';
 import * as C from './constants';
 import { validateElementNames, writeElements, writeFlushSet, type SetElement } from './elements';
 import { describeErrorOffset } from './error-location';
 import { GenerationMismatchError, NftCommandError } from './errors';
-import { getSetMessage, nftListOps, setKey, shapeOfMessage } from './list';
+import { getSetMessage, nftChainOps, nftListOps, setKey, shapeOfMessage } from './list';
 import type { NftFamily } from './message';
 import { describeObject, writeDeleteObject, writeNewObject, type NftObject, type ObjectRef } from './object';
 import { describeRule, writeDeleteRule, writeNewRule, type Rule, type RulePlacement, type RuleRef } from './rule';
 import { describeSet, shapeOf, writeDeleteSet, writeNewSet, type NftSet, type SetRef, type SetShape } from './set';
 import { describeTable, writeDeleteTable, writeNewTable, type Table, type TableRef } from './table';
-import type { AddOptions, CommitOptions, CommitResult, RuleAnchor, RuleInput } from './transaction-options';
+import { deleteCommand, type AddOptions, type CommitOptions, type CommitResult, type RuleAnchor, type RuleInput } from './transaction-options';
 
 export type { AddOptions, CommandAnchor, CommandResult, CommitOptions, CommitResult, EchoMode, RuleAnchor, RuleInput } from './transaction-options';
 
@@ -46,6 +48,8 @@ interface WriteContext {
   shapes: Map<string, SetShape>;
   /** Handles resolved for `insertRule({ index })`, by command. */
   positions: Map<number, RulePlacement>;
+  /** Chain handles resolved for `renameChain` by name, by command. */
+  chainHandles: Map<number, number>;
 }
 
 interface Command {
@@ -56,12 +60,14 @@ interface Command {
   needsSet?: SetRef;
   /** insertRule({ index }): the chain whose rules must be read first. */
   needsIndex?: { chain: ChainRef & { name: string }; index: number };
+  /** renameChain by name: the chain whose handle must be read first. */
+  needsChainHandle?: ChainRef & { name: string };
   /** Writes the messages; returns the index (among them) of the primary message. */
   write(w: NetlinkWriter, ctx: WriteContext): number;
 }
 
 /** The context of commands encoded when they are added (nothing resolved yet); never modified. */
-const NO_CONTEXT: WriteContext = { shapes: new Map(), positions: new Map() };
+const NO_CONTEXT: WriteContext = { shapes: new Map(), positions: new Map(), chainHandles: new Map() };
 
 /** Default share of the receive buffer that echoed objects may use. */
 const ECHO_SHARE = 4;
@@ -131,12 +137,14 @@ export class Transaction {
   }
 
   /**
-   * Deletes a table and everything in it.
+   * Deletes a table and everything in it (`missingOk`: if it is there, nft `destroy`).
    * @example
    * tx.deleteTable({ family: 'inet', name: 'nat' });
+   * tx.deleteTable({ family: 'inet', name: 'old' }, { missingOk: true });
    */
-  deleteTable(t: TableRef): number {
-    return this.pushEncoded(`delete table ${describeTable(t)}`, undefined, (w) => (writeDeleteTable(w, t), 0));
+  deleteTable(t: TableRef, opts: DeleteOptions = {}): number {
+    const { msg, verb } = deleteCommand(opts, C.NFT_MSG_DELTABLE, C.NFT_MSG_DESTROYTABLE);
+    return this.pushEncoded(`${verb} table ${describeTable(t)}`, undefined, (w) => (writeDeleteTable(w, t, msg), 0));
   }
 
   /**
@@ -162,12 +170,39 @@ export class Transaction {
   }
 
   /**
-   * Deletes a chain (it must be empty and unreferenced).
+   * Deletes a chain (it must be empty and unreferenced; `missingOk`: if it is there).
    * @example
    * tx.deleteChain({ family: 'inet', table: 'nat', name: 'services' });
+   * tx.deleteChain({ family: 'inet', table: 'nat', name: 'old' }, { missingOk: true });
    */
-  deleteChain(c: ChainRef): number {
-    return this.pushEncoded(`delete chain ${describeChain(c)}`, undefined, (w) => (writeDeleteChain(w, c), 0));
+  deleteChain(c: ChainRef, opts: DeleteOptions = {}): number {
+    const { msg, verb } = deleteCommand(opts, C.NFT_MSG_DELCHAIN, C.NFT_MSG_DESTROYCHAIN);
+    return this.pushEncoded(`${verb} chain ${describeChain(c)}`, undefined, (w) => (writeDeleteChain(w, c, msg), 0));
+  }
+
+  /**
+   * Renames a chain (`nft rename chain`); rules jumping to it follow. By
+   * name, its handle is read at commit (NotFoundError if it is missing).
+   * @example
+   * tx.renameChain({ family: 'inet', table: 'nat', name: 'services' }, 'svc');
+   */
+  renameChain(c: ChainRef, newName: string): number {
+    validateNftName(newName, 'new chain name');
+    const description = `rename chain ${describeChain(c)} ${newName}`;
+    const { family, table, handle, name } = c;
+    if (handle !== undefined) return this.pushEncoded(description, undefined, (w) => (writeRenameChain(w, { family, table, handle }, newName), 0));
+    if (name === undefined) throw new ValidationError('chain', c, 'give its name or handle');
+    const index = this.commands.length;
+    return this.push({
+      description,
+      needsChainHandle: { family, table, name },
+      write: (w, ctx) => {
+        const looked = ctx.chainHandles.get(index);
+        if (looked === undefined) throw new Error(`chain ${describeChain(c)} was not looked up before writing`); // needsChainHandle makes commit read it first
+        writeRenameChain(w, { family, table, handle: looked }, newName);
+        return 0;
+      },
+    });
   }
 
   /**
@@ -220,12 +255,13 @@ export class Transaction {
   }
 
   /**
-   * Deletes a rule by handle.
+   * Deletes a rule by handle (`missingOk`: if it is there).
    * @example
    * tx.deleteRule({ family: 'inet', table: 'filter', chain: 'input', handle: 7 });
    */
-  deleteRule(r: RuleRef): number {
-    return this.pushEncoded(`delete rule ${describeRule(r)}`, undefined, (w) => (writeDeleteRule(w, r), 0));
+  deleteRule(r: RuleRef, opts: DeleteOptions = {}): number {
+    const { msg, verb } = deleteCommand(opts, C.NFT_MSG_DELRULE, C.NFT_MSG_DESTROYRULE);
+    return this.pushEncoded(`${verb} rule ${describeRule(r)}`, undefined, (w) => (writeDeleteRule(w, r, msg), 0));
   }
 
   /**
@@ -252,12 +288,14 @@ export class Transaction {
   }
 
   /**
-   * Deletes a set or map.
+   * Deletes a set or map (`missingOk`: if it is there).
    * @example
    * tx.deleteSet({ family: 'inet', table: 'filter', name: 'allowed' });
+   * tx.deleteSet({ family: 'inet', table: 'filter', name: 'old' }, { missingOk: true });
    */
-  deleteSet(s: SetRef): number {
-    return this.pushEncoded(`delete set ${describeSet(s)}`, undefined, (w) => (writeDeleteSet(w, s), 0));
+  deleteSet(s: SetRef, opts: DeleteOptions = {}): number {
+    const { msg, verb } = deleteCommand(opts, C.NFT_MSG_DELSET, C.NFT_MSG_DESTROYSET);
+    return this.pushEncoded(`${verb} set ${describeSet(s)}`, undefined, (w) => (writeDeleteSet(w, s, msg), 0));
   }
 
   /**
@@ -273,12 +311,14 @@ export class Transaction {
   }
 
   /**
-   * Deletes elements (give the same keys, prefixes or ranges they were added with).
+   * Deletes elements (give the same keys, prefixes or ranges they were added with;
+   * `missingOk`: those that are there).
    * @example
    * tx.deleteElements({ family: 'inet', table: 'filter', name: 'allowed' }, [{ key: '192.168.0.0/16' }]);
    */
-  deleteElements(s: SetRef, elements: SetElement[]): number {
-    return this.pushElements(s, elements, C.NFT_MSG_DELSETELEM, 0, 'delete elements from');
+  deleteElements(s: SetRef, elements: SetElement[], opts: DeleteOptions = {}): number {
+    const { msg, verb } = deleteCommand(opts, C.NFT_MSG_DELSETELEM, C.NFT_MSG_DESTROYSETELEM);
+    return this.pushElements(s, elements, msg, 0, `${verb} elements from`);
   }
 
   /**
@@ -291,10 +331,12 @@ export class Transaction {
   }
 
   /**
-   * Adds a named object (counter, quota, limit).
+   * Adds a named object (counter, quota, limit, ct helper, ct timeout, ct expectation, synproxy, secmark).
    * @example
    * tx.addObject({ family: 'inet', table: 'filter', name: 'http', type: 'counter' });
    * tx.addObject({ family: 'inet', table: 'filter', name: 'q', type: 'quota', bytes: 10_000_000n });
+   * tx.addObject({ family: 'inet', table: 'filter', name: 'ftp', type: 'ct helper', helper: 'ftp', protocol: 'tcp' });
+   * tx.addObject({ family: 'inet', table: 'filter', name: 'short', type: 'ct timeout', protocol: 'tcp', policy: { established: 100 } });
    */
   addObject(o: NftObject, opts: AddOptions = {}): number {
     const flags = NLM_F_CREATE | (opts.exclusive ? NLM_F_EXCL : 0);
@@ -303,12 +345,14 @@ export class Transaction {
   }
 
   /**
-   * Deletes a named object.
+   * Deletes a named object (`missingOk`: if it is there).
    * @example
    * tx.deleteObject({ family: 'inet', table: 'filter', name: 'http', type: 'counter' });
+   * tx.deleteObject({ family: 'inet', table: 'filter', name: 'old', type: 'quota' }, { missingOk: true });
    */
-  deleteObject(o: ObjectRef): number {
-    return this.pushEncoded(`delete ${describeObject(o)}`, undefined, (w) => (writeDeleteObject(w, o), 0));
+  deleteObject(o: ObjectRef, opts: DeleteOptions = {}): number {
+    const { msg, verb } = deleteCommand(opts, C.NFT_MSG_DELOBJ, C.NFT_MSG_DESTROYOBJ);
+    return this.pushEncoded(`${verb} ${describeObject(o)}`, undefined, (w) => (writeDeleteObject(w, o, msg), 0));
   }
 
   /**
@@ -355,7 +399,7 @@ export class Transaction {
     if (opts.expectGeneration !== undefined && (!Number.isInteger(opts.expectGeneration) || opts.expectGeneration <= 0)) {
       throw new ValidationError('expectGeneration', opts.expectGeneration, 'must be a generation id from generation()');
     }
-    const ctx: WriteContext = { shapes: new Map(), positions: new Map() };
+    const ctx: WriteContext = { shapes: new Map(), positions: new Map(), chainHandles: new Map() };
     for (const [i, c] of this.commands.entries()) {
       if (c.needsSet) {
         const key = setKey(c.needsSet);
@@ -370,6 +414,9 @@ export class Transaction {
       const index = c.needsIndex.index;
       if (index > rules.length) throw new ValidationError('index', index, `the chain has only ${rules.length} rules`);
       ctx.positions.set(i, index === 0 ? { append: false } : { append: true, position: rules[index - 1].handle });
+    }
+    for (const [i, c] of this.commands.entries()) {
+      if (c.needsChainHandle) ctx.chainHandles.set(i, (yield* nftChainOps.get(c.needsChainHandle)).handle ?? 0);
     }
     const built = this.build(ctx, opts);
     let replies: NetlinkMessage[];
@@ -387,7 +434,7 @@ export class Transaction {
    * const bytes = tx.encode(); // nfnetlink batch: BATCH_BEGIN, the commands, BATCH_END
    */
   encode(opts: CommitOptions = {}): Buffer {
-    const ctx: WriteContext = { shapes: new Map(), positions: new Map() };
+    const ctx: WriteContext = { shapes: new Map(), positions: new Map(), chainHandles: new Map() };
     for (const [k, s] of this.definedSets) ctx.shapes.set(k, shapeOf(s));
     return this.build(ctx, opts).buffer;
   }
@@ -496,7 +543,7 @@ export class Transaction {
     return this.pushEncoded(`${verb} rule ${describeRule(r)}`, 'rule', (w) => write(w, NO_CONTEXT));
   }
 
-  private pushElements(s: SetRef, elements: SetElement[], msg: typeof C.NFT_MSG_NEWSETELEM | typeof C.NFT_MSG_DELSETELEM, flags: number, verb: string): number {
+  private pushElements(s: SetRef, elements: SetElement[], msg: Parameters<typeof writeElements>[1], flags: number, verb: string): number {
     if (!Array.isArray(elements)) throw new ValidationError('elements', elements, 'must be an array');
     validateElementNames({ table: s.table, set: s.name }, elements);
     const key = setKey(s);

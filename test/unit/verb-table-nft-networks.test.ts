@@ -12,6 +12,8 @@ const VERBS = ['get', 'find', 'list', 'add', 'replace', 'set', 'delete', 'flush'
 /** Named otherwise, and why. */
 const EXCEPTIONS: Record<string, string> = {
   'nft.transaction': 'changes to nftables are queued in a transaction and committed atomically',
+  'nft.objects.reset': '`nft reset counter`: reads and zeroes an object in one kernel step, returning it as it was',
+  'nft.rules.reset': '`nft reset rule`: reads a rule and zeroes its counters and quotas in one kernel step, returning it as it was',
   'networks.create': '`docker network create`: creating an identical network again changes nothing (a different one is a ValidationError)',
   'networks.attach': 'adds a sandbox to a network: veth pair, address, routes (all or nothing)',
   'networks.detach': 'the delete of attach: same return and missing rules as delete (a list: how many)',
@@ -52,15 +54,15 @@ describe('verb table: nftables reads and networks', () => {
     const families = {
       tables: nft.nftTableOps,
       chains: nft.nftChainOps,
-      rules: nft.nftRuleOps,
+      rules: { ...nft.nftRuleOps, ...nft.nftRuleResetOps },
       sets: nft.nftSetOps,
-      elements: nft.nftElementOps,
-      objects: nft.nftObjectOps,
+      elements: { ...nft.nftElementOps, ...nft.nftElementGetOps },
+      objects: { ...nft.nftObjectOps, ...nft.nftObjectResetOps },
       ruleset: nft.nftRulesetOps,
       generation: nft.nftGenerationOps,
     };
     const names = Object.entries(families).flatMap(([f, ops]) => Object.keys(ops).map((m) => `nft.${f}.${m}`));
-    expect(names).toHaveLength(18);
+    expect(names).toHaveLength(22);
     expect(offTable(names)).toEqual([]);
   });
 

@@ -1,7 +1,7 @@
 /**
  * A handle: nlkit's entry point, bound to one network namespace for its
  * whole life. It owns its sockets (no hidden global socket) and must be
- * closed. Families hang off it: `h.links`, `h.addresses`, `h.routes`,
+ * closed. Families hang off it: `h.links`, `h.linkStats`, `h.addresses`, `h.routes`,
  * `h.neighbours`, `h.fdb`, `h.rules`, `h.nexthops`, `h.qdiscs` and `h.classes`
  * (traffic control), and `h.events` for change streams.
  * @module
@@ -19,6 +19,7 @@ import { addressOps } from './rtnetlink/address';
 import { RtnetlinkEvents } from './rtnetlink/events';
 import { fdbOps } from './rtnetlink/fdb';
 import { linkOps } from './rtnetlink/link';
+import { linkStatsOps } from './rtnetlink/link-stats';
 import { neighbourOps } from './rtnetlink/neighbour';
 import { nexthopOps } from './rtnetlink/nexthop';
 import { routeOps } from './rtnetlink/route';
@@ -53,6 +54,8 @@ function openParts<T>(opts: OpenOptions, make: (fd: number) => T): { ns?: Networ
 export class Handle {
   /** Links: list, get, add (veth, bridge, ...), set, delete. */
   readonly links: AsyncOps<typeof linkOps>;
+  /** 64-bit link counters (RTM_GETSTATS, `ip -s link`). */
+  readonly linkStats: AsyncOps<typeof linkStatsOps>;
   /** IPv4/IPv6 addresses. */
   readonly addresses: AsyncOps<typeof addressOps>;
   /** Routes, including the kernel's lookup (`routes.lookup()`). */
@@ -98,6 +101,7 @@ export class Handle {
       },
     };
     this.links = bindAsync(conn, linkOps, env);
+    this.linkStats = bindAsync(conn, linkStatsOps);
     this.addresses = bindAsync(conn, addressOps);
     this.routes = bindAsync(conn, routeOps);
     this.neighbours = bindAsync(conn, neighbourOps);
@@ -225,6 +229,8 @@ export class Handle {
 export class SyncHandle {
   /** Links: list, get, add (veth, bridge, ...), set, delete. */
   readonly links: SyncOps<typeof linkOps>;
+  /** 64-bit link counters (RTM_GETSTATS, `ip -s link`). */
+  readonly linkStats: SyncOps<typeof linkStatsOps>;
   /** IPv4/IPv6 addresses. */
   readonly addresses: SyncOps<typeof addressOps>;
   /** Routes, including the kernel's lookup (`routes.lookup()`). */
@@ -262,6 +268,7 @@ export class SyncHandle {
       },
     };
     this.links = bindSync(conn, linkOps, env);
+    this.linkStats = bindSync(conn, linkStatsOps);
     this.addresses = bindSync(conn, addressOps);
     this.routes = bindSync(conn, routeOps);
     this.neighbours = bindSync(conn, neighbourOps);

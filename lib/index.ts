@@ -74,6 +74,7 @@ export type {
   VxlanLink,
 } from './rtnetlink/link';
 export { linkOps } from './rtnetlink/link';
+export { linkStatsOps, type LinkStatsEntry } from './rtnetlink/link-stats';
 export { addressOps } from './rtnetlink/address';
 export { routeOps } from './rtnetlink/route';
 export type {

@@ -356,3 +356,21 @@ export const FR_ACT_NOP = 3;
 export const FR_ACT_BLACKHOLE = 6;
 export const FR_ACT_UNREACHABLE = 7;
 export const FR_ACT_PROHIBIT = 8;
+
+// Link statistics (RTM_GETSTATS, struct if_stats_msg)
+export const RTM_NEWSTATS = 92;
+export const RTM_GETSTATS = 94;
+export const IF_STATS_MSG_LEN = 12;
+export const IFLA_STATS_LINK_64 = 1;
+
+// Link properties: alternative names (RTM_NEWLINKPROP/RTM_DELLINKPROP)
+export const RTM_NEWLINKPROP = 108;
+export const RTM_DELLINKPROP = 109;
+export const IFLA_PROP_LIST = 52;
+
+// Namespace ids (RTM_*NSID, struct rtgenmsg + NETNSA_*)
+export const RTM_NEWNSID = 88;
+export const RTM_GETNSID = 90;
+export const NETNSA_NSID = 1;
+export const NETNSA_PID = 2;
+export const NETNSA_FD = 3;

@@ -43,10 +43,14 @@ function flagNames(flags: number): string[] {
   return names;
 }
 
-function decodeStats64(b: Buffer | undefined): LinkStats | undefined {
-  if (!b || b.length < 80) return undefined;
+/** struct rtnl_link_stats64 up to rx_nohandler (Linux 4.6); rx_otherhost_dropped follows since 5.19. */
+const STATS64_MIN_LEN = 24 * 8;
+
+/** Decodes struct rtnl_link_stats64 (IFLA_STATS64, IFLA_STATS_LINK_64), every counter. */
+export function decodeStats64(b: Buffer | undefined): LinkStats | undefined {
+  if (!b || b.length < STATS64_MIN_LEN) return undefined;
   const q = (i: number) => b.readBigUInt64LE(i * 8);
-  return {
+  const stats: LinkStats = {
     rxPackets: q(0),
     txPackets: q(1),
     rxBytes: q(2),
@@ -57,7 +61,23 @@ function decodeStats64(b: Buffer | undefined): LinkStats | undefined {
     txDropped: q(7),
     multicast: q(8),
     collisions: q(9),
+    rxLengthErrors: q(10),
+    rxOverErrors: q(11),
+    rxCrcErrors: q(12),
+    rxFrameErrors: q(13),
+    rxFifoErrors: q(14),
+    rxMissedErrors: q(15),
+    txAbortedErrors: q(16),
+    txCarrierErrors: q(17),
+    txFifoErrors: q(18),
+    txHeartbeatErrors: q(19),
+    txWindowErrors: q(20),
+    rxCompressed: q(21),
+    txCompressed: q(22),
+    rxNohandler: q(23),
   };
+  if (b.length >= STATS64_MIN_LEN + 8) stats.rxOtherhostDropped = q(24);
+  return stats;
 }
 
 /** Decodes one RTM_NEWLINK message. */

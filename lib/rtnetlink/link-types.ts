@@ -51,6 +51,36 @@ export interface LinkStats {
   multicast: bigint;
   /** Collisions (half-duplex media). */
   collisions: bigint;
+  /** Received frames with a bad length. */
+  rxLengthErrors: bigint;
+  /** Receiver ring overruns. */
+  rxOverErrors: bigint;
+  /** Received frames with a CRC error. */
+  rxCrcErrors: bigint;
+  /** Received frames with an alignment error. */
+  rxFrameErrors: bigint;
+  /** Receiver FIFO overruns. */
+  rxFifoErrors: bigint;
+  /** Frames the receiver missed. */
+  rxMissedErrors: bigint;
+  /** Transmissions aborted. */
+  txAbortedErrors: bigint;
+  /** Transmit carrier errors. */
+  txCarrierErrors: bigint;
+  /** Transmit FIFO errors. */
+  txFifoErrors: bigint;
+  /** Transmit heartbeat errors. */
+  txHeartbeatErrors: bigint;
+  /** Late collisions. */
+  txWindowErrors: bigint;
+  /** Compressed packets received (CSLIP, PPP). */
+  rxCompressed: bigint;
+  /** Compressed packets transmitted. */
+  txCompressed: bigint;
+  /** Packets dropped for lack of a protocol handler. */
+  rxNohandler: bigint;
+  /** Packets dropped for another host's MAC (Linux 5.19 and later). */
+  rxOtherhostDropped?: bigint;
 }
 
 /**

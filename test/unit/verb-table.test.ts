@@ -31,6 +31,7 @@ const DEPRECATED: Record<string, string> = {
 /** The operation tables the handles bind, by family name. */
 const FAMILIES: Record<string, object> = {
   links: nlkit.linkOps,
+  linkStats: nlkit.linkStatsOps,
   addresses: nlkit.addressOps,
   routes: nlkit.routeOps,
   neighbours: nlkit.neighbourOps,

@@ -3,7 +3,7 @@
  * `Link` objects; the kind-specific `info` comes from the link kind's codec.
  * @module
  */
-import { Attributes, s32At, u16At, u32At, u8At, type NetlinkMessage } from '../netlink/parser';
+import { Attributes, cString, s32At, u16At, u32At, u8At, type NetlinkMessage } from '../netlink/parser';
 import { formatMac } from '../validate/ip';
 import { decodeBridgePort } from './bridge-port';
 import * as C from './constants';
@@ -34,6 +34,7 @@ const KNOWN = new Set([
   C.IFLA_LINK_NETNSID,
   C.IFLA_MIN_MTU,
   C.IFLA_MAX_MTU,
+  C.IFLA_PROP_LIST,
 ]);
 
 function flagNames(flags: number): string[] {
@@ -126,6 +127,8 @@ export function decodeLink(m: NetlinkMessage): Link {
   if (carrier !== undefined) link.carrier = carrier !== 0;
   set('carrierChanges', a.u32(C.IFLA_CARRIER_CHANGES));
   set('stats', decodeStats64(a.get(C.IFLA_STATS64)));
+  const altNames = a.nested(C.IFLA_PROP_LIST)?.all(C.IFLA_ALT_IFNAME).map(cString);
+  if (altNames?.length) link.altNames = altNames;
   // AF_BRIDGE messages (bridge port notifications, `bridge link`) carry the port options in IFLA_PROTINFO.
   if (u8At(p, 0) === C.AF_BRIDGE) {
     const i = link.unknownAttributes.findIndex((x) => x.type === C.IFLA_PROTINFO);

@@ -222,6 +222,8 @@ export interface LinkBase {
   portRaw?: RawAttribute[];
   /** 64-bit counters (IFLA_STATS64). */
   stats?: LinkStats;
+  /** Alternative names (IFLA_PROP_LIST), in the order they were added. */
+  altNames?: string[];
   /** Top-level attributes nlkit does not decode, preserved as received. */
   unknownAttributes: RawAttribute[];
 }
@@ -244,6 +246,8 @@ export interface LinkCommonOptions {
   group?: number;
   /** Interface alias (IFLA_IFALIAS). */
   alias?: string;
+  /** Alternative names (`ip link property add ... altname`), each 1-127 bytes; added right after the link. */
+  altNames?: string[];
   /** Create the link directly in this namespace. */
   netns?: NetnsRef;
 }
@@ -267,6 +271,8 @@ export interface LinkSetOptions {
   netns?: NetnsRef;
   /** Set, or `null`/'' to clear. */
   alias?: string | null;
+  /** The link's alternative names from now on: missing ones are added, others removed (`[]`: none). */
+  altNames?: string[];
   /** Transmit queue length (`txqueuelen`). */
   txQueueLength?: number;
   /** Interface group (IFLA_GROUP). */
@@ -319,6 +325,7 @@ export const LINK_SET_KEYS = keysOf<LinkSetOptions>()([
   'master',
   'netns',
   'alias',
+  'altNames',
   'txQueueLength',
   'group',
   'promisc',
@@ -335,4 +342,4 @@ export const LINK_SET_KEYS = keysOf<LinkSetOptions>()([
 
 export const LINK_FILTER_KEYS = keysOf<LinkFilter>()(['kind', 'master', 'name', 'up', 'group']);
 
-export const LINK_COMMON_KEYS = keysOf<LinkCommonOptions>()(['name', 'mtu', 'mac', 'up', 'master', 'txQueueLength', 'group', 'alias', 'netns']);
+export const LINK_COMMON_KEYS = keysOf<LinkCommonOptions>()(['name', 'mtu', 'mac', 'up', 'master', 'txQueueLength', 'group', 'alias', 'altNames', 'netns']);

@@ -2,7 +2,7 @@
  * A handle: nlkit's entry point, bound to one network namespace for its
  * whole life. It owns its sockets (no hidden global socket) and must be
  * closed. Families hang off it: `h.links`, `h.linkStats`, `h.addresses`, `h.routes`,
- * `h.neighbours`, `h.fdb`, `h.rules`, `h.nexthops`, `h.qdiscs` and `h.classes`
+ * `h.neighbours`, `h.fdb`, `h.rules`, `h.nexthops`, `h.nsids`, `h.qdiscs` and `h.classes`
  * (traffic control), and `h.events` for change streams.
  * @module
  */
@@ -22,6 +22,7 @@ import { linkOps } from './rtnetlink/link';
 import { linkStatsOps } from './rtnetlink/link-stats';
 import { neighbourOps } from './rtnetlink/neighbour';
 import { nexthopOps } from './rtnetlink/nexthop';
+import { nsidOps } from './rtnetlink/nsid';
 import { routeOps } from './rtnetlink/route';
 import { ruleOps } from './rtnetlink/rule';
 import { NETLINK_SOCK_DIAG, socketDiagOps } from './sockdiag/sockets';
@@ -68,6 +69,8 @@ export class Handle {
   readonly rules: AsyncOps<typeof ruleOps>;
   /** Nexthop objects and groups (`ip nexthop`), used by routes with `nhid`. */
   readonly nexthops: AsyncOps<typeof nexthopOps>;
+  /** Ids this namespace has for other namespaces (`ip netns list-id`, `ip netns set`). */
+  readonly nsids: AsyncOps<typeof nsidOps>;
   /** Traffic control qdiscs (`tc qdisc`): TBF, HTB, ingress, clsact. */
   readonly qdiscs: AsyncOps<typeof qdiscOps>;
   /** Traffic control classes (`tc class`): HTB classes. */
@@ -108,6 +111,7 @@ export class Handle {
     this.fdb = bindAsync(conn, fdbOps);
     this.rules = bindAsync(conn, ruleOps);
     this.nexthops = bindAsync(conn, nexthopOps);
+    this.nsids = bindAsync(conn, nsidOps);
     this.qdiscs = bindAsync(conn, qdiscOps);
     this.classes = bindAsync(conn, tcClassOps);
     this.events = new RtnetlinkEvents({ netnsFd: () => env.netnsFd, run: (op) => runAsync(conn, op, env) });
@@ -243,6 +247,8 @@ export class SyncHandle {
   readonly rules: SyncOps<typeof ruleOps>;
   /** Nexthop objects and groups (`ip nexthop`), used by routes with `nhid`. */
   readonly nexthops: SyncOps<typeof nexthopOps>;
+  /** Ids this namespace has for other namespaces (`ip netns list-id`, `ip netns set`). */
+  readonly nsids: SyncOps<typeof nsidOps>;
   /** Traffic control qdiscs (`tc qdisc`): TBF, HTB, ingress, clsact. */
   readonly qdiscs: SyncOps<typeof qdiscOps>;
   /** Traffic control classes (`tc class`): HTB classes. */
@@ -275,6 +281,7 @@ export class SyncHandle {
     this.fdb = bindSync(conn, fdbOps);
     this.rules = bindSync(conn, ruleOps);
     this.nexthops = bindSync(conn, nexthopOps);
+    this.nsids = bindSync(conn, nsidOps);
     this.qdiscs = bindSync(conn, qdiscOps);
     this.classes = bindSync(conn, tcClassOps);
     this.receiveBufferBytes = opts.receiveBufferBytes;

@@ -129,6 +129,7 @@ export { neighbourOps } from './rtnetlink/neighbour';
 export { fdbOps } from './rtnetlink/fdb';
 export { ruleOps } from './rtnetlink/rule';
 export { nexthopOps } from './rtnetlink/nexthop';
+export { nsidOps, type NetnsId, type NetnsIdOptions } from './rtnetlink/nsid';
 export type {
   NexthopGroupMember,
   NexthopGroupType,

@@ -38,6 +38,7 @@ const FAMILIES: Record<string, object> = {
   fdb: nlkit.fdbOps,
   rules: nlkit.ruleOps,
   nexthops: nlkit.nexthopOps,
+  nsids: nlkit.nsidOps,
   qdiscs: nlkit.qdiscOps,
   classes: nlkit.tcClassOps,
   conntrack: nlkit.conntrackOps,

@@ -1,7 +1,7 @@
 /**
  * A handle: nlkit's entry point, bound to one network namespace for its
  * whole life. It owns its sockets (no hidden global socket) and must be
- * closed. Families hang off it: `h.links`, `h.linkStats`, `h.addresses`, `h.routes`,
+ * closed. Families hang off it: `h.links`, `h.linkStats`, `h.addresses`, `h.addressLabels`, `h.routes`,
  * `h.neighbours`, `h.fdb`, `h.rules`, `h.nexthops`, `h.nsids`, `h.qdiscs` and `h.classes`
  * (traffic control), and `h.events` for change streams.
  * @module
@@ -16,6 +16,7 @@ import { openNetnsSync, type NetnsRef, type NetworkNamespace } from './netns/nam
 import { conntrackOps, type ConntrackOperations, type ConntrackSyncOperations } from './conntrack/conntrack';
 import { Nftables } from './nftables/api';
 import { addressOps } from './rtnetlink/address';
+import { addressLabelOps } from './rtnetlink/address-label';
 import { RtnetlinkEvents } from './rtnetlink/events';
 import { fdbOps } from './rtnetlink/fdb';
 import { linkOps } from './rtnetlink/link';
@@ -59,6 +60,8 @@ export class Handle {
   readonly linkStats: AsyncOps<typeof linkStatsOps>;
   /** IPv4/IPv6 addresses. */
   readonly addresses: AsyncOps<typeof addressOps>;
+  /** IPv6 address labels for source address selection (`ip addrlabel`). */
+  readonly addressLabels: AsyncOps<typeof addressLabelOps>;
   /** Routes, including the kernel's lookup (`routes.lookup()`). */
   readonly routes: AsyncOps<typeof routeOps>;
   /** ARP/NDP neighbour entries. */
@@ -106,6 +109,7 @@ export class Handle {
     this.links = bindAsync(conn, linkOps, env);
     this.linkStats = bindAsync(conn, linkStatsOps);
     this.addresses = bindAsync(conn, addressOps);
+    this.addressLabels = bindAsync(conn, addressLabelOps);
     this.routes = bindAsync(conn, routeOps);
     this.neighbours = bindAsync(conn, neighbourOps);
     this.fdb = bindAsync(conn, fdbOps);
@@ -237,6 +241,8 @@ export class SyncHandle {
   readonly linkStats: SyncOps<typeof linkStatsOps>;
   /** IPv4/IPv6 addresses. */
   readonly addresses: SyncOps<typeof addressOps>;
+  /** IPv6 address labels for source address selection (`ip addrlabel`). */
+  readonly addressLabels: SyncOps<typeof addressLabelOps>;
   /** Routes, including the kernel's lookup (`routes.lookup()`). */
   readonly routes: SyncOps<typeof routeOps>;
   /** ARP/NDP neighbour entries. */
@@ -276,6 +282,7 @@ export class SyncHandle {
     this.links = bindSync(conn, linkOps, env);
     this.linkStats = bindSync(conn, linkStatsOps);
     this.addresses = bindSync(conn, addressOps);
+    this.addressLabels = bindSync(conn, addressLabelOps);
     this.routes = bindSync(conn, routeOps);
     this.neighbours = bindSync(conn, neighbourOps);
     this.fdb = bindSync(conn, fdbOps);

@@ -76,6 +76,7 @@ export type {
 export { linkOps } from './rtnetlink/link';
 export { linkStatsOps, type LinkStatsEntry } from './rtnetlink/link-stats';
 export { addressOps } from './rtnetlink/address';
+export { addressLabelOps, type AddressLabel, type AddressLabelFilter, type AddressLabelKey, type AddressLabelOptions } from './rtnetlink/address-label';
 export { routeOps } from './rtnetlink/route';
 export type {
   BondHashPolicy,

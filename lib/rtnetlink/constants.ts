@@ -374,3 +374,11 @@ export const RTM_GETNSID = 90;
 export const NETNSA_NSID = 1;
 export const NETNSA_PID = 2;
 export const NETNSA_FD = 3;
+
+// IPv6 address labels (RTM_*ADDRLABEL, struct ifaddrlblmsg)
+export const RTM_NEWADDRLABEL = 72;
+export const RTM_DELADDRLABEL = 73;
+export const RTM_GETADDRLABEL = 74;
+export const IFADDRLBLMSG_LEN = 12;
+export const IFAL_ADDRESS = 1;
+export const IFAL_LABEL = 2;

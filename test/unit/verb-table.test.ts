@@ -33,6 +33,7 @@ const FAMILIES: Record<string, object> = {
   links: nlkit.linkOps,
   linkStats: nlkit.linkStatsOps,
   addresses: nlkit.addressOps,
+  addressLabels: nlkit.addressLabelOps,
   routes: nlkit.routeOps,
   neighbours: nlkit.neighbourOps,
   fdb: nlkit.fdbOps,

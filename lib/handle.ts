@@ -2,7 +2,7 @@
  * A handle: nlkit's entry point, bound to one network namespace for its
  * whole life. It owns its sockets (no hidden global socket) and must be
  * closed. Families hang off it: `h.links`, `h.linkStats`, `h.addresses`, `h.addressLabels`, `h.routes`,
- * `h.neighbours`, `h.fdb`, `h.rules`, `h.nexthops`, `h.nsids`, `h.qdiscs` and `h.classes`
+ * `h.neighbours`, `h.fdb`, `h.rules`, `h.nexthops`, `h.nsids`, `h.netconf`, `h.qdiscs` and `h.classes`
  * (traffic control), and `h.events` for change streams.
  * @module
  */
@@ -23,6 +23,7 @@ import { linkOps } from './rtnetlink/link';
 import { linkStatsOps } from './rtnetlink/link-stats';
 import { neighbourOps } from './rtnetlink/neighbour';
 import { nexthopOps } from './rtnetlink/nexthop';
+import { netconfOps } from './rtnetlink/netconf';
 import { nsidOps } from './rtnetlink/nsid';
 import { routeOps } from './rtnetlink/route';
 import { ruleOps } from './rtnetlink/rule';
@@ -74,6 +75,8 @@ export class Handle {
   readonly nexthops: AsyncOps<typeof nexthopOps>;
   /** Ids this namespace has for other namespaces (`ip netns list-id`, `ip netns set`). */
   readonly nsids: AsyncOps<typeof nsidOps>;
+  /** Per-interface IP settings, read-only (`ip netconf`: forwarding, rp_filter, ...). */
+  readonly netconf: AsyncOps<typeof netconfOps>;
   /** Traffic control qdiscs (`tc qdisc`): TBF, HTB, ingress, clsact. */
   readonly qdiscs: AsyncOps<typeof qdiscOps>;
   /** Traffic control classes (`tc class`): HTB classes. */
@@ -116,6 +119,7 @@ export class Handle {
     this.rules = bindAsync(conn, ruleOps);
     this.nexthops = bindAsync(conn, nexthopOps);
     this.nsids = bindAsync(conn, nsidOps);
+    this.netconf = bindAsync(conn, netconfOps);
     this.qdiscs = bindAsync(conn, qdiscOps);
     this.classes = bindAsync(conn, tcClassOps);
     this.events = new RtnetlinkEvents({ netnsFd: () => env.netnsFd, run: (op) => runAsync(conn, op, env) });
@@ -255,6 +259,8 @@ export class SyncHandle {
   readonly nexthops: SyncOps<typeof nexthopOps>;
   /** Ids this namespace has for other namespaces (`ip netns list-id`, `ip netns set`). */
   readonly nsids: SyncOps<typeof nsidOps>;
+  /** Per-interface IP settings, read-only (`ip netconf`: forwarding, rp_filter, ...). */
+  readonly netconf: SyncOps<typeof netconfOps>;
   /** Traffic control qdiscs (`tc qdisc`): TBF, HTB, ingress, clsact. */
   readonly qdiscs: SyncOps<typeof qdiscOps>;
   /** Traffic control classes (`tc class`): HTB classes. */
@@ -289,6 +295,7 @@ export class SyncHandle {
     this.rules = bindSync(conn, ruleOps);
     this.nexthops = bindSync(conn, nexthopOps);
     this.nsids = bindSync(conn, nsidOps);
+    this.netconf = bindSync(conn, netconfOps);
     this.qdiscs = bindSync(conn, qdiscOps);
     this.classes = bindSync(conn, tcClassOps);
     this.receiveBufferBytes = opts.receiveBufferBytes;

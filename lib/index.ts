@@ -131,6 +131,7 @@ export { fdbOps } from './rtnetlink/fdb';
 export { ruleOps } from './rtnetlink/rule';
 export { nexthopOps } from './rtnetlink/nexthop';
 export { nsidOps, type NetnsId, type NetnsIdOptions } from './rtnetlink/nsid';
+export { netconfOps, type Netconf, type NetconfFilter, type NetconfKey, type RpFilterMode } from './rtnetlink/netconf';
 export type {
   NexthopGroupMember,
   NexthopGroupType,

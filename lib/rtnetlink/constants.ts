@@ -382,3 +382,17 @@ export const RTM_GETADDRLABEL = 74;
 export const IFADDRLBLMSG_LEN = 12;
 export const IFAL_ADDRESS = 1;
 export const IFAL_LABEL = 2;
+
+// Per-interface IP settings (RTM_GETNETCONF, struct netconfmsg + NETCONFA_*)
+export const RTM_NEWNETCONF = 80;
+export const RTM_GETNETCONF = 82;
+export const NETCONFA_IFINDEX = 1;
+export const NETCONFA_FORWARDING = 2;
+export const NETCONFA_RP_FILTER = 3;
+export const NETCONFA_MC_FORWARDING = 4;
+export const NETCONFA_PROXY_NEIGH = 5;
+export const NETCONFA_IGNORE_ROUTES_WITH_LINKDOWN = 6;
+export const NETCONFA_INPUT = 7;
+export const NETCONFA_BC_FORWARDING = 8;
+export const NETCONFA_IFINDEX_ALL = -1;
+export const NETCONFA_IFINDEX_DEFAULT = -2;

@@ -40,6 +40,7 @@ const FAMILIES: Record<string, object> = {
   rules: nlkit.ruleOps,
   nexthops: nlkit.nexthopOps,
   nsids: nlkit.nsidOps,
+  netconf: nlkit.netconfOps,
   qdiscs: nlkit.qdiscOps,
   classes: nlkit.tcClassOps,
   conntrack: nlkit.conntrackOps,

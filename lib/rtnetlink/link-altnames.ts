@@ -6,6 +6,7 @@
  * @module
  */
 import { ValidationError } from '../netlink/errors';
+import { call, type Operation } from '../netlink/operation';
 import { NetlinkWriter } from '../netlink/writer';
 import { validateAltName } from '../validate/names';
 import * as C from './constants';
@@ -36,7 +37,14 @@ export function altNamesRequest(command: typeof C.RTM_NEWLINKPROP | typeof C.RTM
   return w.end().finish();
 }
 
-/** What to delete and what to add so that a link's alternative names become `wanted`. */
-export function altNamesChange(current: readonly string[], wanted: readonly string[]): { add: string[]; remove: string[] } {
-  return { add: wanted.filter((n) => !current.includes(n)), remove: current.filter((n) => !wanted.includes(n)) };
+/**
+ * Makes a link's alternative names `wanted`: one RTM_DELLINKPROP for those to
+ * drop, one RTM_NEWLINKPROP for those to add (each only when needed).
+ */
+export function* changeAltNames(link: { index: number; name: string; altNames?: string[] }, wanted: readonly string[]): Operation<void> {
+  const current = link.altNames ?? [];
+  const remove = current.filter((n) => !wanted.includes(n));
+  const add = wanted.filter((n) => !current.includes(n));
+  if (remove.length) yield* call(altNamesRequest(C.RTM_DELLINKPROP, link.index, remove), `delete altnames of link ${link.name}`);
+  if (add.length) yield* call(altNamesRequest(C.RTM_NEWLINKPROP, link.index, add), `add altnames to link ${link.name}`);
 }

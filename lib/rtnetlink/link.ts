@@ -16,7 +16,7 @@ import { parseMac } from '../validate/ip';
 import { MAX_IFNAME, validateAltName, validateInterfaceName } from '../validate/names';
 import { BRIDGE_PORT_SETTINGS_KEYS, encodeBridgePort, hasBridgePortSettings, type BridgePortSettings } from './bridge-port';
 import * as C from './constants';
-import { altNamesChange, altNamesRequest, checkAltNames } from './link-altnames';
+import { changeAltNames, checkAltNames } from './link-altnames';
 import { LINK_KINDS, writeKindChanges } from './link-kinds';
 import { decodeLink } from './link-decode';
 import type { Link, LinkAddOptions, LinkCommonOptions, LinkFilter, LinkRef, LinkSetOptions } from './link-types';
@@ -238,8 +238,6 @@ export const linkOps = {
     if (!codec) throw new ValidationError('kind', opts.kind, `unsupported; nlkit creates ${Object.keys(LINK_KINDS).join(', ')}`);
     rejectUnknownKeys(opts, [...LINK_COMMON_KEYS, ...codec.optionKeys], 'link options');
     validateCommon(opts);
-    if (opts.altNames !== undefined && opts.netns !== undefined)
-      throw new ValidationError('altNames', opts.altNames, 'cannot be added to a link made in another namespace');
     if (codec.create) return yield* addCreated(opts, codec.create(opts.name, opts));
     // A dry run of the kind's encoder validates its options before any request is sent.
     codec.encode(new NetlinkWriter(), opts, { netnsFd: (r) => (checkNetnsRef(r, 'peer.netns'), -1), indexOf: () => 0 });
@@ -330,10 +328,8 @@ function* setLink(ref: LinkRef, changes: LinkSetOptions): Operation<void> {
   rejectUnknownKeys(changes, LINK_SET_KEYS, 'link changes');
   rejectUnknownKeys(changes.port, BRIDGE_PORT_SETTINGS_KEYS, 'port');
   if (changes.name !== undefined) validateInterfaceName(changes.name, 'new name');
-  if (changes.altNames !== undefined && changes.netns !== undefined)
-    throw new ValidationError('altNames', changes.altNames, 'cannot be changed together with netns');
   // The names to change are read before the link may be renamed.
-  const altNames = changes.altNames !== undefined ? yield* altNamesToChange(ref, changes.altNames) : undefined;
+  const before = changes.altNames !== undefined ? yield* getLink(ref) : undefined;
   let master: number | undefined;
   if (changes.master === null) master = 0;
   else if (changes.master !== undefined) master = yield* resolveLinkIndex(checkRef(changes.master, 'master'));
@@ -369,27 +365,17 @@ function* setLink(ref: LinkRef, changes: LinkSetOptions): Operation<void> {
     if (changes.carrier !== undefined) w.u8(C.IFLA_CARRIER, changes.carrier ? 1 : 0);
     writeKindChanges(w, changes);
     yield* call(w.end().finish(), `set link ${describeRef(ref)}`);
-    if (altNames?.remove.length)
-      yield* call(altNamesRequest(C.RTM_DELLINKPROP, altNames.index, altNames.remove), `delete altnames of link ${describeRef(ref)}`);
-    if (altNames?.add.length) yield* call(altNamesRequest(C.RTM_NEWLINKPROP, altNames.index, altNames.add), `add altnames to link ${describeRef(ref)}`);
+    if (before) yield* changeAltNames(before, changes.altNames ?? []);
     if (port) yield* setBridgePort(changes.name ?? ref, port);
   } finally {
     fds.close();
   }
 }
 
-/** The link's index and the alternative names to remove and add so that it has `wanted`. */
-function* altNamesToChange(ref: LinkRef, wanted: unknown): Operation<{ index: number; add: string[]; remove: string[] }> {
-  const names = checkAltNames(wanted);
-  const link = yield* getLink(ref);
-  return { index: link.index, ...altNamesChange(link.altNames ?? [], names) };
-}
-
 /** Adds alternative names to a link just made; if the kernel refuses them, the link is deleted again. */
 function* addAltNames(name: string, altNames: string[]): Operation<void> {
   try {
-    const index = yield* resolveLinkIndex(name);
-    yield* call(altNamesRequest(C.RTM_NEWLINKPROP, index, altNames), `add altnames to link ${name}`);
+    yield* changeAltNames(yield* getLink(name), altNames);
   } catch (e) {
     yield* linkOps.delete(name, { missingOk: true });
     throw e;
@@ -402,6 +388,7 @@ function validateCommon(o: Omit<LinkCommonOptions, 'name'> | LinkSetOptions): vo
   if (o.master !== undefined && o.master !== null) checkRef(o.master, 'master');
   if (o.netns !== undefined) checkNetnsRef(o.netns, 'netns');
   if (o.altNames !== undefined) checkAltNames(o.altNames);
+  if (o.altNames !== undefined && o.netns !== undefined) throw new ValidationError('altNames', o.altNames, 'cannot be given with netns (the link moves away)');
   writeCommon(new NetlinkWriter(), { ...o, netns: undefined }, new NetnsFdScope());
 }
 

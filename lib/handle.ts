@@ -1,8 +1,8 @@
 /**
  * A handle: nlkit's entry point, bound to one network namespace for its
  * whole life. It owns its sockets (no hidden global socket) and must be
- * closed. Families hang off it: `h.links`, `h.addresses`, `h.routes`,
- * `h.neighbours`, `h.fdb`, `h.rules`, `h.nexthops`, `h.qdiscs` and `h.classes`
+ * closed. Families hang off it: `h.links`, `h.linkStats`, `h.addresses`, `h.addressLabels`, `h.routes`,
+ * `h.neighbours`, `h.fdb`, `h.rules`, `h.nexthops`, `h.nsids`, `h.netconf`, `h.qdiscs` and `h.classes`
  * (traffic control), and `h.events` for change streams.
  * @module
  */
@@ -16,11 +16,15 @@ import { openNetnsSync, type NetnsRef, type NetworkNamespace } from './netns/nam
 import { conntrackOps, type ConntrackOperations, type ConntrackSyncOperations } from './conntrack/conntrack';
 import { Nftables } from './nftables/api';
 import { addressOps } from './rtnetlink/address';
+import { addressLabelOps } from './rtnetlink/address-label';
 import { RtnetlinkEvents } from './rtnetlink/events';
 import { fdbOps } from './rtnetlink/fdb';
 import { linkOps } from './rtnetlink/link';
+import { linkStatsOps } from './rtnetlink/link-stats';
 import { neighbourOps } from './rtnetlink/neighbour';
 import { nexthopOps } from './rtnetlink/nexthop';
+import { netconfOps } from './rtnetlink/netconf';
+import { nsidOps } from './rtnetlink/nsid';
 import { routeOps } from './rtnetlink/route';
 import { ruleOps } from './rtnetlink/rule';
 import { NETLINK_SOCK_DIAG, socketDiagOps } from './sockdiag/sockets';
@@ -53,8 +57,12 @@ function openParts<T>(opts: OpenOptions, make: (fd: number) => T): { ns?: Networ
 export class Handle {
   /** Links: list, get, add (veth, bridge, ...), set, delete. */
   readonly links: AsyncOps<typeof linkOps>;
+  /** 64-bit link counters (RTM_GETSTATS, `ip -s link`). */
+  readonly linkStats: AsyncOps<typeof linkStatsOps>;
   /** IPv4/IPv6 addresses. */
   readonly addresses: AsyncOps<typeof addressOps>;
+  /** IPv6 address labels for source address selection (`ip addrlabel`). */
+  readonly addressLabels: AsyncOps<typeof addressLabelOps>;
   /** Routes, including the kernel's lookup (`routes.lookup()`). */
   readonly routes: AsyncOps<typeof routeOps>;
   /** ARP/NDP neighbour entries. */
@@ -65,6 +73,10 @@ export class Handle {
   readonly rules: AsyncOps<typeof ruleOps>;
   /** Nexthop objects and groups (`ip nexthop`), used by routes with `nhid`. */
   readonly nexthops: AsyncOps<typeof nexthopOps>;
+  /** Ids this namespace has for other namespaces (`ip netns list-id`, `ip netns set`). */
+  readonly nsids: AsyncOps<typeof nsidOps>;
+  /** Per-interface IP settings, read-only (`ip netconf`: forwarding, rp_filter, ...). */
+  readonly netconf: AsyncOps<typeof netconfOps>;
   /** Traffic control qdiscs (`tc qdisc`): TBF, HTB, ingress, clsact. */
   readonly qdiscs: AsyncOps<typeof qdiscOps>;
   /** Traffic control classes (`tc class`): HTB classes. */
@@ -98,12 +110,16 @@ export class Handle {
       },
     };
     this.links = bindAsync(conn, linkOps, env);
+    this.linkStats = bindAsync(conn, linkStatsOps);
     this.addresses = bindAsync(conn, addressOps);
+    this.addressLabels = bindAsync(conn, addressLabelOps);
     this.routes = bindAsync(conn, routeOps);
     this.neighbours = bindAsync(conn, neighbourOps);
     this.fdb = bindAsync(conn, fdbOps);
     this.rules = bindAsync(conn, ruleOps);
     this.nexthops = bindAsync(conn, nexthopOps);
+    this.nsids = bindAsync(conn, nsidOps);
+    this.netconf = bindAsync(conn, netconfOps);
     this.qdiscs = bindAsync(conn, qdiscOps);
     this.classes = bindAsync(conn, tcClassOps);
     this.events = new RtnetlinkEvents({ netnsFd: () => env.netnsFd, run: (op) => runAsync(conn, op, env) });
@@ -225,8 +241,12 @@ export class Handle {
 export class SyncHandle {
   /** Links: list, get, add (veth, bridge, ...), set, delete. */
   readonly links: SyncOps<typeof linkOps>;
+  /** 64-bit link counters (RTM_GETSTATS, `ip -s link`). */
+  readonly linkStats: SyncOps<typeof linkStatsOps>;
   /** IPv4/IPv6 addresses. */
   readonly addresses: SyncOps<typeof addressOps>;
+  /** IPv6 address labels for source address selection (`ip addrlabel`). */
+  readonly addressLabels: SyncOps<typeof addressLabelOps>;
   /** Routes, including the kernel's lookup (`routes.lookup()`). */
   readonly routes: SyncOps<typeof routeOps>;
   /** ARP/NDP neighbour entries. */
@@ -237,6 +257,10 @@ export class SyncHandle {
   readonly rules: SyncOps<typeof ruleOps>;
   /** Nexthop objects and groups (`ip nexthop`), used by routes with `nhid`. */
   readonly nexthops: SyncOps<typeof nexthopOps>;
+  /** Ids this namespace has for other namespaces (`ip netns list-id`, `ip netns set`). */
+  readonly nsids: SyncOps<typeof nsidOps>;
+  /** Per-interface IP settings, read-only (`ip netconf`: forwarding, rp_filter, ...). */
+  readonly netconf: SyncOps<typeof netconfOps>;
   /** Traffic control qdiscs (`tc qdisc`): TBF, HTB, ingress, clsact. */
   readonly qdiscs: SyncOps<typeof qdiscOps>;
   /** Traffic control classes (`tc class`): HTB classes. */
@@ -262,12 +286,16 @@ export class SyncHandle {
       },
     };
     this.links = bindSync(conn, linkOps, env);
+    this.linkStats = bindSync(conn, linkStatsOps);
     this.addresses = bindSync(conn, addressOps);
+    this.addressLabels = bindSync(conn, addressLabelOps);
     this.routes = bindSync(conn, routeOps);
     this.neighbours = bindSync(conn, neighbourOps);
     this.fdb = bindSync(conn, fdbOps);
     this.rules = bindSync(conn, ruleOps);
     this.nexthops = bindSync(conn, nexthopOps);
+    this.nsids = bindSync(conn, nsidOps);
+    this.netconf = bindSync(conn, netconfOps);
     this.qdiscs = bindSync(conn, qdiscOps);
     this.classes = bindSync(conn, tcClassOps);
     this.receiveBufferBytes = opts.receiveBufferBytes;

@@ -74,7 +74,9 @@ export type {
   VxlanLink,
 } from './rtnetlink/link';
 export { linkOps } from './rtnetlink/link';
+export { linkStatsOps, type LinkStatsEntry } from './rtnetlink/link-stats';
 export { addressOps } from './rtnetlink/address';
+export { addressLabelOps, type AddressLabel, type AddressLabelFilter, type AddressLabelKey, type AddressLabelOptions } from './rtnetlink/address-label';
 export { routeOps } from './rtnetlink/route';
 export type {
   BondHashPolicy,
@@ -128,6 +130,8 @@ export { neighbourOps } from './rtnetlink/neighbour';
 export { fdbOps } from './rtnetlink/fdb';
 export { ruleOps } from './rtnetlink/rule';
 export { nexthopOps } from './rtnetlink/nexthop';
+export { nsidOps, type NetnsId, type NetnsIdOptions } from './rtnetlink/nsid';
+export { netconfOps, type Netconf, type NetconfFilter, type NetconfKey, type RpFilterMode } from './rtnetlink/netconf';
 export type {
   NexthopGroupMember,
   NexthopGroupType,

@@ -291,6 +291,21 @@ export async function listNetns(): Promise<string[]> {
 }
 
 /**
+ * Blocking form of {@link listNetns} (one readdir), for operations that
+ * cannot await.
+ * @example
+ * const names = listNetnsSync(); // ['c1', 'host']
+ */
+export function listNetnsSync(): string[] {
+  try {
+    return fs.readdirSync(NETNS_RUN_DIR).sort();
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw e;
+  }
+}
+
+/**
  * Whether a named namespace exists (and is mounted).
  * @example
  * if (!netnsExists('c1')) await createNetns('c1');

@@ -356,3 +356,43 @@ export const FR_ACT_NOP = 3;
 export const FR_ACT_BLACKHOLE = 6;
 export const FR_ACT_UNREACHABLE = 7;
 export const FR_ACT_PROHIBIT = 8;
+
+// Link statistics (RTM_GETSTATS, struct if_stats_msg)
+export const RTM_NEWSTATS = 92;
+export const RTM_GETSTATS = 94;
+export const IF_STATS_MSG_LEN = 12;
+export const IFLA_STATS_LINK_64 = 1;
+
+// Link properties: alternative names (RTM_NEWLINKPROP/RTM_DELLINKPROP)
+export const RTM_NEWLINKPROP = 108;
+export const RTM_DELLINKPROP = 109;
+export const IFLA_PROP_LIST = 52;
+
+// Namespace ids (RTM_*NSID, struct rtgenmsg + NETNSA_*)
+export const RTM_NEWNSID = 88;
+export const RTM_GETNSID = 90;
+export const NETNSA_NSID = 1;
+export const NETNSA_PID = 2;
+export const NETNSA_FD = 3;
+
+// IPv6 address labels (RTM_*ADDRLABEL, struct ifaddrlblmsg)
+export const RTM_NEWADDRLABEL = 72;
+export const RTM_DELADDRLABEL = 73;
+export const RTM_GETADDRLABEL = 74;
+export const IFADDRLBLMSG_LEN = 12;
+export const IFAL_ADDRESS = 1;
+export const IFAL_LABEL = 2;
+
+// Per-interface IP settings (RTM_GETNETCONF, struct netconfmsg + NETCONFA_*)
+export const RTM_NEWNETCONF = 80;
+export const RTM_GETNETCONF = 82;
+export const NETCONFA_IFINDEX = 1;
+export const NETCONFA_FORWARDING = 2;
+export const NETCONFA_RP_FILTER = 3;
+export const NETCONFA_MC_FORWARDING = 4;
+export const NETCONFA_PROXY_NEIGH = 5;
+export const NETCONFA_IGNORE_ROUTES_WITH_LINKDOWN = 6;
+export const NETCONFA_INPUT = 7;
+export const NETCONFA_BC_FORWARDING = 8;
+export const NETCONFA_IFINDEX_ALL = -1;
+export const NETCONFA_IFINDEX_DEFAULT = -2;

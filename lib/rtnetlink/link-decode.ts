@@ -3,7 +3,7 @@
  * `Link` objects; the kind-specific `info` comes from the link kind's codec.
  * @module
  */
-import { Attributes, s32At, u16At, u32At, u8At, type NetlinkMessage } from '../netlink/parser';
+import { Attributes, cString, s32At, u16At, u32At, u8At, type NetlinkMessage } from '../netlink/parser';
 import { formatMac } from '../validate/ip';
 import { decodeBridgePort } from './bridge-port';
 import * as C from './constants';
@@ -34,6 +34,7 @@ const KNOWN = new Set([
   C.IFLA_LINK_NETNSID,
   C.IFLA_MIN_MTU,
   C.IFLA_MAX_MTU,
+  C.IFLA_PROP_LIST,
 ]);
 
 function flagNames(flags: number): string[] {
@@ -43,10 +44,14 @@ function flagNames(flags: number): string[] {
   return names;
 }
 
-function decodeStats64(b: Buffer | undefined): LinkStats | undefined {
-  if (!b || b.length < 80) return undefined;
+/** struct rtnl_link_stats64 up to rx_nohandler (Linux 4.6); rx_otherhost_dropped follows since 5.19. */
+const STATS64_MIN_LEN = 24 * 8;
+
+/** Decodes struct rtnl_link_stats64 (IFLA_STATS64, IFLA_STATS_LINK_64), every counter. */
+export function decodeStats64(b: Buffer | undefined): LinkStats | undefined {
+  if (!b || b.length < STATS64_MIN_LEN) return undefined;
   const q = (i: number) => b.readBigUInt64LE(i * 8);
-  return {
+  const stats: LinkStats = {
     rxPackets: q(0),
     txPackets: q(1),
     rxBytes: q(2),
@@ -57,7 +62,23 @@ function decodeStats64(b: Buffer | undefined): LinkStats | undefined {
     txDropped: q(7),
     multicast: q(8),
     collisions: q(9),
+    rxLengthErrors: q(10),
+    rxOverErrors: q(11),
+    rxCrcErrors: q(12),
+    rxFrameErrors: q(13),
+    rxFifoErrors: q(14),
+    rxMissedErrors: q(15),
+    txAbortedErrors: q(16),
+    txCarrierErrors: q(17),
+    txFifoErrors: q(18),
+    txHeartbeatErrors: q(19),
+    txWindowErrors: q(20),
+    rxCompressed: q(21),
+    txCompressed: q(22),
+    rxNohandler: q(23),
   };
+  if (b.length >= STATS64_MIN_LEN + 8) stats.rxOtherhostDropped = q(24);
+  return stats;
 }
 
 /** Decodes one RTM_NEWLINK message. */
@@ -106,6 +127,8 @@ export function decodeLink(m: NetlinkMessage): Link {
   if (carrier !== undefined) link.carrier = carrier !== 0;
   set('carrierChanges', a.u32(C.IFLA_CARRIER_CHANGES));
   set('stats', decodeStats64(a.get(C.IFLA_STATS64)));
+  const altNames = a.nested(C.IFLA_PROP_LIST)?.all(C.IFLA_ALT_IFNAME).map(cString);
+  if (altNames?.length) link.altNames = altNames;
   // AF_BRIDGE messages (bridge port notifications, `bridge link`) carry the port options in IFLA_PROTINFO.
   if (u8At(p, 0) === C.AF_BRIDGE) {
     const i = link.unknownAttributes.findIndex((x) => x.type === C.IFLA_PROTINFO);

@@ -51,6 +51,36 @@ export interface LinkStats {
   multicast: bigint;
   /** Collisions (half-duplex media). */
   collisions: bigint;
+  /** Received frames with a bad length. */
+  rxLengthErrors: bigint;
+  /** Receiver ring overruns. */
+  rxOverErrors: bigint;
+  /** Received frames with a CRC error. */
+  rxCrcErrors: bigint;
+  /** Received frames with an alignment error. */
+  rxFrameErrors: bigint;
+  /** Receiver FIFO overruns. */
+  rxFifoErrors: bigint;
+  /** Frames the receiver missed. */
+  rxMissedErrors: bigint;
+  /** Transmissions aborted. */
+  txAbortedErrors: bigint;
+  /** Transmit carrier errors. */
+  txCarrierErrors: bigint;
+  /** Transmit FIFO errors. */
+  txFifoErrors: bigint;
+  /** Transmit heartbeat errors. */
+  txHeartbeatErrors: bigint;
+  /** Late collisions. */
+  txWindowErrors: bigint;
+  /** Compressed packets received (CSLIP, PPP). */
+  rxCompressed: bigint;
+  /** Compressed packets transmitted. */
+  txCompressed: bigint;
+  /** Packets dropped for lack of a protocol handler. */
+  rxNohandler: bigint;
+  /** Packets dropped for another host's MAC (Linux 5.19 and later). */
+  rxOtherhostDropped?: bigint;
 }
 
 /**
@@ -192,6 +222,8 @@ export interface LinkBase {
   portRaw?: RawAttribute[];
   /** 64-bit counters (IFLA_STATS64). */
   stats?: LinkStats;
+  /** Alternative names (IFLA_PROP_LIST), in the order they were added. */
+  altNames?: string[];
   /** Top-level attributes nlkit does not decode, preserved as received. */
   unknownAttributes: RawAttribute[];
 }
@@ -214,6 +246,8 @@ export interface LinkCommonOptions {
   group?: number;
   /** Interface alias (IFLA_IFALIAS). */
   alias?: string;
+  /** Alternative names (`ip link property add ... altname`), each 1-127 bytes; added right after the link. */
+  altNames?: string[];
   /** Create the link directly in this namespace. */
   netns?: NetnsRef;
 }
@@ -237,6 +271,8 @@ export interface LinkSetOptions {
   netns?: NetnsRef;
   /** Set, or `null`/'' to clear. */
   alias?: string | null;
+  /** The link's alternative names from now on: missing ones are added, others removed (`[]`: none). */
+  altNames?: string[];
   /** Transmit queue length (`txqueuelen`). */
   txQueueLength?: number;
   /** Interface group (IFLA_GROUP). */
@@ -289,6 +325,7 @@ export const LINK_SET_KEYS = keysOf<LinkSetOptions>()([
   'master',
   'netns',
   'alias',
+  'altNames',
   'txQueueLength',
   'group',
   'promisc',
@@ -305,4 +342,4 @@ export const LINK_SET_KEYS = keysOf<LinkSetOptions>()([
 
 export const LINK_FILTER_KEYS = keysOf<LinkFilter>()(['kind', 'master', 'name', 'up', 'group']);
 
-export const LINK_COMMON_KEYS = keysOf<LinkCommonOptions>()(['name', 'mtu', 'mac', 'up', 'master', 'txQueueLength', 'group', 'alias', 'netns']);
+export const LINK_COMMON_KEYS = keysOf<LinkCommonOptions>()(['name', 'mtu', 'mac', 'up', 'master', 'txQueueLength', 'group', 'alias', 'altNames', 'netns']);

@@ -13,9 +13,10 @@ import { NetlinkWriter } from '../netlink/writer';
 import { NetnsFdScope } from '../netns/fd-scope';
 import { NetworkNamespace, type NetnsRef } from '../netns/namespace';
 import { parseMac } from '../validate/ip';
-import { validateInterfaceName } from '../validate/names';
+import { MAX_IFNAME, validateAltName, validateInterfaceName } from '../validate/names';
 import { BRIDGE_PORT_SETTINGS_KEYS, encodeBridgePort, hasBridgePortSettings, type BridgePortSettings } from './bridge-port';
 import * as C from './constants';
+import { changeAltNames, checkAltNames } from './link-altnames';
 import { LINK_KINDS, writeKindChanges } from './link-kinds';
 import { decodeLink } from './link-decode';
 import type { Link, LinkAddOptions, LinkCommonOptions, LinkFilter, LinkRef, LinkSetOptions } from './link-types';
@@ -64,7 +65,8 @@ function checkRef(ref: unknown, field = 'link'): LinkRef {
     if (!Number.isInteger(ref) || ref <= 0) throw new ValidationError(field, ref, 'an interface index is a positive integer');
     return ref;
   }
-  return validateInterfaceName(ref, field);
+  // A link can be named by an alternative name too (up to 127 bytes).
+  return typeof ref === 'string' && Buffer.byteLength(ref) > MAX_IFNAME ? validateAltName(ref, field) : validateInterfaceName(ref, field);
 }
 
 /** Writes the target of a request: by index, or by name via IFLA_IFNAME. */
@@ -73,7 +75,8 @@ function targetLink(w: NetlinkWriter, ref: LinkRef, flags = 0, change = 0): void
     ifinfomsg(w, ref, flags, change);
   } else {
     ifinfomsg(w, 0, flags, change);
-    w.string(C.IFLA_IFNAME, ref);
+    // The kernel looks both attributes up among all names; IFLA_IFNAME is cut at 15 bytes.
+    w.string(Buffer.byteLength(ref) > MAX_IFNAME ? C.IFLA_ALT_IFNAME : C.IFLA_IFNAME, ref);
   }
 }
 
@@ -227,6 +230,7 @@ export const linkOps = {
    * await h.links.add({ name: 'br0', kind: 'bridge', up: true });
    * await h.links.add({ name: 'eth0.100', kind: 'vlan', parent: 'eth0', id: 100 });
    * await h.links.add({ name: 'vrf-blue', kind: 'vrf', table: 100 });
+   * await h.links.add({ name: 'br1', kind: 'bridge', altNames: ['bridge-of-tenant-blue'] });
    */
   *add(opts: LinkAddOptions): Operation<void> {
     validateInterfaceName(opts.name);
@@ -235,7 +239,11 @@ export const linkOps = {
     rejectUnknownKeys(opts, [...LINK_COMMON_KEYS, ...codec.optionKeys], 'link options');
     validateCommon(opts);
     if (opts.alias && opts.netns !== undefined) {
-      throw new ValidationError('alias', opts.alias, 'the kernel ignores an alias when it creates a link: set it in the target namespace after moving the link');
+      throw new ValidationError(
+        'alias',
+        opts.alias,
+        'the kernel ignores an alias when it creates a link: set it in the target namespace after moving the link',
+      );
     }
     if (codec.create) return yield* addCreated(opts, codec.create(opts.name, opts));
     // A dry run of the kind's encoder validates its options before any request is sent.
@@ -267,6 +275,7 @@ export const linkOps = {
     }
     // The kernel ignores IFLA_IFALIAS in a creating request (`ip link add ... alias` loses it too): a second one sets it.
     if (typeof opts.alias === 'string' && opts.alias !== '') yield* setAliasOrUndo(opts.name, opts.alias);
+    if (opts.altNames?.length) yield* addAltNames(opts.name, opts.altNames);
   },
 
   /**
@@ -277,6 +286,7 @@ export const linkOps = {
    * await h.links.set('veth0', { up: true, master: 'br0' });
    * await h.links.set('veth1', { netns: 'c1' });
    * await h.links.set('br0', { bridge: { stp: true, forwardDelay: 4 } });
+   * await h.links.set('br0', { altNames: ['uplink-bridge'] }); // exactly these alternative names from now on
    */
   *set(ref: LinkRef, changes: LinkSetOptions): Operation<void> {
     yield* notFoundOn(LINK_MISSING, setLink(ref, changes));
@@ -327,6 +337,8 @@ function* setLink(ref: LinkRef, changes: LinkSetOptions): Operation<void> {
   rejectUnknownKeys(changes, LINK_SET_KEYS, 'link changes');
   rejectUnknownKeys(changes.port, BRIDGE_PORT_SETTINGS_KEYS, 'port');
   if (changes.name !== undefined) validateInterfaceName(changes.name, 'new name');
+  // The names to change are read before the link may be renamed.
+  const before = changes.altNames !== undefined ? yield* getLink(ref) : undefined;
   let master: number | undefined;
   if (changes.master === null) master = 0;
   else if (changes.master !== undefined) master = yield* resolveLinkIndex(checkRef(changes.master, 'master'));
@@ -362,9 +374,20 @@ function* setLink(ref: LinkRef, changes: LinkSetOptions): Operation<void> {
     if (changes.carrier !== undefined) w.u8(C.IFLA_CARRIER, changes.carrier ? 1 : 0);
     writeKindChanges(w, changes);
     yield* call(w.end().finish(), `set link ${describeRef(ref)}`);
+    if (before) yield* changeAltNames(before, changes.altNames ?? []);
     if (port) yield* setBridgePort(changes.name ?? ref, port);
   } finally {
     fds.close();
+  }
+}
+
+/** Adds alternative names to a link just made; if the kernel refuses them, the link is deleted again. */
+function* addAltNames(name: string, altNames: string[]): Operation<void> {
+  try {
+    yield* changeAltNames(yield* getLink(name), altNames);
+  } catch (e) {
+    yield* linkOps.delete(name, { missingOk: true });
+    throw e;
   }
 }
 
@@ -373,6 +396,8 @@ function validateCommon(o: Omit<LinkCommonOptions, 'name'> | LinkSetOptions): vo
   if (!isObject(o)) throw new ValidationError('options', o, 'must be an object');
   if (o.master !== undefined && o.master !== null) checkRef(o.master, 'master');
   if (o.netns !== undefined) checkNetnsRef(o.netns, 'netns');
+  if (o.altNames !== undefined) checkAltNames(o.altNames);
+  if (o.altNames !== undefined && o.netns !== undefined) throw new ValidationError('altNames', o.altNames, 'cannot be given with netns (the link moves away)');
   writeCommon(new NetlinkWriter(), { ...o, netns: undefined }, new NetnsFdScope());
 }
 
@@ -449,8 +474,8 @@ function* setAliasOrUndo(name: string, alias: string): Operation<void> {
  * common options as one set; if that fails, delete the device again.
  */
 function* addCreated(opts: LinkAddOptions, create: Operation<void>): Operation<void> {
-  const { name, mtu, mac, up, master, txQueueLength, group, alias, netns } = opts;
-  const rest: LinkSetOptions = { mtu, mac, up, master, txQueueLength, group, alias, netns };
+  const { name, mtu, mac, up, master, txQueueLength, group, alias, altNames, netns } = opts;
+  const rest: LinkSetOptions = { mtu, mac, up, master, txQueueLength, group, alias, altNames, netns };
   yield* create;
   if (Object.values(rest).every((v) => v === undefined)) return;
   try {

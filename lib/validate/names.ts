@@ -38,6 +38,22 @@ export function validateInterfaceName(name: unknown, field = 'interface name'): 
   return name;
 }
 
+/** ALTIFNAMSIZ - 1 */
+export const MAX_ALTIFNAME = 127;
+
+/**
+ * Alternative interface names (`ip link property add ... altname`): like
+ * interface names, but up to 127 bytes.
+ */
+export function validateAltName(name: unknown, field = 'altname'): string {
+  if (typeof name !== 'string' || name.length === 0) throw new ValidationError(field, name, 'must be a non-empty string');
+  if (Buffer.byteLength(name) > MAX_ALTIFNAME) throw new ValidationError(field, name, `longer than ${MAX_ALTIFNAME} bytes`);
+  if (Buffer.byteLength(name) <= MAX_IFNAME) return validateInterfaceName(name, field);
+  rejectControlCharacters(name, field);
+  if (/[/:\s]/.test(name)) throw new ValidationError(field, name, "must not contain '/', ':' or white space");
+  return name;
+}
+
 /** nftables object names are at most NFT_NAME_MAXLEN - 1 bytes. */
 export const MAX_NFT_NAME = 255;
 

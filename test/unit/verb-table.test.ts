@@ -31,12 +31,16 @@ const DEPRECATED: Record<string, string> = {
 /** The operation tables the handles bind, by family name. */
 const FAMILIES: Record<string, object> = {
   links: nlkit.linkOps,
+  linkStats: nlkit.linkStatsOps,
   addresses: nlkit.addressOps,
+  addressLabels: nlkit.addressLabelOps,
   routes: nlkit.routeOps,
   neighbours: nlkit.neighbourOps,
   fdb: nlkit.fdbOps,
   rules: nlkit.ruleOps,
   nexthops: nlkit.nexthopOps,
+  nsids: nlkit.nsidOps,
+  netconf: nlkit.netconfOps,
   qdiscs: nlkit.qdiscOps,
   classes: nlkit.tcClassOps,
   conntrack: nlkit.conntrackOps,

@@ -122,8 +122,11 @@ export type {
   VlanProtocol,
   VrfInfo,
   VrfOptions,
+  VxlanChanges,
   VxlanInfo,
   VxlanOptions,
+  MacvlanChanges,
+  KindInfoMap,
 } from './rtnetlink/link-kinds';
 export type { BridgePortInfo, BridgePortSettings, BridgePortState } from './rtnetlink/bridge-port';
 export { neighbourOps } from './rtnetlink/neighbour';
@@ -164,8 +167,9 @@ export type {
   TcClassOptions,
   TcHandle,
   TcStats,
+  QdiscPlace,
 } from './rtnetlink/tc/types';
-export type { HtbClassInfo, HtbClassOptions, HtbQdiscInfo, HtbQdiscOptions, TbfInfo, TbfOptions } from './rtnetlink/tc/kinds';
+export type { HtbClassInfo, HtbClassOptions, HtbQdiscInfo, HtbQdiscOptions, NoOptions, TbfInfo, TbfOptions } from './rtnetlink/tc/kinds';
 // Policy-routing rules (`ip rule`) are IpRule*: `rule()` and `nft.Rule` are nftables.
 export type {
   Range,
@@ -242,5 +246,5 @@ export {
 } from './network/manager';
 export type { BackendSpec, Publication, PublicationRef, PublishSpec } from './network/publication';
 export type { Drift } from './network/reconcile';
-export type { AttachmentRecord, BackendRecord, NetworkRecord, PublicationRecord } from './network/state';
+export type { AttachmentRecord, BackendRecord, NamespaceIdentity, NetworkRecord, PublicationRecord } from './network/state';
 export { AddressInUseError, IpamExhaustedError } from './network/ipam';

@@ -26,7 +26,7 @@ const MSG_SIZE = 72;
  * Socket states (the kernel's TCP_* numbers, shared by UDP: a bound UDP
  * socket is `close`, a connected one `established`).
  */
-const STATES = [
+const STATES: readonly SocketState[] = [
   'established',
   'syn-sent',
   'syn-recv',
@@ -39,10 +39,22 @@ const STATES = [
   'listen',
   'closing',
   'new-syn-recv',
-] as const;
+];
 
 /** A socket state, as `ss` prints it (lower case). */
-export type SocketState = (typeof STATES)[number];
+export type SocketState =
+  | 'established'
+  | 'syn-sent'
+  | 'syn-recv'
+  | 'fin-wait-1'
+  | 'fin-wait-2'
+  | 'time-wait'
+  | 'close'
+  | 'close-wait'
+  | 'last-ack'
+  | 'listen'
+  | 'closing'
+  | 'new-syn-recv';
 
 /** An address and port of a socket. */
 export interface SocketEndpoint {

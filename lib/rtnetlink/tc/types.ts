@@ -66,7 +66,7 @@ export interface OtherQdisc extends QdiscBase {
 export type Qdisc = TbfQdisc | HtbQdisc | IngressQdisc | OtherQdisc;
 
 /** Where a qdisc goes: the link, and a parent and handle in tc notation. */
-interface QdiscPlace {
+export interface QdiscPlace {
   /** The link (name or index). */
   link: LinkRef;
   /** "root" (the default), or a class such as "1:10"; ingress and clsact have their own place and need none. */

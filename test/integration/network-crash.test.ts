@@ -116,21 +116,48 @@ async function redo(nets: NetworkManager, op: Op, tag: string): Promise<void> {
   }
 }
 
-/** One crash case: its own host namespace and state directory; everything removed afterwards. */
-async function crashCase(op: Op, step: number): Promise<{ done: boolean }> {
-  const host = `nlt${process.pid}-crash-${++serial}`;
-  const tag = `nlt${process.pid}-k${serial}-`;
+/** What a scenario gets: its host namespace, the prefix of its sandbox names, its state directory. */
+interface CrashHost {
+  host: string;
+  tag: string;
+  stateDir: string;
+  /** A manager of that host and state (closed, with the network deleted, afterwards). */
+  manager(): Promise<NetworkManager>;
+}
+
+/**
+ * Runs one scenario in a host namespace of its own that holds foreign state
+ * nlkit must leave alone (a bridge made by ip, a table written by nft -f),
+ * with a state directory of its own; everything is removed afterwards, also
+ * on failure.
+ */
+async function withCrashHost<T>(name: string, fn: (c: CrashHost) => Promise<T>): Promise<T> {
+  const host = `nlt${process.pid}-${name}`;
+  const tag = `${host}-s-`;
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nlkit-crash-'));
-  const label = `${op} killed after step ${step}`;
   await createNetns(host);
   let nets: NetworkManager | undefined;
   try {
     ip(host, 'link', 'add', 'foreign0', 'type', 'bridge');
     nftLoad(host, 'table inet foreign {\n chain keep {\n  type filter hook forward priority 0;\n  counter accept\n }\n}\n');
+    return await fn({ host, tag, stateDir, manager: async () => (nets = await networks({ host, stateDir })) });
+  } finally {
+    await nets?.delete('crash', { missingOk: true }).catch(() => undefined);
+    nets?.close();
+    for (const n of fs.readdirSync(NETNS_RUN_DIR).filter((x) => x.startsWith(tag))) await deleteNetns(n, { missingOk: true });
+    await deleteNetns(host, { missingOk: true });
+    fs.rmSync(stateDir, { recursive: true, force: true });
+  }
+}
+
+/** One crash case, in a host of its own (see {@link withCrashHost}). */
+async function crashCase(op: Op, step: number): Promise<{ done: boolean }> {
+  const label = `${op} killed after step ${step}`;
+  return withCrashHost(`k${++serial}`, async ({ host, tag, stateDir, manager }) => {
     const r = await runFixture([host, stateDir, op, tag], `${op}:${step}`);
     if (r.status === 0) return { done: true };
     expect(r.signal, `${label}: ${r.stderr}`).toBe('SIGKILL');
-    nets = await networks({ host, stateDir });
+    const nets = await manager();
     const drift = await nets.check();
     expect(
       drift.map((d) => d.kind),
@@ -151,13 +178,7 @@ async function crashCase(op: Op, step: number): Promise<{ done: boolean }> {
     await redo(nets, op, tag);
     await expectConsistent(nets, host, stateDir, tag, `${label}, after redo`);
     return { done: false };
-  } finally {
-    await nets?.delete('crash', { missingOk: true }).catch(() => undefined);
-    nets?.close();
-    for (const n of fs.readdirSync(NETNS_RUN_DIR).filter((x) => x.startsWith(tag))) await deleteNetns(n, { missingOk: true });
-    await deleteNetns(host, { missingOk: true });
-    fs.rmSync(stateDir, { recursive: true, force: true });
-  }
+  });
 }
 
 describe('network manager: crash at every step boundary', () => {
@@ -186,17 +207,10 @@ describe('network manager: crash during 20 concurrent attaches', () => {
   it('recovers every interrupted attach: no leaked lease, veth or namespace', async () => {
     requireRoot();
     for (const step of [7, 41]) {
-      const host = `nlt${process.pid}-many-${step}`;
-      const tag = `nlt${process.pid}-m${step}-`;
-      const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nlkit-many-'));
-      await createNetns(host);
-      let nets: NetworkManager | undefined;
-      try {
-        nftLoad(host, 'table inet foreign {\n chain keep {\n  type filter hook forward priority 0;\n  counter accept\n }\n}\n');
-        ip(host, 'link', 'add', 'foreign0', 'type', 'bridge');
+      await withCrashHost(`many${step}`, async ({ host, tag, stateDir, manager }) => {
         const r = await runFixture([host, stateDir, 'attach-many', tag], `attach:${step}`);
         expect(r.signal, r.stderr).toBe('SIGKILL');
-        nets = await networks({ host, stateDir });
+        const nets = await manager();
         const interrupted = (await nets.check()).filter((d) => d.kind === 'interrupted-attach');
         expect(interrupted.length, 'some attaches were cut short').toBeGreaterThan(0);
         await nets.reconcile();
@@ -205,13 +219,7 @@ describe('network manager: crash during 20 concurrent attaches', () => {
         for (let i = 0; i < 20; i++) await nets.attach('crash', { sandbox: `${tag}m${i}`, create: true });
         await expectConsistent(nets, host, stateDir, tag, 'after attaching all 20');
         expect(new Set((await nets.get('crash')).attachments.map((a) => a.ipv4)).size).toBe(20);
-      } finally {
-        await nets?.delete('crash', { missingOk: true }).catch(() => undefined);
-        nets?.close();
-        for (const n of fs.readdirSync(NETNS_RUN_DIR).filter((x) => x.startsWith(tag))) await deleteNetns(n, { missingOk: true });
-        await deleteNetns(host, { missingOk: true });
-        fs.rmSync(stateDir, { recursive: true, force: true });
-      }
+      });
     }
   }, 60_000);
 });
@@ -220,18 +228,11 @@ describe('network manager: an attach redone right after a crash, without reconci
   it('settles the dead attempt first and succeeds, whatever step it died after', async () => {
     requireRoot();
     for (let step = 1; step <= STEPS.attach; step++) {
-      const host = `nlt${process.pid}-redo${step}`;
-      const tag = `nlt${process.pid}-r${step}-`;
-      const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nlkit-redo-'));
       const label = `attach killed after step ${step}, then attached again`;
-      await createNetns(host);
-      let nets: NetworkManager | undefined;
-      try {
-        nftLoad(host, 'table inet foreign {\n chain keep {\n  type filter hook forward priority 0;\n  counter accept\n }\n}\n');
-        ip(host, 'link', 'add', 'foreign0', 'type', 'bridge');
+      await withCrashHost(`redo${step}`, async ({ host, tag, stateDir, manager }) => {
         const r = await runFixture([host, stateDir, 'attach', tag], `attach:${step}`);
         expect(r.signal, r.stderr).toBe('SIGKILL');
-        nets = await networks({ host, stateDir });
+        const nets = await manager();
         const again = await nets.attach('crash', { sandbox: `${tag}a`, create: true });
         expect(ipJson(`${tag}a`, '-4', 'addr', 'show', 'eth0')[0].addr_info[0].local, label).toBe(again.ipv4!.split('/')[0]);
         await expectConsistent(nets, host, stateDir, tag, label); // check() is [] too: nothing left to reconcile
@@ -239,13 +240,7 @@ describe('network manager: an attach redone right after a crash, without reconci
         await nets.detach('crash', `${tag}a`);
         expect(fs.existsSync(`${NETNS_RUN_DIR}/${tag}a`), label).toBe(false);
         await expectConsistent(nets, host, stateDir, tag, `${label}, then detached`);
-      } finally {
-        await nets?.delete('crash', { missingOk: true }).catch(() => undefined);
-        nets?.close();
-        for (const n of fs.readdirSync(NETNS_RUN_DIR).filter((x) => x.startsWith(tag))) await deleteNetns(n, { missingOk: true });
-        await deleteNetns(host, { missingOk: true });
-        fs.rmSync(stateDir, { recursive: true, force: true });
-      }
+      });
     }
   }, 60_000);
 });
@@ -253,18 +248,11 @@ describe('network manager: an attach redone right after a crash, without reconci
 describe('network manager: detach order', () => {
   it('takes the sandbox out of its publications before deleting its links', async () => {
     requireRoot();
-    const host = `nlt${process.pid}-order`;
-    const tag = `nlt${process.pid}-o-`;
-    const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nlkit-order-'));
-    await createNetns(host);
-    let nets: NetworkManager | undefined;
-    try {
-      nftLoad(host, 'table inet foreign {\n chain keep {\n  type filter hook forward priority 0;\n  counter accept\n }\n}\n');
-      ip(host, 'link', 'add', 'foreign0', 'type', 'bridge');
+    await withCrashHost('order', async ({ host, tag, stateDir, manager }) => {
       // killed between detach's step 2 (publications updated) and step 3 (links deleted)
       const r = await runFixture([host, stateDir, 'detach', tag], 'detach:2');
       expect(r.signal, r.stderr).toBe('SIGKILL');
-      nets = await networks({ host, stateDir });
+      const nets = await manager();
       const a = (await nets.state()).attachments.crash[`${tag}a`];
       expect(ipJson(host, 'link', 'show', a.hostIfname), 'the veth is still there').toHaveLength(1);
       const pub4 = nftObjects(host, 'map', 'nlkit').find((m) => m.name === 'pub4');
@@ -272,12 +260,6 @@ describe('network manager: detach order', () => {
       expect(await nets.publications.list()).toEqual([]);
       await nets.reconcile();
       await expectConsistent(nets, host, stateDir, tag, 'detach killed after step 2');
-    } finally {
-      await nets?.delete('crash', { missingOk: true }).catch(() => undefined);
-      nets?.close();
-      for (const n of fs.readdirSync(NETNS_RUN_DIR).filter((x) => x.startsWith(tag))) await deleteNetns(n, { missingOk: true });
-      await deleteNetns(host, { missingOk: true });
-      fs.rmSync(stateDir, { recursive: true, force: true });
-    }
+    });
   }, 60_000);
 });

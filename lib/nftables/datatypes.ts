@@ -210,6 +210,11 @@ export type DataTypeName =
   | 'ifname'
   | 'integer';
 
+/** Whether nlkit can parse and format values of this data type. */
+export function hasDataType(name: string): boolean {
+  return byName.has(name);
+}
+
 export function dataTypeByName(name: string, field = 'type'): DataType {
   const t = byName.get(name);
   if (!t) throw new ValidationError(field, name, `unknown data type; known: ${[...byName.keys()].join(', ')}`);

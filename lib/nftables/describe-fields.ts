@@ -80,6 +80,24 @@ const TRANSPORT: Record<number, PayloadField[]> = {
 /** Protocol-independent transport ports (`th`): what nft prints without an l4 protocol match. */
 const TH = ports('th');
 
+/** A named header field with where it lives: the one table both the rule builder and describe read. */
+export interface LocatedField extends PayloadField {
+  base: 'link' | 'network' | 'transport';
+  /** The network protocol a network field belongs to. */
+  family?: 4 | 6;
+  /** The IP protocol a transport field belongs to (none: `th`, any). */
+  l4?: number;
+}
+
+/** Every named payload field, located. */
+export const PAYLOAD_FIELDS: readonly LocatedField[] = [
+  ...ETHER.map((x) => ({ ...x, base: 'link' as const })),
+  ...NETWORK.ip.map((x) => ({ ...x, base: 'network' as const, family: 4 as const })),
+  ...NETWORK.ip6.map((x) => ({ ...x, base: 'network' as const, family: 6 as const })),
+  ...Object.entries(TRANSPORT).flatMap(([proto, fields]) => fields.map((x) => ({ ...x, base: 'transport' as const, l4: Number(proto) }))),
+  ...TH.map((x) => ({ ...x, base: 'transport' as const })),
+];
+
 /** The protocol context a rule has established before a payload load. */
 export interface ProtocolContext {
   /** Network protocol: from the table family or a `meta nfproto`/`meta protocol`/`ether type` match. */

@@ -7,6 +7,8 @@
  */
 import { ValidationError } from '../../netlink/errors';
 import { HOST_LITTLE_ENDIAN } from '../data';
+import { hasDataType } from '../datatypes';
+import { PAYLOAD_FIELDS } from '../describe-fields';
 import type { Expression } from '../expressions/registry';
 import type { NftFamily } from '../message';
 
@@ -73,30 +75,17 @@ function ctField(name: string, key: string, type: string, len: number): Field {
   return { name, type, len, load: (dreg) => ({ type: 'ct', key: key as never, dreg }), deps: () => [] };
 }
 
-const ip = (f: NftFamily) => nfprotoDep(f, 4);
-const ip6 = (f: NftFamily) => nfprotoDep(f, 6);
-const tcp = () => [l4Dep(6)];
-const udp = () => [l4Dep(17)];
-const sctp = () => [l4Dep(132)];
+/** The payload fields describe names too (one table, in describe-fields.ts), those whose values the builder can write. */
+const PAYLOAD: Field[] = PAYLOAD_FIELDS.filter((p) => hasDataType(p.type)).map((p) =>
+  payload(p.name, p.type, p.base, p.offset, p.len, (family) => {
+    if (p.base === 'link') return etherDep(family);
+    if (p.family !== undefined) return nfprotoDep(family, p.family);
+    return p.l4 !== undefined ? [l4Dep(p.l4)] : [];
+  }),
+);
 
 const FIELDS: Field[] = [
-  payload('ip saddr', 'ipv4_addr', 'network', 12, 4, ip),
-  payload('ip daddr', 'ipv4_addr', 'network', 16, 4, ip),
-  payload('ip protocol', 'inet_proto', 'network', 9, 1, ip),
-  payload('ip6 saddr', 'ipv6_addr', 'network', 8, 16, ip6),
-  payload('ip6 daddr', 'ipv6_addr', 'network', 24, 16, ip6),
-  payload('ip6 nexthdr', 'inet_proto', 'network', 6, 1, ip6),
-  payload('tcp sport', 'inet_service', 'transport', 0, 2, tcp),
-  payload('tcp dport', 'inet_service', 'transport', 2, 2, tcp),
-  payload('udp sport', 'inet_service', 'transport', 0, 2, udp),
-  payload('udp dport', 'inet_service', 'transport', 2, 2, udp),
-  payload('sctp sport', 'inet_service', 'transport', 0, 2, sctp),
-  payload('sctp dport', 'inet_service', 'transport', 2, 2, sctp),
-  payload('th sport', 'inet_service', 'transport', 0, 2, () => []),
-  payload('th dport', 'inet_service', 'transport', 2, 2, () => []),
-  payload('ether saddr', 'ether_addr', 'link', 6, 6, etherDep),
-  payload('ether daddr', 'ether_addr', 'link', 0, 6, etherDep),
-  payload('ether type', 'ether_type', 'link', 12, 2, etherDep),
+  ...PAYLOAD,
   metaField('meta l4proto', 'l4proto', 'inet_proto', 1),
   metaField('meta nfproto', 'nfproto', 'nf_proto', 1),
   metaField('meta protocol', 'protocol', 'ether_type', 2),

@@ -4,6 +4,8 @@
  */
 export { Nftables, type NftGeneration } from './api';
 export { RuleBuilder, Negated, not, rule } from './builder/builder';
+export { RuleMatches } from './builder/rule-matches';
+export { RuleSteps } from './builder/rule-steps';
 export type {
   CtStateName,
   CtStatusName,

@@ -11,7 +11,7 @@ import { HOST_LITTLE_ENDIAN } from './data';
 import { IP_PROTOCOLS } from './datatypes';
 import type { ElementValue } from './elements';
 import { FIB_ADDRESS_TYPES } from './expressions/fib';
-import { DSCP, ICMPV6_TYPES, ICMP_TYPES, TCP_FLAGS } from './header-symbols';
+import { DSCP, ICMPV6_TYPES, ICMP_TYPES, TCP_FLAGS, TCP_OPTIONS } from './header-symbols';
 
 /** Interface names by index, for `iif`/`oif` values. */
 export type InterfaceNames = (index: number) => string | undefined;
@@ -235,27 +235,6 @@ export function shiftRight(data: Buffer, bits: number): Buffer {
 
 /** IPv6 extension headers by next-header value, as nft names them. */
 const IPV6_EXTHDRS: Record<number, string> = { 0: 'hbh', 43: 'rt', 44: 'frag', 60: 'dst', 135: 'mh' };
-/** TCP options nft names, with the fields it names: [offset, length, field]. */
-const TCP_OPTIONS: Record<number, [string, Array<[number, number, string]>]> = {
-  2: ['maxseg', [[2, 2, 'size']]],
-  3: ['window', [[2, 1, 'count']]],
-  4: ['sack-perm', []],
-  5: [
-    'sack',
-    [
-      [2, 4, 'left'],
-      [6, 4, 'right'],
-    ],
-  ],
-  8: [
-    'timestamp',
-    [
-      [2, 4, 'tsval'],
-      [6, 4, 'tsecr'],
-    ],
-  ],
-};
-
 /** What an exthdr expression looks at, as nft writes it ("tcp option maxseg size", "exthdr hbh"). */
 export function exthdrText(e: {
   op: string | number;

@@ -73,6 +73,27 @@ export const DSCP: Record<number, string> = {
   46: 'ef',
 };
 
+/** TCP options nft names, with the fields it names: [offset, length, field]. */
+export const TCP_OPTIONS: Record<number, [string, Array<[number, number, string]>]> = {
+  2: ['maxseg', [[2, 2, 'size']]],
+  3: ['window', [[2, 1, 'count']]],
+  4: ['sack-perm', []],
+  5: [
+    'sack',
+    [
+      [2, 4, 'left'],
+      [6, 4, 'right'],
+    ],
+  ],
+  8: [
+    'timestamp',
+    [
+      [2, 4, 'tsval'],
+      [6, 4, 'tsecr'],
+    ],
+  ],
+};
+
 /**
  * A header value given by name or number: the number of `name` in a
  * number → name table, or an integer 0..max.
@@ -82,6 +103,7 @@ export function symbolValue(names: Record<number, string>, v: string | number, f
     if (!Number.isInteger(v) || v < 0 || v > max) throw new ValidationError(field, v, `must be an integer 0-${max} or a name`);
     return v;
   }
+  if (/^(0x[0-9a-f]+|\d+)$/i.test(v)) return symbolValue(names, Number(v), field, max);
   const hit = Object.entries(names).find(([, name]) => name === v);
   if (!hit) throw new ValidationError(field, v, `unknown name; known: ${Object.values(names).join(', ')}`);
   return Number(hit[0]);

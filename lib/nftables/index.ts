@@ -19,6 +19,19 @@ export type {
   RejectOptions,
   VerdictSpec,
   WeightedBackend,
+  DispatchOptions,
+  DscpName,
+  DupOptions,
+  MarkUpdate,
+  MaskedMark,
+  QueueOptions,
+  QuotaOptions,
+  SetUpdateOptions,
+  TcpFlagName,
+  TcpFlagsMatch,
+  TcpOptionMatch,
+  TcpOptionName,
+  TproxyOptions,
 } from './builder/builder';
 export type { FieldName } from './builder/fields';
 export type { Chain, ChainFlag, ChainHook, ChainPolicy, ChainRef, ChainType, PriorityName } from './chain';

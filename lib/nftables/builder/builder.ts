@@ -18,15 +18,33 @@
  * rule().tcp({ dport: 80 }).dnatWeighted([{ to: '10.0.0.2', port: 80, weight: 90 }, { to: '10.0.0.3', port: 80, weight: 10 }])
  * @module
  */
-import { validateU32 } from '../../validate/integers';
-import { hostU32 } from '../data';
 import type { Scalar } from '../datatypes';
 import type { Expression } from '../expressions/registry';
+import { ctHelperSet, ctLabelSet, ctZoneSet } from './ct';
+import { dispatch } from './dispatch';
+import { dup, fwd, queue, tproxy } from './diversions';
 import type { FieldName } from './fields';
+import { markUpdate } from './marks';
 import { nat, natMap, portNat, weightedEntries } from './nat';
-import type { LimitOptions, LogOptions, NatMapOptions, NatOptions, RejectOptions, VerdictSpec, WeightedBackend } from './options';
+import type {
+  DispatchOptions,
+  DupOptions,
+  LimitOptions,
+  LogOptions,
+  MarkUpdate,
+  NatMapOptions,
+  NatOptions,
+  QueueOptions,
+  QuotaOptions,
+  RejectOptions,
+  SetUpdateOptions,
+  TproxyOptions,
+  VerdictSpec,
+  WeightedBackend,
+} from './options';
 import { RuleMatches } from './rule-matches';
-import { limit, log, reject, verdictOf, vmap } from './statements';
+import { setUpdate } from './set-updates';
+import { limit, log, objectRef, quota, reject, verdictOf, vmap } from './statements';
 
 export { Negated, not } from './options';
 export type {
@@ -42,6 +60,19 @@ export type {
   RejectOptions,
   VerdictSpec,
   WeightedBackend,
+  DispatchOptions,
+  DscpName,
+  DupOptions,
+  MarkUpdate,
+  MaskedMark,
+  QueueOptions,
+  QuotaOptions,
+  SetUpdateOptions,
+  TcpFlagName,
+  TcpFlagsMatch,
+  TcpOptionMatch,
+  TcpOptionName,
+  TproxyOptions,
 } from './options';
 
 /**
@@ -53,12 +84,24 @@ export class RuleBuilder extends RuleMatches {
   // ---- statements ----------------------------------------------------------
 
   /**
-   * Counts packets and bytes.
+   * Counts packets and bytes, in the rule or in a named counter object of the table.
    * @example
    * rule().tcp({ dport: 22 }).counter().accept()
+   * rule().tcp({ dport: 22 }).counter({ name: 'ssh' }).accept()
    */
-  counter(): this {
-    return this.add((ctx) => ctx.push({ type: 'counter', packets: 0n, bytes: 0n }));
+  counter(o?: { name: string }): this {
+    if (o === undefined) return this.add((ctx) => ctx.push({ type: 'counter', packets: 0n, bytes: 0n }));
+    return this.add(objectRef('counter', o));
+  }
+
+  /**
+   * Byte quota, inline or a named quota object; matches while under it (or once over, with `over`).
+   * @example
+   * rule().quota({ bytes: 100 * 1024 * 1024, over: true }).drop()
+   * rule().quota({ name: 'monthly' }).accept()
+   */
+  quota(o: QuotaOptions): this {
+    return this.add(quota(o));
   }
 
   /**
@@ -71,32 +114,82 @@ export class RuleBuilder extends RuleMatches {
   }
 
   /**
-   * Rate limit; matches while under the limit (or over it with `over`).
+   * Rate limit; matches while under the limit (or over it with `over`). `{ name }` uses a limit object of the table.
    * @example
    * rule().limit({ rate: 10, per: 'second' }).accept()
+   * rule().limit({ name: 'per-client' }).accept()
    */
-  limit(o: LimitOptions): this {
+  limit(o: LimitOptions | { name: string }): this {
+    if ('name' in o) return this.add(objectRef('limit', o));
     return this.add((ctx) => limit(ctx, o));
   }
 
   /**
-   * Sets the packet mark.
+   * Sets the packet mark: a value, the old mark changed bitwise (`{ or }`, `{ and }`, `{ xor }`), or the connection's mark.
    * @example
    * rule().setMark(0x2000)
+   * rule().setMark({ or: 0x4000 })
+   * rule().setMark({ from: 'ct mark' })
    */
-  setMark(v: number): this {
-    const mark = validateU32(v, 'mark');
-    return this.add((ctx) => ctx.push({ type: 'immediate', dreg: 1, data: hostU32(mark) }, { type: 'meta', key: 'mark', sreg: 1 }));
+  setMark(v: MarkUpdate): this {
+    return this.add(markUpdate('meta mark', v));
   }
 
   /**
-   * Sets the connection's mark.
+   * Sets the connection's mark: a value, the old mark changed bitwise, or the packet's mark.
    * @example
    * rule().setCtMark(7)
+   * rule().setCtMark({ from: 'meta mark' })
    */
-  setCtMark(v: number): this {
-    const mark = validateU32(v, 'ct mark');
-    return this.add((ctx) => ctx.push({ type: 'immediate', dreg: 1, data: hostU32(mark) }, { type: 'ct', key: 'mark', sreg: 1 }));
+  setCtMark(v: MarkUpdate): this {
+    return this.add(markUpdate('ct mark', v));
+  }
+
+  /**
+   * Puts the connection in a conntrack zone (0-65535); use in a chain before conntrack (priority raw).
+   * @example
+   * rule().iifname('veth1').setCtZone(5)
+   */
+  setCtZone(zone: number): this {
+    return this.add(ctZoneSet(zone));
+  }
+
+  /**
+   * Assigns a ct helper object of the table to the connection (`ct helper set "ftp"`).
+   * @example
+   * rule().tcp({ dport: 21 }).setCtHelper('ftp')
+   */
+  setCtHelper(name: string): this {
+    return this.add(ctHelperSet(name));
+  }
+
+  /**
+   * Adds a label bit (0-127) to the connection.
+   * @example
+   * rule().tcp({ dport: 22 }).setCtLabel(3)
+   */
+  setCtLabel(label: number): this {
+    return this.add(ctLabelSet(label));
+  }
+
+  /**
+   * Adds an element made of packet fields to a set, or refreshes its timeout
+   * (`update @s { ip saddr timeout 10s }`); with `value`, writes a map element.
+   * @example
+   * rule().updateSet('@clients', { key: 'ip saddr', timeout: 10_000 })
+   * rule().updateSet('@affinity', { key: 'ip saddr', value: 1 })
+   */
+  updateSet(set: string, o: SetUpdateOptions): this {
+    return this.add(setUpdate('update', set, o));
+  }
+
+  /**
+   * Adds an element made of packet fields to a set, leaving an existing one as it is (`add @s { ip saddr }`).
+   * @example
+   * rule().addToSet('@seen', { key: 'ip saddr' })
+   */
+  addToSet(set: string, o: SetUpdateOptions): this {
+    return this.add(setUpdate('add', set, o));
   }
 
   /**
@@ -176,6 +269,55 @@ export class RuleBuilder extends RuleMatches {
    */
   vmap(fields: FieldName | FieldName[], map: string | Array<{ key: Scalar | Scalar[]; verdict: VerdictSpec }>): this {
     return this.add((ctx) => vmap(ctx, fields, map));
+  }
+
+  /**
+   * Picks the verdict by a number: random, round-robin, or a hash of the flow
+   * (`numgen random mod 2 vmap { 0 : goto a, 1 : goto b }`).
+   * @example
+   * rule().dispatch({ by: 'random', mod: 2, map: [{ key: 0, verdict: { goto: 'a' } }, { key: 1, verdict: { goto: 'b' } }] })
+   * rule().dispatch({ by: { jhash: 'ip saddr' }, mod: 2, map: [{ key: 0, verdict: { goto: 'a' } }, { key: 1, verdict: { goto: 'b' } }] })
+   */
+  dispatch(o: DispatchOptions): this {
+    return this.add(dispatch(o));
+  }
+
+  /**
+   * Diverts the packet to a local transparent socket (`tproxy ip to 10.0.0.1:8080`),
+   * keeping its addresses; needs a tcp or udp match first and a prerouting chain.
+   * @example
+   * rule().tcp({ dport: 80 }).tproxy({ port: 8080 })
+   * rule().tcp({ dport: 80 }).tproxy({ to: '127.0.0.1', port: 8080 })
+   */
+  tproxy(o: TproxyOptions): this {
+    return this.add(tproxy(o));
+  }
+
+  /**
+   * Hands the packet to a userspace program listening on an nfqueue.
+   * @example
+   * rule().tcp({ dport: 80 }).queue({ num: '1-3', fanout: true, bypass: true })
+   */
+  queue(o: QueueOptions = {}): this {
+    return this.add(queue(o));
+  }
+
+  /**
+   * Sends a copy of the packet to a gateway (ip, ip6 tables) or out of an interface (netdev tables).
+   * @example
+   * rule().dup({ to: '10.0.0.9', device: 2 })
+   */
+  dup(o: DupOptions): this {
+    return this.add(dup(o));
+  }
+
+  /**
+   * Sends the packet out of another interface (by index), from a netdev ingress chain.
+   * @example
+   * rule().fwd(2)
+   */
+  fwd(device: number): this {
+    return this.add(fwd(device));
   }
 
   /**

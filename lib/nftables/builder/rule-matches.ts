@@ -8,7 +8,21 @@ import { IP_PROTOCOLS } from '../datatypes';
 import type { FibFlag } from '../expressions/fib';
 import { CT_STATE_BITS, CT_STATUS_BITS, NFPROTO_NAMES, fieldByName, type FieldName } from './fields';
 import { matchBits, matchConcat, matchFib, matchField } from './match';
-import { Negated, type CtStateName, type CtStatusName, type FibType, type MatchValue } from './options';
+import { ctLabelMatch, ctZoneMatch } from './ct';
+import { matchDscp, matchTcpFlags, matchTcpOption } from './header-matches';
+import { isMaskedMark, matchMaskedMark } from './marks';
+import {
+  Negated,
+  type CtStateName,
+  type CtStatusName,
+  type DscpName,
+  type FibType,
+  type MaskedMark,
+  type MatchValue,
+  type TcpFlagsMatch,
+  type TcpOptionMatch,
+  type TcpOptionName,
+} from './options';
 import { RuleSteps } from './rule-steps';
 
 /** Matches of a rule (the base of RuleBuilder, which adds statements and verdicts). */
@@ -31,14 +45,18 @@ export abstract class RuleMatches extends RuleSteps {
   }
 
   /**
-   * IPv4 header fields.
+   * IPv4 header fields; `dscp` by name ("ef", "af11", "cs1") or number.
    * @example
    * rule().ip({ saddr: '10.0.0.0/24', daddr: not('10.0.0.1') })
+   * rule().ip({ ttl: 64, dscp: 'ef' })
    */
-  ip(m: { saddr?: MatchValue; daddr?: MatchValue; protocol?: MatchValue }): this {
+  ip(m: { saddr?: MatchValue; daddr?: MatchValue; protocol?: MatchValue; ttl?: MatchValue; dscp?: DscpName | number }): this {
     if (m.protocol !== undefined) this.match('ip protocol', m.protocol);
     if (m.saddr !== undefined) this.match('ip saddr', m.saddr);
     if (m.daddr !== undefined) this.match('ip daddr', m.daddr);
+    if (m.ttl !== undefined) this.match('ip ttl', m.ttl);
+    const { dscp } = m;
+    if (dscp !== undefined) this.add((ctx) => matchDscp(ctx, 'ip dscp', dscp));
     return this;
   }
 
@@ -46,21 +64,63 @@ export abstract class RuleMatches extends RuleSteps {
    * IPv6 header fields.
    * @example
    * rule().ip6({ daddr: 'fd00::/64' })
+   * rule().ip6({ hoplimit: 255 })
    */
-  ip6(m: { saddr?: MatchValue; daddr?: MatchValue; nexthdr?: MatchValue }): this {
+  ip6(m: { saddr?: MatchValue; daddr?: MatchValue; nexthdr?: MatchValue; hoplimit?: MatchValue; dscp?: DscpName | number }): this {
     if (m.nexthdr !== undefined) this.match('ip6 nexthdr', m.nexthdr);
     if (m.saddr !== undefined) this.match('ip6 saddr', m.saddr);
     if (m.daddr !== undefined) this.match('ip6 daddr', m.daddr);
+    if (m.hoplimit !== undefined) this.match('ip6 hoplimit', m.hoplimit);
+    const { dscp } = m;
+    if (dscp !== undefined) this.add((ctx) => matchDscp(ctx, 'ip6 dscp', dscp));
     return this;
   }
 
   /**
-   * TCP ports (adds `meta l4proto tcp`).
+   * TCP ports and flags (adds `meta l4proto tcp`). `flags: 'syn'` matches
+   * any of the flags set; `{ mask, equals }` the flags under the mask exactly.
    * @example
    * rule().tcp({ dport: [80, 443] }).accept()
+   * rule().tcp({ flags: { mask: ['syn', 'ack'], equals: ['syn'] } }).counter()
    */
-  tcp(m: { sport?: MatchValue; dport?: MatchValue } = {}): this {
-    return this.ports('tcp', m);
+  tcp(m: { sport?: MatchValue; dport?: MatchValue; flags?: TcpFlagsMatch } = {}): this {
+    const { flags } = m;
+    if (flags === undefined) return this.ports('tcp', m);
+    if (m.sport !== undefined || m.dport !== undefined) this.ports('tcp', m);
+    return this.add((ctx) => matchTcpFlags(ctx, flags));
+  }
+
+  /**
+   * A TCP option: present or absent (`{ exists }`), or one of its fields
+   * (`tcp option maxseg size 1460`). Only SYN packets carry most options.
+   * @example
+   * rule().tcpOption('maxseg', { size: 1460 }).accept()
+   * rule().tcpOption('sack-perm', { exists: true }).accept()
+   */
+  tcpOption(name: TcpOptionName, m: TcpOptionMatch): this {
+    return this.add((ctx) => matchTcpOption(ctx, name, m));
+  }
+
+  /**
+   * ICMP type and code; types by name ("echo-request") or number.
+   * @example
+   * rule().icmp({ type: 'echo-request' }).accept()
+   */
+  icmp(m: { type?: MatchValue; code?: MatchValue }): this {
+    if (m.type !== undefined) this.match('icmp type', m.type);
+    if (m.code !== undefined) this.match('icmp code', m.code);
+    return this;
+  }
+
+  /**
+   * ICMPv6 type and code; types by name ("nd-neighbor-solicit") or number.
+   * @example
+   * rule().icmpv6({ type: ['nd-neighbor-solicit', 'nd-neighbor-advert'] }).accept()
+   */
+  icmpv6(m: { type?: MatchValue; code?: MatchValue }): this {
+    if (m.type !== undefined) this.match('icmpv6 type', m.type);
+    if (m.code !== undefined) this.match('icmpv6 code', m.code);
+    return this;
   }
 
   /**
@@ -161,32 +221,41 @@ export abstract class RuleMatches extends RuleSteps {
   }
 
   /**
-   * The packet mark (`meta mark`).
+   * The packet mark (`meta mark`), or bits of it (`meta mark & 0xff00 == 0x100`).
    * @example
    * rule().mark(0x10)
+   * rule().mark({ mask: 0xff00, value: 0x100 })
    */
-  mark(v: MatchValue): this {
+  mark(v: MatchValue | MaskedMark): this {
+    if (isMaskedMark(v)) return this.add((ctx) => matchMaskedMark(ctx, 'meta mark', v));
     return this.match('meta mark', v);
   }
 
   /**
-   * Connection-tracking state, status, mark or direction. `state` and
-   * `status` take one name or a list (any of them matches).
+   * Connection-tracking state, status, mark (or bits of it), direction,
+   * zone or label. `state` and `status` take one name or a list (any of them
+   * matches); `label` is a label bit number (0-127).
    * @example
    * rule().ct({ state: ['established', 'related'] }).accept()
    * rule().ct({ status: 'dnat' }).accept()
+   * rule().ct({ mark: { mask: 0xff00, value: 0x100 }, zone: 5 }).accept()
    */
   ct(m: {
     state?: CtStateName | CtStateName[] | Negated<CtStateName | CtStateName[]>;
     status?: CtStatusName | CtStatusName[] | Negated<CtStatusName | CtStatusName[]>;
-    mark?: MatchValue;
+    mark?: MatchValue | MaskedMark;
     direction?: 'original' | 'reply' | Negated<'original' | 'reply'>;
+    zone?: number;
+    label?: number;
   }): this {
-    const { state, status } = m;
+    const { state, status, mark } = m;
     if (state !== undefined) this.add((ctx) => matchBits(ctx, fieldByName('ct state'), CT_STATE_BITS, state));
     if (status !== undefined) this.add((ctx) => matchBits(ctx, fieldByName('ct status'), CT_STATUS_BITS, status));
-    if (m.mark !== undefined) this.match('ct mark', m.mark);
+    if (isMaskedMark(mark)) this.add((ctx) => matchMaskedMark(ctx, 'ct mark', mark));
+    else if (mark !== undefined) this.match('ct mark', mark);
     if (m.direction !== undefined) this.match('ct direction', m.direction);
+    if (m.zone !== undefined) this.add(ctZoneMatch(m.zone));
+    if (m.label !== undefined) this.add(ctLabelMatch(m.label));
     return this;
   }
 

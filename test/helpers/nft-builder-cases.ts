@@ -92,6 +92,8 @@ export const BUILDER_PARITY_CASES: Array<['inet' | 'ip' | 'netdev', string, stri
   ['inet', 't', 'f', 'ct label 3', rule().ct({ label: 3 })],
   ['inet', 't', 'f', 'ct label set 3', rule().setCtLabel(3)],
   ['inet', 't', 'f', 'ct label set 100', rule().setCtLabel(100)],
+  ['inet', 't', 'f', 'ct count over 10 accept', rule().ctCount({ over: 10 }).accept()],
+  ['inet', 't', 'f', 'ct count 5 accept', rule().ctCount({ atMost: 5 }).accept()],
   ['inet', 't', 'f', 'queue', rule().queue()],
   ['inet', 't', 'f', 'queue num 3 bypass', rule().queue({ num: 3, bypass: true })],
   ['inet', 't', 'f', 'queue num 1-3 fanout', rule().queue({ num: '1-3', fanout: true })],

@@ -4,6 +4,8 @@
  * lowering lives in match.ts and header-matches.ts.
  * @module
  */
+import { validateU32 } from '../../validate/integers';
+import { isObject } from '../../validate/options';
 import { IP_PROTOCOLS } from '../datatypes';
 import type { FibFlag } from '../expressions/fib';
 import { CT_STATE_BITS, CT_STATUS_BITS, NFPROTO_NAMES, fieldByName, type FieldName } from './fields';
@@ -257,6 +259,19 @@ export abstract class RuleMatches extends RuleSteps {
     if (m.zone !== undefined) this.add(ctZoneMatch(m.zone));
     if (m.label !== undefined) this.add(ctLabelMatch(m.label));
     return this;
+  }
+
+  /**
+   * The number of connections like this one (same conntrack key: per source
+   * address when used in a set element, else all) — `ct count over 2`.
+   * `over` matches above the count, `atMost` up to it.
+   * @example
+   * rule().tcp({ dport: 22 }).ct({ state: 'new' }).ctCount({ over: 2 }).reject({ with: 'tcp reset' })
+   */
+  ctCount(o: { over: number } | { atMost: number }): this {
+    const over = isObject(o) && 'over' in o;
+    const count = validateU32(over ? o.over : isObject(o) ? o.atMost : undefined, over ? 'ct count over' : 'ct count atMost');
+    return this.add((ctx) => ctx.push({ type: 'connlimit', count, ...(over ? { invert: true } : {}) }));
   }
 
   /**

@@ -104,10 +104,10 @@ export function quota(o: QuotaOptions): Step {
   if (!isObject(o)) throw new ValidationError('quota', o, 'must be { bytes, over } or { name }');
   if ('name' in o) return objectRef('quota', o);
   if ((typeof o.bytes !== 'number' && typeof o.bytes !== 'bigint') || (typeof o.bytes === 'number' && !Number.isSafeInteger(o.bytes)) || o.bytes < 0) {
-    throw new ValidationError('quota bytes', o.bytes, 'must be a non-negative integer');
+    throw new ValidationError('quota bytes', String(o.bytes), 'must be a non-negative integer');
   }
   const bytes = BigInt(o.bytes);
-  if (bytes > 0xffffffffffffffffn) throw new ValidationError('quota bytes', o.bytes, 'must fit in 64 bits');
+  if (bytes > 0xffffffffffffffffn) throw new ValidationError('quota bytes', String(o.bytes), 'must fit in 64 bits');
   const over = o.over === true;
   return (ctx) => ctx.push({ type: 'quota', bytes, consumed: 0n, ...(over ? { invert: true } : {}) });
 }

@@ -19,6 +19,11 @@ table inet t {
   chain tp { type filter hook prerouting priority mangle; }
 }
 table ip d {
+  map s4 { type ipv4_addr . inet_service : mark; flags dynamic; }
+  chain c { }
+  chain tp { type filter hook prerouting priority mangle; }
+}
+table ip6 d6 {
   chain c { }
 }
 table netdev nd {
@@ -32,7 +37,7 @@ const goto2 = [
 ];
 
 /** [family, table, chain, nft rule text, builder]. */
-export const BUILDER_PARITY_CASES: Array<['inet' | 'ip' | 'netdev', string, string, string, RuleBuilder]> = [
+export const BUILDER_PARITY_CASES: Array<['inet' | 'ip' | 'ip6' | 'netdev', string, string, string, RuleBuilder]> = [
   ['inet', 't', 'f', 'tcp flags & (syn|ack) == syn', rule().tcp({ flags: { mask: ['syn', 'ack'], equals: ['syn'] } })],
   ['inet', 't', 'f', 'tcp flags syn', rule().tcp({ flags: 'syn' })],
   [
@@ -104,6 +109,13 @@ export const BUILDER_PARITY_CASES: Array<['inet' | 'ip' | 'netdev', string, stri
   ['ip', 'd', 'c', 'dup to 10.0.0.1', rule().dup({ to: '10.0.0.1' })],
   ['ip', 'd', 'c', 'dup to 10.0.0.1 device "lo"', rule().dup({ to: '10.0.0.1', device: 1 })],
   ['ip', 'd', 'c', 'tcp flags syn / syn,ack', rule().tcp({ flags: { mask: ['syn', 'ack'], equals: ['syn'] } })],
+  ['ip', 'd', 'c', 'icmp type echo-request accept', rule().icmp({ type: 'echo-request' }).accept()],
+  ['ip', 'd', 'c', 'ip ttl 1 ip dscp af11 drop', rule().ip({ dscp: 'af11', ttl: 1 }).drop()],
+  ['ip', 'd', 'c', 'update @s4 { ip saddr . tcp dport : 0x2 }', rule().updateSet('@s4', { key: ['ip saddr', 'tcp dport'], value: 2 })],
+  ['ip', 'd', 'tp', 'meta l4proto tcp tproxy to 1.2.3.4:80', rule().protocol('tcp').tproxy({ to: '1.2.3.4', port: 80 })],
+  ['ip6', 'd6', 'c', 'icmpv6 type echo-request ip6 hoplimit 64 accept', rule().icmpv6({ type: 'echo-request' }).ip6({ hoplimit: 64 }).accept()],
+  ['ip6', 'd6', 'c', 'ip6 dscp cs6', rule().ip6({ dscp: 'cs6' })],
+  ['ip6', 'd6', 'c', 'dup to fd00::1', rule().dup({ to: 'fd00::1' })],
   ['netdev', 'nd', 'i', 'fwd to "lo"', rule().fwd(1)],
   ['netdev', 'nd', 'i', 'dup to "lo"', rule().dup({ device: 1 })],
 ];

@@ -204,6 +204,7 @@ export const CT_TYPES: Record<string, string> = {
   status: 'ct_status',
   direction: 'ct_dir',
   mark: 'mark',
+  zone: 'host_integer',
   l3proto: 'nf_proto',
   protocol: 'inet_proto',
   'proto-src': 'inet_service',

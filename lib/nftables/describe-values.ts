@@ -260,3 +260,16 @@ export function exthdrText(e: {
   }
   return `${String(e.op)} option ${e.headerType}${whole ? '' : ` @${e.offset * 8},${e.len * 8}`}`;
 }
+
+/**
+ * A value changed bitwise, as nft writes the mask-xor it generated:
+ * `meta mark | 0x00004000` (mask = ~xor), `meta mark & 0x0000ff00` (no xor),
+ * `meta mark ^ 0x00000001` (all-ones mask), else `(x & mask) ^ xor`.
+ */
+export function bitOperationText(text: string, type: string, mask: Buffer, xor?: Buffer): string {
+  const x = xor ?? Buffer.alloc(mask.length);
+  if (x.every((b) => b === 0)) return `${text} & ${formatBytes(type, mask)}`;
+  if (mask.every((b) => b === 0xff)) return `${text} ^ ${formatBytes(type, x)}`;
+  if (mask.every((b, i) => b === (~x[i] & 0xff))) return `${text} | ${formatBytes(type, x)}`;
+  return `(${text} & ${formatBytes(type, mask)}) ^ ${formatBytes(type, x)}`;
+}

@@ -4,7 +4,7 @@
  * else when the rule is built for a table (before anything is sent).
  */
 import { describe, expect, it } from 'vitest';
-import { ValidationError, rule, type RuleBuilder } from '../../lib';
+import { ValidationError, describeNftRule, rule, type RuleBuilder } from '../../lib';
 
 function refused(fn: () => unknown, field: string): void {
   let caught: unknown;
@@ -112,5 +112,19 @@ describe('rule builder statements: validation', () => {
     refused(() => build(rule().dup({ to: '10.0.0.1' }), 'netdev'), 'dup');
     refused(() => rule().fwd(-2), 'fwd device');
     refused(() => build(rule().fwd(1), 'inet'), 'fwd');
+  });
+});
+
+describe('describeNftRule of the new statements prints what `nft list` prints', () => {
+  const text = (r: RuleBuilder) => describeNftRule({ expressions: r.toExpressions('inet'), family: 'inet' });
+  it('mark bit operations and the ct zone', () => {
+    expect(text(rule().setMark({ or: 0x4000 }))).toBe('meta mark set meta mark | 0x00004000');
+    expect(text(rule().setMark({ and: 0xffff00ff }))).toBe('meta mark set meta mark & 0xffff00ff');
+    expect(text(rule().setMark({ xor: 1 }))).toBe('meta mark set meta mark ^ 0x00000001');
+    expect(text(rule().setCtMark({ or: 0x10 }))).toBe('ct mark set ct mark | 0x00000010');
+    expect(text(rule().mark({ mask: 0xff00, value: 0x100 }))).toBe('meta mark & 0x0000ff00 == 0x00000100');
+    expect(text(rule().ct({ zone: 5 }).setCtZone(7))).toBe('ct zone 5 ct zone set 7');
+    expect(text(rule().tcp({ flags: { mask: ['syn', 'ack'], equals: ['syn'] } }))).toBe('tcp flags syn / syn,ack');
+    expect(text(rule().ip({ dscp: 'ef', ttl: 64 }))).toBe('ip ttl 64 ip dscp ef');
   });
 });

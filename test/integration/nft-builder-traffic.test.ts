@@ -108,7 +108,7 @@ describe('rule builder statements on real traffic', () => {
         'ct mark & 0x0000f000 == 0x00004000 counter packets 0 bytes 0',
       ]),
     );
-    expect(await hello(cli(), SRV, 7001)).toBe('ok');
+    expect(await hello(cli(), SRV, 7001, 5000)).toBe('ok');
     const [masked, orKept, wrongMask, anded, andCleared, ctMasked] = await counters(h, 'marks');
     expect(masked).toBeGreaterThan(0);
     expect([orKept, anded, ctMasked]).toEqual([masked, masked, masked]);
@@ -146,8 +146,8 @@ describe('rule builder statements on real traffic', () => {
     expect(lines).toContain('tcp dport 7002 ct state new numgen inc mod 2 vmap { 0 : goto a, 1 : goto b }');
     expect(lines).toContain('tcp dport 7003 ct state new jhash ip saddr mod 2 vmap { 0 : goto c, 1 : goto d }');
     for (let i = 0; i < 4; i++) {
-      expect(await hello(cli(), SRV, 7002)).toBe('ok');
-      expect(await hello(cli(), SRV, 7003)).toBe('ok');
+      expect(await hello(cli(), SRV, 7002, 5000)).toBe('ok');
+      expect(await hello(cli(), SRV, 7003, 5000)).toBe('ok');
     }
     const [a, b, c, d] = [...(await counters(h, 'a')), ...(await counters(h, 'b')), ...(await counters(h, 'c')), ...(await counters(h, 'd'))];
     expect([a, b]).toEqual([2, 2]);
@@ -165,7 +165,7 @@ describe('rule builder statements on real traffic', () => {
     const keys = async (name: string) => (await h.nft.elements.list({ ...t, name })).map((e) => e.key);
     expect(await keys('clients')).toEqual(['10.9.1.99']);
     expect(await keys('affinity')).toEqual([]);
-    expect(await hello(cli(), SRV, 7004)).toBe('ok');
+    expect(await hello(cli(), SRV, 7004, 5000)).toBe('ok');
     expect((await keys('clients')).sort()).toEqual(['10.9.1.2', '10.9.1.99']);
     const [added] = (await h.nft.elements.list({ ...t, name: 'clients' })).filter((e) => e.key === '10.9.1.2');
     expect(added.timeout).toBe(30_000);
@@ -204,6 +204,6 @@ describe('rule builder statements on real traffic', () => {
     tx.addRule({ ...t, chain: 'pre', rule: rule().ip({ daddr: '10.99.0.5' }).tcp({ dport: 80 }).tproxy({ port: 8080 }).setMark(0x10).accept() });
     await tx.commit();
     expect(nftRuleLines(ns, 'inet', 'b')).toContain('ip daddr 10.99.0.5 tcp dport 80 tproxy to :8080 meta mark set 0x00000010 accept');
-    expect(await hello(cli(), '10.99.0.5', 80, 3000)).toBe('10.99.0.5:80');
+    expect(await hello(cli(), '10.99.0.5', 80, 5000)).toBe('10.99.0.5:80');
   });
 });

@@ -85,7 +85,7 @@ func attach(bridge string, gateway net.IP, sandbox string, i int) string {
 	must(h.LinkSetUp(lo), "lo up")
 	eth0, err := h.LinkByName("eth0")
 	must(err, "eth0")
-	addr := &netlink.Addr{IPNet: &net.IPNet{IP: net.IPv4(10, 79, byte(1+i>>8), byte(i)), Mask: net.CIDRMask(16, 32)}}
+	addr := &netlink.Addr{IPNet: &net.IPNet{IP: net.IPv4(10, 78, byte(200+i>>8), byte(1+i)), Mask: net.CIDRMask(16, 32)}}
 	must(h.AddrAdd(eth0, addr), "address")
 	must(h.LinkSetUp(eth0), "eth0 up")
 	must(h.RouteAdd(&netlink.Route{LinkIndex: eth0.Attrs().Index, Gw: gateway}), "default route")

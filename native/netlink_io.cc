@@ -3,6 +3,7 @@
 #include <linux/netlink.h>
 #include <poll.h>
 #include <sched.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -36,7 +37,17 @@ constexpr int kIdleMs = 2000;
 // sleeps (only with more than one CPU: on one CPU it would delay the caller).
 // A caller awaiting requests one by one sends the next one a few microseconds
 // after its reply: caught here, it costs no eventfd write and no wake-up.
+// The spin adapts (SpinPolicy): it stops when it does not pay or the CPU is
+// contended.
 constexpr auto kSpin = std::chrono::microseconds(50);
+// Spins in a row that found nothing before spinning stops until a request
+// arrives soon enough after sleeping that a spin would have caught it.
+constexpr int kMaxMisses = 4;
+// After the thread was preempted while spinning (another runnable thread
+// wanted this CPU) it does not spin for this long: on a contended CPU a spin
+// burns the time slice the event loop or the kernel work needs, and a
+// sleeping thread is woken sooner than a spinning one is scheduled again.
+constexpr auto kContendedBackoff = std::chrono::milliseconds(50);
 
 // NLKIT_IO_SPIN_US overrides the spin time (0 disables spinning).
 std::chrono::microseconds SpinTime() {
@@ -47,7 +58,41 @@ std::chrono::microseconds SpinTime() {
   return kSpin;
 }
 
+// Involuntary context switches of the calling thread so far.
+long Preemptions() {
+  rusage ru{};
+  if (getrusage(RUSAGE_THREAD, &ru) != 0) return 0;
+  return ru.ru_nivcsw;
+}
+
+// Busy-wait hint: lets the sibling hyper-thread run, never gives the CPU away
+// (sched_yield would hand a CPU-bound neighbour a whole time slice).
+inline void CpuRelax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
+}
+
 }  // namespace
+
+bool SpinPolicy::ShouldSpin(Clock::time_point now) const {
+  return max_.count() > 0 && misses_ < kMaxMisses && now >= backoff_until_;
+}
+
+void SpinPolicy::Woken(Clock::time_point now) {
+  // The request that woke the thread came within a spin's time of its going
+  // to sleep: spinning would have paid.
+  if (misses_ >= kMaxMisses && now - slept_at_ < max_) misses_ = 0;
+}
+
+void SpinPolicy::Spun(bool found, long preempted) {
+  if (preempted > 0) backoff_until_ = Clock::now() + kContendedBackoff;
+  misses_ = found ? 0 : misses_ + 1;
+}
+
+void SpinPolicy::Sleeping(Clock::time_point now) { slept_at_ = now; }
 
 void SetBufferSize(int fd, int force_opt, int opt, int bytes) {
   if (setsockopt(fd, SOL_SOCKET, force_opt, &bytes, sizeof bytes) != 0) {
@@ -287,6 +332,7 @@ void NetlinkIo::SendChunk(const uint8_t* data, size_t length, const Outgoing* fi
 
 bool NetlinkIo::TakeAndSend() {
   Clock::time_point spin_until{};
+  spin_.Woken(Clock::now());
   for (;;) {
     // While reading is blocked, sending waits too: replies that cannot be
     // read would overflow the receive buffer, and any read lets a paused
@@ -301,7 +347,9 @@ bool NetlinkIo::TakeAndSend() {
       }
       if (send_items_.empty()) {
         if (queue_.empty()) {
-          if (Clock::now() >= spin_until) {
+          Clock::time_point now = Clock::now();
+          if (now >= spin_until) {
+            spin_.Sleeping(now);
             awake_ = false;  // the next Enqueue() writes the eventfd
             return true;
           }
@@ -314,9 +362,11 @@ bool NetlinkIo::TakeAndSend() {
       }
     }
     if (send_items_.empty()) {
-      // Spinning: see kSpin. Yield each turn so an event loop sharing this
-      // CPU gets to run (and send the request the spin is waiting for).
-      while (!has_work_.load(std::memory_order_acquire) && Clock::now() < spin_until) sched_yield();
+      // Spinning: see kSpin and SpinPolicy.
+      long before = Preemptions();
+      while (!has_work_.load(std::memory_order_acquire) && Clock::now() < spin_until) CpuRelax();
+      spin_.Spun(has_work_.load(std::memory_order_acquire), Preemptions() - before);
+      spin_until = Clock::time_point{};
       continue;
     }
     const Outgoing* items = send_items_.data();
@@ -349,7 +399,8 @@ bool NetlinkIo::TakeAndSend() {
     }
     if (send_bytes_.capacity() > kKeepQueueBytes) std::vector<uint8_t>().swap(send_bytes_);
     else send_bytes_.clear();
-    spin_until = Clock::now() + spin_;
+    Clock::time_point now = Clock::now();
+    spin_until = spin_.ShouldSpin(now) ? now + spin_.max() : Clock::time_point{};
   }
 }
 

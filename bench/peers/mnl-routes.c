@@ -1,7 +1,8 @@
 // Route churn and route dump with libmnl: the C reference for bench/workloads
 // route-churn.js and dump-routes.js. Run inside the bench namespace (the
 // workload starts it with `ip netns exec`); it times its own work and prints
-// one JSON line, so process start-up is not counted (as for nlkit).
+// one JSON line, so process start-up is not counted (as for nlkit):
+// {"ms": [wall time of each run], "cpu": [CPU time of each run], ...}.
 //
 //   mnl-routes churn DEV N RUNS   N /32 routes added (all sent, then the acks
 //                                 read), then deleted the same way, RUNS times
@@ -20,11 +21,14 @@
 // Sends stay below this so the acks of one send always fit the receive buffer.
 #define CHUNK (64 * 1024)
 
-static double now_ms(void) {
+static double clock_ms(clockid_t clock) {
   struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
+  clock_gettime(clock, &ts);
   return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
+
+static double now_ms(void) { return clock_ms(CLOCK_MONOTONIC); }
+static double cpu_ms(void) { return clock_ms(CLOCK_PROCESS_CPUTIME_ID); }
 
 static void die(const char *what) {
   perror(what);
@@ -143,12 +147,16 @@ int main(int argc, char **argv) {
     unsigned ifindex = if_nametoindex(argv[2]);
     if (ifindex == 0) die(argv[2]);
     unsigned n = atoi(argv[3]), runs = atoi(argv[4]);
+    double cpu[runs];
     for (unsigned r = 0; r < runs; r++) {
-      double t0 = now_ms();
+      double t0 = now_ms(), c0 = cpu_ms();
       churn_one(nl, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, ifindex, n, sbuf, rbuf, rsize);
       churn_one(nl, RTM_DELROUTE, 0, ifindex, n, sbuf, rbuf, rsize);
+      cpu[r] = cpu_ms() - c0;
       printf("%s%.4f", r ? "," : "", now_ms() - t0);
     }
+    printf("],\"cpu\":[");
+    for (unsigned r = 0; r < runs; r++) printf("%s%.4f", r ? "," : "", cpu[r]);
   } else if (strcmp(argv[1], "dump") == 0) {
     unsigned runs = atoi(argv[2]), count = 0;
     for (unsigned r = 0; r < runs; r++) {

@@ -8,8 +8,11 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <fcntl.h>
+
 #include <algorithm>
 #include <cstdlib>
+#include <cstring>
 #include <new>
 
 #include "common.h"
@@ -43,19 +46,46 @@ constexpr auto kSpin = std::chrono::microseconds(50);
 // Spins in a row that found nothing before spinning stops until a request
 // arrives soon enough after sleeping that a spin would have caught it.
 constexpr int kMaxMisses = 4;
-// After the thread was preempted while spinning (another runnable thread
+// Also none while more tasks are runnable than there are CPUs (checked every
+// kLoadCheck). After the thread was preempted while spinning (another runnable thread
 // wanted this CPU) it does not spin for this long: on a contended CPU a spin
 // burns the time slice the event loop or the kernel work needs, and a
 // sleeping thread is woken sooner than a spinning one is scheduled again.
 constexpr auto kContendedBackoff = std::chrono::milliseconds(50);
 
+// How often the spin policy looks at how many tasks are runnable.
+constexpr auto kLoadCheck = std::chrono::milliseconds(20);
+
+// CPUs this process may run on.
+int UsableCpus() {
+  cpu_set_t cpus;
+  if (sched_getaffinity(0, sizeof cpus, &cpus) != 0) return 1;
+  return CPU_COUNT(&cpus);
+}
+
 // NLKIT_IO_SPIN_US overrides the spin time (0 disables spinning).
 std::chrono::microseconds SpinTime() {
   const char* env = getenv("NLKIT_IO_SPIN_US");
   if (env != nullptr && *env != '\0') return std::chrono::microseconds(std::max(0L, strtol(env, nullptr, 10)));
-  cpu_set_t cpus;
-  if (sched_getaffinity(0, sizeof cpus, &cpus) != 0 || CPU_COUNT(&cpus) < 2) return std::chrono::microseconds(0);
+  if (UsableCpus() < 2) return std::chrono::microseconds(0);
   return kSpin;
+}
+
+// Tasks runnable on the machine right now (the "r" of /proc/loadavg's "r/t"), or -1.
+int RunnableTasks() {
+  int fd = open("/proc/loadavg", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  char buf[128];
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0) return -1;
+  buf[n] = '\0';
+  const char* p = buf;
+  for (int field = 0; field < 3 && p != nullptr; field++) {
+    p = strchr(p, ' ');
+    if (p != nullptr) p++;
+  }
+  return p != nullptr ? atoi(p) : -1;
 }
 
 // Involuntary context switches of the calling thread so far.
@@ -77,8 +107,18 @@ inline void CpuRelax() {
 
 }  // namespace
 
-bool SpinPolicy::ShouldSpin(Clock::time_point now) const {
-  return max_.count() > 0 && misses_ < kMaxMisses && now >= backoff_until_;
+SpinPolicy::SpinPolicy(std::chrono::microseconds max) : max_(max), cpus_(UsableCpus()) {}
+
+bool SpinPolicy::ShouldSpin(Clock::time_point now) {
+  if (max_.count() == 0 || misses_ >= kMaxMisses || now < backoff_until_) return false;
+  if (now >= next_load_check_) {
+    // More runnable tasks than CPUs (this thread and the event loop count):
+    // a spin would take a CPU from one of them.
+    int runnable = RunnableTasks();
+    contended_ = runnable > cpus_;
+    next_load_check_ = now + kLoadCheck;
+  }
+  return !contended_;
 }
 
 void SpinPolicy::Woken(Clock::time_point now) {

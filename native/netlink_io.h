@@ -53,14 +53,15 @@ void FitSendBuffer(int fd, size_t bytes, int* sndbuf);
 // When the I/O thread spins for the next request after a send instead of
 // sleeping (netlink_io.cc, kSpin): not after kMaxMisses spins in a row found
 // nothing (until a request arrives soon enough after sleeping that a spin
-// would have caught it), and not for a while after a spin was preempted (the
-// CPU is contended). Owned by the I/O thread.
+// would have caught it), not while more tasks are runnable than there are
+// CPUs, and not for a while after a spin was preempted (the CPU is
+// contended). Owned by the I/O thread.
 class SpinPolicy {
  public:
   using Clock = std::chrono::steady_clock;
-  explicit SpinPolicy(std::chrono::microseconds max) : max_(max) {}
+  explicit SpinPolicy(std::chrono::microseconds max);
   std::chrono::microseconds max() const { return max_; }
-  bool ShouldSpin(Clock::time_point now) const;
+  bool ShouldSpin(Clock::time_point now);
   // A spin ended: it found a request or not; `preempted` involuntary context switches happened during it.
   void Spun(bool found, long preempted);
   // The thread goes to sleep / was woken (by a request or a reply).
@@ -69,7 +70,10 @@ class SpinPolicy {
 
  private:
   std::chrono::microseconds max_;
+  int cpus_;
   int misses_ = 0;
+  bool contended_ = false;
+  Clock::time_point next_load_check_{};
   Clock::time_point slept_at_{};
   Clock::time_point backoff_until_{};
 };

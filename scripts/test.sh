@@ -15,6 +15,9 @@ command -v g++ >/dev/null || need+=(g++)
 command -v python3 >/dev/null || need+=(python3)
 command -v readelf >/dev/null || need+=(binutils)
 ls /lib/ld-musl-*.so.1 >/dev/null 2>&1 || need+=(musl) # check-prebuilds resolves the musl build's symbols
+# the benchmark's peers (bench/peers, bench/README.md): libmnl in C, vishvananda/netlink in Go
+pkg-config --exists libmnl 2>/dev/null || need+=(pkg-config libmnl-dev)
+[ -d /usr/share/gocode/src/github.com/vishvananda/netlink ] || need+=(golang-go golang-github-vishvananda-netlink-dev)
 if [ ${#need[@]} -gt 0 ]; then
   echo "== installing ${need[*]}"
   apt-get update -qq

@@ -21,7 +21,8 @@ export function lazyReexports(source) {
     names.push(name);
     return `var ${name}$loaded; function ${name}$() { return ${name}$loaded || (${name}$loaded = require(${path})); }`;
   });
-  for (const name of names) out = out.replace(new RegExp(`\\b${name}\\.`, 'g'), `${name}$().`);
+  // parenthesised: `new m_1.C()` must become `new (m_1$()).C()`, not `(new m_1$()).C()`
+  for (const name of names) out = out.replace(new RegExp(`\\b${name}\\.`, 'g'), `(${name}$()).`);
   out = out.replace(
     NAMESPACE_LINE,
     (_, name, load) =>

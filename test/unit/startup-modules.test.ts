@@ -36,11 +36,18 @@ const under = (files: string[], dir: string) => files.filter((f) => f.startsWith
 const HEAVY_BUILTINS = ['crypto', 'net', 'dgram', 'child_process', 'http'];
 
 describe('start-up: what require loads', () => {
-  it("require('nlkit') (the package entry, the bundle) loads the bundle's two files and at most a few built-ins", () => {
+  it("require('nlkit') (the package entry) loads its entry file and the platform check; the bundle waits for the first export read", () => {
     const { files, builtins } = load('nlkit');
-    expect(files.sort()).toEqual(['dist/bundle/index.js', 'dist/bundle/nlkit.js']);
-    // vm compiles the bundle with its code cache; internal/* are Node's own package.json `exports` resolution
-    expect(builtins.filter((b) => !b.startsWith('internal/'))).toEqual(['vm']);
+    expect(files.sort()).toEqual(['dist/bundle/index.js', 'dist/native/binding.js']);
+    // internal/* are Node's own resolution of package.json `exports`
+    expect(builtins.filter((b) => !b.startsWith('internal/'))).toEqual([]);
+  });
+
+  it('the first export read loads the one bundle (compiled with its code cache), not the files of dist/', () => {
+    const { files, builtins } = load('nlkit', ['open']);
+    expect(files.sort()).toEqual(['dist/bundle/index.js', 'dist/bundle/nlkit.js', 'dist/native/binding.js']);
+    expect(builtins).toContain('vm');
+    expect(builtins.filter((b) => HEAVY_BUILTINS.includes(b))).toEqual([]);
   });
 
   it('the unbundled entry point loads the platform check and nothing else', () => {

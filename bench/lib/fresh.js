@@ -46,4 +46,27 @@ function timeProcess(cmd, args, options = {}) {
   });
 }
 
-module.exports = { runFreshProcess, timeProcess };
+const CPU_AT_EXIT = path.join(__dirname, 'cpu-at-exit.js');
+
+/** Runs `node -r cpu-at-exit.js ARGS...` once; resolves with its wall time and the CPU time it reported (ms). */
+function timeNodeProcess(args, options = {}) {
+  return new Promise((resolve, reject) => {
+    const t0 = process.hrtime.bigint();
+    const child = spawn(process.execPath, ['-r', CPU_AT_EXIT, ...args], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      cwd: path.join(__dirname, '..', '..'),
+      ...options,
+    });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      const wallMs = Number(process.hrtime.bigint() - t0) / 1e6;
+      const cpu = /NLBENCH-CPU ([\d.]+)/.exec(stderr);
+      if (code !== 0 || !cpu) return reject(new Error(`node ${args.join(' ')}: exit ${code}: ${stderr}`));
+      resolve({ wallMs, cpuMs: Number(cpu[1]) });
+    });
+  });
+}
+
+module.exports = { runFreshProcess, timeProcess, timeNodeProcess };

@@ -14,7 +14,7 @@ import { ClosedError } from './netlink/errors';
 import { runAsync, runSync, type Operation } from './netlink/operation';
 import { openNetnsSync, type NetnsRef, type NetworkNamespace } from './netns/namespace';
 import { conntrackOps, type ConntrackOperations, type ConntrackSyncOperations } from './conntrack/conntrack';
-import type { Nftables } from './nftables/api';
+import { Nftables } from './nftables/api';
 import { addressOps } from './rtnetlink/address';
 import { addressLabelOps } from './rtnetlink/address-label';
 import { RtnetlinkEvents } from './rtnetlink/events';
@@ -146,10 +146,7 @@ export class Handle {
 
   /** nftables of this namespace: transactions, listing, events (netfilter socket opened on first use). */
   get nft(): Nftables {
-    // Required on first use: nftables is over half of the library's modules, and most programs never touch it.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const api = require('./nftables/api') as typeof import('./nftables/api');
-    return (this.nftApi ??= new api.Nftables(this.netfilter(), this.ns ? this.ns.fd : -1, this.receiveBufferBytes));
+    return (this.nftApi ??= new Nftables(this.netfilter(), this.ns ? this.ns.fd : -1, this.receiveBufferBytes));
   }
 
   /** Connection tracking of this namespace: list, filter, delete entries. */

@@ -34,13 +34,21 @@ export const ENTRIES = {
   cli: 'cli/main.js',
 };
 
+/**
+ * Modules besides the entry points whose imports become lazy (scripts/lazy-reexports.mjs): an
+ * import is required when the module first uses it. Only modules whose imports have no side effects
+ * the module relies on at load: the handle (h.nft: nftables is over half of the modules, required
+ * on first use) and the network manager (its firewall, the layer's only user of nftables).
+ */
+const LAZY_IMPORTS = ['handle.js', 'network/manager.js'];
+
 // One entry module whose exports load each entry point on demand.
 const loader = Object.entries(ENTRIES)
   .map(([name, file]) => `exports[${JSON.stringify(name)}] = () => require(${JSON.stringify('./' + file)});`)
   .join('\n');
 
 // The entry points' re-exports become lazy in dist/ itself (so the unbundled files and the bundle load the same).
-for (const file of Object.values(ENTRIES)) {
+for (const file of [...Object.values(ENTRIES), ...LAZY_IMPORTS]) {
   const full = path.join(dist, file);
   writeFileSync(full, lazyReexports(readFileSync(full, 'utf8')));
 }

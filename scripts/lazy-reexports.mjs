@@ -10,6 +10,8 @@
  * and `export * as ns from './m'` to `exports.ns = __importStar(require("./m"));`.
  * The first becomes a memoised loader function (`m_1` reads call it), the second
  * an accessor. `export * from` (__exportStar) must know the names, so it stays eager.
+ * The same rewrite makes a module's own imports lazy (`import { C } from './m'`
+ * compiles to the same `require` line): `m` loads when the module first uses `C`.
  */
 const REQUIRE_LINE = /^(?:var|const|let) (\w+) = require\(("\.[^"]+")\);$/gm;
 const NAMESPACE_LINE = /^exports\.(\w+) = (__importStar\(require\("\.[^"]+"\)\));$/gm;

@@ -48,6 +48,7 @@ module.exports = {
         accept: (m) => m.type === RTM_NEWROUTE && !(m.payload.readUInt32LE(8) & RTM_F_CLONED),
         decode: decodeRoute,
         ipArgs: ['route', 'show'],
+        fresh: { script: 'dump-routes.js', args: [ns, n] },
       });
       const libmnl = mnl(ctx.log);
       if (libmnl.bin) {

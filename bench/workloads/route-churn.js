@@ -54,6 +54,8 @@ module.exports = {
         await Promise.all(list.map((r) => h.routes.delete(r)));
       };
       await ctx.measure({ group, variant: CONCURRENT, ops, unit: 'routes/s', run: concurrent });
+      // The same concurrent churn as the first thing a new process does.
+      await ctx.fresh({ group, variant: CONCURRENT, ops, unit: 'routes/s', script: 'route-churn.js', args: [ns, n, index] });
       await ctx.measure({
         group,
         variant: 'nlkit, sync API (openSync)',
@@ -151,6 +153,10 @@ module.exports = {
     {
       text: '≥ 150× faster than spawning `ip` per route (nlkit concurrent)',
       evaluate: (r) => ratioAtLeast(r('nlkit, concurrent (all calls in flight)'), r('`ip route add/del` spawned per route'), 150),
+    },
+    {
+      text: 'fresh process: route churn ≥ 1.0× `ip -batch` (nlkit concurrent)',
+      evaluate: (r) => ratioAtLeast(r('nlkit, concurrent (all calls in flight)', 'fresh'), r('`ip -batch` (one process, file of commands)'), 1),
     },
     {
       text: 'faster than `ip -batch` (nlkit concurrent)',

@@ -5,7 +5,8 @@
  * @module
  */
 import type { Verdict } from './data';
-import { byteUnits, timeUnit } from './describe-values';
+import { byteUnits, duration, timeUnit } from './describe-values';
+import type { LastExpression } from './expressions/last';
 import type { LimitExpression } from './expressions/limit';
 import type { LogExpression } from './expressions/log';
 import type { QuotaExpression } from './expressions/quota';
@@ -115,4 +116,9 @@ const OBJREF_STATEMENTS: Record<string, string> = {
 export function objrefStatement(objectType: string | number | undefined): string {
   if (objectType === undefined) return 'objref name';
   return OBJREF_STATEMENTS[objectType] ?? `${objectType} name`;
+}
+
+/** `last used never`, `last used 1m2s`. */
+export function lastText(e: LastExpression): string {
+  return `last used ${e.used === undefined ? 'never' : duration(e.used)}`;
 }

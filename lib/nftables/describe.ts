@@ -22,7 +22,7 @@ import { setText } from './describe-sets';
 import { natText, portsText } from './describe-nat';
 import { diversionText } from './describe-diversions';
 import { loadedField } from './describe-loads';
-import { limitText, logText, natFlags, objrefStatement, quotaText, rejectText, verdictText } from './describe-statements';
+import { lastText, limitText, logText, natFlags, objrefStatement, quotaText, rejectText, verdictText } from './describe-statements';
 import { duration, exthdrText, formatBytes, isAddressType, isFlagType, prefixLength, shiftRight } from './describe-values';
 import type { CtExpression } from './expressions/ct';
 import type { DynsetExpression } from './expressions/dynset';
@@ -140,7 +140,8 @@ class RuleDescriber {
         this.emit(`counter packets ${e.packets ?? 0n} bytes ${e.bytes ?? 0n}`);
         return;
       case 'notrack':
-        this.emit('notrack');
+      case 'last':
+        this.emit(e.type === 'last' ? lastText(e) : 'notrack');
         return;
       case 'log':
         this.emit(logText(e));
@@ -181,6 +182,7 @@ class RuleDescriber {
       case 'socket':
       case 'osf':
       case 'hash':
+      case 'xfrm':
         this.load(e.dreg, loadedField(e, this.left.bind(this)));
         return;
       case 'tproxy':

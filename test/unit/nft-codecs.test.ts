@@ -173,18 +173,18 @@ describe('nftables expressions', () => {
   }
 
   it('keeps an unknown expression opaque and re-encodes it byte for byte', () => {
-    // An "xfrm" (not typed by nlkit) with its attributes, written by hand.
+    // An xtables "match" (not typed by nlkit) with its attributes, written by hand.
     const w = new NetlinkWriter();
     w.begin(0x10, 0);
     const list = w.nest(C.NFTA_RULE_EXPRESSIONS);
     const el = w.nest(C.NFTA_LIST_ELEM);
-    w.string(C.NFTA_EXPR_NAME, 'xfrm');
+    w.string(C.NFTA_EXPR_NAME, 'match');
     const data = w.nest(C.NFTA_EXPR_DATA);
     w.be32(1, 1).be32(2, 2);
     w.endNest(data).endNest(el).endNest(list);
     const original = w.end().finish();
     const decoded = readExpressionList(new Attributes(parseMessages(original)[0].payload).get(C.NFTA_RULE_EXPRESSIONS));
-    expect(decoded).toMatchObject([{ type: 'opaque', name: 'xfrm' }]);
+    expect(decoded).toMatchObject([{ type: 'opaque', name: 'match' }]);
     expect(encodeList(decoded)).toEqual(original);
   });
 

@@ -19,6 +19,7 @@ import type { FibExpression } from './fib';
 import type { FwdExpression } from './fwd';
 import type { HashExpression } from './hash';
 import type { ImmediateExpression } from './immediate';
+import type { LastExpression } from './last';
 import type { LimitExpression } from './limit';
 import type { LogExpression } from './log';
 import type { LookupExpression } from './lookup';
@@ -40,6 +41,7 @@ import type { RtExpression } from './rt';
 import type { SocketExpression } from './socket';
 import type { SynproxyExpression } from './synproxy';
 import type { TproxyExpression } from './tproxy';
+import type { XfrmExpression } from './xfrm';
 
 /** What a dynset does with the element. */
 export type DynsetOp = 'add' | 'update' | 'delete';
@@ -81,6 +83,7 @@ export type Expression =
   | FwdExpression
   | HashExpression
   | ImmediateExpression
+  | LastExpression
   | LimitExpression
   | LogExpression
   | LookupExpression
@@ -101,4 +104,5 @@ export type Expression =
   | SocketExpression
   | SynproxyExpression
   | TproxyExpression
+  | XfrmExpression
   | OpaqueExpression;

@@ -357,7 +357,7 @@ describe('nftables rule builder', () => {
       { type: 'bitwise', sreg: 1, dreg: 1, len: 4, op: 'mask-xor', mask: hostU32(6), xor: hostU32(0) },
       { type: 'cmp', sreg: 1, op: 'neq', data: hostU32(0) },
     ]);
-    expect(rule().dnat({ to: '10.0.0.2', port: 80 }).toExpressions('inet')).toEqual([
+    expect(rule().protocol('tcp').dnat({ to: '10.0.0.2', port: 80 }).toExpressions('inet').slice(2)).toEqual([
       { type: 'immediate', dreg: 1, data: b('0a000002') },
       { type: 'immediate', dreg: 2, data: b('0050') },
       { type: 'nat', nat: 'dnat', family: 'ip', regAddrMin: 1, regAddrMax: 1, regProtoMin: 2, regProtoMax: 2, flags: ['map-ips', 'proto-specified'] },

@@ -28,6 +28,7 @@ import { BuildContext, type BuiltRule, type IdAllocator, type Step } from './con
 import { CT_STATE_BITS, CT_STATUS_BITS, NFPROTO_NAMES, fieldByName, type FieldName } from './fields';
 import { matchBits, matchConcat, matchFib, matchField } from './match';
 import { nat, natMap, portNat, weightedEntries } from './nat';
+import { checkRawExpressions } from './raw-checks';
 import {
   Negated,
   type CtStateName,
@@ -75,10 +76,10 @@ export class RuleBuilder {
   }
 
   /** @internal produces the expressions (and inline sets) for a table of `family`. */
-  build(family: NftFamily, ids: IdAllocator, complete = true): BuiltRule {
+  build(family: NftFamily, ids: IdAllocator): BuiltRule {
     const ctx = new BuildContext(family, ids);
     for (const s of this.steps) s(ctx);
-    if (complete) ctx.checkComplete();
+    ctx.checkComplete();
     const out: BuiltRule = { expressions: ctx.exprs, anonymousSets: ctx.sets };
     if (this.text !== undefined) out.comment = this.text;
     return out;
@@ -91,8 +92,7 @@ export class RuleBuilder {
    */
   toExpressions(family: NftFamily): Expression[] {
     let n = 1;
-    // A fragment: the transport match may live in another part of the rule.
-    const built = this.build(family, { setId: () => n++ }, false);
+    const built = this.build(family, { setId: () => n++ });
     if (built.anonymousSets.length)
       throw new ValidationError('rule', 'inline set', 'rules with inline sets must be added through a transaction (rule: builder)');
     return built.expressions;
@@ -348,7 +348,10 @@ export class RuleBuilder {
    * rule().expressions({ type: 'counter' })
    */
   expressions(...e: Expression[]): this {
-    return this.add((ctx) => ctx.push(...e));
+    return this.add((ctx) => {
+      checkRawExpressions(ctx, e);
+      ctx.push(...e);
+    });
   }
 
   /**

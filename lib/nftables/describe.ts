@@ -22,7 +22,7 @@ import { setText } from './describe-sets';
 import { natText, portsText } from './describe-nat';
 import { diversionText } from './describe-diversions';
 import { loadedField } from './describe-loads';
-import { lastText, limitText, logText, natFlags, objrefStatement, quotaText, rejectText, verdictText } from './describe-statements';
+import { limitText, logText, natFlags, objrefStatement, plainStatementText, quotaText, rejectText, verdictText } from './describe-statements';
 import { duration, exthdrText, formatBytes, isAddressType, isFlagType, prefixLength, shiftRight } from './describe-values';
 import type { CtExpression } from './expressions/ct';
 import type { DynsetExpression } from './expressions/dynset';
@@ -137,11 +137,10 @@ class RuleDescriber {
         this.lookup(e);
         return;
       case 'counter':
-        this.emit(`counter packets ${e.packets ?? 0n} bytes ${e.bytes ?? 0n}`);
-        return;
       case 'notrack':
       case 'last':
-        this.emit(e.type === 'last' ? lastText(e) : 'notrack');
+      case 'flow_offload':
+        this.emit(plainStatementText(e));
         return;
       case 'log':
         this.emit(logText(e));

@@ -86,6 +86,9 @@ export type { Generation, NftFilter, NftObjectFilter, Ruleset, SetWithElements }
 export { nftChainOps, nftElementOps, nftGenerationOps, nftObjectOps, nftRuleOps, nftRulesetOps, nftSetOps, nftTableOps } from './list';
 export { nftObjectResetOps, nftRuleResetOps } from './reset';
 export { nftElementGetOps, type ElementRef } from './element-get';
+export { nftFlowtableOps } from './flowtable-list';
+export type { Flowtable, FlowtableFlag, FlowtableRef } from './flowtable';
+export type { FlowOffloadExpression } from './expressions/flow-offload';
 export type { NftFamily } from './message';
 export type {
   CounterObject,

@@ -16,6 +16,7 @@ import type { CtExpression } from './ct';
 import type { DupExpression } from './dup';
 import type { ExthdrExpression } from './exthdr';
 import type { FibExpression } from './fib';
+import type { FlowOffloadExpression } from './flow-offload';
 import type { FwdExpression } from './fwd';
 import type { HashExpression } from './hash';
 import type { ImmediateExpression } from './immediate';
@@ -80,6 +81,7 @@ export type Expression =
   | DynsetExpression
   | ExthdrExpression
   | FibExpression
+  | FlowOffloadExpression
   | FwdExpression
   | HashExpression
   | ImmediateExpression

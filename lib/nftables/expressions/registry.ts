@@ -21,6 +21,7 @@ import { dynsetCodec } from './dynset';
 import type { Expression } from './expression';
 import { exthdrCodec } from './exthdr';
 import { fibCodec } from './fib';
+import { flowOffloadCodec } from './flow-offload';
 import { fwdCodec } from './fwd';
 import { hashCodec } from './hash';
 import { immediateCodec } from './immediate';
@@ -62,6 +63,7 @@ const CODECS: ReadonlyArray<ExpressionCodec<any>> = [
   dynsetCodec,
   exthdrCodec,
   fibCodec,
+  flowOffloadCodec,
   fwdCodec,
   hashCodec,
   immediateCodec,

@@ -7,12 +7,13 @@
 // captured under strace by test/fixtures/capture-ip-requests.mjs), the kernel
 // is shown to refuse both alike, and listing is decoded from a reply written
 // as the kernel writes it. MDB against the kernel: entries added by nlkit
-// read back through `bridge -j mdb show` and the other way round.
+// read back through `bridge -j mdb show` and the other way round; its
+// requests are compared with `bridge mdb`'s bytes too.
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { bridgeVlanOps, NetlinkError, NotFoundError, ValidationError } from '../../lib';
+import { bridgeVlanOps, mdbOps, NetlinkError, NotFoundError, ValidationError } from '../../lib';
 import type { Operation } from '../../lib/netlink/operation';
 import { NetlinkWriter } from '../../lib/netlink/writer';
 import { parseMessages } from '../../lib/netlink/parser';
@@ -37,7 +38,7 @@ function* requestOf(type: number, op: Operation<unknown>): Operation<Buffer> {
   throw new Error(`the operation sent no message of type ${type}`);
 }
 
-/** nlkit's operation for each captured `bridge vlan` command. */
+/** nlkit's operation for each captured `bridge vlan` / `bridge mdb` command. */
 const VLAN_CASES: Record<string, Operation<unknown>> = {
   'add-pvid-untagged': bridgeVlanOps.add({ link: 'lo', vid: 10, pvid: true, untagged: true }),
   'add-range-master': bridgeVlanOps.add({ link: 'lo', vid: 20, vidEnd: 25, master: true }),
@@ -48,9 +49,14 @@ const VLAN_CASES: Record<string, Operation<unknown>> = {
   // a listed entry's flags do not change what is deleted
   'del-range-self': bridgeVlanOps.delete({ link: 'lo', vid: 20, vidEnd: 25, self: true, pvid: false, untagged: true, linkName: 'lo' }),
   show: bridgeVlanOps.list(),
+  'mdb-add-permanent': mdbOps.add({ bridge: 'lo', port: 'lo', group: '239.1.1.1', state: 'permanent' }),
+  'mdb-add-temp-vid': mdbOps.add({ bridge: 'lo', port: 1, group: 'ff0e::1', vid: 5 }),
+  'mdb-add-mac': mdbOps.add({ bridge: 1, port: 'lo', group: '01:00:5e:01:01:05', state: 'permanent' }),
+  'mdb-del': mdbOps.delete({ bridge: 'lo', port: 'lo', group: '239.1.1.1', state: 'temp', flags: [], protocol: 4, timer: 0 }),
+  'mdb-show': mdbOps.list(),
 };
 
-describe('bridge VLANs by bytes: nlkit sends what bridge vlan sends', () => {
+describe('bridge VLANs and MDB by bytes: nlkit sends what bridge vlan / bridge mdb send', () => {
   const box = useNetns('bv');
 
   it('every captured command has an nlkit operation', () => {
@@ -61,8 +67,9 @@ describe('bridge VLANs by bytes: nlkit sends what bridge vlan sends', () => {
     it(`${c.name}`, async () => {
       const theirs = Buffer.from(c.request, 'hex');
       const ours = Buffer.from(await box.h('bv').run(requestOf(c.messageType ?? fixture.messageType, VLAN_CASES[c.name])));
-      ours.writeUInt16LE(ours.readUInt16LE(6) | 4, 6); // the ACK flag is the connection's: set on every request when it is sent
-      if (c.name === 'show') ours.writeUInt16LE(ours.readUInt16LE(6) & ~4, 6); // a dump is sent without it, as bridge does
+      const NLM_F_DUMP = 0x300;
+      // the ACK flag is the connection's: set on every request but dumps when it is sent
+      if ((ours.readUInt16LE(6) & NLM_F_DUMP) !== NLM_F_DUMP) ours.writeUInt16LE(ours.readUInt16LE(6) | 4, 6);
       ours.writeUInt32LE(0, 8);
       ours.writeUInt32LE(0, 12);
       expect(ours.toString('hex')).toBe(theirs.toString('hex'));

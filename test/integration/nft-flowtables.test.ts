@@ -77,6 +77,17 @@ describe('nftables flowtables (encoding compared with nft: the test kernel has n
       expect(nlkitPayload(tx, NEWFLOWTABLE).toString('hex'), command).toBe(theirs.toString('hex'));
       expect(decodeFlowtable(asMessage(NEWFLOWTABLE, theirs)), command).toEqual(decoded);
     }
+    // Header flags as nft's (strace: NLM_F_REQUEST|NLM_F_CREATE; `nft create` adds NLM_F_EXCL).
+    const NLM_F_CREATE = 0x400;
+    const NLM_F_EXCL = 0x200;
+    const tx = new Transaction();
+    tx.addFlowtable(ADD_CASES[1][1]);
+    tx.addFlowtable(ADD_CASES[1][1], { exclusive: true });
+    expect(
+      parseMessages(tx.encode())
+        .filter((m) => m.type === NEWFLOWTABLE)
+        .map((m) => m.flags & (NLM_F_CREATE | NLM_F_EXCL)),
+    ).toEqual([NLM_F_CREATE, NLM_F_CREATE | NLM_F_EXCL]);
   });
 
   it('deletes (by name, by handle, destroy) with the bytes nft sends', () => {

@@ -5,7 +5,7 @@
 // here cannot parse `last`, so it is tested against the kernel alone: added by
 // nlkit, it reads back as never used, and as used after a packet passed it.
 import { describe, expect, it } from 'vitest';
-import { describeNftRule, listenTcp } from '../../lib';
+import { ValidationError, describeNftRule, listenTcp } from '../../lib';
 import { NetlinkWriter } from '../../lib/netlink/writer';
 import { Attributes, parseMessages } from '../../lib/netlink/parser';
 import { NFTA_RULE_EXPRESSIONS } from '../../lib/nftables/constants';
@@ -70,6 +70,16 @@ describe('nftables xfrm and last expressions', () => {
     for (const [chain, , expressions] of XFRM_CASES) tx.addRule({ family: 'inet', table: 't', chain, expressions });
     await tx.commit();
     expect(nftRuleLines(box.ns('x'), 'inet', 't')).toEqual(XFRM_CASES.map(([, text]) => text));
+  });
+
+  it('refuses a bad last time or xfrm spnum before sending (ValidationError naming the field)', () => {
+    const tx = box.h('l').nft.transaction();
+    const add = (e: Expression) => () => tx.addRule({ family: 'inet', table: 't', chain: 'in', expressions: [e] });
+    expect(add({ type: 'last', used: -1 })).toThrow(/last used/);
+    expect(add({ type: 'last', used: 1.5 })).toThrow(ValidationError);
+    expect(add({ type: 'xfrm', direction: 'in', key: 'reqid', spnum: 2 ** 32, dreg: 1 })).toThrow(/xfrm spnum/);
+    expect(add({ type: 'xfrm', direction: 'sideways' as never, key: 'reqid', spnum: 0, dreg: 1 })).toThrow(ValidationError);
+    expect(tx.size).toBe(0);
   });
 
   it('last: never used until a packet reaches it, then the time since', async () => {

@@ -4,6 +4,7 @@
  * re-adding one keeps it (the kernel takes NFTA_LAST_MSECS as "this long ago").
  * @module
  */
+import { validateInteger } from '../../validate/integers';
 import { unknownAttributes, writeRawAttributes } from '../data';
 import { setIf, type ExpressionCodec, type HasUnknownAttributes } from './codec';
 
@@ -24,7 +25,7 @@ export const lastCodec: ExpressionCodec<LastExpression> = {
   type: 'last',
   encode(w, e) {
     // nft writes both, time first, also for `last used never` (0, unset).
-    w.be64(NFTA_LAST_MSECS, BigInt(e.used ?? 0));
+    w.be64(NFTA_LAST_MSECS, BigInt(e.used === undefined ? 0 : validateInteger(e.used, 'last used', 0, Number.MAX_SAFE_INTEGER)));
     w.be32(NFTA_LAST_SET, e.used === undefined ? 0 : 1);
     writeRawAttributes(w, e.unknownAttributes);
   },

@@ -3,6 +3,7 @@
  * (`ipsec in reqid 1`) or will be encrypted with (`ipsec out ip daddr 1.2.3.4`).
  * @module
  */
+import { validateU32 } from '../../validate/integers';
 import { unknownAttributes, writeRawAttributes } from '../data';
 import { NameTable } from '../names';
 import { be32Or0, setIf, type ExpressionCodec, type HasUnknownAttributes } from './codec';
@@ -52,7 +53,7 @@ export const xfrmCodec: ExpressionCodec<XfrmExpression> = {
     // nft's order: key, direction, spnum, register.
     w.be32(NFTA_XFRM_KEY, XFRM_KEYS.number(e.key));
     w.u8(NFTA_XFRM_DIR, XFRM_DIRECTIONS.number(e.direction));
-    w.be32(NFTA_XFRM_SPNUM, e.spnum);
+    w.be32(NFTA_XFRM_SPNUM, validateU32(e.spnum, 'xfrm spnum'));
     w.be32(NFTA_XFRM_DREG, e.dreg);
     writeRawAttributes(w, e.unknownAttributes);
   },

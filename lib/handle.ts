@@ -2,7 +2,7 @@
  * A handle: nlkit's entry point, bound to one network namespace for its
  * whole life. It owns its sockets (no hidden global socket) and must be
  * closed. Families hang off it: `h.links`, `h.linkStats`, `h.addresses`, `h.addressLabels`, `h.routes`,
- * `h.neighbours`, `h.fdb`, `h.rules`, `h.nexthops`, `h.nsids`, `h.netconf`, `h.qdiscs` and `h.classes`
+ * `h.neighbours`, `h.fdb`, `h.bridgeVlans`, `h.mdb`, `h.rules`, `h.nexthops`, `h.nsids`, `h.netconf`, `h.qdiscs` and `h.classes`
  * (traffic control), and `h.events` for change streams.
  * @module
  */
@@ -19,6 +19,8 @@ import { addressOps } from './rtnetlink/address';
 import { addressLabelOps } from './rtnetlink/address-label';
 import { RtnetlinkEvents } from './rtnetlink/events';
 import { fdbOps } from './rtnetlink/fdb';
+import { bridgeVlanOps } from './rtnetlink/bridge-vlan';
+import { mdbOps } from './rtnetlink/mdb';
 import { linkOps } from './rtnetlink/link';
 import { linkStatsOps } from './rtnetlink/link-stats';
 import { neighbourOps } from './rtnetlink/neighbour';
@@ -81,6 +83,10 @@ export class Handle {
   readonly qdiscs: AsyncOps<typeof qdiscOps>;
   /** Traffic control classes (`tc class`): HTB classes. */
   readonly classes: AsyncOps<typeof tcClassOps>;
+  /** VLANs of bridge ports (`bridge vlan`): vid, ranges, pvid, untagged. */
+  readonly bridgeVlans: AsyncOps<typeof bridgeVlanOps>;
+  /** The bridge multicast database (`bridge mdb`). */
+  readonly mdb: AsyncOps<typeof mdbOps>;
   /** Change events of this namespace (`ip monitor`). */
   readonly events: RtnetlinkEvents;
   private readonly rtnl: NetlinkConnection;
@@ -122,6 +128,8 @@ export class Handle {
     this.netconf = bindAsync(conn, netconfOps);
     this.qdiscs = bindAsync(conn, qdiscOps);
     this.classes = bindAsync(conn, tcClassOps);
+    this.bridgeVlans = bindAsync(conn, bridgeVlanOps);
+    this.mdb = bindAsync(conn, mdbOps);
     this.events = new RtnetlinkEvents({ netnsFd: () => env.netnsFd, run: (op) => runAsync(conn, op, env) });
   }
 
@@ -265,6 +273,10 @@ export class SyncHandle {
   readonly qdiscs: SyncOps<typeof qdiscOps>;
   /** Traffic control classes (`tc class`): HTB classes. */
   readonly classes: SyncOps<typeof tcClassOps>;
+  /** VLANs of bridge ports (`bridge vlan`): vid, ranges, pvid, untagged. */
+  readonly bridgeVlans: SyncOps<typeof bridgeVlanOps>;
+  /** The bridge multicast database (`bridge mdb`). */
+  readonly mdb: SyncOps<typeof mdbOps>;
   private readonly rtnl: NetlinkSyncConnection;
   private readonly ns?: NetworkNamespace;
   private readonly receiveBufferBytes?: number;
@@ -298,6 +310,8 @@ export class SyncHandle {
     this.netconf = bindSync(conn, netconfOps);
     this.qdiscs = bindSync(conn, qdiscOps);
     this.classes = bindSync(conn, tcClassOps);
+    this.bridgeVlans = bindSync(conn, bridgeVlanOps);
+    this.mdb = bindSync(conn, mdbOps);
     this.receiveBufferBytes = opts.receiveBufferBytes;
   }
 

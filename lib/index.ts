@@ -147,6 +147,8 @@ export type {
 } from './rtnetlink/nexthop';
 export type { Neighbour, NeighbourFilter, NeighbourKey, NeighbourOptions, NeighbourState, WithLegacyDev } from './rtnetlink/neighbour';
 export type { FdbEntry, FdbFilter, FdbKey, FdbOptions, FdbState } from './rtnetlink/fdb';
+export { bridgeVlanOps, type BridgeVlan, type BridgeVlanFilter, type BridgeVlanKey, type BridgeVlanOptions } from './rtnetlink/bridge-vlan';
+export { mdbOps, type MdbEntry, type MdbFilter, type MdbKey, type MdbOptions, type MdbState } from './rtnetlink/mdb';
 // Traffic control (`tc qdisc`, `tc class`): h.qdiscs and h.classes.
 export { qdiscOps } from './rtnetlink/tc/qdisc';
 export { tcClassOps } from './rtnetlink/tc/class';

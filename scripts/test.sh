@@ -9,6 +9,7 @@ need=()
 command -v ip >/dev/null || need+=(iproute2)
 command -v bridge >/dev/null || need+=(iproute2)
 command -v nft >/dev/null || need+=(nftables)
+command -v iptables-nft >/dev/null || need+=(iptables) # nft-interop: an xtables match as an expression nlkit keeps opaque
 command -v setpriv >/dev/null || need+=(util-linux)
 command -v make >/dev/null || need+=(make)
 command -v g++ >/dev/null || need+=(g++)

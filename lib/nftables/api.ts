@@ -28,6 +28,7 @@ import {
 import type { NftObject } from './object';
 import { nftObjectResetOps, nftRuleResetOps } from './reset';
 import { nftElementGetOps } from './element-get';
+import { nftFlowtableOps } from './flowtable-list';
 import type { ObjectType } from './object-types';
 import type { Rule } from './rule';
 import type { NftSet, SetRef } from './set';
@@ -65,6 +66,8 @@ export class Nftables {
   readonly objects: AsyncOps<typeof nftObjectOps & typeof nftObjectResetOps>;
   /** Everything at once: `get(filter)`. */
   readonly ruleset: AsyncOps<typeof nftRulesetOps>;
+  /** Flowtables: `list(filter)`, `get(ref)`, `find(ref)` (added and deleted in transactions). */
+  readonly flowtables: AsyncOps<typeof nftFlowtableOps>;
   /**
    * The ruleset generation: `get()` (for optimistic concurrency: pass its
    * `id` to `tx.commit({ expectGeneration })`). Calling `generation()`
@@ -89,6 +92,7 @@ export class Nftables {
     this.elements = bindAsync(conn, { ...nftElementOps, ...nftElementGetOps });
     this.objects = bindAsync(conn, { ...nftObjectOps, ...nftObjectResetOps });
     this.ruleset = bindAsync(conn, nftRulesetOps);
+    this.flowtables = bindAsync(conn, nftFlowtableOps);
     this.generationOps = bindAsync(conn, nftGenerationOps);
     const streams = nftEvents({
       netnsFd,

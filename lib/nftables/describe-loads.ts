@@ -1,7 +1,7 @@
 /**
- * For `describeNftRule`: what the loads of rt, socket, osf and hash put in
+ * For `describeNftRule`: what the loads of rt, socket, osf, hash and xfrm put in
  * their destination register, named as nft prints them (`rt mtu`,
- * `socket transparent`, `osf name`, `jhash ip saddr mod 2 seed 0xd`).
+ * `socket transparent`, `osf name`, `jhash ip saddr mod 2 seed 0xd`, `ipsec in reqid`).
  * @module
  */
 import type { FieldValue } from './describe-types';
@@ -9,6 +9,7 @@ import type { HashExpression } from './expressions/hash';
 import type { OsfExpression } from './expressions/osf';
 import type { RtExpression } from './expressions/rt';
 import type { SocketExpression } from './expressions/socket';
+import type { XfrmExpression } from './expressions/xfrm';
 
 /** rt keys: nft's text, data type and length. */
 const RT_FIELDS: Record<string, [string, string, number]> = {
@@ -53,8 +54,24 @@ function hashField(e: HashExpression, input: (reg: number) => string): FieldValu
   return { kind: 'field', text: `${what} mod ${e.modulus}${seed}${offset}`, type: 'host_integer', fieldLen: 4 };
 }
 
+/** xfrm keys: nft's text, data type and length (reqid is compared in host order, spi in network order). */
+const XFRM_FIELDS: Record<string, [string, string, number]> = {
+  daddr4: ['ip daddr', 'ipv4_addr', 4],
+  daddr6: ['ip6 daddr', 'ipv6_addr', 16],
+  saddr4: ['ip saddr', 'ipv4_addr', 4],
+  saddr6: ['ip6 saddr', 'ipv6_addr', 16],
+  reqid: ['reqid', 'host_integer', 4],
+  spi: ['spi', 'integer', 4],
+};
+
+/** `ipsec in reqid`, `ipsec out spnum 1 ip daddr`. */
+function xfrmField(e: XfrmExpression): FieldValue {
+  const [text, type, fieldLen] = XFRM_FIELDS[String(e.key)] ?? [`key ${e.key}`, 'integer', 4];
+  return { kind: 'field', text: `ipsec ${e.direction}${e.spnum ? ` spnum ${e.spnum}` : ''} ${text}`, type, fieldLen };
+}
+
 /** The register value of any of these loads. */
-export function loadedField(e: RtExpression | SocketExpression | OsfExpression | HashExpression, input: (reg: number) => string): FieldValue {
+export function loadedField(e: RtExpression | SocketExpression | OsfExpression | HashExpression | XfrmExpression, input: (reg: number) => string): FieldValue {
   switch (e.type) {
     case 'rt':
       return rtField(e);
@@ -64,5 +81,7 @@ export function loadedField(e: RtExpression | SocketExpression | OsfExpression |
       return osfField(e);
     case 'hash':
       return hashField(e, input);
+    case 'xfrm':
+      return xfrmField(e);
   }
 }

@@ -5,7 +5,11 @@
  * @module
  */
 import type { Verdict } from './data';
-import { byteUnits, timeUnit } from './describe-values';
+import { byteUnits, duration, timeUnit } from './describe-values';
+import type { CounterExpression } from './expressions/counter';
+import type { FlowOffloadExpression } from './expressions/flow-offload';
+import type { LastExpression } from './expressions/last';
+import type { NotrackExpression } from './expressions/notrack';
 import type { LimitExpression } from './expressions/limit';
 import type { LogExpression } from './expressions/log';
 import type { QuotaExpression } from './expressions/quota';
@@ -115,4 +119,12 @@ const OBJREF_STATEMENTS: Record<string, string> = {
 export function objrefStatement(objectType: string | number | undefined): string {
   if (objectType === undefined) return 'objref name';
   return OBJREF_STATEMENTS[objectType] ?? `${objectType} name`;
+}
+
+/** Statements whose text is their own fields: `counter packets 0 bytes 0`, `notrack`, `last used never` / `last used 1m2s`, `flow add @ft`. */
+export function plainStatementText(e: CounterExpression | NotrackExpression | LastExpression | FlowOffloadExpression): string {
+  if (e.type === 'counter') return `counter packets ${e.packets ?? 0n} bytes ${e.bytes ?? 0n}`;
+  if (e.type === 'last') return `last used ${e.used === undefined ? 'never' : duration(e.used)}`;
+  if (e.type === 'flow_offload') return `flow add @${e.flowtable}`;
+  return 'notrack';
 }

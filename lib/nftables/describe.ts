@@ -22,7 +22,7 @@ import { setText } from './describe-sets';
 import { natText, portsText } from './describe-nat';
 import { diversionText } from './describe-diversions';
 import { loadedField } from './describe-loads';
-import { limitText, logText, natFlags, objrefStatement, quotaText, rejectText, verdictText } from './describe-statements';
+import { limitText, logText, natFlags, objrefStatement, plainStatementText, quotaText, rejectText, verdictText } from './describe-statements';
 import { bitOperationText, duration, exthdrText, formatBytes, isAddressType, isFlagType, prefixLength, shiftRight } from './describe-values';
 import type { CtExpression } from './expressions/ct';
 import type { DynsetExpression } from './expressions/dynset';
@@ -137,10 +137,10 @@ class RuleDescriber {
         this.lookup(e);
         return;
       case 'counter':
-        this.emit(`counter packets ${e.packets ?? 0n} bytes ${e.bytes ?? 0n}`);
-        return;
       case 'notrack':
-        this.emit('notrack');
+      case 'last':
+      case 'flow_offload':
+        this.emit(plainStatementText(e));
         return;
       case 'log':
         this.emit(logText(e));
@@ -181,6 +181,7 @@ class RuleDescriber {
       case 'socket':
       case 'osf':
       case 'hash':
+      case 'xfrm':
         this.load(e.dreg, loadedField(e, this.left.bind(this)));
         return;
       case 'tproxy':

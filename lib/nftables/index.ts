@@ -94,11 +94,16 @@ export type { RtExpression, RtKey } from './expressions/rt';
 export type { SocketExpression, SocketKey } from './expressions/socket';
 export type { SynproxyExpression, SynproxyFlag } from './expressions/synproxy';
 export type { TproxyExpression, TproxyFamily } from './expressions/tproxy';
+export type { LastExpression } from './expressions/last';
+export type { XfrmDirection, XfrmExpression, XfrmKey } from './expressions/xfrm';
 export type { Generation, NftFilter, NftObjectFilter, Ruleset, SetWithElements } from './list';
 // The read operations behind h.nft.tables & co., for running on any netfilter connection.
 export { nftChainOps, nftElementOps, nftGenerationOps, nftObjectOps, nftRuleOps, nftRulesetOps, nftSetOps, nftTableOps } from './list';
 export { nftObjectResetOps, nftRuleResetOps } from './reset';
 export { nftElementGetOps, type ElementRef } from './element-get';
+export { nftFlowtableOps } from './flowtable-list';
+export type { Flowtable, FlowtableFlag, FlowtableRef } from './flowtable';
+export type { FlowOffloadExpression } from './expressions/flow-offload';
 export type { NftFamily } from './message';
 export type {
   CounterObject,

@@ -34,6 +34,7 @@ import * as C from './constants';
 import { validateElementNames, writeElements, writeFlushSet, type SetElement } from './elements';
 import { describeErrorOffset } from './error-location';
 import { GenerationMismatchError, NftCommandError } from './errors';
+import { NFT_MSG_DESTROYFLOWTABLE, describeFlowtable, writeDeleteFlowtable, writeNewFlowtable, type Flowtable, type FlowtableRef } from './flowtable';
 import { getSetMessage, nftChainOps, nftListOps, setKey, shapeOfMessage } from './list';
 import type { NftFamily } from './message';
 import { describeObject, writeDeleteObject, writeNewObject, type NftObject, type ObjectRef } from './object';
@@ -353,6 +354,28 @@ export class Transaction {
   deleteObject(o: ObjectRef, opts: DeleteOptions = {}): number {
     const { msg, verb } = deleteCommand(opts, C.NFT_MSG_DELOBJ, C.NFT_MSG_DESTROYOBJ);
     return this.pushEncoded(`${verb} ${describeObject(o)}`, undefined, (w) => (writeDeleteObject(w, o, msg), 0));
+  }
+
+  /**
+   * Adds a flowtable (`nft add flowtable`); rules enter connections into it
+   * with the `flow_offload` expression (`flow add @name`).
+   * @example
+   * tx.addFlowtable({ family: 'inet', table: 'filter', name: 'ft', priority: 0, devices: ['veth0', 'veth1'], flags: ['counter'] });
+   */
+  addFlowtable(f: Flowtable, opts: AddOptions = {}): number {
+    const flags = NLM_F_CREATE | (opts.exclusive ? NLM_F_EXCL : 0);
+    const ft = { ...f };
+    return this.pushEncoded(`add flowtable ${describeFlowtable(f)}`, undefined, (w) => (writeNewFlowtable(w, ft, flags), 0));
+  }
+
+  /**
+   * Deletes a flowtable (no rule may use it; `missingOk`: if it is there).
+   * @example
+   * tx.deleteFlowtable({ family: 'inet', table: 'filter', name: 'ft' });
+   */
+  deleteFlowtable(f: FlowtableRef, opts: DeleteOptions = {}): number {
+    const { msg, verb } = deleteCommand(opts, C.NFT_MSG_DELFLOWTABLE, NFT_MSG_DESTROYFLOWTABLE);
+    return this.pushEncoded(`${verb} flowtable ${describeFlowtable(f)}`, undefined, (w) => (writeDeleteFlowtable(w, f, msg), 0));
   }
 
   /**

@@ -13,9 +13,14 @@ const ANSI_COLOUR = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g');
 
 /** The NFT_MSG_NEWRULE payload nft sends for `nft add rule ARGS` (after the nfgenmsg header kept at its start). */
 export function nftNewRuleRequest(netns: string, ...args: string[]): Buffer {
-  const r = spawnSync('ip', ['netns', 'exec', netns, 'nft', '--debug=mnl', 'add', 'rule', ...args], { encoding: 'utf8' });
+  return nftRequest(netns, 2566, ['add', 'rule', ...args]);
+}
+
+/** The payload (nfgenmsg, then attributes) of the first message of `type` (subsystem << 8 | command) nft sends for `nft ARGS`. */
+export function nftRequest(netns: string, type: number, args: string[]): Buffer {
+  const r = spawnSync('ip', ['netns', 'exec', netns, 'nft', '--debug=mnl', ...args], { encoding: 'utf8' });
   const lines = r.stdout.replace(ANSI_COLOUR, '').split('\n');
-  const NEWRULE = 2566;
+  const NEWRULE = type;
   let inRule = false;
   let started = false;
   const bytes: number[] = [];
@@ -39,7 +44,7 @@ export function nftNewRuleRequest(netns: string, ...args: string[]): Buffer {
       bytes.push(...data.slice(1, 5).map((h) => parseInt(h, 16)));
     }
   }
-  if (bytes.length === 0) throw new Error(`no NEWRULE request in nft's output: ${r.stdout.slice(0, 500)} ${r.stderr}`);
+  if (bytes.length === 0) throw new Error(`no message of type ${type} in nft's output: ${r.stdout.slice(0, 500)} ${r.stderr}`);
   return Buffer.from(bytes);
 }
 

@@ -2,6 +2,7 @@
 // committed with nlkit reads back identically — as nlkit objects and in
 // `nft -j list ruleset`. Covers every expression, set/map type and object
 // kind nlkit types; plus table families and flags, netdev/bridge chains.
+import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { describeNftRule, open } from '../../lib';
 import type { Expression } from '../../lib/nftables/expressions/registry';
@@ -142,15 +143,16 @@ describe('nftables interop with nft', () => {
   });
 
   it('round-trips an expression nlkit has no type for (opaque) through list and re-add', async () => {
-    nftLoad(ns(), 'table ip opq {\n chain c {\n  type filter hook prerouting priority 0;\n  ipsec in ip saddr 10.0.0.1 accept\n }\n}\n');
+    // iptables-nft writes its matches as xtables `match` expressions, which nlkit keeps opaque.
+    execFileSync('ip', ['netns', 'exec', ns(), 'iptables-nft', '-A', 'INPUT', '-m', 'comment', '--comment', 'opq', '-j', 'ACCEPT']);
     const h = box.h('nft');
-    const [r] = await h.nft.rules.list({ family: 'ip', table: 'opq' });
-    expect(r.expressions.some((e) => e.type === 'opaque' && e.name === 'xfrm')).toBe(true);
+    const [r] = await h.nft.rules.list({ family: 'ip', table: 'filter', chain: 'INPUT' });
+    expect(r.expressions.some((e) => e.type === 'opaque' && e.name === 'match')).toBe(true);
     const tx = h.nft.transaction();
-    tx.addRule({ family: 'ip', table: 'opq', chain: 'c', expressions: r.expressions });
+    tx.addRule({ family: 'ip', table: 'filter', chain: 'INPUT', expressions: r.expressions });
     await tx.commit();
-    const lines = nftRuleLines(ns(), 'ip', 'opq');
-    expect(lines).toEqual(['ipsec in ip saddr 10.0.0.1 accept', 'ipsec in ip saddr 10.0.0.1 accept']);
+    const lines = execFileSync('ip', ['netns', 'exec', ns(), 'iptables-nft', '-S', 'INPUT'], { encoding: 'utf8' }).trim().split('\n');
+    expect(lines.slice(1)).toEqual(['-A INPUT -m comment --comment opq -j ACCEPT', '-A INPUT -m comment --comment opq -j ACCEPT']);
   });
 
   it('dup and fwd (ip and netdev tables): the same rules as nft, decoded and described alike', async () => {

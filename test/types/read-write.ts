@@ -4,6 +4,7 @@
 // when the error it expects disappears). Compiled, never run:
 // test/unit/api-types.test.ts, or `npx tsc -p test/types/tsconfig.json`.
 import type { Address, ConntrackEntry, FdbEntry, Handle, IpRule, Link, Neighbour, NexthopObject, Route, SyncHandle } from '../../lib';
+import type { BridgeVlan, MdbEntry, nft } from '../../lib';
 
 declare const h: Handle;
 declare const hs: SyncHandle;
@@ -110,4 +111,22 @@ export async function wrongThingsStayErrors(): Promise<void> {
   // @ts-expect-error an FDB entry's bridge is an interface, not the old boolean flag
   await h.fdb.add({ mac: '02:00:00:00:00:01', link: 'veth0', bridge: true });
   void viaGet;
+}
+
+export async function bridgeTablesAndFlowtablesPassBack(): Promise<void> {
+  for (const v of await h.bridgeVlans.list({ link: 'veth1' })) {
+    const same: BridgeVlan = await h.bridgeVlans.get(v);
+    const removed: boolean = await h.bridgeVlans.delete(v, { missingOk: true });
+    void [same, removed];
+  }
+  for (const e of await h.mdb.list({ bridge: 'br0' })) {
+    const same: MdbEntry | undefined = await h.mdb.find(e);
+    await h.mdb.add(e);
+    const removed: boolean = hs.mdb.delete(e);
+    void [same, removed];
+  }
+  const fts: nft.Flowtable[] = await h.nft.flowtables.list({ family: 'inet' });
+  const tx = h.nft.transaction();
+  tx.addFlowtable(await h.nft.flowtables.get(fts[0]));
+  tx.deleteFlowtable(fts[0], { missingOk: true });
 }

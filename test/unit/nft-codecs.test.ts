@@ -173,18 +173,18 @@ describe('nftables expressions', () => {
   }
 
   it('keeps an unknown expression opaque and re-encodes it byte for byte', () => {
-    // An "xfrm" (not typed by nlkit) with its attributes, written by hand.
+    // An xtables "match" (not typed by nlkit) with its attributes, written by hand.
     const w = new NetlinkWriter();
     w.begin(0x10, 0);
     const list = w.nest(C.NFTA_RULE_EXPRESSIONS);
     const el = w.nest(C.NFTA_LIST_ELEM);
-    w.string(C.NFTA_EXPR_NAME, 'xfrm');
+    w.string(C.NFTA_EXPR_NAME, 'match');
     const data = w.nest(C.NFTA_EXPR_DATA);
     w.be32(1, 1).be32(2, 2);
     w.endNest(data).endNest(el).endNest(list);
     const original = w.end().finish();
     const decoded = readExpressionList(new Attributes(parseMessages(original)[0].payload).get(C.NFTA_RULE_EXPRESSIONS));
-    expect(decoded).toMatchObject([{ type: 'opaque', name: 'xfrm' }]);
+    expect(decoded).toMatchObject([{ type: 'opaque', name: 'match' }]);
     expect(encodeList(decoded)).toEqual(original);
   });
 
@@ -357,7 +357,7 @@ describe('nftables rule builder', () => {
       { type: 'bitwise', sreg: 1, dreg: 1, len: 4, op: 'mask-xor', mask: hostU32(6), xor: hostU32(0) },
       { type: 'cmp', sreg: 1, op: 'neq', data: hostU32(0) },
     ]);
-    expect(rule().dnat({ to: '10.0.0.2', port: 80 }).toExpressions('inet')).toEqual([
+    expect(rule().protocol('tcp').dnat({ to: '10.0.0.2', port: 80 }).toExpressions('inet').slice(2)).toEqual([
       { type: 'immediate', dreg: 1, data: b('0a000002') },
       { type: 'immediate', dreg: 2, data: b('0050') },
       { type: 'nat', nat: 'dnat', family: 'ip', regAddrMin: 1, regAddrMax: 1, regProtoMin: 2, regProtoMax: 2, flags: ['map-ips', 'proto-specified'] },

@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ValidationError, rule } from '../../lib';
+import type { Expression } from '../../lib/nftables/expressions/registry';
 import { Transaction } from '../../lib/nftables/transaction';
 
 function refused(fn: () => unknown, field: string): void {
@@ -122,5 +123,74 @@ describe('nftables validation', () => {
     tx.addRule({ ...nat, rule: rule().dnat({ to: '10.0.0.2' }) });
     tx.addRule({ ...nat, rule: rule().tcp({ dport: 80 }).redirect({ port: 8080 }) });
     expect(tx.size).toBe(4);
+  });
+
+  it('refuses a port mapping without a transport match also in a fragment, a named dnat map and raw expressions', () => {
+    const tx = new Transaction();
+    const nat = { family: 'ip', table: 'nat', chain: 'pre' } as const;
+    const dnatPort: Expression = { type: 'nat', nat: 'dnat', family: 'ip', regAddrMin: 1, regAddrMax: 1, regProtoMin: 2, regProtoMax: 2 };
+    const addrAndPort: Expression[] = [
+      { type: 'immediate', dreg: 1, data: Buffer.from([10, 0, 0, 2]) },
+      { type: 'immediate', dreg: 2, data: Buffer.from([0, 80]) },
+    ];
+    const l4proto = (proto: number): Expression[] => [
+      { type: 'meta', key: 'l4proto', dreg: 1 },
+      { type: 'cmp', sreg: 1, op: 'eq', data: Buffer.from([proto]) },
+    ];
+    // A fragment is checked as a rule is.
+    refused(() => rule().dnat({ to: '10.0.0.2', port: 80 }).toExpressions('ip'), 'dnat port');
+    refused(() => rule().masquerade({ port: 2000 }).toExpressions('inet'), 'masquerade port');
+    // A named map holds address . port.
+    refused(() => tx.addRule({ ...nat, rule: rule().dnatMap({ fields: 'ip daddr', entries: '@dn' }) }), 'dnatMap entries');
+    refused(
+      () =>
+        rule()
+          .dnatMap({ numgen: { mode: 'random', mod: 2 }, entries: '@dn' })
+          .toExpressions('ip'),
+      'dnatMap entries',
+    );
+    refused(
+      () => tx.addRule({ ...nat, rule: rule().dnatMap({ numgen: { mode: 'random', mod: 2 }, entries: [{ key: 0, to: '10.0.0.2', port: 80 }] }) }),
+      'dnatMap entries',
+    );
+    // Raw expressions: a raw port mapping needs a match, and a raw protocol match that is not a transport one does not count.
+    refused(
+      () =>
+        rule()
+          .expressions(...addrAndPort, dnatPort)
+          .toExpressions('ip'),
+      'expressions[2].regProtoMin',
+    );
+    refused(() => tx.addRule({ ...nat, rule: rule().expressions(...l4proto(1), ...addrAndPort, dnatPort) }), 'regProtoMin');
+    refused(
+      () =>
+        tx.addRule({
+          ...nat,
+          rule: rule()
+            .expressions(...addrAndPort, dnatPort)
+            .tcp({ dport: 80 }),
+        }),
+      'regProtoMin',
+    );
+    expect(tx.size).toBe(0);
+    // What nft accepts passes: a transport match first (builder or raw), a key that holds the protocol, no port.
+    tx.addRule({
+      ...nat,
+      rule: rule()
+        .tcp({ dport: 80 })
+        .expressions(...addrAndPort, dnatPort),
+    });
+    tx.addRule({ ...nat, rule: rule().expressions(...l4proto(17), ...addrAndPort, dnatPort) });
+    tx.addRule({
+      ...nat,
+      rule: rule()
+        .expressions(...l4proto(6))
+        .dnat({ to: '10.0.0.2', port: 80 }),
+    });
+    tx.addRule({ ...nat, rule: rule().tcp({ dport: 80 }).dnatMap({ fields: 'ip daddr', entries: '@dn' }) });
+    tx.addRule({ ...nat, rule: rule().dnatMap({ fields: ['meta l4proto', 'th dport'], entries: '@pub4' }) });
+    tx.addRule({ ...nat, rule: rule().dnatMap({ numgen: { mode: 'random', mod: 2 }, entries: [{ key: 0, to: '10.0.0.2' }] }) });
+    expect(tx.size).toBe(6);
+    expect(rule().udp({ dport: 53 }).dnat({ to: '10.0.0.2', port: 5353 }).toExpressions('ip').at(-1)).toMatchObject({ type: 'nat', regProtoMin: 2 });
   });
 });

@@ -50,7 +50,7 @@ function offTable(names: string[]): string[] {
 }
 
 describe('verb table: nftables reads and networks', () => {
-  it('every method of h.nft.tables, chains, rules, sets, elements, objects, ruleset, generation is a verb', () => {
+  it('every method of h.nft.tables, chains, rules, sets, elements, objects, ruleset, generation, flowtables is a verb', () => {
     const families = {
       tables: nft.nftTableOps,
       chains: nft.nftChainOps,
@@ -60,9 +60,10 @@ describe('verb table: nftables reads and networks', () => {
       objects: { ...nft.nftObjectOps, ...nft.nftObjectResetOps },
       ruleset: nft.nftRulesetOps,
       generation: nft.nftGenerationOps,
+      flowtables: nft.nftFlowtableOps,
     };
     const names = Object.entries(families).flatMap(([f, ops]) => Object.keys(ops).map((m) => `nft.${f}.${m}`));
-    expect(names).toHaveLength(22);
+    expect(names).toHaveLength(25);
     expect(offTable(names)).toEqual([]);
   });
 

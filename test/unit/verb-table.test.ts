@@ -45,6 +45,8 @@ const FAMILIES: Record<string, object> = {
   classes: nlkit.tcClassOps,
   conntrack: nlkit.conntrackOps,
   sockets: nlkit.socketDiagOps,
+  bridgeVlans: nlkit.bridgeVlanOps,
+  mdb: nlkit.mdbOps,
 };
 
 function verbOf(name: string): string {

@@ -26,6 +26,7 @@ import { dup, fwd, queue, tproxy } from './diversions';
 import type { FieldName } from './fields';
 import { markUpdate } from './marks';
 import { nat, natMap, portNat, weightedEntries } from './nat';
+import { checkRawExpressions } from './raw-checks';
 import type {
   DispatchOptions,
   DupOptions,
@@ -207,7 +208,10 @@ export class RuleBuilder extends RuleMatches {
    * rule().expressions({ type: 'counter' })
    */
   expressions(...e: Expression[]): this {
-    return this.add((ctx) => ctx.push(...e));
+    return this.add((ctx) => {
+      checkRawExpressions(ctx, e);
+      ctx.push(...e);
+    });
   }
 
   /**

@@ -62,7 +62,7 @@ export class BuildContext {
   /**
    * The first port mapping written before any transport protocol match
    * (nft refuses `dnat to addr:port` without one: the kernel would rewrite
-   * UDP or ICMP with a TCP port too). Checked when a complete rule is built.
+   * UDP or ICMP with a TCP port too). Checked when the rule is built.
    */
   portWithoutTransport?: string;
 
@@ -81,7 +81,7 @@ export class BuildContext {
     }
   }
 
-  /** Refuses what only a complete rule is checked for (a fragment from `toExpressions` is not). */
+  /** Refuses what is checked once all steps ran (also for `toExpressions`: a fragment is refused as a rule would be). */
   checkComplete(): void {
     if (this.portWithoutTransport !== undefined) {
       throw new ValidationError(this.portWithoutTransport, this.family, 'a port mapping needs a tcp, udp, sctp or dccp match before it (as nft requires)');

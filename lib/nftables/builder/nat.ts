@@ -157,6 +157,9 @@ export function natMap(ctx: BuildContext, o: NatMapOptions): void {
     const elements: SetElement[] = entries.map((e) => ({ key: keyOf(e.key), value: withPort && e.port !== undefined ? [e.to, e.port] : e.to }));
     lookup = ctx.anonymous({ keyType, keyLength, dataType: withPort ? [addrType, 'inet_service'] : addrType, interval, userdata }, elements);
   }
+  // A named map is taken to hold address . port (see NatMapOptions). A key with
+  // `meta l4proto` picks a port per protocol: nft accepts that without a match.
+  if (withPort && !keyFields.some((f) => f.name === 'meta l4proto')) ctx.requireTransport('dnatMap entries');
   ctx.push({ type: 'lookup', ...lookup, sreg: 1, dreg: 1 });
   const e: Expression = { type: 'nat', nat: 'dnat', family, regAddrMin: 1, regAddrMax: 1 };
   if (withPort) {

@@ -89,7 +89,7 @@ export interface NatMapOptions {
   };
   /** ...or from packet fields (`ip daddr`, `ip saddr . tcp dport`). */
   fields?: FieldName | FieldName[];
-  /** Inline entries (an anonymous map), or "@name" of a named map. */
+  /** Inline entries (an anonymous map), or "@name" of a named map holding address . port (both need a transport match first). */
   entries: NatMapEntry[] | string;
   /** "ip" or "ip6"; inferred from the first entry's address (or the table's family for a named map). */
   family?: 'ip' | 'ip6';

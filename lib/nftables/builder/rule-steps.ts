@@ -21,10 +21,10 @@ export abstract class RuleSteps {
   }
 
   /** @internal produces the expressions (and inline sets) for a table of `family`. */
-  build(family: NftFamily, ids: IdAllocator, complete = true): BuiltRule {
+  build(family: NftFamily, ids: IdAllocator): BuiltRule {
     const ctx = new BuildContext(family, ids);
     for (const s of this.steps) s(ctx);
-    if (complete) ctx.checkComplete();
+    ctx.checkComplete();
     const out: BuiltRule = { expressions: ctx.exprs, anonymousSets: ctx.sets };
     if (this.text !== undefined) out.comment = this.text;
     return out;
@@ -37,8 +37,7 @@ export abstract class RuleSteps {
    */
   toExpressions(family: NftFamily): Expression[] {
     let n = 1;
-    // A fragment: the transport match may live in another part of the rule.
-    const built = this.build(family, { setId: () => n++ }, false);
+    const built = this.build(family, { setId: () => n++ });
     if (built.anonymousSets.length)
       throw new ValidationError('rule', 'inline set', 'rules with inline sets must be added through a transaction (rule: builder)');
     return built.expressions;

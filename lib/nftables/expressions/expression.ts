@@ -16,9 +16,11 @@ import type { CtExpression } from './ct';
 import type { DupExpression } from './dup';
 import type { ExthdrExpression } from './exthdr';
 import type { FibExpression } from './fib';
+import type { FlowOffloadExpression } from './flow-offload';
 import type { FwdExpression } from './fwd';
 import type { HashExpression } from './hash';
 import type { ImmediateExpression } from './immediate';
+import type { LastExpression } from './last';
 import type { LimitExpression } from './limit';
 import type { LogExpression } from './log';
 import type { LookupExpression } from './lookup';
@@ -40,6 +42,7 @@ import type { RtExpression } from './rt';
 import type { SocketExpression } from './socket';
 import type { SynproxyExpression } from './synproxy';
 import type { TproxyExpression } from './tproxy';
+import type { XfrmExpression } from './xfrm';
 
 /** What a dynset does with the element. */
 export type DynsetOp = 'add' | 'update' | 'delete';
@@ -78,9 +81,11 @@ export type Expression =
   | DynsetExpression
   | ExthdrExpression
   | FibExpression
+  | FlowOffloadExpression
   | FwdExpression
   | HashExpression
   | ImmediateExpression
+  | LastExpression
   | LimitExpression
   | LogExpression
   | LookupExpression
@@ -101,4 +106,5 @@ export type Expression =
   | SocketExpression
   | SynproxyExpression
   | TproxyExpression
+  | XfrmExpression
   | OpaqueExpression;

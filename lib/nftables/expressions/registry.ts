@@ -21,9 +21,11 @@ import { dynsetCodec } from './dynset';
 import type { Expression } from './expression';
 import { exthdrCodec } from './exthdr';
 import { fibCodec } from './fib';
+import { flowOffloadCodec } from './flow-offload';
 import { fwdCodec } from './fwd';
 import { hashCodec } from './hash';
 import { immediateCodec } from './immediate';
+import { lastCodec } from './last';
 import { limitCodec } from './limit';
 import { logCodec } from './log';
 import { lookupCodec } from './lookup';
@@ -44,6 +46,7 @@ import { rtCodec } from './rt';
 import { socketCodec } from './socket';
 import { synproxyCodec } from './synproxy';
 import { tproxyCodec } from './tproxy';
+import { xfrmCodec } from './xfrm';
 import { isObject } from '../../validate/options';
 
 export type { Expression } from './expression';
@@ -60,9 +63,11 @@ const CODECS: ReadonlyArray<ExpressionCodec<any>> = [
   dynsetCodec,
   exthdrCodec,
   fibCodec,
+  flowOffloadCodec,
   fwdCodec,
   hashCodec,
   immediateCodec,
+  lastCodec,
   limitCodec,
   logCodec,
   lookupCodec,
@@ -83,6 +88,7 @@ const CODECS: ReadonlyArray<ExpressionCodec<any>> = [
   socketCodec,
   synproxyCodec,
   tproxyCodec,
+  xfrmCodec,
 ];
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- one table for codecs of different types; each codec is typed where it is defined

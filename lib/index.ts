@@ -52,6 +52,7 @@ export {
 export { getSysctl, getSysctlSync, setSysctl, setSysctlSync } from './netns/sysctl';
 export { bindUdp, connectTcp, listenTcp, type BindOptions, type ConnectOptions, type ListenOptions } from './sockets/inet';
 export { httpGet, type HttpGetOptions, type HttpResponse } from './sockets/http';
+export { originalDestination, type OriginalDestination } from './sockets/original-destination';
 export type {
   BridgeLink,
   KindLink,

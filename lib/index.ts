@@ -52,7 +52,6 @@ export {
 export { getSysctl, getSysctlSync, setSysctl, setSysctlSync } from './netns/sysctl';
 export { bindUdp, connectTcp, listenTcp, type BindOptions, type ConnectOptions, type ListenOptions } from './sockets/inet';
 export { httpGet, type HttpGetOptions, type HttpResponse } from './sockets/http';
-export { originalDestination, type OriginalDestination } from './sockets/original-destination';
 export type {
   BridgeLink,
   KindLink,
@@ -249,3 +248,9 @@ export type { BackendSpec, Publication, PublicationRef, PublishSpec } from './ne
 export type { Drift } from './network/reconcile';
 export type { AttachmentRecord, BackendRecord, NamespaceIdentity, NetworkRecord, PublicationRecord } from './network/state';
 export { AddressInUseError, IpamExhaustedError } from './network/ipam';
+
+// Sidecars: the original destination of an intercepted connection, and
+// transparent interception of a pod's traffic (REDIRECT / TPROXY).
+export { originalDestination, type OriginalDestination } from './sockets/original-destination';
+export { intercept, Interception, type InterceptionDrift } from './sidecar/intercept';
+export type { InterceptOptions, InterceptExclusions, InterceptSpec } from './sidecar/options';

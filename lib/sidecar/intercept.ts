@@ -88,7 +88,7 @@ export class Interception {
  * TPROXY mode, except what `exclude` names (the proxy's own traffic must be
  * excluded by uid, gid or mark, or it loops). Validation happens before
  * anything is written; routing (TPROXY) is in place before the rules that
- * need it.
+ * need it, and a failure removes what was written (TPROXY needs `lo` up).
  * @example
  * const icpt = await intercept({
  *   netns: 'pod1', mode: 'redirect', outboundPort: 15001, inboundPort: 15006,
@@ -104,6 +104,9 @@ export async function intercept(opts: InterceptOptions): Promise<Interception> {
     await repairRouting(h, spec);
     await writeTable(h, spec);
   } catch (e) {
+    // Half an interception is worse than none (e.g. the local route refused while lo is down).
+    await removeTable(h).catch(() => undefined);
+    await removeRouting(h, spec).catch(() => undefined);
     h.close();
     throw e;
   }

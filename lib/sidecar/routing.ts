@@ -65,10 +65,9 @@ export async function checkRouting(h: Handle, spec: InterceptSpec): Promise<Rout
 export async function repairRouting(h: Handle, spec: InterceptSpec): Promise<void> {
   for (const family of routingFamilies(spec)) {
     const missing = await checkRouting(h, spec);
-    for (const d of missing.filter((m) => m.family === family)) {
-      if (d.kind === 'route-missing') await h.routes.add(routeOf(spec, family));
-      else if (d.kind === 'policy-rule-missing') await h.rules.add(ruleOf(spec, family));
-    }
+    // The route before the rule that leads to it.
+    if (missing.some((m) => m.family === family && m.kind === 'route-missing')) await h.routes.add(routeOf(spec, family));
+    if (missing.some((m) => m.family === family && m.kind === 'policy-rule-missing')) await h.rules.add(ruleOf(spec, family));
     for (const r of await tableRoutes(h, family, spec.table)) {
       if (!(r.dstLength === 0 && r.type === 'local' && r.linkName === 'lo')) await h.routes.delete(r, { missingOk: true });
     }

@@ -91,6 +91,17 @@ describe('sidecar interception', () => {
     expect(podState(pod())).toEqual(before);
   });
 
+  it('leaves nothing behind when the kernel refuses part of it (TPROXY with lo down)', async () => {
+    await box.h('svc').links.set('lo', { up: false });
+    const before = podState(box.ns('svc'));
+    try {
+      await expect(intercept({ netns: box.ns('svc'), mode: 'tproxy', outboundPort: 15001 })).rejects.toMatchObject({ code: 'ENETDOWN' });
+      expect(podState(box.ns('svc'))).toEqual(before);
+    } finally {
+      await box.h('svc').links.set('lo', { up: true });
+    }
+  });
+
   describe.each([
     ['redirect', 15001, 15006, 'conntrack'],
     ['tproxy', 15101, 15106, 'conntrack'],

@@ -3,8 +3,9 @@
  * as Istio's init container sets it up, written by netlink alone: nlkit's
  * table `inet nlkit-sidecar` in the pod's namespace (and in TPROXY mode a
  * policy rule and a local route per family). One interception per
- * namespace: intercept() again replaces it (a restarted daemon re-applies
- * its options and gets the same state). check() reports drift made from
+ * namespace: intercept() again replaces it, the previous routing included
+ * (recorded in the table's comment); a restarted daemon re-applies its
+ * options and gets the same state. check() reports drift made from
  * outside, reconcile() repairs it, remove() leaves the namespace as before.
  * @module
  */
@@ -12,7 +13,8 @@ import { open, type Handle } from '../handle';
 import type { NetnsRef } from '../netns/namespace';
 import { interceptSpec, type InterceptOptions, type InterceptSpec } from './options';
 import { checkRouting, removeRouting, repairRouting, type RoutingDrift } from './routing';
-import { checkTable, removeTable, writeTable, type TableDrift } from './table';
+import { tableComment } from './layout';
+import { checkTable, recordedRouting, removeTable, writeTable, type TableDrift } from './table';
 
 /** One difference between what an interception needs and the namespace's state. */
 export interface InterceptionDrift {
@@ -101,6 +103,9 @@ export async function intercept(opts: InterceptOptions): Promise<Interception> {
   const spec = interceptSpec(opts);
   const h = await open({ netns: opts.netns });
   try {
+    // Replacing an interception: its policy rules and routes go first if they differ.
+    const previous = await recordedRouting(h);
+    if (previous && tableComment(previous) !== tableComment(spec)) await removeRouting(h, previous);
     await repairRouting(h, spec);
     await writeTable(h, spec);
   } catch (e) {

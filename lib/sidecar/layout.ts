@@ -19,6 +19,23 @@ import type { InterceptSpec } from './options';
 export const SIDECAR_TABLE = 'nlkit-sidecar';
 export const TABLE = { family: 'inet' as const, table: SIDECAR_TABLE };
 
+/** What the routing of an interception depends on: recorded in the table's comment, so a replacement can undo the old one's. */
+export type RoutingSpec = Pick<InterceptSpec, 'mode' | 'mark' | 'table' | 'rulePriority' | 'ipv6'>;
+
+const COMMENT_PREFIX = 'nlkit sidecar ';
+
+/** The table's comment: the routing it comes with ("nlkit sidecar mode=tproxy mark=1 table=133 priority=32000 ipv6=1"; nft comments cannot hold quotes). */
+export function tableComment(spec: RoutingSpec): string {
+  return `${COMMENT_PREFIX}mode=${spec.mode} mark=${spec.mark} table=${spec.table} priority=${spec.rulePriority} ipv6=${spec.ipv6 ? 1 : 0}`;
+}
+
+/** The routing a listed table's comment records (undefined: none, or not written by nlkit). */
+export function routingOfComment(comment: string | undefined): RoutingSpec | undefined {
+  const m = /^nlkit sidecar mode=(redirect|tproxy) mark=(\d+) table=(\d+) priority=(\d+) ipv6=([01])$/.exec(comment ?? '');
+  if (!m) return undefined;
+  return { mode: m[1] as RoutingSpec['mode'], mark: Number(m[2]), table: Number(m[3]), rulePriority: Number(m[4]), ipv6: m[5] === '1' };
+}
+
 /** One chain: its base-chain definition and its rules in order. */
 export interface SidecarChain {
   name: 'output' | 'prerouting';

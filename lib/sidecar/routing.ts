@@ -10,7 +10,7 @@ import type { Handle } from '../handle';
 import { NetlinkError } from '../netlink/errors';
 import type { Route } from '../rtnetlink/route-types';
 import type { IpFamily } from '../validate/ip';
-import type { InterceptSpec } from './options';
+import type { RoutingSpec } from './layout';
 
 /** One difference in the routing an interception needs. */
 export interface RoutingDrift {
@@ -29,16 +29,16 @@ async function tableRoutes(h: Handle, family: IpFamily, table: number): Promise<
   }
 }
 
-export function routingFamilies(spec: InterceptSpec): IpFamily[] {
+export function routingFamilies(spec: RoutingSpec): IpFamily[] {
   if (spec.mode !== 'tproxy') return [];
   return spec.ipv6 ? [4, 6] : [4];
 }
 
-const ruleOf = (spec: InterceptSpec, family: IpFamily) => ({ family, priority: spec.rulePriority, fwmark: spec.mark, table: spec.table });
-const routeOf = (spec: InterceptSpec, family: IpFamily) => ({ family, dst: 'default', type: 'local', link: 'lo', table: spec.table });
+const ruleOf = (spec: RoutingSpec, family: IpFamily) => ({ family, priority: spec.rulePriority, fwmark: spec.mark, table: spec.table });
+const routeOf = (spec: RoutingSpec, family: IpFamily) => ({ family, dst: 'default', type: 'local', link: 'lo', table: spec.table });
 
 /** What is missing (or foreign in the interception's table), per family. */
-export async function checkRouting(h: Handle, spec: InterceptSpec): Promise<RoutingDrift[]> {
+export async function checkRouting(h: Handle, spec: RoutingSpec): Promise<RoutingDrift[]> {
   const drift: RoutingDrift[] = [];
   for (const family of routingFamilies(spec)) {
     const rules = await h.rules.list({ family, priority: spec.rulePriority });
@@ -62,7 +62,7 @@ export async function checkRouting(h: Handle, spec: InterceptSpec): Promise<Rout
 }
 
 /** Adds what check finds missing (and removes foreign routes from the table). */
-export async function repairRouting(h: Handle, spec: InterceptSpec): Promise<void> {
+export async function repairRouting(h: Handle, spec: RoutingSpec): Promise<void> {
   for (const family of routingFamilies(spec)) {
     const missing = await checkRouting(h, spec);
     // The route before the rule that leads to it.
@@ -75,7 +75,7 @@ export async function repairRouting(h: Handle, spec: InterceptSpec): Promise<voi
 }
 
 /** Removes the policy rules and the interception table's routes (whatever is still there). */
-export async function removeRouting(h: Handle, spec: InterceptSpec): Promise<void> {
+export async function removeRouting(h: Handle, spec: RoutingSpec): Promise<void> {
   for (const family of routingFamilies(spec)) {
     await h.rules.delete(ruleOf(spec, family), { missingOk: true });
     for (const r of await tableRoutes(h, family, spec.table)) await h.routes.delete(r, { missingOk: true });

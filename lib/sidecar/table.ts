@@ -10,7 +10,7 @@ import type { Handle } from '../handle';
 import { desiredText, listedText } from '../network/firewall/listing';
 import { GenerationMismatchError, resolvePriority, type Ruleset } from '../nftables';
 import { NetlinkError } from '../netlink/errors';
-import { SIDECAR_TABLE, TABLE, sidecarLayout, type SidecarChain } from './layout';
+import { SIDECAR_TABLE, TABLE, routingOfComment, sidecarLayout, tableComment, type RoutingSpec, type SidecarChain } from './layout';
 import type { InterceptSpec } from './options';
 
 /** One difference between the table the spec wants and the kernel's. */
@@ -99,7 +99,7 @@ export async function writeTable(h: Handle, spec: InterceptSpec, onlyIfDrift = f
     if (onlyIfDrift && compare(spec, listing.ruleset).length === 0) return;
     const tx = h.nft.transaction();
     if (listing.ruleset) tx.deleteTable({ family: TABLE.family, name: SIDECAR_TABLE });
-    tx.addTable({ family: TABLE.family, name: SIDECAR_TABLE });
+    tx.addTable({ family: TABLE.family, name: SIDECAR_TABLE, comment: tableComment(spec) });
     for (const c of sidecarLayout(spec)) {
       tx.addChain({ ...TABLE, name: c.name, type: c.type, hook: c.hook, priority: c.priority, policy: 'accept' });
       for (const r of c.rules) tx.addRule({ ...TABLE, chain: c.name, rule: r.rule });
@@ -111,6 +111,12 @@ export async function writeTable(h: Handle, spec: InterceptSpec, onlyIfDrift = f
       if (!(e instanceof GenerationMismatchError) || attempt >= ATTEMPTS) throw e;
     }
   }
+}
+
+/** The routing recorded by the interception table in place, if any (what a replacement must undo). */
+export async function recordedRouting(h: Handle): Promise<RoutingSpec | undefined> {
+  const t = await h.nft.tables.find({ family: TABLE.family, name: SIDECAR_TABLE });
+  return routingOfComment(t?.comment);
 }
 
 /** Deletes the table if it is there. */

@@ -114,6 +114,24 @@ describe('sidecar interception', () => {
     }
   });
 
+  it("intercept() again replaces the interception, the old one's policy rules and routes included", async () => {
+    const before = podState(pod());
+    const first = await intercept({ netns: pod(), mode: 'tproxy', outboundPort: 15101, exclude: { marks: [PROXY_MARK] } });
+    first.close();
+    expect(ipJson(pod(), '-4', 'rule').some((r: { table?: string }) => r.table === '133')).toBe(true);
+    const second = await intercept({ netns: pod(), mode: 'tproxy', outboundPort: 15101, mark: 2, table: 134, exclude: { marks: [PROXY_MARK] } });
+    const rules = ipJson<Array<{ table?: string }>>(pod(), '-6', 'rule').map((r) => r.table);
+    expect(rules).toContain('134');
+    expect(rules).not.toContain('133');
+    expect(ipJson(pod(), '-4', 'route', 'show', 'table', '133')).toEqual([]);
+    expect(await hello(pod(), 'fd62::1', 80)).toBe('proxy(fd62::1:80 conntrack) B sees fd62::2');
+    expect(await second.check()).toEqual([]);
+    const redirect = await intercept({ netns: pod(), mode: 'redirect', outboundPort: 15001, exclude: { marks: [PROXY_MARK] } });
+    expect(ipJson<Array<{ table?: string }>>(pod(), '-4', 'rule').map((r) => r.table)).not.toContain('134');
+    await redirect.remove();
+    expect(podState(pod())).toEqual(before);
+  });
+
   describe.each([
     ['redirect', 15001, 15006, 'conntrack'],
     ['tproxy', 15101, 15106, 'conntrack'],

@@ -39,6 +39,7 @@ async function listTable(h: Handle): Promise<Listing> {
       continue;
     }
     if ((await h.nft.generation.get()).id === generation || attempt >= ATTEMPTS) return { generation, ruleset };
+    await new Promise((resolve) => setTimeout(resolve, Math.random() * 2 ** attempt));
   }
 }
 

@@ -72,9 +72,39 @@ describe('socket options for proxies', () => {
     try {
       expect(await hello(box.ns('pod'), '10.61.0.1', 7310)).toBe('far');
       await expect(connectTcp({ netns: box.ns('pod'), host: '10.61.0.1', port: 7310, mark: 0x539 })).rejects.toMatchObject({ code: 'ECONNREFUSED' });
-      await expect(connectTcp({ netns: box.ns('pod'), host: '10.61.0.1', port: 7310, mark: 0x53a, timeoutMs: 2000 })).resolves.toBeDefined();
+      expect(await hello(box.ns('pod'), '10.61.0.1', 7310)).toBe('far');
+      // Another mark is not matched: a marked connection gets through.
+      const other = await connectTcp({ netns: box.ns('pod'), host: '10.61.0.1', port: 7310, mark: 0x53a, timeoutMs: 2000 });
+      other.destroy();
     } finally {
       server.close();
+      await dropTable(box.h('pod'), filter.table);
+    }
+  });
+
+  it('marks a listener with SO_MARK: the connections it accepts answer with the mark', async () => {
+    const filter = { family: 'inet' as const, table: 'listenmark' };
+    const tx = box.h('pod').nft.transaction();
+    tx.addTable({ family: 'inet', name: filter.table });
+    tx.addChain({ ...filter, name: 'output', type: 'filter', hook: 'output', priority: 'filter', policy: 'accept' });
+    tx.addRule({
+      ...filter,
+      chain: 'output',
+      rule: rule()
+        .mark(0x77)
+        .tcp({ sport: [7340, 7341] })
+        .drop(),
+    });
+    await tx.commit();
+    const marked = await listenTcp({ netns: box.ns('pod'), port: 7340, mark: 0x77 }, (s) => s.end('marked'));
+    const plain = await listenTcp({ netns: box.ns('pod'), port: 7341 }, (s) => s.end('plain'));
+    try {
+      expect(await hello(box.ns('far'), '10.61.0.2', 7341)).toBe('plain');
+      // The SYN-ACK carries the mark: the rule drops it, the client never gets an answer.
+      expect(await hello(box.ns('far'), '10.61.0.2', 7340, 1000)).toBe('error:ETIMEDOUT');
+    } finally {
+      marked.close();
+      plain.close();
       await dropTable(box.h('pod'), filter.table);
     }
   });

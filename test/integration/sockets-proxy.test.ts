@@ -75,7 +75,8 @@ describe('socket options for proxies', () => {
       expect(await hello(box.ns('pod'), '10.61.0.1', 7310)).toBe('far');
       // Another mark is not matched: a marked connection gets through.
       const other = await connectTcp({ netns: box.ns('pod'), host: '10.61.0.1', port: 7310, mark: 0x53a, timeoutMs: 2000 });
-      other.destroy();
+      other.resume(); // read the answer to its end, so neither side resets
+      await new Promise((r) => other.on('close', r));
     } finally {
       server.close();
       await dropTable(box.h('pod'), filter.table);

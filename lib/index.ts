@@ -250,3 +250,9 @@ export type { BackendSpec, Publication, PublicationRef, PublishSpec } from './ne
 export type { Drift } from './network/reconcile';
 export type { AttachmentRecord, BackendRecord, NamespaceIdentity, NetworkRecord, PublicationRecord } from './network/state';
 export { AddressInUseError, IpamExhaustedError } from './network/ipam';
+
+// Sidecars: the original destination of an intercepted connection, and
+// transparent interception of a pod's traffic (REDIRECT / TPROXY).
+export { originalDestination, type OriginalDestination } from './sockets/original-destination';
+export { intercept, Interception, type InterceptionDrift } from './sidecar/intercept';
+export type { InterceptOptions, InterceptExclusions, InterceptSpec } from './sidecar/options';

@@ -5,6 +5,7 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <linux/netfilter_ipv4.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -16,6 +17,11 @@
 #include <memory>
 
 #include "common.h"
+
+// <linux/netfilter_ipv6/ip6_tables.h> drags in the whole x_tables ABI for this one number.
+#ifndef IP6T_SO_ORIGINAL_DST
+#define IP6T_SO_ORIGINAL_DST 80
+#endif
 
 namespace nlkit {
 namespace {
@@ -68,6 +74,8 @@ struct InetSpec {
   bool bind = false;
   int backlog = -1;
   bool reuse_addr = false, reuse_port = false, freebind = false;
+  bool transparent = false;  // IP(V6)_TRANSPARENT: bind and accept non-local addresses (TPROXY)
+  int64_t mark = -1;         // SO_MARK; -1: none
   int v6only = -1;  // -1: leave the system default
   SockAddr addr;
 };
@@ -92,6 +100,13 @@ int MakeInetSocket(int nsfd, const InetSpec& spec, int* out, std::string& syscal
   if (spec.reuse_addr && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one)) return fail("setsockopt(SO_REUSEADDR)");
   if (spec.reuse_port && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one)) return fail("setsockopt(SO_REUSEPORT)");
   if (spec.freebind && setsockopt(fd, SOL_IP, IP_FREEBIND, &one, sizeof one)) return fail("setsockopt(IP_FREEBIND)");
+  if (spec.transparent && (spec.family == 6 ? setsockopt(fd, SOL_IPV6, IPV6_TRANSPARENT, &one, sizeof one)
+                                             : setsockopt(fd, SOL_IP, IP_TRANSPARENT, &one, sizeof one)))
+    return fail(spec.family == 6 ? "setsockopt(IPV6_TRANSPARENT)" : "setsockopt(IP_TRANSPARENT)");
+  if (spec.mark >= 0) {
+    uint32_t mark = static_cast<uint32_t>(spec.mark);
+    if (setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof mark)) return fail("setsockopt(SO_MARK)");
+  }
   if (spec.family == 6 && spec.v6only >= 0 &&
       setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &spec.v6only, sizeof spec.v6only))
     return fail("setsockopt(IPV6_V6ONLY)");
@@ -102,7 +117,7 @@ int MakeInetSocket(int nsfd, const InetSpec& spec, int* out, std::string& syscal
 }
 
 // inetSocket(nsfd, { family: 4|6, udp, host, port, bind, reuseAddr, reusePort,
-//                    v6only, freebind, backlog }) -> Promise<fd>
+//                    v6only, freebind, transparent, mark, backlog }) -> Promise<fd>
 // bind: whether to bind to host:port; backlog >= 0: listen() too. Made off
 // the event loop: entering the namespace takes a thread.
 Napi::Value InetSocketJs(const Napi::CallbackInfo& info) {
@@ -118,6 +133,8 @@ Napi::Value InetSocketJs(const Napi::CallbackInfo& info) {
   spec->reuse_addr = OptBool(o, "reuseAddr");
   spec->reuse_port = OptBool(o, "reusePort");
   spec->freebind = OptBool(o, "freebind");
+  spec->transparent = OptBool(o, "transparent");
+  if (o.Has("mark") && o.Get("mark").IsNumber()) spec->mark = o.Get("mark").As<Napi::Number>().Int64Value();
   if (o.Has("v6only") && !o.Get("v6only").IsUndefined()) spec->v6only = OptBool(o, "v6only") ? 1 : 0;
   if (spec->bind && !ParseAddr(spec->family, OptStr(o, "host"), OptInt(o, "port", 0), &spec->addr))
     throw ErrnoError(env, EINVAL, "inet_pton");
@@ -167,6 +184,33 @@ Napi::Value TcpConnectJs(const Napi::CallbackInfo& info) {
       DoneUndefined));
 }
 
+// originalDst(fd, family) -> { address, port }: where a connection was going
+// before a REDIRECT/DNAT rewrote it (conntrack's original tuple).
+Napi::Value OriginalDstJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = ArgInt(info, 0, "fd", 0, INT32_MAX);
+  int family = ArgInt(info, 1, "family", 4, 6);
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  char text[INET6_ADDRSTRLEN] = "";
+  int port = 0;
+  if (family == 6) {
+    if (getsockopt(fd, SOL_IPV6, IP6T_SO_ORIGINAL_DST, &ss, &len)) throw ErrnoError(env, errno, "getsockopt(IP6T_SO_ORIGINAL_DST)");
+    auto* a = reinterpret_cast<sockaddr_in6*>(&ss);
+    inet_ntop(AF_INET6, &a->sin6_addr, text, sizeof text);
+    port = ntohs(a->sin6_port);
+  } else {
+    if (getsockopt(fd, SOL_IP, SO_ORIGINAL_DST, &ss, &len)) throw ErrnoError(env, errno, "getsockopt(SO_ORIGINAL_DST)");
+    auto* a = reinterpret_cast<sockaddr_in*>(&ss);
+    inet_ntop(AF_INET, &a->sin_addr, text, sizeof text);
+    port = ntohs(a->sin_port);
+  }
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("address", Napi::String::New(env, text));
+  out.Set("port", Napi::Number::New(env, port));
+  return out;
+}
+
 Napi::Value CloseFdJs(const Napi::CallbackInfo& info) {
   close(info[0].As<Napi::Number>().Int32Value());
   return info.Env().Undefined();
@@ -177,6 +221,7 @@ Napi::Value CloseFdJs(const Napi::CallbackInfo& info) {
 void InitInetSocket(Napi::Env env, Napi::Object exports) {
   exports.Set("inetSocket", Napi::Function::New(env, InetSocketJs));
   exports.Set("tcpConnect", Napi::Function::New(env, TcpConnectJs));
+  exports.Set("originalDst", Napi::Function::New(env, OriginalDstJs));
   exports.Set("closeFd", Napi::Function::New(env, CloseFdJs));
 }
 

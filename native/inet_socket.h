@@ -2,6 +2,6 @@
 #include <napi.h>
 
 namespace nlkit {
-// inetSocket, tcpConnect, closeFd.
+// inetSocket, tcpConnect, originalDst, closeFd.
 void InitInetSocket(Napi::Env env, Napi::Object exports);
 }  // namespace nlkit

@@ -59,6 +59,10 @@ export interface NativeInetSocketOptions {
   reusePort?: boolean;
   v6only?: boolean;
   freebind?: boolean;
+  /** IP_TRANSPARENT / IPV6_TRANSPARENT, set before bind. */
+  transparent?: boolean;
+  /** SO_MARK. */
+  mark?: number;
   backlog?: number;
 }
 
@@ -88,6 +92,8 @@ export interface NativeBinding {
   /** A TCP/UDP socket made inside the namespace off the event loop. An IPv6 zone must be numeric ("fe80::1%3"). */
   inetSocket(netnsFd: number, options: NativeInetSocketOptions): Promise<number>;
   tcpConnect(fd: number, family: 4 | 6, host: string, port: number, timeoutMs: number): Promise<void>;
+  /** SO_ORIGINAL_DST / IP6T_SO_ORIGINAL_DST of a connected TCP socket. */
+  originalDst(fd: number, family: 4 | 6): { address: string; port: number };
   closeFd(fd: number): void;
   tunCreate(netnsFd: number, name: string, options: NativeTunOptions): void;
   /** Waits (off the event loop) for an exclusive flock; closing the fd releases it. */

@@ -12,6 +12,8 @@ import { connectInetSocket, makeInetSocket } from '../system/inet-socket';
 import { withNetnsAsync, type NetnsRef } from '../netns/namespace';
 import { open } from '../handle';
 import { parseIp, type IpFamily } from '../validate/ip';
+import { validateU32 } from '../validate/integers';
+import { keysOf, rejectUnknownKeys } from '../validate/options';
 
 /** Where to bind. */
 export interface BindOptions {
@@ -39,6 +41,14 @@ export interface ListenOptions extends BindOptions {
   backlog?: number;
   /** A server to listen with (e.g. `http.createServer(handler)`); default a new net.Server. */
   server?: net.Server;
+  /**
+   * IP_TRANSPARENT (IPV6_TRANSPARENT), set before bind: accept connections
+   * that an nftables `tproxy` rule diverts to this socket, whatever their
+   * destination address (a transparent proxy). Needs CAP_NET_ADMIN.
+   */
+  transparent?: boolean;
+  /** SO_MARK on the listener, inherited by the connections it accepts (their replies carry it). */
+  mark?: number;
 }
 
 /** Options of {@link connectTcp}. */
@@ -55,6 +65,10 @@ export interface ConnectOptions {
   localPort?: number;
   /** Default 5000 ms. */
   timeoutMs?: number;
+  /** SO_MARK: a firewall mark on every packet of the connection (a proxy's upstream, excluded from interception). */
+  mark?: number;
+  /** IP_TRANSPARENT: lets `localAddress` be an address this namespace does not have (a proxy keeping the client's address). */
+  transparent?: boolean;
 }
 
 function checkPort(port: unknown, field = 'port'): number {
@@ -63,6 +77,26 @@ function checkPort(port: unknown, field = 'port'): number {
     throw new ValidationError(field, port, 'must be an integer 0-65535');
   }
   return port as number;
+}
+
+const LISTEN_KEYS = keysOf<ListenOptions>()([
+  'netns',
+  'host',
+  'port',
+  'family',
+  'reusePort',
+  'reuseAddr',
+  'freebind',
+  'ipv6Only',
+  'backlog',
+  'server',
+  'transparent',
+  'mark',
+]);
+const CONNECT_KEYS = keysOf<ConnectOptions>()(['netns', 'host', 'port', 'localAddress', 'localPort', 'timeoutMs', 'mark', 'transparent']);
+
+function checkMark(mark: unknown): number | undefined {
+  return mark === undefined ? undefined : validateU32(mark, 'mark');
 }
 
 /** An address without its IPv6 zone ("fe80::1%eth0" → "fe80::1", "eth0"). */
@@ -102,11 +136,14 @@ async function withNumericZone(host: string | undefined, netns: NetnsRef | undef
  * @example
  * const server = await listenTcp({ netns: 'c1', port: 8080 }, (sock) => sock.end('hi\n'));
  * const web = await listenTcp({ netns: 'c1', port: 80, server: http.createServer(app) });
+ * // a TPROXY target: takes connections for any address diverted to port 15001
+ * const proxy = await listenTcp({ netns: 'pod', port: 15001, transparent: true }, (sock) => sock.end());
  */
 export async function listenTcp<S extends net.Server = net.Server>(
   opts: ListenOptions & { server?: S },
   onConnection?: (socket: net.Socket) => void,
 ): Promise<S> {
+  rejectUnknownKeys(opts, LISTEN_KEYS, 'listenTcp options');
   const family = familyOf(opts.host, opts.family);
   const port = checkPort(opts.port);
   const host = await withNumericZone(opts.host, opts.netns);
@@ -122,6 +159,8 @@ export async function listenTcp<S extends net.Server = net.Server>(
         reusePort: opts.reusePort,
         freebind: opts.freebind,
         v6only: opts.ipv6Only,
+        transparent: opts.transparent,
+        mark: checkMark(opts.mark),
         backlog: opts.backlog ?? 511,
       },
       `listen on tcp ${opts.host ?? '*'}:${port}`,
@@ -143,17 +182,29 @@ export async function listenTcp<S extends net.Server = net.Server>(
  * Opens a TCP connection from inside a namespace; resolves once connected.
  * @example
  * const sock = await connectTcp({ netns: 'c2', host: '10.0.0.2', port: 8080 });
+ * // a proxy's upstream: marked (so interception lets it pass), from the client's own address
+ * const up = await connectTcp({ netns: 'pod', host: '10.0.0.2', port: 80, mark: 0x539, localAddress: '10.0.1.5', transparent: true });
  */
 export async function connectTcp(opts: ConnectOptions): Promise<net.Socket> {
+  rejectUnknownKeys(opts, CONNECT_KEYS, 'connectTcp options');
   const family = familyOf(opts.host, undefined);
   const port = checkPort(opts.port);
   if (port === 0) throw new ValidationError('port', opts.port, 'must be 1-65535 to connect');
+  const localPort = checkPort(opts.localPort, 'localPort');
+  const mark = checkMark(opts.mark);
+  if (opts.localAddress !== undefined && familyOf(opts.localAddress, undefined) !== family) {
+    throw new ValidationError('localAddress', opts.localAddress, `must be an IPv${family} address like host`);
+  }
   const host = (await withNumericZone(opts.host, opts.netns)) as string;
   const localAddress = await withNumericZone(opts.localAddress, opts.netns);
   return withNetnsAsync(opts.netns, async (nsfd) => {
     const bind = opts.localAddress !== undefined || opts.localPort !== undefined;
     const what = `connect to ${opts.host}:${port}`;
-    const fd = await makeInetSocket(nsfd, { family, bind, host: localAddress, port: checkPort(opts.localPort, 'localPort') }, what);
+    const fd = await makeInetSocket(
+      nsfd,
+      { family, bind, host: localAddress, port: localPort, reuseAddr: opts.transparent, transparent: opts.transparent, mark },
+      what,
+    );
     await connectInetSocket(fd, family, host, port, opts.timeoutMs ?? 5000, what);
     return new net.Socket({ fd, readable: true, writable: true });
   });

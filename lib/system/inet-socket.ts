@@ -41,3 +41,19 @@ export async function connectInetSocket(fd: number, family: 4 | 6, host: string,
     throw fromNative(operation, e);
   }
 }
+
+/**
+ * The destination a connected TCP socket had before NAT (conntrack's
+ * original tuple: SO_ORIGINAL_DST, or IP6T_SO_ORIGINAL_DST for `family` 6).
+ * @internal
+ * @example
+ * const { address, port } = originalDst(fd, 4, 'original destination of 10.0.0.5:40000');
+ */
+export function originalDst(fd: number, family: 4 | 6, operation: string): { address: string; port: number } {
+  validateFd(fd);
+  try {
+    return native().originalDst(fd, family);
+  } catch (e) {
+    throw fromNative(operation, e);
+  }
+}

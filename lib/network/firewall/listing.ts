@@ -56,13 +56,13 @@ function canonical(text: string): string {
   return text.replace(/\{ ([^{}]*) \}/g, (_m, items: string) => `{ ${items.split(', ').sort().join(', ')} }`);
 }
 
-/** A listed rule as canonical text. */
-export function listedText(r: { expressions: readonly Expression[]; comment?: string }, sets: readonly SetWithElements[]): string {
-  return canonical(describeRule({ expressions: r.expressions, family: FAMILY, table: FIREWALL_TABLE, comment: r.comment }, { sets }));
+/** A listed rule as canonical text (`table`: another inet table compared the same way). */
+export function listedText(r: { expressions: readonly Expression[]; comment?: string }, sets: readonly SetWithElements[], table = FIREWALL_TABLE): string {
+  return canonical(describeRule({ expressions: r.expressions, family: FAMILY, table, comment: r.comment }, { sets }));
 }
 
 /** A rule nlkit wants, as the same canonical text its listing will have. */
-export function desiredText(r: RuleBuilder, namedSets: readonly SetWithElements[]): string {
+export function desiredText(r: RuleBuilder, namedSets: readonly SetWithElements[], table = FIREWALL_TABLE): string {
   let next = 0;
   const built = r.build(FAMILY, { setId: () => ++next });
   // Anonymous sets as a listing shows them: named, in the rule's table, with their elements
@@ -73,11 +73,11 @@ export function desiredText(r: RuleBuilder, namedSets: readonly SetWithElements[
     ...namedSets,
     ...built.anonymousSets.map((a) => ({
       ...a.set,
-      table: FIREWALL_TABLE,
+      table,
       name: names.get(a.id) ?? '',
       elements: a.elements.map((e) => ({ ...e, key: asListed(e.key) })),
     })),
   ];
   const expressions = built.expressions.map((e) => (e.type === 'lookup' && e.setId !== undefined ? { ...e, set: names.get(e.setId) ?? e.set } : e));
-  return canonical(describeRule({ expressions, family: FAMILY, table: FIREWALL_TABLE, comment: built.comment }, { sets }));
+  return canonical(describeRule({ expressions, family: FAMILY, table, comment: built.comment }, { sets }));
 }

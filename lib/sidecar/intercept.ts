@@ -1,0 +1,119 @@
+/**
+ * Transparent interception of a pod's TCP traffic for a sidecar proxy,
+ * as Istio's init container sets it up, written by netlink alone: nlkit's
+ * table `inet nlkit-sidecar` in the pod's namespace (and in TPROXY mode a
+ * policy rule and a local route per family). One interception per
+ * namespace: intercept() again replaces it, the previous routing included
+ * (recorded in the table's comment); a restarted daemon re-applies its
+ * options and gets the same state. check() reports drift made from
+ * outside, reconcile() repairs it, remove() leaves the namespace as before.
+ * @module
+ */
+import { open, type Handle } from '../handle';
+import type { NetnsRef } from '../netns/namespace';
+import { interceptSpec, type InterceptOptions, type InterceptSpec } from './options';
+import { checkRouting, removeRouting, repairRouting, type RoutingDrift } from './routing';
+import { tableComment } from './layout';
+import { checkTable, recordedRouting, removeTable, writeTable, type TableDrift } from './table';
+
+/** One difference between what an interception needs and the namespace's state. */
+export interface InterceptionDrift {
+  kind: TableDrift['kind'] | RoutingDrift['kind'];
+  /** What is wrong, for people. */
+  detail: string;
+}
+
+/** An interception in place (see {@link intercept}). */
+export class Interception {
+  /** @internal */
+  constructor(
+    private readonly h: Handle,
+    /** The pod's namespace. */
+    readonly netns: NetnsRef,
+    /** The options in normal form. */
+    readonly spec: InterceptSpec,
+  ) {}
+
+  /**
+   * Every difference between what the interception needs and the kernel:
+   * its table, chains and rules (foreign ones included), the policy rules
+   * and the local route (TPROXY mode).
+   * @example
+   * for (const d of await icpt.check()) console.log(d.kind, d.detail);
+   */
+  async check(): Promise<InterceptionDrift[]> {
+    return [...(await checkRouting(this.h, this.spec)), ...(await checkTable(this.h, this.spec))].map(({ kind, detail }) => ({ kind, detail }));
+  }
+
+  /**
+   * Repairs what check() reports (routing first, then the table in one
+   * transaction); returns the drift it found.
+   * @example
+   * const repaired = await icpt.reconcile(); // [] when nothing had changed
+   */
+  async reconcile(): Promise<InterceptionDrift[]> {
+    const drift = await this.check();
+    if (drift.length === 0) return drift;
+    await repairRouting(this.h, this.spec);
+    await writeTable(this.h, this.spec, true);
+    return drift;
+  }
+
+  /**
+   * Stops intercepting: deletes the table, then the policy rules and the
+   * local route; the namespace is as before intercept(). Closes the handle.
+   * @example
+   * await icpt.remove();
+   */
+  async remove(): Promise<void> {
+    try {
+      await removeTable(this.h);
+      await removeRouting(this.h, this.spec);
+    } finally {
+      this.h.close();
+    }
+  }
+
+  /**
+   * Lets go of the namespace without removing anything (the interception stays).
+   * @example
+   * icpt.close();
+   */
+  close(): void {
+    this.h.close();
+  }
+}
+
+/**
+ * Intercepts a pod's TCP traffic for a sidecar proxy: outbound to
+ * `outboundPort`, inbound (when given) to `inboundPort`, in REDIRECT or
+ * TPROXY mode, except what `exclude` names (the proxy's own traffic must be
+ * excluded by uid, gid or mark, or it loops). Validation happens before
+ * anything is written; routing (TPROXY) is in place before the rules that
+ * need it, and a failure removes what was written (TPROXY needs `lo` up).
+ * @example
+ * const icpt = await intercept({
+ *   netns: 'pod1', mode: 'redirect', outboundPort: 15001, inboundPort: 15006,
+ *   exclude: { marks: [0x539], inboundPorts: [15021] },
+ * });
+ * // the proxy: listenTcp({ netns: 'pod1', port: 15001 }, (c) => originalDestination(c) ...)
+ * // its upstream: connectTcp({ netns: 'pod1', host, port, mark: 0x539 })
+ */
+export async function intercept(opts: InterceptOptions): Promise<Interception> {
+  const spec = interceptSpec(opts);
+  const h = await open({ netns: opts.netns });
+  try {
+    // Replacing an interception: its policy rules and routes go first if they differ.
+    const previous = await recordedRouting(h);
+    if (previous && tableComment(previous) !== tableComment(spec)) await removeRouting(h, previous);
+    await repairRouting(h, spec);
+    await writeTable(h, spec);
+  } catch (e) {
+    // Half an interception is worse than none (e.g. the local route refused while lo is down).
+    await removeTable(h).catch(() => undefined);
+    await removeRouting(h, spec).catch(() => undefined);
+    h.close();
+    throw e;
+  }
+  return new Interception(h, opts.netns, spec);
+}

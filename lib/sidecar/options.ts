@@ -1,0 +1,120 @@
+/**
+ * What an interception is asked for, checked and put in one normal form
+ * before anything is written: the layout, the routing and check() all work
+ * from this spec, so the same options always mean the same kernel state.
+ * @module
+ */
+import { ValidationError } from '../netlink/errors';
+import type { NetnsRef } from '../netns/namespace';
+import { validateInteger, validateU32 } from '../validate/integers';
+import { formatCidr, networkOf, parseCidr } from '../validate/ip';
+import { isObject, keysOf, rejectUnknownKeys } from '../validate/options';
+
+/** Traffic that interception leaves alone. */
+export interface InterceptExclusions {
+  /** Outbound traffic of sockets owned by these uids (the proxy's user, e.g. 1337). */
+  uids?: number[];
+  /** Outbound traffic of sockets owned by these gids. */
+  gids?: number[];
+  /** Outbound traffic carrying one of these firewall marks (a proxy's upstream made with `connectTcp({ mark })`). */
+  marks?: number[];
+  /** Outbound traffic to these destination prefixes ("10.0.0.0/8", "fd00::/8", or single addresses). */
+  cidrs?: string[];
+  /** Outbound traffic to these destination ports. */
+  ports?: number[];
+  /** Inbound traffic to these local ports (health checks, the proxy's admin port). */
+  inboundPorts?: number[];
+}
+
+/** Options of {@link intercept}. */
+export interface InterceptOptions {
+  /** The pod's namespace (never the caller's by default: it must be named). */
+  netns: NetnsRef;
+  /**
+   * `redirect`: NAT to the proxy's ports (the proxy reads the destination
+   * with `originalDestination()`); `tproxy`: packets are diverted unchanged
+   * to a transparent listener (`listenTcp({ transparent: true })`) whose
+   * accepted sockets' local address is the destination.
+   */
+  mode: 'redirect' | 'tproxy';
+  /** The proxy's port for outbound TCP (the app connecting out). */
+  outboundPort: number;
+  /** The proxy's port for inbound TCP (connections to the pod); none: inbound is not intercepted. */
+  inboundPort?: number;
+  /** Traffic not to intercept: the proxy's own (by uid, gid or mark) must be, or it loops. */
+  exclude?: InterceptExclusions;
+  /** IPv6 as well (default true). */
+  ipv6?: boolean;
+  /** TPROXY mode: the firewall mark that routes diverted packets to the local table (default 0x1). */
+  mark?: number;
+  /** TPROXY mode: the routing table holding `local default dev lo` (default 133). */
+  table?: number;
+  /** TPROXY mode: the priority of the `fwmark → table` policy rules (default 32000, before main). */
+  rulePriority?: number;
+}
+
+/** The options in normal form. */
+export interface InterceptSpec {
+  mode: 'redirect' | 'tproxy';
+  outboundPort: number;
+  inboundPort?: number;
+  uids: number[];
+  gids: number[];
+  marks: number[];
+  cidrs4: string[];
+  cidrs6: string[];
+  ports: number[];
+  inboundPorts: number[];
+  ipv6: boolean;
+  mark: number;
+  table: number;
+  rulePriority: number;
+}
+
+const OPTION_KEYS = keysOf<InterceptOptions>()(['netns', 'mode', 'outboundPort', 'inboundPort', 'exclude', 'ipv6', 'mark', 'table', 'rulePriority']);
+const EXCLUDE_KEYS = keysOf<InterceptExclusions>()(['uids', 'gids', 'marks', 'cidrs', 'ports', 'inboundPorts']);
+
+function list<T>(value: unknown, field: string, each: (v: unknown, f: string) => T): T[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) throw new ValidationError(field, value, 'must be an array');
+  return [...new Set(value.map((v, i) => each(v, `${field}[${i}]`)))];
+}
+
+const port = (v: unknown, f: string): number => validateInteger(v, f, 1, 65535);
+
+/** Checks the options (ValidationError naming the field) and returns the spec. */
+export function interceptSpec(opts: InterceptOptions): InterceptSpec {
+  if (!isObject(opts)) throw new ValidationError('intercept options', opts, 'must be an object');
+  rejectUnknownKeys(opts, OPTION_KEYS, 'intercept options');
+  // JavaScript callers are not held to the types.
+  if ((opts.netns as unknown) === undefined) throw new ValidationError('netns', opts.netns, "the pod's namespace is required");
+  if (!['redirect', 'tproxy'].includes(opts.mode)) throw new ValidationError('mode', opts.mode, 'must be "redirect" or "tproxy"');
+  const ex = rejectUnknownKeys(opts.exclude, EXCLUDE_KEYS, 'exclude') ?? {};
+  const cidrs = list(ex.cidrs, 'exclude.cidrs', (v, f) => {
+    const c = networkOf(parseCidr(v, f, { defaultFull: true }));
+    return { family: c.family, text: formatCidr(c.bytes, c.prefixLength) };
+  });
+  const mark = opts.mark === undefined ? 0x1 : validateU32(opts.mark, 'mark');
+  if (mark === 0) throw new ValidationError('mark', mark, 'must not be 0 (unmarked packets would be diverted)');
+  const marks = list(ex.marks, 'exclude.marks', (v, f) => validateU32(v, f));
+  if (opts.mode === 'tproxy' && marks.includes(mark)) throw new ValidationError('exclude.marks', mark, 'must not hold the interception mark');
+  if (opts.ipv6 !== undefined && typeof opts.ipv6 !== 'boolean') throw new ValidationError('ipv6', opts.ipv6, 'must be a boolean');
+  const table = opts.table === undefined ? 133 : validateInteger(opts.table, 'table', 1, 0xfffffeff);
+  if (table >= 253 && table <= 255) throw new ValidationError('table', table, 'must not be one of the default, main or local tables');
+  return {
+    mode: opts.mode,
+    outboundPort: port(opts.outboundPort, 'outboundPort'),
+    ...(opts.inboundPort === undefined ? {} : { inboundPort: port(opts.inboundPort, 'inboundPort') }),
+    uids: list(ex.uids, 'exclude.uids', (v, f) => validateU32(v, f)),
+    gids: list(ex.gids, 'exclude.gids', (v, f) => validateU32(v, f)),
+    marks,
+    cidrs4: cidrs.filter((c) => c.family === 4).map((c) => c.text),
+    cidrs6: cidrs.filter((c) => c.family === 6).map((c) => c.text),
+    ports: list(ex.ports, 'exclude.ports', port),
+    inboundPorts: list(ex.inboundPorts, 'exclude.inboundPorts', port),
+    ipv6: opts.ipv6 ?? true,
+    mark,
+    table,
+    rulePriority: opts.rulePriority === undefined ? 32000 : validateInteger(opts.rulePriority, 'rulePriority', 1, 32765),
+  };
+}

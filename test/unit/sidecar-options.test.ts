@@ -1,0 +1,62 @@
+// intercept()'s options in normal form, and what they are refused for
+// (before anything is written: no namespace is needed here).
+import { describe, expect, it } from 'vitest';
+import { ValidationError } from '../../lib';
+import { interceptSpec } from '../../lib/sidecar/options';
+import { sidecarLayout } from '../../lib/sidecar/layout';
+
+describe('intercept options', () => {
+  it('normalises: defaults, prefixes split by family with host bits cleared, duplicates dropped', () => {
+    const spec = interceptSpec({
+      netns: 'pod',
+      mode: 'tproxy',
+      outboundPort: 15001,
+      exclude: { cidrs: ['10.1.2.3/8', '169.254.169.254', 'fd00::1/8'], uids: [1337, 1337], ports: [22] },
+    });
+    expect(spec).toEqual({
+      mode: 'tproxy',
+      outboundPort: 15001,
+      uids: [1337],
+      gids: [],
+      marks: [],
+      cidrs4: ['10.0.0.0/8', '169.254.169.254/32'],
+      cidrs6: ['fd00::/8'],
+      ports: [22],
+      inboundPorts: [],
+      ipv6: true,
+      mark: 1,
+      table: 133,
+      rulePriority: 32000,
+    });
+  });
+
+  it.each([
+    [{ mode: 'redirect', outboundPort: 1 }, 'netns'],
+    [{ netns: 'p', mode: 'REDIRECT', outboundPort: 1 }, 'mode'],
+    [{ netns: 'p', mode: 'redirect', outboundPort: 70000 }, 'outboundPort'],
+    [{ netns: 'p', mode: 'redirect', outboundPort: 1, inboundPort: 0 }, 'inboundPort'],
+    [{ netns: 'p', mode: 'redirect', outboundPort: 1, exclude: { uids: [-1] } }, 'exclude.uids[0]'],
+    [{ netns: 'p', mode: 'redirect', outboundPort: 1, exclude: { marks: 5 } }, 'exclude.marks'],
+    [{ netns: 'p', mode: 'redirect', outboundPort: 1, exclude: { cidrs: ['10.0.0.0/40'] } }, 'exclude.cidrs[0]'],
+    [{ netns: 'p', mode: 'redirect', outboundPort: 1, exclude: { port: [1] } }, 'exclude'],
+    [{ netns: 'p', mode: 'redirect', outboundPort: 1, outbound: 2 }, 'intercept options'],
+    [{ netns: 'p', mode: 'tproxy', outboundPort: 1, mark: 0 }, 'mark'],
+    [{ netns: 'p', mode: 'tproxy', outboundPort: 1, table: 255 }, 'table'],
+    [{ netns: 'p', mode: 'tproxy', outboundPort: 1, ipv6: 'no' }, 'ipv6'],
+  ])('refuses %j (field %s)', (opts, field) => {
+    expect(() => interceptSpec(opts as never)).toThrow(ValidationError);
+    expect(() => interceptSpec(opts as never)).toThrow(expect.objectContaining({ field }) as Error);
+  });
+
+  it('lays out REDIRECT without a prerouting chain when inbound is not intercepted, TPROXY with both', () => {
+    const redirect = sidecarLayout(interceptSpec({ netns: 'p', mode: 'redirect', outboundPort: 15001 }));
+    expect(redirect.map((c) => [c.name, c.type, c.priority])).toEqual([['output', 'nat', 'dstnat']]);
+    expect(redirect[0].rules.map((r) => r.what)).toEqual(['replies', 'loopback', 'local destinations', 'outbound redirect']);
+    const tproxy = sidecarLayout(interceptSpec({ netns: 'p', mode: 'tproxy', outboundPort: 15001, inboundPort: 15006, ipv6: false }));
+    expect(tproxy.map((c) => [c.name, c.type, c.priority])).toEqual([
+      ['output', 'route', 'mangle'],
+      ['prerouting', 'filter', 'mangle'],
+    ]);
+    expect(tproxy[1].rules.map((r) => r.what)).toEqual(['IPv6 not intercepted', 'outbound tproxy', 'loopback', 'replies', 'inbound tproxy']);
+  });
+});

@@ -40,6 +40,8 @@ export interface PluginCall {
   ifname?: string;
   args?: string;
   cniPath?: string;
+  /** More environment (NLKIT_FAULT_AFTER_STEP for crash tests). */
+  env?: Record<string, string>;
 }
 
 export interface PluginOutput {
@@ -52,7 +54,7 @@ export interface PluginOutput {
 
 /** Runs bin/nlkit-cni.js once in namespace `host` with the CNI environment of `call` and `config` on stdin. */
 export function runPlugin(host: string, call: PluginCall, config: unknown): PluginOutput {
-  const env: NodeJS.ProcessEnv = { ...process.env, CNI_COMMAND: call.command, CNI_PATH: call.cniPath ?? REFERENCE_PLUGINS };
+  const env: NodeJS.ProcessEnv = { ...process.env, CNI_COMMAND: call.command, CNI_PATH: call.cniPath ?? REFERENCE_PLUGINS, ...call.env };
   if (call.containerId !== undefined) env.CNI_CONTAINERID = call.containerId;
   if (call.netns !== undefined) env.CNI_NETNS = call.netns;
   if (call.ifname !== undefined) env.CNI_IFNAME = call.ifname;

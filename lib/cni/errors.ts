@@ -5,7 +5,6 @@
  * @module
  */
 import { AttachmentConflictError, NetlinkError, NotFoundError, UnsafeStateDirError, ValidationError } from '../netlink/errors';
-import { IpamExhaustedError } from '../network/ipam';
 
 /** The spec's error codes (0-99 are the spec's, 100+ the plugin's own). */
 export const CniCode = {
@@ -53,7 +52,9 @@ export function errorResult(cniVersion: string, err: unknown): { cniVersion: str
 export function toCniError(err: unknown): CniError {
   if (err instanceof CniError) return err;
   if (err instanceof ValidationError) return new CniError(CniCode.invalidConfig, err.message, `field: ${err.field}`);
-  if (err instanceof IpamExhaustedError) return new CniError(CniCode.ipamExhausted, err.message, `subnet: ${err.subnet}`);
+  // by name: importing the IPAM module would load the networks layer for every call, VERSION included
+  if (err instanceof Error && err.name === 'IpamExhaustedError')
+    return new CniError(CniCode.ipamExhausted, err.message, `subnet: ${String((err as { subnet?: string }).subnet)}`);
   if (err instanceof AttachmentConflictError) return new CniError(CniCode.attachmentConflict, err.message);
   if (err instanceof UnsafeStateDirError) return new CniError(CniCode.ioFailure, err.message, `path: ${err.path}`);
   if (err instanceof NotFoundError && err.what === 'network namespace') return new CniError(CniCode.unknownContainer, err.message);

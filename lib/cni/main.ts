@@ -5,16 +5,11 @@
  * delegated IPAM plugins.
  * @module
  */
-import { add } from './add';
 import type { CniCall } from './call';
-import { check } from './check';
 import { parseConfig } from './config';
-import { del } from './del';
 import type { PluginRunner } from './delegate';
 import { parseEnvironment } from './env';
 import { errorResult } from './errors';
-import { gc } from './gc';
-import { status } from './status';
 import { checkVersion, LATEST_VERSION, SUPPORTED_VERSIONS } from './versions';
 
 export type { PluginRun, PluginRunner } from './delegate';
@@ -36,19 +31,20 @@ export async function runCni(env: NodeJS.ProcessEnv, stdin: string, runPlugin?: 
     checkVersion(conf.cniVersion, cniEnv.command);
     const call: CniCall = { env: cniEnv, conf, stdin, runPlugin };
     switch (cniEnv.command) {
+      // each command loads only what it needs: a plugin is a process per call, and loading is most of its start-up
       case 'ADD':
-        return print(await add(call));
+        return print(await (await import('./add')).add(call));
       case 'DEL':
-        await del(call);
+        await (await import('./del')).del(call);
         break;
       case 'CHECK':
-        await check(call);
+        await (await import('./check')).check(call);
         break;
       case 'GC':
-        await gc(call);
+        await (await import('./gc')).gc(call);
         break;
       case 'STATUS':
-        await status(call);
+        await (await import('./status')).status(call);
         break;
     }
     return { stdout: '', exitCode: 0 };

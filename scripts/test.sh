@@ -20,6 +20,7 @@ command -v go >/dev/null || need+=(golang-go)
 [ -d /usr/share/gocode/src/github.com/containernetworking/cni/libcni ] || need+=(golang-github-appc-cni-dev)
 [ -x /usr/lib/cni/portmap ] || need+=(containernetworking-plugins)
 command -v iptables >/dev/null || need+=(iptables)
+command -v podman >/dev/null || need+=(podman) # a real engine with its CNI backend (test/integration/cni-podman.test.ts)
 if [ ${#need[@]} -gt 0 ]; then
   echo "== installing ${need[*]}"
   apt-get update -qq

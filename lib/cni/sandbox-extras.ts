@@ -37,19 +37,27 @@ export async function setHairpin(nets: NetworkManager, att: Attachment): Promise
 
 /** How long a packet may wait in a TBF, as the reference bandwidth plugin allows. */
 const LATENCY = '25ms';
+/** A veth hands the qdisc GSO packets of up to 64 KiB: a smaller bucket would drop every one of them. */
+const MIN_BURST_BYTES = 65536;
+
+/** The bucket in bytes from the spec's burst in bits (default: a tenth of a second at the rate). */
+function burstBytes(rate: number, burstBits: number | undefined): number {
+  return Math.max(MIN_BURST_BYTES, Math.ceil((burstBits ?? rate / 10) / 8));
+}
 
 /**
  * Ingress (into the container) is shaped on the host end of the veth, egress
  * on the container's end: both are the sending side of their direction, so
- * a TBF there needs no IFB device. Rates are bits/s, bursts bits (the spec's units).
+ * a TBF there needs no IFB device. Rates are bits/s, bursts bits (the spec's units); a
+ * bucket is at least 64 KiB.
  */
 export async function applyBandwidth(nets: NetworkManager, netns: string, att: Attachment, bw: NonNullable<RuntimeConfig['bandwidth']>): Promise<void> {
   if (bw.ingressRate !== undefined && bw.ingressRate > 0) {
-    const options = { rate: bw.ingressRate, burst: Math.max(1, Math.ceil((bw.ingressBurst ?? bw.ingressRate / 10) / 8)), latency: LATENCY };
+    const options = { rate: bw.ingressRate, burst: burstBytes(bw.ingressRate, bw.ingressBurst), latency: LATENCY };
     await nets.hostHandle.qdiscs.replace({ link: att.hostIfname, kind: 'tbf', options });
   }
   if (bw.egressRate !== undefined && bw.egressRate > 0) {
-    const options = { rate: bw.egressRate, burst: Math.max(1, Math.ceil((bw.egressBurst ?? bw.egressRate / 10) / 8)), latency: LATENCY };
+    const options = { rate: bw.egressRate, burst: burstBytes(bw.egressRate, bw.egressBurst), latency: LATENCY };
     const h = await open({ netns: { path: netns } });
     try {
       await h.qdiscs.replace({ link: att.ifname, kind: 'tbf', options });

@@ -140,6 +140,24 @@ describe('nlkit-cni: the CNI protocol', () => {
     expect(del('c2', conf()).status).toBe(0);
   });
 
+  it('applies the reference bridge keys mtu and hairpinMode, and the ipam routes', () => {
+    const keyed = conf({
+      name: 'keys',
+      bridge: 'nlkkeys0',
+      mtu: 1400,
+      hairpinMode: true,
+      ipam: { subnet: '10.81.0.0/24', routes: [{ dst: '0.0.0.0/0' }, { dst: '10.99.0.0/16' }] },
+    });
+    const out = add('c1', keyed);
+    expect(out.status, out.stdout).toBe(0);
+    expect(ipJson(box.ns('c1'), 'link', 'show', 'eth0')[0].mtu).toBe(1400);
+    const port = ipJson(box.ns('host'), '-d', 'link', 'show', out.json.interfaces[1].name)[0];
+    expect(port.linkinfo.info_slave_data.hairpin).toBe(true);
+    expect(ipJson(box.ns('c1'), 'route', 'show', '10.99.0.0/16')).toMatchObject([{ dst: '10.99.0.0/16', gateway: '10.81.0.1', dev: 'eth0' }]);
+    expect(out.json.routes).toContainEqual({ dst: '10.99.0.0/16' });
+    expect(del('c1', keyed).status).toBe(0);
+  });
+
   it('limits bandwidth with a TBF per direction', () => {
     const bw = { ingressRate: 8_000_000, ingressBurst: 800_000, egressRate: 4_000_000, egressBurst: 400_000 };
     const out = add('c1', conf({ runtimeConfig: { bandwidth: bw } }));

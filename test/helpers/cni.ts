@@ -3,7 +3,7 @@
 // namespace (ip netns exec), or the libcni driver (test/cni/driver) built
 // with the packaged Go. Plugin directories, the result cache and the state
 // live in a temporary directory the test removes.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -52,13 +52,19 @@ export interface PluginOutput {
   json: any;
 }
 
-/** Runs bin/nlkit-cni.js once in namespace `host` with the CNI environment of `call` and `config` on stdin. */
-export function runPlugin(host: string, call: PluginCall, config: unknown): PluginOutput {
+/** The CNI_* environment of a call. */
+function pluginEnv(call: PluginCall): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, CNI_COMMAND: call.command, CNI_PATH: call.cniPath ?? REFERENCE_PLUGINS, ...call.env };
   if (call.containerId !== undefined) env.CNI_CONTAINERID = call.containerId;
   if (call.netns !== undefined) env.CNI_NETNS = call.netns;
   if (call.ifname !== undefined) env.CNI_IFNAME = call.ifname;
   if (call.args !== undefined) env.CNI_ARGS = call.args;
+  return env;
+}
+
+/** Runs bin/nlkit-cni.js once in namespace `host` with the CNI environment of `call` and `config` on stdin. */
+export function runPlugin(host: string, call: PluginCall, config: unknown): PluginOutput {
+  const env = pluginEnv(call);
   const r = spawnSync('ip', ['netns', 'exec', host, process.execPath, path.join(root, 'bin', 'nlkit-cni.js')], {
     input: typeof config === 'string' ? config : JSON.stringify(config),
     env,
@@ -72,6 +78,29 @@ export function runPlugin(host: string, call: PluginCall, config: unknown): Plug
     json = undefined;
   }
   return { status: r.status, stdout: r.stdout, stderr: r.stderr, json };
+}
+
+/** Like runPlugin, without blocking: for calls that run at the same time, as a runtime starting several containers does. */
+export function runPluginAsync(host: string, call: PluginCall, config: unknown): Promise<PluginOutput> {
+  const env = pluginEnv(call);
+  return new Promise((resolve, reject) => {
+    const child = spawn('ip', ['netns', 'exec', host, process.execPath, path.join(root, 'bin', 'nlkit-cni.js')], { env });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += String(d)));
+    child.stderr.on('data', (d) => (stderr += String(d)));
+    child.on('error', reject);
+    child.on('close', (status) => {
+      let json: unknown;
+      try {
+        json = stdout.trim() === '' ? undefined : JSON.parse(stdout);
+      } catch {
+        json = undefined;
+      }
+      resolve({ status, stdout, stderr, json });
+    });
+    child.stdin.end(JSON.stringify(config));
+  });
 }
 
 /** Builds the libcni driver with the packaged Go, offline (GOPATH mode over /usr/share/gocode); returns its path. */

@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNetns, deleteNetns, listenTcp } from '../../lib';
-import { cniScratch, leases, runPlugin, type CniScratch, type PluginCall } from '../helpers/cni';
+import { cniScratch, leases, runPlugin, runPluginAsync, type CniScratch, type PluginCall } from '../helpers/cni';
 import { ipJson, uniqueNetnsName, useNetns } from '../helpers/netns';
 import { nftJson } from '../helpers/nft';
 import { hello } from '../helpers/traffic';
@@ -95,6 +95,24 @@ describe('nlkit-cni: the CNI protocol', () => {
     }
     expect(hostVeths()).toHaveLength(1); // the same attachment every time
     expect(del('c1', conf()).status).toBe(0);
+  });
+
+  it('runs ADDs of several containers at once on a network that does not exist yet', async () => {
+    const par = conf({ name: 'par', bridge: 'nlkpar0', ipam: { subnet: '10.82.0.0/24' } });
+    const labels = ['c1', 'c2', 'c3'];
+    const outs = await Promise.all(
+      labels.map((l) => runPluginAsync(box.ns('host'), { command: 'ADD', containerId: `ctr-${l}`, netns: netns(l), ifname: 'eth0' }, par)),
+    );
+    for (const o of outs) expect(o.status, o.stdout + o.stderr).toBe(0);
+    const addresses = outs.map((o) => (o.json as { ips: Array<{ address: string }> }).ips[0].address);
+    expect(new Set(addresses).size).toBe(3);
+    expect(hostVeths('nlkpar0')).toHaveLength(3);
+    const dels = await Promise.all(
+      labels.map((l) => runPluginAsync(box.ns('host'), { command: 'DEL', containerId: `ctr-${l}`, netns: netns(l), ifname: 'eth0' }, par)),
+    );
+    for (const o of dels) expect(o.status, o.stdout + o.stderr).toBe(0);
+    expect(hostVeths('nlkpar0')).toEqual([]);
+    expect(leases(scratch.stateDir, 'par')).toEqual({});
   });
 
   it('DEL is safe to repeat, without an ADD, and after the container namespace is gone', async () => {

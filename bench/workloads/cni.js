@@ -154,6 +154,41 @@ module.exports = {
       await timed(ctx, { group: DEL, variant, impl, runs, warmup, per: N, setup: addAll, run: delAll });
       if (added) await delAll();
     }
+    // a resident agent: the same calls in one process that loaded nlkit-cni once (what a thin plugin talking to it would add: one local round trip)
+    const agentConf = JSON.stringify({
+      ...JSON.parse(fs.readFileSync(conflists[NLKIT], 'utf8')).plugins[0],
+      cniVersion: '1.0.0',
+      name: 'benchagent',
+      bridge: 'cnibr2',
+      ipam: { subnet: '10.93.0.0/24' },
+    });
+    const agent = JSON.parse(
+      execFileSync(
+        'ip',
+        ['netns', 'exec', host, process.execPath, path.join(ROOT, 'bench', 'lib', 'cni-resident.js'), agentConf, ...containers.map((c) => `/run/netns/${c}`)],
+        { encoding: 'utf8' },
+      ),
+    );
+    ctx.record({
+      group: ADD,
+      variant: 'nlkit-cni in a resident process (no start-up: what an agent would pay)',
+      impl: 'nlkit',
+      kind: 'time',
+      unit: 'ms',
+      runs: N,
+      warmup: N,
+      ...summarize(agent.add),
+    });
+    ctx.record({
+      group: DEL,
+      variant: 'nlkit-cni in a resident process (no start-up: what an agent would pay)',
+      impl: 'nlkit',
+      kind: 'time',
+      unit: 'ms',
+      runs: N,
+      warmup: N,
+      ...summarize(agent.del),
+    });
     // what every call pays before doing any work
     const startN = async (cmd, args, input, callEnv = env) => {
       for (let i = 0; i < N; i++) await run(cmd, args, callEnv, input);

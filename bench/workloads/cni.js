@@ -137,8 +137,8 @@ module.exports = {
         ],
         env,
       );
-    const runs = ctx.quick ? 1 : 5;
-    const warmup = ctx.quick ? 0 : 1;
+    const runs = ctx.quick ? 1 : ctx.runs;
+    const warmup = ctx.quick ? 0 : ctx.warmup;
     for (const variant of [NLKIT, REF]) {
       const impl = variant === NLKIT ? 'nlkit' : 'alternative';
       let added = false;

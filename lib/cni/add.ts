@@ -12,7 +12,7 @@ import { attachmentKeys, type CniCall } from './call';
 import { isDelegated, type CniRoute, type NetConf } from './config';
 import { ipamResult, runIpam, type IpamResult } from './delegate';
 import { CniCode, CniError } from './errors';
-import { attachmentId, networkSpec, openManager } from './network';
+import { attachmentId, ensureNetwork, openManager } from './network';
 import { publishPortMappings } from './port-mappings';
 import { formatResult, type CniResult } from './result';
 import { addSandboxRoutes, applyBandwidth, isDefaultRoute, setHairpin } from './sandbox-extras';
@@ -29,7 +29,7 @@ export async function add(call: CniCall): Promise<Record<string, unknown>> {
     : undefined;
   const nets = await openManager(conf);
   try {
-    const net = await nets.create(networkSpec(conf));
+    const net = await ensureNetwork(nets, conf);
     const id = attachmentId(containerId, ifname);
     const wanted = requestedAddresses(call, delegated);
     const att = await nets.attach(net.name, { sandbox: { path: netns }, id, ifname, ...wanted });

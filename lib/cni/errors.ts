@@ -5,6 +5,7 @@
  * @module
  */
 import { AttachmentConflictError, NetlinkError, NotFoundError, UnsafeStateDirError, ValidationError } from '../netlink/errors';
+import { NetworkOperationError } from '../network/errors';
 
 /** The spec's error codes (0-99 are the spec's, 100+ the plugin's own). */
 export const CniCode = {
@@ -59,6 +60,11 @@ export function toCniError(err: unknown): CniError {
   if (err instanceof UnsafeStateDirError) return new CniError(CniCode.ioFailure, err.message, `path: ${err.path}`);
   if (err instanceof NotFoundError && err.what === 'network namespace') return new CniError(CniCode.unknownContainer, err.message);
   if (err instanceof NetlinkError) return new CniError(CniCode.kernelRefused, err.message, netlinkDetails(err));
+  if (err instanceof NetworkOperationError) {
+    // a step of attach or detach, rolled back: the kernel's refusal inside it says why
+    if (err.cause instanceof NetlinkError) return new CniError(CniCode.kernelRefused, err.message, `step: ${err.step}; ${netlinkDetails(err.cause)}`);
+    if (err.cause instanceof ValidationError) return new CniError(CniCode.invalidConfig, err.message, `step: ${err.step}; field: ${err.cause.field}`);
+  }
   const sys = err as NodeJS.ErrnoException | undefined;
   if (sys?.code === 'ENOENT' && typeof sys.path === 'string' && sys.path.includes('/ns')) return new CniError(CniCode.unknownContainer, sys.message);
   if (sys?.code === 'EWOULDBLOCK' || sys?.code === 'EAGAIN') return new CniError(CniCode.tryAgainLater, sys.message);

@@ -6,7 +6,8 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { networks, type NetworkManager, type NetworkSpec } from '../network/manager';
+import { withFileLock } from '../network/file-lock';
+import { networks, type NetworkInfo, type NetworkManager, type NetworkSpec } from '../network/manager';
 import { ipamSubnets, type NetConf } from './config';
 
 /**
@@ -53,7 +54,22 @@ export function defaultStateDir(): string {
   return path.join('/run/nlkit/cni', `ns-${String(st.dev)}-${String(st.ino)}`);
 }
 
+/** The configuration's state directory, or the default one. */
+function stateDirOf(conf: NetConf): string {
+  return conf.stateDir ?? defaultStateDir();
+}
+
 /** A network manager over the caller's namespace (the runtime's host) and the configuration's state directory. */
 export function openManager(conf: NetConf): Promise<NetworkManager> {
-  return networks({ stateDir: conf.stateDir ?? defaultStateDir() });
+  return networks({ stateDir: stateDirOf(conf) });
+}
+
+/**
+ * Creates the configuration's network, or finds it. A runtime starts
+ * containers in parallel, and the first ADDs would all create it: one at a
+ * time, the others then find it (an unserialised second create would see the
+ * first one's bridge address as an overlapping subnet).
+ */
+export function ensureNetwork(nets: NetworkManager, conf: NetConf): Promise<NetworkInfo> {
+  return withFileLock(path.join(stateDirOf(conf), 'cni-create.lock'), () => nets.create(networkSpec(conf)));
 }

@@ -68,6 +68,7 @@ describe('nlkit-cni: the CNI protocol', () => {
         /rangeStart/,
       ],
       ['bad subnet', { command: 'ADD', containerId: 'x', netns: netns('c1'), ifname: 'eth0' }, conf({ ipam: { subnet: '10.78.0.0/33' } }), 7, /subnet/],
+      ['kernel refusal', { command: 'ADD', containerId: 'x', netns: netns('c1'), ifname: 'lo' }, conf(), 100, /EEXIST/],
       ['no such netns', { command: 'ADD', containerId: 'x', netns: '/run/netns/nlkit-cni-absent', ifname: 'eth0' }, conf(), 3, /does not exist/],
     ];
     for (const [label, c, config, code, msg] of cases) {
@@ -100,17 +101,17 @@ describe('nlkit-cni: the CNI protocol', () => {
   it('runs ADDs of several containers at once on a network that does not exist yet', async () => {
     const par = conf({ name: 'par', bridge: 'nlkpar0', ipam: { subnet: '10.82.0.0/24' } });
     const labels = ['c1', 'c2', 'c3'];
-    const outs = await Promise.all(
-      labels.map((l) => runPluginAsync(box.ns('host'), { command: 'ADD', containerId: `ctr-${l}`, netns: netns(l), ifname: 'eth0' }, par)),
-    );
-    for (const o of outs) expect(o.status, o.stdout + o.stderr).toBe(0);
-    const addresses = outs.map((o) => (o.json as { ips: Array<{ address: string }> }).ips[0].address);
-    expect(new Set(addresses).size).toBe(3);
-    expect(hostVeths('nlkpar0')).toHaveLength(3);
-    const dels = await Promise.all(
-      labels.map((l) => runPluginAsync(box.ns('host'), { command: 'DEL', containerId: `ctr-${l}`, netns: netns(l), ifname: 'eth0' }, par)),
-    );
-    for (const o of dels) expect(o.status, o.stdout + o.stderr).toBe(0);
+    const all = (command: string) =>
+      Promise.all(labels.map((l) => runPluginAsync(box.ns('host'), { command, containerId: `ctr-${l}`, netns: netns(l), ifname: 'eth0' }, par)));
+    try {
+      const outs = await all('ADD');
+      for (const o of outs) expect(o.status, o.stdout + o.stderr).toBe(0);
+      const addresses = outs.map((o) => (o.json as { ips: Array<{ address: string }> }).ips[0].address);
+      expect(new Set(addresses).size).toBe(3);
+      expect(hostVeths('nlkpar0')).toHaveLength(3);
+    } finally {
+      for (const o of await all('DEL')) expect(o.status, o.stdout + o.stderr).toBe(0); // also after a failure: the next tests use c1-c3
+    }
     expect(hostVeths('nlkpar0')).toEqual([]);
     expect(leases(scratch.stateDir, 'par')).toEqual({});
   });

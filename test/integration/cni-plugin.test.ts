@@ -177,6 +177,26 @@ describe('nlkit-cni: the CNI protocol', () => {
     expect(del('c1', keyed).status).toBe(0);
   });
 
+  it('serves a dual-stack network from ipam.ranges: both addresses and default routes', () => {
+    const dual = conf({
+      cniVersion: '0.4.0',
+      name: 'dual',
+      bridge: 'nlkdual0',
+      ipam: { ranges: [[{ subnet: '10.84.0.0/24' }], [{ subnet: 'fd00:84::/64' }]] },
+    });
+    const out = add('c2', dual);
+    expect(out.status, out.stdout).toBe(0);
+    expect(out.json.ips.map((i: { version: string; address: string }) => `${i.version} ${i.address}`)).toEqual(['4 10.84.0.2/24', '6 fd00:84::2/64']);
+    expect(out.json.routes).toEqual([
+      { dst: '0.0.0.0/0', gw: '10.84.0.1' },
+      { dst: '::/0', gw: 'fd00:84::1' },
+    ]);
+    const addrs = ipJson(box.ns('c2'), 'addr', 'show', 'eth0')[0].addr_info.map((a: { local: string }) => a.local);
+    expect(addrs).toEqual(expect.arrayContaining(['10.84.0.2', 'fd00:84::2']));
+    expect(ipJson(box.ns('c2'), '-6', 'route', 'show', 'default')[0]).toMatchObject({ gateway: 'fd00:84::1', dev: 'eth0' });
+    expect(del('c2', dual).status).toBe(0);
+  });
+
   it('limits bandwidth with a TBF per direction', () => {
     const bw = { ingressRate: 8_000_000, ingressBurst: 800_000, egressRate: 4_000_000, egressBurst: 400_000 };
     const out = add('c1', conf({ runtimeConfig: { bandwidth: bw } }));

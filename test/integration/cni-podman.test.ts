@@ -51,5 +51,5 @@ describe('nlkit-cni under Podman (CNI backend)', () => {
     expect(elements('nft-after.json')).not.toContain(out.ip);
     const leases = JSON.parse(fs.readFileSync(path.join(scratch.dir, 'state', 'ipam', 'nlkit.json'), 'utf8')) as { allocations: object };
     expect(leases.allocations).toEqual({});
-  });
+  }, 300_000); // podman and crun on a loaded machine
 });

@@ -10,12 +10,17 @@
  *   node bench/run.js --quick               smaller and fewer runs; writes bench/results/quick.json only
  *   node bench/run.js --list                the workloads
  *
- * Options: --runs N, --warmup N, --no-write, --no-docs; --render rewrites
- * docs/performance.md from latest.json without running anything.
+ * Options: --runs N, --warmup N, --processes N (fresh processes per fresh variant),
+ * --no-write, --no-docs; --render rewrites docs/performance.md from latest.json
+ * without running anything. --contention runs with a CPU hog on every core and
+ * files the results as contended. --cpu-prof DIR: every fresh process writes a
+ * V8 CPU profile there. Refuses to start when the 1-minute load average is above
+ * --max-load (default 0.25 per core) unless --allow-load (then the report says so).
  * A workload is one file in bench/workloads/ exporting { name, description, run(ctx) }
  * (plus optional `targets` and `optional: true`); see bench/README.md.
  */
 const fs = require('node:fs');
+const os = require('node:os');
 const path = require('node:path');
 const v8 = require('node:v8');
 const vm = require('node:vm');
@@ -29,6 +34,7 @@ if (typeof global.gc !== 'function') {
 const { BenchContext, deleteLiveNamespacesSync, deleteStaleNamespacesSync } = require('./lib/context');
 const { machineInfo } = require('./lib/machine');
 const { printResults, renderMarkdown } = require('./lib/report');
+const { startHogs, stopHogs } = require('./lib/contention');
 
 const ROOT = path.join(__dirname, '..');
 const RESULTS_DIR = path.join(__dirname, 'results');
@@ -38,7 +44,7 @@ const DOC = path.join(ROOT, 'docs', 'performance.md');
 const NOTES = path.join(__dirname, 'notes.md');
 
 function parseArgs(argv) {
-  const o = { only: undefined, quick: false, runs: undefined, warmup: undefined, write: true, docs: true, list: false };
+  const o = { only: undefined, quick: false, runs: undefined, warmup: undefined, write: true, docs: true, list: false, allowLoad: false, contention: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
@@ -54,6 +60,11 @@ function parseArgs(argv) {
     else if (a === '--quick') o.quick = true;
     else if (a === '--runs') o.runs = Number(value());
     else if (a === '--warmup') o.warmup = Number(value());
+    else if (a === '--processes') o.processes = Number(value());
+    else if (a === '--max-load') o.maxLoad = Number(value());
+    else if (a === '--allow-load') o.allowLoad = true;
+    else if (a === '--contention') o.contention = true;
+    else if (a === '--cpu-prof') o.cpuProf = path.resolve(value());
     else if (a === '--no-write') o.write = false;
     else if (a === '--no-docs') o.docs = false;
     else if (a === '--list') o.list = true;
@@ -95,7 +106,7 @@ async function main() {
       fs
         .readFileSync(__filename, 'utf8')
         .split('\n')
-        .slice(3, 17)
+        .slice(3, 20)
         .map((l) => l.replace(/^ \* ?/, ''))
         .join('\n'),
     );
@@ -126,26 +137,54 @@ async function main() {
     chosen = all.filter((w) => !w.optional);
   }
 
+  // A busy machine measures the other engineers' work too: refuse, unless told the numbers are for ratios only.
+  const machine = machineInfo();
+  const maxLoad = opts.maxLoad ?? 0.25 * machine.cores;
+  if (machine.loadAverage[0] > maxLoad && !opts.allowLoad) {
+    console.error(
+      `bench: the 1-minute load average is ${machine.loadAverage[0]} (above ${maxLoad}): the numbers would measure other work too. ` +
+        'Wait for a quiet machine, or pass --allow-load (results are then marked as measured under load).',
+    );
+    return 2;
+  }
+  if (opts.cpuProf) fs.mkdirSync(opts.cpuProf, { recursive: true });
+
   deleteStaleNamespacesSync();
   const cleanupAndExit = (sig) => {
+    stopHogs();
     deleteLiveNamespacesSync();
     process.exit(sig === 'SIGINT' ? 130 : 143);
   };
   process.on('SIGINT', cleanupAndExit);
   process.on('SIGTERM', cleanupAndExit);
-  process.on('exit', deleteLiveNamespacesSync);
+  process.on('exit', () => {
+    stopHogs();
+    deleteLiveNamespacesSync();
+  });
 
-  const machine = machineInfo();
+  const loadNote = machine.loadAverage[0] > maxLoad ? `measured under load (1-minute load ${machine.loadAverage[0]} > ${maxLoad}, --allow-load)` : undefined;
+  const contended = opts.contention ? startHogs() : 0;
   const runs = opts.runs ?? (opts.quick ? 3 : 5);
   const warmup = opts.warmup ?? 1;
   console.log(`nlkit bench: ${machine.cpu}, ${machine.cores} cores, Linux ${machine.kernel}, Node ${machine.node}; load ${machine.loadAverage.join(' ')}`);
-  console.log(`${opts.quick ? 'quick run, ' : ''}${runs} runs after ${warmup} warm-up, medians\n`);
+  console.log(
+    `${opts.quick ? 'quick run, ' : ''}${runs} runs after ${warmup} warm-up, medians${contended ? `; CONTENDED: ${contended} CPU hogs running` : ''}\n`,
+  );
+  if (loadNote) console.log(`warning: ${loadNote}\n`);
 
-  const report = { generated: new Date().toISOString(), workloads: {} };
+  const report = { generated: new Date().toISOString(), contended: contended > 0, workloads: {} };
   let failed = false;
   for (const w of chosen) {
     console.log(`${w.name}: ${w.description}`);
-    const ctx = new BenchContext({ workload: w.name, quick: opts.quick, runs, warmup, log: (s) => console.log(s) });
+    const ctx = new BenchContext({
+      workload: w.name,
+      quick: opts.quick,
+      runs,
+      warmup,
+      processes: opts.processes,
+      cpuProfDir: opts.cpuProf,
+      log: (s) => console.log(s),
+    });
     const started = Date.now();
     let error;
     try {
@@ -157,7 +196,8 @@ async function main() {
     } finally {
       await ctx.cleanup();
     }
-    const lookup = (variant) => ctx.results.find((r) => r.variant === variant);
+    // r(variant) is the warm (or alternative) result, r(variant, 'fresh') the fresh-process one
+    const lookup = (variant, mode) => ctx.results.find((r) => r.variant === variant && (mode ? r.mode === mode : r.mode !== 'fresh'));
     const targets = (w.targets || []).map((t) => {
       let outcome;
       try {
@@ -172,7 +212,10 @@ async function main() {
       date: new Date(started).toISOString(),
       seconds: Math.round((Date.now() - started) / 100) / 10,
       machine,
-      options: { quick: opts.quick, runs, warmup },
+      loadAtEnd: os.loadavg().map((x) => Math.round(x * 100) / 100),
+      contended: contended > 0,
+      underLoad: loadNote,
+      options: { quick: opts.quick, runs, warmup, processes: ctx.processes },
       error: error ? String(error && error.message ? error.message : error) : undefined,
       results: ctx.results,
       targets,
@@ -180,6 +223,7 @@ async function main() {
     console.log('');
   }
 
+  stopHogs();
   printResults(report);
 
   if (opts.write) {
@@ -188,12 +232,13 @@ async function main() {
       fs.writeFileSync(QUICK, JSON.stringify(report, null, 2) + '\n');
       console.log(`\nwrote ${path.relative(ROOT, QUICK)} (quick runs never touch latest.json or docs/performance.md)`);
     } else {
-      // Merge: workloads not run now keep their last results.
+      // Merge: workloads not run now keep their last results; contended runs are filed apart.
       const latest = readJson(LATEST) || { workloads: {} };
       latest.generated = report.generated;
-      for (const [name, data] of Object.entries(report.workloads)) if (!data.error) latest.workloads[name] = data;
+      const section = contended ? (latest.contended ??= {}) : latest.workloads;
+      for (const [name, data] of Object.entries(report.workloads)) if (!data.error) section[name] = data;
       fs.writeFileSync(LATEST, JSON.stringify(latest, null, 2) + '\n');
-      console.log(`\nwrote ${path.relative(ROOT, LATEST)}`);
+      console.log(`\nwrote ${path.relative(ROOT, LATEST)}${contended ? ' (contended results)' : ''}`);
       if (opts.docs) {
         const notes = fs.existsSync(NOTES) ? fs.readFileSync(NOTES, 'utf8') : '';
         fs.writeFileSync(DOC, renderMarkdown(latest, all, notes));

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 'use strict';
-require('../dist/cli/main.js')
+require('../dist/bundle/cli.js')
   .main(process.argv.slice(2))
   .then((code) => {
     process.exitCode = code;

@@ -86,17 +86,7 @@ int StartThread(pthread_t* thread, std::function<void()> fn) {
   return err;
 }
 
-int RunInNetns(int nsfd, const std::function<int()>& fn) {
-  if (nsfd < 0) return fn();
-  int result = 0;
-  pthread_t worker;
-  int err = StartThread(&worker, [&] {
-    result = setns(nsfd, CLONE_NEWNET) != 0 ? errno : fn();
-  });
-  if (err != 0) return err;
-  pthread_join(worker, nullptr);
-  return result;
-}
+// RunInNetns: netns.cc, with the thread that enters namespaces.
 
 napi_value RunAsync(napi_env env, Work work, Done done) {
   auto* job = new AsyncJob();

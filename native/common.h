@@ -31,12 +31,17 @@ Napi::Error ErrnoError(Napi::Env env, int err, const std::string& syscall);
 // (EAGAIN when the process or user is out of threads).
 int StartThread(pthread_t* thread, std::function<void()> fn);
 
-// Runs fn on a short-lived thread that has joined the network namespace nsfd
-// (or the caller's namespace when nsfd < 0) and returns what fn returned
-// (0 or an errno), or the errno of a failed thread creation. Only that thread
-// ever enters the namespace, and it exits afterwards, so no thread of the
-// process (event loop, libuv pool, I/O threads) is left in another namespace.
+// Runs fn inside the network namespace nsfd (in the caller's thread when
+// nsfd < 0) and returns what fn returned (0 or an errno), or the errno of
+// entering it. The process's namespace thread (netns.cc) enters it, runs fn
+// and returns to its own namespace; no other thread of the process (event
+// loop, libuv pool, I/O threads) ever changes namespace.
 int RunInNetns(int nsfd, const std::function<int()>& fn);
+
+// Runs fn on the namespace thread, which may change namespace inside fn
+// (setns, unshare(CLONE_NEWNET)) and is back in the process's namespace
+// afterwards. Calls are served one at a time; 0 or an errno.
+int RunOnNetnsThread(const std::function<int()>& fn);
 
 // Work for the libuv pool: returns 0 or an errno and names the failing call
 // in `syscall`; must not touch JS.

@@ -3,12 +3,16 @@
 #include <linux/netlink.h>
 #include <poll.h>
 #include <sched.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <fcntl.h>
+
 #include <algorithm>
 #include <cstdlib>
+#include <cstring>
 #include <new>
 
 #include "common.h"
@@ -36,18 +40,99 @@ constexpr int kIdleMs = 2000;
 // sleeps (only with more than one CPU: on one CPU it would delay the caller).
 // A caller awaiting requests one by one sends the next one a few microseconds
 // after its reply: caught here, it costs no eventfd write and no wake-up.
+// The spin adapts (SpinPolicy): it stops when it does not pay or the CPU is
+// contended.
 constexpr auto kSpin = std::chrono::microseconds(50);
+// Spins in a row that found nothing before spinning stops until a request
+// arrives soon enough after sleeping that a spin would have caught it.
+constexpr int kMaxMisses = 4;
+// Also none while more tasks are runnable than there are CPUs (checked every
+// kLoadCheck). After the thread was preempted while spinning (another runnable thread
+// wanted this CPU) it does not spin for this long: on a contended CPU a spin
+// burns the time slice the event loop or the kernel work needs, and a
+// sleeping thread is woken sooner than a spinning one is scheduled again.
+constexpr auto kContendedBackoff = std::chrono::milliseconds(50);
+
+// How often the spin policy looks at how many tasks are runnable.
+constexpr auto kLoadCheck = std::chrono::milliseconds(20);
+
+// CPUs this process may run on.
+int UsableCpus() {
+  cpu_set_t cpus;
+  if (sched_getaffinity(0, sizeof cpus, &cpus) != 0) return 1;
+  return CPU_COUNT(&cpus);
+}
 
 // NLKIT_IO_SPIN_US overrides the spin time (0 disables spinning).
 std::chrono::microseconds SpinTime() {
   const char* env = getenv("NLKIT_IO_SPIN_US");
   if (env != nullptr && *env != '\0') return std::chrono::microseconds(std::max(0L, strtol(env, nullptr, 10)));
-  cpu_set_t cpus;
-  if (sched_getaffinity(0, sizeof cpus, &cpus) != 0 || CPU_COUNT(&cpus) < 2) return std::chrono::microseconds(0);
+  if (UsableCpus() < 2) return std::chrono::microseconds(0);
   return kSpin;
 }
 
+// Tasks runnable on the machine right now (the "r" of /proc/loadavg's "r/t"), or -1.
+int RunnableTasks() {
+  int fd = open("/proc/loadavg", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  char buf[128];
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0) return -1;
+  buf[n] = '\0';
+  const char* p = buf;
+  for (int field = 0; field < 3 && p != nullptr; field++) {
+    p = strchr(p, ' ');
+    if (p != nullptr) p++;
+  }
+  return p != nullptr ? atoi(p) : -1;
+}
+
+// Involuntary context switches of the calling thread so far.
+long Preemptions() {
+  rusage ru{};
+  if (getrusage(RUSAGE_THREAD, &ru) != 0) return 0;
+  return ru.ru_nivcsw;
+}
+
+// Busy-wait hint: lets the sibling hyper-thread run, never gives the CPU away
+// (sched_yield would hand a CPU-bound neighbour a whole time slice).
+inline void CpuRelax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
+}
+
 }  // namespace
+
+SpinPolicy::SpinPolicy(std::chrono::microseconds max) : max_(max), cpus_(UsableCpus()) {}
+
+bool SpinPolicy::ShouldSpin(Clock::time_point now) {
+  if (max_.count() == 0 || misses_ >= kMaxMisses || now < backoff_until_) return false;
+  if (now >= next_load_check_) {
+    // More runnable tasks than CPUs (this thread and the event loop count):
+    // a spin would take a CPU from one of them.
+    int runnable = RunnableTasks();
+    contended_ = runnable > cpus_;
+    next_load_check_ = now + kLoadCheck;
+  }
+  return !contended_;
+}
+
+void SpinPolicy::Woken(Clock::time_point now) {
+  // The request that woke the thread came within a spin's time of its going
+  // to sleep: spinning would have paid.
+  if (misses_ >= kMaxMisses && now - slept_at_ < max_) misses_ = 0;
+}
+
+void SpinPolicy::Spun(bool found, long preempted) {
+  if (preempted > 0) backoff_until_ = Clock::now() + kContendedBackoff;
+  misses_ = found ? 0 : misses_ + 1;
+}
+
+void SpinPolicy::Sleeping(Clock::time_point now) { slept_at_ = now; }
 
 void SetBufferSize(int fd, int force_opt, int opt, int bytes) {
   if (setsockopt(fd, SOL_SOCKET, force_opt, &bytes, sizeof bytes) != 0) {
@@ -287,6 +372,7 @@ void NetlinkIo::SendChunk(const uint8_t* data, size_t length, const Outgoing* fi
 
 bool NetlinkIo::TakeAndSend() {
   Clock::time_point spin_until{};
+  spin_.Woken(Clock::now());
   for (;;) {
     // While reading is blocked, sending waits too: replies that cannot be
     // read would overflow the receive buffer, and any read lets a paused
@@ -301,7 +387,9 @@ bool NetlinkIo::TakeAndSend() {
       }
       if (send_items_.empty()) {
         if (queue_.empty()) {
-          if (Clock::now() >= spin_until) {
+          Clock::time_point now = Clock::now();
+          if (now >= spin_until) {
+            spin_.Sleeping(now);
             awake_ = false;  // the next Enqueue() writes the eventfd
             return true;
           }
@@ -314,9 +402,11 @@ bool NetlinkIo::TakeAndSend() {
       }
     }
     if (send_items_.empty()) {
-      // Spinning: see kSpin. Yield each turn so an event loop sharing this
-      // CPU gets to run (and send the request the spin is waiting for).
-      while (!has_work_.load(std::memory_order_acquire) && Clock::now() < spin_until) sched_yield();
+      // Spinning: see kSpin and SpinPolicy.
+      long before = Preemptions();
+      while (!has_work_.load(std::memory_order_acquire) && Clock::now() < spin_until) CpuRelax();
+      spin_.Spun(has_work_.load(std::memory_order_acquire), Preemptions() - before);
+      spin_until = Clock::time_point{};
       continue;
     }
     const Outgoing* items = send_items_.data();
@@ -349,7 +439,8 @@ bool NetlinkIo::TakeAndSend() {
     }
     if (send_bytes_.capacity() > kKeepQueueBytes) std::vector<uint8_t>().swap(send_bytes_);
     else send_bytes_.clear();
-    spin_until = Clock::now() + spin_;
+    Clock::time_point now = Clock::now();
+    spin_until = spin_.ShouldSpin(now) ? now + spin_.max() : Clock::time_point{};
   }
 }
 

@@ -50,6 +50,34 @@ void SetBufferSize(int fd, int force_opt, int opt, int bytes);
 // travel in one); *sndbuf is the current size and is updated.
 void FitSendBuffer(int fd, size_t bytes, int* sndbuf);
 
+// When the I/O thread spins for the next request after a send instead of
+// sleeping (netlink_io.cc, kSpin): not after kMaxMisses spins in a row found
+// nothing (until a request arrives soon enough after sleeping that a spin
+// would have caught it), not while more tasks are runnable than there are
+// CPUs, and not for a while after a spin was preempted (the CPU is
+// contended). Owned by the I/O thread.
+class SpinPolicy {
+ public:
+  using Clock = std::chrono::steady_clock;
+  explicit SpinPolicy(std::chrono::microseconds max);
+  std::chrono::microseconds max() const { return max_; }
+  bool ShouldSpin(Clock::time_point now);
+  // A spin ended: it found a request or not; `preempted` involuntary context switches happened during it.
+  void Spun(bool found, long preempted);
+  // The thread goes to sleep / was woken (by a request or a reply).
+  void Sleeping(Clock::time_point now);
+  void Woken(Clock::time_point now);
+
+ private:
+  std::chrono::microseconds max_;
+  int cpus_;
+  int misses_ = 0;
+  bool contended_ = false;
+  Clock::time_point next_load_check_{};
+  Clock::time_point slept_at_{};
+  Clock::time_point backoff_until_{};
+};
+
 class NetlinkIo {
  public:
   enum EventKind { kMessages = 0, kSent = 1, kSendError = 2, kOverrun = 3, kFatal = 4 };
@@ -144,7 +172,7 @@ class NetlinkIo {
   std::vector<uint8_t> send_bytes_;
   PageBuffer scratch_;
   std::vector<uint8_t> inbox_;
-  std::chrono::microseconds spin_{0};
+  SpinPolicy spin_;
 };
 
 }  // namespace nlkit

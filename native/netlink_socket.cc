@@ -207,8 +207,9 @@ void NetlinkSocket::Init(Napi::Env env, Napi::Object exports) {
 }
 
 // netlinkSocketOpen(protocol, nsfd) -> Promise<fd>: the socket created inside
-// the namespace on a worker, because entering a namespace costs a thread and
-// a setns (about 0.4 ms, sometimes many ms) the event loop should not wait for.
+// the namespace on a worker, because entering a namespace is a hand-off to the
+// namespace thread and a setns (it may also wait while that thread serves
+// another call) the event loop should not wait for.
 Napi::Value NetlinkSocket::OpenJs(const Napi::CallbackInfo& info) {
   int protocol = ArgInt(info, 0, "protocol", 0, 31);
   int nsfd = ArgInt(info, 1, "netns fd", -1, INT32_MAX);

@@ -21,6 +21,9 @@ command -v go >/dev/null || need+=(golang-go)
 [ -x /usr/lib/cni/portmap ] || need+=(containernetworking-plugins)
 command -v iptables >/dev/null || need+=(iptables)
 command -v podman >/dev/null || need+=(podman) # a real engine with its CNI backend (test/integration/cni-podman.test.ts)
+# the benchmark's peers (bench/peers, bench/README.md): libmnl in C, vishvananda/netlink in Go
+pkg-config --exists libmnl 2>/dev/null || need+=(pkg-config libmnl-dev)
+[ -d /usr/share/gocode/src/github.com/vishvananda/netlink ] || need+=(golang-go golang-github-vishvananda-netlink-dev)
 if [ ${#need[@]} -gt 0 ]; then
   echo "== installing ${need[*]}"
   apt-get update -qq

@@ -9,7 +9,8 @@ const os = require('node:os');
 const path = require('node:path');
 const { execFile, spawn } = require('node:child_process');
 const nlkit = require('nlkit');
-const { summarize } = require('./stats');
+const { median, summarize } = require('./stats');
+const { runFreshProcess } = require('./fresh');
 
 const PREFIX = 'nlbench-';
 /** Every namespace created by this process, so a crash or ^C still deletes them. */
@@ -64,12 +65,16 @@ function deleteStaleNamespacesSync() {
 const nowNs = () => process.hrtime.bigint();
 
 class BenchContext {
-  constructor({ workload, quick, runs, warmup, log }) {
+  constructor({ workload, quick, runs, warmup, log, processes, cpuProfDir }) {
     this.nlkit = nlkit;
     this.workload = workload;
     this.quick = quick;
     this.runs = runs;
     this.warmup = warmup;
+    /** Fresh processes per fresh-process variant (--processes). */
+    this.processes = processes ?? (quick ? 3 : 7);
+    /** --cpu-prof DIR: every fresh process writes a V8 CPU profile there. */
+    this.cpuProfDir = cpuProfDir;
     this.log = log;
     this.results = [];
     this.ownNamespaces = [];
@@ -180,10 +185,13 @@ class BenchContext {
       if (i < warmup) continue;
       samples.push(kind === 'rate' ? spec.ops / seconds : seconds * 1e3);
     }
+    const impl = spec.impl ?? 'nlkit';
     return this.record({
       group: spec.group,
       variant: spec.variant,
-      impl: spec.impl ?? 'nlkit',
+      impl,
+      // warm: repeated in this long-lived process; process: each run is a new process of another tool
+      mode: spec.mode ?? (impl === 'alternative' ? 'process' : 'warm'),
       kind,
       unit: spec.unit ?? (kind === 'rate' ? 'ops/s' : 'ms'),
       ops: spec.ops,
@@ -194,20 +202,56 @@ class BenchContext {
     });
   }
 
+  /**
+   * Measures one variant in fresh processes: each sample is a new `node bench/fresh/<script> args...`
+   * that loads nlkit, prepares (untimed) and does the work once (timed by the child; lib/fresh-child.js).
+   * Give it the same group and variant name as the warm measurement: reports show them side by side.
+   * setup(i)/teardown(i) run in this process, untimed, around each child (clean the namespace).
+   */
+  async fresh(spec) {
+    const processes = spec.processes ?? this.processes;
+    const kind = spec.kind ?? 'rate';
+    const script = path.join(__dirname, '..', 'fresh', spec.script);
+    const reports = [];
+    for (let i = 0; i < processes; i++) {
+      if (spec.setup) await spec.setup(i);
+      reports.push(await runFreshProcess(script, (spec.args ?? []).map(String), { cpuProfDir: this.cpuProfDir }));
+      if (spec.teardown) await spec.teardown(i);
+    }
+    const samples = reports.map((r) => (kind === 'rate' ? spec.ops / (r.workMs / 1e3) : r.workMs));
+    return this.record({
+      group: spec.group,
+      variant: spec.variant,
+      impl: spec.impl ?? 'nlkit',
+      mode: 'fresh',
+      kind,
+      unit: spec.unit ?? (kind === 'rate' ? 'ops/s' : 'ms'),
+      ops: spec.ops,
+      runs: processes,
+      warmup: 0,
+      note: spec.note,
+      // what else each fresh process spent: loading nlkit, preparing, and the whole process start to exit
+      loadMs: median(reports.map((r) => r.loadMs)),
+      prepareMs: median(reports.map((r) => r.prepareMs)),
+      processMs: median(reports.map((r) => r.processMs)),
+      ...summarize(samples),
+    });
+  }
+
   /** Records a result measured by the workload itself (memory, slopes...). */
   record(result) {
     const r = { workload: this.workload, impl: 'nlkit', kind: 'value', ...result };
     this.results.push(r);
     this.log(
-      `  ${r.group} | ${r.variant}: ${formatValue(r.median, r.unit)}` +
+      `  ${r.group} | ${r.variant}${r.mode === 'fresh' ? ' [fresh process]' : ''}: ${formatValue(r.median, r.unit)}` +
         (r.samples && r.samples.length > 1 ? ` (min ${formatValue(r.min, r.unit)}, max ${formatValue(r.max, r.unit)})` : ''),
     );
     return r;
   }
 
-  /** The result of `variant` in `group` recorded by this workload. */
-  get(group, variant) {
-    return this.results.find((r) => r.group === group && r.variant === variant);
+  /** The result of `variant` in `group` recorded by this workload (the warm one unless `mode` says 'fresh'). */
+  get(group, variant, mode) {
+    return this.results.find((r) => r.group === group && r.variant === variant && (mode ? r.mode === mode : r.mode !== 'fresh'));
   }
 }
 

@@ -44,6 +44,8 @@ async function measureDump(ctx, h, ns, spec) {
     },
   });
   if (count !== expected) throw new Error(`${spec.group}: listed ${count}, expected ${expected}`);
+  // spec.fresh { script, args }: the same list() as the first thing a new process does
+  if (spec.fresh) await ctx.fresh({ group: spec.group, variant: 'nlkit, `list()` (collected, decoded)', kind: 'time', unit: 'ms', ...spec.fresh });
   await ctx.measure({
     group: spec.group,
     variant: 'nlkit, `rtnetlink.stream()` (decoded one by one)',

@@ -13,7 +13,7 @@ function groupsOf(results) {
 
 /** How many times better `r` is than the alternative `alt` (both medians of the same run). */
 function ratio(r, alt) {
-  if (!r || !alt || r.impl === 'alternative' || r.kind !== alt.kind) return undefined;
+  if (!r || !alt || r.impl !== 'nlkit' || r.kind !== alt.kind) return undefined;
   if (r.kind === 'rate') return r.median / alt.median;
   if (r.kind === 'time') return alt.median / r.median;
   return undefined;
@@ -37,7 +37,7 @@ function rowsOf(rows) {
     alts,
     header: ['variant', 'median', ...(ranged ? ['min – max'] : []), ...(timed ? ['runs (+ warm-up)'] : []), ...alts.map((a) => `vs ${a.variant}`)],
     body: rows.map((r) => [
-      r.variant + (r.note ? ' *' : ''),
+      r.variant + (r.mode === 'fresh' ? ' [fresh process]' : '') + (r.note ? ' *' : ''),
       formatValue(r.median, r.unit),
       ...(ranged ? [range(r)] : []),
       ...(timed ? [r.runs ? `${r.runs}${r.warmup ? ` (+${r.warmup})` : ''}` : ''] : []),
@@ -72,6 +72,75 @@ const esc = (s) => String(s).replace(/\|/g, '\\|');
 
 function mdTable(header, body) {
   return [`| ${header.map(esc).join(' | ')} |`, `| ${header.map(() => '---').join(' | ')} |`, ...body.map((r) => `| ${r.map(esc).join(' | ')} |`)].join('\n');
+}
+
+/** Warm (repeated in one process) and fresh-process (a new process did it) results of a variant, side by side. */
+const isFresh = (r) => r.mode === 'fresh' || r.mode === 'process';
+
+function cell(r) {
+  return r ? formatValue(r.median, r.unit) : '—';
+}
+
+/**
+ * One row per variant: warm, fresh process, and the same from the contended run; ratios against
+ * each alternative of the same run (alternatives are processes of their own: the fresh column).
+ */
+function columnsOf(rows, contendedRows) {
+  const variants = [...new Set(rows.map((r) => r.variant))];
+  const pick = (list, variant, fresh) => list.find((r) => r.variant === variant && isFresh(r) === fresh);
+  const alts = rows.filter((r) => r.impl === 'alternative' && (r.kind === 'rate' || r.kind === 'time'));
+  const hasWarm = rows.some((r) => !isFresh(r));
+  const hasFresh = rows.some(isFresh);
+  const hasContended = contendedRows.length > 0;
+  const header = [
+    'variant',
+    ...(hasWarm ? ['warm (median)'] : []),
+    ...(hasFresh ? ['fresh process (median)'] : []),
+    ...(hasContended && hasWarm ? ['warm, contended'] : []),
+    ...(hasContended && hasFresh ? ['fresh, contended'] : []),
+    'runs',
+    ...alts.map((a) => `vs ${a.variant}`),
+  ];
+  const ratioCell = (variant, alt) => {
+    const parts = [];
+    const add = (label, r, a) => {
+      const x = ratio(r, a);
+      if (x !== undefined) parts.push(`${formatRatio(x)}${label}`);
+    };
+    add('', pick(rows, variant, false), alt);
+    add(' fresh', pick(rows, variant, true), alt);
+    const cAlt = pick(contendedRows, alt.variant, true);
+    add(' warm, contended', pick(contendedRows, variant, false), cAlt);
+    add(' fresh, contended', pick(contendedRows, variant, true), cAlt);
+    return parts.join(' · ') || '—';
+  };
+  const body = variants.map((variant) => {
+    const warm = pick(rows, variant, false);
+    const fresh = pick(rows, variant, true);
+    const any = warm || fresh;
+    return [
+      variant + (any.note ? ' *' : ''),
+      ...(hasWarm ? [cell(warm)] : []),
+      ...(hasFresh ? [cell(fresh)] : []),
+      ...(hasContended && hasWarm ? [cell(pick(contendedRows, variant, false))] : []),
+      ...(hasContended && hasFresh ? [cell(pick(contendedRows, variant, true))] : []),
+      [warm, fresh]
+        .filter((r) => r && r.runs)
+        .map((r) => `${r.runs}${r.warmup ? ` (+${r.warmup})` : ''}`)
+        .join(' / '),
+      ...alts.map((a) => ratioCell(variant, a)),
+    ];
+  });
+  const notes = variants
+    .map((v) => pick(rows, v, false) || pick(rows, v, true))
+    .filter((r) => r.note)
+    .map((r) => `${r.variant}: ${r.note}`);
+  for (const r of rows)
+    if (r.mode === 'fresh' && r.loadMs !== undefined)
+      notes.push(
+        `${r.variant}, fresh process: loading nlkit ${formatValue(r.loadMs, 'ms')}, preparing ${formatValue(r.prepareMs, 'ms')}, the whole process ${formatValue(r.processMs, 'ms')} (medians)`,
+      );
+  return { header, body, notes };
 }
 
 function renderMarkdown(latest, allWorkloads, notes) {
@@ -112,11 +181,19 @@ function renderMarkdown(latest, allWorkloads, notes) {
   out.push('');
   out.push('- Every workload runs inside network namespaces created for it (nlkit `createNetns`) and');
   out.push('  deleted afterwards; nothing touches the root namespace and no traffic leaves the machine.');
-  out.push('- Each variant runs a few untimed warm-up rounds (JIT, caches), then the timed runs; tables show');
-  out.push('  the **median** and the min – max of the timed runs. Garbage collection happens when V8');
+  out.push("- **warm**: each variant runs a few untimed warm-up rounds (JIT, caches) in the runner's long-lived");
+  out.push('  process, then the timed runs. **fresh process**: every sample is a new `node` process that loads');
+  out.push('  nlkit, prepares (untimed) and does the work once, timed by itself (as a CLI, a CNI plugin or a');
+  out.push('  script meets it; the notes under a table add what loading and the whole process cost). The');
+  out.push('  alternatives (`ip`, `nft`) are a new process each time: their figures sit in the fresh column.');
+  out.push('  **contended**: the same workload run with `--contention`, a CPU-bound process on every core.');
+  out.push('  Tables show **medians**. Garbage collection happens when V8');
   out.push('  decides, inside the timings, as in a real process (memory figures use forced GCs).');
+  out.push('- The 1-minute load average is recorded at the start and end of each workload; the runner refuses');
+  out.push('  to run when it is above 0.25 per core unless given `--allow-load` (such results say so).');
   out.push('- Ratios compare medians measured **in the same run**, against each alternative of the');
-  out.push('  same table: for rates nlkit ÷ alternative, for times alternative ÷ nlkit (higher is better for nlkit).');
+  out.push('  same table: for rates nlkit ÷ alternative, for times alternative ÷ nlkit (higher is better for nlkit);');
+  out.push('  a cell gives the warm ratio, then the fresh-process and contended ones where measured.');
   out.push('- Route churn rates count route operations: adding N routes then deleting them is 2N operations.');
   out.push('  Routes name their link by index (resolved once, as a daemon would); a name costs one');
   out.push('  extra RTM_GETLINK per call.');
@@ -129,13 +206,17 @@ function renderMarkdown(latest, allWorkloads, notes) {
     out.push(`### ${name}`);
     out.push('');
     out.push(
-      `${w.description}. Measured ${w.date.slice(0, 16).replace('T', ' ')} UTC at commit ${w.machine.commit || '?'}${w.options.quick ? ' (quick run)' : ''}.`,
+      `${w.description}. Measured ${w.date.slice(0, 16).replace('T', ' ')} UTC at commit ${w.machine.commit || '?'}${w.options.quick ? ' (quick run)' : ''}, ` +
+        `load average ${w.machine.loadAverage.join(' ')} at the start${w.loadAtEnd ? `, ${w.loadAtEnd.join(' ')} at the end` : ''}${w.underLoad ? ` (**${w.underLoad}**)` : ''}.`,
     );
     out.push('');
+    const contended = latest.contended && latest.contended[name];
+    if (contended)
+      out.push(`Contended run (a CPU hog on every core): ${contended.date.slice(0, 16).replace('T', ' ')} UTC, commit ${contended.machine.commit || '?'}.`, '');
     for (const [group, rows] of groupsOf(w.results)) {
       out.push(`**${group}**`);
       out.push('');
-      const t = rowsOf(rows);
+      const t = columnsOf(rows, contended ? contended.results.filter((r) => r.group === group) : []);
       out.push(mdTable(t.header, t.body));
       out.push('');
       for (const n of t.notes) out.push(`- \\* ${n}`);

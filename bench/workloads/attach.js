@@ -12,6 +12,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { summarize } = require('../lib/stats');
+const { go, runPeer } = require('../peers/peers');
 
 const N = 50;
 const ATTACH = 'attach one sandbox (per sandbox, 50 attached per run)';
@@ -20,6 +21,8 @@ const TEARDOWN = 'tear down 50 sandboxes (total)';
 const SEQ = 'nlkit, `nets.attach()`, existing namespace, one after another';
 const SEQ_CREATE = 'nlkit, `nets.attach({ create: true })`, namespace created by nlkit, one after another';
 const BULK = 'nlkit, `nets.detach(network, ids)` (one bulk delete)';
+const GO =
+  'Go vishvananda/netlink, the same plumbing (veth with its peer created in the sandbox, master/up; in the sandbox: lo up, address, up, default route)';
 
 /** Runs `run` warmup + runs times; records ms per item (`per`) or the total. */
 async function timed(ctx, spec) {
@@ -29,8 +32,8 @@ async function timed(ctx, spec) {
   for (let i = 0; i < warmup + runs; i++) {
     if (spec.setup) await spec.setup();
     const t0 = process.hrtime.bigint();
-    await spec.run();
-    const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+    const own = await spec.run(); // a peer returns the time it measured itself
+    const ms = typeof own === 'number' ? own : Number(process.hrtime.bigint() - t0) / 1e6;
     if (spec.teardown) await spec.teardown();
     if (i >= warmup) samples.push(ms / (spec.per ?? 1));
   }
@@ -139,6 +142,24 @@ module.exports = {
         teardown: ipDetach,
       });
 
+      // The Go peer doing the same work, in the same run (bench/peers/go-netlink.go).
+      const vish = go(ctx.log);
+      if (vish.bin) {
+        const paths = sandboxes.map((sb) => path.join(nlkit.NETNS_RUN_DIR, sb));
+        await timed(ctx, {
+          group: ATTACH,
+          variant: GO,
+          impl: 'alternative',
+          per: 1,
+          runs,
+          note: 'timed by the Go program around each attach (process start not counted); no IPAM, no state, no hairpin',
+          run: async () => {
+            const out = await runPeer(host, vish.bin, ['attach', 'nlk-bench', '10.78.0.1', ...paths]);
+            return out.ms.reduce((a, b) => a + b, 0) / out.ms.length;
+          },
+        });
+      }
+
       // Namespace creation on its own (nlkit creates it with unshare + bind mount, no process).
       await timed(ctx, {
         group: NETNS,
@@ -217,6 +238,15 @@ module.exports = {
   },
 
   targets: [
+    {
+      text: 'attach ≤ 1.5× Go vishvananda/netlink doing the same (existing namespace)',
+      evaluate: (r) => {
+        const a = r(SEQ);
+        const b = r(GO);
+        if (!a || !b) return { met: false, value: 'not measured' };
+        return { met: a.median <= 1.5 * b.median, value: `${(a.median / b.median).toFixed(2)}×` };
+      },
+    },
     {
       text: 'attach ≤ 2 ms per sandbox (existing namespace)',
       evaluate: (r) => atMost(r(SEQ), 2),

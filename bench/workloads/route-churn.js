@@ -5,7 +5,14 @@
  * The rate counts route operations (N adds + N deletes) per second.
  */
 
+const { mnl, go, runPeer, recordPeer } = require('../peers/peers');
+const { withCpuHogs } = require('../lib/cpu-contention');
+
 const GROUP = 'route churn (add 5,000 /32 routes, then delete them)';
+const CONTENDED = 'route churn under CPU contention (a busy-looping process on every core)';
+const CONCURRENT = 'nlkit, concurrent (all calls in flight)';
+const LIBMNL = 'libmnl (C, all requests sent in 64 KiB sendmsg()s, then their acks)';
+const GO = 'Go vishvananda/netlink (one call after another)';
 
 function routes(n, index) {
   const out = [];
@@ -42,16 +49,13 @@ module.exports = {
           for (const r of list) await h.routes.delete(r);
         },
       });
-      await ctx.measure({
-        group,
-        variant: 'nlkit, concurrent (all calls in flight)',
-        ops,
-        unit: 'routes/s',
-        run: async () => {
-          await Promise.all(list.map((r) => h.routes.add(r)));
-          await Promise.all(list.map((r) => h.routes.delete(r)));
-        },
-      });
+      const concurrent = async () => {
+        await Promise.all(list.map((r) => h.routes.add(r)));
+        await Promise.all(list.map((r) => h.routes.delete(r)));
+      };
+      await ctx.measure({ group, variant: CONCURRENT, ops, unit: 'routes/s', run: concurrent });
+      // The same concurrent churn as the first thing a new process does.
+      await ctx.fresh({ group, variant: CONCURRENT, ops, unit: 'routes/s', script: 'route-churn.js', args: [ns, n, index] });
       await ctx.measure({
         group,
         variant: 'nlkit, sync API (openSync)',
@@ -78,6 +82,26 @@ module.exports = {
           await ctx.ipQuiet(ns, ['-batch', delFile]);
         },
       });
+      // Peers (bench/peers), timed by themselves in the same namespace.
+      const peerRuns = String(ctx.warmup + ctx.runs);
+      const libmnl = mnl(ctx.log);
+      const peerMnl = async (g) => {
+        if (!libmnl.bin) return;
+        const out = await runPeer(ns, libmnl.bin, ['churn', 'd0', String(n), peerRuns]);
+        recordPeer(ctx, { group: g, variant: LIBMNL, ops, unit: 'routes/s', warmup: ctx.warmup }, out.ms);
+      };
+      await peerMnl(group);
+      const vish = go(ctx.log);
+      if (vish.bin) {
+        const out = await runPeer(ns, vish.bin, ['churn', 'd0', String(n), peerRuns]);
+        recordPeer(ctx, { group, variant: GO, ops, unit: 'routes/s', warmup: ctx.warmup }, out.ms);
+      }
+      // Under contention: nlkit's ratio to libmnl, against its quiet ratio above.
+      await withCpuHogs(async () => {
+        await ctx.measure({ group: CONTENDED, variant: CONCURRENT, ops, unit: 'routes/s', run: concurrent });
+        await peerMnl(CONTENDED);
+      });
+
       const few = list.slice(0, sample);
       await ctx.measure({
         group,
@@ -101,6 +125,24 @@ module.exports = {
 
   targets: [
     {
+      text: 'route churn ≥ 1.0× libmnl (nlkit concurrent, warm)',
+      evaluate: (r) => ratioAtLeast(r(CONCURRENT), r(LIBMNL), 1),
+    },
+    {
+      text: 'under CPU contention, the ratio to libmnl no worse than 1.5× below the quiet one',
+      evaluate: (_, all) => {
+        const r = (variant, group) => all.find((x) => x.variant === variant && x.group === group);
+        const quiet = r(CONCURRENT, GROUP);
+        const busy = r(CONCURRENT, CONTENDED);
+        const mnlQuiet = r(LIBMNL, GROUP);
+        const mnlBusy = r(LIBMNL, CONTENDED);
+        if (!quiet || !busy || !mnlQuiet || !mnlBusy) return { met: false, value: 'not measured' };
+        const q = quiet.median / mnlQuiet.median;
+        const b = busy.median / mnlBusy.median;
+        return { met: b * 1.5 >= q, value: `${q.toFixed(2)}× quiet, ${b.toFixed(2)}× contended` };
+      },
+    },
+    {
       text: 'route churn ≥ 100,000 routes/s, concurrent or batched',
       evaluate: (r) => atLeast(best(r, ['nlkit, concurrent (all calls in flight)', 'nlkit, batch']), 100_000),
     },
@@ -111,6 +153,10 @@ module.exports = {
     {
       text: '≥ 150× faster than spawning `ip` per route (nlkit concurrent)',
       evaluate: (r) => ratioAtLeast(r('nlkit, concurrent (all calls in flight)'), r('`ip route add/del` spawned per route'), 150),
+    },
+    {
+      text: 'fresh process: route churn ≥ 1.0× `ip -batch` (nlkit concurrent)',
+      evaluate: (r) => ratioAtLeast(r('nlkit, concurrent (all calls in flight)', 'fresh'), r('`ip -batch` (one process, file of commands)'), 1),
     },
     {
       text: 'faster than `ip -batch` (nlkit concurrent)',

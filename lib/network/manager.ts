@@ -117,7 +117,17 @@ export class NetworkManager {
   /** @internal use {@link networks} */
   constructor(host: Handle, opts: NetworkManagerOptions) {
     const store = new StateStore(opts.stateDir ?? defaultStateDir(opts.host), hostIdentity(opts.host));
-    this.ctx = { host, hostRef: opts.host, store, firewall: new Firewall(host, opts.host) };
+    let firewall: Firewall | undefined;
+    this.ctx = {
+      host,
+      hostRef: opts.host,
+      store,
+      // Made on first use: the firewall is this layer's only user of nftables (half of the library's modules),
+      // which the build loads lazily (scripts/bundle.mjs), and listing networks never needs it.
+      get firewall() {
+        return (firewall ??= new Firewall(host, opts.host));
+      },
+    };
     const ctx = this.ctx;
     const publications = (() => listPublications(ctx)) as Publications;
     publications.list = (filter) => listPublications(ctx, filter);

@@ -11,6 +11,7 @@ import { formatIp, formatMac, parseIp, parseMac } from '../validate/ip';
 import { IP_PROTOCOLS } from '../validate/ip-protocols';
 import { validateNftText } from '../validate/names';
 import { hostU32, readHostU32 } from './data';
+import { ICMPV6_TYPES, ICMP_TYPES, symbolValue } from './header-symbols';
 
 /** A single value of a set key or map data field. */
 export type Scalar = string | number | bigint | Buffer;
@@ -104,6 +105,17 @@ const hostInt = (name: string, id: number): DataType => ({
   format: (b) => (b.length === 4 ? readHostU32(b) : readBigEndian(b)),
 });
 
+/** A one-byte header value written by name ("echo-request") or number. */
+const namedByte = (name: string, id: number, names: Record<number, string>): DataType => ({
+  name,
+  id,
+  size: 1,
+  hostOrder: false,
+  parse: (v, len, field) =>
+    raw(v, 1, field) ?? Buffer.from([typeof v === 'string' || typeof v === 'number' ? symbolValue(names, v, field, 0xff) : Number(uint(v, field, 0xffn))]),
+  format: (b) => names[b[0]] ?? b[0],
+});
+
 const TYPES: DataType[] = [
   {
     name: 'ipv4_addr',
@@ -147,6 +159,8 @@ const TYPES: DataType[] = [
   fixedInt('nf_proto', 2, 1),
   fixedInt('ct_dir', 27, 1),
   fixedInt('pkt_type', 31, 1),
+  namedByte('icmp_type', 14, ICMP_TYPES),
+  namedByte('icmpv6_type', 29, ICMPV6_TYPES),
   hostInt('mark', 19),
   hostInt('iface_index', 20),
   hostInt('ct_state', 26),
@@ -200,6 +214,8 @@ export type DataTypeName =
   | 'nf_proto'
   | 'ct_dir'
   | 'pkt_type'
+  | 'icmp_type'
+  | 'icmpv6_type'
   | 'mark'
   | 'iface_index'
   | 'ct_state'

@@ -154,6 +154,15 @@ const BIT_FIELDS: Record<'ip' | 'ip6', Array<ReturnType<typeof bits>>> = {
   ],
 };
 
+/** A bit field by name ("ip dscp"), with where it lives: for the rule builder. */
+export function bitFieldByName(name: string): (BitField & { family: 4 | 6; offset: number; len: number; mask: string }) | undefined {
+  for (const l3 of ['ip', 'ip6'] as const) {
+    const b = BIT_FIELDS[l3].find((x) => x.name === name);
+    if (b) return { ...b, family: l3 === 'ip' ? 4 : 6 };
+  }
+  return undefined;
+}
+
 /** Names a masked network-header load nft writes for a bit field; undefined for other masks. */
 export function findBitField(base: string | number, offset: number, len: number, mask: Buffer, ctx: ProtocolContext): BitField | undefined {
   if (base !== 'network' || !ctx.l3) return undefined;
@@ -195,6 +204,7 @@ export const CT_TYPES: Record<string, string> = {
   status: 'ct_status',
   direction: 'ct_dir',
   mark: 'mark',
+  zone: 'host_integer',
   l3proto: 'nf_proto',
   protocol: 'inet_proto',
   'proto-src': 'inet_service',

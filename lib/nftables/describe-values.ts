@@ -11,6 +11,7 @@ import { HOST_LITTLE_ENDIAN } from './data';
 import { IP_PROTOCOLS } from './datatypes';
 import type { ElementValue } from './elements';
 import { FIB_ADDRESS_TYPES } from './expressions/fib';
+import { DSCP, ICMPV6_TYPES, ICMP_TYPES, TCP_FLAGS, TCP_OPTIONS } from './header-symbols';
 
 /** Interface names by index, for `iif`/`oif` values. */
 export type InterfaceNames = (index: number) => string | undefined;
@@ -22,69 +23,6 @@ const NF_PROTOS: Record<number, string> = { 2: 'ipv4', 10: 'ipv6' };
 const ETHER_TYPES: Record<number, string> = { 0x0800: 'ip', 0x86dd: 'ip6', 0x0806: 'arp', 0x8100: 'vlan', 0x88a8: '8021ad' };
 const CT_DIRECTIONS: Record<number, string> = { 0: 'original', 1: 'reply' };
 const PKT_TYPES: Record<number, string> = { 0: 'host', 1: 'broadcast', 2: 'multicast', 3: 'other' };
-const TCP_FLAGS: Record<string, number> = { fin: 0x01, syn: 0x02, rst: 0x04, psh: 0x08, ack: 0x10, urg: 0x20, ecn: 0x40, cwr: 0x80 };
-const ICMP_TYPES: Record<number, string> = {
-  0: 'echo-reply',
-  3: 'destination-unreachable',
-  4: 'source-quench',
-  5: 'redirect',
-  8: 'echo-request',
-  9: 'router-advertisement',
-  10: 'router-solicitation',
-  11: 'time-exceeded',
-  12: 'parameter-problem',
-  13: 'timestamp-request',
-  14: 'timestamp-reply',
-  15: 'info-request',
-  16: 'info-reply',
-  17: 'address-mask-request',
-  18: 'address-mask-reply',
-};
-const ICMPV6_TYPES: Record<number, string> = {
-  1: 'destination-unreachable',
-  2: 'packet-too-big',
-  3: 'time-exceeded',
-  4: 'parameter-problem',
-  128: 'echo-request',
-  129: 'echo-reply',
-  130: 'mld-listener-query',
-  131: 'mld-listener-report',
-  132: 'mld-listener-done',
-  133: 'nd-router-solicit',
-  134: 'nd-router-advert',
-  135: 'nd-neighbor-solicit',
-  136: 'nd-neighbor-advert',
-  137: 'nd-redirect',
-  138: 'router-renumbering',
-  141: 'ind-neighbor-solicit',
-  142: 'ind-neighbor-advert',
-  143: 'mld2-listener-report',
-};
-const DSCP: Record<number, string> = {
-  0: 'cs0',
-  8: 'cs1',
-  16: 'cs2',
-  24: 'cs3',
-  32: 'cs4',
-  40: 'cs5',
-  48: 'cs6',
-  56: 'cs7',
-  1: 'lephb',
-  10: 'af11',
-  12: 'af12',
-  14: 'af13',
-  18: 'af21',
-  20: 'af22',
-  22: 'af23',
-  26: 'af31',
-  28: 'af32',
-  30: 'af33',
-  34: 'af41',
-  36: 'af42',
-  38: 'af43',
-  44: 'va',
-  46: 'ef',
-};
 const ECN: Record<number, string> = { 0: 'not-ect', 1: 'ect1', 2: 'ect0', 3: 'ce' };
 const ARPHRD: Record<number, string> = { 1: 'ether', 512: 'ppp', 768: 'ipip', 769: 'ipip6', 772: 'loopback', 776: 'sit', 778: 'ipgre' };
 
@@ -297,27 +235,6 @@ export function shiftRight(data: Buffer, bits: number): Buffer {
 
 /** IPv6 extension headers by next-header value, as nft names them. */
 const IPV6_EXTHDRS: Record<number, string> = { 0: 'hbh', 43: 'rt', 44: 'frag', 60: 'dst', 135: 'mh' };
-/** TCP options nft names, with the fields it names: [offset, length, field]. */
-const TCP_OPTIONS: Record<number, [string, Array<[number, number, string]>]> = {
-  2: ['maxseg', [[2, 2, 'size']]],
-  3: ['window', [[2, 1, 'count']]],
-  4: ['sack-perm', []],
-  5: [
-    'sack',
-    [
-      [2, 4, 'left'],
-      [6, 4, 'right'],
-    ],
-  ],
-  8: [
-    'timestamp',
-    [
-      [2, 4, 'tsval'],
-      [6, 4, 'tsecr'],
-    ],
-  ],
-};
-
 /** What an exthdr expression looks at, as nft writes it ("tcp option maxseg size", "exthdr hbh"). */
 export function exthdrText(e: {
   op: string | number;
@@ -342,4 +259,17 @@ export function exthdrText(e: {
     return `exthdr ${name ?? e.headerType} @${e.offset * 8},${e.len * 8}`;
   }
   return `${String(e.op)} option ${e.headerType}${whole ? '' : ` @${e.offset * 8},${e.len * 8}`}`;
+}
+
+/**
+ * A value changed bitwise, as nft writes the mask-xor it generated:
+ * `meta mark | 0x00004000` (mask = ~xor), `meta mark & 0x0000ff00` (no xor),
+ * `meta mark ^ 0x00000001` (all-ones mask), else `(x & mask) ^ xor`.
+ */
+export function bitOperationText(text: string, type: string, mask: Buffer, xor?: Buffer): string {
+  const x = xor ?? Buffer.alloc(mask.length);
+  if (x.every((b) => b === 0)) return `${text} & ${formatBytes(type, mask)}`;
+  if (mask.every((b) => b === 0xff)) return `${text} ^ ${formatBytes(type, x)}`;
+  if (mask.every((b, i) => b === (~x[i] & 0xff))) return `${text} | ${formatBytes(type, x)}`;
+  return `(${text} & ${formatBytes(type, mask)}) ^ ${formatBytes(type, x)}`;
 }

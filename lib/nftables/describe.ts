@@ -23,7 +23,7 @@ import { natText, portsText } from './describe-nat';
 import { diversionText } from './describe-diversions';
 import { loadedField } from './describe-loads';
 import { limitText, logText, natFlags, objrefStatement, quotaText, rejectText, verdictText } from './describe-statements';
-import { duration, exthdrText, formatBytes, isAddressType, isFlagType, prefixLength, shiftRight } from './describe-values';
+import { bitOperationText, duration, exthdrText, formatBytes, isAddressType, isFlagType, prefixLength, shiftRight } from './describe-values';
 import type { CtExpression } from './expressions/ct';
 import type { DynsetExpression } from './expressions/dynset';
 import type { FibExpression } from './expressions/fib';
@@ -471,6 +471,7 @@ class RuleDescriber {
     this.fresh.delete(registerIndex(reg));
     if (!v) return `<register ${reg}>`;
     if (v.kind === 'data') return formatBytes(target.type, v.data, this.opts.interfaceNames);
+    if (v.kind === 'field' && v.mask) return bitOperationText(v.text, v.type, v.mask, v.xor);
     return v.kind === 'field' || v.kind === 'map' ? v.text : '';
   }
 }

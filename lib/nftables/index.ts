@@ -4,6 +4,8 @@
  */
 export { Nftables, type NftGeneration } from './api';
 export { RuleBuilder, Negated, not, rule } from './builder/builder';
+export { RuleMatches } from './builder/rule-matches';
+export { RuleSteps } from './builder/rule-steps';
 export type {
   CtStateName,
   CtStatusName,
@@ -17,6 +19,19 @@ export type {
   RejectOptions,
   VerdictSpec,
   WeightedBackend,
+  DispatchOptions,
+  DscpName,
+  DupOptions,
+  MarkUpdate,
+  MaskedMark,
+  QueueOptions,
+  QuotaOptions,
+  SetUpdateOptions,
+  TcpFlagName,
+  TcpFlagsMatch,
+  TcpOptionMatch,
+  TcpOptionName,
+  TproxyOptions,
 } from './builder/builder';
 export type { FieldName } from './builder/fields';
 export type { Chain, ChainFlag, ChainHook, ChainPolicy, ChainRef, ChainType, PriorityName } from './chain';

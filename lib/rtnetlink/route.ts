@@ -396,14 +396,20 @@ function* listRoutes(filter: RouteFilter): Operation<Route[]> {
 
 /** Fills linkName on routes and their next hops (one link dump at most). */
 function* nameRoutes(routes: Route[]): Operation<Route[]> {
-  const names = yield* resolveLinkNames(routes.flatMap((r) => [r.link, ...(r.multipath ?? []).map((n) => n.link)]));
+  // A plain loop: flatMap made two arrays per route (5,000 routes listed: 10,000 short-lived arrays).
+  const links: Array<number | undefined> = [];
+  for (const r of routes) {
+    links.push(r.link);
+    if (r.multipath) for (const nh of r.multipath) links.push(nh.link);
+  }
+  const names = yield* resolveLinkNames(links);
   const name = (x: { link?: number; linkName?: string }) => {
     const n = x.link !== undefined ? names.get(x.link) : undefined;
     if (n !== undefined) x.linkName = n;
   };
   for (const r of routes) {
     name(r);
-    for (const nh of r.multipath ?? []) name(nh);
+    if (r.multipath) for (const nh of r.multipath) name(nh);
   }
   return routes;
 }

@@ -3,6 +3,10 @@
 // does not have), nft still sends the rule and prints it before the kernel
 // refuses it, so nlkit's encoding can be compared with nft's byte for byte.
 import { spawnSync } from 'node:child_process';
+import { Attributes, parseMessages } from '../../lib/netlink/parser';
+import { NetlinkWriter } from '../../lib/netlink/writer';
+import { NFTA_RULE_EXPRESSIONS } from '../../lib/nftables/constants';
+import { writeExpressionList, type Expression } from '../../lib/nftables/expressions/registry';
 
 /** libmnl colours its dump (ESC [ ... m). */
 const ANSI_COLOUR = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g');
@@ -37,4 +41,39 @@ export function nftNewRuleRequest(netns: string, ...args: string[]): Buffer {
   }
   if (bytes.length === 0) throw new Error(`no NEWRULE request in nft's output: ${r.stdout.slice(0, 500)} ${r.stderr}`);
   return Buffer.from(bytes);
+}
+
+/** The NFTA_RULE_EXPRESSIONS attribute of nft's NEWRULE request for `nft add rule ARGS`. */
+export function nftRuleExpressionBytes(netns: string, ...args: string[]): Buffer | undefined {
+  return new Attributes(nftNewRuleRequest(netns, ...args).subarray(4)).get(NFTA_RULE_EXPRESSIONS);
+}
+
+/** The NFTA_RULE_EXPRESSIONS attribute nlkit writes for these expressions. */
+export function nlkitExpressionBytes(exprs: Expression[]): Buffer | undefined {
+  const w = new NetlinkWriter();
+  w.begin(0x10, 0);
+  writeExpressionList(w, NFTA_RULE_EXPRESSIONS, exprs);
+  return new Attributes(parseMessages(w.end().finish())[0].payload).get(NFTA_RULE_EXPRESSIONS);
+}
+
+/**
+ * Netlink attributes as a comparable tree: nested attributes (NLA_F_NESTED)
+ * become their children sorted by type, so two encodings compare equal when
+ * they carry the same attributes with the same bytes in any order. A leaf's
+ * trailing NUL is dropped: libnftnl sends some names without one, nlkit
+ * always terminates strings, and the kernel reads both alike.
+ */
+export function attributeTree(b: Buffer): unknown[] {
+  const out: Array<[number, unknown]> = [];
+  for (let off = 0; off + 4 <= b.length;) {
+    const len = b.readUInt16LE(off);
+    const type = b.readUInt16LE(off + 2);
+    const payload = b.subarray(off + 4, off + len);
+    const nested = (type & 0x8000) !== 0;
+    const leaf = payload.length && payload[payload.length - 1] === 0 && /^[\x20-\x7e]+\0$/.test(payload.toString('latin1')) ? payload.subarray(0, -1) : payload;
+    out.push([type & 0x3fff, nested ? attributeTree(payload) : leaf.toString('hex')]);
+    off += (len + 3) & ~3;
+  }
+  // Lists (NFTA_LIST_ELEM, all type 1) keep their order: sorting is stable.
+  return out.sort((x, y) => x[0] - y[0]);
 }

@@ -59,7 +59,7 @@ describe('the nlkit/netlink and nlkit/genetlink subpaths', () => {
   it('are published in package.json "exports" (types and default) and documented by typedoc', () => {
     const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'));
     for (const sub of ['netlink', 'genetlink']) {
-      expect(pkg.exports[`./${sub}`]).toEqual({ types: `./dist/${sub}/index.d.ts`, default: `./dist/${sub}/index.js` });
+      expect(pkg.exports[`./${sub}`]).toEqual({ types: `./dist/${sub}/index.d.ts`, default: `./dist/bundle/${sub}.js` }); // scripts/bundle.mjs
       expect(readFileSync(path.join(root, `lib/${sub}/index.ts`), 'utf8')).toContain(`@module nlkit/${sub}`);
     }
     const typedoc = JSON.parse(readFileSync(path.join(root, 'typedoc.json'), 'utf8'));

@@ -4,9 +4,10 @@
  * The expressions it produces are the ones nft itself generates (and the
  * kernel lists back), so `nft list ruleset` prints them naturally.
  *
- * This file is the fluent class only: each method records a step; the
- * lowering lives in match.ts, nat.ts and statements.ts, the option types in
- * options.ts, and what a built rule is in context.ts.
+ * This file is the fluent class's statements, verdicts and NAT (its matches
+ * are in rule-matches.ts, the recorded steps in rule-steps.ts): each method
+ * records a step; the lowering lives in match.ts, nat.ts and statements.ts,
+ * the option types in options.ts, and what a built rule is in context.ts.
  *
  * @example
  * // masquerade a container subnet leaving through anything but its bridge
@@ -17,32 +18,33 @@
  * rule().tcp({ dport: 80 }).dnatWeighted([{ to: '10.0.0.2', port: 80, weight: 90 }, { to: '10.0.0.3', port: 80, weight: 10 }])
  * @module
  */
-import { ValidationError } from '../../netlink/errors';
-import { validateU32 } from '../../validate/integers';
-import { hostU32 } from '../data';
-import { IP_PROTOCOLS, type Scalar } from '../datatypes';
-import type { FibFlag } from '../expressions/fib';
+import type { Scalar } from '../datatypes';
 import type { Expression } from '../expressions/registry';
-import type { NftFamily } from '../message';
-import { BuildContext, type BuiltRule, type IdAllocator, type Step } from './context';
-import { CT_STATE_BITS, CT_STATUS_BITS, NFPROTO_NAMES, fieldByName, type FieldName } from './fields';
-import { matchBits, matchConcat, matchFib, matchField } from './match';
+import { ctHelperSet, ctLabelSet, ctZoneSet } from './ct';
+import { dispatch } from './dispatch';
+import { dup, fwd, queue, tproxy } from './diversions';
+import type { FieldName } from './fields';
+import { markUpdate } from './marks';
 import { nat, natMap, portNat, weightedEntries } from './nat';
-import {
-  Negated,
-  type CtStateName,
-  type CtStatusName,
-  type FibType,
-  type LimitOptions,
-  type LogOptions,
-  type MatchValue,
-  type NatMapOptions,
-  type NatOptions,
-  type RejectOptions,
-  type VerdictSpec,
-  type WeightedBackend,
+import type {
+  DispatchOptions,
+  DupOptions,
+  LimitOptions,
+  LogOptions,
+  MarkUpdate,
+  NatMapOptions,
+  NatOptions,
+  QueueOptions,
+  QuotaOptions,
+  RejectOptions,
+  SetUpdateOptions,
+  TproxyOptions,
+  VerdictSpec,
+  WeightedBackend,
 } from './options';
-import { limit, log, reject, verdictOf, vmap } from './statements';
+import { RuleMatches } from './rule-matches';
+import { setUpdate } from './set-updates';
+import { limit, log, objectRef, quota, reject, verdictOf, vmap } from './statements';
 
 export { Negated, not } from './options';
 export type {
@@ -58,6 +60,19 @@ export type {
   RejectOptions,
   VerdictSpec,
   WeightedBackend,
+  DispatchOptions,
+  DscpName,
+  DupOptions,
+  MarkUpdate,
+  MaskedMark,
+  QueueOptions,
+  QuotaOptions,
+  SetUpdateOptions,
+  TcpFlagName,
+  TcpFlagsMatch,
+  TcpOptionMatch,
+  TcpOptionName,
+  TproxyOptions,
 } from './options';
 
 /**
@@ -65,234 +80,28 @@ export type {
  * follow. Every method returns the builder, so a rule reads left to right
  * like its nft source.
  */
-export class RuleBuilder {
-  private readonly steps: Step[] = [];
-  private text?: string;
-
-  private add(step: Step): this {
-    this.steps.push(step);
-    return this;
-  }
-
-  /** @internal produces the expressions (and inline sets) for a table of `family`. */
-  build(family: NftFamily, ids: IdAllocator, complete = true): BuiltRule {
-    const ctx = new BuildContext(family, ids);
-    for (const s of this.steps) s(ctx);
-    if (complete) ctx.checkComplete();
-    const out: BuiltRule = { expressions: ctx.exprs, anonymousSets: ctx.sets };
-    if (this.text !== undefined) out.comment = this.text;
-    return out;
-  }
-
-  /**
-   * Expressions for a family, for inspection or for `expressions:` (inline sets need a transaction).
-   * @example
-   * rule().tcp({ dport: 22 }).accept().toExpressions('inet')
-   */
-  toExpressions(family: NftFamily): Expression[] {
-    let n = 1;
-    // A fragment: the transport match may live in another part of the rule.
-    const built = this.build(family, { setId: () => n++ }, false);
-    if (built.anonymousSets.length)
-      throw new ValidationError('rule', 'inline set', 'rules with inline sets must be added through a transaction (rule: builder)');
-    return built.expressions;
-  }
-
-  // ---- matches -------------------------------------------------------------
-
-  /**
-   * Matches any field against a value, prefix, range, wildcard, set or named set.
-   * An array of fields matches a concatenation against a set of tuples or "@name".
-   * @example
-   * rule().match('tcp dport', [22, 80, '8000-8100']).accept()
-   * rule().match(['ip saddr', 'tcp dport'], '@allowed').accept()
-   */
-  match(field: FieldName | FieldName[], value: MatchValue): this {
-    return this.add((ctx) =>
-      Array.isArray(field) && field.length > 1
-        ? matchConcat(ctx, field.map(fieldByName), value)
-        : matchField(ctx, fieldByName(Array.isArray(field) ? field[0] : field), value),
-    );
-  }
-
-  /**
-   * IPv4 header fields.
-   * @example
-   * rule().ip({ saddr: '10.0.0.0/24', daddr: not('10.0.0.1') })
-   */
-  ip(m: { saddr?: MatchValue; daddr?: MatchValue; protocol?: MatchValue }): this {
-    if (m.protocol !== undefined) this.match('ip protocol', m.protocol);
-    if (m.saddr !== undefined) this.match('ip saddr', m.saddr);
-    if (m.daddr !== undefined) this.match('ip daddr', m.daddr);
-    return this;
-  }
-
-  /**
-   * IPv6 header fields.
-   * @example
-   * rule().ip6({ daddr: 'fd00::/64' })
-   */
-  ip6(m: { saddr?: MatchValue; daddr?: MatchValue; nexthdr?: MatchValue }): this {
-    if (m.nexthdr !== undefined) this.match('ip6 nexthdr', m.nexthdr);
-    if (m.saddr !== undefined) this.match('ip6 saddr', m.saddr);
-    if (m.daddr !== undefined) this.match('ip6 daddr', m.daddr);
-    return this;
-  }
-
-  /**
-   * TCP ports (adds `meta l4proto tcp`).
-   * @example
-   * rule().tcp({ dport: [80, 443] }).accept()
-   */
-  tcp(m: { sport?: MatchValue; dport?: MatchValue } = {}): this {
-    return this.ports('tcp', m);
-  }
-
-  /**
-   * UDP ports (adds `meta l4proto udp`).
-   * @example
-   * rule().udp({ dport: 53 }).accept()
-   */
-  udp(m: { sport?: MatchValue; dport?: MatchValue } = {}): this {
-    return this.ports('udp', m);
-  }
-
-  /**
-   * SCTP ports.
-   * @example
-   * rule().sctp({ dport: 3868 }).accept()
-   */
-  sctp(m: { sport?: MatchValue; dport?: MatchValue } = {}): this {
-    return this.ports('sctp', m);
-  }
-
-  /**
-   * Ports of whatever transport protocol (`th dport`); combine with {@link protocol}.
-   * @example
-   * rule().protocol(['tcp', 'udp']).th({ dport: 53 }).accept()
-   */
-  th(m: { sport?: MatchValue; dport?: MatchValue }): this {
-    return this.ports('th', m);
-  }
-
-  private ports(proto: 'tcp' | 'udp' | 'sctp' | 'th', m: { sport?: MatchValue; dport?: MatchValue }): this {
-    if (m.sport === undefined && m.dport === undefined && proto !== 'th') return this.protocol(proto);
-    if (m.sport !== undefined) this.match(`${proto} sport` as FieldName, m.sport);
-    if (m.dport !== undefined) this.match(`${proto} dport` as FieldName, m.dport);
-    return this;
-  }
-
-  /**
-   * The transport protocol (`meta l4proto`).
-   * @example
-   * rule().protocol('udp')
-   */
-  protocol(p: MatchValue): this {
-    return this.add((ctx) => {
-      matchField(ctx, fieldByName('meta l4proto'), p);
-      if (!(p instanceof Negated) && !Array.isArray(p)) {
-        const n = typeof p === 'string' && IP_PROTOCOLS.has(p) ? IP_PROTOCOLS.number(p) : Number(p);
-        ctx.satisfied(`l4proto:${n}`);
-      }
-    });
-  }
-
-  /**
-   * The layer-3 protocol in inet tables (`meta nfproto ipv4`).
-   * @example
-   * rule().nfproto('ipv6').accept()
-   */
-  nfproto(p: 'ipv4' | 'ipv6' | Negated<'ipv4' | 'ipv6'>): this {
-    return this.add((ctx) => {
-      matchField(ctx, fieldByName('meta nfproto'), p);
-      if (!(p instanceof Negated)) ctx.satisfied(`nfproto:${NFPROTO_NAMES[p]}`);
-    });
-  }
-
-  /**
-   * Input interface by name; "veth*" matches a prefix.
-   * @example
-   * rule().iifname('cni0')
-   */
-  iifname(v: MatchValue): this {
-    return this.match('meta iifname', v);
-  }
-
-  /**
-   * Output interface by name.
-   * @example
-   * rule().oifname(not('cni0'))
-   */
-  oifname(v: MatchValue): this {
-    return this.match('meta oifname', v);
-  }
-
-  /**
-   * Input interface by index (fixed at rule creation, unlike names).
-   * @example
-   * rule().iif(1)
-   */
-  iif(v: MatchValue): this {
-    return this.match('meta iif', v);
-  }
-
-  /**
-   * Output interface by index.
-   * @example
-   * rule().oif(1)
-   */
-  oif(v: MatchValue): this {
-    return this.match('meta oif', v);
-  }
-
-  /**
-   * The packet mark (`meta mark`).
-   * @example
-   * rule().mark(0x10)
-   */
-  mark(v: MatchValue): this {
-    return this.match('meta mark', v);
-  }
-
-  /**
-   * Connection-tracking state, status, mark or direction. `state` and
-   * `status` take one name or a list (any of them matches).
-   * @example
-   * rule().ct({ state: ['established', 'related'] }).accept()
-   * rule().ct({ status: 'dnat' }).accept()
-   */
-  ct(m: {
-    state?: CtStateName | CtStateName[] | Negated<CtStateName | CtStateName[]>;
-    status?: CtStatusName | CtStatusName[] | Negated<CtStatusName | CtStatusName[]>;
-    mark?: MatchValue;
-    direction?: 'original' | 'reply' | Negated<'original' | 'reply'>;
-  }): this {
-    const { state, status } = m;
-    if (state !== undefined) this.add((ctx) => matchBits(ctx, fieldByName('ct state'), CT_STATE_BITS, state));
-    if (status !== undefined) this.add((ctx) => matchBits(ctx, fieldByName('ct status'), CT_STATUS_BITS, status));
-    if (m.mark !== undefined) this.match('ct mark', m.mark);
-    if (m.direction !== undefined) this.match('ct direction', m.direction);
-    return this;
-  }
-
-  /**
-   * FIB address type of the packet's source or destination (`fib daddr type local`).
-   * @example
-   * rule().fib({ lookup: ['daddr'], type: 'local' }).tcp({ dport: 8080 }).dnat({ to: '10.0.0.2', port: 80 })
-   */
-  fib(m: { lookup: FibFlag[]; type: FibType | FibType[] | Negated<FibType | FibType[]> }): this {
-    return this.add((ctx) => matchFib(ctx, m.lookup, m.type));
-  }
-
+export class RuleBuilder extends RuleMatches {
   // ---- statements ----------------------------------------------------------
 
   /**
-   * Counts packets and bytes.
+   * Counts packets and bytes, in the rule or in a named counter object of the table.
    * @example
    * rule().tcp({ dport: 22 }).counter().accept()
+   * rule().tcp({ dport: 22 }).counter({ name: 'ssh' }).accept()
    */
-  counter(): this {
-    return this.add((ctx) => ctx.push({ type: 'counter', packets: 0n, bytes: 0n }));
+  counter(o?: { name: string }): this {
+    if (o === undefined) return this.add((ctx) => ctx.push({ type: 'counter', packets: 0n, bytes: 0n }));
+    return this.add(objectRef('counter', o));
+  }
+
+  /**
+   * Byte quota, inline or a named quota object; matches while under it (or once over, with `over`).
+   * @example
+   * rule().quota({ bytes: 100 * 1024 * 1024, over: true }).drop()
+   * rule().quota({ name: 'monthly' }).accept()
+   */
+  quota(o: QuotaOptions): this {
+    return this.add(quota(o));
   }
 
   /**
@@ -305,32 +114,82 @@ export class RuleBuilder {
   }
 
   /**
-   * Rate limit; matches while under the limit (or over it with `over`).
+   * Rate limit; matches while under the limit (or over it with `over`). `{ name }` uses a limit object of the table.
    * @example
    * rule().limit({ rate: 10, per: 'second' }).accept()
+   * rule().limit({ name: 'per-client' }).accept()
    */
-  limit(o: LimitOptions): this {
+  limit(o: LimitOptions | { name: string }): this {
+    if ('name' in o) return this.add(objectRef('limit', o));
     return this.add((ctx) => limit(ctx, o));
   }
 
   /**
-   * Sets the packet mark.
+   * Sets the packet mark: a value, the old mark changed bitwise (`{ or }`, `{ and }`, `{ xor }`), or the connection's mark.
    * @example
    * rule().setMark(0x2000)
+   * rule().setMark({ or: 0x4000 })
+   * rule().setMark({ from: 'ct mark' })
    */
-  setMark(v: number): this {
-    const mark = validateU32(v, 'mark');
-    return this.add((ctx) => ctx.push({ type: 'immediate', dreg: 1, data: hostU32(mark) }, { type: 'meta', key: 'mark', sreg: 1 }));
+  setMark(v: MarkUpdate): this {
+    return this.add(markUpdate('meta mark', v));
   }
 
   /**
-   * Sets the connection's mark.
+   * Sets the connection's mark: a value, the old mark changed bitwise, or the packet's mark.
    * @example
    * rule().setCtMark(7)
+   * rule().setCtMark({ from: 'meta mark' })
    */
-  setCtMark(v: number): this {
-    const mark = validateU32(v, 'ct mark');
-    return this.add((ctx) => ctx.push({ type: 'immediate', dreg: 1, data: hostU32(mark) }, { type: 'ct', key: 'mark', sreg: 1 }));
+  setCtMark(v: MarkUpdate): this {
+    return this.add(markUpdate('ct mark', v));
+  }
+
+  /**
+   * Puts the connection in a conntrack zone (0-65535); use in a chain before conntrack (priority raw).
+   * @example
+   * rule().iifname('veth1').setCtZone(5)
+   */
+  setCtZone(zone: number): this {
+    return this.add(ctZoneSet(zone));
+  }
+
+  /**
+   * Assigns a ct helper object of the table to the connection (`ct helper set "ftp"`).
+   * @example
+   * rule().tcp({ dport: 21 }).setCtHelper('ftp')
+   */
+  setCtHelper(name: string): this {
+    return this.add(ctHelperSet(name));
+  }
+
+  /**
+   * Adds a label bit (0-127) to the connection.
+   * @example
+   * rule().tcp({ dport: 22 }).setCtLabel(3)
+   */
+  setCtLabel(label: number): this {
+    return this.add(ctLabelSet(label));
+  }
+
+  /**
+   * Adds an element made of packet fields to a set, or refreshes its timeout
+   * (`update @s { ip saddr timeout 10s }`); with `value`, writes a map element.
+   * @example
+   * rule().updateSet('@clients', { key: 'ip saddr', timeout: 10_000 })
+   * rule().updateSet('@affinity', { key: 'ip saddr', value: 1 })
+   */
+  updateSet(set: string, o: SetUpdateOptions): this {
+    return this.add(setUpdate('update', set, o));
+  }
+
+  /**
+   * Adds an element made of packet fields to a set, leaving an existing one as it is (`add @s { ip saddr }`).
+   * @example
+   * rule().addToSet('@seen', { key: 'ip saddr' })
+   */
+  addToSet(set: string, o: SetUpdateOptions): this {
+    return this.add(setUpdate('add', set, o));
   }
 
   /**
@@ -410,6 +269,55 @@ export class RuleBuilder {
    */
   vmap(fields: FieldName | FieldName[], map: string | Array<{ key: Scalar | Scalar[]; verdict: VerdictSpec }>): this {
     return this.add((ctx) => vmap(ctx, fields, map));
+  }
+
+  /**
+   * Picks the verdict by a number: random, round-robin, or a hash of the flow
+   * (`numgen random mod 2 vmap { 0 : goto a, 1 : goto b }`).
+   * @example
+   * rule().dispatch({ by: 'random', mod: 2, map: [{ key: 0, verdict: { goto: 'a' } }, { key: 1, verdict: { goto: 'b' } }] })
+   * rule().dispatch({ by: { jhash: 'ip saddr' }, mod: 2, map: [{ key: 0, verdict: { goto: 'a' } }, { key: 1, verdict: { goto: 'b' } }] })
+   */
+  dispatch(o: DispatchOptions): this {
+    return this.add(dispatch(o));
+  }
+
+  /**
+   * Diverts the packet to a local transparent socket (`tproxy ip to 10.0.0.1:8080`),
+   * keeping its addresses; needs a tcp or udp match first and a prerouting chain.
+   * @example
+   * rule().tcp({ dport: 80 }).tproxy({ port: 8080 })
+   * rule().tcp({ dport: 80 }).tproxy({ to: '127.0.0.1', port: 8080 })
+   */
+  tproxy(o: TproxyOptions): this {
+    return this.add(tproxy(o));
+  }
+
+  /**
+   * Hands the packet to a userspace program listening on an nfqueue.
+   * @example
+   * rule().tcp({ dport: 80 }).queue({ num: '1-3', fanout: true, bypass: true })
+   */
+  queue(o: QueueOptions = {}): this {
+    return this.add(queue(o));
+  }
+
+  /**
+   * Sends a copy of the packet to a gateway (ip, ip6 tables) or out of an interface (netdev tables).
+   * @example
+   * rule().dup({ to: '10.0.0.9', device: 2 })
+   */
+  dup(o: DupOptions): this {
+    return this.add(dup(o));
+  }
+
+  /**
+   * Sends the packet out of another interface (by index), from a netdev ingress chain.
+   * @example
+   * rule().fwd(2)
+   */
+  fwd(device: number): this {
+    return this.add(fwd(device));
   }
 
   /**

@@ -33,7 +33,8 @@ export interface Field {
 
 const meta = (key: string, dreg: number): Expression => ({ type: 'meta', key: key as never, dreg });
 
-function nfprotoDep(family: NftFamily, v: 4 | 6): Dependency[] {
+/** The `meta nfproto` (inet) or `meta protocol` (bridge, netdev) match an IPv4 or IPv6 field needs. */
+export function nfprotoDep(family: NftFamily, v: 4 | 6): Dependency[] {
   if (family === (v === 4 ? 'ip' : 'ip6')) return [];
   if (family === 'inet') {
     return [
@@ -75,11 +76,16 @@ function ctField(name: string, key: string, type: string, len: number): Field {
   return { name, type, len, load: (dreg) => ({ type: 'ct', key: key as never, dreg }), deps: () => [] };
 }
 
+const ICMP = 1;
+const ICMPV6 = 58;
+
 /** The payload fields describe names too (one table, in describe-fields.ts), those whose values the builder can write. */
 const PAYLOAD: Field[] = PAYLOAD_FIELDS.filter((p) => hasDataType(p.type)).map((p) =>
   payload(p.name, p.type, p.base, p.offset, p.len, (family) => {
     if (p.base === 'link') return etherDep(family);
     if (p.family !== undefined) return nfprotoDep(family, p.family);
+    // ICMP belongs to one IP version: nft matches that version first.
+    if (p.l4 === ICMP || p.l4 === ICMPV6) return [...nfprotoDep(family, p.l4 === ICMP ? 4 : 6), l4Dep(p.l4)];
     return p.l4 !== undefined ? [l4Dep(p.l4)] : [];
   }),
 );
@@ -124,9 +130,15 @@ export type FieldName =
   | 'ip saddr'
   | 'ip daddr'
   | 'ip protocol'
+  | 'ip ttl'
   | 'ip6 saddr'
   | 'ip6 daddr'
   | 'ip6 nexthdr'
+  | 'ip6 hoplimit'
+  | 'icmp type'
+  | 'icmp code'
+  | 'icmpv6 type'
+  | 'icmpv6 code'
   | 'tcp sport'
   | 'tcp dport'
   | 'udp sport'

@@ -5,7 +5,7 @@
  * @module
  */
 import type { Verdict, VerdictCode } from '../data';
-import type { Scalar } from '../datatypes';
+import type { DataTypeName, Scalar } from '../datatypes';
 import type { LogFlag, LogLevel } from '../expressions/log';
 import type { FieldName } from './fields';
 
@@ -149,3 +149,158 @@ export type CtStateName = 'invalid' | 'established' | 'related' | 'new' | 'untra
 export type CtStatusName = 'expected' | 'seen-reply' | 'assured' | 'confirmed' | 'snat' | 'dnat' | 'dying';
 /** Route types matched by `fib({ type })` (`fib daddr type local`). */
 export type FibType = 'unspec' | 'unicast' | 'local' | 'broadcast' | 'anycast' | 'multicast' | 'blackhole' | 'unreachable' | 'prohibit';
+
+/** TCP header flags (`tcp flags syn`). */
+export type TcpFlagName = 'fin' | 'syn' | 'rst' | 'psh' | 'ack' | 'urg' | 'ecn' | 'cwr';
+/**
+ * A TCP flags match: a flag or list (any of them set: `tcp flags syn`), or
+ * the flags under a mask being exactly `equals` (`tcp flags & (syn|ack) == syn`).
+ */
+export type TcpFlagsMatch =
+  | TcpFlagName
+  | TcpFlagName[]
+  | {
+      /** The flags looked at. */
+      mask: TcpFlagName[];
+      /** Which of them must be set (the others clear). */
+      equals: TcpFlagName[];
+    };
+/** TCP options nft names (`tcp option maxseg`). */
+export type TcpOptionName = 'maxseg' | 'window' | 'sack-perm' | 'sack' | 'timestamp';
+/** A TCP option match: whether it is present, or one of its fields (`{ size: 1460 }` for maxseg). */
+export type TcpOptionMatch =
+  | {
+      /** Present (`exists`) or absent (`missing`). */
+      exists: boolean;
+    }
+  | Partial<Record<'size' | 'count' | 'left' | 'right' | 'tsval' | 'tsecr', number>>;
+/** DSCP code point names (`ip dscp ef`). */
+export type DscpName =
+  | 'cs0'
+  | 'cs1'
+  | 'cs2'
+  | 'cs3'
+  | 'cs4'
+  | 'cs5'
+  | 'cs6'
+  | 'cs7'
+  | 'lephb'
+  | 'af11'
+  | 'af12'
+  | 'af13'
+  | 'af21'
+  | 'af22'
+  | 'af23'
+  | 'af31'
+  | 'af32'
+  | 'af33'
+  | 'af41'
+  | 'af42'
+  | 'af43'
+  | 'va'
+  | 'ef';
+/** Bits of a mark compared under a mask (`meta mark & 0xff00 == 0x100`). */
+export interface MaskedMark {
+  /** The bits looked at. */
+  mask: number;
+  /** Their value (no bits outside the mask). */
+  value: number;
+}
+/**
+ * A new mark: a value, or the old mark changed bitwise (`meta mark set meta
+ * mark | 0x4000`), or copied from the other mark (`ct mark set meta mark`).
+ */
+export type MarkUpdate =
+  | number
+  | {
+      /** Sets these bits. */
+      or: number;
+    }
+  | {
+      /** Keeps only these bits. */
+      and: number;
+    }
+  | {
+      /** Flips these bits. */
+      xor: number;
+    }
+  | {
+      /** Copies the packet's (`meta mark`) or the connection's (`ct mark`) mark. */
+      from: 'meta mark' | 'ct mark';
+    };
+
+/** Options of {@link RuleBuilder.dispatch}: a number picks the verdict. */
+export interface DispatchOptions {
+  /**
+   * Where the number comes from: a random or round-robin ("incremental")
+   * generator, a symmetric hash of the flow (`symhash`, both directions
+   * alike), or a jhash of packet fields (`jhash ip saddr`: one client, one chain).
+   */
+  by:
+    | 'random'
+    | 'incremental'
+    | 'symhash'
+    | {
+        /** The fields hashed. */
+        jhash: FieldName | FieldName[];
+        /** Hash seed (default: one the kernel picks at random, as nft). */
+        seed?: number;
+      };
+  /** Numbers are 0 to mod-1 (plus `offset`). */
+  mod: number;
+  /** Added to every number. */
+  offset?: number;
+  /** Number → verdict entries (an anonymous verdict map), or "@name" of a verdict map with integer keys. */
+  map: Array<{ key: number; verdict: VerdictSpec }> | string;
+}
+
+/** Options of {@link RuleBuilder.updateSet} and {@link RuleBuilder.addToSet}: the element written from the packet. */
+export interface SetUpdateOptions {
+  /** The field(s) forming the element's key (a concatenation for several). */
+  key: FieldName | FieldName[];
+  /** Element timeout in milliseconds (default: the set's). */
+  timeout?: number;
+  /** For a map: the value stored with the key (`: 0x1`); its type is `valueType`. */
+  value?: Scalar;
+  /** The data type of `value` (default "mark"). */
+  valueType?: DataTypeName;
+}
+
+/** Options of {@link RuleBuilder.tproxy}: where to divert the connection (a local socket). */
+export interface TproxyOptions {
+  /** Local address of the transparent socket; without it, the packet's destination address. */
+  to?: string;
+  /** Local port of the transparent socket; without it, the packet's destination port. */
+  port?: number;
+}
+
+/** Options of {@link RuleBuilder.queue}: which userspace queue gets the packet. */
+export interface QueueOptions {
+  /** Queue number (default 0), or a range "1-3" to spread flows over. */
+  num?: number | string;
+  /** Accept the packet when no program listens on the queue (`bypass`). */
+  bypass?: boolean;
+  /** Spread over the range by CPU instead of by flow (`fanout`). */
+  fanout?: boolean;
+}
+
+/** Options of {@link RuleBuilder.dup}: where a copy of the packet goes. */
+export interface DupOptions {
+  /** Gateway address the copy is sent to. */
+  to?: string;
+  /** Interface index the copy leaves through (resolve names with `h.links.get`). */
+  device?: number;
+}
+
+/** Options of {@link RuleBuilder.quota}: an inline quota, or a named quota object. */
+export type QuotaOptions =
+  | {
+      /** Bytes allowed. */
+      bytes: number | bigint;
+      /** Match only once the quota is used up (`quota over`). */
+      over?: boolean;
+    }
+  | {
+      /** A quota object of the table (`quota name "x"`). */
+      name: string;
+    };

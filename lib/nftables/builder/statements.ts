@@ -11,11 +11,12 @@ import { LIMIT_UNITS } from '../expressions/limit';
 import type { Expression } from '../expressions/registry';
 import { ICMPX_CODES } from '../expressions/reject';
 import { validateInteger } from '../../validate/integers';
-import { validateNftText } from '../../validate/names';
-import type { BuildContext } from './context';
+import { validateNftName, validateNftText } from '../../validate/names';
+import { isObject } from '../../validate/options';
+import type { BuildContext, Step } from './context';
 import { fieldByName, l4Dep, type FieldName } from './fields';
 import { hasInterval, keyTypeOf, loadFields, namedSet } from './match';
-import type { LimitOptions, LogOptions, RejectOptions, VerdictSpec } from './options';
+import type { LimitOptions, LogOptions, QuotaOptions, RejectOptions, VerdictSpec } from './options';
 
 /** ICMP "port unreachable": code 3 for IPv4, 4 for ICMPv6 (what reject sends by default). */
 const ICMP_PORT_UNREACHABLE = 3;
@@ -89,4 +90,24 @@ export function vmap(ctx: BuildContext, fields: FieldName | FieldName[], map: st
   const elements: SetElement[] = map.map((e) => ({ key: e.key, verdict: verdictOf(e.verdict) }));
   const s = ctx.anonymous({ keyType, dataType: 'verdict', interval: elements.some((e) => hasInterval(fs, e.key)) }, elements);
   ctx.push({ type: 'lookup', ...s, sreg: 1, dreg: 0 });
+}
+
+/** `counter name "x"`, `limit name "x"`, `quota name "x"`: a reference to an object of the table. */
+export function objectRef(objectType: 'counter' | 'limit' | 'quota', o: { name: string }): Step {
+  if (!isObject(o)) throw new ValidationError(objectType, o, 'must be { name }');
+  const name = validateNftName(o.name, `${objectType} name`);
+  return (ctx) => ctx.push({ type: 'objref', objectType, name });
+}
+
+/** `quota [over] N bytes` or `quota name "x"`. */
+export function quota(o: QuotaOptions): Step {
+  if (!isObject(o)) throw new ValidationError('quota', o, 'must be { bytes, over } or { name }');
+  if ('name' in o) return objectRef('quota', o);
+  if ((typeof o.bytes !== 'number' && typeof o.bytes !== 'bigint') || (typeof o.bytes === 'number' && !Number.isSafeInteger(o.bytes)) || o.bytes < 0) {
+    throw new ValidationError('quota bytes', String(o.bytes), 'must be a non-negative integer');
+  }
+  const bytes = BigInt(o.bytes);
+  if (bytes > 0xffffffffffffffffn) throw new ValidationError('quota bytes', String(o.bytes), 'must fit in 64 bits');
+  const over = o.over === true;
+  return (ctx) => ctx.push({ type: 'quota', bytes, consumed: 0n, ...(over ? { invert: true } : {}) });
 }

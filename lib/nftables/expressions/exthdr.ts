@@ -82,7 +82,8 @@ export const exthdrCodec: ExpressionCodec<ExthdrExpression> = {
     }
     if (e.dreg !== undefined) {
       w.be32(NFTA_EXTHDR_DREG, e.dreg);
-      if (flags) w.be32(NFTA_EXTHDR_FLAGS, flags);
+      // An explicit empty list sends flags 0 (as nft does for a field load).
+      if (flags || e.flags !== undefined) w.be32(NFTA_EXTHDR_FLAGS, flags);
     } else if (flags) throw new ValidationError('exthdr flags', e.flags, 'only a load (dreg) takes flags');
     if (e.sreg !== undefined) w.be32(NFTA_EXTHDR_SREG, e.sreg);
     w.be32(NFTA_EXTHDR_OP, op);

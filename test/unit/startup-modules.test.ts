@@ -1,0 +1,123 @@
+// What `require('nlkit')` loads in a new process: a budget of files and Node
+// built-ins, and no family the caller has not touched (start-up time is mostly
+// loading modules; docs/performance.md "Start-up"). Counts, not timings.
+// Needs the build (`npm run build:ts`: dist/ and dist/bundle/).
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const root = path.resolve(__dirname, '..', '..');
+
+/** Runs in a new node: requires `target`, reads `touch` from it, reports the files and built-ins that loaded. */
+const PROBE = `
+const path = require('node:path');
+const [root, target, touch] = process.argv.slice(1);
+const before = new Set(process.moduleLoadList);
+const m = require(target);
+for (const name of JSON.parse(touch)) void m[name];
+console.log(JSON.stringify({
+  files: Object.keys(require.cache).map((f) => path.relative(root, f)),
+  builtins: process.moduleLoadList.filter((x) => !before.has(x) && x.startsWith('NativeModule ')).map((x) => x.slice(13)),
+}));
+`;
+
+interface Loaded {
+  files: string[];
+  builtins: string[];
+}
+
+function load(target: string, touch: string[] = []): Loaded {
+  return JSON.parse(execFileSync(process.execPath, ['-e', PROBE, root, target, JSON.stringify(touch)], { cwd: root, encoding: 'utf8' })) as Loaded;
+}
+
+const under = (files: string[], dir: string) => files.filter((f) => f.startsWith(`dist/${dir}/`));
+
+/** Built-ins only the layers a plain require must not run use (network state: crypto; sockets: net, dgram). */
+const HEAVY_BUILTINS = ['crypto', 'net', 'dgram', 'child_process', 'http'];
+
+describe('start-up: what require loads', () => {
+  it("require('nlkit') (the package entry) loads its entry file and the platform check; the bundle waits for the first export read", () => {
+    const { files, builtins } = load('nlkit');
+    expect(files.sort()).toEqual(['dist/bundle/index.js', 'dist/native/binding.js']);
+    // internal/* are Node's own resolution of package.json `exports`
+    expect(builtins.filter((b) => !b.startsWith('internal/'))).toEqual([]);
+  });
+
+  it('the first export read loads the one bundle (compiled with its code cache), not the files of dist/', () => {
+    const { files, builtins } = load('nlkit', ['open']);
+    expect(files.sort()).toEqual(['dist/bundle/index.js', 'dist/bundle/nlkit.js', 'dist/native/binding.js']);
+    expect(builtins).toContain('vm');
+    expect(builtins.filter((b) => HEAVY_BUILTINS.includes(b))).toEqual([]);
+  });
+
+  it('the unbundled entry point loads the platform check and nothing else', () => {
+    const { files, builtins } = load('./dist/index.js');
+    expect(files.sort()).toEqual(['dist/index.js', 'dist/native/binding.js']);
+    expect(builtins.filter((b) => HEAVY_BUILTINS.includes(b))).toEqual([]);
+  });
+
+  it('open() loads the handle and rtnetlink, not nftables, the container networks, the sockets or the CLI', () => {
+    // in a throw-away network namespace (unshare -n): the handle opens a socket, and nothing else
+    const program = `require('./dist/index.js').open().then((h) => { h.close(); console.log(JSON.stringify(Object.keys(require.cache).map((f) => f.slice(${JSON.stringify(root + '/')}.length)))); });`;
+    const files = JSON.parse(execFileSync('unshare', ['-n', process.execPath, '-e', program], { cwd: root, encoding: 'utf8' })) as string[];
+    expect(files).toContain('dist/handle.js');
+    expect(under(files, 'rtnetlink').length).toBeGreaterThan(10);
+    expect(under(files, 'nftables')).toEqual([]);
+    expect(under(files, 'network')).toEqual([]);
+    expect(under(files, 'sockets')).toEqual([]);
+    expect(under(files, 'cli')).toEqual([]);
+    expect(files.length).toBeLessThanOrEqual(95);
+  });
+
+  it('h.nft loads nftables on first use', async () => {
+    // in a throw-away network namespace (unshare -n): the handle opens a socket, and nothing else
+    const program = `require('./dist/index.js').open().then((h) => { const before = nftModules(); h.nft; console.log(JSON.stringify([before, nftModules()])); h.close(); });
+      function nftModules() { return Object.keys(require.cache).filter((f) => f.includes('/dist/nftables/')).length; }`;
+    const [before, after] = JSON.parse(execFileSync('unshare', ['-n', process.execPath, '-e', program], { cwd: root, encoding: 'utf8' })) as number[];
+    expect(before).toBe(0);
+    expect(after).toBeGreaterThan(20);
+  });
+
+  it('`nlkit net ls` loads neither nftables (the firewall is required on first use) nor the sockets', () => {
+    const stateDir = mkdtempSync(path.join(tmpdir(), 'nlkit-startup-'));
+    try {
+      // in a throw-away network namespace (unshare -n), which is the host of this listing
+      const program = `require('./dist/cli/main.js').main(['net', 'ls', '--state-dir', process.argv[1]]).then((code) => {
+        console.log(JSON.stringify({ code, files: Object.keys(require.cache).map((f) => f.slice(${JSON.stringify(root + '/')}.length)) }));
+      });`;
+      const out = execFileSync('unshare', ['-n', process.execPath, '-e', program, stateDir], { cwd: root, encoding: 'utf8' });
+      const { code, files } = JSON.parse(out.slice(out.indexOf('{'))) as { code: number; files: string[] };
+      expect(code).toBe(0);
+      expect(under(files, 'network').length).toBeGreaterThan(5);
+      expect(under(files, 'nftables')).toEqual([]);
+      expect(under(files, 'sockets')).toEqual([]);
+    } finally {
+      rmSync(stateDir, { recursive: true, force: true });
+    }
+  });
+
+  it('createNetns loads the namespace module only', () => {
+    const { files } = load('./dist/index.js', ['createNetns']);
+    expect(files.length).toBeLessThanOrEqual(12);
+    expect(under(files, 'rtnetlink')).toEqual([]);
+    expect(under(files, 'nftables')).toEqual([]);
+  });
+
+  it('nlkit/netlink loads the netlink core and no family', () => {
+    const { files } = load('./dist/netlink/index.js', ['openNetlink', 'NetlinkWriter']);
+    for (const family of ['rtnetlink', 'nftables', 'conntrack', 'network', 'sockets']) expect(under(files, family)).toEqual([]);
+  });
+
+  it('the lazy exports are the same exports: the bundle and dist/ have the same names, each a defined value', () => {
+    const probe = `const m = require(process.argv[1]); console.log(JSON.stringify({ names: Object.keys(m).sort(), undefined: Object.keys(m).filter((k) => m[k] === undefined) }))`;
+    const read = (target: string) =>
+      JSON.parse(execFileSync(process.execPath, ['-e', probe, target], { cwd: root, encoding: 'utf8' })) as { names: string[]; undefined: string[] };
+    const bundled = read('nlkit');
+    const plain = read('./dist/index.js');
+    expect(bundled.names).toEqual(plain.names);
+    expect(bundled.names).toEqual(expect.arrayContaining(['open', 'nft', 'networks', 'NetlinkError', 'createNetns']));
+    expect([...bundled.undefined, ...plain.undefined]).toEqual([]);
+  });
+});

@@ -2,7 +2,7 @@
 'use strict';
 // The CNI plugin executable (install: see docs/guides/kubernetes-and-cni.md).
 // Thin on purpose: the plugin is lib/cni; this reads stdin and runs it.
-const { runCni } = require('../dist/cni/main.js');
+const { runCni } = require('../dist/bundle/cni.js');
 const { runPlugin } = require('./nlkit-cni-exec.js');
 
 const chunks = [];

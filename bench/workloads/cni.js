@@ -199,7 +199,7 @@ module.exports = {
     await start('nlkit-cni VERSION (start-up, loads only what VERSION needs)', 'nlkit', () =>
       startN(process.execPath, [path.join(ROOT, 'bin', 'nlkit-cni.js')], '{"cniVersion":"1.0.0"}', version),
     );
-    await start('node loading what ADD needs (`require` of the networks layer, no call)', 'nlkit', () =>
+    await start('node loading what ADD needs from the unbundled dist/ (`require` of the networks layer, no call)', 'nlkit', () =>
       startN(process.execPath, ['-e', `require(${JSON.stringify(path.join(ROOT, 'dist', 'cni', 'add.js'))})`]),
     );
     await start('bridge VERSION (Go plugin)', 'alternative', () => startN(path.join(REFERENCE, 'bridge'), [], '{"cniVersion":"1.0.0"}', version));

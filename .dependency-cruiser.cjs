@@ -10,7 +10,7 @@
  *   families          lib/rtnetlink, nftables, conntrack, genetlink, sockdiag
  *   handle            lib/handle.ts        binds the families to one namespace
  *   high level        lib/network, lib/sockets
- *   cli               lib/cli
+ *   cli               lib/cli, lib/cni   the nlkit command, the CNI plugin
  *   package root      lib/index.ts (and subpath entry points lib/<folder>/index.ts)
  *
  * A layer imports only layers below it; only the netlink core, lib/system and
@@ -28,7 +28,7 @@ const CORE = '^lib/netlink/';
 const FAMILIES = '^lib/(rtnetlink|nftables|conntrack|genetlink|sockdiag)/';
 const HANDLE = '^lib/handle\\.ts$';
 const HIGH_LEVEL = '^lib/(network|sockets)/';
-const CLI = '^lib/cli/';
+const CLI = '^lib/(cli|cni)/';
 const ROOT = '^lib/index\\.ts$';
 /** Subpath entry points (`nlkit/netlink`, `nlkit/genetlink`) may check the platform like the root does. */
 const ENTRY_POINTS = '^lib/(index|[a-z-]+/index)\\.ts$';

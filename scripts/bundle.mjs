@@ -32,6 +32,7 @@ export const ENTRIES = {
   netlink: 'netlink/index.js',
   genetlink: 'genetlink/index.js',
   cli: 'cli/main.js',
+  cni: 'cni/main.js',
 };
 
 /**

@@ -16,6 +16,12 @@ command -v g++ >/dev/null || need+=(g++)
 command -v python3 >/dev/null || need+=(python3)
 command -v readelf >/dev/null || need+=(binutils)
 ls /lib/ld-musl-*.so.1 >/dev/null 2>&1 || need+=(musl) # check-prebuilds resolves the musl build's symbols
+# the CNI conformance tests: libcni built with the packaged Go, the reference plugins (portmap and firewall use iptables)
+command -v go >/dev/null || need+=(golang-go)
+[ -d /usr/share/gocode/src/github.com/containernetworking/cni/libcni ] || need+=(golang-github-appc-cni-dev)
+[ -x /usr/lib/cni/portmap ] || need+=(containernetworking-plugins)
+command -v iptables >/dev/null || need+=(iptables)
+command -v podman >/dev/null || need+=(podman) # a real engine with its CNI backend (test/integration/cni-podman.test.ts)
 # the benchmark's peers (bench/peers, bench/README.md): libmnl in C, vishvananda/netlink in Go
 pkg-config --exists libmnl 2>/dev/null || need+=(pkg-config libmnl-dev)
 [ -d /usr/share/gocode/src/github.com/vishvananda/netlink ] || need+=(golang-go golang-github-vishvananda-netlink-dev)

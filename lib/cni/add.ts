@@ -1,0 +1,98 @@
+/**
+ * ADD: the network (created on first use, identical afterwards), the
+ * container's attachment with its address (nlkit's IPAM, or the delegated
+ * IPAM plugin's), extra routes, published ports and bandwidth limits; the
+ * result in the requested version. A failure after the attach undoes it, so
+ * a runtime's retry starts clean; a repeated ADD returns the attachment.
+ * @module
+ */
+import * as fs from 'node:fs';
+import type { Attachment, NetworkManager } from '../network/manager';
+import { attachmentKeys, type CniCall } from './call';
+import { isDelegated, type CniRoute, type NetConf } from './config';
+import { ipamResult, runIpam, type IpamResult } from './delegate';
+import { CniCode, CniError } from './errors';
+import { attachmentId, ensureNetwork, openManager } from './network';
+import { publishPortMappings } from './port-mappings';
+import { formatResult, type CniResult } from './result';
+import { addSandboxRoutes, applyBandwidth, isDefaultRoute, setHairpin } from './sandbox-extras';
+
+/** Runs ADD; resolves to the result object to print. */
+export async function add(call: CniCall): Promise<Record<string, unknown>> {
+  const { conf, env } = call;
+  const { containerId, ifname } = attachmentKeys(call);
+  const netns = env.netns ?? '';
+  if (conf.prevResult !== undefined) throw new CniError(CniCode.invalidConfig, 'nlkit-cni must be the first plugin of a chain (it got a prevResult)');
+  if (!fs.existsSync(netns)) throw new CniError(CniCode.unknownContainer, `network namespace ${netns} does not exist`);
+  const delegated = isDelegated(conf.ipam)
+    ? ipamResult(await runIpam(call.runPlugin, conf.ipam.type ?? '', 'ADD', call.stdin), conf.ipam.type ?? '')
+    : undefined;
+  const nets = await openManager(conf);
+  try {
+    const net = await ensureNetwork(nets, conf);
+    const id = attachmentId(containerId, ifname);
+    const wanted = requestedAddresses(call, delegated);
+    const att = await nets.attach(net.name, { sandbox: { path: netns }, id, ifname, ...wanted });
+    const routes = delegated?.routes ?? conf.ipam.routes ?? [];
+    try {
+      await addSandboxRoutes(netns, att, routes);
+      if (conf.hairpinMode === true) await setHairpin(nets, att);
+      await publishPortMappings(nets, net.name, id, conf.runtimeConfig.portMappings);
+      if (conf.runtimeConfig.bandwidth) await applyBandwidth(nets, netns, att, conf.runtimeConfig.bandwidth);
+    } catch (e) {
+      await nets.detach(net.name, { id }, { missingOk: true }).catch(() => undefined); // the runtime retries from a clean state
+      throw e;
+    }
+    return formatResult(conf.cniVersion, await resultOf(nets, conf, att, netns, routes, delegated));
+  } catch (e) {
+    if (delegated) await runIpam(call.runPlugin, conf.ipam.type ?? '', 'DEL', call.stdin).catch(() => undefined);
+    throw e;
+  } finally {
+    nets.close();
+  }
+}
+
+/** The addresses to ask nlkit's IPAM for: the delegated plugin's, else the `ips` capability, args.cni.ips or CNI_ARGS IP. */
+function requestedAddresses(call: CniCall, delegated: IpamResult | undefined): { ip?: string; ip6?: string; mac?: string } {
+  const { conf, env } = call;
+  const ips = delegated?.ips.map((i) => i.address) ?? conf.runtimeConfig.ips ?? conf.args?.cni?.ips ?? (env.args.IP ? env.args.IP.split(',') : []);
+  const plain = ips.map((a) => a.split('/')[0]);
+  const out: { ip?: string; ip6?: string; mac?: string } = {};
+  const v4 = plain.find((a) => !a.includes(':'));
+  const v6 = plain.find((a) => a.includes(':'));
+  if (v4 !== undefined) out.ip = v4;
+  if (v6 !== undefined) out.ip6 = v6;
+  const mac = conf.runtimeConfig.mac ?? conf.args?.cni?.mac ?? env.args.MAC;
+  if (mac !== undefined) out.mac = mac;
+  return out;
+}
+
+async function resultOf(
+  nets: NetworkManager,
+  conf: NetConf,
+  att: Attachment,
+  netns: string,
+  routes: CniRoute[],
+  delegated: IpamResult | undefined,
+): Promise<CniResult> {
+  const bridge = await nets.hostHandle.links.get((await nets.get(att.network)).bridge);
+  const hostVeth = await nets.hostHandle.links.get(att.hostIfname);
+  const ips: CniResult['ips'] = [];
+  if (att.ipv4 !== undefined) ips.push({ address: att.ipv4, gateway: att.gateway, interface: 2 });
+  if (att.ipv6 !== undefined) ips.push({ address: att.ipv6, ...(att.gateway6 !== undefined && { gateway: att.gateway6 }), interface: 2 });
+  const defaults: CniRoute[] = [];
+  if (att.defaultRoute) {
+    if (att.ipv4 !== undefined) defaults.push({ dst: '0.0.0.0/0', gw: att.gateway });
+    if (att.ipv6 !== undefined && att.gateway6 !== undefined) defaults.push({ dst: '::/0', gw: att.gateway6 });
+  }
+  return {
+    interfaces: [
+      { name: bridge.name, mac: bridge.mac, mtu: bridge.mtu },
+      { name: hostVeth.name, mac: hostVeth.mac, mtu: hostVeth.mtu },
+      { name: att.ifname, mac: att.mac, mtu: hostVeth.mtu, sandbox: netns },
+    ],
+    ips,
+    routes: [...defaults, ...routes.filter((r) => !isDefaultRoute(r))],
+    dns: conf.dns ?? delegated?.dns,
+  };
+}

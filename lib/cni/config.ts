@@ -1,0 +1,203 @@
+/**
+ * The network configuration a runtime passes on stdin: nlkit's keys, the
+ * reference bridge plugin's (so existing conflists port over), the `ipam`
+ * section and what the runtime adds (runtimeConfig, prevResult, args).
+ * Refusals name the field: code 2 for a key nlkit does not support, 7 for a
+ * bad value.
+ * @module
+ */
+import { CniCode, CniError } from './errors';
+import { isObject } from '../validate/options';
+
+/** One route of `ipam.routes` (the spec's route type). */
+export interface CniRoute {
+  dst: string;
+  gw?: string;
+}
+
+/** `ipam.ranges[i][j]`: host-local's range. */
+export interface CniRange {
+  subnet: string;
+  gateway?: string;
+  rangeStart?: string;
+  rangeEnd?: string;
+}
+
+/** The ipam section; everything else in it goes to a delegated plugin as it is. */
+export interface IpamConf {
+  /** Absent (or "nlkit"): nlkit's IPAM; else the IPAM plugin binary to delegate to (e.g. "host-local"). */
+  type?: string;
+  subnet?: string;
+  gateway?: string;
+  ranges?: CniRange[][];
+  routes?: CniRoute[];
+  [key: string]: unknown;
+}
+
+/** The capabilities' values (`runtimeConfig`). */
+export interface RuntimeConfig {
+  portMappings?: Array<{ hostPort: number; containerPort: number; protocol?: string; hostIP?: string }>;
+  ips?: string[];
+  mac?: string;
+  bandwidth?: { ingressRate?: number; ingressBurst?: number; egressRate?: number; egressBurst?: number };
+}
+
+/** The checked network configuration. */
+export interface NetConf {
+  cniVersion: string;
+  name: string;
+  type: string;
+  bridge?: string;
+  isGateway?: boolean;
+  isDefaultGateway?: boolean;
+  ipMasq?: boolean;
+  mtu?: number;
+  hairpinMode?: boolean;
+  /** nlkit's own: no new connections with other nlkit networks (default true). */
+  isolate?: boolean;
+  /** nlkit's own: destinations never masqueraded. */
+  masqueradeExclude?: string[];
+  /** nlkit's own: containers may talk to each other directly (default true). */
+  icc?: boolean;
+  /** nlkit's own: no way out of the network. */
+  internal?: boolean;
+  /** Where nlkit keeps its state; default a directory named by the host namespace's identity. */
+  stateDir?: string;
+  ipam: IpamConf;
+  dns?: unknown;
+  runtimeConfig: RuntimeConfig;
+  args?: { cni?: { ips?: string[]; mac?: string } };
+  prevResult?: Record<string, unknown>;
+  /** GC: the attachments the runtime still knows. */
+  validAttachments?: Array<{ containerID: string; ifname: string }>;
+}
+
+/** Keys nlkit-cni uses. */
+const OWN_KEYS = [
+  'bridge',
+  'isGateway',
+  'isDefaultGateway',
+  'ipMasq',
+  'mtu',
+  'hairpinMode',
+  'isolate',
+  'masqueradeExclude',
+  'icc',
+  'internal',
+  'stateDir',
+  'ipam',
+];
+/** Keys every plugin gets from the spec or the runtime. */
+const SPEC_KEYS = [
+  'cniVersion',
+  'cniVersions',
+  'name',
+  'type',
+  'dns',
+  'capabilities',
+  'runtimeConfig',
+  'args',
+  'prevResult',
+  'cni.dev/valid-attachments',
+  'disableCheck',
+  'disableGC',
+];
+/** Reference bridge keys accepted at the value that means what nlkit does anyway. */
+const NEUTRAL_BRIDGE_KEYS: Record<string, unknown> = {
+  forceAddress: false,
+  promiscMode: false,
+  vlan: 0,
+  macspoofchk: false,
+  enabledad: false,
+  disableContainerInterface: false,
+};
+/** nlkit's IPAM keys (other keys make sense only to a delegated plugin). */
+const OWN_IPAM_KEYS = ['type', 'subnet', 'gateway', 'ranges', 'routes'];
+
+function unsupported(field: string, why: string): CniError {
+  return new CniError(CniCode.unsupportedField, `unsupported field ${field}: ${why}`, `field: ${field}`);
+}
+
+function invalid(field: string, why: string): CniError {
+  return new CniError(CniCode.invalidConfig, `invalid ${field}: ${why}`, `field: ${field}`);
+}
+
+/** Parses stdin (code 6 if it is not JSON) and checks the keys (codes 2 and 7). */
+export function parseConfig(stdin: string): NetConf {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(stdin);
+  } catch (e) {
+    throw new CniError(CniCode.decodeFailure, 'network configuration is not JSON', (e as Error).message);
+  }
+  if (!isObject(raw) || Array.isArray(raw)) throw new CniError(CniCode.decodeFailure, 'network configuration must be a JSON object');
+  const c = raw as Record<string, unknown>;
+  for (const [key, value] of Object.entries(c)) {
+    if (OWN_KEYS.includes(key) || SPEC_KEYS.includes(key)) continue;
+    if (key in NEUTRAL_BRIDGE_KEYS) {
+      if (value !== NEUTRAL_BRIDGE_KEYS[key] && value !== undefined) throw unsupported(key, `only ${JSON.stringify(NEUTRAL_BRIDGE_KEYS[key])} is supported`);
+      continue;
+    }
+    throw unsupported(key, 'not a key nlkit-cni or the reference bridge plugin knows');
+  }
+  if (typeof c.name !== 'string' || c.name === '') throw invalid('name', 'must be a non-empty string');
+  for (const key of ['isGateway', 'isDefaultGateway', 'ipMasq', 'hairpinMode', 'isolate', 'icc', 'internal']) optional(c, key, 'boolean');
+  for (const key of ['bridge', 'stateDir']) optional(c, key, 'string');
+  optional(c, 'mtu', 'number');
+  if (c.isGateway === false) throw unsupported('isGateway', 'nlkit networks always route through the gateway on the bridge (true)');
+  if (c.masqueradeExclude !== undefined && !(Array.isArray(c.masqueradeExclude) && c.masqueradeExclude.every((x) => typeof x === 'string'))) {
+    throw invalid('masqueradeExclude', 'must be a list of CIDRs');
+  }
+  return {
+    ...(c as unknown as NetConf),
+    ipam: parseIpam(c.ipam),
+    runtimeConfig: isObject(c.runtimeConfig) ? c.runtimeConfig : {},
+    validAttachments: c['cni.dev/valid-attachments'] as NetConf['validAttachments'],
+  };
+}
+
+function optional(c: Record<string, unknown>, key: string, type: 'boolean' | 'string' | 'number'): void {
+  if (c[key] !== undefined && typeof c[key] !== type) throw invalid(key, `must be a ${type}`);
+}
+
+function parseIpam(v: unknown): IpamConf {
+  if (v === undefined) return {};
+  if (!isObject(v) || Array.isArray(v)) throw invalid('ipam', 'must be an object');
+  const ipam = v as IpamConf;
+  if (ipam.type !== undefined && typeof ipam.type !== 'string') throw invalid('ipam.type', 'must be a string');
+  if (ipam.routes !== undefined && !(Array.isArray(ipam.routes) && ipam.routes.every((r) => isObject(r) && typeof r.dst === 'string'))) {
+    throw invalid('ipam.routes', 'must be a list of { dst, gw? }');
+  }
+  if (
+    ipam.ranges !== undefined &&
+    !(Array.isArray(ipam.ranges) && ipam.ranges.every((set) => Array.isArray(set) && set.every((r) => isObject(r) && typeof r.subnet === 'string')))
+  ) {
+    throw invalid('ipam.ranges', 'must be a list of range sets, each a list of { subnet, gateway?, rangeStart?, rangeEnd? }');
+  }
+  if (!isDelegated(ipam)) {
+    for (const key of Object.keys(ipam))
+      if (!OWN_IPAM_KEYS.includes(key)) throw unsupported(`ipam.${key}`, 'nlkit IPAM does not know it (name an IPAM plugin in ipam.type to delegate)');
+    for (const set of ipam.ranges ?? []) {
+      if (set.length > 1) throw unsupported('ipam.ranges', 'nlkit IPAM takes one range per range set (delegate to host-local for several)');
+      if (set[0].rangeStart !== undefined || set[0].rangeEnd !== undefined)
+        throw unsupported('ipam.ranges[].rangeStart', 'nlkit IPAM allocates from the whole subnet (delegate to host-local for a part of it)');
+    }
+  }
+  return ipam;
+}
+
+/** Whether the ipam section names another IPAM plugin. */
+export function isDelegated(ipam: IpamConf): boolean {
+  return ipam.type !== undefined && ipam.type !== '' && ipam.type !== 'nlkit';
+}
+
+/** The IPv4 and IPv6 subnets (and gateways) of the ipam section: `subnet`, or the first range of each range set. */
+export function ipamSubnets(ipam: IpamConf): { subnet: string; gateway?: string; subnet6?: string; gateway6?: string } {
+  const ranges: CniRange[] = [];
+  if (ipam.subnet !== undefined) ranges.push({ subnet: ipam.subnet, gateway: ipam.gateway });
+  for (const set of ipam.ranges ?? []) ranges.push(set[0]);
+  const v4 = ranges.find((r) => !r.subnet.includes(':'));
+  const v6 = ranges.find((r) => r.subnet.includes(':'));
+  if (!v4) throw invalid('ipam.subnet', 'an IPv4 subnet is required (ipam.subnet or ipam.ranges)');
+  return { subnet: v4.subnet, gateway: v4.gateway, subnet6: v6?.subnet, gateway6: v6?.gateway };
+}

@@ -1,0 +1,25 @@
+/**
+ * DEL: removes the container's attachment (its published ports, veth,
+ * lease and record) and releases a delegated IPAM plugin's address. Safe to
+ * repeat, and without an ADD before it: what is gone is skipped, and a
+ * namespace that no longer exists is fine (its veth went with it).
+ * @module
+ */
+import { attachmentKeys, type CniCall } from './call';
+import { isDelegated } from './config';
+import { runIpam } from './delegate';
+import { attachmentId, networkName, openManager } from './network';
+
+/** Runs DEL; resolves when everything of the attachment is gone. */
+export async function del(call: CniCall): Promise<void> {
+  const { conf } = call;
+  const { containerId, ifname } = attachmentKeys(call);
+  const nets = await openManager(conf);
+  try {
+    const name = networkName(conf.name);
+    if (await nets.find(name)) await nets.detach(name, { id: attachmentId(containerId, ifname) }, { missingOk: true });
+  } finally {
+    nets.close();
+  }
+  if (isDelegated(conf.ipam)) await runIpam(call.runPlugin, conf.ipam.type ?? '', 'DEL', call.stdin);
+}

@@ -1,0 +1,72 @@
+/**
+ * The CNI_* environment of one plugin call, checked (code 4 for what is
+ * missing or malformed).
+ * @module
+ */
+import { CniCode, CniError } from './errors';
+
+/** What the runtime passes in the environment. */
+export interface CniEnvironment {
+  command: 'ADD' | 'DEL' | 'CHECK' | 'VERSION' | 'STATUS' | 'GC';
+  containerId?: string;
+  /** Path of the sandbox's network namespace (absent on DEL when it is gone). */
+  netns?: string;
+  ifname?: string;
+  /** CNI_ARGS: "IgnoreUnknown=1;IP=10.1.0.5;MAC=...". */
+  args: Record<string, string | undefined>;
+  /** Directories holding plugin binaries (for a delegated IPAM plugin). */
+  path: string[];
+}
+
+const COMMANDS = ['ADD', 'DEL', 'CHECK', 'VERSION', 'STATUS', 'GC'] as const;
+
+/** The args nlkit-cni understands; K8S_* are passed by kubelet for information. */
+const KNOWN_ARGS = ['IgnoreUnknown', 'IP', 'MAC', 'K8S_POD_NAMESPACE', 'K8S_POD_NAME', 'K8S_POD_INFRA_CONTAINER_ID', 'K8S_POD_UID'];
+
+function missing(name: string): CniError {
+  return new CniError(CniCode.invalidEnvironment, `${name} is required`);
+}
+
+/** Parses and checks the environment for the command it names. */
+export function parseEnvironment(env: NodeJS.ProcessEnv): CniEnvironment {
+  const command = env.CNI_COMMAND;
+  if (command === undefined || command === '') throw missing('CNI_COMMAND');
+  if (!(COMMANDS as readonly string[]).includes(command)) throw new CniError(CniCode.invalidEnvironment, `unknown CNI_COMMAND ${command}`);
+  const out: CniEnvironment = {
+    command: command as CniEnvironment['command'],
+    args: parseArgs(env.CNI_ARGS ?? ''),
+    path: (env.CNI_PATH ?? '').split(':').filter((p) => p !== ''),
+  };
+  if (command === 'ADD' || command === 'DEL' || command === 'CHECK') {
+    out.containerId = required(env, 'CNI_CONTAINERID');
+    out.ifname = required(env, 'CNI_IFNAME');
+    // DEL must succeed when the namespace is already gone, so CNI_NETNS is optional there
+    if (command === 'DEL') out.netns = env.CNI_NETNS === '' ? undefined : env.CNI_NETNS;
+    else out.netns = required(env, 'CNI_NETNS');
+  }
+  return out;
+}
+
+function required(env: NodeJS.ProcessEnv, name: string): string {
+  const v = env[name];
+  if (v === undefined || v === '') throw missing(name);
+  return v;
+}
+
+/** CNI_ARGS; an unknown key is refused unless IgnoreUnknown is true, as the reference plugins do. */
+function parseArgs(s: string): Record<string, string | undefined> {
+  const args: Record<string, string | undefined> = {};
+  for (const pair of s.split(';')) {
+    if (pair === '') continue;
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new CniError(CniCode.invalidEnvironment, `CNI_ARGS: ${JSON.stringify(pair)} is not KEY=VALUE`);
+    args[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  const ignoreUnknown = ['1', 'true'].includes((args.IgnoreUnknown ?? '').toLowerCase());
+  for (const key of Object.keys(args)) {
+    if (!KNOWN_ARGS.includes(key) && !ignoreUnknown) {
+      throw new CniError(CniCode.invalidEnvironment, `CNI_ARGS: unknown argument ${key}`, 'set IgnoreUnknown=1 to pass arguments for other plugins');
+    }
+  }
+  return args;
+}

@@ -1,0 +1,268 @@
+// The CNI protocol of nlkit-cni, called as a runtime calls it (the
+// executable, CNI_* variables, the configuration on stdin) inside a host
+// namespace this test creates: the results and errors of each spec version,
+// repeated and out-of-order calls, a crash in the middle of ADD, GC of
+// attachments the runtime no longer knows, STATUS, the ips/mac/bandwidth
+// capabilities and IPAM delegated to the reference host-local plugin.
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createNetns, deleteNetns, listenTcp } from '../../lib';
+import { cniScratch, leases, runPlugin, runPluginAsync, type CniScratch, type PluginCall } from '../helpers/cni';
+import { ipJson, uniqueNetnsName, useNetns } from '../helpers/netns';
+import { nftJson } from '../helpers/nft';
+import { hello } from '../helpers/traffic';
+
+describe('nlkit-cni: the CNI protocol', () => {
+  const box = useNetns('host', 'c1', 'c2', 'c3');
+  let scratch: CniScratch;
+  const netns = (label: string) => `/run/netns/${box.ns(label)}`;
+  const conf = (extra: Record<string, unknown> = {}) => ({
+    cniVersion: '1.0.0',
+    name: 'proto',
+    type: 'nlkit-cni',
+    bridge: 'nlkproto0',
+    stateDir: scratch.stateDir,
+    ipam: { subnet: '10.78.0.0/24' },
+    ...extra,
+  });
+  const call = (c: PluginCall, config: unknown) => runPlugin(box.ns('host'), c, config);
+  const add = (label: string, config: unknown, more: Partial<PluginCall> = {}) =>
+    call({ command: 'ADD', containerId: `ctr-${label}`, netns: netns(label), ifname: 'eth0', ...more }, config);
+  const del = (label: string, config: unknown, more: Partial<PluginCall> = {}) =>
+    call({ command: 'DEL', containerId: `ctr-${label}`, netns: netns(label), ifname: 'eth0', ...more }, config);
+  const hostVeths = (bridge = 'nlkproto0') =>
+    ipJson<Array<{ ifname: string; master?: string }>>(box.ns('host'), 'link', 'show')
+      .filter((l) => l.master === bridge)
+      .map((l) => l.ifname);
+
+  beforeAll(() => {
+    scratch = cniScratch();
+  });
+  afterAll(() => scratch.remove());
+
+  it('VERSION lists the spec versions, with or without a configuration', () => {
+    const out = call({ command: 'VERSION' }, '');
+    expect(out.status).toBe(0);
+    expect(out.json.supportedVersions).toEqual(expect.arrayContaining(['0.3.1', '0.4.0', '1.0.0', '1.1.0']));
+    expect(call({ command: 'VERSION' }, { cniVersion: '0.4.0' }).json.cniVersion).toBe('0.4.0');
+  });
+
+  it('answers each mistake with the spec error code, msg and details, before changing anything', () => {
+    const cases: Array<[string, PluginCall, unknown, number, RegExp]> = [
+      ['no command', { command: '' }, conf(), 4, /CNI_COMMAND/],
+      ['no ifname', { command: 'ADD', containerId: 'x', netns: netns('c1') }, conf(), 4, /CNI_IFNAME/],
+      ['unknown CNI_ARGS', { command: 'ADD', containerId: 'x', netns: netns('c1'), ifname: 'eth0', args: 'FOO=1' }, conf(), 4, /FOO/],
+      ['not JSON', { command: 'ADD', containerId: 'x', netns: netns('c1'), ifname: 'eth0' }, '{', 6, /not JSON/],
+      ['old version', { command: 'ADD', containerId: 'x', netns: netns('c1'), ifname: 'eth0' }, conf({ cniVersion: '0.2.0' }), 1, /incompatible/],
+      ['CHECK in 0.3.1', { command: 'CHECK', containerId: 'x', netns: netns('c1'), ifname: 'eth0' }, conf({ cniVersion: '0.3.1' }), 1, /CHECK/],
+      ['GC in 1.0.0', { command: 'GC' }, conf(), 1, /GC/],
+      ['unknown key', { command: 'ADD', containerId: 'x', netns: netns('c1'), ifname: 'eth0' }, conf({ vlanId: 3 }), 2, /vlanId/],
+      ['isGateway false', { command: 'ADD', containerId: 'x', netns: netns('c1'), ifname: 'eth0' }, conf({ isGateway: false }), 2, /isGateway/],
+      [
+        'ranges with rangeStart',
+        { command: 'ADD', containerId: 'x', netns: netns('c1'), ifname: 'eth0' },
+        conf({ ipam: { ranges: [[{ subnet: '10.78.0.0/24', rangeStart: '10.78.0.50' }]] } }),
+        2,
+        /rangeStart/,
+      ],
+      ['bad subnet', { command: 'ADD', containerId: 'x', netns: netns('c1'), ifname: 'eth0' }, conf({ ipam: { subnet: '10.78.0.0/33' } }), 7, /subnet/],
+      ['kernel refusal', { command: 'ADD', containerId: 'x', netns: netns('c1'), ifname: 'lo' }, conf(), 100, /EEXIST/],
+      ['no such netns', { command: 'ADD', containerId: 'x', netns: '/run/netns/nlkit-cni-absent', ifname: 'eth0' }, conf(), 3, /does not exist/],
+    ];
+    for (const [label, c, config, code, msg] of cases) {
+      const out = call(c, config);
+      expect(out.status, label).toBe(1);
+      expect(out.json, label).toMatchObject({ code });
+      expect(out.json.msg, label).toMatch(msg);
+      expect(typeof out.json.cniVersion, label).toBe('string');
+    }
+    expect(hostVeths()).toEqual([]);
+  });
+
+  it('writes the result in the requested version: 0.3.1 and 0.4.0 tag IP versions, 1.1.0 adds MTUs', () => {
+    for (const v of ['0.3.1', '0.4.0', '1.0.0', '1.1.0']) {
+      const out = add('c1', conf({ cniVersion: v }));
+      expect(out.status, `${v}: ${out.stdout}`).toBe(0);
+      expect(out.json.cniVersion).toBe(v);
+      const ip = out.json.ips[0];
+      expect(ip.address).toMatch(/^10\.78\.0\.\d+\/24$/);
+      if (v === '0.3.1' || v === '0.4.0') expect(ip.version).toBe('4');
+      else expect(ip.version).toBeUndefined();
+      expect(out.json.interfaces[ip.interface]).toMatchObject({ name: 'eth0', sandbox: netns('c1') });
+      if (v === '1.1.0') expect(out.json.interfaces[0].mtu).toBe(1500);
+      else expect(out.json.interfaces[0].mtu).toBeUndefined();
+    }
+    expect(hostVeths()).toHaveLength(1); // the same attachment every time
+    expect(del('c1', conf()).status).toBe(0);
+  });
+
+  it('runs ADDs of several containers at once on a network that does not exist yet', async () => {
+    const par = conf({ name: 'par', bridge: 'nlkpar0', ipam: { subnet: '10.82.0.0/24' } });
+    const labels = ['c1', 'c2', 'c3'];
+    const all = (command: string) =>
+      Promise.all(labels.map((l) => runPluginAsync(box.ns('host'), { command, containerId: `ctr-${l}`, netns: netns(l), ifname: 'eth0' }, par)));
+    try {
+      const outs = await all('ADD');
+      for (const o of outs) expect(o.status, o.stdout + o.stderr).toBe(0);
+      const addresses = outs.map((o) => (o.json as { ips: Array<{ address: string }> }).ips[0].address);
+      expect(new Set(addresses).size).toBe(3);
+      expect(hostVeths('nlkpar0')).toHaveLength(3);
+    } finally {
+      for (const o of await all('DEL')) expect(o.status, o.stdout + o.stderr).toBe(0); // also after a failure: the next tests use c1-c3
+    }
+    expect(hostVeths('nlkpar0')).toEqual([]);
+    expect(leases(scratch.stateDir, 'par')).toEqual({});
+  });
+
+  it('DEL is safe to repeat, without an ADD, and after the container namespace is gone', async () => {
+    const none = del('c2', conf());
+    expect([none.status, none.stdout]).toEqual([0, '']);
+    const gone = uniqueNetnsName('gone');
+    await createNetns(gone);
+    try {
+      const c = { containerId: 'ctr-gone', netns: `/run/netns/${gone}`, ifname: 'eth0' };
+      expect(call({ command: 'ADD', ...c }, conf()).status).toBe(0);
+      expect(hostVeths()).toHaveLength(1);
+      await deleteNetns(gone);
+      expect(call({ command: 'DEL', ...c }, conf()).status).toBe(0);
+      expect(call({ command: 'DEL', ...c, netns: '' }, conf()).status).toBe(0);
+    } finally {
+      await deleteNetns(gone, { missingOk: true });
+    }
+    expect(hostVeths()).toEqual([]);
+    expect(leases(scratch.stateDir, 'proto')).toEqual({});
+  });
+
+  it('ADD after a crash in the middle of ADD starts clean: one veth, one lease', () => {
+    for (const step of [1, 2, 3]) {
+      const crashed = add('c1', conf(), { env: { NLKIT_FAULT_AFTER_STEP: `attach:${String(step)}` } });
+      expect(crashed.status, `step ${String(step)}`).not.toBe(0);
+      const out = add('c1', conf());
+      expect(out.status, out.stdout).toBe(0);
+      expect(hostVeths()).toHaveLength(1);
+      expect(Object.values(leases(scratch.stateDir, 'proto'))).toEqual(['ctr-c1/eth0']);
+      expect(del('c1', conf()).status).toBe(0);
+    }
+    expect(hostVeths()).toEqual([]);
+  });
+
+  it('takes ips and mac from the capabilities (and IP from CNI_ARGS)', () => {
+    const out = add('c1', conf({ runtimeConfig: { ips: ['10.78.0.77/24'], mac: '02:00:00:00:77:01' } }));
+    expect(out.status, out.stdout).toBe(0);
+    expect(out.json.ips[0].address).toBe('10.78.0.77/24');
+    expect(ipJson(box.ns('c1'), 'link', 'show', 'eth0')[0].address).toBe('02:00:00:00:77:01');
+    const viaArgs = add('c2', conf(), { args: 'IgnoreUnknown=1;IP=10.78.0.78;K8S_POD_NAME=web' });
+    expect(viaArgs.json.ips[0].address).toBe('10.78.0.78/24');
+    expect(del('c1', conf()).status).toBe(0);
+    expect(del('c2', conf()).status).toBe(0);
+  });
+
+  it('applies the reference bridge keys mtu and hairpinMode, and the ipam routes', () => {
+    const keyed = conf({
+      name: 'keys',
+      bridge: 'nlkkeys0',
+      mtu: 1400,
+      hairpinMode: true,
+      ipam: { subnet: '10.81.0.0/24', routes: [{ dst: '0.0.0.0/0' }, { dst: '10.99.0.0/16' }] },
+    });
+    const out = add('c1', keyed);
+    expect(out.status, out.stdout).toBe(0);
+    expect(ipJson(box.ns('c1'), 'link', 'show', 'eth0')[0].mtu).toBe(1400);
+    const port = ipJson(box.ns('host'), '-d', 'link', 'show', out.json.interfaces[1].name)[0];
+    expect(port.linkinfo.info_slave_data.hairpin).toBe(true);
+    expect(ipJson(box.ns('c1'), 'route', 'show', '10.99.0.0/16')).toMatchObject([{ dst: '10.99.0.0/16', gateway: '10.81.0.1', dev: 'eth0' }]);
+    expect(out.json.routes).toContainEqual({ dst: '10.99.0.0/16' });
+    expect(del('c1', keyed).status).toBe(0);
+  });
+
+  it('serves a dual-stack network from ipam.ranges: both addresses and default routes', () => {
+    const dual = conf({
+      cniVersion: '0.4.0',
+      name: 'dual',
+      bridge: 'nlkdual0',
+      ipam: { ranges: [[{ subnet: '10.84.0.0/24' }], [{ subnet: 'fd00:84::/64' }]] },
+    });
+    const out = add('c2', dual);
+    expect(out.status, out.stdout).toBe(0);
+    expect(out.json.ips.map((i: { version: string; address: string }) => `${i.version} ${i.address}`)).toEqual(['4 10.84.0.2/24', '6 fd00:84::2/64']);
+    expect(out.json.routes).toEqual([
+      { dst: '0.0.0.0/0', gw: '10.84.0.1' },
+      { dst: '::/0', gw: 'fd00:84::1' },
+    ]);
+    const addrs = ipJson(box.ns('c2'), 'addr', 'show', 'eth0')[0].addr_info.map((a: { local: string }) => a.local);
+    expect(addrs).toEqual(expect.arrayContaining(['10.84.0.2', 'fd00:84::2']));
+    expect(ipJson(box.ns('c2'), '-6', 'route', 'show', 'default')[0]).toMatchObject({ gateway: 'fd00:84::1', dev: 'eth0' });
+    expect(del('c2', dual).status).toBe(0);
+  });
+
+  it('limits bandwidth with a TBF per direction', () => {
+    const bw = { ingressRate: 8_000_000, ingressBurst: 800_000, egressRate: 4_000_000, egressBurst: 400_000 };
+    const out = add('c1', conf({ runtimeConfig: { bandwidth: bw } }));
+    expect(out.status, out.stdout).toBe(0);
+    const tc = (ns: string, dev: string) => JSON.parse(execFileSync('tc', ['-n', ns, '-j', 'qdisc', 'show', 'dev', dev], { encoding: 'utf8' })) as any[];
+    const hostSide = tc(box.ns('host'), out.json.interfaces[1].name).find((q) => q.kind === 'tbf');
+    expect(hostSide?.options.rate).toBe(1_000_000); // bytes/s as tc -j prints them
+    const ctrSide = tc(box.ns('c1'), 'eth0').find((q) => q.kind === 'tbf');
+    expect(ctrSide?.options.rate).toBe(500_000);
+    expect(del('c1', conf()).status).toBe(0);
+  });
+
+  it('GC removes the attachments the runtime no longer lists: leases, veths, map elements', async () => {
+    const gcConf = (valid: string[]) =>
+      conf({ cniVersion: '1.1.0', 'cni.dev/valid-attachments': valid.map((l) => ({ containerID: `ctr-${l}`, ifname: 'eth0' })) });
+    for (const [i, l] of ['c1', 'c2', 'c3'].entries()) {
+      const out = add(l, conf({ cniVersion: '1.1.0', runtimeConfig: { portMappings: [{ hostPort: 9100 + i, containerPort: 80, protocol: 'tcp' }] } }));
+      expect(out.status, out.stdout).toBe(0);
+    }
+    expect(hostVeths()).toHaveLength(3);
+    const server = await listenTcp({ netns: box.ns('c2'), port: 80 }, (s) => s.end('c2'));
+    try {
+      const out = call({ command: 'GC' }, gcConf(['c2']));
+      expect([out.status, out.stdout]).toEqual([0, '']);
+      expect(hostVeths()).toHaveLength(1);
+      expect(Object.values(leases(scratch.stateDir, 'proto'))).toEqual(['ctr-c2/eth0']);
+      const elements = JSON.stringify(nftJson(box.ns('host')).filter((o) => o.map?.table === 'nlkit'));
+      expect(elements).toContain('9101');
+      expect(elements).not.toContain('9100');
+      expect(elements).not.toContain('9102');
+      const c2 = out.json; // GC prints nothing
+      expect(c2).toBeUndefined();
+      expect(await hello(box.ns('host'), '10.78.0.1', 9101)).toBe('c2'); // the kept one still works
+    } finally {
+      server.close();
+    }
+    expect(call({ command: 'GC' }, gcConf([])).status).toBe(0);
+    expect(hostVeths()).toEqual([]);
+  });
+
+  it('STATUS: ready (no output), or 50 when the address pool is used up', () => {
+    const small = conf({ cniVersion: '1.1.0', name: 'tiny', bridge: 'nlktiny0', ipam: { subnet: '10.79.0.0/30' } });
+    expect(call({ command: 'STATUS' }, small)).toMatchObject({ status: 0, stdout: '' });
+    expect(add('c1', small).status).toBe(0);
+    const out = call({ command: 'STATUS' }, small);
+    expect(out.status).toBe(1);
+    expect(out.json).toMatchObject({ cniVersion: '1.1.0', code: 50 });
+    expect(out.json.msg).toMatch(/no free address/);
+    expect(del('c1', small).status).toBe(0);
+    expect(call({ command: 'STATUS' }, small).status).toBe(0);
+  });
+
+  it('delegates IPAM to host-local when ipam.type names it: its address, its lease released on DEL', () => {
+    const dataDir = path.join(scratch.dir, 'host-local');
+    const delegated = conf({ name: 'hl', bridge: 'nlkhl0', ipam: { type: 'host-local', subnet: '10.80.0.0/24', rangeStart: '10.80.0.100', dataDir } });
+    const out = add('c3', delegated, { cniPath: scratch.cniPath });
+    expect(out.status, out.stdout).toBe(0);
+    expect(out.json.ips[0].address).toBe('10.80.0.100/24');
+    expect(ipJson(box.ns('c3'), 'addr', 'show', 'eth0')[0].addr_info.map((a: { local: string }) => a.local)).toContain('10.80.0.100');
+    expect(fs.readFileSync(path.join(dataDir, 'hl', '10.80.0.100'), 'utf8')).toMatch(/ctr-c3/);
+    expect(del('c3', delegated, { cniPath: scratch.cniPath }).status).toBe(0);
+    expect(fs.existsSync(path.join(dataDir, 'hl', '10.80.0.100'))).toBe(false);
+    expect(hostVeths('nlkhl0')).toEqual([]);
+    // the delegate's errors come back with its code and message
+    const bad = add('c3', conf({ name: 'hl', bridge: 'nlkhl0', ipam: { type: 'host-local', subnet: 'nonsense', dataDir } }), { cniPath: scratch.cniPath });
+    expect(bad.status).toBe(1);
+    expect(bad.json.msg).toMatch(/host-local/);
+  });
+});

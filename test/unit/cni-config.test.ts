@@ -1,0 +1,97 @@
+// nlkit-cni's pure parts: the environment, the configuration's keys and the
+// result per spec version (no kernel, no process).
+import { describe, expect, it } from 'vitest';
+import { ipamSubnets, parseConfig } from '../../lib/cni/config';
+import { parseEnvironment } from '../../lib/cni/env';
+import { CniError, errorResult } from '../../lib/cni/errors';
+import { networkName, networkSpec } from '../../lib/cni/network';
+import { formatResult, resultAddresses } from '../../lib/cni/result';
+import { checkVersion } from '../../lib/cni/versions';
+import { ValidationError } from '../../lib/netlink/errors';
+
+const codeOf = (f: () => unknown): number | undefined => {
+  try {
+    f();
+  } catch (e) {
+    return (e as CniError).code;
+  }
+  return undefined;
+};
+
+describe('nlkit-cni configuration', () => {
+  it('reads the environment: DEL without CNI_NETNS is fine, ADD without it is code 4', () => {
+    const base = { CNI_CONTAINERID: 'c', CNI_IFNAME: 'eth0' };
+    expect(parseEnvironment({ ...base, CNI_COMMAND: 'DEL' }).netns).toBeUndefined();
+    expect(codeOf(() => parseEnvironment({ ...base, CNI_COMMAND: 'ADD' }))).toBe(4);
+    expect(codeOf(() => parseEnvironment({ ...base, CNI_COMMAND: 'FROB' }))).toBe(4);
+    expect(parseEnvironment({ ...base, CNI_COMMAND: 'ADD', CNI_NETNS: '/x', CNI_ARGS: 'IgnoreUnknown=1;FOO=bar;IP=10.0.0.5' }).args.IP).toBe('10.0.0.5');
+    expect(codeOf(() => parseEnvironment({ ...base, CNI_COMMAND: 'ADD', CNI_NETNS: '/x', CNI_ARGS: 'FOO=bar' }))).toBe(4);
+    expect(parseEnvironment({ CNI_COMMAND: 'GC', CNI_PATH: '/a::/b' }).path).toEqual(['/a', '/b']);
+  });
+
+  it('maps the reference bridge keys onto a network spec', () => {
+    const conf = parseConfig(
+      JSON.stringify({
+        cniVersion: '1.0.0',
+        name: 'Pod Net',
+        type: 'nlkit-cni',
+        bridge: 'cni0',
+        ipMasq: true,
+        mtu: 1400,
+        ipam: { ranges: [[{ subnet: '10.1.0.0/16', gateway: '10.1.0.254' }], [{ subnet: 'fd00:1::/64' }]] },
+      }),
+    );
+    expect(networkSpec(conf)).toEqual({
+      name: networkName('Pod Net'),
+      subnet: '10.1.0.0/16',
+      gateway: '10.1.0.254',
+      subnet6: 'fd00:1::/64',
+      bridge: 'cni0',
+      mtu: 1400,
+      masquerade: true,
+    });
+    expect(networkName('Pod Net')).toMatch(/^cni-[0-9a-f]{16}$/);
+    expect(networkName('podnet')).toBe('podnet');
+    expect(networkSpec(parseConfig('{"cniVersion":"1.0.0","name":"n","ipam":{"subnet":"10.2.0.0/24"}}')).masquerade).toBe(false);
+    expect(codeOf(() => ipamSubnets({ subnet: 'fd00::/64' }))).toBe(7);
+  });
+
+  it('refuses what it does not support with code 2, bad values with 7, non-JSON with 6', () => {
+    expect(codeOf(() => parseConfig('nope'))).toBe(6);
+    expect(codeOf(() => parseConfig('[]'))).toBe(6);
+    expect(codeOf(() => parseConfig('{"cniVersion":"1.0.0","name":"n","promiscMode":true}'))).toBe(2);
+    expect(codeOf(() => parseConfig('{"cniVersion":"1.0.0","name":"n","promiscMode":false}'))).toBeUndefined();
+    expect(codeOf(() => parseConfig('{"cniVersion":"1.0.0","name":"n","ipam":{"dataDir":"/x"}}'))).toBe(2);
+    expect(codeOf(() => parseConfig('{"cniVersion":"1.0.0","name":"n","ipam":{"type":"host-local","dataDir":"/x"}}'))).toBeUndefined();
+    expect(codeOf(() => parseConfig('{"cniVersion":"1.0.0","name":"n","mtu":"big"}'))).toBe(7);
+    expect(codeOf(() => parseConfig('{"cniVersion":"1.0.0","name":""}'))).toBe(7);
+    expect(codeOf(() => checkVersion('0.2.0', 'ADD'))).toBe(1);
+    expect(codeOf(() => checkVersion('1.0.0', 'STATUS'))).toBe(1);
+    expect(checkVersion('1.1.0', 'GC')).toBe('1.1.0');
+  });
+
+  it('writes results per version and errors as the spec object', () => {
+    const r = {
+      interfaces: [
+        { name: 'br', mac: 'aa', mtu: 1500 },
+        { name: 'eth0', sandbox: '/ns', mtu: 1500 },
+      ],
+      ips: [
+        { address: '10.0.0.2/24', gateway: '10.0.0.1', interface: 1 },
+        { address: 'fd00::2/64', interface: 1 },
+      ],
+      routes: [{ dst: '0.0.0.0/0' }],
+    };
+    const v031 = formatResult('0.3.1', r) as { ips: Array<{ version: string }>; interfaces: Array<{ mtu?: number }> };
+    expect(v031.ips.map((i) => i.version)).toEqual(['4', '6']);
+    expect(v031.interfaces[0].mtu).toBeUndefined();
+    const v110 = formatResult('1.1.0', r) as { ips: Array<{ version?: string }>; interfaces: Array<{ mtu?: number }>; dns: unknown };
+    expect(v110.ips[0].version).toBeUndefined();
+    expect(v110.interfaces[0].mtu).toBe(1500);
+    expect(v110.dns).toEqual({});
+    expect(resultAddresses(v031 as unknown as Record<string, unknown>)).toEqual(['10.0.0.2/24', 'fd00::2/64']);
+    expect(errorResult('1.0.0', new ValidationError('subnet', 'x', 'bad'))).toMatchObject({ cniVersion: '1.0.0', code: 7, details: 'field: subnet' });
+    expect(errorResult('1.0.0', new CniError(3, 'gone'))).toEqual({ cniVersion: '1.0.0', code: 3, msg: 'gone' });
+    expect(errorResult('1.0.0', new Error('boom'))).toMatchObject({ code: 5, msg: 'boom' });
+  });
+});

@@ -248,3 +248,9 @@ export type { BackendSpec, Publication, PublicationRef, PublishSpec } from './ne
 export type { Drift } from './network/reconcile';
 export type { AttachmentRecord, BackendRecord, NamespaceIdentity, NetworkRecord, PublicationRecord } from './network/state';
 export { AddressInUseError, IpamExhaustedError } from './network/ipam';
+// Cross-host overlays (flannel-style VXLAN or host-gw), fed by a membership store.
+export { createOverlay, Overlay, type OverlayChanges } from './overlay/overlay';
+export type { OverlayMode, OverlayPeer, OverlaySpec } from './overlay/spec';
+export type { OverlayDrift } from './overlay/drift';
+export { overlayMtu } from './overlay/mtu';
+export { OVERLAY_ROUTE_PROTOCOL } from './overlay/peer-entries';

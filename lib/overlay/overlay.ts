@@ -69,7 +69,7 @@ export class Overlay {
   /**
    * The peers whose entries are written, as last applied or joined.
    * @example
-   * console.log((await ov.peers()).map((p) => p.name));
+   * console.log(ov.peers().map((p) => p.name));
    */
   peers(): OverlayPeer[] {
     return [...this.#peers.values()].map((p) => ({ name: p.name, subnet: p.subnet, underlay: p.underlay, ...(p.mac ? { mac: p.mac } : {}) }));

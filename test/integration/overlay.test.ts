@@ -203,6 +203,21 @@ describe('vxlan overlay on an IPv6 underlay', () => {
     ]);
     expect(await cluster.hosts[0].overlay.check()).toEqual([]);
   }, 120_000);
+  it('a device remade from outside with another local address is drift; reconcile remakes it and writes every peer again', async () => {
+    const host = cluster.hosts[3];
+    execFileSync('ip', ['-n', host.ns, 'link', 'del', DEV]);
+    execFileSync('ip', ['-n', host.ns, 'link', 'add', DEV, 'type', 'vxlan', 'id', '1', 'local', 'fd00:30::99', 'dstport', '8472', 'nolearning']);
+    expect((await host.overlay.check()).map((d) => d.kind)).toContain('device-wrong');
+    await host.overlay.reconcile();
+    expect(await host.overlay.check()).toEqual([]);
+    const [link] = json<any[]>('ip', '-n', host.ns, '-j', '-d', 'link', 'show', DEV);
+    expect(link.linkinfo.info_data.local6 ?? link.linkinfo.info_data.local).toBe(host.underlay);
+    expect(entriesOf(host).fdb).toHaveLength(3);
+    await expectReachable(cluster, [
+      [3, 1],
+      [0, 3],
+    ]);
+  }, 120_000);
 });
 
 describe('host-gw overlay (hosts on one L2 underlay)', () => {

@@ -5,7 +5,18 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { createNetns, createOverlay, deleteNetns, networks, open, type Handle, type NetworkManager, type Overlay, type OverlayMode } from '../../lib';
+import {
+  createNetns,
+  createOverlay,
+  deleteNetns,
+  networks,
+  open,
+  overlayMtu,
+  type Handle,
+  type NetworkManager,
+  type Overlay,
+  type OverlayMode,
+} from '../../lib';
 import { uniqueNetnsName } from './netns';
 
 export interface SimHost {
@@ -89,7 +100,13 @@ export async function buildCluster(opts: ClusterOptions): Promise<Cluster> {
     if (containers > 0) {
       host.stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nlkit-overlay-test-'));
       host.nets = await networks({ host: ns, stateDir: host.stateDir });
-      await host.nets.create({ name: 'pods', subnet: host.subnet, routed: true, masqueradeExclude: [CLUSTER_CIDR] });
+      await host.nets.create({
+        name: 'pods',
+        subnet: host.subnet,
+        routed: true,
+        masqueradeExclude: [CLUSTER_CIDR],
+        mtu: overlayMtu(1500, family, opts.mode),
+      });
       for (let c = 0; c < containers; c++) {
         const a = await host.nets.attach('pods', { sandbox: `${ns}-c${c}`, create: true });
         host.containers?.push({ ns: `${ns}-c${c}`, ip: (a.ipv4 ?? '').split('/')[0] });

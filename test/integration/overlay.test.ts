@@ -81,6 +81,7 @@ describe(`vxlan overlay, ${HOSTS} hosts on an IPv4 underlay`, () => {
       expect(e.routes).toEqual(peers.map((p) => `${p.subnet} ${p.subnet.split('/')[0]} onlink`).sort());
       const [link] = json<any[]>('ip', '-n', host.ns, '-j', '-d', 'link', 'show', DEV);
       expect(link.mtu).toBe(1450);
+      expect(json<any[]>('ip', '-n', host.containers[0].ns, '-j', 'link', 'show', 'eth0')[0].mtu).toBe(1450);
       expect(link.linkinfo.info_data).toMatchObject({ id: 1, local: host.underlay, port: 8472, learning: false });
     }
   });

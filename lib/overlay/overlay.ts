@@ -83,9 +83,9 @@ export class Overlay {
    * @example
    * const changes = await ov.apply(JSON.parse(fs.readFileSync('/shared/hosts.json', 'utf8')));
    */
-  apply(desired: readonly OverlayPeer[]): Promise<OverlayChanges> {
+  async apply(desired: readonly OverlayPeer[]): Promise<OverlayChanges> {
     const wanted = parsePeers(this.#spec, Array.isArray(desired) ? desired.filter((p) => (p as OverlayPeer | null)?.subnet !== this.#spec.subnet) : desired);
-    return this.#serial(async () => {
+    return await this.#serial(async () => {
       const changes: OverlayChanges = { joined: [], updated: [], left: [] };
       for (const [name, old] of [...this.#peers]) {
         if (wanted.has(name)) continue;
@@ -112,9 +112,9 @@ export class Overlay {
    * @example
    * await ov.join({ name: 'node-7', subnet: '10.244.7.0/24', underlay: '192.168.1.7', mac: '0a:58:0a:f4:07:00' });
    */
-  join(peer: OverlayPeer): Promise<void> {
+  async join(peer: OverlayPeer): Promise<void> {
     const parsed = parsePeer(this.#spec, peer);
-    return this.#serial(async () => {
+    await this.#serial(async () => {
       for (const other of this.#peers.values())
         if (other.subnet === parsed.subnet && other.name !== parsed.name) throw new ValidationError('peer.subnet', parsed.subnet, `is ${other.name}'s`);
       const old = this.#peers.get(parsed.name);

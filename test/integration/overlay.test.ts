@@ -3,9 +3,9 @@
 // real TCP between containers of different hosts, source addresses checked.
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listenTcp, type OverlayPeer } from '../../lib';
+import { createOverlay, listenTcp, type OverlayPeer } from '../../lib';
 import { requireRoot } from '../helpers/netns';
-import { buildCluster, inParallel, type Cluster, type SimHost } from '../helpers/overlay-cluster';
+import { CLUSTER_CIDR, buildCluster, inParallel, type Cluster, type SimHost } from '../helpers/overlay-cluster';
 import { hello } from '../helpers/traffic';
 
 /** 50 in CI; NLKIT_OVERLAY_HOSTS makes a quicker local run. */
@@ -219,6 +219,28 @@ describe('vxlan overlay on an IPv6 underlay', () => {
       [0, 3],
     ]);
   }, 120_000);
+  it('a membership list with one bad peer is refused before anything is written', async () => {
+    const host = cluster.hosts[0];
+    const before = entriesOf(host);
+    const bad = { name: 'stray', subnet: '10.245.1.0/24', underlay: 'fd00:30::77', mac: '0a:58:0a:f5:01:00' };
+    await expect(host.overlay.apply([...peersOf(cluster).slice(0, 2), bad])).rejects.toMatchObject({ name: 'ValidationError', field: 'peer.subnet' });
+    expect(entriesOf(host)).toEqual(before);
+  });
+
+  it('a restarted agent (a new overlay on the existing device) keeps traffic flowing and its first apply removes the entries of hosts that left meanwhile', async () => {
+    const host = cluster.hosts[0];
+    const gone = cluster.hosts[2];
+    const restarted = await createOverlay(host.h, { clusterCidr: CLUSTER_CIDR, subnet: host.subnet, underlay: { link: 'ul0', address: host.underlay } });
+    expect(entriesOf(host).fdb).toHaveLength(3); // nothing cut by the restart
+    const changes = await restarted.apply(peersOf(cluster).filter((p) => p.name !== gone.name));
+    expect(changes).toEqual({ joined: ['host-1', 'host-3'], updated: [], left: [] });
+    const e = entriesOf(host);
+    expect(e.fdb.some((f) => f.includes(gone.underlay))).toBe(false);
+    expect(e.routes.some((r) => r.startsWith(`${gone.subnet} `))).toBe(false);
+    expect(e.neigh).toHaveLength(2);
+    expect(await restarted.check()).toEqual([]);
+    await host.overlay.join(gone.overlay.self(gone.name)); // the old object still believes host-2 is a peer: put it back for the others
+  });
 });
 
 describe('host-gw overlay (hosts on one L2 underlay)', () => {

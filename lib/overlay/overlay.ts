@@ -15,6 +15,7 @@ import {
   parseOverlaySpec,
   parsePeer,
   parsePeers,
+  sameKeys,
   samePeer,
   vtepMac,
   type OverlayPeer,
@@ -93,10 +94,19 @@ export class Overlay {
         this.#peers.delete(name);
         changes.left.push(name);
       }
-      for (const peer of wanted.values()) {
+      const changed = [...wanted.values()].filter((peer) => {
         const old = this.#peers.get(peer.name);
-        if (old && samePeer(old, peer)) continue;
-        await this.#write(peer, old);
+        return !old || !samePeer(old, peer);
+      });
+      // Entries under keys that change go before any are written: two peers swapping subnets must not delete each other's new route.
+      for (const peer of changed) {
+        const old = this.#peers.get(peer.name);
+        if (old && !sameKeys(old, peer)) await removePeer(this.#h, this.#spec, old);
+      }
+      for (const peer of changed) {
+        const old = this.#peers.get(peer.name);
+        this.#peers.set(peer.name, peer);
+        await writePeer(this.#h, this.#spec, peer);
         (old ? changes.updated : changes.joined).push(peer.name);
       }
       if (!this.#synced) {
@@ -180,7 +190,7 @@ export class Overlay {
 
   async #write(peer: ParsedPeer, old: ParsedPeer | undefined): Promise<void> {
     // A new subnet or MAC means other keys: the old entries go first. A new underlay address is replaced in place.
-    if (old && (old.subnet !== peer.subnet || old.mac !== peer.mac)) await removePeer(this.#h, this.#spec, old);
+    if (old && !sameKeys(old, peer)) await removePeer(this.#h, this.#spec, old);
     this.#peers.set(peer.name, peer);
     await writePeer(this.#h, this.#spec, peer);
   }

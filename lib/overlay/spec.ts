@@ -167,3 +167,8 @@ export function parsePeers(spec: ParsedOverlaySpec, peers: readonly OverlayPeer[
 export function samePeer(a: ParsedPeer, b: ParsedPeer): boolean {
   return a.subnet === b.subnet && a.underlay === b.underlay && a.mac === b.mac;
 }
+
+/** Two versions of a peer have their entries under the same keys (subnet, MAC): the newer replaces the older in place. */
+export function sameKeys(a: ParsedPeer, b: ParsedPeer): boolean {
+  return a.subnet === b.subnet && a.mac === b.mac;
+}

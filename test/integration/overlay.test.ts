@@ -287,4 +287,16 @@ describe('host-gw overlay (hosts on one L2 underlay)', () => {
     await host.overlay.reconcile();
     expect(await host.overlay.check()).toEqual([]);
   });
+  it('two peers swapping subnets in one apply end up with one route each, neither deleting the other one', async () => {
+    const host = cluster.hosts[0];
+    const [, a, b] = cluster.hosts;
+    const swapped = [
+      { ...a.overlay.self(a.name), subnet: b.subnet },
+      { ...b.overlay.self(b.name), subnet: a.subnet },
+    ];
+    expect(await host.overlay.apply(swapped)).toEqual({ joined: [], updated: [a.name, b.name], left: [] });
+    const routes = json<any[]>('ip', '-n', host.ns, '-j', 'route', 'show', 'proto', '78').map((r) => `${r.dst} via ${r.gateway}`);
+    expect(routes.sort()).toEqual([`${b.subnet} via ${a.underlay}`, `${a.subnet} via ${b.underlay}`].sort());
+    expect(await host.overlay.check()).toEqual([]);
+  });
 });

@@ -256,3 +256,10 @@ export { AddressInUseError, IpamExhaustedError } from './network/ipam';
 export { originalDestination, type OriginalDestination } from './sockets/original-destination';
 export { intercept, Interception, type InterceptionDrift } from './sidecar/intercept';
 export type { InterceptOptions, InterceptExclusions, InterceptSpec } from './sidecar/options';
+
+// Cross-host overlays (flannel-style VXLAN or host-gw), fed by a membership store.
+export { createOverlay, Overlay, type OverlayChanges } from './overlay/overlay';
+export type { OverlayMode, OverlayPeer, OverlaySpec } from './overlay/spec';
+export type { OverlayDrift } from './overlay/drift';
+export { overlayMtu } from './overlay/mtu';
+export { OVERLAY_ROUTE_PROTOCOL } from './overlay/peer-entries';

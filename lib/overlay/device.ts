@@ -1,0 +1,64 @@
+/**
+ * The VXLAN device of an overlay (vxlan mode): one per host, learning off
+ * (the control plane writes every entry), the VTEP address on it as a /32,
+ * and an MTU that leaves room for the outer headers.
+ * @module
+ */
+import type { Handle } from '../handle';
+import type { Link } from '../rtnetlink/link-types';
+import { overlayMtu } from './mtu';
+import { vtepMac, type ParsedOverlaySpec } from './spec';
+
+/** How the device should be, from the spec and the underlay link. */
+export interface DeviceTarget {
+  mac: string;
+  mtu: number;
+}
+
+/** The device's wanted MAC and MTU (the MTU from the underlay link's). */
+export async function deviceTarget(h: Handle, spec: ParsedOverlaySpec): Promise<DeviceTarget> {
+  const underlay = await h.links.get(spec.underlayLink);
+  return { mac: vtepMac(spec.vtep), mtu: overlayMtu(underlay.mtu, spec.underlayFamily) };
+}
+
+/** What is wrong with an existing device ("" when nothing): a differing one is made again, since the kernel changes neither VNI, local address nor port in place. */
+export function deviceDifference(link: Link, spec: ParsedOverlaySpec, target: DeviceTarget): string {
+  if (link.kind !== 'vxlan') return `is a ${link.kind ?? 'device'} of another kind`;
+  const info = link.info;
+  if (info.vni !== spec.vni) return `has VNI ${String(info.vni)}, not ${String(spec.vni)}`;
+  if (info.local !== spec.underlayAddress) return `sends from ${info.local ?? 'no address'}, not ${spec.underlayAddress}`;
+  if (info.dstPort !== spec.port) return `uses port ${String(info.dstPort)}, not ${String(spec.port)}`;
+  if (info.learning) return 'learns MACs';
+  if (link.mac !== target.mac) return `has MAC ${link.mac ?? 'none'}, not ${target.mac}`;
+  if (link.mtu !== target.mtu) return `has MTU ${String(link.mtu)}, not ${String(target.mtu)}`;
+  if (!link.up) return 'is down';
+  return '';
+}
+
+/** The device's own settings are right, or it is (re)made; resolves to true when it was (re)made, so that every peer's entries must be written again. */
+export async function ensureDevice(h: Handle, spec: ParsedOverlaySpec): Promise<boolean> {
+  const target = await deviceTarget(h, spec);
+  const existing = await h.links.find(spec.device);
+  const wrong = existing ? deviceDifference(existing, spec, target) : 'missing';
+  let made = false;
+  if (wrong === 'is down' || wrong.startsWith('has MTU')) {
+    await h.links.set(spec.device, { mtu: target.mtu, up: true });
+  } else if (wrong !== '') {
+    if (existing) await h.links.delete(spec.device, { missingOk: true });
+    await h.links.add({
+      name: spec.device,
+      kind: 'vxlan',
+      vni: spec.vni,
+      local: spec.underlayAddress,
+      dstPort: spec.port,
+      dev: spec.underlayLink,
+      learning: false,
+      mac: target.mac,
+      mtu: target.mtu,
+      up: true,
+    });
+    made = true;
+  }
+  await h.addresses.replace(spec.device, `${spec.vtep}/32`);
+  return made;
+}

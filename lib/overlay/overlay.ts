@@ -1,0 +1,214 @@
+/**
+ * A flannel-style overlay for one host: `createOverlay` sets up this host's
+ * side, and a membership store (a shared file, etcd, Kubernetes Node
+ * objects) feeds it peers with `apply` (the whole desired list) or
+ * `join`/`leave` (events). Each peer costs a constant number of kernel
+ * writes when it joins, changes or leaves; nothing is rebuilt.
+ * @module
+ */
+import type { Handle } from '../handle';
+import { ValidationError } from '../netlink/errors';
+import { ensureDevice } from './device';
+import { findDrift, type OverlayDrift } from './drift';
+import { removePeer, writePeer } from './peer-entries';
+import {
+  parseOverlaySpec,
+  parsePeer,
+  parsePeers,
+  sameKeys,
+  samePeer,
+  vtepMac,
+  type OverlayPeer,
+  type OverlaySpec,
+  type ParsedOverlaySpec,
+  type ParsedPeer,
+} from './spec';
+
+/** What `apply` changed. */
+export interface OverlayChanges {
+  /** Peers whose entries were written for the first time. */
+  joined: string[];
+  /** Peers whose entries were rewritten (a new underlay address, MAC or subnet). */
+  updated: string[];
+  /** Peers whose entries were removed. */
+  left: string[];
+}
+
+/** One host's side of an overlay; made by {@link createOverlay}. */
+export class Overlay {
+  readonly #h: Handle;
+  readonly #spec: ParsedOverlaySpec;
+  readonly #peers = new Map<string, ParsedPeer>();
+  /** Calls run one after another, so that an event stream and a full apply never interleave. */
+  #queue: Promise<unknown> = Promise.resolve();
+  /** The first apply also removes what an earlier run left for peers that are gone now. */
+  #synced = false;
+
+  /** @internal use {@link createOverlay} */
+  constructor(h: Handle, spec: ParsedOverlaySpec) {
+    this.#h = h;
+    this.#spec = spec;
+  }
+
+  #serial<T>(f: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(f, f);
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /**
+   * This host as its peers need it: publish it to the membership store.
+   * @example
+   * await store.put(ov.self().name, ov.self());
+   */
+  self(name = this.#spec.vtep): OverlayPeer {
+    const own: OverlayPeer = { name, subnet: this.#spec.subnet, underlay: this.#spec.underlayAddress };
+    if (this.#spec.mode === 'vxlan') own.mac = vtepMac(this.#spec.vtep);
+    return own;
+  }
+
+  /**
+   * The peers whose entries are written, as last applied or joined.
+   * @example
+   * console.log(ov.peers().map((p) => p.name));
+   */
+  peers(): OverlayPeer[] {
+    return [...this.#peers.values()].map((p) => ({ name: p.name, subnet: p.subnet, underlay: p.underlay, ...(p.mac ? { mac: p.mac } : {}) }));
+  }
+
+  /**
+   * Converges to a desired peer list: peers not in it leave, new ones join,
+   * changed ones are rewritten in place; unchanged ones cost nothing. This
+   * host's own entry may be in the list (it is skipped). The whole list is
+   * checked before anything is written.
+   * @example
+   * const changes = await ov.apply(JSON.parse(fs.readFileSync('/shared/hosts.json', 'utf8')));
+   */
+  async apply(desired: readonly OverlayPeer[]): Promise<OverlayChanges> {
+    const wanted = parsePeers(this.#spec, Array.isArray(desired) ? desired.filter((p) => (p as OverlayPeer | null)?.subnet !== this.#spec.subnet) : desired);
+    return await this.#serial(async () => {
+      const changes: OverlayChanges = { joined: [], updated: [], left: [] };
+      for (const [name, old] of [...this.#peers]) {
+        if (wanted.has(name)) continue;
+        await removePeer(this.#h, this.#spec, old);
+        this.#peers.delete(name);
+        changes.left.push(name);
+      }
+      const changed = [...wanted.values()].filter((peer) => {
+        const old = this.#peers.get(peer.name);
+        return !old || !samePeer(old, peer);
+      });
+      // Entries under keys that change go before any are written: two peers swapping subnets must not delete each other's new route.
+      for (const peer of changed) {
+        const old = this.#peers.get(peer.name);
+        if (old && !sameKeys(old, peer)) await removePeer(this.#h, this.#spec, old);
+      }
+      for (const peer of changed) {
+        const old = this.#peers.get(peer.name);
+        this.#peers.set(peer.name, peer);
+        await writePeer(this.#h, this.#spec, peer);
+        (old ? changes.updated : changes.joined).push(peer.name);
+      }
+      if (!this.#synced) {
+        for (const d of await findDrift(this.#h, this.#spec, this.#peers)) if (d.kind.endsWith('-foreign')) await d.repair();
+        this.#synced = true;
+      }
+      return changes;
+    });
+  }
+
+  /**
+   * One peer joins, or an existing one changes (a new underlay address): its entries are written or replaced in place.
+   * @example
+   * await ov.join({ name: 'node-7', subnet: '10.244.7.0/24', underlay: '192.168.1.7', mac: '0a:58:0a:f4:07:00' });
+   */
+  async join(peer: OverlayPeer): Promise<void> {
+    const parsed = parsePeer(this.#spec, peer);
+    await this.#serial(async () => {
+      for (const other of this.#peers.values())
+        if (other.subnet === parsed.subnet && other.name !== parsed.name) throw new ValidationError('peer.subnet', parsed.subnet, `is ${other.name}'s`);
+      const old = this.#peers.get(parsed.name);
+      if (old && samePeer(old, parsed)) return;
+      await this.#write(parsed, old);
+    });
+  }
+
+  /**
+   * One peer leaves: exactly its entries are removed. Resolves to false if it was not a peer.
+   * @example
+   * await ov.leave('node-7');
+   */
+  leave(name: string): Promise<boolean> {
+    return this.#serial(async () => {
+      const old = this.#peers.get(name);
+      if (!old) return false;
+      await removePeer(this.#h, this.#spec, old);
+      this.#peers.delete(name);
+      return true;
+    });
+  }
+
+  /**
+   * Drift between the peers and the kernel: missing, wrong or foreign entries, a changed device or underlay address.
+   * @example
+   * for (const d of await ov.check()) console.log(d.kind, d.peer ?? '', d.detail);
+   */
+  check(): Promise<OverlayDrift[]> {
+    return this.#serial(async () => (await findDrift(this.#h, this.#spec, this.#peers)).map(({ repair: _repair, ...d }) => d));
+  }
+
+  /**
+   * Repairs what `check` reports: remakes a changed device (then writes every peer again), rewrites missing or wrong entries, removes foreign ones. Resolves to what was found.
+   * @example
+   * const repaired = await ov.reconcile();
+   */
+  reconcile(): Promise<OverlayDrift[]> {
+    return this.#serial(async () => {
+      const found = await findDrift(this.#h, this.#spec, this.#peers);
+      const device = found.filter((d) => d.kind.startsWith('device') || d.kind === 'vtep-address-missing');
+      if (device.length > 0 && this.#spec.mode === 'vxlan' && (await ensureDevice(this.#h, this.#spec))) {
+        for (const peer of this.#peers.values()) await writePeer(this.#h, this.#spec, peer);
+      } else {
+        for (const d of found) await d.repair();
+      }
+      return found.map(({ repair: _repair, ...d }) => d);
+    });
+  }
+
+  /**
+   * Removes the overlay from this host: every peer's entries and the VXLAN device.
+   * @example
+   * await ov.delete();
+   */
+  delete(): Promise<void> {
+    return this.#serial(async () => {
+      for (const peer of this.#peers.values()) await removePeer(this.#h, this.#spec, peer);
+      this.#peers.clear();
+      if (this.#spec.mode === 'vxlan') await this.#h.links.delete(this.#spec.device, { missingOk: true });
+    });
+  }
+
+  async #write(peer: ParsedPeer, old: ParsedPeer | undefined): Promise<void> {
+    // A new subnet or MAC means other keys: the old entries go first. A new underlay address is replaced in place.
+    if (old && !sameKeys(old, peer)) await removePeer(this.#h, this.#spec, old);
+    this.#peers.set(peer.name, peer);
+    await writePeer(this.#h, this.#spec, peer);
+  }
+}
+
+/**
+ * Sets up this host's side of an overlay on a handle bound to the host's
+ * namespace: in vxlan mode the VXLAN device (learning off, MTU less the
+ * outer headers, the VTEP address), made again if its settings differ
+ * (a new underlay address). Idempotent. Entries already on the device
+ * from an earlier run stay until the first `apply` (which removes those
+ * of peers no longer listed), so a restart does not cut traffic.
+ * @example
+ * const ov = await createOverlay(h, { clusterCidr: '10.244.0.0/16', subnet: '10.244.1.0/24', underlay: { link: 'eth1', address: '192.168.1.1' } });
+ * await ov.apply(peersFromStore);
+ */
+export async function createOverlay(h: Handle, spec: OverlaySpec): Promise<Overlay> {
+  const parsed = parseOverlaySpec(spec);
+  if (parsed.mode === 'vxlan') await ensureDevice(h, parsed);
+  return new Overlay(h, parsed);
+}

@@ -45,6 +45,7 @@ import {
 import { check, reconcile, type Drift, type ReconcileContext } from './reconcile';
 import { checkLeases, releaseLeaked } from './lease-drift';
 import { inFlightVeths, interrupted, recoverInterrupted } from './recovery';
+import { withLifecycleLock } from './sandbox-lock';
 import { StateStore, type HostState } from './state';
 import { keysOf, rejectUnknownKeys } from '../validate/options';
 
@@ -159,7 +160,7 @@ export class NetworkManager {
    * await nets.create({ name: 'web', subnet: '10.88.0.0/24' });
    */
   create(spec: NetworkSpec): Promise<NetworkInfo> {
-    return createNetwork(this.ctx, spec);
+    return withLifecycleLock(this.ctx.store.dir, () => createNetwork(this.ctx, spec));
   }
 
   /**
@@ -172,7 +173,8 @@ export class NetworkManager {
    * await nets.delete('maybe', { missingOk: true });
    */
   async delete(name: string, opts?: DeleteOptions): Promise<boolean> {
-    return deleteNetwork(this.ctx, name, checkDeleteOptions(opts));
+    const o = checkDeleteOptions(opts);
+    return withLifecycleLock(this.ctx.store.dir, () => deleteNetwork(this.ctx, name, o));
   }
 
   /**

@@ -53,3 +53,16 @@ export async function withSandboxLocks<T>(stateDir: string, network: string, ids
   const take = (i: number): Promise<T> => (i === files.length ? fn() : withLock(files[i], () => take(i + 1)));
   return take(0);
 }
+
+/**
+ * Runs fn while holding the lock of the network lifecycle (create, delete):
+ * runtimes start containers in parallel and their first calls all create
+ * the same network; one at a time, the later ones find it (unserialised, a
+ * second create saw the first one's new bridge address as an overlapping
+ * subnet).
+ */
+export function withLifecycleLock<T>(stateDir: string, fn: () => Promise<T>): Promise<T> {
+  const dir = path.join(stateDir, 'locks');
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  return withLock(path.join(dir, 'networks.lock'), fn);
+}

@@ -59,3 +59,24 @@ describe('network manager: concurrent attaches from two processes', () => {
     expect(ipJson(box.ns('host'), 'link', 'show', 'master', 'nlk-busy')).toHaveLength(0);
   }, 180_000);
 });
+
+describe('network manager: the same network created by several processes at once', () => {
+  const box = useNetns('host');
+  const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nlkit-conc-create-'));
+  afterAll(async () => {
+    const nets = await networks({ host: box.ns('host'), stateDir });
+    await nets.delete('par', { missingOk: true });
+    nets.close();
+    fs.rmSync(stateDir, { recursive: true, force: true });
+  });
+
+  // Unserialised, a later create saw the first one's new bridge address as a
+  // subnet overlapping the host's addresses and failed (found by the CNI
+  // plugin's parallel first ADDs).
+  it('one creates it, the others find it', async () => {
+    const run = () => promisify(execFile)(process.execPath, ['test/fixtures/create-network.cjs', box.ns('host'), stateDir], { cwd: root, timeout: 120_000 });
+    const outs = await Promise.all([run(), run(), run(), run()]);
+    expect(outs.map((o) => JSON.parse(o.stdout) as string)).toEqual(Array(4).fill('10.93.0.0/24'));
+    expect(ipJson(box.ns('host'), 'link', 'show', 'type', 'bridge')).toHaveLength(1);
+  }, 180_000);
+});

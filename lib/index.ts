@@ -248,3 +248,9 @@ export type { BackendSpec, Publication, PublicationRef, PublishSpec } from './ne
 export type { Drift } from './network/reconcile';
 export type { AttachmentRecord, BackendRecord, NamespaceIdentity, NetworkRecord, PublicationRecord } from './network/state';
 export { AddressInUseError, IpamExhaustedError } from './network/ipam';
+// Service discovery: the embedded DNS responder for networks' names.
+export { dnsResponder, DnsResponder, type ResolvConf } from './dns/responder';
+export type { DnsResponderOptions } from './dns/options';
+export type { DnsStats } from './dns/handler';
+export { networkNames, type NameRecord, type NameSource, type NamedPort } from './dns/name-source';
+export type { UpstreamServer } from './dns/upstream';

@@ -108,6 +108,7 @@ export class DnsResponder {
     const server = await listenTcp({ netns: o.host, host: address, port: o.port, freebind: true }, (sock) =>
       this.serveTcp(ctx, sock, member(sock.remoteAddress ?? '')),
     );
+    server.on('error', () => undefined); // accept errors (EMFILE) end one connection, not the process
     this.tcp.push(server);
   }
 

@@ -43,6 +43,7 @@ export class Upstreams {
       for (const family of new Set(servers.map((s) => parseIp(s.host).family))) {
         const sock = await bindUdp({ netns, family });
         sock.on('message', (msg, rinfo) => u.onReply(msg, `${rinfo.address}:${String(rinfo.port)}`));
+        sock.on('error', () => undefined); // an unreachable upstream: the query times out and the next one is asked
         u.sockets.set(family, sock);
       }
     } catch (e) {

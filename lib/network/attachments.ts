@@ -50,7 +50,7 @@ export interface AttachOptions {
   defaultRoute?: boolean;
   /** Allow the sandbox to be the host namespace, the caller's own or the initial one (refused with a ValidationError otherwise). */
   allowHostNamespace?: boolean;
-  /** DNS names (container name and aliases, host names like "web" or "db.backend") the sandbox answers to on this network; default its id, if that is a valid host name. */
+  /** DNS names (container name and aliases, host names like "web" or "db.backend") the sandbox answers to on this network; default its id, if that is a valid host name. Attaching again keeps the first attach's names. */
   names?: string[];
 }
 

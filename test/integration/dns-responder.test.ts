@@ -125,6 +125,24 @@ describe('dnsResponder: names per network, forwarding, refusing', () => {
     expect(responder.stats().forwarded - before).toBe(3);
   });
 
+  it('asks the next upstream when one does not answer in time, and answers SERVFAIL when none does', async () => {
+    const common = { manager: nets, host: box.ns('host'), networks: ['a'], timeoutMs: 300 };
+    const silent = { host: '10.251.0.2', port: 5399 }; // nothing listens there
+    const failover = await dnsResponder({ ...common, port: 5454, upstreams: [silent, '10.251.0.2'] });
+    try {
+      expect(dataOf(await udpQuery(c.c1, '10.97.0.1', 'example.test', 'A', 5454))).toEqual(['192.0.2.10']);
+    } finally {
+      await failover.close();
+    }
+    const dead = await dnsResponder({ ...common, port: 5455, upstreams: [silent] });
+    try {
+      expect(rcodeOf(await udpQuery(c.c1, '10.97.0.1', 'example.test', 'A', 5455))).toBe('SERVFAIL');
+      expect(dead.stats()).toMatchObject({ forwarded: 1, upstreamFailures: 1 });
+    } finally {
+      await dead.close();
+    }
+  });
+
   it('answers over TCP as over UDP', async () => {
     expect(dataOf(await tcpQuery(c.c2, '10.97.0.1', 'web.nlkit.internal'))).toEqual([v4.c1]);
     expect(dataOf(await tcpQuery(c.c2, 'fd97::1', 'api.nlkit.internal', 'AAAA'))).toEqual([c1v6]);

@@ -25,6 +25,7 @@ import { withSandboxLocks } from './sandbox-lock';
 import { Rollback, settleAll } from './settle';
 import type { AttachmentRecord, HostState, NetworkRecord } from './state';
 import { isObject } from '../validate/options';
+import { defaultDnsNames, validateDnsNames } from '../validate/dns-names';
 
 /** Where a sandbox is, and how to name it. */
 export interface AttachOptions {
@@ -49,9 +50,11 @@ export interface AttachOptions {
   defaultRoute?: boolean;
   /** Allow the sandbox to be the host namespace, the caller's own or the initial one (refused with a ValidationError otherwise). */
   allowHostNamespace?: boolean;
+  /** DNS names (container name and aliases, host names like "web" or "db.backend") the sandbox answers to on this network; default its id, if that is a valid host name. Attaching again keeps the first attach's names. */
+  names?: string[];
 }
 
-const ATTACH_KEYS = ['sandbox', 'id', 'create', 'ifname', 'ip', 'ip6', 'mac', 'defaultRoute', 'allowHostNamespace'];
+const ATTACH_KEYS = ['sandbox', 'id', 'create', 'ifname', 'ip', 'ip6', 'mac', 'defaultRoute', 'allowHostNamespace', 'names'];
 
 /** The result of an attach. */
 export interface Attachment {
@@ -68,6 +71,8 @@ export interface Attachment {
   sandboxPath: string;
   /** This network carries the sandbox's default route(s). */
   defaultRoute: boolean;
+  /** The DNS names the sandbox answers to on this network (see `dnsResponder`). */
+  names: string[];
 }
 
 /** A sandbox to detach: its namespace as given to attach, or its attachment id (a listed {@link Attachment} is one). */
@@ -109,6 +114,7 @@ export function toAttachment(rec: NetworkRecord, a: AttachmentRecord): Attachmen
     gateway6: rec.gateway6,
     sandboxPath: a.sandboxPath,
     defaultRoute: a.defaultRoute !== false,
+    names: a.names ?? defaultDnsNames(a.id),
   };
 }
 
@@ -120,6 +126,7 @@ export async function attach(ctx: NetworkContext, network: string, opts: AttachO
   const ident = sandboxIdentity(opts.sandbox);
   const id = opts.id ?? ident.id;
   if (opts.ifname !== undefined) validateInterfaceName(opts.ifname, 'ifname');
+  const names = opts.names === undefined ? undefined : validateDnsNames(opts.names, 'names');
   const defaultRoute = checkDefaultRoute(opts.defaultRoute);
   const op = `attach ${id} to ${network}`;
   validateNetworkName(network);
@@ -140,7 +147,7 @@ export async function attach(ctx: NetworkContext, network: string, opts: AttachO
         if (!(await ctx.host.links.find(known.hostIfname))) await reattachLocked(ctx, rec, known);
         return toAttachment(rec, known);
       }
-      return await attachNew(ctx, rec, opts, { id, ifname, op, ident, existing, defaultRoute });
+      return await attachNew(ctx, rec, opts, { id, ifname, op, ident, existing, defaultRoute, names });
     } finally {
       existing?.close();
     }
@@ -178,11 +185,13 @@ interface NewAttachment {
   existing?: NetworkNamespace;
   /** The `defaultRoute` option, checked. */
   defaultRoute: DefaultRouteChoice;
+  /** The `names` option, checked. */
+  names?: string[];
 }
 
 /** Attaches a sandbox that is not attached (the attachment's lock is held). */
 async function attachNew(ctx: NetworkContext, rec: NetworkRecord, opts: AttachOptions, p: NewAttachment): Promise<Attachment> {
-  const { id, ifname, op, ident, existing, defaultRoute } = p;
+  const { id, ifname, op, ident, existing, defaultRoute, names } = p;
   const network = rec.name;
   if (opts.ip6 !== undefined && !rec.subnet6) throw new ValidationError('ip6', opts.ip6, `network ${network} has no IPv6 subnet (create it with subnet6)`);
   const hostIfname = hostVethName(network, id);
@@ -220,6 +229,7 @@ async function attachNew(ctx: NetworkContext, rec: NetworkRecord, opts: AttachOp
         ifname,
         hostIfname,
         mac,
+        ...(names && { names }),
       };
       // The address lease (a file under a lock) does not wait for the kernel: plumb() needs it only for the address step.
       const ipam = ipamOf(ctx, rec);

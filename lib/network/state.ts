@@ -75,6 +75,8 @@ export interface AttachmentRecord {
   ipv6?: string;
   /** Carries the sandbox's default route(s); absent in records of older versions (they all did). */
   defaultRoute?: boolean;
+  /** DNS names given on attach; absent: the id (if it is a valid host name). */
+  names?: string[];
 }
 
 export interface BackendRecord {

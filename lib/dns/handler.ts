@@ -1,0 +1,129 @@
+/**
+ * One DNS message in, one reply out (or none): decode, answer from the
+ * network's names, forward or refuse, and truncate what does not fit a UDP
+ * reply. Never throws: a malformed message is FORMERR or dropped.
+ * @module
+ */
+import * as dnsPacket from 'dns-packet';
+import type { Packet } from 'dns-packet';
+import { answerLocally, RCODE, response } from './answer';
+import type { NameTable } from './name-table';
+import type { Upstreams } from './upstream';
+
+/** What the responder has done since it started. */
+export interface DnsStats {
+  /** Messages received (UDP datagrams and TCP messages). */
+  queries: number;
+  /** Answered from the network's names (including NXDOMAIN for unknown names under the domain). */
+  answered: number;
+  /** Of those, NXDOMAIN. */
+  nxdomain: number;
+  /** Sent on to an upstream server. */
+  forwarded: number;
+  /** Of those, no upstream answered in time (SERVFAIL). */
+  upstreamFailures: number;
+  /** Answered REFUSED: a name not the network's and no upstreams, or a client from outside the network. */
+  refused: number;
+  /** Not a DNS query: answered FORMERR (or dropped when not even its header was readable, or it was a response). */
+  malformed: number;
+  /** UDP replies truncated (TC) because they were too long: the client asks again over TCP. */
+  truncated: number;
+  /** Queries that came over TCP. */
+  tcp: number;
+}
+
+export function emptyStats(): DnsStats {
+  return { queries: 0, answered: 0, nxdomain: 0, forwarded: 0, upstreamFailures: 0, refused: 0, malformed: 0, truncated: 0, tcp: 0 };
+}
+
+export interface HandlerContext {
+  stats: DnsStats;
+  ttl: number;
+  upstreams: Upstreams | undefined;
+  /** The names of the network the query arrived on (undefined: the sources failed). */
+  table: () => Promise<NameTable | undefined>;
+}
+
+const QR = 0x8000;
+const TC = 0x0200;
+
+/** A bare header with `rcode` for a message that did not decode, or undefined for one that is no query. */
+function headerOnly(msg: Buffer, rcode: number): Buffer | undefined {
+  if (msg.length < 12 || (msg.readUInt16BE(2) & QR) !== 0) return undefined;
+  const out = Buffer.alloc(12);
+  out.writeUInt16BE(msg.readUInt16BE(0), 0);
+  out.writeUInt16BE(QR | (msg.readUInt16BE(2) & 0x7900) | rcode, 2); // opcode and RD kept
+  return out;
+}
+
+/** The UDP payload size the client accepts (EDNS0), at least 512. */
+function udpLimit(query: Packet): number {
+  const opt = query.additionals?.find((a) => a.type === 'OPT');
+  const size = opt && 'udpPayloadSize' in opt ? opt.udpPayloadSize : 512;
+  return Math.min(Math.max(size, 512), 4096);
+}
+
+/** The reply cut to its header and question, with TC set, when it is longer than the UDP limit. */
+function fitUdp(ctx: HandlerContext, query: Packet, reply: Buffer): Buffer {
+  if (reply.length <= udpLimit(query)) return reply;
+  ctx.stats.truncated++;
+  const short = Buffer.from(dnsPacket.encode(response(query, reply.readUInt16BE(2) & 0xf)));
+  short.writeUInt16BE(short.readUInt16BE(2) | TC | (reply.readUInt16BE(2) & 0x0580), 2);
+  return short;
+}
+
+async function reply(ctx: HandlerContext, msg: Buffer, viaTcp: boolean): Promise<Buffer | undefined> {
+  let query: Packet;
+  try {
+    query = dnsPacket.decode(msg);
+  } catch {
+    ctx.stats.malformed++;
+    return headerOnly(msg, RCODE.FORMERR);
+  }
+  if (query.type === 'response') {
+    ctx.stats.malformed++;
+    return undefined;
+  }
+  if ((msg.readUInt16BE(2) & 0x7800) !== 0) return headerOnly(msg, RCODE.NOTIMP); // an opcode other than QUERY
+  const recursion = (ctx.upstreams?.size ?? 0) > 0;
+  const table = await ctx.table();
+  if (!table) return Buffer.from(dnsPacket.encode(response(query, RCODE.SERVFAIL, [], { recursion })));
+  const local = answerLocally(query, table, ctx.ttl, recursion);
+  if (local) {
+    ctx.stats.answered++;
+    if (((local.flags ?? 0) & 0xf) === RCODE.NXDOMAIN) ctx.stats.nxdomain++;
+    const out = Buffer.from(dnsPacket.encode(local));
+    return viaTcp ? out : fitUdp(ctx, query, out);
+  }
+  if (!ctx.upstreams || !recursion) {
+    ctx.stats.refused++;
+    return Buffer.from(dnsPacket.encode(response(query, RCODE.REFUSED)));
+  }
+  ctx.stats.forwarded++;
+  const upstream = await ctx.upstreams.forward(msg, viaTcp);
+  if (!upstream) {
+    ctx.stats.upstreamFailures++;
+    return Buffer.from(dnsPacket.encode(response(query, RCODE.SERVFAIL, [], { recursion })));
+  }
+  return viaTcp ? upstream : fitUdp(ctx, query, upstream);
+}
+
+/**
+ * The reply to one message, or undefined to send nothing; never throws.
+ * @param member the client's address is on the network (else REFUSED: another network's names are not its business)
+ */
+export async function handleMessage(ctx: HandlerContext, msg: Buffer, viaTcp: boolean, member: boolean): Promise<Buffer | undefined> {
+  ctx.stats.queries++;
+  if (viaTcp) ctx.stats.tcp++;
+  if (!member) {
+    ctx.stats.refused++;
+    return headerOnly(msg, RCODE.REFUSED);
+  }
+  try {
+    return await reply(ctx, msg, viaTcp);
+  } catch {
+    // A message dns-packet decodes but cannot encode an answer to (odd question types): FORMERR, not a crash.
+    ctx.stats.malformed++;
+    return headerOnly(msg, RCODE.FORMERR);
+  }
+}

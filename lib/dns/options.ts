@@ -1,0 +1,87 @@
+/**
+ * The options of `dnsResponder`, and their checks (all before a socket is
+ * opened).
+ * @module
+ */
+import { ValidationError } from '../netlink/errors';
+import type { NetnsRef } from '../netns/namespace';
+import type { NetworkManager } from '../network/manager';
+import { validateNetworkName } from '../network/names';
+import { validateDnsName } from '../validate/dns-names';
+import { validateInteger } from '../validate/integers';
+import { formatIp, parseIp } from '../validate/ip';
+import { isObject, keysOf, rejectUnknownKeys } from '../validate/options';
+import { networkNames, type NameSource } from './name-source';
+import type { UpstreamServer } from './upstream';
+
+/** Options of `dnsResponder`. */
+export interface DnsResponderOptions {
+  /** The network manager whose networks are served: their gateways are where the responder listens. */
+  manager: NetworkManager;
+  /** The networks to serve (by name); each sees only its own names. */
+  networks: string[];
+  /** The namespace the manager plays host in (its `host` option), where the gateways are; default the caller's. */
+  host?: NetnsRef;
+  /** Domain of the names ("nlkit.internal": "web" is also "web.nlkit.internal"; unknown names under it are NXDOMAIN). Default none: bare names only. */
+  domain?: string;
+  /** Servers asked for every name that is not the network's: "10.0.0.53", or `{ host, port }`. None: such queries are answered REFUSED. */
+  upstreams?: Array<string | UpstreamServer>;
+  /** Where names come from; default the manager's attachments (`networkNames(manager)`). Add a services source here. */
+  sources?: NameSource[];
+  /** Port to listen on, UDP and TCP (default 53). */
+  port?: number;
+  /** TTL of local answers, seconds (default 5: attachments come and go). */
+  ttl?: number;
+  /** How long a network's names are reused before its sources are asked again, ms (default 1000; 0: every query). */
+  cacheMs?: number;
+  /** How long to wait for each upstream server, ms (default 2000). */
+  timeoutMs?: number;
+}
+
+const OPTION_KEYS = keysOf<DnsResponderOptions>()(['manager', 'networks', 'host', 'domain', 'upstreams', 'sources', 'port', 'ttl', 'cacheMs', 'timeoutMs']);
+
+/** The options, checked, with their defaults. */
+export interface CheckedOptions {
+  manager: NetworkManager;
+  networks: string[];
+  host?: NetnsRef;
+  domain: string;
+  upstreams: Array<Required<UpstreamServer>>;
+  sources: NameSource[];
+  port: number;
+  ttl: number;
+  cacheMs: number;
+  timeoutMs: number;
+}
+
+function checkUpstream(u: unknown, field: string): Required<UpstreamServer> {
+  if (typeof u === 'string') return { host: formatIp(parseIp(u, field).bytes), port: 53 };
+  if (!isObject(u)) throw new ValidationError(field, u, 'must be an IP address or { host, port }');
+  rejectUnknownKeys(u, ['host', 'port'], field);
+  const s = u as UpstreamServer;
+  return { host: formatIp(parseIp(s.host, `${field}.host`).bytes), port: s.port === undefined ? 53 : validateInteger(s.port, `${field}.port`, 1, 65535) };
+}
+
+export function checkOptions(opts: DnsResponderOptions): CheckedOptions {
+  if (!isObject(opts)) throw new ValidationError('dnsResponder options', opts, 'must be an object like { manager, networks: ["web"] }');
+  rejectUnknownKeys(opts, OPTION_KEYS, 'dnsResponder options');
+  if (!isObject(opts.manager) || typeof (opts.manager as Partial<NetworkManager>).find !== 'function')
+    throw new ValidationError('manager', opts.manager, 'must be a network manager (from networks())');
+  if (!Array.isArray(opts.networks) || opts.networks.length === 0)
+    throw new ValidationError('networks', opts.networks, 'must be a non-empty array of network names');
+  if (opts.upstreams !== undefined && !Array.isArray(opts.upstreams)) throw new ValidationError('upstreams', opts.upstreams, 'must be an array');
+  if (opts.sources !== undefined && (!Array.isArray(opts.sources) || opts.sources.some((s) => !isObject(s) || typeof s.records !== 'function')))
+    throw new ValidationError('sources', opts.sources, 'must be an array of name sources (objects with records(network))');
+  return {
+    manager: opts.manager,
+    networks: [...new Set(opts.networks.map((n) => validateNetworkName(n)))],
+    host: opts.host,
+    domain: opts.domain === undefined ? '' : validateDnsName(typeof opts.domain === 'string' ? opts.domain.replace(/\.$/, '') : opts.domain, 'domain'),
+    upstreams: (opts.upstreams ?? []).map((u, i) => checkUpstream(u, `upstreams[${String(i)}]`)),
+    sources: opts.sources ?? [networkNames(opts.manager)],
+    port: opts.port === undefined ? 53 : validateInteger(opts.port, 'port', 1, 65535),
+    ttl: opts.ttl === undefined ? 5 : validateInteger(opts.ttl, 'ttl', 0, 0x7fffffff),
+    cacheMs: opts.cacheMs === undefined ? 1000 : validateInteger(opts.cacheMs, 'cacheMs', 0, 0x7fffffff),
+    timeoutMs: opts.timeoutMs === undefined ? 2000 : validateInteger(opts.timeoutMs, 'timeoutMs', 1, 60000),
+  };
+}

@@ -1,0 +1,97 @@
+// DNS queries from a test namespace (dns-packet over nlkit's in-namespace
+// sockets), and a tiny upstream server to forward to, in a test namespace.
+import type * as dgram from 'node:dgram';
+import type * as net from 'node:net';
+import * as dnsPacket from 'dns-packet';
+import type { Answer, Packet, RecordType } from 'dns-packet';
+import { bindUdp, connectTcp, listenTcp } from '../../lib';
+import { frame, readFrames } from '../../lib/dns/tcp-frames';
+
+let nextId = 1;
+
+/** One query over UDP from `netns` to `server`; the decoded reply, or 'timeout'. */
+export async function udpQuery(netns: string, server: string, name: string, type: RecordType = 'A', port = 53): Promise<Packet | 'timeout'> {
+  const sock = await bindUdp({ netns, host: server.includes(':') ? '::' : '0.0.0.0' });
+  try {
+    const id = nextId++ & 0xffff;
+    const reply = new Promise<Packet | 'timeout'>((resolve) => {
+      const timer = setTimeout(() => resolve('timeout'), 3000);
+      sock.on('message', (msg) => {
+        clearTimeout(timer);
+        resolve(dnsPacket.decode(msg));
+      });
+    });
+    sock.send(dnsPacket.encode({ type: 'query', id, flags: dnsPacket.RECURSION_DESIRED, questions: [{ type, name, class: 'IN' }] }), port, server);
+    return await reply;
+  } finally {
+    sock.close();
+  }
+}
+
+/** Raw bytes over UDP; the reply's bytes or undefined after `waitMs`. */
+export async function udpRaw(sock: dgram.Socket, server: string, bytes: Buffer, port = 53, waitMs = 0): Promise<Buffer | undefined> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      sock.off('message', on);
+      resolve(undefined);
+    }, waitMs);
+    const on = (msg: Buffer): void => {
+      clearTimeout(timer);
+      resolve(msg);
+    };
+    sock.once('message', on);
+    sock.send(bytes, port, server);
+  });
+}
+
+/** One query over TCP. */
+export async function tcpQuery(netns: string, server: string, name: string, type: RecordType = 'A', port = 53): Promise<Packet> {
+  const sock = await connectTcp({ netns, host: server, port });
+  try {
+    const reply = new Promise<Packet>((resolve, reject) => {
+      sock.on('error', reject);
+      readFrames(sock, (m) => resolve(dnsPacket.decode(m)));
+    });
+    sock.write(frame(dnsPacket.encode({ type: 'query', id: nextId++ & 0xffff, questions: [{ type, name, class: 'IN' }] })));
+    return await reply;
+  } finally {
+    sock.destroy();
+  }
+}
+
+export const rcodeOf = (p: Packet | 'timeout'): string => (p === 'timeout' ? p : ((p as Packet & { rcode?: string }).rcode ?? '?'));
+export const dataOf = (p: Packet | 'timeout'): unknown[] => (p === 'timeout' ? [] : (p.answers ?? []).map((a: Answer) => ('data' in a ? a.data : undefined)));
+export const truncated = (p: Packet | 'timeout'): boolean => p !== 'timeout' && ((p.flags ?? 0) & dnsPacket.TRUNCATED_RESPONSE) !== 0;
+
+/**
+ * An upstream server in a namespace, UDP and TCP: "example.test" A 192.0.2.10,
+ * "big.test" TXT too long for UDP (40 strings of 100 bytes, answered with TC
+ * over UDP), NXDOMAIN for the rest. Counts what it was asked.
+ */
+export async function fakeUpstream(netns: string, host: string): Promise<{ asked: string[]; close(): void }> {
+  const asked: string[] = [];
+  const answer = (msg: Buffer, viaTcp: boolean): Buffer => {
+    const q = dnsPacket.decode(msg);
+    const question = q.questions?.[0];
+    asked.push(`${viaTcp ? 'tcp' : 'udp'}:${question?.name ?? '?'}`);
+    const base = { id: q.id, type: 'response' as const, questions: q.questions };
+    if (question?.name === 'example.test')
+      return dnsPacket.encode({ ...base, flags: 0, answers: [{ type: 'A', name: 'example.test', ttl: 60, data: '192.0.2.10' }] });
+    if (question?.name === 'big.test') {
+      const txt = Array.from({ length: 40 }, (_, i) => `${String(i).padStart(3, '0')}${'x'.repeat(97)}`);
+      if (!viaTcp) return dnsPacket.encode({ ...base, flags: dnsPacket.TRUNCATED_RESPONSE, answers: [] });
+      return dnsPacket.encode({ ...base, flags: 0, answers: [{ type: 'TXT', name: 'big.test', ttl: 60, data: txt }] });
+    }
+    return dnsPacket.encode({ ...base, flags: 3, answers: [] });
+  };
+  const udp = await bindUdp({ netns, host, port: 53 });
+  udp.on('message', (msg, rinfo) => udp.send(answer(msg, false), rinfo.port, rinfo.address));
+  const tcp: net.Server = await listenTcp({ netns, host, port: 53 }, (s) => readFrames(s, (m) => s.write(frame(answer(Buffer.from(m), true)))));
+  return {
+    asked,
+    close() {
+      udp.close();
+      tcp.close();
+    },
+  };
+}

@@ -173,9 +173,12 @@ export class NetlinkConnection extends ConnectionCore implements AsyncExecutor {
   execute(c: NetlinkCall): Promise<NetlinkMessage[]> {
     if (this.closed || this.draining) return Promise.reject(new ClosedError(c.operation));
     this.active++;
-    const done = () => this.settled();
-    const run = () => (c.kind === 'dump' ? this.executeDump(c) : this.send(c));
     const opening = this.whenOpen();
+    // Hot path (socket open, not a dump): one promise and one callback per
+    // request, which counts itself settled; thousands may be in flight.
+    if (!opening && c.kind !== 'dump') return this.send(c, true);
+    const done = () => this.settled();
+    const run = () => (c.kind === 'dump' ? this.executeDump(c) : this.send(c, false));
     const p = opening ? opening.then(run) : run();
     p.then(done, done);
     return p;
@@ -307,10 +310,19 @@ export class NetlinkConnection extends ConnectionCore implements AsyncExecutor {
     this.idle?.();
   }
 
-  private send(c: NetlinkCall): Promise<NetlinkMessage[]> {
+  /** Sends an ack or batch call; with `counted` its settlement also ends the call's `active` count. */
+  private send(c: NetlinkCall, counted: boolean): Promise<NetlinkMessage[]> {
     return new Promise((resolve, reject) => {
-      this.checkOpen(c.operation);
-      this.start(c, (err, replies) => (err ? reject(err) : resolve(replies)));
+      if (this.closed) {
+        if (counted) this.settled();
+        reject(new ClosedError(c.operation));
+        return;
+      }
+      this.start(c, (err, replies) => {
+        if (counted) this.settled();
+        if (err) reject(err);
+        else resolve(replies);
+      });
     });
   }
 

@@ -182,16 +182,22 @@ function* listRoutes(filter: RouteFilter): Operation<Route[]> {
     if (e instanceof NetlinkError && e.code === 'ENOENT' && table === C.RT_TABLE_MAIN) return [];
     throw e;
   }
-  return replies
-    .filter((m) => m.type === C.RTM_NEWROUTE && !(u32At(m.payload, 8) & C.RTM_F_CLONED))
-    .map(decodeRoute)
-    .filter(
-      (r) =>
-        (table === undefined || r.tableId === table) &&
-        (dev === undefined || r.link === dev || (r.multipath ?? []).some((n) => n.link === dev)) &&
-        (protocol === undefined || r.protocol === protocolName(protocol)) &&
-        (type === undefined || r.type === routeTypeName(type)),
-    );
+  // One loop, not filter/map/filter: three arrays of a dump's size less.
+  const protocolWanted = protocol !== undefined ? protocolName(protocol) : undefined;
+  const typeWanted = type !== undefined ? routeTypeName(type) : undefined;
+  const routes: Route[] = [];
+  for (const m of replies) {
+    if (m.type !== C.RTM_NEWROUTE || u32At(m.payload, 8) & C.RTM_F_CLONED) continue;
+    const r = decodeRoute(m);
+    if (
+      (table === undefined || r.tableId === table) &&
+      (dev === undefined || r.link === dev || (r.multipath ?? []).some((n) => n.link === dev)) &&
+      (protocolWanted === undefined || r.protocol === protocolWanted) &&
+      (typeWanted === undefined || r.type === typeWanted)
+    )
+      routes.push(r);
+  }
+  return routes;
 }
 
 /** Fills linkName on routes and their next hops (one link dump at most). */

@@ -186,8 +186,13 @@ function runLocal(step: LocalStep, env: OperationEnv | undefined): NetlinkMessag
 
 // Kept small: its suspended frame stays alive for every request in flight
 // (thousands in a churn); concurrent steps run in concurrentStep.
-export async function runAsync<T>(ex: AsyncExecutor, op: Operation<T>, env?: OperationEnv): Promise<T> {
-  let step = op.next();
+export async function runAsync<T>(
+  ex: AsyncExecutor,
+  op: Operation<T>,
+  env?: OperationEnv,
+  first?: IteratorResult<NetlinkCall | LocalStep | ConcurrentStep, T>,
+): Promise<T> {
+  let step = first ?? op.next();
   while (!step.done) {
     const c = step.value;
     let replies: NetlinkMessage[];

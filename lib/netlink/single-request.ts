@@ -6,7 +6,7 @@
  * the same protocol as from a generator.
  * @module
  */
-import type { ConcurrentStep, LocalStep, NetlinkCall, Operation } from './operation';
+import { runAsync, type AsyncExecutor, type ConcurrentStep, type LocalStep, type NetlinkCall, type Operation, type OperationEnv } from './operation';
 import type { NetlinkMessage } from './parser';
 
 type Step = NetlinkCall | LocalStep | ConcurrentStep;
@@ -62,6 +62,30 @@ export abstract class SingleRequest<T> implements Generator<Step, T, NetlinkMess
   [Symbol.iterator](): this {
     return this;
   }
+
+  /** Whether {@link start} handed over to a general operation. */
+  get delegating(): boolean {
+    return this.inner !== undefined;
+  }
+}
+
+/**
+ * Runs a SingleRequest on an async executor with one promise reaction
+ * instead of an async driver's frame (what `runAsync` would do, for the
+ * same result and errors); a delegating one goes through `runAsync`.
+ */
+export function runSingle<T>(ex: AsyncExecutor, op: SingleRequest<T>, env?: OperationEnv): Promise<T> {
+  let first: IteratorResult<Step, T>;
+  try {
+    first = op.next();
+  } catch (e) {
+    return Promise.reject(e);
+  }
+  if (first.done || op.delegating || first.value.kind === 'local' || first.value.kind === 'concurrent') return runAsync(ex, op, env, first);
+  return ex.execute(first.value).then(
+    (replies) => op.next(replies).value as T,
+    (e: unknown) => op.throw(e).value as T,
+  );
 }
 
 function isCall(x: NetlinkCall | Operation<unknown>): x is NetlinkCall {

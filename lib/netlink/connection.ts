@@ -312,18 +312,29 @@ export class NetlinkConnection extends ConnectionCore implements AsyncExecutor {
 
   /** Sends an ack or batch call; with `counted` its settlement also ends the call's `active` count. */
   private send(c: NetlinkCall, counted: boolean): Promise<NetlinkMessage[]> {
-    return new Promise((resolve, reject) => {
-      if (this.closed) {
-        if (counted) this.settled();
-        reject(new ClosedError(c.operation));
-        return;
-      }
-      this.start(c, (err, replies) => {
+    if (this.closed) {
+      if (counted) this.settled();
+      return Promise.reject(new ClosedError(c.operation));
+    }
+    // No closure here refers to `c`: the callback, alive until the ack, does
+    // not keep the call and its message alive.
+    let settle!: (err: Error | undefined, replies: NetlinkMessage[]) => void;
+    const promise = new Promise<NetlinkMessage[]>((resolve, reject) => {
+      let done = false;
+      settle = (err, replies) => {
+        if (done) return;
+        done = true;
         if (counted) this.settled();
         if (err) reject(err);
         else resolve(replies);
-      });
+      };
     });
+    try {
+      this.start(c, settle);
+    } catch (e) {
+      settle(e instanceof Error ? e : new Error(String(e)), []); // as a throw in the executor did (a no-op if settled)
+    }
+    return promise;
   }
 
   private sendDump(c: NetlinkCall): Promise<{ replies: NetlinkMessage[]; interrupted: boolean }> {

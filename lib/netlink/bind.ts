@@ -3,6 +3,7 @@
  * call: async ones on a {@link Handle}, blocking ones on a SyncHandle.
  * @module
  */
+import { SingleRequest, runSingle } from './single-request';
 import { runAsync, runSync, type AsyncExecutor, type Operation, type OperationEnv, type SyncExecutor } from './operation';
 
 /** `(...args) => Operation<R>` becomes `(...args) => Promise<R>`; docs carry over. */
@@ -28,7 +29,7 @@ export function bindAsync<T extends OpTable>(ex: AsyncExecutor, ops: T, env?: Op
       } catch (e) {
         return Promise.reject(e);
       }
-      return runAsync(ex, op, env);
+      return op instanceof SingleRequest ? runSingle(ex, op, env) : runAsync(ex, op, env);
     };
   }
   return out as AsyncOps<T>;

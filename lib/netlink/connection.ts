@@ -173,9 +173,12 @@ export class NetlinkConnection extends ConnectionCore implements AsyncExecutor {
   execute(c: NetlinkCall): Promise<NetlinkMessage[]> {
     if (this.closed || this.draining) return Promise.reject(new ClosedError(c.operation));
     this.active++;
-    const done = () => this.settled();
-    const run = () => (c.kind === 'dump' ? this.executeDump(c) : this.send(c));
     const opening = this.whenOpen();
+    // Hot path (socket open, not a dump): one promise and one callback per
+    // request, which counts itself settled; thousands may be in flight.
+    if (!opening && c.kind !== 'dump') return this.send(c, true);
+    const done = () => this.settled();
+    const run = () => (c.kind === 'dump' ? this.executeDump(c) : this.send(c, false));
     const p = opening ? opening.then(run) : run();
     p.then(done, done);
     return p;
@@ -307,11 +310,31 @@ export class NetlinkConnection extends ConnectionCore implements AsyncExecutor {
     this.idle?.();
   }
 
-  private send(c: NetlinkCall): Promise<NetlinkMessage[]> {
-    return new Promise((resolve, reject) => {
-      this.checkOpen(c.operation);
-      this.start(c, (err, replies) => (err ? reject(err) : resolve(replies)));
+  /** Sends an ack or batch call; with `counted` its settlement also ends the call's `active` count. */
+  private send(c: NetlinkCall, counted: boolean): Promise<NetlinkMessage[]> {
+    if (this.closed) {
+      if (counted) this.settled();
+      return Promise.reject(new ClosedError(c.operation));
+    }
+    // No closure here refers to `c`: the callback, alive until the ack, does
+    // not keep the call and its message alive.
+    let settle!: (err: Error | undefined, replies: NetlinkMessage[]) => void;
+    const promise = new Promise<NetlinkMessage[]>((resolve, reject) => {
+      let done = false;
+      settle = (err, replies) => {
+        if (done) return;
+        done = true;
+        if (counted) this.settled();
+        if (err) reject(err);
+        else resolve(replies);
+      };
     });
+    try {
+      this.start(c, settle);
+    } catch (e) {
+      settle(e instanceof Error ? e : new Error(String(e)), []); // as a throw in the executor did (a no-op if settled)
+    }
+    return promise;
   }
 
   private sendDump(c: NetlinkCall): Promise<{ replies: NetlinkMessage[]; interrupted: boolean }> {

@@ -184,16 +184,20 @@ function runLocal(step: LocalStep, env: OperationEnv | undefined): NetlinkMessag
   return [];
 }
 
-export async function runAsync<T>(ex: AsyncExecutor, op: Operation<T>, env?: OperationEnv): Promise<T> {
-  let step = op.next();
+// Kept small: its suspended frame stays alive for every request in flight
+// (thousands in a churn); concurrent steps run in concurrentStep.
+export async function runAsync<T>(
+  ex: AsyncExecutor,
+  op: Operation<T>,
+  env?: OperationEnv,
+  first?: IteratorResult<NetlinkCall | LocalStep | ConcurrentStep, T>,
+): Promise<T> {
+  let step = first ?? op.next();
   while (!step.done) {
+    const c = step.value;
     let replies: NetlinkMessage[];
     try {
-      const c = step.value;
-      if (c.kind === 'concurrent') {
-        c.settle(await Promise.all(c.calls.map((x) => ex.execute(x).catch(asError))));
-        replies = [];
-      } else replies = c.kind === 'local' ? runLocal(c, env) : await ex.execute(c);
+      replies = c.kind === 'local' ? runLocal(c, env) : await (c.kind === 'concurrent' ? concurrentStep(ex, c) : ex.execute(c));
     } catch (e) {
       step = op.throw(e); // lets the operation roll back, or rethrows
       continue;
@@ -201,6 +205,11 @@ export async function runAsync<T>(ex: AsyncExecutor, op: Operation<T>, env?: Ope
     step = op.next(replies);
   }
   return step.value;
+}
+
+async function concurrentStep(ex: AsyncExecutor, c: ConcurrentStep): Promise<NetlinkMessage[]> {
+  c.settle(await Promise.all(c.calls.map((x) => ex.execute(x).catch(asError))));
+  return [];
 }
 
 export function runSync<T>(ex: SyncExecutor, op: Operation<T>, env?: OperationEnv): T {

@@ -60,7 +60,7 @@ function describeRef(ref: LinkRef): string {
   return typeof ref === 'number' ? `#${ref}` : ref;
 }
 
-function checkRef(ref: unknown, field = 'link'): LinkRef {
+export function checkRef(ref: unknown, field = 'link'): LinkRef {
   if (typeof ref === 'number') {
     if (!Number.isInteger(ref) || ref <= 0) throw new ValidationError(field, ref, 'an interface index is a positive integer');
     return ref;

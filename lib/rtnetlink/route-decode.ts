@@ -10,6 +10,8 @@ import { nexthopFlagNames, protocolName, routeTypeName, scopeName, tableName } f
 import type { Nexthop, Route, RoutePref } from './route-types';
 /** ICMPV6_ROUTER_PREF_* values. */
 export const PREFS: Record<RoutePref, number> = { medium: 0, high: 1, low: 3 };
+/** PREFS the other way round; decodeRoute runs for every route of a dump. */
+const PREF_NAMES = new Map((Object.keys(PREFS) as RoutePref[]).map((k) => [PREFS[k], k]));
 
 const KNOWN = new Set([
   C.RTA_DST,
@@ -96,7 +98,7 @@ export function decodeRoute(m: NetlinkMessage): Route {
   }
   const pref = a.u8(C.RTA_PREF);
   // The kernel stores only the three valid preferences (an invalid one as medium).
-  const prefName = (Object.keys(PREFS) as RoutePref[]).find((k) => PREFS[k] === pref);
+  const prefName = pref !== undefined ? PREF_NAMES.get(pref) : undefined;
   if (prefName !== undefined) r.pref = prefName;
   return r;
 }

@@ -6,221 +6,22 @@
  */
 import { constants as osConstants } from 'node:os';
 import { NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REPLACE } from '../netlink/constants';
-import { DecodeError, NetlinkError, NotFoundError, ValidationError, checkDeleteOptions, type DeleteOptions } from '../netlink/errors';
+import { DecodeError, NetlinkError, NotFoundError, ValidationError, type DeleteOptions } from '../netlink/errors';
 import { call, dump, type Operation } from '../netlink/operation';
 import { u32At, type NetlinkMessage } from '../netlink/parser';
 import { NetlinkWriter } from '../netlink/writer';
-import { afOf, formatIp, parseCidr, parseIp, type IpBytes, type IpFamily } from '../validate/ip';
+import { afOf, formatIp, parseCidr, parseIp } from '../validate/ip';
 import * as C from './constants';
-import { resolveLinkIndex, resolveLinkNames, type LinkRef } from './link';
-import { deleting, type MissingCodes } from './not-found';
-import { parseProtocol, parseRouteType, parseScope, parseTable, protocolName, routeTypeName } from './names';
-import { decodeRoute, PREFS } from './route-decode';
+import { resolveLinkIndex, resolveLinkNames } from './link';
+import { parseProtocol, parseRouteType, parseTable, protocolName, routeTypeName } from './names';
+import { decodeRoute } from './route-decode';
+import { checkU32, linkOf, parseDst, RouteDelete, RouteWrite } from './route-write';
 import type { Route, RouteFilter, RouteKey, RouteLookupOptions, RouteOptions } from './route-types';
-import { NEXTHOP_WRITE_KEYS, ROUTE_FILTER_KEYS, ROUTE_KEY_KEYS, ROUTE_LOOKUP_KEYS, ROUTE_WRITE_KEYS } from './route-types';
+import { ROUTE_FILTER_KEYS, ROUTE_KEY_KEYS, ROUTE_LOOKUP_KEYS } from './route-types';
 import { isObject, rejectUnknownKeys } from '../validate/options';
 
 export type { Nexthop, NexthopOptions, Route, RouteFilter, RouteKey, RouteLookupOptions, RouteOptions, RoutePref } from './route-types';
 export { decodeRoute } from './route-decode';
-
-interface ParsedDst {
-  family: IpFamily;
-  bytes?: Buffer;
-  length: number;
-}
-
-function parseDst(dst: unknown, familyHint?: IpFamily): ParsedDst {
-  if (dst === 'default') return { family: familyHint ?? 4, length: 0 };
-  const c = parseCidr(dst, 'dst', { defaultFull: true });
-  if (familyHint && c.family !== familyHint) throw new ValidationError('dst', dst, `not an IPv${familyHint} prefix`);
-  for (let bit = c.prefixLength; bit < c.bytes.length * 8; bit++) {
-    if (c.bytes[bit >> 3] & (0x80 >> (bit & 7))) {
-      throw new ValidationError('dst', dst, 'has host bits set beyond the prefix length (did you mean the network address?)');
-    }
-  }
-  return { family: c.family, bytes: c.bytes, length: c.prefixLength };
-}
-
-function checkU32(field: string, v: unknown): number {
-  if (!Number.isInteger(v) || (v as number) < 0 || (v as number) > 0xffffffff) throw new ValidationError(field, v, 'must be an integer 0-4294967295');
-  return v as number;
-}
-
-function familyOf(o: RouteOptions): IpFamily | undefined {
-  if (o.dst !== 'default') return undefined;
-  if (o.family) return o.family;
-  if (o.gateway) return parseIp(o.gateway, 'gateway').family;
-  const nh = o.multipath?.find((n) => n.gateway);
-  if (nh?.gateway) return parseIp(nh.gateway, 'gateway').family;
-  return undefined;
-}
-
-function* writeRoute(type: number, flags: number, o: RouteOptions, verb: string): Operation<void> {
-  if (!isObject(o)) throw new ValidationError('route', o, 'must be an object with at least dst');
-  rejectUnknownKeys(o, ROUTE_WRITE_KEYS, 'route');
-  for (const [i, nh] of (o.multipath ?? []).entries()) rejectUnknownKeys(nh, NEXTHOP_WRITE_KEYS, `multipath[${i}]`);
-  const dst = parseDst(o.dst, familyOf(o));
-  const nhid = o.nhid !== undefined ? checkNhid(o) : undefined;
-  const routeType = o.type !== undefined ? parseRouteType(o.type) : 1;
-  // Like `ip route add`: local, broadcast, anycast and nat routes belong in the local table.
-  const localType = routeType === 2 || routeType === 3 || routeType === 4 || routeType === 10;
-  const table = o.table !== undefined ? parseTable(o.table) : localType ? C.RT_TABLE_LOCAL : C.RT_TABLE_MAIN;
-  // With nhid the next hops are the nexthop object's (a listed route's gateway, link and multipath only report them).
-  const hopsOf: Pick<RouteOptions, 'gateway' | 'link' | 'dev' | 'multipath'> = nhid === undefined ? o : {};
-  const gateway = hopsOf.gateway !== undefined ? parseIp(hopsOf.gateway, 'gateway', dst.family) : undefined;
-  // Validate the rest before the first request (link names are resolved below).
-  if (o.metric !== undefined) checkU32('metric', o.metric);
-  if (o.mtu !== undefined) checkU32('mtu', o.mtu);
-  if (o.prefsrc !== undefined) parseIp(o.prefsrc, 'prefsrc', dst.family);
-  if (o.src !== undefined) parseCidr(o.src, 'src', { family: dst.family, defaultFull: true });
-  if (o.protocol !== undefined) parseProtocol(o.protocol);
-  if (o.scope !== undefined) parseScope(o.scope);
-  if (o.pref !== undefined && (dst.family !== 6 || !Object.hasOwn(PREFS, o.pref))) {
-    throw new ValidationError('pref', o.pref, 'one of low, medium, high, for IPv6 routes');
-  }
-  const linkRef = linkOf(hopsOf, 'link');
-  const hopLinks = (hopsOf.multipath ?? []).map((nh, i) => linkOf(nh, `multipath[${i}].link`));
-  const dev = linkRef !== undefined ? yield* resolveLinkIndex(linkRef) : undefined;
-  const hops: Hop[] = [];
-  for (const [i, nh] of (hopsOf.multipath ?? []).entries()) {
-    const weight = nh.weight ?? 1;
-    if (!Number.isInteger(weight) || weight < 1 || weight > 256) throw new ValidationError('nexthop weight', weight, 'must be 1-256');
-    const hopLink = hopLinks[i];
-    hops.push({
-      gw: nh.gateway !== undefined ? parseIp(nh.gateway, 'nexthop gateway', dst.family).bytes : undefined,
-      index: hopLink !== undefined ? yield* resolveLinkIndex(hopLink) : 0,
-      weight,
-      onlink: !!nh.onlink,
-    });
-  }
-  checkMultipathSize(hops);
-  // Encoded by a plain function and yielded directly (not through call()):
-  // while thousands of requests are in flight, each suspended generator keeps
-  // as little alive as possible.
-  yield {
-    kind: 'ack',
-    message: encodeRoute(type, flags, o, dst, routeType, table, gateway, dev, hops, nhid),
-    operation: `${verb} route ${o.dst}${o.gateway ? ' via ' + o.gateway : ''}`,
-  };
-}
-
-/**
- * The nexthop object of a route. Options naming next hops of their own as
- * well are refused (the kernel would, with EINVAL); a listed route (it has
- * the kernel-only `unknownAttributes`) reports its nexthop's gateway, link
- * and members, which are not sent.
- */
-function checkNhid(o: RouteOptions): number {
-  const nhid = o.nhid;
-  if (!Number.isInteger(nhid) || (nhid as number) < 1 || (nhid as number) > 0xffffffff)
-    throw new ValidationError('nhid', nhid, 'must be an integer 1-4294967295');
-  const listed = Array.isArray((o as Partial<Route>).unknownAttributes);
-  const own = (['gateway', 'link', 'dev', 'multipath', 'onlink'] as const).find((k) => o[k] !== undefined);
-  if (!listed && own !== undefined)
-    throw new ValidationError(own, o[own], 'a route with nhid takes its next hops from the nexthop object; give one or the other');
-  return nhid as number;
-}
-
-/** RTA_MULTIPATH is one attribute: its length must fit netlink's u16 attribute length. */
-function checkMultipathSize(hops: readonly Hop[]): void {
-  const bytes = hops.reduce((sum, h) => sum + 8 + (h.gw ? (4 + h.gw.length + 3) & ~3 : 0), 4);
-  if (bytes > 0xffff) throw new ValidationError('multipath', hops.length, `${bytes} bytes of next hops; one attribute holds at most 65535`);
-}
-
-interface Hop {
-  gw?: Buffer;
-  index: number;
-  weight: number;
-  onlink: boolean;
-}
-
-/** The link of options that take `link` (or the deprecated `dev`; both must agree). */
-function linkOf(o: { link?: LinkRef; dev?: LinkRef }, field: string): LinkRef | undefined {
-  if (o.link !== undefined && o.dev !== undefined && o.link !== o.dev) {
-    throw new ValidationError(field, o.dev, `dev is the old name of link; give one (link is ${JSON.stringify(o.link)})`);
-  }
-  return o.link ?? o.dev;
-}
-
-/** The kernel's "no such route" (ESRCH; ENOENT for a table that does not exist) and "no such link". */
-const ROUTE_MISSING: MissingCodes = { ESRCH: 'route', ENOENT: 'route', ENODEV: 'link' };
-
-function encodeRoute(
-  type: number,
-  flags: number,
-  o: RouteOptions,
-  dst: ParsedDst,
-  routeType: number,
-  table: number,
-  gateway: IpBytes | undefined,
-  dev: number | undefined,
-  hops: Hop[],
-  nhid: number | undefined,
-): Buffer {
-  let scope: number;
-  if (o.scope !== undefined) scope = parseScope(o.scope);
-  else if (type === C.RTM_DELROUTE)
-    scope = 255; // RT_SCOPE_NOWHERE: match any scope
-  else if (routeType === 2 || routeType === 10)
-    scope = 254; // local, nat: host
-  else if (routeType >= 3 && routeType <= 5)
-    scope = 253; // broadcast, anycast, multicast: link
-  else if ((routeType === 1 || routeType === 0) && !gateway && hops.length === 0 && nhid === undefined) scope = 253;
-  else scope = 0;
-
-  const w = new NetlinkWriter(128).begin(type, flags);
-  const off = w.struct(C.RTMSG_LEN);
-  const v = w.view;
-  v.writeUInt8(afOf(dst.family), off);
-  v.writeUInt8(dst.length, off + 1);
-  v.writeUInt8(table < 256 ? table : C.RT_TABLE_UNSPEC, off + 4);
-  v.writeUInt8(type === C.RTM_DELROUTE && o.protocol === undefined ? 0 : parseProtocol(o.protocol ?? 'boot'), off + 5);
-  v.writeUInt8(scope, off + 6);
-  v.writeUInt8(type === C.RTM_DELROUTE && o.type === undefined ? 0 : routeType, off + 7);
-  v.writeUInt32LE(o.onlink ? C.RTNH_F_ONLINK : 0, off + 8);
-  if (o.src !== undefined) {
-    const s = parseCidr(o.src, 'src', { family: dst.family, defaultFull: true });
-    v.writeUInt8(s.prefixLength, off + 2);
-    w.attr(C.RTA_SRC, s.bytes);
-  }
-  if (dst.bytes) w.attr(C.RTA_DST, dst.bytes);
-  if (table >= 256) w.u32(C.RTA_TABLE, table);
-  if (nhid !== undefined) w.u32(C.RTA_NH_ID, nhid);
-  if (gateway) w.attr(C.RTA_GATEWAY, gateway.bytes);
-  if (dev !== undefined) w.u32(C.RTA_OIF, dev);
-  if (o.prefsrc !== undefined) w.attr(C.RTA_PREFSRC, parseIp(o.prefsrc, 'prefsrc', dst.family).bytes);
-  if (o.metric !== undefined) w.u32(C.RTA_PRIORITY, checkU32('metric', o.metric));
-  if (o.pref !== undefined) {
-    if (dst.family !== 6) throw new ValidationError('pref', o.pref, 'IPv6 only');
-    const p = PREFS[o.pref] as number | undefined;
-    if (p === undefined) throw new ValidationError('pref', o.pref, 'one of low, medium, high');
-    w.u8(C.RTA_PREF, p);
-  }
-  if (o.mtu !== undefined) {
-    const m = w.nest(C.RTA_METRICS, true);
-    w.u32(C.RTAX_MTU, checkU32('mtu', o.mtu));
-    w.endNest(m);
-  }
-  if (hops.length) {
-    const parts: Buffer[] = [];
-    for (const h of hops) {
-      const gwAttr = h.gw ? 4 + h.gw.length : 0;
-      const nh = Buffer.alloc(8 + ((gwAttr + 3) & ~3));
-      nh.writeUInt16LE(8 + gwAttr, 0);
-      nh.writeUInt8(h.onlink ? C.RTNH_F_ONLINK : 0, 2);
-      nh.writeUInt8(h.weight - 1, 3);
-      nh.writeInt32LE(h.index, 4);
-      if (h.gw) {
-        nh.writeUInt16LE(gwAttr, 8);
-        nh.writeUInt16LE(C.RTA_GATEWAY, 10);
-        h.gw.copy(nh, 12);
-      }
-      parts.push(nh);
-    }
-    w.attr(C.RTA_MULTIPATH, Buffer.concat(parts));
-  }
-  return w.end().finish();
-}
 
 /** The operations on routes; bound to a handle as `handle.routes`. */
 export const routeOps = {
@@ -231,7 +32,7 @@ export const routeOps = {
    * await h.routes.add({ dst: '10.1.0.0/16', link: 'eth0', metric: 100 });
    */
   add(route: RouteOptions): Operation<void> {
-    return writeRoute(C.RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, route, 'add');
+    return new RouteWrite(C.RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, route, 'add');
   },
 
   /**
@@ -240,7 +41,7 @@ export const routeOps = {
    * await h.routes.replace({ dst: 'default', gateway: '10.0.0.254' });
    */
   replace(route: RouteOptions): Operation<void> {
-    return writeRoute(C.RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE, route, 'replace');
+    return new RouteWrite(C.RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE, route, 'replace');
   },
 
   /**
@@ -252,9 +53,8 @@ export const routeOps = {
    * for (const r of await h.routes.list({ protocol: 'static' })) await h.routes.delete(r);
    * await h.routes.delete({ dst: '10.1.0.0/16' }, { missingOk: true }); // false: gone already
    */
-  *delete(route: RouteOptions, opts?: DeleteOptions): Operation<boolean> {
-    const missingOk = checkDeleteOptions(opts);
-    return yield* deleting(ROUTE_MISSING, writeRoute(C.RTM_DELROUTE, 0, route, 'delete'), missingOk);
+  delete(route: RouteOptions, opts?: DeleteOptions): Operation<boolean> {
+    return new RouteDelete(route, opts);
   },
 
   /**
@@ -382,16 +182,22 @@ function* listRoutes(filter: RouteFilter): Operation<Route[]> {
     if (e instanceof NetlinkError && e.code === 'ENOENT' && table === C.RT_TABLE_MAIN) return [];
     throw e;
   }
-  return replies
-    .filter((m) => m.type === C.RTM_NEWROUTE && !(u32At(m.payload, 8) & C.RTM_F_CLONED))
-    .map(decodeRoute)
-    .filter(
-      (r) =>
-        (table === undefined || r.tableId === table) &&
-        (dev === undefined || r.link === dev || (r.multipath ?? []).some((n) => n.link === dev)) &&
-        (protocol === undefined || r.protocol === protocolName(protocol)) &&
-        (type === undefined || r.type === routeTypeName(type)),
-    );
+  // One loop, not filter/map/filter: three arrays of a dump's size less.
+  const protocolWanted = protocol !== undefined ? protocolName(protocol) : undefined;
+  const typeWanted = type !== undefined ? routeTypeName(type) : undefined;
+  const routes: Route[] = [];
+  for (const m of replies) {
+    if (m.type !== C.RTM_NEWROUTE || u32At(m.payload, 8) & C.RTM_F_CLONED) continue;
+    const r = decodeRoute(m);
+    if (
+      (table === undefined || r.tableId === table) &&
+      (dev === undefined || r.link === dev || (r.multipath ?? []).some((n) => n.link === dev)) &&
+      (protocolWanted === undefined || r.protocol === protocolWanted) &&
+      (typeWanted === undefined || r.type === typeWanted)
+    )
+      routes.push(r);
+  }
+  return routes;
 }
 
 /** Fills linkName on routes and their next hops (one link dump at most). */

@@ -1,0 +1,93 @@
+/**
+ * An operation of one request as a small object instead of a generator. A
+ * suspended generator keeps its whole frame alive (every local, its register
+ * file): with thousands of requests in flight (a route churn) that was most
+ * of the memory the garbage collector had to copy. Drivers and `yield*` see
+ * the same protocol as from a generator.
+ * @module
+ */
+import { runAsync, type AsyncExecutor, type ConcurrentStep, type LocalStep, type NetlinkCall, type Operation, type OperationEnv } from './operation';
+import type { NetlinkMessage } from './parser';
+
+type Step = NetlinkCall | LocalStep | ConcurrentStep;
+
+export abstract class SingleRequest<T> implements Generator<Step, T, NetlinkMessage[]> {
+  /** 0: not started, 1: request yielded, 2: finished. */
+  private state = 0;
+  /** The general path, when {@link start} chose it. */
+  private inner?: Operation<T>;
+
+  /** The request (validation errors thrown here), or an operation to run instead (e.g. one that must look up a name first). */
+  protected abstract start(): NetlinkCall | Operation<T>;
+  /** The result once the request succeeded. */
+  protected abstract done(replies: NetlinkMessage[]): T;
+  /** The request failed: throw (the default) or return a result. */
+  protected failed(e: unknown): T {
+    throw e;
+  }
+
+  next(...args: [] | [NetlinkMessage[]]): IteratorResult<Step, T> {
+    if (this.inner) return this.inner.next(...args);
+    if (this.state === 0) {
+      this.state = 2; // a throw from start() ends the operation, like a generator's
+      const first = this.start();
+      if (!isCall(first)) {
+        this.inner = first;
+        return first.next();
+      }
+      this.state = 1;
+      return { done: false, value: first };
+    }
+    if (this.state === 1) {
+      this.state = 2;
+      return { done: true, value: this.done(args[0] ?? []) };
+    }
+    return { done: true, value: undefined as T };
+  }
+
+  throw(e: unknown): IteratorResult<Step, T> {
+    if (this.inner) return this.inner.throw(e);
+    const waiting = this.state === 1;
+    this.state = 2;
+    if (!waiting) throw e;
+    return { done: true, value: this.failed(e) };
+  }
+
+  return(value: T): IteratorResult<Step, T> {
+    if (this.inner) return this.inner.return(value);
+    this.state = 2;
+    return { done: true, value };
+  }
+
+  [Symbol.iterator](): this {
+    return this;
+  }
+
+  /** Whether {@link start} handed over to a general operation. */
+  get delegating(): boolean {
+    return this.inner !== undefined;
+  }
+}
+
+/**
+ * Runs a SingleRequest on an async executor with one promise reaction
+ * instead of an async driver's frame (what `runAsync` would do, for the
+ * same result and errors); a delegating one goes through `runAsync`.
+ */
+export function runSingle<T>(ex: AsyncExecutor, op: SingleRequest<T>, env?: OperationEnv): Promise<T> {
+  let first: IteratorResult<Step, T>;
+  try {
+    first = op.next();
+  } catch (e) {
+    return Promise.reject(e);
+  }
+  if (first.done || op.delegating || first.value.kind === 'local' || first.value.kind === 'concurrent') return runAsync(ex, op, env, first);
+  return ex.execute(first.value).then(
+    (replies) => op.next(replies).value as T,
+    (e: unknown) => op.throw(e).value as T,
+  );
+}
+
+function isCall(x: NetlinkCall | Operation<unknown>): x is NetlinkCall {
+  return typeof (x as { next?: unknown }).next !== 'function';
+}

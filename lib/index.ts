@@ -248,3 +248,23 @@ export type { BackendSpec, Publication, PublicationRef, PublishSpec } from './ne
 export type { Drift } from './network/reconcile';
 export type { AttachmentRecord, BackendRecord, NamespaceIdentity, NetworkRecord, PublicationRecord } from './network/state';
 export { AddressInUseError, IpamExhaustedError } from './network/ipam';
+// Services: virtual IPs spread over endpoints (kube-proxy's nftables design, in-process).
+export {
+  services,
+  ServiceManager,
+  type ApplyResult,
+  type ServiceChangeOptions,
+  type ServiceChanges,
+  type ServiceDrift,
+  type ServiceManagerOptions,
+} from './services/manager';
+export type {
+  EndpointRecord,
+  EndpointSpec,
+  Service,
+  ServicePortRecord,
+  ServicePortSpec,
+  ServiceProtocol,
+  ServiceRecord,
+  ServiceSpec,
+} from './services/spec';

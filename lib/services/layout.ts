@@ -175,7 +175,9 @@ export function serviceLayout(rec: ServiceRecord): ObjectsLayout {
     const eps = selected.filter((e) => isV6(e.ip) === (fam === 6));
     const nfproto = fam === 4 ? 'ipv4' : 'ipv6';
     for (const p of rec.ports) {
-      if (addrs.length === 0 && p.nodePort === undefined) continue;
+      // A family without addresses serves a NodePort only if the service has endpoints of that family (single-stack services claim one).
+      const hasFamily = addrs.length > 0 || rec.endpoints.some((e) => isV6(e.ip) === (fam === 6));
+      if (!hasFamily || (addrs.length === 0 && p.nodePort === undefined)) continue;
       const chain = portChainName(rec, fam, p);
       for (const a of addrs) out.elements.push({ map: `vips${fam}`, key: [a, p.protocol, p.port], chain });
       if (p.nodePort !== undefined) out.elements.push({ map: `nodeports${fam}`, key: [p.protocol, p.nodePort], chain });

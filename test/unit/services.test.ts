@@ -1,0 +1,84 @@
+// services(): the verb table, spec validation and the layout's choices that
+// need no kernel (EndpointSlice conditions, weights as draws, names).
+import { describe, expect, it } from 'vitest';
+import { ValidationError } from '../../lib';
+import { serviceLayout } from '../../lib/services/layout';
+import { ServiceManager } from '../../lib/services/manager';
+import { selectedEndpoints, toServiceRecord } from '../../lib/services/spec';
+
+const VERBS = ['get', 'find', 'list', 'add', 'replace', 'set', 'delete', 'flush'];
+const EXCEPTIONS: Record<string, string> = {
+  apply: 'makes the services exactly a desired list, committing only the difference (for watch loops)',
+  check: 'compares the records with the kernel (drift), changes nothing',
+  reconcile: 'repairs drift',
+  close: "the manager's life cycle",
+  commit: 'private',
+  commitLocked: 'private',
+};
+
+describe('services', () => {
+  it('every method of a service manager is a verb or a documented exception', () => {
+    const names = Object.getOwnPropertyNames(ServiceManager.prototype).filter((n) => n !== 'constructor');
+    expect(names).toEqual(expect.arrayContaining(['get', 'find', 'list', 'add', 'replace', 'set', 'delete']));
+    expect(names.filter((n) => !VERBS.includes(n) && !(n in EXCEPTIONS))).toEqual([]);
+  });
+
+  it('fills in defaults and canonical addresses', () => {
+    const rec = toServiceRecord({ name: 'web', vips: ['fd00:0::10', '10.96.0.10'], ports: [{ port: 80 }], endpoints: [{ ip: '10.0.0.2' }] });
+    expect(rec).toEqual({
+      name: 'web',
+      vips: ['fd00::10', '10.96.0.10'],
+      externalIps: [],
+      ports: [{ protocol: 'tcp', port: 80, targetPort: 80 }],
+      endpoints: [{ ip: '10.0.0.2', weight: 1, ready: true, serving: true, terminating: false }],
+    });
+  });
+
+  it('refuses an endpoint port on a service with several ports, and ports listed twice', () => {
+    const two = [{ port: 80 }, { port: 443 }];
+    for (const [spec, field] of [
+      [{ name: 'a', vips: ['10.96.0.1'], ports: two, endpoints: [{ ip: '10.0.0.2', port: 8080 }] }, 'endpoint port'],
+      [{ name: 'a', vips: ['10.96.0.1'], ports: [{ port: 80 }, { port: 80 }] }, 'ports'],
+      [{ name: 'a', vips: [], ports: two }, 'vips'],
+      [{ name: 'a', vips: ['10.96.0.1'], ports: two, sessionAffinity: { timeoutSeconds: 0 } }, 'timeoutSeconds'],
+    ] as const) {
+      const err = (() => {
+        try {
+          toServiceRecord(spec);
+        } catch (e) {
+          return e;
+        }
+      })();
+      expect(err).toBeInstanceOf(ValidationError);
+      expect((err as ValidationError).field).toBe(field);
+    }
+  });
+
+  it('sends new connections to ready endpoints, to serving terminating ones only when none is ready', () => {
+    const rec = (endpoints: object[]) => toServiceRecord({ name: 'a', vips: ['10.96.0.1'], ports: [{ port: 80 }], endpoints });
+    const ips = (endpoints: object[]) => selectedEndpoints(rec(endpoints)).map((e) => e.ip);
+    expect(ips([{ ip: '10.0.0.1' }, { ip: '10.0.0.2', ready: false, serving: true, terminating: true }])).toEqual(['10.0.0.1']);
+    expect(
+      ips([
+        { ip: '10.0.0.1', weight: 0 },
+        { ip: '10.0.0.2', ready: false, serving: true, terminating: true },
+      ]),
+    ).toEqual(['10.0.0.2']);
+    expect(ips([{ ip: '10.0.0.2', ready: false, serving: false, terminating: true }])).toEqual([]);
+  });
+
+  it('lays a service out as its own chains and map elements: a refusal without endpoints, one pick per endpoint otherwise', () => {
+    const empty = serviceLayout(toServiceRecord({ name: 'a', vips: ['10.96.0.1'], ports: [{ port: 80, nodePort: 30080 }] }));
+    expect(empty.chains.map((c) => [c.name, c.rules.length])).toEqual([['svc-a-tcp80-v4', 1]]);
+    expect(empty.elements.map((e) => e.map)).toEqual(['vips4', 'nodeports4']);
+    const two = serviceLayout(
+      toServiceRecord({ name: 'a', vips: ['10.96.0.1'], ports: [{ port: 80 }], endpoints: [{ ip: '10.0.0.1', weight: 9 }, { ip: '10.0.0.2' }] }),
+    );
+    expect(two.chains.map((c) => [c.name, c.rules.length])).toEqual([
+      ['svc-a-tcp80-v4', 2],
+      ['ep-a-tcp80-10.0.0.1-80', 2],
+      ['ep-a-tcp80-10.0.0.2-80', 2],
+    ]);
+    expect(two.sets).toEqual([]);
+  });
+});

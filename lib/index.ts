@@ -258,13 +258,4 @@ export {
   type ServiceDrift,
   type ServiceManagerOptions,
 } from './services/manager';
-export type {
-  EndpointRecord,
-  EndpointSpec,
-  Service,
-  ServicePortRecord,
-  ServicePortSpec,
-  ServiceProtocol,
-  ServiceRecord,
-  ServiceSpec,
-} from './services/spec';
+export type { EndpointRecord, EndpointSpec, Service, ServicePortRecord, ServicePortSpec, ServiceProtocol, ServiceRecord, ServiceSpec } from './services/spec';

@@ -11,7 +11,8 @@ import type { Handle } from '../handle';
 import type { Expression, SetWithElements } from '../nftables';
 import { describe as describeRule } from '../nftables/describe';
 import type { Transaction } from '../nftables/transaction';
-import { BASE_CHAINS, TABLE, baseLayout, serviceLayout, type ChainLayout, type MapElementLayout } from './layout';
+import { BASE_CHAINS, TABLE, baseLayout, type ChainLayout, type MapElementLayout, type MemberLayout } from './layout';
+import { serviceLayout } from './service-layout';
 import type { ServiceRecord } from './spec';
 import { queueTable } from './table';
 
@@ -47,16 +48,24 @@ interface Wanted {
   chains: Map<string, { chain: ChainLayout; service: string }>;
   sets: Map<string, { set: SetWithElements; service: string }>;
   elements: Map<string, { el: MapElementLayout; service: string }>;
+  members: Map<string, { m: MemberLayout; service: string }>;
 }
 
 const elementKey = (map: string, key: unknown): string => `${map}\0${JSON.stringify(key)}`;
+const scalarText = (v: unknown): string => (typeof v === 'string' || typeof v === 'number' ? String(v) : JSON.stringify(v));
+const memberKey = (set: string, key: unknown): string => `${set}\0${scalarText(key)}`;
+/** A listed element of a service's own set as its key is written: an address, or "lo-hi". */
+const listedMemberKey = (e: { key: unknown; keyEnd?: unknown }): string =>
+  e.keyEnd !== undefined ? `${scalarText(e.key)}-${scalarText(e.keyEnd)}` : scalarText(e.key);
+const isMemberSet = (name: string): boolean => name.startsWith('eps-') || name.startsWith('addrs-');
 
 function wanted(services: Iterable<ServiceRecord>): Wanted {
-  const w: Wanted = { chains: new Map(), sets: new Map(), elements: new Map() };
+  const w: Wanted = { chains: new Map(), sets: new Map(), elements: new Map(), members: new Map() };
   const add = (service: string, l: ReturnType<typeof baseLayout>) => {
     for (const c of l.chains) w.chains.set(c.name, { chain: c, service });
     for (const s of l.sets) w.sets.set(s.name, { set: { ...s, elements: [] }, service });
     for (const e of l.elements) w.elements.set(elementKey(e.map, e.key), { el: e, service });
+    for (const m of l.members) w.members.set(memberKey(m.set, m.key), { m, service });
   };
   add('', baseLayout());
   for (const rec of services) add(rec.name, serviceLayout(rec));
@@ -86,9 +95,15 @@ export async function compareServices(host: Handle, services: Iterable<ServiceRe
   const listedSets = rs.sets.filter((s) => !s.name.startsWith('__'));
   // Elements of the dispatch maps (anonymous sets are not ours to compare).
   const listedElements = new Map<string, { map: string; key: unknown; chain?: string }>();
+  const listedMembers = new Map<string, { set: string; key: unknown; keyEnd?: unknown; value?: unknown }>();
   for (const s of listedSets) {
-    for (const e of s.elements) listedElements.set(elementKey(s.name, e.key), { map: s.name, key: e.key, chain: e.verdict?.chain });
+    if (s.name.startsWith('aff-')) continue; // affinity entries come and go with traffic
+    for (const e of s.elements) {
+      if (isMemberSet(s.name)) listedMembers.set(memberKey(s.name, listedMemberKey(e)), { set: s.name, key: e.key, keyEnd: e.keyEnd, value: e.value });
+      else listedElements.set(elementKey(s.name, e.key), { map: s.name, key: e.key, chain: e.verdict?.chain });
+    }
   }
+  compareMembers(w, listedMembers, report);
   const wantedByListedKey = new Map<string, { el: MapElementLayout; service: string }>();
   for (const { el, service } of w.elements.values()) {
     // Keys as the kernel lists them: normalise by encoding both through the same path (strings and numbers as listed).
@@ -96,7 +111,6 @@ export async function compareServices(host: Handle, services: Iterable<ServiceRe
   }
   for (const [k, l] of listedElements) {
     const want = wantedByListedKey.get(k);
-    if (!want && l.map.startsWith('aff-')) continue; // affinity entries come and go with traffic
     if (!want) {
       report('', 'element-unexpected', `${l.map} ${JSON.stringify(l.key)}`, 0, (tx) => tx.deleteElements({ ...TABLE, name: l.map }, [{ key: l.key as never }]));
     } else if (want.el.chain !== l.chain) {
@@ -116,10 +130,8 @@ export async function compareServices(host: Handle, services: Iterable<ServiceRe
   const listedChains = new Set(rs.chains.map((c) => c.name));
   for (const c of rs.chains) {
     if (w.chains.has(c.name)) continue;
-    report('', 'chain-unexpected', `chain ${c.name}`, 1, (tx) => {
-      tx.flushChain({ ...TABLE, name: c.name });
-      tx.deleteChain({ ...TABLE, name: c.name });
-    });
+    fixes.push({ phase: 0, fix: (tx) => tx.flushChain({ ...TABLE, name: c.name }) });
+    report('', 'chain-unexpected', `chain ${c.name}`, 1, (tx) => tx.deleteChain({ ...TABLE, name: c.name }));
   }
   const listedSetNames = new Set(listedSets.map((s) => s.name));
   for (const s of listedSets) {
@@ -134,16 +146,48 @@ export async function compareServices(host: Handle, services: Iterable<ServiceRe
     const wantRules = chain.rules.map((r) => text(r.toExpressions('inet'), sets));
     const base = BASE_CHAINS.find((b) => b.name === name);
     if (!listedChains.has(name)) {
+      // Every missing chain exists before any rule is written (a rule may go to one).
+      fixes.push({ phase: 2.5, fix: (tx) => tx.addChain({ ...TABLE, ...(base ?? {}), name }) });
       report(service, 'chain-missing', `chain ${name}`, 3, (tx) => {
-        tx.addChain({ ...TABLE, ...(base ?? {}), name });
         for (const r of chain.rules) tx.addRule({ ...TABLE, chain: name, rule: r });
       });
     } else if (JSON.stringify(listedRules) !== JSON.stringify(wantRules)) {
+      // Flushed before any chain is deleted (it may jump to one), rewritten once every chain exists.
+      fixes.push({ phase: 0, fix: (tx) => tx.flushChain({ ...TABLE, name }) });
       report(service, 'rules-wrong', `chain ${name}: ${listedRules.join('; ') || 'empty'}`, 3, (tx) => {
-        tx.flushChain({ ...TABLE, name });
         for (const r of chain.rules) tx.addRule({ ...TABLE, chain: name, rule: r });
       });
     }
   }
   return result;
+}
+
+type Report = (service: string, kind: ServiceDrift['kind'], detail: string, phase: number, fix: (tx: Transaction) => void) => void;
+
+/** The endpoints and endpoint addresses in each service's own sets. */
+function compareMembers(w: Wanted, listed: Map<string, { set: string; key: unknown; keyEnd?: unknown; value?: unknown }>, report: Report): void {
+  const owner = (set: string) => [...w.sets.values()].find((x) => x.set.name === set)?.service ?? '';
+  for (const [k, l] of listed) {
+    const want = w.members.get(k);
+    const del = (tx: Transaction) => tx.deleteElements({ ...TABLE, name: l.set }, [{ key: l.key as never, keyEnd: l.keyEnd as never }]);
+    if (!want) report(owner(l.set), 'element-unexpected', `${l.set} ${listedMemberKey(l)}`, 0, del);
+    else if (JSON.stringify(want.m.value) !== JSON.stringify(l.value)) {
+      report(
+        want.service,
+        'element-wrong',
+        `${l.set} ${listedMemberKey(l)} maps to ${JSON.stringify(l.value)}, not ${JSON.stringify(want.m.value)}`,
+        0,
+        (tx) => {
+          del(tx);
+          tx.addElements({ ...TABLE, name: l.set }, [{ key: want.m.key, value: want.m.value }]);
+        },
+      );
+    }
+  }
+  for (const [k, { m, service }] of w.members) {
+    if (listed.has(k)) continue;
+    report(service, 'element-missing', `${m.set} ${m.key}`, 4, (tx) =>
+      tx.addElements({ ...TABLE, name: m.set }, [m.value ? { key: m.key, value: m.value } : { key: m.key }]),
+    );
+  }
 }

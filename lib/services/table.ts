@@ -7,10 +7,11 @@
  */
 import type { Transaction } from '../nftables/transaction';
 import type { SetElement } from '../nftables';
-import { BASE_CHAINS, TABLE, baseLayout, serviceLayout, type MapElementLayout, type ObjectsLayout } from './layout';
+import { BASE_CHAINS, TABLE, baseLayout, type MapElementLayout, type MemberLayout, type ObjectsLayout } from './layout';
+import { serviceLayout } from './service-layout';
 import type { ServiceRecord } from './spec';
 
-const NONE: ObjectsLayout = { chains: [], sets: [], elements: [] };
+const NONE: ObjectsLayout = { chains: [], sets: [], elements: [], members: [] };
 
 /** The objects of a service, or none. */
 export function objectsOf(rec: ServiceRecord | undefined): ObjectsLayout {
@@ -19,6 +20,8 @@ export function objectsOf(rec: ServiceRecord | undefined): ObjectsLayout {
 
 const elementKey = (e: MapElementLayout): string => `${e.map}\0${e.key.join('\0')}`;
 const toElement = (e: MapElementLayout): SetElement => ({ key: e.key, verdict: { code: 'goto', chain: e.chain } });
+const memberKey = (m: MemberLayout): string => `${m.set}\0${m.key}`;
+const toMember = (m: MemberLayout): SetElement => (m.value ? { key: m.key, value: m.value } : { key: m.key });
 
 /** A chain's rules as a comparable signature (their builders' steps are opaque; the expressions are not). */
 function signature(rules: ObjectsLayout['chains'][number]['rules']): string {
@@ -63,8 +66,36 @@ export function queueChange(tx: Transaction, before: ObjectsLayout, after: Objec
     if (unchanged.has(c.name)) continue;
     for (const r of c.rules) tx.addRule({ ...TABLE, chain: c.name, rule: r });
   }
+  queueMembers(tx, before, after, afterSets);
   for (const [k, e] of afterElements) {
     if (beforeElements.get(k)?.chain !== e.chain) tx.addElements({ ...TABLE, name: e.map }, [toElement(e)]);
+  }
+}
+
+/**
+ * The elements of a service's own sets: those that go or change are deleted
+ * (in sets that stay), new and changed ones added. Affinity entries that may
+ * lead to an endpoint no longer picked are dropped (the affinity map is
+ * emptied: its clients choose again).
+ */
+function queueMembers(tx: Transaction, before: ObjectsLayout, after: ObjectsLayout, afterSets: Set<string>): void {
+  const afterMembers = new Map(after.members.map((m) => [memberKey(m), m]));
+  const beforeMembers = new Map(before.members.map((m) => [memberKey(m), m]));
+  const same = (a: MemberLayout, b: MemberLayout | undefined) => b !== undefined && JSON.stringify(a.value) === JSON.stringify(b.value);
+  const changedSets = new Set<string>();
+  for (const [k, m] of beforeMembers) {
+    if (same(m, afterMembers.get(k)) || !afterSets.has(m.set)) continue;
+    tx.deleteElements({ ...TABLE, name: m.set }, [{ key: m.key }]);
+    changedSets.add(m.set);
+  }
+  for (const [k, m] of afterMembers) {
+    if (same(m, beforeMembers.get(k))) continue;
+    tx.addElements({ ...TABLE, name: m.set }, [toMember(m)]);
+    changedSets.add(m.set);
+  }
+  for (const s of changedSets) {
+    const aff = s.replace(/^eps-/, 'aff-');
+    if (s.startsWith('eps-') && before.sets.some((x) => x.name === aff) && afterSets.has(aff)) tx.flushSet({ ...TABLE, name: aff });
   }
 }
 

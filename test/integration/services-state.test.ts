@@ -90,16 +90,32 @@ describe('services: apply, check and reconcile', () => {
     expect(await hello(c.client, '10.96.8.3', 80, 700)).toMatch(/^error:/);
   });
 
+  it("changing a service's endpoints changes set elements only: no rule of any chain is rewritten", async () => {
+    const before = ruleHandles(box.ns('host'));
+    await svcs.set('a', {
+      endpoints: [
+        { ip: e1, weight: 3 },
+        { ip: '10.98.0.99', weight: 0 },
+      ],
+    });
+    await svcs.set('a', { endpoints: [{ ip: e1 }] });
+    expect(ruleHandles(box.ns('host'))).toEqual(before);
+    const eps = nft(box.ns('host'), 'list', 'map', 'inet', 'nlkit-svc', 'eps-a-tcp80-v4');
+    expect(eps).toContain(`0-65535 : ${e1} . 8080`);
+    expect(await hello(c.client, '10.96.8.1', 80)).toBe('e1');
+  });
+
   it('check() finds what `nft` changed behind its back, and reconcile() repairs it', async () => {
     expect(await svcs.check()).toEqual([]);
     const ns = box.ns('host');
     nft(ns, 'flush', 'chain', 'inet', 'nlkit-svc', 'svc-a-tcp80-v4');
     nft(ns, 'delete', 'element', 'inet', 'nlkit-svc', 'vips4', '{ 10.96.8.2 . tcp . 80 }');
     nft(ns, 'add', 'chain', 'inet', 'nlkit-svc', 'svc-stray');
+    nft(ns, 'flush', 'map', 'inet', 'nlkit-svc', 'eps-b-tcp80-v4');
     const drift = await svcs.check();
-    expect(drift.map((d) => `${d.service}:${d.kind}`).sort()).toEqual([':chain-unexpected', 'a:rules-wrong', 'b:element-missing']);
+    expect(drift.map((d) => `${d.service}:${d.kind}`).sort()).toEqual([':chain-unexpected', 'a:rules-wrong', 'b:element-missing', 'b:element-missing']);
     expect(await hello(c.client, '10.96.8.2', 80, 700)).toMatch(/^error:/);
-    expect((await svcs.reconcile()).length).toBe(3);
+    expect((await svcs.reconcile()).length).toBe(4);
     expect(await svcs.check()).toEqual([]);
     expect(await hello(c.client, '10.96.8.1', 80)).toBe('e1');
     expect(await hello(c.client, '10.96.8.2', 80)).toBe('e1');

@@ -3,6 +3,7 @@
 // endpoints, hairpin, and endpoint removal that cuts or drains.
 // "host" plays the machine (an nlkit network with containers), "outside" a
 // neighbour behind its uplink (also its default route, which VIPs follow).
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import type * as net from 'node:net';
 import * as os from 'node:os';
@@ -101,6 +102,10 @@ describe('services: virtual IPs with real traffic', () => {
     expect(Object.values(fromClient)).toEqual([20]);
     const fromHost = await tally(box.ns('host'), VIP, 80, 20);
     expect(Object.values(fromHost)).toEqual([20]);
+    // the kernel's affinity map holds both clients, with the timeout asked for
+    const aff = execFileSync('ip', ['netns', 'exec', box.ns('host'), 'nft', 'list', 'map', 'inet', 'nlkit-svc', 'aff-web-tcp80-v4'], { encoding: 'utf8' });
+    expect(aff).toMatch(/timeout 1m\n/);
+    for (const client of [ip.client, UPLINK]) expect(aff).toMatch(new RegExp(`${client.replace(/\./g, '\\.')} expires [0-9ms]+ : 10\\.97\\.0\\.\\d+ \\. 8080`));
     await svcs.set('web', { sessionAffinity: undefined });
     const spread = await tally(c.client, VIP, 80, 40);
     expect(Object.keys(spread).sort()).toEqual(['e1', 'e2']);

@@ -2,7 +2,7 @@
 // need no kernel (EndpointSlice conditions, weights as draws, names).
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../lib';
-import { serviceLayout } from '../../lib/services/layout';
+import { pickRanges, serviceLayout } from '../../lib/services/service-layout';
 import { ServiceManager } from '../../lib/services/manager';
 import { selectedEndpoints, toServiceRecord } from '../../lib/services/spec';
 
@@ -67,18 +67,28 @@ describe('services', () => {
     expect(ips([{ ip: '10.0.0.2', ready: false, serving: false, terminating: true }])).toEqual([]);
   });
 
-  it('lays a service out as its own chains and map elements: a refusal without endpoints, one pick per endpoint otherwise', () => {
-    const empty = serviceLayout(toServiceRecord({ name: 'a', vips: ['10.96.0.1'], ports: [{ port: 80, nodePort: 30080 }] }));
-    expect(empty.chains.map((c) => [c.name, c.rules.length])).toEqual([['svc-a-tcp80-v4', 1]]);
+  it('lays a service out as one chain per port whose rules do not depend on its endpoints: they are set elements', () => {
+    const spec = { name: 'a', vips: ['10.96.0.1'], ports: [{ port: 80, nodePort: 30080 }] };
+    const empty = serviceLayout(toServiceRecord(spec));
+    const two = serviceLayout(toServiceRecord({ ...spec, endpoints: [{ ip: '10.0.0.1', weight: 9 }, { ip: '10.0.0.2' }] }));
+    expect(empty.chains.map((c) => c.name)).toEqual(['svc-a-tcp80-v4']);
     expect(empty.elements.map((e) => e.map)).toEqual(['vips4', 'nodeports4']);
-    const two = serviceLayout(
-      toServiceRecord({ name: 'a', vips: ['10.96.0.1'], ports: [{ port: 80 }], endpoints: [{ ip: '10.0.0.1', weight: 9 }, { ip: '10.0.0.2' }] }),
+    expect(empty.members).toEqual([]);
+    expect(two.chains.map((c) => c.rules.map((r) => JSON.stringify(r.toExpressions('inet'))))).toEqual(
+      empty.chains.map((c) => c.rules.map((r) => JSON.stringify(r.toExpressions('inet')))),
     );
-    expect(two.chains.map((c) => [c.name, c.rules.length])).toEqual([
-      ['svc-a-tcp80-v4', 2],
-      ['ep-a-tcp80-10.0.0.1-80', 2],
-      ['ep-a-tcp80-10.0.0.2-80', 2],
+    expect(two.members).toEqual([
+      { set: 'addrs-a-tcp80-v4', key: '10.0.0.1' },
+      { set: 'addrs-a-tcp80-v4', key: '10.0.0.2' },
+      { set: 'eps-a-tcp80-v4', key: '0-58981', value: ['10.0.0.1', 80] },
+      { set: 'eps-a-tcp80-v4', key: '58982-65535', value: ['10.0.0.2', 80] },
     ]);
-    expect(two.sets).toEqual([]);
+  });
+
+  it('spreads the pick space by weight, leaving out a weight too small for one number', () => {
+    const eps = (ws: number[]) => ws.map((weight) => ({ ip: '10.0.0.1', weight, ready: true, serving: true, terminating: false }));
+    expect(pickRanges(eps([1, 1]))).toEqual(['0-32767', '32768-65535']);
+    expect(pickRanges(eps([1]))).toEqual(['0-65535']);
+    expect(pickRanges(eps([10000, 1, 1, 1, 1, 1, 1, 1])).filter(Boolean).length).toBe(8);
   });
 });

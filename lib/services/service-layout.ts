@@ -83,7 +83,9 @@ function portRules(rec: ServiceRecord, fam: Fam, p: ServicePortRecord, name: str
   }
   const pick: Expression[] = [
     { type: 'numgen', dreg: REG_DATA, mode: 'random', modulus: PICK_SPACE, offset: 0 },
-    { type: 'byteorder', sreg: REG_DATA, dreg: REG_DATA, op: 'hton', len: 4, size: 4 },
+    // The number (below 65536) as 2 big-endian bytes (its low half on little-endian hosts, nlkit's targets): the map is keyed by
+    // inet_service, a 2-byte big-endian type nft can print and read back.
+    { type: 'byteorder', sreg: REG_DATA, dreg: REG_DATA, op: 'hton', len: 2, size: 2 },
     { type: 'lookup', set: `eps-${name}`, sreg: REG_DATA, dreg: REG_DATA },
   ];
   if (affinity !== undefined) pick.push(clientLoad(fam), refreshAffinity(`aff-${name}`, affinity));
@@ -110,7 +112,7 @@ export function serviceLayout(rec: ServiceRecord): ObjectsLayout {
       if (p.nodePort !== undefined) out.elements.push({ map: `nodeports${fam}`, key: [p.protocol, p.nodePort], chain });
       out.chains.push({ name: chain, rules: portRules(rec, fam, p, name) });
       out.sets.push({ ...TABLE, name: `addrs-${name}`, keyType: addrType });
-      out.sets.push({ ...TABLE, name: `eps-${name}`, keyType: 'integer', keyLength: 4, dataType: [addrType, 'inet_service'], flags: ['interval'] });
+      out.sets.push({ ...TABLE, name: `eps-${name}`, keyType: 'inet_service', dataType: [addrType, 'inet_service'], flags: ['interval'] });
       if (rec.affinitySeconds !== undefined) {
         out.sets.push({
           ...TABLE,

@@ -82,18 +82,17 @@ function queueMembers(tx: Transaction, before: ObjectsLayout, after: ObjectsLayo
   const afterMembers = new Map(after.members.map((m) => [memberKey(m), m]));
   const beforeMembers = new Map(before.members.map((m) => [memberKey(m), m]));
   const same = (a: MemberLayout, b: MemberLayout | undefined) => b !== undefined && JSON.stringify(a.value) === JSON.stringify(b.value);
-  const changedSets = new Set<string>();
-  for (const [k, m] of beforeMembers) {
-    if (same(m, afterMembers.get(k)) || !afterSets.has(m.set)) continue;
-    tx.deleteElements({ ...TABLE, name: m.set }, [{ key: m.key }]);
-    changedSets.add(m.set);
-  }
-  for (const [k, m] of afterMembers) {
-    if (same(m, beforeMembers.get(k))) continue;
-    tx.addElements({ ...TABLE, name: m.set }, [toMember(m)]);
-    changedSets.add(m.set);
-  }
-  for (const s of changedSets) {
+  // One message per set and direction: the kernel finds a set by walking the table's list of sets, once per message.
+  const deletes = new Map<string, SetElement[]>();
+  const adds = new Map<string, SetElement[]>();
+  const push = (to: Map<string, SetElement[]>, set: string, e: SetElement) => to.set(set, [...(to.get(set) ?? []), e]);
+  for (const [k, m] of beforeMembers) if (!same(m, afterMembers.get(k)) && afterSets.has(m.set)) push(deletes, m.set, { key: m.key });
+  for (const [k, m] of afterMembers) if (!same(m, beforeMembers.get(k))) push(adds, m.set, toMember(m));
+  // Except in the endpoint maps: the kernel refuses a batch that replaces their ranges in one message (EEXIST), one per range works.
+  const send = (set: string, els: SetElement[], write: (els: SetElement[]) => void) => (set.startsWith('eps-') ? els.forEach((e) => write([e])) : write(els));
+  for (const [set, els] of deletes) send(set, els, (e) => tx.deleteElements({ ...TABLE, name: set }, e));
+  for (const [set, els] of adds) send(set, els, (e) => tx.addElements({ ...TABLE, name: set }, e));
+  for (const s of new Set([...deletes.keys(), ...adds.keys()])) {
     const aff = s.replace(/^eps-/, 'aff-');
     if (s.startsWith('eps-') && before.sets.some((x) => x.name === aff) && afterSets.has(aff)) tx.flushSet({ ...TABLE, name: aff });
   }

@@ -9,7 +9,7 @@
  *   netlink core      lib/netlink          framing, parser, connection, operations
  *   families          lib/rtnetlink, nftables, conntrack, genetlink, sockdiag
  *   handle            lib/handle.ts        binds the families to one namespace
- *   high level        lib/network, lib/sockets, lib/sidecar, lib/overlay, lib/dns
+ *   high level        lib/network, lib/sockets, lib/sidecar, lib/overlay, lib/dns, lib/services
  *   cli               lib/cli, lib/cni   the nlkit command, the CNI plugin
  *   package root      lib/index.ts (and subpath entry points lib/<folder>/index.ts)
  *
@@ -27,7 +27,7 @@ const NETNS = '^lib/netns/';
 const CORE = '^lib/netlink/';
 const FAMILIES = '^lib/(rtnetlink|nftables|conntrack|genetlink|sockdiag)/';
 const HANDLE = '^lib/handle\\.ts$';
-const HIGH_LEVEL = '^lib/(network|sockets|sidecar|overlay|dns)/';
+const HIGH_LEVEL = '^lib/(network|sockets|sidecar|overlay|dns|services)/';
 const CLI = '^lib/(cli|cni)/';
 const ROOT = '^lib/index\\.ts$';
 /** Subpath entry points (`nlkit/netlink`, `nlkit/genetlink`) may check the platform like the root does. */

@@ -269,3 +269,14 @@ export type { DnsResponderOptions } from './dns/options';
 export type { DnsStats } from './dns/handler';
 export { networkNames, type NameRecord, type NameSource, type NamedPort } from './dns/name-source';
 export type { UpstreamServer } from './dns/upstream';
+// Services: virtual IPs spread over endpoints (kube-proxy's nftables design, in-process).
+export {
+  services,
+  ServiceManager,
+  type ApplyResult,
+  type ServiceChangeOptions,
+  type ServiceChanges,
+  type ServiceDrift,
+  type ServiceManagerOptions,
+} from './services/manager';
+export type { EndpointRecord, EndpointSpec, Service, ServicePortRecord, ServicePortSpec, ServiceProtocol, ServiceRecord, ServiceSpec } from './services/spec';

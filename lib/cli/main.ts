@@ -11,6 +11,7 @@ import { flag, parseCommandLine, str, UsageError, type Parsed } from './args';
 import { commandHelp, optionsOf, HELP_OPTION, HOST_OPTION, JSON_OPTION, STATE_DIR_OPTION, type Command, type Context, type Io } from './command';
 import { runDemo } from './demo';
 import { NET_COMMANDS, NETWORK_COMMANDS } from './net';
+import { SERVICE_COMMANDS } from './services';
 import { Progress } from './progress';
 import { parseNetnsRef } from './specs';
 import { formatFromPath, gatherTopology, renderTopology, type TopologyFormat } from './topology';
@@ -55,7 +56,7 @@ const topology: Command = {
   },
 };
 
-const COMMANDS: Command[] = [demo, topology, ...NET_COMMANDS, ...NETWORK_COMMANDS];
+const COMMANDS: Command[] = [demo, topology, ...NET_COMMANDS, ...NETWORK_COMMANDS, ...SERVICE_COMMANDS];
 
 function commandList(cmds: Command[]): string {
   const w = Math.max(...cmds.map((c) => c.name.length));
@@ -88,6 +89,11 @@ const NET_HELP = `Usage: nlkit net SUBCOMMAND ...      (nlkit net SUBCOMMAND --h
 Subcommands:
 ${commandList(NET_COMMANDS)}`;
 
+const SERVICE_HELP = `Usage: nlkit service SUBCOMMAND ...      (nlkit service SUBCOMMAND --help for details)
+
+Subcommands:
+${commandList(SERVICE_COMMANDS)}`;
+
 const GLOBAL_VALUED = new Set([HOST_OPTION, STATE_DIR_OPTION].map((o) => `--${o.name}`));
 
 /**
@@ -101,7 +107,7 @@ function locate(argv: string[]): { words: string[]; rest: string[] } {
   // "net" takes a subcommand; "help" takes the command it explains.
   const wanted = () => {
     const off = words[0] === 'help' ? 1 : 0;
-    return off + (words[off] === 'net' ? 2 : 1);
+    return off + (words[off] === 'net' || words[off] === 'service' ? 2 : 1);
   };
   while (i < argv.length && words.length < wanted()) {
     const a = argv[i];
@@ -149,6 +155,11 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
     return EXIT.ok;
   }
   let name = words[0];
+  if (name === 'service' && words.length < 2) {
+    out(SERVICE_HELP);
+    return EXIT.ok;
+  }
+  if (name === 'service') name = `service ${words[1]}`;
   if (name === 'net') {
     if (words.length < 2) {
       if (rest.length && !rest.every((a) => a === '--help' || a === '-h')) return fail(EXIT.usage, `net: missing SUBCOMMAND (see nlkit net --help)`);

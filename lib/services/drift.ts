@@ -1,0 +1,193 @@
+/**
+ * Drift of the services table: what the recorded services want (base
+ * chains and maps, each service's chains, affinity sets and map elements)
+ * against the table as listed. Chains are compared by their rules'
+ * expressions (as canonical text), elements by key and target chain. Each
+ * difference is one entry; the repair rewrites exactly the chains, sets and
+ * elements that differ, in one transaction.
+ * @module
+ */
+import type { Handle } from '../handle';
+import type { Expression, SetWithElements } from '../nftables';
+import { describe as describeRule } from '../nftables/describe';
+import type { Transaction } from '../nftables/transaction';
+import { BASE_CHAINS, TABLE, baseLayout, type ChainLayout, type MapElementLayout, type MemberLayout } from './layout';
+import { serviceLayout } from './service-layout';
+import type { ServiceRecord } from './spec';
+import { queueTable } from './table';
+
+/** One difference between the recorded services and the kernel. */
+export interface ServiceDrift {
+  /** The service concerned; "" for the table's own objects. */
+  service: string;
+  kind:
+    | 'table-missing'
+    | 'chain-missing'
+    /** A chain's rules are not the ones nlkit wrote. */
+    | 'rules-wrong'
+    /** A chain nlkit did not write (or of a service no longer recorded). */
+    | 'chain-unexpected'
+    | 'set-missing'
+    | 'set-unexpected'
+    | 'element-missing'
+    /** A map element leads to another chain. */
+    | 'element-wrong'
+    | 'element-unexpected'
+    /** A service operation whose process died halfway (from the intent journal). */
+    | 'interrupted';
+  detail: string;
+}
+
+/** What differs, and the repair. */
+export interface ServicesDiff {
+  drift: ServiceDrift[];
+  repair(tx: Transaction): void;
+}
+
+interface Wanted {
+  chains: Map<string, { chain: ChainLayout; service: string }>;
+  sets: Map<string, { set: SetWithElements; service: string }>;
+  elements: Map<string, { el: MapElementLayout; service: string }>;
+  members: Map<string, { m: MemberLayout; service: string }>;
+}
+
+const elementKey = (map: string, key: unknown): string => `${map}\0${JSON.stringify(key)}`;
+const scalarText = (v: unknown): string => (typeof v === 'string' || typeof v === 'number' ? String(v) : JSON.stringify(v));
+const memberKey = (set: string, key: unknown): string => `${set}\0${scalarText(key)}`;
+/** A listed element of a service's own set as its key is written: an address, or "lo-hi". */
+const listedMemberKey = (e: { key: unknown; keyEnd?: unknown }): string =>
+  e.keyEnd !== undefined ? `${scalarText(e.key)}-${scalarText(e.keyEnd)}` : scalarText(e.key);
+const isMemberSet = (name: string): boolean => name.startsWith('eps-') || name.startsWith('addrs-');
+
+function wanted(services: Iterable<ServiceRecord>): Wanted {
+  const w: Wanted = { chains: new Map(), sets: new Map(), elements: new Map(), members: new Map() };
+  const add = (service: string, l: ReturnType<typeof baseLayout>) => {
+    for (const c of l.chains) w.chains.set(c.name, { chain: c, service });
+    for (const s of l.sets) w.sets.set(s.name, { set: { ...s, elements: [] }, service });
+    for (const e of l.elements) w.elements.set(elementKey(e.map, e.key), { el: e, service });
+    for (const m of l.members) w.members.set(memberKey(m.set, m.key), { m, service });
+  };
+  add('', baseLayout());
+  for (const rec of services) add(rec.name, serviceLayout(rec));
+  return w;
+}
+
+function text(expressions: readonly Expression[], sets: readonly SetWithElements[]): string {
+  return describeRule({ expressions, family: TABLE.family, table: TABLE.table }, { sets });
+}
+
+/** Lists the services table and compares it with the recorded services. */
+export async function compareServices(host: Handle, services: Iterable<ServiceRecord>): Promise<ServicesDiff> {
+  const all = [...services];
+  const drift: ServiceDrift[] = [];
+  const fixes: Array<{ phase: number; fix: (tx: Transaction) => void }> = [];
+  const report = (service: string, kind: ServiceDrift['kind'], detail: string, phase: number, fix: (tx: Transaction) => void) => {
+    drift.push({ service, kind, detail });
+    fixes.push({ phase, fix });
+  };
+  const result: ServicesDiff = { drift, repair: (tx) => [...fixes].sort((a, b) => a.phase - b.phase).forEach((f) => f.fix(tx)) };
+  if (!(await host.nft.tables.find({ family: TABLE.family, name: TABLE.table }))) {
+    report('', 'table-missing', `table ${TABLE.family} ${TABLE.table} is gone`, 0, (tx) => queueTable(tx, all));
+    return result;
+  }
+  const rs = await host.nft.ruleset.get({ family: TABLE.family, table: TABLE.table });
+  const w = wanted(all);
+  const listedSets = rs.sets.filter((s) => !s.name.startsWith('__'));
+  // Elements of the dispatch maps (anonymous sets are not ours to compare).
+  const listedElements = new Map<string, { map: string; key: unknown; chain?: string }>();
+  const listedMembers = new Map<string, { set: string; key: unknown; keyEnd?: unknown; value?: unknown }>();
+  for (const s of listedSets) {
+    if (s.name.startsWith('aff-')) continue; // affinity entries come and go with traffic
+    for (const e of s.elements) {
+      if (isMemberSet(s.name)) listedMembers.set(memberKey(s.name, listedMemberKey(e)), { set: s.name, key: e.key, keyEnd: e.keyEnd, value: e.value });
+      else listedElements.set(elementKey(s.name, e.key), { map: s.name, key: e.key, chain: e.verdict?.chain });
+    }
+  }
+  compareMembers(w, listedMembers, report);
+  const wantedByListedKey = new Map<string, { el: MapElementLayout; service: string }>();
+  for (const { el, service } of w.elements.values()) {
+    // Keys as the kernel lists them: normalise by encoding both through the same path (strings and numbers as listed).
+    wantedByListedKey.set(elementKey(el.map, el.key), { el, service });
+  }
+  for (const [k, l] of listedElements) {
+    const want = wantedByListedKey.get(k);
+    if (!want) {
+      report('', 'element-unexpected', `${l.map} ${JSON.stringify(l.key)}`, 0, (tx) => tx.deleteElements({ ...TABLE, name: l.map }, [{ key: l.key as never }]));
+    } else if (want.el.chain !== l.chain) {
+      report(want.service, 'element-wrong', `${l.map} ${JSON.stringify(l.key)} goes to ${l.chain ?? '?'}, not ${want.el.chain}`, 0, (tx) => {
+        tx.deleteElements({ ...TABLE, name: l.map }, [{ key: l.key as never }]);
+        tx.addElements({ ...TABLE, name: l.map }, [{ key: want.el.key, verdict: { code: 'goto', chain: want.el.chain } }]);
+      });
+    }
+  }
+  for (const [k, { el, service }] of wantedByListedKey) {
+    if (!listedElements.has(k)) {
+      report(service, 'element-missing', `${el.map} ${el.key.join(' . ')}`, 4, (tx) =>
+        tx.addElements({ ...TABLE, name: el.map }, [{ key: el.key, verdict: { code: 'goto', chain: el.chain } }]),
+      );
+    }
+  }
+  const listedChains = new Set(rs.chains.map((c) => c.name));
+  for (const c of rs.chains) {
+    if (w.chains.has(c.name)) continue;
+    fixes.push({ phase: 0, fix: (tx) => tx.flushChain({ ...TABLE, name: c.name }) });
+    report('', 'chain-unexpected', `chain ${c.name}`, 1, (tx) => tx.deleteChain({ ...TABLE, name: c.name }));
+  }
+  const listedSetNames = new Set(listedSets.map((s) => s.name));
+  for (const s of listedSets) {
+    if (!w.sets.has(s.name)) report('', 'set-unexpected', `set ${s.name}`, 2, (tx) => tx.deleteSet({ ...TABLE, name: s.name }));
+  }
+  for (const [name, { set, service }] of w.sets) {
+    if (!listedSetNames.has(name)) report(service, 'set-missing', `set ${name}`, 3, (tx) => tx.addSet({ ...set, elements: undefined } as never));
+  }
+  const sets = rs.sets;
+  for (const [name, { chain, service }] of w.chains) {
+    const listedRules = rs.rules.filter((r) => r.chain === name).map((r) => text(r.expressions, sets));
+    const wantRules = chain.rules.map((r) => text(r.toExpressions('inet'), sets));
+    const base = BASE_CHAINS.find((b) => b.name === name);
+    if (!listedChains.has(name)) {
+      // Every missing chain exists before any rule is written (a rule may go to one).
+      fixes.push({ phase: 2.5, fix: (tx) => tx.addChain({ ...TABLE, ...(base ?? {}), name }) });
+      report(service, 'chain-missing', `chain ${name}`, 3, (tx) => {
+        for (const r of chain.rules) tx.addRule({ ...TABLE, chain: name, rule: r });
+      });
+    } else if (JSON.stringify(listedRules) !== JSON.stringify(wantRules)) {
+      // Flushed before any chain is deleted (it may jump to one), rewritten once every chain exists.
+      fixes.push({ phase: 0, fix: (tx) => tx.flushChain({ ...TABLE, name }) });
+      report(service, 'rules-wrong', `chain ${name}: ${listedRules.join('; ') || 'empty'}`, 3, (tx) => {
+        for (const r of chain.rules) tx.addRule({ ...TABLE, chain: name, rule: r });
+      });
+    }
+  }
+  return result;
+}
+
+type Report = (service: string, kind: ServiceDrift['kind'], detail: string, phase: number, fix: (tx: Transaction) => void) => void;
+
+/** The endpoints and endpoint addresses in each service's own sets. */
+function compareMembers(w: Wanted, listed: Map<string, { set: string; key: unknown; keyEnd?: unknown; value?: unknown }>, report: Report): void {
+  const owner = (set: string) => [...w.sets.values()].find((x) => x.set.name === set)?.service ?? '';
+  for (const [k, l] of listed) {
+    const want = w.members.get(k);
+    const del = (tx: Transaction) => tx.deleteElements({ ...TABLE, name: l.set }, [{ key: l.key as never, keyEnd: l.keyEnd as never }]);
+    if (!want) report(owner(l.set), 'element-unexpected', `${l.set} ${listedMemberKey(l)}`, 0, del);
+    else if (JSON.stringify(want.m.value) !== JSON.stringify(l.value)) {
+      report(
+        want.service,
+        'element-wrong',
+        `${l.set} ${listedMemberKey(l)} maps to ${JSON.stringify(l.value)}, not ${JSON.stringify(want.m.value)}`,
+        0,
+        (tx) => {
+          del(tx);
+          tx.addElements({ ...TABLE, name: l.set }, [{ key: want.m.key, value: want.m.value }]);
+        },
+      );
+    }
+  }
+  for (const [k, { m, service }] of w.members) {
+    if (listed.has(k)) continue;
+    report(service, 'element-missing', `${m.set} ${m.key}`, 4, (tx) =>
+      tx.addElements({ ...TABLE, name: m.set }, [m.value ? { key: m.key, value: m.value } : { key: m.key }]),
+    );
+  }
+}

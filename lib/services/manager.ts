@@ -1,0 +1,351 @@
+/**
+ * Services on one host: virtual IPs spread over endpoints, kube-proxy's
+ * nftables design run in-process (see layout.ts). Same host-namespace model
+ * and state directory as `networks()`: a daemon holds one ServiceManager
+ * next to its NetworkManager and feeds it from a watch loop with
+ * `apply(desired)`, which commits only the difference.
+ *
+ * Each change is one lock, one intent journal line, one small transaction
+ * (the changed services' chains and elements only) and one record file per
+ * changed service: kernel first, then the record, so a process killed in
+ * between leaves drift that check() reports and reconcile() undoes.
+ * @module
+ */
+import * as path from 'node:path';
+import { open, type Handle } from '../handle';
+import { ENOENT } from '../netlink/errno';
+import { checkDeleteOptions, NotFoundError, ValidationError } from '../netlink/errors';
+import { openNetnsSync, type NetnsRef } from '../netns/namespace';
+import { stepDone } from '../network/fault';
+import { clearIntent, pendingIntents, withIntent } from '../network/intents';
+import { keysOf, rejectUnknownKeys } from '../validate/options';
+import { compareServices, type ServiceDrift } from './drift';
+import { cutServiceFlows } from './flows';
+import { TABLE } from './layout';
+import { toServiceRecord, validateServiceName, type Service, type ServiceRecord, type ServiceSpec } from './spec';
+import { ServiceStore } from './store';
+import { objectsOf, queueChange, queueTable } from './table';
+
+export type { ServiceDrift } from './drift';
+
+export interface ServiceManagerOptions {
+  /** The namespace playing the host. Default: the caller's. */
+  host?: NetnsRef;
+  /** Default /run/nlkit/<host>, as for `networks()`; services live in its `services/` directory. */
+  stateDir?: string;
+}
+
+/** Options of changes that can remove endpoints. */
+export interface ServiceChangeOptions {
+  /** Cut the established flows to endpoints that left the service (their conntrack entries; default true). false drains them. */
+  cutFlows?: boolean;
+}
+
+/** What `apply()` changed. */
+export interface ApplyResult {
+  added: string[];
+  changed: string[];
+  removed: string[];
+  unchanged: number;
+}
+
+/** The part of a service `set()` changes. */
+export type ServiceChanges = Partial<Omit<ServiceSpec, 'name'>>;
+
+const MANAGER_KEYS = keysOf<ServiceManagerOptions>()(['host', 'stateDir']);
+/** Services per transaction in apply(): big enough to amortise, small enough to stay well inside a netlink batch. */
+const APPLY_CHUNK = 250;
+
+interface Change {
+  before?: ServiceRecord;
+  after?: ServiceRecord;
+}
+
+function notFound(name: string, operation: string): NotFoundError {
+  return new NotFoundError('service', { errno: ENOENT, operation, extack: `service ${name} does not exist` });
+}
+
+function cutFlowsOf(opts: unknown, field: string): boolean {
+  const v = rejectUnknownKeys(opts as ServiceChangeOptions | undefined, ['cutFlows'], field)?.cutFlows;
+  if (v !== undefined && typeof v !== 'boolean') throw new ValidationError('cutFlows', v, 'must be a boolean');
+  return v !== false;
+}
+
+/** A record as the spec that makes it. */
+export function specOf(rec: ServiceRecord): ServiceSpec {
+  const spec: ServiceSpec = { name: rec.name, vips: rec.vips, externalIps: rec.externalIps, ports: rec.ports, endpoints: rec.endpoints };
+  if (rec.affinitySeconds !== undefined) spec.sessionAffinity = { timeoutSeconds: rec.affinitySeconds };
+  return spec;
+}
+
+const same = (a: ServiceRecord | undefined, b: ServiceRecord | undefined): boolean => JSON.stringify(a) === JSON.stringify(b);
+
+/**
+ * Services on one host. Get one with {@link services}. Verbs as everywhere
+ * in nlkit: `list`, `get`, `find`, `add`, `replace`, `set`, `delete`; and
+ * `apply(desired)` for watch loops.
+ * @example
+ * const svcs = await services({ host: 'host1' });
+ * await svcs.add({ name: 'web', vips: ['10.96.0.10'], ports: [{ port: 80 }], endpoints: [{ ip: '10.88.0.2' }] });
+ */
+export class ServiceManager {
+  private baseReady = false;
+
+  /** @internal use {@link services} */
+  constructor(
+    private readonly host: Handle,
+    private readonly store: ServiceStore,
+  ) {}
+
+  /**
+   * Every service on this host.
+   * @example
+   * for (const s of await svcs.list()) console.log(s.name, s.vips, s.endpoints.length);
+   */
+  list(): Promise<Service[]> {
+    return Promise.resolve([...this.store.readAll().values()]);
+  }
+
+  /**
+   * Like `get`, but undefined when there is no such service.
+   * @example
+   * if (!(await svcs.find('web'))) console.log('no web service');
+   */
+  find(name: string): Promise<Service | undefined> {
+    return Promise.resolve(this.store.read(validateServiceName(name)));
+  }
+
+  /**
+   * One service; NotFoundError when there is none.
+   * @example
+   * const web = await svcs.get('web');
+   */
+  async get(name: string): Promise<Service> {
+    const s = await this.find(name);
+    if (!s) throw notFound(name, `get service ${name}`);
+    return s;
+  }
+
+  /**
+   * Creates a service; ValidationError (field "name") if one of that name exists.
+   * @example
+   * await svcs.add({ name: 'db', vips: ['10.96.0.20', 'fd00:96::20'], ports: [{ port: 5432 }], endpoints: [{ ip: '10.88.0.5' }] });
+   */
+  async add(spec: ServiceSpec): Promise<void> {
+    const rec = toServiceRecord(spec);
+    await this.commit([rec.name], (recorded) => {
+      if (recorded.get(rec.name)) throw new ValidationError('name', rec.name, 'a service of that name exists (use replace or set)');
+      return [{ after: rec }];
+    });
+  }
+
+  /**
+   * Creates a service, or replaces the one of the same name (one transaction: established flows to endpoints that stay go on).
+   * @example
+   * await svcs.replace({ name: 'web', vips: ['10.96.0.10'], ports: [{ port: 80 }], endpoints: [{ ip: '10.88.0.2', weight: 9 }, { ip: '10.88.0.3', weight: 1 }] });
+   */
+  async replace(spec: ServiceSpec, opts?: ServiceChangeOptions): Promise<void> {
+    const rec = toServiceRecord(spec);
+    const cut = cutFlowsOf(opts, 'replace options');
+    await this.commit([rec.name], (recorded) => [{ before: recorded.get(rec.name), after: rec }], cut);
+  }
+
+  /**
+   * Changes part of an existing service (endpoints, weights, ports, ...); NotFoundError when there is none.
+   * @example
+   * await svcs.set('web', { endpoints: [{ ip: '10.88.0.2', weight: 1 }, { ip: '10.88.0.3', weight: 1 }] });
+   */
+  async set(name: string, changes: ServiceChanges, opts?: ServiceChangeOptions): Promise<void> {
+    validateServiceName(name);
+    const c = rejectUnknownKeys(changes, ['vips', 'externalIps', 'ports', 'endpoints', 'sessionAffinity'], 'service changes');
+    const cut = cutFlowsOf(opts, 'set options');
+    await this.commit(
+      [name],
+      (recorded) => {
+        const before = recorded.get(name);
+        if (!before) throw notFound(name, `set service ${name}`);
+        return [{ before, after: toServiceRecord({ ...specOf(before), ...c }) }];
+      },
+      cut,
+    );
+  }
+
+  /**
+   * Removes a service (its flows cut unless `cutFlows: false`); false with `missingOk` when there is none.
+   * @example
+   * await svcs.delete('web', { missingOk: true });
+   */
+  async delete(name: string, opts?: { missingOk?: boolean; cutFlows?: boolean }): Promise<boolean> {
+    validateServiceName(name);
+    const o = rejectUnknownKeys(opts, ['missingOk', 'cutFlows'], 'delete options');
+    const missingOk = checkDeleteOptions(o && { missingOk: o.missingOk });
+    const cut = cutFlowsOf(o && { cutFlows: o.cutFlows }, 'delete options');
+    const seen = { found: false };
+    await this.commit(
+      [name],
+      (recorded) => {
+        const before = recorded.get(name);
+        seen.found = !!before;
+        return before ? [{ before }] : [];
+      },
+      cut,
+    );
+    if (!seen.found && !missingOk) throw notFound(name, `delete service ${name}`);
+    return seen.found;
+  }
+
+  /**
+   * Makes the host's services exactly `desired`: adds, changes and removes
+   * only what differs (idempotent: a second call with the same list sends
+   * nothing). Every spec is validated before anything is changed.
+   * @example
+   * const r = await svcs.apply([{ name: 'web', vips: ['10.96.0.10'], ports: [{ port: 80 }], endpoints }]);
+   * console.log(r.added, r.changed, r.removed);
+   */
+  async apply(desired: ServiceSpec[], opts?: ServiceChangeOptions): Promise<ApplyResult> {
+    if (!Array.isArray(desired)) throw new ValidationError('desired', desired, 'must be an array of services');
+    const cut = cutFlowsOf(opts, 'apply options');
+    const wanted = new Map<string, ServiceRecord>();
+    for (const spec of desired) {
+      const rec = toServiceRecord(spec);
+      if (wanted.has(rec.name)) throw new ValidationError('name', rec.name, 'appears twice in the desired services');
+      wanted.set(rec.name, rec);
+    }
+    const result: ApplyResult = { added: [], changed: [], removed: [], unchanged: 0 };
+    await this.store.locked(async () => {
+      const recorded = this.store.readAll();
+      const changes: Change[] = [];
+      for (const [name, after] of wanted) {
+        const before = recorded.get(name);
+        if (same(before, after)) result.unchanged++;
+        else {
+          changes.push({ before, after });
+          (before ? result.changed : result.added).push(name);
+        }
+      }
+      for (const [name, before] of recorded) {
+        if (!wanted.has(name)) {
+          changes.push({ before });
+          result.removed.push(name);
+        }
+      }
+      for (let i = 0; i < changes.length; i += APPLY_CHUNK) await this.commitLocked(recorded, changes.slice(i, i + APPLY_CHUNK), cut);
+    });
+    return result;
+  }
+
+  /**
+   * Every difference between the recorded services and the kernel (someone's
+   * `nft` command, a flushed ruleset), and operations a dead process left halfway.
+   * @example
+   * for (const d of await svcs.check()) console.log(d.service, d.kind, d.detail);
+   */
+  async check(): Promise<ServiceDrift[]> {
+    const interrupted = pendingIntents(this.store.dir).filter((p) => !p.live);
+    const diff = await compareServices(this.host, this.store.readAll().values());
+    return [
+      ...interrupted.map((p): ServiceDrift => ({ service: p.record.publication ?? '', kind: 'interrupted', detail: `process ${p.record.pid} died halfway` })),
+      ...diff.drift,
+    ];
+  }
+
+  /**
+   * Repairs what check() reports, in one transaction: the table is made to
+   * match the records again (an operation that died after its commit is
+   * rolled back to what was recorded). Returns what was found.
+   * @example
+   * const fixed = await svcs.reconcile();
+   */
+  async reconcile(): Promise<ServiceDrift[]> {
+    return this.store.locked(async () => {
+      const found = await this.check();
+      const diff = await compareServices(this.host, this.store.readAll().values());
+      const tx = this.host.nft.transaction();
+      diff.repair(tx);
+      if (tx.size) await tx.commit({ echo: 'none' });
+      for (const p of pendingIntents(this.store.dir).filter((i) => !i.live)) clearIntent(p);
+      this.baseReady = true;
+      return found;
+    });
+  }
+
+  /**
+   * Closes the host handle.
+   * @example
+   * svcs.close();
+   */
+  close(): void {
+    this.host.close();
+  }
+
+  /** Under the lock: reads the records of `names`, asks `plan` for the changes, commits them. */
+  private async commit(names: string[], plan: (recorded: Map<string, ServiceRecord>) => Change[], cutFlows = true): Promise<void> {
+    await this.store.locked(async () => {
+      const recorded = new Map<string, ServiceRecord>();
+      for (const n of names) {
+        const r = this.store.read(n);
+        if (r) recorded.set(n, r);
+      }
+      const changes = plan(recorded).filter((c) => !same(c.before, c.after));
+      if (changes.length) await this.commitLocked(recorded, changes, cutFlows);
+    });
+  }
+
+  /** One transaction for `changes`, journaled; then the records, then the flows of endpoints that left. */
+  private async commitLocked(recorded: Map<string, ServiceRecord>, changes: Change[], cutFlows: boolean): Promise<void> {
+    const names = changes.map((c) => (c.after ?? c.before)?.name ?? '');
+    // The journal lives in the services directory: only services read it ("publish" is the journal's closest operation kind).
+    await withIntent(this.store.dir, { op: 'publish', network: '', publication: names.join(',') }, async () => {
+      const tx = this.host.nft.transaction();
+      if (!this.baseReady && !(await this.host.nft.tables.find({ family: TABLE.family, name: TABLE.table }))) {
+        // First use on this host (or the table was removed): everything recorded, then the changes.
+        queueTable(
+          tx,
+          [...this.store.readAll().values()].filter((r) => !names.includes(r.name)),
+        );
+        for (const c of changes) queueChange(tx, objectsOf(undefined), objectsOf(c.after));
+      } else for (const c of changes) queueChange(tx, objectsOf(c.before), objectsOf(c.after));
+      stepDone('service');
+      await tx.commit({ echo: 'none' });
+      this.baseReady = true;
+      stepDone('service');
+      for (const c of changes) {
+        if (c.after) this.store.write(c.after);
+        else if (c.before) this.store.remove(c.before.name);
+        stepDone('service');
+      }
+    });
+    for (const c of changes) {
+      if (c.after) recorded.set(c.after.name, c.after);
+      if (!cutFlows || !c.before) continue;
+      const stays = new Set((c.after?.endpoints ?? []).map((e) => `${e.ip}:${e.port ?? ''}`));
+      const gone = c.before.endpoints.filter((e) => !stays.has(`${e.ip}:${e.port ?? ''}`));
+      await cutServiceFlows(this.host, c.before, gone);
+    }
+  }
+}
+
+function defaultStateDir(host?: NetnsRef): string {
+  const base = '/run/nlkit';
+  if (host === undefined) return path.join(base, 'default');
+  if (typeof host === 'string') return path.join(base, host);
+  const ns = openNetnsSync(host);
+  try {
+    return path.join(base, `ino-${ns.inode}`);
+  } finally {
+    ns.close();
+  }
+}
+
+/**
+ * Opens the services of a host namespace.
+ * @example
+ * const svcs = await services({ host: 'host1' });
+ * await svcs.add({ name: 'web', vips: ['10.96.0.10'], ports: [{ port: 80, targetPort: 8080 }], endpoints: [{ ip: '10.88.0.2' }, { ip: '10.88.0.3' }] });
+ */
+export async function services(opts: ServiceManagerOptions = {}): Promise<ServiceManager> {
+  rejectUnknownKeys(opts, MANAGER_KEYS, 'services options');
+  const store = new ServiceStore(opts.stateDir ?? defaultStateDir(opts.host));
+  const host = await open({ netns: opts.host });
+  return new ServiceManager(host, store);
+}

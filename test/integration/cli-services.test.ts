@@ -1,0 +1,76 @@
+// `nlkit service ...`: the CLI over services(), run as a child process in a
+// test host namespace (always --host), cross-checked with `nft -j`.
+import { execFileSync, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { useNetns } from '../helpers/netns';
+
+const root = path.join(__dirname, '..', '..');
+
+describe('nlkit service commands', () => {
+  const box = useNetns('svchost');
+  let stateDir: string;
+
+  function cli(...args: string[]): { code: number; out: string; err: string } {
+    const r = spawnSync(process.execPath, ['bin/nlkit.js', '--host', box.ns('svchost'), '--state-dir', stateDir, ...args], {
+      cwd: root,
+      encoding: 'utf8',
+      timeout: 60_000,
+      env: { ...process.env, NLKIT_DEBUG: '' },
+    });
+    return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
+  }
+  function ok(...args: string[]): string {
+    const r = cli(...args);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    return r.out;
+  }
+  const json = (...args: string[]): unknown => JSON.parse(ok(...args, '--json'));
+  /** The elements of one map of the services table, as `nft -j` lists them. */
+  function nftMap(name: string): string {
+    return execFileSync('ip', ['netns', 'exec', box.ns('svchost'), 'nft', '-j', 'list', 'map', 'inet', 'nlkit-svc', name], { encoding: 'utf8' });
+  }
+
+  beforeAll(() => {
+    stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nlkit-clisvc-'));
+  });
+  afterAll(() => {
+    cli('service', 'rm', 'web', 'dns', '--missing-ok');
+    fs.rmSync(stateDir, { recursive: true, force: true });
+  });
+
+  it('adds, lists, changes, checks and removes a service, with --json', () => {
+    const added = json('service', 'add', 'web', '--vip', '10.96.9.1', '--port', '80:8080', '--endpoint', '10.0.0.2=3', '--endpoint', '10.0.0.3') as {
+      endpoints: Array<{ ip: string; weight: number }>;
+    };
+    expect(added.endpoints.map((e) => `${e.ip}=${e.weight}`)).toEqual(['10.0.0.2=3', '10.0.0.3=1']);
+    expect(nftMap('vips4')).toContain('"goto": {"target": "svc-web-tcp80-v4"}');
+    ok('service', 'add', 'dns', '--vip', '10.96.9.53', '--port', '53/udp', '--terminating', '10.0.0.5');
+    expect(ok('service', 'ls')).toMatch(/web\s+10\.96\.9\.1\s+80:8080\/tcp\s+10\.0\.0\.2=3,10\.0\.0\.3=1/);
+    expect((json('service', 'ls', 'dns') as Array<{ endpoints: Array<{ terminating: boolean }> }>)[0].endpoints[0].terminating).toBe(true);
+    ok('service', 'set', 'web', '--endpoint', '10.0.0.4', '--no-cut');
+    expect(nftMap('eps-web-tcp80-v4')).toContain('10.0.0.4');
+    expect(nftMap('eps-web-tcp80-v4')).not.toContain('10.0.0.2');
+    expect(json('service', 'check')).toEqual([]);
+    execFileSync('ip', ['netns', 'exec', box.ns('svchost'), 'nft', 'flush', 'map', 'inet', 'nlkit-svc', 'eps-web-tcp80-v4']);
+    expect(ok('service', 'check')).toContain('web: element-missing: eps-web-tcp80-v4 0-65535');
+    expect(ok('service', 'check', '--repair')).toContain('repaired');
+    expect(ok('service', 'check')).toBe('no drift\n');
+    expect(json('service', 'rm', 'web', 'dns')).toEqual({ removed: ['web', 'dns'] });
+    expect(ok('service', 'ls')).toBe('no services\n');
+  });
+
+  it('refuses a wrong command line with exit code 2, and a missing service with exit code 1, one line each', () => {
+    const usage = cli('service', 'add', 'web', '--vip', '10.96.9.1');
+    expect(usage.code).toBe(2);
+    expect(usage.err).toMatch(/^nlkit: service add: missing --port PORT .*\n$/);
+    const missing = cli('service', 'rm', 'nope');
+    expect(missing.code).toBe(1);
+    expect(missing.err.trim().split('\n')).toHaveLength(1);
+    expect(missing.err).toContain('NotFoundError');
+    expect(ok('service')).toContain('service add');
+  });
+});

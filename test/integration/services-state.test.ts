@@ -1,0 +1,176 @@
+// Services as a daemon's watch loop drives them: apply() commits only the
+// difference (read back with `nft -j`), check() finds what someone's `nft`
+// changed, reconcile() repairs it, bad input is refused before anything is
+// sent. Plus UDP and IPv6 virtual IPs with real packets.
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bindUdp, deleteNetns, listenTcp, NotFoundError, ValidationError } from '../../lib';
+import { networks, type NetworkManager } from '../../lib/network/manager';
+import { services, type ServiceManager } from '../../lib/services/manager';
+import type { ServiceSpec } from '../../lib/services/spec';
+import { uniqueNetnsName, useNetns } from '../helpers/netns';
+import { hello } from '../helpers/traffic';
+
+function nft(ns: string, ...args: string[]): string {
+  return execFileSync('ip', ['netns', 'exec', ns, 'nft', ...args], { encoding: 'utf8' });
+}
+
+/** Every rule of the services table as `nft -j` lists it: chain → rule handles. */
+function ruleHandles(ns: string): Record<string, number[]> {
+  const out: Record<string, number[]> = {};
+  const items = (JSON.parse(nft(ns, '-j', 'list', 'table', 'inet', 'nlkit-svc')) as { nftables: Array<Record<string, { chain: string; handle: number }>> })
+    .nftables;
+  for (const i of items) if (i.rule) (out[i.rule.chain] ??= []).push(i.rule.handle);
+  return out;
+}
+
+describe('services: apply, check and reconcile', () => {
+  const box = useNetns('host');
+  let nets: NetworkManager;
+  let svcs: ServiceManager;
+  let stateDir: string;
+  const c = { client: uniqueNetnsName('cl'), e1: uniqueNetnsName('e1') };
+  let e1 = '';
+  let e1v6 = '';
+  const closers: Array<() => void> = [];
+
+  const spec = (name: string, vip: string, endpoints: ServiceSpec['endpoints']): ServiceSpec => ({
+    name,
+    vips: [vip],
+    ports: [{ port: 80, targetPort: 8080 }],
+    endpoints,
+  });
+
+  beforeAll(async () => {
+    stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nlkit-svcs-'));
+    nets = await networks({ host: box.ns('host'), stateDir });
+    svcs = await services({ host: box.ns('host'), stateDir });
+    await nets.create({ name: 'svc2', subnet: '10.98.0.0/24', subnet6: 'fd00:98::/64' });
+    await nets.attach('svc2', { sandbox: c.client, create: true });
+    const a = await nets.attach('svc2', { sandbox: c.e1, create: true });
+    e1 = (a.ipv4 ?? '').split('/')[0];
+    e1v6 = (a.ipv6 ?? '').split('/')[0];
+    const srv = await listenTcp({ netns: c.e1, port: 8080, host: '::' }, (s) => s.end('e1')); // both families
+    closers.push(() => srv.close());
+    const udp = await bindUdp({ netns: c.e1, port: 5353 });
+    udp.on('message', (m, r) => udp.send(`e1:${String(m)}`, r.port, r.address));
+    closers.push(() => udp.close());
+  });
+  afterAll(async () => {
+    closers.forEach((f) => f());
+    await svcs?.apply([]).catch(() => undefined);
+    svcs?.close();
+    await nets?.delete('svc2', { missingOk: true }).catch(() => undefined);
+    nets?.close();
+    for (const ns of Object.values(c)) await deleteNetns(ns, { missingOk: true });
+    fs.rmSync(stateDir, { recursive: true, force: true });
+  });
+
+  it('apply() adds what is missing and is idempotent: the same list again sends nothing', async () => {
+    const desired = [spec('a', '10.96.8.1', [{ ip: e1 }]), spec('b', '10.96.8.2', [{ ip: e1 }]), spec('c', '10.96.8.3', [])];
+    expect(await svcs.apply(desired)).toEqual({ added: ['a', 'b', 'c'], changed: [], removed: [], unchanged: 0 });
+    expect(await hello(c.client, '10.96.8.2', 80)).toBe('e1');
+    const gen = (await box.h('host').nft.generation.get()).id;
+    expect(await svcs.apply(desired)).toEqual({ added: [], changed: [], removed: [], unchanged: 3 });
+    expect((await box.h('host').nft.generation.get()).id).toBe(gen);
+  });
+
+  it("apply() changes one service's objects only: the other services' rules keep their handles", async () => {
+    const before = ruleHandles(box.ns('host'));
+    const desired = [spec('a', '10.96.8.1', [{ ip: e1, weight: 2 }]), spec('b', '10.96.8.2', [{ ip: e1 }])];
+    expect(await svcs.apply(desired)).toEqual({ added: [], changed: ['a'], removed: ['c'], unchanged: 1 });
+    const after = ruleHandles(box.ns('host'));
+    expect(after['svc-b-tcp80-v4']).toEqual(before['svc-b-tcp80-v4']);
+    expect(after['services']).toEqual(before['services']);
+    expect(after['svc-c-tcp80-v4']).toBeUndefined();
+    expect(await hello(c.client, '10.96.8.1', 80)).toBe('e1');
+    expect(await hello(c.client, '10.96.8.3', 80, 700)).toMatch(/^error:/);
+  });
+
+  it("changing a service's endpoints changes set elements only: no rule of any chain is rewritten", async () => {
+    const before = ruleHandles(box.ns('host'));
+    await svcs.set('a', {
+      endpoints: [
+        { ip: e1, weight: 3 },
+        { ip: '10.98.0.99', weight: 0 },
+      ],
+    });
+    await svcs.set('a', { endpoints: [{ ip: e1 }] });
+    expect(ruleHandles(box.ns('host'))).toEqual(before);
+    const eps = nft(box.ns('host'), 'list', 'map', 'inet', 'nlkit-svc', 'eps-a-tcp80-v4');
+    expect(eps).toContain(`0-65535 : ${e1} . 8080`);
+    expect(await hello(c.client, '10.96.8.1', 80)).toBe('e1');
+  });
+
+  it('check() finds what `nft` changed behind its back, and reconcile() repairs it', async () => {
+    expect(await svcs.check()).toEqual([]);
+    const ns = box.ns('host');
+    nft(ns, 'flush', 'chain', 'inet', 'nlkit-svc', 'svc-a-tcp80-v4');
+    nft(ns, 'delete', 'element', 'inet', 'nlkit-svc', 'vips4', '{ 10.96.8.2 . tcp . 80 }');
+    nft(ns, 'add', 'chain', 'inet', 'nlkit-svc', 'svc-stray');
+    nft(ns, 'flush', 'map', 'inet', 'nlkit-svc', 'eps-b-tcp80-v4');
+    const drift = await svcs.check();
+    expect(drift.map((d) => `${d.service}:${d.kind}`).sort()).toEqual([':chain-unexpected', 'a:rules-wrong', 'b:element-missing', 'b:element-missing']);
+    expect(await hello(c.client, '10.96.8.2', 80, 700)).toMatch(/^error:/);
+    expect((await svcs.reconcile()).length).toBe(4);
+    expect(await svcs.check()).toEqual([]);
+    expect(await hello(c.client, '10.96.8.1', 80)).toBe('e1');
+    expect(await hello(c.client, '10.96.8.2', 80)).toBe('e1');
+  });
+
+  it('rebuilds the whole table after someone deletes it', async () => {
+    nft(box.ns('host'), 'delete', 'table', 'inet', 'nlkit-svc');
+    expect((await svcs.check()).map((d) => d.kind)).toEqual(['table-missing']);
+    await svcs.reconcile();
+    expect(await svcs.check()).toEqual([]);
+    expect(await hello(c.client, '10.96.8.2', 80)).toBe('e1');
+  });
+
+  it('serves UDP and IPv6 virtual IPs', async () => {
+    await svcs.add({
+      name: 'dns',
+      vips: ['10.96.8.53', 'fd00:96::53'],
+      ports: [
+        { protocol: 'udp', port: 53, targetPort: 5353 },
+        { port: 80, targetPort: 8080 },
+      ],
+      endpoints: [{ ip: e1 }, { ip: e1v6 }],
+    });
+    const client = await bindUdp({ netns: c.client });
+    const answer = new Promise<string>((resolve) => client.once('message', (m) => resolve(String(m))));
+    client.send('q', 53, '10.96.8.53');
+    expect(await answer).toBe('e1:q');
+    client.close();
+    // 5 s: the first IPv6 connection waits for neighbour discovery on a fresh bridge
+    expect(await hello(c.client, 'fd00:96::53', 80, 5000)).toBe('e1');
+    expect(await svcs.check()).toEqual([]);
+  });
+
+  it('refuses bad specs with a ValidationError naming the field, before anything is sent', async () => {
+    const gen = (await box.h('host').nft.generation.get()).id;
+    const cases: Array<[() => Promise<unknown>, string]> = [
+      [() => svcs.add({ ...spec('x', '10.96.8.9', []), vips: ['10.96.8.300'] }), 'vips'],
+      [() => svcs.add({ ...spec('x', '10.96.8.9', []), ports: [{ port: 0 }] }), 'port'],
+      [() => svcs.add({ ...spec('x', '10.96.8.9', []), ports: [{ port: 80, protocol: 'icmp' as never }] }), 'protocol'],
+      [() => svcs.add(spec('x', '10.96.8.9', [{ ip: e1, weight: -1 }])), 'weight'],
+      [() => svcs.add(spec('Bad Name', '10.96.8.9', [])), 'service name'],
+      [() => svcs.add({ ...spec('x', '10.96.8.9', []), colour: 'red' } as never), 'service'],
+      [() => svcs.add(spec('a', '10.96.8.9', [])), 'name'],
+      [() => svcs.set('a', { endpoints: [{ ip: e1, ready: 'yes' as never }] }), 'ready'],
+      [() => svcs.apply([spec('a', '10.96.8.1', []), spec('a', '10.96.8.1', [])]), 'name'],
+    ];
+    for (const [call, field] of cases) {
+      const err = await call().catch((e: unknown) => e);
+      expect(err, field).toBeInstanceOf(ValidationError);
+      expect((err as ValidationError).field).toBe(field);
+    }
+    expect((await box.h('host').nft.generation.get()).id).toBe(gen);
+    await expect(svcs.get('nope')).rejects.toBeInstanceOf(NotFoundError);
+    expect(await svcs.find('nope')).toBeUndefined();
+    await expect(svcs.delete('nope')).rejects.toBeInstanceOf(NotFoundError);
+    expect(await svcs.delete('nope', { missingOk: true })).toBe(false);
+  });
+});

@@ -13,15 +13,16 @@ import ts from 'typescript';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 
-// Each "exports" subpath with its compiled file mapped back to its source:
-// "./netlink" -> ./dist/netlink/index.js -> lib/netlink/index.ts.
+// Each "exports" subpath with its declaration file mapped back to its source:
+// "./netlink" -> ./dist/netlink/index.d.ts -> lib/netlink/index.ts (the
+// "default" files are the start-up bundle's entry points, not tsc's output).
 function entryPoints() {
   const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
   const entries = [];
   for (const [subpath, target] of Object.entries(pkg.exports ?? { '.': pkg.main })) {
-    const js = typeof target === 'string' ? target : target.default;
-    if (!js?.startsWith('./dist/') || !js.endsWith('.js')) continue; // ./package.json
-    const source = path.join(root, 'lib', js.slice('./dist/'.length, -'.js'.length) + '.ts');
+    const dts = typeof target === 'string' ? target.replace(/\.js$/, '.d.ts') : target.types;
+    if (!dts?.startsWith('./dist/') || !dts.endsWith('.d.ts')) continue; // ./package.json
+    const source = path.join(root, 'lib', dts.slice('./dist/'.length, -'.d.ts'.length) + '.ts');
     if (!fs.existsSync(source)) throw new Error(`exports["${subpath}"]: no source ${path.relative(root, source)}`);
     entries.push({ name: path.posix.join(pkg.name, subpath), source });
   }

@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <sched.h>
 #include <sys/resource.h>
+#include <sys/sysinfo.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -107,7 +108,10 @@ inline void CpuRelax() {
 
 }  // namespace
 
-SpinPolicy::SpinPolicy(std::chrono::microseconds max) : max_(max), cpus_(UsableCpus()) {}
+// The machine's online CPUs, not this process's affinity: /proc/loadavg counts
+// runnable tasks machine-wide (in a small cpuset on a big busy host the
+// affinity count would call every moment contended).
+SpinPolicy::SpinPolicy(std::chrono::microseconds max) : max_(max), cpus_(std::max(1, get_nprocs())) {}
 
 bool SpinPolicy::ShouldSpin(Clock::time_point now) {
   if (max_.count() == 0 || misses_ >= kMaxMisses || now < backoff_until_) return false;

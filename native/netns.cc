@@ -55,7 +55,16 @@ void NetnsThreadMain(NetnsThread& t) {
     const std::function<int()>* job = t.job;
     t.job = nullptr;
     lock.unlock();
-    int result = home_err != 0 ? home_err : (*job)();
+    int result = home_err;
+    if (result == 0) {
+      // A C++ exception leaving this detached thread would std::terminate the
+      // process; the jobs build strings, so bad_alloc is possible.
+      try {
+        result = (*job)();
+      } catch (...) {
+        result = ENOMEM;
+      }
+    }
     // Back home; a thread that cannot get back never runs another job.
     bool lost = home_err != 0 || setns(home, CLONE_NEWNET) != 0;
     lock.lock();

@@ -17,8 +17,11 @@ describe('the namespace thread', () => {
       const r = await runFixture('netns-thread.cjs', { args: [name], timeoutMs: 60_000 });
       expect(exitOf(r), explain(r)).toEqual({ status: 0, signal: null });
       const out = lastJson(r);
-      // 20 sequential and 20 concurrent opens, two namespace creations, sysctls: one thread.
-      expect(out.tids, r.stdout).toBe(1);
+      // 20 sequential and 20 concurrent opens, two namespace creations, sysctls:
+      // one thread (a thread per call would show dozens; on a loaded machine
+      // a gap over the 2 s idle time between steps may start a second one).
+      expect(out.tids, r.stdout).toBeGreaterThanOrEqual(1);
+      expect(out.tids, r.stdout).toBeLessThanOrEqual(3);
       expect(out.strays).toEqual([]);
       expect(out.errors).toEqual(['sysctl missing: ENOENT', 'open in a UTS namespace: EINVAL', 'createNetns again: EEXIST']);
       expect(out.afterIdle).toBe(0);

@@ -316,12 +316,31 @@ export function decodeElementMessage(m: NetlinkMessage): { table: string; set: s
   return { table: a.string(C.NFTA_SET_ELEM_LIST_TABLE) ?? '', set: a.string(C.NFTA_SET_ELEM_LIST_SET) ?? '', elements };
 }
 
+/** Shared by elements without expressions (most): never modified. */
+const NO_EXPRESSIONS: Expression[] = [];
+
+/**
+ * The NFTA_DATA_VALUE inside a data nest, as a view into the received buffer:
+ * one Buffer per key instead of three (a million-element listing spent most
+ * of its time collecting them).
+ */
+function dataValueView(b: Buffer, off: number, len: number): Buffer | undefined {
+  const end = off + len;
+  while (off + 4 <= end) {
+    const alen = b[off] | (b[off + 1] << 8);
+    if (alen < 4 || off + alen > end) return undefined;
+    if (((b[off + 2] | (b[off + 3] << 8)) & 0x3fff) === C.NFTA_DATA_VALUE) return b.subarray(off + 4, off + alen);
+    off += (alen + 3) & ~3;
+  }
+  return undefined;
+}
+
 function decodeRawElement(buf: Buffer): RawElement {
   const a = new Attributes(buf);
-  const out: RawElement = { flags: a.be32(C.NFTA_SET_ELEM_FLAGS) ?? 0, expressions: [] };
-  const key = readData(a.get(C.NFTA_SET_ELEM_KEY)).value;
+  const out: RawElement = { flags: a.be32(C.NFTA_SET_ELEM_FLAGS) ?? 0, expressions: NO_EXPRESSIONS };
+  const key = a.read(C.NFTA_SET_ELEM_KEY, dataValueView);
   if (key) out.key = key;
-  const keyEnd = readData(a.get(C.NFTA_SET_ELEM_KEY_END)).value;
+  const keyEnd = a.read(C.NFTA_SET_ELEM_KEY_END, dataValueView);
   if (keyEnd) out.keyEnd = keyEnd;
   const data = readData(a.get(C.NFTA_SET_ELEM_DATA));
   if (data.value) out.data = data.value;
@@ -332,11 +351,14 @@ function decodeRawElement(buf: Buffer): RawElement {
   if (timeout !== undefined) out.timeout = Number(timeout);
   const exp = a.be64(C.NFTA_SET_ELEM_EXPIRATION);
   if (exp !== undefined) out.expires = Number(exp);
-  const { comment } = splitComment(a.get(C.NFTA_SET_ELEM_USERDATA), UDATA_SET_ELEM_COMMENT);
-  if (comment !== undefined) out.comment = comment;
+  const userdata = a.get(C.NFTA_SET_ELEM_USERDATA);
+  if (userdata) {
+    const { comment } = splitComment(userdata, UDATA_SET_ELEM_COMMENT);
+    if (comment !== undefined) out.comment = comment;
+  }
   const one = a.get(C.NFTA_SET_ELEM_EXPR);
-  if (one) out.expressions.push(readExpressionBody(one));
-  out.expressions.push(...readExpressionList(a.get(C.NFTA_SET_ELEM_EXPRESSIONS)));
+  const list = a.get(C.NFTA_SET_ELEM_EXPRESSIONS);
+  if (one || list) out.expressions = [...(one ? [readExpressionBody(one)] : []), ...readExpressionList(list)];
   return out;
 }
 

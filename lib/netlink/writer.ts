@@ -293,6 +293,33 @@ export class NetlinkWriter {
     return Buffer.from(this.buf.subarray(0, this.len));
   }
 
+  /**
+   * Drops everything written from byte `length` on, with the messages begun
+   * there (an encoding that threw half-way leaves no partial message behind).
+   * @example
+   * const start = w.length;
+   * try { writeRule(w, r); } catch (e) { w.rewind(start); throw e; }
+   */
+  rewind(length: number): this {
+    if (!(length >= 0 && length <= this.len)) throw new RangeError(`NetlinkWriter: cannot rewind to ${length} of ${this.len} bytes`);
+    this.len = length;
+    this.messageStart = -1;
+    while (this.messageOffsets.length > 0 && this.messageOffsets[this.messageOffsets.length - 1] >= length) this.messageOffsets.pop();
+    return this;
+  }
+
+  /**
+   * The bytes written in [start, end) as a view, without copying: valid until
+   * the next write (which may move the buffer). `finish()` makes a copy.
+   * @example
+   * const start = w.length;
+   * w.begin(RTM_GETLINK, NLM_F_DUMP).end();
+   * const request = w.written(start); // this message only
+   */
+  written(start = 0, end = this.len): Buffer {
+    return this.buf.subarray(start, end);
+  }
+
   private reserve(n: number): number {
     const need = this.len + n;
     if (need > this.buf.length) {

@@ -18,6 +18,7 @@ import { alignedLength, type DataType, type Scalar } from './datatypes';
 import { readExpressionBody, readExpressionList, writeExpressionBody, writeExpressionList, type Expression } from './expressions/registry';
 import { beginNft, familyNumber, messageAttributes, type NftFamily } from './message';
 import type { SetShape } from './set';
+import { sortByKey } from './element-order';
 import { UDATA_SET_ELEM_COMMENT, commentValue, joinComment, splitComment } from './userdata';
 import { isObject } from '../validate/options';
 
@@ -315,12 +316,31 @@ export function decodeElementMessage(m: NetlinkMessage): { table: string; set: s
   return { table: a.string(C.NFTA_SET_ELEM_LIST_TABLE) ?? '', set: a.string(C.NFTA_SET_ELEM_LIST_SET) ?? '', elements };
 }
 
+/** Shared by elements without expressions (most): never modified. */
+const NO_EXPRESSIONS: Expression[] = [];
+
+/**
+ * The NFTA_DATA_VALUE inside a data nest, as a view into the received buffer:
+ * one Buffer per key instead of three (a million-element listing spent most
+ * of its time collecting them).
+ */
+function dataValueView(b: Buffer, off: number, len: number): Buffer | undefined {
+  const end = off + len;
+  while (off + 4 <= end) {
+    const alen = b[off] | (b[off + 1] << 8);
+    if (alen < 4 || off + alen > end) return undefined;
+    if (((b[off + 2] | (b[off + 3] << 8)) & 0x3fff) === C.NFTA_DATA_VALUE) return b.subarray(off + 4, off + alen);
+    off += (alen + 3) & ~3;
+  }
+  return undefined;
+}
+
 function decodeRawElement(buf: Buffer): RawElement {
   const a = new Attributes(buf);
-  const out: RawElement = { flags: a.be32(C.NFTA_SET_ELEM_FLAGS) ?? 0, expressions: [] };
-  const key = readData(a.get(C.NFTA_SET_ELEM_KEY)).value;
+  const out: RawElement = { flags: a.be32(C.NFTA_SET_ELEM_FLAGS) ?? 0, expressions: NO_EXPRESSIONS };
+  const key = a.read(C.NFTA_SET_ELEM_KEY, dataValueView);
   if (key) out.key = key;
-  const keyEnd = readData(a.get(C.NFTA_SET_ELEM_KEY_END)).value;
+  const keyEnd = a.read(C.NFTA_SET_ELEM_KEY_END, dataValueView);
   if (keyEnd) out.keyEnd = keyEnd;
   const data = readData(a.get(C.NFTA_SET_ELEM_DATA));
   if (data.value) out.data = data.value;
@@ -331,16 +351,19 @@ function decodeRawElement(buf: Buffer): RawElement {
   if (timeout !== undefined) out.timeout = Number(timeout);
   const exp = a.be64(C.NFTA_SET_ELEM_EXPIRATION);
   if (exp !== undefined) out.expires = Number(exp);
-  const { comment } = splitComment(a.get(C.NFTA_SET_ELEM_USERDATA), UDATA_SET_ELEM_COMMENT);
-  if (comment !== undefined) out.comment = comment;
+  const userdata = a.get(C.NFTA_SET_ELEM_USERDATA);
+  if (userdata) {
+    const { comment } = splitComment(userdata, UDATA_SET_ELEM_COMMENT);
+    if (comment !== undefined) out.comment = comment;
+  }
   const one = a.get(C.NFTA_SET_ELEM_EXPR);
-  if (one) out.expressions.push(readExpressionBody(one));
-  out.expressions.push(...readExpressionList(a.get(C.NFTA_SET_ELEM_EXPRESSIONS)));
+  const list = a.get(C.NFTA_SET_ELEM_EXPRESSIONS);
+  if (one || list) out.expressions = [...(one ? [readExpressionBody(one)] : []), ...readExpressionList(list)];
   return out;
 }
 
 function formatValue(fields: Array<DataType | undefined>, lengths: number[], b: Buffer): ElementValue {
-  if (fields.length === 1) return fields[0] ? fields[0].format(b.subarray(0, lengths[0])) : Buffer.from(b);
+  if (fields.length === 1) return fields[0] ? fields[0].format(b.length === lengths[0] ? b : b.subarray(0, lengths[0])) : Buffer.from(b);
   const out: Scalar[] = [];
   let off = 0;
   for (let i = 0; i < fields.length; i++) {
@@ -402,7 +425,7 @@ function prefixLength(lo: Buffer, hi: Buffer): number | undefined {
 }
 
 function finish(shape: SetShape, r: RawElement, base: Pick<SetElement, 'key' | 'keyEnd'>): SetElement {
-  const e: SetElement = { ...base };
+  const e: SetElement = base.keyEnd === undefined ? { key: base.key } : { key: base.key, keyEnd: base.keyEnd };
   if (r.flags & C.NFT_SET_ELEM_CATCHALL) {
     e.key = '*';
     e.catchall = true;
@@ -413,6 +436,7 @@ function finish(shape: SetShape, r: RawElement, base: Pick<SetElement, 'key' | '
   if (r.timeout !== undefined) e.timeout = r.timeout;
   if (r.expires !== undefined) e.expires = r.expires;
   if (r.comment !== undefined) e.comment = r.comment;
+  if (r.expressions.length === 0) return e;
   const exprs = [...r.expressions];
   const ci = exprs.findIndex((x) => x.type === 'counter');
   if (ci >= 0) {
@@ -426,20 +450,22 @@ function finish(shape: SetShape, r: RawElement, base: Pick<SetElement, 'key' | '
 /** Turns received elements into typed ones, reassembling intervals. */
 export function assembleElements(shape: SetShape, raw: RawElement[]): SetElement[] {
   const out: SetElement[] = [];
-  const plain = raw.filter((r): r is RawElement & { key: Buffer } => r.key !== undefined && !(r.flags & C.NFT_SET_ELEM_CATCHALL));
-  for (const r of raw) if (r.flags & C.NFT_SET_ELEM_CATCHALL) out.push(finish(shape, r, { key: '' }));
+  const plain: Array<RawElement & { key: Buffer }> = [];
+  for (const r of raw) {
+    if (r.flags & C.NFT_SET_ELEM_CATCHALL) out.push(finish(shape, r, { key: '' }));
+    else if (r.key !== undefined) plain.push(r as RawElement & { key: Buffer });
+  }
+  const keyOf = (r: { key: Buffer }) => r.key;
   if (!shape.interval || shape.keyFields.length > 1) {
     // Hash sets list in hash order: sort by key value so listings are stable.
     const t = shape.keyFields.length === 1 ? shape.keyFields[0] : undefined;
-    const numericHostOrder = HOST_LITTLE_ENDIAN && t?.hostOrder && t.name !== 'ifname';
-    const sortKey = (b: Buffer) => (numericHostOrder ? Buffer.from(b).reverse() : b);
-    plain.sort((x, y) => Buffer.compare(sortKey(x.key), sortKey(y.key)));
-    for (const r of plain)
+    const numericHostOrder = HOST_LITTLE_ENDIAN && t?.hostOrder === true && t.name !== 'ifname';
+    for (const r of sortByKey(plain, keyOf, numericHostOrder))
       out.push(finish(shape, r, r.keyEnd ? formatRange(shape, r.key, r.keyEnd) : { key: formatValue(shape.keyFields, shape.keyFieldLengths, r.key) }));
     return out;
   }
-  // Single-field intervals: walk the boundaries in key order.
-  const sorted = [...plain].sort((x, y) => Buffer.compare(x.key, y.key) || (x.flags & C.NFT_SET_ELEM_INTERVAL_END ? -1 : 1));
+  // Single-field intervals: walk the boundaries in key order (an end before a start at the same key).
+  const sorted = sortByKey(plain, keyOf, false, (r) => (r.flags & C.NFT_SET_ELEM_INTERVAL_END ? 0 : 1));
   for (let i = 0; i < sorted.length; i++) {
     const r = sorted[i];
     if (r.flags & C.NFT_SET_ELEM_INTERVAL_END) continue;

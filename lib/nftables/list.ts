@@ -16,11 +16,12 @@ import { validateNftName } from '../validate/names';
 import { rejectUnknownKeys } from '../validate/options';
 import * as C from './constants';
 import { decodeChain, describeChain, type Chain, type ChainRef } from './chain';
-import { assembleElements, decodeElementMessage, type SetElement } from './elements';
+import { assembleElements, decodeElementMessage, type RawElement, type SetElement } from './elements';
 import { beginNft, familyNumber, messageAttributes, nftCommand, type NftFamily } from './message';
 import { decodeObject, describeObject, type NftObject, type ObjectRef } from './object';
 import { OBJECT_TYPES, type ObjectType } from './object-types';
 import { decodeRule, describeRule, type Rule, type RuleRef } from './rule';
+import { dumpChainRules, dumpRulesOfChains } from './rule-dump';
 import { decodeFieldLengths, decodeSet, describeSet, shapeOf, type NftSet, type SetRef, type SetShape } from './set';
 import { decodeTable, describeTable, type Table, type TableRef } from './table';
 
@@ -235,12 +236,11 @@ export const nftRuleOps = {
    */
   *list(filter?: NftFilter): Operation<Rule[]> {
     const f = checkFilter(filter);
-    const msgs = yield* dumpCommand(C.NFT_MSG_GETRULE, f.family, 'rules', (w) => {
-      // The kernel filters rule dumps by table and chain itself.
-      if (f.table !== undefined) w.string(C.NFTA_RULE_TABLE, validateNftName(f.table, 'table'));
-      if (f.table !== undefined && f.chain !== undefined) w.string(C.NFTA_RULE_CHAIN, validateNftName(f.chain, 'chain'));
-    });
-    return msgs.map(decodeRule).filter((r) => matches(f, r.family, r.table, r.chain));
+    if (f.table !== undefined) validateNftName(f.table, 'table');
+    if (f.chain !== undefined) validateNftName(f.chain, 'chain');
+    // Without both table and chain: one dump per chain (a dump of many chains' rules is quadratic in the kernel).
+    if (f.table === undefined || f.chain === undefined) return yield* dumpRulesOfChains(yield* nftChainOps.list(f));
+    return (yield* dumpChainRules(f.family, f.table, f.chain)).filter((r) => matches(f, r.family, r.table, r.chain));
   },
 
   /**
@@ -474,6 +474,7 @@ function* listElementsWithShape(ref: SetRef, shape: SetShape): Operation<SetElem
   w.string(C.NFTA_SET_ELEM_LIST_TABLE, ref.table);
   w.string(C.NFTA_SET_ELEM_LIST_SET, ref.name);
   const replies = yield* dump(w.end().finish(), `list elements of nftables set ${ref.family} ${ref.table} ${ref.name}`);
-  const raw = replies.filter((m) => nftCommand(m) === C.NFT_MSG_NEWSETELEM).flatMap((m) => decodeElementMessage(m).elements);
+  const raw: RawElement[] = [];
+  for (const m of replies) if (nftCommand(m) === C.NFT_MSG_NEWSETELEM) for (const e of decodeElementMessage(m).elements) raw.push(e);
   return assembleElements(shape, raw);
 }

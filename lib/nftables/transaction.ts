@@ -85,6 +85,8 @@ export class Transaction {
   private nextRuleId = 1;
   private readonly ruleIds = new Map<number, number>();
   private readonly ids: IdAllocator = { setId: () => this.nextSetId++ };
+  /** The messages of commands encoded when added, back to back; commit copies them into the batch. */
+  private readonly encoded = new NetlinkWriter(4096);
 
   /**
    * @internal use `h.nft.transaction()`; without an executor the transaction can only be encoded.
@@ -120,10 +122,18 @@ export class Transaction {
    * and keeps the bytes: commit then only copies them into the batch.
    */
   private pushEncoded(description: string, echo: EchoKind | undefined, write: (w: NetlinkWriter) => number): number {
-    const probe = new NetlinkWriter(512);
-    const main = write(probe);
-    const bytes = probe.finish();
-    return this.push({ description, echo, write: (w) => (appendMessages(w, bytes), main) });
+    // Back to back in one growing buffer: no Buffer per command (100,000 rules held ~2× their bytes in small Buffers).
+    const encoded = this.encoded;
+    const start = encoded.length;
+    let main: number;
+    try {
+      main = write(encoded);
+    } catch (e) {
+      encoded.rewind(start);
+      throw e;
+    }
+    const end = encoded.length;
+    return this.push({ description, echo, write: (w) => (appendMessages(w, encoded.written(start, end)), main) });
   }
 
   /**
@@ -466,7 +476,8 @@ export class Transaction {
     ctx: WriteContext,
     opts: CommitOptions,
   ): { buffer: Buffer; owners: number[]; offsets: number[]; primary: Map<number, number>; echoRules: boolean } {
-    const w = new NetlinkWriter(64 * 1024);
+    // Sized for everything encoded so far: no doubling copies of a large batch.
+    const w = new NetlinkWriter(this.encoded.length + 64 * 1024);
     const owners: number[] = [-1];
     writeBatchBegin(w, NFNL_SUBSYS_NFTABLES, NLM_F_ECHO, opts.expectGeneration);
     // message index → command, and each NEW command's primary message.
@@ -479,7 +490,7 @@ export class Transaction {
     });
     writeBatchEnd(w, NFNL_SUBSYS_NFTABLES);
     owners.push(-1);
-    const buffer = w.finish();
+    const buffer = w.written(); // the writer is dropped: no copy
     const echoRules = markEchoes(buffer, w.messageOffsets, primary, (cmd) => this.commands[cmd].echo, opts.echo ?? 'auto', this.echoBudgetBytes);
     return { buffer, owners, offsets: w.messageOffsets, primary, echoRules };
   }

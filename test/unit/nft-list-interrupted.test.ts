@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { DumpInterruptedError } from '../../lib';
 import { NLM_F_DUMP_INTR, NLM_F_MULTI } from '../../lib/netlink/constants';
 import type { NetlinkCall } from '../../lib/netlink/operation';
-import { parseMessages, type NetlinkMessage } from '../../lib/netlink/parser';
+import { Attributes, parseMessages, type NetlinkMessage } from '../../lib/netlink/parser';
 import { NetlinkWriter } from '../../lib/netlink/writer';
 import * as C from '../../lib/nftables/constants';
 import { nftRuleOps } from '../../lib/nftables/list';
@@ -24,7 +24,7 @@ function dumpOf(handles: number[], interrupted: boolean): NetlinkMessage[] {
 
 /** Runs rules.list against scripted dumps; returns the handles listed and how many dumps it took. */
 function listAgainst(dumps: NetlinkMessage[][]): { handles: number[]; dumps: number } {
-  const op = nftRuleOps.list({ family: 'inet', table: 't' });
+  const op = nftRuleOps.list({ family: 'inet', table: 't', chain: 'c' });
   let step = op.next();
   let n = 0;
   while (!step.done) {
@@ -52,5 +52,28 @@ describe('nftables listing of an interrupted dump', () => {
   it('gives up with DumpInterruptedError when the objects change under every dump', () => {
     const changing = Array.from({ length: 20 }, (_, i) => dumpOf([1, 2, 10 + i], true));
     expect(() => listAgainst(changing)).toThrow(DumpInterruptedError);
+  });
+
+  it('lists a table chain by chain: the chains first, then one rule dump per chain, in chain order', () => {
+    const w = new NetlinkWriter();
+    for (const name of ['a', 'b']) {
+      beginNft(w, C.NFT_MSG_NEWCHAIN, NLM_F_MULTI, 1);
+      w.string(C.NFTA_CHAIN_TABLE, 't').string(C.NFTA_CHAIN_NAME, name);
+      w.end();
+    }
+    const chains = parseMessages(w.finish());
+    const op = nftRuleOps.list({ family: 'inet', table: 't' });
+    const requested: string[] = [];
+    let step = op.next();
+    const replies = [chains, dumpOf([1, 2], false), dumpOf([3], false)];
+    for (const reply of replies) {
+      const c = step.value as NetlinkCall;
+      const attrs = new Attributes(c.message, 20);
+      requested.push(`${c.message[4]}:${attrs.string(C.NFTA_RULE_TABLE) ?? ''}/${attrs.string(C.NFTA_RULE_CHAIN) ?? ''}`);
+      step = op.next(reply);
+    }
+    expect(step.done).toBe(true);
+    expect(requested).toEqual([`${C.NFT_MSG_GETCHAIN}:/`, `${C.NFT_MSG_GETRULE}:t/a`, `${C.NFT_MSG_GETRULE}:t/b`]);
+    expect((step.value as Array<{ handle?: number }>).map((r) => r.handle)).toEqual([1, 2, 3]);
   });
 });

@@ -158,6 +158,26 @@ describe('sidecar interception', () => {
     expect(podState(pod())).toEqual(before);
   });
 
+  it('a replacement whose restoring fails too reports both failures (AggregateError), and reconcile() repairs the old one', async () => {
+    const svc = box.ns('svc');
+    const before = podState(svc);
+    const old = await intercept({ netns: svc, mode: 'tproxy', outboundPort: 15101 });
+    // lo down takes the old local route with it: neither the new route nor the old one can be written.
+    await box.h('svc').links.set('lo', { up: false });
+    try {
+      const failure = await intercept({ netns: svc, mode: 'tproxy', outboundPort: 15101, table: 134 }).catch((e: unknown) => e);
+      expect(failure).toBeInstanceOf(AggregateError);
+      expect((failure as AggregateError).errors).toMatchObject([{ code: 'ENETDOWN' }, { code: 'ENETDOWN' }]);
+    } finally {
+      await box.h('svc').links.set('lo', { up: true });
+    }
+    expect(ipJson<Array<{ table?: string }>>(svc, '-4', 'rule').map((r) => r.table)).not.toContain('134');
+    expect((await old.reconcile()).map((d) => d.kind)).toContain('route-missing');
+    expect(await old.check()).toEqual([]);
+    await old.remove();
+    expect(podState(svc)).toEqual(before);
+  });
+
   it('a forged table comment cannot make a replacement delete routes of the main table', async () => {
     const before = podState(pod());
     nft(pod(), 'add', 'table', 'inet', 'nlkit-sidecar', '{ comment "nlkit sidecar mode=tproxy mark=1 table=254 priority=32000 ipv6=1" ; }');

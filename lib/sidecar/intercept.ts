@@ -13,7 +13,7 @@ import { open, type Handle } from '../handle';
 import type { NetnsRef } from '../netns/namespace';
 import { interceptSpec, type InterceptOptions, type InterceptSpec } from './options';
 import { checkRouting, removeRouting, repairRouting, type RoutingDrift } from './routing';
-import { tableComment } from './layout';
+import { tableComment, type RoutingSpec } from './layout';
 import { checkTable, recordedRouting, removeTable, writeTable, type TableDrift } from './table';
 
 /** One difference between what an interception needs and the namespace's state. */
@@ -90,7 +90,9 @@ export class Interception {
  * TPROXY mode, except what `exclude` names (the proxy's own traffic must be
  * excluded by uid, gid or mark, or it loops). Validation happens before
  * anything is written; routing (TPROXY) is in place before the rules that
- * need it, and a failure removes what was written (TPROXY needs `lo` up).
+ * need it. A failure removes what was written (TPROXY needs `lo` up) or,
+ * when it was replacing an interception, restores that one; a failure of
+ * that clean-up too is thrown as an AggregateError holding both.
  * @example
  * const icpt = await intercept({
  *   netns: 'pod1', mode: 'redirect', outboundPort: 15001, inboundPort: 15006,
@@ -102,18 +104,49 @@ export class Interception {
 export async function intercept(opts: InterceptOptions): Promise<Interception> {
   const spec = interceptSpec(opts);
   const h = await open({ netns: opts.netns });
+  let previous: RoutingSpec | undefined;
+  try {
+    previous = await recordedRouting(h);
+  } catch (e) {
+    h.close();
+    throw e;
+  }
   try {
     // Replacing an interception: its policy rules and routes go first if they differ.
-    const previous = await recordedRouting(h);
     if (previous && tableComment(previous) !== tableComment(spec)) await removeRouting(h, previous);
     await repairRouting(h, spec);
     await writeTable(h, spec);
   } catch (e) {
-    // Half an interception is worse than none (e.g. the local route refused while lo is down).
-    await removeTable(h).catch(() => undefined);
-    await removeRouting(h, spec).catch(() => undefined);
+    const cleanupErrors = await undoIntercept(h, spec, previous);
     h.close();
+    if (cleanupErrors.length) throw new AggregateError([e, ...cleanupErrors], `intercept() failed and so did putting the namespace back: ${String(e)}`);
     throw e;
   }
   return new Interception(h, opts.netns, spec);
+}
+
+/**
+ * After a failed intercept(): with an interception in place before, it is
+ * restored (its table is intact: writeTable commits all or nothing; its
+ * routing is written again), as a pod whose sidecar stops intercepting fails
+ * open. Without one, half an interception is worse than none (e.g. the local
+ * route refused while lo is down): all of it goes. Returns what failed.
+ */
+async function undoIntercept(h: Handle, spec: InterceptSpec, previous: RoutingSpec | undefined): Promise<unknown[]> {
+  const errors: unknown[] = [];
+  const attempt = async (step: () => Promise<void>) => {
+    try {
+      await step();
+    } catch (e) {
+      errors.push(e);
+    }
+  };
+  if (previous) {
+    if (tableComment(previous) !== tableComment(spec)) await attempt(() => removeRouting(h, spec));
+    await attempt(() => repairRouting(h, previous));
+  } else {
+    await attempt(() => removeTable(h));
+    await attempt(() => removeRouting(h, spec));
+  }
+  return errors;
 }

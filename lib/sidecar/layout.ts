@@ -13,8 +13,9 @@
  *   where `tproxy` hands it (and inbound TCP) to the transparent listener.
  * @module
  */
+import { ValidationError } from '../netlink/errors';
 import { not, rule, type RuleBuilder } from '../nftables';
-import type { InterceptSpec } from './options';
+import { routingNumbers, type InterceptSpec } from './options';
 
 export const SIDECAR_TABLE = 'nlkit-sidecar';
 export const TABLE = { family: 'inet' as const, table: SIDECAR_TABLE };
@@ -29,11 +30,24 @@ export function tableComment(spec: RoutingSpec): string {
   return `${COMMENT_PREFIX}mode=${spec.mode} mark=${spec.mark} table=${spec.table} priority=${spec.rulePriority} ipv6=${spec.ipv6 ? 1 : 0}`;
 }
 
-/** The routing a listed table's comment records (undefined: none, or not written by nlkit). */
+/**
+ * The routing a listed table's comment records (undefined: none, or not
+ * written by nlkit). Checked like intercept()'s options: a forged
+ * `table=254` must not make a replacement delete from the main table.
+ */
 export function routingOfComment(comment: string | undefined): RoutingSpec | undefined {
   const m = /^nlkit sidecar mode=(redirect|tproxy) mark=(\d+) table=(\d+) priority=(\d+) ipv6=([01])$/.exec(comment ?? '');
   if (!m) return undefined;
-  return { mode: m[1] as RoutingSpec['mode'], mark: Number(m[2]), table: Number(m[3]), rulePriority: Number(m[4]), ipv6: m[5] === '1' };
+  try {
+    return {
+      mode: m[1] as RoutingSpec['mode'],
+      ...routingNumbers({ mark: Number(m[2]), table: Number(m[3]), rulePriority: Number(m[4]) }),
+      ipv6: m[5] === '1',
+    };
+  } catch (e) {
+    if (e instanceof ValidationError) return undefined;
+    throw e;
+  }
 }
 
 /** One chain: its base-chain definition and its rules in order. */

@@ -82,6 +82,19 @@ function list<T>(value: unknown, field: string, each: (v: unknown, f: string) =>
 
 const port = (v: unknown, f: string): number => validateInteger(v, f, 1, 65535);
 
+/**
+ * Checks the numbers TPROXY routing is written with (ValidationError naming
+ * the field): also applied to the routing a table's comment records, which
+ * anyone can forge, before anything is deleted on its word.
+ */
+export function routingNumbers(r: { mark: unknown; table: unknown; rulePriority: unknown }): { mark: number; table: number; rulePriority: number } {
+  const mark = validateU32(r.mark, 'mark');
+  if (mark === 0) throw new ValidationError('mark', mark, 'must not be 0 (unmarked packets would be diverted)');
+  const table = validateInteger(r.table, 'table', 1, 0xfffffeff);
+  if (table >= 253 && table <= 255) throw new ValidationError('table', table, 'must not be one of the default, main or local tables');
+  return { mark, table, rulePriority: validateInteger(r.rulePriority, 'rulePriority', 1, 32765) };
+}
+
 /** Checks the options (ValidationError naming the field) and returns the spec. */
 export function interceptSpec(opts: InterceptOptions): InterceptSpec {
   if (!isObject(opts)) throw new ValidationError('intercept options', opts, 'must be an object');
@@ -94,13 +107,10 @@ export function interceptSpec(opts: InterceptOptions): InterceptSpec {
     const c = networkOf(parseCidr(v, f, { defaultFull: true }));
     return { family: c.family, text: formatCidr(c.bytes, c.prefixLength) };
   });
-  const mark = opts.mark === undefined ? 0x1 : validateU32(opts.mark, 'mark');
-  if (mark === 0) throw new ValidationError('mark', mark, 'must not be 0 (unmarked packets would be diverted)');
+  const { mark, table, rulePriority } = routingNumbers({ mark: opts.mark ?? 0x1, table: opts.table ?? 133, rulePriority: opts.rulePriority ?? 32000 });
   const marks = list(ex.marks, 'exclude.marks', (v, f) => validateU32(v, f));
   if (opts.mode === 'tproxy' && marks.includes(mark)) throw new ValidationError('exclude.marks', mark, 'must not hold the interception mark');
   if (opts.ipv6 !== undefined && typeof opts.ipv6 !== 'boolean') throw new ValidationError('ipv6', opts.ipv6, 'must be a boolean');
-  const table = opts.table === undefined ? 133 : validateInteger(opts.table, 'table', 1, 0xfffffeff);
-  if (table >= 253 && table <= 255) throw new ValidationError('table', table, 'must not be one of the default, main or local tables');
   return {
     mode: opts.mode,
     outboundPort: port(opts.outboundPort, 'outboundPort'),
@@ -115,6 +125,6 @@ export function interceptSpec(opts: InterceptOptions): InterceptSpec {
     ipv6: opts.ipv6 ?? true,
     mark,
     table,
-    rulePriority: opts.rulePriority === undefined ? 32000 : validateInteger(opts.rulePriority, 'rulePriority', 1, 32765),
+    rulePriority,
   };
 }

@@ -36,6 +36,9 @@ export function routingFamilies(spec: RoutingSpec): IpFamily[] {
 
 const ruleOf = (spec: RoutingSpec, family: IpFamily) => ({ family, priority: spec.rulePriority, fwmark: spec.mark, table: spec.table });
 const routeOf = (spec: RoutingSpec, family: IpFamily) => ({ family, dst: 'default', type: 'local', link: 'lo', table: spec.table });
+/** The one route nlkit writes in the interception's table: others there are someone else's. */
+const isOurs = (r: Route) => r.dstLength === 0 && r.type === 'local' && r.linkName === 'lo';
+const isEexist = (e: unknown) => e instanceof NetlinkError && e.code === 'EEXIST';
 
 /** What is missing (or foreign in the interception's table), per family. */
 export async function checkRouting(h: Handle, spec: RoutingSpec): Promise<RoutingDrift[]> {
@@ -50,34 +53,46 @@ export async function checkRouting(h: Handle, spec: RoutingSpec): Promise<Routin
       });
     }
     const routes = await tableRoutes(h, family, spec.table);
-    const ours = (r: Route) => r.dstLength === 0 && r.type === 'local' && r.linkName === 'lo';
-    if (!routes.some(ours)) drift.push({ kind: 'route-missing', family, detail: `IPv${family} route "local default dev lo table ${spec.table}" is gone` });
+    if (!routes.some(isOurs)) drift.push({ kind: 'route-missing', family, detail: `IPv${family} route "local default dev lo table ${spec.table}" is gone` });
     for (const r of routes) {
-      if (!ours(r) && r.type !== 'broadcast' && !(family === 6 && r.dst.startsWith('ff'))) {
-        drift.push({ kind: 'route-unexpected', family, detail: `table ${spec.table} has a route nlkit did not write: ${r.type} ${r.dst}/${r.dstLength}` });
+      if (!isOurs(r) && r.type !== 'broadcast' && !(family === 6 && r.dst.startsWith('ff'))) {
+        drift.push({ kind: 'route-unexpected', family, detail: `table ${spec.table} has a route nlkit did not write: ${r.type} ${r.dst}` });
       }
     }
   }
   return drift;
 }
 
-/** Adds what check finds missing (and removes foreign routes from the table). */
+/**
+ * Adds what check finds missing. Foreign routes in the table stay (reported
+ * by check, never deleted: the table may be shared). Another writer adding
+ * the same rule or route at the same moment (EEXIST) is not a failure.
+ */
 export async function repairRouting(h: Handle, spec: RoutingSpec): Promise<void> {
   for (const family of routingFamilies(spec)) {
     const missing = await checkRouting(h, spec);
     // The route before the rule that leads to it.
-    if (missing.some((m) => m.family === family && m.kind === 'route-missing')) await h.routes.add(routeOf(spec, family));
-    if (missing.some((m) => m.family === family && m.kind === 'policy-rule-missing')) await h.rules.add(ruleOf(spec, family));
-    for (const r of await tableRoutes(h, family, spec.table)) {
-      if (!(r.dstLength === 0 && r.type === 'local' && r.linkName === 'lo')) await h.routes.delete(r, { missingOk: true });
+    if (missing.some((m) => m.family === family && m.kind === 'route-missing')) {
+      try {
+        await h.routes.add(routeOf(spec, family));
+      } catch (e) {
+        if (!isEexist(e) || !(await tableRoutes(h, family, spec.table)).some(isOurs)) throw e;
+      }
+    }
+    if (missing.some((m) => m.family === family && m.kind === 'policy-rule-missing')) {
+      try {
+        await h.rules.add(ruleOf(spec, family));
+      } catch (e) {
+        if (!isEexist(e)) throw e;
+      }
     }
   }
 }
 
-/** Removes the policy rules and the interception table's routes (whatever is still there). */
+/** Removes the policy rules and the route nlkit wrote (whatever is still there; other routes in the table stay). */
 export async function removeRouting(h: Handle, spec: RoutingSpec): Promise<void> {
   for (const family of routingFamilies(spec)) {
     await h.rules.delete(ruleOf(spec, family), { missingOk: true });
-    for (const r of await tableRoutes(h, family, spec.table)) await h.routes.delete(r, { missingOk: true });
+    for (const r of await tableRoutes(h, family, spec.table)) if (isOurs(r)) await h.routes.delete(r, { missingOk: true });
   }
 }

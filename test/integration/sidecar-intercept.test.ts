@@ -12,7 +12,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { connectTcp, intercept, listenTcp, originalDestination, ValidationError, type Interception } from '../../lib';
 import { hello } from '../helpers/traffic';
 import { ip, ipJson, useNetns } from '../helpers/netns';
-import { nft, nftJson } from '../helpers/nft';
+import { nft, nftJson, nftObjects } from '../helpers/nft';
 
 const PROXY_MARK = 0x539;
 const execFileAsync = promisify(execFile);
@@ -135,6 +135,122 @@ describe('sidecar interception', () => {
     const redirect = await intercept({ netns: pod(), mode: 'redirect', outboundPort: 15001, exclude: { marks: [PROXY_MARK] } });
     expect(ipJson<Array<{ table?: string }>>(pod(), '-4', 'rule').map((r) => r.table)).not.toContain('134');
     await redirect.remove();
+    expect(podState(pod())).toEqual(before);
+  });
+
+  it('a replacement the kernel refuses restores the interception it was replacing: the pod never fails open', async () => {
+    const before = podState(pod());
+    const old = await intercept({ netns: pod(), mode: 'tproxy', outboundPort: 15101, exclude: { marks: [PROXY_MARK] } });
+    // Someone's default route in table 134: the replacement's "local default dev lo table 134" is refused.
+    ip(pod(), 'route', 'add', 'unreachable', 'default', 'table', '134');
+    try {
+      await expect(
+        intercept({ netns: pod(), mode: 'tproxy', outboundPort: 15101, mark: 2, table: 134, exclude: { marks: [PROXY_MARK] } }),
+      ).rejects.toMatchObject({ code: 'EEXIST' });
+      expect(await old.check()).toEqual([]);
+      expect(await hello(pod(), '10.62.0.1', 80)).toBe('proxy(10.62.0.1:80 conntrack) B sees ::ffff:10.62.0.2');
+      expect(await hello(pod(), 'fd62::1', 80)).toBe('proxy(fd62::1:80 conntrack) B sees fd62::2');
+      expect(ipJson<Array<{ table?: string }>>(pod(), '-4', 'rule').map((r) => r.table)).not.toContain('134');
+    } finally {
+      ip(pod(), 'route', 'del', 'unreachable', 'default', 'table', '134');
+    }
+    await old.remove();
+    expect(podState(pod())).toEqual(before);
+  });
+
+  it('a replacement whose restoring fails too reports both failures (AggregateError), and reconcile() repairs the old one', async () => {
+    const svc = box.ns('svc');
+    const before = podState(svc);
+    const old = await intercept({ netns: svc, mode: 'tproxy', outboundPort: 15101 });
+    // lo down takes the old local route with it: neither the new route nor the old one can be written.
+    await box.h('svc').links.set('lo', { up: false });
+    try {
+      const failure = await intercept({ netns: svc, mode: 'tproxy', outboundPort: 15101, table: 134 }).catch((e: unknown) => e);
+      expect(failure).toBeInstanceOf(AggregateError);
+      expect((failure as AggregateError).errors).toMatchObject([{ code: 'ENETDOWN' }, { code: 'ENETDOWN' }]);
+    } finally {
+      await box.h('svc').links.set('lo', { up: true });
+    }
+    expect(ipJson<Array<{ table?: string }>>(svc, '-4', 'rule').map((r) => r.table)).not.toContain('134');
+    expect((await old.reconcile()).map((d) => d.kind)).toContain('route-missing');
+    expect(await old.check()).toEqual([]);
+    await old.remove();
+    expect(podState(svc)).toEqual(before);
+  });
+
+  it('a forged table comment cannot make a replacement delete routes of the main table', async () => {
+    const before = podState(pod());
+    nft(pod(), 'add', 'table', 'inet', 'nlkit-sidecar', '{ comment "nlkit sidecar mode=tproxy mark=1 table=254 priority=32000 ipv6=1" ; }');
+    const main4 = ipJson(pod(), '-4', 'route', 'show', 'table', 'main');
+    const main6 = ipJson(pod(), '-6', 'route', 'show', 'table', 'main');
+    expect(main4).not.toEqual([]);
+    const replaced = await intercept({ netns: pod(), mode: 'redirect', outboundPort: 15001, exclude: { marks: [PROXY_MARK] } });
+    expect(ipJson(pod(), '-4', 'route', 'show', 'table', 'main')).toEqual(main4);
+    expect(ipJson(pod(), '-6', 'route', 'show', 'table', 'main')).toEqual(main6);
+    expect(await hello(pod(), '10.62.0.1', 80)).toBe('proxy(10.62.0.1:80 conntrack) B sees ::ffff:10.62.0.2');
+    expect(await replaced.check()).toEqual([]);
+    await replaced.remove();
+    expect(podState(pod())).toEqual(before);
+  });
+
+  it("a foreign route in the interception's routing table is reported as drift, and reconcile() and remove() leave it", async () => {
+    const before = podState(pod());
+    const icpt135 = await intercept({ netns: pod(), mode: 'tproxy', outboundPort: 15101, table: 135, exclude: { marks: [PROXY_MARK] } });
+    ip(pod(), 'route', 'add', 'unreachable', '192.0.2.0/24', 'table', '135');
+    const foreign = () => ipJson<Array<{ dst: string; type?: string }>>(pod(), '-4', 'route', 'show', 'table', '135').filter((r) => r.dst === '192.0.2.0/24');
+    try {
+      const drift = [{ kind: 'route-unexpected', detail: 'table 135 has a route nlkit did not write: unreachable 192.0.2.0/24' }];
+      expect(await icpt135.check()).toEqual(drift);
+      expect(await icpt135.reconcile()).toEqual(drift);
+      expect(foreign()).toHaveLength(1);
+      expect(await hello(pod(), '10.62.0.1', 80)).toBe('proxy(10.62.0.1:80 conntrack) B sees ::ffff:10.62.0.2');
+      await icpt135.remove();
+      expect(foreign()).toHaveLength(1);
+      expect(ipJson(pod(), '-4', 'route', 'show', 'table', '135')).toHaveLength(1);
+    } finally {
+      ip(pod(), 'route', 'del', 'unreachable', '192.0.2.0/24', 'table', '135');
+    }
+    expect(podState(pod())).toEqual(before);
+  });
+
+  it('check() reports drift of every chain: a rule missing from output and rules out of order in prerouting', async () => {
+    const before = podState(pod());
+    const i = await intercept({
+      netns: pod(),
+      mode: 'redirect',
+      outboundPort: 15001,
+      inboundPort: 15006,
+      exclude: { marks: [PROXY_MARK], inboundPorts: [8081] },
+    });
+    const handles = (chain: string) =>
+      nftObjects(pod(), 'rule', 'nlkit-sidecar')
+        .filter((r) => r.chain === chain)
+        .map((r) => String(r.handle));
+    nft(pod(), 'delete', 'rule', 'inet', 'nlkit-sidecar', 'output', 'handle', handles('output').at(-1) as string);
+    // The first prerouting rule (loopback return) moved to the end.
+    nft(pod(), 'delete', 'rule', 'inet', 'nlkit-sidecar', 'prerouting', 'handle', handles('prerouting')[0] as string);
+    nft(pod(), 'add', 'rule', 'inet', 'nlkit-sidecar', 'prerouting', 'iifname', 'lo', 'return');
+    expect(await i.check()).toEqual([
+      { kind: 'rule-missing', detail: 'outbound redirect is missing from chain output' },
+      { kind: 'rule-missing', detail: 'the rules of chain prerouting are out of order' },
+    ]);
+    await i.reconcile();
+    expect(await i.check()).toEqual([]);
+    await i.remove();
+    expect(podState(pod())).toEqual(before);
+  });
+
+  it('two writers intercepting the same pod at once both succeed, with one policy rule per family', async () => {
+    const before = podState(pod());
+    const opts = { netns: pod(), mode: 'tproxy', outboundPort: 15101, exclude: { marks: [PROXY_MARK] } } as const;
+    const [a, b] = await Promise.all([intercept(opts), intercept(opts)]);
+    const ours = (family: string) => ipJson<Array<{ table?: string }>>(pod(), family, 'rule').filter((r) => r.table === '133');
+    expect(ours('-4')).toHaveLength(1);
+    expect(ours('-6')).toHaveLength(1);
+    expect(await a.check()).toEqual([]);
+    expect(await hello(pod(), '10.62.0.1', 80)).toBe('proxy(10.62.0.1:80 conntrack) B sees ::ffff:10.62.0.2');
+    b.close();
+    await a.remove();
     expect(podState(pod())).toEqual(before);
   });
 

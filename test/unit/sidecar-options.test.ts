@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../lib';
 import { interceptSpec } from '../../lib/sidecar/options';
-import { sidecarLayout } from '../../lib/sidecar/layout';
+import { routingOfComment, sidecarLayout, tableComment } from '../../lib/sidecar/layout';
 
 describe('intercept options', () => {
   it('normalises: defaults, prefixes split by family with host bits cleared, duplicates dropped', () => {
@@ -58,5 +58,15 @@ describe('intercept options', () => {
       ['prerouting', 'filter', 'mangle'],
     ]);
     expect(tproxy[1].rules.map((r) => r.what)).toEqual(['IPv6 not intercepted', 'outbound tproxy', 'loopback', 'replies', 'inbound tproxy']);
+  });
+
+  it("trusts a table comment's routing only within intercept()'s own limits (a forged comment must not name the main table)", () => {
+    const spec = interceptSpec({ netns: 'p', mode: 'tproxy', outboundPort: 1, mark: 7, table: 300, rulePriority: 100 });
+    expect(routingOfComment(tableComment(spec))).toEqual({ mode: 'tproxy', mark: 7, table: 300, rulePriority: 100, ipv6: true });
+    for (const forged of ['table=254', 'table=253', 'table=255', 'table=0', 'table=4294967295'])
+      expect(routingOfComment(`nlkit sidecar mode=tproxy mark=1 ${forged} priority=32000 ipv6=1`)).toBeUndefined();
+    expect(routingOfComment('nlkit sidecar mode=tproxy mark=0 table=133 priority=32000 ipv6=1')).toBeUndefined();
+    expect(routingOfComment('nlkit sidecar mode=tproxy mark=4294967296 table=133 priority=32000 ipv6=1')).toBeUndefined();
+    expect(routingOfComment('nlkit sidecar mode=tproxy mark=1 table=133 priority=0 ipv6=1')).toBeUndefined();
   });
 });

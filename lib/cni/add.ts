@@ -11,7 +11,7 @@ import type { Attachment, NetworkManager } from '../network/manager';
 import { attachmentKeys, type CniCall } from './call';
 import { isDelegated, type CniRoute, type NetConf } from './config';
 import { ipamResult, runIpam, type IpamResult } from './delegate';
-import { CniCode, CniError } from './errors';
+import { CniCode, CniError, withRollbackFailure } from './errors';
 import { attachmentId, ensureNetwork, openManager } from './network';
 import { publishPortMappings } from './port-mappings';
 import { formatResult, type CniResult } from './result';
@@ -24,10 +24,24 @@ export async function add(call: CniCall): Promise<Record<string, unknown>> {
   const netns = env.netns ?? '';
   if (conf.prevResult !== undefined) throw new CniError(CniCode.invalidConfig, 'nlkit-cni must be the first plugin of a chain (it got a prevResult)');
   if (!fs.existsSync(netns)) throw new CniError(CniCode.unknownContainer, `network namespace ${netns} does not exist`);
-  const delegated = isDelegated(conf.ipam)
-    ? ipamResult(await runIpam(call.runPlugin, conf.ipam.type ?? '', 'ADD', call.stdin), conf.ipam.type ?? '')
-    : undefined;
-  const nets = await openManager(conf);
+  const ipamOut = isDelegated(conf.ipam) ? await runIpam(call.runPlugin, conf.ipam.type ?? '', 'ADD', call.stdin) : undefined;
+  // From here on a failure gives the delegated lease back: the runtime's retry must not find it taken.
+  const undoIpam = async (e: unknown): Promise<never> => {
+    if (ipamOut === undefined) throw e;
+    const failed = await runIpam(call.runPlugin, conf.ipam.type ?? '', 'DEL', call.stdin).then(
+      () => undefined,
+      (d: unknown) => d,
+    );
+    throw failed === undefined ? e : withRollbackFailure(e, 'IPAM DEL', failed);
+  };
+  let nets: NetworkManager;
+  let delegated: IpamResult | undefined;
+  try {
+    delegated = ipamOut === undefined ? undefined : ipamResult(ipamOut, conf.ipam.type ?? '');
+    nets = await openManager(conf);
+  } catch (e) {
+    return undoIpam(e);
+  }
   try {
     const net = await ensureNetwork(nets, conf);
     const id = attachmentId(containerId, ifname);
@@ -40,13 +54,16 @@ export async function add(call: CniCall): Promise<Record<string, unknown>> {
       await publishPortMappings(nets, net.name, id, conf.runtimeConfig.portMappings);
       if (conf.runtimeConfig.bandwidth) await applyBandwidth(nets, netns, att, conf.runtimeConfig.bandwidth);
     } catch (e) {
-      await nets.detach(net.name, { id }, { missingOk: true }).catch(() => undefined); // the runtime retries from a clean state
-      throw e;
+      // the runtime retries from a clean state; a detach that fails too leaves veth, lease or ports behind: say so
+      const failed = await nets.detach(net.name, { id }, { missingOk: true }).then(
+        () => undefined,
+        (d: unknown) => d,
+      );
+      throw failed === undefined ? e : withRollbackFailure(e, 'detach', failed);
     }
     return formatResult(conf.cniVersion, await resultOf(nets, conf, att, netns, routes, delegated));
   } catch (e) {
-    if (delegated) await runIpam(call.runPlugin, conf.ipam.type ?? '', 'DEL', call.stdin).catch(() => undefined);
-    throw e;
+    return await undoIpam(e);
   } finally {
     nets.close();
   }

@@ -71,6 +71,17 @@ export function toCniError(err: unknown): CniError {
   return new CniError(CniCode.ioFailure, err instanceof Error ? err.message : String(err));
 }
 
+/**
+ * `err` as a CniError whose details also say that undoing it failed (what
+ * stays behind then needs a GC or an operator: it must not go unnoticed).
+ */
+export function withRollbackFailure(err: unknown, undo: string, undoErr: unknown): CniError {
+  const e = toCniError(err);
+  const why = toCniError(undoErr);
+  const note = `${undo} failed: ${why.message}${why.details !== undefined ? ` (${why.details})` : ''}`;
+  return new CniError(e.code, e.message, e.details !== undefined ? `${e.details}; ${note}` : note);
+}
+
 function netlinkDetails(err: NetlinkError): string {
   const parts = [`errno: ${err.code}`];
   if (err.operation) parts.push(`operation: ${err.operation}`);

@@ -9,7 +9,7 @@
 import type { CniCall } from './call';
 import { isDelegated } from './config';
 import { runIpam } from './delegate';
-import { CniCode, CniError } from './errors';
+import { CniCode, CniError, toCniError } from './errors';
 import { attachmentId, networkName, openManager } from './network';
 
 /** Runs GC; resolves to how many attachments were removed. */
@@ -31,7 +31,14 @@ export async function gc(call: CniCall): Promise<number> {
   } finally {
     nets.close();
   }
-  // IPAM plugins older than CNI 1.1 do not know GC; their leases are theirs to keep
-  if (isDelegated(conf.ipam)) await runIpam(call.runPlugin, conf.ipam.type ?? '', 'GC', call.stdin).catch(() => undefined);
+  if (isDelegated(conf.ipam)) {
+    try {
+      await runIpam(call.runPlugin, conf.ipam.type ?? '', 'GC', call.stdin);
+    } catch (e) {
+      const err = toCniError(e);
+      // IPAM plugins older than CNI 1.1 do not know GC (their leases are theirs to keep); any other failure is the runtime's to see
+      if (err.code !== CniCode.incompatibleVersion && err.code !== CniCode.invalidEnvironment) throw err;
+    }
+  }
   return removed;
 }

@@ -6,7 +6,6 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { withFileLock } from '../network/file-lock';
 import { networks, type NetworkInfo, type NetworkManager, type NetworkSpec } from '../network/manager';
 import { ipamSubnets, type NetConf } from './config';
 
@@ -66,10 +65,11 @@ export function openManager(conf: NetConf): Promise<NetworkManager> {
 
 /**
  * Creates the configuration's network, or finds it. A runtime starts
- * containers in parallel, and the first ADDs would all create it: one at a
- * time, the others then find it (an unserialised second create would see the
- * first one's bridge address as an overlapping subnet).
+ * containers in parallel, and the first ADDs all create it: nets.create
+ * serialises them across processes (its lifecycle lock), the later ones find
+ * it, and one that finds a network a dead process left half-built finishes
+ * undoing it and builds it anew.
  */
 export function ensureNetwork(nets: NetworkManager, conf: NetConf): Promise<NetworkInfo> {
-  return withFileLock(path.join(stateDirOf(conf), 'cni-create.lock'), () => nets.create(networkSpec(conf)));
+  return nets.create(networkSpec(conf));
 }

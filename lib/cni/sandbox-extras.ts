@@ -50,6 +50,13 @@ function burstBytes(rate: number, burstBits: number | undefined): number {
  * on the container's end: both are the sending side of their direction, so
  * a TBF there needs no IFB device. Rates are bits/s, bursts bits (the spec's units); a
  * bucket is at least 64 KiB.
+ *
+ * Caveat: the egress TBF is inside the container's namespace, where a
+ * container with CAP_NET_ADMIN can delete it. The reference bandwidth plugin
+ * shapes egress on the host (ingress qdisc on the host veth, mirred redirect
+ * to an IFB device with the TBF); that needs tc filters and actions, which
+ * nlkit does not have yet (docs/guides/kubernetes-and-cni.md says what to
+ * use meanwhile).
  */
 export async function applyBandwidth(nets: NetworkManager, netns: string, att: Attachment, bw: NonNullable<RuntimeConfig['bandwidth']>): Promise<void> {
   if (bw.ingressRate !== undefined && bw.ingressRate > 0) {

@@ -44,7 +44,7 @@ import {
 } from './publishing';
 import { check, reconcile, type Drift, type ReconcileContext } from './reconcile';
 import { checkLeases, releaseLeaked } from './lease-drift';
-import { inFlightVeths, interrupted, recoverInterrupted } from './recovery';
+import { inFlightVeths, interrupted, recoverInterrupted, settleInterruptedLifecycle } from './recovery';
 import { withLifecycleLock } from './sandbox-lock';
 import { StateStore, type HostState } from './state';
 import { keysOf, rejectUnknownKeys } from '../validate/options';
@@ -160,7 +160,12 @@ export class NetworkManager {
    * await nets.create({ name: 'web', subnet: '10.88.0.0/24' });
    */
   create(spec: NetworkSpec): Promise<NetworkInfo> {
-    return withLifecycleLock(this.ctx.store.dir, () => createNetwork(this.ctx, spec));
+    return withLifecycleLock(this.ctx.store.dir, async () => {
+      // a create a dead process left halfway is undone first: its record must not pass for the network
+      const name = (spec as { name?: unknown } | null | undefined)?.name; // validated by createNetwork
+      if (typeof name === 'string') await settleInterruptedLifecycle(this.ctx, name);
+      return createNetwork(this.ctx, spec);
+    });
   }
 
   /**

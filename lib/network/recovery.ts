@@ -10,11 +10,11 @@
  */
 import { ignoreMissing, type NetworkContext } from './context';
 import { settleInterrupted } from './attachment-recovery';
-import { clearIntent, pendingIntents, type IntentRecord, type PendingIntent } from './intents';
+import { clearIntent, intentExists, pendingIntents, type IntentRecord, type PendingIntent } from './intents';
 import { deleteOwnedNamespace } from './removal';
 import { deleteNetwork, repairFirewall } from './lifecycle';
 import type { Drift } from './reconcile';
-import { withSandboxLocks } from './sandbox-lock';
+import { withLifecycleLock, withSandboxLocks } from './sandbox-lock';
 
 function describe(r: IntentRecord): string {
   const what = r.ids?.join(', ') ?? r.publication ?? r.bridge ?? '';
@@ -48,21 +48,38 @@ async function recoverAttachments(ctx: NetworkContext, p: PendingIntent): Promis
   await withSandboxLocks(ctx.store.dir, p.record.network, p.record.ids ?? [], () => settleInterrupted(ctx, p));
 }
 
-async function recoverOne(ctx: NetworkContext, p: PendingIntent): Promise<void> {
+/**
+ * Undoes an interrupted create like it completes an interrupted delete: the
+ * network goes. The caller holds the lifecycle lock.
+ */
+async function settleLifecycle(ctx: NetworkContext, p: PendingIntent): Promise<void> {
+  if (!intentExists(p)) return; // another process settled it while this one waited for the lock (and may have created the network anew)
   const r = p.record;
-  const recorded = r.network in (await ctx.store.snapshot()).networks;
-  switch (r.op) {
+  if (r.network in (await ctx.store.snapshot()).networks) await deleteNetwork(ctx, r.network, true);
+  else if (r.op === 'delete' && r.bridge) await ctx.host.links.delete(r.bridge).catch(ignoreMissing);
+  for (const ns of r.namespaces ?? []) await deleteOwnedNamespace(ns);
+  clearIntent(p);
+}
+
+/**
+ * Settles a dead create or delete of `network` before a create looks at its
+ * record (which such a create left half-built). The caller holds the
+ * lifecycle lock.
+ */
+export async function settleInterruptedLifecycle(ctx: NetworkContext, network: string): Promise<void> {
+  const dead = pendingIntents(ctx.store.dir).filter((p) => !p.live && p.record.network === network && (p.record.op === 'create' || p.record.op === 'delete'));
+  for (const p of dead) await settleLifecycle(ctx, p);
+}
+
+async function recoverOne(ctx: NetworkContext, p: PendingIntent): Promise<void> {
+  switch (p.record.op) {
     case 'attach':
     case 'detach':
       return recoverAttachments(ctx, p); // records its end itself, under the locks
     case 'create':
     case 'delete':
-      // An interrupted create is undone like an interrupted delete is completed: the network goes.
-      if (recorded) await deleteNetwork(ctx, r.network, true);
-      else if (r.op === 'delete' && r.bridge) await ctx.host.links.delete(r.bridge).catch(ignoreMissing);
-      for (const ns of r.namespaces ?? []) await deleteOwnedNamespace(ns);
-      clearIntent(p);
-      return;
+      // under the lock creates and deletes hold: a create running now must not see its network deleted under it
+      return withLifecycleLock(ctx.store.dir, () => settleLifecycle(ctx, p));
     case 'publish':
     case 'unpublish':
       clearIntent(p); // the table is rewritten from the state below

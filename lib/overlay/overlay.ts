@@ -7,11 +7,11 @@
  * @module
  */
 import type { Handle } from '../handle';
-import { ValidationError } from '../netlink/errors';
 import { ensureDevice } from './device';
 import { findDrift, type OverlayDrift } from './drift';
 import { removePeer, writePeer } from './peer-entries';
 import {
+  checkNoOverlap,
   parseOverlaySpec,
   parsePeer,
   parsePeers,
@@ -125,8 +125,7 @@ export class Overlay {
   async join(peer: OverlayPeer): Promise<void> {
     const parsed = parsePeer(this.#spec, peer);
     await this.#serial(async () => {
-      for (const other of this.#peers.values())
-        if (other.subnet === parsed.subnet && other.name !== parsed.name) throw new ValidationError('peer.subnet', parsed.subnet, `is ${other.name}'s`);
+      checkNoOverlap([...[...this.#peers.values()].filter((other) => other.name !== parsed.name), parsed]);
       const old = this.#peers.get(parsed.name);
       if (old && samePeer(old, parsed)) return;
       await this.#write(parsed, old);

@@ -1,8 +1,9 @@
 /**
  * Drift of an overlay: what the kernel has against what the membership
  * says. The overlay owns its VXLAN device, so every neighbour, FDB entry and
- * route on it that no peer explains is foreign; in host-gw mode the routes
- * carrying the overlay's protocol are its own. Each finding carries its
+ * route of the cluster CIDR on it that no peer explains is foreign; in
+ * host-gw mode the routes of the cluster CIDR carrying the overlay's protocol
+ * are its own. Each finding carries its
  * repair, which `reconcile` runs.
  * @module
  */
@@ -11,6 +12,7 @@ import type { FdbEntry } from '../rtnetlink/fdb-types';
 import type { Neighbour } from '../rtnetlink/neighbour';
 import type { Route } from '../rtnetlink/route-types';
 import { deviceDifference, deviceTarget } from './device';
+import { contains, rangeOf } from './overlap';
 import { OVERLAY_ROUTE_PROTOCOL, peerEntries } from './peer-entries';
 import type { ParsedOverlaySpec, ParsedPeer } from './spec';
 
@@ -45,7 +47,11 @@ export interface RepairableDrift extends OverlayDrift {
   repair: () => Promise<unknown>;
 }
 
+/** A route the overlay may have made: inside the cluster CIDR, and on its device (vxlan) or with its protocol (host-gw); another user of the protocol elsewhere is left alone. */
 function isOwnRoute(spec: ParsedOverlaySpec, r: Route): boolean {
+  const dst = rangeOf(r.dst);
+  const cluster = rangeOf(spec.clusterCidr);
+  if (!dst || !cluster || !contains(cluster, dst)) return false;
   return spec.mode === 'vxlan' ? r.linkName === spec.device : r.protocol === String(OVERLAY_ROUTE_PROTOCOL);
 }
 

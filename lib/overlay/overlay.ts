@@ -39,6 +39,8 @@ export class Overlay {
   readonly #h: Handle;
   readonly #spec: ParsedOverlaySpec;
   readonly #peers = new Map<string, ParsedPeer>();
+  /** Peers whose last write failed part-way, and whether that write was their join or an update: the next apply or join writes them again. */
+  readonly #dirty = new Map<string, 'joined' | 'updated'>();
   /** Calls run one after another, so that an event stream and a full apply never interleave. */
   #queue: Promise<unknown> = Promise.resolve();
   /** The first apply also removes what an earlier run left for peers that are gone now. */
@@ -92,23 +94,19 @@ export class Overlay {
         if (wanted.has(name)) continue;
         await removePeer(this.#h, this.#spec, old);
         this.#peers.delete(name);
+        this.#dirty.delete(name);
         changes.left.push(name);
       }
       const changed = [...wanted.values()].filter((peer) => {
         const old = this.#peers.get(peer.name);
-        return !old || !samePeer(old, peer);
+        return !old || !samePeer(old, peer) || this.#dirty.has(peer.name);
       });
       // Entries under keys that change go before any are written: two peers swapping subnets must not delete each other's new route.
       for (const peer of changed) {
         const old = this.#peers.get(peer.name);
         if (old && !sameKeys(old, peer)) await removePeer(this.#h, this.#spec, old);
       }
-      for (const peer of changed) {
-        const old = this.#peers.get(peer.name);
-        this.#peers.set(peer.name, peer);
-        await writePeer(this.#h, this.#spec, peer);
-        (old ? changes.updated : changes.joined).push(peer.name);
-      }
+      for (const peer of changed) changes[await this.#record(peer, this.#peers.get(peer.name))].push(peer.name);
       if (!this.#synced) {
         for (const d of await findDrift(this.#h, this.#spec, this.#peers)) if (d.kind.endsWith('-foreign')) await d.repair();
         this.#synced = true;
@@ -127,7 +125,7 @@ export class Overlay {
     await this.#serial(async () => {
       checkNoOverlap([...[...this.#peers.values()].filter((other) => other.name !== parsed.name), parsed]);
       const old = this.#peers.get(parsed.name);
-      if (old && samePeer(old, parsed)) return;
+      if (old && samePeer(old, parsed) && !this.#dirty.has(parsed.name)) return;
       await this.#write(parsed, old);
     });
   }
@@ -143,6 +141,7 @@ export class Overlay {
       if (!old) return false;
       await removePeer(this.#h, this.#spec, old);
       this.#peers.delete(name);
+      this.#dirty.delete(name);
       return true;
     });
   }
@@ -183,6 +182,7 @@ export class Overlay {
     return this.#serial(async () => {
       for (const peer of this.#peers.values()) await removePeer(this.#h, this.#spec, peer);
       this.#peers.clear();
+      this.#dirty.clear();
       if (this.#spec.mode === 'vxlan') await this.#h.links.delete(this.#spec.device, { missingOk: true });
     });
   }
@@ -190,8 +190,18 @@ export class Overlay {
   async #write(peer: ParsedPeer, old: ParsedPeer | undefined): Promise<void> {
     // A new subnet or MAC means other keys: the old entries go first. A new underlay address is replaced in place.
     if (old && !sameKeys(old, peer)) await removePeer(this.#h, this.#spec, old);
+    await this.#record(peer, old);
+  }
+
+  /** Writes a peer's entries and only then counts it as applied; a write that fails part-way leaves it dirty, so that a retry writes it again. */
+  async #record(peer: ParsedPeer, old: ParsedPeer | undefined): Promise<'joined' | 'updated'> {
+    const change = this.#dirty.get(peer.name) ?? (old ? 'updated' : 'joined');
+    // Recorded first as dirty: what failed part-way is under the new peer's keys, and leave() must remove exactly those.
     this.#peers.set(peer.name, peer);
+    this.#dirty.set(peer.name, change);
     await writePeer(this.#h, this.#spec, peer);
+    this.#dirty.delete(peer.name);
+    return change;
   }
 }
 

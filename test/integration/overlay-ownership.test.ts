@@ -22,6 +22,31 @@ function protoRoutes(ns: string): string[] {
     .sort();
 }
 
+describe('overlay writes that fail part-way', () => {
+  const box = useNetns('fail');
+  const peer = { name: 'far', subnet: '10.244.2.0/24', underlay: '172.31.2.5' };
+
+  it('a peer whose route the kernel refused is written again by the next apply() and join()', async () => {
+    const ns = box.ns('fail');
+    underlay(ns, '172.31.1.1/24');
+    const ov = await createOverlay(box.h('fail'), {
+      clusterCidr: CLUSTER,
+      subnet: '10.244.1.0/24',
+      underlay: { link: 'ul0', address: '172.31.1.1' },
+      mode: 'host-gw',
+    });
+    // Its underlay address is not on the link yet: the kernel refuses the route's gateway.
+    await expect(ov.apply([peer])).rejects.toThrow();
+    await expect(ov.join({ ...peer, name: 'far2', subnet: '10.244.3.0/24' })).rejects.toThrow();
+    expect(protoRoutes(ns)).toEqual([]);
+    ip(ns, 'addr', 'add', '172.31.2.1/24', 'dev', 'ul0');
+    await ov.join({ ...peer, name: 'far2', subnet: '10.244.3.0/24' });
+    expect(await ov.apply([peer, { ...peer, name: 'far2', subnet: '10.244.3.0/24' }])).toEqual({ joined: ['far'], updated: [], left: [] });
+    expect(protoRoutes(ns)).toEqual(['10.244.2.0/24 via 172.31.2.5', '10.244.3.0/24 via 172.31.2.5']);
+    expect(await ov.check()).toEqual([]);
+  });
+});
+
 describe('host-gw routes of another user of protocol 78', () => {
   const box = useNetns('proto');
 

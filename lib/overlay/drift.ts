@@ -11,7 +11,7 @@ import type { Handle } from '../handle';
 import type { FdbEntry } from '../rtnetlink/fdb-types';
 import type { Neighbour } from '../rtnetlink/neighbour';
 import type { Route } from '../rtnetlink/route-types';
-import { deviceDifference, deviceTarget } from './device';
+import { deviceDifference, deviceTarget, foreignDeviceReason, isOwnedDevice } from './device';
 import { contains, rangeOf } from './overlap';
 import { OVERLAY_ROUTE_PROTOCOL, peerEntries } from './peer-entries';
 import type { ParsedOverlaySpec, ParsedPeer } from './spec';
@@ -20,7 +20,7 @@ import type { ParsedOverlaySpec, ParsedPeer } from './spec';
 export interface OverlayDrift {
   kind:
     | 'device-missing'
-    /** The VXLAN device has another VNI, local address, port, MAC or MTU, or is down (a changed underlay address shows here). */
+    /** The VXLAN device has another VNI, local address, port, MAC or MTU, or is down (a changed underlay address shows here); or the device under its name is not the overlay's (no ownership mark), which reconcile refuses to touch. */
     | 'device-wrong'
     | 'vtep-address-missing'
     | 'neighbour-missing'
@@ -67,6 +67,9 @@ export async function findDrift(h: Handle, spec: ParsedOverlaySpec, peers: Reado
   if (spec.mode === 'vxlan') {
     const link = await h.links.find(spec.device);
     if (!link) return [{ kind: 'device-missing', detail: spec.device, repair: () => Promise.resolve() }];
+    // Someone else's device: nothing on it is the overlay's (reconcile refuses to remake it).
+    if (!isOwnedDevice(link, spec))
+      return [{ kind: 'device-wrong', detail: `${spec.device} ${foreignDeviceReason(link, spec)}`, repair: () => Promise.resolve() }];
     const wrong = deviceDifference(link, spec, await deviceTarget(h, spec));
     if (wrong !== '') out.push({ kind: 'device-wrong', detail: `${spec.device} ${wrong}`, repair: () => Promise.resolve() });
     const addresses = await h.addresses.list({ link: spec.device, family: 4 });

@@ -7,7 +7,7 @@
  * @module
  */
 import type { Handle } from '../handle';
-import { ensureDevice } from './device';
+import { ensureDevice, ownedDevice } from './device';
 import { findDrift, type OverlayDrift } from './drift';
 import { removePeer, writePeer } from './peer-entries';
 import {
@@ -180,10 +180,12 @@ export class Overlay {
    */
   delete(): Promise<void> {
     return this.#serial(async () => {
+      // Someone else's device under the name is refused before any entry is removed.
+      const device = this.#spec.mode === 'vxlan' ? await ownedDevice(this.#h, this.#spec) : undefined;
       for (const peer of this.#peers.values()) await removePeer(this.#h, this.#spec, peer);
       this.#peers.clear();
       this.#dirty.clear();
-      if (this.#spec.mode === 'vxlan') await this.#h.links.delete(this.#spec.device, { missingOk: true });
+      if (device) await this.#h.links.delete(device.index, { missingOk: true });
     });
   }
 

@@ -3,7 +3,7 @@
 // and only protocol-78 routes inside its cluster CIDR. Foreign devices and
 // routes are made with `ip` and must survive.
 import { describe, expect, it } from 'vitest';
-import { createOverlay } from '../../lib';
+import { createOverlay, type OverlaySpec } from '../../lib';
 import { ip, ipJson, useNetns } from '../helpers/netns';
 
 const CLUSTER = '10.244.0.0/16';
@@ -16,11 +16,61 @@ function underlay(ns: string, cidr: string): void {
   ip(ns, 'link', 'set', 'ul0', 'up');
 }
 
+function linkOf(ns: string, dev: string): { ifindex: number; ifalias?: string; linkinfo?: { info_kind: string } } | undefined {
+  return ipJson<any[]>(ns, '-d', 'link', 'show').find((l) => l.ifname === dev);
+}
+
 function protoRoutes(ns: string): string[] {
   return ipJson<any[]>(ns, '-4', 'route', 'show', 'proto', '78')
     .map((r) => `${r.dst} via ${r.gateway}`)
     .sort();
 }
+
+describe('overlay device ownership', () => {
+  const box = useNetns('own');
+  const spec = (device: string): OverlaySpec => ({ clusterCidr: CLUSTER, subnet: '10.244.1.0/24', underlay: { link: 'ul0', address: '172.31.0.1' }, device });
+
+  it('refuses a foreign vxlan device under its name, before touching it', async () => {
+    const ns = box.ns('own');
+    underlay(ns, '172.31.0.1/24');
+    ip(ns, 'link', 'add', 'ovx-a', 'type', 'vxlan', 'id', '2', 'local', '172.31.0.1', 'dstport', '8472', 'dev', 'ul0');
+    const before = linkOf(ns, 'ovx-a');
+    await expect(createOverlay(box.h('own'), spec('ovx-a'))).rejects.toMatchObject({ name: 'ValidationError', field: 'device' });
+    expect(linkOf(ns, 'ovx-a')?.ifindex).toBe(before?.ifindex);
+  });
+
+  it('refuses a device of another kind (a veth) under its name', async () => {
+    const ns = box.ns('own');
+    ip(ns, 'link', 'add', 'ovx-b', 'type', 'veth', 'peer', 'name', 'ovx-b-peer');
+    await expect(createOverlay(box.h('own'), spec('ovx-b'))).rejects.toMatchObject({ name: 'ValidationError', field: 'device' });
+    expect(linkOf(ns, 'ovx-b')?.linkinfo?.info_kind).toBe('veth');
+  });
+
+  it('marks the device it makes, keeps it across a restart, and delete() removes it', async () => {
+    const ns = box.ns('own');
+    const ov = await createOverlay(box.h('own'), spec('ovx-c'));
+    const made = linkOf(ns, 'ovx-c');
+    expect(made?.ifalias).toBe(`nlkit-overlay:${CLUSTER}`);
+    const restarted = await createOverlay(box.h('own'), spec('ovx-c'));
+    expect(linkOf(ns, 'ovx-c')?.ifindex).toBe(made?.ifindex);
+    await restarted.apply([{ name: 'p', subnet: '10.244.2.0/24', underlay: '172.31.0.2', mac: '0a:58:0a:f4:02:00' }]);
+    expect(await restarted.check()).toEqual([]);
+    await ov.delete();
+    expect(linkOf(ns, 'ovx-c')).toBeUndefined();
+  });
+
+  it('a foreign device put under its name afterwards is drift that reconcile() and delete() refuse to remove', async () => {
+    const ns = box.ns('own');
+    const ov = await createOverlay(box.h('own'), spec('ovx-d'));
+    ip(ns, 'link', 'del', 'ovx-d');
+    ip(ns, 'link', 'add', 'ovx-d', 'type', 'veth', 'peer', 'name', 'ovx-d-peer');
+    const foreign = linkOf(ns, 'ovx-d');
+    expect((await ov.check()).map((d) => d.kind)).toEqual(['device-wrong']);
+    await expect(ov.reconcile()).rejects.toMatchObject({ name: 'ValidationError', field: 'device' });
+    await expect(ov.delete()).rejects.toMatchObject({ name: 'ValidationError', field: 'device' });
+    expect(linkOf(ns, 'ovx-d')?.ifindex).toBe(foreign?.ifindex);
+  });
+});
 
 describe('overlay writes that fail part-way', () => {
   const box = useNetns('fail');

@@ -90,17 +90,18 @@ export class Overlay {
     const wanted = parsePeers(this.#spec, Array.isArray(desired) ? desired.filter((p) => (p as OverlayPeer | null)?.subnet !== this.#spec.subnet) : desired);
     return await this.#serial(async () => {
       const changes: OverlayChanges = { joined: [], updated: [], left: [] };
-      for (const [name, old] of [...this.#peers]) {
-        if (wanted.has(name)) continue;
+      const leaving = [...this.#peers].filter(([name]) => !wanted.has(name));
+      const changed = [...wanted.values()].filter((peer) => {
+        const old = this.#peers.get(peer.name);
+        return !old || !samePeer(old, peer) || this.#dirty.has(peer.name);
+      });
+      if (leaving.length + changed.length > 0) await this.#checkDevice();
+      for (const [name, old] of leaving) {
         await removePeer(this.#h, this.#spec, old);
         this.#peers.delete(name);
         this.#dirty.delete(name);
         changes.left.push(name);
       }
-      const changed = [...wanted.values()].filter((peer) => {
-        const old = this.#peers.get(peer.name);
-        return !old || !samePeer(old, peer) || this.#dirty.has(peer.name);
-      });
       // Entries under keys that change go before any are written: two peers swapping subnets must not delete each other's new route.
       for (const peer of changed) {
         const old = this.#peers.get(peer.name);
@@ -126,6 +127,7 @@ export class Overlay {
       checkNoOverlap([...[...this.#peers.values()].filter((other) => other.name !== parsed.name), parsed]);
       const old = this.#peers.get(parsed.name);
       if (old && samePeer(old, parsed) && !this.#dirty.has(parsed.name)) return;
+      await this.#checkDevice();
       await this.#write(parsed, old);
     });
   }
@@ -139,6 +141,7 @@ export class Overlay {
     return this.#serial(async () => {
       const old = this.#peers.get(name);
       if (!old) return false;
+      await this.#checkDevice();
       await removePeer(this.#h, this.#spec, old);
       this.#peers.delete(name);
       this.#dirty.delete(name);
@@ -187,6 +190,11 @@ export class Overlay {
       this.#dirty.clear();
       if (device) await this.#h.links.delete(device.index, { missingOk: true });
     });
+  }
+
+  /** Entries are written to or removed from the overlay's own device only: someone else's device put under its name since is refused. */
+  async #checkDevice(): Promise<void> {
+    if (this.#spec.mode === 'vxlan') await ownedDevice(this.#h, this.#spec);
   }
 
   async #write(peer: ParsedPeer, old: ParsedPeer | undefined): Promise<void> {

@@ -59,16 +59,20 @@ describe('overlay device ownership', () => {
     expect(linkOf(ns, 'ovx-c')).toBeUndefined();
   });
 
-  it('a foreign device put under its name afterwards is drift that reconcile() and delete() refuse to remove', async () => {
+  it('a foreign device put under its name afterwards is drift; reconcile(), apply(), join() and delete() refuse to touch it', async () => {
     const ns = box.ns('own');
     const ov = await createOverlay(box.h('own'), spec('ovx-d'));
+    const peer = { name: 'p', subnet: '10.244.2.0/24', underlay: '172.31.0.2', mac: '0a:58:0a:f4:02:00' };
     ip(ns, 'link', 'del', 'ovx-d');
     ip(ns, 'link', 'add', 'ovx-d', 'type', 'veth', 'peer', 'name', 'ovx-d-peer');
     const foreign = linkOf(ns, 'ovx-d');
     expect((await ov.check()).map((d) => d.kind)).toEqual(['device-wrong']);
     await expect(ov.reconcile()).rejects.toMatchObject({ name: 'ValidationError', field: 'device' });
+    await expect(ov.apply([peer])).rejects.toMatchObject({ name: 'ValidationError', field: 'device' });
+    await expect(ov.join(peer)).rejects.toMatchObject({ name: 'ValidationError', field: 'device' });
     await expect(ov.delete()).rejects.toMatchObject({ name: 'ValidationError', field: 'device' });
     expect(linkOf(ns, 'ovx-d')?.ifindex).toBe(foreign?.ifindex);
+    expect(ipJson<any[]>(ns, '-4', 'route', 'show', 'dev', 'ovx-d')).toEqual([]);
   });
 });
 

@@ -5,6 +5,7 @@
  * @module
  */
 import type { Handle } from '../handle';
+import { ValidationError } from '../netlink/errors';
 import type { Link } from '../rtnetlink/link-types';
 import { overlayMtu } from './mtu';
 import { vtepMac, type ParsedOverlaySpec } from './spec';
@@ -19,6 +20,29 @@ export interface DeviceTarget {
 export async function deviceTarget(h: Handle, spec: ParsedOverlaySpec): Promise<DeviceTarget> {
   const underlay = await h.links.get(spec.underlayLink);
   return { mac: vtepMac(spec.vtep), mtu: overlayMtu(underlay.mtu, spec.underlayFamily) };
+}
+
+/** The ownership mark (interface alias) on a device the overlay made: only a device carrying it is ever remade or deleted, so a colliding name never costs someone else's link. */
+export function deviceMark(spec: ParsedOverlaySpec): string {
+  return `nlkit-overlay:${spec.clusterCidr}`;
+}
+
+/** The device is a VXLAN device this overlay made. */
+export function isOwnedDevice(link: Link, spec: ParsedOverlaySpec): boolean {
+  return link.kind === 'vxlan' && link.alias === deviceMark(spec);
+}
+
+/** Why an existing device under the overlay's name is not the overlay's to touch. */
+export function foreignDeviceReason(link: Link, spec: ParsedOverlaySpec): string {
+  const what = link.kind === 'vxlan' ? 'a vxlan device' : `a ${link.kind ?? 'plain'} device`;
+  return `is ${what} nlkit's overlay did not make (its alias is ${JSON.stringify(link.alias ?? '')}, not ${JSON.stringify(deviceMark(spec))}): choose another device name or remove it`;
+}
+
+/** The overlay's device, undefined when there is none; someone else's device under its name is refused with a ValidationError naming "device". */
+export async function ownedDevice(h: Handle, spec: ParsedOverlaySpec): Promise<Link | undefined> {
+  const link = await h.links.find(spec.device);
+  if (link && !isOwnedDevice(link, spec)) throw new ValidationError('device', spec.device, foreignDeviceReason(link, spec));
+  return link;
 }
 
 /** What is wrong with an existing device ("" when nothing): a differing one is made again, since the kernel changes neither VNI, local address nor port in place. */
@@ -37,14 +61,14 @@ export function deviceDifference(link: Link, spec: ParsedOverlaySpec, target: De
 
 /** The device's own settings are right, or it is (re)made; resolves to true when it was (re)made, so that every peer's entries must be written again. */
 export async function ensureDevice(h: Handle, spec: ParsedOverlaySpec): Promise<boolean> {
+  const existing = await ownedDevice(h, spec);
   const target = await deviceTarget(h, spec);
-  const existing = await h.links.find(spec.device);
   const wrong = existing ? deviceDifference(existing, spec, target) : 'missing';
   let made = false;
   if (wrong === 'is down' || wrong.startsWith('has MTU')) {
     await h.links.set(spec.device, { mtu: target.mtu, up: true });
   } else if (wrong !== '') {
-    if (existing) await h.links.delete(spec.device, { missingOk: true });
+    if (existing) await h.links.delete(existing.index, { missingOk: true });
     await h.links.add({
       name: spec.device,
       kind: 'vxlan',
@@ -56,6 +80,7 @@ export async function ensureDevice(h: Handle, spec: ParsedOverlaySpec): Promise<
       mac: target.mac,
       mtu: target.mtu,
       up: true,
+      alias: deviceMark(spec),
     });
     made = true;
   }

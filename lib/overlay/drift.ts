@@ -1,8 +1,9 @@
 /**
  * Drift of an overlay: what the kernel has against what the membership
  * says. The overlay owns its VXLAN device, so every neighbour, FDB entry and
- * route on it that no peer explains is foreign; in host-gw mode the routes
- * carrying the overlay's protocol are its own. Each finding carries its
+ * route of the cluster CIDR on it that no peer explains is foreign; in
+ * host-gw mode the routes of the cluster CIDR carrying the overlay's protocol
+ * are its own. Each finding carries its
  * repair, which `reconcile` runs.
  * @module
  */
@@ -10,7 +11,8 @@ import type { Handle } from '../handle';
 import type { FdbEntry } from '../rtnetlink/fdb-types';
 import type { Neighbour } from '../rtnetlink/neighbour';
 import type { Route } from '../rtnetlink/route-types';
-import { deviceDifference, deviceTarget } from './device';
+import { deviceDifference, deviceTarget, foreignDeviceReason, isOwnedDevice } from './device';
+import { contains, rangeOf } from './overlap';
 import { OVERLAY_ROUTE_PROTOCOL, peerEntries } from './peer-entries';
 import type { ParsedOverlaySpec, ParsedPeer } from './spec';
 
@@ -18,7 +20,7 @@ import type { ParsedOverlaySpec, ParsedPeer } from './spec';
 export interface OverlayDrift {
   kind:
     | 'device-missing'
-    /** The VXLAN device has another VNI, local address, port, MAC or MTU, or is down (a changed underlay address shows here). */
+    /** The VXLAN device has another VNI, local address, port, MAC or MTU, or is down (a changed underlay address shows here); or the device under its name is not the overlay's (no ownership mark), which reconcile refuses to touch. */
     | 'device-wrong'
     | 'vtep-address-missing'
     | 'neighbour-missing'
@@ -45,7 +47,11 @@ export interface RepairableDrift extends OverlayDrift {
   repair: () => Promise<unknown>;
 }
 
+/** A route the overlay may have made: inside the cluster CIDR, and on its device (vxlan) or with its protocol (host-gw); another user of the protocol elsewhere is left alone. */
 function isOwnRoute(spec: ParsedOverlaySpec, r: Route): boolean {
+  const dst = rangeOf(r.dst);
+  const cluster = rangeOf(spec.clusterCidr);
+  if (!dst || !cluster || !contains(cluster, dst)) return false;
   return spec.mode === 'vxlan' ? r.linkName === spec.device : r.protocol === String(OVERLAY_ROUTE_PROTOCOL);
 }
 
@@ -61,6 +67,9 @@ export async function findDrift(h: Handle, spec: ParsedOverlaySpec, peers: Reado
   if (spec.mode === 'vxlan') {
     const link = await h.links.find(spec.device);
     if (!link) return [{ kind: 'device-missing', detail: spec.device, repair: () => Promise.resolve() }];
+    // Someone else's device: nothing on it is the overlay's (reconcile refuses to remake it).
+    if (!isOwnedDevice(link, spec))
+      return [{ kind: 'device-wrong', detail: `${spec.device} ${foreignDeviceReason(link, spec)}`, repair: () => Promise.resolve() }];
     const wrong = deviceDifference(link, spec, await deviceTarget(h, spec));
     if (wrong !== '') out.push({ kind: 'device-wrong', detail: `${spec.device} ${wrong}`, repair: () => Promise.resolve() });
     const addresses = await h.addresses.list({ link: spec.device, family: 4 });

@@ -7,11 +7,11 @@
  * @module
  */
 import type { Handle } from '../handle';
-import { ValidationError } from '../netlink/errors';
-import { ensureDevice } from './device';
+import { ensureDevice, ownedDevice } from './device';
 import { findDrift, type OverlayDrift } from './drift';
 import { removePeer, writePeer } from './peer-entries';
 import {
+  checkNoOverlap,
   parseOverlaySpec,
   parsePeer,
   parsePeers,
@@ -39,6 +39,8 @@ export class Overlay {
   readonly #h: Handle;
   readonly #spec: ParsedOverlaySpec;
   readonly #peers = new Map<string, ParsedPeer>();
+  /** Peers whose last write failed part-way, and whether that write was their join or an update: the next apply or join writes them again. */
+  readonly #dirty = new Map<string, 'joined' | 'updated'>();
   /** Calls run one after another, so that an event stream and a full apply never interleave. */
   #queue: Promise<unknown> = Promise.resolve();
   /** The first apply also removes what an earlier run left for peers that are gone now. */
@@ -88,27 +90,24 @@ export class Overlay {
     const wanted = parsePeers(this.#spec, Array.isArray(desired) ? desired.filter((p) => (p as OverlayPeer | null)?.subnet !== this.#spec.subnet) : desired);
     return await this.#serial(async () => {
       const changes: OverlayChanges = { joined: [], updated: [], left: [] };
-      for (const [name, old] of [...this.#peers]) {
-        if (wanted.has(name)) continue;
-        await removePeer(this.#h, this.#spec, old);
-        this.#peers.delete(name);
-        changes.left.push(name);
-      }
+      const leaving = [...this.#peers].filter(([name]) => !wanted.has(name));
       const changed = [...wanted.values()].filter((peer) => {
         const old = this.#peers.get(peer.name);
-        return !old || !samePeer(old, peer);
+        return !old || !samePeer(old, peer) || this.#dirty.has(peer.name);
       });
+      if (leaving.length + changed.length > 0) await this.#checkDevice();
+      for (const [name, old] of leaving) {
+        await removePeer(this.#h, this.#spec, old);
+        this.#peers.delete(name);
+        this.#dirty.delete(name);
+        changes.left.push(name);
+      }
       // Entries under keys that change go before any are written: two peers swapping subnets must not delete each other's new route.
       for (const peer of changed) {
         const old = this.#peers.get(peer.name);
         if (old && !sameKeys(old, peer)) await removePeer(this.#h, this.#spec, old);
       }
-      for (const peer of changed) {
-        const old = this.#peers.get(peer.name);
-        this.#peers.set(peer.name, peer);
-        await writePeer(this.#h, this.#spec, peer);
-        (old ? changes.updated : changes.joined).push(peer.name);
-      }
+      for (const peer of changed) changes[await this.#record(peer, this.#peers.get(peer.name))].push(peer.name);
       if (!this.#synced) {
         for (const d of await findDrift(this.#h, this.#spec, this.#peers)) if (d.kind.endsWith('-foreign')) await d.repair();
         this.#synced = true;
@@ -125,10 +124,10 @@ export class Overlay {
   async join(peer: OverlayPeer): Promise<void> {
     const parsed = parsePeer(this.#spec, peer);
     await this.#serial(async () => {
-      for (const other of this.#peers.values())
-        if (other.subnet === parsed.subnet && other.name !== parsed.name) throw new ValidationError('peer.subnet', parsed.subnet, `is ${other.name}'s`);
+      checkNoOverlap([...[...this.#peers.values()].filter((other) => other.name !== parsed.name), parsed]);
       const old = this.#peers.get(parsed.name);
-      if (old && samePeer(old, parsed)) return;
+      if (old && samePeer(old, parsed) && !this.#dirty.has(parsed.name)) return;
+      await this.#checkDevice();
       await this.#write(parsed, old);
     });
   }
@@ -142,8 +141,10 @@ export class Overlay {
     return this.#serial(async () => {
       const old = this.#peers.get(name);
       if (!old) return false;
+      await this.#checkDevice();
       await removePeer(this.#h, this.#spec, old);
       this.#peers.delete(name);
+      this.#dirty.delete(name);
       return true;
     });
   }
@@ -182,17 +183,35 @@ export class Overlay {
    */
   delete(): Promise<void> {
     return this.#serial(async () => {
+      // Someone else's device under the name is refused before any entry is removed.
+      const device = this.#spec.mode === 'vxlan' ? await ownedDevice(this.#h, this.#spec) : undefined;
       for (const peer of this.#peers.values()) await removePeer(this.#h, this.#spec, peer);
       this.#peers.clear();
-      if (this.#spec.mode === 'vxlan') await this.#h.links.delete(this.#spec.device, { missingOk: true });
+      this.#dirty.clear();
+      if (device) await this.#h.links.delete(device.index, { missingOk: true });
     });
+  }
+
+  /** Entries are written to or removed from the overlay's own device only: someone else's device put under its name since is refused. */
+  async #checkDevice(): Promise<void> {
+    if (this.#spec.mode === 'vxlan') await ownedDevice(this.#h, this.#spec);
   }
 
   async #write(peer: ParsedPeer, old: ParsedPeer | undefined): Promise<void> {
     // A new subnet or MAC means other keys: the old entries go first. A new underlay address is replaced in place.
     if (old && !sameKeys(old, peer)) await removePeer(this.#h, this.#spec, old);
+    await this.#record(peer, old);
+  }
+
+  /** Writes a peer's entries and only then counts it as applied; a write that fails part-way leaves it dirty, so that a retry writes it again. */
+  async #record(peer: ParsedPeer, old: ParsedPeer | undefined): Promise<'joined' | 'updated'> {
+    const change = this.#dirty.get(peer.name) ?? (old ? 'updated' : 'joined');
+    // Recorded first as dirty: what failed part-way is under the new peer's keys, and leave() must remove exactly those.
     this.#peers.set(peer.name, peer);
+    this.#dirty.set(peer.name, change);
     await writePeer(this.#h, this.#spec, peer);
+    this.#dirty.delete(peer.name);
+    return change;
   }
 }
 

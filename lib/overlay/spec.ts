@@ -8,6 +8,7 @@ import { ValidationError } from '../netlink/errors';
 import { formatCidr, formatIp, formatMac, networkOf, parseCidr, parseIp, parseMac, type Cidr } from '../validate/ip';
 import { isObject, keysOf, rejectUnknownKeys } from '../validate/options';
 import type { LinkRef } from '../rtnetlink/link';
+import { firstOverlap, overlaps, rangeOf, type Range } from './overlap';
 
 /** How peers are reached. */
 export type OverlayMode = 'vxlan' | 'host-gw';
@@ -137,29 +138,41 @@ export function parsePeer(spec: ParsedOverlaySpec, peer: OverlayPeer): ParsedPee
   rejectUnknownKeys(peer, PEER_KEYS, 'peer');
   if (typeof peer.name !== 'string' || peer.name === '') throw new ValidationError('peer.name', peer.name, 'must be a non-empty string');
   const { subnet, vtep } = inCluster(spec.cluster, peer.subnet, 'peer.subnet');
+  // The membership store is untrusted: a peer must not claim the whole cluster, or any address of this host's subnet (its VTEP among them).
+  if (subnet === spec.clusterCidr) throw new ValidationError('peer.subnet', peer.subnet, `is the whole cluster CIDR (peer ${peer.name})`);
   if (subnet === spec.subnet) throw new ValidationError('peer.subnet', peer.subnet, `is this host's own subnet (peer ${peer.name})`);
+  if (overlaps(rangeOf(subnet) as Range, rangeOf(spec.subnet) as Range))
+    throw new ValidationError('peer.subnet', peer.subnet, `overlaps this host's subnet ${spec.subnet} (peer ${peer.name})`);
   const underlay = formatIp(parseIp(peer.underlay, 'peer.underlay', spec.underlayFamily).bytes);
+  if (underlay === spec.underlayAddress) throw new ValidationError('peer.underlay', peer.underlay, `is this host's own underlay address (peer ${peer.name})`);
   let mac = '';
   if (spec.mode === 'vxlan') {
     if (peer.mac === undefined) throw new ValidationError('peer.mac', peer.mac, `is needed in vxlan mode (peer ${peer.name})`);
     mac = formatMac(parseMac(peer.mac, 'peer.mac'));
+    if (mac === vtepMac(spec.vtep)) throw new ValidationError('peer.mac', peer.mac, `is this host's own VTEP MAC (peer ${peer.name})`);
   }
   return { name: peer.name, subnet, vtep, underlay, mac };
 }
 
-/** Checks a whole membership: every peer, and no name or subnet twice. */
+/** A peer's subnet shares no address with any other's (a ValidationError naming both otherwise). */
+export function checkNoOverlap(peers: Iterable<ParsedPeer>): void {
+  const pair = firstOverlap(peers);
+  if (!pair) return;
+  const [a, b] = pair;
+  const how = a.subnet === b.subnet ? `is given to ${a.name} and ${b.name}` : `overlaps ${a.subnet} of peer ${a.name} (peer ${b.name})`;
+  throw new ValidationError('peer.subnet', b.subnet, how);
+}
+
+/** Checks a whole membership: every peer, no name twice, and no two subnets that overlap. */
 export function parsePeers(spec: ParsedOverlaySpec, peers: readonly OverlayPeer[]): Map<string, ParsedPeer> {
   if (!Array.isArray(peers)) throw new ValidationError('peers', peers, 'must be an array of peers');
   const out = new Map<string, ParsedPeer>();
-  const subnets = new Map<string, string>();
   for (const p of peers as unknown[]) {
     const parsed = parsePeer(spec, p as OverlayPeer);
     if (out.has(parsed.name)) throw new ValidationError('peer.name', parsed.name, 'is given twice');
-    const other = subnets.get(parsed.subnet);
-    if (other !== undefined) throw new ValidationError('peer.subnet', parsed.subnet, `is given to ${other} and ${parsed.name}`);
-    subnets.set(parsed.subnet, parsed.name);
     out.set(parsed.name, parsed);
   }
+  checkNoOverlap(out.values());
   return out;
 }
 

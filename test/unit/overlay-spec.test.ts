@@ -43,6 +43,38 @@ describe('overlay spec', () => {
     expect(fieldOf(() => parsePeers(s, [peer, { ...peer, name: 'c' }]))).toBe('peer.subnet');
   });
 
+  it("refuses a peer whose subnet overlaps this host's or another peer's, claims the whole cluster, or reuses our underlay address or VTEP MAC", () => {
+    const s = parseOverlaySpec(base);
+    const peer = { name: 'b', subnet: '10.244.4.0/24', underlay: '192.168.1.4', mac: '0a:58:0a:f4:04:00' };
+    const refusal = (f: () => unknown) => {
+      try {
+        f();
+      } catch (e) {
+        if (e instanceof ValidationError) return `${e.field}: ${e.message}`;
+        throw e;
+      }
+      return 'accepted';
+    };
+    // Inside ours (its VTEP 10.244.3.128 in our subnet), around ours, the whole cluster.
+    expect(refusal(() => parsePeer(s, { ...peer, subnet: '10.244.3.128/25' }))).toMatch(
+      /^peer\.subnet: .*overlaps this host's subnet 10\.244\.3\.0\/24 \(peer b\)/,
+    );
+    expect(refusal(() => parsePeer(s, { ...peer, subnet: '10.244.0.0/22' }))).toMatch(/^peer\.subnet: .*overlaps this host's subnet/);
+    expect(refusal(() => parsePeer(s, { ...peer, subnet: '10.244.0.0/16' }))).toMatch(/^peer\.subnet: .*whole cluster CIDR \(peer b\)/);
+    expect(refusal(() => parsePeer(s, { ...peer, underlay: '192.168.1.3' }))).toMatch(/^peer\.underlay: .*own underlay address \(peer b\)/);
+    expect(refusal(() => parsePeer(s, { ...peer, mac: vtepMac('10.244.3.0') }))).toMatch(/^peer\.mac: .*own VTEP MAC \(peer b\)/);
+    // Between peers: one inside another, in either order, among many that do not overlap.
+    const many = Array.from({ length: 200 }, (_, i) => ({ ...peer, name: `n${i}`, subnet: `10.244.${10 + i}.0/24` }));
+    expect(parsePeers(s, many).size).toBe(200);
+    const inner = { ...peer, name: 'inner', subnet: '10.244.50.64/26' };
+    expect(refusal(() => parsePeers(s, [...many, inner]))).toMatch(
+      /^peer\.subnet: .*10\.244\.50\.64\/26.*overlaps 10\.244\.50\.0\/24 of peer n40 \(peer inner\)/,
+    );
+    expect(refusal(() => parsePeers(s, [inner, ...many]))).toMatch(/^peer\.subnet: .*overlaps/);
+    expect(refusal(() => parsePeers(s, [...many, { ...peer, name: 'wide', subnet: '10.244.128.0/17' }]))).toMatch(/^peer\.subnet: .*overlaps/);
+    expect(refusal(() => parsePeers(s, [peer, { ...peer, name: 'c', subnet: '10.244.5.0/24' }]))).toBe('accepted');
+  });
+
   it('accounts for the encapsulation in the MTU', () => {
     expect(overlayMtu(1500, 4)).toBe(1450);
     expect(overlayMtu(1500, 6)).toBe(1430);

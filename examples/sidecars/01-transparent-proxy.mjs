@@ -1,26 +1,27 @@
 // A sidecar proxy next to service A in one pod namespace, intercepting A's
 // connections to service B transparently (A knows nothing of the proxy):
-// REDIRECT mode, then TPROXY mode. B has two instances; the sidecar picks
-// one per connection and, when an instance fails, retries the other.
+// REDIRECT mode, then TPROXY mode. B has two instances behind a service VIP
+// (services()): the sidecar connects to the VIP A dialled, the host's service
+// rules pick an instance, and when an instance fails the sidecar retries.
 //
-//   pod (10.70.0.2: app A + sidecar) ── router ─┬─ b1 (10.70.1.2:8080)
-//                                               └─ b2 (10.70.2.2:8080)
-// A calls B at its service address 10.96.0.10:80, which no interface has.
+//   host namespace, network "app" (10.78.0.0/24, bridge nlk-app)
+//     ├─ pod: app A + sidecar
+//     ├─ b1: instance of B (:8080)
+//     └─ b2: instance of B (:8080)
+//   service b: VIP 10.96.0.10:80 → b1:8080, b2:8080 (no interface has the VIP)
 import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import * as nlkit from 'nlkit';
 
 const tag = `sc${process.pid}`;
-const ns = { pod: `${tag}-pod`, router: `${tag}-router`, b1: `${tag}-b1`, b2: `${tag}-b2` };
+const hostNs = `${tag}-host`;
+const ids = { pod: `${tag}-pod`, b1: `${tag}-b1`, b2: `${tag}-b2` };
+const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nlkit-sidecars-'));
+const VIP = '10.96.0.10';
 const PROXY_MARK = 0x539; // the sidecar's own upstream connections carry it: not intercepted
-const SERVICE = '10.96.0.10:80';
-// TODO(#15 services): use a services() VIP for B once it exists; until then
-// the sidecar holds B's endpoints itself.
-const endpoints = {
-  [SERVICE]: [
-    { host: '10.70.1.2', port: 8080 },
-    { host: '10.70.2.2', port: 8080 },
-  ],
-};
+const MAX_ATTEMPTS = 20; // bounded retries: with one of two instances down, all 20 fail with p = 2^-20
 
 /** Reads a connection to its end. */
 const readAll = (s) =>
@@ -31,90 +32,111 @@ const readAll = (s) =>
     s.on('error', reject);
   });
 
-/** The sidecar: where was A going? pick an instance of that service, retry another if it fails. */
-async function sidecar(port, transparent) {
-  let next = 0;
-  return nlkit.listenTcp({ netns: ns.pod, port, transparent }, async (client) => {
+/** The sidecar: where was A going? connect there (the VIP), retry while an instance refuses. */
+async function sidecar(port, transparent, stats) {
+  return nlkit.listenTcp({ netns: ids.pod, port, transparent }, async (client) => {
     client.on('error', () => client.destroy());
-    const dst = nlkit.originalDestination(client);
-    const instances = endpoints[`${dst.address}:${dst.port}`] ?? [{ host: dst.address, port: dst.port }];
-    for (let attempt = 0; attempt < instances.length; attempt++) {
-      const target = instances[next++ % instances.length];
+    const dst = nlkit.originalDestination(client); // the VIP A dialled: { address: '10.96.0.10', port: 80, ... }
+    stats.destinations.add(`${dst.address}:${dst.port}`);
+    for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
       try {
-        const upstream = await nlkit.connectTcp({ netns: ns.pod, host: target.host, port: target.port, mark: PROXY_MARK, timeoutMs: 1000 });
+        const upstream = await nlkit.connectTcp({ netns: ids.pod, host: dst.address, port: dst.port, mark: PROXY_MARK, timeoutMs: 1000 });
+        upstream.on('error', () => client.destroy());
         upstream.pipe(client);
         client.pipe(upstream);
         return;
       } catch (e) {
-        console.log(`  sidecar: ${target.host}:${target.port} failed (${e.code}), retrying another instance`);
+        stats.retries++; // ECONNREFUSED: the service picked the failed instance; a new connection may get the other
+        stats.errors.add(e.code);
       }
     }
     client.end('no instance of B answered\n');
   });
 }
 
-/** A in the pod calls B's service address; it never sees the proxy. */
+/** A in the pod calls B's VIP; it never sees the proxy. */
 async function callB() {
-  const s = await nlkit.connectTcp({ netns: ns.pod, host: '10.96.0.10', port: 80 });
+  const s = await nlkit.connectTcp({ netns: ids.pod, host: VIP, port: 80 });
   return (await readAll(s)).trim();
 }
 
-for (const name of Object.values(ns)) await nlkit.createNetns(name);
-const handles = [];
-const servers = [];
+/** Starts instance `name` of B: it answers with its name and the peer it sees. */
+const serveB = (name) => nlkit.listenTcp({ netns: ids[name], port: 8080 }, (s) => s.end(`B instance ${name} (peer ${s.remoteAddress})\n`));
+
+await nlkit.createNetns(hostNs);
+const servers = {};
+let nets, svcs;
 try {
-  const h = {};
-  for (const [k, name] of Object.entries(ns)) {
-    h[k] = await nlkit.open({ netns: name });
-    handles.push(h[k]);
-    await h[k].links.set('lo', { up: true });
+  nets = await nlkit.networks({ host: hostNs, stateDir });
+  svcs = await nlkit.services({ host: hostNs, stateDir });
+  await nets.create({ name: 'app', subnet: '10.78.0.0/24' });
+  const ip = {};
+  let gateway;
+  for (const [name, id] of Object.entries(ids)) {
+    const att = await nets.attach('app', { sandbox: id, create: true });
+    ip[name] = att.ipv4.split('/')[0];
+    gateway = att.gateway;
   }
-  // router ── pod, b1, b2 (one /24 each); the router forwards between them
-  for (const [k, i] of [
-    ['pod', 0],
-    ['b1', 1],
-    ['b2', 2],
-  ]) {
-    await h.router.links.add({ name: k, kind: 'veth', up: true, peer: { name: 'eth0', netns: ns[k] } });
-    await h.router.addresses.add(k, `10.70.${i}.1/24`);
-    await h[k].links.set('eth0', { up: true });
-    await h[k].addresses.add('eth0', `10.70.${i}.2/24`);
-    await h[k].routes.add({ dst: 'default', gateway: `10.70.${i}.1` });
-  }
-  await nlkit.setSysctl(ns.router, 'net.ipv4.ip_forward', 1);
-  // B's two instances
-  for (const b of ['b1', 'b2']) servers.push(await nlkit.listenTcp({ netns: ns[b], port: 8080 }, (s) => s.end(`B instance ${b} (peer ${s.remoteAddress})\n`)));
+  console.log(`pod ${ip.pod}, b1 ${ip.b1}, b2 ${ip.b2}; service b: ${VIP}:80`);
+  for (const b of ['b1', 'b2']) servers[b] = await serveB(b);
+  const endpoints = (b2Ready) => [{ ip: ip.b1 }, { ip: ip.b2, ready: b2Ready }];
+  await svcs.add({ name: 'b', vips: [VIP], ports: [{ port: 80, targetPort: 8080 }], endpoints: endpoints(true) });
 
   for (const [mode, port] of [
     ['redirect', 15001],
     ['tproxy', 15101],
   ]) {
     console.log(`-- ${mode} mode`);
-    const proxy = await sidecar(port, mode === 'tproxy');
-    const icpt = await nlkit.intercept({ netns: ns.pod, mode, outboundPort: port, exclude: { marks: [PROXY_MARK] } });
+    const stats = { retries: 0, destinations: new Set(), errors: new Set() };
+    const proxy = await sidecar(port, mode === 'tproxy', stats);
+    const icpt = await nlkit.intercept({ netns: ids.pod, mode, outboundPort: port, exclude: { marks: [PROXY_MARK] } });
     try {
-      const answers = [await callB(), await callB()];
-      answers.forEach((a) => console.log('  A -> B:', a));
-      // one connection to each instance, and B sees A's own address
-      assert.deepEqual(answers.map((a) => a.slice(0, 13)).sort(), ['B instance b1', 'B instance b2']);
-      assert.ok(answers.every((a) => a.endsWith('(peer 10.70.0.2)')));
-      // b2 fails (its server stops): the sidecar's retry hides it from A
-      const b2 = servers.pop();
-      await new Promise((r) => b2.close(r));
-      for (let i = 0; i < 2; i++) {
-        const a = await callB();
-        console.log('  A -> B:', a);
-        assert.match(a, /^B instance b1 /);
-      }
-      servers.push(await nlkit.listenTcp({ netns: ns.b2, port: 8080 }, (s) => s.end(`B instance b2 (peer ${s.remoteAddress})\n`)));
+      // both instances answer (the service picks at random: 20 calls all on one has p = 2^-19);
+      // B sees the gateway: A and B share a bridge, so the network SNATs flows through the VIP
+      // (its hairpin rule) for the replies to come back through the host's un-DNAT
+      const answers = [];
+      for (let i = 0; i < 20; i++) answers.push(await callB());
+      const count = (name) => answers.filter((a) => a.startsWith(`B instance ${name} `)).length;
+      console.log(`  20 calls: b1 answered ${count('b1')}, b2 answered ${count('b2')}; B saw ${answers[0].split('(')[1].slice(0, -1)}`);
+      assert.deepEqual([...stats.destinations], [`${VIP}:80`]); // the sidecar recovered the VIP, not an instance
+      assert.deepEqual([...new Set(answers.map((a) => a.slice(0, 13)))].sort(), ['B instance b1', 'B instance b2']);
+      assert.ok(
+        answers.every((a) => a.endsWith(`(peer ${gateway})`)),
+        answers.join('\n'),
+      );
+      assert.equal(stats.retries, 0);
+
+      // b2 fails (its server stops): connections the VIP sends there are refused,
+      // the sidecar retries until the service picks b1, and A's calls keep succeeding
+      await new Promise((r) => servers.b2.close(r));
+      for (let i = 0; i < 20; i++) assert.match(await callB(), /^B instance b1 /);
+      console.log(`  b2 down: 20 calls answered by b1, the sidecar retried ${stats.retries} times (${[...stats.errors]})`);
+      assert.ok(stats.retries > 0, 'the service never picked the failed instance'); // p = 2^-20
+
+      // the failed endpoint is marked not ready: the service stops picking it, no retry needed
+      await svcs.set('b', { endpoints: endpoints(false) });
+      stats.retries = 0;
+      for (let i = 0; i < 20; i++) assert.match(await callB(), /^B instance b1 /);
+      console.log(`  b2 not ready: 20 calls answered by b1, the sidecar retried ${stats.retries} times`);
+      assert.equal(stats.retries, 0);
+
+      // b2 comes back and is ready again for the next mode
+      servers.b2 = await serveB('b2');
+      await svcs.set('b', { endpoints: endpoints(true) });
       assert.deepEqual(await icpt.check(), []);
+      assert.deepEqual(await svcs.check(), []);
     } finally {
       await icpt.remove();
       proxy.close();
     }
   }
 } finally {
-  servers.forEach((s) => s.close());
-  handles.forEach((x) => x.close());
-  for (const name of Object.values(ns)) await nlkit.deleteNetns(name, { missingOk: true });
+  Object.values(servers).forEach((s) => s.close());
+  await svcs?.delete('b', { missingOk: true }).catch((e) => console.error(e));
+  svcs?.close();
+  await nets?.delete('app', { missingOk: true }).catch((e) => console.error(e));
+  nets?.close();
+  for (const id of Object.values(ids)) await nlkit.deleteNetns(id, { missingOk: true }).catch((e) => console.error(e));
+  await nlkit.deleteNetns(hostNs, { missingOk: true });
+  fs.rmSync(stateDir, { recursive: true, force: true });
 }

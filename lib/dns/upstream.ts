@@ -1,15 +1,17 @@
 /**
  * Forwarding queries the responder does not answer to upstream servers, from
- * the responder's namespace: over UDP with a fresh query id per forward (so
- * concurrent clients' ids cannot collide), the next server on a timeout, and
- * over TCP when the client came by TCP or the UDP answer was truncated.
+ * the responder's namespace: over UDP from a fresh socket per forward (a
+ * random source port) with a random query id, accepting only a reply from
+ * the server asked that repeats the question asked (so a spoofer must guess
+ * port, id and see the question); the next server on a timeout, and over TCP
+ * when the client came by TCP or the UDP answer was truncated.
  * @module
  */
 import { randomInt } from 'node:crypto';
 import type * as dgram from 'node:dgram';
+import * as dnsPacket from 'dns-packet';
 import type { NetnsRef } from '../netns/namespace';
 import { bindUdp, connectTcp } from '../sockets/inet';
-import { parseIp } from '../validate/ip';
 import { frame, readFrames } from './tcp-frames';
 
 /** An upstream server (its host in the canonical form Node reports senders in, see `formatIp`). */
@@ -19,39 +21,31 @@ export interface UpstreamServer {
   port?: number;
 }
 
-interface Pending {
-  resolve: (reply: Buffer | undefined) => void;
-  server: string;
+const TRUNCATED = 0x0200;
+/** UDP forwards in flight at once (each holds a socket); more are answered SERVFAIL rather than exhausting file descriptors. */
+const MAX_UDP_IN_FLIGHT = 1024;
+
+/** The question of a message as "name type class" (name case-insensitive: resolvers may randomise case), or undefined if it does not decode. */
+function questionOf(msg: Buffer): string | undefined {
+  try {
+    const q = dnsPacket.decode(msg).questions ?? [];
+    return q.map((x) => `${x.name.toLowerCase().replace(/\.$/, '')} ${x.type} ${x.class ?? 'IN'}`).join(',');
+  } catch {
+    return undefined;
+  }
 }
 
-const TRUNCATED = 0x0200;
-
 export class Upstreams {
-  private readonly sockets = new Map<4 | 6, dgram.Socket>();
-  private readonly pending = new Map<number, Pending>();
+  private readonly sockets = new Set<dgram.Socket>();
+  private closed = false;
 
-  private constructor(
+  /** @param onMismatch called for each reply dropped because its question was not the one asked */
+  constructor(
     private readonly servers: ReadonlyArray<Required<UpstreamServer>>,
     private readonly netns: NetnsRef | undefined,
     private readonly timeoutMs: number,
+    private readonly onMismatch: () => void = () => undefined,
   ) {}
-
-  /** Opens one UDP socket per address family the servers need, in `netns`. */
-  static async open(servers: ReadonlyArray<Required<UpstreamServer>>, netns: NetnsRef | undefined, timeoutMs: number): Promise<Upstreams> {
-    const u = new Upstreams(servers, netns, timeoutMs);
-    try {
-      for (const family of new Set(servers.map((s) => parseIp(s.host).family))) {
-        const sock = await bindUdp({ netns, family });
-        sock.on('message', (msg, rinfo) => u.onReply(msg, `${rinfo.address}:${String(rinfo.port)}`));
-        sock.on('error', () => undefined); // an unreachable upstream: the query times out and the next one is asked
-        u.sockets.set(family, sock);
-      }
-    } catch (e) {
-      u.close();
-      throw e;
-    }
-    return u;
-  }
 
   get size(): number {
     return this.servers.length;
@@ -68,44 +62,55 @@ export class Upstreams {
   }
 
   close(): void {
-    for (const s of this.sockets.values()) s.close();
+    this.closed = true;
+    for (const s of this.sockets) s.close();
     this.sockets.clear();
-    for (const p of this.pending.values()) p.resolve(undefined);
-    this.pending.clear();
   }
 
-  private overUdp(query: Buffer, server: Required<UpstreamServer>): Promise<Buffer | undefined> {
-    const sock = this.sockets.get(parseIp(server.host).family);
-    if (!sock || this.pending.size >= 60000) return Promise.resolve(undefined);
-    let id = randomInt(65536);
-    while (this.pending.has(id)) id = (id + 1) & 0xffff;
+  private isClosed(): boolean {
+    return this.closed;
+  }
+
+  private async overUdp(query: Buffer, server: Required<UpstreamServer>): Promise<Buffer | undefined> {
+    const question = questionOf(query);
+    if (this.closed || question === undefined || this.sockets.size >= MAX_UDP_IN_FLIGHT) return undefined;
+    let sock: dgram.Socket;
+    try {
+      sock = await bindUdp({ netns: this.netns, family: server.host.includes(':') ? 6 : 4 });
+    } catch {
+      return undefined; // no socket (EMFILE): this server cannot be asked now
+    }
+    if (this.isClosed()) {
+      sock.close(); // closed while the socket was being bound
+      return undefined;
+    }
+    this.sockets.add(sock);
+    const id = randomInt(65536);
     const msg = Buffer.from(query);
     msg.writeUInt16BE(id, 0);
     return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(id);
-        resolve(undefined);
-      }, this.timeoutMs);
-      const done = (reply: Buffer | undefined): void => {
+      const finish = (reply: Buffer | undefined): void => {
         clearTimeout(timer);
+        if (this.sockets.delete(sock)) sock.close();
         if (reply) reply.writeUInt16BE(query.readUInt16BE(0), 0);
         resolve(reply);
       };
-      this.pending.set(id, { resolve: done, server: `${server.host}:${String(server.port)}` });
+      const timer = setTimeout(() => finish(undefined), this.timeoutMs);
+      sock.on('error', () => finish(undefined)); // an unreachable upstream: the next one is asked
+      sock.on('close', () => finish(undefined));
+      sock.on('message', (reply, rinfo) => {
+        // Only the server asked, with the id sent, may answer; a reply to another question is dropped (and the real one still awaited).
+        if (rinfo.address !== server.host || rinfo.port !== server.port || reply.length < 12 || reply.readUInt16BE(0) !== id) return;
+        if (questionOf(reply) !== question) {
+          this.onMismatch();
+          return;
+        }
+        finish(Buffer.from(reply));
+      });
       sock.send(msg, server.port, server.host, (err) => {
-        if (err && this.pending.delete(id)) done(undefined);
+        if (err) finish(undefined);
       });
     });
-  }
-
-  private onReply(msg: Buffer, from: string): void {
-    if (msg.length < 12) return;
-    const id = msg.readUInt16BE(0);
-    const p = this.pending.get(id);
-    // Only the server asked may answer (another sender guessing ids is ignored).
-    if (p?.server !== from) return;
-    this.pending.delete(id);
-    p.resolve(Buffer.from(msg));
   }
 
   private async overTcp(query: Buffer, server: Required<UpstreamServer>): Promise<Buffer | undefined> {

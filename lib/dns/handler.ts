@@ -38,6 +38,8 @@ export interface DnsStats {
   tcpInFlight: number;
   /** Errors of the listening sockets (an accept failing with EMFILE, ...), also passed to `onError`. */
   socketErrors: number;
+  /** UDP queries dropped because their client was over `udpRateLimit`. */
+  rateLimited: number;
   /** Upstream replies dropped because their question was not the one asked (spoofed or stray). */
   upstreamMismatches: number;
 }
@@ -57,6 +59,7 @@ export function emptyStats(): DnsStats {
     tcpRejected: 0,
     tcpInFlight: 0,
     socketErrors: 0,
+    rateLimited: 0,
     upstreamMismatches: 0,
   };
 }

@@ -38,10 +38,20 @@ export interface DnsResponderOptions {
   timeoutMs?: number;
   /** The longest UDP reply, bytes, whatever buffer size a client offers (default 1232, DNS Flag Day 2020; 512-4096): longer ones are truncated (TC) and the client asks over TCP. */
   maxUdpReply?: number;
+  /** Per-client limit on UDP queries (a token bucket); queries above it are dropped. Default none. */
+  udpRateLimit?: DnsRateLimit;
   /** Limits on TCP clients, so one client cannot use up the process's memory or file descriptors. */
   tcp?: DnsTcpLimits;
   /** Called with errors of the listening sockets (an accept failing with EMFILE, ...), which the responder survives; default `process.emitWarning` (the first of each code). Counted in `stats().socketErrors` either way. */
   onError?: (error: Error) => void;
+}
+
+/** A per-client query rate (`dnsResponder({ udpRateLimit })`): `burst` queries at once, `perSecond` on average. */
+export interface DnsRateLimit {
+  /** Queries per second on average, 1-1,000,000. */
+  perSecond: number;
+  /** Queries at once (default `perSecond`). */
+  burst?: number;
 }
 
 /** Limits on the responder's TCP clients (`dnsResponder({ tcp })`); a connection over a limit is closed right after it is accepted. */
@@ -72,6 +82,7 @@ const OPTION_KEYS = keysOf<DnsResponderOptions>()([
   'maxUdpReply',
   'tcp',
   'onError',
+  'udpRateLimit',
 ]);
 const TCP_KEYS = keysOf<DnsTcpLimits>()(['maxConnections', 'maxConnectionsPerClient', 'maxQueriesInFlight', 'idleMs', 'lifetimeMs']);
 
@@ -89,6 +100,7 @@ export interface CheckedOptions {
   timeoutMs: number;
   maxUdpReply: number;
   tcp: Required<DnsTcpLimits>;
+  udpRateLimit?: Required<DnsRateLimit>;
   onError?: (error: Error) => void;
 }
 
@@ -115,6 +127,15 @@ function checkUpstream(u: unknown, field: string): Required<UpstreamServer> {
   return { host: formatIp(parseIp(s.host, `${field}.host`).bytes), port: s.port === undefined ? 53 : validateInteger(s.port, `${field}.port`, 1, 65535) };
 }
 
+function checkRateLimit(r: unknown): Required<DnsRateLimit> | undefined {
+  if (r === undefined) return undefined;
+  if (!isObject(r)) throw new ValidationError('udpRateLimit', r, 'must be an object like { perSecond: 100, burst: 200 }');
+  rejectUnknownKeys(r, ['perSecond', 'burst'], 'udpRateLimit');
+  const l = r as Partial<DnsRateLimit>;
+  const perSecond = validateInteger(l.perSecond, 'udpRateLimit.perSecond', 1, 1_000_000);
+  return { perSecond, burst: l.burst === undefined ? perSecond : validateInteger(l.burst, 'udpRateLimit.burst', 1, 1_000_000) };
+}
+
 export function checkOptions(opts: DnsResponderOptions): CheckedOptions {
   if (!isObject(opts)) throw new ValidationError('dnsResponder options', opts, 'must be an object like { manager, networks: ["web"] }');
   rejectUnknownKeys(opts, OPTION_KEYS, 'dnsResponder options');
@@ -139,6 +160,7 @@ export function checkOptions(opts: DnsResponderOptions): CheckedOptions {
     timeoutMs: opts.timeoutMs === undefined ? 2000 : validateInteger(opts.timeoutMs, 'timeoutMs', 1, 60000),
     maxUdpReply: opts.maxUdpReply === undefined ? 1232 : validateInteger(opts.maxUdpReply, 'maxUdpReply', 512, 4096),
     tcp: checkTcpLimits(opts.tcp),
+    udpRateLimit: checkRateLimit(opts.udpRateLimit),
     onError: opts.onError,
   };
 }

@@ -13,6 +13,7 @@ import { bindUdp, listenTcp } from '../sockets/inet';
 import { emptyStats, handleMessage, type DnsStats, type HandlerContext } from './handler';
 import { NameTable } from './name-table';
 import { checkOptions, type CheckedOptions, type DnsResponderOptions } from './options';
+import { RateLimit } from './rate-limit';
 import { TcpClients } from './tcp-clients';
 import { Upstreams } from './upstream';
 
@@ -32,12 +33,14 @@ export class DnsResponder {
   private readonly counters = emptyStats();
   private readonly clients: TcpClients;
   private readonly warned = new Set<string>();
+  private readonly rateLimit?: RateLimit;
   private upstreams?: Upstreams;
   private closed = false;
 
   /** @internal use {@link dnsResponder} */
   constructor(private readonly opts: CheckedOptions) {
     this.clients = new TcpClients(opts.tcp, this.counters);
+    if (opts.udpRateLimit) this.rateLimit = new RateLimit(opts.udpRateLimit.perSecond, opts.udpRateLimit.burst);
   }
 
   /** @internal */
@@ -101,6 +104,10 @@ export class DnsResponder {
     this.udp.push(udp);
     udp.on('error', (e) => this.socketError(e)); // a send to a vanished client is no reason to stop
     udp.on('message', (msg, rinfo) => {
+      if (this.rateLimit && !this.rateLimit.take(rinfo.address)) {
+        this.counters.rateLimited++;
+        return;
+      }
       void handleMessage(ctx, msg, false, member(rinfo.address)).then((out) => {
         if (out && !this.closed) udp.send(out, rinfo.port, rinfo.address);
       });

@@ -189,6 +189,25 @@ describe('dnsResponder limits: TCP clients and upstream replies', () => {
     }
   });
 
+  it("drops UDP queries of a client over udpRateLimit, and only that client's", async () => {
+    const r = await start({ port: 5406, udpRateLimit: { perSecond: 1, burst: 3 } });
+    const sock = await bindUdp({ netns: c.c1 });
+    try {
+      let answers = 0;
+      sock.on('message', () => answers++);
+      for (let i = 0; i < 20; i++)
+        sock.send(Buffer.from(dnsPacket.encode({ type: 'query', id: i, questions: [{ type: 'A', name: 'many', class: 'IN' }] })), 5406, '10.93.0.1');
+      const seen = await settled(() => r.stats().queries + r.stats().rateLimited);
+      expect(seen).toBe(20);
+      expect(r.stats().queries).toBeLessThanOrEqual(5); // the burst of 3, and a refill if the sends took long
+      expect(answers).toBe(r.stats().queries);
+      expect(await udpQuery(c.c2, '10.93.0.1', 'many', 'A', 5406)).not.toBe('timeout'); // c2 has its own bucket
+      expect(r.stats().rateLimited).toBeGreaterThanOrEqual(15);
+    } finally {
+      sock.close();
+    }
+  });
+
   it('refuses bad limits before opening anything', async () => {
     const base = { manager: nets, host: box.ns('host'), networks: ['a'] };
     await expect(dnsResponder({ ...base, tcp: { maxConections: 3 } as never })).rejects.toThrow(ValidationError);
@@ -196,6 +215,8 @@ describe('dnsResponder limits: TCP clients and upstream replies', () => {
     await expect(dnsResponder({ ...base, tcp: { maxQueriesInFlight: 1.5 } })).rejects.toThrow(/tcp\.maxQueriesInFlight/);
     await expect(dnsResponder({ ...base, maxUdpReply: 100 })).rejects.toThrow(/maxUdpReply/);
     await expect(dnsResponder({ ...base, onError: 'log' as never })).rejects.toThrow(/onError/);
+    await expect(dnsResponder({ ...base, udpRateLimit: { perSecond: 0 } })).rejects.toThrow(/udpRateLimit\.perSecond/);
+    await expect(dnsResponder({ ...base, udpRateLimit: { perSecond: 5, brust: 1 } as never })).rejects.toThrow(ValidationError);
     const stats: DnsStats | undefined = running[0]?.stats();
     expect(stats?.socketErrors).toBe(0);
   });

@@ -208,6 +208,17 @@ describe('dnsResponder limits: TCP clients and upstream replies', () => {
     }
   });
 
+  it('counts listening-socket errors and passes them to onError instead of swallowing them', async () => {
+    const seen: Error[] = [];
+    const r = await start({ port: 5407, onError: (e) => seen.push(e) });
+    // An accept failing for lack of file descriptors, as Node reports it on the server (not provokable without exhausting the whole process's fds).
+    const emfile = Object.assign(new Error('accept EMFILE'), { code: 'EMFILE' });
+    (r as unknown as { tcp: import('node:net').Server[] }).tcp[0].emit('error', emfile);
+    expect(seen).toEqual([emfile]);
+    expect(r.stats().socketErrors).toBe(1);
+    expect(await tcpFate(c.c1, '10.93.0.1', 5407)).toBe('reply'); // still serving
+  });
+
   it('refuses bad limits before opening anything', async () => {
     const base = { manager: nets, host: box.ns('host'), networks: ['a'] };
     await expect(dnsResponder({ ...base, tcp: { maxConections: 3 } as never })).rejects.toThrow(ValidationError);

@@ -1,18 +1,17 @@
 /**
  * Forwarding queries the responder does not answer to upstream servers, from
- * the responder's namespace: over UDP from a fresh socket per forward (a
- * random source port) with a random query id, accepting only a reply from
- * the server asked that repeats the question asked (so a spoofer must guess
- * port, id and see the question); the next server on a timeout, and over TCP
+ * the responder's namespace: over UDP with a random query id from a source
+ * socket replaced every few forwards (a random source port, see udp-leases),
+ * accepting only a reply from the server asked that repeats the question
+ * asked (so a spoofer must guess port and id and know the question); the next server on a timeout, and over TCP
  * when the client came by TCP or the UDP answer was truncated.
  * @module
  */
-import { randomInt } from 'node:crypto';
-import type * as dgram from 'node:dgram';
 import * as dnsPacket from 'dns-packet';
 import type { NetnsRef } from '../netns/namespace';
-import { bindUdp, connectTcp } from '../sockets/inet';
+import { connectTcp } from '../sockets/inet';
 import { frame, readFrames } from './tcp-frames';
+import { UdpLeases } from './udp-leases';
 
 /** An upstream server (its host in the canonical form Node reports senders in, see `formatIp`). */
 export interface UpstreamServer {
@@ -22,7 +21,7 @@ export interface UpstreamServer {
 }
 
 const TRUNCATED = 0x0200;
-/** UDP forwards in flight at once (each holds a socket); more are answered SERVFAIL rather than exhausting file descriptors. */
+/** UDP forwards in flight at once (waiting keeps a rotated-out socket open); more are answered SERVFAIL rather than exhausting file descriptors. */
 const MAX_UDP_IN_FLIGHT = 1024;
 
 /** The question of a message as "name type class" (name case-insensitive: resolvers may randomise case), or undefined if it does not decode. */
@@ -36,8 +35,8 @@ function questionOf(msg: Buffer): string | undefined {
 }
 
 export class Upstreams {
-  private readonly sockets = new Set<dgram.Socket>();
-  private closed = false;
+  private readonly leases: UdpLeases;
+  private udpInFlight = 0;
 
   /** @param onMismatch called for each reply dropped because its question was not the one asked */
   constructor(
@@ -45,7 +44,9 @@ export class Upstreams {
     private readonly netns: NetnsRef | undefined,
     private readonly timeoutMs: number,
     private readonly onMismatch: () => void = () => undefined,
-  ) {}
+  ) {
+    this.leases = new UdpLeases(netns);
+  }
 
   get size(): number {
     return this.servers.length;
@@ -62,52 +63,48 @@ export class Upstreams {
   }
 
   close(): void {
-    this.closed = true;
-    for (const s of this.sockets) s.close();
-    this.sockets.clear();
-  }
-
-  private isClosed(): boolean {
-    return this.closed;
+    this.leases.close();
   }
 
   private async overUdp(query: Buffer, server: Required<UpstreamServer>): Promise<Buffer | undefined> {
     const question = questionOf(query);
-    if (this.closed || question === undefined || this.sockets.size >= MAX_UDP_IN_FLIGHT) return undefined;
-    let sock: dgram.Socket;
+    if (question === undefined || this.udpInFlight >= MAX_UDP_IN_FLIGHT) return undefined;
+    this.udpInFlight++;
     try {
-      sock = await bindUdp({ netns: this.netns, family: server.host.includes(':') ? 6 : 4 });
-    } catch {
-      return undefined; // no socket (EMFILE): this server cannot be asked now
+      return await this.askOverUdp(query, question, server);
+    } finally {
+      this.udpInFlight--;
     }
-    if (this.isClosed()) {
-      sock.close(); // closed while the socket was being bound
-      return undefined;
-    }
-    this.sockets.add(sock);
-    const id = randomInt(65536);
-    const msg = Buffer.from(query);
-    msg.writeUInt16BE(id, 0);
+  }
+
+  private async askOverUdp(query: Buffer, question: string, server: Required<UpstreamServer>): Promise<Buffer | undefined> {
+    const lease = await this.leases.take(server.host.includes(':') ? 6 : 4);
+    if (!lease) return undefined; // no socket (EMFILE, or closing): this server cannot be asked now
     return new Promise((resolve) => {
       const finish = (reply: Buffer | undefined): void => {
         clearTimeout(timer);
-        if (this.sockets.delete(sock)) sock.close();
+        lease.release(id ?? -1);
         if (reply) reply.writeUInt16BE(query.readUInt16BE(0), 0);
         resolve(reply);
       };
-      const timer = setTimeout(() => finish(undefined), this.timeoutMs);
-      sock.on('error', () => finish(undefined)); // an unreachable upstream: the next one is asked
-      sock.on('close', () => finish(undefined));
-      sock.on('message', (reply, rinfo) => {
-        // Only the server asked, with the id sent, may answer; a reply to another question is dropped (and the real one still awaited).
-        if (rinfo.address !== server.host || rinfo.port !== server.port || reply.length < 12 || reply.readUInt16BE(0) !== id) return;
+      // Only the server asked, with the id sent, may answer; a reply to another question is dropped (and the real one still awaited).
+      const id = lease.wait((reply, from) => {
+        if (from.address !== server.host || from.port !== server.port) return false;
         if (questionOf(reply) !== question) {
           this.onMismatch();
-          return;
+          return false;
         }
         finish(Buffer.from(reply));
+        return true;
       });
-      sock.send(msg, server.port, server.host, (err) => {
+      const timer = setTimeout(() => finish(undefined), this.timeoutMs);
+      if (id === undefined) {
+        finish(undefined); // every id taken on this socket
+        return;
+      }
+      const msg = Buffer.from(query);
+      msg.writeUInt16BE(id, 0);
+      lease.sock.send(msg, server.port, server.host, (err) => {
         if (err) finish(undefined);
       });
     });

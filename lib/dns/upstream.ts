@@ -37,6 +37,8 @@ function questionOf(msg: Buffer): string | undefined {
 export class Upstreams {
   private readonly leases: UdpLeases;
   private udpInFlight = 0;
+  /** Ends each UDP forward still waiting (on close). */
+  private readonly waiting = new Set<() => void>();
 
   /** @param onMismatch called for each reply dropped because its question was not the one asked */
   constructor(
@@ -64,6 +66,7 @@ export class Upstreams {
 
   close(): void {
     this.leases.close();
+    for (const cancel of this.waiting) cancel();
   }
 
   private async overUdp(query: Buffer, server: Required<UpstreamServer>): Promise<Buffer | undefined> {
@@ -83,6 +86,7 @@ export class Upstreams {
     return new Promise((resolve) => {
       const finish = (reply: Buffer | undefined): void => {
         clearTimeout(timer);
+        this.waiting.delete(cancel);
         lease.release(id ?? -1);
         if (reply) reply.writeUInt16BE(query.readUInt16BE(0), 0);
         resolve(reply);
@@ -98,6 +102,8 @@ export class Upstreams {
         return true;
       });
       const timer = setTimeout(() => finish(undefined), this.timeoutMs);
+      const cancel = (): void => finish(undefined);
+      this.waiting.add(cancel);
       if (id === undefined) {
         finish(undefined); // every id taken on this socket
         return;

@@ -22,7 +22,7 @@ export interface DnsStats {
   forwarded: number;
   /** Of those, no upstream answered in time (SERVFAIL). */
   upstreamFailures: number;
-  /** Answered REFUSED: a name not the network's and no upstreams, or a client from outside the network. */
+  /** Answered REFUSED: a name not the network's and no upstreams, or a UDP client from outside the network (TCP ones are closed: `tcpRejected`). */
   refused: number;
   /** Not a DNS query: answered FORMERR (or dropped when not even its header was readable, or it was a response). */
   malformed: number;

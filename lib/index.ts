@@ -265,7 +265,7 @@ export { overlayMtu } from './overlay/mtu';
 export { OVERLAY_ROUTE_PROTOCOL } from './overlay/peer-entries';
 // Service discovery: the embedded DNS responder for networks' names.
 export { dnsResponder, DnsResponder, type ResolvConf } from './dns/responder';
-export type { DnsResponderOptions } from './dns/options';
+export type { DnsRateLimit, DnsResponderOptions, DnsTcpLimits } from './dns/options';
 export type { DnsStats } from './dns/handler';
 export { networkNames, type NameRecord, type NameSource, type NamedPort } from './dns/name-source';
 export type { UpstreamServer } from './dns/upstream';

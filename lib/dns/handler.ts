@@ -22,7 +22,7 @@ export interface DnsStats {
   forwarded: number;
   /** Of those, no upstream answered in time (SERVFAIL). */
   upstreamFailures: number;
-  /** Answered REFUSED: a name not the network's and no upstreams, or a client from outside the network. */
+  /** Answered REFUSED: a name not the network's and no upstreams, or a UDP client from outside the network (TCP ones are closed: `tcpRejected`). */
   refused: number;
   /** Not a DNS query: answered FORMERR (or dropped when not even its header was readable, or it was a response). */
   malformed: number;
@@ -30,15 +30,45 @@ export interface DnsStats {
   truncated: number;
   /** Queries that came over TCP. */
   tcp: number;
+  /** TCP connections open now. */
+  tcpConnections: number;
+  /** TCP connections closed right after accept: a client from outside the network, or over `tcp.maxConnections` / `tcp.maxConnectionsPerClient`. */
+  tcpRejected: number;
+  /** TCP queries being answered now (at most `tcp.maxQueriesInFlight` per connection). */
+  tcpInFlight: number;
+  /** Errors of the listening sockets (an accept failing with EMFILE, ...), also passed to `onError`. */
+  socketErrors: number;
+  /** UDP queries dropped because their client was over `udpRateLimit`. */
+  rateLimited: number;
+  /** Upstream replies dropped because their question was not the one asked (spoofed or stray). */
+  upstreamMismatches: number;
 }
 
 export function emptyStats(): DnsStats {
-  return { queries: 0, answered: 0, nxdomain: 0, forwarded: 0, upstreamFailures: 0, refused: 0, malformed: 0, truncated: 0, tcp: 0 };
+  return {
+    queries: 0,
+    answered: 0,
+    nxdomain: 0,
+    forwarded: 0,
+    upstreamFailures: 0,
+    refused: 0,
+    malformed: 0,
+    truncated: 0,
+    tcp: 0,
+    tcpConnections: 0,
+    tcpRejected: 0,
+    tcpInFlight: 0,
+    socketErrors: 0,
+    rateLimited: 0,
+    upstreamMismatches: 0,
+  };
 }
 
 export interface HandlerContext {
   stats: DnsStats;
   ttl: number;
+  /** The longest UDP reply sent, whatever buffer size the client offers (EDNS0); longer ones are truncated. */
+  maxUdpReply: number;
   upstreams: Upstreams | undefined;
   /** The names of the network the query arrived on (undefined: the sources failed). */
   table: () => Promise<NameTable | undefined>;
@@ -56,16 +86,16 @@ function headerOnly(msg: Buffer, rcode: number): Buffer | undefined {
   return out;
 }
 
-/** The UDP payload size the client accepts (EDNS0), at least 512. */
-function udpLimit(query: Packet): number {
+/** The UDP payload size the client accepts (EDNS0), at least 512, at most `max` (large UDP replies fragment and amplify). */
+function udpLimit(query: Packet, max: number): number {
   const opt = query.additionals?.find((a) => a.type === 'OPT');
   const size = opt && 'udpPayloadSize' in opt ? opt.udpPayloadSize : 512;
-  return Math.min(Math.max(size, 512), 4096);
+  return Math.min(Math.max(size, 512), max);
 }
 
 /** The reply cut to its header and question, with TC set, when it is longer than the UDP limit. */
 function fitUdp(ctx: HandlerContext, query: Packet, reply: Buffer): Buffer {
-  if (reply.length <= udpLimit(query)) return reply;
+  if (reply.length <= udpLimit(query, ctx.maxUdpReply)) return reply;
   ctx.stats.truncated++;
   const short = Buffer.from(dnsPacket.encode(response(query, reply.readUInt16BE(2) & 0xf)));
   short.writeUInt16BE(short.readUInt16BE(2) | TC | (reply.readUInt16BE(2) & 0x0580), 2);

@@ -6,14 +6,15 @@
  * @module
  */
 import type * as dgram from 'node:dgram';
-import { isIP, type Socket as TcpSocket, type Server as TcpServer } from 'node:net';
+import { isIP, type Server as TcpServer } from 'node:net';
 import { AddressPool } from '../network/address-pool';
 import type { Attachment } from '../network/attachments';
 import { bindUdp, listenTcp } from '../sockets/inet';
 import { emptyStats, handleMessage, type DnsStats, type HandlerContext } from './handler';
 import { NameTable } from './name-table';
 import { checkOptions, type CheckedOptions, type DnsResponderOptions } from './options';
-import { frame, readFrames } from './tcp-frames';
+import { RateLimit } from './rate-limit';
+import { TcpClients } from './tcp-clients';
 import { Upstreams } from './upstream';
 
 /** What to write into a sandbox's resolv.conf (nlkit does not touch files inside sandboxes). */
@@ -24,26 +25,28 @@ export interface ResolvConf {
   search: string[];
 }
 
-/** An idle TCP client is closed after this long. */
-const TCP_IDLE_MS = 10_000;
-
 /** A running responder (see {@link dnsResponder}). */
 export class DnsResponder {
   private readonly udp: dgram.Socket[] = [];
   private readonly tcp: TcpServer[] = [];
-  private readonly clients = new Set<TcpSocket>();
   private readonly tables = new Map<string, { at: number; table: Promise<NameTable | undefined> }>();
   private readonly counters = emptyStats();
+  private readonly clients: TcpClients;
+  private readonly warned = new Set<string>();
+  private readonly rateLimit?: RateLimit;
   private upstreams?: Upstreams;
   private closed = false;
 
   /** @internal use {@link dnsResponder} */
-  constructor(private readonly opts: CheckedOptions) {}
+  constructor(private readonly opts: CheckedOptions) {
+    this.clients = new TcpClients(opts.tcp, this.counters);
+    if (opts.udpRateLimit) this.rateLimit = new RateLimit(opts.udpRateLimit.perSecond, opts.udpRateLimit.burst);
+  }
 
   /** @internal */
   async start(): Promise<void> {
     const o = this.opts;
-    if (o.upstreams.length > 0) this.upstreams = await Upstreams.open(o.upstreams, o.host, o.timeoutMs);
+    if (o.upstreams.length > 0) this.upstreams = new Upstreams(o.upstreams, o.host, o.timeoutMs, () => this.counters.upstreamMismatches++);
     for (const network of o.networks) {
       const n = await o.manager.get(network);
       const subnets = [n.subnet, n.subnet6].filter((s): s is string => s !== undefined).map((s) => new AddressPool(s));
@@ -85,7 +88,7 @@ export class DnsResponder {
     if (this.closed) return;
     this.closed = true;
     this.upstreams?.close();
-    for (const c of this.clients) c.destroy();
+    this.clients.closeAll();
     await Promise.all([
       ...this.udp.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))),
       ...this.tcp.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))),
@@ -95,34 +98,39 @@ export class DnsResponder {
   /** Serves one gateway address of a network; `member` tells the network's clients (queries from elsewhere are refused). */
   private async listen(network: string, address: string, member: (address: string) => boolean): Promise<void> {
     const o = this.opts;
-    const ctx: HandlerContext = { stats: this.counters, ttl: o.ttl, upstreams: this.upstreams, table: () => this.table(network) };
+    const ctx: HandlerContext = { stats: this.counters, ttl: o.ttl, maxUdpReply: o.maxUdpReply, upstreams: this.upstreams, table: () => this.table(network) };
     // freebind: an IPv6 gateway may still be tentative (duplicate address detection) when the responder starts.
     const udp = await bindUdp({ netns: o.host, host: address, port: o.port, freebind: true });
     this.udp.push(udp);
-    udp.on('error', () => undefined); // a send to a vanished client is no reason to stop
+    udp.on('error', (e) => this.socketError(e)); // a send to a vanished client is no reason to stop
     udp.on('message', (msg, rinfo) => {
+      if (this.rateLimit && !this.rateLimit.take(rinfo.address)) {
+        this.counters.rateLimited++;
+        return;
+      }
       void handleMessage(ctx, msg, false, member(rinfo.address)).then((out) => {
         if (out && !this.closed) udp.send(out, rinfo.port, rinfo.address);
       });
     });
-    const server = await listenTcp({ netns: o.host, host: address, port: o.port, freebind: true }, (sock) =>
-      this.serveTcp(ctx, sock, member(sock.remoteAddress ?? '')),
-    );
-    server.on('error', () => undefined); // accept errors (EMFILE) end one connection, not the process
+    const server = await listenTcp({ netns: o.host, host: address, port: o.port, freebind: true }, (sock) => {
+      if (this.closed) return void sock.destroy();
+      this.clients.accept(sock, member(sock.remoteAddress ?? ''), (msg) => handleMessage(ctx, msg, true, true));
+    });
+    server.on('error', (e) => this.socketError(e)); // accept errors (EMFILE) end one connection, not the responder
     this.tcp.push(server);
   }
 
-  private serveTcp(ctx: HandlerContext, sock: TcpSocket, member: boolean): void {
-    if (this.closed) return void sock.destroy();
-    this.clients.add(sock);
-    sock.setTimeout(TCP_IDLE_MS, () => sock.destroy());
-    sock.on('error', () => sock.destroy());
-    sock.on('close', () => this.clients.delete(sock));
-    readFrames(sock, (msg) => {
-      void handleMessage(ctx, Buffer.from(msg), true, member).then((out) => {
-        if (out && !sock.destroyed) sock.write(frame(out));
-      });
-    });
+  /** Counts a listening socket's error and reports it: to `onError`, else as a process warning (once per code, an EMFILE storm is one warning). */
+  private socketError(e: Error): void {
+    this.counters.socketErrors++;
+    if (this.opts.onError) {
+      this.opts.onError(e);
+      return;
+    }
+    const code = (e as NodeJS.ErrnoException).code ?? e.message;
+    if (this.warned.has(code)) return;
+    this.warned.add(code);
+    process.emitWarning(e, { code: 'NLKIT_DNS_SOCKET_ERROR', detail: 'the DNS responder keeps running; pass onError to see every error' });
   }
 
   /** The network's names: every source's records, reused for `cacheMs`. A failing source fails the query (SERVFAIL), not the responder. */

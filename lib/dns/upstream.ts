@@ -1,16 +1,17 @@
 /**
  * Forwarding queries the responder does not answer to upstream servers, from
- * the responder's namespace: over UDP with a fresh query id per forward (so
- * concurrent clients' ids cannot collide), the next server on a timeout, and
- * over TCP when the client came by TCP or the UDP answer was truncated.
+ * the responder's namespace: over UDP with a random query id from a source
+ * socket replaced every few forwards (a random source port, see udp-leases),
+ * accepting only a reply from the server asked that repeats the question
+ * asked (so a spoofer must guess port and id and know the question); the next server on a timeout, and over TCP
+ * when the client came by TCP or the UDP answer was truncated.
  * @module
  */
-import { randomInt } from 'node:crypto';
-import type * as dgram from 'node:dgram';
+import * as dnsPacket from 'dns-packet';
 import type { NetnsRef } from '../netns/namespace';
-import { bindUdp, connectTcp } from '../sockets/inet';
-import { parseIp } from '../validate/ip';
+import { connectTcp } from '../sockets/inet';
 import { frame, readFrames } from './tcp-frames';
+import { UdpLeases } from './udp-leases';
 
 /** An upstream server (its host in the canonical form Node reports senders in, see `formatIp`). */
 export interface UpstreamServer {
@@ -19,38 +20,34 @@ export interface UpstreamServer {
   port?: number;
 }
 
-interface Pending {
-  resolve: (reply: Buffer | undefined) => void;
-  server: string;
+const TRUNCATED = 0x0200;
+/** UDP forwards in flight at once (waiting keeps a rotated-out socket open); more are answered SERVFAIL rather than exhausting file descriptors. */
+const MAX_UDP_IN_FLIGHT = 1024;
+
+/** The question of a message as "name type class" (name case-insensitive: resolvers may randomise case), or undefined if it does not decode. */
+function questionOf(msg: Buffer): string | undefined {
+  try {
+    const q = dnsPacket.decode(msg).questions ?? [];
+    return q.map((x) => `${x.name.toLowerCase().replace(/\.$/, '')} ${x.type} ${x.class ?? 'IN'}`).join(',');
+  } catch {
+    return undefined;
+  }
 }
 
-const TRUNCATED = 0x0200;
-
 export class Upstreams {
-  private readonly sockets = new Map<4 | 6, dgram.Socket>();
-  private readonly pending = new Map<number, Pending>();
+  private readonly leases: UdpLeases;
+  private udpInFlight = 0;
+  /** Ends each UDP forward still waiting (on close). */
+  private readonly waiting = new Set<() => void>();
 
-  private constructor(
+  /** @param onMismatch called for each reply dropped because its question was not the one asked */
+  constructor(
     private readonly servers: ReadonlyArray<Required<UpstreamServer>>,
     private readonly netns: NetnsRef | undefined,
     private readonly timeoutMs: number,
-  ) {}
-
-  /** Opens one UDP socket per address family the servers need, in `netns`. */
-  static async open(servers: ReadonlyArray<Required<UpstreamServer>>, netns: NetnsRef | undefined, timeoutMs: number): Promise<Upstreams> {
-    const u = new Upstreams(servers, netns, timeoutMs);
-    try {
-      for (const family of new Set(servers.map((s) => parseIp(s.host).family))) {
-        const sock = await bindUdp({ netns, family });
-        sock.on('message', (msg, rinfo) => u.onReply(msg, `${rinfo.address}:${String(rinfo.port)}`));
-        sock.on('error', () => undefined); // an unreachable upstream: the query times out and the next one is asked
-        u.sockets.set(family, sock);
-      }
-    } catch (e) {
-      u.close();
-      throw e;
-    }
-    return u;
+    private readonly onMismatch: () => void = () => undefined,
+  ) {
+    this.leases = new UdpLeases(netns);
   }
 
   get size(): number {
@@ -68,44 +65,55 @@ export class Upstreams {
   }
 
   close(): void {
-    for (const s of this.sockets.values()) s.close();
-    this.sockets.clear();
-    for (const p of this.pending.values()) p.resolve(undefined);
-    this.pending.clear();
+    this.leases.close();
+    for (const cancel of this.waiting) cancel();
   }
 
-  private overUdp(query: Buffer, server: Required<UpstreamServer>): Promise<Buffer | undefined> {
-    const sock = this.sockets.get(parseIp(server.host).family);
-    if (!sock || this.pending.size >= 60000) return Promise.resolve(undefined);
-    let id = randomInt(65536);
-    while (this.pending.has(id)) id = (id + 1) & 0xffff;
-    const msg = Buffer.from(query);
-    msg.writeUInt16BE(id, 0);
+  private async overUdp(query: Buffer, server: Required<UpstreamServer>): Promise<Buffer | undefined> {
+    const question = questionOf(query);
+    if (question === undefined || this.udpInFlight >= MAX_UDP_IN_FLIGHT) return undefined;
+    this.udpInFlight++;
+    try {
+      return await this.askOverUdp(query, question, server);
+    } finally {
+      this.udpInFlight--;
+    }
+  }
+
+  private async askOverUdp(query: Buffer, question: string, server: Required<UpstreamServer>): Promise<Buffer | undefined> {
+    const lease = await this.leases.take(server.host.includes(':') ? 6 : 4);
+    if (!lease) return undefined; // no socket (EMFILE, or closing): this server cannot be asked now
     return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(id);
-        resolve(undefined);
-      }, this.timeoutMs);
-      const done = (reply: Buffer | undefined): void => {
+      const finish = (reply: Buffer | undefined): void => {
         clearTimeout(timer);
+        this.waiting.delete(cancel);
+        lease.release(id ?? -1);
         if (reply) reply.writeUInt16BE(query.readUInt16BE(0), 0);
         resolve(reply);
       };
-      this.pending.set(id, { resolve: done, server: `${server.host}:${String(server.port)}` });
-      sock.send(msg, server.port, server.host, (err) => {
-        if (err && this.pending.delete(id)) done(undefined);
+      // Only the server asked, with the id sent, may answer; a reply to another question is dropped (and the real one still awaited).
+      const id = lease.wait((reply, from) => {
+        if (from.address !== server.host || from.port !== server.port) return false;
+        if (questionOf(reply) !== question) {
+          this.onMismatch();
+          return false;
+        }
+        finish(Buffer.from(reply));
+        return true;
+      });
+      const timer = setTimeout(() => finish(undefined), this.timeoutMs);
+      const cancel = (): void => finish(undefined);
+      this.waiting.add(cancel);
+      if (id === undefined) {
+        finish(undefined); // every id taken on this socket
+        return;
+      }
+      const msg = Buffer.from(query);
+      msg.writeUInt16BE(id, 0);
+      lease.sock.send(msg, server.port, server.host, (err) => {
+        if (err) finish(undefined);
       });
     });
-  }
-
-  private onReply(msg: Buffer, from: string): void {
-    if (msg.length < 12) return;
-    const id = msg.readUInt16BE(0);
-    const p = this.pending.get(id);
-    // Only the server asked may answer (another sender guessing ids is ignored).
-    if (p?.server !== from) return;
-    this.pending.delete(id);
-    p.resolve(Buffer.from(msg));
   }
 
   private async overTcp(query: Buffer, server: Required<UpstreamServer>): Promise<Buffer | undefined> {

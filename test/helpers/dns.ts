@@ -95,3 +95,23 @@ export async function fakeUpstream(netns: string, host: string): Promise<{ asked
     },
   };
 }
+
+/** What a TCP connection to the responder does with one query: answers it, is closed without a reply, or stays open silent (after 3 s). */
+export async function tcpFate(netns: string, server: string, port = 53): Promise<'reply' | 'closed' | 'open'> {
+  const sock = await connectTcp({ netns, host: server, port });
+  try {
+    return await new Promise((resolve) => {
+      const timer = setTimeout(() => resolve('open'), 3000);
+      const done = (fate: 'reply' | 'closed'): void => {
+        clearTimeout(timer);
+        resolve(fate);
+      };
+      sock.on('error', () => done('closed'));
+      sock.on('close', () => done('closed'));
+      readFrames(sock, () => done('reply'));
+      sock.write(frame(dnsPacket.encode({ type: 'query', id: nextId++ & 0xffff, questions: [{ type: 'A', name: 'x', class: 'IN' }] })));
+    });
+  } finally {
+    sock.destroy();
+  }
+}

@@ -19,7 +19,7 @@ const table = new NameTable(
   ],
   'nlkit.internal',
 );
-const ctx = (): HandlerContext => ({ stats: emptyStats(), ttl: 5, upstreams: undefined, table: () => Promise.resolve(table) });
+const ctx = (): HandlerContext => ({ stats: emptyStats(), ttl: 5, maxUdpReply: 1232, upstreams: undefined, table: () => Promise.resolve(table) });
 const ask = async (name: string, type: RecordType = 'A', c = ctx(), viaTcp = false): Promise<Packet & { rcode?: string }> => {
   const out = await handleMessage(c, dnsPacket.encode({ type: 'query', id: 9, questions: [{ type, name, class: 'IN' }] }), viaTcp, true);
   return dnsPacket.decode(out as Buffer) as Packet & { rcode?: string };
@@ -55,6 +55,27 @@ describe('DNS answers from a name table', () => {
     expect([(udp.flags ?? 0) & dnsPacket.TRUNCATED_RESPONSE, udp.answers?.length]).toEqual([dnsPacket.TRUNCATED_RESPONSE, 0]);
     expect(c.stats.truncated).toBe(1);
     expect((await ask('many', 'A', c, true)).answers).toHaveLength(60);
+  });
+
+  it('caps UDP answers at maxUdpReply (1232 by default) whatever EDNS buffer the client offers', async () => {
+    const big = new NameTable(
+      Array.from({ length: 100 }, (_, i) => ({ names: ['huge'], ipv4: `10.0.2.${String(i + 1)}` })),
+      '',
+    ); // about 1,650 bytes of answer
+    const c: HandlerContext = { ...ctx(), table: () => Promise.resolve(big) };
+    const edns = (size: number): Buffer =>
+      dnsPacket.encode({
+        type: 'query',
+        id: 3,
+        questions: [{ type: 'A', name: 'huge', class: 'IN' }],
+        additionals: [{ type: 'OPT', name: '.', udpPayloadSize: size, flags: 0, options: [] } as never],
+      });
+    const capped = dnsPacket.decode((await handleMessage(c, edns(4096), false, true)) as Buffer);
+    expect([(capped.flags ?? 0) & dnsPacket.TRUNCATED_RESPONSE, capped.answers?.length]).toEqual([dnsPacket.TRUNCATED_RESPONSE, 0]);
+    expect(c.stats.truncated).toBe(1);
+    // a larger cap lets it through to a client offering 4096
+    const wide = dnsPacket.decode((await handleMessage({ ...c, maxUdpReply: 4096 }, edns(4096), false, true)) as Buffer);
+    expect(wide.answers).toHaveLength(100);
   });
 
   it('refuses a client from outside the network', async () => {

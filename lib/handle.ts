@@ -11,7 +11,7 @@ import { NetlinkConnection, NetlinkSyncConnection, openNetlinkSocketFd } from '.
 import { checkBufferBytes, checkCloseOptions, type CloseOptions } from './netlink/connection-options';
 import { NETLINK_NETFILTER, NETLINK_ROUTE } from './netlink/constants';
 import { ClosedError } from './netlink/errors';
-import { runAsync, runSync, type Operation } from './netlink/operation';
+import { runAsync, runSync, type Operation, type OperationEnv } from './netlink/operation';
 import { openNetnsSync, type NetnsRef, type NetworkNamespace } from './netns/namespace';
 import { conntrackOps, type ConntrackOperations, type ConntrackSyncOperations } from './conntrack/conntrack';
 import { Nftables } from './nftables/api';
@@ -32,6 +32,46 @@ import { ruleOps } from './rtnetlink/rule';
 import { NETLINK_SOCK_DIAG, socketDiagOps } from './sockdiag/sockets';
 import { tcClassOps } from './rtnetlink/tc/class';
 import { qdiscOps } from './rtnetlink/tc/qdisc';
+
+/**
+ * The rtnetlink families of a handle by name. Each is bound the first time it is
+ * read, so a program loads only the families it uses (the build makes this
+ * module's imports lazy: `nlkit net ls` then skips most of rtnetlink).
+ */
+const FAMILIES = {
+  links: () => linkOps,
+  linkStats: () => linkStatsOps,
+  addresses: () => addressOps,
+  addressLabels: () => addressLabelOps,
+  routes: () => routeOps,
+  neighbours: () => neighbourOps,
+  fdb: () => fdbOps,
+  rules: () => ruleOps,
+  nexthops: () => nexthopOps,
+  nsids: () => nsidOps,
+  netconf: () => netconfOps,
+  qdiscs: () => qdiscOps,
+  classes: () => tcClassOps,
+  bridgeVlans: () => bridgeVlanOps,
+  mdb: () => mdbOps,
+};
+type FamilyOps = ReturnType<(typeof FAMILIES)[keyof typeof FAMILIES]>;
+
+/** Makes `proto[name]` a getter that makes the value on first read and keeps it on the instance. */
+function defineLazy<H extends object>(proto: H, name: string, make: (self: H) => unknown): void {
+  Object.defineProperty(proto, name, {
+    configurable: true,
+    get(this: H) {
+      const value = make(this);
+      Object.defineProperty(this, name, { value, enumerable: true });
+      return value;
+    },
+  });
+}
+
+function defineLazyFamilies<H extends object>(proto: H, bind: (self: H, ops: FamilyOps, name: string) => unknown): void {
+  for (const [name, ops] of Object.entries(FAMILIES)) defineLazy(proto, name, (self) => bind(self, ops(), name));
+}
 
 /** Options of {@link open} and {@link openSync}. */
 export interface OpenOptions {
@@ -58,38 +98,39 @@ function openParts<T>(opts: OpenOptions, make: (fd: number) => T): { ns?: Networ
  */
 export class Handle {
   /** Links: list, get, add (veth, bridge, ...), set, delete. */
-  readonly links: AsyncOps<typeof linkOps>;
+  declare readonly links: AsyncOps<typeof linkOps>;
   /** 64-bit link counters (RTM_GETSTATS, `ip -s link`). */
-  readonly linkStats: AsyncOps<typeof linkStatsOps>;
+  declare readonly linkStats: AsyncOps<typeof linkStatsOps>;
   /** IPv4/IPv6 addresses. */
-  readonly addresses: AsyncOps<typeof addressOps>;
+  declare readonly addresses: AsyncOps<typeof addressOps>;
   /** IPv6 address labels for source address selection (`ip addrlabel`). */
-  readonly addressLabels: AsyncOps<typeof addressLabelOps>;
+  declare readonly addressLabels: AsyncOps<typeof addressLabelOps>;
   /** Routes, including the kernel's lookup (`routes.lookup()`). */
-  readonly routes: AsyncOps<typeof routeOps>;
+  declare readonly routes: AsyncOps<typeof routeOps>;
   /** ARP/NDP neighbour entries. */
-  readonly neighbours: AsyncOps<typeof neighbourOps>;
+  declare readonly neighbours: AsyncOps<typeof neighbourOps>;
   /** Bridge and VXLAN forwarding entries (`bridge fdb`). */
-  readonly fdb: AsyncOps<typeof fdbOps>;
+  declare readonly fdb: AsyncOps<typeof fdbOps>;
   /** Policy routing rules. */
-  readonly rules: AsyncOps<typeof ruleOps>;
+  declare readonly rules: AsyncOps<typeof ruleOps>;
   /** Nexthop objects and groups (`ip nexthop`), used by routes with `nhid`. */
-  readonly nexthops: AsyncOps<typeof nexthopOps>;
+  declare readonly nexthops: AsyncOps<typeof nexthopOps>;
   /** Ids this namespace has for other namespaces (`ip netns list-id`, `ip netns set`). */
-  readonly nsids: AsyncOps<typeof nsidOps>;
+  declare readonly nsids: AsyncOps<typeof nsidOps>;
   /** Per-interface IP settings, read-only (`ip netconf`: forwarding, rp_filter, ...). */
-  readonly netconf: AsyncOps<typeof netconfOps>;
+  declare readonly netconf: AsyncOps<typeof netconfOps>;
   /** Traffic control qdiscs (`tc qdisc`): TBF, HTB, ingress, clsact. */
-  readonly qdiscs: AsyncOps<typeof qdiscOps>;
+  declare readonly qdiscs: AsyncOps<typeof qdiscOps>;
   /** Traffic control classes (`tc class`): HTB classes. */
-  readonly classes: AsyncOps<typeof tcClassOps>;
+  declare readonly classes: AsyncOps<typeof tcClassOps>;
   /** VLANs of bridge ports (`bridge vlan`): vid, ranges, pvid, untagged. */
-  readonly bridgeVlans: AsyncOps<typeof bridgeVlanOps>;
+  declare readonly bridgeVlans: AsyncOps<typeof bridgeVlanOps>;
   /** The bridge multicast database (`bridge mdb`). */
-  readonly mdb: AsyncOps<typeof mdbOps>;
+  declare readonly mdb: AsyncOps<typeof mdbOps>;
   /** Change events of this namespace (`ip monitor`). */
-  readonly events: RtnetlinkEvents;
+  declare readonly events: RtnetlinkEvents;
   private readonly rtnl: NetlinkConnection;
+  private readonly env: OperationEnv;
   private readonly ns?: NetworkNamespace;
   private readonly receiveBufferBytes?: number;
   private nfnl?: NetlinkConnection;
@@ -110,27 +151,16 @@ export class Handle {
     this.rtnl = conn;
     this.receiveBufferBytes = opts.receiveBufferBytes;
     // Steps that are not netlink requests (tun creation) run in the handle's namespace.
-    const env = {
+    this.env = {
       get netnsFd() {
         return ns ? ns.fd : -1;
       },
     };
-    this.links = bindAsync(conn, linkOps, env);
-    this.linkStats = bindAsync(conn, linkStatsOps);
-    this.addresses = bindAsync(conn, addressOps);
-    this.addressLabels = bindAsync(conn, addressLabelOps);
-    this.routes = bindAsync(conn, routeOps);
-    this.neighbours = bindAsync(conn, neighbourOps);
-    this.fdb = bindAsync(conn, fdbOps);
-    this.rules = bindAsync(conn, ruleOps);
-    this.nexthops = bindAsync(conn, nexthopOps);
-    this.nsids = bindAsync(conn, nsidOps);
-    this.netconf = bindAsync(conn, netconfOps);
-    this.qdiscs = bindAsync(conn, qdiscOps);
-    this.classes = bindAsync(conn, tcClassOps);
-    this.bridgeVlans = bindAsync(conn, bridgeVlanOps);
-    this.mdb = bindAsync(conn, mdbOps);
-    this.events = new RtnetlinkEvents({ netnsFd: () => env.netnsFd, run: (op) => runAsync(conn, op, env) });
+  }
+
+  static {
+    defineLazyFamilies(Handle.prototype, (h, ops, name) => bindAsync(h.rtnl, ops, name === 'links' ? h.env : undefined));
+    defineLazy(Handle.prototype, 'events', (h) => new RtnetlinkEvents({ netnsFd: () => h.env.netnsFd, run: (op) => runAsync(h.rtnl, op, h.env) }));
   }
 
   /** The namespace this handle works in, or undefined for the caller's own. */
@@ -221,7 +251,7 @@ export class Handle {
 
   private closeNow(): void {
     this.closed = true;
-    this.events.closeAll();
+    (Object.hasOwn(this, 'events') ? this.events : undefined)?.closeAll();
     this.nftApi?.closeAll();
     this.rtnl.close();
     this.nfnl?.close();
@@ -248,36 +278,37 @@ export class Handle {
  */
 export class SyncHandle {
   /** Links: list, get, add (veth, bridge, ...), set, delete. */
-  readonly links: SyncOps<typeof linkOps>;
+  declare readonly links: SyncOps<typeof linkOps>;
   /** 64-bit link counters (RTM_GETSTATS, `ip -s link`). */
-  readonly linkStats: SyncOps<typeof linkStatsOps>;
+  declare readonly linkStats: SyncOps<typeof linkStatsOps>;
   /** IPv4/IPv6 addresses. */
-  readonly addresses: SyncOps<typeof addressOps>;
+  declare readonly addresses: SyncOps<typeof addressOps>;
   /** IPv6 address labels for source address selection (`ip addrlabel`). */
-  readonly addressLabels: SyncOps<typeof addressLabelOps>;
+  declare readonly addressLabels: SyncOps<typeof addressLabelOps>;
   /** Routes, including the kernel's lookup (`routes.lookup()`). */
-  readonly routes: SyncOps<typeof routeOps>;
+  declare readonly routes: SyncOps<typeof routeOps>;
   /** ARP/NDP neighbour entries. */
-  readonly neighbours: SyncOps<typeof neighbourOps>;
+  declare readonly neighbours: SyncOps<typeof neighbourOps>;
   /** Bridge and VXLAN forwarding entries (`bridge fdb`). */
-  readonly fdb: SyncOps<typeof fdbOps>;
+  declare readonly fdb: SyncOps<typeof fdbOps>;
   /** Policy routing rules. */
-  readonly rules: SyncOps<typeof ruleOps>;
+  declare readonly rules: SyncOps<typeof ruleOps>;
   /** Nexthop objects and groups (`ip nexthop`), used by routes with `nhid`. */
-  readonly nexthops: SyncOps<typeof nexthopOps>;
+  declare readonly nexthops: SyncOps<typeof nexthopOps>;
   /** Ids this namespace has for other namespaces (`ip netns list-id`, `ip netns set`). */
-  readonly nsids: SyncOps<typeof nsidOps>;
+  declare readonly nsids: SyncOps<typeof nsidOps>;
   /** Per-interface IP settings, read-only (`ip netconf`: forwarding, rp_filter, ...). */
-  readonly netconf: SyncOps<typeof netconfOps>;
+  declare readonly netconf: SyncOps<typeof netconfOps>;
   /** Traffic control qdiscs (`tc qdisc`): TBF, HTB, ingress, clsact. */
-  readonly qdiscs: SyncOps<typeof qdiscOps>;
+  declare readonly qdiscs: SyncOps<typeof qdiscOps>;
   /** Traffic control classes (`tc class`): HTB classes. */
-  readonly classes: SyncOps<typeof tcClassOps>;
+  declare readonly classes: SyncOps<typeof tcClassOps>;
   /** VLANs of bridge ports (`bridge vlan`): vid, ranges, pvid, untagged. */
-  readonly bridgeVlans: SyncOps<typeof bridgeVlanOps>;
+  declare readonly bridgeVlans: SyncOps<typeof bridgeVlanOps>;
   /** The bridge multicast database (`bridge mdb`). */
-  readonly mdb: SyncOps<typeof mdbOps>;
+  declare readonly mdb: SyncOps<typeof mdbOps>;
   private readonly rtnl: NetlinkSyncConnection;
+  private readonly env: OperationEnv;
   private readonly ns?: NetworkNamespace;
   private readonly receiveBufferBytes?: number;
   private nfnl?: NetlinkSyncConnection;
@@ -292,27 +323,16 @@ export class SyncHandle {
     );
     this.ns = ns;
     this.rtnl = conn;
-    const env = {
+    this.env = {
       get netnsFd() {
         return ns ? ns.fd : -1;
       },
     };
-    this.links = bindSync(conn, linkOps, env);
-    this.linkStats = bindSync(conn, linkStatsOps);
-    this.addresses = bindSync(conn, addressOps);
-    this.addressLabels = bindSync(conn, addressLabelOps);
-    this.routes = bindSync(conn, routeOps);
-    this.neighbours = bindSync(conn, neighbourOps);
-    this.fdb = bindSync(conn, fdbOps);
-    this.rules = bindSync(conn, ruleOps);
-    this.nexthops = bindSync(conn, nexthopOps);
-    this.nsids = bindSync(conn, nsidOps);
-    this.netconf = bindSync(conn, netconfOps);
-    this.qdiscs = bindSync(conn, qdiscOps);
-    this.classes = bindSync(conn, tcClassOps);
-    this.bridgeVlans = bindSync(conn, bridgeVlanOps);
-    this.mdb = bindSync(conn, mdbOps);
     this.receiveBufferBytes = opts.receiveBufferBytes;
+  }
+
+  static {
+    defineLazyFamilies(SyncHandle.prototype, (h, ops, name) => bindSync(h.rtnl, ops, name === 'links' ? h.env : undefined));
   }
 
   /**

@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { open, type Handle } from '../handle';
 import { AttachmentConflictError, NlkitError, NotFoundError, ValidationError } from '../netlink/errors';
 import { createNetns, deleteNetns, netnsExists, NETNS_RUN_DIR, openNetnsSync, type NetnsRef, NetworkNamespace } from '../netns/namespace';
+import { getLink } from '../rtnetlink/link';
 import { validateInterfaceName } from '../validate/names';
 import { AddressPool } from './address-pool';
 import { ignoreMissing, ipamOf, notFound, type NetworkContext } from './context';
@@ -395,7 +396,8 @@ async function plumb(
             });
             rollback.push(() => host.links.delete(att.hostIfname));
             // Both ends' indexes at once (IFLA_LINK is the peer's index in the sandbox): no name lookups below.
-            const link = await host.links.get(att.hostIfname);
+            // One request: getLink, not links.get, which would also look up the bridge's name.
+            const link = await host.run(getLink(att.hostIfname));
             hostIndex = link.index;
             peerIndex = link.parentIndex ?? 0;
           },

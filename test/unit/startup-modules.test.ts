@@ -58,17 +58,35 @@ describe('start-up: what require loads', () => {
     expect(builtins.filter((b) => HEAVY_BUILTINS.includes(b))).toEqual([]);
   });
 
-  it('open() loads the handle and rtnetlink, not nftables, the container networks, the sockets or the CLI', () => {
+  it('open() loads the handle, no rtnetlink family, not nftables, the container networks, the sockets or the CLI', () => {
     // in a throw-away network namespace (unshare -n): the handle opens a socket, and nothing else
     const program = `require('./dist/index.js').open().then((h) => { h.close(); console.log(JSON.stringify(Object.keys(require.cache).map((f) => f.slice(${JSON.stringify(root + '/')}.length)))); });`;
     const files = JSON.parse(execFileSync('unshare', ['-n', process.execPath, '-e', program], { cwd: root, encoding: 'utf8' })) as string[];
     expect(files).toContain('dist/handle.js');
-    expect(under(files, 'rtnetlink').length).toBeGreaterThan(10);
+    expect(under(files, 'rtnetlink')).toEqual([]);
     expect(under(files, 'nftables')).toEqual([]);
     expect(under(files, 'network')).toEqual([]);
     expect(under(files, 'sockets')).toEqual([]);
     expect(under(files, 'cli')).toEqual([]);
     expect(files.length).toBeLessThanOrEqual(95);
+  });
+
+  it('h.<family> loads that family on first read and keeps it: h.links works, h.routes stays unloaded', () => {
+    // in a throw-away network namespace (unshare -n): lo is the one link there
+    const program = `require('./dist/index.js').open().then(async (h) => {
+        const links = await h.links.list();
+        const same = h.links === h.links;
+        h.close();
+        const files = Object.keys(require.cache).map((f) => f.slice(${JSON.stringify(root + '/')}.length));
+        console.log(JSON.stringify({ names: links.map((l) => l.name), same, files }));
+      });`;
+    const out = execFileSync('unshare', ['-n', process.execPath, '-e', program], { cwd: root, encoding: 'utf8' });
+    const { names, same, files } = JSON.parse(out) as { names: string[]; same: boolean; files: string[] };
+    expect(names).toEqual(['lo']);
+    expect(same).toBe(true);
+    expect(files).toContain('dist/rtnetlink/link.js');
+    expect(files).not.toContain('dist/rtnetlink/route.js');
+    expect(files).not.toContain('dist/rtnetlink/events.js');
   });
 
   it('h.nft loads nftables on first use', async () => {
@@ -80,7 +98,7 @@ describe('start-up: what require loads', () => {
     expect(after).toBeGreaterThan(20);
   });
 
-  it('`nlkit net ls` loads neither nftables (the firewall is required on first use) nor the sockets', () => {
+  it('`nlkit net ls` loads neither nftables (the firewall is required on first use), the sockets nor an rtnetlink family', () => {
     const stateDir = mkdtempSync(path.join(tmpdir(), 'nlkit-startup-'));
     try {
       // in a throw-away network namespace (unshare -n), which is the host of this listing
@@ -93,6 +111,9 @@ describe('start-up: what require loads', () => {
       expect(under(files, 'network').length).toBeGreaterThan(5);
       expect(under(files, 'nftables')).toEqual([]);
       expect(under(files, 'sockets')).toEqual([]);
+      // no network: no rtnetlink family is read (each loads on the handle's first h.<family>)
+      expect(under(files, 'rtnetlink')).toEqual([]);
+      expect(files.length).toBeLessThanOrEqual(70);
     } finally {
       rmSync(stateDir, { recursive: true, force: true });
     }

@@ -41,7 +41,7 @@ export const ENTRIES = {
  * the module relies on at load: the handle (h.nft: nftables is over half of the modules, required
  * on first use) and the network manager (its firewall, the layer's only user of nftables).
  */
-const LAZY_IMPORTS = ['handle.js', 'network/manager.js', 'cli/services.js'];
+const LAZY_IMPORTS = ['handle.js', 'network/manager.js', 'network/attachments.js', 'cli/services.js'];
 
 // One entry module whose exports load each entry point on demand.
 const loader = Object.entries(ENTRIES)

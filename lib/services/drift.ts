@@ -11,9 +11,10 @@ import type { Handle } from '../handle';
 import type { Expression, SetWithElements } from '../nftables';
 import { describe as describeRule } from '../nftables/describe';
 import type { Transaction } from '../nftables/transaction';
-import { BASE_CHAINS, TABLE, baseLayout, isSharedMap, type ChainLayout, type MapElementLayout, type MemberLayout } from './layout';
+import { BASE_CHAINS, TABLE, baseLayout, type ChainLayout, type MapElementLayout, type MemberLayout } from './layout';
 import { serviceLayout } from './service-layout';
-import { queueTable, toMember, type PlacedService } from './table';
+import type { ServiceRecord } from './spec';
+import { queueTable } from './table';
 
 /** One difference between the recorded services and the kernel. */
 export interface ServiceDrift {
@@ -52,23 +53,22 @@ interface Wanted {
 
 const elementKey = (map: string, key: unknown): string => `${map}\0${JSON.stringify(key)}`;
 const scalarText = (v: unknown): string => (typeof v === 'string' || typeof v === 'number' ? String(v) : JSON.stringify(v));
-const memberKey = (set: string, key: string): string => `${set}\0${key}`;
-/** A wanted element of a shared map as listedMemberKey writes a listed one. */
-const wantedMemberKey = (m: MemberLayout): string => (m.keyEnd !== undefined ? `${scalarText(m.key)}-${m.keyEnd}` : scalarText(m.key));
-/** A listed element of a shared map as its key is written: (port number, address), or "lo-hi". */
+const memberKey = (set: string, key: unknown): string => `${set}\0${scalarText(key)}`;
+/** A listed element of a service's own set as its key is written: an address, or "lo-hi". */
 const listedMemberKey = (e: { key: unknown; keyEnd?: unknown }): string =>
   e.keyEnd !== undefined ? `${scalarText(e.key)}-${scalarText(e.keyEnd)}` : scalarText(e.key);
+const isMemberSet = (name: string): boolean => name.startsWith('eps-') || name.startsWith('addrs-');
 
-function wanted(services: Iterable<PlacedService>): Wanted {
+function wanted(services: Iterable<ServiceRecord>): Wanted {
   const w: Wanted = { chains: new Map(), sets: new Map(), elements: new Map(), members: new Map() };
   const add = (service: string, l: ReturnType<typeof baseLayout>) => {
     for (const c of l.chains) w.chains.set(c.name, { chain: c, service });
     for (const s of l.sets) w.sets.set(s.name, { set: { ...s, elements: [] }, service });
     for (const e of l.elements) w.elements.set(elementKey(e.map, e.key), { el: e, service });
-    for (const m of l.members) w.members.set(memberKey(m.set, wantedMemberKey(m)), { m, service });
+    for (const m of l.members) w.members.set(memberKey(m.set, m.key), { m, service });
   };
   add('', baseLayout());
-  for (const s of services) add(s.rec.name, serviceLayout(s.rec, s.ids));
+  for (const rec of services) add(rec.name, serviceLayout(rec));
   return w;
 }
 
@@ -77,7 +77,7 @@ function text(expressions: readonly Expression[], sets: readonly SetWithElements
 }
 
 /** Lists the services table and compares it with the recorded services. */
-export async function compareServices(host: Handle, services: Iterable<PlacedService>): Promise<ServicesDiff> {
+export async function compareServices(host: Handle, services: Iterable<ServiceRecord>): Promise<ServicesDiff> {
   const all = [...services];
   const drift: ServiceDrift[] = [];
   const fixes: Array<{ phase: number; fix: (tx: Transaction) => void }> = [];
@@ -99,7 +99,7 @@ export async function compareServices(host: Handle, services: Iterable<PlacedSer
   for (const s of listedSets) {
     if (s.name.startsWith('aff-')) continue; // affinity entries come and go with traffic
     for (const e of s.elements) {
-      if (isSharedMap(s.name)) listedMembers.set(memberKey(s.name, listedMemberKey(e)), { set: s.name, key: e.key, keyEnd: e.keyEnd, value: e.value });
+      if (isMemberSet(s.name)) listedMembers.set(memberKey(s.name, listedMemberKey(e)), { set: s.name, key: e.key, keyEnd: e.keyEnd, value: e.value });
       else listedElements.set(elementKey(s.name, e.key), { map: s.name, key: e.key, chain: e.verdict?.chain });
     }
   }
@@ -164,27 +164,30 @@ export async function compareServices(host: Handle, services: Iterable<PlacedSer
 
 type Report = (service: string, kind: ServiceDrift['kind'], detail: string, phase: number, fix: (tx: Transaction) => void) => void;
 
-/** The endpoints and endpoint addresses of each service port in the shared maps. */
+/** The endpoints and endpoint addresses in each service's own sets. */
 function compareMembers(w: Wanted, listed: Map<string, { set: string; key: unknown; keyEnd?: unknown; value?: unknown }>, report: Report): void {
+  const owner = (set: string) => [...w.sets.values()].find((x) => x.set.name === set)?.service ?? '';
   for (const [k, l] of listed) {
     const want = w.members.get(k);
     const del = (tx: Transaction) => tx.deleteElements({ ...TABLE, name: l.set }, [{ key: l.key as never, keyEnd: l.keyEnd as never }]);
-    if (!want) report('', 'element-unexpected', `${l.set} ${listedMemberKey(l)}`, 0, del);
+    if (!want) report(owner(l.set), 'element-unexpected', `${l.set} ${listedMemberKey(l)}`, 0, del);
     else if (JSON.stringify(want.m.value) !== JSON.stringify(l.value)) {
       report(
         want.service,
         'element-wrong',
-        `${l.set} ${want.m.port} ${want.m.label} maps to ${JSON.stringify(l.value)}, not ${JSON.stringify(want.m.value)}`,
+        `${l.set} ${listedMemberKey(l)} maps to ${JSON.stringify(l.value)}, not ${JSON.stringify(want.m.value)}`,
         0,
         (tx) => {
           del(tx);
-          tx.addElements({ ...TABLE, name: l.set }, [toMember(want.m)]);
+          tx.addElements({ ...TABLE, name: l.set }, [{ key: want.m.key, value: want.m.value }]);
         },
       );
     }
   }
   for (const [k, { m, service }] of w.members) {
     if (listed.has(k)) continue;
-    report(service, 'element-missing', `${m.set} ${m.port} ${m.label}`, 4, (tx) => tx.addElements({ ...TABLE, name: m.set }, [toMember(m)]));
+    report(service, 'element-missing', `${m.set} ${m.key}`, 4, (tx) =>
+      tx.addElements({ ...TABLE, name: m.set }, [m.value ? { key: m.key, value: m.value } : { key: m.key }]),
+    );
   }
 }

@@ -33,30 +33,7 @@ export const BASE_MAPS: NftSet[] = [
   { ...TABLE, name: 'vips6', keyType: ['ipv6_addr', 'inet_proto', 'inet_service'], dataType: 'verdict' },
   { ...TABLE, name: 'nodeports4', keyType: ['inet_proto', 'inet_service'], dataType: 'verdict' },
   { ...TABLE, name: 'nodeports6', keyType: ['inet_proto', 'inet_service'], dataType: 'verdict' },
-  ...sharedMaps(4, 'ipv4_addr'),
-  ...sharedMaps(6, 'ipv6_addr'),
 ];
-
-/**
- * The maps every service port keeps its elements in, keyed by the port's
- * number (port-ids.ts): endpoints by (number . pick) ranges (6 bytes in one
- * field, typed ether_addr, the only 6-byte type), and the endpoint addresses
- * by (number . address) for hairpin.
- */
-function sharedMaps(fam: 4 | 6, addrType: 'ipv4_addr' | 'ipv6_addr'): NftSet[] {
-  return [
-    { ...TABLE, name: sharedMap('eps', fam), keyType: 'ether_addr', dataType: [addrType, 'inet_service'], flags: ['interval'] },
-    { ...TABLE, name: sharedMap('hairpin', fam), keyType: ['mark', addrType] },
-  ];
-}
-
-/** The name of a shared map: "eps4", "hairpin6". */
-export function sharedMap(kind: 'eps' | 'hairpin', fam: 4 | 6): string {
-  return `${kind}${fam}`;
-}
-
-/** Whether a set is one of the shared maps. */
-export const isSharedMap = (name: string): boolean => /^(eps|hairpin)[46]$/.test(name);
 
 /** One chain nlkit wants, with its rules. */
 export interface ChainLayout {
@@ -71,17 +48,11 @@ export interface MapElementLayout {
   chain: string;
 }
 
-/** An element of a service port in the shared maps (its endpoints, their addresses). */
+/** An element of one of a service's own sets and maps (its endpoints, their addresses). */
 export interface MemberLayout {
   set: string;
-  /** The port's objects name ("web-tcp80-v4"). */
-  port: string;
-  key: string | Array<string | number>;
-  /** The end of a range (endpoint maps). */
-  keyEnd?: string;
+  key: string | number;
   value?: Array<string | number>;
-  /** How drift reports name it: the address, or the pick range ("0-32767"). */
-  label: string;
 }
 
 /** What one service (or the table's base) consists of. */

@@ -24,8 +24,7 @@ import { cutServiceFlows } from './flows';
 import { TABLE } from './layout';
 import { toServiceRecord, validateServiceName, type Service, type ServiceRecord, type ServiceSpec } from './spec';
 import { ServiceStore } from './store';
-import { assignedIds, recordedIds } from './port-ids';
-import { objectsOf, queueChange, queueTable, type PlacedService } from './table';
+import { objectsOf, queueChange, queueTable } from './table';
 
 export type { ServiceDrift } from './drift';
 
@@ -77,11 +76,6 @@ export function specOf(rec: ServiceRecord): ServiceSpec {
   const spec: ServiceSpec = { name: rec.name, vips: rec.vips, externalIps: rec.externalIps, ports: rec.ports, endpoints: rec.endpoints };
   if (rec.affinitySeconds !== undefined) spec.sessionAffinity = { timeoutSeconds: rec.affinitySeconds };
   return spec;
-}
-
-/** Every recorded service with its port numbers. */
-function placedRecords(store: ServiceStore): PlacedService[] {
-  return [...store.readAll().values()].map((rec) => ({ rec, ids: recordedIds(store.readIds(rec.name)) }));
 }
 
 const same = (a: ServiceRecord | undefined, b: ServiceRecord | undefined): boolean => JSON.stringify(a) === JSON.stringify(b);
@@ -248,7 +242,7 @@ export class ServiceManager {
    */
   async check(): Promise<ServiceDrift[]> {
     const interrupted = pendingIntents(this.store.dir).filter((p) => !p.live);
-    const diff = await compareServices(this.host, placedRecords(this.store));
+    const diff = await compareServices(this.host, this.store.readAll().values());
     return [
       ...interrupted.map((p): ServiceDrift => ({ service: p.record.publication ?? '', kind: 'interrupted', detail: `process ${p.record.pid} died halfway` })),
       ...diff.drift,
@@ -265,7 +259,7 @@ export class ServiceManager {
   async reconcile(): Promise<ServiceDrift[]> {
     return this.store.locked(async () => {
       const found = await this.check();
-      const diff = await compareServices(this.host, placedRecords(this.store));
+      const diff = await compareServices(this.host, this.store.readAll().values());
       const tx = this.host.nft.transaction();
       diff.repair(tx);
       if (tx.size) await tx.commit({ echo: 'none' });
@@ -303,29 +297,14 @@ export class ServiceManager {
     // The journal lives in the services directory: only services read it ("publish" is the journal's closest operation kind).
     await withIntent(this.store.dir, { op: 'publish', network: '', publication: names.join(',') }, async () => {
       const tx = this.host.nft.transaction();
-      // Port numbers first (kept for ports that stay, new ones for the others), recorded before the kernel has them. A removed
-      // port's number stays recorded (harmless; the port gets it back if it returns), so the record before is always covered.
-      const ids = this.store.idAllocator();
-      const newIds = new Map<string, Record<string, number>>();
-      const layouts = changes.map((c) => {
-        const name = (c.after ?? c.before)?.name ?? '';
-        const known = this.store.readIds(name);
-        const after = assignedIds(known, ids.next);
-        const layout = { before: objectsOf(c.before, recordedIds(known)), after: objectsOf(c.after, after) };
-        const all = { ...known, ...after.used };
-        if (c.after && Object.keys(all).length !== Object.keys(known).length) newIds.set(name, all);
-        return layout;
-      });
-      ids.save(); // before any number is recorded: a crash in between never hands one out twice
-      for (const [name, all] of newIds) this.store.writeIds(name, all);
       if (!this.baseReady && !(await this.host.nft.tables.find({ family: TABLE.family, name: TABLE.table }))) {
         // First use on this host (or the table was removed): everything recorded, then the changes.
         queueTable(
           tx,
-          placedRecords(this.store).filter((r) => !names.includes(r.rec.name)),
+          [...this.store.readAll().values()].filter((r) => !names.includes(r.name)),
         );
-        for (const l of layouts) queueChange(tx, objectsOf(undefined, recordedIds({})), l.after);
-      } else for (const l of layouts) queueChange(tx, l.before, l.after);
+        for (const c of changes) queueChange(tx, objectsOf(undefined), objectsOf(c.after));
+      } else for (const c of changes) queueChange(tx, objectsOf(c.before), objectsOf(c.after));
       stepDone('service');
       await tx.commit({ echo: 'none' });
       this.baseReady = true;

@@ -6,13 +6,8 @@
  *   on each new connection, as kube-proxy's `update @affinity`), pick an
  *   endpoint (`numgen random mod 65536` looked up in an interval map whose
  *   ranges are the endpoints' weights) and DNAT to it, or refuse at once when
- *   that map has nothing for it (TCP reset, ICMP port unreachable);
- * - its elements in the table's shared endpoint and hairpin maps, keyed by
- *   the port's number (see port-ids.ts): the table has a fixed number of
- *   sets whatever the number of services (the kernel finds a set by name by
- *   walking the table's list of sets, once per message). Only affinity keeps
- *   a set per port (its entries come and go with traffic, and are emptied
- *   when the endpoints change).
+ *   that map is empty (TCP reset, ICMP port unreachable);
+ * - the endpoints map and the endpoint address set that chain reads.
  * So changing a service's endpoints, weights or conditions changes set
  * elements only: the kernel re-validates the table's jump graph (a walk of
  * every service's chain) only when a rule or a dispatch element changes —
@@ -20,10 +15,7 @@
  * @module
  */
 import { rule, type Expression, type RuleBuilder } from '../nftables';
-import { formatMac as macText } from '../validate/ip';
-import { hostU32 } from '../nftables/data';
-import { markForMasquerade, sharedMap, TABLE, type MemberLayout, type ObjectsLayout } from './layout';
-import { pickKey, type PortIds } from './port-ids';
+import { markForMasquerade, TABLE, type MemberLayout, type ObjectsLayout } from './layout';
 import { isV6, selectedEndpoints, type EndpointRecord, type ServicePortRecord, type ServiceRecord } from './spec';
 
 type Fam = 4 | 6;
@@ -36,12 +28,7 @@ const REG_CLIENT = 3;
 
 /** The suffix naming one port's objects: "<service>-tcp80-v4". */
 export function portObjectsName(rec: ServiceRecord, fam: Fam, p: ServicePortRecord): string {
-  return `${rec.name}-${portIdKey(fam, p)}`;
-}
-
-/** The key of one port's number in the service's PortIds: "tcp80-v4". */
-export function portIdKey(fam: Fam, p: ServicePortRecord): string {
-  return `${p.protocol}${p.port}-v${fam}`;
+  return `${rec.name}-${p.protocol}${p.port}-v${fam}`;
 }
 
 /** Ranges of the pick space, one per endpoint, sized by weight ("0-58981", "58982-65535"). */
@@ -77,19 +64,11 @@ function refreshAffinity(set: string, seconds: number): Expression {
   return { type: 'dynset', set, op: 'update', sregKey: REG_CLIENT, sregData: REG_DATA, timeout: seconds * 1000 };
 }
 
-/** The port's number as the hairpin map's key starts (a host-order mark) and as the endpoint map's key starts (big-endian). */
-const hairpinIdLoad = (id: number): Expression => ({ type: 'immediate', dreg: REG_DATA, data: hostU32(id) });
-const pickIdLoad = (id: number): Expression => ({ type: 'immediate', dreg: REG_DATA, data: pickKey(id, 0).subarray(0, 4) });
-/** The register right after the port's number: the second field of a concatenation. */
-const REG_AFTER_ID = 9;
-
 /** The fixed rules of one port's chain. */
-function portRules(rec: ServiceRecord, fam: Fam, p: ServicePortRecord, name: string, id: number): RuleBuilder[] {
+function portRules(rec: ServiceRecord, fam: Fam, p: ServicePortRecord, name: string): RuleBuilder[] {
   const nfproto = fam === 4 ? 'ipv4' : 'ipv6';
   const start = () => rule().nfproto(nfproto).protocol(p.protocol);
-  const source: Expression = { type: 'payload', base: 'network', offset: fam === 4 ? 12 : 8, len: fam === 4 ? 4 : 16, dreg: REG_AFTER_ID };
-  // (port number . source address) in the hairpin map: the client is one of this port's endpoints.
-  const hairpin = start().expressions(hairpinIdLoad(id), source, { type: 'lookup', set: sharedMap('hairpin', fam), sreg: REG_DATA });
+  const hairpin = fam === 4 ? start().ip({ saddr: `@addrs-${name}` }) : start().ip6({ saddr: `@addrs-${name}` });
   const rules = [hairpin.expressions(...markForMasquerade())];
   const affinity = rec.affinitySeconds;
   if (affinity !== undefined) {
@@ -103,12 +82,11 @@ function portRules(rec: ServiceRecord, fam: Fam, p: ServicePortRecord, name: str
     );
   }
   const pick: Expression[] = [
-    pickIdLoad(id),
-    { type: 'numgen', dreg: REG_AFTER_ID, mode: 'random', modulus: PICK_SPACE, offset: 0 },
-    // The number (below 65536) as 2 big-endian bytes right after the port's number (its low half on little-endian hosts, nlkit's
-    // targets): the key is those 6 bytes, one field, so the map is an ordinary interval map (rbtree), not a concatenation (pipapo).
-    { type: 'byteorder', sreg: REG_AFTER_ID, dreg: REG_AFTER_ID, op: 'hton', len: 2, size: 2 },
-    { type: 'lookup', set: sharedMap('eps', fam), sreg: REG_DATA, dreg: REG_DATA },
+    { type: 'numgen', dreg: REG_DATA, mode: 'random', modulus: PICK_SPACE, offset: 0 },
+    // The number (below 65536) as 2 big-endian bytes (its low half on little-endian hosts, nlkit's targets): the map is keyed by
+    // inet_service, a 2-byte big-endian type nft can print and read back.
+    { type: 'byteorder', sreg: REG_DATA, dreg: REG_DATA, op: 'hton', len: 2, size: 2 },
+    { type: 'lookup', set: `eps-${name}`, sreg: REG_DATA, dreg: REG_DATA },
   ];
   if (affinity !== undefined) pick.push(clientLoad(fam), refreshAffinity(`aff-${name}`, affinity));
   rules.push(start().expressions(...pick, dnatFromRegisters(fam)));
@@ -117,8 +95,8 @@ function portRules(rec: ServiceRecord, fam: Fam, p: ServicePortRecord, name: str
   return rules;
 }
 
-/** The objects of one service: its port chains, their affinity maps, their elements in the shared maps, and its dispatch elements. */
-export function serviceLayout(rec: ServiceRecord, ids: PortIds): ObjectsLayout {
+/** The objects of one service: its port chains, their sets and maps with their elements, and its dispatch elements. */
+export function serviceLayout(rec: ServiceRecord): ObjectsLayout {
   const out: ObjectsLayout = { chains: [], sets: [], elements: [], members: [] };
   const selected = selectedEndpoints(rec);
   for (const fam of [4, 6] as const) {
@@ -132,8 +110,9 @@ export function serviceLayout(rec: ServiceRecord, ids: PortIds): ObjectsLayout {
       const chain = `svc-${name}`;
       for (const a of addrs) out.elements.push({ map: `vips${fam}`, key: [a, p.protocol, p.port], chain });
       if (p.nodePort !== undefined) out.elements.push({ map: `nodeports${fam}`, key: [p.protocol, p.nodePort], chain });
-      const id = ids.get(portIdKey(fam, p));
-      out.chains.push({ name: chain, rules: portRules(rec, fam, p, name, id) });
+      out.chains.push({ name: chain, rules: portRules(rec, fam, p, name) });
+      out.sets.push({ ...TABLE, name: `addrs-${name}`, keyType: addrType });
+      out.sets.push({ ...TABLE, name: `eps-${name}`, keyType: 'inet_service', dataType: [addrType, 'inet_service'], flags: ['interval'] });
       if (rec.affinitySeconds !== undefined) {
         out.sets.push({
           ...TABLE,
@@ -146,13 +125,10 @@ export function serviceLayout(rec: ServiceRecord, ids: PortIds): ObjectsLayout {
       }
       const members: MemberLayout[] = [];
       const ofFamily = rec.endpoints.filter((e) => isV6(e.ip) === (fam === 6));
-      for (const ip of new Set(ofFamily.map((e) => e.ip))) members.push({ set: sharedMap('hairpin', fam), port: name, key: [id, ip], label: ip });
+      for (const ip of new Set(ofFamily.map((e) => e.ip))) members.push({ set: `addrs-${name}`, key: ip });
       const eps = selected.filter((e) => isV6(e.ip) === (fam === 6));
       pickRanges(eps).forEach((range, i) => {
-        if (!range) return;
-        const [lo, hi] = range.split('-').map(Number);
-        const value = [eps[i].ip, eps[i].port ?? p.targetPort];
-        members.push({ set: sharedMap('eps', fam), port: name, key: macText(pickKey(id, lo)), keyEnd: macText(pickKey(id, hi)), value, label: range });
+        if (range) members.push({ set: `eps-${name}`, key: range, value: [eps[i].ip, eps[i].port ?? p.targetPort] });
       });
       out.members.push(...members);
     }

@@ -8,30 +8,20 @@
 import type { Transaction } from '../nftables/transaction';
 import type { SetElement } from '../nftables';
 import { BASE_CHAINS, TABLE, baseLayout, type MapElementLayout, type MemberLayout, type ObjectsLayout } from './layout';
-import type { PortIds } from './port-ids';
 import { serviceLayout } from './service-layout';
 import type { ServiceRecord } from './spec';
 
 const NONE: ObjectsLayout = { chains: [], sets: [], elements: [], members: [] };
 
-/** A recorded service and its port numbers. */
-export interface PlacedService {
-  rec: ServiceRecord;
-  ids: PortIds;
-}
-
 /** The objects of a service, or none. */
-export function objectsOf(rec: ServiceRecord | undefined, ids: PortIds): ObjectsLayout {
-  return rec ? serviceLayout(rec, ids) : NONE;
+export function objectsOf(rec: ServiceRecord | undefined): ObjectsLayout {
+  return rec ? serviceLayout(rec) : NONE;
 }
 
 const elementKey = (e: MapElementLayout): string => `${e.map}\0${e.key.join('\0')}`;
 const toElement = (e: MapElementLayout): SetElement => ({ key: e.key, verdict: { code: 'goto', chain: e.chain } });
-const memberKey = (m: MemberLayout): string => `${m.set}\0${JSON.stringify(m.key)}\0${m.keyEnd ?? ''}`;
-/** A member's key (and range end), as deleting it takes. */
-export const memberRef = (m: MemberLayout): SetElement => (m.keyEnd === undefined ? { key: m.key } : { key: m.key, keyEnd: m.keyEnd });
-/** A member as added. */
-export const toMember = (m: MemberLayout): SetElement => (m.value ? { ...memberRef(m), value: m.value } : memberRef(m));
+const memberKey = (m: MemberLayout): string => `${m.set}\0${m.key}`;
+const toMember = (m: MemberLayout): SetElement => (m.value ? { key: m.key, value: m.value } : { key: m.key });
 
 /** A chain's rules as a comparable signature (their builders' steps are opaque; the expressions are not). */
 function signature(rules: ObjectsLayout['chains'][number]['rules']): string {
@@ -83,43 +73,39 @@ export function queueChange(tx: Transaction, before: ObjectsLayout, after: Objec
 }
 
 /**
- * The service's elements in the shared maps: those that go or change are
- * deleted, new and changed ones added. Affinity entries that may lead to an
- * endpoint no longer picked are dropped (the port's affinity map is
+ * The elements of a service's own sets: those that go or change are deleted
+ * (in sets that stay), new and changed ones added. Affinity entries that may
+ * lead to an endpoint no longer picked are dropped (the affinity map is
  * emptied: its clients choose again).
  */
 function queueMembers(tx: Transaction, before: ObjectsLayout, after: ObjectsLayout, afterSets: Set<string>): void {
   const afterMembers = new Map(after.members.map((m) => [memberKey(m), m]));
   const beforeMembers = new Map(before.members.map((m) => [memberKey(m), m]));
   const same = (a: MemberLayout, b: MemberLayout | undefined) => b !== undefined && JSON.stringify(a.value) === JSON.stringify(b.value);
-  // One message per map and direction (the shared maps come first in the table's list of sets: found at once).
+  // One message per set and direction: the kernel finds a set by walking the table's list of sets, once per message.
   const deletes = new Map<string, SetElement[]>();
   const adds = new Map<string, SetElement[]>();
-  const pickChanged = new Set<string>();
-  const push = (to: Map<string, SetElement[]>, m: MemberLayout, e: SetElement) => {
-    to.set(m.set, [...(to.get(m.set) ?? []), e]);
-    if (m.set.startsWith('eps')) pickChanged.add(m.port);
-  };
-  for (const [k, m] of beforeMembers) if (!same(m, afterMembers.get(k))) push(deletes, m, memberRef(m));
-  for (const [k, m] of afterMembers) if (!same(m, beforeMembers.get(k))) push(adds, m, toMember(m));
-  // Except in the endpoint maps: the kernel refuses a batch that replaces ranges in one message (EEXIST), one per range works.
-  const send = (set: string, els: SetElement[], write: (els: SetElement[]) => void) => (set.startsWith('eps') ? els.forEach((e) => write([e])) : write(els));
+  const push = (to: Map<string, SetElement[]>, set: string, e: SetElement) => to.set(set, [...(to.get(set) ?? []), e]);
+  for (const [k, m] of beforeMembers) if (!same(m, afterMembers.get(k)) && afterSets.has(m.set)) push(deletes, m.set, { key: m.key });
+  for (const [k, m] of afterMembers) if (!same(m, beforeMembers.get(k))) push(adds, m.set, toMember(m));
+  // Except in the endpoint maps: the kernel refuses a batch that replaces their ranges in one message (EEXIST), one per range works.
+  const send = (set: string, els: SetElement[], write: (els: SetElement[]) => void) => (set.startsWith('eps-') ? els.forEach((e) => write([e])) : write(els));
   for (const [set, els] of deletes) send(set, els, (e) => tx.deleteElements({ ...TABLE, name: set }, e));
   for (const [set, els] of adds) send(set, els, (e) => tx.addElements({ ...TABLE, name: set }, e));
-  for (const port of pickChanged) {
-    const aff = `aff-${port}`;
-    if (before.sets.some((x) => x.name === aff) && afterSets.has(aff)) tx.flushSet({ ...TABLE, name: aff });
+  for (const s of new Set([...deletes.keys(), ...adds.keys()])) {
+    const aff = s.replace(/^eps-/, 'aff-');
+    if (s.startsWith('eps-') && before.sets.some((x) => x.name === aff) && afterSets.has(aff)) tx.flushSet({ ...TABLE, name: aff });
   }
 }
 
 /** Queues the whole table (there is none): base chains, maps and rules, then every service. */
-export function queueTable(tx: Transaction, services: PlacedService[]): void {
+export function queueTable(tx: Transaction, services: ServiceRecord[]): void {
   tx.addTable({ family: TABLE.family, name: TABLE.table });
   const base = baseLayout();
   for (const s of base.sets) tx.addSet(s);
   for (const c of BASE_CHAINS) tx.addChain({ ...TABLE, ...c });
   // Service chains before the base rules: the vmap lookups refer to maps only, but the elements refer to chains.
-  for (const s of services) queueChange(tx, NONE, serviceLayout(s.rec, s.ids));
+  for (const rec of services) queueChange(tx, NONE, serviceLayout(rec));
   for (const c of base.chains) for (const r of c.rules) tx.addRule({ ...TABLE, chain: c.name, rule: r });
 }
 

@@ -2,7 +2,6 @@
 // need no kernel (EndpointSlice conditions, weights as draws, names).
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../lib';
-import { recordedIds } from '../../lib/services/port-ids';
 import { pickRanges, serviceLayout } from '../../lib/services/service-layout';
 import { ServiceManager } from '../../lib/services/manager';
 import { selectedEndpoints, toServiceRecord } from '../../lib/services/spec';
@@ -70,23 +69,19 @@ describe('services', () => {
 
   it('lays a service out as one chain per port whose rules do not depend on its endpoints: they are set elements', () => {
     const spec = { name: 'a', vips: ['10.96.0.1'], ports: [{ port: 80, nodePort: 30080 }] };
-    const ids = recordedIds({ 'tcp80-v4': 6 });
-    const empty = serviceLayout(toServiceRecord(spec), ids);
-    const two = serviceLayout(toServiceRecord({ ...spec, endpoints: [{ ip: '10.0.0.1', weight: 9 }, { ip: '10.0.0.2' }] }), ids);
+    const empty = serviceLayout(toServiceRecord(spec));
+    const two = serviceLayout(toServiceRecord({ ...spec, endpoints: [{ ip: '10.0.0.1', weight: 9 }, { ip: '10.0.0.2' }] }));
     expect(empty.chains.map((c) => c.name)).toEqual(['svc-a-tcp80-v4']);
     expect(empty.elements.map((e) => e.map)).toEqual(['vips4', 'nodeports4']);
     expect(empty.members).toEqual([]);
     expect(two.chains.map((c) => c.rules.map((r) => JSON.stringify(r.toExpressions('inet'))))).toEqual(
       empty.chains.map((c) => c.rules.map((r) => JSON.stringify(r.toExpressions('inet')))),
     );
-    // In the table's shared maps, keyed by the port's number (6): no set of its own.
-    expect(two.sets).toEqual([]);
-    const port = 'a-tcp80-v4';
     expect(two.members).toEqual([
-      { set: 'hairpin4', port, key: [6, '10.0.0.1'], label: '10.0.0.1' },
-      { set: 'hairpin4', port, key: [6, '10.0.0.2'], label: '10.0.0.2' },
-      { set: 'eps4', port, key: '00:00:00:06:00:00', keyEnd: '00:00:00:06:e6:65', value: ['10.0.0.1', 80], label: '0-58981' },
-      { set: 'eps4', port, key: '00:00:00:06:e6:66', keyEnd: '00:00:00:06:ff:ff', value: ['10.0.0.2', 80], label: '58982-65535' },
+      { set: 'addrs-a-tcp80-v4', key: '10.0.0.1' },
+      { set: 'addrs-a-tcp80-v4', key: '10.0.0.2' },
+      { set: 'eps-a-tcp80-v4', key: '0-58981', value: ['10.0.0.1', 80] },
+      { set: 'eps-a-tcp80-v4', key: '58982-65535', value: ['10.0.0.2', 80] },
     ]);
   });
 

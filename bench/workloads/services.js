@@ -126,7 +126,7 @@ module.exports = {
         existing = n;
         return ms;
       };
-      for (const n of [10, 100, big]) {
+      for (const n of [10, 100, 1000, big]) {
         const ms = await grow(n);
         ctx.log(`  (${sizeLabel(n)} services: apply() took ${(ms / 1000).toFixed(1)} s)`);
         if (n === big)

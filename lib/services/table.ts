@@ -88,11 +88,21 @@ function queueMembers(tx: Transaction, before: ObjectsLayout, after: ObjectsLayo
   const push = (to: Map<string, SetElement[]>, set: string, e: SetElement) => to.set(set, [...(to.get(set) ?? []), e]);
   for (const [k, m] of beforeMembers) if (!same(m, afterMembers.get(k)) && afterSets.has(m.set)) push(deletes, m.set, { key: m.key });
   for (const [k, m] of afterMembers) if (!same(m, beforeMembers.get(k))) push(adds, m.set, toMember(m));
-  // Except in the endpoint maps: the kernel refuses a batch that replaces their ranges in one message (EEXIST), one per range works.
+  // Ranges go one per message: the kernel refuses a message that adds several of them after they were replaced in the same
+  // transaction (EEXIST, even after a flush). So an endpoint map is emptied and written whole when that takes fewer messages
+  // than a delete per range that goes (each message makes the kernel walk the table's list of sets to find the map).
+  const whole = (set: string) => 1 + after.members.filter((m) => m.set === set).length;
+  const piecewise = (set: string) => (deletes.get(set)?.length ?? 0) + (adds.get(set)?.length ?? 0);
+  const rewritten = new Set([...deletes.keys()].filter((set) => set.startsWith('eps-') && whole(set) < piecewise(set)));
+  for (const set of rewritten) {
+    tx.flushSet({ ...TABLE, name: set });
+    deletes.delete(set);
+    adds.set(set, after.members.filter((m) => m.set === set).map(toMember));
+  }
   const send = (set: string, els: SetElement[], write: (els: SetElement[]) => void) => (set.startsWith('eps-') ? els.forEach((e) => write([e])) : write(els));
   for (const [set, els] of deletes) send(set, els, (e) => tx.deleteElements({ ...TABLE, name: set }, e));
   for (const [set, els] of adds) send(set, els, (e) => tx.addElements({ ...TABLE, name: set }, e));
-  for (const s of new Set([...deletes.keys(), ...adds.keys()])) {
+  for (const s of new Set([...rewritten, ...adds.keys()])) {
     const aff = s.replace(/^eps-/, 'aff-');
     if (s.startsWith('eps-') && before.sets.some((x) => x.name === aff) && afterSets.has(aff)) tx.flushSet({ ...TABLE, name: aff });
   }

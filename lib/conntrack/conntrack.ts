@@ -15,6 +15,10 @@ import { AF_INET, AF_INET6, parseCidr, parseIp, type IpFamily } from '../validat
 import * as C from './constants';
 import { decodeEntry, describeEntry, protoNumber, writeTuple, type ConntrackEntry, type ConntrackTuple } from './entry';
 import { isObject } from '../validate/options';
+import { deleteRequestsFor, messageFilter, type ConntrackFilter } from './message-filter';
+
+export type { ConntrackFilter };
+import type { NetlinkMessage } from '../netlink/parser';
 
 /**
  * What identifies one entry for {@link conntrackOps.delete}: the original
@@ -22,26 +26,6 @@ import { isObject } from '../validate/options';
  * ICMP), and the id and zone when known. A listed {@link ConntrackEntry} is one.
  */
 export type ConntrackKey = Pick<ConntrackEntry, 'family' | 'protocol' | 'original'> & Partial<Pick<ConntrackEntry, 'id' | 'zone'>>;
-
-/** Selects entries; every field narrows, absent fields match anything. */
-export interface ConntrackFilter {
-  /** Only IPv4 (4) or IPv6 (6) entries. */
-  family?: IpFamily;
-  /** Only this protocol ("tcp", "udp", "icmp", ... or a number). */
-  protocol?: string | number;
-  /** Fields of the original direction; addresses may be prefixes ("10.0.0.0/24"). */
-  original?: Partial<Pick<ConntrackTuple, 'src' | 'dst' | 'sport' | 'dport'>>;
-  /** Fields of the reply direction (after NAT: the backend's address and port). */
-  reply?: Partial<Pick<ConntrackTuple, 'src' | 'dst' | 'sport' | 'dport'>>;
-  /** Only entries of this conntrack zone. */
-  zone?: number;
-  /** Entries whose mark & markMask (default all bits) equals this. */
-  mark?: number;
-  /** Mask applied to the entry's mark before comparing it with `mark`. */
-  markMask?: number;
-  /** Entries with all of these status flags ("dnat", "assured", ...). */
-  status?: string[];
-}
 
 const ctType = (msg: number) => nfnlType(NFNL_SUBSYS_CTNETLINK, msg);
 
@@ -116,18 +100,7 @@ export const conntrackOps = {
     // A dump walks every bucket of the kernel's table, shared by all namespaces
     // (262,144 buckets take ~3.5 ms here) even when this namespace has no entry.
     if ((yield* conntrackOps.count()) === 0) return [];
-    const w = new NetlinkWriter();
-    beginNfnl(w, ctType(C.IPCTNL_MSG_CT_GET), NLM_F_DUMP, familyNumber(filter.family));
-    // The kernel filters dumps by mark itself; everything else is checked here.
-    if (filter.mark !== undefined) {
-      w.be32(C.CTA_MARK, filter.mark);
-      w.be32(C.CTA_MARK_MASK, filter.markMask ?? 0xffffffff);
-    }
-    const replies = yield* dump(w.end().finish(), 'list conntrack entries');
-    return replies
-      .filter((m) => m.type === ctType(C.IPCTNL_MSG_CT_NEW))
-      .map(decodeEntry)
-      .filter((e) => entryMatches(e, filter));
+    return (yield* listMessages(filter)).map(decodeEntry);
   },
 
   /**
@@ -206,16 +179,50 @@ export const conntrackOps = {
   *flush(filter: ConntrackFilter | IpFamily = {}): Operation<number> {
     const f = typeof filter === 'number' ? { family: filter } : filter;
     if (!isObject(f)) throw new ValidationError('filter', filter, 'must be a conntrack filter object');
-    const entries = yield* conntrackOps.list(f);
-    const calls = entries.map((e): NetlinkCall => ({ kind: 'ack', message: deleteMessage(e), operation: `delete conntrack entry ${describeEntry(e)}` }));
+    validateFilter(f);
+    if ((yield* conntrackOps.count()) === 0) return 0;
+    // The deletes copy the dumped tuples; an entry is decoded only to name it in an error.
+    const matching = yield* listMessages(f);
+    const calls = deleteRequestsFor(matching).map((message): NetlinkCall => ({ kind: 'ack', message, operation: 'flush conntrack entries' }));
+    const outcomes = yield* concurrently(calls, 'flush conntrack entries');
     let n = 0;
-    for (const outcome of yield* concurrently(calls, 'flush conntrack entries')) {
+    for (let i = 0; i < outcomes.length; i++) {
+      const outcome = outcomes[i];
       if (!(outcome instanceof Error)) n++;
-      else if (!(outcome instanceof NetlinkError && outcome.code === 'ENOENT')) throw outcome; // gone meanwhile: not counted
+      else if (!(outcome instanceof NetlinkError && outcome.code === 'ENOENT')) throw namingEntry(outcome, matching[i]); // ENOENT: gone meanwhile, not counted
     }
     return n;
   },
 };
+
+/** The dumped IPCTNL_MSG_CT_NEW messages of the entries matching a validated filter. */
+function* listMessages(filter: ConntrackFilter): Operation<NetlinkMessage[]> {
+  const w = new NetlinkWriter();
+  beginNfnl(w, ctType(C.IPCTNL_MSG_CT_GET), NLM_F_DUMP, familyNumber(filter.family));
+  // The kernel filters dumps by mark itself; everything else is checked here.
+  if (filter.mark !== undefined) {
+    w.be32(C.CTA_MARK, filter.mark);
+    w.be32(C.CTA_MARK_MASK, filter.markMask ?? 0xffffffff);
+  }
+  const replies = yield* dump(w.end().finish(), 'list conntrack entries');
+  const matches = messageFilter(filter);
+  const newType = ctType(C.IPCTNL_MSG_CT_NEW);
+  return replies.filter((m) => m.type === newType && matches(m));
+}
+
+/** A failed delete of a flush, its operation naming the entry (described only now: a flush deletes thousands). */
+function namingEntry(err: Error, m: NetlinkMessage): Error {
+  if (!(err instanceof NetlinkError) || err.constructor !== NetlinkError) return err;
+  const { errno, extack, extackOffset, missingAttribute, commandIndex } = err;
+  return new NetlinkError({
+    errno,
+    operation: `delete conntrack entry ${describeEntry(decodeEntry(m))}`,
+    extack,
+    extackOffset,
+    missingAttribute,
+    commandIndex,
+  });
+}
 
 /** The IPCTNL_MSG_CT_DELETE request for one entry (by original tuple, zone and id). */
 function deleteMessage(target: ConntrackKey): Buffer {

@@ -84,12 +84,22 @@ export function protoNumber(p: string | number): number {
 
 const ENTRY = 'conntrack entry';
 
+/** One direction of an entry as received: addresses as bytes, ports and ICMP fields as numbers. */
+export interface RawTuple {
+  family: IpFamily;
+  proto: number;
+  src: Buffer;
+  dst: Buffer;
+  /** The CTA_TUPLE_PROTO nest, when present. */
+  protoAttrs?: Attributes;
+}
+
 /**
- * One direction of an entry. The kernel always sends both tuples with both
- * addresses; a tuple without them is malformed (DecodeError), while the
- * protocol part is optional (ports and ICMP fields stay undefined).
+ * One direction of an entry, undecoded. The kernel always sends both tuples
+ * with both addresses; a tuple without them is malformed (DecodeError), while
+ * the protocol part is optional (ports and ICMP fields stay undefined).
  */
-function decodeTuple(buf: Buffer | undefined, direction: string, messageType: number): { tuple: ConntrackTuple; proto: number; family: IpFamily } {
+export function readTuple(buf: Buffer | undefined, direction: string, messageType: number): RawTuple {
   if (!buf) throw new DecodeError(ENTRY, `no ${direction} tuple`, messageType);
   const a = new Attributes(buf);
   const ip = a.nested(C.CTA_TUPLE_IP);
@@ -104,11 +114,14 @@ function decodeTuple(buf: Buffer | undefined, direction: string, messageType: nu
   if (src.length !== size || dst.length !== size) {
     throw new DecodeError(ENTRY, `the ${direction} tuple's IPv${family} addresses have ${src.length} and ${dst.length} bytes`, messageType);
   }
-  const tuple: ConntrackTuple = { src: formatIp(src), dst: formatIp(dst) };
-  let proto = 0;
   const p = a.nested(C.CTA_TUPLE_PROTO);
+  return { family, proto: p?.u8(C.CTA_PROTO_NUM) ?? 0, src, dst, protoAttrs: p };
+}
+
+function decodeTuple(buf: Buffer | undefined, direction: string, messageType: number): { tuple: ConntrackTuple; proto: number; family: IpFamily } {
+  const { family, proto, src, dst, protoAttrs: p } = readTuple(buf, direction, messageType);
+  const tuple: ConntrackTuple = { src: formatIp(src), dst: formatIp(dst) };
   if (p) {
-    proto = p.u8(C.CTA_PROTO_NUM) ?? 0;
     const sport = p.be16(C.CTA_PROTO_SRC_PORT);
     const dport = p.be16(C.CTA_PROTO_DST_PORT);
     if (sport !== undefined) tuple.sport = sport;

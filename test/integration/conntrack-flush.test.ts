@@ -61,3 +61,44 @@ describe('conntrack flush of many entries', () => {
     expect(conntrackCount(ns(), 7)).toBe(0);
   });
 });
+
+/** How many entries conntrack(8) lists for UDP to `port` in a zone. */
+function conntrackZoneCount(netns: string, port: number, zone: number): number {
+  const out = execFileSync('ip', ['netns', 'exec', netns, 'conntrack', '-L', '-p', 'udp', '--dport', String(port), '-w', String(zone)], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  return out.split('\n').filter((l) => l.startsWith('udp')).length;
+}
+
+describe('conntrack flush by zone and mark', () => {
+  const box = useNetns('ctz');
+  const ns = () => box.ns('ctz');
+
+  it('deletes exactly the entries of a zone (the delete names the zone) and of a mark', async () => {
+    const h = box.h('ctz');
+    const tx = h.nft.transaction();
+    tx.addTable({ family: 'inet', name: 't' });
+    // Flows to port 8 are tracked in zone 7, flows to port 9 get ct mark 5; port 7's stay in zone 0 unmarked.
+    tx.addChain({ family: 'inet', table: 't', name: 'raw', type: 'filter', hook: 'output', priority: 'raw' });
+    tx.addRule({ family: 'inet', table: 't', chain: 'raw', rule: rule().udp({ dport: 8 }).setCtZone(7) });
+    tx.addChain({ family: 'inet', table: 't', name: 'out', type: 'filter', hook: 'output', priority: 'mangle' });
+    tx.addRule({ family: 'inet', table: 't', chain: 'out', rule: rule().udp({ dport: 9 }).setCtMark(5) });
+    await tx.commit();
+    udpFlows(ns(), 30, 8);
+    udpFlows(ns(), 20, 9);
+    udpFlows(ns(), 10, 7);
+    expect(conntrackZoneCount(ns(), 8, 7)).toBe(30);
+
+    // Same tuple filter for all three ports: only the zone tells them apart.
+    expect(await h.conntrack.flush({ protocol: 'udp', zone: 7 })).toBe(30);
+    expect(conntrackZoneCount(ns(), 8, 7)).toBe(0);
+    expect(conntrackCount(ns(), 9)).toBe(20);
+    expect(conntrackCount(ns(), 7)).toBe(10);
+
+    expect(await h.conntrack.flush({ mark: 5 })).toBe(20);
+    expect(conntrackCount(ns(), 9)).toBe(0);
+    expect(conntrackCount(ns(), 7)).toBe(10);
+    expect((await h.conntrack.list({ protocol: 'udp' })).map((e) => e.original.dport)).toEqual(Array(10).fill(7));
+  });
+});

@@ -1,0 +1,106 @@
+// flush(filter) against a stand-in kernel: the deletes carry the dumped
+// tuple, zone and id unchanged; an entry that vanished between the dump and
+// its delete (ENOENT) is not counted; any other refusal fails the flush with
+// an error naming the entry. A real kernel cannot be made to lose an entry
+// at that exact moment, hence the stand-in.
+import { describe, expect, it } from 'vitest';
+import * as C from '../../lib/conntrack/constants';
+import { conntrackOps } from '../../lib/conntrack/conntrack';
+import { writeTuple } from '../../lib/conntrack/entry';
+import { NetlinkError } from '../../lib/netlink/errors';
+import { NFNL_SUBSYS_CTNETLINK, beginNfnl, nfnlAttributes, nfnlType } from '../../lib/netlink/nfnetlink';
+import { runAsync, runSync, type AsyncExecutor, type NetlinkCall, type SyncExecutor } from '../../lib/netlink/operation';
+import { parseMessages, type NetlinkMessage } from '../../lib/netlink/parser';
+import { NetlinkWriter } from '../../lib/netlink/writer';
+
+const ctType = (msg: number) => nfnlType(NFNL_SUBSYS_CTNETLINK, msg);
+const AF_INET = 2;
+const ENOENT = 2;
+const EPERM = 1;
+
+interface Flow {
+  id: number;
+  dport: number;
+  zone?: number;
+}
+
+/** The IPCTNL_MSG_CT_NEW message the kernel would dump for a UDP flow 10.0.0.1:1000+id -> 10.0.0.2:dport. */
+function dumped(f: Flow): NetlinkMessage {
+  const w = new NetlinkWriter();
+  beginNfnl(w, ctType(C.IPCTNL_MSG_CT_NEW), 0, AF_INET);
+  writeTuple(w, C.CTA_TUPLE_ORIG, 4, 17, { src: '10.0.0.1', dst: '10.0.0.2', sport: 1000 + f.id, dport: f.dport });
+  writeTuple(w, C.CTA_TUPLE_REPLY, 4, 17, { src: '10.0.0.2', dst: '10.0.0.1', sport: f.dport, dport: 1000 + f.id });
+  if (f.zone !== undefined) w.be16(C.CTA_ZONE, f.zone);
+  w.be32(C.CTA_ID, f.id);
+  return parseMessages(w.end().finish())[0];
+}
+
+/** A stand-in kernel holding `flows`; deletes of the ids in `refuse` fail with that errno. */
+function kernel(flows: Flow[], refuse: Map<number, number>) {
+  const deleted: Array<{ id?: number; zone?: number; tuple?: Buffer }> = [];
+  const answer = (c: NetlinkCall): NetlinkMessage[] => {
+    const [m] = parseMessages(c.message);
+    if (m.type === ctType(C.IPCTNL_MSG_CT_GET_STATS)) {
+      const w = new NetlinkWriter();
+      beginNfnl(w, m.type, 0, 0);
+      w.be32(C.CTA_STATS_GLOBAL_ENTRIES, flows.length);
+      return parseMessages(w.end().finish());
+    }
+    if (c.kind === 'dump') return flows.map(dumped);
+    expect(m.type).toBe(ctType(C.IPCTNL_MSG_CT_DELETE));
+    const a = nfnlAttributes(m);
+    const id = a.be32(C.CTA_ID);
+    const errno = id === undefined ? undefined : refuse.get(id);
+    if (errno !== undefined) throw new NetlinkError({ errno, operation: c.operation });
+    deleted.push({ id, zone: a.be16(C.CTA_ZONE), tuple: a.get(C.CTA_TUPLE_ORIG) });
+    return [];
+  };
+  const ex: AsyncExecutor & SyncExecutor = {
+    execute: (c) => {
+      try {
+        return Promise.resolve(answer(c));
+      } catch (e) {
+        return Promise.reject(e as Error);
+      }
+    },
+    executeSync: answer,
+  };
+  return { ex, deleted };
+}
+
+const flows: Flow[] = [
+  { id: 1, dport: 9 },
+  { id: 2, dport: 9 }, // vanishes before its delete
+  { id: 3, dport: 9, zone: 7 },
+  { id: 4, dport: 53 },
+];
+
+describe('conntrack flush', () => {
+  it('deletes by the dumped tuple, zone and id; an entry gone meanwhile is not counted (async and sync)', async () => {
+    for (const run of ['async', 'sync'] as const) {
+      const k = kernel(flows, new Map([[2, ENOENT]]));
+      const op = conntrackOps.flush({ protocol: 'udp', original: { dport: 9 } });
+      const n = run === 'async' ? await runAsync(k.ex, op) : runSync(k.ex, op);
+      expect(n).toBe(2);
+      expect(k.deleted.map((d) => [d.id, d.zone])).toEqual([
+        [1, undefined],
+        [3, 7],
+      ]);
+      // Byte for byte the tuple the kernel dumped.
+      expect(k.deleted[1].tuple).toEqual(nfnlAttributes(dumped(flows[2])).get(C.CTA_TUPLE_ORIG));
+    }
+  });
+
+  it('filters by zone before deleting', async () => {
+    const k = kernel(flows, new Map());
+    expect(await runAsync(k.ex, conntrackOps.flush({ zone: 7 }))).toBe(1);
+    expect(k.deleted.map((d) => d.id)).toEqual([3]);
+  });
+
+  it('fails on any other refusal, naming the entry', async () => {
+    const k = kernel(flows, new Map([[3, EPERM]]));
+    const err = await runAsync(k.ex, conntrackOps.flush({ protocol: 'udp' })).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(NetlinkError);
+    expect(err).toMatchObject({ code: 'EPERM', operation: 'delete conntrack entry udp 10.0.0.1:1003 -> 10.0.0.2:9' });
+  });
+});

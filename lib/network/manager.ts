@@ -9,10 +9,9 @@
  * (sandboxes) and publishing.ts (ports), which share a {@link NetworkContext}.
  * @module
  */
-import * as path from 'node:path';
 import { open, type Handle } from '../handle';
 import { checkDeleteOptions, type DeleteOptions } from '../netlink/errors';
-import { openNetnsSync, type NetnsRef } from '../netns/namespace';
+import type { NetnsRef } from '../netns/namespace';
 import { attach, detach, detachAll, forget, reattach, type Attachment, type AttachOptions, type SandboxRef } from './attachments';
 import { notFound, requireNetwork, type NetworkContext } from './context';
 import { Firewall } from './firewall';
@@ -46,6 +45,7 @@ import { check, reconcile, type Drift, type ReconcileContext } from './reconcile
 import { checkLeases, releaseLeaked } from './lease-drift';
 import { inFlightVeths, interrupted, recoverInterrupted, settleInterruptedLifecycle } from './recovery';
 import { withLifecycleLock } from './sandbox-lock';
+import { defaultStateDir } from './state-dir';
 import { StateStore, type HostState } from './state';
 import { keysOf, rejectUnknownKeys } from '../validate/options';
 
@@ -396,18 +396,6 @@ export class NetworkManager {
       checkLeases: (st) => checkLeases(ctx, st),
       releaseLeases: (rec, ids) => releaseLeaked(ctx, rec, ids),
     };
-  }
-}
-
-function defaultStateDir(host?: NetnsRef): string {
-  const base = '/run/nlkit';
-  if (host === undefined) return path.join(base, 'default');
-  if (typeof host === 'string') return path.join(base, host);
-  const ns = openNetnsSync(host);
-  try {
-    return path.join(base, `ino-${ns.inode}`);
-  } finally {
-    ns.close();
   }
 }
 

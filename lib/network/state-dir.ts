@@ -19,6 +19,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UnsafeStateDirError, ValidationError } from '../netlink/errors';
+import { openNetnsSync, type NetnsRef } from '../netns/namespace';
 import { callerUid } from './file-lock';
 
 /** Symbolic links followed before giving up (the kernel's limit). */
@@ -116,4 +117,21 @@ function checkDir(dir: string, st: fs.Stats, owners: Set<number>, last: boolean)
   if (last) throw new UnsafeStateDirError(dir, `is writable by ${who} (mode ${(st.mode & 0o7777).toString(8)})`);
   if (!(st.mode & 0o1000)) throw new UnsafeStateDirError(dir, `is writable by ${who} and not sticky (mode ${(st.mode & 0o7777).toString(8)})`);
   return { dir, callerEntriesOnly: true };
+}
+
+/**
+ * Where a manager keeps its state when not told: /run/nlkit/<name> for a
+ * named host namespace, /run/nlkit/ino-<inode> for another, /run/nlkit/default
+ * for the caller's own (networks and services of one host share it).
+ */
+export function defaultStateDir(host?: NetnsRef): string {
+  const base = '/run/nlkit';
+  if (host === undefined) return path.join(base, 'default');
+  if (typeof host === 'string') return path.join(base, host);
+  const ns = openNetnsSync(host);
+  try {
+    return path.join(base, `ino-${ns.inode}`);
+  } finally {
+    ns.close();
+  }
 }

@@ -11,13 +11,13 @@
  * between leaves drift that check() reports and reconcile() undoes.
  * @module
  */
-import * as path from 'node:path';
 import { open, type Handle } from '../handle';
 import { ENOENT } from '../netlink/errno';
 import { checkDeleteOptions, NotFoundError, ValidationError } from '../netlink/errors';
-import { openNetnsSync, type NetnsRef } from '../netns/namespace';
+import type { NetnsRef } from '../netns/namespace';
 import { stepDone } from '../network/fault';
 import { clearIntent, pendingIntents, withIntent } from '../network/intents';
+import { defaultStateDir } from '../network/state-dir';
 import { keysOf, rejectUnknownKeys } from '../validate/options';
 import { compareServices, type ServiceDrift } from './drift';
 import { cutServiceFlows } from './flows';
@@ -322,18 +322,6 @@ export class ServiceManager {
       const gone = c.before.endpoints.filter((e) => !stays.has(`${e.ip}:${e.port ?? ''}`));
       await cutServiceFlows(this.host, c.before, gone);
     }
-  }
-}
-
-function defaultStateDir(host?: NetnsRef): string {
-  const base = '/run/nlkit';
-  if (host === undefined) return path.join(base, 'default');
-  if (typeof host === 'string') return path.join(base, host);
-  const ns = openNetnsSync(host);
-  try {
-    return path.join(base, `ino-${ns.inode}`);
-  } finally {
-    ns.close();
   }
 }
 

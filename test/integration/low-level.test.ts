@@ -393,9 +393,13 @@ table inet ti {
   });
 
   it('documents its approximations: an expression nlkit has no type for prints as <name>', async () => {
+    // iptables-nft writes its matches as xtables `match` expressions, which nlkit keeps opaque
+    // (ipsec/xfrm, the example here before, has a type now and prints as nft prints it).
+    execFileSync('ip', ['netns', 'exec', ns(), 'iptables-nft', '-A', 'INPUT', '-m', 'comment', '--comment', 'opq', '-j', 'ACCEPT']);
+    const { rules } = await box.h('nftd').nft.ruleset.get({ family: 'ip', table: 'filter' });
+    expect(rules.map((r) => describeNftRule(r))).toEqual(['<match> counter packets 0 bytes 0 accept']);
     nftLoad(ns(), 'table ip tx {\n  chain c {\n    type filter hook prerouting priority 0;\n    ipsec in ip saddr 10.0.0.1 accept\n  }\n}\n');
-    const { rules } = await box.h('nftd').nft.ruleset.get({ family: 'ip', table: 'tx' });
-    expect(nftChainRules('ip', 'tx', 'c')).toEqual(['ipsec in ip saddr 10.0.0.1 accept']);
-    expect(rules.map((r) => describeNftRule(r))).toEqual(['<xfrm> 0x0a000001 accept']);
+    const tx = await box.h('nftd').nft.ruleset.get({ family: 'ip', table: 'tx' });
+    expect(tx.rules.map((r) => describeNftRule(r))).toEqual(nftChainRules('ip', 'tx', 'c'));
   });
 });

@@ -88,6 +88,9 @@ try {
   streams.push(b);
   let alias = new Map((await h.links.list()).map((l) => [l.index, l.alias])); // state, then events
   for (let i = 0; i < 30; i++) await h.links.set('burst0', { alias: `change ${i}` }); // nobody reads meanwhile
+  // The kernel has queued the 30 notifications; on a busy machine the subscription's
+  // thread may not have read them all yet, so the consumer waits a moment before reading.
+  await new Promise((resolve) => setTimeout(resolve, 200));
   let sawOverrun = false;
   for (;;) {
     const ev = await next(b);

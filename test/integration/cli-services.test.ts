@@ -1,34 +1,21 @@
 // `nlkit service ...`: the CLI over services(), run as a child process in a
 // test host namespace (always --host), cross-checked with `nft -j`.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { nlkitCli } from '../helpers/cli';
 import { useNetns } from '../helpers/netns';
-
-const root = path.join(__dirname, '..', '..');
 
 describe('nlkit service commands', () => {
   const box = useNetns('svchost');
   let stateDir: string;
 
-  function cli(...args: string[]): { code: number; out: string; err: string } {
-    const r = spawnSync(process.execPath, ['bin/nlkit.js', '--host', box.ns('svchost'), '--state-dir', stateDir, ...args], {
-      cwd: root,
-      encoding: 'utf8',
-      timeout: 60_000,
-      env: { ...process.env, NLKIT_DEBUG: '' },
-    });
-    return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
-  }
-  function ok(...args: string[]): string {
-    const r = cli(...args);
-    expect(r.err).toBe('');
-    expect(r.code).toBe(0);
-    return r.out;
-  }
-  const json = (...args: string[]): unknown => JSON.parse(ok(...args, '--json'));
+  const { cli, ok, json } = nlkitCli(
+    () => box.ns('svchost'),
+    () => stateDir,
+  );
   /** The elements of one map of the services table, as `nft -j` lists them. */
   function nftMap(name: string): string {
     return execFileSync('ip', ['netns', 'exec', box.ns('svchost'), 'nft', '-j', 'list', 'map', 'inet', 'nlkit-svc', name], { encoding: 'utf8' });

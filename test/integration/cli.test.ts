@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deleteNetns, listenTcp } from '../../lib';
 import { networks } from '../../lib/network/manager';
+import { nlkitCli } from '../helpers/cli';
 import { ipJson, requireRoot, uniqueNetnsName, useNetns } from '../helpers/netns';
 import { hello } from '../helpers/traffic';
 
@@ -94,24 +95,10 @@ describe('nlkit network commands (in a test host namespace, never the real host)
   const UPLINK = '192.168.77.1';
   const servers: net.Server[] = [];
 
-  /** Runs `node bin/nlkit.js --host HOST --state-dir DIR ARGS` as a child process. */
-  function cli(...args: string[]): { code: number; out: string; err: string } {
-    const r = spawnSync(process.execPath, ['bin/nlkit.js', '--host', box.ns('clihost'), '--state-dir', stateDir, ...args], {
-      cwd: root,
-      encoding: 'utf8',
-      timeout: 60_000,
-      env: { ...process.env, NLKIT_DEBUG: '' },
-    });
-    return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
-  }
-  /** Runs and expects success with nothing on stderr (no progress when stderr is not a terminal). */
-  function ok(...args: string[]): string {
-    const r = cli(...args);
-    expect(r.err).toBe('');
-    expect(r.code).toBe(0);
-    return r.out;
-  }
-  const json = (...args: string[]) => JSON.parse(ok(...args, '--json'));
+  const { cli, ok, json } = nlkitCli(
+    () => box.ns('clihost'),
+    () => stateDir,
+  );
   /** Runs and expects failure: exit code, exactly one line on stderr, nothing on stdout. */
   function fails(code: number, ...args: string[]): string {
     const r = cli(...args);

@@ -1,5 +1,6 @@
 // Probing real traffic from a test namespace.
-import { connectTcp } from '../../lib';
+import type * as net from 'node:net';
+import { connectTcp, listenTcp } from '../../lib';
 
 /** Connects, reads until the server closes, returns the text (or `error:CODE`). */
 export async function hello(netns: string, host: string, port: number, timeoutMs = 1500): Promise<string> {
@@ -12,4 +13,15 @@ export async function hello(netns: string, host: string, port: number, timeoutMs
   } catch (e) {
     return `error:${(e as { code?: string }).code}`;
   }
+}
+
+/**
+ * A transparent (IP_TRANSPARENT) TCP listener on every address of `netns`
+ * that answers each connection with the address it was made to (its local
+ * address: under TPROXY, the original destination) and closes it.
+ */
+export function transparentEcho(netns: string, port: number): Promise<net.Server> {
+  return listenTcp({ netns, host: '0.0.0.0', port, transparent: true }, (s) => {
+    s.end(`${s.localAddress ?? ''}:${s.localPort ?? ''}`);
+  });
 }

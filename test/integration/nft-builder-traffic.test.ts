@@ -5,29 +5,13 @@
 // elements, ct count refusing the connection over the limit, and tproxy
 // handing a connection for 10.99.0.5:80 (an address nobody has; cli routes
 // 10.99.0.0/24 to srv) to a transparent listener on :8080.
-import { spawn, type ChildProcess } from 'node:child_process';
 import type * as net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectTcp, listenTcp, rule, type Handle } from '../../lib';
 import type { Expression } from '../../lib/nftables/expressions/registry';
 import { nft, nftRuleLines } from '../helpers/nft';
 import { ip, useNetns } from '../helpers/netns';
-import { hello } from '../helpers/traffic';
-
-/** A TCP listener with IP_TRANSPARENT (Node cannot set it): answers each connection with its local address. */
-const TRANSPARENT_SERVER = `
-import socket, sys
-s = socket.socket()
-s.setsockopt(socket.SOL_IP, 19, 1)  # IP_TRANSPARENT
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(('0.0.0.0', int(sys.argv[1])))
-s.listen(8)
-print('ready', flush=True)
-while True:
-    c, _ = s.accept()
-    c.sendall(('%s:%d' % c.getsockname()).encode())
-    c.close()
-`;
+import { hello, transparentEcho } from '../helpers/traffic';
 
 const SRV = '10.9.1.1';
 const t = { family: 'inet', table: 'b' } as const;
@@ -50,7 +34,7 @@ describe('rule builder statements on real traffic', () => {
   const box = useNetns('srv', 'cli');
   const servers: net.Server[] = [];
   const held: net.Socket[] = [];
-  let transparent: ChildProcess | undefined;
+  let transparent: net.Server | undefined;
   const srv = () => box.h('srv');
   const cli = () => box.ns('cli');
 
@@ -74,7 +58,7 @@ describe('rule builder statements on real traffic', () => {
   afterAll(() => {
     held.forEach((s) => s.destroy());
     servers.forEach((s) => s.close());
-    transparent?.kill();
+    transparent?.close();
   });
 
   it('mark bit operations: | keeps the other bits, & clears them, masked matches see only the masked bits, ct mark copies meta mark', async () => {
@@ -191,12 +175,7 @@ describe('rule builder statements on real traffic', () => {
     // Marked packets are delivered locally, whatever their destination.
     ip(ns, 'rule', 'add', 'fwmark', '0x10', 'lookup', '100');
     ip(ns, 'route', 'add', 'local', '0.0.0.0/0', 'dev', 'lo', 'table', '100');
-    const proc = spawn('ip', ['netns', 'exec', ns, 'python3', '-c', TRANSPARENT_SERVER, '8080'], { stdio: ['ignore', 'pipe', 'inherit'] });
-    transparent = proc;
-    await new Promise<void>((resolve, reject) => {
-      proc.stdout!.once('data', () => resolve());
-      proc.once('exit', (code) => reject(new Error(`transparent server exited (${code})`)));
-    });
+    transparent = await transparentEcho(ns, 8080);
     // Without the rule nobody answers for 10.99.0.5.
     expect(await hello(cli(), '10.99.0.5', 80, 500)).toMatch(/^error:/);
     const tx = srv().nft.transaction();

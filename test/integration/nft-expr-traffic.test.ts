@@ -4,38 +4,22 @@
 // nobody has, to a transparent local listener on another port, which sees the
 // original destination as its own address (client ── gw, the usual fwmark +
 // local route setup on gw).
-import { spawn, type ChildProcess } from 'node:child_process';
 import type * as net from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { connectTcp, listenTcp, rule } from '../../lib';
 import { nftRuleLines } from '../helpers/nft';
 import { ip, useNetns } from '../helpers/netns';
-
-/** A TCP listener with IP_TRANSPARENT (Node cannot set it): answers each connection with its local address. */
-const TRANSPARENT_SERVER = `
-import socket, sys
-s = socket.socket()
-s.setsockopt(socket.SOL_IP, 19, 1)  # IP_TRANSPARENT
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(('0.0.0.0', int(sys.argv[1])))
-s.listen(8)
-print('ready', flush=True)
-while True:
-    c, _ = s.accept()
-    a = c.getsockname()
-    c.sendall(('%s:%d' % a).encode())
-    c.close()
-`;
+import { transparentEcho } from '../helpers/traffic';
 
 describe('typed nftables expressions on real traffic', () => {
   const box = useNetns('ex', 'client', 'gw');
-  let transparent: ChildProcess | undefined;
+  let transparent: net.Server | undefined;
   const open: net.Socket[] = [];
   let server: net.Server | undefined;
   afterAll(() => {
     open.forEach((s) => s.destroy());
     server?.close();
-    transparent?.kill();
+    transparent?.close();
   });
 
   it('ct count over 2: a third concurrent connection is reset, a new one gets in after one closes', async () => {
@@ -84,12 +68,7 @@ describe('typed nftables expressions on real traffic', () => {
     // Marked packets are delivered locally, whatever their destination.
     ip(box.ns('gw'), 'rule', 'add', 'fwmark', '1', 'lookup', '100');
     ip(box.ns('gw'), 'route', 'add', 'local', '0.0.0.0/0', 'dev', 'lo', 'table', '100');
-    const proc = spawn('ip', ['netns', 'exec', box.ns('gw'), 'python3', '-c', TRANSPARENT_SERVER, '8080'], { stdio: ['ignore', 'pipe', 'inherit'] });
-    transparent = proc;
-    await new Promise<void>((resolve, reject) => {
-      proc.stdout!.once('data', () => resolve());
-      proc.once('exit', (code) => reject(new Error(`transparent server exited (${code})`)));
-    });
+    transparent = await transparentEcho(box.ns('gw'), 8080);
 
     const fetch = async (timeoutMs = 3000) => {
       const s = await connectTcp({ netns: box.ns('client'), host: '203.0.113.5', port: 80, timeoutMs });

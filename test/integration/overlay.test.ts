@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOverlay, listenTcp, type OverlayPeer } from '../../lib';
 import { requireRoot } from '../helpers/netns';
-import { CLUSTER_CIDR, buildCluster, inParallel, type Cluster, type SimHost } from '../helpers/overlay-cluster';
+import { CLUSTER_CIDR, buildCluster, inParallel, type Cluster, type ClusterOptions, type SimHost } from '../helpers/overlay-cluster';
 import { hello } from '../helpers/traffic';
 
 /** 50 in CI; NLKIT_OVERLAY_HOSTS makes a quicker local run. */
@@ -40,6 +40,31 @@ async function serveAll(cluster: Cluster): Promise<Array<{ close(): void }>> {
   return servers;
 }
 
+/**
+ * A converged cluster with a server in every container, built before the
+ * describe block's tests and destroyed after them.
+ */
+function useServedCluster(opts: ClusterOptions, concurrency: number, timeoutMs: number): { cluster: () => Cluster; servers: Array<{ close(): void }> } {
+  let cluster: Cluster | undefined;
+  const servers: Array<{ close(): void }> = [];
+  beforeAll(async () => {
+    requireRoot();
+    cluster = await buildCluster(opts);
+    const all = peersOf(cluster);
+    await inParallel(cluster.hosts, concurrency, (h) => h.overlay.apply(all));
+    servers.push(...(await serveAll(cluster)));
+  }, timeoutMs);
+  afterAll(async () => {
+    for (const s of servers) s.close();
+    await cluster?.destroy();
+  }, timeoutMs);
+  const built = () => {
+    if (!cluster) throw new Error('the cluster was not built (see beforeAll)');
+    return cluster;
+  };
+  return { cluster: built, servers };
+}
+
 /** Pairs of (client host, server host), every host as client and as server, spread over the cluster. */
 function samplePairs(n: number): Array<[number, number]> {
   const pairs: Array<[number, number]> = [];
@@ -58,19 +83,12 @@ async function expectReachable(cluster: Cluster, pairs: Array<[number, number]>)
 }
 
 describe(`vxlan overlay, ${HOSTS} hosts on an IPv4 underlay`, () => {
+  const served = useServedCluster({ hosts: HOSTS, concurrency: 8 }, 8, 600_000);
+  const { servers } = served;
   let cluster: Cluster;
-  let servers: Array<{ close(): void }> = [];
-  beforeAll(async () => {
-    requireRoot();
-    cluster = await buildCluster({ hosts: HOSTS, concurrency: 8 });
-    const all = peersOf(cluster);
-    await inParallel(cluster.hosts, 8, (h) => h.overlay.apply(all));
-    servers = await serveAll(cluster);
-  }, 600_000);
-  afterAll(async () => {
-    for (const s of servers) s.close();
-    await cluster?.destroy();
-  }, 600_000);
+  beforeAll(() => {
+    cluster = served.cluster();
+  });
 
   it('writes exactly one neighbour, FDB entry and onlink route per peer, and the device MTU leaves 50 bytes for VXLAN', () => {
     for (const host of [cluster.hosts[0], cluster.hosts[1], cluster.hosts[HOSTS - 1]]) {
@@ -170,19 +188,11 @@ describe(`vxlan overlay, ${HOSTS} hosts on an IPv4 underlay`, () => {
 });
 
 describe('vxlan overlay on an IPv6 underlay', () => {
+  const served = useServedCluster({ hosts: 4, underlayFamily: 6 }, 4, 300_000);
   let cluster: Cluster;
-  let servers: Array<{ close(): void }> = [];
-  beforeAll(async () => {
-    requireRoot();
-    cluster = await buildCluster({ hosts: 4, underlayFamily: 6 });
-    const all = peersOf(cluster);
-    await inParallel(cluster.hosts, 4, (h) => h.overlay.apply(all));
-    servers = await serveAll(cluster);
-  }, 300_000);
-  afterAll(async () => {
-    for (const s of servers) s.close();
-    await cluster?.destroy();
-  }, 300_000);
+  beforeAll(() => {
+    cluster = served.cluster();
+  });
 
   it("sends to the peers' IPv6 underlay addresses, leaves 70 bytes for the outer headers, and carries container traffic unmasqueraded", async () => {
     const host = cluster.hosts[0];
@@ -246,19 +256,11 @@ describe('vxlan overlay on an IPv6 underlay', () => {
 });
 
 describe('host-gw overlay (hosts on one L2 underlay)', () => {
+  const served = useServedCluster({ hosts: 4, mode: 'host-gw' }, 4, 300_000);
   let cluster: Cluster;
-  let servers: Array<{ close(): void }> = [];
-  beforeAll(async () => {
-    requireRoot();
-    cluster = await buildCluster({ hosts: 4, mode: 'host-gw' });
-    const all = peersOf(cluster);
-    await inParallel(cluster.hosts, 4, (h) => h.overlay.apply(all));
-    servers = await serveAll(cluster);
-  }, 300_000);
-  afterAll(async () => {
-    for (const s of servers) s.close();
-    await cluster?.destroy();
-  }, 300_000);
+  beforeAll(() => {
+    cluster = served.cluster();
+  });
 
   it("routes each peer subnet via the peer's underlay address, with no VXLAN device, and carries container traffic unmasqueraded", async () => {
     const host = cluster.hosts[0];

@@ -308,19 +308,23 @@ export class RuleBuilder extends RuleMatches {
 
   /**
    * Sends a copy of the packet to a gateway (ip, ip6 tables) or out of an interface (netdev tables).
+   * The interface is an index or a name; a name is resolved in the handle's namespace at commit.
    * @example
-   * rule().dup({ to: '10.0.0.9', device: 2 })
+   * rule().dup({ to: '10.0.0.9', device: 'veth0' })
+   * rule().dup({ device: 2 })
    */
   dup(o: DupOptions): this {
     return this.add(dup(o));
   }
 
   /**
-   * Sends the packet out of another interface (by index), from a netdev ingress chain.
+   * Sends the packet out of another interface, from a netdev ingress chain (`fwd to "veth1"`).
+   * The interface is an index or a name; a name is resolved in the handle's namespace at commit.
    * @example
+   * rule().fwd('veth1')
    * rule().fwd(2)
    */
-  fwd(device: number): this {
+  fwd(device: number | string): this {
     return this.add(fwd(device));
   }
 

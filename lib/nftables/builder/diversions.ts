@@ -4,11 +4,14 @@
  * another host or interface (`dup`), or out of another interface at ingress
  * (`fwd`). Options are checked when the builder method is called; what
  * depends on the table's family when the rule is built (before sending).
+ * An interface given by name (as nft takes it) is resolved to its index in
+ * the handle's namespace when the transaction is committed.
  * @module
  */
 import { ValidationError } from '../../netlink/errors';
 import { validateInteger } from '../../validate/integers';
 import { parseIp } from '../../validate/ip';
+import { validateInterfaceName } from '../../validate/names';
 import { isObject } from '../../validate/options';
 import { hostU32 } from '../data';
 import type { Step } from './context';
@@ -17,6 +20,12 @@ import type { DupOptions, QueueOptions, TproxyOptions } from './options';
 function options<T>(o: T, field: string): T {
   if (!isObject(o)) throw new ValidationError(field, o, 'must be an options object');
   return o;
+}
+
+/** An interface: its index now (host-order u32), or its name to resolve at commit. */
+function deviceOf(device: number | string, field: string): Buffer | string {
+  if (typeof device === 'string') return validateInterfaceName(device, field);
+  return hostU32(validateInteger(device, field, 1, 0x7fffffff));
 }
 
 function portBytes(port: number, field: string): Buffer {
@@ -74,27 +83,33 @@ export function queue(o: QueueOptions): Step {
 export function dup(o: DupOptions): Step {
   options(o, 'dup');
   const addr = o.to === undefined ? undefined : parseIp(o.to, 'dup to');
-  const dev = o.device === undefined ? undefined : hostU32(validateInteger(o.device, 'dup device', 1, 0x7fffffff));
+  const dev = o.device === undefined ? undefined : deviceOf(o.device, 'dup device');
   return (ctx) => {
     if (ctx.family === 'netdev') {
-      if (addr || !dev) throw new ValidationError('dup', o, 'in a netdev table, give only the device');
-      ctx.push({ type: 'immediate', dreg: 1, data: dev }, { type: 'dup', regDev: 1 });
+      if (addr || dev === undefined) throw new ValidationError('dup', o, 'in a netdev table, give only the device');
+      ctx.pushDevice(1, dev, 'dup device');
+      ctx.push({ type: 'dup', regDev: 1 });
       return;
     }
     if (ctx.family !== 'ip' && ctx.family !== 'ip6') throw new ValidationError('dup', ctx.family, 'works in ip, ip6 and netdev tables (as in nft)');
     if (!addr) throw new ValidationError('dup to', o.to, 'needs the address the copy is sent to');
     if ((addr.family === 4 ? 'ip' : 'ip6') !== ctx.family) throw new ValidationError('dup to', o.to, `is not an address of a ${ctx.family} table`);
     ctx.push({ type: 'immediate', dreg: 1, data: Buffer.from(addr.bytes) });
-    if (dev) ctx.push({ type: 'immediate', dreg: 2, data: dev }, { type: 'dup', regAddr: 1, regDev: 2 });
-    else ctx.push({ type: 'dup', regAddr: 1 });
+    if (dev === undefined) {
+      ctx.push({ type: 'dup', regAddr: 1 });
+      return;
+    }
+    ctx.pushDevice(2, dev, 'dup device');
+    ctx.push({ type: 'dup', regAddr: 1, regDev: 2 });
   };
 }
 
-/** `fwd to dev`: egress through another interface, from a netdev ingress chain. */
-export function fwd(device: number): Step {
-  const dev = hostU32(validateInteger(device, 'fwd device', 1, 0x7fffffff));
+/** `fwd to dev`: egress through another interface (index or name), from a netdev ingress chain. */
+export function fwd(device: number | string): Step {
+  const dev = deviceOf(device, 'fwd device');
   return (ctx) => {
     if (ctx.family !== 'netdev') throw new ValidationError('fwd', ctx.family, 'works only in netdev tables');
-    ctx.push({ type: 'immediate', dreg: 1, data: dev }, { type: 'fwd', regDev: 1 });
+    ctx.pushDevice(1, dev, 'fwd device');
+    ctx.push({ type: 'fwd', regDev: 1 });
   };
 }

@@ -288,8 +288,12 @@ export interface QueueOptions {
 export interface DupOptions {
   /** Gateway address the copy is sent to. */
   to?: string;
-  /** Interface index the copy leaves through (resolve names with `h.links.get`). */
-  device?: number;
+  /**
+   * Interface the copy leaves through: its index, or its name (as nft takes
+   * it), resolved to the index in the handle's namespace when the
+   * transaction is committed (NotFoundError naming it if it is missing).
+   */
+  device?: number | string;
 }
 
 /** Options of {@link RuleBuilder.quota}: an inline quota, or a named quota object. */

@@ -4,6 +4,7 @@
  * statements. Types only, plus {@link not}.
  * @module
  */
+import type { CtLabelMap } from '../connlabels';
 import type { Verdict, VerdictCode } from '../data';
 import type { DataTypeName, Scalar } from '../datatypes';
 import type { LogFlag, LogLevel } from '../expressions/log';
@@ -282,6 +283,12 @@ export interface QueueOptions {
   bypass?: boolean;
   /** Spread over the range by CPU instead of by flow (`fanout`). */
   fanout?: boolean;
+}
+
+/** Options of {@link RuleBuilder.setCtLabel}: where label names are looked up. */
+export interface CtLabelOptions {
+  /** Label bits by name (`{ web: 3 }`); default: connlabel.conf, read when the builder method is called (see `nft.readConnlabels`). */
+  labels?: CtLabelMap;
 }
 
 /** Options of {@link RuleBuilder.dup}: where a copy of the packet goes. */

@@ -1,0 +1,75 @@
+// ct label names against nft. nft reads the names from /etc/connlabel.conf;
+// the test never writes under /etc: it writes its connlabel.conf into a
+// temporary directory and runs nft in a private mount namespace (`unshare -m`)
+// where that directory is overlaid on /etc. nlkit gets the same file through
+// readConnlabels(path). The request nft sends for `ct label set web` (names
+// resolved by nft) carries the same bytes as nlkit's for setCtLabel('web'),
+// and nft, seeing the same file, lists nlkit's committed rules by name.
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { nft as nftApi, rule, type RuleBuilder } from '../../lib';
+import { Attributes } from '../../lib/netlink/parser';
+import { NFTA_RULE_EXPRESSIONS } from '../../lib/nftables/constants';
+import { nftLoad } from '../helpers/nft';
+import { attributeTree, nftRequest, nlkitExpressionBytes } from '../helpers/nft-request';
+import { useNetns } from '../helpers/netns';
+
+const CONNLABEL_CONF = '# labels of the test\n0 first\n3 web # front end\n0x64 big\n127 last\n';
+
+describe('ct label names: parity with nft reading connlabel.conf', () => {
+  const box = useNetns('cl');
+  let dir = '';
+  /** Runs a command in a private mount namespace with the test's connlabel.conf over /etc. */
+  const withConf = (argv: string[]) => ['unshare', '-m', 'sh', '-c', `mount -t overlay overlay -o lowerdir=${dir}:/etc /etc && exec "$@"`, 'sh', ...argv];
+  const nftWithConf = (...args: string[]) => {
+    const [cmd, ...rest] = withConf(['ip', 'netns', 'exec', box.ns('cl'), 'nft', ...args]);
+    const r = spawnSync(cmd, rest, { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`nft ${args.join(' ')}: ${r.stderr}`);
+    return r.stdout;
+  };
+
+  beforeAll(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nlkit-connlabel-'));
+    fs.writeFileSync(path.join(dir, 'connlabel.conf'), CONNLABEL_CONF);
+    nftLoad(box.ns('cl'), 'table inet t {\n  chain c {\n    type filter hook input priority filter; policy accept;\n  }\n}\n');
+  });
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  const cases = (labels: nftApi.CtLabelMap): Array<[string, RuleBuilder]> => [
+    ['ct label set web', rule().setCtLabel('web', { labels })],
+    ['ct label set last', rule().setCtLabel('last', { labels })],
+    ['ct label big', rule().ct({ label: 'big', labels })],
+    ['ct label first', rule().ct({ label: 'first', labels })],
+  ];
+
+  it('readConnlabels reads the file nft reads', () => {
+    expect(nftApi.readConnlabels(path.join(dir, 'connlabel.conf'))).toEqual({ first: 0, web: 3, big: 100, last: 127 });
+  });
+
+  it.each([0, 1, 2, 3])('case %i: nlkit sends the bytes nft sends for the label name', (i) => {
+    const [text, builder] = cases(nftApi.readConnlabels(path.join(dir, 'connlabel.conf')))[i];
+    const fromNft = new Attributes(nftRequest(box.ns('cl'), 2566, ['add', 'rule', 'inet', 't', 'c', ...text.split(' ')], withConf).subarray(4)).get(
+      NFTA_RULE_EXPRESSIONS,
+    );
+    expect(fromNft, text).toBeDefined();
+    const ours = nlkitExpressionBytes(builder.build('inet', { setId: () => 1 }).expressions);
+    expect(attributeTree(ours!), text).toEqual(attributeTree(fromNft!));
+  });
+
+  it('committed by nlkit, nft (with the same file) lists the rules by name; without it, by bit', async () => {
+    const tx = box.h('cl').nft.transaction();
+    for (const [, builder] of cases(nftApi.readConnlabels(path.join(dir, 'connlabel.conf'))))
+      tx.addRule({ family: 'inet', table: 't', chain: 'c', rule: builder });
+    await tx.commit();
+    const named = nftWithConf('list', 'chain', 'inet', 't', 'c');
+    for (const line of ['ct label set "web"', 'ct label set "last"', 'ct label "big"', 'ct label "first"']) expect(named).toContain(line);
+    if (!fs.existsSync('/etc/connlabel.conf')) {
+      const plain = spawnSync('ip', ['netns', 'exec', box.ns('cl'), 'nft', 'list', 'chain', 'inet', 't', 'c'], { encoding: 'utf8' }).stdout;
+      expect(plain).toContain('ct label set 3');
+      expect(plain).toContain('ct label 100');
+    }
+  });
+});

@@ -7,7 +7,8 @@
 // read as a mistake could not be told from). A missing interface fails the
 // commit with a NotFoundError naming it, and nothing is sent.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { NotFoundError, ValidationError, rule, type Handle, type RuleBuilder } from '../../lib';
+import { NotFoundError, ValidationError, rule, type Handle } from '../../lib';
+import type { RuleBuilder } from '../../lib/nftables/builder/builder';
 import { NFTA_RULE_EXPRESSIONS } from '../../lib/nftables/constants';
 import type { NftFamily } from '../../lib/nftables/message';
 import { Transaction } from '../../lib/nftables/transaction';

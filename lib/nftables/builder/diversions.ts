@@ -12,13 +12,19 @@ import { ValidationError } from '../../netlink/errors';
 import { validateInteger } from '../../validate/integers';
 import { parseIp } from '../../validate/ip';
 import { validateInterfaceName } from '../../validate/names';
-import { isObject } from '../../validate/options';
+import { isObject, keysOf, rejectUnknownKeys } from '../../validate/options';
 import { hostU32 } from '../data';
 import type { Step } from './context';
 import type { DupOptions, QueueOptions, TproxyOptions } from './options';
 
-function options<T>(o: T, field: string): T {
+const TPROXY_KEYS = keysOf<TproxyOptions>()(['to', 'port']);
+const QUEUE_KEYS = keysOf<QueueOptions>()(['num', 'bypass', 'fanout']);
+const DUP_KEYS = keysOf<DupOptions>()(['to', 'device']);
+
+/** An options object with only the keys of its type (`devcie` would otherwise be dropped silently). */
+function options<T extends object>(o: T, keys: readonly string[], field: string): T {
   if (!isObject(o)) throw new ValidationError(field, o, 'must be an options object');
+  rejectUnknownKeys(o, keys, field);
   return o;
 }
 
@@ -36,7 +42,7 @@ function portBytes(port: number, field: string): Buffer {
 
 /** `tproxy [ip|ip6] to [addr][:port]`; nft requires a tcp or udp match before it. */
 export function tproxy(o: TproxyOptions): Step {
-  options(o, 'tproxy');
+  options(o, TPROXY_KEYS, 'tproxy');
   if (o.to === undefined && o.port === undefined) throw new ValidationError('tproxy', o, 'give to, port or both');
   const addr = o.to === undefined ? undefined : parseIp(o.to, 'tproxy to');
   const port = o.port === undefined ? undefined : portBytes(o.port, 'tproxy port');
@@ -62,7 +68,7 @@ export function tproxy(o: TproxyOptions): Step {
 
 /** `queue [num N|N-M] [bypass] [fanout]`. */
 export function queue(o: QueueOptions): Step {
-  options(o, 'queue');
+  options(o, QUEUE_KEYS, 'queue');
   let num = 0;
   let total = 1;
   if (typeof o.num === 'string' && o.num.includes('-')) {
@@ -81,7 +87,7 @@ export function queue(o: QueueOptions): Step {
 
 /** `dup to addr [device dev]` (ip, ip6 tables) or `dup to dev` (netdev tables). */
 export function dup(o: DupOptions): Step {
-  options(o, 'dup');
+  options(o, DUP_KEYS, 'dup');
   const addr = o.to === undefined ? undefined : parseIp(o.to, 'dup to');
   const dev = o.device === undefined ? undefined : deviceOf(o.device, 'dup device');
   return (ctx) => {

@@ -4,13 +4,15 @@
 // where that directory is overlaid on /etc. nlkit gets the same file through
 // readConnlabels(path). The request nft sends for `ct label set web` (names
 // resolved by nft) carries the same bytes as nlkit's for setCtLabel('web'),
-// and nft, seeing the same file, lists nlkit's committed rules by name.
+// and nft, seeing the same file, lists nlkit's committed rules by name. On a
+// packet (loopback of the test namespace), the label set by name is the one
+// matched by that name.
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { nft as nftApi, rule } from '../../lib';
+import { bindUdp, nft as nftApi, rule } from '../../lib';
 import type { RuleBuilder } from '../../lib/nftables/builder/builder';
 import { Attributes } from '../../lib/netlink/parser';
 import { NFTA_RULE_EXPRESSIONS } from '../../lib/nftables/constants';
@@ -82,5 +84,25 @@ describe('ct label names: parity with nft reading connlabel.conf', () => {
       const plain = spawnSync('ip', ['netns', 'exec', box.ns('cl'), 'nft', 'list', 'chain', 'inet', 't', 'c'], { encoding: 'utf8' }).stdout;
       expect(ruleLines(plain)).toEqual(['ct label set 3', 'ct label set 127', 'ct label 100', 'ct label 0']);
     }
+  });
+
+  it('on a real packet: the label set by name is the one matched by that name, not another', async () => {
+    const h = box.h('cl');
+    const labels = nftApi.readConnlabels(path.join(dir, 'connlabel.conf'));
+    const lt = { family: 'inet', table: 'lt', chain: 'in' } as const;
+    const tx = h.nft.transaction();
+    tx.addTable({ family: 'inet', name: 'lt' });
+    tx.addChain({ family: 'inet', table: 'lt', name: 'in', type: 'filter', hook: 'input', priority: 'filter', policy: 'accept' });
+    tx.addRule({ ...lt, rule: rule().udp({ dport: 5555 }).setCtLabel('web', { labels }) });
+    tx.addRule({ ...lt, rule: rule().udp({ dport: 5555 }).ct({ label: 'web', labels }).counter() });
+    tx.addRule({ ...lt, rule: rule().udp({ dport: 5555 }).ct({ label: 'first', labels }).counter() });
+    await tx.commit();
+    // Loopback of the test namespace only; nobody listens (the kernel answers port unreachable).
+    const sock = await bindUdp({ netns: box.ns('cl'), host: '127.0.0.1', port: 0 });
+    await new Promise<void>((resolve, reject) => sock.send('x', 5555, '127.0.0.1', (e) => (e ? reject(e) : resolve())));
+    sock.close();
+    const counted = async () => (await h.nft.rules.list(lt)).flatMap((r) => r.expressions.flatMap((e) => (e.type === 'counter' ? [Number(e.packets)] : [])));
+    for (let i = 0; i < 40 && (await counted())[0] === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(await counted()).toEqual([1, 0]);
   });
 });

@@ -451,7 +451,7 @@ export class Transaction {
     }
     const unresolved = devices ? undefined : this.namedDevices().at(0);
     if (unresolved)
-      throw new ValidationError(unresolved.slot.field, unresolved.slot.name, 'an interface name needs commit() (it is looked up in the handle namespace)');
+      throw new ValidationError(unresolved.slot.field, unresolved.slot.name, "an interface name needs commit() (it is looked up in the handle's namespace)");
     const ctx: WriteContext = { shapes: new Map(), positions: new Map(), chainHandles: new Map(), devices };
     for (const [i, c] of this.commands.entries()) {
       if (c.needsSet) {

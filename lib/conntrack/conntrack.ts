@@ -8,14 +8,15 @@
 import { NLM_F_DUMP } from '../netlink/constants';
 import type { AsyncOps, SyncOps } from '../netlink/bind';
 import { NetlinkError, NotFoundError, ValidationError, checkDeleteOptions, type DeleteOptions } from '../netlink/errors';
-import { call, concurrently, dump, type NetlinkCall, type Operation } from '../netlink/operation';
+import { call, dump, type Operation } from '../netlink/operation';
 import { NFNL_SUBSYS_CTNETLINK, beginNfnl, nfnlAttributes, nfnlType } from '../netlink/nfnetlink';
 import { NetlinkWriter } from '../netlink/writer';
 import { AF_INET, AF_INET6, parseCidr, parseIp, type IpFamily } from '../validate/ip';
 import * as C from './constants';
 import { decodeEntry, describeEntry, protoNumber, writeTuple, type ConntrackEntry, type ConntrackTuple } from './entry';
 import { isObject } from '../validate/options';
-import { deleteRequestsFor, messageFilter, type ConntrackFilter } from './message-filter';
+import { messageFilter, type ConntrackFilter } from './message-filter';
+import { deleteDumped } from './bulk-delete';
 
 export type { ConntrackFilter };
 import type { NetlinkMessage } from '../netlink/parser';
@@ -168,8 +169,9 @@ export const conntrackOps = {
   /**
    * Deletes every entry matching a filter (all of them without one) and
    * resolves to how many it deleted. Entries are listed, then deleted with a
-   * request each, all sent at once (the socket pipelines them); the count is
-   * exact: entries that ended meanwhile are not counted. A family alone, as a number
+   * request each, sent without waiting for acks (the kernel answers only the
+   * deletes that fail); the count is exact: entries that ended meanwhile are
+   * not counted. A family alone, as a number
    * (`flush(4)`), is the deprecated form of `flush({ family: 4 })`.
    * @example
    * // cut stale UDP flows to a port that is no longer published
@@ -182,16 +184,7 @@ export const conntrackOps = {
     validateFilter(f);
     if ((yield* conntrackOps.count()) === 0) return 0;
     // The deletes copy the dumped tuples; an entry is decoded only to name it in an error.
-    const matching = yield* listMessages(f);
-    const calls = deleteRequestsFor(matching).map((message): NetlinkCall => ({ kind: 'ack', message, operation: 'flush conntrack entries' }));
-    const outcomes = yield* concurrently(calls, 'flush conntrack entries');
-    let n = 0;
-    for (let i = 0; i < outcomes.length; i++) {
-      const outcome = outcomes[i];
-      if (!(outcome instanceof Error)) n++;
-      else if (!(outcome instanceof NetlinkError && outcome.code === 'ENOENT')) throw namingEntry(outcome, matching[i]); // ENOENT: gone meanwhile, not counted
-    }
-    return n;
+    return yield* deleteDumped(yield* listMessages(f));
   },
 };
 
@@ -208,20 +201,6 @@ function* listMessages(filter: ConntrackFilter): Operation<NetlinkMessage[]> {
   const matches = messageFilter(filter);
   const newType = ctType(C.IPCTNL_MSG_CT_NEW);
   return replies.filter((m) => m.type === newType && matches(m));
-}
-
-/** A failed delete of a flush, its operation naming the entry (described only now: a flush deletes thousands). */
-function namingEntry(err: Error, m: NetlinkMessage): Error {
-  if (!(err instanceof NetlinkError) || err.constructor !== NetlinkError) return err;
-  const { errno, extack, extackOffset, missingAttribute, commandIndex } = err;
-  return new NetlinkError({
-    errno,
-    operation: `delete conntrack entry ${describeEntry(decodeEntry(m))}`,
-    extack,
-    extackOffset,
-    missingAttribute,
-    commandIndex,
-  });
 }
 
 /** The IPCTNL_MSG_CT_DELETE request for one entry (by original tuple, zone and id). */

@@ -1,13 +1,10 @@
 /**
- * Filtering dumped conntrack messages without decoding them into entries,
- * and turning a dumped message into the request that deletes it: flushing
- * thousands of entries decodes only the fields its filter looks at.
+ * Filtering dumped conntrack messages without decoding them into entries:
+ * flushing thousands of entries decodes only the fields its filter looks at.
  * @module
  */
-import { NLA_F_NESTED } from '../netlink/constants';
-import { nfnlAttributes, nfnlType, NFNL_SUBSYS_CTNETLINK, beginNfnl } from '../netlink/nfnetlink';
+import { nfnlAttributes } from '../netlink/nfnetlink';
 import type { NetlinkMessage } from '../netlink/parser';
-import { NetlinkWriter } from '../netlink/writer';
 import { parseCidr, type Cidr, type IpFamily } from '../validate/ip';
 import * as C from './constants';
 import { protoNumber, readTuple, type ConntrackTuple, type RawTuple } from './entry';
@@ -80,30 +77,4 @@ export function messageFilter(f: ConntrackFilter): (m: NetlinkMessage) => boolea
     }
     return (!original || original(orig)) && (!reply || reply(rep));
   };
-}
-
-/**
- * The IPCTNL_MSG_CT_DELETE requests for dumped entries: each one's original
- * tuple, zone and id copied as the kernel sent them (no decoding, no
- * re-encoding), written into one buffer (one allocation, not one a request).
- */
-export function deleteRequestsFor(messages: NetlinkMessage[]): Buffer[] {
-  const w = new NetlinkWriter(messages.length * 96);
-  const type = nfnlType(NFNL_SUBSYS_CTNETLINK, C.IPCTNL_MSG_CT_DELETE);
-  const starts: number[] = [];
-  for (const m of messages) {
-    starts.push(w.length);
-    const a = nfnlAttributes(m);
-    beginNfnl(w, type, 0, m.payload[0]);
-    const tuple = a.get(C.CTA_TUPLE_ORIG);
-    if (tuple) w.attr(C.CTA_TUPLE_ORIG | NLA_F_NESTED, tuple);
-    const zone = a.get(C.CTA_ZONE);
-    if (zone && (a.be16(C.CTA_ZONE) ?? 0) !== 0) w.attr(C.CTA_ZONE, zone);
-    const id = a.get(C.CTA_ID);
-    if (id) w.attr(C.CTA_ID, id);
-    w.end();
-  }
-  starts.push(w.length);
-  const all = w.finish();
-  return messages.map((_, i) => all.subarray(starts[i], starts[i + 1]));
 }

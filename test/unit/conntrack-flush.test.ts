@@ -1,13 +1,15 @@
 // flush(filter) against a stand-in kernel: the deletes carry the dumped
-// tuple, zone and id unchanged; an entry that vanished between the dump and
-// its delete (ENOENT) is not counted; any other refusal fails the flush with
-// an error naming the entry. A real kernel cannot be made to lose an entry
-// at that exact moment, hence the stand-in.
+// tuple, zone and id unchanged and go without acks, many to a datagram; an
+// entry that vanished between the dump and its delete (ENOENT) is not
+// counted; any other refusal fails the flush with an error naming the entry.
+// A real kernel cannot be made to lose an entry at that exact moment, hence
+// the stand-in.
 import { describe, expect, it } from 'vitest';
 import * as C from '../../lib/conntrack/constants';
 import { conntrackOps } from '../../lib/conntrack/conntrack';
 import { writeTuple } from '../../lib/conntrack/entry';
-import { NetlinkError } from '../../lib/netlink/errors';
+import { NLMSG_ERROR, NLM_F_ACK } from '../../lib/netlink/constants';
+import { NetlinkError, NetlinkOverrunError } from '../../lib/netlink/errors';
 import { NFNL_SUBSYS_CTNETLINK, beginNfnl, nfnlAttributes, nfnlType } from '../../lib/netlink/nfnetlink';
 import { runAsync, runSync, type AsyncExecutor, type NetlinkCall, type SyncExecutor } from '../../lib/netlink/operation';
 import { parseMessages, type NetlinkMessage } from '../../lib/netlink/parser';
@@ -35,9 +37,22 @@ function dumped(f: Flow): NetlinkMessage {
   return parseMessages(w.end().finish())[0];
 }
 
-/** A stand-in kernel holding `flows`; deletes of the ids in `refuse` fail with that errno. */
+/** The NLMSG_ERROR reply the kernel sends for a failed request. */
+function errorReply(seq: number, errno: number): NetlinkMessage {
+  const payload = Buffer.alloc(20);
+  payload.writeInt32LE(-errno, 0);
+  return { type: NLMSG_ERROR, flags: 0, seq, pid: 0, payload };
+}
+
+/**
+ * A stand-in kernel holding `flows`; deletes of the ids in `refuse` fail with
+ * that errno. Deletes arrive as the connection sends them: several to a
+ * datagram, numbered on the way out, answered only when they fail.
+ */
 function kernel(flows: Flow[], refuse: Map<number, number>) {
   const deleted: Array<{ id?: number; zone?: number; tuple?: Buffer }> = [];
+  const datagrams: number[] = [];
+  let seq = 0;
   const answer = (c: NetlinkCall): NetlinkMessage[] => {
     const [m] = parseMessages(c.message);
     if (m.type === ctType(C.IPCTNL_MSG_CT_GET_STATS)) {
@@ -47,13 +62,21 @@ function kernel(flows: Flow[], refuse: Map<number, number>) {
       return parseMessages(w.end().finish());
     }
     if (c.kind === 'dump') return flows.map(dumped);
-    expect(m.type).toBe(ctType(C.IPCTNL_MSG_CT_DELETE));
-    const a = nfnlAttributes(m);
-    const id = a.be32(C.CTA_ID);
-    const errno = id === undefined ? undefined : refuse.get(id);
-    if (errno !== undefined) throw new NetlinkError({ errno, operation: c.operation });
-    deleted.push({ id, zone: a.be16(C.CTA_ZONE), tuple: a.get(C.CTA_TUPLE_ORIG) });
-    return [];
+    expect(c).toMatchObject({ kind: 'batch', collectErrors: true });
+    datagrams.push(c.message.length);
+    const replies: NetlinkMessage[] = [];
+    for (let off = 0; off < c.message.length; off += c.message.readUInt32LE(off)) {
+      c.message.writeUInt32LE(++seq, off + 8); // as the connection stamps it
+      const [d] = parseMessages(c.message.subarray(off));
+      expect(d.type).toBe(ctType(C.IPCTNL_MSG_CT_DELETE));
+      expect(d.flags & NLM_F_ACK).toBe(0);
+      const a = nfnlAttributes(d);
+      const id = a.be32(C.CTA_ID);
+      const errno = id === undefined ? undefined : refuse.get(id);
+      if (errno !== undefined) replies.push(errorReply(d.seq, errno));
+      else deleted.push({ id, zone: a.be16(C.CTA_ZONE), tuple: a.get(C.CTA_TUPLE_ORIG) });
+    }
+    return replies;
   };
   const ex: AsyncExecutor & SyncExecutor = {
     execute: (c) => {
@@ -65,7 +88,7 @@ function kernel(flows: Flow[], refuse: Map<number, number>) {
     },
     executeSync: answer,
   };
-  return { ex, deleted };
+  return { ex, deleted, datagrams };
 }
 
 const flows: Flow[] = [
@@ -102,5 +125,25 @@ describe('conntrack flush', () => {
     const err = await runAsync(k.ex, conntrackOps.flush({ protocol: 'udp' })).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(NetlinkError);
     expect(err).toMatchObject({ code: 'EPERM', operation: 'delete conntrack entry udp 10.0.0.1:1003 -> 10.0.0.2:9' });
+  });
+
+  it('packs thousands of deletes into datagrams of at most 64 KiB and counts them exactly', async () => {
+    const many = Array.from({ length: 3000 }, (_, i): Flow => ({ id: i + 1, dport: 9 }));
+    for (const run of ['async', 'sync'] as const) {
+      const k = kernel(many, new Map([[1500, ENOENT]]));
+      const op = conntrackOps.flush({ original: { dport: 9 } });
+      expect(run === 'async' ? await runAsync(k.ex, op) : runSync(k.ex, op)).toBe(2999);
+      expect(k.deleted.map((d) => d.id)).toEqual(many.map((f) => f.id).filter((id) => id !== 1500));
+      expect(k.datagrams.length).toBeGreaterThan(1);
+      expect(Math.max(...k.datagrams)).toBeLessThanOrEqual(64 * 1024);
+    }
+  });
+
+  it('fails when error replies were lost (the count would be unknown)', async () => {
+    const k = kernel(flows, new Map());
+    const ex: AsyncExecutor = {
+      execute: (c) => (c.kind === 'batch' ? Promise.reject(new NetlinkOverrunError('flush conntrack entries')) : k.ex.execute(c)),
+    };
+    await expect(runAsync(ex, conntrackOps.flush({ protocol: 'udp' }))).rejects.toBeInstanceOf(NetlinkOverrunError);
   });
 });

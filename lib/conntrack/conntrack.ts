@@ -5,7 +5,6 @@
  * by themselves while traffic keeps them alive).
  * @module
  */
-import { NLM_F_DUMP } from '../netlink/constants';
 import type { AsyncOps, SyncOps } from '../netlink/bind';
 import { NetlinkError, NotFoundError, ValidationError, checkDeleteOptions, type DeleteOptions } from '../netlink/errors';
 import { call, dump, type Operation } from '../netlink/operation';
@@ -17,6 +16,7 @@ import { decodeEntry, describeEntry, protoNumber, writeTuple, type ConntrackEntr
 import { isObject } from '../validate/options';
 import { messageFilter, type ConntrackFilter } from './message-filter';
 import { deleteDumped } from './bulk-delete';
+import { dumpRequests, plainDumpRequest } from './dump-request';
 
 export type { ConntrackFilter };
 import type { NetlinkMessage } from '../netlink/parser';
@@ -188,19 +188,27 @@ export const conntrackOps = {
   },
 };
 
-/** The dumped IPCTNL_MSG_CT_NEW messages of the entries matching a validated filter. */
+/**
+ * The dumped IPCTNL_MSG_CT_NEW messages of the entries matching a validated
+ * filter. The kernel filters what it can (dump-request.ts); a kernel that
+ * refuses that (EINVAL, EOPNOTSUPP) is asked for everything instead.
+ */
 function* listMessages(filter: ConntrackFilter): Operation<NetlinkMessage[]> {
-  const w = new NetlinkWriter();
-  beginNfnl(w, ctType(C.IPCTNL_MSG_CT_GET), NLM_F_DUMP, familyNumber(filter.family));
-  // The kernel filters dumps by mark itself; everything else is checked here.
-  if (filter.mark !== undefined) {
-    w.be32(C.CTA_MARK, filter.mark);
-    w.be32(C.CTA_MARK_MASK, filter.markMask ?? 0xffffffff);
+  let replies: NetlinkMessage[] = [];
+  try {
+    for (const request of dumpRequests(filter)) replies = concat(replies, yield* dump(request, 'list conntrack entries'));
+  } catch (e) {
+    if (!(e instanceof NetlinkError && (e.code === 'EINVAL' || e.code === 'EOPNOTSUPP'))) throw e;
+    replies = yield* dump(plainDumpRequest(filter), 'list conntrack entries');
   }
-  const replies = yield* dump(w.end().finish(), 'list conntrack entries');
   const matches = messageFilter(filter);
   const newType = ctType(C.IPCTNL_MSG_CT_NEW);
   return replies.filter((m) => m.type === newType && matches(m));
+}
+
+/** a.concat(b) without copying when one is empty (the usual case: one family has all the entries). */
+function concat<T>(a: T[], b: T[]): T[] {
+  return a.length === 0 ? b : b.length === 0 ? a : a.concat(b);
 }
 
 /** The IPCTNL_MSG_CT_DELETE request for one entry (by original tuple, zone and id). */

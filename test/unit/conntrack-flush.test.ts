@@ -12,11 +12,13 @@ import { NLMSG_ERROR, NLM_F_ACK } from '../../lib/netlink/constants';
 import { NetlinkError, NetlinkOverrunError } from '../../lib/netlink/errors';
 import { NFNL_SUBSYS_CTNETLINK, beginNfnl, nfnlAttributes, nfnlType } from '../../lib/netlink/nfnetlink';
 import { runAsync, runSync, type AsyncExecutor, type NetlinkCall, type SyncExecutor } from '../../lib/netlink/operation';
-import { parseMessages, type NetlinkMessage } from '../../lib/netlink/parser';
+import { Attributes, parseMessages, type NetlinkMessage } from '../../lib/netlink/parser';
 import { NetlinkWriter } from '../../lib/netlink/writer';
 
 const ctType = (msg: number) => nfnlType(NFNL_SUBSYS_CTNETLINK, msg);
 const AF_INET = 2;
+const AF_INET6 = 10;
+const EOPNOTSUPP = 95;
 const ENOENT = 2;
 const EPERM = 1;
 
@@ -49,9 +51,10 @@ function errorReply(seq: number, errno: number): NetlinkMessage {
  * that errno. Deletes arrive as the connection sends them: several to a
  * datagram, numbered on the way out, answered only when they fail.
  */
-function kernel(flows: Flow[], refuse: Map<number, number>) {
+function kernel(flows: Flow[], refuse: Map<number, number>, opts: { refuseFilter?: boolean } = {}) {
   const deleted: Array<{ id?: number; zone?: number; tuple?: Buffer }> = [];
   const datagrams: number[] = [];
+  const dumps: NetlinkMessage[] = [];
   let seq = 0;
   const answer = (c: NetlinkCall): NetlinkMessage[] => {
     const [m] = parseMessages(c.message);
@@ -61,7 +64,13 @@ function kernel(flows: Flow[], refuse: Map<number, number>) {
       w.be32(C.CTA_STATS_GLOBAL_ENTRIES, flows.length);
       return parseMessages(w.end().finish());
     }
-    if (c.kind === 'dump') return flows.map(dumped);
+    if (c.kind === 'dump') {
+      dumps.push(m);
+      // Like a kernel before CTA_FILTER's flags it does not know, or without it.
+      if (opts.refuseFilter && nfnlAttributes(m).get(C.CTA_FILTER)) throw new NetlinkError({ errno: EOPNOTSUPP, operation: c.operation });
+      // The dump's family selects entries (all of these flows are IPv4); the rest of the filter is the caller's to check.
+      return m.payload[0] === AF_INET6 ? [] : flows.map(dumped);
+    }
     expect(c).toMatchObject({ kind: 'batch', collectErrors: true });
     datagrams.push(c.message.length);
     const replies: NetlinkMessage[] = [];
@@ -88,7 +97,7 @@ function kernel(flows: Flow[], refuse: Map<number, number>) {
     },
     executeSync: answer,
   };
-  return { ex, deleted, datagrams };
+  return { ex, deleted, datagrams, dumps };
 }
 
 const flows: Flow[] = [
@@ -145,5 +154,36 @@ describe('conntrack flush', () => {
       execute: (c) => (c.kind === 'batch' ? Promise.reject(new NetlinkOverrunError('flush conntrack entries')) : k.ex.execute(c)),
     };
     await expect(runAsync(ex, conntrackOps.flush({ protocol: 'udp' }))).rejects.toBeInstanceOf(NetlinkOverrunError);
+  });
+
+  it('lets the kernel filter by protocol and port, one dump per family, and re-checks every entry', async () => {
+    const k = kernel(flows, new Map());
+    expect(await runAsync(k.ex, conntrackOps.flush({ protocol: 'udp', original: { dport: 53 } }))).toBe(1);
+    expect(k.deleted.map((d) => d.id)).toEqual([4]); // the stand-in dumps everything: the check here picked the one
+    expect(k.dumps.map((d) => d.payload[0])).toEqual([AF_INET, AF_INET6]);
+    const a = nfnlAttributes(k.dumps[0]);
+    const filter = new Attributes(a.get(C.CTA_FILTER)!);
+    expect(filter.u32(C.CTA_FILTER_ORIG_FLAGS)).toBe(C.CTA_FILTER_F_PROTO_NUM | C.CTA_FILTER_F_PROTO_DST_PORT);
+    expect(filter.u32(C.CTA_FILTER_REPLY_FLAGS)).toBe(0);
+    const proto = new Attributes(a.get(C.CTA_TUPLE_ORIG)!).nested(C.CTA_TUPLE_PROTO)!;
+    expect([proto.u8(C.CTA_PROTO_NUM), proto.be16(C.CTA_PROTO_DST_PORT), proto.be16(C.CTA_PROTO_SRC_PORT)]).toEqual([17, 53, undefined]);
+  });
+
+  it('asks for everything when the kernel refuses the filter, with the same result (async and sync)', async () => {
+    for (const run of ['async', 'sync'] as const) {
+      const k = kernel(flows, new Map(), { refuseFilter: true });
+      const op = conntrackOps.flush({ protocol: 'udp', original: { dport: 9 } });
+      expect(run === 'async' ? await runAsync(k.ex, op) : runSync(k.ex, op)).toBe(3);
+      expect(k.deleted.map((d) => d.id)).toEqual([1, 2, 3]);
+      const last = k.dumps[k.dumps.length - 1];
+      expect([last.payload[0], nfnlAttributes(last).get(C.CTA_FILTER)]).toEqual([0, undefined]);
+    }
+  });
+
+  it('sends the mark masked (the kernel compares the masked entry mark with the value as sent)', async () => {
+    const k = kernel(flows, new Map());
+    await runAsync(k.ex, conntrackOps.list({ mark: 0x105, markMask: 0xff }));
+    const a = nfnlAttributes(k.dumps[0]);
+    expect([a.be32(C.CTA_MARK), a.be32(C.CTA_MARK_MASK)]).toEqual([0x05, 0xff]);
   });
 });

@@ -51,7 +51,7 @@ function errorReply(seq: number, errno: number): NetlinkMessage {
  * that errno. Deletes arrive as the connection sends them: several to a
  * datagram, numbered on the way out, answered only when they fail.
  */
-function kernel(flows: Flow[], refuse: Map<number, number>, opts: { refuseFilter?: boolean } = {}) {
+function kernel(flows: Flow[], refuse: Map<number, number>, opts: { refuseFilter?: boolean; count?: number } = {}) {
   const deleted: Array<{ id?: number; zone?: number; tuple?: Buffer }> = [];
   const datagrams: number[] = [];
   const dumps: NetlinkMessage[] = [];
@@ -61,7 +61,7 @@ function kernel(flows: Flow[], refuse: Map<number, number>, opts: { refuseFilter
     if (m.type === ctType(C.IPCTNL_MSG_CT_GET_STATS)) {
       const w = new NetlinkWriter();
       beginNfnl(w, m.type, 0, 0);
-      w.be32(C.CTA_STATS_GLOBAL_ENTRIES, flows.length);
+      w.be32(C.CTA_STATS_GLOBAL_ENTRIES, opts.count ?? flows.length);
       return parseMessages(w.end().finish());
     }
     if (c.kind === 'dump') {
@@ -157,7 +157,7 @@ describe('conntrack flush', () => {
   });
 
   it('lets the kernel filter by protocol and port, one dump per family, and re-checks every entry', async () => {
-    const k = kernel(flows, new Map());
+    const k = kernel(flows, new Map(), { count: 5000 }); // enough entries to pay for walking the table twice
     expect(await runAsync(k.ex, conntrackOps.flush({ protocol: 'udp', original: { dport: 53 } }))).toBe(1);
     expect(k.deleted.map((d) => d.id)).toEqual([4]); // the stand-in dumps everything: the check here picked the one
     expect(k.dumps.map((d) => d.payload[0])).toEqual([AF_INET, AF_INET6]);
@@ -171,13 +171,23 @@ describe('conntrack flush', () => {
 
   it('asks for everything when the kernel refuses the filter, with the same result (async and sync)', async () => {
     for (const run of ['async', 'sync'] as const) {
-      const k = kernel(flows, new Map(), { refuseFilter: true });
+      const k = kernel(flows, new Map(), { refuseFilter: true, count: 5000 });
       const op = conntrackOps.flush({ protocol: 'udp', original: { dport: 9 } });
       expect(run === 'async' ? await runAsync(k.ex, op) : runSync(k.ex, op)).toBe(3);
       expect(k.deleted.map((d) => d.id)).toEqual([1, 2, 3]);
       const last = k.dumps[k.dumps.length - 1];
       expect([last.payload[0], nfnlAttributes(last).get(C.CTA_FILTER)]).toEqual([0, undefined]);
     }
+  });
+
+  it('walks the table once when the namespace has few entries (no family: no tuple filter)', async () => {
+    const k = kernel(flows, new Map(), { count: 1999 });
+    expect(await runAsync(k.ex, conntrackOps.flush({ protocol: 'udp', original: { dport: 53 } }))).toBe(1);
+    expect(k.dumps.map((d) => [d.payload[0], nfnlAttributes(d).get(C.CTA_FILTER)])).toEqual([[0, undefined]]);
+    // With a family the kernel filters in one walk, however few entries.
+    const v4 = kernel(flows, new Map(), { count: 4 });
+    await runAsync(v4.ex, conntrackOps.flush({ family: 4, protocol: 'udp', original: { dport: 53 } }));
+    expect(v4.dumps.map((d) => [d.payload[0], nfnlAttributes(d).get(C.CTA_FILTER) !== undefined])).toEqual([[AF_INET, true]]);
   });
 
   it('sends the mark masked (the kernel compares the masked entry mark with the value as sent)', async () => {

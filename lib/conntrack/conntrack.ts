@@ -172,8 +172,8 @@ export const conntrackOps = {
    * resolves to how many it deleted. Entries are listed, then deleted with a
    * request each, sent without waiting for acks (the kernel answers only the
    * deletes that fail); the count is exact: entries that ended meanwhile are
-   * not counted. A family alone, as a number
-   * (`flush(4)`), is the deprecated form of `flush({ family: 4 })`.
+   * not counted. A family alone, as a number (`flush(4)`), is the
+   * deprecated form of `flush({ family: 4 })`.
    * @example
    * // cut stale UDP flows to a port that is no longer published
    * const cut = await h.conntrack.flush({ protocol: 'udp', original: { dport: 5353 } });

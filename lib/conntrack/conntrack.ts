@@ -13,7 +13,7 @@ import { NetlinkWriter } from '../netlink/writer';
 import { AF_INET, AF_INET6, parseCidr, parseIp, type IpFamily } from '../validate/ip';
 import * as C from './constants';
 import { decodeEntry, describeEntry, protoNumber, writeTuple, type ConntrackEntry, type ConntrackTuple } from './entry';
-import { isObject } from '../validate/options';
+import { isObject, keysOf, rejectUnknownKeys } from '../validate/options';
 import { messageFilter, type ConntrackFilter } from './message-filter';
 import { deleteDumped } from './bulk-delete';
 import { dumpRequests, plainDumpRequest } from './dump-request';
@@ -73,12 +73,32 @@ export function entryMatches(e: ConntrackEntry, f: ConntrackFilter): boolean {
   return tupleMatches(f.original, e.original, 'original') && tupleMatches(f.reply, e.reply, 'reply');
 }
 
+const FILTER_KEYS = keysOf<ConntrackFilter>()(['family', 'protocol', 'original', 'reply', 'zone', 'mark', 'markMask', 'status']);
+const TUPLE_KEYS = keysOf<NonNullable<ConntrackFilter['original']>>()(['src', 'dst', 'sport', 'dport']);
+
+function checkInteger(field: string, v: number | undefined, max: number): void {
+  if (v !== undefined && (!Number.isInteger(v) || v < 0 || v > max)) throw new ValidationError(field, v, `must be an integer 0-${max}`);
+}
+
+/** Refuses what a filter cannot mean: a misspelt key would widen a flush to every entry. */
 function validateFilter(f: ConntrackFilter): void {
+  rejectUnknownKeys(f, FILTER_KEYS, 'conntrack filter');
+  familyNumber(f.family);
   if (f.protocol !== undefined) protoNumber(f.protocol);
+  checkInteger('zone', f.zone, 0xffff);
+  checkInteger('mark', f.mark, 0xffffffff);
+  checkInteger('markMask', f.markMask, 0xffffffff);
+  if (f.status !== undefined) {
+    if (!Array.isArray(f.status)) throw new ValidationError('status', f.status, 'must be an array of status names');
+    for (const s of f.status) {
+      if (!C.STATUS_BITS.some(([name]) => name === s)) throw new ValidationError('status', s, `unknown (known: ${C.STATUS_BITS.map(([n]) => n).join(', ')})`);
+    }
+  }
   for (const [name, t] of [
     ['original', f.original],
     ['reply', f.reply],
   ] as const) {
+    rejectUnknownKeys(t, TUPLE_KEYS, name);
     if (!t) continue;
     if (t.src !== undefined) parseCidr(t.src, `${name}.src`, { defaultFull: true });
     if (t.dst !== undefined) parseCidr(t.dst, `${name}.dst`, { defaultFull: true });

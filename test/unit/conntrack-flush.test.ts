@@ -6,10 +6,10 @@
 // the stand-in.
 import { describe, expect, it } from 'vitest';
 import * as C from '../../lib/conntrack/constants';
-import { conntrackOps } from '../../lib/conntrack/conntrack';
+import { conntrackOps, type ConntrackFilter } from '../../lib/conntrack/conntrack';
 import { writeTuple } from '../../lib/conntrack/entry';
 import { NLMSG_ERROR, NLM_F_ACK } from '../../lib/netlink/constants';
-import { NetlinkError, NetlinkOverrunError } from '../../lib/netlink/errors';
+import { NetlinkError, NetlinkOverrunError, ValidationError } from '../../lib/netlink/errors';
 import { NFNL_SUBSYS_CTNETLINK, beginNfnl, nfnlAttributes, nfnlType } from '../../lib/netlink/nfnetlink';
 import { runAsync, runSync, type AsyncExecutor, type NetlinkCall, type SyncExecutor } from '../../lib/netlink/operation';
 import { Attributes, parseMessages, type NetlinkMessage } from '../../lib/netlink/parser';
@@ -195,5 +195,27 @@ describe('conntrack flush', () => {
     await runAsync(k.ex, conntrackOps.list({ mark: 0x105, markMask: 0xff }));
     const a = nfnlAttributes(k.dumps[0]);
     expect([a.be32(C.CTA_MARK), a.be32(C.CTA_MARK_MASK)]).toEqual([0x05, 0xff]);
+  });
+
+  it('refuses a filter it cannot mean before sending anything (a misspelt key would widen it to every entry)', async () => {
+    const bad: Array<[unknown, string]> = [
+      [{ protcol: 'udp' }, 'conntrack filter'],
+      [{ original: { dprt: 9 } }, 'original'],
+      [{ reply: { source: '10.0.0.1' } }, 'reply'],
+      [{ family: 5 }, 'family'],
+      [{ zone: 70000 }, 'zone'],
+      [{ mark: -1 }, 'mark'],
+      [{ mark: 1, markMask: 2 ** 32 }, 'markMask'],
+      [{ status: ['dnatt'] }, 'status'],
+      [{ status: 'dnat' }, 'status'],
+    ];
+    for (const [filter, field] of bad) {
+      const k = kernel(flows, new Map());
+      const err = await runAsync(k.ex, conntrackOps.flush(filter as ConntrackFilter)).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ValidationError);
+      expect(err).toMatchObject({ field });
+      expect([k.dumps.length, k.deleted.length]).toEqual([0, 0]);
+      expect(() => conntrackOps.list(filter as ConntrackFilter).next()).toThrow(ValidationError);
+    }
   });
 });

@@ -351,6 +351,7 @@ export class NetlinkConnection extends ConnectionCore implements AsyncExecutor {
   ): void {
     const [first, last] = this.stamp(c);
     const p = new PendingRequest(c.kind, c.operation, first, last, settle, onMessage);
+    p.collectErrors = c.collectErrors === true;
     // The tracker's onFinish hook unrefs the socket: no per-request wrapper.
     this.tracker.add(p);
     this.ref();
@@ -457,6 +458,7 @@ export class NetlinkSyncConnection extends ConnectionCore implements SyncExecuto
     const p = new PendingRequest(c.kind, c.operation, first, last, (err, replies, interrupted) => {
       outcome = { err, replies, interrupted };
     });
+    p.collectErrors = c.collectErrors === true;
     this.tracker.add(p);
     try {
       this.socket.send(c.message);

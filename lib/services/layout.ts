@@ -47,7 +47,7 @@ export const BASE_MAPS: NftSet[] = [
  * maps of exact keys (no interval map: the kernel's interval backends update
  * slower as they grow):
  * - endpoints: (virtual IP . protocol . port . slot) → endpoint address .
- *   port, and (protocol . NodePort . slot) for NodePorts: PICK_SLOTS slots
+ *   port, and (protocol . NodePort . slot) for NodePorts: 64 (or more) slots
  *   per port shared out by weight (slots.ts), read by the shared pick chains
  *   only (pick.ts);
  * - hairpin: (endpoint address . port number (port-ids.ts)), a set.

@@ -55,7 +55,7 @@ export type ServiceChanges = Partial<Omit<ServiceSpec, 'name'>>;
 
 const MANAGER_KEYS = keysOf<ServiceManagerOptions>()(['host', 'stateDir']);
 /** Services per transaction in apply(): big enough to amortise, small enough to stay well inside a netlink batch. */
-const APPLY_CHUNK = 250;
+const APPLY_CHUNK = 2500;
 
 interface Change {
   before?: ServiceRecord;

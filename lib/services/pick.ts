@@ -3,9 +3,9 @@
  * port's slots (slots.ts), keyed by what the packet says: (virtual IP .
  * protocol . port . slot) in `endpoints4`/`endpoints6`, (protocol . NodePort
  * . slot) in `nodeport-endpoints4`/`6`. A service chain jumps to a shared pick
- * chain (per family and protocol, e.g. `pick4-tcp`), whose one rule draws a
- * slot (`numgen random mod PICK_SLOTS`), looks the key up and DNATs to the
- * result; nothing found, it returns and the service chain refuses.
+ * chain (per family, protocol and slot count, e.g. `pick4-tcp-64`), whose
+ * one rule draws a slot (`numgen random mod 64`), looks the key up and DNATs
+ * to the result; nothing found, it returns and the service chain refuses.
  *
  * Why shared chains: the kernel checks every rule that reads a map (its
  * bindings) for each element added to the map, so a lookup in every service
@@ -15,7 +15,7 @@
  * @module
  */
 import { rule, type Expression, type RuleBuilder } from '../nftables';
-import { PICK_SLOTS } from './slots';
+import { SLOT_TIERS, type SlotTier } from './slots';
 
 export type Fam = 4 | 6;
 export type PickProtocol = 'tcp' | 'udp' | 'sctp';
@@ -27,8 +27,9 @@ export const PICK_PROTOCOLS: readonly PickProtocol[] = ['tcp', 'udp', 'sctp'];
 
 /** The shared endpoints map of a family: "endpoints4", "nodeport-endpoints6". */
 export const endpointsMap = (fam: Fam, by: PickBy): string => (by === 'vip' ? `endpoints${fam}` : `nodeport-endpoints${fam}`);
-/** The shared chain picking from it: "pick4-tcp", "nodeport-pick6-udp". */
-export const pickChain = (fam: Fam, by: PickBy, protocol: PickProtocol): string => `${by === 'vip' ? '' : 'nodeport-'}pick${fam}-${protocol}`;
+/** The shared chain picking from it among `slots` slots: "pick4-tcp-64", "nodeport-pick6-udp-256". */
+export const pickChain = (fam: Fam, by: PickBy, protocol: PickProtocol, slots: SlotTier): string =>
+  `${by === 'vip' ? '' : 'nodeport-'}pick${fam}-${protocol}-${slots}`;
 
 /** The netlink code of 32-bit register `i` (0-15: NFT_REG32_00 is 8). */
 export const reg32 = (i: number): number => 8 + i;
@@ -39,7 +40,7 @@ export function endpointRegisters(fam: Fam): { addr: number; port: number } {
 }
 
 /** Loads the key (destination address . protocol . port . slot, or protocol . port . slot) from register 0 on. */
-function keyLoads(fam: Fam, by: PickBy): Expression[] {
+function keyLoads(fam: Fam, by: PickBy, slots: SlotTier): Expression[] {
   const out: Expression[] = [];
   let reg = 0;
   if (by === 'vip') {
@@ -49,7 +50,7 @@ function keyLoads(fam: Fam, by: PickBy): Expression[] {
   }
   out.push({ type: 'meta', key: 'l4proto', dreg: reg32(reg) });
   out.push({ type: 'payload', base: 'transport', offset: 2, len: 2, dreg: reg32(reg + 1) });
-  out.push({ type: 'numgen', dreg: reg32(reg + 2), mode: 'random', modulus: PICK_SLOTS, offset: 0 });
+  out.push({ type: 'numgen', dreg: reg32(reg + 2), mode: 'random', modulus: slots, offset: 0 });
   return out;
 }
 
@@ -69,17 +70,17 @@ export function dnatFromRegisters(fam: Fam): Expression {
 }
 
 /** Draws a slot and looks its endpoint up into the endpoint registers (the rule stops when there is none). */
-export function pickExpressions(fam: Fam, by: PickBy): Expression[] {
-  return [...keyLoads(fam, by), { type: 'lookup', set: endpointsMap(fam, by), sreg: reg32(0), dreg: endpointRegisters(fam).addr }];
+export function pickExpressions(fam: Fam, by: PickBy, slots: SlotTier): Expression[] {
+  return [...keyLoads(fam, by, slots), { type: 'lookup', set: endpointsMap(fam, by), sreg: reg32(0), dreg: endpointRegisters(fam).addr }];
 }
 
 /** The shared pick chain's rule. */
-export function pickChainRules(fam: Fam, by: PickBy, protocol: PickProtocol): RuleBuilder[] {
+export function pickChainRules(fam: Fam, by: PickBy, protocol: PickProtocol, slots: SlotTier): RuleBuilder[] {
   return [
     rule()
       .nfproto(fam === 4 ? 'ipv4' : 'ipv6')
       .protocol(protocol)
-      .expressions(...pickExpressions(fam, by), dnatFromRegisters(fam)),
+      .expressions(...pickExpressions(fam, by, slots), dnatFromRegisters(fam)),
   ];
 }
 
@@ -87,7 +88,9 @@ export function pickChainRules(fam: Fam, by: PickBy, protocol: PickProtocol): Ru
 export function pickChains(): Array<{ name: string; rules: RuleBuilder[] }> {
   const out: Array<{ name: string; rules: RuleBuilder[] }> = [];
   for (const fam of [4, 6] as const) {
-    for (const by of ['vip', 'nodeport'] as const) for (const p of PICK_PROTOCOLS) out.push({ name: pickChain(fam, by, p), rules: pickChainRules(fam, by, p) });
+    for (const by of ['vip', 'nodeport'] as const) {
+      for (const p of PICK_PROTOCOLS) for (const n of SLOT_TIERS) out.push({ name: pickChain(fam, by, p, n), rules: pickChainRules(fam, by, p, n) });
+    }
   }
   return out;
 }

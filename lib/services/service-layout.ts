@@ -1,21 +1,22 @@
 /**
  * One service's objects in the services table. Per port and address family:
- * - a chain whose rules never change with the endpoints: mark an endpoint
- *   reaching its own service for masquerade (hairpin), keep a client on its
- *   endpoint (session affinity: a dynamic map client → endpoint of the port's
- *   own, refreshed on each new connection, as kube-proxy's `update
- *   @affinity`, emptied when the endpoints change), draw a slot (`numgen random mod PICK_SLOTS`, see
- *   slots.ts), look (port number . slot) up in the endpoints map and DNAT
- *   to it, or refuse at once when it has nothing (TCP reset, ICMP port
- *   unreachable);
- * - its elements in the table's shared hash maps (layout.ts), keyed by the
- *   port's number (port-ids.ts), and its affinity map if it has affinity.
- * So changing a service's endpoints, weights or conditions is two messages
- * to one shared map (and two to the hairpin set when addresses change),
- * whatever the number of services; nothing there makes the kernel
+ * - a chain whose rules change with the endpoints only when their number
+ *   crosses a tier of slots (slots.ts): mark an endpoint reaching its own
+ *   service for masquerade (hairpin: the client in the shared hairpin set
+ *   under the port's number, port-ids.ts), keep a client on its endpoint
+ *   (session affinity: a dynamic map client → endpoint of the port's own,
+ *   refreshed on each new connection, as kube-proxy's `update @affinity`,
+ *   emptied when the endpoints change), jump to the shared chain that picks
+ *   an endpoint and DNATs to it (pick.ts), or refuse at once when there is
+ *   none (TCP reset, ICMP port unreachable);
+ * - its slots in the shared endpoints maps, its endpoints' addresses in the
+ *   shared hairpin set, its affinity map if it has affinity.
+ * So changing a service's endpoints, weights or conditions is a delete and
+ * an add message to one shared map (and to the hairpin set when addresses
+ * change), whatever the number of services; nothing there makes the kernel
  * re-validate the table's jump graph (a walk of every service's chain): only
- * a rule or a dispatch element does — adding or removing a service, or
- * turning affinity on or off.
+ * a rule or a dispatch element does — adding or removing a service, turning
+ * affinity on or off, crossing a tier of slots.
  * @module
  */
 import { hostU32 } from '../nftables/data';
@@ -23,7 +24,7 @@ import { rule, type Expression, type RuleBuilder } from '../nftables';
 import { markForMasquerade, sharedMap, TABLE, type MemberLayout, type ObjectsLayout } from './layout';
 import { dnatFromRegisters, endpointRegisters, endpointsMap, pickChain, pickExpressions, reg32, type Fam, type PickBy } from './pick';
 import type { PortIds } from './port-ids';
-import { slotEndpoints } from './slots';
+import { slotEndpoints, slotTier, type SlotTier } from './slots';
 import { isV6, selectedEndpoints, type ServicePortRecord, type ServiceRecord } from './spec';
 
 /** The suffix naming one port's objects: "<service>-tcp80-v4". */
@@ -45,7 +46,7 @@ function refreshAffinity(fam: Fam, set: string, seconds: number): Expression {
 }
 
 /** The fixed rules of one port's chain. */
-function portRules(rec: ServiceRecord, fam: Fam, p: ServicePortRecord, name: string, id: number): RuleBuilder[] {
+function portRules(rec: ServiceRecord, fam: Fam, p: ServicePortRecord, name: string, id: number, slots: SlotTier): RuleBuilder[] {
   const nfproto = fam === 4 ? 'ipv4' : 'ipv6';
   const start = () => rule().nfproto(nfproto).protocol(p.protocol);
   // (source address . port number) in the hairpin set: the client is one of this port's endpoints.
@@ -61,10 +62,10 @@ function portRules(rec: ServiceRecord, fam: Fam, p: ServicePortRecord, name: str
   // NodePort packets (to a local address) look their port up by NodePort; a virtual IP's lookup finds nothing for them.
   const pick = (by: PickBy) => (by === 'vip' ? start() : start().fib({ lookup: ['daddr'], type: 'local' }));
   for (const by of p.nodePort === undefined ? (['vip'] as const) : (['vip', 'nodeport'] as const)) {
-    if (affinity === undefined) rules.push(pick(by).jump(pickChain(fam, by, p.protocol)));
+    if (affinity === undefined) rules.push(pick(by).jump(pickChain(fam, by, p.protocol, slots)));
     else {
       // The pick also writes the client's affinity entry, in the port's own map: so it is done here, not in the shared chain.
-      rules.push(pick(by).expressions(...pickExpressions(fam, by), clientLoad(fam), refreshAffinity(fam, aff, affinity), dnatFromRegisters(fam)));
+      rules.push(pick(by).expressions(...pickExpressions(fam, by, slots), clientLoad(fam), refreshAffinity(fam, aff, affinity), dnatFromRegisters(fam)));
     }
   }
   // No endpoint (the lookup found nothing): refuse now rather than let the client time out.
@@ -87,7 +88,9 @@ export function serviceLayout(rec: ServiceRecord, ids: PortIds): ObjectsLayout {
       for (const a of addrs) out.elements.push({ map: `vips${fam}`, key: [a, p.protocol, p.port], chain });
       if (p.nodePort !== undefined) out.elements.push({ map: `nodeports${fam}`, key: [p.protocol, p.nodePort], chain });
       const id = ids.get(portIdKey(fam, p));
-      out.chains.push({ name: chain, rules: portRules(rec, fam, p, name, id) });
+      const eps = selected.filter((e) => isV6(e.ip) === (fam === 6));
+      const slots = slotTier(eps);
+      out.chains.push({ name: chain, rules: portRules(rec, fam, p, name, id, slots) });
       if (rec.affinitySeconds !== undefined) {
         out.sets.push({
           ...TABLE,
@@ -101,8 +104,7 @@ export function serviceLayout(rec: ServiceRecord, ids: PortIds): ObjectsLayout {
       const members: MemberLayout[] = [];
       const ofFamily = rec.endpoints.filter((e) => isV6(e.ip) === (fam === 6));
       for (const ip of new Set(ofFamily.map((e) => e.ip))) members.push({ set: sharedMap('hairpin', fam), port: name, key: [ip, id], label: ip });
-      const eps = selected.filter((e) => isV6(e.ip) === (fam === 6));
-      slotEndpoints(eps).forEach((i, slot) => {
+      slotEndpoints(eps, slots).forEach((i, slot) => {
         const value = [eps[i].ip, eps[i].port ?? p.targetPort];
         for (const a of addrs)
           members.push({ set: endpointsMap(fam, 'vip'), port: name, key: [a, p.protocol, p.port, slot], value, label: `${a} slot ${slot}` });

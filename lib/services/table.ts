@@ -84,20 +84,25 @@ export function queueChanges(tx: Transaction, changes: readonly LayoutChange[]):
   const dels = { dispatch: new ElementsByMap(), members: new ElementsByMap() };
   const adds = { dispatch: new ElementsByMap(), members: new ElementsByMap() };
   const chainValue = (e: MapElementLayout) => e.chain;
-  const memberValue = (m: MemberLayout) => JSON.stringify(m.value ?? null);
-  for (const { before, after } of changes) {
+  const memberValue = (m: MemberLayout) => (m.value ? m.value.join('\0') : '');
+  /** The ports whose endpoint slots changed, per change (their affinity maps are emptied). */
+  const picksChanged = changes.map(() => new Set<string>());
+  changes.forEach(({ before, after }, i) => {
     for (const e of changedElements(before.elements, after.elements, elementKey, chainValue)) dels.dispatch.push(e.map, { key: e.key });
-    for (const m of changedElements(before.members, after.members, memberKey, memberValue)) dels.members.push(m.set, memberRef(m));
     for (const e of changedElements(after.elements, before.elements, elementKey, chainValue)) adds.dispatch.push(e.map, toElement(e));
-    for (const m of changedElements(after.members, before.members, memberKey, memberValue)) adds.members.push(m.set, toMember(m));
-  }
+    for (const m of changedElements(before.members, after.members, memberKey, memberValue)) {
+      dels.members.push(m.set, memberRef(m));
+      picksChanged[i].add(m.port);
+    }
+    for (const m of changedElements(after.members, before.members, memberKey, memberValue)) {
+      adds.members.push(m.set, toMember(m));
+      picksChanged[i].add(m.port);
+    }
+  });
   dels.dispatch.queue((map, els) => tx.deleteElements({ ...TABLE, name: map }, els));
   dels.members.queue((map, els) => tx.deleteElements({ ...TABLE, name: map }, els));
   const rewritten: ObjectsLayout['chains'] = [];
-  const picksChanged = new Set<string>();
-  for (const { before, after } of changes) {
-    for (const m of changedElements(after.members, before.members, memberKey, memberValue)) picksChanged.add(m.port);
-    for (const m of changedElements(before.members, after.members, memberKey, memberValue)) picksChanged.add(m.port);
+  changes.forEach(({ before, after }, i) => {
     const afterChains = new Map(after.chains.map((c) => [c.name, c]));
     const beforeChains = new Map(before.chains.map((c) => [c.name, c]));
     for (const [name, c] of beforeChains) {
@@ -118,8 +123,8 @@ export function queueChanges(tx: Transaction, changes: readonly LayoutChange[]):
       rewritten.push(c);
     }
     // Affinity entries may lead to an endpoint no longer picked: the port's affinity map is emptied (its clients choose again).
-    for (const port of picksChanged) if (beforeSets.has(`aff-${port}`) && afterSets.has(`aff-${port}`)) tx.flushSet({ ...TABLE, name: `aff-${port}` });
-  }
+    for (const port of picksChanged[i]) if (beforeSets.has(`aff-${port}`) && afterSets.has(`aff-${port}`)) tx.flushSet({ ...TABLE, name: `aff-${port}` });
+  });
   for (const c of rewritten) for (const r of c.rules) tx.addRule({ ...TABLE, chain: c.name, rule: r });
   adds.members.queue((map, els) => tx.addElements({ ...TABLE, name: map }, els));
   adds.dispatch.queue((map, els) => tx.addElements({ ...TABLE, name: map }, els));

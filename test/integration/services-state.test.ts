@@ -126,9 +126,17 @@ describe('services: apply, check and reconcile', () => {
     const b = portNumber(stateDir, 'b');
     nft(ns, 'delete', 'element', 'inet', 'nlkit-svc', 'endpoints4', `{ 10.96.8.2 . tcp . 80 . ${slot(0)}, 10.96.8.2 . tcp . 80 . ${slot(7)} }`);
     nft(ns, 'delete', 'element', 'inet', 'nlkit-svc', 'hairpin4', `{ ${e1} . ${b} }`);
+    // a's slot 3 leads elsewhere, a slot a does not have, and a slot of no service's address.
+    nft(ns, 'delete', 'element', 'inet', 'nlkit-svc', 'endpoints4', `{ 10.96.8.1 . tcp . 80 . ${slot(3)} }`);
+    nft(ns, 'add', 'element', 'inet', 'nlkit-svc', 'endpoints4', `{ 10.96.8.1 . tcp . 80 . ${slot(3)} : 10.98.0.7 . 8080 }`);
+    nft(ns, 'add', 'element', 'inet', 'nlkit-svc', 'endpoints4', `{ 10.96.8.1 . tcp . 80 . ${slot(PICK_SLOTS + 9)} : 10.98.0.7 . 8080 }`);
+    nft(ns, 'add', 'element', 'inet', 'nlkit-svc', 'endpoints4', `{ 10.96.8.99 . tcp . 80 . ${slot(0)} : 10.98.0.7 . 8080 }`);
     const drift = await svcs.check();
     expect(drift.map((d) => `${d.service}:${d.kind}`).sort()).toEqual([
       ':chain-unexpected',
+      ':element-unexpected',
+      'a:element-unexpected',
+      'a:element-wrong',
       'a:rules-wrong',
       'b:element-missing',
       'b:element-missing',
@@ -136,10 +144,11 @@ describe('services: apply, check and reconcile', () => {
       'b:element-missing',
     ]);
     expect(await hello(c.client, '10.96.8.2', 80, 700)).toMatch(/^error:/);
-    expect((await svcs.reconcile()).length).toBe(6);
+    expect((await svcs.reconcile()).length).toBe(9);
     expect(await svcs.check()).toEqual([]);
     expect(await hello(c.client, '10.96.8.1', 80)).toBe('e1');
     expect(await hello(c.client, '10.96.8.2', 80)).toBe('e1');
+    expect(nft(ns, 'list', 'map', 'inet', 'nlkit-svc', 'endpoints4')).not.toContain('10.98.0.7');
   });
 
   it('rebuilds the whole table after someone deletes it', async () => {
@@ -148,6 +157,34 @@ describe('services: apply, check and reconcile', () => {
     await svcs.reconcile();
     expect(await svcs.check()).toEqual([]);
     expect(await hello(c.client, '10.96.8.2', 80)).toBe('e1');
+  });
+
+  it('rebuilds a table of an older nlkit (sets per service, no port numbers) in the shared-map layout', async () => {
+    const ns = box.ns('host');
+    nft(ns, 'delete', 'table', 'inet', 'nlkit-svc');
+    nft(ns, 'add', 'table', 'inet', 'nlkit-svc');
+    nft(ns, 'add', 'map', 'inet', 'nlkit-svc', 'eps-a-tcp80-v4', '{ type inet_service : ipv4_addr . inet_service; flags interval; }');
+    fs.rmSync(path.join(stateDir, 'services', 'port-ids'), { recursive: true, force: true });
+    fs.mkdirSync(path.join(stateDir, 'services', 'port-ids'));
+    expect((await svcs.check()).map((d) => `${d.kind}: ${d.detail}`)).toEqual([
+      "table-missing: table inet nlkit-svc has an older nlkit's layout (sets per service)",
+    ]);
+    await svcs.reconcile();
+    expect(await svcs.check()).toEqual([]);
+    expect(nft(ns, 'list', 'table', 'inet', 'nlkit-svc')).not.toContain('eps-a-tcp80-v4');
+    expect(await hello(c.client, '10.96.8.2', 80)).toBe('e1');
+    // The first change after an upgrade rebuilds it too.
+    nft(ns, 'delete', 'table', 'inet', 'nlkit-svc');
+    nft(ns, 'add', 'table', 'inet', 'nlkit-svc');
+    nft(ns, 'add', 'set', 'inet', 'nlkit-svc', 'addrs-a-tcp80-v4', '{ type ipv4_addr; }');
+    const fresh = await services({ host: ns, stateDir });
+    try {
+      await fresh.set('a', { endpoints: [{ ip: e1, weight: 2 }] });
+      expect(await fresh.check()).toEqual([]);
+      expect(await hello(c.client, '10.96.8.1', 80)).toBe('e1');
+    } finally {
+      fresh.close();
+    }
   });
 
   it('serves UDP and IPv6 virtual IPs', async () => {

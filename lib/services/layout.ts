@@ -79,6 +79,8 @@ export async function tableLayout(host: Handle): Promise<'current' | 'missing' |
 export interface ChainLayout {
   name: string;
   rules: RuleBuilder[];
+  /** Everything the rules are made from, when known: equal inputs, equal rules (cheaper to compare than the expressions). */
+  inputs?: string;
 }
 
 /** One element of a dispatch map. */

@@ -90,7 +90,9 @@ export function serviceLayout(rec: ServiceRecord, ids: PortIds): ObjectsLayout {
       const id = ids.get(portIdKey(fam, p));
       const eps = selected.filter((e) => isV6(e.ip) === (fam === 6));
       const slots = slotTier(eps);
-      out.chains.push({ name: chain, rules: portRules(rec, fam, p, name, id, slots) });
+      // The rules' inputs (portRules reads nothing else): a change of endpoints that keeps them is seen without building expressions.
+      const inputs = JSON.stringify([name, fam, p, id, slots, rec.affinitySeconds ?? null]);
+      out.chains.push({ name: chain, rules: portRules(rec, fam, p, name, id, slots), inputs });
       if (rec.affinitySeconds !== undefined) {
         out.sets.push({
           ...TABLE,

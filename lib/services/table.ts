@@ -8,7 +8,7 @@
  */
 import type { Transaction } from '../nftables/transaction';
 import type { SetElement } from '../nftables';
-import { BASE_CHAINS, TABLE, baseLayout, type MapElementLayout, type MemberLayout, type ObjectsLayout } from './layout';
+import { BASE_CHAINS, TABLE, baseLayout, type ChainLayout, type MapElementLayout, type MemberLayout, type ObjectsLayout } from './layout';
 import type { PortIds } from './port-ids';
 import { serviceLayout } from './service-layout';
 import type { ServiceRecord } from './spec';
@@ -50,6 +50,12 @@ function signature(rules: ObjectsLayout['chains'][number]['rules']): string {
   } catch {
     return `${Math.random()}`; // not comparable: always rewritten
   }
+}
+
+/** Whether two chains' rules are the same: by what they are made from when both say, else by their expressions. */
+function sameRules(a: ChainLayout, b: ChainLayout): boolean {
+  if (a.inputs !== undefined && b.inputs !== undefined) return a.inputs === b.inputs;
+  return signature(a.rules) === signature(b.rules);
 }
 
 /** Element lists by map: one message per map and direction (the kernel finds a message's set by walking the table's sets). */
@@ -107,7 +113,7 @@ export function queueChanges(tx: Transaction, changes: readonly LayoutChange[]):
     const beforeChains = new Map(before.chains.map((c) => [c.name, c]));
     for (const [name, c] of beforeChains) {
       const next = afterChains.get(name);
-      if (next && signature(next.rules) === signature(c.rules)) continue;
+      if (next && sameRules(next, c)) continue;
       tx.flushChain({ ...TABLE, name });
       if (next) rewritten.push(next);
       else tx.deleteChain({ ...TABLE, name });

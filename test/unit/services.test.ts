@@ -126,6 +126,10 @@ describe('services', () => {
     expect(rules(2)).toEqual(rules(64));
     expect(rules(65)).not.toEqual(rules(64));
     expect(rules(65)).toEqual(rules(256));
+    // What a change compares before building expressions says the same.
+    const inputs = (n: number) => layout(n).chains.map((c) => c.inputs);
+    expect(inputs(2)).toEqual(inputs(64));
+    expect(inputs(65)).not.toEqual(inputs(64));
     const big = layout(100).members.filter((m) => m.set === 'endpoints4');
     expect(big.length).toBe(256);
     expect(new Set(big.map((m) => m.value?.[0])).size).toBe(100);

@@ -339,7 +339,8 @@ export class ServiceManager {
         // First use on this host, the table was removed, or it has the per-service sets of an older nlkit: everything recorded,
         // then the changes, in one transaction (established flows keep their NAT).
         if (table === 'older') queueTableRemoval(tx);
-        const others = placedRecords(this.store).filter((r) => !names.includes(r.rec.name));
+        const changed = new Set(names);
+        const others = placedRecords(this.store).filter((r) => !changed.has(r.rec.name));
         queueTable(
           tx,
           others,

@@ -45,14 +45,16 @@ const NUMGEN_MAP_USERDATA = buildUdata([
   { type: UDATA_SET_DATA_INTERVAL, value: hostU32(0) },
 ]);
 
+const INET_SERVICE = dataTypeByName('inet_service');
+
 function ipFamilyOf(addr: string, field: string): 'ip' | 'ip6' {
   const first = addr.split('-')[0].trim();
   return parseIp(first, field).family === 6 ? 'ip6' : 'ip';
 }
 
-/** A port or "lo-hi" range as two big-endian values (equal for a single port). */
+/** A port or "lo-hi" range as two big-endian values (the same Buffer for a single port). */
 function portRange(p: number | string, field: string): [Buffer, Buffer] {
-  const t = dataTypeByName('inet_service');
+  const t = INET_SERVICE;
   if (typeof p === 'string' && p.indexOf('-', 1) > 0) {
     const [lo, hi] = p.split('-').map((x) => x.trim());
     return [t.parse(lo, 2, field), t.parse(hi, 2, field)];
@@ -91,24 +93,28 @@ export function portNat(ctx: BuildContext, type: 'masq' | 'redir', o: PortNatOpt
 export function nat(ctx: BuildContext, kind: 'snat' | 'dnat', o: NatOptions): void {
   if (!isObject(o) || (o.to === undefined && o.port === undefined)) throw new ValidationError(kind, o, 'needs `to` (an address) and/or `port`');
   if (o.to === undefined) throw new ValidationError(`${kind} to`, o.to, 'an address is required (use redirect for a port only)');
-  const family = o.family ?? (ctx.family === 'ip6' ? 'ip6' : ctx.family === 'ip' ? 'ip' : ipFamilyOf(o.to, `${kind} to`));
+  const toField = kind === 'dnat' ? 'dnat to' : 'snat to';
+  const family = o.family ?? (ctx.family === 'ip6' ? 'ip6' : ctx.family === 'ip' ? 'ip' : ipFamilyOf(o.to, toField));
   const v = family === 'ip6' ? 6 : 4;
   let reg = 1;
   const e: Expression = { type: 'nat', nat: kind, family };
   const dash = o.to.indexOf('-', 1);
-  const lo = parseIp(dash > 0 ? o.to.slice(0, dash).trim() : o.to, `${kind} to`, v).bytes;
-  const hi = dash > 0 ? parseIp(o.to.slice(dash + 1).trim(), `${kind} to`, v).bytes : lo;
+  const lo = parseIp(dash > 0 ? o.to.slice(0, dash).trim() : o.to, toField, v).bytes;
+  const hi = dash > 0 ? parseIp(o.to.slice(dash + 1).trim(), toField, v).bytes : lo;
   ctx.push({ type: 'immediate', dreg: reg, data: lo });
   e.regAddrMin = reg++;
-  if (!hi.equals(lo)) ctx.push({ type: 'immediate', dreg: reg, data: hi });
-  e.regAddrMax = hi.equals(lo) ? e.regAddrMin : reg++;
+  // One address or port is the common case: no byte comparison for it.
+  const addrRange = hi !== lo && !hi.equals(lo);
+  if (addrRange) ctx.push({ type: 'immediate', dreg: reg, data: hi });
+  e.regAddrMax = addrRange ? reg++ : e.regAddrMin;
   if (o.port !== undefined) {
-    ctx.requireTransport(`${kind} port`);
-    const [plo, phi] = portRange(o.port, `${kind} port`);
+    ctx.requireTransport(kind === 'dnat' ? 'dnat port' : 'snat port');
+    const [plo, phi] = portRange(o.port, kind === 'dnat' ? 'dnat port' : 'snat port');
     ctx.push({ type: 'immediate', dreg: reg, data: plo });
     e.regProtoMin = reg++;
-    if (!phi.equals(plo)) ctx.push({ type: 'immediate', dreg: reg, data: phi });
-    e.regProtoMax = phi.equals(plo) ? e.regProtoMin : reg++;
+    const portSpan = phi !== plo && !phi.equals(plo);
+    if (portSpan) ctx.push({ type: 'immediate', dreg: reg, data: phi });
+    e.regProtoMax = portSpan ? reg++ : e.regProtoMin;
   }
   e.flags = natFlags(o, o.port !== undefined, true);
   ctx.push(e);

@@ -13,9 +13,10 @@ import { hostU32 } from '../data';
 import { alignedLength, dataTypeByName, type DataTypeName, type Scalar } from '../datatypes';
 import type { SetElement } from '../elements';
 import type { MasqExpression } from '../expressions/masq';
-import type { NatFlag } from '../expressions/nat-flags';
+import { NAT_FLAGS, type NatFlag } from '../expressions/nat-flags';
+import type { NatExpression } from '../expressions/nat';
 import type { RedirExpression } from '../expressions/redir';
-import type { Expression } from '../expressions/registry';
+import { constantExpression, type Expression } from '../expressions/registry';
 import { register32 } from '../registers';
 import type { SetDataType } from '../set';
 import { BYTEORDER_HOST, BYTEORDER_INVALID, UDATA_SET_DATABYTEORDER, UDATA_SET_DATA_INTERVAL, UDATA_SET_KEYBYTEORDER, buildUdata } from '../userdata';
@@ -97,7 +98,7 @@ export function nat(ctx: BuildContext, kind: 'snat' | 'dnat', o: NatOptions): vo
   const family = o.family ?? (ctx.family === 'ip6' ? 'ip6' : ctx.family === 'ip' ? 'ip' : ipFamilyOf(o.to, toField));
   const v = family === 'ip6' ? 6 : 4;
   let reg = 1;
-  const e: Expression = { type: 'nat', nat: kind, family };
+  const e: NatExpression = { type: 'nat', nat: kind, family };
   const dash = o.to.indexOf('-', 1);
   const lo = parseIp(dash > 0 ? o.to.slice(0, dash).trim() : o.to, toField, v).bytes;
   const hi = dash > 0 ? parseIp(o.to.slice(dash + 1).trim(), toField, v).bytes : lo;
@@ -117,7 +118,31 @@ export function nat(ctx: BuildContext, kind: 'snat' | 'dnat', o: NatOptions): vo
     e.regProtoMax = portSpan ? reg++ : e.regProtoMin;
   }
   e.flags = natFlags(o, o.port !== undefined, true);
-  ctx.push(e);
+  ctx.push(sharedNat(e));
+}
+
+/** One nat expression object per layout (kind, family, registers, flags), encoded once: rules differ in the registers' values only. */
+const natLayouts = new Map<number, NatExpression>();
+
+function sharedNat(e: NatExpression): NatExpression {
+  if (e.family !== 'ip' && e.family !== 'ip6') return e;
+  const key = natLayoutKey(
+    natLayoutKey(natLayoutKey(natLayoutKey((e.nat === 'dnat' ? 2 : 0) | (e.family === 'ip6' ? 1 : 0), e.regAddrMin), e.regAddrMax), e.regProtoMin),
+    e.regProtoMax,
+  );
+  if (key < 0) return e;
+  const full = key * 256 + NAT_FLAGS.number(e.flags);
+  const shared = natLayouts.get(full);
+  if (shared) return shared;
+  natLayouts.set(full, constantExpression(e));
+  return e;
+}
+
+/** Appends a register (1-15, or none) to a layout key; -1 for anything else. */
+function natLayoutKey(key: number, reg: number | undefined): number {
+  if (key < 0) return -1;
+  if (reg === undefined) return key * 16;
+  return Number.isInteger(reg) && reg > 0 && reg < 16 ? key * 16 + reg : -1;
 }
 
 /** dnat through a map: the key (a number generator or packet fields) selects the address (and port). */

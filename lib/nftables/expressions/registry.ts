@@ -46,6 +46,7 @@ import { rtCodec } from './rt';
 import { socketCodec } from './socket';
 import { synproxyCodec } from './synproxy';
 import { tproxyCodec } from './tproxy';
+import { writeFromTemplate } from './value-templates';
 import { xfrmCodec } from './xfrm';
 import { isObject } from '../../validate/options';
 
@@ -158,7 +159,10 @@ export function constantExpression<E extends Expression>(e: E): E {
 export function unshared(e: Expression): Expression {
   if (!constantElements.has(e)) return e;
   const copy: Record<string, unknown> = { ...e };
-  for (const [k, v] of Object.entries(copy)) if (Buffer.isBuffer(v)) copy[k] = Buffer.from(v);
+  for (const [k, v] of Object.entries(copy)) {
+    if (Buffer.isBuffer(v)) copy[k] = Buffer.from(v);
+    else if (Array.isArray(v)) copy[k] = [...(v as unknown[])];
+  }
   return copy as unknown as Expression;
 }
 
@@ -174,10 +178,9 @@ export function writeExpressionList(w: NetlinkWriter, attrType: number, exprs: r
       w.bytes(constant);
       continue;
     }
+    if (constant === undefined && writeFromTemplate(w, e, encodeExpression)) continue;
     const start = w.length;
-    const el = w.nest(NFTA_LIST_ELEM);
-    writeExpressionBody(w, e);
-    w.endNest(el);
+    encodeExpression(w, e);
     if (constant === null) constantElements.set(e, Buffer.from(w.written(start)));
   }
   w.endNest(list);

@@ -110,7 +110,10 @@ export function nat(ctx: BuildContext, kind: 'snat' | 'dnat', o: NatOptions): vo
   e.regAddrMax = addrRange ? reg++ : e.regAddrMin;
   if (o.port !== undefined) {
     ctx.requireTransport(kind === 'dnat' ? 'dnat port' : 'snat port');
-    const [plo, phi] = portRange(o.port, kind === 'dnat' ? 'dnat port' : 'snat port');
+    // Indexes, not destructuring: that runs the iterator protocol until V8 optimises this.
+    const ports = portRange(o.port, kind === 'dnat' ? 'dnat port' : 'snat port');
+    const plo = ports[0];
+    const phi = ports[1];
     ctx.push({ type: 'immediate', dreg: reg, data: plo });
     e.regProtoMin = reg++;
     const portSpan = phi !== plo && !phi.equals(plo);

@@ -450,7 +450,12 @@ export class Transaction {
       throw new ValidationError('expectGeneration', opts.expectGeneration, 'must be a generation id from generation()');
     }
     const ctx: WriteContext = { shapes: new Map(), positions: new Map(), chainHandles: new Map() };
-    for (const [i, c] of this.commands.entries()) {
+    // Only commands written at commit need something read first; one indexed pass finds them
+    // (entries() and destructuring would run the iterator protocol per command in a new process).
+    const deferred: number[] = [];
+    for (let i = 0; i < this.commands.length; i++) if (this.commands[i].write) deferred.push(i);
+    for (const i of deferred) {
+      const c = this.commands[i];
       if (c.needsSet) {
         const key = setKey(c.needsSet);
         if (ctx.shapes.has(key)) continue;
@@ -458,14 +463,16 @@ export class Transaction {
         ctx.shapes.set(key, own ? shapeOf(own) : shapeOfMessage(yield* this.lookUpSet(c, i, c.needsSet)));
       }
     }
-    for (const [i, c] of this.commands.entries()) {
+    for (const i of deferred) {
+      const c = this.commands[i];
       if (!c.needsIndex) continue;
       const rules = yield* nftListOps.listRules({ family: c.needsIndex.chain.family, table: c.needsIndex.chain.table, chain: c.needsIndex.chain.name });
       const index = c.needsIndex.index;
       if (index > rules.length) throw new ValidationError('index', index, `the chain has only ${rules.length} rules`);
       ctx.positions.set(i, index === 0 ? { append: false } : { append: true, position: rules[index - 1].handle });
     }
-    for (const [i, c] of this.commands.entries()) {
+    for (const i of deferred) {
+      const c = this.commands[i];
       if (c.needsChainHandle) ctx.chainHandles.set(i, (yield* nftChainOps.get(c.needsChainHandle)).handle ?? 0);
     }
     const built = this.build(ctx, opts);

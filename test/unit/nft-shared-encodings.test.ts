@@ -75,6 +75,29 @@ describe('shared and templated expression encodings', () => {
     });
   });
 
+  it('rules alternating between tables and chains keep their own (the last table and chain are encoded once)', () => {
+    const tx = new Transaction();
+    const places = [
+      { family: 'ip', table: 'a', chain: 'x' },
+      { family: 'ip', table: 'a', chain: 'y' },
+      { family: 'ip', table: 'b', chain: 'x' },
+      { family: 'ip6', table: 'a', chain: 'x' },
+    ] as const;
+    for (let i = 0; i < 12; i++)
+      tx.addRule({
+        ...places[i % 4],
+        rule: rule()
+          .tcp({ dport: i + 1 })
+          .accept(),
+      });
+    const rules = parseMessages(tx.encode())
+      .filter((m) => (m.type & 0xff) === C.NFT_MSG_NEWRULE)
+      .map(decodeRule);
+    expect(rules.map((r) => [r.family, r.table, r.chain])).toEqual(
+      Array.from({ length: 12 }, (_, i) => [places[i % 4].family, places[i % 4].table, places[i % 4].chain]),
+    );
+  });
+
   it('toExpressions hands out copies: changing them changes no later rule', () => {
     const first = rule().tcp({ dport: 22 }).dnat({ to: '10.0.0.1', port: 22 }).toExpressions('ip');
     const before = rule().tcp({ dport: 22 }).dnat({ to: '10.0.0.1', port: 22 }).toExpressions('ip');

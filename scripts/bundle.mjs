@@ -101,4 +101,39 @@ const cacheFile = path.join(outDir, 'nlkit.bundle.cache');
 rmSync(cacheFile, { force: true });
 const loaded = require(path.join(outDir, 'nlkit.js'));
 for (const name of Object.keys(ENTRIES)) loaded[name]();
+warmNftables(loaded.index());
 writeFileSync(cacheFile, loaded.__script.createCachedData());
+
+/**
+ * Runs the rule builder and the nftables encoders once (a transaction encoded, nothing sent), so
+ * the cache holds their bytecode too: a process whose first work is a commit (a CLI, a CNI plugin)
+ * then does not parse and compile them (bench/notes.md, "The first 1,000-rule commit").
+ */
+function warmNftables({ nft, rule, not }) {
+  const tx = new nft.Transaction();
+  const table = { family: 'inet', table: 'warm' };
+  tx.addTable({ family: 'inet', name: 'warm' });
+  tx.addChain({ ...table, name: 'pre', type: 'nat', hook: 'prerouting', priority: 'dstnat' });
+  tx.addChain({ ...table, name: 'post', type: 'nat', hook: 'postrouting', priority: 'srcnat' });
+  tx.addChain({ ...table, name: 'in', type: 'filter', hook: 'input', priority: 0, policy: 'accept' });
+  tx.addRule({ ...table, chain: 'pre', rule: rule().tcp({ dport: 8080 }).dnat({ to: '10.0.0.2', port: 80 }) });
+  tx.addRule({ ...table, chain: 'pre', rule: rule().ip({ daddr: '10.0.0.1' }).udp({ dport: 53 }).dnat({ to: '10.0.0.3' }) });
+  tx.addRule({ ...table, chain: 'post', rule: rule().ip({ saddr: '10.0.0.0/24' }).oifname(not('br0')).masquerade() });
+  tx.addRule({
+    ...table,
+    chain: 'in',
+    rule: rule()
+      .ct({ state: ['established', 'related'] })
+      .accept(),
+  });
+  tx.addRule({
+    ...table,
+    chain: 'in',
+    rule: rule()
+      .iifname('lo')
+      .tcp({ dport: [22, 80] })
+      .counter()
+      .drop(),
+  });
+  tx.encode();
+}

@@ -56,9 +56,12 @@ export function nfnlSubsystem(m: NetlinkMessage): number {
 export function beginNfnl(w: NetlinkWriter, type: number, flags: number, family: number, resId = 0): NetlinkWriter {
   w.begin(type, flags);
   const off = w.struct(NFGENMSG_LEN);
-  w.view.writeUInt8(family, off);
-  w.view.writeUInt8(NFNETLINK_V0, off + 1);
-  w.view.writeUInt16BE(resId, off + 2);
+  // Byte stores, not Buffer's write methods (their checks cost most in a new process's first messages).
+  const b = w.view;
+  b[off] = family;
+  b[off + 1] = NFNETLINK_V0;
+  b[off + 2] = (resId >>> 8) & 0xff;
+  b[off + 3] = resId & 0xff;
   return w;
 }
 

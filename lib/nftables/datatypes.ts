@@ -51,7 +51,21 @@ function uint(v: Scalar, field: string, max: bigint): bigint {
   return n;
 }
 
+/** The largest value of 1 to 4 bytes, by length. */
+const MAX_UINT = [0, 0xff, 0xffff, 0xffffff, 0xffffffff];
+
 function bigEndianInt(v: Scalar, len: number, field: string): Buffer {
+  // A port or a protocol: a small function with no BigInt in it, so the first rules of a new process
+  // run little code and the optimising compiler has little to compile (bench/notes.md).
+  if (typeof v === 'number' && len <= 4 && v >= 0 && v <= MAX_UINT[len] && Number.isInteger(v)) {
+    const b = Buffer.allocUnsafe(len);
+    for (let i = 0; i < len; i++) b[i] = (v >>> (8 * (len - 1 - i))) & 0xff;
+    return b;
+  }
+  return anyBigEndianInt(v, len, field);
+}
+
+function anyBigEndianInt(v: Scalar, len: number, field: string): Buffer {
   if (typeof v === 'number' && Number.isInteger(v) && len <= 6) {
     // Ports, protocols, marks: plain numbers, no BigInt (this runs for every port of every rule).
     const max = 2 ** (8 * len) - 1;

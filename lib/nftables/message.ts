@@ -22,9 +22,13 @@ const FAMILIES: Array<[NftFamily, number]> = [
   ['arp', C.NFPROTO_ARP],
 ];
 
+const FAMILY_NUMBERS = new Map<unknown, number>(FAMILIES);
+
 /** The NFPROTO_* number of a family name; throws ValidationError on anything else. */
 export function familyNumber(f: NftFamily, field = 'family'): number {
-  const hit = FAMILIES.find(([n]) => n === f);
+  const n = FAMILY_NUMBERS.get(f);
+  if (n !== undefined) return n;
+  const hit = FAMILIES.find(([name]) => name === f);
   if (!hit) throw new ValidationError(field, f, `must be one of ${FAMILIES.map(([n]) => n).join(', ')}`);
   return hit[1];
 }

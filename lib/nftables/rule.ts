@@ -7,7 +7,7 @@
 import { NLM_F_APPEND, NLM_F_CREATE, NLM_F_REPLACE } from '../netlink/constants';
 import { ValidationError } from '../netlink/errors';
 import type { NetlinkMessage } from '../netlink/parser';
-import type { NetlinkWriter } from '../netlink/writer';
+import { NetlinkWriter } from '../netlink/writer';
 import { validateNftName } from '../validate/names';
 import * as C from './constants';
 import { readExpressionList, writeExpressionList, type Expression } from './expressions/registry';
@@ -74,8 +74,7 @@ export function writeNewRule(w: NetlinkWriter, r: Omit<Rule, 'handle'>, place: R
   if (place.replace !== undefined) flags |= NLM_F_REPLACE;
   else if (place.append) flags |= NLM_F_APPEND;
   beginNft(w, C.NFT_MSG_NEWRULE, flags, familyNumber(r.family));
-  w.string(C.NFTA_RULE_TABLE, r.table);
-  w.string(C.NFTA_RULE_CHAIN, r.chain);
+  w.bytes(tableAndChain(r.table, r.chain));
   if (place.replace !== undefined) w.be64(C.NFTA_RULE_HANDLE, BigInt(place.replace));
   if (place.position !== undefined) w.be64(C.NFTA_RULE_POSITION, BigInt(place.position));
   if (place.positionId !== undefined) w.be32(C.NFTA_RULE_POSITION_ID, place.positionId);
@@ -84,6 +83,19 @@ export function writeNewRule(w: NetlinkWriter, r: Omit<Rule, 'handle'>, place: R
   const ud = joinComment(r.comment, r.userdata, UDATA_COMMENT);
   if (ud) w.attr(C.NFTA_RULE_USERDATA, ud);
   w.end();
+}
+
+/** NFTA_RULE_TABLE and NFTA_RULE_CHAIN of the last chain written to, encoded once (rules of a batch mostly share them). */
+let lastTableAndChain: { table: string; chain: string; bytes: Buffer } | undefined;
+
+function tableAndChain(table: string, chain: string): Buffer {
+  const last = lastTableAndChain;
+  if (last?.table === table && last.chain === chain) return last.bytes;
+  const w = new NetlinkWriter(64);
+  w.string(C.NFTA_RULE_TABLE, table);
+  w.string(C.NFTA_RULE_CHAIN, chain);
+  lastTableAndChain = { table, chain, bytes: w.finish() };
+  return lastTableAndChain.bytes;
 }
 
 /** Writes NFT_MSG_DELRULE: one rule by handle, or every rule of a chain / table (a flush). */

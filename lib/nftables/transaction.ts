@@ -60,6 +60,16 @@ interface Command {
   description: string;
   /** Kind of object a NEW command creates (its primary message is echoed). */
   echo?: EchoKind;
+  /**
+   * A command encoded when added: its bytes are [start, end) of the transaction's buffer, its
+   * messages from `firstMessage` on, the primary one `main` of them. -1 for commands written at commit.
+   */
+  start: number;
+  end: number;
+  firstMessage: number;
+  main: number;
+  /** NFTA_RULE_ID of a rule added or inserted, for rules placed next to it. */
+  ruleId?: number;
   /** Element commands: the set whose layout must be known. */
   needsSet?: SetRef;
   /** insertRule({ index }): the chain whose rules must be read first. */
@@ -68,9 +78,13 @@ interface Command {
   needsChainHandle?: ChainRef & { name: string };
   /** A rule naming interfaces (`fwd to "veth1"`): their indexes are looked up first. */
   needsDevices?: BuiltRule['devices'];
-  /** Writes the messages; returns the index (among them) of the primary message. */
-  write(w: NetlinkWriter, ctx: WriteContext): number;
+  /** Commands written at commit: writes the messages; returns the index (among them) of the primary message. */
+  write?(w: NetlinkWriter, ctx: WriteContext): number;
 }
+
+/** A command written at commit (it needs something read from the kernel first). */
+type DeferredCommand = Pick<Command, 'description' | 'echo' | 'needsSet' | 'needsIndex' | 'needsChainHandle' | 'needsDevices'> &
+  Required<Pick<Command, 'write'>>;
 
 /** The context of commands encoded when they are added (nothing resolved yet); never modified. */
 const NO_CONTEXT: WriteContext = { shapes: new Map(), positions: new Map(), chainHandles: new Map() };
@@ -88,7 +102,6 @@ export class Transaction {
   private readonly definedSets = new Map<string, NftSet>();
   private nextSetId = 1;
   private nextRuleId = 1;
-  private readonly ruleIds = new Map<number, number>();
   private readonly ids: IdAllocator = { setId: () => this.nextSetId++ };
   /** The messages of commands encoded when added, back to back; commit copies them into the batch. */
   private readonly encoded = new NetlinkWriter(4096);
@@ -119,8 +132,8 @@ export class Transaction {
     return this.commands.map((c) => c.description);
   }
 
-  private push(c: Command): number {
-    this.commands.push(c);
+  private push(c: DeferredCommand): number {
+    this.commands.push({ ...c, start: -1, end: -1, firstMessage: -1, main: 0 });
     return this.commands.length - 1;
   }
 
@@ -129,18 +142,23 @@ export class Transaction {
    * and keeps the bytes: commit then only copies them into the batch.
    */
   private pushEncoded(description: string, echo: EchoKind | undefined, write: (w: NetlinkWriter) => number): number {
-    // Back to back in one growing buffer: no Buffer per command (100,000 rules held ~2× their bytes in small Buffers).
-    const encoded = this.encoded;
-    const start = encoded.length;
+    const start = this.encoded.length;
+    const firstMessage = this.encoded.messageOffsets.length;
     let main: number;
     try {
-      main = write(encoded);
+      main = write(this.encoded);
     } catch (e) {
-      encoded.rewind(start);
+      this.encoded.rewind(start);
       throw e;
     }
-    const end = encoded.length;
-    return this.push({ description, echo, write: (w) => (appendMessages(w, encoded.written(start, end)), main) });
+    return this.pushWritten(description, echo, start, firstMessage, main);
+  }
+
+  /** Records a command just encoded into `this.encoded` from `start` (messages from `firstMessage`). */
+  private pushWritten(description: string, echo: EchoKind | undefined, start: number, firstMessage: number, main: number, ruleId?: number): number {
+    // Back to back in one growing buffer: no Buffer (nor closure) per command; 100,000 rules held ~2× their bytes in small Buffers.
+    this.commands.push({ description, echo, start, end: this.encoded.length, firstMessage, main, ruleId });
+    return this.commands.length - 1;
   }
 
   /**
@@ -240,7 +258,7 @@ export class Transaction {
    *   rule: rule().ip({ saddr: '10.88.0.0/16' }).oifname(not('cni0')).masquerade() });
    */
   addRule(r: RuleInput, opts: { after?: RuleAnchor } = {}): number {
-    return this.pushRule(r, 'add', (id) => this.placement(true, id, opts.after));
+    return this.pushRule(r, 'add', true, opts.after);
   }
 
   /**
@@ -257,7 +275,7 @@ export class Transaction {
       if (!Number.isInteger(opts.index) || opts.index < 0) throw new ValidationError('index', opts.index, 'must be a non-negative integer');
       if (opts.before !== undefined) throw new ValidationError('index', opts.index, 'give either before or index');
     }
-    const idx = this.pushRule(r, 'insert', (id) => this.placement(false, id, opts.before), opts.index !== undefined);
+    const idx = this.pushRule(r, 'insert', false, opts.before, opts.index !== undefined);
     if (opts.index !== undefined) this.commands[idx].needsIndex = { chain: { family: r.family, table: r.table, name: r.chain }, index: opts.index };
     return idx;
   }
@@ -269,7 +287,7 @@ export class Transaction {
    */
   replaceRule(r: RuleInput & { handle: number }): number {
     if (!Number.isInteger(r.handle) || r.handle <= 0) throw new ValidationError('handle', r.handle, 'must be a rule handle');
-    return this.pushRule(r, 'replace', () => ({ append: false, replace: r.handle }));
+    return this.pushRule(r, 'replace', false, undefined, false, r.handle);
   }
 
   /**
@@ -453,7 +471,12 @@ export class Transaction {
     if (unresolved)
       throw new ValidationError(unresolved.slot.field, unresolved.slot.name, "an interface name needs commit() (it is looked up in the handle's namespace)");
     const ctx: WriteContext = { shapes: new Map(), positions: new Map(), chainHandles: new Map(), devices };
-    for (const [i, c] of this.commands.entries()) {
+    // Only commands written at commit need something read first; one indexed pass finds them
+    // (entries() and destructuring would run the iterator protocol per command in a new process).
+    const deferred: number[] = [];
+    for (let i = 0; i < this.commands.length; i++) if (this.commands[i].write) deferred.push(i);
+    for (const i of deferred) {
+      const c = this.commands[i];
       if (c.needsSet) {
         const key = setKey(c.needsSet);
         if (ctx.shapes.has(key)) continue;
@@ -461,14 +484,16 @@ export class Transaction {
         ctx.shapes.set(key, own ? shapeOf(own) : shapeOfMessage(yield* this.lookUpSet(c, i, c.needsSet)));
       }
     }
-    for (const [i, c] of this.commands.entries()) {
+    for (const i of deferred) {
+      const c = this.commands[i];
       if (!c.needsIndex) continue;
       const rules = yield* nftListOps.listRules({ family: c.needsIndex.chain.family, table: c.needsIndex.chain.table, chain: c.needsIndex.chain.name });
       const index = c.needsIndex.index;
       if (index > rules.length) throw new ValidationError('index', index, `the chain has only ${rules.length} rules`);
       ctx.positions.set(i, index === 0 ? { append: false } : { append: true, position: rules[index - 1].handle });
     }
-    for (const [i, c] of this.commands.entries()) {
+    for (const i of deferred) {
+      const c = this.commands[i];
       if (c.needsChainHandle) ctx.chainHandles.set(i, (yield* nftChainOps.get(c.needsChainHandle)).handle ?? 0);
     }
     const built = this.build(ctx, opts);
@@ -504,12 +529,37 @@ export class Transaction {
     writeBatchBegin(w, NFNL_SUBSYS_NFTABLES, NLM_F_ECHO, opts.expectGeneration);
     // message index → command, and each NEW command's primary message.
     const primary = new Map<number, number>();
-    this.commands.forEach((c, i) => {
+    const encoded = this.encoded;
+    // Commands encoded when added are copied in runs (one copy for a transaction of rules).
+    let runStart = -1;
+    let runEnd = -1;
+    const flush = (): void => {
+      if (runStart >= 0) w.bytes(encoded.written(runStart, runEnd));
+      runStart = -1;
+    };
+    for (let i = 0; i < this.commands.length; i++) {
+      const c = this.commands[i];
       const first = w.messageOffsets.length;
-      const main = c.write(w, ctx);
+      let main: number;
+      if (c.write) {
+        flush();
+        main = c.write(w, ctx);
+      } else {
+        if (runStart < 0 || c.start !== runEnd) {
+          flush();
+          runStart = c.start;
+        }
+        runEnd = c.end;
+        // Where the command's messages will be once the run is copied (at w.length: nothing else is written meanwhile).
+        const shift = w.length - runStart;
+        for (let m = c.firstMessage; m < encoded.messageOffsets.length && encoded.messageOffsets[m] < c.end; m++)
+          w.messageOffsets.push(encoded.messageOffsets[m] + shift);
+        main = c.main;
+      }
       for (let m = first; m < w.messageOffsets.length; m++) owners.push(i);
       if (c.echo) primary.set(first + main, i);
-    });
+    }
+    flush();
     writeBatchEnd(w, NFNL_SUBSYS_NFTABLES);
     owners.push(-1);
     const buffer = w.written(); // the writer is dropped: no copy
@@ -550,16 +600,20 @@ export class Transaction {
       if (!Number.isInteger(a) || a <= 0) throw new ValidationError('position', a, 'must be a rule handle');
       return { position: a };
     }
-    const id = this.ruleIds.get(a.command);
+    const id = (this.commands[a.command] as Command | undefined)?.ruleId;
     if (id === undefined) throw new ValidationError('position', a, 'must refer to a rule added earlier in this transaction');
     return { positionId: id };
   }
 
-  private pushRule(r: RuleInput, verb: string, place: (ruleId: number) => RulePlacement, dynamic = false): number {
+  private pushRule(r: RuleInput, verb: string, append: boolean, anchor: RuleAnchor | undefined, dynamic = false, replace?: number): number {
     if ((r.expressions === undefined) === (r.rule === undefined)) throw new ValidationError('rule', r, 'give exactly one of expressions or rule');
     const built: BuiltRule = r.rule ? r.rule.build(r.family, this.ids) : recreateAnonymousSets(r.expressions ?? [], r.anonymousSets, this.ids);
     // Inline sets live in the rule's table.
-    for (const a of built.anonymousSets) a.set = { ...a.set, family: r.family, table: r.table };
+    // eslint-disable-next-line @typescript-eslint/prefer-for-of -- runs unoptimised in a new process, where for-of allocates per step
+    for (let i = 0; i < built.anonymousSets.length; i++) {
+      const a = built.anonymousSets[i];
+      a.set = { ...a.set, family: r.family, table: r.table };
+    }
     const rule: Omit<Rule, 'handle'> = {
       family: r.family,
       table: r.table,
@@ -568,36 +622,33 @@ export class Transaction {
       comment: r.comment ?? built.comment,
       userdata: r.userdata,
     };
-    const ruleId = verb === 'replace' ? 0 : this.nextRuleId++;
-    const placement = place(ruleId);
-    const index = this.commands.length;
-    const write = (w: NetlinkWriter, ctx: WriteContext): number => {
-      const before = w.messageOffsets.length;
-      for (const a of built.anonymousSets) {
-        writeNewSet(w, a.set, NLM_F_CREATE, a.id);
-        if (a.elements.length)
-          writeElements(
-            w,
-            C.NFT_MSG_NEWSETELEM,
-            NLM_F_CREATE,
-            { family: a.set.family, table: a.set.table, set: a.set.name, setId: a.id },
-            shapeOf(a.set),
-            a.elements,
-          );
-      }
-      const main = w.messageOffsets.length - before;
-      const resolved = ctx.positions.get(index);
-      const named = built.devices ? { ...rule, expressions: withDeviceIndexes(rule.expressions, built.devices, ctx.devices) } : rule;
-      writeNewRule(w, named, resolved ? { ...placement, ...resolved } : placement, 0);
-      return main;
-    };
-    if (ruleId) this.ruleIds.set(index, ruleId);
+    const ruleId = replace !== undefined ? 0 : this.nextRuleId++;
+    const placement: RulePlacement = replace !== undefined ? { append: false, replace } : this.placement(append, ruleId, anchor);
+    const description = `${verb} rule ${describeRule(r)}`;
     // Rules placed by index or naming interfaces are written at commit, once the chain or the interfaces were read; others now.
     if (dynamic || built.devices) {
+      const index = this.commands.length;
+      const devices = built.devices;
+      const write = (w: NetlinkWriter, ctx: WriteContext): number => {
+        const named = devices ? { ...rule, expressions: withDeviceIndexes(rule.expressions, devices, ctx.devices) } : rule;
+        return writeRuleMessages(w, built, named, placement, ctx.positions.get(index));
+      };
       write(new NetlinkWriter(), NO_CONTEXT); // validates now
-      return this.push({ description: `${verb} rule ${describeRule(r)}`, echo: 'rule', write, needsDevices: built.devices });
+      const at = this.push({ description, echo: 'rule', write, needsDevices: devices });
+      this.commands[at].ruleId = ruleId || undefined;
+      return at;
     }
-    return this.pushEncoded(`${verb} rule ${describeRule(r)}`, 'rule', (w) => write(w, NO_CONTEXT));
+    // Encoded in place (no closure per rule: a new process runs this in the interpreter, 1,000s of times).
+    const start = this.encoded.length;
+    const firstMessage = this.encoded.messageOffsets.length;
+    let main: number;
+    try {
+      main = writeRuleMessages(this.encoded, built, rule, placement, undefined);
+    } catch (e) {
+      this.encoded.rewind(start);
+      throw e;
+    }
+    return this.pushWritten(description, 'rule', start, firstMessage, main, ruleId || undefined);
   }
 
   private pushElements(s: SetRef, elements: SetElement[], msg: Parameters<typeof writeElements>[1], flags: number, verb: string): number {
@@ -626,9 +677,30 @@ export class Transaction {
   }
 }
 
-/** Appends already-encoded messages, recording where each starts. */
-function appendMessages(w: NetlinkWriter, bytes: Buffer): void {
-  const base = w.length;
-  for (let off = 0; off + 4 <= bytes.length; off += (bytes.readUInt32LE(off) + 3) & ~3) w.messageOffsets.push(base + off);
-  w.bytes(bytes);
+/** A rule's messages (its inline sets, then NEWRULE); returns the index of NEWRULE among them. */
+function writeRuleMessages(
+  w: NetlinkWriter,
+  built: BuiltRule,
+  rule: Omit<Rule, 'handle'>,
+  placement: RulePlacement,
+  resolved: RulePlacement | undefined,
+): number {
+  const before = w.messageOffsets.length;
+  // eslint-disable-next-line @typescript-eslint/prefer-for-of -- runs unoptimised in a new process, where for-of allocates per step
+  for (let i = 0; i < built.anonymousSets.length; i++) {
+    const a = built.anonymousSets[i];
+    writeNewSet(w, a.set, NLM_F_CREATE, a.id);
+    if (a.elements.length)
+      writeElements(
+        w,
+        C.NFT_MSG_NEWSETELEM,
+        NLM_F_CREATE,
+        { family: a.set.family, table: a.set.table, set: a.set.name, setId: a.id },
+        shapeOf(a.set),
+        a.elements,
+      );
+  }
+  const main = w.messageOffsets.length - before;
+  writeNewRule(w, rule, resolved ? { ...placement, ...resolved } : placement, 0);
+  return main;
 }

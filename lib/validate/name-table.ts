@@ -41,16 +41,21 @@ export class NameTable<N extends string> {
 
 /** Bit flags as a list of names; bits without a name come back as "0x..." strings. */
 export class FlagTable<N extends string> {
+  private readonly byName: Map<string, number>;
+
   constructor(
     readonly what: string,
     private readonly bits: ReadonlyArray<readonly [N, number]>,
-  ) {}
+  ) {
+    this.byName = new Map(bits);
+  }
 
   number(flags: ReadonlyArray<N | string> | undefined, field = this.what): number {
     let out = 0;
-    for (const f of flags ?? []) {
-      const hit = this.bits.find(([n]) => n === f);
-      if (hit) out |= hit[1];
+    if (flags === undefined) return 0;
+    for (const f of flags) {
+      const bit = this.byName.get(f);
+      if (bit !== undefined) out |= bit;
       else if (typeof f === 'string' && /^0x[0-9a-f]+$/i.test(f)) out |= parseInt(f, 16);
       else throw new ValidationError(field, f, `must be one of ${this.bits.map(([n]) => n).join(', ')}`);
     }

@@ -63,6 +63,9 @@ export const MAX_NFT_NAME = 255;
 // a set name it picks ("__set%d" for anonymous sets).
 const NFT_NAME = /^[A-Za-z0-9_./-]*(?:%d[A-Za-z0-9_./-]*)?$/;
 
+/** Names validateNftName accepted (bounded: cleared when full). */
+const validNftNames = new Set<string>();
+
 /**
  * nftables table, chain, set, map, object and flowtable names (and every
  * reference to one: jump targets, "@set" lookups, object references): 1-255
@@ -70,12 +73,16 @@ const NFT_NAME = /^[A-Za-z0-9_./-]*(?:%d[A-Za-z0-9_./-]*)?$/;
  * itself can write and read back.
  */
 export function validateNftName(name: unknown, field: string): string {
+  // Every rule names its table and chain: a name checked once is not checked again.
+  if (typeof name === 'string' && validNftNames.has(name)) return name;
   if (typeof name !== 'string' || name.length === 0) throw new ValidationError(field, name, 'must be a non-empty string');
   rejectControlCharacters(name, field);
   if (name.length > MAX_NFT_NAME) throw new ValidationError(field, name, `longer than ${MAX_NFT_NAME} bytes`);
   if (!NFT_NAME.test(name)) {
     throw new ValidationError(field, name, "only letters, digits, '_', '.', '/' and '-' are allowed (what nft can read back from `nft list ruleset`)");
   }
+  if (validNftNames.size >= 256) validNftNames.clear();
+  validNftNames.add(name);
   return name;
 }
 

@@ -62,6 +62,14 @@ export class BuildContext {
   readonly sets: AnonymousSet[] = [];
   readonly devices: DeviceSlot[] = [];
   private readonly deps = new Set<string>();
+  /** Whether a TCP, UDP, UDP-Lite, SCTP or DCCP match came before (kept as deps grow: no walk per port mapping). */
+  private transport = false;
+  /**
+   * The first port mapping written before any transport protocol match
+   * (nft refuses `dnat to addr:port` without one: the kernel would rewrite
+   * UDP or ICMP with a TCP port too). Checked when the rule is built.
+   */
+  portWithoutTransport?: string = undefined;
 
   constructor(
     readonly family: NftFamily,
@@ -70,31 +78,34 @@ export class BuildContext {
 
   /** Emits the protocol matches a field needs, each once per rule. */
   need(deps: Dependency[]): void {
-    for (const d of deps) {
+    // Indexed loops: for-of allocates an iterator and a result per step until V8 optimises the caller,
+    // and a new process runs every rule's build unoptimised at first.
+    // eslint-disable-next-line @typescript-eslint/prefer-for-of -- runs unoptimised in a new process, where for-of allocates per step
+    for (let i = 0; i < deps.length; i++) {
+      const d = deps[i];
       if (this.deps.has(d.key)) continue;
-      this.deps.add(d.key);
-      this.exprs.push(...d.expressions);
+      this.addDep(d.key);
+      // eslint-disable-next-line @typescript-eslint/prefer-for-of -- runs unoptimised in a new process, where for-of allocates per step
+      for (let j = 0; j < d.expressions.length; j++) this.exprs.push(d.expressions[j]);
     }
   }
 
-  /**
-   * The first port mapping written before any transport protocol match
-   * (nft refuses `dnat to addr:port` without one: the kernel would rewrite
-   * UDP or ICMP with a TCP port too). Checked when the rule is built.
-   */
-  portWithoutTransport?: string;
+  private addDep(key: string): void {
+    this.deps.add(key);
+    if (TRANSPORT_PROTOCOL_KEYS.has(key)) this.transport = true;
+  }
 
   /** Notes a port mapping (`field`) unless a TCP, UDP, UDP-Lite, SCTP or DCCP match came before it. */
   requireTransport(field: string): void {
     if (this.portWithoutTransport !== undefined) return;
-    if (![...this.deps].some((k) => TRANSPORT_PROTOCOL_KEYS.has(k))) this.portWithoutTransport = field;
+    if (!this.transport) this.portWithoutTransport = field;
   }
 
   /** Like {@link need}, but puts the matches before everything so far (where nft puts a statement's own dependency). */
   needFirst(deps: Dependency[]): void {
     for (const d of deps) {
       if (this.deps.has(d.key)) continue;
-      this.deps.add(d.key);
+      this.addDep(d.key);
       this.exprs.unshift(...d.expressions);
     }
   }
@@ -108,11 +119,12 @@ export class BuildContext {
 
   /** Records that a protocol match the user wrote satisfies a dependency. */
   satisfied(key: string): void {
-    this.deps.add(key);
+    this.addDep(key);
   }
 
   push(...e: Expression[]): void {
-    this.exprs.push(...e);
+    // eslint-disable-next-line @typescript-eslint/prefer-for-of -- runs unoptimised in a new process, where for-of allocates per step
+    for (let i = 0; i < e.length; i++) this.exprs.push(e[i]);
   }
 
   /** Loads an interface index into `dreg`: a number now, a name once it is resolved at commit. */

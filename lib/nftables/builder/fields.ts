@@ -9,7 +9,7 @@ import { ValidationError } from '../../netlink/errors';
 import { HOST_LITTLE_ENDIAN } from '../data';
 import { hasDataType } from '../datatypes';
 import { PAYLOAD_FIELDS } from '../describe-fields';
-import type { Expression } from '../expressions/registry';
+import { constantExpression, type Expression } from '../expressions/registry';
 import type { NftFamily } from '../message';
 
 /** A protocol match a field needs first. */
@@ -32,6 +32,31 @@ export interface Field {
 }
 
 const meta = (key: string, dreg: number): Expression => ({ type: 'meta', key: key as never, dreg });
+
+/**
+ * A field's load and dependencies are the same objects for every rule (made once per register and
+ * family, encoded once: registry.ts constantExpression): building a rule then allocates only what
+ * differs, which is what a new process, running this in the interpreter, pays for.
+ */
+function constantField(name: string, type: string, len: number, load: (dreg: number) => Expression, deps: (family: NftFamily) => Dependency[]): Field {
+  const loads: Expression[] = [];
+  const depsByFamily = new Map<NftFamily, Dependency[]>();
+  return {
+    name,
+    type,
+    len,
+    load: (dreg) => loads[dreg] ?? (loads[dreg] = constantExpression(load(dreg))),
+    deps: (family) => {
+      let d = depsByFamily.get(family);
+      if (d === undefined) {
+        d = deps(family);
+        for (const dep of d) dep.expressions.forEach(constantExpression);
+        depsByFamily.set(family, d);
+      }
+      return d;
+    },
+  };
+}
 
 /** The `meta nfproto` (inet) or `meta protocol` (bridge, netdev) match an IPv4 or IPv6 field needs. */
 export function nfprotoDep(family: NftFamily, v: 4 | 6): Dependency[] {
@@ -65,15 +90,27 @@ function etherDep(family: NftFamily): Dependency[] {
 }
 
 function payload(name: string, type: string, base: 'link' | 'network' | 'transport', offset: number, len: number, deps: Field['deps']): Field {
-  return { name, type, len, load: (dreg) => ({ type: 'payload', base, offset, len, dreg }), deps };
+  return constantField(name, type, len, (dreg) => ({ type: 'payload', base, offset, len, dreg }), deps);
 }
 
 function metaField(name: string, key: string, type: string, len: number): Field {
-  return { name, type, len, load: (dreg) => meta(key, dreg), deps: () => [] };
+  return constantField(
+    name,
+    type,
+    len,
+    (dreg) => meta(key, dreg),
+    () => [],
+  );
 }
 
 function ctField(name: string, key: string, type: string, len: number): Field {
-  return { name, type, len, load: (dreg) => ({ type: 'ct', key: key as never, dreg }), deps: () => [] };
+  return constantField(
+    name,
+    type,
+    len,
+    (dreg) => ({ type: 'ct', key: key as never, dreg }),
+    () => [],
+  );
 }
 
 const ICMP = 1;

@@ -13,9 +13,10 @@ import { hostU32 } from '../data';
 import { alignedLength, dataTypeByName, type DataTypeName, type Scalar } from '../datatypes';
 import type { SetElement } from '../elements';
 import type { MasqExpression } from '../expressions/masq';
-import type { NatFlag } from '../expressions/nat-flags';
+import { NAT_FLAGS, type NatFlag } from '../expressions/nat-flags';
+import type { NatExpression } from '../expressions/nat';
 import type { RedirExpression } from '../expressions/redir';
-import type { Expression } from '../expressions/registry';
+import { constantExpression, type Expression } from '../expressions/registry';
 import { register32 } from '../registers';
 import type { SetDataType } from '../set';
 import { BYTEORDER_HOST, BYTEORDER_INVALID, UDATA_SET_DATABYTEORDER, UDATA_SET_DATA_INTERVAL, UDATA_SET_KEYBYTEORDER, buildUdata } from '../userdata';
@@ -45,14 +46,16 @@ const NUMGEN_MAP_USERDATA = buildUdata([
   { type: UDATA_SET_DATA_INTERVAL, value: hostU32(0) },
 ]);
 
+const INET_SERVICE = dataTypeByName('inet_service');
+
 function ipFamilyOf(addr: string, field: string): 'ip' | 'ip6' {
   const first = addr.split('-')[0].trim();
   return parseIp(first, field).family === 6 ? 'ip6' : 'ip';
 }
 
-/** A port or "lo-hi" range as two big-endian values (equal for a single port). */
+/** A port or "lo-hi" range as two big-endian values (the same Buffer for a single port). */
 function portRange(p: number | string, field: string): [Buffer, Buffer] {
-  const t = dataTypeByName('inet_service');
+  const t = INET_SERVICE;
   if (typeof p === 'string' && p.indexOf('-', 1) > 0) {
     const [lo, hi] = p.split('-').map((x) => x.trim());
     return [t.parse(lo, 2, field), t.parse(hi, 2, field)];
@@ -91,27 +94,58 @@ export function portNat(ctx: BuildContext, type: 'masq' | 'redir', o: PortNatOpt
 export function nat(ctx: BuildContext, kind: 'snat' | 'dnat', o: NatOptions): void {
   if (!isObject(o) || (o.to === undefined && o.port === undefined)) throw new ValidationError(kind, o, 'needs `to` (an address) and/or `port`');
   if (o.to === undefined) throw new ValidationError(`${kind} to`, o.to, 'an address is required (use redirect for a port only)');
-  const family = o.family ?? (ctx.family === 'ip6' ? 'ip6' : ctx.family === 'ip' ? 'ip' : ipFamilyOf(o.to, `${kind} to`));
+  const toField = kind === 'dnat' ? 'dnat to' : 'snat to';
+  const family = o.family ?? (ctx.family === 'ip6' ? 'ip6' : ctx.family === 'ip' ? 'ip' : ipFamilyOf(o.to, toField));
   const v = family === 'ip6' ? 6 : 4;
   let reg = 1;
-  const e: Expression = { type: 'nat', nat: kind, family };
+  const e: NatExpression = { type: 'nat', nat: kind, family };
   const dash = o.to.indexOf('-', 1);
-  const lo = parseIp(dash > 0 ? o.to.slice(0, dash).trim() : o.to, `${kind} to`, v).bytes;
-  const hi = dash > 0 ? parseIp(o.to.slice(dash + 1).trim(), `${kind} to`, v).bytes : lo;
+  const lo = parseIp(dash > 0 ? o.to.slice(0, dash).trim() : o.to, toField, v).bytes;
+  const hi = dash > 0 ? parseIp(o.to.slice(dash + 1).trim(), toField, v).bytes : lo;
   ctx.push({ type: 'immediate', dreg: reg, data: lo });
   e.regAddrMin = reg++;
-  if (!hi.equals(lo)) ctx.push({ type: 'immediate', dreg: reg, data: hi });
-  e.regAddrMax = hi.equals(lo) ? e.regAddrMin : reg++;
+  // One address or port is the common case: no byte comparison for it.
+  const addrRange = hi !== lo && !hi.equals(lo);
+  if (addrRange) ctx.push({ type: 'immediate', dreg: reg, data: hi });
+  e.regAddrMax = addrRange ? reg++ : e.regAddrMin;
   if (o.port !== undefined) {
-    ctx.requireTransport(`${kind} port`);
-    const [plo, phi] = portRange(o.port, `${kind} port`);
+    ctx.requireTransport(kind === 'dnat' ? 'dnat port' : 'snat port');
+    // Indexes, not destructuring: that runs the iterator protocol until V8 optimises this.
+    const ports = portRange(o.port, kind === 'dnat' ? 'dnat port' : 'snat port');
+    const plo = ports[0];
+    const phi = ports[1];
     ctx.push({ type: 'immediate', dreg: reg, data: plo });
     e.regProtoMin = reg++;
-    if (!phi.equals(plo)) ctx.push({ type: 'immediate', dreg: reg, data: phi });
-    e.regProtoMax = phi.equals(plo) ? e.regProtoMin : reg++;
+    const portSpan = phi !== plo && !phi.equals(plo);
+    if (portSpan) ctx.push({ type: 'immediate', dreg: reg, data: phi });
+    e.regProtoMax = portSpan ? reg++ : e.regProtoMin;
   }
   e.flags = natFlags(o, o.port !== undefined, true);
-  ctx.push(e);
+  ctx.push(sharedNat(e));
+}
+
+/** One nat expression object per layout (kind, family, registers, flags), encoded once: rules differ in the registers' values only. */
+const natLayouts = new Map<number, NatExpression>();
+
+function sharedNat(e: NatExpression): NatExpression {
+  if (e.family !== 'ip' && e.family !== 'ip6') return e;
+  const key = natLayoutKey(
+    natLayoutKey(natLayoutKey(natLayoutKey((e.nat === 'dnat' ? 2 : 0) | (e.family === 'ip6' ? 1 : 0), e.regAddrMin), e.regAddrMax), e.regProtoMin),
+    e.regProtoMax,
+  );
+  if (key < 0) return e;
+  const full = key * 256 + NAT_FLAGS.number(e.flags);
+  const shared = natLayouts.get(full);
+  if (shared) return shared;
+  natLayouts.set(full, constantExpression(e));
+  return e;
+}
+
+/** Appends a register (1-15, or none) to a layout key; -1 for anything else. */
+function natLayoutKey(key: number, reg: number | undefined): number {
+  if (key < 0) return -1;
+  if (reg === undefined) return key * 16;
+  return Number.isInteger(reg) && reg > 0 && reg < 16 ? key * 16 + reg : -1;
 }
 
 /** dnat through a map: the key (a number generator or packet fields) selects the address (and port). */

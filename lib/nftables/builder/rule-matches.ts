@@ -28,6 +28,14 @@ import {
 } from './options';
 import { RuleSteps } from './rule-steps';
 
+/** The port fields of each transport protocol (not built per rule: a field name is a map key). */
+const PORT_FIELDS = {
+  tcp: { sport: 'tcp sport', dport: 'tcp dport' },
+  udp: { sport: 'udp sport', dport: 'udp dport' },
+  sctp: { sport: 'sctp sport', dport: 'sctp dport' },
+  th: { sport: 'th sport', dport: 'th dport' },
+} as const;
+
 /** Matches of a rule (the base of RuleBuilder, which adds statements and verdicts). */
 export abstract class RuleMatches extends RuleSteps {
   // ---- matches -------------------------------------------------------------
@@ -155,8 +163,8 @@ export abstract class RuleMatches extends RuleSteps {
 
   private ports(proto: 'tcp' | 'udp' | 'sctp' | 'th', m: { sport?: MatchValue; dport?: MatchValue }): this {
     if (m.sport === undefined && m.dport === undefined && proto !== 'th') return this.protocol(proto);
-    if (m.sport !== undefined) this.match(`${proto} sport` as FieldName, m.sport);
-    if (m.dport !== undefined) this.match(`${proto} dport` as FieldName, m.dport);
+    if (m.sport !== undefined) this.match(PORT_FIELDS[proto].sport, m.sport);
+    if (m.dport !== undefined) this.match(PORT_FIELDS[proto].dport, m.dport);
     return this;
   }
 

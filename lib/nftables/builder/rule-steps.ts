@@ -5,7 +5,7 @@
  * @module
  */
 import { ValidationError } from '../../netlink/errors';
-import type { Expression } from '../expressions/registry';
+import { unshared, type Expression } from '../expressions/registry';
 import type { NftFamily } from '../message';
 import { BuildContext, type BuiltRule, type IdAllocator, type Step } from './context';
 
@@ -23,7 +23,8 @@ export abstract class RuleSteps {
   /** @internal produces the expressions (and inline sets) for a table of `family`. */
   build(family: NftFamily, ids: IdAllocator): BuiltRule {
     const ctx = new BuildContext(family, ids);
-    for (const s of this.steps) s(ctx);
+    // eslint-disable-next-line @typescript-eslint/prefer-for-of -- runs unoptimised in a new process, where for-of allocates per step
+    for (let i = 0; i < this.steps.length; i++) this.steps[i](ctx);
     ctx.checkComplete();
     const out: BuiltRule = { expressions: ctx.exprs, anonymousSets: ctx.sets };
     if (this.text !== undefined) out.comment = this.text;
@@ -44,6 +45,7 @@ export abstract class RuleSteps {
     const device = built.devices?.at(0);
     if (device)
       throw new ValidationError(device.field, device.name, 'an interface name is resolved at commit: add the rule through a transaction, or give the index');
-    return built.expressions;
+    // The caller may change what it gets: not the objects every rule shares.
+    return built.expressions.map(unshared);
   }
 }

@@ -46,6 +46,7 @@ import { rtCodec } from './rt';
 import { socketCodec } from './socket';
 import { synproxyCodec } from './synproxy';
 import { tproxyCodec } from './tproxy';
+import { writeFromTemplate } from './value-templates';
 import { xfrmCodec } from './xfrm';
 import { isObject } from '../../validate/options';
 
@@ -137,13 +138,50 @@ function readExpressionAttributes(a: Attributes): Expression {
   return codec.decode(a.nested(NFTA_EXPR_DATA) ?? NO_ATTRIBUTES, nested) as Expression;
 }
 
+/**
+ * Expressions the rule builder repeats unchanged in rule after rule (the `meta l4proto tcp` a port
+ * match depends on, the load of `tcp dport`): each is one shared object, and its list element is
+ * encoded once and then copied. A new process runs the encoders in the interpreter, where encoding
+ * costs far more than a copy (bench/notes.md, "The first 1,000-rule commit").
+ */
+const constantElements = new WeakMap<Expression, Buffer | null>();
+
+/**
+ * Marks an expression object as constant: it must never be changed afterwards (the builder shares it
+ * between rules and hands out copies in `toExpressions`).
+ */
+export function constantExpression<E extends Expression>(e: E): E {
+  constantElements.set(e, null);
+  return e;
+}
+
+/** A copy of an expression the builder shares between rules (what `toExpressions` hands out); any other as it is. */
+export function unshared(e: Expression): Expression {
+  if (!constantElements.has(e)) return e;
+  const copy: Record<string, unknown> = { ...e };
+  for (const [k, v] of Object.entries(copy)) {
+    if (Buffer.isBuffer(v)) copy[k] = Buffer.from(v);
+    else if (Array.isArray(v)) copy[k] = [...(v as unknown[])];
+  }
+  return copy as unknown as Expression;
+}
+
 /** Writes an expression list (NFTA_RULE_EXPRESSIONS, NFTA_SET_EXPRESSIONS, ...) under `attrType`. */
 export function writeExpressionList(w: NetlinkWriter, attrType: number, exprs: readonly Expression[]): void {
   const list = w.nest(attrType);
-  for (const e of exprs) {
-    const el = w.nest(NFTA_LIST_ELEM);
-    writeExpressionBody(w, e);
-    w.endNest(el);
+  // An indexed loop: for-of allocates per step until V8 optimises this (the first rules of a process).
+  // eslint-disable-next-line @typescript-eslint/prefer-for-of -- runs unoptimised in a new process, where for-of allocates per step
+  for (let i = 0; i < exprs.length; i++) {
+    const e = exprs[i];
+    const constant = constantElements.get(e);
+    if (constant) {
+      w.bytes(constant);
+      continue;
+    }
+    if (constant === undefined && writeFromTemplate(w, e, encodeExpression)) continue;
+    const start = w.length;
+    encodeExpression(w, e);
+    if (constant === null) constantElements.set(e, Buffer.from(w.written(start)));
   }
   w.endNest(list);
 }

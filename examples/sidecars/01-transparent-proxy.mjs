@@ -89,7 +89,7 @@ try {
     console.log(`-- ${mode} mode`);
     const stats = { retries: 0, destinations: new Set(), errors: new Set() };
     const proxy = await sidecar(port, mode === 'tproxy', stats);
-    const icpt = await nlkit.intercept({ netns: ids.pod, mode, outboundPort: port, exclude: { marks: [PROXY_MARK] } });
+    const icpt = await nlkit.intercept({ netns: ids.pod, mode, outboundPort: port, exclude: { marks: [PROXY_MARK] }, stateDir });
     try {
       // both instances answer (the service picks at random: 20 calls all on one has p = 2^-19);
       // B sees the gateway: A and B share a bridge, so the network SNATs flows through the VIP

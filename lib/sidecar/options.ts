@@ -51,6 +51,12 @@ export interface InterceptOptions {
   table?: number;
   /** TPROXY mode: the priority of the `fwmark → table` policy rules (default 32000, before main). */
   rulePriority?: number;
+  /**
+   * Where the lock that serialises interceptions of one namespace across
+   * processes lives (checked like networks()' state directory; default
+   * /run/nlkit/sidecar). Writers of one pod must agree on it.
+   */
+  stateDir?: string;
 }
 
 /** The options in normal form. */
@@ -71,7 +77,18 @@ export interface InterceptSpec {
   rulePriority: number;
 }
 
-const OPTION_KEYS = keysOf<InterceptOptions>()(['netns', 'mode', 'outboundPort', 'inboundPort', 'exclude', 'ipv6', 'mark', 'table', 'rulePriority']);
+const OPTION_KEYS = keysOf<InterceptOptions>()([
+  'netns',
+  'mode',
+  'outboundPort',
+  'inboundPort',
+  'exclude',
+  'ipv6',
+  'mark',
+  'table',
+  'rulePriority',
+  'stateDir',
+]);
 const EXCLUDE_KEYS = keysOf<InterceptExclusions>()(['uids', 'gids', 'marks', 'cidrs', 'ports', 'inboundPorts']);
 
 function list<T>(value: unknown, field: string, each: (v: unknown, f: string) => T): T[] {
@@ -110,6 +127,8 @@ export function interceptSpec(opts: InterceptOptions): InterceptSpec {
   const { mark, table, rulePriority } = routingNumbers({ mark: opts.mark ?? 0x1, table: opts.table ?? 133, rulePriority: opts.rulePriority ?? 32000 });
   const marks = list(ex.marks, 'exclude.marks', (v, f) => validateU32(v, f));
   if (opts.mode === 'tproxy' && marks.includes(mark)) throw new ValidationError('exclude.marks', mark, 'must not hold the interception mark');
+  if (opts.stateDir !== undefined && (typeof opts.stateDir !== 'string' || opts.stateDir === ''))
+    throw new ValidationError('stateDir', opts.stateDir, 'must be a non-empty path');
   if (opts.ipv6 !== undefined && typeof opts.ipv6 !== 'boolean') throw new ValidationError('ipv6', opts.ipv6, 'must be a boolean');
   return {
     mode: opts.mode,

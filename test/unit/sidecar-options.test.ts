@@ -43,6 +43,7 @@ describe('intercept options', () => {
     [{ netns: 'p', mode: 'tproxy', outboundPort: 1, mark: 0 }, 'mark'],
     [{ netns: 'p', mode: 'tproxy', outboundPort: 1, table: 255 }, 'table'],
     [{ netns: 'p', mode: 'tproxy', outboundPort: 1, ipv6: 'no' }, 'ipv6'],
+    [{ netns: 'p', mode: 'redirect', outboundPort: 1, stateDir: 5 }, 'stateDir'],
   ])('refuses %j (field %s)', (opts, field) => {
     expect(() => interceptSpec(opts as never)).toThrow(ValidationError);
     expect(() => interceptSpec(opts as never)).toThrow(expect.objectContaining({ field }) as Error);

@@ -7,10 +7,12 @@
 // the UDP rules, reconcile() repairs them, remove() leaves the pod as before.
 //
 //   pod (10.63.0.2, fd63::2: app + sidecar) ── svc (10.63.0.1, fd63::1: UDP servers on 5353 and 7000)
+import { execFile } from 'node:child_process';
 import type * as dgram from 'node:dgram';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bindUdp, intercept as nlkitIntercept, listenUdp, ValidationError, type Interception, type InterceptOptions, type UdpListener } from '../../lib';
 import { ip, ipJson, useNetns } from '../helpers/netns';
@@ -36,6 +38,15 @@ async function udpSidecar(netns: string, port: number, transparent: boolean): Pr
     })();
   });
   return listener;
+}
+
+/** One UDP question from a separate process running as `uid` in the namespace (Node's dgram): "answer <- address:port" or `timeout`. */
+async function udpAskAs(netns: string, uid: number, host: string, port: number, text: string): Promise<string> {
+  const script = `const s = require('dgram').createSocket('udp4'); const t = setTimeout(() => { process.stdout.write('timeout'); s.close(); }, 1500);
+s.on('message', (m, r) => { clearTimeout(t); process.stdout.write(m + ' <- ' + r.address + ':' + r.port); s.close(); }); s.send('${text}', ${port}, '${host}');`;
+  const drop = ['setpriv', `--reuid=${uid}`, `--regid=${uid}`, '--clear-groups'];
+  const { stdout } = await promisify(execFile)('ip', ['netns', 'exec', netns, ...drop, process.execPath, '-e', script], { timeout: 10_000 });
+  return stdout;
 }
 
 /** A UDP server in svc answering who it is and whom it saw. */
@@ -126,6 +137,27 @@ describe('sidecar interception of UDP', () => {
       expect(await udpAsk(pod(), '10.63.0.1', 7000, 'q5')).toBe('B7000 sees 10.63.0.2: q5 <- 10.63.0.1:7000');
       expect(await udpAsk(pod(), 'fd63::1', 5353, 'q6')).toBe('B5353 sees fd63::2: q6 <- fd63::1:5353');
       expect(await icpt.check()).toEqual([]);
+    });
+
+    it("excludes by uid: UDP of the proxy's user goes direct, others' is intercepted", async () => {
+      const byUid = await intercept({
+        netns: pod(),
+        mode,
+        outboundPort: 15001,
+        udp: { outboundPort: udpPort },
+        exclude: { uids: [65534], marks: [PROXY_MARK] },
+      });
+      expect(await udpAskAs(pod(), 65534, '10.63.0.1', 5353, 'u1')).toBe('B5353 sees 10.63.0.2: u1 <- 10.63.0.1:5353');
+      expect(await udpAskAs(pod(), 65533, '10.63.0.1', 5353, 'u2')).toBe(`proxy(10.63.0.1:5353 ${source}) B5353 sees 10.63.0.2: u2 <- 10.63.0.1:5353`);
+      byUid.close();
+      icpt?.close();
+      icpt = await intercept({
+        netns: pod(),
+        mode,
+        outboundPort: 15001,
+        udp: { outboundPort: udpPort },
+        exclude: { marks: [PROXY_MARK], ports: [7000], cidrs: ['fd63::1'] },
+      });
     });
 
     it('check() reports a missing UDP rule and reconcile() puts it back', async () => {

@@ -112,8 +112,15 @@ void OnReadable(uv_poll_t* handle, int status, int events) {
   // err other than EAGAIN (e.g. ECONNREFUSED queued by an ICMP error) goes to JS with the datagrams read before it.
   napi_value errValue = MakeNumber(s->env, err == EAGAIN || err == EWOULDBLOCK ? 0 : err);
   napi_value argv[2] = {list, errValue};
-  if (cb != nullptr && list != nullptr && (count > 0 || (err != EAGAIN && err != EWOULDBLOCK)))
+  if (cb != nullptr && list != nullptr && (count > 0 || (err != EAGAIN && err != EWOULDBLOCK))) {
     napi_make_callback(s->env, s->context, global, cb, 2, argv, &result);
+    // A listener that threw: report it as Node reports any callback's exception (uncaughtException).
+    bool pending = false;
+    napi_value exception = nullptr;
+    if (napi_is_exception_pending(s->env, &pending) == napi_ok && pending &&
+        napi_get_and_clear_last_exception(s->env, &exception) == napi_ok)
+      napi_fatal_exception(s->env, exception);
+  }
   napi_close_handle_scope(s->env, scope);
 }
 

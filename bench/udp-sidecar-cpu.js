@@ -6,7 +6,7 @@
  * `node bench/udp-sidecar-cpu.js [queries] [rounds]`.
  * - receive: N datagrams (in flights of 50) from a dgram client to a plain
  *   Node dgram socket vs. to nlkit's listenUdp() (recvmsg + IP_ORIGDSTADDR
- *   on a uv_poll), in the same namespace, alternately;
+ *   by a thread of the addon), in the same namespace, alternately;
  * - query: one UDP question and its answer, A → B: direct, and through an
  *   in-process sidecar under REDIRECT (originalDestination() from conntrack,
  *   remembered per client) and TPROXY (the datagram's own destination; the

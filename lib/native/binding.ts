@@ -68,7 +68,7 @@ export interface NativeInetSocketOptions {
   recvOrigDst?: boolean;
 }
 
-/** A UDP socket read with recvmsg on the event loop (native/udp_receiver.cc); owns its fd. */
+/** A UDP socket read with recvmsg by a thread of its own, batches handed to the event loop (native/udp_receiver.cc); owns its fd. */
 export interface NativeUdpReceiver {
   /** Bytes sent (0: dropped, the send buffer was full); `source`: the local address to send from (IP(V6)_PKTINFO). */
   send(data: Buffer, family: 4 | 6, address: string, port: number, source?: string): number;

@@ -64,8 +64,9 @@ export function originalDst(fd: number, family: 4 | 6, operation: string): { add
 export type UdpDatagramsCallback = ConstructorParameters<NativeBinding['UdpReceiver']>[1];
 
 /**
- * Polls a UDP socket made by {@link makeInetSocket} (with `recvOrigDst`) on
- * the event loop, reading each datagram with its delivered destination; the
+ * Receives on a UDP socket made by {@link makeInetSocket} (with `recvOrigDst`)
+ * from a thread of the addon, each datagram with its delivered destination,
+ * handed to the event loop in batches; the
  * receiver owns the fd from then on (closed by its close(), or here when
  * polling cannot start).
  * @internal

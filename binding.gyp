@@ -10,7 +10,8 @@
         "native/netlink_io.cc",
         "native/netlink_socket.cc",
         "native/inet_socket.cc",
-        "native/tun.cc"
+        "native/tun.cc",
+        "native/udp_receiver.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED", "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS"],

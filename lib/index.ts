@@ -50,7 +50,7 @@ export {
   type NetnsRef,
 } from './netns/namespace';
 export { getSysctl, getSysctlSync, setSysctl, setSysctlSync } from './netns/sysctl';
-export { bindUdp, connectTcp, listenTcp, type BindOptions, type ConnectOptions, type ListenOptions } from './sockets/inet';
+export { bindUdp, connectTcp, listenTcp, type BindOptions, type ConnectOptions, type ListenOptions, type UdpBindOptions } from './sockets/inet';
 export { httpGet, type HttpGetOptions, type HttpResponse } from './sockets/http';
 export type {
   BridgeLink,
@@ -254,8 +254,9 @@ export { AddressInUseError, IpamExhaustedError } from './network/ipam';
 // Sidecars: the original destination of an intercepted connection, and
 // transparent interception of a pod's traffic (REDIRECT / TPROXY).
 export { originalDestination, type OriginalDestination } from './sockets/original-destination';
+export { listenUdp, UdpListener, type UdpDatagram, type UdpEndpoint, type UdpListenOptions } from './sockets/udp-listener';
 export { intercept, Interception, type InterceptionDrift } from './sidecar/intercept';
-export type { InterceptOptions, InterceptExclusions, InterceptSpec } from './sidecar/options';
+export type { InterceptOptions, InterceptExclusions, InterceptSpec, InterceptUdp } from './sidecar/options';
 
 // Cross-host overlays (flannel-style VXLAN or host-gw), fed by a membership store.
 export { createOverlay, Overlay, type OverlayChanges } from './overlay/overlay';

@@ -17,6 +17,7 @@
 #include <memory>
 
 #include "common.h"
+#include "udp_receiver.h"
 
 // <linux/netfilter_ipv6/ip6_tables.h> drags in the whole x_tables ABI for this one number.
 #ifndef IP6T_SO_ORIGINAL_DST
@@ -76,6 +77,7 @@ struct InetSpec {
   bool reuse_addr = false, reuse_port = false, freebind = false;
   bool transparent = false;  // IP(V6)_TRANSPARENT: bind and accept non-local addresses (TPROXY)
   int64_t mark = -1;         // SO_MARK; -1: none
+  bool recv_orig_dst = false;  // IP(V6)_RECVORIGDSTADDR: each datagram's destination before TPROXY (udp_receiver.cc reads it)
   int v6only = -1;  // -1: leave the system default
   SockAddr addr;
 };
@@ -107,6 +109,10 @@ int MakeInetSocket(int nsfd, const InetSpec& spec, int* out, std::string& syscal
     uint32_t mark = static_cast<uint32_t>(spec.mark);
     if (setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof mark)) return fail("setsockopt(SO_MARK)");
   }
+  // On an IPv6 socket the IPv4 option too: IPv4 datagrams reach a dual-stack socket mapped.
+  if (spec.recv_orig_dst && ((spec.family == 6 && setsockopt(fd, SOL_IPV6, IPV6_RECVORIGDSTADDR, &one, sizeof one)) ||
+                             setsockopt(fd, SOL_IP, IP_RECVORIGDSTADDR, &one, sizeof one)))
+    return fail("setsockopt(IP_RECVORIGDSTADDR)");
   if (spec.family == 6 && spec.v6only >= 0 &&
       setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &spec.v6only, sizeof spec.v6only))
     return fail("setsockopt(IPV6_V6ONLY)");
@@ -134,6 +140,7 @@ Napi::Value InetSocketJs(const Napi::CallbackInfo& info) {
   spec->reuse_port = OptBool(o, "reusePort");
   spec->freebind = OptBool(o, "freebind");
   spec->transparent = OptBool(o, "transparent");
+  spec->recv_orig_dst = OptBool(o, "recvOrigDst");
   if (o.Has("mark") && o.Get("mark").IsNumber()) spec->mark = o.Get("mark").As<Napi::Number>().Int64Value();
   if (o.Has("v6only") && !o.Get("v6only").IsUndefined()) spec->v6only = OptBool(o, "v6only") ? 1 : 0;
   if (spec->bind && !ParseAddr(spec->family, OptStr(o, "host"), OptInt(o, "port", 0), &spec->addr))
@@ -223,6 +230,7 @@ void InitInetSocket(Napi::Env env, Napi::Object exports) {
   exports.Set("tcpConnect", Napi::Function::New(env, TcpConnectJs));
   exports.Set("originalDst", Napi::Function::New(env, OriginalDstJs));
   exports.Set("closeFd", Napi::Function::New(env, CloseFdJs));
+  InitUdpReceiver(env, exports);
 }
 
 }  // namespace nlkit

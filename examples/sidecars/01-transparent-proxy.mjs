@@ -3,6 +3,9 @@
 // REDIRECT mode, then TPROXY mode. B has two instances behind a service VIP
 // (services()): the sidecar connects to the VIP A dialled, the host's service
 // rules pick an instance, and when an instance fails the sidecar retries.
+// A's DNS-style UDP queries to B's VIP (port 53) are captured too, as Istio's
+// DNS capture does: the sidecar's listenUdp() socket learns where each
+// datagram was going and answers as that address.
 //
 //   host namespace, network "app" (10.78.0.0/24, bridge nlk-app)
 //     ├─ pod: app A + sidecar
@@ -54,6 +57,40 @@ async function sidecar(port, transparent, stats) {
   });
 }
 
+/** The sidecar's DNS capture: each datagram forwarded (marked) to where it was going, the answer sent back as from there. */
+async function udpSidecar(port, transparent, stats) {
+  const listener = await nlkit.listenUdp({ netns: ids.pod, port, transparent });
+  listener.on('message', async (d) => {
+    const dst = await listener.originalDestination(d); // the VIP A asked: { address: '10.96.0.10', port: 53, ... }
+    stats.destinations.add(`${dst.address}:${dst.port}`);
+    stats.datagrams++;
+    const upstream = await nlkit.bindUdp({ netns: ids.pod, mark: PROXY_MARK });
+    upstream.once('message', (answer) => {
+      upstream.close();
+      void listener.reply(d, answer);
+    });
+    upstream.send(d.data, dst.port, dst.address);
+  });
+  return listener;
+}
+
+/** A in the pod asks B's VIP over UDP; the answer comes from the VIP, as A expects. */
+async function askB() {
+  const s = await nlkit.bindUdp({ netns: ids.pod });
+  try {
+    return await new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('no UDP answer')), 3000);
+      s.once('message', (msg, rinfo) => {
+        clearTimeout(timer);
+        resolve(`${String(msg).trim()} from ${rinfo.address}:${rinfo.port}`);
+      });
+      s.send('who?', 53, VIP);
+    });
+  } finally {
+    s.close();
+  }
+}
+
 /** A in the pod calls B's VIP; it never sees the proxy. */
 async function callB() {
   const s = await nlkit.connectTcp({ netns: ids.pod, host: VIP, port: 80 });
@@ -62,6 +99,13 @@ async function callB() {
 
 /** Starts instance `name` of B: it answers with its name and the peer it sees. */
 const serveB = (name) => nlkit.listenTcp({ netns: ids[name], port: 8080 }, (s) => s.end(`B instance ${name} (peer ${s.remoteAddress})\n`));
+
+/** B's UDP side (port 5353 behind the VIP's port 53): answers with the instance's name. */
+async function serveBUdp(name) {
+  const udp = await nlkit.bindUdp({ netns: ids[name], port: 5353 });
+  udp.on('message', (msg, rinfo) => udp.send(`B instance ${name} (udp)`, rinfo.port, rinfo.address));
+  return udp;
+}
 
 await nlkit.createNetns(hostNs);
 const servers = {};
@@ -79,8 +123,13 @@ try {
   }
   console.log(`pod ${ip.pod}, b1 ${ip.b1}, b2 ${ip.b2}; service b: ${VIP}:80`);
   for (const b of ['b1', 'b2']) servers[b] = await serveB(b);
+  for (const b of ['b1', 'b2']) servers[`${b}-udp`] = await serveBUdp(b);
   const endpoints = (b2Ready) => [{ ip: ip.b1 }, { ip: ip.b2, ready: b2Ready }];
-  await svcs.add({ name: 'b', vips: [VIP], ports: [{ port: 80, targetPort: 8080 }], endpoints: endpoints(true) });
+  const ports = [
+    { port: 80, targetPort: 8080 },
+    { port: 53, protocol: 'udp', targetPort: 5353 },
+  ];
+  await svcs.add({ name: 'b', vips: [VIP], ports, endpoints: endpoints(true) });
 
   for (const [mode, port] of [
     ['redirect', 15001],
@@ -89,8 +138,28 @@ try {
     console.log(`-- ${mode} mode`);
     const stats = { retries: 0, destinations: new Set(), errors: new Set() };
     const proxy = await sidecar(port, mode === 'tproxy', stats);
-    const icpt = await nlkit.intercept({ netns: ids.pod, mode, outboundPort: port, exclude: { marks: [PROXY_MARK] } });
+    const udpStats = { destinations: new Set(), datagrams: 0 };
+    const dnsProxy = await udpSidecar(port + 52, mode === 'tproxy', udpStats);
+    const icpt = await nlkit.intercept({
+      netns: ids.pod,
+      mode,
+      outboundPort: port,
+      udp: { outboundPort: port + 52, ports: [53] }, // DNS capture: UDP to port 53 goes to the sidecar's port 15053 (15153)
+      exclude: { marks: [PROXY_MARK] },
+      stateDir,
+    });
     try {
+      // UDP to the VIP's port 53 goes through the sidecar, which asks the VIP itself and answers as it
+      const udpAnswers = [];
+      for (let i = 0; i < 10; i++) udpAnswers.push(await askB());
+      console.log(`  10 UDP queries to ${VIP}:53 captured by the sidecar (it saw ${[...udpStats.destinations]}): ${udpAnswers[0]}`);
+      assert.deepEqual([...udpStats.destinations], [`${VIP}:53`]);
+      assert.equal(udpStats.datagrams, 10); // every query went through the sidecar
+      assert.ok(
+        udpAnswers.every((a) => /^B instance b[12] \(udp\) from 10\.96\.0\.10:53$/.test(a)),
+        udpAnswers.join('\n'),
+      );
+
       // both instances answer (the service picks at random: 20 calls all on one has p = 2^-19);
       // B sees the gateway: A and B share a bridge, so the network SNATs flows through the VIP
       // (its hairpin rule) for the replies to come back through the host's un-DNAT
@@ -128,6 +197,7 @@ try {
     } finally {
       await icpt.remove();
       proxy.close();
+      dnsProxy.close();
     }
   }
 } finally {

@@ -64,6 +64,15 @@ export interface NativeInetSocketOptions {
   /** SO_MARK. */
   mark?: number;
   backlog?: number;
+  /** IP_RECVORIGDSTADDR (and IPV6_RECVORIGDSTADDR): for a {@link NativeUdpReceiver}. */
+  recvOrigDst?: boolean;
+}
+
+/** A UDP socket read with recvmsg by a thread of its own, batches handed to the event loop (native/udp_receiver.cc); owns its fd. */
+export interface NativeUdpReceiver {
+  /** Bytes sent (0: dropped, the send buffer was full); `source`: the local address to send from (IP(V6)_PKTINFO). */
+  send(data: Buffer, family: 4 | 6, address: string, port: number, source?: string): number;
+  close(): void;
 }
 
 export interface NativeTunOptions {
@@ -95,6 +104,11 @@ export interface NativeBinding {
   /** SO_ORIGINAL_DST / IP6T_SO_ORIGINAL_DST of a connected TCP socket. */
   originalDst(fd: number, family: 4 | 6): { address: string; port: number };
   closeFd(fd: number): void;
+  /** Polls `fd` and calls back with the datagrams read (and a receive errno, 0 when none). */
+  UdpReceiver: new (
+    fd: number,
+    onDatagrams: (list: Array<{ data: Buffer; from: { address: string; port: number }; to?: { address: string; port: number } }>, errno: number) => void,
+  ) => NativeUdpReceiver;
   tunCreate(netnsFd: number, name: string, options: NativeTunOptions): void;
   /** Waits (off the event loop) for an exclusive flock; closing the fd releases it. */
   lockExclusive(fd: number): Promise<void>;

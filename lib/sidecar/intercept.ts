@@ -7,6 +7,8 @@
  * (recorded in the table's comment); a restarted daemon re-applies its
  * options and gets the same state. check() reports drift made from
  * outside, reconcile() repairs it, remove() leaves the namespace as before.
+ * Each of them holds the namespace's interception lock (./lock.ts), so
+ * writers in different processes never interleave.
  * @module
  */
 import { open, type Handle } from '../handle';
@@ -14,6 +16,7 @@ import type { NetnsRef } from '../netns/namespace';
 import { interceptSpec, type InterceptOptions, type InterceptSpec } from './options';
 import { checkRouting, removeRouting, repairRouting, type RoutingDrift } from './routing';
 import { tableComment, type RoutingSpec } from './layout';
+import { DEFAULT_SIDECAR_STATE_DIR, withInterceptLock } from './lock';
 import { checkTable, recordedRouting, removeTable, writeTable, type TableDrift } from './table';
 
 /** One difference between what an interception needs and the namespace's state. */
@@ -32,6 +35,7 @@ export class Interception {
     readonly netns: NetnsRef,
     /** The options in normal form. */
     readonly spec: InterceptSpec,
+    private readonly stateDir: string,
   ) {}
 
   /**
@@ -52,11 +56,13 @@ export class Interception {
    * const repaired = await icpt.reconcile(); // [] when nothing had changed
    */
   async reconcile(): Promise<InterceptionDrift[]> {
-    const drift = await this.check();
-    if (drift.length === 0) return drift;
-    await repairRouting(this.h, this.spec);
-    await writeTable(this.h, this.spec, true);
-    return drift;
+    return withInterceptLock(this.stateDir, this.netns, async () => {
+      const drift = await this.check();
+      if (drift.length === 0) return drift;
+      await repairRouting(this.h, this.spec);
+      await writeTable(this.h, this.spec, true);
+      return drift;
+    });
   }
 
   /**
@@ -67,8 +73,10 @@ export class Interception {
    */
   async remove(): Promise<void> {
     try {
-      await removeTable(this.h);
-      await removeRouting(this.h, this.spec);
+      await withInterceptLock(this.stateDir, this.netns, async () => {
+        await removeTable(this.h);
+        await removeRouting(this.h, this.spec);
+      });
     } finally {
       this.h.close();
     }
@@ -92,7 +100,9 @@ export class Interception {
  * anything is written; routing (TPROXY) is in place before the rules that
  * need it. A failure removes what was written (TPROXY needs `lo` up) or,
  * when it was replacing an interception, restores that one; a failure of
- * that clean-up too is thrown as an AggregateError holding both.
+ * that clean-up too is thrown as an AggregateError holding both. Holds the
+ * namespace's interception lock (in `stateDir`) throughout: another process
+ * intercepting the same pod waits, then replaces this one as a whole.
  * @example
  * const icpt = await intercept({
  *   netns: 'pod1', mode: 'redirect', outboundPort: 15001, inboundPort: 15006,
@@ -103,7 +113,13 @@ export class Interception {
  */
 export async function intercept(opts: InterceptOptions): Promise<Interception> {
   const spec = interceptSpec(opts);
-  const h = await open({ netns: opts.netns });
+  const stateDir = opts.stateDir ?? DEFAULT_SIDECAR_STATE_DIR;
+  return withInterceptLock(stateDir, opts.netns, () => interceptLocked(opts.netns, spec, stateDir));
+}
+
+/** intercept() while holding the namespace's lock. */
+async function interceptLocked(netns: NetnsRef, spec: InterceptSpec, stateDir: string): Promise<Interception> {
+  const h = await open({ netns });
   let previous: RoutingSpec | undefined;
   try {
     previous = await recordedRouting(h);
@@ -122,7 +138,7 @@ export async function intercept(opts: InterceptOptions): Promise<Interception> {
     if (cleanupErrors.length) throw new AggregateError([e, ...cleanupErrors], `intercept() failed and so did putting the namespace back: ${String(e)}`);
     throw e;
   }
-  return new Interception(h, opts.netns, spec);
+  return new Interception(h, netns, spec, stateDir);
 }
 
 /**

@@ -11,6 +11,7 @@
  * - tproxy: a route-type output chain marks outbound TCP, which the
  *   `fwmark → table` policy rule sends through `lo` back into prerouting,
  *   where `tproxy` hands it (and inbound TCP) to the transparent listener.
+ * Outbound UDP (when asked for) takes the same way as TCP, to its own port.
  * @module
  */
 import { ValidationError } from '../netlink/errors';
@@ -66,7 +67,7 @@ function portData(port: number): Buffer {
   return b;
 }
 
-/** `meta l4proto tcp tproxy to :port meta mark set mark accept`. */
+/** `meta l4proto tcp|udp ... tproxy to :port meta mark set mark accept` (the rule given matches the protocol). */
 function tproxyRule(r: RuleBuilder, port: number, mark: number): RuleBuilder {
   return r
     .expressions({ type: 'immediate', dreg: 1, data: portData(port) }, { type: 'tproxy', family: 'unspec', regPort: 1 })
@@ -84,15 +85,22 @@ function outboundExclusions(spec: InterceptSpec): Array<{ rule: RuleBuilder; wha
   if (spec.uids.length) add(rule().match('meta skuid', spec.uids), 'excluded uids');
   if (spec.gids.length) add(rule().match('meta skgid', spec.gids), 'excluded gids');
   if (spec.marks.length) add(rule().mark(spec.marks), 'excluded marks');
-  if (spec.cidrs4.length) add(rule().ip({ daddr: spec.cidrs4 }), 'excluded IPv4 destinations');
-  if (spec.cidrs6.length && spec.ipv6) add(rule().ip6({ daddr: spec.cidrs6 }), 'excluded IPv6 destinations');
+  // Single addresses without their /32 or /128: the kernel lists them so, and check() compares the text.
+  if (spec.cidrs4.length) add(rule().ip({ daddr: spec.cidrs4.map((c) => c.replace(/\/32$/, '')) }), 'excluded IPv4 destinations');
+  if (spec.cidrs6.length && spec.ipv6) add(rule().ip6({ daddr: spec.cidrs6.map((c) => c.replace(/\/128$/, '')) }), 'excluded IPv6 destinations');
   if (spec.ports.length) add(rule().tcp({ dport: spec.ports }), 'excluded ports');
+  if (spec.ports.length && spec.udp) add(rule().udp({ dport: spec.ports }), 'excluded UDP ports');
   return out;
 }
 
 /** The families intercepted: nothing of IPv6 passes the chains when `ipv6` is false. */
 function familyGuard(spec: InterceptSpec): Array<{ rule: RuleBuilder; what: string }> {
   return spec.ipv6 ? [] : [{ rule: rule().nfproto('ipv6').return(), what: 'IPv6 not intercepted' }];
+}
+
+/** Outbound UDP to intercept: all of it, or to the ports given. */
+function outboundUdp(udp: { ports: number[] }): RuleBuilder {
+  return udp.ports.length ? rule().udp({ dport: udp.ports }) : rule().udp();
 }
 
 /** The table's chains as `spec` wants them. */
@@ -109,6 +117,7 @@ export function sidecarLayout(spec: InterceptSpec): SidecarChain[] {
         rules: [...guard, ...outboundExclusions(spec), { rule: tcp().redirect({ port: spec.outboundPort }), what: 'outbound redirect' }],
       },
     ];
+    if (spec.udp) chains[0].rules.push({ rule: outboundUdp(spec.udp).redirect({ port: spec.udp.outboundPort }), what: 'outbound UDP redirect' });
     if (spec.inboundPort !== undefined) {
       const rules = [...guard, { rule: rule().iifname('lo').return(), what: 'loopback' }];
       if (spec.inboundPorts.length) rules.push({ rule: rule().tcp({ dport: spec.inboundPorts }).return(), what: 'excluded inbound ports' });
@@ -122,8 +131,15 @@ export function sidecarLayout(spec: InterceptSpec): SidecarChain[] {
     ...guard,
     // Outbound TCP marked in output comes back through lo: divert it to the proxy.
     { rule: tproxyRule(tcp().iifname('lo').mark(spec.mark), spec.outboundPort, spec.mark), what: 'outbound tproxy' },
-    { rule: rule().iifname('lo').return(), what: 'loopback' },
   ];
+  if (spec.udp) {
+    output.push({ rule: outboundUdp(spec.udp).setMark(spec.mark), what: 'outbound UDP mark' });
+    prerouting.push({
+      rule: tproxyRule(rule().udp().iifname('lo').mark(spec.mark), spec.udp.outboundPort, spec.mark),
+      what: 'outbound UDP tproxy',
+    });
+  }
+  prerouting.push({ rule: rule().iifname('lo').return(), what: 'loopback' });
   if (spec.inboundPort !== undefined) {
     prerouting.push({ rule: rule().ct({ direction: 'reply' }).return(), what: 'replies' });
     if (spec.inboundPorts.length) prerouting.push({ rule: rule().tcp({ dport: spec.inboundPorts }).return(), what: 'excluded inbound ports' });

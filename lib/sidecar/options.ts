@@ -26,6 +26,14 @@ export interface InterceptExclusions {
   inboundPorts?: number[];
 }
 
+/** Outbound UDP to intercept (see {@link InterceptOptions.udp}). */
+export interface InterceptUdp {
+  /** The proxy's UDP port: a `listenUdp()` socket (`transparent: true` in TPROXY mode). */
+  outboundPort: number;
+  /** Only UDP to these destination ports ([53]: DNS capture, as Istio's); default all UDP. */
+  ports?: number[];
+}
+
 /** Options of {@link intercept}. */
 export interface InterceptOptions {
   /** The pod's namespace (never the caller's by default: it must be named). */
@@ -43,6 +51,14 @@ export interface InterceptOptions {
   inboundPort?: number;
   /** Traffic not to intercept: the proxy's own (by uid, gid or mark) must be, or it loops. */
   exclude?: InterceptExclusions;
+  /**
+   * Outbound UDP as well, to the proxy's UDP port: REDIRECTed (the proxy
+   * answers from that socket; `UdpListener.originalDestination()` asks
+   * conntrack where it was going) or TPROXY'd (delivered unchanged: the
+   * datagram's destination is the original). The same exclusions apply
+   * (`exclude.ports` to UDP destination ports too). None when absent.
+   */
+  udp?: InterceptUdp;
   /** IPv6 as well (default true). */
   ipv6?: boolean;
   /** TPROXY mode: the firewall mark that routes diverted packets to the local table (default 0x1). */
@@ -51,6 +67,12 @@ export interface InterceptOptions {
   table?: number;
   /** TPROXY mode: the priority of the `fwmark → table` policy rules (default 32000, before main). */
   rulePriority?: number;
+  /**
+   * Where the lock that serialises interceptions of one namespace across
+   * processes lives (checked like networks()' state directory; default
+   * /run/nlkit/sidecar). Writers of one pod must agree on it.
+   */
+  stateDir?: string;
 }
 
 /** The options in normal form. */
@@ -65,13 +87,28 @@ export interface InterceptSpec {
   cidrs6: string[];
   ports: number[];
   inboundPorts: number[];
+  /** Outbound UDP interception (absent: none). */
+  udp?: { outboundPort: number; ports: number[] };
   ipv6: boolean;
   mark: number;
   table: number;
   rulePriority: number;
 }
 
-const OPTION_KEYS = keysOf<InterceptOptions>()(['netns', 'mode', 'outboundPort', 'inboundPort', 'exclude', 'ipv6', 'mark', 'table', 'rulePriority']);
+const OPTION_KEYS = keysOf<InterceptOptions>()([
+  'netns',
+  'mode',
+  'outboundPort',
+  'inboundPort',
+  'exclude',
+  'udp',
+  'ipv6',
+  'mark',
+  'table',
+  'rulePriority',
+  'stateDir',
+]);
+const UDP_KEYS = keysOf<InterceptUdp>()(['outboundPort', 'ports']);
 const EXCLUDE_KEYS = keysOf<InterceptExclusions>()(['uids', 'gids', 'marks', 'cidrs', 'ports', 'inboundPorts']);
 
 function list<T>(value: unknown, field: string, each: (v: unknown, f: string) => T): T[] {
@@ -95,6 +132,13 @@ export function routingNumbers(r: { mark: unknown; table: unknown; rulePriority:
   return { mark, table, rulePriority: validateInteger(r.rulePriority, 'rulePriority', 1, 32765) };
 }
 
+/** The UDP part of the spec (undefined: UDP is not intercepted). */
+function udpSpec(value: unknown): InterceptSpec['udp'] {
+  const udp = rejectUnknownKeys(value as InterceptUdp | undefined, UDP_KEYS, 'udp');
+  if (udp === undefined) return undefined;
+  return { outboundPort: port(udp.outboundPort, 'udp.outboundPort'), ports: list(udp.ports, 'udp.ports', port) };
+}
+
 /** Checks the options (ValidationError naming the field) and returns the spec. */
 export function interceptSpec(opts: InterceptOptions): InterceptSpec {
   if (!isObject(opts)) throw new ValidationError('intercept options', opts, 'must be an object');
@@ -110,7 +154,10 @@ export function interceptSpec(opts: InterceptOptions): InterceptSpec {
   const { mark, table, rulePriority } = routingNumbers({ mark: opts.mark ?? 0x1, table: opts.table ?? 133, rulePriority: opts.rulePriority ?? 32000 });
   const marks = list(ex.marks, 'exclude.marks', (v, f) => validateU32(v, f));
   if (opts.mode === 'tproxy' && marks.includes(mark)) throw new ValidationError('exclude.marks', mark, 'must not hold the interception mark');
+  if (opts.stateDir !== undefined && (typeof opts.stateDir !== 'string' || opts.stateDir === ''))
+    throw new ValidationError('stateDir', opts.stateDir, 'must be a non-empty path');
   if (opts.ipv6 !== undefined && typeof opts.ipv6 !== 'boolean') throw new ValidationError('ipv6', opts.ipv6, 'must be a boolean');
+  const udp = udpSpec(opts.udp);
   return {
     mode: opts.mode,
     outboundPort: port(opts.outboundPort, 'outboundPort'),
@@ -122,6 +169,7 @@ export function interceptSpec(opts: InterceptOptions): InterceptSpec {
     cidrs6: cidrs.filter((c) => c.family === 6).map((c) => c.text),
     ports: list(ex.ports, 'exclude.ports', port),
     inboundPorts: list(ex.inboundPorts, 'exclude.inboundPorts', port),
+    ...(udp ? { udp } : {}),
     ipv6: opts.ipv6 ?? true,
     mark,
     table,

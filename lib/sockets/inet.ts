@@ -51,6 +51,18 @@ export interface ListenOptions extends BindOptions {
   mark?: number;
 }
 
+/** Options of {@link bindUdp}. */
+export interface UdpBindOptions extends BindOptions {
+  /**
+   * IP_TRANSPARENT (IPV6_TRANSPARENT): bind an address this namespace does
+   * not have — a transparent UDP proxy answering its client from the
+   * address the client sent to. Needs CAP_NET_ADMIN.
+   */
+  transparent?: boolean;
+  /** SO_MARK: a firewall mark on every datagram sent (a proxy's upstream, excluded from interception). */
+  mark?: number;
+}
+
 /** Options of {@link connectTcp}. */
 export interface ConnectOptions {
   /** Namespace to connect from; default the caller's. */
@@ -93,6 +105,7 @@ const LISTEN_KEYS = keysOf<ListenOptions>()([
   'transparent',
   'mark',
 ]);
+const UDP_KEYS = keysOf<UdpBindOptions>()(['netns', 'host', 'port', 'family', 'reusePort', 'reuseAddr', 'freebind', 'ipv6Only', 'transparent', 'mark']);
 const CONNECT_KEYS = keysOf<ConnectOptions>()(['netns', 'host', 'port', 'localAddress', 'localPort', 'timeoutMs', 'mark', 'transparent']);
 
 function checkMark(mark: unknown): number | undefined {
@@ -215,15 +228,31 @@ export async function connectTcp(opts: ConnectOptions): Promise<net.Socket> {
  * @example
  * const udp = await bindUdp({ netns: 'c1', port: 5353 });
  * udp.on('message', (msg, rinfo) => udp.send(msg, rinfo.port, rinfo.address));
+ * // a proxy's upstream (marked: not intercepted), and its answer from the client's original destination
+ * const upstream = await bindUdp({ netns: 'pod', mark: 0x539 });
+ * const asServer = await bindUdp({ netns: 'pod', host: '10.0.0.10', port: 53, transparent: true, reuseAddr: true });
  */
-export async function bindUdp(opts: BindOptions = {}): Promise<dgram.Socket> {
+export async function bindUdp(opts: UdpBindOptions = {}): Promise<dgram.Socket> {
+  rejectUnknownKeys(opts, UDP_KEYS, 'bindUdp options');
   const family = familyOf(opts.host, opts.family);
   const port = checkPort(opts.port);
   const host = await withNumericZone(opts.host, opts.netns);
   const fd = await withNetnsAsync(opts.netns, (nsfd) =>
     makeInetSocket(
       nsfd,
-      { family, udp: true, bind: true, host, port, reuseAddr: opts.reuseAddr, reusePort: opts.reusePort, freebind: opts.freebind, v6only: opts.ipv6Only },
+      {
+        family,
+        udp: true,
+        bind: true,
+        host,
+        port,
+        reuseAddr: opts.reuseAddr,
+        reusePort: opts.reusePort,
+        freebind: opts.freebind,
+        v6only: opts.ipv6Only,
+        transparent: opts.transparent,
+        mark: checkMark(opts.mark),
+      },
       `bind udp ${opts.host ?? '*'}:${port}`,
     ),
   );

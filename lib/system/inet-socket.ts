@@ -5,7 +5,9 @@
  * @internal
  * @module
  */
-import { native, type NativeInetSocketOptions } from '../native/binding';
+import { native, type NativeBinding, type NativeInetSocketOptions, type NativeUdpReceiver } from '../native/binding';
+
+export type { NativeUdpReceiver };
 import { fromNative } from '../netlink/errors';
 import { validateFd, validateNetnsFd } from './fd';
 
@@ -54,6 +56,29 @@ export function originalDst(fd: number, family: 4 | 6, operation: string): { add
   try {
     return native().originalDst(fd, family);
   } catch (e) {
+    throw fromNative(operation, e);
+  }
+}
+
+/** What a {@link udpReceiver} calls back with: the datagrams read, and a receive errno (0: none). */
+export type UdpDatagramsCallback = ConstructorParameters<NativeBinding['UdpReceiver']>[1];
+
+/**
+ * Receives on a UDP socket made by {@link makeInetSocket} (with `recvOrigDst`)
+ * from a thread of the addon, each datagram with its delivered destination,
+ * handed to the event loop in batches; the
+ * receiver owns the fd from then on (closed by its close(), or here when
+ * polling cannot start).
+ * @internal
+ * @example
+ * const r = udpReceiver(fd, (list, errno) => console.log(list.length, errno), 'listen on udp :15053');
+ */
+export function udpReceiver(fd: number, onDatagrams: UdpDatagramsCallback, operation: string): NativeUdpReceiver {
+  validateFd(fd);
+  try {
+    return new (native().UdpReceiver)(fd, onDatagrams);
+  } catch (e) {
+    native().closeFd(fd);
     throw fromNative(operation, e);
   }
 }

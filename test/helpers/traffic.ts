@@ -1,6 +1,6 @@
 // Probing real traffic from a test namespace.
 import type * as net from 'node:net';
-import { connectTcp, listenTcp } from '../../lib';
+import { bindUdp, connectTcp, listenTcp } from '../../lib';
 
 /** Connects, reads until the server closes, returns the text (or `error:CODE`). */
 export async function hello(netns: string, host: string, port: number, timeoutMs = 1500): Promise<string> {
@@ -24,4 +24,24 @@ export function transparentEcho(netns: string, port: number): Promise<net.Server
   return listenTcp({ netns, host: '0.0.0.0', port, transparent: true }, (s) => {
     s.end(`${s.localAddress ?? ''}:${s.localPort ?? ''}`);
   });
+}
+
+/**
+ * Sends one UDP datagram from `netns` and returns the answer as
+ * "text <- address:port" (who answered), or `timeout`.
+ */
+export async function udpAsk(netns: string, host: string, port: number, text: string, timeoutMs = 1500): Promise<string> {
+  const sock = await bindUdp({ netns, host: host.includes(':') ? '::' : '0.0.0.0' });
+  try {
+    return await new Promise<string>((resolve) => {
+      const timer = setTimeout(() => resolve('timeout'), timeoutMs);
+      sock.once('message', (msg, rinfo) => {
+        clearTimeout(timer);
+        resolve(`${String(msg)} <- ${rinfo.address}:${rinfo.port}`);
+      });
+      sock.send(text, port, host);
+    });
+  } finally {
+    sock.close();
+  }
 }

@@ -6,16 +6,22 @@
 //
 //   pod (10.62.0.2, fd62::2: app + sidecar) ── svc (10.62.0.1, fd62::1: service B)
 import { execFile } from 'node:child_process';
+import * as fs from 'node:fs';
 import type * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import { connectTcp, intercept, listenTcp, originalDestination, ValidationError, type Interception } from '../../lib';
+import { connectTcp, intercept as nlkitIntercept, listenTcp, originalDestination, ValidationError, type Interception, type InterceptOptions } from '../../lib';
 import { hello } from '../helpers/traffic';
 import { ip, ipJson, useNetns } from '../helpers/netns';
 import { nft, nftJson, nftObjects } from '../helpers/nft';
 
 const PROXY_MARK = 0x539;
 const execFileAsync = promisify(execFile);
+// The interception lock's directory: the test's own, not /run/nlkit/sidecar.
+const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nlkit-sidecar-'));
+const intercept = (opts: InterceptOptions) => nlkitIntercept({ stateDir, ...opts });
 
 /**
  * A sidecar: each intercepted connection is forwarded to its original
@@ -71,6 +77,7 @@ describe('sidecar interception', () => {
   afterAll(async () => {
     servers.forEach((s) => s.close());
     await icpt?.remove();
+    fs.rmSync(stateDir, { recursive: true, force: true });
   });
   const pod = () => box.ns('pod');
 

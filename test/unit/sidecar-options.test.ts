@@ -43,6 +43,10 @@ describe('intercept options', () => {
     [{ netns: 'p', mode: 'tproxy', outboundPort: 1, mark: 0 }, 'mark'],
     [{ netns: 'p', mode: 'tproxy', outboundPort: 1, table: 255 }, 'table'],
     [{ netns: 'p', mode: 'tproxy', outboundPort: 1, ipv6: 'no' }, 'ipv6'],
+    [{ netns: 'p', mode: 'redirect', outboundPort: 1, stateDir: 5 }, 'stateDir'],
+    [{ netns: 'p', mode: 'redirect', outboundPort: 1, udp: { outboundPort: 0 } }, 'udp.outboundPort'],
+    [{ netns: 'p', mode: 'redirect', outboundPort: 1, udp: { outboundPort: 2, ports: 53 } }, 'udp.ports'],
+    [{ netns: 'p', mode: 'redirect', outboundPort: 1, udp: { outboundPort: 2, dport: [53] } }, 'udp'],
   ])('refuses %j (field %s)', (opts, field) => {
     expect(() => interceptSpec(opts as never)).toThrow(ValidationError);
     expect(() => interceptSpec(opts as never)).toThrow(expect.objectContaining({ field }) as Error);
@@ -58,6 +62,24 @@ describe('intercept options', () => {
       ['prerouting', 'filter', 'mangle'],
     ]);
     expect(tproxy[1].rules.map((r) => r.what)).toEqual(['IPv6 not intercepted', 'outbound tproxy', 'loopback', 'replies', 'inbound tproxy']);
+  });
+
+  it('lays out outbound UDP after TCP in both modes, with the port exclusions for UDP too', () => {
+    const opts = { netns: 'p', outboundPort: 15001, udp: { outboundPort: 15053, ports: [53, 53] }, exclude: { ports: [22] } } as const;
+    expect(interceptSpec({ ...opts, mode: 'redirect' }).udp).toEqual({ outboundPort: 15053, ports: [53] });
+    const redirect = sidecarLayout(interceptSpec({ ...opts, mode: 'redirect' }));
+    expect(redirect[0].rules.map((r) => r.what)).toEqual([
+      'replies',
+      'loopback',
+      'local destinations',
+      'excluded ports',
+      'excluded UDP ports',
+      'outbound redirect',
+      'outbound UDP redirect',
+    ]);
+    const tproxy = sidecarLayout(interceptSpec({ ...opts, mode: 'tproxy' }));
+    expect(tproxy[0].rules.map((r) => r.what).slice(-2)).toEqual(['outbound mark', 'outbound UDP mark']);
+    expect(tproxy[1].rules.map((r) => r.what)).toEqual(['outbound tproxy', 'outbound UDP tproxy', 'loopback']);
   });
 
   it("trusts a table comment's routing only within intercept()'s own limits (a forged comment must not name the main table)", () => {

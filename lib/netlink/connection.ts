@@ -14,7 +14,8 @@ import { NLM_F_ACK } from './constants';
 import { EBADF, EINTR, EIO } from './errno';
 import { ClosedError, NetlinkError, NetlinkOverrunError, SystemError, fromNative } from './errors';
 import type { AsyncExecutor, NetlinkCall, SyncExecutor } from './operation';
-import { parseMessages, type NetlinkMessage } from './parser';
+import type { NetlinkMessage } from './parser';
+import { splitMessages } from './received-message';
 import { PendingRequest, RequestTracker } from './request-tracker';
 import { checkBufferBytes, checkCloseOptions, type CloseOptions, type ConnectionOptions } from './connection-options';
 
@@ -367,7 +368,7 @@ export class NetlinkConnection extends ConnectionCore implements AsyncExecutor {
     if (this.closed) return;
     switch (kind) {
       case NativeEventKind.Messages: {
-        const messages = parseMessages(payload as Buffer);
+        const messages = splitMessages(payload as Buffer);
         this.messagesReceived += messages.length;
         this.tracker.feed(messages);
         break;
@@ -479,7 +480,7 @@ export class NetlinkSyncConnection extends ConnectionCore implements SyncExecuto
         this.tracker.sent(p);
         break;
       }
-      this.tracker.feed(parseMessages(buf));
+      this.tracker.feed(splitMessages(buf));
     }
     if (!outcome) throw new Error('unreachable: request did not settle');
     if (outcome.err) throw outcome.err;

@@ -351,7 +351,7 @@ export class NetlinkConnection extends ConnectionCore implements AsyncExecutor {
     onMessage?: (m: NetlinkMessage) => void,
   ): void {
     const [first, last] = this.stamp(c);
-    const p = new PendingRequest(c.kind, c.operation, first, last, settle, onMessage);
+    const p = new PendingRequest(c.kind, c.operation, first, last, settle, onMessage, c.collect);
     // The tracker's onFinish hook unrefs the socket: no per-request wrapper.
     this.tracker.add(p);
     this.ref();
@@ -455,9 +455,17 @@ export class NetlinkSyncConnection extends ConnectionCore implements SyncExecuto
     const [first, last] = this.stamp(c);
     // Set by the tracker's callback: the assertion keeps TypeScript from narrowing it to undefined.
     let outcome = undefined as { err?: Error; replies: NetlinkMessage[]; interrupted: boolean } | undefined;
-    const p = new PendingRequest(c.kind, c.operation, first, last, (err, replies, interrupted) => {
-      outcome = { err, replies, interrupted };
-    });
+    const p = new PendingRequest(
+      c.kind,
+      c.operation,
+      first,
+      last,
+      (err, replies, interrupted) => {
+        outcome = { err, replies, interrupted };
+      },
+      undefined,
+      c.collect,
+    );
     this.tracker.add(p);
     try {
       this.socket.send(c.message);

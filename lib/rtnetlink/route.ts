@@ -7,7 +7,7 @@
 import { constants as osConstants } from 'node:os';
 import { NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REPLACE } from '../netlink/constants';
 import { DecodeError, NetlinkError, NotFoundError, ValidationError, type DeleteOptions } from '../netlink/errors';
-import { call, dump, type Operation } from '../netlink/operation';
+import { call, dumpCollected, type Operation } from '../netlink/operation';
 import type { NetlinkMessage } from '../netlink/parser';
 import { NetlinkWriter } from '../netlink/writer';
 import { afOf, formatIp, parseCidr, parseIp } from '../validate/ip';
@@ -171,9 +171,24 @@ function* listRoutes(filter: RouteFilter): Operation<Route[]> {
   if (type !== undefined) w.view.writeUInt8(type, off + 7);
   if (table !== undefined) w.u32(C.RTA_TABLE, table);
   if (dev !== undefined) w.u32(C.RTA_OIF, dev);
-  let replies: NetlinkMessage[];
+  // One pass as the messages arrive (decoding overlaps the kernel producing
+  // the rest of the dump): no array of messages, no filtered copies.
+  const protocolWanted = protocol !== undefined ? protocolName(protocol) : undefined;
+  const typeWanted = type !== undefined ? routeTypeName(type) : undefined;
+  const keep = (m: NetlinkMessage): Route | undefined => {
+    if (m.type !== C.RTM_NEWROUTE || isClonedRoute(m)) return undefined;
+    const r = decodeRoute(m);
+    if (
+      (table === undefined || r.tableId === table) &&
+      (dev === undefined || r.link === dev || (r.multipath ?? []).some((n) => n.link === dev)) &&
+      (protocolWanted === undefined || r.protocol === protocolWanted) &&
+      (typeWanted === undefined || r.type === typeWanted)
+    )
+      return r;
+    return undefined;
+  };
   try {
-    replies = yield* dump(w.end().finish(), 'list routes');
+    return yield* dumpCollected(w.end().finish(), 'list routes', keep);
   } catch (e) {
     // The kernel makes the IPv4 main table with the first IPv4 route (or
     // loopback's address); until then a strict dump of it fails with ENOENT
@@ -182,22 +197,6 @@ function* listRoutes(filter: RouteFilter): Operation<Route[]> {
     if (e instanceof NetlinkError && e.code === 'ENOENT' && table === C.RT_TABLE_MAIN) return [];
     throw e;
   }
-  // One loop, not filter/map/filter: three arrays of a dump's size less.
-  const protocolWanted = protocol !== undefined ? protocolName(protocol) : undefined;
-  const typeWanted = type !== undefined ? routeTypeName(type) : undefined;
-  const routes: Route[] = [];
-  for (const m of replies) {
-    if (m.type !== C.RTM_NEWROUTE || isClonedRoute(m)) continue;
-    const r = decodeRoute(m);
-    if (
-      (table === undefined || r.tableId === table) &&
-      (dev === undefined || r.link === dev || (r.multipath ?? []).some((n) => n.link === dev)) &&
-      (protocolWanted === undefined || r.protocol === protocolWanted) &&
-      (typeWanted === undefined || r.type === typeWanted)
-    )
-      routes.push(r);
-  }
-  return routes;
 }
 
 /** Fills linkName on routes and their next hops (one link dump at most). */

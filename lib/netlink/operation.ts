@@ -31,7 +31,8 @@ export interface NetlinkCall {
    * For a dump collected whole: what to keep of each message, computed as the
    * message arrives (so decoding overlaps the kernel producing the rest);
    * undefined keeps nothing. Executors that apply it return these values in
-   * place of the messages; {@link dumpCollected} tells which it got.
+   * place of the messages (the connections do); for others the operation
+   * applies it to the messages afterwards (lib/netlink/operation.ts, dumpCollected).
    */
   collect?: (m: NetlinkMessage) => unknown;
 }

@@ -201,16 +201,20 @@ function* listRoutes(filter: RouteFilter): Operation<Route[]> {
 
 /** Fills linkName on routes and their next hops (one link dump at most). */
 function* nameRoutes(routes: Route[]): Operation<Route[]> {
-  // The distinct links (a dump's routes mostly share a few), no array per route.
+  // The distinct links (a dump's routes mostly share a few, one after
+  // another), without an array per route or a lookup per route.
   const links = new Set<number | undefined>();
+  let last: number | undefined = -1;
   for (const r of routes) {
-    links.add(r.link);
+    if (r.link !== last) links.add((last = r.link));
     if (r.multipath) for (const nh of r.multipath) links.add(nh.link);
   }
   const names = yield* resolveLinkNames(links);
+  last = -1;
+  let name: string | undefined;
   for (const r of routes) {
-    const n = r.link !== undefined ? names.get(r.link) : undefined;
-    if (n !== undefined) r.linkName = n;
+    if (r.link !== last) name = (last = r.link) !== undefined ? names.get(last) : undefined;
+    if (name !== undefined) r.linkName = name;
     if (r.multipath) nameNexthops(r.multipath, names);
   }
   return routes;

@@ -8,7 +8,7 @@
  * hidden class for V8). Names of numbers come from tables made once.
  * @module
  */
-import { NLA_HDRLEN, NLA_TYPE_MASK, NLA_F_NESTED, NLA_F_NET_BYTEORDER } from '../netlink/constants';
+import { NLA_F_NESTED, NLA_F_NET_BYTEORDER, NLA_HDRLEN, NLA_TYPE_MASK } from '../netlink/constants';
 import { Attributes, type NetlinkMessage, type RawAttribute } from '../netlink/parser';
 import { ReceivedMessage } from '../netlink/received-message';
 import { AF_INET6, formatIp, formatIpAt, type IpFamily } from '../validate/ip';
@@ -114,64 +114,69 @@ function decodeRouteAt(b: Buffer, start: number, end: number): Route {
     prefLen = 0;
   let unknown: RawAttribute[] | undefined;
   let seen = 0; // bit per known type already met
-  for (let off = start + C.RTMSG_LEN; off + NLA_HDRLEN <= end;) {
+  // Literal numbers in this loop: imported constants are property loads in
+  // the CommonJS output, slow while a new process still interprets this.
+  for (let off = start + 12; off + 4 <= end;) {
+    // rtmsg is 12 bytes, an attribute header (nlattr) 4; NLA_TYPE_MASK 0x3fff
     const len = b[off] | (b[off + 1] << 8);
-    if (len < NLA_HDRLEN || off + len > end) break;
+    if (len < 4 || off + len > end) break;
     const rawType = b[off + 2] | (b[off + 3] << 8);
-    const type = rawType & NLA_TYPE_MASK;
-    const data = off + NLA_HDRLEN;
-    const dataLen = len - NLA_HDRLEN;
+    const type = rawType & 0x3fff;
+    const data = off + 4;
+    const dataLen = len - 4;
     off += (len + 3) & ~3;
     if (type < 31 && (KNOWN_MASK >>> type) & 1) {
       if ((seen >>> type) & 1) continue;
       seen |= 1 << type;
     }
+    // Literal labels: `C.X` would be a property load per label tried (and a
+    // deoptimisation the first time a new label is reached).
     switch (type) {
-      case C.RTA_DST:
+      case 1: // RTA_DST
         dst = data;
         dstLen = dataLen;
         break;
-      case C.RTA_SRC:
+      case 2: // RTA_SRC
         src = data;
         srcLen = dataLen;
         break;
-      case C.RTA_GATEWAY:
+      case 5: // RTA_GATEWAY
         gateway = data;
         gatewayLen = dataLen;
         break;
-      case C.RTA_PREFSRC:
+      case 7: // RTA_PREFSRC
         prefsrc = data;
         prefsrcLen = dataLen;
         break;
-      case C.RTA_METRICS:
+      case 8: // RTA_METRICS
         metrics = data;
         metricsLen = dataLen;
         break;
-      case C.RTA_MULTIPATH:
+      case 9: // RTA_MULTIPATH
         multipath = data;
         multipathLen = dataLen;
         break;
-      case C.RTA_TABLE:
+      case 15: // RTA_TABLE
         table = data;
         tableLen = dataLen;
         break;
-      case C.RTA_OIF:
+      case 4: // RTA_OIF
         oif = data;
         oifLen = dataLen;
         break;
-      case C.RTA_PRIORITY:
+      case 6: // RTA_PRIORITY
         priority = data;
         priorityLen = dataLen;
         break;
-      case C.RTA_NH_ID:
+      case 30: // RTA_NH_ID
         nhid = data;
         nhidLen = dataLen;
         break;
-      case C.RTA_PREF:
+      case 20: // RTA_PREF
         pref = data;
         prefLen = dataLen;
         break;
-      case C.RTA_CACHEINFO:
+      case 12: // RTA_CACHEINFO
         break;
       default:
         (unknown ??= []).push({

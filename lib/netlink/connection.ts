@@ -14,7 +14,8 @@ import { NLM_F_ACK } from './constants';
 import { EBADF, EINTR, EIO } from './errno';
 import { ClosedError, NetlinkError, NetlinkOverrunError, SystemError, fromNative } from './errors';
 import type { AsyncExecutor, NetlinkCall, SyncExecutor } from './operation';
-import { parseMessages, type NetlinkMessage } from './parser';
+import type { NetlinkMessage } from './parser';
+import { splitMessages } from './received-message';
 import { PendingRequest, RequestTracker } from './request-tracker';
 import { checkBufferBytes, checkCloseOptions, type CloseOptions, type ConnectionOptions } from './connection-options';
 
@@ -350,7 +351,7 @@ export class NetlinkConnection extends ConnectionCore implements AsyncExecutor {
     onMessage?: (m: NetlinkMessage) => void,
   ): void {
     const [first, last] = this.stamp(c);
-    const p = new PendingRequest(c.kind, c.operation, first, last, settle, onMessage);
+    const p = new PendingRequest(c.kind, c.operation, first, last, settle, onMessage, c.collect);
     p.collectErrors = c.collectErrors === true;
     // The tracker's onFinish hook unrefs the socket: no per-request wrapper.
     this.tracker.add(p);
@@ -368,7 +369,7 @@ export class NetlinkConnection extends ConnectionCore implements AsyncExecutor {
     if (this.closed) return;
     switch (kind) {
       case NativeEventKind.Messages: {
-        const messages = parseMessages(payload as Buffer);
+        const messages = splitMessages(payload as Buffer);
         this.messagesReceived += messages.length;
         this.tracker.feed(messages);
         break;
@@ -455,9 +456,17 @@ export class NetlinkSyncConnection extends ConnectionCore implements SyncExecuto
     const [first, last] = this.stamp(c);
     // Set by the tracker's callback: the assertion keeps TypeScript from narrowing it to undefined.
     let outcome = undefined as { err?: Error; replies: NetlinkMessage[]; interrupted: boolean } | undefined;
-    const p = new PendingRequest(c.kind, c.operation, first, last, (err, replies, interrupted) => {
-      outcome = { err, replies, interrupted };
-    });
+    const p = new PendingRequest(
+      c.kind,
+      c.operation,
+      first,
+      last,
+      (err, replies, interrupted) => {
+        outcome = { err, replies, interrupted };
+      },
+      undefined,
+      c.collect,
+    );
     p.collectErrors = c.collectErrors === true;
     this.tracker.add(p);
     try {
@@ -481,7 +490,7 @@ export class NetlinkSyncConnection extends ConnectionCore implements SyncExecuto
         this.tracker.sent(p);
         break;
       }
-      this.tracker.feed(parseMessages(buf));
+      this.tracker.feed(splitMessages(buf));
     }
     if (!outcome) throw new Error('unreachable: request did not settle');
     if (outcome.err) throw outcome.err;

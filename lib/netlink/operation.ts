@@ -35,6 +35,14 @@ export interface NetlinkCall {
    * receive buffer still fails the call (NetlinkOverrunError).
    */
   collectErrors?: boolean;
+  /**
+   * For a dump collected whole: what to keep of each message, computed as the
+   * message arrives (so decoding overlaps the kernel producing the rest);
+   * undefined keeps nothing. Executors that apply it return these values in
+   * place of the messages (the connections do); for others the operation
+   * applies it to the messages afterwards (lib/netlink/operation.ts, dumpCollected).
+   */
+  collect?: (m: NetlinkMessage) => unknown;
 }
 
 /** Where the driver runs an operation; given to {@link LocalStep}s. */
@@ -109,6 +117,32 @@ export function* call(message: Buffer, operation: string): Operation<NetlinkMess
  */
 export function* dump(message: Buffer, operation: string): Operation<NetlinkMessage[]> {
   return yield { kind: 'dump', message, operation };
+}
+
+/** Reply arrays whose entries are already `collect`ed (see {@link markCollected}). */
+const collectedReplies = new WeakSet<unknown[]>();
+
+/** Executors: `replies` holds what the call's `collect` returned, not messages. */
+export function markCollected(replies: unknown[]): void {
+  collectedReplies.add(replies);
+}
+
+/**
+ * Runs a dump and returns what `collect` makes of each message (undefined
+ * left out), computed as the messages arrive when the executor can (the
+ * connections can), else afterwards.
+ * @example
+ * const names = yield* dumpCollected(request, 'list link names', (m) => (m.type === RTM_NEWLINK ? decodeLink(m).name : undefined));
+ */
+export function* dumpCollected<T>(message: Buffer, operation: string, collect: (m: NetlinkMessage) => T | undefined): Operation<T[]> {
+  const replies: unknown[] = yield { kind: 'dump', message, operation, collect };
+  if (collectedReplies.has(replies)) return replies as T[];
+  const out: T[] = [];
+  for (const m of replies as NetlinkMessage[]) {
+    const x = collect(m);
+    if (x !== undefined) out.push(x);
+  }
+  return out;
 }
 
 /** A dump's messages and whether a concurrent change interrupted it. */

@@ -7,6 +7,7 @@
 import { NLMSG_DONE, NLMSG_ERROR, NLMSG_NOOP, NLMSG_OVERRUN, NLM_F_DUMP_INTR } from './constants';
 import { DumpInterruptedError, NetlinkError, NetlinkOverrunError } from './errors';
 import { decodeDoneMessage, decodeErrorMessage, type ErrorReply } from './extack';
+import { markCollected } from './operation';
 import type { NetlinkMessage } from './parser';
 
 export type RequestKind = 'ack' | 'dump' | 'batch';
@@ -23,6 +24,8 @@ export class PendingRequest {
   /** A batch that returns its error replies instead of failing with the first (NetlinkCall.collectErrors). */
   collectErrors = false;
   settled = false;
+  /** What `collect` threw first (the dump fails with it at its end). */
+  collectError?: Error;
 
   constructor(
     readonly kind: RequestKind,
@@ -33,7 +36,11 @@ export class PendingRequest {
     readonly settle: (error: Error | undefined, replies: NetlinkMessage[], interrupted: boolean) => void,
     /** Streaming dumps: receives each message instead of collecting it. */
     readonly onMessage?: (m: NetlinkMessage) => void,
-  ) {}
+    /** Collected dumps: what to keep of each message instead of the message (NetlinkCall.collect). */
+    readonly collect?: (m: NetlinkMessage) => unknown,
+  ) {
+    if (collect) markCollected(this.replies);
+  }
 }
 
 export class RequestTracker {
@@ -119,7 +126,7 @@ export class RequestTracker {
     }
     if (m.type === NLMSG_DONE && p.kind === 'dump') {
       const e = decodeDoneMessage(m);
-      let error: Error | undefined = e.errno === 0 ? undefined : this.error(p, e);
+      let error: Error | undefined = e.errno === 0 ? p.collectError : this.error(p, e);
       // A stream cannot be restarted behind the consumer's back: tell it.
       if (!error && p.onMessage && p.interrupted) error = new DumpInterruptedError(p.operation);
       this.finish(p, error);
@@ -130,6 +137,16 @@ export class RequestTracker {
       // After an interruption the rest of the stream is inconsistent: drop it
       // and fail at NLMSG_DONE, which also frees the socket's dump slot.
       if (!p.interrupted) p.onMessage(m);
+    } else if (p.collect) {
+      // Decoded as it arrives: the message itself is garbage at once. A
+      // throwing decoder fails the dump at its end (the kernel sends the rest anyway).
+      if (p.collectError) return;
+      try {
+        const x = p.collect(m);
+        if (x !== undefined) (p.replies as unknown[]).push(x);
+      } catch (e) {
+        p.collectError = e instanceof Error ? e : new Error(String(e));
+      }
     } else {
       p.replies.push(m);
     }

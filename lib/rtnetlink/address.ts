@@ -5,7 +5,7 @@
 import { constants as osConstants } from 'node:os';
 import { NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REPLACE } from '../netlink/constants';
 import { NotFoundError, ValidationError, checkDeleteOptions, type DeleteOptions } from '../netlink/errors';
-import { call, dump, type Operation } from '../netlink/operation';
+import { call, dumpCollected, type Operation } from '../netlink/operation';
 import { Attributes, u32At, u8At, type NetlinkMessage } from '../netlink/parser';
 import { NetlinkWriter } from '../netlink/writer';
 import { afOf, formatIp, parseCidr, parseIp, AF_INET6, type IpFamily } from '../validate/ip';
@@ -288,9 +288,10 @@ function* listAddresses(filter: AddressFilter): Operation<Address[]> {
   const off = w.struct(C.IFADDRMSG_LEN);
   w.view.writeUInt8(filter.family ? afOf(filter.family) : 0, off);
   w.view.writeUInt32LE(index, off + 4); // strict dumps filter by index in the kernel
-  const replies = yield* dump(w.end().finish(), 'list addresses');
-  return replies
-    .filter((m) => m.type === C.RTM_NEWADDR)
-    .map(decodeAddress)
-    .filter((a) => (index === 0 || a.link === index) && (!filter.family || a.family === filter.family));
+  // Decoded as the messages arrive (routes.list() explains why).
+  return yield* dumpCollected(w.end().finish(), 'list addresses', (m) => {
+    if (m.type !== C.RTM_NEWADDR) return undefined;
+    const a = decodeAddress(m);
+    return (index === 0 || a.link === index) && (!filter.family || a.family === filter.family) ? a : undefined;
+  });
 }

@@ -7,7 +7,7 @@
 import { NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL } from '../netlink/constants';
 import { ENODEV } from '../netlink/errno';
 import { NotFoundError, ValidationError, checkDeleteOptions, type DeleteOptions } from '../netlink/errors';
-import { call, dump, type Operation } from '../netlink/operation';
+import { call, dump, dumpCollected, type Operation } from '../netlink/operation';
 import { Attributes, s32At } from '../netlink/parser';
 import { NetlinkWriter } from '../netlink/writer';
 import { NetnsFdScope } from '../netns/fd-scope';
@@ -185,8 +185,8 @@ export const linkOps = {
       w.string(C.IFLA_INFO_KIND, filter.kind);
       w.endNest(li);
     }
-    const replies = yield* dump(w.end().finish(), 'list links');
-    let links = replies.filter((m) => m.type === C.RTM_NEWLINK).map(decodeLink);
+    // Decoded as the messages arrive (routes.list() explains why).
+    let links = yield* dumpCollected(w.end().finish(), 'list links', (m) => (m.type === C.RTM_NEWLINK ? decodeLink(m) : undefined));
     // Names of masters and parents come from the same dump when it has them.
     const known = new Map(links.map((l) => [l.index, l.name]));
     if (filter.name !== undefined) links = links.filter((l) => l.name === filter.name);

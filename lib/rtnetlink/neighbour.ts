@@ -7,7 +7,7 @@
 import { NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REPLACE } from '../netlink/constants';
 import { ENOENT } from '../netlink/errno';
 import { NotFoundError, ValidationError, checkDeleteOptions, type DeleteOptions } from '../netlink/errors';
-import { call, dump, type Operation } from '../netlink/operation';
+import { call, dumpCollected, type Operation } from '../netlink/operation';
 import { Attributes, s32At, u16At, u8At, type NetlinkMessage, type RawAttribute } from '../netlink/parser';
 import { NetlinkWriter } from '../netlink/writer';
 import { AF_INET, AF_INET6, afOf, formatIp, formatMac, parseIp, parseMac, type IpFamily } from '../validate/ip';
@@ -355,15 +355,16 @@ export const neighbourOps = {
       // Strict dumps filter by link and master in the kernel.
       if (index !== undefined) w.u32(C.NDA_IFINDEX, index);
       if (master !== undefined) w.u32(C.NDA_MASTER, master);
-      const replies = yield* dump(w.end().finish(), 'list neighbours');
-      for (const m of replies) {
-        if (m.type !== C.RTM_NEWNEIGH) continue;
+      // Decoded as the messages arrive (routes.list() explains why).
+      const wanted = yield* dumpCollected(w.end().finish(), 'list neighbours', (m) => {
+        if (m.type !== C.RTM_NEWNEIGH) return undefined;
         const n = decodeNeighbour(m);
-        if (index !== undefined && n.link !== index) continue;
-        if (!!filter.proxy !== n.flags.includes('proxy')) continue;
-        if (states && !states.some((s) => (s === 0 ? u16At(m.payload, 8) === 0 : u16At(m.payload, 8) & s))) continue;
-        out.push(n);
-      }
+        if (index !== undefined && n.link !== index) return undefined;
+        if (!!filter.proxy !== n.flags.includes('proxy')) return undefined;
+        if (states && !states.some((s) => (s === 0 ? u16At(m.payload, 8) === 0 : u16At(m.payload, 8) & s))) return undefined;
+        return n;
+      });
+      for (const n of wanted) out.push(n);
     }
     return yield* nameNeighbours(out);
   },

@@ -1,19 +1,36 @@
 /**
  * Decoding RTM_NEWROUTE messages (multipath next hops, metrics, IPv6 router
  * preference) into `Route` objects.
+ *
+ * This runs for every route of a dump, so it reads the received bytes in
+ * place: one pass over the attributes noting where each known one is, then
+ * the object is built with its properties always in the same order (one
+ * hidden class for V8). Names of numbers come from tables made once.
  * @module
  */
-import { Attributes, u32At, u8At, type NetlinkMessage } from '../netlink/parser';
+import { NLA_F_NESTED, NLA_F_NET_BYTEORDER, NLA_HDRLEN, NLA_TYPE_MASK } from '../netlink/constants';
+import { Attributes, type NetlinkMessage, type RawAttribute } from '../netlink/parser';
+import { ReceivedMessage } from '../netlink/received-message';
 import { AF_INET6, formatIp, formatIpAt, type IpFamily } from '../validate/ip';
 import * as C from './constants';
 import { nexthopFlagNames, protocolName, routeTypeName, scopeName, tableName } from './names';
 import type { Nexthop, Route, RoutePref } from './route-types';
 /** ICMPV6_ROUTER_PREF_* values. */
 export const PREFS: Record<RoutePref, number> = { medium: 0, high: 1, low: 3 };
-/** PREFS the other way round; decodeRoute runs for every route of a dump. */
+/** PREFS the other way round. */
 const PREF_NAMES = new Map((Object.keys(PREFS) as RoutePref[]).map((k) => [PREFS[k], k]));
 
-const KNOWN = new Set([
+/** The names of the one-byte rtmsg fields (all 256 values), and the tables below 256. */
+const PROTOCOL_NAMES = Array.from({ length: 256 }, (_, i) => protocolName(i));
+const SCOPE_NAMES = Array.from({ length: 256 }, (_, i) => scopeName(i));
+const TYPE_NAMES = Array.from({ length: 256 }, (_, i) => routeTypeName(i));
+const TABLE_NAMES = Array.from({ length: 256 }, (_, i) => tableName(i));
+/** "/0" .. "/255" (rtm_dst_len is a byte). */
+const PREFIX_LENGTHS = Array.from({ length: 256 }, (_, i) => `/${i}`);
+const NEXTHOP_FLAGS = C.RTNH_F_DEAD | C.RTNH_F_PERVASIVE | C.RTNH_F_ONLINK | C.RTNH_F_LINKDOWN;
+
+/** The top-level attribute types decodeRouteAt reads (their later repeats are ignored, not unknown). */
+const KNOWN_MASK = [
   C.RTA_DST,
   C.RTA_SRC,
   C.RTA_OIF,
@@ -26,7 +43,7 @@ const KNOWN = new Set([
   C.RTA_PREF,
   C.RTA_CACHEINFO,
   C.RTA_NH_ID,
-]);
+].reduce((mask, t) => mask | (1 << t), 0);
 
 function decodeMultipath(b: Buffer): Nexthop[] {
   const out: Nexthop[] = [];
@@ -50,55 +67,174 @@ function decodeMultipath(b: Buffer): Nexthop[] {
 
 /** Decodes one RTM_NEWROUTE message. */
 export function decodeRoute(m: NetlinkMessage): Route {
-  const p = m.payload;
-  const family: IpFamily = u8At(p, 0) === AF_INET6 ? 6 : 4;
-  const dstLength = u8At(p, 1);
-  const srcLength = u8At(p, 2);
-  const a = new Attributes(p, C.RTMSG_LEN);
-  const tableId = a.u32(C.RTA_TABLE) ?? u8At(p, 4);
-  const flags = u32At(p, 8);
-  const dst = a.read(C.RTA_DST, formatIpAt);
-  const r: Route = {
-    family,
-    dst: dst !== undefined ? `${dst}/${dstLength}` : dstLength === 0 ? 'default' : `?/${dstLength}`,
-    dstLength,
-    table: tableName(tableId),
-    tableId,
-    protocol: protocolName(u8At(p, 5)),
-    scope: scopeName(u8At(p, 6)),
-    type: routeTypeName(u8At(p, 7)),
-    flags: nexthopFlagNames(flags),
-    unknownAttributes: a.unknown(KNOWN),
-  };
-  const src = a.get(C.RTA_SRC);
-  if (src && srcLength) r.src = `${formatIp(src)}/${srcLength}`;
-  const gw = a.read(C.RTA_GATEWAY, formatIpAt);
-  if (gw !== undefined) r.gateway = gw;
-  const oif = a.u32(C.RTA_OIF);
-  if (oif !== undefined) {
-    r.link = oif;
-    // eslint-disable-next-line @typescript-eslint/no-deprecated -- deprecated alias of `link`, still filled
-    r.index = oif;
+  if (m instanceof ReceivedMessage) return decodeRouteAt(m.buffer, m.payloadStart, m.payloadEnd);
+  return decodeRouteAt(m.payload, 0, m.payload.length);
+}
+
+/** Whether a RTM_NEWROUTE message is a cached clone (dumps leave them out, as `ip route show` does). */
+export function isClonedRoute(m: NetlinkMessage): boolean {
+  if (m instanceof ReceivedMessage) return m.payloadStart + 12 <= m.payloadEnd && (m.buffer[m.payloadStart + 9] & (C.RTM_F_CLONED >> 8)) !== 0;
+  return m.payload.length >= 12 && (m.payload[9] & (C.RTM_F_CLONED >> 8)) !== 0;
+}
+
+function u32(b: Buffer, off: number, len: number): number | undefined {
+  return len >= 4 ? (b[off] | (b[off + 1] << 8) | (b[off + 2] << 16)) + b[off + 3] * 0x1000000 : undefined;
+}
+
+/** Decodes the rtmsg payload at [start, end) of `b`. */
+function decodeRouteAt(b: Buffer, start: number, end: number): Route {
+  // A short header reads as zeros (kernels only ever send the whole rtmsg).
+  if (end - start < C.RTMSG_LEN) {
+    const padded = Buffer.alloc(C.RTMSG_LEN);
+    b.copy(padded, 0, start, end);
+    return decodeRouteAt(padded, 0, C.RTMSG_LEN);
   }
-  const ps = a.read(C.RTA_PREFSRC, formatIpAt);
-  if (ps !== undefined) r.prefsrc = ps;
-  const prio = a.u32(C.RTA_PRIORITY);
-  if (prio !== undefined) r.metric = prio;
-  const mp = a.get(C.RTA_MULTIPATH);
-  if (mp) r.multipath = decodeMultipath(mp);
-  const nhid = a.u32(C.RTA_NH_ID);
-  if (nhid !== undefined) r.nhid = nhid;
-  const metrics = a.nested(C.RTA_METRICS);
-  if (metrics) {
-    for (const x of metrics.list) {
-      if (x.data.length < 4) continue;
-      if (x.type === C.RTAX_MTU) r.mtu = x.data.readUInt32LE(0);
-      else (r.metrics ??= {})[x.type] = x.data.readUInt32LE(0);
+  // Where each attribute's data is (-1: absent); the first of a type counts.
+  let dst = -1,
+    dstLen = 0,
+    src = -1,
+    srcLen = 0,
+    gateway = -1,
+    gatewayLen = 0,
+    prefsrc = -1,
+    prefsrcLen = 0,
+    metrics = -1,
+    metricsLen = 0,
+    multipath = -1,
+    multipathLen = 0,
+    table = -1,
+    tableLen = 0,
+    oif = -1,
+    oifLen = 0,
+    priority = -1,
+    priorityLen = 0,
+    nhid = -1,
+    nhidLen = 0,
+    pref = -1,
+    prefLen = 0;
+  let unknown: RawAttribute[] | undefined;
+  let seen = 0; // bit per known type already met
+  // Literal numbers in this loop: imported constants are property loads in
+  // the CommonJS output, slow while a new process still interprets this.
+  for (let off = start + 12; off + 4 <= end;) {
+    // rtmsg is 12 bytes, an attribute header (nlattr) 4; NLA_TYPE_MASK 0x3fff
+    const len = b[off] | (b[off + 1] << 8);
+    if (len < 4 || off + len > end) break;
+    const rawType = b[off + 2] | (b[off + 3] << 8);
+    const type = rawType & 0x3fff;
+    const data = off + 4;
+    const dataLen = len - 4;
+    off += (len + 3) & ~3;
+    if (type < 31 && (KNOWN_MASK >>> type) & 1) {
+      if ((seen >>> type) & 1) continue;
+      seen |= 1 << type;
+    }
+    // Literal labels: `C.X` would be a property load per label tried (and a
+    // deoptimisation the first time a new label is reached).
+    switch (type) {
+      case 1: // RTA_DST
+        dst = data;
+        dstLen = dataLen;
+        break;
+      case 2: // RTA_SRC
+        src = data;
+        srcLen = dataLen;
+        break;
+      case 5: // RTA_GATEWAY
+        gateway = data;
+        gatewayLen = dataLen;
+        break;
+      case 7: // RTA_PREFSRC
+        prefsrc = data;
+        prefsrcLen = dataLen;
+        break;
+      case 8: // RTA_METRICS
+        metrics = data;
+        metricsLen = dataLen;
+        break;
+      case 9: // RTA_MULTIPATH
+        multipath = data;
+        multipathLen = dataLen;
+        break;
+      case 15: // RTA_TABLE
+        table = data;
+        tableLen = dataLen;
+        break;
+      case 4: // RTA_OIF
+        oif = data;
+        oifLen = dataLen;
+        break;
+      case 6: // RTA_PRIORITY
+        priority = data;
+        priorityLen = dataLen;
+        break;
+      case 30: // RTA_NH_ID
+        nhid = data;
+        nhidLen = dataLen;
+        break;
+      case 20: // RTA_PREF
+        pref = data;
+        prefLen = dataLen;
+        break;
+      case 12: // RTA_CACHEINFO
+        break;
+      default:
+        (unknown ??= []).push({
+          type,
+          nested: (rawType & NLA_F_NESTED) !== 0,
+          netByteOrder: (rawType & NLA_F_NET_BYTEORDER) !== 0,
+          data: b.subarray(data, data + dataLen),
+        });
     }
   }
-  const pref = a.u8(C.RTA_PREF);
+  const family: IpFamily = b[start] === AF_INET6 ? 6 : 4;
+  const dstLength = b[start + 1];
+  const srcLength = b[start + 2];
+  const tableId = (table >= 0 ? u32(b, table, tableLen) : undefined) ?? b[start + 4];
+  const flags = u32(b, start + 8, 4) ?? 0;
+  const r: Route = {
+    family,
+    dst: dst >= 0 ? formatIpAt(b, dst, dstLen) + PREFIX_LENGTHS[dstLength] : dstLength === 0 ? 'default' : `?/${dstLength}`,
+    dstLength,
+    table: tableId < 256 ? TABLE_NAMES[tableId] : tableName(tableId),
+    tableId,
+    protocol: PROTOCOL_NAMES[b[start + 5]],
+    scope: SCOPE_NAMES[b[start + 6]],
+    type: TYPE_NAMES[b[start + 7]],
+    flags: flags & NEXTHOP_FLAGS ? nexthopFlagNames(flags) : [],
+    unknownAttributes: unknown ?? [],
+  };
+  if (src >= 0 && srcLength) r.src = formatIpAt(b, src, srcLen) + PREFIX_LENGTHS[srcLength];
+  if (gateway >= 0) r.gateway = formatIpAt(b, gateway, gatewayLen);
+  const link = oif >= 0 ? u32(b, oif, oifLen) : undefined;
+  if (link !== undefined) {
+    r.link = link;
+    // eslint-disable-next-line @typescript-eslint/no-deprecated -- deprecated alias of `link`, still filled
+    r.index = link;
+  }
+  if (prefsrc >= 0) r.prefsrc = formatIpAt(b, prefsrc, prefsrcLen);
+  const metric = priority >= 0 ? u32(b, priority, priorityLen) : undefined;
+  if (metric !== undefined) r.metric = metric;
+  if (multipath >= 0) r.multipath = decodeMultipath(b.subarray(multipath, multipath + multipathLen));
+  const nh = nhid >= 0 ? u32(b, nhid, nhidLen) : undefined;
+  if (nh !== undefined) r.nhid = nh;
+  if (metrics >= 0) decodeMetrics(r, b, metrics, metrics + metricsLen);
   // The kernel stores only the three valid preferences (an invalid one as medium).
-  const prefName = pref !== undefined ? PREF_NAMES.get(pref) : undefined;
+  const prefName = pref >= 0 && prefLen >= 1 ? PREF_NAMES.get(b[pref]) : undefined;
   if (prefName !== undefined) r.pref = prefName;
   return r;
+}
+
+/** RTA_METRICS: the MTU as `mtu`, the others by RTAX number (the last of a type wins). */
+function decodeMetrics(r: Route, b: Buffer, start: number, end: number): void {
+  for (let off = start; off + NLA_HDRLEN <= end;) {
+    const len = b[off] | (b[off + 1] << 8);
+    if (len < NLA_HDRLEN || off + len > end) break;
+    const type = (b[off + 2] | (b[off + 3] << 8)) & NLA_TYPE_MASK;
+    const value = u32(b, off + NLA_HDRLEN, len - NLA_HDRLEN);
+    off += (len + 3) & ~3;
+    if (value === undefined) continue;
+    if (type === C.RTAX_MTU) r.mtu = value;
+    else (r.metrics ??= {})[type] = value;
+  }
 }

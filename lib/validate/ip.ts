@@ -6,6 +6,7 @@
  * @module
  */
 import { ValidationError } from '../netlink/errors';
+import { formatIpv4At } from './ipv4-text';
 
 export const AF_INET = 2;
 export const AF_INET6 = 10;
@@ -147,7 +148,7 @@ export function formatIp(bytes: Uint8Array): string {
 
 /** {@link formatIp} of `length` bytes at `offset` of `b`, without a view. */
 export function formatIpAt(b: Uint8Array, offset: number, length: number): string {
-  if (length === 4) return `${b[offset]}.${b[offset + 1]}.${b[offset + 2]}.${b[offset + 3]}`;
+  if (length === 4) return formatIpv4At(b, offset);
   if (length !== 16) return Buffer.from(b.subarray(offset, offset + length)).toString('hex');
   const bytes = b.subarray(offset, offset + 16);
   const w: number[] = [];

@@ -17,6 +17,7 @@ import type { AsyncExecutor, NetlinkCall, SyncExecutor } from './operation';
 import { parseMessages, type NetlinkMessage } from './parser';
 import { PendingRequest, RequestTracker } from './request-tracker';
 import { checkBufferBytes, checkCloseOptions, type CloseOptions, type ConnectionOptions } from './connection-options';
+import { ThreadlessSender } from './threadless';
 
 export type { CloseOptions, ConnectionOptions } from './connection-options';
 
@@ -108,6 +109,8 @@ export class NetlinkConnection extends ConnectionCore implements AsyncExecutor {
   /** @internal messages received so far (tests of backpressure read it). */
   messagesReceived = 0;
   private idle?: () => void;
+  /** Sends the first requests without the socket's I/O thread (see threadless.ts); not for subscriptions. */
+  private threadless?: ThreadlessSender;
 
   constructor(opts: ConnectionOptions) {
     super();
@@ -136,6 +139,7 @@ export class NetlinkConnection extends ConnectionCore implements AsyncExecutor {
     } catch (e) {
       throw fromNative('open netlink socket', e);
     }
+    if (!o.groups?.length) this.threadless = new ThreadlessSender(this.socket, this.tracker, (replies) => this.onEvent(NativeEventKind.Messages, replies, 0));
     if (this.refs > 0) this.socket.ref();
   }
 
@@ -217,6 +221,7 @@ export class NetlinkConnection extends ConnectionCore implements AsyncExecutor {
       throw e;
     }
     await this.acquireDumpSlot();
+    await this.threadless?.handOver(); // backpressure needs the I/O thread
     const queue: NetlinkMessage[] = [];
     // Set from the socket's callbacks: `as boolean` keeps TypeScript from narrowing them to their first value.
     let done = false as boolean;
@@ -305,7 +310,7 @@ export class NetlinkConnection extends ConnectionCore implements AsyncExecutor {
     // The addon stops its thread without waiting and names the requests it
     // never handed to the kernel; everything else pending was sent.
     // No socket yet: it is closed as soon as it arrives, and nothing was sent.
-    const unsent = new Set(this.socket ? this.socket.close() : []);
+    const unsent = new Set([...(this.threadless?.close() ?? []), ...(this.socket ? this.socket.close() : [])]);
     for (const p of this.tracker.pending()) this.tracker.fail(new ClosedError(p.operation, !unsent.has(p.firstSeq)), p);
     this.idle?.();
   }
@@ -356,7 +361,8 @@ export class NetlinkConnection extends ConnectionCore implements AsyncExecutor {
     this.ref();
     try {
       if (!this.socket) throw new Error('no socket after checkOpen'); // unreachable: failed like a send
-      this.socket.send(c.message, first, c.kind === 'batch');
+      if (this.threadless?.active) this.threadless.send(c.message, first, c.kind === 'batch');
+      else this.socket.send(c.message, first, c.kind === 'batch');
     } catch (e) {
       // Not queued (no thread could be started: EAGAIN): never sent.
       this.tracker.fail(fromNative(c.operation, e), p);

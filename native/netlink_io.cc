@@ -106,12 +106,18 @@ inline void CpuRelax() {
 #endif
 }
 
+// Read once per process: get_nprocs() reads a sysfs file, and a socket is made per handle.
+int OnlineCpus() {
+  static const int cpus = std::max(1, get_nprocs());
+  return cpus;
+}
+
 }  // namespace
 
 // The machine's online CPUs, not this process's affinity: /proc/loadavg counts
 // runnable tasks machine-wide (in a small cpuset on a big busy host the
 // affinity count would call every moment contended).
-SpinPolicy::SpinPolicy(std::chrono::microseconds max) : max_(max), cpus_(std::max(1, get_nprocs())) {}
+SpinPolicy::SpinPolicy(std::chrono::microseconds max) : max_(max), cpus_(OnlineCpus()) {}
 
 bool SpinPolicy::ShouldSpin(Clock::time_point now) {
   if (max_.count() == 0 || misses_ >= kMaxMisses || now < backoff_until_) return false;

@@ -1,6 +1,7 @@
 #include "netlink_socket.h"
 
 #include <linux/netlink.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -188,6 +189,45 @@ int OpenConfigured(Napi::Env env, const SocketOptions& o, uint32_t* port_id, int
   return fd;
 }
 
+// The body of transact() (a pool thread; no JS): 0 or an errno and its syscall.
+int TransactOn(int fd, const std::vector<uint8_t>& request, int wait_ms, int* sndbuf, std::vector<uint8_t>* replies,
+               std::string& syscall) {
+  if (!request.empty()) {
+    FitSendBuffer(fd, request.size(), sndbuf);
+    sockaddr_nl kernel{};
+    kernel.nl_family = AF_NETLINK;
+    ssize_t n;
+    do {
+      n = sendto(fd, request.data(), request.size(), 0, reinterpret_cast<sockaddr*>(&kernel), sizeof kernel);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) {
+      syscall = "sendmsg(netlink)";
+      return errno;
+    }
+  }
+  // One receive buffer per pool thread, mapped on its first transact (see PageBuffer).
+  static thread_local PageBuffer scratch;
+  if (!scratch.Ensure(kDatagramBytes)) {
+    syscall = "recvmsg(netlink)";
+    return ENOMEM;
+  }
+  for (bool waited = wait_ms == 0;;) {
+    ssize_t n = recv(fd, scratch.data(), kDatagramBytes, MSG_DONTWAIT | MSG_TRUNC);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN && replies->empty() && !waited) {
+      waited = true;
+      pollfd pfd{fd, POLLIN, 0};
+      poll(&pfd, 1, wait_ms);
+      continue;
+    }
+    if (n < 0 && errno == EAGAIN) return 0;
+    syscall = "recvmsg(netlink)";
+    if (n < 0) return errno;  // ENOBUFS: the kernel dropped replies
+    if (static_cast<size_t>(n) > kDatagramBytes) return EMSGSIZE;
+    replies->insert(replies->end(), scratch.data(), scratch.data() + n);
+  }
+}
+
 }  // namespace
 
 void NetlinkSocket::Init(Napi::Env env, Napi::Object exports) {
@@ -195,6 +235,7 @@ void NetlinkSocket::Init(Napi::Env env, Napi::Object exports) {
       env, "NetlinkSocket",
       {
           InstanceMethod<&NetlinkSocket::Send>("send"),
+          InstanceMethod<&NetlinkSocket::Transact>("transact"),
           InstanceMethod<&NetlinkSocket::Ref>("ref"),
           InstanceMethod<&NetlinkSocket::Unref>("unref"),
           InstanceMethod<&NetlinkSocket::Pause>("pause"),
@@ -243,6 +284,8 @@ NetlinkSocket::NetlinkSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<
   SocketOptions o = ParseOptions(info);
   int sndbuf = 0;
   int fd = OpenConfigured(env, o, &port_id_, &sndbuf);
+  sndbuf_ = sndbuf;
+  threaded_ = !o.groups.empty();
   closed_ = true;  // until everything below succeeded
   int wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (wake_fd < 0) {
@@ -294,9 +337,46 @@ Napi::Value NetlinkSocket::Send(const Napi::CallbackInfo& info) {
   auto buf = info[0].As<Napi::Uint8Array>();
   // A plain type check, not ToBoolean(): coercion may run JS, which fails while a worker is being terminated.
   bool exclusive = info[2].IsBoolean() && info[2].As<Napi::Boolean>().Value();
+  threaded_ = true;
   int err = io_->Enqueue(buf.Data(), buf.ByteLength(), info[1].As<Napi::Number>().DoubleValue(), exclusive);
   if (err != 0) throw ErrnoError(env, err, err == EBADF ? "send" : "pthread_create");
   return env.Undefined();
+}
+
+// transact(buffer, waitMs) -> Promise<Buffer>: the thread-less path of a
+// socket whose I/O thread never started (lib/netlink/connection.ts uses it for
+// a handle's first requests). On the libuv pool: sends the buffer as one
+// datagram (nothing if empty), then reads every datagram available, waiting up
+// to waitMs for the first. rtnetlink answers each request while sendmsg runs
+// and makes the next part of a dump while the previous is read, so one call
+// returns the acks of all the requests and whole dumps. It works on a dup of
+// the descriptor: close() may run meanwhile, and the number the job uses is
+// never another file's.
+Napi::Value NetlinkSocket::Transact(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (closed_) throw ErrnoError(env, EBADF, "send");
+  if (threaded_) throw ErrnoError(env, EBUSY, "transact");  // the I/O thread would read the replies
+  if (!info[0].IsTypedArray()) throw Napi::TypeError::New(env, "transact(buffer, waitMs)");
+  int wait_ms = ArgInt(info, 1, "waitMs", 0, 60000);
+  auto buf = info[0].As<Napi::Uint8Array>();
+  auto request = std::make_shared<std::vector<uint8_t>>(buf.Data(), buf.Data() + buf.ByteLength());
+  int fd = fcntl(io_->fd(), F_DUPFD_CLOEXEC, 0);
+  if (fd < 0) throw ErrnoError(env, errno, "dup");
+  auto replies = std::make_shared<std::vector<uint8_t>>();
+  int sndbuf = sndbuf_;
+  return RunMaybeAsync(
+      env, true,
+      [fd, wait_ms, request, replies, sndbuf](std::string& syscall) mutable -> int {
+        int err = TransactOn(fd, *request, wait_ms, &sndbuf, replies.get(), syscall);
+        close(fd);
+        return err;
+      },
+      [replies](napi_env e) -> napi_value {
+        napi_value out = nullptr;
+        void* data;
+        if (napi_create_buffer_copy(e, replies->size(), replies->data(), &data, &out) != napi_ok) return nullptr;
+        return out;
+      });
 }
 
 // ref()/unref(): whether something waits on this socket. While referenced it

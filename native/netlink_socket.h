@@ -27,6 +27,7 @@ class NetlinkSocket : public Napi::ObjectWrap<NetlinkSocket> {
 
  private:
   Napi::Value Send(const Napi::CallbackInfo& info);
+  Napi::Value Transact(const Napi::CallbackInfo& info);
   Napi::Value Ref(const Napi::CallbackInfo& info);
   Napi::Value Unref(const Napi::CallbackInfo& info);
   Napi::Value Pause(const Napi::CallbackInfo& info);
@@ -38,8 +39,12 @@ class NetlinkSocket : public Napi::ObjectWrap<NetlinkSocket> {
   std::vector<double> Shutdown(napi_env env);
 
   uint32_t port_id_ = 0;
+  int sndbuf_ = 0;
   bool closed_ = false;
   bool refed_ = false;
+  // send() was called or the socket listens: its I/O thread owns the reading,
+  // so transact() is refused from then on.
+  bool threaded_ = false;
   std::shared_ptr<NetlinkIo> io_;
   napi_threadsafe_function tsfn_ = nullptr;
   int64_t reported_bytes_ = 0;  // external memory reported to V8

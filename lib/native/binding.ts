@@ -10,6 +10,8 @@ import * as path from 'node:path';
 /** An async netlink socket owned by the addon (its I/O thread sends and reads); see native/netlink_socket.h. */
 export interface NativeNetlinkSocket {
   send(data: Uint8Array, token: number, exclusive: boolean): void;
+  /** Before the first send() only: on the libuv pool, sends one datagram and returns every reply available (waiting up to waitMs for the first). */
+  transact(data: Uint8Array, waitMs: number): Promise<Buffer>;
   /** Keeps the event loop alive (something waits on this socket). */
   ref(): void;
   unref(): void;

@@ -18,6 +18,7 @@ import type { NetlinkMessage } from './parser';
 import { splitMessages } from './received-message';
 import { PendingRequest, RequestTracker } from './request-tracker';
 import { checkBufferBytes, checkCloseOptions, type CloseOptions, type ConnectionOptions } from './connection-options';
+import { ThreadlessSender } from './threadless';
 
 export type { CloseOptions, ConnectionOptions } from './connection-options';
 
@@ -109,6 +110,8 @@ export class NetlinkConnection extends ConnectionCore implements AsyncExecutor {
   /** @internal messages received so far (tests of backpressure read it). */
   messagesReceived = 0;
   private idle?: () => void;
+  /** Sends the first requests without the socket's I/O thread (see threadless.ts); not for subscriptions. */
+  private threadless?: ThreadlessSender;
 
   constructor(opts: ConnectionOptions) {
     super();
@@ -137,6 +140,7 @@ export class NetlinkConnection extends ConnectionCore implements AsyncExecutor {
     } catch (e) {
       throw fromNative('open netlink socket', e);
     }
+    if (!o.groups?.length) this.threadless = new ThreadlessSender(this.socket, this.tracker, (replies) => this.onEvent(NativeEventKind.Messages, replies, 0));
     if (this.refs > 0) this.socket.ref();
   }
 
@@ -218,6 +222,7 @@ export class NetlinkConnection extends ConnectionCore implements AsyncExecutor {
       throw e;
     }
     await this.acquireDumpSlot();
+    await this.threadless?.handOver(); // backpressure needs the I/O thread
     const queue: NetlinkMessage[] = [];
     // Set from the socket's callbacks: `as boolean` keeps TypeScript from narrowing them to their first value.
     let done = false as boolean;
@@ -306,7 +311,7 @@ export class NetlinkConnection extends ConnectionCore implements AsyncExecutor {
     // The addon stops its thread without waiting and names the requests it
     // never handed to the kernel; everything else pending was sent.
     // No socket yet: it is closed as soon as it arrives, and nothing was sent.
-    const unsent = new Set(this.socket ? this.socket.close() : []);
+    const unsent = new Set([...(this.threadless?.close() ?? []), ...(this.socket ? this.socket.close() : [])]);
     for (const p of this.tracker.pending()) this.tracker.fail(new ClosedError(p.operation, !unsent.has(p.firstSeq)), p);
     this.idle?.();
   }
@@ -358,7 +363,8 @@ export class NetlinkConnection extends ConnectionCore implements AsyncExecutor {
     this.ref();
     try {
       if (!this.socket) throw new Error('no socket after checkOpen'); // unreachable: failed like a send
-      this.socket.send(c.message, first, c.kind === 'batch');
+      if (this.threadless?.active) this.threadless.send(c.message, first, c.kind === 'batch');
+      else this.socket.send(c.message, first, c.kind === 'batch');
     } catch (e) {
       // Not queued (no thread could be started: EAGAIN): never sent.
       this.tracker.fail(fromNative(c.operation, e), p);

@@ -385,19 +385,26 @@ async function plumb(
         [
           'create veth pair',
           async () => {
-            await host.links.add({
+            // The bridge's index first (links.add would look it up itself): then the add and the read-back of
+            // both ends' indexes (IFLA_LINK is the peer's index in the sandbox; no name lookups below) are asked
+            // in the same tick and travel together, one round trip for both (the kernel runs them in order).
+            // getLink, not links.get, which would also look up the bridge's name. Its answer counts only if the
+            // add succeeded (else the name may be someone else's link).
+            const master = (await host.run(getLink(rec.bridge))).index;
+            const added = host.links.add({
               name: att.hostIfname,
               kind: 'veth',
-              master: rec.bridge,
+              master,
               group: rec.group,
               mtu: rec.mtu,
               up: true,
               peer: { name: att.ifname, netns: ns, mac: att.mac, mtu: rec.mtu },
             });
+            const got = host.run(getLink(att.hostIfname));
+            got.catch(() => undefined);
+            await added;
             rollback.push(() => host.links.delete(att.hostIfname));
-            // Both ends' indexes at once (IFLA_LINK is the peer's index in the sandbox): no name lookups below.
-            // One request: getLink, not links.get, which would also look up the bridge's name.
-            const link = await host.run(getLink(att.hostIfname));
+            const link = await got;
             hostIndex = link.index;
             peerIndex = link.parentIndex ?? 0;
           },
@@ -413,15 +420,15 @@ async function plumb(
       [
         // A container reaching its own published port: the DNATed frame goes back
         // out the bridge port it came in on, which the bridge allows only in hairpin mode.
-        // The ownership mark goes with it: the kernel ignores an alias in the request that creates the veth.
         // icc: false may isolate the port (see firewall/icc.ts): the bridge forwards nothing between two isolated ports.
         [
           'set hairpin mode',
-          async () =>
-            host.links.set(hostIndex, {
-              port: { hairpin: true, ...((await isolatePorts(ctx.hostRef, rec)) && { isolated: true }) },
-              alias: vethMark(ctx.store.tag, rec.name, att.id),
-            }),
+          async () => {
+            // Two independent requests by index, asked at once (one round trip): the port flags, and the ownership
+            // mark (the kernel ignores an alias in the request that creates the veth).
+            const port = { hairpin: true, ...((await isolatePorts(ctx.hostRef, rec)) && { isolated: true }) };
+            await settleAll([host.links.set(hostIndex, { port }), host.links.set(hostIndex, { alias: vethMark(ctx.store.tag, rec.name, att.id) })]);
+          },
         ],
         [
           'configure sandbox interface',

@@ -4,7 +4,6 @@
  * every part needs.
  * @module
  */
-import * as path from 'node:path';
 import type { Handle } from '../handle';
 import { ENOENT } from '../netlink/errno';
 import { NetlinkError, NotFoundError } from '../netlink/errors';
@@ -13,6 +12,7 @@ import { AddressPool } from './address-pool';
 import type { Firewall } from './firewall';
 import { Ipam } from './ipam';
 import { validateNetworkName } from './names';
+import { ensureTrustedSubdir } from './state-dir';
 import type { NetworkRecord, StateStore } from './state';
 
 /**
@@ -45,7 +45,8 @@ export async function requireNetwork(ctx: NetworkContext, name: string, operatio
 export function ipamOf(ctx: NetworkContext, rec: NetworkRecord): Ipam {
   const pools = [new AddressPool(rec.subnet, rec.gateway)];
   if (rec.subnet6) pools.push(new AddressPool(rec.subnet6, rec.gateway6));
-  return new Ipam(path.join(ctx.store.dir, 'ipam'), rec.name, pools);
+  // The store checked its directory when it opened: only the ipam subdirectory is checked here, once per attach.
+  return new Ipam(ensureTrustedSubdir(ctx.store.dir, 'ipam'), rec.name, pools, () => undefined);
 }
 
 /** A catch handler for deletes of links that may be gone already (ENODEV). */

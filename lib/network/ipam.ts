@@ -52,12 +52,14 @@ export class Ipam {
   private readonly file: string;
   private readonly lock: string;
 
+  /** @param trust checks `stateDir` before it is used (default: the whole walk from /, see state-dir.ts) */
   constructor(
     stateDir: string,
     readonly network: string,
     private readonly pools: AddressPool[],
+    trust: (dir: string) => unknown = ensureTrustedDir,
   ) {
-    ensureTrustedDir(stateDir);
+    trust(stateDir);
     this.file = path.join(stateDir, `${network}.json`);
     this.lock = path.join(stateDir, `${network}.lock`);
   }

@@ -74,6 +74,19 @@ export function ensureTrustedDir(dir: string): string {
   return dirReached;
 }
 
+/**
+ * {@link ensureTrustedDir} for a directory directly inside one already found
+ * trustworthy (the state store checks its directory when it opens): only
+ * this last step is checked, not the walk from / again. Returns its path.
+ */
+export function ensureTrustedSubdir(trustedParent: string, name: string): string {
+  const dir = path.join(trustedParent, name);
+  const st = lstatOrCreate(dir);
+  if (st.isSymbolicLink()) throw new UnsafeStateDirError(dir, 'is a symbolic link');
+  checkDir(dir, st, new Set(), true);
+  return dir;
+}
+
 function lstatOrCreate(entry: string): fs.Stats {
   try {
     return fs.lstatSync(entry);

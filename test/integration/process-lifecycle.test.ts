@@ -70,13 +70,13 @@ describe('a script that dies with 1,000 requests in flight exits with its own st
 describe('when no thread can be created, nlkit throws a typed EAGAIN error instead of aborting', () => {
   // Run as nobody (RLIMIT_NPROC does not bind root); the fixture lowers its own limit after Node has its threads.
   it.each([
-    ['open() and its first request', 'open'],
+    ['open() and a request once the handle is busy (its first round trips need no thread)', 'open'],
     ['open() in a namespace (entering it takes a thread)', 'open-netns'],
     ['openSync() in a namespace', 'open-sync-netns'],
     ['createAnonymousNetns()', 'anonymous-netns'],
     ['getSysctl() in a namespace', 'sysctl-netns'],
     ['h.events.subscribe()', 'subscribe'],
-    ['the first h.nft call', 'nft'],
+    ['an h.nft call once the netfilter socket is busy', 'nft'],
   ])('%s', async (_label, name) => {
     requireRoot(); // to drop to nobody with setpriv
     const r = await runFixture('thread-limit.cjs', { args: [name], asNobody: true });
@@ -87,6 +87,16 @@ describe('when no thread can be created, nlkit throws a typed EAGAIN error inste
     expect(out.error).toMatchObject({ code: 'EAGAIN', errno: 11, typed: true });
     expect(['SystemError', 'NetlinkError']).toContain(out.error.name);
     // The failed call left no descriptor behind (counted after the handle it used was closed).
+    expect(out.fdsAfter, r.stdout).toBe(out.fdsBefore);
+  });
+
+  it('a handle opened for a few requests and closed needs no thread of its own: they succeed', async () => {
+    requireRoot();
+    const r = await runFixture('thread-limit.cjs', { args: ['open-few'], asNobody: true });
+    expect(exitOf(r), explain(r)).toEqual({ status: 0, signal: null });
+    const out = lastJson(r);
+    expect(out.nproc, 'the fixture could not lower RLIMIT_NPROC').toBe('1/1');
+    expect(out.error, r.stdout).toBeNull();
     expect(out.fdsAfter, r.stdout).toBe(out.fdsBefore);
   });
 });

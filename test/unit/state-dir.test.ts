@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { UnsafeStateDirError } from '../../lib';
 import { writeFileAtomic } from '../../lib/network/file-lock';
 import { bridgeMark, parseMark, vethMark } from '../../lib/network/names';
-import { ensureTrustedDir } from '../../lib/network/state-dir';
+import { ensureTrustedDir, ensureTrustedSubdir } from '../../lib/network/state-dir';
 
 describe('state directory trust', () => {
   let base: string;
@@ -22,6 +22,20 @@ describe('state directory trust', () => {
     expect(ensureTrustedDir(path.join(base, 'rel', 'a', 'b'))).toBe(path.join(base, 'real', 'a', 'b'));
     expect(fs.statSync(path.join(base, 'real', 'a')).mode & 0o7777).toBe(0o700);
     expect(fs.statSync(path.join(base, 'real', 'a', 'b')).mode & 0o7777).toBe(0o700);
+  });
+
+  it('checks a subdirectory of a trusted directory by itself: made 0700, refused if a link, writable by others or not a directory', () => {
+    expect(ensureTrustedSubdir(base, 'ipam')).toBe(path.join(base, 'ipam'));
+    expect(fs.statSync(path.join(base, 'ipam')).mode & 0o7777).toBe(0o700);
+    expect(ensureTrustedSubdir(base, 'ipam')).toBe(path.join(base, 'ipam')); // already there
+    fs.mkdirSync(path.join(base, 'elsewhere'), { mode: 0o700 });
+    fs.symlinkSync('elsewhere', path.join(base, 'linked'));
+    expect(() => ensureTrustedSubdir(base, 'linked')).toThrow(/symbolic link/);
+    fs.mkdirSync(path.join(base, 'open'));
+    fs.chmodSync(path.join(base, 'open'), 0o777);
+    expect(() => ensureTrustedSubdir(base, 'open')).toThrow(UnsafeStateDirError);
+    fs.writeFileSync(path.join(base, 'file'), '');
+    expect(() => ensureTrustedSubdir(base, 'file')).toThrow(/is not a directory/);
   });
 
   it('refuses link loops and files in the way', () => {

@@ -27,7 +27,7 @@ import { neighbourOps } from './rtnetlink/neighbour';
 import { nexthopOps } from './rtnetlink/nexthop';
 import { netconfOps } from './rtnetlink/netconf';
 import { nsidOps } from './rtnetlink/nsid';
-import { routeOps } from './rtnetlink/route';
+import { routeOps, type RouteOperations, type RouteSyncOperations } from './rtnetlink/route';
 import { ruleOps } from './rtnetlink/rule';
 import { NETLINK_SOCK_DIAG, socketDiagOps } from './sockdiag/sockets';
 import { tcClassOps } from './rtnetlink/tc/class';
@@ -106,7 +106,7 @@ export class Handle {
   /** IPv6 address labels for source address selection (`ip addrlabel`). */
   declare readonly addressLabels: AsyncOps<typeof addressLabelOps>;
   /** Routes, including the kernel's lookup (`routes.lookup()`). */
-  declare readonly routes: AsyncOps<typeof routeOps>;
+  declare readonly routes: RouteOperations;
   /** ARP/NDP neighbour entries. */
   declare readonly neighbours: AsyncOps<typeof neighbourOps>;
   /** Bridge and VXLAN forwarding entries (`bridge fdb`). */
@@ -286,7 +286,7 @@ export class SyncHandle {
   /** IPv6 address labels for source address selection (`ip addrlabel`). */
   declare readonly addressLabels: SyncOps<typeof addressLabelOps>;
   /** Routes, including the kernel's lookup (`routes.lookup()`). */
-  declare readonly routes: SyncOps<typeof routeOps>;
+  declare readonly routes: RouteSyncOperations;
   /** ARP/NDP neighbour entries. */
   declare readonly neighbours: SyncOps<typeof neighbourOps>;
   /** Bridge and VXLAN forwarding entries (`bridge fdb`). */

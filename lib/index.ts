@@ -14,6 +14,7 @@ assertLinux();
 export { open, openSync, Handle, SyncHandle, type OpenOptions } from './handle';
 export {
   AttachmentConflictError,
+  BatchError,
   ClosedError,
   DecodeError,
   DumpInterruptedError,
@@ -210,7 +211,18 @@ export type {
 } from './rtnetlink/events';
 export type { StreamOptions } from './netlink/event-stream';
 export type { Address, AddressDeleteOptions, AddressFilter, AddressOptions } from './rtnetlink/address';
-export type { Nexthop, NexthopOptions, Route, RouteFilter, RouteKey, RouteLookupOptions, RouteOptions, RoutePref } from './rtnetlink/route';
+export type {
+  Nexthop,
+  NexthopOptions,
+  Route,
+  RouteFilter,
+  RouteKey,
+  RouteLookupOptions,
+  RouteOptions,
+  RouteOperations,
+  RoutePref,
+  RouteSyncOperations,
+} from './rtnetlink/route';
 export type { IpFamily } from './validate/ip';
 // nftables (h.nft) and connection tracking (h.conntrack); every nftables type is under `nft.`.
 export * as nft from './nftables';

@@ -15,6 +15,7 @@ import { EBADF, EINTR, EIO } from './errno';
 import { ClosedError, NetlinkError, NetlinkOverrunError, SystemError, fromNative } from './errors';
 import type { AsyncExecutor, NetlinkCall, SyncExecutor } from './operation';
 import { parseMessages, type NetlinkMessage } from './parser';
+import { sendBulk, sendBulkSync } from './bulk-send';
 import { PendingRequest, RequestTracker } from './request-tracker';
 import { checkBufferBytes, checkCloseOptions, type CloseOptions, type ConnectionOptions } from './connection-options';
 
@@ -79,7 +80,7 @@ abstract class ConnectionCore {
       const len = buf.readUInt32LE(off);
       this.seq = this.seq >= 0xfffffffe ? 1 : this.seq + 1;
       buf.writeUInt32LE(this.seq, off + 8);
-      if (c.kind === 'ack') buf.writeUInt16LE(buf.readUInt16LE(off + 6) | NLM_F_ACK, off + 6);
+      if (c.kind === 'ack' || c.kind === 'bulk') buf.writeUInt16LE(buf.readUInt16LE(off + 6) | NLM_F_ACK, off + 6);
       if (first === 0) first = this.seq;
       last = this.seq;
       if (len < 16) break;
@@ -356,7 +357,8 @@ export class NetlinkConnection extends ConnectionCore implements AsyncExecutor {
     this.ref();
     try {
       if (!this.socket) throw new Error('no socket after checkOpen'); // unreachable: failed like a send
-      this.socket.send(c.message, first, c.kind === 'batch');
+      if (c.kind === 'bulk') sendBulk(this.socket, c.message);
+      else this.socket.send(c.message, first, c.kind === 'batch');
     } catch (e) {
       // Not queued (no thread could be started: EAGAIN): never sent.
       this.tracker.fail(fromNative(c.operation, e), p);
@@ -459,7 +461,8 @@ export class NetlinkSyncConnection extends ConnectionCore implements SyncExecuto
     });
     this.tracker.add(p);
     try {
-      this.socket.send(c.message);
+      if (c.kind === 'bulk') sendBulkSync(this.socket, c.message, p, (buf) => this.tracker.feed(parseMessages(buf)));
+      else this.socket.send(c.message);
     } catch (e) {
       const errno = (e as { errno?: number }).errno ?? EIO;
       this.tracker.fail(new NetlinkError({ errno, operation: c.operation }), p);

@@ -9,7 +9,7 @@ import { DumpInterruptedError, NetlinkError, NetlinkOverrunError } from './error
 import { decodeDoneMessage, decodeErrorMessage, type ErrorReply } from './extack';
 import type { NetlinkMessage } from './parser';
 
-export type RequestKind = 'ack' | 'dump' | 'batch';
+export type RequestKind = 'ack' | 'dump' | 'batch' | 'bulk';
 
 /** One request in flight. */
 export class PendingRequest {
@@ -20,6 +20,8 @@ export class PendingRequest {
   batchError?: NetlinkError;
   /** A batch's replies were partly dropped (reported if no kernel error explains the batch). */
   overrun?: NetlinkOverrunError;
+  /** A bulk call: how many of its requests were answered so far. */
+  acked = 0;
   settled = false;
 
   constructor(
@@ -36,6 +38,7 @@ export class PendingRequest {
 
 export class RequestTracker {
   private readonly bySeq = new Map<number, PendingRequest>();
+  /** Batches and bulk calls: requests of several messages, matched by their range of sequence numbers. */
   private readonly batches = new Set<PendingRequest>();
   /** Called for every request as it completes, before its own settle callback. */
   onFinish?: (p: PendingRequest) => void;
@@ -45,7 +48,7 @@ export class RequestTracker {
   }
 
   add(p: PendingRequest): void {
-    if (p.kind === 'batch') this.batches.add(p);
+    if (p.kind === 'batch' || p.kind === 'bulk') this.batches.add(p);
     else this.bySeq.set(p.firstSeq, p);
   }
 
@@ -54,11 +57,11 @@ export class RequestTracker {
     return [...this.bySeq.values(), ...this.batches];
   }
 
-  /** The pending request whose first sequence number is `firstSeq`. */
+  /** The pending request whose first sequence number is `firstSeq` (for a bulk call: any of its messages, as each part is sent on its own). */
   get(firstSeq: number): PendingRequest | undefined {
     const p = this.bySeq.get(firstSeq);
     if (p) return p;
-    for (const b of this.batches) if (b.firstSeq === firstSeq) return b;
+    for (const b of this.batches) if (b.kind === 'bulk' ? firstSeq >= b.firstSeq && firstSeq <= b.lastSeq : b.firstSeq === firstSeq) return b;
     return undefined;
   }
 
@@ -105,6 +108,13 @@ export class RequestTracker {
   }
 
   private onMessage(p: PendingRequest, m: NetlinkMessage): void {
+    if (p.kind === 'bulk') {
+      // One ack per request: only the failures are kept (no object per success).
+      if (m.type !== NLMSG_ERROR) return;
+      if (m.payload.length >= 4 && m.payload.readInt32LE(0) !== 0) p.replies.push(m);
+      if (++p.acked > p.lastSeq - p.firstSeq) this.finish(p, undefined);
+      return;
+    }
     if (m.type === NLMSG_ERROR) {
       const e = decodeErrorMessage(m);
       if (p.kind === 'batch') {
@@ -146,7 +156,7 @@ export class RequestTracker {
   private finish(p: PendingRequest, error: Error | undefined): void {
     if (p.settled) return;
     p.settled = true;
-    if (p.kind === 'batch') this.batches.delete(p);
+    if (p.kind === 'batch' || p.kind === 'bulk') this.batches.delete(p);
     else this.bySeq.delete(p.firstSeq);
     this.onFinish?.(p);
     p.settle(error, p.replies, p.interrupted);

@@ -51,7 +51,7 @@ function familyOf(o: RouteOptions): IpFamily | undefined {
 }
 
 /** A route write validated up to the links it names (resolved by the caller). */
-interface RoutePlan {
+export interface RoutePlan {
   dst: ParsedDst;
   nhid: number | undefined;
   routeType: number;
@@ -62,7 +62,7 @@ interface RoutePlan {
   hopLinks: Array<LinkRef | undefined>;
 }
 
-function planRoute(o: RouteOptions): RoutePlan {
+export function planRoute(o: RouteOptions): RoutePlan {
   if (!isObject(o)) throw new ValidationError('route', o, 'must be an object with at least dst');
   rejectUnknownKeys(o, ROUTE_WRITE_KEYS, 'route');
   for (const [i, nh] of (o.multipath ?? []).entries()) rejectUnknownKeys(nh, NEXTHOP_WRITE_KEYS, `multipath[${i}]`);
@@ -116,6 +116,17 @@ function routeCallNow(type: number, flags: number, o: RouteOptions, verb: string
 }
 
 function routeCall(type: number, flags: number, o: RouteOptions, verb: string, plan: RoutePlan, dev: number | undefined, indexes: number[]): NetlinkCall {
+  const hops = routeHops(plan, indexes);
+  const { dst, routeType, table, gateway, nhid } = plan;
+  return {
+    kind: 'ack',
+    message: writeRouteMessage(new NetlinkWriter(128), type, flags, o, dst, routeType, table, gateway, dev, hops, nhid).finish(),
+    operation: `${verb} route ${o.dst}${o.gateway ? ' via ' + o.gateway : ''}`,
+  };
+}
+
+/** The next hops of a multipath route (validated), with their links' indexes. */
+export function routeHops(plan: RoutePlan, indexes: readonly number[]): Hop[] {
   const hops: Hop[] = [];
   for (const [i, nh] of plan.multipath.entries()) {
     const weight = nh.weight ?? 1;
@@ -128,12 +139,7 @@ function routeCall(type: number, flags: number, o: RouteOptions, verb: string, p
     });
   }
   checkMultipathSize(hops);
-  const { dst, routeType, table, gateway, nhid } = plan;
-  return {
-    kind: 'ack',
-    message: encodeRoute(type, flags, o, dst, routeType, table, gateway, dev, hops, nhid),
-    operation: `${verb} route ${o.dst}${o.gateway ? ' via ' + o.gateway : ''}`,
-  };
+  return hops;
 }
 
 /**
@@ -212,7 +218,7 @@ function checkMultipathSize(hops: readonly Hop[]): void {
   if (bytes > 0xffff) throw new ValidationError('multipath', hops.length, `${bytes} bytes of next hops; one attribute holds at most 65535`);
 }
 
-interface Hop {
+export interface Hop {
   gw?: Buffer;
   index: number;
   weight: number;
@@ -228,9 +234,11 @@ export function linkOf(o: { link?: LinkRef; dev?: LinkRef }, field: string): Lin
 }
 
 /** The kernel's "no such route" (ESRCH; ENOENT for a table that does not exist) and "no such link". */
-const ROUTE_MISSING: MissingCodes = { ESRCH: 'route', ENOENT: 'route', ENODEV: 'link' };
+export const ROUTE_MISSING: MissingCodes = { ESRCH: 'route', ENOENT: 'route', ENODEV: 'link' };
 
-function encodeRoute(
+/** Appends one RTM_NEWROUTE / RTM_DELROUTE message to `w` (a bulk call writes many into one writer). */
+export function writeRouteMessage(
+  w: NetlinkWriter,
   type: number,
   flags: number,
   o: RouteOptions,
@@ -241,7 +249,7 @@ function encodeRoute(
   dev: number | undefined,
   hops: Hop[],
   nhid: number | undefined,
-): Buffer {
+): NetlinkWriter {
   let scope: number;
   if (o.scope !== undefined) scope = parseScope(o.scope);
   else if (type === C.RTM_DELROUTE)
@@ -253,7 +261,7 @@ function encodeRoute(
   else if ((routeType === 1 || routeType === 0) && !gateway && hops.length === 0 && nhid === undefined) scope = 253;
   else scope = 0;
 
-  const w = new NetlinkWriter(128).begin(type, flags);
+  w.begin(type, flags);
   const off = w.struct(C.RTMSG_LEN);
   const v = w.view;
   v.writeUInt8(afOf(dst.family), off);
@@ -304,5 +312,5 @@ function encodeRoute(
     }
     w.attr(C.RTA_MULTIPATH, Buffer.concat(parts));
   }
-  return w.end().finish();
+  return w.end();
 }

@@ -1,12 +1,11 @@
 /**
  * Sending a bulk call (a NetlinkCall of kind `bulk`): its requests go out in
  * parts of at most 64 KiB, split between messages, the way libmnl's callers
- * send them. One part carries ~1,500 route requests in one sendmsg, and the
- * acks of one part always fit the receive buffer before they are read.
+ * send them: one part carries ~1,500 route requests in one sendmsg, and
+ * the kernel's answers to one part always fit the receive buffer before
+ * they are read.
  * @module
  */
-import type { PendingRequest } from './request-tracker';
-
 /** Largest part sent in one datagram (the I/O thread coalesces up to the same size). */
 export const BULK_PART_BYTES = 64 * 1024;
 
@@ -46,20 +45,14 @@ export function sendBulk(socket: { send(buf: Buffer, token: number, exclusive: b
 }
 
 /**
- * Sends the parts of a stamped bulk call on a blocking socket, reading the
- * answers to each part before sending the next (so they never overflow the
- * receive buffer); the caller reads the last part's answers.
+ * Sends the parts of a stamped bulk call on a blocking socket. The kernel
+ * handles a part while it is sent, so its refusals are queued when send
+ * returns: they are read before the next part (never too many for the
+ * receive buffer); the caller then waits for the last request's ack.
  */
-export function sendBulkSync(
-  socket: { send(buf: Buffer): void; recv(timeout: number): Buffer },
-  message: Buffer,
-  p: PendingRequest,
-  feed: (buf: Buffer) => void,
-): void {
-  let sent = 0;
+export function sendBulkSync(socket: { send(buf: Buffer): void; recv(timeout: number): Buffer }, message: Buffer, feed: (buf: Buffer) => void): void {
   for (const part of bulkParts(message)) {
-    while (!p.settled && p.acked < sent) feed(socket.recv(-1));
     socket.send(message.subarray(part.start, part.end));
-    sent += part.messages;
+    for (let buf = socket.recv(0); buf.length > 0; buf = socket.recv(0)) feed(buf);
   }
 }

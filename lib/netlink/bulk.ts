@@ -18,7 +18,7 @@ import { NetlinkWriter } from './writer';
 export interface BulkWriter<I, P> {
   /** Validates an item; a ValidationError gets the item's index added to its field. */
   plan(item: I): P;
-  /** What the item needs from the kernel first (a link name's index), or undefined; a NetlinkError fails this item only. */
+  /** What the item needs from the kernel first (a link name's index), or undefined; a NetlinkError fails this item only. Called before the generator is started, too, to ask. */
   prepare?(plan: P): Operation<void> | undefined;
   /** Appends the item's request (begin ... end) to the writer. */
   encode(w: NetlinkWriter, plan: P): void;
@@ -47,8 +47,6 @@ export interface BulkRun {
 export function* runBulk<I, P>(items: readonly I[], writer: BulkWriter<I, P>, run: BulkRun): Operation<number> {
   const given: unknown = items; // JavaScript callers are not held to the type
   if (!Array.isArray(given)) throw new ValidationError(run.argument, items, 'must be an array');
-  const plans: P[] = [];
-  for (let i = 0; i < items.length; i++) plans.push(indexed(run.argument, i, () => writer.plan(items[i])));
   const failures = new Map<number, NetlinkError>();
   let notApplied = 0; // failed or missing
   const fail = (i: number, e: NetlinkError) => {
@@ -56,27 +54,48 @@ export function* runBulk<I, P>(items: readonly I[], writer: BulkWriter<I, P>, ru
     if (!run.missingOk || !(err instanceof NotFoundError)) failures.set(i, err);
     notApplied++;
   };
-  // Items whose preparation failed are not sent.
-  const skip = new Set<number>();
-  if (writer.prepare) {
-    for (let i = 0; i < items.length; i++) {
-      const step = writer.prepare(plans[i]);
-      if (!step) continue;
+  // Validating is encoding: nothing is sent before the last item was encoded.
+  // Items are encoded as they are validated, so no plan outlives its item
+  // (thousands of live plans made the garbage collector copy them all),
+  // until one needs the kernel first (a link name): from there on, plans wait
+  // for the lookups so the requests keep the items' order.
+  const w = new NetlinkWriter(items.length * 64 + 64);
+  const sent: number[] = []; // message index → item index
+  const waiting: Array<{ index: number; plan: P }> = [];
+  for (let i = 0; i < items.length; i++) {
+    try {
+      const plan = writer.plan(items[i]);
+      if (waiting.length === 0 && writer.prepare?.(plan) === undefined) {
+        writer.encode(w, plan);
+        sent.push(i);
+      } else waiting.push({ index: i, plan });
+    } catch (e) {
+      throw indexed(run.argument, i, e);
+    }
+  }
+  const ready: boolean[] = [];
+  for (const { index, plan } of waiting) {
+    const step = writer.prepare?.(plan);
+    let ok = true;
+    if (step) {
       try {
         yield* step;
       } catch (e) {
         if (!(e instanceof NetlinkError)) throw e;
-        fail(i, e);
-        skip.add(i);
+        fail(index, e);
+        ok = false;
       }
     }
+    ready.push(ok);
   }
-  const sent: number[] = []; // message index → item index
-  const w = new NetlinkWriter(items.length * 64 + 64);
-  for (let i = 0; i < items.length; i++) {
-    if (skip.size > 0 && skip.has(i)) continue;
-    indexed(run.argument, i, () => writer.encode(w, plans[i]));
-    sent.push(i);
+  for (const [k, { index, plan }] of waiting.entries()) {
+    if (!ready[k]) continue;
+    try {
+      writer.encode(w, plan);
+    } catch (e) {
+      throw indexed(run.argument, index, e);
+    }
+    sent.push(index);
   }
   if (sent.length > 0) {
     for (const [m, reply] of yield* bulkCall(w.finish(), run.operation)) {
@@ -103,16 +122,12 @@ export function* bulkCall(message: Buffer, operation: string): Operation<Map<num
   return out;
 }
 
-/** Runs `fn`; a ValidationError names the item: field "dst" of item 3 becomes "routes[3].dst". */
-function indexed<T>(argument: string, i: number, fn: () => T): T {
-  try {
-    return fn();
-  } catch (e) {
-    if (!(e instanceof ValidationError)) throw e;
-    const prefix = `invalid ${e.field} ${JSON.stringify(e.value)}: `;
-    const reason = e.message.startsWith(prefix) ? e.message.slice(prefix.length) : e.message;
-    throw new ValidationError(`${argument}[${i}].${e.field}`, e.value, reason);
-  }
+/** A ValidationError of item `i` naming it: field "dst" of item 3 becomes "routes[3].dst"; other errors as they are. */
+function indexed(argument: string, i: number, e: unknown): unknown {
+  if (!(e instanceof ValidationError)) return e;
+  const prefix = `invalid ${e.field} ${JSON.stringify(e.value)}: `;
+  const reason = e.message.startsWith(prefix) ? e.message.slice(prefix.length) : e.message;
+  return new ValidationError(`${argument}[${i}].${e.field}`, e.value, reason);
 }
 
 /** An item's failure as its own error: its operation, its index, NotFoundError where the code means missing. */

@@ -80,7 +80,8 @@ abstract class ConnectionCore {
       const len = buf.readUInt32LE(off);
       this.seq = this.seq >= 0xfffffffe ? 1 : this.seq + 1;
       buf.writeUInt32LE(this.seq, off + 8);
-      if (c.kind === 'ack' || c.kind === 'bulk') buf.writeUInt16LE(buf.readUInt16LE(off + 6) | NLM_F_ACK, off + 6);
+      // A bulk call asks for the ack of its last request only (see NetlinkCall).
+      if (c.kind === 'ack' || (c.kind === 'bulk' && off + ((len + 3) & ~3) >= buf.length)) buf.writeUInt16LE(buf.readUInt16LE(off + 6) | NLM_F_ACK, off + 6);
       if (first === 0) first = this.seq;
       last = this.seq;
       if (len < 16) break;
@@ -461,7 +462,7 @@ export class NetlinkSyncConnection extends ConnectionCore implements SyncExecuto
     });
     this.tracker.add(p);
     try {
-      if (c.kind === 'bulk') sendBulkSync(this.socket, c.message, p, (buf) => this.tracker.feed(parseMessages(buf)));
+      if (c.kind === 'bulk') sendBulkSync(this.socket, c.message, (buf) => this.tracker.feed(parseMessages(buf)));
       else this.socket.send(c.message);
     } catch (e) {
       const errno = (e as { errno?: number }).errno ?? EIO;

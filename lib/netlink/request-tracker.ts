@@ -20,8 +20,6 @@ export class PendingRequest {
   batchError?: NetlinkError;
   /** A batch's replies were partly dropped (reported if no kernel error explains the batch). */
   overrun?: NetlinkOverrunError;
-  /** A bulk call: how many of its requests were answered so far. */
-  acked = 0;
   settled = false;
 
   constructor(
@@ -109,10 +107,10 @@ export class RequestTracker {
 
   private onMessage(p: PendingRequest, m: NetlinkMessage): void {
     if (p.kind === 'bulk') {
-      // One ack per request: only the failures are kept (no object per success).
+      // Only refusals and the last request's ack come back (see NetlinkCall): keep the refusals.
       if (m.type !== NLMSG_ERROR) return;
       if (m.payload.length >= 4 && m.payload.readInt32LE(0) !== 0) p.replies.push(m);
-      if (++p.acked > p.lastSeq - p.firstSeq) this.finish(p, undefined);
+      if (m.seq === p.lastSeq) this.finish(p, undefined);
       return;
     }
     if (m.type === NLMSG_ERROR) {

@@ -18,6 +18,9 @@ import { PREFS } from './route-decode';
 import type { Route, RouteOptions } from './route-types';
 import { NEXTHOP_WRITE_KEYS, ROUTE_WRITE_KEYS } from './route-types';
 
+/** What `ip route add` writes when no protocol is given (as `protocol: 'boot'`). */
+const RTPROT_BOOT = 3;
+
 export interface ParsedDst {
   family: IpFamily;
   bytes?: Buffer;
@@ -267,7 +270,7 @@ export function writeRouteMessage(
   v.writeUInt8(afOf(dst.family), off);
   v.writeUInt8(dst.length, off + 1);
   v.writeUInt8(table < 256 ? table : C.RT_TABLE_UNSPEC, off + 4);
-  v.writeUInt8(type === C.RTM_DELROUTE && o.protocol === undefined ? 0 : parseProtocol(o.protocol ?? 'boot'), off + 5);
+  v.writeUInt8(o.protocol !== undefined ? parseProtocol(o.protocol) : type === C.RTM_DELROUTE ? 0 : RTPROT_BOOT, off + 5);
   v.writeUInt8(scope, off + 6);
   v.writeUInt8(type === C.RTM_DELROUTE && o.type === undefined ? 0 : routeType, off + 7);
   v.writeUInt32LE(o.onlink ? C.RTNH_F_ONLINK : 0, off + 8);

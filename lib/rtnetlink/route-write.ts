@@ -65,10 +65,13 @@ export interface RoutePlan {
   hopLinks: Array<LinkRef | undefined>;
 }
 
+const NO_HOPS: NonNullable<RouteOptions['multipath']> = [];
+const NO_LINKS: Array<LinkRef | undefined> = [];
+
 export function planRoute(o: RouteOptions): RoutePlan {
   if (!isObject(o)) throw new ValidationError('route', o, 'must be an object with at least dst');
   rejectUnknownKeys(o, ROUTE_WRITE_KEYS, 'route');
-  for (const [i, nh] of (o.multipath ?? []).entries()) rejectUnknownKeys(nh, NEXTHOP_WRITE_KEYS, `multipath[${i}]`);
+  if (o.multipath) for (const [i, nh] of o.multipath.entries()) rejectUnknownKeys(nh, NEXTHOP_WRITE_KEYS, `multipath[${i}]`);
   const dst = parseDst(o.dst, familyOf(o));
   const nhid = o.nhid !== undefined ? checkNhid(o) : undefined;
   const routeType = o.type !== undefined ? parseRouteType(o.type) : 1;
@@ -88,9 +91,10 @@ export function planRoute(o: RouteOptions): RoutePlan {
   if (o.pref !== undefined && (dst.family !== 6 || !Object.hasOwn(PREFS, o.pref))) {
     throw new ValidationError('pref', o.pref, 'one of low, medium, high, for IPv6 routes');
   }
-  const multipath = hopsOf.multipath ?? [];
+  // No arrays for the common route without next hops (thousands are planned in a bulk call).
+  const multipath = hopsOf.multipath ?? NO_HOPS;
   const linkRef = linkOf(hopsOf, 'link');
-  const hopLinks = multipath.map((nh, i) => linkOf(nh, `multipath[${i}].link`));
+  const hopLinks = multipath.length ? multipath.map((nh, i) => linkOf(nh, `multipath[${i}].link`)) : NO_LINKS;
   return { dst, nhid, routeType, table, multipath, gateway, linkRef, hopLinks };
 }
 

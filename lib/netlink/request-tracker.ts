@@ -13,7 +13,8 @@ export type RequestKind = 'ack' | 'dump' | 'batch' | 'bulk';
 
 /** One request in flight. */
 export class PendingRequest {
-  readonly replies: NetlinkMessage[] = [];
+  /** The replies so far; made with the first one (an ack has none: thousands in flight keep no array each). */
+  replies?: NetlinkMessage[];
   /** Set when a dump saw NLM_F_DUMP_INTR. */
   interrupted = false;
   /** First error of a batch; the batch settles on `sent`. */
@@ -109,7 +110,7 @@ export class RequestTracker {
     if (p.kind === 'bulk') {
       // Only refusals and the last request's ack come back (see NetlinkCall): keep the refusals.
       if (m.type !== NLMSG_ERROR) return;
-      if (m.payload.length >= 4 && m.payload.readInt32LE(0) !== 0) p.replies.push(m);
+      if (m.payload.length >= 4 && m.payload.readInt32LE(0) !== 0) (p.replies ??= []).push(m);
       if (m.seq === p.lastSeq) this.finish(p, undefined);
       return;
     }
@@ -136,7 +137,7 @@ export class RequestTracker {
       // and fail at NLMSG_DONE, which also frees the socket's dump slot.
       if (!p.interrupted) p.onMessage(m);
     } else {
-      p.replies.push(m);
+      (p.replies ??= []).push(m);
     }
   }
 
@@ -157,6 +158,6 @@ export class RequestTracker {
     if (p.kind === 'batch' || p.kind === 'bulk') this.batches.delete(p);
     else this.bySeq.delete(p.firstSeq);
     this.onFinish?.(p);
-    p.settle(error, p.replies, p.interrupted);
+    p.settle(error, p.replies ?? [], p.interrupted);
   }
 }

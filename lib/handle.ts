@@ -23,7 +23,7 @@ import { bridgeVlanOps } from './rtnetlink/bridge-vlan';
 import { mdbOps } from './rtnetlink/mdb';
 import { linkOps } from './rtnetlink/link';
 import { linkStatsOps } from './rtnetlink/link-stats';
-import { neighbourOps } from './rtnetlink/neighbour';
+import { neighbourOps, type NeighbourOperations, type NeighbourSyncOperations } from './rtnetlink/neighbour';
 import { nexthopOps } from './rtnetlink/nexthop';
 import { netconfOps } from './rtnetlink/netconf';
 import { nsidOps } from './rtnetlink/nsid';
@@ -108,7 +108,7 @@ export class Handle {
   /** Routes, including the kernel's lookup (`routes.lookup()`). */
   declare readonly routes: RouteOperations;
   /** ARP/NDP neighbour entries. */
-  declare readonly neighbours: AsyncOps<typeof neighbourOps>;
+  declare readonly neighbours: NeighbourOperations;
   /** Bridge and VXLAN forwarding entries (`bridge fdb`). */
   declare readonly fdb: AsyncOps<typeof fdbOps>;
   /** Policy routing rules. */
@@ -288,7 +288,7 @@ export class SyncHandle {
   /** Routes, including the kernel's lookup (`routes.lookup()`). */
   declare readonly routes: RouteSyncOperations;
   /** ARP/NDP neighbour entries. */
-  declare readonly neighbours: SyncOps<typeof neighbourOps>;
+  declare readonly neighbours: NeighbourSyncOperations;
   /** Bridge and VXLAN forwarding entries (`bridge fdb`). */
   declare readonly fdb: SyncOps<typeof fdbOps>;
   /** Policy routing rules. */

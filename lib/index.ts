@@ -146,7 +146,16 @@ export type {
   ResilientGroupInfo,
   ResilientGroupSettings,
 } from './rtnetlink/nexthop';
-export type { Neighbour, NeighbourFilter, NeighbourKey, NeighbourOptions, NeighbourState, WithLegacyDev } from './rtnetlink/neighbour';
+export type {
+  Neighbour,
+  NeighbourFilter,
+  NeighbourKey,
+  NeighbourOperations,
+  NeighbourOptions,
+  NeighbourState,
+  NeighbourSyncOperations,
+  WithLegacyDev,
+} from './rtnetlink/neighbour';
 export type { FdbEntry, FdbFilter, FdbKey, FdbOptions, FdbState } from './rtnetlink/fdb';
 export { bridgeVlanOps, type BridgeVlan, type BridgeVlanFilter, type BridgeVlanKey, type BridgeVlanOptions } from './rtnetlink/bridge-vlan';
 export { mdbOps, type MdbEntry, type MdbFilter, type MdbKey, type MdbOptions, type MdbState } from './rtnetlink/mdb';

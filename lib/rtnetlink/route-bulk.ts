@@ -9,7 +9,8 @@ import { checkDeleteOptions, type DeleteOptions } from '../netlink/errors';
 import type { Operation } from '../netlink/operation';
 import type { NetlinkWriter } from '../netlink/writer';
 import * as C from './constants';
-import { checkRef, resolveLinkIndex, type LinkRef } from './link';
+import { BulkLinkIndexes } from './bulk-links';
+import { checkRef } from './link';
 import type { RouteOptions } from './route-types';
 import { planRoute, ROUTE_MISSING, routeHops, writeRouteMessage, type RoutePlan } from './route-write';
 
@@ -24,8 +25,7 @@ interface BulkRoute {
 const NO_HOPS: number[] = [];
 
 class RouteBulkWriter implements BulkWriter<RouteOptions, BulkRoute> {
-  /** Link names resolved in this call (one request per name, however many routes use it). */
-  private readonly indexes = new Map<string, number>();
+  private readonly links = new BulkLinkIndexes();
 
   constructor(
     private readonly type: number,
@@ -54,16 +54,8 @@ class RouteBulkWriter implements BulkWriter<RouteOptions, BulkRoute> {
 
   private *resolve(item: BulkRoute): Operation<void> {
     const { linkRef, hopLinks } = item.plan;
-    if (typeof linkRef === 'string') item.dev = yield* this.index(linkRef);
-    for (const [i, l] of hopLinks.entries()) if (typeof l === 'string') item.hopIndexes[i] = yield* this.index(l);
-  }
-
-  private *index(name: LinkRef & string): Operation<number> {
-    const known = this.indexes.get(name);
-    if (known !== undefined) return known;
-    const index = yield* resolveLinkIndex(name);
-    this.indexes.set(name, index);
-    return index;
+    if (typeof linkRef === 'string') item.dev = yield* this.links.index(linkRef);
+    for (const [i, l] of hopLinks.entries()) if (typeof l === 'string') item.hopIndexes[i] = yield* this.links.index(l);
   }
 
   encode(w: NetlinkWriter, { route, plan, dev, hopIndexes }: BulkRoute): void {

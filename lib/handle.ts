@@ -21,7 +21,7 @@ import { RtnetlinkEvents } from './rtnetlink/events';
 import { fdbOps } from './rtnetlink/fdb';
 import { bridgeVlanOps } from './rtnetlink/bridge-vlan';
 import { mdbOps } from './rtnetlink/mdb';
-import { linkOps } from './rtnetlink/link';
+import { getLink, linkOps } from './rtnetlink/link';
 import { linkStatsOps } from './rtnetlink/link-stats';
 import { neighbourOps, type NeighbourOperations, type NeighbourSyncOperations } from './rtnetlink/neighbour';
 import { nexthopOps } from './rtnetlink/nexthop';
@@ -184,7 +184,10 @@ export class Handle {
 
   /** nftables of this namespace: transactions, listing, events (netfilter socket opened on first use). */
   get nft(): Nftables {
-    return (this.nftApi ??= new Nftables(this.netfilter(), this.ns ? this.ns.fd : -1, this.receiveBufferBytes));
+    // Rules naming interfaces (`fwd('veth1')`) have them looked up over rtnetlink at commit.
+    return (this.nftApi ??= new Nftables(this.netfilter(), this.ns ? this.ns.fd : -1, this.receiveBufferBytes, (name) =>
+      this.run(getLink(name)).then((l) => l.index),
+    ));
   }
 
   /** Connection tracking of this namespace: list, filter, delete entries. */

@@ -5,17 +5,18 @@
  * by themselves while traffic keeps them alive).
  * @module
  */
-import { NLM_F_DUMP } from '../netlink/constants';
 import type { AsyncOps, SyncOps } from '../netlink/bind';
 import { NetlinkError, NotFoundError, ValidationError, checkDeleteOptions, type DeleteOptions } from '../netlink/errors';
-import { call, concurrently, dump, type NetlinkCall, type Operation } from '../netlink/operation';
+import { call, dump, type Operation } from '../netlink/operation';
 import { NFNL_SUBSYS_CTNETLINK, beginNfnl, nfnlAttributes, nfnlType } from '../netlink/nfnetlink';
 import { NetlinkWriter } from '../netlink/writer';
 import { AF_INET, AF_INET6, parseCidr, parseIp, type IpFamily } from '../validate/ip';
 import * as C from './constants';
 import { decodeEntry, describeEntry, protoNumber, writeTuple, type ConntrackEntry, type ConntrackTuple } from './entry';
-import { isObject } from '../validate/options';
-import { deleteRequestsFor, messageFilter, type ConntrackFilter } from './message-filter';
+import { isObject, keysOf, rejectUnknownKeys } from '../validate/options';
+import { messageFilter, type ConntrackFilter } from './message-filter';
+import { deleteDumped } from './bulk-delete';
+import { dumpRequests, plainDumpRequest } from './dump-request';
 
 export type { ConntrackFilter };
 import type { NetlinkMessage } from '../netlink/parser';
@@ -72,12 +73,32 @@ export function entryMatches(e: ConntrackEntry, f: ConntrackFilter): boolean {
   return tupleMatches(f.original, e.original, 'original') && tupleMatches(f.reply, e.reply, 'reply');
 }
 
+const FILTER_KEYS = keysOf<ConntrackFilter>()(['family', 'protocol', 'original', 'reply', 'zone', 'mark', 'markMask', 'status']);
+const TUPLE_KEYS = keysOf<NonNullable<ConntrackFilter['original']>>()(['src', 'dst', 'sport', 'dport']);
+
+function checkInteger(field: string, v: number | undefined, max: number): void {
+  if (v !== undefined && (!Number.isInteger(v) || v < 0 || v > max)) throw new ValidationError(field, v, `must be an integer 0-${max}`);
+}
+
+/** Refuses what a filter cannot mean: a misspelt key would widen a flush to every entry. */
 function validateFilter(f: ConntrackFilter): void {
+  rejectUnknownKeys(f, FILTER_KEYS, 'conntrack filter');
+  familyNumber(f.family);
   if (f.protocol !== undefined) protoNumber(f.protocol);
+  checkInteger('zone', f.zone, 0xffff);
+  checkInteger('mark', f.mark, 0xffffffff);
+  checkInteger('markMask', f.markMask, 0xffffffff);
+  if (f.status !== undefined) {
+    if (!Array.isArray(f.status)) throw new ValidationError('status', f.status, 'must be an array of status names');
+    for (const s of f.status) {
+      if (!C.STATUS_BITS.some(([name]) => name === s)) throw new ValidationError('status', s, `unknown (known: ${C.STATUS_BITS.map(([n]) => n).join(', ')})`);
+    }
+  }
   for (const [name, t] of [
     ['original', f.original],
     ['reply', f.reply],
   ] as const) {
+    rejectUnknownKeys(t, TUPLE_KEYS, name);
     if (!t) continue;
     if (t.src !== undefined) parseCidr(t.src, `${name}.src`, { defaultFull: true });
     if (t.dst !== undefined) parseCidr(t.dst, `${name}.dst`, { defaultFull: true });
@@ -99,8 +120,9 @@ export const conntrackOps = {
     validateFilter(filter);
     // A dump walks every bucket of the kernel's table, shared by all namespaces
     // (262,144 buckets take ~3.5 ms here) even when this namespace has no entry.
-    if ((yield* conntrackOps.count()) === 0) return [];
-    return (yield* listMessages(filter)).map(decodeEntry);
+    const entries = yield* conntrackOps.count();
+    if (entries === 0) return [];
+    return (yield* listMessages(filter, entries)).map(decodeEntry);
   },
 
   /**
@@ -168,9 +190,10 @@ export const conntrackOps = {
   /**
    * Deletes every entry matching a filter (all of them without one) and
    * resolves to how many it deleted. Entries are listed, then deleted with a
-   * request each, all sent at once (the socket pipelines them); the count is
-   * exact: entries that ended meanwhile are not counted. A family alone, as a number
-   * (`flush(4)`), is the deprecated form of `flush({ family: 4 })`.
+   * request each, sent without waiting for acks (the kernel answers only the
+   * deletes that fail); the count is exact: entries that ended meanwhile are
+   * not counted. A family alone, as a number (`flush(4)`), is the
+   * deprecated form of `flush({ family: 4 })`.
    * @example
    * // cut stale UDP flows to a port that is no longer published
    * const cut = await h.conntrack.flush({ protocol: 'udp', original: { dport: 5353 } });
@@ -180,48 +203,34 @@ export const conntrackOps = {
     const f = typeof filter === 'number' ? { family: filter } : filter;
     if (!isObject(f)) throw new ValidationError('filter', filter, 'must be a conntrack filter object');
     validateFilter(f);
-    if ((yield* conntrackOps.count()) === 0) return 0;
+    const entries = yield* conntrackOps.count();
+    if (entries === 0) return 0;
     // The deletes copy the dumped tuples; an entry is decoded only to name it in an error.
-    const matching = yield* listMessages(f);
-    const calls = deleteRequestsFor(matching).map((message): NetlinkCall => ({ kind: 'ack', message, operation: 'flush conntrack entries' }));
-    const outcomes = yield* concurrently(calls, 'flush conntrack entries');
-    let n = 0;
-    for (let i = 0; i < outcomes.length; i++) {
-      const outcome = outcomes[i];
-      if (!(outcome instanceof Error)) n++;
-      else if (!(outcome instanceof NetlinkError && outcome.code === 'ENOENT')) throw namingEntry(outcome, matching[i]); // ENOENT: gone meanwhile, not counted
-    }
-    return n;
+    return yield* deleteDumped(yield* listMessages(f, entries));
   },
 };
 
-/** The dumped IPCTNL_MSG_CT_NEW messages of the entries matching a validated filter. */
-function* listMessages(filter: ConntrackFilter): Operation<NetlinkMessage[]> {
-  const w = new NetlinkWriter();
-  beginNfnl(w, ctType(C.IPCTNL_MSG_CT_GET), NLM_F_DUMP, familyNumber(filter.family));
-  // The kernel filters dumps by mark itself; everything else is checked here.
-  if (filter.mark !== undefined) {
-    w.be32(C.CTA_MARK, filter.mark);
-    w.be32(C.CTA_MARK_MASK, filter.markMask ?? 0xffffffff);
+/**
+ * The dumped IPCTNL_MSG_CT_NEW messages of the entries matching a validated
+ * filter. The kernel filters what it can (dump-request.ts); a kernel that
+ * refuses that (EINVAL, EOPNOTSUPP) is asked for everything instead.
+ */
+function* listMessages(filter: ConntrackFilter, entries: number | undefined): Operation<NetlinkMessage[]> {
+  let replies: NetlinkMessage[] = [];
+  try {
+    for (const request of dumpRequests(filter, entries)) replies = concat(replies, yield* dump(request, 'list conntrack entries'));
+  } catch (e) {
+    if (!(e instanceof NetlinkError && (e.code === 'EINVAL' || e.code === 'EOPNOTSUPP'))) throw e;
+    replies = yield* dump(plainDumpRequest(filter), 'list conntrack entries');
   }
-  const replies = yield* dump(w.end().finish(), 'list conntrack entries');
   const matches = messageFilter(filter);
   const newType = ctType(C.IPCTNL_MSG_CT_NEW);
   return replies.filter((m) => m.type === newType && matches(m));
 }
 
-/** A failed delete of a flush, its operation naming the entry (described only now: a flush deletes thousands). */
-function namingEntry(err: Error, m: NetlinkMessage): Error {
-  if (!(err instanceof NetlinkError) || err.constructor !== NetlinkError) return err;
-  const { errno, extack, extackOffset, missingAttribute, commandIndex } = err;
-  return new NetlinkError({
-    errno,
-    operation: `delete conntrack entry ${describeEntry(decodeEntry(m))}`,
-    extack,
-    extackOffset,
-    missingAttribute,
-    commandIndex,
-  });
+/** a.concat(b) without copying when one is empty (the usual case: one family has all the entries). */
+function concat<T>(a: T[], b: T[]): T[] {
+  return a.length === 0 ? b : b.length === 0 ? a : a.concat(b);
 }
 
 /** The IPCTNL_MSG_CT_DELETE request for one entry (by original tuple, zone and id). */

@@ -25,6 +25,19 @@ export const CTA_USE = 11;
 export const CTA_ID = 12;
 export const CTA_ZONE = 18;
 export const CTA_MARK_MASK = 21;
+export const CTA_FILTER = 25;
+export const CTA_STATUS_MASK = 26;
+
+/** enum ctattr_filter: which fields of CTA_TUPLE_ORIG / CTA_TUPLE_REPLY a dump filters on. */
+export const CTA_FILTER_ORIG_FLAGS = 1;
+export const CTA_FILTER_REPLY_FLAGS = 2;
+
+/** CTA_FILTER_F_* bits of those flags (net/netfilter/nf_internals.h). */
+export const CTA_FILTER_F_IP_SRC = 1 << 0;
+export const CTA_FILTER_F_IP_DST = 1 << 1;
+export const CTA_FILTER_F_PROTO_NUM = 1 << 3;
+export const CTA_FILTER_F_PROTO_SRC_PORT = 1 << 4;
+export const CTA_FILTER_F_PROTO_DST_PORT = 1 << 5;
 
 /** enum ctattr_tuple */
 export const CTA_TUPLE_IP = 1;

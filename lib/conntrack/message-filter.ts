@@ -1,16 +1,15 @@
 /**
- * Filtering dumped conntrack messages without decoding them into entries,
- * and turning a dumped message into the request that deletes it: flushing
- * thousands of entries decodes only the fields its filter looks at.
+ * Filtering dumped conntrack messages without decoding them into entries:
+ * flushing thousands of entries reads the bytes its filter looks at in place
+ * (no attribute lists, no Buffer views, no objects per message).
  * @module
  */
-import { NLA_F_NESTED } from '../netlink/constants';
-import { nfnlAttributes, nfnlType, NFNL_SUBSYS_CTNETLINK, beginNfnl } from '../netlink/nfnetlink';
+import { DecodeError } from '../netlink/errors';
+import { NLA_TYPE_MASK } from '../netlink/constants';
 import type { NetlinkMessage } from '../netlink/parser';
-import { NetlinkWriter } from '../netlink/writer';
 import { parseCidr, type Cidr, type IpFamily } from '../validate/ip';
 import * as C from './constants';
-import { protoNumber, readTuple, type ConntrackTuple, type RawTuple } from './entry';
+import { protoNumber, type ConntrackTuple } from './entry';
 
 /** Selects entries; every field narrows, absent fields match anything. */
 export interface ConntrackFilter {
@@ -33,26 +32,120 @@ export interface ConntrackFilter {
 }
 
 type TupleFilter = ConntrackFilter['original'];
-type TupleTest = (t: RawTuple) => boolean;
 
-function prefixMatches(c: Cidr, addr: Buffer): boolean {
-  for (let bit = 0; bit < c.prefixLength; bit++) {
-    const m = 0x80 >> (bit & 7);
-    if ((addr[bit >> 3] & m) !== (c.bytes[bit >> 3] & m)) return false;
+const ENTRY = 'conntrack entry';
+
+/**
+ * One tuple of a dumped message, located in the message's payload: reused
+ * for every message (offsets and numbers only). Reading it throws the same
+ * DecodeErrors as decoding the entry.
+ */
+class TupleView {
+  family: IpFamily = 4;
+  proto = 0;
+  /** Offsets of the source and destination address bytes. */
+  src = 0;
+  dst = 0;
+  /** Ports, -1 when absent. */
+  sport = -1;
+  dport = -1;
+
+  /** Reads the tuple nest whose data is p[start, end) (start -1: the message has none). */
+  read(p: Buffer, start: number, end: number, direction: string, messageType: number): void {
+    if (start < 0) throw new DecodeError(ENTRY, `no ${direction} tuple`, messageType);
+    let ip = -1;
+    let ipEnd = 0;
+    let proto = -1;
+    let protoEnd = 0;
+    for (let off = start; off + 4 <= end;) {
+      const len = p[off] | (p[off + 1] << 8);
+      if (len < 4 || off + len > end) break;
+      const type = (p[off + 2] | (p[off + 3] << 8)) & NLA_TYPE_MASK;
+      if (type === C.CTA_TUPLE_IP && ip < 0) {
+        ip = off + 4;
+        ipEnd = off + len;
+      } else if (type === C.CTA_TUPLE_PROTO && proto < 0) {
+        proto = off + 4;
+        protoEnd = off + len;
+      }
+      off += (len + 3) & ~3;
+    }
+    if (ip < 0) throw new DecodeError(ENTRY, `the ${direction} tuple has no addresses`, messageType);
+    // An IPv4 source makes it IPv4; then the first source and destination of that family.
+    let v4 = false;
+    for (let off = ip; off + 4 <= ipEnd;) {
+      const len = p[off] | (p[off + 1] << 8);
+      if (len < 4 || off + len > ipEnd) break;
+      if (((p[off + 2] | (p[off + 3] << 8)) & NLA_TYPE_MASK) === C.CTA_IP_V4_SRC) v4 = true;
+      off += (len + 3) & ~3;
+    }
+    const family: IpFamily = v4 ? 4 : 6;
+    const srcType = v4 ? C.CTA_IP_V4_SRC : C.CTA_IP_V6_SRC;
+    const dstType = v4 ? C.CTA_IP_V4_DST : C.CTA_IP_V6_DST;
+    let src = -1;
+    let srcLen = 0;
+    let dst = -1;
+    let dstLen = 0;
+    for (let off = ip; off + 4 <= ipEnd;) {
+      const len = p[off] | (p[off + 1] << 8);
+      if (len < 4 || off + len > ipEnd) break;
+      const type = (p[off + 2] | (p[off + 3] << 8)) & NLA_TYPE_MASK;
+      if (type === srcType && src < 0) {
+        src = off + 4;
+        srcLen = len - 4;
+      } else if (type === dstType && dst < 0) {
+        dst = off + 4;
+        dstLen = len - 4;
+      }
+      off += (len + 3) & ~3;
+    }
+    if (src < 0) throw new DecodeError(ENTRY, `the ${direction} tuple has no source address`, messageType);
+    if (dst < 0) throw new DecodeError(ENTRY, `the ${direction} tuple has no IPv${family} destination address`, messageType);
+    const size = family === 4 ? 4 : 16;
+    if (srcLen !== size || dstLen !== size) {
+      throw new DecodeError(ENTRY, `the ${direction} tuple's IPv${family} addresses have ${srcLen} and ${dstLen} bytes`, messageType);
+    }
+    this.family = family;
+    this.src = src;
+    this.dst = dst;
+    this.proto = -1;
+    this.sport = -1;
+    this.dport = -1;
+    for (let off = proto; proto >= 0 && off + 4 <= protoEnd;) {
+      const len = p[off] | (p[off + 1] << 8);
+      if (len < 4 || off + len > protoEnd) break;
+      const type = (p[off + 2] | (p[off + 3] << 8)) & NLA_TYPE_MASK;
+      if (type === C.CTA_PROTO_NUM && len >= 5 && this.proto < 0) this.proto = p[off + 4];
+      else if (type === C.CTA_PROTO_SRC_PORT && len >= 6 && this.sport < 0) this.sport = (p[off + 4] << 8) | p[off + 5];
+      else if (type === C.CTA_PROTO_DST_PORT && len >= 6 && this.dport < 0) this.dport = (p[off + 4] << 8) | p[off + 5];
+      off += (len + 3) & ~3;
+    }
+    if (this.proto < 0) this.proto = 0;
   }
-  return true;
 }
+
+/** Whether the address at p[off] lies in the prefix. */
+function prefixMatches(c: Cidr, p: Buffer, off: number): boolean {
+  const whole = c.prefixLength >> 3;
+  for (let i = 0; i < whole; i++) if (p[off + i] !== c.bytes[i]) return false;
+  const bits = c.prefixLength & 7;
+  if (bits === 0) return true;
+  const mask = (0xff00 >> bits) & 0xff;
+  return (p[off + whole] & mask) === (c.bytes[whole] & mask);
+}
+
+type TupleTest = (p: Buffer, t: TupleView) => boolean;
 
 function tupleTest(f: TupleFilter, field: string): TupleTest | undefined {
   if (!f) return undefined;
   const src = f.src === undefined ? undefined : parseCidr(f.src, `${field}.src`, { defaultFull: true });
   const dst = f.dst === undefined ? undefined : parseCidr(f.dst, `${field}.dst`, { defaultFull: true });
   const { sport, dport } = f;
-  return (t) => {
-    if (src && (src.family !== t.family || !prefixMatches(src, t.src))) return false;
-    if (dst && (dst.family !== t.family || !prefixMatches(dst, t.dst))) return false;
-    if (sport !== undefined && t.protoAttrs?.be16(C.CTA_PROTO_SRC_PORT) !== sport) return false;
-    return dport === undefined || t.protoAttrs?.be16(C.CTA_PROTO_DST_PORT) === dport;
+  return (p, t) => {
+    if (src && (src.family !== t.family || !prefixMatches(src, p, t.src))) return false;
+    if (dst && (dst.family !== t.family || !prefixMatches(dst, p, t.dst))) return false;
+    if (sport !== undefined && t.sport !== sport) return false;
+    return dport === undefined || t.dport === dport;
   };
 }
 
@@ -66,44 +159,39 @@ export function messageFilter(f: ConntrackFilter): (m: NetlinkMessage) => boolea
   const reply = tupleTest(f.reply, 'reply');
   const statusBits = f.status?.map((s) => C.STATUS_BITS.find(([name]) => name === s)?.[1]);
   const markMask = f.markMask ?? 0xffffffff;
+  const orig = new TupleView();
+  const rep = new TupleView();
   return (m) => {
-    const a = nfnlAttributes(m);
-    const orig = readTuple(a.get(C.CTA_TUPLE_ORIG), 'original', m.type);
-    const rep = readTuple(a.get(C.CTA_TUPLE_REPLY), 'reply', m.type);
+    const p = m.payload;
+    let o = -1;
+    let oEnd = 0;
+    let r = -1;
+    let rEnd = 0;
+    let zone = -1;
+    let mark = -1;
+    let status = -1;
+    for (let off = 4; off + 4 <= p.length;) {
+      const len = p[off] | (p[off + 1] << 8);
+      if (len < 4 || off + len > p.length) break;
+      const type = (p[off + 2] | (p[off + 3] << 8)) & NLA_TYPE_MASK;
+      if (type === C.CTA_TUPLE_ORIG && o < 0) {
+        o = off + 4;
+        oEnd = off + len;
+      } else if (type === C.CTA_TUPLE_REPLY && r < 0) {
+        r = off + 4;
+        rEnd = off + len;
+      } else if (type === C.CTA_ZONE && zone < 0) zone = len >= 6 ? (p[off + 4] << 8) | p[off + 5] : 0;
+      else if (type === C.CTA_MARK && mark < 0) mark = len >= 8 ? p.readUInt32BE(off + 4) : 0;
+      else if (type === C.CTA_STATUS && status < 0) status = len >= 8 ? p.readUInt32BE(off + 4) : 0;
+      off += (len + 3) & ~3;
+    }
+    orig.read(p, o, oEnd, 'original', m.type);
+    rep.read(p, r, rEnd, 'reply', m.type);
     if (f.family !== undefined && orig.family !== f.family) return false;
     if (proto !== undefined && orig.proto !== proto) return false;
-    if (f.zone !== undefined && (a.be16(C.CTA_ZONE) ?? 0) !== f.zone) return false;
-    if (f.mark !== undefined && ((a.be32(C.CTA_MARK) ?? 0) & markMask) >>> 0 !== (f.mark & markMask) >>> 0) return false;
-    if (statusBits) {
-      const status = a.be32(C.CTA_STATUS) ?? 0;
-      if (!statusBits.every((bit) => bit !== undefined && (status & bit) !== 0)) return false;
-    }
-    return (!original || original(orig)) && (!reply || reply(rep));
+    if (f.zone !== undefined && Math.max(zone, 0) !== f.zone) return false;
+    if (f.mark !== undefined && (Math.max(mark, 0) & markMask) >>> 0 !== (f.mark & markMask) >>> 0) return false;
+    if (statusBits && !statusBits.every((bit) => bit !== undefined && (Math.max(status, 0) & bit) !== 0)) return false;
+    return (!original || original(p, orig)) && (!reply || reply(p, rep));
   };
-}
-
-/**
- * The IPCTNL_MSG_CT_DELETE requests for dumped entries: each one's original
- * tuple, zone and id copied as the kernel sent them (no decoding, no
- * re-encoding), written into one buffer (one allocation, not one a request).
- */
-export function deleteRequestsFor(messages: NetlinkMessage[]): Buffer[] {
-  const w = new NetlinkWriter(messages.length * 96);
-  const type = nfnlType(NFNL_SUBSYS_CTNETLINK, C.IPCTNL_MSG_CT_DELETE);
-  const starts: number[] = [];
-  for (const m of messages) {
-    starts.push(w.length);
-    const a = nfnlAttributes(m);
-    beginNfnl(w, type, 0, m.payload[0]);
-    const tuple = a.get(C.CTA_TUPLE_ORIG);
-    if (tuple) w.attr(C.CTA_TUPLE_ORIG | NLA_F_NESTED, tuple);
-    const zone = a.get(C.CTA_ZONE);
-    if (zone && (a.be16(C.CTA_ZONE) ?? 0) !== 0) w.attr(C.CTA_ZONE, zone);
-    const id = a.get(C.CTA_ID);
-    if (id) w.attr(C.CTA_ID, id);
-    w.end();
-  }
-  starts.push(w.length);
-  const all = w.finish();
-  return messages.map((_, i) => all.subarray(starts[i], starts[i + 1]));
 }

@@ -353,6 +353,7 @@ export class NetlinkConnection extends ConnectionCore implements AsyncExecutor {
   ): void {
     const [first, last] = this.stamp(c);
     const p = new PendingRequest(c.kind, c.operation, first, last, settle, onMessage);
+    p.collectErrors = c.collectErrors === true;
     // The tracker's onFinish hook unrefs the socket: no per-request wrapper.
     this.tracker.add(p);
     this.ref();
@@ -460,6 +461,7 @@ export class NetlinkSyncConnection extends ConnectionCore implements SyncExecuto
     const p = new PendingRequest(c.kind, c.operation, first, last, (err, replies, interrupted) => {
       outcome = { err, replies, interrupted };
     });
+    p.collectErrors = c.collectErrors === true;
     this.tracker.add(p);
     try {
       if (c.kind === 'bulk') sendBulkSync(this.socket, c.message, (buf) => this.tracker.feed(parseMessages(buf)));

@@ -33,6 +33,14 @@ export interface NetlinkCall {
    * (see {@link dumpOnce}).
    */
   restartInterrupted?: boolean;
+  /**
+   * For a batch of independent requests sent without NLM_F_ACK (the kernel
+   * answers only those that fail): every NLMSG_ERROR reply is returned among
+   * the replies (the failed request is the one with its sequence number)
+   * instead of failing the call with the first. A reply lost to a full
+   * receive buffer still fails the call (NetlinkOverrunError).
+   */
+  collectErrors?: boolean;
 }
 
 /** Where the driver runs an operation; given to {@link LocalStep}s. */

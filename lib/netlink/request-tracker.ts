@@ -21,6 +21,8 @@ export class PendingRequest {
   batchError?: NetlinkError;
   /** A batch's replies were partly dropped (reported if no kernel error explains the batch). */
   overrun?: NetlinkOverrunError;
+  /** A batch that returns its error replies instead of failing with the first (NetlinkCall.collectErrors). */
+  collectErrors = false;
   settled = false;
 
   constructor(
@@ -117,7 +119,8 @@ export class RequestTracker {
     if (m.type === NLMSG_ERROR) {
       const e = decodeErrorMessage(m);
       if (p.kind === 'batch') {
-        if (e.errno !== 0 && !p.batchError) p.batchError = this.error(p, e, m.seq - p.firstSeq);
+        if (p.collectErrors) (p.replies ??= []).push(m);
+        else if (e.errno !== 0 && !p.batchError) p.batchError = this.error(p, e, m.seq - p.firstSeq);
         return;
       }
       this.finish(p, e.errno === 0 ? undefined : this.error(p, e));

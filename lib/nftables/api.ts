@@ -31,6 +31,7 @@ import { nftElementGetOps } from './element-get';
 import { nftFlowtableOps } from './flowtable-list';
 import type { ObjectType } from './object-types';
 import type { Rule } from './rule';
+import type { DeviceResolver } from './rule-devices';
 import type { NftSet, SetRef } from './set';
 import type { Table } from './table';
 import { Transaction } from './transaction';
@@ -79,11 +80,15 @@ export class Nftables {
   private readonly streams: { closeAll(): void };
   private readonly generationOps: AsyncOps<typeof nftGenerationOps>;
 
-  /** @internal created by the handle */
+  /**
+   * @internal created by the handle
+   * @param resolveDevice looks up an interface index by name in the handle's namespace (for rules naming interfaces)
+   */
   constructor(
     private readonly conn: NetlinkConnection,
     netnsFd: number,
     private readonly receiveBufferBytes = DEFAULT_RCVBUF,
+    private readonly resolveDevice?: DeviceResolver,
   ) {
     this.tables = bindAsync(conn, nftTableOps);
     this.chains = bindAsync(conn, nftChainOps);
@@ -116,7 +121,7 @@ export class Nftables {
    * const { results } = await tx.commit();
    */
   transaction(): Transaction {
-    return new Transaction((op) => runAsync(this.conn, op), Math.floor(this.receiveBufferBytes / 4));
+    return new Transaction((op) => runAsync(this.conn, op), Math.floor(this.receiveBufferBytes / 4), this.resolveDevice);
   }
 
   /**

@@ -7,6 +7,7 @@ export { RuleBuilder, Negated, not, rule } from './builder/builder';
 export { RuleMatches } from './builder/rule-matches';
 export { RuleSteps } from './builder/rule-steps';
 export type {
+  CtLabelOptions,
   CtStateName,
   CtStatusName,
   FibType,
@@ -36,6 +37,7 @@ export type {
 export type { FieldName } from './builder/fields';
 export type { Chain, ChainFlag, ChainHook, ChainPolicy, ChainRef, ChainType, PriorityName } from './chain';
 export { resolvePriority } from './chain';
+export { parseConnlabels, readConnlabels, type CtLabelMap } from './connlabels';
 export type { Verdict, VerdictCode } from './data';
 export type { DataTypeName, Scalar } from './datatypes';
 export type { ElementValue, SetElement } from './elements';

@@ -39,6 +39,7 @@ import { getSetMessage, nftChainOps, nftListOps, setKey, shapeOfMessage } from '
 import type { NftFamily } from './message';
 import { describeObject, writeDeleteObject, writeNewObject, type NftObject, type ObjectRef } from './object';
 import { describeRule, writeDeleteRule, writeNewRule, type Rule, type RulePlacement, type RuleRef } from './rule';
+import { resolveDevices, withDeviceIndexes, type DeviceResolver, type NamedDevice } from './rule-devices';
 import { describeSet, shapeOf, writeDeleteSet, writeNewSet, type NftSet, type SetRef, type SetShape } from './set';
 import { describeTable, writeDeleteTable, writeNewTable, type Table, type TableRef } from './table';
 import { deleteCommand, type AddOptions, type CommitOptions, type CommitResult, type RuleAnchor, type RuleInput } from './transaction-options';
@@ -51,6 +52,8 @@ interface WriteContext {
   positions: Map<number, RulePlacement>;
   /** Chain handles resolved for `renameChain` by name, by command. */
   chainHandles: Map<number, number>;
+  /** Interface indexes by name, resolved at commit for rules that name interfaces. */
+  devices?: ReadonlyMap<string, number>;
 }
 
 interface Command {
@@ -63,6 +66,8 @@ interface Command {
   needsIndex?: { chain: ChainRef & { name: string }; index: number };
   /** renameChain by name: the chain whose handle must be read first. */
   needsChainHandle?: ChainRef & { name: string };
+  /** A rule naming interfaces (`fwd to "veth1"`): their indexes are looked up first. */
+  needsDevices?: BuiltRule['devices'];
   /** Writes the messages; returns the index (among them) of the primary message. */
   write(w: NetlinkWriter, ctx: WriteContext): number;
 }
@@ -92,10 +97,12 @@ export class Transaction {
    * @internal use `h.nft.transaction()`; without an executor the transaction can only be encoded.
    * @param executor runs the commit (the handle's netfilter connection)
    * @param echoBudgetBytes how many echoed bytes the receive buffer can take
+   * @param resolveDevice looks up interface indexes by name in the handle's namespace
    */
   constructor(
     private readonly executor?: (op: Operation<CommitResult>) => Promise<CommitResult>,
     private readonly echoBudgetBytes = (4 << 20) / ECHO_SHARE,
+    private readonly resolveDevice?: DeviceResolver,
   ) {}
 
   /** Number of commands collected. */
@@ -392,20 +399,30 @@ export class Transaction {
    * Commits every command in one batch. Resolves with per-command results
    * (handles); rejects with NftCommandError naming the failing command,
    * or GenerationMismatchError. Either way on failure nothing was applied.
+   * Interfaces rules name (`fwd('veth1')`) are looked up first, in the
+   * handle's namespace (NotFoundError naming a missing one; nothing sent).
    * @example
    * const tx = h.nft.transaction();
    * tx.addTable({ family: 'inet', name: 'nat' });
    * const { results } = await tx.commit();
    */
   commit(opts: CommitOptions = {}): Promise<CommitResult> {
-    if (!this.executor) return Promise.reject(new Error('this transaction is not bound to a handle: use h.nft.transaction()'));
+    const executor = this.executor;
+    if (!executor) return Promise.reject(new Error('this transaction is not bound to a handle: use h.nft.transaction()'));
+    const named = this.namedDevices();
+    if (named.length) return resolveDevices(named, this.resolveDevice).then((devices) => executor(this.commitOperation(opts, devices)));
     let op: Operation<CommitResult>;
     try {
       op = this.commitOperation(opts);
     } catch (e) {
       return Promise.reject(e);
     }
-    return this.executor(op);
+    return executor(op);
+  }
+
+  /** The interfaces rules name, with their commands. */
+  private namedDevices(): NamedDevice[] {
+    return this.commands.flatMap((c, command) => (c.needsDevices ?? []).map((slot) => ({ slot, command, description: c.description })));
   }
 
   /**
@@ -427,12 +444,15 @@ export class Transaction {
     }
   }
 
-  /** @internal the commit as an operation, for running on any executor. */
-  *commitOperation(opts: CommitOptions = {}): Operation<CommitResult> {
+  /** @internal the commit as an operation, for running on any executor (`devices`: the indexes of the interfaces rules name). */
+  *commitOperation(opts: CommitOptions = {}, devices?: ReadonlyMap<string, number>): Operation<CommitResult> {
     if (opts.expectGeneration !== undefined && (!Number.isInteger(opts.expectGeneration) || opts.expectGeneration <= 0)) {
       throw new ValidationError('expectGeneration', opts.expectGeneration, 'must be a generation id from generation()');
     }
-    const ctx: WriteContext = { shapes: new Map(), positions: new Map(), chainHandles: new Map() };
+    const unresolved = devices ? undefined : this.namedDevices().at(0);
+    if (unresolved)
+      throw new ValidationError(unresolved.slot.field, unresolved.slot.name, "an interface name needs commit() (it is looked up in the handle's namespace)");
+    const ctx: WriteContext = { shapes: new Map(), positions: new Map(), chainHandles: new Map(), devices };
     for (const [i, c] of this.commands.entries()) {
       if (c.needsSet) {
         const key = setKey(c.needsSet);
@@ -467,6 +487,8 @@ export class Transaction {
    * const bytes = tx.encode(); // nfnetlink batch: BATCH_BEGIN, the commands, BATCH_END
    */
   encode(opts: CommitOptions = {}): Buffer {
+    const named = this.namedDevices().at(0);
+    if (named) throw new ValidationError(named.slot.field, named.slot.name, 'an interface name is looked up at commit: encode() needs interface indexes');
     const ctx: WriteContext = { shapes: new Map(), positions: new Map(), chainHandles: new Map() };
     for (const [k, s] of this.definedSets) ctx.shapes.set(k, shapeOf(s));
     return this.build(ctx, opts).buffer;
@@ -565,14 +587,15 @@ export class Transaction {
       }
       const main = w.messageOffsets.length - before;
       const resolved = ctx.positions.get(index);
-      writeNewRule(w, rule, resolved ? { ...placement, ...resolved } : placement, 0);
+      const named = built.devices ? { ...rule, expressions: withDeviceIndexes(rule.expressions, built.devices, ctx.devices) } : rule;
+      writeNewRule(w, named, resolved ? { ...placement, ...resolved } : placement, 0);
       return main;
     };
     if (ruleId) this.ruleIds.set(index, ruleId);
-    // Rules placed by index are written at commit, once the chain was read; others now.
-    if (dynamic) {
+    // Rules placed by index or naming interfaces are written at commit, once the chain or the interfaces were read; others now.
+    if (dynamic || built.devices) {
       write(new NetlinkWriter(), NO_CONTEXT); // validates now
-      return this.push({ description: `${verb} rule ${describeRule(r)}`, echo: 'rule', write });
+      return this.push({ description: `${verb} rule ${describeRule(r)}`, echo: 'rule', write, needsDevices: built.devices });
     }
     return this.pushEncoded(`${verb} rule ${describeRule(r)}`, 'rule', (w) => write(w, NO_CONTEXT));
   }

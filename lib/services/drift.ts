@@ -11,10 +11,9 @@ import type { Handle } from '../handle';
 import type { Expression, SetWithElements } from '../nftables';
 import { describe as describeRule } from '../nftables/describe';
 import type { Transaction } from '../nftables/transaction';
-import { BASE_CHAINS, TABLE, baseLayout, type ChainLayout, type MapElementLayout, type MemberLayout } from './layout';
+import { BASE_CHAINS, TABLE, baseLayout, isSharedMap, tableLayout, type ChainLayout, type MapElementLayout, type MemberLayout } from './layout';
 import { serviceLayout } from './service-layout';
-import type { ServiceRecord } from './spec';
-import { queueTable } from './table';
+import { queueTable, queueTableRemoval, toMember, type PlacedService } from './table';
 
 /** One difference between the recorded services and the kernel. */
 export interface ServiceDrift {
@@ -49,26 +48,44 @@ interface Wanted {
   sets: Map<string, { set: SetWithElements; service: string }>;
   elements: Map<string, { el: MapElementLayout; service: string }>;
   members: Map<string, { m: MemberLayout; service: string }>;
+  /** The service each port number belongs to: an unexpected element of the hairpin sets is drift of that service. */
+  owners: Map<number, string>;
 }
 
 const elementKey = (map: string, key: unknown): string => `${map}\0${JSON.stringify(key)}`;
 const scalarText = (v: unknown): string => (typeof v === 'string' || typeof v === 'number' ? String(v) : JSON.stringify(v));
-const memberKey = (set: string, key: unknown): string => `${set}\0${scalarText(key)}`;
-/** A listed element of a service's own set as its key is written: an address, or "lo-hi". */
-const listedMemberKey = (e: { key: unknown; keyEnd?: unknown }): string =>
-  e.keyEnd !== undefined ? `${scalarText(e.key)}-${scalarText(e.keyEnd)}` : scalarText(e.key);
-const isMemberSet = (name: string): boolean => name.startsWith('eps-') || name.startsWith('addrs-');
+const memberKey = (set: string, key: string): string => `${set}\0${key}`;
+/** A wanted element of a shared map as listedMemberKey writes a listed one. */
+const wantedMemberKey = (m: MemberLayout): string => scalarText(m.key);
+/** A listed element of a shared map as its key is written: (number, slot) or (address, number). */
+const listedMemberKey = (e: { key: unknown }): string => scalarText(e.key);
+/**
+ * The service an element of a shared map belongs to, by its key: hairpin
+ * (address . port number), endpoints (address . protocol . port . slot) and
+ * (protocol . NodePort . slot) by the dispatch element of that address and port.
+ */
+function ownerOf(w: Wanted, set: string, key: unknown): string {
+  if (!Array.isArray(key)) return '';
+  const k = key as unknown[];
+  if (set.startsWith('hairpin')) return w.owners.get(k[1] as number) ?? '';
+  const fam = set.slice(-1);
+  const dispatch = set.startsWith('nodeport') ? elementKey(`nodeports${fam}`, k.slice(0, 2)) : elementKey(`vips${fam}`, k.slice(0, 3));
+  return w.elements.get(dispatch)?.service ?? '';
+}
 
-function wanted(services: Iterable<ServiceRecord>): Wanted {
-  const w: Wanted = { chains: new Map(), sets: new Map(), elements: new Map(), members: new Map() };
+function wanted(services: Iterable<PlacedService>): Wanted {
+  const w: Wanted = { chains: new Map(), sets: new Map(), elements: new Map(), members: new Map(), owners: new Map() };
   const add = (service: string, l: ReturnType<typeof baseLayout>) => {
     for (const c of l.chains) w.chains.set(c.name, { chain: c, service });
     for (const s of l.sets) w.sets.set(s.name, { set: { ...s, elements: [] }, service });
     for (const e of l.elements) w.elements.set(elementKey(e.map, e.key), { el: e, service });
-    for (const m of l.members) w.members.set(memberKey(m.set, m.key), { m, service });
+    for (const m of l.members) w.members.set(memberKey(m.set, wantedMemberKey(m)), { m, service });
   };
   add('', baseLayout());
-  for (const rec of services) add(rec.name, serviceLayout(rec));
+  for (const s of services) {
+    const ids = { get: (port: string) => (w.owners.set(s.ids.get(port), s.rec.name), s.ids.get(port)) };
+    add(s.rec.name, serviceLayout(s.rec, ids));
+  }
   return w;
 }
 
@@ -77,7 +94,7 @@ function text(expressions: readonly Expression[], sets: readonly SetWithElements
 }
 
 /** Lists the services table and compares it with the recorded services. */
-export async function compareServices(host: Handle, services: Iterable<ServiceRecord>): Promise<ServicesDiff> {
+export async function compareServices(host: Handle, services: Iterable<PlacedService>): Promise<ServicesDiff> {
   const all = [...services];
   const drift: ServiceDrift[] = [];
   const fixes: Array<{ phase: number; fix: (tx: Transaction) => void }> = [];
@@ -86,8 +103,17 @@ export async function compareServices(host: Handle, services: Iterable<ServiceRe
     fixes.push({ phase, fix });
   };
   const result: ServicesDiff = { drift, repair: (tx) => [...fixes].sort((a, b) => a.phase - b.phase).forEach((f) => f.fix(tx)) };
-  if (!(await host.nft.tables.find({ family: TABLE.family, name: TABLE.table }))) {
+  const layout = await tableLayout(host);
+  if (layout === 'missing') {
     report('', 'table-missing', `table ${TABLE.family} ${TABLE.table} is gone`, 0, (tx) => queueTable(tx, all));
+    return result;
+  }
+  if (layout === 'older') {
+    // An older nlkit's table (a set per service port): rebuilt whole, in one transaction.
+    report('', 'table-missing', `table ${TABLE.family} ${TABLE.table} has an older nlkit's layout (sets per service)`, 0, (tx) => {
+      queueTableRemoval(tx);
+      queueTable(tx, all);
+    });
     return result;
   }
   const rs = await host.nft.ruleset.get({ family: TABLE.family, table: TABLE.table });
@@ -95,11 +121,11 @@ export async function compareServices(host: Handle, services: Iterable<ServiceRe
   const listedSets = rs.sets.filter((s) => !s.name.startsWith('__'));
   // Elements of the dispatch maps (anonymous sets are not ours to compare).
   const listedElements = new Map<string, { map: string; key: unknown; chain?: string }>();
-  const listedMembers = new Map<string, { set: string; key: unknown; keyEnd?: unknown; value?: unknown }>();
+  const listedMembers = new Map<string, ListedMember>();
   for (const s of listedSets) {
     if (s.name.startsWith('aff-')) continue; // affinity entries come and go with traffic
     for (const e of s.elements) {
-      if (isMemberSet(s.name)) listedMembers.set(memberKey(s.name, listedMemberKey(e)), { set: s.name, key: e.key, keyEnd: e.keyEnd, value: e.value });
+      if (isSharedMap(s.name)) listedMembers.set(memberKey(s.name, listedMemberKey(e)), { set: s.name, key: e.key, value: e.value });
       else listedElements.set(elementKey(s.name, e.key), { map: s.name, key: e.key, chain: e.verdict?.chain });
     }
   }
@@ -164,30 +190,33 @@ export async function compareServices(host: Handle, services: Iterable<ServiceRe
 
 type Report = (service: string, kind: ServiceDrift['kind'], detail: string, phase: number, fix: (tx: Transaction) => void) => void;
 
-/** The endpoints and endpoint addresses in each service's own sets. */
-function compareMembers(w: Wanted, listed: Map<string, { set: string; key: unknown; keyEnd?: unknown; value?: unknown }>, report: Report): void {
-  const owner = (set: string) => [...w.sets.values()].find((x) => x.set.name === set)?.service ?? '';
+/** The endpoints and endpoint addresses of each service port in the shared maps. */
+interface ListedMember {
+  set: string;
+  key: unknown;
+  value?: unknown;
+}
+
+function compareMembers(w: Wanted, listed: Map<string, ListedMember>, report: Report): void {
   for (const [k, l] of listed) {
     const want = w.members.get(k);
-    const del = (tx: Transaction) => tx.deleteElements({ ...TABLE, name: l.set }, [{ key: l.key as never, keyEnd: l.keyEnd as never }]);
-    if (!want) report(owner(l.set), 'element-unexpected', `${l.set} ${listedMemberKey(l)}`, 0, del);
+    const del = (tx: Transaction) => tx.deleteElements({ ...TABLE, name: l.set }, [{ key: l.key as never }]);
+    if (!want) report(ownerOf(w, l.set, l.key), 'element-unexpected', `${l.set} ${listedMemberKey(l)}`, 0, del);
     else if (JSON.stringify(want.m.value) !== JSON.stringify(l.value)) {
       report(
         want.service,
         'element-wrong',
-        `${l.set} ${listedMemberKey(l)} maps to ${JSON.stringify(l.value)}, not ${JSON.stringify(want.m.value)}`,
+        `${l.set} ${want.m.port} ${want.m.label} maps to ${JSON.stringify(l.value)}, not ${JSON.stringify(want.m.value)}`,
         0,
         (tx) => {
           del(tx);
-          tx.addElements({ ...TABLE, name: l.set }, [{ key: want.m.key, value: want.m.value }]);
+          tx.addElements({ ...TABLE, name: l.set }, [toMember(want.m)]);
         },
       );
     }
   }
   for (const [k, { m, service }] of w.members) {
     if (listed.has(k)) continue;
-    report(service, 'element-missing', `${m.set} ${m.key}`, 4, (tx) =>
-      tx.addElements({ ...TABLE, name: m.set }, [m.value ? { key: m.key, value: m.value } : { key: m.key }]),
-    );
+    report(service, 'element-missing', `${m.set} ${m.port} ${m.label}`, 4, (tx) => tx.addElements({ ...TABLE, name: m.set }, [toMember(m)]));
   }
 }

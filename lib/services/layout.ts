@@ -10,7 +10,9 @@
  * @module
  */
 import { hostU32 } from '../nftables/data';
-import { not, rule, type Expression, type NftSet, type RuleBuilder } from '../nftables';
+import type { Handle } from '../handle';
+import { not, rule, type Chain, type Expression, type NftSet, type RuleBuilder } from '../nftables';
+import { endpointsMap, pickChains } from './pick';
 
 export const SERVICES_TABLE = 'nlkit-svc';
 export const TABLE = { family: 'inet' as const, table: SERVICES_TABLE };
@@ -19,13 +21,14 @@ export const TABLE = { family: 'inet' as const, table: SERVICES_TABLE };
 export const MASQUERADE_BIT = 0x00020000;
 
 /** The base chains, hooked in the nat hooks (dstnat/srcnat priorities), and the regular dispatch chains. */
-export const BASE_CHAINS = [
+export const BASE_CHAINS: Array<Omit<Chain, 'family' | 'table'>> = [
   { name: 'prerouting', type: 'nat', hook: 'prerouting', priority: 'dstnat' },
   { name: 'output', type: 'nat', hook: 'output', priority: 'dstnat' },
   { name: 'postrouting', type: 'nat', hook: 'postrouting', priority: 'srcnat' },
   { name: 'services' },
   { name: 'nodeports' },
-] as const;
+  ...pickChains().map((c) => ({ name: c.name })),
+];
 
 /** The dispatch maps: (address . protocol . port) and (protocol . port) to the service port's chain. */
 export const BASE_MAPS: NftSet[] = [
@@ -33,12 +36,51 @@ export const BASE_MAPS: NftSet[] = [
   { ...TABLE, name: 'vips6', keyType: ['ipv6_addr', 'inet_proto', 'inet_service'], dataType: 'verdict' },
   { ...TABLE, name: 'nodeports4', keyType: ['inet_proto', 'inet_service'], dataType: 'verdict' },
   { ...TABLE, name: 'nodeports6', keyType: ['inet_proto', 'inet_service'], dataType: 'verdict' },
+  ...sharedMaps(4, 'ipv4_addr'),
+  ...sharedMaps(6, 'ipv6_addr'),
 ];
+
+/**
+ * The maps every service port keeps its elements in, so the table holds a
+ * fixed number of sets whatever the number of services (the kernel finds the
+ * set a message names by walking the table's list of sets). All are hash
+ * maps of exact keys (no interval map: the kernel's interval backends update
+ * slower as they grow):
+ * - endpoints: (virtual IP . protocol . port . slot) → endpoint address .
+ *   port, and (protocol . NodePort . slot) for NodePorts: 64 (or more) slots
+ *   per port shared out by weight (slots.ts), read by the shared pick chains
+ *   only (pick.ts);
+ * - hairpin: (endpoint address . port number (port-ids.ts)), a set.
+ * Only a port with session affinity has a map of its own (service-layout.ts).
+ */
+function sharedMaps(fam: 4 | 6, addrType: 'ipv4_addr' | 'ipv6_addr'): NftSet[] {
+  return [
+    { ...TABLE, name: endpointsMap(fam, 'vip'), keyType: [addrType, 'inet_proto', 'inet_service', 'mark'], dataType: [addrType, 'inet_service'] },
+    { ...TABLE, name: endpointsMap(fam, 'nodeport'), keyType: ['inet_proto', 'inet_service', 'mark'], dataType: [addrType, 'inet_service'] },
+    { ...TABLE, name: sharedMap('hairpin', fam), keyType: [addrType, 'mark'] },
+  ];
+}
+
+/** The name of a shared set: "hairpin6". */
+export function sharedMap(kind: 'hairpin', fam: 4 | 6): string {
+  return `${kind}${fam}`;
+}
+
+/** Whether a set is one of the shared maps. */
+export const isSharedMap = (name: string): boolean => /^(endpoints|nodeport-endpoints|hairpin)[46]$/.test(name);
+
+/** Whether the host's services table exists ('missing'), has the shared maps ('current') or an older nlkit's per-service sets ('older'). */
+export async function tableLayout(host: Handle): Promise<'current' | 'missing' | 'older'> {
+  if (!(await host.nft.tables.find({ family: TABLE.family, name: TABLE.table }))) return 'missing';
+  return (await host.nft.sets.find({ ...TABLE, name: endpointsMap(4, 'vip') })) ? 'current' : 'older';
+}
 
 /** One chain nlkit wants, with its rules. */
 export interface ChainLayout {
   name: string;
   rules: RuleBuilder[];
+  /** Everything the rules are made from, when known: equal inputs, equal rules (cheaper to compare than the expressions). */
+  inputs?: string;
 }
 
 /** One element of a dispatch map. */
@@ -48,11 +90,15 @@ export interface MapElementLayout {
   chain: string;
 }
 
-/** An element of one of a service's own sets and maps (its endpoints, their addresses). */
+/** An element of a service port in the shared maps (its endpoints, their addresses). */
 export interface MemberLayout {
   set: string;
-  key: string | number;
+  /** The port's objects name ("web-tcp80-v4"). */
+  port: string;
+  key: Array<string | number>;
   value?: Array<string | number>;
+  /** How drift reports name it: the address, or the slot ("slot 3"). */
+  label: string;
 }
 
 /** What one service (or the table's base) consists of. */
@@ -61,7 +107,7 @@ export interface ObjectsLayout {
   sets: NftSet[];
   /** Elements of the dispatch maps. */
   elements: MapElementLayout[];
-  /** Elements of the service's own sets and maps. */
+  /** The service's elements in the shared maps. */
   members: MemberLayout[];
 }
 
@@ -113,6 +159,7 @@ export function baseLayout(): ObjectsLayout {
             .vmap(['meta l4proto', 'th dport'], '@nodeports6'),
         ],
       },
+      ...pickChains(),
     ],
     sets: BASE_MAPS,
     elements: [],

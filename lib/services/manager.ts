@@ -21,10 +21,11 @@ import { defaultStateDir } from '../network/state-dir';
 import { keysOf, rejectUnknownKeys } from '../validate/options';
 import { compareServices, type ServiceDrift } from './drift';
 import { cutServiceFlows } from './flows';
-import { TABLE } from './layout';
+import { tableLayout } from './layout';
 import { toServiceRecord, validateServiceName, type Service, type ServiceRecord, type ServiceSpec } from './spec';
 import { ServiceStore } from './store';
-import { objectsOf, queueChange, queueTable } from './table';
+import { assignedIds, recordedIds } from './port-ids';
+import { objectsOf, queueChanges, queueTable, queueTableRemoval, type PlacedService } from './table';
 
 export type { ServiceDrift } from './drift';
 
@@ -54,7 +55,7 @@ export type ServiceChanges = Partial<Omit<ServiceSpec, 'name'>>;
 
 const MANAGER_KEYS = keysOf<ServiceManagerOptions>()(['host', 'stateDir']);
 /** Services per transaction in apply(): big enough to amortise, small enough to stay well inside a netlink batch. */
-const APPLY_CHUNK = 250;
+const APPLY_CHUNK = 2500;
 
 interface Change {
   before?: ServiceRecord;
@@ -76,6 +77,25 @@ export function specOf(rec: ServiceRecord): ServiceSpec {
   const spec: ServiceSpec = { name: rec.name, vips: rec.vips, externalIps: rec.externalIps, ports: rec.ports, endpoints: rec.endpoints };
   if (rec.affinitySeconds !== undefined) spec.sessionAffinity = { timeoutSeconds: rec.affinitySeconds };
   return spec;
+}
+
+/** Every recorded service with its port numbers. */
+function placedRecords(store: ServiceStore): PlacedService[] {
+  return [...store.readAll().values()].map((rec) => ({ rec, ids: recordedIds(store.readIds(rec.name)) }));
+}
+
+/** Numbers every port of the recorded services that has none (services recorded by an nlkit before port numbers); under the lock. */
+function numberRecorded(store: ServiceStore): void {
+  const ids = store.idAllocator();
+  const numbered = new Map<string, Record<string, number>>();
+  for (const rec of store.readAll().values()) {
+    const known = store.readIds(rec.name);
+    const all = assignedIds(known, ids.next);
+    objectsOf(rec, all); // laying the service out asks for each of its ports' numbers
+    if (Object.keys(all.used).some((k) => !(k in known))) numbered.set(rec.name, { ...known, ...all.used });
+  }
+  ids.save();
+  for (const [name, all] of numbered) store.writeIds(name, all);
 }
 
 const same = (a: ServiceRecord | undefined, b: ServiceRecord | undefined): boolean => JSON.stringify(a) === JSON.stringify(b);
@@ -242,7 +262,7 @@ export class ServiceManager {
    */
   async check(): Promise<ServiceDrift[]> {
     const interrupted = pendingIntents(this.store.dir).filter((p) => !p.live);
-    const diff = await compareServices(this.host, this.store.readAll().values());
+    const diff = await compareServices(this.host, placedRecords(this.store));
     return [
       ...interrupted.map((p): ServiceDrift => ({ service: p.record.publication ?? '', kind: 'interrupted', detail: `process ${p.record.pid} died halfway` })),
       ...diff.drift,
@@ -258,8 +278,9 @@ export class ServiceManager {
    */
   async reconcile(): Promise<ServiceDrift[]> {
     return this.store.locked(async () => {
+      numberRecorded(this.store);
       const found = await this.check();
-      const diff = await compareServices(this.host, this.store.readAll().values());
+      const diff = await compareServices(this.host, placedRecords(this.store));
       const tx = this.host.nft.transaction();
       diff.repair(tx);
       if (tx.size) await tx.commit({ echo: 'none' });
@@ -297,14 +318,35 @@ export class ServiceManager {
     // The journal lives in the services directory: only services read it ("publish" is the journal's closest operation kind).
     await withIntent(this.store.dir, { op: 'publish', network: '', publication: names.join(',') }, async () => {
       const tx = this.host.nft.transaction();
-      if (!this.baseReady && !(await this.host.nft.tables.find({ family: TABLE.family, name: TABLE.table }))) {
-        // First use on this host (or the table was removed): everything recorded, then the changes.
+      const table = this.baseReady ? 'current' : await tableLayout(this.host);
+      // Every port number is recorded before the kernel has it: a crash in between never hands one out twice.
+      if (table !== 'current') numberRecorded(this.store);
+      const ids = this.store.idAllocator();
+      const newIds = new Map<string, Record<string, number>>();
+      const layouts = changes.map((c) => {
+        const name = (c.after ?? c.before)?.name ?? '';
+        const known = this.store.readIds(name);
+        const after = assignedIds(known, ids.next);
+        // A removed port's number stays recorded (the port gets it back if it returns), so the record before is always covered.
+        const layout = { before: objectsOf(c.before, recordedIds(known)), after: objectsOf(c.after, after) };
+        const all = { ...known, ...after.used };
+        if (c.after && Object.keys(all).length !== Object.keys(known).length) newIds.set(name, all);
+        return layout;
+      });
+      ids.save();
+      for (const [name, all] of newIds) this.store.writeIds(name, all);
+      if (table !== 'current') {
+        // First use on this host, the table was removed, or it has the per-service sets of an older nlkit: everything recorded,
+        // then the changes, in one transaction (established flows keep their NAT).
+        if (table === 'older') queueTableRemoval(tx);
+        const changed = new Set(names);
+        const others = placedRecords(this.store).filter((r) => !changed.has(r.rec.name));
         queueTable(
           tx,
-          [...this.store.readAll().values()].filter((r) => !names.includes(r.name)),
+          others,
+          layouts.map((l) => ({ before: objectsOf(undefined, recordedIds({})), after: l.after })),
         );
-        for (const c of changes) queueChange(tx, objectsOf(undefined), objectsOf(c.after));
-      } else for (const c of changes) queueChange(tx, objectsOf(c.before), objectsOf(c.after));
+      } else queueChanges(tx, layouts);
       stepDone('service');
       await tx.commit({ echo: 'none' });
       this.baseReady = true;

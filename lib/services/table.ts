@@ -1,27 +1,44 @@
 /**
  * Writing the services table: the whole table once (base chains and maps,
  * then every service), and afterwards each change as the difference between
- * a service's objects before and after, queued into one transaction. Its
- * size depends on that one service only, never on how many others exist.
+ * services' objects before and after, queued into one transaction. Its size
+ * depends on the changed services only, never on how many others exist; the
+ * elements of many services go in one message per map and direction.
  * @module
  */
 import type { Transaction } from '../nftables/transaction';
 import type { SetElement } from '../nftables';
-import { BASE_CHAINS, TABLE, baseLayout, type MapElementLayout, type MemberLayout, type ObjectsLayout } from './layout';
+import { BASE_CHAINS, TABLE, baseLayout, type ChainLayout, type MapElementLayout, type MemberLayout, type ObjectsLayout } from './layout';
+import type { PortIds } from './port-ids';
 import { serviceLayout } from './service-layout';
 import type { ServiceRecord } from './spec';
 
 const NONE: ObjectsLayout = { chains: [], sets: [], elements: [], members: [] };
 
+/** A recorded service and its port numbers. */
+export interface PlacedService {
+  rec: ServiceRecord;
+  ids: PortIds;
+}
+
+/** One service's objects before and after a change (NONE when it did not or does not exist). */
+export interface LayoutChange {
+  before: ObjectsLayout;
+  after: ObjectsLayout;
+}
+
 /** The objects of a service, or none. */
-export function objectsOf(rec: ServiceRecord | undefined): ObjectsLayout {
-  return rec ? serviceLayout(rec) : NONE;
+export function objectsOf(rec: ServiceRecord | undefined, ids: PortIds): ObjectsLayout {
+  return rec ? serviceLayout(rec, ids) : NONE;
 }
 
 const elementKey = (e: MapElementLayout): string => `${e.map}\0${e.key.join('\0')}`;
 const toElement = (e: MapElementLayout): SetElement => ({ key: e.key, verdict: { code: 'goto', chain: e.chain } });
-const memberKey = (m: MemberLayout): string => `${m.set}\0${m.key}`;
-const toMember = (m: MemberLayout): SetElement => (m.value ? { key: m.key, value: m.value } : { key: m.key });
+const memberKey = (m: MemberLayout): string => `${m.set}\0${m.key.join('\0')}`;
+/** A member's key, as deleting it takes. */
+export const memberRef = (m: MemberLayout): SetElement => ({ key: m.key });
+/** A member as added. */
+export const toMember = (m: MemberLayout): SetElement => (m.value ? { key: m.key, value: m.value } : { key: m.key });
 
 /** A chain's rules as a comparable signature (their builders' steps are opaque; the expressions are not). */
 function signature(rules: ObjectsLayout['chains'][number]['rules']): string {
@@ -35,87 +52,103 @@ function signature(rules: ObjectsLayout['chains'][number]['rules']): string {
   }
 }
 
-/**
- * Queues the change from `before` to `after`: elements that go first, then
- * the chains of `before` are flushed (nothing refers to what is deleted
- * next), chains and sets that go are deleted, new ones added, and the rules
- * and elements of `after` written. Chains whose rules stay the same are left
- * alone, so established affinity entries and unrelated chains are kept.
- */
-export function queueChange(tx: Transaction, before: ObjectsLayout, after: ObjectsLayout): void {
-  const afterElements = new Map(after.elements.map((e) => [elementKey(e), e]));
-  const beforeElements = new Map(before.elements.map((e) => [elementKey(e), e]));
-  for (const [k, e] of beforeElements) {
-    if (afterElements.get(k)?.chain !== e.chain) tx.deleteElements({ ...TABLE, name: e.map }, [{ key: e.key }]);
+/** Whether two chains' rules are the same: by what they are made from when both say, else by their expressions. */
+function sameRules(a: ChainLayout, b: ChainLayout): boolean {
+  if (a.inputs !== undefined && b.inputs !== undefined) return a.inputs === b.inputs;
+  return signature(a.rules) === signature(b.rules);
+}
+
+/** Element lists by map: one message per map and direction (the kernel finds a message's set by walking the table's sets). */
+class ElementsByMap {
+  private readonly lists = new Map<string, SetElement[]>();
+  push(map: string, e: SetElement): void {
+    const list = this.lists.get(map);
+    if (list) list.push(e);
+    else this.lists.set(map, [e]);
   }
-  const afterChains = new Map(after.chains.map((c) => [c.name, c]));
-  const beforeChains = new Map(before.chains.map((c) => [c.name, c]));
-  const unchanged = new Set<string>();
-  for (const [name, c] of beforeChains) {
-    const next = afterChains.get(name);
-    if (next && signature(next.rules) === signature(c.rules)) unchanged.add(name);
-    else tx.flushChain({ ...TABLE, name });
-  }
-  for (const name of beforeChains.keys()) if (!afterChains.has(name)) tx.deleteChain({ ...TABLE, name });
-  const afterSets = new Set(after.sets.map((s) => s.name));
-  const beforeSets = new Set(before.sets.map((s) => s.name));
-  for (const s of before.sets) if (!afterSets.has(s.name)) tx.deleteSet({ ...TABLE, name: s.name });
-  for (const s of after.sets) if (!beforeSets.has(s.name)) tx.addSet(s);
-  for (const c of after.chains) if (!beforeChains.has(c.name)) tx.addChain({ ...TABLE, name: c.name });
-  for (const c of after.chains) {
-    if (unchanged.has(c.name)) continue;
-    for (const r of c.rules) tx.addRule({ ...TABLE, chain: c.name, rule: r });
-  }
-  queueMembers(tx, before, after, afterSets);
-  for (const [k, e] of afterElements) {
-    if (beforeElements.get(k)?.chain !== e.chain) tx.addElements({ ...TABLE, name: e.map }, [toElement(e)]);
+  queue(write: (map: string, els: SetElement[]) => void): void {
+    for (const [map, els] of this.lists) write(map, els);
   }
 }
 
+/** The elements of `from` not in `to` with the same value (dispatch elements: the same chain). */
+function changedElements<T>(from: readonly T[], to: readonly T[], key: (x: T) => string, value: (x: T) => string): T[] {
+  const other = new Map(to.map((x) => [key(x), value(x)]));
+  return from.filter((x) => other.get(key(x)) !== value(x));
+}
+
 /**
- * The elements of a service's own sets: those that go or change are deleted
- * (in sets that stay), new and changed ones added. Affinity entries that may
- * lead to an endpoint no longer picked are dropped (the affinity map is
- * emptied: its clients choose again).
+ * Queues the changes: dispatch elements and shared-map elements that go or
+ * change are deleted first, then the chains of `before` whose rules change
+ * are flushed (nothing refers to what is deleted next), chains that go are
+ * deleted, new ones added, the rules written, and the new and changed
+ * elements added. A changed element is deleted and added again in the same
+ * transaction (the kernel cannot change an element's data in place). Chains
+ * whose rules stay the same are left alone.
  */
-function queueMembers(tx: Transaction, before: ObjectsLayout, after: ObjectsLayout, afterSets: Set<string>): void {
-  const afterMembers = new Map(after.members.map((m) => [memberKey(m), m]));
-  const beforeMembers = new Map(before.members.map((m) => [memberKey(m), m]));
-  const same = (a: MemberLayout, b: MemberLayout | undefined) => b !== undefined && JSON.stringify(a.value) === JSON.stringify(b.value);
-  // One message per set and direction: the kernel finds a set by walking the table's list of sets, once per message.
-  const deletes = new Map<string, SetElement[]>();
-  const adds = new Map<string, SetElement[]>();
-  const push = (to: Map<string, SetElement[]>, set: string, e: SetElement) => to.set(set, [...(to.get(set) ?? []), e]);
-  for (const [k, m] of beforeMembers) if (!same(m, afterMembers.get(k)) && afterSets.has(m.set)) push(deletes, m.set, { key: m.key });
-  for (const [k, m] of afterMembers) if (!same(m, beforeMembers.get(k))) push(adds, m.set, toMember(m));
-  // Ranges go one per message: the kernel refuses a message that adds several of them after they were replaced in the same
-  // transaction (EEXIST, even after a flush). So an endpoint map is emptied and written whole when that takes fewer messages
-  // than a delete per range that goes (each message makes the kernel walk the table's list of sets to find the map).
-  const whole = (set: string) => 1 + after.members.filter((m) => m.set === set).length;
-  const piecewise = (set: string) => (deletes.get(set)?.length ?? 0) + (adds.get(set)?.length ?? 0);
-  const rewritten = new Set([...deletes.keys()].filter((set) => set.startsWith('eps-') && whole(set) < piecewise(set)));
-  for (const set of rewritten) {
-    tx.flushSet({ ...TABLE, name: set });
-    deletes.delete(set);
-    adds.set(set, after.members.filter((m) => m.set === set).map(toMember));
-  }
-  const send = (set: string, els: SetElement[], write: (els: SetElement[]) => void) => (set.startsWith('eps-') ? els.forEach((e) => write([e])) : write(els));
-  for (const [set, els] of deletes) send(set, els, (e) => tx.deleteElements({ ...TABLE, name: set }, e));
-  for (const [set, els] of adds) send(set, els, (e) => tx.addElements({ ...TABLE, name: set }, e));
-  for (const s of new Set([...rewritten, ...adds.keys()])) {
-    const aff = s.replace(/^eps-/, 'aff-');
-    if (s.startsWith('eps-') && before.sets.some((x) => x.name === aff) && afterSets.has(aff)) tx.flushSet({ ...TABLE, name: aff });
-  }
+export function queueChanges(tx: Transaction, changes: readonly LayoutChange[]): void {
+  const dels = { dispatch: new ElementsByMap(), members: new ElementsByMap() };
+  const adds = { dispatch: new ElementsByMap(), members: new ElementsByMap() };
+  const chainValue = (e: MapElementLayout) => e.chain;
+  const memberValue = (m: MemberLayout) => (m.value ? m.value.join('\0') : '');
+  /** The ports whose endpoint slots changed, per change (their affinity maps are emptied). */
+  const picksChanged = changes.map(() => new Set<string>());
+  changes.forEach(({ before, after }, i) => {
+    for (const e of changedElements(before.elements, after.elements, elementKey, chainValue)) dels.dispatch.push(e.map, { key: e.key });
+    for (const e of changedElements(after.elements, before.elements, elementKey, chainValue)) adds.dispatch.push(e.map, toElement(e));
+    for (const m of changedElements(before.members, after.members, memberKey, memberValue)) {
+      dels.members.push(m.set, memberRef(m));
+      picksChanged[i].add(m.port);
+    }
+    for (const m of changedElements(after.members, before.members, memberKey, memberValue)) {
+      adds.members.push(m.set, toMember(m));
+      picksChanged[i].add(m.port);
+    }
+  });
+  dels.dispatch.queue((map, els) => tx.deleteElements({ ...TABLE, name: map }, els));
+  dels.members.queue((map, els) => tx.deleteElements({ ...TABLE, name: map }, els));
+  const rewritten: ObjectsLayout['chains'] = [];
+  changes.forEach(({ before, after }, i) => {
+    const afterChains = new Map(after.chains.map((c) => [c.name, c]));
+    const beforeChains = new Map(before.chains.map((c) => [c.name, c]));
+    for (const [name, c] of beforeChains) {
+      const next = afterChains.get(name);
+      if (next && sameRules(next, c)) continue;
+      tx.flushChain({ ...TABLE, name });
+      if (next) rewritten.push(next);
+      else tx.deleteChain({ ...TABLE, name });
+    }
+    // A port's own sets (affinity maps): those that go are deleted once no rule reads them, new ones added before the rules.
+    const afterSets = new Set(after.sets.map((x) => x.name));
+    const beforeSets = new Set(before.sets.map((x) => x.name));
+    for (const name of beforeSets) if (!afterSets.has(name)) tx.deleteSet({ ...TABLE, name });
+    for (const set of after.sets) if (!beforeSets.has(set.name)) tx.addSet(set);
+    for (const c of after.chains) {
+      if (beforeChains.has(c.name)) continue;
+      tx.addChain({ ...TABLE, name: c.name });
+      rewritten.push(c);
+    }
+    // Affinity entries may lead to an endpoint no longer picked: the port's affinity map is emptied (its clients choose again).
+    for (const port of picksChanged[i]) if (beforeSets.has(`aff-${port}`) && afterSets.has(`aff-${port}`)) tx.flushSet({ ...TABLE, name: `aff-${port}` });
+  });
+  for (const c of rewritten) for (const r of c.rules) tx.addRule({ ...TABLE, chain: c.name, rule: r });
+  adds.members.queue((map, els) => tx.addElements({ ...TABLE, name: map }, els));
+  adds.dispatch.queue((map, els) => tx.addElements({ ...TABLE, name: map }, els));
+}
+
+/** Queues the change of one service from `before` to `after`. */
+export function queueChange(tx: Transaction, before: ObjectsLayout, after: ObjectsLayout): void {
+  queueChanges(tx, [{ before, after }]);
 }
 
 /** Queues the whole table (there is none): base chains, maps and rules, then every service. */
-export function queueTable(tx: Transaction, services: ServiceRecord[]): void {
+export function queueTable(tx: Transaction, services: PlacedService[], more: readonly LayoutChange[] = []): void {
   tx.addTable({ family: TABLE.family, name: TABLE.table });
   const base = baseLayout();
   for (const s of base.sets) tx.addSet(s);
   for (const c of BASE_CHAINS) tx.addChain({ ...TABLE, ...c });
   // Service chains before the base rules: the vmap lookups refer to maps only, but the elements refer to chains.
-  for (const rec of services) queueChange(tx, NONE, serviceLayout(rec));
+  queueChanges(tx, [...services.map((s) => ({ before: NONE, after: serviceLayout(s.rec, s.ids) })), ...more]);
   for (const c of base.chains) for (const r of c.rules) tx.addRule({ ...TABLE, chain: c.name, rule: r });
 }
 

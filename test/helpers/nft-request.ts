@@ -16,9 +16,13 @@ export function nftNewRuleRequest(netns: string, ...args: string[]): Buffer {
   return nftRequest(netns, 2566, ['add', 'rule', ...args]);
 }
 
-/** The payload (nfgenmsg, then attributes) of the first message of `type` (subsystem << 8 | command) nft sends for `nft ARGS`. */
-export function nftRequest(netns: string, type: number, args: string[]): Buffer {
-  const r = spawnSync('ip', ['netns', 'exec', netns, 'nft', '--debug=mnl', ...args], { encoding: 'utf8' });
+/**
+ * The payload (nfgenmsg, then attributes) of the first message of `type` (subsystem << 8 | command) nft sends for `nft ARGS`;
+ * `wrap` runs the command inside another (e.g. `unshare -m` with a file nft reads mounted).
+ */
+export function nftRequest(netns: string, type: number, args: string[], wrap: (argv: string[]) => string[] = (a) => a): Buffer {
+  const [cmd, ...rest] = wrap(['ip', 'netns', 'exec', netns, 'nft', '--debug=mnl', ...args]);
+  const r = spawnSync(cmd, rest, { encoding: 'utf8' });
   const lines = r.stdout.replace(ANSI_COLOUR, '').split('\n');
   const NEWRULE = type;
   let inRule = false;

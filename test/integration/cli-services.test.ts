@@ -39,11 +39,11 @@ describe('nlkit service commands', () => {
     expect(ok('service', 'ls')).toMatch(/web\s+10\.96\.9\.1\s+80:8080\/tcp\s+10\.0\.0\.2=3,10\.0\.0\.3=1/);
     expect((json('service', 'ls', 'dns') as Array<{ endpoints: Array<{ terminating: boolean }> }>)[0].endpoints[0].terminating).toBe(true);
     ok('service', 'set', 'web', '--endpoint', '10.0.0.4', '--no-cut');
-    expect(nftMap('eps-web-tcp80-v4')).toContain('10.0.0.4');
-    expect(nftMap('eps-web-tcp80-v4')).not.toContain('10.0.0.2');
+    expect(nftMap('endpoints4')).toContain('10.0.0.4');
+    expect(nftMap('endpoints4')).not.toContain('10.0.0.2');
     expect(json('service', 'check')).toEqual([]);
-    execFileSync('ip', ['netns', 'exec', box.ns('svchost'), 'nft', 'flush', 'map', 'inet', 'nlkit-svc', 'eps-web-tcp80-v4']);
-    expect(ok('service', 'check')).toContain('web: element-missing: eps-web-tcp80-v4 0-65535');
+    execFileSync('ip', ['netns', 'exec', box.ns('svchost'), 'nft', 'flush', 'map', 'inet', 'nlkit-svc', 'endpoints4']);
+    expect(ok('service', 'check')).toContain('web: element-missing: endpoints4 web-tcp80-v4 10.96.9.1 slot 0');
     expect(ok('service', 'check', '--repair')).toContain('repaired');
     expect(ok('service', 'check')).toBe('no drift\n');
     expect(json('service', 'rm', 'web', 'dns')).toEqual({ removed: ['web', 'dns'] });

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bindUdp, deleteNetns, listenTcp, NotFoundError, ValidationError } from '../../lib';
 import { networks, type NetworkManager } from '../../lib/network/manager';
 import { services, type ServiceManager } from '../../lib/services/manager';
+import { PICK_SLOTS } from '../../lib/services/slots';
 import type { ServiceSpec } from '../../lib/services/spec';
 import { uniqueNetnsName, useNetns } from '../helpers/netns';
 import { hello } from '../helpers/traffic';
@@ -17,6 +18,13 @@ import { hello } from '../helpers/traffic';
 function nft(ns: string, ...args: string[]): string {
   return execFileSync('ip', ['netns', 'exec', ns, 'nft', ...args], { encoding: 'utf8' });
 }
+
+/** A service port's number, as nft prints it in the shared maps' keys ("0x00000002", a mark). */
+function portNumber(stateDir: string, service: string, port = 'tcp80-v4'): string {
+  const ids = JSON.parse(fs.readFileSync(path.join(stateDir, 'services', 'port-ids', `${service}.json`), 'utf8')) as Record<string, number>;
+  return `0x${ids[port].toString(16).padStart(8, '0')}`;
+}
+const slot = (n: number): string => `0x${n.toString(16).padStart(8, '0')}`;
 
 /** Every rule of the services table as `nft -j` lists it: chain → rule handles. */
 function ruleHandles(ns: string): Record<string, number[]> {
@@ -100,8 +108,11 @@ describe('services: apply, check and reconcile', () => {
     });
     await svcs.set('a', { endpoints: [{ ip: e1 }] });
     expect(ruleHandles(box.ns('host'))).toEqual(before);
-    const eps = nft(box.ns('host'), 'list', 'map', 'inet', 'nlkit-svc', 'eps-a-tcp80-v4');
-    expect(eps).toContain(`0-65535 : ${e1} . 8080`);
+    const eps = nft(box.ns('host'), 'list', 'map', 'inet', 'nlkit-svc', 'endpoints4');
+    // Every slot of a's port leads to e1, the only endpoint left (and the same slots are there as before: only their data changed).
+    for (const n of [0, 1, PICK_SLOTS - 1]) expect(eps).toContain(`10.96.8.1 . tcp . 80 . ${slot(n)} : ${e1} . 8080`);
+    expect(eps).not.toContain(`10.96.8.1 . tcp . 80 . ${slot(PICK_SLOTS)}`);
+    expect(eps).not.toContain('10.98.0.99');
     expect(await hello(c.client, '10.96.8.1', 80)).toBe('e1');
   });
 
@@ -111,14 +122,33 @@ describe('services: apply, check and reconcile', () => {
     nft(ns, 'flush', 'chain', 'inet', 'nlkit-svc', 'svc-a-tcp80-v4');
     nft(ns, 'delete', 'element', 'inet', 'nlkit-svc', 'vips4', '{ 10.96.8.2 . tcp . 80 }');
     nft(ns, 'add', 'chain', 'inet', 'nlkit-svc', 'svc-stray');
-    nft(ns, 'flush', 'map', 'inet', 'nlkit-svc', 'eps-b-tcp80-v4');
+    // Service b's elements in the shared maps (a's stay): two of its slots and its endpoint's hairpin entry.
+    const b = portNumber(stateDir, 'b');
+    nft(ns, 'delete', 'element', 'inet', 'nlkit-svc', 'endpoints4', `{ 10.96.8.2 . tcp . 80 . ${slot(0)}, 10.96.8.2 . tcp . 80 . ${slot(7)} }`);
+    nft(ns, 'delete', 'element', 'inet', 'nlkit-svc', 'hairpin4', `{ ${e1} . ${b} }`);
+    // a's slot 3 leads elsewhere, a slot a does not have, and a slot of no service's address.
+    nft(ns, 'delete', 'element', 'inet', 'nlkit-svc', 'endpoints4', `{ 10.96.8.1 . tcp . 80 . ${slot(3)} }`);
+    nft(ns, 'add', 'element', 'inet', 'nlkit-svc', 'endpoints4', `{ 10.96.8.1 . tcp . 80 . ${slot(3)} : 10.98.0.7 . 8080 }`);
+    nft(ns, 'add', 'element', 'inet', 'nlkit-svc', 'endpoints4', `{ 10.96.8.1 . tcp . 80 . ${slot(PICK_SLOTS + 9)} : 10.98.0.7 . 8080 }`);
+    nft(ns, 'add', 'element', 'inet', 'nlkit-svc', 'endpoints4', `{ 10.96.8.99 . tcp . 80 . ${slot(0)} : 10.98.0.7 . 8080 }`);
     const drift = await svcs.check();
-    expect(drift.map((d) => `${d.service}:${d.kind}`).sort()).toEqual([':chain-unexpected', 'a:rules-wrong', 'b:element-missing', 'b:element-missing']);
+    expect(drift.map((d) => `${d.service}:${d.kind}`).sort()).toEqual([
+      ':chain-unexpected',
+      ':element-unexpected',
+      'a:element-unexpected',
+      'a:element-wrong',
+      'a:rules-wrong',
+      'b:element-missing',
+      'b:element-missing',
+      'b:element-missing',
+      'b:element-missing',
+    ]);
     expect(await hello(c.client, '10.96.8.2', 80, 700)).toMatch(/^error:/);
-    expect((await svcs.reconcile()).length).toBe(4);
+    expect((await svcs.reconcile()).length).toBe(9);
     expect(await svcs.check()).toEqual([]);
     expect(await hello(c.client, '10.96.8.1', 80)).toBe('e1');
     expect(await hello(c.client, '10.96.8.2', 80)).toBe('e1');
+    expect(nft(ns, 'list', 'map', 'inet', 'nlkit-svc', 'endpoints4')).not.toContain('10.98.0.7');
   });
 
   it('rebuilds the whole table after someone deletes it', async () => {
@@ -127,6 +157,34 @@ describe('services: apply, check and reconcile', () => {
     await svcs.reconcile();
     expect(await svcs.check()).toEqual([]);
     expect(await hello(c.client, '10.96.8.2', 80)).toBe('e1');
+  });
+
+  it('rebuilds a table of an older nlkit (sets per service, no port numbers) in the shared-map layout', async () => {
+    const ns = box.ns('host');
+    nft(ns, 'delete', 'table', 'inet', 'nlkit-svc');
+    nft(ns, 'add', 'table', 'inet', 'nlkit-svc');
+    nft(ns, 'add', 'map', 'inet', 'nlkit-svc', 'eps-a-tcp80-v4', '{ type inet_service : ipv4_addr . inet_service; flags interval; }');
+    fs.rmSync(path.join(stateDir, 'services', 'port-ids'), { recursive: true, force: true });
+    fs.mkdirSync(path.join(stateDir, 'services', 'port-ids'));
+    expect((await svcs.check()).map((d) => `${d.kind}: ${d.detail}`)).toEqual([
+      "table-missing: table inet nlkit-svc has an older nlkit's layout (sets per service)",
+    ]);
+    await svcs.reconcile();
+    expect(await svcs.check()).toEqual([]);
+    expect(nft(ns, 'list', 'table', 'inet', 'nlkit-svc')).not.toContain('eps-a-tcp80-v4');
+    expect(await hello(c.client, '10.96.8.2', 80)).toBe('e1');
+    // The first change after an upgrade rebuilds it too.
+    nft(ns, 'delete', 'table', 'inet', 'nlkit-svc');
+    nft(ns, 'add', 'table', 'inet', 'nlkit-svc');
+    nft(ns, 'add', 'set', 'inet', 'nlkit-svc', 'addrs-a-tcp80-v4', '{ type ipv4_addr; }');
+    const fresh = await services({ host: ns, stateDir });
+    try {
+      await fresh.set('a', { endpoints: [{ ip: e1, weight: 2 }] });
+      expect(await fresh.check()).toEqual([]);
+      expect(await hello(c.client, '10.96.8.1', 80)).toBe('e1');
+    } finally {
+      fresh.close();
+    }
   });
 
   it('serves UDP and IPv6 virtual IPs', async () => {

@@ -112,6 +112,14 @@ describe('rule builder statements: validation', () => {
     refused(() => build(rule().dup({ to: '10.0.0.1' }), 'netdev'), 'dup');
     refused(() => rule().fwd(-2), 'fwd device');
     refused(() => build(rule().fwd(1), 'inet'), 'fwd');
+    refused(() => rule().fwd('eth 0'), 'fwd device');
+    refused(() => rule().dup({ to: '10.0.0.1', device: 'a'.repeat(16) }), 'dup device');
+    refused(() => rule().dup(bad({ to: '10.0.0.1', devcie: 'eth0' })), 'dup');
+    refused(() => rule().queue(bad({ number: 3 })), 'queue');
+    refused(() => rule().tproxy(bad({ port: 80, addr: '10.0.0.1' })), 'tproxy');
+    refused(() => build(rule().fwd('eth0'), 'inet'), 'fwd');
+    // A named interface is looked up at commit: the built rule carries a slot for it.
+    expect(build(rule().fwd('eth0'), 'netdev').devices).toMatchObject([{ name: 'eth0', field: 'fwd device' }]);
   });
 });
 

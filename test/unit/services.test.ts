@@ -2,7 +2,9 @@
 // need no kernel (EndpointSlice conditions, weights as draws, names).
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../lib';
-import { pickRanges, serviceLayout } from '../../lib/services/service-layout';
+import { recordedIds } from '../../lib/services/port-ids';
+import { serviceLayout } from '../../lib/services/service-layout';
+import { PICK_SLOTS, SLOT_TIERS, slotCounts, slotEndpoints, slotTier } from '../../lib/services/slots';
 import { ServiceManager } from '../../lib/services/manager';
 import { selectedEndpoints, toServiceRecord } from '../../lib/services/spec';
 
@@ -69,26 +71,67 @@ describe('services', () => {
 
   it('lays a service out as one chain per port whose rules do not depend on its endpoints: they are set elements', () => {
     const spec = { name: 'a', vips: ['10.96.0.1'], ports: [{ port: 80, nodePort: 30080 }] };
-    const empty = serviceLayout(toServiceRecord(spec));
-    const two = serviceLayout(toServiceRecord({ ...spec, endpoints: [{ ip: '10.0.0.1', weight: 9 }, { ip: '10.0.0.2' }] }));
+    const ids = recordedIds({ 'tcp80-v4': 6 });
+    const empty = serviceLayout(toServiceRecord(spec), ids);
+    const two = serviceLayout(toServiceRecord({ ...spec, endpoints: [{ ip: '10.0.0.1', weight: 9 }, { ip: '10.0.0.2' }] }), ids);
     expect(empty.chains.map((c) => c.name)).toEqual(['svc-a-tcp80-v4']);
     expect(empty.elements.map((e) => e.map)).toEqual(['vips4', 'nodeports4']);
     expect(empty.members).toEqual([]);
     expect(two.chains.map((c) => c.rules.map((r) => JSON.stringify(r.toExpressions('inet'))))).toEqual(
       empty.chains.map((c) => c.rules.map((r) => JSON.stringify(r.toExpressions('inet')))),
     );
-    expect(two.members).toEqual([
-      { set: 'addrs-a-tcp80-v4', key: '10.0.0.1' },
-      { set: 'addrs-a-tcp80-v4', key: '10.0.0.2' },
-      { set: 'eps-a-tcp80-v4', key: '0-58981', value: ['10.0.0.1', 80] },
-      { set: 'eps-a-tcp80-v4', key: '58982-65535', value: ['10.0.0.2', 80] },
+    // In the table's shared maps, keyed by the port's number (6): no set of its own.
+    expect(two.sets).toEqual([]);
+    const port = 'a-tcp80-v4';
+    expect(two.members.filter((m) => m.set === 'hairpin4')).toEqual([
+      { set: 'hairpin4', port, key: ['10.0.0.1', 6], label: '10.0.0.1' },
+      { set: 'hairpin4', port, key: ['10.0.0.2', 6], label: '10.0.0.2' },
     ]);
+    // Every slot of the port in the shared endpoints maps, by virtual IP and by NodePort: 9/10 of them to the first endpoint.
+    const slots = two.members.filter((m) => m.set === 'endpoints4');
+    expect(slots.map((m) => m.key)).toEqual(Array.from({ length: PICK_SLOTS }, (_, i) => ['10.96.0.1', 'tcp', 80, i]));
+    expect(slots.filter((m) => m.value?.[0] === '10.0.0.1').length).toBe(58);
+    expect(slots[0]).toEqual({ set: 'endpoints4', port, key: ['10.96.0.1', 'tcp', 80, 0], value: ['10.0.0.1', 80], label: '10.96.0.1 slot 0' });
+    expect(slots[PICK_SLOTS - 1].value).toEqual(['10.0.0.2', 80]);
+    const nodePortSlots = two.members.filter((m) => m.set === 'nodeport-endpoints4');
+    expect(nodePortSlots.map((m) => m.value)).toEqual(slots.map((m) => m.value));
+    expect(nodePortSlots[3].key).toEqual(['tcp', 30080, 3]);
   });
 
-  it('spreads the pick space by weight, leaving out a weight too small for one number', () => {
-    const eps = (ws: number[]) => ws.map((weight) => ({ ip: '10.0.0.1', weight, ready: true, serving: true, terminating: false }));
-    expect(pickRanges(eps([1, 1]))).toEqual(['0-32767', '32768-65535']);
-    expect(pickRanges(eps([1]))).toEqual(['0-65535']);
-    expect(pickRanges(eps([10000, 1, 1, 1, 1, 1, 1, 1])).filter(Boolean).length).toBe(8);
+  it('shares the slots out by weight, at least one for every endpoint with weight', () => {
+    const eps = (ws: number[]) => ws.map((weight) => ({ weight }));
+    expect(slotCounts(eps([1, 1]))).toEqual([32, 32]);
+    expect(slotCounts(eps([1]))).toEqual([PICK_SLOTS]);
+    expect(slotCounts(eps([1, 0, 1]))).toEqual([32, 0, 32]);
+    expect(slotCounts(eps([0, 0]))).toEqual([0, 0]);
+    expect(slotCounts(eps(Array<number>(10).fill(1))).reduce((a, b) => a + b)).toBe(PICK_SLOTS);
+    const skewed = slotCounts(eps([10000, 1, 1, 1, 1, 1, 1, 1]));
+    expect(skewed).toEqual([57, 1, 1, 1, 1, 1, 1, 1]);
+    expect(slotEndpoints(eps([1, 3]))).toEqual([...Array<number>(16).fill(0), ...Array<number>(48).fill(1)]);
+    // More endpoints than slots: a port gets the next tier of slots; beyond the last, the first 1,024 get one each.
+    expect([64, 65, 256, 257, 5000].map((n) => slotTier(eps(Array<number>(n).fill(1))))).toEqual([64, 256, 256, 1024, 1024]);
+    expect(slotTier(eps([...Array<number>(64).fill(1), 0]))).toBe(64);
+    expect(slotCounts(eps(Array<number>(SLOT_TIERS[2] + 2).fill(1))).filter((n) => n === 1).length).toBe(1024);
+  });
+
+  it("changes a port's rules only when its endpoints cross a tier of slots (64, 256, 1,024)", () => {
+    const spec = (n: number) => ({
+      name: 'a',
+      vips: ['10.96.0.1'],
+      ports: [{ port: 80 }],
+      endpoints: Array.from({ length: n }, (_, i) => ({ ip: `10.0.${i >> 8}.${i & 255}` })),
+    });
+    const layout = (n: number) => serviceLayout(toServiceRecord(spec(n)), recordedIds({ 'tcp80-v4': 6 }));
+    const rules = (n: number) => layout(n).chains.map((c) => c.rules.map((r) => JSON.stringify(r.toExpressions('inet'))));
+    expect(rules(2)).toEqual(rules(64));
+    expect(rules(65)).not.toEqual(rules(64));
+    expect(rules(65)).toEqual(rules(256));
+    // What a change compares before building expressions says the same.
+    const inputs = (n: number) => layout(n).chains.map((c) => c.inputs);
+    expect(inputs(2)).toEqual(inputs(64));
+    expect(inputs(65)).not.toEqual(inputs(64));
+    const big = layout(100).members.filter((m) => m.set === 'endpoints4');
+    expect(big.length).toBe(256);
+    expect(new Set(big.map((m) => m.value?.[0])).size).toBe(100);
   });
 });

@@ -20,6 +20,7 @@
  */
 import type { Scalar } from '../datatypes';
 import type { Expression } from '../expressions/registry';
+import { rejectUnknownKeys } from '../../validate/options';
 import { ctHelperSet, ctLabelSet, ctZoneSet } from './ct';
 import { dispatch } from './dispatch';
 import { dup, fwd, queue, tproxy } from './diversions';
@@ -28,6 +29,7 @@ import { markUpdate } from './marks';
 import { nat, natMap, portNat, weightedEntries } from './nat';
 import { checkRawExpressions } from './raw-checks';
 import type {
+  CtLabelOptions,
   DispatchOptions,
   DupOptions,
   LimitOptions,
@@ -49,6 +51,7 @@ import { limit, log, objectRef, quota, reject, verdictOf, vmap } from './stateme
 
 export { Negated, not } from './options';
 export type {
+  CtLabelOptions,
   CtStateName,
   CtStatusName,
   FibType,
@@ -165,12 +168,17 @@ export class RuleBuilder extends RuleMatches {
   }
 
   /**
-   * Adds a label bit (0-127) to the connection.
+   * Adds a label to the connection: a bit (0-127), or a name looked up now in
+   * `o.labels` or else connlabel.conf (/etc/connlabel.conf, as nft; then
+   * /etc/xtables/connlabel.conf). An unknown name is a ValidationError.
    * @example
    * rule().tcp({ dport: 22 }).setCtLabel(3)
+   * rule().tcp({ dport: 443 }).setCtLabel('web', { labels: { web: 3 } })
+   * rule().tcp({ dport: 80 }).setCtLabel('web') // the bit from connlabel.conf, as `ct label set web`
    */
-  setCtLabel(label: number): this {
-    return this.add(ctLabelSet(label));
+  setCtLabel(label: number | string, o: CtLabelOptions = {}): this {
+    rejectUnknownKeys(o, ['labels'], 'setCtLabel options');
+    return this.add(ctLabelSet(label, o.labels));
   }
 
   /**
@@ -308,19 +316,23 @@ export class RuleBuilder extends RuleMatches {
 
   /**
    * Sends a copy of the packet to a gateway (ip, ip6 tables) or out of an interface (netdev tables).
+   * The interface is an index or a name; a name is resolved in the handle's namespace at commit.
    * @example
-   * rule().dup({ to: '10.0.0.9', device: 2 })
+   * rule().dup({ to: '10.0.0.9', device: 'veth0' })
+   * rule().dup({ device: 2 })
    */
   dup(o: DupOptions): this {
     return this.add(dup(o));
   }
 
   /**
-   * Sends the packet out of another interface (by index), from a netdev ingress chain.
+   * Sends the packet out of another interface, from a netdev ingress chain (`fwd to "veth1"`).
+   * The interface is an index or a name; a name is resolved in the handle's namespace at commit.
    * @example
+   * rule().fwd('veth1')
    * rule().fwd(2)
    */
-  fwd(device: number): this {
+  fwd(device: number | string): this {
     return this.add(fwd(device));
   }
 

@@ -8,6 +8,7 @@
  */
 import { ValidationError } from '../../netlink/errors';
 import { toWireElements, type SetElement } from '../elements';
+import type { ImmediateExpression } from '../expressions/immediate';
 import type { Expression } from '../expressions/registry';
 import type { NftFamily } from '../message';
 import { shapeOf, type NftSet } from '../set';
@@ -29,11 +30,27 @@ export interface AnonymousSet {
   elements: SetElement[];
 }
 
+/**
+ * An interface a rule names (`fwd to "veth1"`): the immediate that loads its
+ * index is written once the name was resolved in the handle's namespace, at
+ * commit (the builder is synchronous and has no handle).
+ */
+export interface DeviceSlot {
+  /** The placeholder immediate in the rule's expressions (its data is replaced, never written as it is). */
+  expression: ImmediateExpression;
+  /** The interface name. */
+  name: string;
+  /** The option that named it, for errors ("fwd device"). */
+  field: string;
+}
+
 /** What a rule builder produces for one family. */
 export interface BuiltRule {
   expressions: Expression[];
   anonymousSets: AnonymousSet[];
   comment?: string;
+  /** Interfaces named by name, resolved at commit. */
+  devices?: DeviceSlot[];
 }
 
 /** The parts of an anonymous set a builder step chooses (the rest follows from the rule). */
@@ -43,6 +60,7 @@ export type AnonymousSetSpec = Omit<NftSet, 'family' | 'table' | 'name' | 'flags
 export class BuildContext {
   readonly exprs: Expression[] = [];
   readonly sets: AnonymousSet[] = [];
+  readonly devices: DeviceSlot[] = [];
   private readonly deps = new Set<string>();
 
   constructor(
@@ -95,6 +113,17 @@ export class BuildContext {
 
   push(...e: Expression[]): void {
     this.exprs.push(...e);
+  }
+
+  /** Loads an interface index into `dreg`: a number now, a name once it is resolved at commit. */
+  pushDevice(dreg: number, device: Buffer | string, field: string): void {
+    if (typeof device !== 'string') {
+      this.exprs.push({ type: 'immediate', dreg, data: device });
+      return;
+    }
+    const expression: ImmediateExpression = { type: 'immediate', dreg, data: Buffer.alloc(4) };
+    this.devices.push({ expression, name: device, field });
+    this.exprs.push(expression);
   }
 
   /** Creates an anonymous set/map bound to this rule; returns its lookup name and id. */

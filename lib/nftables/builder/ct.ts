@@ -2,17 +2,17 @@
  * Lowering of the conntrack zone, label and helper: `ct zone 5`, `ct zone
  * set 5`, `ct label 3`, `ct label set 3` and `ct helper set "ftp"` (a
  * reference to a ct helper object of the table). Values are checked when the
- * builder method is called; the returned steps only emit expressions.
+ * builder method is called; the returned steps only emit expressions. A
+ * label named (`ct label "web"`) is looked up then too, in the caller's map
+ * or connlabel.conf (connlabels.ts).
  * @module
  */
 import { ValidationError } from '../../netlink/errors';
 import { validateInteger } from '../../validate/integers';
 import { validateNftName } from '../../validate/names';
+import { CT_LABEL_BITS, labelBitOf, type CtLabelMap } from '../connlabels';
 import { HOST_LITTLE_ENDIAN } from '../data';
 import type { BuildContext, Step } from './context';
-
-/** NF_CT_LABELS_MAX_SIZE: 128 label bits. */
-const CT_LABEL_BITS = 128;
 
 /** A zone id in host byte order (the kernel's u16). */
 function zoneBytes(zone: number): Buffer {
@@ -24,8 +24,8 @@ function zoneBytes(zone: number): Buffer {
 }
 
 /** The 128-bit label bitmap with one bit set, as the kernel stores it (host-order words). */
-function labelBit(label: number): Buffer {
-  const bit = validateInteger(label, 'ct label', 0, CT_LABEL_BITS - 1);
+function labelBit(label: number | string, labels: CtLabelMap | undefined): Buffer {
+  const bit = validateInteger(labelBitOf(label, 'ct label', labels), 'ct label', 0, CT_LABEL_BITS - 1);
   const b = Buffer.alloc(CT_LABEL_BITS / 8);
   b[bit >> 3] = 1 << (bit & 7);
   return HOST_LITTLE_ENDIAN ? b : b.reverse();
@@ -43,9 +43,9 @@ export function ctZoneSet(zone: number): Step {
   return (ctx: BuildContext) => ctx.push({ type: 'immediate', dreg: 1, data }, { type: 'ct', key: 'zone', sreg: 1 });
 }
 
-/** `ct label N`: the connection carries label bit N. */
-export function ctLabelMatch(label: number): Step {
-  const mask = labelBit(label);
+/** `ct label N` or `ct label "name"`: the connection carries label bit N. */
+export function ctLabelMatch(label: number | string, labels?: CtLabelMap): Step {
+  const mask = labelBit(label, labels);
   return (ctx: BuildContext) =>
     ctx.push(
       { type: 'ct', key: 'label', dreg: 1 },
@@ -55,9 +55,9 @@ export function ctLabelMatch(label: number): Step {
     );
 }
 
-/** `ct label set N`: adds label bit N to the connection. */
-export function ctLabelSet(label: number): Step {
-  const data = labelBit(label);
+/** `ct label set N` or `ct label set "name"`: adds label bit N to the connection. */
+export function ctLabelSet(label: number | string, labels?: CtLabelMap): Step {
+  const data = labelBit(label, labels);
   return (ctx: BuildContext) => ctx.push({ type: 'immediate', dreg: 1, data }, { type: 'ct', key: 'label', sreg: 1 });
 }
 

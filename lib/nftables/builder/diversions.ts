@@ -4,19 +4,34 @@
  * another host or interface (`dup`), or out of another interface at ingress
  * (`fwd`). Options are checked when the builder method is called; what
  * depends on the table's family when the rule is built (before sending).
+ * An interface given by name (as nft takes it) is resolved to its index in
+ * the handle's namespace when the transaction is committed.
  * @module
  */
 import { ValidationError } from '../../netlink/errors';
 import { validateInteger } from '../../validate/integers';
 import { parseIp } from '../../validate/ip';
-import { isObject } from '../../validate/options';
+import { validateInterfaceName } from '../../validate/names';
+import { isObject, keysOf, rejectUnknownKeys } from '../../validate/options';
 import { hostU32 } from '../data';
 import type { Step } from './context';
 import type { DupOptions, QueueOptions, TproxyOptions } from './options';
 
-function options<T>(o: T, field: string): T {
+const TPROXY_KEYS = keysOf<TproxyOptions>()(['to', 'port']);
+const QUEUE_KEYS = keysOf<QueueOptions>()(['num', 'bypass', 'fanout']);
+const DUP_KEYS = keysOf<DupOptions>()(['to', 'device']);
+
+/** An options object with only the keys of its type (`devcie` would otherwise be dropped silently). */
+function options<T extends object>(o: T, keys: readonly string[], field: string): T {
   if (!isObject(o)) throw new ValidationError(field, o, 'must be an options object');
+  rejectUnknownKeys(o, keys, field);
   return o;
+}
+
+/** An interface: its index now (host-order u32), or its name to resolve at commit. */
+function deviceOf(device: number | string, field: string): Buffer | string {
+  if (typeof device === 'string') return validateInterfaceName(device, field);
+  return hostU32(validateInteger(device, field, 1, 0x7fffffff));
 }
 
 function portBytes(port: number, field: string): Buffer {
@@ -27,7 +42,7 @@ function portBytes(port: number, field: string): Buffer {
 
 /** `tproxy [ip|ip6] to [addr][:port]`; nft requires a tcp or udp match before it. */
 export function tproxy(o: TproxyOptions): Step {
-  options(o, 'tproxy');
+  options(o, TPROXY_KEYS, 'tproxy');
   if (o.to === undefined && o.port === undefined) throw new ValidationError('tproxy', o, 'give to, port or both');
   const addr = o.to === undefined ? undefined : parseIp(o.to, 'tproxy to');
   const port = o.port === undefined ? undefined : portBytes(o.port, 'tproxy port');
@@ -53,7 +68,7 @@ export function tproxy(o: TproxyOptions): Step {
 
 /** `queue [num N|N-M] [bypass] [fanout]`. */
 export function queue(o: QueueOptions): Step {
-  options(o, 'queue');
+  options(o, QUEUE_KEYS, 'queue');
   let num = 0;
   let total = 1;
   if (typeof o.num === 'string' && o.num.includes('-')) {
@@ -72,29 +87,35 @@ export function queue(o: QueueOptions): Step {
 
 /** `dup to addr [device dev]` (ip, ip6 tables) or `dup to dev` (netdev tables). */
 export function dup(o: DupOptions): Step {
-  options(o, 'dup');
+  options(o, DUP_KEYS, 'dup');
   const addr = o.to === undefined ? undefined : parseIp(o.to, 'dup to');
-  const dev = o.device === undefined ? undefined : hostU32(validateInteger(o.device, 'dup device', 1, 0x7fffffff));
+  const dev = o.device === undefined ? undefined : deviceOf(o.device, 'dup device');
   return (ctx) => {
     if (ctx.family === 'netdev') {
-      if (addr || !dev) throw new ValidationError('dup', o, 'in a netdev table, give only the device');
-      ctx.push({ type: 'immediate', dreg: 1, data: dev }, { type: 'dup', regDev: 1 });
+      if (addr || dev === undefined) throw new ValidationError('dup', o, 'in a netdev table, give only the device');
+      ctx.pushDevice(1, dev, 'dup device');
+      ctx.push({ type: 'dup', regDev: 1 });
       return;
     }
     if (ctx.family !== 'ip' && ctx.family !== 'ip6') throw new ValidationError('dup', ctx.family, 'works in ip, ip6 and netdev tables (as in nft)');
     if (!addr) throw new ValidationError('dup to', o.to, 'needs the address the copy is sent to');
     if ((addr.family === 4 ? 'ip' : 'ip6') !== ctx.family) throw new ValidationError('dup to', o.to, `is not an address of a ${ctx.family} table`);
     ctx.push({ type: 'immediate', dreg: 1, data: Buffer.from(addr.bytes) });
-    if (dev) ctx.push({ type: 'immediate', dreg: 2, data: dev }, { type: 'dup', regAddr: 1, regDev: 2 });
-    else ctx.push({ type: 'dup', regAddr: 1 });
+    if (dev === undefined) {
+      ctx.push({ type: 'dup', regAddr: 1 });
+      return;
+    }
+    ctx.pushDevice(2, dev, 'dup device');
+    ctx.push({ type: 'dup', regAddr: 1, regDev: 2 });
   };
 }
 
-/** `fwd to dev`: egress through another interface, from a netdev ingress chain. */
-export function fwd(device: number): Step {
-  const dev = hostU32(validateInteger(device, 'fwd device', 1, 0x7fffffff));
+/** `fwd to dev`: egress through another interface (index or name), from a netdev ingress chain. */
+export function fwd(device: number | string): Step {
+  const dev = deviceOf(device, 'fwd device');
   return (ctx) => {
     if (ctx.family !== 'netdev') throw new ValidationError('fwd', ctx.family, 'works only in netdev tables');
-    ctx.push({ type: 'immediate', dreg: 1, data: dev }, { type: 'fwd', regDev: 1 });
+    ctx.pushDevice(1, dev, 'fwd device');
+    ctx.push({ type: 'fwd', regDev: 1 });
   };
 }

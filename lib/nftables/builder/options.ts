@@ -4,6 +4,7 @@
  * statements. Types only, plus {@link not}.
  * @module
  */
+import type { CtLabelMap } from '../connlabels';
 import type { Verdict, VerdictCode } from '../data';
 import type { DataTypeName, Scalar } from '../datatypes';
 import type { LogFlag, LogLevel } from '../expressions/log';
@@ -284,12 +285,22 @@ export interface QueueOptions {
   fanout?: boolean;
 }
 
+/** Options of {@link RuleBuilder.setCtLabel}: where label names are looked up. */
+export interface CtLabelOptions {
+  /** Label bits by name (`{ web: 3 }`); default: connlabel.conf, read when the builder method is called (see `nft.readConnlabels`). */
+  labels?: CtLabelMap;
+}
+
 /** Options of {@link RuleBuilder.dup}: where a copy of the packet goes. */
 export interface DupOptions {
   /** Gateway address the copy is sent to. */
   to?: string;
-  /** Interface index the copy leaves through (resolve names with `h.links.get`). */
-  device?: number;
+  /**
+   * Interface the copy leaves through: its index, or its name (as nft takes
+   * it), resolved to the index in the handle's namespace when the
+   * transaction is committed (NotFoundError naming it if it is missing).
+   */
+  device?: number | string;
 }
 
 /** Options of {@link RuleBuilder.quota}: an inline quota, or a named quota object. */

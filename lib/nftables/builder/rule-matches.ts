@@ -6,6 +6,7 @@
  */
 import { validateU32 } from '../../validate/integers';
 import { isObject } from '../../validate/options';
+import type { CtLabelMap } from '../connlabels';
 import { IP_PROTOCOLS } from '../datatypes';
 import type { FibFlag } from '../expressions/fib';
 import { CT_STATE_BITS, CT_STATUS_BITS, NFPROTO_NAMES, fieldByName, type FieldName } from './fields';
@@ -236,11 +237,13 @@ export abstract class RuleMatches extends RuleSteps {
   /**
    * Connection-tracking state, status, mark (or bits of it), direction,
    * zone or label. `state` and `status` take one name or a list (any of them
-   * matches); `label` is a label bit number (0-127).
+   * matches); `label` is a label bit (0-127) or a name, looked up in `labels`
+   * or else connlabel.conf (as `setCtLabel`).
    * @example
    * rule().ct({ state: ['established', 'related'] }).accept()
    * rule().ct({ status: 'dnat' }).accept()
    * rule().ct({ mark: { mask: 0xff00, value: 0x100 }, zone: 5 }).accept()
+   * rule().ct({ label: 'web', labels: { web: 3 } }).accept()
    */
   ct(m: {
     state?: CtStateName | CtStateName[] | Negated<CtStateName | CtStateName[]>;
@@ -248,7 +251,8 @@ export abstract class RuleMatches extends RuleSteps {
     mark?: MatchValue | MaskedMark;
     direction?: 'original' | 'reply' | Negated<'original' | 'reply'>;
     zone?: number;
-    label?: number;
+    label?: number | string;
+    labels?: CtLabelMap;
   }): this {
     const { state, status, mark } = m;
     if (state !== undefined) this.add((ctx) => matchBits(ctx, fieldByName('ct state'), CT_STATE_BITS, state));
@@ -257,7 +261,7 @@ export abstract class RuleMatches extends RuleSteps {
     else if (mark !== undefined) this.match('ct mark', mark);
     if (m.direction !== undefined) this.match('ct direction', m.direction);
     if (m.zone !== undefined) this.add(ctZoneMatch(m.zone));
-    if (m.label !== undefined) this.add(ctLabelMatch(m.label));
+    if (m.label !== undefined) this.add(ctLabelMatch(m.label, m.labels));
     return this;
   }
 

@@ -27,6 +27,7 @@ export abstract class RuleSteps {
     ctx.checkComplete();
     const out: BuiltRule = { expressions: ctx.exprs, anonymousSets: ctx.sets };
     if (this.text !== undefined) out.comment = this.text;
+    if (ctx.devices.length) out.devices = ctx.devices;
     return out;
   }
 
@@ -40,6 +41,9 @@ export abstract class RuleSteps {
     const built = this.build(family, { setId: () => n++ });
     if (built.anonymousSets.length)
       throw new ValidationError('rule', 'inline set', 'rules with inline sets must be added through a transaction (rule: builder)');
+    const device = built.devices?.at(0);
+    if (device)
+      throw new ValidationError(device.field, device.name, 'an interface name is resolved at commit: add the rule through a transaction, or give the index');
     return built.expressions;
   }
 }

@@ -1,0 +1,98 @@
+'use strict';
+/**
+ * CPU time per `svcs.set()` of one service's 10 endpoints (`cutFlows: false`)
+ * after `apply()` of N services, for A/B runs on a busy machine:
+ * `node bench/services-set-cpu.js [N ...]` (default 100 1000 3000 10000).
+ * For each N a new process creates a host namespace (deleted afterwards),
+ * applies N services (bench/workloads/services.js's specs; its wall and CPU
+ * time are printed), then times process.cpuUsage() (all threads: the kernel's
+ * work on a batch is in the sending thread) around each of 300 set() calls
+ * alternating between two endpoint sets. With PERF_OUT=<file> the set() phase
+ * is recorded by `perf record -g` (to see where the kernel's time goes).
+ */
+const { execFileSync, spawn } = require('node:child_process');
+const path = require('node:path');
+
+const SAMPLES = 300;
+const ENDPOINTS = 10;
+
+function serviceSpec(i, shift = 0) {
+  const x = i >> 8;
+  const y = i & 255;
+  const endpoints = [];
+  for (let j = 0; j < ENDPOINTS; j++) endpoints.push({ ip: `10.${200 + ((j + shift) % 20)}.${x}.${y}`, port: 8080 });
+  return { name: `s${i}`, vips: [`10.96.${x}.${y}`], ports: [{ port: 80 }], endpoints };
+}
+
+const cpuMs = (c) => (c.user + c.system) / 1000;
+const pct = (s, p) => s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
+
+/** One measurement in this process (the child side). */
+async function measure(dist, n) {
+  const fs = require('node:fs');
+  const nl = require(path.resolve(dist, 'index.js'));
+  const host = `nlbench-${process.pid}-svc`;
+  const dir = fs.mkdtempSync('/dev/shm/nlbench-svc-');
+  let svcs;
+  try {
+    await nl.createNetns(host);
+    svcs = await nl.services({ host, stateDir: dir });
+    const specs = Array.from({ length: n }, (_, i) => serviceSpec(i));
+    const c0 = process.cpuUsage();
+    const t0 = process.hrtime.bigint();
+    await svcs.apply(specs);
+    const applyWall = Number(process.hrtime.bigint() - t0) / 1e9;
+    const applyCpu = cpuMs(process.cpuUsage(c0)) / 1000;
+    const target = `s${Math.floor(n / 2)}`;
+    let shift = 0;
+    const change = () => {
+      shift = shift === 0 ? 10 : 0;
+      return svcs.set(target, { endpoints: serviceSpec(Math.floor(n / 2), shift).endpoints }, { cutFlows: false });
+    };
+    for (let i = 0; i < 20; i++) await change();
+    let perf;
+    if (process.env.PERF_OUT) {
+      perf = spawn('perf', ['record', '-g', '-p', String(process.pid), '-o', process.env.PERF_OUT], { stdio: 'ignore' });
+      await new Promise((r) => setTimeout(r, 1500));
+    }
+    const samples = [];
+    const kernel = [];
+    for (let i = 0; i < SAMPLES; i++) {
+      const c = process.cpuUsage();
+      await change();
+      const d = process.cpuUsage(c);
+      samples.push(cpuMs(d));
+      kernel.push(d.system / 1000);
+    }
+    if (perf) {
+      perf.kill('SIGINT');
+      await new Promise((r) => perf.on('exit', r));
+    }
+    samples.sort((a, b) => a - b);
+    kernel.sort((a, b) => a - b);
+    console.log(JSON.stringify({ n, p50: pct(samples, 50), p99: pct(samples, 99), sys50: pct(kernel, 50), sys99: pct(kernel, 99), applyWall, applyCpu }));
+  } finally {
+    svcs?.close();
+    await nl.deleteNetns(host, { missingOk: true });
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function main() {
+  const sizes = process.argv.length > 2 ? process.argv.slice(2).map(Number) : [100, 1000, 3000, 10000];
+  const dist = process.env.NLKIT_DIST ?? path.join(__dirname, '..', 'dist');
+  for (const n of sizes) {
+    const r = JSON.parse(execFileSync(process.execPath, [__filename, '--child', dist, String(n)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }));
+    console.log(
+      `${n} services: set() CPU p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms (system p50 ${r.sys50.toFixed(2)}, p99 ${r.sys99.toFixed(2)}; ${SAMPLES} calls); ` +
+        `apply() ${r.applyWall.toFixed(1)} s wall, ${r.applyCpu.toFixed(1)} s CPU`,
+    );
+  }
+}
+
+if (process.argv[2] === '--child') {
+  measure(process.argv[3], Number(process.argv[4])).catch((e) => {
+    console.error(e);
+    process.exit(1);
+  });
+} else main();

@@ -33,6 +33,14 @@ describe('routes in bulk', () => {
     expect(listed.length).toBe(N);
     expect(listed.every((r) => r.linkName === 'k0' && r.protocol === 'boot' && r.scope === 'link')).toBe(true);
 
+    // All 5,000 refused: every refusal fits the receive buffer and is reported (no overrun).
+    const again = await h()
+      .routes.add(list)
+      .catch((x: unknown) => x);
+    expect((again as BatchError).failed.length).toBe(N);
+    expect((again as BatchError).errors.every((e) => e.code === 'EEXIST')).toBe(true);
+    expect(pending(h())).toBe(0);
+
     expect(await h().routes.delete(listed)).toBe(N);
     expect(pending(h())).toBe(0);
     expect(bootRoutes().map((r) => `${r.dst} ${r.dev}`)).toEqual(['10.99.0.0/16 k1']);
@@ -112,6 +120,7 @@ describe('routes in bulk', () => {
       const many = Array.from({ length: N }, (_, i) => hostRoute(i, 'k0'));
       s.routes.add(many);
       expect(s.routes.list({ link: 'k0', family: 4 }).length).toBe(N);
+      expect(() => s.routes.add(many)).toThrow(/5000 of 5000 failed/); // every refusal read back, part by part
       const e = (() => {
         try {
           s.routes.add([hostRoute(N, 'k0'), hostRoute(7, 'k0')]);

@@ -23,11 +23,11 @@ import { bridgeVlanOps } from './rtnetlink/bridge-vlan';
 import { mdbOps } from './rtnetlink/mdb';
 import { getLink, linkOps } from './rtnetlink/link';
 import { linkStatsOps } from './rtnetlink/link-stats';
-import { neighbourOps } from './rtnetlink/neighbour';
+import { neighbourOps, type NeighbourOperations, type NeighbourSyncOperations } from './rtnetlink/neighbour';
 import { nexthopOps } from './rtnetlink/nexthop';
 import { netconfOps } from './rtnetlink/netconf';
 import { nsidOps } from './rtnetlink/nsid';
-import { routeOps } from './rtnetlink/route';
+import { routeOps, type RouteOperations, type RouteSyncOperations } from './rtnetlink/route';
 import { ruleOps } from './rtnetlink/rule';
 import { NETLINK_SOCK_DIAG, socketDiagOps } from './sockdiag/sockets';
 import { tcClassOps } from './rtnetlink/tc/class';
@@ -106,9 +106,9 @@ export class Handle {
   /** IPv6 address labels for source address selection (`ip addrlabel`). */
   declare readonly addressLabels: AsyncOps<typeof addressLabelOps>;
   /** Routes, including the kernel's lookup (`routes.lookup()`). */
-  declare readonly routes: AsyncOps<typeof routeOps>;
+  declare readonly routes: RouteOperations;
   /** ARP/NDP neighbour entries. */
-  declare readonly neighbours: AsyncOps<typeof neighbourOps>;
+  declare readonly neighbours: NeighbourOperations;
   /** Bridge and VXLAN forwarding entries (`bridge fdb`). */
   declare readonly fdb: AsyncOps<typeof fdbOps>;
   /** Policy routing rules. */
@@ -289,9 +289,9 @@ export class SyncHandle {
   /** IPv6 address labels for source address selection (`ip addrlabel`). */
   declare readonly addressLabels: SyncOps<typeof addressLabelOps>;
   /** Routes, including the kernel's lookup (`routes.lookup()`). */
-  declare readonly routes: SyncOps<typeof routeOps>;
+  declare readonly routes: RouteSyncOperations;
   /** ARP/NDP neighbour entries. */
-  declare readonly neighbours: SyncOps<typeof neighbourOps>;
+  declare readonly neighbours: NeighbourSyncOperations;
   /** Bridge and VXLAN forwarding entries (`bridge fdb`). */
   declare readonly fdb: SyncOps<typeof fdbOps>;
   /** Policy routing rules. */

@@ -14,6 +14,7 @@ assertLinux();
 export { open, openSync, Handle, SyncHandle, type OpenOptions } from './handle';
 export {
   AttachmentConflictError,
+  BatchError,
   ClosedError,
   DecodeError,
   DumpInterruptedError,
@@ -145,7 +146,16 @@ export type {
   ResilientGroupInfo,
   ResilientGroupSettings,
 } from './rtnetlink/nexthop';
-export type { Neighbour, NeighbourFilter, NeighbourKey, NeighbourOptions, NeighbourState, WithLegacyDev } from './rtnetlink/neighbour';
+export type {
+  Neighbour,
+  NeighbourFilter,
+  NeighbourKey,
+  NeighbourOperations,
+  NeighbourOptions,
+  NeighbourState,
+  NeighbourSyncOperations,
+  WithLegacyDev,
+} from './rtnetlink/neighbour';
 export type { FdbEntry, FdbFilter, FdbKey, FdbOptions, FdbState } from './rtnetlink/fdb';
 export { bridgeVlanOps, type BridgeVlan, type BridgeVlanFilter, type BridgeVlanKey, type BridgeVlanOptions } from './rtnetlink/bridge-vlan';
 export { mdbOps, type MdbEntry, type MdbFilter, type MdbKey, type MdbOptions, type MdbState } from './rtnetlink/mdb';
@@ -210,7 +220,18 @@ export type {
 } from './rtnetlink/events';
 export type { StreamOptions } from './netlink/event-stream';
 export type { Address, AddressDeleteOptions, AddressFilter, AddressOptions } from './rtnetlink/address';
-export type { Nexthop, NexthopOptions, Route, RouteFilter, RouteKey, RouteLookupOptions, RouteOptions, RoutePref } from './rtnetlink/route';
+export type {
+  Nexthop,
+  NexthopOptions,
+  Route,
+  RouteFilter,
+  RouteKey,
+  RouteLookupOptions,
+  RouteOptions,
+  RouteOperations,
+  RoutePref,
+  RouteSyncOperations,
+} from './rtnetlink/route';
 export type { IpFamily } from './validate/ip';
 // nftables (h.nft) and connection tracking (h.conntrack); every nftables type is under `nft.`.
 export * as nft from './nftables';

@@ -7,47 +7,23 @@
  * {@link NetlinkSyncConnection} blocks the caller instead, for scripts.
  * @module
  */
-import * as fs from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { native, NativeEventKind, type NativeNetlinkSocket, type NativeNetlinkSyncSocket } from '../native/binding';
 import { NLM_F_ACK } from './constants';
-import { EBADF, EINTR, EIO } from './errno';
-import { ClosedError, NetlinkError, NetlinkOverrunError, SystemError, fromNative } from './errors';
+import { EINTR, EIO } from './errno';
+import { ClosedError, NetlinkError, NetlinkOverrunError, fromNative } from './errors';
 import type { AsyncExecutor, NetlinkCall, SyncExecutor } from './operation';
 import type { NetlinkMessage } from './parser';
 import { splitMessages } from './received-message';
+import { sendBulk, sendBulkSync } from './bulk-send';
 import { PendingRequest, RequestTracker } from './request-tracker';
 import { checkBufferBytes, checkCloseOptions, type CloseOptions, type ConnectionOptions } from './connection-options';
+import { openNetlinkSocketFd } from './socket-open';
 import { ThreadlessSender } from './threadless';
 
 export type { CloseOptions, ConnectionOptions } from './connection-options';
-
-/**
- * Creates a netlink socket inside a namespace off the main thread (entering a
- * namespace takes a fresh thread and a setns: about 0.4 ms, at times several
- * ms). Pass the fd as `ConnectionOptions.fd`.
- *
- * The worker uses its own reference to the namespace (reopened now), so the
- * caller may close `netnsFd` at any time: a closed number reused by another
- * file must never lead a socket into the wrong namespace.
- */
-export async function openNetlinkSocketFd(protocol: number, netnsFd: number): Promise<number> {
-  let own = -1;
-  if (netnsFd >= 0) {
-    try {
-      own = fs.openSync(`/proc/self/fd/${netnsFd}`, fs.constants.O_RDONLY);
-    } catch (e) {
-      throw new SystemError('open netlink socket', -((e as NodeJS.ErrnoException).errno ?? -EBADF), `open(/proc/self/fd/${netnsFd})`);
-    }
-  }
-  try {
-    return await native().netlinkSocketOpen(protocol, own);
-  } catch (e) {
-    throw fromNative('open netlink socket', e);
-  } finally {
-    if (own >= 0) fs.closeSync(own);
-  }
-}
+// Re-exported: handles and subscriptions open their sockets through here.
+export { openNetlinkSocketFd };
 
 /** How often a collected dump is restarted after NLM_F_DUMP_INTR before giving up. */
 const DUMP_RETRIES = 8;
@@ -81,7 +57,8 @@ abstract class ConnectionCore {
       const len = buf.readUInt32LE(off);
       this.seq = this.seq >= 0xfffffffe ? 1 : this.seq + 1;
       buf.writeUInt32LE(this.seq, off + 8);
-      if (c.kind === 'ack') buf.writeUInt16LE(buf.readUInt16LE(off + 6) | NLM_F_ACK, off + 6);
+      // A bulk call asks for the ack of its last request only (see NetlinkCall).
+      if (c.kind === 'ack' || (c.kind === 'bulk' && off + ((len + 3) & ~3) >= buf.length)) buf.writeUInt16LE(buf.readUInt16LE(off + 6) | NLM_F_ACK, off + 6);
       if (first === 0) first = this.seq;
       last = this.seq;
       if (len < 16) break;
@@ -363,7 +340,8 @@ export class NetlinkConnection extends ConnectionCore implements AsyncExecutor {
     this.ref();
     try {
       if (!this.socket) throw new Error('no socket after checkOpen'); // unreachable: failed like a send
-      if (this.threadless?.active) this.threadless.send(c.message, first, c.kind === 'batch');
+      if (this.threadless?.active) this.threadless.send(c.message, first, c.kind === 'batch', c.kind === 'bulk');
+      else if (c.kind === 'bulk') sendBulk(this.socket, c.message);
       else this.socket.send(c.message, first, c.kind === 'batch');
     } catch (e) {
       // Not queued (no thread could be started: EAGAIN): never sent.
@@ -476,7 +454,8 @@ export class NetlinkSyncConnection extends ConnectionCore implements SyncExecuto
     p.collectErrors = c.collectErrors === true;
     this.tracker.add(p);
     try {
-      this.socket.send(c.message);
+      if (c.kind === 'bulk') sendBulkSync(this.socket, c.message, (buf) => this.tracker.feed(splitMessages(buf)));
+      else this.socket.send(c.message);
     } catch (e) {
       const errno = (e as { errno?: number }).errno ?? EIO;
       this.tracker.fail(new NetlinkError({ errno, operation: c.operation }), p);

@@ -319,6 +319,37 @@ export class UnsafeStateDirError extends NlkitError {
   }
 }
 
+/**
+ * Some items of a bulk write (an array given to `add`, `replace` or
+ * `delete`) failed; every other item was applied. Thrown once all items were
+ * attempted. Each failure is the item's own {@link NetlinkError} (or
+ * {@link NotFoundError}), naming it in `operation` and carrying its index as
+ * `commandIndex`.
+ */
+export class BatchError extends NlkitError {
+  /** Always "BatchError". */
+  override name = 'BatchError';
+  /** What the call did, e.g. "add 5000 routes". */
+  readonly operation: string;
+  /** How many items the call had. */
+  readonly total: number;
+  /** The failures by item index: a sparse array (`errors[3]` is item 3's error; no entry for items that were applied). */
+  readonly errors: NetlinkError[];
+  /** The indexes of the failed items, ascending. */
+  readonly failed: number[];
+  constructor(operation: string, total: number, failures: ReadonlyMap<number, NetlinkError>) {
+    const failed = [...failures.keys()].sort((a, b) => a - b);
+    const shown = failed.slice(0, 3).map((i) => `[${i}] ${(failures.get(i) as NetlinkError).message}`);
+    super(`${operation}: ${failed.length} of ${total} failed: ${shown.join('; ')}${failed.length > 3 ? '; ...' : ''}`);
+    this.operation = operation;
+    this.total = total;
+    this.failed = failed;
+    // eslint-disable-next-line @typescript-eslint/no-unsafe-assignment -- an array with holes where items succeeded
+    this.errors = new Array(total);
+    for (const i of failed) this.errors[i] = failures.get(i) as NetlinkError;
+  }
+}
+
 /** Wraps an error thrown by the addon (which carries .errno and .syscall). */
 export function fromNative(operation: string, e: unknown): Error {
   const ne = e as { errno?: number; syscall?: string };

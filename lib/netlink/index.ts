@@ -61,6 +61,7 @@ export { NetlinkSocket, NetlinkSyncSocket, openNetlink, openNetlinkSync, type Ne
 export { subscribeNetlink, type NetlinkMessageStream, type SubscribeNetlinkOptions } from './subscribe';
 export type { EventStream, OverrunEvent } from './event-stream';
 export {
+  BatchError,
   ClosedError,
   DecodeError,
   DumpInterruptedError,

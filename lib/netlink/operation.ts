@@ -15,8 +15,14 @@ export interface NetlinkCall {
    * - `dump`: NLM_F_DUMP request; completes on NLMSG_DONE (restarted on NLM_F_DUMP_INTR).
    * - `batch`: several messages sent in one datagram (nfnetlink batches);
    *   completes once the kernel has processed the datagram.
+   * - `bulk`: several independent requests back to back, sent many per
+   *   datagram and not atomic. Only the last carries NLM_F_ACK: the kernel
+   *   answers the others only when it refuses them, and its ack of the last
+   *   (processed in order) completes the call. The replies are only those
+   *   refusals (NLMSG_ERROR with an errno), matched to the requests by
+   *   sequence number (lib/netlink/bulk.ts).
    */
-  kind: 'ack' | 'dump' | 'batch';
+  kind: 'ack' | 'dump' | 'batch' | 'bulk';
   /** The complete request (header included); the sequence number is stamped when it is sent. */
   message: Buffer;
   /** Human description used in errors: "add route 10.0.0.0/24". */

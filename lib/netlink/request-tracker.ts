@@ -10,11 +10,12 @@ import { decodeDoneMessage, decodeErrorMessage, type ErrorReply } from './extack
 import { markCollected } from './operation';
 import type { NetlinkMessage } from './parser';
 
-export type RequestKind = 'ack' | 'dump' | 'batch';
+export type RequestKind = 'ack' | 'dump' | 'batch' | 'bulk';
 
 /** One request in flight. */
 export class PendingRequest {
-  readonly replies: NetlinkMessage[] = [];
+  /** The replies so far; made with the first one (an ack has none: thousands in flight keep no array each). */
+  replies?: NetlinkMessage[];
   /** Set when a dump saw NLM_F_DUMP_INTR. */
   interrupted = false;
   /** First error of a batch; the batch settles on `sent`. */
@@ -39,12 +40,14 @@ export class PendingRequest {
     /** Collected dumps: what to keep of each message instead of the message (NetlinkCall.collect). */
     readonly collect?: (m: NetlinkMessage) => unknown,
   ) {
-    if (collect) markCollected(this.replies);
+    // A collected dump's array is marked as holding collected values: made now, not with the first reply.
+    if (collect) markCollected((this.replies = []));
   }
 }
 
 export class RequestTracker {
   private readonly bySeq = new Map<number, PendingRequest>();
+  /** Batches and bulk calls: requests of several messages, matched by their range of sequence numbers. */
   private readonly batches = new Set<PendingRequest>();
   /** Called for every request as it completes, before its own settle callback. */
   onFinish?: (p: PendingRequest) => void;
@@ -54,7 +57,7 @@ export class RequestTracker {
   }
 
   add(p: PendingRequest): void {
-    if (p.kind === 'batch') this.batches.add(p);
+    if (p.kind === 'batch' || p.kind === 'bulk') this.batches.add(p);
     else this.bySeq.set(p.firstSeq, p);
   }
 
@@ -63,11 +66,11 @@ export class RequestTracker {
     return [...this.bySeq.values(), ...this.batches];
   }
 
-  /** The pending request whose first sequence number is `firstSeq`. */
+  /** The pending request whose first sequence number is `firstSeq` (for a bulk call: any of its messages, as each part is sent on its own). */
   get(firstSeq: number): PendingRequest | undefined {
     const p = this.bySeq.get(firstSeq);
     if (p) return p;
-    for (const b of this.batches) if (b.firstSeq === firstSeq) return b;
+    for (const b of this.batches) if (b.kind === 'bulk' ? firstSeq >= b.firstSeq && firstSeq <= b.lastSeq : b.firstSeq === firstSeq) return b;
     return undefined;
   }
 
@@ -114,10 +117,17 @@ export class RequestTracker {
   }
 
   private onMessage(p: PendingRequest, m: NetlinkMessage): void {
+    if (p.kind === 'bulk') {
+      // Only refusals and the last request's ack come back (see NetlinkCall): keep the refusals.
+      if (m.type !== NLMSG_ERROR) return;
+      if (m.payload.length >= 4 && m.payload.readInt32LE(0) !== 0) (p.replies ??= []).push(m);
+      if (m.seq === p.lastSeq) this.finish(p, undefined);
+      return;
+    }
     if (m.type === NLMSG_ERROR) {
       const e = decodeErrorMessage(m);
       if (p.kind === 'batch') {
-        if (p.collectErrors) p.replies.push(m);
+        if (p.collectErrors) (p.replies ??= []).push(m);
         else if (e.errno !== 0 && !p.batchError) p.batchError = this.error(p, e, m.seq - p.firstSeq);
         return;
       }
@@ -148,7 +158,7 @@ export class RequestTracker {
         p.collectError = e instanceof Error ? e : new Error(String(e));
       }
     } else {
-      p.replies.push(m);
+      (p.replies ??= []).push(m);
     }
   }
 
@@ -166,9 +176,9 @@ export class RequestTracker {
   private finish(p: PendingRequest, error: Error | undefined): void {
     if (p.settled) return;
     p.settled = true;
-    if (p.kind === 'batch') this.batches.delete(p);
+    if (p.kind === 'batch' || p.kind === 'bulk') this.batches.delete(p);
     else this.bySeq.delete(p.firstSeq);
     this.onFinish?.(p);
-    p.settle(error, p.replies, p.interrupted);
+    p.settle(error, p.replies ?? [], p.interrupted);
   }
 }

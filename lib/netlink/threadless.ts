@@ -13,6 +13,7 @@ import { constants as osConstants } from 'node:os';
 import type { NativeNetlinkSocket } from '../native/binding';
 import { NetlinkError, NetlinkOverrunError, fromNative } from './errors';
 import type { RequestTracker } from './request-tracker';
+import { sendBulk } from './bulk-send';
 
 /** Round trips on the pool before the connection hands over to its I/O thread (it is busy, then). */
 const MAX_ROUNDS = 16;
@@ -27,6 +28,8 @@ interface Queued {
   token: number;
   /** An exclusive batch: one datagram of its own, complete once processed (always sent by the I/O thread). */
   batch: boolean;
+  /** A bulk call (many requests in 64 KiB parts): always sent by the I/O thread, which pipelines its parts. */
+  bulk: boolean;
 }
 
 /** Sends a connection's requests without its I/O thread until {@link handOver}. */
@@ -59,8 +62,8 @@ export class ThreadlessSender {
   }
 
   /** Queues a request; it leaves with the others of this tick. */
-  send(message: Buffer, token: number, batch: boolean): void {
-    this.outbox.push({ message, token, batch });
+  send(message: Buffer, token: number, batch: boolean, bulk = false): void {
+    this.outbox.push({ message, token, batch, bulk });
     if (!this.scheduled && !this.busy) {
       this.scheduled = true;
       queueMicrotask(() => {
@@ -101,14 +104,14 @@ export class ThreadlessSender {
     // A batch (an nftables transaction) goes to the I/O thread: transactions are the heavy, repeated work of a
     // long-lived socket, and their notifications then reach a subscription as they always did (a pool thread's
     // commit let a 1-byte subscription keep up where the I/O thread's overran it; examples/events/03).
-    if (this.rounds >= MAX_ROUNDS || this.outbox[0].batch) {
+    if (this.rounds >= MAX_ROUNDS || this.outbox[0].batch || this.outbox[0].bulk) {
       this.startThread();
       return;
     }
     const first = this.outbox[0];
     let take = 1;
     let bytes = first.message.length;
-    while (take < this.outbox.length && !this.outbox[take].batch) bytes += this.outbox[take++].message.length;
+    while (take < this.outbox.length && !this.outbox[take].batch && !this.outbox[take].bulk) bytes += this.outbox[take++].message.length;
     if (bytes > MAX_ROUND_BYTES) {
       this.startThread();
       return;
@@ -172,7 +175,8 @@ export class ThreadlessSender {
     this.threaded = true;
     for (const q of this.outbox) {
       try {
-        this.socket.send(q.message, q.token, q.batch);
+        if (q.bulk) sendBulk(this.socket, q.message);
+        else this.socket.send(q.message, q.token, q.batch);
       } catch (e) {
         const p = this.tracker.get(q.token);
         if (p) this.tracker.fail(fromNative(p.operation, e), p);

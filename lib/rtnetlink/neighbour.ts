@@ -7,6 +7,7 @@
 import { NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REPLACE } from '../netlink/constants';
 import { ENOENT } from '../netlink/errno';
 import { NotFoundError, ValidationError, checkDeleteOptions, type DeleteOptions } from '../netlink/errors';
+import type { AsyncOps, SyncOps } from '../netlink/bind';
 import { call, dumpCollected, type Operation } from '../netlink/operation';
 import { Attributes, s32At, u16At, u8At, type NetlinkMessage, type RawAttribute } from '../netlink/parser';
 import { NetlinkWriter } from '../netlink/writer';
@@ -15,6 +16,8 @@ import * as C from './constants';
 import { resolveLinkIndex, resolveLinkNames, type LinkRef } from './link';
 import { parseProtocol, protocolName } from './names';
 import { deleting, notFoundOn, type MissingCodes } from './not-found';
+import { OneLinkBulkWriter } from './bulk-links';
+import { runBulk } from '../netlink/bulk';
 import { isObject, keysOf, rejectUnknownKeys } from '../validate/options';
 
 /** NUD_* states by the names `ip neigh` accepts after `nud`. */
@@ -230,11 +233,24 @@ function describe(o: { address: string }, link: LinkRef): string {
 }
 
 /** The kernel's "no such neighbour" (and "no such link"). */
-const NEIGHBOUR_MISSING: MissingCodes = { ENOENT: 'neighbour', ENODEV: 'link' };
+export const NEIGHBOUR_MISSING: MissingCodes = { ENOENT: 'neighbour', ENODEV: 'link' };
 
-type AnyNeighbourOptions = NeighbourOptions | WithLegacyDev<NeighbourOptions>;
+export type AnyNeighbourOptions = NeighbourOptions | WithLegacyDev<NeighbourOptions>;
 
-function* writeNeighbour(type: number, flags: number, o: Partial<AnyNeighbourOptions>, verb: string): Operation<void> {
+/** A neighbour write validated up to its link (resolved by the caller). */
+export interface NeighbourPlan {
+  link: LinkRef;
+  family: IpFamily;
+  dst: Buffer;
+  state: number;
+  ntf: number;
+  mac: Buffer | undefined;
+  managed: boolean;
+  protocol: number | undefined;
+}
+
+/** Validates a neighbour write (everything but whether its link exists). */
+export function planNeighbour(type: number, o: Partial<AnyNeighbourOptions>): NeighbourPlan {
   if (!isObject(o)) throw new ValidationError('neighbour', o, 'must be an object with link and address');
   rejectUnknownKeys(o, NEIGHBOUR_WRITE_KEYS, 'neighbour');
   const link = linkOfOptions(o);
@@ -250,49 +266,138 @@ function* writeNeighbour(type: number, flags: number, o: Partial<AnyNeighbourOpt
     throw new ValidationError('mac', o.mac, `a ${o.state ?? 'permanent'} neighbour needs a link-layer address`);
   }
   const protocol = o.protocol !== undefined ? parseProtocol(o.protocol) : undefined;
-  const index = yield* resolveLinkIndex(link);
-  const w = new NetlinkWriter().begin(type, flags);
-  ndmsg(w, afOf(ip.family), index, state, ntf);
-  w.attr(C.NDA_DST, ip.bytes);
-  if (mac && adding) w.attr(C.NDA_LLADDR, mac);
-  if (o.managed && adding) w.u32(C.NDA_FLAGS_EXT, C.NTF_EXT_MANAGED);
-  if (protocol !== undefined && adding) w.u8(C.NDA_PROTOCOL, protocol);
-  yield* call(w.end().finish(), `${verb} ${describe({ address: String(o.address) }, link)}`);
+  return {
+    link,
+    family: ip.family,
+    dst: ip.bytes,
+    state,
+    ntf,
+    mac: adding ? mac : undefined,
+    managed: adding && !!o.managed,
+    protocol: adding ? protocol : undefined,
+  };
 }
+
+/** Appends one RTM_NEWNEIGH / RTM_DELNEIGH message to `w` (a bulk call writes many into one writer). */
+export function writeNeighbourMessage(w: NetlinkWriter, type: number, flags: number, plan: NeighbourPlan, index: number): NetlinkWriter {
+  w.begin(type, flags);
+  ndmsg(w, afOf(plan.family), index, plan.state, plan.ntf);
+  w.attr(C.NDA_DST, plan.dst);
+  if (plan.mac) w.attr(C.NDA_LLADDR, plan.mac);
+  if (plan.managed) w.u32(C.NDA_FLAGS_EXT, C.NTF_EXT_MANAGED);
+  if (plan.protocol !== undefined) w.u8(C.NDA_PROTOCOL, plan.protocol);
+  return w.end();
+}
+
+/** What a neighbour write is called in errors: "add neighbour 10.0.0.2 on eth0". */
+export function describeNeighbourWrite(verb: string, o: { address?: unknown; link?: LinkRef; dev?: LinkRef }): string {
+  return `${verb} ${describe({ address: String(o.address) }, o.link ?? o.dev ?? '?')}`;
+}
+
+/** The bulk form: many neighbours in one call (lib/netlink/bulk.ts); resolves to how many were applied. */
+function writeNeighbours(
+  type: number,
+  flags: number,
+  list: ReadonlyArray<Partial<AnyNeighbourOptions>>,
+  verb: string,
+  opts?: DeleteOptions,
+): Operation<number> {
+  const missingOk = type === C.RTM_DELNEIGH ? checkDeleteOptions(opts) : false;
+  const writer = new OneLinkBulkWriter({
+    plan: (o: Partial<AnyNeighbourOptions>) => planNeighbour(type, o),
+    encode: (w, plan: NeighbourPlan, index) => writeNeighbourMessage(w, type, flags, plan, index),
+    describe: (o) => describeNeighbourWrite(verb, o),
+  });
+  const missing = type === C.RTM_DELNEIGH ? NEIGHBOUR_MISSING : undefined;
+  return runBulk(list, writer, { operation: `${verb} ${list.length} neighbours`, argument: 'neighbours', missing, missingOk });
+}
+
+function* writeNeighbour(type: number, flags: number, o: Partial<AnyNeighbourOptions>, verb: string): Operation<void> {
+  const plan = planNeighbour(type, o);
+  const index = yield* resolveLinkIndex(plan.link);
+  yield* call(writeNeighbourMessage(new NetlinkWriter(), type, flags, plan, index).finish(), `${verb} ${describe({ address: String(o.address) }, plan.link)}`);
+}
+
+function deleteNeighbour(neighbour: NeighbourKey | WithLegacyDev<NeighbourKey>, opts?: DeleteOptions): Operation<boolean>;
+function deleteNeighbour(neighbours: readonly NeighbourKey[], opts?: DeleteOptions): Operation<number>;
+function* deleteNeighbour(neighbour: NeighbourKey | WithLegacyDev<NeighbourKey> | readonly NeighbourKey[], opts?: DeleteOptions): Operation<boolean | number> {
+  if (Array.isArray(neighbour)) return yield* writeNeighbours(C.RTM_DELNEIGH, 0, neighbour, 'delete', opts);
+  const missingOk = checkDeleteOptions(opts);
+  return yield* deleting(NEIGHBOUR_MISSING, writeNeighbour(C.RTM_DELNEIGH, 0, neighbour as NeighbourKey, 'delete'), missingOk);
+}
+
+/**
+ * `h.neighbours`: the bound operations, with `delete`'s two forms typed apart
+ * (one entry → boolean; a list → how many were removed).
+ */
+export type NeighbourOperations = Omit<AsyncOps<typeof neighbourOps>, 'delete'> & {
+  /**
+   * Deletes one entry: `true`, or NotFoundError / `false` with `{ missingOk: true }`.
+   * @example
+   * await h.neighbours.delete({ link: 'eth0', address: '10.0.0.2' }, { missingOk: true });
+   */
+  delete(neighbour: NeighbourKey | WithLegacyDev<NeighbourKey>, opts?: DeleteOptions): Promise<boolean>;
+  /**
+   * Deletes a list of entries in one bulk call; resolves to how many were removed.
+   * @example
+   * const removed = await h.neighbours.delete(await h.neighbours.list({ link: 'vx0' }), { missingOk: true });
+   */
+  delete(neighbours: readonly NeighbourKey[], opts?: DeleteOptions): Promise<number>;
+};
+
+/** `hs.neighbours` of a SyncHandle: like {@link NeighbourOperations}, blocking. */
+export type NeighbourSyncOperations = Omit<SyncOps<typeof neighbourOps>, 'delete'> & {
+  /**
+   * Deletes one entry: `true`, or NotFoundError / `false` with `{ missingOk: true }`.
+   * @example
+   * hs.neighbours.delete({ link: 'eth0', address: '10.0.0.2' }, { missingOk: true });
+   */
+  delete(neighbour: NeighbourKey | WithLegacyDev<NeighbourKey>, opts?: DeleteOptions): boolean;
+  /**
+   * Deletes a list of entries in one bulk call; returns how many were removed.
+   * @example
+   * const removed = hs.neighbours.delete(hs.neighbours.list({ link: 'vx0' }));
+   */
+  delete(neighbours: readonly NeighbourKey[], opts?: DeleteOptions): number;
+};
 
 /** The operations on neighbours; bound to a handle as `handle.neighbours`. */
 export const neighbourOps = {
   /**
-   * Adds a neighbour entry; EEXIST if there is one for the address.
+   * Adds a neighbour entry; EEXIST if there is one for the address. Given an
+   * array, adds them all in one bulk call (validated first, failures by
+   * index in a {@link BatchError}; see "Bulk writes" in docs/api-conventions.md).
    * @example
    * await h.neighbours.add({ link: 'eth0', address: '10.0.0.2', mac: '02:00:00:00:00:02' });
+   * await h.neighbours.add(peers.map((p) => ({ link: 'vx0', address: p.ip, mac: p.mac })));
    */
-  *add(neighbour: NeighbourOptions | WithLegacyDev<NeighbourOptions>): Operation<void> {
-    yield* writeNeighbour(C.RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_EXCL, neighbour, 'add');
+  *add(neighbour: NeighbourOptions | WithLegacyDev<NeighbourOptions> | readonly NeighbourOptions[]): Operation<void> {
+    if (Array.isArray(neighbour)) yield* writeNeighbours(C.RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_EXCL, neighbour, 'add');
+    else yield* writeNeighbour(C.RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_EXCL, neighbour as AnyNeighbourOptions, 'add');
   },
 
   /**
-   * Adds the entry or overwrites the existing one (`ip neigh replace`).
+   * Adds the entry or overwrites the existing one (`ip neigh replace`); an
+   * array replaces them all in one bulk call.
    * @example
    * await h.neighbours.replace({ link: 'eth0', address: '10.0.0.2', mac: '02:00:00:00:00:22', state: 'reachable' });
    */
-  *replace(neighbour: NeighbourOptions | WithLegacyDev<NeighbourOptions>): Operation<void> {
-    yield* writeNeighbour(C.RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_REPLACE, neighbour, 'replace');
+  *replace(neighbour: NeighbourOptions | WithLegacyDev<NeighbourOptions> | readonly NeighbourOptions[]): Operation<void> {
+    if (Array.isArray(neighbour)) yield* writeNeighbours(C.RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_REPLACE, neighbour, 'replace');
+    else yield* writeNeighbour(C.RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_REPLACE, neighbour as AnyNeighbourOptions, 'replace');
   },
 
   /**
    * Deletes the entry for an address on a link (`proxy: true` for a proxy
    * entry; a listed entry can be passed as it is). Resolves to `true`; no
    * such entry is a {@link NotFoundError} (code ENOENT), or `false` with
-   * `{ missingOk: true }`.
+   * `{ missingOk: true }`. Given an array: one bulk call resolving to how
+   * many were removed.
    * @example
    * await h.neighbours.delete({ link: 'eth0', address: '10.0.0.2' });
    * await h.neighbours.delete({ link: 'eth0', address: '10.0.0.2' }, { missingOk: true }); // false: gone
    */
-  *delete(neighbour: NeighbourKey | WithLegacyDev<NeighbourKey>, opts?: DeleteOptions): Operation<boolean> {
-    const missingOk = checkDeleteOptions(opts);
-    return yield* deleting(NEIGHBOUR_MISSING, writeNeighbour(C.RTM_DELNEIGH, 0, neighbour, 'delete'), missingOk);
-  },
+  delete: deleteNeighbour,
 
   /**
    * Gets the entry for an address on a link; {@link NotFoundError} (code ENOENT) if there is none.

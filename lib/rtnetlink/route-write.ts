@@ -18,6 +18,9 @@ import { PREFS } from './route-decode';
 import type { Route, RouteOptions } from './route-types';
 import { NEXTHOP_WRITE_KEYS, ROUTE_WRITE_KEYS } from './route-types';
 
+/** What `ip route add` writes when no protocol is given (as `protocol: 'boot'`). */
+const RTPROT_BOOT = 3;
+
 export interface ParsedDst {
   family: IpFamily;
   bytes?: Buffer;
@@ -51,7 +54,7 @@ function familyOf(o: RouteOptions): IpFamily | undefined {
 }
 
 /** A route write validated up to the links it names (resolved by the caller). */
-interface RoutePlan {
+export interface RoutePlan {
   dst: ParsedDst;
   nhid: number | undefined;
   routeType: number;
@@ -62,10 +65,13 @@ interface RoutePlan {
   hopLinks: Array<LinkRef | undefined>;
 }
 
-function planRoute(o: RouteOptions): RoutePlan {
+const NO_HOPS: NonNullable<RouteOptions['multipath']> = [];
+const NO_LINKS: Array<LinkRef | undefined> = [];
+
+export function planRoute(o: RouteOptions): RoutePlan {
   if (!isObject(o)) throw new ValidationError('route', o, 'must be an object with at least dst');
   rejectUnknownKeys(o, ROUTE_WRITE_KEYS, 'route');
-  for (const [i, nh] of (o.multipath ?? []).entries()) rejectUnknownKeys(nh, NEXTHOP_WRITE_KEYS, `multipath[${i}]`);
+  if (o.multipath) for (const [i, nh] of o.multipath.entries()) rejectUnknownKeys(nh, NEXTHOP_WRITE_KEYS, `multipath[${i}]`);
   const dst = parseDst(o.dst, familyOf(o));
   const nhid = o.nhid !== undefined ? checkNhid(o) : undefined;
   const routeType = o.type !== undefined ? parseRouteType(o.type) : 1;
@@ -85,9 +91,10 @@ function planRoute(o: RouteOptions): RoutePlan {
   if (o.pref !== undefined && (dst.family !== 6 || !Object.hasOwn(PREFS, o.pref))) {
     throw new ValidationError('pref', o.pref, 'one of low, medium, high, for IPv6 routes');
   }
-  const multipath = hopsOf.multipath ?? [];
+  // No arrays for the common route without next hops (thousands are planned in a bulk call).
+  const multipath = hopsOf.multipath ?? NO_HOPS;
   const linkRef = linkOf(hopsOf, 'link');
-  const hopLinks = multipath.map((nh, i) => linkOf(nh, `multipath[${i}].link`));
+  const hopLinks = multipath.length ? multipath.map((nh, i) => linkOf(nh, `multipath[${i}].link`)) : NO_LINKS;
   return { dst, nhid, routeType, table, multipath, gateway, linkRef, hopLinks };
 }
 
@@ -116,6 +123,17 @@ function routeCallNow(type: number, flags: number, o: RouteOptions, verb: string
 }
 
 function routeCall(type: number, flags: number, o: RouteOptions, verb: string, plan: RoutePlan, dev: number | undefined, indexes: number[]): NetlinkCall {
+  const hops = routeHops(plan, indexes);
+  const { dst, routeType, table, gateway, nhid } = plan;
+  return {
+    kind: 'ack',
+    message: writeRouteMessage(new NetlinkWriter(128), type, flags, o, dst, routeType, table, gateway, dev, hops, nhid).finish(),
+    operation: `${verb} route ${o.dst}${o.gateway ? ' via ' + o.gateway : ''}`,
+  };
+}
+
+/** The next hops of a multipath route (validated), with their links' indexes. */
+export function routeHops(plan: RoutePlan, indexes: readonly number[]): Hop[] {
   const hops: Hop[] = [];
   for (const [i, nh] of plan.multipath.entries()) {
     const weight = nh.weight ?? 1;
@@ -128,12 +146,7 @@ function routeCall(type: number, flags: number, o: RouteOptions, verb: string, p
     });
   }
   checkMultipathSize(hops);
-  const { dst, routeType, table, gateway, nhid } = plan;
-  return {
-    kind: 'ack',
-    message: encodeRoute(type, flags, o, dst, routeType, table, gateway, dev, hops, nhid),
-    operation: `${verb} route ${o.dst}${o.gateway ? ' via ' + o.gateway : ''}`,
-  };
+  return hops;
 }
 
 /**
@@ -212,7 +225,7 @@ function checkMultipathSize(hops: readonly Hop[]): void {
   if (bytes > 0xffff) throw new ValidationError('multipath', hops.length, `${bytes} bytes of next hops; one attribute holds at most 65535`);
 }
 
-interface Hop {
+export interface Hop {
   gw?: Buffer;
   index: number;
   weight: number;
@@ -228,9 +241,11 @@ export function linkOf(o: { link?: LinkRef; dev?: LinkRef }, field: string): Lin
 }
 
 /** The kernel's "no such route" (ESRCH; ENOENT for a table that does not exist) and "no such link". */
-const ROUTE_MISSING: MissingCodes = { ESRCH: 'route', ENOENT: 'route', ENODEV: 'link' };
+export const ROUTE_MISSING: MissingCodes = { ESRCH: 'route', ENOENT: 'route', ENODEV: 'link' };
 
-function encodeRoute(
+/** Appends one RTM_NEWROUTE / RTM_DELROUTE message to `w` (a bulk call writes many into one writer). */
+export function writeRouteMessage(
+  w: NetlinkWriter,
   type: number,
   flags: number,
   o: RouteOptions,
@@ -241,7 +256,7 @@ function encodeRoute(
   dev: number | undefined,
   hops: Hop[],
   nhid: number | undefined,
-): Buffer {
+): NetlinkWriter {
   let scope: number;
   if (o.scope !== undefined) scope = parseScope(o.scope);
   else if (type === C.RTM_DELROUTE)
@@ -253,13 +268,13 @@ function encodeRoute(
   else if ((routeType === 1 || routeType === 0) && !gateway && hops.length === 0 && nhid === undefined) scope = 253;
   else scope = 0;
 
-  const w = new NetlinkWriter(128).begin(type, flags);
+  w.begin(type, flags);
   const off = w.struct(C.RTMSG_LEN);
   const v = w.view;
   v.writeUInt8(afOf(dst.family), off);
   v.writeUInt8(dst.length, off + 1);
   v.writeUInt8(table < 256 ? table : C.RT_TABLE_UNSPEC, off + 4);
-  v.writeUInt8(type === C.RTM_DELROUTE && o.protocol === undefined ? 0 : parseProtocol(o.protocol ?? 'boot'), off + 5);
+  v.writeUInt8(o.protocol !== undefined ? parseProtocol(o.protocol) : type === C.RTM_DELROUTE ? 0 : RTPROT_BOOT, off + 5);
   v.writeUInt8(scope, off + 6);
   v.writeUInt8(type === C.RTM_DELROUTE && o.type === undefined ? 0 : routeType, off + 7);
   v.writeUInt32LE(o.onlink ? C.RTNH_F_ONLINK : 0, off + 8);
@@ -304,5 +319,5 @@ function encodeRoute(
     }
     w.attr(C.RTA_MULTIPATH, Buffer.concat(parts));
   }
-  return w.end().finish();
+  return w.end();
 }

@@ -7,6 +7,7 @@
 import { constants as osConstants } from 'node:os';
 import { NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REPLACE } from '../netlink/constants';
 import { DecodeError, NetlinkError, NotFoundError, ValidationError, type DeleteOptions } from '../netlink/errors';
+import type { AsyncOps, SyncOps } from '../netlink/bind';
 import { call, dumpCollected, type Operation } from '../netlink/operation';
 import type { NetlinkMessage } from '../netlink/parser';
 import { NetlinkWriter } from '../netlink/writer';
@@ -15,6 +16,7 @@ import * as C from './constants';
 import { resolveLinkIndex, resolveLinkNames } from './link';
 import { parseProtocol, parseRouteType, parseTable, protocolName, routeTypeName } from './names';
 import { decodeRoute, isClonedRoute } from './route-decode';
+import { deleteRoutes, writeRoutes } from './route-bulk';
 import { checkU32, linkOf, parseDst, RouteDelete, RouteWrite } from './route-write';
 import type { Nexthop, Route, RouteFilter, RouteKey, RouteLookupOptions, RouteOptions } from './route-types';
 import { ROUTE_FILTER_KEYS, ROUTE_KEY_KEYS, ROUTE_LOOKUP_KEYS } from './route-types';
@@ -26,22 +28,32 @@ export { decodeRoute } from './route-decode';
 /** The operations on routes; bound to a handle as `handle.routes`. */
 export const routeOps = {
   /**
-   * Adds a route; EEXIST if an equal one exists.
+   * Adds a route; EEXIST if an equal one exists. Given an array, adds every
+   * route in one bulk call (see "Bulk writes" in docs/api-conventions.md):
+   * all are validated first (a ValidationError names the index, as
+   * `routes[3].dst`), sent many per datagram, and the ones the kernel refused
+   * are reported together in a {@link BatchError} (`errors[i]`) once all
+   * were attempted; the others are added.
    * @example
    * await h.routes.add({ dst: 'default', gateway: '10.0.0.1' });
    * await h.routes.add({ dst: '10.1.0.0/16', link: 'eth0', metric: 100 });
+   * await h.routes.add([{ dst: '10.2.0.1/32', link: 'eth0' }, { dst: '10.2.0.2/32', link: 'eth0' }]);
    */
-  add(route: RouteOptions): Operation<void> {
-    return new RouteWrite(C.RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, route, 'add');
+  add(route: RouteOptions | readonly RouteOptions[]): Operation<void> {
+    if (Array.isArray(route)) return writeRoutes(C.RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, route, 'add');
+    return new RouteWrite(C.RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, route as RouteOptions, 'add');
   },
 
   /**
-   * Adds the route or replaces the one with the same key (dst, table, metric, tos).
+   * Adds the route or replaces the one with the same key (dst, table, metric,
+   * tos). Given an array, replaces them all in one bulk call (as `add`).
    * @example
    * await h.routes.replace({ dst: 'default', gateway: '10.0.0.254' });
+   * await h.routes.replace(routes.map((r) => ({ ...r, metric: 200 })));
    */
-  replace(route: RouteOptions): Operation<void> {
-    return new RouteWrite(C.RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE, route, 'replace');
+  replace(route: RouteOptions | readonly RouteOptions[]): Operation<void> {
+    if (Array.isArray(route)) return writeRoutes(C.RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE, route, 'replace');
+    return new RouteWrite(C.RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE, route as RouteOptions, 'replace');
   },
 
   /**
@@ -53,9 +65,7 @@ export const routeOps = {
    * for (const r of await h.routes.list({ protocol: 'static' })) await h.routes.delete(r);
    * await h.routes.delete({ dst: '10.1.0.0/16' }, { missingOk: true }); // false: gone already
    */
-  delete(route: RouteOptions, opts?: DeleteOptions): Operation<boolean> {
-    return new RouteDelete(route, opts);
-  },
+  delete: deleteRoute,
 
   /**
    * Lists routes of the main table (or another, or "all"), cached clones
@@ -137,6 +147,50 @@ export const routeOps = {
     const [route] = yield* nameRoutes([decodeRoute(m)]);
     return route;
   },
+};
+
+function deleteRoute(route: RouteOptions, opts?: DeleteOptions): Operation<boolean>;
+function deleteRoute(routes: readonly RouteOptions[], opts?: DeleteOptions): Operation<number>;
+function deleteRoute(route: RouteOptions | readonly RouteOptions[], opts?: DeleteOptions): Operation<boolean> | Operation<number> {
+  if (Array.isArray(route)) return deleteRoutes(route, opts);
+  return new RouteDelete(route as RouteOptions, opts);
+}
+
+/**
+ * `h.routes`: the bound operations, with `delete`'s two forms typed apart
+ * (one route → boolean; a list → how many were removed).
+ */
+export type RouteOperations = Omit<AsyncOps<typeof routeOps>, 'delete'> & {
+  /**
+   * Deletes one route: `true`, or NotFoundError / `false` with `{ missingOk: true }`.
+   * @example
+   * await h.routes.delete({ dst: '10.1.0.0/16' }, { missingOk: true });
+   */
+  delete(route: RouteOptions, opts?: DeleteOptions): Promise<boolean>;
+  /**
+   * Deletes a list of routes in one bulk call: resolves to how many were
+   * removed; missing ones are NotFoundErrors in the {@link BatchError}, or
+   * not counted with `{ missingOk: true }`.
+   * @example
+   * const removed = await h.routes.delete(await h.routes.list({ protocol: 'static' }));
+   */
+  delete(routes: readonly RouteOptions[], opts?: DeleteOptions): Promise<number>;
+};
+
+/** `hs.routes` of a SyncHandle: like {@link RouteOperations}, blocking. */
+export type RouteSyncOperations = Omit<SyncOps<typeof routeOps>, 'delete'> & {
+  /**
+   * Deletes one route: `true`, or NotFoundError / `false` with `{ missingOk: true }`.
+   * @example
+   * hs.routes.delete({ dst: '10.1.0.0/16' }, { missingOk: true });
+   */
+  delete(route: RouteOptions, opts?: DeleteOptions): boolean;
+  /**
+   * Deletes a list of routes in one bulk call; returns how many were removed.
+   * @example
+   * const removed = hs.routes.delete(hs.routes.list({ protocol: 'static' }), { missingOk: true });
+   */
+  delete(routes: readonly RouteOptions[], opts?: DeleteOptions): number;
 };
 
 let warnedLookup = false;

@@ -127,11 +127,23 @@ export function parseCidr(s: unknown, field = 'prefix', opts: { family?: IpFamil
   const max = addr.family === 4 ? 32 : 128;
   let prefixLength = max;
   if (slash >= 0) {
-    const p = s.slice(slash + 1);
-    if (!/^(0|[1-9]\d{0,2})$/.test(p) || Number(p) > max) throw new ValidationError(field, s, `prefix length must be 0-${max}`);
-    prefixLength = Number(p);
+    prefixLength = prefixLengthAt(s, slash + 1);
+    if (prefixLength > max) throw new ValidationError(field, s, `prefix length must be 0-${max}`);
   }
   return { family: addr.family, bytes: addr.bytes, prefixLength };
+}
+
+/** The decimal prefix length from `start` to the end of `s` (no sign, no leading zero, at most 3 digits); 999 when it is not one. */
+function prefixLengthAt(s: string, start: number): number {
+  const n = s.length - start;
+  if (n < 1 || n > 3 || (n > 1 && s.charCodeAt(start) === 48)) return 999;
+  let v = 0;
+  for (let i = start; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 48 || c > 57) return 999;
+    v = v * 10 + (c - 48);
+  }
+  return v;
 }
 
 /** Zeroes the host bits of a prefix (10.0.0.7/24 -> 10.0.0.0/24). */

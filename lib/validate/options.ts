@@ -14,8 +14,9 @@ import { ValidationError } from '../netlink/errors';
 export function rejectUnknownKeys<T extends object>(value: T | undefined, allowed: readonly string[], field: string): T | undefined {
   if (value === undefined) return value;
   if (!isObject(value) || Array.isArray(value)) throw new ValidationError(field, value, 'must be an object');
-  for (const key of Object.keys(value)) {
-    if (!allowed.includes(key)) throw new ValidationError(field, key, `unknown option (known: ${allowed.join(', ')})`);
+  // for-in, not Object.keys: no array per call (this runs for every item of a bulk write).
+  for (const key in value) {
+    if (Object.hasOwn(value, key) && !allowed.includes(key)) throw new ValidationError(field, key, `unknown option (known: ${allowed.join(', ')})`);
   }
   return value;
 }

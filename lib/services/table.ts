@@ -9,17 +9,10 @@
 import type { Transaction } from '../nftables/transaction';
 import type { SetElement } from '../nftables';
 import { BASE_CHAINS, TABLE, baseLayout, type ChainLayout, type MapElementLayout, type MemberLayout, type ObjectsLayout } from './layout';
-import type { PortIds } from './port-ids';
 import { serviceLayout } from './service-layout';
 import type { ServiceRecord } from './spec';
 
 const NONE: ObjectsLayout = { chains: [], sets: [], elements: [], members: [] };
-
-/** A recorded service and its port numbers. */
-export interface PlacedService {
-  rec: ServiceRecord;
-  ids: PortIds;
-}
 
 /** One service's objects before and after a change (NONE when it did not or does not exist). */
 export interface LayoutChange {
@@ -28,8 +21,8 @@ export interface LayoutChange {
 }
 
 /** The objects of a service, or none. */
-export function objectsOf(rec: ServiceRecord | undefined, ids: PortIds): ObjectsLayout {
-  return rec ? serviceLayout(rec, ids) : NONE;
+export function objectsOf(rec: ServiceRecord | undefined): ObjectsLayout {
+  return rec ? serviceLayout(rec) : NONE;
 }
 
 const elementKey = (e: MapElementLayout): string => `${e.map}\0${e.key.join('\0')}`;
@@ -142,13 +135,13 @@ export function queueChange(tx: Transaction, before: ObjectsLayout, after: Objec
 }
 
 /** Queues the whole table (there is none): base chains, maps and rules, then every service. */
-export function queueTable(tx: Transaction, services: PlacedService[], more: readonly LayoutChange[] = []): void {
+export function queueTable(tx: Transaction, services: readonly ServiceRecord[], more: readonly LayoutChange[] = []): void {
   tx.addTable({ family: TABLE.family, name: TABLE.table });
   const base = baseLayout();
   for (const s of base.sets) tx.addSet(s);
   for (const c of BASE_CHAINS) tx.addChain({ ...TABLE, ...c });
-  // Service chains before the base rules: the vmap lookups refer to maps only, but the elements refer to chains.
-  queueChanges(tx, [...services.map((s) => ({ before: NONE, after: serviceLayout(s.rec, s.ids) })), ...more]);
+  // Services (their chains, if any, and elements) before the base rules: the vmap lookups refer to maps only, but the elements refer to chains.
+  queueChanges(tx, [...services.map((rec) => ({ before: NONE, after: serviceLayout(rec) })), ...more]);
   for (const c of base.chains) for (const r of c.rules) tx.addRule({ ...TABLE, chain: c.name, rule: r });
 }
 

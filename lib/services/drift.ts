@@ -79,6 +79,14 @@ function ownerOf(w: Wanted, set: string, key: unknown): string {
   return w.elements.get(dispatch)?.service ?? '';
 }
 
+/** How drift reports name an element of a shared map: the endpoint address (and virtual IP), or the slot ("10.96.0.1 slot 3"). */
+function memberLabel(m: MemberLayout): string {
+  const k = m.key;
+  if (m.set.startsWith('hairpin')) return `${k[0]} to ${k[1]}`;
+  if (m.set.startsWith('nodeport-hairpin')) return String(k[0]);
+  return m.set.startsWith('nodeport') ? `nodeport slot ${k[2]}` : `${k[0]} slot ${k[3]}`;
+}
+
 function wanted(services: Iterable<ServiceRecord>): Wanted {
   const w: Wanted = { chains: new Map(), sets: new Map(), elements: new Map(), members: new Map() };
   const add = (service: string, l: ReturnType<typeof baseLayout>) => {
@@ -209,7 +217,7 @@ function compareMembers(w: Wanted, listed: Map<string, ListedMember>, report: Re
       report(
         want.service,
         'element-wrong',
-        `${l.set} ${want.m.port} ${want.m.label} maps to ${JSON.stringify(l.value)}, not ${JSON.stringify(want.m.value)}`,
+        `${l.set} ${want.m.port} ${memberLabel(want.m)} maps to ${JSON.stringify(l.value)}, not ${JSON.stringify(want.m.value)}`,
         0,
         (tx) => {
           del(tx);
@@ -220,6 +228,6 @@ function compareMembers(w: Wanted, listed: Map<string, ListedMember>, report: Re
   }
   for (const [k, { m, service }] of w.members) {
     if (listed.has(k)) continue;
-    report(service, 'element-missing', `${m.set} ${m.port} ${m.label}`, 4, (tx) => tx.addElements({ ...TABLE, name: m.set }, [toMember(m)]));
+    report(service, 'element-missing', `${m.set} ${m.port} ${memberLabel(m)}`, 4, (tx) => tx.addElements({ ...TABLE, name: m.set }, [toMember(m)]));
   }
 }

@@ -100,9 +100,8 @@ export interface MemberLayout {
   /** The port's objects name ("web-tcp80-v4"). */
   port: string;
   key: Array<string | number>;
+  /** Shared among the slots of one endpoint: read only. */
   value?: Array<string | number>;
-  /** How drift reports name it: the address, or the slot ("slot 3"). */
-  label: string;
 }
 
 /** What one service (or the table's base) consists of. */

@@ -97,16 +97,17 @@ export function serviceLayout(rec: ServiceRecord): ObjectsLayout {
       }
       const members: MemberLayout[] = [];
       for (const ip of new Set(ofFamily.map((e) => e.ip))) {
-        for (const a of addrs) members.push({ set: hairpinSet(fam, 'vip'), port: name, key: [ip, a, p.protocol, p.port], label: `${ip} to ${a}` });
-        if (p.nodePort !== undefined) members.push({ set: hairpinSet(fam, 'nodeport'), port: name, key: [ip, p.protocol, p.nodePort], label: ip });
+        for (const a of addrs) members.push({ set: hairpinSet(fam, 'vip'), port: name, key: [ip, a, p.protocol, p.port] });
+        if (p.nodePort !== undefined) members.push({ set: hairpinSet(fam, 'nodeport'), port: name, key: [ip, p.protocol, p.nodePort] });
       }
+      // One value per endpoint, shared by its slots (a change builds this twice, before and after: nothing per slot it can spare).
+      const values = eps.map((e) => [e.ip, e.port ?? p.targetPort]);
+      const vipMap = endpointsMap(fam, 'vip');
+      const nodePortMap = endpointsMap(fam, 'nodeport');
       picked.forEach((i, slot) => {
-        const value = [eps[i].ip, eps[i].port ?? p.targetPort];
-        for (const a of addrs)
-          members.push({ set: endpointsMap(fam, 'vip'), port: name, key: [a, p.protocol, p.port, slot], value, label: `${a} slot ${slot}` });
-        if (p.nodePort !== undefined) {
-          members.push({ set: endpointsMap(fam, 'nodeport'), port: name, key: [p.protocol, p.nodePort, slot], value, label: `nodeport slot ${slot}` });
-        }
+        const value = values[i];
+        for (const a of addrs) members.push({ set: vipMap, port: name, key: [a, p.protocol, p.port, slot], value });
+        if (p.nodePort !== undefined) members.push({ set: nodePortMap, port: name, key: [p.protocol, p.nodePort, slot], value });
       });
       out.members.push(...members);
     }

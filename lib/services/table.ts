@@ -70,6 +70,31 @@ function changedElements<T>(from: readonly T[], to: readonly T[], key: (x: T) =>
   return from.filter((x) => other.get(key(x)) !== value(x));
 }
 
+/** Whether two members map to the same value (compared field by field: nothing is allocated per member). */
+function sameValue(a: MemberLayout['value'], b: MemberLayout['value']): boolean {
+  if (a === b) return true;
+  if (a?.length !== b?.length || !a || !b) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** The members of `before` that go or change (`gone`) and those of `after` that are new or changed (`come`), with one key per member. */
+function diffMembers(before: readonly MemberLayout[], after: readonly MemberLayout[], gone: (m: MemberLayout) => void, come: (m: MemberLayout) => void): void {
+  const old = new Map<string, MemberLayout>();
+  for (const m of before) old.set(memberKey(m), m);
+  for (const m of after) {
+    const k = memberKey(m);
+    const was = old.get(k);
+    if (was) {
+      old.delete(k);
+      if (sameValue(was.value, m.value)) continue;
+      gone(was);
+    }
+    come(m);
+  }
+  for (const m of old.values()) gone(m);
+}
+
 /**
  * Queues the changes: dispatch elements and shared-map elements that go or
  * change are deleted first, then the chains of `before` whose rules change
@@ -83,20 +108,23 @@ export function queueChanges(tx: Transaction, changes: readonly LayoutChange[]):
   const dels = { dispatch: new ElementsByMap(), members: new ElementsByMap() };
   const adds = { dispatch: new ElementsByMap(), members: new ElementsByMap() };
   const chainValue = (e: MapElementLayout) => e.chain;
-  const memberValue = (m: MemberLayout) => (m.value ? m.value.join('\0') : '');
   /** The ports whose endpoint slots changed, per change (their affinity maps are emptied). */
   const picksChanged = changes.map(() => new Set<string>());
   changes.forEach(({ before, after }, i) => {
     for (const e of changedElements(before.elements, after.elements, elementKey, chainValue)) dels.dispatch.push(e.map, { key: e.key });
     for (const e of changedElements(after.elements, before.elements, elementKey, chainValue)) adds.dispatch.push(e.map, toElement(e));
-    for (const m of changedElements(before.members, after.members, memberKey, memberValue)) {
-      dels.members.push(m.set, memberRef(m));
-      picksChanged[i].add(m.port);
-    }
-    for (const m of changedElements(after.members, before.members, memberKey, memberValue)) {
-      adds.members.push(m.set, toMember(m));
-      picksChanged[i].add(m.port);
-    }
+    diffMembers(
+      before.members,
+      after.members,
+      (m) => {
+        dels.members.push(m.set, memberRef(m));
+        picksChanged[i].add(m.port);
+      },
+      (m) => {
+        adds.members.push(m.set, toMember(m));
+        picksChanged[i].add(m.port);
+      },
+    );
   });
   dels.dispatch.queue((map, els) => tx.deleteElements({ ...TABLE, name: map }, els));
   dels.members.queue((map, els) => tx.deleteElements({ ...TABLE, name: map }, els));

@@ -83,16 +83,16 @@ describe('services', () => {
     const port = 'a-tcp80-v4';
     // Hairpin keyed by what the packet carries: (client . virtual IP . protocol . port), (client . protocol . NodePort).
     expect(two.members.filter((m) => m.set.includes('hairpin'))).toEqual([
-      { set: 'hairpin4', port, key: ['10.0.0.1', '10.96.0.1', 'tcp', 80], label: '10.0.0.1 to 10.96.0.1' },
-      { set: 'nodeport-hairpin4', port, key: ['10.0.0.1', 'tcp', 30080], label: '10.0.0.1' },
-      { set: 'hairpin4', port, key: ['10.0.0.2', '10.96.0.1', 'tcp', 80], label: '10.0.0.2 to 10.96.0.1' },
-      { set: 'nodeport-hairpin4', port, key: ['10.0.0.2', 'tcp', 30080], label: '10.0.0.2' },
+      { set: 'hairpin4', port, key: ['10.0.0.1', '10.96.0.1', 'tcp', 80] },
+      { set: 'nodeport-hairpin4', port, key: ['10.0.0.1', 'tcp', 30080] },
+      { set: 'hairpin4', port, key: ['10.0.0.2', '10.96.0.1', 'tcp', 80] },
+      { set: 'nodeport-hairpin4', port, key: ['10.0.0.2', 'tcp', 30080] },
     ]);
     // Every slot of the port in the shared endpoints maps, by virtual IP and by NodePort: 9/10 of them to the first endpoint.
     const slots = two.members.filter((m) => m.set === 'endpoints4');
     expect(slots.map((m) => m.key)).toEqual(Array.from({ length: PICK_SLOTS }, (_, i) => ['10.96.0.1', 'tcp', 80, i]));
     expect(slots.filter((m) => m.value?.[0] === '10.0.0.1').length).toBe(58);
-    expect(slots[0]).toEqual({ set: 'endpoints4', port, key: ['10.96.0.1', 'tcp', 80, 0], value: ['10.0.0.1', 80], label: '10.96.0.1 slot 0' });
+    expect(slots[0]).toEqual({ set: 'endpoints4', port, key: ['10.96.0.1', 'tcp', 80, 0], value: ['10.0.0.1', 80] });
     expect(slots[PICK_SLOTS - 1].value).toEqual(['10.0.0.2', 80]);
     const nodePortSlots = two.members.filter((m) => m.set === 'nodeport-endpoints4');
     expect(nodePortSlots.map((m) => m.value)).toEqual(slots.map((m) => m.value));

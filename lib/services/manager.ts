@@ -6,7 +6,7 @@
  * `apply(desired)`, which commits only the difference.
  *
  * Each change is one lock, one intent journal line, one small transaction
- * (the changed services' chains and elements only) and one record file per
+ * (the changed services' map elements, and affinity ports' chains, only) and one record file per
  * changed service: kernel first, then the record, so a process killed in
  * between leaves drift that check() reports and reconcile() undoes.
  * @module

@@ -19,6 +19,7 @@ import { readExpressionBody, readExpressionList, writeExpressionBody, writeExpre
 import { beginNft, familyNumber, messageAttributes, type NftFamily } from './message';
 import type { SetShape } from './set';
 import { sortByKey } from './element-order';
+import { parsedField } from './parsed-fields';
 import { UDATA_SET_ELEM_COMMENT, commentValue, joinComment, splitComment } from './userdata';
 import { isObject } from '../validate/options';
 
@@ -127,7 +128,7 @@ function encodeValue(fields: Array<DataType | undefined>, lengths: number[], v: 
       los.push(b.lo);
       his.push(b.hi);
       ranged ||= b.hi !== b.lo;
-    } else los.push(fieldValue(fields[i], lengths[i], v[i], field));
+    } else los.push(parsedField(fields[i], lengths[i], v[i], field, fieldValue));
     size += alignedLength(lengths[i]);
   }
   // From the pool, zero-filled: the padding of each field is zeros.
@@ -236,12 +237,12 @@ function writeElement(w: NetlinkWriter, shape: SetShape, el: WireElement, withDa
     if (e.timeout !== undefined) w.be64(C.NFTA_SET_ELEM_TIMEOUT, BigInt(validateInteger(e.timeout, 'element timeout', 0, Number.MAX_SAFE_INTEGER)));
     const ud = joinComment(e.comment, undefined, UDATA_SET_ELEM_COMMENT);
     if (ud) w.attr(C.NFTA_SET_ELEM_USERDATA, ud);
-    const exprs = e.expressions ?? [];
-    if (exprs.length === 1) {
+    const exprs = e.expressions;
+    if (exprs?.length === 1) {
       const x = w.nest(C.NFTA_SET_ELEM_EXPR);
       writeExpressionBody(w, exprs[0]);
       w.endNest(x);
-    } else if (exprs.length > 1) writeExpressionList(w, C.NFTA_SET_ELEM_EXPRESSIONS, exprs);
+    } else if (exprs && exprs.length > 1) writeExpressionList(w, C.NFTA_SET_ELEM_EXPRESSIONS, exprs);
   }
   w.endNest(n);
 }

@@ -34,11 +34,6 @@ function serviceSpec(i, shift = 0) {
   return { name: `s${i}`, vips: [`10.96.${x}.${y}`], ports: [{ port: 80 }], endpoints };
 }
 
-/** A service's port number as recorded by nlkit (its hairpin entries are keyed by it). */
-function portNumber(stateDir, name) {
-  return JSON.parse(fs.readFileSync(path.join(stateDir, 'services', 'port-ids', `${name}.json`), 'utf8'))['tcp80-v4'];
-}
-
 function percentile(samples, p) {
   const s = [...samples].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
@@ -46,16 +41,15 @@ function percentile(samples, p) {
 
 /**
  * The nft script an nft-spawning controller would write for service `i` moving to endpoint set `shift`: its 64 slots in
- * the shared endpoints map (deleted and added again) and its endpoints' hairpin entries (port number `id`).
+ * the shared endpoints map (deleted and added again) and its endpoints' hairpin entries (endpoint . VIP . tcp . 80).
  */
-function incrementalScript(i, shift, id) {
+function incrementalScript(i, shift) {
   const x = i >> 8;
   const y = i & 255;
   const T = 'inet nlkit-svc';
   const vip = `10.96.${x}.${y}`;
   const ips = (s) => Array.from({ length: ENDPOINTS }, (_, j) => `10.${200 + ((j + s) % 20)}.${x}.${y}`);
   const slot = (n) => `0x${n.toString(16).padStart(8, '0')}`;
-  const mark = `0x${id.toString(16).padStart(8, '0')}`;
   const slots = Array.from({ length: SLOTS }, (_, n) => n);
   // Endpoint of slot n: as slots.ts shares 64 slots among 10 equal endpoints (largest remainder: the first four get 7, the rest 6).
   const owner = [];
@@ -65,10 +59,10 @@ function incrementalScript(i, shift, id) {
       `delete element ${T} endpoints4 { ${slots.map((n) => `${vip} . tcp . 80 . ${slot(n)}`).join(', ')} }`,
       `add element ${T} endpoints4 { ${slots.map((n) => `${vip} . tcp . 80 . ${slot(n)} : ${owner[n]} . 8080`).join(', ')} }`,
       `delete element ${T} hairpin4 { ${ips(shift === 0 ? 10 : 0)
-        .map((ip) => `${ip} . ${mark}`)
+        .map((ip) => `${ip} . ${vip} . tcp . 80`)
         .join(', ')} }`,
       `add element ${T} hairpin4 { ${ips(shift)
-        .map((ip) => `${ip} . ${mark}`)
+        .map((ip) => `${ip} . ${vip} . tcp . 80`)
         .join(', ')} }`,
     ].join('\n') + '\n'
   );
@@ -193,7 +187,7 @@ module.exports = {
             warmup: 2,
             setup: () => {
               nftShift = nftShift === 0 ? 10 : 0;
-              fs.writeFileSync(file, incrementalScript(other, nftShift, portNumber(stateDir, `s${other}`)));
+              fs.writeFileSync(file, incrementalScript(other, nftShift));
             },
             run: () => ctx.spawnQuiet(host, 'nft', ['-f', file]),
           })

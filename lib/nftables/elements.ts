@@ -19,6 +19,7 @@ import { readExpressionBody, readExpressionList, writeExpressionBody, writeExpre
 import { beginNft, familyNumber, messageAttributes, type NftFamily } from './message';
 import type { SetShape } from './set';
 import { sortByKey } from './element-order';
+import { parsedField } from './parsed-fields';
 import { UDATA_SET_ELEM_COMMENT, commentValue, joinComment, splitComment } from './userdata';
 import { isObject } from '../validate/options';
 
@@ -95,30 +96,51 @@ function fieldBounds(type: DataType | undefined, len: number, v: Scalar, field: 
       return { lo, hi };
     }
   }
-  if (!type) {
-    if (!Buffer.isBuffer(v) || v.length !== len)
-      throw new ValidationError(field, v, `this set's type is not known to nlkit: pass ${len} raw bytes as a Buffer`);
-    return { lo: Buffer.from(v), hi: Buffer.from(v) };
-  }
-  const b = type.parse(v, len, field);
+  const b = fieldValue(type, len, v, field);
   return { lo: b, hi: b };
 }
 
-/** Encodes a key or data value (concatenations padded per field) into low/high bounds. */
+/** One field's exact value (no prefix or range). */
+function fieldValue(type: DataType | undefined, len: number, v: Scalar, field: string): Buffer {
+  if (type) return type.parse(v, len, field);
+  if (!Buffer.isBuffer(v) || v.length !== len) throw new ValidationError(field, v, `this set's type is not known to nlkit: pass ${len} raw bytes as a Buffer`);
+  return Buffer.from(v);
+}
+
+/**
+ * Encodes a key or data value (concatenations padded per field) into low/high
+ * bounds: one buffer (the same one for both bounds when no field is a range),
+ * as elements are encoded by the thousand and each allocation counts.
+ */
 function encodeValue(fields: Array<DataType | undefined>, lengths: number[], v: ElementValue, field: string, allowRange: boolean): Bounds {
-  const parts = fields.length > 1 ? v : [v];
-  if (!Array.isArray(parts) || parts.length !== fields.length) {
+  if (fields.length === 1) return fieldBounds(fields[0], lengths[0], v as Scalar, field, allowRange);
+  if (!Array.isArray(v) || v.length !== fields.length) {
     throw new ValidationError(field, v, `must be an array of ${fields.length} values (one per concatenated type)`);
   }
+  // Exact values (every key of a set without intervals, every map value) need no bounds per field.
   const los: Buffer[] = [];
   const his: Buffer[] = [];
+  let size = 0;
+  let ranged = false;
   for (let i = 0; i < fields.length; i++) {
-    const b = fieldBounds(fields[i], lengths[i], parts[i] as Scalar, field, allowRange);
-    const pad = fields.length > 1 ? alignedLength(lengths[i]) - b.lo.length : 0;
-    los.push(b.lo, Buffer.alloc(pad));
-    his.push(b.hi, Buffer.alloc(pad));
+    if (allowRange) {
+      const b = fieldBounds(fields[i], lengths[i], v[i], field, true);
+      los.push(b.lo);
+      his.push(b.hi);
+      ranged ||= b.hi !== b.lo;
+    } else los.push(parsedField(fields[i], lengths[i], v[i], field, fieldValue));
+    size += alignedLength(lengths[i]);
   }
-  return { lo: Buffer.concat(los), hi: Buffer.concat(his) };
+  // From the pool, zero-filled: the padding of each field is zeros.
+  const lo = Buffer.allocUnsafe(size).fill(0);
+  const hi = ranged ? Buffer.allocUnsafe(size).fill(0) : lo;
+  let at = 0;
+  for (let i = 0; i < fields.length; i++) {
+    los[i].copy(lo, at);
+    if (ranged) his[i].copy(hi, at);
+    at += alignedLength(lengths[i]);
+  }
+  return { lo, hi };
 }
 
 /** Big-endian increment; undefined on overflow (the interval runs to the end of the key space). */
@@ -215,12 +237,12 @@ function writeElement(w: NetlinkWriter, shape: SetShape, el: WireElement, withDa
     if (e.timeout !== undefined) w.be64(C.NFTA_SET_ELEM_TIMEOUT, BigInt(validateInteger(e.timeout, 'element timeout', 0, Number.MAX_SAFE_INTEGER)));
     const ud = joinComment(e.comment, undefined, UDATA_SET_ELEM_COMMENT);
     if (ud) w.attr(C.NFTA_SET_ELEM_USERDATA, ud);
-    const exprs = e.expressions ?? [];
-    if (exprs.length === 1) {
+    const exprs = e.expressions;
+    if (exprs?.length === 1) {
       const x = w.nest(C.NFTA_SET_ELEM_EXPR);
       writeExpressionBody(w, exprs[0]);
       w.endNest(x);
-    } else if (exprs.length > 1) writeExpressionList(w, C.NFTA_SET_ELEM_EXPRESSIONS, exprs);
+    } else if (exprs && exprs.length > 1) writeExpressionList(w, C.NFTA_SET_ELEM_EXPRESSIONS, exprs);
   }
   w.endNest(n);
 }

@@ -1,8 +1,10 @@
 /**
- * Drift of the services table: what the recorded services want (base
- * chains and maps, each service's chains, affinity sets and map elements)
- * against the table as listed. Chains are compared by their rules'
- * expressions (as canonical text), elements by key and target chain. Each
+ * Drift of the services table: what the recorded services want (base and
+ * shared chains and maps, each service's dispatch elements and elements in
+ * the shared maps, and the chains and sets of ports with affinity) against
+ * the table as listed. Chains are compared by their rules' expressions (as
+ * canonical text), dispatch elements by key and target chain (which shared
+ * chain serves the port), shared-map elements by key and value. Each
  * difference is one entry; the repair rewrites exactly the chains, sets and
  * elements that differ, in one transaction.
  * @module
@@ -13,7 +15,8 @@ import { describe as describeRule } from '../nftables/describe';
 import type { Transaction } from '../nftables/transaction';
 import { BASE_CHAINS, TABLE, baseLayout, isSharedMap, tableLayout, type ChainLayout, type MapElementLayout, type MemberLayout } from './layout';
 import { serviceLayout } from './service-layout';
-import { queueTable, queueTableRemoval, toMember, type PlacedService } from './table';
+import type { ServiceRecord } from './spec';
+import { queueTable, queueTableRemoval, toMember } from './table';
 
 /** One difference between the recorded services and the kernel. */
 export interface ServiceDrift {
@@ -48,8 +51,6 @@ interface Wanted {
   sets: Map<string, { set: SetWithElements; service: string }>;
   elements: Map<string, { el: MapElementLayout; service: string }>;
   members: Map<string, { m: MemberLayout; service: string }>;
-  /** The service each port number belongs to: an unexpected element of the hairpin sets is drift of that service. */
-  owners: Map<number, string>;
 }
 
 const elementKey = (map: string, key: unknown): string => `${map}\0${JSON.stringify(key)}`;
@@ -57,24 +58,37 @@ const scalarText = (v: unknown): string => (typeof v === 'string' || typeof v ==
 const memberKey = (set: string, key: string): string => `${set}\0${key}`;
 /** A wanted element of a shared map as listedMemberKey writes a listed one. */
 const wantedMemberKey = (m: MemberLayout): string => scalarText(m.key);
-/** A listed element of a shared map as its key is written: (number, slot) or (address, number). */
+/** A listed element of a shared map as its key is written. */
 const listedMemberKey = (e: { key: unknown }): string => scalarText(e.key);
 /**
- * The service an element of a shared map belongs to, by its key: hairpin
- * (address . port number), endpoints (address . protocol . port . slot) and
- * (protocol . NodePort . slot) by the dispatch element of that address and port.
+ * The service an element of a shared map belongs to, by the dispatch
+ * element of the address and port its key carries: endpoints (address .
+ * protocol . port . slot) and (protocol . NodePort . slot), hairpin (client
+ * . address . protocol . port) and (client . protocol . NodePort).
  */
 function ownerOf(w: Wanted, set: string, key: unknown): string {
   if (!Array.isArray(key)) return '';
-  const k = key as unknown[];
-  if (set.startsWith('hairpin')) return w.owners.get(k[1] as number) ?? '';
   const fam = set.slice(-1);
+  if (set.includes('hairpin')) {
+    const k = (key as unknown[]).slice(1);
+    const dispatch = set.startsWith('nodeport') ? elementKey(`nodeports${fam}`, k) : elementKey(`vips${fam}`, k);
+    return w.elements.get(dispatch)?.service ?? '';
+  }
+  const k = key as unknown[];
   const dispatch = set.startsWith('nodeport') ? elementKey(`nodeports${fam}`, k.slice(0, 2)) : elementKey(`vips${fam}`, k.slice(0, 3));
   return w.elements.get(dispatch)?.service ?? '';
 }
 
-function wanted(services: Iterable<PlacedService>): Wanted {
-  const w: Wanted = { chains: new Map(), sets: new Map(), elements: new Map(), members: new Map(), owners: new Map() };
+/** How drift reports name an element of a shared map: the endpoint address (and virtual IP), or the slot ("10.96.0.1 slot 3"). */
+function memberLabel(m: MemberLayout): string {
+  const k = m.key;
+  if (m.set.startsWith('hairpin')) return `${k[0]} to ${k[1]}`;
+  if (m.set.startsWith('nodeport-hairpin')) return String(k[0]);
+  return m.set.startsWith('nodeport') ? `nodeport slot ${k[2]}` : `${k[0]} slot ${k[3]}`;
+}
+
+function wanted(services: Iterable<ServiceRecord>): Wanted {
+  const w: Wanted = { chains: new Map(), sets: new Map(), elements: new Map(), members: new Map() };
   const add = (service: string, l: ReturnType<typeof baseLayout>) => {
     for (const c of l.chains) w.chains.set(c.name, { chain: c, service });
     for (const s of l.sets) w.sets.set(s.name, { set: { ...s, elements: [] }, service });
@@ -82,10 +96,7 @@ function wanted(services: Iterable<PlacedService>): Wanted {
     for (const m of l.members) w.members.set(memberKey(m.set, wantedMemberKey(m)), { m, service });
   };
   add('', baseLayout());
-  for (const s of services) {
-    const ids = { get: (port: string) => (w.owners.set(s.ids.get(port), s.rec.name), s.ids.get(port)) };
-    add(s.rec.name, serviceLayout(s.rec, ids));
-  }
+  for (const rec of services) add(rec.name, serviceLayout(rec));
   return w;
 }
 
@@ -94,7 +105,7 @@ function text(expressions: readonly Expression[], sets: readonly SetWithElements
 }
 
 /** Lists the services table and compares it with the recorded services. */
-export async function compareServices(host: Handle, services: Iterable<PlacedService>): Promise<ServicesDiff> {
+export async function compareServices(host: Handle, services: Iterable<ServiceRecord>): Promise<ServicesDiff> {
   const all = [...services];
   const drift: ServiceDrift[] = [];
   const fixes: Array<{ phase: number; fix: (tx: Transaction) => void }> = [];
@@ -109,8 +120,8 @@ export async function compareServices(host: Handle, services: Iterable<PlacedSer
     return result;
   }
   if (layout === 'older') {
-    // An older nlkit's table (a set per service port): rebuilt whole, in one transaction.
-    report('', 'table-missing', `table ${TABLE.family} ${TABLE.table} has an older nlkit's layout (sets per service)`, 0, (tx) => {
+    // An older nlkit's table (sets or chains per service port): rebuilt whole, in one transaction.
+    report('', 'table-missing', `table ${TABLE.family} ${TABLE.table} has an older nlkit's layout (sets or chains per service)`, 0, (tx) => {
       queueTableRemoval(tx);
       queueTable(tx, all);
     });
@@ -206,7 +217,7 @@ function compareMembers(w: Wanted, listed: Map<string, ListedMember>, report: Re
       report(
         want.service,
         'element-wrong',
-        `${l.set} ${want.m.port} ${want.m.label} maps to ${JSON.stringify(l.value)}, not ${JSON.stringify(want.m.value)}`,
+        `${l.set} ${want.m.port} ${memberLabel(want.m)} maps to ${JSON.stringify(l.value)}, not ${JSON.stringify(want.m.value)}`,
         0,
         (tx) => {
           del(tx);
@@ -217,6 +228,6 @@ function compareMembers(w: Wanted, listed: Map<string, ListedMember>, report: Re
   }
   for (const [k, { m, service }] of w.members) {
     if (listed.has(k)) continue;
-    report(service, 'element-missing', `${m.set} ${m.port} ${m.label}`, 4, (tx) => tx.addElements({ ...TABLE, name: m.set }, [toMember(m)]));
+    report(service, 'element-missing', `${m.set} ${m.port} ${memberLabel(m)}`, 4, (tx) => tx.addElements({ ...TABLE, name: m.set }, [toMember(m)]));
   }
 }

@@ -2,35 +2,37 @@
  * The base of the services table `inet nlkit-svc` (kube-proxy's nftables
  * design): the nat prerouting and output hooks jump to `services`, which
  * looks up (virtual IP . protocol . port) in one verdict map per family and
- * goes to the service port's chain (service-layout.ts); local addresses
+ * goes to the shared chain that serves the port (pick-chains.ts: by family,
+ * protocol and tier of slots, or `no-endpoints`; a port with session
+ * affinity has its own, service-layout.ts); local addresses
  * (`fib daddr type local`, not loopback) look up (protocol . port) in the
- * NodePort maps. Postrouting masquerades what a service chain marked
+ * NodePort maps. Postrouting masquerades what a pick chain marked
  * (an endpoint reaching its own service: hairpin). The datapath cost is one
  * map lookup whatever the number of services.
  * @module
  */
 import { hostU32 } from '../nftables/data';
 import type { Handle } from '../handle';
-import { not, rule, type Chain, type Expression, type NftSet, type RuleBuilder } from '../nftables';
-import { endpointsMap, pickChains } from './pick';
+import { not, rule, type Chain, type NftSet, type RuleBuilder } from '../nftables';
+import { hairpinKeyType, hairpinSet } from './hairpin';
+import { MASQUERADE_BIT, markLoad } from './mark';
+import { endpointsMap } from './pick';
+import { sharedChains } from './pick-chains';
 
 export const SERVICES_TABLE = 'nlkit-svc';
 export const TABLE = { family: 'inet' as const, table: SERVICES_TABLE };
 
-/** The packet mark bit asking postrouting to masquerade (hairpin). */
-export const MASQUERADE_BIT = 0x00020000;
-
-/** The base chains, hooked in the nat hooks (dstnat/srcnat priorities), and the regular dispatch chains. */
+/** The base chains, hooked in the nat hooks (dstnat/srcnat priorities), the regular dispatch chains and the shared pick chains. */
 export const BASE_CHAINS: Array<Omit<Chain, 'family' | 'table'>> = [
   { name: 'prerouting', type: 'nat', hook: 'prerouting', priority: 'dstnat' },
   { name: 'output', type: 'nat', hook: 'output', priority: 'dstnat' },
   { name: 'postrouting', type: 'nat', hook: 'postrouting', priority: 'srcnat' },
   { name: 'services' },
   { name: 'nodeports' },
-  ...pickChains().map((c) => ({ name: c.name })),
+  ...sharedChains().map((c) => ({ name: c.name })),
 ];
 
-/** The dispatch maps: (address . protocol . port) and (protocol . port) to the service port's chain. */
+/** The dispatch maps: (address . protocol . port) and (protocol . port) to the chain serving the port. */
 export const BASE_MAPS: NftSet[] = [
   { ...TABLE, name: 'vips4', keyType: ['ipv4_addr', 'inet_proto', 'inet_service'], dataType: 'verdict' },
   { ...TABLE, name: 'vips6', keyType: ['ipv6_addr', 'inet_proto', 'inet_service'], dataType: 'verdict' },
@@ -50,29 +52,31 @@ export const BASE_MAPS: NftSet[] = [
  *   port, and (protocol . NodePort . slot) for NodePorts: 64 (or more) slots
  *   per port shared out by weight (slots.ts), read by the shared pick chains
  *   only (pick.ts);
- * - hairpin: (endpoint address . port number (port-ids.ts)), a set.
+ * - hairpin: (endpoint address . virtual IP . protocol . port) and
+ *   (endpoint address . protocol . NodePort), sets (hairpin.ts).
  * Only a port with session affinity has a map of its own (service-layout.ts).
  */
 function sharedMaps(fam: 4 | 6, addrType: 'ipv4_addr' | 'ipv6_addr'): NftSet[] {
   return [
     { ...TABLE, name: endpointsMap(fam, 'vip'), keyType: [addrType, 'inet_proto', 'inet_service', 'mark'], dataType: [addrType, 'inet_service'] },
     { ...TABLE, name: endpointsMap(fam, 'nodeport'), keyType: ['inet_proto', 'inet_service', 'mark'], dataType: [addrType, 'inet_service'] },
-    { ...TABLE, name: sharedMap('hairpin', fam), keyType: [addrType, 'mark'] },
+    { ...TABLE, name: hairpinSet(fam, 'vip'), keyType: hairpinKeyType(fam, 'vip') },
+    { ...TABLE, name: hairpinSet(fam, 'nodeport'), keyType: hairpinKeyType(fam, 'nodeport') },
   ];
 }
 
-/** The name of a shared set: "hairpin6". */
-export function sharedMap(kind: 'hairpin', fam: 4 | 6): string {
-  return `${kind}${fam}`;
-}
-
 /** Whether a set is one of the shared maps. */
-export const isSharedMap = (name: string): boolean => /^(endpoints|nodeport-endpoints|hairpin)[46]$/.test(name);
+export const isSharedMap = (name: string): boolean => /^(endpoints|nodeport-endpoints|hairpin|nodeport-hairpin)[46]$/.test(name);
 
-/** Whether the host's services table exists ('missing'), has the shared maps ('current') or an older nlkit's per-service sets ('older'). */
+/**
+ * Whether the host's services table exists ('missing'), has the shared
+ * chains ('current') or an older nlkit's layout ('older': sets per service,
+ * or chains per service with hairpin keyed by port numbers; the NodePort
+ * hairpin sets came with the shared chains).
+ */
 export async function tableLayout(host: Handle): Promise<'current' | 'missing' | 'older'> {
   if (!(await host.nft.tables.find({ family: TABLE.family, name: TABLE.table }))) return 'missing';
-  return (await host.nft.sets.find({ ...TABLE, name: endpointsMap(4, 'vip') })) ? 'current' : 'older';
+  return (await host.nft.sets.find({ ...TABLE, name: hairpinSet(4, 'nodeport') })) ? 'current' : 'older';
 }
 
 /** One chain nlkit wants, with its rules. */
@@ -96,9 +100,8 @@ export interface MemberLayout {
   /** The port's objects name ("web-tcp80-v4"). */
   port: string;
   key: Array<string | number>;
+  /** Shared among the slots of one endpoint: read only. */
   value?: Array<string | number>;
-  /** How drift reports name it: the address, or the slot ("slot 3"). */
-  label: string;
 }
 
 /** What one service (or the table's base) consists of. */
@@ -109,17 +112,6 @@ export interface ObjectsLayout {
   elements: MapElementLayout[];
   /** The service's elements in the shared maps. */
   members: MemberLayout[];
-}
-
-const markLoad = (): Expression => ({ type: 'meta', key: 'mark', dreg: 1 });
-
-/** `meta mark set meta mark | MASQUERADE_BIT` */
-export function markForMasquerade(): Expression[] {
-  return [
-    markLoad(),
-    { type: 'bitwise', sreg: 1, dreg: 1, len: 4, mask: hostU32(~MASQUERADE_BIT >>> 0), xor: hostU32(MASQUERADE_BIT) },
-    { type: 'meta', key: 'mark', sreg: 1 },
-  ];
 }
 
 /** The base chains' rules. */
@@ -159,7 +151,7 @@ export function baseLayout(): ObjectsLayout {
             .vmap(['meta l4proto', 'th dport'], '@nodeports6'),
         ],
       },
-      ...pickChains(),
+      ...sharedChains(),
     ],
     sets: BASE_MAPS,
     elements: [],

@@ -6,7 +6,7 @@
  * `apply(desired)`, which commits only the difference.
  *
  * Each change is one lock, one intent journal line, one small transaction
- * (the changed services' chains and elements only) and one record file per
+ * (the changed services' map elements, and affinity ports' chains, only) and one record file per
  * changed service: kernel first, then the record, so a process killed in
  * between leaves drift that check() reports and reconcile() undoes.
  * @module
@@ -24,8 +24,7 @@ import { cutServiceFlows } from './flows';
 import { tableLayout } from './layout';
 import { toServiceRecord, validateServiceName, type Service, type ServiceRecord, type ServiceSpec } from './spec';
 import { ServiceStore } from './store';
-import { assignedIds, recordedIds } from './port-ids';
-import { objectsOf, queueChanges, queueTable, queueTableRemoval, type PlacedService } from './table';
+import { objectsOf, queueChanges, queueTable, queueTableRemoval } from './table';
 
 export type { ServiceDrift } from './drift';
 
@@ -77,25 +76,6 @@ export function specOf(rec: ServiceRecord): ServiceSpec {
   const spec: ServiceSpec = { name: rec.name, vips: rec.vips, externalIps: rec.externalIps, ports: rec.ports, endpoints: rec.endpoints };
   if (rec.affinitySeconds !== undefined) spec.sessionAffinity = { timeoutSeconds: rec.affinitySeconds };
   return spec;
-}
-
-/** Every recorded service with its port numbers. */
-function placedRecords(store: ServiceStore): PlacedService[] {
-  return [...store.readAll().values()].map((rec) => ({ rec, ids: recordedIds(store.readIds(rec.name)) }));
-}
-
-/** Numbers every port of the recorded services that has none (services recorded by an nlkit before port numbers); under the lock. */
-function numberRecorded(store: ServiceStore): void {
-  const ids = store.idAllocator();
-  const numbered = new Map<string, Record<string, number>>();
-  for (const rec of store.readAll().values()) {
-    const known = store.readIds(rec.name);
-    const all = assignedIds(known, ids.next);
-    objectsOf(rec, all); // laying the service out asks for each of its ports' numbers
-    if (Object.keys(all.used).some((k) => !(k in known))) numbered.set(rec.name, { ...known, ...all.used });
-  }
-  ids.save();
-  for (const [name, all] of numbered) store.writeIds(name, all);
 }
 
 const same = (a: ServiceRecord | undefined, b: ServiceRecord | undefined): boolean => JSON.stringify(a) === JSON.stringify(b);
@@ -262,7 +242,7 @@ export class ServiceManager {
    */
   async check(): Promise<ServiceDrift[]> {
     const interrupted = pendingIntents(this.store.dir).filter((p) => !p.live);
-    const diff = await compareServices(this.host, placedRecords(this.store));
+    const diff = await compareServices(this.host, this.store.readAll().values());
     return [
       ...interrupted.map((p): ServiceDrift => ({ service: p.record.publication ?? '', kind: 'interrupted', detail: `process ${p.record.pid} died halfway` })),
       ...diff.drift,
@@ -278,9 +258,8 @@ export class ServiceManager {
    */
   async reconcile(): Promise<ServiceDrift[]> {
     return this.store.locked(async () => {
-      numberRecorded(this.store);
       const found = await this.check();
-      const diff = await compareServices(this.host, placedRecords(this.store));
+      const diff = await compareServices(this.host, this.store.readAll().values());
       const tx = this.host.nft.transaction();
       diff.repair(tx);
       if (tx.size) await tx.commit({ echo: 'none' });
@@ -319,32 +298,17 @@ export class ServiceManager {
     await withIntent(this.store.dir, { op: 'publish', network: '', publication: names.join(',') }, async () => {
       const tx = this.host.nft.transaction();
       const table = this.baseReady ? 'current' : await tableLayout(this.host);
-      // Every port number is recorded before the kernel has it: a crash in between never hands one out twice.
-      if (table !== 'current') numberRecorded(this.store);
-      const ids = this.store.idAllocator();
-      const newIds = new Map<string, Record<string, number>>();
-      const layouts = changes.map((c) => {
-        const name = (c.after ?? c.before)?.name ?? '';
-        const known = this.store.readIds(name);
-        const after = assignedIds(known, ids.next);
-        // A removed port's number stays recorded (the port gets it back if it returns), so the record before is always covered.
-        const layout = { before: objectsOf(c.before, recordedIds(known)), after: objectsOf(c.after, after) };
-        const all = { ...known, ...after.used };
-        if (c.after && Object.keys(all).length !== Object.keys(known).length) newIds.set(name, all);
-        return layout;
-      });
-      ids.save();
-      for (const [name, all] of newIds) this.store.writeIds(name, all);
+      const layouts = changes.map((c) => ({ before: objectsOf(c.before), after: objectsOf(c.after) }));
       if (table !== 'current') {
-        // First use on this host, the table was removed, or it has the per-service sets of an older nlkit: everything recorded,
+        // First use on this host, the table was removed, or it has an older nlkit's layout: everything recorded,
         // then the changes, in one transaction (established flows keep their NAT).
         if (table === 'older') queueTableRemoval(tx);
         const changed = new Set(names);
-        const others = placedRecords(this.store).filter((r) => !changed.has(r.rec.name));
+        const others = [...this.store.readAll().values()].filter((r) => !changed.has(r.name));
         queueTable(
           tx,
           others,
-          layouts.map((l) => ({ before: objectsOf(undefined, recordedIds({})), after: l.after })),
+          layouts.map((l) => ({ before: objectsOf(undefined), after: l.after })),
         );
       } else queueChanges(tx, layouts);
       stepDone('service');

@@ -2,20 +2,20 @@
  * Picking a service port's endpoint. The table's shared maps hold every
  * port's slots (slots.ts), keyed by what the packet says: (virtual IP .
  * protocol . port . slot) in `endpoints4`/`endpoints6`, (protocol . NodePort
- * . slot) in `nodeport-endpoints4`/`6`. A service chain jumps to a shared pick
- * chain (per family, protocol and slot count, e.g. `pick4-tcp-64`), whose
- * one rule draws a slot (`numgen random mod 64`), looks the key up and DNATs
- * to the result; nothing found, it returns and the service chain refuses.
+ * . slot) in `nodeport-endpoints4`/`6`. The dispatch maps go to a shared pick
+ * chain (per family, protocol and slot count, e.g. `pick4-tcp-64`,
+ * pick-chains.ts), which draws a slot (`numgen random mod 64`), looks the key
+ * up and DNATs to the result.
  *
  * Why shared chains: the kernel checks every rule that reads a map (its
- * bindings) for each element added to the map, so a lookup in every service
- * chain would make each added element cost as much as there are services.
+ * bindings) for each element added to the map, so a lookup in a chain per
+ * service would make each added element cost as much as there are services.
  * And why keys from the packet, not a per-port number passed on: the kernel
  * refuses a rule that reads a register it did not write itself (ENODATA).
  * @module
  */
-import { rule, type Expression, type RuleBuilder } from '../nftables';
-import { SLOT_TIERS, type SlotTier } from './slots';
+import type { Expression } from '../nftables';
+import type { SlotTier } from './slots';
 
 export type Fam = 4 | 6;
 export type PickProtocol = 'tcp' | 'udp' | 'sctp';
@@ -72,25 +72,4 @@ export function dnatFromRegisters(fam: Fam): Expression {
 /** Draws a slot and looks its endpoint up into the endpoint registers (the rule stops when there is none). */
 export function pickExpressions(fam: Fam, by: PickBy, slots: SlotTier): Expression[] {
   return [...keyLoads(fam, by, slots), { type: 'lookup', set: endpointsMap(fam, by), sreg: reg32(0), dreg: endpointRegisters(fam).addr }];
-}
-
-/** The shared pick chain's rule. */
-export function pickChainRules(fam: Fam, by: PickBy, protocol: PickProtocol, slots: SlotTier): RuleBuilder[] {
-  return [
-    rule()
-      .nfproto(fam === 4 ? 'ipv4' : 'ipv6')
-      .protocol(protocol)
-      .expressions(...pickExpressions(fam, by, slots), dnatFromRegisters(fam)),
-  ];
-}
-
-/** Every shared pick chain. */
-export function pickChains(): Array<{ name: string; rules: RuleBuilder[] }> {
-  const out: Array<{ name: string; rules: RuleBuilder[] }> = [];
-  for (const fam of [4, 6] as const) {
-    for (const by of ['vip', 'nodeport'] as const) {
-      for (const p of PICK_PROTOCOLS) for (const n of SLOT_TIERS) out.push({ name: pickChain(fam, by, p, n), rules: pickChainRules(fam, by, p, n) });
-    }
-  }
-  return out;
 }

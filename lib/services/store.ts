@@ -17,15 +17,11 @@ export class ServiceStore {
   /** The services' directory (also holds the intent journal). */
   readonly dir: string;
   private readonly records: string;
-  /** Each service's port numbers (port-ids.ts), one file per service, written before its record. */
-  private readonly ids: string;
 
   constructor(stateDir: string) {
     this.dir = path.join(ensureTrustedDir(stateDir), 'services');
     this.records = path.join(this.dir, 'records');
-    this.ids = path.join(this.dir, 'port-ids');
     fs.mkdirSync(this.records, { recursive: true, mode: 0o700 });
-    fs.mkdirSync(this.ids, { recursive: true, mode: 0o700 });
   }
 
   /** Runs fn holding the services' lock (one change at a time across processes). */
@@ -64,38 +60,7 @@ export class ServiceStore {
 
   remove(name: string): void {
     fs.rmSync(this.file(name), { force: true });
-    fs.rmSync(path.join(this.ids, `${name}.json`), { force: true });
-  }
-
-  /** A service's port numbers; {} when none are recorded. */
-  readIds(name: string): Record<string, number> {
-    try {
-      return JSON.parse(readStateFile(path.join(this.ids, `${name}.json`))) as Record<string, number>;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return {};
-      throw e;
-    }
-  }
-
-  writeIds(name: string, ids: Record<string, number>): void {
-    writeFileAtomic(path.join(this.ids, `${name}.json`), JSON.stringify(ids));
-  }
-
-  /** Hands out port numbers never handed out before (under the lock), from 1; `save()` records how far it got. */
-  idAllocator(): { next: () => number; save: () => void } {
-    const counter = path.join(this.dir, 'next-port-id');
-    let next = 1;
-    try {
-      next = Number(readStateFile(counter)) || 1;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-    }
-    const first = next;
-    return {
-      next: () => next++,
-      save: () => {
-        if (next !== first) writeFileAtomic(counter, String(next));
-      },
-    };
+    // The port numbers an older nlkit recorded next to the record (hairpin keys; the packet is the key now).
+    fs.rmSync(path.join(this.dir, 'port-ids', `${name}.json`), { force: true });
   }
 }

@@ -9,17 +9,10 @@
 import type { Transaction } from '../nftables/transaction';
 import type { SetElement } from '../nftables';
 import { BASE_CHAINS, TABLE, baseLayout, type ChainLayout, type MapElementLayout, type MemberLayout, type ObjectsLayout } from './layout';
-import type { PortIds } from './port-ids';
 import { serviceLayout } from './service-layout';
 import type { ServiceRecord } from './spec';
 
 const NONE: ObjectsLayout = { chains: [], sets: [], elements: [], members: [] };
-
-/** A recorded service and its port numbers. */
-export interface PlacedService {
-  rec: ServiceRecord;
-  ids: PortIds;
-}
 
 /** One service's objects before and after a change (NONE when it did not or does not exist). */
 export interface LayoutChange {
@@ -28,8 +21,8 @@ export interface LayoutChange {
 }
 
 /** The objects of a service, or none. */
-export function objectsOf(rec: ServiceRecord | undefined, ids: PortIds): ObjectsLayout {
-  return rec ? serviceLayout(rec, ids) : NONE;
+export function objectsOf(rec: ServiceRecord | undefined): ObjectsLayout {
+  return rec ? serviceLayout(rec) : NONE;
 }
 
 const elementKey = (e: MapElementLayout): string => `${e.map}\0${e.key.join('\0')}`;
@@ -77,6 +70,31 @@ function changedElements<T>(from: readonly T[], to: readonly T[], key: (x: T) =>
   return from.filter((x) => other.get(key(x)) !== value(x));
 }
 
+/** Whether two members map to the same value (compared field by field: nothing is allocated per member). */
+function sameValue(a: MemberLayout['value'], b: MemberLayout['value']): boolean {
+  if (a === b) return true;
+  if (a?.length !== b?.length || !a || !b) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** The members of `before` that go or change (`gone`) and those of `after` that are new or changed (`come`), with one key per member. */
+function diffMembers(before: readonly MemberLayout[], after: readonly MemberLayout[], gone: (m: MemberLayout) => void, come: (m: MemberLayout) => void): void {
+  const old = new Map<string, MemberLayout>();
+  for (const m of before) old.set(memberKey(m), m);
+  for (const m of after) {
+    const k = memberKey(m);
+    const was = old.get(k);
+    if (was) {
+      old.delete(k);
+      if (sameValue(was.value, m.value)) continue;
+      gone(was);
+    }
+    come(m);
+  }
+  for (const m of old.values()) gone(m);
+}
+
 /**
  * Queues the changes: dispatch elements and shared-map elements that go or
  * change are deleted first, then the chains of `before` whose rules change
@@ -90,20 +108,23 @@ export function queueChanges(tx: Transaction, changes: readonly LayoutChange[]):
   const dels = { dispatch: new ElementsByMap(), members: new ElementsByMap() };
   const adds = { dispatch: new ElementsByMap(), members: new ElementsByMap() };
   const chainValue = (e: MapElementLayout) => e.chain;
-  const memberValue = (m: MemberLayout) => (m.value ? m.value.join('\0') : '');
   /** The ports whose endpoint slots changed, per change (their affinity maps are emptied). */
   const picksChanged = changes.map(() => new Set<string>());
   changes.forEach(({ before, after }, i) => {
     for (const e of changedElements(before.elements, after.elements, elementKey, chainValue)) dels.dispatch.push(e.map, { key: e.key });
     for (const e of changedElements(after.elements, before.elements, elementKey, chainValue)) adds.dispatch.push(e.map, toElement(e));
-    for (const m of changedElements(before.members, after.members, memberKey, memberValue)) {
-      dels.members.push(m.set, memberRef(m));
-      picksChanged[i].add(m.port);
-    }
-    for (const m of changedElements(after.members, before.members, memberKey, memberValue)) {
-      adds.members.push(m.set, toMember(m));
-      picksChanged[i].add(m.port);
-    }
+    diffMembers(
+      before.members,
+      after.members,
+      (m) => {
+        dels.members.push(m.set, memberRef(m));
+        picksChanged[i].add(m.port);
+      },
+      (m) => {
+        adds.members.push(m.set, toMember(m));
+        picksChanged[i].add(m.port);
+      },
+    );
   });
   dels.dispatch.queue((map, els) => tx.deleteElements({ ...TABLE, name: map }, els));
   dels.members.queue((map, els) => tx.deleteElements({ ...TABLE, name: map }, els));
@@ -142,13 +163,13 @@ export function queueChange(tx: Transaction, before: ObjectsLayout, after: Objec
 }
 
 /** Queues the whole table (there is none): base chains, maps and rules, then every service. */
-export function queueTable(tx: Transaction, services: PlacedService[], more: readonly LayoutChange[] = []): void {
+export function queueTable(tx: Transaction, services: readonly ServiceRecord[], more: readonly LayoutChange[] = []): void {
   tx.addTable({ family: TABLE.family, name: TABLE.table });
   const base = baseLayout();
   for (const s of base.sets) tx.addSet(s);
   for (const c of BASE_CHAINS) tx.addChain({ ...TABLE, ...c });
-  // Service chains before the base rules: the vmap lookups refer to maps only, but the elements refer to chains.
-  queueChanges(tx, [...services.map((s) => ({ before: NONE, after: serviceLayout(s.rec, s.ids) })), ...more]);
+  // Services (their chains, if any, and elements) before the base rules: the vmap lookups refer to maps only, but the elements refer to chains.
+  queueChanges(tx, [...services.map((rec) => ({ before: NONE, after: serviceLayout(rec) })), ...more]);
   for (const c of base.chains) for (const r of c.rules) tx.addRule({ ...TABLE, chain: c.name, rule: r });
 }
 

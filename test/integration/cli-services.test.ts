@@ -34,7 +34,7 @@ describe('nlkit service commands', () => {
       endpoints: Array<{ ip: string; weight: number }>;
     };
     expect(added.endpoints.map((e) => `${e.ip}=${e.weight}`)).toEqual(['10.0.0.2=3', '10.0.0.3=1']);
-    expect(nftMap('vips4')).toContain('"goto": {"target": "svc-web-tcp80-v4"}');
+    expect(nftMap('vips4')).toContain('"goto": {"target": "pick4-tcp-64"}');
     ok('service', 'add', 'dns', '--vip', '10.96.9.53', '--port', '53/udp', '--terminating', '10.0.0.5');
     expect(ok('service', 'ls')).toMatch(/web\s+10\.96\.9\.1\s+80:8080\/tcp\s+10\.0\.0\.2=3,10\.0\.0\.3=1/);
     expect((json('service', 'ls', 'dns') as Array<{ endpoints: Array<{ terminating: boolean }> }>)[0].endpoints[0].terminating).toBe(true);

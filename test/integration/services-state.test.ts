@@ -19,11 +19,6 @@ function nft(ns: string, ...args: string[]): string {
   return execFileSync('ip', ['netns', 'exec', ns, 'nft', ...args], { encoding: 'utf8' });
 }
 
-/** A service port's number, as nft prints it in the shared maps' keys ("0x00000002", a mark). */
-function portNumber(stateDir: string, service: string, port = 'tcp80-v4'): string {
-  const ids = JSON.parse(fs.readFileSync(path.join(stateDir, 'services', 'port-ids', `${service}.json`), 'utf8')) as Record<string, number>;
-  return `0x${ids[port].toString(16).padStart(8, '0')}`;
-}
 const slot = (n: number): string => `0x${n.toString(16).padStart(8, '0')}`;
 
 /** Every rule of the services table as `nft -j` lists it: chain → rule handles. */
@@ -86,14 +81,18 @@ describe('services: apply, check and reconcile', () => {
     expect((await box.h('host').nft.generation.get()).id).toBe(gen);
   });
 
-  it("apply() changes one service's objects only: the other services' rules keep their handles", async () => {
-    const before = ruleHandles(box.ns('host'));
+  it("apply() changes services' map elements only: no chain per service, every rule keeps its handle", async () => {
+    const ns = box.ns('host');
+    const before = ruleHandles(ns);
+    // Every service port goes to a shared chain (c, without endpoints, to the one that refuses): the table has no chain per service.
+    expect(Object.keys(before).filter((chain) => chain.startsWith('svc-'))).toEqual([]);
+    const vips = nft(ns, 'list', 'map', 'inet', 'nlkit-svc', 'vips4');
+    expect(vips).toContain('10.96.8.2 . tcp . 80 : goto pick4-tcp-64');
+    expect(vips).toContain('10.96.8.3 . tcp . 80 : goto no-endpoints');
     const desired = [spec('a', '10.96.8.1', [{ ip: e1, weight: 2 }]), spec('b', '10.96.8.2', [{ ip: e1 }])];
     expect(await svcs.apply(desired)).toEqual({ added: [], changed: ['a'], removed: ['c'], unchanged: 1 });
-    const after = ruleHandles(box.ns('host'));
-    expect(after['svc-b-tcp80-v4']).toEqual(before['svc-b-tcp80-v4']);
-    expect(after['services']).toEqual(before['services']);
-    expect(after['svc-c-tcp80-v4']).toBeUndefined();
+    expect(ruleHandles(ns)).toEqual(before);
+    expect(nft(ns, 'list', 'map', 'inet', 'nlkit-svc', 'vips4')).not.toContain('10.96.8.3');
     expect(await hello(c.client, '10.96.8.1', 80)).toBe('e1');
     expect(await hello(c.client, '10.96.8.3', 80, 700)).toMatch(/^error:/);
   });
@@ -119,13 +118,15 @@ describe('services: apply, check and reconcile', () => {
   it('check() finds what `nft` changed behind its back, and reconcile() repairs it', async () => {
     expect(await svcs.check()).toEqual([]);
     const ns = box.ns('host');
-    nft(ns, 'flush', 'chain', 'inet', 'nlkit-svc', 'svc-a-tcp80-v4');
+    // A shared chain's rules, a's dispatch element led to the refusing chain, b's one gone, a chain nlkit did not write.
+    nft(ns, 'flush', 'chain', 'inet', 'nlkit-svc', 'pick4-tcp-64');
+    nft(ns, 'delete', 'element', 'inet', 'nlkit-svc', 'vips4', '{ 10.96.8.1 . tcp . 80 }');
+    nft(ns, 'add', 'element', 'inet', 'nlkit-svc', 'vips4', '{ 10.96.8.1 . tcp . 80 : goto no-endpoints }');
     nft(ns, 'delete', 'element', 'inet', 'nlkit-svc', 'vips4', '{ 10.96.8.2 . tcp . 80 }');
     nft(ns, 'add', 'chain', 'inet', 'nlkit-svc', 'svc-stray');
     // Service b's elements in the shared maps (a's stay): two of its slots and its endpoint's hairpin entry.
-    const b = portNumber(stateDir, 'b');
     nft(ns, 'delete', 'element', 'inet', 'nlkit-svc', 'endpoints4', `{ 10.96.8.2 . tcp . 80 . ${slot(0)}, 10.96.8.2 . tcp . 80 . ${slot(7)} }`);
-    nft(ns, 'delete', 'element', 'inet', 'nlkit-svc', 'hairpin4', `{ ${e1} . ${b} }`);
+    nft(ns, 'delete', 'element', 'inet', 'nlkit-svc', 'hairpin4', `{ ${e1} . 10.96.8.2 . tcp . 80 }`);
     // a's slot 3 leads elsewhere, a slot a does not have, and a slot of no service's address.
     nft(ns, 'delete', 'element', 'inet', 'nlkit-svc', 'endpoints4', `{ 10.96.8.1 . tcp . 80 . ${slot(3)} }`);
     nft(ns, 'add', 'element', 'inet', 'nlkit-svc', 'endpoints4', `{ 10.96.8.1 . tcp . 80 . ${slot(3)} : 10.98.0.7 . 8080 }`);
@@ -135,16 +136,18 @@ describe('services: apply, check and reconcile', () => {
     expect(drift.map((d) => `${d.service}:${d.kind}`).sort()).toEqual([
       ':chain-unexpected',
       ':element-unexpected',
+      ':rules-wrong',
       'a:element-unexpected',
       'a:element-wrong',
-      'a:rules-wrong',
+      'a:element-wrong',
       'b:element-missing',
       'b:element-missing',
       'b:element-missing',
       'b:element-missing',
     ]);
+    expect(await hello(c.client, '10.96.8.1', 80, 700)).toMatch(/^error:/);
     expect(await hello(c.client, '10.96.8.2', 80, 700)).toMatch(/^error:/);
-    expect((await svcs.reconcile()).length).toBe(9);
+    expect((await svcs.reconcile()).length).toBe(10);
     expect(await svcs.check()).toEqual([]);
     expect(await hello(c.client, '10.96.8.1', 80)).toBe('e1');
     expect(await hello(c.client, '10.96.8.2', 80)).toBe('e1');
@@ -159,24 +162,24 @@ describe('services: apply, check and reconcile', () => {
     expect(await hello(c.client, '10.96.8.2', 80)).toBe('e1');
   });
 
-  it('rebuilds a table of an older nlkit (sets per service, no port numbers) in the shared-map layout', async () => {
+  it('rebuilds a table of an older nlkit (sets per service; chains per service) in the shared-chain layout', async () => {
     const ns = box.ns('host');
     nft(ns, 'delete', 'table', 'inet', 'nlkit-svc');
     nft(ns, 'add', 'table', 'inet', 'nlkit-svc');
     nft(ns, 'add', 'map', 'inet', 'nlkit-svc', 'eps-a-tcp80-v4', '{ type inet_service : ipv4_addr . inet_service; flags interval; }');
-    fs.rmSync(path.join(stateDir, 'services', 'port-ids'), { recursive: true, force: true });
-    fs.mkdirSync(path.join(stateDir, 'services', 'port-ids'));
     expect((await svcs.check()).map((d) => `${d.kind}: ${d.detail}`)).toEqual([
-      "table-missing: table inet nlkit-svc has an older nlkit's layout (sets per service)",
+      "table-missing: table inet nlkit-svc has an older nlkit's layout (sets or chains per service)",
     ]);
     await svcs.reconcile();
     expect(await svcs.check()).toEqual([]);
     expect(nft(ns, 'list', 'table', 'inet', 'nlkit-svc')).not.toContain('eps-a-tcp80-v4');
     expect(await hello(c.client, '10.96.8.2', 80)).toBe('e1');
-    // The first change after an upgrade rebuilds it too.
+    // The first change after an upgrade rebuilds it too: here a table with shared maps but a chain per service port (hairpin by port number).
     nft(ns, 'delete', 'table', 'inet', 'nlkit-svc');
     nft(ns, 'add', 'table', 'inet', 'nlkit-svc');
-    nft(ns, 'add', 'set', 'inet', 'nlkit-svc', 'addrs-a-tcp80-v4', '{ type ipv4_addr; }');
+    nft(ns, 'add', 'map', 'inet', 'nlkit-svc', 'endpoints4', '{ type ipv4_addr . inet_proto . inet_service . mark : ipv4_addr . inet_service; }');
+    nft(ns, 'add', 'set', 'inet', 'nlkit-svc', 'hairpin4', '{ type ipv4_addr . mark; }');
+    nft(ns, 'add', 'chain', 'inet', 'nlkit-svc', 'svc-a-tcp80-v4');
     const fresh = await services({ host: ns, stateDir });
     try {
       await fresh.set('a', { endpoints: [{ ip: e1, weight: 2 }] });

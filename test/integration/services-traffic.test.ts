@@ -117,6 +117,20 @@ describe('services: virtual IPs with real traffic', () => {
     expect(await hello(box.ns('host'), VIP, 81, 5000)).toBe('error:ECONNREFUSED');
   });
 
+  it('refuses at once when the last endpoint leaves and serves again when one returns (the port moves between shared chains)', async () => {
+    const vips = () => execFileSync('ip', ['netns', 'exec', box.ns('host'), 'nft', 'list', 'map', 'inet', 'nlkit-svc', 'vips4'], { encoding: 'utf8' });
+    await svcs.add({ name: 'flip', vips: [VIP], ports: [{ port: 82, targetPort: 8080 }], endpoints: [{ ip: ip.e1 }] });
+    expect(await hello(c.client, VIP, 82)).toMatch(/^e1 /);
+    await svcs.set('flip', { endpoints: [] }, { cutFlows: false });
+    expect(vips()).toContain(`${VIP} . tcp . 82 : goto no-endpoints`);
+    expect(await hello(c.client, VIP, 82, 5000)).toBe('error:ECONNREFUSED');
+    await svcs.set('flip', { endpoints: [{ ip: ip.e2 }] });
+    expect(vips()).toContain(`${VIP} . tcp . 82 : goto pick4-tcp-64`);
+    expect(await hello(c.client, VIP, 82)).toMatch(/^e2 /);
+    expect(await svcs.check()).toEqual([]);
+    await svcs.delete('flip');
+  });
+
   it('sends traffic to serving terminating endpoints only while no endpoint is ready', async () => {
     await svcs.set('web', { endpoints: [{ ip: ip.e1, ready: false, serving: true, terminating: true }] });
     expect(await tally(c.client, VIP, 80, 5)).toEqual({ e1: 5 });

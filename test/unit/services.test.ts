@@ -2,7 +2,6 @@
 // need no kernel (EndpointSlice conditions, weights as draws, names).
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../lib';
-import { recordedIds } from '../../lib/services/port-ids';
 import { serviceLayout } from '../../lib/services/service-layout';
 import { PICK_SLOTS, SLOT_TIERS, slotCounts, slotEndpoints, slotTier } from '../../lib/services/slots';
 import { ServiceManager } from '../../lib/services/manager';
@@ -69,33 +68,50 @@ describe('services', () => {
     expect(ips([{ ip: '10.0.0.2', ready: false, serving: false, terminating: true }])).toEqual([]);
   });
 
-  it('lays a service out as one chain per port whose rules do not depend on its endpoints: they are set elements', () => {
+  it('lays a service out as map elements only: its ports go to shared chains, its endpoints are elements of shared maps', () => {
     const spec = { name: 'a', vips: ['10.96.0.1'], ports: [{ port: 80, nodePort: 30080 }] };
-    const ids = recordedIds({ 'tcp80-v4': 6 });
-    const empty = serviceLayout(toServiceRecord(spec), ids);
-    const two = serviceLayout(toServiceRecord({ ...spec, endpoints: [{ ip: '10.0.0.1', weight: 9 }, { ip: '10.0.0.2' }] }), ids);
-    expect(empty.chains.map((c) => c.name)).toEqual(['svc-a-tcp80-v4']);
-    expect(empty.elements.map((e) => e.map)).toEqual(['vips4', 'nodeports4']);
+    const empty = serviceLayout(toServiceRecord(spec));
+    const two = serviceLayout(toServiceRecord({ ...spec, endpoints: [{ ip: '10.0.0.1', weight: 9 }, { ip: '10.0.0.2' }] }));
+    // No chain and no set of its own; without endpoints, the port goes to the chain that refuses at once.
+    expect([empty.chains, empty.sets, two.chains, two.sets]).toEqual([[], [], [], []]);
+    expect(empty.elements).toEqual([
+      { map: 'vips4', key: ['10.96.0.1', 'tcp', 80], chain: 'no-endpoints' },
+      { map: 'nodeports4', key: ['tcp', 30080], chain: 'no-endpoints' },
+    ]);
     expect(empty.members).toEqual([]);
-    expect(two.chains.map((c) => c.rules.map((r) => JSON.stringify(r.toExpressions('inet'))))).toEqual(
-      empty.chains.map((c) => c.rules.map((r) => JSON.stringify(r.toExpressions('inet')))),
-    );
-    // In the table's shared maps, keyed by the port's number (6): no set of its own.
-    expect(two.sets).toEqual([]);
+    expect(two.elements.map((e) => e.chain)).toEqual(['pick4-tcp-64', 'nodeport-pick4-tcp-64']);
     const port = 'a-tcp80-v4';
-    expect(two.members.filter((m) => m.set === 'hairpin4')).toEqual([
-      { set: 'hairpin4', port, key: ['10.0.0.1', 6], label: '10.0.0.1' },
-      { set: 'hairpin4', port, key: ['10.0.0.2', 6], label: '10.0.0.2' },
+    // Hairpin keyed by what the packet carries: (client . virtual IP . protocol . port), (client . protocol . NodePort).
+    expect(two.members.filter((m) => m.set.includes('hairpin'))).toEqual([
+      { set: 'hairpin4', port, key: ['10.0.0.1', '10.96.0.1', 'tcp', 80] },
+      { set: 'nodeport-hairpin4', port, key: ['10.0.0.1', 'tcp', 30080] },
+      { set: 'hairpin4', port, key: ['10.0.0.2', '10.96.0.1', 'tcp', 80] },
+      { set: 'nodeport-hairpin4', port, key: ['10.0.0.2', 'tcp', 30080] },
     ]);
     // Every slot of the port in the shared endpoints maps, by virtual IP and by NodePort: 9/10 of them to the first endpoint.
     const slots = two.members.filter((m) => m.set === 'endpoints4');
     expect(slots.map((m) => m.key)).toEqual(Array.from({ length: PICK_SLOTS }, (_, i) => ['10.96.0.1', 'tcp', 80, i]));
     expect(slots.filter((m) => m.value?.[0] === '10.0.0.1').length).toBe(58);
-    expect(slots[0]).toEqual({ set: 'endpoints4', port, key: ['10.96.0.1', 'tcp', 80, 0], value: ['10.0.0.1', 80], label: '10.96.0.1 slot 0' });
+    expect(slots[0]).toEqual({ set: 'endpoints4', port, key: ['10.96.0.1', 'tcp', 80, 0], value: ['10.0.0.1', 80] });
     expect(slots[PICK_SLOTS - 1].value).toEqual(['10.0.0.2', 80]);
     const nodePortSlots = two.members.filter((m) => m.set === 'nodeport-endpoints4');
     expect(nodePortSlots.map((m) => m.value)).toEqual(slots.map((m) => m.value));
     expect(nodePortSlots[3].key).toEqual(['tcp', 30080, 3]);
+  });
+
+  it('keeps a chain and an affinity map of its own for a port with session affinity only', () => {
+    const rec = toServiceRecord({
+      name: 'a',
+      vips: ['10.96.0.1'],
+      ports: [{ port: 80 }],
+      endpoints: [{ ip: '10.0.0.1' }],
+      sessionAffinity: { timeoutSeconds: 60 },
+    });
+    const l = serviceLayout(rec);
+    expect(l.chains.map((c) => c.name)).toEqual(['svc-a-tcp80-v4']);
+    expect(l.sets.map((x) => x.name)).toEqual(['aff-a-tcp80-v4']);
+    expect(l.elements.map((e) => e.chain)).toEqual(['svc-a-tcp80-v4']);
+    expect(serviceLayout({ ...rec, endpoints: [] }).elements.map((e) => e.chain)).toEqual(['svc-a-tcp80-v4']);
   });
 
   it('shares the slots out by weight, at least one for every endpoint with weight', () => {
@@ -114,22 +130,21 @@ describe('services', () => {
     expect(slotCounts(eps(Array<number>(SLOT_TIERS[2] + 2).fill(1))).filter((n) => n === 1).length).toBe(1024);
   });
 
-  it("changes a port's rules only when its endpoints cross a tier of slots (64, 256, 1,024)", () => {
+  it("changes a port's dispatch element only when its endpoints cross a tier of slots (64, 256, 1,024) or none is left", () => {
     const spec = (n: number) => ({
       name: 'a',
       vips: ['10.96.0.1'],
       ports: [{ port: 80 }],
       endpoints: Array.from({ length: n }, (_, i) => ({ ip: `10.0.${i >> 8}.${i & 255}` })),
     });
-    const layout = (n: number) => serviceLayout(toServiceRecord(spec(n)), recordedIds({ 'tcp80-v4': 6 }));
-    const rules = (n: number) => layout(n).chains.map((c) => c.rules.map((r) => JSON.stringify(r.toExpressions('inet'))));
-    expect(rules(2)).toEqual(rules(64));
-    expect(rules(65)).not.toEqual(rules(64));
-    expect(rules(65)).toEqual(rules(256));
-    // What a change compares before building expressions says the same.
-    const inputs = (n: number) => layout(n).chains.map((c) => c.inputs);
-    expect(inputs(2)).toEqual(inputs(64));
-    expect(inputs(65)).not.toEqual(inputs(64));
+    const layout = (n: number) => serviceLayout(toServiceRecord(spec(n)));
+    const chains = (n: number) => layout(n).elements.map((e) => e.chain);
+    expect(chains(2)).toEqual(chains(64));
+    expect(chains(64)).toEqual(['pick4-tcp-64']);
+    expect(chains(65)).toEqual(['pick4-tcp-256']);
+    expect(chains(65)).toEqual(chains(256));
+    expect(chains(257)).toEqual(['pick4-tcp-1024']);
+    expect(chains(0)).toEqual(['no-endpoints']);
     const big = layout(100).members.filter((m) => m.set === 'endpoints4');
     expect(big.length).toBe(256);
     expect(new Set(big.map((m) => m.value?.[0])).size).toBe(100);

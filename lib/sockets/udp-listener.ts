@@ -177,6 +177,12 @@ export async function listenUdp(opts: UdpListenOptions, onMessage?: (datagram: U
   const port = opts.port as unknown;
   if (!Number.isInteger(port) || (port as number) < 1 || (port as number) > 65535) throw new ValidationError('port', port, 'must be an integer 1-65535');
   const mark = opts.mark === undefined ? undefined : validateU32(opts.mark, 'mark');
+  // JavaScript callers are not held to the types: "false" would turn IP_TRANSPARENT on.
+  for (const field of ['transparent', 'reusePort'] as const) {
+    const v: unknown = opts[field];
+    if (v !== undefined && typeof v !== 'boolean') throw new ValidationError(field, v, 'must be a boolean');
+  }
+  if (onMessage !== undefined && typeof onMessage !== 'function') throw new ValidationError('onMessage', onMessage, 'must be a function');
   const fd = await withNetnsAsync(opts.netns, (nsfd) =>
     makeInetSocket(
       nsfd,

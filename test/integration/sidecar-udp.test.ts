@@ -97,6 +97,9 @@ describe('sidecar interception of UDP', () => {
     await expect(intercept({ ...base, udp: { outboundPort: 15053, ports: [53, 70000] } })).rejects.toMatchObject({ field: 'udp.ports[1]' });
     await expect(intercept({ ...base, udp: { outboundPort: 15053, port: 53 } as never })).rejects.toBeInstanceOf(ValidationError);
     await expect(listenUdp({ netns: pod(), port: 15099, transparnt: true } as never)).rejects.toBeInstanceOf(ValidationError);
+    await expect(listenUdp({ netns: pod(), port: 15099, transparent: 'false' } as never)).rejects.toMatchObject({ field: 'transparent' });
+    await expect(listenUdp({ netns: pod(), port: 15099, reusePort: 1 } as never)).rejects.toMatchObject({ field: 'reusePort' });
+    await expect(listenUdp({ netns: pod(), port: 15099 }, 'log' as never)).rejects.toMatchObject({ field: 'onMessage' });
     await expect(bindUdp({ netns: pod(), mrk: 1 } as never)).rejects.toBeInstanceOf(ValidationError);
     expect(podState(pod())).toEqual(before);
   });

@@ -16,7 +16,7 @@ import { makeInetSocket, udpReceiver, type NativeUdpReceiver } from '../system/i
 import { bindUdp } from './inet';
 import { parseIp, type IpFamily } from '../validate/ip';
 import { validateU32 } from '../validate/integers';
-import { keysOf, rejectUnknownKeys } from '../validate/options';
+import { isObject, keysOf, rejectUnknownKeys } from '../validate/options';
 import type { OriginalDestination } from './original-destination';
 import { UdpFlowDestinations } from './udp-flows';
 
@@ -110,6 +110,9 @@ export class UdpListener extends EventEmitter<{ message: [UdpDatagram]; error: [
   async reply(datagram: UdpDatagram, data: Buffer): Promise<void> {
     const receiver = this.receiver;
     if (!receiver) throw new ValidationError('listener', this.port, 'is closed');
+    // Checked here: the native send would fail with a bare TypeError, dgram's with another.
+    if (!(data instanceof Uint8Array)) throw new ValidationError('data', data, 'must be a Buffer');
+    if (!isObject(datagram) || !isObject(datagram.from)) throw new ValidationError('datagram', datagram, 'must be a datagram this listener received');
     const { from, to } = datagram;
     if (to && to.port !== this.port) {
       const sock = await bindUdp({ netns: this.netns, host: to.address, port: to.port, transparent: true, reuseAddr: true });

@@ -160,6 +160,8 @@ napi_value AddressObject(napi_env env, const sockaddr_storage& ss) {
 void CallJs(napi_env env, napi_value callback, void* context, void* data) {
   std::unique_ptr<Batch> batch(static_cast<Batch*>(data));
   auto* r = static_cast<Receiver*>(context);
+  // Counted off first: a batch dropped below (teardown, a failed allocation) must not stop the thread reading for good.
+  if (r->in_flight.fetch_sub(1) == kMaxInFlight) r->Wake();  // the thread was waiting for this
   if (env == nullptr || callback == nullptr || r->quit.load()) return;  // teardown or closed: just free it
   napi_value list = nullptr, global = nullptr, result = nullptr;
   if (napi_create_array_with_length(env, batch->datagrams.size(), &list) != napi_ok) return;
@@ -177,7 +179,6 @@ void CallJs(napi_env env, napi_value callback, void* context, void* data) {
   }
   napi_value argv[2] = {list, MakeNumber(env, batch->err)};
   napi_get_global(env, &global);
-  if (r->in_flight.fetch_sub(1) == kMaxInFlight) r->Wake();  // the thread was waiting for this
   napi_call_function(env, global, callback, 2, argv, &result);
   // A listener that threw: report it as Node reports any callback's exception (uncaughtException).
   bool pending = false;

@@ -12,6 +12,7 @@
 import { BatchError, NetlinkError, NotFoundError, ValidationError } from './errors';
 import { decodeErrorMessage, type ErrorReply } from './extack';
 import type { Operation } from './operation';
+import { seqIndex } from './sequence';
 import { NetlinkWriter } from './writer';
 
 /** How a family writes one item of a bulk call. */
@@ -118,7 +119,7 @@ export function* bulkCall(message: Buffer, operation: string): Operation<Map<num
   // The connection stamped the sequence numbers into the message, one per request (wrapping from 0xfffffffe to 1).
   const first = message.readUInt32LE(8);
   const out = new Map<number, ErrorReply>();
-  for (const m of replies) out.set(m.seq >= first ? m.seq - first : m.seq + 0xfffffffe - first, decodeErrorMessage(m));
+  for (const m of replies) out.set(seqIndex(m.seq, first), decodeErrorMessage(m));
   return out;
 }
 

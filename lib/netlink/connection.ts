@@ -458,7 +458,8 @@ export class NetlinkSyncConnection extends ConnectionCore implements SyncExecuto
       else this.socket.send(c.message);
     } catch (e) {
       const errno = (e as { errno?: number }).errno ?? EIO;
-      this.tracker.fail(new NetlinkError({ errno, operation: c.operation }), p);
+      // A bulk call reads its refusals between parts: ENOBUFS there means some were lost, as on the async path.
+      this.tracker.fail(errno === osConstants.errno.ENOBUFS ? new NetlinkOverrunError(c.operation) : new NetlinkError({ errno, operation: c.operation }), p);
     }
     // Batch replies are queued while sendmsg runs: drain what is there, then done.
     const timeout = c.kind === 'batch' ? 0 : -1;

@@ -9,6 +9,7 @@ import { DumpInterruptedError, NetlinkError, NetlinkOverrunError } from './error
 import { decodeDoneMessage, decodeErrorMessage, type ErrorReply } from './extack';
 import { markCollected } from './operation';
 import type { NetlinkMessage } from './parser';
+import { seqInRange, seqIndex } from './sequence';
 
 export type RequestKind = 'ack' | 'dump' | 'batch' | 'bulk';
 
@@ -70,7 +71,7 @@ export class RequestTracker {
   get(firstSeq: number): PendingRequest | undefined {
     const p = this.bySeq.get(firstSeq);
     if (p) return p;
-    for (const b of this.batches) if (b.kind === 'bulk' ? firstSeq >= b.firstSeq && firstSeq <= b.lastSeq : b.firstSeq === firstSeq) return b;
+    for (const b of this.batches) if (b.kind === 'bulk' ? seqInRange(firstSeq, b.firstSeq, b.lastSeq) : b.firstSeq === firstSeq) return b;
     return undefined;
   }
 
@@ -112,7 +113,7 @@ export class RequestTracker {
   }
 
   private findBatch(seq: number): PendingRequest | undefined {
-    for (const b of this.batches) if (seq >= b.firstSeq && seq <= b.lastSeq) return b;
+    for (const b of this.batches) if (seqInRange(seq, b.firstSeq, b.lastSeq)) return b;
     return undefined;
   }
 
@@ -128,7 +129,7 @@ export class RequestTracker {
       const e = decodeErrorMessage(m);
       if (p.kind === 'batch') {
         if (p.collectErrors) (p.replies ??= []).push(m);
-        else if (e.errno !== 0 && !p.batchError) p.batchError = this.error(p, e, m.seq - p.firstSeq);
+        else if (e.errno !== 0 && !p.batchError) p.batchError = this.error(p, e, seqIndex(m.seq, p.firstSeq));
         return;
       }
       this.finish(p, e.errno === 0 ? undefined : this.error(p, e));

@@ -78,6 +78,8 @@ export class ThreadlessSender {
     this.closed = true;
     const unsent = this.outbox.map((q) => q.token);
     this.outbox = [];
+    // A stream waiting for the hand-over goes on and finds the connection closed (a round in flight ends unheard).
+    for (const resolve of this.handOverWaiters.splice(0)) resolve();
     return unsent;
   }
 

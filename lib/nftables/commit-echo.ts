@@ -8,6 +8,7 @@
 import { NLM_F_ECHO } from '../netlink/constants';
 import { ValidationError } from '../netlink/errors';
 import type { NetlinkMessage } from '../netlink/parser';
+import { seqIndex } from '../netlink/sequence';
 import { decodeChain } from './chain';
 import * as C from './constants';
 import { decodeGeneration } from './list';
@@ -71,7 +72,7 @@ export function collectResults(
   const results: CommandResult[] = descriptions.map((description) => ({ description }));
   const out: CommitResult = { results, rulesEchoed: built.echoRules };
   for (const m of replies) {
-    const msgIndex = (m.seq - firstSeq) >>> 0;
+    const msgIndex = seqIndex(m.seq, firstSeq);
     const cmd = nftCommand(m);
     if (cmd === C.NFT_MSG_NEWGEN) {
       out.generation = decodeGeneration(m).id;

@@ -16,7 +16,7 @@ import { makeInetSocket, udpReceiver, type NativeUdpReceiver } from '../system/i
 import { bindUdp } from './inet';
 import { parseIp, type IpFamily } from '../validate/ip';
 import { validateU32 } from '../validate/integers';
-import { keysOf, rejectUnknownKeys } from '../validate/options';
+import { isObject, keysOf, rejectUnknownKeys } from '../validate/options';
 import type { OriginalDestination } from './original-destination';
 import { UdpFlowDestinations } from './udp-flows';
 
@@ -110,6 +110,9 @@ export class UdpListener extends EventEmitter<{ message: [UdpDatagram]; error: [
   async reply(datagram: UdpDatagram, data: Buffer): Promise<void> {
     const receiver = this.receiver;
     if (!receiver) throw new ValidationError('listener', this.port, 'is closed');
+    // Checked here: the native send would fail with a bare TypeError, dgram's with another.
+    if (!(data instanceof Uint8Array)) throw new ValidationError('data', data, 'must be a Buffer');
+    if (!isObject(datagram) || !isObject(datagram.from)) throw new ValidationError('datagram', datagram, 'must be a datagram this listener received');
     const { from, to } = datagram;
     if (to && to.port !== this.port) {
       const sock = await bindUdp({ netns: this.netns, host: to.address, port: to.port, transparent: true, reuseAddr: true });
@@ -177,6 +180,12 @@ export async function listenUdp(opts: UdpListenOptions, onMessage?: (datagram: U
   const port = opts.port as unknown;
   if (!Number.isInteger(port) || (port as number) < 1 || (port as number) > 65535) throw new ValidationError('port', port, 'must be an integer 1-65535');
   const mark = opts.mark === undefined ? undefined : validateU32(opts.mark, 'mark');
+  // JavaScript callers are not held to the types: "false" would turn IP_TRANSPARENT on.
+  for (const field of ['transparent', 'reusePort'] as const) {
+    const v: unknown = opts[field];
+    if (v !== undefined && typeof v !== 'boolean') throw new ValidationError(field, v, 'must be a boolean');
+  }
+  if (onMessage !== undefined && typeof onMessage !== 'function') throw new ValidationError('onMessage', onMessage, 'must be a function');
   const fd = await withNetnsAsync(opts.netns, (nsfd) =>
     makeInetSocket(
       nsfd,

@@ -8,6 +8,7 @@
 import { execFileSync } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ClosedError, open, type Handle } from '../../lib';
+import { NetlinkWriter, openNetlink } from '../../lib/netlink';
 import { ip, ipJson, useNetns } from '../helpers/netns';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -212,5 +213,23 @@ describe('close()', () => {
     expect(outcomes, JSON.stringify(outcomes, null, 1)).toMatchObject(calls.map(() => ({ state: 'rejected', closed: true, sent: false })));
     expect(routesOfTable100(ns())).toEqual([]);
     expect(ipJson(ns(), 'addr', 'show', 'lo').flatMap((l: any) => l.addr_info.map((a: any) => a.local))).not.toContain('10.101.0.2');
+  });
+  it('ends a stream that waits for the socket’s I/O thread when close() comes first (a request on the thread-less path in flight)', async () => {
+    const sock = await openNetlink(0, { netns: ns() });
+    const getLink = (flags: number, name?: string) => {
+      const w = new NetlinkWriter().begin(18 /* RTM_GETLINK */, flags);
+      w.struct(16);
+      if (name) w.string(3 /* IFLA_IFNAME */, name);
+      return w.end();
+    };
+    // The first request goes out from the libuv pool; the stream then waits for that round before its thread takes over.
+    const request = track(sock.request(getLink(0, 'lo')));
+    const stream = sock.stream(getLink(0x300 /* NLM_F_DUMP */));
+    const first = track(stream.next());
+    for (let i = 0; i < 10; i++) await Promise.resolve(); // the stream reaches the hand-over; the pool's round cannot finish within microtasks
+    sock.close();
+    const outcomes = await settle([request, first], 5_000);
+    expect(outcomes.map((o) => o.state)).toEqual(['rejected', 'rejected']);
+    expect(outcomes[1]).toMatchObject({ closed: true });
   });
 });

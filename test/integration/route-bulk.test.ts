@@ -3,7 +3,18 @@
 // failures reported by index in one BatchError and the rest applied; read
 // back by nlkit and by `ip -j`, async and sync.
 import { describe, expect, it } from 'vitest';
-import { BatchError, NetlinkError, NotFoundError, openSync, routeOps, ValidationError, type Operation, type RouteOptions } from '../../lib';
+import {
+  BatchError,
+  NetlinkError,
+  NetlinkOverrunError,
+  NotFoundError,
+  open,
+  openSync,
+  routeOps,
+  ValidationError,
+  type Operation,
+  type RouteOptions,
+} from '../../lib';
 import { ipJson, useNetns } from '../helpers/netns';
 
 const N = 5000;
@@ -134,5 +145,27 @@ describe('routes in bulk', () => {
       s.close();
     }
     expect(bootRoutes().filter((r) => r.dev === 'k0')).toEqual([]);
+  });
+  it('reports refusals lost to a full receive buffer as NetlinkOverrunError, async and sync alike', async () => {
+    // 2,000 routes on a link that does not exist, refused while a receive buffer of a few KiB takes a handful of replies.
+    const list = Array.from({ length: 2000 }, (_, i) => hostRoute(i, 999_999));
+    const a = await open({ netns: ns(), receiveBufferBytes: 4096 });
+    const s = openSync({ netns: ns(), receiveBufferBytes: 4096 });
+    try {
+      const async = await a.routes.add(list).catch((x: unknown) => x);
+      expect(async).toBeInstanceOf(NetlinkOverrunError);
+      let sync: unknown;
+      try {
+        s.routes.add(list);
+      } catch (x) {
+        sync = x;
+      }
+      expect(sync).toBeInstanceOf(NetlinkOverrunError);
+      expect(pending(a)).toBe(0);
+    } finally {
+      a.close();
+      s.close();
+    }
+    expect(bootRoutes().filter((r) => r.dst.startsWith('10.64.'))).toEqual([]);
   });
 });

@@ -97,7 +97,18 @@ describe('sidecar interception of UDP', () => {
     await expect(intercept({ ...base, udp: { outboundPort: 15053, ports: [53, 70000] } })).rejects.toMatchObject({ field: 'udp.ports[1]' });
     await expect(intercept({ ...base, udp: { outboundPort: 15053, port: 53 } as never })).rejects.toBeInstanceOf(ValidationError);
     await expect(listenUdp({ netns: pod(), port: 15099, transparnt: true } as never)).rejects.toBeInstanceOf(ValidationError);
+    await expect(listenUdp({ netns: pod(), port: 15099, transparent: 'false' } as never)).rejects.toMatchObject({ field: 'transparent' });
+    await expect(listenUdp({ netns: pod(), port: 15099, reusePort: 1 } as never)).rejects.toMatchObject({ field: 'reusePort' });
+    await expect(listenUdp({ netns: pod(), port: 15099 }, 'log' as never)).rejects.toMatchObject({ field: 'onMessage' });
     await expect(bindUdp({ netns: pod(), mrk: 1 } as never)).rejects.toBeInstanceOf(ValidationError);
+    const listener = await listenUdp({ netns: pod(), port: 15098 });
+    try {
+      const datagram = { data: Buffer.from('q'), from: { address: '10.63.0.1', port: 5353, family: 4 as const } };
+      await expect(listener.reply(datagram, 'answer' as never)).rejects.toMatchObject({ field: 'data' });
+      await expect(listener.reply(undefined as never, Buffer.from('answer'))).rejects.toMatchObject({ field: 'datagram' });
+    } finally {
+      listener.close();
+    }
     expect(podState(pod())).toEqual(before);
   });
 

@@ -129,6 +129,26 @@ describe('bulk calls in the connection', () => {
     expect(t.size).toBe(0);
   });
 
+  it('matches a bulk call whose sequence numbers wrap from 0xfffffffe to 1', () => {
+    const t = new RequestTracker();
+    let outcome: [Error | undefined, NetlinkMessage[]] | undefined;
+    t.add(new PendingRequest('bulk', 'add 4 routes', 0xfffffffd, 2, (err, replies) => (outcome = [err, replies])));
+    expect(t.get(1)?.operation).toBe('add 4 routes');
+    t.feed([errorReply(0xfffffffe, EEXIST)]);
+    expect(outcome).toBeUndefined();
+    expect(t.feed([errorReply(2, 0)])).toEqual([]);
+    expect(outcome?.[1].map((m) => m.seq)).toEqual([0xfffffffe]);
+    expect(t.size).toBe(0);
+
+    // A batch across the wrap names its failing command by index (0xfffffffd, 0xfffffffe, 1, 2).
+    let batchError: Error | undefined;
+    const batch = new PendingRequest('batch', 'commit', 0xfffffffd, 2, (err) => (batchError = err));
+    t.add(batch);
+    expect(t.feed([errorReply(1, EEXIST)])).toEqual([]);
+    t.sent(batch);
+    expect((batchError as NetlinkError).commandIndex).toBe(2);
+  });
+
   it('splits requests into datagrams of at most 64 KiB between messages', () => {
     const msg = (len: number) => {
       const b = Buffer.alloc(len);

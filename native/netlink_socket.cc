@@ -323,6 +323,7 @@ std::vector<double> NetlinkSocket::Shutdown(napi_env env) {
   std::vector<double> unsent;
   if (closed_) return unsent;
   closed_ = true;
+  cancelled_->store(true);
   unsent = io_->Stop();  // the thread (or the TSFN finalizer) closes the fds
   AdjustExternal(env, -reported_bytes_);
   reported_bytes_ = 0;
@@ -364,9 +365,15 @@ Napi::Value NetlinkSocket::Transact(const Napi::CallbackInfo& info) {
   if (fd < 0) throw ErrnoError(env, errno, "dup");
   auto replies = std::make_shared<std::vector<uint8_t>>();
   int sndbuf = sndbuf_;
+  auto cancelled = cancelled_;
   return RunMaybeAsync(
       env, true,
-      [fd, wait_ms, request, replies, sndbuf](std::string& syscall) mutable -> int {
+      [fd, wait_ms, request, replies, sndbuf, cancelled](std::string& syscall) mutable -> int {
+        if (cancelled->load()) {  // closed while the job waited for a pool thread: never sent
+          close(fd);
+          syscall = "transact";
+          return ECANCELED;
+        }
         int err = TransactOn(fd, *request, wait_ms, &sndbuf, replies.get(), syscall);
         close(fd);
         return err;

@@ -8,6 +8,7 @@
 
 #include <napi.h>
 
+#include <atomic>
 #include <memory>
 #include <vector>
 
@@ -45,6 +46,8 @@ class NetlinkSocket : public Napi::ObjectWrap<NetlinkSocket> {
   // send() was called or the socket listens: its I/O thread owns the reading,
   // so transact() is refused from then on.
   bool threaded_ = false;
+  // Set by close(): a transact() job still queued on the libuv pool then sends nothing.
+  std::shared_ptr<std::atomic<bool>> cancelled_ = std::make_shared<std::atomic<bool>>(false);
   std::shared_ptr<NetlinkIo> io_;
   napi_threadsafe_function tsfn_ = nullptr;
   int64_t reported_bytes_ = 0;  // external memory reported to V8

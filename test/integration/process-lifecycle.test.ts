@@ -100,3 +100,15 @@ describe('when no thread can be created, nlkit throws a typed EAGAIN error inste
     expect(out.fdsAfter, r.stdout).toBe(out.fdsBefore);
   });
 });
+
+describe('close() while a first request waits for a libuv pool thread', () => {
+  it('the request is never sent afterwards (the queued pool job is cancelled)', async () => {
+    requireRoot();
+    const r = await runFixture('close-pool-cancel.cjs');
+    expect(exitOf(r), explain(r)).toEqual({ status: 0, signal: null });
+    const out = lastJson(r);
+    expect(out).toMatchObject({ rejected: true, name: 'ClosedError' });
+    // Read back with `ip -j` once the pool thread was freed: the route must not exist.
+    expect(out.routes).toEqual([]);
+  });
+});

@@ -321,7 +321,8 @@ export class UnsafeStateDirError extends NlkitError {
 
 /**
  * Some items of a bulk write (an array given to `add`, `replace` or
- * `delete`) failed; every other item was applied. Thrown once all items were
+ * `delete`) failed; every other item was applied (or, for a delete with
+ * `missingOk`, was already absent). Thrown once all items were
  * attempted. Each failure is the item's own {@link NetlinkError} (or
  * {@link NotFoundError}), naming it in `operation` and carrying its index as
  * `commandIndex`.

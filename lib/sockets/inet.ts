@@ -108,6 +108,15 @@ const LISTEN_KEYS = keysOf<ListenOptions>()([
 const UDP_KEYS = keysOf<UdpBindOptions>()(['netns', 'host', 'port', 'family', 'reusePort', 'reuseAddr', 'freebind', 'ipv6Only', 'transparent', 'mark']);
 const CONNECT_KEYS = keysOf<ConnectOptions>()(['netns', 'host', 'port', 'localAddress', 'localPort', 'timeoutMs', 'mark', 'transparent']);
 
+/** Socket flags are booleans: a string like 'false' would otherwise turn the option on. */
+function checkFlags(opts: object, fields: readonly string[]): void {
+  for (const field of fields) {
+    const v = (opts as Record<string, unknown>)[field];
+    if (v !== undefined && typeof v !== 'boolean') throw new ValidationError(field, v, 'must be a boolean');
+  }
+}
+const SOCKET_FLAGS = ['reusePort', 'reuseAddr', 'freebind', 'ipv6Only', 'transparent'] as const;
+
 function checkMark(mark: unknown): number | undefined {
   return mark === undefined ? undefined : validateU32(mark, 'mark');
 }
@@ -157,6 +166,7 @@ export async function listenTcp<S extends net.Server = net.Server>(
   onConnection?: (socket: net.Socket) => void,
 ): Promise<S> {
   rejectUnknownKeys(opts, LISTEN_KEYS, 'listenTcp options');
+  checkFlags(opts, SOCKET_FLAGS);
   const family = familyOf(opts.host, opts.family);
   const port = checkPort(opts.port);
   const host = await withNumericZone(opts.host, opts.netns);
@@ -200,6 +210,7 @@ export async function listenTcp<S extends net.Server = net.Server>(
  */
 export async function connectTcp(opts: ConnectOptions): Promise<net.Socket> {
   rejectUnknownKeys(opts, CONNECT_KEYS, 'connectTcp options');
+  checkFlags(opts, SOCKET_FLAGS);
   const family = familyOf(opts.host, undefined);
   const port = checkPort(opts.port);
   if (port === 0) throw new ValidationError('port', opts.port, 'must be 1-65535 to connect');
@@ -234,6 +245,7 @@ export async function connectTcp(opts: ConnectOptions): Promise<net.Socket> {
  */
 export async function bindUdp(opts: UdpBindOptions = {}): Promise<dgram.Socket> {
   rejectUnknownKeys(opts, UDP_KEYS, 'bindUdp options');
+  checkFlags(opts, SOCKET_FLAGS);
   const family = familyOf(opts.host, opts.family);
   const port = checkPort(opts.port);
   const host = await withNumericZone(opts.host, opts.netns);

@@ -3,7 +3,7 @@
 // IP_TRANSPARENT for binding an address the namespace does not have.
 import type * as net from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { connectTcp, listenTcp, originalDestination, rule, ValidationError, type Handle, type OriginalDestination } from '../../lib';
+import { bindUdp, connectTcp, listenTcp, originalDestination, rule, ValidationError, type Handle, type OriginalDestination } from '../../lib';
 import { hello } from '../helpers/traffic';
 import { ip, useNetns } from '../helpers/netns';
 
@@ -145,5 +145,9 @@ describe('socket options for proxies', () => {
     await expect(connectTcp({ netns: box.ns('pod'), host: '10.61.0.1', port: 1, marks: 1 } as never)).rejects.toMatchObject({ field: 'connectTcp options' });
     await expect(listenTcp({ netns: box.ns('pod'), port: 1, transparant: true } as never)).rejects.toMatchObject({ field: 'listenTcp options' });
     expect(() => originalDestination({} as net.Socket)).toThrow(ValidationError);
+    // Flags are booleans: the string 'false' must not turn IP_TRANSPARENT on.
+    await expect(listenTcp({ netns: box.ns('pod'), port: 1, transparent: 'false' } as never)).rejects.toMatchObject({ field: 'transparent' });
+    await expect(bindUdp({ netns: box.ns('pod'), reusePort: 1 } as never)).rejects.toMatchObject({ field: 'reusePort' });
+    await expect(connectTcp({ netns: box.ns('pod'), host: '10.61.0.1', port: 1, transparent: 'yes' } as never)).rejects.toMatchObject({ field: 'transparent' });
   });
 });

@@ -23,6 +23,7 @@ import { OBJECT_TYPES, type ObjectType } from './object-types';
 import { decodeRule, describeRule, type Rule, type RuleRef } from './rule';
 import { dumpChainRules, dumpRulesOfChains } from './rule-dump';
 import { decodeFieldLengths, decodeSet, describeSet, shapeOf, type NftSet, type SetRef, type SetShape } from './set';
+import { cachedSetShape } from './set-shape-cache';
 import { decodeTable, describeTable, type Table, type TableRef } from './table';
 
 /** Narrows listings; every field is optional. */
@@ -84,6 +85,10 @@ export function setKey(s: { family: string; table: string; name: string }): stri
 
 /** The element layout of a listed set, honouring the field lengths the kernel reports. */
 export function shapeOfMessage(m: NetlinkMessage): SetShape {
+  return cachedSetShape(m, deriveShape);
+}
+
+function deriveShape(m: NetlinkMessage): SetShape {
   const s = decodeSet(m);
   let shape: SetShape;
   try {

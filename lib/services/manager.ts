@@ -22,7 +22,7 @@ import { keysOf, rejectUnknownKeys } from '../validate/options';
 import { compareServices, type ServiceDrift } from './drift';
 import { cutServiceFlows } from './flows';
 import { tableLayout } from './layout';
-import { toServiceRecord, validateServiceName, type Service, type ServiceRecord, type ServiceSpec } from './spec';
+import { toServiceRecord, validateServiceName, type Service, type ServicePortSpec, type ServiceRecord, type ServiceSpec } from './spec';
 import { ServiceStore } from './store';
 import { objectsOf, queueChanges, queueTable, queueTableRemoval } from './table';
 
@@ -71,11 +71,23 @@ function cutFlowsOf(opts: unknown, field: string): boolean {
   return v !== false;
 }
 
-/** A record as the spec that makes it. */
-export function specOf(rec: ServiceRecord): ServiceSpec {
-  const spec: ServiceSpec = { name: rec.name, vips: rec.vips, externalIps: rec.externalIps, ports: rec.ports, endpoints: rec.endpoints };
-  if (rec.affinitySeconds !== undefined) spec.sessionAffinity = { timeoutSeconds: rec.affinitySeconds };
-  return spec;
+/**
+ * The spec of a recorded service with `changes` applied (a key present in
+ * `changes` wins, as with a spread), built as one literal: spreading the
+ * two made objects of hidden classes that die with them, and the optimised
+ * validation code that met a new one was thrown away.
+ */
+function changedSpec(rec: ServiceRecord, changes: ServiceChanges): ServiceSpec {
+  const has = (k: keyof ServiceChanges) => Object.hasOwn(changes, k);
+  const affinity = rec.affinitySeconds === undefined ? undefined : { timeoutSeconds: rec.affinitySeconds };
+  return {
+    name: rec.name,
+    vips: has('vips') ? (changes.vips as string[]) : rec.vips,
+    externalIps: has('externalIps') ? changes.externalIps : rec.externalIps,
+    ports: has('ports') ? (changes.ports as ServicePortSpec[]) : rec.ports,
+    endpoints: has('endpoints') ? changes.endpoints : rec.endpoints,
+    sessionAffinity: has('sessionAffinity') ? changes.sessionAffinity : affinity,
+  };
 }
 
 const same = (a: ServiceRecord | undefined, b: ServiceRecord | undefined): boolean => JSON.stringify(a) === JSON.stringify(b);
@@ -164,7 +176,7 @@ export class ServiceManager {
       (recorded) => {
         const before = recorded.get(name);
         if (!before) throw notFound(name, `set service ${name}`);
-        return [{ before, after: toServiceRecord({ ...specOf(before), ...c }) }];
+        return [{ before, after: toServiceRecord(changedSpec(before, c ?? {})) }];
       },
       cut,
     );

@@ -36,10 +36,11 @@ export function slotTier(eps: ReadonlyArray<Pick<EndpointRecord, 'weight'>>): Sl
 export function slotCounts(eps: ReadonlyArray<Pick<EndpointRecord, 'weight'>>, slots: number = slotTier(eps)): number[] {
   const total = eps.reduce((n, e) => n + e.weight, 0);
   if (total === 0) return eps.map(() => 0);
-  const exact = eps.map((e) => (e.weight * slots) / total);
-  const counts = exact.map(Math.floor);
+  // Integers only (quotient and remainder of weight × slots by total; at most 10,000 × 1,024): fractions made
+  // the arrays doubles in some calls and small integers in others, and the optimised code deoptimised on the switch.
+  const counts = eps.map((e) => ((e.weight * slots) / total) | 0);
   let left = slots - counts.reduce((n, c) => n + c, 0);
-  const byRemainder = exact.map((x, i) => ({ i, r: x - Math.floor(x) })).sort((a, b) => b.r - a.r || a.i - b.i);
+  const byRemainder = eps.map((e, i) => ({ i, r: (e.weight * slots) % total })).sort((a, b) => b.r - a.r || a.i - b.i);
   for (const { i } of byRemainder) {
     if (left === 0) break;
     counts[i]++;

@@ -86,6 +86,40 @@ export interface ServiceRecord {
 /** A service as `get`/`list` return it. */
 export type Service = ServiceRecord;
 
+// Records are made only by these three literals, every property present (absent ones undefined, which JSON
+// leaves out) and in the stored order: a record built here and one read back from its file then share one
+// hidden class, so the optimised code that reads them (layout, diff) is not thrown away on meeting the other.
+function portShape(protocol: ServiceProtocol, port: number, targetPort: number, nodePort: number | undefined): ServicePortRecord {
+  return { protocol, port, targetPort, nodePort };
+}
+
+function endpointShape(ip: string, weight: number, ready: boolean, serving: boolean, terminating: boolean, port: number | undefined): EndpointRecord {
+  return { ip, weight, ready, serving, terminating, port };
+}
+
+function recordShape(
+  name: string,
+  vips: string[],
+  externalIps: string[],
+  ports: ServicePortRecord[],
+  endpoints: EndpointRecord[],
+  affinitySeconds: number | undefined,
+): ServiceRecord {
+  return { name, vips, externalIps, ports, endpoints, affinitySeconds };
+}
+
+/** A record read back from its file (JSON.parse makes objects of other hidden classes) in the shape toServiceRecord makes. */
+export function canonicalRecord(r: ServiceRecord): ServiceRecord {
+  return recordShape(
+    r.name,
+    r.vips,
+    r.externalIps,
+    r.ports.map((p) => portShape(p.protocol, p.port, p.targetPort, p.nodePort)),
+    r.endpoints.map((e) => endpointShape(e.ip, e.weight, e.ready, e.serving, e.terminating, e.port)),
+    r.affinitySeconds,
+  );
+}
+
 const SPEC_KEYS = keysOf<ServiceSpec>()(['name', 'vips', 'externalIps', 'ports', 'endpoints', 'sessionAffinity']);
 const PORT_KEYS = keysOf<ServicePortSpec>()(['protocol', 'port', 'targetPort', 'nodePort']);
 const ENDPOINT_KEYS = keysOf<EndpointSpec>()(['ip', 'port', 'weight', 'ready', 'serving', 'terminating']);
@@ -114,7 +148,8 @@ function addresses(v: unknown, field: string): string[] {
   if (v === undefined) return [];
   if (!Array.isArray(v)) throw new ValidationError(field, v, 'must be an array of IP addresses');
   const out = v.map((a) => formatIp(parseIp(a, field).bytes));
-  if (new Set(out).size !== out.length) throw new ValidationError(field, v, 'lists an address twice');
+  // Not for none or one: an empty array's elements kind differs, and the Set constructor's optimised code would be thrown away on it.
+  if (out.length > 1 && new Set(out).size !== out.length) throw new ValidationError(field, v, 'lists an address twice');
   return out;
 }
 
@@ -123,9 +158,12 @@ function portRecord(p: unknown): ServicePortRecord {
   const o = rejectUnknownKeys(p as ServicePortSpec, PORT_KEYS, 'service port') as ServicePortSpec;
   const protocol = o.protocol ?? 'tcp';
   if (!PROTOCOLS.includes(protocol)) throw new ValidationError('protocol', protocol, 'must be "tcp", "udp" or "sctp"');
-  const rec: ServicePortRecord = { protocol, port: port(o.port, 'port'), targetPort: port(o.targetPort ?? o.port, 'targetPort') };
-  if (o.nodePort !== undefined) rec.nodePort = port(o.nodePort, 'nodePort');
-  return rec;
+  return portShape(
+    protocol,
+    port(o.port, 'port'),
+    port(o.targetPort ?? o.port, 'targetPort'),
+    o.nodePort === undefined ? undefined : port(o.nodePort, 'nodePort'),
+  );
 }
 
 function endpointRecord(e: unknown, onePort: boolean): EndpointRecord {
@@ -135,12 +173,10 @@ function endpointRecord(e: unknown, onePort: boolean): EndpointRecord {
   const weight = o.weight ?? 1;
   if (!Number.isInteger(weight) || weight < 0 || weight > 10000) throw new ValidationError('weight', o.weight, 'must be an integer 0-10000 (0 drains)');
   const ready = bool(o.ready, 'ready', true);
-  const rec: EndpointRecord = { ip, weight, ready, serving: bool(o.serving, 'serving', ready), terminating: bool(o.terminating, 'terminating', false) };
-  if (o.port !== undefined) {
-    if (!onePort) throw new ValidationError('endpoint port', o.port, 'only a service with one port takes an endpoint port (use targetPort)');
-    rec.port = port(o.port, 'endpoint port');
-  }
-  return rec;
+  if (o.port !== undefined && !onePort)
+    throw new ValidationError('endpoint port', o.port, 'only a service with one port takes an endpoint port (use targetPort)');
+  const epPort = o.port === undefined ? undefined : port(o.port, 'endpoint port');
+  return endpointShape(ip, weight, ready, bool(o.serving, 'serving', ready), bool(o.terminating, 'terminating', false), epPort);
 }
 
 /** Validates a spec into its record; a ValidationError names the first bad field. */
@@ -163,14 +199,14 @@ export function toServiceRecord(spec: unknown): ServiceRecord {
   const endpoints = (s.endpoints ?? []).map((e) => endpointRecord(e, ports.length === 1));
   const keys = endpoints.map((e) => `${e.ip}:${e.port ?? ''}`);
   if (new Set(keys).size !== keys.length) throw new ValidationError('endpoints', s.endpoints, 'lists an endpoint twice');
-  const rec: ServiceRecord = { name, vips, externalIps, ports, endpoints };
+  let affinitySeconds: number | undefined;
   if (s.sessionAffinity !== undefined) {
     const a = rejectUnknownKeys(s.sessionAffinity, ['timeoutSeconds'], 'sessionAffinity');
     const t = a?.timeoutSeconds ?? 10800;
     if (!Number.isInteger(t) || t < 1 || t > 86400) throw new ValidationError('timeoutSeconds', t, 'must be an integer 1-86400');
-    rec.affinitySeconds = t;
+    affinitySeconds = t;
   }
-  return rec;
+  return recordShape(name, vips, externalIps, ports, endpoints, affinitySeconds);
 }
 
 /**

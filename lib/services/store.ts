@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { readStateFile, withFileLock, writeFileAtomic } from '../network/file-lock';
 import { ensureTrustedDir } from '../network/state-dir';
-import type { ServiceRecord } from './spec';
+import { canonicalRecord, type ServiceRecord } from './spec';
 
 export class ServiceStore {
   /** The services' directory (also holds the intent journal). */
@@ -36,7 +36,7 @@ export class ServiceStore {
   /** One recorded service, or undefined. */
   read(name: string): ServiceRecord | undefined {
     try {
-      return JSON.parse(readStateFile(this.file(name))) as ServiceRecord;
+      return canonicalRecord(JSON.parse(readStateFile(this.file(name))) as ServiceRecord);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw e;

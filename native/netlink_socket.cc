@@ -205,8 +205,10 @@ int TransactOn(int fd, const std::vector<uint8_t>& request, int wait_ms, int* sn
       return errno;
     }
   }
-  // One receive buffer per pool thread, mapped on its first transact (see PageBuffer).
-  static thread_local PageBuffer scratch;
+  // Mapped for this job only (pages the kernel does not fill are never touched). Not
+  // thread_local: that would make the addon need the dynamic loader's TLS
+  // (__tls_get_addr), which the prebuilds must not depend on.
+  PageBuffer scratch;
   if (!scratch.Ensure(kDatagramBytes)) {
     syscall = "recvmsg(netlink)";
     return ENOMEM;

@@ -22,6 +22,8 @@ export interface BulkWriter<I, P> {
   prepare?(plan: P): Operation<void> | undefined;
   /** Appends the item's request (begin ... end) to the writer. */
   encode(w: NetlinkWriter, plan: P): void;
+  /** Validates and appends the item in one step when it is of the common simple shape (no plan object); false, with nothing written, sends it through plan and encode. */
+  encodeSimple?(w: NetlinkWriter, item: I): boolean;
   /** The item's operation, for its error: "add route 10.0.0.1/32". */
   describe(item: I): string;
 }
@@ -64,6 +66,10 @@ export function* runBulk<I, P>(items: readonly I[], writer: BulkWriter<I, P>, ru
   const waiting: Array<{ index: number; plan: P }> = [];
   for (let i = 0; i < items.length; i++) {
     try {
+      if (waiting.length === 0 && writer.encodeSimple?.(w, items[i])) {
+        sent.push(i);
+        continue;
+      }
       const plan = writer.plan(items[i]);
       if (waiting.length === 0 && writer.prepare?.(plan) === undefined) {
         writer.encode(w, plan);

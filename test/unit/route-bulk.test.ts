@@ -57,6 +57,37 @@ describe('bulk route writes', () => {
     expect(bulkDel.calls[0].message).toEqual(Buffer.concat(singleDel.calls.map((c) => c.message)));
   });
 
+  it('writes the common { dst, link } routes byte for byte as the single calls, mixed with others in order', () => {
+    const simple = ['10.2.0.0/16', '0.0.0.0/0', '10.2.3.4', '255.255.255.255/32', '128.0.0.0/1', '192.168.7.0/24'].map((dst, i) => ({ dst, link: 3 + i }));
+    const mixed = [...simple.slice(0, 2), { dst: '10.9.0.0/16', link: 3, metric: 5 }, { dst: '2001:db8::/64', link: 4 }, ...simple.slice(2)];
+    for (const op of ['add', 'replace', 'delete'] as const) {
+      const single = kernel();
+      for (const r of mixed) runSync(single.ex, routeOps[op](r));
+      const bulk = kernel();
+      runSync(bulk.ex, routeOps[op](mixed));
+      expect(bulk.calls[0].message).toEqual(Buffer.concat(single.calls.map((c) => c.message)));
+    }
+  });
+
+  it('refuses malformed { dst, link } routes with the single calls’ errors', () => {
+    const cases: Array<[unknown, RegExp]> = [
+      ['10.1.0.1/24', /host bits/],
+      ['01.1.0.0/16', /routes\[1\]\.dst/],
+      ['10.1.0.0/', /routes\[1\]\.dst/],
+      ['10.1.0.0/08', /routes\[1\]\.dst/],
+      ['10.1.0.0/33', /prefix length/],
+      ['10.1.0/24', /routes\[1\]\.dst/],
+      ['10.1.0.256/32', /routes\[1\]\.dst/],
+      [7, /routes\[1\]\.dst/],
+    ];
+    for (const [dst, error] of cases) {
+      const k = kernel();
+      expect(() => runSync(k.ex, routeOps.add([routes[0], { dst, link: 7 } as never]))).toThrow(error);
+      expect(k.calls).toEqual([]);
+    }
+    expect(() => runSync(kernel().ex, routeOps.add([routes[0], { dst: '10.1.0.0/24', link: 1.5 }]))).toThrow(/routes\[1\]\.link/);
+  });
+
   it('validates every item before sending anything, naming the index', () => {
     const k = kernel();
     const bad = [...routes.slice(0, 3), { dst: '10.1.0.7/33', link: 7 }, ...routes.slice(3)];

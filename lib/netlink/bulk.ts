@@ -11,7 +11,8 @@
  */
 import { BatchError, NetlinkError, NotFoundError, ValidationError } from './errors';
 import { decodeErrorMessage, type ErrorReply } from './extack';
-import type { Operation } from './operation';
+import { PartedBulkCall } from './bulk-parts';
+import type { NetlinkCall, Operation } from './operation';
 import { NetlinkWriter } from './writer';
 
 /** How a family writes one item of a bulk call. */
@@ -24,6 +25,8 @@ export interface BulkWriter<I, P> {
   encode(w: NetlinkWriter, plan: P): void;
   /** Validates and appends the item in one step when it is of the common simple shape (no plan object); false, with nothing written, sends it through plan and encode. */
   encodeSimple?(w: NetlinkWriter, item: I): boolean;
+  /** Whether encodeSimple takes the item (a valid item of the simple shape), without writing: when all are, the call is encoded while it is sent. */
+  isSimple?(item: I): boolean;
   /** The item's operation, for its error: "add route 10.0.0.1/32". */
   describe(item: I): string;
 }
@@ -56,6 +59,13 @@ export function* runBulk<I, P>(items: readonly I[], writer: BulkWriter<I, P>, ru
     if (!run.missingOk || !(err instanceof NotFoundError)) failures.set(i, err);
     notApplied++;
   };
+  // All items simple (checked, nothing written): written part by part while the earlier parts are sent.
+  if (items.length > 0 && writer.encodeSimple && writer.isSimple && items.every((item) => writer.isSimple?.(item))) {
+    const call = new PartedBulkCall(items, (w, item: I) => writer.encodeSimple?.(w, item) === true, run.operation);
+    for (const [i, reply] of yield* bulkReplies(call, () => call.firstSeq)) fail(i, new NetlinkError({ ...reply, operation: '' }));
+    if (failures.size > 0) throw new BatchError(run.operation, items.length, failures);
+    return items.length - notApplied;
+  }
   // Validating is encoding: nothing is sent before the last item was encoded.
   // Items are encoded as they are validated, so no plan outlives its item
   // (thousands of live plans made the garbage collector copy them all),
@@ -120,9 +130,14 @@ export function* runBulk<I, P>(items: readonly I[], writer: BulkWriter<I, P>, ru
  * const failed = yield* bulkCall(w.finish(), 'add 3 routes'); // Map { 1 => { errno: 17 } }
  */
 export function* bulkCall(message: Buffer, operation: string): Operation<Map<number, ErrorReply>> {
-  const replies = yield { kind: 'bulk', message, operation };
+  return yield* bulkReplies({ kind: 'bulk', message, operation }, () => message.readUInt32LE(8));
+}
+
+/** Sends a bulk call; its failed requests' error replies by index (`firstSeq`: the first request's sequence number, once stamped). */
+function* bulkReplies(call: NetlinkCall, firstSeq: () => number): Operation<Map<number, ErrorReply>> {
+  const replies = yield call;
   // The connection stamped the sequence numbers into the message, one per request (wrapping from 0xfffffffe to 1).
-  const first = message.readUInt32LE(8);
+  const first = firstSeq();
   const out = new Map<number, ErrorReply>();
   for (const m of replies) out.set(m.seq >= first ? m.seq - first : m.seq + 0xfffffffe - first, decodeErrorMessage(m));
   return out;

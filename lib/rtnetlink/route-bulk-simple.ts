@@ -20,22 +20,26 @@ const RT_SCOPE_NOWHERE = 255;
 const RTN_UNICAST = 1;
 
 /**
+ * Whether `route` is an IPv4 route with only `dst` and a link index, valid
+ * (a bulk call checks all before it writes any).
+ * @example
+ * isSimpleRoute({ dst: '10.0.0.0/24', link: 2 }); // true
+ */
+export function isSimpleRoute(route: unknown): boolean {
+  return simplePrefix(route) >= 0;
+}
+
+/**
  * Appends the request for `route` to `w` when it is an IPv4 route with only
  * `dst` and a link index; returns false, having written nothing, otherwise.
  * @example
  * if (!writeSimpleRoute(w, C.RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, { dst: '10.0.0.0/24', link: 2 })) writeGeneral();
  */
 export function writeSimpleRoute(w: NetlinkWriter, type: number, flags: number, route: unknown): boolean {
-  if (typeof route !== 'object' || route === null) return false;
-  // for-in, not Object.keys: no array per route.
-  for (const key in route) if (Object.hasOwn(route, key) && key !== 'dst' && key !== 'link') return false;
-  const { dst, link } = route as { dst?: unknown; link?: unknown };
-  if (typeof dst !== 'string' || typeof link !== 'number' || !Number.isInteger(link) || link <= 0 || link > 0x7fffffff) return false;
-  const prefix = ipv4PrefixOf(dst);
+  const prefix = simplePrefix(route);
   if (prefix < 0) return false;
   const address = ipv4Address;
-  // Host bits beyond the prefix are refused by the general path (with its message).
-  if (prefix < 32 && (address & (0xffffffff >>> prefix)) !== 0) return false;
+  const link = (route as { link: number }).link;
   const del = type === C.RTM_DELROUTE;
   w.begin(type, flags);
   const off = w.struct(C.RTMSG_LEN); // zeroed: no src, tos or flags
@@ -50,6 +54,19 @@ export function writeSimpleRoute(w: NetlinkWriter, type: number, flags: number, 
   w.u32(C.RTA_OIF, link);
   w.end();
   return true;
+}
+
+/** The prefix length of a simple route's dst (its address in ipv4Address), or -1. */
+function simplePrefix(route: unknown): number {
+  if (typeof route !== 'object' || route === null) return -1;
+  // for-in, not Object.keys: no array per route.
+  for (const key in route) if (Object.hasOwn(route, key) && key !== 'dst' && key !== 'link') return -1;
+  const { dst, link } = route as { dst?: unknown; link?: unknown };
+  if (typeof dst !== 'string' || typeof link !== 'number' || !Number.isInteger(link) || link <= 0 || link > 0x7fffffff) return -1;
+  const prefix = ipv4PrefixOf(dst);
+  // Host bits beyond the prefix are refused by the general path (with its message).
+  if (prefix < 0 || (prefix < 32 && (ipv4Address & (0xffffffff >>> prefix)) !== 0)) return -1;
+  return prefix;
 }
 
 /** The address of the last {@link ipv4PrefixOf} (a module variable, not an object per route). */

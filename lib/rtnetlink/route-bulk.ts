@@ -11,7 +11,7 @@ import type { NetlinkWriter } from '../netlink/writer';
 import * as C from './constants';
 import { BulkLinkIndexes } from './bulk-links';
 import { checkRef } from './link';
-import { writeSimpleRoute } from './route-bulk-simple';
+import { isSimpleRoute, writeSimpleRoute } from './route-bulk-simple';
 import type { RouteOptions } from './route-types';
 import { planRoute, ROUTE_MISSING, routeHops, writeRouteMessage, type RoutePlan } from './route-write';
 
@@ -66,6 +66,10 @@ class RouteBulkWriter implements BulkWriter<RouteOptions, BulkRoute> {
 
   encodeSimple(w: NetlinkWriter, route: RouteOptions): boolean {
     return writeSimpleRoute(w, this.type, this.flags, route);
+  }
+
+  isSimple(route: RouteOptions): boolean {
+    return isSimpleRoute(route);
   }
 
   describe(route: RouteOptions): string {

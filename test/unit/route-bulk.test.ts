@@ -5,11 +5,13 @@
 // into datagrams.
 import { describe, expect, it } from 'vitest';
 import { BatchError, NetlinkError, NotFoundError, ValidationError } from '../../lib';
+import { PartedBulkCall } from '../../lib/netlink/bulk-parts';
 import { bulkParts } from '../../lib/netlink/bulk-send';
 import { runSync, type NetlinkCall, type SyncExecutor } from '../../lib/netlink/operation';
 import type { NetlinkMessage } from '../../lib/netlink/parser';
 import { PendingRequest, RequestTracker } from '../../lib/netlink/request-tracker';
 import { routeOps } from '../../lib/rtnetlink/route';
+import { writeSimpleRoute } from '../../lib/rtnetlink/route-bulk-simple';
 
 const NLMSG_ERROR = 2;
 const EEXIST = 17;
@@ -67,6 +69,24 @@ describe('bulk route writes', () => {
       runSync(bulk.ex, routeOps[op](mixed));
       expect(bulk.calls[0].message).toEqual(Buffer.concat(single.calls.map((c) => c.message)));
     }
+  });
+
+  it('encodes a call of only { dst, link } routes in parts, the last request asking for the ack', () => {
+    const NLM_F_ACK = 4;
+    const simple = Array.from({ length: 4000 }, (_, i) => ({ dst: `10.3.${i >> 8}.${i & 255}/32`, link: 9 }));
+    const single = kernel();
+    for (const r of simple) runSync(single.ex, routeOps.add(r));
+    const expected = Buffer.concat(single.calls.map((c) => c.message));
+    expected.writeUInt16LE(expected.readUInt16LE(expected.length - 44 + 6) | NLM_F_ACK, expected.length - 44 + 6);
+    const bulk = kernel();
+    runSync(bulk.ex, routeOps.add(simple)); // an executor reading `message` gets every request
+    expect(bulk.calls[0].message).toEqual(expected);
+
+    const call = new PartedBulkCall(simple, (w, r) => writeSimpleRoute(w, 24, 0x600, r), 'add 4000 routes');
+    const parts: Buffer[] = [];
+    for (let p = call.nextPart(); p; p = call.nextPart()) parts.push(Buffer.from(p));
+    expect(parts.map((p) => p.length)).toEqual([1489 * 44, 1489 * 44, (4000 - 2 * 1489) * 44]);
+    expect(Buffer.concat(parts)).toEqual(expected);
   });
 
   it('refuses malformed { dst, link } routes with the single calls’ errors', () => {

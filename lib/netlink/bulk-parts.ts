@@ -11,19 +11,17 @@ import { NLM_F_ACK } from './constants';
 import type { NetlinkCall } from './operation';
 import { NetlinkWriter } from './writer';
 
-/** Writes one item's request; false when the item is not of the simple shape (it was checked before, so: it changed since). */
-export type SimpleEncoder<I> = (w: NetlinkWriter, item: I) => boolean;
-
 /** The bulk call of items that all passed the simple check: one request per item, in order. */
-export class PartedBulkCall<I> implements NetlinkCall {
+export class PartedBulkCall implements NetlinkCall {
   readonly kind = 'bulk' as const;
   private cursor = 0;
   private first: Buffer | undefined;
   private whole: Buffer | undefined;
 
   constructor(
-    private readonly items: readonly I[],
-    private readonly encode: SimpleEncoder<I>,
+    private readonly count: number,
+    /** Writes item `index`'s request (the item was checked: it cannot fail). */
+    private readonly encode: (w: NetlinkWriter, index: number) => void,
     readonly operation: string,
   ) {}
 
@@ -32,12 +30,12 @@ export class PartedBulkCall<I> implements NetlinkCall {
    * last. The last request carries NLM_F_ACK: its ack completes the call.
    */
   nextPart(): Buffer | undefined {
-    const { items } = this;
-    if (this.cursor >= items.length) return undefined;
+    const { count } = this;
+    if (this.cursor >= count) return undefined;
     const w = new NetlinkWriter(BULK_PART_BYTES);
-    while (this.cursor < items.length) {
+    while (this.cursor < count) {
       const before = w.length;
-      if (!this.encode(w, items[this.cursor])) throw new Error(`${this.operation}: item ${this.cursor} changed while it was sent`);
+      this.encode(w, this.cursor);
       if (w.length > BULK_PART_BYTES && before > 0) {
         w.rewind(before);
         break;
@@ -46,7 +44,7 @@ export class PartedBulkCall<I> implements NetlinkCall {
     }
     // A view, not a copy: the writer is this part's alone.
     const part = w.written();
-    if (this.cursor === items.length) {
+    if (this.cursor === count) {
       const last = w.messageOffsets[w.messageOffsets.length - 1];
       part.writeUInt16LE(part.readUInt16LE(last + 6) | NLM_F_ACK, last + 6);
     }

@@ -25,8 +25,8 @@ export interface BulkWriter<I, P> {
   encode(w: NetlinkWriter, plan: P): void;
   /** Validates and appends the item in one step when it is of the common simple shape (no plan object); false, with nothing written, sends it through plan and encode. */
   encodeSimple?(w: NetlinkWriter, item: I): boolean;
-  /** Whether encodeSimple takes the item (a valid item of the simple shape), without writing: when all are, the call is encoded while it is sent. */
-  isSimple?(item: I): boolean;
+  /** When every item is of the simple shape (all checked, nothing written): what writes item `index`; the call is then encoded while it is sent. */
+  allSimple?(items: readonly I[]): ((w: NetlinkWriter, index: number) => void) | undefined;
   /** The item's operation, for its error: "add route 10.0.0.1/32". */
   describe(item: I): string;
 }
@@ -60,8 +60,9 @@ export function* runBulk<I, P>(items: readonly I[], writer: BulkWriter<I, P>, ru
     notApplied++;
   };
   // All items simple (checked, nothing written): written part by part while the earlier parts are sent.
-  if (items.length > 0 && writer.encodeSimple && writer.isSimple && items.every((item) => writer.isSimple?.(item))) {
-    const call = new PartedBulkCall(items, (w, item: I) => writer.encodeSimple?.(w, item) === true, run.operation);
+  const writeSimple = items.length > 0 ? writer.allSimple?.(items) : undefined;
+  if (writeSimple) {
+    const call = new PartedBulkCall(items.length, writeSimple, run.operation);
     for (const [i, reply] of yield* bulkReplies(call, () => call.firstSeq)) fail(i, new NetlinkError({ ...reply, operation: '' }));
     if (failures.size > 0) throw new BatchError(run.operation, items.length, failures);
     return items.length - notApplied;

@@ -11,7 +11,7 @@ import type { NetlinkWriter } from '../netlink/writer';
 import * as C from './constants';
 import { BulkLinkIndexes } from './bulk-links';
 import { checkRef } from './link';
-import { isSimpleRoute, writeSimpleRoute } from './route-bulk-simple';
+import { simpleRoutesWriter, writeSimpleRoute } from './route-bulk-simple';
 import type { RouteOptions } from './route-types';
 import { planRoute, ROUTE_MISSING, routeHops, writeRouteMessage, type RoutePlan } from './route-write';
 
@@ -68,8 +68,8 @@ class RouteBulkWriter implements BulkWriter<RouteOptions, BulkRoute> {
     return writeSimpleRoute(w, this.type, this.flags, route);
   }
 
-  isSimple(route: RouteOptions): boolean {
-    return isSimpleRoute(route);
+  allSimple(routes: readonly RouteOptions[]): ((w: NetlinkWriter, index: number) => void) | undefined {
+    return simpleRoutesWriter(routes, this.type, this.flags);
   }
 
   describe(route: RouteOptions): string {

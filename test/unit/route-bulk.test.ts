@@ -11,7 +11,7 @@ import { runSync, type NetlinkCall, type SyncExecutor } from '../../lib/netlink/
 import type { NetlinkMessage } from '../../lib/netlink/parser';
 import { PendingRequest, RequestTracker } from '../../lib/netlink/request-tracker';
 import { routeOps } from '../../lib/rtnetlink/route';
-import { writeSimpleRoute } from '../../lib/rtnetlink/route-bulk-simple';
+import { simpleRoutesWriter } from '../../lib/rtnetlink/route-bulk-simple';
 
 const NLMSG_ERROR = 2;
 const EEXIST = 17;
@@ -82,7 +82,11 @@ describe('bulk route writes', () => {
     runSync(bulk.ex, routeOps.add(simple)); // an executor reading `message` gets every request
     expect(bulk.calls[0].message).toEqual(expected);
 
-    const call = new PartedBulkCall(simple, (w, r) => writeSimpleRoute(w, 24, 0x600, r), 'add 4000 routes');
+    const write = simpleRoutesWriter(simple, 24, 0x600);
+    expect(write).toBeDefined();
+    expect(simpleRoutesWriter([...simple, { dst: '10.4.0.0/16', link: 9, metric: 1 }], 24, 0x600)).toBeUndefined();
+    if (!write) return;
+    const call = new PartedBulkCall(simple.length, write, 'add 4000 routes');
     const parts: Buffer[] = [];
     for (let p = call.nextPart(); p; p = call.nextPart()) parts.push(Buffer.from(p));
     expect(parts.map((p) => p.length)).toEqual([1489 * 44, 1489 * 44, (4000 - 2 * 1489) * 44]);

@@ -57,11 +57,13 @@ describe('routes in bulk', () => {
     const taken = [0, 1, 1488, 1489, 2977, 2978, 4000, N - 1];
     for (const i of taken.slice(1)) await h().routes.add(list[i]);
     const parts = vi.spyOn(PartedBulkCall.prototype, 'nextPart');
+    const whole = vi.spyOn(PartedBulkCall.prototype, 'message', 'get');
     try {
       const e = await h()
         .routes.add(list)
         .catch((x: unknown) => x);
       expect(parts.mock.calls.length).toBe(5); // four parts, then the end
+      expect(whole).not.toHaveBeenCalled(); // sent part by part, not whole
       expect(e).toBeInstanceOf(BatchError);
       expect((e as BatchError).failed).toEqual(taken);
       expect((e as BatchError).errors.every((x) => x.code === 'EEXIST')).toBe(true);
@@ -78,6 +80,7 @@ describe('routes in bulk', () => {
       expect(await h().routes.delete(list, { missingOk: true })).toBe(0);
     } finally {
       parts.mockRestore();
+      whole.mockRestore();
     }
     expect(pending(h())).toBe(0);
     expect(bootRoutes().filter((r) => r.dev === 'k2')).toEqual([]);

@@ -56,3 +56,30 @@ export function sendBulkSync(socket: { send(buf: Buffer): void; recv(timeout: nu
     for (let buf = socket.recv(0); buf.length > 0; buf = socket.recv(0)) feed(buf);
   }
 }
+
+/**
+ * Numbers and queues the parts of a call produced in parts
+ * (NetlinkCall.nextPart) on an async socket, each before the next is
+ * encoded: the I/O thread sends part k while part k+1 is written. Returns
+ * the first and last sequence numbers and what stopped the sending, if
+ * anything.
+ */
+export function sendParts(
+  socket: { send(buf: Buffer, token: number, exclusive: boolean): void },
+  call: { nextPart?(): Buffer | undefined },
+  stamp: (part: Buffer) => [number, number],
+): { first: number; last: number; failure: unknown } {
+  let first = 0;
+  let last = 0;
+  try {
+    for (let part = call.nextPart?.(); part; part = call.nextPart?.()) {
+      const [f, l] = stamp(part);
+      if (first === 0) first = f;
+      last = l;
+      socket.send(part, f, false);
+    }
+  } catch (failure) {
+    return { first, last, failure };
+  }
+  return { first, last, failure: undefined };
+}

@@ -11,7 +11,8 @@
  */
 import { BatchError, NetlinkError, NotFoundError, ValidationError } from './errors';
 import { decodeErrorMessage, type ErrorReply } from './extack';
-import type { Operation } from './operation';
+import { PartedBulkCall } from './bulk-parts';
+import type { NetlinkCall, Operation } from './operation';
 import { seqIndex } from './sequence';
 import { NetlinkWriter } from './writer';
 
@@ -23,6 +24,10 @@ export interface BulkWriter<I, P> {
   prepare?(plan: P): Operation<void> | undefined;
   /** Appends the item's request (begin ... end) to the writer. */
   encode(w: NetlinkWriter, plan: P): void;
+  /** Validates and appends the item in one step when it is of the common simple shape (no plan object); false, with nothing written, sends it through plan and encode. */
+  encodeSimple?(w: NetlinkWriter, item: I): boolean;
+  /** When every item is of the simple shape (all checked, nothing written): what writes item `index`; the call is then encoded while it is sent. */
+  allSimple?(items: readonly I[]): ((w: NetlinkWriter, index: number) => void) | undefined;
   /** The item's operation, for its error: "add route 10.0.0.1/32". */
   describe(item: I): string;
 }
@@ -55,6 +60,14 @@ export function* runBulk<I, P>(items: readonly I[], writer: BulkWriter<I, P>, ru
     if (!run.missingOk || !(err instanceof NotFoundError)) failures.set(i, err);
     notApplied++;
   };
+  // All items simple (checked, nothing written): written part by part while the earlier parts are sent.
+  const writeSimple = items.length > 0 ? writer.allSimple?.(items) : undefined;
+  if (writeSimple) {
+    const call = new PartedBulkCall(items.length, writeSimple, run.operation);
+    for (const [i, reply] of yield* bulkReplies(call, () => call.firstSeq)) fail(i, new NetlinkError({ ...reply, operation: '' }));
+    if (failures.size > 0) throw new BatchError(run.operation, items.length, failures);
+    return items.length - notApplied;
+  }
   // Validating is encoding: nothing is sent before the last item was encoded.
   // Items are encoded as they are validated, so no plan outlives its item
   // (thousands of live plans made the garbage collector copy them all),
@@ -65,6 +78,10 @@ export function* runBulk<I, P>(items: readonly I[], writer: BulkWriter<I, P>, ru
   const waiting: Array<{ index: number; plan: P }> = [];
   for (let i = 0; i < items.length; i++) {
     try {
+      if (waiting.length === 0 && writer.encodeSimple?.(w, items[i])) {
+        sent.push(i);
+        continue;
+      }
       const plan = writer.plan(items[i]);
       if (waiting.length === 0 && writer.prepare?.(plan) === undefined) {
         writer.encode(w, plan);
@@ -115,9 +132,14 @@ export function* runBulk<I, P>(items: readonly I[], writer: BulkWriter<I, P>, ru
  * const failed = yield* bulkCall(w.finish(), 'add 3 routes'); // Map { 1 => { errno: 17 } }
  */
 export function* bulkCall(message: Buffer, operation: string): Operation<Map<number, ErrorReply>> {
-  const replies = yield { kind: 'bulk', message, operation };
+  return yield* bulkReplies({ kind: 'bulk', message, operation }, () => message.readUInt32LE(8));
+}
+
+/** Sends a bulk call; its failed requests' error replies by index (`firstSeq`: the first request's sequence number, once stamped). */
+function* bulkReplies(call: NetlinkCall, firstSeq: () => number): Operation<Map<number, ErrorReply>> {
+  const replies = yield call;
   // The connection stamped the sequence numbers into the message, one per request (wrapping from 0xfffffffe to 1).
-  const first = message.readUInt32LE(8);
+  const first = firstSeq();
   const out = new Map<number, ErrorReply>();
   for (const m of replies) out.set(seqIndex(m.seq, first), decodeErrorMessage(m));
   return out;

@@ -15,7 +15,7 @@ import { ClosedError, NetlinkError, NetlinkOverrunError, fromNative } from './er
 import type { AsyncExecutor, NetlinkCall, SyncExecutor } from './operation';
 import type { NetlinkMessage } from './parser';
 import { splitMessages } from './received-message';
-import { sendBulk, sendBulkSync } from './bulk-send';
+import { sendBulk, sendBulkSync, sendParts } from './bulk-send';
 import { PendingRequest, RequestTracker } from './request-tracker';
 import { checkBufferBytes, checkCloseOptions, type CloseOptions, type ConnectionOptions } from './connection-options';
 import { openNetlinkSocketFd } from './socket-open';
@@ -332,6 +332,16 @@ export class NetlinkConnection extends ConnectionCore implements AsyncExecutor {
     settle: (err: Error | undefined, replies: NetlinkMessage[], interrupted: boolean) => void,
     onMessage?: (m: NetlinkMessage) => void,
   ): void {
+    // A bulk call in parts (NetlinkCall.nextPart) once the I/O thread sends (before, it goes whole: threadless.ts).
+    if (c.nextPart && this.socket && !this.threadless?.active) {
+      // Numbered only: its last request has NLM_F_ACK. Replies reach the tracker through the event loop, after this.
+      const sent = sendParts(this.socket, c, (part) => this.stamp({ kind: 'batch', message: part, operation: c.operation }));
+      const p = new PendingRequest('bulk', c.operation, sent.first, sent.last, settle);
+      this.tracker.add(p);
+      this.ref();
+      if (sent.failure !== undefined) this.tracker.fail(fromNative(c.operation, sent.failure), p);
+      return;
+    }
     const [first, last] = this.stamp(c);
     const p = new PendingRequest(c.kind, c.operation, first, last, settle, onMessage, c.collect);
     p.collectErrors = c.collectErrors === true;

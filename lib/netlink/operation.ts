@@ -49,6 +49,15 @@ export interface NetlinkCall {
    * applies it to the messages afterwards (lib/netlink/operation.ts, dumpCollected).
    */
   collect?: (m: NetlinkMessage) => unknown;
+  /**
+   * For a bulk call: its requests one part (whole requests, at most 64 KiB)
+   * at a time, until undefined, the last request already carrying NLM_F_ACK.
+   * An executor that sends parts as they come (the async connection) numbers
+   * and queues each before it asks for the next, so the kernel works on one
+   * while the next is encoded; others read `message` (all requests) instead,
+   * never both.
+   */
+  nextPart?(): Buffer | undefined;
 }
 
 /** Where the driver runs an operation; given to {@link LocalStep}s. */

@@ -11,6 +11,7 @@ import type { NetlinkWriter } from '../netlink/writer';
 import * as C from './constants';
 import { BulkLinkIndexes } from './bulk-links';
 import { checkRef } from './link';
+import { simpleRoutesWriter, writeSimpleRoute } from './route-bulk-simple';
 import type { RouteOptions } from './route-types';
 import { planRoute, ROUTE_MISSING, routeHops, writeRouteMessage, type RoutePlan } from './route-write';
 
@@ -61,6 +62,14 @@ class RouteBulkWriter implements BulkWriter<RouteOptions, BulkRoute> {
   encode(w: NetlinkWriter, { route, plan, dev, hopIndexes }: BulkRoute): void {
     const hops = plan.multipath.length ? routeHops(plan, hopIndexes) : [];
     writeRouteMessage(w, this.type, this.flags, route, plan.dst, plan.routeType, plan.table, plan.gateway, dev, hops, plan.nhid);
+  }
+
+  encodeSimple(w: NetlinkWriter, route: RouteOptions): boolean {
+    return writeSimpleRoute(w, this.type, this.flags, route);
+  }
+
+  allSimple(routes: readonly RouteOptions[]): ((w: NetlinkWriter, index: number) => void) | undefined {
+    return simpleRoutesWriter(routes, this.type, this.flags);
   }
 
   describe(route: RouteOptions): string {

@@ -2,7 +2,7 @@
 // validated before anything is sent, all sent many per datagram, the
 // failures reported by index in one BatchError and the rest applied; read
 // back by nlkit and by `ip -j`, async and sync.
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
   BatchError,
   NetlinkError,
@@ -15,6 +15,7 @@ import {
   type Operation,
   type RouteOptions,
 } from '../../lib';
+import { PartedBulkCall } from '../../lib/netlink/bulk-parts';
 import { ipJson, useNetns } from '../helpers/netns';
 
 const N = 5000;
@@ -56,6 +57,45 @@ describe('routes in bulk', () => {
     expect(pending(h())).toBe(0);
     expect(bootRoutes().map((r) => `${r.dst} ${r.dev}`)).toEqual(['10.99.0.0/16 k1']);
     expect(await h().routes.delete(list, { missingOk: true })).toBe(0);
+  });
+
+  it('sends plain routes part by part as it encodes them, refusals matched by index across the parts', async () => {
+    await h().links.add({ name: 'k2', kind: 'bridge', up: true });
+    const index = (await h().links.get('k2')).index;
+    const list = Array.from({ length: N }, (_, i) => ({ dst: `10.80.${i >> 8}.${i & 255}/32`, link: index }));
+    await h().routes.add([list[0]]); // a first bulk call goes whole, handing the socket to its I/O thread
+    // A part holds 1,489 of these 44-byte requests: refusals on both sides of each boundary, and the last request (the acked one).
+    const taken = [0, 1, 1488, 1489, 2977, 2978, 4000, N - 1];
+    for (const i of taken.slice(1)) await h().routes.add(list[i]);
+    const parts = vi.spyOn(PartedBulkCall.prototype, 'nextPart');
+    const whole = vi.spyOn(PartedBulkCall.prototype, 'message', 'get');
+    try {
+      const e = await h()
+        .routes.add(list)
+        .catch((x: unknown) => x);
+      expect(parts.mock.calls.length).toBe(5); // four parts, then the end
+      expect(whole).not.toHaveBeenCalled(); // sent part by part, not whole
+      expect(e).toBeInstanceOf(BatchError);
+      expect((e as BatchError).failed).toEqual(taken);
+      expect((e as BatchError).errors.every((x) => x.code === 'EEXIST')).toBe(true);
+      expect(pending(h())).toBe(0);
+      expect(bootRoutes().filter((r) => r.dev === 'k2').length).toBe(N);
+      expect((await h().routes.list({ link: index, family: 4 })).length).toBe(N);
+
+      expect(await h().routes.delete(taken.map((i) => list[i]))).toBe(taken.length);
+      const d = await h()
+        .routes.delete(list)
+        .catch((x: unknown) => x);
+      expect((d as BatchError).failed).toEqual(taken);
+      expect((d as BatchError).errors.every((x) => x instanceof NotFoundError)).toBe(true);
+      expect(await h().routes.delete(list, { missingOk: true })).toBe(0);
+    } finally {
+      parts.mockRestore();
+      whole.mockRestore();
+    }
+    expect(pending(h())).toBe(0);
+    expect(bootRoutes().filter((r) => r.dev === 'k2')).toEqual([]);
+    await h().links.delete('k2');
   });
 
   it('reports exactly the failing routes by index and applies the rest', async () => {

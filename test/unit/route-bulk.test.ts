@@ -5,11 +5,13 @@
 // into datagrams.
 import { describe, expect, it } from 'vitest';
 import { BatchError, NetlinkError, NotFoundError, ValidationError } from '../../lib';
+import { PartedBulkCall } from '../../lib/netlink/bulk-parts';
 import { bulkParts } from '../../lib/netlink/bulk-send';
 import { runSync, type NetlinkCall, type SyncExecutor } from '../../lib/netlink/operation';
 import type { NetlinkMessage } from '../../lib/netlink/parser';
 import { PendingRequest, RequestTracker } from '../../lib/netlink/request-tracker';
 import { routeOps } from '../../lib/rtnetlink/route';
+import { simpleRoutesWriter } from '../../lib/rtnetlink/route-bulk-simple';
 
 const NLMSG_ERROR = 2;
 const EEXIST = 17;
@@ -55,6 +57,59 @@ describe('bulk route writes', () => {
     const bulkDel = kernel();
     expect(runSync(bulkDel.ex, routeOps.delete(routes))).toBe(6);
     expect(bulkDel.calls[0].message).toEqual(Buffer.concat(singleDel.calls.map((c) => c.message)));
+  });
+
+  it('writes the common { dst, link } routes byte for byte as the single calls, mixed with others in order', () => {
+    const simple = ['10.2.0.0/16', '0.0.0.0/0', '10.2.3.4', '255.255.255.255/32', '128.0.0.0/1', '192.168.7.0/24'].map((dst, i) => ({ dst, link: 3 + i }));
+    const mixed = [...simple.slice(0, 2), { dst: '10.9.0.0/16', link: 3, metric: 5 }, { dst: '2001:db8::/64', link: 4 }, ...simple.slice(2)];
+    for (const op of ['add', 'replace', 'delete'] as const) {
+      const single = kernel();
+      for (const r of mixed) runSync(single.ex, routeOps[op](r));
+      const bulk = kernel();
+      runSync(bulk.ex, routeOps[op](mixed));
+      expect(bulk.calls[0].message).toEqual(Buffer.concat(single.calls.map((c) => c.message)));
+    }
+  });
+
+  it('encodes a call of only { dst, link } routes in parts, the last request asking for the ack', () => {
+    const NLM_F_ACK = 4;
+    const simple = Array.from({ length: 4000 }, (_, i) => ({ dst: `10.3.${i >> 8}.${i & 255}/32`, link: 9 }));
+    const single = kernel();
+    for (const r of simple) runSync(single.ex, routeOps.add(r));
+    const expected = Buffer.concat(single.calls.map((c) => c.message));
+    expected.writeUInt16LE(expected.readUInt16LE(expected.length - 44 + 6) | NLM_F_ACK, expected.length - 44 + 6);
+    const bulk = kernel();
+    runSync(bulk.ex, routeOps.add(simple)); // an executor reading `message` gets every request
+    expect(bulk.calls[0].message).toEqual(expected);
+
+    const write = simpleRoutesWriter(simple, 24, 0x600);
+    expect(write).toBeDefined();
+    expect(simpleRoutesWriter([...simple, { dst: '10.4.0.0/16', link: 9, metric: 1 }], 24, 0x600)).toBeUndefined();
+    if (!write) return;
+    const call = new PartedBulkCall(simple.length, write, 'add 4000 routes');
+    const parts: Buffer[] = [];
+    for (let p = call.nextPart(); p; p = call.nextPart()) parts.push(Buffer.from(p));
+    expect(parts.map((p) => p.length)).toEqual([1489 * 44, 1489 * 44, (4000 - 2 * 1489) * 44]);
+    expect(Buffer.concat(parts)).toEqual(expected);
+  });
+
+  it('refuses malformed { dst, link } routes with the single calls’ errors', () => {
+    const cases: Array<[unknown, RegExp]> = [
+      ['10.1.0.1/24', /host bits/],
+      ['01.1.0.0/16', /routes\[1\]\.dst/],
+      ['10.1.0.0/', /routes\[1\]\.dst/],
+      ['10.1.0.0/08', /routes\[1\]\.dst/],
+      ['10.1.0.0/33', /prefix length/],
+      ['10.1.0/24', /routes\[1\]\.dst/],
+      ['10.1.0.256/32', /routes\[1\]\.dst/],
+      [7, /routes\[1\]\.dst/],
+    ];
+    for (const [dst, error] of cases) {
+      const k = kernel();
+      expect(() => runSync(k.ex, routeOps.add([routes[0], { dst, link: 7 } as never]))).toThrow(error);
+      expect(k.calls).toEqual([]);
+    }
+    expect(() => runSync(kernel().ex, routeOps.add([routes[0], { dst: '10.1.0.0/24', link: 1.5 }]))).toThrow(/routes\[1\]\.link/);
   });
 
   it('validates every item before sending anything, naming the index', () => {

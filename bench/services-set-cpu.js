@@ -17,15 +17,8 @@ const { execFileSync, spawn } = require('node:child_process');
 const path = require('node:path');
 
 const SAMPLES = 300;
-const ENDPOINTS = 10;
-
-function serviceSpec(i, shift = 0) {
-  const x = i >> 8;
-  const y = i & 255;
-  const endpoints = [];
-  for (let j = 0; j < ENDPOINTS; j++) endpoints.push({ ip: `10.${200 + ((j + shift) % 20)}.${x}.${y}`, port: 8080 });
-  return { name: `s${i}`, vips: [`10.96.${x}.${y}`], ports: [{ port: 80 }], endpoints };
-}
+// The same services as the bench's services workload.
+const { serviceSpec } = require('./workloads/services');
 
 const cpuMs = (c) => (c.user + c.system) / 1000;
 const pct = (s, p) => s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];

@@ -102,6 +102,7 @@ function wholeScript(n, probe) {
 }
 
 module.exports = {
+  serviceSpec,
   name: 'services',
   order: 44,
   description: `services (VIPs): create 10,000 × ${ENDPOINTS} endpoints; change one service's endpoints with 100 vs 10,000 services (vs \`nft -f\`); connection set-up through a VIP with 10 vs 10,000 services`,

@@ -15,7 +15,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { connectTcp, intercept as nlkitIntercept, listenTcp, originalDestination, ValidationError, type Interception, type InterceptOptions } from '../../lib';
 import { hello } from '../helpers/traffic';
 import { ip, ipJson, useNetns } from '../helpers/netns';
-import { nft, nftJson, nftObjects } from '../helpers/nft';
+import { podState } from '../helpers/pod-state';
+import { nft, nftObjects } from '../helpers/nft';
 
 const PROXY_MARK = 0x539;
 const execFileAsync = promisify(execFile);
@@ -56,18 +57,6 @@ async function helloAs(netns: string, uid: number, host: string, port: number): 
 function answer(s: net.Socket, text: string): void {
   s.on('error', () => s.destroy());
   s.end(text);
-}
-
-/** The pod's routing and nftables state, for comparing before and after. */
-function podState(netns: string): unknown {
-  return {
-    nft: nftJson(netns),
-    rules4: ipJson(netns, '-4', 'rule'),
-    rules6: ipJson(netns, '-6', 'rule'),
-    routes4: ipJson(netns, '-4', 'route', 'show', 'table', 'all'),
-    // (the kernel adds eth0's link-local address whenever its DAD ends: not ours to compare)
-    routes6: ipJson<Array<{ dst: string }>>(netns, '-6', 'route', 'show', 'table', 'all').filter((r) => !r.dst.startsWith('fe80::')),
-  };
 }
 
 describe('sidecar interception', () => {

@@ -15,8 +15,9 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bindUdp, intercept as nlkitIntercept, listenUdp, ValidationError, type Interception, type InterceptOptions, type UdpListener } from '../../lib';
-import { ip, ipJson, useNetns } from '../helpers/netns';
-import { nft, nftJson, nftObjects } from '../helpers/nft';
+import { ip, useNetns } from '../helpers/netns';
+import { podState } from '../helpers/pod-state';
+import { nft, nftObjects } from '../helpers/nft';
 import { udpAsk } from '../helpers/traffic';
 
 const PROXY_MARK = 0x539;
@@ -54,16 +55,6 @@ async function udpServer(netns: string, port: number): Promise<dgram.Socket> {
   const s = await bindUdp({ netns, host: '::', port });
   s.on('message', (msg, rinfo) => s.send(`B${port} sees ${rinfo.address.replace('::ffff:', '')}: ${String(msg)}`, rinfo.port, rinfo.address));
   return s;
-}
-
-function podState(netns: string): unknown {
-  return {
-    nft: nftJson(netns),
-    rules4: ipJson(netns, '-4', 'rule'),
-    rules6: ipJson(netns, '-6', 'rule'),
-    routes4: ipJson(netns, '-4', 'route', 'show', 'table', 'all'),
-    routes6: ipJson<Array<{ dst: string }>>(netns, '-6', 'route', 'show', 'table', 'all').filter((r) => !r.dst.startsWith('fe80::')),
-  };
 }
 
 describe('sidecar interception of UDP', () => {

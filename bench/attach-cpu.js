@@ -1,22 +1,25 @@
 'use strict';
 /**
  * CPU time per container attach, for A/B runs of builds on a busy machine:
- * `node bench/attach-cpu.js [dist dir ...]` (default: this checkout's dist/).
+ * `node bench/attach-cpu.js [--plumb] [dist dir ...]` (default: this checkout's dist/).
+ * With --plumb, the low-level plumbing of the Go peer instead of `nets.attach()`
+ * (bench/lib/attach-plumb.js: a host handle opened once, a fresh handle per sandbox).
  * For each build, in turn, a new process creates a host namespace and 40
  * sandbox namespaces (all deleted afterwards), attaches 5 sandboxes and
  * detaches them (warm-up), then attaches the 40 one after another and
  * reports process.cpuUsage() (all threads) per attach, and the wall time
  * (which the load moves much more). State on /dev/shm.
- * The builds alternate 5 times; medians and ranges are printed.
+ * The builds alternate 5 times (ROUNDS=n for more); medians and ranges are
+ * printed, with the event loop thread's own CPU time (/proc/thread-self/schedstat).
  */
 const { execFileSync } = require('node:child_process');
 const path = require('node:path');
 
 const N = 40;
-const ROUNDS = 5;
+const ROUNDS = Number(process.env.ROUNDS) || 5;
 
 /** One measurement in this process (the child side). */
-async function measure(dist) {
+async function measure(dist, plumb) {
   const fs = require('node:fs');
   const nl = require(path.resolve(dist, 'index.js'));
   const prefix = `nlbench-${process.pid}-acpu`;
@@ -24,20 +27,31 @@ async function measure(dist) {
   const sandboxes = Array.from({ length: N }, (_, i) => `${prefix}-s${i}`);
   const dir = fs.mkdtempSync('/dev/shm/nlbench-state-');
   let nets;
+  let hostHandle;
   try {
     await nl.createNetns(host);
     for (const s of sandboxes) await nl.createNetns(s);
     nets = await nl.networks({ host, stateDir: dir });
     await nets.create({ name: 'b', subnet: '10.79.0.0/16' });
-    for (let i = 0; i < 5; i++) await nets.attach('b', { sandbox: sandboxes[i] });
-    await nets.detach('b', sandboxes.slice(0, 5));
+    let attachOne = (s) => nets.attach('b', { sandbox: s });
+    if (plumb) {
+      const { plumbSandbox } = require('./lib/attach-plumb');
+      hostHandle = await nl.open({ netns: host });
+      attachOne = (s) => plumbSandbox(nl, hostHandle, s, sandboxes.indexOf(s), { bridge: 'nlk-b', gateway: '10.79.0.1', net16: '10.79' });
+    }
+    for (let i = 0; i < 5; i++) await attachOne(sandboxes[i]);
+    if (plumb) for (let i = 0; i < 5; i++) await hostHandle.links.delete(`lv${i}`);
+    else await nets.detach('b', sandboxes.slice(0, 5));
+    const m0 = mainThreadNs(fs);
     const c0 = process.cpuUsage();
     const t0 = process.hrtime.bigint();
-    for (const s of sandboxes) await nets.attach('b', { sandbox: s });
+    for (const s of sandboxes) await attachOne(s);
     const wallMs = Number(process.hrtime.bigint() - t0) / 1e6;
     const c = process.cpuUsage(c0);
-    console.log(JSON.stringify({ cpuMsPerAttach: (c.user + c.system) / 1000 / N, wallMsPerAttach: wallMs / N }));
+    const mainMs = (mainThreadNs(fs) - m0) / 1e6;
+    console.log(JSON.stringify({ cpuMsPerAttach: (c.user + c.system) / 1000 / N, mainMsPerAttach: mainMs / N, wallMsPerAttach: wallMs / N }));
   } finally {
+    hostHandle?.close();
     nets?.close();
     for (const s of sandboxes) await nl.deleteNetns(s, { missingOk: true });
     await nl.deleteNetns(host, { missingOk: true });
@@ -45,15 +59,25 @@ async function measure(dist) {
   }
 }
 
+/** CPU time of the calling thread (the event loop) in ns, from the scheduler's accounting. */
+function mainThreadNs(fs) {
+  return Number(fs.readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]);
+}
+
 function main() {
-  const dists = process.argv.length > 2 ? process.argv.slice(2) : [path.join(__dirname, '..', 'dist')];
+  const args = process.argv.slice(2);
+  const plumb = args[0] === '--plumb';
+  if (plumb) args.shift();
+  const dists = args.length > 0 ? args : [path.join(__dirname, '..', 'dist')];
   const samples = dists.map(() => []);
   const walls = dists.map(() => []);
+  const mains = dists.map(() => []);
   for (let round = 0; round < ROUNDS; round++) {
     dists.forEach((dist, i) => {
-      const out = JSON.parse(execFileSync(process.execPath, [__filename, '--child', dist], { encoding: 'utf8' }));
+      const out = JSON.parse(execFileSync(process.execPath, [__filename, '--child', dist, plumb ? 'plumb' : 'attach'], { encoding: 'utf8' }));
       samples[i].push(out.cpuMsPerAttach);
       walls[i].push(out.wallMsPerAttach);
+      mains[i].push(out.mainMsPerAttach);
     });
   }
   const range = (v) => {
@@ -61,12 +85,14 @@ function main() {
     return `${s[s.length >> 1].toFixed(2)} ms (${s[0].toFixed(2)}–${s[s.length - 1].toFixed(2)})`;
   };
   dists.forEach((dist, i) => {
-    console.log(`${dist}: CPU per attach ${range(samples[i])}, wall ${range(walls[i])}, ${ROUNDS} runs of ${N}`);
+    console.log(
+      `${dist}: ${plumb ? 'low-level plumbing, ' : ''}CPU per attach ${range(samples[i])} (event loop thread ${range(mains[i])}), wall ${range(walls[i])}, ${ROUNDS} runs of ${N}`,
+    );
   });
 }
 
 if (process.argv[2] === '--child') {
-  measure(process.argv[3]).catch((e) => {
+  measure(process.argv[3], process.argv[4] === 'plumb').catch((e) => {
     console.error(e);
     process.exitCode = 1;
   });

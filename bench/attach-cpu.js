@@ -1,7 +1,9 @@
 'use strict';
 /**
  * CPU time per container attach, for A/B runs of builds on a busy machine:
- * `node bench/attach-cpu.js [--plumb] [dist dir ...]` (default: this checkout's dist/).
+ * `node bench/attach-cpu.js [--plumb] [dist dir | go ...]` (default: this checkout's dist/).
+ * `go` measures the Go peer (bench/peers/go-netlink.go) in the same setup, by its
+ * own getrusage around its loop, for a CPU ratio that the load moves less than wall time.
  * With --plumb, the low-level plumbing of the Go peer instead of `nets.attach()`
  * (bench/lib/attach-plumb.js: a host handle opened once, a fresh handle per sandbox).
  * For each build, in turn, a new process creates a host namespace and 40
@@ -19,7 +21,8 @@ const N = 40;
 const ROUNDS = Number(process.env.ROUNDS) || 5;
 
 /** One measurement in this process (the child side). */
-async function measure(dist, plumb) {
+async function measure(dist, mode) {
+  const plumb = mode === 'plumb';
   const fs = require('node:fs');
   const nl = require(path.resolve(dist, 'index.js'));
   const prefix = `nlbench-${process.pid}-acpu`;
@@ -32,12 +35,13 @@ async function measure(dist, plumb) {
     await nl.createNetns(host);
     for (const s of sandboxes) await nl.createNetns(s);
     nets = await nl.networks({ host, stateDir: dir });
-    await nets.create({ name: 'b', subnet: '10.79.0.0/16' });
+    await nets.create({ name: 'b', subnet: '10.78.0.0/16' });
+    if (mode === 'go') return await measureGo(nl, host, sandboxes);
     let attachOne = (s) => nets.attach('b', { sandbox: s });
     if (plumb) {
       const { plumbSandbox } = require('./lib/attach-plumb');
       hostHandle = await nl.open({ netns: host });
-      attachOne = (s) => plumbSandbox(nl, hostHandle, s, sandboxes.indexOf(s), { bridge: 'nlk-b', gateway: '10.79.0.1', net16: '10.79' });
+      attachOne = (s) => plumbSandbox(nl, hostHandle, s, sandboxes.indexOf(s), { bridge: 'nlk-b', gateway: '10.78.0.1' });
     }
     for (let i = 0; i < 5; i++) await attachOne(sandboxes[i]);
     if (plumb) for (let i = 0; i < 5; i++) await hostHandle.links.delete(`lv${i}`);
@@ -59,6 +63,22 @@ async function measure(dist, plumb) {
   }
 }
 
+/**
+ * The Go peer (bench/peers/go-netlink.go `attach`) into the same setup: its own
+ * CPU time around its loop of attaches (getrusage, all threads; process start
+ * and the untimed deletes not counted), after a warm-up run of 5 sandboxes.
+ */
+async function measureGo(nl, host, sandboxes) {
+  const { go, runPeer } = require('./peers/peers');
+  const vish = go(() => undefined);
+  if (!vish.bin) throw new Error(`the Go peer could not be built: ${vish.reason}`);
+  const paths = sandboxes.map((s) => path.join(nl.NETNS_RUN_DIR, s));
+  await runPeer(host, vish.bin, ['attach', 'nlk-b', '10.78.0.1', ...paths.slice(0, 5)]);
+  const out = await runPeer(host, vish.bin, ['attach', 'nlk-b', '10.78.0.1', ...paths]);
+  const wall = out.ms.reduce((a, b) => a + b, 0) / out.ms.length;
+  console.log(JSON.stringify({ cpuMsPerAttach: out.cpuMs / paths.length, mainMsPerAttach: NaN, wallMsPerAttach: wall }));
+}
+
 /** CPU time of the calling thread (the event loop) in ns, from the scheduler's accounting. */
 function mainThreadNs(fs) {
   return Number(fs.readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]);
@@ -69,12 +89,17 @@ function main() {
   const plumb = args[0] === '--plumb';
   if (plumb) args.shift();
   const dists = args.length > 0 ? args : [path.join(__dirname, '..', 'dist')];
+  const own = path.join(__dirname, '..', 'dist');
   const samples = dists.map(() => []);
   const walls = dists.map(() => []);
   const mains = dists.map(() => []);
   for (let round = 0; round < ROUNDS; round++) {
     dists.forEach((dist, i) => {
-      const out = JSON.parse(execFileSync(process.execPath, [__filename, '--child', dist, plumb ? 'plumb' : 'attach'], { encoding: 'utf8' }));
+      const out = JSON.parse(
+        execFileSync(process.execPath, [__filename, '--child', dist === 'go' ? own : dist, dist === 'go' ? 'go' : plumb ? 'plumb' : 'attach'], {
+          encoding: 'utf8',
+        }),
+      );
       samples[i].push(out.cpuMsPerAttach);
       walls[i].push(out.wallMsPerAttach);
       mains[i].push(out.mainMsPerAttach);
@@ -85,14 +110,14 @@ function main() {
     return `${s[s.length >> 1].toFixed(2)} ms (${s[0].toFixed(2)}–${s[s.length - 1].toFixed(2)})`;
   };
   dists.forEach((dist, i) => {
-    console.log(
-      `${dist}: ${plumb ? 'low-level plumbing, ' : ''}CPU per attach ${range(samples[i])} (event loop thread ${range(mains[i])}), wall ${range(walls[i])}, ${ROUNDS} runs of ${N}`,
-    );
+    const what = dist === 'go' ? 'Go vishvananda peer, ' : plumb ? 'low-level plumbing, ' : '';
+    const loop = dist === 'go' ? '' : ` (event loop thread ${range(mains[i])})`;
+    console.log(`${dist}: ${what}CPU per attach ${range(samples[i])}${loop}, wall ${range(walls[i])}, ${ROUNDS} runs of ${N}`);
   });
 }
 
 if (process.argv[2] === '--child') {
-  measure(process.argv[3], process.argv[4] === 'plumb').catch((e) => {
+  measure(process.argv[3], process.argv[4]).catch((e) => {
     console.error(e);
     process.exitCode = 1;
   });

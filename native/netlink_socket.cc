@@ -247,6 +247,7 @@ void NetlinkSocket::Init(Napi::Env env, Napi::Object exports) {
       });
   exports.Set("NetlinkSocket", ctor);
   exports.Set("netlinkSocketOpen", Napi::Function::New(env, OpenJs));
+  exports.Set("netlinkTransactIn", Napi::Function::New(env, TransactInJs));
 }
 
 // netlinkSocketOpen(protocol, nsfd) -> Promise<fd>: the socket created inside
@@ -270,6 +271,61 @@ Napi::Value NetlinkSocket::OpenJs(const Napi::CallbackInfo& info) {
         napi_value v = MakeNumber(env, *fd);
         if (v == nullptr) close(*fd);  // nobody will ever see it
         return v;
+      });
+}
+
+// netlinkTransactIn(protocol, nsfd, request, waitMs) -> Promise<Buffer>: one
+// round of requests into a namespace without a socket object (the sandbox side
+// of an attach, lib/netlink/one-shot.ts). One pool job: the socket is made in
+// the namespace (a hand-off to the namespace thread), configured as an async
+// socket is, the request sent as one datagram and every reply read as
+// transact() does; then the socket is closed. nsfd is the caller's own
+// reference, open until the promise settles.
+Napi::Value NetlinkSocket::TransactInJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int protocol = ArgInt(info, 0, "protocol", 0, 31);
+  int nsfd = ArgInt(info, 1, "netns fd", -1, INT32_MAX);
+  if (!info[2].IsTypedArray()) throw Napi::TypeError::New(env, "netlinkTransactIn(protocol, nsfd, buffer, waitMs)");
+  int wait_ms = ArgInt(info, 3, "waitMs", 0, 60000);
+  auto buf = info[2].As<Napi::Uint8Array>();
+  auto request = std::make_shared<std::vector<uint8_t>>(buf.Data(), buf.Data() + buf.ByteLength());
+  auto replies = std::make_shared<std::vector<uint8_t>>();
+  return RunMaybeAsync(
+      env, true,
+      [protocol, nsfd, wait_ms, request, replies](std::string& syscall) -> int {
+        int fd = -1;
+        int err = RunInNetns(nsfd, [&]() -> int {
+          fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol);
+          return fd < 0 ? errno : 0;
+        });
+        if (err != 0) {
+          syscall = nsfd < 0 ? "socket(AF_NETLINK)" : "pthread_create/setns/socket(AF_NETLINK)";
+          return err;
+        }
+        int one = 1;
+        setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof one);
+        setsockopt(fd, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof one);
+        setsockopt(fd, SOL_NETLINK, NETLINK_GET_STRICT_CHK, &one, sizeof one);
+        SetBufferSize(fd, SO_RCVBUFFORCE, SO_RCVBUF, kDefaultRcvbuf);
+        int sndbuf = 0;
+        socklen_t len = sizeof sndbuf;
+        getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, &len);
+        sockaddr_nl addr{};
+        addr.nl_family = AF_NETLINK;
+        if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+          err = errno;
+          syscall = "bind(AF_NETLINK)";
+        } else {
+          err = TransactOn(fd, *request, wait_ms, &sndbuf, replies.get(), syscall);
+        }
+        close(fd);
+        return err;
+      },
+      [replies](napi_env e) -> napi_value {
+        napi_value out = nullptr;
+        void* data;
+        if (napi_create_buffer_copy(e, replies->size(), replies->data(), &data, &out) != napi_ok) return nullptr;
+        return out;
       });
 }
 

@@ -23,6 +23,8 @@ class NetlinkSocket : public Napi::ObjectWrap<NetlinkSocket> {
   static void Init(Napi::Env env, Napi::Object exports);
   /** netlinkSocketOpen(protocol, nsfd): Promise of a socket fd made in the namespace. */
   static Napi::Value OpenJs(const Napi::CallbackInfo& info);
+  /** netlinkTransactIn(protocol, nsfd, request, waitMs): one pool job makes a socket in the namespace, sends, reads, closes. */
+  static Napi::Value TransactInJs(const Napi::CallbackInfo& info);
   explicit NetlinkSocket(const Napi::CallbackInfo& info);
   ~NetlinkSocket() override;
 

@@ -4,7 +4,8 @@
  * with the peer created directly in the sandbox, hairpin, IPAM address,
  * loopback and interface up, default route, state recorded) into existing
  * namespaces and into namespaces nlkit creates, against the same plumbing
- * done by spawning `ip` from Node; then tearing the 50 down with
+ * done by spawning `ip` from Node, by nlkit's low-level API and by the Go
+ * peer (both without IPAM, state or hairpin); then tearing the 50 down with
  * `nets.detach(network, ids)` (one bulk delete), `nets.detach()` one by one, and
  * `ip link del` per sandbox.
  */
@@ -13,6 +14,7 @@ const os = require('node:os');
 const path = require('node:path');
 const { summarize } = require('../lib/stats');
 const { go, runPeer } = require('../peers/peers');
+const { plumbSandbox } = require('../lib/attach-plumb');
 
 const N = 50;
 const ATTACH = 'attach one sandbox (per sandbox, 50 attached per run)';
@@ -21,6 +23,8 @@ const TEARDOWN = 'tear down 50 sandboxes (total)';
 const SEQ = 'nlkit, `nets.attach()`, existing namespace, one after another';
 const SEQ_CREATE = 'nlkit, `nets.attach({ create: true })`, namespace created by nlkit, one after another';
 const BULK = 'nlkit, `nets.detach(network, ids)` (one bulk delete)';
+const LOW =
+  "nlkit's low-level API, the Go peer's plumbing (a fresh handle in each sandbox; veth with its peer created there, master/up; lo up, address, up, default route)";
 const GO =
   'Go vishvananda/netlink, the same plumbing (veth with its peer created in the sandbox, master/up; in the sandbox: lo up, address, up, default route)';
 
@@ -142,6 +146,28 @@ module.exports = {
         teardown: ipDetach,
       });
 
+      // Exactly the Go peer's plumbing with the low-level API (bench/lib/attach-plumb.js): per sandbox the
+      // namespace file and a fresh handle in it, as Go's NewHandleAt; the host handle is opened once, as Go's
+      // process lives in the host namespace (its package handle makes a socket per request there).
+      const lowHost = await nlkit.open({ netns: host });
+      try {
+        await timed(ctx, {
+          group: ATTACH,
+          variant: LOW,
+          per: N,
+          runs,
+          note: 'bench/lib/attach-plumb.js; no IPAM, no state, no hairpin, like the Go peer',
+          run: async () => {
+            for (let i = 0; i < N; i++) await plumbSandbox(nlkit, lowHost, sandboxes[i], i);
+          },
+          teardown: async () => {
+            for (let i = 0; i < N; i++) await lowHost.links.delete(`lv${i}`, { missingOk: true });
+          },
+        });
+      } finally {
+        lowHost.close();
+      }
+
       // The Go peer doing the same work, in the same run (bench/peers/go-netlink.go).
       const vish = go(ctx.log);
       if (vish.bin) {
@@ -238,6 +264,15 @@ module.exports = {
   },
 
   targets: [
+    {
+      text: "the Go peer's plumbing with the low-level API ≤ 1.5× Go vishvananda/netlink (existing namespace)",
+      evaluate: (r) => {
+        const a = r(LOW);
+        const b = r(GO);
+        if (!a || !b) return { met: false, value: 'not measured' };
+        return { met: a.median <= 1.5 * b.median, value: `${(a.median / b.median).toFixed(2)}×` };
+      },
+    },
     {
       text: 'attach ≤ 1.5× Go vishvananda/netlink doing the same (existing namespace)',
       evaluate: (r) => {

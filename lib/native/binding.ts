@@ -90,6 +90,8 @@ export interface NativeBinding {
   NetlinkSocket: new (protocol: number, netnsFd: number, options: NativeSocketOptions, onEvent: NativeEventCallback) => NativeNetlinkSocket;
   NetlinkSyncSocket: new (protocol: number, netnsFd: number, options: Omit<NativeSocketOptions, 'groups' | 'fd'>) => NativeNetlinkSyncSocket;
   netlinkSocketOpen(protocol: number, netnsFd: number): Promise<number>;
+  /** One round in a namespace: a socket made there, the request sent, every reply read, the socket closed (lib/netlink/one-shot.ts). */
+  netlinkTransactIn(protocol: number, netnsFd: number, request: Uint8Array, waitMs: number): Promise<Buffer>;
   netnsPrepareDir(dir: string): void;
   netnsCreateNamed(path: string): Promise<void>;
   netnsCreateNamedSync(path: string): void;

@@ -6,9 +6,9 @@
  * @module
  */
 import * as path from 'node:path';
-import { open, type Handle } from '../handle';
 import { AttachmentConflictError, NlkitError, NotFoundError, ValidationError } from '../netlink/errors';
 import { createNetns, deleteNetns, netnsExists, NETNS_RUN_DIR, openNetnsSync, type NetnsRef, NetworkNamespace } from '../netns/namespace';
+import { ENODEV } from '../netlink/errno';
 import { getLink } from '../rtnetlink/link';
 import { validateInterfaceName } from '../validate/names';
 import { AddressPool } from './address-pool';
@@ -21,6 +21,7 @@ import { beginIntent } from './intents';
 import { addDefaultRoutes, checkDefaultRoute, chooseIfname, handOverDefaultRoute, type DefaultRouteChoice } from './multi-network';
 import { hostVethName, randomMac, validateNetworkName, vethMark } from './names';
 import { removeAttachments } from './removal';
+import { openSandboxOps, type SandboxOps } from './sandbox-ops';
 import { identityOf, refuseHostNamespace, sameNamespace } from './sandbox-identity';
 import { withSandboxLocks } from './sandbox-lock';
 import { Rollback, settleAll } from './settle';
@@ -330,7 +331,7 @@ async function reattachLocked(ctx: NetworkContext, rec: NetworkRecord, att: Atta
   }
   try {
     await ctx.host.links.delete(att.hostIfname).catch(ignoreMissing);
-    const sb = await open({ netns: ns });
+    const sb = openSandboxOps(ns);
     await sb.links
       .delete(att.ifname)
       .catch(ignoreMissing)
@@ -358,11 +359,12 @@ export async function forget(ctx: NetworkContext, rec: NetworkRecord, atts: Atta
 
 /**
  * Builds the kernel side of an attachment; each step registers its undo.
- * Independent steps run at once (the kernel works on the I/O threads while
- * JavaScript goes on): the address lease, the veth pair and a socket in the
- * sandbox; then the hairpin flag on the host and, in the sandbox, every
- * request queued at once by interface index (one socket processes its
- * requests in order: up, address, then the route that needs it).
+ * Independent steps run at once (the kernel works off the event loop while
+ * JavaScript goes on): the address lease and the veth pair (one host round
+ * trip); then the port enslaved with its hairpin flag on the host and, in
+ * the sandbox, every request queued at once by interface index (one pool job
+ * makes a socket there and sends them in one sendmsg, processed in order:
+ * up, address, then the route that needs it).
  */
 async function plumb(
   ctx: NetworkContext,
@@ -375,46 +377,52 @@ async function plumb(
   defaultRoute?: DefaultRouteChoice,
 ): Promise<void> {
   const host = ctx.host;
-  let sb: Handle | undefined;
+  let sb: SandboxOps | undefined;
   let hostIndex = 0;
   let peerIndex = 0;
+  let bridgeIndex = 0;
   try {
+    onStep('open sandbox');
+    sb = openSandboxOps(ns); // no socket yet: each round makes one in the sandbox (sandbox-ops.ts)
     await settleAll(
       [
         ['allocate addresses', () => lease],
         [
           'create veth pair',
           async () => {
-            // The bridge's index first (links.add would look it up itself): then the add and the read-back of
-            // both ends' indexes (IFLA_LINK is the peer's index in the sandbox; no name lookups below) are asked
-            // in the same tick and travel together, one round trip for both (the kernel runs them in order).
-            // getLink, not links.get, which would also look up the bridge's name. Its answer counts only if the
-            // add succeeded (else the name may be someone else's link).
-            const master = (await host.run(getLink(rec.bridge))).index;
+            // One round trip for three requests asked in the same tick (one sendmsg; the kernel runs them in
+            // order): the bridge's index by name, the veth created down and without a master, and both ends'
+            // indexes read back (IFLA_LINK is the peer's index in the sandbox; no name lookups below). The port
+            // is enslaved and brought up by index in the next round, with its port flags (hairpin). The bridge's
+            // index is never cached: it comes from this round's lookup, as the port goes on only if it succeeded.
+            // getLink, not links.get, which would also look up the bridge's name. The read-back counts only if
+            // the add succeeded (else the name may be someone else's link).
+            const bridge = host.run(getLink(rec.bridge));
             const added = host.links.add({
               name: att.hostIfname,
               kind: 'veth',
-              master,
               group: rec.group,
               mtu: rec.mtu,
-              up: true,
               peer: { name: att.ifname, netns: ns, mac: att.mac, mtu: rec.mtu },
             });
             const got = host.run(getLink(att.hostIfname));
+            bridge.catch(() => undefined);
             got.catch(() => undefined);
             await added;
             rollback.push(() => host.links.delete(att.hostIfname));
             const link = await got;
             hostIndex = link.index;
             peerIndex = link.parentIndex ?? 0;
+            // Only a bridge of this name: a link of another kind that took the name is never a master here.
+            const br = await bridge;
+            if (br.kind !== 'bridge') throw new NotFoundError('bridge', { errno: ENODEV, operation: `attach to bridge ${rec.bridge}` });
+            bridgeIndex = br.index;
           },
         ],
-        ['open sandbox', async () => void (sb = await open({ netns: ns }))],
       ],
       onStep,
     );
     const box = sb;
-    if (!box) throw new Error('sandbox handle missing after its step'); // settleAll throws if that step failed
     const dev: string | number = peerIndex > 0 ? peerIndex : att.ifname;
     await settleAll(
       [
@@ -424,10 +432,15 @@ async function plumb(
         [
           'set hairpin mode',
           async () => {
-            // Two independent requests by index, asked at once (one round trip): the port flags, and the ownership
-            // mark (the kernel ignores an alias in the request that creates the veth).
+            // Asked at once, in this order (one round trip): the port enslaved to the bridge and up, then its
+            // port flags (a bridge port's, so after the master in the same sendmsg), and the ownership mark (the
+            // kernel ignores an alias in the request that creates the veth).
             const port = { hairpin: true, ...((await isolatePorts(ctx.hostRef, rec)) && { isolated: true }) };
-            await settleAll([host.links.set(hostIndex, { port }), host.links.set(hostIndex, { alias: vethMark(ctx.store.tag, rec.name, att.id) })]);
+            await settleAll([
+              host.links.set(hostIndex, { master: bridgeIndex, up: true }),
+              host.links.set(hostIndex, { port }),
+              host.links.set(hostIndex, { alias: vethMark(ctx.store.tag, rec.name, att.id) }),
+            ]);
           },
         ],
         [

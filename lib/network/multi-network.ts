@@ -50,7 +50,7 @@ export function chooseIfname(st: HostState, sandboxPath: string, asked: string |
  * the default route; `att.defaultRoute` is set to that.
  */
 export async function addDefaultRoutes(
-  box: Handle,
+  box: Pick<Handle, 'routes'>,
   rec: NetworkRecord,
   att: AttachmentRecord,
   link: string | number,

@@ -1,0 +1,137 @@
+/**
+ * A connection into a namespace with no socket of its own between rounds:
+ * the requests asked in one tick go to the kernel in one libuv pool job
+ * (native `netlinkTransactIn`) that makes a socket inside the namespace,
+ * sends them in one sendmsg (the kernel runs them in order), reads every
+ * reply and closes the socket. For a few requests into a namespace the
+ * caller will not use again (the sandbox side of an attach): one hand-off to
+ * the pool per round, where a handle pays a job to make its socket, a socket
+ * object with its event channel, then a job per round. Requests only (`ack`
+ * calls): dumps, batches and bulk calls need a handle.
+ * @internal
+ * @module
+ */
+import * as fs from 'node:fs';
+import { constants as osConstants } from 'node:os';
+import { native } from '../native/binding';
+import { NLM_F_ACK } from './constants';
+import { EBADF, EIO } from './errno';
+import { ClosedError, NetlinkError, NetlinkOverrunError, SystemError, fromNative } from './errors';
+import type { AsyncExecutor, NetlinkCall } from './operation';
+import type { NetlinkMessage } from './parser';
+import { splitMessages } from './received-message';
+import { PendingRequest, RequestTracker } from './request-tracker';
+
+interface Queued {
+  message: Buffer;
+  p: PendingRequest;
+}
+
+/** An executor of rtnetlink (or other) requests in one namespace, a fresh socket per round. */
+export class OneShotConnection implements AsyncExecutor {
+  private readonly tracker = new RequestTracker();
+  /** Our own reference to the namespace (reopened): the caller may close theirs at any time. */
+  private nsFd: number;
+  private outbox: Queued[] = [];
+  private scheduled = false;
+  private busy = false;
+  private closed = false;
+  private seq = 0;
+
+  /**
+   * @param protocol the netlink protocol (NETLINK_ROUTE = 0)
+   * @param netnsFd an open namespace file (reopened here, so a number the caller closes and reuses never leads the socket elsewhere)
+   */
+  constructor(
+    private readonly protocol: number,
+    netnsFd: number,
+  ) {
+    try {
+      this.nsFd = fs.openSync(`/proc/self/fd/${netnsFd}`, fs.constants.O_RDONLY);
+    } catch (e) {
+      throw new SystemError('open netlink socket', -((e as NodeJS.ErrnoException).errno ?? -EBADF), `open(/proc/self/fd/${netnsFd})`);
+    }
+  }
+
+  execute(c: NetlinkCall): Promise<NetlinkMessage[]> {
+    if (this.closed) return Promise.reject(new ClosedError(c.operation));
+    if (c.kind !== 'ack') return Promise.reject(new Error(`${c.operation}: a one-shot connection sends requests only (not a ${c.kind})`));
+    return new Promise((resolve, reject) => {
+      const seq = this.stamp(c.message);
+      const p = new PendingRequest('ack', c.operation, seq, seq, (err, replies) => (err ? reject(err) : resolve(replies)));
+      this.tracker.add(p);
+      this.outbox.push({ message: c.message, p });
+      if (!this.scheduled && !this.busy) {
+        this.scheduled = true;
+        queueMicrotask(() => {
+          this.scheduled = false;
+          this.next();
+        });
+      }
+    });
+  }
+
+  /** Requests not yet sent fail with ClosedError; a round in flight completes (the kernel has it). */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const q of this.outbox.splice(0)) this.tracker.fail(new ClosedError(q.p.operation), q.p);
+    if (!this.busy) this.release();
+  }
+
+  /** Numbers the message and asks for its ack. */
+  private stamp(message: Buffer): number {
+    this.seq = this.seq >= 0xfffffffe ? 1 : this.seq + 1;
+    message.writeUInt32LE(this.seq, 8);
+    message.writeUInt16LE(message.readUInt16LE(6) | NLM_F_ACK, 6);
+    return this.seq;
+  }
+
+  private release(): void {
+    if (this.nsFd >= 0) fs.closeSync(this.nsFd);
+    this.nsFd = -1;
+  }
+
+  private next(): void {
+    if (this.busy || this.outbox.length === 0) return;
+    if (this.closed) return;
+    const round = this.outbox.splice(0);
+    const request =
+      round.length === 1
+        ? round[0].message
+        : Buffer.concat(
+            round.map((q) => q.message),
+            round.reduce((n, q) => n + q.message.length, 0),
+          );
+    this.busy = true;
+    let job: Promise<Buffer>;
+    try {
+      job = native().netlinkTransactIn(this.protocol, this.nsFd, request, 0);
+    } catch (e) {
+      this.roundFailed(round, (op) => fromNative(op, e));
+      return;
+    }
+    job.then(
+      (replies) => {
+        this.tracker.feed(splitMessages(replies));
+        // rtnetlink answers while sendmsg runs: a request without its ack here was never answered.
+        this.roundFailed(round, (operation) => new NetlinkError({ errno: EIO, operation: `${operation} (no reply)` }));
+      },
+      (e: unknown) => {
+        const err = e as { errno?: number; syscall?: string };
+        if (err.errno === osConstants.errno.ENOBUFS) this.roundFailed(round, (op) => new NetlinkOverrunError(op));
+        else if (err.syscall?.startsWith('sendmsg') || err.syscall?.startsWith('recvmsg'))
+          this.roundFailed(round, (operation) => new NetlinkError({ errno: err.errno ?? EIO, operation }));
+        else this.roundFailed(round, (op) => fromNative(op, e));
+      },
+    );
+  }
+
+  /** Fails what the round left unsettled, then goes on with what was asked meanwhile. */
+  private roundFailed(round: Queued[], error: (operation: string) => Error): void {
+    for (const q of round) if (!q.p.settled) this.tracker.fail(error(q.p.operation), q.p);
+    this.busy = false;
+    if (this.closed) this.release();
+    else this.next();
+  }
+}

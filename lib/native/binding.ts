@@ -74,6 +74,10 @@ export interface NativeInetSocketOptions {
 export interface NativeUdpReceiver {
   /** Bytes sent (0: dropped, the send buffer was full); `source`: the local address to send from (IP(V6)_PKTINFO). */
   send(data: Buffer, family: 4 | 6, address: string, port: number, source?: string): number;
+  /** Keeps the event loop alive while receiving (the default). */
+  ref(): void;
+  /** Receives without keeping the event loop alive. */
+  unref(): void;
   close(): void;
 }
 

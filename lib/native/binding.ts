@@ -20,6 +20,8 @@ export interface NativeNetlinkSocket {
   resume(): void;
   /** Closes without waiting; returns the tokens of requests never handed to the kernel. */
   close(): number[];
+  /** Drops the queued, not yet sent requests whose token lies in [first, last] (a rejected bulk call's later parts); returns their tokens. */
+  cancel(first: number, last: number): number[];
   readonly portId: number;
 }
 

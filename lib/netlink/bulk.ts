@@ -123,7 +123,7 @@ export function* runBulk<I, P>(items: readonly I[], writer: BulkWriter<I, P>, ru
       replies = yield* bulkCall(w.finish(), run.operation);
     } catch (e) {
       // Stopped part-way after its first k requests: the items before the first unsent one were sent (or failed their lookup).
-      throw hasItemsSent(e) && e.itemsSent < sent.length ? withItemsSent(e, sent[e.itemsSent], run.operation) : e;
+      throw hasItemsSent(e) ? withItemsSent(e, e.itemsSent < sent.length ? sent[e.itemsSent] : items.length, run.operation) : e;
     }
     for (const [m, reply] of replies) {
       const i = sent[m] as number | undefined;

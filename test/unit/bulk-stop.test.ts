@@ -5,7 +5,9 @@
 import { describe, expect, it } from 'vitest';
 import { closedError, requestsSent, sendError, stoppableBulk, withItemsSent } from '../../lib/netlink/bulk-stop';
 import { ClosedError, NetlinkError, NetlinkOverrunError, NotFoundError, SystemError } from '../../lib/netlink/errors';
+import { runAsync, type AsyncExecutor } from '../../lib/netlink/operation';
 import { PendingRequest } from '../../lib/netlink/request-tracker';
+import { routeOps } from '../../lib/rtnetlink/route';
 
 describe('a bulk call stopped part-way', () => {
   it('counts the requests before the first unsent part, also across the sequence wrap', () => {
@@ -56,5 +58,24 @@ describe('a bulk call stopped part-way', () => {
     expect(withItemsSent(new ClosedError('add 9 routes', true), 0, 'add 9 routes')).toMatchObject({ sent: false, itemsSent: 0 });
     const sys = new SystemError('add 9 routes', 11, 'pthread_create');
     expect(withItemsSent(sys, 3, 'add 9 routes')).toBe(sys);
+  });
+});
+
+describe('a bulk write of items that needed lookups, stopped part-way', () => {
+  it('counts items, not requests: an item whose link lookup failed sent none', async () => {
+    const routes = [
+      { dst: '10.1.0.0/32', link: 'cleanup-no0' }, // refused lookup: no request
+      { dst: '10.1.0.1/32', link: 3, metric: 1 },
+      { dst: '10.1.0.2/32', link: 3, metric: 2 },
+    ];
+    const ex: AsyncExecutor = {
+      execute: (c) =>
+        c.kind === 'bulk'
+          ? Promise.reject(new NetlinkOverrunError('netlink request', undefined, 1)) // its first request (item 1) went
+          : Promise.reject(new NetlinkError({ errno: 19, operation: c.operation })),
+    };
+    const e = await runAsync(ex, routeOps.add(routes)).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(NetlinkOverrunError);
+    expect((e as NetlinkOverrunError).itemsSent).toBe(2); // items 0 (never sent) and 1; item 2 was not sent
   });
 });

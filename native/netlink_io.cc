@@ -185,7 +185,7 @@ int NetlinkIo::Enqueue(const uint8_t* data, size_t length, double token, bool ex
   if (stopping_ || closed_) return EBADF;
   size_t offset = queue_bytes_.size();
   queue_bytes_.insert(queue_bytes_.end(), data, data + length);
-  queue_.push_back(Outgoing{offset, length, token, exclusive});
+  queue_.push_back(Outgoing{offset, length, token, exclusive, false});
   has_work_.store(true, std::memory_order_release);
   if (!running_) {
     // The previous thread decided to exit under mu_ and touches nothing
@@ -219,8 +219,10 @@ std::vector<double> NetlinkIo::Stop() {
     if (stopping_) return unsent;
     stopping_ = true;
     quit_.store(true);
-    for (const Outgoing& o : queue_) unsent.push_back(o.token);
-    for (size_t i = cursor_; i < send_items_.size(); i++) unsent.push_back(send_items_[i].token);
+    for (const Outgoing& o : queue_)
+      if (!o.cancelled) unsent.push_back(o.token);
+    for (size_t i = cursor_; i < send_items_.size(); i++)
+      if (!send_items_[i].cancelled) unsent.push_back(send_items_[i].token);
     queue_.clear();
     queue_bytes_.clear();
     if (running_) {
@@ -240,6 +242,29 @@ std::vector<double> NetlinkIo::Stop() {
   if (join) pthread_join(thread_, nullptr);
   if (release && tsfn_ != nullptr) napi_release_threadsafe_function(tsfn_, napi_tsfn_release);
   return unsent;
+}
+
+std::vector<double> NetlinkIo::Cancel(double first, double last) {
+  std::vector<double> cancelled;
+  auto in_range = [first, last](double t) { return first <= last ? t >= first && t <= last : t >= first || t <= last; };
+  // Marked, not erased: the thread sends runs of items as contiguous bytes
+  // and ends a run before a cancelled item (TakeAndSend).
+  auto mark = [&](Outgoing& o) {
+    if (o.cancelled || o.exclusive || !in_range(o.token)) return;
+    o.cancelled = true;
+    cancelled.push_back(o.token);
+  };
+  std::lock_guard<std::mutex> lock(mu_);
+  if (stopping_) return cancelled;
+  for (size_t i = cursor_; i < send_items_.size(); i++) mark(send_items_[i]);
+  for (Outgoing& o : queue_) mark(o);
+  return cancelled;
+}
+
+void NetlinkIo::Release() {
+  if (holds_.fetch_sub(1) != 1) return;
+  std::lock_guard<std::mutex> lock(mu_);
+  if (running_) Wake();
 }
 
 void NetlinkIo::SetPaused(bool paused) {
@@ -287,10 +312,13 @@ void NetlinkIo::Wake() {
 
 void NetlinkIo::Post(Event* ev) {
   size_t bytes = ev->kind == kMessages ? ev->data.size() : 0;
+  bool hold = ev->kind == kSendError || ev->kind == kOverrun;
   inflight_.fetch_add(bytes);
+  if (hold) holds_.fetch_add(1);
   // Fails only when the TSFN is closing (environment teardown): drop it.
   if (napi_call_threadsafe_function(tsfn_, ev, napi_tsfn_nonblocking) != napi_ok) {
     inflight_.fetch_sub(bytes);
+    if (hold) holds_.fetch_sub(1);
     delete ev;
   }
 }
@@ -386,8 +414,8 @@ bool NetlinkIo::TakeAndSend() {
   for (;;) {
     // While reading is blocked, sending waits too: replies that cannot be
     // read would overflow the receive buffer, and any read lets a paused
-    // dump go on.
-    bool blocked = unread_ || ReadBlocked();
+    // dump go on. So does it while a send error or an overrun is unhandled.
+    bool blocked = unread_ || ReadBlocked() || holds_.load() > 0;
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (stopping_) return false;
@@ -422,7 +450,7 @@ bool NetlinkIo::TakeAndSend() {
     const Outgoing* items = send_items_.data();
     size_t count = send_items_.size();
     for (size_t i = cursor_; i < count;) {
-      if (unread_ || ReadBlocked()) break;  // the rest goes out once reading resumes
+      if (unread_ || ReadBlocked() || holds_.load() > 0) break;  // the rest goes out once reading resumes
       size_t j = i + 1;
       size_t length = items[i].length;
       if (!items[i].exclusive) {
@@ -432,6 +460,17 @@ bool NetlinkIo::TakeAndSend() {
         // Stop() reports items from cursor_ on as never sent.
         std::lock_guard<std::mutex> lock(mu_);
         if (stopping_) return false;
+        if (items[i].cancelled) {
+          cursor_ = ++i;
+          continue;
+        }
+        for (size_t k = i + 1; k < j; k++) {
+          if (items[k].cancelled) {
+            j = k;
+            length = items[k].offset - items[i].offset;
+            break;
+          }
+        }
         cursor_ = j;
         in_send_.store(true);
       }

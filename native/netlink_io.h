@@ -21,6 +21,10 @@
 //   kSendError errno of a failed sendmsg and the tokens it carried
 //   kOverrun   ENOBUFS: the kernel dropped messages for this socket
 //   kFatal     any other receive error; the socket is unusable
+// After a kSendError or kOverrun the thread sends nothing more until the
+// event loop has handled that event (Release): JavaScript rejects the requests
+// concerned there and cancels what of them is still queued (Cancel), so a
+// rejected bulk call's later parts never reach the kernel.
 #pragma once
 
 #include <node_api.h>
@@ -105,6 +109,13 @@ class NetlinkIo {
   // Event loop: stops for good. Returns the tokens of requests that were
   // never handed to the kernel; every other request was (or is being) sent.
   std::vector<double> Stop();
+  // Event loop: drops the queued (not yet sent) non-exclusive requests whose
+  // token lies in [first, last] (sequence numbers, also across the wrap from
+  // 0xfffffffe to 1) and returns their tokens; a sendmsg in progress finishes.
+  std::vector<double> Cancel(double first, double last);
+  // Event loop: a posted kSendError or kOverrun was handled; sending resumes
+  // once every such event was.
+  void Release();
   // Event loop: something waits for replies (no idle exit) or nothing does.
   void SetBusy(bool busy) { busy_.store(busy, std::memory_order_relaxed); }
   // Event loop: stop or resume reading (backpressure for a slow consumer).
@@ -123,6 +134,7 @@ class NetlinkIo {
     size_t length;
     double token;
     bool exclusive;
+    bool cancelled;  // by Cancel(); read and written under mu_ only
   };
 
   void Run();
@@ -166,6 +178,7 @@ class NetlinkIo {
   std::atomic<bool> paused_{false};
   std::atomic<bool> throttled_{false};
   std::atomic<size_t> inflight_{0};  // bytes posted but not yet delivered to JS
+  std::atomic<int> holds_{0};        // kSendError/kOverrun posted, not yet handled (no sending meanwhile)
 
   // Owned by the thread.
   bool unread_ = false;  // a throttled drain left replies in the socket

@@ -48,10 +48,20 @@ void FreeReply(napi_env env, void*, void* hint) {
 // Delivers one event of the I/O thread on the event loop. Runs outside any JS
 // call and possibly while the environment tears down, so: raw N-API, every
 // failure tolerated, no C++ exception (common.h).
+// A send error or an overrun holds the I/O thread's sending until handled (netlink_io.h).
+struct ReleaseHold {
+  NetlinkIo* io;
+  bool hold;
+  ~ReleaseHold() {
+    if (hold) io->Release();
+  }
+};
+
 void CallJs(napi_env env, napi_value callback, void* context, void* data) {
   std::unique_ptr<NetlinkIo::Event> ev(static_cast<NetlinkIo::Event*>(data));
-  if (env == nullptr || callback == nullptr) return;  // teardown: just free it
   auto* io = static_cast<NetlinkIo*>(context);
+  ReleaseHold release{io, ev->kind == NetlinkIo::kSendError || ev->kind == NetlinkIo::kOverrun};
+  if (env == nullptr || callback == nullptr) return;  // teardown: just free it
   size_t bytes = ev->kind == NetlinkIo::kMessages ? ev->data.size() : 0;
   napi_value payload = nullptr;
   if (ev->kind == NetlinkIo::kMessages && bytes <= kCopyRepliesBytes) {
@@ -243,6 +253,7 @@ void NetlinkSocket::Init(Napi::Env env, Napi::Object exports) {
           InstanceMethod<&NetlinkSocket::Pause>("pause"),
           InstanceMethod<&NetlinkSocket::Resume>("resume"),
           InstanceMethod<&NetlinkSocket::Close>("close"),
+          InstanceMethod<&NetlinkSocket::Cancel>("cancel"),
           InstanceAccessor<&NetlinkSocket::GetPortId>("portId"),
       });
   exports.Set("NetlinkSocket", ctor);
@@ -486,6 +497,18 @@ Napi::Value NetlinkSocket::Close(const Napi::CallbackInfo& info) {
   std::vector<double> unsent = Shutdown(env);
   Napi::Array out = Napi::Array::New(env, unsent.size());
   for (size_t i = 0; i < unsent.size(); i++) out.Set(i, Napi::Number::New(env, unsent[i]));
+  return out;
+}
+
+// cancel(first, last) -> tokens of the queued requests in [first, last] that
+// will now never be sent (a bulk call's later parts, once it was rejected).
+Napi::Value NetlinkSocket::Cancel(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsNumber() || !info[1].IsNumber()) throw Napi::TypeError::New(env, "cancel(first, last)");
+  std::vector<double> cancelled;
+  if (!closed_) cancelled = io_->Cancel(info[0].As<Napi::Number>().DoubleValue(), info[1].As<Napi::Number>().DoubleValue());
+  Napi::Array out = Napi::Array::New(env, cancelled.size());
+  for (size_t i = 0; i < cancelled.size(); i++) out.Set(i, Napi::Number::New(env, cancelled[i]));
   return out;
 }
 

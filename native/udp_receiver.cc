@@ -225,7 +225,8 @@ class UdpReceiver : public Napi::ObjectWrap<UdpReceiver> {
 
   static void Init(Napi::Env env, Napi::Object exports) {
     exports.Set("UdpReceiver", DefineClass(env, "UdpReceiver",
-                                           {InstanceMethod("send", &UdpReceiver::Send), InstanceMethod("close", &UdpReceiver::Close)}));
+                                           {InstanceMethod("send", &UdpReceiver::Send), InstanceMethod("close", &UdpReceiver::Close),
+                                            InstanceMethod("ref", &UdpReceiver::RefLoop), InstanceMethod("unref", &UdpReceiver::UnrefLoop)}));
   }
 
  private:
@@ -289,6 +290,20 @@ class UdpReceiver : public Napi::ObjectWrap<UdpReceiver> {
     ssize_t n = sendmsg(receiver_->fd, &m, MSG_DONTWAIT);
     if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) throw ErrnoError(env, errno, "sendmsg");
     return Napi::Number::New(env, n < 0 ? 0 : static_cast<double>(n));
+  }
+
+  // ref()/unref(): whether the receiver keeps the event loop (the process)
+  // alive, as a dgram socket's. An unreferenced one still receives; at exit
+  // the environment's teardown releases the function, whose finalizer stops
+  // and joins the thread.
+  Napi::Value RefLoop(const Napi::CallbackInfo& info) {
+    if (receiver_ && !receiver_->quit.load()) napi_ref_threadsafe_function(info.Env(), receiver_->tsfn);
+    return info.Env().Undefined();
+  }
+
+  Napi::Value UnrefLoop(const Napi::CallbackInfo& info) {
+    if (receiver_ && !receiver_->quit.load()) napi_unref_threadsafe_function(info.Env(), receiver_->tsfn);
+    return info.Env().Undefined();
   }
 
   Napi::Value Close(const Napi::CallbackInfo& info) {

@@ -20,6 +20,8 @@ export interface NativeNetlinkSocket {
   resume(): void;
   /** Closes without waiting; returns the tokens of requests never handed to the kernel. */
   close(): number[];
+  /** Drops the queued, not yet sent requests whose token lies in [first, last] (a rejected bulk call's later parts); returns their tokens. */
+  cancel(first: number, last: number): number[];
   readonly portId: number;
 }
 
@@ -74,6 +76,10 @@ export interface NativeInetSocketOptions {
 export interface NativeUdpReceiver {
   /** Bytes sent (0: dropped, the send buffer was full); `source`: the local address to send from (IP(V6)_PKTINFO). */
   send(data: Buffer, family: 4 | 6, address: string, port: number, source?: string): number;
+  /** Keeps the event loop alive while receiving (the default). */
+  ref(): void;
+  /** Receives without keeping the event loop alive. */
+  unref(): void;
   close(): void;
 }
 

@@ -11,8 +11,10 @@
  */
 import { BatchError, NetlinkError, NotFoundError, ValidationError } from './errors';
 import { decodeErrorMessage, type ErrorReply } from './extack';
-import { PartedBulkCall } from './bulk-parts';
-import type { NetlinkCall, Operation } from './operation';
+import { PartedBulkCall, type BulkCall } from './bulk-parts';
+import { hasItemsSent, withItemsSent } from './bulk-stop';
+import type { Operation } from './operation';
+import type { NetlinkMessage } from './parser';
 import { seqIndex } from './sequence';
 import { NetlinkWriter } from './writer';
 
@@ -63,8 +65,8 @@ export function* runBulk<I, P>(items: readonly I[], writer: BulkWriter<I, P>, ru
   // All items simple (checked, nothing written): written part by part while the earlier parts are sent.
   const writeSimple = items.length > 0 ? writer.allSimple?.(items) : undefined;
   if (writeSimple) {
-    const call = new PartedBulkCall(items.length, writeSimple, run.operation);
-    for (const [i, reply] of yield* bulkReplies(call, () => call.firstSeq)) fail(i, new NetlinkError({ ...reply, operation: '' }));
+    for (const [i, reply] of yield* bulkFailures(new PartedBulkCall(items.length, writeSimple, run.operation)))
+      fail(i, new NetlinkError({ ...reply, operation: '' }));
     if (failures.size > 0) throw new BatchError(run.operation, items.length, failures);
     return items.length - notApplied;
   }
@@ -116,7 +118,14 @@ export function* runBulk<I, P>(items: readonly I[], writer: BulkWriter<I, P>, ru
     sent.push(index);
   }
   if (sent.length > 0) {
-    for (const [m, reply] of yield* bulkCall(w.finish(), run.operation)) {
+    let replies: Map<number, ErrorReply>;
+    try {
+      replies = yield* bulkCall(w.finish(), run.operation);
+    } catch (e) {
+      // Stopped part-way after its first k requests: the items before the first unsent one were sent (or failed their lookup).
+      throw hasItemsSent(e) ? withItemsSent(e, e.itemsSent < sent.length ? sent[e.itemsSent] : items.length, run.operation) : e;
+    }
+    for (const [m, reply] of replies) {
       const i = sent[m] as number | undefined;
       if (i !== undefined) fail(i, new NetlinkError({ ...reply, operation: '' }));
     }
@@ -132,12 +141,23 @@ export function* runBulk<I, P>(items: readonly I[], writer: BulkWriter<I, P>, ru
  * const failed = yield* bulkCall(w.finish(), 'add 3 routes'); // Map { 1 => { errno: 17 } }
  */
 export function* bulkCall(message: Buffer, operation: string): Operation<Map<number, ErrorReply>> {
-  return yield* bulkReplies({ kind: 'bulk', message, operation }, () => message.readUInt32LE(8));
+  return failuresByIndex(yield { kind: 'bulk', message, operation }, () => message.readUInt32LE(8));
 }
 
-/** Sends a bulk call; its failed requests' error replies by index (`firstSeq`: the first request's sequence number, once stamped). */
-function* bulkReplies(call: NetlinkCall, firstSeq: () => number): Operation<Map<number, ErrorReply>> {
-  const replies = yield call;
+/**
+ * Sends a bulk call written part by part (routes, neighbours, conntrack
+ * deletes) and returns its refused requests' error replies by request index.
+ * Lost refusals (a full receive buffer) throw NetlinkOverrunError; a call
+ * stopped part-way throws an error saying how many requests were sent.
+ * @example
+ * const refused = yield* bulkFailures(new PartedBulkCall(routes.length, writeRoute, 'add 5000 routes')); // Map { 17 => { errno: 17 } }
+ */
+export function* bulkFailures(call: BulkCall): Operation<Map<number, ErrorReply>> {
+  return failuresByIndex(yield call, () => call.firstSeq);
+}
+
+/** The replies of a bulk call by request index (`firstSeq`: the first request's sequence number, once stamped). */
+function failuresByIndex(replies: NetlinkMessage[], firstSeq: () => number): Map<number, ErrorReply> {
   // The connection stamped the sequence numbers into the message, one per request (wrapping from 0xfffffffe to 1).
   const first = firstSeq();
   const out = new Map<number, ErrorReply>();

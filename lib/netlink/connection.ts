@@ -16,6 +16,7 @@ import type { AsyncExecutor, NetlinkCall, SyncExecutor } from './operation';
 import type { NetlinkMessage } from './parser';
 import { splitMessages } from './received-message';
 import { sendBulk, sendBulkSync, sendParts } from './bulk-send';
+import { closedError, sendError, stoppableBulk } from './bulk-stop';
 import { PendingRequest, RequestTracker } from './request-tracker';
 import { checkBufferBytes, checkCloseOptions, type CloseOptions, type ConnectionOptions } from './connection-options';
 import { openNetlinkSocketFd } from './socket-open';
@@ -289,7 +290,7 @@ export class NetlinkConnection extends ConnectionCore implements AsyncExecutor {
     // never handed to the kernel; everything else pending was sent.
     // No socket yet: it is closed as soon as it arrives, and nothing was sent.
     const unsent = new Set([...(this.threadless?.close() ?? []), ...(this.socket ? this.socket.close() : [])]);
-    for (const p of this.tracker.pending()) this.tracker.fail(new ClosedError(p.operation, !unsent.has(p.firstSeq)), p);
+    for (const p of this.tracker.pending()) this.tracker.fail(closedError(p, unsent), p);
     this.idle?.();
   }
 
@@ -332,19 +333,22 @@ export class NetlinkConnection extends ConnectionCore implements AsyncExecutor {
     settle: (err: Error | undefined, replies: NetlinkMessage[], interrupted: boolean) => void,
     onMessage?: (m: NetlinkMessage) => void,
   ): void {
+    // A failed bulk call cancels its parts still queued and says how many went (bulk-stop.ts).
+    const bulk = c.kind === 'bulk' ? stoppableBulk(this.socket, settle) : undefined;
     // A bulk call in parts (NetlinkCall.nextPart) once the I/O thread sends (before, it goes whole: threadless.ts).
-    if (c.nextPart && this.socket && !this.threadless?.active) {
+    if (bulk && c.nextPart && this.socket && !this.threadless?.active) {
       // Numbered only: its last request has NLM_F_ACK. Replies reach the tracker through the event loop, after this.
       const sent = sendParts(this.socket, c, (part) => this.stamp({ kind: 'batch', message: part, operation: c.operation }));
-      const p = new PendingRequest('bulk', c.operation, sent.first, sent.last, settle);
+      const p = new PendingRequest('bulk', c.operation, sent.first, sent.last, bulk.settle);
+      bulk.track(p);
       this.tracker.add(p);
       this.ref();
       if (sent.failure !== undefined) this.tracker.fail(fromNative(c.operation, sent.failure), p);
       return;
     }
     const [first, last] = this.stamp(c);
-    const p = new PendingRequest(c.kind, c.operation, first, last, settle, onMessage, c.collect);
-    p.collectErrors = c.collectErrors === true;
+    const p = new PendingRequest(c.kind, c.operation, first, last, bulk?.settle ?? settle, onMessage, c.collect);
+    bulk?.track(p);
     // The tracker's onFinish hook unrefs the socket: no per-request wrapper.
     this.tracker.add(p);
     this.ref();
@@ -377,7 +381,7 @@ export class NetlinkConnection extends ConnectionCore implements AsyncExecutor {
       case NativeEventKind.SendError:
         for (const t of payload as number[]) {
           const p = this.tracker.get(t);
-          if (p) this.tracker.fail(new NetlinkError({ errno, operation: p.operation }), p);
+          if (p) this.tracker.fail(sendError(p, errno, t), p);
         }
         break;
       case NativeEventKind.Overrun:
@@ -461,7 +465,6 @@ export class NetlinkSyncConnection extends ConnectionCore implements SyncExecuto
       undefined,
       c.collect,
     );
-    p.collectErrors = c.collectErrors === true;
     this.tracker.add(p);
     try {
       if (c.kind === 'bulk') sendBulkSync(this.socket, c.message, (buf) => this.tracker.feed(splitMessages(buf)));

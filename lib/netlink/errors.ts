@@ -70,7 +70,12 @@ export interface NetlinkErrorDetails {
   missingAttribute?: number;
   /** For batches: index of the failing command within the batch. */
   commandIndex?: number;
+  /** For a bulk write stopped part-way: how many of its items (the first ones, in order) were sent. */
+  itemsSent?: number;
 }
+
+/** The message suffix of an error that stopped a bulk write part-way. */
+const sentSuffix = (n: number | undefined): string => (n === undefined ? '' : ` (the first ${n} items were sent to the kernel, the rest never)`);
 
 /** The kernel answered a netlink request with an error. */
 export class NetlinkError extends NlkitError {
@@ -90,11 +95,17 @@ export class NetlinkError extends NlkitError {
   readonly missingAttribute?: number;
   /** For batches (nftables transactions): index of the failing command. */
   readonly commandIndex?: number;
+  /**
+   * For a bulk write (an array given to `add`, `replace` or `delete`) that a
+   * failed send stopped part-way: its first `itemsSent` items reached the
+   * kernel (each applied or refused on its own), the others were never sent.
+   */
+  readonly itemsSent?: number;
 
   constructor(d: NetlinkErrorDetails) {
     const code = errnoName(d.errno);
     const text = osErrorText(d.errno);
-    super(`${d.operation}: ${code} (${text})${d.extack ? `: ${d.extack}` : ''}`);
+    super(`${d.operation}: ${code} (${text})${d.extack ? `: ${d.extack}` : ''}${sentSuffix(d.itemsSent)}`);
     this.errno = d.errno;
     this.code = code;
     this.operation = d.operation;
@@ -102,6 +113,7 @@ export class NetlinkError extends NlkitError {
     this.extackOffset = d.extackOffset;
     this.missingAttribute = d.missingAttribute;
     this.commandIndex = d.commandIndex;
+    if (d.itemsSent !== undefined) this.itemsSent = d.itemsSent;
   }
 }
 
@@ -212,11 +224,20 @@ export class NetlinkOverrunError extends NlkitError {
   /** Always "ENOBUFS". */
   readonly code = 'ENOBUFS';
   /**
+   * For a bulk write (an array given to `add`, `replace` or `delete`): its
+   * first `itemsSent` items reached the kernel, the others were never sent
+   * (its queued parts were cancelled). Which of the sent ones the kernel
+   * refused is unknown: read the state back.
+   */
+  readonly itemsSent?: number;
+  /**
    * @param operation what was receiving
    * @param detail what was lost and what to do (default: the kernel dropped replies)
+   * @param itemsSent for a bulk write: how many of its items were sent
    */
-  constructor(operation: string, detail = 'the kernel dropped netlink messages (ENOBUFS, receive buffer overrun)') {
-    super(`${operation}: ${detail}`);
+  constructor(operation: string, detail = 'the kernel dropped netlink messages (ENOBUFS, receive buffer overrun)', itemsSent?: number) {
+    super(`${operation}: ${detail}${sentSuffix(itemsSent)}`);
+    if (itemsSent !== undefined) this.itemsSent = itemsSent;
   }
 }
 
@@ -286,17 +307,28 @@ export class ClosedError extends NlkitError {
    * unknown, so read the state back before relying on either outcome.
    */
   readonly sent: boolean;
+  /** What was asked, e.g. "add 5000 routes". */
+  readonly operation: string;
+  /**
+   * For a bulk write (an array given to `add`, `replace` or `delete`): its
+   * first `itemsSent` items had reached the kernel when the handle closed
+   * (each applied or refused on its own), the others were never sent.
+   */
+  readonly itemsSent?: number;
   /**
    * @param operation what was asked
    * @param sent whether the request had already reached the kernel (default false)
+   * @param itemsSent for a bulk write: how many of its items had been sent
    */
-  constructor(operation: string, sent = false) {
+  constructor(operation: string, sent = false, itemsSent?: number) {
     super(
-      sent
+      (sent
         ? `${operation}: the netlink handle was closed after the request was sent; the kernel may have applied it (read the state back to know)`
-        : `${operation}: the netlink handle is closed`,
+        : `${operation}: the netlink handle is closed`) + sentSuffix(itemsSent),
     );
     this.sent = sent;
+    this.operation = operation;
+    if (itemsSent !== undefined) this.itemsSent = itemsSent;
   }
 }
 

@@ -20,7 +20,10 @@ export interface NetlinkCall {
    *   answers the others only when it refuses them, and its ack of the last
    *   (processed in order) completes the call. The replies are only those
    *   refusals (NLMSG_ERROR with an errno), matched to the requests by
-   *   sequence number (lib/netlink/bulk.ts).
+   *   sequence number (lib/netlink/bulk.ts). A refusal lost to a full
+   *   receive buffer fails the call (NetlinkOverrunError), never a guessed
+   *   success. A call stopped part-way sends none of its parts still queued
+   *   and its error says how many requests were sent (`itemsSent`).
    */
   kind: 'ack' | 'dump' | 'batch' | 'bulk';
   /** The complete request (header included); the sequence number is stamped when it is sent. */
@@ -33,14 +36,6 @@ export interface NetlinkCall {
    * (see {@link dumpOnce}).
    */
   restartInterrupted?: boolean;
-  /**
-   * For a batch of independent requests sent without NLM_F_ACK (the kernel
-   * answers only those that fail): every NLMSG_ERROR reply is returned among
-   * the replies (the failed request is the one with its sequence number)
-   * instead of failing the call with the first. A reply lost to a full
-   * receive buffer still fails the call (NetlinkOverrunError).
-   */
-  collectErrors?: boolean;
   /**
    * For a dump collected whole: what to keep of each message, computed as the
    * message arrives (so decoding overlaps the kernel producing the rest);

@@ -23,8 +23,6 @@ export class PendingRequest {
   batchError?: NetlinkError;
   /** A batch's replies were partly dropped (reported if no kernel error explains the batch). */
   overrun?: NetlinkOverrunError;
-  /** A batch that returns its error replies instead of failing with the first (NetlinkCall.collectErrors). */
-  collectErrors = false;
   settled = false;
   /** What `collect` threw first (the dump fails with it at its end). */
   collectError?: Error;
@@ -128,8 +126,7 @@ export class RequestTracker {
     if (m.type === NLMSG_ERROR) {
       const e = decodeErrorMessage(m);
       if (p.kind === 'batch') {
-        if (p.collectErrors) (p.replies ??= []).push(m);
-        else if (e.errno !== 0 && !p.batchError) p.batchError = this.error(p, e, seqIndex(m.seq, p.firstSeq));
+        if (e.errno !== 0 && !p.batchError) p.batchError = this.error(p, e, seqIndex(m.seq, p.firstSeq));
         return;
       }
       this.finish(p, e.errno === 0 ? undefined : this.error(p, e));

@@ -1,23 +1,33 @@
 /**
  * Bulk writes of rtnetlink objects that name links (see lib/netlink/bulk.ts):
- * each link name is looked up once, however many items name it.
+ * each link name is looked up once, however many items name it, also when
+ * the lookup fails (every item naming a missing link fails with its error).
  * @module
  */
 import type { BulkWriter } from '../netlink/bulk';
+import { NetlinkError } from '../netlink/errors';
 import type { Operation } from '../netlink/operation';
 import type { NetlinkWriter } from '../netlink/writer';
 import { checkRef, resolveLinkIndex, type LinkRef } from './link';
 
+/** The link indexes (or lookup refusals) of one bulk call's names. */
 export class BulkLinkIndexes {
-  private readonly indexes = new Map<string, number>();
+  private readonly indexes = new Map<string, number | NetlinkError>();
 
-  /** The index of a link named by an item (a NotFoundError fails that item). */
+  /** The index of a link named by an item (a NotFoundError fails that item, and every other item naming it). */
   *index(name: string): Operation<number> {
     const known = this.indexes.get(name);
+    if (known instanceof NetlinkError) throw known;
     if (known !== undefined) return known;
-    const index = yield* resolveLinkIndex(name);
-    this.indexes.set(name, index);
-    return index;
+    try {
+      const index = yield* resolveLinkIndex(name);
+      this.indexes.set(name, index);
+      return index;
+    } catch (e) {
+      // Only the kernel's answer is kept (a missing link); anything else (closed, overrun) ends the call anyway.
+      if (e instanceof NetlinkError) this.indexes.set(name, e);
+      throw e;
+    }
   }
 }
 

@@ -65,7 +65,8 @@ interface NativeDatagram {
 /**
  * A listening UDP socket in a namespace (see {@link listenUdp}). Emits
  * `message` (UdpDatagram) and `error` (a receive error such as a queued
- * ECONNREFUSED; the socket keeps receiving).
+ * ECONNREFUSED; the socket keeps receiving). Like a `dgram` socket it keeps
+ * the process alive until closed, unless {@link UdpListener.unref} was called.
  */
 export class UdpListener extends EventEmitter<{ message: [UdpDatagram]; error: [Error] }> {
   private receiver?: NativeUdpReceiver;
@@ -151,6 +152,31 @@ export class UdpListener extends EventEmitter<{ message: [UdpDatagram]; error: [
     this.handle ??= open(this.netns === undefined ? {} : { netns: this.netns });
     const found = await this.flows.lookup(await this.handle, datagram.from, to);
     return found ? { ...found, family, source: 'conntrack' } : { address: to.address, port: to.port, family, source: 'local-address' };
+  }
+
+  /**
+   * Lets the process exit while this listener is open (it still receives
+   * while the process runs), as `dgram.Socket#unref()`; {@link ref} undoes
+   * it. No effect once closed. Chainable.
+   * @example
+   * const metrics = (await listenUdp({ port: 8125 }, count)).unref(); // does not hold the process open
+   */
+  unref(): this {
+    this.receiver?.unref();
+    return this;
+  }
+
+  /**
+   * Keeps the process alive while this listener is open (the default; undoes
+   * {@link unref}). No effect once closed. Chainable.
+   * @example
+   * listener.unref();
+   * // ... later, while a reply is still expected:
+   * listener.ref();
+   */
+  ref(): this {
+    this.receiver?.ref();
+    return this;
   }
 
   /**

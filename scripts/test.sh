@@ -15,6 +15,7 @@ command -v make >/dev/null || need+=(make)
 command -v g++ >/dev/null || need+=(g++)
 command -v python3 >/dev/null || need+=(python3)
 command -v readelf >/dev/null || need+=(binutils)
+command -v conntrack >/dev/null || need+=(conntrack) # cross-checks conntrack listing and flush (and the conntrack-flush benchmark's peer)
 command -v dig >/dev/null || need+=(dnsutils)   # cross-checks the DNS responder
 command -v dnsperf >/dev/null || need+=(dnsperf) # DNS responder benchmark (bench/workloads/dns.js)
 ls /lib/ld-musl-*.so.1 >/dev/null 2>&1 || need+=(musl) # check-prebuilds resolves the musl build's symbols

@@ -18,7 +18,7 @@ import { ValidationError } from '../netlink/errors';
 import type { EventAction, EventStream, OverrunEvent, SyncedEvent } from '../netlink/event-stream';
 import { keysOf, rejectUnknownKeys } from '../validate/options';
 import type { ServiceDrift } from './drift';
-import { selectedEndpoints, type EndpointRecord, type Service, type ServiceRecord } from './spec';
+import { type EndpointRecord, type Service, type ServiceRecord } from './spec';
 
 /** One endpoint (same address and port) before and after a change. */
 export interface EndpointChange {
@@ -107,8 +107,9 @@ function serviceDelta(before: ServiceRecord | undefined, after: ServiceRecord | 
   const delta: ServiceDelta = { endpointsAdded: [], endpointsRemoved: [], weights: [], conditions: [], fields: [] };
   const old = new Map((before?.endpoints ?? []).map((e) => [endpointKey(e), e]));
   for (const e of after?.endpoints ?? []) {
-    const was = old.get(endpointKey(e));
-    old.delete(endpointKey(e));
+    const key = endpointKey(e);
+    const was = old.get(key);
+    old.delete(key);
     if (!was) delta.endpointsAdded.push(e);
     else {
       if (was.weight !== e.weight) delta.weights.push({ before: was, after: e });
@@ -125,11 +126,24 @@ function serviceDelta(before: ServiceRecord | undefined, after: ServiceRecord | 
   return delta;
 }
 
-const refusing = (rec: ServiceRecord | undefined): boolean => rec !== undefined && selectedEndpoints(rec).length === 0;
+/** Whether no endpoint gets new connections (selectedEndpoints() is empty; without making its arrays). */
+const refusing = (rec: ServiceRecord | undefined): boolean =>
+  rec !== undefined && !rec.endpoints.some((e) => e.weight > 0 && (e.ready || (e.serving && e.terminating)));
 
-/** A deep-frozen copy: every stream gets the same event objects, which neither they nor the manager can change under the others. */
-function frozen<T>(value: T): T {
-  return deepFreeze(structuredClone(value));
+/**
+ * A frozen copy of a record: every stream gets the same event objects, which
+ * neither they nor the manager can change under the others. The manager's
+ * own records are not frozen: that would change their hidden class under
+ * the optimised code that reads them.
+ */
+function frozenRecord(r: ServiceRecord): ServiceRecord {
+  return Object.freeze({
+    ...r,
+    vips: Object.freeze([...r.vips]) as string[],
+    externalIps: Object.freeze([...r.externalIps]) as string[],
+    ports: Object.freeze(r.ports.map((p) => Object.freeze({ ...p }))) as ServiceRecord['ports'],
+    endpoints: Object.freeze(r.endpoints.map((e) => Object.freeze({ ...e }))) as EndpointRecord[],
+  });
 }
 
 function deepFreeze<T>(v: T): T {
@@ -142,14 +156,16 @@ function deepFreeze<T>(v: T): T {
 
 /** The events of one committed change of a service. */
 function changeEvents(committedBefore: ServiceRecord | undefined, committedAfter: ServiceRecord | undefined): ServiceManagerEvent[] {
-  const before = committedBefore && frozen(committedBefore);
-  const after = committedAfter && frozen(committedAfter);
+  const before = committedBefore && frozenRecord(committedBefore);
+  const after = committedAfter && frozenRecord(committedAfter);
   const rec = after ?? before;
   if (!rec) return [];
   const ev: ServiceEvent = { type: 'service', action: after ? 'new' : 'del', name: rec.name, service: rec, delta: serviceDelta(before, after) };
   if (before && after) ev.previous = before;
   const out: ServiceManagerEvent[] = [deepFreeze(ev)];
-  if (refusing(before) !== refusing(after)) out.push(deepFreeze({ type: 'no-endpoints', action: refusing(after) ? 'new' : 'del', name: rec.name }));
+  const wasRefusing = refusing(before);
+  const isRefusing = refusing(after);
+  if (wasRefusing !== isRefusing) out.push(deepFreeze({ type: 'no-endpoints', action: isRefusing ? 'new' : 'del', name: rec.name }));
   return out;
 }
 
@@ -292,7 +308,7 @@ export class ServiceEvents {
   /** @internal check() found drift (`new`) or reconcile() repaired it (`del`). */
   drift(action: EventAction, drift: ServiceDrift[]): void {
     if (this.#subscribers.size === 0 || drift.length === 0) return;
-    this.#publish([frozen<DriftEvent>({ type: 'drift', action, drift })]);
+    this.#publish([deepFreeze<DriftEvent>({ type: 'drift', action, drift: drift.map((d) => ({ ...d })) })]);
   }
 
   /** @internal the manager closes: every stream ends (a pending next() resolves as done). */

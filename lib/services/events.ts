@@ -14,7 +14,7 @@
  * that loop and closes that stream only.
  * @module
  */
-import { ValidationError } from '../netlink/errors';
+import { ClosedError, ValidationError } from '../netlink/errors';
 import type { EventAction, EventStream, OverrunEvent, SyncedEvent } from '../netlink/event-stream';
 import { keysOf, rejectUnknownKeys } from '../validate/options';
 import type { ServiceDrift } from './drift';
@@ -248,6 +248,7 @@ class Subscriber {
 export class ServiceEvents {
   readonly #subscribers = new Set<Subscriber>();
   readonly #snapshot: LockedSnapshot;
+  #closed = false;
 
   /** @internal made by the ServiceManager */
   constructor(snapshot: LockedSnapshot) {
@@ -258,6 +259,7 @@ export class ServiceEvents {
    * A stream of this manager's events, from now on. With `includeExisting`
    * it starts with the recorded services (listed under the services' lock:
    * no change falls between them and the live events), then `synced`.
+   * ClosedError once the manager is closed.
    * @example
    * const events = await svcs.events.subscribe({ includeExisting: true });
    * for await (const ev of events) {
@@ -268,6 +270,7 @@ export class ServiceEvents {
    */
   async subscribe(opts: ServiceSubscribeOptions = {}): Promise<ServiceEventStream> {
     rejectUnknownKeys(opts, SUBSCRIBE_KEYS, 'services events options');
+    if (this.#closed) throw new ClosedError('subscribe to services events');
     for (const k of ['includeExisting', 'resyncOnOverrun'] as const) {
       if (opts[k] !== undefined && typeof opts[k] !== 'boolean') throw new ValidationError(k, opts[k], 'must be a boolean');
     }
@@ -279,7 +282,9 @@ export class ServiceEvents {
     if (opts.includeExisting) {
       await this.#snapshot((records) => {
         sub.reset(listed(records));
-        this.#subscribers.add(sub);
+        if (this.#closed)
+          sub.close(); // closed while listing
+        else this.#subscribers.add(sub);
       });
     } else this.#subscribers.add(sub);
     const stream: ServiceEventStream = {
@@ -313,6 +318,7 @@ export class ServiceEvents {
 
   /** @internal the manager closes: every stream ends (a pending next() resolves as done). */
   close(): void {
+    this.#closed = true;
     for (const s of [...this.#subscribers]) s.close();
   }
 

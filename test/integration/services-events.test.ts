@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NetlinkError, ValidationError } from '../../lib';
+import { ClosedError, NetlinkError, ValidationError } from '../../lib';
 import type { ServiceEventStream, ServiceStreamEvent } from '../../lib/services/events';
 import { services, type ServiceManager } from '../../lib/services/manager';
 import type { ServiceSpec } from '../../lib/services/spec';
@@ -224,5 +224,6 @@ describe('services: events', () => {
     expect((await take(stream, 1)).map(brief)).toEqual(['service new web (changed) + -10.1.7.5 w c']);
     second.close();
     expect(await pending).toEqual({ done: true, value: undefined });
+    await expect(second.events.subscribe()).rejects.toBeInstanceOf(ClosedError);
   });
 });

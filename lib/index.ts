@@ -302,3 +302,15 @@ export {
   type ServiceManagerOptions,
 } from './services/manager';
 export type { EndpointRecord, EndpointSpec, Service, ServicePortRecord, ServicePortSpec, ServiceProtocol, ServiceRecord, ServiceSpec } from './services/spec';
+export {
+  ServiceEvents,
+  type DriftEvent,
+  type EndpointChange,
+  type NoEndpointsEvent,
+  type ServiceDelta,
+  type ServiceEvent,
+  type ServiceEventStream,
+  type ServiceManagerEvent,
+  type ServiceStreamEvent,
+  type ServiceSubscribeOptions,
+} from './services/events';

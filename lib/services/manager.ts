@@ -20,6 +20,7 @@ import { clearIntent, pendingIntents, withIntent } from '../network/intents';
 import { defaultStateDir } from '../network/state-dir';
 import { keysOf, rejectUnknownKeys } from '../validate/options';
 import { compareServices, type ServiceDrift } from './drift';
+import { ServiceEvents } from './events';
 import { cutServiceFlows } from './flows';
 import { tableLayout } from './layout';
 import { toServiceRecord, validateServiceName, type Service, type ServicePortSpec, type ServiceRecord, type ServiceSpec } from './spec';
@@ -102,6 +103,8 @@ const same = (a: ServiceRecord | undefined, b: ServiceRecord | undefined): boole
  */
 export class ServiceManager {
   private baseReady = false;
+  /** What this manager did, as a stream: `svcs.events.subscribe()` (see {@link ServiceEvents}). */
+  readonly events = new ServiceEvents((read) => this.store.locked(() => Promise.resolve(read(this.store.readAll()))));
 
   /** @internal use {@link services} */
   constructor(
@@ -255,10 +258,12 @@ export class ServiceManager {
   async check(): Promise<ServiceDrift[]> {
     const interrupted = pendingIntents(this.store.dir).filter((p) => !p.live);
     const diff = await compareServices(this.host, this.store.readAll().values());
-    return [
+    const drift = [
       ...interrupted.map((p): ServiceDrift => ({ service: p.record.publication ?? '', kind: 'interrupted', detail: `process ${p.record.pid} died halfway` })),
       ...diff.drift,
     ];
+    this.events.drift('new', drift);
+    return drift;
   }
 
   /**
@@ -277,16 +282,18 @@ export class ServiceManager {
       if (tx.size) await tx.commit({ echo: 'none' });
       for (const p of pendingIntents(this.store.dir).filter((i) => !i.live)) clearIntent(p);
       this.baseReady = true;
+      this.events.drift('del', found);
       return found;
     });
   }
 
   /**
-   * Closes the host handle.
+   * Closes the host handle and ends the event streams.
    * @example
    * svcs.close();
    */
   close(): void {
+    this.events.close();
     this.host.close();
   }
 
@@ -333,6 +340,8 @@ export class ServiceManager {
         stepDone('service');
       }
     });
+    // Committed and recorded, still under the lock: the events go out in commit order.
+    this.events.committed(changes);
     for (const c of changes) {
       if (c.after) recorded.set(c.after.name, c.after);
       if (!cutFlows || !c.before) continue;

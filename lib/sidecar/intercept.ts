@@ -1,5 +1,5 @@
 /**
- * Transparent interception of a pod's TCP traffic for a sidecar proxy,
+ * Transparent interception of a pod's TCP (and UDP) traffic for a sidecar proxy,
  * as Istio's init container sets it up, written by netlink alone: nlkit's
  * table `inet nlkit-sidecar` in the pod's namespace (and in TPROXY mode a
  * policy rule and a local route per family). One interception per
@@ -95,7 +95,8 @@ export class Interception {
 /**
  * Intercepts a pod's TCP traffic for a sidecar proxy: outbound to
  * `outboundPort`, inbound (when given) to `inboundPort`, in REDIRECT or
- * TPROXY mode, except what `exclude` names (the proxy's own traffic must be
+ * TPROXY mode; UDP too with `udp` (outbound to `udp.outboundPort`, inbound to
+ * `udp.inboundPort`); except what `exclude` names (the proxy's own traffic must be
  * excluded by uid, gid or mark, or it loops). Validation happens before
  * anything is written; routing (TPROXY) is in place before the rules that
  * need it. A failure removes what was written (TPROXY needs `lo` up) or,
@@ -110,6 +111,7 @@ export class Interception {
  * });
  * // the proxy: listenTcp({ netns: 'pod1', port: 15001 }, (c) => originalDestination(c) ...)
  * // its upstream: connectTcp({ netns: 'pod1', host, port, mark: 0x539 })
+ * // UDP as well: udp: { outboundPort: 15053, inboundPort: 15007, ports: [53] } (listenUdp() sockets)
  */
 export async function intercept(opts: InterceptOptions): Promise<Interception> {
   const spec = interceptSpec(opts);

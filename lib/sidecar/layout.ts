@@ -11,7 +11,9 @@
  * - tproxy: a route-type output chain marks outbound TCP, which the
  *   `fwmark → table` policy rule sends through `lo` back into prerouting,
  *   where `tproxy` hands it (and inbound TCP) to the transparent listener.
- * Outbound UDP (when asked for) takes the same way as TCP, to its own port.
+ * UDP (when asked for) takes the same ways as TCP, to its own ports: each
+ * UDP rule comes after the TCP ones of its direction, so an interception
+ * without UDP has exactly the rules it had before UDP existed.
  * @module
  */
 import { ValidationError } from '../netlink/errors';
@@ -89,7 +91,7 @@ function outboundExclusions(spec: InterceptSpec): Array<{ rule: RuleBuilder; wha
   if (spec.cidrs4.length) add(rule().ip({ daddr: spec.cidrs4.map((c) => c.replace(/\/32$/, '')) }), 'excluded IPv4 destinations');
   if (spec.cidrs6.length && spec.ipv6) add(rule().ip6({ daddr: spec.cidrs6.map((c) => c.replace(/\/128$/, '')) }), 'excluded IPv6 destinations');
   if (spec.ports.length) add(rule().tcp({ dport: spec.ports }), 'excluded ports');
-  if (spec.ports.length && spec.udp) add(rule().udp({ dport: spec.ports }), 'excluded UDP ports');
+  if (spec.ports.length && spec.udp?.outboundPort !== undefined) add(rule().udp({ dport: spec.ports }), 'excluded UDP ports');
   return out;
 }
 
@@ -103,10 +105,34 @@ function outboundUdp(udp: { ports: number[] }): RuleBuilder {
   return udp.ports.length ? rule().udp({ dport: udp.ports }) : rule().udp();
 }
 
+type Rules = Array<{ rule: RuleBuilder; what: string }>;
+
+/**
+ * The inbound rules after the loopback (and, TPROXY, replies) exclusion:
+ * per protocol intercepted, its excluded local ports then its diversion.
+ * `divert` makes the REDIRECT or TPROXY rule for a protocol's match.
+ */
+function inbound(spec: InterceptSpec, divert: (match: RuleBuilder, port: number) => RuleBuilder): Rules {
+  const rules: Rules = [];
+  if (spec.inboundPort !== undefined) {
+    if (spec.inboundPorts.length) rules.push({ rule: rule().tcp({ dport: spec.inboundPorts }).return(), what: 'excluded inbound ports' });
+    rules.push({ rule: divert(rule().tcp(), spec.inboundPort), what: `inbound ${spec.mode}` });
+  }
+  const udpPort = spec.udp?.inboundPort;
+  if (udpPort !== undefined) {
+    if (spec.inboundPorts.length) rules.push({ rule: rule().udp({ dport: spec.inboundPorts }).return(), what: 'excluded inbound UDP ports' });
+    rules.push({ rule: divert(rule().udp(), udpPort), what: `inbound UDP ${spec.mode}` });
+  }
+  return rules;
+}
+
+const interceptsInbound = (spec: InterceptSpec): boolean => spec.inboundPort !== undefined || spec.udp?.inboundPort !== undefined;
+
 /** The table's chains as `spec` wants them. */
 export function sidecarLayout(spec: InterceptSpec): SidecarChain[] {
   const tcp = () => rule().tcp();
   const guard = familyGuard(spec);
+  const udpOut = spec.udp?.outboundPort;
   if (spec.mode === 'redirect') {
     const chains: SidecarChain[] = [
       {
@@ -117,11 +143,10 @@ export function sidecarLayout(spec: InterceptSpec): SidecarChain[] {
         rules: [...guard, ...outboundExclusions(spec), { rule: tcp().redirect({ port: spec.outboundPort }), what: 'outbound redirect' }],
       },
     ];
-    if (spec.udp) chains[0].rules.push({ rule: outboundUdp(spec.udp).redirect({ port: spec.udp.outboundPort }), what: 'outbound UDP redirect' });
-    if (spec.inboundPort !== undefined) {
-      const rules = [...guard, { rule: rule().iifname('lo').return(), what: 'loopback' }];
-      if (spec.inboundPorts.length) rules.push({ rule: rule().tcp({ dport: spec.inboundPorts }).return(), what: 'excluded inbound ports' });
-      rules.push({ rule: tcp().redirect({ port: spec.inboundPort }), what: 'inbound redirect' });
+    if (spec.udp && udpOut !== undefined) chains[0].rules.push({ rule: outboundUdp(spec.udp).redirect({ port: udpOut }), what: 'outbound UDP redirect' });
+    if (interceptsInbound(spec)) {
+      // NAT chains see the first packet of a flow only: replies never reach them.
+      const rules = [...guard, { rule: rule().iifname('lo').return(), what: 'loopback' }, ...inbound(spec, (m, port) => m.redirect({ port }))];
       chains.push({ name: 'prerouting', type: 'nat', hook: 'prerouting', priority: 'dstnat', rules });
     }
     return chains;
@@ -132,18 +157,15 @@ export function sidecarLayout(spec: InterceptSpec): SidecarChain[] {
     // Outbound TCP marked in output comes back through lo: divert it to the proxy.
     { rule: tproxyRule(tcp().iifname('lo').mark(spec.mark), spec.outboundPort, spec.mark), what: 'outbound tproxy' },
   ];
-  if (spec.udp) {
+  if (spec.udp && udpOut !== undefined) {
     output.push({ rule: outboundUdp(spec.udp).setMark(spec.mark), what: 'outbound UDP mark' });
-    prerouting.push({
-      rule: tproxyRule(rule().udp().iifname('lo').mark(spec.mark), spec.udp.outboundPort, spec.mark),
-      what: 'outbound UDP tproxy',
-    });
+    prerouting.push({ rule: tproxyRule(rule().udp().iifname('lo').mark(spec.mark), udpOut, spec.mark), what: 'outbound UDP tproxy' });
   }
   prerouting.push({ rule: rule().iifname('lo').return(), what: 'loopback' });
-  if (spec.inboundPort !== undefined) {
+  if (interceptsInbound(spec)) {
+    // A filter chain sees every packet: answers to the pod's own flows (and the proxy's upstream) are not inbound.
     prerouting.push({ rule: rule().ct({ direction: 'reply' }).return(), what: 'replies' });
-    if (spec.inboundPorts.length) prerouting.push({ rule: rule().tcp({ dport: spec.inboundPorts }).return(), what: 'excluded inbound ports' });
-    prerouting.push({ rule: tproxyRule(tcp().iifname(not('lo')), spec.inboundPort, spec.mark), what: 'inbound tproxy' });
+    prerouting.push(...inbound(spec, (m, port) => tproxyRule(m.iifname(not('lo')), port, spec.mark)));
   }
   return [
     { name: 'output', type: 'route', hook: 'output', priority: 'mangle', rules: output },

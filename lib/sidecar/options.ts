@@ -22,15 +22,25 @@ export interface InterceptExclusions {
   cidrs?: string[];
   /** Outbound traffic to these destination ports. */
   ports?: number[];
-  /** Inbound traffic to these local ports (health checks, the proxy's admin port). */
+  /** Inbound traffic to these local ports (health checks, the proxy's admin port): TCP, and UDP when inbound UDP is intercepted. */
   inboundPorts?: number[];
 }
 
-/** Outbound UDP to intercept (see {@link InterceptOptions.udp}). */
+/** UDP to intercept (see {@link InterceptOptions.udp}): outbound, inbound or both. */
 export interface InterceptUdp {
-  /** The proxy's UDP port: a `listenUdp()` socket (`transparent: true` in TPROXY mode). */
-  outboundPort: number;
-  /** Only UDP to these destination ports ([53]: DNS capture, as Istio's); default all UDP. */
+  /**
+   * The proxy's UDP port for the pod's outbound UDP: a `listenUdp()` socket
+   * (`transparent: true` in TPROXY mode). None: outbound UDP is not
+   * intercepted (then `inboundPort` is needed).
+   */
+  outboundPort?: number;
+  /**
+   * The proxy's UDP port for inbound UDP (datagrams sent to the pod, except
+   * to `exclude.inboundPorts`): a `listenUdp()` socket (`transparent: true`
+   * in TPROXY mode). None: inbound UDP is not intercepted.
+   */
+  inboundPort?: number;
+  /** Outbound only: only UDP to these destination ports ([53]: DNS capture, as Istio's); default all UDP. */
   ports?: number[];
 }
 
@@ -52,11 +62,12 @@ export interface InterceptOptions {
   /** Traffic not to intercept: the proxy's own (by uid, gid or mark) must be, or it loops. */
   exclude?: InterceptExclusions;
   /**
-   * Outbound UDP as well, to the proxy's UDP port: REDIRECTed (the proxy
-   * answers from that socket; `UdpListener.originalDestination()` asks
-   * conntrack where it was going) or TPROXY'd (delivered unchanged: the
-   * datagram's destination is the original). The same exclusions apply
-   * (`exclude.ports` to UDP destination ports too). None when absent.
+   * UDP as well, to the proxy's UDP ports: outbound (`outboundPort`) and/or
+   * inbound (`inboundPort`). REDIRECTed (the proxy answers from that socket;
+   * `UdpListener.originalDestination()` asks conntrack where it was going)
+   * or TPROXY'd (delivered unchanged: the datagram's destination is the
+   * original). The same exclusions apply (`exclude.ports` to outbound UDP
+   * destination ports too, `exclude.inboundPorts` to inbound UDP). None when absent.
    */
   udp?: InterceptUdp;
   /** IPv6 as well (default true). */
@@ -87,8 +98,8 @@ export interface InterceptSpec {
   cidrs6: string[];
   ports: number[];
   inboundPorts: number[];
-  /** Outbound UDP interception (absent: none). */
-  udp?: { outboundPort: number; ports: number[] };
+  /** UDP interception (absent: none); each port present only when that direction is intercepted. */
+  udp?: { outboundPort?: number; inboundPort?: number; ports: number[] };
   ipv6: boolean;
   mark: number;
   table: number;
@@ -108,7 +119,7 @@ const OPTION_KEYS = keysOf<InterceptOptions>()([
   'rulePriority',
   'stateDir',
 ]);
-const UDP_KEYS = keysOf<InterceptUdp>()(['outboundPort', 'ports']);
+const UDP_KEYS = keysOf<InterceptUdp>()(['outboundPort', 'inboundPort', 'ports']);
 const EXCLUDE_KEYS = keysOf<InterceptExclusions>()(['uids', 'gids', 'marks', 'cidrs', 'ports', 'inboundPorts']);
 
 function list<T>(value: unknown, field: string, each: (v: unknown, f: string) => T): T[] {
@@ -136,7 +147,16 @@ export function routingNumbers(r: { mark: unknown; table: unknown; rulePriority:
 function udpSpec(value: unknown): InterceptSpec['udp'] {
   const udp = rejectUnknownKeys(value as InterceptUdp | undefined, UDP_KEYS, 'udp');
   if (udp === undefined) return undefined;
-  return { outboundPort: port(udp.outboundPort, 'udp.outboundPort'), ports: list(udp.ports, 'udp.ports', port) };
+  if (udp.outboundPort === undefined && udp.inboundPort === undefined)
+    throw new ValidationError('udp', udp, "needs outboundPort, inboundPort or both (the proxy's UDP ports)");
+  const ports = list(udp.ports, 'udp.ports', port);
+  // ports narrows outbound interception only: alone with inbound it would silently do nothing.
+  if (ports.length && udp.outboundPort === undefined) throw new ValidationError('udp.ports', udp.ports, 'applies to outbound UDP only: give udp.outboundPort');
+  return {
+    ...(udp.outboundPort === undefined ? {} : { outboundPort: port(udp.outboundPort, 'udp.outboundPort') }),
+    ...(udp.inboundPort === undefined ? {} : { inboundPort: port(udp.inboundPort, 'udp.inboundPort') }),
+    ports,
+  };
 }
 
 /** Checks the options (ValidationError naming the field) and returns the spec. */

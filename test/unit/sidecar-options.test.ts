@@ -47,6 +47,12 @@ describe('intercept options', () => {
     [{ netns: 'p', mode: 'redirect', outboundPort: 1, udp: { outboundPort: 0 } }, 'udp.outboundPort'],
     [{ netns: 'p', mode: 'redirect', outboundPort: 1, udp: { outboundPort: 2, ports: 53 } }, 'udp.ports'],
     [{ netns: 'p', mode: 'redirect', outboundPort: 1, udp: { outboundPort: 2, dport: [53] } }, 'udp'],
+    [{ netns: 'p', mode: 'redirect', outboundPort: 1, udp: {} }, 'udp'],
+    [{ netns: 'p', mode: 'redirect', outboundPort: 1, udp: 15006 }, 'udp'],
+    [{ netns: 'p', mode: 'redirect', outboundPort: 1, udp: { inboundPort: 0 } }, 'udp.inboundPort'],
+    [{ netns: 'p', mode: 'redirect', outboundPort: 1, udp: { inboundPort: '15006' } }, 'udp.inboundPort'],
+    // ports narrows outbound UDP only: with inbound alone it would do nothing
+    [{ netns: 'p', mode: 'redirect', outboundPort: 1, udp: { inboundPort: 15006, ports: [53] } }, 'udp.ports'],
   ])('refuses %j (field %s)', (opts, field) => {
     expect(() => interceptSpec(opts as never)).toThrow(ValidationError);
     expect(() => interceptSpec(opts as never)).toThrow(expect.objectContaining({ field }) as Error);
@@ -80,6 +86,42 @@ describe('intercept options', () => {
     const tproxy = sidecarLayout(interceptSpec({ ...opts, mode: 'tproxy' }));
     expect(tproxy[0].rules.map((r) => r.what).slice(-2)).toEqual(['outbound mark', 'outbound UDP mark']);
     expect(tproxy[1].rules.map((r) => r.what)).toEqual(['outbound tproxy', 'outbound UDP tproxy', 'loopback']);
+  });
+
+  it('lays out inbound UDP after inbound TCP in both modes, exclude.inboundPorts applying to UDP too', () => {
+    const opts = { netns: 'p', outboundPort: 15001, inboundPort: 15006, udp: { inboundPort: 15007 }, exclude: { inboundPorts: [15021] } } as const;
+    expect(interceptSpec({ ...opts, mode: 'redirect' }).udp).toEqual({ inboundPort: 15007, ports: [] });
+    const redirect = sidecarLayout(interceptSpec({ ...opts, mode: 'redirect' }));
+    // inbound UDP only: outbound UDP is neither redirected nor excluded by port
+    expect(redirect[0].rules.map((r) => r.what)).toEqual(['replies', 'loopback', 'local destinations', 'outbound redirect']);
+    expect(redirect[1].rules.map((r) => r.what)).toEqual([
+      'loopback',
+      'excluded inbound ports',
+      'inbound redirect',
+      'excluded inbound UDP ports',
+      'inbound UDP redirect',
+    ]);
+    const tproxy = sidecarLayout(interceptSpec({ ...opts, mode: 'tproxy' }));
+    expect(tproxy[0].rules.map((r) => r.what)).toEqual(['replies', 'loopback', 'local destinations', 'outbound mark']);
+    expect(tproxy[1].rules.map((r) => r.what)).toEqual([
+      'outbound tproxy',
+      'loopback',
+      'replies',
+      'excluded inbound ports',
+      'inbound tproxy',
+      'excluded inbound UDP ports',
+      'inbound UDP tproxy',
+    ]);
+    // inbound UDP without inbound TCP: a prerouting chain all the same, with the UDP rules only
+    const udpOnly = { netns: 'p', outboundPort: 15001, udp: { outboundPort: 15053, inboundPort: 15007 } } as const;
+    expect(sidecarLayout(interceptSpec({ ...udpOnly, mode: 'redirect' }))[1].rules.map((r) => r.what)).toEqual(['loopback', 'inbound UDP redirect']);
+    expect(sidecarLayout(interceptSpec({ ...udpOnly, mode: 'tproxy' }))[1].rules.map((r) => r.what)).toEqual([
+      'outbound tproxy',
+      'outbound UDP tproxy',
+      'loopback',
+      'replies',
+      'inbound UDP tproxy',
+    ]);
   });
 
   it("trusts a table comment's routing only within intercept()'s own limits (a forged comment must not name the main table)", () => {

@@ -1,0 +1,229 @@
+/**
+ * Rule shapes: what a rule's bytes depend on besides its values. While the
+ * builder records steps it also appends to a shape key (the steps, their
+ * constant arguments, the kinds of their values) and keeps the values that
+ * vary from rule to rule in slots. Rules of one shape encode to the same
+ * bytes but for the slots, so the transaction writes them from a template
+ * (rule-templates.ts) instead of lowering and encoding each one: the work a
+ * new process pays for per rule (bench/notes.md, "rule-shape templates").
+ *
+ * A slot kind writes a value into a template with byte stores. It accepts
+ * only values it writes exactly as the ordinary path would (returns false for
+ * anything else: that rule then goes the ordinary way, which also throws the
+ * ordinary error for a bad value).
+ * @module
+ */
+import { parseIp } from '../../validate/ip';
+import { HOST_LITTLE_ENDIAN } from '../data';
+import { Negated } from './options';
+
+/** A kind of value a template patches. */
+export interface SlotKind {
+  /** In the shape key: rules of one shape have the same kinds in the same order. */
+  readonly code: string;
+  /** Writes `v` at `at` (false: not a value this kind writes; nothing meaningful written). */
+  write(b: Uint8Array, at: number, v: unknown): boolean;
+  /** A value of the same kind and byte length whose every byte differs from `v`'s (to find where `v` lands). */
+  probe(v: unknown): unknown;
+}
+
+const isU16 = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 0xffff;
+const isU32 = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 0xffffffff;
+
+/** A port (inet_service): two bytes, big-endian. */
+export const PORT: SlotKind = {
+  code: 'P',
+  write(b, at, v) {
+    if (!isU16(v)) return false;
+    b[at] = v >> 8;
+    b[at + 1] = v & 0xff;
+    return true;
+  },
+  probe: (v) => (v as number) ^ 0xffff,
+};
+
+/** A plain IPv4 address "a.b.c.d" (strict, as parseIp: no leading zeros). */
+export const IPV4: SlotKind = {
+  code: '4',
+  write(b, at, v) {
+    if (typeof v !== 'string') return false;
+    const n = v.length;
+    if (n < 7 || n > 15) return false;
+    let parts = 0;
+    let x = 0;
+    let digits = 0;
+    for (let i = 0; i <= n; i++) {
+      const c = i < n ? v.charCodeAt(i) : 46;
+      if (c === 46) {
+        if (digits === 0 || x > 255 || parts === 4) return false;
+        b[at + parts++] = x;
+        x = 0;
+        digits = 0;
+      } else if (c >= 48 && c <= 57) {
+        if (digits === 3 || (digits === 1 && x === 0)) return false;
+        x = x * 10 + (c - 48);
+        digits++;
+      } else return false;
+    }
+    return parts === 4;
+  },
+  probe: (v) =>
+    (v as string)
+      .split('.')
+      .map((o) => 255 - Number(o))
+      .join('.'),
+};
+
+/** An IPv6 address without prefix or range (parsed by parseIp: rarer than IPv4, one Buffer is fine). */
+export const IPV6: SlotKind = {
+  code: '6',
+  write(b, at, v) {
+    if (typeof v !== 'string' || !V6_PLAIN.test(v)) return false;
+    let bytes: Buffer;
+    try {
+      bytes = parseIp(v, 'address', 6).bytes;
+    } catch {
+      return false;
+    }
+    for (let i = 0; i < 16; i++) b[at + i] = bytes[i];
+    return true;
+  },
+  probe: (v) => {
+    const bytes = parseIp(v, 'address', 6).bytes;
+    const words: string[] = [];
+    for (let i = 0; i < 16; i += 2) words.push((((bytes[i] ^ 0xff) << 8) | (bytes[i + 1] ^ 0xff)).toString(16));
+    return words.join(':');
+  },
+};
+
+/** A mark (meta mark, ct mark): a u32 in host order. */
+export const MARK: SlotKind = {
+  code: 'M',
+  write(b, at, v) {
+    if (!isU32(v)) return false;
+    for (let i = 0; i < 4; i++) b[at + (HOST_LITTLE_ENDIAN ? i : 3 - i)] = (v >>> (8 * i)) & 0xff;
+    return true;
+  },
+  probe: (v) => ~(v as number) >>> 0,
+};
+
+/** A plain interface name (letters, digits, '_', '.', '-'; no wildcard): 16 bytes, NUL-padded. */
+export const IFNAME: SlotKind = {
+  code: 'I',
+  write(b, at, v) {
+    if (typeof v !== 'string' || !IFNAME_PLAIN.test(v)) return false;
+    for (let i = 0; i < 16; i++) b[at + i] = i < v.length ? v.charCodeAt(i) : 0;
+    return true;
+  },
+  probe: swapChars,
+};
+
+/** NFTA_RULE_ID: a u32, big-endian. */
+export const RULE_ID: SlotKind = {
+  code: 'R',
+  write(b, at, v) {
+    if (!isU32(v)) return false;
+    for (let i = 0; i < 4; i++) b[at + i] = (v >>> (24 - 8 * i)) & 0xff;
+    return true;
+  },
+  probe: (v) => ~(v as number) >>> 0,
+};
+
+/** A rule comment of printable ASCII without '"' (its length is in the shape key: `commentShape`). */
+export const COMMENT: SlotKind = {
+  code: 'C',
+  write(b, at, v) {
+    if (typeof v !== 'string' || !isPlainComment(v)) return false;
+    for (let i = 0; i < v.length; i++) b[at + i] = v.charCodeAt(i);
+    return true;
+  },
+  probe: swapChars,
+};
+
+const V4_PLAIN = /^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$/;
+const V6_PLAIN = /^[0-9a-fA-F:]*:[0-9a-fA-F:]*$/;
+const IFNAME_PLAIN = /^[A-Za-z0-9_.-]{1,15}$/;
+
+function swapChars(v: unknown): string {
+  let out = '';
+  for (const c of v as string) out += c === 'a' ? 'b' : 'a';
+  return out;
+}
+
+/** A comment the COMMENT slot writes: 1-128 characters of printable ASCII but '"'. */
+export function isPlainComment(v: string): boolean {
+  if (v.length === 0 || v.length > 128) return false;
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (c < 0x20 || c > 0x7e || c === 34) return false;
+  }
+  return true;
+}
+
+/**
+ * A constant in a shape key: strings with their length (no two values give one key), numbers,
+ * booleans, undefined; undefined for anything else (the rule then has no shape).
+ */
+export function literal(v: unknown): string | undefined {
+  if (typeof v === 'string') return `s${v.length}:${v}`;
+  if (typeof v === 'number') return `n${v};`;
+  if (v === undefined) return 'u';
+  if (typeof v === 'boolean') return v ? 'T' : 'F';
+  return undefined;
+}
+
+/** The slot kind of the values of a field, by field name (fields whose values vary from rule to rule). */
+const FIELD_SLOTS: Record<string, SlotKind | undefined> = {
+  'tcp sport': PORT,
+  'tcp dport': PORT,
+  'udp sport': PORT,
+  'udp dport': PORT,
+  'sctp sport': PORT,
+  'sctp dport': PORT,
+  'th sport': PORT,
+  'th dport': PORT,
+  'ip saddr': IPV4,
+  'ip daddr': IPV4,
+  'ip6 saddr': IPV6,
+  'ip6 daddr': IPV6,
+  'meta mark': MARK,
+  mark: MARK,
+  'ct mark': MARK,
+  'meta iifname': IFNAME,
+  iifname: IFNAME,
+  'meta oifname': IFNAME,
+  oifname: IFNAME,
+};
+
+/** The slot kind a value takes, or undefined (a constant: it goes into the key). */
+export function slotKindOf(kind: SlotKind | undefined, v: unknown): SlotKind | undefined {
+  if (kind === undefined) return undefined;
+  if (kind === PORT || kind === MARK) return typeof v === 'number' ? kind : undefined;
+  if (typeof v !== 'string') return undefined;
+  if (kind === IPV4) return V4_PLAIN.test(v) ? kind : undefined;
+  if (kind === IPV6) return V6_PLAIN.test(v) ? kind : undefined;
+  return IFNAME_PLAIN.test(v) ? kind : undefined;
+}
+
+/** The slot kind of a field's values (before looking at a value). */
+export function fieldSlotKind(field: string): SlotKind | undefined {
+  return Object.hasOwn(FIELD_SLOTS, field) ? FIELD_SLOTS[field] : undefined;
+}
+
+/** An address a NAT statement translates to: IPv4 or IPv6 slot, or undefined (a range, a constant). */
+export function addressSlotKind(v: unknown): SlotKind | undefined {
+  if (typeof v !== 'string') return undefined;
+  if (V4_PLAIN.test(v)) return IPV4;
+  return V6_PLAIN.test(v) ? IPV6 : undefined;
+}
+
+/** A match value: its key part and slot kind, unwrapped from `not()`; undefined when it makes the rule shapeless. */
+export function matchValueShape(field: string, value: unknown): { part: string; kind?: SlotKind; negated: boolean; inner: unknown } | undefined {
+  const negated = value instanceof Negated;
+  const inner: unknown = negated ? value.value : value;
+  const kind = slotKindOf(fieldSlotKind(field), inner);
+  if (kind) return { part: (negated ? '!$' : '$') + kind.code, kind, negated, inner };
+  const l = literal(inner);
+  if (l === undefined || inner === undefined) return undefined;
+  return { part: (negated ? '!' : '') + l, negated, inner };
+}

@@ -1,0 +1,189 @@
+/**
+ * Rule templates: a NEWRULE message written by copying the bytes of an
+ * earlier rule of the same shape and patching its values in (rule-shape.ts),
+ * instead of lowering the builder's steps to expressions and encoding them.
+ * A new process runs that lowering and encoding in the interpreter for every
+ * rule; a copy and a few byte stores cost a fraction of it (bench/notes.md,
+ * "rule-shape templates").
+ *
+ * How a template is made, the second time a shape is seen (a shape seen once
+ * costs one Map entry, nothing more): the rule is encoded the ordinary way;
+ * then, for each slot, once more with only that slot's value replaced by a
+ * probe whose every byte differs. The first differing byte is where the value
+ * lands; the slot kind must then write both values there so that the copy
+ * equals each encoding exactly, and all probes written at once must equal
+ * their encoding too. Anything else (a value written twice, a length that
+ * changes) leaves the shape without a template: its rules go the ordinary way.
+ * @module
+ */
+import { NetlinkWriter } from '../netlink/writer';
+import { COMMENT, RULE_ID, isPlainComment, literal, type SlotKind } from './builder/rule-shape';
+import type { RuleShape, RuleSteps } from './builder/rule-steps';
+import type { NftFamily } from './message';
+import { writeNewRule } from './rule';
+
+interface Slot {
+  kind: SlotKind;
+  /** Offset of the value in the template. */
+  at: number;
+}
+
+/** A rule's NEWRULE message and where its values go: the builder's slots, then the comment's (if any), then NFTA_RULE_ID. */
+interface Template {
+  bytes: Buffer;
+  slots: Slot[];
+  comment: boolean;
+}
+
+/** Seen once: the next rule of this shape makes the template. */
+const SEEN = 0;
+/** Shapes that have no template (null) stay in the cache too, so they are tried once. */
+const templates = new Map<string, Template | null | typeof SEEN>();
+/** Bounds the cache for callers whose keys never repeat (comments or names as constants); cleared when full. */
+const MAX_SHAPES = 1024;
+/** Tests turn templates off to compare with the ordinary path, and count the rules written from one. */
+let enabled = true;
+let written = 0;
+
+/** A rule added by a builder, appended or inserted without an anchor: what its template is found by and made from. */
+export interface TemplatedRule {
+  key: string;
+  shape: RuleShape;
+  /** The comment's value, when the comment is a slot. */
+  comment?: string;
+  input: { family: NftFamily; table: string; chain: string; rule: RuleSteps; comment?: string };
+  append: boolean;
+}
+
+/**
+ * The template key of a rule added by a builder (table, chain, where it goes, its comment, its
+ * shape), or undefined when the rule is written the ordinary way only.
+ */
+export function templatedRule(input: TemplatedRule['input'], append: boolean): TemplatedRule | undefined {
+  const { family, table, chain } = input;
+  if (typeof family !== 'string' || typeof table !== 'string' || typeof chain !== 'string') return undefined;
+  const shape = input.rule.shape();
+  if (shape === undefined) return undefined;
+  const comment = input.comment ?? shape.comment;
+  const plain = comment !== undefined && isPlainComment(comment);
+  const c = comment === undefined ? 'u' : plain ? `C${comment.length}` : literal(comment);
+  if (c === undefined) return undefined;
+  const key = `${family}|${table.length}:${table}|${chain.length}:${chain}|${append ? 'a' : 'i'}|${c}|${shape.key}`;
+  return { key, shape, comment: plain ? comment : undefined, input, append };
+}
+
+/**
+ * Writes the rule from its shape's template; false (nothing written) when there is none yet or
+ * a value is not one its slot writes (then the ordinary path writes it, or throws its error).
+ */
+export function writeFromTemplate(w: NetlinkWriter, r: TemplatedRule, ruleId: number): boolean {
+  const t = enabled ? templates.get(r.key) : undefined;
+  if (!t) return false;
+  const start = w.length;
+  w.bytes(t.bytes);
+  w.messageOffsets.push(start);
+  const b = w.view;
+  const values = r.shape.values;
+  const n = values.length;
+  let ok = true;
+  for (let i = 0; i < n && ok; i++) ok = t.slots[i].kind.write(b, start + t.slots[i].at, values[i]);
+  if (ok && t.comment) ok = COMMENT.write(b, start + t.slots[n].at, r.comment);
+  if (ok) ok = RULE_ID.write(b, start + t.slots[t.slots.length - 1].at, ruleId);
+  if (!ok) w.rewind(start);
+  else written++;
+  return ok;
+}
+
+/**
+ * Notes a rule just written the ordinary way (`message`: its NEWRULE message); the second rule of
+ * a shape makes its template. `encode` writes the rule's message with the given slot values (the
+ * builder's, then the comment, then the rule id), or undefined if it cannot.
+ */
+export function learnTemplate(r: TemplatedRule, ruleId: number, message: Uint8Array): void {
+  const state = templates.get(r.key);
+  if (!enabled) return;
+  if (state === undefined) {
+    if (templates.size >= MAX_SHAPES) templates.clear();
+    templates.set(r.key, SEEN);
+    return;
+  }
+  if (state !== SEEN) return;
+  const kinds = [...r.shape.kinds];
+  const values = [...r.shape.values];
+  if (r.comment !== undefined) {
+    kinds.push(COMMENT);
+    values.push(r.comment);
+  }
+  kinds.push(RULE_ID);
+  values.push(ruleId);
+  let t: Template | null = null;
+  try {
+    t = makeTemplate(Buffer.from(message), kinds, values, (v) => encodeWith(r, v), r.comment !== undefined);
+  } catch {
+    t = null; // a probe the ordinary path refused: no template for this shape
+  }
+  templates.set(r.key, t);
+}
+
+function makeTemplate(
+  actual: Buffer,
+  kinds: SlotKind[],
+  values: unknown[],
+  encode: (values: unknown[]) => Buffer | undefined,
+  comment: boolean,
+): Template | null {
+  const slots: Slot[] = [];
+  const probes = values.map((v, i) => kinds[i].probe(v));
+  for (let i = 0; i < kinds.length; i++) {
+    const changed = [...values];
+    changed[i] = probes[i];
+    const other = encode(changed);
+    if (other?.length !== actual.length) return null;
+    let at = 0;
+    while (at < actual.length && actual[at] === other[at]) at++;
+    if (at === actual.length) return null;
+    const copy = Buffer.from(actual);
+    if (!kinds[i].write(copy, at, values[i]) || !copy.equals(actual)) return null;
+    if (!kinds[i].write(copy, at, probes[i]) || !copy.equals(other)) return null;
+    slots.push({ kind: kinds[i], at });
+  }
+  // All values changed at once: the slots do not overlap and nothing else depends on them.
+  const all = encode(probes);
+  const copy = Buffer.from(actual);
+  for (let i = 0; i < slots.length; i++) if (!slots[i].kind.write(copy, slots[i].at, probes[i])) return null;
+  if (all === undefined || !copy.equals(all)) return null;
+  return { bytes: actual, slots, comment };
+}
+
+/** The rule's NEWRULE message with these slot values (the builder's, the comment, the rule id); undefined if it is not one message. */
+function encodeWith(r: TemplatedRule, values: unknown[]): Buffer | undefined {
+  const own = r.shape.values;
+  const saved = [...own];
+  const n = own.length;
+  try {
+    for (let i = 0; i < n; i++) own[i] = values[i];
+    const built = r.input.rule.build(r.input.family, { setId: () => 1 });
+    if (built.anonymousSets.length || built.devices) return undefined;
+    const w = new NetlinkWriter(512);
+    const comment = r.comment !== undefined ? (values[n] as string) : (r.input.comment ?? built.comment);
+    const { family, table, chain } = r.input;
+    writeNewRule(w, { family, table, chain, expressions: built.expressions, comment }, { append: r.append, ruleId: values[values.length - 1] as number }, 0);
+    return w.messageOffsets.length === 1 ? w.finish() : undefined;
+  } catch {
+    return undefined; // a probe value the ordinary path refuses: no template
+  } finally {
+    for (let i = 0; i < n; i++) own[i] = saved[i];
+  }
+}
+
+/** @internal for tests: forgets every template and turns them on or off; returns how many rules were written from one so far. */
+export function resetRuleTemplates(on = true): number {
+  templates.clear();
+  enabled = on;
+  return written;
+}
+
+/** @internal for tests: how many rules were written from a template so far. */
+export function rulesFromTemplates(): number {
+  return written;
+}

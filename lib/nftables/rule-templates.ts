@@ -7,31 +7,27 @@
  * "rule-shape templates").
  *
  * How a template is made, the second time a shape is seen (a shape seen once
- * costs one Map entry, nothing more): the rule is encoded the ordinary way;
- * then, for each slot, once more with only that slot's value replaced by a
- * probe whose every byte differs. The first differing byte is where the value
- * lands; the slot kind must then write both values there so that the copy
- * equals each encoding exactly, and all probes written at once must equal
- * their encoding too. Anything else (a value written twice, a length that
- * changes) leaves the shape without a template: its rules go the ordinary way.
+ * costs one Map entry, nothing more): the rule is encoded the ordinary way,
+ * then once more with every value replaced by a probe of the same kind whose
+ * every byte differs. Each value must start its own run of differing bytes;
+ * the slot writer must reproduce the rule's bytes there, and the template with
+ * all probes written in must equal the other encoding exactly. Anything else
+ * (a value written twice, a length that changes, two values side by side)
+ * leaves the shape without a template: its rules go the ordinary way.
  * @module
  */
 import { NetlinkWriter } from '../netlink/writer';
-import { COMMENT, RULE_ID, isPlainComment, literal, type SlotKind } from './builder/rule-shape';
+import { COMMENT, RULE_ID, isPlainComment, literal, writeSlot, type SlotKind } from './builder/rule-shape';
 import type { RuleShape, RuleSteps } from './builder/rule-steps';
 import type { NftFamily } from './message';
 import { writeNewRule } from './rule';
 
-interface Slot {
-  kind: SlotKind;
-  /** Offset of the value in the template. */
-  at: number;
-}
-
 /** A rule's NEWRULE message and where its values go: the builder's slots, then the comment's (if any), then NFTA_RULE_ID. */
 interface Template {
   bytes: Buffer;
-  slots: Slot[];
+  /** The slots' kinds (SlotKind.id) and offsets in `bytes`, in that order. */
+  ids: number[];
+  offsets: number[];
   comment: boolean;
 }
 
@@ -85,10 +81,11 @@ export function writeFromTemplate(w: NetlinkWriter, r: TemplatedRule, ruleId: nu
   const b = w.view;
   const values = r.shape.values;
   const n = values.length;
+  const { ids, offsets } = t;
   let ok = true;
-  for (let i = 0; i < n && ok; i++) ok = t.slots[i].kind.write(b, start + t.slots[i].at, values[i]);
-  if (ok && t.comment) ok = COMMENT.write(b, start + t.slots[n].at, r.comment);
-  if (ok) ok = RULE_ID.write(b, start + t.slots[t.slots.length - 1].at, ruleId);
+  for (let i = 0; i < n && ok; i++) ok = writeSlot(ids[i], b, start + offsets[i], values[i]);
+  if (ok && t.comment) ok = writeSlot(COMMENT.id, b, start + offsets[n], r.comment);
+  if (ok) ok = writeSlot(RULE_ID.id, b, start + offsets[n + (t.comment ? 1 : 0)], ruleId);
   if (!ok) w.rewind(start);
   else written++;
   return ok;
@@ -132,27 +129,31 @@ function makeTemplate(
   encode: (values: unknown[]) => Buffer | undefined,
   comment: boolean,
 ): Template | null {
-  const slots: Slot[] = [];
   const probes = values.map((v, i) => kinds[i].probe(v));
+  const other = encode(probes);
+  if (other?.length !== actual.length) return null;
+  // Every byte of a probe differs from its value's: each slot starts a run of differing bytes.
+  const runs: number[] = [];
+  for (let k = 0; k < actual.length; k++) if (actual[k] !== other[k] && (k === 0 || actual[k - 1] === other[k - 1])) runs.push(k);
+  if (runs.length !== kinds.length) return null;
+  const offsets: number[] = [];
+  const claimed = new Set<number>();
   for (let i = 0; i < kinds.length; i++) {
-    const changed = [...values];
-    changed[i] = probes[i];
-    const other = encode(changed);
-    if (other?.length !== actual.length) return null;
-    let at = 0;
-    while (at < actual.length && actual[at] === other[at]) at++;
-    if (at === actual.length) return null;
-    const copy = Buffer.from(actual);
-    if (!kinds[i].write(copy, at, values[i]) || !copy.equals(actual)) return null;
-    if (!kinds[i].write(copy, at, probes[i]) || !copy.equals(other)) return null;
-    slots.push({ kind: kinds[i], at });
+    // The first run where the slot's value is what the rule has and its probe what the other has.
+    const at = runs.find((p) => {
+      if (claimed.has(p)) return false;
+      const copy = Buffer.from(actual);
+      return writeSlot(kinds[i].id, copy, p, values[i]) && copy.equals(actual) && writeSlot(kinds[i].id, copy, p, probes[i]) && copy[p] === other[p];
+    });
+    if (at === undefined) return null;
+    claimed.add(at);
+    offsets.push(at);
   }
-  // All values changed at once: the slots do not overlap and nothing else depends on them.
-  const all = encode(probes);
+  // All probes written into the template must give exactly the other encoding: nothing else depends on the values.
   const copy = Buffer.from(actual);
-  for (let i = 0; i < slots.length; i++) if (!slots[i].kind.write(copy, slots[i].at, probes[i])) return null;
-  if (all === undefined || !copy.equals(all)) return null;
-  return { bytes: actual, slots, comment };
+  for (let i = 0; i < kinds.length; i++) if (!writeSlot(kinds[i].id, copy, offsets[i], probes[i])) return null;
+  if (!copy.equals(other)) return null;
+  return { bytes: actual, ids: kinds.map((k) => k.id), offsets, comment };
 }
 
 /** The rule's NEWRULE message with these slot values (the builder's, the comment, the rule id); undefined if it is not one message. */

@@ -14,14 +14,71 @@ const port = (i: number) => 10000 + i;
 
 /** Per chain, the i-th rule of each shape committed to it. */
 const SHAPES: Array<{ chain: string; make: (i: number) => RuleBuilder; comment?: (i: number) => string }> = [
-  { chain: 'pre', make: (i) => rule().tcp({ dport: port(i) }).dnat({ to: v4(i), port: 80 }) },
-  { chain: 'pre', make: (i) => rule().ip({ daddr: v4(i + 1) }).udp({ dport: port(i) }).dnat({ to: v4(i), port: port(i) }) },
-  { chain: 'post', make: (i) => rule().ip({ saddr: v4(i) }).oifname(not('cni0')).masquerade() },
-  { chain: 'post', make: (i) => rule().udp({ sport: port(i) }).snat({ to: v4(i), port: port(i), random: true }) },
-  { chain: 'input', make: (i) => rule().tcp({ dport: port(i) }).counter().accept(), comment: (i) => `svc-${String(i).padStart(4, '0')}` },
-  { chain: 'input', make: (i) => rule().iifname(`veth${i}`).mark(i).ct({ mark: i + 1 }).jump('svc') },
-  { chain: 'input', make: (i) => rule().ip6({ saddr: v6(i) }).tcp({ sport: port(i) }).drop() },
-  { chain: 'input', make: (i) => rule().ip({ saddr: '@allowed' }).tcp({ dport: port(i) }).counter({ name: 'hits' }).accept() },
+  {
+    chain: 'pre',
+    make: (i) =>
+      rule()
+        .tcp({ dport: port(i) })
+        .dnat({ to: v4(i), port: 80 }),
+  },
+  {
+    chain: 'pre',
+    make: (i) =>
+      rule()
+        .ip({ daddr: v4(i + 1) })
+        .udp({ dport: port(i) })
+        .dnat({ to: v4(i), port: port(i) }),
+  },
+  {
+    chain: 'post',
+    make: (i) =>
+      rule()
+        .ip({ saddr: v4(i) })
+        .oifname(not('cni0'))
+        .masquerade(),
+  },
+  {
+    chain: 'post',
+    make: (i) =>
+      rule()
+        .udp({ sport: port(i) })
+        .snat({ to: v4(i), port: port(i), random: true }),
+  },
+  {
+    chain: 'input',
+    make: (i) =>
+      rule()
+        .tcp({ dport: port(i) })
+        .counter()
+        .accept(),
+    comment: (i) => `svc-${String(i).padStart(4, '0')}`,
+  },
+  {
+    chain: 'input',
+    make: (i) =>
+      rule()
+        .iifname(`veth${i}`)
+        .mark(i)
+        .ct({ mark: i + 1 })
+        .jump('svc'),
+  },
+  {
+    chain: 'input',
+    make: (i) =>
+      rule()
+        .ip6({ saddr: v6(i) })
+        .tcp({ sport: port(i) })
+        .drop(),
+  },
+  {
+    chain: 'input',
+    make: (i) =>
+      rule()
+        .ip({ saddr: '@allowed' })
+        .tcp({ dport: port(i) })
+        .counter({ name: 'hits' })
+        .accept(),
+  },
 ];
 
 describe('rule-shape templates against the kernel', () => {

@@ -429,10 +429,14 @@ export class RuleBuilder extends RuleMatches {
     const values = this.slotValues;
     const flags = `${random ? 1 : 0}${fullyRandom ? 1 : 0}${persistent ? 1 : 0}`;
     return this.shaped(`N${kind}${toPart}${portPart}${literal(family)}${flags}`, (ctx) => {
-      const x: NatOptions = { random, fullyRandom, persistent };
-      if (withAddress) x.to = (toAt >= 0 ? values[toAt] : to) as string;
+      // Only the keys the caller gave (errors print the options).
+      const x: NatOptions = {};
+      if (to !== undefined) x.to = (toAt >= 0 ? values[toAt] : to) as string;
       if (port !== undefined) x.port = (portAt >= 0 ? values[portAt] : port) as number | string;
       if (family !== undefined) x.family = family;
+      if (random !== undefined) x.random = random;
+      if (fullyRandom !== undefined) x.fullyRandom = fullyRandom;
+      if (persistent !== undefined) x.persistent = persistent;
       lower(ctx, x);
     });
   }

@@ -17,7 +17,7 @@
  * @module
  */
 import { NetlinkWriter } from '../netlink/writer';
-import { COMMENT, RULE_ID, isPlainComment, literal, writeSlot, type SlotKind } from './builder/rule-shape';
+import { COMMENT, RULE_ID, isPlainComment, literal, writeSlot, writeSlots, type SlotKind } from './builder/rule-shape';
 import type { RuleShape, RuleSteps } from './builder/rule-steps';
 import type { NftFamily } from './message';
 import { writeNewRule } from './rule';
@@ -79,13 +79,10 @@ export function writeFromTemplate(w: NetlinkWriter, r: TemplatedRule, ruleId: nu
   w.bytes(t.bytes);
   w.messageOffsets.push(start);
   const b = w.view;
-  const values = r.shape.values;
-  const n = values.length;
-  const { ids, offsets } = t;
-  let ok = true;
-  for (let i = 0; i < n && ok; i++) ok = writeSlot(ids[i], b, start + offsets[i], values[i]);
-  if (ok && t.comment) ok = writeSlot(COMMENT.id, b, start + offsets[n], r.comment);
-  if (ok) ok = writeSlot(RULE_ID.id, b, start + offsets[n + (t.comment ? 1 : 0)], ruleId);
+  // The builder's values, then the comment's (when it is a slot), then the rule id.
+  const ok = t.comment
+    ? writeSlots(b, start, t.ids, t.offsets, r.shape.values, r.comment, ruleId)
+    : writeSlots(b, start, t.ids, t.offsets, r.shape.values, ruleId, undefined);
   if (!ok) w.rewind(start);
   else written++;
   return ok;

@@ -21,7 +21,7 @@ import { Negated } from './options';
 export interface SlotKind {
   /** In the shape key: rules of one shape have the same kinds in the same order. */
   readonly code: string;
-  /** Which case of {@link writeSlot} writes it. */
+  /** Which case of {@link writeSlots} writes it. */
   readonly id: number;
   /** A value of the same kind and byte length whose every byte differs from `v`'s (to find where `v` lands). */
   probe(v: unknown): unknown;
@@ -63,67 +63,89 @@ export const RULE_ID: SlotKind = { code: 'R', id: 6, probe: (v) => ~(v as number
 const V4_EXACT = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
 
 /**
- * Writes a slot's value at `at` with byte stores; false when it is not a value of the kind that this
- * writes exactly as the ordinary path would (nothing meaningful written then). One function with a
- * case per kind, and a regular expression for IPv4 rather than a character loop: a new process runs
- * this in the interpreter for every value, and small or loop-heavy functions are the ones V8 sends
- * to its optimising compiler during the first 1,000 rules (bench/notes.md).
+ * Writes the values of a rule's slots (kinds `ids`, at `start + offsets[i]`) with byte stores:
+ * `values` for the first slots, then `tail1`, then `tail2` (the comment and the rule id, which the
+ * builder does not hold). False when a value is not one its kind writes exactly as the ordinary path
+ * would (what was written then means nothing). One function for all the slots of a rule, with a
+ * case per kind and a regular expression for IPv4 rather than a character loop: a new process runs
+ * this in the interpreter for every rule, and small or loop-heavy functions are the ones V8 sends to
+ * its optimising compiler during the first 1,000 rules (bench/notes.md).
  */
-export function writeSlot(id: number, b: Uint8Array, at: number, v: unknown): boolean {
-  switch (id) {
-    case 0: // PORT
-      if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 0xffff) return false;
-      b[at] = v >> 8;
-      b[at + 1] = v & 0xff;
-      return true;
-    case 1: {
-      // IPV4
-      const m = typeof v === 'string' ? V4_EXACT.exec(v) : null;
-      if (m === null) return false;
-      b[at] = +m[1];
-      b[at + 1] = +m[2];
-      b[at + 2] = +m[3];
-      b[at + 3] = +m[4];
-      return true;
-    }
-    case 2: {
-      // IPV6
-      if (typeof v !== 'string' || !V6_PLAIN.test(v)) return false;
-      let bytes: Buffer;
-      try {
-        bytes = parseIp(v, 'address', 6).bytes;
-      } catch {
+export function writeSlots(
+  b: Uint8Array,
+  start: number,
+  ids: readonly number[],
+  offsets: readonly number[],
+  values: readonly unknown[],
+  tail1: unknown,
+  tail2: unknown,
+): boolean {
+  const n = values.length;
+  for (let i = 0; i < ids.length; i++) {
+    const v = i < n ? values[i] : i === n ? tail1 : tail2;
+    const at = start + offsets[i];
+    const id = ids[i];
+    switch (id) {
+      case 0: // PORT
+        if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 0xffff) return false;
+        b[at] = v >> 8;
+        b[at + 1] = v & 0xff;
+        break;
+      case 1: {
+        // IPV4
+        const m = typeof v === 'string' ? V4_EXACT.exec(v) : null;
+        if (m === null) return false;
+        b[at] = +m[1];
+        b[at + 1] = +m[2];
+        b[at + 2] = +m[3];
+        b[at + 3] = +m[4];
+        break;
+      }
+      case 2: {
+        // IPV6
+        if (typeof v !== 'string' || !V6_PLAIN.test(v)) return false;
+        let bytes: Buffer;
+        try {
+          bytes = parseIp(v, 'address', 6).bytes;
+        } catch {
+          return false;
+        }
+        b.set(bytes, at);
+        break;
+      }
+      case 3: // MARK
+      case 6: // RULE_ID
+        if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 0xffffffff) return false;
+        if (id === 3 && HOST_LITTLE_ENDIAN) {
+          b[at] = v & 0xff;
+          b[at + 1] = (v >>> 8) & 0xff;
+          b[at + 2] = (v >>> 16) & 0xff;
+          b[at + 3] = v >>> 24;
+        } else {
+          b[at] = v >>> 24;
+          b[at + 1] = (v >>> 16) & 0xff;
+          b[at + 2] = (v >>> 8) & 0xff;
+          b[at + 3] = v & 0xff;
+        }
+        break;
+      case 4: // IFNAME
+        if (typeof v !== 'string' || !IFNAME_PLAIN.test(v)) return false;
+        for (let k = 0; k < 16; k++) b[at + k] = k < v.length ? v.charCodeAt(k) : 0;
+        break;
+      case 5: // COMMENT
+        if (typeof v !== 'string' || !isPlainComment(v)) return false;
+        for (let k = 0; k < v.length; k++) b[at + k] = v.charCodeAt(k);
+        break;
+      default:
         return false;
-      }
-      b.set(bytes, at);
-      return true;
     }
-    case 3: // MARK
-    case 6: // RULE_ID
-      if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 0xffffffff) return false;
-      if (id === 3 && HOST_LITTLE_ENDIAN) {
-        b[at] = v & 0xff;
-        b[at + 1] = (v >>> 8) & 0xff;
-        b[at + 2] = (v >>> 16) & 0xff;
-        b[at + 3] = v >>> 24;
-      } else {
-        b[at] = v >>> 24;
-        b[at + 1] = (v >>> 16) & 0xff;
-        b[at + 2] = (v >>> 8) & 0xff;
-        b[at + 3] = v & 0xff;
-      }
-      return true;
-    case 4: // IFNAME
-      if (typeof v !== 'string' || !IFNAME_PLAIN.test(v)) return false;
-      for (let i = 0; i < 16; i++) b[at + i] = i < v.length ? v.charCodeAt(i) : 0;
-      return true;
-    case 5: // COMMENT
-      if (typeof v !== 'string' || !isPlainComment(v)) return false;
-      for (let i = 0; i < v.length; i++) b[at + i] = v.charCodeAt(i);
-      return true;
-    default:
-      return false;
   }
+  return true;
+}
+
+/** One slot's value (making a template). */
+export function writeSlot(id: number, b: Uint8Array, at: number, v: unknown): boolean {
+  return writeSlots(b, at, [id], [0], [v], undefined, undefined);
 }
 
 const V4_PLAIN = V4_EXACT;

@@ -135,5 +135,17 @@ function warmNftables({ nft, rule, not }) {
       .counter()
       .drop(),
   });
+  // Three rules of one shape: the second makes its template and the third is written from it
+  // (lib/nftables/rule-templates.ts), so that code is in the cache too.
+  for (let i = 0; i < 3; i++) {
+    tx.addRule({
+      ...table,
+      chain: 'pre',
+      rule: rule()
+        .tcp({ dport: 9000 + i })
+        .dnat({ to: `10.0.1.${i + 1}`, port: 80 }),
+    });
+    tx.addRule({ ...table, chain: 'in', rule: rule().iifname(`veth${i}`).mark(i).udp({ dport: 53 }).accept().comment(`warm ${i}`) });
+  }
   tx.encode();
 }

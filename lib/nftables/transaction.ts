@@ -39,6 +39,7 @@ import { getSetMessage, nftChainOps, nftListOps, setKey, shapeOfMessage } from '
 import type { NftFamily } from './message';
 import { describeObject, writeDeleteObject, writeNewObject, type NftObject, type ObjectRef } from './object';
 import { describeRule, writeDeleteRule, writeNewRule, type Rule, type RulePlacement, type RuleRef } from './rule';
+import { learnTemplate, templatedRule, writeFromTemplate } from './rule-templates';
 import { resolveDevices, withDeviceIndexes, type DeviceResolver, type NamedDevice } from './rule-devices';
 import { describeSet, shapeOf, writeDeleteSet, writeNewSet, type NftSet, type SetRef, type SetShape } from './set';
 import { describeTable, writeDeleteTable, writeNewTable, type Table, type TableRef } from './table';
@@ -607,6 +608,19 @@ export class Transaction {
 
   private pushRule(r: RuleInput, verb: string, append: boolean, anchor: RuleAnchor | undefined, dynamic = false, replace?: number): number {
     if ((r.expressions === undefined) === (r.rule === undefined)) throw new ValidationError('rule', r, 'give exactly one of expressions or rule');
+    // A builder's rule of a shape seen before is copied from its template (rule-templates.ts).
+    const templated =
+      r.rule !== undefined && !dynamic && replace === undefined && anchor === undefined && r.userdata === undefined
+        ? templatedRule({ family: r.family, table: r.table, chain: r.chain, rule: r.rule, comment: r.comment }, append)
+        : undefined;
+    if (templated !== undefined) {
+      const start = this.encoded.length;
+      const firstMessage = this.encoded.messageOffsets.length;
+      if (writeFromTemplate(this.encoded, templated, this.nextRuleId)) {
+        const ruleId = this.nextRuleId++;
+        return this.pushWritten(`${verb} rule ${describeRule(r)}`, 'rule', start, firstMessage, 0, ruleId);
+      }
+    }
     const built: BuiltRule = r.rule ? r.rule.build(r.family, this.ids) : recreateAnonymousSets(r.expressions ?? [], r.anonymousSets, this.ids);
     // Inline sets live in the rule's table.
     // eslint-disable-next-line @typescript-eslint/prefer-for-of -- runs unoptimised in a new process, where for-of allocates per step
@@ -648,6 +662,8 @@ export class Transaction {
       this.encoded.rewind(start);
       throw e;
     }
+    if (templated !== undefined && main === 0 && this.encoded.messageOffsets.length === firstMessage + 1)
+      learnTemplate(templated, ruleId, this.encoded.written(start, this.encoded.length));
     return this.pushWritten(description, 'rule', start, firstMessage, main, ruleId || undefined);
   }
 

@@ -20,7 +20,8 @@
  */
 import type { Scalar } from '../datatypes';
 import type { Expression } from '../expressions/registry';
-import { rejectUnknownKeys } from '../../validate/options';
+import { isObject, rejectUnknownKeys } from '../../validate/options';
+import type { BuildContext, Step } from './context';
 import { ctHelperSet, ctLabelSet, ctZoneSet } from './ct';
 import { dispatch } from './dispatch';
 import { dup, fwd, queue, tproxy } from './diversions';
@@ -46,6 +47,7 @@ import type {
   WeightedBackend,
 } from './options';
 import { RuleMatches } from './rule-matches';
+import { PORT, addressSlotKind, literal } from './rule-shape';
 import { setUpdate } from './set-updates';
 import { limit, log, objectRef, quota, reject, verdictOf, vmap } from './statements';
 
@@ -94,8 +96,9 @@ export class RuleBuilder extends RuleMatches {
    * rule().tcp({ dport: 22 }).counter({ name: 'ssh' }).accept()
    */
   counter(o?: { name: string }): this {
-    if (o === undefined) return this.add((ctx) => ctx.push({ type: 'counter', packets: 0n, bytes: 0n }));
-    return this.add(objectRef('counter', o));
+    if (o === undefined) return this.shaped('c', (ctx) => ctx.push({ type: 'counter', packets: 0n, bytes: 0n }));
+    const step = objectRef('counter', o); // validates the name: it goes into the key
+    return this.shaped(`C${literal(o.name)}`, step);
   }
 
   /**
@@ -270,7 +273,9 @@ export class RuleBuilder extends RuleMatches {
    * rule().verdict({ jump: 'x' })
    */
   verdict(v: VerdictSpec): this {
-    return this.add((ctx) => ctx.push({ type: 'immediate', dreg: 0, verdict: verdictOf(v) }));
+    const step: Step = (ctx) => ctx.push({ type: 'immediate', dreg: 0, verdict: verdictOf(v) });
+    const part = verdictShape(v);
+    return part === undefined ? this.add(step) : this.shaped(part, step);
   }
 
   /**
@@ -353,7 +358,7 @@ export class RuleBuilder extends RuleMatches {
    * rule().ip({ saddr: '10.88.0.0/16' }).oifname(not('cni0')).masquerade()
    */
   masquerade(o: { port?: number | string; random?: boolean; fullyRandom?: boolean; persistent?: boolean } = {}): this {
-    return this.add((ctx) => portNat(ctx, 'masq', o));
+    return this.natStep('masq', o);
   }
 
   /**
@@ -362,7 +367,7 @@ export class RuleBuilder extends RuleMatches {
    * rule().ip({ saddr: '10.0.0.0/24' }).snat({ to: '192.0.2.1' })
    */
   snat(o: NatOptions): this {
-    return this.add((ctx) => nat(ctx, 'snat', o));
+    return this.natStep('snat', o);
   }
 
   /**
@@ -371,7 +376,7 @@ export class RuleBuilder extends RuleMatches {
    * rule().tcp({ dport: 8080 }).dnat({ to: '10.88.0.2', port: 80 })
    */
   dnat(o: NatOptions): this {
-    return this.add((ctx) => nat(ctx, 'dnat', o));
+    return this.natStep('dnat', o);
   }
 
   /**
@@ -402,8 +407,48 @@ export class RuleBuilder extends RuleMatches {
    * rule().tcp({ dport: 80 }).redirect({ port: 8080 })
    */
   redirect(o: { port?: number | string; random?: boolean; fullyRandom?: boolean; persistent?: boolean } = {}): this {
-    return this.add((ctx) => portNat(ctx, 'redir', o));
+    return this.natStep('redir', o);
   }
+
+  /**
+   * A NAT statement as a shaped step: the address and port in slots when they are plain values,
+   * the rest in the key. The options are read here, once (the step builds its own copy).
+   */
+  private natStep(kind: 'snat' | 'dnat' | 'masq' | 'redir', o: NatOptions): this {
+    const withAddress = kind === 'snat' || kind === 'dnat';
+    const lower = (ctx: BuildContext, x: NatOptions): void => (withAddress ? nat(ctx, kind, x) : portNat(ctx, kind, x));
+    if (!isObject(o)) return this.add((ctx) => lower(ctx, o));
+    const { to, port, family, random, fullyRandom, persistent } = o;
+    const toKind = withAddress ? addressSlotKind(to) : undefined;
+    const portKind = typeof port === 'number' ? PORT : undefined;
+    const toPart = toKind ? `$${toKind.code}` : literal(withAddress ? to : undefined);
+    const portPart = portKind ? `$${portKind.code}` : literal(port);
+    if (toPart === undefined || portPart === undefined || (family !== undefined && typeof family !== 'string')) return this.add((ctx) => lower(ctx, o));
+    const toAt = toKind ? this.slot(toKind, to) : -1;
+    const portAt = portKind ? this.slot(portKind, port) : -1;
+    const values = this.slotValues;
+    const flags = `${random ? 1 : 0}${fullyRandom ? 1 : 0}${persistent ? 1 : 0}`;
+    return this.shaped(`N${kind}${toPart}${portPart}${literal(family)}${flags}`, (ctx) => {
+      // Only the keys the caller gave (errors print the options).
+      const x: NatOptions = {};
+      if (to !== undefined) x.to = (toAt >= 0 ? values[toAt] : to) as string;
+      if (port !== undefined) x.port = (portAt >= 0 ? values[portAt] : port) as number | string;
+      if (family !== undefined) x.family = family;
+      if (random !== undefined) x.random = random;
+      if (fullyRandom !== undefined) x.fullyRandom = fullyRandom;
+      if (persistent !== undefined) x.persistent = persistent;
+      lower(ctx, x);
+    });
+  }
+}
+
+/** The key part of a verdict (`V` and its code, or the chain jumped to); undefined for a full Verdict object. */
+function verdictShape(v: VerdictSpec): string | undefined {
+  if (typeof v === 'string') return `V${literal(v)}`;
+  if (!isObject(v)) return undefined;
+  const chain = 'jump' in v ? literal(v.jump) : 'goto' in v ? literal(v.goto) : undefined;
+  if (chain === undefined) return undefined;
+  return ('jump' in v ? 'J' : 'G') + chain;
 }
 
 /**

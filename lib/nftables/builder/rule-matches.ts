@@ -16,6 +16,7 @@ import { matchDscp, matchTcpFlags, matchTcpOption } from './header-matches';
 import { isMaskedMark, matchMaskedMark } from './marks';
 import {
   Negated,
+  not,
   type CtStateName,
   type CtStatusName,
   type DscpName,
@@ -26,6 +27,8 @@ import {
   type TcpOptionMatch,
   type TcpOptionName,
 } from './options';
+import type { BuildContext } from './context';
+import { matchValueShape } from './rule-shape';
 import { RuleSteps } from './rule-steps';
 
 /** The port fields of each transport protocol (not built per rule: a field name is a map key). */
@@ -48,11 +51,17 @@ export abstract class RuleMatches extends RuleSteps {
    * rule().match(['ip saddr', 'tcp dport'], '@allowed').accept()
    */
   match(field: FieldName | FieldName[], value: MatchValue): this {
-    return this.add((ctx) =>
-      Array.isArray(field) && field.length > 1
-        ? matchConcat(ctx, field.map(fieldByName), value)
-        : matchField(ctx, fieldByName(Array.isArray(field) ? field[0] : field), value),
-    );
+    if (Array.isArray(field) && field.length > 1) return this.add((ctx) => matchConcat(ctx, field.map(fieldByName), value));
+    const name = Array.isArray(field) ? field[0] : field;
+    // One field and a plain value: a shaped step (its value in a slot when it varies by kind, else in the key).
+    const s = typeof name === 'string' ? matchValueShape(name, value) : undefined;
+    if (s === undefined) return this.add((ctx) => matchField(ctx, fieldByName(name), value));
+    const part = `m${name.length}:${name}${s.part}`;
+    if (s.kind === undefined) return this.shaped(part, (ctx) => matchField(ctx, fieldByName(name), value));
+    const i = this.slot(s.kind, s.inner);
+    const values = this.slotValues;
+    const negated = s.negated;
+    return this.shaped(part, (ctx) => matchField(ctx, fieldByName(name), (negated ? not(values[i]) : values[i]) as MatchValue));
   }
 
   /**
@@ -174,13 +183,15 @@ export abstract class RuleMatches extends RuleSteps {
    * rule().protocol('udp')
    */
   protocol(p: MatchValue): this {
-    return this.add((ctx) => {
+    const step = (ctx: BuildContext): void => {
       matchField(ctx, fieldByName('meta l4proto'), p);
       if (!(p instanceof Negated) && !Array.isArray(p)) {
         const n = typeof p === 'string' && IP_PROTOCOLS.has(p) ? IP_PROTOCOLS.number(p) : Number(p);
         ctx.satisfied(`l4proto:${n}`);
       }
-    });
+    };
+    const s = matchValueShape('meta l4proto', p);
+    return s ? this.shaped(`p${s.part}`, step) : this.add(step);
   }
 
   /**

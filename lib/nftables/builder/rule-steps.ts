@@ -8,16 +8,52 @@ import { ValidationError } from '../../netlink/errors';
 import { unshared, type Expression } from '../expressions/registry';
 import type { NftFamily } from '../message';
 import { BuildContext, type BuiltRule, type IdAllocator, type Step } from './context';
+import type { SlotKind } from './rule-shape';
+
+/** What a rule's bytes depend on (rule-shape.ts): the shape key, and the values that vary, by slot. */
+export interface RuleShape {
+  key: string;
+  kinds: readonly SlotKind[];
+  /** The builder's own array: its steps read it when they run (changed only to find where values land). */
+  values: unknown[];
+  comment?: string;
+}
 
 /** The recorded steps of a rule (the base of RuleBuilder). */
 export abstract class RuleSteps {
   private readonly steps: Step[] = [];
   /** The rule's comment. */
   protected text?: string;
+  /** The shape key so far (rule-shape.ts); undefined once a step without one was recorded. */
+  private shapeKey: string | undefined = '';
+  private readonly slotKinds: SlotKind[] = [];
+  /** Values of the slots; shaped steps read them from here when they run. */
+  protected readonly slotValues: unknown[] = [];
 
+  /** Records a step whose bytes are not described by a shape: rules using it are encoded the ordinary way. */
   protected add(step: Step): this {
     this.steps.push(step);
+    this.shapeKey = undefined;
     return this;
+  }
+
+  /** Records a step whose bytes depend only on `part` (its constants and slot kinds) and its slots' values. */
+  protected shaped(part: string, step: Step): this {
+    this.steps.push(step);
+    if (this.shapeKey !== undefined) this.shapeKey += part + ';';
+    return this;
+  }
+
+  /** Puts a value in a new slot; returns its index in `slotValues`. */
+  protected slot(kind: SlotKind, value: unknown): number {
+    this.slotKinds.push(kind);
+    return this.slotValues.push(value) - 1;
+  }
+
+  /** @internal the rule's shape, when every step recorded one (rule-templates.ts). */
+  shape(): RuleShape | undefined {
+    if (this.shapeKey === undefined) return undefined;
+    return { key: this.shapeKey, kinds: this.slotKinds, values: this.slotValues, comment: this.text };
   }
 
   /** @internal produces the expressions (and inline sets) for a table of `family`. */

@@ -38,9 +38,10 @@ describe('dump parts', () => {
     );
     expect(routes).toBeGreaterThanOrEqual(ROUTES);
     const sizes = seen.slice(1).map((c, i) => c - seen[i]);
-    // ~44 bytes a route message: a 32 KiB part holds ~740 of them. Before, the
-    // I/O thread posted 128 KiB at a time (the first ~3,000 routes at once).
-    expect(sizes.length).toBeGreaterThanOrEqual(Math.floor((ROUTES * 44) / 32768));
+    // ~44 bytes a route message: a 32 KiB part holds ~740 of them, the dump is
+    // ~7 parts (the last delivery is not counted here). Before, the I/O thread
+    // posted 128 KiB at a time (the first ~3,000 routes at once): 2 deliveries.
+    expect(sizes.length).toBeGreaterThanOrEqual(5);
     expect(Math.max(...sizes)).toBeLessThan(1_000);
   });
 });

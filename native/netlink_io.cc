@@ -29,6 +29,11 @@ constexpr size_t kCoalesceBytes = 64 * 1024;
 // Deliver to JS at least this often while a large dump streams in: JS parses
 // one part while the kernel produces the next.
 constexpr size_t kInboxFlushBytes = 128 << 10;
+// A datagram this large is a part of a dump (the kernel fills parts up to
+// 32 KiB; acks and single replies are far smaller): it is posted at once, so
+// JS decodes each part while the kernel makes the next instead of starting
+// after the first 128 KiB (most of a 5,000-route dump).
+constexpr size_t kDumpPartBytes = 16 << 10;
 // Bytes posted to the event loop but not yet delivered: past this the event
 // loop is behind, so the thread stops reading (the kernel then stops
 // producing dump parts) until it catches up.
@@ -373,7 +378,7 @@ bool NetlinkIo::Drain(bool all) {
       continue;
     }
     inbox_.insert(inbox_.end(), scratch_.data(), scratch_.data() + n);
-    if (inbox_.size() >= kInboxFlushBytes) FlushInbox();
+    if (inbox_.size() >= kInboxFlushBytes || static_cast<size_t>(n) >= kDumpPartBytes) FlushInbox();
   }
 }
 

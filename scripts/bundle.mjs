@@ -102,6 +102,7 @@ rmSync(cacheFile, { force: true });
 const loaded = require(path.join(outDir, 'nlkit.js'));
 for (const name of Object.keys(ENTRIES)) loaded[name]();
 warmNftables(loaded.index());
+warmRouteDump(loaded.index());
 writeFileSync(cacheFile, loaded.__script.createCachedData());
 
 /**
@@ -148,4 +149,25 @@ function warmNftables({ nft, rule, not }) {
     tx.addRule({ ...table, chain: 'in', rule: rule().iifname(`veth${i}`).mark(i).udp({ dport: 53 }).accept().comment(`warm ${i}`) });
   }
   tx.encode();
+}
+
+/**
+ * Decodes a few made-up routes the way `routes.list()` collects a dump (its operation stepped by
+ * hand: the dump request's `collectAt` on each message, no socket), so the cache holds the route
+ * decoder and the list operation too: a process whose first work is a dump does not compile them
+ * (bench/notes.md, "Route dump: parts as they arrive").
+ */
+function warmRouteDump({ routeOps }) {
+  const op = routeOps.list();
+  const call = op.next().value;
+  // rtmsg (AF_INET, /32, main, boot, link scope, unicast) + RTA_TABLE, RTA_DST, RTA_OIF, RTA_GATEWAY
+  const b = Buffer.alloc(12 + 4 * 8);
+  b.set([2, 32, 0, 0, 254, 3, 253, 1]);
+  [15, 1, 4, 5].forEach((type, i) => {
+    b.writeUInt16LE(8, 12 + i * 8);
+    b.writeUInt16LE(type, 14 + i * 8);
+    b.set([10, 64, i, 1], 16 + i * 8);
+  });
+  for (let i = 0; i < 3; i++) call.collectAt(24, b, 0, b.length);
+  op.next([]);
 }

@@ -14,7 +14,6 @@ import { EINTR, EIO } from './errno';
 import { ClosedError, NetlinkError, NetlinkOverrunError, fromNative } from './errors';
 import type { AsyncExecutor, NetlinkCall, SyncExecutor } from './operation';
 import type { NetlinkMessage } from './parser';
-import { splitMessages } from './received-message';
 import { sendBulk, sendBulkSync, sendParts } from './bulk-send';
 import { closedError, sendError, stoppableBulk } from './bulk-stop';
 import { PendingRequest, RequestTracker } from './request-tracker';
@@ -349,6 +348,7 @@ export class NetlinkConnection extends ConnectionCore implements AsyncExecutor {
     const [first, last] = this.stamp(c);
     const p = new PendingRequest(c.kind, c.operation, first, last, bulk?.settle ?? settle, onMessage, c.collect);
     bulk?.track(p);
+    if (c.collect && !onMessage) p.collectAt = c.collectAt;
     // The tracker's onFinish hook unrefs the socket: no per-request wrapper.
     this.tracker.add(p);
     this.ref();
@@ -367,9 +367,7 @@ export class NetlinkConnection extends ConnectionCore implements AsyncExecutor {
     if (this.closed) return;
     switch (kind) {
       case NativeEventKind.Messages: {
-        const messages = splitMessages(payload as Buffer);
-        this.messagesReceived += messages.length;
-        this.tracker.feed(messages);
+        this.messagesReceived += this.tracker.feedReceived(payload as Buffer);
         break;
       }
       case NativeEventKind.Sent:
@@ -465,9 +463,10 @@ export class NetlinkSyncConnection extends ConnectionCore implements SyncExecuto
       undefined,
       c.collect,
     );
+    if (c.collect) p.collectAt = c.collectAt;
     this.tracker.add(p);
     try {
-      if (c.kind === 'bulk') sendBulkSync(this.socket, c.message, (buf) => this.tracker.feed(splitMessages(buf)));
+      if (c.kind === 'bulk') sendBulkSync(this.socket, c.message, (buf) => this.tracker.feedReceived(buf));
       else this.socket.send(c.message);
     } catch (e) {
       const errno = (e as { errno?: number }).errno ?? EIO;
@@ -489,7 +488,7 @@ export class NetlinkSyncConnection extends ConnectionCore implements SyncExecuto
         this.tracker.sent(p);
         break;
       }
-      this.tracker.feed(splitMessages(buf));
+      this.tracker.feedReceived(buf);
     }
     if (!outcome) throw new Error('unreachable: request did not settle');
     if (outcome.err) throw outcome.err;

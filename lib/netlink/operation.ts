@@ -45,6 +45,14 @@ export interface NetlinkCall {
    */
   collect?: (m: NetlinkMessage) => unknown;
   /**
+   * With `collect`: the same, reading the message where it was received (its
+   * type, and its payload at [start, end) of `buffer`), so no message object
+   * is made for each. Must return what `collect` returns for that message;
+   * executors that read buffers in place use it (the connections do), the
+   * others `collect`.
+   */
+  collectAt?: (type: number, buffer: Buffer, start: number, end: number) => unknown;
+  /**
    * For a bulk call: its requests one part (whole requests, at most 64 KiB)
    * at a time, until undefined, the last request already carrying NLM_F_ACK.
    * An executor that sends parts as they come (the async connection) numbers
@@ -140,12 +148,18 @@ export function markCollected(replies: unknown[]): void {
 /**
  * Runs a dump and returns what `collect` makes of each message (undefined
  * left out), computed as the messages arrive when the executor can (the
- * connections can), else afterwards.
+ * connections can), else afterwards. `collectAt`, if given, is the same in
+ * place (see NetlinkCall.collectAt).
  * @example
  * const names = yield* dumpCollected(request, 'list link names', (m) => (m.type === RTM_NEWLINK ? decodeLink(m).name : undefined));
  */
-export function* dumpCollected<T>(message: Buffer, operation: string, collect: (m: NetlinkMessage) => T | undefined): Operation<T[]> {
-  const replies: unknown[] = yield { kind: 'dump', message, operation, collect };
+export function* dumpCollected<T>(
+  message: Buffer,
+  operation: string,
+  collect: (m: NetlinkMessage) => T | undefined,
+  collectAt?: (type: number, buffer: Buffer, start: number, end: number) => T | undefined,
+): Operation<T[]> {
+  const replies: unknown[] = yield { kind: 'dump', message, operation, collect, collectAt };
   if (collectedReplies.has(replies)) return replies as T[];
   const out: T[] = [];
   for (const m of replies as NetlinkMessage[]) {

@@ -73,16 +73,22 @@ export function decodeRoute(m: NetlinkMessage): Route {
 
 /** Whether a RTM_NEWROUTE message is a cached clone (dumps leave them out, as `ip route show` does). */
 export function isClonedRoute(m: NetlinkMessage): boolean {
-  if (m instanceof ReceivedMessage) return m.payloadStart + 12 <= m.payloadEnd && (m.buffer[m.payloadStart + 9] & (C.RTM_F_CLONED >> 8)) !== 0;
-  return m.payload.length >= 12 && (m.payload[9] & (C.RTM_F_CLONED >> 8)) !== 0;
+  if (m instanceof ReceivedMessage) return isClonedRouteAt(m.buffer, m.payloadStart, m.payloadEnd);
+  return isClonedRouteAt(m.payload, 0, m.payload.length);
+}
+
+/** {@link isClonedRoute} of the rtmsg payload at [start, end) of `b`. */
+export function isClonedRouteAt(b: Buffer, start: number, end: number): boolean {
+  // RTM_F_CLONED (0x200) is bit 1 of rtm_flags' second byte.
+  return start + 12 <= end && (b[start + 9] & 2) !== 0;
 }
 
 function u32(b: Buffer, off: number, len: number): number | undefined {
   return len >= 4 ? (b[off] | (b[off + 1] << 8) | (b[off + 2] << 16)) + b[off + 3] * 0x1000000 : undefined;
 }
 
-/** Decodes the rtmsg payload at [start, end) of `b`. */
-function decodeRouteAt(b: Buffer, start: number, end: number): Route {
+/** Decodes the rtmsg payload at [start, end) of `b` (a RTM_NEWROUTE message's, read in place). */
+export function decodeRouteAt(b: Buffer, start: number, end: number): Route {
   // A short header reads as zeros (kernels only ever send the whole rtmsg).
   if (end - start < C.RTMSG_LEN) {
     const padded = Buffer.alloc(C.RTMSG_LEN);

@@ -15,7 +15,7 @@ import { afOf, formatIp, parseCidr, parseIp } from '../validate/ip';
 import * as C from './constants';
 import { resolveLinkIndex, resolveLinkNames } from './link';
 import { parseProtocol, parseRouteType, parseTable, protocolName, routeTypeName } from './names';
-import { decodeRoute, isClonedRoute } from './route-decode';
+import { decodeRoute, decodeRouteAt, isClonedRoute, isClonedRouteAt } from './route-decode';
 import { deleteRoutes, writeRoutes } from './route-bulk';
 import { checkU32, linkOf, parseDst, RouteDelete, RouteWrite } from './route-write';
 import type { Nexthop, Route, RouteFilter, RouteKey, RouteLookupOptions, RouteOptions } from './route-types';
@@ -229,20 +229,19 @@ function* listRoutes(filter: RouteFilter): Operation<Route[]> {
   // the rest of the dump): no array of messages, no filtered copies.
   const protocolWanted = protocol !== undefined ? protocolName(protocol) : undefined;
   const typeWanted = type !== undefined ? routeTypeName(type) : undefined;
-  const keep = (m: NetlinkMessage): Route | undefined => {
-    if (m.type !== C.RTM_NEWROUTE || isClonedRoute(m)) return undefined;
-    const r = decodeRoute(m);
-    if (
-      (table === undefined || r.tableId === table) &&
-      (dev === undefined || r.link === dev || (r.multipath ?? []).some((n) => n.link === dev)) &&
-      (protocolWanted === undefined || r.protocol === protocolWanted) &&
-      (typeWanted === undefined || r.type === typeWanted)
-    )
-      return r;
-    return undefined;
-  };
+  const wanted = (r: Route): Route | undefined =>
+    (table === undefined || r.tableId === table) &&
+    (dev === undefined || r.link === dev || (r.multipath ?? []).some((n) => n.link === dev)) &&
+    (protocolWanted === undefined || r.protocol === protocolWanted) &&
+    (typeWanted === undefined || r.type === typeWanted)
+      ? r
+      : undefined;
+  // The connections read each message in place (keepAt); other executors hand over messages (keep).
+  const keepAt = (type: number, b: Buffer, start: number, end: number): Route | undefined =>
+    type === C.RTM_NEWROUTE && !isClonedRouteAt(b, start, end) ? wanted(decodeRouteAt(b, start, end)) : undefined;
+  const keep = (m: NetlinkMessage): Route | undefined => (m.type === C.RTM_NEWROUTE && !isClonedRoute(m) ? wanted(decodeRoute(m)) : undefined);
   try {
-    return yield* dumpCollected(w.end().finish(), 'list routes', keep);
+    return yield* dumpCollected(w.end().finish(), 'list routes', keep, keepAt);
   } catch (e) {
     // The kernel makes the IPv4 main table with the first IPv4 route (or
     // loopback's address); until then a strict dump of it fails with ENOENT

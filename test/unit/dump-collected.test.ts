@@ -74,4 +74,66 @@ describe('collected dumps', () => {
     expect(() => runSync(trackerExecutor(answer()), dumpCollected(request, 'list numbers', failing))).toThrow(RangeError);
     expect(calls).toBe(2); // nothing collected after the failure
   });
+
+  it('the connections collect in place (collectAt): same values, in order with other replies, no message object', () => {
+    // An ack of another request (seq 9) between the dump's messages, as a datagram may carry.
+    const ack = new NetlinkWriter().begin(2 /* NLMSG_ERROR */, 0);
+    ack.view.writeInt32LE(0, ack.struct(20));
+    const ackBuf = ack.end().finish();
+    ackBuf.writeUInt32LE(9, 8);
+    const dump = answer();
+    const first = dump.readUInt32LE(0);
+    const received = Buffer.concat([dump.subarray(0, first), ackBuf, dump.subarray(first)]);
+    const order: string[] = [];
+    const tracker = new RequestTracker();
+    let dumped: unknown[] | undefined;
+    const p = new PendingRequest(
+      'dump',
+      'list numbers',
+      SEQ,
+      SEQ,
+      (err, replies) => (dumped = err ? [err] : replies),
+      undefined,
+      () => {
+        throw new Error('collect called: a message object was made');
+      },
+    );
+    p.collectAt = (type, b, start) => {
+      order.push(`dump ${b.readUInt32LE(start)}`);
+      return type === 100 && b.readUInt32LE(start) % 2 ? b.readUInt32LE(start) * 10 : undefined;
+    };
+    tracker.add(p);
+    tracker.add(new PendingRequest('ack', 'other', 9, 9, (err) => order.push(err ? 'ack failed' : 'ack')));
+    expect(tracker.feedReceived(received)).toBe(5);
+    expect(order).toEqual(['dump 1', 'ack', 'dump 2', 'dump 3']);
+    expect(dumped).toEqual([10, 30]);
+    expect(tracker.size).toBe(0);
+  });
+
+  it('collectAt: a throwing one fails the dump at NLMSG_DONE; an interrupted dump is flagged', () => {
+    const received = answer();
+    received.writeUInt16LE(received.readUInt16LE(6) | 0x4 /* NLM_F_DUMP_INTR */, 6);
+    const tracker = new RequestTracker();
+    let outcome: { err?: Error; interrupted: boolean } | undefined;
+    let calls = 0;
+    const p = new PendingRequest(
+      'dump',
+      'list numbers',
+      SEQ,
+      SEQ,
+      (err, _r, interrupted) => (outcome = { err, interrupted }),
+      undefined,
+      () => 1,
+    );
+    p.collectAt = (_t, b, start) => {
+      calls++;
+      if (b.readUInt32LE(start) === 2) throw new RangeError('bad number');
+      return 1;
+    };
+    tracker.add(p);
+    tracker.feedReceived(received);
+    expect(outcome?.err).toBeInstanceOf(RangeError);
+    expect(outcome?.interrupted).toBe(true);
+    expect(calls).toBe(2); // nothing collected after the failure
+  });
 });

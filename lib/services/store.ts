@@ -20,22 +20,25 @@ export class ServiceStore {
   /** The services' directory (also holds the intent journal). */
   readonly dir: string;
   private readonly records: string;
+  private readonly lockFile: string;
   /** Records as last read or written by readShared/write, with their file's text. */
   private readonly known = new Map<string, { text: string; rec: ServiceRecord }>();
 
   constructor(stateDir: string) {
     this.dir = path.join(ensureTrustedDir(stateDir), 'services');
     this.records = path.join(this.dir, 'records');
+    this.lockFile = path.join(this.dir, 'lock');
     fs.mkdirSync(this.records, { recursive: true, mode: 0o700 });
   }
 
   /** Runs fn holding the services' lock (one change at a time across processes). */
   locked<T>(fn: () => Promise<T>): Promise<T> {
-    return withFileLock(path.join(this.dir, 'lock'), fn);
+    return withFileLock(this.lockFile, fn);
   }
 
+  /** A record's file (names are validated: no "/" nor ".."; joined without path.join's normalising, on every change). */
   private file(name: string): string {
-    return path.join(this.records, `${name}.json`);
+    return `${this.records}/${name}.json`;
   }
 
   /** One recorded service, or undefined: a new object, the caller's to keep or change. */

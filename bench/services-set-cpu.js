@@ -10,8 +10,12 @@
  * alternating between two endpoint sets, after WARMUP (default 20) unmeasured
  * ones: the default measures a fresh process (its optimising compiler still
  * at work in the measured calls), WARMUP=1000 a daemon's steady state. It
- * prints how many calls took over 2 ms. With PERF_OUT=<file> the set() phase
- * is recorded by `perf record -g` (to see where the kernel's time goes).
+ * prints how many calls took over 2 ms. It also prints the main thread's CPU
+ * per call (/proc/thread-self/schedstat): the process's figure includes V8's
+ * helper threads (compiling, parallel scavenges) and nlkit's I/O thread (the
+ * kernel's commit), and the difference says which a p99 comes from. With
+ * PERF_OUT=<file> the set() phase is recorded by `perf record -g` (to see
+ * where the kernel's time goes).
  */
 const { execFileSync, spawn } = require('node:child_process');
 const path = require('node:path');
@@ -54,10 +58,14 @@ async function measure(dist, n) {
     }
     const samples = [];
     const kernel = [];
+    const main = [];
+    const threadNs = () => Number(fs.readFileSync('/proc/thread-self/schedstat', 'latin1').split(' ')[0]);
     for (let i = 0; i < SAMPLES; i++) {
+      const m = threadNs();
       const c = process.cpuUsage();
       await change();
       const d = process.cpuUsage(c);
+      main.push((threadNs() - m) / 1e6);
       samples.push(cpuMs(d));
       kernel.push(d.system / 1000);
     }
@@ -67,6 +75,7 @@ async function measure(dist, n) {
     }
     samples.sort((a, b) => a - b);
     kernel.sort((a, b) => a - b);
+    main.sort((a, b) => a - b);
     console.log(
       JSON.stringify({
         n,
@@ -75,6 +84,9 @@ async function measure(dist, n) {
         over2: samples.filter((x) => x > 2).length,
         sys50: pct(kernel, 50),
         sys99: pct(kernel, 99),
+        main50: pct(main, 50),
+        main99: pct(main, 99),
+        mainOver2: main.filter((x) => x > 2).length,
         applyWall,
         applyCpu,
       }),
@@ -93,6 +105,7 @@ function main() {
     const r = JSON.parse(execFileSync(process.execPath, [__filename, '--child', dist, String(n)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }));
     console.log(
       `${n} services: set() CPU p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms, ${r.over2} over 2 ms (system p50 ${r.sys50.toFixed(2)}, p99 ${r.sys99.toFixed(2)}; ${SAMPLES} calls); ` +
+        `main thread p50 ${r.main50.toFixed(2)} ms, p99 ${r.main99.toFixed(2)} ms, ${r.mainOver2} over 2 ms; ` +
         `apply() ${r.applyWall.toFixed(1)} s wall, ${r.applyCpu.toFixed(1)} s CPU`,
     );
   }

@@ -14,6 +14,7 @@ import type { Expression, SetWithElements } from '../nftables';
 import { describe as describeRule } from '../nftables/describe';
 import type { Transaction } from '../nftables/transaction';
 import { BASE_CHAINS, TABLE, baseLayout, isSharedMap, tableLayout, type ChainLayout, type MapElementLayout, type MemberLayout } from './layout';
+import { listMembers } from './members';
 import { serviceLayout } from './service-layout';
 import type { ServiceRecord } from './spec';
 import { queueTable, queueTableRemoval, toMember } from './table';
@@ -93,7 +94,7 @@ function wanted(services: Iterable<ServiceRecord>): Wanted {
     for (const c of l.chains) w.chains.set(c.name, { chain: c, service });
     for (const s of l.sets) w.sets.set(s.name, { set: { ...s, elements: [] }, service });
     for (const e of l.elements) w.elements.set(elementKey(e.map, e.key), { el: e, service });
-    for (const m of l.members) w.members.set(memberKey(m.set, wantedMemberKey(m)), { m, service });
+    for (const m of listMembers(l.members)) w.members.set(memberKey(m.set, wantedMemberKey(m)), { m, service });
   };
   add('', baseLayout());
   for (const rec of services) add(rec.name, serviceLayout(rec));

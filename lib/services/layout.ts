@@ -94,14 +94,38 @@ export interface MapElementLayout {
   chain: string;
 }
 
-/** An element of a service port in the shared maps (its endpoints, their addresses). */
+/** An element of a service port in the shared maps (an endpoint's address in a hairpin set, or a slot). */
 export interface MemberLayout {
   set: string;
   /** The port's objects name ("web-tcp80-v4"). */
   port: string;
   key: Array<string | number>;
-  /** Shared among the slots of one endpoint: read only. */
+  /** Slots: the endpoint (address . port), shared among the slots of one endpoint: read only. */
   value?: Array<string | number>;
+}
+
+/** One endpoints map holding a port's slots, and the key of its elements before the slot number. */
+export interface SlotMap {
+  set: string;
+  /** (virtual IP . protocol . port) or (protocol . NodePort). */
+  key: Array<string | number>;
+}
+
+/**
+ * One service port's elements in the shared maps, for one address family.
+ * The slots are kept as one array shared by the port's endpoints maps (a
+ * slot's element is built only when it changes): 64 or more slots per
+ * port and virtual IP made most of what a change allocated.
+ */
+export interface PortMembers {
+  /** The port's objects name ("web-tcp80-v4"). */
+  port: string;
+  /** Its endpoints' addresses in the hairpin sets. */
+  hairpin: MemberLayout[];
+  /** The endpoints maps with its slots: one per virtual or external IP, then the NodePort's. */
+  slotMaps: SlotMap[];
+  /** Slot i → the endpoint (address . port) of slot i, in each of `slotMaps`. Read only. */
+  slots: Array<Array<string | number>>;
 }
 
 /** What one service (or the table's base) consists of. */
@@ -110,8 +134,8 @@ export interface ObjectsLayout {
   sets: NftSet[];
   /** Elements of the dispatch maps. */
   elements: MapElementLayout[];
-  /** The service's elements in the shared maps. */
-  members: MemberLayout[];
+  /** The service's elements in the shared maps, by port and family. */
+  members: PortMembers[];
 }
 
 /** The base chains' rules. */

@@ -23,7 +23,17 @@ import { compareServices, type ServiceDrift } from './drift';
 import { ServiceEvents } from './events';
 import { cutServiceFlows } from './flows';
 import { tableLayout } from './layout';
-import { toServiceRecord, validateServiceName, type Service, type ServicePortSpec, type ServiceRecord, type ServiceSpec } from './spec';
+import { mapPacked } from './packed';
+import {
+  toServiceRecord,
+  validateServiceName,
+  type EndpointRecord,
+  type Service,
+  type ServicePortRecord,
+  type ServicePortSpec,
+  type ServiceRecord,
+  type ServiceSpec,
+} from './spec';
 import { ServiceStore } from './store';
 import { objectsOf, queueChanges, queueTable, queueTableRemoval } from './table';
 
@@ -91,7 +101,25 @@ function changedSpec(rec: ServiceRecord, changes: ServiceChanges): ServiceSpec {
   };
 }
 
-const same = (a: ServiceRecord | undefined, b: ServiceRecord | undefined): boolean => JSON.stringify(a) === JSON.stringify(b);
+const sameList = <T>(a: readonly T[], b: readonly T[], eq: (x: T, y: T) => boolean): boolean => a.length === b.length && a.every((x, i) => eq(x, b[i]));
+const is = <T>(x: T, y: T): boolean => x === y;
+const samePort = (a: ServicePortRecord, b: ServicePortRecord): boolean =>
+  a.protocol === b.protocol && a.port === b.port && a.targetPort === b.targetPort && a.nodePort === b.nodePort;
+const sameEndpoint = (a: EndpointRecord, b: EndpointRecord): boolean =>
+  a.ip === b.ip && a.port === b.port && a.weight === b.weight && a.ready === b.ready && a.serving === b.serving && a.terminating === b.terminating;
+
+/** Whether two records say the same, field by field (as their JSON would: canonical records, in order). */
+function same(a: ServiceRecord | undefined, b: ServiceRecord | undefined): boolean {
+  if (!a || !b) return a === b;
+  return (
+    a.name === b.name &&
+    a.affinitySeconds === b.affinitySeconds &&
+    sameList(a.vips, b.vips, is) &&
+    sameList(a.externalIps, b.externalIps, is) &&
+    sameList(a.ports, b.ports, samePort) &&
+    sameList(a.endpoints, b.endpoints, sameEndpoint)
+  );
+}
 
 /**
  * Services on one host. Get one with {@link services}. Verbs as everywhere
@@ -302,7 +330,7 @@ export class ServiceManager {
     await this.store.locked(async () => {
       const recorded = new Map<string, ServiceRecord>();
       for (const n of names) {
-        const r = this.store.read(n);
+        const r = this.store.readShared(n);
         if (r) recorded.set(n, r);
       }
       const changes = plan(recorded).filter((c) => !same(c.before, c.after));
@@ -312,12 +340,12 @@ export class ServiceManager {
 
   /** One transaction for `changes`, journaled; then the records, then the flows of endpoints that left. */
   private async commitLocked(recorded: Map<string, ServiceRecord>, changes: Change[], cutFlows: boolean): Promise<void> {
-    const names = changes.map((c) => (c.after ?? c.before)?.name ?? '');
+    const names = mapPacked(changes, (c) => (c.after ?? c.before)?.name ?? '');
     // The journal lives in the services directory: only services read it ("publish" is the journal's closest operation kind).
     await withIntent(this.store.dir, { op: 'publish', network: '', publication: names.join(',') }, async () => {
       const tx = this.host.nft.transaction();
       const table = this.baseReady ? 'current' : await tableLayout(this.host);
-      const layouts = changes.map((c) => ({ before: objectsOf(c.before), after: objectsOf(c.after) }));
+      const layouts = mapPacked(changes, (c) => ({ before: objectsOf(c.before), after: objectsOf(c.after) }));
       if (table !== 'current') {
         // First use on this host, the table was removed, or it has an older nlkit's layout: everything recorded,
         // then the changes, in one transaction (established flows keep their NAT).

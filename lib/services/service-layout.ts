@@ -22,8 +22,9 @@
  */
 import { rule, type Expression, type RuleBuilder } from '../nftables';
 import { hairpinExpressions, hairpinSet } from './hairpin';
-import { TABLE, type MapElementLayout, type MemberLayout, type ObjectsLayout } from './layout';
+import { TABLE, type MemberLayout, type ObjectsLayout, type SlotMap } from './layout';
 import { dnatFromRegisters, endpointRegisters, endpointsMap, pickChain, pickExpressions, reg32, type Fam, type PickBy } from './pick';
+import { mapPacked } from './packed';
 import { NO_ENDPOINTS_CHAIN, refusal } from './pick-chains';
 import { slotEndpoints, slotTier, type SlotTier } from './slots';
 import { isV6, selectedEndpoints, type ServicePortRecord, type ServiceRecord } from './spec';
@@ -61,13 +62,20 @@ function affinityRules(fam: Fam, p: ServicePortRecord, name: string, seconds: nu
   return rules;
 }
 
+/** The addresses of a family a service answers on (virtual and external IPs), each once. */
+function familyAddresses(rec: ServiceRecord, fam: Fam): string[] {
+  const out: string[] = [];
+  for (const list of [rec.vips, rec.externalIps]) for (const a of list) if (isV6(a) === (fam === 6) && !out.includes(a)) out.push(a);
+  return out;
+}
+
 /** The objects of one service: its dispatch elements, its elements in the shared maps, and its own chains and maps if it has affinity. */
 export function serviceLayout(rec: ServiceRecord): ObjectsLayout {
   const out: ObjectsLayout = { chains: [], sets: [], elements: [], members: [] };
   const selected = selectedEndpoints(rec);
   const affinity = rec.affinitySeconds;
   for (const fam of [4, 6] as const) {
-    const addrs = [...rec.vips, ...rec.externalIps].filter((a) => isV6(a) === (fam === 6));
+    const addrs = familyAddresses(rec, fam);
     const ofFamily = rec.endpoints.filter((e) => isV6(e.ip) === (fam === 6));
     // A family without addresses serves a NodePort only if the service has endpoints of that family (single-stack services claim one).
     const hasFamily = addrs.length > 0 || ofFamily.length > 0;
@@ -79,9 +87,8 @@ export function serviceLayout(rec: ServiceRecord): ObjectsLayout {
       const picked = slotEndpoints(eps, slots);
       const own = `svc-${name}`;
       const chainOf = (by: PickBy) => (affinity !== undefined ? own : picked.length === 0 ? NO_ENDPOINTS_CHAIN : pickChain(fam, by, p.protocol, slots));
-      const elements: MapElementLayout[] = addrs.map((a) => ({ map: `vips${fam}`, key: [a, p.protocol, p.port], chain: chainOf('vip') }));
-      if (p.nodePort !== undefined) elements.push({ map: `nodeports${fam}`, key: [p.protocol, p.nodePort], chain: chainOf('nodeport') });
-      out.elements.push(...elements);
+      for (const a of addrs) out.elements.push({ map: `vips${fam}`, key: [a, p.protocol, p.port], chain: chainOf('vip') });
+      if (p.nodePort !== undefined) out.elements.push({ map: `nodeports${fam}`, key: [p.protocol, p.nodePort], chain: chainOf('nodeport') });
       if (affinity !== undefined) {
         // The rules' inputs (affinityRules reads nothing else): a change of endpoints that keeps them is seen without building expressions.
         const inputs = JSON.stringify([name, fam, p, slots, affinity]);
@@ -95,21 +102,16 @@ export function serviceLayout(rec: ServiceRecord): ObjectsLayout {
           timeout: affinity * 1000,
         });
       }
-      const members: MemberLayout[] = [];
+      const hairpin: MemberLayout[] = [];
       for (const ip of new Set(ofFamily.map((e) => e.ip))) {
-        for (const a of addrs) members.push({ set: hairpinSet(fam, 'vip'), port: name, key: [ip, a, p.protocol, p.port] });
-        if (p.nodePort !== undefined) members.push({ set: hairpinSet(fam, 'nodeport'), port: name, key: [ip, p.protocol, p.nodePort] });
+        for (const a of addrs) hairpin.push({ set: hairpinSet(fam, 'vip'), port: name, key: [ip, a, p.protocol, p.port], value: undefined });
+        if (p.nodePort !== undefined) hairpin.push({ set: hairpinSet(fam, 'nodeport'), port: name, key: [ip, p.protocol, p.nodePort], value: undefined });
       }
-      // One value per endpoint, shared by its slots (a change builds this twice, before and after: nothing per slot it can spare).
-      const values = eps.map((e) => [e.ip, e.port ?? p.targetPort]);
-      const vipMap = endpointsMap(fam, 'vip');
-      const nodePortMap = endpointsMap(fam, 'nodeport');
-      picked.forEach((i, slot) => {
-        const value = values[i];
-        for (const a of addrs) members.push({ set: vipMap, port: name, key: [a, p.protocol, p.port, slot], value });
-        if (p.nodePort !== undefined) members.push({ set: nodePortMap, port: name, key: [p.protocol, p.nodePort, slot], value });
-      });
-      out.members.push(...members);
+      const slotMaps: SlotMap[] = mapPacked(addrs, (a) => ({ set: endpointsMap(fam, 'vip'), key: [a, p.protocol, p.port] }));
+      if (p.nodePort !== undefined) slotMaps.push({ set: endpointsMap(fam, 'nodeport'), key: [p.protocol, p.nodePort] });
+      // One value per endpoint, shared by its slots and by the port's maps.
+      const values = mapPacked(eps, (e) => [e.ip, e.port ?? p.targetPort]);
+      out.members.push({ port: name, hairpin, slotMaps, slots: mapPacked(picked, (i) => values[i]) });
     }
   }
   return out;

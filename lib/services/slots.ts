@@ -8,6 +8,7 @@
  * elements of one hash map.
  * @module
  */
+import { mapPacked } from './packed';
 import type { EndpointRecord } from './spec';
 
 /**
@@ -35,10 +36,10 @@ export function slotTier(eps: ReadonlyArray<Pick<EndpointRecord, 'weight'>>): Sl
  */
 export function slotCounts(eps: ReadonlyArray<Pick<EndpointRecord, 'weight'>>, slots: number = slotTier(eps)): number[] {
   const total = eps.reduce((n, e) => n + e.weight, 0);
-  if (total === 0) return eps.map(() => 0);
+  if (total === 0) return mapPacked(eps, () => 0);
   // Integers only (quotient and remainder of weight × slots by total; at most 10,000 × 1,024): fractions made
   // the arrays doubles in some calls and small integers in others, and the optimised code deoptimised on the switch.
-  const counts = eps.map((e) => ((e.weight * slots) / total) | 0);
+  const counts = mapPacked(eps, (e) => ((e.weight * slots) / total) | 0);
   let left = slots - counts.reduce((n, c) => n + c, 0);
   const byRemainder = eps.map((e, i) => ({ i, r: (e.weight * slots) % total })).sort((a, b) => b.r - a.r || a.i - b.i);
   for (const { i } of byRemainder) {
@@ -60,5 +61,8 @@ export function slotCounts(eps: ReadonlyArray<Pick<EndpointRecord, 'weight'>>, s
 
 /** The endpoint (index into `eps`) each slot leads to, in endpoint order; empty when no endpoint has weight. */
 export function slotEndpoints(eps: ReadonlyArray<Pick<EndpointRecord, 'weight'>>, slots: number = slotTier(eps)): number[] {
-  return slotCounts(eps, slots).flatMap((n, i) => Array<number>(n).fill(i));
+  const counts = slotCounts(eps, slots);
+  const out: number[] = [];
+  for (let i = 0; i < counts.length; i++) for (let n = 0; n < counts[i]; n++) out.push(i);
+  return out;
 }

@@ -8,6 +8,7 @@
 import { ValidationError } from '../netlink/errors';
 import { formatIp, parseIp } from '../validate/ip';
 import { isObject, keysOf, rejectUnknownKeys } from '../validate/options';
+import { mapPacked } from './packed';
 
 /** Transport protocols a service port can have (sctp where the kernel has it). */
 export type ServiceProtocol = 'tcp' | 'udp' | 'sctp';
@@ -112,10 +113,10 @@ function recordShape(
 export function canonicalRecord(r: ServiceRecord): ServiceRecord {
   return recordShape(
     r.name,
-    r.vips,
-    r.externalIps,
-    r.ports.map((p) => portShape(p.protocol, p.port, p.targetPort, p.nodePort)),
-    r.endpoints.map((e) => endpointShape(e.ip, e.weight, e.ready, e.serving, e.terminating, e.port)),
+    mapPacked(r.vips, String),
+    mapPacked(r.externalIps, String),
+    mapPacked(r.ports, (p) => portShape(p.protocol, p.port, p.targetPort, p.nodePort)),
+    mapPacked(r.endpoints, (e) => endpointShape(e.ip, e.weight, e.ready, e.serving, e.terminating, e.port)),
     r.affinitySeconds,
   );
 }
@@ -147,7 +148,7 @@ function bool(v: unknown, field: string, dflt: boolean): boolean {
 function addresses(v: unknown, field: string): string[] {
   if (v === undefined) return [];
   if (!Array.isArray(v)) throw new ValidationError(field, v, 'must be an array of IP addresses');
-  const out = v.map((a) => formatIp(parseIp(a, field).bytes));
+  const out = mapPacked(v as unknown[], (a) => formatIp(parseIp(a, field).bytes));
   // Not for none or one: an empty array's elements kind differs, and the Set constructor's optimised code would be thrown away on it.
   if (out.length > 1 && new Set(out).size !== out.length) throw new ValidationError(field, v, 'lists an address twice');
   return out;
@@ -188,7 +189,7 @@ export function toServiceRecord(spec: unknown): ServiceRecord {
   if (vips.length === 0) throw new ValidationError('vips', s.vips, 'needs at least one virtual IP');
   const externalIps = addresses(s.externalIps, 'externalIps');
   if (!Array.isArray(s.ports) || s.ports.length === 0) throw new ValidationError('ports', s.ports, 'needs at least one port');
-  const ports = s.ports.map(portRecord);
+  const ports = mapPacked(s.ports, portRecord);
   const seen = new Set<string>();
   for (const p of ports) {
     const k = `${p.protocol}:${p.port}`;
@@ -196,8 +197,8 @@ export function toServiceRecord(spec: unknown): ServiceRecord {
     seen.add(k);
   }
   if (s.endpoints !== undefined && !Array.isArray(s.endpoints)) throw new ValidationError('endpoints', s.endpoints, 'must be an array');
-  const endpoints = (s.endpoints ?? []).map((e) => endpointRecord(e, ports.length === 1));
-  const keys = endpoints.map((e) => `${e.ip}:${e.port ?? ''}`);
+  const endpoints = mapPacked(s.endpoints ?? [], (e) => endpointRecord(e, ports.length === 1));
+  const keys = mapPacked(endpoints, (e) => `${e.ip}:${e.port ?? ''}`);
   if (new Set(keys).size !== keys.length) throw new ValidationError('endpoints', s.endpoints, 'lists an endpoint twice');
   let affinitySeconds: number | undefined;
   if (s.sessionAffinity !== undefined) {

@@ -13,34 +13,72 @@ import { readStateFile, withFileLock, writeFileAtomic } from '../network/file-lo
 import { ensureTrustedDir } from '../network/state-dir';
 import { canonicalRecord, type ServiceRecord } from './spec';
 
+/** Records kept with their file's text (the services changed last; a daemon's watch loop changes the same ones again and again). */
+const MAX_KNOWN = 256;
+
 export class ServiceStore {
   /** The services' directory (also holds the intent journal). */
   readonly dir: string;
   private readonly records: string;
+  private readonly lockFile: string;
+  /** Records as last read or written by readShared/write, with their file's text. */
+  private readonly known = new Map<string, { text: string; rec: ServiceRecord }>();
 
   constructor(stateDir: string) {
     this.dir = path.join(ensureTrustedDir(stateDir), 'services');
     this.records = path.join(this.dir, 'records');
+    this.lockFile = path.join(this.dir, 'lock');
     fs.mkdirSync(this.records, { recursive: true, mode: 0o700 });
   }
 
   /** Runs fn holding the services' lock (one change at a time across processes). */
   locked<T>(fn: () => Promise<T>): Promise<T> {
-    return withFileLock(path.join(this.dir, 'lock'), fn);
+    return withFileLock(this.lockFile, fn);
   }
 
+  /** A record's file (names are validated: no "/" nor ".."; joined without path.join's normalising, on every change). */
   private file(name: string): string {
-    return path.join(this.records, `${name}.json`);
+    return `${this.records}/${name}.json`;
   }
 
-  /** One recorded service, or undefined. */
+  /** One recorded service, or undefined: a new object, the caller's to keep or change. */
   read(name: string): ServiceRecord | undefined {
+    const text = this.text(name);
+    return text === undefined ? undefined : canonicalRecord(JSON.parse(text) as ServiceRecord);
+  }
+
+  /**
+   * One recorded service for a change (under the lock), or undefined. While
+   * its file holds what this store last read or wrote there, the same record
+   * object as then (and so the layout made of it, table.ts): a change of one
+   * service neither parses its record nor lays it out again. Never modified.
+   */
+  readShared(name: string): ServiceRecord | undefined {
+    const text = this.text(name);
+    if (text === undefined) {
+      this.known.delete(name);
+      return undefined;
+    }
+    const k = this.known.get(name);
+    if (k?.text === text) return k.rec;
+    const rec = canonicalRecord(JSON.parse(text) as ServiceRecord);
+    this.remember(name, text, rec);
+    return rec;
+  }
+
+  private text(name: string): string | undefined {
     try {
-      return canonicalRecord(JSON.parse(readStateFile(this.file(name))) as ServiceRecord);
+      return readStateFile(this.file(name));
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw e;
     }
+  }
+
+  private remember(name: string, text: string, rec: ServiceRecord): void {
+    this.known.delete(name);
+    if (this.known.size >= MAX_KNOWN) this.known.delete(this.known.keys().next().value as string);
+    this.known.set(name, { text, rec });
   }
 
   /** Every recorded service, by name. */
@@ -54,11 +92,15 @@ export class ServiceStore {
     return out;
   }
 
+  /** Records `rec` (kept as the shared record of its service: never modify it afterwards). */
   write(rec: ServiceRecord): void {
-    writeFileAtomic(this.file(rec.name), JSON.stringify(rec));
+    const text = JSON.stringify(rec);
+    writeFileAtomic(this.file(rec.name), text);
+    this.remember(rec.name, text, rec);
   }
 
   remove(name: string): void {
+    this.known.delete(name);
     fs.rmSync(this.file(name), { force: true });
     // The port numbers an older nlkit recorded next to the record (hairpin keys; the packet is the key now).
     fs.rmSync(path.join(this.dir, 'port-ids', `${name}.json`), { force: true });

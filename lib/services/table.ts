@@ -9,10 +9,14 @@
 import type { Transaction } from '../nftables/transaction';
 import type { SetElement } from '../nftables';
 import { BASE_CHAINS, TABLE, baseLayout, type ChainLayout, type MapElementLayout, type MemberLayout, type ObjectsLayout } from './layout';
+import { diffPortMembers } from './members';
 import { serviceLayout } from './service-layout';
 import type { ServiceRecord } from './spec';
 
 const NONE: ObjectsLayout = { chains: [], sets: [], elements: [], members: [] };
+
+/** A chain or set of the services table by name (a literal: a spread of TABLE made a far larger object, per command). */
+const inTable = (name: string): { family: typeof TABLE.family; table: string; name: string } => ({ family: TABLE.family, table: TABLE.table, name });
 
 /** One service's objects before and after a change (NONE when it did not or does not exist). */
 export interface LayoutChange {
@@ -20,16 +24,28 @@ export interface LayoutChange {
   after: ObjectsLayout;
 }
 
-/** The objects of a service, or none. */
+/** Layouts of the records laid out last, by record object (records are never modified: the same object, the same layout). */
+const recent = new Map<ServiceRecord, ObjectsLayout>();
+const MAX_RECENT = 64;
+
+/**
+ * The objects of a service, or none. A change's `before` is usually the
+ * record the previous change wrote (the store gives the same object back,
+ * store.ts), so its layout is not made again.
+ */
 export function objectsOf(rec: ServiceRecord | undefined): ObjectsLayout {
-  return rec ? serviceLayout(rec) : NONE;
+  if (!rec) return NONE;
+  let layout = recent.get(rec);
+  if (!layout) {
+    layout = serviceLayout(rec);
+    if (recent.size >= MAX_RECENT) recent.delete(recent.keys().next().value as ServiceRecord);
+    recent.set(rec, layout);
+  }
+  return layout;
 }
 
 const elementKey = (e: MapElementLayout): string => `${e.map}\0${e.key.join('\0')}`;
 const toElement = (e: MapElementLayout): SetElement => ({ key: e.key, verdict: { code: 'goto', chain: e.chain } });
-const memberKey = (m: MemberLayout): string => `${m.set}\0${m.key.join('\0')}`;
-/** A member's key, as deleting it takes. */
-export const memberRef = (m: MemberLayout): SetElement => ({ key: m.key });
 /** A member as added. */
 export const toMember = (m: MemberLayout): SetElement => (m.value ? { key: m.key, value: m.value } : { key: m.key });
 
@@ -70,31 +86,6 @@ function changedElements<T>(from: readonly T[], to: readonly T[], key: (x: T) =>
   return from.filter((x) => other.get(key(x)) !== value(x));
 }
 
-/** Whether two members map to the same value (compared field by field: nothing is allocated per member). */
-function sameValue(a: MemberLayout['value'], b: MemberLayout['value']): boolean {
-  if (a === b) return true;
-  if (a?.length !== b?.length || !a || !b) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
-/** The members of `before` that go or change (`gone`) and those of `after` that are new or changed (`come`), with one key per member. */
-function diffMembers(before: readonly MemberLayout[], after: readonly MemberLayout[], gone: (m: MemberLayout) => void, come: (m: MemberLayout) => void): void {
-  const old = new Map<string, MemberLayout>();
-  for (const m of before) old.set(memberKey(m), m);
-  for (const m of after) {
-    const k = memberKey(m);
-    const was = old.get(k);
-    if (was) {
-      old.delete(k);
-      if (sameValue(was.value, m.value)) continue;
-      gone(was);
-    }
-    come(m);
-  }
-  for (const m of old.values()) gone(m);
-}
-
 /**
  * Queues the changes: dispatch elements and shared-map elements that go or
  * change are deleted first, then the chains of `before` whose rules change
@@ -113,21 +104,21 @@ export function queueChanges(tx: Transaction, changes: readonly LayoutChange[]):
   changes.forEach(({ before, after }, i) => {
     for (const e of changedElements(before.elements, after.elements, elementKey, chainValue)) dels.dispatch.push(e.map, { key: e.key });
     for (const e of changedElements(after.elements, before.elements, elementKey, chainValue)) adds.dispatch.push(e.map, toElement(e));
-    diffMembers(
+    diffPortMembers(
       before.members,
       after.members,
-      (m) => {
-        dels.members.push(m.set, memberRef(m));
-        picksChanged[i].add(m.port);
+      (set, e, port) => {
+        dels.members.push(set, e);
+        picksChanged[i].add(port);
       },
-      (m) => {
-        adds.members.push(m.set, toMember(m));
-        picksChanged[i].add(m.port);
+      (set, e, port) => {
+        adds.members.push(set, e);
+        picksChanged[i].add(port);
       },
     );
   });
-  dels.dispatch.queue((map, els) => tx.deleteElements({ ...TABLE, name: map }, els));
-  dels.members.queue((map, els) => tx.deleteElements({ ...TABLE, name: map }, els));
+  dels.dispatch.queue((map, els) => tx.deleteElements(inTable(map), els));
+  dels.members.queue((map, els) => tx.deleteElements(inTable(map), els));
   const rewritten: ObjectsLayout['chains'] = [];
   changes.forEach(({ before, after }, i) => {
     const afterChains = new Map(after.chains.map((c) => [c.name, c]));
@@ -135,26 +126,26 @@ export function queueChanges(tx: Transaction, changes: readonly LayoutChange[]):
     for (const [name, c] of beforeChains) {
       const next = afterChains.get(name);
       if (next && sameRules(next, c)) continue;
-      tx.flushChain({ ...TABLE, name });
+      tx.flushChain(inTable(name));
       if (next) rewritten.push(next);
-      else tx.deleteChain({ ...TABLE, name });
+      else tx.deleteChain(inTable(name));
     }
     // A port's own sets (affinity maps): those that go are deleted once no rule reads them, new ones added before the rules.
     const afterSets = new Set(after.sets.map((x) => x.name));
     const beforeSets = new Set(before.sets.map((x) => x.name));
-    for (const name of beforeSets) if (!afterSets.has(name)) tx.deleteSet({ ...TABLE, name });
+    for (const name of beforeSets) if (!afterSets.has(name)) tx.deleteSet(inTable(name));
     for (const set of after.sets) if (!beforeSets.has(set.name)) tx.addSet(set);
     for (const c of after.chains) {
       if (beforeChains.has(c.name)) continue;
-      tx.addChain({ ...TABLE, name: c.name });
+      tx.addChain(inTable(c.name));
       rewritten.push(c);
     }
     // Affinity entries may lead to an endpoint no longer picked: the port's affinity map is emptied (its clients choose again).
-    for (const port of picksChanged[i]) if (beforeSets.has(`aff-${port}`) && afterSets.has(`aff-${port}`)) tx.flushSet({ ...TABLE, name: `aff-${port}` });
+    for (const port of picksChanged[i]) if (beforeSets.has(`aff-${port}`) && afterSets.has(`aff-${port}`)) tx.flushSet(inTable(`aff-${port}`));
   });
   for (const c of rewritten) for (const r of c.rules) tx.addRule({ ...TABLE, chain: c.name, rule: r });
-  adds.members.queue((map, els) => tx.addElements({ ...TABLE, name: map }, els));
-  adds.dispatch.queue((map, els) => tx.addElements({ ...TABLE, name: map }, els));
+  adds.members.queue((map, els) => tx.addElements(inTable(map), els));
+  adds.dispatch.queue((map, els) => tx.addElements(inTable(map), els));
 }
 
 /** Queues the change of one service from `before` to `after`. */

@@ -2,6 +2,7 @@
 // need no kernel (EndpointSlice conditions, weights as draws, names).
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../lib';
+import { listMembers } from '../../lib/services/members';
 import { serviceLayout } from '../../lib/services/service-layout';
 import { PICK_SLOTS, SLOT_TIERS, slotCounts, slotEndpoints, slotTier } from '../../lib/services/slots';
 import { ServiceManager } from '../../lib/services/manager';
@@ -78,23 +79,23 @@ describe('services', () => {
       { map: 'vips4', key: ['10.96.0.1', 'tcp', 80], chain: 'no-endpoints' },
       { map: 'nodeports4', key: ['tcp', 30080], chain: 'no-endpoints' },
     ]);
-    expect(empty.members).toEqual([]);
+    expect(listMembers(empty.members)).toEqual([]);
     expect(two.elements.map((e) => e.chain)).toEqual(['pick4-tcp-64', 'nodeport-pick4-tcp-64']);
     const port = 'a-tcp80-v4';
     // Hairpin keyed by what the packet carries: (client . virtual IP . protocol . port), (client . protocol . NodePort).
-    expect(two.members.filter((m) => m.set.includes('hairpin'))).toEqual([
+    expect(listMembers(two.members).filter((m) => m.set.includes('hairpin'))).toEqual([
       { set: 'hairpin4', port, key: ['10.0.0.1', '10.96.0.1', 'tcp', 80] },
       { set: 'nodeport-hairpin4', port, key: ['10.0.0.1', 'tcp', 30080] },
       { set: 'hairpin4', port, key: ['10.0.0.2', '10.96.0.1', 'tcp', 80] },
       { set: 'nodeport-hairpin4', port, key: ['10.0.0.2', 'tcp', 30080] },
     ]);
     // Every slot of the port in the shared endpoints maps, by virtual IP and by NodePort: 9/10 of them to the first endpoint.
-    const slots = two.members.filter((m) => m.set === 'endpoints4');
+    const slots = listMembers(two.members).filter((m) => m.set === 'endpoints4');
     expect(slots.map((m) => m.key)).toEqual(Array.from({ length: PICK_SLOTS }, (_, i) => ['10.96.0.1', 'tcp', 80, i]));
     expect(slots.filter((m) => m.value?.[0] === '10.0.0.1').length).toBe(58);
     expect(slots[0]).toEqual({ set: 'endpoints4', port, key: ['10.96.0.1', 'tcp', 80, 0], value: ['10.0.0.1', 80] });
     expect(slots[PICK_SLOTS - 1].value).toEqual(['10.0.0.2', 80]);
-    const nodePortSlots = two.members.filter((m) => m.set === 'nodeport-endpoints4');
+    const nodePortSlots = listMembers(two.members).filter((m) => m.set === 'nodeport-endpoints4');
     expect(nodePortSlots.map((m) => m.value)).toEqual(slots.map((m) => m.value));
     expect(nodePortSlots[3].key).toEqual(['tcp', 30080, 3]);
   });
@@ -145,7 +146,7 @@ describe('services', () => {
     expect(chains(65)).toEqual(chains(256));
     expect(chains(257)).toEqual(['pick4-tcp-1024']);
     expect(chains(0)).toEqual(['no-endpoints']);
-    const big = layout(100).members.filter((m) => m.set === 'endpoints4');
+    const big = listMembers(layout(100).members).filter((m) => m.set === 'endpoints4');
     expect(big.length).toBe(256);
     expect(new Set(big.map((m) => m.value?.[0])).size).toBe(100);
   });

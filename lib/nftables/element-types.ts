@@ -1,0 +1,46 @@
+/**
+ * Set and map elements as nlkit's API takes and returns them (typed values:
+ * "10.0.0.1", 80, ["10.0.0.2", 8080]); encoded by elements.ts, decoded by
+ * element-decode.ts.
+ * @module
+ */
+import type { Verdict } from './data';
+import type { Scalar } from './datatypes';
+import type { Expression } from './expressions/registry';
+
+/** One field's value, or an array of values for a concatenated type. */
+export type ElementValue = Scalar | Scalar[];
+
+/** A set or map element as written and as listed. */
+export interface SetElement {
+  /**
+   * The key. In interval sets an address field may be a prefix ("10.0.0.0/8")
+   * and any field a range written as "from-to".
+   */
+  key: ElementValue;
+  /** Inclusive end of a range (interval sets); the alternative to "from-to" strings. */
+  keyEnd?: ElementValue;
+  /** Data maps: the mapped value. */
+  value?: ElementValue;
+  /** Verdict maps: the verdict. */
+  verdict?: Verdict;
+  /** Object maps: the name of the object. */
+  object?: string;
+  /** Milliseconds until the element expires (sets with the "timeout" flag). */
+  timeout?: number;
+  /** Milliseconds left (listed only). */
+  expires?: number;
+  /** Shown by `nft list` as `comment "..."`. */
+  comment?: string;
+  /** Counter state (sets defined with `counter: true`, listed only). */
+  counter?: {
+    /** Packets counted. */
+    packets: bigint;
+    /** Bytes counted. */
+    bytes: bigint;
+  };
+  /** Other element expressions. */
+  expressions?: Expression[];
+  /** The catch-all element (`*`), matched when no other element is; its key is ignored (listed as "*"). */
+  catchall?: boolean;
+}

@@ -1,0 +1,97 @@
+/**
+ * A service's elements in the shared maps (its ports' slots and hairpin
+ * addresses, layout.ts `PortMembers`): what changes between two layouts of
+ * the service, and the elements one by one (drift compares them with the
+ * listed maps).
+ *
+ * The diff compares slots by position, map by map: a port keeps its slot
+ * maps (same key before the slot number) across most changes, so a change
+ * of endpoints or weights costs a comparison per slot and an element per
+ * changed slot, no key string per member (a set() allocated ~50 KiB of
+ * them, and the scavenges that followed made its p99). Elements come out
+ * in the order the member-by-member diff gave them: the changed and new
+ * ones in the order of `after`, then those only `before` has, in its order.
+ * @module
+ */
+import type { SetElement } from '../nftables';
+import type { MemberLayout, PortMembers, SlotMap } from './layout';
+
+/** A member that goes or comes: the set it is in, its element, its port. */
+export type MemberSink = (set: string, element: SetElement, port: string) => void;
+
+/** The key of slot `slot` in a slot map, as one literal of its exact length (a spread allocates room to grow). */
+function slotKey(k: ReadonlyArray<string | number>, slot: number): Array<string | number> {
+  return k.length === 3 ? [k[0], k[1], k[2], slot] : k.length === 2 ? [k[0], k[1], slot] : [...k, slot];
+}
+
+/** The element of slot `slot` of a slot map. Deleting it reads the key only, so one object serves both messages. */
+const slotElement = (m: SlotMap, slot: number, value: Array<string | number>): SetElement => ({ key: slotKey(m.key, slot), value });
+
+function sameFields(a: ReadonlyArray<string | number>, b: ReadonlyArray<string | number>): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** The port of `before` with the slot map `m` (same map, same key), or undefined. */
+function slotMapIn(before: readonly PortMembers[], m: SlotMap): { port: PortMembers; map: SlotMap } | undefined {
+  for (const port of before) for (const map of port.slotMaps) if (map.set === m.set && sameFields(map.key, m.key)) return { port, map };
+  return undefined;
+}
+
+const hairpinKey = (m: MemberLayout): string => `${m.set}\0${m.key.join('\0')}`;
+
+/**
+ * Calls `gone` for each element of `before` that goes or changes and `come`
+ * for each element of `after` that is new or changed (a changed slot: gone
+ * with its old value, then come with its new one).
+ */
+export function diffPortMembers(before: readonly PortMembers[], after: readonly PortMembers[], gone: MemberSink, come: MemberSink): void {
+  // Hairpin members are few (one per endpoint address and virtual IP): by key.
+  const oldHairpin = new Map<string, MemberLayout>();
+  for (const p of before) for (const m of p.hairpin) oldHairpin.set(hairpinKey(m), m);
+  /** Slots of a slot map of `before` that `after` has too (its first n). */
+  const kept = new Map<SlotMap, number>();
+  for (const p of after) {
+    for (const m of p.hairpin) {
+      const k = hairpinKey(m);
+      if (oldHairpin.delete(k)) continue;
+      come(m.set, m, p.port);
+    }
+    const was = p.slotMaps.map((m) => slotMapIn(before, m));
+    for (const w of was) if (w) kept.set(w.map, Math.min(w.port.slots.length, p.slots.length));
+    for (let slot = 0; slot < p.slots.length; slot++) {
+      const value = p.slots[slot];
+      for (let i = 0; i < p.slotMaps.length; i++) {
+        const w = was[i];
+        const m = p.slotMaps[i];
+        if (w && slot < w.port.slots.length) {
+          if (sameFields(w.port.slots[slot], value)) continue;
+          // Deleted and added again (the kernel cannot change an element's data in place): the same key, one element.
+          const e = slotElement(m, slot, value);
+          gone(m.set, e, w.port.port);
+          come(m.set, e, p.port);
+        } else come(m.set, slotElement(m, slot, value), p.port);
+      }
+    }
+  }
+  for (const p of before) {
+    for (const m of p.hairpin) if (oldHairpin.get(hairpinKey(m)) === m) gone(m.set, m, p.port);
+    for (let slot = 0; slot < p.slots.length; slot++) {
+      for (const m of p.slotMaps) if (slot >= (kept.get(m) ?? 0)) gone(m.set, slotElement(m, slot, p.slots[slot]), p.port);
+    }
+  }
+}
+
+/** The elements of a service's ports one by one, in the order of the member-by-member layout: per port its hairpin members, then slot by slot. */
+export function listMembers(ports: readonly PortMembers[]): MemberLayout[] {
+  const out: MemberLayout[] = [];
+  for (const p of ports) {
+    out.push(...p.hairpin);
+    p.slots.forEach((value, slot) => {
+      for (const m of p.slotMaps) out.push({ set: m.set, port: p.port, key: slotKey(m.key, slot), value });
+    });
+  }
+  return out;
+}

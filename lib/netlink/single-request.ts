@@ -6,16 +6,31 @@
  * the same protocol as from a generator.
  * @module
  */
+import type { Completion } from './ack-group';
 import { runAsync, type AsyncExecutor, type ConcurrentStep, type LocalStep, type NetlinkCall, type Operation, type OperationEnv } from './operation';
 import type { NetlinkMessage } from './parser';
 
 type Step = NetlinkCall | LocalStep | ConcurrentStep;
 
-export abstract class SingleRequest<T> implements Generator<Step, T, NetlinkMessage[]> {
+/** An executor with a callback form of `execute` (the async connection): a SingleRequest run on it needs one promise, its own. */
+interface SubmittingExecutor extends AsyncExecutor {
+  submit(c: NetlinkCall, ackOnly: boolean, done: Completion): void;
+}
+
+export abstract class SingleRequest<T> implements Generator<Step, T, NetlinkMessage[]>, Completion {
   /** 0: not started, 1: request yielded, 2: finished. */
   private state = 0;
   /** The general path, when {@link start} chose it. */
   private inner?: Operation<T>;
+  /** The caller's promise, while {@link runSingle} waits for the request on a submitting executor. */
+  private resolve?: (value: T) => void;
+  private reject?: (e: unknown) => void;
+
+  /** Whether the request's only reply is the kernel's ack (no echo, no data): it may then share a datagram with others and go without NLM_F_ACK (ack-group.ts). */
+  // eslint-disable-next-line @typescript-eslint/class-literal-property-style -- a getter lives on the prototype: no field per request in flight
+  get ackOnly(): boolean {
+    return false;
+  }
 
   /** The request (validation errors thrown here), or an operation to run instead (e.g. one that must look up a name first). */
   protected abstract start(): NetlinkCall | Operation<T>;
@@ -67,12 +82,34 @@ export abstract class SingleRequest<T> implements Generator<Step, T, NetlinkMess
   get delegating(): boolean {
     return this.inner !== undefined;
   }
+
+  /** Runs the request on a submitting executor; the executor calls {@link complete} with its outcome. */
+  submitTo(ex: SubmittingExecutor, c: NetlinkCall): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+      ex.submit(c, this.ackOnly, this);
+    });
+  }
+
+  /** The request's outcome (Completion): the result or error of the operation settles the caller's promise. */
+  complete(error: Error | undefined, replies: NetlinkMessage[]): void {
+    const resolve = this.resolve;
+    const reject = this.reject;
+    this.resolve = this.reject = undefined;
+    try {
+      resolve?.(error ? (this.throw(error).value as T) : (this.next(replies).value as T));
+    } catch (e) {
+      reject?.(e);
+    }
+  }
 }
 
 /**
  * Runs a SingleRequest on an async executor with one promise reaction
  * instead of an async driver's frame (what `runAsync` would do, for the
- * same result and errors); a delegating one goes through `runAsync`.
+ * same result and errors), or with none on an executor that calls back (the
+ * async connection); a delegating one goes through `runAsync`.
  */
 export function runSingle<T>(ex: AsyncExecutor, op: SingleRequest<T>, env?: OperationEnv): Promise<T> {
   let first: IteratorResult<Step, T>;
@@ -82,6 +119,7 @@ export function runSingle<T>(ex: AsyncExecutor, op: SingleRequest<T>, env?: Oper
     return Promise.reject(e);
   }
   if (first.done || op.delegating || first.value.kind === 'local' || first.value.kind === 'concurrent') return runAsync(ex, op, env, first);
+  if (typeof (ex as Partial<SubmittingExecutor>).submit === 'function') return op.submitTo(ex as SubmittingExecutor, first.value);
   return ex.execute(first.value).then(
     (replies) => op.next(replies).value as T,
     (e: unknown) => op.throw(e).value as T,

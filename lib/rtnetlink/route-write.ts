@@ -163,6 +163,11 @@ export class RouteWrite extends SingleRequest<void> {
     super();
   }
 
+  /** No echo is asked for: the request's only reply is its ack. */
+  override get ackOnly(): boolean {
+    return true;
+  }
+
   protected override start(): NetlinkCall | Operation<void> {
     return routeCallNow(this.type, this.flags, this.route, this.verb) ?? writeRoute(this.type, this.flags, this.route, this.verb);
   }
@@ -180,6 +185,10 @@ export class RouteDelete extends SingleRequest<boolean> {
     private readonly opts: DeleteOptions | undefined,
   ) {
     super();
+  }
+
+  override get ackOnly(): boolean {
+    return true;
   }
 
   protected override start(): NetlinkCall | Operation<boolean> {

@@ -18,11 +18,26 @@
  */
 import { BULK_PART_BYTES } from './bulk-send';
 import type { NetlinkMessage } from './parser';
+import { NetlinkWriter } from './writer';
 
 /** Receives the outcome of one request (a SingleRequest's runner); `replies` is empty for an ack-only request. */
 export interface Completion {
   complete(error: Error | undefined, replies: NetlinkMessage[]): void;
 }
+
+/**
+ * An ack-only request that writes itself into its group's buffer (a route of
+ * the common shape): no message Buffer, no operation string until it fails.
+ */
+export interface InPlaceRequest extends Completion {
+  /** Appends the request (at most {@link IN_PLACE_MAX_BYTES}) and returns true, or writes nothing and returns false. */
+  writeTo(w: NetlinkWriter): boolean;
+  /** The request's operation, for its error: "add route 10.0.0.1/32". */
+  describe(): string;
+}
+
+/** The most a request written in place may take: a group is sent once less than this is left of its 64 KiB. */
+export const IN_PLACE_MAX_BYTES = 1024;
 
 /** An error for a request, made from its operation and the token it was sent with. */
 export type ErrorFor = (operation: string, token: number) => Error;
@@ -35,12 +50,12 @@ export class AckGroup {
   /** Sequence numbers of the first and last request (set when sent; consecutive). */
   firstSeq = 0;
   lastSeq = 0;
-  /** Bytes of the requests so far. */
-  bytes = 0;
-  private messages: Buffer[] | undefined = [];
-  private readonly operations: string[] = [];
+  /** The requests back to back (let go once sent: the socket copies the bytes). */
+  private w: NetlinkWriter | undefined = new NetlinkWriter(512);
+  /** Each request's operation; undefined for one written in place (it describes itself). */
+  private readonly operations: Array<string | undefined> = [];
   /** Each request's receiver; undefined once it has its outcome. */
-  private readonly waiting: Array<Completion | undefined> = [];
+  private readonly waiting: Array<Completion | InPlaceRequest | undefined> = [];
 
   /** @param onSettled called once per request as it settles (the connection counts calls in flight) */
   constructor(private readonly onSettled: () => void) {}
@@ -50,28 +65,35 @@ export class AckGroup {
     return this.waiting.length;
   }
 
-  add(message: Buffer, operation: string, done: Completion): void {
-    this.messages?.push(message);
-    this.operations.push(operation);
-    this.waiting.push(done);
-    this.bytes += (message.length + 3) & ~3;
+  /** Bytes of the requests so far. */
+  get bytes(): number {
+    return this.w?.length ?? 0;
   }
 
-  /** The requests back to back, to be numbered and sent; the messages are let go (the socket copies the bytes). */
+  add(message: Buffer, operation: string, done: Completion): void {
+    this.w?.bytes(message); // padded to 4, as between the messages of a datagram
+    this.operations.push(operation);
+    this.waiting.push(done);
+  }
+
+  /** Adds a request that writes itself (see {@link InPlaceRequest}); false if it could not. */
+  write(r: InPlaceRequest): boolean {
+    if (!this.w || !r.writeTo(this.w)) return false;
+    this.operations.push(undefined);
+    this.waiting.push(r);
+    return true;
+  }
+
+  /** The requests back to back, to be numbered and sent (a view: valid until the group is let go). */
   take(): Buffer {
-    const out = Buffer.alloc(this.bytes); // zeroed: the padding between messages
-    let off = 0;
-    for (const m of this.messages ?? []) {
-      m.copy(out, off);
-      off += (m.length + 3) & ~3;
-    }
-    this.messages = undefined;
+    const out = this.w?.written() ?? Buffer.alloc(0);
+    this.w = undefined;
     return out;
   }
 
   /** The operation of request `index` (its sequence number minus firstSeq), for its error. */
   operation(index: number): string {
-    return this.operations[index] ?? 'netlink request';
+    return this.operations[index] ?? (this.waiting[index] as Partial<InPlaceRequest> | undefined)?.describe?.() ?? 'netlink request';
   }
 
   /** Request `index` was refused (a no-op if it already settled). */
@@ -82,7 +104,7 @@ export class AckGroup {
   /** Every request not settled yet: succeeded (no error), or failed. */
   settleRest(error: Error | ErrorFor | undefined): void {
     for (let i = 0; i < this.waiting.length; i++) {
-      if (this.waiting[i]) this.settle(i, typeof error === 'function' ? error(this.operations[i], this.firstSeq) : error);
+      if (this.waiting[i]) this.settle(i, typeof error === 'function' ? error(this.operation(i), this.firstSeq) : error);
     }
   }
 
@@ -119,26 +141,36 @@ export class AckTick {
   ) {}
 
   push(message: Buffer, operation: string, done: Completion): void {
-    let g = this.group;
-    if (g && g.bytes + message.length > BULK_PART_BYTES) {
-      this.group = undefined;
-      this.send(g);
-      g = undefined;
-    }
-    g ??= this.group = new AckGroup(this.onSettled);
-    g.add(message, operation, done);
-    if (!this.scheduled) {
-      this.scheduled = true;
-      queueMicrotask(this.flushLater);
-    }
+    this.groupFor(message.length).add(message, operation, done);
+    this.schedule();
+  }
+
+  /** Adds a request that writes itself into the group; false (nothing added) if it could not. */
+  write(r: InPlaceRequest): boolean {
+    if (!this.groupFor(IN_PLACE_MAX_BYTES).write(r)) return false;
+    this.schedule();
+    return true;
+  }
+
+  /** The group to add `bytes` to: the current one, or a new one once that is full (it is sent now). */
+  private groupFor(bytes: number): AckGroup {
+    const g = this.group;
+    if (g && (g.bytes === 0 || g.bytes + bytes <= BULK_PART_BYTES)) return g;
+    if (g) this.send(g);
+    return (this.group = new AckGroup(this.onSettled));
+  }
+
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    queueMicrotask(this.flushLater);
   }
 
   /** Sends what was collected (before any other request, which must not overtake these). */
   flush(): void {
     const g = this.group;
-    if (!g) return;
     this.group = undefined;
-    this.send(g);
+    if (g && g.size > 0) this.send(g);
   }
 
   /** The connection closes: what was collected was never sent. */

@@ -20,7 +20,7 @@ import { checkBufferBytes, checkCloseOptions, type CloseOptions, type Connection
 import { openNetlinkSocketFd } from './socket-open';
 import { ThreadlessSender } from './threadless';
 import { ConnectionCore } from './connection-core';
-import { AckTick, type AckGroup, type Completion } from './ack-group';
+import { AckTick, type AckGroup, type Completion, type InPlaceRequest } from './ack-group';
 
 export type { CloseOptions, ConnectionOptions } from './connection-options';
 // Re-exported: handles and subscriptions open their sockets through here.
@@ -136,20 +136,17 @@ export class NetlinkConnection extends ConnectionCore implements AsyncExecutor {
   }
 
   /**
-   * The callback form of {@link execute} (a SingleRequest's runner: one
-   * promise per request, its own). `ackOnly`: the request's only reply is
-   * its ack, so it may share a datagram with the others of this tick.
+   * Adds an ack-only request to this tick's datagram (ack-group.ts): the
+   * call's message, or without a call one that writes itself; `r` gets the
+   * outcome. False, with nothing done, while requests go one by one (the
+   * thread-less start, no socket yet) or if `r` could not write itself.
    */
-  submit(c: NetlinkCall, ackOnly: boolean, done: Completion): void {
-    if (ackOnly && c.kind === 'ack' && this.socket && !this.threadless?.active && !this.closed && !this.draining) {
-      this.active++;
-      this.ackTick.push(c.message, c.operation, done);
-    } else {
-      this.execute(c).then(
-        (replies) => done.complete(undefined, replies),
-        (e: unknown) => done.complete(e instanceof Error ? e : new Error(String(e)), []),
-      );
-    }
+  submitAckOnly(r: Completion | InPlaceRequest, c?: NetlinkCall): boolean {
+    if (!this.socket || this.threadless?.active || this.closed || this.draining) return false;
+    if (c) this.ackTick.push(c.message, c.operation, r);
+    else if (!this.ackTick.write(r as InPlaceRequest)) return false;
+    this.active++;
+    return true;
   }
 
   private settled(): void {

@@ -6,18 +6,19 @@
  * the same protocol as from a generator.
  * @module
  */
-import type { Completion } from './ack-group';
+import type { Completion, InPlaceRequest } from './ack-group';
 import { runAsync, type AsyncExecutor, type ConcurrentStep, type LocalStep, type NetlinkCall, type Operation, type OperationEnv } from './operation';
 import type { NetlinkMessage } from './parser';
+import type { NetlinkWriter } from './writer';
 
 type Step = NetlinkCall | LocalStep | ConcurrentStep;
 
-/** An executor with a callback form of `execute` (the async connection): a SingleRequest run on it needs one promise, its own. */
-interface SubmittingExecutor extends AsyncExecutor {
-  submit(c: NetlinkCall, ackOnly: boolean, done: Completion): void;
+/** An executor that takes ack-only requests to send together (the async connection): a SingleRequest run on it needs one promise, its own. */
+interface GroupingExecutor extends AsyncExecutor {
+  submitAckOnly(r: Completion | InPlaceRequest, c?: NetlinkCall): boolean;
 }
 
-export abstract class SingleRequest<T> implements Generator<Step, T, NetlinkMessage[]>, Completion {
+export abstract class SingleRequest<T> implements Generator<Step, T, NetlinkMessage[]>, InPlaceRequest {
   /** 0: not started, 1: request yielded, 2: finished. */
   private state = 0;
   /** The general path, when {@link start} chose it. */
@@ -83,12 +84,31 @@ export abstract class SingleRequest<T> implements Generator<Step, T, NetlinkMess
     return this.inner !== undefined;
   }
 
-  /** Runs the request on a submitting executor; the executor calls {@link complete} with its outcome. */
-  submitTo(ex: SubmittingExecutor, c: NetlinkCall): Promise<T> {
+  /**
+   * Writes the request into a datagram shared with others when it has the
+   * common shape (ack-group.ts, InPlaceRequest: no message Buffer, no
+   * operation string); false, with nothing written, sends it through
+   * {@link start}. Validation errors are left to start().
+   */
+  protected writeRequest?(w: NetlinkWriter): boolean;
+
+  /** For its error when it was written in place: "add route 10.0.0.1/32". */
+  describe(): string {
+    return 'netlink request';
+  }
+
+  /** InPlaceRequest: writes the request instead of {@link start} (then it waits for its outcome). */
+  writeTo(w: NetlinkWriter): boolean {
+    if (this.state !== 0 || !this.writeRequest?.(w)) return false;
+    this.state = 1;
+    return true;
+  }
+
+  /** The caller's promise, settled by {@link complete}. */
+  promise(): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.resolve = resolve;
       this.reject = reject;
-      ex.submit(c, this.ackOnly, this);
     });
   }
 
@@ -112,6 +132,9 @@ export abstract class SingleRequest<T> implements Generator<Step, T, NetlinkMess
  * async connection); a delegating one goes through `runAsync`.
  */
 export function runSingle<T>(ex: AsyncExecutor, op: SingleRequest<T>, env?: OperationEnv): Promise<T> {
+  const grouping = op.ackOnly && typeof (ex as Partial<GroupingExecutor>).submitAckOnly === 'function' ? (ex as GroupingExecutor) : undefined;
+  // Written in place: settled (by the connection's call of complete()) only after this returns.
+  if (grouping?.submitAckOnly(op)) return op.promise();
   let first: IteratorResult<Step, T>;
   try {
     first = op.next();
@@ -119,7 +142,7 @@ export function runSingle<T>(ex: AsyncExecutor, op: SingleRequest<T>, env?: Oper
     return Promise.reject(e);
   }
   if (first.done || op.delegating || first.value.kind === 'local' || first.value.kind === 'concurrent') return runAsync(ex, op, env, first);
-  if (typeof (ex as Partial<SubmittingExecutor>).submit === 'function') return op.submitTo(ex as SubmittingExecutor, first.value);
+  if (first.value.kind === 'ack' && grouping?.submitAckOnly(op, first.value)) return op.promise();
   return ex.execute(first.value).then(
     (replies) => op.next(replies).value as T,
     (e: unknown) => op.throw(e).value as T,

@@ -132,6 +132,43 @@ describe('single route calls made in one tick', () => {
     expect(pending(h())).toBe(0);
   });
 
+  it("sends routes of other shapes (a table, a metric, a gateway) with them, each refusal its own call's", async () => {
+    await h().links.add({ name: 'c4', kind: 'bridge', up: true });
+    const link = (await h().links.get('c4')).index;
+    await h().addresses.add('c4', '10.74.255.1/24');
+    await useIoThread(h());
+    // Plain routes (written in place) alternate with general ones (encoded as a message, then joined to the datagram).
+    const list: RouteOptions[] = Array.from({ length: 200 }, (_, i) => {
+      const dst = `10.74.${i >> 8}.${i & 255}/32`;
+      if (i % 4 === 1) return { dst, link, table: 100 };
+      if (i % 4 === 2) return { dst, link, metric: 7 };
+      if (i % 4 === 3) return { dst, gateway: '10.74.255.2', link };
+      return { dst, link };
+    });
+    list[101] = { dst: '10.74.9.1/32', gateway: '10.99.0.1', link }; // not on the link's subnet: the kernel refuses it (ENETUNREACH)
+    const lone = await outcome(h().routes.add(list[101]));
+    const before = received(h());
+    const got = await Promise.all(list.map((r) => outcome(h().routes.add(r))));
+    expect(received(h()) - before).toBeLessThanOrEqual(2);
+    expect(got.flatMap((o, i) => (o.ok ? [] : [i]))).toEqual([101]);
+    const e = (got[101] as { error: NetlinkError }).error;
+    const l = (lone as { error: NetlinkError }).error;
+    expect(l).toBeInstanceOf(NetlinkError);
+    expect({ code: e.code, extack: e.extack, message: e.message }).toEqual({ code: l.code, extack: l.extack, message: l.message });
+    const main = ipJson<Array<{ dst: string; metric?: number; gateway?: string }>>(ns(), '-4', 'route', 'show', 'dev', 'c4', 'proto', 'boot');
+    const table100 = ipJson<Array<{ dst: string }>>(ns(), '-4', 'route', 'show', 'table', '100', 'dev', 'c4');
+    expect(table100.map((r) => r.dst).sort()).toEqual(
+      list
+        .filter((r) => r.table === 100)
+        .map((r) => String(r.dst).replace('/32', ''))
+        .sort(),
+    );
+    expect(main.filter((r) => r.metric === 7).length).toBe(50);
+    expect(main.filter((r) => r.gateway === '10.74.255.2').length).toBe(50);
+    expect(main.length).toBe(150); // and 49 in table 100: list[101] was one of those
+    expect(pending(h())).toBe(0);
+  });
+
   it('never reports a refusal lost to a full receive buffer as a success', async () => {
     await h().links.add({ name: 'c3', kind: 'bridge', up: true });
     const link = (await h().links.get('c3')).index;

@@ -138,11 +138,11 @@ export class NetlinkConnection extends ConnectionCore implements AsyncExecutor {
   /**
    * Adds an ack-only request to this tick's datagram (ack-group.ts): the
    * call's message, or without a call one that writes itself; `r` gets the
-   * outcome. False, with nothing done, while requests go one by one (the
-   * thread-less start, no socket yet) or if `r` could not write itself.
+   * outcome. False, with nothing done, while the socket is being made or if
+   * `r` could not write itself.
    */
   submitAckOnly(r: Completion | InPlaceRequest, c?: NetlinkCall): boolean {
-    if (!this.socket || this.threadless?.active || this.closed || this.draining) return false;
+    if (!this.socket || this.closed || this.draining) return false;
     if (c) this.ackTick.push(c.message, c.operation, r);
     else if (!this.ackTick.write(r as InPlaceRequest)) return false;
     this.active++;
@@ -351,7 +351,8 @@ export class NetlinkConnection extends ConnectionCore implements AsyncExecutor {
     this.tracker.addGroup(g);
     this.ref();
     try {
-      this.socket?.send(message, g.firstSeq, false);
+      if (this.threadless?.active) this.threadless.send(message, g.firstSeq, false);
+      else this.socket?.send(message, g.firstSeq, false);
     } catch (e) {
       this.tracker.fail((op) => fromNative(op, e), g); // not queued: never sent
     }
@@ -374,7 +375,7 @@ export class NetlinkConnection extends ConnectionCore implements AsyncExecutor {
         break;
       case NativeEventKind.SendError:
         for (const t of payload as number[]) {
-          const p = this.tracker.get(t) ?? this.tracker.group(t);
+          const p = this.tracker.sentWith(t);
           if (p) this.tracker.fail((operation) => new NetlinkError({ errno, operation }), p);
         }
         break;

@@ -64,8 +64,10 @@ export class RequestTracker {
     this.groups.add(g);
   }
 
-  /** The pending group sent with token (first sequence number) `firstSeq`. */
-  group(firstSeq: number): AckGroup | undefined {
+  /** The pending request or group (ack-group.ts) sent with token `firstSeq` (its first sequence number). */
+  sentWith(firstSeq: number): PendingRequest | AckGroup | undefined {
+    const p = this.get(firstSeq);
+    if (p) return p;
     for (const g of this.groups) if (g.firstSeq === firstSeq) return g;
     return undefined;
   }

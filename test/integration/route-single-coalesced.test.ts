@@ -20,7 +20,9 @@ const outcome = (p: Promise<unknown>): Promise<Outcome> =>
 const received = (h: Handle) => (h.rtnetlink as unknown as { messagesReceived: number }).messagesReceived;
 /** Requests still waiting for an answer (none may be left). */
 const pending = (h: Handle) => (h.rtnetlink as unknown as { tracker: { size: number } }).tracker.size;
-/** A bulk call hands the socket to its I/O thread (the first requests of a handle go from the libuv pool, one round per tick). */
+/** Whether the handle's requests still go from the libuv pool (threadless.ts) rather than its I/O thread. */
+const poolSends = (h: Handle) => (h.rtnetlink as unknown as { threadless: { active: boolean } }).threadless.active;
+/** A bulk call hands the socket to its I/O thread (a new handle's first requests go from the libuv pool, a round per tick). */
 const useIoThread = (h: Handle) => h.routes.delete([{ dst: '10.255.255.255/32', link: 1 }], { missingOk: true });
 
 const NO_LINK = 999_999;
@@ -34,63 +36,72 @@ describe('single route calls made in one tick', () => {
       .map((r) => r.dst)
       .sort();
 
-  it('a refusal among them rejects only its own call, as a lone call is rejected; the kernel goes on with the next', async () => {
-    await h().links.add({ name: 'c0', kind: 'bridge', up: true });
-    const link = (await h().links.get('c0')).index;
-    await useIoThread(h());
-    // The lone calls' refusals, to compare with (each the only request of its tick).
-    const lone = await outcome(h().routes.add({ dst: '10.70.9.1/32', link: NO_LINK }));
-    await h().routes.add({ dst: '10.70.0.50/32', link }); // taken: adding it again is EEXIST
-    const loneExists = await outcome(h().routes.add({ dst: '10.70.0.50/32', link }));
-    const loneMissing = await outcome(h().routes.delete({ dst: '10.70.9.2/32', link }));
+  it.each([
+    ['from the libuv pool (a new handle: the thread-less start)', false],
+    ['by the I/O thread', true],
+  ])('a refusal among them rejects only its own call, as a lone call is rejected; the kernel goes on with the next (sent %s)', async (_how, thread) => {
+    const dev = thread ? 'c0' : 'c5';
+    const net = thread ? '10.70' : '10.75'; // the two runs share the main table
+    await h().links.add({ name: dev, kind: 'bridge', up: true });
+    const link = (await h().links.get(dev)).index;
+    const a = await open({ netns: ns() });
+    try {
+      if (thread) await useIoThread(a);
+      // The lone calls' refusals, to compare with (each the only request of its tick).
+      const lone = await outcome(a.routes.add({ dst: `${net}.9.1/32`, link: NO_LINK }));
+      await a.routes.add({ dst: `${net}.0.50/32`, link }); // taken: adding it again is EEXIST
+      const loneExists = await outcome(a.routes.add({ dst: `${net}.0.50/32`, link }));
+      const loneMissing = await outcome(a.routes.delete({ dst: `${net}.9.2/32`, link }));
 
-    // 300 adds in one tick: the first, one in the middle and the last (the one carrying NLM_F_ACK) refused.
-    const n = 300;
-    const list: RouteOptions[] = Array.from({ length: n }, (_, i) => ({ dst: `10.70.${i >> 8}.${i & 255}/32`, link }));
-    list[0] = { dst: '10.70.9.1/32', link: NO_LINK };
-    list[n - 1] = { dst: '10.70.9.3/32', link: NO_LINK };
-    // list[50] is 10.70.0.50/32, already there.
-    const before = received(h());
-    const got = await Promise.all(list.map((r) => outcome(h().routes.add(r))));
-    // Three refusals and one ack came back for the 300 requests (each request acked on its own: 300).
-    expect(received(h()) - before).toBeLessThanOrEqual(4);
-    expect(pending(h())).toBe(0);
+      // 300 adds in one tick: the first, one in the middle and the last (the one carrying NLM_F_ACK) refused.
+      const n = 300;
+      const list: RouteOptions[] = Array.from({ length: n }, (_, i) => ({ dst: `${net}.${i >> 8}.${i & 255}/32`, link }));
+      list[0] = { dst: `${net}.9.1/32`, link: NO_LINK };
+      list[n - 1] = { dst: `${net}.9.3/32`, link: NO_LINK };
+      // list[50] is .0.50/32, already there.
+      const before = received(a);
+      expect(poolSends(a)).toBe(!thread);
+      const got = await Promise.all(list.map((r) => outcome(a.routes.add(r))));
+      // Three refusals and one ack came back for the 300 requests (each request acked on its own: 300).
+      expect(received(a) - before).toBeLessThanOrEqual(4);
+      expect(pending(a)).toBe(0);
 
-    const failed = got.flatMap((o, i) => (o.ok ? [] : [i]));
-    expect(failed).toEqual([0, 50, n - 1]);
-    for (const i of [0, n - 1]) {
-      const e = (got[i] as { error: NetlinkError }).error;
+      expect(got.flatMap((o, i) => (o.ok ? [] : [i]))).toEqual([0, 50, n - 1]);
       const l = (lone as { error: NetlinkError }).error;
-      expect(e).toBeInstanceOf(NetlinkError);
-      expect({ code: e.code, errno: e.errno, extack: e.extack }).toEqual({ code: l.code, errno: l.errno, extack: l.extack });
-      expect(e.operation).toBe(`add route ${String(list[i].dst)}`);
-    }
-    expect(lone).toMatchObject({ ok: false, error: { code: 'ENODEV' } });
-    const exists = (got[50] as { error: NetlinkError }).error;
-    expect(exists).toBeInstanceOf(NetlinkError);
-    expect({ code: exists.code, extack: exists.extack, message: exists.message }).toEqual({
-      code: 'EEXIST',
-      extack: (loneExists as { error: NetlinkError }).error.extack,
-      message: (loneExists as { error: NetlinkError }).error.message,
-    });
-    // The others were added, the refused ones were not: the kernel went on after each refusal.
-    const wanted = list.filter((_, i) => i !== 0 && i !== n - 1).map((r) => String(r.dst).replace('/32', ''));
-    expect(routesOn('c0')).toEqual(wanted.sort());
+      expect(l).toMatchObject({ code: 'ENODEV' });
+      for (const i of [0, n - 1]) {
+        const e = (got[i] as { error: NetlinkError }).error;
+        expect(e).toBeInstanceOf(NetlinkError);
+        expect({ code: e.code, errno: e.errno, extack: e.extack }).toEqual({ code: l.code, errno: l.errno, extack: l.extack });
+        expect(e.operation).toBe(`add route ${String(list[i].dst)}`);
+      }
+      const exists = (got[50] as { error: NetlinkError }).error;
+      const le = (loneExists as { error: NetlinkError }).error;
+      expect(exists).toBeInstanceOf(NetlinkError);
+      expect({ code: exists.code, extack: exists.extack, message: exists.message }).toEqual({ code: 'EEXIST', extack: le.extack, message: le.message });
+      // The others were added, the refused ones were not: the kernel went on after each refusal.
+      const wanted = list.filter((_, i) => i !== 0 && i !== n - 1).map((r) => String(r.dst).replace('/32', ''));
+      expect(routesOn(dev)).toEqual(wanted.sort());
 
-    // Deletes in one tick: a missing route in the middle is a NotFoundError (as alone), or false with missingOk.
-    const dels = list.slice(1, n - 1);
-    dels.splice(100, 0, { dst: '10.70.9.2/32', link });
-    const removed = await Promise.all(dels.map((r) => outcome(h().routes.delete(r))));
-    expect(removed.flatMap((o, i) => (o.ok ? [] : [i]))).toEqual([100]);
-    const miss = (removed[100] as { error: NotFoundError }).error;
-    const loneMiss = (loneMissing as { error: NotFoundError }).error;
-    expect(miss).toBeInstanceOf(NotFoundError);
-    expect({ code: miss.code, message: miss.message }).toEqual({ code: loneMiss.code, message: loneMiss.message });
-    expect(removed.filter((o) => o.ok).every((o) => (o as { value: unknown }).value === true)).toBe(true);
-    expect(routesOn('c0')).toEqual([]);
-    const quiet = await Promise.all([h().routes.delete({ dst: '10.70.0.1/32', link }, { missingOk: true }), h().routes.add({ dst: '10.70.0.1/32', link })]);
-    expect(quiet).toEqual([false, undefined]);
-    expect(routesOn('c0')).toEqual(['10.70.0.1']);
+      // Deletes in one tick: a missing route in the middle is a NotFoundError (as alone), or false with missingOk.
+      const dels = list.slice(1, n - 1);
+      dels.splice(100, 0, { dst: `${net}.9.2/32`, link });
+      const removed = await Promise.all(dels.map((r) => outcome(a.routes.delete(r))));
+      expect(removed.flatMap((o, i) => (o.ok ? [] : [i]))).toEqual([100]);
+      const miss = (removed[100] as { error: NotFoundError }).error;
+      const loneMiss = (loneMissing as { error: NotFoundError }).error;
+      expect(miss).toBeInstanceOf(NotFoundError);
+      expect({ code: miss.code, message: miss.message }).toEqual({ code: loneMiss.code, message: loneMiss.message });
+      expect(removed.filter((o) => o.ok).every((o) => (o as { value: unknown }).value === true)).toBe(true);
+      expect(routesOn(dev)).toEqual([]);
+      const quiet = await Promise.all([a.routes.delete({ dst: `${net}.0.1/32`, link }, { missingOk: true }), a.routes.add({ dst: `${net}.0.1/32`, link })]);
+      expect(quiet).toEqual([false, undefined]);
+      expect(routesOn(dev)).toEqual([`${net}.0.1`]);
+      expect(pending(a)).toBe(0);
+      expect(poolSends(a)).toBe(!thread);
+    } finally {
+      a.close();
+    }
   });
 
   it('keeps the order of calls: a request not sent with them (a lookup) goes after the calls made before it', async () => {

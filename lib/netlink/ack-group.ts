@@ -9,11 +9,11 @@
  * parsed message per datagram instead of per request, and one tracker entry
  * ({@link AckGroup}) for all of them.
  *
- * A refusal lost to a full receive buffer cannot read as a success: the
- * kernel drops every later reply too until the socket is read, and the read
- * reports ENOBUFS before anything queued after the loss; the connection then
- * fails every pending request with NetlinkOverrunError (the datagram's ack is
- * among the dropped replies).
+ * A refusal lost to a full receive buffer cannot read as a success: after a
+ * drop the kernel drops every later reply too (NETLINK_S_CONGESTED, the
+ * datagram's ack included) until the socket's queue was read empty, and the
+ * first read reports ENOBUFS; the connection then fails every pending request
+ * with NetlinkOverrunError.
  * @module
  */
 import { BULK_PART_BYTES } from './bulk-send';
@@ -78,7 +78,16 @@ export class AckGroup {
 
   /** Adds a request that writes itself (see {@link InPlaceRequest}); false if it could not. */
   write(r: InPlaceRequest): boolean {
-    if (!this.w || !r.writeTo(this.w)) return false;
+    const w = this.w;
+    if (!w) return false;
+    const start = w.length;
+    let written = false;
+    try {
+      written = r.writeTo(w);
+    } finally {
+      if (!written) w.rewind(start); // never half a request in the datagram
+    }
+    if (!written) return false;
     this.operations.push(undefined);
     this.waiting.push(r);
     return true;

@@ -23,7 +23,7 @@ export abstract class SingleRequest<T> implements Generator<Step, T, NetlinkMess
   private state = 0;
   /** The general path, when {@link start} chose it. */
   private inner?: Operation<T>;
-  /** The caller's promise, while {@link runSingle} waits for the request on a submitting executor. */
+  /** The caller's promise, while the request waits for its outcome on a grouping executor (see {@link promise}). */
   private resolve?: (value: T) => void;
   private reject?: (e: unknown) => void;
 
@@ -133,10 +133,10 @@ export abstract class SingleRequest<T> implements Generator<Step, T, NetlinkMess
  */
 export function runSingle<T>(ex: AsyncExecutor, op: SingleRequest<T>, env?: OperationEnv): Promise<T> {
   const grouping = op.ackOnly && typeof (ex as Partial<GroupingExecutor>).submitAckOnly === 'function' ? (ex as GroupingExecutor) : undefined;
-  // Written in place: settled (by the connection's call of complete()) only after this returns.
-  if (grouping?.submitAckOnly(op)) return op.promise();
   let first: IteratorResult<Step, T>;
   try {
+    // Written in place: settled (by the connection's call of complete()) only after this returns.
+    if (grouping?.submitAckOnly(op)) return op.promise();
     first = op.next();
   } catch (e) {
     return Promise.reject(e);

@@ -4,12 +4,14 @@
  * runs on a busy machine: nlkit's bulk call (`routes.add(list)`,
  * `routes.delete(list)`), nlkit with every call in flight, and the libmnl
  * peer, alternating in the same namespace. `node bench/route-bulk-cpu.js
- * [rounds]` runs each round in a new process (`unshare -n`), which reports
+ * [rounds] [dist]` (default: this checkout's dist/) runs each round in a new
+ * process (`unshare -n`), which reports
  * - the first bulk churn of the process (the fresh path), CPU and wall time;
  * - warm: median CPU per route (process.cpuUsage, all threads, kernel work
  *   included) of 8 bulk and 8 concurrent churns, alternating;
  * - the libmnl peer's CPU per route in the same namespace (its own
- *   CLOCK_PROCESS_CPUTIME_ID, 8 runs);
+ *   CLOCK_PROCESS_CPUTIME_ID, 8 runs), and the wall time per churn of it
+ *   and of the concurrent churn (medians; the same seconds, not the same load);
  * - the wall time of `ip -batch` adding and deleting the same routes (its
  *   process start included, as in the workload), against the first bulk.
  */
@@ -77,9 +79,11 @@ async function child(dist, mnlBin) {
     fs.rmSync(dir, { recursive: true, force: true });
   }
   let mnlUs;
+  let mnlMs;
   if (mnlBin) {
     const out = JSON.parse(execFileSync(mnlBin, ['churn', 'b0', String(N), '8'], { encoding: 'utf8' }));
     mnlUs = median(out.cpu.map((ms) => (ms * 1000) / (2 * N)));
+    mnlMs = median(out.ms);
   }
   return {
     firstUs: first.us,
@@ -89,14 +93,16 @@ async function child(dist, mnlBin) {
     bulkSysUs: median(b.map((x) => x.sysUs)),
     bulkMs: median(b.map((x) => x.ms)),
     concurrentUs: median(c.map((x) => x.us)),
+    concurrentMs: median(c.map((x) => x.ms)),
     mnlUs,
+    mnlMs,
     ipMs,
   };
 }
 
 function main() {
   const rounds = Number(process.argv[2] ?? 3);
-  const dist = path.join(__dirname, '..', 'dist');
+  const dist = path.resolve(process.argv[3] ?? path.join(__dirname, '..', 'dist'));
   const bin = mnl(console.log).bin;
   const rows = [];
   for (let round = 0; round < rounds; round++) {
@@ -107,7 +113,7 @@ function main() {
   for (const r of rows) {
     console.log(
       `bulk warm ${f(r.bulkUs)} us CPU/route (system ${f(r.bulkSysUs)}), ${f(r.bulkMs, 1)} ms/churn; ` +
-        `concurrent warm ${f(r.concurrentUs)} us; libmnl ${f(r.mnlUs)} us; ` +
+        `concurrent warm ${f(r.concurrentUs)} us, ${f(r.concurrentMs, 1)} ms/churn; libmnl ${f(r.mnlUs)} us, ${f(r.mnlMs, 1)} ms/churn; ` +
         `first bulk in the process ${f(r.firstUs)} us CPU/route, ${f(r.firstMs, 1)} ms (${f(r.sinceStart, 1)} ms with require and open); ` +
         `\`ip -batch\` ${f(r.ipMs, 1)} ms (fresh ratio ${f(r.ipMs / r.firstMs)}×)`,
     );

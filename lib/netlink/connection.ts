@@ -9,17 +9,18 @@
  */
 import { constants as osConstants } from 'node:os';
 import { native, NativeEventKind, type NativeNetlinkSocket, type NativeNetlinkSyncSocket } from '../native/binding';
-import { NLM_F_ACK } from './constants';
 import { EINTR, EIO } from './errno';
 import { ClosedError, NetlinkError, NetlinkOverrunError, fromNative } from './errors';
 import type { AsyncExecutor, NetlinkCall, SyncExecutor } from './operation';
 import type { NetlinkMessage } from './parser';
 import { sendBulk, sendBulkSync, sendParts } from './bulk-send';
 import { closedError, sendError, stoppableBulk } from './bulk-stop';
-import { PendingRequest, RequestTracker } from './request-tracker';
+import { PendingRequest } from './request-tracker';
 import { checkBufferBytes, checkCloseOptions, type CloseOptions, type ConnectionOptions } from './connection-options';
 import { openNetlinkSocketFd } from './socket-open';
 import { ThreadlessSender } from './threadless';
+import { ConnectionCore } from './connection-core';
+import { AckTick, type AckGroup, type Completion, type InPlaceRequest } from './ack-group';
 
 export type { CloseOptions, ConnectionOptions } from './connection-options';
 // Re-exported: handles and subscriptions open their sockets through here.
@@ -34,43 +35,6 @@ const DUMP_RETRIES = 8;
  */
 const STREAM_HIGH_WATER = 4096;
 const STREAM_LOW_WATER = 1024;
-
-abstract class ConnectionCore {
-  protected readonly tracker = new RequestTracker();
-  protected closed = false;
-  private seq = 0;
-
-  protected abstract readonly socket: { readonly portId: number } | undefined;
-
-  /** The socket's netlink port id (nl_pid); 0 while the socket is still being made. */
-  get portId(): number {
-    return this.socket?.portId ?? 0;
-  }
-
-  /** Numbers every message of the call; returns the first and last sequence numbers. */
-  protected stamp(c: NetlinkCall): [number, number] {
-    const buf = c.message;
-    let first = 0;
-    let last = 0;
-    let off = 0;
-    while (off + 16 <= buf.length) {
-      const len = buf.readUInt32LE(off);
-      this.seq = this.seq >= 0xfffffffe ? 1 : this.seq + 1;
-      buf.writeUInt32LE(this.seq, off + 8);
-      // A bulk call asks for the ack of its last request only (see NetlinkCall).
-      if (c.kind === 'ack' || (c.kind === 'bulk' && off + ((len + 3) & ~3) >= buf.length)) buf.writeUInt16LE(buf.readUInt16LE(off + 6) | NLM_F_ACK, off + 6);
-      if (first === 0) first = this.seq;
-      last = this.seq;
-      if (len < 16) break;
-      off += (len + 3) & ~3;
-    }
-    return [first, last];
-  }
-
-  protected checkOpen(operation: string): void {
-    if (this.closed) throw new ClosedError(operation);
-  }
-}
 
 /** Async netlink connection; see the module comment. */
 export class NetlinkConnection extends ConnectionCore implements AsyncExecutor {
@@ -89,6 +53,11 @@ export class NetlinkConnection extends ConnectionCore implements AsyncExecutor {
   private idle?: () => void;
   /** Sends the first requests without the socket's I/O thread (see threadless.ts); not for subscriptions. */
   private threadless?: ThreadlessSender;
+  /** Ack-only requests of this tick, sent together (ack-group.ts). */
+  private readonly ackTick = new AckTick(
+    (g) => this.sendGroup(g),
+    () => this.settled(),
+  );
 
   constructor(opts: ConnectionOptions) {
     super();
@@ -164,6 +133,20 @@ export class NetlinkConnection extends ConnectionCore implements AsyncExecutor {
     const p = opening ? opening.then(run) : run();
     p.then(done, done);
     return p;
+  }
+
+  /**
+   * Adds an ack-only request to this tick's datagram (ack-group.ts): the
+   * call's message, or without a call one that writes itself; `r` gets the
+   * outcome. False, with nothing done, while the socket is being made or if
+   * `r` could not write itself.
+   */
+  submitAckOnly(r: Completion | InPlaceRequest, c?: NetlinkCall): boolean {
+    if (!this.socket || this.closed || this.draining) return false;
+    if (c) this.ackTick.push(c.message, c.operation, r);
+    else if (!this.ackTick.write(r as InPlaceRequest)) return false;
+    this.active++;
+    return true;
   }
 
   private settled(): void {
@@ -289,7 +272,9 @@ export class NetlinkConnection extends ConnectionCore implements AsyncExecutor {
     // never handed to the kernel; everything else pending was sent.
     // No socket yet: it is closed as soon as it arrives, and nothing was sent.
     const unsent = new Set([...(this.threadless?.close() ?? []), ...(this.socket ? this.socket.close() : [])]);
+    this.ackTick.close((op) => new ClosedError(op, false));
     for (const p of this.tracker.pending()) this.tracker.fail(closedError(p, unsent), p);
+    this.tracker.fail((op, token) => new ClosedError(op, !unsent.has(token)));
     this.idle?.();
   }
 
@@ -332,6 +317,7 @@ export class NetlinkConnection extends ConnectionCore implements AsyncExecutor {
     settle: (err: Error | undefined, replies: NetlinkMessage[], interrupted: boolean) => void,
     onMessage?: (m: NetlinkMessage) => void,
   ): void {
+    this.ackTick.flush(); // requests go in the order they were made
     // A failed bulk call cancels its parts still queued and says how many went (bulk-stop.ts).
     const bulk = c.kind === 'bulk' ? stoppableBulk(this.socket, settle) : undefined;
     // A bulk call in parts (NetlinkCall.nextPart) once the I/O thread sends (before, it goes whole: threadless.ts).
@@ -363,6 +349,20 @@ export class NetlinkConnection extends ConnectionCore implements AsyncExecutor {
     }
   }
 
+  /** Numbers a group of ack-only requests (NLM_F_ACK on its last only) and queues it as one datagram. */
+  private sendGroup(g: AckGroup): void {
+    const message = g.take();
+    [g.firstSeq, g.lastSeq] = this.stamp({ kind: 'bulk', message, operation: '' });
+    this.tracker.addGroup(g);
+    this.ref();
+    try {
+      if (this.threadless?.active) this.threadless.send(message, g.firstSeq, false);
+      else this.socket?.send(message, g.firstSeq, false);
+    } catch (e) {
+      this.tracker.fail((op) => fromNative(op, e), g); // not queued: never sent
+    }
+  }
+
   private onEvent(kind: NativeEventKind, payload: Buffer | number[], errno: number): void {
     if (this.closed) return;
     switch (kind) {
@@ -378,8 +378,8 @@ export class NetlinkConnection extends ConnectionCore implements AsyncExecutor {
         break;
       case NativeEventKind.SendError:
         for (const t of payload as number[]) {
-          const p = this.tracker.get(t);
-          if (p) this.tracker.fail(sendError(p, errno, t), p);
+          const p = this.tracker.sentWith(t);
+          if (p) this.tracker.fail(p instanceof PendingRequest ? sendError(p, errno, t) : (operation) => new NetlinkError({ errno, operation }), p);
         }
         break;
       case NativeEventKind.Overrun:

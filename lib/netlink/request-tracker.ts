@@ -5,6 +5,7 @@
  * @module
  */
 import { NLMSG_DONE, NLMSG_ERROR, NLMSG_NOOP, NLMSG_OVERRUN, NLM_F_DUMP_INTR } from './constants';
+import type { AckGroup, ErrorFor } from './ack-group';
 import { DumpInterruptedError, NetlinkError, NetlinkOverrunError } from './errors';
 import { decodeDoneMessage, decodeErrorMessage, type ErrorReply } from './extack';
 import { markCollected } from './operation';
@@ -51,11 +52,25 @@ export class RequestTracker {
   private readonly bySeq = new Map<number, PendingRequest>();
   /** Batches and bulk calls: requests of several messages, matched by their range of sequence numbers. */
   private readonly batches = new Set<PendingRequest>();
-  /** Called for every request as it completes, before its own settle callback. */
-  onFinish?: (p: PendingRequest) => void;
+  /** Ack-only requests sent together (ack-group.ts), in the order sent, which is the order answered. */
+  private readonly groups = new Set<AckGroup>();
+  /** Called for every request (and group) as it completes, before its own settle callback. */
+  onFinish?: () => void;
 
   get size(): number {
-    return this.bySeq.size + this.batches.size;
+    return this.bySeq.size + this.batches.size + this.groups.size;
+  }
+
+  addGroup(g: AckGroup): void {
+    this.groups.add(g);
+  }
+
+  /** The pending request or group (ack-group.ts) sent with token `firstSeq` (its first sequence number). */
+  sentWith(firstSeq: number): PendingRequest | AckGroup | undefined {
+    const p = this.get(firstSeq);
+    if (p) return p;
+    for (const g of this.groups) if (g.firstSeq === firstSeq) return g;
+    return undefined;
   }
 
   add(p: PendingRequest): void {
@@ -82,11 +97,8 @@ export class RequestTracker {
     for (const m of messages) {
       if (m.type === NLMSG_NOOP || m.type === NLMSG_OVERRUN) continue;
       const p = this.bySeq.get(m.seq) ?? this.findBatch(m.seq);
-      if (!p) {
-        strays.push(m);
-        continue;
-      }
-      this.onMessage(p, m);
+      if (p) this.onMessage(p, m);
+      else if (!this.onGroupMessage(m)) strays.push(m);
     }
     return strays;
   }
@@ -149,9 +161,17 @@ export class RequestTracker {
     this.finish(p, p.batchError ?? p.overrun);
   }
 
-  /** Fails one request (send error) or, without `p`, every request. */
-  fail(error: Error, p?: PendingRequest): void {
+  /**
+   * Fails one request or group (send error) or, without `p`, every request.
+   * `error` may be made per request, from its operation and send token.
+   */
+  fail(error: Error | ErrorFor, p?: PendingRequest | AckGroup): void {
+    if (p && !(p instanceof PendingRequest)) {
+      this.finishGroup(p, error);
+      return;
+    }
     const victims = p ? [p] : [...this.bySeq.values(), ...this.batches];
+    if (!p) for (const g of [...this.groups]) this.finishGroup(g, error);
     for (const v of victims) {
       // A batch settles once its datagram was processed (`sent`). An overrun
       // before that only cost some of its replies (a failing 100k-command
@@ -161,8 +181,34 @@ export class RequestTracker {
         v.overrun ??= error;
         continue;
       }
-      this.finish(v, error);
+      this.finish(v, typeof error === 'function' ? error(v.operation, v.firstSeq) : error);
     }
+  }
+
+  /** A reply to a request of a group: only refusals and the ack of its last request come back. */
+  private onGroupMessage(m: NetlinkMessage): boolean {
+    let g: AckGroup | undefined;
+    for (const x of this.groups) {
+      if (seqInRange(m.seq, x.firstSeq, x.lastSeq)) {
+        g = x;
+        break;
+      }
+    }
+    if (!g) return false;
+    if (m.type !== NLMSG_ERROR) return true;
+    if (m.payload.length >= 4 && m.payload.readInt32LE(0) !== 0) {
+      const i = seqIndex(m.seq, g.firstSeq);
+      g.refuse(i, this.error(g.operation(i), decodeErrorMessage(m)));
+    }
+    // The kernel handled the group's requests in order: all before the last without a refusal succeeded.
+    if (m.seq === g.lastSeq) this.finishGroup(g, undefined);
+    return true;
+  }
+
+  private finishGroup(g: AckGroup, error: Error | ErrorFor | undefined): void {
+    if (!this.groups.delete(g)) return;
+    this.onFinish?.();
+    g.settleRest(error);
   }
 
   private findBatch(seq: number): PendingRequest | undefined {
@@ -181,15 +227,15 @@ export class RequestTracker {
     if (m.type === NLMSG_ERROR) {
       const e = decodeErrorMessage(m);
       if (p.kind === 'batch') {
-        if (e.errno !== 0 && !p.batchError) p.batchError = this.error(p, e, seqIndex(m.seq, p.firstSeq));
+        if (e.errno !== 0 && !p.batchError) p.batchError = this.error(p.operation, e, seqIndex(m.seq, p.firstSeq));
         return;
       }
-      this.finish(p, e.errno === 0 ? undefined : this.error(p, e));
+      this.finish(p, e.errno === 0 ? undefined : this.error(p.operation, e));
       return;
     }
     if (m.type === NLMSG_DONE && p.kind === 'dump') {
       const e = decodeDoneMessage(m);
-      let error: Error | undefined = e.errno === 0 ? p.collectError : this.error(p, e);
+      let error: Error | undefined = e.errno === 0 ? p.collectError : this.error(p.operation, e);
       // A stream cannot be restarted behind the consumer's back: tell it.
       if (!error && p.onMessage && p.interrupted) error = new DumpInterruptedError(p.operation);
       this.finish(p, error);
@@ -215,10 +261,10 @@ export class RequestTracker {
     }
   }
 
-  private error(p: PendingRequest, e: ErrorReply, commandIndex?: number): NetlinkError {
+  private error(operation: string, e: ErrorReply, commandIndex?: number): NetlinkError {
     return new NetlinkError({
       errno: e.errno,
-      operation: p.operation,
+      operation,
       extack: e.extack,
       extackOffset: e.extackOffset,
       missingAttribute: e.missingAttribute,
@@ -231,7 +277,7 @@ export class RequestTracker {
     p.settled = true;
     if (p.kind === 'batch' || p.kind === 'bulk') this.batches.delete(p);
     else this.bySeq.delete(p.firstSeq);
-    this.onFinish?.(p);
+    this.onFinish?.();
     p.settle(error, p.replies ?? [], p.interrupted);
   }
 }

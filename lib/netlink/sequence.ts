@@ -4,6 +4,34 @@
  * cross the wrap (a daemon's bulk calls reach it within days).
  * @module
  */
+import { NLM_F_ACK } from './constants';
+
+/** Numbers the messages a connection sends. */
+export class SequenceCounter {
+  private seq = 0;
+
+  /**
+   * Numbers every message of `buf` in place and sets NLM_F_ACK on each
+   * (`all`: an ack call), on the last only (`last`: a bulk call, see
+   * NetlinkCall) or on none; returns the first and last sequence numbers.
+   */
+  stamp(buf: Buffer, ack: 'all' | 'last' | 'none'): [number, number] {
+    let first = 0;
+    let last = 0;
+    let off = 0;
+    while (off + 16 <= buf.length) {
+      const len = buf.readUInt32LE(off);
+      this.seq = this.seq >= 0xfffffffe ? 1 : this.seq + 1;
+      buf.writeUInt32LE(this.seq, off + 8);
+      if (ack === 'all' || (ack === 'last' && off + ((len + 3) & ~3) >= buf.length)) buf.writeUInt16LE(buf.readUInt16LE(off + 6) | NLM_F_ACK, off + 6);
+      if (first === 0) first = this.seq;
+      last = this.seq;
+      if (len < 16) break;
+      off += (len + 3) & ~3;
+    }
+    return [first, last];
+  }
+}
 
 /** Whether `seq` lies in [first, last] of one call's messages, also across the wrap. */
 export function seqInRange(seq: number, first: number, last: number): boolean {

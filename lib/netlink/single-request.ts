@@ -6,16 +6,32 @@
  * the same protocol as from a generator.
  * @module
  */
+import type { Completion, InPlaceRequest } from './ack-group';
 import { runAsync, type AsyncExecutor, type ConcurrentStep, type LocalStep, type NetlinkCall, type Operation, type OperationEnv } from './operation';
 import type { NetlinkMessage } from './parser';
+import type { NetlinkWriter } from './writer';
 
 type Step = NetlinkCall | LocalStep | ConcurrentStep;
 
-export abstract class SingleRequest<T> implements Generator<Step, T, NetlinkMessage[]> {
+/** An executor that takes ack-only requests to send together (the async connection): a SingleRequest run on it needs one promise, its own. */
+interface GroupingExecutor extends AsyncExecutor {
+  submitAckOnly(r: Completion | InPlaceRequest, c?: NetlinkCall): boolean;
+}
+
+export abstract class SingleRequest<T> implements Generator<Step, T, NetlinkMessage[]>, InPlaceRequest {
   /** 0: not started, 1: request yielded, 2: finished. */
   private state = 0;
   /** The general path, when {@link start} chose it. */
   private inner?: Operation<T>;
+  /** The caller's promise, while the request waits for its outcome on a grouping executor (see {@link promise}). */
+  private resolve?: (value: T) => void;
+  private reject?: (e: unknown) => void;
+
+  /** Whether the request's only reply is the kernel's ack (no echo, no data): it may then share a datagram with others and go without NLM_F_ACK (ack-group.ts). */
+  // eslint-disable-next-line @typescript-eslint/class-literal-property-style -- a getter lives on the prototype: no field per request in flight
+  get ackOnly(): boolean {
+    return false;
+  }
 
   /** The request (validation errors thrown here), or an operation to run instead (e.g. one that must look up a name first). */
   protected abstract start(): NetlinkCall | Operation<T>;
@@ -67,21 +83,66 @@ export abstract class SingleRequest<T> implements Generator<Step, T, NetlinkMess
   get delegating(): boolean {
     return this.inner !== undefined;
   }
+
+  /**
+   * Writes the request into a datagram shared with others when it has the
+   * common shape (ack-group.ts, InPlaceRequest: no message Buffer, no
+   * operation string); false, with nothing written, sends it through
+   * {@link start}. Validation errors are left to start().
+   */
+  protected writeRequest?(w: NetlinkWriter): boolean;
+
+  /** For its error when it was written in place: "add route 10.0.0.1/32". */
+  describe(): string {
+    return 'netlink request';
+  }
+
+  /** InPlaceRequest: writes the request instead of {@link start} (then it waits for its outcome). */
+  writeTo(w: NetlinkWriter): boolean {
+    if (this.state !== 0 || !this.writeRequest?.(w)) return false;
+    this.state = 1;
+    return true;
+  }
+
+  /** The caller's promise, settled by {@link complete}. */
+  promise(): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+  }
+
+  /** The request's outcome (Completion): the result or error of the operation settles the caller's promise. */
+  complete(error: Error | undefined, replies: NetlinkMessage[]): void {
+    const resolve = this.resolve;
+    const reject = this.reject;
+    this.resolve = this.reject = undefined;
+    try {
+      resolve?.(error ? (this.throw(error).value as T) : (this.next(replies).value as T));
+    } catch (e) {
+      reject?.(e);
+    }
+  }
 }
 
 /**
  * Runs a SingleRequest on an async executor with one promise reaction
  * instead of an async driver's frame (what `runAsync` would do, for the
- * same result and errors); a delegating one goes through `runAsync`.
+ * same result and errors), or with none on an executor that calls back (the
+ * async connection); a delegating one goes through `runAsync`.
  */
 export function runSingle<T>(ex: AsyncExecutor, op: SingleRequest<T>, env?: OperationEnv): Promise<T> {
+  const grouping = op.ackOnly && typeof (ex as Partial<GroupingExecutor>).submitAckOnly === 'function' ? (ex as GroupingExecutor) : undefined;
   let first: IteratorResult<Step, T>;
   try {
+    // Written in place: settled (by the connection's call of complete()) only after this returns.
+    if (grouping?.submitAckOnly(op)) return op.promise();
     first = op.next();
   } catch (e) {
     return Promise.reject(e);
   }
   if (first.done || op.delegating || first.value.kind === 'local' || first.value.kind === 'concurrent') return runAsync(ex, op, env, first);
+  if (first.value.kind === 'ack' && grouping?.submitAckOnly(op, first.value)) return op.promise();
   return ex.execute(first.value).then(
     (replies) => op.next(replies).value as T,
     (e: unknown) => op.throw(e).value as T,

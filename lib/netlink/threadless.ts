@@ -161,14 +161,14 @@ export class ThreadlessSender {
     this.busy = false;
     if (this.closed) return;
     if (replies.length > 0) this.deliver(replies);
-    this.owed = [...this.owed, ...round].filter((q) => this.tracker.get(q.token));
+    this.owed = [...this.owed, ...round].filter((q) => this.tracker.sentWith(q.token));
     this.next();
   }
 
   private failRound(round: Queued[], error: (operation: string) => Error): void {
     for (const q of round) {
-      const p = this.tracker.get(q.token);
-      if (p) this.tracker.fail(error(p.operation), p);
+      const p = this.tracker.sentWith(q.token);
+      if (p) this.tracker.fail(error, p);
     }
   }
 
@@ -180,8 +180,8 @@ export class ThreadlessSender {
         if (q.bulk) sendBulk(this.socket, q.message);
         else this.socket.send(q.message, q.token, q.batch);
       } catch (e) {
-        const p = this.tracker.get(q.token);
-        if (p) this.tracker.fail(fromNative(p.operation, e), p);
+        const p = this.tracker.sentWith(q.token);
+        if (p) this.tracker.fail((operation) => fromNative(operation, e), p);
       }
     }
     this.outbox = [];

@@ -8,6 +8,7 @@ import { NetlinkError, NotFoundError, ValidationError, checkDeleteOptions, type 
 import type { NetlinkCall, Operation } from '../netlink/operation';
 import { SingleRequest } from '../netlink/single-request';
 import { NetlinkWriter } from '../netlink/writer';
+import { writeSimpleRoute } from './route-bulk-simple';
 import { afOf, parseCidr, parseIp, type IpBytes, type IpFamily } from '../validate/ip';
 import { isObject, rejectUnknownKeys } from '../validate/options';
 import * as C from './constants';
@@ -163,6 +164,20 @@ export class RouteWrite extends SingleRequest<void> {
     super();
   }
 
+  /** No echo is asked for: the request's only reply is its ack. */
+  override get ackOnly(): boolean {
+    return true;
+  }
+
+  // `{ dst, link: index }` only: the bytes the general path writes for it (route-bulk-simple.ts).
+  protected override writeRequest(w: NetlinkWriter): boolean {
+    return writeSimpleRoute(w, this.type, this.flags, this.route);
+  }
+
+  override describe(): string {
+    return `${this.verb} route ${this.route.dst}`;
+  }
+
   protected override start(): NetlinkCall | Operation<void> {
     return routeCallNow(this.type, this.flags, this.route, this.verb) ?? writeRoute(this.type, this.flags, this.route, this.verb);
   }
@@ -180,6 +195,26 @@ export class RouteDelete extends SingleRequest<boolean> {
     private readonly opts: DeleteOptions | undefined,
   ) {
     super();
+  }
+
+  override get ackOnly(): boolean {
+    return true;
+  }
+
+  protected override writeRequest(w: NetlinkWriter): boolean {
+    let missingOk: boolean;
+    try {
+      missingOk = checkDeleteOptions(this.opts);
+    } catch {
+      return false; // start() throws it
+    }
+    if (!writeSimpleRoute(w, C.RTM_DELROUTE, 0, this.route)) return false;
+    this.missingOk = missingOk;
+    return true;
+  }
+
+  override describe(): string {
+    return `delete route ${this.route.dst}`;
   }
 
   protected override start(): NetlinkCall | Operation<boolean> {

@@ -174,14 +174,19 @@ describe('close()', () => {
     expect(vethsNow()).toEqual(['kp']);
   });
 
+  // A link given by name takes the general path; by index, the calls of a tick go out together, 64 KiB per datagram (ack-group.ts).
   describe.each([
-    ['right after queueing them', false],
-    ['once the first one was answered', true],
-  ])('with 50,000 route adds in flight, close() %s', (_when, afterFirstReply) => {
+    ['right after queueing them', false, 'lo'],
+    ['once the first one was answered', true, 'lo'],
+    ['right after queueing them (link by index: sent together)', false, 1],
+    ['once the first one was answered (link by index: sent together)', true, 1],
+  ])('with 50,000 route adds in flight, close() %s', (_when, afterFirstReply, dev) => {
     it('adds none of the unsent routes; every resolved one is in the table', async () => {
       h = await open({ netns: ns() });
+      // A bulk call hands the socket to its I/O thread: until then a tick's requests go from the libuv pool, one by one.
+      if (typeof dev === 'number') await h.routes.delete([{ dst: '10.100.255.255/32', link: dev, table: 100 }], { missingOk: true });
       const dsts = Array.from({ length: 50_000 }, (_, i) => `10.100.${i >> 8}.${i & 255}`);
-      const pending = dsts.map((d) => h!.routes.add({ dst: `${d}/32`, dev: 'lo', table: 100 }));
+      const pending = dsts.map((d) => h!.routes.add({ dst: `${d}/32`, dev, table: 100 }));
       const calls = pending.map(track);
       if (afterFirstReply) await Promise.race(pending.map((p) => p.catch(() => undefined)));
       h.close();
@@ -191,8 +196,9 @@ describe('close()', () => {
 
       expect(contractViolations(dsts, outcomes, (d) => atEnd.has(d))).toEqual(NO_VIOLATIONS);
       // The kernel adds routes in sendmsg, one after another: 50,000 cannot all have been handed over before close().
+      // (Sent together they can, by the time the first answer is read: 34 datagrams without an ack per route.)
       const unsent = outcomes.filter((o) => o.state === 'rejected' && o.sent === false).length;
-      expect(unsent, 'no call was reported as never sent').toBeGreaterThan(0);
+      if (!afterFirstReply || dev === 'lo') expect(unsent, 'no call was reported as never sent').toBeGreaterThan(0);
     });
   });
 

@@ -1,0 +1,191 @@
+/**
+ * Requests that need only the kernel's ack (a route add or delete: no echo,
+ * no reply data), made in the same tick, sent together: one datagram per
+ * 64 KiB instead of a queued send each, and only the last request of a
+ * datagram carries NLM_F_ACK. The kernel (netlink_rcv_skb) answers the
+ * others only when it refuses them and handles a datagram's requests in
+ * order, going on after a refusal; so the last one's ack means every earlier
+ * request of the datagram without a refusal succeeded. One ack skb, recv and
+ * parsed message per datagram instead of per request, and one tracker entry
+ * ({@link AckGroup}) for all of them.
+ *
+ * A refusal lost to a full receive buffer cannot read as a success: after a
+ * drop the kernel drops every later reply too (NETLINK_S_CONGESTED, the
+ * datagram's ack included) until the socket's queue was read empty, and the
+ * first read reports ENOBUFS; the connection then fails every pending request
+ * with NetlinkOverrunError.
+ * @module
+ */
+import { BULK_PART_BYTES } from './bulk-send';
+import type { NetlinkMessage } from './parser';
+import { NetlinkWriter } from './writer';
+
+/** Receives the outcome of one request (a SingleRequest's runner); `replies` is empty for an ack-only request. */
+export interface Completion {
+  complete(error: Error | undefined, replies: NetlinkMessage[]): void;
+}
+
+/**
+ * An ack-only request that writes itself into its group's buffer (a route of
+ * the common shape): no message Buffer, no operation string until it fails.
+ */
+export interface InPlaceRequest extends Completion {
+  /** Appends the request (at most {@link IN_PLACE_MAX_BYTES}) and returns true, or writes nothing and returns false. */
+  writeTo(w: NetlinkWriter): boolean;
+  /** The request's operation, for its error: "add route 10.0.0.1/32". */
+  describe(): string;
+}
+
+/** The most a request written in place may take: a group is sent once less than this is left of its 64 KiB. */
+export const IN_PLACE_MAX_BYTES = 1024;
+
+/** An error for a request, made from its operation and the token it was sent with. */
+export type ErrorFor = (operation: string, token: number) => Error;
+
+/** What an ack-only request resolves with: it has no replies. Frozen: shared by all. */
+const NO_REPLIES: NetlinkMessage[] = Object.freeze([]) as unknown as NetlinkMessage[];
+
+/** The requests of one datagram; the tracker's one entry for all of them. */
+export class AckGroup {
+  /** Sequence numbers of the first and last request (set when sent; consecutive). */
+  firstSeq = 0;
+  lastSeq = 0;
+  /** The requests back to back (let go once sent: the socket copies the bytes). */
+  private w: NetlinkWriter | undefined = new NetlinkWriter(512);
+  /** Each request's operation; undefined for one written in place (it describes itself). */
+  private readonly operations: Array<string | undefined> = [];
+  /** Each request's receiver; undefined once it has its outcome. */
+  private readonly waiting: Array<Completion | InPlaceRequest | undefined> = [];
+
+  /** @param onSettled called once per request as it settles (the connection counts calls in flight) */
+  constructor(private readonly onSettled: () => void) {}
+
+  /** Requests in the group. */
+  get size(): number {
+    return this.waiting.length;
+  }
+
+  /** Bytes of the requests so far. */
+  get bytes(): number {
+    return this.w?.length ?? 0;
+  }
+
+  add(message: Buffer, operation: string, done: Completion): void {
+    this.w?.bytes(message); // padded to 4, as between the messages of a datagram
+    this.operations.push(operation);
+    this.waiting.push(done);
+  }
+
+  /** Adds a request that writes itself (see {@link InPlaceRequest}); false if it could not. */
+  write(r: InPlaceRequest): boolean {
+    const w = this.w;
+    if (!w) return false;
+    const start = w.length;
+    let written = false;
+    try {
+      written = r.writeTo(w);
+    } finally {
+      if (!written) w.rewind(start); // never half a request in the datagram
+    }
+    if (!written) return false;
+    this.operations.push(undefined);
+    this.waiting.push(r);
+    return true;
+  }
+
+  /** The requests back to back, to be numbered and sent (a view: valid until the group is let go). */
+  take(): Buffer {
+    const out = this.w?.written() ?? Buffer.alloc(0);
+    this.w = undefined;
+    return out;
+  }
+
+  /** The operation of request `index` (its sequence number minus firstSeq), for its error. */
+  operation(index: number): string {
+    return this.operations[index] ?? (this.waiting[index] as Partial<InPlaceRequest> | undefined)?.describe?.() ?? 'netlink request';
+  }
+
+  /** Request `index` was refused (a no-op if it already settled). */
+  refuse(index: number, error: Error): void {
+    this.settle(index, error);
+  }
+
+  /** Every request not settled yet: succeeded (no error), or failed. */
+  settleRest(error: Error | ErrorFor | undefined): void {
+    for (let i = 0; i < this.waiting.length; i++) {
+      if (this.waiting[i]) this.settle(i, typeof error === 'function' ? error(this.operation(i), this.firstSeq) : error);
+    }
+  }
+
+  private settle(index: number, error: Error | undefined): void {
+    const done = this.waiting[index];
+    if (!done) return;
+    this.waiting[index] = undefined;
+    this.onSettled();
+    done.complete(error, NO_REPLIES);
+  }
+}
+
+/**
+ * Collects the ack-only requests of the current tick into groups: a group is
+ * sent when the next request would not fit its 64 KiB (so the kernel works
+ * on one part while the next is made), and the last at the end of the tick
+ * (a microtask), so a single awaited request still goes at once.
+ */
+export class AckTick {
+  private group?: AckGroup;
+  private scheduled = false;
+  private readonly flushLater = (): void => {
+    this.scheduled = false;
+    this.flush();
+  };
+
+  /**
+   * @param send numbers, tracks and sends a group (the connection)
+   * @param onSettled see {@link AckGroup}
+   */
+  constructor(
+    private readonly send: (g: AckGroup) => void,
+    private readonly onSettled: () => void,
+  ) {}
+
+  push(message: Buffer, operation: string, done: Completion): void {
+    this.groupFor(message.length).add(message, operation, done);
+    this.schedule();
+  }
+
+  /** Adds a request that writes itself into the group; false (nothing added) if it could not. */
+  write(r: InPlaceRequest): boolean {
+    if (!this.groupFor(IN_PLACE_MAX_BYTES).write(r)) return false;
+    this.schedule();
+    return true;
+  }
+
+  /** The group to add `bytes` to: the current one, or a new one once that is full (it is sent now). */
+  private groupFor(bytes: number): AckGroup {
+    const g = this.group;
+    if (g && (g.bytes === 0 || g.bytes + bytes <= BULK_PART_BYTES)) return g;
+    if (g) this.send(g);
+    return (this.group = new AckGroup(this.onSettled));
+  }
+
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    queueMicrotask(this.flushLater);
+  }
+
+  /** Sends what was collected (before any other request, which must not overtake these). */
+  flush(): void {
+    const g = this.group;
+    this.group = undefined;
+    if (g && g.size > 0) this.send(g);
+  }
+
+  /** The connection closes: what was collected was never sent. */
+  close(error: ErrorFor): void {
+    const g = this.group;
+    this.group = undefined;
+    g?.settleRest(error);
+  }
+}

@@ -1,0 +1,33 @@
+/**
+ * What the async and the blocking netlink connection share: the request
+ * tracker (one set of protocol rules), the sequence numbers and the closed
+ * state.
+ * @module
+ */
+import { ClosedError } from './errors';
+import type { NetlinkCall } from './operation';
+import { RequestTracker } from './request-tracker';
+import { SequenceCounter } from './sequence';
+
+/** @internal */
+export abstract class ConnectionCore {
+  protected readonly tracker = new RequestTracker();
+  protected closed = false;
+  private readonly seqs = new SequenceCounter();
+
+  protected abstract readonly socket: { readonly portId: number } | undefined;
+
+  /** The socket's netlink port id (nl_pid); 0 while the socket is still being made. */
+  get portId(): number {
+    return this.socket?.portId ?? 0;
+  }
+
+  /** Numbers every message of the call (see SequenceCounter); returns the first and last sequence numbers. */
+  protected stamp(c: NetlinkCall): [number, number] {
+    return this.seqs.stamp(c.message, c.kind === 'ack' ? 'all' : c.kind === 'bulk' ? 'last' : 'none');
+  }
+
+  protected checkOpen(operation: string): void {
+    if (this.closed) throw new ClosedError(operation);
+  }
+}

@@ -14,9 +14,9 @@
  * two endpoint sets, one event-loop turn each) with 0, 1 and 3 consumers,
  * CPU time per change, three rounds.
  */
-const fs = require('node:fs');
 const path = require('node:path');
 // The same services as the bench's services workload.
+const { openServicesRun } = require('./lib/services-churn');
 const { serviceSpec } = require('./workloads/services');
 
 const BLOCK = 50;
@@ -27,20 +27,10 @@ const pct = (s, p) => s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))
 async function main() {
   const n = Number(process.argv[2] ?? 1000);
   const dist = process.env.NLKIT_DIST ?? path.join(__dirname, '..', 'dist');
-  const nl = require(path.resolve(dist, 'index.js'));
-  const host = `nlbench-${process.pid}-svcev`;
-  const dir = fs.mkdtempSync('/dev/shm/nlbench-svcev-');
-  let svcs;
+  const run = await openServicesRun(dist, 'svcev');
+  const { svcs, change } = run;
   try {
-    await nl.createNetns(host);
-    svcs = await nl.services({ host, stateDir: dir });
-    await svcs.apply(Array.from({ length: n }, (_, i) => serviceSpec(i)));
-    const target = `s${Math.floor(n / 2)}`;
-    let shift = 0;
-    const change = () => {
-      shift = shift === 0 ? 10 : 0;
-      return svcs.set(target, { endpoints: serviceSpec(Math.floor(n / 2), shift).endpoints }, { cutFlows: false });
-    };
+    await run.apply(n);
     const warmup = Number(process.env.WARMUP ?? 200);
     for (let i = 0; i < warmup; i++) await change();
     const samples = { none: [], one: [] };
@@ -73,9 +63,7 @@ async function main() {
       );
     }
   } finally {
-    svcs?.close();
-    await nl.deleteNetns(host, { missingOk: true });
-    fs.rmSync(dir, { recursive: true, force: true });
+    await run.close();
   }
 }
 

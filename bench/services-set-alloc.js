@@ -14,10 +14,9 @@
  * NLKIT_DIST picks the build (default dist/). TOP=n rows (default 25).
  */
 const path = require('node:path');
-const fs = require('node:fs');
 const inspector = require('node:inspector');
 const { PerformanceObserver, constants } = require('node:perf_hooks');
-const { serviceSpec } = require('./workloads/services');
+const { openServicesRun } = require('./lib/services-churn');
 
 const post = (s, m, p) => new Promise((res, rej) => s.post(m, p, (e, r) => (e ? rej(e) : res(r))));
 
@@ -27,20 +26,10 @@ async function main() {
   const calls = Number(process.env.CALLS ?? 300);
   const top = Number(process.env.TOP ?? 25);
   const dist = process.env.NLKIT_DIST ?? path.join(__dirname, '..', 'dist');
-  const nl = require(path.resolve(dist, 'index.js'));
-  const host = `nlbench-${process.pid}-alloc`;
-  const dir = fs.mkdtempSync('/dev/shm/nlbench-alloc-');
-  let svcs;
+  const run = await openServicesRun(dist, 'alloc');
+  const { change } = run;
   try {
-    await nl.createNetns(host);
-    svcs = await nl.services({ host, stateDir: dir });
-    await svcs.apply(Array.from({ length: n }, (_, i) => serviceSpec(i)));
-    const target = `s${Math.floor(n / 2)}`;
-    let shift = 0;
-    const change = () => {
-      shift = shift === 0 ? 10 : 0;
-      return svcs.set(target, { endpoints: serviceSpec(Math.floor(n / 2), shift).endpoints }, { cutFlows: false });
-    };
+    await run.apply(n);
     for (let i = 0; i < warmup; i++) await change();
 
     // 1. Exact heap growth per call, and the collections.
@@ -103,9 +92,7 @@ async function main() {
     console.log('\ninclusive (nlkit functions), KiB per call:');
     for (const [k, v] of [...incl].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`${kib(v).padStart(8)}  ${k}`);
   } finally {
-    svcs?.close();
-    await nl.deleteNetns(host, { missingOk: true });
-    fs.rmSync(dir, { recursive: true, force: true });
+    await run.close();
   }
 }
 

@@ -18,37 +18,26 @@
  * where the kernel's time goes).
  */
 const { execFileSync, spawn } = require('node:child_process');
+const fs = require('node:fs');
 const path = require('node:path');
 
 const SAMPLES = 300;
-// The same services as the bench's services workload.
-const { serviceSpec } = require('./workloads/services');
+// The same services and change as the bench's services workload.
+const { openServicesRun } = require('./lib/services-churn');
 
 const cpuMs = (c) => (c.user + c.system) / 1000;
 const pct = (s, p) => s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
 
 /** One measurement in this process (the child side). */
 async function measure(dist, n) {
-  const fs = require('node:fs');
-  const nl = require(path.resolve(dist, 'index.js'));
-  const host = `nlbench-${process.pid}-svc`;
-  const dir = fs.mkdtempSync('/dev/shm/nlbench-svc-');
-  let svcs;
+  const run = await openServicesRun(dist, 'svc');
+  const { change } = run;
   try {
-    await nl.createNetns(host);
-    svcs = await nl.services({ host, stateDir: dir });
-    const specs = Array.from({ length: n }, (_, i) => serviceSpec(i));
     const c0 = process.cpuUsage();
     const t0 = process.hrtime.bigint();
-    await svcs.apply(specs);
+    await run.apply(n);
     const applyWall = Number(process.hrtime.bigint() - t0) / 1e9;
     const applyCpu = cpuMs(process.cpuUsage(c0)) / 1000;
-    const target = `s${Math.floor(n / 2)}`;
-    let shift = 0;
-    const change = () => {
-      shift = shift === 0 ? 10 : 0;
-      return svcs.set(target, { endpoints: serviceSpec(Math.floor(n / 2), shift).endpoints }, { cutFlows: false });
-    };
     const warmup = Number(process.env.WARMUP ?? 20);
     for (let i = 0; i < warmup; i++) await change();
     let perf;
@@ -92,9 +81,7 @@ async function measure(dist, n) {
       }),
     );
   } finally {
-    svcs?.close();
-    await nl.deleteNetns(host, { missingOk: true });
-    fs.rmSync(dir, { recursive: true, force: true });
+    await run.close();
   }
 }
 

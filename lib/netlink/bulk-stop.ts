@@ -8,7 +8,7 @@
  * slips out in between).
  * @module
  */
-import { ClosedError, NetlinkError, NetlinkOverrunError, NotFoundError } from './errors';
+import { ClosedError, detailsOf, NetlinkError, NetlinkOverrunError, NotFoundError } from './errors';
 import type { PendingRequest } from './request-tracker';
 import { seqInRange, seqIndex } from './sequence';
 
@@ -43,15 +43,7 @@ export function withItemsSent(e: Error, n: number, operation: string): Error {
   if (e instanceof ClosedError) return new ClosedError(e.operation, n > 0, n);
   if (e instanceof NetlinkOverrunError) return new NetlinkOverrunError(operation, undefined, n);
   if (!(e instanceof NetlinkError)) return e;
-  const d = {
-    errno: e.errno,
-    operation: e.operation,
-    extack: e.extack,
-    extackOffset: e.extackOffset,
-    missingAttribute: e.missingAttribute,
-    commandIndex: e.commandIndex,
-    itemsSent: n,
-  };
+  const d = { ...detailsOf(e), itemsSent: n };
   return e instanceof NotFoundError ? new NotFoundError(e.what, d) : new NetlinkError(d);
 }
 

@@ -74,6 +74,19 @@ export interface NetlinkErrorDetails {
   itemsSent?: number;
 }
 
+/** The details a NetlinkError was made from, to make another one like it (e.g. with `itemsSent`). */
+export function detailsOf(e: NetlinkError): NetlinkErrorDetails {
+  return {
+    errno: e.errno,
+    operation: e.operation,
+    extack: e.extack,
+    extackOffset: e.extackOffset,
+    missingAttribute: e.missingAttribute,
+    commandIndex: e.commandIndex,
+    itemsSent: e.itemsSent,
+  };
+}
+
 /** The message suffix of an error that stopped a bulk write part-way. */
 const sentSuffix = (n: number | undefined): string => (n === undefined ? '' : ` (the first ${n} items were sent to the kernel, the rest never)`);
 
@@ -159,14 +172,7 @@ export class NotFoundError extends NetlinkError {
    */
   static from(what: string, e: NetlinkError): NotFoundError {
     if (e instanceof NotFoundError) return e;
-    return new NotFoundError(what, {
-      errno: e.errno,
-      operation: e.operation,
-      extack: e.extack,
-      extackOffset: e.extackOffset,
-      missingAttribute: e.missingAttribute,
-      commandIndex: e.commandIndex,
-    });
+    return new NotFoundError(what, detailsOf(e));
   }
 }
 

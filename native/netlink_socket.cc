@@ -199,6 +199,14 @@ int OpenConfigured(Napi::Env env, const SocketOptions& o, uint32_t* port_id, int
   return fd;
 }
 
+// A pool job's replies as a Buffer for its promise (on the JS thread).
+napi_value RepliesBuffer(napi_env e, const std::vector<uint8_t>& replies) {
+  napi_value out = nullptr;
+  void* data;
+  if (napi_create_buffer_copy(e, replies.size(), replies.data(), &data, &out) != napi_ok) return nullptr;
+  return out;
+}
+
 // The body of transact() (a pool thread; no JS): 0 or an errno and its syscall.
 int TransactOn(int fd, const std::vector<uint8_t>& request, int wait_ms, int* sndbuf, std::vector<uint8_t>* replies,
                std::string& syscall) {
@@ -332,12 +340,7 @@ Napi::Value NetlinkSocket::TransactInJs(const Napi::CallbackInfo& info) {
         close(fd);
         return err;
       },
-      [replies](napi_env e) -> napi_value {
-        napi_value out = nullptr;
-        void* data;
-        if (napi_create_buffer_copy(e, replies->size(), replies->data(), &data, &out) != napi_ok) return nullptr;
-        return out;
-      });
+      [replies](napi_env e) { return RepliesBuffer(e, *replies); });
 }
 
 // new NetlinkSocket(protocol, nsfd, { rcvbuf, sndbuf, groups, fd }, onEvent)
@@ -447,12 +450,7 @@ Napi::Value NetlinkSocket::Transact(const Napi::CallbackInfo& info) {
         close(fd);
         return err;
       },
-      [replies](napi_env e) -> napi_value {
-        napi_value out = nullptr;
-        void* data;
-        if (napi_create_buffer_copy(e, replies->size(), replies->data(), &data, &out) != napi_ok) return nullptr;
-        return out;
-      });
+      [replies](napi_env e) { return RepliesBuffer(e, *replies); });
 }
 
 // ref()/unref(): whether something waits on this socket. While referenced it

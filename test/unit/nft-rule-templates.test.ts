@@ -494,6 +494,29 @@ describe('rule-shape templates', () => {
     expect(make(false, true).equals(unchanged)).toBe(true);
   });
 
+  it('a not() value changed after the builder took it: the same bytes with and without templates', () => {
+    // JavaScript callers can write a Negated's value; the key holds the one given to match()/protocol().
+    const T = { family: 'inet', table: 't', chain: 'c' } as const;
+    const make = (templates: boolean, change: boolean) => {
+      resetRuleTemplates(templates);
+      const tx = new Transaction();
+      const proto = not('udp');
+      const name = not('veth*');
+      const build = () => rule().protocol(proto).match('meta oifname', name).accept();
+      for (let i = 0; i < 3; i++) tx.addRule({ ...T, rule: build() });
+      const b = build();
+      if (change) {
+        (proto as { value: string }).value = 'tcp';
+        (name as { value: string }).value = 'eth*';
+      }
+      tx.addRule({ ...T, rule: b });
+      return tx.encode();
+    };
+    const unchanged = make(false, false);
+    expect(make(true, true).equals(unchanged)).toBe(true);
+    expect(make(false, true).equals(unchanged)).toBe(true);
+  });
+
   it('a builder changed after it was added makes its own shape', () => {
     const T = { family: 'inet', table: 't', chain: 'c' } as const;
     const make = (templates: boolean) => {

@@ -57,9 +57,11 @@ export abstract class RuleMatches extends RuleSteps {
     const s = typeof name === 'string' ? matchValueShape(name, value) : undefined;
     if (s === undefined) return this.add((ctx) => matchField(ctx, fieldByName(name), value));
     const part = `m${name.length}:${name}${s.part}`;
-    // A copy of a not(): the value as the key has it, whatever is written to the Negated later.
-    const own = (s.negated ? not(s.inner) : s.inner) as MatchValue;
-    if (s.kind === undefined) return this.shaped(part, (ctx) => matchField(ctx, fieldByName(name), own));
+    if (s.kind === undefined) {
+      // A copy of a not(): the value as the key has it, whatever is written to the Negated later.
+      const own = (s.negated ? not(s.inner) : s.inner) as MatchValue;
+      return this.shaped(part, (ctx) => matchField(ctx, fieldByName(name), own));
+    }
     const i = this.slot(s.kind, s.inner);
     const values = this.slotValues;
     const negated = s.negated;

@@ -60,8 +60,11 @@ struct ReleaseHold {
 void CallJs(napi_env env, napi_value callback, void* context, void* data) {
   std::unique_ptr<NetlinkIo::Event> ev(static_cast<NetlinkIo::Event*>(data));
   auto* io = static_cast<NetlinkIo*>(context);
-  ReleaseHold release{io, ev->kind == NetlinkIo::kSendError || ev->kind == NetlinkIo::kOverrun};
+  // Teardown (env null): Node runs the TSFN's finalizer (FinalizeIo, which may
+  // drop the last reference to io) before it drains the queue through here, so
+  // io must not be touched; nothing is sent any more anyway.
   if (env == nullptr || callback == nullptr) return;  // teardown: just free it
+  ReleaseHold release{io, ev->kind == NetlinkIo::kSendError || ev->kind == NetlinkIo::kOverrun};
   size_t bytes = ev->kind == NetlinkIo::kMessages ? ev->data.size() : 0;
   napi_value payload = nullptr;
   if (ev->kind == NetlinkIo::kMessages && bytes <= kCopyRepliesBytes) {

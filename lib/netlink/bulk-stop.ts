@@ -2,7 +2,8 @@
  * A bulk call stopped part-way (NetlinkCall kind `bulk`): rejected by a send
  * error, an overrun or a failed queueing, or its handle closed. Its parts go
  * to the kernel in order, so what reached the kernel is always its first N
- * requests: the error says N (`itemsSent`), and the parts still queued to
+ * requests: the error says N (`itemsSent`; not a SystemError of a failed
+ * queueing, which withItemsSent leaves as it is), and the parts still queued to
  * the I/O thread are cancelled there (after a send error or an overrun the
  * thread sends nothing more until the event loop has handled it, so none
  * slips out in between).

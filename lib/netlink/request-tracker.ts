@@ -117,7 +117,7 @@ export class RequestTracker {
     let pSeq = -1;
     const end = buf.length;
     // Plain byte reads and literal numbers (16: the header's length; 0x10:
-    // NLMSG_MIN_TYPE; 4: NLM_F_DUMP_INTR), as in splitMessages: this runs for
+    // NLMSG_MIN_TYPE; 0x10: NLM_F_DUMP_INTR), as in splitMessages: this runs for
     // every message of every dump, interpreted at first in a new process.
     for (let off = 0; off + 16 <= end;) {
       const len = (buf[off] | (buf[off + 1] << 8) | (buf[off + 2] << 16) | (buf[off + 3] << 24)) >>> 0;
@@ -138,7 +138,7 @@ export class RequestTracker {
           this.feed(rest);
           rest = undefined;
         }
-        if (flags & 4) p.interrupted = true;
+        if (flags & 0x10) p.interrupted = true;
         if (p.collectError) continue;
         try {
           const x = p.collectAt(type, buf, at + 16, at + len);

@@ -6,7 +6,7 @@
  * the dump only once the kernel is done with it.
  */
 import { describe, expect, it } from 'vitest';
-import { NLMSG_DONE, NLM_F_DUMP, NLM_F_MULTI } from '../../lib/netlink/constants';
+import { NLMSG_DONE, NLM_F_ACK, NLM_F_DUMP, NLM_F_DUMP_INTR, NLM_F_MULTI } from '../../lib/netlink/constants';
 import { dumpCollected, runSync, type NetlinkCall } from '../../lib/netlink/operation';
 import type { NetlinkMessage } from '../../lib/netlink/parser';
 import { splitMessages } from '../../lib/netlink/received-message';
@@ -112,7 +112,7 @@ describe('collected dumps', () => {
 
   it('collectAt: a throwing one fails the dump at NLMSG_DONE; an interrupted dump is flagged', () => {
     const received = answer();
-    received.writeUInt16LE(received.readUInt16LE(6) | 0x4 /* NLM_F_DUMP_INTR */, 6);
+    received.writeUInt16LE(received.readUInt16LE(6) | NLM_F_DUMP_INTR, 6);
     const tracker = new RequestTracker();
     let outcome: { err?: Error; interrupted: boolean } | undefined;
     let calls = 0;
@@ -135,5 +135,31 @@ describe('collected dumps', () => {
     expect(outcome?.err).toBeInstanceOf(RangeError);
     expect(outcome?.interrupted).toBe(true);
     expect(calls).toBe(2); // nothing collected after the failure
+  });
+});
+
+describe('collected dumps read in place (RequestTracker.feedReceived)', () => {
+  /** The interrupted flag a collected dump settles with, fed `flags` on its second message. */
+  function interruptedWith(flags: number, inPlace: boolean): boolean {
+    const received = answer();
+    const second = received.readUInt32LE(0);
+    received.writeUInt16LE(NLM_F_MULTI | flags, second + 6);
+    let interrupted: boolean | undefined;
+    const tracker = new RequestTracker();
+    const p = new PendingRequest('dump', 'list numbers', SEQ, SEQ, (_e, _r, i) => (interrupted = i), undefined, odd);
+    if (inPlace) p.collectAt = (_type, b, start) => (b.readUInt32LE(start) % 2 ? b.readUInt32LE(start) * 10 : undefined);
+    tracker.add(p);
+    if (inPlace) tracker.feedReceived(received);
+    else tracker.feed(splitMessages(received));
+    if (interrupted === undefined) throw new Error('not settled');
+    return interrupted;
+  }
+
+  it('sees NLM_F_DUMP_INTR as the message path does (the connection restarts the dump), and only that flag', () => {
+    for (const inPlace of [false, true]) {
+      expect(interruptedWith(NLM_F_DUMP_INTR, inPlace)).toBe(true);
+      expect(interruptedWith(NLM_F_ACK, inPlace)).toBe(false);
+      expect(interruptedWith(0, inPlace)).toBe(false);
+    }
   });
 });

@@ -469,6 +469,54 @@ describe('rule-shape templates', () => {
     expect(fast.equals(tx2.encode())).toBe(true);
   });
 
+  it('a verdict object changed after verdict() took it: the same bytes with and without templates', () => {
+    // The shape key holds the chain verdict() was given; the rule must too (not the object's later value).
+    const T = { family: 'inet', table: 't', chain: 'c' } as const;
+    const make = (templates: boolean, change: boolean) => {
+      resetRuleTemplates(templates);
+      const tx = new Transaction();
+      const v = { jump: 'a' };
+      for (let i = 0; i < 3; i++)
+        tx.addRule({
+          ...T,
+          rule: rule()
+            .tcp({ dport: i + 1 })
+            .verdict(v),
+        });
+      const b = rule().tcp({ dport: 9 }).verdict(v);
+      if (change) v.jump = 'b';
+      tx.addRule({ ...T, rule: b });
+      return tx.encode();
+    };
+    // Both ways the fourth rule jumps to the chain it was given when verdict() was called.
+    const unchanged = make(false, false);
+    expect(make(true, true).equals(unchanged)).toBe(true);
+    expect(make(false, true).equals(unchanged)).toBe(true);
+  });
+
+  it('a not() value changed after the builder took it: the same bytes with and without templates', () => {
+    // JavaScript callers can write a Negated's value; the key holds the one given to match()/protocol().
+    const T = { family: 'inet', table: 't', chain: 'c' } as const;
+    const make = (templates: boolean, change: boolean) => {
+      resetRuleTemplates(templates);
+      const tx = new Transaction();
+      const proto = not('udp');
+      const name = not('veth*');
+      const build = () => rule().protocol(proto).match('meta oifname', name).accept();
+      for (let i = 0; i < 3; i++) tx.addRule({ ...T, rule: build() });
+      const b = build();
+      if (change) {
+        (proto as { value: string }).value = 'tcp';
+        (name as { value: string }).value = 'eth*';
+      }
+      tx.addRule({ ...T, rule: b });
+      return tx.encode();
+    };
+    const unchanged = make(false, false);
+    expect(make(true, true).equals(unchanged)).toBe(true);
+    expect(make(false, true).equals(unchanged)).toBe(true);
+  });
+
   it('a builder changed after it was added makes its own shape', () => {
     const T = { family: 'inet', table: 't', chain: 'c' } as const;
     const make = (templates: boolean) => {

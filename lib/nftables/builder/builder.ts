@@ -21,7 +21,7 @@
 import type { Scalar } from '../datatypes';
 import type { Expression } from '../expressions/registry';
 import { isObject, rejectUnknownKeys } from '../../validate/options';
-import type { BuildContext, Step } from './context';
+import type { BuildContext } from './context';
 import { ctHelperSet, ctLabelSet, ctZoneSet } from './ct';
 import { dispatch } from './dispatch';
 import { dup, fwd, queue, tproxy } from './diversions';
@@ -273,9 +273,11 @@ export class RuleBuilder extends RuleMatches {
    * rule().verdict({ jump: 'x' })
    */
   verdict(v: VerdictSpec): this {
-    const step: Step = (ctx) => ctx.push({ type: 'immediate', dreg: 0, verdict: verdictOf(v) });
     const part = verdictShape(v);
-    return part === undefined ? this.add(step) : this.shaped(part, step);
+    if (part === undefined) return this.add((ctx) => ctx.push({ type: 'immediate', dreg: 0, verdict: verdictOf(v) }));
+    // Read now, as the shape key was: a verdict object changed afterwards changes neither (rule-templates.ts).
+    const own: VerdictSpec = typeof v === 'string' ? v : 'jump' in v ? { jump: v.jump } : { goto: (v as { goto: string }).goto };
+    return this.shaped(part, (ctx) => ctx.push({ type: 'immediate', dreg: 0, verdict: verdictOf(own) }));
   }
 
   /**

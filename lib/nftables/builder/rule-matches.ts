@@ -57,7 +57,11 @@ export abstract class RuleMatches extends RuleSteps {
     const s = typeof name === 'string' ? matchValueShape(name, value) : undefined;
     if (s === undefined) return this.add((ctx) => matchField(ctx, fieldByName(name), value));
     const part = `m${name.length}:${name}${s.part}`;
-    if (s.kind === undefined) return this.shaped(part, (ctx) => matchField(ctx, fieldByName(name), value));
+    if (s.kind === undefined) {
+      // A copy of a not(): the value as the key has it, whatever is written to the Negated later.
+      const own = (s.negated ? not(s.inner) : s.inner) as MatchValue;
+      return this.shaped(part, (ctx) => matchField(ctx, fieldByName(name), own));
+    }
     const i = this.slot(s.kind, s.inner);
     const values = this.slotValues;
     const negated = s.negated;
@@ -183,14 +187,16 @@ export abstract class RuleMatches extends RuleSteps {
    * rule().protocol('udp')
    */
   protocol(p: MatchValue): this {
+    const s = matchValueShape('meta l4proto', p);
+    // Shaped: the value as the key has it (a copy of a not(), whatever is written to the Negated later).
+    const own = s ? ((s.negated ? not(s.inner) : s.inner) as MatchValue) : p;
     const step = (ctx: BuildContext): void => {
-      matchField(ctx, fieldByName('meta l4proto'), p);
-      if (!(p instanceof Negated) && !Array.isArray(p)) {
-        const n = typeof p === 'string' && IP_PROTOCOLS.has(p) ? IP_PROTOCOLS.number(p) : Number(p);
+      matchField(ctx, fieldByName('meta l4proto'), own);
+      if (!(own instanceof Negated) && !Array.isArray(own)) {
+        const n = typeof own === 'string' && IP_PROTOCOLS.has(own) ? IP_PROTOCOLS.number(own) : Number(own);
         ctx.satisfied(`l4proto:${n}`);
       }
     };
-    const s = matchValueShape('meta l4proto', p);
     return s ? this.shaped(`p${s.part}`, step) : this.add(step);
   }
 

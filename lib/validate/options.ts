@@ -21,6 +21,12 @@ export function rejectUnknownKeys<T extends object>(value: T | undefined, allowe
   return value;
 }
 
+/** Whether every own key of `value` is one of `allowed` (rejectUnknownKeys without the throw, for fast paths that fall back to it). */
+export function hasOnlyKeys(value: object, allowed: readonly string[]): boolean {
+  for (const key in value) if (Object.hasOwn(value, key) && !allowed.includes(key)) return false;
+  return true;
+}
+
 /**
  * Whether `value` is a non-null object. Public functions call it on arguments
  * their types already say are objects: JavaScript callers are not held to

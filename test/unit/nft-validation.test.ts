@@ -29,6 +29,64 @@ describe('nftables validation', () => {
     expect(() => rule().setMark(0xffffffff).setCtMark(0).toExpressions('inet')).not.toThrow();
   });
 
+  it('refuses unknown option keys of snat, dnat, masquerade and redirect (a misspelt flag is not dropped)', () => {
+    const tcp = () => rule().tcp({ dport: 80 });
+    refused(
+      () =>
+        tcp()
+          .dnat({ to: '10.0.0.2', port: 8080, persistant: true } as never)
+          .toExpressions('ip'),
+      'persistant',
+    );
+    refused(
+      () =>
+        tcp()
+          .snat({ to: '10.0.0.2', fullRandom: true } as never)
+          .toExpressions('ip'),
+      'fullRandom',
+    );
+    refused(
+      () =>
+        tcp()
+          .masquerade({ prot: 1024 } as never)
+          .toExpressions('ip'),
+      'prot',
+    );
+    refused(
+      () =>
+        tcp()
+          .redirect({ port: 8080, randm: true } as never)
+          .toExpressions('ip'),
+      'randm',
+    );
+    refused(
+      () =>
+        tcp()
+          .dnatMap({ numgen: { mode: 'random', mod: 2 }, entries: [{ key: 0, to: '10.0.0.2', prt: 80 }] } as never)
+          .toExpressions('ip'),
+      'prt',
+    );
+    refused(
+      () =>
+        tcp()
+          .dnatMap({ numgen: { mode: 'random', mod: 2, ofset: 1 }, entries: [{ key: 0, to: '10.0.0.2' }] } as never)
+          .toExpressions('ip'),
+      'ofset',
+    );
+    refused(
+      () =>
+        tcp()
+          .dnatWeighted([{ to: '10.0.0.2', weigth: 3 }] as never)
+          .toExpressions('ip'),
+      'weigth',
+    );
+    // In a transaction too: the third rule of a shape is written from a template, which must not skip the check.
+    const tx = new Transaction();
+    for (let i = 0; i < 3; i++) tx.addRule({ ...base, rule: tcp().dnat({ to: `10.0.0.${i + 1}`, port: 8080 }) });
+    refused(() => tx.addRule({ ...base, rule: tcp().dnat({ to: '10.0.0.9', port: 8080, persistant: true } as never) }), 'persistant');
+    expect(tx.size).toBe(3);
+  });
+
   it('refuses chain types the kernel does not have', () => {
     const tx = new Transaction();
     refused(() => tx.addChain({ ...base, name: 'c', type: 'mangle' as never, hook: 'input' }), 'chain type');

@@ -20,14 +20,14 @@
  */
 import type { Scalar } from '../datatypes';
 import type { Expression } from '../expressions/registry';
-import { isObject, rejectUnknownKeys } from '../../validate/options';
+import { hasOnlyKeys, isObject, rejectUnknownKeys } from '../../validate/options';
 import type { BuildContext } from './context';
 import { ctHelperSet, ctLabelSet, ctZoneSet } from './ct';
 import { dispatch } from './dispatch';
 import { dup, fwd, queue, tproxy } from './diversions';
 import type { FieldName } from './fields';
 import { markUpdate } from './marks';
-import { nat, natMap, portNat, weightedEntries } from './nat';
+import { NAT_KEYS, PORT_NAT_KEYS, nat, natMap, portNat, weightedEntries } from './nat';
 import { checkRawExpressions } from './raw-checks';
 import type {
   CtLabelOptions,
@@ -419,7 +419,8 @@ export class RuleBuilder extends RuleMatches {
   private natStep(kind: 'snat' | 'dnat' | 'masq' | 'redir', o: NatOptions): this {
     const withAddress = kind === 'snat' || kind === 'dnat';
     const lower = (ctx: BuildContext, x: NatOptions): void => (withAddress ? nat(ctx, kind, x) : portNat(ctx, kind, x));
-    if (!isObject(o)) return this.add((ctx) => lower(ctx, o));
+    // Anything unusual (unknown keys included) takes the ordinary path, which names the error.
+    if (!isObject(o) || !hasOnlyKeys(o, withAddress ? NAT_KEYS : PORT_NAT_KEYS)) return this.add((ctx) => lower(ctx, o));
     const { to, port, family, random, fullyRandom, persistent } = o;
     const toKind = withAddress ? addressSlotKind(to) : undefined;
     const portKind = typeof port === 'number' ? PORT : undefined;

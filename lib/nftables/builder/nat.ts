@@ -7,7 +7,7 @@
  * @module
  */
 import { ValidationError } from '../../netlink/errors';
-import { isObject } from '../../validate/options';
+import { isObject, keysOf, rejectUnknownKeys } from '../../validate/options';
 import { parseIp } from '../../validate/ip';
 import { hostU32 } from '../data';
 import { alignedLength, dataTypeByName, type DataTypeName, type Scalar } from '../datatypes';
@@ -34,6 +34,14 @@ export interface PortMappingFlags {
 
 /** masquerade/redirect: an optional port (range) and the port-mapping flags. */
 export type PortNatOptions = PortMappingFlags & { port?: number | string };
+
+/** The option keys of snat/dnat and of masquerade/redirect (anything else is refused). */
+export const NAT_KEYS = keysOf<NatOptions>()(['to', 'port', 'family', 'random', 'fullyRandom', 'persistent']);
+export const PORT_NAT_KEYS = keysOf<PortNatOptions>()(['port', 'random', 'fullyRandom', 'persistent']);
+const NAT_MAP_KEYS = keysOf<NatMapOptions>()(['numgen', 'fields', 'entries', 'family']);
+const NUMGEN_KEYS = keysOf<NonNullable<NatMapOptions['numgen']>>()(['mode', 'mod', 'offset']);
+const NAT_MAP_ENTRY_KEYS = keysOf<NatMapEntry>()(['key', 'to', 'port']);
+const WEIGHTED_KEYS = keysOf<WeightedBackend>()(['to', 'port', 'weight']);
 
 /**
  * nft's own userdata for a numgen map: its key is a host-order integer, its
@@ -76,6 +84,7 @@ function natFlags(o: PortMappingFlags, port: boolean, addr = false): NatFlag[] {
 
 /** masquerade and redirect: the same shape, an optional port (range) in registers 1 and 2. */
 export function portNat(ctx: BuildContext, type: 'masq' | 'redir', o: PortNatOptions): void {
+  rejectUnknownKeys(o, PORT_NAT_KEYS, type === 'masq' ? 'masquerade' : 'redirect');
   const e: MasqExpression | RedirExpression = { type };
   if (o.port !== undefined) {
     ctx.requireTransport(`${type === 'masq' ? 'masquerade' : 'redirect'} port`);
@@ -93,6 +102,7 @@ export function portNat(ctx: BuildContext, type: 'masq' | 'redir', o: PortNatOpt
 /** snat/dnat to an address (range) and optionally a port (range). */
 export function nat(ctx: BuildContext, kind: 'snat' | 'dnat', o: NatOptions): void {
   if (!isObject(o) || (o.to === undefined && o.port === undefined)) throw new ValidationError(kind, o, 'needs `to` (an address) and/or `port`');
+  rejectUnknownKeys(o, NAT_KEYS, kind);
   if (o.to === undefined) throw new ValidationError(`${kind} to`, o.to, 'an address is required (use redirect for a port only)');
   const toField = kind === 'dnat' ? 'dnat to' : 'snat to';
   const family = o.family ?? (ctx.family === 'ip6' ? 'ip6' : ctx.family === 'ip' ? 'ip' : ipFamilyOf(o.to, toField));
@@ -150,6 +160,9 @@ function natLayoutKey(key: number, reg: number | undefined): number {
 
 /** dnat through a map: the key (a number generator or packet fields) selects the address (and port). */
 export function natMap(ctx: BuildContext, o: NatMapOptions): void {
+  rejectUnknownKeys(o, NAT_MAP_KEYS, 'dnatMap');
+  rejectUnknownKeys(o.numgen, NUMGEN_KEYS, 'dnatMap numgen');
+  if (Array.isArray(o.entries)) for (let i = 0; i < o.entries.length; i++) rejectUnknownKeys(o.entries[i], NAT_MAP_ENTRY_KEYS, `dnatMap entries[${i}]`);
   if ((o.numgen === undefined) === (o.fields === undefined)) throw new ValidationError('dnatMap', o, 'give exactly one of numgen or fields');
   let keyType: SetDataType;
   let keyLength: number | undefined;
@@ -209,7 +222,8 @@ export function natMap(ctx: BuildContext, o: NatMapOptions): void {
 export function weightedEntries(backends: WeightedBackend[]): { entries: NatMapEntry[]; total: number } {
   if (!Array.isArray(backends) || backends.length === 0) throw new ValidationError('backends', backends, 'needs at least one backend');
   let total = 0;
-  const entries: NatMapEntry[] = backends.map((b) => {
+  const entries: NatMapEntry[] = backends.map((b, i) => {
+    rejectUnknownKeys(b, WEIGHTED_KEYS, `backends[${i}]`);
     if (!Number.isInteger(b.weight) || b.weight <= 0) throw new ValidationError('weight', b.weight, 'must be a positive integer');
     const e: NatMapEntry = { key: b.weight === 1 ? total : `${total}-${total + b.weight - 1}`, to: b.to };
     if (b.port !== undefined) e.port = b.port;

@@ -33,7 +33,10 @@ describe('coalesced single route calls (review2)', () => {
       expect(got.filter((o) => o.ok).length).toBe(0);
       expect(got.some((o) => !o.ok && o.error instanceof NetlinkOverrunError)).toBe(true);
       // The next calls (still from the pool) get their own outcomes: one refused, one added.
-      const [bad, good] = await Promise.all([outcome(small.routes.add({ dst: '10.80.9.1/32', link: NO_LINK })), outcome(small.routes.add({ dst: '10.80.9.2/32', link }))]);
+      const [bad, good] = await Promise.all([
+        outcome(small.routes.add({ dst: '10.80.9.1/32', link: NO_LINK })),
+        outcome(small.routes.add({ dst: '10.80.9.2/32', link })),
+      ]);
       expect(bad).toMatchObject({ ok: false, error: { code: 'ENODEV' } });
       expect(good).toEqual({ ok: true, value: undefined });
       expect(ipJson<Array<{ dst: string }>>(ns(), '-4', 'route', 'show', 'dev', 'r0').map((r) => r.dst)).toEqual(['10.80.9.2']);
@@ -42,7 +45,7 @@ describe('coalesced single route calls (review2)', () => {
     }
   });
 
-  it("names the route a refused call was made for, even if the caller changes the route object afterwards", async () => {
+  it('names the route a refused call was made for, even if the caller changes the route object afterwards', async () => {
     const a = await open({ netns: ns() });
     try {
       const r = { dst: '10.81.0.1/32', link: NO_LINK };

@@ -45,6 +45,26 @@ describe('coalesced single route calls (review2)', () => {
     }
   });
 
+  it("attributes a refusal past the sequence numbers' wrap (inside one datagram) to its own call", async () => {
+    await h().links.add({ name: 'r1', kind: 'bridge', up: true });
+    const link = (await h().links.get('r1')).index;
+    const a = await open({ netns: ns() });
+    try {
+      await a.routes.add({ dst: '10.82.9.9/32', link }); // the socket is made
+      // The next request is numbered 0xfffffff1: the 40 calls' datagram wraps to 1 after its 14th request.
+      (a.rtnetlink as unknown as { seqs: { seq: number } }).seqs.seq = 0xfffffff0;
+      const list = Array.from({ length: 40 }, (_, i) => ({ dst: `10.82.0.${i}/32`, link: i === 20 ? NO_LINK : link }));
+      const got = await Promise.all(list.map((r) => outcome(a.routes.add(r))));
+      expect(got.flatMap((o, i) => (o.ok ? [] : [i]))).toEqual([20]);
+      expect((got[20] as { error: NetlinkError }).error).toMatchObject({ code: 'ENODEV', operation: 'add route 10.82.0.20/32' });
+      const there = ipJson<Array<{ dst: string }>>(ns(), '-4', 'route', 'show', 'dev', 'r1').map((r) => r.dst);
+      expect(there.length).toBe(40); // 39 and 10.82.9.9
+      expect(there).not.toContain('10.82.0.20');
+    } finally {
+      a.close();
+    }
+  });
+
   it('names the route a refused call was made for, even if the caller changes the route object afterwards', async () => {
     const a = await open({ netns: ns() });
     try {

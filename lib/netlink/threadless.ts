@@ -43,6 +43,8 @@ export class ThreadlessSender {
   private rounds = 0;
   private closed = false;
   private threaded = false;
+  /** An overrun was read: the socket's queue must be read empty before the next round (see {@link next}). */
+  private drain = false;
   private readonly handOverWaiters: Array<() => void> = [];
 
   /**
@@ -95,6 +97,13 @@ export class ThreadlessSender {
 
   private next(): void {
     if (this.closed || this.threaded || this.busy) return;
+    // After a drop the kernel drops every later reply, silently, until the queue was read empty
+    // (NETLINK_S_CONGESTED): a round sent before that would never be answered.
+    if (this.drain) {
+      this.drain = false;
+      this.transact([], Buffer.alloc(0), 0);
+      return;
+    }
     if (this.handOverWaiters.length > 0) {
       this.startThread();
       return;
@@ -149,8 +158,10 @@ export class ThreadlessSender {
         this.busy = false;
         if (this.closed) return;
         const err = e as { errno?: number; syscall?: string };
-        if (err.errno === osConstants.errno.ENOBUFS) this.tracker.fail(new NetlinkOverrunError('netlink request'));
-        else if (err.syscall?.startsWith('sendmsg')) this.failRound(round, (operation) => new NetlinkError({ errno: err.errno ?? 0, operation }));
+        if (err.errno === osConstants.errno.ENOBUFS) {
+          this.tracker.fail(new NetlinkOverrunError('netlink request'));
+          this.drain = true;
+        } else if (err.syscall?.startsWith('sendmsg')) this.failRound(round, (operation) => new NetlinkError({ errno: err.errno ?? 0, operation }));
         else this.tracker.fail(new NetlinkError({ errno: err.errno ?? 0, operation: 'netlink receive' }));
         this.next();
       },

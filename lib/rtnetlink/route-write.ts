@@ -155,6 +155,9 @@ export function routeHops(plan: RoutePlan, indexes: readonly number[]): Hop[] {
  * SingleRequest); a route naming a link by name takes the general path.
  */
 export class RouteWrite extends SingleRequest<void> {
+  /** The dst written in place, for the error (describe). */
+  private dst = '';
+
   constructor(
     private readonly type: number,
     private readonly flags: number,
@@ -171,11 +174,13 @@ export class RouteWrite extends SingleRequest<void> {
 
   // `{ dst, link: index }` only: the bytes the general path writes for it (route-bulk-simple.ts).
   protected override writeRequest(w: NetlinkWriter): boolean {
-    return writeSimpleRoute(w, this.type, this.flags, this.route);
+    if (!writeSimpleRoute(w, this.type, this.flags, this.route)) return false;
+    this.dst = this.route.dst; // as written: the caller may reuse the object for its next call
+    return true;
   }
 
   override describe(): string {
-    return `${this.verb} route ${this.route.dst}`;
+    return `${this.verb} route ${this.dst}`;
   }
 
   protected override start(): NetlinkCall | Operation<void> {
@@ -189,6 +194,8 @@ export class RouteWrite extends SingleRequest<void> {
 
 export class RouteDelete extends SingleRequest<boolean> {
   private missingOk = false;
+  /** The dst written in place, for the error (describe). */
+  private dst = '';
 
   constructor(
     private readonly route: RouteOptions,
@@ -210,11 +217,12 @@ export class RouteDelete extends SingleRequest<boolean> {
     }
     if (!writeSimpleRoute(w, C.RTM_DELROUTE, 0, this.route)) return false;
     this.missingOk = missingOk;
+    this.dst = this.route.dst;
     return true;
   }
 
   override describe(): string {
-    return `delete route ${this.route.dst}`;
+    return `delete route ${this.dst}`;
   }
 
   protected override start(): NetlinkCall | Operation<boolean> {

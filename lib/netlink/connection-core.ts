@@ -9,7 +9,7 @@ import type { NetlinkCall } from './operation';
 import { RequestTracker } from './request-tracker';
 import { SequenceCounter } from './sequence';
 
-/** @internal */
+/** The base of the async and blocking connections (not itself exported by the package; its declaration ships because theirs extend it). */
 export abstract class ConnectionCore {
   protected readonly tracker = new RequestTracker();
   protected closed = false;

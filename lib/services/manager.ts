@@ -357,7 +357,7 @@ export class ServiceManager {
           others,
           layouts.map((l) => ({ before: objectsOf(undefined), after: l.after })),
         );
-      } else queueChanges(tx, layouts);
+      } else queueChanges(tx, layouts, true); // the maps declared: no round trip to read their types
       stepDone('service');
       await tx.commit({ echo: 'none' });
       this.baseReady = true;

@@ -104,7 +104,8 @@ function changedElements<T>(from: readonly T[], to: readonly T[], key: (x: T) =>
  * asking the kernel for each map's definition first (one round trip per map
  * and change). To the kernel, adding an existing set with the same
  * definition changes nothing; a map redefined behind nlkit's back fails the
- * transaction (EEXIST) instead of being written with other types.
+ * transaction (EEXIST), and the manager sends the change again without
+ * declarations (manager.ts).
  */
 export function queueChanges(tx: Transaction, changes: readonly LayoutChange[], declareMaps = false): void {
   const declared = new Set<string>();

@@ -13,7 +13,11 @@
  * prints how many calls took over 2 ms. It also prints the main thread's CPU
  * per call (/proc/thread-self/schedstat): the process's figure includes V8's
  * helper threads (compiling, parallel scavenges) and nlkit's I/O thread (the
- * kernel's commit), and the difference says which a p99 comes from. With
+ * kernel's commit), and the difference says which a p99 comes from. And the
+ * wall time per call, with the main thread's time runnable but waiting for a
+ * CPU and asleep (a blocking syscall, the I/O thread's reply); PER_CALL=<file>
+ * writes the per-call figures as JSON. The state directory is on /dev/shm
+ * (tmpfs); STATE_BASE=/tmp puts it on the disk's file system. With
  * PERF_OUT=<file> the set() phase is recorded by `perf record -g` (to see
  * where the kernel's time goes).
  */

@@ -13,7 +13,11 @@
  * prints how many calls took over 2 ms. It also prints the main thread's CPU
  * per call (/proc/thread-self/schedstat): the process's figure includes V8's
  * helper threads (compiling, parallel scavenges) and nlkit's I/O thread (the
- * kernel's commit), and the difference says which a p99 comes from. With
+ * kernel's commit), and the difference says which a p99 comes from. And the
+ * wall time per call, with the main thread's time runnable but waiting for a
+ * CPU and asleep (a blocking syscall, the I/O thread's reply); PER_CALL=<file>
+ * writes the per-call figures as JSON. The state directory is on /dev/shm
+ * (tmpfs); STATE_BASE=/tmp puts it on the disk's file system. With
  * PERF_OUT=<file> the set() phase is recorded by `perf record -g` (to see
  * where the kernel's time goes).
  */
@@ -48,16 +52,30 @@ async function measure(dist, n) {
     const samples = [];
     const kernel = [];
     const main = [];
-    const threadNs = () => Number(fs.readFileSync('/proc/thread-self/schedstat', 'latin1').split(' ')[0]);
+    const wall = [];
+    const queued = [];
+    const blocked = [];
+    // The main thread's schedstat: time on a CPU, time runnable but waiting for one (ns).
+    const sched = () => fs.readFileSync('/proc/thread-self/schedstat', 'latin1').split(' ').slice(0, 2).map(Number);
     for (let i = 0; i < SAMPLES; i++) {
-      const m = threadNs();
+      const [m, q] = sched();
       const c = process.cpuUsage();
+      const t = process.hrtime.bigint();
       await change();
+      const w = Number(process.hrtime.bigint() - t) / 1e6;
       const d = process.cpuUsage(c);
-      main.push((threadNs() - m) / 1e6);
+      const [m1, q1] = sched();
+      const on = (m1 - m) / 1e6;
+      const waitCpu = (q1 - q) / 1e6;
+      main.push(on);
+      wall.push(w);
+      queued.push(waitCpu);
+      // Neither on a CPU nor waiting for one: asleep (a syscall that blocks, the I/O thread's reply, an idle loop turn).
+      blocked.push(Math.max(0, w - on - waitCpu));
       samples.push(cpuMs(d));
       kernel.push(d.system / 1000);
     }
+    if (process.env.PER_CALL) fs.writeFileSync(process.env.PER_CALL, JSON.stringify({ wall, main, queued, blocked }));
     if (perf) {
       perf.kill('SIGINT');
       await new Promise((r) => perf.on('exit', r));
@@ -65,6 +83,7 @@ async function measure(dist, n) {
     samples.sort((a, b) => a - b);
     kernel.sort((a, b) => a - b);
     main.sort((a, b) => a - b);
+    for (const a of [wall, queued, blocked]) a.sort((x, y) => x - y);
     console.log(
       JSON.stringify({
         n,
@@ -76,6 +95,12 @@ async function measure(dist, n) {
         main50: pct(main, 50),
         main99: pct(main, 99),
         mainOver2: main.filter((x) => x > 2).length,
+        wall50: pct(wall, 50),
+        wall99: pct(wall, 99),
+        wallOver2: wall.filter((x) => x > 2).length,
+        queued99: pct(queued, 99),
+        blocked50: pct(blocked, 50),
+        blocked99: pct(blocked, 99),
         applyWall,
         applyCpu,
       }),
@@ -93,6 +118,8 @@ function main() {
     console.log(
       `${n} services: set() CPU p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms, ${r.over2} over 2 ms (system p50 ${r.sys50.toFixed(2)}, p99 ${r.sys99.toFixed(2)}; ${SAMPLES} calls); ` +
         `main thread p50 ${r.main50.toFixed(2)} ms, p99 ${r.main99.toFixed(2)} ms, ${r.mainOver2} over 2 ms; ` +
+        `wall p50 ${r.wall50.toFixed(2)} ms, p99 ${r.wall99.toFixed(2)} ms, ${r.wallOver2} over 2 ms ` +
+        `(main thread waiting for a CPU p99 ${r.queued99.toFixed(2)} ms, asleep p50 ${r.blocked50.toFixed(2)} / p99 ${r.blocked99.toFixed(2)} ms; load ${require('node:os').loadavg()[0].toFixed(1)}); ` +
         `apply() ${r.applyWall.toFixed(1)} s wall, ${r.applyCpu.toFixed(1)} s CPU`,
     );
   }

@@ -11,13 +11,14 @@ const { serviceSpec } = require('../workloads/services');
 
 /**
  * Opens `services()` in a new namespace (`nlbench-<pid>-<tag>`) with a state
- * directory on /dev/shm. `apply(n)` applies services s0…s(n-1); `change()`
+ * directory on /dev/shm (or under STATE_BASE). `apply(n)` applies services s0…s(n-1); `change()`
  * changes the endpoints of s(n/2); `close()` deletes everything made.
  */
 async function openServicesRun(dist, tag) {
   const nl = require(path.resolve(dist, 'index.js'));
   const host = `nlbench-${process.pid}-${tag}`;
-  const dir = fs.mkdtempSync(`/dev/shm/nlbench-${tag}-`);
+  // STATE_BASE=/tmp puts the state on the disk's file system (what bench/run.js's services workload uses), default tmpfs.
+  const dir = fs.mkdtempSync(`${process.env.STATE_BASE ?? '/dev/shm'}/nlbench-${tag}-`);
   let svcs;
   let target;
   let middle = 0;

@@ -15,6 +15,7 @@ import { open, type Handle } from '../handle';
 import { ENOENT } from '../netlink/errno';
 import { checkDeleteOptions, NotFoundError, ValidationError } from '../netlink/errors';
 import type { NetnsRef } from '../netns/namespace';
+import { NftCommandError } from '../nftables/errors';
 import { stepDone } from '../network/fault';
 import { clearIntent, pendingIntents, withIntent } from '../network/intents';
 import { defaultStateDir } from '../network/state-dir';
@@ -120,6 +121,9 @@ function same(a: ServiceRecord | undefined, b: ServiceRecord | undefined): boole
     sameList(a.endpoints, b.endpoints, sameEndpoint)
   );
 }
+
+/** The kernel refused a shared map's declaration (table.ts queueChanges): the map exists with another definition. */
+const redefinedMap = (e: unknown): boolean => e instanceof NftCommandError && e.code === 'EEXIST' && /^add (map|set) /.test(e.description);
 
 /**
  * Services on one host. Get one with {@link services}. Verbs as everywhere
@@ -357,9 +361,17 @@ export class ServiceManager {
           others,
           layouts.map((l) => ({ before: objectsOf(undefined), after: l.after })),
         );
-      } else queueChanges(tx, layouts);
+      } else queueChanges(tx, layouts, true); // the maps declared: no round trip to read their types
       stepDone('service');
-      await tx.commit({ echo: 'none' });
+      try {
+        await tx.commit({ echo: 'none' });
+      } catch (e) {
+        if (table !== 'current' || !redefinedMap(e)) throw e;
+        // A shared map someone redefined (the kernel refused the whole batch): as before declarations, its types read from the kernel.
+        const again = this.host.nft.transaction();
+        queueChanges(again, layouts);
+        await again.commit({ echo: 'none' });
+      }
       this.baseReady = true;
       stepDone('service');
       for (const c of changes) {

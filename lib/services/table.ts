@@ -8,7 +8,7 @@
  */
 import type { Transaction } from '../nftables/transaction';
 import type { SetElement } from '../nftables';
-import { BASE_CHAINS, TABLE, baseLayout, type ChainLayout, type MapElementLayout, type MemberLayout, type ObjectsLayout } from './layout';
+import { BASE_CHAINS, BASE_MAPS, TABLE, baseLayout, type ChainLayout, type MapElementLayout, type MemberLayout, type ObjectsLayout } from './layout';
 import { diffPortMembers } from './members';
 import { serviceLayout } from './service-layout';
 import type { ServiceRecord } from './spec';
@@ -17,6 +17,9 @@ const NONE: ObjectsLayout = { chains: [], sets: [], elements: [], members: [] };
 
 /** A chain or set of the services table by name (a literal: a spread of TABLE made a far larger object, per command). */
 const inTable = (name: string): { family: typeof TABLE.family; table: string; name: string } => ({ family: TABLE.family, table: TABLE.table, name });
+
+/** The shared maps by name (see queueChanges' `declareMaps`). */
+const BASE_MAP = new Map(BASE_MAPS.map((m) => [m.name, m]));
 
 /** One service's objects before and after a change (NONE when it did not or does not exist). */
 export interface LayoutChange {
@@ -94,8 +97,24 @@ function changedElements<T>(from: readonly T[], to: readonly T[], key: (x: T) =>
  * elements added. A changed element is deleted and added again in the same
  * transaction (the kernel cannot change an element's data in place). Chains
  * whose rules stay the same are left alone.
+ *
+ * With `declareMaps`, each shared map written to is also added (with the
+ * definition the table was made with) before its first element command: the
+ * transaction then encodes the elements with the types it knows instead of
+ * asking the kernel for each map's definition first (one round trip per map
+ * and change). To the kernel, adding an existing set with the same
+ * definition changes nothing; a map redefined behind nlkit's back fails the
+ * transaction (EEXIST), and the manager sends the change again without
+ * declarations (manager.ts).
  */
-export function queueChanges(tx: Transaction, changes: readonly LayoutChange[]): void {
+export function queueChanges(tx: Transaction, changes: readonly LayoutChange[], declareMaps = false): void {
+  const declared = new Set<string>();
+  const declare = (map: string) => {
+    const def = declareMaps && !declared.has(map) ? BASE_MAP.get(map) : undefined;
+    if (!def) return;
+    declared.add(map);
+    tx.addSet(def);
+  };
   const dels = { dispatch: new ElementsByMap(), members: new ElementsByMap() };
   const adds = { dispatch: new ElementsByMap(), members: new ElementsByMap() };
   const chainValue = (e: MapElementLayout) => e.chain;
@@ -117,8 +136,8 @@ export function queueChanges(tx: Transaction, changes: readonly LayoutChange[]):
       },
     );
   });
-  dels.dispatch.queue((map, els) => tx.deleteElements(inTable(map), els));
-  dels.members.queue((map, els) => tx.deleteElements(inTable(map), els));
+  dels.dispatch.queue((map, els) => (declare(map), tx.deleteElements(inTable(map), els)));
+  dels.members.queue((map, els) => (declare(map), tx.deleteElements(inTable(map), els)));
   const rewritten: ObjectsLayout['chains'] = [];
   changes.forEach(({ before, after }, i) => {
     const afterChains = new Map(after.chains.map((c) => [c.name, c]));
@@ -144,8 +163,8 @@ export function queueChanges(tx: Transaction, changes: readonly LayoutChange[]):
     for (const port of picksChanged[i]) if (beforeSets.has(`aff-${port}`) && afterSets.has(`aff-${port}`)) tx.flushSet(inTable(`aff-${port}`));
   });
   for (const c of rewritten) for (const r of c.rules) tx.addRule({ ...TABLE, chain: c.name, rule: r });
-  adds.members.queue((map, els) => tx.addElements(inTable(map), els));
-  adds.dispatch.queue((map, els) => tx.addElements(inTable(map), els));
+  adds.members.queue((map, els) => (declare(map), tx.addElements(inTable(map), els)));
+  adds.dispatch.queue((map, els) => (declare(map), tx.addElements(inTable(map), els)));
 }
 
 /** Queues the change of one service from `before` to `after`. */

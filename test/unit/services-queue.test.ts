@@ -120,4 +120,39 @@ describe('services change batches', () => {
       GOLDEN.check(listMembers(serviceLayout(r).members));
     }
   });
+
+  it('with declareMaps, adds each shared map it writes to before its elements: encoded without the kernel, the same element messages', () => {
+    const pair = { before: objectsOf(toServiceRecord(web(eps(10)))), after: objectsOf(toServiceRecord(web(eps(10, 10)))) };
+    const declared = new Transaction();
+    queueChanges(declared, [pair], true);
+    const commands = declared.describe();
+    const adds = commands.filter((c) => /^add (map|set) /.test(c));
+    expect(adds).toEqual(['add map inet nlkit-svc endpoints4', 'add set inet nlkit-svc hairpin4']);
+    for (const a of adds) {
+      const name = a.split(' ').at(-1) as string;
+      expect(commands.indexOf(a)).toBeLessThan(commands.findIndex((c) => / elements /.test(c) && c.endsWith(` ${name}`)));
+    }
+    // Without the declarations the batch cannot be encoded before the kernel was asked for the maps' types.
+    const undeclared = new Transaction();
+    queueChanges(undeclared, [pair]);
+    expect(() => undeclared.encode()).toThrow(/not looked up/);
+    // Apart from the declarations, the same messages as with the maps known (the recorded batch).
+    const known = withMaps();
+    queueChanges(known, [pair]);
+    const NEWSET = (10 << 8) | 9;
+    expect(messages(declared.encode()).filter((m) => m.readUInt16LE(4) !== NEWSET)).toEqual(
+      messages(known.encode()).filter((m) => m.readUInt16LE(4) !== NEWSET),
+    );
+  });
 });
+
+/** A batch's netlink messages. */
+function messages(batch: Buffer): Buffer[] {
+  const out: Buffer[] = [];
+  for (let off = 0; off < batch.length;) {
+    const len = batch.readUInt32LE(off);
+    out.push(batch.subarray(off, off + len));
+    off += (len + 3) & ~3;
+  }
+  return out;
+}

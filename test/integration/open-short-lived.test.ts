@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClosedError, NotFoundError, ValidationError, createNetns, deleteNetns, open } from '../../lib';
+import { NetlinkWriter } from '../../lib/netlink/writer';
 import { ipJson, requireRoot, uniqueNetnsName } from '../helpers/netns';
 
 /** Inodes of this process's rtnetlink sockets in namespace `ns`. */
@@ -122,6 +123,34 @@ describe('open({ shortLived: true })', () => {
     expect((await dump).map((l) => l.name)).toEqual(['lo']);
     expect(linkFlags(ns, 'lo')).toContain('UP');
     expect(ownRtnetlinkSockets(ns)).toEqual([]);
+  });
+
+  it('a call waiting for the first round fails with ClosedError when the handle closes; a stream gets the kept socket', async () => {
+    const ns = names[2];
+    const h = await open({ netns: ns, shortLived: true });
+    const first = h.links.get('lo');
+    const waiting = h.links.list(); // a dump: waits for the first round, then the full connection
+    h.close();
+    await expect(first).rejects.toMatchObject({ name: 'ClosedError', sent: false });
+    await expect(waiting).rejects.toBeInstanceOf(ClosedError);
+    expect(ownRtnetlinkSockets(ns)).toEqual([]);
+
+    const s = await open({ netns: ns, shortLived: true });
+    try {
+      await s.links.set('lo', { mtu: 65000 });
+      const sockets = ownRtnetlinkSockets(ns);
+      expect(sockets).toHaveLength(1);
+      const w = new NetlinkWriter().begin(18 /* RTM_GETLINK */, 0x300 /* NLM_F_DUMP */);
+      w.struct(16); // ifinfomsg
+      let links = 0;
+      for await (const m of s.rtnetlink.stream({ kind: 'dump', message: w.end().finish(), operation: 'stream links' }))
+        if (m.type === 16 /* RTM_NEWLINK */) links++;
+      expect(links).toBe(1);
+      expect(ownRtnetlinkSockets(ns)).toEqual(sockets);
+      expect(ipJson(ns, 'link', 'show', 'lo')[0].mtu).toBe(65000);
+    } finally {
+      s.close();
+    }
   });
 
   it('refuses a shortLived that is not a boolean', async () => {

@@ -5,7 +5,9 @@
  * `go` measures the Go peer (bench/peers/go-netlink.go) in the same setup, by its
  * own getrusage around its loop, for a CPU ratio that the load moves less than wall time.
  * With --plumb, the low-level plumbing of the Go peer instead of `nets.attach()`
- * (bench/lib/attach-plumb.js: a host handle opened once, a fresh handle per sandbox).
+ * (bench/lib/attach-plumb.js: a host handle opened once, a fresh short-lived handle per
+ * sandbox; a build given as `DIR:open`, or SHORT_LIVED=0 for all, opens it with a plain `open()`,
+ * which a build without the option does anyway).
  * For each build, in turn, a new process creates a host namespace and 40
  * sandbox namespaces (all deleted afterwards), attaches 5 sandboxes and
  * detaches them (warm-up), then attaches the 40 one after another and
@@ -23,7 +25,8 @@ const ROUNDS = Number(process.env.ROUNDS) || 5;
 const CYCLES = Number(process.env.WARMUP) || 0;
 
 /** One measurement in this process (the child side). */
-async function measure(dist, mode) {
+async function measure(spec, mode) {
+  const [dist, variant] = spec.split(':');
   const plumb = mode === 'plumb';
   const fs = require('node:fs');
   const nl = require(path.resolve(dist, 'index.js'));
@@ -43,7 +46,8 @@ async function measure(dist, mode) {
     if (plumb) {
       const { plumbSandbox } = require('./lib/attach-plumb');
       hostHandle = await nl.open({ netns: host });
-      attachOne = (s) => plumbSandbox(nl, hostHandle, s, sandboxes.indexOf(s), { bridge: 'nlk-b', gateway: '10.78.0.1' });
+      const shortLived = process.env.SHORT_LIVED !== '0' && variant !== 'open';
+      attachOne = (s) => plumbSandbox(nl, hostHandle, s, sandboxes.indexOf(s), { bridge: 'nlk-b', gateway: '10.78.0.1', shortLived });
     }
     // Warm-up: 5 sandboxes, or WARMUP rounds of all 40 (the steady state of a long-lived runtime).
     const warm = CYCLES > 0 ? sandboxes : sandboxes.slice(0, 5);

@@ -8,7 +8,10 @@
  * requests at once (`links.set('lo', { up: true })`), `close()`, and reports
  * process.cpuUsage() per cycle (all threads: the kernel's work, the I/O
  * thread's or libuv's pool's). The builds alternate 5 times; medians and
- * ranges are printed.
+ * ranges are printed. A build given as `DIR:short` opens with
+ * `{ shortLived: true }` (its socket made by the first round's pool job);
+ * ROUNDS2=1 makes each cycle two rounds (`links.get('lo')` with a set, then three
+ * sets: the sandbox side of the low-level attach row).
  */
 const { execFileSync } = require('node:child_process');
 const path = require('node:path');
@@ -18,15 +21,19 @@ const WARMUP = 100;
 const ROUNDS = 5;
 
 /** One measurement in this process (the child side). */
-async function measure(dist) {
+async function measure(spec) {
+  const [dist, mode] = spec.split(':');
   const nl = require(path.resolve(dist, 'index.js'));
+  const opts = mode === 'short' ? { shortLived: true } : {};
+  const two = process.env.ROUNDS2 === '1';
   const name = `nlbench-${process.pid}-orc`;
   await nl.createNetns(name);
   const ns = nl.openNetnsSync(name);
   try {
     const cycle = async () => {
-      const h = await nl.open({ netns: ns });
+      const h = await nl.open({ netns: ns, ...opts });
       try {
+        if (two) await Promise.all([h.links.get('lo'), h.links.set('lo', { up: true })]);
         await Promise.all([h.links.set('lo', { up: true }), h.links.set('lo', { up: true }), h.links.set('lo', { up: true })]);
       } finally {
         h.close();
@@ -55,7 +62,7 @@ function main() {
   dists.forEach((dist, i) => {
     const s = samples[i].sort((a, b) => a - b);
     console.log(
-      `${dist}: CPU per open + 3 requests + close ${s[s.length >> 1].toFixed(0)} µs (${s[0].toFixed(0)}–${s[s.length - 1].toFixed(0)}), ${ROUNDS} runs of ${N}`,
+      `${dist}: CPU per open + ${process.env.ROUNDS2 === '1' ? '2 + ' : ''}3 requests + close ${s[s.length >> 1].toFixed(0)} µs (${s[0].toFixed(0)}–${s[s.length - 1].toFixed(0)}), ${ROUNDS} runs of ${N}`,
     );
   });
 }

@@ -16,6 +16,8 @@
  * files the results as contended. --cpu-prof DIR: every fresh process writes a
  * V8 CPU profile there. Refuses to start when the 1-minute load average is above
  * --max-load (default 0.25 per core) unless --allow-load (then the report says so).
+ * Before each workload it waits until the kernel has finished tearing down deleted
+ * namespaces (bench/lib/settle.js; --no-settle does not).
  * A workload is one file in bench/workloads/ exporting { name, description, run(ctx) }
  * (plus optional `targets` and `optional: true`); see bench/README.md.
  */
@@ -35,6 +37,7 @@ const { BenchContext, deleteLiveNamespacesSync, deleteStaleNamespacesSync } = re
 const { machineInfo } = require('./lib/machine');
 const { printResults, renderMarkdown } = require('./lib/report');
 const { startHogs, stopHogs } = require('./lib/contention');
+const { waitForNetnsTeardown } = require('./lib/settle');
 
 const ROOT = path.join(__dirname, '..');
 const RESULTS_DIR = path.join(__dirname, 'results');
@@ -44,7 +47,18 @@ const DOC = path.join(ROOT, 'docs', 'performance.md');
 const NOTES = path.join(__dirname, 'notes.md');
 
 function parseArgs(argv) {
-  const o = { only: undefined, quick: false, runs: undefined, warmup: undefined, write: true, docs: true, list: false, allowLoad: false, contention: false };
+  const o = {
+    only: undefined,
+    quick: false,
+    runs: undefined,
+    warmup: undefined,
+    write: true,
+    docs: true,
+    list: false,
+    allowLoad: false,
+    contention: false,
+    settle: true,
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
@@ -67,6 +81,7 @@ function parseArgs(argv) {
     else if (a === '--cpu-prof') o.cpuProf = path.resolve(value());
     else if (a === '--no-write') o.write = false;
     else if (a === '--no-docs') o.docs = false;
+    else if (a === '--no-settle') o.settle = false;
     else if (a === '--list') o.list = true;
     else if (a === '--render') o.render = true;
     else if (a === '--help' || a === '-h') o.help = true;
@@ -106,7 +121,7 @@ async function main() {
       fs
         .readFileSync(__filename, 'utf8')
         .split('\n')
-        .slice(3, 20)
+        .slice(3, 22)
         .map((l) => l.replace(/^ \* ?/, ''))
         .join('\n'),
     );
@@ -175,7 +190,12 @@ async function main() {
   const report = { generated: new Date().toISOString(), contended: contended > 0, workloads: {} };
   let failed = false;
   for (const w of chosen) {
+    // The kernel frees a deleted namespace later, holding rtnl_lock (seconds for a big one): measuring
+    // meanwhile would charge the previous workload's teardown to this one (and to its peers).
+    const settle = opts.settle ? await waitForNetnsTeardown() : undefined;
     console.log(`${w.name}: ${w.description}`);
+    if (settle?.seen)
+      console.log(`  (waited ${(settle.waitedMs / 1000).toFixed(1)} s for the kernel to finish tearing down namespaces${settle.timedOut ? ', gave up' : ''})`);
     const ctx = new BenchContext({
       workload: w.name,
       quick: opts.quick,
@@ -215,6 +235,7 @@ async function main() {
       loadAtEnd: os.loadavg().map((x) => Math.round(x * 100) / 100),
       contended: contended > 0,
       underLoad: loadNote,
+      settledBeforeMs: settle?.waitedMs,
       options: { quick: opts.quick, runs, warmup, processes: ctx.processes },
       error: error ? String(error && error.message ? error.message : error) : undefined,
       results: ctx.results,

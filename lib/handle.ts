@@ -8,9 +8,10 @@
  */
 import { bindAsync, bindSync, type AsyncOps, type SyncOps } from './netlink/bind';
 import { NetlinkConnection, NetlinkSyncConnection, openNetlinkSocketFd } from './netlink/connection';
+import { FirstRoundConnection } from './netlink/first-round';
 import { checkBufferBytes, checkCloseOptions, type CloseOptions } from './netlink/connection-options';
 import { NETLINK_NETFILTER, NETLINK_ROUTE } from './netlink/constants';
-import { ClosedError } from './netlink/errors';
+import { ClosedError, ValidationError } from './netlink/errors';
 import { runAsync, runSync, type Operation, type OperationEnv } from './netlink/operation';
 import { openNetnsSync, type NetnsRef, type NetworkNamespace } from './netns/namespace';
 import { conntrackOps, type ConntrackOperations, type ConntrackSyncOperations } from './conntrack/conntrack';
@@ -79,6 +80,19 @@ export interface OpenOptions {
   netns?: NetnsRef;
   /** Receive buffer of the handle's sockets in bytes (default 4 MiB). */
   receiveBufferBytes?: number;
+  /**
+   * The handle is opened for a few requests and closed (a container's
+   * namespace configured at attach, a one-off change). `open()` then returns
+   * without a hand-off to a worker: the rtnetlink socket is made inside the
+   * namespace by the worker job that sends the first requests (those asked in
+   * the first tick), and kept. Everything else works as usual: a second
+   * round, a dump or a stream waits for the first round, then the handle
+   * carries on with that socket as any handle. Default false: the socket is
+   * made by `open()` (a long-lived handle, or one sending thousands of
+   * requests at once, gets the batching of the full connection from its
+   * first call).
+   */
+  shortLived?: boolean;
 }
 
 /** Opens the namespace of `opts` and creates the handle's rtnetlink connection in it. */
@@ -129,7 +143,7 @@ export class Handle {
   declare readonly mdb: AsyncOps<typeof mdbOps>;
   /** Change events of this namespace (`ip monitor`). */
   declare readonly events: RtnetlinkEvents;
-  private readonly rtnl: NetlinkConnection;
+  private readonly rtnl: NetlinkConnection | FirstRoundConnection;
   private readonly env: OperationEnv;
   private readonly ns?: NetworkNamespace;
   private readonly receiveBufferBytes?: number;
@@ -142,13 +156,16 @@ export class Handle {
 
   /**
    * @internal use {@link open}
-   * @param opened the namespace and an rtnetlink socket fd already made in it (owned from here on)
+   * @param opened the namespace and an rtnetlink socket fd already made in it (owned from here on), or -1 for a short-lived handle's (made by its first round)
    */
   constructor(opts: OpenOptions, opened: { ns?: NetworkNamespace; socketFd: number }) {
     const ns = opened.ns;
-    const conn = new NetlinkConnection({ protocol: NETLINK_ROUTE, netnsFd: ns ? ns.fd : -1, fd: opened.socketFd, receiveBufferBytes: opts.receiveBufferBytes });
+    const netnsFd = ns ? ns.fd : -1;
+    this.rtnl =
+      opened.socketFd < 0
+        ? new FirstRoundConnection(NETLINK_ROUTE, netnsFd, opts.receiveBufferBytes)
+        : new NetlinkConnection({ protocol: NETLINK_ROUTE, netnsFd, fd: opened.socketFd, receiveBufferBytes: opts.receiveBufferBytes });
     this.ns = ns;
-    this.rtnl = conn;
     this.receiveBufferBytes = opts.receiveBufferBytes;
     // Steps that are not netlink requests (tun creation) run in the handle's namespace.
     this.env = {
@@ -179,7 +196,7 @@ export class Handle {
 
   /** @internal the rtnetlink connection, for streaming dumps. */
   get rtnetlink(): NetlinkConnection {
-    return this.rtnl;
+    return this.rtnl instanceof FirstRoundConnection ? this.rtnl.connectionNow() : this.rtnl;
   }
 
   /** nftables of this namespace: transactions, listing, events (netfilter socket opened on first use). */
@@ -392,8 +409,11 @@ export class SyncHandle {
  */
 export async function open(opts: OpenOptions = {}): Promise<Handle> {
   checkBufferBytes('receiveBufferBytes', opts.receiveBufferBytes);
+  if (opts.shortLived !== undefined && typeof opts.shortLived !== 'boolean') throw new ValidationError('shortLived', opts.shortLived, 'must be a boolean');
   const ns = opts.netns !== undefined ? openNetnsSync(opts.netns) : undefined;
   try {
+    // Short-lived: no worker now, the first requests' job makes the socket (netlink/first-round.ts).
+    if (opts.shortLived) return new Handle(opts, { ns, socketFd: -1 });
     // The socket is made on a worker: entering the namespace must not stall the event loop.
     const socketFd = await openNetlinkSocketFd(NETLINK_ROUTE, ns ? ns.fd : -1);
     return new Handle(opts, { ns, socketFd });

@@ -191,16 +191,32 @@ int OpenConfigured(Napi::Env env, const SocketOptions& o, uint32_t* port_id, int
   getsockopt(fd, SOL_SOCKET, SO_SNDBUF, sndbuf, &len);
   sockaddr_nl addr{};
   addr.nl_family = AF_NETLINK;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) fail(errno, "bind(AF_NETLINK)");
   socklen_t alen = sizeof addr;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &alen);
-  *port_id = addr.nl_pid;
+  // An adopted socket may be bound already (a short-lived handle's, used by its first round).
+  if (o.adopt_fd >= 0 && getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &alen) == 0 && addr.nl_pid != 0) {
+    *port_id = addr.nl_pid;
+  } else {
+    addr = sockaddr_nl{};
+    addr.nl_family = AF_NETLINK;
+    if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) fail(errno, "bind(AF_NETLINK)");
+    alen = sizeof addr;
+    getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &alen);
+    *port_id = addr.nl_pid;
+  }
   for (int g : o.groups) {
     if (setsockopt(fd, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &g, sizeof g) != 0)
       fail(errno, "setsockopt(NETLINK_ADD_MEMBERSHIP)");
   }
   return fd;
 }
+
+// A socket made by a pool job for JS to keep: closed if JS never gets it.
+struct KeptFd {
+  int fd = -1;
+  ~KeptFd() {
+    if (fd >= 0) close(fd);
+  }
+};
 
 // A pool job's replies as a Buffer for its promise (on the JS thread).
 napi_value RepliesBuffer(napi_env e, const std::vector<uint8_t>& replies) {
@@ -270,6 +286,7 @@ void NetlinkSocket::Init(Napi::Env env, Napi::Object exports) {
   exports.Set("NetlinkSocket", ctor);
   exports.Set("netlinkSocketOpen", Napi::Function::New(env, OpenJs));
   exports.Set("netlinkTransactIn", Napi::Function::New(env, TransactInJs));
+  exports.Set("netlinkTransactFd", Napi::Function::New(env, TransactFdJs));
 }
 
 // netlinkSocketOpen(protocol, nsfd) -> Promise<fd>: the socket created inside
@@ -301,20 +318,25 @@ Napi::Value NetlinkSocket::OpenJs(const Napi::CallbackInfo& info) {
 // of an attach, lib/netlink/one-shot.ts). One pool job: the socket is made in
 // the namespace (a hand-off to the namespace thread), configured as an async
 // socket is, the request sent as one datagram and every reply read as
-// transact() does; then the socket is closed. nsfd is the caller's own
-// reference, open until the promise settles.
+// transact() does; then the socket is closed, or with `keep` handed back
+// ([replies, fd]: a short-lived handle's first round, lib/netlink/first-round.ts)
+// when the round succeeded. nsfd is the caller's own reference, open until the
+// promise settles.
 Napi::Value NetlinkSocket::TransactInJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int protocol = ArgInt(info, 0, "protocol", 0, 31);
   int nsfd = ArgInt(info, 1, "netns fd", -1, INT32_MAX);
-  if (!info[2].IsTypedArray()) throw Napi::TypeError::New(env, "netlinkTransactIn(protocol, nsfd, buffer, waitMs)");
+  if (!info[2].IsTypedArray()) throw Napi::TypeError::New(env, "netlinkTransactIn(protocol, nsfd, buffer, waitMs, keep)");
   int wait_ms = ArgInt(info, 3, "waitMs", 0, 60000);
+  bool keep = info[4].IsBoolean() && info[4].As<Napi::Boolean>().Value();
   auto buf = info[2].As<Napi::Uint8Array>();
   auto request = std::make_shared<std::vector<uint8_t>>(buf.Data(), buf.Data() + buf.ByteLength());
   auto replies = std::make_shared<std::vector<uint8_t>>();
+  // The kept socket until JS has its number: closed with the job otherwise (environment going away).
+  auto kept = std::make_shared<KeptFd>();
   return RunMaybeAsync(
       env, true,
-      [protocol, nsfd, wait_ms, request, replies](std::string& syscall) -> int {
+      [protocol, nsfd, wait_ms, request, replies, keep, kept](std::string& syscall) -> int {
         int fd = -1;
         int err = RunInNetns(nsfd, [&]() -> int {
           fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol);
@@ -340,7 +362,46 @@ Napi::Value NetlinkSocket::TransactInJs(const Napi::CallbackInfo& info) {
         } else {
           err = TransactOn(fd, *request, wait_ms, &sndbuf, replies.get(), syscall);
         }
-        close(fd);
+        if (keep && err == 0)
+          kept->fd = fd;
+        else
+          close(fd);
+        return err;
+      },
+      [replies, keep, kept](napi_env e) -> napi_value {
+        napi_value out = RepliesBuffer(e, *replies);
+        if (!keep || out == nullptr) return out;
+        napi_value pair = nullptr, fd = MakeNumber(e, kept->fd);
+        if (fd == nullptr || napi_create_array_with_length(e, 2, &pair) != napi_ok ||
+            napi_set_element(e, pair, 0, out) != napi_ok || napi_set_element(e, pair, 1, fd) != napi_ok)
+          return nullptr;
+        kept->fd = -1;  // JS owns it now
+        return pair;
+      });
+}
+
+// netlinkTransactFd(fd, request, waitMs) -> Promise<Buffer>: the next round on
+// a socket a short-lived handle's first round kept (lib/netlink/one-shot.ts),
+// without a socket object: one pool job sends and reads as transact() does, on
+// a dup of the descriptor (the caller may close it meanwhile).
+Napi::Value NetlinkSocket::TransactFdJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = ArgInt(info, 0, "fd", 0, INT32_MAX);
+  if (!info[1].IsTypedArray()) throw Napi::TypeError::New(env, "netlinkTransactFd(fd, buffer, waitMs)");
+  int wait_ms = ArgInt(info, 2, "waitMs", 0, 60000);
+  auto buf = info[1].As<Napi::Uint8Array>();
+  auto request = std::make_shared<std::vector<uint8_t>>(buf.Data(), buf.Data() + buf.ByteLength());
+  auto replies = std::make_shared<std::vector<uint8_t>>();
+  int own = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (own < 0) throw ErrnoError(env, errno, "dup");
+  return RunMaybeAsync(
+      env, true,
+      [own, wait_ms, request, replies](std::string& syscall) -> int {
+        int sndbuf = 0;
+        socklen_t len = sizeof sndbuf;
+        getsockopt(own, SOL_SOCKET, SO_SNDBUF, &sndbuf, &len);
+        int err = TransactOn(own, *request, wait_ms, &sndbuf, replies.get(), syscall);
+        close(own);
         return err;
       },
       [replies](napi_env e) { return RepliesBuffer(e, *replies); });

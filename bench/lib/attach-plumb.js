@@ -10,7 +10,9 @@
  *
  * Requests that do not depend on each other are asked in the same tick (one
  * sendmsg; the kernel runs them in order), and the sandbox's handle is opened
- * while the host creates the veth.
+ * while the host creates the veth. The sandbox's handle is short-lived
+ * (`open({ shortLived: true })`: its socket made by its first round's pool
+ * job, no socket object; `opts.shortLived: false` for the plain `open()`).
  */
 
 /**
@@ -24,7 +26,8 @@ async function plumbSandbox(nlkit, host, sandbox, i, opts = {}) {
   try {
     const hostIf = `${opts.prefix ?? 'lv'}${i}`;
     const [sbOpen, added] = await Promise.allSettled([
-      nlkit.open({ netns: ns }),
+      // shortLived: the socket is made by the first round's pool job (a build without the option makes it in open()).
+      nlkit.open({ netns: ns, shortLived: opts.shortLived ?? true }),
       host.links.add({ name: hostIf, kind: 'veth', master: bridge, up: true, peer: { name: 'eth0', netns: ns } }),
     ]);
     if (sbOpen.status === 'rejected') throw sbOpen.reason;

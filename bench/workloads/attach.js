@@ -156,7 +156,7 @@ module.exports = {
           variant: LOW,
           per: N,
           runs,
-          note: 'bench/lib/attach-plumb.js; no IPAM, no state, no hairpin, like the Go peer',
+          note: 'bench/lib/attach-plumb.js; the sandbox handle `open({ netns, shortLived: true })`; no IPAM, no state, no hairpin, like the Go peer',
           run: async () => {
             for (let i = 0; i < N; i++) await plumbSandbox(nlkit, lowHost, sandboxes[i], i);
           },

@@ -21,7 +21,7 @@ const flows = (n, ports) =>
 
 module.exports = {
   name: 'conntrack-flush',
-  order: 45,
+  order: 58,
   description: `conntrack: ${N.toLocaleString('en-US')} entries matching a filter deleted (async handle, blocking handle, \`conntrack -D\`), alone and among ${(10 * N).toLocaleString('en-US')}`,
 
   async run(ctx) {

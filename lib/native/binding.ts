@@ -98,6 +98,10 @@ export interface NativeBinding {
   netlinkSocketOpen(protocol: number, netnsFd: number): Promise<number>;
   /** One round in a namespace: a socket made there, the request sent, every reply read, the socket closed (lib/netlink/one-shot.ts). */
   netlinkTransactIn(protocol: number, netnsFd: number, request: Uint8Array, waitMs: number): Promise<Buffer>;
+  /** The same round keeping its socket when it succeeded: the replies and the socket's fd, the caller's to close (lib/netlink/first-round.ts). */
+  netlinkTransactIn(protocol: number, netnsFd: number, request: Uint8Array, waitMs: number, keep: true): Promise<[Buffer, number]>;
+  /** The next round on a socket such a round kept (sent and read on a dup of it). */
+  netlinkTransactFd(fd: number, request: Uint8Array, waitMs: number): Promise<Buffer>;
   netnsPrepareDir(dir: string): void;
   netnsCreateNamed(path: string): Promise<void>;
   netnsCreateNamedSync(path: string): void;

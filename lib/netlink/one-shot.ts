@@ -7,7 +7,9 @@
  * caller will not use again (the sandbox side of an attach): one hand-off to
  * the pool per round, where a handle pays a job to make its socket, a socket
  * object with its event channel, then a job per round. Requests only (`ack`
- * calls): dumps, batches and bulk calls need a handle.
+ * calls): dumps, batches and bulk calls need a handle. With `keep` the
+ * socket of the first round stays for the next ones (a short-lived handle's
+ * rounds, first-round.ts).
  * @internal
  * @module
  */
@@ -37,20 +39,51 @@ export class OneShotConnection implements AsyncExecutor {
   private busy = false;
   private closed = false;
   private seq = 0;
+  /** Rounds handed to the pool so far. */
+  rounds = 0;
+  /** Bytes of the requests waiting for the next round. */
+  queuedBytes = 0;
+  /** With `keep`: the socket the first successful round made, used by the next rounds (-1: none). */
+  private keptFd = -1;
+  private readonly idleWaiters: Array<() => void> = [];
 
   /**
    * @param protocol the netlink protocol (NETLINK_ROUTE = 0)
-   * @param netnsFd an open namespace file (reopened here, so a number the caller closes and reuses never leads the socket elsewhere)
+   * @param netnsFd an open namespace file (reopened here, so a number the caller closes and reuses never leads the socket elsewhere), or -1 for the caller's namespace
+   * @param keep keep the socket of a successful round for the next rounds (a short-lived handle, first-round.ts; {@link takeSocket}); dropped after a failed round
    */
   constructor(
     private readonly protocol: number,
     netnsFd: number,
+    private readonly keep = false,
   ) {
+    if (netnsFd < 0) {
+      this.nsFd = -1;
+      return;
+    }
     try {
       this.nsFd = fs.openSync(`/proc/self/fd/${netnsFd}`, fs.constants.O_RDONLY);
     } catch (e) {
       throw new SystemError('open netlink socket', -((e as NodeJS.ErrnoException).errno ?? -EBADF), `open(/proc/self/fd/${netnsFd})`);
     }
+  }
+
+  /** The kept socket, now the caller's (-1 if none); call once idle, then close() this connection. */
+  takeSocket(): number {
+    const fd = this.keptFd;
+    this.keptFd = -1;
+    return fd;
+  }
+
+  /** Nothing is queued or in flight. */
+  get isIdle(): boolean {
+    return !this.busy && !this.scheduled && this.outbox.length === 0;
+  }
+
+  /** Resolves once nothing is queued or in flight. */
+  idle(): Promise<void> {
+    if (this.isIdle) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
   execute(c: NetlinkCall): Promise<NetlinkMessage[]> {
@@ -61,6 +94,7 @@ export class OneShotConnection implements AsyncExecutor {
       const p = new PendingRequest('ack', c.operation, seq, seq, (err, replies) => (err ? reject(err) : resolve(replies)));
       this.tracker.add(p);
       this.outbox.push({ message: c.message, p });
+      this.queuedBytes += c.message.length;
       if (!this.scheduled && !this.busy) {
         this.scheduled = true;
         queueMicrotask(() => {
@@ -71,12 +105,22 @@ export class OneShotConnection implements AsyncExecutor {
     });
   }
 
-  /** Requests not yet sent fail with ClosedError; a round in flight completes (the kernel has it). */
-  close(): void {
+  /**
+   * Requests not yet sent fail with ClosedError; a round in flight completes
+   * (the kernel has it), or with `abandon` fails at once with ClosedError
+   * (`sent: true`), as a handle's calls do.
+   */
+  close(abandon = false): void {
     if (this.closed) return;
     this.closed = true;
     for (const q of this.outbox.splice(0)) this.tracker.fail(new ClosedError(q.p.operation), q.p);
+    if (abandon) this.tracker.fail((operation) => new ClosedError(operation, true));
     if (!this.busy) this.release();
+    this.wakeIdle();
+  }
+
+  private wakeIdle(): void {
+    for (const resolve of this.idleWaiters.splice(0)) resolve();
   }
 
   /** Numbers the message and asks for its ack. */
@@ -89,13 +133,18 @@ export class OneShotConnection implements AsyncExecutor {
 
   private release(): void {
     if (this.nsFd >= 0) fs.closeSync(this.nsFd);
-    this.nsFd = -1;
+    this.nsFd = -2; // released (not -1: that would mean the caller's namespace)
+    this.dropSocket();
   }
 
   private next(): void {
-    if (this.busy || this.outbox.length === 0) return;
-    if (this.closed) return;
+    if (this.busy) return;
+    if (this.outbox.length === 0 || this.closed) {
+      this.wakeIdle();
+      return;
+    }
     const round = this.outbox.splice(0);
+    this.queuedBytes = 0;
     const request =
       round.length === 1
         ? round[0].message
@@ -104,9 +153,15 @@ export class OneShotConnection implements AsyncExecutor {
             round.reduce((n, q) => n + q.message.length, 0),
           );
     this.busy = true;
+    this.rounds++;
     let job: Promise<Buffer>;
     try {
-      job = native().netlinkTransactIn(this.protocol, this.nsFd, request, 0);
+      if (this.keptFd >= 0) job = native().netlinkTransactFd(this.keptFd, request, 0);
+      else if (this.keep)
+        job = native()
+          .netlinkTransactIn(this.protocol, this.nsFd, request, 0, true)
+          .then(([replies, fd]) => this.kept(fd, replies));
+      else job = native().netlinkTransactIn(this.protocol, this.nsFd, request, 0);
     } catch (e) {
       this.roundFailed(round, (op) => fromNative(op, e));
       return;
@@ -118,6 +173,8 @@ export class OneShotConnection implements AsyncExecutor {
         this.roundFailed(round, (operation) => new NetlinkError({ errno: EIO, operation: `${operation} (no reply)` }));
       },
       (e: unknown) => {
+        // Replies may still wait in a kept socket (an overrun drops some): the next round makes a new one.
+        this.dropSocket();
         const err = e as { errno?: number; syscall?: string };
         if (err.errno === osConstants.errno.ENOBUFS) this.roundFailed(round, (op) => new NetlinkOverrunError(op));
         else if (err.syscall?.startsWith('sendmsg') || err.syscall?.startsWith('recvmsg'))
@@ -125,6 +182,17 @@ export class OneShotConnection implements AsyncExecutor {
         else this.roundFailed(round, (op) => fromNative(op, e));
       },
     );
+  }
+
+  private kept(fd: number, replies: Buffer): Buffer {
+    if (this.closed) native().closeFd(fd);
+    else this.keptFd = fd;
+    return replies;
+  }
+
+  private dropSocket(): void {
+    if (this.keptFd >= 0) native().closeFd(this.keptFd);
+    this.keptFd = -1;
   }
 
   /** Fails what the round left unsettled, then goes on with what was asked meanwhile. */

@@ -100,3 +100,23 @@ export class AddressPool {
     return this.base < other.base + other.size && other.base < this.base + this.size;
   }
 }
+
+/** Pools by subnet and gateway: an attach needs its network's pools several times (the lease, the address, the result). */
+const pools = new Map<string, AddressPool>();
+const MAX_CACHED_POOLS = 256;
+
+/**
+ * The pool of `subnet` (and `gateway`), made once per process: a pool is
+ * immutable and parsing it is most of an attach's address work. Throws as
+ * the constructor does (nothing is cached then).
+ */
+export function poolOf(subnet: string, gateway?: string): AddressPool {
+  const key = gateway === undefined ? subnet : `${subnet} ${gateway}`;
+  let pool = pools.get(key);
+  if (!pool) {
+    pool = new AddressPool(subnet, gateway);
+    if (pools.size >= MAX_CACHED_POOLS) pools.clear(); // networks come and go in a long-lived process
+    pools.set(key, pool);
+  }
+  return pool;
+}

@@ -11,7 +11,7 @@ import { createNetns, deleteNetns, netnsExists, NETNS_RUN_DIR, openNetnsSync, ty
 import { ENODEV } from '../netlink/errno';
 import { getLink } from '../rtnetlink/link';
 import { validateInterfaceName } from '../validate/names';
-import { AddressPool } from './address-pool';
+import { poolOf } from './address-pool';
 import { ignoreMissing, ipamOf, notFound, type NetworkContext } from './context';
 import { NetworkOperationError } from './errors';
 import { settleInterruptedOf } from './attachment-recovery';
@@ -25,7 +25,7 @@ import { openSandboxOps, type SandboxOps } from './sandbox-ops';
 import { identityOf, refuseHostNamespace, sameNamespace } from './sandbox-identity';
 import { withSandboxLocks } from './sandbox-lock';
 import { Rollback, settleAll } from './settle';
-import type { AttachmentRecord, HostState, NetworkRecord } from './state';
+import type { AttachmentRecord, HostState, NamespaceIdentity, NetworkRecord } from './state';
 import { isObject } from '../validate/options';
 import { defaultDnsNames, validateDnsNames } from '../validate/dns-names';
 
@@ -110,8 +110,8 @@ export function toAttachment(rec: NetworkRecord, a: AttachmentRecord): Attachmen
     ifname: a.ifname,
     hostIfname: a.hostIfname,
     mac: a.mac,
-    ipv4: a.ipv4 ? new AddressPool(rec.subnet).withPrefix(a.ipv4) : undefined,
-    ipv6: a.ipv6 && rec.subnet6 ? new AddressPool(rec.subnet6).withPrefix(a.ipv6) : undefined,
+    ipv4: a.ipv4 ? poolOf(rec.subnet).withPrefix(a.ipv4) : undefined,
+    ipv6: a.ipv6 && rec.subnet6 ? poolOf(rec.subnet6).withPrefix(a.ipv6) : undefined,
     gateway: rec.gateway,
     gateway6: rec.gateway6,
     sandboxPath: a.sandboxPath,
@@ -149,7 +149,7 @@ export async function attach(ctx: NetworkContext, network: string, opts: AttachO
         if (!(await ctx.host.links.find(known.hostIfname))) await reattachLocked(ctx, rec, known);
         return toAttachment(rec, known);
       }
-      return await attachNew(ctx, rec, opts, { id, ifname, op, ident, existing, defaultRoute, names });
+      return await attachNew(ctx, rec, opts, { id, ifname, op, ident, existing, nsId, defaultRoute, names });
     } finally {
       existing?.close();
     }
@@ -183,8 +183,10 @@ interface NewAttachment {
   ifname: string;
   op: string;
   ident: ReturnType<typeof sandboxIdentity>;
-  /** The sandbox, if it exists already. */
+  /** The sandbox, if it exists already (open until attachNew returns). */
   existing?: NetworkNamespace;
+  /** Its identity, read when it was opened. */
+  nsId?: NamespaceIdentity;
   /** The `defaultRoute` option, checked. */
   defaultRoute: DefaultRouteChoice;
   /** The `names` option, checked. */
@@ -193,7 +195,7 @@ interface NewAttachment {
 
 /** Attaches a sandbox that is not attached (the attachment's lock is held). */
 async function attachNew(ctx: NetworkContext, rec: NetworkRecord, opts: AttachOptions, p: NewAttachment): Promise<Attachment> {
-  const { id, ifname, op, ident, existing, defaultRoute, names } = p;
+  const { id, ifname, op, ident, existing, nsId, defaultRoute, names } = p;
   const network = rec.name;
   if (opts.ip6 !== undefined && !rec.subnet6) throw new ValidationError('ip6', opts.ip6, `network ${network} has no IPv6 subnet (create it with subnet6)`);
   const hostIfname = hostVethName(network, id);
@@ -219,7 +221,8 @@ async function attachNew(ctx: NetworkContext, rec: NetworkRecord, opts: AttachOp
       rollback.push(() => deleteNetns(createName, { missingOk: true }));
       stepDone('attach');
     }
-    const ns = existing ? openNetnsSync(existing) : openNetnsSync(opts.sandbox);
+    // The sandbox opened (and its identity read) by attach(), which holds it open until this returns.
+    const ns = existing ?? openNetnsSync(opts.sandbox);
     try {
       const att: AttachmentRecord = {
         network,
@@ -227,7 +230,7 @@ async function attachNew(ctx: NetworkContext, rec: NetworkRecord, opts: AttachOp
         sandboxPath: ident.path,
         sandboxName: ident.name,
         ownsSandbox,
-        sandboxNs: identityOf(ns),
+        sandboxNs: nsId ?? identityOf(ns),
         ifname,
         hostIfname,
         mac,
@@ -253,7 +256,7 @@ async function attachNew(ctx: NetworkContext, rec: NetworkRecord, opts: AttachOp
       intent.done();
       return toAttachment(rec, att);
     } finally {
-      ns.close();
+      if (ns !== existing) ns.close();
     }
   } catch (e) {
     if (await rollback.run()) intent.done();
@@ -447,8 +450,8 @@ async function plumb(
           'configure sandbox interface',
           () => {
             const reqs = [box.links.set('lo', { up: true }), box.links.set(dev, { up: true })];
-            if (att.ipv4) reqs.push(box.addresses.add(dev, new AddressPool(rec.subnet, rec.gateway).withPrefix(att.ipv4)));
-            if (att.ipv6 && rec.subnet6) reqs.push(box.addresses.add(dev, new AddressPool(rec.subnet6).withPrefix(att.ipv6), { nodad: true }));
+            if (att.ipv4) reqs.push(box.addresses.add(dev, poolOf(rec.subnet, rec.gateway).withPrefix(att.ipv4)));
+            if (att.ipv6 && rec.subnet6) reqs.push(box.addresses.add(dev, poolOf(rec.subnet6).withPrefix(att.ipv6), { nodad: true }));
             reqs.push(addDefaultRoutes(box, rec, att, dev, defaultRoute));
             return settleAll(reqs);
           },

@@ -8,7 +8,7 @@ import type { Handle } from '../handle';
 import { ENOENT } from '../netlink/errno';
 import { NetlinkError, NotFoundError } from '../netlink/errors';
 import type { NetnsRef } from '../netns/namespace';
-import { AddressPool } from './address-pool';
+import { poolOf } from './address-pool';
 import type { Firewall } from './firewall';
 import { Ipam } from './ipam';
 import { validateNetworkName } from './names';
@@ -43,8 +43,8 @@ export async function requireNetwork(ctx: NetworkContext, name: string, operatio
 
 /** The address management of a network (its lease file under the state directory). */
 export function ipamOf(ctx: NetworkContext, rec: NetworkRecord): Ipam {
-  const pools = [new AddressPool(rec.subnet, rec.gateway)];
-  if (rec.subnet6) pools.push(new AddressPool(rec.subnet6, rec.gateway6));
+  const pools = [poolOf(rec.subnet, rec.gateway)];
+  if (rec.subnet6) pools.push(poolOf(rec.subnet6, rec.gateway6));
   // The store checked its directory when it opened: only the ipam subdirectory is checked here, once per attach.
   return new Ipam(ensureTrustedSubdir(ctx.store.dir, 'ipam'), rec.name, pools, () => undefined);
 }

@@ -15,13 +15,16 @@
  * sending, V8's compiler and GC helpers) and of the event loop's thread alone
  * (/proc/thread-self/schedstat), the CPU of the tick that makes the
  * 5,000 add calls (JavaScript only: nothing is sent before it ends), and wall
- * time. Prints the median and range per build; CPU is what the machine's load
- * changes least.
+ * time. Each round also runs `ip -batch` of the same routes (add file, then
+ * del file, process start included, as the workload times it; CPU from
+ * `perf stat -e task-clock`) and prints nlkit's rate as a multiple of ip's in
+ * that round. Prints the median and range per build; CPU is what the
+ * machine's load changes least.
  */
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { execFileSync } = require('node:child_process');
+const { execFileSync, spawnSync } = require('node:child_process');
 const { median } = require('./lib/stats');
 
 const N = 5000;
@@ -59,22 +62,52 @@ async function child(root) {
   process.stdout.write(JSON.stringify({ ms, cpuMs: cpu, mainMs, addTickMs: addTick }));
 }
 
-/** Inside the namespace: the alternated fresh processes. */
+/** `ip -batch` of the same adds, then deletes, as the workload times it (process start included): wall and CPU (perf stat's task-clock), ms. */
+function ipBatch(addFile, delFile) {
+  let ms = 0;
+  let cpuMs = 0;
+  for (const file of [addFile, delFile]) {
+    const t0 = process.hrtime.bigint();
+    const r = spawnSync('perf', ['stat', '-x', ',', '-e', 'task-clock', 'ip', '-batch', file], { encoding: 'utf8' });
+    ms += Number(process.hrtime.bigint() - t0) / 1e6;
+    if (r.status !== 0) throw new Error(`ip -batch ${file}: ${r.stderr}`);
+    cpuMs += Number(/^([\d.]+),msec,task-clock/m.exec(r.stderr)?.[1] ?? NaN);
+  }
+  return { ms, cpuMs };
+}
+
+/** Inside the namespace: the alternated fresh processes, and `ip -batch` doing the same in the same rounds. */
 function inNamespace(roots) {
   execFileSync('ip', ['link', 'add', 'b0', 'type', 'bridge']);
   execFileSync('ip', ['link', 'set', 'b0', 'up']);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nlbench-'));
+  const batch = (verb) => Array.from({ length: N }, (_, i) => `route ${verb} 10.${64 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}/32 dev b0\n`).join('');
+  const addFile = path.join(dir, 'add');
+  const delFile = path.join(dir, 'del');
+  fs.writeFileSync(addFile, batch('add'));
+  fs.writeFileSync(delFile, batch('del'));
   const rows = new Map(roots.map((r) => [r, []]));
-  for (let round = 0; round < ROUNDS; round++) {
-    for (const r of roots) rows.get(r).push(JSON.parse(execFileSync(process.execPath, [__filename, '--child', r], { encoding: 'utf8' })));
+  const ip = [];
+  try {
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const r of roots) rows.get(r).push(JSON.parse(execFileSync(process.execPath, [__filename, '--child', r], { encoding: 'utf8' })));
+      ip.push(ipBatch(addFile, delFile));
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
   }
+  const stat = (xs, k) =>
+    `${median(xs.map((x) => x[k])).toFixed(1)} ms (${Math.min(...xs.map((x) => x[k])).toFixed(1)}-${Math.max(...xs.map((x) => x[k])).toFixed(1)})`;
   for (const [r, xs] of rows) {
-    const stat = (k) =>
-      `${median(xs.map((x) => x[k])).toFixed(1)} ms (${Math.min(...xs.map((x) => x[k])).toFixed(1)}-${Math.max(...xs.map((x) => x[k])).toFixed(1)})`;
-    const tick = MODE === 'single' ? `, the tick of the 5,000 add calls ${stat('addTickMs')}` : '';
+    const tick = MODE === 'single' ? `, the tick of the 5,000 add calls ${stat(xs, 'addTickMs')}` : '';
+    // Per round: ip -batch's wall time over nlkit's, i.e. nlkit's rate as a multiple of ip's (the workload's ratio).
+    const ratios = xs.map((x, i) => (ip[i].ms / x.ms).toFixed(2)).join(', ');
     console.log(
-      `${r}: first ${MODE} churn (${N} adds + ${N} deletes) CPU ${stat('cpuMs')} (event loop ${stat('mainMs')})${tick}, wall ${stat('ms')}; ${xs.length} processes`,
+      `${r}: first ${MODE} churn (${N} adds + ${N} deletes) CPU ${stat(xs, 'cpuMs')} (event loop ${stat(xs, 'mainMs')})${tick}, ` +
+        `wall ${stat(xs, 'ms')}; rate vs ip -batch in the same round ${ratios}; ${xs.length} processes`,
     );
   }
+  console.log(`ip -batch (add file, then del file; process start included): CPU ${stat(ip, 'cpuMs')}, wall ${stat(ip, 'ms')}`);
 }
 
 const [mode, ...args] = process.argv.slice(2);

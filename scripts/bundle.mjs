@@ -103,6 +103,7 @@ const loaded = require(path.join(outDir, 'nlkit.js'));
 for (const name of Object.keys(ENTRIES)) loaded[name]();
 warmNftables(loaded.index());
 warmRouteDump(loaded.index());
+warmRouteWrites(loaded.index());
 writeFileSync(cacheFile, loaded.__script.createCachedData());
 
 /**
@@ -170,4 +171,31 @@ function warmRouteDump({ routeOps }) {
   });
   for (let i = 0; i < 3; i++) call.collectAt(24, b, 0, b.length);
   op.next([]);
+}
+
+/**
+ * Writes single route adds, replaces and deletes of the common shapes the way a tick's ack group
+ * does (each request in place into a buffer, then its outcome), and plans one of another shape, so
+ * the cache holds the single-call write path: a process whose first work is a route churn does not
+ * compile it (bench/notes.md, "fresh-churn"). Nothing is sent.
+ */
+function warmRouteWrites({ routeOps }) {
+  const buf = Buffer.alloc(1024);
+  const routes = [
+    { dst: '10.64.0.1/32', link: 1 },
+    { dst: '10.64.0.0/24', gateway: '10.0.0.1' },
+    { dst: 'default', gateway: '10.0.0.1', link: 1 },
+  ];
+  for (let i = 0; i < 3; i++) {
+    for (const r of routes) {
+      for (const op of [routeOps.add(r), routeOps.replace(r), routeOps.delete(r, i === 1 ? { missingOk: true } : undefined)]) {
+        const settled = op.promise();
+        settled.catch(() => undefined);
+        if (op.writeAt(buf, 0) < 0) throw new Error('bundle: a common route shape was not written in place');
+        op.describe();
+        op.complete(undefined, []);
+      }
+    }
+  }
+  routeOps.add({ dst: '10.64.1.0/24', link: 1, metric: 10 }).next();
 }

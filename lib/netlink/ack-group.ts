@@ -18,7 +18,6 @@
  */
 import { BULK_PART_BYTES } from './bulk-send';
 import type { NetlinkMessage } from './parser';
-import { NetlinkWriter } from './writer';
 
 /** Receives the outcome of one request (a SingleRequest's runner); `replies` is empty for an ack-only request. */
 export interface Completion {
@@ -30,8 +29,12 @@ export interface Completion {
  * the common shape): no message Buffer, no operation string until it fails.
  */
 export interface InPlaceRequest extends Completion {
-  /** Appends the request (at most {@link IN_PLACE_MAX_BYTES}) and returns true, or writes nothing and returns false. */
-  writeTo(w: NetlinkWriter): boolean;
+  /**
+   * Writes the request at `offset` of `buf` (at most {@link IN_PLACE_MAX_BYTES}
+   * are free there) and returns where it ends, 4-aligned; or -1, and the
+   * group keeps nothing of what it wrote (also when it throws).
+   */
+  writeAt(buf: Buffer, offset: number): number;
   /** The request's operation, for its error: "add route 10.0.0.1/32". */
   describe(): string;
 }
@@ -50,9 +53,14 @@ export class AckGroup {
   /** Sequence numbers of the first and last request (set when sent; consecutive). */
   firstSeq = 0;
   lastSeq = 0;
-  /** The requests back to back (let go once sent: the socket copies the bytes). */
-  private w: NetlinkWriter | undefined = new NetlinkWriter(512);
-  /** Each request's operation; undefined for one written in place (it describes itself). */
+  /**
+   * The requests back to back (let go once sent: the socket copies the bytes).
+   * A plain buffer, not a NetlinkWriter: a request written in place gets it
+   * and an offset, one call instead of one per field (route-in-place.ts).
+   */
+  private buf: Buffer | undefined = Buffer.allocUnsafe(512);
+  private len = 0;
+  /** Each request's operation by index; none for one written in place (it describes itself: no entry per call). */
   private readonly operations: Array<string | undefined> = [];
   /** Each request's receiver; undefined once it has its outcome. */
   private readonly waiting: Array<Completion | InPlaceRequest | undefined> = [];
@@ -67,36 +75,48 @@ export class AckGroup {
 
   /** Bytes of the requests so far. */
   get bytes(): number {
-    return this.w?.length ?? 0;
+    return this.len;
   }
 
   add(message: Buffer, operation: string, done: Completion): void {
-    this.w?.bytes(message); // padded to 4, as between the messages of a datagram
-    this.operations.push(operation);
+    const size = (message.length + 3) & ~3; // padded to 4, as between the messages of a datagram
+    const buf = this.room(size);
+    if (buf) {
+      buf.set(message, this.len);
+      buf.fill(0, this.len + message.length, this.len + size);
+      this.len += size;
+    }
+    this.operations[this.waiting.length] = operation;
     this.waiting.push(done);
   }
 
   /** Adds a request that writes itself (see {@link InPlaceRequest}); false if it could not. */
   write(r: InPlaceRequest): boolean {
-    const w = this.w;
-    if (!w) return false;
-    const start = w.length;
-    let written = false;
-    try {
-      written = r.writeTo(w);
-    } finally {
-      if (!written) w.rewind(start); // never half a request in the datagram
-    }
-    if (!written) return false;
-    this.operations.push(undefined);
+    const buf = this.room(IN_PLACE_MAX_BYTES);
+    if (!buf) return false;
+    // The length moves only past a request written whole: a refusal or a throw leaves nothing.
+    const end = r.writeAt(buf, this.len);
+    if (end < 0) return false;
+    this.len = end;
     this.waiting.push(r);
     return true;
   }
 
+  /** The buffer with `bytes` free after the requests so far (grown if needed); undefined once taken. */
+  private room(bytes: number): Buffer | undefined {
+    const buf = this.buf;
+    if (!buf || this.len + bytes <= buf.length) return buf;
+    let size = buf.length * 2;
+    while (size < this.len + bytes) size *= 2;
+    const next = Buffer.allocUnsafe(size);
+    buf.copy(next, 0, 0, this.len);
+    return (this.buf = next);
+  }
+
   /** The requests back to back, to be numbered and sent (a view: valid until the group is let go). */
   take(): Buffer {
-    const out = this.w?.written() ?? Buffer.alloc(0);
-    this.w = undefined;
+    const out = this.buf ? this.buf.subarray(0, this.len) : Buffer.alloc(0);
+    this.buf = undefined;
     return out;
   }
 

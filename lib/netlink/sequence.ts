@@ -19,16 +19,25 @@ export class SequenceCounter {
     let first = 0;
     let last = 0;
     let off = 0;
-    while (off + 16 <= buf.length) {
-      const len = buf.readUInt32LE(off);
-      this.seq = this.seq >= 0xfffffffe ? 1 : this.seq + 1;
-      buf.writeUInt32LE(this.seq, off + 8);
-      if (ack === 'all' || (ack === 'last' && off + ((len + 3) & ~3) >= buf.length)) buf.writeUInt16LE(buf.readUInt16LE(off + 6) | NLM_F_ACK, off + 6);
-      if (first === 0) first = this.seq;
-      last = this.seq;
+    let seq = this.seq;
+    const n = buf.length;
+    // Byte loads and stores, not readUInt32LE & co.: a group of a fresh process's route churn has
+    // ~1,500 messages, stamped before V8 has optimised anything (each Buffer method is a call).
+    while (off + 16 <= n) {
+      const len = (buf[off] | (buf[off + 1] << 8) | (buf[off + 2] << 16) | (buf[off + 3] << 24)) >>> 0;
+      seq = seq >= 0xfffffffe ? 1 : seq + 1;
+      buf[off + 8] = seq & 0xff;
+      buf[off + 9] = (seq >>> 8) & 0xff;
+      buf[off + 10] = (seq >>> 16) & 0xff;
+      buf[off + 11] = seq >>> 24;
+      const next = off + ((len + 3) & ~3);
+      if (ack === 'all' || (ack === 'last' && next >= n)) buf[off + 6] |= NLM_F_ACK; // the flags' low byte
+      if (first === 0) first = seq;
+      last = seq;
       if (len < 16) break;
-      off += (len + 3) & ~3;
+      off = next;
     }
+    this.seq = seq;
     return [first, last];
   }
 }

@@ -9,7 +9,6 @@
 import type { Completion, InPlaceRequest } from './ack-group';
 import { runAsync, type AsyncExecutor, type ConcurrentStep, type LocalStep, type NetlinkCall, type Operation, type OperationEnv } from './operation';
 import type { NetlinkMessage } from './parser';
-import type { NetlinkWriter } from './writer';
 
 type Step = NetlinkCall | LocalStep | ConcurrentStep;
 
@@ -85,12 +84,12 @@ export abstract class SingleRequest<T> implements Generator<Step, T, NetlinkMess
   }
 
   /**
-   * Writes the request into a datagram shared with others when it has the
-   * common shape (ack-group.ts, InPlaceRequest: no message Buffer, no
-   * operation string); false, with nothing written, sends it through
+   * Writes the request at `offset` of a datagram shared with others when it
+   * has the common shape (ack-group.ts, InPlaceRequest: no message Buffer, no
+   * operation string) and returns where it ends; -1 sends it through
    * {@link start}. Validation errors are left to start().
    */
-  protected writeRequest?(w: NetlinkWriter): boolean;
+  protected writeRequest?(buf: Buffer, offset: number): number;
 
   /** For its error when it was written in place: "add route 10.0.0.1/32". */
   describe(): string {
@@ -98,10 +97,11 @@ export abstract class SingleRequest<T> implements Generator<Step, T, NetlinkMess
   }
 
   /** InPlaceRequest: writes the request instead of {@link start} (then it waits for its outcome). */
-  writeTo(w: NetlinkWriter): boolean {
-    if (this.state !== 0 || !this.writeRequest?.(w)) return false;
-    this.state = 1;
-    return true;
+  writeAt(buf: Buffer, offset: number): number {
+    if (this.state !== 0 || !this.writeRequest) return -1;
+    const end = this.writeRequest(buf, offset);
+    if (end >= 0) this.state = 1;
+    return end;
   }
 
   /** The caller's promise, settled by {@link complete}. */
@@ -118,6 +118,12 @@ export abstract class SingleRequest<T> implements Generator<Step, T, NetlinkMess
     const reject = this.reject;
     this.resolve = this.reject = undefined;
     try {
+      if (!error && this.state === 1 && !this.inner) {
+        // What next(replies) does, without its rest array and result object (once per call in flight).
+        this.state = 2;
+        resolve?.(this.done(replies));
+        return;
+      }
       resolve?.(error ? (this.throw(error).value as T) : (this.next(replies).value as T));
     } catch (e) {
       reject?.(e);

@@ -17,7 +17,7 @@ import { resolveLinkIndex, resolveLinkNames } from './link';
 import { parseProtocol, parseRouteType, parseTable, protocolName, routeTypeName } from './names';
 import { decodeRoute, decodeRouteAt, isClonedRoute, isClonedRouteAt } from './route-decode';
 import { deleteRoutes, writeRoutes } from './route-bulk';
-import { checkU32, linkOf, parseDst, RouteDelete, RouteWrite } from './route-write';
+import { checkU32, linkOf, parseDst, RouteRequest } from './route-write';
 import type { Nexthop, Route, RouteFilter, RouteKey, RouteLookupOptions, RouteOptions } from './route-types';
 import { ROUTE_FILTER_KEYS, ROUTE_KEY_KEYS, ROUTE_LOOKUP_KEYS } from './route-types';
 import { isObject, rejectUnknownKeys } from '../validate/options';
@@ -41,7 +41,7 @@ export const routeOps = {
    */
   add(route: RouteOptions | readonly RouteOptions[]): Operation<void> {
     if (Array.isArray(route)) return writeRoutes(C.RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, route, 'add');
-    return new RouteWrite(C.RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, route as RouteOptions, 'add');
+    return new RouteRequest<void>(C.RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, route as RouteOptions, 'add');
   },
 
   /**
@@ -53,7 +53,7 @@ export const routeOps = {
    */
   replace(route: RouteOptions | readonly RouteOptions[]): Operation<void> {
     if (Array.isArray(route)) return writeRoutes(C.RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE, route, 'replace');
-    return new RouteWrite(C.RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE, route as RouteOptions, 'replace');
+    return new RouteRequest<void>(C.RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE, route as RouteOptions, 'replace');
   },
 
   /**
@@ -153,7 +153,7 @@ function deleteRoute(route: RouteOptions, opts?: DeleteOptions): Operation<boole
 function deleteRoute(routes: readonly RouteOptions[], opts?: DeleteOptions): Operation<number>;
 function deleteRoute(route: RouteOptions | readonly RouteOptions[], opts?: DeleteOptions): Operation<boolean> | Operation<number> {
   if (Array.isArray(route)) return deleteRoutes(route, opts);
-  return new RouteDelete(route as RouteOptions, opts);
+  return new RouteRequest<boolean>(C.RTM_DELROUTE, 0, route as RouteOptions, 'delete', opts);
 }
 
 /**

@@ -52,11 +52,12 @@ describe('ack-only requests of one tick', () => {
     const writes = (type: number, result: 'ok' | 'no' | 'throw'): InPlaceRequest => ({
       ...recorder(),
       describe: () => `request ${type}`,
-      writeTo(w: NetlinkWriter) {
-        w.begin(type, 0).struct(28);
+      writeAt(buf: Buffer, offset: number) {
+        const request = message(type, 44);
+        buf.set(request.subarray(0, 20), offset); // half of it, then the outcome
         if (result === 'throw') throw new Error('half-way');
-        w.end();
-        return result === 'ok';
+        buf.set(request, offset);
+        return result === 'ok' ? offset + 44 : -1;
       },
     });
     expect(tick.write(writes(0x10, 'ok'))).toBe(true);

@@ -39,7 +39,7 @@ import { getSetMessage, nftChainOps, nftListOps, setKey, shapeOfMessage } from '
 import type { NftFamily } from './message';
 import { describeObject, writeDeleteObject, writeNewObject, type NftObject, type ObjectRef } from './object';
 import { describeRule, writeDeleteRule, writeNewRule, type Rule, type RulePlacement, type RuleRef } from './rule';
-import { learnTemplate, templatedRule, writeFromTemplate } from './rule-templates';
+import { learnTemplate, templateScope, templatedRule, writeFromTemplate, type TemplateScope, type TemplatedRule } from './rule-templates';
 import { resolveDevices, withDeviceIndexes, type DeviceResolver, type NamedDevice } from './rule-devices';
 import { describeSet, shapeOf, writeDeleteSet, writeNewSet, type NftSet, type SetRef, type SetShape } from './set';
 import { describeTable, writeDeleteTable, writeNewTable, type Table, type TableRef } from './table';
@@ -100,12 +100,16 @@ const ECHO_SHARE = 4;
  */
 export class Transaction {
   private readonly commands: Command[] = [];
+  /** Indexes of the commands written at commit (the only ones that can need something read first): commit scans these, not every command. */
+  private readonly deferred: number[] = [];
   private readonly definedSets = new Map<string, NftSet>();
   private nextSetId = 1;
   private nextRuleId = 1;
   private readonly ids: IdAllocator = { setId: () => this.nextSetId++ };
   /** The messages of commands encoded when added, back to back; commit copies them into the batch. */
   private readonly encoded = new NetlinkWriter(4096);
+  /** The rule templates of the chain the last rule went to (rule-templates.ts). */
+  private templates?: TemplateScope;
 
   /**
    * @internal use `h.nft.transaction()`; without an executor the transaction can only be encoded.
@@ -137,6 +141,7 @@ export class Transaction {
     // One literal: a spread copy of the command took ~850 bytes of heap (element commands are pushed on every services change).
     const { description, echo, needsSet, needsIndex, needsChainHandle, needsDevices, write } = c;
     this.commands.push({ description, echo, needsSet, needsIndex, needsChainHandle, needsDevices, write, start: -1, end: -1, firstMessage: -1, main: 0 });
+    this.deferred.push(this.commands.length - 1);
     return this.commands.length - 1;
   }
 
@@ -441,9 +446,14 @@ export class Transaction {
     return executor(op);
   }
 
-  /** The interfaces rules name, with their commands. */
+  /** The interfaces rules name, with their commands (only commands written at commit name any). */
   private namedDevices(): NamedDevice[] {
-    return this.commands.flatMap((c, command) => (c.needsDevices ?? []).map((slot) => ({ slot, command, description: c.description })));
+    const out: NamedDevice[] = [];
+    for (const command of this.deferred) {
+      const c = this.commands[command];
+      for (const slot of c.needsDevices ?? []) out.push({ slot, command, description: c.description });
+    }
+    return out;
   }
 
   /**
@@ -474,10 +484,8 @@ export class Transaction {
     if (unresolved)
       throw new ValidationError(unresolved.slot.field, unresolved.slot.name, "an interface name needs commit() (it is looked up in the handle's namespace)");
     const ctx: WriteContext = { shapes: new Map(), positions: new Map(), chainHandles: new Map(), devices };
-    // Only commands written at commit need something read first; one indexed pass finds them
-    // (entries() and destructuring would run the iterator protocol per command in a new process).
-    const deferred: number[] = [];
-    for (let i = 0; i < this.commands.length; i++) if (this.commands[i].write) deferred.push(i);
+    // Only commands written at commit need something read first (a transaction of 1,000 rules has none).
+    const deferred = this.deferred;
     for (const i of deferred) {
       const c = this.commands[i];
       if (c.needsSet) {
@@ -611,10 +619,11 @@ export class Transaction {
   private pushRule(r: RuleInput, verb: string, append: boolean, anchor: RuleAnchor | undefined, dynamic = false, replace?: number): number {
     if ((r.expressions === undefined) === (r.rule === undefined)) throw new ValidationError('rule', r, 'give exactly one of expressions or rule');
     // A builder's rule of a shape seen before is copied from its template (rule-templates.ts).
-    const templated =
-      r.rule !== undefined && !dynamic && replace === undefined && anchor === undefined && r.userdata === undefined
-        ? templatedRule({ family: r.family, table: r.table, chain: r.chain, rule: r.rule, comment: r.comment }, append)
-        : undefined;
+    let templated: TemplatedRule | undefined;
+    if (r.rule !== undefined && !dynamic && replace === undefined && anchor === undefined && r.userdata === undefined) {
+      const scope = (this.templates = templateScope(this.templates, r.family, r.table, r.chain, append));
+      templated = scope && templatedRule(scope, r.rule, r.comment);
+    }
     if (templated !== undefined) {
       const start = this.encoded.length;
       const firstMessage = this.encoded.messageOffsets.length;

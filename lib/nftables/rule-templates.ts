@@ -63,7 +63,13 @@ export interface TemplateScope {
 
 /** The scope of rules for this table, chain and placement: `last` when it still is, else looked up. */
 export function templateScope(last: TemplateScope | undefined, family: NftFamily, table: string, chain: string, append: boolean): TemplateScope | undefined {
-  if (last?.family === family && last.table === table && last.chain === chain && last.append === append && last.generation === generation) return last;
+  // A JavaScript caller's family may be undefined: `last` is checked on its own first.
+  if (last === undefined) return lookUpScope(family, table, chain, append);
+  if (last.family === family && last.table === table && last.chain === chain && last.append === append && last.generation === generation) return last;
+  return lookUpScope(family, table, chain, append);
+}
+
+function lookUpScope(family: NftFamily, table: string, chain: string, append: boolean): TemplateScope | undefined {
   if (typeof family !== 'string' || typeof table !== 'string' || typeof chain !== 'string') return undefined;
   const key = `${family}|${table.length}:${table}|${chain.length}:${chain}|${append ? 'a' : 'i'}`;
   let shapes = scopes.get(key);

@@ -19,13 +19,21 @@ export class SequenceCounter {
     let first = 0;
     let last = 0;
     let off = 0;
+    // Byte stores, not Buffer's readUInt32LE/writeUInt32LE: a new process runs this in the interpreter
+    // for every message of a batch (1,000 rules: ~1 ms less with plain stores, bench/notes.md).
     while (off + 16 <= buf.length) {
-      const len = buf.readUInt32LE(off);
-      this.seq = this.seq >= 0xfffffffe ? 1 : this.seq + 1;
-      buf.writeUInt32LE(this.seq, off + 8);
-      if (ack === 'all' || (ack === 'last' && off + ((len + 3) & ~3) >= buf.length)) buf.writeUInt16LE(buf.readUInt16LE(off + 6) | NLM_F_ACK, off + 6);
-      if (first === 0) first = this.seq;
-      last = this.seq;
+      const len = (buf[off] | (buf[off + 1] << 8) | (buf[off + 2] << 16) | (buf[off + 3] << 24)) >>> 0;
+      const seq = (this.seq = this.seq >= 0xfffffffe ? 1 : this.seq + 1);
+      buf[off + 8] = seq & 0xff;
+      buf[off + 9] = (seq >>> 8) & 0xff;
+      buf[off + 10] = (seq >>> 16) & 0xff;
+      buf[off + 11] = seq >>> 24;
+      if (ack === 'all' || (ack === 'last' && off + ((len + 3) & ~3) >= buf.length)) {
+        buf[off + 6] |= NLM_F_ACK & 0xff;
+        buf[off + 7] |= NLM_F_ACK >> 8;
+      }
+      if (first === 0) first = seq;
+      last = seq;
       if (len < 16) break;
       off += (len + 3) & ~3;
     }

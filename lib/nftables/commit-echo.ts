@@ -24,7 +24,9 @@ export type EchoKind = 'table' | 'chain' | 'rule' | 'set' | 'object';
 
 /**
  * Sets NLM_F_ECHO on the primary messages (message index → command) chosen
- * by the echo mode within `budgetBytes`; returns whether rules are echoed.
+ * by the echo mode within `budgetBytes`, and clears it on the others (a
+ * transaction's buffer may hold the flags of an earlier commit); returns
+ * whether rules are echoed.
  */
 export function markEchoes(
   buf: Buffer,
@@ -34,15 +36,16 @@ export function markEchoes(
   mode: EchoMode,
   budgetBytes: number,
 ): boolean {
-  if (mode === 'none') return false;
   let objectBytes = 0;
   let ruleBytes = 0;
-  for (const [m, cmd] of primary) {
-    const len = buf.readUInt32LE(offsets[m]);
-    if (kindOf(cmd) === 'rule') ruleBytes += len;
-    else objectBytes += len;
+  if (mode !== 'none') {
+    for (const [m, cmd] of primary) {
+      const len = buf.readUInt32LE(offsets[m]);
+      if (kindOf(cmd) === 'rule') ruleBytes += len;
+      else objectBytes += len;
+    }
   }
-  let rules = mode !== 'objects' && objectBytes + ruleBytes <= budgetBytes;
+  let rules = mode !== 'objects' && mode !== 'none' && objectBytes + ruleBytes <= budgetBytes;
   if (mode === 'all' && !rules) {
     throw new ValidationError(
       'echo',
@@ -50,11 +53,12 @@ export function markEchoes(
       `echoing ${objectBytes + ruleBytes} bytes would overflow the receive buffer; use echo "auto" or a larger receiveBufferBytes`,
     );
   }
-  const objects = objectBytes <= budgetBytes;
+  const objects = mode !== 'none' && objectBytes <= budgetBytes;
   if (!objects) rules = false;
   for (const [m, cmd] of primary) {
     const isRule = kindOf(cmd) === 'rule';
-    if (isRule ? rules : objects) buf.writeUInt16LE(buf.readUInt16LE(offsets[m] + 6) | NLM_F_ECHO, offsets[m] + 6);
+    const flags = buf.readUInt16LE(offsets[m] + 6);
+    buf.writeUInt16LE((isRule ? rules : objects) ? flags | NLM_F_ECHO : flags & ~NLM_F_ECHO, offsets[m] + 6);
   }
   return rules;
 }

@@ -17,55 +17,92 @@
  * @module
  */
 import { NetlinkWriter } from '../netlink/writer';
-import { COMMENT, RULE_ID, isPlainComment, literal, writeSlot, writeSlots, type SlotKind } from './builder/rule-shape';
+import { COMMENT, RULE_ID, isPlainComment, literal, writeSlot, writeSlots, writeStringSlot, type SlotKind } from './builder/rule-shape';
 import type { RuleShape, RuleSteps } from './builder/rule-steps';
 import type { NftFamily } from './message';
 import { writeNewRule } from './rule';
 
-/** A rule's NEWRULE message and where its values go: the builder's slots, then the comment's (if any), then NFTA_RULE_ID. */
+/** A rule's NEWRULE message and where its values go. */
 interface Template {
   bytes: Buffer;
-  /** The slots' kinds (SlotKind.id) and offsets in `bytes`, in that order. */
+  /** The builder's slots: their kinds (SlotKind.id) and offsets in `bytes`. */
   ids: number[];
   offsets: number[];
-  comment: boolean;
+  /** Where the comment (when it is a slot, else -1) and NFTA_RULE_ID go. */
+  commentAt: number;
+  ruleIdAt: number;
 }
 
 /** Seen once: the next rule of this shape makes the template. */
 const SEEN = 0;
-/** Shapes that have no template (null) stay in the cache too, so they are tried once. */
-const templates = new Map<string, Template | null | typeof SEEN>();
+/** What a shape has: a template, none (null: tried once), or seen once. */
+type TemplateState = Template | null | typeof SEEN;
+/** Shapes by table, chain and placement (a scope), then by comment and builder shape. Shapes that have no template stay too, so they are tried once. */
+const scopes = new Map<string, Map<string, TemplateState>>();
+let shapeCount = 0;
+/** Bumped when the cache is cleared: a scope a transaction kept from before is stale. */
+let generation = 0;
 /** Bounds the cache for callers whose keys never repeat (comments or names as constants); cleared when full. */
 const MAX_SHAPES = 1024;
 /** Tests turn templates off to compare with the ordinary path, and count the rules written from one. */
 let enabled = true;
 let written = 0;
 
+/**
+ * The templates of the rules of one chain appended (or inserted) to: a transaction keeps the last one,
+ * so a rule's lookup is by its builder's shape key only (no key string per rule naming table and chain).
+ */
+export interface TemplateScope {
+  readonly family: NftFamily;
+  readonly table: string;
+  readonly chain: string;
+  readonly append: boolean;
+  readonly generation: number;
+  readonly shapes: Map<string, TemplateState>;
+}
+
+/** The scope of rules for this table, chain and placement: `last` when it still is, else looked up. */
+export function templateScope(last: TemplateScope | undefined, family: NftFamily, table: string, chain: string, append: boolean): TemplateScope | undefined {
+  // A JavaScript caller's family may be undefined: `last` is checked on its own first.
+  if (last === undefined) return lookUpScope(family, table, chain, append);
+  if (last.family === family && last.table === table && last.chain === chain && last.append === append && last.generation === generation) return last;
+  return lookUpScope(family, table, chain, append);
+}
+
+function lookUpScope(family: NftFamily, table: string, chain: string, append: boolean): TemplateScope | undefined {
+  if (typeof family !== 'string' || typeof table !== 'string' || typeof chain !== 'string') return undefined;
+  const key = `${family}|${table.length}:${table}|${chain.length}:${chain}|${append ? 'a' : 'i'}`;
+  let shapes = scopes.get(key);
+  if (shapes === undefined) {
+    shapes = new Map<string, TemplateState>();
+    scopes.set(key, shapes);
+  }
+  return { family, table, chain, append, generation, shapes };
+}
+
 /** A rule added by a builder, appended or inserted without an anchor: what its template is found by and made from. */
 export interface TemplatedRule {
+  scope: TemplateScope;
   key: string;
   shape: RuleShape;
   /** The comment's value, when the comment is a slot. */
   comment?: string;
-  input: { family: NftFamily; table: string; chain: string; rule: RuleSteps; comment?: string };
-  append: boolean;
+  rule: RuleSteps;
+  /** The comment the rule was added with (it overrides the builder's). */
+  inputComment?: string;
 }
 
-/**
- * The template key of a rule added by a builder (table, chain, where it goes, its comment, its
- * shape), or undefined when the rule is written the ordinary way only.
- */
-export function templatedRule(input: TemplatedRule['input'], append: boolean): TemplatedRule | undefined {
-  const { family, table, chain } = input;
-  if (typeof family !== 'string' || typeof table !== 'string' || typeof chain !== 'string') return undefined;
-  const shape = input.rule.shape();
+/** The template key of a rule added by a builder in `scope` (its comment, its shape), or undefined when the rule is written the ordinary way only. */
+export function templatedRule(scope: TemplateScope, rule: RuleSteps, inputComment: string | undefined): TemplatedRule | undefined {
+  const shape = rule.shape();
   if (shape === undefined) return undefined;
-  const comment = input.comment ?? shape.comment;
-  const plain = comment !== undefined && isPlainComment(comment);
-  const c = comment === undefined ? 'u' : plain ? `C${comment.length}` : literal(comment);
+  const comment = inputComment ?? shape.comment;
+  if (comment === undefined) return { scope, key: shape.key, shape, comment: undefined, rule, inputComment };
+  // '#' starts no builder step's key part: a comment's key never equals a shape's.
+  const plain = isPlainComment(comment);
+  const c = plain ? `C${comment.length}` : literal(comment);
   if (c === undefined) return undefined;
-  const key = `${family}|${table.length}:${table}|${chain.length}:${chain}|${append ? 'a' : 'i'}|${c}|${shape.key}`;
-  return { key, shape, comment: plain ? comment : undefined, input, append };
+  return { scope, key: `#${c}|${shape.key}`, shape, comment: plain ? comment : undefined, rule, inputComment };
 }
 
 /**
@@ -73,32 +110,46 @@ export function templatedRule(input: TemplatedRule['input'], append: boolean): T
  * a value is not one its slot writes (then the ordinary path writes it, or throws its error).
  */
 export function writeFromTemplate(w: NetlinkWriter, r: TemplatedRule, ruleId: number): boolean {
-  const t = enabled ? templates.get(r.key) : undefined;
+  const t = enabled ? r.scope.shapes.get(r.key) : undefined;
   if (!t) return false;
   const start = w.length;
   w.bytes(t.bytes);
   w.messageOffsets.push(start);
   const b = w.view;
-  // The builder's values, then the comment's (when it is a slot), then the rule id.
-  const ok = t.comment
-    ? writeSlots(b, start, t.ids, t.offsets, r.shape.values, r.comment, ruleId)
-    : writeSlots(b, start, t.ids, t.offsets, r.shape.values, ruleId, undefined);
-  if (!ok) w.rewind(start);
-  else written++;
-  return ok;
+  // The builder's values, then the comment's (when it is a slot), then the rule id (a u32, big-endian).
+  let ok = writeSlots(b, start, t.ids, t.offsets, r.shape.words, r.shape.values);
+  if (ok && t.commentAt >= 0) ok = writeStringSlot(COMMENT.id, b, start + t.commentAt, r.comment);
+  if (!ok) {
+    w.rewind(start);
+    return false;
+  }
+  const at = start + t.ruleIdAt;
+  b[at] = ruleId >>> 24;
+  b[at + 1] = (ruleId >>> 16) & 0xff;
+  b[at + 2] = (ruleId >>> 8) & 0xff;
+  b[at + 3] = ruleId & 0xff;
+  written++;
+  return true;
 }
 
 /**
  * Notes a rule just written the ordinary way (`message`: its NEWRULE message); the second rule of
- * a shape makes its template. `encode` writes the rule's message with the given slot values (the
- * builder's, then the comment, then the rule id), or undefined if it cannot.
+ * a shape makes its template.
  */
 export function learnTemplate(r: TemplatedRule, ruleId: number, message: Uint8Array): void {
-  const state = templates.get(r.key);
-  if (!enabled) return;
+  if (!enabled || r.scope.generation !== generation) return;
+  const shapes = r.scope.shapes;
+  const state = shapes.get(r.key);
   if (state === undefined) {
-    if (templates.size >= MAX_SHAPES) templates.clear();
-    templates.set(r.key, SEEN);
+    if (shapeCount >= MAX_SHAPES) {
+      for (const m of scopes.values()) m.clear();
+      scopes.clear();
+      shapeCount = 0;
+      generation++;
+      return;
+    }
+    shapes.set(r.key, SEEN);
+    shapeCount++;
     return;
   }
   if (state !== SEEN) return;
@@ -112,11 +163,11 @@ export function learnTemplate(r: TemplatedRule, ruleId: number, message: Uint8Ar
   values.push(ruleId);
   let t: Template | null = null;
   try {
-    t = makeTemplate(Buffer.from(message), kinds, values, (v) => encodeWith(r, v), r.comment !== undefined);
+    t = makeTemplate(Buffer.from(message), kinds, values, (v) => encodeWith(r, v), r.shape.kinds.length, r.comment !== undefined);
   } catch {
     t = null; // a probe the ordinary path refused: no template for this shape
   }
-  templates.set(r.key, t);
+  shapes.set(r.key, t);
 }
 
 function makeTemplate(
@@ -124,6 +175,7 @@ function makeTemplate(
   kinds: SlotKind[],
   values: unknown[],
   encode: (values: unknown[]) => Buffer | undefined,
+  builderSlots: number,
   comment: boolean,
 ): Template | null {
   const probes = values.map((v, i) => kinds[i].probe(v));
@@ -140,7 +192,7 @@ function makeTemplate(
     const at = runs.find((p) => {
       if (claimed.has(p)) return false;
       const copy = Buffer.from(actual);
-      return writeSlot(kinds[i].id, copy, p, values[i]) && copy.equals(actual) && writeSlot(kinds[i].id, copy, p, probes[i]) && copy[p] === other[p];
+      return writeSlot(kinds[i], copy, p, values[i]) && copy.equals(actual) && writeSlot(kinds[i], copy, p, probes[i]) && copy[p] === other[p];
     });
     if (at === undefined) return null;
     claimed.add(at);
@@ -148,9 +200,15 @@ function makeTemplate(
   }
   // All probes written into the template must give exactly the other encoding: nothing else depends on the values.
   const copy = Buffer.from(actual);
-  for (let i = 0; i < kinds.length; i++) if (!writeSlot(kinds[i].id, copy, offsets[i], probes[i])) return null;
+  for (let i = 0; i < kinds.length; i++) if (!writeSlot(kinds[i], copy, offsets[i], probes[i])) return null;
   if (!copy.equals(other)) return null;
-  return { bytes: actual, ids: kinds.map((k) => k.id), offsets, comment };
+  return {
+    bytes: actual,
+    ids: kinds.slice(0, builderSlots).map((k) => k.id),
+    offsets: offsets.slice(0, builderSlots),
+    commentAt: comment ? offsets[builderSlots] : -1,
+    ruleIdAt: offsets[offsets.length - 1],
+  };
 }
 
 /** The rule's NEWRULE message with these slot values (the builder's, the comment, the rule id); undefined if it is not one message. */
@@ -160,12 +218,12 @@ function encodeWith(r: TemplatedRule, values: unknown[]): Buffer | undefined {
   const n = own.length;
   try {
     for (let i = 0; i < n; i++) own[i] = values[i];
-    const built = r.input.rule.build(r.input.family, { setId: () => 1 });
+    const { family, table, chain, append } = r.scope;
+    const built = r.rule.build(family, { setId: () => 1 });
     if (built.anonymousSets.length || built.devices) return undefined;
     const w = new NetlinkWriter(512);
-    const comment = r.comment !== undefined ? (values[n] as string) : (r.input.comment ?? built.comment);
-    const { family, table, chain } = r.input;
-    writeNewRule(w, { family, table, chain, expressions: built.expressions, comment }, { append: r.append, ruleId: values[values.length - 1] as number }, 0);
+    const comment = r.comment !== undefined ? (values[n] as string) : (r.inputComment ?? built.comment);
+    writeNewRule(w, { family, table, chain, expressions: built.expressions, comment }, { append, ruleId: values[values.length - 1] as number }, 0);
     return w.messageOffsets.length === 1 ? w.finish() : undefined;
   } catch {
     return undefined; // a probe value the ordinary path refuses: no template
@@ -176,7 +234,9 @@ function encodeWith(r: TemplatedRule, values: unknown[]): Buffer | undefined {
 
 /** @internal for tests: forgets every template and turns them on or off; returns how many rules were written from one so far. */
 export function resetRuleTemplates(on = true): number {
-  templates.clear();
+  scopes.clear();
+  shapeCount = 0;
+  generation++;
   enabled = on;
   return written;
 }

@@ -38,12 +38,13 @@ import { NFT_MSG_DESTROYFLOWTABLE, describeFlowtable, writeDeleteFlowtable, writ
 import { getSetMessage, nftChainOps, nftListOps, setKey, shapeOfMessage } from './list';
 import type { NftFamily } from './message';
 import { describeObject, writeDeleteObject, writeNewObject, type NftObject, type ObjectRef } from './object';
+import { BatchBuffer } from './batch-buffer';
 import { describeRule, writeDeleteRule, writeNewRule, type Rule, type RulePlacement, type RuleRef } from './rule';
-import { learnTemplate, templatedRule, writeFromTemplate } from './rule-templates';
+import { learnTemplate, templateScope, templatedRule, writeFromTemplate, type TemplateScope, type TemplatedRule } from './rule-templates';
 import { resolveDevices, withDeviceIndexes, type DeviceResolver, type NamedDevice } from './rule-devices';
 import { describeSet, shapeOf, writeDeleteSet, writeNewSet, type NftSet, type SetRef, type SetShape } from './set';
 import { describeTable, writeDeleteTable, writeNewTable, type Table, type TableRef } from './table';
-import { deleteCommand, type AddOptions, type CommitOptions, type CommitResult, type RuleAnchor, type RuleInput } from './transaction-options';
+import { deleteCommand, type AddOptions, type CommitOptions, type CommitResult, type EchoMode, type RuleAnchor, type RuleInput } from './transaction-options';
 
 export type { AddOptions, CommandAnchor, CommandResult, CommitOptions, CommitResult, EchoMode, RuleAnchor, RuleInput } from './transaction-options';
 
@@ -83,6 +84,18 @@ interface Command {
   write?(w: NetlinkWriter, ctx: WriteContext): number;
 }
 
+/** A batch ready to send: `buffer`; message offsets in `base` (BATCH_BEGIN first, BATCH_END last). */
+interface Built {
+  buffer: Buffer;
+  base: Buffer;
+  offsets: number[];
+  /** The command a message (by index in the batch) belongs to, or -1 (BEGIN, END, past the end). */
+  ownerOf(message: number): number;
+  /** Each echoed NEW command's primary message: batch message index → command. */
+  primary: Map<number, number>;
+  echoRules: boolean;
+}
+
 /** A command written at commit (it needs something read from the kernel first). */
 type DeferredCommand = Pick<Command, 'description' | 'echo' | 'needsSet' | 'needsIndex' | 'needsChainHandle' | 'needsDevices'> &
   Required<Pick<Command, 'write'>>;
@@ -100,12 +113,21 @@ const ECHO_SHARE = 4;
  */
 export class Transaction {
   private readonly commands: Command[] = [];
+  /** Indexes of the commands written at commit (the only ones that can need something read first): commit scans these, not every command. */
+  private readonly deferred: number[] = [];
   private readonly definedSets = new Map<string, NftSet>();
   private nextSetId = 1;
   private nextRuleId = 1;
   private readonly ids: IdAllocator = { setId: () => this.nextSetId++ };
-  /** The messages of commands encoded when added, back to back; commit copies them into the batch. */
-  private readonly encoded = new NetlinkWriter(4096);
+  /** The messages of commands encoded when added, back to back; the batch itself when no command is written at commit. */
+  private readonly out = new BatchBuffer();
+  /** Whether a batch written in place had NLM_F_ECHO set on messages (the next one clears what it does not echo). */
+  private echoesMarked = false;
+  /** The rule templates of the chain the last rule went to (rule-templates.ts). */
+  private templates?: TemplateScope;
+  /** The scope `scopeDescription` describes the rules of. */
+  private described?: TemplateScope;
+  private scopeDescription = '';
 
   /**
    * @internal use `h.nft.transaction()`; without an executor the transaction can only be encoded.
@@ -137,6 +159,7 @@ export class Transaction {
     // One literal: a spread copy of the command took ~850 bytes of heap (element commands are pushed on every services change).
     const { description, echo, needsSet, needsIndex, needsChainHandle, needsDevices, write } = c;
     this.commands.push({ description, echo, needsSet, needsIndex, needsChainHandle, needsDevices, write, start: -1, end: -1, firstMessage: -1, main: 0 });
+    this.deferred.push(this.commands.length - 1);
     return this.commands.length - 1;
   }
 
@@ -145,22 +168,31 @@ export class Transaction {
    * and keeps the bytes: commit then only copies them into the batch.
    */
   private pushEncoded(description: string, echo: EchoKind | undefined, write: (w: NetlinkWriter) => number): number {
-    const start = this.encoded.length;
-    const firstMessage = this.encoded.messageOffsets.length;
+    const w = this.out.writer;
+    const start = w.length;
+    const firstMessage = w.messageOffsets.length;
     let main: number;
     try {
-      main = write(this.encoded);
+      main = write(w);
     } catch (e) {
-      this.encoded.rewind(start);
+      w.rewind(start);
       throw e;
     }
-    return this.pushWritten(description, echo, start, firstMessage, main);
+    return this.pushWritten(w, description, echo, start, firstMessage, main);
   }
 
-  /** Records a command just encoded into `this.encoded` from `start` (messages from `firstMessage`). */
-  private pushWritten(description: string, echo: EchoKind | undefined, start: number, firstMessage: number, main: number, ruleId?: number): number {
+  /** Records a command just encoded into `w` (the batch buffer's writer) from `start` (messages from `firstMessage`). */
+  private pushWritten(
+    w: NetlinkWriter,
+    description: string,
+    echo: EchoKind | undefined,
+    start: number,
+    firstMessage: number,
+    main: number,
+    ruleId?: number,
+  ): number {
     // Back to back in one growing buffer: no Buffer (nor closure) per command; 100,000 rules held ~2× their bytes in small Buffers.
-    this.commands.push({ description, echo, start, end: this.encoded.length, firstMessage, main, ruleId });
+    this.commands.push({ description, echo, start, end: w.length, firstMessage, main, ruleId });
     return this.commands.length - 1;
   }
 
@@ -441,9 +473,14 @@ export class Transaction {
     return executor(op);
   }
 
-  /** The interfaces rules name, with their commands. */
+  /** The interfaces rules name, with their commands (only commands written at commit name any). */
   private namedDevices(): NamedDevice[] {
-    return this.commands.flatMap((c, command) => (c.needsDevices ?? []).map((slot) => ({ slot, command, description: c.description })));
+    const out: NamedDevice[] = [];
+    for (const command of this.deferred) {
+      const c = this.commands[command];
+      for (const slot of c.needsDevices ?? []) out.push({ slot, command, description: c.description });
+    }
+    return out;
   }
 
   /**
@@ -474,10 +511,8 @@ export class Transaction {
     if (unresolved)
       throw new ValidationError(unresolved.slot.field, unresolved.slot.name, "an interface name needs commit() (it is looked up in the handle's namespace)");
     const ctx: WriteContext = { shapes: new Map(), positions: new Map(), chainHandles: new Map(), devices };
-    // Only commands written at commit need something read first; one indexed pass finds them
-    // (entries() and destructuring would run the iterator protocol per command in a new process).
-    const deferred: number[] = [];
-    for (let i = 0; i < this.commands.length; i++) if (this.commands[i].write) deferred.push(i);
+    // Only commands written at commit need something read first (a transaction of 1,000 rules has none).
+    const deferred = this.deferred;
     for (const i of deferred) {
       const c = this.commands[i];
       if (c.needsSet) {
@@ -519,20 +554,47 @@ export class Transaction {
     if (named) throw new ValidationError(named.slot.field, named.slot.name, 'an interface name is looked up at commit: encode() needs interface indexes');
     const ctx: WriteContext = { shapes: new Map(), positions: new Map(), chainHandles: new Map() };
     for (const [k, s] of this.definedSets) ctx.shapes.set(k, shapeOf(s));
-    return this.build(ctx, opts).buffer;
+    const built = this.build(ctx, opts);
+    // A copy (the batch may be this transaction's own buffer), without the numbers an earlier commit stamped into it.
+    const out = Buffer.from(built.buffer);
+    const shift = built.buffer.byteOffset - built.base.byteOffset;
+    for (const at of built.offsets) out.fill(0, at - shift + 8, at - shift + 12);
+    return out;
   }
 
-  private build(
-    ctx: WriteContext,
-    opts: CommitOptions,
-  ): { buffer: Buffer; owners: number[]; offsets: number[]; primary: Map<number, number>; echoRules: boolean } {
+  private build(ctx: WriteContext, opts: CommitOptions): Built {
+    const mode = opts.echo ?? 'auto';
+    if (this.deferred.length === 0) {
+      // Every command was encoded when added: the batch is the transaction's own buffer, nothing copied.
+      const { buffer, base, offsets } = this.out.batch(opts.expectGeneration);
+      // Each NEW command's primary message (batch message index → command), only when echoes are chosen or were set before.
+      const primary = new Map<number, number>();
+      if (mode !== 'none' || this.echoesMarked)
+        for (let i = 0; i < this.commands.length; i++) if (this.commands[i].echo) primary.set(this.commands[i].firstMessage + this.commands[i].main + 1, i);
+      const echoRules = markEchoes(base, offsets, primary, (cmd) => this.commands[cmd].echo, mode, this.echoBudgetBytes);
+      this.echoesMarked = mode !== 'none';
+      const last = offsets.length - 1;
+      const ownerOf = (m: number): number => (m <= 0 || m >= last ? -1 : this.commandOfMessage(m - 1));
+      return { buffer, base, offsets, ownerOf, primary, echoRules };
+    }
+    return this.buildCopy(ctx, mode, opts.expectGeneration);
+  }
+
+  /** The command whose messages include the buffer's message `m` (every command encoded when added). */
+  private commandOfMessage(m: number): number {
+    for (let i = this.commands.length - 1; i >= 0; i--) if (this.commands[i].firstMessage <= m) return i;
+    return -1;
+  }
+
+  /** The batch in a new buffer: commands encoded when added are copied, the others written now. */
+  private buildCopy(ctx: WriteContext, mode: EchoMode, generation: number | undefined): Built {
+    const encoded = this.out.writer;
     // Sized for everything encoded so far: no doubling copies of a large batch.
-    const w = new NetlinkWriter(this.encoded.length + 64 * 1024);
+    const w = new NetlinkWriter(encoded.length + 64 * 1024);
     const owners: number[] = [-1];
-    writeBatchBegin(w, NFNL_SUBSYS_NFTABLES, NLM_F_ECHO, opts.expectGeneration);
+    writeBatchBegin(w, NFNL_SUBSYS_NFTABLES, NLM_F_ECHO, generation);
     // message index → command, and each NEW command's primary message.
     const primary = new Map<number, number>();
-    const encoded = this.encoded;
     // Commands encoded when added are copied in runs (one copy for a transaction of rules).
     let runStart = -1;
     let runEnd = -1;
@@ -566,15 +628,16 @@ export class Transaction {
     writeBatchEnd(w, NFNL_SUBSYS_NFTABLES);
     owners.push(-1);
     const buffer = w.written(); // the writer is dropped: no copy
-    const echoRules = markEchoes(buffer, w.messageOffsets, primary, (cmd) => this.commands[cmd].echo, opts.echo ?? 'auto', this.echoBudgetBytes);
-    return { buffer, owners, offsets: w.messageOffsets, primary, echoRules };
+    // Copied runs keep flags an earlier batch written in place set: markEchoes sets or clears each.
+    const echoRules = markEchoes(buffer, w.messageOffsets, primary, (cmd) => this.commands[cmd].echo, mode, this.echoBudgetBytes);
+    return { buffer, base: buffer, offsets: w.messageOffsets, ownerOf: (m) => (m >= 0 && m < owners.length ? owners[m] : -1), primary, echoRules };
   }
 
   /** Maps a kernel error to the command it belongs to. */
-  private explain(e: unknown, built: { buffer: Buffer; owners: number[]; offsets: number[] }, opts: CommitOptions): unknown {
+  private explain(e: unknown, built: Built, opts: CommitOptions): unknown {
     if (!(e instanceof NetlinkError) || e.commandIndex === undefined) return e;
-    const owner = built.owners[e.commandIndex] as number | undefined; // the kernel's index may point past our commands
-    if (owner === undefined || owner < 0) {
+    const owner = built.ownerOf(e.commandIndex); // the kernel's index may point past our commands
+    if (owner < 0) {
       if (e.errno === ERESTART && opts.expectGeneration !== undefined) return new GenerationMismatchError(opts.expectGeneration);
       return e;
     }
@@ -586,7 +649,7 @@ export class Transaction {
       missingAttribute: e.missingAttribute,
       command: owner,
       description: this.commands[owner].description,
-      attribute: e.extackOffset !== undefined ? describeErrorOffset(built.buffer, built.offsets[e.commandIndex], e.extackOffset) : undefined,
+      attribute: e.extackOffset !== undefined ? describeErrorOffset(built.base, built.offsets[e.commandIndex], e.extackOffset) : undefined,
     });
   }
 
@@ -611,16 +674,24 @@ export class Transaction {
   private pushRule(r: RuleInput, verb: string, append: boolean, anchor: RuleAnchor | undefined, dynamic = false, replace?: number): number {
     if ((r.expressions === undefined) === (r.rule === undefined)) throw new ValidationError('rule', r, 'give exactly one of expressions or rule');
     // A builder's rule of a shape seen before is copied from its template (rule-templates.ts).
-    const templated =
-      r.rule !== undefined && !dynamic && replace === undefined && anchor === undefined && r.userdata === undefined
-        ? templatedRule({ family: r.family, table: r.table, chain: r.chain, rule: r.rule, comment: r.comment }, append)
-        : undefined;
+    let templated: TemplatedRule | undefined;
+    if (r.rule !== undefined && !dynamic && replace === undefined && anchor === undefined && r.userdata === undefined) {
+      const scope = (this.templates = templateScope(this.templates, r.family, r.table, r.chain, append));
+      templated = scope && templatedRule(scope, r.rule, r.comment);
+    }
     if (templated !== undefined) {
-      const start = this.encoded.length;
-      const firstMessage = this.encoded.messageOffsets.length;
-      if (writeFromTemplate(this.encoded, templated, this.nextRuleId)) {
-        const ruleId = this.nextRuleId++;
-        return this.pushWritten(`${verb} rule ${describeRule(r)}`, 'rule', start, firstMessage, 0, ruleId);
+      const w = this.out.writer;
+      const start = w.length;
+      const firstMessage = w.messageOffsets.length;
+      if (writeFromTemplate(w, templated, this.nextRuleId)) {
+        // One description string per table, chain and verb (the scope: `verb` follows `append` here), not one per rule.
+        if (this.described !== templated.scope) {
+          this.described = templated.scope;
+          this.scopeDescription = `${verb} rule ${describeRule(r)}`;
+        }
+        // pushWritten's literal, inline: a new process runs this for every rule (a small function called per rule is optimised early).
+        this.commands.push({ description: this.scopeDescription, echo: 'rule', start, end: w.length, firstMessage, main: 0, ruleId: this.nextRuleId++ });
+        return this.commands.length - 1;
       }
     }
     const built: BuiltRule = r.rule ? r.rule.build(r.family, this.ids) : recreateAnonymousSets(r.expressions ?? [], r.anonymousSets, this.ids);
@@ -655,18 +726,18 @@ export class Transaction {
       return at;
     }
     // Encoded in place (no closure per rule: a new process runs this in the interpreter, 1,000s of times).
-    const start = this.encoded.length;
-    const firstMessage = this.encoded.messageOffsets.length;
+    const w = this.out.writer;
+    const start = w.length;
+    const firstMessage = w.messageOffsets.length;
     let main: number;
     try {
-      main = writeRuleMessages(this.encoded, built, rule, placement, undefined);
+      main = writeRuleMessages(w, built, rule, placement, undefined);
     } catch (e) {
-      this.encoded.rewind(start);
+      w.rewind(start);
       throw e;
     }
-    if (templated !== undefined && main === 0 && this.encoded.messageOffsets.length === firstMessage + 1)
-      learnTemplate(templated, ruleId, this.encoded.written(start, this.encoded.length));
-    return this.pushWritten(description, 'rule', start, firstMessage, main, ruleId || undefined);
+    if (templated !== undefined && main === 0 && w.messageOffsets.length === firstMessage + 1) learnTemplate(templated, ruleId, w.written(start, w.length));
+    return this.pushWritten(w, description, 'rule', start, firstMessage, main, ruleId || undefined);
   }
 
   private pushElements(s: SetRef, elements: SetElement[], msg: Parameters<typeof writeElements>[1], flags: number, verb: string): number {

@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { GenerationMismatchError, NetlinkOverrunError, NftCommandError, ValidationError, not, rule } from '../../lib';
 import type { NftEvent, NftStreamEvent } from '../../lib/nftables/events';
+import { rulesFromTemplates } from '../../lib/nftables/rule-templates';
 import { nft, nftObjects, nftRuleLines } from '../helpers/nft';
 import { useNetns } from '../helpers/netns';
 
@@ -88,6 +89,42 @@ describe('nftables transactions', () => {
     expect(err3.message).toContain('set inet partial nope does not exist');
     expect(tables()).not.toContain('partial');
     expect(tables()).not.toContain('partial');
+  });
+
+  it('names the refused rule of a 1,000-rule batch written in place, also when that rule was written from a template', async () => {
+    const add = (tx: ReturnType<ReturnType<typeof h>['nft']['transaction']>, chain: string, i: number) =>
+      tx.addRule({
+        family: 'ip',
+        table: 'many',
+        chain,
+        rule: rule()
+          .tcp({ dport: 10000 + i })
+          .dnat({ to: `10.88.${i >> 8}.${i & 255 || 1}`, port: 80 }),
+      });
+    const batch = (refused: number[]) => {
+      const tx = h().nft.transaction();
+      tx.addTable({ family: 'ip', name: 'many' });
+      tx.addChain({ family: 'ip', table: 'many', name: 'pre', type: 'nat', hook: 'prerouting', priority: 'dstnat' });
+      for (let i = 0; i < 1000; i++) add(tx, refused.includes(i) ? 'missing' : 'pre', i);
+      return tx;
+    };
+    // Rule 737 goes to a chain that does not exist (the first rule of its chain: written the ordinary way).
+    const err = await batch([737])
+      .commit({ echo: 'none' })
+      .catch((e) => e);
+    expect(err).toBeInstanceOf(NftCommandError);
+    expect(err).toMatchObject({ command: 2 + 737, description: 'add rule ip many missing', code: 'ENOENT', attribute: 'chain' });
+    // Three rules to the missing chain make its template; in the next batch the refused rule is written from it.
+    await batch([5, 6, 7])
+      .commit({ echo: 'none' })
+      .catch(() => undefined);
+    const before = rulesFromTemplates();
+    const err2 = await batch([512])
+      .commit()
+      .catch((e) => e);
+    expect(rulesFromTemplates() - before).toBe(1000); // every rule (both chains have their template by now): 512 too
+    expect(err2).toMatchObject({ command: 2 + 512, description: 'add rule ip many missing', code: 'ENOENT', attribute: 'chain' });
+    expect(tables()).not.toContain('many');
   });
 
   it('refuses invalid input before sending anything', () => {

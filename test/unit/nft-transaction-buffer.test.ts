@@ -74,4 +74,39 @@ describe('transaction encoding into one buffer', () => {
     expect(w.messageOffsets).toEqual([0, mark]);
     expect(() => w.rewind(w.length + 1)).toThrow(RangeError);
   });
+
+  it('writes the batch in place: echo flags set and cleared from one commit to the next, later adds on a copy, the batch in flight untouched', () => {
+    const make = (n: number): Transaction => {
+      const tx = commands();
+      for (let i = 0; i < n; i++) tx.addRule(good(100 + i));
+      return tx;
+    };
+    const tx = make(50);
+    // Echo flags chosen one way and then the other: each batch is the one a new transaction gives.
+    expect(tx.encode({ echo: 'auto' }).equals(make(50).encode({ echo: 'auto' }))).toBe(true);
+    expect(tx.encode({ echo: 'none' }).equals(make(50).encode({ echo: 'none' }))).toBe(true);
+    expect(tx.encode({ echo: 'objects' }).equals(make(50).encode({ echo: 'objects' }))).toBe(true);
+    expect(tx.encode({ expectGeneration: 7 }).equals(make(50).encode({ expectGeneration: 7 }))).toBe(true);
+
+    // A commit hands out the transaction's own buffer; the executor keeps it as in flight and numbers its messages.
+    let inFlight: Buffer | undefined;
+    const holding = new Transaction((op) => {
+      const step = op.next();
+      if (!step.done && step.value.kind === 'batch') inFlight = step.value.message;
+      return new Promise(() => undefined);
+    });
+    holding.addTable({ family: 'inet', name: 't' });
+    holding.addChain({ family: 'inet', table: 't', name: 'c' });
+    for (let i = 0; i < 50; i++) holding.addRule(good(100 + i));
+    void holding.commit({ echo: 'none' });
+    expect(inFlight?.equals(make(50).encode({ echo: 'none' }))).toBe(true);
+    const sent = inFlight ?? Buffer.alloc(0);
+    sent.writeUInt32LE(12345, 8); // as the connection stamps sequence numbers
+    const copy = Buffer.from(sent);
+    // Commands added after the commit go to a copy: the batch in flight keeps its bytes.
+    for (let i = 50; i < 60; i++) holding.addRule(good(100 + i));
+    expect(sent.equals(copy)).toBe(true);
+    // And the transaction's batch is the one of 60 rules, with no stamped numbers left in it.
+    expect(holding.encode({ echo: 'none' }).equals(make(60).encode({ echo: 'none' }))).toBe(true);
+  });
 });

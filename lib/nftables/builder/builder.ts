@@ -47,7 +47,7 @@ import type {
   WeightedBackend,
 } from './options';
 import { RuleMatches } from './rule-matches';
-import { PORT, addressSlotKind, literal } from './rule-shape';
+import { IPV4, IPV6, NOT_SLOT, PORT, STRING_SLOT, addressWord, literal, slotWord } from './rule-shape';
 import { setUpdate } from './set-updates';
 import { limit, log, objectRef, quota, reject, verdictOf, vmap } from './statements';
 
@@ -418,19 +418,20 @@ export class RuleBuilder extends RuleMatches {
    */
   private natStep(kind: 'snat' | 'dnat' | 'masq' | 'redir', o: NatOptions): this {
     const withAddress = kind === 'snat' || kind === 'dnat';
-    const lower = (ctx: BuildContext, x: NatOptions): void => (withAddress ? nat(ctx, kind, x) : portNat(ctx, kind, x));
     // Anything unusual (unknown keys included) takes the ordinary path, which names the error.
-    if (!isObject(o) || !hasOnlyKeys(o, withAddress ? NAT_KEYS : PORT_NAT_KEYS)) return this.add((ctx) => lower(ctx, o));
+    if (!isObject(o) || !hasOnlyKeys(o, withAddress ? NAT_KEYS : PORT_NAT_KEYS)) return this.add((ctx) => lowerNat(ctx, kind, o));
     const { to, port, family, random, fullyRandom, persistent } = o;
-    const toKind = withAddress ? addressSlotKind(to) : undefined;
-    const portKind = typeof port === 'number' ? PORT : undefined;
-    const toPart = toKind ? `$${toKind.code}` : literal(withAddress ? to : undefined);
-    const portPart = portKind ? `$${portKind.code}` : literal(port);
-    if (toPart === undefined || portPart === undefined || (family !== undefined && typeof family !== 'string')) return this.add((ctx) => lower(ctx, o));
-    const toAt = toKind ? this.slot(toKind, to) : -1;
-    const portAt = portKind ? this.slot(portKind, port) : -1;
+    // The address's word tells its kind: IPv6 is a string slot (rule-shape.ts).
+    const toWord = withAddress ? addressWord(to) : NOT_SLOT;
+    const portWord = slotWord(PORT, port);
+    const toPart = toWord === NOT_SLOT ? literal(withAddress ? to : undefined) : toWord === STRING_SLOT ? '$6' : '$4';
+    const portPart = portWord === NOT_SLOT ? literal(port) : '$P';
+    if (toPart === undefined || portPart === undefined || (family !== undefined && typeof family !== 'string'))
+      return this.add((ctx) => lowerNat(ctx, kind, o));
+    const toAt = toWord === NOT_SLOT ? -1 : this.slot(toWord === STRING_SLOT ? IPV6 : IPV4, to, toWord);
+    const portAt = portWord === NOT_SLOT ? -1 : this.slot(PORT, port, portWord);
     const values = this.slotValues;
-    const flags = `${random ? 1 : 0}${fullyRandom ? 1 : 0}${persistent ? 1 : 0}`;
+    const flags = (random ? 4 : 0) | (fullyRandom ? 2 : 0) | (persistent ? 1 : 0);
     return this.shaped(`N${kind}${toPart}${portPart}${literal(family)}${flags}`, (ctx) => {
       // Only the keys the caller gave (errors print the options).
       const x: NatOptions = {};
@@ -440,9 +441,15 @@ export class RuleBuilder extends RuleMatches {
       if (random !== undefined) x.random = random;
       if (fullyRandom !== undefined) x.fullyRandom = fullyRandom;
       if (persistent !== undefined) x.persistent = persistent;
-      lower(ctx, x);
+      lowerNat(ctx, kind, x);
     });
   }
+}
+
+/** Lowers a NAT statement (the step of `natStep`). */
+function lowerNat(ctx: BuildContext, kind: 'snat' | 'dnat' | 'masq' | 'redir', x: NatOptions): void {
+  if (kind === 'snat' || kind === 'dnat') nat(ctx, kind, x);
+  else portNat(ctx, kind, x);
 }
 
 /** The key part of a verdict (`V` and its code, or the chain jumped to); undefined for a full Verdict object. */

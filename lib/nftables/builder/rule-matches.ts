@@ -62,7 +62,7 @@ export abstract class RuleMatches extends RuleSteps {
       const own = (s.negated ? not(s.inner) : s.inner) as MatchValue;
       return this.shaped(part, (ctx) => matchField(ctx, fieldByName(name), own));
     }
-    const i = this.slot(s.kind, s.inner);
+    const i = this.slot(s.kind, s.inner, s.word);
     const values = this.slotValues;
     const negated = s.negated;
     return this.shaped(part, (ctx) => matchField(ctx, fieldByName(name), (negated ? not(values[i]) : values[i]) as MatchValue));

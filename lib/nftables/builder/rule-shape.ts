@@ -63,92 +63,108 @@ export const RULE_ID: SlotKind = { code: 'R', id: 6, probe: (v) => ~(v as number
 const V4_EXACT = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
 
 /**
- * Writes the values of a rule's slots (kinds `ids`, at `start + offsets[i]`) with byte stores:
- * `values` for the first slots, then `tail1`, then `tail2` (the comment and the rule id, which the
- * builder does not hold). False when a value is not one its kind writes exactly as the ordinary path
- * would (what was written then means nothing). One function for all the slots of a rule, with a
- * case per kind and a regular expression for IPv4 rather than a character loop: a new process runs
- * this in the interpreter for every rule, and small or loop-heavy functions are the ones V8 sends to
- * its optimising compiler during the first 1,000 rules (bench/notes.md).
+ * A slot's value as the template writer takes it, worked out once when the builder records it
+ * (so the writer, run for every rule, only stores bytes): a u32 or u16 whose big-endian bytes are
+ * the slot's bytes (a mark is swapped to host order here), or one of the markers below.
+ */
+export type SlotWord = number;
+/** Not a value of the kind: a constant, it goes into the shape key. */
+export const NOT_SLOT = -3;
+/** A string written by {@link writeStringSlot} (IPv6 addresses, interface names, comments). */
+export const STRING_SLOT = -2;
+/** Of the kind but not written exactly as the ordinary path would (port 70000): that rule goes the ordinary way, which throws its error. */
+export const BAD_SLOT = -1;
+
+/** The word of `v` in a slot of `kind` (see {@link SlotWord}). */
+export function slotWord(kind: SlotKind, v: unknown): SlotWord {
+  switch (kind.id) {
+    case 0: // PORT
+      if (typeof v !== 'number') return NOT_SLOT;
+      return Number.isInteger(v) && v >= 0 && v <= 0xffff ? v : BAD_SLOT;
+    case 1: {
+      // IPV4: one regular expression, not a character loop (cheaper before V8 optimises it)
+      const m = typeof v === 'string' ? V4_EXACT.exec(v) : null;
+      return m === null ? NOT_SLOT : ((+m[1] << 24) | (+m[2] << 16) | (+m[3] << 8) | +m[4]) >>> 0;
+    }
+    case 3: // MARK: stored in host order
+    case 6: // RULE_ID
+      if (typeof v !== 'number') return NOT_SLOT;
+      if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) return BAD_SLOT;
+      return kind.id === 3 && HOST_LITTLE_ENDIAN ? ((v << 24) | ((v & 0xff00) << 8) | ((v >>> 8) & 0xff00) | (v >>> 24)) >>> 0 : v;
+    case 2: // IPV6
+      return typeof v === 'string' && V6_PLAIN.test(v) ? STRING_SLOT : NOT_SLOT;
+    default: // IFNAME, COMMENT
+      return typeof v === 'string' && (kind.id === 5 || IFNAME_PLAIN.test(v)) ? STRING_SLOT : NOT_SLOT;
+  }
+}
+
+/**
+ * Writes the builder's slots of a rule into its template's copy at `start` (their kinds `ids`, at
+ * `start + offsets[i]`; `words` as {@link slotWord} made them, `values` for string slots). False
+ * when a value is not one its kind writes exactly as the ordinary path would (what was written
+ * then means nothing). The values were classified and converted when recorded, so this is a few
+ * byte stores per slot: a new process runs it in the interpreter for every rule, and a function
+ * that executes many bytecodes per call is sent to V8's optimising compiler during the first
+ * 1,000 rules, at a cost larger than what it saves (bench/notes.md).
  */
 export function writeSlots(
   b: Uint8Array,
   start: number,
   ids: readonly number[],
   offsets: readonly number[],
+  words: readonly SlotWord[],
   values: readonly unknown[],
-  tail1: unknown,
-  tail2: unknown,
 ): boolean {
-  const n = values.length;
-  for (let i = 0; i < ids.length; i++) {
-    const v = i < n ? values[i] : i === n ? tail1 : tail2;
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i];
     const at = start + offsets[i];
-    const id = ids[i];
-    switch (id) {
-      case 0: // PORT
-        if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 0xffff) return false;
-        b[at] = v >> 8;
-        b[at + 1] = v & 0xff;
-        break;
-      case 1: {
-        // IPV4
-        const m = typeof v === 'string' ? V4_EXACT.exec(v) : null;
-        if (m === null) return false;
-        b[at] = +m[1];
-        b[at + 1] = +m[2];
-        b[at + 2] = +m[3];
-        b[at + 3] = +m[4];
-        break;
-      }
-      case 2: {
-        // IPV6
-        if (typeof v !== 'string' || !V6_PLAIN.test(v)) return false;
-        let bytes: Buffer;
-        try {
-          bytes = parseIp(v, 'address', 6).bytes;
-        } catch {
-          return false;
-        }
-        b.set(bytes, at);
-        break;
-      }
-      case 3: // MARK
-      case 6: // RULE_ID
-        if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 0xffffffff) return false;
-        if (id === 3 && HOST_LITTLE_ENDIAN) {
-          b[at] = v & 0xff;
-          b[at + 1] = (v >>> 8) & 0xff;
-          b[at + 2] = (v >>> 16) & 0xff;
-          b[at + 3] = v >>> 24;
-        } else {
-          b[at] = v >>> 24;
-          b[at + 1] = (v >>> 16) & 0xff;
-          b[at + 2] = (v >>> 8) & 0xff;
-          b[at + 3] = v & 0xff;
-        }
-        break;
-      case 4: // IFNAME
-        if (typeof v !== 'string' || !IFNAME_PLAIN.test(v)) return false;
-        for (let k = 0; k < 16; k++) b[at + k] = k < v.length ? v.charCodeAt(k) : 0;
-        break;
-      case 5: // COMMENT
-        if (typeof v !== 'string' || !isPlainComment(v)) return false;
-        for (let k = 0; k < v.length; k++) b[at + k] = v.charCodeAt(k);
-        break;
-      default:
-        return false;
+    if (w < 0) {
+      if (w !== STRING_SLOT || !writeStringSlot(ids[i], b, at, values[i])) return false;
+    } else if (ids[i] === 0) {
+      b[at] = w >> 8;
+      b[at + 1] = w & 0xff;
+    } else {
+      b[at] = w >>> 24;
+      b[at + 1] = (w >>> 16) & 0xff;
+      b[at + 2] = (w >>> 8) & 0xff;
+      b[at + 3] = w & 0xff;
     }
   }
   return true;
 }
 
-/** One slot's value (making a template). */
-export function writeSlot(id: number, b: Uint8Array, at: number, v: unknown): boolean {
-  return writeSlots(b, at, [id], [0], [v], undefined, undefined);
+/** Writes a string slot (IPv6 address, interface name, comment); false when the value is not one it writes exactly. */
+export function writeStringSlot(id: number, b: Uint8Array, at: number, v: unknown): boolean {
+  if (typeof v !== 'string') return false;
+  if (id === 2) {
+    // IPv6: rarer than IPv4, one Buffer is fine
+    if (!V6_PLAIN.test(v)) return false;
+    let bytes: Buffer;
+    try {
+      bytes = parseIp(v, 'address', 6).bytes;
+    } catch {
+      return false;
+    }
+    b.set(bytes, at);
+    return true;
+  }
+  if (id === 4) {
+    if (!IFNAME_PLAIN.test(v)) return false;
+    for (let k = 0; k < 16; k++) b[at + k] = k < v.length ? v.charCodeAt(k) : 0;
+    return true;
+  }
+  if (id !== 5 || !isPlainComment(v)) return false;
+  for (let k = 0; k < v.length; k++) b[at + k] = v.charCodeAt(k);
+  return true;
 }
 
-const V4_PLAIN = V4_EXACT;
+/** One slot's value (making a template): false when it is not one the template writer writes. */
+export function writeSlot(kind: SlotKind, b: Uint8Array, at: number, v: unknown): boolean {
+  const w = slotWord(kind, v);
+  if (w === NOT_SLOT) return false;
+  return writeSlots(b, at, [kind.id], [0], [w], [v]);
+}
+
 const V6_PLAIN = /^[0-9a-fA-F:]*:[0-9a-fA-F:]*$/;
 const IFNAME_PLAIN = /^[A-Za-z0-9_.-]{1,15}$/;
 
@@ -203,35 +219,29 @@ const FIELD_SLOTS: Record<string, SlotKind | undefined> = {
   oifname: IFNAME,
 };
 
-/** The slot kind a value takes, or undefined (a constant: it goes into the key). */
-export function slotKindOf(kind: SlotKind | undefined, v: unknown): SlotKind | undefined {
-  if (kind === undefined) return undefined;
-  if (kind === PORT || kind === MARK) return typeof v === 'number' ? kind : undefined;
-  if (typeof v !== 'string') return undefined;
-  if (kind === IPV4) return V4_PLAIN.test(v) ? kind : undefined;
-  if (kind === IPV6) return V6_PLAIN.test(v) ? kind : undefined;
-  return IFNAME_PLAIN.test(v) ? kind : undefined;
-}
-
 /** The slot kind of a field's values (before looking at a value). */
 export function fieldSlotKind(field: string): SlotKind | undefined {
   return Object.hasOwn(FIELD_SLOTS, field) ? FIELD_SLOTS[field] : undefined;
 }
 
-/** An address a NAT statement translates to: IPv4 or IPv6 slot, or undefined (a range, a constant). */
-export function addressSlotKind(v: unknown): SlotKind | undefined {
-  if (typeof v !== 'string') return undefined;
-  if (V4_PLAIN.test(v)) return IPV4;
-  return V6_PLAIN.test(v) ? IPV6 : undefined;
+/** An address a NAT statement translates to: its IPv4 word, STRING_SLOT for IPv6, or NOT_SLOT (a range, a constant). */
+export function addressWord(v: unknown): SlotWord {
+  const word = slotWord(IPV4, v);
+  if (word !== NOT_SLOT) return word;
+  return slotWord(IPV6, v);
 }
 
-/** A match value: its key part and slot kind, unwrapped from `not()`; undefined when it makes the rule shapeless. */
-export function matchValueShape(field: string, value: unknown): { part: string; kind?: SlotKind; negated: boolean; inner: unknown } | undefined {
+/** A match value: its key part, slot kind and word, unwrapped from `not()`; undefined when it makes the rule shapeless. */
+export function matchValueShape(
+  field: string,
+  value: unknown,
+): { part: string; kind?: SlotKind; word: SlotWord; negated: boolean; inner: unknown } | undefined {
   const negated = value instanceof Negated;
   const inner: unknown = negated ? value.value : value;
-  const kind = slotKindOf(fieldSlotKind(field), inner);
-  if (kind) return { part: (negated ? '!$' : '$') + kind.code, kind, negated, inner };
+  const kind = fieldSlotKind(field);
+  const word = kind === undefined ? NOT_SLOT : slotWord(kind, inner);
+  if (kind !== undefined && word !== NOT_SLOT) return { part: (negated ? '!$' : '$') + kind.code, kind, word, negated, inner };
   const l = literal(inner);
   if (l === undefined || inner === undefined) return undefined;
-  return { part: (negated ? '!' : '') + l, negated, inner };
+  return { part: (negated ? '!' : '') + l, word, negated, inner };
 }

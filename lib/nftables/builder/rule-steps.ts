@@ -8,7 +8,7 @@ import { ValidationError } from '../../netlink/errors';
 import { unshared, type Expression } from '../expressions/registry';
 import type { NftFamily } from '../message';
 import { BuildContext, type BuiltRule, type IdAllocator, type Step } from './context';
-import type { SlotKind } from './rule-shape';
+import type { SlotKind, SlotWord } from './rule-shape';
 
 /** What a rule's bytes depend on (rule-shape.ts): the shape key, and the values that vary, by slot. */
 export interface RuleShape {
@@ -16,6 +16,8 @@ export interface RuleShape {
   kinds: readonly SlotKind[];
   /** The builder's own array: its steps read it when they run (changed only to find where values land). */
   values: unknown[];
+  /** The values as the template writer takes them (rule-shape.ts, SlotWord), worked out when recorded. */
+  words: readonly SlotWord[];
   comment?: string;
 }
 
@@ -29,6 +31,7 @@ export abstract class RuleSteps {
   private readonly slotKinds: SlotKind[] = [];
   /** Values of the slots; shaped steps read them from here when they run. */
   protected readonly slotValues: unknown[] = [];
+  private readonly slotWords: SlotWord[] = [];
 
   /** Records a step whose bytes are not described by a shape: rules using it are encoded the ordinary way. */
   protected add(step: Step): this {
@@ -44,16 +47,17 @@ export abstract class RuleSteps {
     return this;
   }
 
-  /** Puts a value in a new slot; returns its index in `slotValues`. */
-  protected slot(kind: SlotKind, value: unknown): number {
+  /** Puts a value in a new slot (`word`: as slotWord() converted it); returns its index in `slotValues`. */
+  protected slot(kind: SlotKind, value: unknown, word: SlotWord): number {
     this.slotKinds.push(kind);
+    this.slotWords.push(word);
     return this.slotValues.push(value) - 1;
   }
 
   /** @internal the rule's shape, when every step recorded one (rule-templates.ts). */
   shape(): RuleShape | undefined {
     if (this.shapeKey === undefined) return undefined;
-    return { key: this.shapeKey, kinds: this.slotKinds, values: this.slotValues, comment: this.text };
+    return { key: this.shapeKey, kinds: this.slotKinds, values: this.slotValues, words: this.slotWords, comment: this.text };
   }
 
   /** @internal produces the expressions (and inline sets) for a table of `family`. */

@@ -7,10 +7,11 @@
 import { constants as osConstants } from 'node:os';
 import { native, type NativeNetlinkSyncSocket } from '../native/binding';
 import { EINTR, EIO } from './errno';
-import { NetlinkError, NetlinkOverrunError, fromNative } from './errors';
+import { NetlinkError, fromNative, requestOverrun } from './errors';
 import type { NetlinkCall, SyncExecutor } from './operation';
 import type { NetlinkMessage } from './parser';
 import { sendBulkSync } from './bulk-send';
+import { hasItemsSent, withItemsSent } from './bulk-stop';
 import { PendingRequest } from './request-tracker';
 import { checkBufferBytes, type ConnectionOptions } from './connection-options';
 import { ConnectionCore, DUMP_RETRIES } from './connection-core';
@@ -47,17 +48,40 @@ export class NetlinkSyncConnection extends ConnectionCore implements SyncExecuto
     this.socket.close();
   }
 
+  /**
+   * The kernel dropped replies of `p`, the one request in flight (it was
+   * sent: `itemsSent` of a bulk call): it fails. The socket is then read
+   * empty: until a recvmsg finds its queue empty the kernel drops every reply
+   * to it (NETLINK_S_CONGESTED), so the next call's would be lost; and a dump
+   * still running is read to its end. What is read is stray.
+   */
+  private overrun(p: PendingRequest, itemsSent?: number): void {
+    this.tracker.fail(requestOverrun(p.operation, itemsSent), p);
+    for (;;) {
+      try {
+        const buf = this.socket.recv(0);
+        if (buf.length === 0) return;
+        this.tracker.feedReceived(buf);
+      } catch (e) {
+        if ((e as { errno?: number }).errno !== osConstants.errno.ENOBUFS) throw e;
+      }
+    }
+  }
+
   private once(c: NetlinkCall): { replies: NetlinkMessage[]; interrupted: boolean } {
     this.checkOpen(c.operation);
     const [first, last] = this.stamp(c);
     // Set by the tracker's callback: the assertion keeps TypeScript from narrowing it to undefined.
     let outcome = undefined as { err?: Error; replies: NetlinkMessage[]; interrupted: boolean } | undefined;
+    const bulk = c.kind === 'bulk' ? { sent: 0 } : undefined; // requests of a bulk call handed to the kernel
     const p = new PendingRequest(
       c.kind,
       c.operation,
       first,
       last,
       (err, replies, interrupted) => {
+        // A failed bulk call says how many of its requests went, as on the async path (bulk-stop.ts).
+        if (err && bulk && !hasItemsSent(err)) err = withItemsSent(err, bulk.sent, c.operation);
         outcome = { err, replies, interrupted };
       },
       undefined,
@@ -66,12 +90,13 @@ export class NetlinkSyncConnection extends ConnectionCore implements SyncExecuto
     if (c.collect) p.collectAt = c.collectAt;
     this.tracker.add(p);
     try {
-      if (c.kind === 'bulk') sendBulkSync(this.socket, c.message, (buf) => this.tracker.feedReceived(buf));
+      if (bulk) sendBulkSync(this.socket, c.message, (buf) => this.tracker.feedReceived(buf), bulk);
       else this.socket.send(c.message);
     } catch (e) {
       const errno = (e as { errno?: number }).errno ?? EIO;
       // A bulk call reads its refusals between parts: ENOBUFS there means some were lost, as on the async path.
-      this.tracker.fail(errno === osConstants.errno.ENOBUFS ? new NetlinkOverrunError(c.operation) : new NetlinkError({ errno, operation: c.operation }), p);
+      if (errno === osConstants.errno.ENOBUFS && bulk) this.overrun(p, bulk.sent);
+      else this.tracker.fail(new NetlinkError({ errno, operation: c.operation, itemsSent: bulk?.sent }), p);
     }
     // Batch replies are queued while sendmsg runs: drain what is there, then done.
     const timeout = c.kind === 'batch' ? 0 : -1;
@@ -80,9 +105,14 @@ export class NetlinkSyncConnection extends ConnectionCore implements SyncExecuto
       try {
         buf = this.socket.recv(timeout);
       } catch (e) {
-        const errno = (e as { errno?: number }).errno;
-        this.tracker.fail(errno === osConstants.errno.ENOBUFS ? new NetlinkOverrunError(c.operation) : fromNative(c.operation, e), p);
-        break;
+        if ((e as { errno?: number }).errno !== osConstants.errno.ENOBUFS) {
+          this.tracker.fail(fromNative(c.operation, e), p);
+          break;
+        }
+        // A batch reads on: its first error, still to come, names the culprit (the overrun is its fallback).
+        if (c.kind === 'batch') p.overrun ??= requestOverrun(c.operation);
+        else this.overrun(p, bulk?.sent);
+        continue;
       }
       if (buf.length === 0 && c.kind === 'batch') {
         this.tracker.sent(p);

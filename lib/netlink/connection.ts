@@ -10,7 +10,7 @@
  */
 import { native, NativeEventKind, type NativeNetlinkSocket } from '../native/binding';
 import { EINTR } from './errno';
-import { ClosedError, NetlinkError, NetlinkOverrunError, fromNative } from './errors';
+import { ClosedError, NetlinkError, fromNative, requestOverrun } from './errors';
 import type { AsyncExecutor, NetlinkCall } from './operation';
 import type { NetlinkMessage } from './parser';
 import { sendBulk, sendParts } from './bulk-send';
@@ -382,7 +382,9 @@ export class NetlinkConnection extends ConnectionCore implements AsyncExecutor {
         }
         break;
       case NativeEventKind.Overrun:
-        this.tracker.fail(new NetlinkOverrunError('netlink request'));
+        // Posted once the queue was read empty after the ENOBUFS, and the I/O thread sends nothing until this
+        // returns: what is still queued was never sent and goes on normally (request-tracker.ts failSent).
+        this.tracker.failSent((op) => requestOverrun(op), new Set(this.socket?.unsent()));
         break;
       case NativeEventKind.Fatal:
         this.tracker.fail(new NetlinkError({ errno, operation: 'netlink receive' }));

@@ -8,7 +8,7 @@ import { constants as osConstants } from 'node:os';
 import { native, type NativeNetlinkSyncSocket } from '../native/binding';
 import { EINTR, EIO } from './errno';
 import { NetlinkError, fromNative, requestOverrun } from './errors';
-import type { NetlinkCall, SyncExecutor } from './operation';
+import { markInterrupted, type NetlinkCall, type SyncExecutor } from './operation';
 import type { NetlinkMessage } from './parser';
 import { sendBulkSync } from './bulk-send';
 import { hasItemsSent, withItemsSent } from './bulk-stop';
@@ -37,7 +37,11 @@ export class NetlinkSyncConnection extends ConnectionCore implements SyncExecuto
   executeSync(c: NetlinkCall): NetlinkMessage[] {
     for (let attempt = 0; ; attempt++) {
       const r = this.once(c);
-      if (!r.interrupted || c.restartInterrupted === false) return r.replies;
+      if (!r.interrupted) return r.replies;
+      if (c.restartInterrupted === false) {
+        markInterrupted(r.replies); // dumpOnce tells (the flag may be on NLMSG_DONE only)
+        return r.replies;
+      }
       if (attempt >= DUMP_RETRIES) throw new NetlinkError({ errno: EINTR, operation: c.operation });
     }
   }

@@ -11,7 +11,7 @@
 import { native, NativeEventKind, type NativeNetlinkSocket } from '../native/binding';
 import { EINTR } from './errno';
 import { ClosedError, NetlinkError, fromNative, requestOverrun } from './errors';
-import type { AsyncExecutor, NetlinkCall } from './operation';
+import { markInterrupted, type AsyncExecutor, type NetlinkCall } from './operation';
 import type { NetlinkMessage } from './parser';
 import { sendBulk, sendParts } from './bulk-send';
 import { closedError, sendError, stoppableBulk } from './bulk-stop';
@@ -157,7 +157,11 @@ export class NetlinkConnection extends ConnectionCore implements AsyncExecutor {
     try {
       for (let attempt = 0; ; attempt++) {
         const { replies, interrupted } = await this.sendDump(c);
-        if (!interrupted || c.restartInterrupted === false) return replies;
+        if (!interrupted) return replies;
+        if (c.restartInterrupted === false) {
+          markInterrupted(replies); // dumpOnce tells (the flag may be on NLMSG_DONE only)
+          return replies;
+        }
         if (attempt >= DUMP_RETRIES) throw new NetlinkError({ errno: EINTR, operation: c.operation });
       }
     } finally {

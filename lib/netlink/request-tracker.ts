@@ -255,6 +255,8 @@ export class RequestTracker {
       return;
     }
     if (m.type === NLMSG_DONE && p.kind === 'dump') {
+      // The kernel checks the dump once more as it ends (netlink_dump_done): a change after the last part flags only this.
+      if (m.flags & NLM_F_DUMP_INTR) p.interrupted = true;
       const e = decodeDoneMessage(m);
       let error: Error | undefined = e.errno === 0 ? p.collectError : this.error(p.operation, e);
       // A stream cannot be restarted behind the consumer's back: tell it.

@@ -224,10 +224,7 @@ std::vector<double> NetlinkIo::Stop() {
     if (stopping_) return unsent;
     stopping_ = true;
     quit_.store(true);
-    for (const Outgoing& o : queue_)
-      if (!o.cancelled) unsent.push_back(o.token);
-    for (size_t i = cursor_; i < send_items_.size(); i++)
-      if (!send_items_[i].cancelled) unsent.push_back(send_items_[i].token);
+    unsent = UnsentLocked();
     queue_.clear();
     queue_bytes_.clear();
     if (running_) {
@@ -247,6 +244,22 @@ std::vector<double> NetlinkIo::Stop() {
   if (join) pthread_join(thread_, nullptr);
   if (release && tsfn_ != nullptr) napi_release_threadsafe_function(tsfn_, napi_tsfn_release);
   return unsent;
+}
+
+// In the order they go: the batch being sent, then the queue.
+std::vector<double> NetlinkIo::UnsentLocked() const {
+  std::vector<double> unsent;
+  for (size_t i = cursor_; i < send_items_.size(); i++)
+    if (!send_items_[i].cancelled) unsent.push_back(send_items_[i].token);
+  for (const Outgoing& o : queue_)
+    if (!o.cancelled) unsent.push_back(o.token);
+  return unsent;
+}
+
+std::vector<double> NetlinkIo::Unsent() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (stopping_) return {};
+  return UnsentLocked();
 }
 
 std::vector<double> NetlinkIo::Cancel(double first, double last) {
@@ -360,11 +373,23 @@ bool NetlinkIo::Drain(bool all) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN) {
         unread_ = false;
+        if (overrun_) {
+          // The queue is empty, so the kernel dropped replies only until now
+          // (NETLINK_S_CONGESTED is cleared by the recvmsg that finds it
+          // empty) and nothing was sent since the ENOBUFS (unread_ or this
+          // loop held the sending): a request sent before this point whose
+          // reply was not read lost it, one sent after is answered.
+          overrun_ = false;
+          FlushInbox();
+          Post(new Event(kOverrun, ENOBUFS));
+        }
         return true;
       }
       if (errno == ENOBUFS) {
-        FlushInbox();
-        Post(new Event(kOverrun, ENOBUFS));
+        // Reported by the first recvmsg after the drop (sk_err is checked
+        // before the queue), ahead of the messages queued before it: read
+        // those first, then report (above).
+        overrun_ = true;
         continue;
       }
       int err = errno;

@@ -19,12 +19,16 @@
 //   kSent      the sendmsg carrying these tokens completed and every reply it
 //              produced synchronously was posted (only for exclusive batches)
 //   kSendError errno of a failed sendmsg and the tokens it carried
-//   kOverrun   ENOBUFS: the kernel dropped messages for this socket
+//   kOverrun   ENOBUFS: the kernel dropped messages for this socket. Posted
+//              once the socket's queue was read empty after the ENOBUFS, so
+//              every message queued before the drop was posted before it
+//              (see Drain)
 //   kFatal     any other receive error; the socket is unusable
 // After a kSendError or kOverrun the thread sends nothing more until the
 // event loop has handled that event (Release): JavaScript rejects the requests
-// concerned there and cancels what of them is still queued (Cancel), so a
-// rejected bulk call's later parts never reach the kernel.
+// concerned there (for an overrun: those sent, so not in Unsent(), and not
+// answered) and cancels what of them is still queued (Cancel), so a rejected
+// bulk call's later parts never reach the kernel.
 #pragma once
 
 #include <node_api.h>
@@ -113,6 +117,10 @@ class NetlinkIo {
   // token lies in [first, last] (sequence numbers, also across the wrap from
   // 0xfffffffe to 1) and returns their tokens; a sendmsg in progress finishes.
   std::vector<double> Cancel(double first, double last);
+  // Event loop: the tokens of the queued requests not yet handed to the
+  // kernel (not cancelled). While a kSendError or kOverrun is being handled
+  // the thread sends nothing, so every other request was sent before it.
+  std::vector<double> Unsent();
   // Event loop: a posted kSendError or kOverrun was handled; sending resumes
   // once every such event was.
   void Release();
@@ -150,6 +158,8 @@ class NetlinkIo {
   // Closes the fds (with mu_ held); exactly once, by whoever ends last, who
   // then also releases the TSFN unless it is already gone.
   void CloseResources();
+  // With mu_ held: the tokens of the requests not yet sent (not cancelled).
+  std::vector<double> UnsentLocked() const;
 
   const bool listen_;
   int fd_;
@@ -182,6 +192,7 @@ class NetlinkIo {
 
   // Owned by the thread.
   bool unread_ = false;  // a throttled drain left replies in the socket
+  bool overrun_ = false;  // ENOBUFS read; kOverrun is posted when the queue was read empty
   std::vector<uint8_t> send_bytes_;
   PageBuffer scratch_;
   std::vector<uint8_t> inbox_;

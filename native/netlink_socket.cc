@@ -281,6 +281,7 @@ void NetlinkSocket::Init(Napi::Env env, Napi::Object exports) {
           InstanceMethod<&NetlinkSocket::Resume>("resume"),
           InstanceMethod<&NetlinkSocket::Close>("close"),
           InstanceMethod<&NetlinkSocket::Cancel>("cancel"),
+          InstanceMethod<&NetlinkSocket::Unsent>("unsent"),
           InstanceAccessor<&NetlinkSocket::GetPortId>("portId"),
       });
   exports.Set("NetlinkSocket", ctor);
@@ -574,6 +575,17 @@ Napi::Value NetlinkSocket::Cancel(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// unsent() -> tokens of the queued requests not yet handed to the kernel, in
+// order (read while an overrun is handled: those before were all sent).
+Napi::Value NetlinkSocket::Unsent(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::vector<double> unsent;
+  if (!closed_) unsent = io_->Unsent();
+  Napi::Array out = Napi::Array::New(env, unsent.size());
+  for (size_t i = 0; i < unsent.size(); i++) out.Set(i, Napi::Number::New(env, unsent[i]));
+  return out;
+}
+
 Napi::Value NetlinkSocket::GetPortId(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), port_id_);
 }
@@ -622,12 +634,18 @@ Napi::Value NetlinkSyncSocket::Send(const Napi::CallbackInfo& info) {
 
 // recv(timeoutMs): waits for at least one datagram (or the timeout; -1 waits
 // forever), then returns everything available as one Buffer (empty on
-// timeout). Throws with errno ENOBUFS when the kernel dropped messages.
+// timeout). Throws with errno ENOBUFS when the kernel dropped messages (met
+// after data was read, by the next call).
 Napi::Value NetlinkSyncSocket::Recv(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   CheckOpen(env, "recv");
   int timeout = info[0].IsUndefined() ? -1 : ArgInt(info, 0, "timeout", -1, INT32_MAX);
   if (!scratch_.Ensure(kDatagramBytes)) throw ErrnoError(env, ENOMEM, "recv");
+  if (pending_err_ != 0) {
+    int err = pending_err_;
+    pending_err_ = 0;
+    throw ErrnoError(env, err, "recvmsg(netlink)");
+  }
   pollfd pfd{fd_, POLLIN, 0};
   int r;
   do {
@@ -650,6 +668,8 @@ Napi::Value NetlinkSyncSocket::Recv(const Napi::CallbackInfo& info) {
     out.insert(out.end(), scratch_.data(), scratch_.data() + n);
   }
   if (err && out.empty()) throw ErrnoError(env, err, "recvmsg(netlink)");
+  // Not lost (the kernel reports ENOBUFS once): the data now, the error next.
+  pending_err_ = err;
   return Napi::Buffer<uint8_t>::Copy(env, out.data(), out.size());
 }
 

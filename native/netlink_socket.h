@@ -39,6 +39,7 @@ class NetlinkSocket : public Napi::ObjectWrap<NetlinkSocket> {
   Napi::Value Resume(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
   Napi::Value Cancel(const Napi::CallbackInfo& info);
+  Napi::Value Unsent(const Napi::CallbackInfo& info);
   Napi::Value GetPortId(const Napi::CallbackInfo& info);
 
   // Stops the socket; returns the tokens of requests never sent.
@@ -77,6 +78,7 @@ class NetlinkSyncSocket : public Napi::ObjectWrap<NetlinkSyncSocket> {
   uint32_t port_id_ = 0;
   int sndbuf_ = 0;
   PageBuffer scratch_;  // receive buffer, mapped on first use
+  int pending_err_ = 0;  // a receive error met after data was read: thrown by the next recv()
 };
 
 }  // namespace nlkit

@@ -22,6 +22,8 @@ export interface NativeNetlinkSocket {
   close(): number[];
   /** Drops the queued, not yet sent requests whose token lies in [first, last] (a rejected bulk call's later parts); returns their tokens. */
   cancel(first: number, last: number): number[];
+  /** Tokens of the queued requests not yet handed to the kernel, in order (exact while an overrun is handled: the I/O thread holds its sending). */
+  unsent(): number[];
   readonly portId: number;
 }
 

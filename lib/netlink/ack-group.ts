@@ -12,8 +12,10 @@
  * A refusal lost to a full receive buffer cannot read as a success: after a
  * drop the kernel drops every later reply too (NETLINK_S_CONGESTED, the
  * datagram's ack included) until the socket's queue was read empty, and the
- * first read reports ENOBUFS; the connection then fails every pending request
- * with NetlinkOverrunError.
+ * first read reports ENOBUFS. Once the queue was read empty the connection
+ * fails every group sent and not finished with NetlinkOverrunError (`sent`:
+ * its requests reached the kernel); a group still queued then is sent
+ * afterwards and answered (RequestTracker.failSent).
  * @module
  */
 import { BULK_PART_BYTES } from './bulk-send';

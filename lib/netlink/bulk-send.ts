@@ -49,10 +49,18 @@ export function sendBulk(socket: { send(buf: Buffer, token: number, exclusive: b
  * handles a part while it is sent, so its refusals are queued when send
  * returns: they are read before the next part (never too many for the
  * receive buffer); the caller then waits for the last request's ack.
+ * `progress.sent` counts the requests handed to the kernel, also when a
+ * send or a read throws (the parts after it are never sent).
  */
-export function sendBulkSync(socket: { send(buf: Buffer): void; recv(timeout: number): Buffer }, message: Buffer, feed: (buf: Buffer) => void): void {
+export function sendBulkSync(
+  socket: { send(buf: Buffer): void; recv(timeout: number): Buffer },
+  message: Buffer,
+  feed: (buf: Buffer) => void,
+  progress: { sent: number },
+): void {
   for (const part of bulkParts(message)) {
     socket.send(message.subarray(part.start, part.end));
+    progress.sent += part.messages;
     for (let buf = socket.recv(0); buf.length > 0; buf = socket.recv(0)) feed(buf);
   }
 }

@@ -9,7 +9,7 @@
  * slips out in between).
  * @module
  */
-import { ClosedError, detailsOf, NetlinkError, NetlinkOverrunError, NotFoundError } from './errors';
+import { ClosedError, detailsOf, NetlinkError, NetlinkOverrunError, NotFoundError, requestOverrun } from './errors';
 import type { PendingRequest } from './request-tracker';
 import { seqInRange, seqIndex } from './sequence';
 
@@ -42,7 +42,7 @@ export function hasItemsSent(e: unknown): e is Error & { itemsSent: number } {
  */
 export function withItemsSent(e: Error, n: number, operation: string): Error {
   if (e instanceof ClosedError) return new ClosedError(e.operation, n > 0, n);
-  if (e instanceof NetlinkOverrunError) return new NetlinkOverrunError(operation, undefined, n);
+  if (e instanceof NetlinkOverrunError) return requestOverrun(operation, n);
   if (!(e instanceof NetlinkError)) return e;
   const d = { ...detailsOf(e), itemsSent: n };
   return e instanceof NotFoundError ? new NotFoundError(e.what, d) : new NetlinkError(d);

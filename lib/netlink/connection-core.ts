@@ -9,6 +9,9 @@ import type { NetlinkCall } from './operation';
 import { RequestTracker } from './request-tracker';
 import { SequenceCounter } from './sequence';
 
+/** How often a collected dump is restarted after NLM_F_DUMP_INTR before giving up. */
+export const DUMP_RETRIES = 8;
+
 /** The base of the async and blocking connections (not itself exported by the package; its declaration ships because theirs extend it). */
 export abstract class ConnectionCore {
   protected readonly tracker = new RequestTracker();

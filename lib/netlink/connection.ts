@@ -4,30 +4,29 @@
  * {@link NetlinkConnection} is the async one used by every handle: its native
  * socket has an I/O thread, so the event loop never waits on the kernel, many
  * requests can be in flight, and each promise gets exactly its own replies.
- * {@link NetlinkSyncConnection} blocks the caller instead, for scripts.
+ * The blocking {@link NetlinkSyncConnection} (connection-sync.ts) is
+ * re-exported from here.
  * @module
  */
-import { constants as osConstants } from 'node:os';
-import { native, NativeEventKind, type NativeNetlinkSocket, type NativeNetlinkSyncSocket } from '../native/binding';
-import { EINTR, EIO } from './errno';
-import { ClosedError, NetlinkError, NetlinkOverrunError, fromNative } from './errors';
-import type { AsyncExecutor, NetlinkCall, SyncExecutor } from './operation';
+import { native, NativeEventKind, type NativeNetlinkSocket } from '../native/binding';
+import { EINTR } from './errno';
+import { ClosedError, NetlinkError, fromNative, requestOverrun } from './errors';
+import { markInterrupted, type AsyncExecutor, type NetlinkCall } from './operation';
 import type { NetlinkMessage } from './parser';
-import { sendBulk, sendBulkSync, sendParts } from './bulk-send';
+import { sendBulk, sendParts } from './bulk-send';
 import { closedError, sendError, stoppableBulk } from './bulk-stop';
 import { PendingRequest } from './request-tracker';
 import { checkBufferBytes, checkCloseOptions, type CloseOptions, type ConnectionOptions } from './connection-options';
 import { openNetlinkSocketFd } from './socket-open';
 import { ThreadlessSender } from './threadless';
-import { ConnectionCore } from './connection-core';
+import { ConnectionCore, DUMP_RETRIES } from './connection-core';
 import { AckTick, type AckGroup, type Completion, type InPlaceRequest } from './ack-group';
 
 export type { CloseOptions, ConnectionOptions } from './connection-options';
 // Re-exported: handles and subscriptions open their sockets through here.
 export { openNetlinkSocketFd };
+export { NetlinkSyncConnection } from './connection-sync';
 
-/** How often a collected dump is restarted after NLM_F_DUMP_INTR before giving up. */
-const DUMP_RETRIES = 8;
 /**
  * A streamed dump stops reading from the socket when this many messages wait
  * for the consumer, and reads again when it is down to STREAM_LOW_WATER: the
@@ -158,7 +157,11 @@ export class NetlinkConnection extends ConnectionCore implements AsyncExecutor {
     try {
       for (let attempt = 0; ; attempt++) {
         const { replies, interrupted } = await this.sendDump(c);
-        if (!interrupted || c.restartInterrupted === false) return replies;
+        if (!interrupted) return replies;
+        if (c.restartInterrupted === false) {
+          markInterrupted(replies); // dumpOnce tells (the flag may be on NLMSG_DONE only)
+          return replies;
+        }
         if (attempt >= DUMP_RETRIES) throw new NetlinkError({ errno: EINTR, operation: c.operation });
       }
     } finally {
@@ -383,7 +386,9 @@ export class NetlinkConnection extends ConnectionCore implements AsyncExecutor {
         }
         break;
       case NativeEventKind.Overrun:
-        this.tracker.fail(new NetlinkOverrunError('netlink request'));
+        // Posted once the queue was read empty after the ENOBUFS, and the I/O thread sends nothing until this
+        // returns: what is still queued was never sent and goes on normally (request-tracker.ts failSent).
+        this.tracker.failSent((op) => requestOverrun(op), new Set(this.socket?.unsent()));
         break;
       case NativeEventKind.Fatal:
         this.tracker.fail(new NetlinkError({ errno, operation: 'netlink receive' }));
@@ -412,86 +417,5 @@ export class NetlinkConnection extends ConnectionCore implements AsyncExecutor {
   }
   private unref(): void {
     if (--this.refs === 0 && !this.closed) this.socket?.unref();
-  }
-}
-
-/** Blocking netlink connection for scripts; same protocol rules as the async one. */
-export class NetlinkSyncConnection extends ConnectionCore implements SyncExecutor {
-  protected readonly socket: NativeNetlinkSyncSocket;
-
-  constructor(opts: ConnectionOptions) {
-    super();
-    checkBufferBytes('receiveBufferBytes', opts.receiveBufferBytes);
-    checkBufferBytes('sendBufferBytes', opts.sendBufferBytes);
-    try {
-      this.socket = new (native().NetlinkSyncSocket)(opts.protocol, opts.netnsFd ?? -1, {
-        rcvbuf: opts.receiveBufferBytes,
-        sndbuf: opts.sendBufferBytes,
-      });
-    } catch (e) {
-      throw fromNative('open netlink socket', e);
-    }
-  }
-
-  executeSync(c: NetlinkCall): NetlinkMessage[] {
-    for (let attempt = 0; ; attempt++) {
-      const r = this.once(c);
-      if (!r.interrupted || c.restartInterrupted === false) return r.replies;
-      if (attempt >= DUMP_RETRIES) throw new NetlinkError({ errno: EINTR, operation: c.operation });
-    }
-  }
-
-  close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.socket.close();
-  }
-
-  private once(c: NetlinkCall): { replies: NetlinkMessage[]; interrupted: boolean } {
-    this.checkOpen(c.operation);
-    const [first, last] = this.stamp(c);
-    // Set by the tracker's callback: the assertion keeps TypeScript from narrowing it to undefined.
-    let outcome = undefined as { err?: Error; replies: NetlinkMessage[]; interrupted: boolean } | undefined;
-    const p = new PendingRequest(
-      c.kind,
-      c.operation,
-      first,
-      last,
-      (err, replies, interrupted) => {
-        outcome = { err, replies, interrupted };
-      },
-      undefined,
-      c.collect,
-    );
-    if (c.collect) p.collectAt = c.collectAt;
-    this.tracker.add(p);
-    try {
-      if (c.kind === 'bulk') sendBulkSync(this.socket, c.message, (buf) => this.tracker.feedReceived(buf));
-      else this.socket.send(c.message);
-    } catch (e) {
-      const errno = (e as { errno?: number }).errno ?? EIO;
-      // A bulk call reads its refusals between parts: ENOBUFS there means some were lost, as on the async path.
-      this.tracker.fail(errno === osConstants.errno.ENOBUFS ? new NetlinkOverrunError(c.operation) : new NetlinkError({ errno, operation: c.operation }), p);
-    }
-    // Batch replies are queued while sendmsg runs: drain what is there, then done.
-    const timeout = c.kind === 'batch' ? 0 : -1;
-    while (!outcome) {
-      let buf: Buffer;
-      try {
-        buf = this.socket.recv(timeout);
-      } catch (e) {
-        const errno = (e as { errno?: number }).errno;
-        this.tracker.fail(errno === osConstants.errno.ENOBUFS ? new NetlinkOverrunError(c.operation) : fromNative(c.operation, e), p);
-        break;
-      }
-      if (buf.length === 0 && c.kind === 'batch') {
-        this.tracker.sent(p);
-        break;
-      }
-      this.tracker.feedReceived(buf);
-    }
-    if (!outcome) throw new Error('unreachable: request did not settle');
-    if (outcome.err) throw outcome.err;
-    return outcome;
   }
 }

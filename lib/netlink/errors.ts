@@ -237,14 +237,37 @@ export class NetlinkOverrunError extends NlkitError {
    */
   readonly itemsSent?: number;
   /**
+   * For a request: whether it had reached the kernel, as for
+   * {@link ClosedError.sent}. Always `true` for a request failed by an
+   * overrun (for a bulk write: `itemsSent > 0`): the kernel got it and its
+   * answer was dropped, so whether it was applied is unknown (read the state
+   * back). A request still queued when the overrun was read is not failed: it
+   * is sent afterwards and gets its own answer. Undefined for an event
+   * stream's gap.
+   */
+  readonly sent?: boolean;
+  /**
    * @param operation what was receiving
    * @param detail what was lost and what to do (default: the kernel dropped replies)
    * @param itemsSent for a bulk write: how many of its items were sent
+   * @param sent for a request: whether it had reached the kernel
    */
-  constructor(operation: string, detail = 'the kernel dropped netlink messages (ENOBUFS, receive buffer overrun)', itemsSent?: number) {
+  constructor(operation: string, detail = 'the kernel dropped netlink messages (ENOBUFS, receive buffer overrun)', itemsSent?: number, sent?: boolean) {
     super(`${operation}: ${detail}${sentSuffix(itemsSent)}`);
     if (itemsSent !== undefined) this.itemsSent = itemsSent;
+    if (sent !== undefined) this.sent = sent;
   }
+}
+
+/**
+ * The error of a request (or bulk write: `itemsSent`) that reached the
+ * kernel and whose answer the kernel dropped (ENOBUFS).
+ * @example
+ * requestOverrun('add route 10.0.0.1/32').sent; // true
+ */
+export function requestOverrun(operation: string, itemsSent?: number): NetlinkOverrunError {
+  const detail = 'the kernel dropped its answer (ENOBUFS, receive buffer overrun) after the request reached it: whether it was applied is unknown';
+  return new NetlinkOverrunError(operation, detail, itemsSent, itemsSent === undefined || itemsSent > 0);
 }
 
 /**

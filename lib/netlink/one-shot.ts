@@ -18,7 +18,7 @@ import { constants as osConstants } from 'node:os';
 import { native } from '../native/binding';
 import { NLM_F_ACK } from './constants';
 import { EBADF, EIO } from './errno';
-import { ClosedError, NetlinkError, NetlinkOverrunError, SystemError, fromNative } from './errors';
+import { ClosedError, NetlinkError, SystemError, fromNative, requestOverrun } from './errors';
 import type { AsyncExecutor, NetlinkCall } from './operation';
 import type { NetlinkMessage } from './parser';
 import { splitMessages } from './received-message';
@@ -176,7 +176,9 @@ export class OneShotConnection implements AsyncExecutor {
         // Replies may still wait in a kept socket (an overrun drops some): the next round makes a new one.
         this.dropSocket();
         const err = e as { errno?: number; syscall?: string };
-        if (err.errno === osConstants.errno.ENOBUFS) this.roundFailed(round, (op) => new NetlinkOverrunError(op));
+        // A failed sendmsg (ENOBUFS too: no memory for the skb) sent nothing; an overrun read after it: the round
+        // reached the kernel (the job does not return the answers queued before the drop: all are unknown).
+        if (err.errno === osConstants.errno.ENOBUFS && !err.syscall?.startsWith('sendmsg')) this.roundFailed(round, (op) => requestOverrun(op));
         else if (err.syscall?.startsWith('sendmsg') || err.syscall?.startsWith('recvmsg'))
           this.roundFailed(round, (operation) => new NetlinkError({ errno: err.errno ?? EIO, operation }));
         else this.roundFailed(round, (op) => fromNative(op, e));

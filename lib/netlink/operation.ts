@@ -145,6 +145,14 @@ export function markCollected(replies: unknown[]): void {
   collectedReplies.add(replies);
 }
 
+/** Reply arrays of dumps the kernel flagged interrupted (see {@link markInterrupted}). */
+const interruptedReplies = new WeakSet<unknown[]>();
+
+/** Executors: the dump (not restarted) that returns `replies` was flagged NLM_F_DUMP_INTR, perhaps on its NLMSG_DONE only. */
+export function markInterrupted(replies: unknown[]): void {
+  interruptedReplies.add(replies);
+}
+
 /**
  * Runs a dump and returns what `collect` makes of each message (undefined
  * left out), computed as the messages arrive when the executor can (the
@@ -186,7 +194,7 @@ export interface DumpResult {
  */
 export function* dumpOnce(message: Buffer, operation: string): Operation<DumpResult> {
   const messages = yield { kind: 'dump', message, operation, restartInterrupted: false };
-  return { messages, interrupted: messages.some((m) => (m.flags & NLM_F_DUMP_INTR) !== 0) };
+  return { messages, interrupted: interruptedReplies.has(messages) || messages.some((m) => (m.flags & NLM_F_DUMP_INTR) !== 0) };
 }
 
 /**

@@ -23,8 +23,8 @@ export class PendingRequest {
   interrupted = false;
   /** First error of a batch; the batch settles on `sent`. */
   batchError?: NetlinkError;
-  /** A batch's replies were partly dropped (reported if no kernel error explains the batch). */
-  overrun?: NetlinkOverrunError;
+  /** A batch's replies were partly dropped: its NetlinkOverrunError (reported if no kernel error explains the batch). */
+  overrun?: Error;
   settled = false;
   /** What `collect` threw first (the dump fails with it at its end). */
   collectError?: Error;
@@ -185,6 +185,27 @@ export class RequestTracker {
     }
   }
 
+  /**
+   * An overrun (ENOBUFS), reported once the socket's queue was read empty
+   * after it. From the drop until the recvmsg that finds the queue empty the
+   * kernel drops every reply to the socket (NETLINK_S_CONGESTED, set by
+   * netlink_overrun, cleared by netlink_rcv_wake); the replies queued before
+   * the drop were fed already. rtnetlink and nfnetlink answer a request while
+   * its sendmsg runs, so a request sent before this report (not in `unsent`:
+   * the tokens of those still queued) and still waiting lost its reply: it
+   * fails with `error` (a batch keeps it as its fallback, see {@link fail}).
+   * A request not sent yet is left alone: it is answered normally.
+   */
+  failSent(error: ErrorFor, unsent: ReadonlySet<number>): void {
+    for (const g of [...this.groups]) if (!unsent.has(g.firstSeq)) this.finishGroup(g, error);
+    for (const v of [...this.bySeq.values(), ...this.batches]) {
+      if (unsent.has(v.firstSeq)) continue; // a bulk call's first part: none of it went
+      const e = error(v.operation, v.firstSeq);
+      if (v.kind === 'batch') v.overrun ??= e;
+      else this.finish(v, e);
+    }
+  }
+
   /** A reply to a request of a group: only refusals and the ack of its last request come back. */
   private onGroupMessage(m: NetlinkMessage): boolean {
     let g: AckGroup | undefined;
@@ -234,6 +255,8 @@ export class RequestTracker {
       return;
     }
     if (m.type === NLMSG_DONE && p.kind === 'dump') {
+      // The kernel checks the dump once more as it ends (netlink_dump_done): a change after the last part flags only this.
+      if (m.flags & NLM_F_DUMP_INTR) p.interrupted = true;
       const e = decodeDoneMessage(m);
       let error: Error | undefined = e.errno === 0 ? p.collectError : this.error(p.operation, e);
       // A stream cannot be restarted behind the consumer's back: tell it.

@@ -11,7 +11,7 @@
  */
 import { constants as osConstants } from 'node:os';
 import type { NativeNetlinkSocket } from '../native/binding';
-import { NetlinkError, NetlinkOverrunError, fromNative } from './errors';
+import { NetlinkError, fromNative, requestOverrun } from './errors';
 import type { RequestTracker } from './request-tracker';
 import { sendBulk } from './bulk-send';
 
@@ -43,7 +43,7 @@ export class ThreadlessSender {
   private rounds = 0;
   private closed = false;
   private threaded = false;
-  /** An overrun was read: the socket's queue must be read empty before the next round (see {@link next}). */
+  /** An overrun was read: the socket's queue must be read empty before the next round (see {@link next}); then the requests sent and unanswered fail. */
   private drain = false;
   private readonly handOverWaiters: Array<() => void> = [];
 
@@ -101,7 +101,7 @@ export class ThreadlessSender {
     // (NETLINK_S_CONGESTED): a round sent before that would never be answered.
     if (this.drain) {
       this.drain = false;
-      this.transact([], Buffer.alloc(0), 0);
+      this.transact([], Buffer.alloc(0), 0, true);
       return;
     }
     if (this.handOverWaiters.length > 0) {
@@ -139,7 +139,8 @@ export class ThreadlessSender {
     this.transact(round, request, 0);
   }
 
-  private transact(round: Queued[], request: Buffer, waitMs: number): void {
+  /** `drain`: the round that reads the socket empty after an overrun. */
+  private transact(round: Queued[], request: Buffer, waitMs: number, drain = false): void {
     this.busy = true;
     let job: Promise<Buffer>;
     try {
@@ -152,26 +153,31 @@ export class ThreadlessSender {
     }
     job.then(
       (replies) => {
-        this.roundDone(round, replies);
+        this.roundDone(round, replies, drain);
       },
       (e: unknown) => {
         this.busy = false;
         if (this.closed) return;
         const err = e as { errno?: number; syscall?: string };
-        if (err.errno === osConstants.errno.ENOBUFS) {
-          this.tracker.fail(new NetlinkOverrunError('netlink request'));
-          this.drain = true;
-        } else if (err.syscall?.startsWith('sendmsg')) this.failRound(round, (operation) => new NetlinkError({ errno: err.errno ?? 0, operation }));
+        // A failed sendmsg (ENOBUFS too: no memory for the skb) sent nothing of the round.
+        if (err.syscall?.startsWith('sendmsg')) this.failRound(round, (operation) => new NetlinkError({ errno: err.errno ?? 0, operation }));
+        // The first recvmsg after a drop reports it (sk_err is checked before the queue), and a round's drops
+        // happen while its sendmsg runs: nothing was read yet. What was queued before the drop is read by the
+        // drain round, and only then do the requests sent and unanswered fail (roundDone).
+        else if (err.errno === osConstants.errno.ENOBUFS) this.drain = true;
         else this.tracker.fail(new NetlinkError({ errno: err.errno ?? 0, operation: 'netlink receive' }));
         this.next();
       },
     );
   }
 
-  private roundDone(round: Queued[], replies: Buffer): void {
+  private roundDone(round: Queued[], replies: Buffer, drained: boolean): void {
     this.busy = false;
     if (this.closed) return;
     if (replies.length > 0) this.deliver(replies);
+    // The socket's queue was read empty after an overrun: as on the I/O thread (request-tracker.ts failSent),
+    // a request sent and unanswered lost its reply; those still in the outbox go next and are answered.
+    if (drained) this.tracker.failSent((op) => requestOverrun(op), new Set(this.outbox.map((q) => q.token)));
     this.owed = [...this.owed, ...round].filter((q) => this.tracker.sentWith(q.token));
     this.next();
   }

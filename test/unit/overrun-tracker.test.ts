@@ -1,0 +1,87 @@
+// What the request tracker fails when an overrun is reported
+// (RequestTracker.failSent, lib/netlink/request-tracker.ts), without a
+// socket: the socket's queue has been read empty, so a request sent and
+// still waiting lost its reply, and one still queued (its token in `unsent`)
+// is left to be sent and answered.
+import { describe, expect, it } from 'vitest';
+import { AckGroup, type Completion } from '../../lib/netlink/ack-group';
+import { NetlinkError, NetlinkOverrunError, requestOverrun } from '../../lib/netlink/errors';
+import { NetlinkWriter } from '../../lib/netlink/writer';
+import { PendingRequest, RequestTracker, type RequestKind } from '../../lib/netlink/request-tracker';
+
+type Outcome = Error | 'ok' | 'pending';
+
+function request(t: RequestTracker, kind: RequestKind, first: number, last = first): { p: PendingRequest; outcome: () => Outcome } {
+  let outcome: Outcome = 'pending';
+  const p = new PendingRequest(kind, `${kind} ${first}`, first, last, (e) => (outcome = e ?? 'ok'));
+  t.add(p);
+  return { p, outcome: () => outcome };
+}
+
+function group(t: RequestTracker, first: number, n: number): Array<Error | undefined> {
+  const outcomes: Array<Error | undefined> = [];
+  const done: Completion = { complete: (e) => outcomes.push(e) };
+  const g = new AckGroup(() => undefined);
+  for (let i = 0; i < n; i++) g.add(new NetlinkWriter().begin(24, 0).end().finish(), `route ${first + i}`, done);
+  g.take();
+  [g.firstSeq, g.lastSeq] = [first, first + n - 1];
+  t.addGroup(g);
+  return outcomes;
+}
+
+/** An ack (NLMSG_ERROR with errno 0) or refusal for `seq`. */
+function ack(seq: number, errno = 0): Buffer {
+  const b = Buffer.alloc(36);
+  b.writeUInt32LE(36, 0);
+  b.writeUInt16LE(2, 4);
+  b.writeUInt32LE(seq, 8);
+  b.writeInt32LE(-errno, 16);
+  b.writeUInt32LE(16, 20);
+  return b;
+}
+
+describe('an overrun report', () => {
+  it('fails the requests sent and unanswered, each with its own operation and sent: true, and leaves the queued ones', () => {
+    const t = new RequestTracker();
+    const sentAck = request(t, 'ack', 10);
+    const queuedAck = request(t, 'ack', 11);
+    const sentDump = request(t, 'dump', 12);
+    const sentGroup = group(t, 20, 3);
+    const queuedGroup = group(t, 30, 2);
+    t.feedReceived(ack(21, 19)); // request 21 of the sent group was refused before the drop
+    t.failSent((op) => requestOverrun(op), new Set([11, 30]));
+    expect(sentAck.outcome()).toBeInstanceOf(NetlinkOverrunError);
+    expect(sentAck.outcome()).toMatchObject({ sent: true, code: 'ENOBUFS' });
+    expect((sentAck.outcome() as Error).message).toMatch(/^ack 10: the kernel dropped its answer/);
+    expect(sentDump.outcome()).toBeInstanceOf(NetlinkOverrunError);
+    expect(sentGroup.map((e) => e?.constructor.name)).toEqual(['NetlinkError', 'NetlinkOverrunError', 'NetlinkOverrunError']);
+    expect((sentGroup[1] as NetlinkOverrunError).message).toMatch(/^route 20:/);
+    expect(t.size).toBe(2);
+    // The queued ones are sent after the report and answered normally.
+    expect(queuedAck.outcome()).toBe('pending');
+    expect(queuedGroup).toEqual([]);
+    t.feedReceived(Buffer.concat([ack(11), ack(31)]));
+    expect(queuedAck.outcome()).toBe('ok');
+    expect(queuedGroup).toEqual([undefined, undefined]);
+    expect(t.size).toBe(0);
+  });
+
+  it('keeps it as the fallback of a batch sent (its first error, still to be read, names the culprit) and fails a bulk call with a part sent', () => {
+    const t = new RequestTracker();
+    const batch = request(t, 'batch', 40, 45);
+    const failing = request(t, 'batch', 50, 52);
+    const bulk = request(t, 'bulk', 60, 70);
+    const queuedBulk = request(t, 'bulk', 80, 90);
+    t.failSent((op) => requestOverrun(op), new Set([80, 85]));
+    expect(batch.outcome()).toBe('pending');
+    expect(failing.outcome()).toBe('pending');
+    t.feedReceived(ack(51, 22));
+    t.sent(batch.p);
+    t.sent(failing.p);
+    expect(batch.outcome()).toBeInstanceOf(NetlinkOverrunError);
+    expect(failing.outcome()).toBeInstanceOf(NetlinkError);
+    expect(failing.outcome()).toMatchObject({ code: 'EINVAL', commandIndex: 1 });
+    expect(bulk.outcome()).toBeInstanceOf(NetlinkOverrunError);
+    expect(queuedBulk.outcome()).toBe('pending');
+  });
+});

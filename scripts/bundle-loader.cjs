@@ -15,7 +15,8 @@ try {
 } catch {
   // no cache: compile as usual
 }
-const script = new vm.Script(wrap(fs.readFileSync(file, 'utf8')), { filename: file, cachedData });
+// latin1: the build makes the bundle ASCII (scripts/bundle.mjs), so this is the text, copied without utf8 decoding.
+const script = new vm.Script(wrap(fs.readFileSync(file, 'latin1')), { filename: file, cachedData });
 const bundle = { exports: {} };
 script.runInThisContext().call(bundle.exports, bundle.exports, require, bundle, file, __dirname);
 module.exports = bundle.exports;

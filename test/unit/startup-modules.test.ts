@@ -2,7 +2,7 @@
 // built-ins, and no family the caller has not touched (start-up time is mostly
 // loading modules; docs/performance.md "Start-up"). Counts, not timings.
 // Needs the build (`npm run build:ts`: dist/ and dist/bundle/).
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -114,6 +114,57 @@ describe('start-up: what require loads', () => {
       // no network: no rtnetlink family is read (each loads on the handle's first h.<family>)
       expect(under(files, 'rtnetlink')).toEqual([]);
       expect(files.length).toBeLessThanOrEqual(70);
+    } finally {
+      rmSync(stateDir, { recursive: true, force: true });
+    }
+  });
+
+  it('`nlkit --help`, `--version` and a wrong command line load the CLI bundle only, not the library', () => {
+    // bin/nlkit.js as it runs, with a report of the files it loaded at exit (on stderr)
+    const report = `process.on('exit', () => process.stderr.write('\\nFILES ' + JSON.stringify(Object.keys(require.cache).map((f) => f.slice(${JSON.stringify(root + '/')}.length)))));`;
+    for (const args of [['--help'], ['--version'], ['net', 'ls', '--help'], ['frobnicate'], ['net', 'ls', '--no-such-option']]) {
+      const r = spawnSync(process.execPath, ['-e', `${report} process.argv.splice(1, 0, 'bin/nlkit.js'); require('./bin/nlkit.js');`, '--', ...args], {
+        cwd: root,
+        encoding: 'utf8',
+      });
+      expect(r.status, `${args.join(' ')}: ${r.stderr}`).toBe(args[0] === '--help' || args[0] === '--version' || args.includes('--help') ? 0 : 2);
+      const files = JSON.parse(r.stderr.slice(r.stderr.indexOf('FILES ') + 6)) as string[];
+      // (--version reads package.json)
+      expect(
+        files.filter((f) => f.startsWith('dist/')),
+        args.join(' '),
+      ).toEqual(['dist/bundle/cli.js']);
+    }
+  });
+
+  it('`nlkit net ls` through the bin loads the CLI bundle and the library bundle, nothing of dist/ unbundled', () => {
+    const stateDir = mkdtempSync(path.join(tmpdir(), 'nlkit-startup-'));
+    try {
+      const report = `process.on('exit', () => process.stderr.write('\\nFILES ' + JSON.stringify(Object.keys(require.cache).map((f) => f.slice(${JSON.stringify(root + '/')}.length)))));`;
+      // in a throw-away network namespace (unshare -n), which is the host of this listing
+      const r = spawnSync(
+        'unshare',
+        [
+          '-n',
+          process.execPath,
+          '-e',
+          `${report} process.argv.splice(1, 0, 'bin/nlkit.js'); require('./bin/nlkit.js');`,
+          '--',
+          'net',
+          'ls',
+          '--state-dir',
+          stateDir,
+        ],
+        {
+          cwd: root,
+          encoding: 'utf8',
+        },
+      );
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout).toBe('no networks\n');
+      const files = JSON.parse(r.stderr.slice(r.stderr.indexOf('FILES ') + 6)) as string[];
+      // (and the addon, with node-gyp-build and package.json to find it)
+      expect(files.filter((f) => f.startsWith('dist/')).sort()).toEqual(['dist/bundle/cli.js', 'dist/bundle/nlkit.js']);
     } finally {
       rmSync(stateDir, { recursive: true, force: true });
     }

@@ -22,7 +22,7 @@ import { createRequire } from 'node:module';
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { lazyReexports } from './lazy-reexports.mjs';
+import { lazyBuiltin, lazyReexports } from './lazy-reexports.mjs';
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
 const dist = path.join(root, 'dist');
@@ -63,6 +63,15 @@ const LAZY_IMPORTS = [
 for (const file of new Set([...Object.values(ENTRIES), ...LAZY_IMPORTS])) {
   const full = path.join(dist, file);
   writeFileSync(full, lazyReexports(readFileSync(full, 'utf8')));
+}
+
+// crypto (~5 ms to load) is required where first used, in every module: the networks layer hashes names with it,
+// which a listing of the state never does.
+for (const file of readdirSync(dist, { recursive: true })) {
+  if (!file.endsWith('.js') || file.startsWith('bundle/')) continue;
+  const full = path.join(dist, file);
+  const source = readFileSync(full, 'utf8');
+  if (source.includes('require("node:crypto")')) writeFileSync(full, lazyBuiltin(source, 'node:crypto'));
 }
 
 mkdirSync(outDir, { recursive: true });

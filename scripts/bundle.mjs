@@ -47,13 +47,15 @@ const CLI = 'cli/main.js';
  * Modules besides the entry points whose imports become lazy (scripts/lazy-reexports.mjs): an
  * import is required when the module first uses it. Only modules whose imports have no side effects
  * the module relies on at load: the handle (h.nft: nftables is over half of the modules, required
- * on first use), the network manager (its firewall, the layer's only user of nftables) and every
- * module of the CLI (loading a command's definition must not load the library it runs).
+ * on first use), the network manager (its firewall, the layer's only user of nftables), the records
+ * (a listing loads what it reads: the networks, or the publications too) and every module of the CLI
+ * (loading a command's definition must not load the library it runs).
  */
 const LAZY_IMPORTS = [
   'handle.js',
   'network/manager.js',
   'network/attachments.js',
+  'network/records.js',
   ...readdirSync(path.join(dist, 'cli'))
     .filter((f) => f.endsWith('.js'))
     .map((f) => `cli/${f}`),

@@ -113,6 +113,9 @@ describe('start-up: what require loads', () => {
       expect(under(files, 'sockets')).toEqual([]);
       // no network: no rtnetlink family is read (each loads on the handle's first h.<family>)
       expect(under(files, 'rtnetlink')).toEqual([]);
+      // a listing reads the records (lib/network/records.ts): no handle, no socket in the host namespace
+      expect(files).not.toContain('dist/handle.js');
+      expect(under(files, 'netlink').filter((f) => f !== 'dist/netlink/errors.js' && f !== 'dist/netlink/errno.js')).toEqual([]);
       expect(files.length).toBeLessThanOrEqual(70);
     } finally {
       rmSync(stateDir, { recursive: true, force: true });

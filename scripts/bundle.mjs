@@ -18,6 +18,7 @@
  * or the bin at dist/bundle/<name>.js.
  */
 import { build } from 'esbuild';
+import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -114,7 +115,7 @@ await build({
           return { path: file, namespace: 'nlkit-lib' };
         });
         b.onLoad({ filter: /.*/, namespace: 'nlkit-lib' }, (args) => ({
-          contents: `module.exports = require('./nlkit.js').lib(${JSON.stringify(args.path)});`,
+          contents: `module.exports = require('./nlkit.js').load('cli').lib(${JSON.stringify(args.path)});`,
           resolveDir: outDir,
           loader: 'js',
         }));
@@ -155,7 +156,7 @@ for (const [name, file] of Object.entries(ENTRIES)) {
     `Object.defineProperty(exports, '__esModule', { value: true });`,
     `require('../native/binding.js').assertLinux();`,
     `let loaded;`,
-    `const load = () => loaded || (loaded = require('./nlkit.js')[${JSON.stringify(name)}]());`,
+    `const load = () => loaded || (loaded = require('./nlkit.js').load('lib')[${JSON.stringify(name)}]());`,
     `for (const name of ${JSON.stringify(names)}) Object.defineProperty(exports, name, { enumerable: true, get: () => load()[name] });`,
     `0 && (module.exports = { ${names.join(', ')} });`,
     '',
@@ -179,11 +180,15 @@ function asciiOnly(file) {
 // that loading runs (not the ones an operation runs later, which V8 compiles when first called).
 const cacheFile = path.join(outDir, 'nlkit.bundle.cache');
 rmSync(cacheFile, { force: true });
-const loaded = require(path.join(outDir, 'nlkit.js'));
+const loaded = require(path.join(outDir, 'nlkit.js')).load('lib');
 for (const name of Object.keys(ENTRIES)) loaded[name]();
 warmNftables(loaded.index());
 warmRouteDump(loaded.index());
 writeFileSync(cacheFile, loaded.__script.createCachedData());
+
+// The nlkit command's cache, made in a process of its own: V8 shares compiled functions between scripts of one
+// source in a process, so this one would hold everything compiled above (scripts/bundle-cli-cache.cjs).
+execFileSync(process.execPath, [path.join(root, 'scripts', 'bundle-cli-cache.cjs'), outDir], { stdio: 'inherit' });
 
 /**
  * Runs the rule builder and the nftables encoders once (a transaction encoded, nothing sent), so

@@ -1,0 +1,41 @@
+'use strict';
+/**
+ * Writes dist/bundle/nlkit.bundle.cli.cache, the code cache the nlkit command loads the library bundle with
+ * (see scripts/bundle-loader.cjs): the functions its listings run, compiled by running them once here, as the
+ * command does, on an empty state directory of its own: `net ls`, `ls`, `publications`, `net inspect` (a
+ * listing reads the records only, no socket: nothing of the machine is read or changed but that directory).
+ * Run by scripts/bundle.mjs in a process of its own. Usage: node scripts/bundle-cli-cache.cjs DIST/bundle
+ */
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+
+const outDir = path.resolve(process.argv[2]);
+const cacheFile = path.join(outDir, 'nlkit.bundle.cli.cache');
+fs.rmSync(cacheFile, { force: true });
+
+async function warm() {
+  const { main } = require(path.join(outDir, 'cli.js'));
+  const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nlkit-cli-cache-'));
+  let stderr = '';
+  const io = { stdout: { write: () => true }, stderr: { write: (s) => (stderr += s) }, env: {} };
+  try {
+    for (const argv of [['net', 'ls'], ['net', 'ls', '--json'], ['ls'], ['publications'], ['net', 'inspect', 'none']]) {
+      const code = await main([...argv, '--state-dir', stateDir], io);
+      // `net inspect none` fails (no such network): its error path is warmed too
+      if (code !== (argv[1] === 'inspect' ? 1 : 0)) throw new Error(`nlkit ${argv.join(' ')}: exit ${code}: ${stderr}`);
+    }
+  } finally {
+    fs.rmSync(stateDir, { recursive: true, force: true });
+  }
+}
+
+warm().then(
+  () => fs.writeFileSync(cacheFile, require(path.join(outDir, 'nlkit.js')).load('cli').__script.createCachedData()),
+  (e) => {
+    // Without the addon (not built yet) the state lock cannot be taken: the cache then holds what loading compiled.
+    if (!/No native build was found/.test(String(e && e.message))) throw e;
+    process.stderr.write('bundle-cli-cache: no addon, the command cache holds loading only\n');
+    fs.writeFileSync(cacheFile, require(path.join(outDir, 'nlkit.js')).load('cli').__script.createCachedData());
+  },
+);

@@ -124,22 +124,34 @@ describe('start-up: what require loads', () => {
 
   /**
    * Runs bin/nlkit.js ARGS as installed (a file, not `node -e`, which loads built-ins of its own), preloading a
-   * report of what it loaded: the files of the package, and whether node:crypto was loaded.
+   * report of what it loaded: the files of the package it required, the bundles and caches it read (the bundles are
+   * compiled from what is read, not required), and whether node:crypto was loaded.
    */
-  function runBin(args: string[], prefix: string[] = []): { status: number | null; stdout: string; stderr: string; files: string[]; crypto: boolean } {
+  function runBin(
+    args: string[],
+    prefix: string[] = [],
+  ): { status: number | null; stdout: string; stderr: string; files: string[]; read: string[]; crypto: boolean } {
     const dir = mkdtempSync(path.join(tmpdir(), 'nlkit-startup-'));
     try {
       const reporter = path.join(dir, 'report.js');
       writeFileSync(
         reporter,
-        `process.on('exit', () => process.stderr.write('\\nREPORT ' + JSON.stringify({
+        `const fs = require('node:fs');
+        const read = [];
+        const readFileSync = fs.readFileSync;
+        fs.readFileSync = function (file, ...rest) {
+          if (typeof file === 'string' && /\\/dist\\/bundle\\/[^/]*\\.bundle\\./.test(file)) read.push(file.slice(file.indexOf('dist/bundle/')));
+          return readFileSync.call(this, file, ...rest);
+        };
+        process.on('exit', () => process.stderr.write('\\nREPORT ' + JSON.stringify({
           files: Object.keys(require.cache).filter((f) => f.startsWith(${JSON.stringify(root + '/')})).map((f) => f.slice(${JSON.stringify(root + '/')}.length)),
+          read,
           crypto: process.moduleLoadList.includes('NativeModule crypto'),
         })));`,
       );
       const [cmd, ...rest] = [...prefix, process.execPath, '-r', reporter, 'bin/nlkit.js', ...args];
       const r = spawnSync(cmd, rest, { cwd: root, encoding: 'utf8' });
-      const report = JSON.parse(r.stderr.slice(r.stderr.indexOf('REPORT ') + 7)) as { files: string[]; crypto: boolean };
+      const report = JSON.parse(r.stderr.slice(r.stderr.indexOf('REPORT ') + 7)) as { files: string[]; read: string[]; crypto: boolean };
       return { status: r.status, stdout: r.stdout, stderr: r.stderr, ...report };
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -150,11 +162,9 @@ describe('start-up: what require loads', () => {
     for (const args of [['--help'], ['--version'], ['net', 'ls', '--help'], ['frobnicate'], ['net', 'ls', '--no-such-option']]) {
       const r = runBin(args);
       expect(r.status, `${args.join(' ')}: ${r.stderr}`).toBe(args.includes('--help') || args.includes('--version') ? 0 : 2);
-      // (--version reads package.json)
-      expect(
-        r.files.filter((f) => f.startsWith('dist/')),
-        args.join(' '),
-      ).toEqual(['dist/bundle/cli.js']);
+      // the entry and the loader (--version reads package.json too), then the command's bundle with its cache: not the library's
+      expect(r.files.filter((f) => f.startsWith('dist/')).sort(), args.join(' ')).toEqual(['dist/bundle/cli.js', 'dist/bundle/nlkit.js']);
+      expect(r.read.sort(), args.join(' ')).toEqual(['dist/bundle/cli.bundle.cache', 'dist/bundle/cli.bundle.js']);
     }
   });
 
@@ -169,16 +179,23 @@ describe('start-up: what require loads', () => {
       expect(r.crypto).toBe(false);
       // (and the addon, with node-gyp-build and package.json to find it)
       expect(r.files.filter((f) => f.startsWith('dist/')).sort()).toEqual(['dist/bundle/cli.js', 'dist/bundle/nlkit.js']);
+      // the library bundle with the command's code cache, not the library's (3 times its size)
+      expect(r.read.sort()).toEqual([
+        'dist/bundle/cli.bundle.cache',
+        'dist/bundle/cli.bundle.js',
+        'dist/bundle/nlkit.bundle.cli.cache',
+        'dist/bundle/nlkit.bundle.js',
+      ]);
     } finally {
       rmSync(stateDir, { recursive: true, force: true });
     }
   });
 
-  it('both code caches of the bundle (of the library, of the command) are there and this node accepts them', () => {
-    // a missing or rejected cache costs a full compile of the 1.6 MB bundle, silently (cachedDataRejected: undefined without one)
-    for (const cache of ['lib', 'cli']) {
-      const program = `console.log(require('./dist/bundle/nlkit.js').load(${JSON.stringify(cache)}).__script.cachedDataRejected)`;
-      expect(execFileSync(process.execPath, ['-e', program], { cwd: root, encoding: 'utf8' }).trim(), cache).toBe('false');
+  it('the code caches (the library bundle for programs and for the command, the command bundle) are there and this node accepts them', () => {
+    // a missing or rejected cache costs a full compile, silently (cachedDataRejected: undefined without one)
+    for (const load of ["load('lib')", "load('cli')", 'command()']) {
+      const program = `console.log(require('./dist/bundle/nlkit.js').${load}.__script.cachedDataRejected)`;
+      expect(execFileSync(process.execPath, ['-e', program], { cwd: root, encoding: 'utf8' }).trim(), load).toBe('false');
     }
   });
 

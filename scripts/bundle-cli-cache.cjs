@@ -30,15 +30,49 @@ async function warm() {
     const code = await main(argv, io);
     if (code !== expected) throw new Error(`nlkit ${argv.join(' ')}: exit ${code}: ${stderr}`);
   }
+  const listings = [['net', 'ls'], ['net', 'ls', '--json'], ['ls'], ['publications'], ['net', 'inspect', 'web']];
   try {
-    for (const argv of [['net', 'ls'], ['net', 'ls', '--json'], ['ls'], ['publications'], ['net', 'inspect', 'none']]) {
-      const code = await main([...argv, '--state-dir', stateDir], io);
-      // `net inspect none` fails (no such network): its error path is warmed too
-      if (code !== (argv[1] === 'inspect' ? 1 : 0)) throw new Error(`nlkit ${argv.join(' ')}: exit ${code}: ${stderr}`);
+    // first on no records, then on made-up ones (a network with a sandbox and a published port): both paths are compiled
+    for (const records of [false, true]) {
+      if (records) await makeUpRecords(stateDir);
+      for (const argv of listings) {
+        const code = await main([...argv, '--state-dir', stateDir], io);
+        // without records, `net inspect web` fails (no such network): its error path is warmed too
+        if (code !== (!records && argv[1] === 'inspect' ? 1 : 0)) throw new Error(`nlkit ${argv.join(' ')}: exit ${code}: ${stderr}`);
+      }
     }
   } finally {
     fs.rmSync(stateDir, { recursive: true, force: true });
   }
+}
+
+/** Records one network, one attachment and one publication in the state directory (nothing is made in the kernel). */
+async function makeUpRecords(stateDir) {
+  const store = require(path.join(outDir, 'nlkit.js')).load('cli').lib('network/records.js').openStateStore({ stateDir });
+  await store.update((s) => {
+    const net = { name: 'web', bridge: 'nlk-web', subnet: '10.88.0.0/24', gateway: '10.88.0.1', internal: false, isolate: true, masquerade: true, group: 1 };
+    s.networks.web = { ...net, created: new Date(0).toISOString() };
+    s.attachments.web = {
+      c1: {
+        network: 'web',
+        id: 'c1',
+        sandboxPath: '/run/netns/c1',
+        sandboxName: 'c1',
+        ownsSandbox: true,
+        ifname: 'eth0',
+        hostIfname: 'nv000000000001',
+        mac: '02:00:00:00:00:01',
+        ipv4: '10.88.0.2/24',
+      },
+    };
+    s.publications['tcp:8080'] = {
+      key: 'tcp:8080',
+      network: 'web',
+      protocol: 'tcp',
+      hostPort: 8080,
+      backends: [{ id: 'c1', ipv4: '10.88.0.2', port: 80, weight: 1 }],
+    };
+  });
 }
 
 function write() {

@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 /**
- * Bundles dist/ (the tsc output) into one file, dist/bundle/nlkit.js, and writes
- * one small entry file per package entry point next to it (what package.json
- * `exports` and bin/nlkit.js load). Run by `npm run build:ts` after tsc.
+ * Bundles the library in dist/ (the tsc output) into one file, dist/bundle/nlkit.bundle.js
+ * (loaded by dist/bundle/nlkit.js), and writes one small entry file per package entry
+ * point next to it (what package.json `exports` and bin/nlkit-cni.js load); the `nlkit`
+ * command is a small bundle of its own, dist/bundle/cli.bundle.js (see CLI below).
+ * Run by `npm run build:ts` after tsc.
  *
  * Why: Node spends most of `require('nlkit')` resolving, reading and compiling
  * ~200 small files; one file is read and compiled once (docs/performance.md,
@@ -12,69 +14,141 @@
  * Inside the bundle every module stays a lazily run function (esbuild's
  * CommonJS wrappers), so an entry point runs only the modules it requires.
  *
- * Adding an entry point (a second bin): add it to ENTRIES and point package.json
+ * Adding an entry point of the library: add it to ENTRIES and point package.json
  * or the bin at dist/bundle/<name>.js.
  */
 import { build } from 'esbuild';
+import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { lazyReexports } from './lazy-reexports.mjs';
+import { lazyBuiltin, lazyReexports } from './lazy-reexports.mjs';
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
 const dist = path.join(root, 'dist');
 const outDir = path.join(dist, 'bundle');
 
-/** entry name → the tsc output it stands for (relative to dist/). */
+/** entry name → the tsc output it stands for (relative to dist/): the library's entry points, which share one bundle. */
 export const ENTRIES = {
   index: 'index.js',
   netlink: 'netlink/index.js',
   genetlink: 'genetlink/index.js',
-  cli: 'cli/main.js',
   cni: 'cni/main.js',
 };
+
+/**
+ * The `nlkit` command has a small bundle of its own, dist/bundle/cli.bundle.js (lib/cli only, loaded by cli.js): `nlkit --help`, `--version`
+ * and a wrong command line never read the library's 1.6 MB. What it imports from the library (the networks layer,
+ * the errors) is taken from the one library bundle when first used, so a class is the same class on both sides.
+ */
+const CLI = 'cli/main.js';
 
 /**
  * Modules besides the entry points whose imports become lazy (scripts/lazy-reexports.mjs): an
  * import is required when the module first uses it. Only modules whose imports have no side effects
  * the module relies on at load: the handle (h.nft: nftables is over half of the modules, required
- * on first use) and the network manager (its firewall, the layer's only user of nftables).
+ * on first use), the network manager (its firewall, the layer's only user of nftables), the records
+ * (a listing loads what it reads: the networks, or the publications too) and every module of the CLI
+ * (loading a command's definition must not load the library it runs).
  */
-const LAZY_IMPORTS = ['handle.js', 'network/manager.js', 'network/attachments.js', 'cli/services.js'];
-
-// One entry module whose exports load each entry point on demand.
-const loader = Object.entries(ENTRIES)
-  .map(([name, file]) => `exports[${JSON.stringify(name)}] = () => require(${JSON.stringify('./' + file)});`)
-  .join('\n');
+const LAZY_IMPORTS = [
+  'handle.js',
+  'network/manager.js',
+  'network/attachments.js',
+  'network/records.js',
+  ...readdirSync(path.join(dist, 'cli'))
+    .filter((f) => f.endsWith('.js'))
+    .map((f) => `cli/${f}`),
+];
 
 // The entry points' re-exports become lazy in dist/ itself (so the unbundled files and the bundle load the same).
-for (const file of [...Object.values(ENTRIES), ...LAZY_IMPORTS]) {
+for (const file of new Set([...Object.values(ENTRIES), ...LAZY_IMPORTS])) {
   const full = path.join(dist, file);
   writeFileSync(full, lazyReexports(readFileSync(full, 'utf8')));
 }
 
+// crypto (~5 ms to load) is required where first used, in every module: the networks layer hashes names with it,
+// which a listing of the state never does.
+for (const file of readdirSync(dist, { recursive: true })) {
+  if (!file.endsWith('.js') || file.startsWith('bundle/')) continue;
+  const full = path.join(dist, file);
+  const source = readFileSync(full, 'utf8');
+  if (source.includes('require("node:crypto")')) writeFileSync(full, lazyBuiltin(source, 'node:crypto'));
+}
+
 mkdirSync(outDir, { recursive: true });
-await build({
-  stdin: { contents: loader, resolveDir: dist, sourcefile: 'entries.js', loader: 'js' },
+const require = createRequire(import.meta.url);
+
+/** What both bundles are built with. ASCII only: see {@link asciiOnly}. */
+const common = {
   bundle: true,
   platform: 'node',
   format: 'cjs',
   target: 'node18',
   // Dependencies stay ordinary requires (node-gyp-build finds the addon from the package root).
   packages: 'external',
-  outfile: path.join(outDir, 'nlkit.bundle.js'),
   sourcemap: 'linked',
   legalComments: 'none',
+  charset: 'ascii',
   logLevel: 'warning',
+};
+
+// The CLI bundle first: it tells which library modules the CLI imports (each becomes `lib("<file>")` of the library bundle).
+const cliImports = new Set();
+await build({
+  ...common,
+  entryPoints: [path.join(dist, CLI)],
+  outfile: path.join(outDir, 'cli.bundle.js'),
+  plugins: [
+    {
+      name: 'library-from-its-bundle',
+      setup(b) {
+        b.onResolve({ filter: /^\./ }, (args) => {
+          if (args.namespace === 'nlkit-lib') return { path: args.path, external: true };
+          const full = require.resolve(path.resolve(args.resolveDir, args.path));
+          const file = path.relative(dist, full);
+          if (file.startsWith('cli/')) return undefined; // the CLI itself
+          // package.json (for --version), read when asked: dist/bundle/ is as deep as dist/cli/, so the path is the same
+          if (file.startsWith('..')) return { path: args.path, external: true };
+          cliImports.add(file);
+          return { path: file, namespace: 'nlkit-lib' };
+        });
+        b.onLoad({ filter: /.*/, namespace: 'nlkit-lib' }, (args) => ({
+          contents: `module.exports = require('./nlkit.js').load('cli').lib(${JSON.stringify(args.path)});`,
+          resolveDir: outDir,
+          loader: 'js',
+        }));
+      },
+    },
+  ],
 });
+
+// One entry module whose exports load each entry point on demand, and `lib(file)`: the library modules the CLI imports.
+const loader = [
+  ...Object.entries(ENTRIES).map(([name, file]) => `exports[${JSON.stringify(name)}] = () => require(${JSON.stringify('./' + file)});`),
+  `const LIB = { ${[...cliImports].map((f) => `${JSON.stringify(f)}: () => require(${JSON.stringify('./' + f)})`).join(', ')} };`,
+  'exports.lib = (file) => LIB[file]();',
+].join('\n');
+
+await build({
+  ...common,
+  stdin: { contents: loader, resolveDir: dist, sourcefile: 'entries.js', loader: 'js' },
+  outfile: path.join(outDir, 'nlkit.bundle.js'),
+});
+
+for (const file of ['cli.bundle.js', 'nlkit.bundle.js']) asciiOnly(path.join(outDir, file));
 
 // dist/native/binding.js finds the addon two directories above itself; the bundle must sit as deep.
 if (path.relative(root, outDir).split(path.sep).length !== 2) throw new Error('bundle: dist/bundle must be two levels below the package root');
 
 copyFileSync(path.join(root, 'scripts', 'bundle-loader.cjs'), path.join(outDir, 'nlkit.js'));
+// What bin/nlkit.js loads: the command's bundle, with its code cache (it loads the library bundle when a command needs it).
+writeFileSync(
+  path.join(outDir, 'cli.js'),
+  `'use strict';\n// Generated by scripts/bundle.mjs: the nlkit command (cli.bundle.js, with its code cache).\nmodule.exports = require('./nlkit.js').command();\n`,
+);
 
-const require = createRequire(import.meta.url);
 for (const [name, file] of Object.entries(ENTRIES)) {
   // The export names, listed literally so that `import { open } from 'nlkit'` works: Node's ESM loader
   // finds the names of a CommonJS module by reading its source (cjs-module-lexer) and never runs `0 && ...`.
@@ -87,7 +161,7 @@ for (const [name, file] of Object.entries(ENTRIES)) {
     `Object.defineProperty(exports, '__esModule', { value: true });`,
     `require('../native/binding.js').assertLinux();`,
     `let loaded;`,
-    `const load = () => loaded || (loaded = require('./nlkit.js')[${JSON.stringify(name)}]());`,
+    `const load = () => loaded || (loaded = require('./nlkit.js').load('lib')[${JSON.stringify(name)}]());`,
     `for (const name of ${JSON.stringify(names)}) Object.defineProperty(exports, name, { enumerable: true, get: () => load()[name] });`,
     `0 && (module.exports = { ${names.join(', ')} });`,
     '',
@@ -95,16 +169,32 @@ for (const [name, file] of Object.entries(ENTRIES)) {
   writeFileSync(path.join(outDir, `${name}.js`), body);
 }
 
+/**
+ * Makes sure a bundle is ASCII (esbuild escapes strings and names; a comment it keeps may still hold
+ * an em dash). One non-ASCII character makes V8 hold the whole source as two bytes a character: reading
+ * it (utf8 decoding) and compiling it cost twice as much. ASCII lets the loader read it as latin1 (a copy).
+ */
+function asciiOnly(file) {
+  const text = readFileSync(file, 'utf8');
+  // eslint-disable-next-line no-control-regex
+  const ascii = text.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  if (ascii !== text) writeFileSync(file, ascii);
+}
+
 // The V8 code cache: compiled after every entry point has run once, so it holds the functions
 // that loading runs (not the ones an operation runs later, which V8 compiles when first called).
 const cacheFile = path.join(outDir, 'nlkit.bundle.cache');
 rmSync(cacheFile, { force: true });
-const loaded = require(path.join(outDir, 'nlkit.js'));
+const loaded = require(path.join(outDir, 'nlkit.js')).load('lib');
 for (const name of Object.keys(ENTRIES)) loaded[name]();
 warmNftables(loaded.index());
 warmRouteDump(loaded.index());
 warmRouteWrites(loaded.index());
 writeFileSync(cacheFile, loaded.__script.createCachedData());
+
+// The nlkit command's cache, made in a process of its own: V8 shares compiled functions between scripts of one
+// source in a process, so this one would hold everything compiled above (scripts/bundle-cli-cache.cjs).
+execFileSync(process.execPath, [path.join(root, 'scripts', 'bundle-cli-cache.cjs'), outDir], { stdio: 'inherit' });
 
 /**
  * Runs the rule builder and the nftables encoders once (a transaction encoded, nothing sent), so

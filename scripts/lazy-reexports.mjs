@@ -18,17 +18,32 @@ const NAMESPACE_LINE = /^exports\.(\w+) = (__importStar\(require\("\.[^"]+"\)\))
 
 /** @param {string} source tsc output of an entry point @returns {string} */
 export function lazyReexports(source) {
+  return lazyRequires(source, REQUIRE_LINE).replace(
+    NAMESPACE_LINE,
+    (_, name, load) =>
+      `var ${name}$ns; Object.defineProperty(exports, "${name}", { enumerable: true, get: function () { return ${name}$ns || (${name}$ns = ${load}); } });`,
+  );
+}
+
+/**
+ * Makes a Node built-in that is slow to load required on first use, the same way (`import { createHash }
+ * from 'node:crypto'` compiles to `const node_crypto_1 = require("node:crypto");`). crypto costs ~5 ms of a
+ * new process; a module that imports it for one function (a hash of a name) must not charge that to every
+ * process that loads the module.
+ * @param {string} source tsc output @param {string} builtin e.g. "node:crypto" @returns {string}
+ */
+export function lazyBuiltin(source, builtin) {
+  return lazyRequires(source, new RegExp(`^(?:var|const|let) (\\w+) = require\\(("${builtin}")\\);$`, 'gm'));
+}
+
+/** Rewrites the `require` lines `line` matches (the variable, the module) into memoised loaders. */
+function lazyRequires(source, line) {
   const names = [];
-  let out = source.replace(REQUIRE_LINE, (_, name, path) => {
+  let out = source.replace(line, (_, name, path) => {
     names.push(name);
     return `var ${name}$loaded; function ${name}$() { return ${name}$loaded || (${name}$loaded = require(${path})); }`;
   });
   // parenthesised: `new m_1.C()` must become `new (m_1$()).C()`, not `(new m_1$()).C()`
   for (const name of names) out = out.replace(new RegExp(`\\b${name}\\.`, 'g'), `(${name}$()).`);
-  out = out.replace(
-    NAMESPACE_LINE,
-    (_, name, load) =>
-      `var ${name}$ns; Object.defineProperty(exports, "${name}", { enumerable: true, get: function () { return ${name}$ns || (${name}$ns = ${load}); } });`,
-  );
   return out;
 }

@@ -4,6 +4,7 @@
  * @module
  */
 import type { NetworkManager } from '../network/manager';
+import type { NetworkReader } from '../network/records';
 import type { OptionSpec, Parsed } from './args';
 import type { Progress, ProgressStream } from './progress';
 
@@ -25,6 +26,11 @@ export interface Context {
   emit(value: unknown): void;
   /** The network manager for --host / --state-dir, opened on first use and closed after the command. */
   manager(): Promise<NetworkManager>;
+  /**
+   * What is recorded for --host / --state-dir, read without a netlink socket: for the commands that only
+   * list (the manager opens a socket in the host namespace, on a worker thread, that a listing never uses).
+   */
+  records(): NetworkReader;
   /** A progress line on stderr (a no-op unless stderr is a terminal and not --json). */
   progress(): Progress;
 }

@@ -6,7 +6,8 @@
  * @module
  */
 import * as fs from 'node:fs';
-import { networks, type NetworkManager } from '../network/manager';
+import { networks, type NetworkManager, type NetworkManagerOptions } from '../network/manager';
+import { networkRecords, type NetworkReader } from '../network/records';
 import { flag, parseCommandLine, str, UsageError, type Parsed } from './args';
 import { commandHelp, optionsOf, HELP_OPTION, HOST_OPTION, JSON_OPTION, STATE_DIR_OPTION, type Command, type Context, type Io } from './command';
 import { runDemo } from './demo';
@@ -192,18 +193,20 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
   }
 
   let manager: NetworkManager | undefined;
+  let records: NetworkReader | undefined;
   const json = flag(parsed, JSON_OPTION.name);
   let progress: Progress | undefined;
+  const hostOptions = (): NetworkManagerOptions => {
+    const hostArg = str(parsed, HOST_OPTION.name);
+    return { host: hostArg === undefined ? undefined : parseNetnsRef(hostArg, '--host'), stateDir: str(parsed, STATE_DIR_OPTION.name) };
+  };
   const ctx: Context = {
     io,
     json,
     say: out,
     emit: (v) => out(JSON.stringify(v, null, 2)),
-    manager: async () => {
-      const hostArg = str(parsed, HOST_OPTION.name);
-      manager ??= await networks({ host: hostArg === undefined ? undefined : parseNetnsRef(hostArg, '--host'), stateDir: str(parsed, STATE_DIR_OPTION.name) });
-      return manager;
-    },
+    manager: async () => (manager ??= await networks(hostOptions())),
+    records: () => (records ??= networkRecords(hostOptions())),
     progress: () => (progress ??= new Progress(io.stderr, !json && io.stderr.isTTY === true)),
   };
   try {

@@ -168,7 +168,7 @@ export const ls: Command = {
   network: true,
   examples: ['nlkit ls', 'nlkit ls web --json'],
   async run(ctx, p) {
-    const nets = await ctx.manager();
+    const nets = ctx.records(); // reads the records only: no socket
     const which = p.positionals.length ? [p.positionals[0]] : (await nets.list()).map((n) => n.name);
     const atts: Attachment[] = [];
     for (const n of which) atts.push(...(await mustFind(nets, n)).attachments);

@@ -4,8 +4,9 @@
  * @module
  */
 import { NotFoundError } from '../netlink/errors';
-import type { Attachment, NetworkDetails, NetworkInfo, NetworkManager } from '../network/manager';
+import type { Attachment, NetworkDetails, NetworkInfo } from '../network/manager';
 import type { Publication } from '../network/publication';
+import type { NetworkReader } from '../network/records';
 
 // --- presentation ----------------------------------------------------------
 
@@ -74,7 +75,7 @@ export function notFound(what: string, message: string): NotFoundError {
 }
 
 /** The network with its attachments; NotFoundError if it does not exist. */
-export async function mustFind(nets: NetworkManager, name: string): Promise<NetworkDetails> {
+export async function mustFind(nets: NetworkReader, name: string): Promise<NetworkDetails> {
   const info = await nets.find(name);
   if (!info) throw notFound('network', `network ${JSON.stringify(name)} does not exist`);
   return info;

@@ -141,7 +141,7 @@ export const publications: Command = {
   network: true,
   examples: ['nlkit publications', 'nlkit publications web --json'],
   async run(ctx, p) {
-    const nets = await ctx.manager();
+    const nets = ctx.records(); // reads the records only: no socket
     const network = p.positionals.at(0);
     if (network !== undefined) await mustFind(nets, network);
     const pubs = await nets.publications.list(network === undefined ? {} : { network });

@@ -84,7 +84,7 @@ const netLs: Command = {
   network: true,
   examples: ['nlkit net ls', 'nlkit net ls --json'],
   async run(ctx) {
-    const nets = await ctx.manager();
+    const nets = ctx.records(); // reads the records only: no socket
     const all = await nets.list();
     if (ctx.json) {
       ctx.emit(all);
@@ -115,7 +115,7 @@ const netInspect: Command = {
   network: true,
   examples: ['nlkit net inspect web', "nlkit net inspect web --json | jq '.attachments[].ipv4'"],
   async run(ctx, p) {
-    const nets = await ctx.manager();
+    const nets = ctx.records(); // reads the records only: no socket
     const info = await mustFind(nets, p.positionals[0]);
     const pubs = await nets.publications.list({ network: info.name });
     if (ctx.json) {

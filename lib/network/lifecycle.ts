@@ -202,14 +202,14 @@ export async function deleteNetwork(ctx: NetworkContext, name: string, missingOk
 }
 
 /** Every network recorded on this host, by name. */
-export async function listNetworks(ctx: NetworkContext): Promise<NetworkInfo[]> {
+export async function listNetworks(ctx: Pick<NetworkContext, 'store'>): Promise<NetworkInfo[]> {
   return Object.values((await ctx.store.snapshot()).networks)
     .map((n) => ({ ...n }))
     .sort((a, b) => a.name.localeCompare(b.name));
 }
 
 /** One network with its attachments, or undefined. */
-export async function findNetwork(ctx: NetworkContext, name: string): Promise<NetworkDetails | undefined> {
+export async function findNetwork(ctx: Pick<NetworkContext, 'store'>, name: string): Promise<NetworkDetails | undefined> {
   const st = await ctx.store.snapshot();
   const rec = st.networks[validateNetworkName(name)] as NetworkRecord | undefined;
   if (!rec) return undefined;

@@ -15,7 +15,6 @@ import type { NetnsRef } from '../netns/namespace';
 import { attach, detach, detachAll, forget, reattach, type Attachment, type AttachOptions, type SandboxRef } from './attachments';
 import { notFound, requireNetwork, type NetworkContext } from './context';
 import { Firewall } from './firewall';
-import { hostIdentity } from './host-identity';
 import { findLeftovers } from './leftovers';
 import {
   createNetwork,
@@ -45,8 +44,8 @@ import { check, reconcile, type Drift, type ReconcileContext } from './reconcile
 import { checkLeases, releaseLeaked } from './lease-drift';
 import { inFlightVeths, interrupted, recoverInterrupted, settleInterruptedLifecycle } from './recovery';
 import { withLifecycleLock } from './sandbox-lock';
-import { defaultStateDir } from './state-dir';
-import { StateStore, type HostState } from './state';
+import { openStateStore } from './records';
+import type { HostState } from './state';
 import { keysOf, rejectUnknownKeys } from '../validate/options';
 
 export { NetworkOperationError, PortInUseError } from './errors';
@@ -117,7 +116,7 @@ export class NetworkManager {
 
   /** @internal use {@link networks} */
   constructor(host: Handle, opts: NetworkManagerOptions) {
-    const store = new StateStore(opts.stateDir ?? defaultStateDir(opts.host), hostIdentity(opts.host));
+    const store = openStateStore(opts);
     let firewall: Firewall | undefined;
     this.ctx = {
       host,

@@ -187,7 +187,7 @@ async function unpublishNow(ctx: NetworkContext, key: string, missingOk: boolean
 }
 
 /** The publications of the host, or of one network. */
-export async function listPublications(ctx: NetworkContext, filter?: PublicationFilter): Promise<Publication[]> {
+export async function listPublications(ctx: Pick<NetworkContext, 'store'>, filter?: PublicationFilter): Promise<Publication[]> {
   const network = rejectUnknownKeys(filter, ['network'], 'publications filter')?.network;
   if (network !== undefined) validateNetworkName(network);
   return Object.values((await ctx.store.snapshot()).publications)

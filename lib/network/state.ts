@@ -229,19 +229,28 @@ export class StateStore {
   private readonly legacyJournal: string;
   private cache?: Cache;
 
-  /** Marks the interfaces made with this state directory (see `ownerTag`). */
-  readonly tag: string;
+  /** The directory's real path (checked trustworthy when the store opened). */
+  private readonly realDir: string;
+  private tagOnce?: string;
 
   /** @param identity the host namespace and boot worked on: a state of another one is set aside (`*.stale-<time>`); none: any is taken. */
   constructor(
     readonly dir: string,
     private readonly identity?: HostIdentity,
   ) {
-    this.tag = ownerTag(ensureTrustedDir(dir));
+    this.realDir = ensureTrustedDir(dir);
     this.file = path.join(dir, 'state.json');
     this.lock = path.join(dir, 'state.lock');
     this.journal = path.join(dir, JOURNAL);
     this.legacyJournal = path.join(dir, LEGACY_JOURNAL);
+  }
+
+  /**
+   * Marks the interfaces made with this state directory (see `ownerTag`). Hashed on first use: a listing
+   * never needs it, and the hash loads node:crypto (~5 ms of a new process; the build requires it lazily).
+   */
+  get tag(): string {
+    return (this.tagOnce ??= ownerTag(this.realDir));
   }
 
   /** The state as persisted (state file and journal), read afresh; does not lock. */

@@ -2,8 +2,8 @@
 // built-ins, and no family the caller has not touched (start-up time is mostly
 // loading modules; docs/performance.md "Start-up"). Counts, not timings.
 // Needs the build (`npm run build:ts`: dist/ and dist/bundle/).
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -113,9 +113,89 @@ describe('start-up: what require loads', () => {
       expect(under(files, 'sockets')).toEqual([]);
       // no network: no rtnetlink family is read (each loads on the handle's first h.<family>)
       expect(under(files, 'rtnetlink')).toEqual([]);
+      // a listing reads the records (lib/network/records.ts): no handle, no socket in the host namespace
+      expect(files).not.toContain('dist/handle.js');
+      expect(under(files, 'netlink').filter((f) => f !== 'dist/netlink/errors.js' && f !== 'dist/netlink/errno.js')).toEqual([]);
       expect(files.length).toBeLessThanOrEqual(70);
     } finally {
       rmSync(stateDir, { recursive: true, force: true });
+    }
+  });
+
+  /**
+   * Runs bin/nlkit.js ARGS as installed (a file, not `node -e`, which loads built-ins of its own), preloading a
+   * report of what it loaded: the files of the package it required, the bundles and caches it read (the bundles are
+   * compiled from what is read, not required), and whether node:crypto was loaded.
+   */
+  function runBin(
+    args: string[],
+    prefix: string[] = [],
+  ): { status: number | null; stdout: string; stderr: string; files: string[]; read: string[]; crypto: boolean } {
+    const dir = mkdtempSync(path.join(tmpdir(), 'nlkit-startup-'));
+    try {
+      const reporter = path.join(dir, 'report.js');
+      writeFileSync(
+        reporter,
+        `const fs = require('node:fs');
+        const read = [];
+        const readFileSync = fs.readFileSync;
+        fs.readFileSync = function (file, ...rest) {
+          if (typeof file === 'string' && /\\/dist\\/bundle\\/[^/]*\\.bundle\\./.test(file)) read.push(file.slice(file.indexOf('dist/bundle/')));
+          return readFileSync.call(this, file, ...rest);
+        };
+        process.on('exit', () => process.stderr.write('\\nREPORT ' + JSON.stringify({
+          files: Object.keys(require.cache).filter((f) => f.startsWith(${JSON.stringify(root + '/')})).map((f) => f.slice(${JSON.stringify(root + '/')}.length)),
+          read,
+          crypto: process.moduleLoadList.includes('NativeModule crypto'),
+        })));`,
+      );
+      const [cmd, ...rest] = [...prefix, process.execPath, '-r', reporter, 'bin/nlkit.js', ...args];
+      const r = spawnSync(cmd, rest, { cwd: root, encoding: 'utf8' });
+      const report = JSON.parse(r.stderr.slice(r.stderr.indexOf('REPORT ') + 7)) as { files: string[]; read: string[]; crypto: boolean };
+      return { status: r.status, stdout: r.stdout, stderr: r.stderr, ...report };
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  it('`nlkit --help`, `--version` and a wrong command line load the CLI bundle only, not the library', () => {
+    for (const args of [['--help'], ['--version'], ['net', 'ls', '--help'], ['frobnicate'], ['net', 'ls', '--no-such-option']]) {
+      const r = runBin(args);
+      expect(r.status, `${args.join(' ')}: ${r.stderr}`).toBe(args.includes('--help') || args.includes('--version') ? 0 : 2);
+      // the entry and the loader (--version reads package.json too), then the command's bundle with its cache: not the library's
+      expect(r.files.filter((f) => f.startsWith('dist/')).sort(), args.join(' ')).toEqual(['dist/bundle/cli.js', 'dist/bundle/nlkit.js']);
+      expect(r.read.sort(), args.join(' ')).toEqual(['dist/bundle/cli.bundle.cache', 'dist/bundle/cli.bundle.js']);
+    }
+  });
+
+  it('`nlkit net ls` through the bin loads the CLI bundle and the library bundle, nothing of dist/ unbundled, not crypto', () => {
+    const stateDir = mkdtempSync(path.join(tmpdir(), 'nlkit-startup-'));
+    try {
+      // in a throw-away network namespace (unshare -n), which is the host of this listing
+      const r = runBin(['net', 'ls', '--state-dir', stateDir], ['unshare', '-n']);
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout).toBe('no networks\n');
+      // ~5 ms to load, for hashes a listing never makes (the build requires it where first used)
+      expect(r.crypto).toBe(false);
+      // (and the addon, with node-gyp-build and package.json to find it)
+      expect(r.files.filter((f) => f.startsWith('dist/')).sort()).toEqual(['dist/bundle/cli.js', 'dist/bundle/nlkit.js']);
+      // the library bundle with the command's code cache, not the library's (3 times its size)
+      expect(r.read.sort()).toEqual([
+        'dist/bundle/cli.bundle.cache',
+        'dist/bundle/cli.bundle.js',
+        'dist/bundle/nlkit.bundle.cli.cache',
+        'dist/bundle/nlkit.bundle.js',
+      ]);
+    } finally {
+      rmSync(stateDir, { recursive: true, force: true });
+    }
+  });
+
+  it('the code caches (the library bundle for programs and for the command, the command bundle) are there and this node accepts them', () => {
+    // a missing or rejected cache costs a full compile, silently (cachedDataRejected: undefined without one)
+    for (const load of ["load('lib')", "load('cli')", 'command()']) {
+      const program = `console.log(require('./dist/bundle/nlkit.js').${load}.__script.cachedDataRejected)`;
+      expect(execFileSync(process.execPath, ['-e', program], { cwd: root, encoding: 'utf8' }).trim(), load).toBe('false');
     }
   });
 

@@ -334,7 +334,7 @@ export class NetlinkConnection extends ConnectionCore implements AsyncExecutor {
     const [first, last] = this.stamp(c);
     const p = new PendingRequest(c.kind, c.operation, first, last, bulk?.settle ?? settle, onMessage, c.collect);
     bulk?.track(p);
-    if (c.collect && !onMessage) p.collectAt = c.collectAt;
+    if (c.collect && !onMessage) [p.collectAt, p.collectRows] = [c.collectAt, c.collectRows];
     // The tracker's onFinish hook unrefs the socket: no per-request wrapper.
     this.tracker.add(p);
     this.ref();
@@ -463,7 +463,7 @@ export class NetlinkSyncConnection extends ConnectionCore implements SyncExecuto
       undefined,
       c.collect,
     );
-    if (c.collect) p.collectAt = c.collectAt;
+    if (c.collect) [p.collectAt, p.collectRows] = [c.collectAt, c.collectRows];
     this.tracker.add(p);
     try {
       if (c.kind === 'bulk') sendBulkSync(this.socket, c.message, (buf) => this.tracker.feedReceived(buf));

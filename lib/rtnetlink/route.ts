@@ -16,6 +16,7 @@ import * as C from './constants';
 import { resolveLinkIndex, resolveLinkNames } from './link';
 import { parseProtocol, parseRouteType, parseTable, protocolName, routeTypeName } from './names';
 import { decodeRoute, decodeRouteAt, isClonedRoute, isClonedRouteAt } from './route-decode';
+import { routeRows } from './route-rows';
 import { deleteRoutes, writeRoutes } from './route-bulk';
 import { checkU32, linkOf, parseDst, RouteDelete, RouteWrite } from './route-write';
 import type { Nexthop, Route, RouteFilter, RouteKey, RouteLookupOptions, RouteOptions } from './route-types';
@@ -236,12 +237,12 @@ function* listRoutes(filter: RouteFilter): Operation<Route[]> {
     (typeWanted === undefined || r.type === typeWanted)
       ? r
       : undefined;
-  // The connections read each message in place (keepAt); other executors hand over messages (keep).
+  // The connections index the messages natively (routeRows) or read each in place (keepAt); other executors hand over messages (keep).
   const keepAt = (type: number, b: Buffer, start: number, end: number): Route | undefined =>
     type === C.RTM_NEWROUTE && !isClonedRouteAt(b, start, end) ? wanted(decodeRouteAt(b, start, end)) : undefined;
   const keep = (m: NetlinkMessage): Route | undefined => (m.type === C.RTM_NEWROUTE && !isClonedRoute(m) ? wanted(decodeRoute(m)) : undefined);
   try {
-    return yield* dumpCollected(w.end().finish(), 'list routes', keep, keepAt);
+    return yield* dumpCollected(w.end().finish(), 'list routes', keep, keepAt, routeRows(wanted));
   } catch (e) {
     // The kernel makes the IPv4 main table with the first IPv4 route (or
     // loopback's address); until then a strict dump of it fails with ENOENT

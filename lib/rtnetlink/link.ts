@@ -109,6 +109,21 @@ export function* getLink(ref: LinkRef): Operation<Link> {
   return decodeLink(m);
 }
 
+/**
+ * The name of one link (its other attributes not decoded: the first dump of a
+ * new process names its routes' links with this, and decodeLink would be
+ * compiled and interpreted for it).
+ */
+function* getLinkName(index: number): Operation<string | undefined> {
+  const w = new NetlinkWriter().begin(C.RTM_GETLINK, 0);
+  targetLink(w, index);
+  w.u32(C.IFLA_EXT_MASK, C.RTEXT_FILTER_SKIP_STATS);
+  const replies = yield* notFoundOn(LINK_MISSING, call(w.end().finish(), `get link ${index}`));
+  const m = replies.find((r) => r.type === C.RTM_NEWLINK);
+  // As decodeLink: a link without IFLA_IFNAME is named ''.
+  return m ? (new Attributes(m.payload, C.IFINFOMSG_LEN).string(C.IFLA_IFNAME) ?? '') : undefined;
+}
+
 /** Index → name of every link of the namespace: one dump, statistics skipped, only names decoded. */
 function* dumpLinkNames(): Operation<Map<number, string>> {
   const w = new NetlinkWriter().begin(C.RTM_GETLINK, NLM_F_DUMP);
@@ -142,7 +157,8 @@ export function* resolveLinkNames(indexes: Iterable<number | undefined>, known?:
   }
   for (const index of missing) {
     try {
-      names.set(index, (yield* getLink(index)).name);
+      const name = yield* getLinkName(index);
+      if (name !== undefined) names.set(index, name);
     } catch (e) {
       if (!(e instanceof NotFoundError)) throw e;
     }

@@ -187,7 +187,7 @@ function warmRouteRows({ routeOps }) {
   [15, 1, 4, 5].forEach((type, i) => {
     b.writeUInt16LE(8, 28 + i * 8);
     b.writeUInt16LE(type, 30 + i * 8);
-    b.set([10, 64, i, 1], 32 + i * 8);
+    b.set(type === 15 ? [254, 0, 0, 0] : [10, 64, i, 1], 32 + i * 8);
   });
   // Rows: payload start and end, type, flags, then the data offsets of dst, oif, gateway, priority,
   // prefsrc, table, pref (-1: absent). The second row has the gateway.

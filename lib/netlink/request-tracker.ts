@@ -61,12 +61,12 @@ let runLength = 0;
  * p's) through its row collector; returns where the run ended.
  */
 function collectRun(p: PendingRequest, rows: RowCollector, buf: Buffer, at: number, seq: number): number {
-  const index = native().netlinkIndex;
+  const addon = native();
   const capacity = Math.floor(ROWS.length / rows.stride);
   let off = at;
   runLength = 0;
   for (;;) {
-    const result = index(buf, off, seq, rows.headerLength, rows.columns, ROWS, rows.stride);
+    const result = addon.netlinkIndex(buf, off, seq, rows.headerLength, rows.columns, ROWS, rows.stride);
     const count = result >>> 1;
     if (result & 1) p.interrupted = true;
     if (count === 0) return off;

@@ -27,7 +27,7 @@ export const TYPE_NAMES = Array.from({ length: 256 }, (_, i) => routeTypeName(i)
 export const TABLE_NAMES = Array.from({ length: 256 }, (_, i) => tableName(i));
 /** "/0" .. "/255" (rtm_dst_len is a byte). */
 export const PREFIX_LENGTHS = Array.from({ length: 256 }, (_, i) => `/${i}`);
-export const NEXTHOP_FLAGS = C.RTNH_F_DEAD | C.RTNH_F_PERVASIVE | C.RTNH_F_ONLINK | C.RTNH_F_LINKDOWN;
+const NEXTHOP_FLAGS = C.RTNH_F_DEAD | C.RTNH_F_PERVASIVE | C.RTNH_F_ONLINK | C.RTNH_F_LINKDOWN;
 
 /** The top-level attribute types decodeRouteAt reads (their later repeats are ignored, not unknown). */
 const KNOWN_MASK = [

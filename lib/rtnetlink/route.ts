@@ -242,7 +242,13 @@ function* listRoutes(filter: RouteFilter): Operation<Route[]> {
     type === C.RTM_NEWROUTE && !isClonedRouteAt(b, start, end) ? wanted(decodeRouteAt(b, start, end)) : undefined;
   const keep = (m: NetlinkMessage): Route | undefined => (m.type === C.RTM_NEWROUTE && !isClonedRoute(m) ? wanted(decodeRoute(m)) : undefined);
   try {
-    return yield* dumpCollected(w.end().finish(), 'list routes', keep, keepAt, routeRows(wanted));
+    return yield* dumpCollected(
+      w.end().finish(),
+      'list routes',
+      keep,
+      keepAt,
+      routeRows(wanted, { table: table ?? -1, link: dev ?? -1, protocol: protocol ?? -1, type: type ?? -1 }),
+    );
   } catch (e) {
     // The kernel makes the IPv4 main table with the first IPv4 route (or
     // loopback's address); until then a strict dump of it fails with ENOENT
@@ -269,6 +275,8 @@ function* nameRoutes(routes: Route[]): Operation<Route[]> {
   for (const r of routes) {
     if (r.link !== last) name = (last = r.link) !== undefined ? names.get(last) : undefined;
     if (name !== undefined) r.linkName = name;
+    // The slot route-rows.ts leaves for the name, when there is none.
+    else if ('linkName' in r) delete r.linkName;
     if (r.multipath) nameNexthops(r.multipath, names);
   }
   return routes;

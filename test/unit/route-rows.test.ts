@@ -9,12 +9,16 @@
 import { describe, expect, it } from 'vitest';
 import { native } from '../../lib/native/binding';
 import { NLMSG_DONE, NLM_F_DUMP_INTR, NLM_F_MULTI, NLM_F_REQUEST } from '../../lib/netlink/constants';
-import { ROW_UNKNOWN_ATTRIBUTE } from '../../lib/netlink/operation';
+import { NetlinkError } from '../../lib/netlink/errors';
+import { ROW_UNKNOWN_ATTRIBUTE, runSync, type NetlinkCall } from '../../lib/netlink/operation';
+import { parseMessages, type NetlinkMessage } from '../../lib/netlink/parser';
 import { PendingRequest, RequestTracker } from '../../lib/netlink/request-tracker';
 import { NetlinkWriter } from '../../lib/netlink/writer';
 import * as C from '../../lib/rtnetlink/constants';
 import { decodeRouteAt, isClonedRouteAt } from '../../lib/rtnetlink/route-decode';
-import { routeRows } from '../../lib/rtnetlink/route-rows';
+import { protocolName, routeTypeName } from '../../lib/rtnetlink/names';
+import { routeOps } from '../../lib/rtnetlink/route';
+import { routeRows, type RowFilter } from '../../lib/rtnetlink/route-rows';
 import type { Route } from '../../lib/rtnetlink/route-types';
 
 const SEQ = 41;
@@ -97,8 +101,33 @@ function decodedOneByOne(b: Buffer): Route[] {
   return out;
 }
 
+const ANY: RowFilter = { table: -1, link: -1, protocol: -1, type: -1 };
+
+/** What routes.list() keeps of a decoded route for `f` (its `wanted`, by names and multipath links as there). */
+function wanted(f: RowFilter): (r: Route) => Route | undefined {
+  return (r) =>
+    (f.table < 0 || r.tableId === f.table) &&
+    (f.link < 0 || r.link === f.link || (r.multipath ?? []).some((n) => n.link === f.link)) &&
+    (f.protocol < 0 || r.protocol === protocolName(f.protocol)) &&
+    (f.type < 0 || r.type === routeTypeName(f.type))
+      ? r
+      : undefined;
+}
+
+/** The routes without the linkName slot route-rows leaves (nameRoutes fills or removes it). */
+function withoutSlot(routes: Route[]): Route[] {
+  for (const r of routes) {
+    expect(r.linkName).toBeUndefined();
+    if ('linkName' in r) {
+      expect(Object.keys(r).at(-1)).toBe('linkName');
+      delete r.linkName;
+    }
+  }
+  return routes;
+}
+
 /** The dump through a tracker whose request has the route rows (as routes.list() sends it). */
-function collectedByRows(b: Buffer): { routes: Route[]; interrupted: boolean } {
+function collectedByRows(b: Buffer, f = ANY): { routes: Route[]; interrupted: boolean } {
   let outcome: { err?: Error; replies: unknown[]; interrupted: boolean } | undefined;
   const tracker = new RequestTracker();
   const p = new PendingRequest(
@@ -115,12 +144,12 @@ function collectedByRows(b: Buffer): { routes: Route[]; interrupted: boolean } {
   p.collectAt = () => {
     throw new Error('collectAt called: the rows were not used');
   };
-  p.collectRows = routeRows((r) => r);
+  p.collectRows = routeRows(wanted(f), f);
   tracker.add(p);
   tracker.feedReceived(b);
   if (!outcome) throw new Error('not settled');
   if (outcome.err) throw outcome.err;
-  return { routes: outcome.replies as Route[], interrupted: outcome.interrupted };
+  return { routes: withoutSlot(outcome.replies as Route[]), interrupted: outcome.interrupted };
 }
 
 describe('routes from the native index (route-rows.ts)', () => {
@@ -145,11 +174,85 @@ describe('routes from the native index (route-rows.ts)', () => {
     expect(routes.some((r) => r.tableId > 255)).toBe(true);
   });
 
+  it('are the routes a list keeps for its filter (table, link, protocol, type), as decoded and filtered one by one', () => {
+    const b = dumpAnswer(4000, 11);
+    const all = decodedOneByOne(b);
+    const filters: RowFilter[] = [
+      { ...ANY, table: C.RT_TABLE_MAIN },
+      { ...ANY, table: 1000 },
+      { ...ANY, link: 7 },
+      { ...ANY, protocol: 186 },
+      { ...ANY, type: 1 },
+      { table: C.RT_TABLE_MAIN, link: 2, protocol: 4, type: 1 },
+    ];
+    for (const f of filters) {
+      const expected = all.filter((r) => wanted(f)(r) !== undefined);
+      expect(expected.length).toBeGreaterThan(0);
+      expect(JSON.stringify(collectedByRows(b, f).routes)).toBe(JSON.stringify(expected));
+    }
+  });
+
   it('are flagged interrupted when a message carries NLM_F_DUMP_INTR', () => {
     const b = dumpAnswer(50, 3);
     const third = [0, 0, 0].reduce((off) => off + ((b.readUInt32LE(off) + 3) & ~3), 0);
     b.writeUInt16LE(b.readUInt16LE(third + 6) | NLM_F_DUMP_INTR, third + 6);
     expect(collectedByRows(b).interrupted).toBe(true);
+  });
+});
+
+describe('routes.list() over the rows', () => {
+  /** A dump of two routes over links 2 and 9 (the shape the rows build with a linkName slot). */
+  function twoRoutes(): Buffer {
+    const w = new NetlinkWriter();
+    for (const link of [2, 9]) {
+      w.begin(C.RTM_NEWROUTE, NLM_F_MULTI);
+      const off = w.struct(C.RTMSG_LEN);
+      w.view.set([2, 32, 0, 0, C.RT_TABLE_MAIN, 3, 253, 1], off);
+      w.u32(C.RTA_TABLE, C.RT_TABLE_MAIN);
+      w.attr(C.RTA_DST, Buffer.from([10, 0, 0, link]));
+      w.u32(C.RTA_OIF, link);
+      w.end();
+    }
+    w.begin(NLMSG_DONE, NLM_F_MULTI).struct(4);
+    w.end();
+    const b = w.finish();
+    for (let off = 0; off < b.length; off += b.readUInt32LE(off)) b.writeUInt32LE(SEQ, off + 8);
+    return b;
+  }
+
+  it('names each route: the slot filled where the link has a name, removed where it is gone (the key order of decodeRouteAt + naming)', () => {
+    const dump = twoRoutes();
+    const calls: string[] = [];
+    const executor = {
+      executeSync(c: NetlinkCall): NetlinkMessage[] {
+        calls.push(c.operation);
+        if (c.kind === 'dump') {
+          expect(c.collectRows).toBeDefined();
+          let replies: NetlinkMessage[] = [];
+          const tracker = new RequestTracker();
+          const p = new PendingRequest('dump', c.operation, SEQ, SEQ, (_e, r) => (replies = r), undefined, c.collect);
+          [p.collectAt, p.collectRows] = [c.collectAt, c.collectRows];
+          tracker.add(p);
+          tracker.feedReceived(dump);
+          return replies;
+        }
+        // RTM_GETLINK: link 2 is "eth0", link 9 is gone.
+        const index = c.message.readInt32LE(16 + 4);
+        if (index === 9) throw new NetlinkError({ errno: 19, operation: c.operation });
+        const w = new NetlinkWriter().begin(C.RTM_NEWLINK, 0);
+        w.view.writeInt32LE(index, w.struct(C.IFINFOMSG_LEN) + 4);
+        w.attr(C.IFLA_IFNAME, Buffer.from('eth0\0'));
+        return parseMessages(w.end().finish());
+      },
+    };
+    const routes = runSync(executor, routeOps.list());
+    expect(calls).toEqual(['list routes', 'get link 2', 'get link 9']);
+    const decoded = decodedOneByOne(dump);
+    decoded[0].linkName = 'eth0';
+    expect(routes).toStrictEqual(decoded);
+    expect(routes.map((r) => Object.keys(r))).toEqual(decoded.map((r) => Object.keys(r)));
+    expect('linkName' in routes[1]).toBe(false);
+    expect(JSON.stringify(routes)).toBe(JSON.stringify(decoded));
   });
 });
 

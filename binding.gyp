@@ -8,6 +8,7 @@
         "native/file_lock.cc",
         "native/netns.cc",
         "native/netlink_io.cc",
+        "native/netlink_index.cc",
         "native/netlink_socket.cc",
         "native/inet_socket.cc",
         "native/tun.cc",

@@ -1,9 +1,11 @@
 // nlkit's native addon: sockets, namespaces, syscalls and the netlink I/O
-// thread. Everything about message formats lives in TypeScript.
+// thread. Everything about message formats lives in TypeScript (netlink_index.cc
+// knows the framing only).
 #include <napi.h>
 
 #include "file_lock.h"
 #include "inet_socket.h"
+#include "netlink_index.h"
 #include "netlink_socket.h"
 #include "netns.h"
 #include "tun.h"
@@ -15,6 +17,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   nlkit::InitInetSocket(env, exports);
   nlkit::InitTun(env, exports);
   nlkit::InitFileLock(env, exports);
+  nlkit::InitNetlinkIndex(env, exports);
   return exports;
 }
 

@@ -190,6 +190,7 @@ for (const name of Object.keys(ENTRIES)) loaded[name]();
 warmNftables(loaded.index());
 warmRouteDump(loaded.index());
 warmRouteWrites(loaded.index());
+warmRouteRows(loaded.index());
 writeFileSync(cacheFile, loaded.__script.createCachedData());
 
 // The nlkit command's cache, made in a process of its own: V8 shares compiled functions between scripts of one
@@ -288,4 +289,30 @@ function warmRouteWrites({ routeOps }) {
     }
   }
   routeOps.add({ dst: '10.64.1.0/24', link: 1, metric: 10 }).next();
+}
+
+/**
+ * The same for the rows a connection hands a route dump's `collectRows` (lib/rtnetlink/route-rows.ts):
+ * made-up rows of the two shapes it builds itself (no gateway; a gateway), so the cache holds that
+ * loop too (bench/notes.md, "The first route dump of a new process").
+ */
+function warmRouteRows({ routeOps }) {
+  const op = routeOps.list();
+  const { collectRows } = op.next().value;
+  // nlmsghdr, rtmsg (AF_INET, /32, main, boot, link scope, unicast), RTA_TABLE, RTA_DST, RTA_OIF, RTA_GATEWAY
+  const b = Buffer.alloc(16 + 12 + 4 * 8);
+  b.set([2, 32, 0, 0, 254, 3, 253, 1], 16);
+  [15, 1, 4, 5].forEach((type, i) => {
+    b.writeUInt16LE(8, 28 + i * 8);
+    b.writeUInt16LE(type, 30 + i * 8);
+    b.set(type === 15 ? [254, 0, 0, 0] : [10, 64, i, 1], 32 + i * 8);
+  });
+  // Rows: payload start and end, type, flags, then the data offsets of dst, oif, gateway, priority,
+  // prefsrc, table, pref (-1: absent). The second row has the gateway.
+  const row = (gateway) => [16, b.length, 24, 0, 40, 48, gateway, -1, -1, 32, -1];
+  const rows = Int32Array.from([...row(-1), ...row(-1), ...row(56), ...row(56)]);
+  if (collectRows.stride !== 11) throw new Error('bundle: warmRouteRows is out of date with lib/rtnetlink/route-rows.ts');
+  const out = [];
+  for (let i = 0; i < 3; i++) collectRows.collect(b, rows, 4, out);
+  op.next(out);
 }

@@ -104,6 +104,12 @@ export interface NativeBinding {
   netlinkTransactIn(protocol: number, netnsFd: number, request: Uint8Array, waitMs: number, keep: true): Promise<[Buffer, number]>;
   /** The next round on a socket such a round kept (sent and read on a dup of it). */
   netlinkTransactFd(fd: number, request: Uint8Array, waitMs: number): Promise<Buffer>;
+  /**
+   * Indexes a run of one request's dump replies from `start` (native/netlink_index.cc): a row of `stride`
+   * int32s per message (payload start and end, type, flags | 0x10000 when an attribute has no column, then
+   * per column where its first attribute's data lies, -1 absent). Returns rows * 2 + 1 if one was NLM_F_DUMP_INTR.
+   */
+  netlinkIndex(buffer: Uint8Array, start: number, seq: number, headerLength: number, columns: Uint8Array, rows: Int32Array, stride: number): number;
   netnsPrepareDir(dir: string): void;
   netnsCreateNamed(path: string): Promise<void>;
   netnsCreateNamedSync(path: string): void;

@@ -91,7 +91,7 @@ export class NetlinkSyncConnection extends ConnectionCore implements SyncExecuto
       undefined,
       c.collect,
     );
-    if (c.collect) p.collectAt = c.collectAt;
+    if (c.collect) [p.collectAt, p.collectRows] = [c.collectAt, c.collectRows];
     this.tracker.add(p);
     try {
       if (bulk) sendBulkSync(this.socket, c.message, (buf) => this.tracker.feedReceived(buf), bulk);

@@ -337,7 +337,7 @@ export class NetlinkConnection extends ConnectionCore implements AsyncExecutor {
     const [first, last] = this.stamp(c);
     const p = new PendingRequest(c.kind, c.operation, first, last, bulk?.settle ?? settle, onMessage, c.collect);
     bulk?.track(p);
-    if (c.collect && !onMessage) p.collectAt = c.collectAt;
+    if (c.collect && !onMessage) [p.collectAt, p.collectRows] = [c.collectAt, c.collectRows];
     // The tracker's onFinish hook unrefs the socket: no per-request wrapper.
     this.tracker.add(p);
     this.ref();

@@ -53,6 +53,14 @@ export interface NetlinkCall {
    */
   collectAt?: (type: number, buffer: Buffer, start: number, end: number) => unknown;
   /**
+   * With `collectAt`: the same for a run of messages at once, from an index of
+   * where their attributes lie that native code made (no JavaScript loop over
+   * the messages and their attributes, which a new process interprets).
+   * Executors that read buffers in place use it when given (the connections do).
+   * @internal
+   */
+  collectRows?: RowCollector;
+  /**
    * For a bulk call: its requests one part (whole requests, at most 64 KiB)
    * at a time, until undefined, the last request already carrying NLM_F_ACK.
    * An executor that sends parts as they come (the async connection) numbers
@@ -137,6 +145,26 @@ export function* dump(message: Buffer, operation: string): Operation<NetlinkMess
   return yield { kind: 'dump', message, operation };
 }
 
+/**
+ * How a dump's replies are indexed for {@link NetlinkCall.collectRows}: each message gets a row of
+ * `stride` int32s (payload start, payload end, type, nlmsg_flags | {@link ROW_UNKNOWN_ATTRIBUTE}, then one
+ * entry per column: where the data of the first attribute of that column's type lies, -1 when absent).
+ * @internal
+ */
+export interface RowCollector {
+  /** Bytes of the family header before the attributes (rtmsg: 12). */
+  headerLength: number;
+  /** Indexed by attribute type: its column (1 .. stride - 4), 0 when it has none, 255 when it is known but not needed. */
+  columns: Uint8Array;
+  /** Int32s per row: 4 + the number of columns. */
+  stride: number;
+  /** Pushes what `collectAt` would return for each of the `count` rows (undefined left out) onto `out`. */
+  collect(buffer: Buffer, rows: Int32Array, count: number, out: unknown[]): void;
+}
+
+/** A row's flags bit: the message has an attribute without a column (or a short family header). @internal */
+export const ROW_UNKNOWN_ATTRIBUTE = 0x10000;
+
 /** Reply arrays whose entries are already `collect`ed (see {@link markCollected}). */
 const collectedReplies = new WeakSet<unknown[]>();
 
@@ -157,7 +185,7 @@ export function markInterrupted(replies: unknown[]): void {
  * Runs a dump and returns what `collect` makes of each message (undefined
  * left out), computed as the messages arrive when the executor can (the
  * connections can), else afterwards. `collectAt`, if given, is the same in
- * place (see NetlinkCall.collectAt).
+ * place, and `collectRows` the same for runs of messages (see NetlinkCall).
  * @example
  * const names = yield* dumpCollected(request, 'list link names', (m) => (m.type === RTM_NEWLINK ? decodeLink(m).name : undefined));
  */
@@ -166,8 +194,9 @@ export function* dumpCollected<T>(
   operation: string,
   collect: (m: NetlinkMessage) => T | undefined,
   collectAt?: (type: number, buffer: Buffer, start: number, end: number) => T | undefined,
+  collectRows?: RowCollector,
 ): Operation<T[]> {
-  const replies: unknown[] = yield { kind: 'dump', message, operation, collect, collectAt };
+  const replies: unknown[] = yield { kind: 'dump', message, operation, collect, collectAt, collectRows };
   if (collectedReplies.has(replies)) return replies as T[];
   const out: T[] = [];
   for (const m of replies as NetlinkMessage[]) {

@@ -8,7 +8,8 @@ import { NLMSG_DONE, NLMSG_ERROR, NLMSG_NOOP, NLMSG_OVERRUN, NLM_F_DUMP_INTR } f
 import type { AckGroup, ErrorFor } from './ack-group';
 import { DumpInterruptedError, NetlinkError, NetlinkOverrunError } from './errors';
 import { decodeDoneMessage, decodeErrorMessage, type ErrorReply } from './extack';
-import { markCollected } from './operation';
+import { native } from '../native/binding';
+import { markCollected, type RowCollector } from './operation';
 import type { NetlinkMessage } from './parser';
 import { ReceivedMessage } from './received-message';
 import { seqInRange, seqIndex } from './sequence';
@@ -30,6 +31,8 @@ export class PendingRequest {
   collectError?: Error;
   /** Collected dumps: `collect` reading the received bytes in place (NetlinkCall.collectAt). */
   collectAt?: (type: number, buffer: Buffer, start: number, end: number) => unknown;
+  /** Collected dumps: `collectAt` for runs of messages indexed natively (NetlinkCall.collectRows). */
+  collectRows?: RowCollector;
 
   constructor(
     readonly kind: RequestKind,
@@ -45,6 +48,39 @@ export class PendingRequest {
   ) {
     // A collected dump's array is marked as holding collected values: made now, not with the first reply.
     if (collect) markCollected((this.replies = []));
+  }
+}
+
+/** The rows of {@link collectRun}, reused: each batch is collected before the next is indexed. */
+const ROWS = new Int32Array(16384);
+/** Messages in the last {@link collectRun}. */
+let runLength = 0;
+
+/**
+ * Collects the messages of `p` from `at` (one at least: the caller saw it is
+ * p's) through its row collector; returns where the run ended.
+ */
+function collectRun(p: PendingRequest, rows: RowCollector, buf: Buffer, at: number, seq: number): number {
+  const addon = native();
+  const capacity = Math.floor(ROWS.length / rows.stride);
+  let off = at;
+  runLength = 0;
+  for (;;) {
+    const result = addon.netlinkIndex(buf, off, seq, rows.headerLength, rows.columns, ROWS, rows.stride);
+    const count = result >>> 1;
+    if (result & 1) p.interrupted = true;
+    if (count === 0) return off;
+    runLength += count;
+    // NLMSG_ALIGN of the last message's end (messages start 4-aligned).
+    off = (ROWS[(count - 1) * rows.stride + 1] + 3) & ~3;
+    if (!p.collectError) {
+      try {
+        rows.collect(buf, ROWS, count, p.replies as unknown[]);
+      } catch (e) {
+        p.collectError = e instanceof Error ? e : new Error(String(e));
+      }
+    }
+    if (count < capacity) return off;
   }
 }
 
@@ -137,6 +173,13 @@ export class RequestTracker {
         if (rest) {
           this.feed(rest);
           rest = undefined;
+        }
+        // The run of this dump's messages from here, indexed natively (at least this one).
+        const next = p.collectRows && !p.collectError ? collectRun(p, p.collectRows, buf, at, seq) : at;
+        if (next > at) {
+          off = next;
+          count += runLength - 1;
+          continue;
         }
         if (flags & 0x10) p.interrupted = true;
         if (p.collectError) continue;

@@ -7,8 +7,7 @@
 import { NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL } from '../netlink/constants';
 import { ENODEV } from '../netlink/errno';
 import { NotFoundError, ValidationError, checkDeleteOptions, type DeleteOptions } from '../netlink/errors';
-import { call, dump, dumpCollected, type Operation } from '../netlink/operation';
-import { Attributes, s32At } from '../netlink/parser';
+import { call, dumpCollected, type Operation } from '../netlink/operation';
 import { NetlinkWriter } from '../netlink/writer';
 import { NetnsFdScope } from '../netns/fd-scope';
 import { NetworkNamespace, type NetnsRef } from '../netns/namespace';
@@ -19,6 +18,7 @@ import * as C from './constants';
 import { changeAltNames, checkAltNames } from './link-altnames';
 import { LINK_KINDS, writeKindChanges } from './link-kinds';
 import { decodeLink } from './link-decode';
+import { resolveLinkNames } from './link-names';
 import type { Link, LinkAddOptions, LinkCommonOptions, LinkFilter, LinkRef, LinkSetOptions } from './link-types';
 import { deleting, notFoundOn, type MissingCodes } from './not-found';
 import { isObject, rejectUnknownKeys } from '../validate/options';
@@ -46,6 +46,7 @@ export type {
   VxlanLink,
 } from './link-types';
 export { decodeLink } from './link-decode';
+export { resolveLinkNames } from './link-names';
 
 // --- requests -------------------------------------------------------------
 
@@ -107,47 +108,6 @@ export function* getLink(ref: LinkRef): Operation<Link> {
   const m = replies.find((r) => r.type === C.RTM_NEWLINK);
   if (!m) throw new NotFoundError('link', { errno: ENODEV, operation });
   return decodeLink(m);
-}
-
-/** Index → name of every link of the namespace: one dump, statistics skipped, only names decoded. */
-function* dumpLinkNames(): Operation<Map<number, string>> {
-  const w = new NetlinkWriter().begin(C.RTM_GETLINK, NLM_F_DUMP);
-  ifinfomsg(w);
-  w.u32(C.IFLA_EXT_MASK, C.RTEXT_FILTER_SKIP_STATS);
-  const names = new Map<number, string>();
-  for (const m of yield* dump(w.end().finish(), 'list link names')) {
-    if (m.type !== C.RTM_NEWLINK) continue;
-    const name = new Attributes(m.payload, C.IFINFOMSG_LEN).string(C.IFLA_IFNAME);
-    if (name !== undefined) names.set(s32At(m.payload, 4), name);
-  }
-  return names;
-}
-
-/** Up to this many unknown indexes are looked up one by one; more take one link dump. */
-const NAME_LOOKUPS_BEFORE_DUMP = 8;
-
-/**
- * Names of interface indexes, for read objects the kernel gives indexes
- * only. Indexes in `known` cost nothing; up to 8 others cost one RTM_GETLINK
- * each (~20-60 µs), more cost one link dump (~0.15 ms with 10 links, ~4 ms
- * with 1,000). A link gone meanwhile has no name.
- */
-export function* resolveLinkNames(indexes: Iterable<number | undefined>, known?: ReadonlyMap<number, string>): Operation<Map<number, string>> {
-  const names = new Map(known);
-  const missing = new Set<number>();
-  for (const i of indexes) if (i !== undefined && i > 0 && !names.has(i)) missing.add(i);
-  if (missing.size > NAME_LOOKUPS_BEFORE_DUMP) {
-    for (const [i, n] of yield* dumpLinkNames()) if (!names.has(i)) names.set(i, n);
-    return names;
-  }
-  for (const index of missing) {
-    try {
-      names.set(index, (yield* getLink(index)).name);
-    } catch (e) {
-      if (!(e instanceof NotFoundError)) throw e;
-    }
-  }
-  return names;
 }
 
 /** Fills masterName and parentName (a parent in another namespace has none here). */

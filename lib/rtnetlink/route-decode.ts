@@ -18,15 +18,15 @@ import type { Nexthop, Route, RoutePref } from './route-types';
 /** ICMPV6_ROUTER_PREF_* values. */
 export const PREFS: Record<RoutePref, number> = { medium: 0, high: 1, low: 3 };
 /** PREFS the other way round. */
-const PREF_NAMES = new Map((Object.keys(PREFS) as RoutePref[]).map((k) => [PREFS[k], k]));
+export const PREF_NAMES = new Map((Object.keys(PREFS) as RoutePref[]).map((k) => [PREFS[k], k]));
 
 /** The names of the one-byte rtmsg fields (all 256 values), and the tables below 256. */
-const PROTOCOL_NAMES = Array.from({ length: 256 }, (_, i) => protocolName(i));
-const SCOPE_NAMES = Array.from({ length: 256 }, (_, i) => scopeName(i));
-const TYPE_NAMES = Array.from({ length: 256 }, (_, i) => routeTypeName(i));
-const TABLE_NAMES = Array.from({ length: 256 }, (_, i) => tableName(i));
+export const PROTOCOL_NAMES = Array.from({ length: 256 }, (_, i) => protocolName(i));
+export const SCOPE_NAMES = Array.from({ length: 256 }, (_, i) => scopeName(i));
+export const TYPE_NAMES = Array.from({ length: 256 }, (_, i) => routeTypeName(i));
+export const TABLE_NAMES = Array.from({ length: 256 }, (_, i) => tableName(i));
 /** "/0" .. "/255" (rtm_dst_len is a byte). */
-const PREFIX_LENGTHS = Array.from({ length: 256 }, (_, i) => `/${i}`);
+export const PREFIX_LENGTHS = Array.from({ length: 256 }, (_, i) => `/${i}`);
 const NEXTHOP_FLAGS = C.RTNH_F_DEAD | C.RTNH_F_PERVASIVE | C.RTNH_F_ONLINK | C.RTNH_F_LINKDOWN;
 
 /** The top-level attribute types decodeRouteAt reads (their later repeats are ignored, not unknown). */

@@ -16,6 +16,7 @@ import * as C from './constants';
 import { resolveLinkIndex, resolveLinkNames } from './link';
 import { parseProtocol, parseRouteType, parseTable, protocolName, routeTypeName } from './names';
 import { decodeRoute, decodeRouteAt, isClonedRoute, isClonedRouteAt } from './route-decode';
+import { routeRows } from './route-rows';
 import { deleteRoutes, writeRoutes } from './route-bulk';
 import { checkU32, linkOf, parseDst, RouteRequest } from './route-write';
 import type { Nexthop, Route, RouteFilter, RouteKey, RouteLookupOptions, RouteOptions } from './route-types';
@@ -236,12 +237,18 @@ function* listRoutes(filter: RouteFilter): Operation<Route[]> {
     (typeWanted === undefined || r.type === typeWanted)
       ? r
       : undefined;
-  // The connections read each message in place (keepAt); other executors hand over messages (keep).
+  // The connections index the messages natively (routeRows) or read each in place (keepAt); other executors hand over messages (keep).
   const keepAt = (type: number, b: Buffer, start: number, end: number): Route | undefined =>
     type === C.RTM_NEWROUTE && !isClonedRouteAt(b, start, end) ? wanted(decodeRouteAt(b, start, end)) : undefined;
   const keep = (m: NetlinkMessage): Route | undefined => (m.type === C.RTM_NEWROUTE && !isClonedRoute(m) ? wanted(decodeRoute(m)) : undefined);
   try {
-    return yield* dumpCollected(w.end().finish(), 'list routes', keep, keepAt);
+    return yield* dumpCollected(
+      w.end().finish(),
+      'list routes',
+      keep,
+      keepAt,
+      routeRows(wanted, { table: table ?? -1, link: dev ?? -1, protocol: protocol ?? -1, type: type ?? -1 }),
+    );
   } catch (e) {
     // The kernel makes the IPv4 main table with the first IPv4 route (or
     // loopback's address); until then a strict dump of it fails with ENOENT
@@ -268,6 +275,8 @@ function* nameRoutes(routes: Route[]): Operation<Route[]> {
   for (const r of routes) {
     if (r.link !== last) name = (last = r.link) !== undefined ? names.get(last) : undefined;
     if (name !== undefined) r.linkName = name;
+    // The slot route-rows.ts leaves for the name, when there is none.
+    else if ('linkName' in r) delete r.linkName;
     if (r.multipath) nameNexthops(r.multipath, names);
   }
   return routes;

@@ -7,9 +7,9 @@
  */
 
 /** "0" .. "255". */
-const DECIMAL = Array.from({ length: 256 }, (_, i) => String(i));
+export const DECIMAL = Array.from({ length: 256 }, (_, i) => String(i));
 /** "0." .. "255.". */
-const DOTTED = DECIMAL.map((d) => `${d}.`);
+export const DOTTED = DECIMAL.map((d) => `${d}.`);
 
 let lastHead = -1;
 let lastHeadText = '';

@@ -494,6 +494,36 @@ describe('rule-shape templates', () => {
     expect(make(false, true).equals(unchanged)).toBe(true);
   });
 
+  it('NAT options changed after dnat()/masquerade() took them: the same bytes with and without templates', () => {
+    // natStep copies the options once; a step run later (encoding, making a template) must not see later writes.
+    const T = { family: 'ip', table: 't', chain: 'c' } as const;
+    const make = (templates: boolean, change: boolean) => {
+      resetRuleTemplates(templates);
+      const tx = new Transaction();
+      const build = (i: number, d: { to: string; port: number; random?: boolean }, m: { port?: number; persistent?: boolean }) =>
+        rule()
+          .tcp({ dport: i + 1 })
+          .dnat(d)
+          .masquerade(m);
+      for (let i = 0; i < 3; i++) tx.addRule({ ...T, rule: build(i, { to: v4(i), port: 80 }, { port: 1000 + i }) });
+      const d: { to: string; port: number; random?: boolean } = { to: '10.1.2.3', port: 8080 };
+      const m: { port?: number; persistent?: boolean } = { port: 2000 };
+      const b = build(9, d, m);
+      if (change) {
+        d.to = '10.9.9.9';
+        d.port = 1;
+        d.random = true;
+        m.port = 3;
+        m.persistent = true;
+      }
+      tx.addRule({ ...T, rule: b });
+      return tx.encode();
+    };
+    const unchanged = make(false, false);
+    expect(make(true, true).equals(unchanged)).toBe(true);
+    expect(make(false, true).equals(unchanged)).toBe(true);
+  });
+
   it('a not() value changed after the builder took it: the same bytes with and without templates', () => {
     // JavaScript callers can write a Negated's value; the key holds the one given to match()/protocol().
     const T = { family: 'inet', table: 't', chain: 'c' } as const;

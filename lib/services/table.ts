@@ -9,7 +9,7 @@
 import type { Transaction } from '../nftables/transaction';
 import type { SetElement } from '../nftables';
 import { BASE_CHAINS, BASE_MAPS, TABLE, baseLayout, type ChainLayout, type MapElementLayout, type MemberLayout, type ObjectsLayout } from './layout';
-import { diffPortMembers } from './members';
+import { diffPortMembers, sameFields } from './members';
 import { serviceLayout } from './service-layout';
 import type { ServiceRecord } from './spec';
 
@@ -89,6 +89,13 @@ function changedElements<T>(from: readonly T[], to: readonly T[], key: (x: T) =>
   return from.filter((x) => other.get(key(x)) !== value(x));
 }
 
+/** Whether two lists of dispatch elements are the same, in the same order (most changes: no key strings and Maps to learn it). */
+function sameElements(a: readonly MapElementLayout[], b: readonly MapElementLayout[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i].map !== b[i].map || a[i].chain !== b[i].chain || !sameFields(a[i].key, b[i].key)) return false;
+  return true;
+}
+
 /**
  * Queues the changes: dispatch elements and shared-map elements that go or
  * change are deleted first, then the chains of `before` whose rules change
@@ -121,8 +128,10 @@ export function queueChanges(tx: Transaction, changes: readonly LayoutChange[], 
   /** The ports whose endpoint slots changed, per change (their affinity maps are emptied). */
   const picksChanged = changes.map(() => new Set<string>());
   changes.forEach(({ before, after }, i) => {
-    for (const e of changedElements(before.elements, after.elements, elementKey, chainValue)) dels.dispatch.push(e.map, { key: e.key });
-    for (const e of changedElements(after.elements, before.elements, elementKey, chainValue)) adds.dispatch.push(e.map, toElement(e));
+    if (!sameElements(before.elements, after.elements)) {
+      for (const e of changedElements(before.elements, after.elements, elementKey, chainValue)) dels.dispatch.push(e.map, { key: e.key });
+      for (const e of changedElements(after.elements, before.elements, elementKey, chainValue)) adds.dispatch.push(e.map, toElement(e));
+    }
     diffPortMembers(
       before.members,
       after.members,

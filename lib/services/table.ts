@@ -72,14 +72,15 @@ function sameRules(a: ChainLayout, b: ChainLayout): boolean {
 
 /** Element lists by map: one message per map and direction (the kernel finds a message's set by walking the table's sets). */
 class ElementsByMap {
-  private readonly lists = new Map<string, SetElement[]>();
+  /** Made on the first element: most changes leave the dispatch lists empty. */
+  private lists: Map<string, SetElement[]> | undefined;
   push(map: string, e: SetElement): void {
-    const list = this.lists.get(map);
+    const list = this.lists?.get(map);
     if (list) list.push(e);
-    else this.lists.set(map, [e]);
+    else (this.lists ??= new Map()).set(map, [e]);
   }
   queue(write: (map: string, els: SetElement[]) => void): void {
-    for (const [map, els] of this.lists) write(map, els);
+    if (this.lists) for (const [map, els] of this.lists) write(map, els);
   }
 }
 
@@ -149,6 +150,8 @@ export function queueChanges(tx: Transaction, changes: readonly LayoutChange[], 
   dels.members.queue((map, els) => (declare(map), tx.deleteElements(inTable(map), els)));
   const rewritten: ObjectsLayout['chains'] = [];
   changes.forEach(({ before, after }, i) => {
+    // Most services have no chain or set of their own (no affinity): nothing below to compare.
+    if (!before.chains.length && !after.chains.length && !before.sets.length && !after.sets.length) return;
     const afterChains = new Map(after.chains.map((c) => [c.name, c]));
     const beforeChains = new Map(before.chains.map((c) => [c.name, c]));
     for (const [name, c] of beforeChains) {

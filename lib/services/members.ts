@@ -76,7 +76,12 @@ class OldHairpin {
   readonly kept: boolean[] = [];
   private byKey: Map<string, number> | undefined;
   constructor(before: readonly PortMembers[]) {
-    for (const p of before) for (const m of p.hairpin) (this.members.push(m), this.kept.push(false));
+    for (const p of before) {
+      for (const m of p.hairpin) {
+        this.members.push(m);
+        this.kept.push(false);
+      }
+    }
     if (this.members.length > SCAN_HAIRPIN) {
       this.byKey = new Map();
       // The first of equal members is matched first, as by the scan.

@@ -24,10 +24,30 @@ function slotKey(k: ReadonlyArray<string | number>, slot: number): Array<string 
   return k.length === 3 ? [k[0], k[1], k[2], slot] : k.length === 2 ? [k[0], k[1], slot] : [...k, slot];
 }
 
-/** The element of slot `slot` of a slot map. Deleting it reads the key only, so one object serves both messages. */
-const slotElement = (m: SlotMap, slot: number, value: Array<string | number>): SetElement => ({ key: slotKey(m.key, slot), value });
+/**
+ * The slot keys made so far for a slot map (never modified), handed on to the
+ * same map of the port's next layout: a repeated change of endpoints makes
+ * no key arrays (64 a change, ~3 KiB of young-generation garbage).
+ */
+const slotKeys = new WeakMap<SlotMap, Array<Array<string | number>>>();
 
-function sameFields(a: ReadonlyArray<string | number>, b: ReadonlyArray<string | number>): boolean {
+/** The key list of `m`, the one of `was` (the same map in the layout before) if it has one. */
+function keysOf(m: SlotMap, was: SlotMap | undefined): Array<Array<string | number>> {
+  let keys = slotKeys.get(m);
+  if (!keys) {
+    keys = (was && slotKeys.get(was)) ?? [];
+    slotKeys.set(m, keys);
+  }
+  return keys;
+}
+
+/** The element of slot `slot` of a slot map. Deleting it reads the key only, so one object serves both messages. */
+function slotElement(m: SlotMap, keys: Array<Array<string | number>>, slot: number, value: Array<string | number>): SetElement {
+  while (keys.length <= slot) keys.push(slotKey(m.key, keys.length));
+  return { key: keys[slot], value };
+}
+
+export function sameFields(a: ReadonlyArray<string | number>, b: ReadonlyArray<string | number>): boolean {
   if (a === b) return true;
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
@@ -42,24 +62,63 @@ function slotMapIn(before: readonly PortMembers[], m: SlotMap): { port: PortMemb
 
 const hairpinKey = (m: MemberLayout): string => `${m.set}\0${m.key.join('\0')}`;
 
+/** Above this many members of `before`, hairpin members are matched by key string in a Map rather than by scanning. */
+const SCAN_HAIRPIN = 64;
+
+/**
+ * The hairpin members of `before` and which of them `after` keeps. A service
+ * has few (one per endpoint address and virtual IP): they are compared field
+ * by field, no key string per member (~4 KiB a change, young-generation
+ * garbage); a Map of key strings only beyond SCAN_HAIRPIN members.
+ */
+class OldHairpin {
+  readonly members: MemberLayout[] = [];
+  readonly kept: boolean[] = [];
+  private byKey: Map<string, number> | undefined;
+  constructor(before: readonly PortMembers[]) {
+    for (const p of before) {
+      for (const m of p.hairpin) {
+        this.members.push(m);
+        this.kept.push(false);
+      }
+    }
+    if (this.members.length > SCAN_HAIRPIN) {
+      this.byKey = new Map();
+      // The first of equal members is matched first, as by the scan.
+      for (let i = this.members.length - 1; i >= 0; i--) this.byKey.set(hairpinKey(this.members[i]), i);
+    }
+  }
+  /** Whether `before` has `m` (not yet matched); marks it kept. */
+  keep(m: MemberLayout): boolean {
+    let i = -1;
+    if (this.byKey) {
+      const k = hairpinKey(m);
+      i = this.byKey.get(k) ?? -1;
+      if (i >= 0) this.byKey.delete(k);
+    } else {
+      for (let j = 0; j < this.members.length && i < 0; j++) {
+        const o = this.members[j];
+        if (!this.kept[j] && o.set === m.set && sameFields(o.key, m.key)) i = j;
+      }
+    }
+    if (i >= 0) this.kept[i] = true;
+    return i >= 0;
+  }
+}
+
 /**
  * Calls `gone` for each element of `before` that goes or changes and `come`
  * for each element of `after` that is new or changed (a changed slot: gone
  * with its old value, then come with its new one).
  */
 export function diffPortMembers(before: readonly PortMembers[], after: readonly PortMembers[], gone: MemberSink, come: MemberSink): void {
-  // Hairpin members are few (one per endpoint address and virtual IP): by key.
-  const oldHairpin = new Map<string, MemberLayout>();
-  for (const p of before) for (const m of p.hairpin) oldHairpin.set(hairpinKey(m), m);
+  const oldHairpin = new OldHairpin(before);
   /** Slots of a slot map of `before` that `after` has too (its first n). */
   const kept = new Map<SlotMap, number>();
   for (const p of after) {
-    for (const m of p.hairpin) {
-      const k = hairpinKey(m);
-      if (oldHairpin.delete(k)) continue;
-      come(m.set, m, p.port);
-    }
+    for (const m of p.hairpin) if (!oldHairpin.keep(m)) come(m.set, m, p.port);
     const was = p.slotMaps.map((m) => slotMapIn(before, m));
+    const keys = p.slotMaps.map((m, i) => keysOf(m, was[i]?.map));
     for (const w of was) if (w) kept.set(w.map, Math.min(w.port.slots.length, p.slots.length));
     for (let slot = 0; slot < p.slots.length; slot++) {
       const value = p.slots[slot];
@@ -69,17 +128,18 @@ export function diffPortMembers(before: readonly PortMembers[], after: readonly 
         if (w && slot < w.port.slots.length) {
           if (sameFields(w.port.slots[slot], value)) continue;
           // Deleted and added again (the kernel cannot change an element's data in place): the same key, one element.
-          const e = slotElement(m, slot, value);
+          const e = slotElement(m, keys[i], slot, value);
           gone(m.set, e, w.port.port);
           come(m.set, e, p.port);
-        } else come(m.set, slotElement(m, slot, value), p.port);
+        } else come(m.set, slotElement(m, keys[i], slot, value), p.port);
       }
     }
   }
+  let h = 0;
   for (const p of before) {
-    for (const m of p.hairpin) if (oldHairpin.get(hairpinKey(m)) === m) gone(m.set, m, p.port);
+    for (const m of p.hairpin) if (!oldHairpin.kept[h++]) gone(m.set, m, p.port);
     for (let slot = 0; slot < p.slots.length; slot++) {
-      for (const m of p.slotMaps) if (slot >= (kept.get(m) ?? 0)) gone(m.set, slotElement(m, slot, p.slots[slot]), p.port);
+      for (const m of p.slotMaps) if (slot >= (kept.get(m) ?? 0)) gone(m.set, slotElement(m, keysOf(m, undefined), slot, p.slots[slot]), p.port);
     }
   }
 }

@@ -9,7 +9,7 @@
 import type { Transaction } from '../nftables/transaction';
 import type { SetElement } from '../nftables';
 import { BASE_CHAINS, BASE_MAPS, TABLE, baseLayout, type ChainLayout, type MapElementLayout, type MemberLayout, type ObjectsLayout } from './layout';
-import { diffPortMembers } from './members';
+import { diffPortMembers, sameFields } from './members';
 import { serviceLayout } from './service-layout';
 import type { ServiceRecord } from './spec';
 
@@ -72,14 +72,15 @@ function sameRules(a: ChainLayout, b: ChainLayout): boolean {
 
 /** Element lists by map: one message per map and direction (the kernel finds a message's set by walking the table's sets). */
 class ElementsByMap {
-  private readonly lists = new Map<string, SetElement[]>();
+  /** Made on the first element: most changes leave the dispatch lists empty. */
+  private lists: Map<string, SetElement[]> | undefined;
   push(map: string, e: SetElement): void {
-    const list = this.lists.get(map);
+    const list = this.lists?.get(map);
     if (list) list.push(e);
-    else this.lists.set(map, [e]);
+    else (this.lists ??= new Map()).set(map, [e]);
   }
   queue(write: (map: string, els: SetElement[]) => void): void {
-    for (const [map, els] of this.lists) write(map, els);
+    if (this.lists) for (const [map, els] of this.lists) write(map, els);
   }
 }
 
@@ -87,6 +88,13 @@ class ElementsByMap {
 function changedElements<T>(from: readonly T[], to: readonly T[], key: (x: T) => string, value: (x: T) => string): T[] {
   const other = new Map(to.map((x) => [key(x), value(x)]));
   return from.filter((x) => other.get(key(x)) !== value(x));
+}
+
+/** Whether two lists of dispatch elements are the same, in the same order (most changes: no key strings and Maps to learn it). */
+function sameElements(a: readonly MapElementLayout[], b: readonly MapElementLayout[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i].map !== b[i].map || a[i].chain !== b[i].chain || !sameFields(a[i].key, b[i].key)) return false;
+  return true;
 }
 
 /**
@@ -121,8 +129,10 @@ export function queueChanges(tx: Transaction, changes: readonly LayoutChange[], 
   /** The ports whose endpoint slots changed, per change (their affinity maps are emptied). */
   const picksChanged = changes.map(() => new Set<string>());
   changes.forEach(({ before, after }, i) => {
-    for (const e of changedElements(before.elements, after.elements, elementKey, chainValue)) dels.dispatch.push(e.map, { key: e.key });
-    for (const e of changedElements(after.elements, before.elements, elementKey, chainValue)) adds.dispatch.push(e.map, toElement(e));
+    if (!sameElements(before.elements, after.elements)) {
+      for (const e of changedElements(before.elements, after.elements, elementKey, chainValue)) dels.dispatch.push(e.map, { key: e.key });
+      for (const e of changedElements(after.elements, before.elements, elementKey, chainValue)) adds.dispatch.push(e.map, toElement(e));
+    }
     diffPortMembers(
       before.members,
       after.members,
@@ -140,6 +150,8 @@ export function queueChanges(tx: Transaction, changes: readonly LayoutChange[], 
   dels.members.queue((map, els) => (declare(map), tx.deleteElements(inTable(map), els)));
   const rewritten: ObjectsLayout['chains'] = [];
   changes.forEach(({ before, after }, i) => {
+    // Most services have no chain or set of their own (no affinity): nothing below to compare.
+    if (!before.chains.length && !after.chains.length && !before.sets.length && !after.sets.length) return;
     const afterChains = new Map(after.chains.map((c) => [c.name, c]));
     const beforeChains = new Map(before.chains.map((c) => [c.name, c]));
     for (const [name, c] of beforeChains) {

@@ -85,9 +85,13 @@ export interface OpenOptions {
    * namespace configured at attach, a one-off change). `open()` then returns
    * without a hand-off to a worker: the rtnetlink socket is made inside the
    * namespace by the worker job that sends the first requests (those asked in
-   * the first tick), and kept. Everything else works as usual: a second
-   * round, a dump or a stream waits for the first round, then the handle
-   * carries on with that socket as any handle. Default false: the socket is
+   * the first tick), and kept: a failure to make it is the first requests'
+   * error, not `open()`'s. The next rounds (up to eight in all) are a worker
+   * job each on that socket. A dump, a bulk call, a round over 64 KiB or the
+   * ninth round waits for the rounds in flight, then the handle carries on
+   * with that socket as any handle; a stream started while a round is in
+   * flight does not wait: it gets a socket of its own at once (the kept one
+   * is closed once its rounds are done). Default false: the socket is
    * made by `open()` (a long-lived handle, or one sending thousands of
    * requests at once, gets the batching of the full connection from its
    * first call).

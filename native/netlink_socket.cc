@@ -218,6 +218,33 @@ struct KeptFd {
   }
 };
 
+// The kept socket as JS holds it: an external whose finalizer closes the
+// socket unless JS took or closed it, so a handle never closed (a worker that
+// ends or is terminated, a handle dropped) does not leak it; a plain fd
+// number would (and a netlink socket keeps its namespace alive).
+void FinalizeKept(napi_env, void* data, void*) { delete static_cast<KeptFd*>(data); }
+
+KeptFd* KeptArg(const Napi::CallbackInfo& info, size_t i) {
+  if (!info[i].IsExternal()) throw Napi::TypeError::New(info.Env(), "a kept netlink socket (from netlinkTransactIn with keep)");
+  return info[i].As<Napi::External<KeptFd>>().Data();
+}
+
+// netlinkKeptTake(kept) -> fd: the socket is the caller's from here on (-1 if closed or taken).
+Napi::Value KeptTakeJs(const Napi::CallbackInfo& info) {
+  KeptFd* k = KeptArg(info, 0);
+  int fd = k->fd;
+  k->fd = -1;
+  return Napi::Number::New(info.Env(), fd);
+}
+
+// netlinkKeptClose(kept): closes the socket now (a no-op once taken or closed).
+Napi::Value KeptCloseJs(const Napi::CallbackInfo& info) {
+  KeptFd* k = KeptArg(info, 0);
+  if (k->fd >= 0) close(k->fd);
+  k->fd = -1;
+  return info.Env().Undefined();
+}
+
 // A pool job's replies as a Buffer for its promise (on the JS thread).
 napi_value RepliesBuffer(napi_env e, const std::vector<uint8_t>& replies) {
   napi_value out = nullptr;
@@ -288,6 +315,8 @@ void NetlinkSocket::Init(Napi::Env env, Napi::Object exports) {
   exports.Set("netlinkSocketOpen", Napi::Function::New(env, OpenJs));
   exports.Set("netlinkTransactIn", Napi::Function::New(env, TransactInJs));
   exports.Set("netlinkTransactFd", Napi::Function::New(env, TransactFdJs));
+  exports.Set("netlinkKeptTake", Napi::Function::New(env, KeptTakeJs));
+  exports.Set("netlinkKeptClose", Napi::Function::New(env, KeptCloseJs));
 }
 
 // netlinkSocketOpen(protocol, nsfd) -> Promise<fd>: the socket created inside
@@ -320,7 +349,7 @@ Napi::Value NetlinkSocket::OpenJs(const Napi::CallbackInfo& info) {
 // the namespace (a hand-off to the namespace thread), configured as an async
 // socket is, the request sent as one datagram and every reply read as
 // transact() does; then the socket is closed, or with `keep` handed back
-// ([replies, fd]: a short-lived handle's first round, lib/netlink/first-round.ts)
+// ([replies, kept]: a short-lived handle's first round, lib/netlink/first-round.ts)
 // when the round succeeded. nsfd is the caller's own reference, open until the
 // promise settles.
 Napi::Value NetlinkSocket::TransactInJs(const Napi::CallbackInfo& info) {
@@ -372,23 +401,32 @@ Napi::Value NetlinkSocket::TransactInJs(const Napi::CallbackInfo& info) {
       [replies, keep, kept](napi_env e) -> napi_value {
         napi_value out = RepliesBuffer(e, *replies);
         if (!keep || out == nullptr) return out;
-        napi_value pair = nullptr, fd = MakeNumber(e, kept->fd);
-        if (fd == nullptr || napi_create_array_with_length(e, 2, &pair) != napi_ok ||
-            napi_set_element(e, pair, 0, out) != napi_ok || napi_set_element(e, pair, 1, fd) != napi_ok)
+        auto* holder = new (std::nothrow) KeptFd();
+        napi_value pair = nullptr, ext = nullptr;
+        if (holder == nullptr) return nullptr;
+        if (napi_create_external(e, holder, FinalizeKept, nullptr, &ext) != napi_ok) {
+          delete holder;
           return nullptr;
-        kept->fd = -1;  // JS owns it now
+        }
+        // The external owns the socket from here on (its finalizer closes it).
+        holder->fd = kept->fd;
+        kept->fd = -1;
+        if (napi_create_array_with_length(e, 2, &pair) != napi_ok || napi_set_element(e, pair, 0, out) != napi_ok ||
+            napi_set_element(e, pair, 1, ext) != napi_ok)
+          return nullptr;
         return pair;
       });
 }
 
-// netlinkTransactFd(fd, request, waitMs) -> Promise<Buffer>: the next round on
+// netlinkTransactFd(kept, request, waitMs) -> Promise<Buffer>: the next round on
 // a socket a short-lived handle's first round kept (lib/netlink/one-shot.ts),
 // without a socket object: one pool job sends and reads as transact() does, on
 // a dup of the descriptor (the caller may close it meanwhile).
 Napi::Value NetlinkSocket::TransactFdJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  int fd = ArgInt(info, 0, "fd", 0, INT32_MAX);
-  if (!info[1].IsTypedArray()) throw Napi::TypeError::New(env, "netlinkTransactFd(fd, buffer, waitMs)");
+  int fd = KeptArg(info, 0)->fd;
+  if (fd < 0) throw ErrnoError(env, EBADF, "dup");
+  if (!info[1].IsTypedArray()) throw Napi::TypeError::New(env, "netlinkTransactFd(kept, buffer, waitMs)");
   int wait_ms = ArgInt(info, 2, "waitMs", 0, 60000);
   auto buf = info[1].As<Napi::Uint8Array>();
   auto request = std::make_shared<std::vector<uint8_t>>(buf.Data(), buf.Data() + buf.ByteLength());

@@ -25,7 +25,7 @@ class NetlinkSocket : public Napi::ObjectWrap<NetlinkSocket> {
   static Napi::Value OpenJs(const Napi::CallbackInfo& info);
   /** netlinkTransactIn(protocol, nsfd, request, waitMs, keep): one pool job makes a socket in the namespace, sends, reads, closes (or hands it back). */
   static Napi::Value TransactInJs(const Napi::CallbackInfo& info);
-  /** netlinkTransactFd(fd, request, waitMs): the next round on a kept socket (a dup of it), without a socket object. */
+  /** netlinkTransactFd(kept, request, waitMs): the next round on a kept socket (a dup of it), without a socket object. */
   static Napi::Value TransactFdJs(const Napi::CallbackInfo& info);
   explicit NetlinkSocket(const Napi::CallbackInfo& info);
   ~NetlinkSocket() override;

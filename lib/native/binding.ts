@@ -94,16 +94,29 @@ export interface NativeTunOptions {
   group?: number;
 }
 
+/** A socket a short-lived handle's first round kept (native: closed by its finalizer unless taken or closed). */
+export interface KeptSocket {
+  readonly __keptSocket: never;
+}
+
 export interface NativeBinding {
   NetlinkSocket: new (protocol: number, netnsFd: number, options: NativeSocketOptions, onEvent: NativeEventCallback) => NativeNetlinkSocket;
   NetlinkSyncSocket: new (protocol: number, netnsFd: number, options: Omit<NativeSocketOptions, 'groups' | 'fd'>) => NativeNetlinkSyncSocket;
   netlinkSocketOpen(protocol: number, netnsFd: number): Promise<number>;
   /** One round in a namespace: a socket made there, the request sent, every reply read, the socket closed (lib/netlink/one-shot.ts). */
   netlinkTransactIn(protocol: number, netnsFd: number, request: Uint8Array, waitMs: number): Promise<Buffer>;
-  /** The same round keeping its socket when it succeeded: the replies and the socket's fd, the caller's to close (lib/netlink/first-round.ts). */
-  netlinkTransactIn(protocol: number, netnsFd: number, request: Uint8Array, waitMs: number, keep: true): Promise<[Buffer, number]>;
+  /**
+   * The same round keeping its socket when it succeeded: the replies and the socket, held by a native
+   * object that closes it when collected or when the environment goes away (a worker's end), unless
+   * taken or closed first (lib/netlink/first-round.ts).
+   */
+  netlinkTransactIn(protocol: number, netnsFd: number, request: Uint8Array, waitMs: number, keep: true): Promise<[Buffer, KeptSocket]>;
   /** The next round on a socket such a round kept (sent and read on a dup of it). */
-  netlinkTransactFd(fd: number, request: Uint8Array, waitMs: number): Promise<Buffer>;
+  netlinkTransactFd(kept: KeptSocket, request: Uint8Array, waitMs: number): Promise<Buffer>;
+  /** The kept socket's fd, the caller's from now on (-1 once taken or closed). */
+  netlinkKeptTake(kept: KeptSocket): number;
+  /** Closes the kept socket now (a no-op once taken or closed). */
+  netlinkKeptClose(kept: KeptSocket): void;
   /**
    * Indexes a run of one request's dump replies from `start` (native/netlink_index.cc): a row of `stride`
    * int32s per message (payload start and end, type, flags | 0x10000 when an attribute has no column, then

@@ -15,7 +15,7 @@
  */
 import * as fs from 'node:fs';
 import { constants as osConstants } from 'node:os';
-import { native } from '../native/binding';
+import { native, type KeptSocket } from '../native/binding';
 import { NLM_F_ACK } from './constants';
 import { EBADF, EIO } from './errno';
 import { ClosedError, NetlinkError, SystemError, fromNative, requestOverrun } from './errors';
@@ -43,8 +43,8 @@ export class OneShotConnection implements AsyncExecutor {
   rounds = 0;
   /** Bytes of the requests waiting for the next round. */
   queuedBytes = 0;
-  /** With `keep`: the socket the first successful round made, used by the next rounds (-1: none). */
-  private keptFd = -1;
+  /** With `keep`: the socket the first successful round made, used by the next rounds. */
+  private keptSocket?: KeptSocket;
   private readonly idleWaiters: Array<() => void> = [];
 
   /**
@@ -70,9 +70,9 @@ export class OneShotConnection implements AsyncExecutor {
 
   /** The kept socket, now the caller's (-1 if none); call once idle, then close() this connection. */
   takeSocket(): number {
-    const fd = this.keptFd;
-    this.keptFd = -1;
-    return fd;
+    const kept = this.keptSocket;
+    this.keptSocket = undefined;
+    return kept ? native().netlinkKeptTake(kept) : -1;
   }
 
   /** Nothing is queued or in flight. */
@@ -156,11 +156,11 @@ export class OneShotConnection implements AsyncExecutor {
     this.rounds++;
     let job: Promise<Buffer>;
     try {
-      if (this.keptFd >= 0) job = native().netlinkTransactFd(this.keptFd, request, 0);
+      if (this.keptSocket) job = native().netlinkTransactFd(this.keptSocket, request, 0);
       else if (this.keep)
         job = native()
           .netlinkTransactIn(this.protocol, this.nsFd, request, 0, true)
-          .then(([replies, fd]) => this.kept(fd, replies));
+          .then(([replies, kept]) => this.kept(kept, replies));
       else job = native().netlinkTransactIn(this.protocol, this.nsFd, request, 0);
     } catch (e) {
       this.roundFailed(round, (op) => fromNative(op, e));
@@ -186,15 +186,15 @@ export class OneShotConnection implements AsyncExecutor {
     );
   }
 
-  private kept(fd: number, replies: Buffer): Buffer {
-    if (this.closed) native().closeFd(fd);
-    else this.keptFd = fd;
+  private kept(kept: KeptSocket, replies: Buffer): Buffer {
+    if (this.closed) native().netlinkKeptClose(kept);
+    else this.keptSocket = kept;
     return replies;
   }
 
   private dropSocket(): void {
-    if (this.keptFd >= 0) native().closeFd(this.keptFd);
-    this.keptFd = -1;
+    if (this.keptSocket) native().netlinkKeptClose(this.keptSocket);
+    this.keptSocket = undefined;
   }
 
   /** Fails what the round left unsettled, then goes on with what was asked meanwhile. */

@@ -77,8 +77,12 @@ function writeFields(w: NetlinkWriter, type: number, flags: number, address: num
 /** The prefix length of a simple route's dst (its address in ipv4Address), or -1. */
 function simplePrefix(route: unknown): number {
   if (typeof route !== 'object' || route === null) return -1;
+  // A plain object with own dst and link only: the general path reads options through the prototype too
+  // (a class's getter, defaults from Object.create({ table: 100 })); such a route is not this one.
+  const proto: unknown = Object.getPrototypeOf(route);
+  if (proto !== Object.prototype && proto !== null) return -1;
   // for-in, not Object.keys: no array per route.
-  for (const key in route) if (Object.hasOwn(route, key) && key !== 'dst' && key !== 'link') return -1;
+  for (const key in route) if (!Object.hasOwn(route, key) || (key !== 'dst' && key !== 'link')) return -1;
   const { dst, link } = route as { dst?: unknown; link?: unknown };
   if (typeof dst !== 'string' || typeof link !== 'number' || !Number.isInteger(link) || link <= 0 || link > 0x7fffffff) return -1;
   const prefix = ipv4PrefixOf(dst);

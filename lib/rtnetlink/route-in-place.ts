@@ -41,12 +41,16 @@ export const ROUTE_IN_PLACE_MAX_BYTES = NLMSG_HDRLEN + C.RTMSG_LEN + 3 * 8;
  */
 export function writeRouteAt(buf: Buffer, off: number, type: number, flags: number, route: unknown): number {
   if (typeof route !== 'object' || route === null) return -1;
+  // A plain object only: the general path reads options through the prototype too (a class's getter, defaults
+  // from Object.create({ table: 100 })), which for-in below would not see: that route would go to the main table.
+  const proto: unknown = Object.getPrototypeOf(route);
+  if (proto !== Object.prototype && proto !== null) return -1;
   let dst: unknown;
   let link: unknown;
   let gateway: unknown;
-  // for-in, not Object.keys: no array per route. An inherited key is not the caller's option.
+  // for-in, not Object.keys: no array per route. An inherited key (Object.prototype polluted) is an option to the general path.
   for (const key in route) {
-    if (!Object.hasOwn(route, key)) continue;
+    if (!Object.hasOwn(route, key)) return -1;
     if (key === 'dst') dst = (route as { dst: unknown }).dst;
     else if (key === 'link') link = (route as { link: unknown }).link;
     else if (key === 'gateway') gateway = (route as { gateway: unknown }).gateway;

@@ -3,7 +3,7 @@
 // must give the same results, errors and kernel state, async and sync, and
 // compose inside other operations with yield*.
 import { describe, expect, it } from 'vitest';
-import { NetlinkError, NotFoundError, openSync, routeOps, ValidationError, type Operation } from '../../lib';
+import { NetlinkError, NotFoundError, openSync, routeOps, ValidationError, type Operation, type RouteOptions } from '../../lib';
 import { ipJson, useNetns } from '../helpers/netns';
 
 describe('route writes: index and name paths', () => {
@@ -80,5 +80,19 @@ describe('route writes: index and name paths', () => {
       s.close();
     }
     expect(ipDsts().sort()).toEqual(['10.7.0.3 w0', '10.8.0.2 w0', '10.9.0.0/16 w1']);
+  });
+  it('honours options a route inherits (defaults through its prototype): single and bulk calls go to their table', async () => {
+    if (!(await h().links.find('w0'))) await h().links.add({ name: 'w0', kind: 'bridge', up: true });
+    const index = (await h().links.get('w0')).index;
+    const inTable = (dst: string) => Object.assign(Object.create({ table: 100 }) as RouteOptions, { dst, link: index });
+    const table = (t: string) => ipJson<Array<{ dst: string }>>(ns(), '-4', 'route', 'show', 'table', t, 'proto', 'boot').map((r) => r.dst);
+    await h().routes.add(inTable('10.6.0.1'));
+    await h().routes.add([inTable('10.6.0.2'), inTable('10.6.0.3')]);
+    expect(table('100').sort()).toEqual(['10.6.0.1', '10.6.0.2', '10.6.0.3']);
+    expect(table('main').filter((d) => d.startsWith('10.6.'))).toEqual([]);
+    // A delete reads them too: it must not look in the main table.
+    expect(await h().routes.delete(inTable('10.6.0.1'))).toBe(true);
+    expect(await h().routes.delete([inTable('10.6.0.2'), inTable('10.6.0.3')])).toBe(2);
+    expect(table('100')).toEqual([]);
   });
 });

@@ -62,6 +62,16 @@ describe('nlkit in worker threads', () => {
     expect(failures.length, failures.join('\n\n')).toBe(0);
   });
 
+  it('a worker that ends with a handle open leaves no socket behind, short-lived handles included (their kept socket)', async () => {
+    requireRoot();
+    const r = await runFixture('workers.cjs', { args: ['leaked-sockets', 'plain,short-lived,short-lived'], timeoutMs: 30_000 });
+    expect(exitOf(r), explain(r)).toEqual({ status: 0, signal: null });
+    const out = lastJson(r);
+    // A netlink socket left open keeps its namespace alive for as long as the process runs.
+    expect(out.results).toEqual(['plain', 'short-lived', 'short-lived'].map((variant) => ({ variant, code: 0, done: true, leaked: 0 })));
+    expect(out.mainLinks).toEqual(['lo']);
+  });
+
   it('5 workers at once each add 500 routes in their own namespace and read them back', async () => {
     requireRoot();
     const r = await runFixture('workers.cjs', { args: ['parallel'], timeoutMs: 30_000 });

@@ -12,6 +12,7 @@ import type { NetlinkMessage } from '../../lib/netlink/parser';
 import { PendingRequest, RequestTracker } from '../../lib/netlink/request-tracker';
 import { routeOps } from '../../lib/rtnetlink/route';
 import { simpleRoutesWriter } from '../../lib/rtnetlink/route-bulk-simple';
+import type { RouteOptions } from '../../lib/rtnetlink/route-types';
 
 const NLMSG_ERROR = 2;
 const EEXIST = 17;
@@ -85,6 +86,17 @@ describe('bulk route writes', () => {
     const write = simpleRoutesWriter(simple, 24, 0x600);
     expect(write).toBeDefined();
     expect(simpleRoutesWriter([...simple, { dst: '10.4.0.0/16', link: 9, metric: 1 }], 24, 0x600)).toBeUndefined();
+    // Options through the prototype are options too (the general path reads them): defaults by Object.create, a class's field.
+    const inherited = Object.assign(Object.create({ table: 100 }) as RouteOptions, { dst: '10.4.0.0/16', link: 9 });
+    class Route {
+      dst = '10.4.0.0/16';
+      link = 9;
+      get metric(): number {
+        return 1;
+      }
+    }
+    expect(simpleRoutesWriter([...simple, inherited], 24, 0x600)).toBeUndefined();
+    expect(simpleRoutesWriter([...simple, new Route()], 24, 0x600)).toBeUndefined();
     if (!write) return;
     const call = new PartedBulkCall(simple.length, write, 'add 4000 routes');
     const parts: Buffer[] = [];

@@ -31,6 +31,22 @@ function inPlace(type: number, flags: number, r: unknown): Buffer | undefined {
   return end < 0 ? undefined : buf.subarray(8, end);
 }
 
+/** Common shapes whose other options the general path reads through the prototype: defaults by Object.create, a class's getter. */
+function optionsNotOwn(): RouteOptions[] {
+  class WithMetric {
+    dst = '10.0.0.0/24';
+    link = 2;
+    get metric(): number {
+      return 7;
+    }
+  }
+  return [
+    Object.assign(Object.create({ table: 100 }) as RouteOptions, { dst: '10.0.0.0/24', link: 2 }),
+    Object.assign(Object.create({ table: 100 }) as RouteOptions, { dst: '10.0.0.0/24', gateway: '10.0.0.1' }),
+    new WithMetric() as RouteOptions,
+  ];
+}
+
 describe('route writes of the common shapes, written in place', () => {
   const common: RouteOptions[] = [
     { dst: '10.0.0.0/24', link: 2 },
@@ -63,6 +79,7 @@ describe('route writes of the common shapes, written in place', () => {
       { dst: '10.0.0.1' }, // neither link nor gateway
       { dst: '10.0.0.1', gateway: 'fe80::1' },
       Object.assign(Object.create({ dst: '10.0.0.1' }) as object, { link: 2 }), // dst inherited
+      ...optionsNotOwn(),
       null,
       '10.0.0.1',
     ];
@@ -89,6 +106,18 @@ describe('route writes of the common shapes, written in place', () => {
       for (const [verb, type, flags] of WRITES) {
         expect(inPlace(type, flags, r), JSON.stringify(r)).toBeUndefined();
         expect(() => general(verb, type, flags, r), JSON.stringify(r)).toThrow(ValidationError);
+      }
+    }
+  });
+
+  it('leaves a route whose options come through its prototype to the general path (its table, its metric)', () => {
+    for (const [verb, type, flags] of WRITES) {
+      for (const r of optionsNotOwn()) {
+        const o = op(verb, type, flags, r);
+        expect(o.writeAt(Buffer.alloc(ROUTE_IN_PLACE_MAX_BYTES), 0)).toBe(-1);
+        // What the general path writes for them: table 100 in the rtmsg, or RTA_PRIORITY 7.
+        const m = general(verb, type, flags, r).message;
+        expect(m[16 + 4] === 100 || m.includes(Buffer.from([8, 0, C.RTA_PRIORITY, 0, 7, 0, 0, 0])), verb).toBe(true);
       }
     }
   });

@@ -176,9 +176,10 @@ export class OneShotConnection implements AsyncExecutor {
         // Replies may still wait in a kept socket (an overrun drops some): the next round makes a new one.
         this.dropSocket();
         const err = e as { errno?: number; syscall?: string };
-        // A failed sendmsg (ENOBUFS too: no memory for the skb) sent nothing; an overrun read after it: the round
-        // reached the kernel (the job does not return the answers queued before the drop: all are unknown).
-        if (err.errno === osConstants.errno.ENOBUFS && !err.syscall?.startsWith('sendmsg')) this.roundFailed(round, (op) => requestOverrun(op));
+        // An overrun is what recvmsg reports (after the round's sendmsg): the round reached the kernel (the job does
+        // not return the answers queued before the drop: all are unknown). ENOBUFS anywhere else (socket(), bind(),
+        // sendmsg: no memory) came before anything was sent.
+        if (err.errno === osConstants.errno.ENOBUFS && err.syscall?.startsWith('recvmsg')) this.roundFailed(round, (op) => requestOverrun(op));
         else if (err.syscall?.startsWith('sendmsg') || err.syscall?.startsWith('recvmsg'))
           this.roundFailed(round, (operation) => new NetlinkError({ errno: err.errno ?? EIO, operation }));
         else this.roundFailed(round, (op) => fromNative(op, e));

@@ -147,6 +147,13 @@ export class ThreadlessSender {
       job = this.socket.transact(request, waitMs);
     } catch (e) {
       this.busy = false;
+      if (drain) {
+        // No job to read the socket empty (no descriptor for its dup: EMFILE): the requests sent and unanswered lost
+        // their replies all the same, and the I/O thread reads what is queued before it sends anything.
+        this.failSent((op) => requestOverrun(op));
+        this.startThread();
+        return;
+      }
       this.failRound(round, (op) => fromNative(op, e));
       this.next();
       return;
@@ -165,7 +172,9 @@ export class ThreadlessSender {
         // happen while its sendmsg runs: nothing was read yet. What was queued before the drop is read by the
         // drain round, and only then do the requests sent and unanswered fail (roundDone).
         else if (err.errno === osConstants.errno.ENOBUFS) this.drain = true;
-        else this.tracker.fail(new NetlinkError({ errno: err.errno ?? 0, operation: 'netlink receive' }));
+        // Any other receive error: what was sent is lost; what waits in the outbox was not sent and goes next (failed
+        // here, it would still be sent and applied).
+        else this.failSent((operation) => new NetlinkError({ errno: err.errno ?? 0, operation }));
         this.next();
       },
     );
@@ -177,9 +186,14 @@ export class ThreadlessSender {
     if (replies.length > 0) this.deliver(replies);
     // The socket's queue was read empty after an overrun: as on the I/O thread (request-tracker.ts failSent),
     // a request sent and unanswered lost its reply; those still in the outbox go next and are answered.
-    if (drained) this.tracker.failSent((op) => requestOverrun(op), new Set(this.outbox.map((q) => q.token)));
+    if (drained) this.failSent((op) => requestOverrun(op));
     this.owed = [...this.owed, ...round].filter((q) => this.tracker.sentWith(q.token));
     this.next();
+  }
+
+  /** Fails the requests sent and unanswered (request-tracker.ts failSent); those in the outbox were never sent. */
+  private failSent(error: (operation: string) => Error): void {
+    this.tracker.failSent(error, new Set(this.outbox.map((q) => q.token)));
   }
 
   private failRound(round: Queued[], error: (operation: string) => Error): void {

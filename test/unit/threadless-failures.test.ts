@@ -1,0 +1,104 @@
+// The thread-less start (lib/netlink/threadless.ts) when a pool round fails,
+// against a fake socket: a request still waiting in the outbox is sent after
+// the failed round, so it must not be failed (a caller told "failed" would
+// find it applied), and a request sent whose reply was lost must fail, never
+// wait forever.
+import { constants as osConstants } from 'node:os';
+import { describe, expect, it } from 'vitest';
+import type { NativeNetlinkSocket } from '../../lib/native/binding';
+import { NetlinkError, NetlinkOverrunError } from '../../lib/netlink/errors';
+import { PendingRequest, RequestTracker } from '../../lib/netlink/request-tracker';
+import { ThreadlessSender } from '../../lib/netlink/threadless';
+
+const { ENOBUFS, ENOMEM, EMFILE } = osConstants.errno;
+
+type Step = (request: Uint8Array) => Promise<Buffer>;
+
+/** A socket whose pool rounds do what `steps` say, in order (then: nothing to read). */
+function fakeSocket(steps: Step[]): { socket: NativeNetlinkSocket; rounds: number[][]; threadSent: number[] } {
+  const rounds: number[][] = [];
+  const threadSent: number[] = [];
+  const socket = {
+    transact(request: Uint8Array): Promise<Buffer> {
+      const seqs: number[] = [];
+      const b = Buffer.from(request.buffer, request.byteOffset, request.byteLength);
+      for (let off = 0; off + 16 <= b.length; off += b.readUInt32LE(off)) seqs.push(b.readUInt32LE(off + 8));
+      rounds.push(seqs);
+      const step = steps.shift();
+      return step ? step(request) : new Promise((r) => setTimeout(() => r(Buffer.alloc(0)), 1)); // a pool job takes a while
+    },
+    send(_data: Uint8Array, token: number) {
+      threadSent.push(token);
+    },
+  } as unknown as NativeNetlinkSocket;
+  return { socket, rounds, threadSent };
+}
+
+/** A request message numbered `seq`. */
+function message(seq: number): Buffer {
+  const b = Buffer.alloc(16);
+  b.writeUInt32LE(16, 0);
+  b.writeUInt16LE(24, 4);
+  b.writeUInt32LE(seq, 8);
+  return b;
+}
+
+function ack(seq: number): Buffer {
+  const b = Buffer.alloc(36);
+  b.writeUInt32LE(36, 0);
+  b.writeUInt16LE(2, 4);
+  b.writeUInt32LE(seq, 8);
+  b.writeUInt32LE(16, 20);
+  return b;
+}
+
+const fail = (errno: number, syscall: string) => () => Promise.reject(Object.assign(new Error(syscall), { errno, syscall }));
+
+function setup(steps: Step[]) {
+  const tracker = new RequestTracker();
+  const fake = fakeSocket(steps);
+  const sender = new ThreadlessSender(fake.socket, tracker, (replies) => tracker.feedReceived(replies));
+  const outcomes = new Map<number, Error | 'ok'>();
+  const request = (seq: number) => {
+    tracker.add(new PendingRequest('ack', `route ${seq}`, seq, seq, (e) => outcomes.set(seq, e ?? 'ok')));
+    sender.send(message(seq), seq, false);
+  };
+  return { ...fake, outcomes, request };
+}
+
+const settle = async () => {
+  for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+};
+
+describe('a failed pool round', () => {
+  it('fails the requests sent and unanswered when the round that should read the socket empty cannot start', async () => {
+    const t = setup([
+      fail(ENOBUFS, 'recvmsg(netlink)'), // the round's replies were dropped
+      () => {
+        throw Object.assign(new Error('dup'), { errno: EMFILE, syscall: 'dup' }); // no job to read the socket empty
+      },
+    ]);
+    t.request(1);
+    await Promise.resolve();
+    t.request(2); // waits in the outbox while round 1 is on the pool
+    await settle();
+    expect(t.outcomes.get(1)).toBeInstanceOf(NetlinkOverrunError);
+    expect((t.outcomes.get(1) as NetlinkOverrunError).sent).toBe(true);
+    // Not sent by a pool round into the unread socket (its reply would be dropped): the I/O thread, which reads first, has it.
+    expect(t.rounds).toEqual([[1], []]);
+    expect(t.threadSent).toEqual([2]);
+    expect(t.outcomes.has(2)).toBe(false);
+  });
+
+  it('does not fail a request still in the outbox on a receive error: it is sent next and gets its own answer', async () => {
+    const t = setup([fail(ENOMEM, 'recvmsg(netlink)'), () => Promise.resolve(ack(2))]);
+    t.request(1);
+    await Promise.resolve();
+    t.request(2);
+    await settle();
+    expect(t.rounds).toEqual([[1], [2]]);
+    expect(t.outcomes.get(1)).toBeInstanceOf(NetlinkError);
+    expect((t.outcomes.get(1) as NetlinkError).code).toBe('ENOMEM');
+    expect(t.outcomes.get(2)).toBe('ok');
+  });
+});

@@ -7,6 +7,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { ValidationError } from '../netlink/errors';
 import { openNetnsSync, type NetnsRef } from '../netns/namespace';
 
 /** The host namespace's nsfs device and inode, and the kernel's boot id. */
@@ -31,6 +32,11 @@ export interface HostIdentity {
 export function hostIdentity(ref?: NetnsRef): HostIdentity {
   const ns = openNetnsSync(ref ?? { path: '/proc/thread-self/ns/net' });
   try {
+    // Any nsfs file opens; a manager's socket then fails to enter a mount or
+    // pid namespace (setns EINVAL), but a reader of records opens no socket: the
+    // identity of another kind of namespace would set the host's state aside.
+    const kind = fs.readlinkSync(`/proc/self/fd/${ns.fd}`);
+    if (!kind.startsWith('net:')) throw new ValidationError('host namespace', ns.path ?? ref, `is not a network namespace (${kind})`);
     const st = fs.fstatSync(ns.fd, { bigint: true });
     // An nsfs file outside /proc can only be a mount of it.
     const mounted = ns.path !== undefined && !ns.path.startsWith('/proc/');

@@ -7,9 +7,8 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { native } from '../native/binding';
-import { fromNative, ValidationError } from '../netlink/errors';
-import { openNetnsSync, type NetnsRef } from '../netns/namespace';
+import { ValidationError } from '../netlink/errors';
+import { namespaceKind, openNetnsSync, type NetnsRef } from '../netns/namespace';
 
 /** The host namespace's nsfs device and inode, and the kernel's boot id. */
 export interface HostIdentity {
@@ -46,36 +45,6 @@ export function hostIdentity(ref?: NetnsRef): HostIdentity {
   } finally {
     ns.close();
   }
-}
-
-/** NS_GET_NSTYPE's answers (CLONE_NEW*) by the names /proc/<pid>/ns gives them. */
-const KINDS = new Map([
-  [0x40000000, 'net'],
-  [0x20000, 'mnt'],
-  [0x20000000, 'pid'],
-  [0x4000000, 'uts'],
-  [0x8000000, 'ipc'],
-  [0x10000000, 'user'],
-  [0x2000000, 'cgroup'],
-  [0x80, 'time'],
-]);
-
-/**
- * "net" for a network namespace's fd, else its kind. A /proc/<pid>/ns link
- * names it ("mnt:[4026531840]"); a bind mount (/run/netns/NAME) reads as its
- * path, and then the kernel is asked (an unknown answer, on kernels before
- * 4.11, is taken as "net": the manager's setns still checks).
- */
-function namespaceKind(fd: number): string {
-  const link = fs.readlinkSync(`/proc/self/fd/${fd}`);
-  if (!link.startsWith('/')) return link.slice(0, link.indexOf(':'));
-  let type: number;
-  try {
-    type = native().netnsType(fd);
-  } catch (e) {
-    throw fromNative('read the type of the host namespace', e);
-  }
-  return type === 0 ? 'net' : (KINDS.get(type) ?? `0x${type.toString(16)}`);
 }
 
 /** The kernel's boot id; "unknown" where /proc does not show it (then only the namespace is compared). */

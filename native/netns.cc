@@ -5,7 +5,9 @@
 #include "netns.h"
 
 #include <fcntl.h>
+#include <linux/nsfs.h>
 #include <sched.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -253,6 +255,17 @@ Napi::Value SysctlWriteJs(const Napi::CallbackInfo& info) {
   return RunMaybeAsync(info.Env(), Async, SysctlWriteWork(info), DoneUndefined);
 }
 
+// netnsType(fd) -> the CLONE_NEW* type of the namespace fd refers to, 0 when
+// the kernel cannot tell (before 4.11: ENOTTY). Any nsfs file opens alike;
+// a reader that never enters the namespace must still know it is a network one.
+Napi::Value NetnsTypeJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsNumber()) throw Napi::TypeError::New(env, "netnsType(fd)");
+  const int type = ioctl(info[0].As<Napi::Number>().Int32Value(), NS_GET_NSTYPE);
+  if (type < 0 && errno != ENOTTY) throw ErrnoError(env, errno, "ioctl(NS_GET_NSTYPE)");
+  return Napi::Number::New(env, type < 0 ? 0 : type);
+}
+
 }  // namespace
 
 int RunOnNetnsThread(const std::function<int()>& fn) {
@@ -284,6 +297,7 @@ void InitNetns(Napi::Env env, Napi::Object exports) {
   exports.Set("netnsCreateNamedSync", Napi::Function::New(env, CreateNamedJs<false>));
   exports.Set("netnsDeleteNamed", Napi::Function::New(env, DeleteNamedJs<true>));
   exports.Set("netnsDeleteNamedSync", Napi::Function::New(env, DeleteNamedJs<false>));
+  exports.Set("netnsType", Napi::Function::New(env, NetnsTypeJs));
   exports.Set("netnsCreateAnonymous", Napi::Function::New(env, CreateAnonymousJs));
   exports.Set("sysctlRead", Napi::Function::New(env, SysctlReadJs<true>));
   exports.Set("sysctlReadSync", Napi::Function::New(env, SysctlReadJs<false>));

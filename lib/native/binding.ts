@@ -129,6 +129,8 @@ export interface NativeBinding {
   netnsDeleteNamed(path: string): Promise<void>;
   netnsDeleteNamedSync(path: string): void;
   netnsCreateAnonymous(): Promise<number>;
+  /** The CLONE_NEW* type of the namespace an nsfs fd refers to (ioctl NS_GET_NSTYPE); 0 when the kernel cannot tell. */
+  netnsType(fd: number): number;
   sysctlRead(netnsFd: number, path: string): Promise<string>;
   sysctlReadSync(netnsFd: number, path: string): string;
   sysctlWrite(netnsFd: number, path: string, value: string): Promise<void>;

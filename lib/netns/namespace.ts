@@ -159,6 +159,39 @@ export function openNetns(ref: NetnsRef): Promise<NetworkNamespace> {
   return new Promise((resolve) => resolve(openNetnsSync(ref)));
 }
 
+/** NS_GET_NSTYPE's answers (CLONE_NEW*) by the names /proc/<pid>/ns gives them. */
+const KINDS = new Map([
+  [0x40000000, 'net'],
+  [0x20000, 'mnt'],
+  [0x20000000, 'pid'],
+  [0x4000000, 'uts'],
+  [0x8000000, 'ipc'],
+  [0x10000000, 'user'],
+  [0x2000000, 'cgroup'],
+  [0x80, 'time'],
+]);
+
+/**
+ * "net" for a network namespace's fd, else its kind ("mnt", "uts", ...): any
+ * nsfs file opens as a namespace, and a reader that never enters it (setns
+ * would refuse another kind) must still tell. A /proc/<pid>/ns link
+ * names it ("mnt:[4026531840]"); a bind mount (/run/netns/NAME) reads as its
+ * path, and then the kernel is asked (an unknown answer, on kernels before
+ * 4.11, is taken as "net": the manager's setns still checks).
+ * @internal
+ */
+export function namespaceKind(fd: number): string {
+  const link = fs.readlinkSync(`/proc/self/fd/${fd}`);
+  if (!link.startsWith('/')) return link.slice(0, link.indexOf(':'));
+  let type: number;
+  try {
+    type = native().netnsType(fd);
+  } catch (e) {
+    throw fromNative('read the type of a namespace', e);
+  }
+  return type === 0 ? 'net' : (KINDS.get(type) ?? `0x${type.toString(16)}`);
+}
+
 function isNsfs(p: string): boolean {
   try {
     return fs.statfsSync(p).type === NSFS_MAGIC;

@@ -7,7 +7,8 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { openNetnsSync, type NetnsRef } from '../netns/namespace';
+import { ValidationError } from '../netlink/errors';
+import { namespaceKind, openNetnsSync, type NetnsRef } from '../netns/namespace';
 
 /** The host namespace's nsfs device and inode, and the kernel's boot id. */
 export interface HostIdentity {
@@ -31,6 +32,11 @@ export interface HostIdentity {
 export function hostIdentity(ref?: NetnsRef): HostIdentity {
   const ns = openNetnsSync(ref ?? { path: '/proc/thread-self/ns/net' });
   try {
+    // Any nsfs file opens; a manager's socket then fails to enter a mount or
+    // pid namespace (setns EINVAL), but a reader of records opens no socket: the
+    // identity of another kind of namespace would set the host's state aside.
+    const kind = namespaceKind(ns.fd);
+    if (kind !== 'net') throw new ValidationError('host namespace', ns.path ?? ref, `is not a network namespace (a ${kind} namespace)`);
     const st = fs.fstatSync(ns.fd, { bigint: true });
     // An nsfs file outside /proc can only be a mount of it.
     const mounted = ns.path !== undefined && !ns.path.startsWith('/proc/');

@@ -5,7 +5,7 @@
 // subpaths (`nlkit/netlink`, `nlkit/genetlink`) load from both module systems
 // and their published types check in a strict TypeScript consumer with either
 // module resolution; the README's links point to files the package ships.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -272,7 +272,22 @@ describe('npm package', () => {
       expect(execFileSync(process.execPath, [f, netns], { cwd: consumer, env, encoding: 'utf8' }).trim()).toBe('lo');
     }
     // the CLI entry point comes with it
-    expect(execFileSync(path.join(consumer, 'node_modules', '.bin', 'nlkit'), ['--help'], { cwd: consumer, env, encoding: 'utf8' })).toMatch(/^\s*demo\s/m);
+    const nlkit = (...args: string[]) => execFileSync(path.join(consumer, 'node_modules', '.bin', 'nlkit'), args, { cwd: consumer, env, encoding: 'utf8' });
+    expect(nlkit('--help')).toMatch(/^\s*demo\s/m);
+    // The command's bundle takes the library's pieces from the library bundle on first use, and node:crypto is
+    // required on first use (the state directory's owner tag, hashed when a network is made): both as installed.
+    const stateDir = path.join(work, 'state');
+    expect(JSON.parse(nlkit('net', 'ls', '--json', '--host', netns, '--state-dir', stateDir))).toEqual([]);
+    expect(nlkit('net', 'create', 'pkg', '--subnet', '10.231.0.0/24', '--host', netns, '--state-dir', stateDir)).toMatch(/^created network pkg/);
+    expect((JSON.parse(nlkit('net', 'ls', '--json', '--host', netns, '--state-dir', stateDir)) as { name: string }[]).map((n) => n.name)).toEqual(['pkg']);
+    // A failure keeps its exit code (1) and message through the two bundles.
+    const missing = spawnSync(path.join(consumer, 'node_modules', '.bin', 'nlkit'), ['net', 'inspect', 'nope', '--host', netns, '--state-dir', stateDir], {
+      cwd: consumer,
+      env,
+      encoding: 'utf8',
+    });
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toBe('nlkit: net inspect failed: NotFoundError: network "nope" does not exist\n');
   }, 300_000);
 
   it('builds from source with --build-from-source, using only its own dependencies', () => {

@@ -347,3 +347,94 @@ describe('native netlinkIndex', () => {
     expect(() => call(b, -1, SEQ, 12, columns, rows, stride)).toThrow(RangeError);
   });
 });
+
+describe('native netlinkIndex on malformed input (fuzz)', () => {
+  /** What netlinkIndex documents, in JavaScript: the rows and the return value it must give. */
+  function reference(b: Uint8Array, start: number, seq: number, hl: number, cols: Uint8Array, rowsLength: number, stride: number) {
+    const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+    const rows: number[] = [];
+    let off = start;
+    let count = 0;
+    let interrupted = false;
+    while (count < Math.floor(rowsLength / stride) && off + 16 <= b.length) {
+      const len = v.getUint32(off, true);
+      if (len < 16 || len > b.length - off) break;
+      const type = v.getUint16(off + 4, true);
+      const flags = v.getUint16(off + 6, true);
+      if (type < 16 || v.getUint32(off + 8, true) !== seq) break;
+      const row = [off + 16, off + len, type, flags, ...new Array<number>(stride - 4).fill(-1)];
+      if (len - 16 < hl) row[3] |= ROW_UNKNOWN_ATTRIBUTE;
+      else {
+        for (let a = off + 16 + ((hl + 3) & ~3); a + 4 <= off + len;) {
+          const alen = v.getUint16(a, true);
+          if (alen < 4 || alen > off + len - a) break;
+          const atype = v.getUint16(a + 2, true) & 0x3fff;
+          const column = atype < cols.length ? cols[atype] : 0;
+          if (column === 0 || (column !== 255 && column > stride - 4)) row[3] |= ROW_UNKNOWN_ATTRIBUTE;
+          else if (column !== 255 && row[3 + column] < 0) row[3 + column] = a + 4;
+          a += (alen + 3) & ~3;
+        }
+      }
+      if (flags & NLM_F_DUMP_INTR) interrupted = true;
+      rows.push(...row);
+      count++;
+      off += (len + 3) & ~3;
+    }
+    return { result: count * 2 + (interrupted ? 1 : 0), rows };
+  }
+
+  it('never writes outside its rows nor reads outside its buffer view, and gives exactly the documented rows, for 5,000 malformed inputs', () => {
+    const rnd = random(1234);
+    const int = (n: number) => Math.floor(rnd() * n);
+    const valid = dumpAnswer(40, 5);
+    for (let i = 0; i < 5000; i++) {
+      // A dump with bytes changed (lengths, types, attribute headers), or bytes at random.
+      let bytes: Buffer;
+      if (i % 4 === 3) bytes = Buffer.from(Array.from({ length: int(300) }, () => int(256)));
+      else {
+        bytes = Buffer.from(valid.subarray(0, int(valid.length + 1)));
+        for (let k = int(12); k > 0 && bytes.length; k--) {
+          const at = int(bytes.length);
+          bytes[at] = rnd() < 0.5 ? int(256) : [0, 1, 3, 4, 15, 16, 0xff][int(7)];
+        }
+      }
+      // The buffer a view into a larger one (guard bytes either side), the rows a view between guard int32s.
+      const backing = Buffer.alloc(bytes.length + 64, 0x5a);
+      bytes.copy(backing, 32);
+      const b = backing.subarray(32, 32 + bytes.length);
+      const stride = 4 + int(61);
+      const rowsLength = int(stride * 6 + 3);
+      const rowsBacking = new Int32Array(rowsLength + 16).fill(0x7eadbeef);
+      const rows = rowsBacking.subarray(8, 8 + rowsLength);
+      const cols = Uint8Array.from({ length: int(40) }, () => [0, 1, 2, 3, 255, int(256)][int(6)]);
+      const hl = [0, 4, 12, 13, int(64), 4096][int(6)];
+      const start = rnd() < 0.7 ? 0 : int(b.length + 1);
+      const seq = rnd() < 0.8 ? SEQ : int(2 ** 32);
+      const r = native().netlinkIndex(b, start, seq, hl, cols, rows, stride);
+      const want = reference(b, start, seq, hl, cols, rowsLength, stride);
+      expect(r).toBe(want.result);
+      expect(Array.from(rows.subarray(0, want.rows.length))).toEqual(want.rows);
+      expect(Array.from(rowsBacking.subarray(0, 8)).every((x) => x === 0x7eadbeef)).toBe(true);
+      expect(Array.from(rowsBacking.subarray(8 + rowsLength)).every((x) => x === 0x7eadbeef)).toBe(true);
+      // Every offset it gives lies in the view: a reader of the rows stays inside it too.
+      for (let k = 0; k < want.rows.length; k += stride) {
+        expect(rows[k] >= 16 && rows[k] <= rows[k + 1] && rows[k + 1] <= b.length).toBe(true);
+        for (let c = 4; c < stride; c++) expect(rows[k + c] === -1 || (rows[k + c] >= rows[k] + 4 && rows[k + c] <= rows[k + 1])).toBe(true);
+      }
+    }
+  });
+
+  it('refuses huge and non-finite arguments instead of reading or writing with them', () => {
+    const b = dumpAnswer(3, 1);
+    const rows = new Int32Array(64);
+    const cols = new Uint8Array(32);
+    const call = native().netlinkIndex as (...args: unknown[]) => number;
+    for (const start of [Number.NaN, Infinity, -Infinity, 2 ** 53, b.length + 0.5]) expect(() => call(b, start, SEQ, 12, cols, rows, 11)).toThrow(RangeError);
+    for (const stride of [Number.NaN, Infinity, 65, 2 ** 40, -1]) expect(() => call(b, 0, SEQ, 12, cols, rows, stride)).toThrow(RangeError);
+    for (const hl of [-1, 4097]) expect(() => call(b, 0, SEQ, hl, cols, rows, 11)).toThrow(RangeError);
+    // Empty buffer, empty rows, empty columns: nothing indexed.
+    expect(call(Buffer.alloc(0), 0, SEQ, 12, cols, rows, 11)).toBe(0);
+    expect(call(b, 0, SEQ, 12, cols, new Int32Array(0), 11)).toBe(0);
+    expect(call(b, 0, SEQ, 12, new Uint8Array(0), rows, 11) >>> 1).toBe(3);
+  });
+});

@@ -186,6 +186,10 @@ async function main() {
     `${opts.quick ? 'quick run, ' : ''}${runs} runs after ${warmup} warm-up, medians${contended ? `; CONTENDED: ${contended} CPU hogs running` : ''}\n`,
   );
   if (loadNote) console.log(`warning: ${loadNote}\n`);
+  // Node parses this whole file at every start (~70 ms of a bare `node -e 0` here): it moves every fresh-process
+  // figure and their ratios to ip/nft, so the published runs leave it unset (README, Performance).
+  if (process.env.NODE_EXTRA_CA_CERTS)
+    console.log('warning: NODE_EXTRA_CA_CERTS is set: every fresh node process pays for parsing it (the published runs unset it)\n');
 
   const report = { generated: new Date().toISOString(), contended: contended > 0, workloads: {} };
   let failed = false;

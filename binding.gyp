@@ -6,6 +6,7 @@
         "native/addon.cc",
         "native/common.cc",
         "native/file_lock.cc",
+        "native/held_fd.cc",
         "native/netns.cc",
         "native/netlink_io.cc",
         "native/netlink_index.cc",

@@ -4,6 +4,7 @@
 #include <napi.h>
 
 #include "file_lock.h"
+#include "held_fd.h"
 #include "inet_socket.h"
 #include "netlink_index.h"
 #include "netlink_socket.h"
@@ -11,6 +12,7 @@
 #include "tun.h"
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  nlkit::InitHeldFds(env, exports);
   nlkit::NetlinkSocket::Init(env, exports);
   nlkit::NetlinkSyncSocket::Init(env, exports);
   nlkit::InitNetns(env, exports);

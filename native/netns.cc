@@ -19,6 +19,7 @@
 #include <utility>
 
 #include "common.h"
+#include "held_fd.h"
 
 namespace nlkit {
 namespace {
@@ -212,11 +213,26 @@ Work DeleteNamedWork(const Napi::CallbackInfo& info) {
   return [path](std::string& s) { return DeleteNamed(path, s); };
 }
 
+// The new namespace's fd: closed with the job unless the environment's set
+// (held_fd.h) takes it, so a worker gone before the promise settles leaks nothing.
+struct NewFd {
+  int fd = -1;
+  ~NewFd() {
+    if (fd >= 0) close(fd);
+  }
+};
+
 Napi::Value CreateAnonymousJs(const Napi::CallbackInfo& info) {
-  auto fd = std::make_shared<int>(-1);
+  auto fd = std::make_shared<NewFd>();
   return RunMaybeAsync(
-      info.Env(), true, [fd](std::string& s) { return CreateAnonymous(fd.get(), s); },
-      [fd](napi_env env) { return MakeNumber(env, *fd); });
+      info.Env(), true, [fd](std::string& s) { return CreateAnonymous(&fd->fd, s); },
+      [fd](napi_env env) -> napi_value {
+        std::shared_ptr<HeldFds> held = HeldFdsOf(env);
+        if (!held) return nullptr;
+        int n = held->Hold(fd->fd);
+        fd->fd = -1;
+        return n < 0 ? nullptr : MakeNumber(env, n);
+      });
 }
 
 std::pair<Work, Done> SysctlReadWork(const Napi::CallbackInfo& info) {

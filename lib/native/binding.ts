@@ -128,7 +128,12 @@ export interface NativeBinding {
   netnsCreateNamedSync(path: string): void;
   netnsDeleteNamed(path: string): Promise<void>;
   netnsDeleteNamedSync(path: string): void;
+  /** A new anonymous namespace's fd, held by this environment (closed at its end unless heldFdClose'd first). */
   netnsCreateAnonymous(): Promise<number>;
+  /** open(path, O_RDONLY) for a namespace file, held by this environment (native/held_fd.h): closed at a worker's end unless heldFdClose'd first. */
+  heldFdOpen(path: string): number;
+  /** Closes an fd from heldFdOpen or netnsCreateAnonymous; false (nothing closed) for one this environment does not hold. */
+  heldFdClose(fd: number): boolean;
   /** The CLONE_NEW* type of the namespace an nsfs fd refers to (ioctl NS_GET_NSTYPE); 0 when the kernel cannot tell. */
   netnsType(fd: number): number;
   sysctlRead(netnsFd: number, path: string): Promise<string>;

@@ -13,7 +13,6 @@
  * @internal
  * @module
  */
-import * as fs from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { native, type KeptSocket } from '../native/binding';
 import { NLM_F_ACK } from './constants';
@@ -62,9 +61,10 @@ export class OneShotConnection implements AsyncExecutor {
       return;
     }
     try {
-      this.nsFd = fs.openSync(`/proc/self/fd/${netnsFd}`, fs.constants.O_RDONLY);
+      // Held by the addon, which closes it if a worker ends without close().
+      this.nsFd = native().heldFdOpen(`/proc/self/fd/${netnsFd}`);
     } catch (e) {
-      throw new SystemError('open netlink socket', -((e as NodeJS.ErrnoException).errno ?? -EBADF), `open(/proc/self/fd/${netnsFd})`);
+      throw new SystemError('open netlink socket', (e as { errno?: number }).errno ?? EBADF, `open(/proc/self/fd/${netnsFd})`);
     }
   }
 
@@ -132,7 +132,7 @@ export class OneShotConnection implements AsyncExecutor {
   }
 
   private release(): void {
-    if (this.nsFd >= 0) fs.closeSync(this.nsFd);
+    if (this.nsFd >= 0) native().heldFdClose(this.nsFd);
     this.nsFd = -2; // released (not -1: that would mean the caller's namespace)
     this.dropSocket();
   }

@@ -2,7 +2,6 @@
  * Opening a netlink socket in a namespace without blocking the event loop.
  * @module
  */
-import * as fs from 'node:fs';
 import { native } from '../native/binding';
 import { EBADF } from './errno';
 import { SystemError, fromNative } from './errors';
@@ -20,9 +19,10 @@ export async function openNetlinkSocketFd(protocol: number, netnsFd: number): Pr
   let own = -1;
   if (netnsFd >= 0) {
     try {
-      own = fs.openSync(`/proc/self/fd/${netnsFd}`, fs.constants.O_RDONLY);
+      // Held by the addon across the await: closed even if a worker ends meanwhile.
+      own = native().heldFdOpen(`/proc/self/fd/${netnsFd}`);
     } catch (e) {
-      throw new SystemError('open netlink socket', -((e as NodeJS.ErrnoException).errno ?? -EBADF), `open(/proc/self/fd/${netnsFd})`);
+      throw new SystemError('open netlink socket', (e as { errno?: number }).errno ?? EBADF, `open(/proc/self/fd/${netnsFd})`);
     }
   }
   try {
@@ -30,6 +30,6 @@ export async function openNetlinkSocketFd(protocol: number, netnsFd: number): Pr
   } catch (e) {
     throw fromNative('open netlink socket', e);
   } finally {
-    if (own >= 0) fs.closeSync(own);
+    if (own >= 0) native().heldFdClose(own);
   }
 }

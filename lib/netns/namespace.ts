@@ -46,7 +46,9 @@ export type NetnsRef =
 
 /**
  * An open reference to a network namespace (an fd on its nsfs inode). While
- * open it keeps the namespace alive, even an unnamed one. Close it when done.
+ * open it keeps the namespace alive, even an unnamed one. Close it when done;
+ * one opened in a worker and never closed is closed when the worker ends (or
+ * is terminated), so it does not keep the namespace alive after that.
  */
 export class NetworkNamespace {
   private _fd: number;
@@ -55,15 +57,11 @@ export class NetworkNamespace {
   /** The file it was opened from. */
   readonly path?: string;
 
-  /** Made by the addon rather than by Node's fs (closed the same way it was opened). */
-  private readonly nativeFd: boolean;
-
-  /** @internal */
-  constructor(fd: number, name?: string, filePath?: string, nativeFd = false) {
+  /** @internal `fd` is held by the addon's per-environment set (native/held_fd.h), which closes it if a worker ends first. */
+  constructor(fd: number, name?: string, filePath?: string) {
     this._fd = fd;
     this.name = name;
     this.path = filePath;
-    this.nativeFd = nativeFd;
   }
 
   /** The namespace fd (valid until close). */
@@ -84,11 +82,7 @@ export class NetworkNamespace {
    * try { console.log(ns.inode); } finally { ns.close(); }
    */
   close(): void {
-    // Node warns (in workers) when fs closes a descriptor it did not open.
-    if (this._fd >= 0) {
-      if (this.nativeFd) native().closeFd(this._fd);
-      else fs.closeSync(this._fd);
-    }
+    if (this._fd >= 0) native().heldFdClose(this._fd);
     this._fd = -1;
   }
 
@@ -131,21 +125,29 @@ export function openNetnsSync(ref: NetnsRef): NetworkNamespace {
     return openNetnsSync({ path: `/proc/self/fd/${ref.fd}` });
   }
   const p = netnsPath(ref);
-  let fd: number;
-  try {
-    fd = fs.openSync(p, fs.constants.O_RDONLY);
-  } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    const operation = `open network namespace ${describe(ref)}`;
-    if (err.code === 'ENOENT') throw new NotFoundError('network namespace', { errno: errno.ENOENT, operation, extack: `${p} does not exist` });
-    throw new SystemError(operation, -(err.errno ?? -2), `open(${p})`);
-  }
+  const fd = openHeld(p, `open network namespace ${describe(ref)}`);
   if (!isNsfs(p)) {
-    fs.closeSync(fd);
+    native().heldFdClose(fd);
     throw new ValidationError('namespace', describe(ref), `${p} is not a namespace file (is the namespace mounted?)`);
   }
   const name = typeof ref === 'string' ? ref : 'name' in ref ? ref.name : undefined;
   return new NetworkNamespace(fd, name, p);
+}
+
+/**
+ * Opens a namespace file for a holder that keeps it beyond one call: the
+ * addon holds the fd (not Node's fs), so a worker that ends without close()
+ * has it closed and does not keep the namespace alive. Close it with
+ * native().heldFdClose.
+ */
+function openHeld(p: string, operation: string): number {
+  try {
+    return native().heldFdOpen(p);
+  } catch (e) {
+    const err = (e as { errno?: number }).errno;
+    if (err === errno.ENOENT) throw new NotFoundError('network namespace', { errno: errno.ENOENT, operation, extack: `${p} does not exist` });
+    throw new SystemError(operation, typeof err === 'number' ? err : errno.EIO, `open(${p})`);
+  }
 }
 
 /**
@@ -357,7 +359,7 @@ export function netnsExists(name: string): boolean {
 export async function createAnonymousNetns(): Promise<NetworkNamespace> {
   try {
     const fd = await native().netnsCreateAnonymous();
-    return new NetworkNamespace(fd, undefined, undefined, true);
+    return new NetworkNamespace(fd);
   } catch (e) {
     throw fromNative('create anonymous network namespace', e);
   }

@@ -72,6 +72,17 @@ describe('nlkit in worker threads', () => {
     expect(out.mainLinks).toEqual(['lo']);
   });
 
+  it('a worker that ends with a handle open on a namespace keeps no fd on it: the namespace is torn down', async () => {
+    requireRoot();
+    const variants = ['anonymous', 'fd', 'short-lived'];
+    const r = await runFixture('workers.cjs', { args: ['leaked-netns', variants.join(',')], timeoutMs: 90_000 });
+    expect(exitOf(r), explain(r)).toEqual({ status: 0, signal: null });
+    const out = lastJson(r);
+    // held: the process's fds on the namespace after the worker's end; gone: its veth peer (in the fixture's namespace) went with it.
+    expect(out.results).toEqual(variants.map((variant) => ({ variant, code: 0, links: ['in0', 'lo'], held: 0, gone: true })));
+    expect(out.mainLinks).toEqual(['lo']);
+  });
+
   it('5 workers at once each add 500 routes in their own namespace and read them back', async () => {
     requireRoot();
     const r = await runFixture('workers.cjs', { args: ['parallel'], timeoutMs: 30_000 });

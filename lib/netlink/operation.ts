@@ -149,7 +149,7 @@ export function* dump(message: Buffer, operation: string): Operation<NetlinkMess
  * How a dump's replies are indexed for {@link NetlinkCall.collectRows}: each message gets a row of
  * `stride` int32s (payload start, payload end, type, nlmsg_flags | {@link ROW_UNKNOWN_ATTRIBUTE}, then one
  * entry per column: where the data of the first attribute of that column's type lies, -1 when absent).
- * @internal
+ * Public, not internal: the published declarations of dumpCollected and the request tracker name it.
  */
 export interface RowCollector {
   /** Bytes of the family header before the attributes (rtmsg: 12). */

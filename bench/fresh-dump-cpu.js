@@ -16,6 +16,7 @@ const os = require('node:os');
 const path = require('node:path');
 const { execFileSync } = require('node:child_process');
 const { median } = require('./lib/stats');
+const { abMain } = require('./lib/ab-main');
 
 const N = 5000;
 const ROUNDS = Number(process.env.ROUNDS || 6);
@@ -63,22 +64,4 @@ function inNamespace(roots) {
   }
 }
 
-const [mode, ...args] = process.argv.slice(2);
-if (mode === '--child') {
-  child(args[0]).catch((e) => {
-    console.error(e);
-    process.exit(1);
-  });
-} else if (mode === '--in-namespace') {
-  inNamespace(args);
-} else {
-  const roots = [mode, ...args].filter(Boolean).map((d) => path.resolve(d));
-  if (roots.length === 0) roots.push(path.join(__dirname, '..'));
-  console.log(
-    `load ${os
-      .loadavg()
-      .map((l) => l.toFixed(2))
-      .join(' ')}`,
-  );
-  execFileSync('unshare', ['-n', process.execPath, __filename, '--in-namespace', ...roots], { stdio: 'inherit' });
-}
+abMain(__filename, child, inNamespace);

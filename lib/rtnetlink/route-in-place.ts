@@ -62,6 +62,9 @@ export function writeRouteAt(buf: Buffer, off: number, type: number, flags: numb
 
   // dst: 'default', or "a.b.c.d" / "a.b.c.d/n" as strict as parseCidr (decimal octets 0-255
   // without leading zeros, a length 0-32 without a leading zero, no host bits beyond it).
+  // The dotted-quad parsers below are written out here, like route-bulk-simple.ts's ipv4PrefixOf, on purpose: a
+  // new process interprets this function for thousands of calls, and each helper call is one more function for V8
+  // to compile (bench/notes.md, fresh-churn). Both are held to the general path's bytes and errors by their tests.
   let address = 0;
   let prefix = 32;
   const isDefault = dst === 'default';

@@ -14,7 +14,7 @@ import { ClosedError, NetlinkError, fromNative, requestOverrun } from './errors'
 import { markInterrupted, type AsyncExecutor, type NetlinkCall } from './operation';
 import type { NetlinkMessage } from './parser';
 import { sendBulk, sendParts } from './bulk-send';
-import { closedError, sendError, stoppableBulk } from './bulk-stop';
+import { closedError, failReceive, sendError, stoppableBulk } from './bulk-stop';
 import { PendingRequest } from './request-tracker';
 import { checkBufferBytes, checkCloseOptions, type CloseOptions, type ConnectionOptions } from './connection-options';
 import { openNetlinkSocketFd } from './socket-open';
@@ -385,13 +385,20 @@ export class NetlinkConnection extends ConnectionCore implements AsyncExecutor {
           if (p) this.tracker.fail(p instanceof PendingRequest ? sendError(p, errno, t) : (operation) => new NetlinkError({ errno, operation }), p);
         }
         break;
+      case NativeEventKind.OverrunBegan:
+        // ENOBUFS read, ahead of the messages read after it: a group or bulk call sent before it cannot be
+        // settled as a success by its last ack (request-tracker.ts overrunBegan). Nothing was sent since the read.
+        this.tracker.overrunBegan((op) => requestOverrun(op), new Set(this.socket?.unsent()));
+        break;
       case NativeEventKind.Overrun:
         // Posted once the queue was read empty after the ENOBUFS, and the I/O thread sends nothing until this
         // returns: what is still queued was never sent and goes on normally (request-tracker.ts failSent).
         this.tracker.failSent((op) => requestOverrun(op), new Set(this.socket?.unsent()));
         break;
       case NativeEventKind.Fatal:
-        this.tracker.fail(new NetlinkError({ errno, operation: 'netlink receive' }));
+        // Any other receive error: replies may be lost. The I/O thread sends nothing until this returns, so
+        // what is still queued is cancelled here and never sent; everything pending fails with the error.
+        failReceive(this.tracker, errno, new Set(this.socket?.cancel(0, 0xffffffff, true)));
         break;
     }
   }

@@ -85,3 +85,36 @@ describe('an overrun report', () => {
     expect(queuedBulk.outcome()).toBe('pending');
   });
 });
+
+// A reply lost without a drop (netlink_ack cannot allocate the ack: it sets sk_err = ENOBUFS and queues the later
+// replies normally). The ENOBUFS is read ahead of them (RequestTracker.overrunBegan, posted by the I/O thread as
+// kOverrunBegan): a group's last ack read after it does not prove that its earlier requests were not refused. The
+// kernel cannot be made to fail that allocation on demand (acks are capped: NETLINK_CAP_ACK), hence this test
+// without a socket; the integration overrun test checks that the I/O thread posts the marker before the report.
+describe('an overrun begun, the later replies not dropped', () => {
+  it('fails a group sent before it even when its last ack follows, keeping the refusals read, and leaves the rest alone', () => {
+    const t = new RequestTracker();
+    const before = group(t, 100, 3); // finished before the ENOBUFS was read
+    const straddling = group(t, 110, 4); // sent before, its replies read after
+    const queued = group(t, 120, 2); // still queued when the ENOBUFS was read
+    const single = request(t, 'ack', 130); // answered on its own
+    const bulk = request(t, 'bulk', 140, 149);
+    t.feedReceived(ack(102));
+    expect(before).toEqual([undefined, undefined, undefined]);
+    t.overrunBegan((op) => requestOverrun(op), new Set([120]));
+    // Read after the ENOBUFS: a refusal of 111, the group's last ack, the single request's ack, the bulk call's last ack.
+    t.feedReceived(Buffer.concat([ack(111, 17), ack(113), ack(130), ack(149)]));
+    expect(straddling).toHaveLength(4);
+    expect(straddling[0]).toMatchObject({ code: 'EEXIST', operation: 'route 111' });
+    expect(straddling.slice(1).every((e) => e instanceof NetlinkOverrunError && e.sent)).toBe(true);
+    expect(single.outcome()).toBe('ok');
+    expect(bulk.outcome()).toBeInstanceOf(NetlinkOverrunError);
+    expect(bulk.outcome()).toMatchObject({ sent: true });
+    // The group queued then is sent afterwards and answered normally, once the report came.
+    t.failSent((op) => requestOverrun(op), new Set([120]));
+    expect(queued).toEqual([]);
+    t.feedReceived(ack(121));
+    expect(queued).toEqual([undefined, undefined]);
+    expect(t.size).toBe(0);
+  });
+});

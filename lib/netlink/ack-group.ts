@@ -12,7 +12,8 @@
  * A lost refusal cannot read as a success. The first read after a loss
  * reports ENOBUFS, ahead of the replies queued before it; a group sent before
  * that read and not finished fails with NetlinkOverrunError (`sent`: its
- * requests reached the kernel) even if its last ack follows
+ * requests reached the kernel) even if its last ack follows (but for that
+ * last request, whose ack is its own, and the refusals read)
  * (RequestTracker.overrunBegan): after a drop for a full receive buffer the
  * kernel drops every later reply too (NETLINK_S_CONGESTED) until the queue
  * was read empty, but when it cannot allocate a reply (netlink_ack) it only
@@ -134,6 +135,11 @@ export class AckGroup {
   /** Request `index` was refused (a no-op if it already settled). */
   refuse(index: number, error: Error): void {
     this.settle(index, error);
+  }
+
+  /** Request `index` got its own ack: it succeeded (a no-op if it already settled). */
+  acked(index: number): void {
+    this.settle(index, undefined);
   }
 
   /** Every request not settled yet: succeeded (no error), or failed. */

@@ -261,7 +261,8 @@ export class RequestTracker {
    * a group or bulk call gets only its refusals and its last ack, so a lost
    * refusal would read as success. Those sent before this point and not
    * finished fail with `error` (sent: true) even if their last ack comes:
-   * refusals still read are kept, the rest is unknown.
+   * refusals still read are kept, and so is a group's last request's own
+   * ack; the rest is unknown.
    */
   overrunBegan(error: ErrorFor, unsent: ReadonlySet<number>): void {
     for (const g of this.groups) if (!unsent.has(g.firstSeq)) g.overrun ??= error;
@@ -284,8 +285,11 @@ export class RequestTracker {
       g.refuse(i, this.error(g.operation(i), decodeErrorMessage(m)));
     }
     // The kernel handled the group's requests in order: all before the last without a refusal succeeded
-    // (unknown if the group was sent before an overrun began: see overrunBegan).
-    if (m.seq === g.lastSeq) this.finishGroup(g, g.overrun);
+    // (unknown if the group was sent before an overrun began, see overrunBegan; the last one's ack is its own).
+    if (m.seq === g.lastSeq) {
+      if (g.overrun) g.acked(g.size - 1);
+      this.finishGroup(g, g.overrun);
+    }
     return true;
   }
 

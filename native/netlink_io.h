@@ -129,8 +129,9 @@ class NetlinkIo {
   // `all`: every queued request, exclusive ones too (after a kFatal).
   std::vector<double> Cancel(double first, double last, bool all = false);
   // Event loop: the tokens of the queued requests not yet handed to the
-  // kernel (not cancelled). While a kSendError or kOverrun is being handled
-  // the thread sends nothing, so every other request was sent before it.
+  // kernel (not cancelled). While a kSendError, kOverrunBegan, kOverrun or
+  // kFatal is being handled the thread sends nothing, so every other request
+  // was sent before it.
   std::vector<double> Unsent();
   // Event loop: a posted kSendError or kOverrun was handled; sending resumes
   // once every such event was.

@@ -262,13 +262,13 @@ std::vector<double> NetlinkIo::Unsent() {
   return UnsentLocked();
 }
 
-std::vector<double> NetlinkIo::Cancel(double first, double last) {
+std::vector<double> NetlinkIo::Cancel(double first, double last, bool all) {
   std::vector<double> cancelled;
   auto in_range = [first, last](double t) { return first <= last ? t >= first && t <= last : t >= first || t <= last; };
   // Marked, not erased: the thread sends runs of items as contiguous bytes
   // and ends a run before a cancelled item (TakeAndSend).
   auto mark = [&](Outgoing& o) {
-    if (o.cancelled || o.exclusive || !in_range(o.token)) return;
+    if (o.cancelled || (!all && (o.exclusive || !in_range(o.token)))) return;
     o.cancelled = true;
     cancelled.push_back(o.token);
   };
@@ -330,7 +330,7 @@ void NetlinkIo::Wake() {
 
 void NetlinkIo::Post(Event* ev) {
   size_t bytes = ev->kind == kMessages ? ev->data.size() : 0;
-  bool hold = ev->kind == kSendError || ev->kind == kOverrun;
+  bool hold = Holds(ev->kind);
   inflight_.fetch_add(bytes);
   if (hold) holds_.fetch_add(1);
   // Fails only when the TSFN is closing (environment teardown): drop it.
@@ -388,8 +388,14 @@ bool NetlinkIo::Drain(bool all) {
       if (errno == ENOBUFS) {
         // Reported by the first recvmsg after the drop (sk_err is checked
         // before the queue), ahead of the messages queued before it: read
-        // those first, then report (above).
-        overrun_ = true;
+        // those first, then report (above). Where it was read is posted
+        // now: what was read before it was queued before the loss, what
+        // follows may have been queued after it (kOverrunBegan).
+        if (!overrun_) {
+          overrun_ = true;
+          FlushInbox();
+          Post(new Event(kOverrunBegan, ENOBUFS));
+        }
         continue;
       }
       int err = errno;

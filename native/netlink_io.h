@@ -19,16 +19,24 @@
 //   kSent      the sendmsg carrying these tokens completed and every reply it
 //              produced synchronously was posted (only for exclusive batches)
 //   kSendError errno of a failed sendmsg and the tokens it carried
+//   kOverrunBegan  ENOBUFS was read, before the messages read after it: the
+//              kernel lost a reply to a request sent before this point. Which
+//              one is unknown, and it need not have dropped the later ones
+//              (netlink_ack sets sk_err without dropping when it cannot
+//              allocate the ack), so a request answered only by a later
+//              message for several (an ack group's last ack) is unknown.
 //   kOverrun   ENOBUFS: the kernel dropped messages for this socket. Posted
 //              once the socket's queue was read empty after the ENOBUFS, so
 //              every message queued before the drop was posted before it
 //              (see Drain)
-//   kFatal     any other receive error; the socket is unusable
-// After a kSendError or kOverrun the thread sends nothing more until the
-// event loop has handled that event (Release): JavaScript rejects the requests
-// concerned there (for an overrun: those sent, so not in Unsent(), and not
-// answered) and cancels what of them is still queued (Cancel), so a rejected
-// bulk call's later parts never reach the kernel.
+//   kFatal     any other receive error: JavaScript fails every request
+//              pending and cancels what is still queued (Cancel with `all`)
+// After a kSendError, kOverrun or kFatal the thread sends nothing more until
+// the event loop has handled that event (Release): JavaScript rejects the
+// requests concerned there (for an overrun: those sent, so not in Unsent(),
+// and not answered) and cancels what of them is still queued (Cancel), so a
+// rejected call's queued requests never reach the kernel. Between
+// kOverrunBegan and kOverrun nothing is sent either (Drain reads on).
 #pragma once
 
 #include <node_api.h>
@@ -88,7 +96,9 @@ class SpinPolicy {
 
 class NetlinkIo {
  public:
-  enum EventKind { kMessages = 0, kSent = 1, kSendError = 2, kOverrun = 3, kFatal = 4 };
+  enum EventKind { kMessages = 0, kSent = 1, kSendError = 2, kOverrun = 3, kFatal = 4, kOverrunBegan = 5 };
+  // Events that hold the sending until the event loop handled them (Release).
+  static bool Holds(EventKind k) { return k == kSendError || k == kOverrun || k == kFatal; }
 
   struct Event {
     explicit Event(EventKind k, int e = 0) : kind(k), err(e) {}
@@ -116,10 +126,12 @@ class NetlinkIo {
   // Event loop: drops the queued (not yet sent) non-exclusive requests whose
   // token lies in [first, last] (sequence numbers, also across the wrap from
   // 0xfffffffe to 1) and returns their tokens; a sendmsg in progress finishes.
-  std::vector<double> Cancel(double first, double last);
+  // `all`: every queued request, exclusive ones too (after a kFatal).
+  std::vector<double> Cancel(double first, double last, bool all = false);
   // Event loop: the tokens of the queued requests not yet handed to the
-  // kernel (not cancelled). While a kSendError or kOverrun is being handled
-  // the thread sends nothing, so every other request was sent before it.
+  // kernel (not cancelled). While a kSendError, kOverrunBegan, kOverrun or
+  // kFatal is being handled the thread sends nothing, so every other request
+  // was sent before it.
   std::vector<double> Unsent();
   // Event loop: a posted kSendError or kOverrun was handled; sending resumes
   // once every such event was.
@@ -188,7 +200,7 @@ class NetlinkIo {
   std::atomic<bool> paused_{false};
   std::atomic<bool> throttled_{false};
   std::atomic<size_t> inflight_{0};  // bytes posted but not yet delivered to JS
-  std::atomic<int> holds_{0};        // kSendError/kOverrun posted, not yet handled (no sending meanwhile)
+  std::atomic<int> holds_{0};        // kSendError/kOverrun/kFatal posted, not yet handled (no sending meanwhile)
 
   // Owned by the thread.
   bool unread_ = false;  // a throttled drain left replies in the socket

@@ -64,7 +64,7 @@ void CallJs(napi_env env, napi_value callback, void* context, void* data) {
   // drop the last reference to io) before it drains the queue through here, so
   // io must not be touched; nothing is sent any more anyway.
   if (env == nullptr || callback == nullptr) return;  // teardown: just free it
-  ReleaseHold release{io, ev->kind == NetlinkIo::kSendError || ev->kind == NetlinkIo::kOverrun};
+  ReleaseHold release{io, NetlinkIo::Holds(ev->kind)};
   size_t bytes = ev->kind == NetlinkIo::kMessages ? ev->data.size() : 0;
   napi_value payload = nullptr;
   if (ev->kind == NetlinkIo::kMessages && bytes <= kCopyRepliesBytes) {
@@ -601,13 +601,16 @@ Napi::Value NetlinkSocket::Close(const Napi::CallbackInfo& info) {
   return out;
 }
 
-// cancel(first, last) -> tokens of the queued requests in [first, last] that
-// will now never be sent (a bulk call's later parts, once it was rejected).
+// cancel(first, last, all?) -> tokens of the queued requests in [first, last]
+// that will now never be sent (a bulk call's later parts, once it was
+// rejected); with `all` every queued request (after a fatal receive error).
 Napi::Value NetlinkSocket::Cancel(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!info[0].IsNumber() || !info[1].IsNumber()) throw Napi::TypeError::New(env, "cancel(first, last)");
+  if (!info[0].IsNumber() || !info[1].IsNumber()) throw Napi::TypeError::New(env, "cancel(first, last, all?)");
+  bool all = info.Length() > 2 && info[2].ToBoolean().Value();
   std::vector<double> cancelled;
-  if (!closed_) cancelled = io_->Cancel(info[0].As<Napi::Number>().DoubleValue(), info[1].As<Napi::Number>().DoubleValue());
+  if (!closed_)
+    cancelled = io_->Cancel(info[0].As<Napi::Number>().DoubleValue(), info[1].As<Napi::Number>().DoubleValue(), all);
   Napi::Array out = Napi::Array::New(env, cancelled.size());
   for (size_t i = 0; i < cancelled.size(); i++) out.Set(i, Napi::Number::New(env, cancelled[i]));
   return out;

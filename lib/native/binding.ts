@@ -20,8 +20,11 @@ export interface NativeNetlinkSocket {
   resume(): void;
   /** Closes without waiting; returns the tokens of requests never handed to the kernel. */
   close(): number[];
-  /** Drops the queued, not yet sent requests whose token lies in [first, last] (a rejected bulk call's later parts); returns their tokens. */
-  cancel(first: number, last: number): number[];
+  /**
+   * Drops the queued, not yet sent requests whose token lies in [first, last] (a rejected bulk call's later parts);
+   * returns their tokens. `all`: every queued request, batches too (after a fatal receive error).
+   */
+  cancel(first: number, last: number, all?: boolean): number[];
   /** Tokens of the queued requests not yet handed to the kernel, in order (exact while an overrun is handled: the I/O thread holds its sending). */
   unsent(): number[];
   readonly portId: number;
@@ -43,6 +46,8 @@ export const enum NativeEventKind {
   SendError = 2,
   Overrun = 3,
   Fatal = 4,
+  /** ENOBUFS was read here, ahead of the messages read after it (native/netlink_io.h); Overrun follows once the queue was read empty. */
+  OverrunBegan = 5,
 }
 
 export type NativeEventCallback = (kind: NativeEventKind, payload: Buffer | number[], errno: number) => void;

@@ -9,12 +9,15 @@
  * parsed message per datagram instead of per request, and one tracker entry
  * ({@link AckGroup}) for all of them.
  *
- * A refusal lost to a full receive buffer cannot read as a success: after a
- * drop the kernel drops every later reply too (NETLINK_S_CONGESTED, the
- * datagram's ack included) until the socket's queue was read empty, and the
- * first read reports ENOBUFS. Once the queue was read empty the connection
- * fails every group sent and not finished with NetlinkOverrunError (`sent`:
- * its requests reached the kernel); a group still queued then is sent
+ * A lost refusal cannot read as a success. The first read after a loss
+ * reports ENOBUFS, ahead of the replies queued before it; a group sent before
+ * that read and not finished fails with NetlinkOverrunError (`sent`: its
+ * requests reached the kernel) even if its last ack follows (but for that
+ * last request, whose ack is its own, and the refusals read)
+ * (RequestTracker.overrunBegan): after a drop for a full receive buffer the
+ * kernel drops every later reply too (NETLINK_S_CONGESTED) until the queue
+ * was read empty, but when it cannot allocate a reply (netlink_ack) it only
+ * sets the error and queues the later ones. A group still queued then is sent
  * afterwards and answered (RequestTracker.failSent).
  * @module
  */
@@ -55,6 +58,8 @@ export class AckGroup {
   /** Sequence numbers of the first and last request (set when sent; consecutive). */
   firstSeq = 0;
   lastSeq = 0;
+  /** Sent before an overrun began: the requests not refused fail so, even when the last ack comes (RequestTracker.overrunBegan). */
+  overrun?: ErrorFor;
   /**
    * The requests back to back (let go once sent: the socket copies the bytes).
    * A plain buffer, not a NetlinkWriter: a request written in place gets it
@@ -130,6 +135,11 @@ export class AckGroup {
   /** Request `index` was refused (a no-op if it already settled). */
   refuse(index: number, error: Error): void {
     this.settle(index, error);
+  }
+
+  /** Request `index` got its own ack: it succeeded (a no-op if it already settled). */
+  acked(index: number): void {
+    this.settle(index, undefined);
   }
 
   /** Every request not settled yet: succeeded (no error), or failed. */

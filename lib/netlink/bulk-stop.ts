@@ -10,7 +10,7 @@
  * @module
  */
 import { ClosedError, detailsOf, NetlinkError, NetlinkOverrunError, NotFoundError, requestOverrun } from './errors';
-import type { PendingRequest } from './request-tracker';
+import type { PendingRequest, RequestTracker } from './request-tracker';
 import { seqInRange, seqIndex } from './sequence';
 
 type Settle = PendingRequest['settle'];
@@ -53,6 +53,21 @@ export function closedError(p: PendingRequest, unsent: ReadonlySet<number>): Clo
   if (p.kind !== 'bulk') return new ClosedError(p.operation, !unsent.has(p.firstSeq));
   const n = requestsSent(p, unsent);
   return new ClosedError(p.operation, n > 0, n);
+}
+
+/**
+ * After a receive error other than ENOBUFS (the socket's I/O thread or a
+ * thread-less round): every request pending fails with it, named by its own
+ * operation. Those sent may have lost their replies; those in `unsent` (their
+ * tokens) were cancelled and are never sent: a bulk call's `itemsSent` counts
+ * the items before its first part that did not go.
+ */
+export function failReceive(tracker: RequestTracker, errno: number, unsent: ReadonlySet<number>): void {
+  for (const p of tracker.pending()) {
+    const itemsSent = p.kind === 'bulk' ? requestsSent(p, unsent) : undefined;
+    tracker.fail(new NetlinkError({ errno, operation: p.operation, itemsSent }), p);
+  }
+  tracker.fail((operation) => new NetlinkError({ errno, operation }));
 }
 
 /** The error of a request whose sendmsg failed (the datagram holding `token`): for a bulk call, the requests before that part were sent. */

@@ -14,7 +14,7 @@ import { ClosedError, NetlinkError, fromNative, requestOverrun } from './errors'
 import { markInterrupted, type AsyncExecutor, type NetlinkCall } from './operation';
 import type { NetlinkMessage } from './parser';
 import { sendBulk, sendParts } from './bulk-send';
-import { closedError, sendError, stoppableBulk } from './bulk-stop';
+import { closedError, failReceive, sendError, stoppableBulk } from './bulk-stop';
 import { PendingRequest } from './request-tracker';
 import { checkBufferBytes, checkCloseOptions, type CloseOptions, type ConnectionOptions } from './connection-options';
 import { openNetlinkSocketFd } from './socket-open';
@@ -47,8 +47,12 @@ export class NetlinkConnection extends ConnectionCore implements AsyncExecutor {
   private draining = false;
   /** Calls made and not yet settled (including dumps waiting for their turn). */
   private active = 0;
-  /** @internal messages received so far (tests of backpressure read it). */
+  /** @internal messages received so far, its streams' included (tests of backpressure read it). */
   messagesReceived = 0;
+  /** A stream's own connection: the connection it streams for, which counts its messages too. */
+  private counted?: NetlinkConnection;
+  /** The connections of the streams running (closed with this one). */
+  private readonly streams = new Set<NetlinkConnection>();
   private idle?: () => void;
   /** Sends the first requests without the socket's I/O thread (see threadless.ts); not for subscriptions. */
   private threadless?: ThreadlessSender;
@@ -174,34 +178,37 @@ export class NetlinkConnection extends ConnectionCore implements AsyncExecutor {
    * if the kernel flagged the dump as inconsistent (list again). A consumer
    * that reads slowly holds the kernel back: at most a few thousand messages
    * wait in memory, however large the dump.
+   *
+   * The dump runs on a socket of its own, made for it and closed when the
+   * stream ends (`break` closes it at once). Backpressure stops reading from
+   * a socket, and the kernel makes a dump's next part only when the previous
+   * one was read; on the connection's own socket a consumer that stopped
+   * reading would hold back every other call, whose replies queue behind the
+   * unread parts. So the stream is not ordered after calls still in flight:
+   * it sees what those that resolved before it started did.
    */
   async *stream(c: NetlinkCall): AsyncGenerator<NetlinkMessage, void, undefined> {
     if (this.closed || this.draining) throw new ClosedError(c.operation);
     this.active++;
-    try {
-      await this.whenOpen();
-    } catch (e) {
-      this.settled();
-      throw e;
-    }
-    await this.acquireDumpSlot();
-    await this.threadless?.handOver(); // backpressure needs the I/O thread
+    let own: NetlinkConnection | undefined;
     const queue: NetlinkMessage[] = [];
     // Set from the socket's callbacks: `as boolean` keeps TypeScript from narrowing them to their first value.
     let done = false as boolean;
     let failure: Error | undefined;
     let wake: (() => void) | undefined;
     let paused = false as boolean;
-    let abandoned = false;
-    let started = false as boolean;
     const resume = () => {
       if (!paused) return;
       paused = false;
-      if (!this.closed) this.socket?.resume();
+      if (!own?.closed) own?.socket?.resume();
     };
     try {
-      this.checkOpen(c.operation);
-      this.start(
+      own = this.streamConnection();
+      this.streams.add(own);
+      await own.whenOpen();
+      await own.threadless?.handOver(); // backpressure needs the I/O thread
+      own.checkOpen(c.operation);
+      own.start(
         c,
         (err) => {
           done = true;
@@ -210,16 +217,14 @@ export class NetlinkConnection extends ConnectionCore implements AsyncExecutor {
           wake?.();
         },
         (m) => {
-          if (abandoned) return;
           queue.push(m);
           if (!paused && queue.length >= STREAM_HIGH_WATER) {
             paused = true;
-            this.socket?.pause();
+            own?.socket?.pause();
           }
           wake?.();
         },
       );
-      started = true;
       for (;;) {
         for (let m = queue.shift(); m !== undefined; m = queue.shift()) {
           if (paused && queue.length <= STREAM_LOW_WATER) resume();
@@ -231,18 +236,22 @@ export class NetlinkConnection extends ConnectionCore implements AsyncExecutor {
       }
       if (failure) throw failure;
     } finally {
-      if (started && !done) {
-        // The consumer stopped early: the kernel allows one dump per socket,
-        // so read the rest of this one (discarding it) before the next starts.
-        abandoned = true;
-        queue.length = 0;
-        resume();
-        // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- `done` is set by the socket's callback while we wait
-        while (!done) await new Promise<void>((r) => (wake = r));
+      // Done, failed or stopped early: closing the socket ends a dump not read to its end.
+      if (own) {
+        this.streams.delete(own);
+        own.closeNow();
       }
-      this.releaseDumpSlot();
       this.settled();
     }
+  }
+
+  /** A connection like this one (protocol, namespace, buffers; no groups) for one stream. */
+  private streamConnection(): NetlinkConnection {
+    const { protocol, netnsFd, receiveBufferBytes, sendBufferBytes } = this.opts;
+    const o = { protocol, receiveBufferBytes, sendBufferBytes };
+    const conn = netnsFd !== undefined && netnsFd >= 0 ? NetlinkConnection.inNamespace({ ...o, netnsFd }) : new NetlinkConnection(o);
+    conn.counted = this;
+    return conn;
   }
 
   /**
@@ -274,6 +283,7 @@ export class NetlinkConnection extends ConnectionCore implements AsyncExecutor {
     // The addon stops its thread without waiting and names the requests it
     // never handed to the kernel; everything else pending was sent.
     // No socket yet: it is closed as soon as it arrives, and nothing was sent.
+    for (const s of this.streams) s.closeNow(); // their streams end with ClosedError
     const unsent = new Set([...(this.threadless?.close() ?? []), ...(this.socket ? this.socket.close() : [])]);
     this.ackTick.close((op) => new ClosedError(op, false));
     for (const p of this.tracker.pending()) this.tracker.fail(closedError(p, unsent), p);
@@ -370,7 +380,9 @@ export class NetlinkConnection extends ConnectionCore implements AsyncExecutor {
     if (this.closed) return;
     switch (kind) {
       case NativeEventKind.Messages: {
-        this.messagesReceived += this.tracker.feedReceived(payload as Buffer);
+        const n = this.tracker.feedReceived(payload as Buffer);
+        this.messagesReceived += n;
+        if (this.counted) this.counted.messagesReceived += n;
         break;
       }
       case NativeEventKind.Sent:
@@ -385,13 +397,20 @@ export class NetlinkConnection extends ConnectionCore implements AsyncExecutor {
           if (p) this.tracker.fail(p instanceof PendingRequest ? sendError(p, errno, t) : (operation) => new NetlinkError({ errno, operation }), p);
         }
         break;
+      case NativeEventKind.OverrunBegan:
+        // ENOBUFS read, ahead of the messages read after it: a group or bulk call sent before it cannot be
+        // settled as a success by its last ack (request-tracker.ts overrunBegan). Nothing was sent since the read.
+        this.tracker.overrunBegan((op) => requestOverrun(op), new Set(this.socket?.unsent()));
+        break;
       case NativeEventKind.Overrun:
         // Posted once the queue was read empty after the ENOBUFS, and the I/O thread sends nothing until this
         // returns: what is still queued was never sent and goes on normally (request-tracker.ts failSent).
         this.tracker.failSent((op) => requestOverrun(op), new Set(this.socket?.unsent()));
         break;
       case NativeEventKind.Fatal:
-        this.tracker.fail(new NetlinkError({ errno, operation: 'netlink receive' }));
+        // Any other receive error: replies may be lost. The I/O thread sends nothing until this returns, so
+        // what is still queued is cancelled here and never sent; everything pending fails with the error.
+        failReceive(this.tracker, errno, new Set(this.socket?.cancel(0, 0xffffffff, true)));
         break;
     }
   }

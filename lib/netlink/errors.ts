@@ -222,7 +222,11 @@ export class SystemError extends NlkitError {
 /**
  * The kernel dropped messages because the socket's receive buffer was full
  * (ENOBUFS). For requests the replies are lost; for event subscriptions the
- * consumer must resync from a fresh dump.
+ * consumer must resync from a fresh dump. Writes answered by one final ack
+ * for several requests (single-call writes of one tick, bulk writes) that
+ * reached the kernel before the ENOBUFS was read fail with it even when that
+ * ack arrives: the kernel also reports ENOBUFS when it could not allocate
+ * one answer and drops nothing else, so a refusal before the ack may be lost.
  */
 export class NetlinkOverrunError extends NlkitError {
   /** Always "NetlinkOverrunError". */

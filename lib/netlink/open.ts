@@ -162,6 +162,14 @@ export class NetlinkSocket {
    * memory at most). Ends with a `DumpInterruptedError` if the kernel flagged
    * the dump as inconsistent; `break` stops it early. Invalid input throws
    * at the call.
+   *
+   * The dump runs on a socket of its own (same protocol, namespace and
+   * buffers), made when the stream starts and closed when it ends or this
+   * socket closes (the stream then ends with `ClosedError`). So a consumer
+   * that stops reading holds back only its dump: the other calls of this
+   * socket, `dump` included, are sent and answered meanwhile. It is not
+   * ordered after calls still in flight here: await those whose effect the
+   * dump must show.
    * @example
    * for await (const m of sock.stream(dumpRequest)) count++;
    */

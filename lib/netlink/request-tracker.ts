@@ -24,7 +24,10 @@ export class PendingRequest {
   interrupted = false;
   /** First error of a batch; the batch settles on `sent`. */
   batchError?: NetlinkError;
-  /** A batch's replies were partly dropped: its NetlinkOverrunError (reported if no kernel error explains the batch). */
+  /**
+   * A batch's replies were partly dropped: its NetlinkOverrunError (reported if no kernel error explains the batch).
+   * A bulk call sent before an overrun began: its error, even if its last ack arrives (a refusal may be lost).
+   */
   overrun?: Error;
   settled = false;
   /** What `collect` threw first (the dump fails with it at its end). */
@@ -249,6 +252,23 @@ export class RequestTracker {
     }
   }
 
+  /**
+   * ENOBUFS was read (the I/O thread's kOverrunBegan, or a thread-less
+   * round's): the kernel lost a reply to a request sent before this point
+   * (not in `unsent`). It need not have dropped the later ones: netlink_ack
+   * sets sk_err without dropping anything when it cannot allocate the ack.
+   * A request answered on its own learns its outcome from its own reply; but
+   * a group or bulk call gets only its refusals and its last ack, so a lost
+   * refusal would read as success. Those sent before this point and not
+   * finished fail with `error` (sent: true) even if their last ack comes:
+   * refusals still read are kept, and so is a group's last request's own
+   * ack; the rest is unknown.
+   */
+  overrunBegan(error: ErrorFor, unsent: ReadonlySet<number>): void {
+    for (const g of this.groups) if (!unsent.has(g.firstSeq)) g.overrun ??= error;
+    for (const b of this.batches) if (b.kind === 'bulk' && !unsent.has(b.firstSeq)) b.overrun ??= error(b.operation, b.firstSeq);
+  }
+
   /** A reply to a request of a group: only refusals and the ack of its last request come back. */
   private onGroupMessage(m: NetlinkMessage): boolean {
     let g: AckGroup | undefined;
@@ -264,8 +284,12 @@ export class RequestTracker {
       const i = seqIndex(m.seq, g.firstSeq);
       g.refuse(i, this.error(g.operation(i), decodeErrorMessage(m)));
     }
-    // The kernel handled the group's requests in order: all before the last without a refusal succeeded.
-    if (m.seq === g.lastSeq) this.finishGroup(g, undefined);
+    // The kernel handled the group's requests in order: all before the last without a refusal succeeded
+    // (unknown if the group was sent before an overrun began, see overrunBegan; the last one's ack is its own).
+    if (m.seq === g.lastSeq) {
+      if (g.overrun) g.acked(g.size - 1);
+      this.finishGroup(g, g.overrun);
+    }
     return true;
   }
 
@@ -285,7 +309,7 @@ export class RequestTracker {
       // Only refusals and the last request's ack come back (see NetlinkCall): keep the refusals.
       if (m.type !== NLMSG_ERROR) return;
       if (m.payload.length >= 4 && m.payload.readInt32LE(0) !== 0) (p.replies ??= []).push(m);
-      if (m.seq === p.lastSeq) this.finish(p, undefined);
+      if (m.seq === p.lastSeq) this.finish(p, p.overrun);
       return;
     }
     if (m.type === NLMSG_ERROR) {

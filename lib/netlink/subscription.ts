@@ -157,7 +157,7 @@ export class NetlinkSubscription {
         this.failure = new NetlinkError({ errno, operation: 'receive netlink notifications' });
         break;
       default:
-        return; // Sent / SendError: this socket never sends
+        return; // Sent / SendError: this socket never sends; OverrunBegan: the Overrun that follows marks the gap
     }
     this.wake();
   }

@@ -14,6 +14,7 @@ import type { NativeNetlinkSocket } from '../native/binding';
 import { NetlinkError, fromNative, requestOverrun } from './errors';
 import type { RequestTracker } from './request-tracker';
 import { sendBulk } from './bulk-send';
+import { failReceive } from './bulk-stop';
 
 /** Round trips on the pool before the connection hands over to its I/O thread (it is busy, then). */
 const MAX_ROUNDS = 16;
@@ -171,10 +172,19 @@ export class ThreadlessSender {
         // The first recvmsg after a drop reports it (sk_err is checked before the queue), and a round's drops
         // happen while its sendmsg runs: nothing was read yet. What was queued before the drop is read by the
         // drain round, and only then do the requests sent and unanswered fail (roundDone).
-        else if (err.errno === osConstants.errno.ENOBUFS) this.drain = true;
-        // Any other receive error: what was sent is lost; what waits in the outbox was not sent and goes next (failed
-        // here, it would still be sent and applied).
-        else this.failSent((operation) => new NetlinkError({ errno: err.errno ?? 0, operation }));
+        // Read after a loss, not always a drop (netlink_ack only sets the error when it cannot allocate the ack):
+        // a group sent before it cannot settle as a success by its last ack (request-tracker.ts overrunBegan).
+        else if (err.errno === osConstants.errno.ENOBUFS) {
+          this.drain = true;
+          this.tracker.overrunBegan((op) => requestOverrun(op), new Set(this.outbox.map((q) => q.token)));
+        }
+        // Any other receive error: as on the I/O thread (bulk-stop.ts failReceive), every request pending fails
+        // with it and what waits in the outbox is never sent (a caller told "failed" must not find it applied).
+        else {
+          const unsent = new Set(this.outbox.map((q) => q.token));
+          this.outbox = [];
+          failReceive(this.tracker, err.errno ?? 0, unsent);
+        }
         this.next();
       },
     );

@@ -3,6 +3,7 @@
 // the previous one is read, and nlkit stops reading while the consumer is
 // behind. Counted in messages received by the connection, not in time.
 import { describe, expect, it } from 'vitest';
+import { ClosedError, NETLINK_ROUTE, openNetlink } from '../../lib/netlink';
 import { NetlinkWriter } from '../../lib/netlink/writer';
 import { useNetns } from '../helpers/netns';
 
@@ -57,13 +58,51 @@ describe('dump streams', () => {
     expect(worstBacklog).toBeGreaterThan(0);
   });
 
+  it('answers the other calls of the socket while a stream waits for its consumer (the stream has a socket of its own)', async () => {
+    const sock = await openNetlink(NETLINK_ROUTE, { netns: box.ns('bp') });
+    try {
+      const stream = sock.stream(routeDump().message, 'stream routes');
+      expect((await stream.next()).done).toBe(false);
+      // The consumer stops reading: its dump pauses at a few thousand messages. Before, every call made on the
+      // socket meanwhile waited for it (nothing was sent while reading was paused): this one never came back.
+      const w = new NetlinkWriter().begin(18 /* RTM_GETLINK */, 0);
+      w.struct(16);
+      w.string(3 /* IFLA_IFNAME */, 'bp0');
+      const noAnswer = Symbol('no answer');
+      const got = await Promise.race([sock.request(w.end()), new Promise((r) => setTimeout(() => r(noAnswer), 10_000))]);
+      expect(got).not.toBe(noAnswer);
+      expect(got).toHaveLength(1);
+      // A collected dump does not wait for the stream either (the kernel allows one dump per socket).
+      const links = new NetlinkWriter().begin(18 /* RTM_GETLINK */, 0x300 /* NLM_F_DUMP */);
+      links.struct(16);
+      expect((await sock.dump(links.end())).length).toBeGreaterThanOrEqual(2); // lo and bp0
+      // The stream goes on where it stopped and ends whole.
+      let read = 0;
+      for await (const m of stream) if (m.type === RTM_NEWROUTE) read++;
+      expect(read).toBeGreaterThanOrEqual(ROUTES - 1);
+      // Closing the socket closes a stream's own one: a paused stream ends with ClosedError after what it holds.
+      const again = sock.stream(routeDump().message, 'stream routes');
+      await again.next();
+      sock.close();
+      let ended: unknown;
+      try {
+        for await (const m of again) void m;
+      } catch (e) {
+        ended = e;
+      }
+      expect(ended).toBeInstanceOf(ClosedError);
+    } finally {
+      sock.close();
+    }
+  });
+
   it('finishes a dump the consumer abandoned before the next one starts (one dump per socket)', async () => {
     const h = box.h('bp');
     let n = 0;
     for await (const m of h.rtnetlink.stream(routeDump())) {
       if (m.type === RTM_NEWROUTE && ++n === 10) break;
     }
-    // The abandoned dump was read to its end, so this one is not refused with EBUSY.
+    // The abandoned stream's socket (its own) was closed, so this dump is not refused with EBUSY.
     const all = await h.routes.list({ family: 4, type: 'blackhole' });
     expect(all.length).toBe(ROUTES);
   });

@@ -125,7 +125,7 @@ describe('open({ shortLived: true })', () => {
     expect(ownRtnetlinkSockets(ns)).toEqual([]);
   });
 
-  it('a call waiting for the first round fails with ClosedError when the handle closes; a stream gets the kept socket', async () => {
+  it('a call waiting for the first round fails with ClosedError when the handle closes; the handle goes on with the kept socket', async () => {
     const ns = names[2];
     const h = await open({ netns: ns, shortLived: true });
     const first = h.links.get('lo');
@@ -146,6 +146,7 @@ describe('open({ shortLived: true })', () => {
       for await (const m of s.rtnetlink.stream({ kind: 'dump', message: w.end().finish(), operation: 'stream links' }))
         if (m.type === 16 /* RTM_NEWLINK */) links++;
       expect(links).toBe(1);
+      // The stream's dump ran on a socket of its own, closed at its end: the handle still has only the kept one.
       expect(ownRtnetlinkSockets(ns)).toEqual(sockets);
       expect(ipJson(ns, 'link', 'show', 'lo')[0].mtu).toBe(65000);
     } finally {

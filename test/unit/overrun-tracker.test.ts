@@ -85,3 +85,52 @@ describe('an overrun report', () => {
     expect(queuedBulk.outcome()).toBe('pending');
   });
 });
+
+// A reply lost without a drop (netlink_ack cannot allocate the ack: it sets sk_err = ENOBUFS and queues the later
+// replies normally). The ENOBUFS is read ahead of them (RequestTracker.overrunBegan, posted by the I/O thread as
+// kOverrunBegan): a group's last ack read after it does not prove that its earlier requests were not refused. The
+// kernel cannot be made to fail that allocation on demand (acks are capped: NETLINK_CAP_ACK), hence this test
+// without a socket; the integration overrun test checks that the I/O thread posts the marker before the report.
+/** A group whose outcomes are kept by request index (not in the order they came). */
+function indexedGroup(t: RequestTracker, first: number, n: number): Array<Error | undefined | 'pending'> {
+  const outcomes: Array<Error | undefined | 'pending'> = Array.from({ length: n }, () => 'pending');
+  const g = new AckGroup(() => undefined);
+  for (let i = 0; i < n; i++) g.add(new NetlinkWriter().begin(24, 0).end().finish(), `route ${first + i}`, { complete: (e) => (outcomes[i] = e) });
+  g.take();
+  [g.firstSeq, g.lastSeq] = [first, first + n - 1];
+  t.addGroup(g);
+  return outcomes;
+}
+
+describe('an overrun begun, the later replies not dropped', () => {
+  it('fails a group sent before it even when its last ack follows, keeping the refusals read, and leaves the rest alone', () => {
+    const t = new RequestTracker();
+    const before = group(t, 100, 3); // finished before the ENOBUFS was read
+    const straddling = indexedGroup(t, 110, 4); // sent before, its replies read after
+    const alone = indexedGroup(t, 115, 1); // a group of one: its ack is its own
+    const queued = group(t, 120, 2); // still queued when the ENOBUFS was read
+    const single = request(t, 'ack', 130); // answered on its own
+    const bulk = request(t, 'bulk', 140, 149);
+    t.feedReceived(ack(102));
+    expect(before).toEqual([undefined, undefined, undefined]);
+    t.overrunBegan((op) => requestOverrun(op), new Set([120]));
+    // Read after the ENOBUFS: a refusal of 111, the group's last ack, the single request's ack, the bulk call's last ack.
+    t.feedReceived(Buffer.concat([ack(111, 17), ack(113), ack(115), ack(130), ack(149)]));
+    expect(straddling[1]).toMatchObject({ code: 'EEXIST', operation: 'route 111' });
+    for (const i of [0, 2]) {
+      expect(straddling[i]).toBeInstanceOf(NetlinkOverrunError);
+      expect(straddling[i]).toMatchObject({ sent: true, message: expect.stringMatching(new RegExp(`^route ${110 + i}:`)) as unknown });
+    }
+    expect(straddling[3]).toBeUndefined(); // the last request's ack is its own: it succeeded
+    expect(alone).toEqual([undefined]);
+    expect(single.outcome()).toBe('ok');
+    expect(bulk.outcome()).toBeInstanceOf(NetlinkOverrunError);
+    expect(bulk.outcome()).toMatchObject({ sent: true });
+    // The group queued then is sent afterwards and answered normally, once the report came.
+    t.failSent((op) => requestOverrun(op), new Set([120]));
+    expect(queued).toEqual([]);
+    t.feedReceived(ack(121));
+    expect(queued).toEqual([undefined, undefined]);
+    expect(t.size).toBe(0);
+  });
+});

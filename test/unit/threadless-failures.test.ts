@@ -6,6 +6,7 @@
 import { constants as osConstants } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import type { NativeNetlinkSocket } from '../../lib/native/binding';
+import { AckGroup } from '../../lib/netlink/ack-group';
 import { NetlinkError, NetlinkOverrunError } from '../../lib/netlink/errors';
 import { PendingRequest, RequestTracker } from '../../lib/netlink/request-tracker';
 import { ThreadlessSender } from '../../lib/netlink/threadless';
@@ -63,7 +64,7 @@ function setup(steps: Step[]) {
     tracker.add(new PendingRequest('ack', `route ${seq}`, seq, seq, (e) => outcomes.set(seq, e ?? 'ok')));
     sender.send(message(seq), seq, false);
   };
-  return { ...fake, outcomes, request };
+  return { ...fake, outcomes, request, tracker, sender };
 }
 
 const settle = async () => {
@@ -90,15 +91,41 @@ describe('a failed pool round', () => {
     expect(t.outcomes.has(2)).toBe(false);
   });
 
-  it('does not fail a request still in the outbox on a receive error: it is sent next and gets its own answer', async () => {
-    const t = setup([fail(ENOMEM, 'recvmsg(netlink)'), () => Promise.resolve(ack(2))]);
+  it('fails a request still in the outbox on a receive error with that error and never sends it (as the I/O thread does)', async () => {
+    const t = setup([fail(ENOMEM, 'recvmsg(netlink)'), () => Promise.resolve(ack(3))]);
     t.request(1);
     await Promise.resolve();
     t.request(2);
     await settle();
-    expect(t.rounds).toEqual([[1], [2]]);
-    expect(t.outcomes.get(1)).toBeInstanceOf(NetlinkError);
-    expect((t.outcomes.get(1) as NetlinkError).code).toBe('ENOMEM');
-    expect(t.outcomes.get(2)).toBe('ok');
+    expect(t.rounds).toEqual([[1]]);
+    for (const seq of [1, 2]) {
+      expect(t.outcomes.get(seq)).toBeInstanceOf(NetlinkError);
+      expect(t.outcomes.get(seq)).toMatchObject({ code: 'ENOMEM', operation: `route ${seq}` });
+    }
+    // The connection goes on: a later request is sent and answered.
+    t.request(3);
+    await settle();
+    expect(t.rounds).toEqual([[1], [3]]);
+    expect(t.outcomes.get(3)).toBe('ok');
+  });
+
+  it('does not settle a group sent before an ENOBUFS as a success when the drain round reads its last ack', async () => {
+    // The round's first read reports ENOBUFS; the kernel had lost a refusal without dropping the later replies
+    // (netlink_ack could not allocate it), so the drain round reads the group's last ack.
+    const t = setup([fail(ENOBUFS, 'recvmsg(netlink)'), () => Promise.resolve(ack(12))]);
+    const outcomes: Array<Error | undefined> = [];
+    const g = new AckGroup(() => undefined);
+    for (let i = 0; i < 3; i++) g.add(message(0), `route ${10 + i}`, { complete: (e) => outcomes.push(e) });
+    const bytes = g.take();
+    for (let i = 0; i < 3; i++) bytes.writeUInt32LE(10 + i, i * 16 + 8);
+    [g.firstSeq, g.lastSeq] = [10, 12];
+    t.tracker.addGroup(g);
+    t.sender.send(bytes, 10, false);
+    await settle();
+    expect(t.rounds).toEqual([[10, 11, 12], []]);
+    // Requests 10 and 11 are unknown; 12's ack is its own (it settles first, as it is read).
+    expect(outcomes).toHaveLength(3);
+    expect(outcomes[0]).toBeUndefined();
+    expect(outcomes.slice(1).every((e) => e instanceof NetlinkOverrunError && e.sent)).toBe(true);
   });
 });

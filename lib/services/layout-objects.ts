@@ -12,7 +12,8 @@
  * young objects it pointed to (keys, values, arrays) survived each scavenge
  * through it and were promoted: ~1.2 MB copied per scavenge at 1,000 and
  * 10,000 services, 4–9 ms scavenges. Objects made by `new` carry no
- * allocation site: they stay young and die young (arrays: newList, packed.ts).
+ * allocation site: they stay young and die young (arrays: newList, packed.ts,
+ * and Array.of, which makes the same packed arrays as a literal).
  * @module
  */
 import type { SetElement } from '../nftables';

@@ -72,7 +72,7 @@ function familyAddresses(rec: ServiceRecord, fam: Fam): string[] {
 
 /** The objects of one service: its dispatch elements, its elements in the shared maps, and its own chains and maps if it has affinity. */
 export function serviceLayout(rec: ServiceRecord): ObjectsLayout {
-  // Constructors and newList, not literals: objects that stay young (layout-objects.ts).
+  // Constructors, newList and Array.of, not literals: objects that stay young (layout-objects.ts).
   const out: ObjectsLayout = new ServiceObjects();
   const selected = selectedEndpoints(rec);
   const affinity = rec.affinitySeconds;
@@ -89,8 +89,9 @@ export function serviceLayout(rec: ServiceRecord): ObjectsLayout {
       const picked = slotEndpoints(eps, slots);
       const own = `svc-${name}`;
       const chainOf = (by: PickBy) => (affinity !== undefined ? own : picked.length === 0 ? NO_ENDPOINTS_CHAIN : pickChain(fam, by, p.protocol, slots));
-      for (const a of addrs) out.elements.push(new DispatchElement(`vips${fam}`, [a, p.protocol, p.port], chainOf('vip')));
-      if (p.nodePort !== undefined) out.elements.push(new DispatchElement(`nodeports${fam}`, [p.protocol, p.nodePort], chainOf('nodeport')));
+      for (const a of addrs) out.elements.push(new DispatchElement(`vips${fam}`, Array.of<string | number>(a, p.protocol, p.port), chainOf('vip')));
+      if (p.nodePort !== undefined)
+        out.elements.push(new DispatchElement(`nodeports${fam}`, Array.of<string | number>(p.protocol, p.nodePort), chainOf('nodeport')));
       if (affinity !== undefined) {
         // The rules' inputs (affinityRules reads nothing else): a change of endpoints that keeps them is seen without building expressions.
         const inputs = JSON.stringify([name, fam, p, slots, affinity]);
@@ -106,13 +107,14 @@ export function serviceLayout(rec: ServiceRecord): ObjectsLayout {
       }
       const hairpin = newList<MemberLayout>();
       for (const ip of new Set(ofFamily.map((e) => e.ip))) {
-        for (const a of addrs) hairpin.push(new Member(hairpinSet(fam, 'vip'), name, [ip, a, p.protocol, p.port], undefined));
-        if (p.nodePort !== undefined) hairpin.push(new Member(hairpinSet(fam, 'nodeport'), name, [ip, p.protocol, p.nodePort], undefined));
+        for (const a of addrs) hairpin.push(new Member(hairpinSet(fam, 'vip'), name, Array.of<string | number>(ip, a, p.protocol, p.port), undefined));
+        if (p.nodePort !== undefined)
+          hairpin.push(new Member(hairpinSet(fam, 'nodeport'), name, Array.of<string | number>(ip, p.protocol, p.nodePort), undefined));
       }
-      const slotMaps: SlotMap[] = mapPacked(addrs, (a) => new PortSlotMap(endpointsMap(fam, 'vip'), [a, p.protocol, p.port]));
-      if (p.nodePort !== undefined) slotMaps.push(new PortSlotMap(endpointsMap(fam, 'nodeport'), [p.protocol, p.nodePort]));
+      const slotMaps: SlotMap[] = mapPacked(addrs, (a) => new PortSlotMap(endpointsMap(fam, 'vip'), Array.of<string | number>(a, p.protocol, p.port)));
+      if (p.nodePort !== undefined) slotMaps.push(new PortSlotMap(endpointsMap(fam, 'nodeport'), Array.of<string | number>(p.protocol, p.nodePort)));
       // One value per endpoint, shared by its slots and by the port's maps.
-      const values = mapPacked(eps, (e) => [e.ip, e.port ?? p.targetPort]);
+      const values = mapPacked(eps, (e) => Array.of<string | number>(e.ip, e.port ?? p.targetPort));
       out.members.push(
         new Port(
           name,

@@ -28,10 +28,13 @@ describe('services objects after a bulk apply', () => {
       members: true,
       port_members: true,
       hairpin: true,
+      hairpinKey: true,
+      value: true,
       slotMap: true,
       slots: true,
       element: true,
       dispatch: true,
+      dispatchKey: true,
       kept: true,
     });
   }, 60_000);

@@ -10,13 +10,14 @@ const path = require('node:path');
 const { serviceSpec } = require('../workloads/services');
 
 /**
- * Opens `services()` in a new namespace (`nlbench-<pid>-<tag>`) with a state
+ * Opens `services()` in a new namespace (`nlbench-<pid>-<tag>`, NLBENCH_NS_PREFIX for another prefix
+ * than `nlbench`: helpers sharing a machine tell theirs apart) with a state
  * directory on /dev/shm (or under STATE_BASE). `apply(n)` applies services s0…s(n-1); `change()`
  * changes the endpoints of s(n/2); `close()` deletes everything made.
  */
 async function openServicesRun(dist, tag) {
   const nl = require(path.resolve(dist, 'index.js'));
-  const host = `nlbench-${process.pid}-${tag}`;
+  const host = `${process.env.NLBENCH_NS_PREFIX ?? 'nlbench'}-${process.pid}-${tag}`;
   // STATE_BASE=/tmp puts the state on the disk's file system (what bench/run.js's services workload uses), default tmpfs.
   const dir = fs.mkdtempSync(`${process.env.STATE_BASE ?? '/dev/shm'}/nlbench-${tag}-`);
   let svcs;

@@ -20,6 +20,15 @@ const connectGroup = (n) => `TCP connection set-up through a VIP, ${sizeLabel(n)
 const createGroup = (n) => `create ${sizeLabel(n)} services × ${ENDPOINTS} endpoints`;
 const SET = 'nlkit, `svcs.set()`';
 const SET_NO_CUT = 'nlkit, `svcs.set()` with `cutFlows: false` (no conntrack dump)';
+/**
+ * The same change in a daemon's steady state: after STEADY_WARMUP changes (a watch loop's first minutes), STEADY_RUNS
+ * timed. SET_NO_CUT's 200 calls after 20 are a process's first changes, with V8 still compiling the functions a change
+ * calls once (bench/notes.md, "Services: the set() p99 — steady state, pretenured layouts"); with 200 samples its p99 is
+ * the second-slowest call. Both are recorded.
+ */
+const SET_STEADY = 'nlkit, `svcs.set()` with `cutFlows: false`, steady state (after 1,000 more changes)';
+const STEADY_WARMUP = 1000;
+const STEADY_RUNS = 1000;
 const NFT_INCREMENTAL = '`nft -f` of the changed elements (incremental)';
 const NFT_WHOLE = '`nft -f` of the whole table (an equivalent ruleset, inline numgen maps)';
 const CONNECT = 'nlkit services, connect + close from the host';
@@ -101,6 +110,17 @@ function wholeScript(n, probe) {
   );
 }
 
+/** The steady-state target: p50 and p99 ≤ 2 ms at every size measured (100, 1,000 and 10,000; 2,000 for the largest with --quick). */
+function steadyTarget(all) {
+  const rows = all.filter((a) => a.variant === SET_STEADY && a.group.startsWith("change one service's endpoints"));
+  if (rows.length < 3) return { met: false, value: rows.length ? `only ${rows.length} sizes measured` : 'not measured' };
+  const parts = rows.map((x) => ({ x, p99: percentile(x.samples, 99) }));
+  return {
+    met: parts.every(({ x, p99 }) => x.median <= 2 && p99 <= 2),
+    value: parts.map(({ x, p99 }) => `${x.group.replace(/.*, /, '')}: p50 ${x.median.toFixed(3)} / p99 ${p99.toFixed(3)} ms`).join('; '),
+  };
+}
+
 module.exports = {
   serviceSpec,
   name: 'services',
@@ -178,6 +198,21 @@ module.exports = {
         };
         const r2 = await ctx.measure({ group: changeGroup(n), variant: SET_NO_CUT, kind: 'time', unit: 'ms', runs, warmup, run: drained });
         ctx.log(`  p50 ${percentile(r2.samples, 50).toFixed(3)} ms, p99 ${percentile(r2.samples, 99).toFixed(3)} ms`);
+        // The steady state (a tenth with --quick). Its warm-up continues the calls above: 1,000 more of the same change.
+        const r3 = await ctx.measure({
+          group: changeGroup(n),
+          variant: SET_STEADY,
+          kind: 'time',
+          unit: 'ms',
+          runs: ctx.quick ? STEADY_RUNS / 10 : STEADY_RUNS,
+          warmup: ctx.quick ? STEADY_WARMUP / 10 : STEADY_WARMUP,
+          note: ctx.quick ? '--quick: 100 timed after 100' : '1,000 timed after 1,000',
+          run: drained,
+        });
+        ctx.log(
+          `  steady state: p50 ${percentile(r3.samples, 50).toFixed(3)} ms, p99 ${percentile(r3.samples, 99).toFixed(3)} ms, ` +
+            `p99.9 ${percentile(r3.samples, 99.9).toFixed(3)} ms, max ${r3.max.toFixed(3)} ms (${r3.samples.filter((x) => x > 2).length} of ${r3.samples.length} over 2 ms)`,
+        );
         // The same change by an nft-spawning controller: the service's sets rewritten by an `nft -f` script (on another service).
         const other = target + 1;
         let nftShift = 0;
@@ -226,7 +261,14 @@ module.exports = {
 
   targets: [
     {
-      text: "change one service's endpoints with 10,000 services: p50 and p99 ≤ 2 ms (`svcs.set()` with `cutFlows: false`)",
+      // The issue's number is a watch-loop daemon's latency per change: judged in the steady state, at every size.
+      text: "change one service's endpoints, 100 / 1,000 / 10,000 services, steady state: p50 and p99 ≤ 2 ms (`svcs.set()` with `cutFlows: false`, 1,000 calls after 1,000)",
+      evaluate: (r, all) => steadyTarget(all),
+      limit: 'see the notes',
+    },
+    {
+      // The definition of the earlier runs, kept: a process's first 220 changes (V8 still compiling), 200 samples.
+      text: "change one service's endpoints with 10,000 services: p50 and p99 ≤ 2 ms (`svcs.set()` with `cutFlows: false`, 200 calls after 20)",
       evaluate: (r, all) => {
         const x = all.find((a) => a.group.startsWith("change one service's endpoints") && a.group.endsWith('10,000 services') && a.variant === SET_NO_CUT);
         if (!x) return { met: false, value: 'not measured' };

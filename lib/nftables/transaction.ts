@@ -39,6 +39,7 @@ import { getSetMessage, nftChainOps, nftListOps, setKey, shapeOfMessage } from '
 import type { NftFamily } from './message';
 import { describeObject, writeDeleteObject, writeNewObject, type NftObject, type ObjectRef } from './object';
 import { BatchBuffer } from './batch-buffer';
+import { definitionShape } from './set-shape-cache';
 import { describeRule, writeDeleteRule, writeNewRule, type Rule, type RulePlacement, type RuleRef } from './rule';
 import { learnTemplate, templateScope, templatedRule, writeFromTemplate, type TemplateScope, type TemplatedRule } from './rule-templates';
 import { resolveDevices, withDeviceIndexes, type DeviceResolver, type NamedDevice } from './rule-devices';
@@ -115,7 +116,8 @@ export class Transaction {
   private readonly commands: Command[] = [];
   /** Indexes of the commands written at commit (the only ones that can need something read first): commit scans these, not every command. */
   private readonly deferred: number[] = [];
-  private readonly definedSets = new Map<string, NftSet>();
+  /** The layouts of the sets this transaction adds (its element commands are encoded with them), by setKey. */
+  private readonly definedShapes = new Map<string, SetShape>();
   private nextSetId = 1;
   private nextRuleId = 1;
   private readonly ids: IdAllocator = { setId: () => this.nextSetId++ };
@@ -349,8 +351,9 @@ export class Transaction {
     const flags = NLM_F_CREATE | (opts.exclusive ? NLM_F_EXCL : 0);
     const set = { ...s };
     const id = this.ids.setId();
-    const shape = shapeOf(set);
-    this.definedSets.set(setKey(set), set);
+    // Derived from the caller's definition object once while it stays the same (a services change declares the same maps each time).
+    const shape = definitionShape(s);
+    this.definedShapes.set(setKey(set), shape);
     return this.pushEncoded(`add ${set.dataType !== undefined || set.objectType !== undefined ? 'map' : 'set'} ${describeSet(set)}`, 'set', (w) => {
       writeNewSet(w, set, flags, id);
       if (elements.length) writeElements(w, C.NFT_MSG_NEWSETELEM, NLM_F_CREATE, { family: set.family, table: set.table, set: set.name }, shape, elements);
@@ -518,8 +521,7 @@ export class Transaction {
       if (c.needsSet) {
         const key = setKey(c.needsSet);
         if (ctx.shapes.has(key)) continue;
-        const own = this.definedSets.get(key);
-        ctx.shapes.set(key, own ? shapeOf(own) : shapeOfMessage(yield* this.lookUpSet(c, i, c.needsSet)));
+        ctx.shapes.set(key, this.definedShapes.get(key) ?? shapeOfMessage(yield* this.lookUpSet(c, i, c.needsSet)));
       }
     }
     for (const i of deferred) {
@@ -553,7 +555,7 @@ export class Transaction {
     const named = this.namedDevices().at(0);
     if (named) throw new ValidationError(named.slot.field, named.slot.name, 'an interface name is looked up at commit: encode() needs interface indexes');
     const ctx: WriteContext = { shapes: new Map(), positions: new Map(), chainHandles: new Map() };
-    for (const [k, s] of this.definedSets) ctx.shapes.set(k, shapeOf(s));
+    for (const [k, shape] of this.definedShapes) ctx.shapes.set(k, shape);
     const built = this.build(ctx, opts);
     // A copy (the batch may be this transaction's own buffer), without the numbers an earlier commit stamped into it.
     const out = Buffer.from(built.buffer);
@@ -744,9 +746,8 @@ export class Transaction {
     if (!Array.isArray(elements)) throw new ValidationError('elements', elements, 'must be an array');
     validateElementNames({ table: s.table, set: s.name }, elements);
     const key = setKey(s);
-    const own = this.definedSets.get(key);
-    if (own) {
-      const shape = shapeOf(own);
+    const shape = this.definedShapes.get(key);
+    if (shape) {
       return this.pushEncoded(
         `${verb} set ${describeSet(s)}`,
         undefined,

@@ -36,6 +36,7 @@ import {
   type ServiceSpec,
 } from './spec';
 import { ServiceStore } from './store';
+import { LayoutPair } from './layout-objects';
 import { objectsOf, queueChanges, queueTable, queueTableRemoval } from './table';
 
 export type { ServiceDrift } from './drift';
@@ -349,7 +350,8 @@ export class ServiceManager {
     await withIntent(this.store.dir, { op: 'publish', network: '', publication: names.join(',') }, async () => {
       const tx = this.host.nft.transaction();
       const table = this.baseReady ? 'current' : await tableLayout(this.host);
-      const layouts = mapPacked(changes, (c) => ({ before: objectsOf(c.before), after: objectsOf(c.after) }));
+      // Constructed, not literals: an apply() of 1,000s of services would get the literal pretenured (layout-objects.ts).
+      const layouts = mapPacked(changes, (c) => new LayoutPair(objectsOf(c.before), objectsOf(c.after)));
       if (table !== 'current') {
         // First use on this host, the table was removed, or it has an older nlkit's layout: everything recorded,
         // then the changes, in one transaction (established flows keep their NAT).

@@ -15,6 +15,7 @@
  */
 import type { SetElement } from '../nftables';
 import type { MemberLayout, PortMembers, SlotMap } from './layout';
+import { SlotElement } from './layout-objects';
 
 /** A member that goes or comes: the set it is in, its element, its port. */
 export type MemberSink = (set: string, element: SetElement, port: string) => void;
@@ -44,7 +45,7 @@ function keysOf(m: SlotMap, was: SlotMap | undefined): Array<Array<string | numb
 /** The element of slot `slot` of a slot map. Deleting it reads the key only, so one object serves both messages. */
 function slotElement(m: SlotMap, keys: Array<Array<string | number>>, slot: number, value: Array<string | number>): SetElement {
   while (keys.length <= slot) keys.push(slotKey(m.key, keys.length));
-  return { key: keys[slot], value };
+  return new SlotElement(keys[slot], value); // not a literal: layout-objects.ts
 }
 
 export function sameFields(a: ReadonlyArray<string | number>, b: ReadonlyArray<string | number>): boolean {

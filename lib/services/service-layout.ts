@@ -24,7 +24,8 @@ import { rule, type Expression, type RuleBuilder } from '../nftables';
 import { hairpinExpressions, hairpinSet } from './hairpin';
 import { TABLE, type MemberLayout, type ObjectsLayout, type SlotMap } from './layout';
 import { dnatFromRegisters, endpointRegisters, endpointsMap, pickChain, pickExpressions, reg32, type Fam, type PickBy } from './pick';
-import { mapPacked } from './packed';
+import { DispatchElement, Member, Port, PortSlotMap, ServiceObjects } from './layout-objects';
+import { mapPacked, newList } from './packed';
 import { NO_ENDPOINTS_CHAIN, refusal } from './pick-chains';
 import { slotEndpoints, slotTier, type SlotTier } from './slots';
 import { isV6, selectedEndpoints, type ServicePortRecord, type ServiceRecord } from './spec';
@@ -71,7 +72,8 @@ function familyAddresses(rec: ServiceRecord, fam: Fam): string[] {
 
 /** The objects of one service: its dispatch elements, its elements in the shared maps, and its own chains and maps if it has affinity. */
 export function serviceLayout(rec: ServiceRecord): ObjectsLayout {
-  const out: ObjectsLayout = { chains: [], sets: [], elements: [], members: [] };
+  // Constructors, newList and Array.of, not literals: objects that stay young (layout-objects.ts).
+  const out: ObjectsLayout = new ServiceObjects();
   const selected = selectedEndpoints(rec);
   const affinity = rec.affinitySeconds;
   for (const fam of [4, 6] as const) {
@@ -87,8 +89,9 @@ export function serviceLayout(rec: ServiceRecord): ObjectsLayout {
       const picked = slotEndpoints(eps, slots);
       const own = `svc-${name}`;
       const chainOf = (by: PickBy) => (affinity !== undefined ? own : picked.length === 0 ? NO_ENDPOINTS_CHAIN : pickChain(fam, by, p.protocol, slots));
-      for (const a of addrs) out.elements.push({ map: `vips${fam}`, key: [a, p.protocol, p.port], chain: chainOf('vip') });
-      if (p.nodePort !== undefined) out.elements.push({ map: `nodeports${fam}`, key: [p.protocol, p.nodePort], chain: chainOf('nodeport') });
+      for (const a of addrs) out.elements.push(new DispatchElement(`vips${fam}`, Array.of<string | number>(a, p.protocol, p.port), chainOf('vip')));
+      if (p.nodePort !== undefined)
+        out.elements.push(new DispatchElement(`nodeports${fam}`, Array.of<string | number>(p.protocol, p.nodePort), chainOf('nodeport')));
       if (affinity !== undefined) {
         // The rules' inputs (affinityRules reads nothing else): a change of endpoints that keeps them is seen without building expressions.
         const inputs = JSON.stringify([name, fam, p, slots, affinity]);
@@ -102,16 +105,24 @@ export function serviceLayout(rec: ServiceRecord): ObjectsLayout {
           timeout: affinity * 1000,
         });
       }
-      const hairpin: MemberLayout[] = [];
+      const hairpin = newList<MemberLayout>();
       for (const ip of new Set(ofFamily.map((e) => e.ip))) {
-        for (const a of addrs) hairpin.push({ set: hairpinSet(fam, 'vip'), port: name, key: [ip, a, p.protocol, p.port], value: undefined });
-        if (p.nodePort !== undefined) hairpin.push({ set: hairpinSet(fam, 'nodeport'), port: name, key: [ip, p.protocol, p.nodePort], value: undefined });
+        for (const a of addrs) hairpin.push(new Member(hairpinSet(fam, 'vip'), name, Array.of<string | number>(ip, a, p.protocol, p.port), undefined));
+        if (p.nodePort !== undefined)
+          hairpin.push(new Member(hairpinSet(fam, 'nodeport'), name, Array.of<string | number>(ip, p.protocol, p.nodePort), undefined));
       }
-      const slotMaps: SlotMap[] = mapPacked(addrs, (a) => ({ set: endpointsMap(fam, 'vip'), key: [a, p.protocol, p.port] }));
-      if (p.nodePort !== undefined) slotMaps.push({ set: endpointsMap(fam, 'nodeport'), key: [p.protocol, p.nodePort] });
+      const slotMaps: SlotMap[] = mapPacked(addrs, (a) => new PortSlotMap(endpointsMap(fam, 'vip'), Array.of<string | number>(a, p.protocol, p.port)));
+      if (p.nodePort !== undefined) slotMaps.push(new PortSlotMap(endpointsMap(fam, 'nodeport'), Array.of<string | number>(p.protocol, p.nodePort)));
       // One value per endpoint, shared by its slots and by the port's maps.
-      const values = mapPacked(eps, (e) => [e.ip, e.port ?? p.targetPort]);
-      out.members.push({ port: name, hairpin, slotMaps, slots: mapPacked(picked, (i) => values[i]) });
+      const values = mapPacked(eps, (e) => Array.of<string | number>(e.ip, e.port ?? p.targetPort));
+      out.members.push(
+        new Port(
+          name,
+          hairpin,
+          slotMaps,
+          mapPacked(picked, (i) => values[i]),
+        ),
+      );
     }
   }
   return out;

@@ -87,15 +87,48 @@ export interface ServiceRecord {
 /** A service as `get`/`list` return it. */
 export type Service = ServiceRecord;
 
-// Records are made only by these three literals, every property present (absent ones undefined, which JSON
+// Records are made only by these three constructors, every property present (absent ones undefined, which JSON
 // leaves out) and in the stored order: a record built here and one read back from its file then share one
 // hidden class, so the optimised code that reads them (layout, diff) is not thrown away on meeting the other.
+// Constructors, not object literals: an apply() of 1,000s of services got the literals pretenured, and every
+// later set() then made its record in the old generation (layout-objects.ts says what that cost).
+class PortRecord implements ServicePortRecord {
+  constructor(
+    public protocol: ServiceProtocol,
+    public port: number,
+    public targetPort: number,
+    public nodePort: number | undefined,
+  ) {}
+}
+
+class EndpointRecordShape implements EndpointRecord {
+  constructor(
+    public ip: string,
+    public weight: number,
+    public ready: boolean,
+    public serving: boolean,
+    public terminating: boolean,
+    public port: number | undefined,
+  ) {}
+}
+
+class RecordShape implements ServiceRecord {
+  constructor(
+    public name: string,
+    public vips: string[],
+    public externalIps: string[],
+    public ports: ServicePortRecord[],
+    public endpoints: EndpointRecord[],
+    public affinitySeconds: number | undefined,
+  ) {}
+}
+
 function portShape(protocol: ServiceProtocol, port: number, targetPort: number, nodePort: number | undefined): ServicePortRecord {
-  return { protocol, port, targetPort, nodePort };
+  return new PortRecord(protocol, port, targetPort, nodePort);
 }
 
 function endpointShape(ip: string, weight: number, ready: boolean, serving: boolean, terminating: boolean, port: number | undefined): EndpointRecord {
-  return { ip, weight, ready, serving, terminating, port };
+  return new EndpointRecordShape(ip, weight, ready, serving, terminating, port);
 }
 
 function recordShape(
@@ -106,7 +139,7 @@ function recordShape(
   endpoints: EndpointRecord[],
   affinitySeconds: number | undefined,
 ): ServiceRecord {
-  return { name, vips, externalIps, ports, endpoints, affinitySeconds };
+  return new RecordShape(name, vips, externalIps, ports, endpoints, affinitySeconds);
 }
 
 /** A record read back from its file (JSON.parse makes objects of other hidden classes) in the shape toServiceRecord makes. */

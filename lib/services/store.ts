@@ -13,6 +13,14 @@ import { readStateFile, withFileLock, writeFileAtomic } from '../network/file-lo
 import { ensureTrustedDir } from '../network/state-dir';
 import { canonicalRecord, type ServiceRecord } from './spec';
 
+/** A record as last read or written, with its file's text. */
+class KnownRecord {
+  constructor(
+    readonly text: string,
+    readonly rec: ServiceRecord,
+  ) {}
+}
+
 /** Records kept with their file's text (the services changed last; a daemon's watch loop changes the same ones again and again). */
 const MAX_KNOWN = 256;
 
@@ -22,7 +30,7 @@ export class ServiceStore {
   private readonly records: string;
   private readonly lockFile: string;
   /** Records as last read or written by readShared/write, with their file's text. */
-  private readonly known = new Map<string, { text: string; rec: ServiceRecord }>();
+  private readonly known = new Map<string, KnownRecord>();
 
   constructor(stateDir: string) {
     this.dir = path.join(ensureTrustedDir(stateDir), 'services');
@@ -78,7 +86,7 @@ export class ServiceStore {
   private remember(name: string, text: string, rec: ServiceRecord): void {
     this.known.delete(name);
     if (this.known.size >= MAX_KNOWN) this.known.delete(this.known.keys().next().value as string);
-    this.known.set(name, { text, rec });
+    this.known.set(name, new KnownRecord(text, rec)); // not a literal: layout-objects.ts says why
   }
 
   /** Every recorded service, by name. */

@@ -6,7 +6,10 @@ import { describe, expect, it } from 'vitest';
 import { parseMessages, type NetlinkMessage } from '../../lib/netlink/parser';
 import { NetlinkWriter } from '../../lib/netlink/writer';
 import { shapeOfMessage } from '../../lib/nftables/list';
+import type { SetElement } from '../../lib/nftables/elements';
 import { writeNewSet, type NftSet } from '../../lib/nftables/set';
+import { definitionShape } from '../../lib/nftables/set-shape-cache';
+import { Transaction } from '../../lib/nftables/transaction';
 
 /** A NEWSET message as the kernel lists it, at ruleset generation `generation` (nfgenmsg res_id). */
 function listing(s: NftSet, generation: number): NetlinkMessage {
@@ -41,5 +44,41 @@ describe('set layouts by listing', () => {
     expect(other).not.toBe(a);
     expect(other.map).toBe('verdict');
     expect(renamed.keyFieldLengths).toEqual([16, 2, 4]);
+  });
+});
+
+// A definition given to addSet is laid out once while its fields stay the same (a services change declares the
+// same constant maps each time); one changed in place, even inside an array, is laid out again.
+describe('set layouts by definition object', () => {
+  const withElement = (s: NftSet, e: SetElement) => {
+    const tx = new Transaction();
+    tx.addSet(s);
+    tx.addElements({ family: s.family, table: s.table, name: s.name }, [e]);
+    return tx.encode();
+  };
+
+  it('gives the same definition object its layout again, and a changed one a new layout', () => {
+    const def: NftSet = { ...endpoints, keyType: ['ipv4_addr', 'inet_service', 'mark'] };
+    const a = definitionShape(def);
+    expect(definitionShape(def)).toBe(a);
+    (def.keyType as string[])[1] = 'inet_proto'; // changed in place: same object, same array
+    const b = definitionShape(def);
+    expect(b).not.toBe(a);
+    expect(b.keyFieldLengths).toEqual([4, 1, 4]);
+    def.dataType = 'verdict';
+    expect(definitionShape(def).map).toBe('verdict');
+    def.flags = ['interval'];
+    expect(definitionShape(def).interval).toBe(true);
+  });
+
+  it('encodes the elements of a definition changed between transactions with its new layout', () => {
+    const def: NftSet = { family: 'ip', table: 'svc', name: 'm', keyType: ['ipv4_addr', 'inet_service'], dataType: 'verdict' };
+    const fresh = (s: NftSet) => ({ ...s, keyType: [...(s.keyType as string[])] }) as NftSet;
+    const e4 = { key: ['10.0.0.1', 80], verdict: { code: 'accept' } } as SetElement;
+    expect(withElement(def, e4)).toEqual(withElement(fresh(def), e4));
+    (def.keyType as string[])[0] = 'ipv6_addr';
+    const e6 = { key: ['fd00::1', 80], verdict: { code: 'accept' } } as SetElement;
+    // The old layout (4-byte address) would refuse or misencode the IPv6 key: the same bytes as a never-seen copy.
+    expect(withElement(def, e6)).toEqual(withElement(fresh(def), e6));
   });
 });

@@ -87,7 +87,7 @@ function spread(xs, ys) {
  * Records a soak's drift rows (`${key}: CPU per op, ...` and `${key}: wall median per op, ...`) in `group`.
  * `per`: the operation count the slope is given per (10,000 cycles, 100,000 route operations).
  */
-function recordDrift(ctx, { group, key, segments, opName, per }) {
+function recordDrift(ctx, { group, key, segments, opName, per, rewarm }) {
   const xs = segments.map((s) => s.at);
   const perLabel = per.toLocaleString('en-US');
   const value = (variant, v, unit, note, samples = [v], extra) =>
@@ -111,7 +111,8 @@ function recordDrift(ctx, { group, key, segments, opName, per }) {
     const f = fit(xs, ys);
     ctx.log(`  ${key}: ${label} by segment (µs): ${ys.map((y) => y.toPrecision(3)).join(' ')}`);
     if (field === 'cpuUs') ctx.log(`  ${key}: of which system (kernel) time: ${segments.map((x) => x.systemUs.toPrecision(3)).join(' ')}`);
-    value(`${label}, each segment`, median(ys), 'µs', `${segments.length} segments; ${how}`, ys);
+    const after = rewarm ? `; each segment after the sample's forced GC starts after ${rewarm} untimed ${opName}s` : '';
+    value(`${label}, each segment`, median(ys), 'µs', `${segments.length} segments; ${how}${after}`, ys);
     value(`${label}, first segment`, ys[0], 'µs');
     value(`${label}, last segment`, ys[ys.length - 1], 'µs');
     value(`${label}, last ÷ first`, ys[ys.length - 1] / ys[0], '×');

@@ -19,6 +19,8 @@ const { routeRound, ROUTE_OPS_PER_ROUND, routesIn } = require('../lib/route-soak
 const MB = 2 ** 20;
 const RSS_BUDGET_MB = 50;
 const SEGMENTS = 20;
+/** Untimed cycles after each intermediate sample, as a fraction of a segment (see soak()). */
+const REWARM = 0.02;
 /**
  * Bound of the state directory in the attach soak: state.journal is folded into state.json after
  * 1,024 lines (~240 KiB of attachment lines; lib/network/state.ts), the intent journal emptied once
@@ -64,6 +66,8 @@ async function settledUsage(ctx, target) {
  * between 20 segments; records start, end, growth and slope of each, the
  * cycle rate, and the time per operation of each segment (its drift).
  * `opsPerCycle`: operations one cycle does (a route round does 1,000);
+ * 2 % of a segment's cycles (at least 3) run untimed after each intermediate sample (its forced
+ * GC's after-effects), in addition to `total`.
  * `per`: the operation count RSS and time slopes are given per; `onSample`:
  * called (untimed) with each usage sample, the first after the warm-up.
  */
@@ -74,6 +78,7 @@ async function soak(ctx, { key, title, total, warmup, cycle, opsPerCycle = 1, pe
   const xs = [0];
   const rss = [start.rss];
   const every = Math.max(1, Math.floor(total / SEGMENTS));
+  const rewarm = Math.max(3, Math.ceil(every * REWARM));
   const clock = new SegmentClock(every + (total % SEGMENTS), opsPerCycle);
   clock.start();
   for (let i = 0; i < total; i++) {
@@ -86,6 +91,9 @@ async function soak(ctx, { key, title, total, warmup, cycle, opsPerCycle = 1, pe
       if (onSample) onSample();
       xs.push((i + 1) * opsPerCycle);
       rss.push(u.rss);
+      // The sample's forced GC drops type feedback and shrinks the young generation, which a daemon
+      // never does: a few untimed cycles let the next segment start as the last one ended.
+      for (let k = 0; k < rewarm; k++) await cycle(warmup + i + 1 + k);
       clock.start();
     }
   }
@@ -115,7 +123,7 @@ async function soak(ctx, { key, title, total, warmup, cycle, opsPerCycle = 1, pe
   const busySeconds = Number(clock.busyNs) / 1e9;
   if (opsPerCycle === 1) value('cycles per second', total / busySeconds, 'cycles/s', 'excludes the sampling pauses');
   else value('operations per second', (total * opsPerCycle) / busySeconds, 'ops/s', 'excludes the sampling pauses');
-  recordDrift(ctx, { group, key, segments: clock.segments, opName, per });
+  recordDrift(ctx, { group, key, segments: clock.segments, opName, per, rewarm });
   return group;
 }
 

@@ -79,6 +79,8 @@ async function soak(ctx, { key, title, total, warmup, cycle, opsPerCycle = 1, pe
   const rss = [start.rss];
   const every = Math.max(1, Math.floor(total / SEGMENTS));
   const rewarm = Math.max(3, Math.ceil(every * REWARM));
+  // The first segment too: every segment starts the same way after a sample.
+  for (let k = 0; k < rewarm; k++) await cycle(warmup - rewarm + k);
   const clock = new SegmentClock(every + (total % SEGMENTS), opsPerCycle);
   clock.start();
   for (let i = 0; i < total; i++) {

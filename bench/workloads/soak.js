@@ -18,6 +18,8 @@ const { routeRound, ROUTE_OPS_PER_ROUND, routesIn } = require('../lib/route-soak
 
 const MB = 2 ** 20;
 const RSS_BUDGET_MB = 50;
+/** RSS flat: the second half of a soak rises by at most this per 10,000 cycles (100,000 route operations). */
+const RSS_FLAT_MB = 2;
 const SEGMENTS = 20;
 /** Untimed cycles after each intermediate sample, as a fraction of a segment (see soak()). */
 const REWARM = 0.02;
@@ -118,6 +120,17 @@ async function soak(ctx, { key, title, total, warmup, cycle, opsPerCycle = 1, pe
     `MB per ${perLabel} ${opsPerCycle === 1 ? 'cycles' : 'ops'}`,
     `least squares over ${xs.length} samples (forced GC before each)`,
   );
+  // Flat, not only within budget: the second half's slope (the young generation's growth, V8's and
+  // the allocator's early rise, is over by then). A kept object of ~200 bytes per operation is 2 MB
+  // per 10,000.
+  const half = Math.floor(xs.length / 2);
+  value(
+    'RSS slope, second half',
+    (slope(xs.slice(half), rss.slice(half)) * per) / MB,
+    `MB per ${perLabel} ${opsPerCycle === 1 ? 'cycles' : 'ops'}`,
+    `least squares over the last ${xs.length - half} samples`,
+  );
+  ctx.log(`  ${key}: RSS samples (MB): ${rss.map((x) => (x / MB).toFixed(1)).join(' ')}`);
   value('descriptors at the start', start.fds, 'fds');
   value('descriptor growth', end.fds - start.fds, 'fds', 'after closing finished (threads and sockets are released in the background)');
   value('threads at the start', start.threads, 'threads');
@@ -254,6 +267,9 @@ module.exports = {
       },
       limit: 'a file or record kept per attachment after detach, or a journal that is never folded or emptied.',
     },
+    flatRss(HANDLES, 'handle open/close', '10,000 cycles'),
+    flatRss(ATTACH, 'attach/detach', '10,000 cycles'),
+    flatRss(ROUTES, 'route', '100,000 operations'),
     driftTarget(HANDLES, 'handle open/close'),
     driftTarget(ATTACH, 'attach/detach'),
     driftTarget(ROUTES, 'route'),
@@ -268,5 +284,18 @@ function flat(r, key) {
   return {
     met: rss.median <= RSS_BUDGET_MB && fds.median <= 0 && threads.median <= 0,
     value: `RSS ${rss.median >= 0 ? '+' : ''}${rss.median.toFixed(1)} MB, descriptors ${fds.median >= 0 ? '+' : ''}${fds.median}, threads ${threads.median >= 0 ? '+' : ''}${threads.median}`,
+  };
+}
+
+/** RSS flat: the second half's slope within RSS_FLAT_MB per the soak's slope unit. */
+function flatRss(key, what, per) {
+  return {
+    text: `${what} soak: RSS flat (least-squares slope over the second half ≤ ${RSS_FLAT_MB} MB per ${per})`,
+    evaluate: (r) => {
+      const s = r(`${key}: RSS slope, second half`);
+      if (!s) return { met: false, value: 'not measured' };
+      return { met: s.median <= RSS_FLAT_MB, value: `${s.median >= 0 ? '+' : ''}${s.median.toFixed(2)} ${s.unit}` };
+    },
+    limit: 'a steady rise after the first half is memory kept per operation (a record, a closure, a buffer per call).',
   };
 }

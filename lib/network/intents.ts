@@ -116,6 +116,7 @@ function journalOf(stateDir: string): Journal {
     j = undefined;
   }
   if (!j) {
+    closeRemovedJournals();
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     sweepDeadJournals(dir);
     const file = path.join(dir, SELF);
@@ -124,6 +125,20 @@ function journalOf(stateDir: string): Journal {
     journals.set(dir, j);
   }
   return j;
+}
+
+/**
+ * Closes the journals whose file was removed (with its state directory) and that have nothing running:
+ * a process that goes through many state directories would otherwise hold a descriptor and an entry
+ * per directory for its lifetime. Runs when a directory's journal is first opened, so the open ones
+ * are bounded by the directories still in use.
+ */
+function closeRemovedJournals(): void {
+  for (const [dir, j] of journals) {
+    if (j.running.size > 0 || fs.fstatSync(j.fd).nlink > 0) continue;
+    fs.closeSync(j.fd);
+    journals.delete(dir);
+  }
 }
 
 /** Removes the journals of dead processes that hold nothing to recover (a process that ended between operations leaves one). */

@@ -44,6 +44,8 @@ let shapeCount = 0;
 let generation = 0;
 /** Bounds the cache for callers whose keys never repeat (comments or names as constants); cleared when full. */
 const MAX_SHAPES = 1024;
+/** Bounds the scopes (table, chain, placement) the same way: cleared when full. */
+const MAX_SCOPES = 1024;
 /** Tests turn templates off to compare with the ordinary path, and count the rules written from one. */
 let enabled = true;
 let written = 0;
@@ -74,6 +76,9 @@ function lookUpScope(family: NftFamily, table: string, chain: string, append: bo
   const key = `${family}|${table.length}:${table}|${chain.length}:${chain}|${append ? 'a' : 'i'}`;
   let shapes = scopes.get(key);
   if (shapes === undefined) {
+    // Scopes are counted apart from shapes: a chain whose rules have no shape (raw expressions,
+    // inline sets) keeps an empty scope, and a daemon making a chain per sandbox meets new ones for ever.
+    if (scopes.size >= MAX_SCOPES) forgetAll();
     shapes = new Map<string, TemplateState>();
     scopes.set(key, shapes);
   }
@@ -142,10 +147,7 @@ export function learnTemplate(r: TemplatedRule, ruleId: number, message: Uint8Ar
   const state = shapes.get(r.key);
   if (state === undefined) {
     if (shapeCount >= MAX_SHAPES) {
-      for (const m of scopes.values()) m.clear();
-      scopes.clear();
-      shapeCount = 0;
-      generation++;
+      forgetAll();
       return;
     }
     shapes.set(r.key, SEEN);
@@ -230,6 +232,19 @@ function encodeWith(r: TemplatedRule, values: unknown[]): Buffer | undefined {
   } finally {
     for (let i = 0; i < n; i++) own[i] = saved[i];
   }
+}
+
+/** Forgets every scope and template; a scope a transaction kept from before is stale (the generation). */
+function forgetAll(): void {
+  for (const m of scopes.values()) m.clear();
+  scopes.clear();
+  shapeCount = 0;
+  generation++;
+}
+
+/** @internal for tests: how many scopes (table, chain, placement) the cache holds. */
+export function ruleTemplateScopes(): number {
+  return scopes.size;
 }
 
 /** @internal for tests: forgets every template and turns them on or off; returns how many rules were written from one so far. */

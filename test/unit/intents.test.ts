@@ -70,4 +70,21 @@ describe('intent journal', () => {
     beginIntent(dir, plan).done();
     expect(fs.existsSync(dead)).toBe(false);
   });
+
+  it('does not keep a descriptor per state directory once the directory is removed', () => {
+    const fds = () => fs.readdirSync('/proc/self/fd').length;
+    beginIntent(dir, plan).done();
+    const before = fds();
+    for (let i = 0; i < 20; i++) {
+      const other = fs.mkdtempSync(path.join(os.tmpdir(), 'nlkit-intents-'));
+      beginIntent(other, plan).done();
+      fs.rmSync(other, { recursive: true, force: true });
+    }
+    // At most the last removed directory's journal is still open (closed when the next one opens).
+    expect(fds() - before).toBeLessThanOrEqual(1);
+    // The journal in use is not closed: it still records and reports.
+    const a = beginIntent(dir, plan);
+    expect(pendingIntents(dir).map((p) => p.live)).toEqual([true]);
+    a.done();
+  });
 });

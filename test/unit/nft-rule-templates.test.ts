@@ -5,7 +5,7 @@
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { ValidationError, not, rule, type RuleBuilder } from '../../lib';
 import type { NftFamily } from '../../lib/nftables/message';
-import { resetRuleTemplates, rulesFromTemplates } from '../../lib/nftables/rule-templates';
+import { resetRuleTemplates, ruleTemplateScopes, rulesFromTemplates } from '../../lib/nftables/rule-templates';
 import { Transaction } from '../../lib/nftables/transaction';
 
 interface Case {
@@ -563,5 +563,25 @@ describe('rule-shape templates', () => {
       return tx.encode();
     };
     expect(make(true).equals(make(false))).toBe(true);
+  });
+
+  it('a chain per sandbox for a daemon lifetime: the scopes stay bounded, templates keep working', () => {
+    // Rules without a shape (raw expressions) make a scope and no template: counted apart from shapes.
+    for (let i = 0; i < 3000; i++) {
+      const tx = new Transaction();
+      tx.addRule({ family: 'inet', table: 't', chain: `sandbox-${i}`, rule: CASES[CASES.length - 1].make(i) });
+      tx.encode();
+    }
+    expect(ruleTemplateScopes()).toBeLessThanOrEqual(1024);
+    expect(ruleTemplateScopes()).toBeGreaterThan(0);
+    // Cleared, not broken: a templated shape still writes the ordinary bytes from its template.
+    const dnat = CASES[0];
+    resetRuleTemplates(false);
+    const ordinary = batch(dnat);
+    resetRuleTemplates(true);
+    for (let i = 0; i < 1500; i++) new Transaction().addRule({ family: 'ip', table: 't', chain: `c${i}`, rule: dnat.make(i) });
+    const before = rulesFromTemplates();
+    expect(batch(dnat).equals(ordinary)).toBe(true);
+    expect(rulesFromTemplates() - before).toBeGreaterThanOrEqual(N - 2);
   });
 });

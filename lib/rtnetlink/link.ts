@@ -115,8 +115,8 @@ export function* getLink(ref: LinkRef): Operation<Link> {
   return decodeLink(yield* getLinkMessage(ref));
 }
 
-/** The kernel's RTM_NEWLINK reply for one link, undecoded. */
-function* getLinkMessage(ref: LinkRef): Operation<NetlinkMessage> {
+/** The kernel's RTM_NEWLINK reply for one link, undecoded (link-identity.ts reads a few fields of it). @internal */
+export function* getLinkMessage(ref: LinkRef): Operation<NetlinkMessage> {
   checkRef(ref);
   const w = new NetlinkWriter().begin(C.RTM_GETLINK, 0);
   targetLink(w, ref);

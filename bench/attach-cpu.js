@@ -12,7 +12,8 @@
  * sandbox namespaces (all deleted afterwards), attaches 5 sandboxes and
  * detaches them (warm-up), then attaches the 40 one after another and
  * reports process.cpuUsage() (all threads) per attach, and the wall time
- * (which the load moves much more). State on /dev/shm. WARMUP=n warms up with
+ * (which the load moves much more). State on /dev/shm. NS_TAG=t names the
+ * namespaces nlbench-t-PID-acpu-…. WARMUP=n warms up with
  * n rounds of all 40 sandboxes instead (the steady state of a long-lived runtime).
  * The builds alternate 5 times (ROUNDS=n for more); medians and ranges are
  * printed, with the event loop thread's own CPU time (/proc/thread-self/schedstat).
@@ -30,7 +31,8 @@ async function measure(spec, mode) {
   const plumb = mode === 'plumb';
   const fs = require('node:fs');
   const nl = require(path.resolve(dist, 'index.js'));
-  const prefix = `nlbench-${process.pid}-acpu`;
+  // NS_TAG: the session running it in the names too (several on one machine); the peers run only in nlbench-*.
+  const prefix = `nlbench-${process.env.NS_TAG ? `${process.env.NS_TAG}-` : ''}${process.pid}-acpu`;
   const host = `${prefix}-h`;
   const sandboxes = Array.from({ length: N }, (_, i) => `${prefix}-s${i}`);
   const dir = fs.mkdtempSync('/dev/shm/nlbench-state-');

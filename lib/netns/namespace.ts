@@ -119,7 +119,11 @@ export function netnsPath(ref: Exclude<NetnsRef, NetworkNamespace | { fd: number
  * try { console.log(ns.path); } finally { ns.close(); }
  */
 export function openNetnsSync(ref: NetnsRef): NetworkNamespace {
-  if (ref instanceof NetworkNamespace) return openNetnsSync({ path: `/proc/self/fd/${ref.fd}` });
+  if (ref instanceof NetworkNamespace) {
+    // Its fd was checked to be a namespace file when it was opened: the reopen needs no statfs (one per handle opened with it).
+    const p = `/proc/self/fd/${ref.fd}`;
+    return new NetworkNamespace(openHeld(p, `open network namespace ${JSON.stringify({ path: p })}`), undefined, p);
+  }
   if (typeof ref === 'object' && 'fd' in ref) {
     if (!Number.isInteger(ref.fd) || ref.fd < 0) throw new ValidationError('namespace fd', ref.fd, 'must be an open fd');
     return openNetnsSync({ path: `/proc/self/fd/${ref.fd}` });

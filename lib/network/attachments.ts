@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { AttachmentConflictError, NlkitError, NotFoundError, ValidationError } from '../netlink/errors';
 import { createNetns, deleteNetns, netnsExists, NETNS_RUN_DIR, openNetnsSync, type NetnsRef, NetworkNamespace } from '../netns/namespace';
 import { ENODEV } from '../netlink/errno';
-import { getLink } from '../rtnetlink/link';
+import { getLinkIdentity } from '../rtnetlink/link-identity';
 import { validateInterfaceName } from '../validate/names';
 import { poolOf } from './address-pool';
 import { ignoreMissing, ipamOf, notFound, type NetworkContext } from './context';
@@ -398,9 +398,9 @@ async function plumb(
             // indexes read back (IFLA_LINK is the peer's index in the sandbox; no name lookups below). The port
             // is enslaved and brought up by index in the next round, with its port flags (hairpin). The bridge's
             // index is never cached: it comes from this round's lookup, as the port goes on only if it succeeded.
-            // getLink, not links.get, which would also look up the bridge's name. The read-back counts only if
-            // the add succeeded (else the name may be someone else's link).
-            const bridge = host.run(getLink(rec.bridge));
+            // getLinkIdentity, not links.get: index, kind and peer only (no name lookups, no whole-link decode). The
+            // read-back counts only if the add succeeded (else the name may be someone else's link).
+            const bridge = host.run(getLinkIdentity(rec.bridge));
             const added = host.links.add({
               name: att.hostIfname,
               kind: 'veth',
@@ -408,7 +408,7 @@ async function plumb(
               mtu: rec.mtu,
               peer: { name: att.ifname, netns: ns, mac: att.mac, mtu: rec.mtu },
             });
-            const got = host.run(getLink(att.hostIfname));
+            const got = host.run(getLinkIdentity(att.hostIfname));
             bridge.catch(() => undefined);
             got.catch(() => undefined);
             await added;

@@ -8,6 +8,7 @@ import { NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL } from '../netlink/constants';
 import { ENODEV } from '../netlink/errno';
 import { NotFoundError, ValidationError, checkDeleteOptions, type DeleteOptions } from '../netlink/errors';
 import { call, dumpCollected, type Operation } from '../netlink/operation';
+import { s32At, type NetlinkMessage } from '../netlink/parser';
 import { NetlinkWriter } from '../netlink/writer';
 import { NetnsFdScope } from '../netns/fd-scope';
 import { NetworkNamespace, type NetnsRef } from '../netns/namespace';
@@ -81,6 +82,14 @@ function targetLink(w: NetlinkWriter, ref: LinkRef, flags = 0, change = 0): void
   }
 }
 
+/** Each kind's known add() options, listed once per process (not spread into a new array per call). */
+const ADD_KEYS = new Map<object, readonly string[]>();
+function addOptionKeys(codec: { readonly optionKeys: readonly string[] }): readonly string[] {
+  let keys = ADD_KEYS.get(codec);
+  if (!keys) ADD_KEYS.set(codec, (keys = [...LINK_COMMON_KEYS, ...codec.optionKeys]));
+  return keys;
+}
+
 function checkMtu(mtu: unknown): number {
   if (!Number.isInteger(mtu) || (mtu as number) < 68 || (mtu as number) > 65535 * 4) {
     throw new ValidationError('mtu', mtu, 'must be an integer between 68 and 262140');
@@ -88,10 +97,14 @@ function checkMtu(mtu: unknown): number {
   return mtu as number;
 }
 
-/** Resolves a link reference to its index (one RTM_GETLINK when given a name). */
+/**
+ * Resolves a link reference to its index (one RTM_GETLINK when given a name).
+ * Only the index is read from the reply: decoding a whole link (a bridge's
+ * dozens of attributes) for it was most of a master lookup's JS.
+ */
 export function* resolveLinkIndex(ref: LinkRef): Operation<number> {
   if (typeof ref === 'number') return checkRef(ref) as number;
-  return (yield* getLink(ref)).index;
+  return s32At((yield* getLinkMessage(ref)).payload, 4); // ifinfomsg.ifi_index
 }
 
 /** The kernel's "no such link". */
@@ -99,6 +112,11 @@ const LINK_MISSING: MissingCodes = { ENODEV: 'link' };
 
 /** One link by name or index, as the kernel reports it (names of master and parent not resolved). */
 export function* getLink(ref: LinkRef): Operation<Link> {
+  return decodeLink(yield* getLinkMessage(ref));
+}
+
+/** The kernel's RTM_NEWLINK reply for one link, undecoded (link-identity.ts reads a few fields of it). @internal */
+export function* getLinkMessage(ref: LinkRef): Operation<NetlinkMessage> {
   checkRef(ref);
   const w = new NetlinkWriter().begin(C.RTM_GETLINK, 0);
   targetLink(w, ref);
@@ -107,7 +125,7 @@ export function* getLink(ref: LinkRef): Operation<Link> {
   const replies = yield* notFoundOn(LINK_MISSING, call(w.end().finish(), operation));
   const m = replies.find((r) => r.type === C.RTM_NEWLINK);
   if (!m) throw new NotFoundError('link', { errno: ENODEV, operation });
-  return decodeLink(m);
+  return m;
 }
 
 /** Fills masterName and parentName (a parent in another namespace has none here). */
@@ -196,7 +214,7 @@ export const linkOps = {
     validateInterfaceName(opts.name);
     const codec = LINK_KINDS[opts.kind] as (typeof LINK_KINDS)[string] | undefined;
     if (!codec) throw new ValidationError('kind', opts.kind, `unsupported; nlkit creates ${Object.keys(LINK_KINDS).join(', ')}`);
-    rejectUnknownKeys(opts, [...LINK_COMMON_KEYS, ...codec.optionKeys], 'link options');
+    rejectUnknownKeys(opts, addOptionKeys(codec), 'link options');
     validateCommon(opts);
     if (opts.alias && opts.netns !== undefined) {
       throw new ValidationError(
@@ -358,7 +376,7 @@ function validateCommon(o: Omit<LinkCommonOptions, 'name'> | LinkSetOptions): vo
   if (o.netns !== undefined) checkNetnsRef(o.netns, 'netns');
   if (o.altNames !== undefined) checkAltNames(o.altNames);
   if (o.altNames !== undefined && o.netns !== undefined) throw new ValidationError('altNames', o.altNames, 'cannot be given with netns (the link moves away)');
-  writeCommon(new NetlinkWriter(), { ...o, netns: undefined }, new NetnsFdScope());
+  writeCommon(new NetlinkWriter(), o); // a dry run of the encoders (netns is checked above, opened only when sent)
 }
 
 function checkU32(field: string, v: unknown): number {
@@ -366,7 +384,8 @@ function checkU32(field: string, v: unknown): number {
   return v as number;
 }
 
-function writeCommon(w: NetlinkWriter, o: Omit<LinkCommonOptions, 'name'> | LinkSetOptions, fds: NetnsFdScope): void {
+/** Writes the common attributes; the namespace only with `fds` (a dry run passes none). */
+function writeCommon(w: NetlinkWriter, o: Omit<LinkCommonOptions, 'name'> | LinkSetOptions, fds?: NetnsFdScope): void {
   if (o.mtu !== undefined) w.u32(C.IFLA_MTU, checkMtu(o.mtu));
   if (o.mac !== undefined) w.attr(C.IFLA_ADDRESS, parseMac(o.mac, 'mac'));
   if (o.txQueueLength !== undefined) w.u32(C.IFLA_TXQLEN, checkU32('txQueueLength', o.txQueueLength));
@@ -380,7 +399,7 @@ function writeCommon(w: NetlinkWriter, o: Omit<LinkCommonOptions, 'name'> | Link
     // bytes, so a NUL-terminated 255-byte alias would be refused.
     w.attr(C.IFLA_IFALIAS, Buffer.from(o.alias, 'utf8'));
   }
-  if (o.netns !== undefined) writeNetns(w, o.netns, fds);
+  if (o.netns !== undefined && fds) writeNetns(w, o.netns, fds);
 }
 
 /** Refuses what is no namespace reference (a bare number, null) before it reaches openNetns. */

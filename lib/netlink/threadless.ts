@@ -183,7 +183,7 @@ export class ThreadlessSender {
         else {
           const unsent = new Set(this.outbox.map((q) => q.token));
           this.outbox = [];
-          failReceive(this.tracker, err.errno ?? 0, unsent);
+          failReceive(this.tracker, err.errno ?? 0, unsent, err.syscall ?? 'recvmsg(netlink)');
         }
         this.next();
       },

@@ -565,6 +565,10 @@ void NetlinkIo::Run() {
         running_ = false;
         awake_ = false;
         lock.unlock();
+        // A failure during an overrun's drain: JS fails every pending request on the kFatal, so that overrun is
+        // moot; kept, it would hide the next thread's first ENOBUFS (no kOverrunBegan: a group's later ack would
+        // vouch for a lost refusal) and post a kOverrun for nothing. (The next thread is joined first: no race.)
+        overrun_ = false;
         scratch_.Release();
         std::vector<uint8_t>().swap(inbox_);
         std::vector<uint8_t>().swap(send_bytes_);

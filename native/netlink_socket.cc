@@ -254,8 +254,11 @@ napi_value RepliesBuffer(napi_env e, const std::vector<uint8_t>& replies) {
 }
 
 // The body of transact() (a pool thread; no JS): 0 or an errno and its syscall.
+// With `late_err`, a receive error met after some replies were read is stored
+// there and 0 returned: those replies were queued before it (sk_err is
+// reported ahead of the queue) and must reach the caller, not be dropped.
 int TransactOn(int fd, const std::vector<uint8_t>& request, int wait_ms, int* sndbuf, std::vector<uint8_t>* replies,
-               std::string& syscall) {
+               std::string& syscall, int* late_err = nullptr) {
   if (!request.empty()) {
     FitSendBuffer(fd, request.size(), sndbuf);
     sockaddr_nl kernel{};
@@ -287,9 +290,13 @@ int TransactOn(int fd, const std::vector<uint8_t>& request, int wait_ms, int* sn
       continue;
     }
     if (n < 0 && errno == EAGAIN) return 0;
-    syscall = "recvmsg(netlink)";
-    if (n < 0) return errno;  // ENOBUFS: the kernel dropped replies
-    if (static_cast<size_t>(n) > kDatagramBytes) return EMSGSIZE;
+    int err = n < 0 ? errno : static_cast<size_t>(n) > kDatagramBytes ? EMSGSIZE : 0;  // ENOBUFS: a reply was lost
+    if (err != 0) {
+      syscall = "recvmsg(netlink)";
+      if (late_err == nullptr || replies->empty()) return err;
+      *late_err = err;
+      return 0;
+    }
     replies->insert(replies->end(), scratch.data(), scratch.data() + n);
   }
 }
@@ -539,21 +546,29 @@ Napi::Value NetlinkSocket::Transact(const Napi::CallbackInfo& info) {
   int fd = fcntl(io_->fd(), F_DUPFD_CLOEXEC, 0);
   if (fd < 0) throw ErrnoError(env, errno, "dup");
   auto replies = std::make_shared<std::vector<uint8_t>>();
+  auto late_err = std::make_shared<int>(0);
   int sndbuf = sndbuf_;
   auto cancelled = cancelled_;
   return RunMaybeAsync(
       env, true,
-      [fd, wait_ms, request, replies, sndbuf, cancelled](std::string& syscall) mutable -> int {
+      [fd, wait_ms, request, replies, late_err, sndbuf, cancelled](std::string& syscall) mutable -> int {
         if (cancelled->load()) {  // closed while the job waited for a pool thread: never sent
           close(fd);
           syscall = "transact";
           return ECANCELED;
         }
-        int err = TransactOn(fd, *request, wait_ms, &sndbuf, replies.get(), syscall);
+        int err = TransactOn(fd, *request, wait_ms, &sndbuf, replies.get(), syscall, late_err.get());
         close(fd);
         return err;
       },
-      [replies](napi_env e) { return RepliesBuffer(e, *replies); });
+      // A receive error after replies were read rides on them (`errno`): JS handles it once they are delivered.
+      [replies, late_err](napi_env e) {
+        napi_value out = RepliesBuffer(e, *replies);
+        napi_value num;
+        if (out != nullptr && *late_err != 0 && napi_create_int32(e, *late_err, &num) == napi_ok)
+          napi_set_named_property(e, out, "errno", num);
+        return out;
+      });
 }
 
 // ref()/unref(): whether something waits on this socket. While referenced it

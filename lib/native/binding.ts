@@ -10,8 +10,11 @@ import * as path from 'node:path';
 /** An async netlink socket owned by the addon (its I/O thread sends and reads); see native/netlink_socket.h. */
 export interface NativeNetlinkSocket {
   send(data: Uint8Array, token: number, exclusive: boolean): void;
-  /** Before the first send() only: on the libuv pool, sends one datagram and returns every reply available (waiting up to waitMs for the first). */
-  transact(data: Uint8Array, waitMs: number): Promise<Buffer>;
+  /**
+   * Before the first send() only: on the libuv pool, sends one datagram and returns every reply available (waiting up to
+   * waitMs for the first). A receive error met after some replies were read comes on them as `errno` (not a rejection).
+   */
+  transact(data: Uint8Array, waitMs: number): Promise<Buffer & { errno?: number }>;
   /** Keeps the event loop alive (something waits on this socket). */
   ref(): void;
   unref(): void;

@@ -9,7 +9,7 @@
  * slips out in between).
  * @module
  */
-import { ClosedError, detailsOf, NetlinkError, NetlinkOverrunError, NotFoundError, requestOverrun } from './errors';
+import { ClosedError, detailsOf, NetlinkError, NetlinkOverrunError, NotFoundError, SystemError, requestOverrun } from './errors';
 import type { PendingRequest, RequestTracker } from './request-tracker';
 import { seqInRange, seqIndex } from './sequence';
 
@@ -58,16 +58,19 @@ export function closedError(p: PendingRequest, unsent: ReadonlySet<number>): Clo
 /**
  * After a receive error other than ENOBUFS (the socket's I/O thread or a
  * thread-less round): every request pending fails with it, named by its own
- * operation. Those sent may have lost their replies; those in `unsent` (their
- * tokens) were cancelled and are never sent: a bulk call's `itemsSent` counts
- * the items before its first part that did not go.
+ * operation. A SystemError, not a NetlinkError: the kernel refused nothing.
+ * Those sent may have been applied and their answers are not read (`sent`:
+ * true); those in `unsent` (their tokens) were cancelled and are never sent
+ * (`sent`: false): a bulk call's `itemsSent` counts the items before its
+ * first part that did not go.
  */
-export function failReceive(tracker: RequestTracker, errno: number, unsent: ReadonlySet<number>): void {
+export function failReceive(tracker: RequestTracker, errno: number, unsent: ReadonlySet<number>, syscall = 'poll/recvmsg(netlink)'): void {
   for (const p of tracker.pending()) {
     const itemsSent = p.kind === 'bulk' ? requestsSent(p, unsent) : undefined;
-    tracker.fail(new NetlinkError({ errno, operation: p.operation, itemsSent }), p);
+    const sent = itemsSent === undefined ? !unsent.has(p.firstSeq) : itemsSent > 0;
+    tracker.fail(new SystemError(p.operation, errno, syscall, { sent, itemsSent }), p);
   }
-  tracker.fail((operation) => new NetlinkError({ errno, operation }));
+  tracker.fail((operation, token) => new SystemError(operation, errno, syscall, { sent: !unsent.has(token) }));
 }
 
 /** The error of a request whose sendmsg failed (the datagram holding `token`): for a bulk call, the requests before that part were sent. */

@@ -209,13 +209,37 @@ export class SystemError extends NlkitError {
   readonly syscall: string;
   /** What nlkit was doing, e.g. "connect to 10.0.0.2:8080". */
   readonly operation: string;
-  constructor(operation: string, errno: number, syscall: string) {
+  /**
+   * For a netlink request failed because reading its socket failed (an errno
+   * other than ENOBUFS; the kernel did not refuse it): whether it had reached
+   * the kernel. `false`: it was never sent and changed nothing. `true`: the
+   * kernel got it and may have applied it; its answer was not read, so read
+   * the state back. Undefined for other syscalls.
+   */
+  readonly sent?: boolean;
+  /** For a bulk write failed so: its first `itemsSent` items reached the kernel, the others were never sent. */
+  readonly itemsSent?: number;
+  /**
+   * @param operation what nlkit was doing
+   * @param errno the positive errno value
+   * @param syscall the failing system call
+   * @param request for a netlink request whose socket could not be read: whether it was sent (and a bulk write's items sent)
+   */
+  constructor(operation: string, errno: number, syscall: string, request?: { sent: boolean; itemsSent?: number }) {
     const code = errnoName(errno);
-    super(`${operation}: ${syscall} failed: ${code} (${osErrorText(errno)})`);
+    const outcome =
+      request === undefined
+        ? ''
+        : request.sent
+          ? '; the request had reached the kernel, which may have applied it (read the state back to know)'
+          : '; the request was never sent';
+    super(`${operation}: ${syscall} failed: ${code} (${osErrorText(errno)})${outcome}${sentSuffix(request?.itemsSent)}`);
     this.errno = errno;
     this.code = code;
     this.syscall = syscall;
     this.operation = operation;
+    if (request) this.sent = request.sent;
+    if (request?.itemsSent !== undefined) this.itemsSent = request.itemsSent;
   }
 }
 

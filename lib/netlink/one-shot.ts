@@ -180,8 +180,10 @@ export class OneShotConnection implements AsyncExecutor {
         // not return the answers queued before the drop: all are unknown). ENOBUFS anywhere else (socket(), bind(),
         // sendmsg: no memory) came before anything was sent.
         if (err.errno === osConstants.errno.ENOBUFS && err.syscall?.startsWith('recvmsg')) this.roundFailed(round, (op) => requestOverrun(op));
-        else if (err.syscall?.startsWith('sendmsg') || err.syscall?.startsWith('recvmsg'))
-          this.roundFailed(round, (operation) => new NetlinkError({ errno: err.errno ?? EIO, operation }));
+        else if (err.syscall?.startsWith('sendmsg')) this.roundFailed(round, (operation) => new NetlinkError({ errno: err.errno ?? EIO, operation }));
+        // Any other recvmsg error: the round was sent and may be applied; not the kernel's refusal (bulk-stop.ts failReceive).
+        else if (err.syscall?.startsWith('recvmsg'))
+          this.roundFailed(round, (operation) => new SystemError(operation, err.errno ?? EIO, err.syscall ?? 'recvmsg(netlink)', { sent: true }));
         else this.roundFailed(round, (op) => fromNative(op, e));
       },
     );

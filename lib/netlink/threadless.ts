@@ -169,34 +169,46 @@ export class ThreadlessSender {
         const err = e as { errno?: number; syscall?: string };
         // A failed sendmsg (ENOBUFS too: no memory for the skb) sent nothing of the round.
         if (err.syscall?.startsWith('sendmsg')) this.failRound(round, (operation) => new NetlinkError({ errno: err.errno ?? 0, operation }));
-        // The first recvmsg after a drop reports it (sk_err is checked before the queue), and a round's drops
-        // happen while its sendmsg runs: nothing was read yet. What was queued before the drop is read by the
-        // drain round, and only then do the requests sent and unanswered fail (roundDone).
-        // Read after a loss, not always a drop (netlink_ack only sets the error when it cannot allocate the ack):
-        // a group sent before it cannot settle as a success by its last ack (request-tracker.ts overrunBegan).
-        else if (err.errno === osConstants.errno.ENOBUFS) {
-          this.drain = true;
-          this.tracker.overrunBegan((op) => requestOverrun(op), new Set(this.outbox.map((q) => q.token)));
-        }
-        // Any other receive error: as on the I/O thread (bulk-stop.ts failReceive), every request pending fails
-        // with it and what waits in the outbox is never sent (a caller told "failed" must not find it applied).
-        else {
-          const unsent = new Set(this.outbox.map((q) => q.token));
-          this.outbox = [];
-          failReceive(this.tracker, err.errno ?? 0, unsent);
-        }
+        else this.receiveFailed(err.errno ?? 0, err.syscall);
         this.next();
       },
     );
   }
 
-  private roundDone(round: Queued[], replies: Buffer, drained: boolean): void {
+  /**
+   * A recvmsg of a round failed with `errno`, after the replies read before it were delivered (the job
+   * returns them with the error: they were queued before it).
+   */
+  private receiveFailed(errno: number, syscall = 'recvmsg(netlink)'): void {
+    // The first recvmsg after a loss reports it (sk_err is checked before the queue). What was queued after it
+    // is read by the drain round, and only then do the requests sent and unanswered fail (roundDone).
+    // Read after a loss, not always a drop (netlink_ack only sets the error when it cannot allocate the ack):
+    // a group sent before it cannot settle as a success by its last ack (request-tracker.ts overrunBegan).
+    if (errno === osConstants.errno.ENOBUFS) {
+      this.drain = true;
+      this.tracker.overrunBegan((op) => requestOverrun(op), new Set(this.outbox.map((q) => q.token)));
+      return;
+    }
+    // Any other receive error: as on the I/O thread (bulk-stop.ts failReceive), every request pending fails
+    // with it and what waits in the outbox is never sent (a caller told "failed" must not find it applied).
+    const unsent = new Set(this.outbox.map((q) => q.token));
+    this.outbox = [];
+    failReceive(this.tracker, errno, unsent, syscall);
+  }
+
+  private roundDone(round: Queued[], replies: Buffer & { errno?: number }, drained: boolean): void {
     this.busy = false;
     if (this.closed) return;
     if (replies.length > 0) this.deliver(replies);
-    // The socket's queue was read empty after an overrun: as on the I/O thread (request-tracker.ts failSent),
-    // a request sent and unanswered lost its reply; those still in the outbox go next and are answered.
-    if (drained) this.failSent((op) => requestOverrun(op));
+    if (replies.errno !== undefined) {
+      // A receive error after these replies: handled as a failed round's (a drain round that meets another ENOBUFS
+      // drains again before anything fails).
+      this.receiveFailed(replies.errno);
+    } else if (drained) {
+      // The socket's queue was read empty after an overrun: as on the I/O thread (request-tracker.ts failSent),
+      // a request sent and unanswered lost its reply; those still in the outbox go next and are answered.
+      this.failSent((op) => requestOverrun(op));
+    }
     this.owed = [...this.owed, ...round].filter((q) => this.tracker.sentWith(q.token));
     this.next();
   }

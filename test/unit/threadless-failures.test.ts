@@ -7,7 +7,7 @@ import { constants as osConstants } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import type { NativeNetlinkSocket } from '../../lib/native/binding';
 import { AckGroup } from '../../lib/netlink/ack-group';
-import { NetlinkError, NetlinkOverrunError } from '../../lib/netlink/errors';
+import { NetlinkOverrunError, SystemError } from '../../lib/netlink/errors';
 import { PendingRequest, RequestTracker } from '../../lib/netlink/request-tracker';
 import { ThreadlessSender } from '../../lib/netlink/threadless';
 
@@ -98,9 +98,13 @@ describe('a failed pool round', () => {
     t.request(2);
     await settle();
     expect(t.rounds).toEqual([[1]]);
-    for (const seq of [1, 2]) {
-      expect(t.outcomes.get(seq)).toBeInstanceOf(NetlinkError);
-      expect(t.outcomes.get(seq)).toMatchObject({ code: 'ENOMEM', operation: `route ${seq}` });
+    // A SystemError, not a NetlinkError (the kernel refused nothing): 1 was sent and may be applied, 2 never went.
+    for (const [seq, sent] of [
+      [1, true],
+      [2, false],
+    ] as const) {
+      expect(t.outcomes.get(seq)).toBeInstanceOf(SystemError);
+      expect(t.outcomes.get(seq)).toMatchObject({ code: 'ENOMEM', operation: `route ${seq}`, syscall: 'recvmsg(netlink)', sent });
     }
     // The connection goes on: a later request is sent and answered.
     t.request(3);
@@ -126,6 +130,41 @@ describe('a failed pool round', () => {
     // Requests 10 and 11 are unknown; 12's ack is its own (it settles first, as it is read).
     expect(outcomes).toHaveLength(3);
     expect(outcomes[0]).toBeUndefined();
+    expect(outcomes.slice(1).every((e) => e instanceof NetlinkOverrunError && e.sent)).toBe(true);
+  });
+
+  it('delivers the replies a round read before its ENOBUFS, then handles the ENOBUFS (a later last ack vouches for nothing)', async () => {
+    // The job meets the ENOBUFS after reading the dump's first part (netlink_dump could not allocate the next one, or
+    // a reply was lost meanwhile): that part comes with the error (`errno` on the replies), it is not dropped; the
+    // drain round reads the rest. Before, the error on the replies went unseen: the group settled as a success.
+    const part = (seq: number, type: number, flags: number) => {
+      const b = Buffer.alloc(20);
+      b.writeUInt32LE(20, 0);
+      b.writeUInt16LE(type, 4);
+      b.writeUInt16LE(flags, 6);
+      b.writeUInt32LE(seq, 8);
+      return b;
+    };
+    const t = setup([
+      () => Promise.resolve(Object.assign(part(1, 24, 2 /* NLM_F_MULTI */), { errno: ENOBUFS })),
+      () => Promise.resolve(Buffer.concat([part(1, 24, 2), part(1, 3 /* NLMSG_DONE */, 2), ack(12)])),
+    ]);
+    let dump: Error | number | undefined;
+    t.tracker.add(new PendingRequest('dump', 'dump 1', 1, 1, (e, replies) => (dump = e ?? replies.length)));
+    t.sender.send(message(1), 1, false);
+    const outcomes: Array<Error | undefined> = [];
+    const g = new AckGroup(() => undefined);
+    for (let i = 0; i < 3; i++) g.add(message(0), `route ${10 + i}`, { complete: (e) => outcomes.push(e) });
+    const bytes = g.take();
+    for (let i = 0; i < 3; i++) bytes.writeUInt32LE(10 + i, i * 16 + 8);
+    [g.firstSeq, g.lastSeq] = [10, 12];
+    t.tracker.addGroup(g);
+    t.sender.send(bytes, 10, false);
+    await settle();
+    expect(t.rounds).toEqual([[1, 10, 11, 12], []]);
+    expect(dump).toBe(2); // both parts: the one read before the ENOBUFS was kept
+    expect(outcomes).toHaveLength(3);
+    expect(outcomes[0]).toBeUndefined(); // 12's own ack
     expect(outcomes.slice(1).every((e) => e instanceof NetlinkOverrunError && e.sent)).toBe(true);
   });
 });

@@ -11,9 +11,12 @@ const { median, slope } = require('./stats');
 
 /**
  * Tolerance of the drift targets: the last segment within 1.1× the first, and the fitted line within
- * +10 % over the run unless its slope is within two standard errors of flat (noise: on a quiet machine
- * segments scatter a few per cent; a leak that costs work per operation grows without bound, so over
- * 20 segments it shows as a slope well outside both).
+ * +10 % over the run (on a quiet machine segments scatter a few per cent; a leak that costs work per
+ * operation grows without bound, so over 20 segments it shows as a slope well outside both).
+ * The first definition also passed a fitted line above +10 % when its slope was within two standard
+ * errors of flat: the noisier the run, the larger the standard error, so noise alone made a real
+ * drift pass (segments scattering ±30 %, as the handle soak's do under load, let +24 % through). That
+ * verdict is still printed in the target's value ("old rule"), not used.
  */
 const LAST_OVER_FIRST = 1.1;
 const FITTED_CHANGE = 0.1;
@@ -131,7 +134,7 @@ function recordDrift(ctx, { group, key, segments, opName, per, rewarm }) {
 /** The target row: CPU per operation does not drift upward (wall figures shown beside it). */
 function driftTarget(key, what) {
   return {
-    text: `${what} soak: CPU time per operation does not drift upward (last segment ≤ ${LAST_OVER_FIRST}× the first, fitted line ≤ +${FITTED_CHANGE * 100} % over the run or its slope within 2 standard errors of flat)`,
+    text: `${what} soak: CPU time per operation does not drift upward (last segment ≤ ${LAST_OVER_FIRST}× the first, fitted line ≤ +${FITTED_CHANGE * 100} % over the run)`,
     evaluate: (r) => {
       const ratio = r(`${key}: CPU per op, last ÷ first`);
       const change = r(`${key}: CPU per op, fitted change over the run`);
@@ -141,9 +144,14 @@ function driftTarget(key, what) {
       if (!ratio || !change || !slopeRow) return { met: false, value: 'not measured' };
       const pct = (x) => `${x >= 0 ? '+' : ''}${x.toFixed(1)} %`;
       const wall = wallRatio && wallChange ? `; wall median ${wallRatio.median.toFixed(2)}×, ${pct(wallChange.median)}` : '';
+      const lastOk = ratio.median <= LAST_OVER_FIRST;
+      // The first definition's verdict, shown beside (see FITTED_CHANGE): a slope within 2 standard errors also passed.
+      const oldMet = lastOk && (change.median <= FITTED_CHANGE * 100 || slopeRow.median <= 2 * slopeRow.se);
       return {
-        met: ratio.median <= LAST_OVER_FIRST && (change.median <= FITTED_CHANGE * 100 || slopeRow.median <= 2 * slopeRow.se),
-        value: `CPU last ÷ first ${ratio.median.toFixed(2)}×, fitted ${pct(change.median)} (slope ${(slopeRow.median / slopeRow.se).toFixed(1)} standard errors)${wall}`,
+        met: lastOk && change.median <= FITTED_CHANGE * 100,
+        value:
+          `CPU last ÷ first ${ratio.median.toFixed(2)}×, fitted ${pct(change.median)} (slope ${(slopeRow.median / slopeRow.se).toFixed(1)} standard errors)${wall}` +
+          `; old rule (or slope within 2 standard errors): ${oldMet ? 'met' : 'missed'}`,
       };
     },
     limit:

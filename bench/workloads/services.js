@@ -110,14 +110,20 @@ function wholeScript(n, probe) {
   );
 }
 
-/** The steady-state target: p50 and p99 ≤ 2 ms at every size measured (100, 1,000 and 10,000; 2,000 for the largest with --quick). */
+/**
+ * The steady-state target: p50 and p99 ≤ 2 ms at 100, 1,000 and 10,000 services. A --quick run's largest
+ * size is 2,000: shown, but the target is not met without the 10,000 its text names.
+ */
 function steadyTarget(all) {
   const rows = all.filter((a) => a.variant === SET_STEADY && a.group.startsWith("change one service's endpoints"));
-  if (rows.length < 3) return { met: false, value: rows.length ? `only ${rows.length} sizes measured` : 'not measured' };
+  const missing = [100, 1000, 10000].filter((n) => !rows.some((x) => x.group === changeGroup(n)));
+  if (!rows.length) return { met: false, value: 'not measured' };
   const parts = rows.map((x) => ({ x, p99: percentile(x.samples, 99) }));
   return {
-    met: parts.every(({ x, p99 }) => x.median <= 2 && p99 <= 2),
-    value: parts.map(({ x, p99 }) => `${x.group.replace(/.*, /, '')}: p50 ${x.median.toFixed(3)} / p99 ${p99.toFixed(3)} ms`).join('; '),
+    met: missing.length === 0 && parts.every(({ x, p99 }) => x.median <= 2 && p99 <= 2),
+    value:
+      parts.map(({ x, p99 }) => `${x.group.replace(/.*, /, '')}: p50 ${x.median.toFixed(3)} / p99 ${p99.toFixed(3)} ms`).join('; ') +
+      (missing.length ? `; ${missing.map(sizeLabel).join(', ')} services not measured` : ''),
   };
 }
 

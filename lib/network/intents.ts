@@ -79,6 +79,8 @@ interface Journal {
   abandoned: number;
   /** Bytes appended since the file was last emptied. */
   size: number;
+  /** Its file was removed and the journal dropped from `journals`: closed when its last running operation ends. */
+  retired: boolean;
 }
 
 /** The journal is emptied (when nothing is in flight) once it has grown past this: a truncate is a metadata change, cheap on tmpfs, not on a busy ext4. */
@@ -111,8 +113,8 @@ function journalOf(stateDir: string): Journal {
   const dir = intentDir(stateDir);
   let j = journals.get(dir);
   if (j && fs.fstatSync(j.fd).nlink === 0) {
-    fs.closeSync(j.fd);
     journals.delete(dir);
+    retire(j);
     j = undefined;
   }
   if (!j) {
@@ -121,24 +123,43 @@ function journalOf(stateDir: string): Journal {
     sweepDeadJournals(dir);
     const file = path.join(dir, SELF);
     const fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW, 0o600);
-    j = { file, fd, running: new Set(), abandoned: 0, size: fs.fstatSync(fd).size };
+    j = { file, fd, running: new Set(), abandoned: 0, size: fs.fstatSync(fd).size, retired: false };
     journals.set(dir, j);
   }
   return j;
 }
 
 /**
- * Closes the journals whose file was removed (with its state directory) and that have nothing running:
- * a process that goes through many state directories would otherwise hold a descriptor and an entry
- * per directory for its lifetime. Runs when a directory's journal is first opened, so the open ones
- * are bounded by the directories still in use.
+ * Drops the journals whose file was removed (with its state directory), closing each now or when its
+ * last running operation ends (retire): a process that goes through many state directories would
+ * otherwise hold a descriptor and an entry per directory for its lifetime. Runs when a directory's
+ * journal is first opened, so the open ones are bounded by the directories still in use.
  */
 function closeRemovedJournals(): void {
   for (const [dir, j] of journals) {
-    if (j.running.size > 0 || fs.fstatSync(j.fd).nlink > 0) continue;
-    fs.closeSync(j.fd);
+    if (fs.fstatSync(j.fd).nlink > 0) continue;
     journals.delete(dir);
+    retire(j);
   }
+}
+
+/**
+ * A journal whose file was removed: closed now, or when its last running operation ends. Never
+ * closed under a running one: its descriptor's number would be reused by the next file opened (the
+ * reopened journal, any file), and that operation's end line written there.
+ */
+function retire(j: Journal): void {
+  if (j.running.size === 0) fs.closeSync(j.fd);
+  else j.retired = true;
+}
+
+/** An operation of `j` ended (done or abandoned): a retired journal is closed with its last one. */
+function ended(j: Journal, id: string): boolean {
+  j.running.delete(id);
+  if (!j.retired) return false;
+  // Its file is gone: nothing left to record there.
+  if (j.running.size === 0) fs.closeSync(j.fd);
+  return true;
 }
 
 /** Removes the journals of dead processes that hold nothing to recover (a process that ended between operations leaves one). */
@@ -167,7 +188,7 @@ export class Intent {
     if (!this.open) return;
     this.open = false;
     const j = this.journal;
-    j.running.delete(this.id);
+    if (ended(j, this.id)) return;
     // Nothing in flight and nothing left for reconcile: the file can start afresh instead of growing.
     if (j.running.size === 0 && j.abandoned === 0 && j.size > EMPTY_AFTER_BYTES) {
       fs.ftruncateSync(j.fd, 0);
@@ -179,7 +200,7 @@ export class Intent {
   abandon(): void {
     if (!this.open) return;
     this.open = false;
-    this.journal.running.delete(this.id);
+    if (ended(this.journal, this.id)) return;
     this.journal.abandoned++;
   }
 }

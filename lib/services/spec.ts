@@ -92,43 +92,64 @@ export type Service = ServiceRecord;
 // hidden class, so the optimised code that reads them (layout, diff) is not thrown away on meeting the other.
 // Constructors, not object literals: an apply() of 1,000s of services got the literals pretenured, and every
 // later set() then made its record in the old generation (layout-objects.ts says what that cost).
-class PortRecord implements ServicePortRecord {
-  constructor(
-    public protocol: ServiceProtocol,
-    public port: number,
-    public targetPort: number,
-    public nodePort: number | undefined,
-  ) {}
+// Functions whose prototype is Object.prototype, not classes: `get`/`list` return these records, and a
+// caller sees plain objects, as the literals were (deepStrictEqual, util.inspect, toStrictEqual), not
+// instances of an internal class.
+function PortRecord(this: ServicePortRecord, protocol: ServiceProtocol, port: number, targetPort: number, nodePort: number | undefined): void {
+  this.protocol = protocol;
+  this.port = port;
+  this.targetPort = targetPort;
+  this.nodePort = nodePort;
 }
 
-class EndpointRecordShape implements EndpointRecord {
-  constructor(
-    public ip: string,
-    public weight: number,
-    public ready: boolean,
-    public serving: boolean,
-    public terminating: boolean,
-    public port: number | undefined,
-  ) {}
+function EndpointRecordShape(
+  this: EndpointRecord,
+  ip: string,
+  weight: number,
+  ready: boolean,
+  serving: boolean,
+  terminating: boolean,
+  port: number | undefined,
+): void {
+  this.ip = ip;
+  this.weight = weight;
+  this.ready = ready;
+  this.serving = serving;
+  this.terminating = terminating;
+  this.port = port;
 }
 
-class RecordShape implements ServiceRecord {
-  constructor(
-    public name: string,
-    public vips: string[],
-    public externalIps: string[],
-    public ports: ServicePortRecord[],
-    public endpoints: EndpointRecord[],
-    public affinitySeconds: number | undefined,
-  ) {}
+function RecordShape(
+  this: ServiceRecord,
+  name: string,
+  vips: string[],
+  externalIps: string[],
+  ports: ServicePortRecord[],
+  endpoints: EndpointRecord[],
+  affinitySeconds: number | undefined,
+): void {
+  this.name = name;
+  this.vips = vips;
+  this.externalIps = externalIps;
+  this.ports = ports;
+  this.endpoints = endpoints;
+  this.affinitySeconds = affinitySeconds;
 }
+
+for (const f of [PortRecord, EndpointRecordShape, RecordShape]) f.prototype = Object.prototype;
+
+/** A function above as what `new` makes of it. */
+const plain = <A extends unknown[], T>(f: (this: T, ...args: A) => void): new (...args: A) => T => f as unknown as new (...args: A) => T;
+const NewPortRecord = plain(PortRecord);
+const NewEndpointRecord = plain(EndpointRecordShape);
+const NewRecord = plain(RecordShape);
 
 function portShape(protocol: ServiceProtocol, port: number, targetPort: number, nodePort: number | undefined): ServicePortRecord {
-  return new PortRecord(protocol, port, targetPort, nodePort);
+  return new NewPortRecord(protocol, port, targetPort, nodePort);
 }
 
 function endpointShape(ip: string, weight: number, ready: boolean, serving: boolean, terminating: boolean, port: number | undefined): EndpointRecord {
-  return new EndpointRecordShape(ip, weight, ready, serving, terminating, port);
+  return new NewEndpointRecord(ip, weight, ready, serving, terminating, port);
 }
 
 function recordShape(
@@ -139,7 +160,7 @@ function recordShape(
   endpoints: EndpointRecord[],
   affinitySeconds: number | undefined,
 ): ServiceRecord {
-  return new RecordShape(name, vips, externalIps, ports, endpoints, affinitySeconds);
+  return new NewRecord(name, vips, externalIps, ports, endpoints, affinitySeconds);
 }
 
 /** A record read back from its file (JSON.parse makes objects of other hidden classes) in the shape toServiceRecord makes. */

@@ -87,4 +87,26 @@ describe('intent journal', () => {
     expect(pendingIntents(dir).map((p) => p.live)).toEqual([true]);
     a.done();
   });
+  it('an operation in flight when its journal directory is removed and made again ends in its own journal, not in the new one', () => {
+    const fds = () => fs.readdirSync('/proc/self/fd').length;
+    const before = fds();
+    const a = beginIntent(dir, plan);
+    // Another process removes the journal directory and a new one is made: the next operation reopens the journal.
+    fs.rmSync(intentDir(dir), { recursive: true, force: true });
+    const b = beginIntent(dir, { ...plan, ids: ['c2'] });
+    // The first operation's end: its descriptor must still be its own (closed under it, the number went to the new journal).
+    expect(() => a.done()).not.toThrow();
+    const [file] = fs.readdirSync(intentDir(dir));
+    const ids = fs
+      .readFileSync(path.join(intentDir(dir), file), 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => (JSON.parse(l) as { id: string }).id);
+    expect(ids).toEqual([b.id]);
+    expect(pendingIntents(dir).map((p) => [p.record.ids, p.live])).toEqual([[['c2'], true]]);
+    b.done();
+    expect(pendingIntents(dir)).toEqual([]);
+    // The removed journal is closed once its last operation ended: one descriptor (the new journal's) more than before.
+    expect(fds() - before).toBeLessThanOrEqual(1);
+  });
 });

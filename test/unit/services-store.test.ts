@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { inspect } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { toServiceRecord } from '../../lib/services/spec';
 import { ServiceStore } from '../../lib/services/store';
@@ -57,5 +58,22 @@ describe('services store', () => {
     const copy = web('10.0.0.2');
     expect(objectsOf(copy)).not.toBe(objectsOf(rec));
     expect(objectsOf(copy)).toEqual(objectsOf(rec));
+  });
+  it('gives get/list plain objects, as the object literals did (a user compares, inspects or clones them)', () => {
+    const store = new ServiceStore(dir);
+    store.write(toServiceRecord({ name: 'web', vips: ['10.96.0.10'], ports: [{ port: 80, nodePort: 30080 }], endpoints: [{ ip: '10.0.0.2' }] }));
+    const expected = {
+      name: 'web',
+      vips: ['10.96.0.10'],
+      externalIps: [],
+      ports: [{ protocol: 'tcp', port: 80, targetPort: 80, nodePort: 30080 }],
+      endpoints: [{ ip: '10.0.0.2', weight: 1, ready: true, serving: true, terminating: false, port: undefined }],
+      affinitySeconds: undefined,
+    };
+    for (const rec of [store.read('web'), ...store.readAll().values()]) {
+      expect(rec).toStrictEqual(expected);
+      for (const o of [rec, rec!.ports[0], rec!.endpoints[0]]) expect(Object.getPrototypeOf(o)).toBe(Object.prototype);
+      expect(inspect(rec, { depth: 0 })).toMatch(/^\{/);
+    }
   });
 });

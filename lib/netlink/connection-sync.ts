@@ -7,7 +7,7 @@
 import { constants as osConstants } from 'node:os';
 import { native, type NativeNetlinkSyncSocket } from '../native/binding';
 import { EINTR, EIO } from './errno';
-import { NetlinkError, fromNative, requestOverrun } from './errors';
+import { NetlinkError, SystemError, fromNative, requestOverrun } from './errors';
 import { markInterrupted, type NetlinkCall, type SyncExecutor } from './operation';
 import type { NetlinkMessage } from './parser';
 import { sendBulkSync } from './bulk-send';
@@ -100,6 +100,8 @@ export class NetlinkSyncConnection extends ConnectionCore implements SyncExecuto
       const errno = (e as { errno?: number }).errno ?? EIO;
       // A bulk call reads its refusals between parts: ENOBUFS there means some were lost, as on the async path.
       if (errno === osConstants.errno.ENOBUFS && bulk) this.overrun(p, bulk.sent);
+      // A bulk call's read between its parts failed: not a refusal of the kernel (the parts before it went).
+      else if (bulk && !(e as { syscall?: string }).syscall?.startsWith('send')) this.tracker.fail(receiveError(c.operation, e, bulk), p);
       else this.tracker.fail(new NetlinkError({ errno, operation: c.operation, itemsSent: bulk?.sent }), p);
     }
     // Batch replies are queued while sendmsg runs: drain what is there, then done.
@@ -110,7 +112,7 @@ export class NetlinkSyncConnection extends ConnectionCore implements SyncExecuto
         buf = this.socket.recv(timeout);
       } catch (e) {
         if ((e as { errno?: number }).errno !== osConstants.errno.ENOBUFS) {
-          this.tracker.fail(fromNative(c.operation, e), p);
+          this.tracker.fail(receiveError(c.operation, e, bulk), p);
           break;
         }
         // A batch reads on: its first error, still to come, names the culprit (the overrun is its fallback).
@@ -128,4 +130,14 @@ export class NetlinkSyncConnection extends ConnectionCore implements SyncExecuto
     if (outcome.err) throw outcome.err;
     return outcome;
   }
+}
+
+/**
+ * A read failed (not ENOBUFS) after the request went, its answer unread: as on the async path (bulk-stop.ts
+ * failReceive), a SystemError saying the kernel had it (a bulk call: its first `itemsSent` items), not a refusal.
+ */
+function receiveError(operation: string, e: unknown, bulk?: { sent: number }): Error {
+  const { errno, syscall } = e as { errno?: number; syscall?: string };
+  if (typeof errno !== 'number') return fromNative(operation, e);
+  return new SystemError(operation, errno, syscall ?? 'recvmsg(netlink)', { sent: bulk ? bulk.sent > 0 : true, itemsSent: bulk?.sent });
 }

@@ -81,6 +81,9 @@ interface Journal {
   size: number;
   /** Its file was removed and the journal dropped from `journals`: closed when its last running operation ends. */
   retired: boolean;
+  /** Its file's device and inode: another spelling of the directory (a symbolic link, a relative path) finds it by them. */
+  dev: number;
+  ino: number;
 }
 
 /** The journal is emptied (when nothing is in flight) once it has grown past this: a truncate is a metadata change, cheap on tmpfs, not on a busy ext4. */
@@ -112,7 +115,8 @@ export function intentDir(stateDir: string): string {
 function journalOf(stateDir: string): Journal {
   const dir = intentDir(stateDir);
   let j = journals.get(dir);
-  if (j && fs.fstatSync(j.fd).nlink === 0) {
+  // A retired journal is checked first: its descriptor may be closed and its number reused.
+  if (j && (j.retired || fs.fstatSync(j.fd).nlink === 0)) {
     journals.delete(dir);
     retire(j);
     j = undefined;
@@ -123,7 +127,12 @@ function journalOf(stateDir: string): Journal {
     sweepDeadJournals(dir);
     const file = path.join(dir, SELF);
     const fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW, 0o600);
-    j = { file, fd, running: new Set(), abandoned: 0, size: fs.fstatSync(fd).size, retired: false };
+    const st = fs.fstatSync(fd);
+    // The same file under another spelling of the directory: one journal, one count of what runs (a second one
+    // would empty the file under the other's running operations).
+    j = [...journals.values()].find((o) => o.dev === st.dev && o.ino === st.ino);
+    if (j) fs.closeSync(fd);
+    else j = { file, fd, running: new Set(), abandoned: 0, size: st.size, retired: false, dev: st.dev, ino: st.ino };
     journals.set(dir, j);
   }
   return j;
@@ -137,9 +146,9 @@ function journalOf(stateDir: string): Journal {
  */
 function closeRemovedJournals(): void {
   for (const [dir, j] of journals) {
-    if (fs.fstatSync(j.fd).nlink > 0) continue;
+    if (!j.retired && fs.fstatSync(j.fd).nlink > 0) continue;
     journals.delete(dir);
-    retire(j);
+    retire(j); // once per journal, under any of its spellings
   }
 }
 
@@ -149,8 +158,9 @@ function closeRemovedJournals(): void {
  * reopened journal, any file), and that operation's end line written there.
  */
 function retire(j: Journal): void {
+  if (j.retired) return;
+  j.retired = true;
   if (j.running.size === 0) fs.closeSync(j.fd);
-  else j.retired = true;
 }
 
 /** An operation of `j` ended (done or abandoned): a retired journal is closed with its last one. */
@@ -160,6 +170,23 @@ function ended(j: Journal, id: string): boolean {
   // Its file is gone: nothing left to record there.
   if (j.running.size === 0) fs.closeSync(j.fd);
   return true;
+}
+
+/**
+ * This process's open journal in `dir` under any spelling of it (the one its operations began with may be
+ * another): without it, its running operations would read as interrupted, for reconcile to undo.
+ */
+function ownJournal(dir: string): Journal | undefined {
+  const j = journals.get(dir);
+  if (j && !j.retired) return j;
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(path.join(dir, SELF));
+  } catch {
+    return undefined;
+  }
+  for (const o of journals.values()) if (!o.retired && o.dev === st.dev && o.ino === st.ino) return o;
+  return undefined;
 }
 
 /** Removes the journals of dead processes that hold nothing to recover (a process that ended between operations leaves one). */
@@ -267,7 +294,7 @@ export function pendingIntents(stateDir: string, opts: { liveJournals?: boolean 
   } catch {
     return [];
   }
-  const own = journals.get(dir);
+  const own = names.includes(SELF) ? ownJournal(dir) : undefined;
   const out: PendingIntent[] = [];
   for (const name of names) {
     const file = path.join(dir, name);
@@ -292,7 +319,7 @@ export function intentExists(p: PendingIntent): boolean {
 export function clearIntent(p: PendingIntent): void {
   const name = path.basename(p.file);
   if (name === SELF) {
-    const j = journals.get(path.dirname(p.file));
+    const j = ownJournal(path.dirname(p.file));
     if (j) {
       append(j, { t: 'end', id: p.id });
       j.abandoned = Math.max(0, j.abandoned - 1);

@@ -109,4 +109,34 @@ describe('intent journal', () => {
     // The removed journal is closed once its last operation ended: one descriptor (the new journal's) more than before.
     expect(fds() - before).toBeLessThanOrEqual(1);
   });
+  it("two spellings of one state directory share one journal: emptying it never drops the other spelling's running operation", () => {
+    // A symbolic link (or a relative path) names the same directory: before, each spelling opened the file again
+    // with its own count of what runs, and one emptied it (past 64 KiB, nothing of its own running) under the other.
+    const alias = `${dir}-alias`;
+    fs.symlinkSync(dir, alias);
+    try {
+      const b = beginIntent(alias, { ...plan, ids: ['c2'] });
+      for (let i = 0; i < 1000; i++) beginIntent(dir, plan).done();
+      expect(pendingIntents(dir).map((p) => [p.record.ids, p.live])).toEqual([[['c2'], true]]);
+      // Read under a spelling no operation began with: still running, not interrupted (reconcile would undo it).
+      const other = `${dir}-other`;
+      fs.symlinkSync(dir, other);
+      expect(pendingIntents(other).map((p) => [p.record.ids, p.live])).toEqual([[['c2'], true]]);
+      expect(pendingIntents(other, { liveJournals: false })).toEqual([]);
+      b.done();
+      expect(pendingIntents(dir)).toEqual([]);
+      expect(fs.readdirSync(intentDir(dir))).toHaveLength(1);
+      // Removed and made again: both spellings reopen it once (the old descriptor closed once, not per spelling).
+      const fds = () => fs.readdirSync('/proc/self/fd').length;
+      const before = fds();
+      fs.rmSync(intentDir(dir), { recursive: true, force: true });
+      const c = beginIntent(dir, plan);
+      beginIntent(alias, { ...plan, ids: ['c3'] }).done();
+      expect(pendingIntents(alias).map((p) => p.record.ids)).toEqual([['c1']]);
+      c.done();
+      expect(fds()).toBe(before);
+    } finally {
+      for (const link of [alias, `${dir}-other`]) fs.rmSync(link, { force: true });
+    }
+  });
 });

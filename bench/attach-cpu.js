@@ -7,7 +7,9 @@
  * With --plumb, the low-level plumbing of the Go peer instead of `nets.attach()`
  * (bench/lib/attach-plumb.js: a host handle opened once, a fresh short-lived handle per
  * sandbox; a build given as `DIR:open`, or SHORT_LIVED=0 for all, opens it with a plain `open()`,
- * which a build without the option does anyway).
+ * which a build without the option does anyway; `DIR:get` runs the row's earlier definition, the
+ * sandbox in two rounds with eth0's index read back, which a build whose links.add() resolves to
+ * nothing runs anyway).
  * For each build, in turn, a new process creates a host namespace and 40
  * sandbox namespaces (all deleted afterwards), attaches 5 sandboxes and
  * detaches them (warm-up), then attaches the 40 one after another and
@@ -49,7 +51,8 @@ async function measure(spec, mode) {
       const { plumbSandbox } = require('./lib/attach-plumb');
       hostHandle = await nl.open({ netns: host });
       const shortLived = process.env.SHORT_LIVED !== '0' && variant !== 'open';
-      attachOne = (s) => plumbSandbox(nl, hostHandle, s, sandboxes.indexOf(s), { bridge: 'nlk-b', gateway: '10.78.0.1', shortLived });
+      const readBack = variant === 'get';
+      attachOne = (s) => plumbSandbox(nl, hostHandle, s, sandboxes.indexOf(s), { bridge: 'nlk-b', gateway: '10.78.0.1', shortLived, readBack });
     }
     // Warm-up: 5 sandboxes, or WARMUP rounds of all 40 (the steady state of a long-lived runtime).
     const warm = CYCLES > 0 ? sandboxes : sandboxes.slice(0, 5);

@@ -59,6 +59,7 @@ export type {
   KindLinkKind,
   KindLinks,
   Link,
+  LinkAdded,
   LinkAddOptions,
   LinkBase,
   LinkCommonOptions,

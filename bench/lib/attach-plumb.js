@@ -13,6 +13,12 @@
  * while the host creates the veth. The sandbox's handle is short-lived
  * (`open({ shortLived: true })`: its socket made by its first round's pool
  * job, no socket object; `opts.shortLived: false` for the plain `open()`).
+ *
+ * The sandbox side is one round: eth0 is named by the peer's index that
+ * `links.add()` resolves to (the kernel's echo of the create). The row's
+ * earlier definition, two rounds with eth0's index read back by
+ * `links.get('eth0')` in the first, is kept as `opts.readBack` (and is what a
+ * build whose `links.add()` resolves to nothing runs).
  */
 
 /**
@@ -34,14 +40,23 @@ async function plumbSandbox(nlkit, host, sandbox, i, opts = {}) {
     const sb = sbOpen.value;
     try {
       if (added.status === 'rejected') throw added.reason;
-      // Round 1: eth0's index (for the address and the route), lo up. Round 2: address, up, route, in that order.
-      const [eth0] = await Promise.all([sb.links.get('eth0'), sb.links.set('lo', { up: true })]);
       const a = 201 + (i >> 8);
-      await Promise.all([
-        sb.addresses.add(eth0.index, `${opts.net16 ?? '10.78'}.${a}.${(i & 255) + 1}/16`),
-        sb.links.set(eth0.index, { up: true }),
-        sb.routes.add({ dst: 'default', gateway: opts.gateway ?? '10.78.0.1', dev: eth0.index }),
-      ]);
+      const configure = (eth0, first = []) =>
+        Promise.all([
+          ...first,
+          sb.addresses.add(eth0, `${opts.net16 ?? '10.78'}.${a}.${(i & 255) + 1}/16`),
+          sb.links.set(eth0, { up: true }),
+          sb.routes.add({ dst: 'default', gateway: opts.gateway ?? '10.78.0.1', dev: eth0 }),
+        ]);
+      const peerIndex = opts.readBack ? undefined : added.value?.peerIndex;
+      if (peerIndex !== undefined) {
+        // One round: lo up, then eth0's address, eth0 up and the route, in that order, by the echoed index.
+        await configure(peerIndex, [sb.links.set('lo', { up: true })]);
+      } else {
+        // Round 1: eth0's index (for the address and the route), lo up. Round 2: address, up, route, in that order.
+        const [eth0] = await Promise.all([sb.links.get('eth0'), sb.links.set('lo', { up: true })]);
+        await configure(eth0.index);
+      }
     } finally {
       sb.close();
     }

@@ -25,6 +25,9 @@ const SEQ_CREATE = 'nlkit, `nets.attach({ create: true })`, namespace created by
 const BULK = 'nlkit, `nets.detach(network, ids)` (one bulk delete)';
 const LOW =
   "nlkit's low-level API, the Go peer's plumbing (a fresh handle in each sandbox; veth with its peer created there, master/up; lo up, address, up, default route)";
+// The row's definition before links.add() resolved to the peer's index (issue #14, attach-echo), kept for comparison.
+const LOW_GET =
+  "nlkit's low-level API, the same plumbing as the row's earlier definition (eth0's index read back with `links.get('eth0')`, the sandbox in two rounds)";
 const GO =
   'Go vishvananda/netlink, the same plumbing (veth with its peer created in the sandbox, master/up; in the sandbox: lo up, address, up, default route)';
 
@@ -156,9 +159,22 @@ module.exports = {
           variant: LOW,
           per: N,
           runs,
-          note: 'bench/lib/attach-plumb.js; the sandbox handle `open({ netns, shortLived: true })`; no IPAM, no state, no hairpin, like the Go peer',
+          note: "bench/lib/attach-plumb.js; the sandbox handle `open({ netns, shortLived: true })`; eth0 named by the peer's index links.add() resolves to, the sandbox in one round; no IPAM, no state, no hairpin, like the Go peer",
           run: async () => {
             for (let i = 0; i < N; i++) await plumbSandbox(nlkit, lowHost, sandboxes[i], i);
+          },
+          teardown: async () => {
+            for (let i = 0; i < N; i++) await lowHost.links.delete(`lv${i}`, { missingOk: true });
+          },
+        });
+        await timed(ctx, {
+          group: ATTACH,
+          variant: LOW_GET,
+          per: N,
+          runs,
+          note: 'bench/lib/attach-plumb.js with `readBack: true`; not the target row',
+          run: async () => {
+            for (let i = 0; i < N; i++) await plumbSandbox(nlkit, lowHost, sandboxes[i], i, { readBack: true });
           },
           teardown: async () => {
             for (let i = 0; i < N; i++) await lowHost.links.delete(`lv${i}`, { missingOk: true });

@@ -393,14 +393,15 @@ async function plumb(
         [
           'create veth pair',
           async () => {
-            // One round trip for three requests asked in the same tick (one sendmsg; the kernel runs them in
-            // order): the bridge's index by name, the veth created down and without a master, and both ends'
-            // indexes read back (IFLA_LINK is the peer's index in the sandbox; no name lookups below). The port
-            // is enslaved and brought up by index in the next round, with its port flags (hairpin). The bridge's
-            // index is never cached: it comes from this round's lookup, as the port goes on only if it succeeded.
-            // getLinkIdentity, not links.get: index, kind and peer only (no name lookups, no whole-link decode). The
-            // read-back counts only if the add succeeded (else the name may be someone else's link).
+            // One round trip for two requests asked in the same tick (one sendmsg; the kernel runs them in
+            // order): the bridge's index by name, and the veth created down and without a master, whose echo
+            // gives both ends' indexes (links.add(); the peer's is eth0's in the sandbox: no name lookups below;
+            // a kernel without the echo costs a read-back). The port is enslaved and brought up by index in the
+            // next round, with its port flags (hairpin). The bridge's index is never cached: it comes from this
+            // round's lookup, as the port goes on only if it succeeded. getLinkIdentity, not links.get: index
+            // and kind only (no name lookups, no whole-link decode).
             const bridge = host.run(getLinkIdentity(rec.bridge));
+            bridge.catch(() => undefined);
             const added = host.links.add({
               name: att.hostIfname,
               kind: 'veth',
@@ -408,14 +409,11 @@ async function plumb(
               mtu: rec.mtu,
               peer: { name: att.ifname, netns: ns, mac: att.mac, mtu: rec.mtu },
             });
-            const got = host.run(getLinkIdentity(att.hostIfname));
-            bridge.catch(() => undefined);
-            got.catch(() => undefined);
-            await added;
+            // The undo is registered once the create is known to have succeeded (else the name may be someone else's).
+            const link = await added;
             rollback.push(() => host.links.delete(att.hostIfname));
-            const link = await got;
-            hostIndex = link.index;
-            peerIndex = link.parentIndex ?? 0;
+            hostIndex = link.index ?? 0;
+            peerIndex = link.peerIndex ?? 0;
             // Only a bridge of this name: a link of another kind that took the name is never a master here.
             const br = await bridge;
             if (br.kind !== 'bridge') throw new NotFoundError('bridge', { errno: ENODEV, operation: `attach to bridge ${rec.bridge}` });

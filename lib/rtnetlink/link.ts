@@ -4,7 +4,7 @@
  * link-decode.ts, each link kind in link-kinds/.
  * @module
  */
-import { NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL } from '../netlink/constants';
+import { NLM_F_CREATE, NLM_F_DUMP, NLM_F_ECHO, NLM_F_EXCL } from '../netlink/constants';
 import { ENODEV } from '../netlink/errno';
 import { NotFoundError, ValidationError, checkDeleteOptions, type DeleteOptions } from '../netlink/errors';
 import { call, dumpCollected, type Operation } from '../netlink/operation';
@@ -16,6 +16,7 @@ import { parseMac } from '../validate/ip';
 import { MAX_IFNAME, validateAltName, validateInterfaceName } from '../validate/names';
 import { BRIDGE_PORT_SETTINGS_KEYS, encodeBridgePort, hasBridgePortSettings, type BridgePortSettings } from './bridge-port';
 import * as C from './constants';
+import { addedOf, type LinkAdded } from './link-added';
 import { changeAltNames, checkAltNames } from './link-altnames';
 import { LINK_KINDS, writeKindChanges } from './link-kinds';
 import { decodeLink } from './link-decode';
@@ -46,6 +47,7 @@ export type {
   VethLink,
   VxlanLink,
 } from './link-types';
+export type { LinkAdded } from './link-added';
 export { decodeLink } from './link-decode';
 export { resolveLinkNames } from './link-names';
 
@@ -202,15 +204,21 @@ export const linkOps = {
   },
 
   /**
-   * Creates a link. Fails with EEXIST if the name is taken.
+   * Creates a link. Fails with EEXIST if the name is taken. Resolves to the
+   * indexes the kernel gave it ({@link LinkAdded}: the link's, and a veth's
+   * peer's in the peer's namespace), read from the kernel's echo of the
+   * create (Linux ≥ 6.3; older kernels: one read-back by name), so that
+   * requests that follow can name the link by index without a lookup.
    * @example
    * await h.links.add({ name: 'veth0', kind: 'veth', peer: { name: 'eth0', netns: 'c1' } });
+   * const { index } = await h.links.add({ name: 'br2', kind: 'bridge' });
+   * await h.links.set(index!, { up: true });
    * await h.links.add({ name: 'br0', kind: 'bridge', up: true });
    * await h.links.add({ name: 'eth0.100', kind: 'vlan', parent: 'eth0', id: 100 });
    * await h.links.add({ name: 'vrf-blue', kind: 'vrf', table: 100 });
    * await h.links.add({ name: 'br1', kind: 'bridge', altNames: ['bridge-of-tenant-blue'] });
    */
-  *add(opts: LinkAddOptions): Operation<void> {
+  *add(opts: LinkAddOptions): Operation<LinkAdded> {
     validateInterfaceName(opts.name);
     const codec = LINK_KINDS[opts.kind] as (typeof LINK_KINDS)[string] | undefined;
     if (!codec) throw new ValidationError('kind', opts.kind, `unsupported; nlkit creates ${Object.keys(LINK_KINDS).join(', ')}`);
@@ -233,9 +241,12 @@ export const linkOps = {
     const parentRef = codec.parent?.(opts);
     const parent = parentRef !== undefined ? indexes.get(parentRef) : undefined;
     if (parentRef !== undefined && parent === undefined) throw new Error(`link kind ${opts.kind}: parent is not among its references`); // a codec bug
+    // The echo goes to the namespace the link is made in (a socket of the same port id there, if any): asked only for this one.
+    const echo = opts.netns === undefined;
+    let replies: NetlinkMessage[];
     const fds = new NetnsFdScope();
     try {
-      const w = new NetlinkWriter().begin(C.RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
+      const w = new NetlinkWriter().begin(C.RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL | (echo ? NLM_F_ECHO : 0));
       ifinfomsg(w, 0, opts.up ? C.IFF_UP : 0, opts.up ? C.IFF_UP : 0);
       w.string(C.IFLA_IFNAME, opts.name);
       writeCommon(w, opts, fds);
@@ -247,13 +258,17 @@ export const linkOps = {
       codec.encode(w, opts, { netnsFd: (r) => fds.fd(r), indexOf: (r) => indexes.get(r) ?? 0 });
       w.endNest(data);
       w.endNest(li);
-      yield* call(w.end().finish(), `add ${opts.kind} link ${opts.name}`);
+      replies = yield* call(w.end().finish(), `add ${opts.kind} link ${opts.name}`);
     } finally {
       fds.close();
     }
+    // The echo (RTM_NEWLINK, Linux ≥ 6.3), else the link read back by name (an older kernel acks only).
+    let added: LinkAdded = {};
+    if (echo) added = addedOf(replies.find((r) => r.type === C.RTM_NEWLINK) ?? (yield* getLinkMessage(opts.name)), codec.kind);
     // The kernel ignores IFLA_IFALIAS in a creating request (`ip link add ... alias` loses it too): a second one sets it.
     if (typeof opts.alias === 'string' && opts.alias !== '') yield* setAliasOrUndo(opts.name, opts.alias);
     if (opts.altNames?.length) yield* addAltNames(opts.name, opts.altNames);
+    return added;
   },
 
   /**
@@ -452,11 +467,13 @@ function* setAliasOrUndo(name: string, alias: string): Operation<void> {
  * Kinds made outside rtnetlink (tun): create the device, then apply the
  * common options as one set; if that fails, delete the device again.
  */
-function* addCreated(opts: LinkAddOptions, create: Operation<void>): Operation<void> {
+function* addCreated(opts: LinkAddOptions, create: Operation<void>): Operation<LinkAdded> {
   const { name, mtu, mac, up, master, txQueueLength, group, alias, altNames, netns } = opts;
   const rest: LinkSetOptions = { mtu, mac, up, master, txQueueLength, group, alias, altNames, netns };
   yield* create;
-  if (Object.values(rest).every((v) => v === undefined)) return;
+  // Made outside rtnetlink (no echo): its index read back, unless it moves to another namespace below.
+  const added: LinkAdded = netns === undefined ? { index: yield* resolveLinkIndex(name) } : {};
+  if (Object.values(rest).every((v) => v === undefined)) return added;
   try {
     yield* linkOps.set(name, rest);
   } catch (e) {
@@ -467,4 +484,5 @@ function* addCreated(opts: LinkAddOptions, create: Operation<void>): Operation<v
     }
     throw e;
   }
+  return added;
 }

@@ -193,7 +193,7 @@ function shape(msg: Buffer) {
 }
 
 /** Runs an operation up to its RTM_NEWLINK request and returns that request instead of sending it. */
-function* newlinkRequest(op: Operation<void>): Operation<Buffer> {
+function* newlinkRequest(op: Operation<unknown>): Operation<Buffer> {
   let step = op.next();
   while (!step.done) {
     const s = step.value;
@@ -218,9 +218,11 @@ describe('link kinds by bytes: nlkit sends what ip link add sends', () => {
       const spec = CASES[c.name];
       const theirs = Buffer.from(c.request, 'hex');
       const ours = await h().run(newlinkRequest(linkOps.add(spec.options)));
-      // the ACK flag is the connection's: set on every request when it is sent
+      // the ACK flag is the connection's: set on every request when it is sent; nlkit asks for the
+      // echo of the created link (its indexes are links.add()'s result), which ip does only with -echo
       const acked = Buffer.from(ours);
-      acked.writeUInt16LE(acked.readUInt16LE(6) | 4, 6);
+      expect(acked.readUInt16LE(6) & 8).toBe(8);
+      acked.writeUInt16LE((acked.readUInt16LE(6) | 4) & ~8, 6);
       expect(shape(acked)).toEqual(shape(theirs));
       // ip's bytes decode to the options given
       const li = new Attributes(theirs, 32).nested(IFLA_LINKINFO)!;

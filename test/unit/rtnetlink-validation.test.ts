@@ -165,6 +165,7 @@ describe('unknown links.add keys are ValidationErrors', () => {
     refused(() => drive(linkOps.add({ name: 'br0', kind: 'bridge', vni: 5 } as never)), 'link options', 'vni');
     refused(() => drive(linkOps.add({ name: 'v0', kind: 'veth', peer: { name: 'v1' }, mtuu: 1400 } as never)), 'link options', 'mtuu');
     refused(() => drive(linkOps.add({ name: 'v0', kind: 'veth', peer: { name: 'v1', nets: 'x' } } as never)), 'peer', 'nets');
-    expect(drive(linkOps.add({ name: 'br0', kind: 'bridge', stp: true, mtu: 1400 })).requests).toHaveLength(1);
+    // A kernel that echoes the create (the request's own bytes stand in for it): no read-back.
+    expect(drive(linkOps.add({ name: 'br0', kind: 'bridge', stp: true, mtu: 1400 }), (r) => [r]).requests).toHaveLength(1);
   });
 });

@@ -3,33 +3,14 @@
 // connection (a dump, more rounds) use that same socket. Read back from the
 // kernel: the namespace's netlink sockets (/proc/net/netlink seen from inside
 // it, matched to this process's descriptors) and the links' state.
-import { execFileSync } from 'node:child_process';
-import * as fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClosedError, NotFoundError, ValidationError, createNetns, deleteNetns, open } from '../../lib';
 import { NetlinkWriter } from '../../lib/netlink/writer';
 import { ipJson, requireRoot, uniqueNetnsName } from '../helpers/netns';
+import { ownNetlinkSockets } from '../helpers/netlink-sockets';
 
 /** Inodes of this process's rtnetlink sockets in namespace `ns`. */
-function ownRtnetlinkSockets(ns: string): string[] {
-  const own = new Set<string>();
-  for (const fd of fs.readdirSync('/proc/self/fd')) {
-    try {
-      const m = /^socket:\[(\d+)\]$/.exec(fs.readlinkSync(`/proc/self/fd/${fd}`));
-      if (m) own.add(m[1]);
-    } catch {
-      // closed meanwhile
-    }
-  }
-  const table = execFileSync('ip', ['netns', 'exec', ns, 'cat', '/proc/net/netlink'], { encoding: 'utf8' });
-  return table
-    .trim()
-    .split('\n')
-    .slice(1)
-    .map((l) => l.trim().split(/\s+/))
-    .filter((f) => f[1] === '0' && own.has(f[9])) // Eth 0: NETLINK_ROUTE; the last column is the inode
-    .map((f) => f[9]);
-}
+const ownRtnetlinkSockets = (ns: string): string[] => ownNetlinkSockets(ns, 0);
 
 const linkFlags = (ns: string, name: string): string[] => (ipJson(ns, 'link', 'show', name)[0] as { flags: string[] }).flags;
 

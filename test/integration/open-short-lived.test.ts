@@ -4,7 +4,8 @@
 // kernel: the namespace's netlink sockets (/proc/net/netlink seen from inside
 // it, matched to this process's descriptors) and the links' state.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ClosedError, NotFoundError, ValidationError, createNetns, deleteNetns, open } from '../../lib';
+import { ClosedError, NetlinkError, NoReplyError, NotFoundError, SystemError, ValidationError, createNetns, deleteNetns, open } from '../../lib';
+import { call } from '../../lib/netlink';
 import { NetlinkWriter } from '../../lib/netlink/writer';
 import { ipJson, requireRoot, uniqueNetnsName } from '../helpers/netns';
 import { ownNetlinkSockets } from '../helpers/netlink-sockets';
@@ -133,6 +134,34 @@ describe('open({ shortLived: true })', () => {
     } finally {
       s.close();
     }
+  });
+
+  it('a request the kernel answers without an ack (a dump sent as a request) fails as sent, not as a refusal', async () => {
+    const ns = names[0];
+    const h = await open({ netns: ns, shortLived: true });
+    try {
+      // NLM_F_DUMP in a request: rtnetlink starts the dump (netlink_dump_start returns -EINTR) and sends no ack,
+      // so the round reads the dump and no answer. The request reached the kernel: unknown outcome, not EIO from it.
+      const w = new NetlinkWriter().begin(18 /* RTM_GETLINK */, 0x300 /* NLM_F_DUMP */);
+      w.struct(16); // ifinfomsg
+      const e = await h.run(call(w.end().finish(), 'links as a request')).then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+      expect(e).toBeInstanceOf(NoReplyError);
+      expect(e).toBeInstanceOf(SystemError);
+      expect(e).not.toBeInstanceOf(NetlinkError);
+      expect(e).toMatchObject({ code: 'EIO', operation: 'links as a request', sent: true });
+      // The handle goes on: the next round on the same socket is answered.
+      const sockets = ownRtnetlinkSockets(ns);
+      expect(sockets).toHaveLength(1);
+      await h.links.set('lo', { mtu: 65001 });
+      expect(ipJson(ns, 'link', 'show', 'lo')[0].mtu).toBe(65001);
+      expect(ownRtnetlinkSockets(ns)).toEqual(sockets);
+    } finally {
+      h.close();
+    }
+    expect(ownRtnetlinkSockets(ns)).toEqual([]);
   });
 
   it('refuses a shortLived that is not a boolean', async () => {

@@ -97,7 +97,8 @@ export class NetlinkConnection extends ConnectionCore implements AsyncExecutor {
     this.opening = openSocket().then(
       (fd) => {
         this.opening = undefined;
-        if (this.closed) native().closeFd(fd);
+        if (this.closed)
+          native().heldFdClose(fd); // held by the addon until adopted (socket-open.ts)
         else this.adopt(fd);
       },
       (e: unknown) => {

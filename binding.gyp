@@ -20,6 +20,9 @@
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions"],
       "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+      # Never unloaded: Node unloads an addon when the last worker that loaded it ends, and the namespace
+      # thread (native/netns.cc, one per process, ends 2 s after its last job) would run unmapped code.
+      "ldflags": ["-Wl,-z,nodelete"],
       "conditions": [
         ["OS!='linux'", { "type": "none", "sources": [] }]
       ]

@@ -30,6 +30,7 @@ export {
   type NetlinkErrorDetails,
   type NotFoundDetails,
 } from './netlink/errors';
+export { NoReplyError } from './netlink/no-reply-error';
 export type { LocalStep, NetlinkCall, Operation, OperationEnv } from './netlink/operation';
 export type { NetlinkMessage, RawAttribute } from './netlink/parser';
 export type { AsyncOps, SyncOps } from './netlink/bind';

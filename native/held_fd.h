@@ -1,5 +1,7 @@
 // Namespace fds that JS keeps as plain numbers (lib/netns/namespace.ts,
-// lib/netlink/one-shot.ts). Each environment (the main thread, a worker) has
+// lib/netlink/one-shot.ts), and netlink sockets made off the event loop until
+// a socket object adopts them (netlinkSocketOpen: the worker's JS may never
+// run again to adopt or close one). Each environment (the main thread, a worker) has
 // its set and closes what is still in it when it goes away, so a worker that
 // ends or is terminated without close() does not keep a namespace alive (an
 // open nsfs fd pins the namespace, its links and routes).
@@ -18,6 +20,8 @@ class HeldFds {
   int Hold(int fd);
   // Closes fd if this set holds it; false (and nothing closed) otherwise.
   bool Release(int fd);
+  // fd has a new owner (a socket object adopting it): forgotten, not closed.
+  void Take(int fd) { fds_.erase(fd); }
   // The environment's end: closes every fd still held.
   void CloseAll();
 

@@ -11,6 +11,7 @@
 #include <new>
 
 #include "common.h"
+#include "held_fd.h"
 
 #ifndef NETLINK_EXT_ACK
 #define NETLINK_EXT_ACK 11
@@ -115,6 +116,13 @@ struct SocketOptions {
   std::vector<int> groups;
 };
 
+// An adopted descriptor from netlinkSocketOpen is held by the environment
+// until now (held_fd.h): the socket object owns it from here on.
+void ForgetHeld(napi_env env, int fd) {
+  std::shared_ptr<HeldFds> held = fd >= 0 ? HeldFdsOf(env) : nullptr;
+  if (held) held->Take(fd);
+}
+
 SocketOptions ParseOptions(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   SocketOptions o;
@@ -123,6 +131,7 @@ SocketOptions ParseOptions(const Napi::CallbackInfo& info) {
     Napi::Value fd = opts.Get("fd");
     if (fd.IsNumber()) o.adopt_fd = fd.As<Napi::Number>().Int32Value();
   }
+  ForgetHeld(env, o.adopt_fd);
   // The adopted descriptor is ours from here on: close it if an argument is bad.
   try {
     o.protocol = ArgInt(info, 0, "protocol", 0, 31);
@@ -333,19 +342,25 @@ void NetlinkSocket::Init(Napi::Env env, Napi::Object exports) {
 Napi::Value NetlinkSocket::OpenJs(const Napi::CallbackInfo& info) {
   int protocol = ArgInt(info, 0, "protocol", 0, 31);
   int nsfd = ArgInt(info, 1, "netns fd", -1, INT32_MAX);
-  auto fd = std::make_shared<int>(-1);
+  auto fd = std::make_shared<KeptFd>();  // closed with the job unless the environment's set takes it
   return RunMaybeAsync(
       info.Env(), true,
       [protocol, nsfd, fd](std::string& syscall) -> int {
         syscall = nsfd < 0 ? "socket(AF_NETLINK)" : "pthread_create/setns/socket(AF_NETLINK)";
         return RunInNetns(nsfd, [&]() -> int {
-          *fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol);
-          return *fd < 0 ? errno : 0;
+          fd->fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol);
+          return fd->fd < 0 ? errno : 0;
         });
       },
       [fd](napi_env env) -> napi_value {
-        napi_value v = MakeNumber(env, *fd);
-        if (v == nullptr) close(*fd);  // nobody will ever see it
+        // Held by the environment until a socket object adopts it (ForgetHeld): a worker ending now, whose JS
+        // never runs again, has it closed by the environment's cleanup, or at once if that already ran.
+        std::shared_ptr<HeldFds> held = HeldFdsOf(env);
+        if (!held) return nullptr;
+        int n = held->Hold(fd->fd);
+        fd->fd = -1;
+        napi_value v = n < 0 ? nullptr : MakeNumber(env, n);
+        if (n >= 0 && v == nullptr) held->Release(n);
         return v;
       });
 }
@@ -459,7 +474,10 @@ NetlinkSocket::NetlinkSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<
   if (info.Length() < 4 || !info[3].IsFunction()) {
     if (info.Length() >= 3 && info[2].IsObject()) {
       Napi::Value fd = info[2].As<Napi::Object>().Get("fd");
-      if (fd.IsNumber() && fd.As<Napi::Number>().Int32Value() >= 0) close(fd.As<Napi::Number>().Int32Value());
+      if (fd.IsNumber() && fd.As<Napi::Number>().Int32Value() >= 0) {
+        ForgetHeld(env, fd.As<Napi::Number>().Int32Value());
+        close(fd.As<Napi::Number>().Int32Value());
+      }
     }
     throw Napi::TypeError::New(env, "new NetlinkSocket(protocol, nsfd, options, onEvent): onEvent must be a function");
   }

@@ -65,7 +65,8 @@ function readDynamic(file) {
     const f = line.trim().split(/\s+/);
     if (f.length >= 8 && /^\d+:$/.test(f[0]) && (f[4] === 'GLOBAL' || f[4] === 'WEAK') && f[6] !== 'UND') exported.push(f[7].replace(/@.*/, ''));
   }
-  return { needed, versionNeeds: [...new Set(versionNeeds)], exported };
+  const nodelete = /\(FLAGS_1\)\s+Flags:.*\bNODELETE\b/.test(text);
+  return { needed, versionNeeds: [...new Set(versionNeeds)], exported, nodelete };
 }
 
 /** Problems with one target's binary, and a one-line summary of what it is. */
@@ -80,7 +81,9 @@ function checkStatic(target) {
     problems.push(`ELF machine is ${ELF_MACHINE_NAMES[header.machine] ?? header.machine}, expected ${ELF_MACHINE_NAMES[target.elfMachine]}`);
   }
 
-  const { needed, versionNeeds, exported } = readDynamic(file);
+  const { needed, versionNeeds, exported, nodelete } = readDynamic(file);
+  // A worker's end would unload it under the namespace thread (a crash): see binding.gyp's ldflags.
+  if (!nodelete) problems.push('is not marked NODELETE (-z nodelete)');
   const allowedLibraries = target.libc === 'glibc' ? GLIBC_LIBRARIES : MUSL_LIBRARIES;
   for (const lib of needed) if (!allowedLibraries.includes(lib)) problems.push(`needs ${lib}`);
 

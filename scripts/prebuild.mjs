@@ -79,6 +79,7 @@ function compileFlags(target) {
     ...(target.defines ?? []).map((d) => `-D${d}`),
     ...includes.map((d) => `-I${d}`),
     `-Wl,--version-script=${exportsMap}`,
+    ...(target.ldflags ?? []), // -z nodelete: never unloaded (binding.gyp says why)
     '-s', // strip, as prebuildify --strip did
   ];
 }

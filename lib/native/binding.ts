@@ -59,7 +59,7 @@ export interface NativeSocketOptions {
   rcvbuf?: number;
   sndbuf?: number;
   groups?: number[];
-  /** A netlink socket from netlinkSocketOpen, adopted instead of creating one. */
+  /** A netlink socket from netlinkSocketOpen, adopted instead of creating one (taken out of the environment's held set). */
   fd?: number;
 }
 
@@ -110,6 +110,10 @@ export interface KeptSocket {
 export interface NativeBinding {
   NetlinkSocket: new (protocol: number, netnsFd: number, options: NativeSocketOptions, onEvent: NativeEventCallback) => NativeNetlinkSocket;
   NetlinkSyncSocket: new (protocol: number, netnsFd: number, options: Omit<NativeSocketOptions, 'groups' | 'fd'>) => NativeNetlinkSyncSocket;
+  /**
+   * A netlink socket made in the namespace on the pool: held by this environment (closed at a worker's end) until a
+   * NetlinkSocket adopts it by `fd`; close one never adopted with heldFdClose, not closeFd.
+   */
   netlinkSocketOpen(protocol: number, netnsFd: number): Promise<number>;
   /** One round in a namespace: a socket made there, the request sent, every reply read, the socket closed (lib/netlink/one-shot.ts). */
   netlinkTransactIn(protocol: number, netnsFd: number, request: Uint8Array, waitMs: number): Promise<Buffer>;

@@ -53,6 +53,8 @@ export class NetlinkConnection extends ConnectionCore implements AsyncExecutor {
   private counted?: NetlinkConnection;
   /** The connections of the streams running (closed with this one). */
   private readonly streams = new Set<NetlinkConnection>();
+  /** The connection of a stream read to its end, for the next stream (closed with this one). */
+  private spare?: NetlinkConnection;
   private idle?: () => void;
   /** Sends the first requests without the socket's I/O thread (see threadless.ts); not for subscriptions. */
   private threadless?: ThreadlessSender;
@@ -97,7 +99,8 @@ export class NetlinkConnection extends ConnectionCore implements AsyncExecutor {
     this.opening = openSocket().then(
       (fd) => {
         this.opening = undefined;
-        if (this.closed) native().closeFd(fd);
+        if (this.closed)
+          native().heldFdClose(fd); // held by the addon until adopted (socket-open.ts)
         else this.adopt(fd);
       },
       (e: unknown) => {
@@ -180,7 +183,8 @@ export class NetlinkConnection extends ConnectionCore implements AsyncExecutor {
    * wait in memory, however large the dump.
    *
    * The dump runs on a socket of its own, made for it and closed when the
-   * stream ends (`break` closes it at once). Backpressure stops reading from
+   * stream ends (`break` closes it at once); one read to its end is kept for
+   * the next stream until this connection closes. Backpressure stops reading from
    * a socket, and the kernel makes a dump's next part only when the previous
    * one was read; on the connection's own socket a consumer that stopped
    * reading would hold back every other call, whose replies queue behind the
@@ -203,7 +207,8 @@ export class NetlinkConnection extends ConnectionCore implements AsyncExecutor {
       if (!own?.closed) own?.socket?.resume();
     };
     try {
-      own = this.streamConnection();
+      own = this.spare ?? this.streamConnection();
+      this.spare = undefined;
       this.streams.add(own);
       await own.whenOpen();
       await own.threadless?.handOver(); // backpressure needs the I/O thread
@@ -236,13 +241,21 @@ export class NetlinkConnection extends ConnectionCore implements AsyncExecutor {
       }
       if (failure) throw failure;
     } finally {
-      // Done, failed or stopped early: closing the socket ends a dump not read to its end.
+      // Failed or stopped early: closing the socket ends a dump not read to its end. Read to its end, the socket
+      // is clean: kept for the next stream (making one costs a pool job, in another namespace the netns thread).
       if (own) {
         this.streams.delete(own);
-        own.closeNow();
+        if (!done || failure || !this.keepSpare(own)) own.closeNow();
       }
       this.settled();
     }
+  }
+
+  /** Keeps the connection of a stream read to its end for the next stream, if none is kept and both are open. */
+  private keepSpare(own: NetlinkConnection): boolean {
+    if (this.closed || own.closed || this.spare || own.tracker.size > 0) return false;
+    this.spare = own;
+    return true;
   }
 
   /** A connection like this one (protocol, namespace, buffers; no groups) for one stream. */
@@ -284,6 +297,8 @@ export class NetlinkConnection extends ConnectionCore implements AsyncExecutor {
     // never handed to the kernel; everything else pending was sent.
     // No socket yet: it is closed as soon as it arrives, and nothing was sent.
     for (const s of this.streams) s.closeNow(); // their streams end with ClosedError
+    this.spare?.closeNow();
+    this.spare = undefined;
     const unsent = new Set([...(this.threadless?.close() ?? []), ...(this.socket ? this.socket.close() : [])]);
     this.ackTick.close((op) => new ClosedError(op, false));
     for (const p of this.tracker.pending()) this.tracker.fail(closedError(p, unsent), p);

@@ -73,3 +73,4 @@ export {
   errnoName,
   type NetlinkErrorDetails,
 } from './errors';
+export { NoReplyError } from './no-reply-error';

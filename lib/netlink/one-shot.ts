@@ -18,6 +18,7 @@ import { native, type KeptSocket } from '../native/binding';
 import { NLM_F_ACK } from './constants';
 import { EBADF, EIO } from './errno';
 import { ClosedError, NetlinkError, SystemError, fromNative, requestOverrun } from './errors';
+import { NoReplyError } from './no-reply-error';
 import type { AsyncExecutor, NetlinkCall } from './operation';
 import type { NetlinkMessage } from './parser';
 import { splitMessages } from './received-message';
@@ -169,8 +170,9 @@ export class OneShotConnection implements AsyncExecutor {
     job.then(
       (replies) => {
         this.tracker.feed(splitMessages(replies));
-        // rtnetlink answers while sendmsg runs: a request without its ack here was never answered.
-        this.roundFailed(round, (operation) => new NetlinkError({ errno: EIO, operation: `${operation} (no reply)` }));
+        // rtnetlink answers while sendmsg runs, but a request it starts a dump for gets no ack: it was sent all the
+        // same (and may have been applied), so not the kernel's refusal.
+        this.roundFailed(round, (operation) => new NoReplyError(operation));
       },
       (e: unknown) => {
         // Replies may still wait in a kept socket (an overrun drops some): the next round makes a new one.

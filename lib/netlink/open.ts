@@ -164,8 +164,9 @@ export class NetlinkSocket {
    * at the call.
    *
    * The dump runs on a socket of its own (same protocol, namespace and
-   * buffers), made when the stream starts and closed when it ends or this
-   * socket closes (the stream then ends with `ClosedError`). So a consumer
+   * buffers), made when the stream starts and closed when it breaks, fails
+   * or this socket closes (the stream then ends with `ClosedError`); one
+   * read to its end is kept for the next stream until this socket closes. So a consumer
    * that stops reading holds back only its dump: the other calls of this
    * socket, `dump` included, are sent and answered meanwhile. It is not
    * ordered after calls still in flight here: await those whose effect the

@@ -14,6 +14,11 @@ import { SystemError, fromNative } from './errors';
  * The worker uses its own reference to the namespace (reopened now), so the
  * caller may close `netnsFd` at any time: a closed number reused by another
  * file must never lead a socket into the wrong namespace.
+ *
+ * The fd is held by the addon's per-environment set until a socket object
+ * adopts it (`ConnectionOptions.fd`), so a worker that ends before its JS
+ * gets to adopt it leaks nothing; close one never adopted with
+ * `native().heldFdClose`.
  */
 export async function openNetlinkSocketFd(protocol: number, netnsFd: number): Promise<number> {
   let own = -1;

@@ -84,7 +84,8 @@ export class NetlinkSubscription {
     }
     this.ready = openNetlinkSocketFd(opts.protocol, nsfd).then(
       (fd) => {
-        if (this.closed) native().closeFd(fd);
+        if (this.closed)
+          native().heldFdClose(fd); // held by the addon until adopted (socket-open.ts)
         else adopt(fd);
       },
       (e: unknown) => {

@@ -1,15 +1,17 @@
 // Which netlink sockets this process holds in a namespace, read from the
 // kernel: /proc/net/netlink seen from inside the namespace, matched to the
-// inodes of this process's descriptors (tests only).
+// inodes of this process's descriptors (tests only). The kernel lists a
+// netlink socket there once it is bound: count a process's sockets in
+// /proc/<pid>/fd to see unbound ones too.
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 
-/** Inodes of this process's netlink sockets of `protocol` (0: NETLINK_ROUTE) in namespace `ns`. */
-export function ownNetlinkSockets(ns: string, protocol = 0): string[] {
+/** Inodes of this process's (or process `pid`'s) netlink sockets of `protocol` (0: NETLINK_ROUTE) in namespace `ns`. */
+export function ownNetlinkSockets(ns: string, protocol = 0, pid: number | 'self' = 'self'): string[] {
   const own = new Set<string>();
-  for (const fd of fs.readdirSync('/proc/self/fd')) {
+  for (const fd of fs.readdirSync(`/proc/${pid}/fd`)) {
     try {
-      const m = /^socket:\[(\d+)\]$/.exec(fs.readlinkSync(`/proc/self/fd/${fd}`));
+      const m = /^socket:\[(\d+)\]$/.exec(fs.readlinkSync(`/proc/${pid}/fd/${fd}`));
       if (m) own.add(m[1]);
     } catch {
       // closed meanwhile

@@ -2,7 +2,8 @@
 // message up in memory: the kernel produces the next part of a dump only when
 // the previous one is read, and nlkit stops reading while the consumer is
 // behind. Counted in messages received by the connection, not in time.
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { open } from '../../lib';
 import { ClosedError, NETLINK_ROUTE, openNetlink } from '../../lib/netlink';
 import { NetlinkWriter } from '../../lib/netlink/writer';
 import { ownNetlinkSockets } from '../helpers/netlink-sockets';
@@ -98,7 +99,9 @@ describe('dump streams', () => {
   });
 
   it('closes the socket of a stream the consumer abandoned; the handle lists on its own socket meanwhile', async () => {
-    const h = box.h('bp');
+    // A fresh handle: the sandbox's keeps the socket of the first test's stream (read to its end) for its next stream.
+    const h = await open({ netns: box.ns('bp') });
+    onTestFinished(() => h.close());
     const before = ownNetlinkSockets(box.ns('bp'));
     let n = 0;
     let during: string[] = [];
@@ -114,5 +117,38 @@ describe('dump streams', () => {
     // The handle's own socket never had that dump, so its next one is not refused with EBUSY.
     const all = await h.routes.list({ family: 4, type: 'blackhole' });
     expect(all.length).toBe(ROUTES);
+  });
+
+  it('keeps the socket of a stream read to its end for the next stream, and closes it with the handle', async () => {
+    const before = ownNetlinkSockets(box.ns('bp')); // the sandbox's handle's
+    const h = await open({ netns: box.ns('bp') });
+    const handleOnly = ownNetlinkSockets(box.ns('bp'));
+    expect(handleOnly).toHaveLength(before.length + 1);
+    const linkDump = () => {
+      const w = new NetlinkWriter().begin(18 /* RTM_GETLINK */, 0x300 /* NLM_F_DUMP */);
+      w.struct(16); // ifinfomsg
+      return { kind: 'dump' as const, message: w.end().finish(), operation: 'stream links' };
+    };
+    const streamed = async () => {
+      let links = 0;
+      for await (const m of h.rtnetlink.stream(linkDump())) if (m.type === 16 /* RTM_NEWLINK */) links++;
+      return links;
+    };
+    try {
+      const links = (await h.links.list()).length;
+      expect(await streamed()).toBe(links);
+      const afterFirst = ownNetlinkSockets(box.ns('bp'));
+      const spare = afterFirst.filter((s) => !handleOnly.includes(s));
+      expect(spare).toHaveLength(1);
+      // The next streams run on that socket: no other one is made, and they read the whole dump.
+      for (let i = 0; i < 3; i++) expect(await streamed()).toBe(links);
+      expect(ownNetlinkSockets(box.ns('bp'))).toEqual(afterFirst);
+      // Two at once: the second gets a socket of its own; one of the two is kept afterwards.
+      expect(await Promise.all([streamed(), streamed()])).toEqual([links, links]);
+      expect(ownNetlinkSockets(box.ns('bp'))).toHaveLength(afterFirst.length);
+    } finally {
+      h.close();
+    }
+    expect(ownNetlinkSockets(box.ns('bp'))).toEqual(before); // the handle's socket and the kept one closed
   });
 });

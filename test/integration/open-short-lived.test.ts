@@ -3,33 +3,15 @@
 // connection (a dump, more rounds) use that same socket. Read back from the
 // kernel: the namespace's netlink sockets (/proc/net/netlink seen from inside
 // it, matched to this process's descriptors) and the links' state.
-import { execFileSync } from 'node:child_process';
-import * as fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ClosedError, NotFoundError, ValidationError, createNetns, deleteNetns, open } from '../../lib';
+import { ClosedError, NetlinkError, NoReplyError, NotFoundError, SystemError, ValidationError, createNetns, deleteNetns, open } from '../../lib';
+import { call } from '../../lib/netlink';
 import { NetlinkWriter } from '../../lib/netlink/writer';
 import { ipJson, requireRoot, uniqueNetnsName } from '../helpers/netns';
+import { ownNetlinkSockets } from '../helpers/netlink-sockets';
 
 /** Inodes of this process's rtnetlink sockets in namespace `ns`. */
-function ownRtnetlinkSockets(ns: string): string[] {
-  const own = new Set<string>();
-  for (const fd of fs.readdirSync('/proc/self/fd')) {
-    try {
-      const m = /^socket:\[(\d+)\]$/.exec(fs.readlinkSync(`/proc/self/fd/${fd}`));
-      if (m) own.add(m[1]);
-    } catch {
-      // closed meanwhile
-    }
-  }
-  const table = execFileSync('ip', ['netns', 'exec', ns, 'cat', '/proc/net/netlink'], { encoding: 'utf8' });
-  return table
-    .trim()
-    .split('\n')
-    .slice(1)
-    .map((l) => l.trim().split(/\s+/))
-    .filter((f) => f[1] === '0' && own.has(f[9])) // Eth 0: NETLINK_ROUTE; the last column is the inode
-    .map((f) => f[9]);
-}
+const ownRtnetlinkSockets = (ns: string): string[] => ownNetlinkSockets(ns, 0);
 
 const linkFlags = (ns: string, name: string): string[] => (ipJson(ns, 'link', 'show', name)[0] as { flags: string[] }).flags;
 
@@ -146,12 +128,44 @@ describe('open({ shortLived: true })', () => {
       for await (const m of s.rtnetlink.stream({ kind: 'dump', message: w.end().finish(), operation: 'stream links' }))
         if (m.type === 16 /* RTM_NEWLINK */) links++;
       expect(links).toBe(1);
-      // The stream's dump ran on a socket of its own, closed at its end: the handle still has only the kept one.
-      expect(ownRtnetlinkSockets(ns)).toEqual(sockets);
+      // The stream's dump ran on a socket of its own, kept for the next stream (read to its end); the handle's
+      // rtnetlink socket is still the kept one of its first round.
+      const now = ownRtnetlinkSockets(ns);
+      expect(now).toHaveLength(2);
+      expect(now).toEqual(expect.arrayContaining(sockets));
       expect(ipJson(ns, 'link', 'show', 'lo')[0].mtu).toBe(65000);
     } finally {
       s.close();
     }
+    expect(ownRtnetlinkSockets(ns)).toEqual([]);
+  });
+
+  it('a request the kernel answers without an ack (a dump sent as a request) fails as sent, not as a refusal', async () => {
+    const ns = names[0];
+    const h = await open({ netns: ns, shortLived: true });
+    try {
+      // NLM_F_DUMP in a request: rtnetlink starts the dump (netlink_dump_start returns -EINTR) and sends no ack,
+      // so the round reads the dump and no answer. The request reached the kernel: unknown outcome, not EIO from it.
+      const w = new NetlinkWriter().begin(18 /* RTM_GETLINK */, 0x300 /* NLM_F_DUMP */);
+      w.struct(16); // ifinfomsg
+      const e = await h.run(call(w.end().finish(), 'links as a request')).then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+      expect(e).toBeInstanceOf(NoReplyError);
+      expect(e).toBeInstanceOf(SystemError);
+      expect(e).not.toBeInstanceOf(NetlinkError);
+      expect(e).toMatchObject({ code: 'EIO', operation: 'links as a request', sent: true });
+      // The handle goes on: the next round on the same socket is answered.
+      const sockets = ownRtnetlinkSockets(ns);
+      expect(sockets).toHaveLength(1);
+      await h.links.set('lo', { mtu: 65001 });
+      expect(ipJson(ns, 'link', 'show', 'lo')[0].mtu).toBe(65001);
+      expect(ownRtnetlinkSockets(ns)).toEqual(sockets);
+    } finally {
+      h.close();
+    }
+    expect(ownRtnetlinkSockets(ns)).toEqual([]);
   });
 
   it('refuses a shortLived that is not a boolean', async () => {

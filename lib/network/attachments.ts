@@ -414,9 +414,11 @@ async function plumb(
             rollback.push(() => host.links.delete(att.hostIfname));
             hostIndex = link.index ?? 0;
             peerIndex = link.peerIndex ?? 0;
-            // Only a bridge of this name: a link of another kind that took the name is never a master here.
+            // Only a bridge of this name: a link of another kind that took the name is never a master here, nor
+            // another bridge that carries the name as an altname (the kernel's lookup by name matches altnames).
             const br = await bridge;
-            if (br.kind !== 'bridge') throw new NotFoundError('bridge', { errno: ENODEV, operation: `attach to bridge ${rec.bridge}` });
+            if (br.kind !== 'bridge' || br.name !== rec.bridge)
+              throw new NotFoundError('bridge', { errno: ENODEV, operation: `attach to bridge ${rec.bridge}` });
             bridgeIndex = br.index;
           },
         ],

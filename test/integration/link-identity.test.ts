@@ -1,4 +1,4 @@
-// getLinkIdentity (internal: an attach's bridge check and veth read-back) reads index, kind and
+// getLinkIdentity (internal: an attach's bridge check and veth read-back) reads index, kind, name and
 // parent from the reply without decoding the whole link: the same values as links.get(), and
 // as `ip -d -j link` reports them.
 import { describe, expect, it } from 'vitest';
@@ -17,7 +17,7 @@ describe('getLinkIdentity', () => {
     for (const name of ['idbr0', 'idv0', 'idvl0', 'lo']) {
       const got = await h.run(getLinkIdentity(name));
       const full = await h.links.get(name);
-      expect(got).toEqual({ index: full.index, kind: full.kind, parentIndex: full.parentIndex });
+      expect(got).toEqual({ index: full.index, kind: full.kind, parentIndex: full.parentIndex, name: full.name });
       const ipl = ipJson(box.ns('host'), '-d', 'link', 'show', 'dev', name)[0];
       expect(got.index).toBe(ipl.ifindex);
       expect(got.kind).toBe(ipl.linkinfo?.info_kind);

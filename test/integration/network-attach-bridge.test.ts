@@ -2,6 +2,7 @@
 // by name in the same sendmsg as the veth is created: a re-created bridge gets
 // the port, and a link of another kind that took the bridge's name is never
 // made a master (the attach is refused and undone, its namespace included).
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -62,5 +63,25 @@ describe('attach: the bridge is looked up with the veth add, never assumed', () 
     const a = await nets.attach('brx', { sandbox: sandboxes[0], create: true, ip: '10.89.0.40' });
     expect(a.ipv4).toBe('10.89.0.40/24');
     expect(hostLinks().find((l) => l.ifname === a.hostIfname)?.master).toBe('nlk-brx');
+    await nets.detach('brx', sandboxes[0], { missingOk: true });
+  });
+
+  it("refuses another bridge that carries the bridge's name as an altname", async () => {
+    const h = box.h('host');
+    await h.links.delete('nlk-brx');
+    await h.links.add({ name: 'nlk-imp', kind: 'bridge', up: true });
+    execFileSync('ip', ['-n', box.ns('host'), 'link', 'property', 'add', 'dev', 'nlk-imp', 'altname', 'nlk-brx']);
+    // The kernel resolves the network's bridge name to the impostor (what the attach's lookup asks).
+    expect((await h.links.get('nlk-brx')).name).toBe('nlk-imp');
+    const err = await nets.attach('brx', { sandbox: sandboxes[1], create: true }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(NotFoundError);
+    expect(err).toMatchObject({ what: 'bridge', code: 'ENODEV' });
+    const links = hostLinks();
+    expect(links.filter((l) => l.master === 'nlk-imp')).toEqual([]);
+    expect(links.map((l) => l.ifname).sort()).toEqual(['lo', 'nlk-imp']);
+    expect(fs.existsSync(path.join(NETNS_RUN_DIR, sandboxes[1]))).toBe(false);
+    expect((await nets.get('brx')).attachments).toEqual([]);
+    await h.links.delete('nlk-imp');
+    await h.links.add({ name: 'nlk-brx', kind: 'bridge', up: true });
   });
 });

@@ -67,6 +67,19 @@ function setup(steps: Step[]) {
   return { ...fake, outcomes, request, tracker, sender };
 }
 
+/** Three writes acked as one group (seq 10–12, only the last asks for an ack), sent; their outcomes in settle order. */
+function sendGroupOfThree(t: ReturnType<typeof setup>): Array<Error | undefined> {
+  const outcomes: Array<Error | undefined> = [];
+  const g = new AckGroup(() => undefined);
+  for (let i = 0; i < 3; i++) g.add(message(0), `route ${10 + i}`, { complete: (e) => outcomes.push(e) });
+  const bytes = g.take();
+  for (let i = 0; i < 3; i++) bytes.writeUInt32LE(10 + i, i * 16 + 8);
+  [g.firstSeq, g.lastSeq] = [10, 12];
+  t.tracker.addGroup(g);
+  t.sender.send(bytes, 10, false);
+  return outcomes;
+}
+
 const settle = async () => {
   for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
 };
@@ -117,14 +130,7 @@ describe('a failed pool round', () => {
     // The round's first read reports ENOBUFS; the kernel had lost a refusal without dropping the later replies
     // (netlink_ack could not allocate it), so the drain round reads the group's last ack.
     const t = setup([fail(ENOBUFS, 'recvmsg(netlink)'), () => Promise.resolve(ack(12))]);
-    const outcomes: Array<Error | undefined> = [];
-    const g = new AckGroup(() => undefined);
-    for (let i = 0; i < 3; i++) g.add(message(0), `route ${10 + i}`, { complete: (e) => outcomes.push(e) });
-    const bytes = g.take();
-    for (let i = 0; i < 3; i++) bytes.writeUInt32LE(10 + i, i * 16 + 8);
-    [g.firstSeq, g.lastSeq] = [10, 12];
-    t.tracker.addGroup(g);
-    t.sender.send(bytes, 10, false);
+    const outcomes = sendGroupOfThree(t);
     await settle();
     expect(t.rounds).toEqual([[10, 11, 12], []]);
     // Requests 10 and 11 are unknown; 12's ack is its own (it settles first, as it is read).
@@ -152,14 +158,7 @@ describe('a failed pool round', () => {
     let dump: Error | number | undefined;
     t.tracker.add(new PendingRequest('dump', 'dump 1', 1, 1, (e, replies) => (dump = e ?? replies.length)));
     t.sender.send(message(1), 1, false);
-    const outcomes: Array<Error | undefined> = [];
-    const g = new AckGroup(() => undefined);
-    for (let i = 0; i < 3; i++) g.add(message(0), `route ${10 + i}`, { complete: (e) => outcomes.push(e) });
-    const bytes = g.take();
-    for (let i = 0; i < 3; i++) bytes.writeUInt32LE(10 + i, i * 16 + 8);
-    [g.firstSeq, g.lastSeq] = [10, 12];
-    t.tracker.addGroup(g);
-    t.sender.send(bytes, 10, false);
+    const outcomes = sendGroupOfThree(t);
     await settle();
     expect(t.rounds).toEqual([[1, 10, 11, 12], []]);
     expect(dump).toBe(2); // both parts: the one read before the ENOBUFS was kept

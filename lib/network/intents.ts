@@ -242,14 +242,26 @@ export function beginIntent(stateDir: string, plan: IntentPlan): Intent {
   return new Intent(j, id);
 }
 
-/** Runs `fn` as a recorded operation: the record ends when fn returns or throws (fn rolls back what it did on failure). */
+/**
+ * Runs `fn` as a recorded operation: the record ends when fn returns or throws (fn rolls back what it did on
+ * failure). When fn throws and the end cannot be written either, fn's error is the one thrown (it says what
+ * failed; the intent stays open for check() and reconcile()), carrying the journal's as `journalError`.
+ */
 export async function withIntent<T>(stateDir: string, plan: IntentPlan, fn: (intent: Intent) => Promise<T>): Promise<T> {
   const intent = beginIntent(stateDir, plan);
+  let result: T;
   try {
-    return await fn(intent);
-  } finally {
-    intent.done();
+    result = await fn(intent);
+  } catch (e) {
+    try {
+      intent.done();
+    } catch (journalError) {
+      if (e instanceof Error) Object.defineProperty(e, 'journalError', { value: journalError, configurable: true, writable: true });
+    }
+    throw e;
   }
+  intent.done();
+  return result;
 }
 
 /** The intents of one journal file that have no end, in order. */

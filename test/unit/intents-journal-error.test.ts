@@ -1,0 +1,51 @@
+// withIntent: when the operation throws and the journal cannot record its end either, the caller gets the
+// operation's error (what failed), carrying the journal's; the intent stays open for check()/reconcile().
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+
+const failEnd = { on: false };
+vi.mock('node:fs', async (importOriginal) => {
+  const actual = await importOriginal<typeof import('node:fs')>();
+  const writeSync = ((fd: number, data: string, ...rest: unknown[]) => {
+    if (failEnd.on && typeof data === 'string' && data.includes('"t":"end"'))
+      throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+    return (actual.writeSync as (...a: unknown[]) => number)(fd, data, ...rest);
+  }) as typeof actual.writeSync;
+  return { ...actual, default: { ...actual, writeSync }, writeSync };
+});
+
+const { withIntent, pendingIntents } = await import('../../lib/network/intents');
+
+describe('withIntent when the journal cannot record the end', () => {
+  const dirs: string[] = [];
+  afterEach(() => {
+    failEnd.on = false;
+    for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+  });
+
+  it("throws the operation's error with the journal's attached, and leaves the intent open", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nlkit-intent-'));
+    dirs.push(dir);
+    const opError = new Error('the operation failed');
+    const err = await withIntent(dir, { op: 'attach', network: 'n' }, async () => {
+      failEnd.on = true;
+      throw opError;
+    }).catch((e: unknown) => e);
+    expect(err).toBe(opError);
+    expect((err as { journalError?: { code?: string } }).journalError?.code).toBe('ENOSPC');
+    failEnd.on = false;
+    expect(pendingIntents(dir).map((p) => p.record.op)).toEqual(['attach']);
+  });
+
+  it('throws the journal error when the operation succeeded but its end cannot be written', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nlkit-intent-'));
+    dirs.push(dir);
+    const err = await withIntent(dir, { op: 'attach', network: 'n' }, async () => {
+      failEnd.on = true;
+      return 1;
+    }).catch((e: unknown) => e);
+    expect((err as { code?: string }).code).toBe('ENOSPC');
+  });
+});

@@ -43,6 +43,13 @@ Napi::Value CloseJs(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), held && held->Release(fd));
 }
 
+// heldFdTake(fd) -> bool: JS has taken fd over (a Node socket adopts it): forgotten, not closed.
+Napi::Value TakeJs(const Napi::CallbackInfo& info) {
+  int fd = ArgInt(info, 0, "fd", 0, INT32_MAX);
+  Shared held = HeldFdsOf(info.Env());
+  return Napi::Boolean::New(info.Env(), held && held->Take(fd));
+}
+
 }  // namespace
 
 int HeldFds::Hold(int fd) {
@@ -88,6 +95,7 @@ void InitHeldFds(Napi::Env env, Napi::Object exports) {
   }
   exports.Set("heldFdOpen", Napi::Function::New(env, OpenJs));
   exports.Set("heldFdClose", Napi::Function::New(env, CloseJs));
+  exports.Set("heldFdTake", Napi::Function::New(env, TakeJs));
 }
 
 }  // namespace nlkit

@@ -1,6 +1,6 @@
 // Namespace fds that JS keeps as plain numbers (lib/netns/namespace.ts,
-// lib/netlink/one-shot.ts), and netlink sockets made off the event loop until
-// a socket object adopts them (netlinkSocketOpen: the worker's JS may never
+// lib/netlink/one-shot.ts), and sockets made off the event loop until their
+// owner adopts them (netlinkSocketOpen, inetSocket: the worker's JS may never
 // run again to adopt or close one). Each environment (the main thread, a worker) has
 // its set and closes what is still in it when it goes away, so a worker that
 // ends or is terminated without close() does not keep a namespace alive (an
@@ -21,7 +21,7 @@ class HeldFds {
   // Closes fd if this set holds it; false (and nothing closed) otherwise.
   bool Release(int fd);
   // fd has a new owner (a socket object adopting it): forgotten, not closed.
-  void Take(int fd) { fds_.erase(fd); }
+  bool Take(int fd) { return fds_.erase(fd) > 0; }
   // The environment's end: closes every fd still held.
   void CloseAll();
 

@@ -17,6 +17,7 @@
 #include <memory>
 
 #include "common.h"
+#include "held_fd.h"
 #include "udp_receiver.h"
 
 // <linux/netfilter_ipv6/ip6_tables.h> drags in the whole x_tables ABI for this one number.
@@ -149,8 +150,16 @@ Napi::Value InetSocketJs(const Napi::CallbackInfo& info) {
   return RunMaybeAsync(
       env, true, [nsfd, spec, fd](std::string& syscall) { return MakeInetSocket(nsfd, *spec, fd.get(), syscall); },
       [fd](napi_env e) -> napi_value {
-        napi_value v = MakeNumber(e, *fd);
-        if (v == nullptr) close(*fd);  // nobody will ever see it
+        // Held by the environment until JS takes it (heldFdTake, lib/system/inet-socket.ts): a worker that ends
+        // before its JS runs again has it closed by the environment's cleanup, or at once if that already ran.
+        std::shared_ptr<HeldFds> held = HeldFdsOf(e);
+        if (!held) {
+          close(*fd);
+          return nullptr;
+        }
+        int n = held->Hold(*fd);
+        napi_value v = n < 0 ? nullptr : MakeNumber(e, n);
+        if (n >= 0 && v == nullptr) held->Release(n);
         return v;
       });
 }

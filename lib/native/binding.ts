@@ -146,6 +146,8 @@ export interface NativeBinding {
   heldFdOpen(path: string): number;
   /** Closes an fd from heldFdOpen or netnsCreateAnonymous; false (nothing closed) for one this environment does not hold. */
   heldFdClose(fd: number): boolean;
+  /** Takes a held fd over (a Node socket adopts it): forgotten by the environment, not closed; false if not held. */
+  heldFdTake(fd: number): boolean;
   /** The CLONE_NEW* type of the namespace an nsfs fd refers to (ioctl NS_GET_NSTYPE); 0 when the kernel cannot tell. */
   netnsType(fd: number): number;
   sysctlRead(netnsFd: number, path: string): Promise<string>;

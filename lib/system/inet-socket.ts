@@ -20,11 +20,15 @@ import { validateFd, validateNetnsFd } from './fd';
  */
 export async function makeInetSocket(netnsFd: number, opts: NativeInetSocketOptions, operation: string): Promise<number> {
   validateNetnsFd(netnsFd);
+  let fd: number;
   try {
-    return await native().inetSocket(netnsFd, opts);
+    fd = await native().inetSocket(netnsFd, opts);
   } catch (e) {
     throw fromNative(operation, e);
   }
+  // The environment held it until now (closed at a worker's end if this never ran): the caller owns it from here.
+  native().heldFdTake(fd);
+  return fd;
 }
 
 /**

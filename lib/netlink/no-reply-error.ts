@@ -13,12 +13,13 @@ import { SystemError } from './errors';
  * socket could not be read), `code` `'EIO'` and `syscall`
  * `'recvmsg(netlink)'`, so code handling those handles this one too.
  *
- * Where it happens: a round of a short-lived handle (`open({ netns,
+ * Where it can happen: a round of a short-lived handle (`open({ netns,
  * shortLived: true })`, the sandbox side of an attach) sends its requests
- * and reads until the socket is empty; rtnetlink answers every request with
- * NLM_F_ACK before its `sendmsg` returns, except a request the kernel
- * starts a dump for (NLM_F_DUMP in a message given to `h.run(call(...))`:
- * the kernel sends the dump and no ack). Use `dump()` for those.
+ * and reads until the socket is empty. rtnetlink answers every request
+ * before its `sendmsg` returns (a request it starts a dump for, NLM_F_DUMP
+ * in a message given to `h.run(call(...))`, with the dump's parts and
+ * NLMSG_DONE, which end the call), so with it this is a guard: a family that
+ * answered later would get it.
  * @example
  * try {
  *   await h.run(call(message, 'my request'));

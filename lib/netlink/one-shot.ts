@@ -170,8 +170,8 @@ export class OneShotConnection implements AsyncExecutor {
     job.then(
       (replies) => {
         this.tracker.feed(splitMessages(replies));
-        // rtnetlink answers while sendmsg runs, but a request it starts a dump for gets no ack: it was sent all the
-        // same (and may have been applied), so not the kernel's refusal.
+        // rtnetlink answers while sendmsg runs (a dump given to call() with its parts and NLMSG_DONE, which end it):
+        // a request still unanswered was sent all the same (and may have been applied), so not the kernel's refusal.
         this.roundFailed(round, (operation) => new NoReplyError(operation));
       },
       (e: unknown) => {

@@ -321,13 +321,15 @@ export class RequestTracker {
       this.finish(p, e.errno === 0 ? undefined : this.error(p.operation, e));
       return;
     }
-    if (m.type === NLMSG_DONE && p.kind === 'dump') {
+    // An `ack` call ends here too when its message carried NLM_F_DUMP (given to call(), not dump()): the kernel
+    // answers a dump with its parts and NLMSG_DONE, never an ack, so the call would otherwise wait forever.
+    if (m.type === NLMSG_DONE && (p.kind === 'dump' || p.kind === 'ack')) {
       // The kernel checks the dump once more as it ends (netlink_dump_done): a change after the last part flags only this.
       if (m.flags & NLM_F_DUMP_INTR) p.interrupted = true;
       const e = decodeDoneMessage(m);
       let error: Error | undefined = e.errno === 0 ? p.collectError : this.error(p.operation, e);
-      // A stream cannot be restarted behind the consumer's back: tell it.
-      if (!error && p.onMessage && p.interrupted) error = new DumpInterruptedError(p.operation);
+      // A stream (or a call, which is never restarted) cannot be restarted behind the consumer's back: tell it.
+      if (!error && (p.onMessage || p.kind === 'ack') && p.interrupted) error = new DumpInterruptedError(p.operation);
       this.finish(p, error);
       return;
     }

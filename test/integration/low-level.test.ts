@@ -154,6 +154,25 @@ describe('openNetlink: raw rtnetlink in a namespace', () => {
     }
   });
 
+  it('a dump given to call() (the kernel answers it with parts and NLMSG_DONE, no ack) resolves with every link, async and blocking', async () => {
+    ip(ns(), 'link', 'add', 'rc0', 'type', 'bridge');
+    const expected = ipLinkNames(ns());
+    const h = box.h('raw');
+    // Twice on the handle: the first call must end (at NLMSG_DONE) for the second to be answered on the same socket.
+    for (let i = 0; i < 2; i++) expect((await h.run(call(getLinkMessage(NLM_F_DUMP).finish(), 'links by call'))).map(linkName).sort()).toEqual(expected);
+    const sock = openNetlinkSync(NETLINK_ROUTE, { netns: ns() });
+    try {
+      expect(
+        sock
+          .run(call(getLinkMessage(NLM_F_DUMP).finish(), 'links by call'))
+          .map(linkName)
+          .sort(),
+      ).toEqual(expected);
+    } finally {
+      sock.close();
+    }
+  });
+
   it('subscribeNetlink delivers the RTM_NEWLINK of a link made afterwards', async () => {
     const events = await subscribeNetlink(NETLINK_ROUTE, { groups: [RTNLGRP_LINK], netns: ns() });
     try {

@@ -39,6 +39,14 @@ export function errnoName(errno: number): string {
 export class NlkitError extends Error {
   /** The class name, for logs and `err.name` checks. */
   override name = 'NlkitError';
+  /**
+   * Set when a recorded network operation (attach, publish, a services
+   * change, ...) failed and its end could not be written to the state
+   * journal either: the error of that write. The operation's own error is
+   * the one thrown (it says what failed); its intent stays open, so `check()`
+   * reports it and `reconcile()` finishes or undoes it. Undefined otherwise.
+   */
+  declare journalError?: unknown;
 }
 
 /** Input refused before it reached the kernel. Nothing was changed. */

@@ -17,6 +17,7 @@ vi.mock('node:fs', async (importOriginal) => {
 });
 
 const { withIntent, pendingIntents } = await import('../../lib/network/intents');
+const { NlkitError } = await import('../../lib/netlink/errors');
 
 describe('withIntent when the journal cannot record the end', () => {
   const dirs: string[] = [];
@@ -28,13 +29,15 @@ describe('withIntent when the journal cannot record the end', () => {
   it("throws the operation's error with the journal's attached, and leaves the intent open", async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nlkit-intent-'));
     dirs.push(dir);
-    const opError = new Error('the operation failed');
+    const opError = new NlkitError('the operation failed');
     const err = await withIntent(dir, { op: 'attach', network: 'n' }, async () => {
       failEnd.on = true;
       throw opError;
     }).catch((e: unknown) => e);
     expect(err).toBe(opError);
-    expect((err as { journalError?: { code?: string } }).journalError?.code).toBe('ENOSPC');
+    // Typed on NlkitError (declared, so an error without one has no such own property).
+    expect((opError.journalError as { code?: string } | undefined)?.code).toBe('ENOSPC');
+    expect(Object.keys(new NlkitError('other'))).not.toContain('journalError');
     failEnd.on = false;
     expect(pendingIntents(dir).map((p) => p.record.op)).toEqual(['attach']);
   });

@@ -55,10 +55,10 @@ export function routingOfComment(comment: string | undefined): RoutingSpec | und
 
 /** One chain: its base-chain definition and its rules in order. */
 export interface SidecarChain {
-  name: 'output' | 'prerouting';
+  name: 'output' | 'prerouting' | 'proxy-zone';
   type: 'nat' | 'route' | 'filter';
   hook: 'output' | 'prerouting';
-  priority: 'dstnat' | 'mangle';
+  priority: 'dstnat' | 'mangle' | 'raw';
   rules: Array<{ rule: RuleBuilder; what: string }>;
 }
 
@@ -108,6 +108,28 @@ function outboundUdp(udp: { ports: number[] }): RuleBuilder {
 type Rules = Array<{ rule: RuleBuilder; what: string }>;
 
 /**
+ * REDIRECT mode with outbound UDP: the proxy's own UDP (told apart by uid,
+ * gid or mark) is tracked with its original tuple in a conntrack zone of its
+ * own. UDP has no connection state, so a proxy socket that gets the source
+ * port of an app query still tracked (30 s) sends that flow's 5-tuple and
+ * would follow its NAT back to the proxy: the NAT chain, which excludes the
+ * proxy, sees a flow's first packet only. The reply tuple stays in the
+ * default zone, where the answers arrive. TPROXY mode marks packet by
+ * packet, and TCP starts a new flow with each SYN: neither needs it.
+ */
+function proxyZone(spec: InterceptSpec, guard: Rules): SidecarChain | undefined {
+  const udp = spec.udp;
+  if (spec.mode !== 'redirect' || udp?.outboundPort === undefined) return undefined;
+  const rules: Rules = [];
+  const add = (r: RuleBuilder, what: string) => rules.push({ rule: r.setCtZone(udp.zone, 'original'), what });
+  if (spec.uids.length) add(rule().udp().match('meta skuid', spec.uids), "the proxy's UDP by uid");
+  if (spec.gids.length) add(rule().udp().match('meta skgid', spec.gids), "the proxy's UDP by gid");
+  if (spec.marks.length) add(rule().udp().mark(spec.marks), "the proxy's UDP by mark");
+  if (rules.length === 0) return undefined;
+  return { name: 'proxy-zone', type: 'filter', hook: 'output', priority: 'raw', rules: [...guard, ...rules] };
+}
+
+/**
  * The inbound rules after the loopback (and, TPROXY, replies) exclusion:
  * per protocol intercepted, its excluded local ports then its diversion.
  * `divert` makes the REDIRECT or TPROXY rule for a protocol's match.
@@ -149,6 +171,8 @@ export function sidecarLayout(spec: InterceptSpec): SidecarChain[] {
       const rules = [...guard, { rule: rule().iifname('lo').return(), what: 'loopback' }, ...inbound(spec, (m, port) => m.redirect({ port }))];
       chains.push({ name: 'prerouting', type: 'nat', hook: 'prerouting', priority: 'dstnat', rules });
     }
+    const zone = proxyZone(spec, guard);
+    if (zone) chains.push(zone);
     return chains;
   }
   const output = [...guard, ...outboundExclusions(spec), { rule: tcp().setMark(spec.mark), what: 'outbound mark' }];

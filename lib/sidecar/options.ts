@@ -42,6 +42,14 @@ export interface InterceptUdp {
   inboundPort?: number;
   /** Outbound only: only UDP to these destination ports ([53]: DNS capture, as Istio's); default all UDP. */
   ports?: number[];
+  /**
+   * REDIRECT mode, outbound: the conntrack zone (1-65535, default 28268) the
+   * proxy's own UDP (`exclude.uids`, `gids`, `marks`) is tracked in, original
+   * direction only, so that a proxy socket given the source port of an app
+   * query still tracked does not follow that query's NAT back to the proxy.
+   * Change it only if the pod's namespace uses that zone for other flows.
+   */
+  zone?: number;
 }
 
 /** Options of {@link intercept}. */
@@ -99,7 +107,7 @@ export interface InterceptSpec {
   ports: number[];
   inboundPorts: number[];
   /** UDP interception (absent: none); each port present only when that direction is intercepted. */
-  udp?: { outboundPort?: number; inboundPort?: number; ports: number[] };
+  udp?: { outboundPort?: number; inboundPort?: number; ports: number[]; zone: number };
   ipv6: boolean;
   mark: number;
   table: number;
@@ -119,7 +127,9 @@ const OPTION_KEYS = keysOf<InterceptOptions>()([
   'rulePriority',
   'stateDir',
 ]);
-const UDP_KEYS = keysOf<InterceptUdp>()(['outboundPort', 'inboundPort', 'ports']);
+const UDP_KEYS = keysOf<InterceptUdp>()(['outboundPort', 'inboundPort', 'ports', 'zone']);
+/** The proxy's UDP conntrack zone when none is given ("nl"). */
+export const DEFAULT_PROXY_ZONE = 0x6e6c;
 const EXCLUDE_KEYS = keysOf<InterceptExclusions>()(['uids', 'gids', 'marks', 'cidrs', 'ports', 'inboundPorts']);
 
 function list<T>(value: unknown, field: string, each: (v: unknown, f: string) => T): T[] {
@@ -156,6 +166,7 @@ function udpSpec(value: unknown): InterceptSpec['udp'] {
     ...(udp.outboundPort === undefined ? {} : { outboundPort: port(udp.outboundPort, 'udp.outboundPort') }),
     ...(udp.inboundPort === undefined ? {} : { inboundPort: port(udp.inboundPort, 'udp.inboundPort') }),
     ports,
+    zone: udp.zone === undefined ? DEFAULT_PROXY_ZONE : validateInteger(udp.zone, 'udp.zone', 1, 0xffff),
   };
 }
 

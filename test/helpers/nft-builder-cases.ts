@@ -93,6 +93,8 @@ export const BUILDER_PARITY_CASES: Array<['inet' | 'ip' | 'ip6' | 'netdev', stri
   ['inet', 't', 'f', 'meta mark set ct mark', rule().setMark({ from: 'ct mark' })],
   ['inet', 't', 'f', 'ct zone 5', rule().ct({ zone: 5 })],
   ['inet', 't', 'f', 'ct zone set 5', rule().setCtZone(5)],
+  ['inet', 't', 'f', 'ct original zone set 7', rule().setCtZone(7, 'original')],
+  ['inet', 't', 'f', 'ct reply zone set 8', rule().setCtZone(8, 'reply')],
   ['inet', 't', 'f', 'ct helper set "h"', rule().setCtHelper('h')],
   ['inet', 't', 'f', 'ct label 3', rule().ct({ label: 3 })],
   ['inet', 't', 'f', 'ct label set 3', rule().setCtLabel(3)],

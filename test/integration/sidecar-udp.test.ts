@@ -57,6 +57,23 @@ async function udpServer(netns: string, port: number): Promise<dgram.Socket> {
   return s;
 }
 
+/** One UDP question from a socket bound to `port` (and marked, as a proxy's upstream): "answer <- address:port" or `timeout`. */
+async function udpAskFrom(netns: string, host: string, port: number, text: string, from: { port: number; mark?: number }): Promise<string> {
+  const sock = await bindUdp({ netns, host: host.includes(':') ? '::' : '0.0.0.0', port: from.port, ...(from.mark ? { mark: from.mark } : {}) });
+  try {
+    return await new Promise<string>((resolve) => {
+      const timer = setTimeout(() => resolve('timeout'), 1500);
+      sock.once('message', (msg, rinfo) => {
+        clearTimeout(timer);
+        resolve(`${String(msg)} <- ${rinfo.address}:${rinfo.port}`);
+      });
+      sock.send(text, port, host);
+    });
+  } finally {
+    sock.close();
+  }
+}
+
 describe('sidecar interception of UDP', () => {
   const box = useNetns('pod', 'svc');
   const closers: Array<{ close(): void }> = [];
@@ -124,6 +141,35 @@ describe('sidecar interception of UDP', () => {
       // other UDP ports are not intercepted
       expect(await udpAsk(pod(), '10.63.0.1', 7000, 'q3')).toBe('B7000 sees 10.63.0.2: q3 <- 10.63.0.1:7000');
       expect(await icpt.check()).toEqual([]);
+    });
+
+    it("a proxy's upstream socket on the port of the app's last query goes direct, not into the app's tracked flow, IPv4 and IPv6", async () => {
+      // The app's query is tracked for 30 s (REDIRECT: NATed to the sidecar in its conntrack entry). A proxy socket
+      // given the same port (the kernel's ephemeral choice, here a bind) sends the same 5-tuple: it must not follow
+      // the app's flow to the sidecar (seen as the sidecar's answer instead of the server's).
+      const appPort = 40000 + (udpPort % 1000);
+      for (const [server, self] of [
+        ['10.63.0.1', '10.63.0.2'],
+        ['fd63::1', 'fd63::2'],
+      ]) {
+        const app = await udpAskFrom(pod(), server, 5353, 'app', { port: appPort });
+        expect(app).toBe(`proxy(${server}:5353 ${source}) B5353 sees ${self}: app <- ${server}:5353`);
+        const upstream = await udpAskFrom(pod(), server, 5353, 'upstream', { port: appPort, mark: PROXY_MARK });
+        expect(upstream).toBe(`B5353 sees ${self}: upstream <- ${server}:5353`);
+        // The app on that port again, while both flows are tracked: still intercepted.
+        expect(await udpAskFrom(pod(), server, 5353, 'again', { port: appPort })).toBe(
+          `proxy(${server}:5353 ${source}) B5353 sees ${self}: again <- ${server}:5353`,
+        );
+      }
+      expect(await icpt?.check()).toEqual([]);
+      if (mode !== 'redirect') return;
+      // REDIRECT: what keeps them apart is the proxy's zone (its chain as nft lists it); check() sees it go, reconcile() puts it back.
+      const chain = JSON.stringify(nftObjects(pod(), 'rule', 'nlkit-sidecar').filter((r) => r.chain === 'proxy-zone'));
+      expect(chain).toContain('"zone"');
+      nft(pod(), 'delete', 'chain', 'inet', 'nlkit-sidecar', 'proxy-zone');
+      expect(await icpt?.check()).toEqual([{ kind: 'chain-missing', detail: 'chain proxy-zone is gone' }]);
+      await icpt?.reconcile();
+      expect(await icpt?.check()).toEqual([]);
     });
 
     it('intercepts all UDP except the excluded ports and prefixes', async () => {

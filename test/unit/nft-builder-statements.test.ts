@@ -51,6 +51,7 @@ describe('rule builder statements: validation', () => {
 
   it('ct zone, label, helper and count', () => {
     refused(() => rule().setCtZone(65536), 'ct zone');
+    refused(() => rule().setCtZone(5, 'both' as never), 'ct zone direction');
     refused(() => rule().ct({ zone: -1 }), 'ct zone');
     refused(() => rule().setCtLabel(128), 'ct label');
     refused(() => rule().ct({ label: 1.5 }), 'ct label');

@@ -72,7 +72,7 @@ describe('intercept options', () => {
 
   it('lays out outbound UDP after TCP in both modes, with the port exclusions for UDP too', () => {
     const opts = { netns: 'p', outboundPort: 15001, udp: { outboundPort: 15053, ports: [53, 53] }, exclude: { ports: [22] } } as const;
-    expect(interceptSpec({ ...opts, mode: 'redirect' }).udp).toEqual({ outboundPort: 15053, ports: [53] });
+    expect(interceptSpec({ ...opts, mode: 'redirect' }).udp).toEqual({ outboundPort: 15053, ports: [53], zone: 0x6e6c });
     const redirect = sidecarLayout(interceptSpec({ ...opts, mode: 'redirect' }));
     expect(redirect[0].rules.map((r) => r.what)).toEqual([
       'replies',
@@ -88,9 +88,26 @@ describe('intercept options', () => {
     expect(tproxy[1].rules.map((r) => r.what)).toEqual(['outbound tproxy', 'outbound UDP tproxy', 'loopback']);
   });
 
+  it("REDIRECT with outbound UDP: the proxy's own UDP (by uid, gid, mark) gets its original tuple's conntrack zone, in a raw output chain", () => {
+    const opts = { netns: 'p', outboundPort: 15001, mode: 'redirect', udp: { outboundPort: 15053 } } as const;
+    const chains = sidecarLayout(interceptSpec({ ...opts, exclude: { uids: [1337], gids: [1338], marks: [0x539] }, ipv6: false }));
+    const zone = chains.find((c) => c.name === 'proxy-zone');
+    expect(zone).toMatchObject({ type: 'filter', hook: 'output', priority: 'raw' });
+    expect(zone?.rules.map((r) => r.what)).toEqual(['IPv6 not intercepted', "the proxy's UDP by uid", "the proxy's UDP by gid", "the proxy's UDP by mark"]);
+    expect(chains.at(-1)).toBe(zone);
+    const withZone = sidecarLayout(interceptSpec({ ...opts, udp: { outboundPort: 15053, zone: 7 }, exclude: { marks: [0x539] } }));
+    expect(withZone.find((c) => c.name === 'proxy-zone')?.rules.map((r) => r.what)).toEqual(["the proxy's UDP by mark"]);
+    // Not needed: no outbound UDP, TPROXY (marked packet by packet), or no proxy to tell apart (only CIDR/port exclusions).
+    expect(sidecarLayout(interceptSpec({ ...opts, udp: { inboundPort: 15007 }, exclude: { marks: [1] } })).map((c) => c.name)).not.toContain('proxy-zone');
+    expect(sidecarLayout(interceptSpec({ ...opts, mode: 'tproxy', exclude: { marks: [2] } })).map((c) => c.name)).not.toContain('proxy-zone');
+    expect(sidecarLayout(interceptSpec({ ...opts, exclude: { cidrs: ['10.0.0.0/8'] } })).map((c) => c.name)).not.toContain('proxy-zone');
+    expect(() => interceptSpec({ ...opts, udp: { outboundPort: 15053, zone: 0 } })).toThrow(/udp\.zone/);
+    expect(() => interceptSpec({ ...opts, udp: { outboundPort: 15053, zone: 65536 } })).toThrow(/udp\.zone/);
+  });
+
   it('lays out inbound UDP after inbound TCP in both modes, exclude.inboundPorts applying to UDP too', () => {
     const opts = { netns: 'p', outboundPort: 15001, inboundPort: 15006, udp: { inboundPort: 15007 }, exclude: { inboundPorts: [15021] } } as const;
-    expect(interceptSpec({ ...opts, mode: 'redirect' }).udp).toEqual({ inboundPort: 15007, ports: [] });
+    expect(interceptSpec({ ...opts, mode: 'redirect' }).udp).toEqual({ inboundPort: 15007, ports: [], zone: 0x6e6c });
     const redirect = sidecarLayout(interceptSpec({ ...opts, mode: 'redirect' }));
     // inbound UDP only: outbound UDP is neither redirected nor excluded by port
     expect(redirect[0].rules.map((r) => r.what)).toEqual(['replies', 'loopback', 'local destinations', 'outbound redirect']);

@@ -154,11 +154,15 @@ export class RuleBuilder extends RuleMatches {
 
   /**
    * Puts the connection in a conntrack zone (0-65535); use in a chain before conntrack (priority raw).
+   * With a `direction`, only that direction's tuple is looked up and kept in the zone, the other in the
+   * default zone: two flows with the same original tuple are kept apart while answers still find theirs
+   * (`ct original zone set 7`).
    * @example
    * rule().iifname('veth1').setCtZone(5)
+   * rule().mark(0x539).setCtZone(7, 'original')
    */
-  setCtZone(zone: number): this {
-    return this.add(ctZoneSet(zone));
+  setCtZone(zone: number, direction?: 'original' | 'reply'): this {
+    return this.add(ctZoneSet(zone, direction));
   }
 
   /**

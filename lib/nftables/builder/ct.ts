@@ -37,10 +37,14 @@ export function ctZoneMatch(zone: number): Step {
   return (ctx: BuildContext) => ctx.push({ type: 'ct', key: 'zone', dreg: 1 }, { type: 'cmp', sreg: 1, op: 'eq', data });
 }
 
-/** `ct zone set N` (before conntrack sees the packet: a raw-priority chain). */
-export function ctZoneSet(zone: number): Step {
+/** `ct zone set N`, or `ct original|reply zone set N` for that direction's tuple only (before conntrack sees the packet: a raw-priority chain). */
+export function ctZoneSet(zone: number, direction?: 'original' | 'reply'): Step {
   const data = zoneBytes(zone);
-  return (ctx: BuildContext) => ctx.push({ type: 'immediate', dreg: 1, data }, { type: 'ct', key: 'zone', sreg: 1 });
+  // JavaScript callers are not held to the types.
+  const d = direction as unknown;
+  if (d !== undefined && d !== 'original' && d !== 'reply') throw new ValidationError('ct zone direction', d, 'must be "original" or "reply"');
+  const ct = direction === undefined ? ({ type: 'ct', key: 'zone', sreg: 1 } as const) : ({ type: 'ct', key: 'zone', sreg: 1, direction } as const);
+  return (ctx: BuildContext) => ctx.push({ type: 'immediate', dreg: 1, data }, ct);
 }
 
 /** `ct label N` or `ct label "name"`: the connection carries label bit N. */

@@ -24,6 +24,7 @@ import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSy
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { lazyBuiltin, lazyReexports } from './lazy-reexports.mjs';
+import { literalExports } from './literal-exports.mjs';
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
 const dist = path.join(root, 'dist');
@@ -75,6 +76,15 @@ for (const file of readdirSync(dist, { recursive: true })) {
   const full = path.join(dist, file);
   const source = readFileSync(full, 'utf8');
   if (source.includes('require("node:crypto")')) writeFileSync(full, lazyBuiltin(source, 'node:crypto'));
+}
+
+// The constants modules (those without imports) build their exports as one object literal instead of
+// tsc's store per export: they load on every first call of their family (scripts/literal-exports.mjs).
+for (const file of readdirSync(dist, { recursive: true })) {
+  if (path.basename(file) !== 'constants.js' || file.startsWith('bundle/')) continue;
+  const full = path.join(dist, file);
+  const source = readFileSync(full, 'utf8');
+  if (!/\brequire\(/.test(source)) writeFileSync(full, literalExports(source, full));
 }
 
 mkdirSync(outDir, { recursive: true });

@@ -266,14 +266,18 @@ function* nameRoutes(routes: Route[]): Operation<Route[]> {
   // another), without an array per route or a lookup per route.
   const links = new Set<number | undefined>();
   let last: number | undefined = -1;
-  for (const r of routes) {
+  // eslint-disable-next-line @typescript-eslint/prefer-for-of -- runs unoptimised in a new process, where for-of allocates per step
+  for (let i = 0; i < routes.length; i++) {
+    const r = routes[i];
     if (r.link !== last) links.add((last = r.link));
     if (r.multipath) for (const nh of r.multipath) links.add(nh.link);
   }
   const names = yield* resolveLinkNames(links);
   last = -1;
   let name: string | undefined;
-  for (const r of routes) {
+  // eslint-disable-next-line @typescript-eslint/prefer-for-of -- runs unoptimised in a new process, where for-of allocates per step
+  for (let i = 0; i < routes.length; i++) {
+    const r = routes[i];
     if (r.link !== last) name = (last = r.link) !== undefined ? names.get(last) : undefined;
     if (name !== undefined) r.linkName = name;
     // The slot route-rows.ts leaves for the name, when there is none.

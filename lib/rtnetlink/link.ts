@@ -50,7 +50,7 @@ export type {
 export type { LinkAdded } from './link-added';
 export { decodeLink } from './link-decode';
 export { resolveLinkNames } from './link-names';
-export { checkRef, getLinkMessage, resolveLinkIndex } from './link-ref';
+export { checkRef, resolveLinkIndex } from './link-ref';
 
 // --- requests -------------------------------------------------------------
 

@@ -1,7 +1,8 @@
 /**
  * Links (network interfaces): list, get, find, add, set, delete — RTM_*LINK.
  * The `Link` type and the options are in link-types.ts, decoding in
- * link-decode.ts, each link kind in link-kinds/.
+ * link-decode.ts, each link kind in link-kinds/, link references (checked,
+ * written, resolved to an index) in link-ref.ts.
  * @module
  */
 import { NLM_F_CREATE, NLM_F_DUMP, NLM_F_ECHO, NLM_F_EXCL } from '../netlink/constants';

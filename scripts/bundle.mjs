@@ -24,6 +24,7 @@ import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSy
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { lazyBuiltin, lazyReexports } from './lazy-reexports.mjs';
+import { literalExports } from './literal-exports.mjs';
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
 const dist = path.join(root, 'dist');
@@ -75,6 +76,15 @@ for (const file of readdirSync(dist, { recursive: true })) {
   const full = path.join(dist, file);
   const source = readFileSync(full, 'utf8');
   if (source.includes('require("node:crypto")')) writeFileSync(full, lazyBuiltin(source, 'node:crypto'));
+}
+
+// The constants modules (those without imports) build their exports as one object literal instead of
+// tsc's store per export: they load on every first call of their family (scripts/literal-exports.mjs).
+for (const file of readdirSync(dist, { recursive: true })) {
+  if (path.basename(file) !== 'constants.js' || file.startsWith('bundle/')) continue;
+  const full = path.join(dist, file);
+  const source = readFileSync(full, 'utf8');
+  if (!/\brequire\(/.test(source)) writeFileSync(full, literalExports(source, full));
 }
 
 mkdirSync(outDir, { recursive: true });
@@ -187,6 +197,8 @@ const cacheFile = path.join(outDir, 'nlkit.bundle.cache');
 rmSync(cacheFile, { force: true });
 const loaded = require(path.join(outDir, 'nlkit.js')).load('lib');
 for (const name of Object.keys(ENTRIES)) loaded[name]();
+// The link family's modules (h.links), which the routes no longer load (they take link-ref.ts and link-names.ts).
+void loaded.index().linkOps;
 warmNftables(loaded.index());
 warmRouteDump(loaded.index());
 warmRouteWrites(loaded.index());
@@ -314,5 +326,15 @@ function warmRouteRows({ routeOps }) {
   if (collectRows.stride !== 11) throw new Error('bundle: warmRouteRows is out of date with lib/rtnetlink/route-rows.ts');
   const out = [];
   for (let i = 0; i < 3; i++) collectRows.collect(b, rows, 4, out);
-  op.next(out);
+  // The list then names its routes' link: one RTM_GETLINK (lib/rtnetlink/link-names.ts), answered here with an
+  // ifinfomsg and IFLA_IFNAME "warm0", so the cache holds that request and the name's decoding too. (The dump is
+  // answered with the message itself: only a connection marks an array of rows' routes as collected.)
+  const getLink = op.next([{ type: 24, flags: 0, seq: 0, pid: 0, payload: b.subarray(16) }]).value;
+  if (getLink?.kind !== 'ack' || getLink.message.readUInt16LE(4) !== 18) throw new Error('bundle: warmRouteRows expected the link-name request');
+  const link = Buffer.alloc(16 + 12);
+  link.writeUInt16LE(10, 16);
+  link.writeUInt16LE(3, 18);
+  link.write('warm0', 20, 'latin1');
+  const named = op.next([{ type: 16, flags: 0, seq: 0, pid: 0, payload: link }]);
+  if (!named.done || named.value[0]?.linkName !== 'warm0') throw new Error('bundle: warmRouteRows did not name the routes');
 }

@@ -8,7 +8,8 @@ import type { BulkWriter } from '../netlink/bulk';
 import { NetlinkError } from '../netlink/errors';
 import type { Operation } from '../netlink/operation';
 import type { NetlinkWriter } from '../netlink/writer';
-import { checkRef, resolveLinkIndex, type LinkRef } from './link';
+import { checkRef, resolveLinkIndex } from './link-ref';
+import type { LinkRef } from './link-types';
 
 /** The link indexes (or lookup refusals) of one bulk call's names. */
 export class BulkLinkIndexes {

@@ -10,7 +10,7 @@
 import type { Operation } from '../netlink/operation';
 import { Attributes } from '../netlink/parser';
 import * as C from './constants';
-import { getLinkMessage } from './link';
+import { getLinkMessage } from './link-ref';
 import { linkIdentityOf, type LinkIdentity } from './link-added';
 import type { LinkRef } from './link-types';
 

@@ -1,19 +1,19 @@
 /**
  * Links (network interfaces): list, get, find, add, set, delete — RTM_*LINK.
  * The `Link` type and the options are in link-types.ts, decoding in
- * link-decode.ts, each link kind in link-kinds/.
+ * link-decode.ts, each link kind in link-kinds/, link references (checked,
+ * written, resolved to an index) in link-ref.ts.
  * @module
  */
 import { NLM_F_CREATE, NLM_F_DUMP, NLM_F_ECHO, NLM_F_EXCL } from '../netlink/constants';
-import { ENODEV } from '../netlink/errno';
 import { NotFoundError, ValidationError, checkDeleteOptions, type DeleteOptions } from '../netlink/errors';
 import { call, dumpCollected, type Operation } from '../netlink/operation';
-import { s32At, type NetlinkMessage } from '../netlink/parser';
+import type { NetlinkMessage } from '../netlink/parser';
 import { NetlinkWriter } from '../netlink/writer';
 import { NetnsFdScope } from '../netns/fd-scope';
 import { NetworkNamespace, type NetnsRef } from '../netns/namespace';
 import { parseMac } from '../validate/ip';
-import { MAX_IFNAME, validateAltName, validateInterfaceName } from '../validate/names';
+import { validateInterfaceName } from '../validate/names';
 import { BRIDGE_PORT_SETTINGS_KEYS, encodeBridgePort, hasBridgePortSettings, type BridgePortSettings } from './bridge-port';
 import * as C from './constants';
 import { addedOf, type LinkAdded } from './link-added';
@@ -21,8 +21,9 @@ import { changeAltNames, checkAltNames } from './link-altnames';
 import { LINK_KINDS, writeKindChanges } from './link-kinds';
 import { decodeLink } from './link-decode';
 import { resolveLinkNames } from './link-names';
+import { LINK_MISSING, checkRef, describeRef, getLinkMessage, ifinfomsg, resolveLinkIndex, targetLink } from './link-ref';
 import type { Link, LinkAddOptions, LinkCommonOptions, LinkFilter, LinkRef, LinkSetOptions } from './link-types';
-import { deleting, notFoundOn, type MissingCodes } from './not-found';
+import { deleting, notFoundOn } from './not-found';
 import { isObject, rejectUnknownKeys } from '../validate/options';
 import { LINK_COMMON_KEYS, LINK_FILTER_KEYS, LINK_SET_KEYS } from './link-types';
 
@@ -50,39 +51,9 @@ export type {
 export type { LinkAdded } from './link-added';
 export { decodeLink } from './link-decode';
 export { resolveLinkNames } from './link-names';
+export { checkRef, resolveLinkIndex } from './link-ref';
 
 // --- requests -------------------------------------------------------------
-
-function ifinfomsg(w: NetlinkWriter, index = 0, flags = 0, change = 0): void {
-  const off = w.struct(C.IFINFOMSG_LEN);
-  w.view.writeInt32LE(index, off + 4);
-  w.view.writeUInt32LE(flags >>> 0, off + 8);
-  w.view.writeUInt32LE(change >>> 0, off + 12);
-}
-
-function describeRef(ref: LinkRef): string {
-  return typeof ref === 'number' ? `#${ref}` : ref;
-}
-
-export function checkRef(ref: unknown, field = 'link'): LinkRef {
-  if (typeof ref === 'number') {
-    if (!Number.isInteger(ref) || ref <= 0) throw new ValidationError(field, ref, 'an interface index is a positive integer');
-    return ref;
-  }
-  // A link can be named by an alternative name too (up to 127 bytes).
-  return typeof ref === 'string' && Buffer.byteLength(ref) > MAX_IFNAME ? validateAltName(ref, field) : validateInterfaceName(ref, field);
-}
-
-/** Writes the target of a request: by index, or by name via IFLA_IFNAME. */
-function targetLink(w: NetlinkWriter, ref: LinkRef, flags = 0, change = 0): void {
-  if (typeof ref === 'number') {
-    ifinfomsg(w, ref, flags, change);
-  } else {
-    ifinfomsg(w, 0, flags, change);
-    // The kernel looks both attributes up among all names; IFLA_IFNAME is cut at 15 bytes.
-    w.string(Buffer.byteLength(ref) > MAX_IFNAME ? C.IFLA_ALT_IFNAME : C.IFLA_IFNAME, ref);
-  }
-}
 
 /** Each kind's known add() options, listed once per process (not spread into a new array per call). */
 const ADD_KEYS = new Map<object, readonly string[]>();
@@ -99,35 +70,9 @@ function checkMtu(mtu: unknown): number {
   return mtu as number;
 }
 
-/**
- * Resolves a link reference to its index (one RTM_GETLINK when given a name).
- * Only the index is read from the reply: decoding a whole link (a bridge's
- * dozens of attributes) for it was most of a master lookup's JS.
- */
-export function* resolveLinkIndex(ref: LinkRef): Operation<number> {
-  if (typeof ref === 'number') return checkRef(ref) as number;
-  return s32At((yield* getLinkMessage(ref)).payload, 4); // ifinfomsg.ifi_index
-}
-
-/** The kernel's "no such link". */
-const LINK_MISSING: MissingCodes = { ENODEV: 'link' };
-
 /** One link by name or index, as the kernel reports it (names of master and parent not resolved). */
 export function* getLink(ref: LinkRef): Operation<Link> {
   return decodeLink(yield* getLinkMessage(ref));
-}
-
-/** The kernel's RTM_NEWLINK reply for one link, undecoded (link-identity.ts reads a few fields of it). @internal */
-export function* getLinkMessage(ref: LinkRef): Operation<NetlinkMessage> {
-  checkRef(ref);
-  const w = new NetlinkWriter().begin(C.RTM_GETLINK, 0);
-  targetLink(w, ref);
-  w.u32(C.IFLA_EXT_MASK, C.RTEXT_FILTER_SKIP_STATS);
-  const operation = `get link ${describeRef(ref)}`;
-  const replies = yield* notFoundOn(LINK_MISSING, call(w.end().finish(), operation));
-  const m = replies.find((r) => r.type === C.RTM_NEWLINK);
-  if (!m) throw new NotFoundError('link', { errno: ENODEV, operation });
-  return m;
 }
 
 /** Fills masterName and parentName (a parent in another namespace has none here). */

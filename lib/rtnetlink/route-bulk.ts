@@ -10,7 +10,7 @@ import type { Operation } from '../netlink/operation';
 import type { NetlinkWriter } from '../netlink/writer';
 import * as C from './constants';
 import { BulkLinkIndexes } from './bulk-links';
-import { checkRef } from './link';
+import { checkRef } from './link-ref';
 import { simpleRoutesWriter, writeSimpleRoute } from './route-bulk-simple';
 import type { RouteOptions } from './route-types';
 import { planRoute, ROUTE_MISSING, routeHops, writeRouteMessage, type RoutePlan } from './route-write';

@@ -61,6 +61,8 @@ let lastHead = -1;
 let lastHeadText = '';
 /** "7/32" for each last byte, per prefix length: the rest of a destination's text, made once. */
 const TAILS: string[][] = [];
+/** The views below read in host order, and netlink's is the host's: the rows are read so on little-endian hosts only. */
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /**
  * One flat loop with literal offsets and numbers: it runs interpreted for
@@ -81,13 +83,19 @@ function collectRoutes(b: Buffer, rows: Int32Array, count: number, out: unknown[
   const typeWanted = filter.type;
   let tailsLength = -1;
   let tails: string[] = [];
+  // Attribute data lies 4-aligned in a message that starts 4-aligned: nla_len and 32-bit values are one
+  // load each from these views, not two or four bytes and their shifts (interpreted, per route).
+  if (b.byteOffset & 3) b = Buffer.from(b);
+  const u16 = new Uint16Array(b.buffer, b.byteOffset, b.length >> 1);
+  const u32 = new Uint32Array(b.buffer, b.byteOffset, b.length >> 2);
+  const viewed = LITTLE_ENDIAN;
   for (let i = 0, w = 0; i < count; i++, w += 11) {
     const start = rows[w];
     const end = rows[w + 1];
     // 24: RTM_NEWROUTE
     if (rows[w + 2] !== 24) continue;
-    if (rows[w + 3] & 0x10000) {
-      // ROW_UNKNOWN_ATTRIBUTE: a shape decodeRouteAt decodes.
+    if (rows[w + 3] & 0x10000 || start & 3 || !viewed) {
+      // ROW_UNKNOWN_ATTRIBUTE: a shape decodeRouteAt decodes (and a message the views cannot read).
       if (isClonedRouteAt(b, start, end)) continue;
       const kept = keep(decodeRouteAt(b, start, end));
       if (kept !== undefined) out.push(kept);
@@ -103,11 +111,8 @@ function collectRoutes(b: Buffer, rows: Int32Array, count: number, out: unknown[
     const table = rows[w + 9];
     const pref = rows[w + 10];
     // An attribute's data length is its nla_len (the 2 bytes 4 before the data) less 4.
-    const tableId =
-      table >= 0 && (b[table - 4] | (b[table - 3] << 8)) >= 8
-        ? (b[table] | (b[table + 1] << 8) | (b[table + 2] << 16)) + b[table + 3] * 0x1000000
-        : b[start + 4];
-    const link = oif >= 0 && (b[oif - 4] | (b[oif - 3] << 8)) >= 8 ? (b[oif] | (b[oif + 1] << 8) | (b[oif + 2] << 16)) + b[oif + 3] * 0x1000000 : -1;
+    const tableId = table >= 0 && u16[(table - 4) >> 1] >= 8 ? u32[table >> 2] : b[start + 4];
+    const link = oif >= 0 && u16[(oif - 4) >> 1] >= 8 ? u32[oif >> 2] : -1;
     if (
       (tableWanted >= 0 && tableId !== tableWanted) ||
       (linkWanted >= 0 && link !== linkWanted) ||
@@ -119,7 +124,7 @@ function collectRoutes(b: Buffer, rows: Int32Array, count: number, out: unknown[
     const dstLength = b[start + 1];
     let dstText: string;
     if (dst < 0) dstText = dstLength === 0 ? 'default' : `?/${dstLength}`;
-    else if ((b[dst - 4] | (b[dst - 3] << 8)) === 8) {
+    else if (u16[(dst - 4) >> 1] === 8) {
       // IPv4, as formatIpv4At, with the last byte and the prefix length in one string.
       const head = (b[dst] << 16) | (b[dst + 1] << 8) | b[dst + 2];
       if (head !== lastHead) {
@@ -128,9 +133,9 @@ function collectRoutes(b: Buffer, rows: Int32Array, count: number, out: unknown[
       }
       if (dstLength !== tailsLength) tails = TAILS[(tailsLength = dstLength)] ??= [];
       dstText = lastHeadText + (tails[b[dst + 3]] ??= decimal[b[dst + 3]] + prefixes[dstLength]);
-    } else dstText = formatIpAt(b, dst, (b[dst - 4] | (b[dst - 3] << 8)) - 4) + prefixes[dstLength];
+    } else dstText = formatIpAt(b, dst, u16[(dst - 4) >> 1] - 4) + prefixes[dstLength];
     // The RTNH_F_* bits (NEXTHOP_FLAGS, 0x17) all lie in rtm_flags' first byte.
-    const flags = b[start + 8] & 0x17 ? nexthopFlagNames((b[start + 8] | (b[start + 9] << 8) | (b[start + 10] << 16)) + b[start + 11] * 0x1000000) : [];
+    const flags = b[start + 8] & 0x17 ? nexthopFlagNames(u32[(start + 8) >> 2]) : [];
     let r: Route;
     if (link >= 0 && gateway < 0 && priority < 0 && prefsrc < 0 && pref < 0) {
       // The shape of most routes of a dump, in one literal.
@@ -164,17 +169,15 @@ function collectRoutes(b: Buffer, rows: Int32Array, count: number, out: unknown[
         unknownAttributes: [],
       };
       // In decodeRouteAt's order.
-      if (gateway >= 0) r.gateway = formatIpAt(b, gateway, (b[gateway - 4] | (b[gateway - 3] << 8)) - 4);
+      if (gateway >= 0) r.gateway = formatIpAt(b, gateway, u16[(gateway - 4) >> 1] - 4);
       if (link >= 0) {
         r.link = link;
         // eslint-disable-next-line @typescript-eslint/no-deprecated -- deprecated alias of `link`, still filled
         r.index = link;
       }
-      if (prefsrc >= 0) r.prefsrc = formatIpAt(b, prefsrc, (b[prefsrc - 4] | (b[prefsrc - 3] << 8)) - 4);
-      if (priority >= 0 && (b[priority - 4] | (b[priority - 3] << 8)) >= 8) {
-        r.metric = (b[priority] | (b[priority + 1] << 8) | (b[priority + 2] << 16)) + b[priority + 3] * 0x1000000;
-      }
-      const prefName = pref >= 0 && (b[pref - 4] | (b[pref - 3] << 8)) >= 5 ? PREF_NAMES.get(b[pref]) : undefined;
+      if (prefsrc >= 0) r.prefsrc = formatIpAt(b, prefsrc, u16[(prefsrc - 4) >> 1] - 4);
+      if (priority >= 0 && u16[(priority - 4) >> 1] >= 8) r.metric = u32[priority >> 2];
+      const prefName = pref >= 0 && u16[(pref - 4) >> 1] >= 5 ? PREF_NAMES.get(b[pref]) : undefined;
       if (prefName !== undefined) r.pref = prefName;
     }
     out.push(r);

@@ -13,7 +13,8 @@ import type { NetlinkMessage } from '../netlink/parser';
 import { NetlinkWriter } from '../netlink/writer';
 import { afOf, formatIp, parseCidr, parseIp } from '../validate/ip';
 import * as C from './constants';
-import { resolveLinkIndex, resolveLinkNames } from './link';
+import { resolveLinkNames } from './link-names';
+import { resolveLinkIndex } from './link-ref';
 import { parseProtocol, parseRouteType, parseTable, protocolName, routeTypeName } from './names';
 import { decodeRoute, decodeRouteAt, isClonedRoute, isClonedRouteAt } from './route-decode';
 import { routeRows } from './route-rows';
@@ -265,14 +266,18 @@ function* nameRoutes(routes: Route[]): Operation<Route[]> {
   // another), without an array per route or a lookup per route.
   const links = new Set<number | undefined>();
   let last: number | undefined = -1;
-  for (const r of routes) {
+  // eslint-disable-next-line @typescript-eslint/prefer-for-of -- runs unoptimised in a new process, where for-of allocates per step
+  for (let i = 0; i < routes.length; i++) {
+    const r = routes[i];
     if (r.link !== last) links.add((last = r.link));
     if (r.multipath) for (const nh of r.multipath) links.add(nh.link);
   }
   const names = yield* resolveLinkNames(links);
   last = -1;
   let name: string | undefined;
-  for (const r of routes) {
+  // eslint-disable-next-line @typescript-eslint/prefer-for-of -- runs unoptimised in a new process, where for-of allocates per step
+  for (let i = 0; i < routes.length; i++) {
+    const r = routes[i];
     if (r.link !== last) name = (last = r.link) !== undefined ? names.get(last) : undefined;
     if (name !== undefined) r.linkName = name;
     // The slot route-rows.ts leaves for the name, when there is none.

@@ -192,6 +192,34 @@ describe('routes from the native index (route-rows.ts)', () => {
     }
   });
 
+  it('are the same from a buffer at any byte offset and from messages that do not start 4-aligned (the 16- and 32-bit views)', () => {
+    const b = dumpAnswer(3000, 13);
+    const expected = JSON.stringify(decodedOneByOne(b));
+    // The buffer at an odd offset of its memory: the rows copy it (a Uint32Array view needs 4-aligned memory).
+    for (const shift of [1, 2, 3]) {
+      const backing = Buffer.alloc(b.length + 8);
+      b.copy(backing, shift);
+      const shifted = backing.subarray(shift, shift + b.length);
+      expect(shifted.byteOffset % 4).not.toBe(0);
+      expect(JSON.stringify(collectedByRows(shifted).routes), `shift ${shift}`).toBe(expected);
+    }
+    // The messages 2 bytes into an aligned buffer: their attributes are not 4-aligned in it, so decodeRouteAt reads them.
+    const moved = Buffer.alloc(b.length + 2);
+    b.copy(moved, 2);
+    const rows = routeRows(wanted(ANY), ANY);
+    const index = new Int32Array(16384);
+    const out: Route[] = [];
+    for (let off = 2; ;) {
+      const count = native().netlinkIndex(moved, off, SEQ, rows.headerLength, rows.columns, index, rows.stride) >>> 1;
+      if (count === 0) break;
+      rows.collect(moved, index, count, out);
+      // NLMSG_ALIGN from the messages' start, 2 bytes in
+      off = 2 + ((index[(count - 1) * rows.stride + 1] - 2 + 3) & ~3);
+    }
+    expect(out.length).toBe(JSON.parse(expected).length);
+    expect(JSON.stringify(withoutSlot(out))).toBe(expected);
+  });
+
   it('are flagged interrupted when a message carries NLM_F_DUMP_INTR', () => {
     const b = dumpAnswer(50, 3);
     const third = [0, 0, 0].reduce((off) => off + ((b.readUInt32LE(off) + 3) & ~3), 0);

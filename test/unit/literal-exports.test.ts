@@ -1,0 +1,80 @@
+// The constants modules of dist/ build their exports as one object literal (scripts/literal-exports.mjs, run by
+// the build): the same names and values as the TypeScript source, in tsc's order. Needs the build (`npm run build:ts`).
+import { readFileSync, readdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import * as netlink from '../../lib/netlink/constants';
+import * as rtnetlink from '../../lib/rtnetlink/constants';
+import * as genetlink from '../../lib/genetlink/constants';
+import * as ethtool from '../../lib/genetlink/ethtool/constants';
+import * as tc from '../../lib/rtnetlink/tc/constants';
+import * as conntrack from '../../lib/conntrack/constants';
+
+const root = path.resolve(__dirname, '..', '..');
+const dist = path.join(root, 'dist');
+const requireDist = createRequire(path.join(dist, 'index.js'));
+
+const SOURCES: Record<string, object> = {
+  'netlink/constants.js': netlink,
+  'rtnetlink/constants.js': rtnetlink,
+  'genetlink/constants.js': genetlink,
+  'genetlink/ethtool/constants.js': ethtool,
+  'rtnetlink/tc/constants.js': tc,
+  'conntrack/constants.js': conntrack,
+};
+
+/** literal-exports.mjs, imported at run time (a build script, not part of the typed sources). */
+async function literalExports(source: string, filename: string): Promise<string> {
+  const m = (await import(path.join(root, 'scripts', 'literal-exports.mjs'))) as { literalExports: (s: string, f: string) => string };
+  return m.literalExports(source, filename);
+}
+
+describe('constants modules as one literal', () => {
+  it('every constants module of dist/ without imports is rewritten (and only those)', () => {
+    const files = readdirSync(dist, { recursive: true, encoding: 'utf8' }).filter((f) => path.basename(f) === 'constants.js' && !f.startsWith('bundle'));
+    const rewritten = files.filter((f) => readFileSync(path.join(dist, f), 'utf8').includes('// literal-exports: '));
+    expect(rewritten.sort()).toEqual(Object.keys(SOURCES).sort());
+    for (const f of rewritten) expect(readFileSync(path.join(dist, f), 'utf8'), f).not.toMatch(/^exports\.\w+ = (exports\.\w+ = )*void 0;$/m);
+  });
+
+  it.each(Object.keys(SOURCES))('dist/%s exports what the TypeScript source exports', (file) => {
+    const built = requireDist(`./${file}`) as Record<string, unknown>;
+    const source = SOURCES[file] as Record<string, unknown>;
+    expect(Object.keys(built).sort()).toEqual(Object.keys(source).sort());
+    for (const [name, value] of Object.entries(source)) {
+      if (typeof value === 'function') expect(typeof built[name], name).toBe('function');
+      else expect(built[name], name).toEqual(value);
+    }
+    expect(built.__esModule).toBe(true);
+    expect(Object.getOwnPropertyDescriptor(built, '__esModule')).toEqual({ value: true, writable: false, enumerable: false, configurable: false });
+  });
+
+  it("keeps tsc's order, the statements of values that are not constants, and refuses a module with imports", async () => {
+    const tsc = [
+      '"use strict";',
+      'Object.defineProperty(exports, "__esModule", { value: true });',
+      'exports.NAMES = exports.B = exports.A = void 0;',
+      'exports.twice = twice;',
+      'exports.A = 1;',
+      'exports.B = exports.A | 4;',
+      'exports.NAMES = [',
+      "    [exports.A, 'A'],",
+      '];',
+      'function twice(n) {',
+      '    return n * exports.B;',
+      '}',
+      '',
+    ].join('\n');
+    const out = await literalExports(tsc, 'fixture.js');
+    expect(out.split('\n')).toHaveLength(tsc.split('\n').length);
+    const m = { exports: {} as Record<string, unknown> };
+    new Function('exports', 'module', out)(m.exports, m);
+    // tsc's order: its `void 0` chain sets the last name first
+    expect(Object.getOwnPropertyNames(m.exports)).toEqual(['__esModule', 'A', 'B', 'NAMES', 'twice']);
+    expect(m.exports).toEqual({ A: 1, B: 5, NAMES: [[1, 'A']], twice: expect.any(Function) });
+    expect((m.exports.twice as (n: number) => number)(2)).toBe(10);
+    expect(out).not.toContain('exports.A = 1;');
+    await expect(literalExports(`const x = require("./x");\n${tsc}`, 'imports.js')).rejects.toThrow(/imports/);
+  });
+});

@@ -32,6 +32,26 @@ export async function makeInetSocket(netnsFd: number, opts: NativeInetSocketOpti
 }
 
 /**
+ * Hands `fd` (from {@link makeInetSocket}) to a Node object: `adopt` must
+ * take it synchronously (`server.listen({ fd })`, `new net.Socket({ fd })`,
+ * `sock.bind({ fd })`). When it throws, Node has not taken the fd (net and
+ * dgram check their state and the fd before a handle owns it), so it is
+ * closed here, once: the socket stays bound until the process ends otherwise.
+ * @internal
+ * @example
+ * const sock = adoptInetSocket(fd, () => new net.Socket({ fd, readable: true, writable: true }));
+ */
+export function adoptInetSocket<T>(fd: number, adopt: () => T): T {
+  validateFd(fd);
+  try {
+    return adopt();
+  } catch (e) {
+    native().closeFd(fd);
+    throw e;
+  }
+}
+
+/**
  * Connects a socket made by {@link makeInetSocket}, waiting on a libuv worker
  * (at most `timeoutMs`); closes it when the connection fails.
  * @internal

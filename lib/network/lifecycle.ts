@@ -14,7 +14,7 @@ import type { Link } from '../rtnetlink/link-types';
 import { NetworkOperationError } from './errors';
 import { stepDone } from './fault';
 import { checkHostOverlap, leftoverBridge } from './host-conflicts';
-import { beginIntent } from './intents';
+import { beginIntent, endFailed } from './intents';
 import { bridgeMark, defaultBridgeName, parseMark, randomMac, validateNetworkName } from './names';
 import { FIREWALL_SPEC_KEYS, sameFirewallSpec, validateFirewallSpec } from './firewall/spec';
 import { Rollback } from './settle';
@@ -154,14 +154,16 @@ export async function createNetwork(ctx: NetworkContext, spec: NetworkSpec): Pro
     await setSysctl(ctx.hostRef, `net/ipv4/conf/${rec.bridge}/route_localnet`, 1);
     await rebuildFirewall(ctx);
     stepDone('create');
-    intent.done();
-    return { ...rec };
   } catch (e) {
-    if (await rollback.run()) intent.done();
-    else intent.abandon(); // reconcile undoes the rest
-    if (e instanceof ValidationError || e instanceof UnsafeStateDirError) throw e;
-    throw new NetworkOperationError(op, step, e);
+    const undone = await rollback.run(); // false: reconcile undoes the rest
+    const err = e instanceof ValidationError || e instanceof UnsafeStateDirError ? e : new NetworkOperationError(op, step, e);
+    endFailed(intent, err, undone);
+    throw err;
   }
+  // After the try: a journal that cannot record the end does not roll the network back (its error is thrown, the
+  // intent stays open, and reconcile undoes the create whole).
+  intent.done();
+  return { ...rec };
 }
 
 /**

@@ -20,6 +20,7 @@ import { isolatePorts } from './firewall/icc';
 import { beginIntent, endFailed } from './intents';
 import { addDefaultRoutes, checkDefaultRoute, chooseIfname, handOverDefaultRoute, type DefaultRouteChoice } from './multi-network';
 import { hostVethName, randomMac, validateNetworkName, vethMark } from './names';
+import { deleteNamedLink, namedLink } from './named-link';
 import { removeAttachments } from './removal';
 import { openSandboxOps, type SandboxOps } from './sandbox-ops';
 import { identityOf, refuseHostNamespace, sameNamespace } from './sandbox-identity';
@@ -146,7 +147,7 @@ export async function attach(ctx: NetworkContext, network: string, opts: AttachO
       if (known) {
         if (!sameNamespace(known.sandboxNs, nsId) || (!known.sandboxNs && known.sandboxPath !== ident.path))
           throw new AttachmentConflictError(network, id, known.sandboxPath);
-        if (!(await ctx.host.links.find(known.hostIfname))) await reattachLocked(ctx, rec, known);
+        if (!(await namedLink(ctx.host, known.hostIfname))) await reattachLocked(ctx, rec, known);
         return toAttachment(rec, known);
       }
       return await attachNew(ctx, rec, opts, { id, ifname, op, ident, existing, nsId, defaultRoute, names });
@@ -337,7 +338,7 @@ async function reattachLocked(ctx: NetworkContext, rec: NetworkRecord, att: Atta
     return;
   }
   try {
-    await ctx.host.links.delete(att.hostIfname).catch(ignoreMissing);
+    await deleteNamedLink(ctx.host, att.hostIfname);
     const sb = openSandboxOps(ns);
     await sb.links
       .delete(att.ifname)

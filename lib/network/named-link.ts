@@ -8,7 +8,7 @@
  */
 import type { Handle } from '../handle';
 import type { Link } from '../rtnetlink/link-types';
-import { ignoreMissing } from './context';
+import { NetlinkError, NotFoundError } from '../netlink/errors';
 
 /** The link called `name` in `h`'s namespace, or undefined (also when another link carries the name as an altname). */
 export async function namedLink(h: Handle, name: string): Promise<Link | undefined> {
@@ -19,5 +19,9 @@ export async function namedLink(h: Handle, name: string): Promise<Link | undefin
 /** Deletes the link called `name`, if there is one; a link that carries the name as an altname is left alone. */
 export async function deleteNamedLink(h: Handle, name: string): Promise<void> {
   const link = await namedLink(h, name);
-  if (link) await h.links.delete(link.index).catch(ignoreMissing);
+  if (!link) return;
+  await h.links.delete(link.index).catch((e: unknown) => {
+    // Gone meanwhile (context.ts's ignoreMissing; not imported: reconcile.ts uses this, and context.ts is above it).
+    if (!(e instanceof NotFoundError || (e instanceof NetlinkError && e.code === 'ENODEV'))) throw e;
+  });
 }

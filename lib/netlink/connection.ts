@@ -9,6 +9,7 @@
  * @module
  */
 import { native, NativeEventKind, type NativeNetlinkSocket } from '../native/binding';
+import { NLM_F_DUMP } from './constants';
 import { EINTR } from './errno';
 import { ClosedError, NetlinkError, fromNative, requestOverrun } from './errors';
 import { markInterrupted, type AsyncExecutor, type NetlinkCall } from './operation';
@@ -131,11 +132,14 @@ export class NetlinkConnection extends ConnectionCore implements AsyncExecutor {
     if (this.closed || this.draining) return Promise.reject(new ClosedError(c.operation));
     this.active++;
     const opening = this.whenOpen();
+    // A dump given to call() holds the socket's one dump slot like dump() does: sent while another dump runs,
+    // the kernel would refuse whichever came second with EBUSY (links.list() included).
+    const callDump = c.kind === 'ack' && isDumpRequest(c.message);
     // Hot path (socket open, not a dump): one promise and one callback per
     // request, which counts itself settled; thousands may be in flight.
-    if (!opening && c.kind !== 'dump') return this.send(c, true);
+    if (!opening && c.kind !== 'dump' && !callDump) return this.send(c, true);
     const done = () => this.settled();
-    const run = () => (c.kind === 'dump' ? this.executeDump(c) : this.send(c, false));
+    const run = () => (c.kind === 'dump' ? this.executeDump(c) : callDump ? this.sendInDumpSlot(c) : this.send(c, false));
     const p = opening ? opening.then(run) : run();
     p.then(done, done);
     return p;
@@ -157,6 +161,16 @@ export class NetlinkConnection extends ConnectionCore implements AsyncExecutor {
 
   private settled(): void {
     if (--this.active === 0) this.idle?.();
+  }
+
+  /** A dump given to call(): sent once (never restarted) while it holds the dump slot. */
+  private async sendInDumpSlot(c: NetlinkCall): Promise<NetlinkMessage[]> {
+    await this.acquireDumpSlot();
+    try {
+      return await this.send(c, false);
+    } finally {
+      this.releaseDumpSlot();
+    }
   }
 
   private async executeDump(c: NetlinkCall): Promise<NetlinkMessage[]> {
@@ -452,4 +466,9 @@ export class NetlinkConnection extends ConnectionCore implements AsyncExecutor {
   private unref(): void {
     if (--this.refs === 0 && !this.closed) this.socket?.unref();
   }
+}
+
+/** Whether a request's header asks for a dump (both NLM_F_ROOT and NLM_F_MATCH: one alone is NLM_F_REPLACE or NLM_F_EXCL on a NEW request). */
+function isDumpRequest(message: Buffer): boolean {
+  return message.length >= 8 && (message.readUInt16LE(6) & NLM_F_DUMP) === NLM_F_DUMP;
 }

@@ -329,7 +329,7 @@ export class DecodeError extends NlkitError {
   }
 }
 
-/** A streamed dump saw the object set change underneath it (NLM_F_DUMP_INTR). */
+/** A streamed dump, or a dump given to call() (never restarted), saw the object set change underneath it (NLM_F_DUMP_INTR). */
 export class DumpInterruptedError extends NlkitError {
   /** Always "DumpInterruptedError". */
   override name = 'DumpInterruptedError';

@@ -118,9 +118,9 @@ export type Operation<T> = Generator<NetlinkCall | LocalStep | ConcurrentStep, T
  * Sends one request and returns its replies (a GET's answer, or an echo).
  * A message with NLM_F_DUMP in its flags is answered by the kernel as a dump
  * (its parts and NLMSG_DONE, no ack): the call returns every part, is not
- * restarted (DumpInterruptedError when the kernel flags it interrupted) and
- * does not wait for the handle's other dumps (the kernel answers EBUSY while
- * one runs on the socket). Use {@link dump} for dumps.
+ * restarted (DumpInterruptedError when the kernel flags it interrupted) and,
+ * on a handle, waits for the handle's other dumps, as they wait for it (the
+ * kernel answers EBUSY while one runs on the socket). Use {@link dump} for dumps.
  * @example
  * function* linkMtu(index: number): Operation<number | undefined> {
  *   const w = new NetlinkWriter().begin(RTM_GETLINK, 0);

@@ -7,8 +7,9 @@
  * (the dead attempt's veth, lease and namespace are gone first).
  * @module
  */
-import { ignoreMissing, ipamOf, type NetworkContext } from './context';
+import { ipamOf, type NetworkContext } from './context';
 import { clearIntent, intentExists, pendingIntents, type PendingIntent } from './intents';
+import { deleteNamedLink } from './named-link';
 import { deleteOwnedNamespace, removeAttachments } from './removal';
 import type { AttachmentRecord, NetworkRecord } from './state';
 
@@ -37,7 +38,7 @@ export async function settleInterrupted(ctx: NetworkContext, p: PendingIntent): 
   if (rec && ours.length) await removeAttachments(ctx, rec, ours, false);
   // What no record names any more: the links and leases of the ids nobody holds now.
   const veths = unrecorded.map((i) => r.hostIfnames?.[i]).filter((n) => n !== undefined);
-  await Promise.all(veths.map((n) => ctx.host.links.delete(n).catch(ignoreMissing)));
+  await Promise.all(veths.map((n) => deleteNamedLink(ctx.host, n)));
   if (rec && unrecorded.length) await ipamOf(ctx, rec).release(unrecorded.map((i) => ids[i]));
   const inUse = new Set(Object.values((await ctx.store.snapshot()).attachments[r.network] ?? {}).map((a) => a.sandboxName));
   for (const ns of r.namespaces ?? []) if (!inUse.has(ns.name)) await deleteOwnedNamespace(ns);

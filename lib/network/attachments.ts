@@ -17,9 +17,10 @@ import { NetworkOperationError } from './errors';
 import { settleInterruptedOf } from './attachment-recovery';
 import { stepDone } from './fault';
 import { isolatePorts } from './firewall/icc';
-import { beginIntent } from './intents';
+import { beginIntent, endFailed } from './intents';
 import { addDefaultRoutes, checkDefaultRoute, chooseIfname, handOverDefaultRoute, type DefaultRouteChoice } from './multi-network';
 import { hostVethName, randomMac, validateNetworkName, vethMark } from './names';
+import { deleteNamedLink, namedLink } from './named-link';
 import { removeAttachments } from './removal';
 import { openSandboxOps, type SandboxOps } from './sandbox-ops';
 import { identityOf, refuseHostNamespace, sameNamespace } from './sandbox-identity';
@@ -146,7 +147,7 @@ export async function attach(ctx: NetworkContext, network: string, opts: AttachO
       if (known) {
         if (!sameNamespace(known.sandboxNs, nsId) || (!known.sandboxNs && known.sandboxPath !== ident.path))
           throw new AttachmentConflictError(network, id, known.sandboxPath);
-        if (!(await ctx.host.links.find(known.hostIfname))) await reattachLocked(ctx, rec, known);
+        if (!(await namedLink(ctx.host, known.hostIfname))) await reattachLocked(ctx, rec, known);
         return toAttachment(rec, known);
       }
       return await attachNew(ctx, rec, opts, { id, ifname, op, ident, existing, nsId, defaultRoute, names });
@@ -213,6 +214,7 @@ async function attachNew(ctx: NetworkContext, rec: NetworkRecord, opts: AttachOp
   stepDone('attach');
   const rollback = new Rollback();
   let step = 'prepare sandbox';
+  let result: Attachment;
   try {
     let ownsSandbox = false;
     if (createName && !netnsExists(createName)) {
@@ -253,21 +255,24 @@ async function attachNew(ctx: NetworkContext, rec: NetworkRecord, opts: AttachOp
         if (defaultRoute) handOverDefaultRoute(s, edits, att);
       });
       stepDone('attach');
-      intent.done();
-      return toAttachment(rec, att);
+      result = toAttachment(rec, att);
     } finally {
       if (ns !== existing) ns.close();
     }
   } catch (e) {
-    if (await rollback.run()) intent.done();
-    else intent.abandon(); // an undo failed: reconcile finishes it
-    if (
+    const undone = await rollback.run(); // false: an undo failed, reconcile finishes it
+    const err =
       e instanceof ValidationError ||
       (e instanceof NlkitError && ['AddressInUseError', 'IpamExhaustedError', 'NotFoundError', 'UnsafeStateDirError'].includes(e.name))
-    )
-      throw e;
-    throw new NetworkOperationError(op, step, e);
+        ? e
+        : new NetworkOperationError(op, step, e);
+    endFailed(intent, err, undone);
+    throw err;
   }
+  // After the try: a journal that cannot record the end of a finished attach must not roll back half of it (the
+  // record stays); its error is thrown and the intent stays open, for reconcile to undo the attach whole.
+  intent.done();
+  return result;
 }
 
 /**
@@ -333,7 +338,7 @@ async function reattachLocked(ctx: NetworkContext, rec: NetworkRecord, att: Atta
     return;
   }
   try {
-    await ctx.host.links.delete(att.hostIfname).catch(ignoreMissing);
+    await deleteNamedLink(ctx.host, att.hostIfname);
     const sb = openSandboxOps(ns);
     await sb.links
       .delete(att.ifname)

@@ -216,11 +216,18 @@ export class Intent {
     this.open = false;
     const j = this.journal;
     if (ended(j, this.id)) return;
-    // Nothing in flight and nothing left for reconcile: the file can start afresh instead of growing.
-    if (j.running.size === 0 && j.abandoned === 0 && j.size > EMPTY_AFTER_BYTES) {
-      fs.ftruncateSync(j.fd, 0);
-      j.size = 0;
-    } else append(j, { t: 'end', id: this.id });
+    try {
+      // Nothing in flight and nothing left for reconcile: the file can start afresh instead of growing.
+      if (j.running.size === 0 && j.abandoned === 0 && j.size > EMPTY_AFTER_BYTES) {
+        fs.ftruncateSync(j.fd, 0);
+        j.size = 0;
+      } else append(j, { t: 'end', id: this.id });
+    } catch (e) {
+      // The end is not on disk: the intent stays open there, so it counts as abandoned (check() and reconcile()
+      // see it; clearIntent() ends it), and the file is never emptied under it.
+      j.abandoned++;
+      throw e;
+    }
   }
 
   /** The operation failed halfway and could not undo itself: the record stays, for check/reconcile to report and finish. */
@@ -253,15 +260,25 @@ export async function withIntent<T>(stateDir: string, plan: IntentPlan, fn: (int
   try {
     result = await fn(intent);
   } catch (e) {
-    try {
-      intent.done();
-    } catch (journalError) {
-      if (e instanceof Error) Object.defineProperty(e, 'journalError', { value: journalError, configurable: true, writable: true });
-    }
+    endFailed(intent, e, true);
     throw e;
   }
   intent.done();
   return result;
+}
+
+/**
+ * Ends the intent of an operation that failed with `e` (about to be thrown): done when the operation was
+ * undone, else abandoned. A journal that cannot record the end never replaces `e` (it says what failed): its
+ * error rides along as e's `journalError`, and the intent stays open (Intent.done).
+ */
+export function endFailed(intent: Intent, e: unknown, undone: boolean): void {
+  try {
+    if (undone) intent.done();
+    else intent.abandon();
+  } catch (journalError) {
+    if (e instanceof Error) Object.defineProperty(e, 'journalError', { value: journalError, configurable: true, writable: true });
+  }
 }
 
 /** The intents of one journal file that have no end, in order. */

@@ -14,9 +14,10 @@ import type { Link } from '../rtnetlink/link-types';
 import { NetworkOperationError } from './errors';
 import { stepDone } from './fault';
 import { checkHostOverlap, leftoverBridge } from './host-conflicts';
-import { beginIntent } from './intents';
+import { beginIntent, endFailed } from './intents';
 import { bridgeMark, defaultBridgeName, parseMark, randomMac, validateNetworkName } from './names';
 import { FIREWALL_SPEC_KEYS, sameFirewallSpec, validateFirewallSpec } from './firewall/spec';
+import { deleteNamedLink } from './named-link';
 import { Rollback } from './settle';
 import type { HostState, NetworkRecord } from './state';
 import { isObject } from '../validate/options';
@@ -154,14 +155,16 @@ export async function createNetwork(ctx: NetworkContext, spec: NetworkSpec): Pro
     await setSysctl(ctx.hostRef, `net/ipv4/conf/${rec.bridge}/route_localnet`, 1);
     await rebuildFirewall(ctx);
     stepDone('create');
-    intent.done();
-    return { ...rec };
   } catch (e) {
-    if (await rollback.run()) intent.done();
-    else intent.abandon(); // reconcile undoes the rest
-    if (e instanceof ValidationError || e instanceof UnsafeStateDirError) throw e;
-    throw new NetworkOperationError(op, step, e);
+    const undone = await rollback.run(); // false: reconcile undoes the rest
+    const err = e instanceof ValidationError || e instanceof UnsafeStateDirError ? e : new NetworkOperationError(op, step, e);
+    endFailed(intent, err, undone);
+    throw err;
   }
+  // After the try: a journal that cannot record the end does not roll the network back (its error is thrown, the
+  // intent stays open, and reconcile undoes the create whole).
+  intent.done();
+  return { ...rec };
 }
 
 /**
@@ -183,7 +186,7 @@ export async function deleteNetwork(ctx: NetworkContext, name: string, missingOk
     stepDone('delete');
     await rebuildFirewall(ctx, rec.name); // networks are rare: the table is rewritten atomically without this one (or removed with the last)
     stepDone('delete');
-    await ctx.host.links.delete(rec.bridge).catch(ignoreMissing);
+    await deleteNamedLink(ctx.host, rec.bridge); // not another link that carries the name as an altname
     stepDone('delete');
     await ipamOf(ctx, rec).destroy();
     stepDone('delete');
@@ -219,8 +222,16 @@ export async function findNetwork(ctx: Pick<NetworkContext, 'store'>, name: stri
 /** Brings a recorded network's bridge and addresses back (reconcile). */
 export async function rebuildNetwork(ctx: NetworkContext, rec: NetworkRecord): Promise<void> {
   const br = await ctx.host.links.find(rec.bridge);
+  // The lookup matches an altname too: another link carrying the bridge's name is not given the gateway (and
+  // the name cannot be taken for a new bridge while it carries it).
+  if (br && br.name !== rec.bridge)
+    throw new ValidationError(
+      'bridge',
+      rec.bridge,
+      `is an altname of ${br.name}, not network ${rec.name}'s bridge: nlkit does not take over interfaces it did not make; remove the altname`,
+    );
   if (!br) await addBridge(ctx, rec, new Rollback());
-  else if (!br.up) await ctx.host.links.set(rec.bridge, { up: true });
+  else if (!br.up) await ctx.host.links.set(br.index, { up: true });
   await ctx.host.addresses.replace(rec.bridge, new AddressPool(rec.subnet, rec.gateway).withPrefix(rec.gateway));
   if (rec.subnet6 && rec.gateway6) {
     await ctx.host.addresses.replace(rec.bridge, new AddressPool(rec.subnet6, rec.gateway6).withPrefix(rec.gateway6), { nodad: true });

@@ -10,6 +10,7 @@ import type { Handle } from '../handle';
 import type { Link } from '../rtnetlink/link-types';
 import { open } from '../handle';
 import { openNetnsSync, type NetworkNamespace } from '../netns/namespace';
+import { deleteNamedLink } from './named-link';
 import { identityOf, sameNamespace } from './sandbox-identity';
 import type { AttachmentRecord, HostState, NetworkRecord } from './state';
 
@@ -223,14 +224,14 @@ async function repair(ctx: ReconcileContext): Promise<Drift[]> {
   const redo: Array<[NetworkRecord, AttachmentRecord]> = [];
   for (const d of drift) {
     if (d.kind === 'leftover-bridge' || d.kind === 'leftover-veth') {
-      await ctx.host.links.delete(d.detail.split(' ')[0]).catch(() => undefined);
+      await deleteNamedLink(ctx.host, d.detail.split(' ')[0]).catch(() => undefined);
       continue;
     }
     if (isFirewallDrift(d)) continue; // repaired below, in one transaction
     const rec = netOf(d.network);
     if (d.kind === 'stray-veth') {
       const name = d.detail.split(' ')[0];
-      await ctx.host.links.delete(name).catch(() => undefined);
+      await deleteNamedLink(ctx.host, name).catch(() => undefined);
       continue;
     }
     if (!d.id) continue;

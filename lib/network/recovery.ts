@@ -8,11 +8,12 @@
  * reconcile that died itself) is harmless.
  * @module
  */
-import { ignoreMissing, type NetworkContext } from './context';
+import type { NetworkContext } from './context';
 import { settleInterrupted } from './attachment-recovery';
 import { clearIntent, intentExists, pendingIntents, type IntentRecord, type PendingIntent } from './intents';
 import { deleteOwnedNamespace } from './removal';
 import { deleteNetwork, repairFirewall } from './lifecycle';
+import { deleteNamedLink } from './named-link';
 import type { Drift } from './reconcile';
 import { withLifecycleLock, withSandboxLocks } from './sandbox-lock';
 
@@ -56,7 +57,7 @@ async function settleLifecycle(ctx: NetworkContext, p: PendingIntent): Promise<v
   if (!intentExists(p)) return; // another process settled it while this one waited for the lock (and may have created the network anew)
   const r = p.record;
   if (r.network in (await ctx.store.snapshot()).networks) await deleteNetwork(ctx, r.network, true);
-  else if (r.op === 'delete' && r.bridge) await ctx.host.links.delete(r.bridge).catch(ignoreMissing);
+  else if (r.op === 'delete' && r.bridge) await deleteNamedLink(ctx.host, r.bridge);
   for (const ns of r.namespaces ?? []) await deleteOwnedNamespace(ns);
   clearIntent(p);
 }

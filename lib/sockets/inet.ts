@@ -8,7 +8,7 @@
 import * as dgram from 'node:dgram';
 import * as net from 'node:net';
 import { ValidationError } from '../netlink/errors';
-import { connectInetSocket, makeInetSocket } from '../system/inet-socket';
+import { adoptInetSocket, connectInetSocket, makeInetSocket } from '../system/inet-socket';
 import { withNetnsAsync, type NetnsRef } from '../netns/namespace';
 import { open } from '../handle';
 import { parseIp, type IpFamily } from '../validate/ip';
@@ -193,10 +193,13 @@ export async function listenTcp<S extends net.Server = net.Server>(
   if (onConnection) server.on('connection', onConnection);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen({ fd }, () => {
-      server.off('error', reject);
-      resolve();
-    });
+    // A server that listens already throws here, before it took the fd: closed, not left bound.
+    adoptInetSocket(fd, () =>
+      server.listen({ fd }, () => {
+        server.off('error', reject);
+        resolve();
+      }),
+    );
   });
   return server;
 }
@@ -230,7 +233,7 @@ export async function connectTcp(opts: ConnectOptions): Promise<net.Socket> {
       what,
     );
     await connectInetSocket(fd, family, host, port, opts.timeoutMs ?? 5000, what);
-    return new net.Socket({ fd, readable: true, writable: true });
+    return adoptInetSocket(fd, () => new net.Socket({ fd, readable: true, writable: true }));
   });
 }
 
@@ -271,10 +274,12 @@ export async function bindUdp(opts: UdpBindOptions = {}): Promise<dgram.Socket> 
   const sock = dgram.createSocket({ type: family === 6 ? 'udp6' : 'udp4' });
   await new Promise<void>((resolve, reject) => {
     sock.once('error', reject);
-    sock.bind({ fd }, () => {
-      sock.off('error', reject);
-      resolve();
-    });
+    adoptInetSocket(fd, () =>
+      sock.bind({ fd }, () => {
+        sock.off('error', reject);
+        resolve();
+      }),
+    );
   });
   return sock;
 }

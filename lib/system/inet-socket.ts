@@ -26,9 +26,32 @@ export async function makeInetSocket(netnsFd: number, opts: NativeInetSocketOpti
   } catch (e) {
     throw fromNative(operation, e);
   }
-  // The environment held it until now (closed at a worker's end if this never ran): the caller owns it from here.
-  native().heldFdTake(fd);
+  // Still held by the environment (closed at a worker's end if no JS runs again): adoptInetSocket or udpReceiver
+  // takes it in the same synchronous step as Node or the receiver takes it over, connectInetSocket closes it held.
   return fd;
+}
+
+/**
+ * Hands `fd` (from {@link makeInetSocket}, held by the environment until
+ * now) to a Node object: `adopt` must take it synchronously
+ * (`server.listen({ fd })`, `new net.Socket({ fd })`, `sock.bind({ fd })`),
+ * right after the environment lets it go, so a worker ended in between has
+ * nothing to leak. When `adopt` throws, Node has not taken the fd (net and
+ * dgram check their state and the fd before a handle owns it), so it is
+ * closed here, once: the socket stays bound until the process ends otherwise.
+ * @internal
+ * @example
+ * const sock = adoptInetSocket(fd, () => new net.Socket({ fd, readable: true, writable: true }));
+ */
+export function adoptInetSocket<T>(fd: number, adopt: () => T): T {
+  validateFd(fd);
+  native().heldFdTake(fd);
+  try {
+    return adopt();
+  } catch (e) {
+    native().closeFd(fd);
+    throw e;
+  }
 }
 
 /**
@@ -43,7 +66,7 @@ export async function connectInetSocket(fd: number, family: 4 | 6, host: string,
   try {
     await native().tcpConnect(fd, family, host, port, timeoutMs);
   } catch (e) {
-    native().closeFd(fd);
+    native().heldFdClose(fd); // still held (adoptInetSocket takes it)
     throw fromNative(operation, e);
   }
 }
@@ -79,6 +102,7 @@ export type UdpDatagramsCallback = ConstructorParameters<NativeBinding['UdpRecei
  */
 export function udpReceiver(fd: number, onDatagrams: UdpDatagramsCallback, operation: string): NativeUdpReceiver {
   validateFd(fd);
+  native().heldFdTake(fd); // the receiver owns it from here (or it is closed below)
   try {
     return new (native().UdpReceiver)(fd, onDatagrams);
   } catch (e) {

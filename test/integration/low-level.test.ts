@@ -173,6 +173,25 @@ describe('openNetlink: raw rtnetlink in a namespace', () => {
     }
   });
 
+  it('a dump given to call() and links.list() at once on one handle: each waits for the other (the kernel answers a second dump EBUSY)', async () => {
+    const h = box.h('raw');
+    // Enough links for a dump of several parts: the kernel keeps it running on the socket until they are read.
+    await Promise.all(Array.from({ length: 150 }, (_, i) => h.links.add({ name: `rcd${i}`, kind: 'bridge', group: 77 })));
+    try {
+      const expected = ipLinkNames(ns());
+      const byCall = () => h.run(call(getLinkMessage(NLM_F_DUMP).finish(), 'links by call'));
+      for (const listFirst of [true, false]) {
+        const [listed, called] = listFirst
+          ? await Promise.all([h.links.list(), byCall()])
+          : await Promise.all([byCall(), h.links.list()]).then(([c, l]) => [l, c] as const);
+        expect(listed.map((l) => l.name).sort()).toEqual(expected);
+        expect(called.map(linkName).sort()).toEqual(expected);
+      }
+    } finally {
+      await h.links.deleteGroup(77);
+    }
+  });
+
   it('subscribeNetlink delivers the RTM_NEWLINK of a link made afterwards', async () => {
     const events = await subscribeNetlink(NETLINK_ROUTE, { groups: [RTNLGRP_LINK], netns: ns() });
     try {

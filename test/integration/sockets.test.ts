@@ -1,4 +1,6 @@
 // Node sockets inside namespaces: TCP servers and clients, UDP, SO_REUSEPORT.
+import * as fs from 'node:fs';
+import * as net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { bindUdp, connectTcp, listenTcp } from '../../lib';
 import { useNetns } from '../helpers/netns';
@@ -94,5 +96,25 @@ describe('sockets in namespaces', () => {
 
   it('fails a connection to a closed port with ECONNREFUSED', async () => {
     await expect(connectTcp({ netns: box.ns('cli'), host: '10.60.0.1', port: 7999 })).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+  });
+
+  it('closes the socket it made when the server given cannot take it (listening already): the port is free again', async () => {
+    const busy = net.createServer();
+    await new Promise<void>((r) => busy.listen(0, '127.0.0.1', r));
+    try {
+      const fds = fs.readdirSync('/proc/self/fd').length;
+      const err = await listenTcp({ netns: box.ns('srv'), host: '127.0.0.1', port: 7103, server: busy }).catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: 'ERR_SERVER_ALREADY_LISTEN' });
+      expect(fs.readdirSync('/proc/self/fd').length).toBe(fds);
+      // The kernel has no listener on the port any more: another one gets it (EADDRINUSE if the first were left open).
+      const again = await listenTcp({ netns: box.ns('srv'), host: '127.0.0.1', port: 7103 }, (s) => s.end('again'));
+      try {
+        expect(await request(box.ns('srv'), '127.0.0.1', 7103)).toBe('again');
+      } finally {
+        again.close();
+      }
+    } finally {
+      busy.close();
+    }
   });
 });

@@ -16,7 +16,7 @@ vi.mock('node:fs', async (importOriginal) => {
   return { ...actual, default: { ...actual, writeSync }, writeSync };
 });
 
-const { withIntent, pendingIntents } = await import('../../lib/network/intents');
+const { clearIntent, withIntent, pendingIntents } = await import('../../lib/network/intents');
 const { NlkitError } = await import('../../lib/netlink/errors');
 
 describe('withIntent when the journal cannot record the end', () => {
@@ -50,5 +50,23 @@ describe('withIntent when the journal cannot record the end', () => {
       return 1;
     }).catch((e: unknown) => e);
     expect((err as { code?: string }).code).toBe('ENOSPC');
+  });
+  it('keeps that open intent when the idle journal is emptied later, as interrupted, until reconcile clears it', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nlkit-intent-'));
+    dirs.push(dir);
+    await withIntent(dir, { op: 'publish', network: 'n', publication: 'lost' }, async () => {
+      failEnd.on = true;
+      throw new Error('the operation failed');
+    }).catch(() => undefined);
+    failEnd.on = false;
+    // Enough operations after it for the journal to pass the size at which an idle one is emptied (64 KiB).
+    for (let i = 0; i < 1000; i++) await withIntent(dir, { op: 'publish', network: 'n', publication: `k${i}` }, async () => i);
+    const open = pendingIntents(dir);
+    expect(open.map((p) => [p.record.publication, p.live])).toEqual([['lost', false]]);
+    clearIntent(open[0]);
+    for (let i = 0; i < 1000; i++) await withIntent(dir, { op: 'publish', network: 'n', publication: `k${i}` }, async () => i);
+    expect(pendingIntents(dir)).toEqual([]);
+    const log = fs.readdirSync(path.join(dir, 'intents')).map((n) => fs.statSync(path.join(dir, 'intents', n)).size);
+    expect(Math.max(...log)).toBeLessThan(80 * 1024); // emptied again once nothing is left open
   });
 });

@@ -1,0 +1,27 @@
+/**
+ * Host links the networks layer knows by the name it gave them (a network's
+ * bridge, an attachment's host veth). The kernel's lookup by name also
+ * matches an altname (`ip link property add dev X altname NAME`): a delete,
+ * set or read by name would reach another link that only carries the name,
+ * once ours is gone. These read the link, check its own name, and act by index.
+ * @module
+ */
+import type { Handle } from '../handle';
+import type { Link } from '../rtnetlink/link-types';
+import { NetlinkError, NotFoundError } from '../netlink/errors';
+
+/** The link called `name` in `h`'s namespace, or undefined (also when another link carries the name as an altname). */
+export async function namedLink(h: Handle, name: string): Promise<Link | undefined> {
+  const link = await h.links.find(name);
+  return link?.name === name ? link : undefined;
+}
+
+/** Deletes the link called `name`, if there is one; a link that carries the name as an altname is left alone. */
+export async function deleteNamedLink(h: Handle, name: string): Promise<void> {
+  const link = await namedLink(h, name);
+  if (!link) return;
+  await h.links.delete(link.index).catch((e: unknown) => {
+    // Gone meanwhile (context.ts's ignoreMissing; not imported: reconcile.ts uses this, and context.ts is above it).
+    if (!(e instanceof NotFoundError || (e instanceof NetlinkError && e.code === 'ENODEV'))) throw e;
+  });
+}

@@ -1,0 +1,73 @@
+// A network operation that fails (attach, create) and whose end the intent journal cannot record either
+// (a full disk): the caller gets the operation's error, with the journal's as its journalError, and the
+// intent stays open for check() and reconcile(). The journal's write of an end line is made to fail.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { uniqueNetnsName, useNetns } from '../helpers/netns';
+
+const failEnd = { on: false };
+vi.mock('node:fs', async (importOriginal) => {
+  const actual = await importOriginal<typeof import('node:fs')>();
+  const writeSync = ((fd: number, data: string, ...rest: unknown[]) => {
+    if (failEnd.on && typeof data === 'string' && data.includes('"t":"end"'))
+      throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+    return (actual.writeSync as (...a: unknown[]) => number)(fd, data, ...rest);
+  }) as typeof actual.writeSync;
+  return { ...actual, default: { ...actual, writeSync }, writeSync };
+});
+
+const { deleteNetns, ValidationError } = await import('../../lib');
+const { AddressInUseError } = await import('../../lib/network/ipam');
+const { networks } = await import('../../lib/network/manager');
+const { pendingIntents } = await import('../../lib/network/intents');
+
+describe('a failed network operation whose end cannot be journaled keeps its own error', () => {
+  const box = useNetns('host');
+  let nets: Awaited<ReturnType<typeof networks>>;
+  let stateDir: string;
+  const sandboxes = [uniqueNetnsName('j1'), uniqueNetnsName('j2')];
+  const open = () => pendingIntents(stateDir).map((p) => [p.record.op, p.live]);
+
+  beforeAll(async () => {
+    stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nlkit-net-'));
+    nets = await networks({ host: box.ns('host'), stateDir });
+    await nets.create({ name: 'jn', subnet: '10.91.0.0/24' });
+  });
+  afterEach(() => {
+    failEnd.on = false;
+  });
+  afterAll(async () => {
+    await nets?.delete('jn').catch(() => undefined);
+    nets?.close();
+    for (const s of sandboxes) await deleteNetns(s, { missingOk: true });
+    fs.rmSync(stateDir, { recursive: true, force: true });
+  });
+
+  it('create: the overlap refusal, not the write error', async () => {
+    failEnd.on = true;
+    // overlapOk skips the host's routes: the recorded network's subnet is what refuses it, after the intent began.
+    const err = await nets.create({ name: 'jo', subnet: '10.91.0.0/25', overlapOk: true }).catch((e: unknown) => e);
+    failEnd.on = false;
+    expect(err).toBeInstanceOf(ValidationError);
+    expect(err).toMatchObject({ field: 'subnet', journalError: { code: 'ENOSPC' } });
+    expect(open()).toEqual([['create', false]]);
+    await nets.reconcile();
+    expect(open()).toEqual([]);
+    expect((await nets.list()).map((n) => n.name)).toEqual(['jn']);
+  });
+
+  it('attach: the address conflict, not the write error; nothing of the failed attach is left', async () => {
+    await nets.attach('jn', { sandbox: sandboxes[0], create: true, ip: '10.91.0.40' });
+    failEnd.on = true;
+    const err = await nets.attach('jn', { sandbox: sandboxes[1], create: true, ip: '10.91.0.40' }).catch((e: unknown) => e);
+    failEnd.on = false;
+    expect(err).toBeInstanceOf(AddressInUseError);
+    expect(err).toMatchObject({ journalError: { code: 'ENOSPC' } });
+    expect(open()).toEqual([['attach', false]]);
+    await nets.reconcile();
+    expect(open()).toEqual([]);
+    expect((await nets.get('jn')).attachments.map((a) => a.id)).toEqual([sandboxes[0]]);
+  });
+});

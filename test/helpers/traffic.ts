@@ -28,10 +28,18 @@ export function transparentEcho(netns: string, port: number): Promise<net.Server
 
 /**
  * Sends one UDP datagram from `netns` and returns the answer as
- * "text <- address:port" (who answered), or `timeout`.
+ * "text <- address:port" (who answered), or `timeout`; `from` binds the
+ * sending socket to a port (and marks it, as a proxy's upstream).
  */
-export async function udpAsk(netns: string, host: string, port: number, text: string, timeoutMs = 1500): Promise<string> {
-  const sock = await bindUdp({ netns, host: host.includes(':') ? '::' : '0.0.0.0' });
+export async function udpAsk(
+  netns: string,
+  host: string,
+  port: number,
+  text: string,
+  timeoutMs = 1500,
+  from: { port?: number; mark?: number } = {},
+): Promise<string> {
+  const sock = await bindUdp({ netns, host: host.includes(':') ? '::' : '0.0.0.0', ...from });
   try {
     return await new Promise<string>((resolve) => {
       const timer = setTimeout(() => resolve('timeout'), timeoutMs);

@@ -57,22 +57,9 @@ async function udpServer(netns: string, port: number): Promise<dgram.Socket> {
   return s;
 }
 
-/** One UDP question from a socket bound to `port` (and marked, as a proxy's upstream): "answer <- address:port" or `timeout`. */
-async function udpAskFrom(netns: string, host: string, port: number, text: string, from: { port: number; mark?: number }): Promise<string> {
-  const sock = await bindUdp({ netns, host: host.includes(':') ? '::' : '0.0.0.0', port: from.port, ...(from.mark ? { mark: from.mark } : {}) });
-  try {
-    return await new Promise<string>((resolve) => {
-      const timer = setTimeout(() => resolve('timeout'), 1500);
-      sock.once('message', (msg, rinfo) => {
-        clearTimeout(timer);
-        resolve(`${String(msg)} <- ${rinfo.address}:${rinfo.port}`);
-      });
-      sock.send(text, port, host);
-    });
-  } finally {
-    sock.close();
-  }
-}
+/** One UDP question from a socket bound to `from.port` (and marked, as a proxy's upstream). */
+const udpAskFrom = (netns: string, host: string, port: number, text: string, from: { port: number; mark?: number }) =>
+  udpAsk(netns, host, port, text, 1500, from);
 
 describe('sidecar interception of UDP', () => {
   const box = useNetns('pod', 'svc');

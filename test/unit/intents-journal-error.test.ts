@@ -5,16 +5,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 
-const failEnd = { on: false };
-vi.mock('node:fs', async (importOriginal) => {
-  const actual = await importOriginal<typeof import('node:fs')>();
-  const writeSync = ((fd: number, data: string, ...rest: unknown[]) => {
-    if (failEnd.on && typeof data === 'string' && data.includes('"t":"end"'))
-      throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
-    return (actual.writeSync as (...a: unknown[]) => number)(fd, data, ...rest);
-  }) as typeof actual.writeSync;
-  return { ...actual, default: { ...actual, writeSync }, writeSync };
-});
+vi.mock('node:fs', async (importOriginal) => (await import('../helpers/failing-journal')).failingJournalFs(importOriginal));
+const { failEnd } = await import('../helpers/failing-journal');
 
 const { clearIntent, withIntent, pendingIntents } = await import('../../lib/network/intents');
 const { NlkitError } = await import('../../lib/netlink/errors');

@@ -6,7 +6,7 @@
  */
 import type { Handle } from '../handle';
 import { ENOENT } from '../netlink/errno';
-import { NetlinkError, NotFoundError } from '../netlink/errors';
+import { NotFoundError } from '../netlink/errors';
 import type { NetnsRef } from '../netns/namespace';
 import { poolOf } from './address-pool';
 import type { Firewall } from './firewall';
@@ -49,8 +49,4 @@ export function ipamOf(ctx: NetworkContext, rec: NetworkRecord): Ipam {
   return new Ipam(ensureTrustedSubdir(ctx.store.dir, 'ipam'), rec.name, pools, () => undefined);
 }
 
-/** A catch handler for deletes of links that may be gone already (ENODEV). */
-export function ignoreMissing(e: unknown): void {
-  if (e instanceof NotFoundError || (e instanceof NetlinkError && e.code === 'ENODEV')) return;
-  throw e;
-}
+export { ignoreMissing } from './named-link';

@@ -16,12 +16,14 @@ export async function namedLink(h: Handle, name: string): Promise<Link | undefin
   return link?.name === name ? link : undefined;
 }
 
+/** A `.catch()` for deletes of links (and what lies on them) that may be gone already: the rest is rethrown. */
+export function ignoreMissing(e: unknown): void {
+  if (e instanceof NotFoundError || (e instanceof NetlinkError && e.code === 'ENODEV')) return;
+  throw e;
+}
+
 /** Deletes the link called `name`, if there is one; a link that carries the name as an altname is left alone. */
 export async function deleteNamedLink(h: Handle, name: string): Promise<void> {
   const link = await namedLink(h, name);
-  if (!link) return;
-  await h.links.delete(link.index).catch((e: unknown) => {
-    // Gone meanwhile (context.ts's ignoreMissing; not imported: reconcile.ts uses this, and context.ts is above it).
-    if (!(e instanceof NotFoundError || (e instanceof NetlinkError && e.code === 'ENODEV'))) throw e;
-  });
+  if (link) await h.links.delete(link.index).catch(ignoreMissing); // gone meanwhile
 }

@@ -20,7 +20,9 @@ import { isolatePorts } from './firewall/icc';
 import { beginIntent, endFailed } from './intents';
 import { addDefaultRoutes, checkDefaultRoute, chooseIfname, handOverDefaultRoute, type DefaultRouteChoice } from './multi-network';
 import { hostVethName, randomMac, validateNetworkName, vethMark } from './names';
-import { deleteNamedLink, namedLink } from './named-link';
+import { namedLink } from './named-link';
+import { deleteHostVeths } from './host-veth';
+import type { Link } from '../rtnetlink/link-types';
 import { removeAttachments } from './removal';
 import { openSandboxOps, type SandboxOps } from './sandbox-ops';
 import { identityOf, refuseHostNamespace, sameNamespace } from './sandbox-identity';
@@ -338,16 +340,31 @@ async function reattachLocked(ctx: NetworkContext, rec: NetworkRecord, att: Atta
     return;
   }
   try {
-    await deleteNamedLink(ctx.host, att.hostIfname);
+    // Only what is still the attachment's: a link its recorded names now reach is not replaced (nor deleted).
+    const foreign = (await deleteHostVeths(ctx, rec, [att])).at(0);
+    if (foreign) throw new ValidationError('hostIfname', att.hostIfname, `${foreign.reason}: ${NOT_TAKEN_OVER}`);
     const sb = openSandboxOps(ns);
-    await sb.links
-      .delete(att.ifname)
-      .catch(ignoreMissing)
-      .finally(() => sb.close());
+    try {
+      const peer = await sb.links.find(att.ifname);
+      const why = peer && sandboxEndConflict(att, peer);
+      if (why) throw new ValidationError('ifname', att.ifname, `in sandbox ${att.sandboxPath}: ${why}: ${NOT_TAKEN_OVER}`);
+      if (peer) await sb.links.delete(peer.index).catch(ignoreMissing);
+    } finally {
+      sb.close();
+    }
     await plumb(ctx, rec, att, ns, new Rollback(), () => undefined, undefined, att.defaultRoute);
   } finally {
     ns.close();
   }
+}
+
+const NOT_TAKEN_OVER = 'nlkit does not take over interfaces it did not make; remove or rename it, or detach the sandbox';
+
+/** Why the link `att.ifname` reaches in the sandbox is not the attachment's end (its own name and recorded MAC), or undefined. */
+function sandboxEndConflict(att: AttachmentRecord, link: Link): string | undefined {
+  if (link.name !== att.ifname) return `${link.name} (index ${link.index}) carries the name as an altname`;
+  if (link.mac !== att.mac) return `${link.name} (index ${link.index}) has MAC ${link.mac ?? 'none'}, not the attachment's ${att.mac}`;
+  return undefined;
 }
 
 /** Forgets attachments whose sandbox no longer exists (reconcile): their host veths, leases, publications' backends, records. */
@@ -416,7 +433,7 @@ async function plumb(
             });
             // The undo is registered once the create is known to have succeeded (else the name may be someone else's).
             const link = await added;
-            rollback.push(() => host.links.delete(att.hostIfname));
+            rollback.push(() => host.links.delete(link.index ?? att.hostIfname)); // by index: the name may reach another link by then
             hostIndex = link.index ?? 0;
             peerIndex = link.peerIndex ?? 0;
             // Only a bridge of this name: a link of another kind that took the name is never a master here, nor

@@ -10,6 +10,7 @@ import type { Handle } from '../handle';
 import type { Link } from '../rtnetlink/link-types';
 import { open } from '../handle';
 import { openNetnsSync, type NetworkNamespace } from '../netns/namespace';
+import { notOurVeth } from './veth-owner';
 import { deleteNamedLink } from './named-link';
 import { identityOf, sameNamespace } from './sandbox-identity';
 import type { AttachmentRecord, HostState, NetworkRecord } from './state';
@@ -66,6 +67,8 @@ export interface Drift {
 /** What check/reconcile need from the manager. */
 export interface ReconcileContext {
   host: Handle;
+  /** The state directory's owner tag (names.ts): a host veth carries it in its ownership mark. */
+  tag: string;
   state(): Promise<HostState>;
   /** Rebuilds a network's bridge, gateway addresses and firewall. */
   rebuildNetwork(rec: NetworkRecord): Promise<void>;
@@ -97,7 +100,7 @@ function isNamespaceFile(p: string): boolean {
   }
 }
 
-async function checkAttachment(rec: NetworkRecord, att: AttachmentRecord, hostLinks: Map<string, { master?: number }>, bridgeIndex?: number): Promise<Drift[]> {
+async function checkAttachment(tag: string, rec: NetworkRecord, att: AttachmentRecord, hostLinks: Map<string, Link>, bridgeIndex?: number): Promise<Drift[]> {
   const out: Drift[] = [];
   const d = (kind: Drift['kind'], detail: string) => out.push({ network: rec.name, id: att.id, kind, detail });
   if (!isNamespaceFile(att.sandboxPath)) {
@@ -118,17 +121,18 @@ async function checkAttachment(rec: NetworkRecord, att: AttachmentRecord, hostLi
     return out;
   }
   try {
-    return await inspectSandbox(rec, att, ns, hostLinks, bridgeIndex, out);
+    return await inspectSandbox(tag, rec, att, ns, hostLinks, bridgeIndex, out);
   } finally {
     ns.close();
   }
 }
 
 async function inspectSandbox(
+  tag: string,
   rec: NetworkRecord,
   att: AttachmentRecord,
   ns: NetworkNamespace,
-  hostLinks: Map<string, { master?: number }>,
+  hostLinks: Map<string, Link>,
   bridgeIndex: number | undefined,
   out: Drift[],
 ): Promise<Drift[]> {
@@ -136,6 +140,11 @@ async function inspectSandbox(
   const hv = hostLinks.get(att.hostIfname);
   if (!hv) {
     d('veth-missing', `host interface ${att.hostIfname} is gone`);
+    return out;
+  }
+  const foreign = notOurVeth(tag, rec, att, hv);
+  if (foreign) {
+    d('veth-missing', `host interface ${att.hostIfname} is gone: ${foreign} (reconcile leaves it alone)`);
     return out;
   }
   if (bridgeIndex !== undefined && hv.master !== bridgeIndex) d('veth-missing', `${att.hostIfname} is not a port of ${rec.bridge}`);
@@ -178,7 +187,7 @@ export async function check(ctx: ReconcileContext): Promise<Drift[]> {
     }
     for (const att of Object.values(st.attachments[rec.name] ?? {})) {
       owned.add(att.hostIfname);
-      drift.push(...(await checkAttachment(rec, att, byName, br?.index)));
+      drift.push(...(await checkAttachment(ctx.tag, rec, att, byName, br?.index)));
     }
     // veths in the network's group that no attachment claims (a crashed attach, say)
     for (const l of links) {
@@ -224,14 +233,15 @@ async function repair(ctx: ReconcileContext): Promise<Drift[]> {
   const redo: Array<[NetworkRecord, AttachmentRecord]> = [];
   for (const d of drift) {
     if (d.kind === 'leftover-bridge' || d.kind === 'leftover-veth') {
-      await deleteNamedLink(ctx.host, d.detail.split(' ')[0]).catch(() => undefined);
+      // Still a leftover as read now (not another link that took the name since check() listed it).
+      await deleteNamedLink(ctx.host, d.detail.split(' ')[0], (l) => ctx.findLeftovers(st, [l]).length > 0).catch(() => undefined);
       continue;
     }
     if (isFirewallDrift(d)) continue; // repaired below, in one transaction
     const rec = netOf(d.network);
     if (d.kind === 'stray-veth') {
       const name = d.detail.split(' ')[0];
-      await deleteNamedLink(ctx.host, name).catch(() => undefined);
+      await deleteNamedLink(ctx.host, name, (l) => l.group === rec.group).catch(() => undefined);
       continue;
     }
     if (!d.id) continue;

@@ -222,6 +222,17 @@ async function repair(ctx: ReconcileContext): Promise<Drift[]> {
     if (!n) throw new Error(`drift reported on network ${name}, which is not in the state`); // check() looks only at recorded networks
     return n;
   };
+  // Leftovers and strays go first: one of them may carry a bridge's name as an altname, which the rebuild below
+  // could not take back (a foreign link carrying it is left alone, and the rebuild says which and why).
+  for (const d of drift) {
+    if (d.kind === 'leftover-bridge' || d.kind === 'leftover-veth') {
+      // Still a leftover as read now (not another link that took the name since check() listed it).
+      await deleteNamedLink(ctx.host, d.detail.split(' ')[0], (l) => ctx.findLeftovers(st, [l]).length > 0).catch(() => undefined);
+    } else if (d.kind === 'stray-veth') {
+      const group = netOf(d.network).group;
+      await deleteNamedLink(ctx.host, d.detail.split(' ')[0], (l) => l.group === group).catch(() => undefined);
+    }
+  }
   const rebuilt = new Set<string>();
   for (const d of drift) {
     if ((d.kind === 'bridge-missing' || d.kind === 'bridge-down' || d.kind === 'gateway-missing') && !rebuilt.has(d.network)) {
@@ -232,18 +243,9 @@ async function repair(ctx: ReconcileContext): Promise<Drift[]> {
   const gone = new Map<string, AttachmentRecord[]>();
   const redo: Array<[NetworkRecord, AttachmentRecord]> = [];
   for (const d of drift) {
-    if (d.kind === 'leftover-bridge' || d.kind === 'leftover-veth') {
-      // Still a leftover as read now (not another link that took the name since check() listed it).
-      await deleteNamedLink(ctx.host, d.detail.split(' ')[0], (l) => ctx.findLeftovers(st, [l]).length > 0).catch(() => undefined);
-      continue;
-    }
+    if (d.kind === 'leftover-bridge' || d.kind === 'leftover-veth' || d.kind === 'stray-veth') continue; // deleted above
     if (isFirewallDrift(d)) continue; // repaired below, in one transaction
     const rec = netOf(d.network);
-    if (d.kind === 'stray-veth') {
-      const name = d.detail.split(' ')[0];
-      await deleteNamedLink(ctx.host, name, (l) => l.group === rec.group).catch(() => undefined);
-      continue;
-    }
     if (!d.id) continue;
     if (d.kind === 'leaked-lease') {
       await ctx.releaseLeases(rec, [d.id]);

@@ -10,6 +10,8 @@
  * @module
  */
 import type { NetworkContext } from './context';
+import { NotFoundError } from '../netlink/errors';
+import { getLinkOwnership } from '../rtnetlink/link-identity';
 import { ignoreMissing } from './named-link';
 import { notOurVeth, type HostVethRef, type VethNetwork } from './veth-owner';
 
@@ -34,7 +36,8 @@ export async function verifiedHostVeths(
   rec: VethNetwork,
   refs: HostVethRef[],
 ): Promise<{ indexes: Map<string, number>; foreign: ForeignVeth[] }> {
-  const links = await Promise.all(refs.map((r) => ctx.host.links.find(r.hostIfname)));
+  // The identity, name, alias and group from each reply: no whole decode, no lookups of master and peer names.
+  const links = await Promise.all(refs.map((r) => ctx.host.run(getLinkOwnership(r.hostIfname)).catch(absent)));
   const indexes = new Map<string, number>();
   const foreign: ForeignVeth[] = [];
   refs.forEach((r, i) => {
@@ -64,4 +67,10 @@ export async function deleteHostVeths(ctx: NetworkContext, rec: VethNetwork, ref
   const { indexes, foreign } = await verifiedHostVeths(ctx, rec, refs);
   await Promise.all([...indexes.values()].map((i) => ctx.host.links.delete(i).catch(ignoreMissing)));
   return foreign;
+}
+
+/** A `.catch()` of a lookup: no such link is undefined. */
+function absent(e: unknown): undefined {
+  if (e instanceof NotFoundError) return undefined;
+  throw e;
 }

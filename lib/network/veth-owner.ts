@@ -5,7 +5,6 @@
  * group (an attach that died between creating the veth and marking it).
  * @module
  */
-import type { Link } from '../rtnetlink/link-types';
 import { parseMark, vethMark } from './names';
 
 /** Offset of the scratch group a partial detach moves its host veths to (removal.ts). */
@@ -23,14 +22,23 @@ export interface HostVethRef {
   id: string;
 }
 
+/** What is read of a link to tell whose it is (a listed Link has it all). */
+export interface LinkOwner {
+  index: number;
+  name?: string;
+  kind?: string;
+  alias?: string;
+  group?: number;
+}
+
 /** Why `link` (found by `ref.hostIfname`) is not that attachment's host veth, or undefined when it is. */
-export function notOurVeth(tag: string, rec: VethNetwork, ref: HostVethRef, link: Link): string | undefined {
-  if (link.name !== ref.hostIfname) return `${link.name} (index ${link.index}) carries the name as an altname`;
+export function notOurVeth(tag: string, rec: VethNetwork, ref: HostVethRef, link: LinkOwner): string | undefined {
+  if (link.name !== ref.hostIfname) return `${link.name ?? '?'} (index ${link.index}) carries the name as an altname`;
   if (link.kind !== 'veth') return `${link.name} (index ${link.index}) is a ${link.kind ?? 'device'}, not nlkit's veth`;
   const want = vethMark(tag, rec.name, ref.id);
   if (link.alias === want) return undefined;
   const marked = parseMark(link.alias) !== undefined;
   // An attach that died between creating the veth (in the network's group) and marking it leaves it unmarked.
   if (!link.alias && rec.group !== undefined && (link.group === rec.group || link.group === rec.group + SCRATCH_GROUP)) return undefined;
-  return `${link.name} (index ${link.index}) has alias ${JSON.stringify(link.alias ?? '')}${marked ? '' : ' and group ' + String(link.group)}, not "${want}"`;
+  return `${link.name} (index ${link.index}) has alias ${JSON.stringify(link.alias ?? '')}${marked ? '' : ` and group ${link.group ?? '?'}`}, not "${want}"`;
 }

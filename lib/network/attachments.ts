@@ -20,8 +20,7 @@ import { isolatePorts } from './firewall/icc';
 import { beginIntent, endFailed } from './intents';
 import { addDefaultRoutes, checkDefaultRoute, chooseIfname, handOverDefaultRoute, type DefaultRouteChoice } from './multi-network';
 import { hostVethName, randomMac, validateNetworkName, vethMark } from './names';
-import { namedLink } from './named-link';
-import { deleteHostVeths } from './host-veth';
+import { verifiedHostVeths } from './host-veth';
 import type { Link } from '../rtnetlink/link-types';
 import { removeAttachments } from './removal';
 import { openSandboxOps, type SandboxOps } from './sandbox-ops';
@@ -149,7 +148,8 @@ export async function attach(ctx: NetworkContext, network: string, opts: AttachO
       if (known) {
         if (!sameNamespace(known.sandboxNs, nsId) || (!known.sandboxNs && known.sandboxPath !== ident.path))
           throw new AttachmentConflictError(network, id, known.sandboxPath);
-        if (!(await namedLink(ctx.host, known.hostIfname))) await reattachLocked(ctx, rec, known);
+        // Rebuilt when its host veth is gone; a link that took the name is not taken for it (reattach refuses it).
+        if (!(await verifiedHostVeths(ctx, rec, [known])).indexes.has(id)) await reattachLocked(ctx, rec, known);
         return toAttachment(rec, known);
       }
       return await attachNew(ctx, rec, opts, { id, ifname, op, ident, existing, nsId, defaultRoute, names });
@@ -340,15 +340,19 @@ async function reattachLocked(ctx: NetworkContext, rec: NetworkRecord, att: Atta
     return;
   }
   try {
-    // Only what is still the attachment's: a link its recorded names now reach is not replaced (nor deleted).
-    const foreign = (await deleteHostVeths(ctx, rec, [att])).at(0);
-    if (foreign) throw new ValidationError('hostIfname', att.hostIfname, `${foreign.reason}: ${NOT_TAKEN_OVER}`);
+    // Only what is still the attachment's: a link its recorded names now reach is neither replaced nor deleted,
+    // and both ends are checked before either is touched.
+    const { indexes, foreign } = await verifiedHostVeths(ctx, rec, [att]);
+    if (foreign.length) throw new ValidationError('hostIfname', att.hostIfname, `${foreign[0].reason}: ${NOT_TAKEN_OVER}`);
     const sb = openSandboxOps(ns);
     try {
       const peer = await sb.links.find(att.ifname);
       const why = peer && sandboxEndConflict(att, peer);
       if (why) throw new ValidationError('ifname', att.ifname, `in sandbox ${att.sandboxPath}: ${why}: ${NOT_TAKEN_OVER}`);
-      if (peer) await sb.links.delete(peer.index).catch(ignoreMissing);
+      const hostIndex = indexes.get(att.id);
+      if (hostIndex !== undefined)
+        await ctx.host.links.delete(hostIndex).catch(ignoreMissing); // the sandbox end goes with it
+      else if (peer) await sb.links.delete(peer.index).catch(ignoreMissing); // its host end was renamed: the pair goes from here
     } finally {
       sb.close();
     }

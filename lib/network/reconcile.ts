@@ -151,8 +151,9 @@ async function inspectSandbox(
   const sb = await open({ netns: ns });
   try {
     const link = await sb.links.find(att.ifname);
-    if (!link) {
-      d('sandbox-interface-missing', `${att.ifname} is gone from the sandbox`);
+    if (link?.name !== att.ifname) {
+      // The lookup matches an altname too: another link carrying the name is not the attachment's interface.
+      d('sandbox-interface-missing', `${att.ifname} is gone from the sandbox${link ? ` (${link.name} carries the name as an altname)` : ''}`);
       return out;
     }
     const addrs = (await sb.addresses.list({ link: link.index })).map((a) => a.address);

@@ -122,4 +122,49 @@ describe("a link that took an attachment's host veth name is not its veth", () =
     expect(await nets.check()).toEqual([]);
     ipHost('link', 'del', name);
   });
+
+  it('attach() again does not take a foreign veth holding the host veth name for the attachment', async () => {
+    const a = sandbox('ve');
+    const att = await nets.attach('vid', { sandbox: a, create: true });
+    ipHost('link', 'del', att.hostIfname);
+    ipHost('link', 'add', 'le-ea', 'type', 'veth', 'peer', 'name', 'le-eb');
+    ipHost('link', 'set', 'le-ea', 'name', att.hostIfname);
+    const index = links().find((l) => l.ifname === att.hostIfname)?.ifindex ?? 0;
+    const err = await nets.attach('vid', { sandbox: a }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ValidationError);
+    expect(err).toMatchObject({ field: 'hostIfname', message: expect.stringContaining(`(index ${index}) has alias ""`) });
+    expect(byIndex(index)?.ifname).toBe(att.hostIfname);
+    ipHost('link', 'del', att.hostIfname);
+    // With the name free again, attach rebuilds the attachment.
+    await nets.attach('vid', { sandbox: a });
+    expect(await nets.check()).toEqual([]);
+    expect(await nets.detach('vid', a)).toBe(true);
+  });
+
+  it("reconcile() does not take a sandbox link carrying the interface's name as an altname; the host veth is not touched", async () => {
+    const a = sandbox('vf');
+    const att = await nets.attach('vid', { sandbox: a, create: true });
+    const inSandbox = (...args: string[]) => execFileSync('ip', ['-n', a, ...args]);
+    inSandbox('link', 'set', att.ifname, 'name', 'le-old0');
+    inSandbox('link', 'add', 'le-other', 'type', 'bridge');
+    inSandbox('link', 'property', 'add', 'dev', 'le-other', 'altname', att.ifname);
+    const hostIndex = links().find((l) => l.ifname === att.hostIfname)?.ifindex ?? 0;
+    expect(await nets.check()).toContainEqual(
+      expect.objectContaining({
+        kind: 'sandbox-interface-missing',
+        id: a,
+        detail: `${att.ifname} is gone from the sandbox (le-other carries the name as an altname)`,
+      }),
+    );
+    const err = await nets.reconcile().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ValidationError);
+    expect(err).toMatchObject({ field: 'ifname', message: expect.stringContaining('le-other (index') });
+    expect(byIndex(hostIndex)?.ifname).toBe(att.hostIfname);
+    const sandboxLinks = (ipJson(a, 'link', 'show') as Array<{ ifname: string }>).map((l) => l.ifname).sort();
+    expect(sandboxLinks).toEqual(['le-old0', 'le-other', 'lo']);
+    inSandbox('link', 'del', 'le-other');
+    await nets.reconcile();
+    expect(await nets.check()).toEqual([]);
+    expect(await nets.detach('vid', a)).toBe(true);
+  });
 });

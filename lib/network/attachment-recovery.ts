@@ -9,7 +9,7 @@
  */
 import { ipamOf, type NetworkContext } from './context';
 import { clearIntent, intentExists, pendingIntents, type PendingIntent } from './intents';
-import { deleteNamedLink } from './named-link';
+import { deleteHostVeths, warnForeign } from './host-veth';
 import { deleteOwnedNamespace, removeAttachments } from './removal';
 import type { AttachmentRecord, NetworkRecord } from './state';
 
@@ -37,8 +37,10 @@ export async function settleInterrupted(ctx: NetworkContext, p: PendingIntent): 
   });
   if (rec && ours.length) await removeAttachments(ctx, rec, ours, false);
   // What no record names any more: the links and leases of the ids nobody holds now.
-  const veths = unrecorded.map((i) => r.hostIfnames?.[i]).filter((n) => n !== undefined);
-  await Promise.all(veths.map((n) => deleteNamedLink(ctx.host, n)));
+  // Each only if it is still the one this operation made (its mark, or unmarked in the network's group).
+  const veths = unrecorded.flatMap((i) => (r.hostIfnames?.[i] === undefined ? [] : [{ id: ids[i], hostIfname: r.hostIfnames[i] }]));
+  const net = rec ?? { name: r.network };
+  if (veths.length) warnForeign(net, `recover ${r.op} on network ${r.network}`, await deleteHostVeths(ctx, net, veths));
   if (rec && unrecorded.length) await ipamOf(ctx, rec).release(unrecorded.map((i) => ids[i]));
   const inUse = new Set(Object.values((await ctx.store.snapshot()).attachments[r.network] ?? {}).map((a) => a.sandboxName));
   for (const ns of r.namespaces ?? []) if (!inUse.has(ns.name)) await deleteOwnedNamespace(ns);

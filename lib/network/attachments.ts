@@ -20,7 +20,8 @@ import { isolatePorts } from './firewall/icc';
 import { beginIntent, endFailed } from './intents';
 import { addDefaultRoutes, checkDefaultRoute, chooseIfname, handOverDefaultRoute, type DefaultRouteChoice } from './multi-network';
 import { hostVethName, randomMac, validateNetworkName, vethMark } from './names';
-import { deleteNamedLink, namedLink } from './named-link';
+import { verifiedHostVeths } from './host-veth';
+import type { Link } from '../rtnetlink/link-types';
 import { removeAttachments } from './removal';
 import { openSandboxOps, type SandboxOps } from './sandbox-ops';
 import { identityOf, refuseHostNamespace, sameNamespace } from './sandbox-identity';
@@ -147,7 +148,8 @@ export async function attach(ctx: NetworkContext, network: string, opts: AttachO
       if (known) {
         if (!sameNamespace(known.sandboxNs, nsId) || (!known.sandboxNs && known.sandboxPath !== ident.path))
           throw new AttachmentConflictError(network, id, known.sandboxPath);
-        if (!(await namedLink(ctx.host, known.hostIfname))) await reattachLocked(ctx, rec, known);
+        // Rebuilt when its host veth is gone; a link that took the name is not taken for it (reattach refuses it).
+        if (!(await verifiedHostVeths(ctx, rec, [known])).indexes.has(id)) await reattachLocked(ctx, rec, known);
         return toAttachment(rec, known);
       }
       return await attachNew(ctx, rec, opts, { id, ifname, op, ident, existing, nsId, defaultRoute, names });
@@ -338,16 +340,35 @@ async function reattachLocked(ctx: NetworkContext, rec: NetworkRecord, att: Atta
     return;
   }
   try {
-    await deleteNamedLink(ctx.host, att.hostIfname);
+    // Only what is still the attachment's: a link its recorded names now reach is neither replaced nor deleted,
+    // and both ends are checked before either is touched.
+    const { indexes, foreign } = await verifiedHostVeths(ctx, rec, [att]);
+    if (foreign.length) throw new ValidationError('hostIfname', att.hostIfname, `${foreign[0].reason}: ${NOT_TAKEN_OVER}`);
     const sb = openSandboxOps(ns);
-    await sb.links
-      .delete(att.ifname)
-      .catch(ignoreMissing)
-      .finally(() => sb.close());
+    try {
+      const peer = await sb.links.find(att.ifname);
+      const why = peer && sandboxEndConflict(att, peer);
+      if (why) throw new ValidationError('ifname', att.ifname, `in sandbox ${att.sandboxPath}: ${why}: ${NOT_TAKEN_OVER}`);
+      const hostIndex = indexes.get(att.id);
+      if (hostIndex !== undefined)
+        await ctx.host.links.delete(hostIndex).catch(ignoreMissing); // the sandbox end goes with it
+      else if (peer) await sb.links.delete(peer.index).catch(ignoreMissing); // its host end was renamed: the pair goes from here
+    } finally {
+      sb.close();
+    }
     await plumb(ctx, rec, att, ns, new Rollback(), () => undefined, undefined, att.defaultRoute);
   } finally {
     ns.close();
   }
+}
+
+const NOT_TAKEN_OVER = 'nlkit does not take over interfaces it did not make; remove or rename it, or detach the sandbox';
+
+/** Why the link `att.ifname` reaches in the sandbox is not the attachment's end (its own name and recorded MAC), or undefined. */
+function sandboxEndConflict(att: AttachmentRecord, link: Link): string | undefined {
+  if (link.name !== att.ifname) return `${link.name} (index ${link.index}) carries the name as an altname`;
+  if (link.mac !== att.mac) return `${link.name} (index ${link.index}) has MAC ${link.mac ?? 'none'}, not the attachment's ${att.mac}`;
+  return undefined;
 }
 
 /** Forgets attachments whose sandbox no longer exists (reconcile): their host veths, leases, publications' backends, records. */
@@ -416,7 +437,7 @@ async function plumb(
             });
             // The undo is registered once the create is known to have succeeded (else the name may be someone else's).
             const link = await added;
-            rollback.push(() => host.links.delete(att.hostIfname));
+            rollback.push(() => host.links.delete(link.index ?? att.hostIfname)); // by index: the name may reach another link by then
             hostIndex = link.index ?? 0;
             peerIndex = link.peerIndex ?? 0;
             // Only a bridge of this name: a link of another kind that took the name is never a master here, nor

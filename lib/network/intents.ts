@@ -17,7 +17,9 @@
  * @module
  */
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
+import { SystemError } from '../netlink/errors';
 
 /** The operations the journal covers. */
 export type IntentOp = 'attach' | 'detach' | 'publish' | 'unpublish' | 'create' | 'delete';
@@ -239,14 +241,37 @@ export class Intent {
   }
 }
 
-/** Records an operation before it touches the kernel. */
+/**
+ * Records an operation before it touches the kernel. A journal that cannot
+ * record it (a full disk, a read-only or inaccessible state directory) is a
+ * SystemError whose `code` is the file system's and `cause` its error: the
+ * operation does not start, so nothing was changed.
+ */
 export function beginIntent(stateDir: string, plan: IntentPlan): Intent {
-  const j = journalOf(stateDir);
   const id = String(++seq);
   const record: IntentRecord = { ...plan, pid: process.pid, pidStart: selfStart, started: new Date().toISOString() };
-  append(j, { t: 'begin', id, record });
+  let j: Journal;
+  try {
+    j = journalOf(stateDir);
+    append(j, { t: 'begin', id, record });
+  } catch (e) {
+    throw unrecorded(plan, stateDir, e);
+  }
   j.running.add(id);
   return new Intent(j, id);
+}
+
+/** The typed error of an intent the journal could not record (a file system error; anything else is returned as it is). */
+function unrecorded(plan: IntentPlan, stateDir: string, e: unknown): unknown {
+  const fsError = e as NodeJS.ErrnoException;
+  if (!(e instanceof Error) || typeof fsError.code !== 'string') return e;
+  const errno = Math.abs(fsError.errno ?? (os.constants.errno as Partial<Record<string, number>>)[fsError.code] ?? 0);
+  if (errno === 0) return e;
+  const what = `${plan.op}${plan.network ? ` on network ${plan.network}` : ''}`;
+  const syscall = `${fsError.syscall ?? 'write'}(${fsError.path ?? intentDir(stateDir)})`;
+  const err = new SystemError(`${what}: cannot record the intent in the state directory's journal, nothing was changed`, errno, syscall);
+  Object.defineProperty(err, 'cause', { value: e, configurable: true, writable: true });
+  return err;
 }
 
 /**

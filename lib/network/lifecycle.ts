@@ -13,7 +13,7 @@ import { ignoreMissing, ipamOf, notFound, type NetworkContext } from './context'
 import type { Link } from '../rtnetlink/link-types';
 import { NetworkOperationError } from './errors';
 import { stepDone } from './fault';
-import { checkHostOverlap, leftoverBridge } from './host-conflicts';
+import { altnameHolderConflict, checkHostOverlap, leftoverBridge } from './host-conflicts';
 import { beginIntent, endFailed } from './intents';
 import { bridgeMark, defaultBridgeName, parseMark, randomMac, validateNetworkName } from './names';
 import { FIREWALL_SPEC_KEYS, sameFirewallSpec, validateFirewallSpec } from './firewall/spec';
@@ -223,13 +223,8 @@ export async function findNetwork(ctx: Pick<NetworkContext, 'store'>, name: stri
 export async function rebuildNetwork(ctx: NetworkContext, rec: NetworkRecord): Promise<void> {
   const br = await ctx.host.links.find(rec.bridge);
   // The lookup matches an altname too: another link carrying the bridge's name is not given the gateway (and
-  // the name cannot be taken for a new bridge while it carries it).
-  if (br && br.name !== rec.bridge)
-    throw new ValidationError(
-      'bridge',
-      rec.bridge,
-      `is an altname of ${br.name}, not network ${rec.name}'s bridge: nlkit does not take over interfaces it did not make; remove the altname`,
-    );
+  // the name cannot be taken for a new bridge while it carries it). reconcile deleted its leftovers first.
+  if (br && br.name !== rec.bridge) throw altnameHolderConflict(ctx.store.tag, await ctx.store.snapshot(), rec, br);
   if (!br) await addBridge(ctx, rec, new Rollback());
   else if (!br.up) await ctx.host.links.set(br.index, { up: true });
   await ctx.host.addresses.replace(rec.bridge, new AddressPool(rec.subnet, rec.gateway).withPrefix(rec.gateway));

@@ -382,6 +382,7 @@ export class NetworkManager {
     const ctx = this.ctx;
     return {
       host: ctx.host,
+      tag: ctx.store.tag,
       state: () => ctx.store.snapshot(),
       rebuildNetwork: (rec) => rebuildNetwork(ctx, rec),
       reattach: (rec, att) => reattach(ctx, rec, att),

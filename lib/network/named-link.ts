@@ -22,8 +22,12 @@ export function ignoreMissing(e: unknown): void {
   throw e;
 }
 
-/** Deletes the link called `name`, if there is one; a link that carries the name as an altname is left alone. */
-export async function deleteNamedLink(h: Handle, name: string): Promise<void> {
+/**
+ * Deletes the link called `name`, if there is one and `still` (given) holds
+ * for it as read now (a link found earlier may have been replaced since); a
+ * link that carries the name as an altname is left alone.
+ */
+export async function deleteNamedLink(h: Handle, name: string, still?: (link: Link) => boolean): Promise<void> {
   const link = await namedLink(h, name);
-  if (link) await h.links.delete(link.index).catch(ignoreMissing); // gone meanwhile
+  if (link && (!still || still(link))) await h.links.delete(link.index).catch(ignoreMissing); // gone meanwhile
 }

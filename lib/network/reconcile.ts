@@ -10,6 +10,7 @@ import type { Handle } from '../handle';
 import type { Link } from '../rtnetlink/link-types';
 import { open } from '../handle';
 import { openNetnsSync, type NetworkNamespace } from '../netns/namespace';
+import { notOurVeth } from './veth-owner';
 import { deleteNamedLink } from './named-link';
 import { identityOf, sameNamespace } from './sandbox-identity';
 import type { AttachmentRecord, HostState, NetworkRecord } from './state';
@@ -66,6 +67,8 @@ export interface Drift {
 /** What check/reconcile need from the manager. */
 export interface ReconcileContext {
   host: Handle;
+  /** The state directory's owner tag (names.ts): a host veth carries it in its ownership mark. */
+  tag: string;
   state(): Promise<HostState>;
   /** Rebuilds a network's bridge, gateway addresses and firewall. */
   rebuildNetwork(rec: NetworkRecord): Promise<void>;
@@ -97,7 +100,7 @@ function isNamespaceFile(p: string): boolean {
   }
 }
 
-async function checkAttachment(rec: NetworkRecord, att: AttachmentRecord, hostLinks: Map<string, { master?: number }>, bridgeIndex?: number): Promise<Drift[]> {
+async function checkAttachment(tag: string, rec: NetworkRecord, att: AttachmentRecord, hostLinks: Map<string, Link>, bridgeIndex?: number): Promise<Drift[]> {
   const out: Drift[] = [];
   const d = (kind: Drift['kind'], detail: string) => out.push({ network: rec.name, id: att.id, kind, detail });
   if (!isNamespaceFile(att.sandboxPath)) {
@@ -118,17 +121,18 @@ async function checkAttachment(rec: NetworkRecord, att: AttachmentRecord, hostLi
     return out;
   }
   try {
-    return await inspectSandbox(rec, att, ns, hostLinks, bridgeIndex, out);
+    return await inspectSandbox(tag, rec, att, ns, hostLinks, bridgeIndex, out);
   } finally {
     ns.close();
   }
 }
 
 async function inspectSandbox(
+  tag: string,
   rec: NetworkRecord,
   att: AttachmentRecord,
   ns: NetworkNamespace,
-  hostLinks: Map<string, { master?: number }>,
+  hostLinks: Map<string, Link>,
   bridgeIndex: number | undefined,
   out: Drift[],
 ): Promise<Drift[]> {
@@ -138,12 +142,18 @@ async function inspectSandbox(
     d('veth-missing', `host interface ${att.hostIfname} is gone`);
     return out;
   }
+  const foreign = notOurVeth(tag, rec, att, hv);
+  if (foreign) {
+    d('veth-missing', `host interface ${att.hostIfname} is gone: ${foreign} (reconcile leaves it alone)`);
+    return out;
+  }
   if (bridgeIndex !== undefined && hv.master !== bridgeIndex) d('veth-missing', `${att.hostIfname} is not a port of ${rec.bridge}`);
   const sb = await open({ netns: ns });
   try {
     const link = await sb.links.find(att.ifname);
-    if (!link) {
-      d('sandbox-interface-missing', `${att.ifname} is gone from the sandbox`);
+    if (link?.name !== att.ifname) {
+      // The lookup matches an altname too: another link carrying the name is not the attachment's interface.
+      d('sandbox-interface-missing', `${att.ifname} is gone from the sandbox${link ? ` (${link.name} carries the name as an altname)` : ''}`);
       return out;
     }
     const addrs = (await sb.addresses.list({ link: link.index })).map((a) => a.address);
@@ -178,7 +188,7 @@ export async function check(ctx: ReconcileContext): Promise<Drift[]> {
     }
     for (const att of Object.values(st.attachments[rec.name] ?? {})) {
       owned.add(att.hostIfname);
-      drift.push(...(await checkAttachment(rec, att, byName, br?.index)));
+      drift.push(...(await checkAttachment(ctx.tag, rec, att, byName, br?.index)));
     }
     // veths in the network's group that no attachment claims (a crashed attach, say)
     for (const l of links) {
@@ -213,6 +223,17 @@ async function repair(ctx: ReconcileContext): Promise<Drift[]> {
     if (!n) throw new Error(`drift reported on network ${name}, which is not in the state`); // check() looks only at recorded networks
     return n;
   };
+  // Leftovers and strays go first: one of them may carry a bridge's name as an altname, which the rebuild below
+  // could not take back (a foreign link carrying it is left alone, and the rebuild says which and why).
+  for (const d of drift) {
+    if (d.kind === 'leftover-bridge' || d.kind === 'leftover-veth') {
+      // Still a leftover as read now (not another link that took the name since check() listed it).
+      await deleteNamedLink(ctx.host, d.detail.split(' ')[0], (l) => ctx.findLeftovers(st, [l]).length > 0).catch(() => undefined);
+    } else if (d.kind === 'stray-veth') {
+      const group = netOf(d.network).group;
+      await deleteNamedLink(ctx.host, d.detail.split(' ')[0], (l) => l.group === group).catch(() => undefined);
+    }
+  }
   const rebuilt = new Set<string>();
   for (const d of drift) {
     if ((d.kind === 'bridge-missing' || d.kind === 'bridge-down' || d.kind === 'gateway-missing') && !rebuilt.has(d.network)) {
@@ -223,17 +244,9 @@ async function repair(ctx: ReconcileContext): Promise<Drift[]> {
   const gone = new Map<string, AttachmentRecord[]>();
   const redo: Array<[NetworkRecord, AttachmentRecord]> = [];
   for (const d of drift) {
-    if (d.kind === 'leftover-bridge' || d.kind === 'leftover-veth') {
-      await deleteNamedLink(ctx.host, d.detail.split(' ')[0]).catch(() => undefined);
-      continue;
-    }
+    if (d.kind === 'leftover-bridge' || d.kind === 'leftover-veth' || d.kind === 'stray-veth') continue; // deleted above
     if (isFirewallDrift(d)) continue; // repaired below, in one transaction
     const rec = netOf(d.network);
-    if (d.kind === 'stray-veth') {
-      const name = d.detail.split(' ')[0];
-      await deleteNamedLink(ctx.host, name).catch(() => undefined);
-      continue;
-    }
     if (!d.id) continue;
     if (d.kind === 'leaked-lease') {
       await ctx.releaseLeases(rec, [d.id]);

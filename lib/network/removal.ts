@@ -9,6 +9,8 @@ import { deleteNetns, NETNS_RUN_DIR } from '../netns/namespace';
 import { ignoreMissing, ipamOf, type NetworkContext } from './context';
 import { stepDone } from './fault';
 import { beginIntent, type IntentNamespace } from './intents';
+import { verifiedHostVeths, warnForeign, type ForeignVeth } from './host-veth';
+import { SCRATCH_GROUP } from './veth-owner';
 import { handOverSandboxes, sameSandbox } from './multi-network';
 import { dropBackends } from './publishing';
 import { identityAt } from './sandbox-identity';
@@ -16,17 +18,27 @@ import type { AttachmentRecord, NetworkRecord } from './state';
 
 /**
  * Deletes the host ends of attachments in one request: their interface
- * group when all of the network's go, else after moving them to a scratch
- * group (the kernel tears the veth pairs down together instead of ~20 ms each).
+ * group when all of the network's go (only nlkit's veths are in it), else
+ * the veths verified to be still theirs (host-veth.ts) by index: one alone
+ * directly, several after moving them to a scratch group (the kernel tears
+ * the veth pairs down together instead of ~20 ms each). Returns the links
+ * that carried a recorded name but were not the attachment's: left untouched.
  */
-async function deleteHostLinks(ctx: NetworkContext, rec: NetworkRecord, atts: AttachmentRecord[], every: boolean): Promise<void> {
-  let group = rec.group;
-  if (!every) {
-    group = rec.group + 0x8000;
-    await Promise.all(atts.map((a) => ctx.host.links.set(a.hostIfname, { group }).catch(ignoreMissing)));
+async function deleteHostLinks(ctx: NetworkContext, rec: NetworkRecord, atts: AttachmentRecord[], every: boolean): Promise<ForeignVeth[]> {
+  if (every) {
+    // Missing: the group is empty (the veths went with their namespaces, or someone deleted them).
+    await ctx.host.links.deleteGroup(rec.group).catch(ignoreMissing);
+    return [];
   }
-  // Missing: the group is empty (the veths went with their namespaces, or someone deleted them).
-  await ctx.host.links.deleteGroup(group).catch(ignoreMissing);
+  const { indexes, foreign } = await verifiedHostVeths(ctx, rec, atts);
+  const mine = [...indexes.values()];
+  if (mine.length === 1) await ctx.host.links.delete(mine[0]).catch(ignoreMissing);
+  else if (mine.length > 1) {
+    const group = rec.group + SCRATCH_GROUP;
+    await Promise.all(mine.map((i) => ctx.host.links.set(i, { group }).catch(ignoreMissing)));
+    await ctx.host.links.deleteGroup(group).catch(ignoreMissing);
+  }
+  return foreign;
 }
 
 /**
@@ -35,7 +47,9 @@ async function deleteHostLinks(ctx: NetworkContext, rec: NetworkRecord, atts: At
  * first (so no new connection is DNATed to a backend about to vanish), then
  * the host links go (their sandbox ends with them), then the leases, the
  * records, and the namespaces nlkit made — each only if it is still the
- * namespace that was attached.
+ * namespace that was attached. A host veth is deleted only if it is still the
+ * attachment's (host-veth.ts): a link its recorded name now reaches is left
+ * untouched, and a process warning (code NLKIT_FOREIGN_LINK_LEFT) says which and why.
  */
 export async function removeAttachments(ctx: NetworkContext, rec: NetworkRecord, atts: AttachmentRecord[], every: boolean): Promise<void> {
   // A namespace nlkit made stays while another of the sandbox's networks is attached (that one inherits it).
@@ -52,11 +66,12 @@ export async function removeAttachments(ctx: NetworkContext, rec: NetworkRecord,
     macs: atts.map((a) => a.mac),
     namespaces: owned.map((a) => ({ name: a.sandboxName as string, ...a.sandboxNs })),
   });
+  let foreign: ForeignVeth[] = [];
   try {
     stepDone('detach');
     await dropBackends(ctx, rec, new Set(ids));
     stepDone('detach');
-    await deleteHostLinks(ctx, rec, atts, every);
+    foreign = await deleteHostLinks(ctx, rec, atts, every);
     stepDone('detach');
     await ipamOf(ctx, rec).release(ids);
     stepDone('detach');
@@ -72,6 +87,7 @@ export async function removeAttachments(ctx: NetworkContext, rec: NetworkRecord,
     throw e;
   }
   intent.done();
+  warnForeign(rec, `detach from network ${rec.name}`, foreign);
 }
 
 /** Deletes a namespace nlkit created, unless another namespace has taken its name since (then it is not ours to delete). */

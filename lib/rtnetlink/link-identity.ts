@@ -27,3 +27,22 @@ export function* getLinkIdentity(ref: LinkRef): Operation<LinkIdentity & { name?
   id.name = new Attributes(m.payload, C.IFINFOMSG_LEN).string(C.IFLA_IFNAME);
   return id;
 }
+
+/** A link's identity with what tells its owner: its own name, alias and interface group. */
+export type LinkOwnership = LinkIdentity & { name?: string; alias?: string; group?: number };
+
+/**
+ * One link's identity, name, alias and group by name or index (NotFoundError
+ * as getLink): for checking that a link recorded earlier is still the one
+ * that was made (lib/network/host-veth.ts), without the whole decode and the
+ * lookups of its master's and peer's names that `links.get` adds.
+ */
+export function* getLinkOwnership(ref: LinkRef): Operation<LinkOwnership> {
+  const m = yield* getLinkMessage(ref);
+  const a = new Attributes(m.payload, C.IFINFOMSG_LEN);
+  const out: LinkOwnership = linkIdentityOf(m);
+  out.name = a.string(C.IFLA_IFNAME);
+  out.alias = a.string(C.IFLA_IFALIAS) || undefined;
+  out.group = a.u32(C.IFLA_GROUP);
+  return out;
+}

@@ -5,12 +5,12 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { uniqueNetnsName, useNetns } from '../helpers/netns';
+import { ipJson, uniqueNetnsName, useNetns } from '../helpers/netns';
 
 vi.mock('node:fs', async (importOriginal) => (await import('../helpers/failing-journal')).failingJournalFs(importOriginal));
-const { failEnd } = await import('../helpers/failing-journal');
+const { failEnd, failBegin } = await import('../helpers/failing-journal');
 
-const { deleteNetns, ValidationError } = await import('../../lib');
+const { deleteNetns, netnsExists, SystemError, ValidationError } = await import('../../lib');
 const { AddressInUseError } = await import('../../lib/network/ipam');
 const { networks } = await import('../../lib/network/manager');
 const { pendingIntents } = await import('../../lib/network/intents');
@@ -61,5 +61,51 @@ describe('a failed network operation whose end cannot be journaled keeps its own
     await nets.reconcile();
     expect(open()).toEqual([]);
     expect((await nets.get('jn')).attachments.map((a) => a.id)).toEqual([sandboxes[0]]);
+  });
+});
+
+describe('an operation whose intent cannot be journaled does not start', () => {
+  const box = useNetns('le-jb');
+  let nets: Awaited<ReturnType<typeof networks>>;
+  let stateDir: string;
+  const sandboxes = [uniqueNetnsName('jb1'), uniqueNetnsName('jb2')];
+  const hostLinks = () => (ipJson(box.ns('le-jb'), 'link', 'show') as Array<{ ifname: string }>).map((l) => l.ifname).sort();
+
+  beforeAll(async () => {
+    stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nlkit-net-'));
+    nets = await networks({ host: box.ns('le-jb'), stateDir });
+    await nets.create({ name: 'jb', subnet: '10.91.1.0/24' });
+    await nets.attach('jb', { sandbox: sandboxes[0], create: true });
+  });
+  afterEach(() => {
+    failBegin.code = undefined;
+  });
+  afterAll(async () => {
+    await nets?.delete('jb').catch(() => undefined);
+    nets?.close();
+    for (const s of sandboxes) await deleteNetns(s, { missingOk: true });
+    fs.rmSync(stateDir, { recursive: true, force: true });
+  });
+
+  it.each(['ENOSPC', 'EROFS', 'EACCES'] as const)('%s: attach, create and detach fail with a SystemError and change nothing', async (code) => {
+    const links = hostLinks();
+    const state = await nets.state();
+    failBegin.code = code;
+    const errs = [
+      await nets.attach('jb', { sandbox: sandboxes[1], create: true }).catch((e: unknown) => e),
+      await nets.create({ name: 'jc', subnet: '10.91.2.0/24' }).catch((e: unknown) => e),
+      await nets.detach('jb', sandboxes[0]).catch((e: unknown) => e),
+    ];
+    failBegin.code = undefined;
+    for (const err of errs) {
+      expect(err).toBeInstanceOf(SystemError);
+      expect(err).toMatchObject({ code, syscall: expect.stringMatching(/^write\(/), cause: { code } });
+      expect((err as Error).message).toMatch(/cannot record the intent .* nothing was changed/);
+    }
+    expect(hostLinks()).toEqual(links);
+    expect(netnsExists(sandboxes[1])).toBe(false);
+    expect(await nets.state()).toEqual(state);
+    expect(pendingIntents(stateDir)).toEqual([]);
+    expect(await nets.check()).toEqual([]);
   });
 });

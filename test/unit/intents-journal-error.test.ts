@@ -8,8 +8,8 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 vi.mock('node:fs', async (importOriginal) => (await import('../helpers/failing-journal')).failingJournalFs(importOriginal));
 const { failEnd } = await import('../helpers/failing-journal');
 
-const { clearIntent, withIntent, pendingIntents } = await import('../../lib/network/intents');
-const { NlkitError } = await import('../../lib/netlink/errors');
+const { beginIntent, clearIntent, withIntent, pendingIntents } = await import('../../lib/network/intents');
+const { NlkitError, SystemError } = await import('../../lib/netlink/errors');
 
 describe('withIntent when the journal cannot record the end', () => {
   const dirs: string[] = [];
@@ -60,5 +60,28 @@ describe('withIntent when the journal cannot record the end', () => {
     expect(pendingIntents(dir)).toEqual([]);
     const log = fs.readdirSync(path.join(dir, 'intents')).map((n) => fs.statSync(path.join(dir, 'intents', n)).size);
     expect(Math.max(...log)).toBeLessThan(80 * 1024); // emptied again once nothing is left open
+  });
+});
+
+describe('beginIntent when the journal cannot be opened', () => {
+  it('is a SystemError with the file system error as its cause and code; nothing is recorded', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nlkit-intent-'));
+    try {
+      fs.writeFileSync(path.join(dir, 'intents'), ''); // a file where the journal directory goes: a real mkdir failure
+      let err: unknown;
+      try {
+        beginIntent(dir, { op: 'attach', network: 'n', ids: ['a'] });
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(SystemError);
+      const cause = (err as { cause?: NodeJS.ErrnoException }).cause;
+      expect(cause?.code).toMatch(/^E/);
+      expect(err).toMatchObject({ code: cause?.code, syscall: `${cause?.syscall}(${cause?.path})` });
+      expect((err as Error).message).toMatch(/^attach on network n: cannot record the intent/);
+      expect(pendingIntents(dir)).toEqual([]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,0 +1,99 @@
+'use strict';
+/**
+ * CPU time per container detach, for A/B runs of builds on a busy machine:
+ * `node bench/detach-cpu.js [OLD/dist] [dist]` (default: this checkout's dist/).
+ * For each build, in turn, a new process creates a host namespace and 41
+ * sandbox namespaces (all deleted afterwards), attaches the 41 and measures
+ * process.cpuUsage() (all threads; its system part too) and the event loop thread's own CPU time
+ * (/proc/thread-self/schedstat) of two partial detaches (one sandbox stays
+ * attached, so neither is the whole network's group delete):
+ *   - one by one: `nets.detach('b', s)` for 20 sandboxes, one after another;
+ *   - bulk: `nets.detach('b', ids)` of the other 20 in one call.
+ * The whole-network case (`detach` of every sandbox, `delete`) deletes the
+ * interface group and reads nothing per veth; bench/workloads/attach.js times it.
+ * The builds alternate 5 times (ROUNDS=n for more); medians and ranges are
+ * printed. NS_TAG=t names the namespaces nlbench-t-PID-dcpu-…. State on /dev/shm.
+ */
+const { execFileSync } = require('node:child_process');
+const path = require('node:path');
+
+const HALF = 20;
+const ROUNDS = Number(process.env.ROUNDS) || 5;
+
+async function measure(dist) {
+  const fs = require('node:fs');
+  const nl = require(path.resolve(dist, 'index.js'));
+  const prefix = `nlbench-${process.env.NS_TAG ? `${process.env.NS_TAG}-` : ''}${process.pid}-dcpu`;
+  const host = `${prefix}-h`;
+  const sandboxes = Array.from({ length: 2 * HALF + 1 }, (_, i) => `${prefix}-s${i}`);
+  const dir = fs.mkdtempSync('/dev/shm/nlbench-state-');
+  let nets;
+  try {
+    await nl.createNetns(host);
+    for (const s of sandboxes) await nl.createNetns(s);
+    nets = await nl.networks({ host, stateDir: dir });
+    await nets.create({ name: 'b', subnet: '10.78.0.0/16' });
+    // Warm-up: a partial detach of each kind once.
+    for (const s of sandboxes.slice(0, 3)) await nets.attach('b', { sandbox: s });
+    await nets.detach('b', sandboxes[0]);
+    await nets.detach('b', sandboxes.slice(1, 3));
+    for (const s of sandboxes) await nets.attach('b', { sandbox: s });
+    const timed = async (fn, n) => {
+      const m0 = mainThreadNs(fs);
+      const c0 = process.cpuUsage();
+      const t0 = process.hrtime.bigint();
+      await fn();
+      const wall = Number(process.hrtime.bigint() - t0) / 1e6;
+      const c = process.cpuUsage(c0);
+      return { cpu: (c.user + c.system) / 1000 / n, sys: c.system / 1000 / n, main: (mainThreadNs(fs) - m0) / 1e6 / n, wall: wall / n };
+    };
+    const one = await timed(async () => {
+      for (const s of sandboxes.slice(0, HALF)) await nets.detach('b', s);
+    }, HALF);
+    const bulk = await timed(() => nets.detach('b', sandboxes.slice(HALF, 2 * HALF)), HALF);
+    const left = (await nets.get('b')).attachments.length;
+    if (left !== 1) throw new Error(`expected 1 attachment left, found ${left}`);
+    console.log(JSON.stringify({ one, bulk }));
+  } finally {
+    nets?.close();
+    for (const s of sandboxes) await nl.deleteNetns(s, { missingOk: true });
+    await nl.deleteNetns(host, { missingOk: true });
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** CPU time of the calling thread (the event loop) in ns, from the scheduler's accounting. */
+function mainThreadNs(fs) {
+  return Number(fs.readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]);
+}
+
+function main() {
+  const args = process.argv.slice(2);
+  const dists = args.length > 0 ? args : [path.join(__dirname, '..', 'dist')];
+  const runs = dists.map(() => []);
+  for (let round = 0; round < ROUNDS; round++) {
+    dists.forEach((dist, i) => {
+      runs[i].push(JSON.parse(execFileSync(process.execPath, [__filename, '--child', dist], { encoding: 'utf8' })));
+    });
+  }
+  const range = (v) => {
+    const s = [...v].sort((a, b) => a - b);
+    return `${s[s.length >> 1].toFixed(2)} ms (${s[0].toFixed(2)}–${s[s.length - 1].toFixed(2)})`;
+  };
+  dists.forEach((dist, i) => {
+    for (const kind of ['one', 'bulk']) {
+      const r = runs[i].map((x) => x[kind]);
+      const what = kind === 'one' ? `one by one, ${HALF} calls` : `one call of ${HALF}`;
+      console.log(
+        `${dist}: partial detach ${what}: CPU per sandbox ${range(r.map((x) => x.cpu))} (system ${range(r.map((x) => x.sys))}; event loop thread ${range(r.map((x) => x.main))}), wall ${range(r.map((x) => x.wall))}, ${ROUNDS} runs`,
+      );
+    }
+  });
+}
+
+if (process.argv[2] === '--child') {
+  measure(process.argv[3]).catch((e) => {
+    console.error(e);
+    process.exitCode = 1;
+  });
+} else main();

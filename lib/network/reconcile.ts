@@ -224,14 +224,15 @@ async function repair(ctx: ReconcileContext): Promise<Drift[]> {
     return n;
   };
   // Leftovers and strays go first: one of them may carry a bridge's name as an altname, which the rebuild below
-  // could not take back (a foreign link carrying it is left alone, and the rebuild says which and why).
+  // could not take back (a foreign link carrying it is left alone, and the rebuild says which and why). A link
+  // gone meanwhile is fine (deleteNamedLink); any other refusal fails the reconcile instead of reading as repaired.
   for (const d of drift) {
     if (d.kind === 'leftover-bridge' || d.kind === 'leftover-veth') {
       // Still a leftover as read now (not another link that took the name since check() listed it).
-      await deleteNamedLink(ctx.host, d.detail.split(' ')[0], (l) => ctx.findLeftovers(st, [l]).length > 0).catch(() => undefined);
+      await deleteNamedLink(ctx.host, d.detail.split(' ')[0], (l) => ctx.findLeftovers(st, [l]).length > 0);
     } else if (d.kind === 'stray-veth') {
       const group = netOf(d.network).group;
-      await deleteNamedLink(ctx.host, d.detail.split(' ')[0], (l) => l.group === group).catch(() => undefined);
+      await deleteNamedLink(ctx.host, d.detail.split(' ')[0], (l) => l.group === group);
     }
   }
   const rebuilt = new Set<string>();

@@ -10,6 +10,8 @@
  * context switches (a thread going to sleep: a wake-up to pay later) of the event loop
  * and of the other threads, and the load average. The builds alternate REPEAT times
  * (default 3); the last round of each process is kept (the first ones warm up V8).
+ * A build given as `DIR:nopoll` runs with NLKIT_LOOP_SPIN_US=0 (no event-loop poll after a send),
+ * so `node bench/seq-rtt.js OLD/dist dist dist:nopoll` alternates three variants.
  * NOCONTEND=1 makes the event loop's bounded poll (lib/netlink/loop-poll.ts) ignore the
  * contention rule, to see its mechanism on a loaded machine; the I/O thread's own spin
  * still obeys it. NS_TAG=t names the namespaces nlbench-t-PID-seq.
@@ -102,7 +104,9 @@ async function main() {
   for (let i = 0; i < REPEAT; i++) {
     for (const b of builds) {
       const load = os.loadavg()[0].toFixed(2);
-      const m = JSON.parse(execFileSync(process.execPath, [__filename, '--child', b], { encoding: 'utf8' }));
+      const [dir, variant] = b.split(':');
+      const env = variant === 'nopoll' ? { ...process.env, NLKIT_LOOP_SPIN_US: '0' } : process.env;
+      const m = JSON.parse(execFileSync(process.execPath, [__filename, '--child', dir], { encoding: 'utf8', env }));
       results.get(b).push(m);
       console.log(`[${b}] load ${load}`);
       console.log(`  ${row('routes add+delete, awaited', m.churn)}`);
@@ -115,7 +119,9 @@ async function main() {
     for (const k of ['churn', 'get']) {
       const m = {};
       for (const f of Object.keys(ms[0][k])) m[f] = median(ms.map((x) => x[k][f]));
-      console.log(`  ${row(`${k === 'churn' ? 'routes' : 'links.get'} ${path.basename(path.dirname(path.resolve(b)))}`, m)}`);
+      const [dir, variant] = b.split(':');
+      const name = `${path.basename(path.dirname(path.resolve(dir)))}${variant ? `:${variant}` : ''}`;
+      console.log(`  ${row(`${k === 'churn' ? 'routes' : 'links.get'} ${name}`, m)}`);
     }
   }
 }

@@ -11,7 +11,8 @@
 // unless a request was just queued, and the rules are SpinPolicy's: off with
 // one CPU, off while more tasks are runnable than CPUs, off after MAX_MISSES
 // polls in a row that the reply outlasted (until a reply comes soon enough
-// after its request that a poll would have caught it).
+// after its request that a poll would have caught it, or a probe every
+// PROBE_MS catches one).
 import { availableParallelism } from 'node:os';
 import { native } from '../native/binding';
 
@@ -22,6 +23,12 @@ function windowMs(): number {
   return availableParallelism() < 2 ? 0 : 0.05;
 }
 const MAX_MISSES = 4;
+/**
+ * After MAX_MISSES, one poll is still tried this often: when the reply outlasted the window only because
+ * the I/O thread slept too (its spin was off for the same reason), neither side would start again on its
+ * own. A fruitless probe costs one window per PROBE_MS (0.05% of a CPU).
+ */
+const PROBE_MS = 100;
 /** How often the contention rule is looked up again (it reads /proc/loadavg). */
 const LOAD_CHECK_MS = 20;
 
@@ -42,6 +49,7 @@ export class LoopPoll {
   private deadline = 0;
   private sentAt = 0;
   private misses = 0;
+  private nextProbe = 0;
   private contended = false;
   private nextLoadCheck = 0;
 
@@ -55,7 +63,10 @@ export class LoopPoll {
     if (this.windowMs === 0) return;
     const now = this.env.now();
     this.sentAt = now;
-    if (this.misses >= MAX_MISSES) return;
+    if (this.misses >= MAX_MISSES) {
+      if (now < this.nextProbe) return;
+      this.nextProbe = now + PROBE_MS;
+    }
     if (now >= this.nextLoadCheck) {
       this.contended = this.env.contended();
       this.nextLoadCheck = now + LOAD_CHECK_MS;
@@ -92,7 +103,7 @@ export class LoopPoll {
     this.queued = false;
     if (this.waiting) {
       this.waiting = false;
-      this.misses++;
+      if (++this.misses === MAX_MISSES) this.nextProbe = this.env.now() + PROBE_MS;
     }
   };
 }

@@ -72,6 +72,35 @@ describe('the bounded poll of the event loop', () => {
     expect(poll.polling).toBe(true);
   });
 
+  it('after 4 fruitless polls, probes once every 100 ms, and polls again once a probe catches its reply', () => {
+    const { s, poll, runOut } = rig();
+    for (let i = 0; i < 4; i++) {
+      poll.expect();
+      runOut();
+      s.t += 1;
+      poll.arrived(); // late: 1 ms after its send
+    }
+    poll.expect();
+    expect(poll.polling).toBe(false);
+    s.t += 100;
+    poll.expect(); // a probe
+    expect(poll.polling).toBe(true);
+    runOut(); // fruitless
+    s.t += 1;
+    poll.arrived();
+    poll.expect();
+    expect(poll.polling).toBe(false); // the next probe is 100 ms away
+    s.t += 100;
+    poll.expect();
+    expect(poll.polling).toBe(true);
+    s.t += 0.02;
+    poll.arrived(); // caught
+    runOut();
+    s.t += 1;
+    poll.expect();
+    expect(poll.polling).toBe(true); // polling as usual again
+  });
+
   it('does not poll while the CPUs are contended, and looks again only every 20 ms', () => {
     const { s, poll } = rig(0.05, true);
     poll.expect();

@@ -66,6 +66,11 @@ void SetBufferSize(int fd, int force_opt, int opt, int bytes);
 // travel in one); *sndbuf is the current size and is updated.
 void FitSendBuffer(int fd, size_t bytes, int* sndbuf);
 
+// More tasks are runnable on the machine right now than it has CPUs online:
+// a thread spinning would take a CPU from another one (SpinPolicy's rule; the
+// event loop's bounded poll, lib/netlink/loop-poll.ts, uses it too).
+bool CpusContended();
+
 // When the I/O thread spins for the next request after a send instead of
 // sleeping (netlink_io.cc, kSpin): not after kMaxMisses spins in a row found
 // nothing (until a request arrives soon enough after sleeping that a spin
@@ -157,6 +162,8 @@ class NetlinkIo {
     bool cancelled;  // by Cancel(); read and written under mu_ only
   };
 
+  // Enqueue() under mu_; *wake: the thread must be woken (after mu_ is released).
+  int EnqueueLocked(const uint8_t* data, size_t length, double token, bool exclusive, bool* wake);
   void Run();
   bool TakeAndSend();
   void SendChunk(const uint8_t* data, size_t length, const Outgoing* first, const Outgoing* last);

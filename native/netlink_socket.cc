@@ -333,6 +333,10 @@ void NetlinkSocket::Init(Napi::Env env, Napi::Object exports) {
   exports.Set("netlinkTransactFd", Napi::Function::New(env, TransactFdJs));
   exports.Set("netlinkKeptTake", Napi::Function::New(env, KeptTakeJs));
   exports.Set("netlinkKeptClose", Napi::Function::New(env, KeptCloseJs));
+  // cpusContended() -> boolean: more tasks runnable than CPUs (reads /proc/loadavg, a few µs).
+  exports.Set("cpusContended", Napi::Function::New(env, [](const Napi::CallbackInfo& info) {
+                return Napi::Boolean::New(info.Env(), CpusContended());
+              }));
 }
 
 // netlinkSocketOpen(protocol, nsfd) -> Promise<fd>: the socket created inside

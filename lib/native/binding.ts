@@ -129,6 +129,8 @@ export interface NativeBinding {
   netlinkKeptTake(kept: KeptSocket): number;
   /** Closes the kept socket now (a no-op once taken or closed). */
   netlinkKeptClose(kept: KeptSocket): void;
+  /** More tasks are runnable on the machine right now than it has CPUs online (/proc/loadavg), the rule SpinPolicy spins by. */
+  cpusContended(): boolean;
   /**
    * Indexes a run of one request's dump replies from `start` (native/netlink_index.cc): a row of `stride`
    * int32s per message (payload start and end, type, flags | 0x10000 when an attribute has no column, then

@@ -22,6 +22,7 @@ import { openNetlinkSocketFd } from './socket-open';
 import { ThreadlessSender } from './threadless';
 import { ConnectionCore, DUMP_RETRIES } from './connection-core';
 import { AckTick, type AckGroup, type Completion, type InPlaceRequest } from './ack-group';
+import { loopPoll } from './loop-poll';
 
 export type { CloseOptions, ConnectionOptions } from './connection-options';
 // Re-exported: handles and subscriptions open their sockets through here.
@@ -385,6 +386,7 @@ export class NetlinkConnection extends ConnectionCore implements AsyncExecutor {
       if (this.threadless?.active) this.threadless.send(c.message, first, c.kind === 'batch', c.kind === 'bulk');
       else if (c.kind === 'bulk') sendBulk(this.socket, c.message);
       else this.socket.send(c.message, first, c.kind === 'batch');
+      loopPoll.expect();
     } catch (e) {
       // Not queued (no thread could be started: EAGAIN): never sent.
       this.tracker.fail(fromNative(c.operation, e), p);
@@ -400,6 +402,7 @@ export class NetlinkConnection extends ConnectionCore implements AsyncExecutor {
     try {
       if (this.threadless?.active) this.threadless.send(message, g.firstSeq, false);
       else this.socket?.send(message, g.firstSeq, false);
+      loopPoll.expect();
     } catch (e) {
       this.tracker.fail((op) => fromNative(op, e), g); // not queued: never sent
     }
@@ -407,6 +410,7 @@ export class NetlinkConnection extends ConnectionCore implements AsyncExecutor {
 
   private onEvent(kind: NativeEventKind, payload: Buffer | number[], errno: number): void {
     if (this.closed) return;
+    loopPoll.arrived();
     switch (kind) {
       case NativeEventKind.Messages: {
         const n = this.tracker.feedReceived(payload as Buffer);

@@ -238,13 +238,16 @@ async function attachNew(ctx: NetworkContext, rec: NetworkRecord, opts: AttachOp
         mac,
         ...(names && { names }),
       };
-      // The address lease (a file under a lock) does not wait for the kernel: plumb() needs it only for the address step.
-      const ipam = ipamOf(ctx, rec);
-      const lease = ipam.allocate(id, { ipv4: opts.ip, ipv6: opts.ip6 }).then((l) => {
+      // The address lease (a file under a lock) does not wait for the kernel: plumb() asks for it once the veth's
+      // requests are queued, so its file work runs while the kernel creates the pair; it is needed only for the address step.
+      // Async: what it throws (an unsafe ipam directory) is a rejection that plumb() waits for with the veth's.
+      const lease = async () => {
+        const ipam = ipamOf(ctx, rec);
+        const l = await ipam.allocate(id, { ipv4: opts.ip, ipv6: opts.ip6 });
         rollback.push(() => ipam.release(id));
         att.ipv4 = l.ipv4;
         att.ipv6 = l.ipv6;
-      });
+      };
       await plumb(ctx, rec, att, ns, rollback, (s) => (step = s), lease, defaultRoute);
       stepDone('attach');
 
@@ -368,8 +371,9 @@ export async function forget(ctx: NetworkContext, rec: NetworkRecord, atts: Atta
 /**
  * Builds the kernel side of an attachment; each step registers its undo.
  * Independent steps run at once (the kernel works off the event loop while
- * JavaScript goes on): the address lease and the veth pair (one host round
- * trip); then the port enslaved with its hairpin flag on the host and, in
+ * JavaScript goes on): the veth pair (one host round trip, its requests
+ * queued first) and the address lease, whose file work runs meanwhile; then
+ * the port enslaved with its hairpin flag on the host and, in
  * the sandbox, every request queued at once by interface index (one pool job
  * makes a socket there and sends them in one sendmsg, processed in order:
  * up, address, then the route that needs it).
@@ -381,55 +385,25 @@ async function plumb(
   ns: NetworkNamespace,
   rollback: Rollback,
   onStep: (s: string) => void,
-  lease?: Promise<void>,
+  lease?: () => Promise<void>,
   defaultRoute?: DefaultRouteChoice,
 ): Promise<void> {
   const host = ctx.host;
   let sb: SandboxOps | undefined;
-  let hostIndex = 0;
-  let peerIndex = 0;
-  let bridgeIndex = 0;
   try {
     onStep('open sandbox');
     sb = openSandboxOps(ns); // no socket yet: each round makes one in the sandbox (sandbox-ops.ts)
+    // Started before the lease: its requests go out at the end of this tick, ahead of the lease's file work.
+    const veth = createVeth(ctx, rec, att, ns, rollback);
+    const leased = lease?.();
     await settleAll(
       [
-        ['allocate addresses', () => lease],
-        [
-          'create veth pair',
-          async () => {
-            // One round trip for two requests asked in the same tick (one sendmsg; the kernel runs them in
-            // order): the bridge's index by name, and the veth created down and without a master, whose echo
-            // gives both ends' indexes (links.add(); the peer's is eth0's in the sandbox: no name lookups below;
-            // a kernel without the echo costs a read-back). The port is enslaved and brought up by index in the
-            // next round, with its port flags (hairpin). The bridge's index is never cached: it comes from this
-            // round's lookup, as the port goes on only if it succeeded. getLinkIdentity, not links.get: index
-            // and kind only (no name lookups, no whole-link decode).
-            const bridge = host.run(getLinkIdentity(rec.bridge));
-            bridge.catch(() => undefined);
-            const added = host.links.add({
-              name: att.hostIfname,
-              kind: 'veth',
-              group: rec.group,
-              mtu: rec.mtu,
-              peer: { name: att.ifname, netns: ns, mac: att.mac, mtu: rec.mtu },
-            });
-            // The undo is registered once the create is known to have succeeded (else the name may be someone else's).
-            const link = await added;
-            rollback.push(() => host.links.delete(att.hostIfname));
-            hostIndex = link.index ?? 0;
-            peerIndex = link.peerIndex ?? 0;
-            // Only a bridge of this name: a link of another kind that took the name is never a master here, nor
-            // another bridge that carries the name as an altname (the kernel's lookup by name matches altnames).
-            const br = await bridge;
-            if (br.kind !== 'bridge' || br.name !== rec.bridge)
-              throw new NotFoundError('bridge', { errno: ENODEV, operation: `attach to bridge ${rec.bridge}` });
-            bridgeIndex = br.index;
-          },
-        ],
+        ['allocate addresses', () => leased],
+        ['create veth pair', () => veth],
       ],
       onStep,
     );
+    const { hostIndex, peerIndex, bridgeIndex } = await veth;
     const box = sb;
     const dev: string | number = peerIndex > 0 ? peerIndex : att.ifname;
     await settleAll(
@@ -467,4 +441,40 @@ async function plumb(
   } finally {
     sb?.close();
   }
+}
+
+/**
+ * The veth pair of an attachment, its peer created in the sandbox, in one host round trip: two requests
+ * asked in the same tick (one sendmsg; the kernel runs them in order), the bridge's index by name and the
+ * veth created down and without a master, whose echo gives both ends' indexes (links.add(); the peer's is
+ * eth0's in the sandbox: no name lookups later; a kernel without the echo costs a read-back). The port is
+ * enslaved and brought up by index in the next round, with its port flags (hairpin). The bridge's index is
+ * never cached: it comes from this round's lookup, as the port goes on only if it succeeded. getLinkIdentity,
+ * not links.get: index and kind only (no name lookups, no whole-link decode).
+ */
+async function createVeth(
+  ctx: NetworkContext,
+  rec: NetworkRecord,
+  att: AttachmentRecord,
+  ns: NetworkNamespace,
+  rollback: Rollback,
+): Promise<{ hostIndex: number; peerIndex: number; bridgeIndex: number }> {
+  const host = ctx.host;
+  const bridge = host.run(getLinkIdentity(rec.bridge));
+  bridge.catch(() => undefined);
+  const added = host.links.add({
+    name: att.hostIfname,
+    kind: 'veth',
+    group: rec.group,
+    mtu: rec.mtu,
+    peer: { name: att.ifname, netns: ns, mac: att.mac, mtu: rec.mtu },
+  });
+  // The undo is registered once the create is known to have succeeded (else the name may be someone else's).
+  const link = await added;
+  rollback.push(() => host.links.delete(att.hostIfname));
+  // Only a bridge of this name: a link of another kind that took the name is never a master here, nor
+  // another bridge that carries the name as an altname (the kernel's lookup by name matches altnames).
+  const br = await bridge;
+  if (br.kind !== 'bridge' || br.name !== rec.bridge) throw new NotFoundError('bridge', { errno: ENODEV, operation: `attach to bridge ${rec.bridge}` });
+  return { hostIndex: link.index ?? 0, peerIndex: link.peerIndex ?? 0, bridgeIndex: br.index };
 }

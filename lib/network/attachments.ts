@@ -143,7 +143,7 @@ export async function attach(ctx: NetworkContext, network: string, opts: AttachO
     const existing = openExisting(opts.sandbox, !!(opts.create && ident.name));
     try {
       const nsId = existing && identityOf(existing);
-      if (nsId && opts.allowHostNamespace !== true) refuseHostNamespace(nsId, ctx.hostRef, ident.path);
+      if (nsId && opts.allowHostNamespace !== true) refuseHostNamespace(nsId, ctx.hostRef, ident.path, hostNamespaceOf(ctx));
       if (known) {
         if (!sameNamespace(known.sandboxNs, nsId) || (!known.sandboxNs && known.sandboxPath !== ident.path))
           throw new AttachmentConflictError(network, id, known.sandboxPath);
@@ -155,6 +155,12 @@ export async function attach(ctx: NetworkContext, network: string, opts: AttachO
       existing?.close();
     }
   });
+}
+
+/** The manager's host namespace as its store read it when it opened (undefined: a store without one; looked up then). */
+function hostNamespaceOf(ctx: NetworkContext): NamespaceIdentity | undefined {
+  const h = ctx.store.identity;
+  return h && { dev: Number(h.netnsDev), ino: Number(h.netnsIno) };
 }
 
 /** A network's record and attachments, read once (under the attachments' locks); NotFoundError if there is no such network. */

@@ -397,20 +397,21 @@ async function plumb(
   const host = ctx.host;
   let sb: SandboxOps | undefined;
   try {
-    onStep('open sandbox');
-    sb = openSandboxOps(ns); // no socket yet: each round makes one in the sandbox (sandbox-ops.ts)
-    // Started before the lease: its requests go out at the end of this tick, ahead of the lease's file work.
+    // Started first: its requests go out at the end of this tick, ahead of the lease's file work and of the
+    // sandbox's connection, both made while the kernel creates the pair.
     const veth = createVeth(ctx, rec, att, ns, rollback);
     const leased = lease?.();
     await settleAll(
       [
         ['allocate addresses', () => leased],
         ['create veth pair', () => veth],
+        // No socket yet: each round makes one in the sandbox (sandbox-ops.ts).
+        ['open sandbox', () => void (sb = openSandboxOps(ns))],
       ],
       onStep,
     );
     const { hostIndex, peerIndex, bridgeIndex } = await veth;
-    const box = sb;
+    const box = sb as SandboxOps; // every step succeeded, the sandbox's among them
     const dev: string | number = peerIndex > 0 ? peerIndex : att.ifname;
     await settleAll(
       [

@@ -421,14 +421,13 @@ async function plumb(
         [
           'set hairpin mode',
           async () => {
-            // Asked at once, in this order (one round trip): the port enslaved to the bridge and up, then its
-            // port flags (a bridge port's, so after the master in the same sendmsg), and the ownership mark (the
-            // kernel ignores an alias in the request that creates the veth).
+            // Asked at once, in this order (one round trip): the port enslaved to the bridge and up with its
+            // ownership mark (one request: the kernel ignores an alias in the request that creates the veth, not in
+            // this one), then its port flags (a bridge port's, so after the master in the same sendmsg).
             const port = { hairpin: true, ...((await isolatePorts(ctx.hostRef, rec)) && { isolated: true }) };
             await settleAll([
-              host.links.set(hostIndex, { master: bridgeIndex, up: true }),
+              host.links.set(hostIndex, { master: bridgeIndex, up: true, alias: vethMark(ctx.store.tag, rec.name, att.id) }),
               host.links.set(hostIndex, { port }),
-              host.links.set(hostIndex, { alias: vethMark(ctx.store.tag, rec.name, att.id) }),
             ]);
           },
         ],

@@ -18,7 +18,9 @@
  * namespaces nlbench-t-PID-acpu-…. WARMUP=n warms up with
  * n rounds of all 40 sandboxes instead (the steady state of a long-lived runtime).
  * The builds alternate 5 times (ROUNDS=n for more); medians and ranges are
- * printed, with the event loop thread's own CPU time (/proc/thread-self/schedstat).
+ * printed, with the event loop thread's own CPU time (/proc/thread-self/schedstat),
+ * and for each build after the first the median of its per-round differences to the first
+ * (paired: each round runs the builds one right after the other).
  */
 const { execFileSync } = require('node:child_process');
 const path = require('node:path');
@@ -129,6 +131,19 @@ function main() {
     const loop = dist === 'go' ? '' : ` (event loop thread ${range(mains[i])})`;
     console.log(`${dist}: ${what}CPU per attach ${range(samples[i])}${loop}, wall ${range(walls[i])}, ${ROUNDS} runs of ${N}`);
   });
+  // Each round ran every build once, one right after the other: the per-round differences against the first
+  // build are paired (the load of that moment cancels out more than in the medians above).
+  const paired = (v, i) => {
+    const d = v[i].map((x, r) => x - v[0][r]);
+    const s = [...d].sort((a, b) => a - b);
+    return `${s[s.length >> 1] >= 0 ? '+' : ''}${s[s.length >> 1].toFixed(2)} ms (lower in ${d.filter((x) => x < 0).length}/${d.length} rounds)`;
+  };
+  for (let i = 1; i < dists.length; i++) {
+    if (dists[i] === 'go' || dists[0] === 'go') continue;
+    console.log(
+      `${dists[i]} - ${dists[0]}, median of the rounds' differences: CPU ${paired(samples, i)}, event loop ${paired(mains, i)}, wall ${paired(walls, i)}`,
+    );
+  }
 }
 
 if (process.argv[2] === '--child') {

@@ -8,13 +8,12 @@
 import * as path from 'node:path';
 import { AttachmentConflictError, NlkitError, NotFoundError, ValidationError } from '../netlink/errors';
 import { createNetns, deleteNetns, netnsExists, NETNS_RUN_DIR, openNetnsSync, type NetnsRef, NetworkNamespace } from '../netns/namespace';
-import { ENODEV } from '../netlink/errno';
-import { getLinkIdentity } from '../rtnetlink/link-identity';
 import { validateInterfaceName } from '../validate/names';
 import { poolOf } from './address-pool';
 import { ignoreMissing, ipamOf, notFound, type NetworkContext } from './context';
 import { NetworkOperationError } from './errors';
 import { settleInterruptedOf } from './attachment-recovery';
+import { createVeth } from './attach-veth';
 import { stepDone } from './fault';
 import { isolatePorts } from './firewall/icc';
 import { beginIntent, endFailed } from './intents';
@@ -144,7 +143,7 @@ export async function attach(ctx: NetworkContext, network: string, opts: AttachO
     const existing = openExisting(opts.sandbox, !!(opts.create && ident.name));
     try {
       const nsId = existing && identityOf(existing);
-      if (nsId && opts.allowHostNamespace !== true) refuseHostNamespace(nsId, ctx.hostRef, ident.path);
+      if (nsId && opts.allowHostNamespace !== true) refuseHostNamespace(nsId, ctx.hostRef, ident.path, hostNamespaceOf(ctx));
       if (known) {
         if (!sameNamespace(known.sandboxNs, nsId) || (!known.sandboxNs && known.sandboxPath !== ident.path))
           throw new AttachmentConflictError(network, id, known.sandboxPath);
@@ -157,6 +156,12 @@ export async function attach(ctx: NetworkContext, network: string, opts: AttachO
       existing?.close();
     }
   });
+}
+
+/** The manager's host namespace as its store read it when it opened (undefined: a store without one; looked up then). */
+function hostNamespaceOf(ctx: NetworkContext): NamespaceIdentity | undefined {
+  const h = ctx.store.identity;
+  return h && { dev: Number(h.netnsDev), ino: Number(h.netnsIno) };
 }
 
 /** A network's record and attachments, read once (under the attachments' locks); NotFoundError if there is no such network. */
@@ -240,13 +245,16 @@ async function attachNew(ctx: NetworkContext, rec: NetworkRecord, opts: AttachOp
         mac,
         ...(names && { names }),
       };
-      // The address lease (a file under a lock) does not wait for the kernel: plumb() needs it only for the address step.
-      const ipam = ipamOf(ctx, rec);
-      const lease = ipam.allocate(id, { ipv4: opts.ip, ipv6: opts.ip6 }).then((l) => {
+      // The address lease (a file under a lock) does not wait for the kernel: plumb() asks for it once the veth's
+      // requests are queued, so its file work runs while the kernel creates the pair; it is needed only for the address step.
+      // Async: what it throws (an unsafe ipam directory) is a rejection that plumb() waits for with the veth's.
+      const lease = async () => {
+        const ipam = ipamOf(ctx, rec);
+        const l = await ipam.allocate(id, { ipv4: opts.ip, ipv6: opts.ip6 });
         rollback.push(() => ipam.release(id));
         att.ipv4 = l.ipv4;
         att.ipv6 = l.ipv6;
-      });
+      };
       await plumb(ctx, rec, att, ns, rollback, (s) => (step = s), lease, defaultRoute);
       stepDone('attach');
 
@@ -389,8 +397,9 @@ export async function forget(ctx: NetworkContext, rec: NetworkRecord, atts: Atta
 /**
  * Builds the kernel side of an attachment; each step registers its undo.
  * Independent steps run at once (the kernel works off the event loop while
- * JavaScript goes on): the address lease and the veth pair (one host round
- * trip); then the port enslaved with its hairpin flag on the host and, in
+ * JavaScript goes on): the veth pair (one host round trip, its requests
+ * queued first) and the address lease, whose file work runs meanwhile; then
+ * the port enslaved with its hairpin flag on the host and, in
  * the sandbox, every request queued at once by interface index (one pool job
  * makes a socket there and sends them in one sendmsg, processed in order:
  * up, address, then the route that needs it).
@@ -402,56 +411,27 @@ async function plumb(
   ns: NetworkNamespace,
   rollback: Rollback,
   onStep: (s: string) => void,
-  lease?: Promise<void>,
+  lease?: () => Promise<void>,
   defaultRoute?: DefaultRouteChoice,
 ): Promise<void> {
   const host = ctx.host;
   let sb: SandboxOps | undefined;
-  let hostIndex = 0;
-  let peerIndex = 0;
-  let bridgeIndex = 0;
   try {
-    onStep('open sandbox');
-    sb = openSandboxOps(ns); // no socket yet: each round makes one in the sandbox (sandbox-ops.ts)
+    // Started first: its requests go out at the end of this tick, ahead of the lease's file work and of the
+    // sandbox's connection, both made while the kernel creates the pair.
+    const veth = createVeth(ctx, rec, att, ns, rollback);
+    const leased = lease?.();
     await settleAll(
       [
-        ['allocate addresses', () => lease],
-        [
-          'create veth pair',
-          async () => {
-            // One round trip for two requests asked in the same tick (one sendmsg; the kernel runs them in
-            // order): the bridge's index by name, and the veth created down and without a master, whose echo
-            // gives both ends' indexes (links.add(); the peer's is eth0's in the sandbox: no name lookups below;
-            // a kernel without the echo costs a read-back). The port is enslaved and brought up by index in the
-            // next round, with its port flags (hairpin). The bridge's index is never cached: it comes from this
-            // round's lookup, as the port goes on only if it succeeded. getLinkIdentity, not links.get: index
-            // and kind only (no name lookups, no whole-link decode).
-            const bridge = host.run(getLinkIdentity(rec.bridge));
-            bridge.catch(() => undefined);
-            const added = host.links.add({
-              name: att.hostIfname,
-              kind: 'veth',
-              group: rec.group,
-              mtu: rec.mtu,
-              peer: { name: att.ifname, netns: ns, mac: att.mac, mtu: rec.mtu },
-            });
-            // The undo is registered once the create is known to have succeeded (else the name may be someone else's).
-            const link = await added;
-            rollback.push(() => host.links.delete(link.index ?? att.hostIfname)); // by index: the name may reach another link by then
-            hostIndex = link.index ?? 0;
-            peerIndex = link.peerIndex ?? 0;
-            // Only a bridge of this name: a link of another kind that took the name is never a master here, nor
-            // another bridge that carries the name as an altname (the kernel's lookup by name matches altnames).
-            const br = await bridge;
-            if (br.kind !== 'bridge' || br.name !== rec.bridge)
-              throw new NotFoundError('bridge', { errno: ENODEV, operation: `attach to bridge ${rec.bridge}` });
-            bridgeIndex = br.index;
-          },
-        ],
+        ['allocate addresses', () => leased],
+        ['create veth pair', () => veth],
+        // No socket yet: each round makes one in the sandbox (sandbox-ops.ts).
+        ['open sandbox', () => void (sb = openSandboxOps(ns))],
       ],
       onStep,
     );
-    const box = sb;
+    const { hostIndex, peerIndex, bridgeIndex } = await veth;
+    const box = sb as SandboxOps; // every step succeeded, the sandbox's among them
     const dev: string | number = peerIndex > 0 ? peerIndex : att.ifname;
     await settleAll(
       [
@@ -461,14 +441,13 @@ async function plumb(
         [
           'set hairpin mode',
           async () => {
-            // Asked at once, in this order (one round trip): the port enslaved to the bridge and up, then its
-            // port flags (a bridge port's, so after the master in the same sendmsg), and the ownership mark (the
-            // kernel ignores an alias in the request that creates the veth).
+            // Asked at once, in this order (one round trip): the port enslaved to the bridge and up with its
+            // ownership mark (one request: the kernel ignores an alias in the request that creates the veth, not in
+            // this one), then its port flags (a bridge port's, so after the master in the same sendmsg).
             const port = { hairpin: true, ...((await isolatePorts(ctx.hostRef, rec)) && { isolated: true }) };
             await settleAll([
-              host.links.set(hostIndex, { master: bridgeIndex, up: true }),
+              host.links.set(hostIndex, { master: bridgeIndex, up: true, alias: vethMark(ctx.store.tag, rec.name, att.id) }),
               host.links.set(hostIndex, { port }),
-              host.links.set(hostIndex, { alias: vethMark(ctx.store.tag, rec.name, att.id) }),
             ]);
           },
         ],

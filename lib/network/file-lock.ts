@@ -51,15 +51,30 @@ export function readStateFile(file: string): string {
   }
 }
 
-/** Runs fn while holding an exclusive flock on `lockPath` (created if missing; never through a symbolic link). */
-export async function withFileLock<T>(lockPath: string, fn: () => Promise<T> | T): Promise<T> {
-  const fd = openStateFile(lockPath, 'lock');
+/**
+ * Runs fn while holding an exclusive flock on `lockPath` (created if missing; never through a symbolic link).
+ * `makeDir` makes its directory when the lock file cannot be made for lack of it (then it is opened again):
+ * cheaper than making sure of the directory before every lock.
+ */
+export async function withFileLock<T>(lockPath: string, fn: () => Promise<T> | T, makeDir?: () => void): Promise<T> {
+  const fd = openLock(lockPath, makeDir);
   try {
     await waitForLock(fd, `lock ${lockPath}`);
     return await fn();
   } finally {
     fs.closeSync(fd); // closing the fd releases the lock
   }
+}
+
+/** A lock file opened (see {@link withFileLock}). */
+function openLock(lockPath: string, makeDir: (() => void) | undefined): number {
+  try {
+    return openStateFile(lockPath, 'lock');
+  } catch (e) {
+    if (!makeDir || (e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
+  makeDir();
+  return openStateFile(lockPath, 'lock');
 }
 
 /**

@@ -50,16 +50,27 @@ function hostIdentity(host: NetnsRef | undefined): NamespaceIdentity | undefined
 }
 
 /**
+ * The initial namespace, as pid 1's, read once per process: it never changes (init_net is the kernel's),
+ * and where it cannot be read (EACCES without ptrace rights over pid 1) it never can, and each attempt
+ * cost an exception. Undefined: not read yet.
+ */
+let initialNs: { id?: NamespaceIdentity } | undefined;
+
+/**
  * Refuses a sandbox that is the manager's host namespace, the caller's own
  * or the initial one (pid 1's): attaching one of those would put a
  * container's interface, address and default route on the host itself.
- * Throws ValidationError (nothing has been changed yet).
+ * `hostNs` is the host's identity when the caller knows it (a manager reads
+ * it when it opens: its handle works in that namespace whatever the name
+ * denotes later); else `host` is looked up now. Throws ValidationError
+ * (nothing has been changed yet).
  */
-export function refuseHostNamespace(sandbox: NamespaceIdentity, host: NetnsRef | undefined, what: string): void {
+export function refuseHostNamespace(sandbox: NamespaceIdentity, host: NetnsRef | undefined, what: string, hostNs?: NamespaceIdentity): void {
+  initialNs ??= { id: identityAt('/proc/1/ns/net') };
   const hosts: Array<[string, NamespaceIdentity | undefined]> = [
-    ['the host namespace of this manager', hostIdentity(host)],
+    ['the host namespace of this manager', hostNs ?? hostIdentity(host)],
     ["the caller's own namespace", identityAt('/proc/self/ns/net')],
-    ['the initial namespace (pid 1)', identityAt('/proc/1/ns/net')],
+    ['the initial namespace (pid 1)', initialNs.id],
   ];
   for (const [name, id] of hosts) {
     if (id?.dev === sandbox.dev && id.ino === sandbox.ino) {

@@ -29,13 +29,16 @@ function lockFile(dir: string, network: string, id: string): string {
   return path.join(dir, `${network}.${stripe.toString(16).padStart(2, '0')}.lock`);
 }
 
+/** The lock files' directory, made when a lock file cannot be made for lack of it (not checked before every lock: a mkdir and a stat each). */
+function makeLockDir(file: string): () => void {
+  return () => fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+}
+
 /** Runs fn while holding one lock file: first this process's queue for it, then the flock. */
 async function withLock<T>(file: string, fn: () => Promise<T>): Promise<T> {
   const before = queues.get(file) ?? Promise.resolve();
-  const run = before.then(
-    () => withFileLock(file, fn),
-    () => withFileLock(file, fn),
-  );
+  const locked = () => withFileLock(file, fn, makeLockDir(file));
+  const run = before.then(locked, locked);
   const tail = run.catch(() => undefined);
   queues.set(file, tail);
   try {
@@ -48,7 +51,6 @@ async function withLock<T>(file: string, fn: () => Promise<T>): Promise<T> {
 /** Runs fn while holding the locks of the attachments `ids` of `network`. */
 export async function withSandboxLocks<T>(stateDir: string, network: string, ids: string[], fn: () => Promise<T>): Promise<T> {
   const dir = path.join(stateDir, 'locks');
-  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   const files = [...new Set(ids.map((id) => lockFile(dir, network, id)))].sort();
   const take = (i: number): Promise<T> => (i === files.length ? fn() : withLock(files[i], () => take(i + 1)));
   return take(0);
@@ -62,7 +64,5 @@ export async function withSandboxLocks<T>(stateDir: string, network: string, ids
  * subnet).
  */
 export function withLifecycleLock<T>(stateDir: string, fn: () => Promise<T>): Promise<T> {
-  const dir = path.join(stateDir, 'locks');
-  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-  return withLock(path.join(dir, 'networks.lock'), fn);
+  return withLock(path.join(stateDir, 'locks', 'networks.lock'), fn);
 }

@@ -236,7 +236,7 @@ export class StateStore {
   /** @param identity the host namespace and boot worked on: a state of another one is set aside (`*.stale-<time>`); none: any is taken. */
   constructor(
     readonly dir: string,
-    private readonly identity?: HostIdentity,
+    readonly identity?: HostIdentity,
   ) {
     this.realDir = ensureTrustedDir(dir);
     this.file = path.join(dir, 'state.json');

@@ -83,8 +83,11 @@ describe('network manager: networks and attachments', () => {
   });
 
   it('returns the existing attachment when attaching twice', async () => {
+    // The lock files' directory, removed meanwhile, is made again (private) when a lock file cannot be made.
+    fs.rmSync(path.join(stateDir, 'locks'), { recursive: true });
     const again = await nets.attach('app', { sandbox: sandboxes[0] });
     expect(again.ipv4).toBe('10.88.0.2/24');
+    expect(fs.statSync(path.join(stateDir, 'locks')).mode & 0o777).toBe(0o700);
     expect(ipJson(box.ns('host'), 'link', 'show', 'master', 'nlk-app')).toHaveLength(2);
   });
 

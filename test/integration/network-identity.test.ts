@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AttachmentConflictError, createNetns, deleteNetns, ValidationError } from '../../lib';
+import { AttachmentConflictError, createNetns, deleteNetns, open, openNetnsSync, ValidationError } from '../../lib';
 import { networks, type NetworkManager } from '../../lib/network/manager';
 import { AddressPool } from '../../lib/network/address-pool';
 import { Ipam } from '../../lib/network/ipam';
@@ -156,5 +156,36 @@ describe('network manager: sandbox identity', () => {
     expect(ipJson(host, '-4', 'addr', 'show', 'self0')[0].addr_info.map((x: any) => `${x.local}/${x.prefixlen}`)).toEqual([a.ipv4]);
     await nets.detach('ident', host);
     expect(ipJson(host, 'link', 'show').map((l: any) => l.ifname)).not.toContain('self0');
+  });
+  it("refuses the manager's host namespace after its name was deleted (the namespace its handle works in, read when it opened)", async () => {
+    // A manager of its own, on a host whose name goes away while the manager (and a caller's fd) keep it alive.
+    const hostName = fresh('gonehost');
+    await createNetns(hostName);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nlkit-ident-gone-'));
+    const held = openNetnsSync(hostName);
+    const gone = await networks({ host: hostName, stateDir: dir });
+    try {
+      await gone.create({ name: 'gone', subnet: '10.68.0.0/24' });
+      await deleteNetns(hostName);
+      // Looked up by name at attach time, the host was "none" and its own namespace was attached as a sandbox.
+      const err = await gone.attach('gone', { sandbox: held, id: 'self' }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ValidationError);
+      expect(String(err)).toMatch(/host namespace of this manager.*allowHostNamespace/);
+      // Nothing was made there: the kernel's links of that namespace, read back, are lo and the bridge.
+      const h = await open({ netns: held });
+      try {
+        expect((await h.links.list()).map((l) => l.kind ?? l.name).sort()).toEqual(['bridge', 'lo']);
+      } finally {
+        h.close();
+      }
+      expect((await gone.get('gone')).attachments).toEqual([]);
+      const leaseFile = path.join(dir, 'ipam', 'gone.json');
+      expect(fs.existsSync(leaseFile) ? JSON.parse(fs.readFileSync(leaseFile, 'utf8')).allocations : {}).toEqual({});
+    } finally {
+      await gone.delete('gone').catch(() => undefined);
+      gone.close();
+      held.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createNetns, deleteNetns, UnsafeStateDirError } from '../../lib';
 import { networks, type NetworkManager } from '../../lib/network/manager';
+import { pendingIntents } from '../../lib/network/intents';
 import { ipJson, uniqueNetnsName, useNetns } from '../helpers/netns';
 
 const NOBODY = 65534;
@@ -101,6 +102,7 @@ describe('network manager: the state directory is untrusted input', () => {
     // The state file itself: refused before anything is created.
     fs.symlinkSync(v.file, path.join(dir, 'state.json'));
     const nets = await networks({ host: box.ns('host'), stateDir: dir });
+    const sb = uniqueNetnsName('trust');
     try {
       await refused(nets.create({ name: 'trust', subnet: '10.59.0.0/24' }), path.join(dir, 'state.json'));
       expect(bridges(box.ns('host'))).toEqual([]);
@@ -119,7 +121,6 @@ describe('network manager: the state directory is untrusted input', () => {
       expect(fs.lstatSync(path.join(dir, 'state.json')).isFile()).toBe(true);
       // The journal (attachments are appended to it) and a lease file.
       fs.symlinkSync(v.file, path.join(dir, 'state.journal'));
-      const sb = uniqueNetnsName('trust');
       await refused(nets.attach('trust', { sandbox: sb, create: true }), path.join(dir, 'state.journal'));
       fs.rmSync(path.join(dir, 'state.journal'));
       fs.mkdirSync(path.join(dir, 'ipam'), { recursive: true, mode: 0o700 });
@@ -127,10 +128,22 @@ describe('network manager: the state directory is untrusted input', () => {
       await refused(nets.attach('trust', { sandbox: sb, create: true }), path.join(dir, 'ipam', 'trust.json'));
       expect(ipJson(box.ns('host'), 'link', 'show', 'type', 'veth')).toEqual([]); // nothing half-built
       expect(fs.existsSync(`/run/netns/${sb}`)).toBe(false);
+      // The lease directory itself (checked while the kernel creates the veth: the veth is undone). A sandbox
+      // that exists already: deleting one attach created would take a leaked veth pair with it.
+      fs.rmSync(path.join(dir, 'ipam'), { recursive: true });
+      fs.symlinkSync(path.dirname(v.file), path.join(dir, 'ipam'));
+      await createNetns(sb);
+      await refused(nets.attach('trust', { sandbox: sb }), path.join(dir, 'ipam'));
+      expect(ipJson(box.ns('host'), 'link', 'show', 'type', 'veth')).toEqual([]);
+      expect(ipJson(sb, 'link', 'show').map((l: { ifname: string }) => l.ifname)).toEqual(['lo']);
+      await deleteNetns(sb);
+      expect(fs.readdirSync(path.dirname(v.file))).toEqual(['precious']);
+      expect(pendingIntents(dir)).toEqual([]); // the attach's intent was ended: nothing for reconcile
       expect(v.unchanged()).toBe(true);
     } finally {
       await nets.delete('trust', { missingOk: true }).catch(() => undefined);
       nets.close();
+      await deleteNetns(sb, { missingOk: true });
     }
   });
 

@@ -111,9 +111,13 @@ export class LoopPoll {
 // Captured at load: fake timers in a caller's tests must not hold the chain.
 const immediate = setImmediate;
 const clock = performance.now.bind(performance);
+// Fake timers installed before this loaded (a test runner's global ones) were captured instead: the chain
+// would sit in the caller's fake clock (its timer count, its runAllTimers), and a frozen clock would never
+// end it. Then there is no poll (fake-timers marks what it replaced with its `clock`).
+const faked = 'clock' in immediate || 'clock' in performance;
 
 /** The poll of this thread's event loop. */
-export const loopPoll = new LoopPoll(windowMs(), {
+export const loopPoll = new LoopPoll(faked ? 0 : windowMs(), {
   now: clock,
   contended: () => native().cpusContended(),
   later: (fn) => immediate(fn),

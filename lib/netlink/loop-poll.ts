@@ -8,7 +8,8 @@
 //
 // It is a chain of setImmediate callbacks: while one is pending, libuv polls
 // with a zero timeout, and every other callback still runs. Nothing is spent
-// unless a request was just queued, and the rules are SpinPolicy's: off with
+// unless a request was just queued within a millisecond of the last reply
+// (calls one after another), and the rules are SpinPolicy's: off with
 // one CPU, off while more tasks are runnable than CPUs, off after MAX_MISSES
 // polls in a row that the reply outlasted (until a reply comes soon enough
 // after its request that a poll would have caught it, or a probe every
@@ -31,6 +32,15 @@ const MAX_MISSES = 4;
 const PROBE_MS = 100;
 /** How often the contention rule is looked up again (it reads /proc/loadavg). */
 const LOAD_CHECK_MS = 20;
+/**
+ * A send polls only this soon (ms) after the last event reached the loop: awaited calls one after another (the
+ * next sent in the reply's callback). A sporadic call after an idle loop (a daemon's) was slower and cost
+ * more CPU with the poll than without (bench/notes.md, review8): the I/O thread it wakes sleeps too.
+ */
+function streakMs(): number {
+  const v = process.env.NLKIT_LOOP_STREAK_MS; // tests that must not depend on the runner's pace between two calls
+  return v !== undefined && v !== '' ? Math.max(0, Number(v) || 0) : 1;
+}
 
 /** What the policy needs from the outside world; injected so tests can drive it. */
 export interface LoopPollEnv {
@@ -52,10 +62,12 @@ export class LoopPoll {
   private nextProbe = 0;
   private contended = false;
   private nextLoadCheck = 0;
+  private lastArrival = -Infinity;
 
   constructor(
     private readonly windowMs: number,
     private readonly env: LoopPollEnv,
+    private readonly streakMs = 1,
   ) {}
 
   /** A request was just queued to an I/O thread: poll until something arrives or the window ends. */
@@ -63,6 +75,7 @@ export class LoopPoll {
     if (this.windowMs === 0) return;
     const now = this.env.now();
     this.sentAt = now;
+    if (now - this.lastArrival > this.streakMs) return;
     if (this.misses >= MAX_MISSES) {
       if (now < this.nextProbe) return;
       this.nextProbe = now + PROBE_MS;
@@ -82,10 +95,12 @@ export class LoopPoll {
 
   /** An I/O thread's event reached the loop: a poll running ends on its next turn. */
   arrived(): void {
+    const now = this.env.now();
+    this.lastArrival = now;
     if (this.waiting) {
       this.waiting = false;
       this.misses = 0;
-    } else if (this.misses >= MAX_MISSES && this.env.now() - this.sentAt < this.windowMs) {
+    } else if (this.misses >= MAX_MISSES && now - this.sentAt < this.windowMs) {
       this.misses = 0; // a poll would have caught this reply: poll again
     }
   }
@@ -111,10 +126,18 @@ export class LoopPoll {
 // Captured at load: fake timers in a caller's tests must not hold the chain.
 const immediate = setImmediate;
 const clock = performance.now.bind(performance);
+// Fake timers installed before this loaded (a test runner's global ones) were captured instead: the chain
+// would sit in the caller's fake clock (its timer count, its runAllTimers), and a frozen clock would never
+// end it. Then there is no poll (fake-timers marks what it replaced with its `clock`).
+const faked = 'clock' in immediate || 'clock' in performance;
 
 /** The poll of this thread's event loop. */
-export const loopPoll = new LoopPoll(windowMs(), {
-  now: clock,
-  contended: () => native().cpusContended(),
-  later: (fn) => immediate(fn),
-});
+export const loopPoll = new LoopPoll(
+  faked ? 0 : windowMs(),
+  {
+    now: clock,
+    contended: () => native().cpusContended(),
+    later: (fn) => immediate(fn),
+  },
+  streakMs(),
+);

@@ -17,6 +17,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { withFileLock } from './file-lock';
+import { ensureTrustedSubdir } from './state-dir';
 
 /** Lock files per network: enough that unrelated sandboxes rarely share one. */
 const STRIPES = 256;
@@ -29,9 +30,30 @@ function lockFile(dir: string, network: string, id: string): string {
   return path.join(dir, `${network}.${stripe.toString(16).padStart(2, '0')}.lock`);
 }
 
-/** The lock files' directory, made when a lock file cannot be made for lack of it (not checked before every lock: a mkdir and a stat each). */
+/** Lock directories checked by this process (as the state store checks its directory once, when it opens). */
+const trusted = new Set<string>();
+
+/**
+ * The lock files' directory of `stateDir`, checked like the state directory (ours or root's, private, not a
+ * symbolic link: a lock file made through one is made elsewhere, and locks nothing) the first time this process
+ * uses it; made (private) when missing. Not checked before every lock: a stat each.
+ */
+function lockDir(stateDir: string): string {
+  const dir = path.join(stateDir, 'locks');
+  if (!trusted.has(dir)) {
+    ensureTrustedSubdir(stateDir, 'locks');
+    trusted.add(dir);
+  }
+  return dir;
+}
+
+/** Made anew, checked again, when a lock file cannot be made for lack of it (removed meanwhile). */
 function makeLockDir(file: string): () => void {
-  return () => fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  return () => {
+    const dir = path.dirname(file);
+    fs.mkdirSync(path.dirname(dir), { recursive: true, mode: 0o700 });
+    ensureTrustedSubdir(path.dirname(dir), path.basename(dir));
+  };
 }
 
 /** Runs fn while holding one lock file: first this process's queue for it, then the flock. */
@@ -50,7 +72,7 @@ async function withLock<T>(file: string, fn: () => Promise<T>): Promise<T> {
 
 /** Runs fn while holding the locks of the attachments `ids` of `network`. */
 export async function withSandboxLocks<T>(stateDir: string, network: string, ids: string[], fn: () => Promise<T>): Promise<T> {
-  const dir = path.join(stateDir, 'locks');
+  const dir = lockDir(stateDir);
   const files = [...new Set(ids.map((id) => lockFile(dir, network, id)))].sort();
   const take = (i: number): Promise<T> => (i === files.length ? fn() : withLock(files[i], () => take(i + 1)));
   return take(0);
@@ -63,6 +85,6 @@ export async function withSandboxLocks<T>(stateDir: string, network: string, ids
  * second create saw the first one's new bridge address as an overlapping
  * subnet).
  */
-export function withLifecycleLock<T>(stateDir: string, fn: () => Promise<T>): Promise<T> {
-  return withLock(path.join(stateDir, 'locks', 'networks.lock'), fn);
+export async function withLifecycleLock<T>(stateDir: string, fn: () => Promise<T>): Promise<T> {
+  return withLock(path.join(lockDir(stateDir), 'networks.lock'), fn);
 }

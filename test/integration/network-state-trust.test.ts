@@ -147,6 +147,33 @@ describe('network manager: the state directory is untrusted input', () => {
     }
   });
 
+  it("takes no lock through a symbolic link: the lock files' directory is checked, and again when it is made anew", async () => {
+    const dir = tmp('locks');
+    const v = victim();
+    const locks = path.join(dir, 'locks');
+    fs.symlinkSync(path.dirname(v.file), locks);
+    const nets = await networks({ host: box.ns('host'), stateDir: dir });
+    try {
+      await refused(nets.create({ name: 'lk', subnet: '10.56.0.0/24' }), locks);
+      expect(fs.readdirSync(path.dirname(v.file))).toEqual(['precious']); // no lock file made there
+      expect(bridges(box.ns('host'))).toEqual([]);
+      // A private directory is taken; removed and replaced by a symbolic link meanwhile, it is refused when made anew.
+      fs.rmSync(locks);
+      await nets.create({ name: 'lk', subnet: '10.56.0.0/24' });
+      fs.rmSync(locks, { recursive: true });
+      fs.symlinkSync(path.join(path.dirname(v.file), 'gone'), locks); // dangling: opening a lock file there fails ENOENT
+      await refused(nets.delete('lk'), locks);
+      expect(fs.readdirSync(path.dirname(v.file))).toEqual(['precious']);
+      expect(bridges(box.ns('host'))).toHaveLength(1); // the delete did not start
+      fs.rmSync(locks);
+      await nets.delete('lk');
+      expect(fs.statSync(locks).mode & 0o777).toBe(0o700);
+    } finally {
+      await nets.delete('lk', { missingOk: true }).catch(() => undefined);
+      nets.close();
+    }
+  });
+
   it("trusts, inside a user namespace, the directories of owners outside it (the real root's /tmp)", () => {
     // As nobody mapped to root in its own user namespace: / and /tmp show the overflow uid there.
     const dist = path.resolve('dist/network/state-dir.js');

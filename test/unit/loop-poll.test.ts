@@ -24,6 +24,7 @@ function rig(windowMs = 0.05, contended = false) {
     }
     return n;
   };
+  poll.arrived(); // a reply just came: the next send is the next of a sequence of calls
   return { s, poll, turn, runOut };
 }
 
@@ -83,6 +84,7 @@ describe('the bounded poll of the event loop', () => {
     poll.expect();
     expect(poll.polling).toBe(false);
     s.t += 100;
+    poll.arrived(); // calls go on one after another
     poll.expect(); // a probe
     expect(poll.polling).toBe(true);
     runOut(); // fruitless
@@ -91,12 +93,13 @@ describe('the bounded poll of the event loop', () => {
     poll.expect();
     expect(poll.polling).toBe(false); // the next probe is 100 ms away
     s.t += 100;
+    poll.arrived();
     poll.expect();
     expect(poll.polling).toBe(true);
     s.t += 0.02;
     poll.arrived(); // caught
     runOut();
-    s.t += 1;
+    s.t += 0.5;
     poll.expect();
     expect(poll.polling).toBe(true); // polling as usual again
   });
@@ -107,10 +110,12 @@ describe('the bounded poll of the event loop', () => {
     expect(poll.polling).toBe(false);
     s.contended = false;
     s.t += 5;
+    poll.arrived();
     poll.expect();
     expect(poll.polling).toBe(false);
     expect(s.checks).toBe(1);
     s.t += 20;
+    poll.arrived();
     poll.expect();
     expect(poll.polling).toBe(true);
     expect(s.checks).toBe(2);
@@ -121,5 +126,19 @@ describe('the bounded poll of the event loop', () => {
     poll.expect();
     expect(poll.polling).toBe(false);
     expect(s.checks).toBe(0);
+  });
+
+  it('does not poll a send made after the loop was idle over 1 ms (a sporadic call), nor reads the load for it', () => {
+    const { s, poll } = rig();
+    s.t += 5; // a daemon's next call, 5 ms after the last reply
+    poll.expect();
+    expect(poll.polling).toBe(false);
+    expect(s.checks).toBe(0);
+    s.t += 0.2;
+    poll.arrived(); // its reply
+    s.t += 0.01;
+    poll.expect(); // the next call, sent in the reply's callback
+    expect(poll.polling).toBe(true);
+    expect(s.checks).toBe(1);
   });
 });

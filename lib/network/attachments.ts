@@ -364,7 +364,12 @@ async function reattachLocked(ctx: NetworkContext, rec: NetworkRecord, att: Atta
     } finally {
       sb.close();
     }
-    await plumb(ctx, rec, att, ns, new Rollback(), () => undefined, undefined, att.defaultRoute);
+    // A reattach that fails halfway undoes what it made (the new veth), as attach does; the record stays for the next reconcile.
+    const rollback = new Rollback();
+    await plumb(ctx, rec, att, ns, rollback, () => undefined, undefined, att.defaultRoute).catch(async (e: unknown) => {
+      await rollback.run();
+      throw e;
+    });
   } finally {
     ns.close();
   }

@@ -24,6 +24,7 @@
  */
 const { execFileSync } = require('node:child_process');
 const path = require('node:path');
+const { openBenchNetwork } = require('./lib/bench-network');
 
 const N = 40;
 const ROUNDS = Number(process.env.ROUNDS) || 5;
@@ -35,18 +36,11 @@ async function measure(spec, mode) {
   const plumb = mode === 'plumb';
   const fs = require('node:fs');
   const nl = require(path.resolve(dist, 'index.js'));
-  // NS_TAG: the session running it in the names too (several on one machine); the peers run only in nlbench-*.
-  const prefix = `nlbench-${process.env.NS_TAG ? `${process.env.NS_TAG}-` : ''}${process.pid}-acpu`;
-  const host = `${prefix}-h`;
-  const sandboxes = Array.from({ length: N }, (_, i) => `${prefix}-s${i}`);
-  const dir = fs.mkdtempSync('/dev/shm/nlbench-state-');
-  let nets;
+  // The peers run only in nlbench-* namespaces (bench/lib/bench-network.js names them).
+  const env = await openBenchNetwork(nl, 'acpu', N);
+  const { host, sandboxes, nets } = env;
   let hostHandle;
   try {
-    await nl.createNetns(host);
-    for (const s of sandboxes) await nl.createNetns(s);
-    nets = await nl.networks({ host, stateDir: dir });
-    await nets.create({ name: 'b', subnet: '10.78.0.0/16' });
     if (mode === 'go') return await measureGo(nl, host, sandboxes);
     let attachOne = (s) => nets.attach('b', { sandbox: s });
     if (plumb) {
@@ -73,10 +67,7 @@ async function measure(spec, mode) {
     console.log(JSON.stringify({ cpuMsPerAttach: (c.user + c.system) / 1000 / N, mainMsPerAttach: mainMs / N, wallMsPerAttach: wallMs / N }));
   } finally {
     hostHandle?.close();
-    nets?.close();
-    for (const s of sandboxes) await nl.deleteNetns(s, { missingOk: true });
-    await nl.deleteNetns(host, { missingOk: true });
-    fs.rmSync(dir, { recursive: true, force: true });
+    await env.close();
   }
 }
 

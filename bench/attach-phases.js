@@ -19,8 +19,8 @@
  * load preempts it: compare builds by their medians in the same run.
  * A function a build does not have is reported as missing and skipped.
  */
-const fs = require('node:fs');
 const path = require('node:path');
+const { openBenchNetwork } = require('./lib/bench-network');
 const { execFileSync } = require('node:child_process');
 
 const N = 40;
@@ -72,16 +72,9 @@ async function child(dist) {
     };
   }
   const nl = require(path.join(dist, 'index.js'));
-  const prefix = `nlbench-${process.env.NS_TAG ? `${process.env.NS_TAG}-` : ''}${process.pid}-aph`;
-  const host = `${prefix}-h`;
-  const sandboxes = Array.from({ length: N }, (_, i) => `${prefix}-s${i}`);
-  const dir = fs.mkdtempSync('/dev/shm/nlbench-state-');
-  let nets;
+  const env = await openBenchNetwork(nl, 'aph', N);
+  const { sandboxes, nets } = env;
   try {
-    await nl.createNetns(host);
-    for (const s of sandboxes) await nl.createNetns(s);
-    nets = await nl.networks({ host, stateDir: dir });
-    await nets.create({ name: 'b', subnet: '10.78.0.0/16' });
     for (let round = 0; round < ROUNDS; round++) {
       on = round > 0; // the first round warms up
       for (const s of sandboxes) {
@@ -93,10 +86,7 @@ async function child(dist) {
       await nets.detach('b', sandboxes);
     }
   } finally {
-    nets?.close();
-    for (const s of sandboxes) await nl.deleteNetns(s, { missingOk: true });
-    await nl.deleteNetns(host, { missingOk: true });
-    fs.rmSync(dir, { recursive: true, force: true });
+    await env.close();
   }
   const median = (v) => [...v].sort((a, b) => a - b)[v.length >> 1];
   for (const [label, v] of times) console.log(`${label.padEnd(22)} ${median(v).toFixed(1).padStart(8)} µs  (${v.length} calls)`);

@@ -16,6 +16,7 @@
  */
 const { execFileSync } = require('node:child_process');
 const path = require('node:path');
+const { openBenchNetwork } = require('./lib/bench-network');
 
 const HALF = 20;
 const ROUNDS = Number(process.env.ROUNDS) || 5;
@@ -23,16 +24,9 @@ const ROUNDS = Number(process.env.ROUNDS) || 5;
 async function measure(dist) {
   const fs = require('node:fs');
   const nl = require(path.resolve(dist, 'index.js'));
-  const prefix = `nlbench-${process.env.NS_TAG ? `${process.env.NS_TAG}-` : ''}${process.pid}-dcpu`;
-  const host = `${prefix}-h`;
-  const sandboxes = Array.from({ length: 2 * HALF + 1 }, (_, i) => `${prefix}-s${i}`);
-  const dir = fs.mkdtempSync('/dev/shm/nlbench-state-');
-  let nets;
+  const env = await openBenchNetwork(nl, 'dcpu', 2 * HALF + 1);
+  const { sandboxes, nets } = env;
   try {
-    await nl.createNetns(host);
-    for (const s of sandboxes) await nl.createNetns(s);
-    nets = await nl.networks({ host, stateDir: dir });
-    await nets.create({ name: 'b', subnet: '10.78.0.0/16' });
     // Warm-up: a partial detach of each kind once.
     for (const s of sandboxes.slice(0, 3)) await nets.attach('b', { sandbox: s });
     await nets.detach('b', sandboxes[0]);
@@ -55,10 +49,7 @@ async function measure(dist) {
     if (left !== 1) throw new Error(`expected 1 attachment left, found ${left}`);
     console.log(JSON.stringify({ one, bulk }));
   } finally {
-    nets?.close();
-    for (const s of sandboxes) await nl.deleteNetns(s, { missingOk: true });
-    await nl.deleteNetns(host, { missingOk: true });
-    fs.rmSync(dir, { recursive: true, force: true });
+    await env.close();
   }
 }
 

@@ -14,7 +14,6 @@
  * @module
  */
 import { createHash } from 'node:crypto';
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { withFileLock } from './file-lock';
 import { ensureTrustedSubdir } from './state-dir';
@@ -47,13 +46,13 @@ function lockDir(stateDir: string): string {
   return dir;
 }
 
-/** Made anew, checked again, when a lock file cannot be made for lack of it (removed meanwhile). */
+/**
+ * Made anew (private) and checked again when a lock file cannot be made for lack of it (removed meanwhile).
+ * Only the lock directory: a state directory that is gone is not made again behind the store's checks.
+ */
 function makeLockDir(file: string): () => void {
-  return () => {
-    const dir = path.dirname(file);
-    fs.mkdirSync(path.dirname(dir), { recursive: true, mode: 0o700 });
-    ensureTrustedSubdir(path.dirname(dir), path.basename(dir));
-  };
+  const dir = path.dirname(file);
+  return () => void ensureTrustedSubdir(path.dirname(dir), path.basename(dir));
 }
 
 /** Runs fn while holding one lock file: first this process's queue for it, then the flock. */

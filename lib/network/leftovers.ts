@@ -11,7 +11,7 @@ import { parseMark } from './names';
 import type { Drift } from './reconcile';
 import type { HostState } from './state';
 
-/** Leftovers among the host's links (as listed by check()); each drift's `detail` starts with the interface's name. */
+/** Leftovers among the host's links (as listed by check()); each drift's `link` is the interface's name. */
 export function findLeftovers(tag: string, st: HostState, links: Link[]): Drift[] {
   const bridges = new Set(Object.values(st.networks).map((n) => `${n.name}\0${n.bridge}`));
   const groups = new Set(Object.values(st.networks).map((n) => n.group));
@@ -23,7 +23,12 @@ export function findLeftovers(tag: string, st: HostState, links: Link[]): Drift[
     if (mark?.tag !== tag) continue;
     if (mark.id === undefined) {
       if (l.kind === 'bridge' && !bridges.has(`${mark.network}\0${l.name}`)) {
-        out.push({ network: mark.network, kind: 'leftover-bridge', detail: `${l.name} is marked as network ${mark.network}'s bridge, which is not recorded` });
+        out.push({
+          network: mark.network,
+          kind: 'leftover-bridge',
+          link: l.name,
+          detail: `${l.name} is marked as network ${mark.network}'s bridge, which is not recorded`,
+        });
       }
     } else if (l.kind === 'veth' && !veths.has(l.name) && !groups.has(l.group)) {
       // A veth in a recorded network's group is reported as a stray-veth already.
@@ -31,6 +36,7 @@ export function findLeftovers(tag: string, st: HostState, links: Link[]): Drift[
         network: mark.network,
         id: mark.id,
         kind: 'leftover-veth',
+        link: l.name,
         detail: `${l.name} is marked as ${mark.id}'s veth on ${mark.network}, which is not attached`,
       });
     }

@@ -61,6 +61,13 @@ export interface Drift {
     | 'interrupted-delete'
     /** An address lease no attachment holds. */
     | 'leaked-lease';
+  /**
+   * The host link the drift is about, by its own name: the bridge (`bridge-missing`, `bridge-down`,
+   * `gateway-missing`, `leftover-bridge`) or the host veth (`veth-missing`, `stray-veth`, `leftover-veth`).
+   * `reconcile()` acts on this name; `detail` is text for people and may change.
+   */
+  link?: string;
+  /** What was found, for people (its wording is not an interface: read `kind`, `id` and `link`). */
   detail: string;
 }
 
@@ -136,7 +143,8 @@ async function inspectSandbox(
   bridgeIndex: number | undefined,
   out: Drift[],
 ): Promise<Drift[]> {
-  const d = (kind: Drift['kind'], detail: string) => out.push({ network: rec.name, id: att.id, kind, detail });
+  const d = (kind: Drift['kind'], detail: string) =>
+    out.push({ network: rec.name, id: att.id, kind, ...(kind === 'veth-missing' && { link: att.hostIfname }), detail });
   const hv = hostLinks.get(att.hostIfname);
   if (!hv) {
     d('veth-missing', `host interface ${att.hostIfname} is gone`);
@@ -178,13 +186,14 @@ export async function check(ctx: ReconcileContext): Promise<Drift[]> {
   const owned = ctx.inFlightVeths(); // an attach or detach under way is not drift
   for (const rec of Object.values(st.networks)) {
     const br = byName.get(rec.bridge);
-    if (!br) drift.push({ network: rec.name, kind: 'bridge-missing', detail: `bridge ${rec.bridge} is gone` });
+    const link = rec.bridge;
+    if (!br) drift.push({ network: rec.name, kind: 'bridge-missing', link, detail: `bridge ${rec.bridge} is gone` });
     else {
-      if (!br.up) drift.push({ network: rec.name, kind: 'bridge-down', detail: `bridge ${rec.bridge} is down` });
+      if (!br.up) drift.push({ network: rec.name, kind: 'bridge-down', link, detail: `bridge ${rec.bridge} is down` });
       const addrs = (await ctx.host.addresses.list({ link: br.index })).map((a) => a.address);
-      if (!addrs.includes(rec.gateway)) drift.push({ network: rec.name, kind: 'gateway-missing', detail: `${rec.gateway} is missing on ${rec.bridge}` });
+      if (!addrs.includes(rec.gateway)) drift.push({ network: rec.name, kind: 'gateway-missing', link, detail: `${rec.gateway} is missing on ${rec.bridge}` });
       if (rec.gateway6 && !addrs.includes(rec.gateway6))
-        drift.push({ network: rec.name, kind: 'gateway-missing', detail: `${rec.gateway6} is missing on ${rec.bridge}` });
+        drift.push({ network: rec.name, kind: 'gateway-missing', link, detail: `${rec.gateway6} is missing on ${rec.bridge}` });
     }
     for (const att of Object.values(st.attachments[rec.name] ?? {})) {
       owned.add(att.hostIfname);
@@ -193,12 +202,12 @@ export async function check(ctx: ReconcileContext): Promise<Drift[]> {
     // veths in the network's group that no attachment claims (a crashed attach, say)
     for (const l of links) {
       if (l.group === rec.group && !owned.has(l.name)) {
-        drift.push({ network: rec.name, kind: 'stray-veth', detail: `${l.name} is in ${rec.name}'s group but not attached` });
+        drift.push({ network: rec.name, kind: 'stray-veth', link: l.name, detail: `${l.name} is in ${rec.name}'s group but not attached` });
       }
     }
   }
   // A marked veth of an attach still under way is not a leftover either.
-  drift.push(...ctx.findLeftovers(st, links).filter((d) => d.kind !== 'leftover-veth' || !owned.has(d.detail.split(' ')[0])));
+  drift.push(...ctx.findLeftovers(st, links).filter((d) => d.kind !== 'leftover-veth' || !owned.has(d.link ?? '')));
   drift.push(...(await ctx.checkFirewall(st)));
   drift.push(...(await ctx.checkLeases(st)));
   drift.push(...ctx.interrupted());
@@ -229,10 +238,11 @@ async function repair(ctx: ReconcileContext): Promise<Drift[]> {
   for (const d of drift) {
     if (d.kind === 'leftover-bridge' || d.kind === 'leftover-veth') {
       // Still a leftover as read now (not another link that took the name since check() listed it).
-      await deleteNamedLink(ctx.host, d.detail.split(' ')[0], (l) => ctx.findLeftovers(st, [l]).length > 0);
-    } else if (d.kind === 'stray-veth') {
+      // By the drift's link, not its text (which is for people); a drift without one names nothing to delete.
+      if (d.link !== undefined) await deleteNamedLink(ctx.host, d.link, (l) => ctx.findLeftovers(st, [l]).some((x) => x.kind === d.kind));
+    } else if (d.kind === 'stray-veth' && d.link !== undefined) {
       const group = netOf(d.network).group;
-      await deleteNamedLink(ctx.host, d.detail.split(' ')[0], (l) => l.group === group);
+      await deleteNamedLink(ctx.host, d.link, (l) => l.group === group);
     }
   }
   const rebuilt = new Set<string>();

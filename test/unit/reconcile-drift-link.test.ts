@@ -1,0 +1,80 @@
+// reconcile() deletes leftovers and strays by the drift's `link` (the host link's own name), never by parsing
+// `detail`, which is text for people: a leftover whose detail is worded otherwise (here it even starts with
+// another link's name) is still deleted, and nothing else is. A fake host handle records what is deleted.
+import { describe, expect, it } from 'vitest';
+import type { Link } from '../../lib/rtnetlink/link-types';
+import { check, reconcile, type Drift, type ReconcileContext } from '../../lib/network/reconcile';
+import type { HostState } from '../../lib/network/state';
+
+const MARK = 'nlkit:0badcafe:gone/c1';
+
+function fakeHost(links: Link[]) {
+  const deleted: number[] = [];
+  const host = {
+    links: {
+      list: async () => links.filter((l) => !deleted.includes(l.index)),
+      find: async (name: string) => links.find((l) => l.name === name && !deleted.includes(l.index)),
+      delete: async (index: number) => {
+        deleted.push(index);
+        return true;
+      },
+    },
+    addresses: { list: async () => [] },
+  };
+  return { host, deleted };
+}
+
+function context(host: unknown, st: HostState, leftovers: (links: Link[]) => Drift[]): ReconcileContext {
+  return {
+    host: host as ReconcileContext['host'],
+    tag: '0badcafe',
+    state: async () => st,
+    rebuildNetwork: async () => undefined,
+    reattach: async () => undefined,
+    forget: async () => undefined,
+    checkFirewall: async () => [],
+    repairFirewall: async () => undefined,
+    findLeftovers: (_st, links) => leftovers(links),
+    interrupted: () => [],
+    inFlightVeths: () => new Set(),
+    recoverInterrupted: async () => [],
+    checkLeases: async () => [],
+    releaseLeases: async () => undefined,
+  };
+}
+
+const link = (index: number, name: string, extra: Partial<Link> = {}): Link => ({ index, name, kind: 'veth', ...extra }) as Link;
+
+describe('reconcile acts on a drift by its link, not its text', () => {
+  it('deletes a leftover veth whose detail names another link first, and only it', async () => {
+    const links = [link(7, 'nvother'), link(8, 'nvleft', { alias: MARK }), link(9, 'eth0', { kind: 'device' } as Partial<Link>)];
+    const { host, deleted } = fakeHost(links);
+    const st: HostState = { version: 1, networks: {}, attachments: {}, publications: {} };
+    // The detail's first word is another link's name: text for people, not the link to act on.
+    const leftovers = (ls: Link[]): Drift[] =>
+      ls
+        .filter((l) => l.alias === MARK)
+        .map((l) => ({ network: 'gone', id: 'c1', kind: 'leftover-veth', link: l.name, detail: `nvother is not it; ${l.name} is marked as c1's veth` }));
+    const ctx = context(host, st, leftovers);
+    expect((await check(ctx)).map((d) => [d.kind, d.link])).toEqual([['leftover-veth', 'nvleft']]);
+    await reconcile(ctx);
+    expect(deleted).toEqual([8]);
+  });
+
+  it('reports a stray veth with its link, and deletes that link only', async () => {
+    const group = 0x4e4c0001;
+    const links = [link(3, 'nlk-n', { kind: 'bridge', up: true } as Partial<Link>), link(4, 'nvstray', { group }), link(5, 'nvelse', { group: 0 })];
+    const { host, deleted } = fakeHost(links);
+    const st = {
+      version: 1,
+      networks: { n: { name: 'n', bridge: 'nlk-n', subnet: '10.9.0.0/24', gateway: '10.9.0.1/24', group } },
+      attachments: { n: {} },
+      publications: {},
+    } as unknown as HostState;
+    const ctx = context(host, st, () => []);
+    const drift = (await check(ctx)).filter((d) => d.kind === 'stray-veth');
+    expect(drift.map((d) => [d.kind, d.link])).toEqual([['stray-veth', 'nvstray']]);
+    await reconcile(ctx);
+    expect(deleted).toEqual([4]);
+  });
+});

@@ -7,7 +7,7 @@
 import type { Handle } from '../handle';
 import { ENOENT } from '../netlink/errno';
 import { NotFoundError } from '../netlink/errors';
-import type { NetnsRef } from '../netns/namespace';
+import type { NetworkNamespace } from '../netns/namespace';
 import { poolOf } from './address-pool';
 import type { Firewall } from './firewall';
 import { Ipam } from './ipam';
@@ -23,8 +23,11 @@ import type { NetworkRecord, StateStore } from './state';
 export interface NetworkContext {
   /** Handle in the host namespace: bridges, host veths, nftables, conntrack. */
   readonly host: Handle;
-  /** The host namespace as the caller named it (sysctls are set there). */
-  readonly hostRef?: NetnsRef;
+  /**
+   * The host namespace the manager opened (the host handle's own reference; undefined: the caller's): sysctls
+   * are read and set there. Never the host's name, which may since have been deleted or given to another namespace.
+   */
+  readonly hostRef?: NetworkNamespace;
   readonly store: StateStore;
   readonly firewall: Firewall;
 }

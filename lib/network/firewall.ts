@@ -15,7 +15,7 @@
  * @module
  */
 import type { Handle } from '../handle';
-import type { NetnsRef } from '../netns/namespace';
+import type { NetworkNamespace } from '../netns/namespace';
 import { GenerationMismatchError } from '../nftables';
 import type { Transaction } from '../nftables/transaction';
 import { compareTable, queueOwnedRemoval, queueRemoval, queueTable } from './firewall/compare';
@@ -33,7 +33,7 @@ const ATTEMPTS = 8;
 export class Firewall {
   constructor(
     private readonly host: Handle,
-    private readonly hostRef?: NetnsRef,
+    private readonly hostRef?: NetworkNamespace, // the namespace the manager opened, not its name
   ) {}
 
   /** Rewrites nlkit's chains and sets from `st`, atomically; the user's chain keeps its rules. */

@@ -8,7 +8,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ValidationError } from '../netlink/errors';
-import { namespaceKind, openNetnsSync, type NetnsRef } from '../netns/namespace';
+import { namespaceKind, openNetnsSync, type NetnsRef, type NetworkNamespace } from '../netns/namespace';
 
 /** The host namespace's nsfs device and inode, and the kernel's boot id. */
 export interface HostIdentity {
@@ -45,6 +45,22 @@ export function hostIdentity(ref?: NetnsRef): HostIdentity {
   } finally {
     ns.close();
   }
+}
+
+/**
+ * Checks that the namespace a manager's host handle holds is the one its state store identified (both opened
+ * from `ref`, one after the other): a name re-pointed in between would have the state describe one namespace
+ * and the handle act in another. A ValidationError then; nothing was changed.
+ */
+export function verifyOpenedHost(opened: NetworkNamespace | undefined, identity: HostIdentity | undefined, ref: NetnsRef | undefined): void {
+  if (!opened || !identity) return; // the caller's own namespace: no name to re-point
+  const st = fs.fstatSync(opened.fd, { bigint: true });
+  if (String(st.dev) === identity.netnsDev && String(st.ino) === identity.netnsIno) return;
+  throw new ValidationError(
+    'host namespace',
+    opened.name ?? opened.path ?? ref,
+    `was replaced while the manager opened it (nsfs inode ${identity.netnsDev}:${identity.netnsIno}, then ${st.dev}:${st.ino})`,
+  );
 }
 
 /** The kernel's boot id; "unknown" where /proc does not show it (then only the namespace is compared). */

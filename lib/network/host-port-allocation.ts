@@ -6,7 +6,7 @@
  * @module
  */
 import { ValidationError } from '../netlink/errors';
-import type { NetnsRef } from '../netns/namespace';
+import type { NetworkNamespace } from '../netns/namespace';
 import { getSysctl } from '../netns/sysctl';
 import type { InetSocket } from '../sockdiag/sockets';
 import { socketsInTheWay } from './host-listeners';
@@ -34,7 +34,7 @@ function reservedPorts(text: string): (port: number) => boolean {
  * Runs under the state lock, so nlkit never hands out one port twice.
  */
 export async function allocateHostPort(
-  hostRef: NetnsRef | undefined,
+  hostRef: NetworkNamespace | undefined,
   edits: StateEdits,
   probe: Pick<PublicationRecord, 'protocol' | 'hostIp'>,
   sockets: InetSocket[],

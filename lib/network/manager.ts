@@ -45,6 +45,7 @@ import { checkLeases, releaseLeaked } from './lease-drift';
 import { inFlightVeths, interrupted, recoverInterrupted, settleInterruptedLifecycle } from './recovery';
 import { withLifecycleLock } from './sandbox-lock';
 import { openStateStore } from './records';
+import { verifyOpenedHost } from './host-identity';
 import type { HostState } from './state';
 import { keysOf, rejectUnknownKeys } from '../validate/options';
 
@@ -117,15 +118,19 @@ export class NetworkManager {
   /** @internal use {@link networks} */
   constructor(host: Handle, opts: NetworkManagerOptions) {
     const store = openStateStore(opts);
+    // Everything in the host namespace goes through the namespace the handle holds open, never through the host's
+    // name again: a name deleted or re-pointed at another namespace since must not redirect the firewall or a sysctl.
+    const hostNs = host.netns;
+    verifyOpenedHost(hostNs, store.identity, opts.host);
     let firewall: Firewall | undefined;
     this.ctx = {
       host,
-      hostRef: opts.host,
+      hostRef: hostNs,
       store,
       // Made on first use: the firewall is this layer's only user of nftables (half of the library's modules),
       // which the build loads lazily (scripts/bundle.mjs), and listing networks never needs it.
       get firewall() {
-        return (firewall ??= new Firewall(host, opts.host));
+        return (firewall ??= new Firewall(host, hostNs));
       },
     };
     const ctx = this.ctx;

@@ -12,17 +12,17 @@
  *   bridge device, which is not isolated, and keep working.
  * @module
  */
-import type { NetnsRef } from '../../netns/namespace';
+import type { NetworkNamespace } from '../../netns/namespace';
 import { getSysctl } from '../../netns/sysctl';
 import type { NetworkRecord } from '../state';
 
 /** Whether bridge netfilter hands bridged IPv4 frames to the inet hooks in the host namespace. */
-async function bridgeNetfilterOn(hostRef: NetnsRef | undefined): Promise<boolean> {
+async function bridgeNetfilterOn(hostRef: NetworkNamespace | undefined): Promise<boolean> {
   const v = await getSysctl(hostRef, 'net/bridge/bridge-nf-call-iptables').catch(() => '0'); // no br_netfilter: no such sysctl
   return v.trim() === '1';
 }
 
 /** Whether a new port of the network's bridge gets the isolated flag. */
-export async function isolatePorts(hostRef: NetnsRef | undefined, rec: NetworkRecord): Promise<boolean> {
+export async function isolatePorts(hostRef: NetworkNamespace | undefined, rec: NetworkRecord): Promise<boolean> {
   return rec.icc === false && !(await bridgeNetfilterOn(hostRef));
 }

@@ -6,7 +6,7 @@
  * @module
  */
 import { NlkitError } from '../../netlink/errors';
-import type { NetnsRef } from '../../netns/namespace';
+import type { NetworkNamespace } from '../../netns/namespace';
 import { getSysctl, setSysctl } from '../../netns/sysctl';
 import type { Drift } from '../reconcile';
 import type { HostState } from '../state';
@@ -27,7 +27,7 @@ export function wantedSysctls(st: HostState): WantedSysctl[] {
 }
 
 /** The sysctls that are not 1 (a bridge that is gone is reported as such elsewhere, not here). */
-export async function checkSysctls(hostRef: NetnsRef | undefined, st: HostState): Promise<Drift[]> {
+export async function checkSysctls(hostRef: NetworkNamespace | undefined, st: HostState): Promise<Drift[]> {
   const out: Drift[] = [];
   for (const s of wantedSysctls(st)) {
     const value = await getSysctl(hostRef, s.key).catch((e: unknown) => {
@@ -41,7 +41,7 @@ export async function checkSysctls(hostRef: NetnsRef | undefined, st: HostState)
 }
 
 /** Sets every sysctl `st` needs (those of bridges that do not exist are skipped). */
-export async function applySysctls(hostRef: NetnsRef | undefined, st: HostState): Promise<void> {
+export async function applySysctls(hostRef: NetworkNamespace | undefined, st: HostState): Promise<void> {
   for (const s of wantedSysctls(st)) {
     await setSysctl(hostRef, s.key, 1).catch((e: unknown) => {
       if (!(e instanceof NlkitError && s.network !== '')) throw e;

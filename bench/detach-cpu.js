@@ -9,8 +9,8 @@
  * attached, so neither is the whole network's group delete):
  *   - one by one: `nets.detach('b', s)` for 20 sandboxes, one after another;
  *   - bulk: `nets.detach('b', ids)` of the other 20 in one call.
- * The whole-network case (`detach` of every sandbox, `delete`) deletes the
- * interface group and reads nothing per veth; bench/workloads/attach.js times it.
+ *   - whole network: `nets.detach('b', all)` of the 41 (attached again) in one call: the
+ *     interface group's path (bench/workloads/attach.js times its wall as the teardown of 50).
  * The builds alternate 5 times (ROUNDS=n for more); medians and ranges are
  * printed. NS_TAG=t names the namespaces nlbench-t-PID-dcpu-…. State on /dev/shm.
  */
@@ -47,7 +47,11 @@ async function measure(dist) {
     const bulk = await timed(() => nets.detach('b', sandboxes.slice(HALF, 2 * HALF)), HALF);
     const left = (await nets.get('b')).attachments.length;
     if (left !== 1) throw new Error(`expected 1 attachment left, found ${left}`);
-    console.log(JSON.stringify({ one, bulk }));
+    // The whole network: every sandbox in one call (the interface group's path), after attaching the 40 again.
+    for (const s of sandboxes.slice(0, 2 * HALF)) await nets.attach('b', { sandbox: s });
+    const whole = await timed(() => nets.detach('b', sandboxes), 2 * HALF + 1);
+    if ((await nets.get('b')).attachments.length !== 0) throw new Error('expected no attachment left');
+    console.log(JSON.stringify({ one, bulk, whole }));
   } finally {
     await env.close();
   }
@@ -72,11 +76,13 @@ function main() {
     return `${s[s.length >> 1].toFixed(2)} ms (${s[0].toFixed(2)}–${s[s.length - 1].toFixed(2)})`;
   };
   dists.forEach((dist, i) => {
-    for (const kind of ['one', 'bulk']) {
-      const r = runs[i].map((x) => x[kind]);
-      const what = kind === 'one' ? `one by one, ${HALF} calls` : `one call of ${HALF}`;
+    for (const kind of ['one', 'bulk', 'whole']) {
+      const r = runs[i].map((x) => x[kind]).filter(Boolean);
+      if (r.length === 0) continue;
+      const what =
+        kind === 'one' ? 'partial detach one by one, 20 calls' : kind === 'bulk' ? 'partial detach, one call of 20' : 'whole-network detach, one call of 41';
       console.log(
-        `${dist}: partial detach ${what}: CPU per sandbox ${range(r.map((x) => x.cpu))} (system ${range(r.map((x) => x.sys))}; event loop thread ${range(r.map((x) => x.main))}), wall ${range(r.map((x) => x.wall))}, ${ROUNDS} runs`,
+        `${dist}: ${what}: CPU per sandbox ${range(r.map((x) => x.cpu))} (system ${range(r.map((x) => x.sys))}; event loop thread ${range(r.map((x) => x.main))}), wall ${range(r.map((x) => x.wall))}, ${ROUNDS} runs`,
       );
     }
   });

@@ -59,6 +59,15 @@ export function warnForeign(rec: VethNetwork, op: string, foreign: ForeignVeth[]
     });
 }
 
+/** Tells the process (an NlkitWarning) about links in a network's interface group that are not nlkit's, left in place. */
+export function warnForeignMembers(rec: VethNetwork, op: string, members: Array<{ index: number; name?: string; reason: string }>): void {
+  for (const m of members)
+    process.emitWarning(`${op}: ${m.name ?? '?'} (index ${m.index}), in network ${rec.name}'s interface group, left untouched: ${m.reason}`, {
+      type: 'NlkitWarning',
+      code: FOREIGN_LINK_WARNING,
+    });
+}
+
 /**
  * Deletes attachments' host veths (with their sandbox ends) that are still
  * theirs; returns the links left untouched. Gone already is fine.

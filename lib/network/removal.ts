@@ -9,7 +9,8 @@ import { deleteNetns, NETNS_RUN_DIR } from '../netns/namespace';
 import { ignoreMissing, ipamOf, type NetworkContext } from './context';
 import { stepDone } from './fault';
 import { beginIntent, type IntentNamespace } from './intents';
-import { verifiedHostVeths, warnForeign, type ForeignVeth } from './host-veth';
+import { groupMembers, type ForeignMember } from './group-members';
+import { verifiedHostVeths, warnForeign, warnForeignMembers, type ForeignVeth } from './host-veth';
 import { SCRATCH_GROUP } from './veth-owner';
 import { handOverSandboxes, sameSandbox } from './multi-network';
 import { dropBackends } from './publishing';
@@ -17,28 +18,42 @@ import { identityAt } from './sandbox-identity';
 import type { AttachmentRecord, NetworkRecord } from './state';
 
 /**
- * Deletes the host ends of attachments in one request: their interface
- * group when all of the network's go (only nlkit's veths are in it), else
- * the veths verified to be still theirs (host-veth.ts) by index: one alone
- * directly, several after moving them to a scratch group (the kernel tears
- * the veth pairs down together instead of ~20 ms each). Returns the links
- * that carried a recorded name but were not the attachment's: left untouched.
+ * Deletes the host ends of attachments, those verified to be still theirs,
+ * by index: one alone directly, several after moving them to a scratch
+ * group, deleted in one request (the kernel tears the veth pairs down
+ * together instead of ~20 ms each). When all of the network's go, what is
+ * theirs is found in one read of its interface group (group-members.ts),
+ * else by one get per veth (host-veth.ts). Returns the links that carried a
+ * recorded name, or sat in the group, but were not nlkit's: left untouched.
  */
-async function deleteHostLinks(ctx: NetworkContext, rec: NetworkRecord, atts: AttachmentRecord[], every: boolean): Promise<ForeignVeth[]> {
-  if (every) {
-    // Missing: the group is empty (the veths went with their namespaces, or someone deleted them).
-    await ctx.host.links.deleteGroup(rec.group).catch(ignoreMissing);
-    return [];
+async function deleteHostLinks(ctx: NetworkContext, rec: NetworkRecord, atts: AttachmentRecord[], every: boolean): Promise<Left> {
+  if (!every) {
+    const { indexes, foreign } = await verifiedHostVeths(ctx, rec, atts);
+    await deleteByIndex(ctx, rec, [...indexes.values()], true);
+    return { veths: foreign, members: [] };
   }
-  const { indexes, foreign } = await verifiedHostVeths(ctx, rec, atts);
-  const mine = [...indexes.values()];
-  if (mine.length === 1) await ctx.host.links.delete(mine[0]).catch(ignoreMissing);
-  else if (mine.length > 1) {
+  const g = await groupMembers(ctx, rec, atts);
+  // Attachments whose veth is not in the group: one get each (none in the common case).
+  const { indexes, foreign } = g.elsewhere.length ? await verifiedHostVeths(ctx, rec, g.elsewhere) : { indexes: new Map<string, number>(), foreign: [] };
+  await deleteByIndex(ctx, rec, [...new Set([...g.ours, ...indexes.values()])], g.scratchClean);
+  return { veths: foreign, members: g.foreign };
+}
+
+/** Deletes links by index: one directly; several through the scratch group when only nlkit's veths are in it, else one by one. */
+async function deleteByIndex(ctx: NetworkContext, rec: NetworkRecord, indexes: number[], scratchClean: boolean): Promise<void> {
+  if (indexes.length === 1 || (indexes.length > 1 && !scratchClean)) {
+    await Promise.all(indexes.map((i) => ctx.host.links.delete(i).catch(ignoreMissing)));
+  } else if (indexes.length > 1) {
     const group = rec.group + SCRATCH_GROUP;
-    await Promise.all(mine.map((i) => ctx.host.links.set(i, { group }).catch(ignoreMissing)));
+    await Promise.all(indexes.map((i) => ctx.host.links.set(i, { group }).catch(ignoreMissing)));
     await ctx.host.links.deleteGroup(group).catch(ignoreMissing);
   }
-  return foreign;
+}
+
+/** What a removal left untouched: links a recorded host veth name reached, and foreign members of the group. */
+interface Left {
+  veths: ForeignVeth[];
+  members: ForeignMember[];
 }
 
 /**
@@ -66,12 +81,12 @@ export async function removeAttachments(ctx: NetworkContext, rec: NetworkRecord,
     macs: atts.map((a) => a.mac),
     namespaces: owned.map((a) => ({ name: a.sandboxName as string, ...a.sandboxNs })),
   });
-  let foreign: ForeignVeth[] = [];
+  let left: Left = { veths: [], members: [] };
   try {
     stepDone('detach');
     await dropBackends(ctx, rec, new Set(ids));
     stepDone('detach');
-    foreign = await deleteHostLinks(ctx, rec, atts, every);
+    left = await deleteHostLinks(ctx, rec, atts, every);
     stepDone('detach');
     await ipamOf(ctx, rec).release(ids);
     stepDone('detach');
@@ -87,7 +102,8 @@ export async function removeAttachments(ctx: NetworkContext, rec: NetworkRecord,
     throw e;
   }
   intent.done();
-  warnForeign(rec, `detach from network ${rec.name}`, foreign);
+  warnForeign(rec, `detach from network ${rec.name}`, left.veths);
+  warnForeignMembers(rec, `detach from network ${rec.name}`, left.members);
 }
 
 /** Deletes a namespace nlkit created, unless another namespace has taken its name since (then it is not ours to delete). */

@@ -1,0 +1,93 @@
+// A network's interface group holds nlkit's host veths, but anyone can put a link there (`ip link set X
+// group N`). Detaching all of a network's sandboxes (detachAll, network delete) deletes only nlkit's veths of
+// that network, by index, and leaves any other member in place with a process warning. An unmarked veth of a
+// dead attach (it died before marking it) goes too. Foreign links are made with `ip`; what is left is read back with `ip -j`.
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { deleteNetns } from '../../lib';
+import { FOREIGN_LINK_WARNING } from '../../lib/network/host-veth';
+import { intentDir, pendingIntents } from '../../lib/network/intents';
+import { networks, type NetworkManager } from '../../lib/network/manager';
+import { hostVethName } from '../../lib/network/names';
+import { ipJson, uniqueNetnsName, useNetns } from '../helpers/netns';
+
+describe("a foreign link in a network's interface group", () => {
+  const box = useNetns('t9-grp');
+  let nets: NetworkManager;
+  let stateDir: string;
+  const made: string[] = [];
+  const sandbox = (label: string) => {
+    const n = uniqueNetnsName(label);
+    made.push(n);
+    return n;
+  };
+  const ipHost = (...args: string[]) => execFileSync('ip', ['-n', box.ns('t9-grp'), ...args]);
+  type IpLink = { ifname: string; ifindex: number; group: string; link_type: string };
+  const links = () => ipJson(box.ns('t9-grp'), 'link', 'show') as IpLink[];
+  const names = () => links().map((l) => l.ifname);
+  const warnings: Error[] = [];
+  const onWarning = (w: Error) => warnings.push(w);
+  const foreignWarnings = () => warnings.filter((w) => (w as Error & { code?: string }).code === FOREIGN_LINK_WARNING).map((w) => w.message);
+  const groupOf = async (net: string) => (await nets.get(net)).group;
+
+  /** An intent of a dead process (a pid that does not run): an attach that died before marking its veth. */
+  function deadAttach(network: string, id: string, group?: number): void {
+    const record = { op: 'attach', network, ids: [id], hostIfnames: [hostVethName(network, id)], macs: ['02:00:00:00:00:09'], namespaces: [], group };
+    const line = JSON.stringify({ t: 'begin', id: '1', record: { ...record, pid: 4194000, pidStart: '1', started: new Date().toISOString() } });
+    fs.mkdirSync(intentDir(stateDir), { recursive: true, mode: 0o700 });
+    fs.writeFileSync(path.join(intentDir(stateDir), '4194000-1.log'), line + '\n', { mode: 0o600 });
+  }
+
+  beforeAll(async () => {
+    stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nlkit-net-'));
+    nets = await networks({ host: box.ns('t9-grp'), stateDir });
+    process.on('warning', onWarning);
+  });
+  afterEach(() => {
+    warnings.length = 0;
+  });
+  afterAll(async () => {
+    process.off('warning', onWarning);
+    for (const n of ['gf', 'gd', 'gz']) await nets?.delete(n, { missingOk: true }).catch(() => undefined);
+    nets?.close();
+    for (const s of made) await deleteNetns(s, { missingOk: true });
+    fs.rmSync(stateDir, { recursive: true, force: true });
+  });
+
+  it('detachAll() leaves a foreign veth put into the group, warns, and deletes nlkit veths', async () => {
+    await nets.create({ name: 'gf', subnet: '10.94.0.0/24' });
+    const atts = [await nets.attach('gf', { sandbox: sandbox('ga'), create: true }), await nets.attach('gf', { sandbox: sandbox('gb'), create: true })];
+    ipHost('link', 'add', 'fx', 'type', 'veth', 'peer', 'name', 'fy');
+    ipHost('link', 'set', 'fx', 'group', String(await groupOf('gf')));
+    const fx = links().find((l) => l.ifname === 'fx')?.ifindex;
+    expect(await nets.detachAll('gf')).toBe(2);
+    await new Promise((r) => setImmediate(r)); // warnings are emitted on the next tick
+    expect(links().find((l) => l.ifname === 'fx')).toMatchObject({ ifindex: fx, group: String(await groupOf('gf')) });
+    expect(names()).toContain('fy');
+    for (const a of atts) expect(names()).not.toContain(a.hostIfname);
+    expect(foreignWarnings()).toEqual([expect.stringMatching(new RegExp(`fx \\(index ${fx}\\), in network gf's interface group, left untouched`))]);
+    ipHost('link', 'del', 'fx');
+  });
+
+  it("network delete leaves a foreign bridge in the group, and deletes a dead attach's unmarked veth", async () => {
+    await nets.create({ name: 'gd', subnet: '10.94.1.0/24' });
+    const att = await nets.attach('gd', { sandbox: sandbox('gc'), create: true });
+    const group = String(await groupOf('gd'));
+    ipHost('link', 'add', 'fdum', 'group', group, 'type', 'bridge');
+    const dead = hostVethName('gd', 'dead1');
+    ipHost('link', 'add', dead, 'group', group, 'type', 'veth', 'peer', 'name', 't9-deadp');
+    deadAttach('gd', 'dead1');
+    expect(await nets.delete('gd')).toBe(true);
+    await new Promise((r) => setImmediate(r));
+    expect(names()).toContain('fdum');
+    expect(names()).not.toContain(dead);
+    expect(names()).not.toContain(att.hostIfname);
+    expect(foreignWarnings()).toEqual([expect.stringMatching(/fdum .* in network gd's interface group, left untouched: a bridge/)]);
+    await nets.reconcile(); // settles the dead attach (its veth is gone already)
+    expect(pendingIntents(stateDir)).toEqual([]);
+    ipHost('link', 'del', 'fdum');
+  });
+});

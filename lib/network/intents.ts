@@ -210,6 +210,8 @@ export class Intent {
   constructor(
     private readonly journal: Journal,
     readonly id: string,
+    /** What it records (for the error of an end that cannot be written). */
+    private readonly plan: Pick<IntentPlan, 'op' | 'network'>,
   ) {}
 
   /** The operation finished or was undone. */
@@ -228,7 +230,7 @@ export class Intent {
       // The end is not on disk: the intent stays open there, so it counts as abandoned (check() and reconcile()
       // see it; clearIntent() ends it), and the file is never emptied under it.
       j.abandoned++;
-      throw e;
+      throw journalError(this.plan, j.file, e, unended(this.plan.op));
     }
   }
 
@@ -255,21 +257,35 @@ export function beginIntent(stateDir: string, plan: IntentPlan): Intent {
     j = journalOf(stateDir);
     append(j, { t: 'begin', id, record });
   } catch (e) {
-    throw unrecorded(plan, stateDir, e);
+    throw journalError(plan, intentDir(stateDir), e, "cannot record the intent in the state directory's journal, nothing was changed");
   }
   j.running.add(id);
-  return new Intent(j, id);
+  return new Intent(j, id, plan);
 }
 
-/** The typed error of an intent the journal could not record (a file system error; anything else is returned as it is). */
-function unrecorded(plan: IntentPlan, stateDir: string, e: unknown): unknown {
+/** What an operation whose end could not be recorded left: it finished, but reads as interrupted until reconcile() settles it. */
+function unended(op: IntentOp): string {
+  const then =
+    op === 'attach' || op === 'create'
+      ? 'reconcile() undoes it'
+      : op === 'publish' || op === 'unpublish'
+        ? 'reconcile() rewrites the table from the state, which records it'
+        : 'reconcile() completes it (nothing is left to do)';
+  return `finished, but its end cannot be recorded in the state directory's journal: it counts as interrupted, and ${then}`;
+}
+
+/**
+ * The typed error of a journal write that failed (a file system error; anything else is returned as it is):
+ * a SystemError naming the operation, with the file system's code and its error as `cause`.
+ */
+function journalError(plan: Pick<IntentPlan, 'op' | 'network'>, file: string, e: unknown, what: string): unknown {
   const fsError = e as NodeJS.ErrnoException;
   if (!(e instanceof Error) || typeof fsError.code !== 'string') return e;
   const errno = Math.abs(fsError.errno ?? (os.constants.errno as Partial<Record<string, number>>)[fsError.code] ?? 0);
   if (errno === 0) return e;
-  const what = `${plan.op}${plan.network ? ` on network ${plan.network}` : ''}`;
-  const syscall = `${fsError.syscall ?? 'write'}(${fsError.path ?? intentDir(stateDir)})`;
-  const err = new SystemError(`${what}: cannot record the intent in the state directory's journal, nothing was changed`, errno, syscall);
+  const op = `${plan.op}${plan.network ? ` on network ${plan.network}` : ''}`;
+  const syscall = `${fsError.syscall ?? 'write'}(${fsError.path ?? file})`;
+  const err = new SystemError(`${op}: ${what}`, errno, syscall);
   Object.defineProperty(err, 'cause', { value: e, configurable: true, writable: true });
   return err;
 }

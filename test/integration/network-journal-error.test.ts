@@ -109,3 +109,59 @@ describe('an operation whose intent cannot be journaled does not start', () => {
     expect(await nets.check()).toEqual([]);
   });
 });
+
+describe('an operation that finished but whose end cannot be journaled', () => {
+  const box = useNetns('t9-je');
+  let nets: Awaited<ReturnType<typeof networks>>;
+  let stateDir: string;
+  const sandbox = uniqueNetnsName('je1');
+  const hostVeths = () => (ipJson(box.ns('t9-je'), 'link', 'show', 'type', 'veth') as Array<{ ifname: string }>).map((l) => l.ifname);
+
+  beforeAll(async () => {
+    stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nlkit-net-'));
+    nets = await networks({ host: box.ns('t9-je'), stateDir });
+    await nets.create({ name: 'je', subnet: '10.91.3.0/24' });
+  });
+  afterEach(() => {
+    failEnd.on = false;
+  });
+  afterAll(async () => {
+    await nets?.delete('je').catch(() => undefined);
+    nets?.close();
+    await deleteNetns(sandbox, { missingOk: true });
+    fs.rmSync(stateDir, { recursive: true, force: true });
+  });
+
+  it('attach: a SystemError naming the operation (code and cause kept); it counts as interrupted and reconcile undoes it', async () => {
+    failEnd.on = true;
+    const err = await nets.attach('je', { sandbox, create: true }).catch((e: unknown) => e);
+    failEnd.on = false;
+    expect(err).toBeInstanceOf(SystemError);
+    expect(err).toMatchObject({ code: 'ENOSPC', errno: 28, syscall: expect.stringMatching(/^write\(.*intents/), cause: { code: 'ENOSPC' } });
+    expect((err as Error).message).toMatch(
+      /^attach on network je: finished, but its end cannot be recorded .* counts as interrupted, and reconcile\(\) undoes it/,
+    );
+    // Done in the kernel and the state, but not journaled as done: check() reports it, reconcile() undoes it whole.
+    expect(hostVeths()).toHaveLength(1);
+    expect((await nets.check()).map((d) => [d.kind, d.id])).toEqual([['interrupted-attach', sandbox]]);
+    await nets.reconcile();
+    expect(hostVeths()).toEqual([]);
+    expect((await nets.get('je')).attachments).toEqual([]);
+    expect(netnsExists(sandbox)).toBe(false);
+    expect(pendingIntents(stateDir)).toEqual([]);
+    expect(await nets.check()).toEqual([]);
+  });
+
+  it('create: the same, and reconcile deletes the network', async () => {
+    failEnd.on = true;
+    const err = await nets.create({ name: 'je2', subnet: '10.91.4.0/24' }).catch((e: unknown) => e);
+    failEnd.on = false;
+    expect(err).toBeInstanceOf(SystemError);
+    expect(err).toMatchObject({ code: 'ENOSPC', cause: { code: 'ENOSPC' } });
+    expect((err as Error).message).toMatch(/^create on network je2: finished, but its end cannot be recorded/);
+    expect((await nets.check()).map((d) => d.kind)).toEqual(['interrupted-create']);
+    await nets.reconcile();
+    expect((await nets.list()).map((n) => n.name)).toEqual(['je']);
+    expect(await nets.check()).toEqual([]);
+  });
+});

@@ -41,7 +41,12 @@ describe('withIntent when the journal cannot record the end', () => {
       failEnd.on = true;
       return 1;
     }).catch((e: unknown) => e);
-    expect((err as { code?: string }).code).toBe('ENOSPC');
+    // Typed as an unrecordable begin is: the operation named, the file system's code, its error as the cause.
+    expect(err).toBeInstanceOf(SystemError);
+    expect(err).toMatchObject({ code: 'ENOSPC', errno: 28, syscall: expect.stringMatching(/^write\(/), cause: { code: 'ENOSPC' } });
+    expect((err as Error).message).toMatch(/^attach on network n: finished, but its end cannot be recorded/);
+    failEnd.on = false;
+    expect(pendingIntents(dir).map((p) => [p.record.op, p.live])).toEqual([['attach', false]]);
   });
   it('keeps that open intent when the idle journal is emptied later, as interrupted, until reconcile clears it', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nlkit-intent-'));

@@ -39,7 +39,8 @@ export async function settleInterrupted(ctx: NetworkContext, p: PendingIntent): 
   // What no record names any more: the links and leases of the ids nobody holds now.
   // Each only if it is still the one this operation made (its mark, or unmarked in the network's group).
   const veths = unrecorded.flatMap((i) => (r.hostIfnames?.[i] === undefined ? [] : [{ id: ids[i], hostIfname: r.hostIfnames[i] }]));
-  const net = rec ?? { name: r.network };
+  // The network's record may be gone (deleted meanwhile): the group the attach recorded still tells its unmarked veth.
+  const net = rec ?? { name: r.network, group: r.group };
   if (veths.length) warnForeign(net, `recover ${r.op} on network ${r.network}`, await deleteHostVeths(ctx, net, veths));
   if (rec && unrecorded.length) await ipamOf(ctx, rec).release(unrecorded.map((i) => ids[i]));
   const inUse = new Set(Object.values((await ctx.store.snapshot()).attachments[r.network] ?? {}).map((a) => a.sandboxName));

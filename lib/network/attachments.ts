@@ -217,6 +217,7 @@ async function attachNew(ctx: NetworkContext, rec: NetworkRecord, opts: AttachOp
     hostIfnames: [hostIfname],
     macs: [mac],
     namespaces: createName ? [{ name: createName }] : [],
+    group: rec.group,
   });
   stepDone('attach');
   const rollback = new Rollback();

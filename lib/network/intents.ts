@@ -47,6 +47,11 @@ export interface IntentPlan {
   publication?: string;
   /** The bridge (create, delete). */
   bridge?: string;
+  /**
+   * The network's interface group (attach): the veth it creates is unmarked until its second round, and an
+   * unmarked veth is told from someone else's by this group, also once the network's record is gone.
+   */
+  group?: number;
 }
 
 /** A plan as recorded, with its process. */

@@ -1,7 +1,8 @@
 // A network's interface group holds nlkit's host veths, but anyone can put a link there (`ip link set X
 // group N`). Detaching all of a network's sandboxes (detachAll, network delete) deletes only nlkit's veths of
 // that network, by index, and leaves any other member in place with a process warning. An unmarked veth of a
-// dead attach (it died before marking it) goes too. Foreign links are made with `ip`; what is left is read back with `ip -j`.
+// dead attach (it died before marking it) goes too, also once its network's record is gone (the attach's
+// intent recorded the group). Foreign links are made with `ip`; what is left is read back with `ip -j`.
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -89,5 +90,22 @@ describe("a foreign link in a network's interface group", () => {
     await nets.reconcile(); // settles the dead attach (its veth is gone already)
     expect(pendingIntents(stateDir)).toEqual([]);
     ipHost('link', 'del', 'fdum');
+  });
+
+  it("reconcile deletes a dead attach's unmarked veth once its network's record is gone (the intent's group)", async () => {
+    await nets.create({ name: 'gz', subnet: '10.94.2.0/24' });
+    const group = await groupOf('gz');
+    const dead = hostVethName('gz', 'dead2');
+    ipHost('link', 'add', dead, 'group', String(group), 'type', 'veth', 'peer', 'name', 't9-deadq');
+    deadAttach('gz', 'dead2', group);
+    expect(await nets.delete('gz')).toBe(true); // no attachment: the group is not read
+    expect(names()).toContain(dead);
+    expect((await nets.check()).map((d) => d.kind)).toEqual(['interrupted-attach']);
+    await nets.reconcile();
+    await new Promise((r) => setImmediate(r));
+    expect(names()).not.toContain(dead);
+    expect(foreignWarnings()).toEqual([]);
+    expect(pendingIntents(stateDir)).toEqual([]);
+    expect(await nets.check()).toEqual([]);
   });
 });

@@ -390,22 +390,27 @@ export function intentExists(p: PendingIntent): boolean {
   return openIntents(p.file).some((x) => x.id === p.id);
 }
 
-/** Records the end of an interrupted operation once it has been completed or undone; a dead process's journal goes with its last one. */
-export function clearIntent(p: PendingIntent): void {
+/** What a recovered operation whose end could not be recorded left. */
+const UNCLEARED =
+  "was completed or undone, but its end cannot be recorded in the state directory's journal: it stays interrupted, and the next reconcile() settles it again (each step tolerates what is gone)";
+
+/** Appends an interrupted operation's end to its journal; false if that journal was removed meanwhile (by another reconcile). */
+function writeEnd(p: PendingIntent): boolean {
   const name = path.basename(p.file);
   if (name === SELF) {
     const j = ownJournal(path.dirname(p.file));
     if (j) {
       append(j, { t: 'end', id: p.id });
       j.abandoned = Math.max(0, j.abandoned - 1);
-      return;
+      return false; // this process's journal: nothing to remove
     }
   }
   let fd: number;
   try {
     fd = fs.openSync(p.file, fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_NOFOLLOW);
-  } catch {
-    return; // removed by another reconcile
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false; // removed by another reconcile
+    throw e;
   }
   try {
     // A newline first: the dead process may have left a cut last line.
@@ -413,5 +418,16 @@ export function clearIntent(p: PendingIntent): void {
   } finally {
     fs.closeSync(fd);
   }
+  return true;
+}
+
+/** Records the end of an interrupted operation once it has been completed or undone; a dead process's journal goes with its last one. */
+export function clearIntent(p: PendingIntent): void {
+  try {
+    if (!writeEnd(p)) return;
+  } catch (e) {
+    throw journalError(p.record, p.file, e, UNCLEARED);
+  }
+  const name = path.basename(p.file);
   if (!journalLive(name) && openIntents(p.file).length === 0) fs.rmSync(p.file, { force: true });
 }

@@ -68,6 +68,36 @@ describe('withIntent when the journal cannot record the end', () => {
   });
 });
 
+describe('clearIntent when the end of a recovered operation cannot be written', () => {
+  it('is a SystemError naming the operation (code and cause kept); the intent stays open for the next reconcile', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nlkit-intent-'));
+    try {
+      // The journal of a dead process (a pid above pid_max never runs) holding one interrupted detach.
+      fs.mkdirSync(path.join(dir, 'intents'), { mode: 0o700 });
+      const record = { op: 'detach', network: 'n', ids: ['a'], pid: 4194000, pidStart: '1', started: new Date().toISOString() };
+      fs.writeFileSync(path.join(dir, 'intents', '4194000-1.log'), JSON.stringify({ t: 'begin', id: '1', record }) + '\n');
+      const [p] = pendingIntents(dir);
+      failEnd.on = true;
+      let err: unknown;
+      try {
+        clearIntent(p);
+      } catch (e) {
+        err = e;
+      }
+      failEnd.on = false;
+      expect(err).toBeInstanceOf(SystemError);
+      expect(err).toMatchObject({ code: 'ENOSPC', syscall: expect.stringMatching(/^write\(.*4194000-1\.log\)$/), cause: { code: 'ENOSPC' } });
+      expect((err as Error).message).toMatch(/^detach on network n: was completed or undone, but its end cannot be recorded .* stays interrupted/);
+      expect(pendingIntents(dir).map((x) => [x.record.op, x.live])).toEqual([['detach', false]]);
+      clearIntent(p);
+      expect(pendingIntents(dir)).toEqual([]);
+    } finally {
+      failEnd.on = false;
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('beginIntent when the journal cannot be opened', () => {
   it('is a SystemError with the file system error as its cause and code; nothing is recorded', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nlkit-intent-'));

@@ -147,4 +147,20 @@ describe('one hand-off per tick', () => {
     const kernel = ipJson<Array<{ dst: string }>>(box.ns('tick'), '-4', 'route', 'show', 'via', '10.62.0.2').map((r) => r.dst);
     expect(kernel.sort()).toEqual([...dsts].sort());
   });
+
+  it('a batch (an nftables transaction) goes after the requests corked before it, and before those after it', async () => {
+    const h = box.h('tick');
+    const warm = h.nft.transaction();
+    warm.addTable({ family: 'inet', name: 'tk-warm' });
+    await warm.commit(); // the nfnetlink connection is open, and a batch handed it to its I/O thread (threadless.ts)
+    const set = { family: 'inet', table: 'tk', name: 's' } as const;
+    const tx = h.nft.transaction();
+    tx.addTable({ family: 'inet', name: 'tk' });
+    tx.addSet({ ...set, keyType: 'inet_service' }, [{ key: 22 }]);
+    const [before, commit, after] = await Promise.allSettled([h.nft.sets.get(set), tx.commit(), h.nft.sets.get(set)]);
+    expect(before.status).toBe('rejected'); // asked first: the kernel had no such set yet
+    expect((before as PromiseRejectedResult).reason).toMatchObject({ code: 'ENOENT' });
+    expect(commit.status).toBe('fulfilled');
+    expect(after).toMatchObject({ status: 'fulfilled', value: { name: 's' } });
+  });
 });

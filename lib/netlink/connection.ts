@@ -417,6 +417,7 @@ export class NetlinkConnection extends ConnectionCore implements AsyncExecutor {
     if (this.threadless?.active) {
       try {
         this.threadless.send(message, g.firstSeq, false);
+        loopPoll.expect();
       } catch (e) {
         this.tracker.fail((op) => fromNative(op, e), g); // not queued: never sent
       }

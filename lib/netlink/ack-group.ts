@@ -58,6 +58,8 @@ export class AckGroup {
   /** Sequence numbers of the first and last request (set when sent; consecutive). */
   firstSeq = 0;
   lastSeq = 0;
+  /** Set when the group shared a hand-off with requests before it (send-tick.ts). */
+  private sharedToken?: number;
   /** Sent before an overrun began: the requests not refused fail so, even when the last ack comes (RequestTracker.overrunBegan). */
   overrun?: ErrorFor;
   /**
@@ -74,6 +76,15 @@ export class AckGroup {
 
   /** @param onSettled called once per request as it settles (the connection counts calls in flight) */
   constructor(private readonly onSettled: () => void) {}
+
+  /** The token of the hand-off that carried the group: its first sequence number unless it shared one (send-tick.ts). */
+  get sentAs(): number {
+    return this.sharedToken ?? this.firstSeq;
+  }
+
+  set sentAs(token: number) {
+    this.sharedToken = token;
+  }
 
   /** Requests in the group. */
   get size(): number {
@@ -145,7 +156,7 @@ export class AckGroup {
   /** Every request not settled yet: succeeded (no error), or failed. */
   settleRest(error: Error | ErrorFor | undefined): void {
     for (let i = 0; i < this.waiting.length; i++) {
-      if (this.waiting[i]) this.settle(i, typeof error === 'function' ? error(this.operation(i), this.firstSeq) : error);
+      if (this.waiting[i]) this.settle(i, typeof error === 'function' ? error(this.operation(i), this.sentAs) : error);
     }
   }
 
@@ -162,7 +173,9 @@ export class AckGroup {
  * Collects the ack-only requests of the current tick into groups: a group is
  * sent when the next request would not fit its 64 KiB (so the kernel works
  * on one part while the next is made), and the last at the end of the tick
- * (a microtask), so a single awaited request still goes at once.
+ * (a microtask), so a single awaited request still goes at once. The async
+ * connection hands a group to its send tick (send-tick.ts), which gives the
+ * tick's other requests and the group to the I/O thread together.
  */
 export class AckTick {
   private group?: AckGroup;
@@ -173,13 +186,27 @@ export class AckTick {
   };
 
   /**
-   * @param send numbers, tracks and sends a group (the connection)
+   * @param send numbers, tracks and sends a group (the connection); `full`: sent before the tick's end, as the next request did not fit
    * @param onSettled see {@link AckGroup}
+   * @param endOfTick schedules the flush at the tick's end; by default a microtask of its own (the connection's
+   * flushes its send tick, send-tick.ts, which flushes this first)
    */
   constructor(
-    private readonly send: (g: AckGroup) => void,
+    private readonly send: (g: AckGroup, full: boolean) => void,
     private readonly onSettled: () => void,
-  ) {}
+    endOfTick?: () => void,
+  ) {
+    this.schedule = endOfTick ?? this.ownMicrotask;
+  }
+
+  /** Makes sure the group is flushed at the end of this tick. */
+  private readonly schedule: () => void;
+
+  private readonly ownMicrotask = (): void => {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    queueMicrotask(this.flushLater);
+  };
 
   push(message: Buffer, operation: string, done: Completion): void {
     this.groupFor(message.length).add(message, operation, done);
@@ -197,21 +224,16 @@ export class AckTick {
   private groupFor(bytes: number): AckGroup {
     const g = this.group;
     if (g && (g.bytes === 0 || g.bytes + bytes <= BULK_PART_BYTES)) return g;
-    if (g) this.send(g);
+    this.group = undefined; // not flushed again by what send() does
+    if (g) this.send(g, true);
     return (this.group = new AckGroup(this.onSettled));
-  }
-
-  private schedule(): void {
-    if (this.scheduled) return;
-    this.scheduled = true;
-    queueMicrotask(this.flushLater);
   }
 
   /** Sends what was collected (before any other request, which must not overtake these). */
   flush(): void {
     const g = this.group;
     this.group = undefined;
-    if (g && g.size > 0) this.send(g);
+    if (g && g.size > 0) this.send(g, false);
   }
 
   /** The connection closes: what was collected was never sent. */

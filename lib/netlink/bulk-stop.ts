@@ -50,7 +50,7 @@ export function withItemsSent(e: Error, n: number, operation: string): Error {
 
 /** The ClosedError of a request pending when its handle closed; `unsent`: the tokens of the requests never sent. */
 export function closedError(p: PendingRequest, unsent: ReadonlySet<number>): ClosedError {
-  if (p.kind !== 'bulk') return new ClosedError(p.operation, !unsent.has(p.firstSeq));
+  if (p.kind !== 'bulk') return new ClosedError(p.operation, !unsent.has(p.sentAs));
   const n = requestsSent(p, unsent);
   return new ClosedError(p.operation, n > 0, n);
 }
@@ -67,7 +67,7 @@ export function closedError(p: PendingRequest, unsent: ReadonlySet<number>): Clo
 export function failReceive(tracker: RequestTracker, errno: number, unsent: ReadonlySet<number>, syscall = 'poll/recvmsg(netlink)'): void {
   for (const p of tracker.pending()) {
     const itemsSent = p.kind === 'bulk' ? requestsSent(p, unsent) : undefined;
-    const sent = itemsSent === undefined ? !unsent.has(p.firstSeq) : itemsSent > 0;
+    const sent = itemsSent === undefined ? !unsent.has(p.sentAs) : itemsSent > 0;
     tracker.fail(new SystemError(p.operation, errno, syscall, { sent, itemsSent }), p);
   }
   tracker.fail((operation, token) => new SystemError(operation, errno, syscall, { sent: !unsent.has(token) }));

@@ -9,7 +9,7 @@
  * @module
  */
 import { native, NativeEventKind, type NativeNetlinkSocket } from '../native/binding';
-import { NLM_F_DUMP } from './constants';
+import { DumpSlot, isDumpRequest } from './dump-slot';
 import { EINTR } from './errno';
 import { ClosedError, NetlinkError, fromNative, requestOverrun } from './errors';
 import { markInterrupted, type AsyncExecutor, type NetlinkCall } from './operation';
@@ -22,6 +22,7 @@ import { openNetlinkSocketFd } from './socket-open';
 import { ThreadlessSender } from './threadless';
 import { ConnectionCore, DUMP_RETRIES } from './connection-core';
 import { AckTick, type AckGroup, type Completion, type InPlaceRequest } from './ack-group';
+import { SendTick, type TickEntry } from './send-tick';
 import { loopPoll } from './loop-poll';
 
 export type { CloseOptions, ConnectionOptions } from './connection-options';
@@ -42,8 +43,7 @@ export class NetlinkConnection extends ConnectionCore implements AsyncExecutor {
   protected socket: NativeNetlinkSocket | undefined;
   /** Set while the socket is being made off the event loop; calls wait for it. */
   private opening?: Promise<void>;
-  private dumpActive = false;
-  private readonly dumpWaiters: Array<() => void> = [];
+  private readonly dumpSlot = new DumpSlot();
   private refs = 0;
   /** close({ drain: true }) is waiting: new calls are refused. */
   private draining = false;
@@ -60,10 +60,16 @@ export class NetlinkConnection extends ConnectionCore implements AsyncExecutor {
   private idle?: () => void;
   /** Sends the first requests without the socket's I/O thread (see threadless.ts); not for subscriptions. */
   private threadless?: ThreadlessSender;
-  /** Ack-only requests of this tick, sent together (ack-group.ts). */
+  /** This tick's requests (ack-only groups among them), handed to the I/O thread together (send-tick.ts). */
+  private readonly sendTick = new SendTick(
+    (message, token, entries) => this.handOff(message, token, entries),
+    () => this.ackTick.flush(),
+  );
+  /** Ack-only requests of this tick, sent together (ack-group.ts), flushed with the send tick. */
   private readonly ackTick = new AckTick(
-    (g) => this.sendGroup(g),
+    (g, full) => this.sendGroup(g, full),
     () => this.settled(),
+    () => this.sendTick.schedule(),
   );
 
   constructor(opts: ConnectionOptions) {
@@ -166,16 +172,16 @@ export class NetlinkConnection extends ConnectionCore implements AsyncExecutor {
 
   /** A dump given to call(): sent once (never restarted) while it holds the dump slot. */
   private async sendInDumpSlot(c: NetlinkCall): Promise<NetlinkMessage[]> {
-    await this.acquireDumpSlot();
+    if (!this.dumpSlot.tryAcquire()) await this.dumpSlot.acquire(); // free: sent in this tick, in call order
     try {
       return await this.send(c, false);
     } finally {
-      this.releaseDumpSlot();
+      this.dumpSlot.release();
     }
   }
 
   private async executeDump(c: NetlinkCall): Promise<NetlinkMessage[]> {
-    await this.acquireDumpSlot();
+    if (!this.dumpSlot.tryAcquire()) await this.dumpSlot.acquire(); // free: sent in this tick, in call order
     try {
       for (let attempt = 0; ; attempt++) {
         const { replies, interrupted } = await this.sendDump(c);
@@ -187,7 +193,7 @@ export class NetlinkConnection extends ConnectionCore implements AsyncExecutor {
         if (attempt >= DUMP_RETRIES) throw new NetlinkError({ errno: EINTR, operation: c.operation });
       }
     } finally {
-      this.releaseDumpSlot();
+      this.dumpSlot.release();
     }
   }
 
@@ -314,7 +320,8 @@ export class NetlinkConnection extends ConnectionCore implements AsyncExecutor {
     for (const s of this.streams) s.closeNow(); // their streams end with ClosedError
     this.spare?.closeNow();
     this.spare = undefined;
-    const unsent = new Set([...(this.threadless?.close() ?? []), ...(this.socket ? this.socket.close() : [])]);
+    const corked = this.sendTick.drop().map((e) => e.sentAs); // never handed to the socket
+    const unsent = new Set([...(this.threadless?.close() ?? []), ...(this.socket ? this.socket.close() : []), ...corked]);
     this.ackTick.close((op) => new ClosedError(op, false));
     for (const p of this.tracker.pending()) this.tracker.fail(closedError(p, unsent), p);
     this.tracker.fail((op, token) => new ClosedError(op, !unsent.has(token)));
@@ -360,7 +367,9 @@ export class NetlinkConnection extends ConnectionCore implements AsyncExecutor {
     settle: (err: Error | undefined, replies: NetlinkMessage[], interrupted: boolean) => void,
     onMessage?: (m: NetlinkMessage) => void,
   ): void {
-    this.ackTick.flush(); // requests go in the order they were made
+    // Requests go in the order they were made: a batch or a bulk call goes on its own, after this tick's others.
+    if (c.kind === 'batch' || c.kind === 'bulk') this.sendTick.flush();
+    else this.ackTick.flush();
     // A failed bulk call cancels its parts still queued and says how many went (bulk-stop.ts).
     const bulk = c.kind === 'bulk' ? stoppableBulk(this.socket, settle) : undefined;
     // A bulk call in parts (NetlinkCall.nextPart) once the I/O thread sends (before, it goes whole: threadless.ts).
@@ -384,8 +393,11 @@ export class NetlinkConnection extends ConnectionCore implements AsyncExecutor {
     try {
       if (!this.socket) throw new Error('no socket after checkOpen'); // unreachable: failed like a send
       if (this.threadless?.active) this.threadless.send(c.message, first, c.kind === 'batch', c.kind === 'bulk');
-      else if (c.kind === 'bulk') sendBulk(this.socket, c.message);
-      else this.socket.send(c.message, first, c.kind === 'batch');
+      else if (c.kind === 'ack' || c.kind === 'dump') {
+        this.sendTick.push(c.message, p); // handed over at the tick's end (send-tick.ts)
+        return;
+      } else if (c.kind === 'bulk') sendBulk(this.socket, c.message);
+      else this.socket.send(c.message, first, true);
       loopPoll.expect();
     } catch (e) {
       // Not queued (no thread could be started: EAGAIN): never sent.
@@ -393,18 +405,40 @@ export class NetlinkConnection extends ConnectionCore implements AsyncExecutor {
     }
   }
 
-  /** Numbers a group of ack-only requests (NLM_F_ACK on its last only) and queues it as one datagram. */
-  private sendGroup(g: AckGroup): void {
+  /**
+   * Numbers a group of ack-only requests (NLM_F_ACK on its last only) and queues it as one datagram with
+   * this tick's other requests; `full`: at once (the next request did not fit it), so the kernel starts on it.
+   */
+  private sendGroup(g: AckGroup, full: boolean): void {
     const message = g.take();
     [g.firstSeq, g.lastSeq] = this.stamp({ kind: 'bulk', message, operation: '' });
     this.tracker.addGroup(g);
     this.ref();
+    if (this.threadless?.active) {
+      try {
+        this.threadless.send(message, g.firstSeq, false);
+        loopPoll.expect();
+      } catch (e) {
+        this.tracker.fail((op) => fromNative(op, e), g); // not queued: never sent
+      }
+      return;
+    }
+    this.sendTick.push(message, g);
+    if (full) this.sendTick.handOver();
+  }
+
+  /** Queues one datagram of this tick's requests (`entries`) to the I/O thread; if it cannot be queued, they fail as never sent. */
+  private handOff(message: Buffer, token: number, entries: TickEntry[]): void {
     try {
-      if (this.threadless?.active) this.threadless.send(message, g.firstSeq, false);
-      else this.socket?.send(message, g.firstSeq, false);
+      if (!this.socket) throw new Error('no socket after checkOpen'); // unreachable: failed like a send
+      this.socket.send(message, token, false);
       loopPoll.expect();
     } catch (e) {
-      this.tracker.fail((op) => fromNative(op, e), g); // not queued: never sent
+      // Not queued (no thread could be started: EAGAIN): never sent.
+      for (const x of entries) {
+        const p = x as PendingRequest | AckGroup;
+        this.tracker.fail(p instanceof PendingRequest ? fromNative(p.operation, e) : (op) => fromNative(op, e), p);
+      }
     }
   }
 
@@ -425,42 +459,35 @@ export class NetlinkConnection extends ConnectionCore implements AsyncExecutor {
         }
         break;
       case NativeEventKind.SendError:
+        // A token may stand for several requests and groups: those that shared a hand-off (send-tick.ts).
         for (const t of payload as number[]) {
-          const p = this.tracker.sentWith(t);
-          if (p) this.tracker.fail(p instanceof PendingRequest ? sendError(p, errno, t) : (operation) => new NetlinkError({ errno, operation }), p);
+          for (const p of this.tracker.sentIn(t))
+            this.tracker.fail(p instanceof PendingRequest ? sendError(p, errno, t) : (operation) => new NetlinkError({ errno, operation }), p);
         }
         break;
       case NativeEventKind.OverrunBegan:
         // ENOBUFS read, ahead of the messages read after it: a group or bulk call sent before it cannot be
         // settled as a success by its last ack (request-tracker.ts overrunBegan). Nothing was sent since the read.
-        this.tracker.overrunBegan((op) => requestOverrun(op), new Set(this.socket?.unsent()));
+        this.tracker.overrunBegan((op) => requestOverrun(op), this.unsent());
         break;
       case NativeEventKind.Overrun:
         // Posted once the queue was read empty after the ENOBUFS, and the I/O thread sends nothing until this
         // returns: what is still queued was never sent and goes on normally (request-tracker.ts failSent).
-        this.tracker.failSent((op) => requestOverrun(op), new Set(this.socket?.unsent()));
+        this.tracker.failSent((op) => requestOverrun(op), this.unsent());
         break;
       case NativeEventKind.Fatal:
         // Any other receive error: replies may be lost. The I/O thread sends nothing until this returns, so
         // what is still queued is cancelled here and never sent; everything pending fails with the error.
-        failReceive(this.tracker, errno, new Set(this.socket?.cancel(0, 0xffffffff, true)));
+        failReceive(this.tracker, errno, new Set([...(this.socket?.cancel(0, 0xffffffff, true) ?? []), ...this.sendTick.drop().map((e) => e.sentAs)]));
         break;
     }
   }
 
-  // Only one dump may run per netlink socket (the kernel answers EBUSY).
-  private acquireDumpSlot(): Promise<void> {
-    if (!this.dumpActive) {
-      this.dumpActive = true;
-      return Promise.resolve();
-    }
-    return new Promise((r) => this.dumpWaiters.push(r));
-  }
-
-  private releaseDumpSlot(): void {
-    const next = this.dumpWaiters.shift();
-    if (next) next();
-    else this.dumpActive = false;
+  /** Tokens of the requests not handed to the kernel yet: queued to the I/O thread, or still in this tick's hand-off. */
+  private unsent(): Set<number> {
+    const unsent = new Set(this.socket?.unsent());
+    for (const t of this.sendTick.tokens()) unsent.add(t);
+    return unsent;
   }
 
   // The socket keeps the process alive only while something waits on it.
@@ -470,9 +497,4 @@ export class NetlinkConnection extends ConnectionCore implements AsyncExecutor {
   private unref(): void {
     if (--this.refs === 0 && !this.closed) this.socket?.unref();
   }
-}
-
-/** Whether a request's header asks for a dump (both NLM_F_ROOT and NLM_F_MATCH: one alone is NLM_F_REPLACE or NLM_F_EXCL on a NEW request). */
-function isDumpRequest(message: Buffer): boolean {
-  return message.length >= 8 && (message.readUInt16LE(6) & NLM_F_DUMP) === NLM_F_DUMP;
 }

@@ -36,6 +36,8 @@ export class PendingRequest {
   collectAt?: (type: number, buffer: Buffer, start: number, end: number) => unknown;
   /** Collected dumps: `collectAt` for runs of messages indexed natively (NetlinkCall.collectRows). */
   collectRows?: RowCollector;
+  /** The token of the hand-off that carried it to the socket: its first sequence number unless it shared one (send-tick.ts). */
+  sentAs: number;
 
   constructor(
     readonly kind: RequestKind,
@@ -49,6 +51,7 @@ export class PendingRequest {
     /** Collected dumps: what to keep of each message instead of the message (NetlinkCall.collect). */
     readonly collect?: (m: NetlinkMessage) => unknown,
   ) {
+    this.sentAs = firstSeq;
     // A collected dump's array is marked as holding collected values: made now, not with the first reply.
     if (collect) markCollected((this.replies = []));
   }
@@ -110,6 +113,20 @@ export class RequestTracker {
     if (p) return p;
     for (const g of this.groups) if (g.firstSeq === firstSeq) return g;
     return undefined;
+  }
+
+  /**
+   * Everything pending that the hand-off with `token` carried: the requests and groups that shared it
+   * (send-tick.ts), or the batch or bulk call sent with it (a bulk call's part: any of its messages). A scan: for
+   * send errors only.
+   */
+  sentIn(token: number): Array<PendingRequest | AckGroup> {
+    const out: Array<PendingRequest | AckGroup> = [];
+    for (const p of this.bySeq.values()) if (p.sentAs === token) out.push(p);
+    for (const g of this.groups) if (g.sentAs === token) out.push(g);
+    if (out.length > 0) return out;
+    for (const b of this.batches) if (b.kind === 'bulk' ? seqInRange(token, b.firstSeq, b.lastSeq) : b.firstSeq === token) return [b];
+    return out;
   }
 
   add(p: PendingRequest): void {
@@ -243,9 +260,9 @@ export class RequestTracker {
    * A request not sent yet is left alone: it is answered normally.
    */
   failSent(error: ErrorFor, unsent: ReadonlySet<number>): void {
-    for (const g of [...this.groups]) if (!unsent.has(g.firstSeq)) this.finishGroup(g, error);
+    for (const g of [...this.groups]) if (!unsent.has(g.sentAs)) this.finishGroup(g, error);
     for (const v of [...this.bySeq.values(), ...this.batches]) {
-      if (unsent.has(v.firstSeq)) continue; // a bulk call's first part: none of it went
+      if (unsent.has(v.sentAs)) continue; // a bulk call's first part: none of it went
       const e = error(v.operation, v.firstSeq);
       if (v.kind === 'batch') v.overrun ??= e;
       else this.finish(v, e);
@@ -265,7 +282,7 @@ export class RequestTracker {
    * ack; the rest is unknown.
    */
   overrunBegan(error: ErrorFor, unsent: ReadonlySet<number>): void {
-    for (const g of this.groups) if (!unsent.has(g.firstSeq)) g.overrun ??= error;
+    for (const g of this.groups) if (!unsent.has(g.sentAs)) g.overrun ??= error;
     for (const b of this.batches) if (b.kind === 'bulk' && !unsent.has(b.firstSeq)) b.overrun ??= error(b.operation, b.firstSeq);
   }
 

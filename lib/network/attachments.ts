@@ -423,10 +423,11 @@ async function plumb(
   const host = ctx.host;
   let sb: SandboxOps | undefined;
   try {
-    // Started first: its requests go out at the end of this tick, ahead of the lease's file work and of the
-    // sandbox's connection, both made while the kernel creates the pair.
+    // Started first: its requests go out at the end of this tick (one hand-off, lib/netlink/send-tick.ts), ahead of
+    // the lease's file work and of the sandbox's connection, both made while the kernel creates the pair. The lease
+    // starts in a microtask queued after that hand-off's: its lock file is opened once the veth's requests are queued.
     const veth = createVeth(ctx, rec, att, ns, rollback);
-    const leased = lease?.();
+    const leased = lease && Promise.resolve().then(lease);
     await settleAll(
       [
         ['allocate addresses', () => leased],

@@ -1,0 +1,124 @@
+/**
+ * The requests a connection makes in one tick, of any kind but exclusive
+ * batches and bulk calls (gets, dumps, creates answered with their echo,
+ * ack-only groups), handed to its I/O thread in one piece: one enqueue, one
+ * eventfd write, one sendmsg. Handed one by one, the I/O thread woke on the
+ * first and mostly sent it alone before the second was queued (an attach's
+ * bridge lookup and veth create: bench/notes.md, attach-state).
+ *
+ * The kernel (netlink_rcv_skb) runs the requests of one datagram in order,
+ * each on its own: every request keeps its own sequence number and NLM_F_ACK,
+ * so each gets its own replies and a refusal fails only its own promise. A
+ * dump among them starts where it lies (its first part is made then, the rest
+ * as the socket is read); the connection's dump slot still lets one dump run
+ * per socket. A hand-off holds at most {@link BULK_PART_BYTES} (what the I/O
+ * thread coalesces anyway); a request larger than that goes alone.
+ *
+ * The native socket names a hand-off by one token, the first request's
+ * sequence number: the requests that shared it carry that token as `sentAs`,
+ * so a send error, the unsent requests at close and an overrun's unsent set
+ * (all given as tokens) reach each of them.
+ * @module
+ */
+import { BULK_PART_BYTES } from './bulk-send';
+
+/** A request or ack group as the tracker holds it: its token is its first sequence number until it shares a hand-off. */
+export interface TickEntry {
+  readonly firstSeq: number;
+  /** The token of the hand-off that carries it. */
+  sentAs: number;
+}
+
+/** Hands one datagram (requests back to back) to the socket; `entries` are the requests in it, for their failure. */
+export type HandOff = (message: Buffer, token: number, entries: TickEntry[]) => void;
+
+/** See the module comment. */
+export class SendTick {
+  private messages: Buffer[] = [];
+  private entries: TickEntry[] = [];
+  private bytes = 0;
+  private scheduled = false;
+  private readonly flushLater = (): void => {
+    this.scheduled = false;
+    this.flush();
+  };
+
+  /**
+   * @param handOff the socket's send
+   * @param before runs first in each flush (the connection's ack group of this tick joins the hand-off)
+   */
+  constructor(
+    private readonly handOff: HandOff,
+    private readonly before: () => void = () => undefined,
+  ) {}
+
+  /** Requests waiting for the end of the tick. */
+  get size(): number {
+    return this.entries.length;
+  }
+
+  /** Queues a numbered request (a message, or an ack group's datagram) for this tick's hand-off. */
+  push(message: Buffer, entry: TickEntry): void {
+    const size = (message.length + 3) & ~3;
+    if (this.bytes > 0 && this.bytes + size > BULK_PART_BYTES) this.handOver(); // the kernel starts on these meanwhile
+    this.messages.push(message);
+    this.entries.push(entry);
+    this.bytes += size;
+    this.schedule();
+  }
+
+  /** Makes sure a flush runs at the end of this tick (microtask). */
+  schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    queueMicrotask(this.flushLater);
+  }
+
+  /** Hands over what was queued, after what `before` adds (before a batch or bulk call, which go on their own, and at the tick's end). */
+  flush(): void {
+    this.before();
+    this.handOver();
+  }
+
+  /** Hands over what was queued now, without `before` (a full ack group: the kernel starts on it while the next is made). */
+  handOver(): void {
+    const n = this.entries.length;
+    if (n === 0) return;
+    const messages = this.messages;
+    const entries = this.entries;
+    const bytes = this.bytes;
+    this.messages = [];
+    this.entries = [];
+    this.bytes = 0;
+    if (n === 1) {
+      this.handOff(messages[0], entries[0].sentAs, entries);
+      return;
+    }
+    // Padded to 4 between messages, as within a datagram (a message's length need not be).
+    const buf = Buffer.allocUnsafe(bytes);
+    let off = 0;
+    for (const m of messages) {
+      buf.set(m, off);
+      const end = off + ((m.length + 3) & ~3);
+      buf.fill(0, off + m.length, end);
+      off = end;
+    }
+    const token = entries[0].sentAs;
+    for (const e of entries) e.sentAs = token;
+    this.handOff(buf, token, entries);
+  }
+
+  /** The connection closes (or its receive failed): what was queued is never sent; its entries, whose tokens count as unsent. */
+  drop(): TickEntry[] {
+    const entries = this.entries;
+    this.messages = [];
+    this.entries = [];
+    this.bytes = 0;
+    return entries;
+  }
+
+  /** The tokens of what waits here (never handed to the kernel yet). */
+  tokens(): number[] {
+    return this.entries.map((e) => e.sentAs);
+  }
+}

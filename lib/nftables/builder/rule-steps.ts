@@ -8,7 +8,7 @@ import { ValidationError } from '../../netlink/errors';
 import { unshared, type Expression } from '../expressions/registry';
 import type { NftFamily } from '../message';
 import { BuildContext, type BuiltRule, type IdAllocator, type Step } from './context';
-import type { SlotKind, SlotWord } from './rule-shape';
+import { joinKey, type SlotKind, type SlotWord } from './rule-shape';
 
 /** What a rule's bytes depend on (rule-shape.ts): the shape key, and the values that vary, by slot. */
 export interface RuleShape {
@@ -44,7 +44,7 @@ export abstract class RuleSteps {
   /** Records a step whose bytes depend only on `part` (its constants and slot kinds) and its slots' values. */
   protected shaped(part: string, step: Step): this {
     this.steps.push(step);
-    if (this.shapeKey !== undefined) this.shapeKey += part + ';';
+    if (this.shapeKey !== undefined) this.shapeKey = joinKey(this.shapeKey, part);
     return this;
   }
 

@@ -17,7 +17,7 @@
  * @module
  */
 import { NetlinkWriter } from '../netlink/writer';
-import { COMMENT, RULE_ID, isPlainComment, literal, writeSlot, writeSlots, writeStringSlot, type SlotKind } from './builder/rule-shape';
+import { COMMENT, RULE_ID, isPlainComment, literal, writeSlot, writeSlots, writeStringSlot, type SlotKind, type SlotWord } from './builder/rule-shape';
 import type { RuleShape, RuleSteps } from './builder/rule-steps';
 import type { NftFamily } from './message';
 import { writeNewRule } from './rule';
@@ -116,14 +116,35 @@ export function templatedRule(scope: TemplateScope, rule: RuleSteps, inputCommen
  */
 export function writeFromTemplate(w: NetlinkWriter, r: TemplatedRule, ruleId: number): boolean {
   const t = enabled ? r.scope.shapes.get(r.key) : undefined;
-  if (!t) return false;
+  return t ? writeTemplate(w, t, r.shape.words, r.shape.values, r.comment, ruleId) : false;
+}
+
+/**
+ * {@link writeFromTemplate} for a builder's rule without a comment (the common case), straight from the
+ * builder: no shape or TemplatedRule object per rule (a new process runs this for every rule, interpreted).
+ */
+export function writePlainFromTemplate(w: NetlinkWriter, scope: TemplateScope, rule: RuleSteps, ruleId: number): boolean {
+  const key = rule.shapeKey;
+  if (key === undefined || rule.text !== undefined || !enabled) return false;
+  const t = scope.shapes.get(key);
+  return t ? writeTemplate(w, t, rule.slotWords, rule.slotValues, undefined, ruleId) : false;
+}
+
+function writeTemplate(
+  w: NetlinkWriter,
+  t: Template,
+  words: readonly SlotWord[],
+  values: readonly unknown[],
+  comment: string | undefined,
+  ruleId: number,
+): boolean {
   const start = w.length;
   w.bytes(t.bytes);
   w.messageOffsets.push(start);
   const b = w.view;
   // The builder's values, then the comment's (when it is a slot), then the rule id (a u32, big-endian).
-  let ok = writeSlots(b, start, t.ids, t.offsets, r.shape.words, r.shape.values);
-  if (ok && t.commentAt >= 0) ok = writeStringSlot(COMMENT.id, b, start + t.commentAt, r.comment);
+  let ok = writeSlots(b, start, t.ids, t.offsets, words, values);
+  if (ok && t.commentAt >= 0) ok = writeStringSlot(COMMENT.id, b, start + t.commentAt, comment);
   if (!ok) {
     w.rewind(start);
     return false;

@@ -41,7 +41,15 @@ import { describeObject, writeDeleteObject, writeNewObject, type NftObject, type
 import { BatchBuffer } from './batch-buffer';
 import { definitionShape } from './set-shape-cache';
 import { describeRule, writeDeleteRule, writeNewRule, type Rule, type RulePlacement, type RuleRef } from './rule';
-import { learnTemplate, templateScope, templatedRule, writeFromTemplate, type TemplateScope, type TemplatedRule } from './rule-templates';
+import {
+  learnTemplate,
+  templateScope,
+  templatedRule,
+  writeFromTemplate,
+  writePlainFromTemplate,
+  type TemplateScope,
+  type TemplatedRule,
+} from './rule-templates';
 import { resolveDevices, withDeviceIndexes, type DeviceResolver, type NamedDevice } from './rule-devices';
 import { describeSet, shapeOf, writeDeleteSet, writeNewSet, type NftSet, type SetRef, type SetShape } from './set';
 import { describeTable, writeDeleteTable, writeNewTable, type Table, type TableRef } from './table';
@@ -679,21 +687,26 @@ export class Transaction {
     let templated: TemplatedRule | undefined;
     if (r.rule !== undefined && !dynamic && replace === undefined && anchor === undefined && r.userdata === undefined) {
       const scope = (this.templates = templateScope(this.templates, r.family, r.table, r.chain, append));
-      templated = scope && templatedRule(scope, r.rule, r.comment);
-    }
-    if (templated !== undefined) {
-      const w = this.out.writer;
-      const start = w.length;
-      const firstMessage = w.messageOffsets.length;
-      if (writeFromTemplate(w, templated, this.nextRuleId)) {
-        // One description string per table, chain and verb (the scope: `verb` follows `append` here), not one per rule.
-        if (this.described !== templated.scope) {
-          this.described = templated.scope;
-          this.scopeDescription = `${verb} rule ${describeRule(r)}`;
+      if (scope !== undefined) {
+        const w = this.out.writer;
+        const start = w.length;
+        const firstMessage = w.messageOffsets.length;
+        // Without a comment, looked up by the builder's own key (no objects per rule); else, or before the shape has a template, the long way.
+        let done = r.comment === undefined && writePlainFromTemplate(w, scope, r.rule, this.nextRuleId);
+        if (!done) {
+          templated = templatedRule(scope, r.rule, r.comment);
+          done = templated !== undefined && writeFromTemplate(w, templated, this.nextRuleId);
         }
-        // pushWritten's literal, inline: a new process runs this for every rule (a small function called per rule is optimised early).
-        this.commands.push({ description: this.scopeDescription, echo: 'rule', start, end: w.length, firstMessage, main: 0, ruleId: this.nextRuleId++ });
-        return this.commands.length - 1;
+        if (done) {
+          // One description string per table, chain and verb (the scope: `verb` follows `append` here), not one per rule.
+          if (this.described !== scope) {
+            this.described = scope;
+            this.scopeDescription = `${verb} rule ${describeRule(r)}`;
+          }
+          // pushWritten's literal, inline: a new process runs this for every rule (a small function called per rule is optimised early).
+          this.commands.push({ description: this.scopeDescription, echo: 'rule', start, end: w.length, firstMessage, main: 0, ruleId: this.nextRuleId++ });
+          return this.commands.length - 1;
+        }
       }
     }
     const built: BuiltRule = r.rule ? r.rule.build(r.family, this.ids) : recreateAnonymousSets(r.expressions ?? [], r.anonymousSets, this.ids);

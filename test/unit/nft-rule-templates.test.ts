@@ -565,6 +565,53 @@ describe('rule-shape templates', () => {
     expect(make(true).equals(make(false))).toBe(true);
   });
 
+  it("a NAT step's key part made once is the one the general path makes, for every kind, address, port and flags", () => {
+    // family 'ip' takes the general path (its key has the family's literal where the other has 'u').
+    const kinds = ['snat', 'dnat', 'masquerade', 'redirect'] as const;
+    const tos = [{ to: '10.0.0.1' }, { to: 'fd00::1' }, {}];
+    const ports = [{ port: 80 }, {}];
+    const flagSets = [{}, { random: true }, { fullyRandom: true, persistent: true }, { random: true, fullyRandom: true, persistent: true }];
+    let compared = 0;
+    for (const kind of kinds)
+      for (const to of kind === 'snat' || kind === 'dnat' ? tos : [{}])
+        for (const port of ports)
+          for (const flags of flagSets) {
+            const o = { ...to, ...port, ...flags };
+            const usual = rule()[kind](o).shapeKey;
+            const general = kind === 'snat' || kind === 'dnat' ? rule()[kind]({ ...o, family: 'ip' }).shapeKey : undefined;
+            const expected = `N${kind === 'masquerade' ? 'masq' : kind === 'redirect' ? 'redir' : kind}${'to' in o ? (o.to.includes(':') ? '$6' : '$4') : 'u'}${'port' in o ? '$P' : 'u'}u${(o.random ? 4 : 0) | (o.fullyRandom ? 2 : 0) | (o.persistent ? 1 : 0)};`;
+            expect(usual).toBe(expected);
+            // The same key twice is the same string (joined once).
+            expect(rule()[kind](o).shapeKey).toBe(usual);
+            if (general !== undefined) expect(general).toBe(expected.replace(/u(\d);$/, 's2:ip$1;'));
+            compared++;
+          }
+    expect(compared).toBe(2 * 3 * 2 * 4 + 2 * 2 * 4);
+  });
+
+  it('shape keys joined step by step stay the same strings after the join map was cleared (keys that never repeat)', () => {
+    const b = rule().tcp({ dport: 1 }).dnat({ to: '10.0.0.1', port: 80 });
+    const key = b.shapeKey;
+    expect(key).toBe('m9:tcp dport$P;Ndnat$4$Pu0;');
+    // Named sets are constants in the key: 5,000 of them overflow the join map (4,096 keys) at least once.
+    for (let i = 0; i < 5000; i++) rule().match('ip saddr', `@set${i}`);
+    expect(rule().tcp({ dport: 2 }).dnat({ to: '10.0.0.2', port: 80 }).shapeKey).toBe(key);
+    // And templates still find the shape: rules 3 on are written from it, as before.
+    resetRuleTemplates(true);
+    const before = rulesFromTemplates();
+    const tx = new Transaction();
+    for (let i = 0; i < 10; i++)
+      tx.addRule({
+        family: 'ip',
+        table: 't',
+        chain: 'c',
+        rule: rule()
+          .tcp({ dport: i })
+          .dnat({ to: `10.0.0.${i}`, port: 80 }),
+      });
+    expect(rulesFromTemplates() - before).toBe(8);
+  });
+
   it('a chain per sandbox for a daemon lifetime: the scopes stay bounded, templates keep working', () => {
     // Rules without a shape (raw expressions) make a scope and no template: counted apart from shapes.
     for (let i = 0; i < 3000; i++) {

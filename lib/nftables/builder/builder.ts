@@ -47,7 +47,7 @@ import type {
   WeightedBackend,
 } from './options';
 import { RuleMatches } from './rule-matches';
-import { IPV4, IPV6, NOT_SLOT, PORT, STRING_SLOT, addressWord, literal, slotWord } from './rule-shape';
+import { IPV4, IPV6, NOT_SLOT, PORT, STRING_SLOT, addressWord, literal, slotWord, type SlotWord } from './rule-shape';
 import { setUpdate } from './set-updates';
 import { limit, log, objectRef, quota, reject, verdictOf, vmap } from './statements';
 
@@ -428,15 +428,13 @@ export class RuleBuilder extends RuleMatches {
     // The address's word tells its kind: IPv6 is a string slot (rule-shape.ts).
     const toWord = withAddress ? addressWord(to) : NOT_SLOT;
     const portWord = slotWord(PORT, port);
-    const toPart = toWord === NOT_SLOT ? literal(withAddress ? to : undefined) : toWord === STRING_SLOT ? '$6' : '$4';
-    const portPart = portWord === NOT_SLOT ? literal(port) : '$P';
-    if (toPart === undefined || portPart === undefined || (family !== undefined && typeof family !== 'string'))
-      return this.add((ctx) => lowerNat(ctx, kind, o));
+    const flags = (random ? 4 : 0) | (fullyRandom ? 2 : 0) | (persistent ? 1 : 0);
+    const part = natPart(kind, withAddress ? to : undefined, toWord, port, portWord, family, flags);
+    if (part === undefined) return this.add((ctx) => lowerNat(ctx, kind, o));
     const toAt = toWord === NOT_SLOT ? -1 : this.slot(toWord === STRING_SLOT ? IPV6 : IPV4, to, toWord);
     const portAt = portWord === NOT_SLOT ? -1 : this.slot(PORT, port, portWord);
     const values = this.slotValues;
-    const flags = (random ? 4 : 0) | (fullyRandom ? 2 : 0) | (persistent ? 1 : 0);
-    return this.shaped(`N${kind}${toPart}${portPart}${literal(family)}${flags}`, (ctx) => {
+    return this.shaped(part, (ctx) => {
       // Only the keys the caller gave (errors print the options).
       const x: NatOptions = {};
       if (to !== undefined) x.to = (toAt >= 0 ? values[toAt] : to) as string;
@@ -448,6 +446,28 @@ export class RuleBuilder extends RuleMatches {
       lowerNat(ctx, kind, x);
     });
   }
+}
+
+/** The NAT key parts of plain slots and no family, made once each: by kind, address kind, port kind and flags. */
+const NAT_PARTS: Array<string | undefined> = [];
+const NAT_KINDS = ['snat', 'dnat', 'masq', 'redir'];
+
+/**
+ * A NAT step's key part: its kind, the address and port (slot kinds, or the constants), the family, the flags;
+ * undefined when a value cannot go into a key (the rule is then shapeless). The usual ones (values in slots, no
+ * family) are made once: the strings built per rule were a part of a new process's first commit.
+ */
+function natPart(kind: string, to: unknown, toWord: SlotWord, port: unknown, portWord: SlotWord, family: unknown, flags: number): string | undefined {
+  const toCode = to === undefined ? 2 : toWord === NOT_SLOT ? -1 : toWord === STRING_SLOT ? 1 : 0;
+  const portCode = portWord !== NOT_SLOT ? 0 : port === undefined ? 1 : -1;
+  if (family === undefined && toCode >= 0 && portCode >= 0) {
+    const at = ((NAT_KINDS.indexOf(kind) * 3 + toCode) * 2 + portCode) * 8 + flags;
+    return (NAT_PARTS[at] ??= `N${kind}${['$4', '$6', 'u'][toCode]}${portCode === 0 ? '$P' : 'u'}u${flags}`);
+  }
+  const toPart = toWord === NOT_SLOT ? literal(to) : toWord === STRING_SLOT ? '$6' : '$4';
+  const portPart = portWord === NOT_SLOT ? literal(port) : '$P';
+  if (toPart === undefined || portPart === undefined || (family !== undefined && typeof family !== 'string')) return undefined;
+  return `N${kind}${toPart}${portPart}${literal(family)}${flags}`;
 }
 
 /** Lowers a NAT statement (the step of `natStep`). */

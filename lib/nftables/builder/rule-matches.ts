@@ -28,7 +28,7 @@ import {
   type TcpOptionName,
 } from './options';
 import type { BuildContext } from './context';
-import { matchValueShape } from './rule-shape';
+import { NOT_SLOT, fieldSlotKind, matchValueShape, slotWord, type SlotKind, type SlotWord } from './rule-shape';
 import { RuleSteps } from './rule-steps';
 
 /** The port fields of each transport protocol (not built per rule: a field name is a map key). */
@@ -38,6 +38,9 @@ const PORT_FIELDS = {
   sctp: { sport: 'sctp sport', dport: 'sctp dport' },
   th: { sport: 'th sport', dport: 'th dport' },
 } as const;
+
+/** The key part of a match of a field with a plain value in a slot, by field (the same as match() makes for it). */
+const SLOT_MATCH_PARTS = new Map<string, string>();
 
 /** Matches of a rule (the base of RuleBuilder, which adds statements and verdicts). */
 export abstract class RuleMatches extends RuleSteps {
@@ -51,6 +54,13 @@ export abstract class RuleMatches extends RuleSteps {
    * rule().match(['ip saddr', 'tcp dport'], '@allowed').accept()
    */
   match(field: FieldName | FieldName[], value: MatchValue): this {
+    // The common case first (one field, a plain value of its slot kind: a port, an address), without
+    // matchValueShape's object and with the field's key part made once: run for every rule, interpreted.
+    if (typeof field === 'string' && !(value instanceof Negated)) {
+      const kind = fieldSlotKind(field);
+      const word = kind === undefined ? NOT_SLOT : slotWord(kind, value);
+      if (word !== NOT_SLOT) return this.slotMatch(field, kind as SlotKind, value, word);
+    }
     if (Array.isArray(field) && field.length > 1) return this.add((ctx) => matchConcat(ctx, field.map(fieldByName), value));
     const name = Array.isArray(field) ? field[0] : field;
     // One field and a plain value: a shaped step (its value in a slot when it varies by kind, else in the key).
@@ -66,6 +76,15 @@ export abstract class RuleMatches extends RuleSteps {
     const values = this.slotValues;
     const negated = s.negated;
     return this.shaped(part, (ctx) => matchField(ctx, fieldByName(name), (negated ? not(values[i]) : values[i]) as MatchValue));
+  }
+
+  /** A shaped match of one field whose plain value is in a slot (see {@link match}). */
+  private slotMatch(name: FieldName, kind: SlotKind, value: unknown, word: SlotWord): this {
+    let part = SLOT_MATCH_PARTS.get(name);
+    if (part === undefined) SLOT_MATCH_PARTS.set(name, (part = `m${name.length}:${name}$${kind.code}`));
+    const i = this.slot(kind, value, word);
+    const values = this.slotValues;
+    return this.shaped(part, (ctx) => matchField(ctx, fieldByName(name), values[i] as MatchValue));
   }
 
   /**

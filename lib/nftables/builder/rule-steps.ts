@@ -8,7 +8,7 @@ import { ValidationError } from '../../netlink/errors';
 import { unshared, type Expression } from '../expressions/registry';
 import type { NftFamily } from '../message';
 import { BuildContext, type BuiltRule, type IdAllocator, type Step } from './context';
-import type { SlotKind, SlotWord } from './rule-shape';
+import { joinKey, type SlotKind, type SlotWord } from './rule-shape';
 
 /** What a rule's bytes depend on (rule-shape.ts): the shape key, and the values that vary, by slot. */
 export interface RuleShape {
@@ -24,14 +24,15 @@ export interface RuleShape {
 /** The recorded steps of a rule (the base of RuleBuilder). */
 export abstract class RuleSteps {
   private readonly steps: Step[] = [];
-  /** The rule's comment. */
-  protected text?: string;
-  /** The shape key so far (rule-shape.ts); undefined once a step without one was recorded. */
-  private shapeKey: string | undefined = '';
+  /** @internal the rule's comment. */
+  text?: string;
+  /** @internal the shape key so far (rule-shape.ts); undefined once a step without one was recorded. */
+  shapeKey: string | undefined = '';
   private readonly slotKinds: SlotKind[] = [];
-  /** Values of the slots; shaped steps read them from here when they run. */
-  protected readonly slotValues: unknown[] = [];
-  private readonly slotWords: SlotWord[] = [];
+  /** @internal values of the slots; shaped steps read them from here when they run. */
+  readonly slotValues: unknown[] = [];
+  /** @internal the slots' values as the template writer takes them (rule-shape.ts, SlotWord). */
+  readonly slotWords: SlotWord[] = [];
 
   /** Records a step whose bytes are not described by a shape: rules using it are encoded the ordinary way. */
   protected add(step: Step): this {
@@ -43,7 +44,7 @@ export abstract class RuleSteps {
   /** Records a step whose bytes depend only on `part` (its constants and slot kinds) and its slots' values. */
   protected shaped(part: string, step: Step): this {
     this.steps.push(step);
-    if (this.shapeKey !== undefined) this.shapeKey += part + ';';
+    if (this.shapeKey !== undefined) this.shapeKey = joinKey(this.shapeKey, part);
     return this;
   }
 

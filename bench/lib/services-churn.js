@@ -16,7 +16,9 @@ const { serviceSpec } = require('../workloads/services');
  * changes the endpoints of s(n/2); `close()` deletes everything made.
  */
 async function openServicesRun(dist, tag) {
-  const nl = require(path.resolve(dist, 'index.js'));
+  // NLKIT_ENTRY=bundle loads the package's entry (dist/bundle/index.js, with its code cache), as bench/run.js's
+  // workloads do through require('nlkit'); the default is tsc's dist/index.js.
+  const nl = require(path.resolve(dist, process.env.NLKIT_ENTRY === 'bundle' ? 'bundle/index.js' : 'index.js'));
   const host = `${process.env.NLBENCH_NS_PREFIX ?? 'nlbench'}-${process.pid}-${tag}`;
   // STATE_BASE=/tmp puts the state on the disk's file system (what bench/run.js's services workload uses), default tmpfs.
   const dir = fs.mkdtempSync(`${process.env.STATE_BASE ?? '/dev/shm'}/nlbench-${tag}-`);

@@ -13,8 +13,11 @@
  * (arrays, maps, functions) are `void 0` there, in their place, and keep the statements that set
  * them (which read `exports.A`: `exports` is the literal). The single-line `exports.A = <expr>;`
  * statements of the literal's values and the `void 0` chains become empty lines (the source map's lines
- * still hold). Same names, same order (`__esModule` first, not enumerable), same values:
- * {@link assertSameExports} checks the result.
+ * still hold). Same names, same order, same values, except that `__esModule` (not enumerable) is defined
+ * after the literal instead of first: redefining a property of an object this big turns it into a
+ * dictionary (V8's slow mode), and every warm read of a constant would then be a hash lookup; adding
+ * one leaves it fast. {@link assertSameExports} checks the result; test/unit/literal-exports.test.ts
+ * checks each module of dist/ still has fast properties.
  */
 import assert from 'node:assert/strict';
 import Module from 'node:module';
@@ -35,21 +38,22 @@ export function literalExports(source, filename) {
   if (!source.includes(ESMODULE)) throw new Error(`literal-exports: ${filename} is not tsc's output of an ES module`);
   const original = run(source, filename);
   const literal = new Set();
-  const properties = Object.getOwnPropertyNames(original).map((name) => {
-    if (name === '__esModule') return '__esModule: true';
-    const value = original[name];
-    const text = primitive(value);
-    if (text === undefined) return `${JSON.stringify(name)}: void 0`;
-    literal.add(name);
-    return `${JSON.stringify(name)}: ${text}`;
-  });
+  const properties = Object.getOwnPropertyNames(original)
+    .filter((name) => name !== '__esModule')
+    .map((name) => {
+      const value = original[name];
+      const text = primitive(value);
+      if (text === undefined) return `${JSON.stringify(name)}: void 0`;
+      literal.add(name);
+      return `${JSON.stringify(name)}: ${text}`;
+    });
   const body = source
     .replace(VOID_CHAIN, '\n')
     .replace(ASSIGNMENT, (statement, name) => (literal.has(name) ? '\n' : statement))
     .replace(
       ESMODULE,
       `exports = module.exports = { ${properties.join(', ')} }; ` +
-        'Object.defineProperty(exports, "__esModule", { enumerable: false, writable: false, configurable: false }); ' +
+        'Object.defineProperty(exports, "__esModule", { value: true }); ' +
         `${MARK}tsc's stores as one literal (scripts/literal-exports.mjs)\n`,
     );
   assertSameExports(original, run(body, filename), filename);
@@ -71,10 +75,14 @@ function run(source, filename) {
   return m.exports;
 }
 
-/** The same own properties, in the same order, with the same attributes and values (functions: the same text). */
+/**
+ * The same own properties, in the same order (but `__esModule`, defined last in `b`), with the same attributes
+ * and values (functions: the same text).
+ */
 export function assertSameExports(a, b, filename) {
   const names = Object.getOwnPropertyNames(a);
-  assert.deepEqual(Object.getOwnPropertyNames(b), names, `literal-exports: ${filename}: other names or order`);
+  const esLast = (list) => [...list.filter((n) => n !== '__esModule'), ...list.filter((n) => n === '__esModule')];
+  assert.deepEqual(Object.getOwnPropertyNames(b), esLast(names), `literal-exports: ${filename}: other names or order`);
   for (const name of names) {
     const [da, db] = [Object.getOwnPropertyDescriptor(a, name), Object.getOwnPropertyDescriptor(b, name)];
     const same = (x, y) => (typeof x === 'function' ? typeof y === 'function' && String(x) === String(y) : (assert.deepStrictEqual(x, y), true));

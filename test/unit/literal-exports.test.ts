@@ -1,5 +1,6 @@
 // The constants modules of dist/ build their exports as one object literal (scripts/literal-exports.mjs, run by
 // the build): the same names and values as the TypeScript source, in tsc's order. Needs the build (`npm run build:ts`).
+import { execFileSync } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
@@ -50,6 +51,14 @@ describe('constants modules as one literal', () => {
     expect(Object.getOwnPropertyDescriptor(built, '__esModule')).toEqual({ value: true, writable: false, enumerable: false, configurable: false });
   });
 
+  it('leaves every rewritten module with fast properties (a dictionary-mode object makes each warm constant read a hash lookup)', () => {
+    // %HasFastProperties needs --allow-natives-syntax: a child process of the same Node.
+    const files = Object.keys(SOURCES).map((f) => path.join(dist, f));
+    const script = `for (const f of ${JSON.stringify(files)}) console.log(f, %HasFastProperties(require(f)));`;
+    const out = execFileSync(process.execPath, ['--allow-natives-syntax', '-e', script], { encoding: 'utf8' });
+    expect(out.trim().split('\n')).toEqual(files.map((f) => `${f} true`));
+  });
+
   it("keeps tsc's order, the statements of values that are not constants, and refuses a module with imports", async () => {
     const tsc = [
       '"use strict";',
@@ -70,8 +79,8 @@ describe('constants modules as one literal', () => {
     expect(out.split('\n')).toHaveLength(tsc.split('\n').length);
     const m = { exports: {} as Record<string, unknown> };
     new Function('exports', 'module', out)(m.exports, m);
-    // tsc's order: its `void 0` chain sets the last name first
-    expect(Object.getOwnPropertyNames(m.exports)).toEqual(['__esModule', 'A', 'B', 'NAMES', 'twice']);
+    // tsc's order (its `void 0` chain sets the last name first); `__esModule` is added after the literal
+    expect(Object.getOwnPropertyNames(m.exports)).toEqual(['A', 'B', 'NAMES', 'twice', '__esModule']);
     expect(m.exports).toEqual({ A: 1, B: 5, NAMES: [[1, 'A']], twice: expect.any(Function) });
     expect((m.exports.twice as (n: number) => number)(2)).toBe(10);
     expect(out).not.toContain('exports.A = 1;');

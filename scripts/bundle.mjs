@@ -24,7 +24,7 @@ import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSy
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { lazyBuiltin, lazyReexports } from './lazy-reexports.mjs';
-import { literalExports } from './literal-exports.mjs';
+import { literalExports, onlyConstants } from './literal-exports.mjs';
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
 const dist = path.join(root, 'dist');
@@ -78,13 +78,13 @@ for (const file of readdirSync(dist, { recursive: true })) {
   if (source.includes('require("node:crypto")')) writeFileSync(full, lazyBuiltin(source, 'node:crypto'));
 }
 
-// The constants modules (those without imports) build their exports as one object literal instead of
+// The constants modules (without imports, or importing only what they re-export) build their exports as one object literal instead of
 // tsc's store per export: they load on every first call of their family (scripts/literal-exports.mjs).
 for (const file of readdirSync(dist, { recursive: true })) {
   if (path.basename(file) !== 'constants.js' || file.startsWith('bundle/')) continue;
   const full = path.join(dist, file);
   const source = readFileSync(full, 'utf8');
-  if (!/\brequire\(/.test(source)) writeFileSync(full, literalExports(source, full));
+  if (onlyConstants(source)) writeFileSync(full, literalExports(source, full));
 }
 
 mkdirSync(outDir, { recursive: true });

@@ -1,7 +1,8 @@
 // The constants modules of dist/ build their exports as one object literal (scripts/literal-exports.mjs, run by
 // the build): the same names and values as the TypeScript source, in tsc's order. Needs the build (`npm run build:ts`).
 import { execFileSync } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -11,6 +12,7 @@ import * as genetlink from '../../lib/genetlink/constants';
 import * as ethtool from '../../lib/genetlink/ethtool/constants';
 import * as tc from '../../lib/rtnetlink/tc/constants';
 import * as conntrack from '../../lib/conntrack/constants';
+import * as nftables from '../../lib/nftables/constants';
 
 const root = path.resolve(__dirname, '..', '..');
 const dist = path.join(root, 'dist');
@@ -23,6 +25,7 @@ const SOURCES: Record<string, object> = {
   'genetlink/ethtool/constants.js': ethtool,
   'rtnetlink/tc/constants.js': tc,
   'conntrack/constants.js': conntrack,
+  'nftables/constants.js': nftables,
 };
 
 /** literal-exports.mjs, imported at run time (a build script, not part of the typed sources). */
@@ -85,5 +88,32 @@ describe('constants modules as one literal', () => {
     expect((m.exports.twice as (n: number) => number)(2)).toBe(10);
     expect(out).not.toContain('exports.A = 1;');
     await expect(literalExports(`const x = require("./x");\n${tsc}`, 'imports.js')).rejects.toThrow(/imports/);
+  });
+
+  it("keeps a re-export's getter (configurable, as tsc's chain left it) and refuses an import used otherwise", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'nlkit-literal-'));
+    try {
+      writeFileSync(path.join(dir, 'x.js'), 'exports.X = 7;\n');
+      const tsc = [
+        '"use strict";',
+        'Object.defineProperty(exports, "__esModule", { value: true });',
+        'exports.B = exports.X = exports.A = void 0;',
+        'var x_1 = require("./x");',
+        'Object.defineProperty(exports, "X", { enumerable: true, get: function () { return x_1.X; } });',
+        'exports.A = 1;',
+        'exports.B = 2;',
+        '',
+      ].join('\n');
+      const file = path.join(dir, 'constants.js');
+      const out = await literalExports(tsc, file);
+      writeFileSync(file, out);
+      const built = createRequire(file)(file) as Record<string, unknown>;
+      expect(built).toEqual({ A: 1, B: 2, X: 7 });
+      expect(Object.getOwnPropertyDescriptor(built, 'X')).toMatchObject({ enumerable: true, configurable: true });
+      const used = tsc.replace('exports.B = 2;', 'exports.B = x_1.X + 1;');
+      await expect(literalExports(used, path.join(dir, 'used.js'))).rejects.toThrow(/imports/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

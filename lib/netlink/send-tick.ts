@@ -34,7 +34,11 @@ export type HandOff = (message: Buffer, token: number, entries: TickEntry[]) => 
 
 /** See the module comment. */
 export class SendTick {
-  private messages: Buffer[] = [];
+  /**
+   * The requests back to back, copied as they come: a caller may give the same Buffer to a second call of the
+   * tick, whose sequence number the connection stamps into it before this hand-off (both would leave with it).
+   */
+  private buf?: Buffer;
   private entries: TickEntry[] = [];
   private bytes = 0;
   private scheduled = false;
@@ -61,10 +65,24 @@ export class SendTick {
   push(message: Buffer, entry: TickEntry): void {
     const size = (message.length + 3) & ~3;
     if (this.bytes > 0 && this.bytes + size > BULK_PART_BYTES) this.handOver(); // the kernel starts on these meanwhile
-    this.messages.push(message);
+    const buf = this.room(size);
+    // Padded to 4 between messages, as within a datagram (a message's length need not be).
+    buf.set(message, this.bytes);
+    buf.fill(0, this.bytes + message.length, this.bytes + size);
     this.entries.push(entry);
     this.bytes += size;
     this.schedule();
+  }
+
+  /** The tick's buffer with `size` bytes free after what it holds (made, or grown, as needed). */
+  private room(size: number): Buffer {
+    const buf = this.buf;
+    if (buf && this.bytes + size <= buf.length) return buf;
+    let n = buf ? buf.length * 2 : 512;
+    while (n < this.bytes + size) n *= 2;
+    const next = Buffer.allocUnsafe(n);
+    if (buf) buf.copy(next, 0, 0, this.bytes);
+    return (this.buf = next);
   }
 
   /** Makes sure a flush runs at the end of this tick (microtask). */
@@ -83,35 +101,21 @@ export class SendTick {
   /** Hands over what was queued now, without `before` (a full ack group: the kernel starts on it while the next is made). */
   handOver(): void {
     const n = this.entries.length;
-    if (n === 0) return;
-    const messages = this.messages;
+    if (n === 0 || !this.buf) return;
+    const message = this.buf.subarray(0, this.bytes);
     const entries = this.entries;
-    const bytes = this.bytes;
-    this.messages = [];
+    this.buf = undefined;
     this.entries = [];
     this.bytes = 0;
-    if (n === 1) {
-      this.handOff(messages[0], entries[0].sentAs, entries);
-      return;
-    }
-    // Padded to 4 between messages, as within a datagram (a message's length need not be).
-    const buf = Buffer.allocUnsafe(bytes);
-    let off = 0;
-    for (const m of messages) {
-      buf.set(m, off);
-      const end = off + ((m.length + 3) & ~3);
-      buf.fill(0, off + m.length, end);
-      off = end;
-    }
     const token = entries[0].sentAs;
-    for (const e of entries) e.sentAs = token;
-    this.handOff(buf, token, entries);
+    if (n > 1) for (const e of entries) e.sentAs = token;
+    this.handOff(message, token, entries);
   }
 
   /** The connection closes (or its receive failed): what was queued is never sent; its entries, whose tokens count as unsent. */
   drop(): TickEntry[] {
     const entries = this.entries;
-    this.messages = [];
+    this.buf = undefined;
     this.entries = [];
     this.bytes = 0;
     return entries;

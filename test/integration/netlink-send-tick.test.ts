@@ -9,7 +9,8 @@ import { ClosedError, NetlinkError } from '../../lib';
 import type { NativeNetlinkSocket } from '../../lib/native/binding';
 import { NetlinkConnection } from '../../lib/netlink/connection';
 import { bindAsync } from '../../lib/netlink/bind';
-import { runAsync } from '../../lib/netlink/operation';
+import { call, runAsync } from '../../lib/netlink/operation';
+import { NetlinkWriter } from '../../lib/netlink/writer';
 import { linkOps } from '../../lib/rtnetlink/link';
 import { routeOps } from '../../lib/rtnetlink/route';
 import { ipJson, useNetns } from '../helpers/netns';
@@ -98,6 +99,34 @@ describe('one hand-off per tick', () => {
     expect(requests).toBeGreaterThanOrEqual(N);
     expect(sends.length).toBeLessThan(requests / 100); // a send per 64 KiB of requests, not one per request
     expect(Math.max(...sizes)).toBeLessThanOrEqual(64 * 1024);
+  });
+
+  /** A get of link 1 (lo) as a caller may keep it: one Buffer, given to every call (the connection stamps its sequence number into it). */
+  function getLo(): Buffer {
+    const w = new NetlinkWriter().begin(18 /* RTM_GETLINK */, 0);
+    w.view.writeInt32LE(1, w.struct(16) + 4); // ifinfomsg.ifi_index
+    return w.end().finish();
+  }
+
+  /** Settles with the calls' outcomes, or with 'hung' if one is never answered (its reply went to another sequence number). */
+  async function answeredOrHung<T>(calls: Array<Promise<T>>): Promise<Array<PromiseSettledResult<T>> | 'hung'> {
+    let timer: NodeJS.Timeout | undefined;
+    const hung = new Promise<'hung'>((r) => (timer = setTimeout(() => r('hung'), 5000)));
+    try {
+      return await Promise.race([Promise.allSettled(calls), hung]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  it('the same Buffer given to several calls of one tick: each leaves with its own sequence number and is answered', async () => {
+    const { conn, sends } = await connection();
+    const buf = getLo();
+    const outcomes = await answeredOrHung([1, 2, 3].map(() => runAsync(conn, call(buf, 'get lo'))));
+    expect(outcomes).not.toBe('hung');
+    for (const o of outcomes as Array<PromiseSettledResult<Array<{ seq: number }>>>) expect(o.status).toBe('fulfilled');
+    expect(sends.length).toBe(1);
+    expect(new Set(sends[0]).size).toBe(3); // three sequence numbers on the wire, not the last one three times
   });
 
   it('closed while corked: every call fails as never sent, and the kernel never got them', async () => {

@@ -5,7 +5,7 @@
 // call, a dump among them lists, a create's echo comes back, a link made is
 // there; closed while corked, nothing reaches the kernel.
 import { afterEach, describe, expect, it } from 'vitest';
-import { ClosedError, NetlinkError } from '../../lib';
+import { ClosedError, NetlinkError, open as openHandle } from '../../lib';
 import type { NativeNetlinkSocket } from '../../lib/native/binding';
 import { NetlinkConnection } from '../../lib/netlink/connection';
 import { bindAsync } from '../../lib/netlink/bind';
@@ -127,6 +127,29 @@ describe('one hand-off per tick', () => {
     for (const o of outcomes as Array<PromiseSettledResult<Array<{ seq: number }>>>) expect(o.status).toBe('fulfilled');
     expect(sends.length).toBe(1);
     expect(new Set(sends[0]).size).toBe(3); // three sequence numbers on the wire, not the last one three times
+  });
+
+  it('the same Buffer given to several calls of a thread-less round (a new connection): each is answered', async () => {
+    const conn = NetlinkConnection.inNamespace({ protocol: NETLINK_ROUTE, netnsFd: box.h('tick').netns!.fd });
+    open.push(conn);
+    await runAsync(conn, linkOps.get('lo')); // the socket is made; its first rounds go without the I/O thread
+    expect((conn as unknown as { threadless?: { active: boolean } }).threadless?.active).toBe(true);
+    const buf = getLo();
+    const outcomes = await answeredOrHung([1, 2, 3].map(() => runAsync(conn, call(buf, 'get lo'))));
+    expect(outcomes).not.toBe('hung');
+    for (const o of outcomes as Array<PromiseSettledResult<unknown>>) expect(o.status).toBe('fulfilled');
+  });
+
+  it("the same Buffer given to several calls of a short-lived handle's first round: each is answered", async () => {
+    const h = await openHandle({ netns: box.ns('tick'), shortLived: true });
+    try {
+      const buf = getLo();
+      const outcomes = await answeredOrHung([1, 2, 3].map(() => h.run(call(buf, 'get lo'))));
+      expect(outcomes).not.toBe('hung');
+      for (const o of outcomes as Array<PromiseSettledResult<unknown>>) expect(o.status).toBe('fulfilled');
+    } finally {
+      h.close();
+    }
   });
 
   it('closed while corked: every call fails as never sent, and the kernel never got them', async () => {

@@ -70,6 +70,16 @@ describe('a tick of requests', () => {
     expect(handed[0].entries[0].sentAs).toBe(3);
   });
 
+  it('keeps each request as it was queued: a Buffer numbered again for a later call of the tick goes twice, once per number', async () => {
+    const { tick, handed, entry } = setup();
+    const m = message(5);
+    tick.push(m, entry(5));
+    m.writeUInt32LE(6, 8); // the connection stamps the next call's sequence number into the same Buffer
+    tick.push(m, entry(6));
+    await Promise.resolve();
+    expect(handed.map((h) => seqs(h.bytes))).toEqual([[5, 6]]);
+  });
+
   it('runs `before` first (the ack group of the tick joins the same hand-off)', async () => {
     const self: { tick?: SendTick } = {};
     const group = { firstSeq: 0, sentAs: 0 };

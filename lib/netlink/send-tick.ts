@@ -43,8 +43,14 @@ export class SendTick {
   private bytes = 0;
   private scheduled = false;
   private readonly flushLater = (): void => {
-    this.scheduled = false;
-    this.flush();
+    // The tick's ack group joins while the flush still counts as scheduled: its push queues no second microtask
+    // (one that would find nothing). A request made from the hand-off on (a failure settling a call) queues its own.
+    try {
+      this.before();
+    } finally {
+      this.scheduled = false;
+    }
+    this.handOver();
   };
 
   /**
@@ -66,19 +72,19 @@ export class SendTick {
     const size = (message.length + 3) & ~3;
     if (this.bytes > 0 && this.bytes + size > BULK_PART_BYTES) this.handOver(); // the kernel starts on these meanwhile
     const buf = this.room(size);
-    // Padded to 4 between messages, as within a datagram (a message's length need not be).
     buf.set(message, this.bytes);
-    buf.fill(0, this.bytes + message.length, this.bytes + size);
+    // Padded to 4 between messages, as within a datagram (a message's length need not be).
+    if (size !== message.length) buf.fill(0, this.bytes + message.length, this.bytes + size);
     this.entries.push(entry);
     this.bytes += size;
     this.schedule();
   }
 
-  /** The tick's buffer with `size` bytes free after what it holds (made, or grown, as needed). */
+  /** The tick's buffer with `size` bytes free after what it holds: the first request's size (most ticks hold one), then grown. */
   private room(size: number): Buffer {
     const buf = this.buf;
     if (buf && this.bytes + size <= buf.length) return buf;
-    let n = buf ? buf.length * 2 : 512;
+    let n = buf ? Math.max(buf.length * 2, 512) : size;
     while (n < this.bytes + size) n *= 2;
     const next = Buffer.allocUnsafe(n);
     if (buf) buf.copy(next, 0, 0, this.bytes);
@@ -102,7 +108,7 @@ export class SendTick {
   handOver(): void {
     const n = this.entries.length;
     if (n === 0 || !this.buf) return;
-    const message = this.buf.subarray(0, this.bytes);
+    const message = this.bytes === this.buf.length ? this.buf : this.buf.subarray(0, this.bytes);
     const entries = this.entries;
     this.buf = undefined;
     this.entries = [];

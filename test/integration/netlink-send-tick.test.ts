@@ -152,6 +152,29 @@ describe('one hand-off per tick', () => {
     }
   });
 
+  it('a dump of several parts and a get after it in one send: the kernel answers the get before the dump ends', async () => {
+    const h = box.h('tick');
+    await h.links.add({ name: 'tk-dp', kind: 'bridge', up: true });
+    // 1,500 routes: a dump of several parts (the kernel makes one part per recvmsg after the first).
+    await Promise.all(Array.from({ length: 1500 }, (_, i) => h.routes.add({ dst: `10.200.${i >> 8}.${i & 255}/32`, dev: 'tk-dp', table: 200 })));
+    const { routes, links, sends } = await connection();
+    const order: string[] = [];
+    const listed = routes.list({ table: 200 }).then((r) => {
+      order.push('dump');
+      return r;
+    });
+    const got = links.get('lo').then((l) => {
+      order.push('get');
+      return l;
+    });
+    const [list, lo] = await Promise.all([listed, got]);
+    // The route dump and the get in one send (then the link dump that names the routes' links).
+    expect(sends[0], JSON.stringify(sends)).toHaveLength(2);
+    expect(list.length).toBe(1500);
+    expect(lo.name).toBe('lo');
+    expect(order).toEqual(['get', 'dump']);
+  });
+
   it('closed while corked: every call fails as never sent, and the kernel never got them', async () => {
     const { conn, sends, links, routes } = await connection();
     const calls = [

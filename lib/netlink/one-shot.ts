@@ -94,7 +94,8 @@ export class OneShotConnection implements AsyncExecutor {
       const seq = this.stamp(c.message);
       const p = new PendingRequest('ack', c.operation, seq, seq, (err, replies) => (err ? reject(err) : resolve(replies)));
       this.tracker.add(p);
-      this.outbox.push({ message: c.message, p });
+      // A copy: a caller may give the same Buffer to another call of this round, stamping it again before it leaves.
+      this.outbox.push({ message: Buffer.from(c.message), p });
       this.queuedBytes += c.message.length;
       if (!this.scheduled && !this.busy) {
         this.scheduled = true;

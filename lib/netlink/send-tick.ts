@@ -34,13 +34,23 @@ export type HandOff = (message: Buffer, token: number, entries: TickEntry[]) => 
 
 /** See the module comment. */
 export class SendTick {
-  private messages: Buffer[] = [];
+  /**
+   * The requests back to back, copied as they come: a caller may give the same Buffer to a second call of the
+   * tick, whose sequence number the connection stamps into it before this hand-off (both would leave with it).
+   */
+  private buf?: Buffer;
   private entries: TickEntry[] = [];
   private bytes = 0;
   private scheduled = false;
   private readonly flushLater = (): void => {
-    this.scheduled = false;
-    this.flush();
+    // The tick's ack group joins while the flush still counts as scheduled: its push queues no second microtask
+    // (one that would find nothing). A request made from the hand-off on (a failure settling a call) queues its own.
+    try {
+      this.before();
+    } finally {
+      this.scheduled = false;
+    }
+    this.handOver();
   };
 
   /**
@@ -61,10 +71,24 @@ export class SendTick {
   push(message: Buffer, entry: TickEntry): void {
     const size = (message.length + 3) & ~3;
     if (this.bytes > 0 && this.bytes + size > BULK_PART_BYTES) this.handOver(); // the kernel starts on these meanwhile
-    this.messages.push(message);
+    const buf = this.room(size);
+    buf.set(message, this.bytes);
+    // Padded to 4 between messages, as within a datagram (a message's length need not be).
+    if (size !== message.length) buf.fill(0, this.bytes + message.length, this.bytes + size);
     this.entries.push(entry);
     this.bytes += size;
     this.schedule();
+  }
+
+  /** The tick's buffer with `size` bytes free after what it holds: the first request's size (most ticks hold one), then grown. */
+  private room(size: number): Buffer {
+    const buf = this.buf;
+    if (buf && this.bytes + size <= buf.length) return buf;
+    let n = buf ? Math.max(buf.length * 2, 512) : size;
+    while (n < this.bytes + size) n *= 2;
+    const next = Buffer.allocUnsafe(n);
+    if (buf) buf.copy(next, 0, 0, this.bytes);
+    return (this.buf = next);
   }
 
   /** Makes sure a flush runs at the end of this tick (microtask). */
@@ -83,35 +107,21 @@ export class SendTick {
   /** Hands over what was queued now, without `before` (a full ack group: the kernel starts on it while the next is made). */
   handOver(): void {
     const n = this.entries.length;
-    if (n === 0) return;
-    const messages = this.messages;
+    if (n === 0 || !this.buf) return;
+    const message = this.bytes === this.buf.length ? this.buf : this.buf.subarray(0, this.bytes);
     const entries = this.entries;
-    const bytes = this.bytes;
-    this.messages = [];
+    this.buf = undefined;
     this.entries = [];
     this.bytes = 0;
-    if (n === 1) {
-      this.handOff(messages[0], entries[0].sentAs, entries);
-      return;
-    }
-    // Padded to 4 between messages, as within a datagram (a message's length need not be).
-    const buf = Buffer.allocUnsafe(bytes);
-    let off = 0;
-    for (const m of messages) {
-      buf.set(m, off);
-      const end = off + ((m.length + 3) & ~3);
-      buf.fill(0, off + m.length, end);
-      off = end;
-    }
     const token = entries[0].sentAs;
-    for (const e of entries) e.sentAs = token;
-    this.handOff(buf, token, entries);
+    if (n > 1) for (const e of entries) e.sentAs = token;
+    this.handOff(message, token, entries);
   }
 
   /** The connection closes (or its receive failed): what was queued is never sent; its entries, whose tokens count as unsent. */
   drop(): TickEntry[] {
     const entries = this.entries;
-    this.messages = [];
+    this.buf = undefined;
     this.entries = [];
     this.bytes = 0;
     return entries;

@@ -66,7 +66,8 @@ export class ThreadlessSender {
 
   /** Queues a request; it leaves with the others of this tick. */
   send(message: Buffer, token: number, batch: boolean, bulk = false): void {
-    this.outbox.push({ message, token, batch, bulk });
+    // A copy: a caller may give the same Buffer to another call of this tick, stamping it again before it leaves.
+    this.outbox.push({ message: Buffer.from(message), token, batch, bulk });
     if (!this.scheduled && !this.busy) {
       this.scheduled = true;
       queueMicrotask(() => {

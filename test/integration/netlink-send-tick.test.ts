@@ -5,11 +5,12 @@
 // call, a dump among them lists, a create's echo comes back, a link made is
 // there; closed while corked, nothing reaches the kernel.
 import { afterEach, describe, expect, it } from 'vitest';
-import { ClosedError, NetlinkError } from '../../lib';
+import { ClosedError, NetlinkError, open as openHandle } from '../../lib';
 import type { NativeNetlinkSocket } from '../../lib/native/binding';
 import { NetlinkConnection } from '../../lib/netlink/connection';
 import { bindAsync } from '../../lib/netlink/bind';
-import { runAsync } from '../../lib/netlink/operation';
+import { call, runAsync } from '../../lib/netlink/operation';
+import { NetlinkWriter } from '../../lib/netlink/writer';
 import { linkOps } from '../../lib/rtnetlink/link';
 import { routeOps } from '../../lib/rtnetlink/route';
 import { ipJson, useNetns } from '../helpers/netns';
@@ -98,6 +99,80 @@ describe('one hand-off per tick', () => {
     expect(requests).toBeGreaterThanOrEqual(N);
     expect(sends.length).toBeLessThan(requests / 100); // a send per 64 KiB of requests, not one per request
     expect(Math.max(...sizes)).toBeLessThanOrEqual(64 * 1024);
+  });
+
+  /** A get of link 1 (lo) as a caller may keep it: one Buffer, given to every call (the connection stamps its sequence number into it). */
+  function getLo(): Buffer {
+    const w = new NetlinkWriter().begin(18 /* RTM_GETLINK */, 0);
+    w.view.writeInt32LE(1, w.struct(16) + 4); // ifinfomsg.ifi_index
+    return w.end().finish();
+  }
+
+  /** Settles with the calls' outcomes, or with 'hung' if one is never answered (its reply went to another sequence number). */
+  async function answeredOrHung<T>(calls: Array<Promise<T>>): Promise<Array<PromiseSettledResult<T>> | 'hung'> {
+    let timer: NodeJS.Timeout | undefined;
+    const hung = new Promise<'hung'>((r) => (timer = setTimeout(() => r('hung'), 5000)));
+    try {
+      return await Promise.race([Promise.allSettled(calls), hung]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  it('the same Buffer given to several calls of one tick: each leaves with its own sequence number and is answered', async () => {
+    const { conn, sends } = await connection();
+    const buf = getLo();
+    const outcomes = await answeredOrHung([1, 2, 3].map(() => runAsync(conn, call(buf, 'get lo'))));
+    expect(outcomes).not.toBe('hung');
+    for (const o of outcomes as Array<PromiseSettledResult<Array<{ seq: number }>>>) expect(o.status).toBe('fulfilled');
+    expect(sends.length).toBe(1);
+    expect(new Set(sends[0]).size).toBe(3); // three sequence numbers on the wire, not the last one three times
+  });
+
+  it('the same Buffer given to several calls of a thread-less round (a new connection): each is answered', async () => {
+    const conn = NetlinkConnection.inNamespace({ protocol: NETLINK_ROUTE, netnsFd: box.h('tick').netns!.fd });
+    open.push(conn);
+    await runAsync(conn, linkOps.get('lo')); // the socket is made; its first rounds go without the I/O thread
+    expect((conn as unknown as { threadless?: { active: boolean } }).threadless?.active).toBe(true);
+    const buf = getLo();
+    const outcomes = await answeredOrHung([1, 2, 3].map(() => runAsync(conn, call(buf, 'get lo'))));
+    expect(outcomes).not.toBe('hung');
+    for (const o of outcomes as Array<PromiseSettledResult<unknown>>) expect(o.status).toBe('fulfilled');
+  });
+
+  it("the same Buffer given to several calls of a short-lived handle's first round: each is answered", async () => {
+    const h = await openHandle({ netns: box.ns('tick'), shortLived: true });
+    try {
+      const buf = getLo();
+      const outcomes = await answeredOrHung([1, 2, 3].map(() => h.run(call(buf, 'get lo'))));
+      expect(outcomes).not.toBe('hung');
+      for (const o of outcomes as Array<PromiseSettledResult<unknown>>) expect(o.status).toBe('fulfilled');
+    } finally {
+      h.close();
+    }
+  });
+
+  it('a dump of several parts and a get after it in one send: the kernel answers the get before the dump ends', async () => {
+    const h = box.h('tick');
+    await h.links.add({ name: 'tk-dp', kind: 'bridge', up: true });
+    // 1,500 routes: a dump of several parts (the kernel makes one part per recvmsg after the first).
+    await Promise.all(Array.from({ length: 1500 }, (_, i) => h.routes.add({ dst: `10.200.${i >> 8}.${i & 255}/32`, dev: 'tk-dp', table: 200 })));
+    const { routes, links, sends } = await connection();
+    const order: string[] = [];
+    const listed = routes.list({ table: 200 }).then((r) => {
+      order.push('dump');
+      return r;
+    });
+    const got = links.get('lo').then((l) => {
+      order.push('get');
+      return l;
+    });
+    const [list, lo] = await Promise.all([listed, got]);
+    // The route dump and the get in one send (then the link dump that names the routes' links).
+    expect(sends[0], JSON.stringify(sends)).toHaveLength(2);
+    expect(list.length).toBe(1500);
+    expect(lo.name).toBe('lo');
+    expect(order).toEqual(['get', 'dump']);
   });
 
   it('closed while corked: every call fails as never sent, and the kernel never got them', async () => {

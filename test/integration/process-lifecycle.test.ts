@@ -49,11 +49,11 @@ describe('a script that dies with 1,000 requests in flight exits with its own st
   ];
   for (const [how, label, status] of cases) {
     for (const load of ['dumps', 'routes', 'mixed']) {
-      for (const when of load === 'mixed' ? ['mid'] : ['now', 'mid']) {
+      for (const when of load === 'mixed' ? ['mid'] : ['now', 'mid', 'corked']) {
         const loadText = { dumps: '1,000 h.links.list()', routes: '1,000 route adds', mixed: 'dumps and route adds on two handles and two event streams' }[
           load
         ];
-        const whenText = when === 'now' ? 'before any reply' : 'after the first reply';
+        const whenText = { now: 'before any reply', mid: 'after the first reply', corked: 'still corked in their tick' }[when];
         it(`${label} with ${loadText} in flight, ${whenText}: status ${status}`, async () => {
           requireRoot();
           const r = await runFixture('dies-in-flight.cjs', { args: [how, load, when] });

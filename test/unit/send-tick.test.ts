@@ -70,6 +70,16 @@ describe('a tick of requests', () => {
     expect(handed[0].entries[0].sentAs).toBe(3);
   });
 
+  it('keeps each request as it was queued: a Buffer numbered again for a later call of the tick goes twice, once per number', async () => {
+    const { tick, handed, entry } = setup();
+    const m = message(5);
+    tick.push(m, entry(5));
+    m.writeUInt32LE(6, 8); // the connection stamps the next call's sequence number into the same Buffer
+    tick.push(m, entry(6));
+    await Promise.resolve();
+    expect(handed.map((h) => seqs(h.bytes))).toEqual([[5, 6]]);
+  });
+
   it('runs `before` first (the ack group of the tick joins the same hand-off)', async () => {
     const self: { tick?: SendTick } = {};
     const group = { firstSeq: 0, sentAs: 0 };
@@ -84,6 +94,49 @@ describe('a tick of requests', () => {
     await Promise.resolve();
     expect(handed.map((h) => seqs(h.bytes))).toEqual([[19, 20]]);
     expect(group.sentAs).toBe(19);
+  });
+
+  it('one microtask per tick: the ack group joining at the flush queues no second one', async () => {
+    let queued = 0;
+    const real = globalThis.queueMicrotask;
+    globalThis.queueMicrotask = (fn) => {
+      queued++;
+      real(fn);
+    };
+    try {
+      const self: { tick?: SendTick } = {};
+      const group = { firstSeq: 0, sentAs: 0 };
+      const { tick, handed } = setup(() => {
+        if (group.firstSeq !== 0) return;
+        group.firstSeq = group.sentAs = 30; // as the connection's ack tick hands its group over
+        self.tick?.push(message(30), group);
+      });
+      self.tick = tick;
+      tick.schedule(); // a route add: the ack tick asks for the flush
+      await new Promise((r) => setImmediate(r));
+      expect(handed.map((h) => seqs(h.bytes))).toEqual([[30]]);
+      expect(queued).toBe(1);
+      // A request made after the flush still gets one of its own.
+      tick.push(message(31), { firstSeq: 31, sentAs: 31 });
+      await new Promise((r) => setImmediate(r));
+      expect(handed.map((h) => seqs(h.bytes))).toEqual([[30], [31]]);
+      expect(queued).toBe(2);
+    } finally {
+      globalThis.queueMicrotask = real;
+    }
+  });
+
+  it('a request made while the hand-off runs (a failure settling a call that makes another) gets a flush of its own', async () => {
+    const self: { tick?: SendTick } = {};
+    const handed: number[][] = [];
+    const tick = new SendTick((bytes) => {
+      handed.push(seqs(Buffer.from(bytes)));
+      if (handed.length === 1) self.tick?.push(message(41), { firstSeq: 41, sentAs: 41 });
+    });
+    self.tick = tick;
+    tick.push(message(40), { firstSeq: 40, sentAs: 40 });
+    await new Promise((r) => setImmediate(r));
+    expect(handed).toEqual([[40], [41]]);
   });
 
   it('hands over at most 64 KiB at once; a request larger than that goes alone', async () => {

@@ -13,6 +13,7 @@ import { FOREIGN_LINK_WARNING } from '../../lib/network/host-veth';
 import { intentDir, pendingIntents } from '../../lib/network/intents';
 import { networks, type NetworkManager } from '../../lib/network/manager';
 import { hostVethName } from '../../lib/network/names';
+import { SCRATCH_GROUP } from '../../lib/network/veth-owner';
 import { ipJson, uniqueNetnsName, useNetns } from '../helpers/netns';
 
 describe("a foreign link in a network's interface group", () => {
@@ -52,7 +53,7 @@ describe("a foreign link in a network's interface group", () => {
   });
   afterAll(async () => {
     process.off('warning', onWarning);
-    for (const n of ['gf', 'gd', 'gz']) await nets?.delete(n, { missingOk: true }).catch(() => undefined);
+    for (const n of ['gf', 'gd', 'gz', 'gs', 'gt']) await nets?.delete(n, { missingOk: true }).catch(() => undefined);
     nets?.close();
     for (const s of made) await deleteNetns(s, { missingOk: true });
     fs.rmSync(stateDir, { recursive: true, force: true });
@@ -71,6 +72,38 @@ describe("a foreign link in a network's interface group", () => {
     for (const a of atts) expect(names()).not.toContain(a.hostIfname);
     expect(foreignWarnings()).toEqual([expect.stringMatching(new RegExp(`fx \\(index ${fx}\\), in network gf's interface group, left untouched`))]);
     ipHost('link', 'del', 'fx');
+  });
+
+  // The scratch group (the network's group + 0x8000) is where a detach of several veths moves them to delete
+  // them in one request; a link someone else put there must not go with them.
+  it('a detach of several (not all) sandboxes leaves a foreign link in the scratch group', async () => {
+    await nets.create({ name: 'gs', subnet: '10.94.3.0/24' });
+    const a = await nets.attach('gs', { sandbox: sandbox('sa'), create: true });
+    const b = await nets.attach('gs', { sandbox: sandbox('sb'), create: true });
+    const c = await nets.attach('gs', { sandbox: sandbox('sc'), create: true });
+    const scratch = String((await groupOf('gs')) + SCRATCH_GROUP);
+    ipHost('link', 'add', 't9-scr', 'group', scratch, 'type', 'bridge');
+    const index = links().find((l) => l.ifname === 't9-scr')?.ifindex;
+    expect(await nets.detach('gs', [{ id: a.id }, { id: b.id }])).toBe(2);
+    await new Promise((r) => setImmediate(r));
+    expect(links().find((l) => l.ifname === 't9-scr')).toMatchObject({ ifindex: index, group: scratch });
+    expect(names()).not.toContain(a.hostIfname);
+    expect(names()).not.toContain(b.hostIfname);
+    expect(names()).toContain(c.hostIfname);
+    ipHost('link', 'del', 't9-scr');
+  });
+
+  it('detachAll() leaves a foreign link in the scratch group and still deletes every nlkit veth', async () => {
+    await nets.create({ name: 'gt', subnet: '10.94.4.0/24' });
+    const atts = [await nets.attach('gt', { sandbox: sandbox('ta'), create: true }), await nets.attach('gt', { sandbox: sandbox('tb'), create: true })];
+    const scratch = String((await groupOf('gt')) + SCRATCH_GROUP);
+    ipHost('link', 'add', 't9-scr2', 'group', scratch, 'type', 'bridge');
+    expect(await nets.detachAll('gt')).toBe(2);
+    await new Promise((r) => setImmediate(r));
+    expect(links().find((l) => l.ifname === 't9-scr2')).toMatchObject({ group: scratch });
+    for (const x of atts) expect(names()).not.toContain(x.hostIfname);
+    expect(foreignWarnings()).toEqual([expect.stringMatching(/t9-scr2 .* in network gt's interface group, left untouched: a bridge/)]);
+    ipHost('link', 'del', 't9-scr2');
   });
 
   it("network delete leaves a foreign bridge in the group, and deletes a dead attach's unmarked veth", async () => {

@@ -53,7 +53,7 @@ describe("a foreign link in a network's interface group", () => {
   });
   afterAll(async () => {
     process.off('warning', onWarning);
-    for (const n of ['gf', 'gd', 'gz', 'gs', 'gt']) await nets?.delete(n, { missingOk: true }).catch(() => undefined);
+    for (const n of ['gf', 'gd', 'gz', 'gs', 'gt', 'gr']) await nets?.delete(n, { missingOk: true }).catch(() => undefined);
     nets?.close();
     for (const s of made) await deleteNetns(s, { missingOk: true });
     fs.rmSync(stateDir, { recursive: true, force: true });
@@ -104,6 +104,27 @@ describe("a foreign link in a network's interface group", () => {
     for (const x of atts) expect(names()).not.toContain(x.hostIfname);
     expect(foreignWarnings()).toEqual([expect.stringMatching(/t9-scr2 .* in network gt's interface group, left untouched: a bridge/)]);
     ipHost('link', 'del', 't9-scr2');
+  });
+
+  // check() calls a link in the group that no attachment claims a stray veth, and reconcile() deletes it: only
+  // nlkit's veths of the network are strays (its mark, or unmarked with an nlkit host veth name, as an attach that
+  // died before marking it leaves one), not what detach leaves as foreign.
+  it("reconcile() deletes a crashed attach's stray veth, not a foreign link in the group", async () => {
+    await nets.create({ name: 'gr', subnet: '10.94.5.0/24' });
+    const att = await nets.attach('gr', { sandbox: sandbox('ra'), create: true });
+    const group = String(await groupOf('gr'));
+    ipHost('link', 'add', 't9-ubr', 'group', group, 'type', 'bridge');
+    ipHost('link', 'add', 't9-uv', 'group', group, 'type', 'veth', 'peer', 'name', 't9-uvp');
+    ipHost('link', 'add', 't9-ov', 'group', group, 'type', 'veth', 'peer', 'name', 't9-ovp');
+    ipHost('link', 'set', 't9-ov', 'alias', 'nlkit:0badcafe:gr/x'); // another state directory's mark
+    const crashed = hostVethName('gr', 'crashed');
+    ipHost('link', 'add', crashed, 'group', group, 'type', 'veth', 'peer', 'name', 't9-crp');
+    expect((await nets.check()).map((d) => [d.kind, d.link])).toEqual([['stray-veth', crashed]]);
+    await nets.reconcile();
+    expect(names()).not.toContain(crashed);
+    for (const n of [att.hostIfname, 't9-ubr', 't9-uv', 't9-ov']) expect(names()).toContain(n);
+    expect(await nets.check()).toEqual([]);
+    for (const n of ['t9-ubr', 't9-uv', 't9-ov']) ipHost('link', 'del', n);
   });
 
   it("network delete leaves a foreign bridge in the group, and deletes a dead attach's unmarked veth", async () => {

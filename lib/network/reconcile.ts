@@ -30,6 +30,7 @@ export interface Drift {
     | 'sandbox-interface-missing'
     | 'sandbox-address-missing'
     | 'sandbox-route-missing'
+    /** One of nlkit's veths in the network's group (its mark, or unmarked with an nlkit host veth name) that no attachment claims; another's link in the group is not reported. */
     | 'stray-veth'
     /** A bridge with nlkit's mark that no recorded network claims (the state was lost). */
     | 'leftover-bridge'

@@ -53,7 +53,7 @@ describe("a foreign link in a network's interface group", () => {
   });
   afterAll(async () => {
     process.off('warning', onWarning);
-    for (const n of ['gf', 'gd', 'gz', 'gs', 'gt', 'gr']) await nets?.delete(n, { missingOk: true }).catch(() => undefined);
+    for (const n of ['gf', 'gd', 'gz', 'gs', 'gt', 'gr', 'gb']) await nets?.delete(n, { missingOk: true }).catch(() => undefined);
     nets?.close();
     for (const s of made) await deleteNetns(s, { missingOk: true });
     fs.rmSync(stateDir, { recursive: true, force: true });
@@ -125,6 +125,20 @@ describe("a foreign link in a network's interface group", () => {
     for (const n of [att.hostIfname, 't9-ubr', 't9-uv', 't9-ov']) expect(names()).toContain(n);
     expect(await nets.check()).toEqual([]);
     for (const n of ['t9-ubr', 't9-uv', 't9-ov']) ipHost('link', 'del', n);
+  });
+
+  // The bridge's name can come to mean another link (nlkit's bridge deleted, a user's made under its name):
+  // network delete deletes it only if it is nlkit's (a bridge with the network's mark, or unmarked: a create
+  // that died before marking it).
+  it("network delete leaves a user's link that took the bridge's name", async () => {
+    await nets.create({ name: 'gb', subnet: '10.94.6.0/24', bridge: 't9-gbbr' });
+    ipHost('link', 'del', 't9-gbbr');
+    ipHost('link', 'add', 't9-gbbr', 'type', 'bridge');
+    ipHost('link', 'set', 't9-gbbr', 'alias', "the user's");
+    const index = links().find((l) => l.ifname === 't9-gbbr')?.ifindex;
+    expect(await nets.delete('gb')).toBe(true);
+    expect(links().find((l) => l.ifname === 't9-gbbr')?.ifindex).toBe(index);
+    ipHost('link', 'del', 't9-gbbr');
   });
 
   it("network delete leaves a foreign bridge in the group, and deletes a dead attach's unmarked veth", async () => {

@@ -98,6 +98,18 @@ export async function groupMembers(ctx: NetworkContext, rec: NetworkRecord, atts
   return out;
 }
 
+/**
+ * Whether `group` now holds no link but `indexes` (one dump): read after
+ * moving them there and right before deleting the group whole, so a link
+ * someone put there before or meanwhile is not deleted with them. What is
+ * left is the instant between this read and the delete: the kernel has no
+ * delete of several links by index, nor a conditional group delete.
+ */
+export async function groupHoldsOnly(ctx: NetworkContext, group: number, indexes: readonly number[]): Promise<boolean> {
+  const mine = new Set(indexes);
+  return (await ctx.host.run(listGroupMembers([group]))).every((l) => mine.has(l.index));
+}
+
 /** The host veths that attaches of `network` recorded in their intents, and whether each attach still runs. */
 function attachIntents(ctx: NetworkContext, network: string): Map<string, boolean> {
   const out = new Map<string, boolean>();

@@ -14,6 +14,18 @@ import { bridgeMark, parseMark } from './names';
 import type { HostState, NetworkRecord } from './state';
 
 /**
+ * Whether `link`, found by network `network`'s bridge name, is nlkit's bridge of it (to delete): a bridge with
+ * the network's mark, or unmarked (a create that died between adding and marking it). A link that took the
+ * name since (nlkit's bridge deleted, the user's made) is not.
+ */
+export function isOurBridge(tag: string, network: string, link: Link): boolean {
+  if (link.kind !== 'bridge') return false;
+  if (!link.alias) return true;
+  const mark = parseMark(link.alias);
+  return mark?.tag === tag && mark.network === network && mark.id === undefined;
+}
+
+/**
  * The leftover bridge of network `rec` (a lost state's, marked with this
  * state directory's tag and the network's name), to be replaced; undefined if
  * the name is free. Any other interface of that name is a ValidationError.

@@ -13,7 +13,7 @@ import { ignoreMissing, ipamOf, notFound, type NetworkContext } from './context'
 import type { Link } from '../rtnetlink/link-types';
 import { NetworkOperationError } from './errors';
 import { stepDone } from './fault';
-import { altnameHolderConflict, checkHostOverlap, leftoverBridge } from './host-conflicts';
+import { altnameHolderConflict, checkHostOverlap, isOurBridge, leftoverBridge } from './host-conflicts';
 import { beginIntent, endFailed } from './intents';
 import { bridgeMark, defaultBridgeName, parseMark, randomMac, validateNetworkName } from './names';
 import { FIREWALL_SPEC_KEYS, sameFirewallSpec, validateFirewallSpec } from './firewall/spec';
@@ -186,7 +186,8 @@ export async function deleteNetwork(ctx: NetworkContext, name: string, missingOk
     stepDone('delete');
     await rebuildFirewall(ctx, rec.name); // networks are rare: the table is rewritten atomically without this one (or removed with the last)
     stepDone('delete');
-    await deleteNamedLink(ctx.host, rec.bridge); // not another link that carries the name as an altname
+    // Not another link that carries the name as an altname, nor one that took the name since.
+    await deleteNamedLink(ctx.host, rec.bridge, (l) => isOurBridge(ctx.store.tag, rec.name, l));
     stepDone('delete');
     await ipamOf(ctx, rec).destroy();
     stepDone('delete');

@@ -10,7 +10,7 @@ import type { Handle } from '../handle';
 import type { Link } from '../rtnetlink/link-types';
 import { open } from '../handle';
 import { openNetnsSync, type NetworkNamespace } from '../netns/namespace';
-import { notOurVeth } from './veth-owner';
+import { isStrayVeth, notOurVeth } from './veth-owner';
 import { deleteNamedLink } from './named-link';
 import { identityOf, sameNamespace } from './sandbox-identity';
 import type { AttachmentRecord, HostState, NetworkRecord } from './state';
@@ -30,6 +30,7 @@ export interface Drift {
     | 'sandbox-interface-missing'
     | 'sandbox-address-missing'
     | 'sandbox-route-missing'
+    /** One of nlkit's veths in the network's group (its mark, or unmarked with an nlkit host veth name) that no attachment claims; another's link in the group is not reported. */
     | 'stray-veth'
     /** A bridge with nlkit's mark that no recorded network claims (the state was lost). */
     | 'leftover-bridge'
@@ -199,9 +200,9 @@ export async function check(ctx: ReconcileContext): Promise<Drift[]> {
       owned.add(att.hostIfname);
       drift.push(...(await checkAttachment(ctx.tag, rec, att, byName, br?.index)));
     }
-    // veths in the network's group that no attachment claims (a crashed attach, say)
+    // nlkit's veths in the network's group that no attachment claims (a crashed attach, say); not another's link
     for (const l of links) {
-      if (l.group === rec.group && !owned.has(l.name)) {
+      if (!owned.has(l.name) && isStrayVeth(ctx.tag, rec, l)) {
         drift.push({ network: rec.name, kind: 'stray-veth', link: l.name, detail: `${l.name} is in ${rec.name}'s group but not attached` });
       }
     }
@@ -241,8 +242,8 @@ async function repair(ctx: ReconcileContext): Promise<Drift[]> {
       // By the drift's link, not its text (which is for people); a drift without one names nothing to delete.
       if (d.link !== undefined) await deleteNamedLink(ctx.host, d.link, (l) => ctx.findLeftovers(st, [l]).some((x) => x.kind === d.kind));
     } else if (d.kind === 'stray-veth' && d.link !== undefined) {
-      const group = netOf(d.network).group;
-      await deleteNamedLink(ctx.host, d.link, (l) => l.group === group);
+      const rec = netOf(d.network);
+      await deleteNamedLink(ctx.host, d.link, (l) => isStrayVeth(ctx.tag, rec, l)); // still one, as read now
     }
   }
   const rebuilt = new Set<string>();

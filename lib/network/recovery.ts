@@ -14,6 +14,7 @@ import { clearIntent, intentExists, pendingIntents, type IntentRecord, type Pend
 import { deleteOwnedNamespace } from './removal';
 import { deleteNetwork, repairFirewall } from './lifecycle';
 import { deleteNamedLink } from './named-link';
+import { isOurBridge } from './host-conflicts';
 import type { Drift } from './reconcile';
 import { withLifecycleLock, withSandboxLocks } from './sandbox-lock';
 
@@ -57,7 +58,7 @@ async function settleLifecycle(ctx: NetworkContext, p: PendingIntent): Promise<v
   if (!intentExists(p)) return; // another process settled it while this one waited for the lock (and may have created the network anew)
   const r = p.record;
   if (r.network in (await ctx.store.snapshot()).networks) await deleteNetwork(ctx, r.network, true);
-  else if (r.op === 'delete' && r.bridge) await deleteNamedLink(ctx.host, r.bridge);
+  else if (r.op === 'delete' && r.bridge) await deleteNamedLink(ctx.host, r.bridge, (l) => isOurBridge(ctx.store.tag, r.network, l));
   for (const ns of r.namespaces ?? []) await deleteOwnedNamespace(ns);
   clearIntent(p);
 }

@@ -9,7 +9,7 @@ import { deleteNetns, NETNS_RUN_DIR } from '../netns/namespace';
 import { ignoreMissing, ipamOf, type NetworkContext } from './context';
 import { stepDone } from './fault';
 import { beginIntent, type IntentNamespace } from './intents';
-import { groupMembers, type ForeignMember } from './group-members';
+import { groupHoldsOnly, groupMembers, type ForeignMember } from './group-members';
 import { verifiedHostVeths, warnForeign, warnForeignMembers, type ForeignVeth } from './host-veth';
 import { SCRATCH_GROUP } from './veth-owner';
 import { handOverSandboxes, sameSandbox } from './multi-network';
@@ -39,15 +39,23 @@ async function deleteHostLinks(ctx: NetworkContext, rec: NetworkRecord, atts: At
   return { veths: foreign, members: g.foreign };
 }
 
-/** Deletes links by index: one directly; several through the scratch group when only nlkit's veths are in it, else one by one. */
+/**
+ * Deletes links by index: one directly; several through the scratch group,
+ * deleted whole only if, re-read after the moves, nothing else is in it
+ * (another's link put there, a concurrent detach's veths); else one by one.
+ * `scratchClean` false (a foreign member already seen there): one by one.
+ */
 async function deleteByIndex(ctx: NetworkContext, rec: NetworkRecord, indexes: number[], scratchClean: boolean): Promise<void> {
-  if (indexes.length === 1 || (indexes.length > 1 && !scratchClean)) {
-    await Promise.all(indexes.map((i) => ctx.host.links.delete(i).catch(ignoreMissing)));
-  } else if (indexes.length > 1) {
-    const group = rec.group + SCRATCH_GROUP;
-    await Promise.all(indexes.map((i) => ctx.host.links.set(i, { group }).catch(ignoreMissing)));
-    await ctx.host.links.deleteGroup(group).catch(ignoreMissing);
+  const oneByOne = () => Promise.all(indexes.map((i) => ctx.host.links.delete(i).catch(ignoreMissing)));
+  if (indexes.length === 0) return;
+  if (indexes.length === 1 || !scratchClean) {
+    await oneByOne();
+    return;
   }
+  const group = rec.group + SCRATCH_GROUP;
+  await Promise.all(indexes.map((i) => ctx.host.links.set(i, { group }).catch(ignoreMissing)));
+  if (await groupHoldsOnly(ctx, group, indexes)) await ctx.host.links.deleteGroup(group).catch(ignoreMissing);
+  else await oneByOne();
 }
 
 /** What a removal left untouched: links a recorded host veth name reached, and foreign members of the group. */

@@ -42,3 +42,19 @@ export function notOurVeth(tag: string, rec: VethNetwork, ref: HostVethRef, link
   if (!link.alias && rec.group !== undefined && (link.group === rec.group || link.group === rec.group + SCRATCH_GROUP)) return undefined;
   return `${link.name} (index ${link.index}) has alias ${JSON.stringify(link.alias ?? '')}${marked ? '' : ` and group ${link.group ?? '?'}`}, not "${want}"`;
 }
+
+/** The shape of every host veth name nlkit gives (names.ts hostVethName). */
+const HOST_VETH_NAME = /^nv[0-9a-f]{12}$/;
+
+/**
+ * Whether a link in network `rec`'s group that no attachment claims is one of nlkit's veths of it (a stray
+ * reconcile deletes): a veth with the network's mark, or unmarked and named like nlkit's host veths (an attach
+ * that died before marking it). Anything else someone put into the group is not nlkit's: detach and reconcile
+ * leave it (group-members.ts).
+ */
+export function isStrayVeth(tag: string, rec: VethNetwork, link: LinkOwner): boolean {
+  if (link.kind !== 'veth' || link.group !== rec.group) return false;
+  if (!link.alias) return HOST_VETH_NAME.test(link.name ?? '');
+  const mark = parseMark(link.alias);
+  return mark?.tag === tag && mark.network === rec.name && mark.id !== undefined;
+}

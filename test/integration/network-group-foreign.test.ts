@@ -13,6 +13,7 @@ import { FOREIGN_LINK_WARNING } from '../../lib/network/host-veth';
 import { intentDir, pendingIntents } from '../../lib/network/intents';
 import { networks, type NetworkManager } from '../../lib/network/manager';
 import { hostVethName } from '../../lib/network/names';
+import { SCRATCH_GROUP } from '../../lib/network/veth-owner';
 import { ipJson, uniqueNetnsName, useNetns } from '../helpers/netns';
 
 describe("a foreign link in a network's interface group", () => {
@@ -52,7 +53,7 @@ describe("a foreign link in a network's interface group", () => {
   });
   afterAll(async () => {
     process.off('warning', onWarning);
-    for (const n of ['gf', 'gd', 'gz']) await nets?.delete(n, { missingOk: true }).catch(() => undefined);
+    for (const n of ['gf', 'gd', 'gz', 'gs', 'gt', 'gr', 'gb']) await nets?.delete(n, { missingOk: true }).catch(() => undefined);
     nets?.close();
     for (const s of made) await deleteNetns(s, { missingOk: true });
     fs.rmSync(stateDir, { recursive: true, force: true });
@@ -71,6 +72,73 @@ describe("a foreign link in a network's interface group", () => {
     for (const a of atts) expect(names()).not.toContain(a.hostIfname);
     expect(foreignWarnings()).toEqual([expect.stringMatching(new RegExp(`fx \\(index ${fx}\\), in network gf's interface group, left untouched`))]);
     ipHost('link', 'del', 'fx');
+  });
+
+  // The scratch group (the network's group + 0x8000) is where a detach of several veths moves them to delete
+  // them in one request; a link someone else put there must not go with them.
+  it('a detach of several (not all) sandboxes leaves a foreign link in the scratch group', async () => {
+    await nets.create({ name: 'gs', subnet: '10.94.3.0/24' });
+    const a = await nets.attach('gs', { sandbox: sandbox('sa'), create: true });
+    const b = await nets.attach('gs', { sandbox: sandbox('sb'), create: true });
+    const c = await nets.attach('gs', { sandbox: sandbox('sc'), create: true });
+    const scratch = String((await groupOf('gs')) + SCRATCH_GROUP);
+    ipHost('link', 'add', 't9-scr', 'group', scratch, 'type', 'bridge');
+    const index = links().find((l) => l.ifname === 't9-scr')?.ifindex;
+    expect(await nets.detach('gs', [{ id: a.id }, { id: b.id }])).toBe(2);
+    await new Promise((r) => setImmediate(r));
+    expect(links().find((l) => l.ifname === 't9-scr')).toMatchObject({ ifindex: index, group: scratch });
+    expect(names()).not.toContain(a.hostIfname);
+    expect(names()).not.toContain(b.hostIfname);
+    expect(names()).toContain(c.hostIfname);
+    ipHost('link', 'del', 't9-scr');
+  });
+
+  it('detachAll() leaves a foreign link in the scratch group and still deletes every nlkit veth', async () => {
+    await nets.create({ name: 'gt', subnet: '10.94.4.0/24' });
+    const atts = [await nets.attach('gt', { sandbox: sandbox('ta'), create: true }), await nets.attach('gt', { sandbox: sandbox('tb'), create: true })];
+    const scratch = String((await groupOf('gt')) + SCRATCH_GROUP);
+    ipHost('link', 'add', 't9-scr2', 'group', scratch, 'type', 'bridge');
+    expect(await nets.detachAll('gt')).toBe(2);
+    await new Promise((r) => setImmediate(r));
+    expect(links().find((l) => l.ifname === 't9-scr2')).toMatchObject({ group: scratch });
+    for (const x of atts) expect(names()).not.toContain(x.hostIfname);
+    expect(foreignWarnings()).toEqual([expect.stringMatching(/t9-scr2 .* in network gt's interface group, left untouched: a bridge/)]);
+    ipHost('link', 'del', 't9-scr2');
+  });
+
+  // check() calls a link in the group that no attachment claims a stray veth, and reconcile() deletes it: only
+  // nlkit's veths of the network are strays (its mark, or unmarked with an nlkit host veth name, as an attach that
+  // died before marking it leaves one), not what detach leaves as foreign.
+  it("reconcile() deletes a crashed attach's stray veth, not a foreign link in the group", async () => {
+    await nets.create({ name: 'gr', subnet: '10.94.5.0/24' });
+    const att = await nets.attach('gr', { sandbox: sandbox('ra'), create: true });
+    const group = String(await groupOf('gr'));
+    ipHost('link', 'add', 't9-ubr', 'group', group, 'type', 'bridge');
+    ipHost('link', 'add', 't9-uv', 'group', group, 'type', 'veth', 'peer', 'name', 't9-uvp');
+    ipHost('link', 'add', 't9-ov', 'group', group, 'type', 'veth', 'peer', 'name', 't9-ovp');
+    ipHost('link', 'set', 't9-ov', 'alias', 'nlkit:0badcafe:gr/x'); // another state directory's mark
+    const crashed = hostVethName('gr', 'crashed');
+    ipHost('link', 'add', crashed, 'group', group, 'type', 'veth', 'peer', 'name', 't9-crp');
+    expect((await nets.check()).map((d) => [d.kind, d.link])).toEqual([['stray-veth', crashed]]);
+    await nets.reconcile();
+    expect(names()).not.toContain(crashed);
+    for (const n of [att.hostIfname, 't9-ubr', 't9-uv', 't9-ov']) expect(names()).toContain(n);
+    expect(await nets.check()).toEqual([]);
+    for (const n of ['t9-ubr', 't9-uv', 't9-ov']) ipHost('link', 'del', n);
+  });
+
+  // The bridge's name can come to mean another link (nlkit's bridge deleted, a user's made under its name):
+  // network delete deletes it only if it is nlkit's (a bridge with the network's mark, or unmarked: a create
+  // that died before marking it).
+  it("network delete leaves a user's link that took the bridge's name", async () => {
+    await nets.create({ name: 'gb', subnet: '10.94.6.0/24', bridge: 't9-gbbr' });
+    ipHost('link', 'del', 't9-gbbr');
+    ipHost('link', 'add', 't9-gbbr', 'type', 'bridge');
+    ipHost('link', 'set', 't9-gbbr', 'alias', "the user's");
+    const index = links().find((l) => l.ifname === 't9-gbbr')?.ifindex;
+    expect(await nets.delete('gb')).toBe(true);
+    expect(links().find((l) => l.ifname === 't9-gbbr')?.ifindex).toBe(index);
+    ipHost('link', 'del', 't9-gbbr');
   });
 
   it("network delete leaves a foreign bridge in the group, and deletes a dead attach's unmarked veth", async () => {

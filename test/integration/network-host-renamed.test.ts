@@ -7,8 +7,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deleteNetns, openNetnsSync, type NetworkNamespace } from '../../lib';
-import { networks, type NetworkManager } from '../../lib/network/manager';
+import { deleteNetns, open, openNetnsSync, ValidationError, type NetworkNamespace } from '../../lib';
+import { NetworkManager, networks } from '../../lib/network/manager';
 import { requireRoot, uniqueNetnsName } from '../helpers/netns';
 
 /** Runs a command in the namespace of an fd this process holds (the original host has no name any more). */
@@ -77,5 +77,20 @@ describe('network manager: the host name deleted and re-created after the manage
     expect(inFd(original, 'sysctl', '-n', 'net.ipv4.ip_forward').trim()).toBe('1');
     expect(inName(host, 'sysctl', '-n', 'net.ipv4.ip_forward').trim()).toBe('0');
     expect(await nets.check()).toEqual([]);
+  });
+
+  // A manager opens its host handle and then its state store, each through the name: a name re-pointed between
+  // the two is refused (the state would describe one namespace and the handle act in another). Made here
+  // directly: a handle on the original namespace, and the name now denoting the impostor.
+  it('a manager whose host handle is not the namespace its host name denotes is refused', async () => {
+    const h = await open({ netns: original });
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nlkit-hostname-'));
+    try {
+      expect(() => new NetworkManager(h, { host, stateDir: dir })).toThrow(ValidationError);
+      expect(() => new NetworkManager(h, { host, stateDir: dir })).toThrow(/was replaced while the manager opened it/);
+    } finally {
+      h.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectTcp, deleteNetns, listenTcp } from '../../lib';
 import { networks, type NetworkManager } from '../../lib/network/manager';
+import { hostVethName } from '../../lib/network/names';
 import { ip, ipJson, uniqueNetnsName, useNetns } from '../helpers/netns';
 
 describe('network manager: check and reconcile', () => {
@@ -38,7 +39,8 @@ describe('network manager: check and reconcile', () => {
     ip(box.ns('host'), 'link', 'del', a1.hostIfname); // c1 loses its veth
     ip(box.ns('host'), 'addr', 'del', '10.66.0.1/24', 'dev', 'nlk-rec'); // the gateway goes
     await deleteNetns(c3); // c3's sandbox vanishes (as if its runtime removed it)
-    ip(box.ns('host'), 'link', 'add', 'strayv', 'group', String(group), 'type', 'veth', 'peer', 'name', 'strayp');
+    const strayv = hostVethName('rec', 'crashed'); // an attach that died before marking its veth
+    ip(box.ns('host'), 'link', 'add', strayv, 'group', String(group), 'type', 'veth', 'peer', 'name', 'strayp');
 
     const drift = await nets.check();
     const kinds = drift.map((d) => `${d.kind}:${d.id ?? ''}`).sort();
@@ -47,7 +49,7 @@ describe('network manager: check and reconcile', () => {
     await nets.reconcile();
     expect(await nets.check()).toEqual([]);
     expect(Object.keys((await nets.state()).attachments.rec).sort()).toEqual([c1, c2].sort());
-    expect(ipJson(box.ns('host'), 'link', 'show').map((l: any) => l.ifname)).not.toContain('strayv');
+    expect(ipJson(box.ns('host'), 'link', 'show').map((l: any) => l.ifname)).not.toContain(strayv);
     expect(ipJson(c1, 'addr', 'show', 'eth0')[0].addr_info.map((a: any) => a.local)).toContain(a1.ipv4);
 
     // c1 <-> c2 traffic works again, through the rebuilt veth

@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { SystemError } from '../../lib/netlink/errors';
 import { beginIntent, clearIntent, intentDir, pendingIntents } from '../../lib/network/intents';
 
 const plan = { op: 'attach' as const, network: 'n', ids: ['c1'], hostIfnames: ['nv0'], macs: ['02:00:00:00:00:01'] };
@@ -138,5 +139,22 @@ describe('intent journal', () => {
     } finally {
       for (const link of [alias, `${dir}-other`]) fs.rmSync(link, { force: true });
     }
+  });
+
+  // A recovered operation's end: a journal removed meanwhile (by another reconcile) is fine, any other failure
+  // to open it is thrown typed, never read as "removed" (the operation would stay interrupted unsaid).
+  it('clearIntent skips a journal removed meanwhile and throws when it cannot open one for another reason', () => {
+    fs.mkdirSync(intentDir(dir), { recursive: true, mode: 0o700 });
+    const file = path.join(intentDir(dir), '4194000-1.log');
+    const record = { ...plan, op: 'detach', pid: 4194000, pidStart: '1', started: new Date().toISOString() };
+    fs.writeFileSync(file, JSON.stringify({ t: 'begin', id: '1', record }) + '\n', { mode: 0o600 });
+    const [p] = pendingIntents(dir);
+    // Replaced by a symbolic link (the journal is opened O_NOFOLLOW): ELOOP, not "removed".
+    fs.renameSync(file, `${file}.real`);
+    fs.symlinkSync(`${file}.real`, file);
+    expect(() => clearIntent(p)).toThrow(SystemError);
+    expect(() => clearIntent(p)).toThrow(expect.objectContaining({ code: 'ELOOP' }));
+    fs.rmSync(file);
+    expect(() => clearIntent(p)).not.toThrow();
   });
 });

@@ -63,7 +63,7 @@ describe('reconcile acts on a drift by its link, not its text', () => {
 
   it('reports a stray veth with its link, and deletes that link only', async () => {
     const group = 0x4e4c0001;
-    const links = [link(3, 'nlk-n', { kind: 'bridge', up: true } as Partial<Link>), link(4, 'nvstray', { group }), link(5, 'nvelse', { group: 0 })];
+    const links = [link(3, 'nlk-n', { kind: 'bridge', up: true } as Partial<Link>), link(4, 'nv0123456789ab', { group }), link(5, 'nvelse', { group: 0 })];
     const { host, deleted } = fakeHost(links);
     const st = {
       version: 1,
@@ -73,8 +73,26 @@ describe('reconcile acts on a drift by its link, not its text', () => {
     } as unknown as HostState;
     const ctx = context(host, st, () => []);
     const drift = (await check(ctx)).filter((d) => d.kind === 'stray-veth');
-    expect(drift.map((d) => [d.kind, d.link])).toEqual([['stray-veth', 'nvstray']]);
+    expect(drift.map((d) => [d.kind, d.link])).toEqual([['stray-veth', 'nv0123456789ab']]);
     await reconcile(ctx);
     expect(deleted).toEqual([4]);
+  });
+
+  it("does not delete a stray's name once another link has taken it (re-read before deleting)", async () => {
+    const group = 0x4e4c0001;
+    const stray = link(4, 'nv0123456789ab', { group });
+    const { host, deleted } = fakeHost([link(3, 'nlk-n', { kind: 'bridge', up: true } as Partial<Link>), stray]);
+    // Between check()'s dump and the delete, the name went to a user's bridge in the group.
+    host.links.find = async (name: string) => (name === stray.name ? link(6, name, { kind: 'bridge', group } as Partial<Link>) : undefined);
+    const st = {
+      version: 1,
+      networks: { n: { name: 'n', bridge: 'nlk-n', subnet: '10.9.0.0/24', gateway: '10.9.0.1/24', group } },
+      attachments: { n: {} },
+      publications: {},
+    } as unknown as HostState;
+    const ctx = context(host, st, () => []);
+    expect((await check(ctx)).filter((d) => d.kind === 'stray-veth').map((d) => d.link)).toEqual([stray.name]);
+    await reconcile(ctx);
+    expect(deleted).toEqual([]);
   });
 });

@@ -593,7 +593,7 @@ describe('rule-shape templates', () => {
     const b = rule().tcp({ dport: 1 }).dnat({ to: '10.0.0.1', port: 80 });
     const key = b.shapeKey;
     expect(key).toBe('m9:tcp dport$P;Ndnat$4$Pu0;');
-    // Named sets are constants in the key: 5,000 of them overflow the join map (4,096 keys) at least once.
+    // Named sets are constants in the key: 5,000 of them overflow the join map (4,096 keys) at least once (under the known prefix "").
     for (let i = 0; i < 5000; i++) rule().match('ip saddr', `@set${i}`);
     expect(rule().tcp({ dport: 2 }).dnat({ to: '10.0.0.2', port: 80 }).shapeKey).toBe(key);
     // And templates still find the shape: rules 3 on are written from it, as before.

@@ -208,20 +208,27 @@ const MAX_JOINED = 4096;
  */
 export function joinKey(prefix: string, part: string): string {
   let next = JOINED.get(prefix);
-  if (next === undefined) {
-    if (joinedKeys >= MAX_JOINED) {
-      JOINED.clear();
-      joinedKeys = 0;
-    }
-    JOINED.set(prefix, (next = new Map<string, string>()));
+  let key = next?.get(part);
+  if (key !== undefined) return key;
+  // The bound is checked for every new key, not only a new prefix: new parts under a known prefix
+  // (a named set or a constant per rule, after the same first steps) must not grow the map for ever.
+  if (joinedKeys >= MAX_JOINED) {
+    JOINED.clear();
+    joinedKeys = 0;
+    next = undefined;
   }
-  let key = next.get(part);
-  if (key === undefined) {
-    key = prefix + part + ';';
-    next.set(part, key);
-    joinedKeys++;
-  }
+  if (next === undefined) JOINED.set(prefix, (next = new Map<string, string>()));
+  key = prefix + part + ';';
+  next.set(part, key);
+  joinedKeys++;
   return key;
+}
+
+/** @internal for tests: how many joined keys {@link JOINED} holds (at most 4,096). */
+export function joinedKeyCount(): number {
+  let n = 0;
+  for (const m of JOINED.values()) n += m.size;
+  return n;
 }
 
 /** The slot kind of the values of a field, by field name (fields whose values vary from rule to rule). */

@@ -15,7 +15,7 @@
  */
 const path = require('node:path');
 const inspector = require('node:inspector');
-const { PerformanceObserver, constants } = require('node:perf_hooks');
+const { countGcs } = require('./lib/gc-count');
 const { openServicesRun } = require('./lib/services-churn');
 
 const post = (s, m, p) => new Promise((res, rej) => s.post(m, p, (e, r) => (e ? rej(e) : res(r))));
@@ -33,15 +33,8 @@ async function main() {
     for (let i = 0; i < warmup; i++) await change();
 
     // 1. Exact heap growth per call, and the collections.
-    const gcs = { minor: 0, major: 0, minorMs: 0, majorMs: 0 };
-    const obs = new PerformanceObserver((list) => {
-      for (const e of list.getEntries()) {
-        const kind = e.detail?.kind ?? e.kind;
-        if (kind === constants.NODE_PERFORMANCE_GC_MINOR) (gcs.minor++, (gcs.minorMs += e.duration));
-        else if (kind === constants.NODE_PERFORMANCE_GC_MAJOR) (gcs.major++, (gcs.majorMs += e.duration));
-      }
-    });
-    obs.observe({ entryTypes: ['gc'] });
+    const gc = countGcs();
+    const gcs = gc.counts;
     const v8 = require('node:v8');
     const grew = [];
     for (let i = 0; i < calls; i++) {
@@ -51,7 +44,7 @@ async function main() {
       if (after > before) grew.push(after - before);
     }
     await new Promise((r) => setImmediate(r));
-    obs.disconnect();
+    gc.stop();
     grew.sort((a, b) => a - b);
     const med = grew[grew.length >> 1];
 

@@ -61,7 +61,7 @@ function threads() {
 /** The child: one measurement. */
 async function child(dist, n) {
   const { openServicesRun } = require('./lib/services-churn');
-  const { PerformanceObserver, constants } = require('node:perf_hooks');
+  const { countGcs } = require('./lib/gc-count');
   const v8 = require('node:v8');
   // Threads before nlkit loads: V8's platform workers (their names are all "node" in Node 20) and node's own.
   const early = [...threads().keys()].filter((t) => t !== process.pid);
@@ -78,15 +78,8 @@ async function child(dist, n) {
     const rss = process.memoryUsage().rss;
     process.stdout.write(`READY ${process.pid}\n`);
     await next();
-    const gcs = { minor: 0, major: 0, minorMs: 0, majorMs: 0 };
-    const obs = new PerformanceObserver((list) => {
-      for (const e of list.getEntries()) {
-        const kind = e.detail?.kind ?? e.kind;
-        if (kind === constants.NODE_PERFORMANCE_GC_MINOR) (gcs.minor++, (gcs.minorMs += e.duration));
-        else if (kind === constants.NODE_PERFORMANCE_GC_MAJOR) (gcs.major++, (gcs.majorMs += e.duration));
-      }
-    });
-    obs.observe({ entryTypes: ['gc'] });
+    const gc = countGcs();
+    const gcs = gc.counts;
     const t0 = threads();
     const c0 = process.cpuUsage();
     const w0 = process.hrtime.bigint();
@@ -95,7 +88,7 @@ async function child(dist, n) {
     const cpu = process.cpuUsage(c0);
     const t1 = threads();
     await new Promise((r) => setImmediate(r));
-    obs.disconnect();
+    gc.stop();
     const per = [];
     for (const [tid, b] of t1) {
       const a = t0.get(tid) ?? { cpu: 0, vol: 0, invol: 0 };

@@ -215,6 +215,21 @@ execFileSync(process.execPath, [path.join(root, 'scripts', 'bundle-cli-cache.cjs
  * the cache holds their bytecode too: a process whose first work is a commit (a CLI, a CNI plugin)
  * then does not parse and compile them (bench/notes.md, "The first 1,000-rule commit").
  */
+/**
+ * Three DNAT rules of one shape in chain `pre`: the second makes its template and the third is written from it
+ * (lib/nftables/rule-templates.ts), so that code is in the cache too.
+ */
+function addThreeDnat(tx, rule, table) {
+  for (let i = 0; i < 3; i++)
+    tx.addRule({
+      ...table,
+      chain: 'pre',
+      rule: rule()
+        .tcp({ dport: 9000 + i })
+        .dnat({ to: `10.0.1.${i + 1}`, port: 80 }),
+    });
+}
+
 function warmNftables({ nft, rule, not }) {
   const tx = new nft.Transaction();
   const table = { family: 'inet', table: 'warm' };
@@ -241,18 +256,8 @@ function warmNftables({ nft, rule, not }) {
       .counter()
       .drop(),
   });
-  // Three rules of one shape: the second makes its template and the third is written from it
-  // (lib/nftables/rule-templates.ts), so that code is in the cache too.
-  for (let i = 0; i < 3; i++) {
-    tx.addRule({
-      ...table,
-      chain: 'pre',
-      rule: rule()
-        .tcp({ dport: 9000 + i })
-        .dnat({ to: `10.0.1.${i + 1}`, port: 80 }),
-    });
-    tx.addRule({ ...table, chain: 'in', rule: rule().iifname(`veth${i}`).mark(i).udp({ dport: 53 }).accept().comment(`warm ${i}`) });
-  }
+  addThreeDnat(tx, rule, table);
+  for (let i = 0; i < 3; i++) tx.addRule({ ...table, chain: 'in', rule: rule().iifname(`veth${i}`).mark(i).udp({ dport: 53 }).accept().comment(`warm ${i}`) });
   tx.encode();
 }
 
@@ -300,14 +305,7 @@ async function warmNftCommit({ nft, rule }) {
     const table = { family: 'ip', table: 'warm' };
     tx.addTable({ family: 'ip', name: 'warm' });
     tx.addChain({ ...table, name: 'pre', type: 'nat', hook: 'prerouting', priority: 'dstnat' });
-    for (let i = 0; i < 3; i++)
-      tx.addRule({
-        ...table,
-        chain: 'pre',
-        rule: rule()
-          .tcp({ dport: 9000 + i })
-          .dnat({ to: `10.0.1.${i + 1}`, port: 80 }),
-      });
+    addThreeDnat(tx, rule, table);
     const { results, generation } = await tx.commit(echo ? { echo } : undefined);
     if (generation !== 7 || results.length !== 5 || (echo === undefined && results[4].handle !== 5))
       throw new Error('bundle: warmNftCommit is out of date with lib/nftables/transaction.ts (the results of a commit)');

@@ -5,7 +5,7 @@
  * group (an attach that died between creating the veth and marking it).
  * @module
  */
-import { parseMark, vethMark } from './names';
+import { isHostVethName, parseMark, vethMark } from './names';
 
 /** Offset of the scratch group a partial detach moves its host veths to (removal.ts). */
 export const SCRATCH_GROUP = 0x8000;
@@ -43,9 +43,6 @@ export function notOurVeth(tag: string, rec: VethNetwork, ref: HostVethRef, link
   return `${link.name} (index ${link.index}) has alias ${JSON.stringify(link.alias ?? '')}${marked ? '' : ` and group ${link.group ?? '?'}`}, not "${want}"`;
 }
 
-/** The shape of every host veth name nlkit gives (names.ts hostVethName). */
-const HOST_VETH_NAME = /^nv[0-9a-f]{12}$/;
-
 /**
  * Whether a link in network `rec`'s group that no attachment claims is one of nlkit's veths of it (a stray
  * reconcile deletes): a veth with the network's mark, or unmarked and named like nlkit's host veths (an attach
@@ -54,7 +51,7 @@ const HOST_VETH_NAME = /^nv[0-9a-f]{12}$/;
  */
 export function isStrayVeth(tag: string, rec: VethNetwork, link: LinkOwner): boolean {
   if (link.kind !== 'veth' || link.group !== rec.group) return false;
-  if (!link.alias) return HOST_VETH_NAME.test(link.name ?? '');
+  if (!link.alias) return isHostVethName(link.name);
   const mark = parseMark(link.alias);
   return mark?.tag === tag && mark.network === rec.name && mark.id !== undefined;
 }

@@ -4,8 +4,8 @@
 // window of an attach that died between creating the veth (in the group) and
 // the request that enslaves it, brings it up and marks it.
 import { describe, expect, it } from 'vitest';
-import { notOurVeth, SCRATCH_GROUP } from '../../lib/network/veth-owner';
-import { vethMark } from '../../lib/network/names';
+import { isStrayVeth, notOurVeth, SCRATCH_GROUP } from '../../lib/network/veth-owner';
+import { hostVethName, vethMark } from '../../lib/network/names';
 
 const tag = '0123abcd';
 const rec = { name: 'web', group: 7 };
@@ -28,5 +28,15 @@ describe("a host veth's owner", () => {
     expect(notOurVeth(tag, rec, ref, { ...ours, alias: 'someone else' })).toMatch(/has alias "someone else" and group 7/);
     // The network's record gone (no group to tell): only the mark counts.
     expect(notOurVeth(tag, { name: 'web' }, ref, { ...ours, alias: undefined })).toMatch(/has alias ""/);
+  });
+
+  it('counts as a stray only a veth of the group with the network mark, or unmarked and named as nlkit names host veths', () => {
+    const stray = { index: 11, name: hostVethName('web', 'gone'), kind: 'veth', group: 7 };
+    expect(isStrayVeth(tag, rec, stray)).toBe(true); // an attach that died before its mark
+    expect(isStrayVeth(tag, rec, { ...stray, name: 'uservx0' })).toBe(false); // someone's veth put into the group
+    expect(isStrayVeth(tag, rec, { ...stray, alias: vethMark(tag, 'web', 'c9') })).toBe(true);
+    expect(isStrayVeth(tag, rec, { ...stray, alias: vethMark(tag, 'db', 'c9') })).toBe(false);
+    expect(isStrayVeth(tag, rec, { ...stray, kind: 'bridge' })).toBe(false);
+    expect(isStrayVeth(tag, rec, { ...stray, group: 0 })).toBe(false);
   });
 });

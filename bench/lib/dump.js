@@ -5,12 +5,17 @@
  * message and dropping it), against `ip -j ... show`; time and memory.
  */
 const { summarize } = require('./stats');
+const { alternate, roundsResult } = require('./rounds');
+
+const LIST = 'nlkit, `list()` (collected, decoded)';
 
 const MB = 2 ** 20;
 
 /**
  * spec: { group, memoryGroup, list(h), request() -> NetlinkCall, accept(m) -> boolean,
- *         decode(m), ipArgs, atLeast, runs }
+ *         decode(m), ipArgs, atLeast, runs, peer? }
+ * peer: { variant, batch(n) -> Promise<ms[]> }, a program doing the same dump (n timed dumps per
+ * batch): measured in rounds alternated with list(), for a paired ratio.
  */
 async function measureDump(ctx, h, ns, spec) {
   const runs = spec.runs ?? (ctx.quick ? 5 : 30);
@@ -32,20 +37,43 @@ async function measureDump(ctx, h, ns, spec) {
     return n;
   };
 
-  await ctx.measure({
-    group: spec.group,
-    variant: 'nlkit, `list()` (collected, decoded)',
-    kind: 'time',
-    unit: 'ms',
-    runs,
-    warmup,
-    run: async () => {
-      count = (await spec.list(h)).length;
-    },
-  });
+  const listed = async () => {
+    const t0 = process.hrtime.bigint();
+    count = (await spec.list(h)).length;
+    return Number(process.hrtime.bigint() - t0) / 1e6;
+  };
+  if (spec.peer) {
+    // The peer's target ratio: list() and the peer take turns, `warmup` dumps each per round (bench/lib/rounds.js).
+    const per = warmup;
+    const rounds = Math.max(2, Math.round(runs / per));
+    const [own, peer] = await alternate(rounds, 1, [
+      async () => {
+        const ms = [];
+        for (let i = 0; i < per; i++) ms.push(await listed());
+        return ms;
+      },
+      () => spec.peer.batch(per),
+    ]);
+    const row = (variant, impl, entry, note) =>
+      ctx.record({ group: spec.group, variant, impl, kind: 'time', unit: 'ms', runs: rounds * per, warmup: per, note, ...roundsResult(entry) });
+    row(LIST, 'nlkit', own, `alternated with ${spec.peer.variant}, ${per} dumps each per round`);
+    row(spec.peer.variant, 'alternative', peer, `a new process per round (its first dump untimed), alternated with nlkit's list()`);
+  } else {
+    await ctx.measure({
+      group: spec.group,
+      variant: LIST,
+      kind: 'time',
+      unit: 'ms',
+      runs,
+      warmup,
+      run: async () => {
+        count = (await spec.list(h)).length;
+      },
+    });
+  }
   if (count !== expected) throw new Error(`${spec.group}: listed ${count}, expected ${expected}`);
   // spec.fresh { script, args }: the same list() as the first thing a new process does
-  if (spec.fresh) await ctx.fresh({ group: spec.group, variant: 'nlkit, `list()` (collected, decoded)', kind: 'time', unit: 'ms', ...spec.fresh });
+  if (spec.fresh) await ctx.fresh({ group: spec.group, variant: LIST, kind: 'time', unit: 'ms', ...spec.fresh });
   await ctx.measure({
     group: spec.group,
     variant: 'nlkit, `rtnetlink.stream()` (decoded one by one)',

@@ -194,8 +194,8 @@ function renderMarkdown(latest, allWorkloads, notes) {
   out.push('- Ratios compare medians measured **in the same run**, against each alternative of the');
   out.push('  same table: for rates nlkit ÷ alternative, for times alternative ÷ nlkit (higher is better for nlkit);');
   out.push('  a cell gives the warm ratio, then the fresh-process and contended ones where measured.');
-  out.push('  Where a target compares nlkit with a peer program (the warm dump with libmnl, the attach rows with');
-  out.push('  Go) the two take turns: rounds of one batch each, the order reversed every other round, and the');
+  out.push('  Where a target compares nlkit with a peer program (route churn and the warm dump with libmnl, the');
+  out.push('  attach rows with Go) they take turns: rounds of one batch each, the order reversed every other round, and the');
   out.push("  target is judged on the median of the rounds' own ratios (bench/lib/rounds.js); its text gives that");
   out.push('  ratio, its range and the ratio of the medians.');
   out.push('- Route churn rates count route operations: adding N routes then deleting them is 2N operations.');

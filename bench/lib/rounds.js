@@ -55,10 +55,21 @@ function ratioAtMost(a, b, limit) {
   const paired = pairedRatios(a, b);
   if (!paired) return { met: ofMedians <= limit, value: `${ofMedians.toFixed(2)}×` };
   const s = summarize(paired);
-  return {
-    met: s.median <= limit,
-    value: `${s.median.toFixed(2)}× (paired, ${paired.length} alternated rounds: ${s.min.toFixed(2)}–${s.max.toFixed(2)}×; ratio of the medians ${ofMedians.toFixed(2)}×)`,
-  };
+  return { met: s.median <= limit, value: describe(s, paired.length, ofMedians) };
 }
 
-module.exports = { alternate, roundsResult, pairedRatios, ratioAtMost };
+/** The same for rates: a target "a ≥ limit × b", judged on the paired per-round ratios a / b. */
+function ratioAtLeast(a, b, limit) {
+  if (!a || !b) return { met: false, value: 'not measured' };
+  const ofMedians = a.median / b.median;
+  const paired = pairedRatios(a, b);
+  if (!paired) return { met: ofMedians >= limit, value: `${ofMedians.toFixed(2)}×` };
+  const s = summarize(paired);
+  return { met: s.median >= limit, value: describe(s, paired.length, ofMedians) };
+}
+
+function describe(s, rounds, ofMedians) {
+  return `${s.median.toFixed(2)}× (paired, ${rounds} alternated rounds: ${s.min.toFixed(2)}–${s.max.toFixed(2)}×; ratio of the medians ${ofMedians.toFixed(2)}×)`;
+}
+
+module.exports = { alternate, roundsResult, pairedRatios, ratioAtMost, ratioAtLeast };

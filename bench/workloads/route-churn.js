@@ -7,6 +7,8 @@
 
 const { mnl, go, runPeer, recordPeer } = require('../peers/peers');
 const { withCpuHogs } = require('../lib/cpu-contention');
+const { alternate, roundsResult, pairedRatios, ratioAtLeast: pairedAtLeast } = require('../lib/rounds');
+const { median } = require('../lib/stats');
 
 const GROUP = 'route churn (add 5,000 /32 routes, then delete them)';
 const CONTENDED = 'route churn under CPU contention (a busy-looping process on every core)';
@@ -14,6 +16,35 @@ const CONCURRENT = 'nlkit, concurrent (all calls in flight)';
 const BULK = 'nlkit, bulk (routes.add(list), routes.delete(list))';
 const LIBMNL = 'libmnl (C, all requests sent in 64 KiB sendmsg()s, then their acks)';
 const GO = 'Go vishvananda/netlink (one call after another)';
+
+/**
+ * nlkit's concurrent and bulk churn and libmnl's, in turns: per round one timed run of each (libmnl a new
+ * process whose first run is untimed), the order reversed every other round, after the runner's warm-up
+ * of the two nlkit shapes; recorded in `group` with the rounds kept for the paired targets.
+ */
+async function againstLibmnl(ctx, { group, ns, n, ops, concurrent, bulk, libmnl }) {
+  for (let i = 0; i < ctx.warmup; i++) {
+    await concurrent();
+    await bulk();
+  }
+  const rate = async (fn) => {
+    const t0 = process.hrtime.bigint();
+    await fn();
+    return [ops / (Number(process.hrtime.bigint() - t0) / 1e9)];
+  };
+  const batches = [() => rate(concurrent), () => rate(bulk)];
+  if (libmnl.bin)
+    batches.push(async () => {
+      const out = await runPeer(ns, libmnl.bin, ['churn', 'd0', String(n), '2']);
+      return [ops / (out.ms[1] / 1e3)];
+    });
+  const [c, b, m] = await alternate(ctx.runs, 1, batches);
+  const row = (variant, impl, entry, note) =>
+    ctx.record({ group, variant, impl, kind: 'rate', unit: 'routes/s', ops, runs: ctx.runs, warmup: ctx.warmup + 1, note, ...roundsResult(entry) });
+  row(CONCURRENT, 'nlkit', c, 'alternated round by round with the bulk row and libmnl');
+  row(BULK, 'nlkit', b, 'alternated round by round with the concurrent row and libmnl');
+  if (m) row(LIBMNL, 'alternative', m, "a new process per round (its first run untimed), alternated with nlkit's rows");
+}
 
 function routes(n, index) {
   const out = [];
@@ -54,15 +85,16 @@ module.exports = {
         await Promise.all(list.map((r) => h.routes.add(r)));
         await Promise.all(list.map((r) => h.routes.delete(r)));
       };
-      await ctx.measure({ group, variant: CONCURRENT, ops, unit: 'routes/s', run: concurrent });
-      // The same concurrent churn as the first thing a new process does.
-      await ctx.fresh({ group, variant: CONCURRENT, ops, unit: 'routes/s', script: 'route-churn.js', args: [ns, n, index] });
       // One call for all routes: validated first, sent back to back, failures reported by index.
       const bulk = async () => {
         await h.routes.add(list);
         await h.routes.delete(list);
       };
-      await ctx.measure({ group, variant: BULK, ops, unit: 'routes/s', run: bulk });
+      // Concurrent, bulk and libmnl take turns (bench/lib/rounds.js): the targets compare them.
+      const libmnl = mnl(ctx.log);
+      await againstLibmnl(ctx, { group, ns, n, ops, concurrent, bulk, libmnl });
+      // The same concurrent churn as the first thing a new process does.
+      await ctx.fresh({ group, variant: CONCURRENT, ops, unit: 'routes/s', script: 'route-churn.js', args: [ns, n, index] });
       await ctx.fresh({ group, variant: BULK, ops, unit: 'routes/s', script: 'route-churn.js', args: [ns, n, index, 'bulk'] });
       await ctx.measure({
         group,
@@ -90,26 +122,15 @@ module.exports = {
           await ctx.ipQuiet(ns, ['-batch', delFile]);
         },
       });
-      // Peers (bench/peers), timed by themselves in the same namespace.
+      // The Go peer (bench/peers), timed by itself in the same namespace.
       const peerRuns = String(ctx.warmup + ctx.runs);
-      const libmnl = mnl(ctx.log);
-      const peerMnl = async (g) => {
-        if (!libmnl.bin) return;
-        const out = await runPeer(ns, libmnl.bin, ['churn', 'd0', String(n), peerRuns]);
-        recordPeer(ctx, { group: g, variant: LIBMNL, ops, unit: 'routes/s', warmup: ctx.warmup }, out.ms);
-      };
-      await peerMnl(group);
       const vish = go(ctx.log);
       if (vish.bin) {
         const out = await runPeer(ns, vish.bin, ['churn', 'd0', String(n), peerRuns]);
         recordPeer(ctx, { group, variant: GO, ops, unit: 'routes/s', warmup: ctx.warmup }, out.ms);
       }
       // Under contention: nlkit's ratio to libmnl, against its quiet ratio above.
-      await withCpuHogs(async () => {
-        await ctx.measure({ group: CONTENDED, variant: CONCURRENT, ops, unit: 'routes/s', run: concurrent });
-        await ctx.measure({ group: CONTENDED, variant: BULK, ops, unit: 'routes/s', run: bulk });
-        await peerMnl(CONTENDED);
-      });
+      await withCpuHogs(() => againstLibmnl(ctx, { group: CONTENDED, ns, n, ops, concurrent, bulk, libmnl }));
 
       const few = list.slice(0, sample);
       await ctx.measure({
@@ -135,11 +156,11 @@ module.exports = {
   targets: [
     {
       text: 'route churn ≥ 1.0× libmnl (nlkit concurrent, warm)',
-      evaluate: (r) => ratioAtLeast(r(CONCURRENT), r(LIBMNL), 1),
+      evaluate: (r) => pairedAtLeast(r(CONCURRENT), r(LIBMNL), 1),
     },
     {
       text: 'bulk route churn ≥ 1.0× libmnl (nlkit routes.add(list), warm)',
-      evaluate: (r) => ratioAtLeast(r(BULK), r(LIBMNL), 1),
+      evaluate: (r) => pairedAtLeast(r(BULK), r(LIBMNL), 1),
     },
     {
       text: 'fresh process: bulk route churn ≥ 1.0× `ip -batch`',
@@ -154,9 +175,14 @@ module.exports = {
         const mnlQuiet = r(LIBMNL, GROUP);
         const mnlBusy = r(LIBMNL, CONTENDED);
         if (!quiet || !busy || !mnlQuiet || !mnlBusy) return { met: false, value: 'not measured' };
-        const q = quiet.median / mnlQuiet.median;
-        const b = busy.median / mnlBusy.median;
-        return { met: b * 1.5 >= q, value: `${q.toFixed(2)}× quiet, ${b.toFixed(2)}× contended` };
+        // The median of each block's per-round ratios (the rounds alternate nlkit and libmnl).
+        const paired = (a, b) => {
+          const p = pairedRatios(a, b);
+          return p ? median(p) : a.median / b.median;
+        };
+        const q = paired(quiet, mnlQuiet);
+        const b = paired(busy, mnlBusy);
+        return { met: b * 1.5 >= q, value: `${q.toFixed(2)}× quiet, ${b.toFixed(2)}× contended (paired per-round ratios, medians)` };
       },
     },
     {

@@ -11,8 +11,9 @@ interface Rounds {
   alternate(rounds: number, warmup: number, batches: ((round: number) => Promise<number[]>)[]): Promise<{ samples: number[]; rounds: number[] }[]>;
   roundsResult(entry: { samples: number[]; rounds: number[] }): Row & { samples: number[] };
   ratioAtMost(a: Row | undefined, b: Row | undefined, limit: number): { met: boolean; value: string };
+  ratioAtLeast(a: Row | undefined, b: Row | undefined, limit: number): { met: boolean; value: string };
 }
-const { alternate, roundsResult, ratioAtMost } = createRequire(import.meta.url)('../../bench/lib/rounds.js') as Rounds;
+const { alternate, roundsResult, ratioAtMost, ratioAtLeast } = createRequire(import.meta.url)('../../bench/lib/rounds.js') as Rounds;
 
 describe('bench rounds', () => {
   it('alternates the order round by round and drops the warm-up rounds', async () => {
@@ -43,5 +44,11 @@ describe('bench rounds', () => {
     const own = roundsResult({ samples: [1.6, 3.4, 1.7], rounds: [1.6, 3.4, 1.7] });
     expect(ratioAtMost(own, peer, 1.5).met).toBe(false);
     expect(ratioAtMost(undefined, peer, 1.5)).toEqual({ met: false, value: 'not measured' });
+  });
+
+  it('judges rates the other way round: at least the limit in the median round', () => {
+    const peer = roundsResult({ samples: [100, 200, 100], rounds: [100, 200, 100] });
+    expect(ratioAtLeast(roundsResult({ samples: [120, 150, 130], rounds: [120, 150, 130] }), peer, 1).met).toBe(true);
+    expect(ratioAtLeast(roundsResult({ samples: [90, 250, 95], rounds: [90, 250, 95] }), peer, 1).met).toBe(false);
   });
 });

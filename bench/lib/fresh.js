@@ -11,13 +11,13 @@ const { spawn } = require('node:child_process');
 const { MARK } = require('./fresh-child');
 
 /** Runs `node [--cpu-prof] script args...`; resolves with the child's report and the process's wall time. */
-function runFreshProcess(script, args, { cpuProfDir } = {}) {
+function runFreshProcess(script, args, { cpuProfDir, env } = {}) {
   const nodeArgs = cpuProfDir
     ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`, `--cpu-prof-name=${path.basename(script, '.js')}-${process.pid}-${Date.now()}.cpuprofile`]
     : [];
   return new Promise((resolve, reject) => {
     const t0 = process.hrtime.bigint();
-    const child = spawn(process.execPath, [...nodeArgs, script, ...args], { stdio: ['ignore', 'pipe', 'pipe'], cwd: path.join(__dirname, '..', '..') });
+    const child = spawn(process.execPath, [...nodeArgs, script, ...args], { stdio: ['ignore', 'pipe', 'pipe'], cwd: path.join(__dirname, '..', '..'), env });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));

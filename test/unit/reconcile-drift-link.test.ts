@@ -63,7 +63,11 @@ describe('reconcile acts on a drift by its link, not its text', () => {
 
   it('reports a stray veth with its link, and deletes that link only', async () => {
     const group = 0x4e4c0001;
-    const links = [link(3, 'nlk-n', { kind: 'bridge', up: true } as Partial<Link>), link(4, 'nv0123456789ab', { group }), link(5, 'nvelse', { group: 0 })];
+    const links = [
+      link(3, 'nlk-n', { kind: 'bridge', up: true } as Partial<Link>),
+      link(4, 'nv0123456789ab', { group, alias: 'nlkit:0badcafe:n/c7' }),
+      link(5, 'nvelse', { group: 0, alias: 'nlkit:0badcafe:n/c8' }),
+    ];
     const { host, deleted } = fakeHost(links);
     const st = {
       version: 1,
@@ -80,7 +84,7 @@ describe('reconcile acts on a drift by its link, not its text', () => {
 
   it("does not delete a stray's name once another link has taken it (re-read before deleting)", async () => {
     const group = 0x4e4c0001;
-    const stray = link(4, 'nv0123456789ab', { group });
+    const stray = link(4, 'nv0123456789ab', { group, alias: 'nlkit:0badcafe:n/c7' });
     const { host, deleted } = fakeHost([link(3, 'nlk-n', { kind: 'bridge', up: true } as Partial<Link>), stray]);
     // Between check()'s dump and the delete, the name went to a user's bridge in the group.
     host.links.find = async (name: string) => (name === stray.name ? link(6, name, { kind: 'bridge', group } as Partial<Link>) : undefined);

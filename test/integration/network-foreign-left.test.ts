@@ -31,7 +31,7 @@ describe('links nlkit cannot prove its own are left, with a warning', () => {
   };
   const host = () => box.ns('t10');
   const ipHost = (...args: string[]) => execFileSync('ip', ['-n', host(), ...args]);
-  type IpLink = { ifname: string; ifindex: number; group: string; link_type: string; ifalias?: string; master?: string };
+  type IpLink = { ifname: string; ifindex: number; group: string; link_type: string; address?: string; ifalias?: string; master?: string };
   const links = () => ipJson(host(), 'link', 'show') as IpLink[];
   const linkNamed = (name: string) => links().find((l) => l.ifname === name);
   const warnings: Error[] = [];
@@ -58,7 +58,7 @@ describe('links nlkit cannot prove its own are left, with a warning', () => {
   });
   afterAll(async () => {
     process.off('warning', onWarning);
-    for (const n of ['fb', 'fm', 'fv', 'crash', 'fo', 'fg']) await nets?.delete(n, { missingOk: true }).catch(() => undefined);
+    for (const n of ['fb', 'fu', 'fm', 'fv', 'crash', 'fo', 'fg']) await nets?.delete(n, { missingOk: true }).catch(() => undefined);
     nets?.close();
     for (const s of made) await deleteNetns(s, { missingOk: true });
     fs.rmSync(stateDir, { recursive: true, force: true });
@@ -82,6 +82,19 @@ describe('links nlkit cannot prove its own are left, with a warning', () => {
     ]);
     expect(await nets.check()).toEqual([]);
     ipHost('link', 'del', 't10-fbbr');
+  });
+
+  // A create that died between adding the bridge and marking it leaves it unmarked: its MAC, fixed at creation and
+  // recorded, proves it nlkit's.
+  it('network delete deletes its own bridge left unmarked, told by the MAC the network recorded', async () => {
+    const rec = await nets.create({ name: 'fu', subnet: '10.95.5.0/24', bridge: 't10-fubr' });
+    ipHost('link', 'set', 't10-fubr', 'alias', ''); // the mark cleared
+    expect(linkNamed('t10-fubr')).toMatchObject({ address: rec.mac });
+    expect(linkNamed('t10-fubr')?.ifalias).toBeUndefined();
+    expect(await nets.delete('fu')).toBe(true);
+    await nextTick();
+    expect(linkNamed('t10-fubr')).toBeUndefined();
+    expect(foreignWarnings()).toEqual([]);
   });
 
   it("network delete leaves another state's bridge, and a veth, under the bridge's name", async () => {

@@ -235,7 +235,9 @@ async function inspect(ctx: ReconcileContext): Promise<{ drift: Drift[]; foreign
   drift.push(...(await ctx.checkFirewall(st)));
   drift.push(...(await ctx.checkLeases(st)));
   drift.push(...ctx.interrupted());
-  return { drift, foreign };
+  // A link a drift names (a leftover bridge put into the group, say) is reconcile's to act on, not left.
+  const named = new Set(drift.map((d) => d.link));
+  return { drift, foreign: foreign.filter((f) => !named.has(f.name)) };
 }
 
 /** Repairs every drift `check` finds; returns what it found (and fixed). */

@@ -99,4 +99,36 @@ describe('reconcile acts on a drift by its link, not its text', () => {
     await reconcile(ctx);
     expect(deleted).toEqual([]);
   });
+  // What reconcile leaves in a network's group it warns about (NLKIT_FOREIGN_LINK_LEFT); what a drift names it acts
+  // on, so that is not "left": a leftover bridge someone moved into the group is deleted, without the warning.
+  it('warns about the links it leaves in the group, not about one a drift names and it deletes', async () => {
+    const group = 0x4e4c0001;
+    const links = [
+      link(3, 'nlk-n', { kind: 'bridge', up: true } as Partial<Link>),
+      link(4, 'nv0123456789ab', { group }), // unmarked, named like nlkit's: left
+      link(5, 'oldbr', { kind: 'bridge', group, alias: 'nlkit:0badcafe:gone' } as Partial<Link>), // a leftover: deleted
+    ];
+    const { host, deleted } = fakeHost(links);
+    const st = {
+      version: 1,
+      networks: { n: { name: 'n', bridge: 'nlk-n', subnet: '10.9.0.0/24', gateway: '10.9.0.1/24', group } },
+      attachments: { n: {} },
+      publications: {},
+    } as unknown as HostState;
+    const leftovers = (ls: Link[]): Drift[] =>
+      ls.filter((l) => l.name === 'oldbr').map((l) => ({ network: 'gone', kind: 'leftover-bridge', link: l.name, detail: 'a leftover' }));
+    const warnings: Error[] = [];
+    const onWarning = (w: Error) => warnings.push(w);
+    process.on('warning', onWarning);
+    try {
+      await reconcile(context(host, st, leftovers));
+      await new Promise((r) => setImmediate(r));
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(deleted).toEqual([5]);
+    expect(warnings.map((w) => [(w as Error & { code?: string }).code, w.message])).toEqual([
+      ['NLKIT_FOREIGN_LINK_LEFT', expect.stringMatching(/^reconcile: nv0123456789ab \(index 4\), in network n's interface group, left untouched: a veth/)],
+    ]);
+  });
 });

@@ -8,6 +8,7 @@ import { ENODEV } from '../netlink/errno';
 import type { NetworkNamespace } from '../netns/namespace';
 import { getLinkIdentity } from '../rtnetlink/link-identity';
 import type { NetworkContext } from './context';
+import { stepDone } from './fault';
 import type { Rollback } from './settle';
 import type { AttachmentRecord, NetworkRecord } from './state';
 
@@ -40,6 +41,7 @@ export async function createVeth(
   // The undo is registered once the create is known to have succeeded (else the name may be someone else's).
   const link = await added;
   rollback.push(() => host.links.delete(link.index ?? att.hostIfname)); // by index: the name may reach another link by then
+  stepDone('attachveth'); // the test hook's point of an unmarked veth in the network's group (no step of attach's)
   // Only a bridge of this name: a link of another kind that took the name is never a master here, nor
   // another bridge that carries the name as an altname (the kernel's lookup by name matches altnames).
   const br = await bridge;

@@ -4,18 +4,24 @@
  * operation <op> (attach, detach, publish, unpublish, create, delete),
  * counted across the process's calls of that operation. The crash tests use
  * it to prove that check/reconcile leave nothing behind whatever step a
- * process dies after. Unset (always, outside tests) it costs one comparison.
+ * process dies after. `<op>:<n>:stop` stops the process there instead
+ * (SIGSTOP): the operation stays in flight, live in the journal, until the
+ * test continues (SIGCONT) or kills it. Besides the operations' steps there
+ * is one point that is no step of theirs (it does not change their counts):
+ * `attachveth`, an attach's host veth created and not marked yet.
+ * Unset (always, outside tests) it costs one comparison.
  * @internal
  * @module
  */
 
-const spec = /^([a-z]+):(\d+)$/.exec(process.env.NLKIT_FAULT_AFTER_STEP ?? '');
+const spec = /^([a-z]+):(\d+)(:stop)?$/.exec(process.env.NLKIT_FAULT_AFTER_STEP ?? '');
 const faultOp = spec?.[1];
 const faultStep = Number(spec?.[2] ?? 0);
+const faultSignal = spec?.[3] ? 'SIGSTOP' : 'SIGKILL';
 let steps = 0;
 
-/** Marks a step boundary of `op`: the test hook's kill point. */
+/** Marks a step boundary of `op`: the test hook's kill (or stop) point. */
 export function stepDone(op: string): void {
   if (op !== faultOp) return;
-  if (++steps === faultStep) process.kill(process.pid, 'SIGKILL');
+  if (++steps === faultStep) process.kill(process.pid, faultSignal);
 }

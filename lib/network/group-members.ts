@@ -21,7 +21,7 @@ import type { NetworkContext } from './context';
 import { pendingIntents } from './intents';
 import { parseMark } from './names';
 import type { AttachmentRecord, NetworkRecord } from './state';
-import { notOurVeth, SCRATCH_GROUP } from './veth-owner';
+import { foreignMemberReason, notOurVeth, SCRATCH_GROUP } from './veth-owner';
 
 /** The links of `groups` (identity, name, alias, group), in one dump without statistics; other links are not decoded. */
 function* listGroupMembers(groups: readonly number[]): Operation<LinkOwnership[]> {
@@ -91,7 +91,7 @@ export async function groupMembers(ctx: NetworkContext, rec: NetworkRecord, atts
       if (live === false) out.ours.push(l.index);
       if (live !== undefined) continue;
     }
-    out.foreign.push({ index: l.index, name: l.name, reason: foreignReason(l) });
+    out.foreign.push({ index: l.index, name: l.name, reason: foreignMemberReason(l) });
     if (l.group === scratch) out.scratchClean = false;
   }
   out.elsewhere = atts.filter((a) => !found.has(a.id));
@@ -118,8 +118,4 @@ function attachIntents(ctx: NetworkContext, network: string): Map<string, boolea
     for (const name of p.record.hostIfnames ?? []) out.set(name, p.live || out.get(name) === true);
   }
   return out;
-}
-
-function foreignReason(l: LinkOwnership): string {
-  return `a ${l.kind ?? 'device'} with alias ${JSON.stringify(l.alias ?? '')}, not one of nlkit's veths of this network`;
 }

@@ -12,11 +12,12 @@
 import type { NetworkContext } from './context';
 import { NotFoundError } from '../netlink/errors';
 import { getLinkOwnership } from '../rtnetlink/link-identity';
+import { warnForeignLink } from './foreign-link-warning';
 import { ignoreMissing } from './named-link';
 import { notOurVeth, type HostVethRef, type VethNetwork } from './veth-owner';
 
 /** The code of the process warning emitted when a host veth's recorded name reaches a link that is not the attachment's. */
-export const FOREIGN_LINK_WARNING = 'NLKIT_FOREIGN_LINK_LEFT';
+export { FOREIGN_LINK_WARNING } from './foreign-link-warning';
 
 /** A host veth whose recorded name reached another link, left untouched. */
 export interface ForeignVeth {
@@ -52,20 +53,7 @@ export async function verifiedHostVeths(
 
 /** Tells the process (an NlkitWarning) about host veth names that reached links nlkit left alone. */
 export function warnForeign(rec: VethNetwork, op: string, foreign: ForeignVeth[]): void {
-  for (const f of foreign)
-    process.emitWarning(`${op}: ${f.hostIfname}, recorded as ${f.id}'s host veth on network ${rec.name}, left untouched: ${f.reason}`, {
-      type: 'NlkitWarning',
-      code: FOREIGN_LINK_WARNING,
-    });
-}
-
-/** Tells the process (an NlkitWarning) about links in a network's interface group that are not nlkit's, left in place. */
-export function warnForeignMembers(rec: VethNetwork, op: string, members: Array<{ index: number; name?: string; reason: string }>): void {
-  for (const m of members)
-    process.emitWarning(`${op}: ${m.name ?? '?'} (index ${m.index}), in network ${rec.name}'s interface group, left untouched: ${m.reason}`, {
-      type: 'NlkitWarning',
-      code: FOREIGN_LINK_WARNING,
-    });
+  for (const f of foreign) warnForeignLink(`${op}: ${f.hostIfname}, recorded as ${f.id}'s host veth on network ${rec.name}, left untouched: ${f.reason}`);
 }
 
 /**

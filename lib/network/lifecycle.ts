@@ -13,11 +13,11 @@ import { ignoreMissing, ipamOf, notFound, type NetworkContext } from './context'
 import type { Link } from '../rtnetlink/link-types';
 import { NetworkOperationError } from './errors';
 import { stepDone } from './fault';
-import { altnameHolderConflict, checkHostOverlap, isOurBridge, leftoverBridge } from './host-conflicts';
+import { altnameHolderConflict, checkHostOverlap, leftoverBridge } from './host-conflicts';
 import { beginIntent, endFailed } from './intents';
 import { bridgeMark, defaultBridgeName, parseMark, randomMac, validateNetworkName } from './names';
 import { FIREWALL_SPEC_KEYS, sameFirewallSpec, validateFirewallSpec } from './firewall/spec';
-import { deleteNamedLink } from './named-link';
+import { deleteNetworkBridge, warnForeignBridge } from './network-bridge';
 import { Rollback } from './settle';
 import type { HostState, NetworkRecord } from './state';
 import { isObject } from '../validate/options';
@@ -180,14 +180,16 @@ export async function deleteNetwork(ctx: NetworkContext, name: string, missingOk
     throw notFound('network', name, `delete network ${name}`);
   }
   const intent = beginIntent(ctx.store.dir, { op: 'delete', network: name, bridge: rec.bridge });
+  const bridge = { network: name, bridge: rec.bridge, mac: rec.mac };
+  let bridgeLeft: string | undefined;
   try {
     stepDone('delete');
     await detachAll(ctx, rec);
     stepDone('delete');
     await rebuildFirewall(ctx, rec.name); // networks are rare: the table is rewritten atomically without this one (or removed with the last)
     stepDone('delete');
-    // Not another link that carries the name as an altname, nor one that took the name since.
-    await deleteNamedLink(ctx.host, rec.bridge, (l) => isOurBridge(ctx.store.tag, rec.name, l));
+    // Not another link that carries the name as an altname, nor one that took the name since: left, with a warning.
+    bridgeLeft = await deleteNetworkBridge(ctx, bridge);
     stepDone('delete');
     await ipamOf(ctx, rec).destroy();
     stepDone('delete');
@@ -202,6 +204,8 @@ export async function deleteNetwork(ctx: NetworkContext, name: string, missingOk
     throw e;
   }
   intent.done();
+  // The record goes all the same: the link is not the network's, and a record kept for it could never be deleted.
+  if (bridgeLeft !== undefined) warnForeignBridge(bridge, `delete network ${name}`, bridgeLeft);
   return true;
 }
 

@@ -30,11 +30,6 @@ export function hostVethName(network: string, sandboxId: string): string {
   return validateInterfaceName(`nv${hash(`${network}\0${sandboxId}`, 12)}`);
 }
 
-/** Whether `name` has the shape {@link hostVethName} gives every host veth. */
-export function isHostVethName(name: string | undefined): boolean {
-  return name !== undefined && /^nv[0-9a-f]{12}$/.test(name);
-}
-
 /** Random bytes for MACs, filled 42 MACs at a time (one call into the system's CSPRNG, not a hash per attach). */
 const macBytes = Buffer.alloc(252);
 let macOffset = macBytes.length;

@@ -10,7 +10,9 @@ import type { Handle } from '../handle';
 import type { Link } from '../rtnetlink/link-types';
 import { open } from '../handle';
 import { openNetnsSync, type NetworkNamespace } from '../netns/namespace';
-import { isStrayVeth, notOurVeth } from './veth-owner';
+import { foreignMemberReason, isStrayVeth, notOurVeth, SCRATCH_GROUP } from './veth-owner';
+import { warnForeignMembers } from './foreign-link-warning';
+import { parseMark } from './names';
 import { deleteNamedLink } from './named-link';
 import { identityOf, sameNamespace } from './sandbox-identity';
 import type { AttachmentRecord, HostState, NetworkRecord } from './state';
@@ -30,7 +32,7 @@ export interface Drift {
     | 'sandbox-interface-missing'
     | 'sandbox-address-missing'
     | 'sandbox-route-missing'
-    /** One of nlkit's veths in the network's group (its mark, or unmarked with an nlkit host veth name) that no attachment claims; another's link in the group is not reported. */
+    /** A veth with the network's mark in its group that no attachment claims; an unmarked veth or another's link in the group is not reported (reconcile() leaves it, with an NLKIT_FOREIGN_LINK_LEFT warning). */
     | 'stray-veth'
     /** A bridge with nlkit's mark that no recorded network claims (the state was lost). */
     | 'leftover-bridge'
@@ -178,10 +180,30 @@ async function inspectSandbox(
   return out;
 }
 
+/** A veth with network `rec`'s mark (in its scratch group: one a detach moved there to delete it). */
+function isMarkedVethOf(tag: string, rec: NetworkRecord, l: Link): boolean {
+  const mark = parseMark(l.alias);
+  return l.kind === 'veth' && mark?.tag === tag && mark.network === rec.name && mark.id !== undefined;
+}
+
+/** A link in a recorded network's interface group that is not nlkit's: reconcile leaves it, and says so. */
+interface GroupForeigner {
+  network: string;
+  index: number;
+  name?: string;
+  reason: string;
+}
+
 /** Compares the record with the kernel; changes nothing. */
 export async function check(ctx: ReconcileContext): Promise<Drift[]> {
+  return (await inspect(ctx)).drift;
+}
+
+/** The drift, and the links in the networks' groups (or their scratch groups) that are not nlkit's. */
+async function inspect(ctx: ReconcileContext): Promise<{ drift: Drift[]; foreign: GroupForeigner[] }> {
   const st = await ctx.state();
   const drift: Drift[] = [];
+  const foreign: GroupForeigner[] = [];
   const links = await ctx.host.links.list();
   const byName = new Map(links.map((l) => [l.name, l]));
   const owned = ctx.inFlightVeths(); // an attach or detach under way is not drift
@@ -202,9 +224,10 @@ export async function check(ctx: ReconcileContext): Promise<Drift[]> {
     }
     // nlkit's veths in the network's group that no attachment claims (a crashed attach, say); not another's link
     for (const l of links) {
-      if (!owned.has(l.name) && isStrayVeth(ctx.tag, rec, l)) {
+      if (owned.has(l.name) || (l.group !== rec.group && l.group !== rec.group + SCRATCH_GROUP)) continue;
+      if (isStrayVeth(ctx.tag, rec, l)) {
         drift.push({ network: rec.name, kind: 'stray-veth', link: l.name, detail: `${l.name} is in ${rec.name}'s group but not attached` });
-      }
+      } else if (!isMarkedVethOf(ctx.tag, rec, l)) foreign.push({ network: rec.name, index: l.index, name: l.name, reason: foreignMemberReason(l) });
     }
   }
   // A marked veth of an attach still under way is not a leftover either.
@@ -212,7 +235,9 @@ export async function check(ctx: ReconcileContext): Promise<Drift[]> {
   drift.push(...(await ctx.checkFirewall(st)));
   drift.push(...(await ctx.checkLeases(st)));
   drift.push(...ctx.interrupted());
-  return drift;
+  // A link a drift names (a leftover bridge put into the group, say) is reconcile's to act on, not left.
+  const named = new Set(drift.map((d) => d.link));
+  return { drift, foreign: foreign.filter((f) => !named.has(f.name)) };
 }
 
 /** Repairs every drift `check` finds; returns what it found (and fixed). */
@@ -223,8 +248,11 @@ export async function reconcile(ctx: ReconcileContext): Promise<Drift[]> {
 }
 
 async function repair(ctx: ReconcileContext): Promise<Drift[]> {
+  const found = await inspect(ctx);
+  // What is in a network's group and not nlkit's (an unmarked veth named like nlkit's among them) stays: say so.
+  for (const f of found.foreign) warnForeignMembers({ name: f.network }, 'reconcile', [f]);
   // An operation that died since recoverInterrupted() ran is left for the next reconcile.
-  const drift = (await check(ctx)).filter((d) => !d.kind.startsWith('interrupted-'));
+  const drift = found.drift.filter((d) => !d.kind.startsWith('interrupted-'));
   if (drift.length === 0) return drift;
   const st = await ctx.state();
   const nets = new Map(Object.values(st.networks).map((n) => [n.name, n]));

@@ -13,8 +13,7 @@ import { settleInterrupted } from './attachment-recovery';
 import { clearIntent, intentExists, pendingIntents, type IntentRecord, type PendingIntent } from './intents';
 import { deleteOwnedNamespace } from './removal';
 import { deleteNetwork, repairFirewall } from './lifecycle';
-import { deleteNamedLink } from './named-link';
-import { isOurBridge } from './host-conflicts';
+import { deleteNetworkBridge, warnForeignBridge } from './network-bridge';
 import type { Drift } from './reconcile';
 import { withLifecycleLock, withSandboxLocks } from './sandbox-lock';
 
@@ -58,7 +57,12 @@ async function settleLifecycle(ctx: NetworkContext, p: PendingIntent): Promise<v
   if (!intentExists(p)) return; // another process settled it while this one waited for the lock (and may have created the network anew)
   const r = p.record;
   if (r.network in (await ctx.store.snapshot()).networks) await deleteNetwork(ctx, r.network, true);
-  else if (r.op === 'delete' && r.bridge) await deleteNamedLink(ctx.host, r.bridge, (l) => isOurBridge(ctx.store.tag, r.network, l));
+  else if (r.op === 'delete' && r.bridge) {
+    // The record is gone, and its bridge's MAC with it: only a bridge with the network's mark is proven nlkit's.
+    const bridge = { network: r.network, bridge: r.bridge };
+    const left = await deleteNetworkBridge(ctx, bridge);
+    if (left !== undefined) warnForeignBridge(bridge, `recover delete of network ${r.network}`, left);
+  }
   for (const ns of r.namespaces ?? []) await deleteOwnedNamespace(ns);
   clearIntent(p);
 }

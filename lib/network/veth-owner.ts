@@ -5,7 +5,7 @@
  * group (an attach that died between creating the veth and marking it).
  * @module
  */
-import { isHostVethName, parseMark, vethMark } from './names';
+import { parseMark, vethMark } from './names';
 
 /** Offset of the scratch group a partial detach moves its host veths to (removal.ts). */
 export const SCRATCH_GROUP = 0x8000;
@@ -45,13 +45,19 @@ export function notOurVeth(tag: string, rec: VethNetwork, ref: HostVethRef, link
 
 /**
  * Whether a link in network `rec`'s group that no attachment claims is one of nlkit's veths of it (a stray
- * reconcile deletes): a veth with the network's mark, or unmarked and named like nlkit's host veths (an attach
- * that died before marking it). Anything else someone put into the group is not nlkit's: detach and reconcile
- * leave it (group-members.ts).
+ * reconcile deletes): a veth with the network's mark. An unmarked veth is not, whatever its name: one made with
+ * `ip` and named like nlkit's host veths ("nv" + 12 hex) would pass for one. nlkit's unmarked veths are those of
+ * attaches that died before marking them, and their intents name them: reconcile undoes those attaches (and
+ * deletes their veths) before it looks for strays, and leaves a live attach's alone. Anything else someone put
+ * into the group is not nlkit's: detach and reconcile leave it, with a warning (group-members.ts, reconcile.ts).
  */
 export function isStrayVeth(tag: string, rec: VethNetwork, link: LinkOwner): boolean {
   if (link.kind !== 'veth' || link.group !== rec.group) return false;
-  if (!link.alias) return isHostVethName(link.name);
   const mark = parseMark(link.alias);
   return mark?.tag === tag && mark.network === rec.name && mark.id !== undefined;
+}
+
+/** Why a member of a network's interface group is not one of nlkit's veths of it (the text of the warning that it was left). */
+export function foreignMemberReason(l: LinkOwner): string {
+  return `a ${l.kind ?? 'device'} with alias ${JSON.stringify(l.alias ?? '')}, not one of nlkit's veths of this network`;
 }

@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectTcp, deleteNetns, listenTcp } from '../../lib';
 import { networks, type NetworkManager } from '../../lib/network/manager';
-import { hostVethName } from '../../lib/network/names';
+import { hostVethName, ownerTag, vethMark } from '../../lib/network/names';
 import { ip, ipJson, uniqueNetnsName, useNetns } from '../helpers/netns';
 
 describe('network manager: check and reconcile', () => {
@@ -39,8 +39,9 @@ describe('network manager: check and reconcile', () => {
     ip(box.ns('host'), 'link', 'del', a1.hostIfname); // c1 loses its veth
     ip(box.ns('host'), 'addr', 'del', '10.66.0.1/24', 'dev', 'nlk-rec'); // the gateway goes
     await deleteNetns(c3); // c3's sandbox vanishes (as if its runtime removed it)
-    const strayv = hostVethName('rec', 'crashed'); // an attach that died before marking its veth
+    const strayv = hostVethName('rec', 'crashed'); // an attach that marked its veth, and died before recording the attachment
     ip(box.ns('host'), 'link', 'add', strayv, 'group', String(group), 'type', 'veth', 'peer', 'name', 'strayp');
+    ip(box.ns('host'), 'link', 'set', strayv, 'alias', vethMark(ownerTag(fs.realpathSync(stateDir)), 'rec', 'crashed'));
 
     const drift = await nets.check();
     const kinds = drift.map((d) => `${d.kind}:${d.id ?? ''}`).sort();

@@ -63,7 +63,11 @@ describe('reconcile acts on a drift by its link, not its text', () => {
 
   it('reports a stray veth with its link, and deletes that link only', async () => {
     const group = 0x4e4c0001;
-    const links = [link(3, 'nlk-n', { kind: 'bridge', up: true } as Partial<Link>), link(4, 'nv0123456789ab', { group }), link(5, 'nvelse', { group: 0 })];
+    const links = [
+      link(3, 'nlk-n', { kind: 'bridge', up: true } as Partial<Link>),
+      link(4, 'nv0123456789ab', { group, alias: 'nlkit:0badcafe:n/c7' }),
+      link(5, 'nvelse', { group: 0, alias: 'nlkit:0badcafe:n/c8' }),
+    ];
     const { host, deleted } = fakeHost(links);
     const st = {
       version: 1,
@@ -80,7 +84,7 @@ describe('reconcile acts on a drift by its link, not its text', () => {
 
   it("does not delete a stray's name once another link has taken it (re-read before deleting)", async () => {
     const group = 0x4e4c0001;
-    const stray = link(4, 'nv0123456789ab', { group });
+    const stray = link(4, 'nv0123456789ab', { group, alias: 'nlkit:0badcafe:n/c7' });
     const { host, deleted } = fakeHost([link(3, 'nlk-n', { kind: 'bridge', up: true } as Partial<Link>), stray]);
     // Between check()'s dump and the delete, the name went to a user's bridge in the group.
     host.links.find = async (name: string) => (name === stray.name ? link(6, name, { kind: 'bridge', group } as Partial<Link>) : undefined);
@@ -94,5 +98,37 @@ describe('reconcile acts on a drift by its link, not its text', () => {
     expect((await check(ctx)).filter((d) => d.kind === 'stray-veth').map((d) => d.link)).toEqual([stray.name]);
     await reconcile(ctx);
     expect(deleted).toEqual([]);
+  });
+  // What reconcile leaves in a network's group it warns about (NLKIT_FOREIGN_LINK_LEFT); what a drift names it acts
+  // on, so that is not "left": a leftover bridge someone moved into the group is deleted, without the warning.
+  it('warns about the links it leaves in the group, not about one a drift names and it deletes', async () => {
+    const group = 0x4e4c0001;
+    const links = [
+      link(3, 'nlk-n', { kind: 'bridge', up: true } as Partial<Link>),
+      link(4, 'nv0123456789ab', { group }), // unmarked, named like nlkit's: left
+      link(5, 'oldbr', { kind: 'bridge', group, alias: 'nlkit:0badcafe:gone' } as Partial<Link>), // a leftover: deleted
+    ];
+    const { host, deleted } = fakeHost(links);
+    const st = {
+      version: 1,
+      networks: { n: { name: 'n', bridge: 'nlk-n', subnet: '10.9.0.0/24', gateway: '10.9.0.1/24', group } },
+      attachments: { n: {} },
+      publications: {},
+    } as unknown as HostState;
+    const leftovers = (ls: Link[]): Drift[] =>
+      ls.filter((l) => l.name === 'oldbr').map((l) => ({ network: 'gone', kind: 'leftover-bridge', link: l.name, detail: 'a leftover' }));
+    const warnings: Error[] = [];
+    const onWarning = (w: Error) => warnings.push(w);
+    process.on('warning', onWarning);
+    try {
+      await reconcile(context(host, st, leftovers));
+      await new Promise((r) => setImmediate(r));
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(deleted).toEqual([5]);
+    expect(warnings.map((w) => [(w as Error & { code?: string }).code, w.message])).toEqual([
+      ['NLKIT_FOREIGN_LINK_LEFT', expect.stringMatching(/^reconcile: nv0123456789ab \(index 4\), in network n's interface group, left untouched: a veth/)],
+    ]);
   });
 });

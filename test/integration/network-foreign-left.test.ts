@@ -1,0 +1,251 @@
+// What nlkit cannot prove is its own it leaves, and says so (an NlkitWarning, code NLKIT_FOREIGN_LINK_LEFT):
+// a link that took a network's bridge name (network delete), a veth made with `ip` in a network's interface
+// group and named like nlkit's host veths but neither marked nor named by any attach's intent (detachAll,
+// reconcile), the unmarked veth of an intent journaled by an earlier build (no `group`) once the network's
+// record is gone. What it can prove is its own goes: an attach in flight in another process keeps its unmarked
+// veth through a reconcile and a detachAll here; an old intent's veth goes by its network's recorded group.
+// Links are made with `ip` in a test namespace and read back with `ip -j`.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { deleteNetns } from '../../lib';
+import { FOREIGN_LINK_WARNING } from '../../lib/network/host-veth';
+import { intentDir, pendingIntents } from '../../lib/network/intents';
+import { networks, type NetworkManager } from '../../lib/network/manager';
+import { hostVethName, vethMark } from '../../lib/network/names';
+import { ipJson, uniqueNetnsName, useNetns } from '../helpers/netns';
+
+const root = path.resolve(__dirname, '..', '..');
+
+describe('links nlkit cannot prove its own are left, with a warning', () => {
+  const box = useNetns('t10');
+  let nets: NetworkManager;
+  let stateDir: string;
+  const made: string[] = [];
+  const sandbox = (label: string) => {
+    const n = uniqueNetnsName(label);
+    made.push(n);
+    return n;
+  };
+  const host = () => box.ns('t10');
+  const ipHost = (...args: string[]) => execFileSync('ip', ['-n', host(), ...args]);
+  type IpLink = { ifname: string; ifindex: number; group: string; link_type: string; address?: string; ifalias?: string; master?: string };
+  const links = () => ipJson(host(), 'link', 'show') as IpLink[];
+  const linkNamed = (name: string) => links().find((l) => l.ifname === name);
+  const warnings: Error[] = [];
+  const onWarning = (w: Error) => warnings.push(w);
+  const foreignWarnings = () => warnings.filter((w) => (w as Error & { code?: string }).code === FOREIGN_LINK_WARNING).map((w) => w.message);
+  const nextTick = () => new Promise((r) => setImmediate(r)); // warnings are emitted on the next tick
+  const groupOf = async (net: string) => String((await nets.get(net)).group);
+
+  /** An attach intent as a build before the `group` field journaled it, of a dead process (a pid that does not run). */
+  function oldFormatIntent(network: string, id: string): void {
+    const record = { op: 'attach', network, ids: [id], hostIfnames: [hostVethName(network, id)], macs: ['02:00:00:00:00:0a'], namespaces: [] };
+    const line = JSON.stringify({ t: 'begin', id: '1', record: { ...record, pid: 4194001, pidStart: '1', started: new Date().toISOString() } });
+    fs.mkdirSync(intentDir(stateDir), { recursive: true, mode: 0o700 });
+    fs.writeFileSync(path.join(intentDir(stateDir), '4194001-1.log'), line + '\n', { mode: 0o600 });
+  }
+
+  beforeAll(async () => {
+    stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nlkit-net-'));
+    nets = await networks({ host: host(), stateDir });
+    process.on('warning', onWarning);
+  });
+  afterEach(() => {
+    warnings.length = 0;
+  });
+  afterAll(async () => {
+    process.off('warning', onWarning);
+    for (const n of ['fb', 'fu', 'fm', 'fv', 'crash', 'fo', 'fg']) await nets?.delete(n, { missingOk: true }).catch(() => undefined);
+    nets?.close();
+    for (const s of made) await deleteNetns(s, { missingOk: true });
+    fs.rmSync(stateDir, { recursive: true, force: true });
+  });
+
+  it("network delete leaves a bridge made with ip under the bridge's name, warns, and removes the record", async () => {
+    await nets.create({ name: 'fb', subnet: '10.95.0.0/24', bridge: 't10-fbbr' });
+    ipHost('link', 'del', 't10-fbbr'); // nlkit's bridge goes; someone makes one under its name (unmarked, another MAC)
+    ipHost('link', 'add', 't10-fbbr', 'type', 'bridge');
+    const index = linkNamed('t10-fbbr')?.ifindex;
+    expect(await nets.delete('fb')).toBe(true);
+    await nextTick();
+    expect(linkNamed('t10-fbbr')).toMatchObject({ ifindex: index, link_type: 'ether' });
+    expect(await nets.find('fb')).toBeUndefined();
+    expect(foreignWarnings()).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          `delete network fb: t10-fbbr, network fb's bridge name, reaches a link nlkit left untouched: t10-fbbr \\(index ${index}\\) is an unmarked bridge with MAC`,
+        ),
+      ),
+    ]);
+    expect(await nets.check()).toEqual([]);
+    ipHost('link', 'del', 't10-fbbr');
+  });
+
+  // A create that died between adding the bridge and marking it leaves it unmarked: its MAC, fixed at creation and
+  // recorded, proves it nlkit's.
+  it('network delete deletes its own bridge left unmarked, told by the MAC the network recorded', async () => {
+    const rec = await nets.create({ name: 'fu', subnet: '10.95.5.0/24', bridge: 't10-fubr' });
+    ipHost('link', 'set', 't10-fubr', 'alias', ''); // the mark cleared
+    expect(linkNamed('t10-fubr')).toMatchObject({ address: rec.mac });
+    expect(linkNamed('t10-fubr')?.ifalias).toBeUndefined();
+    expect(await nets.delete('fu')).toBe(true);
+    await nextTick();
+    expect(linkNamed('t10-fubr')).toBeUndefined();
+    expect(foreignWarnings()).toEqual([]);
+  });
+
+  it("network delete leaves another state's bridge, and a veth, under the bridge's name", async () => {
+    await nets.create({ name: 'fm', subnet: '10.95.1.0/24', bridge: 't10-fmbr' });
+    ipHost('link', 'del', 't10-fmbr');
+    ipHost('link', 'add', 't10-fmbr', 'type', 'bridge');
+    ipHost('link', 'set', 't10-fmbr', 'alias', 'nlkit:0badcafe:fm'); // another state directory's mark of a network of that name
+    expect(await nets.delete('fm')).toBe(true);
+    await nextTick();
+    expect(linkNamed('t10-fmbr')).toBeDefined();
+    expect(foreignWarnings()).toEqual([expect.stringMatching(/t10-fmbr \(index \d+\) has alias "nlkit:0badcafe:fm", not "nlkit:[0-9a-f]{8}:fm"/)]);
+    ipHost('link', 'del', 't10-fmbr');
+    warnings.length = 0;
+
+    await nets.create({ name: 'fm', subnet: '10.95.1.0/24', bridge: 't10-fmbr' });
+    ipHost('link', 'del', 't10-fmbr');
+    ipHost('link', 'add', 't10-fmbr', 'type', 'veth', 'peer', 'name', 't10-fmp');
+    expect(await nets.delete('fm')).toBe(true);
+    await nextTick();
+    expect(linkNamed('t10-fmbr')).toBeDefined();
+    expect(foreignWarnings()).toEqual([expect.stringMatching(/t10-fmbr \(index \d+\) is a veth, not nlkit's bridge/)]);
+    ipHost('link', 'del', 't10-fmbr');
+  });
+
+  it("a veth made with ip in the group, named like nlkit's, unmarked and in no intent, survives detachAll() and reconcile()", async () => {
+    await nets.create({ name: 'fv', subnet: '10.95.2.0/24' });
+    const att = await nets.attach('fv', { sandbox: sandbox('fva'), create: true });
+    const group = await groupOf('fv');
+    const lookalike = hostVethName('fv', 'nobody'); // "nv" + 12 hex, as nlkit names host veths
+    ipHost('link', 'add', lookalike, 'group', group, 'type', 'veth', 'peer', 'name', 't10-lkp');
+    const index = linkNamed(lookalike)?.ifindex;
+
+    expect(await nets.detachAll('fv')).toBe(1);
+    await nextTick();
+    expect(linkNamed(att.hostIfname)).toBeUndefined();
+    expect(linkNamed(lookalike)).toMatchObject({ ifindex: index, group });
+    expect(foreignWarnings()).toEqual([
+      expect.stringMatching(new RegExp(`detach from network fv: ${lookalike} \\(index ${index}\\), in network fv's interface group, left untouched`)),
+    ]);
+    warnings.length = 0;
+
+    expect(await nets.check()).toEqual([]); // not a stray: nothing proves it nlkit's
+    await nets.reconcile();
+    await nextTick();
+    expect(linkNamed(lookalike)).toMatchObject({ ifindex: index, group });
+    expect(linkNamed('t10-lkp')).toBeDefined();
+    expect(foreignWarnings()).toEqual([
+      expect.stringMatching(new RegExp(`reconcile: ${lookalike} \\(index ${index}\\), in network fv's interface group, left untouched: a veth`)),
+    ]);
+    ipHost('link', 'del', lookalike);
+    expect(await nets.delete('fv')).toBe(true);
+  });
+
+  // An attach in another process, stopped (SIGSTOP, the fault hook's `:stop`) right after it created its host
+  // veth in the group and before it marked it: its intent is live, so this process's reconcile and detachAll
+  // leave the veth; continued, the attach completes.
+  it("another process's attach in flight keeps its unmarked veth through reconcile() and detachAll() here", async () => {
+    const NET = { name: 'crash', subnet: '10.77.0.0/24' }; // the fixture's network, created here first (create is idempotent)
+    await nets.create(NET);
+    const other = await nets.attach('crash', { sandbox: sandbox('fib'), create: true });
+    const tag = uniqueNetnsName('fi');
+    made.push(`${tag}a`);
+    const child = spawn(process.execPath, ['test/fixtures/network-crash.cjs', host(), stateDir, 'attach', tag], {
+      cwd: root,
+      env: { ...process.env, NLKIT_FAULT_AFTER_STEP: 'attachveth:1:stop' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const exited = exitOf(child);
+    try {
+      await waitUntilStopped(child.pid as number);
+      const inFlight = hostVethName('crash', `${tag}a`);
+      const veth = linkNamed(inFlight);
+      expect(veth).toMatchObject({ group: await groupOf('crash') });
+      expect(veth?.ifalias).toBeUndefined(); // not marked yet
+      expect(pendingIntents(stateDir).map((p) => [p.record.op, p.live])).toEqual([['attach', true]]);
+
+      await nets.reconcile();
+      expect(await nets.detachAll('crash')).toBe(1);
+      await nextTick();
+      expect(linkNamed(inFlight)?.ifindex).toBe(veth?.ifindex);
+      expect(linkNamed(other.hostIfname)).toBeUndefined();
+      expect(foreignWarnings()).toEqual([]);
+
+      child.kill('SIGCONT');
+      const run = await exited;
+      expect(run.status, run.stderr).toBe(0);
+      expect(linkNamed(inFlight)).toMatchObject({ ifindex: veth?.ifindex, ifalias: vethMark(stateTag(nets), 'crash', `${tag}a`), master: 'nlk-crash' });
+      expect(Object.keys((await nets.state()).attachments.crash)).toEqual([`${tag}a`]);
+      expect(await nets.check()).toEqual([]);
+    } finally {
+      child.kill('SIGKILL');
+      child.kill('SIGCONT');
+      await exited;
+      await nets.delete('crash');
+    }
+  });
+
+  it("an intent of an earlier build (no group) for an unmarked veth: the network's recorded group proves it, reconcile deletes it", async () => {
+    await nets.create({ name: 'fo', subnet: '10.95.3.0/24' });
+    const left = hostVethName('fo', 'old1');
+    ipHost('link', 'add', left, 'group', await groupOf('fo'), 'type', 'veth', 'peer', 'name', 't10-oldp');
+    oldFormatIntent('fo', 'old1');
+    expect((await nets.check()).map((d) => d.kind)).toEqual(['interrupted-attach']);
+    await nets.reconcile();
+    await nextTick();
+    expect(linkNamed(left)).toBeUndefined();
+    expect(foreignWarnings()).toEqual([]);
+    expect(pendingIntents(stateDir)).toEqual([]);
+    expect(await nets.check()).toEqual([]);
+    expect(await nets.delete('fo')).toBe(true);
+  });
+
+  it('an intent of an earlier build (no group) for an unmarked veth whose network is gone: left with a warning, the intent settled', async () => {
+    await nets.create({ name: 'fg', subnet: '10.95.4.0/24' });
+    const left = hostVethName('fg', 'old2');
+    ipHost('link', 'add', left, 'group', await groupOf('fg'), 'type', 'veth', 'peer', 'name', 't10-oldq');
+    expect(await nets.delete('fg')).toBe(true); // no attachment: the group is not read
+    oldFormatIntent('fg', 'old2');
+    await nets.reconcile();
+    await nextTick();
+    expect(linkNamed(left)).toBeDefined(); // nothing proves it nlkit's: no record, no group, no mark, no master
+    expect(foreignWarnings()).toEqual([
+      expect.stringMatching(new RegExp(`recover attach on network fg: ${left}, recorded as old2's host veth on network fg, left untouched`)),
+    ]);
+    expect(pendingIntents(stateDir)).toEqual([]);
+    expect(await nets.check()).toEqual([]);
+    ipHost('link', 'del', left);
+  });
+});
+
+/** The state directory's owner tag, as the manager's marks carry it. */
+function stateTag(nets: NetworkManager): string {
+  return (nets as unknown as { ctx: { store: { tag: string } } }).ctx.store.tag;
+}
+
+/** The exit of a child process, with what it wrote to stderr. */
+function exitOf(child: ChildProcess): Promise<{ status: number | null; stderr: string }> {
+  let stderr = '';
+  child.stderr?.on('data', (d) => (stderr += d));
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (status) => resolve({ status, stderr }));
+  });
+}
+
+/** Waits until process `pid` is stopped (state T in /proc/PID/stat): the fault hook stopped it. */
+async function waitUntilStopped(pid: number): Promise<void> {
+  for (let i = 0; i < 600; i++) {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('T')) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`process ${pid} did not reach the fault hook's stop`);
+}

@@ -2,6 +2,8 @@
 
 #include <linux/netlink.h>
 #include <fcntl.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -323,6 +325,7 @@ void NetlinkSocket::Init(Napi::Env env, Napi::Object exports) {
           InstanceMethod<&NetlinkSocket::Pause>("pause"),
           InstanceMethod<&NetlinkSocket::Resume>("resume"),
           InstanceMethod<&NetlinkSocket::Close>("close"),
+          InstanceMethod<&NetlinkSocket::LinkName>("linkName"),
           InstanceMethod<&NetlinkSocket::Cancel>("cancel"),
           InstanceMethod<&NetlinkSocket::Unsent>("unsent"),
           InstanceAccessor<&NetlinkSocket::GetPortId>("portId"),
@@ -521,6 +524,23 @@ NetlinkSocket::NetlinkSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<
   AdjustExternal(env, reported_bytes_);
 }
 
+// ifName(index) on a socket's own descriptor: SIOCGIFNAME in the socket's
+// namespace, no netlink round trip (a netlink socket has no ioctls of its own,
+// so the kernel's generic interface ioctls answer). Null: no such link
+// (ENODEV); any other failure throws (the caller must not mistake it for a
+// link that is gone).
+static Napi::Value LinkNameOn(const Napi::CallbackInfo& info, int fd) {
+  Napi::Env env = info.Env();
+  int index = ArgInt(info, 0, "index", 1, 0x7fffffff);
+  ifreq ifr{};
+  ifr.ifr_ifindex = index;
+  if (ioctl(fd, SIOCGIFNAME, &ifr) < 0) {
+    if (errno == ENODEV) return env.Null();
+    throw ErrnoError(env, errno, "ioctl(SIOCGIFNAME)");
+  }
+  return Napi::String::New(env, ifr.ifr_name, strnlen(ifr.ifr_name, IFNAMSIZ));
+}
+
 NetlinkSocket::~NetlinkSocket() { Shutdown(Env()); }
 
 std::vector<double> NetlinkSocket::Shutdown(napi_env env) {
@@ -664,6 +684,13 @@ Napi::Value NetlinkSocket::Unsent(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// While closed_ is false the descriptor is io_'s and open: only Stop() (from
+// Shutdown, on this thread) lets the I/O thread close it.
+Napi::Value NetlinkSocket::LinkName(const Napi::CallbackInfo& info) {
+  if (closed_) throw ErrnoError(info.Env(), EBADF, "ioctl(SIOCGIFNAME)");
+  return LinkNameOn(info, io_->fd());
+}
+
 Napi::Value NetlinkSocket::GetPortId(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), port_id_);
 }
@@ -674,6 +701,7 @@ void NetlinkSyncSocket::Init(Napi::Env env, Napi::Object exports) {
                                         InstanceMethod<&NetlinkSyncSocket::Send>("send"),
                                         InstanceMethod<&NetlinkSyncSocket::Recv>("recv"),
                                         InstanceMethod<&NetlinkSyncSocket::Close>("close"),
+                                        InstanceMethod<&NetlinkSyncSocket::LinkName>("linkName"),
                                         InstanceAccessor<&NetlinkSyncSocket::GetPortId>("portId"),
                                     });
   exports.Set("NetlinkSyncSocket", ctor);
@@ -756,6 +784,11 @@ Napi::Value NetlinkSyncSocket::Close(const Napi::CallbackInfo& info) {
   fd_ = -1;
   scratch_.Release();
   return info.Env().Undefined();
+}
+
+Napi::Value NetlinkSyncSocket::LinkName(const Napi::CallbackInfo& info) {
+  CheckOpen(info.Env(), "ioctl(SIOCGIFNAME)");
+  return LinkNameOn(info, fd_);
 }
 
 Napi::Value NetlinkSyncSocket::GetPortId(const Napi::CallbackInfo& info) {

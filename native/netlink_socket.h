@@ -41,6 +41,8 @@ class NetlinkSocket : public Napi::ObjectWrap<NetlinkSocket> {
   Napi::Value Cancel(const Napi::CallbackInfo& info);
   Napi::Value Unsent(const Napi::CallbackInfo& info);
   Napi::Value GetPortId(const Napi::CallbackInfo& info);
+  // linkName(index): the link's name by SIOCGIFNAME on this socket, null if none.
+  Napi::Value LinkName(const Napi::CallbackInfo& info);
 
   // Stops the socket; returns the tokens of requests never sent.
   std::vector<double> Shutdown(napi_env env);
@@ -71,6 +73,8 @@ class NetlinkSyncSocket : public Napi::ObjectWrap<NetlinkSyncSocket> {
   Napi::Value Recv(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
   Napi::Value GetPortId(const Napi::CallbackInfo& info);
+  // linkName(index): the link's name by SIOCGIFNAME on this socket, null if none.
+  Napi::Value LinkName(const Napi::CallbackInfo& info);
   // Throws EBADF once closed, so no method acts on a stale descriptor.
   void CheckOpen(Napi::Env env, const char* what) const;
 

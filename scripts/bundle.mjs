@@ -383,15 +383,12 @@ function warmRouteRows({ routeOps }) {
   if (collectRows.stride !== 11) throw new Error('bundle: warmRouteRows is out of date with lib/rtnetlink/route-rows.ts');
   const out = [];
   for (let i = 0; i < 3; i++) collectRows.collect(b, rows, 4, out);
-  // The list then names its routes' link: one RTM_GETLINK (lib/rtnetlink/link-names.ts), answered here with an
-  // ifinfomsg and IFLA_IFNAME "warm0", so the cache holds that request and the name's decoding too. (The dump is
-  // answered with the message itself: only a connection marks an array of rows' routes as collected.)
-  const getLink = op.next([{ type: 24, flags: 0, seq: 0, pid: 0, payload: b.subarray(16) }]).value;
-  if (getLink?.kind !== 'ack' || getLink.message.readUInt16LE(4) !== 18) throw new Error('bundle: warmRouteRows expected the link-name request');
-  const link = Buffer.alloc(16 + 12);
-  link.writeUInt16LE(10, 16);
-  link.writeUInt16LE(3, 18);
-  link.write('warm0', 20, 'latin1');
-  const named = op.next([{ type: 16, flags: 0, seq: 0, pid: 0, payload: link }]);
+  // The list then names its routes' link: read on the connection's socket (a linkNames step, lib/rtnetlink/link-names.ts),
+  // answered here with "warm0", so the cache holds that step too. (The dump is answered with the message itself: only
+  // a connection marks an array of rows' routes as collected.)
+  const step = op.next([{ type: 24, flags: 0, seq: 0, pid: 0, payload: b.subarray(16) }]).value;
+  if (step?.kind !== 'linkNames' || step.indexes.length !== 1) throw new Error('bundle: warmRouteRows expected the link-name step');
+  step.settle(new Map([[step.indexes[0], 'warm0']]));
+  const named = op.next([]);
   if (!named.done || named.value[0]?.linkName !== 'warm0') throw new Error('bundle: warmRouteRows did not name the routes');
 }

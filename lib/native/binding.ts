@@ -30,6 +30,8 @@ export interface NativeNetlinkSocket {
   cancel(first: number, last: number, all?: boolean): number[];
   /** Tokens of the queued requests not yet handed to the kernel, in order (exact while an overrun is handled: the I/O thread holds its sending). */
   unsent(): number[];
+  /** The name of link `index` in the socket's namespace, read with ioctl(SIOCGIFNAME) (no request); null: no such link. Throws EBADF once closed. */
+  linkName(index: number): string | null;
   readonly portId: number;
 }
 
@@ -39,6 +41,8 @@ export interface NativeNetlinkSyncSocket {
   /** Waits up to timeoutMs (-1: forever) for a datagram, then returns everything available. */
   recv(timeoutMs: number): Buffer;
   close(): void;
+  /** As NativeNetlinkSocket.linkName. */
+  linkName(index: number): string | null;
   readonly portId: number;
 }
 

@@ -1,28 +1,39 @@
 /**
  * What the async and the blocking netlink connection share: the request
- * tracker (one set of protocol rules), the sequence numbers and the closed
- * state.
+ * tracker (one set of protocol rules), the sequence numbers, the closed
+ * state, and link names read on the socket.
  * @module
  */
 import { ClosedError } from './errors';
-import type { NetlinkCall } from './operation';
+import type { LinkNameReader, NetlinkCall } from './operation';
 import { RequestTracker } from './request-tracker';
 import { SequenceCounter } from './sequence';
+import { readSocketLinkNames, type LinkNameSocket } from './socket-link-names';
 
 /** How often a collected dump is restarted after NLM_F_DUMP_INTR before giving up. */
 export const DUMP_RETRIES = 8;
 
 /** The base of the async and blocking connections (not itself exported by the package; its declaration ships because theirs extend it). */
-export abstract class ConnectionCore {
+export abstract class ConnectionCore implements LinkNameReader {
   protected readonly tracker = new RequestTracker();
   protected closed = false;
   private readonly seqs = new SequenceCounter();
 
-  protected abstract readonly socket: { readonly portId: number } | undefined;
+  protected abstract readonly socket: (LinkNameSocket & { readonly portId: number }) | undefined;
 
   /** The socket's netlink port id (nl_pid); 0 while the socket is still being made. */
   get portId(): number {
     return this.socket?.portId ?? 0;
+  }
+
+  /**
+   * Link names read on this connection's socket (socket-link-names.ts);
+   * undefined while it is being made or once closed.
+   * @example
+   * const names = conn.readLinkNames([2, 3], 'name links'); // Map { 2 => 'eth0' } if 3 is gone
+   */
+  readLinkNames(indexes: readonly number[], operation: string): Map<number, string> | undefined {
+    return this.socket && !this.closed ? readSocketLinkNames(this.socket, indexes, operation) : undefined;
   }
 
   /** Numbers every message of the call (see SequenceCounter); returns the first and last sequence numbers. */

@@ -19,7 +19,7 @@ import type { CloseOptions } from './connection-options';
 import { checkCloseOptions } from './connection-options';
 import { ClosedError } from './errors';
 import { OneShotConnection } from './one-shot';
-import type { AsyncExecutor, NetlinkCall } from './operation';
+import type { AsyncExecutor, LinkNameReader, NetlinkCall } from './operation';
 import type { NetlinkMessage } from './parser';
 import type { Completion, InPlaceRequest } from './ack-group';
 
@@ -29,7 +29,7 @@ const MAX_ROUND_BYTES = 64 * 1024;
 const MAX_ROUNDS = 8;
 
 /** See the module comment. */
-export class FirstRoundConnection implements AsyncExecutor {
+export class FirstRoundConnection implements AsyncExecutor, LinkNameReader {
   private readonly first: OneShotConnection;
   private conn?: NetlinkConnection;
   /** Calls waiting for the connection (after the first round); later calls queue behind them. */
@@ -64,6 +64,16 @@ export class FirstRoundConnection implements AsyncExecutor {
         throw this.closed ? new ClosedError(c.operation, false) : e;
       },
     );
+  }
+
+  /**
+   * Link names on the full connection's socket once it serves the calls;
+   * before (the one-shot rounds, no socket object here) undefined: asked by request.
+   * @example
+   * const names = conn.readLinkNames([2], 'name links') ?? (await askByRequest([2]));
+   */
+  readLinkNames(indexes: readonly number[], operation: string): Map<number, string> | undefined {
+    return this.conn && this.waiting === 0 && !this.closed ? this.conn.readLinkNames(indexes, operation) : undefined;
   }
 
   /** Single-request grouping (ack-group.ts) once the full connection exists; before, calls go through execute(). */

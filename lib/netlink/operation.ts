@@ -109,10 +109,33 @@ export interface ConcurrentStep {
 }
 
 /**
+ * Names of links read by the executor on its own socket, without a request
+ * (ioctl SIOCGIFNAME there: the socket's namespace, the names at this
+ * moment). An executor without a socket of its own at hand settles
+ * `undefined` and the operation asks the kernel by request instead.
+ */
+export interface LinkNamesStep {
+  /** Discriminant. */
+  kind: 'linkNames';
+  /** Human description used in errors. */
+  operation: string;
+  /** Interface indexes (> 0). */
+  indexes: readonly number[];
+  /** Receives index → name (links gone have none), or undefined: not available here. */
+  settle(names: Map<number, string> | undefined): void;
+}
+
+/** An executor that can read link names on its own socket ({@link LinkNamesStep}). */
+export interface LinkNameReader {
+  /** Index → name of the links that exist, or undefined when it has no open socket now. */
+  readLinkNames(indexes: readonly number[], operation: string): Map<number, string> | undefined;
+}
+
+/**
  * An operation: a generator that yields requests (and local steps), receives each one's replies, and returns the
  * result. Run it with `h.run(op)`.
  */
-export type Operation<T> = Generator<NetlinkCall | LocalStep | ConcurrentStep, T, NetlinkMessage[]>;
+export type Operation<T> = Generator<NetlinkCall | LocalStep | ConcurrentStep | LinkNamesStep, T, NetlinkMessage[]>;
 
 /**
  * Sends one request and returns its replies (a GET's answer, or an echo).
@@ -276,6 +299,25 @@ export function* concurrently(calls: NetlinkCall[], operation: string): Operatio
 
 const asError = (e: unknown): Error => (e instanceof Error ? e : new Error(String(e)));
 
+/**
+ * Names of links read on the executor's own socket, without a request
+ * (see {@link LinkNamesStep}); undefined where the executor cannot, so the
+ * caller asks the kernel instead.
+ * @example
+ * const names = (yield* linkNamesOnSocket([2, 3], 'name links')) ?? (yield* namesByRequest([2, 3]));
+ */
+export function* linkNamesOnSocket(indexes: readonly number[], operation: string): Operation<Map<number, string> | undefined> {
+  let names: Map<number, string> | undefined;
+  yield { kind: 'linkNames', operation, indexes, settle: (n) => (names = n) };
+  return names;
+}
+
+function runLinkNames(ex: object, step: LinkNamesStep): NetlinkMessage[] {
+  const reader = ex as Partial<LinkNameReader>;
+  step.settle(typeof reader.readLinkNames === 'function' ? reader.readLinkNames(step.indexes, step.operation) : undefined);
+  return [];
+}
+
 /** Something that executes one call at a time, asynchronously. */
 export interface AsyncExecutor {
   execute(c: NetlinkCall): Promise<NetlinkMessage[]>;
@@ -298,14 +340,19 @@ export async function runAsync<T>(
   ex: AsyncExecutor,
   op: Operation<T>,
   env?: OperationEnv,
-  first?: IteratorResult<NetlinkCall | LocalStep | ConcurrentStep, T>,
+  first?: IteratorResult<NetlinkCall | LocalStep | ConcurrentStep | LinkNamesStep, T>,
 ): Promise<T> {
   let step = first ?? op.next();
   while (!step.done) {
     const c = step.value;
     let replies: NetlinkMessage[];
     try {
-      replies = c.kind === 'local' ? runLocal(c, env) : await (c.kind === 'concurrent' ? concurrentStep(ex, c) : ex.execute(c));
+      replies =
+        c.kind === 'local'
+          ? runLocal(c, env)
+          : c.kind === 'linkNames'
+            ? runLinkNames(ex, c)
+            : await (c.kind === 'concurrent' ? concurrentStep(ex, c) : ex.execute(c));
     } catch (e) {
       step = op.throw(e); // lets the operation roll back, or rethrows
       continue;
@@ -337,7 +384,7 @@ export function runSync<T>(ex: SyncExecutor, op: Operation<T>, env?: OperationEn
           }),
         );
         replies = [];
-      } else replies = c.kind === 'local' ? runLocal(c, env) : ex.executeSync(c);
+      } else replies = c.kind === 'local' ? runLocal(c, env) : c.kind === 'linkNames' ? runLinkNames(ex, c) : ex.executeSync(c);
     } catch (e) {
       step = op.throw(e);
       continue;

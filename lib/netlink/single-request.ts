@@ -7,10 +7,19 @@
  * @module
  */
 import type { Completion, InPlaceRequest } from './ack-group';
-import { runAsync, type AsyncExecutor, type ConcurrentStep, type LocalStep, type NetlinkCall, type Operation, type OperationEnv } from './operation';
+import {
+  runAsync,
+  type AsyncExecutor,
+  type ConcurrentStep,
+  type LinkNamesStep,
+  type LocalStep,
+  type NetlinkCall,
+  type Operation,
+  type OperationEnv,
+} from './operation';
 import type { NetlinkMessage } from './parser';
 
-type Step = NetlinkCall | LocalStep | ConcurrentStep;
+type Step = NetlinkCall | LocalStep | ConcurrentStep | LinkNamesStep;
 
 /** An executor that takes ack-only requests to send together (the async connection): a SingleRequest run on it needs one promise, its own. */
 interface GroupingExecutor extends AsyncExecutor {
@@ -147,7 +156,8 @@ export function runSingle<T>(ex: AsyncExecutor, op: SingleRequest<T>, env?: Oper
   } catch (e) {
     return Promise.reject(e);
   }
-  if (first.done || op.delegating || first.value.kind === 'local' || first.value.kind === 'concurrent') return runAsync(ex, op, env, first);
+  if (first.done || op.delegating || first.value.kind === 'local' || first.value.kind === 'concurrent' || first.value.kind === 'linkNames')
+    return runAsync(ex, op, env, first);
   if (first.value.kind === 'ack' && grouping?.submitAckOnly(op, first.value)) return op.promise();
   return ex.execute(first.value).then(
     (replies) => op.next(replies).value as T,

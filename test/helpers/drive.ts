@@ -14,6 +14,12 @@ export function drive<T>(
   const requests: NetlinkMessage[] = [];
   let step = op.next();
   while (!step.done) {
+    // No socket here to read link names on: the operation asks by request, which the made-up kernel answers.
+    if (step.value.kind === 'linkNames') {
+      step.value.settle(undefined);
+      step = op.next([]);
+      continue;
+    }
     const c = step.value as NetlinkCall;
     const request = parseMessages(c.message)[0];
     requests.push(request);

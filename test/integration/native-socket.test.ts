@@ -27,13 +27,35 @@ describe('native netlink sockets', () => {
     // New sockets now get the same descriptor numbers: a closed object must not touch them.
     const other = new NetlinkSyncSocket(NETLINK_ROUTE, -1, {});
     try {
-      for (const call of [() => s.send(Buffer.alloc(16)), () => s.recv(0), () => a.send(Buffer.alloc(16), 1, false)]) {
+      for (const call of [
+        () => s.send(Buffer.alloc(16)),
+        () => s.recv(0),
+        () => a.send(Buffer.alloc(16), 1, false),
+        () => s.linkName(1),
+        () => a.linkName(1),
+      ]) {
         expect(call).toThrow(expect.objectContaining({ errno: 9 /* EBADF */ }));
       }
       expect(a.close()).toEqual([]); // twice is fine
       s.close();
     } finally {
       other.close();
+    }
+  });
+
+  it('read link names on their own descriptor: a name, null for no such link, TypeError for a bad index', () => {
+    const { NetlinkSocket, NetlinkSyncSocket } = native();
+    const s = new NetlinkSyncSocket(NETLINK_ROUTE, -1, {});
+    const a = new NetlinkSocket(NETLINK_ROUTE, -1, {}, () => {});
+    try {
+      for (const sock of [s, a]) {
+        expect(sock.linkName(1)).toBe('lo'); // loopback is index 1 in every namespace
+        expect(sock.linkName(2 ** 31 - 1)).toBeNull(); // ENODEV
+        for (const bad of [0, -1, 1.5, 'x', 2 ** 31, undefined]) expect(() => sock.linkName(bad as unknown as number), String(bad)).toThrow(TypeError);
+      }
+    } finally {
+      s.close();
+      a.close();
     }
   });
 

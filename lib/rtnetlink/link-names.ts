@@ -61,7 +61,14 @@ const SOCKET_READS_BEFORE_DUMP = 64;
  * handle has one open; otherwise up to 8 cost one RTM_GETLINK each (~20-60
  * µs). More cost one link dump (~0.15 ms with 10 links, ~4 ms with 1,000).
  * Either way the names are those of this moment, in the handle's namespace;
- * a link gone meanwhile has no name.
+ * a link gone meanwhile has no name. Read on the socket, they do not wait for
+ * requests queued on the handle after the list's dump: a rename the kernel
+ * has not processed yet (e.g. `links.set('a', { name: 'b' })` begun in the same
+ * tick, whose RTM_NEWLINK follows its own RTM_GETLINK) may still show 'a',
+ * as the dump (answered before it too) does. A request queued before the list is
+ * answered before the dump is, so its effect is always seen.
+ * @example
+ * const names = yield* resolveLinkNames(routes.map((r) => r.link)); // Map { 2 => 'eth0', … }
  */
 export function* resolveLinkNames(indexes: Iterable<number | undefined>, known?: ReadonlyMap<number, string>): Operation<Map<number, string>> {
   const names = new Map(known);

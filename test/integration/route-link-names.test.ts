@@ -7,7 +7,7 @@
 // full connection).
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { open, openSync, type Handle, type Route, type SyncHandle } from '../../lib';
+import { ClosedError, open, openSync, type Handle, type Route, type SyncHandle } from '../../lib';
 import { runAsync, runSync, type AsyncExecutor, type LinkNameReader, type NetlinkCall, type SyncExecutor } from '../../lib/netlink/operation';
 import { routeOps } from '../../lib/rtnetlink/route';
 import { ip, ipJson, useNetns } from '../helpers/netns';
@@ -166,6 +166,20 @@ describe('route list: link names read on the handle socket', () => {
       // The others are still named.
       expect(routes.find((x) => x.dst === '10.78.0.0/16')?.linkName, mode).toBe('rln-br');
     }
+  });
+
+  it('a handle closed between the dump and the naming: the list fails with ClosedError, not EBADF from the socket', async () => {
+    const h = await open({ netns: ns() });
+    const conn = asyncConn(h);
+    const ex: AsyncConn = {
+      execute: async (c) => {
+        const replies = await conn.execute(c);
+        if (c.kind === 'dump') h.close(); // as another caller's continuation may, before this one names the routes
+        return replies;
+      },
+      readLinkNames: (i, o) => conn.readLinkNames(i, o),
+    };
+    await expect(runAsync(ex, routeOps.list(main4))).rejects.toBeInstanceOf(ClosedError);
   });
 
   it("a handle in another namespace names that namespace's links, not the caller's", async () => {

@@ -76,6 +76,14 @@ describe('resolveLinkNames', () => {
     expect(asked).toEqual({ getLink: 0, dump: 1, read: 0 });
   });
 
+  it('reads exactly 64 on the socket (the bound is inclusive), one read, no request', () => {
+    const { ex, asked } = kernel(100, (indexes) => new Map(indexes.map((i) => [i, `sock${i}`])));
+    const names = runSync(ex, resolveLinkNames(Array.from({ length: 64 }, (_, i) => i + 1)));
+    expect(names.size).toBe(64);
+    expect(names.get(64)).toBe('sock64');
+    expect(asked).toEqual({ getLink: 0, dump: 0, read: 1 });
+  });
+
   it('asks nothing when every name is known', () => {
     const { ex, asked } = kernel(5, () => new Map());
     expect(runSync(ex, resolveLinkNames([1], new Map([[1, 'one']]))).get(1)).toBe('one');

@@ -18,6 +18,8 @@ export abstract class ConnectionCore implements LinkNameReader {
   protected readonly tracker = new RequestTracker();
   protected closed = false;
   private readonly seqs = new SequenceCounter();
+  /** A security policy refused SIOCGIFNAME on this socket: names are asked by request. */
+  private linkNamesRefused = false;
 
   protected abstract readonly socket: (LinkNameSocket & { readonly portId: number }) | undefined;
 
@@ -28,12 +30,17 @@ export abstract class ConnectionCore implements LinkNameReader {
 
   /**
    * Link names read on this connection's socket (socket-link-names.ts);
-   * undefined while it is being made or once closed.
+   * undefined while it is being made, once closed, or once a security policy
+   * refused the read on it (then the caller asks by request).
    * @example
    * const names = conn.readLinkNames([2, 3], 'name links'); // Map { 2 => 'eth0' } if 3 is gone
    */
   readLinkNames(indexes: readonly number[], operation: string): Map<number, string> | undefined {
-    return this.socket && !this.closed ? readSocketLinkNames(this.socket, indexes, operation) : undefined;
+    if (!this.socket || this.closed || this.linkNamesRefused) return undefined;
+    const names = readSocketLinkNames(this.socket, indexes, operation);
+    // A policy refused the ioctl on this socket: it will again, so ask by request from now on.
+    if (names === undefined) this.linkNamesRefused = true;
+    return names;
   }
 
   /** Numbers every message of the call (see SequenceCounter); returns the first and last sequence numbers. */

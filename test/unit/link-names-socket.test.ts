@@ -7,6 +7,7 @@ import { SystemError } from '../../lib';
 import { runAsync, runSync, type LinkNameReader, type NetlinkCall, type SyncExecutor } from '../../lib/netlink/operation';
 import type { NetlinkMessage } from '../../lib/netlink/parser';
 import { readSocketLinkNames } from '../../lib/netlink/socket-link-names';
+import { ConnectionCore } from '../../lib/netlink/connection-core';
 import { resolveLinkNames } from '../../lib/rtnetlink/link-names';
 
 const RTM_GETLINK = 18;
@@ -110,10 +111,21 @@ describe('readSocketLinkNames', () => {
     ]);
   });
 
+  it('a security policy refusing the ioctl (EPERM, EACCES) is no answer: the caller asks by request', () => {
+    for (const errno of [1, 13]) {
+      const socket = {
+        linkName: () => {
+          throw Object.assign(new Error('ioctl(SIOCGIFNAME)'), { errno, syscall: 'ioctl(SIOCGIFNAME)' });
+        },
+      };
+      expect(readSocketLinkNames(socket, [1], 'list routes')).toBeUndefined();
+    }
+  });
+
   it('any other failure is a SystemError naming the syscall', () => {
     const socket = {
       linkName: () => {
-        throw Object.assign(new Error('ioctl(SIOCGIFNAME): EACCES'), { errno: 13, syscall: 'ioctl(SIOCGIFNAME)' });
+        throw Object.assign(new Error('ioctl(SIOCGIFNAME): EIO'), { errno: 5, syscall: 'ioctl(SIOCGIFNAME)' });
       },
     };
     let caught: unknown;
@@ -123,6 +135,26 @@ describe('readSocketLinkNames', () => {
       caught = e;
     }
     expect(caught).toBeInstanceOf(SystemError);
-    expect(caught).toMatchObject({ code: 'EACCES', errno: 13, syscall: 'ioctl(SIOCGIFNAME)' });
+    expect(caught).toMatchObject({ code: 'EIO', errno: 5, syscall: 'ioctl(SIOCGIFNAME)' });
+  });
+});
+
+describe('a connection whose socket a policy refuses SIOCGIFNAME', () => {
+  it('asks by request, and stops trying the ioctl on that socket', () => {
+    let tries = 0;
+    const socket = {
+      portId: 1,
+      linkName: () => {
+        tries++;
+        throw Object.assign(new Error('ioctl(SIOCGIFNAME)'), { errno: 13, syscall: 'ioctl(SIOCGIFNAME)' });
+      },
+    };
+    class Probe extends ConnectionCore {
+      protected readonly socket = socket;
+    }
+    const conn = new Probe();
+    expect(conn.readLinkNames([2], 'list routes')).toBeUndefined();
+    expect(conn.readLinkNames([2, 3], 'list routes')).toBeUndefined();
+    expect(tries).toBe(1);
   });
 });

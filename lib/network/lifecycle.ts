@@ -180,7 +180,8 @@ export async function deleteNetwork(ctx: NetworkContext, name: string, missingOk
     throw notFound('network', name, `delete network ${name}`);
   }
   const intent = beginIntent(ctx.store.dir, { op: 'delete', network: name, bridge: rec.bridge });
-  const bridge = { network: name, bridge: rec.bridge, mac: rec.mac };
+  const gateway = new AddressPool(rec.subnet, rec.gateway).withPrefix(rec.gateway);
+  const bridge = { network: name, bridge: rec.bridge, mac: rec.mac, gateway };
   let bridgeLeft: string | undefined;
   try {
     stepDone('delete');

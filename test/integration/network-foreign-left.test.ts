@@ -97,6 +97,41 @@ describe('links nlkit cannot prove its own are left, with a warning', () => {
     expect(foreignWarnings()).toEqual([]);
   });
 
+  // 0.1.0 made every bridge unmarked, with the kernel's MAC, and recorded none: a network it made is deleted whole
+  // after an upgrade, its bridge told by the gateway that version put on it; an unmarked bridge without it stays.
+  it("network delete of a record of 0.1.0 (no MAC, bridge unmarked) deletes the bridge carrying the network's gateway", async () => {
+    const oldDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nlkit-net-'));
+    const record = (name: string, third: number) => ({
+      name,
+      bridge: `t10-${name}`,
+      subnet: `10.95.${third}.0/24`,
+      gateway: `10.95.${third}.1`,
+      internal: false,
+      isolate: false,
+      masquerade: true,
+      group: 0x4e4c0000 + third,
+      created: new Date().toISOString(),
+    });
+    const state = { version: 1, networks: { o1: record('o1', 7), o2: record('o2', 8) }, attachments: { o1: {}, o2: {} }, publications: {} };
+    fs.writeFileSync(path.join(oldDir, 'state.json'), JSON.stringify(state), { mode: 0o600 });
+    for (const name of ['t10-o1', 't10-o2']) ipHost('link', 'add', name, 'up', 'type', 'bridge'); // as 0.1.0 made them
+    ipHost('address', 'add', '10.95.7.1/24', 'dev', 't10-o1');
+    const old = await networks({ host: host(), stateDir: oldDir });
+    try {
+      expect(await old.delete('o1')).toBe(true);
+      expect(await old.delete('o2')).toBe(true); // its bridge lacks the gateway: not proven nlkit's
+      await nextTick();
+      expect(linkNamed('t10-o1')).toBeUndefined();
+      expect(linkNamed('t10-o2')).toBeDefined();
+      expect(foreignWarnings()).toEqual([expect.stringMatching(/^delete network o2: t10-o2, network o2's bridge name, reaches a link nlkit left untouched/)]);
+      expect(await old.list()).toEqual([]);
+    } finally {
+      old.close();
+      for (const name of ['t10-o1', 't10-o2']) if (linkNamed(name)) ipHost('link', 'del', name);
+      fs.rmSync(oldDir, { recursive: true, force: true });
+    }
+  });
+
   it("network delete leaves another state's bridge, and a veth, under the bridge's name", async () => {
     await nets.create({ name: 'fm', subnet: '10.95.1.0/24', bridge: 't10-fmbr' });
     ipHost('link', 'del', 't10-fmbr');

@@ -136,6 +136,38 @@ describe('links nlkit cannot prove its own are left, with a warning', () => {
     }
   });
 
+  // A create stopped (the fault hook's `:stop`) right after it made and marked its bridge; meanwhile the bridge
+  // goes and another link takes its name as an altname (the kernel's lookup by name matches altnames). The rest
+  // of the create, and its rollback, act on the bridge it made (by index): the other link gets no gateway and
+  // is not deleted.
+  it('a create whose bridge was replaced by an altname holder neither addresses nor deletes that link', async () => {
+    const child = spawn(process.execPath, ['test/fixtures/network-crash.cjs', host(), stateDir, 'create', 'unused'], {
+      cwd: root,
+      env: { ...process.env, NLKIT_FAULT_AFTER_STEP: 'create:3:stop' }, // after 'create bridge'
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const exited = exitOf(child);
+    try {
+      await waitUntilStopped(child.pid as number);
+      expect(linkNamed('nlk-crash')?.ifalias).toBe(`nlkit:${stateTag(nets)}:crash`);
+      ipHost('link', 'del', 'nlk-crash');
+      ipHost('link', 'add', 't10-fx', 'type', 'bridge'); // someone's, unmarked
+      ipHost('link', 'property', 'add', 'dev', 't10-fx', 'altname', 'nlk-crash');
+      const index = linkNamed('t10-fx')?.ifindex;
+      child.kill('SIGCONT');
+      const run = await exited;
+      expect(run.status).not.toBe(0); // the bridge it made is gone: the create fails, and is rolled back
+      expect(linkNamed('t10-fx')?.ifindex).toBe(index);
+      expect(ipJson(host(), 'address', 'show', 'dev', 't10-fx')[0]?.addr_info ?? []).toEqual([]);
+      expect(await nets.find('crash')).toBeUndefined();
+    } finally {
+      child.kill('SIGKILL');
+      child.kill('SIGCONT');
+      await exited;
+      if (linkNamed('t10-fx')) ipHost('link', 'del', 't10-fx');
+    }
+  });
+
   it("network delete leaves another state's bridge, and a veth, under the bridge's name", async () => {
     await nets.create({ name: 'fm', subnet: '10.95.1.0/24', bridge: 't10-fmbr' });
     ipHost('link', 'del', 't10-fmbr');

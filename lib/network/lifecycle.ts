@@ -140,12 +140,12 @@ export async function createNetwork(ctx: NetworkContext, spec: NetworkSpec): Pro
       await removeLeftoverBridge(ctx, rec, leftover);
     }
     step = 'create bridge';
-    await addBridge(ctx, rec, rollback);
+    const bridge = await addBridge(ctx, rec, rollback);
     stepDone('create');
     step = 'add gateway address';
-    await ctx.host.addresses.add(rec.bridge, new AddressPool(rec.subnet, rec.gateway).withPrefix(rec.gateway));
+    await ctx.host.addresses.add(bridge, new AddressPool(rec.subnet, rec.gateway).withPrefix(rec.gateway));
     if (rec.subnet6 && rec.gateway6) {
-      await ctx.host.addresses.add(rec.bridge, new AddressPool(rec.subnet6, rec.gateway6).withPrefix(rec.gateway6), { nodad: true });
+      await ctx.host.addresses.add(bridge, new AddressPool(rec.subnet6, rec.gateway6).withPrefix(rec.gateway6), { nodad: true });
     }
     stepDone('create');
     step = 'enable forwarding';
@@ -180,7 +180,8 @@ export async function deleteNetwork(ctx: NetworkContext, name: string, missingOk
     throw notFound('network', name, `delete network ${name}`);
   }
   const intent = beginIntent(ctx.store.dir, { op: 'delete', network: name, bridge: rec.bridge });
-  const bridge = { network: name, bridge: rec.bridge, mac: rec.mac };
+  const gateway = new AddressPool(rec.subnet, rec.gateway).withPrefix(rec.gateway);
+  const bridge = { network: name, bridge: rec.bridge, mac: rec.mac, gateway };
   let bridgeLeft: string | undefined;
   try {
     stepDone('delete');
@@ -275,10 +276,13 @@ async function rebuildFirewall(ctx: NetworkContext, without?: string): Promise<v
  * wrong until its ARP entry expires (Docker fixes the MAC too). The kernel
  * ignores an alias in the creating request, so the mark is a second one.
  */
-async function addBridge(ctx: NetworkContext, rec: NetworkRecord, rollback: Rollback): Promise<void> {
-  await ctx.host.links.add({ name: rec.bridge, kind: 'bridge', up: true, mtu: rec.mtu, mac: rec.mac });
-  rollback.push(() => ctx.host.links.delete(rec.bridge));
-  await ctx.host.links.set(rec.bridge, { alias: bridgeMark(ctx.store.tag, rec.name) });
+async function addBridge(ctx: NetworkContext, rec: NetworkRecord, rollback: Rollback): Promise<number | string> {
+  const added = await ctx.host.links.add({ name: rec.bridge, kind: 'bridge', up: true, mtu: rec.mtu, mac: rec.mac });
+  // By index from here on: once this bridge is gone, its name may reach another link (one carrying it as an altname).
+  const bridge = added.index ?? rec.bridge;
+  rollback.push(() => ctx.host.links.delete(bridge).catch(ignoreMissing)); // gone already: nothing to undo
+  await ctx.host.links.set(bridge, { alias: bridgeMark(ctx.store.tag, rec.name) });
+  return bridge;
 }
 
 /** Replaces a lost state's bridge of this network: it goes with the host veths marked as this network's (nobody claims them any more). */

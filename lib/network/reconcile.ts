@@ -206,7 +206,11 @@ async function inspect(ctx: ReconcileContext): Promise<{ drift: Drift[]; foreign
   const foreign: GroupForeigner[] = [];
   const links = await ctx.host.links.list();
   const byName = new Map(links.map((l) => [l.name, l]));
+  // Read after the dump, the journal first and then the state: a veth the dump saw is either still in flight then
+  // (its intent open) or recorded by then (an attach records itself before it ends its intent). The state read
+  // above, before the dump, would miss an attach that completed during it, and call its veth a stray.
   const owned = ctx.inFlightVeths(); // an attach or detach under way is not drift
+  for (const atts of Object.values((await ctx.state()).attachments)) for (const a of Object.values(atts)) owned.add(a.hostIfname);
   for (const rec of Object.values(st.networks)) {
     const br = byName.get(rec.bridge);
     const link = rec.bridge;

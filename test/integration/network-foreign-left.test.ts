@@ -97,6 +97,77 @@ describe('links nlkit cannot prove its own are left, with a warning', () => {
     expect(foreignWarnings()).toEqual([]);
   });
 
+  // 0.1.0 made every bridge unmarked, with the kernel's MAC, and recorded none: a network it made is deleted whole
+  // after an upgrade, its bridge told by the gateway that version put on it; an unmarked bridge without it stays.
+  it("network delete of a record of 0.1.0 (no MAC, bridge unmarked) deletes the bridge carrying the network's gateway", async () => {
+    const oldDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nlkit-net-'));
+    const record = (name: string, third: number) => ({
+      name,
+      bridge: `t10-${name}`,
+      subnet: `10.95.${third}.0/24`,
+      gateway: `10.95.${third}.1`,
+      internal: false,
+      isolate: false,
+      masquerade: true,
+      group: 0x4e4c0000 + third,
+      created: new Date().toISOString(),
+    });
+    const state = { version: 1, networks: { o1: record('o1', 7), o2: record('o2', 8) }, attachments: { o1: {}, o2: {} }, publications: {} };
+    fs.writeFileSync(path.join(oldDir, 'state.json'), JSON.stringify(state), { mode: 0o600 });
+    for (const name of ['t10-o1', 't10-o2']) ipHost('link', 'add', name, 'up', 'type', 'bridge'); // as 0.1.0 made them
+    ipHost('address', 'add', '10.95.7.1/24', 'dev', 't10-o1');
+    const old = await networks({ host: host(), stateDir: oldDir });
+    try {
+      expect(await old.delete('o1')).toBe(true);
+      expect(await old.delete('o2')).toBe(true); // its bridge lacks the gateway: not proven nlkit's
+      await nextTick();
+      expect(linkNamed('t10-o1')).toBeUndefined();
+      expect(linkNamed('t10-o2')).toBeDefined();
+      expect(foreignWarnings()).toEqual([
+        expect.stringMatching(
+          /^delete network o2: t10-o2, network o2's bridge name, reaches a link nlkit left untouched: t10-o2 \(index \d+\) is an unmarked bridge, and network o2's record \(of an earlier version\) has no bridge MAC to prove it nlkit's, nor does it carry the network's gateway 10\.95\.8\.1\/24$/,
+        ),
+      ]);
+      expect(await old.list()).toEqual([]);
+    } finally {
+      old.close();
+      for (const name of ['t10-o1', 't10-o2']) if (linkNamed(name)) ipHost('link', 'del', name);
+      fs.rmSync(oldDir, { recursive: true, force: true });
+    }
+  });
+
+  // A create stopped (the fault hook's `:stop`) right after it made and marked its bridge; meanwhile the bridge
+  // goes and another link takes its name as an altname (the kernel's lookup by name matches altnames). The rest
+  // of the create, and its rollback, act on the bridge it made (by index): the other link gets no gateway and
+  // is not deleted.
+  it('a create whose bridge was replaced by an altname holder neither addresses nor deletes that link', async () => {
+    const child = spawn(process.execPath, ['test/fixtures/network-crash.cjs', host(), stateDir, 'create', 'unused'], {
+      cwd: root,
+      env: { ...process.env, NLKIT_FAULT_AFTER_STEP: 'create:3:stop' }, // after 'create bridge'
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const exited = exitOf(child);
+    try {
+      await waitUntilStopped(child.pid as number);
+      expect(linkNamed('nlk-crash')?.ifalias).toBe(`nlkit:${stateTag(nets)}:crash`);
+      ipHost('link', 'del', 'nlk-crash');
+      ipHost('link', 'add', 't10-fx', 'type', 'bridge'); // someone's, unmarked
+      ipHost('link', 'property', 'add', 'dev', 't10-fx', 'altname', 'nlk-crash');
+      const index = linkNamed('t10-fx')?.ifindex;
+      child.kill('SIGCONT');
+      const run = await exited;
+      expect(run.status).not.toBe(0); // the bridge it made is gone: the create fails, and is rolled back
+      expect(linkNamed('t10-fx')?.ifindex).toBe(index);
+      expect(ipJson(host(), 'address', 'show', 'dev', 't10-fx')[0]?.addr_info ?? []).toEqual([]);
+      expect(await nets.find('crash')).toBeUndefined();
+    } finally {
+      child.kill('SIGKILL');
+      child.kill('SIGCONT');
+      await exited;
+      if (linkNamed('t10-fx')) ipHost('link', 'del', 't10-fx');
+    }
+  });
+
   it("network delete leaves another state's bridge, and a veth, under the bridge's name", async () => {
     await nets.create({ name: 'fm', subnet: '10.95.1.0/24', bridge: 't10-fmbr' });
     ipHost('link', 'del', 't10-fmbr');

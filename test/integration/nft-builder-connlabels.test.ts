@@ -25,8 +25,12 @@ const CONNLABEL_CONF = '# labels of the test\n0 first\n3 web # front end\n0x64 b
 describe('ct label names: parity with nft reading connlabel.conf', () => {
   const box = useNetns('cl');
   let dir = '';
-  /** Runs a command in a private mount namespace with the test's connlabel.conf over /etc. */
-  const withConf = (argv: string[]) => ['unshare', '-m', 'sh', '-c', `mount -t overlay overlay -o lowerdir=${dir}:/etc /etc && exec "$@"`, 'sh', ...argv];
+  /**
+   * Runs a command in a private mount namespace with the test's connlabel.conf over /etc. `mount -n`: without
+   * it, util-linux records the mount in /run/mount/utab, and /run is the host's directory in that namespace
+   * too (the suite's leak check found /run/mount left on a fresh machine).
+   */
+  const withConf = (argv: string[]) => ['unshare', '-m', 'sh', '-c', `mount -n -t overlay overlay -o lowerdir=${dir}:/etc /etc && exec "$@"`, 'sh', ...argv];
   const nftWithConf = (...args: string[]) => {
     const [cmd, ...rest] = withConf(['ip', 'netns', 'exec', box.ns('cl'), 'nft', ...args]);
     const r = spawnSync(cmd, rest, { encoding: 'utf8' });

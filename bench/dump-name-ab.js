@@ -8,6 +8,7 @@
  * call and the median of the paired differences B − A, then their median and
  * range over the processes; the 1-minute load before and after.
  */
+const { childOrMain } = require('./lib/child-main');
 const os = require('node:os');
 const path = require('node:path');
 const { execFileSync } = require('node:child_process');
@@ -76,12 +77,4 @@ function main() {
   console.log(`load ${os.loadavg()[0].toFixed(2)}`);
 }
 
-if (process.argv[2] === '--child') {
-  child(process.argv[3], process.argv[4]).then(
-    (r) => process.stdout.write(JSON.stringify(r)),
-    (e) => {
-      console.error(e);
-      process.exit(1);
-    },
-  );
-} else main();
+childOrMain(child, main);

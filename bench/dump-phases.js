@@ -10,6 +10,7 @@
  * (process.cpuUsage, all threads); the builds alternate 3 times; the
  * 1-minute load is printed.
  */
+const { childOrMain } = require('./lib/child-main');
 const os = require('node:os');
 const path = require('node:path');
 const { execFileSync } = require('node:child_process');
@@ -93,12 +94,4 @@ function main() {
   console.log(`load ${os.loadavg()[0].toFixed(2)}`);
 }
 
-if (process.argv[2] === '--child') {
-  child(process.argv[3]).then(
-    (r) => process.stdout.write(JSON.stringify(r)),
-    (e) => {
-      console.error(e);
-      process.exit(1);
-    },
-  );
-} else main();
+childOrMain(child, main);

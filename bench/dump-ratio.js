@@ -12,6 +12,7 @@
  * - CPU time (process.cpuUsage, all threads) per `list()`.
  * The builds alternate 3 times. Needs the libmnl peer (bench/README.md).
  */
+const { childOrMain } = require('./lib/child-main');
 const path = require('node:path');
 const { execFileSync } = require('node:child_process');
 const { median } = require('./lib/stats');
@@ -83,12 +84,4 @@ function main() {
   }
 }
 
-if (process.argv[2] === '--child') {
-  child(process.argv[3], process.argv[4]).then(
-    (r) => process.stdout.write(JSON.stringify(r)),
-    (e) => {
-      console.error(e);
-      process.exit(1);
-    },
-  );
-} else main();
+childOrMain(child, main);

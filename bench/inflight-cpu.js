@@ -12,6 +12,7 @@
  * - CPU time of `routes.list()` of those 5,000 routes, median of 30 warm dumps.
  * The builds alternate 3 times so that the machine's load hits each alike.
  */
+const { childOrMain } = require('./lib/child-main');
 const path = require('node:path');
 const { execFileSync } = require('node:child_process');
 const { median } = require('./lib/stats');
@@ -80,12 +81,4 @@ function main() {
   }
 }
 
-if (process.argv[2] === '--child') {
-  child(process.argv[3]).then(
-    (r) => process.stdout.write(JSON.stringify(r)),
-    (e) => {
-      console.error(e);
-      process.exit(1);
-    },
-  );
-} else main();
+childOrMain(child, main);

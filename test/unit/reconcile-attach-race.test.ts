@@ -5,7 +5,8 @@
 // NLKIT_FOREIGN_LINK_LEFT warning about nlkit's own veth). A fake context plays the attach inside the dump.
 import { describe, expect, it } from 'vitest';
 import type { Link } from '../../lib/rtnetlink/link-types';
-import { check, reconcile, type ReconcileContext } from '../../lib/network/reconcile';
+import { check, reconcile } from '../../lib/network/reconcile';
+import { fakeReconcileContext } from '../helpers/reconcile-context';
 import type { AttachmentRecord, HostState } from '../../lib/network/state';
 
 const group = 0x4e4c0001;
@@ -40,22 +41,9 @@ function racingContext() {
     },
     addresses: { list: async () => [{ address: '10.9.0.1' }] },
   };
-  const ctx: ReconcileContext = {
-    host: host as unknown as ReconcileContext['host'],
-    tag: '0badcafe',
-    state: async () => st,
-    rebuildNetwork: async () => undefined,
-    reattach: async () => undefined,
-    forget: async () => undefined,
-    checkFirewall: async () => [],
-    repairFirewall: async () => undefined,
-    findLeftovers: () => [],
-    interrupted: () => [],
-    inFlightVeths: () => new Set(), // read after the dump: the intents have ended
-    recoverInterrupted: async () => [],
-    checkLeases: async () => [],
-    releaseLeases: async () => undefined,
-  };
+  // inFlightVeths is read after the dump: the intents have ended.
+  const ctx = fakeReconcileContext(host, () => st);
+
   return { ctx, deleted };
 }
 

@@ -3,7 +3,8 @@
 // another link's name) is still deleted, and nothing else is. A fake host handle records what is deleted.
 import { describe, expect, it } from 'vitest';
 import type { Link } from '../../lib/rtnetlink/link-types';
-import { check, reconcile, type Drift, type ReconcileContext } from '../../lib/network/reconcile';
+import { check, reconcile, type Drift } from '../../lib/network/reconcile';
+import { fakeReconcileContext } from '../helpers/reconcile-context';
 import type { HostState } from '../../lib/network/state';
 
 const MARK = 'nlkit:0badcafe:gone/c1';
@@ -24,24 +25,16 @@ function fakeHost(links: Link[]) {
   return { host, deleted };
 }
 
-function context(host: unknown, st: HostState, leftovers: (links: Link[]) => Drift[]): ReconcileContext {
-  return {
-    host: host as ReconcileContext['host'],
-    tag: '0badcafe',
-    state: async () => st,
-    rebuildNetwork: async () => undefined,
-    reattach: async () => undefined,
-    forget: async () => undefined,
-    checkFirewall: async () => [],
-    repairFirewall: async () => undefined,
-    findLeftovers: (_st, links) => leftovers(links),
-    interrupted: () => [],
-    inFlightVeths: () => new Set(),
-    recoverInterrupted: async () => [],
-    checkLeases: async () => [],
-    releaseLeases: async () => undefined,
-  };
-}
+const context = (host: unknown, st: HostState, leftovers: (links: Link[]) => Drift[]) => fakeReconcileContext(host, () => st, leftovers);
+
+/** One network `n` (bridge nlk-n, `group`) with no attachments. */
+const oneNetwork = (group: number) =>
+  ({
+    version: 1,
+    networks: { n: { name: 'n', bridge: 'nlk-n', subnet: '10.9.0.0/24', gateway: '10.9.0.1/24', group } },
+    attachments: { n: {} },
+    publications: {},
+  }) as unknown as HostState;
 
 const link = (index: number, name: string, extra: Partial<Link> = {}): Link => ({ index, name, kind: 'veth', ...extra }) as Link;
 
@@ -69,12 +62,7 @@ describe('reconcile acts on a drift by its link, not its text', () => {
       link(5, 'nvelse', { group: 0, alias: 'nlkit:0badcafe:n/c8' }),
     ];
     const { host, deleted } = fakeHost(links);
-    const st = {
-      version: 1,
-      networks: { n: { name: 'n', bridge: 'nlk-n', subnet: '10.9.0.0/24', gateway: '10.9.0.1/24', group } },
-      attachments: { n: {} },
-      publications: {},
-    } as unknown as HostState;
+    const st = oneNetwork(group);
     const ctx = context(host, st, () => []);
     const drift = (await check(ctx)).filter((d) => d.kind === 'stray-veth');
     expect(drift.map((d) => [d.kind, d.link])).toEqual([['stray-veth', 'nv0123456789ab']]);
@@ -88,12 +76,7 @@ describe('reconcile acts on a drift by its link, not its text', () => {
     const { host, deleted } = fakeHost([link(3, 'nlk-n', { kind: 'bridge', up: true } as Partial<Link>), stray]);
     // Between check()'s dump and the delete, the name went to a user's bridge in the group.
     host.links.find = async (name: string) => (name === stray.name ? link(6, name, { kind: 'bridge', group } as Partial<Link>) : undefined);
-    const st = {
-      version: 1,
-      networks: { n: { name: 'n', bridge: 'nlk-n', subnet: '10.9.0.0/24', gateway: '10.9.0.1/24', group } },
-      attachments: { n: {} },
-      publications: {},
-    } as unknown as HostState;
+    const st = oneNetwork(group);
     const ctx = context(host, st, () => []);
     expect((await check(ctx)).filter((d) => d.kind === 'stray-veth').map((d) => d.link)).toEqual([stray.name]);
     await reconcile(ctx);
@@ -109,12 +92,7 @@ describe('reconcile acts on a drift by its link, not its text', () => {
       link(5, 'oldbr', { kind: 'bridge', group, alias: 'nlkit:0badcafe:gone' } as Partial<Link>), // a leftover: deleted
     ];
     const { host, deleted } = fakeHost(links);
-    const st = {
-      version: 1,
-      networks: { n: { name: 'n', bridge: 'nlk-n', subnet: '10.9.0.0/24', gateway: '10.9.0.1/24', group } },
-      attachments: { n: {} },
-      publications: {},
-    } as unknown as HostState;
+    const st = oneNetwork(group);
     const leftovers = (ls: Link[]): Drift[] =>
       ls.filter((l) => l.name === 'oldbr').map((l) => ({ network: 'gone', kind: 'leftover-bridge', link: l.name, detail: 'a leftover' }));
     const warnings: Error[] = [];

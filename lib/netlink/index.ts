@@ -51,6 +51,7 @@ export {
   local,
   type ConcurrentStep,
   type DumpResult,
+  type LinkNamesStep,
   type LocalStep,
   type NetlinkCall,
   type Operation,

@@ -6,11 +6,15 @@
 # storage, the network configuration and the results. /run and /var/lib get
 # fresh tmpfs mounts here (podman's and crun's run state, /run/netns, the CNI
 # result cache), /etc/cni and /var/lib/containers are never used: nothing of
-# the machine changes, and everything goes with the namespaces.
+# the machine changes, and everything goes with the namespaces. /dev/shm gets
+# one too (podman keeps its lock file there), and every mount is made with -n:
+# util-linux would record it in /run/mount/utab, on the host's /run until the
+# tmpfs is over it.
 set -euo pipefail
 S=$1
-mount -t tmpfs tmpfs /run
-mount -t tmpfs tmpfs /var/lib
+mount -n -t tmpfs tmpfs /run
+mount -n -t tmpfs tmpfs /var/lib
+mount -n -t tmpfs tmpfs /dev/shm
 # crun refuses a hybrid cgroup layout (v1 controllers + an empty v2 tree); the
 # container runs without cgroups (--cgroups disabled), so hide the v2 tree here
 if mountpoint -q /sys/fs/cgroup/unified; then umount -l /sys/fs/cgroup/unified; fi

@@ -25,7 +25,8 @@ function listWithMountedHost(kind: string, stateDir: string): string {
   const program = `Promise.resolve().then(() => require('./dist/network/records.js').networkRecords({ host: { path: process.argv[1] }, stateDir: process.argv[2] }).list())
     .then((ns) => console.log(JSON.stringify(ns.map((n) => n.name))), (e) => console.log(e.name + ': ' + e.message));`;
   const file = path.join(stateDir, `mounted-${kind}`);
-  const script = `touch "$1" && mount --bind /proc/self/ns/${kind} "$1" && exec "$2" -e "$3" "$1" "$4"`;
+  // mount -n: util-linux would record the mount in /run/mount/utab, the host's /run in this namespace too.
+  const script = `touch "$1" && mount -n --bind /proc/self/ns/${kind} "$1" && exec "$2" -e "$3" "$1" "$4"`;
   return execFileSync('unshare', ['-m', '-n', 'sh', '-c', script, 'sh', file, process.execPath, program, stateDir], { cwd: root, encoding: 'utf8' }).trim();
 }
 

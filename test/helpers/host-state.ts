@@ -1,6 +1,7 @@
 // Snapshot of the machine's root network namespace: what the suite must leave
 // exactly as it found it (links, named namespaces, nftables ruleset, and what
-// is in /run, where nlkit keeps its default state).
+// is in /run, where nlkit keeps its default state, and in /dev/shm, where
+// programs a test runs in a private mount namespace still share the host's).
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 
@@ -8,7 +9,7 @@ export interface HostState {
   links: string[];
   namespaces: string[];
   ruleset: string;
-  /** Entries of /run and of /run/nlkit. */
+  /** Entries of /run, of /run/nlkit and of /dev/shm. */
   run: string[];
 }
 
@@ -37,7 +38,7 @@ export function captureHostState(): HostState {
       return [];
     }
   };
-  const run = [...entries('/run'), ...entries('/run/nlkit')].sort();
+  const run = [...entries('/run'), ...entries('/run/nlkit'), ...entries('/dev/shm')].sort();
   return { links, namespaces, ruleset: tool('nft', ['list', 'ruleset']), run };
 }
 
@@ -54,6 +55,6 @@ export function diffHostState(before: HostState, after: HostState): string[] {
   if (before.ruleset !== after.ruleset) problems.push('the root nftables ruleset changed');
   // Only what appeared: other programs may remove their own files from /run meanwhile.
   const runAdded = after.run.filter((n) => !before.run.includes(n));
-  if (runAdded.length) problems.push(`left in /run: ${runAdded.join(', ')}`);
+  if (runAdded.length) problems.push(`left in /run or /dev/shm: ${runAdded.join(', ')}`);
   return problems;
 }

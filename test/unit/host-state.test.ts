@@ -10,19 +10,19 @@ describe('host state check', () => {
     expect(diffHostState(base, { ...base })).toEqual([]);
   });
 
-  it('reports links, namespaces, ruleset changes and files left in /run', () => {
+  it('reports links, namespaces, ruleset changes and files left in /run or /dev/shm', () => {
     const after: HostState = {
       links: ['1:lo', '2:eth0', '9:nlk-x'],
       namespaces: ['mine'],
       ruleset: 'table inet nlkit {}',
-      run: ['/run/lock', '/run/netns', '/run/nlkit', '/run/nlkit/host'],
+      run: ['/dev/shm/libpod_lock', '/run/lock', '/run/netns', '/run/nlkit', '/run/nlkit/host'],
     };
     expect(diffHostState(base, after)).toEqual([
       'links added to the root namespace: 9:nlk-x',
       'namespaces left under /run/netns: mine',
       'namespaces that existed before were removed: theirs',
       'the root nftables ruleset changed',
-      'left in /run: /run/nlkit, /run/nlkit/host',
+      'left in /run or /dev/shm: /dev/shm/libpod_lock, /run/nlkit, /run/nlkit/host',
     ]);
   });
 });

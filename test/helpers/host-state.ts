@@ -58,3 +58,27 @@ export function diffHostState(before: HostState, after: HostState): string[] {
   if (runAdded.length) problems.push(`left in /run or /dev/shm: ${runAdded.join(', ')}`);
   return problems;
 }
+
+/**
+ * The suite's first named namespace creates `dir` (/run/netns) and mounts it on itself, shared, as `ip netns
+ * add` does. On a machine that had none, the suite takes it away again once it is empty, so that /run is as it
+ * was; a directory that still holds namespaces stays, and the diff reports them. What this cannot remove (not
+ * empty, busy) stays too, and the diff reports it as left in /run.
+ */
+export function removeNewNetnsDir(before: HostState, dir = '/run/netns'): void {
+  if (before.run.includes(dir)) return;
+  let left: string[];
+  try {
+    left = fs.readdirSync(dir);
+  } catch {
+    return; // never made
+  }
+  if (left.length > 0) return;
+  // -n: util-linux would otherwise record the unmount in /run/mount/utab (a new /run/mount). Not a mount point: fails.
+  tool('umount', ['-n', dir]);
+  try {
+    fs.rmdirSync(dir);
+  } catch {
+    // still a mount point or not empty: the diff reports it
+  }
+}

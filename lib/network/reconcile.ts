@@ -10,9 +10,8 @@ import type { Handle } from '../handle';
 import type { Link } from '../rtnetlink/link-types';
 import { open } from '../handle';
 import { openNetnsSync, type NetworkNamespace } from '../netns/namespace';
-import { foreignMemberReason, isStrayVeth, notOurVeth, SCRATCH_GROUP } from './veth-owner';
+import { foreignMemberReason, isMarkedVethOf, isStrayVeth, notOurVeth, SCRATCH_GROUP } from './veth-owner';
 import { warnForeignMembers } from './foreign-link-warning';
-import { parseMark } from './names';
 import { deleteNamedLink } from './named-link';
 import { identityOf, sameNamespace } from './sandbox-identity';
 import type { AttachmentRecord, HostState, NetworkRecord } from './state';
@@ -178,12 +177,6 @@ async function inspectSandbox(
     sb.close();
   }
   return out;
-}
-
-/** A veth with network `rec`'s mark (in its scratch group: one a detach moved there to delete it). */
-function isMarkedVethOf(tag: string, rec: NetworkRecord, l: Link): boolean {
-  const mark = parseMark(l.alias);
-  return l.kind === 'veth' && mark?.tag === tag && mark.network === rec.name && mark.id !== undefined;
 }
 
 /** A link in a recorded network's interface group that is not nlkit's: reconcile leaves it, and says so. */

@@ -52,7 +52,12 @@ export function notOurVeth(tag: string, rec: VethNetwork, ref: HostVethRef, link
  * into the group is not nlkit's: detach and reconcile leave it, with a warning (group-members.ts, reconcile.ts).
  */
 export function isStrayVeth(tag: string, rec: VethNetwork, link: LinkOwner): boolean {
-  if (link.kind !== 'veth' || link.group !== rec.group) return false;
+  return link.group === rec.group && isMarkedVethOf(tag, rec, link);
+}
+
+/** A veth carrying network `rec`'s mark of an attachment (in whatever group: a detach moves its veths to the scratch group). */
+export function isMarkedVethOf(tag: string, rec: { name: string }, link: LinkOwner): boolean {
+  if (link.kind !== 'veth') return false;
   const mark = parseMark(link.alias);
   return mark?.tag === tag && mark.network === rec.name && mark.id !== undefined;
 }

@@ -10,7 +10,8 @@
  * are points that are no step of theirs (they do not change their counts):
  * `attachveth`, an attach's host veth created and not marked yet;
  * `rebuildmac`, reconcile rebuilding a missing bridge, its MAC recorded and
- * the bridge not made yet.
+ * the bridge not made yet; `rebuild`, reconcile rebuilding a network, its
+ * bridge found or made and its addresses not given yet.
  * Unset (always, outside tests) it costs one comparison.
  * @internal
  * @module

@@ -235,14 +235,20 @@ export async function rebuildNetwork(ctx: NetworkContext, rec: NetworkRecord): P
   // The lookup matches an altname too: another link carrying the bridge's name is not given the gateway (and
   // the name cannot be taken for a new bridge while it carries it). reconcile deleted its leftovers first.
   if (br && br.name !== rec.bridge) throw altnameHolderConflict(ctx.store.tag, await ctx.store.snapshot(), rec, br);
-  if (!br) {
+  let bridge: number | string;
+  if (br) {
+    if (!br.up) await ctx.host.links.set(br.index, { up: true });
+    bridge = br.index;
+  } else {
     const mac = rec.mac ?? (await recordBridgeMac(ctx, rec.name));
     stepDone('rebuildmac');
-    await addBridge(ctx, { ...rec, mac }, new Rollback());
-  } else if (!br.up) await ctx.host.links.set(br.index, { up: true });
-  await ctx.host.addresses.replace(rec.bridge, new AddressPool(rec.subnet, rec.gateway).withPrefix(rec.gateway));
+    bridge = await addBridge(ctx, { ...rec, mac }, new Rollback());
+  }
+  stepDone('rebuild');
+  // By index: once the bridge found or made here is gone, its name may reach another link (an altname holder).
+  await ctx.host.addresses.replace(bridge, new AddressPool(rec.subnet, rec.gateway).withPrefix(rec.gateway));
   if (rec.subnet6 && rec.gateway6) {
-    await ctx.host.addresses.replace(rec.bridge, new AddressPool(rec.subnet6, rec.gateway6).withPrefix(rec.gateway6), { nodad: true });
+    await ctx.host.addresses.replace(bridge, new AddressPool(rec.subnet6, rec.gateway6).withPrefix(rec.gateway6), { nodad: true });
   }
   await enableForwarding(ctx, rec);
 }

@@ -1,6 +1,6 @@
 // A child process run under the fault hook (lib/network/fault.ts): its exit with what it wrote to stderr, and
 // waiting until the hook's `:stop` stopped it. The tests that change the kernel behind an operation stopped at
-// a step boundary (network-foreign-left) use them.
+// a step boundary (network-foreign-left, network-rebuild) use them.
 import type { ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 

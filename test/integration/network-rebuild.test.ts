@@ -1,7 +1,9 @@
 // reconcile() rebuilding a network's missing bridge. A record of 0.1.0 has no MAC: the bridge is made with
 // one recorded first (a bridge without one follows its lowest port's MAC), and a process that dies in between
 // leaves the MAC recorded and no bridge; a 0.1.0 bridge still there keeps the kernel's MAC and the record stays
-// without one. Links are made and read back with `ip` in a test namespace.
+// without one. The gateway goes to the bridge found or made, by index: if the bridge is gone and another link
+// carries its name as an altname by the time the address is given (the fault hook stops a reconcile there),
+// that link gets nothing and the reconcile fails. Links are made and read back with `ip` in a test namespace.
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -11,13 +13,13 @@ import { networks } from '../../lib/network/manager';
 import { bridgeMark, ownerTag } from '../../lib/network/names';
 import { useForeignLinkHost } from '../helpers/foreign-links';
 import { ipJson } from '../helpers/netns';
-import { exitOf } from '../helpers/stopped-child';
+import { exitOf, waitUntilStopped } from '../helpers/stopped-child';
 
 const root = path.resolve(__dirname, '..', '..');
 
 describe("reconcile() rebuilding a network's bridge", () => {
-  const lab = useForeignLinkHost('t11', []);
-  type IpLink = { ifname: string; address: string; ifalias?: string };
+  const lab = useForeignLinkHost('t11', ['rx']);
+  type IpLink = { ifname: string; ifindex: number; address: string; ifalias?: string; flags: string[] };
   const linkNamed = (name: string) => (ipJson(lab.host(), 'link', 'show') as IpLink[]).find((l) => l.ifname === name);
   const addressesOf = (name: string): string[] =>
     ((ipJson(lab.host(), '-4', 'address', 'show', 'dev', name) as Array<{ addr_info: Array<{ local: string }> }>)[0]?.addr_info ?? []).map((a) => a.local);
@@ -123,6 +125,44 @@ describe("reconcile() rebuilding a network's bridge", () => {
     } finally {
       if (linkNamed('t11-o3')) lab.ipHost('link', 'del', 't11-o3');
       fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  // A reconcile stopped (the fault hook's `:stop`) right after it made the missing bridge, or found the one that
+  // lacks its gateway; meanwhile that bridge goes and another link takes its name as an altname. The address
+  // request names the bridge by index: the other link gets no gateway, and the reconcile fails.
+  it.each([
+    ['made', () => lab.ipHost('link', 'del', 't11-rx')],
+    ['found', () => lab.ipHost('address', 'del', '10.96.9.1/24', 'dev', 't11-rx')],
+  ])('a bridge it %s, replaced by an altname holder before its gateway is given: that link gets nothing, reconcile fails', async (_, drift) => {
+    await lab.nets.create({ name: 'rx', subnet: '10.96.9.0/24', bridge: 't11-rx' });
+    drift();
+    const child = spawn(process.execPath, ['test/fixtures/network-crash.cjs', lab.host(), lab.stateDir, 'reconcile', 'unused'], {
+      cwd: root,
+      env: { ...process.env, NLKIT_FAULT_AFTER_STEP: 'rebuild:1:stop' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const exited = exitOf(child);
+    try {
+      await waitUntilStopped(child.pid as number);
+      expect(linkNamed('t11-rx')?.ifalias).toBe(bridgeMark(ownerTag(fs.realpathSync(lab.stateDir)), 'rx'));
+      lab.ipHost('link', 'del', 't11-rx');
+      lab.ipHost('link', 'add', 't11-fy', 'type', 'bridge'); // someone's, unmarked
+      lab.ipHost('link', 'property', 'add', 'dev', 't11-fy', 'altname', 't11-rx');
+      const index = linkNamed('t11-fy')?.ifindex;
+      child.kill('SIGCONT');
+      const run = await exited;
+      expect(addressesOf('t11-fy')).toEqual([]);
+      expect(linkNamed('t11-fy')).toMatchObject({ ifindex: index });
+      expect(linkNamed('t11-fy')?.flags).not.toContain('UP');
+      expect(run.status).toBe(1);
+      expect(run.stderr).toMatch(/^NetlinkError: replace address 10\.96\.9\.1\/24 on #\d+: ENODEV/); // the bridge, by its index
+    } finally {
+      child.kill('SIGKILL');
+      child.kill('SIGCONT');
+      await exited;
+      if (linkNamed('t11-fy')) lab.ipHost('link', 'del', 't11-fy');
+      await lab.nets.delete('rx');
     }
   });
 });

@@ -112,7 +112,9 @@ export interface ConcurrentStep {
  * Names of links read by the executor on its own socket, without a request
  * (ioctl SIOCGIFNAME there: the socket's namespace, the names at this
  * moment). An executor without a socket of its own at hand settles
- * `undefined` and the operation asks the kernel by request instead.
+ * `undefined` and the operation asks the kernel by request instead. Code
+ * stepping an {@link Operation} by hand settles it too, then resumes the
+ * operation with no replies (`op.next([])`), as `h.run()` does.
  */
 export interface LinkNamesStep {
   /** Discriminant. */

@@ -7,8 +7,11 @@
  * process dies after. `<op>:<n>:stop` stops the process there instead
  * (SIGSTOP): the operation stays in flight, live in the journal, until the
  * test continues (SIGCONT) or kills it. Besides the operations' steps there
- * is one point that is no step of theirs (it does not change their counts):
- * `attachveth`, an attach's host veth created and not marked yet.
+ * are points that are no step of theirs (they do not change their counts):
+ * `attachveth`, an attach's host veth created and not marked yet;
+ * `rebuildmac`, reconcile rebuilding a missing bridge, its MAC recorded and
+ * the bridge not made yet; `rebuild`, reconcile rebuilding a network, its
+ * bridge found or made and its addresses not given yet.
  * Unset (always, outside tests) it costs one comparison.
  * @internal
  * @module

@@ -225,19 +225,47 @@ export async function findNetwork(ctx: Pick<NetworkContext, 'store'>, name: stri
   return { ...rec, attachments: Object.values(st.attachments[name] ?? {}).map((a) => toAttachment(rec, a)) };
 }
 
-/** Brings a recorded network's bridge and addresses back (reconcile). */
+/**
+ * Brings a recorded network's bridge and addresses back (reconcile). A missing bridge is made with the
+ * record's MAC; a record without one (of 0.1.0) is given one first (recordBridgeMac). A bridge that is there
+ * keeps its MAC, whatever it is.
+ */
 export async function rebuildNetwork(ctx: NetworkContext, rec: NetworkRecord): Promise<void> {
   const br = await ctx.host.links.find(rec.bridge);
   // The lookup matches an altname too: another link carrying the bridge's name is not given the gateway (and
   // the name cannot be taken for a new bridge while it carries it). reconcile deleted its leftovers first.
   if (br && br.name !== rec.bridge) throw altnameHolderConflict(ctx.store.tag, await ctx.store.snapshot(), rec, br);
-  if (!br) await addBridge(ctx, rec, new Rollback());
-  else if (!br.up) await ctx.host.links.set(br.index, { up: true });
-  await ctx.host.addresses.replace(rec.bridge, new AddressPool(rec.subnet, rec.gateway).withPrefix(rec.gateway));
+  let bridge: number | string;
+  if (br) {
+    if (!br.up) await ctx.host.links.set(br.index, { up: true });
+    bridge = br.index;
+  } else {
+    const mac = rec.mac ?? (await recordBridgeMac(ctx, rec.name));
+    stepDone('rebuildmac');
+    bridge = await addBridge(ctx, { ...rec, mac }, new Rollback());
+  }
+  stepDone('rebuild');
+  // By index: once the bridge found or made here is gone, its name may reach another link (an altname holder).
+  await ctx.host.addresses.replace(bridge, new AddressPool(rec.subnet, rec.gateway).withPrefix(rec.gateway));
   if (rec.subnet6 && rec.gateway6) {
-    await ctx.host.addresses.replace(rec.bridge, new AddressPool(rec.subnet6, rec.gateway6).withPrefix(rec.gateway6), { nodad: true });
+    await ctx.host.addresses.replace(bridge, new AddressPool(rec.subnet6, rec.gateway6).withPrefix(rec.gateway6), { nodad: true });
   }
   await enableForwarding(ctx, rec);
+}
+
+/**
+ * The MAC network `name`'s bridge is to be made with, recorded in the state before the bridge is made: a
+ * record of 0.1.0 has none, and a bridge made without one follows its lowest port's MAC (see addBridge).
+ * Recorded first, so that a process dying in between leaves a bridge with the recorded MAC, or none (the MAC
+ * then proves the bridge nlkit's if its mark is missing too). A MAC another process recorded meanwhile is kept.
+ */
+async function recordBridgeMac(ctx: NetworkContext, name: string): Promise<string> {
+  return ctx.store.update((s) => {
+    const rec = s.networks[name] as NetworkRecord | undefined;
+    if (!rec) throw notFound('network', name, `rebuild network ${name}`); // deleted since reconcile read it
+    rec.mac ??= randomMac();
+    return rec.mac;
+  });
 }
 
 /** Rewrites the firewall from the record (reconcile; also what an external `nft flush ruleset` needs). */

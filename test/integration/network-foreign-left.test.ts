@@ -5,7 +5,7 @@
 // record is gone. What it can prove is its own goes: an attach in flight in another process keeps its unmarked
 // veth through a reconcile and a detachAll here; an old intent's veth goes by its network's recorded group.
 // Links are made with `ip` in a test namespace and read back with `ip -j`.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -14,6 +14,7 @@ import { pendingIntents } from '../../lib/network/intents';
 import { networks, type NetworkManager } from '../../lib/network/manager';
 import { hostVethName, vethMark } from '../../lib/network/names';
 import { useForeignLinkHost } from '../helpers/foreign-links';
+import { exitOf, waitUntilStopped } from '../helpers/stopped-child';
 import { ipJson, uniqueNetnsName } from '../helpers/netns';
 
 const root = path.resolve(__dirname, '..', '..');
@@ -263,24 +264,4 @@ describe('links nlkit cannot prove its own are left, with a warning', () => {
 /** The state directory's owner tag, as the manager's marks carry it. */
 function stateTag(nets: NetworkManager): string {
   return (nets as unknown as { ctx: { store: { tag: string } } }).ctx.store.tag;
-}
-
-/** The exit of a child process, with what it wrote to stderr. */
-function exitOf(child: ChildProcess): Promise<{ status: number | null; stderr: string }> {
-  let stderr = '';
-  child.stderr?.on('data', (d) => (stderr += d));
-  return new Promise((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ status, stderr }));
-  });
-}
-
-/** Waits until process `pid` is stopped (state T in /proc/PID/stat): the fault hook stopped it. */
-async function waitUntilStopped(pid: number): Promise<void> {
-  for (let i = 0; i < 600; i++) {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('T')) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`process ${pid} did not reach the fault hook's stop`);
 }

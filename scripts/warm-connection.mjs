@@ -113,6 +113,9 @@ function answerNftables(request, at, type, flags, seq, out, state) {
  * A made-up kernel: answers the requests of one datagram as rtnetlink or nfnetlink would (a route dump of
  * {@link DUMP_ROUTES} routes, `lo`, acks, a commit's echoes and generation); throws on anything else.
  * `seen` counts what it answered (for the build's checks and the unit test).
+ * @example
+ * const kernel = fakeKernel();
+ * const replies = kernel.answer(0, routeDumpRequest); // 8 RTM_NEWROUTE, then NLMSG_DONE
  */
 export function fakeKernel() {
   const seen = { routeDumps: 0, linkGets: 0, routeWrites: 0, linkWrites: 0, batches: 0 };
@@ -156,6 +159,9 @@ const SENT = 1;
 /**
  * The stand-in for the addon: sockets answered by `kernel`, the addon's pure functions from `real`; any other
  * native call throws. `calls` counts the stand-in's entry points as they are used.
+ * @example
+ * const { binding: stand, calls } = standInBinding(binding.native(), fakeKernel());
+ * binding.useNativeStandIn(stand);
  */
 export function standInBinding(real, kernel) {
   const calls = { socketOpen: 0, socketObjects: 0, transact: 0, send: 0, linkName: 0, transactIn: 0, transactFd: 0, keptTake: 0, close: 0 };

@@ -25,6 +25,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { lazyBuiltin, lazyReexports } from './lazy-reexports.mjs';
 import { literalExports, onlyConstants } from './literal-exports.mjs';
+import { warmConnection } from './warm-connection.mjs';
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
 const dist = path.join(root, 'dist');
@@ -104,6 +105,9 @@ const common = {
   logLevel: 'warning',
 };
 
+/** Library modules the build itself takes from the bundle (`lib(file)`, as the CLI's imports): the addon's loader, for the warm-up's stand-in (scripts/warm-connection.mjs). */
+const BUILD_IMPORTS = ['native/binding.js'];
+
 // The CLI bundle first: it tells which library modules the CLI imports (each becomes `lib("<file>")` of the library bundle).
 const cliImports = new Set();
 await build({
@@ -137,7 +141,7 @@ await build({
 // One entry module whose exports load each entry point on demand, and `lib(file)`: the library modules the CLI imports.
 const loader = [
   ...Object.entries(ENTRIES).map(([name, file]) => `exports[${JSON.stringify(name)}] = () => require(${JSON.stringify('./' + file)});`),
-  `const LIB = { ${[...cliImports].map((f) => `${JSON.stringify(f)}: () => require(${JSON.stringify('./' + f)})`).join(', ')} };`,
+  `const LIB = { ${[...new Set([...cliImports, ...BUILD_IMPORTS])].map((f) => `${JSON.stringify(f)}: () => require(${JSON.stringify('./' + f)})`).join(', ')} };`,
   'exports.lib = (file) => LIB[file]();',
 ].join('\n');
 
@@ -204,6 +208,8 @@ await warmNftCommit(loaded.index());
 warmRouteDump(loaded.index());
 warmRouteWrites(loaded.index());
 warmRouteRows(loaded.index());
+// The connection path a first request runs (open(), the pool round, the tracker, a short-lived handle's rounds), over a made-up kernel.
+await warmConnection({ nlkit: loaded.index(), binding: loaded.lib('native/binding.js') });
 writeFileSync(cacheFile, loaded.__script.createCachedData());
 
 // The nlkit command's cache, made in a process of its own: V8 shares compiled functions between scripts of one

@@ -191,6 +191,19 @@ export function native(): NativeBinding {
   return loaded;
 }
 
+/**
+ * Makes {@link native} return `standIn` instead of the addon (undefined: the addon again). For the build only:
+ * scripts/warm-connection.mjs drives the real connection classes over a made-up kernel, so the V8 code cache
+ * holds the path a first request runs, and nothing reaches a kernel. The library never calls it.
+ * @internal
+ * @example
+ * useNativeStandIn(fakeBinding);
+ * try { await warmUp(); } finally { useNativeStandIn(undefined); }
+ */
+export function useNativeStandIn(standIn: NativeBinding | undefined): void {
+  loaded = standIn; // undefined: native() loads the addon again (node-gyp-build's require is cached)
+}
+
 /** Throws one clear error on platforms without netlink. */
 export function assertLinux(): void {
   if (process.platform !== 'linux') {

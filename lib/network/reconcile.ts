@@ -334,9 +334,9 @@ async function repair(ctx: ReconcileContext): Promise<Drift[]> {
     if (d.kind === 'sandbox-gone') {
       const list = gone.get(d.network) ?? [];
       gone.set(d.network, [...list, att]);
-    } else if (left.has(d.network))
-      continue; // re-made, its veth would be a port of the link that is not nlkit's
-    else if (!redo.some(([r, a]) => r.name === rec.name && a.id === att.id)) redo.push([rec, att]);
+    } else if (left.has(d.network)) {
+      // Not re-made: its veth would become a port of the link under the bridge's name, which is not nlkit's.
+    } else if (!redo.some(([r, a]) => r.name === rec.name && a.id === att.id)) redo.push([rec, att]);
   }
   // Bridges rebuilt from scratch lost their ports: every attachment comes back.
   for (const name of rebuilt) {

@@ -36,7 +36,9 @@ describe("reconcile() and a link that took a network's bridge name", () => {
   it('a bridge made with ip under the name: reported, left as it is (no address, still down, no ports), warned about', async () => {
     await lab.nets.create({ name: 'fa', subnet: '10.97.1.0/24', bridge: 't12-fa' });
     const att = await lab.nets.attach('fa', { sandbox: lab.sandbox('faa'), create: true });
-    lab.ipHost('link', 'del', 't12-fa'); // nlkit's bridge goes (its port stays, without a master) ...
+    const lost = await lab.nets.attach('fa', { sandbox: lab.sandbox('fab'), create: true });
+    lab.ipHost('link', 'del', lost.hostIfname); // this attachment's veth goes: reconcile would re-make it (veth-missing)
+    lab.ipHost('link', 'del', 't12-fa'); // nlkit's bridge goes (its other port stays, without a master) ...
     lab.ipHost('link', 'add', 't12-fa', 'type', 'bridge'); // ... and someone makes one under its name: unmarked, another MAC, down
     const theirs = linkNamed('t12-fa');
     expect(theirs?.flags).not.toContain('UP');
@@ -50,8 +52,9 @@ describe("reconcile() and a link that took a network's bridge name", () => {
     expect(linkNamed('t12-fa')?.ifalias).toBeUndefined();
     expect(linkNamed('t12-fa')?.flags).not.toContain('UP');
     expect(addressesOf('t12-fa')).toEqual([]);
-    expect(portsOf('t12-fa')).toEqual([]); // the attachment was not re-made onto it
+    expect(portsOf('t12-fa')).toEqual([]); // no attachment was re-made onto it
     expect(linkNamed(att.hostIfname)?.master).toBeUndefined();
+    expect(linkNamed(lost.hostIfname)).toBeUndefined();
     expect(routeLocalnet('t12-fa')).toBe('0');
     // What was said: check() before and after, reconcile()'s result, the warning.
     expect(drift).toEqual([
@@ -62,7 +65,10 @@ describe("reconcile() and a link that took a network's bridge name", () => {
         detail: expect.stringMatching(/^t12-fa \(index \d+\) is an unmarked bridge with MAC .* not the .* MAC of network fa's bridge/),
       },
     ]);
-    expect(found.filter((d) => d.network === 'fa').map((d) => d.kind)).toEqual(['bridge-foreign']);
+    expect(found.filter((d) => d.network === 'fa').map((d) => [d.kind, d.id])).toEqual([
+      ['bridge-foreign', undefined],
+      ['veth-missing', lost.id],
+    ]);
     expect(lab.foreignWarnings()).toEqual([
       expect.stringMatching(
         /^reconcile: t12-fa, network fa's bridge name, reaches a link nlkit left untouched: t12-fa \(index \d+\) is an unmarked bridge with MAC/,
@@ -76,7 +82,7 @@ describe("reconcile() and a link that took a network's bridge name", () => {
     expect(linkNamed('t12-fa')).toMatchObject({ address: (await lab.nets.get('fa')).mac });
     expect(linkNamed('t12-fa')?.flags).toContain('UP');
     expect(addressesOf('t12-fa')).toEqual(['10.97.1.1']);
-    expect(portsOf('t12-fa')).toEqual([att.hostIfname]);
+    expect(portsOf('t12-fa').sort()).toEqual([att.hostIfname, lost.hostIfname].sort());
     expect(await lab.nets.check()).toEqual([]);
     expect(await lab.nets.delete('fa')).toBe(true);
   });

@@ -398,7 +398,7 @@ export class NetworkManager {
       reattach: (rec, att) => reattach(ctx, rec, att),
       forget: (rec, atts) => forget(ctx, rec, atts),
       checkFirewall: (st) => ctx.firewall.check(st),
-      repairFirewall: (leave) => repairFirewall(ctx, leave),
+      repairFirewall: () => repairFirewall(ctx),
       findLeftovers: (st, links) => findLeftovers(ctx.store.tag, st, links),
       interrupted: () => interrupted(ctx),
       inFlightVeths: () => inFlightVeths(ctx),

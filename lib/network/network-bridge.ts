@@ -11,7 +11,8 @@
  */
 import type { NetworkContext } from './context';
 import type { Link } from '../rtnetlink/link-types';
-import { needsGatewayProof, notNetworksBridge, type BridgeRef } from './bridge-owner';
+import { bridgeRefOf, needsGatewayProof, notNetworksBridge, type BridgeRef } from './bridge-owner';
+import type { HostState } from './state';
 import { ignoreMissing } from './named-link';
 
 export type { BridgeRef } from './bridge-owner';
@@ -35,6 +36,21 @@ export async function deleteNetworkBridge(ctx: NetworkContext, ref: BridgeRef): 
 export async function whyNotNetworksBridge(ctx: NetworkContext, ref: BridgeRef, link: Link): Promise<string | undefined> {
   const cidrs = needsGatewayProof(ref, link) && link.name === ref.bridge ? await ipv4CidrsOf(ctx, link) : undefined;
   return notNetworksBridge(ctx.store.tag, ref, link, cidrs);
+}
+
+/**
+ * The networks of `st` whose bridge name reaches a link that is not their bridge (a missing bridge is not one):
+ * the firewall repair sets no sysctl of theirs (route_localnet), as that link is not nlkit's to configure.
+ */
+export async function networksWithForeignBridge(ctx: NetworkContext, st: HostState): Promise<Set<string>> {
+  // A sysctl names a link by its own name (never an altname): only links called that name count.
+  const byName = new Map((await ctx.host.links.list()).map((l) => [l.name, l]));
+  const out = new Set<string>();
+  for (const rec of Object.values(st.networks)) {
+    const link = byName.get(rec.bridge);
+    if (link && (await whyNotNetworksBridge(ctx, bridgeRefOf(rec), link)) !== undefined) out.add(rec.name);
+  }
+  return out;
 }
 
 /** The link's IPv4 addresses with their prefixes ("10.0.0.1/24"). */

@@ -103,8 +103,8 @@ export interface ReconcileContext {
   forget(rec: NetworkRecord, atts: AttachmentRecord[]): Promise<void>;
   /** Firewall drift, if the firewall layer is active. */
   checkFirewall(st: HostState): Promise<Drift[]>;
-  /** Repairs the firewall from the state as it is under the lock; the bridge sysctls of the networks in `leave` are not set. */
-  repairFirewall(leave: ReadonlySet<string>): Promise<void>;
+  /** Repairs the firewall from the state as it is under the lock (no sysctl of a link under a bridge name that is not nlkit's). */
+  repairFirewall(): Promise<void>;
   /** nlkit's interfaces that no state claims (leftovers.ts). */
   findLeftovers(st: HostState, links: Link[]): Drift[];
   /** Operations whose process died halfway (intent journal), and the host veths of those still running. */
@@ -347,7 +347,7 @@ async function repair(ctx: ReconcileContext): Promise<Drift[]> {
   for (const [name, atts] of gone) await ctx.forget(netOf(name), atts);
   for (const [rec, att] of redo) await ctx.reattach(rec, att);
   // The state as it is now: forgetting gone sandboxes changed publications.
-  if (drift.some(isFirewallDrift) || rebuilt.size) await ctx.repairFirewall(left);
+  if (drift.some(isFirewallDrift) || rebuilt.size) await ctx.repairFirewall();
   return drift;
 }
 

@@ -26,6 +26,14 @@ describe("reconcile() and a link that took a network's bridge name", () => {
   const portsOf = (name: string) => (ipJson(lab.host(), 'link', 'show', 'master', name) as IpLink[]).map((l) => l.ifname);
   const routeLocalnet = (name: string) =>
     execFileSync('ip', ['netns', 'exec', lab.host(), 'cat', `/proc/sys/net/ipv4/conf/${name}/route_localnet`], { encoding: 'utf8' }).trim();
+  const nftTables = (): string[] =>
+    (
+      JSON.parse(execFileSync('ip', ['netns', 'exec', lab.host(), 'nft', '-j', 'list', 'tables'], { encoding: 'utf8' })) as {
+        nftables: Array<{ table?: { name: string } }>;
+      }
+    ).nftables
+      .filter((x) => x.table)
+      .map((x) => x.table?.name ?? '');
   const nextTick = () => new Promise((r) => setImmediate(r)); // warnings are emitted on the next tick
   /** check()'s drift of network `network`'s bridge. */
   const bridgeDrift = async (network: string) =>
@@ -43,6 +51,7 @@ describe("reconcile() and a link that took a network's bridge name", () => {
     const theirs = linkNamed('t12-fa');
     expect(theirs?.flags).not.toContain('UP');
     expect(routeLocalnet('t12-fa')).toBe('0');
+    execFileSync('ip', ['netns', 'exec', lab.host(), 'nft', 'delete', 'table', 'inet', 'nlkit']); // the firewall repair runs too
 
     const drift = await bridgeDrift('fa');
     const found = await lab.nets.reconcile();
@@ -56,6 +65,7 @@ describe("reconcile() and a link that took a network's bridge name", () => {
     expect(linkNamed(att.hostIfname)?.master).toBeUndefined();
     expect(linkNamed(lost.hostIfname)).toBeUndefined();
     expect(routeLocalnet('t12-fa')).toBe('0');
+    expect(nftTables()).toContain('nlkit'); // the firewall was repaired
     // What was said: check() before and after, reconcile()'s result, the warning.
     expect(drift).toEqual([
       {

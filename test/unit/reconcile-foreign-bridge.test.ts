@@ -1,8 +1,7 @@
 // reconcile() and a link that holds a network's bridge name but is not nlkit's bridge of it (check() reports
 // `bridge-foreign`): the rebuild is asked to prove the link again as it is now (a leftover deleted first frees
-// the name), and when it leaves it, reconcile warns (NLKIT_FOREIGN_LINK_LEFT) and keeps the network's bridge
-// sysctls (route_localnet) out of the firewall repair; check() does not count that link's route_localnet as
-// drift. A fake context records what is asked.
+// the name), and when it leaves it, reconcile warns (NLKIT_FOREIGN_LINK_LEFT); check() does not count that link's
+// route_localnet as drift. A fake context records what is asked.
 import { describe, expect, it } from 'vitest';
 import type { Link } from '../../lib/rtnetlink/link-types';
 import { check, reconcile, type Drift } from '../../lib/network/reconcile';
@@ -18,13 +17,12 @@ const ipForward: Drift = { network: '', kind: 'sysctl', detail: 'net.ipv4.ip_for
 function setting() {
   const host = { links: { list: async () => [theirs], find: async () => theirs }, addresses: { list: async () => [] } };
   const ctx = fakeReconcileContext(host, () => st);
-  const asked = { rebuilt: [] as string[], leave: [] as string[][] };
+  const asked = { rebuilt: [] as string[] };
   ctx.checkFirewall = async () => [routeLocalnet, ipForward];
   ctx.rebuildNetwork = async (r) => {
     asked.rebuilt.push(r.name);
     return "nlk-n (index 3) is an unmarked bridge with MAC 02:00:00:00:00:99, not the 02:00:00:00:00:01 MAC of network n's bridge";
   };
-  ctx.repairFirewall = async (leave) => void asked.leave.push([...(leave ?? [])]);
   return { ctx, asked };
 }
 
@@ -38,7 +36,7 @@ describe('reconcile() and a foreign link under a bridge name', () => {
     expect(drift[0].detail).toMatch(/^nlk-n \(index 3\) is an unmarked bridge with MAC 02:00:00:00:00:99, not the 02:00:00:00:00:01 MAC/);
   });
 
-  it('reconcile() asks the rebuild to prove it again, warns when it is left, and repairs the firewall without its sysctls', async () => {
+  it('reconcile() asks the rebuild to prove it again, and warns when it is left', async () => {
     const { ctx, asked } = setting();
     const warnings: Error[] = [];
     const onWarning = (w: Error) => warnings.push(w);
@@ -50,7 +48,6 @@ describe('reconcile() and a foreign link under a bridge name', () => {
       process.off('warning', onWarning);
     }
     expect(asked.rebuilt).toEqual(['n']);
-    expect(asked.leave).toEqual([['n']]);
     expect(warnings.map((w) => [(w as Error & { code?: string }).code, w.message])).toEqual([
       [
         'NLKIT_FOREIGN_LINK_LEFT',

@@ -52,6 +52,8 @@ export function notOurBridge(tag: string, network: string, link: Link, mac: stri
  * Whether `link` may be the bridge a version before ownership marks made for a record that has no MAC (0.1.0
  * made every bridge unmarked, with a MAC of the kernel's, and recorded none). Such a bridge is proven by the
  * network's gateway address, which that version put on it: the caller reads the link's IPv4 addresses only then.
+ * Without this, every such network's bridge (with its gateway, which then blocks the subnet) would be left forever
+ * by the delete, and never repaired by reconcile.
  */
 export function needsGatewayProof(ref: BridgeRef, link: Link): ref is BridgeRef & { gateway: string } {
   return ref.mac === undefined && ref.gateway !== undefined && link.kind === 'bridge' && !link.alias;

@@ -78,9 +78,10 @@ export class Firewall {
    * Repairs what check() reports: the sysctls, and the table's differences
    * in one transaction (not a rebuild), committed only if nobody changed
    * the ruleset since it was listed (else listed and compared again).
+   * The bridge sysctls of the networks in `leave` are not set (their bridge name reaches another's link).
    */
-  async repair(st: HostState): Promise<void> {
-    await applySysctls(this.hostRef, st);
+  async repair(st: HostState, leave?: ReadonlySet<string>): Promise<void> {
+    await applySysctls(this.hostRef, st, leave);
     await this.commitListed((tx, listing) => compareTable(st, listing).repair(tx));
   }
 

@@ -2,8 +2,8 @@
  * The process warning (an NlkitWarning, code NLKIT_FOREIGN_LINK_LEFT) that
  * says nlkit left a link it found where it expected its own: in a network's
  * interface group (detach, reconcile), or under a network's bridge name
- * (network delete). No imports: reconcile, removal and the bridge's delete
- * all use it without depending on each other.
+ * (network delete, reconcile). No imports: reconcile, removal and the
+ * bridge's delete all use it without depending on each other.
  * @module
  */
 
@@ -18,4 +18,9 @@ export function warnForeignLink(message: string): void {
 /** Tells the process about links in a network's interface group that are not nlkit's, left in place. */
 export function warnForeignMembers(rec: { name: string }, op: string, members: Array<{ index: number; name?: string; reason: string }>): void {
   for (const m of members) warnForeignLink(`${op}: ${m.name ?? '?'} (index ${m.index}), in network ${rec.name}'s interface group, left untouched: ${m.reason}`);
+}
+
+/** Tells the process that the link network `ref.network`'s bridge name reached was left in place, and why. */
+export function warnForeignBridge(ref: { network: string; bridge: string }, op: string, reason: string): void {
+  warnForeignLink(`${op}: ${ref.bridge}, network ${ref.network}'s bridge name, reaches a link nlkit left untouched: ${reason}`);
 }

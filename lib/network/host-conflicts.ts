@@ -14,26 +14,6 @@ import { bridgeMark, parseMark } from './names';
 import type { HostState, NetworkRecord } from './state';
 
 /**
- * Why `link`, found by network `network`'s bridge name, is not nlkit's bridge of it (so not to delete), or
- * undefined when it is: a bridge with the network's mark, or unmarked with the bridge MAC the network recorded
- * (a create that died between adding and marking it). An unmarked bridge is not proof by itself: one made with
- * `ip link add … type bridge` is unmarked too; a record of an earlier version has no MAC (network-bridge.ts
- * then looks for the gateway that version put on its bridge). A link that took the name since (nlkit's bridge deleted, the user's made) is not nlkit's.
- */
-export function notOurBridge(tag: string, network: string, link: Link, mac: string | undefined): string | undefined {
-  const it = `${link.name} (index ${link.index})`;
-  if (link.kind !== 'bridge') return `${it} is a ${link.kind ?? 'device'}, not nlkit's bridge`;
-  if (!link.alias) {
-    if (mac !== undefined && link.mac?.toLowerCase() === mac.toLowerCase()) return undefined;
-    if (mac === undefined) return `${it} is an unmarked bridge, and network ${network}'s record (of an earlier version) has no bridge MAC to prove it nlkit's`;
-    return `${it} is an unmarked bridge with MAC ${link.mac ?? 'none'}, not the ${mac} MAC of network ${network}'s bridge`;
-  }
-  const mark = parseMark(link.alias);
-  if (mark?.tag === tag && mark.network === network && mark.id === undefined) return undefined;
-  return `${it} has alias ${JSON.stringify(link.alias)}, not "${bridgeMark(tag, network)}"`;
-}
-
-/**
  * The leftover bridge of network `rec` (a lost state's, marked with this
  * state directory's tag and the network's name), to be replaced; undefined if
  * the name is free. Any other interface of that name is a ValidationError.

@@ -17,7 +17,9 @@ import { altnameHolderConflict, checkHostOverlap, leftoverBridge } from './host-
 import { beginIntent, endFailed } from './intents';
 import { bridgeMark, defaultBridgeName, parseMark, randomMac, validateNetworkName } from './names';
 import { FIREWALL_SPEC_KEYS, sameFirewallSpec, validateFirewallSpec } from './firewall/spec';
-import { deleteNetworkBridge, warnForeignBridge } from './network-bridge';
+import { bridgeRefOf } from './bridge-owner';
+import { warnForeignBridge } from './foreign-link-warning';
+import { deleteNetworkBridge, networksWithForeignBridge, whyNotNetworksBridge } from './network-bridge';
 import { Rollback } from './settle';
 import type { HostState, NetworkRecord } from './state';
 import { isObject } from '../validate/options';
@@ -180,8 +182,7 @@ export async function deleteNetwork(ctx: NetworkContext, name: string, missingOk
     throw notFound('network', name, `delete network ${name}`);
   }
   const intent = beginIntent(ctx.store.dir, { op: 'delete', network: name, bridge: rec.bridge });
-  const gateway = new AddressPool(rec.subnet, rec.gateway).withPrefix(rec.gateway);
-  const bridge = { network: name, bridge: rec.bridge, mac: rec.mac, gateway };
+  const bridge = bridgeRefOf(rec);
   let bridgeLeft: string | undefined;
   try {
     stepDone('delete');
@@ -226,17 +227,22 @@ export async function findNetwork(ctx: Pick<NetworkContext, 'store'>, name: stri
 }
 
 /**
- * Brings a recorded network's bridge and addresses back (reconcile). A missing bridge is made with the
- * record's MAC; a record without one (of 0.1.0) is given one first (recordBridgeMac). A bridge that is there
- * keeps its MAC, whatever it is.
+ * Brings a recorded network's bridge and addresses back (reconcile); returns why it left the link under the
+ * bridge's name instead (undefined: rebuilt). A missing bridge is made with the record's MAC; a record without
+ * one (of 0.1.0) is given one first (recordBridgeMac). A bridge that is there keeps its MAC, whatever it is, and
+ * is brought up and given the gateway only if it is still nlkit's bridge of this network (bridge-owner.ts): a
+ * link that took the name since (someone's bridge, a veth, another network's or runtime's bridge) is not
+ * touched at all, and the caller says so.
  */
-export async function rebuildNetwork(ctx: NetworkContext, rec: NetworkRecord): Promise<void> {
+export async function rebuildNetwork(ctx: NetworkContext, rec: NetworkRecord): Promise<string | undefined> {
   const br = await ctx.host.links.find(rec.bridge);
   // The lookup matches an altname too: another link carrying the bridge's name is not given the gateway (and
   // the name cannot be taken for a new bridge while it carries it). reconcile deleted its leftovers first.
   if (br && br.name !== rec.bridge) throw altnameHolderConflict(ctx.store.tag, await ctx.store.snapshot(), rec, br);
   let bridge: number | string;
   if (br) {
+    const foreign = await whyNotNetworksBridge(ctx, bridgeRefOf(rec), br);
+    if (foreign !== undefined) return foreign;
     if (!br.up) await ctx.host.links.set(br.index, { up: true });
     bridge = br.index;
   } else {
@@ -251,6 +257,7 @@ export async function rebuildNetwork(ctx: NetworkContext, rec: NetworkRecord): P
     await ctx.host.addresses.replace(bridge, new AddressPool(rec.subnet6, rec.gateway6).withPrefix(rec.gateway6), { nodad: true });
   }
   await enableForwarding(ctx, rec);
+  return undefined;
 }
 
 /**
@@ -268,11 +275,14 @@ async function recordBridgeMac(ctx: NetworkContext, name: string): Promise<strin
   });
 }
 
-/** Rewrites the firewall from the record (reconcile; also what an external `nft flush ruleset` needs). */
+/**
+ * Rewrites the firewall from the record (reconcile; also what an external `nft flush ruleset` needs). The
+ * bridge sysctls of a network whose bridge name reaches a link that is not nlkit's bridge of it are not set.
+ */
 export async function repairFirewall(ctx: NetworkContext): Promise<void> {
   await ctx.store.edit(async (st) => {
     if (Object.keys(st.networks).length === 0) await ctx.firewall.remove();
-    else await ctx.firewall.repair(st);
+    else await ctx.firewall.repair(st, await networksWithForeignBridge(ctx, st));
   });
 }
 

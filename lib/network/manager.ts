@@ -346,8 +346,10 @@ export class NetworkManager {
    * veths, sandbox interfaces, addresses, routes, firewall) and reports drift,
    * including bridges and veths nlkit marked that no state claims (leftovers),
    * operations whose process died halfway (`interrupted-attach`,
-   * ...) and sandboxes whose namespace was replaced (`sandbox-gone`).
-   * Changes nothing; see {@link NetworkManager.reconcile}.
+   * ...), sandboxes whose namespace was replaced (`sandbox-gone`) and a
+   * link under a network's bridge name that is not nlkit's bridge of it
+   * (`bridge-foreign`, which reconcile leaves: remove that link, or delete
+   * the network). Changes nothing; see {@link NetworkManager.reconcile}.
    * @example
    * for (const d of await nets.check()) console.log(d.network, d.kind, d.id ?? '');
    */
@@ -360,7 +362,10 @@ export class NetworkManager {
    * halfway (from the intent journal), then rebuilds missing bridges,
    * addresses, veths and rules, garbage-collects attachments whose sandbox
    * no longer exists (never touching a namespace that replaced it), veths
-   * nobody owns and leftover bridges. Returns what was found.
+   * nobody owns and leftover bridges. A link under a network's bridge name
+   * that is not nlkit's bridge of it is never touched (`bridge-foreign`,
+   * with an `NLKIT_FOREIGN_LINK_LEFT` warning), nor are that network's
+   * attachments re-made. Returns what was found.
    * @example
    * const fixed = await nets.reconcile(); // e.g. after a reboot or someone's `nft flush ruleset`
    */

@@ -3,6 +3,8 @@
  * address that vanished, a sandbox whose namespace is gone, a host veth
  * nobody owns, firewall rules flushed from outside. `check` reports,
  * `reconcile` repairs (rebuilds what is missing, garbage-collects leftovers).
+ * A link that took a recorded bridge's name is not nlkit's to repair: it is
+ * reported (`bridge-foreign`) and left, with the network's attachments.
  * @module
  */
 import * as fs from 'node:fs';
@@ -11,7 +13,8 @@ import type { Link } from '../rtnetlink/link-types';
 import { open } from '../handle';
 import { openNetnsSync, type NetworkNamespace } from '../netns/namespace';
 import { foreignMemberReason, isMarkedVethOf, isStrayVeth, notOurVeth, SCRATCH_GROUP } from './veth-owner';
-import { warnForeignMembers } from './foreign-link-warning';
+import { bridgeRefOf, notNetworksBridge } from './bridge-owner';
+import { warnForeignBridge, warnForeignMembers } from './foreign-link-warning';
 import { deleteNamedLink } from './named-link';
 import { identityOf, sameNamespace } from './sandbox-identity';
 import type { AttachmentRecord, HostState, NetworkRecord } from './state';
@@ -26,6 +29,15 @@ export interface Drift {
     | 'bridge-missing'
     | 'bridge-down'
     | 'gateway-missing'
+    /**
+     * The link under the network's bridge name is not nlkit's bridge of it: a bridge made with `ip` after
+     * nlkit's was deleted (unmarked, another MAC), one with another network's or runtime's mark, a link of
+     * another kind, or, for a network recorded by 0.1.0 (no MAC), an unmarked bridge without the gateway.
+     * reconcile() leaves it untouched (no up, no address, no port, no delete), with an NLKIT_FOREIGN_LINK_LEFT
+     * warning, and repairs nothing of the network that needs its bridge (its attachments are not re-made):
+     * remove or rename that link (then reconcile() makes the bridge anew), or delete the network.
+     */
+    | 'bridge-foreign'
     | 'sandbox-gone'
     | 'veth-missing'
     | 'sandbox-interface-missing'
@@ -65,8 +77,9 @@ export interface Drift {
     | 'leaked-lease';
   /**
    * The host link the drift is about, by its own name: the bridge (`bridge-missing`, `bridge-down`,
-   * `gateway-missing`, `leftover-bridge`) or the host veth (`veth-missing`, `stray-veth`, `leftover-veth`).
-   * `reconcile()` acts on this name; `detail` is text for people and may change.
+   * `gateway-missing`, `leftover-bridge`; for `bridge-foreign`, the bridge's name, which the other link holds)
+   * or the host veth (`veth-missing`, `stray-veth`, `leftover-veth`). `reconcile()` acts on this name; `detail`
+   * is text for people and may change.
    */
   link?: string;
   /** What was found, for people (its wording is not an interface: read `kind`, `id` and `link`). */
@@ -79,15 +92,18 @@ export interface ReconcileContext {
   /** The state directory's owner tag (names.ts): a host veth carries it in its ownership mark. */
   tag: string;
   state(): Promise<HostState>;
-  /** Rebuilds a network's bridge, gateway addresses and firewall. */
-  rebuildNetwork(rec: NetworkRecord): Promise<void>;
+  /**
+   * Rebuilds a network's bridge and gateway addresses; returns why it left the link under the bridge's name
+   * instead (not nlkit's bridge of the network, as read then), or undefined once rebuilt.
+   */
+  rebuildNetwork(rec: NetworkRecord): Promise<string | undefined>;
   /** Re-creates an attachment with its recorded names and addresses. */
   reattach(rec: NetworkRecord, att: AttachmentRecord): Promise<void>;
   /** Forgets an attachment whose sandbox no longer exists. */
   forget(rec: NetworkRecord, atts: AttachmentRecord[]): Promise<void>;
   /** Firewall drift, if the firewall layer is active. */
   checkFirewall(st: HostState): Promise<Drift[]>;
-  /** Repairs the firewall from the state as it is under the lock. */
+  /** Repairs the firewall from the state as it is under the lock (no sysctl of a link under a bridge name that is not nlkit's). */
   repairFirewall(): Promise<void>;
   /** nlkit's interfaces that no state claims (leftovers.ts). */
   findLeftovers(st: HostState, links: Link[]): Drift[];
@@ -197,6 +213,7 @@ async function inspect(ctx: ReconcileContext): Promise<{ drift: Drift[]; foreign
   const st = await ctx.state();
   const drift: Drift[] = [];
   const foreign: GroupForeigner[] = [];
+  const foreignBridges = new Set<string>(); // networks whose bridge name another link holds
   const links = await ctx.host.links.list();
   const byName = new Map(links.map((l) => [l.name, l]));
   // Read after the dump, the journal first and then the state: a veth the dump saw is either still in flight then
@@ -205,19 +222,34 @@ async function inspect(ctx: ReconcileContext): Promise<{ drift: Drift[]; foreign
   const owned = ctx.inFlightVeths(); // an attach or detach under way is not drift
   for (const atts of Object.values((await ctx.state()).attachments)) for (const a of Object.values(atts)) owned.add(a.hostIfname);
   for (const rec of Object.values(st.networks)) {
-    const br = byName.get(rec.bridge);
+    const found = byName.get(rec.bridge);
     const link = rec.bridge;
-    if (!br) drift.push({ network: rec.name, kind: 'bridge-missing', link, detail: `bridge ${rec.bridge} is gone` });
+    let bridgeIndex: number | undefined; // nlkit's bridge of the network, when it is there
+    if (!found) drift.push({ network: rec.name, kind: 'bridge-missing', link, detail: `bridge ${rec.bridge} is gone` });
     else {
-      if (!br.up) drift.push({ network: rec.name, kind: 'bridge-down', link, detail: `bridge ${rec.bridge} is down` });
-      const addrs = (await ctx.host.addresses.list({ link: br.index })).map((a) => a.address);
-      if (!addrs.includes(rec.gateway)) drift.push({ network: rec.name, kind: 'gateway-missing', link, detail: `${rec.gateway} is missing on ${rec.bridge}` });
-      if (rec.gateway6 && !addrs.includes(rec.gateway6))
-        drift.push({ network: rec.name, kind: 'gateway-missing', link, detail: `${rec.gateway6} is missing on ${rec.bridge}` });
+      const addrs = await ctx.host.addresses.list({ link: found.index });
+      const foreign = notNetworksBridge(
+        ctx.tag,
+        bridgeRefOf(rec),
+        found,
+        addrs.filter((a) => a.family === 4).map((a) => `${a.address}/${a.prefixLength}`),
+      );
+      if (foreign !== undefined) {
+        drift.push({ network: rec.name, kind: 'bridge-foreign', link, detail: `${foreign} (reconcile leaves it alone)` });
+        foreignBridges.add(rec.name);
+      } else {
+        bridgeIndex = found.index;
+        if (!found.up) drift.push({ network: rec.name, kind: 'bridge-down', link, detail: `bridge ${rec.bridge} is down` });
+        const ips = addrs.map((a) => a.address);
+        if (!ips.includes(rec.gateway)) drift.push({ network: rec.name, kind: 'gateway-missing', link, detail: `${rec.gateway} is missing on ${rec.bridge}` });
+        if (rec.gateway6 && !ips.includes(rec.gateway6))
+          drift.push({ network: rec.name, kind: 'gateway-missing', link, detail: `${rec.gateway6} is missing on ${rec.bridge}` });
+      }
     }
     for (const att of Object.values(st.attachments[rec.name] ?? {})) {
       owned.add(att.hostIfname);
-      drift.push(...(await checkAttachment(ctx.tag, rec, att, byName, br?.index)));
+      // Under a foreign bridge there is no bridge of nlkit's to be a port of: that is the bridge-foreign drift.
+      drift.push(...(await checkAttachment(ctx.tag, rec, att, byName, bridgeIndex)));
     }
     // nlkit's veths in the network's group that no attachment claims (a crashed attach, say); not another's link
     for (const l of links) {
@@ -229,7 +261,8 @@ async function inspect(ctx: ReconcileContext): Promise<{ drift: Drift[]; foreign
   }
   // A marked veth of an attach still under way is not a leftover either.
   drift.push(...ctx.findLeftovers(st, links).filter((d) => d.kind !== 'leftover-veth' || !owned.has(d.link ?? '')));
-  drift.push(...(await ctx.checkFirewall(st)));
+  // A foreign bridge's route_localnet is its owner's business, not drift of nlkit's (and reconcile does not set it).
+  drift.push(...(await ctx.checkFirewall(st)).filter((d) => !(d.kind === 'sysctl' && foreignBridges.has(d.network))));
   drift.push(...(await ctx.checkLeases(st)));
   drift.push(...ctx.interrupted());
   // A link a drift names (a leftover bridge put into the group, say) is reconcile's to act on, not left.
@@ -237,7 +270,7 @@ async function inspect(ctx: ReconcileContext): Promise<{ drift: Drift[]; foreign
   return { drift, foreign: foreign.filter((f) => !named.has(f.name)) };
 }
 
-/** Repairs every drift `check` finds; returns what it found (and fixed). */
+/** Repairs every drift `check` finds; returns what it found (and fixed, but a `bridge-foreign`, which it leaves). */
 export async function reconcile(ctx: ReconcileContext): Promise<Drift[]> {
   // Interrupted operations first: what they leave (a half-made veth, a lease, a record) is theirs to finish or undo.
   const recovered = await ctx.recoverInterrupted();
@@ -272,10 +305,17 @@ async function repair(ctx: ReconcileContext): Promise<Drift[]> {
     }
   }
   const rebuilt = new Set<string>();
+  const left = new Set<string>(); // networks whose bridge name reaches a link that is not nlkit's bridge of them
   for (const d of drift) {
-    if ((d.kind === 'bridge-missing' || d.kind === 'bridge-down' || d.kind === 'gateway-missing') && !rebuilt.has(d.network)) {
-      rebuilt.add(d.network);
-      await ctx.rebuildNetwork(netOf(d.network));
+    if (!BRIDGE_DRIFT.has(d.kind) || rebuilt.has(d.network) || left.has(d.network)) continue;
+    // A bridge-foreign link too: the rebuild proves the link again as it is now, and leaves it if it still is
+    // not nlkit's (a leftover deleted above frees the name, and the bridge is made anew).
+    const rec = netOf(d.network);
+    const foreign = await ctx.rebuildNetwork(rec);
+    if (foreign === undefined) rebuilt.add(d.network);
+    else {
+      left.add(d.network);
+      warnForeignBridge({ network: rec.name, bridge: rec.bridge }, 'reconcile', foreign);
     }
   }
   const gone = new Map<string, AttachmentRecord[]>();
@@ -294,6 +334,8 @@ async function repair(ctx: ReconcileContext): Promise<Drift[]> {
     if (d.kind === 'sandbox-gone') {
       const list = gone.get(d.network) ?? [];
       gone.set(d.network, [...list, att]);
+    } else if (left.has(d.network)) {
+      // Not re-made: its veth would become a port of the link under the bridge's name, which is not nlkit's.
     } else if (!redo.some(([r, a]) => r.name === rec.name && a.id === att.id)) redo.push([rec, att]);
   }
   // Bridges rebuilt from scratch lost their ports: every attachment comes back.
@@ -308,6 +350,9 @@ async function repair(ctx: ReconcileContext): Promise<Drift[]> {
   if (drift.some(isFirewallDrift) || rebuilt.size) await ctx.repairFirewall();
   return drift;
 }
+
+/** The drift of a network's bridge that reconcile() rebuilds it for (or, not nlkit's, leaves it). */
+const BRIDGE_DRIFT = new Set<Drift['kind']>(['bridge-missing', 'bridge-down', 'gateway-missing', 'bridge-foreign']);
 
 /** Drift of nlkit's table or of the sysctls (the firewall layer repairs it, whatever network it names). */
 function isFirewallDrift(d: Drift): boolean {

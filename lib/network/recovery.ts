@@ -13,7 +13,8 @@ import { settleInterrupted } from './attachment-recovery';
 import { clearIntent, intentExists, pendingIntents, type IntentRecord, type PendingIntent } from './intents';
 import { deleteOwnedNamespace } from './removal';
 import { deleteNetwork, repairFirewall } from './lifecycle';
-import { deleteNetworkBridge, warnForeignBridge } from './network-bridge';
+import { warnForeignBridge } from './foreign-link-warning';
+import { deleteNetworkBridge } from './network-bridge';
 import type { Drift } from './reconcile';
 import { withLifecycleLock, withSandboxLocks } from './sandbox-lock';
 

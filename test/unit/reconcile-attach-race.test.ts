@@ -11,7 +11,7 @@ import type { AttachmentRecord, HostState } from '../../lib/network/state';
 
 const group = 0x4e4c0001;
 const network = { name: 'n', bridge: 'nlk-n', subnet: '10.9.0.0/24', gateway: '10.9.0.1', group };
-const bridge = { index: 3, name: 'nlk-n', kind: 'bridge', up: true } as Link;
+const bridge = { index: 3, name: 'nlk-n', kind: 'bridge', up: true, alias: 'nlkit:0badcafe:n' } as Link;
 const marked = { index: 4, name: 'nv0123456789ab', kind: 'veth', group, alias: 'nlkit:0badcafe:n/c7' } as Link;
 const unmarked = { index: 5, name: 'nv0123456789cd', kind: 'veth', group } as Link; // listed before its attach marked it
 

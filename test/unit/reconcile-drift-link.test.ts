@@ -31,7 +31,7 @@ const context = (host: unknown, st: HostState, leftovers: (links: Link[]) => Dri
 const oneNetwork = (group: number) =>
   ({
     version: 1,
-    networks: { n: { name: 'n', bridge: 'nlk-n', subnet: '10.9.0.0/24', gateway: '10.9.0.1/24', group } },
+    networks: { n: { name: 'n', bridge: 'nlk-n', subnet: '10.9.0.0/24', gateway: '10.9.0.1', group } },
     attachments: { n: {} },
     publications: {},
   }) as unknown as HostState;
@@ -57,7 +57,7 @@ describe('reconcile acts on a drift by its link, not its text', () => {
   it('reports a stray veth with its link, and deletes that link only', async () => {
     const group = 0x4e4c0001;
     const links = [
-      link(3, 'nlk-n', { kind: 'bridge', up: true } as Partial<Link>),
+      link(3, 'nlk-n', { kind: 'bridge', up: true, alias: 'nlkit:0badcafe:n' } as Partial<Link>),
       link(4, 'nv0123456789ab', { group, alias: 'nlkit:0badcafe:n/c7' }),
       link(5, 'nvelse', { group: 0, alias: 'nlkit:0badcafe:n/c8' }),
     ];
@@ -73,7 +73,7 @@ describe('reconcile acts on a drift by its link, not its text', () => {
   it("does not delete a stray's name once another link has taken it (re-read before deleting)", async () => {
     const group = 0x4e4c0001;
     const stray = link(4, 'nv0123456789ab', { group, alias: 'nlkit:0badcafe:n/c7' });
-    const { host, deleted } = fakeHost([link(3, 'nlk-n', { kind: 'bridge', up: true } as Partial<Link>), stray]);
+    const { host, deleted } = fakeHost([link(3, 'nlk-n', { kind: 'bridge', up: true, alias: 'nlkit:0badcafe:n' } as Partial<Link>), stray]);
     // Between check()'s dump and the delete, the name went to a user's bridge in the group.
     host.links.find = async (name: string) => (name === stray.name ? link(6, name, { kind: 'bridge', group } as Partial<Link>) : undefined);
     const st = oneNetwork(group);
@@ -87,7 +87,7 @@ describe('reconcile acts on a drift by its link, not its text', () => {
   it('warns about the links it leaves in the group, not about one a drift names and it deletes', async () => {
     const group = 0x4e4c0001;
     const links = [
-      link(3, 'nlk-n', { kind: 'bridge', up: true } as Partial<Link>),
+      link(3, 'nlk-n', { kind: 'bridge', up: true, alias: 'nlkit:0badcafe:n' } as Partial<Link>),
       link(4, 'nv0123456789ab', { group }), // unmarked, named like nlkit's: left
       link(5, 'oldbr', { kind: 'bridge', group, alias: 'nlkit:0badcafe:gone' } as Partial<Link>), // a leftover: deleted
     ];

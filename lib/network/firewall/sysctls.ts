@@ -40,9 +40,13 @@ export async function checkSysctls(hostRef: NetworkNamespace | undefined, st: Ho
   return out;
 }
 
-/** Sets every sysctl `st` needs (those of bridges that do not exist are skipped). */
-export async function applySysctls(hostRef: NetworkNamespace | undefined, st: HostState): Promise<void> {
+/**
+ * Sets every sysctl `st` needs (those of bridges that do not exist are skipped, and those of the networks in
+ * `leave`, whose bridge name another link holds: that link is not nlkit's to configure).
+ */
+export async function applySysctls(hostRef: NetworkNamespace | undefined, st: HostState, leave?: ReadonlySet<string>): Promise<void> {
   for (const s of wantedSysctls(st)) {
+    if (leave?.has(s.network)) continue;
     await setSysctl(hostRef, s.key, 1).catch((e: unknown) => {
       if (!(e instanceof NlkitError && s.network !== '')) throw e;
     });

@@ -8,10 +8,10 @@
  * (require of dist/bundle/index.js and the first export read), `networks({ stateDir })` (a fresh temporary
  * directory), `create()` of a network, the process's first `attach()`, then `detach()` and `delete()`. CPU of the
  * whole process (process.cpuUsage) and of the event loop's thread (/proc/thread-self/schedstat) per phase, and
- * the attach's wall time. Then, alternated the same way, the CNI plugin's ADD as a whole process (the build's
+ * its wall time. Then, alternated the same way, the CNI plugin's ADD as a whole process (the build's
  * bin/nlkit-cni.js, its network made by a first ADD of another container id in each build's state directory;
  * each timed ADD is followed by its DEL, untimed): wall time (spawn to exit) and the plugin's CPU, all threads and
- * the event loop's, read by a preloaded hook at its exit (what precedes the preload, Node's own start, is left out).
+ * the event loop's, read by a preloaded hook at its exit (since the process started: Node's own start-up is in it).
  */
 const fs = require('node:fs');
 const os = require('node:os');
@@ -99,11 +99,23 @@ function cniCall(root, build, command, containerId, pid, dir) {
   return { wallMs, ...JSON.parse(fs.readFileSync(cpuOut, 'utf8')) };
 }
 
+/** The namespace of process `pid` ("net:[ino]"), or undefined before it runs. */
+function sandboxNs(pid) {
+  try {
+    return fs.readlinkSync(`/proc/${pid}/ns/net`);
+  } catch {
+    return undefined;
+  }
+}
+
 /** Inside the namespace: the sandbox, then the alternated fresh processes. */
 function inNamespace(roots) {
   const sandbox = spawn('unshare', ['-n', 'sleep', '3600'], { stdio: 'ignore' });
   try {
-    execFileSync('sleep', ['0.2']); // unshare has made its namespace and exec'd sleep
+    // Until unshare has made its namespace (the sleeper's differs from ours); then it is attached by pid.
+    const own = fs.readlinkSync('/proc/self/ns/net');
+    for (let i = 0; i < 100 && sandboxNs(sandbox.pid) === own; i++) execFileSync('sleep', ['0.05']);
+    if (sandboxNs(sandbox.pid) === own) throw new Error('the sandbox namespace was not made');
     const stateDirs = new Map(roots.map((r) => [r, fs.mkdtempSync(path.join(os.tmpdir(), 'nlkit-bench-cni-'))]));
     for (const d of stateDirs.values()) fs.writeFileSync(path.join(d, 'preload.js'), PRELOAD);
     try {

@@ -25,6 +25,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { lazyBuiltin, lazyReexports } from './lazy-reexports.mjs';
 import { literalExports, onlyConstants } from './literal-exports.mjs';
+import { warmAttach } from './warm-attach.mjs';
 import { warmConnection } from './warm-connection.mjs';
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -105,7 +106,7 @@ const common = {
   logLevel: 'warning',
 };
 
-/** Library modules the build itself takes from the bundle (`lib(file)`, as the CLI's imports): the addon's loader, for the warm-up's stand-in (scripts/warm-connection.mjs). */
+/** Library modules the build itself takes from the bundle (`lib(file)`, as the CLI's imports): the addon's loader, for the warm-ups' stand-in (scripts/warm-connection.mjs, warm-attach.mjs). */
 const BUILD_IMPORTS = ['native/binding.js'];
 
 // The CLI bundle first: it tells which library modules the CLI imports (each becomes `lib("<file>")` of the library bundle).
@@ -210,6 +211,8 @@ warmRouteWrites(loaded.index());
 warmRouteRows(loaded.index());
 // The connection path a first request runs (open(), the pool round, the tracker, a short-lived handle's rounds), over a made-up kernel.
 await warmConnection({ nlkit: loaded.index(), binding: loaded.lib('native/binding.js') });
+// A process's one attach (a CNI plugin, `nlkit net attach`): networks(), create, attach, detach, CNI ADD and DEL over a made-up host.
+await warmAttach({ nlkit: loaded.index(), cni: loaded.cni(), binding: loaded.lib('native/binding.js') });
 writeFileSync(cacheFile, loaded.__script.createCachedData());
 
 // The nlkit command's cache, made in a process of its own: V8 shares compiled functions between scripts of one

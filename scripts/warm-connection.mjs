@@ -42,7 +42,7 @@ const DUMP_ROUTES = 8;
 const CHURN = 2000;
 
 /** One netlink message: header (length, type, flags, seq, pid) and payload. */
-function message(type, flags, seq, payload = Buffer.alloc(0)) {
+export function message(type, flags, seq, payload = Buffer.alloc(0)) {
   const b = Buffer.alloc(16 + ((payload.length + 3) & ~3));
   b.writeUInt32LE(16 + payload.length, 0);
   b.writeUInt16LE(type, 4);
@@ -54,7 +54,7 @@ function message(type, flags, seq, payload = Buffer.alloc(0)) {
 }
 
 /** A netlink attribute (padded). */
-function attr(type, data) {
+export function attr(type, data) {
   const a = Buffer.alloc(4 + ((data.length + 3) & ~3));
   a.writeUInt16LE(4 + data.length, 0);
   a.writeUInt16LE(type, 2);
@@ -62,14 +62,14 @@ function attr(type, data) {
   return a;
 }
 
-const u32 = (v) => {
+export const u32 = (v) => {
   const b = Buffer.alloc(4);
   b.writeUInt32LE(v);
   return b;
 };
 
 /** The kernel's ack of the request at `at` (errno 0, the request's header quoted: NLM_F_CAPPED). */
-function ack(request, at) {
+export function ack(request, at) {
   return message(NLMSG_ERROR, 0x100, request.readUInt32LE(at + 8), Buffer.concat([Buffer.alloc(4), request.subarray(at, at + 16)]));
 }
 
@@ -163,7 +163,7 @@ const SENT = 1;
  * const { binding: stand, calls } = standInBinding(binding.native(), fakeKernel());
  * binding.useNativeStandIn(stand);
  */
-export function standInBinding(real, kernel) {
+export function standInBinding(real, kernel, extra = {}) {
   const calls = { socketOpen: 0, socketObjects: 0, transact: 0, send: 0, linkName: 0, transactIn: 0, transactFd: 0, keptTake: 0, close: 0 };
   let fds = 1000;
   // Each later than the call, as a pool job's or the I/O thread's answer is.
@@ -234,6 +234,7 @@ export function standInBinding(real, kernel) {
     netlinkKeptClose: (socket) => void kept.delete(socket),
     netlinkIndex: (...args) => real.netlinkIndex(...args),
     cpusContended: () => real.cpusContended(),
+    ...extra,
   };
   const stand = new Proxy(binding, {
     get(target, name) {

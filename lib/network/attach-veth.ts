@@ -5,7 +5,7 @@
  */
 import type { NetworkNamespace } from '../netns/namespace';
 import { getLinkOwnership } from '../rtnetlink/link-identity';
-import { bridgeRefOf } from './bridge-owner';
+import { bridgeRefOf, needsGatewayProof, notNetworksBridge } from './bridge-owner';
 import type { NetworkContext } from './context';
 import { ForeignBridgeError } from './errors';
 import { stepDone } from './fault';
@@ -49,7 +49,9 @@ export async function createVeth(
   // Only nlkit's bridge of this network: never a bridge someone made under the name, another network's, a link of
   // another kind, nor a link that carries the name as an altname (the kernel's lookup by name matches altnames).
   const br = await bridge;
-  const why = await whyNotNetworksBridge(ctx, bridgeRefOf(rec), br);
+  const ref = bridgeRefOf(rec);
+  // Decided from this reply alone, without another hop, but for a 0.1.0 record's unmarked bridge (its addresses read).
+  const why = needsGatewayProof(ref, br) ? await whyNotNetworksBridge(ctx, ref, br) : notNetworksBridge(ctx.store.tag, ref, br, undefined);
   if (why !== undefined) throw new ForeignBridgeError(`attach ${att.id} to ${rec.name}`, rec.name, rec.bridge, why);
   return { hostIndex: link.index ?? 0, peerIndex: link.peerIndex ?? 0, bridgeIndex: br.index };
 }

@@ -49,6 +49,14 @@ export class PortInUseError extends NlkitError {
  * sandbox would join someone else's segment, with a gateway it cannot
  * reach); the attach was rolled back. Delete or rename that link, then
  * `reconcile()` makes the network's bridge again.
+ * @example
+ * try {
+ *   await nets.attach('web', { sandbox: 'c1', create: true });
+ * } catch (e) {
+ *   if (!(e instanceof ForeignBridgeError)) throw e;
+ *   console.error(e.reason); // e.g. "nlk-web (index 7) is an unmarked bridge with MAC …"
+ *   // remove that link (`ip link del nlk-web`), then `await nets.reconcile()` and attach again
+ * }
  */
 export class ForeignBridgeError extends NlkitError {
   /** Always "ForeignBridgeError". */

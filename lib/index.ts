@@ -255,6 +255,7 @@ export { socketDiagOps, type InetSocket, type SocketEndpoint, type SocketFilter,
 export {
   networks,
   NetworkManager,
+  ForeignBridgeError,
   NetworkOperationError,
   PortInUseError,
   type Attachment,

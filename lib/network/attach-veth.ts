@@ -3,12 +3,13 @@
  * the sandbox, and the bridge it goes on, read in the same round.
  * @module
  */
-import { NotFoundError } from '../netlink/errors';
-import { ENODEV } from '../netlink/errno';
 import type { NetworkNamespace } from '../netns/namespace';
-import { getLinkIdentity } from '../rtnetlink/link-identity';
+import { getLinkOwnership } from '../rtnetlink/link-identity';
+import { bridgeRefOf, needsGatewayProof, notNetworksBridge } from './bridge-owner';
 import type { NetworkContext } from './context';
+import { ForeignBridgeError } from './errors';
 import { stepDone } from './fault';
+import { whyNotNetworksBridge } from './network-bridge';
 import type { Rollback } from './settle';
 import type { AttachmentRecord, NetworkRecord } from './state';
 
@@ -18,8 +19,11 @@ import type { AttachmentRecord, NetworkRecord } from './state';
  * veth created down and without a master, whose echo gives both ends' indexes (links.add(); the peer's is
  * eth0's in the sandbox: no name lookups later; a kernel without the echo costs a read-back). The port is
  * enslaved and brought up by index in the next round, with its port flags (hairpin). The bridge's index is
- * never cached: it comes from this round's lookup, as the port goes on only if it succeeded. getLinkIdentity,
- * not links.get: index and kind only (no name lookups, no whole-link decode).
+ * never cached: it comes from this round's lookup, as the port goes on only if it succeeded. The same reply
+ * proves the link nlkit's bridge of the network (its name, kind, mark and MAC: bridge-owner.ts), else the attach
+ * is refused (ForeignBridgeError) and undone: the name may have come to reach a bridge someone made since.
+ * getLinkOwnership, not links.get: a few attributes (no name lookups, no whole-link decode); only an unmarked
+ * bridge of a record without a MAC (0.1.0) costs a read more, of its addresses (the gateway proves it).
  */
 export async function createVeth(
   ctx: NetworkContext,
@@ -29,7 +33,7 @@ export async function createVeth(
   rollback: Rollback,
 ): Promise<{ hostIndex: number; peerIndex: number; bridgeIndex: number }> {
   const host = ctx.host;
-  const bridge = host.run(getLinkIdentity(rec.bridge));
+  const bridge = host.run(getLinkOwnership(rec.bridge));
   bridge.catch(() => undefined);
   const added = host.links.add({
     name: att.hostIfname,
@@ -42,9 +46,12 @@ export async function createVeth(
   const link = await added;
   rollback.push(() => host.links.delete(link.index ?? att.hostIfname)); // by index: the name may reach another link by then
   stepDone('attachveth'); // the test hook's point of an unmarked veth in the network's group (no step of attach's)
-  // Only a bridge of this name: a link of another kind that took the name is never a master here, nor
-  // another bridge that carries the name as an altname (the kernel's lookup by name matches altnames).
+  // Only nlkit's bridge of this network: never a bridge someone made under the name, another network's, a link of
+  // another kind, nor a link that carries the name as an altname (the kernel's lookup by name matches altnames).
   const br = await bridge;
-  if (br.kind !== 'bridge' || br.name !== rec.bridge) throw new NotFoundError('bridge', { errno: ENODEV, operation: `attach to bridge ${rec.bridge}` });
+  const ref = bridgeRefOf(rec);
+  // Decided from this reply alone, without another hop, but for a 0.1.0 record's unmarked bridge (its addresses read).
+  const why = needsGatewayProof(ref, br) ? await whyNotNetworksBridge(ctx, ref, br) : notNetworksBridge(ctx.store.tag, ref, br, undefined);
+  if (why !== undefined) throw new ForeignBridgeError(`attach ${att.id} to ${rec.name}`, rec.name, rec.bridge, why);
   return { hostIndex: link.index ?? 0, peerIndex: link.peerIndex ?? 0, bridgeIndex: br.index };
 }

@@ -274,7 +274,7 @@ async function attachNew(ctx: NetworkContext, rec: NetworkRecord, opts: AttachOp
     const undone = await rollback.run(); // false: an undo failed, reconcile finishes it
     const err =
       e instanceof ValidationError ||
-      (e instanceof NlkitError && ['AddressInUseError', 'IpamExhaustedError', 'NotFoundError', 'UnsafeStateDirError'].includes(e.name))
+      (e instanceof NlkitError && ['AddressInUseError', 'ForeignBridgeError', 'IpamExhaustedError', 'NotFoundError', 'UnsafeStateDirError'].includes(e.name))
         ? e
         : new NetworkOperationError(op, step, e);
     endFailed(intent, err, undone);

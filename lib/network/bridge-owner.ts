@@ -8,8 +8,7 @@
  * nothing here reads the kernel (the callers pass what they read).
  * @module
  */
-import type { Link } from '../rtnetlink/link-types';
-import { AddressPool } from './address-pool';
+import { poolOf } from './address-pool';
 import { bridgeMark, parseMark } from './names';
 import type { NetworkRecord } from './state';
 
@@ -22,9 +21,22 @@ export interface BridgeRef {
   gateway?: string;
 }
 
+/**
+ * What the proof reads of the link a bridge name reaches: a decoded link (`links.get`, a dump) has it, and so has
+ * the cheap read of attach's round trip (getLinkOwnership, lib/rtnetlink/link-identity.ts).
+ */
+export interface BridgeCandidate {
+  index: number;
+  /** The link's own name (the lookup by name also matches an altname). */
+  name?: string;
+  kind?: string;
+  alias?: string;
+  mac?: string;
+}
+
 /** The bridge a network record names, with what proves a link nlkit's bridge of it. */
 export function bridgeRefOf(rec: NetworkRecord): BridgeRef {
-  const gateway = new AddressPool(rec.subnet, rec.gateway).withPrefix(rec.gateway);
+  const gateway = poolOf(rec.subnet, rec.gateway).withPrefix(rec.gateway); // cached: attach asks this on every call
   return { network: rec.name, bridge: rec.bridge, mac: rec.mac, gateway };
 }
 
@@ -35,7 +47,7 @@ export function bridgeRefOf(rec: NetworkRecord): BridgeRef {
  * `ip link add … type bridge` is unmarked too; a record of an earlier version has no MAC (notNetworksBridge
  * then looks for the gateway that version put on its bridge). A link that took the name since (nlkit's bridge deleted, the user's made) is not nlkit's.
  */
-export function notOurBridge(tag: string, network: string, link: Link, mac: string | undefined): string | undefined {
+export function notOurBridge(tag: string, network: string, link: BridgeCandidate, mac: string | undefined): string | undefined {
   const it = `${link.name} (index ${link.index})`;
   if (link.kind !== 'bridge') return `${it} is a ${link.kind ?? 'device'}, not nlkit's bridge`;
   if (!link.alias) {
@@ -55,7 +67,7 @@ export function notOurBridge(tag: string, network: string, link: Link, mac: stri
  * Without this, every such network's bridge (with its gateway, which then blocks the subnet) would be left forever
  * by the delete, and never repaired by reconcile.
  */
-export function needsGatewayProof(ref: BridgeRef, link: Link): ref is BridgeRef & { gateway: string } {
+export function needsGatewayProof(ref: BridgeRef, link: BridgeCandidate): ref is BridgeRef & { gateway: string } {
   return ref.mac === undefined && ref.gateway !== undefined && link.kind === 'bridge' && !link.alias;
 }
 
@@ -64,7 +76,7 @@ export function needsGatewayProof(ref: BridgeRef, link: Link): ref is BridgeRef 
  * for a record without a MAC, an unmarked bridge carrying the gateway). `cidrs`: the link's addresses with their
  * prefixes ("10.0.0.1/24"), needed only when needsGatewayProof holds (else ignored, and may be undefined).
  */
-export function notNetworksBridge(tag: string, ref: BridgeRef, link: Link, cidrs: readonly string[] | undefined): string | undefined {
+export function notNetworksBridge(tag: string, ref: BridgeRef, link: BridgeCandidate, cidrs: readonly string[] | undefined): string | undefined {
   // The kernel's lookup by name matches an altname too: the link that carries it is someone else's.
   if (link.name !== ref.bridge) return `${link.name} (index ${link.index}) carries the name as an altname`;
   const why = notOurBridge(tag, ref.network, link, ref.mac);

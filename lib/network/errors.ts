@@ -39,3 +39,43 @@ export class PortInUseError extends NlkitError {
     );
   }
 }
+
+/**
+ * A network's bridge name reaches a link that is not nlkit's bridge of that
+ * network: nlkit's bridge was deleted and another link took the name (a
+ * bridge made with `ip link add <name> type bridge`, another network's or
+ * runtime's bridge, a link of another kind, one carrying the name as an
+ * altname). An attach never makes a sandbox's veth a port of it (the
+ * sandbox would join someone else's segment, with a gateway it cannot
+ * reach); the attach was rolled back. Delete or rename that link, then
+ * `reconcile()` makes the network's bridge again.
+ * @example
+ * try {
+ *   await nets.attach('web', { sandbox: 'c1', create: true });
+ * } catch (e) {
+ *   if (!(e instanceof ForeignBridgeError)) throw e;
+ *   console.error(e.reason); // e.g. "nlk-web (index 7) is an unmarked bridge with MAC …"
+ *   // remove that link (`ip link del nlk-web`), then `await nets.reconcile()` and attach again
+ * }
+ */
+export class ForeignBridgeError extends NlkitError {
+  /** Always "ForeignBridgeError". */
+  override name = 'ForeignBridgeError';
+  /**
+   * @param operation what was refused ("attach c1 to web")
+   * @param network the network whose bridge name was looked up
+   * @param bridge that name
+   * @param reason what the link under the name is, and why it is not the network's bridge
+   */
+  constructor(
+    readonly operation: string,
+    readonly network: string,
+    readonly bridge: string,
+    readonly reason: string,
+  ) {
+    super(
+      `${operation}: ${bridge}, network ${network}'s bridge name, reaches a link that is not nlkit's bridge of it (${reason}); ` +
+        `nlkit makes no port on it: delete or rename that link, then reconcile() makes the network's bridge again`,
+    );
+  }
+}

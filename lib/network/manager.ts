@@ -49,7 +49,7 @@ import { verifyOpenedHost } from './host-identity';
 import type { HostState } from './state';
 import { keysOf, rejectUnknownKeys } from '../validate/options';
 
-export { NetworkOperationError, PortInUseError } from './errors';
+export { ForeignBridgeError, NetworkOperationError, PortInUseError } from './errors';
 export type { Attachment, AttachOptions, SandboxRef } from './attachments';
 export type { NetworkDetails, NetworkInfo, NetworkSpec } from './lifecycle';
 export type { PublicationFilter, SetBackendsOptions, UnpublishOptions } from './publishing';
@@ -233,8 +233,10 @@ export class NetworkManager {
    * the sandbox, an address from IPAM, loopback up, default route(s) via the
    * gateway. All or nothing; attaching what is attached returns the existing
    * attachment. NotFoundError if the network does not exist;
-   * AttachmentConflictError if another sandbox holds the id. The sandbox's
-   * namespace identity is recorded and verified before later changes; the
+   * AttachmentConflictError if another sandbox holds the id;
+   * ForeignBridgeError (rolled back) if the network's bridge name reaches a
+   * link that is not nlkit's bridge of it (delete or rename that link, then
+   * `reconcile()`). The sandbox's namespace identity is recorded and verified before later changes; the
    * host namespace is refused unless `allowHostNamespace: true`.
    * @example
    * const a = await nets.attach('web', { sandbox: 'c1', create: true });

@@ -2,7 +2,8 @@
  * A network's bridge found by its name, acted on only once proven nlkit's
  * (bridge-owner.ts): network delete (and reconcile completing an interrupted
  * one) deletes it, reconcile's rebuild brings it up and gives it the
- * gateway. Any other link the name reaches (a bridge someone made with `ip`
+ * gateway, attach makes a sandbox's port on it (attach-veth.ts, which
+ * refuses any other link). Any other link the name reaches (a bridge someone made with `ip`
  * after nlkit's was deleted, another network's bridge, a link of another
  * kind, one carrying the name as an altname) is never touched, and the
  * process is told (an NlkitWarning, code NLKIT_FOREIGN_LINK_LEFT), as detach
@@ -10,8 +11,7 @@
  * @module
  */
 import type { NetworkContext } from './context';
-import type { Link } from '../rtnetlink/link-types';
-import { bridgeRefOf, needsGatewayProof, notNetworksBridge, type BridgeRef } from './bridge-owner';
+import { bridgeRefOf, needsGatewayProof, notNetworksBridge, type BridgeCandidate, type BridgeRef } from './bridge-owner';
 import type { HostState } from './state';
 import { ignoreMissing } from './named-link';
 
@@ -33,7 +33,7 @@ export async function deleteNetworkBridge(ctx: NetworkContext, ref: BridgeRef): 
  * Why `link`, which `ref.bridge` reached, is not network `ref.network`'s bridge (undefined: it is). Reads the
  * link's IPv4 addresses only for an unmarked bridge of a record without a MAC (0.1.0), proven by its gateway.
  */
-export async function whyNotNetworksBridge(ctx: NetworkContext, ref: BridgeRef, link: Link): Promise<string | undefined> {
+export async function whyNotNetworksBridge(ctx: NetworkContext, ref: BridgeRef, link: BridgeCandidate): Promise<string | undefined> {
   const cidrs = needsGatewayProof(ref, link) && link.name === ref.bridge ? await ipv4CidrsOf(ctx, link) : undefined;
   return notNetworksBridge(ctx.store.tag, ref, link, cidrs);
 }
@@ -54,7 +54,7 @@ export async function networksWithForeignBridge(ctx: NetworkContext, st: HostSta
 }
 
 /** The link's IPv4 addresses with their prefixes ("10.0.0.1/24"). */
-async function ipv4CidrsOf(ctx: NetworkContext, link: Link): Promise<string[]> {
+async function ipv4CidrsOf(ctx: NetworkContext, link: BridgeCandidate): Promise<string[]> {
   const addrs = await ctx.host.addresses.list({ link: link.index, family: 4 });
   return addrs.map((a) => `${a.address}/${a.prefixLength}`);
 }

@@ -1,13 +1,15 @@
 // Attach enslaves the host end to the network's bridge as it is now, looked up
-// by name in the same sendmsg as the veth is created: a re-created bridge gets
-// the port, and a link of another kind that took the bridge's name is never
-// made a master (the attach is refused and undone, its namespace included).
+// by name in the same sendmsg as the veth is created: a bridge reconcile()
+// re-made gets the port, and a link of another kind that took the bridge's
+// name is never made a master (the attach is refused with a ForeignBridgeError
+// and undone, its namespace included). A bridge someone made under the name:
+// network-attach-foreign-bridge.test.ts.
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deleteNetns, NETNS_RUN_DIR, NotFoundError } from '../../lib';
+import { deleteNetns, ForeignBridgeError, NETNS_RUN_DIR } from '../../lib';
 import { networks, type NetworkManager } from '../../lib/network/manager';
 import { ipJson, uniqueNetnsName, useNetns } from '../helpers/netns';
 
@@ -30,12 +32,12 @@ describe('attach: the bridge is looked up with the veth add, never assumed', () 
     fs.rmSync(stateDir, { recursive: true, force: true });
   });
 
-  it('enslaves the port to a bridge re-created since the last attach', async () => {
+  it('enslaves the port to a bridge reconcile() re-made since the last attach', async () => {
     await nets.attach('brx', { sandbox: sandboxes[0], create: true });
     const before = hostLinks().find((l) => l.ifname === 'nlk-brx');
     const h = box.h('host');
     await h.links.delete('nlk-brx');
-    await h.links.add({ name: 'nlk-brx', kind: 'bridge', up: true });
+    await nets.reconcile();
     const after = hostLinks().find((l) => l.ifname === 'nlk-brx');
     expect(after?.ifindex).not.toBe(before?.ifindex);
     const a = await nets.attach('brx', { sandbox: sandboxes[1], create: true });
@@ -49,8 +51,9 @@ describe('attach: the bridge is looked up with the veth add, never assumed', () 
     await h.links.delete('nlk-brx');
     await h.links.add({ name: 'nlk-brx', kind: 'veth', peer: { name: 'nlk-brx-p' } });
     const err = await nets.attach('brx', { sandbox: sandboxes[0], create: true, ip: '10.89.0.40' }).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(NotFoundError);
-    expect(err).toMatchObject({ what: 'bridge', code: 'ENODEV' });
+    expect(err).toBeInstanceOf(ForeignBridgeError);
+    expect(err).toMatchObject({ network: 'brx', bridge: 'nlk-brx' });
+    expect((err as Error).message).toMatch(/nlk-brx \(index \d+\) is a veth, not nlkit's bridge/);
     // Nothing enslaved to the impostor, no host end left, nothing in the sandbox, nothing recorded.
     const links = hostLinks();
     expect(links.filter((l) => l.master === 'nlk-brx')).toEqual([]);
@@ -59,7 +62,7 @@ describe('attach: the bridge is looked up with the veth add, never assumed', () 
     expect((await nets.get('brx')).attachments).toEqual([]);
     // With the bridge back the sandbox gets the address it asked for: the failed attempt's lease was released.
     await h.links.delete('nlk-brx');
-    await h.links.add({ name: 'nlk-brx', kind: 'bridge', up: true });
+    await nets.reconcile();
     const a = await nets.attach('brx', { sandbox: sandboxes[0], create: true, ip: '10.89.0.40' });
     expect(a.ipv4).toBe('10.89.0.40/24');
     expect(hostLinks().find((l) => l.ifname === a.hostIfname)?.master).toBe('nlk-brx');
@@ -74,14 +77,14 @@ describe('attach: the bridge is looked up with the veth add, never assumed', () 
     // The kernel resolves the network's bridge name to the impostor (what the attach's lookup asks).
     expect((await h.links.get('nlk-brx')).name).toBe('nlk-imp');
     const err = await nets.attach('brx', { sandbox: sandboxes[1], create: true }).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(NotFoundError);
-    expect(err).toMatchObject({ what: 'bridge', code: 'ENODEV' });
+    expect(err).toBeInstanceOf(ForeignBridgeError);
+    expect((err as Error).message).toMatch(/nlk-imp \(index \d+\) carries the name as an altname/);
     const links = hostLinks();
     expect(links.filter((l) => l.master === 'nlk-imp')).toEqual([]);
     expect(links.map((l) => l.ifname).sort()).toEqual(['lo', 'nlk-imp']);
     expect(fs.existsSync(path.join(NETNS_RUN_DIR, sandboxes[1]))).toBe(false);
     expect((await nets.get('brx')).attachments).toEqual([]);
     await h.links.delete('nlk-imp');
-    await h.links.add({ name: 'nlk-brx', kind: 'bridge', up: true });
+    await nets.reconcile();
   });
 });

@@ -26,7 +26,7 @@ import { fileURLToPath } from 'node:url';
 import { lazyBuiltin, lazyReexports } from './lazy-reexports.mjs';
 import { literalExports, onlyConstants } from './literal-exports.mjs';
 import { warmAttach } from './warm-attach.mjs';
-import { warmConnection } from './warm-connection.mjs';
+import { addThreeDnat, warmConnection } from './warm-connection.mjs';
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
 const dist = path.join(root, 'dist');
@@ -224,21 +224,6 @@ execFileSync(process.execPath, [path.join(root, 'scripts', 'bundle-cli-cache.cjs
  * the cache holds their bytecode too: a process whose first work is a commit (a CLI, a CNI plugin)
  * then does not parse and compile them (bench/notes.md, "The first 1,000-rule commit").
  */
-/**
- * Three DNAT rules of one shape in chain `pre`: the second makes its template and the third is written from it
- * (lib/nftables/rule-templates.ts), so that code is in the cache too.
- */
-function addThreeDnat(tx, rule, table) {
-  for (let i = 0; i < 3; i++)
-    tx.addRule({
-      ...table,
-      chain: 'pre',
-      rule: rule()
-        .tcp({ dport: 9000 + i })
-        .dnat({ to: `10.0.1.${i + 1}`, port: 80 }),
-    });
-}
-
 function warmNftables({ nft, rule, not }) {
   const tx = new nft.Transaction();
   const table = { family: 'inet', table: 'warm' };

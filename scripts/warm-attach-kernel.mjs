@@ -5,14 +5,8 @@
  * it holds, and nftables batches answered as scripts/warm-connection.mjs's kernel does. Anything else throws,
  * so a warm-up that no longer goes the way it did fails the build.
  */
-import { ack, attr, fakeKernel, message, u32 } from './warm-connection.mjs';
+import { ack, attr, fakeKernel, message, NLM_F_ACK, NLM_F_DUMP, NLM_F_ECHO, NLM_F_MULTI, NLMSG_DONE, NLMSG_ERROR, u32 } from './warm-connection.mjs';
 
-const NLMSG_ERROR = 2;
-const NLMSG_DONE = 3;
-const NLM_F_MULTI = 2;
-const NLM_F_ACK = 4;
-const NLM_F_ECHO = 8;
-const NLM_F_DUMP = 0x300;
 const NLM_F_EXCL = 0x200;
 const NETLINK_ROUTE = 0;
 const NETLINK_NETFILTER = 12;

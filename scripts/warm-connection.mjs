@@ -14,12 +14,12 @@
  * stand-in does not know) throws: the build fails and this file is brought up to date.
  */
 
-const NLMSG_ERROR = 2;
-const NLMSG_DONE = 3;
-const NLM_F_MULTI = 2;
-const NLM_F_ACK = 4;
-const NLM_F_ECHO = 8;
-const NLM_F_DUMP = 0x300;
+export const NLMSG_ERROR = 2;
+export const NLMSG_DONE = 3;
+export const NLM_F_MULTI = 2;
+export const NLM_F_ACK = 4;
+export const NLM_F_ECHO = 8;
+export const NLM_F_DUMP = 0x300;
 const RTM_NEWLINK = 16;
 const RTM_GETLINK = 18;
 const RTM_NEWROUTE = 24;
@@ -250,6 +250,22 @@ const check = (ok, what) => {
 };
 
 /**
+ * Three DNAT rules of one shape in chain `pre` of `table`: the second makes its template and the third is written
+ * from it (lib/nftables/rule-templates.ts), so that code is in the cache too (scripts/bundle.mjs warms the
+ * encoding with it, warmConnection a commit).
+ */
+export function addThreeDnat(tx, rule, table) {
+  for (let i = 0; i < 3; i++)
+    tx.addRule({
+      ...table,
+      chain: 'pre',
+      rule: rule()
+        .tcp({ dport: 9000 + i })
+        .dnat({ to: `10.0.1.${i + 1}`, port: 80 }),
+    });
+}
+
+/**
  * Runs a first request of each common kind through the public API, over the stand-in: `open()`, a route list,
  * a route add in flight, a `links.get`, a route churn, an nftables commit (no echoes, then echoes), and a
  * short-lived handle's rounds. `nlkit`: the library's root exports; `binding`: its lib/native/binding module
@@ -290,14 +306,7 @@ async function warmHandle({ open, rule }) {
       const table = { family: 'ip', table: 'warm' };
       tx.addTable({ family: 'ip', name: 'warm' });
       tx.addChain({ ...table, name: 'pre', type: 'nat', hook: 'prerouting', priority: 'dstnat' });
-      for (let i = 0; i < 3; i++)
-        tx.addRule({
-          ...table,
-          chain: 'pre',
-          rule: rule()
-            .tcp({ dport: 9000 + i })
-            .dnat({ to: `10.0.1.${i + 1}`, port: 80 }),
-        });
+      addThreeDnat(tx, rule, table);
       const { results, generation } = await tx.commit(echo ? { echo } : undefined);
       check(generation === 7 && results.length === 5 && (echo !== undefined || results[4].handle !== undefined), 'the commit was not as answered');
     }

@@ -23,3 +23,17 @@ export function fakeReconcileContext(host: unknown, state: () => HostState, left
     releaseLeases: async () => undefined,
   };
 }
+
+/** The process warnings emitted while `fn` runs (and in the turn after it, when Node delivers them). */
+export async function warningsDuring(fn: () => Promise<unknown>): Promise<Error[]> {
+  const warnings: Error[] = [];
+  const onWarning = (w: Error) => warnings.push(w);
+  process.on('warning', onWarning);
+  try {
+    await fn();
+    await new Promise((r) => setImmediate(r));
+  } finally {
+    process.off('warning', onWarning);
+  }
+  return warnings;
+}

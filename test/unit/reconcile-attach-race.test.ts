@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Link } from '../../lib/rtnetlink/link-types';
 import { check, reconcile } from '../../lib/network/reconcile';
-import { fakeReconcileContext } from '../helpers/reconcile-context';
+import { fakeReconcileContext, warningsDuring } from '../helpers/reconcile-context';
 import type { AttachmentRecord, HostState } from '../../lib/network/state';
 
 const group = 0x4e4c0001;
@@ -55,15 +55,7 @@ describe('an attach completing during check()’s link dump', () => {
 
   it('keeps its veth through reconcile(), without a warning about it', async () => {
     const { ctx, deleted } = racingContext();
-    const warnings: Error[] = [];
-    const onWarning = (w: Error) => warnings.push(w);
-    process.on('warning', onWarning);
-    try {
-      await reconcile(ctx);
-      await new Promise((r) => setImmediate(r));
-    } finally {
-      process.off('warning', onWarning);
-    }
+    const warnings = await warningsDuring(() => reconcile(ctx));
     expect(deleted).toEqual([]);
     expect(warnings.map((w) => w.message)).toEqual([]);
   });

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Link } from '../../lib/rtnetlink/link-types';
 import { check, reconcile, type Drift } from '../../lib/network/reconcile';
-import { fakeReconcileContext } from '../helpers/reconcile-context';
+import { fakeReconcileContext, warningsDuring } from '../helpers/reconcile-context';
 import type { HostState } from '../../lib/network/state';
 
 const MARK = 'nlkit:0badcafe:gone/c1';
@@ -95,15 +95,7 @@ describe('reconcile acts on a drift by its link, not its text', () => {
     const st = oneNetwork(group);
     const leftovers = (ls: Link[]): Drift[] =>
       ls.filter((l) => l.name === 'oldbr').map((l) => ({ network: 'gone', kind: 'leftover-bridge', link: l.name, detail: 'a leftover' }));
-    const warnings: Error[] = [];
-    const onWarning = (w: Error) => warnings.push(w);
-    process.on('warning', onWarning);
-    try {
-      await reconcile(context(host, st, leftovers));
-      await new Promise((r) => setImmediate(r));
-    } finally {
-      process.off('warning', onWarning);
-    }
+    const warnings = await warningsDuring(() => reconcile(context(host, st, leftovers)));
     expect(deleted).toEqual([5]);
     expect(warnings.map((w) => [(w as Error & { code?: string }).code, w.message])).toEqual([
       ['NLKIT_FOREIGN_LINK_LEFT', expect.stringMatching(/^reconcile: nv0123456789ab \(index 4\), in network n's interface group, left untouched: a veth/)],

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import type { Link } from '../../lib/rtnetlink/link-types';
 import { check, reconcile, type Drift } from '../../lib/network/reconcile';
 import type { HostState, NetworkRecord } from '../../lib/network/state';
-import { fakeReconcileContext } from '../helpers/reconcile-context';
+import { fakeReconcileContext, warningsDuring } from '../helpers/reconcile-context';
 
 const rec = { name: 'n', bridge: 'nlk-n', subnet: '10.9.0.0/24', gateway: '10.9.0.1', group: 0x4e4c0001, mac: '02:00:00:00:00:01' } as NetworkRecord;
 const st = { version: 1, networks: { n: rec }, attachments: { n: {} }, publications: {} } as unknown as HostState;
@@ -38,15 +38,7 @@ describe('reconcile() and a foreign link under a bridge name', () => {
 
   it('reconcile() asks the rebuild to prove it again, and warns when it is left', async () => {
     const { ctx, asked } = setting();
-    const warnings: Error[] = [];
-    const onWarning = (w: Error) => warnings.push(w);
-    process.on('warning', onWarning);
-    try {
-      await reconcile(ctx);
-      await new Promise((r) => setImmediate(r));
-    } finally {
-      process.off('warning', onWarning);
-    }
+    const warnings = await warningsDuring(() => reconcile(ctx));
     expect(asked.rebuilt).toEqual(['n']);
     expect(warnings.map((w) => [(w as Error & { code?: string }).code, w.message])).toEqual([
       [

@@ -8,7 +8,10 @@
  * options and gets the same state. check() reports drift made from
  * outside, reconcile() repairs it, remove() leaves the namespace as before.
  * Each of them holds the namespace's interception lock (./lock.ts), so
- * writers in different processes never interleave.
+ * writers in different processes never interleave. An interception is the
+ * table it wrote (its handle): once another intercept() has replaced it
+ * with other routing, its check() says so and its reconcile() and remove()
+ * leave the namespace to the interception in place.
  * @module
  */
 import { open, type Handle } from '../handle';
@@ -17,7 +20,7 @@ import { interceptSpec, type InterceptOptions, type InterceptSpec } from './opti
 import { checkRouting, removeRouting, repairRouting, type RoutingDrift } from './routing';
 import { tableComment, type RoutingSpec } from './layout';
 import { DEFAULT_SIDECAR_STATE_DIR, withInterceptLock } from './lock';
-import { checkTable, recordedRouting, removeTable, writeTable, type TableDrift } from './table';
+import { checkTable, recordedRouting, removeTable, tableInPlace, writeTable, type TableDrift } from './table';
 
 /** One difference between what an interception needs and the namespace's state. */
 export interface InterceptionDrift {
@@ -36,44 +39,56 @@ export class Interception {
     /** The options in normal form. */
     readonly spec: InterceptSpec,
     private readonly stateDir: string,
+    /** The handle of the table this interception wrote (a later intercept() writes another). */
+    private table: number | undefined,
   ) {}
 
   /**
    * Every difference between what the interception needs and the kernel:
    * its table, chains and rules (foreign ones included), the policy rules
-   * and the local route (TPROXY mode).
+   * and the local route (TPROXY mode). Once another intercept() has
+   * replaced this one with other routing (in this process or another),
+   * only `table-replaced`.
    * @example
    * for (const d of await icpt.check()) console.log(d.kind, d.detail);
    */
   async check(): Promise<InterceptionDrift[]> {
+    const replaced = await this.replaced();
+    if (replaced) return [replaced];
     return [...(await checkRouting(this.h, this.spec)), ...(await checkTable(this.h, this.spec))].map(({ kind, detail }) => ({ kind, detail }));
   }
 
   /**
    * Repairs what check() reports (routing first, then the table in one
-   * transaction); returns the drift it found.
+   * transaction); returns the drift it found. A `table-replaced` is not
+   * repaired: the interception in place is another intercept()'s, and
+   * writing this one over it would leave that one's routing behind.
    * @example
    * const repaired = await icpt.reconcile(); // [] when nothing had changed
    */
   async reconcile(): Promise<InterceptionDrift[]> {
     return withInterceptLock(this.stateDir, this.netns, async () => {
       const drift = await this.check();
-      if (drift.length === 0) return drift;
+      if (drift.length === 0 || drift[0].kind === 'table-replaced') return drift;
       await repairRouting(this.h, this.spec);
-      await writeTable(this.h, this.spec, true);
+      this.table = await writeTable(this.h, this.spec, true);
       return drift;
     });
   }
 
   /**
    * Stops intercepting: deletes the table, then the policy rules and the
-   * local route; the namespace is as before intercept(). Closes the handle.
+   * local route; the namespace is as before intercept(). Once another
+   * intercept() has replaced this one with other routing, nothing is
+   * removed (that one is in place, and replacing this one took this one's
+   * routing away). Closes the handle.
    * @example
    * await icpt.remove();
    */
   async remove(): Promise<void> {
     try {
       await withInterceptLock(this.stateDir, this.netns, async () => {
+        if (await this.replaced()) return;
         await removeTable(this.h);
         await removeRouting(this.h, this.spec);
       });
@@ -89,6 +104,21 @@ export class Interception {
    */
   close(): void {
     this.h.close();
+  }
+
+  /**
+   * A table-replaced drift when another intercept() has replaced this one with other routing: the table in place
+   * is not the one this interception wrote, and records other policy rules and routes, which removing or
+   * re-writing this one would leave behind. One with the same routing is an equal interception (a restarted
+   * daemon's, or a second writer's with the same options): this one acts on it as before.
+   */
+  private async replaced(): Promise<InterceptionDrift | undefined> {
+    const now = await tableInPlace(this.h);
+    if (now === undefined || now.handle === this.table || now.comment === tableComment(this.spec)) return undefined;
+    return {
+      kind: 'table-replaced',
+      detail: `the interception table in place (handle ${String(now.handle)}) is not the one this interception wrote (handle ${String(this.table)}): another intercept() replaced it, with other routing`,
+    };
   }
 }
 
@@ -123,6 +153,7 @@ export async function intercept(opts: InterceptOptions): Promise<Interception> {
 async function interceptLocked(netns: NetnsRef, spec: InterceptSpec, stateDir: string): Promise<Interception> {
   const h = await open({ netns });
   let previous: RoutingSpec | undefined;
+  let table: number | undefined;
   try {
     previous = await recordedRouting(h);
   } catch (e) {
@@ -133,14 +164,14 @@ async function interceptLocked(netns: NetnsRef, spec: InterceptSpec, stateDir: s
     // Replacing an interception: its policy rules and routes go first if they differ.
     if (previous && tableComment(previous) !== tableComment(spec)) await removeRouting(h, previous);
     await repairRouting(h, spec);
-    await writeTable(h, spec);
+    table = await writeTable(h, spec);
   } catch (e) {
     const cleanupErrors = await undoIntercept(h, spec, previous);
     h.close();
     if (cleanupErrors.length) throw new AggregateError([e, ...cleanupErrors], `intercept() failed and so did putting the namespace back: ${String(e)}`);
     throw e;
   }
-  return new Interception(h, netns, spec, stateDir);
+  return new Interception(h, netns, spec, stateDir, table);
 }
 
 /**

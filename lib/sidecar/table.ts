@@ -8,14 +8,14 @@
  */
 import type { Handle } from '../handle';
 import { desiredText, listedText } from '../network/firewall/listing';
-import { GenerationMismatchError, resolvePriority, type Ruleset } from '../nftables';
+import { GenerationMismatchError, resolvePriority, type Ruleset, type Table } from '../nftables';
 import { NetlinkError } from '../netlink/errors';
 import { SIDECAR_TABLE, TABLE, routingOfComment, sidecarLayout, tableComment, type RoutingSpec, type SidecarChain } from './layout';
 import type { InterceptSpec } from './options';
 
 /** One difference between the table the spec wants and the kernel's. */
 export interface TableDrift {
-  kind: 'table-missing' | 'chain-missing' | 'chain-wrong' | 'chain-unexpected' | 'rule-missing' | 'rule-unexpected';
+  kind: 'table-missing' | 'table-replaced' | 'chain-missing' | 'chain-wrong' | 'chain-unexpected' | 'rule-missing' | 'rule-unexpected';
   detail: string;
 }
 
@@ -97,26 +97,33 @@ export async function checkTable(h: Handle, spec: InterceptSpec): Promise<TableD
  * Writes the table as `spec` wants it, replacing any version of it in the
  * same transaction (committed only if nobody changed the ruleset since it
  * was listed; listed again otherwise). With `onlyIfDrift`, nothing is
- * written when it matches already.
+ * written when it matches already. Resolves to the handle of the table in
+ * place afterwards: an interception is that table, and a later intercept()
+ * writes a new one (see {@link tableInPlace}).
  */
-export async function writeTable(h: Handle, spec: InterceptSpec, onlyIfDrift = false): Promise<void> {
+export async function writeTable(h: Handle, spec: InterceptSpec, onlyIfDrift = false): Promise<number | undefined> {
   for (let attempt = 1; ; attempt++) {
     const listing = await listTable(h);
-    if (onlyIfDrift && compare(spec, listing.ruleset).length === 0) return;
+    if (onlyIfDrift && compare(spec, listing.ruleset).length === 0) return listing.ruleset?.tables[0]?.handle;
     const tx = h.nft.transaction();
     if (listing.ruleset) tx.deleteTable({ family: TABLE.family, name: SIDECAR_TABLE });
-    tx.addTable({ family: TABLE.family, name: SIDECAR_TABLE, comment: tableComment(spec) });
+    const added = tx.addTable({ family: TABLE.family, name: SIDECAR_TABLE, comment: tableComment(spec) });
     for (const c of sidecarLayout(spec)) {
       tx.addChain({ ...TABLE, name: c.name, type: c.type, hook: c.hook, priority: c.priority, policy: 'accept' });
       for (const r of c.rules) tx.addRule({ ...TABLE, chain: c.name, rule: r.rule });
     }
     try {
-      await tx.commit({ echo: 'none', expectGeneration: listing.generation });
-      return;
+      const { results } = await tx.commit({ expectGeneration: listing.generation });
+      return results[added]?.handle ?? (await tableInPlace(h))?.handle;
     } catch (e) {
       if (!(e instanceof GenerationMismatchError) || attempt >= ATTEMPTS) throw e;
     }
   }
+}
+
+/** The interception table in place, if there is one: its handle (the kernel gives each table made a new one) and its comment (the routing it recorded). */
+export async function tableInPlace(h: Handle): Promise<Table | undefined> {
+  return h.nft.tables.find({ family: TABLE.family, name: SIDECAR_TABLE });
 }
 
 /** The routing recorded by the interception table in place, if any (what a replacement must undo). */

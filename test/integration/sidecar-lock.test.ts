@@ -98,6 +98,25 @@ describe('intercept() across processes', () => {
     expect(podState(pod())).toEqual(empty);
   });
 
+  it('an interception replaced by a later intercept() leaves it in place: its remove() removes nothing, its reconcile() repairs nothing, its check() says so', async () => {
+    const first = await intercept(a());
+    const second = await intercept(b()); // replaces the first: its table, rules and routes go
+    try {
+      expect(podState(pod())).toEqual(alone.b);
+      const replaced = [{ kind: 'table-replaced', detail: expect.stringMatching(/another intercept\(\) replaced it/) }];
+      expect(await first.check()).toEqual(replaced);
+      expect(await first.reconcile()).toEqual(replaced);
+      expect(podState(pod())).toEqual(alone.b);
+      await first.remove();
+      expect(podState(pod())).toEqual(alone.b);
+      expect(await second.check()).toEqual([]);
+    } finally {
+      first.close();
+      await second.remove();
+    }
+    expect(podState(pod())).toEqual(empty);
+  });
+
   it('two processes racing with different options leave exactly one interception, as written alone, and its check() clean', async () => {
     const racers = [new Racer(a()), new Racer(b())];
     try {

@@ -6,13 +6,12 @@
 // still attached to; a network recorded by 0.1.0 (no MAC) proves its unmarked bridge by the gateway on it. Links are
 // made and read back with `ip -j` in a test namespace.
 import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createNetns, ForeignBridgeError } from '../../lib';
 import { networks } from '../../lib/network/manager';
 import { useForeignLinkHost } from '../helpers/foreign-links';
 import { ipJson } from '../helpers/netns';
+import { oldNetworkState } from '../helpers/old-network-state';
 
 describe("attach() and a link that took a network's bridge name", () => {
   const lab = useForeignLinkHost('t13', ['ga', 'gb', 'gc', 'gd', 'ge']);
@@ -121,15 +120,7 @@ describe("attach() and a link that took a network's bridge name", () => {
 
   // 0.1.0 marked no bridge and recorded no MAC: its unmarked bridge is proven by the gateway on it (one address read).
   it("a 0.1.0 record's unmarked bridge: attached to with the gateway on it, refused without", async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nlkit-net-'));
-    const record = { name: 'oa', bridge: 't13-oa', subnet: '10.97.16.0/24', gateway: '10.97.16.1', internal: false, isolate: false, masquerade: true };
-    const state = {
-      version: 1,
-      networks: { oa: { ...record, group: 0x4e4c00f0, created: new Date().toISOString() } },
-      attachments: { oa: {} },
-      publications: {},
-    };
-    fs.writeFileSync(path.join(dir, 'state.json'), JSON.stringify(state), { mode: 0o600 });
+    const dir = oldNetworkState({ name: 'oa', bridge: 't13-oa', net24: '10.97.16', group: 0x4e4c00f0 });
     lab.ipHost('link', 'add', 't13-oa', 'type', 'bridge'); // as someone makes one: unmarked, no gateway
     lab.ipHost('link', 'set', 't13-oa', 'up');
     const old = await networks({ host: lab.host(), stateDir: dir });

@@ -7,12 +7,12 @@
 // Links are made with `ip` in a test namespace and read back with `ip -j`.
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { pendingIntents } from '../../lib/network/intents';
 import { networks, type NetworkManager } from '../../lib/network/manager';
 import { hostVethName, vethMark } from '../../lib/network/names';
+import { oldNetworkState } from '../helpers/old-network-state';
 import { useForeignLinkHost } from '../helpers/foreign-links';
 import { exitOf, waitUntilStopped } from '../helpers/stopped-child';
 import { ipJson, uniqueNetnsName } from '../helpers/netns';
@@ -65,20 +65,10 @@ describe('links nlkit cannot prove its own are left, with a warning', () => {
   // 0.1.0 made every bridge unmarked, with the kernel's MAC, and recorded none: a network it made is deleted whole
   // after an upgrade, its bridge told by the gateway that version put on it; an unmarked bridge without it stays.
   it("network delete of a record of 0.1.0 (no MAC, bridge unmarked) deletes the bridge carrying the network's gateway", async () => {
-    const oldDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nlkit-net-'));
-    const record = (name: string, third: number) => ({
-      name,
-      bridge: `t10-${name}`,
-      subnet: `10.95.${third}.0/24`,
-      gateway: `10.95.${third}.1`,
-      internal: false,
-      isolate: false,
-      masquerade: true,
-      group: 0x4e4c0000 + third,
-      created: new Date().toISOString(),
-    });
-    const state = { version: 1, networks: { o1: record('o1', 7), o2: record('o2', 8) }, attachments: { o1: {}, o2: {} }, publications: {} };
-    fs.writeFileSync(path.join(oldDir, 'state.json'), JSON.stringify(state), { mode: 0o600 });
+    const oldDir = oldNetworkState(
+      { name: 'o1', bridge: 't10-o1', net24: '10.95.7', group: 0x4e4c0007 },
+      { name: 'o2', bridge: 't10-o2', net24: '10.95.8', group: 0x4e4c0008 },
+    );
     for (const name of ['t10-o1', 't10-o2']) lab.ipHost('link', 'add', name, 'up', 'type', 'bridge'); // as 0.1.0 made them
     lab.ipHost('address', 'add', '10.95.7.1/24', 'dev', 't10-o1');
     const old = await networks({ host: lab.host(), stateDir: oldDir });

@@ -6,11 +6,11 @@
 // that link gets nothing and the reconcile fails. Links are made and read back with `ip` in a test namespace.
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { networks } from '../../lib/network/manager';
 import { bridgeMark, ownerTag } from '../../lib/network/names';
+import { oldNetworkState } from '../helpers/old-network-state';
 import { useForeignLinkHost } from '../helpers/foreign-links';
 import { ipJson } from '../helpers/netns';
 import { exitOf, waitUntilStopped } from '../helpers/stopped-child';
@@ -24,29 +24,9 @@ describe("reconcile() rebuilding a network's bridge", () => {
   const addressesOf = (name: string): string[] =>
     ((ipJson(lab.host(), '-4', 'address', 'show', 'dev', name) as Array<{ addr_info: Array<{ local: string }> }>)[0]?.addr_info ?? []).map((a) => a.local);
 
-  /** A state directory holding `networks` as 0.1.0 recorded them (no `mac`); removed by the caller. */
-  const oldState = (...nets: Array<{ name: string; third: number }>): string => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nlkit-net-'));
-    const record = ({ name, third }: { name: string; third: number }) => ({
-      name,
-      bridge: `t11-${name}`,
-      subnet: `10.96.${third}.0/24`,
-      gateway: `10.96.${third}.1`,
-      internal: false,
-      isolate: false,
-      masquerade: true,
-      group: 0x4e4c0000 + third,
-      created: new Date().toISOString(),
-    });
-    const state = {
-      version: 1,
-      networks: Object.fromEntries(nets.map((n) => [n.name, record(n)])),
-      attachments: Object.fromEntries(nets.map((n) => [n.name, {}])),
-      publications: {},
-    };
-    fs.writeFileSync(path.join(dir, 'state.json'), JSON.stringify(state), { mode: 0o600 });
-    return dir;
-  };
+  /** A 0.1.0 state directory (no `mac`) with networks `t11-<name>` on 10.96.<third>.0/24; removed by the caller. */
+  const oldState = (...nets: Array<{ name: string; third: number }>): string =>
+    oldNetworkState(...nets.map(({ name, third }) => ({ name, bridge: `t11-${name}`, net24: `10.96.${third}`, group: 0x4e4c0000 + third })));
   /** The networks as the state file holds them now. */
   const recordedIn = (dir: string): Record<string, { mac?: string }> => JSON.parse(fs.readFileSync(path.join(dir, 'state.json'), 'utf8')).networks;
   /** A bridge as 0.1.0 made it (unmarked, the kernel's MAC), with the network's gateway. */

@@ -8,12 +8,11 @@
 // made and read back with `ip -j` in a test namespace.
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { networks } from '../../lib/network/manager';
 import { useForeignLinkHost } from '../helpers/foreign-links';
 import { ipJson } from '../helpers/netns';
+import { oldNetworkState } from '../helpers/old-network-state';
 
 describe("reconcile() and a link that took a network's bridge name", () => {
   const lab = useForeignLinkHost('t12', ['fa', 'fb', 'fc']);
@@ -146,15 +145,7 @@ describe("reconcile() and a link that took a network's bridge name", () => {
   // 0.1.0 marked no bridge and recorded no MAC: an unmarked bridge is its only by the gateway address it put on it.
   // Without the gateway, nothing tells it from a bridge someone made with `ip`: left, until the gateway is back.
   it("a 0.1.0 record's unmarked bridge without the gateway is left; given the gateway back by hand, it is repaired", async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nlkit-net-'));
-    const record = { name: 'od', bridge: 't12-od', subnet: '10.97.4.0/24', gateway: '10.97.4.1', internal: false, isolate: false, masquerade: true };
-    const state = {
-      version: 1,
-      networks: { od: { ...record, group: 0x4e4c0004, created: new Date().toISOString() } },
-      attachments: { od: {} },
-      publications: {},
-    };
-    fs.writeFileSync(path.join(dir, 'state.json'), JSON.stringify(state), { mode: 0o600 });
+    const dir = oldNetworkState({ name: 'od', bridge: 't12-od', net24: '10.97.4', group: 0x4e4c0004 });
     lab.ipHost('link', 'add', 't12-od', 'type', 'bridge'); // as 0.1.0 made it (unmarked, the kernel's MAC), down, without its gateway
     const old = await networks({ host: lab.host(), stateDir: dir });
     try {

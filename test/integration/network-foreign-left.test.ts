@@ -5,19 +5,15 @@
 // record is gone. What it can prove is its own goes: an attach in flight in another process keeps its unmarked
 // veth through a reconcile and a detachAll here; an old intent's veth goes by its network's recorded group.
 // Links are made with `ip` in a test namespace and read back with `ip -j`.
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { pendingIntents } from '../../lib/network/intents';
 import { networks, type NetworkManager } from '../../lib/network/manager';
 import { hostVethName, vethMark } from '../../lib/network/names';
 import { oldNetworkState } from '../helpers/old-network-state';
 import { useForeignLinkHost } from '../helpers/foreign-links';
-import { exitOf, waitUntilStopped } from '../helpers/stopped-child';
+import { exitOf, runCrashFixture, waitUntilStopped } from '../helpers/stopped-child';
 import { ipJson, uniqueNetnsName } from '../helpers/netns';
-
-const root = path.resolve(__dirname, '..', '..');
 
 describe('links nlkit cannot prove its own are left, with a warning', () => {
   const lab = useForeignLinkHost('t10', ['fb', 'fu', 'fm', 'fv', 'crash', 'fo', 'fg']);
@@ -96,11 +92,7 @@ describe('links nlkit cannot prove its own are left, with a warning', () => {
   // of the create, and its rollback, act on the bridge it made (by index): the other link gets no gateway and
   // is not deleted.
   it('a create whose bridge was replaced by an altname holder neither addresses nor deletes that link', async () => {
-    const child = spawn(process.execPath, ['test/fixtures/network-crash.cjs', lab.host(), lab.stateDir, 'create', 'unused'], {
-      cwd: root,
-      env: { ...process.env, NLKIT_FAULT_AFTER_STEP: 'create:3:stop' }, // after 'create bridge'
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = runCrashFixture(lab.host(), lab.stateDir, 'create', 'unused', 'create:3:stop' /* after 'create bridge' */);
     const exited = exitOf(child);
     try {
       await waitUntilStopped(child.pid as number);
@@ -183,11 +175,7 @@ describe('links nlkit cannot prove its own are left, with a warning', () => {
     const other = await lab.nets.attach('crash', { sandbox: lab.sandbox('fib'), create: true });
     const tag = uniqueNetnsName('fi');
     lab.deleteAfterwards(`${tag}a`);
-    const child = spawn(process.execPath, ['test/fixtures/network-crash.cjs', lab.host(), lab.stateDir, 'attach', tag], {
-      cwd: root,
-      env: { ...process.env, NLKIT_FAULT_AFTER_STEP: 'attachveth:1:stop' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = runCrashFixture(lab.host(), lab.stateDir, 'attach', tag, 'attachveth:1:stop');
     const exited = exitOf(child);
     try {
       await waitUntilStopped(child.pid as number);

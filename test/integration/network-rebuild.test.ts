@@ -4,7 +4,6 @@
 // and the record stays without one (network-reconcile-foreign-bridge.test.ts: one without the gateway is left). The gateway goes to the bridge found or made, by index: if the bridge is gone and another link
 // carries its name as an altname by the time the address is given (the fault hook stops a reconcile there),
 // that link gets nothing and the reconcile fails. Links are made and read back with `ip` in a test namespace.
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -13,9 +12,7 @@ import { bridgeMark, ownerTag } from '../../lib/network/names';
 import { oldNetworkState } from '../helpers/old-network-state';
 import { useForeignLinkHost } from '../helpers/foreign-links';
 import { ipJson } from '../helpers/netns';
-import { exitOf, waitUntilStopped } from '../helpers/stopped-child';
-
-const root = path.resolve(__dirname, '..', '..');
+import { exitOf, runCrashFixture, waitUntilStopped } from '../helpers/stopped-child';
 
 describe("reconcile() rebuilding a network's bridge", () => {
   const lab = useForeignLinkHost('t11', ['rx']);
@@ -82,13 +79,7 @@ describe("reconcile() rebuilding a network's bridge", () => {
   it('a reconcile killed after recording the MAC leaves no bridge; the next makes it with the recorded MAC', async () => {
     const dir = oldState({ name: 'o3', third: 3 });
     try {
-      const run = await exitOf(
-        spawn(process.execPath, ['test/fixtures/network-crash.cjs', lab.host(), dir, 'reconcile', 'unused'], {
-          cwd: root,
-          env: { ...process.env, NLKIT_FAULT_AFTER_STEP: 'rebuildmac:1' },
-          stdio: ['ignore', 'pipe', 'pipe'],
-        }),
-      );
+      const run = await exitOf(runCrashFixture(lab.host(), dir, 'reconcile', 'unused', 'rebuildmac:1'));
       expect(run.status, run.stderr).toBeNull(); // killed by the hook
       const mac = recordedIn(dir).o3.mac;
       expect(mac).toMatch(/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/);
@@ -118,11 +109,7 @@ describe("reconcile() rebuilding a network's bridge", () => {
   ])('a bridge it %s, replaced by an altname holder before its gateway is given: that link gets nothing, reconcile fails', async (_, drift) => {
     await lab.nets.create({ name: 'rx', subnet: '10.96.9.0/24', bridge: 't11-rx' });
     drift();
-    const child = spawn(process.execPath, ['test/fixtures/network-crash.cjs', lab.host(), lab.stateDir, 'reconcile', 'unused'], {
-      cwd: root,
-      env: { ...process.env, NLKIT_FAULT_AFTER_STEP: 'rebuild:1:stop' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = runCrashFixture(lab.host(), lab.stateDir, 'reconcile', 'unused', 'rebuild:1:stop');
     const exited = exitOf(child);
     try {
       await waitUntilStopped(child.pid as number);

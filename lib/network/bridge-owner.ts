@@ -8,9 +8,10 @@
  * nothing here reads the kernel (the callers pass what they read).
  * @module
  */
+import type { Link } from '../rtnetlink/link-types';
 import { poolOf } from './address-pool';
 import { bridgeMark, parseMark } from './names';
-import type { NetworkRecord } from './state';
+import type { HostState, NetworkRecord } from './state';
 
 /** A network's bridge as recorded: the network, the bridge's name and the MAC recorded for it (absent in older records). */
 export interface BridgeRef {
@@ -82,4 +83,24 @@ export function notNetworksBridge(tag: string, ref: BridgeRef, link: BridgeCandi
   const why = notOurBridge(tag, ref.network, link, ref.mac);
   if (why === undefined || !needsGatewayProof(ref, link)) return why;
   return cidrs?.includes(ref.gateway) ? undefined : `${why}, nor does it carry the network's gateway ${ref.gateway}`;
+}
+
+/**
+ * What the link `holder` that carries network `rec`'s bridge name as an
+ * altname is, for the drift and the warning with which reconcile leaves it
+ * (the bridge cannot be rebuilt while another link carries its name): a
+ * link of another recorded network or attachment, a leftover of this state
+ * directory (reconcile deletes those first, so one still here could not be
+ * deleted), or a link nlkit did not make.
+ */
+export function altnameHolderReason(tag: string, st: HostState, holder: Link): string {
+  const mark = parseMark(holder.alias);
+  const it = `${holder.name} (index ${holder.index}, ${holder.kind ?? 'device'}) carries the name as an altname`;
+  if (mark?.tag !== tag) return `${it}; nlkit did not make it (alias ${JSON.stringify(holder.alias ?? '')}): remove the altname`;
+  if (mark.id === undefined && (st.networks[mark.network] as NetworkRecord | undefined)?.bridge === holder.name) {
+    return `${it}; it is network ${mark.network}'s bridge: remove the altname`;
+  }
+  if (mark.id !== undefined && mark.network in st.attachments)
+    return `${it}; it is ${mark.id}'s host veth on network ${mark.network}: detach it or remove the altname`;
+  return `${it}; it is a leftover of this state directory that could not be deleted: delete it`;
 }

@@ -32,27 +32,6 @@ export async function leftoverBridge(ctx: NetworkContext, rec: NetworkRecord): P
 }
 
 /**
- * What the link `holder` that carries network `rec`'s bridge name as an
- * altname is, for the error that refuses to rebuild the bridge: a link of
- * another recorded network or attachment, a leftover of this state
- * directory (reconcile deletes those first, so one still here could not be
- * deleted), or a link nlkit did not make.
- */
-export function altnameHolderConflict(tag: string, st: HostState, rec: NetworkRecord, holder: Link): ValidationError {
-  const mark = parseMark(holder.alias);
-  const it = `${holder.name} (index ${holder.index}, ${holder.kind ?? 'device'})`;
-  let why: string;
-  if (mark?.tag !== tag) {
-    why = `${it}, which nlkit did not make (alias ${JSON.stringify(holder.alias ?? '')}): nlkit does not take over interfaces it did not make; remove the altname`;
-  } else if (mark.id === undefined && (st.networks[mark.network] as NetworkRecord | undefined)?.bridge === holder.name) {
-    why = `${it}, network ${mark.network}'s bridge: remove the altname`;
-  } else if (mark.id !== undefined && mark.network in st.attachments) {
-    why = `${it}, ${mark.id}'s host veth on network ${mark.network}: detach it or remove the altname`;
-  } else why = `${it}, a leftover of this state directory that could not be deleted: delete it`;
-  return new ValidationError('bridge', rec.bridge, `is an altname of ${why}`);
-}
-
-/**
  * Refuses subnets that overlap a route of the host's main table or an
  * address of the host (default routes, and the bridges of recorded networks
  * and of the leftover being replaced, aside).

@@ -13,11 +13,11 @@ import { ignoreMissing, ipamOf, notFound, type NetworkContext } from './context'
 import type { Link } from '../rtnetlink/link-types';
 import { NetworkOperationError } from './errors';
 import { stepDone } from './fault';
-import { altnameHolderConflict, checkHostOverlap, leftoverBridge } from './host-conflicts';
+import { checkHostOverlap, leftoverBridge } from './host-conflicts';
 import { beginIntent, endFailed } from './intents';
 import { bridgeMark, defaultBridgeName, parseMark, randomMac, validateNetworkName } from './names';
 import { FIREWALL_SPEC_KEYS, sameFirewallSpec, validateFirewallSpec } from './firewall/spec';
-import { bridgeRefOf } from './bridge-owner';
+import { altnameHolderReason, bridgeRefOf } from './bridge-owner';
 import { warnForeignBridge } from './foreign-link-warning';
 import { deleteNetworkBridge, networksWithForeignBridge, whyNotNetworksBridge } from './network-bridge';
 import { Rollback } from './settle';
@@ -231,14 +231,14 @@ export async function findNetwork(ctx: Pick<NetworkContext, 'store'>, name: stri
  * bridge's name instead (undefined: rebuilt). A missing bridge is made with the record's MAC; a record without
  * one (of 0.1.0) is given one first (recordBridgeMac). A bridge that is there keeps its MAC, whatever it is, and
  * is brought up and given the gateway only if it is still nlkit's bridge of this network (bridge-owner.ts): a
- * link that took the name since (someone's bridge, a veth, another network's or runtime's bridge) is not
- * touched at all, and the caller says so.
+ * link that took the name since (someone's bridge, a veth, another network's or runtime's bridge) or carries it
+ * as an altname is not touched at all, and the caller says so.
  */
 export async function rebuildNetwork(ctx: NetworkContext, rec: NetworkRecord): Promise<string | undefined> {
   const br = await ctx.host.links.find(rec.bridge);
-  // The lookup matches an altname too: another link carrying the bridge's name is not given the gateway (and
-  // the name cannot be taken for a new bridge while it carries it). reconcile deleted its leftovers first.
-  if (br && br.name !== rec.bridge) throw altnameHolderConflict(ctx.store.tag, await ctx.store.snapshot(), rec, br);
+  // The lookup matches an altname too: another link carrying the bridge's name is not given the gateway, and
+  // the name cannot be taken for a new bridge while it carries it. reconcile deleted its leftovers first.
+  if (br && br.name !== rec.bridge) return altnameHolderReason(ctx.store.tag, await ctx.store.snapshot(), br);
   let bridge: number | string;
   if (br) {
     const foreign = await whyNotNetworksBridge(ctx, bridgeRefOf(rec), br);

@@ -365,9 +365,10 @@ export class NetworkManager {
    * addresses, veths and rules, garbage-collects attachments whose sandbox
    * no longer exists (never touching a namespace that replaced it), veths
    * nobody owns and leftover bridges. A link under a network's bridge name
-   * that is not nlkit's bridge of it is never touched (`bridge-foreign`,
-   * with an `NLKIT_FOREIGN_LINK_LEFT` warning), nor are that network's
-   * attachments re-made. Returns what was found.
+   * that is not nlkit's bridge of it, or carries that name as an altname,
+   * is never touched (`bridge-foreign`, with an `NLKIT_FOREIGN_LINK_LEFT`
+   * warning), nor are that network's attachments re-made; the other
+   * networks are repaired. Returns what was found.
    * @example
    * const fixed = await nets.reconcile(); // e.g. after a reboot or someone's `nft flush ruleset`
    */

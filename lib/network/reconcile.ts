@@ -13,7 +13,7 @@ import type { Link } from '../rtnetlink/link-types';
 import { open } from '../handle';
 import { openNetnsSync, type NetworkNamespace } from '../netns/namespace';
 import { foreignMemberReason, isMarkedVethOf, isStrayVeth, notOurVeth, SCRATCH_GROUP } from './veth-owner';
-import { bridgeRefOf, notNetworksBridge } from './bridge-owner';
+import { altnameHolderReason, bridgeRefOf, notNetworksBridge } from './bridge-owner';
 import { warnForeignBridge, warnForeignMembers } from './foreign-link-warning';
 import { deleteNamedLink } from './named-link';
 import { identityOf, sameNamespace } from './sandbox-identity';
@@ -32,7 +32,9 @@ export interface Drift {
     /**
      * The link under the network's bridge name is not nlkit's bridge of it: a bridge made with `ip` after
      * nlkit's was deleted (unmarked, another MAC), one with another network's or runtime's mark, a link of
-     * another kind, or, for a network recorded by 0.1.0 (no MAC), an unmarked bridge without the gateway.
+     * another kind, a link carrying the name as an altname (no bridge can be made under it meanwhile; a leftover or
+     * stray veth of this state directory carrying it is `bridge-missing`: reconcile deletes it first), or, for a
+     * network recorded by 0.1.0 (no MAC), an unmarked bridge without the gateway.
      * reconcile() leaves it untouched (no up, no address, no port, no delete), with an NLKIT_FOREIGN_LINK_LEFT
      * warning, and repairs nothing of the network that needs its bridge (its attachments are not re-made):
      * remove or rename that link (then reconcile() makes the bridge anew), or delete the network.
@@ -214,6 +216,7 @@ async function inspect(ctx: ReconcileContext): Promise<{ drift: Drift[]; foreign
   const drift: Drift[] = [];
   const foreign: GroupForeigner[] = [];
   const foreignBridges = new Set<string>(); // networks whose bridge name another link holds
+  const altnameHeld: Array<{ drift: Drift; holder: Link }> = []; // bridge-missing, unless the holder goes first
   const links = await ctx.host.links.list();
   const byName = new Map(links.map((l) => [l.name, l]));
   // Read after the dump, the journal first and then the state: a veth the dump saw is either still in flight then
@@ -225,8 +228,13 @@ async function inspect(ctx: ReconcileContext): Promise<{ drift: Drift[]; foreign
     const found = byName.get(rec.bridge);
     const link = rec.bridge;
     let bridgeIndex: number | undefined; // nlkit's bridge of the network, when it is there
-    if (!found) drift.push({ network: rec.name, kind: 'bridge-missing', link, detail: `bridge ${rec.bridge} is gone` });
-    else {
+    if (!found) {
+      const missing: Drift = { network: rec.name, kind: 'bridge-missing', link, detail: `bridge ${rec.bridge} is gone` };
+      drift.push(missing);
+      // The kernel's lookup by name matches an altname: while another link carries it, the bridge cannot be made.
+      const holder = links.find((l) => l.altNames?.includes(rec.bridge));
+      if (holder) altnameHeld.push({ drift: missing, holder });
+    } else {
       const addrs = await ctx.host.addresses.list({ link: found.index });
       const foreign = notNetworksBridge(
         ctx.tag,
@@ -261,6 +269,14 @@ async function inspect(ctx: ReconcileContext): Promise<{ drift: Drift[]; foreign
   }
   // A marked veth of an attach still under way is not a leftover either.
   drift.push(...ctx.findLeftovers(st, links).filter((d) => d.kind !== 'leftover-veth' || !owned.has(d.link ?? '')));
+  // A leftover or stray veth carrying a bridge's name is deleted first, and the bridge made; any other holder stays.
+  const deleted = new Set(drift.filter((d) => d.kind === 'leftover-bridge' || d.kind === 'leftover-veth' || d.kind === 'stray-veth').map((d) => d.link));
+  for (const { drift: d, holder } of altnameHeld) {
+    if (deleted.has(holder.name)) continue;
+    d.kind = 'bridge-foreign';
+    d.detail = `${altnameHolderReason(ctx.tag, st, holder)} (reconcile leaves it alone)`;
+    foreignBridges.add(d.network);
+  }
   // A foreign bridge's route_localnet is its owner's business, not drift of nlkit's (and reconcile does not set it).
   drift.push(...(await ctx.checkFirewall(st)).filter((d) => !(d.kind === 'sysctl' && foreignBridges.has(d.network))));
   drift.push(...(await ctx.checkLeases(st)));

@@ -1,6 +1,7 @@
 // The kernel's lookup of a link by name matches altnames too. Once a network's bridge is gone, another
 // link that carries the bridge's name as an altname is not the network's: delete() and reconcile() leave
-// it alone (never deleted, brought up or given the gateway), and so does the recovery of a dead attach
+// it alone (never deleted, brought up or given the gateway; check() and reconcile() report it as
+// bridge-foreign and go on with the other networks), and so does the recovery of a dead attach
 // for a host veth's name. A leftover of this state directory carrying it is one reconcile() deletes
 // anyway: it goes first, and the bridge is rebuilt.
 import { execFileSync } from 'node:child_process';
@@ -8,10 +9,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ValidationError } from '../../lib';
 import { networks, type NetworkManager } from '../../lib/network/manager';
 import { bridgeMark, ownerTag } from '../../lib/network/names';
 import { ipJson, useNetns } from '../helpers/netns';
+import { warningsDuring } from '../helpers/reconcile-context';
 
 describe("a link carrying a network's bridge name as an altname is not its bridge", () => {
   const box = useNetns('host');
@@ -44,25 +45,40 @@ describe("a link carrying a network's bridge name as an altname is not its bridg
     await h.links.delete('other-a');
   });
 
-  it('reconcile() refuses to rebuild the bridge onto it: not brought up, no gateway address', async () => {
+  it('reconcile() leaves it (not brought up, no gateway address), reports it as bridge-foreign and repairs the other networks', async () => {
     await nets.create({ name: 'altb', subnet: '10.92.1.0/24' });
+    await nets.create({ name: 'altf', subnet: '10.92.5.0/24' });
     const h = box.h('host');
     await h.links.delete('nlk-altb');
     await h.links.add({ name: 'other-b', kind: 'bridge' });
     altname('other-b', 'nlk-altb');
+    await h.links.set('nlk-altf', { up: false });
     const index = (await h.links.get('other-b')).index;
-    const err = await nets.reconcile().catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(ValidationError);
-    expect(err).toMatchObject({ field: 'bridge', value: 'nlk-altb' });
-    expect((err as Error).message).toContain(`is an altname of other-b (index ${index}, bridge), which nlkit did not make (alias "")`);
+    const why = `other-b (index ${index}, bridge) carries the name as an altname; nlkit did not make it (alias "")`;
+    const checked = await nets.check();
+    expect(checked.filter((d) => d.network === 'altb')).toEqual([
+      { network: 'altb', kind: 'bridge-foreign', link: 'nlk-altb', detail: `${why}: remove the altname (reconcile leaves it alone)` },
+    ]);
+    let drift: Awaited<ReturnType<NetworkManager['reconcile']>> = [];
+    const warnings = await warningsDuring(async () => {
+      drift = await nets.reconcile();
+    });
+    expect(drift.map((d) => `${d.network} ${d.kind}`).sort()).toEqual(['altb bridge-foreign', 'altf bridge-down']);
+    expect(warnings.map((w) => (w as Error & { code?: string }).code)).toEqual(['NLKIT_FOREIGN_LINK_LEFT']);
+    expect(warnings[0].message).toContain(`nlk-altb, network altb's bridge name, reaches a link nlkit left untouched: ${why}`);
     const other = link('other-b');
     expect(other?.flags).not.toContain('UP');
     expect(other?.addr_info.map((a) => a.local)).toEqual([]);
+    // The other network was repaired in the same call.
+    expect(link('nlk-altf')?.flags).toContain('UP');
+    expect((await nets.check()).map((d) => `${d.network} ${d.kind}`)).toEqual(['altb bridge-foreign']);
     // With the altname gone, reconcile makes the bridge again.
     execFileSync('ip', ['-n', box.ns('host'), 'link', 'property', 'del', 'dev', 'other-b', 'altname', 'nlk-altb']);
-    await nets.reconcile();
+    expect((await nets.reconcile()).map((d) => d.kind)).toEqual(['bridge-missing']);
     expect(link('nlk-altb')?.addr_info.map((a) => a.local)).toEqual(['10.92.1.1']);
+    expect(await nets.check()).toEqual([]);
     await nets.delete('altb');
+    await nets.delete('altf');
     await h.links.delete('other-b');
   });
 
@@ -82,16 +98,22 @@ describe("a link carrying a network's bridge name as an altname is not its bridg
     await nets.delete('altc');
   });
 
-  it("reconcile() does not delete another network's bridge carrying the name; the error says whose it is", async () => {
+  it("reconcile() does not delete another network's bridge carrying the name; the drift says whose it is", async () => {
     await nets.create({ name: 'altd', subnet: '10.92.3.0/24' });
     await nets.create({ name: 'alte', subnet: '10.92.4.0/24' });
     const h = box.h('host');
     await h.links.delete('nlk-altd');
     altname('nlk-alte', 'nlk-altd');
     const index = (await h.links.get('nlk-alte')).index;
-    const err = await nets.reconcile().catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(ValidationError);
-    expect((err as Error).message).toContain(`is an altname of nlk-alte (index ${index}, bridge), network alte's bridge`);
+    const drift = await nets.reconcile();
+    expect(drift).toEqual([
+      {
+        network: 'altd',
+        kind: 'bridge-foreign',
+        link: 'nlk-altd',
+        detail: `nlk-alte (index ${index}, bridge) carries the name as an altname; it is network alte's bridge: remove the altname (reconcile leaves it alone)`,
+      },
+    ]);
     expect(link('nlk-alte')?.addr_info.map((a) => a.local)).toEqual(['10.92.4.1']);
     execFileSync('ip', ['-n', box.ns('host'), 'link', 'property', 'del', 'dev', 'nlk-alte', 'altname', 'nlk-altd']);
     await nets.reconcile();

@@ -6,7 +6,10 @@
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 
-/** Inodes of this process's (or process `pid`'s) netlink sockets of `protocol` (0: NETLINK_ROUTE) in namespace `ns`. */
+/**
+ * Inodes of this process's (or process `pid`'s) netlink sockets of `protocol` (0: NETLINK_ROUTE) in namespace `ns`,
+ * sorted: the kernel lists them in its hash table's order, which moves as sockets come and go.
+ */
 export function ownNetlinkSockets(ns: string, protocol = 0, pid: number | 'self' = 'self'): string[] {
   const own = new Set<string>();
   for (const fd of fs.readdirSync(`/proc/${pid}/fd`)) {
@@ -24,5 +27,6 @@ export function ownNetlinkSockets(ns: string, protocol = 0, pid: number | 'self'
     .slice(1)
     .map((l) => l.trim().split(/\s+/))
     .filter((f) => f[1] === String(protocol) && own.has(f[9])) // the second column is the protocol, the last the inode
-    .map((f) => f[9]);
+    .map((f) => f[9])
+    .sort();
 }

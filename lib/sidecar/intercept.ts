@@ -10,8 +10,9 @@
  * Each of them holds the namespace's interception lock (./lock.ts), so
  * writers in different processes never interleave. An interception is the
  * table it wrote (its handle): once another intercept() has replaced it
- * with other routing, its check() says so and its reconcile() and remove()
- * leave the namespace to the interception in place.
+ * with other options (routing, ports or exclusions), its check() says so and
+ * its reconcile() and remove() leave the namespace to the interception in
+ * place.
  * @module
  */
 import { open, type Handle } from '../handle';
@@ -47,7 +48,7 @@ export class Interception {
    * Every difference between what the interception needs and the kernel:
    * its table, chains and rules (foreign ones included), the policy rules
    * and the local route (TPROXY mode). Once another intercept() has
-   * replaced this one with other routing (in this process or another),
+   * replaced this one with other options (in this process or another),
    * only `table-replaced`.
    * @example
    * for (const d of await icpt.check()) console.log(d.kind, d.detail);
@@ -79,7 +80,7 @@ export class Interception {
   /**
    * Stops intercepting: deletes the table, then the policy rules and the
    * local route; the namespace is as before intercept(). Once another
-   * intercept() has replaced this one with other routing, nothing is
+   * intercept() has replaced this one with other options, nothing is
    * removed (that one is in place, and replacing this one took this one's
    * routing away). Closes the handle.
    * @example
@@ -107,17 +108,24 @@ export class Interception {
   }
 
   /**
-   * A table-replaced drift when another intercept() has replaced this one with other routing: the table in place
-   * is not the one this interception wrote, and records other policy rules and routes, which removing or
-   * re-writing this one would leave behind. One with the same routing is an equal interception (a restarted
-   * daemon's, or a second writer's with the same options): this one acts on it as before.
+   * A table-replaced drift when another intercept() has replaced this one with other options: the table in place
+   * is not the one this interception wrote, and records other policy rules and routes (which removing or
+   * re-writing this one would leave behind), or other ports or exclusions (which re-writing this one would undo,
+   * and removing it would take away from the interception in place). One with the same routing and the same
+   * table is an equal interception (a restarted daemon's, or a second writer's with the same options): this one
+   * takes it as its own and acts on it as before.
    */
   private async replaced(): Promise<InterceptionDrift | undefined> {
     const now = await tableInPlace(this.h);
-    if (now === undefined || now.handle === this.table || now.comment === tableComment(this.spec)) return undefined;
+    if (now === undefined || now.handle === this.table) return undefined;
+    const sameRouting = now.comment === tableComment(this.spec);
+    if (sameRouting && (await checkTable(this.h, this.spec)).length === 0) {
+      this.table = now.handle;
+      return undefined;
+    }
     return {
       kind: 'table-replaced',
-      detail: `the interception table in place (handle ${String(now.handle)}) is not the one this interception wrote (handle ${String(this.table)}): another intercept() replaced it, with other routing`,
+      detail: `the interception table in place (handle ${String(now.handle)}) is not the one this interception wrote (handle ${String(this.table)}): another intercept() replaced it, with other ${sameRouting ? 'ports or exclusions' : 'routing'}`,
     };
   }
 }

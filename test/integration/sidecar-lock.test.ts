@@ -117,6 +117,43 @@ describe('intercept() across processes', () => {
     expect(podState(pod())).toEqual(empty);
   });
 
+  it('an interception replaced by one with the same routing but other ports leaves it in place too: no old ports put back, nothing removed', async () => {
+    const other = (): InterceptOptions => ({ ...a(), outboundPort: 15301, inboundPort: 15306 }); // a()'s mode, mark, table, priority
+    const first = await intercept(a());
+    const second = await intercept(other());
+    try {
+      const replacedState = podState(pod());
+      expect(replacedState).not.toEqual(alone.a);
+      const replaced = [{ kind: 'table-replaced', detail: expect.stringMatching(/another intercept\(\) replaced it, with other ports or exclusions$/) }];
+      expect(await first.check()).toEqual(replaced);
+      expect(await first.reconcile()).toEqual(replaced);
+      expect(podState(pod())).toEqual(replacedState);
+      await first.remove();
+      expect(podState(pod())).toEqual(replacedState);
+      expect(await second.check()).toEqual([]);
+    } finally {
+      first.close();
+      await second.remove();
+    }
+    expect(podState(pod())).toEqual(empty);
+  });
+
+  it('an equal interception written since (same options) is taken as its own: its drift is repaired, remove() removes it', async () => {
+    const first = await intercept(a());
+    const second = await intercept(a()); // a new table, equal to the first's
+    second.close();
+    const table = () => nft(pod(), 'list', 'table', 'inet', 'nlkit-sidecar');
+    expect(await first.check()).toEqual([]);
+    // Drift made from outside on the table in place (its handle stays): repaired by the first.
+    nft(pod(), 'flush', 'chain', 'inet', 'nlkit-sidecar', 'output');
+    expect((await first.check()).map((d) => d.kind)).toContain('rule-missing');
+    await first.reconcile();
+    expect(await first.check()).toEqual([]);
+    expect(table()).toContain('15101');
+    await first.remove();
+    expect(podState(pod())).toEqual(empty);
+  });
+
   it('two processes racing with different options leave exactly one interception, as written alone, and its check() clean', async () => {
     const racers = [new Racer(a()), new Racer(b())];
     try {

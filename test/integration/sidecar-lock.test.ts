@@ -98,45 +98,32 @@ describe('intercept() across processes', () => {
     expect(podState(pod())).toEqual(empty);
   });
 
-  it('an interception replaced by a later intercept() leaves it in place: its remove() removes nothing, its reconcile() repairs nothing, its check() says so', async () => {
-    const first = await intercept(a());
-    const second = await intercept(b()); // replaces the first: its table, rules and routes go
-    try {
-      expect(podState(pod())).toEqual(alone.b);
-      const replaced = [{ kind: 'table-replaced', detail: expect.stringMatching(/another intercept\(\) replaced it/) }];
-      expect(await first.check()).toEqual(replaced);
-      expect(await first.reconcile()).toEqual(replaced);
-      expect(podState(pod())).toEqual(alone.b);
-      await first.remove();
-      expect(podState(pod())).toEqual(alone.b);
-      expect(await second.check()).toEqual([]);
-    } finally {
-      first.close();
-      await second.remove();
-    }
-    expect(podState(pod())).toEqual(empty);
-  });
-
-  it('an interception replaced by one with the same routing but other ports leaves it in place too: no old ports put back, nothing removed', async () => {
-    const other = (): InterceptOptions => ({ ...a(), outboundPort: 15301, inboundPort: 15306 }); // a()'s mode, mark, table, priority
-    const first = await intercept(a());
-    const second = await intercept(other());
-    try {
-      const replacedState = podState(pod());
-      expect(replacedState).not.toEqual(alone.a);
-      const replaced = [{ kind: 'table-replaced', detail: expect.stringMatching(/another intercept\(\) replaced it, with other ports or exclusions$/) }];
-      expect(await first.check()).toEqual(replaced);
-      expect(await first.reconcile()).toEqual(replaced);
-      expect(podState(pod())).toEqual(replacedState);
-      await first.remove();
-      expect(podState(pod())).toEqual(replacedState);
-      expect(await second.check()).toEqual([]);
-    } finally {
-      first.close();
-      await second.remove();
-    }
-    expect(podState(pod())).toEqual(empty);
-  });
+  it.each([
+    ['other routing', () => b(), 'routing'],
+    ['the same routing but other ports', (): InterceptOptions => ({ ...a(), outboundPort: 15301, inboundPort: 15306 }), 'ports or exclusions'],
+  ] as const)(
+    'an interception replaced by a later intercept() with %s leaves it in place: its remove() removes nothing, its reconcile() repairs nothing, its check() says so',
+    async (_, replacement, what) => {
+      const first = await intercept(a());
+      const second = await intercept(replacement()); // replaces the first: its table (and its rules and routes, if they differ) go
+      try {
+        const replacedState = podState(pod());
+        expect(replacedState).not.toEqual(alone.a);
+        if (what === 'routing') expect(replacedState).toEqual(alone.b); // b() alone, routing included
+        const replaced = [{ kind: 'table-replaced', detail: expect.stringMatching(new RegExp(`another intercept\\(\\) replaced it, with other ${what}$`)) }];
+        expect(await first.check()).toEqual(replaced);
+        expect(await first.reconcile()).toEqual(replaced);
+        expect(podState(pod())).toEqual(replacedState);
+        await first.remove();
+        expect(podState(pod())).toEqual(replacedState);
+        expect(await second.check()).toEqual([]);
+      } finally {
+        first.close();
+        await second.remove();
+      }
+      expect(podState(pod())).toEqual(empty);
+    },
+  );
 
   it('an equal interception written since (same options) is taken as its own: its drift is repaired, remove() removes it', async () => {
     const first = await intercept(a());

@@ -71,6 +71,32 @@ describe('link kinds', () => {
     expect(br2.info).toMatchObject({ stp: false, forwardDelay: 7, ageingTime: 60, vlanFiltering: false, multicastSnooping: true });
   });
 
+  it('refuses bad bridge and veth peer numbers before sending, where the writer wrapped them', async () => {
+    // Each of these once reached the kernel: -5 s as 4294966796 cs, a string coerced,
+    // a u16 overflow as a RangeError, the peer's txQueueLength -1 as 2^32-1.
+    const refused = async (opts: object, field: string) => {
+      await expect(h().links.add(opts as never)).rejects.toMatchObject({ name: 'ValidationError', field });
+    };
+    await refused({ name: 'brbad', kind: 'bridge', ageingTime: -5 }, 'ageingTime');
+    await refused({ name: 'brbad', kind: 'bridge', ageingTime: 1e8 }, 'ageingTime');
+    await refused({ name: 'brbad', kind: 'bridge', forwardDelay: '10' }, 'forwardDelay');
+    await refused({ name: 'brbad', kind: 'bridge', priority: 70000 }, 'priority');
+    await refused({ name: 'brbad', kind: 'bridge', stp: 'yes' }, 'stp');
+    await refused({ name: 'vpbad', kind: 'veth', peer: { name: 'vpbad1', txQueueLength: -1 } }, 'peer.txQueueLength');
+    await refused({ name: 'vpbad', kind: 'veth', peer: { name: 'vpbad1', mtu: 2 ** 32 + 1500 } }, 'peer.mtu');
+    await refused({ name: 'vpbad', kind: 'veth' }, 'peer');
+    const names = ipJson(ns(), 'link', 'show').map((l: { ifname: string }) => l.ifname);
+    expect(names).not.toContain('brbad');
+    expect(names).not.toContain('vpbad');
+
+    // a change of a live bridge is checked the same way, and leaves it as it was
+    await h().links.add({ name: 'brchk', kind: 'bridge', ageingTime: 120 });
+    await expect(h().links.set('brchk', { bridge: { ageingTime: -1 } })).rejects.toMatchObject({ name: 'ValidationError', field: 'ageingTime' });
+    await expect(h().links.set('brchk', { bridge: { priority: 1e6 } })).rejects.toMatchObject({ name: 'ValidationError', field: 'priority' });
+    expect(ipLink(ns(), 'brchk').linkinfo.info_data).toMatchObject({ ageing_time: 12000, priority: 32768 });
+    await h().links.delete('brchk');
+  });
+
   it('macvlan in every mode, created by nlkit and by ip', async () => {
     await h().links.add({ name: 'lower0', kind: 'veth', peer: { name: 'lower1' } });
     const lower = await h().links.get('lower0');

@@ -389,6 +389,34 @@ describe('link changes', () => {
     await expect(h().links.set('c1', { port: { state: 'bogus' as any } })).rejects.toBeInstanceOf(ValidationError);
   });
 
+  it('applies nothing when the port options or altNames of a set would be refused after its other changes', async () => {
+    // altNames and port go in requests after the main one: refused there, the mtu
+    // and up of the main one stayed applied while the call failed.
+    await h().links.add({ name: 'hv0', kind: 'veth', peer: { name: 'hv1' }, mtu: 1500 });
+    await h().links.add({ name: 'hbr', kind: 'bridge' });
+    ip(ns(), 'link', 'property', 'add', 'dev', 'hv1', 'altname', 'hv-taken');
+    const state = () => {
+      const l = ipLink(ns(), 'hv0');
+      return { mtu: l.mtu, up: l.flags.includes('UP'), master: l.master, altnames: l.altnames };
+    };
+    const was = state();
+    expect(was).toEqual({ mtu: 1500, up: false, master: undefined, altnames: undefined });
+    const refused = (changes: object, field: string) => expect(h().links.set('hv0', changes)).rejects.toMatchObject({ name: 'ValidationError', field });
+    await refused({ mtu: 1400, up: true, port: { hairpin: true } }, 'port'); // no bridge port
+    await refused({ mtu: 1400, master: 'hv1', port: { hairpin: true } }, 'port'); // a master that is no bridge
+    await refused({ mtu: 1400, up: true, altNames: ['hv-own', 'hv-taken'] }, 'altNames[1]'); // held by hv1
+    await refused({ mtu: 1400, altNames: ['hv0'] }, 'altNames[0]'); // its own name
+    expect(state()).toEqual(was);
+
+    // what the checks allow still goes through: a master and port options together, the old name kept as an altname
+    await h().links.set('hv0', { mtu: 1400, master: 'hbr', port: { hairpin: true } });
+    expect(bridgeLink(ns(), 'hv0').hairpin).toBe(true);
+    await h().links.set('hv0', { name: 'hv0b', altNames: ['hv0'] });
+    expect(ipLink(ns(), 'hv0b')).toMatchObject({ mtu: 1400, master: 'hbr', altnames: ['hv0'] });
+    await h().links.delete('hv0b');
+    await h().links.delete('hbr');
+  });
+
   it('reports the kernel extended-ack text for a refused change', async () => {
     const e = await h()
       .links.set('uplink0', { mtu: 70000 })

@@ -14,6 +14,7 @@ import { NETLINK_NETFILTER, NETLINK_ROUTE } from './netlink/constants';
 import { ClosedError, ValidationError } from './netlink/errors';
 import { runAsync, runSync, type Operation, type OperationEnv } from './netlink/operation';
 import { openNetnsSync, type NetnsRef, type NetworkNamespace } from './netns/namespace';
+import { keysOf, rejectUnknownKeys } from './validate/options';
 import { conntrackOps, type ConntrackOperations, type ConntrackSyncOperations } from './conntrack/conntrack';
 import { Nftables } from './nftables/api';
 import { addressOps } from './rtnetlink/address';
@@ -97,6 +98,18 @@ export interface OpenOptions {
    * first call).
    */
   shortLived?: boolean;
+}
+
+const OPEN_OPTION_KEYS = keysOf<OpenOptions>()(['netns', 'receiveBufferBytes', 'shortLived']);
+
+/**
+ * Refuses option keys `open` does not know: a misspelt `netns` (`netNs`,
+ * `namespace`) was ignored, and the handle worked in the caller's namespace —
+ * usually the host's — instead of the one meant.
+ */
+function checkOpenOptions(opts: OpenOptions): void {
+  rejectUnknownKeys(opts, OPEN_OPTION_KEYS, 'open options');
+  checkBufferBytes('receiveBufferBytes', opts.receiveBufferBytes);
 }
 
 /** Opens the namespace of `opts` and creates the handle's rtnetlink connection in it. */
@@ -340,7 +353,7 @@ export class SyncHandle {
 
   /** @internal use {@link openSync} */
   constructor(opts: OpenOptions = {}) {
-    checkBufferBytes('receiveBufferBytes', opts.receiveBufferBytes);
+    checkOpenOptions(opts);
     const { ns, conn } = openParts(
       opts,
       (fd) => new NetlinkSyncConnection({ protocol: NETLINK_ROUTE, netnsFd: fd, receiveBufferBytes: opts.receiveBufferBytes }),
@@ -412,7 +425,7 @@ export class SyncHandle {
  * }
  */
 export async function open(opts: OpenOptions = {}): Promise<Handle> {
-  checkBufferBytes('receiveBufferBytes', opts.receiveBufferBytes);
+  checkOpenOptions(opts);
   if (opts.shortLived !== undefined && typeof opts.shortLived !== 'boolean') throw new ValidationError('shortLived', opts.shortLived, 'must be a boolean');
   const ns = opts.netns !== undefined ? openNetnsSync(opts.netns) : undefined;
   try {

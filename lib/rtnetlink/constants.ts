@@ -185,6 +185,7 @@ export const RTAX_RTT = 4;
 export const RTAX_ADVMSS = 8;
 export const RTAX_HOPLIMIT = 10;
 export const RTAX_INITCWND = 11;
+export const RTAX_CC_ALGO = 16;
 
 // rtmsg.rtm_flags and rtnexthop.rtnh_flags
 export const RTNH_F_DEAD = 1;

@@ -286,7 +286,8 @@ export interface LinkSetOptions {
   /**
    * Bridge port options (hairpin, learning, isolated...), for a link that is
    * a bridge port. Applied in a second request after the others, so they may
-   * follow a `master` change in the same call.
+   * follow a `master` change in the same call; checked before anything is sent
+   * (the link must be a bridge port, or get a bridge as `master` here).
    */
   port?: BridgePortSettings;
   /** Bridge settings of a bridge (`ip link set br0 type bridge ...`); refused by the kernel for another kind. */

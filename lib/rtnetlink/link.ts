@@ -18,6 +18,7 @@ import { BRIDGE_PORT_SETTINGS_KEYS, encodeBridgePort, hasBridgePortSettings, typ
 import * as C from './constants';
 import { addedOf, type LinkAdded } from './link-added';
 import { changeAltNames, checkAltNames } from './link-altnames';
+import { checkLaterSteps } from './link-set-steps';
 import { LINK_KINDS, writeKindChanges } from './link-kinds';
 import { decodeLink } from './link-decode';
 import { resolveLinkNames } from './link-names';
@@ -218,7 +219,11 @@ export const linkOps = {
 
   /**
    * Changes a link: up/down, mtu, mac, name, master, namespace, alias...
-   * Everything is sent in one request, so it applies together or not at all.
+   * Everything is sent in one request, which the kernel applies on its own;
+   * `altNames` and `port` follow in requests of their own. What would make
+   * those fail (a name another link holds, port options for a link that is
+   * no bridge port and gets no bridge as master here) is a
+   * {@link ValidationError} before anything is sent.
    * {@link NotFoundError} (code ENODEV) if the link (or the master) does not exist.
    * @example
    * await h.links.set('veth0', { up: true, master: 'br0' });
@@ -275,8 +280,14 @@ function* setLink(ref: LinkRef, changes: LinkSetOptions): Operation<void> {
   rejectUnknownKeys(changes, LINK_SET_KEYS, 'link changes');
   rejectUnknownKeys(changes.port, BRIDGE_PORT_SETTINGS_KEYS, 'port');
   if (changes.name !== undefined) validateInterfaceName(changes.name, 'new name');
-  // The names to change are read before the link may be renamed.
-  const before = changes.altNames !== undefined ? yield* getLink(ref) : undefined;
+  const port = hasBridgePortSettings(changes.port) ? changes.port : undefined;
+  if (port) encodeBridgePort(new NetlinkWriter(), port); // validate before anything is sent
+  writeKindChanges(new NetlinkWriter(), changes); // the same
+  const onlyPort = Object.entries(changes).every(([k, v]) => k === 'port' || v === undefined);
+  // altNames and port go in requests after the main one: read the link first (its
+  // names before a rename), and refuse what they would be refused for, while nothing is applied.
+  const before = changes.altNames !== undefined || (port && !onlyPort) ? yield* getLink(ref) : undefined;
+  if (before) yield* checkLaterSteps(before, { ...changes, port }, changes.master);
   let master: number | undefined;
   if (changes.master === null) master = 0;
   else if (changes.master !== undefined) master = yield* resolveLinkIndex(checkRef(changes.master, 'master'));
@@ -290,10 +301,6 @@ function* setLink(ref: LinkRef, changes: LinkSetOptions): Operation<void> {
   flag(C.IFF_UP, changes.up);
   flag(C.IFF_PROMISC, changes.promisc);
   flag(C.IFF_ALLMULTI, changes.allmulticast);
-  const port = hasBridgePortSettings(changes.port) ? changes.port : undefined;
-  if (port) encodeBridgePort(new NetlinkWriter(), port); // validate before anything is sent
-  writeKindChanges(new NetlinkWriter(), changes); // the same
-  const onlyPort = Object.entries(changes).every(([k, v]) => k === 'port' || v === undefined);
   const fds = new NetnsFdScope();
   try {
     if (onlyPort) return yield* setBridgePort(ref, port);
@@ -312,7 +319,7 @@ function* setLink(ref: LinkRef, changes: LinkSetOptions): Operation<void> {
     if (changes.carrier !== undefined) w.u8(C.IFLA_CARRIER, changes.carrier ? 1 : 0);
     writeKindChanges(w, changes);
     yield* call(w.end().finish(), `set link ${describeRef(ref)}`);
-    if (before) yield* changeAltNames(before, changes.altNames ?? []);
+    if (changes.altNames !== undefined && before) yield* changeAltNames(before, changes.altNames);
     if (port) yield* setBridgePort(changes.name ?? ref, port);
   } finally {
     fds.close();

@@ -9,7 +9,7 @@
  * @module
  */
 import { NLA_F_NESTED, NLA_F_NET_BYTEORDER, NLA_HDRLEN, NLA_TYPE_MASK } from '../netlink/constants';
-import { Attributes, type NetlinkMessage, type RawAttribute } from '../netlink/parser';
+import { Attributes, cString, type NetlinkMessage, type RawAttribute } from '../netlink/parser';
 import { ReceivedMessage } from '../netlink/received-message';
 import { AF_INET6, formatIp, formatIpAt, type IpFamily } from '../validate/ip';
 import * as C from './constants';
@@ -231,12 +231,22 @@ export function decodeRouteAt(b: Buffer, start: number, end: number): Route {
   return r;
 }
 
-/** RTA_METRICS: the MTU as `mtu`, the others by RTAX number (the last of a type wins). */
+/**
+ * RTA_METRICS: the MTU as `mtu`, the congestion control algorithm (the one
+ * string among them) as `congestionControl`, the others by RTAX number (the
+ * last of a type wins).
+ */
 function decodeMetrics(r: Route, b: Buffer, start: number, end: number): void {
   for (let off = start; off + NLA_HDRLEN <= end;) {
     const len = b[off] | (b[off + 1] << 8);
     if (len < NLA_HDRLEN || off + len > end) break;
     const type = (b[off + 2] | (b[off + 3] << 8)) & NLA_TYPE_MASK;
+    if (type === C.RTAX_CC_ALGO) {
+      // Read as a u32 it was the name's first four bytes ("cubic" → 1768060259).
+      r.congestionControl = cString(b.subarray(off + NLA_HDRLEN, off + len));
+      off += (len + 3) & ~3;
+      continue;
+    }
     const value = u32(b, off + NLA_HDRLEN, len - NLA_HDRLEN);
     off += (len + 3) & ~3;
     if (value === undefined) continue;

@@ -71,6 +71,8 @@ export interface Route {
   mtu?: number;
   /** Other RTA_METRICS values by RTAX number. */
   metrics?: Record<number, number>;
+  /** TCP congestion control algorithm of the route (RTAX_CC_ALGO, `ip route ... congctl cubic`), when set. */
+  congestionControl?: string;
   /** IPv6 router preference: "low", "medium", "high" (as `ip -j` prints it). */
   pref?: RoutePref;
   /** Top-level attributes nlkit does not decode, preserved as received. */
@@ -195,6 +197,7 @@ const ROUTE_READ_KEYS = keysOf<Route>()([
   'nhid',
   'mtu',
   'metrics',
+  'congestionControl',
   'pref',
   'unknownAttributes',
 ]);

@@ -1,6 +1,6 @@
 // Links, addresses and routes against the real kernel, cross-checked with `ip -j`.
 import { describe, expect, it } from 'vitest';
-import { NetlinkError, ValidationError, connectTcp, listenTcp } from '../../lib';
+import { NetlinkError, ValidationError, connectTcp, listenTcp, open, openSync } from '../../lib';
 import { ip, ipJson, useNetns } from '../helpers/netns';
 
 describe('links, addresses and routes', () => {
@@ -126,6 +126,21 @@ describe('links, addresses and routes', () => {
     await expect(b.addresses.add('eth0', '10.0.0.300/24')).rejects.toBeInstanceOf(ValidationError);
     await expect(b.links.add({ name: 'x'.repeat(16), kind: 'bridge' })).rejects.toBeInstanceOf(ValidationError);
     await expect(b.routes.add({ dst: '10.1.2.3/8' })).rejects.toThrow(/host bits/);
+  });
+
+  it("refuses open options it does not know: a misspelt netns opened the caller's namespace", async () => {
+    // Without the check, open({ netNs }) resolved to a handle on this process's namespace (the host's),
+    // and its changes would have landed there instead of in box b.
+    const refused = { name: 'ValidationError', field: 'open options', value: 'netNs' };
+    await expect(open({ netNs: box.ns('b') } as never)).rejects.toMatchObject(refused);
+    expect(() => openSync({ netNs: box.ns('b') } as never)).toThrow(expect.objectContaining(refused));
+    await expect(open({ netns: box.ns('b'), shortlived: true } as never)).rejects.toMatchObject({ name: 'ValidationError', value: 'shortlived' });
+    await expect(open('b' as never)).rejects.toMatchObject({ name: 'ValidationError', field: 'open options' });
+    // the known ones still open
+    const h = await open({ netns: box.ns('b'), receiveBufferBytes: 1 << 20, shortLived: true });
+    expect((await h.links.get('eth0')).name).toBe('eth0');
+    h.close();
+    openSync({ netns: box.ns('b'), shortLived: false }).close();
   });
 
   it('moves a link to another namespace and deletes it', async () => {

@@ -71,6 +71,32 @@ describe('link kinds', () => {
     expect(br2.info).toMatchObject({ stp: false, forwardDelay: 7, ageingTime: 60, vlanFiltering: false, multicastSnooping: true });
   });
 
+  it('refuses bad bridge and veth peer numbers before sending, where the writer wrapped them', async () => {
+    // Each of these once reached the kernel: -5 s as 4294966796 cs, a string coerced,
+    // a u16 overflow as a RangeError, the peer's txQueueLength -1 as 2^32-1.
+    const refused = async (opts: object, field: string) => {
+      await expect(h().links.add(opts as never)).rejects.toMatchObject({ name: 'ValidationError', field });
+    };
+    await refused({ name: 'brbad', kind: 'bridge', ageingTime: -5 }, 'ageingTime');
+    await refused({ name: 'brbad', kind: 'bridge', ageingTime: 1e8 }, 'ageingTime');
+    await refused({ name: 'brbad', kind: 'bridge', forwardDelay: '10' }, 'forwardDelay');
+    await refused({ name: 'brbad', kind: 'bridge', priority: 70000 }, 'priority');
+    await refused({ name: 'brbad', kind: 'bridge', stp: 'yes' }, 'stp');
+    await refused({ name: 'vpbad', kind: 'veth', peer: { name: 'vpbad1', txQueueLength: -1 } }, 'peer.txQueueLength');
+    await refused({ name: 'vpbad', kind: 'veth', peer: { name: 'vpbad1', mtu: 2 ** 32 + 1500 } }, 'peer.mtu');
+    await refused({ name: 'vpbad', kind: 'veth' }, 'peer');
+    const names = ipJson(ns(), 'link', 'show').map((l: { ifname: string }) => l.ifname);
+    expect(names).not.toContain('brbad');
+    expect(names).not.toContain('vpbad');
+
+    // a change of a live bridge is checked the same way, and leaves it as it was
+    await h().links.add({ name: 'brchk', kind: 'bridge', ageingTime: 120 });
+    await expect(h().links.set('brchk', { bridge: { ageingTime: -1 } })).rejects.toMatchObject({ name: 'ValidationError', field: 'ageingTime' });
+    await expect(h().links.set('brchk', { bridge: { priority: 1e6 } })).rejects.toMatchObject({ name: 'ValidationError', field: 'priority' });
+    expect(ipLink(ns(), 'brchk').linkinfo.info_data).toMatchObject({ ageing_time: 12000, priority: 32768 });
+    await h().links.delete('brchk');
+  });
+
   it('macvlan in every mode, created by nlkit and by ip', async () => {
     await h().links.add({ name: 'lower0', kind: 'veth', peer: { name: 'lower1' } });
     const lower = await h().links.get('lower0');
@@ -361,6 +387,34 @@ describe('link changes', () => {
     expect(e.errno).toBe(osConstants.errno.EOPNOTSUPP);
     await expect(h().links.set('c1', { port: { priority: 99 } })).rejects.toBeInstanceOf(ValidationError);
     await expect(h().links.set('c1', { port: { state: 'bogus' as any } })).rejects.toBeInstanceOf(ValidationError);
+  });
+
+  it('applies nothing when the port options or altNames of a set would be refused after its other changes', async () => {
+    // altNames and port go in requests after the main one: refused there, the mtu
+    // and up of the main one stayed applied while the call failed.
+    await h().links.add({ name: 'hv0', kind: 'veth', peer: { name: 'hv1' }, mtu: 1500 });
+    await h().links.add({ name: 'hbr', kind: 'bridge' });
+    ip(ns(), 'link', 'property', 'add', 'dev', 'hv1', 'altname', 'hv-taken');
+    const state = () => {
+      const l = ipLink(ns(), 'hv0');
+      return { mtu: l.mtu, up: l.flags.includes('UP'), master: l.master, altnames: l.altnames };
+    };
+    const was = state();
+    expect(was).toEqual({ mtu: 1500, up: false, master: undefined, altnames: undefined });
+    const refused = (changes: object, field: string) => expect(h().links.set('hv0', changes)).rejects.toMatchObject({ name: 'ValidationError', field });
+    await refused({ mtu: 1400, up: true, port: { hairpin: true } }, 'port'); // no bridge port
+    await refused({ mtu: 1400, master: 'hv1', port: { hairpin: true } }, 'port'); // a master that is no bridge
+    await refused({ mtu: 1400, up: true, altNames: ['hv-own', 'hv-taken'] }, 'altNames[1]'); // held by hv1
+    await refused({ mtu: 1400, altNames: ['hv0'] }, 'altNames[0]'); // its own name
+    expect(state()).toEqual(was);
+
+    // what the checks allow still goes through: a master and port options together, the old name kept as an altname
+    await h().links.set('hv0', { mtu: 1400, master: 'hbr', port: { hairpin: true } });
+    expect(bridgeLink(ns(), 'hv0').hairpin).toBe(true);
+    await h().links.set('hv0', { name: 'hv0b', altNames: ['hv0'] });
+    expect(ipLink(ns(), 'hv0b')).toMatchObject({ mtu: 1400, master: 'hbr', altnames: ['hv0'] });
+    await h().links.delete('hv0b');
+    await h().links.delete('hbr');
   });
 
   it('reports the kernel extended-ack text for a refused change', async () => {

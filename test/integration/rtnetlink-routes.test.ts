@@ -157,6 +157,18 @@ describe('routes', () => {
     await expectAllSame(h(), ns(), 6);
   });
 
+  it('reads the congestion control algorithm of a route made by ip as its name', async () => {
+    // RTAX_CC_ALGO is the one string among the metrics: read as a u32 it was "reno"'s first four bytes.
+    ip(ns(), 'route', 'add', '10.26.0.0/16', 'via', '10.1.0.2', 'congctl', 'reno', 'initcwnd', '10', 'table', '4000');
+    const [theirs] = ipJson(ns(), 'route', 'show', 'table', '4000');
+    expect(theirs.metrics).toEqual([{ initcwnd: 10, congestion: 'reno' }]);
+    const r = await h().routes.get({ dst: '10.26.0.0/16', table: 4000 });
+    expect(r.congestionControl).toBe('reno');
+    expect(r.metrics).toEqual({ 11: 10 }); // RTAX_INITCWND, and nothing else
+    expect((await h().routes.list({ table: 4000 })).map((x) => x.congestionControl)).toEqual(['reno']);
+    await h().routes.delete(r);
+  });
+
   it('lists with filters: table, link, protocol, type', async () => {
     const r = h().routes;
     expect((await r.list({ table: 1000 })).map((x) => x.dst)).toEqual(['10.5.0.0/16']);

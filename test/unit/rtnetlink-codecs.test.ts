@@ -16,6 +16,7 @@ import { decodeLink, linkOps } from '../../lib/rtnetlink/link';
 import { decodeNeighbour, neighbourOps } from '../../lib/rtnetlink/neighbour';
 import { decodeRoute } from '../../lib/rtnetlink/route';
 import { decodeRule, ruleOps } from '../../lib/rtnetlink/rule';
+import { drive } from '../helpers/drive';
 
 /** The first request an operation makes (link refs given as indexes need no lookup). */
 function firstRequest(op: Operation<unknown>): NetlinkMessage {
@@ -24,13 +25,6 @@ function firstRequest(op: Operation<unknown>): NetlinkMessage {
   const c = step.value as NetlinkCall;
   expect(c.kind).not.toBe('local');
   return parseMessages(c.message)[0];
-}
-
-/** Every request of an operation that gets a plain ack for each. */
-function allRequests(op: Operation<unknown>): NetlinkMessage[] {
-  const out: NetlinkMessage[] = [];
-  for (let step = op.next(); !step.done; step = op.next([])) out.push(parseMessages((step.value as NetlinkCall).message)[0]);
-  return out;
 }
 
 /** Encodes a kind's options into IFLA_INFO_DATA and decodes them back. */
@@ -142,7 +136,19 @@ describe('link requests', () => {
   });
 
   it('a master change and port options: the port request follows the link request', () => {
-    const reqs = allRequests(linkOps.set(5, { master: 3, port: { hairpin: true } }));
+    // The link and the master are read first: port options need a bridge as master.
+    const kernel = (r: NetlinkMessage) => {
+      if (r.type !== C.RTM_GETLINK) return [];
+      const index = r.payload.readInt32LE(4);
+      const w = new NetlinkWriter().begin(C.RTM_NEWLINK, 0);
+      w.view.writeInt32LE(index, w.struct(C.IFINFOMSG_LEN) + 4);
+      w.string(C.IFLA_IFNAME, index === 3 ? 'br0' : 'veth0');
+      const li = w.nest(C.IFLA_LINKINFO);
+      w.string(C.IFLA_INFO_KIND, index === 3 ? 'bridge' : 'veth');
+      w.endNest(li);
+      return parseMessages(w.end().finish());
+    };
+    const reqs = drive(linkOps.set(5, { master: 3, port: { hairpin: true } }), kernel).requests.filter((r) => r.type !== C.RTM_GETLINK);
     expect(reqs.map((r) => [r.type, r.payload[0]])).toEqual([
       [C.RTM_NEWLINK, 0],
       [C.RTM_SETLINK, C.AF_BRIDGE],

@@ -7,6 +7,8 @@ import { keysOf } from '../../validate/options';
 import type { NetlinkWriter } from '../../netlink/writer';
 import type { Attributes } from '../../netlink/parser';
 import { formatMac } from '../../validate/ip';
+import { validateInteger } from '../../validate/integers';
+import { ValidationError } from '../../netlink/errors';
 import type { LinkKind } from './kind';
 
 const IFLA_BR_FORWARD_DELAY = 1;
@@ -69,21 +71,39 @@ export interface BridgeInfo extends Required<Omit<BridgeSettings, 'vlanDefaultPv
   vlanProtocol?: number;
 }
 
-const centis = (s: number) => Math.round(s * 100);
+/** The largest time the kernel's u32 of centiseconds holds. */
+const MAX_SECONDS = 0xffffffff / 100;
 
-/** Writes bridge settings; shared by add and set. */
+/**
+ * Seconds → the kernel's centiseconds. Checked first: the writer's u32 would
+ * wrap -5 s to 4294966796 cs (about 497 days) and 10^8 s modulo 2^32 without a word.
+ */
+function centis(field: string, s: unknown): number {
+  if (typeof s !== 'number' || !Number.isFinite(s) || s < 0 || s > MAX_SECONDS) {
+    throw new ValidationError(field, s, `must be a number of seconds from 0 to ${MAX_SECONDS}`);
+  }
+  return Math.round(s * 100);
+}
+
+function flag(field: string, v: unknown): number {
+  if (typeof v !== 'boolean') throw new ValidationError(field, v, 'must be a boolean');
+  return v ? 1 : 0;
+}
+
+/** Writes bridge settings; shared by add and set. A bad value throws before the request is sent. */
 export function encodeBridgeSettings(w: NetlinkWriter, o: BridgeSettings): void {
-  if (o.forwardDelay !== undefined) w.u32(IFLA_BR_FORWARD_DELAY, centis(o.forwardDelay));
-  if (o.helloTime !== undefined) w.u32(IFLA_BR_HELLO_TIME, centis(o.helloTime));
-  if (o.maxAge !== undefined) w.u32(IFLA_BR_MAX_AGE, centis(o.maxAge));
-  if (o.ageingTime !== undefined) w.u32(IFLA_BR_AGEING_TIME, centis(o.ageingTime));
-  if (o.stp !== undefined) w.u32(IFLA_BR_STP_STATE, o.stp ? 1 : 0);
-  if (o.priority !== undefined) w.u16(IFLA_BR_PRIORITY, o.priority);
-  if (o.vlanFiltering !== undefined) w.u8(IFLA_BR_VLAN_FILTERING, o.vlanFiltering ? 1 : 0);
-  if (o.vlanDefaultPvid !== undefined) w.u16(IFLA_BR_VLAN_DEFAULT_PVID, o.vlanDefaultPvid);
-  if (o.multicastSnooping !== undefined) w.u8(IFLA_BR_MCAST_SNOOPING, o.multicastSnooping ? 1 : 0);
-  if (o.multicastQuerier !== undefined) w.u8(IFLA_BR_MCAST_QUERIER, o.multicastQuerier ? 1 : 0);
-  if (o.groupForwardMask !== undefined) w.u16(IFLA_BR_GROUP_FWD_MASK, o.groupForwardMask);
+  if (o.forwardDelay !== undefined) w.u32(IFLA_BR_FORWARD_DELAY, centis('forwardDelay', o.forwardDelay));
+  if (o.helloTime !== undefined) w.u32(IFLA_BR_HELLO_TIME, centis('helloTime', o.helloTime));
+  if (o.maxAge !== undefined) w.u32(IFLA_BR_MAX_AGE, centis('maxAge', o.maxAge));
+  if (o.ageingTime !== undefined) w.u32(IFLA_BR_AGEING_TIME, centis('ageingTime', o.ageingTime));
+  if (o.stp !== undefined) w.u32(IFLA_BR_STP_STATE, flag('stp', o.stp));
+  if (o.priority !== undefined) w.u16(IFLA_BR_PRIORITY, validateInteger(o.priority, 'priority', 0, 0xffff));
+  if (o.vlanFiltering !== undefined) w.u8(IFLA_BR_VLAN_FILTERING, flag('vlanFiltering', o.vlanFiltering));
+  // 0 turns the default PVID off; 4095 is reserved (the kernel refuses it).
+  if (o.vlanDefaultPvid !== undefined) w.u16(IFLA_BR_VLAN_DEFAULT_PVID, validateInteger(o.vlanDefaultPvid, 'vlanDefaultPvid', 0, 4094));
+  if (o.multicastSnooping !== undefined) w.u8(IFLA_BR_MCAST_SNOOPING, flag('multicastSnooping', o.multicastSnooping));
+  if (o.multicastQuerier !== undefined) w.u8(IFLA_BR_MCAST_QUERIER, flag('multicastQuerier', o.multicastQuerier));
+  if (o.groupForwardMask !== undefined) w.u16(IFLA_BR_GROUP_FWD_MASK, validateInteger(o.groupForwardMask, 'groupForwardMask', 0, 0xffff));
 }
 
 function decodeBridgeId(b: Buffer | undefined): string | undefined {

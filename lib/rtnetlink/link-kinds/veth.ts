@@ -11,6 +11,8 @@ import { validateInterfaceName } from '../../validate/names';
 import { IFINFOMSG_LEN, IFLA_ADDRESS, IFLA_IFNAME, IFLA_MTU, IFLA_NET_NS_FD, IFLA_TXQLEN, VETH_INFO_PEER } from '../constants';
 import type { LinkKind } from './kind';
 import { isObject, keysOf, rejectUnknownKeys } from '../../validate/options';
+import { validateInteger } from '../../validate/integers';
+import { ValidationError } from '../../netlink/errors';
 
 /** The far end of a veth pair. */
 export interface VethPeerOptions {
@@ -44,7 +46,7 @@ export const veth: LinkKind<VethOptions, VethInfo> = {
   optionKeys: keysOf<VethOptions>()(['kind', 'peer']),
   encode(w: NetlinkWriter, opts, ctx) {
     const peer = opts.peer;
-    if (!isObject(peer)) throw new TypeError('veth needs peer: { name }');
+    if (!isObject(peer)) throw new ValidationError('peer', peer, 'a veth needs its peer: { name }');
     rejectUnknownKeys(peer, VETH_PEER_KEYS, 'peer');
     validateInterfaceName(peer.name, 'veth peer name');
     const nest = w.nest(VETH_INFO_PEER);
@@ -52,8 +54,9 @@ export const veth: LinkKind<VethOptions, VethInfo> = {
     w.string(IFLA_IFNAME, peer.name);
     if (peer.netns !== undefined) w.u32(IFLA_NET_NS_FD, ctx.netnsFd(peer.netns));
     if (peer.mac !== undefined) w.attr(IFLA_ADDRESS, parseMac(peer.mac, 'veth peer mac'));
-    if (peer.mtu !== undefined) w.u32(IFLA_MTU, peer.mtu);
-    if (peer.txQueueLength !== undefined) w.u32(IFLA_TXQLEN, peer.txQueueLength);
+    // The same ranges as the link's own mtu and txQueueLength: the writer's u32 would wrap -1 to 2^32-1.
+    if (peer.mtu !== undefined) w.u32(IFLA_MTU, validateInteger(peer.mtu, 'peer.mtu', 68, 65535 * 4));
+    if (peer.txQueueLength !== undefined) w.u32(IFLA_TXQLEN, validateInteger(peer.txQueueLength, 'peer.txQueueLength', 0, 0xffffffff));
     w.endNest(nest);
   },
   decode() {

@@ -147,8 +147,9 @@ export function toWireElements(shape: SetShape, elements: readonly SetElement[])
     for (const r of ranges) out.push({ key: r.lo, keyEnd: r.hi, flags: 0, source: r.e });
     return out;
   }
-  // Single-field intervals: a start element, and an end element at hi + 1
-  // (omitted when the next range starts right there, as nft does).
+  // Single-field intervals: a start element, and an end element at hi + 1,
+  // also when the next range starts right there (nft sends both: the rbtree
+  // of current kernels refuses a start that follows a start with EEXIST).
   ranges.sort((x, y) => Buffer.compare(x.lo, y.lo));
   for (let i = 0; i < ranges.length; i++) {
     const r = ranges[i];
@@ -158,7 +159,7 @@ export function toWireElements(shape: SetShape, elements: readonly SetElement[])
     }
     out.push({ key: r.lo, flags: 0, source: r.e });
     const end = increment(r.hi);
-    if (end && !next?.lo.equals(end)) out.push({ key: end, flags: C.NFT_SET_ELEM_INTERVAL_END, source: r.e });
+    if (end) out.push({ key: end, flags: C.NFT_SET_ELEM_INTERVAL_END, source: r.e });
   }
   return out;
 }

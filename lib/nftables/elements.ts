@@ -11,7 +11,7 @@ import { ValidationError } from '../netlink/errors';
 import type { NetlinkWriter } from '../netlink/writer';
 import { validateInteger } from '../validate/integers';
 import { parseCidr } from '../validate/ip';
-import { validateNftName } from '../validate/names';
+import { validateNftName, validateNftText } from '../validate/names';
 import { isObject } from '../validate/options';
 import * as C from './constants';
 import { validateVerdict, writeValue, writeVerdict } from './data';
@@ -55,6 +55,7 @@ function fieldBounds(type: DataType | undefined, len: number, v: Scalar, field: 
       }
       return { lo, hi };
     }
+    if (type.name === 'ifname' && v.endsWith('*')) return ifnameWildcard(v, field);
     const dash = v.indexOf('-', 1);
     if (dash > 0 && type.name !== 'ifname') {
       const lo = type.parse(v.slice(0, dash).trim(), len, field);
@@ -65,6 +66,21 @@ function fieldBounds(type: DataType | undefined, len: number, v: Scalar, field: 
   }
   const b = fieldValue(type, len, v, field);
   return { lo: b, hi: b };
+}
+
+/**
+ * An interface-name wildcard ("veth*") as nft stores it in an interval set:
+ * every name that starts with the prefix, from the prefix padded with zeros
+ * to the prefix padded with 0xff.
+ */
+function ifnameWildcard(v: string, field: string): Bounds {
+  const prefix = Buffer.from(validateNftText(v, field).slice(0, -1), 'utf8');
+  if (prefix.length === 0 || prefix.length > 15) throw new ValidationError(field, v, 'a wildcard needs 1 to 15 bytes before "*"');
+  const lo = Buffer.alloc(16);
+  const hi = Buffer.alloc(16, 0xff);
+  prefix.copy(lo);
+  prefix.copy(hi);
+  return { lo, hi };
 }
 
 /**

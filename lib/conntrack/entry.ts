@@ -4,7 +4,7 @@
  * state, counters) and encoding a tuple to address one entry.
  * @module
  */
-import { DecodeError } from '../netlink/errors';
+import { DecodeError, ValidationError } from '../netlink/errors';
 import { nfnlAttributes } from '../netlink/nfnetlink';
 import { Attributes, type NetlinkMessage } from '../netlink/parser';
 import type { NetlinkWriter } from '../netlink/writer';
@@ -28,6 +28,14 @@ export interface ConntrackTuple {
   icmpType?: number;
   /** ICMP / ICMPv6 code. */
   icmpCode?: number;
+  /**
+   * The zone of this direction only (`conntrack --orig-zone`/`--reply-zone`,
+   * `ct original zone set`); an entry in one zone for both directions has
+   * the entry's `zone` instead. Deleting a listed entry sends it back, as the
+   * kernel finds such an entry only in that zone. A filter's `zone` is the
+   * entry's `zone`, not this one.
+   */
+  zone?: number;
 }
 
 /** A connection-tracking entry. */
@@ -92,6 +100,8 @@ export interface RawTuple {
   dst: Buffer;
   /** The CTA_TUPLE_PROTO nest, when present. */
   protoAttrs?: Attributes;
+  /** CTA_TUPLE_ZONE: the zone of this direction only, when the entry has one. */
+  zone?: number;
 }
 
 /**
@@ -115,11 +125,11 @@ export function readTuple(buf: Buffer | undefined, direction: string, messageTyp
     throw new DecodeError(ENTRY, `the ${direction} tuple's IPv${family} addresses have ${src.length} and ${dst.length} bytes`, messageType);
   }
   const p = a.nested(C.CTA_TUPLE_PROTO);
-  return { family, proto: p?.u8(C.CTA_PROTO_NUM) ?? 0, src, dst, protoAttrs: p };
+  return { family, proto: p?.u8(C.CTA_PROTO_NUM) ?? 0, src, dst, protoAttrs: p, zone: a.be16(C.CTA_TUPLE_ZONE) };
 }
 
 function decodeTuple(buf: Buffer | undefined, direction: string, messageType: number): { tuple: ConntrackTuple; proto: number; family: IpFamily } {
-  const { family, proto, src, dst, protoAttrs: p } = readTuple(buf, direction, messageType);
+  const { family, proto, src, dst, protoAttrs: p, zone } = readTuple(buf, direction, messageType);
   const tuple: ConntrackTuple = { src: formatIp(src), dst: formatIp(dst) };
   if (p) {
     const sport = p.be16(C.CTA_PROTO_SRC_PORT);
@@ -133,6 +143,7 @@ function decodeTuple(buf: Buffer | undefined, direction: string, messageType: nu
     if (type !== undefined) tuple.icmpType = type;
     if (code !== undefined) tuple.icmpCode = code;
   }
+  if (zone !== undefined) tuple.zone = zone;
   return { tuple, proto, family };
 }
 
@@ -190,6 +201,10 @@ export function writeTuple(w: NetlinkWriter, type: number, family: IpFamily, pro
   if (t.icmpType !== undefined) w.u8(v6 ? C.CTA_PROTO_ICMPV6_TYPE : C.CTA_PROTO_ICMP_TYPE, t.icmpType);
   if (t.icmpCode !== undefined) w.u8(v6 ? C.CTA_PROTO_ICMPV6_CODE : C.CTA_PROTO_ICMP_CODE, t.icmpCode);
   w.endNest(p);
+  if (t.zone !== undefined) {
+    if (!Number.isInteger(t.zone) || t.zone < 0 || t.zone > 0xffff) throw new ValidationError('zone', t.zone, 'must be an integer 0-65535');
+    w.be16(C.CTA_TUPLE_ZONE, t.zone);
+  }
   w.endNest(tuple);
 }
 

@@ -194,7 +194,24 @@ export const META_TYPES: Record<string, string> = {
   skuid: 'uid',
   skgid: 'gid',
   pkttype: 'pkt_type',
+  // The kernel stores these in host byte order (nft: BYTEORDER_HOST_ENDIAN).
+  len: 'host_integer',
+  priority: 'tc_handle',
+  cpu: 'host_integer',
+  iifgroup: 'host_integer',
+  oifgroup: 'host_integer',
+  cgroup: 'host_integer',
+  rtclassid: 'host_integer',
+  secmark: 'host_integer',
+  ibrpvid: 'host_integer',
+  sdif: 'iface_index',
+  // nft prints these as dates and local times; here their numbers (ns since the epoch, seconds since midnight UTC).
+  time: 'host_integer',
+  hour: 'host_integer',
+  day: 'day',
 };
+/** Meta keys nft names otherwise than the kernel's key (`meta length`). */
+export const META_NAMES: Record<string, string> = { len: 'length' };
 /** Meta keys nft prints without the `meta` keyword. */
 export const UNQUALIFIED_META = new Set(['iif', 'oif', 'iifname', 'oifname', 'iifgroup', 'oifgroup']);
 
@@ -205,6 +222,12 @@ export const CT_TYPES: Record<string, string> = {
   direction: 'ct_dir',
   mark: 'mark',
   zone: 'host_integer',
+  // Host byte order too; the expiration is in milliseconds, printed as nft's time.
+  expiration: 'time',
+  packets: 'host_integer',
+  bytes: 'host_integer',
+  avgpkt: 'host_integer',
+  secmark: 'host_integer',
   l3proto: 'nf_proto',
   protocol: 'inet_proto',
   'proto-src': 'inet_service',

@@ -17,13 +17,28 @@ import { DSCP, ICMPV6_TYPES, ICMP_TYPES, TCP_FLAGS, TCP_OPTIONS } from './header
 export type InterfaceNames = (index: number) => string | undefined;
 
 /** Types whose register bytes are in host byte order (nft keeps marks, states and indexes that way). */
-const HOST_ORDER = new Set(['mark', 'iface_index', 'ct_state', 'ct_status', 'fib_addrtype', 'uid', 'gid', 'arphrd', 'ct_label', 'ifname', 'host_integer']);
+const HOST_ORDER = new Set([
+  'mark',
+  'iface_index',
+  'ct_state',
+  'ct_status',
+  'fib_addrtype',
+  'uid',
+  'gid',
+  'arphrd',
+  'ct_label',
+  'ifname',
+  'host_integer',
+  'tc_handle',
+  'time',
+]);
 
 const NF_PROTOS: Record<number, string> = { 2: 'ipv4', 10: 'ipv6' };
 const ETHER_TYPES: Record<number, string> = { 0x0800: 'ip', 0x86dd: 'ip6', 0x0806: 'arp', 0x8100: 'vlan', 0x88a8: '8021ad' };
 const CT_DIRECTIONS: Record<number, string> = { 0: 'original', 1: 'reply' };
 const PKT_TYPES: Record<number, string> = { 0: 'host', 1: 'broadcast', 2: 'multicast', 3: 'other' };
 const ECN: Record<number, string> = { 0: 'not-ect', 1: 'ect1', 2: 'ect0', 3: 'ce' };
+const DAYS: Record<number, string> = { 0: '"Sunday"', 1: '"Monday"', 2: '"Tuesday"', 3: '"Wednesday"', 4: '"Thursday"', 5: '"Friday"', 6: '"Saturday"' };
 const ARPHRD: Record<number, string> = { 1: 'ether', 512: 'ppp', 768: 'ipip', 769: 'ipip6', 772: 'loopback', 776: 'sit', 778: 'ipgre' };
 
 /** Reads bytes as an unsigned number: big-endian, or host order for host-order types. */
@@ -115,11 +130,28 @@ export function formatBytes(type: string, b: Buffer, names?: InterfaceNames, big
       return named(ARPHRD, Number(num()));
     case 'fib_addrtype':
       return String(FIB_ADDRESS_TYPES.name(Number(num())));
+    case 'day':
+      return named(DAYS, Number(num()));
+    case 'tc_handle':
+      return tcHandle(Number(num()));
+    case 'time':
+      return duration(Number(num()));
     case 'raw':
       return `0x${b.toString('hex')}`;
     default:
       return b.length > 8 ? `0x${b.toString('hex')}` : String(num());
   }
+}
+
+/** A traffic-control handle as nft prints `meta priority`: `1:2`, `1:`, `:2`, root, none. */
+function tcHandle(n: number): string {
+  if (n === 0xffffffff) return 'root';
+  if (n === 0) return 'none';
+  const major = (n >>> 16).toString(16);
+  const minor = (n & 0xffff).toString(16);
+  if (n >>> 16 === 0) return `:${minor.padStart(4, '0')}`;
+  if ((n & 0xffff) === 0) return `${major.padStart(4, '0')}:`;
+  return `${major}:${minor}`;
 }
 
 function named(table: Record<number, string>, n: number): string {

@@ -17,7 +17,7 @@
  * docs/guides/low-level.md.
  * @module
  */
-import { CT_TYPES, META_TYPES, UNQUALIFIED_META, findBitField, findPayloadField, rawPayloadName, type ProtocolContext } from './describe-fields';
+import { CT_TYPES, META_NAMES, META_TYPES, UNQUALIFIED_META, findBitField, findPayloadField, rawPayloadName, type ProtocolContext } from './describe-fields';
 import { setText } from './describe-sets';
 import { natText, portsText } from './describe-nat';
 import { diversionText } from './describe-diversions';
@@ -250,7 +250,7 @@ class RuleDescriber {
 
   private meta(e: MetaExpression): void {
     const key = String(e.key);
-    const text = UNQUALIFIED_META.has(key) ? key : `meta ${key}`;
+    const text = UNQUALIFIED_META.has(key) ? key : `meta ${META_NAMES[key] ?? key}`;
     const type = META_TYPES[key] ?? 'integer';
     if (e.sreg !== undefined) this.emit(`${text} set ${this.valueText(e.sreg, { kind: 'field', text, type, fieldLen: 4 })}`);
     else if (e.dreg !== undefined) this.load(e.dreg, { kind: 'field', text, type, fieldLen: type === 'ifname' ? 16 : 4 });

@@ -126,11 +126,22 @@ function formatRange(shape: SetShape, lo: Buffer, hi: Buffer): Pick<SetElement, 
       parts.push(Buffer.from(a));
     } else if (a.equals(b)) parts.push(t.format(a));
     else {
+      const wildcard = t.name === 'ifname' ? ifnameWildcard(a, b) : undefined;
       const prefix = t.name === 'ipv4_addr' || t.name === 'ipv6_addr' ? prefixLength(a, b) : undefined;
-      parts.push(prefix !== undefined ? `${String(t.format(a))}/${prefix}` : `${String(t.format(a))}-${String(t.format(b))}`);
+      if (wildcard !== undefined) parts.push(wildcard);
+      else parts.push(prefix !== undefined ? `${String(t.format(a))}/${prefix}` : `${String(t.format(a))}-${String(t.format(b))}`);
     }
   }
   return { key: shape.keyFields.length > 1 ? parts : parts[0] };
+}
+
+/** "veth*" when [lo, hi] is every interface name starting with a prefix (nft's wildcard); undefined otherwise. */
+function ifnameWildcard(lo: Buffer, hi: Buffer): string | undefined {
+  let n = 0;
+  while (n < lo.length && lo[n] !== 0 && lo[n] === hi[n]) n++;
+  if (n === 0 || n === lo.length) return undefined;
+  for (let i = n; i < lo.length; i++) if (lo[i] !== 0 || hi[i] !== 0xff) return undefined;
+  return `${lo.toString('utf8', 0, n)}*`;
 }
 
 /** Range data (start then end) as nft writes it: a single value, a prefix, or "from-to". */

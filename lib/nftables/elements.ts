@@ -11,7 +11,7 @@ import { ValidationError } from '../netlink/errors';
 import type { NetlinkWriter } from '../netlink/writer';
 import { validateInteger } from '../validate/integers';
 import { parseCidr } from '../validate/ip';
-import { validateNftName } from '../validate/names';
+import { validateNftName, validateNftText } from '../validate/names';
 import { isObject } from '../validate/options';
 import * as C from './constants';
 import { validateVerdict, writeValue, writeVerdict } from './data';
@@ -55,6 +55,7 @@ function fieldBounds(type: DataType | undefined, len: number, v: Scalar, field: 
       }
       return { lo, hi };
     }
+    if (type.name === 'ifname' && v.endsWith('*')) return ifnameWildcard(v, field);
     const dash = v.indexOf('-', 1);
     if (dash > 0 && type.name !== 'ifname') {
       const lo = type.parse(v.slice(0, dash).trim(), len, field);
@@ -65,6 +66,21 @@ function fieldBounds(type: DataType | undefined, len: number, v: Scalar, field: 
   }
   const b = fieldValue(type, len, v, field);
   return { lo: b, hi: b };
+}
+
+/**
+ * An interface-name wildcard ("veth*") as nft stores it in an interval set:
+ * every name that starts with the prefix, from the prefix padded with zeros
+ * to the prefix padded with 0xff.
+ */
+function ifnameWildcard(v: string, field: string): Bounds {
+  const prefix = Buffer.from(validateNftText(v, field).slice(0, -1), 'utf8');
+  if (prefix.length === 0 || prefix.length > 15) throw new ValidationError(field, v, 'a wildcard needs 1 to 15 bytes before "*"');
+  const lo = Buffer.alloc(16);
+  const hi = Buffer.alloc(16, 0xff);
+  prefix.copy(lo);
+  prefix.copy(hi);
+  return { lo, hi };
 }
 
 /**
@@ -147,8 +163,9 @@ export function toWireElements(shape: SetShape, elements: readonly SetElement[])
     for (const r of ranges) out.push({ key: r.lo, keyEnd: r.hi, flags: 0, source: r.e });
     return out;
   }
-  // Single-field intervals: a start element, and an end element at hi + 1
-  // (omitted when the next range starts right there, as nft does).
+  // Single-field intervals: a start element, and an end element at hi + 1,
+  // also when the next range starts right there (nft sends both: the rbtree
+  // of current kernels refuses a start that follows a start with EEXIST).
   ranges.sort((x, y) => Buffer.compare(x.lo, y.lo));
   for (let i = 0; i < ranges.length; i++) {
     const r = ranges[i];
@@ -158,7 +175,7 @@ export function toWireElements(shape: SetShape, elements: readonly SetElement[])
     }
     out.push({ key: r.lo, flags: 0, source: r.e });
     const end = increment(r.hi);
-    if (end && !next?.lo.equals(end)) out.push({ key: end, flags: C.NFT_SET_ELEM_INTERVAL_END, source: r.e });
+    if (end) out.push({ key: end, flags: C.NFT_SET_ELEM_INTERVAL_END, source: r.e });
   }
   return out;
 }

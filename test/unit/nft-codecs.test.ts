@@ -248,12 +248,13 @@ describe('nftables registers, types, userdata', () => {
 describe('nftables set elements', () => {
   const v4: NftSet = { family: 'inet', table: 't', name: 's', keyType: 'ipv4_addr', flags: ['interval'] };
 
-  it('encodes intervals as start/end pairs, merging adjacent ones, and reassembles them', () => {
+  it('encodes intervals as start/end pairs, also where ranges touch, and reassembles them', () => {
     const shape = shapeOf(v4);
     const wire = toWireElements(shape, [{ key: '10.0.0.0/8' }, { key: '11.0.0.0-11.0.0.9' }, { key: '192.168.1.1' }]);
     expect(wire.map((e) => [e.key!.toString('hex'), e.flags])).toEqual([
       ['0a000000', 0],
-      ['0b000000', 0], // 10.0.0.0/8 ends where the next range starts: no end element
+      ['0b000000', C.NFT_SET_ELEM_INTERVAL_END], // 10.0.0.0/8 ends where the next range starts: both are sent, as nft does
+      ['0b000000', 0],
       ['0b00000a', C.NFT_SET_ELEM_INTERVAL_END],
       ['c0a80101', 0],
       ['c0a80102', C.NFT_SET_ELEM_INTERVAL_END],

@@ -119,9 +119,11 @@ export function matchField(ctx: BuildContext, field: Field, value: MatchValue): 
   if (Array.isArray(v)) {
     if (v.length === 0) throw new ValidationError(field.name, v, 'an inline set needs at least one element');
     ctx.push(load);
+    // A name wildcard ("veth*") is an interval of names: passed on as text, for the set to encode.
+    const wildcard = (x: Scalar) => field.type === 'ifname' && typeof x === 'string' && x.endsWith('*');
     const s = ctx.anonymous(
-      { keyType: field.type as DataTypeName, interval: v.some((x) => isPrefixString(field, x) || isRangeString(field, x)) },
-      v.map((x) => ({ key: field.type === 'ifname' ? parseValue(field, x) : x })),
+      { keyType: field.type as DataTypeName, interval: v.some((x) => isPrefixString(field, x) || isRangeString(field, x) || wildcard(x)) },
+      v.map((x) => ({ key: field.type === 'ifname' && !wildcard(x) ? parseValue(field, x) : x })),
     );
     ctx.push({ type: 'lookup', ...s, sreg: 1, ...(neg ? { invert: true } : {}) });
     return;

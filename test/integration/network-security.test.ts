@@ -2,7 +2,8 @@
 // default (a neighbour routing the subnet via the host reaches nothing it
 // was not given), the routed opt-out, isolation both ways, masquerade only
 // towards the uplink, icc: false, the user's chain, and refused ::1 publishing;
-// a container forging the reply of another network's connection stays in its network.
+// a container forging the reply of another network's connection stays in its network,
+// and a detached sandbox's flows do not go to the next one given its address.
 // "host" plays the machine, "nb" a neighbour on its uplink that routes every
 // container subnet via the host (v4 and v6).
 import { execFileSync } from 'node:child_process';
@@ -166,6 +167,42 @@ describe('network manager: security model', () => {
     victim.close();
     echo.close();
     expect(got).toEqual(['answer', 'late answer']);
+  });
+
+  it("gives a sandbox that gets a detached sandbox's address none of the old one's flows", async () => {
+    const [x1, x2] = [uniqueNetnsName('x1'), uniqueNetnsName('x2')];
+    const echo = await bindUdp({ netns: box.ns('nb'), host: NB, port: 7 });
+    let seen: { address: string; port: number } | undefined;
+    echo.on('message', (_m, r) => {
+      seen = r;
+      echo.send('answer', r.port, r.address);
+    });
+    try {
+      await nets.create({ name: 'reuse', subnet: '10.71.11.0/24' });
+      await nets.attach('reuse', { sandbox: x1, create: true, ip: '10.71.11.5' });
+      const old = await bindUdp({ netns: x1, host: '0.0.0.0', port: 5555 });
+      const answered = new Promise((resolve) => old.once('message', resolve));
+      old.send('ask', 7, NB);
+      await answered;
+      old.close();
+      await nets.detach('reuse', x1);
+      await nets.attach('reuse', { sandbox: x2, create: true, ip: '10.71.11.5' });
+      const fresh = await bindUdp({ netns: x2, host: '0.0.0.0', port: 5555 });
+      const got: string[] = [];
+      fresh.on('message', (m) => got.push(String(m)));
+      // the neighbour keeps sending on x1's flow (its conntrack entry would map it to the address, now x2's)
+      await new Promise((resolve) => echo.send("for x1's flow", seen!.port, UPLINK, resolve));
+      // x2's own question and its answer come after it (a barrier)
+      const mine = new Promise((resolve) => fresh.once('message', resolve));
+      fresh.send('ask', 7, NB);
+      await mine;
+      fresh.close();
+      expect(got).toEqual(['answer']);
+    } finally {
+      echo.close();
+      await nets.delete('reuse', { missingOk: true });
+      for (const ns of [x1, x2]) await deleteNetns(ns, { missingOk: true });
+    }
   });
 
   it('masquerades only towards the uplink, except to masqueradeExclude', async () => {

@@ -33,6 +33,9 @@ const NFNL_MSG_BATCH_BEGIN = 0x10;
 const NFT_GETGEN = 0xa10;
 const NFT_NEWGEN = 0xa0f;
 const NFT_GETS = new Set([0xa01, 0xa04, 0xa07, 0xa0a, 0xa0d, 0xa13, 0xa17]);
+/** conntrack (subsystem 1) IPCTNL_MSG_CT_GET_STATS: a detach counts the host's entries before it lists them. */
+const CT_GET_STATS = 0x105;
+const CTA_STATS_GLOBAL_ENTRIES = 1;
 const EEXIST = 17;
 /** Writes and dumps it answers without state: addresses (20-22), routes (24-26), neighbours (28-30). */
 const ACKED_WRITES = new Set([20, 21, 24, 25, 28, 29]);
@@ -79,6 +82,7 @@ export function attachKernel() {
     generations: 0,
     nftDumps: 0,
     nftGets: 0,
+    conntrackCounts: 0,
   };
   const links = new Map([[1, { index: 1, name: 'lo', kind: undefined, flags: 0x49, mtu: 65536, group: 0, alias: undefined, master: 0, peer: 0 }]]);
   let nextIndex = 2;
@@ -184,9 +188,14 @@ export function attachKernel() {
       throw new Error(`warm-attach: the made-up host got rtnetlink message type ${type} (flags ${flags}): bring scripts/warm-attach-kernel.mjs up to date`);
   }
 
-  /** nftables outside a batch: the generation, and a listing finds nothing (no table yet, none of its objects). */
+  /** netfilter outside a batch: nftables' generation, a listing that finds nothing (no table yet, none of its objects); conntrack's count (0). */
   function answerNftables(b, at, type, flags, seq, out) {
-    if (type === NFT_GETGEN) {
+    if (type === CT_GET_STATS) {
+      seen.conntrackCounts++; // nothing tracked: no listing follows
+      const entries = Buffer.alloc(4);
+      out.push(message(CT_GET_STATS, 0, seq, Buffer.concat([Buffer.alloc(4), attr(CTA_STATS_GLOBAL_ENTRIES, entries)])));
+      if (flags & NLM_F_ACK) out.push(ack(b, at));
+    } else if (type === NFT_GETGEN) {
       seen.generations++;
       out.push(message(NFT_NEWGEN, 0, seq, Buffer.concat([Buffer.alloc(4), attr(1, Buffer.from([0, 0, 0, 7]))])));
       if (flags & NLM_F_ACK) out.push(ack(b, at));

@@ -1,11 +1,12 @@
 /**
- * Cutting a publication's connections: the conntrack entries of its flows
+ * Cutting connections: a publication's, the conntrack entries of its flows
  * to some backends, and only its own — another publication to the same
- * backend (another port, another host address) keeps its connections.
+ * backend (another port, another host address) keeps its connections; and a
+ * detached sandbox's, every flow from or to its addresses.
  * @module
  */
 import type { Handle } from '../handle';
-import type { BackendRecord, PublicationRecord } from './state';
+import type { AttachmentRecord, BackendRecord, PublicationRecord } from './state';
 
 /**
  * Deletes the conntrack entries of `pub`'s flows to `backends`: protocol,
@@ -28,6 +29,26 @@ export async function cutPublicationFlows(host: Handle, pub: PublicationRecord, 
     const dport = e.original.dport ?? -1;
     if (dport < lo || dport > hi || !ports.has(e.reply.src)) continue;
     if (e.reply.sport !== (ports.get(e.reply.src) ?? dport)) continue;
+    if (await host.conntrack.delete(e, { missingOk: true })) cut++;
+  }
+  return cut;
+}
+
+/**
+ * Deletes the conntrack entries of every flow from or to the addresses of
+ * detached sandboxes (original source, or reply source: what was sent to it,
+ * DNATed or not). Their addresses go back to the pool: an entry left behind
+ * would hand the next sandbox given the address the old one's flows — a
+ * remote peer's UDP "replies" to its masqueraded port, accepted as
+ * established, through the inbound protection. One listing of the host's
+ * entries (none when it tracks nothing); resolves to how many were deleted.
+ */
+export async function cutSandboxFlows(host: Handle, atts: AttachmentRecord[]): Promise<number> {
+  const addrs = new Set(atts.flatMap((a) => [a.ipv4, a.ipv6]).filter((a): a is string => !!a));
+  if (addrs.size === 0) return 0;
+  let cut = 0;
+  for (const e of await host.conntrack.list()) {
+    if (!addrs.has(e.original.src) && !addrs.has(e.reply.src)) continue;
     if (await host.conntrack.delete(e, { missingOk: true })) cut++;
   }
   return cut;

@@ -8,7 +8,7 @@
  * transaction: the cost does not grow with the number of publications.
  * @module
  */
-import { rejectUnknownKeys, isObject } from '../validate/options';
+import { keysOf, rejectUnknownKeys, isObject } from '../validate/options';
 import { notFound, type NetworkContext } from './context';
 import { stepDone } from './fault';
 import { cutPublicationFlows } from './flows';
@@ -75,9 +75,18 @@ function copyPublication(p: Publication): Publication {
   return { ...p, backends: p.backends.map((b) => ({ ...b })) };
 }
 
+/**
+ * The keys of a publish spec. Anything else is refused: a misspelt `hostip`
+ * would publish on every address what was meant for 127.0.0.1, and a
+ * `hostPortEnd` (a listed publication's) was taken for a single port under a
+ * range's key.
+ */
+const PUBLISH_KEYS = keysOf<PublishSpec>()(['network', 'protocol', 'hostPort', 'hostIp', 'vip', 'onListenerConflict', 'containerPort', 'to', 'backends']);
+
 /** Publishes a host port (see `NetworkManager.publish`), recorded in the intent journal while it runs. */
 export async function publish(ctx: NetworkContext, spec: PublishSpec): Promise<Publication> {
   if (!isObject(spec)) throw new ValidationError('publish spec', spec, 'must be an object');
+  rejectUnknownKeys(spec, PUBLISH_KEYS, 'publish spec');
   // What the host has (addresses, sockets) is read before the lock: nothing here waits for other publishers.
   const anyPort = wantsAnyPort(spec.hostPort);
   if (anyPort && spec.containerPort === undefined && !spec.backends?.every((b) => b.port !== undefined)) {

@@ -14,6 +14,7 @@ import { verifiedHostVeths, warnForeign, type ForeignVeth } from './host-veth';
 import { warnForeignMembers } from './foreign-link-warning';
 import { SCRATCH_GROUP } from './veth-owner';
 import { handOverSandboxes, sameSandbox } from './multi-network';
+import { cutSandboxFlows } from './flows';
 import { dropBackends } from './publishing';
 import { identityAt } from './sandbox-identity';
 import type { AttachmentRecord, NetworkRecord } from './state';
@@ -69,9 +70,10 @@ interface Left {
  * Removes attachments, recorded first in the intent journal (a crash
  * anywhere is completed by reconcile): the sandboxes leave every publication
  * first (so no new connection is DNATed to a backend about to vanish), then
- * the host links go (their sandbox ends with them), then the leases, the
- * records, and the namespaces nlkit made — each only if it is still the
- * namespace that was attached. A host veth is deleted only if it is still the
+ * the host links go (their sandbox ends with them), then the conntrack
+ * entries of the sandboxes' flows (their addresses are given out again),
+ * the leases, the records, and the namespaces nlkit made — each only if it
+ * is still the namespace that was attached. A host veth is deleted only if it is still the
  * attachment's (host-veth.ts): a link its recorded name now reaches is left
  * untouched, and a process warning (code NLKIT_FOREIGN_LINK_LEFT) says which and why.
  */
@@ -96,6 +98,8 @@ export async function removeAttachments(ctx: NetworkContext, rec: NetworkRecord,
     await dropBackends(ctx, rec, new Set(ids));
     stepDone('detach');
     left = await deleteHostLinks(ctx, rec, atts, every);
+    // Before the addresses are released: the next sandbox given one must not inherit its flows.
+    await cutSandboxFlows(ctx.host, atts);
     stepDone('detach');
     await ipamOf(ctx, rec).release(ids);
     stepDone('detach');

@@ -227,6 +227,20 @@ describe('network manager: publishing behaviour users rely on', () => {
       await nets.unpublish({ hostPort: 8083, hostIp: '127.0.0.2' });
     });
 
+    it('refuses unknown publish spec keys before anything is changed: a misspelt hostip, a hostPortEnd', async () => {
+      for (const [spec, key] of [
+        [{ network: 'web', hostPort: 8085, containerPort: 80, hostip: '127.0.0.1', to: c.b1 }, 'hostip'], // would publish on every address
+        [{ network: 'web', hostPort: 9000, hostPortEnd: 9002, to: c.b1 }, 'hostPortEnd'], // was port 9000 alone, under key tcp:*:9000-9002
+      ] as const) {
+        const err = await nets.publish(spec as never).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(ValidationError);
+        expect((err as ValidationError).field).toBe('publish spec');
+        expect((err as ValidationError).value).toBe(key);
+      }
+      for (const hostPort of [8085, 9000, '9000-9002']) expect(await nets.publications.find({ hostPort })).toBeUndefined();
+      expect(await hello(box.ns('internet'), UPLINK, 8085, 700)).toMatch(/^error:/);
+    });
+
     it('publishes on a VIP with vip: true: it works once the address arrives on the host (a floating IP)', async () => {
       const VIP = '192.0.2.55';
       await nets.publish({ network: 'web', hostPort: 8084, containerPort: 80, hostIp: VIP, vip: true, to: c.b2 });

@@ -1,7 +1,9 @@
 // Security model of the networks layer, proven with real packets: closed by
 // default (a neighbour routing the subnet via the host reaches nothing it
 // was not given), the routed opt-out, isolation both ways, masquerade only
-// towards the uplink, icc: false, the user's chain, and refused ::1 publishing.
+// towards the uplink, icc: false, the user's chain, and refused ::1 publishing;
+// a container forging the reply of another network's connection stays in its network,
+// and a detached sandbox's flows do not go to the next one given its address.
 // "host" plays the machine, "nb" a neighbour on its uplink that routes every
 // container subnet via the host (v4 and v6).
 import { execFileSync } from 'node:child_process';
@@ -10,7 +12,7 @@ import type * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deleteNetns, getSysctl, listenTcp, setSysctl, ValidationError } from '../../lib';
+import { bindUdp, deleteNetns, getSysctl, listenTcp, open, setSysctl, ValidationError } from '../../lib';
 import { networks, type NetworkManager } from '../../lib/network/manager';
 import { uniqueNetnsName, useNetns } from '../helpers/netns';
 import { hello } from '../helpers/traffic';
@@ -128,6 +130,79 @@ describe('network manager: security model', () => {
     expect(await hello(c.c1, ip4('c2'), 80)).toBe(`c2 sees ${ip4('c1')}`); // same network: direct
     // a published port is reachable across networks (through the host)
     expect(await hello(c.a1, UPLINK, 8080)).toMatch(/^c1 sees /);
+  });
+
+  it("keeps a container from forging the reply of another network's masqueraded connection into it", async () => {
+    // m1 (isolated network mx) asks the neighbour over UDP; the reply tuple is NB:7 -> UPLINK:<masqueraded port>.
+    const echo = await bindUdp({ netns: box.ns('nb'), host: NB, port: 7 });
+    let seen: { address: string; port: number } | undefined;
+    echo.on('message', (_m, r) => {
+      seen = r;
+      echo.send('answer', r.port, r.address);
+    });
+    const victim = await bindUdp({ netns: c.m1, host: '0.0.0.0', port: 5555 });
+    const got: string[] = [];
+    victim.on('message', (m) => got.push(String(m)));
+    const answered = new Promise((resolve) => victim.once('message', resolve));
+    victim.send('ask', 7, NB);
+    await answered;
+    expect(seen?.address).toBe(UPLINK);
+    // c2 (isolated network sec) and b1 (non-isolated opb) send that reply: the neighbour's address as their own.
+    for (const attacker of [c.c2, c.b1]) {
+      const h = await open({ netns: attacker });
+      await h.addresses.add('lo', `${NB}/32`);
+      try {
+        const forger = await bindUdp({ netns: attacker, host: NB, port: 7 });
+        await new Promise((resolve) => forger.send(`forged by ${attacker}`, seen!.port, UPLINK, resolve));
+        forger.close();
+      } finally {
+        await h.addresses.delete('lo', `${NB}/32`);
+        h.close();
+      }
+    }
+    // the neighbour itself still reaches m1 on that flow (a positive control, and a barrier for the packets above)
+    const last = new Promise((resolve) => victim.once('message', resolve));
+    echo.send('late answer', seen!.port, UPLINK);
+    await last;
+    victim.close();
+    echo.close();
+    expect(got).toEqual(['answer', 'late answer']);
+  });
+
+  it("gives a sandbox that gets a detached sandbox's address none of the old one's flows", async () => {
+    const [x1, x2] = [uniqueNetnsName('x1'), uniqueNetnsName('x2')];
+    const echo = await bindUdp({ netns: box.ns('nb'), host: NB, port: 7 });
+    let seen: { address: string; port: number } | undefined;
+    echo.on('message', (_m, r) => {
+      seen = r;
+      echo.send('answer', r.port, r.address);
+    });
+    try {
+      await nets.create({ name: 'reuse', subnet: '10.71.11.0/24' });
+      await nets.attach('reuse', { sandbox: x1, create: true, ip: '10.71.11.5' });
+      const old = await bindUdp({ netns: x1, host: '0.0.0.0', port: 5555 });
+      const answered = new Promise((resolve) => old.once('message', resolve));
+      old.send('ask', 7, NB);
+      await answered;
+      old.close();
+      await nets.detach('reuse', x1);
+      await nets.attach('reuse', { sandbox: x2, create: true, ip: '10.71.11.5' });
+      const fresh = await bindUdp({ netns: x2, host: '0.0.0.0', port: 5555 });
+      const got: string[] = [];
+      fresh.on('message', (m) => got.push(String(m)));
+      // the neighbour keeps sending on x1's flow (its conntrack entry would map it to the address, now x2's)
+      await new Promise((resolve) => echo.send("for x1's flow", seen!.port, UPLINK, resolve));
+      // x2's own question and its answer come after it (a barrier)
+      const mine = new Promise((resolve) => fresh.once('message', resolve));
+      fresh.send('ask', 7, NB);
+      await mine;
+      fresh.close();
+      expect(got).toEqual(['answer']);
+    } finally {
+      echo.close();
+      await nets.delete('reuse', { missingOk: true });
+      for (const ns of [x1, x2]) await deleteNetns(ns, { missingOk: true });
+    }
   });
 
   it('masquerades only towards the uplink, except to masqueradeExclude', async () => {

@@ -7,9 +7,10 @@
  *
  * The forward path is closed by default: a packet entering a bridge from
  * another interface is accepted only as a reply (ct state
- * established,related), as a published port's DNAT (ct status dnat), from
- * another non-isolated network into a non-isolated one, or into a network
- * that opted out with `routed: true`. Everything else is dropped (the
+ * established,related) coming from outside the nlkit networks, as a
+ * published port's DNAT (ct status dnat), from another non-isolated network
+ * into a non-isolated one, or into a network that opted out with
+ * `routed: true` (from outside). Everything else is dropped (the
  * moby#45610 class: a neighbour that routes the subnet via the host).
  * @module
  */
@@ -179,27 +180,52 @@ export function networkRules(n: NetworkRecord): LayoutRule[] {
   if (n.subnet6 && n.gateway6) {
     add('postrouting', rule().ct({ status: 'dnat' }).ip6({ saddr: n.subnet6, daddr: n.subnet6 }).snat({ to: n.gateway6 }), 'IPv6 hairpin');
   }
-  // Leaving: an internal network keeps to itself; an isolated one opens nothing in other nlkit networks.
+  // Leaving: an internal network keeps to itself (to another network, crossingRules() already dropped it).
   if (n.internal) add('forward', rule().iifname(n.bridge).oifname(not(n.bridge)).drop(), 'internal isolation');
-  else if (n.isolate) add('forward', rule().iifname(n.bridge).oifname(not(n.bridge)).oifname('@bridges').drop(), 'outbound isolation');
   // icc: false with bridge netfilter on (the bridge hands bridged frames to this hook): nothing new between two ports of the bridge.
   if (n.icc === false) add('forward', rule().iifname(n.bridge).oifname(n.bridge).drop(), 'icc: false');
-  // Entering from another interface (replies and published ports were accepted before).
-  const closed = n.internal || n.isolate;
+  // Entering from another interface (replies and published ports were accepted before). A routed network is
+  // reachable from outside; from the other nlkit networks as configured (crossingRules() of the closed ones).
   if (!n.routed) {
     const r = rule().oifname(n.bridge);
-    add('forward', (closed ? r.iifname(not(n.bridge)) : r.iifname(not('@open'))).drop(), 'inbound protection');
-  } else {
-    // Routed: reachable from outside, but still isolated from the other nlkit networks as configured.
-    const r = rule().oifname(n.bridge).iifname('@bridges');
-    add('forward', (closed ? r.iifname(not(n.bridge)) : r.iifname(not('@open'))).drop(), 'inbound isolation');
+    add('forward', (n.internal || n.isolate ? r.iifname(not(n.bridge)) : r.iifname(not('@open'))).drop(), 'inbound protection');
   }
   return out;
 }
 
+/**
+ * An isolated (or internal) network's border with the other nlkit networks,
+ * evaluated after published ports' DNAT was accepted (the only traffic that
+ * crosses it, in either direction) and before replies are. Conntrack knows
+ * no interfaces: a container that sends what looks like the reply of another
+ * network's connection (the peer's address and port, to the host address it
+ * was masqueraded to) matches that connection, is translated back to the
+ * other container and would be accepted as established. A reply comes in
+ * through the uplink; through another bridge it is a forgery.
+ */
+function crossingRules(n: NetworkRecord): LayoutRule[] {
+  if (!n.internal && !n.isolate) return [];
+  const c = netComment(n);
+  return [
+    {
+      chain: 'forward',
+      rule: rule().iifname(n.bridge).oifname(not(n.bridge)).oifname('@bridges').drop().comment(c),
+      network: n.name,
+      what: `outbound isolation of ${n.name}`,
+    },
+    {
+      chain: 'forward',
+      rule: rule().oifname(n.bridge).iifname(not(n.bridge)).iifname('@bridges').drop().comment(c),
+      network: n.name,
+      what: `inbound isolation of ${n.name}`,
+    },
+  ];
+}
+
 /** The table's own rules (not of a network) that come before / after the networks' ones, by chain. */
-function tableRules(): { head: LayoutRule[]; tail: LayoutRule[] } {
+function tableRules(): { head: LayoutRule[]; accepts: LayoutRule[]; tail: LayoutRule[] } {
   const head: LayoutRule[] = [];
+  const accepts: LayoutRule[] = []; // after the networks' crossing rules
   const tail: LayoutRule[] = [];
   const add = (list: LayoutRule[], chain: ChainName, r: RuleBuilder, what: string) => list.push({ chain, rule: r, what });
   // Ports published on 127.0.0.1 need route_localnet on the bridges; never
@@ -233,29 +259,28 @@ function tableRules(): { head: LayoutRule[]; tail: LayoutRule[] } {
   }
   add(head, 'postrouting', rule().ip({ saddr: '127.0.0.0/8' }).oifname('@bridges').masquerade(), 'masquerade of 127/8');
   add(head, 'forward', rule().jump(USER_CHAIN), `jump to ${USER_CHAIN}`);
+  // Published traffic may cross networks (it was let in by the host), before the networks' crossing rules.
+  add(head, 'forward', rule().ct({ status: 'dnat' }).accept(), 'accept published ports');
   add(
-    head,
+    accepts,
     'forward',
     rule()
       .ct({ state: ['established', 'related'] })
       .accept(),
     'accept replies',
   );
-  // Published traffic may cross networks (it was let in by the host).
-  add(head, 'forward', rule().ct({ status: 'dnat' }).accept(), 'accept published ports');
-  return { head, tail };
+  return { head, accepts, tail };
 }
 
 /** The table `st` wants. */
 export function layout(st: HostState): Layout {
   const nets = Object.values(st.networks);
-  const { head, tail } = tableRules();
-  const rules: LayoutRule[] = [];
+  const { head, accepts, tail } = tableRules();
+  const rules: LayoutRule[] = [...head, ...nets.flatMap(crossingRules), ...accepts];
   // Weighted, ranged and drained publications come first in `publish`, before the map lookups.
   for (const p of Object.values(st.publications)) {
     if (!usesMap(p)) for (const r of publicationRules(p)) rules.push({ chain: 'publish', rule: r, network: p.network, what: `publication ${p.key}` });
   }
-  rules.unshift(...head);
   for (const n of nets) rules.push(...networkRules(n));
   rules.push(...tail);
   const elements: Layout['elements'] = [];

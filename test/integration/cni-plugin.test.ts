@@ -276,6 +276,28 @@ describe('nlkit-cni: the CNI protocol', () => {
     }
   });
 
+  it("CHECK fails for a namespace that is not the container's, and for an address prevResult reports that the container lacks", () => {
+    const out = add('c1', conf());
+    expect(out.status, out.stdout).toBe(0);
+    try {
+      const prevResult = out.json as { ips: Array<{ address: string; interface: number }> };
+      const check = (label: string, prev: unknown) =>
+        call({ command: 'CHECK', containerId: 'ctr-c1', netns: netns(label), ifname: 'eth0' }, conf({ prevResult: prev }));
+      expect(check('c1', prevResult).status).toBe(0);
+      const elsewhere = check('c2', prevResult); // c2 has no interface of this container
+      expect(elsewhere.status).toBe(1);
+      expect(elsewhere.json).toMatchObject({ code: 3 });
+      expect(elsewhere.json.msg).toMatch(/no interface eth0/);
+      const more = { ...prevResult, ips: [...prevResult.ips, { address: '10.78.0.99/24', interface: prevResult.ips[0].interface }] };
+      const extra = check('c1', more);
+      expect(extra.status).toBe(1);
+      expect(extra.json).toMatchObject({ code: 104 });
+      expect(extra.json.msg).toMatch(/10\.78\.0\.99/);
+    } finally {
+      expect(del('c1', conf()).status).toBe(0);
+    }
+  });
+
   it('STATUS: ready (no output), or 50 when the address pool is used up', () => {
     const small = conf({ cniVersion: '1.1.0', name: 'tiny', bridge: 'nlktiny0', ipam: { subnet: '10.79.0.0/30' } });
     expect(call({ command: 'STATUS' }, small)).toMatchObject({ status: 0, stdout: '' });

@@ -8,6 +8,7 @@
  */
 import { CniCode, CniError } from './errors';
 import { isObject } from '../validate/options';
+import { checkArgs, checkRuntimeConfig, checkValidAttachments, type CniArgs, type RuntimeConfig, type ValidAttachment } from './runtime-config';
 
 /** One route of `ipam.routes` (the spec's route type). */
 export interface CniRoute {
@@ -34,13 +35,7 @@ export interface IpamConf {
   [key: string]: unknown;
 }
 
-/** The capabilities' values (`runtimeConfig`). */
-export interface RuntimeConfig {
-  portMappings?: Array<{ hostPort: number; containerPort: number; protocol?: string; hostIP?: string }>;
-  ips?: string[];
-  mac?: string;
-  bandwidth?: { ingressRate?: number; ingressBurst?: number; egressRate?: number; egressBurst?: number };
-}
+export type { RuntimeConfig } from './runtime-config';
 
 /** The checked network configuration. */
 export interface NetConf {
@@ -66,10 +61,10 @@ export interface NetConf {
   ipam: IpamConf;
   dns?: unknown;
   runtimeConfig: RuntimeConfig;
-  args?: { cni?: { ips?: string[]; mac?: string } };
+  args?: CniArgs;
   prevResult?: Record<string, unknown>;
   /** GC: the attachments the runtime still knows. */
-  validAttachments?: Array<{ containerID: string; ifname: string }>;
+  validAttachments?: ValidAttachment[];
 }
 
 /** Keys nlkit-cni uses. */
@@ -151,8 +146,9 @@ export function parseConfig(stdin: string): NetConf {
   return {
     ...(c as unknown as NetConf),
     ipam: parseIpam(c.ipam),
-    runtimeConfig: isObject(c.runtimeConfig) ? c.runtimeConfig : {},
-    validAttachments: c['cni.dev/valid-attachments'] as NetConf['validAttachments'],
+    runtimeConfig: checkRuntimeConfig(c.runtimeConfig),
+    args: checkArgs(c.args),
+    validAttachments: checkValidAttachments(c['cni.dev/valid-attachments']),
   };
 }
 

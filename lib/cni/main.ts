@@ -22,12 +22,12 @@ export interface CniOutput {
 
 /** Runs one CNI call. Never throws: failures are the spec's error object and exit status 1. */
 export async function runCni(env: NodeJS.ProcessEnv, stdin: string, runPlugin?: PluginRunner): Promise<CniOutput> {
-  let version = LATEST_VERSION;
+  // errors speak the configuration's version, also those about the configuration itself
+  const version = askedVersion(stdin) ?? LATEST_VERSION;
   try {
     const cniEnv = parseEnvironment(env);
     if (cniEnv.command === 'VERSION') return print(versionInfo(stdin));
     const conf = parseConfig(stdin);
-    version = typeof conf.cniVersion === 'string' ? conf.cniVersion : version;
     checkVersion(conf.cniVersion, cniEnv.command);
     const call: CniCall = { env: cniEnv, conf, stdin, runPlugin };
     switch (cniEnv.command) {
@@ -57,14 +57,19 @@ function print(value: unknown): CniOutput {
   return { stdout: JSON.stringify(value), exitCode: 0 };
 }
 
+/** The cniVersion stdin names, if it is JSON naming one. */
+function askedVersion(stdin: string): string | undefined {
+  try {
+    const asked = (JSON.parse(stdin) as { cniVersion?: unknown } | null)?.cniVersion;
+    return typeof asked === 'string' ? asked : undefined;
+  } catch {
+    return undefined; // not JSON (VERSION may come without a configuration): code 6 says so
+  }
+}
+
 /** VERSION: the versions supported, in the version the caller asked in (if it sent one). */
 function versionInfo(stdin: string): Record<string, unknown> {
-  let asked: unknown;
-  try {
-    asked = (JSON.parse(stdin) as { cniVersion?: unknown }).cniVersion;
-  } catch {
-    asked = undefined; // VERSION may come without a configuration
-  }
-  const cniVersion = typeof asked === 'string' && (SUPPORTED_VERSIONS as readonly string[]).includes(asked) ? asked : LATEST_VERSION;
+  const asked = askedVersion(stdin);
+  const cniVersion = asked !== undefined && (SUPPORTED_VERSIONS as readonly string[]).includes(asked) ? asked : LATEST_VERSION;
   return { cniVersion, supportedVersions: [...SUPPORTED_VERSIONS] };
 }

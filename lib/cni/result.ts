@@ -43,9 +43,21 @@ export function formatResult(cniVersion: string, r: CniResult): Record<string, u
   };
 }
 
-/** The addresses (CIDRs) a previous result reports, of any version. */
-export function resultAddresses(prev: Record<string, unknown> | undefined): string[] {
+/**
+ * The addresses (CIDRs) a previous result reports, of any version; with
+ * `ifname`, those on the container interface of that name only (an address
+ * without an interface index counts as on it: nothing says it is elsewhere).
+ */
+export function resultAddresses(prev: Record<string, unknown> | undefined, ifname?: string): string[] {
   const ips = prev?.ips;
   if (!Array.isArray(ips)) return [];
-  return ips.flatMap((ip: unknown) => (typeof ip === 'object' && ip !== null && typeof (ip as CniIp).address === 'string' ? [(ip as CniIp).address] : []));
+  const interfaces: unknown[] = Array.isArray(prev?.interfaces) ? prev.interfaces : [];
+  const onIfname = (ip: CniIp): boolean => {
+    if (ifname === undefined || ip.interface === undefined) return true;
+    const i = interfaces[ip.interface] as CniInterface | undefined;
+    return i?.name === ifname && i.sandbox !== undefined && i.sandbox !== '';
+  };
+  return ips.flatMap((ip: unknown) =>
+    typeof ip === 'object' && ip !== null && typeof (ip as CniIp).address === 'string' && onIfname(ip as CniIp) ? [(ip as CniIp).address] : [],
+  );
 }

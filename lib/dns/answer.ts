@@ -1,6 +1,7 @@
 /**
  * Answering one query from a network's names: A, AAAA, PTR and SRV for what
- * the table knows, NXDOMAIN for unknown names under the domain, and
+ * the table knows, NXDOMAIN for unknown names under the domain (NODATA for
+ * the domain itself and the names between it and a known one), and
  * "not ours" (undefined) for everything else, which the responder forwards.
  * @module
  */
@@ -73,6 +74,6 @@ export function answerLocally(query: Packet, table: NameTable, ttl: number, recu
   }
   const records = table.lookup(name);
   if (records) return response(query, RCODE.NOERROR, addresses(q.name, q.type, records, ttl), local);
-  if (table.owns(name)) return response(query, RCODE.NXDOMAIN, [], local);
+  if (table.owns(name)) return response(query, table.isInterior(name) ? RCODE.NOERROR : RCODE.NXDOMAIN, [], local);
   return undefined;
 }

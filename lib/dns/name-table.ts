@@ -19,12 +19,19 @@ export function reverseName(address: string): string {
 export class NameTable {
   private readonly byName = new Map<string, NameRecord[]>();
   private readonly byReverse = new Map<string, string>();
+  /**
+   * Names under the domain that hold no record but exist (the domain itself,
+   * "backend.<domain>" when "db.backend" is a name): NODATA, not NXDOMAIN,
+   * which tells a resolver that nothing below exists either (RFC 8020).
+   */
+  private readonly interior = new Set<string>();
 
   /** @param domain lower-case, without dots around it; '' for none */
   constructor(
     records: readonly NameRecord[],
     readonly domain: string,
   ) {
+    if (domain !== '') this.interior.add(domain);
     for (const r of records) {
       for (const raw of r.names) {
         const name = raw.toLowerCase();
@@ -53,7 +60,14 @@ export class NameTable {
     return this.domain !== '' && (name === this.domain || name.endsWith(`.${this.domain}`));
   }
 
+  /** The (lower-case) name exists under the domain without records of its own (answer NODATA). */
+  isInterior(name: string): boolean {
+    return this.interior.has(name);
+  }
+
   private add(name: string, r: NameRecord): void {
+    if (this.owns(name))
+      for (let i = name.indexOf('.'); i !== -1 && this.owns(name.slice(i + 1)); i = name.indexOf('.', i + 1)) this.interior.add(name.slice(i + 1));
     const list = this.byName.get(name);
     if (list) list.push(r);
     else this.byName.set(name, [r]);

@@ -20,6 +20,7 @@ import { stepDone } from '../network/fault';
 import { clearIntent, pendingIntents, withIntent } from '../network/intents';
 import { defaultStateDir } from '../network/state-dir';
 import { keysOf, rejectUnknownKeys } from '../validate/options';
+import { claimsMore, refuseSharedClaims } from './claims';
 import { compareServices, type ServiceDrift } from './drift';
 import { ServiceEvents } from './events';
 import { cutServiceFlows } from './flows';
@@ -259,6 +260,7 @@ export class ServiceManager {
       if (wanted.has(rec.name)) throw new ValidationError('name', rec.name, 'appears twice in the desired services');
       wanted.set(rec.name, rec);
     }
+    refuseSharedClaims([...wanted.values()], () => []); // the desired services are all there will be
     const result: ApplyResult = { added: [], changed: [], removed: [], unchanged: 0 };
     await this.store.locked(async () => {
       const recorded = this.store.readAll();
@@ -339,6 +341,11 @@ export class ServiceManager {
         if (r) recorded.set(n, r);
       }
       const changes = plan(recorded).filter((c) => !same(c.before, c.after));
+      // A new address, port or NodePort may be another service's; only then are the other records read (endpoint changes never do).
+      refuseSharedClaims(
+        changes.flatMap((c) => (c.after && claimsMore(c.before, c.after) ? [c.after] : [])),
+        () => this.store.readAll().values(),
+      );
       if (changes.length) await this.commitLocked(recorded, changes, cutFlows);
     });
   }

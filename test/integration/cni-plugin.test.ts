@@ -69,6 +69,22 @@ describe('nlkit-cni: the CNI protocol', () => {
       ],
       ['bad subnet', { command: 'ADD', containerId: 'x', netns: netns('c1'), ifname: 'eth0' }, conf({ ipam: { subnet: '10.78.0.0/33' } }), 7, /subnet/],
       ['kernel refusal', { command: 'ADD', containerId: 'x', netns: netns('c1'), ifname: 'lo' }, conf(), 100, /EEXIST/],
+      // a limit nlkit cannot read must not start the container unshaped
+      [
+        'bandwidth key misspelt',
+        { command: 'ADD', containerId: 'x', netns: netns('c1'), ifname: 'eth0' },
+        conf({ runtimeConfig: { bandwidth: { ingressrate: 8_000_000 } } }),
+        2,
+        /ingressrate/,
+      ],
+      [
+        'negative bandwidth',
+        { command: 'ADD', containerId: 'x', netns: netns('c1'), ifname: 'eth0' },
+        conf({ runtimeConfig: { bandwidth: { egressRate: -1 } } }),
+        7,
+        /egressRate/,
+      ],
+      ['ips not a list', { command: 'ADD', containerId: 'x', netns: netns('c1'), ifname: 'eth0' }, conf({ runtimeConfig: { ips: '10.78.0.9/24' } }), 7, /ips/],
       ['no such netns', { command: 'ADD', containerId: 'x', netns: '/run/netns/nlkit-cni-absent', ifname: 'eth0' }, conf(), 3, /does not exist/],
     ];
     for (const [label, c, config, code, msg] of cases) {
@@ -76,7 +92,8 @@ describe('nlkit-cni: the CNI protocol', () => {
       expect(out.status, label).toBe(1);
       expect(out.json, label).toMatchObject({ code });
       expect(out.json.msg, label).toMatch(msg);
-      expect(typeof out.json.cniVersion, label).toBe('string');
+      // the error speaks the version of the configuration, also when the configuration is what is wrong
+      expect(out.json.cniVersion, label).toBe(typeof config === 'object' ? (config as { cniVersion: string }).cniVersion : '1.1.0');
     }
     expect(hostVeths()).toEqual([]);
   });
@@ -235,6 +252,51 @@ describe('nlkit-cni: the CNI protocol', () => {
     }
     expect(call({ command: 'GC' }, gcConf([])).status).toBe(0);
     expect(hostVeths()).toEqual([]);
+  });
+
+  it('GC refuses a malformed list of valid attachments (code 7) and removes nothing', () => {
+    expect(add('c1', conf()).status).toBe(0);
+    try {
+      const malformed: unknown[] = [
+        [{ containerId: 'ctr-c1', ifname: 'eth0' }], // the spec spells it containerID
+        [{ containerID: 'ctr-c1' }],
+        ['ctr-c1/eth0'],
+        { containerID: 'ctr-c1', ifname: 'eth0' },
+      ];
+      for (const valid of malformed) {
+        const out = call({ command: 'GC' }, conf({ cniVersion: '1.1.0', 'cni.dev/valid-attachments': valid }));
+        expect(out.status, JSON.stringify(valid)).toBe(1);
+        expect(out.json, JSON.stringify(valid)).toMatchObject({ cniVersion: '1.1.0', code: 7 });
+        expect(out.json.msg).toMatch(/valid-attachments/);
+      }
+      expect(hostVeths()).toHaveLength(1);
+      expect(Object.values(leases(scratch.stateDir, 'proto'))).toEqual(['ctr-c1/eth0']);
+      expect(ipJson(box.ns('c1'), 'link', 'show', 'eth0')).toHaveLength(1);
+    } finally {
+      expect(del('c1', conf()).status).toBe(0);
+    }
+  });
+
+  it("CHECK fails for a namespace that is not the container's, and for an address prevResult reports that the container lacks", () => {
+    const out = add('c1', conf());
+    expect(out.status, out.stdout).toBe(0);
+    try {
+      const prevResult = out.json as { ips: Array<{ address: string; interface: number }> };
+      const check = (label: string, prev: unknown) =>
+        call({ command: 'CHECK', containerId: 'ctr-c1', netns: netns(label), ifname: 'eth0' }, conf({ prevResult: prev }));
+      expect(check('c1', prevResult).status).toBe(0);
+      const elsewhere = check('c2', prevResult); // c2 has no interface of this container
+      expect(elsewhere.status).toBe(1);
+      expect(elsewhere.json).toMatchObject({ code: 3 });
+      expect(elsewhere.json.msg).toMatch(/no interface eth0/);
+      const more = { ...prevResult, ips: [...prevResult.ips, { address: '10.78.0.99/24', interface: prevResult.ips[0].interface }] };
+      const extra = check('c1', more);
+      expect(extra.status).toBe(1);
+      expect(extra.json).toMatchObject({ code: 104 });
+      expect(extra.json.msg).toMatch(/10\.78\.0\.99/);
+    } finally {
+      expect(del('c1', conf()).status).toBe(0);
+    }
   });
 
   it('STATUS: ready (no output), or 50 when the address pool is used up', () => {

@@ -234,4 +234,36 @@ describe('services: apply, check and reconcile', () => {
     await expect(svcs.delete('nope')).rejects.toBeInstanceOf(NotFoundError);
     expect(await svcs.delete('nope', { missingOk: true })).toBe(false);
   });
+
+  it('refuses an address and port, or a NodePort, that another service holds; the holder keeps answering', async () => {
+    // Before: the second add shared the first one's dispatch element, and deleting either took it from both.
+    await svcs.add({ ...spec('holder', '10.96.9.1', [{ ip: e1 }]), ports: [{ port: 80, targetPort: 8080, nodePort: 30091 }] });
+    const gen = (await box.h('host').nft.generation.get()).id;
+    const cases: Array<[() => Promise<unknown>, string]> = [
+      [() => svcs.add(spec('taker', '10.96.9.1', [{ ip: e1 }])), 'vips'],
+      [() => svcs.add({ ...spec('taker', '10.96.9.2', [{ ip: e1 }]), externalIps: ['10.96.9.1'] }), 'externalIps'],
+      [() => svcs.add({ ...spec('taker', '10.96.9.2', [{ ip: e1 }]), ports: [{ port: 80, targetPort: 8080, nodePort: 30091 }] }), 'nodePort'],
+      [() => svcs.apply([spec('p', '10.96.9.3', []), spec('q', '10.96.9.3', [])]), 'vips'],
+    ];
+    for (const [call, field] of cases) {
+      const err = await call().catch((e: unknown) => e);
+      expect(err, field).toBeInstanceOf(ValidationError);
+      expect((err as ValidationError).field).toBe(field);
+      expect((err as ValidationError).message).toMatch(/service "holder"|service "p"/);
+    }
+    expect((await box.h('host').nft.generation.get()).id).toBe(gen);
+    // another port of the same address, and the NodePort over UDP, are free
+    await svcs.add({
+      ...spec('neighbour', '10.96.9.1', [{ ip: e1 }]),
+      ports: [
+        { port: 81, targetPort: 8080 },
+        { port: 80, targetPort: 5353, protocol: 'udp', nodePort: 30091 },
+      ],
+    });
+    await expect(svcs.set('neighbour', { ports: [{ port: 80, targetPort: 8080 }] })).rejects.toBeInstanceOf(ValidationError);
+    await svcs.delete('neighbour');
+    expect(await hello(c.client, '10.96.9.1', 80)).toBe('e1');
+    expect(await svcs.check()).toEqual([]);
+    await svcs.delete('holder');
+  });
 });

@@ -40,6 +40,19 @@ describe('DNS answers from a name table', () => {
     expect((await ask('example.org')).rcode).toBe('REFUSED');
   });
 
+  it('NODATA, not NXDOMAIN, for the domain itself and the names above a dotted one (RFC 8020: NXDOMAIN denies everything below)', async () => {
+    const dotted = new NameTable([{ names: ['db.backend'], ipv4: '10.0.0.9' }], 'nlkit.internal');
+    const c = { ...ctx(), table: () => Promise.resolve(dotted) };
+    for (const name of ['nlkit.internal', 'backend.nlkit.internal', 'BACKEND.nlkit.internal.']) {
+      const p = await ask(name, 'A', c);
+      expect([name, p.rcode, p.answers]).toEqual([name, 'NOERROR', []]);
+    }
+    expect(data(await ask('db.backend.nlkit.internal', 'A', c))).toEqual(['10.0.0.9']);
+    expect((await ask('other.nlkit.internal', 'A', c)).rcode).toBe('NXDOMAIN');
+    expect((await ask('x.db.backend.nlkit.internal', 'A', c)).rcode).toBe('NXDOMAIN');
+    expect((await ask('nlkit.internal', 'SOA')).rcode).toBe('NOERROR'); // the apex of any table
+  });
+
   it('PTR for IPv4 and IPv6 (the first name); SRV with additionals', async () => {
     expect(reverseName('10.0.0.2')).toBe('2.0.0.10.in-addr.arpa');
     expect(data(await ask('2.0.0.10.in-addr.arpa', 'PTR'))).toEqual(['web.nlkit.internal']);

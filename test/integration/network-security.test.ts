@@ -303,7 +303,7 @@ describe('network manager: security model', () => {
     expect(await nets.publications.find({ hostPort: 9191, hostIp: '::1' })).toBeUndefined();
   });
 
-  it('never forwards [::1] to a container: refused at once; 127.0.0.1 still reaches it', async () => {
+  it('never forwards [::1] to a container: refused at once, or a host process on ::1 answers; 127.0.0.1 still reaches it', async () => {
     const host = box.ns('host');
     // one backend (a map element) and two weighted ones (a rule), on every address
     await nets.publish({ network: 'sec', hostPort: 9292, containerPort: 80, to: c.c1 });
@@ -315,7 +315,17 @@ describe('network manager: security model', () => {
       expect(Date.now() - t0).toBeLessThan(500);
       expect(await hello(host, '127.0.0.1', port)).toMatch(/^c[12] sees 10\.71\.1\.1$/);
     }
-    for (const hostPort of [9292, 9293]) await nets.unpublish({ hostPort });
+    // a host process on ::1 is not in the way of a publication on every address, and keeps [::1]
+    const local = await listenTcp({ netns: host, host: '::1', port: 9294 }, (s) => s.end('host process'));
+    try {
+      await nets.publish({ network: 'sec', hostPort: 9294, containerPort: 80, to: c.c1 });
+      expect(await hello(host, '::1', 9294, 1000)).toBe('host process');
+      expect(await hello(host, '127.0.0.1', 9294)).toBe('c1 sees 10.71.1.1');
+      expect(await hello(box.ns('nb'), UPLINK6, 9294)).toBe(`c1 sees ${NB6}`);
+    } finally {
+      local.close();
+    }
+    for (const hostPort of [9292, 9293, 9294]) await nets.unpublish({ hostPort });
   });
 
   it('refuses bad firewall options before changing anything', async () => {

@@ -48,13 +48,23 @@ function plainAddress(a: string): string {
   return a.startsWith('::ffff:') && a.includes('.') ? a.slice(7) : a;
 }
 
-/** The sockets on lo..hi that a publication on `hostIp` (undefined: every address) would shadow. */
-export function socketsInTheWay(sockets: InetSocket[], lo: number, hi: number, hostIp: string | undefined): InetSocket[] {
+/** The sockets on lo..hi that share an address with `hostIp` (undefined: every address): on it, or on every address. */
+export function socketsOnPorts(sockets: InetSocket[], lo: number, hi: number, hostIp: string | undefined): InetSocket[] {
   return sockets.filter((s) => {
     if (s.local.port < lo || s.local.port > hi) return false;
     const a = plainAddress(s.local.address);
     return hostIp === undefined || a === '*' || a === hostIp;
   });
+}
+
+/**
+ * The sockets on lo..hi that a publication on `hostIp` (undefined: every
+ * address) would shadow: those of socketsOnPorts() but one on ::1, whose
+ * traffic no publication takes (IPv6 has no route_localnet, so nlkit's
+ * output chain leaves ::1 on the host).
+ */
+export function socketsInTheWay(sockets: InetSocket[], lo: number, hi: number, hostIp: string | undefined): InetSocket[] {
+  return socketsOnPorts(sockets, lo, hi, hostIp).filter((s) => plainAddress(s.local.address) !== '::1');
 }
 
 /** "127.0.0.1:8080", "*:8080", "[fd00::1]:8080": a socket's local end as `ss` prints it. */

@@ -9,7 +9,7 @@ import { ValidationError } from '../netlink/errors';
 import type { NetworkNamespace } from '../netns/namespace';
 import { getSysctl } from '../netns/sysctl';
 import type { InetSocket } from '../sockdiag/sockets';
-import { socketsInTheWay } from './host-listeners';
+import { socketsOnPorts } from './host-listeners';
 import { conflicts } from './publication';
 import type { PublicationRecord, StateEdits } from './state';
 
@@ -41,7 +41,8 @@ export async function allocateHostPort(
 ): Promise<number> {
   const [lo, hi] = (await getSysctl(hostRef, 'net.ipv4.ip_local_port_range')).trim().split(/\s+/).map(Number);
   const reserved = reservedPorts(await getSysctl(hostRef, 'net.ipv4.ip_local_reserved_ports').catch(() => ''));
-  const held = new Set(socketsInTheWay(sockets, lo, hi, probe.hostIp).map((s) => s.local.port));
+  // A port a host process holds on ::1 too: not in the way of a publication, but "localhost" often resolves to ::1 first.
+  const held = new Set(socketsOnPorts(sockets, lo, hi, probe.hostIp).map((s) => s.local.port));
   const size = hi - lo + 1;
   const start = Math.floor(Math.random() * size);
   for (let i = 0; i < size; i++) {

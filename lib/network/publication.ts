@@ -34,7 +34,8 @@ export interface PublishSpec {
    * address. It must be the host's, unless `vip`. IPv6 loopback ("::1") is
    * refused: IPv6 has no route_localnet, so the kernel never routes a packet
    * from ::1 to a container. A port published on every address is reachable
-   * via 127.0.0.1, not via ::1.
+   * from the host via 127.0.0.1, not via ::1: a connection to [::1]:port stays
+   * on the host (a host process listening on ::1 gets it, else it is refused).
    */
   hostIp?: string;
   /** `hostIp` is an address others route to this host without the host having it (a VIP): not checked. */

@@ -180,6 +180,16 @@ describe('network manager: firewall drift', () => {
     expect(await hello(box.ns('nb'), UPLINK, 8080)).toBe(`c1 sees ${NB}`);
   });
 
+  it('the deleted ::1 return (a table written before it existed), put back before the jump', async () => {
+    deleteRule(box.ns('host'), 'output', (r) => has(r, '"::1"'));
+    await expectRepaired(['firewall-rule-missing:']);
+    const output = rulesOf(box.ns('host'), 'output');
+    expect(output.map((r) => [has(r, '"::1"') && has(r, '"return"'), has(r, '"jump"')])).toEqual([
+      [true, false],
+      [false, true],
+    ]);
+  });
+
   it("a weighted publication's deleted rule, and a rule nlkit did not write", async () => {
     deleteRule(box.ns('host'), 'publish', (r) => r.comment === 'pub:tcp:*:8090');
     nft(box.ns('host'), 'add', 'rule', 'inet', 'nlkit', 'forward', 'tcp', 'dport', '9999', 'accept');

@@ -1,7 +1,8 @@
 // Security model of the networks layer, proven with real packets: closed by
 // default (a neighbour routing the subnet via the host reaches nothing it
 // was not given), the routed opt-out, isolation both ways, masquerade only
-// towards the uplink, icc: false, the user's chain, and refused ::1 publishing;
+// towards the uplink, icc: false, the user's chain, refused ::1 publishing and
+// [::1] never forwarded to a container (refused, or a host process's);
 // a container forging the reply of another network's connection stays in its network,
 // and a detached sandbox's flows do not go to the next one given its address.
 // "host" plays the machine, "nb" a neighbour on its uplink that routes every
@@ -300,6 +301,31 @@ describe('network manager: security model', () => {
       expect(String(err)).toMatch(/route_localnet/);
     }
     expect(await nets.publications.find({ hostPort: 9191, hostIp: '::1' })).toBeUndefined();
+  });
+
+  it('never forwards [::1] to a container: refused at once, or a host process on ::1 answers; 127.0.0.1 still reaches it', async () => {
+    const host = box.ns('host');
+    // one backend (a map element) and two weighted ones (a rule), on every address
+    await nets.publish({ network: 'sec', hostPort: 9292, containerPort: 80, to: c.c1 });
+    await nets.publish({ network: 'sec', hostPort: 9293, containerPort: 80, backends: [{ id: c.c1 }, { id: c.c2 }] });
+    for (const port of [9292, 9293]) {
+      const t0 = Date.now();
+      // DNATed to the container with source ::1, the SYN was lost (IPv6 routes no ::1 off the host): a hang
+      expect(await hello(host, '::1', port, 1000)).toBe('error:ECONNREFUSED');
+      expect(Date.now() - t0).toBeLessThan(500);
+      expect(await hello(host, '127.0.0.1', port)).toMatch(/^c[12] sees 10\.71\.1\.1$/);
+    }
+    // a host process on ::1 is not in the way of a publication on every address, and keeps [::1]
+    const local = await listenTcp({ netns: host, host: '::1', port: 9294 }, (s) => s.end('host process'));
+    try {
+      await nets.publish({ network: 'sec', hostPort: 9294, containerPort: 80, to: c.c1 });
+      expect(await hello(host, '::1', 9294, 1000)).toBe('host process');
+      expect(await hello(host, '127.0.0.1', 9294)).toBe('c1 sees 10.71.1.1');
+      expect(await hello(box.ns('nb'), UPLINK6, 9294)).toBe(`c1 sees ${NB6}`);
+    } finally {
+      local.close();
+    }
+    for (const hostPort of [9292, 9293, 9294]) await nets.unpublish({ hostPort });
   });
 
   it('refuses bad firewall options before changing anything', async () => {

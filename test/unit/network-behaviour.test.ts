@@ -3,7 +3,7 @@
 // publication's way, and the option checks.
 import { describe, expect, it } from 'vitest';
 import { PortInUseError, ValidationError, type InetSocket } from '../../lib';
-import { checkListenerConflictChoice, onListenerConflict, socketsInTheWay } from '../../lib/network/host-listeners';
+import { checkListenerConflictChoice, onListenerConflict, socketsInTheWay, socketsOnPorts } from '../../lib/network/host-listeners';
 import { wantsAnyPort } from '../../lib/network/host-port-allocation';
 import { checkDefaultRoute, chooseIfname, handOverDefaultRoute, handOverSandboxes } from '../../lib/network/multi-network';
 import { checkSetBackendsOptions, checkUnpublishOptions } from '../../lib/network/publishing';
@@ -84,6 +84,14 @@ describe('publishing: host sockets in the way', () => {
     expect(hit(9000, 9002, '10.0.0.1')).toEqual(['::ffff:10.0.0.1:9000', '10.0.0.1:9002']); // a range; v4-mapped counts as v4
     expect(hit(9000, 9002)).toHaveLength(3);
     expect(hit(81, 442)).toEqual([]);
+  });
+
+  it('does not count a socket on ::1 (no publication takes ::1), while a chosen port still avoids it', () => {
+    const local = [sock('::1', 8081), sock('127.0.0.1', 8081), sock('::1', 8082)];
+    const hit = (lo: number, hi: number, hostIp?: string) => socketsInTheWay(local, lo, hi, hostIp).map((s) => `${s.local.address}:${s.local.port}`);
+    expect(hit(8081, 8082)).toEqual(['127.0.0.1:8081']); // 127.0.0.1 is published on every address (route_localnet); ::1 is not
+    expect(hit(8082, 8082)).toEqual([]);
+    expect(socketsOnPorts(local, 8082, 8082, undefined)).toHaveLength(1); // what hostPort: 0 avoids
   });
 
   it('refuses with PortInUseError, warns with a code, or ignores, as chosen', async () => {

@@ -231,6 +231,11 @@ function tableRules(): { head: LayoutRule[]; accepts: LayoutRule[]; tail: Layout
   // Ports published on 127.0.0.1 need route_localnet on the bridges; never
   // let packets for 127/8 in from anywhere but loopback (CVE-2020-8558).
   add(head, 'guard', rule().iifname(not('lo')).ip({ daddr: '127.0.0.0/8' }).drop(), '127/8 guard');
+  // IPv6 has no route_localnet: DNATed to a container, a connection from ::1
+  // to ::1 would keep its loopback source and be lost (the client hangs). It
+  // stays on the host: a host process on the port answers, else it is refused.
+  // (Packets for ::1 arrive only through lo, so prerouting needs no such rule.)
+  add(head, 'output', rule().ip6({ daddr: '::1' }).return(), '::1 stays on the host');
   for (const chain of ['prerouting', 'output'] as const) {
     add(
       head,

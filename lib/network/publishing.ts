@@ -137,7 +137,6 @@ async function publishNow(ctx: NetworkContext, spec: PublishSpec, { anyPort, pro
   });
   stepDone('publish');
   return pub;
-  return copyPublication(pub);
 }
 
 /** Replaces the backends of a publication (see `NetworkManager.setBackends`); NotFoundError if it is not published. */

@@ -7,7 +7,7 @@
  */
 import { constants } from 'node:os';
 
-export const { EBADF, EINTR, EIO, ENOENT, ENODEV } = constants.errno;
+export const { EBADF, EBUSY, EINTR, EIO, ENOENT, ENODEV } = constants.errno;
 
 /** "Interrupted system call should be restarted": nf_tables refusing a batch whose generation check failed. */
 export const ERESTART = 85;

@@ -11,6 +11,7 @@ import { validateInterfaceName, validateNftName, validateNftText } from '../vali
 import * as C from './constants';
 import { beginNft, familyName, familyNumber, messageAttributes, messageFamily, type NftFamily } from './message';
 import { FlagTable, NameTable } from './names';
+import { validateHandle } from './ranges';
 import { UDATA_COMMENT, joinComment, splitComment } from './userdata';
 
 /** Type of a base chain: "filter", "nat" (NAT statements) or "route" (rerouting after mark changes). */
@@ -102,9 +103,9 @@ export interface Chain {
   flags?: Array<ChainFlag | (string & {})>;
   /** Shown by `nft list` as `comment "..."`. */
   comment?: string;
-  /** Kernel-assigned; set when listed or echoed. */
+  /** Kernel-assigned; set when listed or echoed (read-only: accepted when passed back to an add, not written). */
   handle?: number;
-  /** Number of references (jumps) to it (listed only). */
+  /** Number of references (jumps) to it (listed only: accepted when passed back to an add, not written). */
   use?: number;
   /** Userdata other than the comment, kept verbatim. */
   userdata?: Buffer;
@@ -177,7 +178,7 @@ function policyNumber(p: ChainPolicy): number {
 export function writeDeleteChain(w: NetlinkWriter, c: ChainRef, msg: number = C.NFT_MSG_DELCHAIN): void {
   beginNft(w, msg, 0, familyNumber(c.family));
   w.string(C.NFTA_CHAIN_TABLE, validateNftName(c.table, 'table name'));
-  if (c.handle !== undefined) w.be64(C.NFTA_CHAIN_HANDLE, BigInt(c.handle));
+  if (c.handle !== undefined) w.be64(C.NFTA_CHAIN_HANDLE, BigInt(validateHandle(c.handle, 'chain handle')));
   else w.string(C.NFTA_CHAIN_NAME, validateNftName(c.name, 'chain name'));
   w.end();
 }

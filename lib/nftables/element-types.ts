@@ -26,13 +26,13 @@ export interface SetElement {
   verdict?: Verdict;
   /** Object maps: the name of the object. */
   object?: string;
-  /** Milliseconds until the element expires (sets with the "timeout" flag). */
+  /** Milliseconds until the element expires (sets with the "timeout" flag; at most 18,446,744,073,708). */
   timeout?: number;
-  /** Milliseconds left (listed only). */
+  /** Milliseconds left (listed only: accepted when a listed element is passed back in, and not written). */
   expires?: number;
   /** Shown by `nft list` as `comment "..."`. */
   comment?: string;
-  /** Counter state (sets defined with `counter: true`, listed only). */
+  /** Counter state (sets defined with `counter: true`; listed only: accepted when passed back in, and not written). */
   counter?: {
     /** Packets counted. */
     packets: bigint;

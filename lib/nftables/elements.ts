@@ -9,7 +9,6 @@
  */
 import { ValidationError } from '../netlink/errors';
 import type { NetlinkWriter } from '../netlink/writer';
-import { validateInteger } from '../validate/integers';
 import { parseCidr } from '../validate/ip';
 import { validateNftName, validateNftText } from '../validate/names';
 import { isObject } from '../validate/options';
@@ -21,6 +20,7 @@ import { fieldValue, writeExactValue } from './element-value-write';
 import { writeExpressionBody, writeExpressionList } from './expressions/registry';
 import { beginNft, familyNumber, type NftFamily } from './message';
 import { parsedField } from './parsed-fields';
+import { validateTimeout } from './ranges';
 import type { SetShape } from './set';
 import { UDATA_SET_ELEM_COMMENT, commentValue, joinComment } from './userdata';
 
@@ -218,7 +218,7 @@ function writeElementData(w: NetlinkWriter, shape: SetShape, e: SetElement): voi
     if (e.object === undefined) throw new ValidationError('object', e.object, 'object map elements need an object name');
     w.string(C.NFTA_SET_ELEM_OBJREF, validateNftName(e.object, 'element object'));
   }
-  if (e.timeout !== undefined) w.be64(C.NFTA_SET_ELEM_TIMEOUT, BigInt(validateInteger(e.timeout, 'element timeout', 0, Number.MAX_SAFE_INTEGER)));
+  if (e.timeout !== undefined) w.be64(C.NFTA_SET_ELEM_TIMEOUT, BigInt(validateTimeout(e.timeout, 'element timeout')));
   const ud = joinComment(e.comment, undefined, UDATA_SET_ELEM_COMMENT);
   if (ud) w.attr(C.NFTA_SET_ELEM_USERDATA, ud);
   const exprs = e.expressions;
@@ -252,7 +252,7 @@ export function validateElementNames(target: Pick<ElementTarget, 'table' | 'set'
   for (const e of elements) {
     if (!isObject(e)) throw new ValidationError('element', e, 'must be an object with a key');
     if (e.comment !== undefined) commentValue(e.comment, 'element comment');
-    if (e.timeout !== undefined) validateInteger(e.timeout, 'element timeout', 0, Number.MAX_SAFE_INTEGER);
+    if (e.timeout !== undefined) validateTimeout(e.timeout, 'element timeout');
     if (e.object !== undefined) validateNftName(e.object, 'element object');
     if (e.verdict !== undefined) validateVerdict(e.verdict);
   }

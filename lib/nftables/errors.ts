@@ -3,6 +3,7 @@
  * the optimistic-concurrency failure when the ruleset changed underneath.
  * @module
  */
+import { EBUSY } from '../netlink/errno';
 import { NetlinkError, NlkitError, type NetlinkErrorDetails } from '../netlink/errors';
 
 /**
@@ -26,6 +27,9 @@ export class NftCommandError extends NetlinkError {
     this.command = d.command;
     this.description = d.description;
     this.attribute = d.attribute;
+    // The kernel says only EBUSY when what a delete names is still referenced (a set a rule looks up, a chain jumped to, an object a map holds).
+    if (d.errno === EBUSY && !d.extack && /^(delete|destroy) /.test(d.description))
+      this.message += ': it is still in use (a rule, a map element or another object refers to it)';
   }
 }
 

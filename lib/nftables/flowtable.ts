@@ -11,11 +11,12 @@ import { ValidationError } from '../netlink/errors';
 import type { NetlinkMessage } from '../netlink/parser';
 import type { NetlinkWriter } from '../netlink/writer';
 import { validateInterfaceName, validateNftName, validateNftText } from '../validate/names';
-import { isObject, keysOf, rejectUnknownKeys } from '../validate/options';
+import { isObject } from '../validate/options';
 import { resolvePriority } from './chain';
 import * as C from './constants';
 import { beginNft, familyName, familyNumber, messageAttributes, messageFamily, type NftFamily } from './message';
 import { FlagTable } from './names';
+import { validateHandle } from './ranges';
 
 const NFTA_FLOWTABLE_TABLE = 1;
 const NFTA_FLOWTABLE_NAME = 2;
@@ -54,9 +55,9 @@ export interface Flowtable {
   devices?: string[];
   /** "offload", "counter". */
   flags?: Array<FlowtableFlag | (string & {})>;
-  /** Kernel-assigned; set when listed. */
+  /** Kernel-assigned; set when listed (read-only: accepted when passed back to an add, not written). */
   handle?: number;
-  /** Number of rules referencing it (listed only). */
+  /** Number of rules referencing it (listed only: accepted when passed back to an add, not written). */
   use?: number;
 }
 
@@ -72,12 +73,10 @@ export interface FlowtableRef {
   handle?: number;
 }
 
-const FLOWTABLE_KEYS = keysOf<Flowtable>()(['family', 'table', 'name', 'hook', 'priority', 'devices', 'flags', 'handle', 'use']);
-
 /** Writes NFT_MSG_NEWFLOWTABLE, attributes in nft's order. */
 export function writeNewFlowtable(w: NetlinkWriter, f: Flowtable, flags: number): void {
   if (!isObject(f)) throw new ValidationError('flowtable', f, 'must be an object with family, table and name');
-  rejectUnknownKeys(f, FLOWTABLE_KEYS, 'flowtable');
+  if (f.handle !== undefined) validateHandle(f.handle, 'flowtable handle');
   validateNftName(f.table, 'table name');
   validateNftName(f.name, 'flowtable name');
   if (f.hook !== undefined && (f.hook as string) !== 'ingress') throw new ValidationError('hook', f.hook, 'a flowtable hooks into "ingress" only');
@@ -106,10 +105,8 @@ export function writeDeleteFlowtable(w: NetlinkWriter, f: FlowtableRef, msg: num
   validateNftName(f.table, 'table name');
   beginNft(w, msg, 0, familyNumber(f.family));
   w.string(NFTA_FLOWTABLE_TABLE, f.table);
-  if (f.handle !== undefined) {
-    if (!Number.isSafeInteger(f.handle) || f.handle <= 0) throw new ValidationError('handle', f.handle, 'must be a positive kernel handle');
-    w.be64(NFTA_FLOWTABLE_HANDLE, BigInt(f.handle));
-  } else w.string(NFTA_FLOWTABLE_NAME, validateNftName(f.name, 'flowtable name'));
+  if (f.handle !== undefined) w.be64(NFTA_FLOWTABLE_HANDLE, BigInt(validateHandle(f.handle, 'flowtable handle')));
+  else w.string(NFTA_FLOWTABLE_NAME, validateNftName(f.name, 'flowtable name'));
   w.end();
 }
 

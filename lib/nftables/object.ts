@@ -28,6 +28,7 @@ import { secmarkObjectCodec, type SecmarkFields } from './object-secmark';
 import { synproxyObjectCodec, type SynproxyFields } from './object-synproxy';
 import { beginNft, familyName, familyNumber, messageAttributes, messageFamily, type NftFamily } from './message';
 import { OBJECT_TYPES, type ObjectType } from './object-types';
+import { validateCounterValue } from './ranges';
 import { UDATA_COMMENT, joinComment, splitComment } from './userdata';
 
 /** Fields every named object has. */
@@ -40,9 +41,9 @@ interface ObjectBase {
   name: string;
   /** Shown by `nft list` as `comment "..."`. */
   comment?: string;
-  /** Kernel-assigned; set when listed or echoed. */
+  /** Kernel-assigned; set when listed or echoed (read-only: accepted when passed back to an add, not written). */
   handle?: number;
-  /** Number of rules and elements referencing it (listed only). */
+  /** Number of rules and elements referencing it (listed only: accepted when passed back to an add, not written). */
   use?: number;
   /** Userdata other than the comment, kept verbatim. */
   userdata?: Buffer;
@@ -52,9 +53,9 @@ interface ObjectBase {
 export interface CounterObject extends ObjectBase {
   /** The object type. */
   type: 'counter';
-  /** Packets counted (starting value when added). */
+  /** Packets counted (starting value when added: 0 to 2^64 - 1). */
   packets?: bigint;
-  /** Bytes counted (starting value when added). */
+  /** Bytes counted (starting value when added: 0 to 2^64 - 1). */
   bytes?: bigint;
 }
 
@@ -68,7 +69,7 @@ export interface QuotaObject extends ObjectBase {
   consumed?: bigint;
   /** Match once exceeded (`quota over`). */
   invert?: boolean;
-  /** Reported by the kernel once the quota ran out. */
+  /** Reported by the kernel once the quota ran out (listed only: accepted when passed back in, and not written). */
   depleted?: boolean;
 }
 
@@ -153,6 +154,7 @@ export function writeNewObject(w: NetlinkWriter, o: NftObject, flags: number): v
     case 'quota':
       if (typeof o.bytes !== 'bigint' || o.bytes < 0n || o.bytes >= 2n ** 64n)
         throw new ValidationError('quota bytes', String(o.bytes), 'must be a bigint from 0 to 2^64 - 1');
+      if (o.consumed !== undefined) validateCounterValue(o.consumed, 'quota consumed');
       quotaCodec.encode(w, { type: 'quota', bytes: o.bytes, consumed: o.consumed, invert: o.invert }, nested);
       break;
     case 'limit':

@@ -12,6 +12,7 @@ import { validateNftName } from '../validate/names';
 import * as C from './constants';
 import { readExpressionList, writeExpressionList, type Expression } from './expressions/registry';
 import { beginNft, familyName, familyNumber, messageAttributes, messageFamily, type NftFamily } from './message';
+import { validateHandle } from './ranges';
 import { UDATA_COMMENT, joinComment, splitComment } from './userdata';
 import type { RuleSet } from './anonymous-sets';
 
@@ -27,7 +28,7 @@ export interface Rule {
   expressions: Expression[];
   /** Shown by `nft list` as `comment "..."`. */
   comment?: string;
-  /** Kernel-assigned; set when listed or echoed. */
+  /** Kernel-assigned; set when listed or echoed (read-only: accepted when passed back to an add, not written). */
   handle?: number;
   /** Userdata other than the comment, kept verbatim. */
   userdata?: Buffer;
@@ -109,7 +110,7 @@ export function writeDeleteRule(
   if (r.chain !== undefined) w.string(C.NFTA_RULE_CHAIN, validateNftName(r.chain, 'chain name'));
   if (r.handle !== undefined) {
     if (r.chain === undefined) throw new ValidationError('chain', r.chain, 'deleting a rule by handle needs its chain');
-    w.be64(C.NFTA_RULE_HANDLE, BigInt(r.handle));
+    w.be64(C.NFTA_RULE_HANDLE, BigInt(validateHandle(r.handle, 'rule handle')));
   }
   w.end();
 }

@@ -17,6 +17,7 @@ import { readExpressionBody, readExpressionList, writeExpressionBody, writeExpre
 import { hostU32 } from './data';
 import { beginNft, familyName, familyNumber, messageAttributes, messageFamily, type NftFamily } from './message';
 import { OBJECT_TYPES, type ObjectType } from './object-types';
+import { validateHandle, validateTimeout } from './ranges';
 import { FlagTable } from './names';
 import {
   BYTEORDER_BIG_ENDIAN,
@@ -61,11 +62,11 @@ export interface NftSet {
   name: string;
   /** e.g. "ipv4_addr", or ["ipv4_addr", "inet_service"] for `ipv4_addr . inet_service`. */
   keyType: SetDataType;
-  /** Key bytes; needed only for "integer" or raw type ids. */
+  /** Key bytes (1 to 64); needed only for "integer" or raw type ids. */
   keyLength?: number;
   /** Maps: "verdict", or the data type(s) of the mapped values. */
   dataType?: SetDataType | 'verdict';
-  /** Data bytes; needed only for "integer" or raw type ids. */
+  /** Data bytes (1 to 64, to 32 with `dataInterval`); needed only for "integer" or raw type ids. */
   dataLength?: number;
   /**
    * Map data are ranges (`type ipv4_addr : interval ipv4_addr`, prefix NAT
@@ -76,13 +77,13 @@ export interface NftSet {
   objectType?: ObjectType;
   /** Set flags ("interval", "timeout", ...); "map", "objmap" and "concat" follow from the types. */
   flags?: Array<SetFlag | (string & {})>;
-  /** Default element timeout in milliseconds (sets with the "timeout" flag). */
+  /** Default element timeout in milliseconds (sets with the "timeout" flag; at most 18,446,744,073,708). */
   timeout?: number;
-  /** Garbage-collection interval in milliseconds. */
+  /** Garbage-collection interval in milliseconds (sets with the "timeout" flag; a u32). */
   gcInterval?: number;
-  /** Set implementation preference. */
+  /** Set implementation preference: "performance" or "memory". */
   policy?: 'performance' | 'memory';
-  /** Maximum number of elements. */
+  /** Maximum number of elements (1 to 2^32 - 1). */
   size?: number;
   /** Every element gets a counter (`counter` in the set definition). */
   counter?: boolean;
@@ -90,7 +91,7 @@ export interface NftSet {
   expressions?: Expression[];
   /** Shown by `nft list` as `comment "..."`. */
   comment?: string;
-  /** Kernel-assigned; set when listed or echoed. */
+  /** Kernel-assigned; set when listed or echoed (read-only: accepted when passed back to an add, not written). */
   handle?: number;
   /** Userdata other than the comment (nft's byte-order and typeof hints), kept verbatim. */
   userdata?: Buffer;
@@ -185,6 +186,7 @@ export function shapeOf(s: Pick<NftSet, 'keyType' | 'keyLength' | 'dataType' | '
 export function writeNewSet(w: NetlinkWriter, s: NftSet, flags: number, setId: number): void {
   validateNftName(s.table, 'table name');
   validateNftName(s.name, 'set name');
+  validateSetNumbers(s);
   const key = resolveType(s.keyType, s.keyLength, 'keyType');
   let setFlags = SET_FLAGS.number(s.flags);
   if (setFlags & DERIVED_FLAGS)
@@ -193,9 +195,11 @@ export function writeNewSet(w: NetlinkWriter, s: NftSet, flags: number, setId: n
   if (s.objectType !== undefined) setFlags |= C.NFT_SET_OBJECT;
   if (key.fields.length > 1 && setFlags & C.NFT_SET_INTERVAL) setFlags |= C.NFT_SET_CONCAT;
 
-  if (s.timeout !== undefined) validateInteger(s.timeout, 'timeout', 0, Number.MAX_SAFE_INTEGER);
   if (s.timeout !== undefined && !(setFlags & C.NFT_SET_TIMEOUT)) {
     throw new ValidationError('timeout', s.timeout, 'a default timeout needs the "timeout" flag');
+  }
+  if (s.gcInterval !== undefined && !(setFlags & C.NFT_SET_TIMEOUT)) {
+    throw new ValidationError('gcInterval', s.gcInterval, 'a garbage-collection interval needs the "timeout" flag');
   }
   beginNft(w, C.NFT_MSG_NEWSET, flags, familyNumber(s.family));
   w.string(C.NFTA_SET_TABLE, s.table);
@@ -214,7 +218,7 @@ export function writeNewSet(w: NetlinkWriter, s: NftSet, flags: number, setId: n
     if (s.dataType !== undefined) throw new ValidationError('objectType', s.objectType, 'a set maps to data or to objects, not both');
     w.be32(C.NFTA_SET_OBJ_TYPE, OBJECT_TYPES.number(s.objectType));
   }
-  if (s.policy !== undefined) w.be32(C.NFTA_SET_POLICY, s.policy === 'memory' ? C.NFT_SET_POL_MEMORY : C.NFT_SET_POL_PERFORMANCE);
+  if (s.policy !== undefined) w.be32(C.NFTA_SET_POLICY, SET_POLICIES[s.policy]);
   // Field lengths are only for concatenated intervals (the kernel refuses them elsewhere).
   const describeFields = (setFlags & C.NFT_SET_CONCAT) !== 0;
   if (s.size !== undefined || describeFields) {
@@ -245,6 +249,25 @@ export function writeNewSet(w: NetlinkWriter, s: NftSet, flags: number, setId: n
     writeExpressionList(w, C.NFTA_SET_EXPRESSIONS, exprs);
   }
   w.end();
+}
+
+/** Set policies by name. */
+const SET_POLICIES: Record<string, number> = { performance: C.NFT_SET_POL_PERFORMANCE, memory: C.NFT_SET_POL_MEMORY };
+
+/**
+ * Checks the numbers of a set definition against what the kernel takes
+ * (a size of 2^32 wrapped to 0, a policy other than the two was written as
+ * "performance", a key length above 64 reached the kernel as EINVAL).
+ */
+export function validateSetNumbers(s: NftSet): void {
+  if (s.keyLength !== undefined) validateInteger(s.keyLength, 'keyLength', 1, C.NFT_DATA_VALUE_MAXLEN);
+  if (s.dataLength !== undefined) validateInteger(s.dataLength, 'dataLength', 1, s.dataInterval ? C.NFT_DATA_VALUE_MAXLEN / 2 : C.NFT_DATA_VALUE_MAXLEN);
+  if (s.size !== undefined) validateInteger(s.size, 'size', 1, 0xffffffff);
+  if (s.timeout !== undefined) validateTimeout(s.timeout, 'timeout');
+  if (s.gcInterval !== undefined) validateInteger(s.gcInterval, 'gcInterval', 0, 0xffffffff);
+  if (s.policy !== undefined && (typeof s.policy !== 'string' || !Object.hasOwn(SET_POLICIES, s.policy)))
+    throw new ValidationError('policy', s.policy, 'a set policy is "performance" or "memory"');
+  if (s.handle !== undefined) validateHandle(s.handle, 'set handle');
 }
 
 /**

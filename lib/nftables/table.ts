@@ -10,6 +10,7 @@ import { validateNftName } from '../validate/names';
 import * as C from './constants';
 import { beginNft, familyName, familyNumber, messageAttributes, messageFamily, type NftFamily } from './message';
 import { FlagTable } from './names';
+import { validateHandle } from './ranges';
 import { UDATA_COMMENT, joinComment, splitComment } from './userdata';
 
 /** Table flags (see {@link Table.flags}). */
@@ -36,11 +37,11 @@ export interface Table {
   flags?: Array<TableFlag | (string & {})>;
   /** Shown by `nft list` as `comment "..."`. */
   comment?: string;
-  /** Kernel-assigned; set when listed or echoed. */
+  /** Kernel-assigned; set when listed or echoed (read-only: accepted when passed back to an add, not written). */
   handle?: number;
-  /** Number of chains, sets and objects in it (listed only). */
+  /** Number of chains, sets and objects in it (listed only: accepted when passed back to an add, not written). */
   use?: number;
-  /** Netlink port id of the owning socket (tables with the "owner" flag). */
+  /** Netlink port id of the owning socket (tables with the "owner" flag; listed only: accepted when passed back to an add, not written). */
   owner?: number;
   /** Userdata other than the comment, kept verbatim. */
   userdata?: Buffer;
@@ -71,7 +72,7 @@ export function writeNewTable(w: NetlinkWriter, t: Table, flags: number): void {
 /** Writes NFT_MSG_DELTABLE (by name or handle). */
 export function writeDeleteTable(w: NetlinkWriter, t: TableRef, msg: number = C.NFT_MSG_DELTABLE): void {
   beginNft(w, msg, 0, familyNumber(t.family));
-  if (t.handle !== undefined) w.be64(C.NFTA_TABLE_HANDLE, BigInt(t.handle));
+  if (t.handle !== undefined) w.be64(C.NFTA_TABLE_HANDLE, BigInt(validateHandle(t.handle, 'table handle')));
   else w.string(C.NFTA_TABLE_NAME, validateNftName(t.name, 'table name'));
   w.end();
 }

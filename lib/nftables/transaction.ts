@@ -25,6 +25,7 @@ import { batch, type Operation } from '../netlink/operation';
 import type { NetlinkMessage } from '../netlink/parser';
 import { NetlinkWriter } from '../netlink/writer';
 import { validateNftName } from '../validate/names';
+import { isObject, rejectUnknownKeys } from '../validate/options';
 import { recreateAnonymousSets } from './anonymous-sets';
 import type { BuiltRule, IdAllocator } from './builder/context';
 import { describeChain, writeDeleteChain, writeNewChain, type Chain, type ChainRef } from './chain';
@@ -51,8 +52,22 @@ import {
   type TemplatedRule,
 } from './rule-templates';
 import { resolveDevices, withDeviceIndexes, type DeviceResolver, type NamedDevice } from './rule-devices';
-import { describeSet, shapeOf, writeDeleteSet, writeNewSet, type NftSet, type SetRef, type SetShape } from './set';
+import { describeSet, shapeOf, validateSetNumbers, writeDeleteSet, writeNewSet, type NftSet, type SetRef, type SetShape } from './set';
 import { describeTable, writeDeleteTable, writeNewTable, type Table, type TableRef } from './table';
+import { validateHandle } from './ranges';
+import {
+  ADD_OPTION_KEYS,
+  ADD_RULE_OPTION_KEYS,
+  CHAIN_KEYS,
+  COMMIT_OPTION_KEYS,
+  ELEMENT_KEYS,
+  FLOWTABLE_KEYS,
+  INSERT_RULE_OPTION_KEYS,
+  RULE_KEYS,
+  SET_KEYS,
+  TABLE_KEYS,
+  rejectUnknownObjectKeys,
+} from './write-keys';
 import { deleteCommand, type AddOptions, type CommitOptions, type CommitResult, type EchoMode, type RuleAnchor, type RuleInput } from './transaction-options';
 
 export type { AddOptions, CommandAnchor, CommandResult, CommitOptions, CommitResult, EchoMode, RuleAnchor, RuleInput } from './transaction-options';
@@ -212,7 +227,8 @@ export class Transaction {
    * tx.addTable({ family: 'inet', name: 'nat' });
    */
   addTable(t: Table, opts: AddOptions = {}): number {
-    const flags = NLM_F_CREATE | (opts.exclusive ? NLM_F_EXCL : 0);
+    const flags = addFlags(opts);
+    checkWritten(t, TABLE_KEYS, 'table');
     const table = { ...t };
     return this.pushEncoded(`add table ${describeTable(t)}`, 'table', (w) => (writeNewTable(w, table, flags), 0));
   }
@@ -245,7 +261,8 @@ export class Transaction {
    * tx.addChain({ family: 'inet', table: 'nat', name: 'services' });
    */
   addChain(c: Chain, opts: AddOptions = {}): number {
-    const flags = NLM_F_CREATE | (opts.exclusive ? NLM_F_EXCL : 0);
+    const flags = addFlags(opts);
+    checkWritten(c, CHAIN_KEYS, 'chain');
     const chain = { ...c };
     return this.pushEncoded(`add chain ${describeChain(c)}`, 'chain', (w) => (writeNewChain(w, chain, flags), 0));
   }
@@ -303,6 +320,7 @@ export class Transaction {
    *   rule: rule().ip({ saddr: '10.88.0.0/16' }).oifname(not('cni0')).masquerade() });
    */
   addRule(r: RuleInput, opts: { after?: RuleAnchor } = {}): number {
+    rejectUnknownKeys(opts, ADD_RULE_OPTION_KEYS, 'addRule options');
     return this.pushRule(r, 'add', true, opts.after);
   }
 
@@ -316,6 +334,7 @@ export class Transaction {
    * tx.insertRule(r, { index: 3 });
    */
   insertRule(r: RuleInput, opts: { before?: RuleAnchor; index?: number } = {}): number {
+    rejectUnknownKeys(opts, INSERT_RULE_OPTION_KEYS, 'insertRule options');
     if (opts.index !== undefined) {
       if (!Number.isInteger(opts.index) || opts.index < 0) throw new ValidationError('index', opts.index, 'must be a non-negative integer');
       if (opts.before !== undefined) throw new ValidationError('index', opts.index, 'give either before or index');
@@ -331,7 +350,8 @@ export class Transaction {
    * tx.replaceRule({ family: 'inet', table: 'filter', chain: 'input', handle: 7, rule: rule().tcp({ dport: 22 }).drop() });
    */
   replaceRule(r: RuleInput & { handle: number }): number {
-    if (!Number.isInteger(r.handle) || r.handle <= 0) throw new ValidationError('handle', r.handle, 'must be a rule handle');
+    checkWritten(r, RULE_KEYS, 'rule');
+    validateHandle(r.handle, 'rule handle');
     return this.pushRule(r, 'replace', false, undefined, false, r.handle);
   }
 
@@ -346,25 +366,35 @@ export class Transaction {
   }
 
   /**
-   * Adds a named set or map; `elements` are added with it.
+   * Adds a named set or map; `elements` are added with it (or those of a set
+   * as `h.nft.ruleset.get()` lists it, which carries them).
    * @example
    * tx.addSet({ family: 'inet', table: 'filter', name: 'allowed', keyType: 'ipv4_addr', flags: ['interval'] },
    *   [{ key: '10.0.0.0/8' }]);
    * tx.addSet({ family: 'inet', table: 'nat', name: 'ports', keyType: ['ipv4_addr', 'inet_service'], dataType: 'verdict' });
    */
-  addSet(s: NftSet, elements: SetElement[] = [], opts: AddOptions = {}): number {
+  addSet(s: NftSet, elements?: SetElement[], opts: AddOptions = {}): number {
+    checkWritten(s, SET_KEYS, 'set');
+    const listed = (s as NftSet & { elements?: SetElement[] }).elements;
+    if (listed !== undefined && !Array.isArray(listed)) throw new ValidationError('set elements', listed, 'must be an array');
+    if (elements !== undefined && !Array.isArray(elements)) throw new ValidationError('elements', elements, 'must be an array');
+    if (listed?.length && elements?.length)
+      throw new ValidationError('elements', s.name, 'give the elements once: in the set (as listed) or as the second argument');
+    const toAdd = elements?.length ? elements : (listed ?? []);
+    checkElements(toAdd);
     if (s.flags?.includes('anonymous')) {
       throw new ValidationError('set flags', s.name, 'an anonymous set belongs to a rule: add the rule (a listed rule carries it in anonymousSets)');
     }
-    const flags = NLM_F_CREATE | (opts.exclusive ? NLM_F_EXCL : 0);
-    const set = { ...s };
+    const flags = addFlags(opts);
+    validateSetNumbers(s); // before its layout is worked out from them
+    const { elements: _listed, ...set } = s as NftSet & { elements?: SetElement[] };
     const id = this.ids.setId();
     // Derived from the caller's definition object once while it stays the same (a services change declares the same maps each time).
     const shape = definitionShape(s);
     this.definedShapes.set(setKey(set), shape);
     return this.pushEncoded(`add ${set.dataType !== undefined || set.objectType !== undefined ? 'map' : 'set'} ${describeSet(set)}`, 'set', (w) => {
       writeNewSet(w, set, flags, id);
-      if (elements.length) writeElements(w, C.NFT_MSG_NEWSETELEM, NLM_F_CREATE, { family: set.family, table: set.table, set: set.name }, shape, elements);
+      if (toAdd.length) writeElements(w, C.NFT_MSG_NEWSETELEM, NLM_F_CREATE, { family: set.family, table: set.table, set: set.name }, shape, toAdd);
       return 0;
     });
   }
@@ -388,7 +418,7 @@ export class Transaction {
    * tx.addElements({ family: 'inet', table: 'nat', name: 'ports' }, [{ key: ['10.0.0.2', 80], verdict: { code: 'accept' } }]);
    */
   addElements(s: SetRef, elements: SetElement[], opts: AddOptions = {}): number {
-    const flags = NLM_F_CREATE | (opts.exclusive ? NLM_F_EXCL : 0);
+    const flags = addFlags(opts);
     return this.pushElements(s, elements, C.NFT_MSG_NEWSETELEM, flags, 'add elements to');
   }
 
@@ -421,7 +451,10 @@ export class Transaction {
    * tx.addObject({ family: 'inet', table: 'filter', name: 'short', type: 'ct timeout', protocol: 'tcp', policy: { established: 100 } });
    */
   addObject(o: NftObject, opts: AddOptions = {}): number {
-    const flags = NLM_F_CREATE | (opts.exclusive ? NLM_F_EXCL : 0);
+    const flags = addFlags(opts);
+    if (!isObject(o)) throw new ValidationError('object', o, 'must be an object with family, table, name and type');
+    rejectUnknownObjectKeys(o);
+    if (o.handle !== undefined) validateHandle(o.handle, 'object handle');
     const obj = { ...o };
     return this.pushEncoded(`add ${describeObject(obj)}`, 'object', (w) => (writeNewObject(w, obj, flags), 0));
   }
@@ -444,7 +477,8 @@ export class Transaction {
    * tx.addFlowtable({ family: 'inet', table: 'filter', name: 'ft', priority: 0, devices: ['veth0', 'veth1'], flags: ['counter'] });
    */
   addFlowtable(f: Flowtable, opts: AddOptions = {}): number {
-    const flags = NLM_F_CREATE | (opts.exclusive ? NLM_F_EXCL : 0);
+    const flags = addFlags(opts);
+    checkWritten(f, FLOWTABLE_KEYS, 'flowtable');
     const ft = { ...f };
     return this.pushEncoded(`add flowtable ${describeFlowtable(f)}`, undefined, (w) => (writeNewFlowtable(w, ft, flags), 0));
   }
@@ -471,6 +505,11 @@ export class Transaction {
    * const { results } = await tx.commit();
    */
   commit(opts: CommitOptions = {}): Promise<CommitResult> {
+    try {
+      rejectUnknownKeys(opts, COMMIT_OPTION_KEYS, 'commit options');
+    } catch (e) {
+      return Promise.reject(e);
+    }
     const executor = this.executor;
     if (!executor) return Promise.reject(new Error('this transaction is not bound to a handle: use h.nft.transaction()'));
     const named = this.namedDevices();
@@ -515,6 +554,7 @@ export class Transaction {
 
   /** @internal the commit as an operation, for running on any executor (`devices`: the indexes of the interfaces rules name). */
   *commitOperation(opts: CommitOptions = {}, devices?: ReadonlyMap<string, number>): Operation<CommitResult> {
+    rejectUnknownKeys(opts, COMMIT_OPTION_KEYS, 'commit options');
     if (opts.expectGeneration !== undefined && (!Number.isInteger(opts.expectGeneration) || opts.expectGeneration <= 0)) {
       throw new ValidationError('expectGeneration', opts.expectGeneration, 'must be a generation id from generation()');
     }
@@ -560,6 +600,7 @@ export class Transaction {
    * const bytes = tx.encode(); // nfnetlink batch: BATCH_BEGIN, the commands, BATCH_END
    */
   encode(opts: CommitOptions = {}): Buffer {
+    rejectUnknownKeys(opts, COMMIT_OPTION_KEYS, 'encode options');
     const named = this.namedDevices().at(0);
     if (named) throw new ValidationError(named.slot.field, named.slot.name, 'an interface name is looked up at commit: encode() needs interface indexes');
     const ctx: WriteContext = { shapes: new Map(), positions: new Map(), chainHandles: new Map() };
@@ -672,16 +713,15 @@ export class Transaction {
 
   private anchor(a: RuleAnchor | undefined): Pick<RulePlacement, 'position' | 'positionId'> {
     if (a === undefined) return {};
-    if (typeof a === 'number') {
-      if (!Number.isInteger(a) || a <= 0) throw new ValidationError('position', a, 'must be a rule handle');
-      return { position: a };
-    }
+    if (typeof a === 'number') return { position: validateHandle(a, 'position') };
     const id = (this.commands[a.command] as Command | undefined)?.ruleId;
     if (id === undefined) throw new ValidationError('position', a, 'must refer to a rule added earlier in this transaction');
     return { positionId: id };
   }
 
   private pushRule(r: RuleInput, verb: string, append: boolean, anchor: RuleAnchor | undefined, dynamic = false, replace?: number): number {
+    checkWritten(r, RULE_KEYS, 'rule');
+    if (r.anonymousSets !== undefined) checkAnonymousSets(r.anonymousSets);
     if ((r.expressions === undefined) === (r.rule === undefined)) throw new ValidationError('rule', r, 'give exactly one of expressions or rule');
     // A builder's rule of a shape seen before is copied from its template (rule-templates.ts).
     let templated: TemplatedRule | undefined;
@@ -757,6 +797,7 @@ export class Transaction {
 
   private pushElements(s: SetRef, elements: SetElement[], msg: Parameters<typeof writeElements>[1], flags: number, verb: string): number {
     if (!Array.isArray(elements)) throw new ValidationError('elements', elements, 'must be an array');
+    checkElements(elements);
     validateElementNames({ table: s.table, set: s.name }, elements);
     const key = setKey(s);
     const shape = this.definedShapes.get(key);
@@ -778,6 +819,41 @@ export class Transaction {
       },
     });
   }
+}
+
+/**
+ * Refuses what an add call was given that is not an object, or that has a key
+ * its kind does not (write-keys.ts: the keys written and the read-only ones
+ * a listing returns), and a read-only handle that is no handle.
+ */
+function checkWritten(value: object, keys: readonly string[], field: string): void {
+  if (!isObject(value) || Array.isArray(value)) throw new ValidationError(field, value, 'must be an object');
+  rejectUnknownKeys(value, keys, field);
+  const handle = (value as { handle?: unknown }).handle;
+  if (handle !== undefined) validateHandle(handle, `${field} handle`);
+}
+
+/** Refuses elements with keys an element does not have. */
+function checkElements(elements: readonly SetElement[]): void {
+  // eslint-disable-next-line @typescript-eslint/prefer-for-of -- runs for every element of a services change, often unoptimised
+  for (let i = 0; i < elements.length; i++) rejectUnknownKeys(elements[i], ELEMENT_KEYS, 'element');
+}
+
+/** Refuses anonymous sets (and their elements) a rule carries with keys they do not have. */
+function checkAnonymousSets(sets: unknown): void {
+  if (!Array.isArray(sets)) throw new ValidationError('anonymousSets', sets, 'must be an array of sets with their elements');
+  for (const s of sets as unknown[]) {
+    checkWritten(s as object, SET_KEYS, 'anonymous set');
+    const elements = (s as { elements?: unknown }).elements;
+    if (!Array.isArray(elements)) throw new ValidationError('anonymous set elements', elements, 'must be an array');
+    checkElements(elements as SetElement[]);
+  }
+}
+
+/** The netlink flags of an add (`exclusive`: nft `create`); unknown option keys refused. */
+function addFlags(opts: AddOptions): number {
+  rejectUnknownKeys(opts, ADD_OPTION_KEYS, 'add options');
+  return NLM_F_CREATE | (opts.exclusive ? NLM_F_EXCL : 0);
 }
 
 /** A rule's messages (its inline sets, then NEWRULE); returns the index of NEWRULE among them. */

@@ -176,7 +176,7 @@ export async function compareServices(host: Handle, services: Iterable<ServiceRe
     if (!w.sets.has(s.name)) report('', 'set-unexpected', `set ${s.name}`, 2, (tx) => tx.deleteSet({ ...TABLE, name: s.name }));
   }
   for (const [name, { set, service }] of w.sets) {
-    if (!listedSetNames.has(name)) report(service, 'set-missing', `set ${name}`, 3, (tx) => tx.addSet({ ...set, elements: undefined } as never));
+    if (!listedSetNames.has(name)) report(service, 'set-missing', `set ${name}`, 3, (tx) => tx.addSet(set));
   }
   const sets = rs.sets;
   for (const [name, { chain, service }] of w.chains) {

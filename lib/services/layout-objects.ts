@@ -37,7 +37,7 @@ export class DispatchElement implements MapElementLayout {
   ) {}
 }
 
-/** A hairpin member; also the element added or deleted (writeElements reads key and value). */
+/** A hairpin member (added or deleted as a {@link KeyElement}: a transaction refuses an element's unknown keys, set and port among them). */
 export class Member implements MemberLayout {
   constructor(
     readonly set: string,
@@ -61,6 +61,11 @@ export class Port implements PortMembers {
     readonly slotMaps: SlotMap[],
     readonly slots: Fields[],
   ) {}
+}
+
+/** A hairpin member's element: its key. */
+export class KeyElement implements SetElement {
+  constructor(readonly key: Fields) {}
 }
 
 /** A slot's element: deleting it reads the key only, so one object serves both messages. */

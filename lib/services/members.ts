@@ -15,7 +15,7 @@
  */
 import type { SetElement } from '../nftables';
 import type { MemberLayout, PortMembers, SlotMap } from './layout';
-import { SlotElement } from './layout-objects';
+import { KeyElement, SlotElement } from './layout-objects';
 
 /** A member that goes or comes: the set it is in, its element, its port. */
 export type MemberSink = (set: string, element: SetElement, port: string) => void;
@@ -117,7 +117,7 @@ export function diffPortMembers(before: readonly PortMembers[], after: readonly 
   /** Slots of a slot map of `before` that `after` has too (its first n). */
   const kept = new Map<SlotMap, number>();
   for (const p of after) {
-    for (const m of p.hairpin) if (!oldHairpin.keep(m)) come(m.set, m, p.port);
+    for (const m of p.hairpin) if (!oldHairpin.keep(m)) come(m.set, new KeyElement(m.key), p.port);
     const was = p.slotMaps.map((m) => slotMapIn(before, m));
     const keys = p.slotMaps.map((m, i) => keysOf(m, was[i]?.map));
     for (const w of was) if (w) kept.set(w.map, Math.min(w.port.slots.length, p.slots.length));
@@ -138,7 +138,7 @@ export function diffPortMembers(before: readonly PortMembers[], after: readonly 
   }
   let h = 0;
   for (const p of before) {
-    for (const m of p.hairpin) if (!oldHairpin.kept[h++]) gone(m.set, m, p.port);
+    for (const m of p.hairpin) if (!oldHairpin.kept[h++]) gone(m.set, new KeyElement(m.key), p.port);
     for (let slot = 0; slot < p.slots.length; slot++) {
       for (const m of p.slotMaps) if (slot >= (kept.get(m) ?? 0)) gone(m.set, slotElement(m, keysOf(m, undefined), slot, p.slots[slot]), p.port);
     }

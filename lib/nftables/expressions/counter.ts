@@ -3,6 +3,7 @@
  * @module
  */
 import { unknownAttributes, writeRawAttributes } from '../data';
+import { validateCounterValue } from '../ranges';
 import { setIf, type ExpressionCodec, type HasUnknownAttributes } from './codec';
 
 const NFTA_COUNTER_BYTES = 1;
@@ -23,6 +24,9 @@ export const counterCodec: ExpressionCodec<CounterExpression> = {
   name: 'counter',
   type: 'counter',
   encode(w, e) {
+    // Checked first: a negative start failed as a RangeError half-way through the message.
+    if (e.bytes !== undefined) validateCounterValue(e.bytes, 'counter bytes');
+    if (e.packets !== undefined) validateCounterValue(e.packets, 'counter packets');
     if (e.bytes !== undefined) w.be64(NFTA_COUNTER_BYTES, e.bytes);
     if (e.packets !== undefined) w.be64(NFTA_COUNTER_PACKETS, e.packets);
     writeRawAttributes(w, e.unknownAttributes);

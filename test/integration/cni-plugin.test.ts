@@ -98,6 +98,41 @@ describe('nlkit-cni: the CNI protocol', () => {
     expect(hostVeths()).toEqual([]);
   });
 
+  it('ADD asking for an address another attachment holds is code 7 naming it, and leaves nothing behind', () => {
+    const first = add('c1', conf({ runtimeConfig: { ips: ['10.78.0.50/24'] } }));
+    expect(first.status, first.stdout).toBe(0);
+    try {
+      const attempts: Array<[string, unknown, Partial<PluginCall>]> = [
+        ['runtimeConfig.ips', conf({ runtimeConfig: { ips: ['10.78.0.50/24'], portMappings: [{ hostPort: 9190, containerPort: 80 }] } }), {}],
+        ['args.cni.ips', conf({ args: { cni: { ips: ['10.78.0.50'] } } }), {}],
+        ['CNI_ARGS IP', conf(), { args: 'IP=10.78.0.50' }],
+      ];
+      for (const [label, config, more] of attempts) {
+        const out = add('c2', config, more);
+        expect(out.status, label).toBe(1);
+        expect(out.json, label).toMatchObject({ cniVersion: '1.0.0', code: 7 });
+        expect(out.json.msg, label).toBe('requested address 10.78.0.50 is already in use by attachment ctr-c1/eth0');
+        // c2 got nothing (no link, no lease, no published port); c1 keeps its address, lease and veth
+        expect(
+          ipJson(box.ns('c2'), 'link', 'show').map((l: { ifname: string }) => l.ifname),
+          label,
+        ).toEqual(['lo']);
+        expect(leases(scratch.stateDir, 'proto'), label).toEqual({ '10.78.0.50': 'ctr-c1/eth0' });
+        expect(hostVeths(), label).toHaveLength(1);
+        expect(
+          ipJson(box.ns('c1'), 'addr', 'show', 'eth0')[0].addr_info.map((a: { local: string }) => a.local),
+          label,
+        ).toContain('10.78.0.50');
+        expect(JSON.stringify(nftJson(box.ns('host')).filter((o) => o.map?.table === 'nlkit')), label).not.toContain('9190');
+      }
+      // the runtime's DEL after the failed ADD succeeds and leaves c1 alone
+      expect(del('c2', conf()).status).toBe(0);
+      expect(leases(scratch.stateDir, 'proto')).toEqual({ '10.78.0.50': 'ctr-c1/eth0' });
+    } finally {
+      expect(del('c1', conf()).status).toBe(0);
+    }
+  });
+
   it('writes the result in the requested version: 0.3.1 and 0.4.0 tag IP versions, 1.1.0 adds MTUs', () => {
     for (const v of ['0.3.1', '0.4.0', '1.0.0', '1.1.0']) {
       const out = add('c1', conf({ cniVersion: v }));

@@ -8,6 +8,7 @@ import { networkName, networkSpec } from '../../lib/cni/network';
 import { formatResult, resultAddresses } from '../../lib/cni/result';
 import { checkVersion } from '../../lib/cni/versions';
 import { ValidationError } from '../../lib/netlink/errors';
+import { AddressInUseError } from '../../lib/network/ipam';
 
 const codeOf = (f: () => unknown): number | undefined => {
   try {
@@ -93,5 +94,12 @@ describe('nlkit-cni configuration', () => {
     expect(errorResult('1.0.0', new ValidationError('subnet', 'x', 'bad'))).toMatchObject({ cniVersion: '1.0.0', code: 7, details: 'field: subnet' });
     expect(errorResult('1.0.0', new CniError(3, 'gone'))).toEqual({ cniVersion: '1.0.0', code: 3, msg: 'gone' });
     expect(errorResult('1.0.0', new Error('boom'))).toMatchObject({ code: 5, msg: 'boom' });
+    // a requested address another attachment holds is the request's fault (7), not an I/O failure (5)
+    expect(errorResult('1.0.0', new AddressInUseError('10.0.0.5', 'ctr-a/eth0'))).toEqual({
+      cniVersion: '1.0.0',
+      code: 7,
+      msg: 'requested address 10.0.0.5 is already in use by attachment ctr-a/eth0',
+      details: 'address: 10.0.0.5; owner: ctr-a/eth0',
+    });
   });
 });

@@ -5,6 +5,7 @@ import { ipamSubnets, parseConfig } from '../../lib/cni/config';
 import { parseEnvironment } from '../../lib/cni/env';
 import { CniError, errorResult } from '../../lib/cni/errors';
 import { networkName, networkSpec } from '../../lib/cni/network';
+import { checkPortMappings } from '../../lib/cni/port-mappings';
 import { formatResult, resultAddresses } from '../../lib/cni/result';
 import { checkVersion } from '../../lib/cni/versions';
 import { ValidationError } from '../../lib/netlink/errors';
@@ -101,5 +102,37 @@ describe('nlkit-cni configuration', () => {
       msg: 'requested address 10.0.0.5 is already in use by attachment ctr-a/eth0',
       details: 'address: 10.0.0.5; owner: ctr-a/eth0',
     });
+  });
+
+  it('checks port mappings: ports 1-65535, tcp/udp (sctp unsupported), hostIP an address, no host port mapped twice', () => {
+    const m = { hostPort: 8080, containerPort: 80 };
+    expect(checkPortMappings(undefined)).toEqual([]);
+    expect(checkPortMappings([{ ...m, protocol: 'UDP', hostIP: '::ffff:10.0.0.1' }, { ...m, hostIP: '0.0.0.0' }, m])).toEqual([
+      { protocol: 'udp', hostPort: 8080, containerPort: 80, hostIp: '::ffff:10.0.0.1' },
+      { protocol: 'tcp', hostPort: 8080, containerPort: 80, hostIp: undefined },
+      { protocol: 'tcp', hostPort: 8080, containerPort: 80, hostIp: undefined },
+    ]);
+    const refused: Array<[unknown, number]> = [
+      [{ ...m, hostPort: 0 }, 7],
+      [{ ...m, hostPort: 65536 }, 7],
+      [{ ...m, hostPort: 80.5 }, 7],
+      [{ hostPort: 8080 }, 7],
+      [{ ...m, containerPort: '80' }, 7],
+      [{ ...m, protocol: 'icmp' }, 7],
+      [{ ...m, protocol: 6 }, 7],
+      [{ ...m, protocol: 'sctp' }, 2],
+      [{ ...m, hostIP: '10.0.0' }, 7],
+      [{ ...m, hostIP: 7 }, 7],
+      [{ ...m, hostIP: '::1' }, 7],
+      [{ ...m, hostip: '10.0.0.1' }, 2],
+    ];
+    for (const [mapping, code] of refused)
+      expect(
+        codeOf(() => checkPortMappings([mapping as never])),
+        JSON.stringify(mapping),
+      ).toBe(code);
+    expect(codeOf(() => checkPortMappings([m, { ...m, containerPort: 81 }]))).toBe(7);
+    expect(codeOf(() => checkPortMappings([m, { ...m, hostIP: '10.0.0.1' }]))).toBe(7); // every address includes 10.0.0.1
+    expect(checkPortMappings([m, { ...m, protocol: 'udp' }, { ...m, hostPort: 8081 }])).toHaveLength(3);
   });
 });

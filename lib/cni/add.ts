@@ -7,13 +7,14 @@
  * @module
  */
 import * as fs from 'node:fs';
+import { open } from '../handle';
 import type { Attachment, NetworkManager } from '../network/manager';
 import { attachmentKeys, type CniCall } from './call';
-import { isDelegated, type CniRoute, type NetConf } from './config';
+import { ipamSubnets, isDelegated, type CniRoute, type NetConf } from './config';
 import { ipamResult, runIpam, type IpamResult } from './delegate';
 import { CniCode, CniError, withRollbackFailure } from './errors';
 import { attachmentId, ensureNetwork, openManager } from './network';
-import { publishPortMappings } from './port-mappings';
+import { checkMappingHosts, checkPortMappings, publishPortMappings } from './port-mappings';
 import { formatResult, type CniResult } from './result';
 import { addSandboxRoutes, applyBandwidth, isDefaultRoute, setHairpin } from './sandbox-extras';
 
@@ -23,7 +24,17 @@ export async function add(call: CniCall): Promise<Record<string, unknown>> {
   const { containerId, ifname } = attachmentKeys(call);
   const netns = env.netns ?? '';
   if (conf.prevResult !== undefined) throw new CniError(CniCode.invalidConfig, 'nlkit-cni must be the first plugin of a chain (it got a prevResult)');
+  // Everything the configuration asks is checked before anything is done: no lease, no veth, no network for a bad mapping.
+  const mappings = checkPortMappings(conf.runtimeConfig.portMappings);
   if (!fs.existsSync(netns)) throw new CniError(CniCode.unknownContainer, `network namespace ${netns} does not exist`);
+  if (mappings.some((m) => m.hostIp !== undefined)) {
+    const host = await open();
+    try {
+      await checkMappingHosts(host, mappings, familiesOf(conf));
+    } finally {
+      host.close();
+    }
+  }
   const ipamOut = isDelegated(conf.ipam) ? await runIpam(call.runPlugin, conf.ipam.type ?? '', 'ADD', call.stdin) : undefined;
   // From here on a failure gives the delegated lease back: the runtime's retry must not find it taken.
   const undoIpam = async (e: unknown): Promise<never> => {
@@ -51,7 +62,7 @@ export async function add(call: CniCall): Promise<Record<string, unknown>> {
     try {
       await addSandboxRoutes(netns, att, routes);
       if (conf.hairpinMode === true) await setHairpin(nets, att);
-      await publishPortMappings(nets, net.name, id, conf.runtimeConfig.portMappings);
+      await publishPortMappings(nets, net.name, id, mappings);
       if (conf.runtimeConfig.bandwidth) await applyBandwidth(nets, netns, att, conf.runtimeConfig.bandwidth);
     } catch (e) {
       // the runtime retries from a clean state; a detach that fails too leaves veth, lease or ports behind: say so
@@ -67,6 +78,13 @@ export async function add(call: CniCall): Promise<Record<string, unknown>> {
   } finally {
     nets.close();
   }
+}
+
+/** The address families of the network's subnets; undefined when a delegated IPAM plugin decides them. */
+function familiesOf(conf: NetConf): Set<4 | 6> | undefined {
+  if (isDelegated(conf.ipam)) return undefined;
+  const s = ipamSubnets(conf.ipam);
+  return new Set<4 | 6>(s.subnet6 === undefined ? [4] : [4, 6]);
 }
 
 /** The addresses to ask nlkit's IPAM for: the delegated plugin's, else the `ips` capability, args.cni.ips or CNI_ARGS IP. */

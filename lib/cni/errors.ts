@@ -56,6 +56,15 @@ export function toCniError(err: unknown): CniError {
   // by name: importing the IPAM module would load the networks layer for every call, VERSION included
   if (err instanceof Error && err.name === 'IpamExhaustedError')
     return new CniError(CniCode.ipamExhausted, err.message, `subnet: ${String((err as { subnet?: string }).subnet)}`);
+  // a requested address (runtimeConfig.ips, args, CNI_ARGS IP) another attachment holds: the request is what is wrong
+  if (err instanceof Error && err.name === 'AddressInUseError') {
+    const { address, owner } = err as Error & { address?: string; owner?: string };
+    return new CniError(
+      CniCode.invalidConfig,
+      `requested address ${String(address)} is already in use by attachment ${String(owner)}`,
+      `address: ${String(address)}; owner: ${String(owner)}`,
+    );
+  }
   if (err instanceof AttachmentConflictError) return new CniError(CniCode.attachmentConflict, err.message);
   if (err instanceof UnsafeStateDirError) return new CniError(CniCode.ioFailure, err.message, `path: ${err.path}`);
   if (err instanceof NotFoundError && err.what === 'network namespace') return new CniError(CniCode.unknownContainer, err.message);

@@ -9,6 +9,7 @@ import { ValidationError } from '../netlink/errors';
 import { formatIp, parseIp } from '../validate/ip';
 import { isObject, keysOf, rejectUnknownKeys } from '../validate/options';
 import { mapPacked } from './packed';
+import { refuseSpecialIp } from './special-ips';
 
 /** Transport protocols a service port can have (sctp where the kernel has it). */
 export type ServiceProtocol = 'tcp' | 'udp' | 'sctp';
@@ -44,9 +45,14 @@ export interface EndpointSpec {
 export interface ServiceSpec {
   /** 1-63 characters: a-z, 0-9, ".", "_", "-" (e.g. "default.web"). */
   name: string;
-  /** Virtual IPs (IPv4 and/or IPv6); no interface needs them. */
+  /**
+   * Virtual IPs (IPv4 and/or IPv6); no interface needs them. Unicast only:
+   * loopback (127/8, ::1), unspecified (0.0.0.0, ::) and 0.0.0.0/8,
+   * link-local (169.254/16, fe80::/10), multicast (224/4, ff00::/8) and
+   * broadcast addresses, also IPv4-mapped, are a ValidationError.
+   */
   vips: string[];
-  /** Further addresses routed to this host that act like the virtual IPs. */
+  /** Further addresses routed to this host that act like the virtual IPs (unicast only, as `vips`). */
   externalIps?: string[];
   ports: ServicePortSpec[];
   /** Default none: a service without endpoints refuses connections at once. */
@@ -202,7 +208,12 @@ function bool(v: unknown, field: string, dflt: boolean): boolean {
 function addresses(v: unknown, field: string): string[] {
   if (v === undefined) return [];
   if (!Array.isArray(v)) throw new ValidationError(field, v, 'must be an array of IP addresses');
-  const out = mapPacked(v as unknown[], (a) => formatIp(parseIp(a, field).bytes));
+  const out = mapPacked(v as unknown[], (a) => {
+    const { bytes } = parseIp(a, field);
+    const ip = formatIp(bytes);
+    refuseSpecialIp(field, ip, bytes); // loopback, multicast, ...: never a service's (special-ips.ts)
+    return ip;
+  });
   // Not for none or one: an empty array's elements kind differs, and the Set constructor's optimised code would be thrown away on it.
   if (out.length > 1 && new Set(out).size !== out.length) throw new ValidationError(field, v, 'lists an address twice');
   return out;

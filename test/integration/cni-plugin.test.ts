@@ -98,6 +98,90 @@ describe('nlkit-cni: the CNI protocol', () => {
     expect(hostVeths()).toEqual([]);
   });
 
+  it('refuses bad port mappings (code 7, 2 for sctp) before anything is done: no network, lease, veth or link', () => {
+    const pm = (mappings: unknown[], extra: Record<string, unknown> = {}) =>
+      conf({ name: 'pm', bridge: 'nlkpm0', ipam: { subnet: '10.85.0.0/24' }, runtimeConfig: { portMappings: mappings }, ...extra });
+    const ok = { hostPort: 9180, containerPort: 80, protocol: 'tcp' };
+    const cases: Array<[string, unknown[], number, RegExp]> = [
+      ['host port 0', [{ ...ok, hostPort: 0 }], 7, /portMappings\[0\]\.hostPort/],
+      ['host port 65536', [{ ...ok, hostPort: 65536 }], 7, /hostPort: 65536 is not a port/],
+      ['host port as a string', [{ ...ok, hostPort: '9180' }], 7, /hostPort/],
+      ['container port missing', [{ hostPort: 9180, protocol: 'tcp' }], 7, /containerPort/],
+      ['container port negative', [ok, { ...ok, hostPort: 9181, containerPort: -1 }], 7, /portMappings\[1\]\.containerPort/],
+      ['unknown protocol', [{ ...ok, protocol: 'icmp' }], 7, /protocol: "icmp" is not tcp, udp or sctp/],
+      ['sctp', [{ ...ok, protocol: 'SCTP' }], 2, /protocol: SCTP/],
+      ['hostIP not an address', [{ ...ok, hostIP: '10.85.0.256' }], 7, /hostIP/],
+      ['hostIP IPv6 loopback', [{ ...ok, hostIP: '::1' }], 7, /hostIP.*loopback/],
+      ['hostIP not the host', [{ ...ok, hostIP: '192.0.2.1' }], 7, /hostIP: 192\.0\.2\.1 is not an address of the host/],
+      ['hostIP IPv6 on an IPv4 network', [{ ...ok, hostIP: '2001:db8::1' }], 7, /no IPv6 subnet/],
+      ['hostIp misspelt', [{ ...ok, hostIp: '127.0.0.1' }], 2, /hostIp/],
+      ['one host port twice', [ok, { ...ok, containerPort: 81 }], 7, /tcp host port 9180 is mapped twice/],
+    ];
+    try {
+      for (const [label, mappings, code, msg] of cases) {
+        const out = add('c1', pm(mappings));
+        expect(out.status, label).toBe(1);
+        expect(out.json, label).toMatchObject({ cniVersion: '1.0.0', code });
+        expect(out.json.msg, label).toMatch(msg);
+        // nothing was done: the network was not even created (its bridge, its state), the container has no link
+        expect(
+          ipJson(box.ns('host'), 'link', 'show').map((l: { ifname: string }) => l.ifname),
+          label,
+        ).not.toContain('nlkpm0');
+        expect(
+          ipJson(box.ns('c1'), 'link', 'show').map((l: { ifname: string }) => l.ifname),
+          label,
+        ).toEqual(['lo']);
+        expect(leases(scratch.stateDir, 'pm'), label).toEqual({});
+      }
+      // the same mapping twice is one publication, and a good list works
+      const good = pm([ok, ok, { ...ok, protocol: 'udp' }, { hostPort: 9182, containerPort: 82, hostIP: '' }]);
+      const out = add('c1', good);
+      expect(out.status, out.stdout).toBe(0);
+      const elements = JSON.stringify(nftJson(box.ns('host')).filter((o) => o.map?.table === 'nlkit'));
+      expect(elements).toContain('9180');
+      expect(elements).toContain('9182');
+    } finally {
+      expect(del('c1', pm([])).status).toBe(0); // the next tests use c1
+    }
+    expect(hostVeths('nlkpm0')).toEqual([]);
+  });
+
+  it('ADD asking for an address another attachment holds is code 7 naming it, and leaves nothing behind', () => {
+    const first = add('c1', conf({ runtimeConfig: { ips: ['10.78.0.50/24'] } }));
+    expect(first.status, first.stdout).toBe(0);
+    try {
+      const attempts: Array<[string, unknown, Partial<PluginCall>]> = [
+        ['runtimeConfig.ips', conf({ runtimeConfig: { ips: ['10.78.0.50/24'], portMappings: [{ hostPort: 9190, containerPort: 80 }] } }), {}],
+        ['args.cni.ips', conf({ args: { cni: { ips: ['10.78.0.50'] } } }), {}],
+        ['CNI_ARGS IP', conf(), { args: 'IP=10.78.0.50' }],
+      ];
+      for (const [label, config, more] of attempts) {
+        const out = add('c2', config, more);
+        expect(out.status, label).toBe(1);
+        expect(out.json, label).toMatchObject({ cniVersion: '1.0.0', code: 7 });
+        expect(out.json.msg, label).toBe('requested address 10.78.0.50 is already in use by attachment ctr-c1/eth0');
+        // c2 got nothing (no link, no lease, no published port); c1 keeps its address, lease and veth
+        expect(
+          ipJson(box.ns('c2'), 'link', 'show').map((l: { ifname: string }) => l.ifname),
+          label,
+        ).toEqual(['lo']);
+        expect(leases(scratch.stateDir, 'proto'), label).toEqual({ '10.78.0.50': 'ctr-c1/eth0' });
+        expect(hostVeths(), label).toHaveLength(1);
+        expect(
+          ipJson(box.ns('c1'), 'addr', 'show', 'eth0')[0].addr_info.map((a: { local: string }) => a.local),
+          label,
+        ).toContain('10.78.0.50');
+        expect(JSON.stringify(nftJson(box.ns('host')).filter((o) => o.map?.table === 'nlkit')), label).not.toContain('9190');
+      }
+      // the runtime's DEL after the failed ADD succeeds and leaves c1 alone
+      expect(del('c2', conf()).status).toBe(0);
+      expect(leases(scratch.stateDir, 'proto')).toEqual({ '10.78.0.50': 'ctr-c1/eth0' });
+    } finally {
+      expect(del('c1', conf()).status).toBe(0);
+    }
+  });
+
   it('writes the result in the requested version: 0.3.1 and 0.4.0 tag IP versions, 1.1.0 adds MTUs', () => {
     for (const v of ['0.3.1', '0.4.0', '1.0.0', '1.1.0']) {
       const out = add('c1', conf({ cniVersion: v }));

@@ -5,9 +5,11 @@ import { ipamSubnets, parseConfig } from '../../lib/cni/config';
 import { parseEnvironment } from '../../lib/cni/env';
 import { CniError, errorResult } from '../../lib/cni/errors';
 import { networkName, networkSpec } from '../../lib/cni/network';
+import { checkPortMappings } from '../../lib/cni/port-mappings';
 import { formatResult, resultAddresses } from '../../lib/cni/result';
 import { checkVersion } from '../../lib/cni/versions';
 import { ValidationError } from '../../lib/netlink/errors';
+import { AddressInUseError } from '../../lib/network/ipam';
 
 const codeOf = (f: () => unknown): number | undefined => {
   try {
@@ -93,5 +95,44 @@ describe('nlkit-cni configuration', () => {
     expect(errorResult('1.0.0', new ValidationError('subnet', 'x', 'bad'))).toMatchObject({ cniVersion: '1.0.0', code: 7, details: 'field: subnet' });
     expect(errorResult('1.0.0', new CniError(3, 'gone'))).toEqual({ cniVersion: '1.0.0', code: 3, msg: 'gone' });
     expect(errorResult('1.0.0', new Error('boom'))).toMatchObject({ code: 5, msg: 'boom' });
+    // a requested address another attachment holds is the request's fault (7), not an I/O failure (5)
+    expect(errorResult('1.0.0', new AddressInUseError('10.0.0.5', 'ctr-a/eth0'))).toEqual({
+      cniVersion: '1.0.0',
+      code: 7,
+      msg: 'requested address 10.0.0.5 is already in use by attachment ctr-a/eth0',
+      details: 'address: 10.0.0.5; owner: ctr-a/eth0',
+    });
+  });
+
+  it('checks port mappings: ports 1-65535, tcp/udp (sctp unsupported), hostIP an address, no host port mapped twice', () => {
+    const m = { hostPort: 8080, containerPort: 80 };
+    expect(checkPortMappings(undefined)).toEqual([]);
+    expect(checkPortMappings([{ ...m, protocol: 'UDP', hostIP: '::ffff:10.0.0.1' }, { ...m, hostIP: '0.0.0.0' }, m])).toEqual([
+      { protocol: 'udp', hostPort: 8080, containerPort: 80, hostIp: '::ffff:10.0.0.1' },
+      { protocol: 'tcp', hostPort: 8080, containerPort: 80, hostIp: undefined },
+      { protocol: 'tcp', hostPort: 8080, containerPort: 80, hostIp: undefined },
+    ]);
+    const refused: Array<[unknown, number]> = [
+      [{ ...m, hostPort: 0 }, 7],
+      [{ ...m, hostPort: 65536 }, 7],
+      [{ ...m, hostPort: 80.5 }, 7],
+      [{ hostPort: 8080 }, 7],
+      [{ ...m, containerPort: '80' }, 7],
+      [{ ...m, protocol: 'icmp' }, 7],
+      [{ ...m, protocol: 6 }, 7],
+      [{ ...m, protocol: 'sctp' }, 2],
+      [{ ...m, hostIP: '10.0.0' }, 7],
+      [{ ...m, hostIP: 7 }, 7],
+      [{ ...m, hostIP: '::1' }, 7],
+      [{ ...m, hostip: '10.0.0.1' }, 2],
+    ];
+    for (const [mapping, code] of refused)
+      expect(
+        codeOf(() => checkPortMappings([mapping as never])),
+        JSON.stringify(mapping),
+      ).toBe(code);
+    expect(codeOf(() => checkPortMappings([m, { ...m, containerPort: 81 }]))).toBe(7);
+    expect(codeOf(() => checkPortMappings([m, { ...m, hostIP: '10.0.0.1' }]))).toBe(7); // every address includes 10.0.0.1
+    expect(checkPortMappings([m, { ...m, protocol: 'udp' }, { ...m, hostPort: 8081 }])).toHaveLength(3);
   });
 });

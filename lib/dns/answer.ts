@@ -18,13 +18,21 @@ export function response(
   query: Packet,
   rcode: number,
   answers: Answer[] = [],
-  extra: { authoritative?: boolean; recursion?: boolean; additionals?: Answer[] } = {},
+  extra: { authoritative?: boolean; recursion?: boolean; additionals?: Answer[]; questions?: Packet['questions'] } = {},
 ): Packet {
   let flags = rcode;
   if (extra.authoritative) flags |= dnsPacket.AUTHORITATIVE_ANSWER;
   if (((query.flags ?? 0) & dnsPacket.RECURSION_DESIRED) !== 0) flags |= dnsPacket.RECURSION_DESIRED;
   if (extra.recursion) flags |= dnsPacket.RECURSION_AVAILABLE;
-  return { id: query.id ?? 0, type: 'response', flags, questions: query.questions ?? [], answers, authorities: [], additionals: extra.additionals ?? [] };
+  return {
+    id: query.id ?? 0,
+    type: 'response',
+    flags,
+    questions: extra.questions ?? query.questions ?? [],
+    answers,
+    authorities: [],
+    additionals: extra.additionals ?? [],
+  };
 }
 
 function addresses(name: string, type: string, records: readonly NameRecord[], ttl: number): Answer[] {

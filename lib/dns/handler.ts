@@ -74,6 +74,8 @@ export interface HandlerContext {
   upstreams: Upstreams | undefined;
   /** The names of the network the query arrived on (undefined: the sources failed). */
   table: () => Promise<NameTable | undefined>;
+  /** The name is a reverse name of a served network's subnet or of an address a source lists: answered here, never forwarded. */
+  ownsReverse: (name: string) => Promise<boolean>;
 }
 
 const QR = 0x8000;
@@ -132,7 +134,7 @@ async function reply(ctx: HandlerContext, msg: Buffer, viaTcp: boolean): Promise
   if (edns.error === 'badvers') return send(ctx, query, edns, response(query, BADVERS & 0xf, [], { recursion }), viaTcp, BADVERS);
   const table = await ctx.table();
   if (!table) return send(ctx, query, edns, response(query, RCODE.SERVFAIL, [], { recursion }), viaTcp);
-  const local = answerLocally(query, table, ctx.ttl, recursion);
+  const local = answerLocally(query, table, ctx.ttl, recursion, await ctx.ownsReverse(query.questions[0].name));
   if (local) {
     ctx.stats.answered++;
     if (((local.flags ?? 0) & 0xf) === RCODE.NXDOMAIN) ctx.stats.nxdomain++;

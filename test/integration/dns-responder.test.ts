@@ -80,11 +80,17 @@ describe('dnsResponder: names per network, forwarding, refusing', () => {
     expect(a2.names).toEqual([c.c2]);
 
     // A second source: a service name with a port (what services() will provide), on network a only.
-    // "many": 20 A records, an answer of ~740 bytes (over 512, under 1232).
+    // "many": 20 A records, an answer of ~740 bytes (over 512, under 1232). "vip": an address outside the networks' subnets.
     const many = Array.from({ length: 20 }, (_, i) => ({ names: ['many'], ipv4: `10.97.0.${String(100 + i)}` }));
     const services = {
       records: (n: string) =>
-        n === 'a' ? [{ names: ['shop'], ipv4: '10.97.0.200', ports: [{ service: 'http', protocol: 'tcp' as const, port: 8080 }] }, ...many] : [],
+        n === 'a'
+          ? [
+              { names: ['shop'], ipv4: '10.97.0.200', ports: [{ service: 'http', protocol: 'tcp' as const, port: 8080 }] },
+              { names: ['vip'], ipv4: '10.250.0.5', ipv6: 'fd99::5' },
+              ...many,
+            ]
+          : [],
     };
     const common = { manager: nets, host: box.ns('host'), networks: ['a', 'b'], domain: 'nlkit.internal', cacheMs: 0 };
     responder = await dnsResponder({ ...common, upstreams: ['10.251.0.2'], sources: [networkNames(nets), services] });
@@ -129,9 +135,8 @@ describe('dnsResponder: names per network, forwarding, refusing', () => {
       execFileSync('python3', ['-c', `import ipaddress;print(ipaddress.ip_address('${c1v6}').reverse_pointer)`], { encoding: 'utf8' }).trim(),
     );
     expect(dataOf(await udpQuery(c.c2, '10.97.0.1', hex.toString(), 'PTR'))).toEqual(['web.nlkit.internal']);
-    // c1's address is not network b's: forwarded (the upstream says NXDOMAIN), not answered
+    // c1's address is not network b's: NXDOMAIN from the responder itself (see the reverse-lookup test below), not its name
     expect(rcodeOf(await udpQuery(c.c3, '10.98.0.1', rev4, 'PTR'))).toBe('NXDOMAIN');
-    expect(upstream.asked).toContain(`udp:${rev4}`);
   });
 
   it("answers SRV for named ports of a source, with the target's address", async () => {
@@ -275,7 +280,39 @@ describe('dnsResponder: names per network, forwarding, refusing', () => {
     expect(upstream.asked.length).toBe(asked);
   });
 
-  it.runIf(hasDig)('agrees with dig on EDNS and truncation', async () => {
+  it('answers reverse lookups of its networks and services itself (PTR or NXDOMAIN), never asking the upstream', async () => {
+    const rev = (a: string) => `${a.split('.').reverse().join('.')}.in-addr.arpa`;
+    const rev6 = (a: string) =>
+      execFileSync('python3', ['-c', `import ipaddress;print(ipaddress.ip_address('${a}').reverse_pointer)`], { encoding: 'utf8' }).trim();
+    const asked = upstream.asked.length;
+    const local = async (ns: string, gw: string, name: string, type: RecordType = 'PTR', port = 53) => {
+      const r = await udpQuery(ns, gw, name, type, port);
+      expect(r !== 'timeout' && ((r.flags ?? 0) & dnsPacket.AUTHORITATIVE_ANSWER) !== 0).toBe(true);
+      return r;
+    };
+    // a service's address outside the subnets: its name on its network, NXDOMAIN on another
+    expect(dataOf(await local(c.c1, '10.97.0.1', rev('10.250.0.5')))).toEqual(['vip.nlkit.internal']);
+    expect(dataOf(await local(c.c1, '10.97.0.1', rev6('fd99::5')))).toEqual(['vip.nlkit.internal']);
+    expect(rcodeOf(await local(c.c3, '10.98.0.1', rev('10.250.0.5')))).toBe('NXDOMAIN');
+    // an address of network a asked from network b; unused addresses of the subnets (IPv4, IPv6); the gateway
+    expect(rcodeOf(await local(c.c3, '10.98.0.1', rev(v4.c1)))).toBe('NXDOMAIN');
+    expect(rcodeOf(await local(c.c1, '10.97.0.1', rev('10.97.0.99')))).toBe('NXDOMAIN');
+    expect(rcodeOf(await local(c.c3, '10.98.0.1', rev('10.98.0.250')))).toBe('NXDOMAIN');
+    expect(rcodeOf(await local(c.c1, '10.97.0.1', rev6('fd97::99')))).toBe('NXDOMAIN');
+    expect(rcodeOf(await local(c.c1, 'fd97::1', rev6('fd97::1')))).toBe('NXDOMAIN');
+    // another type for a known address, and the subnet's own reverse zone: they exist, without records (NODATA)
+    const nodata = await local(c.c1, '10.97.0.1', rev(v4.c2), 'TXT');
+    expect([rcodeOf(nodata), dataOf(nodata)]).toEqual(['NOERROR', []]);
+    expect(rcodeOf(await local(c.c1, '10.97.0.1', '0.97.10.in-addr.arpa', 'SOA'))).toBe('NOERROR');
+    // without upstreams: NXDOMAIN too, not REFUSED
+    expect(rcodeOf(await local(c.c1, '10.97.0.1', rev('10.97.0.99'), 'PTR', 5353))).toBe('NXDOMAIN');
+    expect(upstream.asked.slice(asked)).toEqual([]);
+    // an address that is not the networks': forwarded as before
+    expect(rcodeOf(await udpQuery(c.c1, '10.97.0.1', rev('192.0.2.77'), 'PTR'))).toBe('NXDOMAIN');
+    expect(upstream.asked.slice(asked)).toEqual([`udp:${rev('192.0.2.77')}`]);
+  });
+
+  it.runIf(hasDig)('agrees with dig on EDNS, truncation and local reverse lookups', async () => {
     const dig = async (ns: string, ...args: string[]) =>
       (await execFileAsync('ip', ['netns', 'exec', ns, 'dig', '+time=2', '+tries=1', ...args], { encoding: 'utf8' })).stdout;
     const asked = upstream.asked.length;
@@ -288,6 +325,9 @@ describe('dnsResponder: names per network, forwarding, refusing', () => {
     expect(cut).toMatch(/; EDNS: version: 0, flags:; udp: 1232/);
     expect(await dig(c.c2, '@10.97.0.1', '+noedns', '+ignore', 'many.nlkit.internal')).toMatch(/flags: qr aa tc rd ra;/);
     expect(await dig(c.c2, '@10.97.0.1', '+bufsize=1232', 'many.nlkit.internal')).toMatch(/flags: qr aa rd ra; QUERY: 1, ANSWER: 20,/);
+    expect(await dig(c.c1, '@10.97.0.1', '-x', '10.97.0.99')).toMatch(/status: NXDOMAIN/);
+    expect(await dig(c.c3, '@10.98.0.1', '-x', v4.c1)).toMatch(/status: NXDOMAIN/);
+    expect(await dig(c.c1, '@10.97.0.1', '+short', '-x', '10.250.0.5')).toBe('vip.nlkit.internal.\n');
     expect(upstream.asked.slice(asked)).toEqual([]);
   });
 

@@ -1,6 +1,7 @@
 /**
  * Answering one query from a network's names: A, AAAA, PTR and SRV for what
- * the table knows, NXDOMAIN for unknown names under the domain (NODATA for
+ * the table knows, NXDOMAIN for unknown names under the domain and for
+ * reverse names of the responder's networks without a name here (NODATA for
  * the domain itself and the names between it and a known one), and
  * "not ours" (undefined) for everything else, which the responder forwards.
  * @module
@@ -18,13 +19,21 @@ export function response(
   query: Packet,
   rcode: number,
   answers: Answer[] = [],
-  extra: { authoritative?: boolean; recursion?: boolean; additionals?: Answer[] } = {},
+  extra: { authoritative?: boolean; recursion?: boolean; additionals?: Answer[]; questions?: Packet['questions'] } = {},
 ): Packet {
   let flags = rcode;
   if (extra.authoritative) flags |= dnsPacket.AUTHORITATIVE_ANSWER;
   if (((query.flags ?? 0) & dnsPacket.RECURSION_DESIRED) !== 0) flags |= dnsPacket.RECURSION_DESIRED;
   if (extra.recursion) flags |= dnsPacket.RECURSION_AVAILABLE;
-  return { id: query.id ?? 0, type: 'response', flags, questions: query.questions ?? [], answers, authorities: [], additionals: extra.additionals ?? [] };
+  return {
+    id: query.id ?? 0,
+    type: 'response',
+    flags,
+    questions: extra.questions ?? query.questions ?? [],
+    answers,
+    authorities: [],
+    additionals: extra.additionals ?? [],
+  };
 }
 
 function addresses(name: string, type: string, records: readonly NameRecord[], ttl: number): Answer[] {
@@ -53,8 +62,9 @@ function srv(q: Question, name: string, table: NameTable, ttl: number): Packet['
 /**
  * The local answer to a query, or undefined when the name is not this
  * network's (to be forwarded, or refused).
+ * @param ownReverse the name is a reverse name of the responder's networks or of an address its sources list: answered here whatever this network knows of it
  */
-export function answerLocally(query: Packet, table: NameTable, ttl: number, recursion: boolean): Packet | undefined {
+export function answerLocally(query: Packet, table: NameTable, ttl: number, recursion: boolean, ownReverse = false): Packet | undefined {
   const q = query.questions?.[0];
   if (!q) return response(query, RCODE.FORMERR);
   if (q.class !== 'IN' && q.class !== undefined) return undefined;
@@ -62,8 +72,10 @@ export function answerLocally(query: Packet, table: NameTable, ttl: number, recu
   const local = { authoritative: true, recursion };
   if (q.type === 'PTR') {
     const target = table.reverse(name);
-    return target === undefined ? undefined : response(query, RCODE.NOERROR, [{ type: 'PTR', name: q.name, ttl, data: target }], local);
+    if (target !== undefined) return response(query, RCODE.NOERROR, [{ type: 'PTR', name: q.name, ttl, data: target }], local);
   }
+  // Another network's address, one without a name, a type other than PTR: still ours, never forwarded (it tells the upstream about the networks).
+  if (ownReverse) return response(query, table.reverseExists(name) ? RCODE.NOERROR : RCODE.NXDOMAIN, [], local);
   if (q.type === 'SRV') {
     const answers = srv(q, name, table, ttl);
     if (answers) {

@@ -1,12 +1,14 @@
 /**
- * One DNS message in, one reply out (or none): decode, answer from the
- * network's names, forward or refuse, and truncate what does not fit a UDP
- * reply. Never throws: a malformed message is FORMERR or dropped.
+ * One DNS message in, one reply out (or none): decode, check (one question,
+ * EDNS version 0), answer from the network's names, forward or refuse, add
+ * our OPT for an EDNS client, and truncate what does not fit its UDP size.
+ * Never throws: a malformed message is FORMERR or dropped.
  * @module
  */
 import * as dnsPacket from 'dns-packet';
-import type { Packet } from 'dns-packet';
+import type { OptAnswer, Packet } from 'dns-packet';
 import { answerLocally, RCODE, response } from './answer';
+import { BADVERS, ednsOf, replyOpt, udpLimit, withOurOpt, type Edns } from './edns';
 import type { NameTable } from './name-table';
 import type { Upstreams } from './upstream';
 
@@ -24,7 +26,7 @@ export interface DnsStats {
   upstreamFailures: number;
   /** Answered REFUSED: a name not the network's and no upstreams, or a UDP client from outside the network (TCP ones are closed: `tcpRejected`). */
   refused: number;
-  /** Not a DNS query: answered FORMERR (or dropped when not even its header was readable, or it was a response). */
+  /** Not a DNS query, or not exactly one question, or two OPT records: answered FORMERR (or dropped when not even its header was readable, or it was a response). */
   malformed: number;
   /** UDP replies truncated (TC) because they were too long: the client asks again over TCP. */
   truncated: number;
@@ -67,11 +69,13 @@ export function emptyStats(): DnsStats {
 export interface HandlerContext {
   stats: DnsStats;
   ttl: number;
-  /** The longest UDP reply sent, whatever buffer size the client offers (EDNS0); longer ones are truncated. */
+  /** The longest UDP reply sent, whatever buffer size the client offers (EDNS0); longer ones are truncated. Advertised in our OPT. */
   maxUdpReply: number;
   upstreams: Upstreams | undefined;
   /** The names of the network the query arrived on (undefined: the sources failed). */
   table: () => Promise<NameTable | undefined>;
+  /** The name is a reverse name of a served network's subnet or of an address a source lists: answered here, never forwarded. */
+  ownsReverse: (name: string) => Promise<boolean>;
 }
 
 const QR = 0x8000;
@@ -86,18 +90,22 @@ function headerOnly(msg: Buffer, rcode: number): Buffer | undefined {
   return out;
 }
 
-/** The UDP payload size the client accepts (EDNS0), at least 512, at most `max` (large UDP replies fragment and amplify). */
-function udpLimit(query: Packet, max: number): number {
-  const opt = query.additionals?.find((a) => a.type === 'OPT');
-  const size = opt && 'udpPayloadSize' in opt ? opt.udpPayloadSize : 512;
-  return Math.min(Math.max(size, 512), max);
+/** The reply as bytes: with our OPT when the client sent one (RFC 6891 7), cut to fit a UDP reply. */
+function send(ctx: HandlerContext, query: Packet, edns: Edns, reply: Packet, viaTcp: boolean, rcode = (reply.flags ?? 0) & 0xf): Buffer {
+  const opt = edns.opt && replyOpt(edns.opt, ctx.maxUdpReply, rcode);
+  const out = Buffer.from(dnsPacket.encode(opt ? { ...reply, additionals: [...(reply.additionals ?? []), opt] } : reply));
+  return viaTcp ? out : fitUdp(ctx, query, edns, out, opt);
 }
 
-/** The reply cut to its header and question, with TC set, when it is longer than the UDP limit. */
-function fitUdp(ctx: HandlerContext, query: Packet, reply: Buffer): Buffer {
-  if (reply.length <= udpLimit(query, ctx.maxUdpReply)) return reply;
+/**
+ * The reply cut to its header, question and OPT, with TC set, when it is
+ * longer than the client's UDP limit: 512 bytes without EDNS, its EDNS size
+ * (at least 512) with, never more than `maxUdpReply`.
+ */
+function fitUdp(ctx: HandlerContext, query: Packet, edns: Edns, reply: Buffer, opt: OptAnswer | undefined): Buffer {
+  if (reply.length <= udpLimit(edns, ctx.maxUdpReply)) return reply;
   ctx.stats.truncated++;
-  const short = Buffer.from(dnsPacket.encode(response(query, reply.readUInt16BE(2) & 0xf)));
+  const short = Buffer.from(dnsPacket.encode(response(query, reply.readUInt16BE(2) & 0xf, [], { additionals: opt ? [opt] : [] })));
   short.writeUInt16BE(short.readUInt16BE(2) | TC | (reply.readUInt16BE(2) & 0x0580), 2);
   return short;
 }
@@ -116,26 +124,35 @@ async function reply(ctx: HandlerContext, msg: Buffer, viaTcp: boolean): Promise
   }
   if ((msg.readUInt16BE(2) & 0x7800) !== 0) return headerOnly(msg, RCODE.NOTIMP); // an opcode other than QUERY
   const recursion = (ctx.upstreams?.size ?? 0) > 0;
+  const edns = ednsOf(query);
+  // Two OPTs, or not exactly one question (RFC 1035 4.1.2 allows more, but no server answers several): FORMERR, nothing answered or forwarded.
+  if (edns.error === 'formerr' || query.questions?.length !== 1) {
+    ctx.stats.malformed++;
+    return send(ctx, query, edns, response(query, RCODE.FORMERR, [], { recursion, questions: [] }), viaTcp);
+  }
+  // An EDNS version other than 0: BADVERS, its upper bits in our OPT (RFC 6891 6.1.3).
+  if (edns.error === 'badvers') return send(ctx, query, edns, response(query, BADVERS & 0xf, [], { recursion }), viaTcp, BADVERS);
   const table = await ctx.table();
-  if (!table) return Buffer.from(dnsPacket.encode(response(query, RCODE.SERVFAIL, [], { recursion })));
-  const local = answerLocally(query, table, ctx.ttl, recursion);
+  if (!table) return send(ctx, query, edns, response(query, RCODE.SERVFAIL, [], { recursion }), viaTcp);
+  const local = answerLocally(query, table, ctx.ttl, recursion, await ctx.ownsReverse(query.questions[0].name));
   if (local) {
     ctx.stats.answered++;
     if (((local.flags ?? 0) & 0xf) === RCODE.NXDOMAIN) ctx.stats.nxdomain++;
-    const out = Buffer.from(dnsPacket.encode(local));
-    return viaTcp ? out : fitUdp(ctx, query, out);
+    return send(ctx, query, edns, local, viaTcp);
   }
   if (!ctx.upstreams || !recursion) {
     ctx.stats.refused++;
-    return Buffer.from(dnsPacket.encode(response(query, RCODE.REFUSED)));
+    return send(ctx, query, edns, response(query, RCODE.REFUSED), viaTcp);
   }
   ctx.stats.forwarded++;
   const upstream = await ctx.upstreams.forward(msg, viaTcp);
   if (!upstream) {
     ctx.stats.upstreamFailures++;
-    return Buffer.from(dnsPacket.encode(response(query, RCODE.SERVFAIL, [], { recursion })));
+    return send(ctx, query, edns, response(query, RCODE.SERVFAIL, [], { recursion }), viaTcp);
   }
-  return viaTcp ? upstream : fitUdp(ctx, query, upstream);
+  if (!edns.opt) return viaTcp ? upstream : fitUdp(ctx, query, edns, upstream, undefined);
+  const ours = withOurOpt(upstream, edns.opt, ctx.maxUdpReply);
+  return viaTcp ? ours.reply : fitUdp(ctx, query, edns, ours.reply, ours.opt);
 }
 
 /**

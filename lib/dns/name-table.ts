@@ -25,6 +25,8 @@ export class NameTable {
    * which tells a resolver that nothing below exists either (RFC 8020).
    */
   private readonly interior = new Set<string>();
+  /** Reverse names above an address's ("0.97.10.in-addr.arpa" above "2.0.97.10.in-addr.arpa"): they exist, without records. */
+  private readonly reverseInterior = new Set<string>();
 
   /** @param domain lower-case, without dots around it; '' for none */
   constructor(
@@ -41,7 +43,7 @@ export class NameTable {
       const first = r.names[0] as string | undefined;
       if (first === undefined) continue;
       const fqdn = domain === '' ? first.toLowerCase() : `${first.toLowerCase()}.${domain}`;
-      for (const a of [r.ipv4, r.ipv6]) if (a !== undefined && !this.byReverse.has(reverseName(a))) this.byReverse.set(reverseName(a), fqdn);
+      for (const a of [r.ipv4, r.ipv6]) if (a !== undefined && !this.byReverse.has(reverseName(a))) this.addReverse(reverseName(a), fqdn);
     }
   }
 
@@ -55,6 +57,11 @@ export class NameTable {
     return this.byReverse.get(name);
   }
 
+  /** The (lower-case) reverse name is an address's here, or above one ("0.97.10.in-addr.arpa"). */
+  reverseExists(name: string): boolean {
+    return this.byReverse.has(name) || this.reverseInterior.has(name);
+  }
+
   /** The name is under the domain (so an unknown one is NXDOMAIN, not forwarded). */
   owns(name: string): boolean {
     return this.domain !== '' && (name === this.domain || name.endsWith(`.${this.domain}`));
@@ -63,6 +70,11 @@ export class NameTable {
   /** The (lower-case) name exists under the domain without records of its own (answer NODATA). */
   isInterior(name: string): boolean {
     return this.interior.has(name);
+  }
+
+  private addReverse(name: string, target: string): void {
+    this.byReverse.set(name, target);
+    for (let i = name.indexOf('.'); i !== -1; i = name.indexOf('.', i + 1)) this.reverseInterior.add(name.slice(i + 1));
   }
 
   private add(name: string, r: NameRecord): void {

@@ -12,6 +12,7 @@ import type { Attachment } from '../network/attachments';
 import { bindUdp, listenTcp } from '../sockets/inet';
 import { emptyStats, handleMessage, type DnsStats, type HandlerContext } from './handler';
 import { NameTable } from './name-table';
+import { reversePrefix, ReverseZones } from './reverse-zones';
 import { checkOptions, type CheckedOptions, type DnsResponderOptions } from './options';
 import { RateLimit } from './rate-limit';
 import { TcpClients } from './tcp-clients';
@@ -35,6 +36,8 @@ export class DnsResponder {
   private readonly warned = new Set<string>();
   private readonly rateLimit?: RateLimit;
   private upstreams?: Upstreams;
+  /** The served networks' subnets, whose reverse names are answered here. */
+  private zones = new ReverseZones([]);
   private closed = false;
 
   /** @internal use {@link dnsResponder} */
@@ -47,8 +50,9 @@ export class DnsResponder {
   async start(): Promise<void> {
     const o = this.opts;
     if (o.upstreams.length > 0) this.upstreams = new Upstreams(o.upstreams, o.host, o.timeoutMs, () => this.counters.upstreamMismatches++);
-    for (const network of o.networks) {
-      const n = await o.manager.get(network);
+    const served = await Promise.all(o.networks.map(async (network) => ({ network, n: await o.manager.get(network) })));
+    this.zones = new ReverseZones(served.flatMap(({ n }) => [n.subnet, n.subnet6].filter((s): s is string => s !== undefined)));
+    for (const { network, n } of served) {
       const subnets = [n.subnet, n.subnet6].filter((s): s is string => s !== undefined).map((s) => new AddressPool(s));
       const member = (address: string): boolean => {
         const plain = address.replace(/^::ffff:(?=\d+\.)/, '').replace(/%.*$/, '');
@@ -98,7 +102,14 @@ export class DnsResponder {
   /** Serves one gateway address of a network; `member` tells the network's clients (queries from elsewhere are refused). */
   private async listen(network: string, address: string, member: (address: string) => boolean): Promise<void> {
     const o = this.opts;
-    const ctx: HandlerContext = { stats: this.counters, ttl: o.ttl, maxUdpReply: o.maxUdpReply, upstreams: this.upstreams, table: () => this.table(network) };
+    const ctx: HandlerContext = {
+      stats: this.counters,
+      ttl: o.ttl,
+      maxUdpReply: o.maxUdpReply,
+      upstreams: this.upstreams,
+      table: () => this.table(network),
+      ownsReverse: (name) => this.ownsReverse(name),
+    };
     // freebind: an IPv6 gateway may still be tentative (duplicate address detection) when the responder starts.
     const udp = await bindUdp({ netns: o.host, host: address, port: o.port, freebind: true });
     this.udp.push(udp);
@@ -133,6 +144,21 @@ export class DnsResponder {
     process.emitWarning(e, { code: 'NLKIT_DNS_SOCKET_ERROR', detail: 'the DNS responder keeps running; pass onError to see every error' });
   }
 
+  /**
+   * A reverse name the responder answers itself, whichever network asks: in
+   * a served network's subnet, or an address a source lists for one (a
+   * service's VIP outside the subnets). A network whose sources fail does not count.
+   */
+  private async ownsReverse(name: string): Promise<boolean> {
+    const lower = name.toLowerCase().replace(/\.$/, '');
+    const prefix = reversePrefix(lower);
+    if (!prefix) return false;
+    if (this.zones.covers(prefix)) return true;
+    if (prefix.prefixLength !== prefix.bytes.length * 8) return false;
+    const tables = await Promise.all(this.opts.networks.map((n) => this.table(n)));
+    return tables.some((t) => t?.reverse(lower) !== undefined);
+  }
+
   /** The network's names: every source's records, reused for `cacheMs`. A failing source fails the query (SERVFAIL), not the responder. */
   private table(network: string): Promise<NameTable | undefined> {
     const now = Date.now();
@@ -155,8 +181,10 @@ export class DnsResponder {
  * gateway addresses (UDP and TCP, port 53 by default), in the manager's host
  * namespace. It answers A, AAAA and PTR for the names of the sandboxes on
  * that network (`attach({ names })`, default their ids) and SRV for named
- * ports of other sources; forwards every other name to `upstreams`, or
- * answers REFUSED without them. Point sandboxes at it with
+ * ports of other sources, and every reverse lookup of the served networks'
+ * addresses (NXDOMAIN without a name there); forwards every other name to
+ * `upstreams`, or answers REFUSED without them. EDNS clients get an OPT
+ * advertising `maxUdpReply`. Point sandboxes at it with
  * {@link DnsResponder.resolvConf}.
  * @example
  * const nets = await networks({ host: 'host1' });

@@ -3,7 +3,7 @@
 import type * as dgram from 'node:dgram';
 import type * as net from 'node:net';
 import * as dnsPacket from 'dns-packet';
-import type { Answer, Packet, RecordType } from 'dns-packet';
+import type { Answer, OptAnswer, Packet, RecordType } from 'dns-packet';
 import { bindUdp, connectTcp, listenTcp } from '../../lib';
 import { frame, readFrames } from '../../lib/dns/tcp-frames';
 
@@ -115,3 +115,29 @@ export async function tcpFate(netns: string, server: string, port = 53): Promise
     sock.destroy();
   }
 }
+
+/** A whole message over UDP from `netns` (a packet to encode, or raw bytes); the reply decoded with its size in bytes, or 'timeout'. */
+export async function udpExchange(
+  netns: string,
+  server: string,
+  message: Packet | Buffer,
+  port = 53,
+): Promise<{ reply: Packet; size: number; raw: Buffer } | 'timeout'> {
+  const sock = await bindUdp({ netns, host: server.includes(':') ? '::' : '0.0.0.0' });
+  try {
+    const bytes = Buffer.isBuffer(message) ? message : Buffer.from(dnsPacket.encode({ id: nextId++ & 0xffff, ...message }));
+    const raw = await udpRaw(sock, server, bytes, port, 3000);
+    return raw === undefined ? 'timeout' : { reply: dnsPacket.decode(raw), size: raw.length, raw };
+  } finally {
+    sock.close();
+  }
+}
+
+/** The OPT records of a reply (EDNS, RFC 6891). */
+export const optsOf = (p: Packet): OptAnswer[] => (p.additionals ?? []).filter((a): a is OptAnswer => a.type === 'OPT');
+
+/** The full response code: the header's 4 bits and the OPT's upper 8 (16 is BADVERS). */
+export const extendedRcodeOf = (p: Packet): number => {
+  const opt = optsOf(p)[0] as OptAnswer | undefined;
+  return ((opt?.extendedRcode ?? 0) << 4) | ((p.flags ?? 0) & 0xf);
+};

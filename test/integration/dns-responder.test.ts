@@ -9,10 +9,35 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bindUdp, deleteNetns, dnsResponder, networkNames, ValidationError, type DnsResponder } from '../../lib';
 import { networks, type NetworkManager } from '../../lib/network/manager';
-import { dataOf, fakeUpstream, rcodeOf, tcpFate, tcpQuery, truncated, udpQuery } from '../helpers/dns';
+import * as dnsPacket from 'dns-packet';
+import type { Answer, OptAnswer, Packet, RecordType } from 'dns-packet';
+import { dataOf, extendedRcodeOf, fakeUpstream, optsOf, rcodeOf, tcpFate, tcpQuery, truncated, udpExchange, udpQuery } from '../helpers/dns';
 import { ip, uniqueNetnsName, useNetns } from '../helpers/netns';
 
 const execFileAsync = promisify(execFile);
+/** An EDNS OPT record offering `udpPayloadSize` (RFC 6891). */
+const opt = (udpPayloadSize: number, ednsVersion = 0, flags = 0): OptAnswer => ({
+  type: 'OPT',
+  name: '.',
+  udpPayloadSize,
+  extendedRcode: 0,
+  ednsVersion,
+  flags,
+  flag_do: false,
+  options: [],
+});
+/** A recursive query for `name` with the given additional records. */
+const query = (name: string, type: RecordType = 'A', additionals: Answer[] = []): Packet => ({
+  type: 'query',
+  flags: dnsPacket.RECURSION_DESIRED,
+  questions: [{ type, name, class: 'IN' }],
+  additionals,
+});
+/** The reply of a UDP exchange (failing the test on a timeout). */
+const replyOf = (r: Awaited<ReturnType<typeof udpExchange>>): Packet => {
+  if (r === 'timeout') throw new Error('no reply');
+  return r.reply;
+};
 const hasDig = (() => {
   try {
     execFileSync('dig', ['-v'], { stdio: 'ignore' });
@@ -55,8 +80,17 @@ describe('dnsResponder: names per network, forwarding, refusing', () => {
     expect(a2.names).toEqual([c.c2]);
 
     // A second source: a service name with a port (what services() will provide), on network a only.
+    // "many": 20 A records, an answer of ~740 bytes (over 512, under 1232). "vip": an address outside the networks' subnets.
+    const many = Array.from({ length: 20 }, (_, i) => ({ names: ['many'], ipv4: `10.97.0.${String(100 + i)}` }));
     const services = {
-      records: (n: string) => (n === 'a' ? [{ names: ['shop'], ipv4: '10.97.0.200', ports: [{ service: 'http', protocol: 'tcp' as const, port: 8080 }] }] : []),
+      records: (n: string) =>
+        n === 'a'
+          ? [
+              { names: ['shop'], ipv4: '10.97.0.200', ports: [{ service: 'http', protocol: 'tcp' as const, port: 8080 }] },
+              { names: ['vip'], ipv4: '10.250.0.5', ipv6: 'fd99::5' },
+              ...many,
+            ]
+          : [],
     };
     const common = { manager: nets, host: box.ns('host'), networks: ['a', 'b'], domain: 'nlkit.internal', cacheMs: 0 };
     responder = await dnsResponder({ ...common, upstreams: ['10.251.0.2'], sources: [networkNames(nets), services] });
@@ -101,9 +135,8 @@ describe('dnsResponder: names per network, forwarding, refusing', () => {
       execFileSync('python3', ['-c', `import ipaddress;print(ipaddress.ip_address('${c1v6}').reverse_pointer)`], { encoding: 'utf8' }).trim(),
     );
     expect(dataOf(await udpQuery(c.c2, '10.97.0.1', hex.toString(), 'PTR'))).toEqual(['web.nlkit.internal']);
-    // c1's address is not network b's: forwarded (the upstream says NXDOMAIN), not answered
+    // c1's address is not network b's: NXDOMAIN from the responder itself (see the reverse-lookup test below), not its name
     expect(rcodeOf(await udpQuery(c.c3, '10.98.0.1', rev4, 'PTR'))).toBe('NXDOMAIN');
-    expect(upstream.asked).toContain(`udp:${rev4}`);
   });
 
   it("answers SRV for named ports of a source, with the target's address", async () => {
@@ -163,6 +196,139 @@ describe('dnsResponder: names per network, forwarding, refusing', () => {
       await nets.detach('b', c4);
     }
     expect(rcodeOf(await udpQuery(c.c3, '10.98.0.1', 'cache.nlkit.internal'))).toBe('NXDOMAIN');
+  });
+
+  it('EDNS: an OPT query gets an OPT advertising maxUdpReply (DO copied), BADVERS for version 1, FORMERR for two OPTs', async () => {
+    // local answer, local NXDOMAIN, forwarded answer, REFUSED: each with one OPT of version 0 offering 1232 bytes
+    for (const [r, rcode] of [
+      [replyOf(await udpExchange(c.c2, '10.97.0.1', query('web.nlkit.internal', 'A', [opt(4096)]))), 'NOERROR'],
+      [replyOf(await udpExchange(c.c2, '10.97.0.1', query('nope.nlkit.internal', 'A', [opt(4096)]))), 'NXDOMAIN'],
+      [replyOf(await udpExchange(c.c2, '10.97.0.1', query('example.test', 'A', [opt(4096)]))), 'NOERROR'],
+      [replyOf(await udpExchange(c.c2, '10.97.0.1', query('example.test', 'A', [opt(4096)]), 5353)), 'REFUSED'],
+    ] as const) {
+      expect(rcodeOf(r)).toBe(rcode);
+      expect(optsOf(r)).toMatchObject([{ name: '.', udpPayloadSize: 1232, ednsVersion: 0, extendedRcode: 0 }]);
+    }
+    expect(dataOf(replyOf(await udpExchange(c.c2, '10.97.0.1', query('example.test', 'A', [opt(4096)]))))).toEqual(['192.0.2.10']);
+    // DNSSEC OK is echoed (RFC 3225); a query without OPT gets none
+    expect(optsOf(replyOf(await udpExchange(c.c2, '10.97.0.1', query('web.nlkit.internal', 'A', [opt(1232, 0, dnsPacket.DNSSEC_OK)]))))[0]?.flag_do).toBe(true);
+    expect(optsOf(replyOf(await udpExchange(c.c2, '10.97.0.1', query('web.nlkit.internal'))))).toEqual([]);
+
+    // EDNS version 1: BADVERS (16: 1 in the OPT's upper bits, 0 in the header) with an OPT of version 0, no answer, not forwarded
+    const asked = upstream.asked.length;
+    for (const name of ['web.nlkit.internal', 'example.test']) {
+      const bad = replyOf(await udpExchange(c.c2, '10.97.0.1', query(name, 'A', [opt(4096, 1)])));
+      expect(extendedRcodeOf(bad)).toBe(16);
+      expect(bad.answers).toEqual([]);
+      expect(optsOf(bad)).toMatchObject([{ ednsVersion: 0, extendedRcode: 1, udpPayloadSize: 1232 }]);
+    }
+    expect(upstream.asked.length).toBe(asked);
+    // two OPT records: FORMERR (RFC 6891 6.1.1)
+    const two = replyOf(await udpExchange(c.c2, '10.97.0.1', query('web.nlkit.internal', 'A', [opt(4096), opt(4096)])));
+    expect(rcodeOf(two)).toBe('FORMERR');
+    expect(two.answers).toEqual([]);
+  });
+
+  it("truncates UDP answers to the client's size: 512 without EDNS, its EDNS size (at least 512, at most maxUdpReply), TC with the OPT kept", async () => {
+    const ask = async (additionals: Answer[]) => {
+      const r = await udpExchange(c.c2, '10.97.0.1', query('many.nlkit.internal', 'A', additionals));
+      if (r === 'timeout') throw new Error('no reply');
+      return r;
+    };
+    const plain = await ask([]); // ~740 bytes do not fit 512
+    expect(plain.size).toBeLessThanOrEqual(512);
+    expect(truncated(plain.reply)).toBe(true);
+    expect(optsOf(plain.reply)).toEqual([]);
+    const big = await ask([opt(4096)]); // fits 1232: whole
+    expect(truncated(big.reply)).toBe(false);
+    expect(big.reply.answers).toHaveLength(20);
+    expect(big.size).toBeGreaterThan(512);
+    expect(optsOf(big.reply)).toMatchObject([{ udpPayloadSize: 1232 }]);
+    for (const size of [600, 100]) {
+      const cut = await ask([opt(size)]); // 600: over it; 100: taken as 512
+      expect(cut.size).toBeLessThanOrEqual(Math.max(size, 512));
+      expect(truncated(cut.reply)).toBe(true);
+      expect(rcodeOf(cut.reply)).toBe('NOERROR');
+      expect(optsOf(cut.reply)).toMatchObject([{ udpPayloadSize: 1232, ednsVersion: 0 }]); // the OPT stays in a truncated reply (RFC 6891 7)
+    }
+    expect((await tcpQuery(c.c2, '10.97.0.1', 'many.nlkit.internal')).answers).toHaveLength(20);
+  });
+
+  it('answers FORMERR to a query without exactly one question (0 or 2), answering and forwarding neither', async () => {
+    const asked = upstream.asked.length;
+    const none = Buffer.from([0x12, 0x34, 0x01, 0x00, 0, 0, 0, 0, 0, 0, 0, 0]); // QDCOUNT 0
+    const r0 = replyOf(await udpExchange(c.c2, '10.97.0.1', none));
+    expect([r0.id, rcodeOf(r0), r0.answers]).toEqual([0x1234, 'FORMERR', []]);
+    for (const names of [
+      ['web.nlkit.internal', 'api.nlkit.internal'],
+      ['example.test', 'web.nlkit.internal'],
+    ]) {
+      const two: Packet = {
+        type: 'query',
+        flags: dnsPacket.RECURSION_DESIRED,
+        questions: names.map((name) => ({ type: 'A' as const, name, class: 'IN' as const })),
+      };
+      const r = replyOf(await udpExchange(c.c2, '10.97.0.1', two));
+      expect(rcodeOf(r)).toBe('FORMERR');
+      expect(r.answers).toEqual([]);
+      expect((await tcpQuery(c.c2, '10.97.0.1', 'web.nlkit.internal')).answers).toHaveLength(1); // and it goes on answering
+    }
+    // with EDNS the FORMERR carries the OPT
+    const withOpt = replyOf(await udpExchange(c.c2, '10.97.0.1', { type: 'query', flags: 0, questions: [], additionals: [opt(4096)] }));
+    expect(rcodeOf(withOpt)).toBe('FORMERR');
+    expect(optsOf(withOpt)).toHaveLength(1);
+    expect(upstream.asked.length).toBe(asked);
+  });
+
+  it('answers reverse lookups of its networks and services itself (PTR or NXDOMAIN), never asking the upstream', async () => {
+    const rev = (a: string) => `${a.split('.').reverse().join('.')}.in-addr.arpa`;
+    const rev6 = (a: string) =>
+      execFileSync('python3', ['-c', `import ipaddress;print(ipaddress.ip_address('${a}').reverse_pointer)`], { encoding: 'utf8' }).trim();
+    const asked = upstream.asked.length;
+    const local = async (ns: string, gw: string, name: string, type: RecordType = 'PTR', port = 53) => {
+      const r = await udpQuery(ns, gw, name, type, port);
+      expect(r !== 'timeout' && ((r.flags ?? 0) & dnsPacket.AUTHORITATIVE_ANSWER) !== 0).toBe(true);
+      return r;
+    };
+    // a service's address outside the subnets: its name on its network, NXDOMAIN on another
+    expect(dataOf(await local(c.c1, '10.97.0.1', rev('10.250.0.5')))).toEqual(['vip.nlkit.internal']);
+    expect(dataOf(await local(c.c1, '10.97.0.1', rev6('fd99::5')))).toEqual(['vip.nlkit.internal']);
+    expect(rcodeOf(await local(c.c3, '10.98.0.1', rev('10.250.0.5')))).toBe('NXDOMAIN');
+    // an address of network a asked from network b; unused addresses of the subnets (IPv4, IPv6); the gateway
+    expect(rcodeOf(await local(c.c3, '10.98.0.1', rev(v4.c1)))).toBe('NXDOMAIN');
+    expect(rcodeOf(await local(c.c1, '10.97.0.1', rev('10.97.0.99')))).toBe('NXDOMAIN');
+    expect(rcodeOf(await local(c.c3, '10.98.0.1', rev('10.98.0.250')))).toBe('NXDOMAIN');
+    expect(rcodeOf(await local(c.c1, '10.97.0.1', rev6('fd97::99')))).toBe('NXDOMAIN');
+    expect(rcodeOf(await local(c.c1, 'fd97::1', rev6('fd97::1')))).toBe('NXDOMAIN');
+    // another type for a known address, and the subnet's own reverse zone: they exist, without records (NODATA)
+    const nodata = await local(c.c1, '10.97.0.1', rev(v4.c2), 'TXT');
+    expect([rcodeOf(nodata), dataOf(nodata)]).toEqual(['NOERROR', []]);
+    expect(rcodeOf(await local(c.c1, '10.97.0.1', '0.97.10.in-addr.arpa', 'SOA'))).toBe('NOERROR');
+    // without upstreams: NXDOMAIN too, not REFUSED
+    expect(rcodeOf(await local(c.c1, '10.97.0.1', rev('10.97.0.99'), 'PTR', 5353))).toBe('NXDOMAIN');
+    expect(upstream.asked.slice(asked)).toEqual([]);
+    // an address that is not the networks': forwarded as before
+    expect(rcodeOf(await udpQuery(c.c1, '10.97.0.1', rev('192.0.2.77'), 'PTR'))).toBe('NXDOMAIN');
+    expect(upstream.asked.slice(asked)).toEqual([`udp:${rev('192.0.2.77')}`]);
+  });
+
+  it.runIf(hasDig)('agrees with dig on EDNS, truncation and local reverse lookups', async () => {
+    const dig = async (ns: string, ...args: string[]) =>
+      (await execFileAsync('ip', ['netns', 'exec', ns, 'dig', '+time=2', '+tries=1', ...args], { encoding: 'utf8' })).stdout;
+    const asked = upstream.asked.length;
+    const edns = await dig(c.c2, '@10.97.0.1', 'web.nlkit.internal');
+    expect(edns).toMatch(/status: NOERROR/);
+    expect(edns).toMatch(/; EDNS: version: 0, flags:; udp: 1232/);
+    expect(await dig(c.c2, '@10.97.0.1', '+edns=1', '+noednsneg', 'web.nlkit.internal')).toMatch(/status: BADVERS[\s\S]*; EDNS: version: 0, flags:; udp: 1232/);
+    const cut = await dig(c.c2, '@10.97.0.1', '+bufsize=600', '+ignore', 'many.nlkit.internal');
+    expect(cut).toMatch(/flags: qr aa tc rd ra;/);
+    expect(cut).toMatch(/; EDNS: version: 0, flags:; udp: 1232/);
+    expect(await dig(c.c2, '@10.97.0.1', '+noedns', '+ignore', 'many.nlkit.internal')).toMatch(/flags: qr aa tc rd ra;/);
+    expect(await dig(c.c2, '@10.97.0.1', '+bufsize=1232', 'many.nlkit.internal')).toMatch(/flags: qr aa rd ra; QUERY: 1, ANSWER: 20,/);
+    expect(await dig(c.c1, '@10.97.0.1', '-x', '10.97.0.99')).toMatch(/status: NXDOMAIN/);
+    expect(await dig(c.c3, '@10.98.0.1', '-x', v4.c1)).toMatch(/status: NXDOMAIN/);
+    expect(await dig(c.c1, '@10.97.0.1', '+short', '-x', '10.250.0.5')).toBe('vip.nlkit.internal.\n');
+    expect(upstream.asked.slice(asked)).toEqual([]);
   });
 
   it.runIf(hasDig)('agrees with dig, run in the container namespace', async () => {

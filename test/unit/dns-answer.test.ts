@@ -19,7 +19,14 @@ const table = new NameTable(
   ],
   'nlkit.internal',
 );
-const ctx = (): HandlerContext => ({ stats: emptyStats(), ttl: 5, maxUdpReply: 1232, upstreams: undefined, table: () => Promise.resolve(table) });
+const ctx = (): HandlerContext => ({
+  stats: emptyStats(),
+  ttl: 5,
+  maxUdpReply: 1232,
+  upstreams: undefined,
+  table: () => Promise.resolve(table),
+  ownsReverse: () => Promise.resolve(false),
+});
 const ask = async (name: string, type: RecordType = 'A', c = ctx(), viaTcp = false): Promise<Packet & { rcode?: string }> => {
   const out = await handleMessage(c, dnsPacket.encode({ type: 'query', id: 9, questions: [{ type, name, class: 'IN' }] }), viaTcp, true);
   return dnsPacket.decode(out as Buffer) as Packet & { rcode?: string };

@@ -1,7 +1,7 @@
 /**
  * Drift between what nlkit recorded and what the kernel has: a bridge or an
  * address that vanished, a sandbox whose namespace is gone, a host veth
- * nobody owns, firewall rules flushed from outside. `check` reports,
+ * nobody owns, firewall rules flushed from outside, a veth an admin set down. `check` reports,
  * `reconcile` repairs (rebuilds what is missing, garbage-collects leftovers).
  * A link that took a recorded bridge's name is not nlkit's to repair: it is
  * reported (`bridge-foreign`) and left, with the network's attachments.
@@ -45,6 +45,12 @@ export interface Drift {
     | 'sandbox-interface-missing'
     | 'sandbox-address-missing'
     | 'sandbox-route-missing'
+    /**
+     * An end of an attachment's veth pair is administratively down (`ip link set <veth> down`, on the host end or
+     * the sandbox's): nothing crosses it, and the kernel dropped the sandbox's routes through it.
+     * reconcile() re-makes the attachment (recorded names, MAC and addresses, both ends up, routes).
+     */
+    | 'veth-down'
     /** A veth with the network's mark in its group that no attachment claims; an unmarked veth or another's link in the group is not reported (reconcile() leaves it, with an NLKIT_FOREIGN_LINK_LEFT warning). */
     | 'stray-veth'
     /** A bridge with nlkit's mark that no recorded network claims (the state was lost). */
@@ -80,7 +86,7 @@ export interface Drift {
   /**
    * The host link the drift is about, by its own name: the bridge (`bridge-missing`, `bridge-down`,
    * `gateway-missing`, `leftover-bridge`; for `bridge-foreign`, the bridge's name, which the other link holds)
-   * or the host veth (`veth-missing`, `stray-veth`, `leftover-veth`). `reconcile()` acts on this name; `detail`
+   * or the host veth (`veth-missing`, `veth-down`, `stray-veth`, `leftover-veth`). `reconcile()` acts on this name; `detail`
    * is text for people and may change.
    */
   link?: string;
@@ -164,7 +170,7 @@ async function inspectSandbox(
   out: Drift[],
 ): Promise<Drift[]> {
   const d = (kind: Drift['kind'], detail: string) =>
-    out.push({ network: rec.name, id: att.id, kind, ...(kind === 'veth-missing' && { link: att.hostIfname }), detail });
+    out.push({ network: rec.name, id: att.id, kind, ...((kind === 'veth-missing' || kind === 'veth-down') && { link: att.hostIfname }), detail });
   const hv = hostLinks.get(att.hostIfname);
   if (!hv) {
     d('veth-missing', `host interface ${att.hostIfname} is gone`);
@@ -176,6 +182,7 @@ async function inspectSandbox(
     return out;
   }
   if (bridgeIndex !== undefined && hv.master !== bridgeIndex) d('veth-missing', `${att.hostIfname} is not a port of ${rec.bridge}`);
+  if (!hv.up) d('veth-down', `host interface ${att.hostIfname} is down`);
   const sb = await open({ netns: ns });
   try {
     const link = await sb.links.find(att.ifname);
@@ -184,6 +191,7 @@ async function inspectSandbox(
       d('sandbox-interface-missing', `${att.ifname} is gone from the sandbox${link ? ` (${link.name} carries the name as an altname)` : ''}`);
       return out;
     }
+    if (!link.up) d('veth-down', `${att.ifname} is down in the sandbox`);
     const addrs = (await sb.addresses.list({ link: link.index })).map((a) => a.address);
     if (att.ipv4 && !addrs.includes(att.ipv4)) d('sandbox-address-missing', `${att.ipv4} is missing on ${att.ifname}`);
     if (att.ipv6 && !addrs.includes(att.ipv6)) d('sandbox-address-missing', `${att.ipv6} is missing on ${att.ifname}`);

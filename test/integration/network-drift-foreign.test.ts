@@ -1,0 +1,74 @@
+// check() and reconcile() against drift a foreign actor (an admin with `ip`,
+// another daemon) makes on a healthy network: each is reported with its own
+// kind, repaired, and real traffic flows again afterwards.
+import * as fs from 'node:fs';
+import type * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { deleteNetns, listenTcp } from '../../lib';
+import { networks, type Attachment, type NetworkManager } from '../../lib/network/manager';
+import { ip, uniqueNetnsName, useNetns } from '../helpers/netns';
+import { hello } from '../helpers/traffic';
+
+describe('network manager: drift made by a foreign actor', () => {
+  const box = useNetns('host');
+  const host = () => box.ns('host');
+  let nets: NetworkManager;
+  let stateDir: string;
+  const [c1, c2] = [uniqueNetnsName('d1'), uniqueNetnsName('d2')];
+  let a1: Attachment;
+  let a2: Attachment;
+  const servers: net.Server[] = [];
+  const addr = (a: Attachment) => a.ipv4!.split('/')[0];
+
+  beforeAll(async () => {
+    stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nlkit-drift-'));
+    nets = await networks({ host: host(), stateDir });
+    await nets.create({ name: 'dr', subnet: '10.68.0.0/24', subnet6: 'fd00:68::/64', mtu: 1400 });
+    a1 = await nets.attach('dr', { sandbox: c1, create: true });
+    a2 = await nets.attach('dr', { sandbox: c2, create: true });
+    for (const [name, ns] of [
+      ['c1', c1],
+      ['c2', c2],
+      ['host', host()],
+    ] as const) {
+      servers.push(await listenTcp({ netns: ns, host: '::', port: 80 }, (s) => s.end(`${name} sees ${s.remoteAddress?.replace('::ffff:', '')}`)));
+    }
+  });
+  afterAll(async () => {
+    servers.forEach((s) => s.close());
+    await nets?.delete('dr').catch(() => undefined);
+    nets?.close();
+    for (const c of [c1, c2]) await deleteNetns(c, { missingOk: true });
+    fs.rmSync(stateDir, { recursive: true, force: true });
+  });
+  beforeEach(async () => {
+    expect(await nets.check()).toEqual([]); // each case starts from a healthy network
+  });
+
+  /** Reports the kinds drift has for an attachment (or the network, with no id), repairs, and leaves nothing behind. */
+  async function reportedAndRepaired(kind: string, id?: string): Promise<void> {
+    const drift = await nets.check();
+    expect(drift).toContainEqual(expect.objectContaining({ network: 'dr', kind, ...(id !== undefined && { id }) }));
+    await nets.reconcile();
+    expect(await nets.check()).toEqual([]);
+  }
+
+  it('veth-down: the host end of a sandbox veth set down', async () => {
+    ip(host(), 'link', 'set', a1.hostIfname, 'down');
+    expect(await hello(c1, addr(a2), 80, 700)).toMatch(/^error:/);
+    const drift = await nets.check();
+    expect(drift).toContainEqual({ network: 'dr', id: c1, kind: 'veth-down', link: a1.hostIfname, detail: expect.any(String) });
+    await reportedAndRepaired('veth-down', c1);
+    expect(await hello(c1, addr(a2), 80)).toBe(`c2 sees ${addr(a1)}`);
+  });
+
+  it('veth-down: the sandbox end set down', async () => {
+    ip(c2, 'link', 'set', a2.ifname, 'down');
+    expect(await hello(c1, addr(a2), 80, 700)).toMatch(/^error:/);
+    await reportedAndRepaired('veth-down', c2);
+    expect(await hello(c1, addr(a2), 80)).toBe(`c2 sees ${addr(a1)}`);
+    expect(await hello(c2, addr(a1), 80)).toBe(`c1 sees ${addr(a2)}`);
+  });
+});

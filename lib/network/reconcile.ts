@@ -44,6 +44,11 @@ export interface Drift {
     | 'veth-missing'
     | 'sandbox-interface-missing'
     | 'sandbox-address-missing'
+    /**
+     * The sandbox's default route via the network's gateway is gone (deleted, or replaced by one via another
+     * gateway), IPv4 or, on a dual-stack network, IPv6; only for an attachment that carries the default route.
+     * reconcile() re-makes the attachment, its default routes with it.
+     */
     | 'sandbox-route-missing'
     /**
      * An end of an attachment's veth pair is administratively down (`ip link set <veth> down`, on the host end or
@@ -195,10 +200,14 @@ async function inspectSandbox(
     const addrs = (await sb.addresses.list({ link: link.index })).map((a) => a.address);
     if (att.ipv4 && !addrs.includes(att.ipv4)) d('sandbox-address-missing', `${att.ipv4} is missing on ${att.ifname}`);
     if (att.ipv6 && !addrs.includes(att.ipv6)) d('sandbox-address-missing', `${att.ipv6} is missing on ${att.ifname}`);
-    const routes = await sb.routes.list({ family: 4 });
     const wantsDefault = att.defaultRoute !== false; // another network of the sandbox may carry it
-    if (wantsDefault && !routes.some((r) => r.dst === 'default' && r.gateway === rec.gateway))
-      d('sandbox-route-missing', `no default route via ${rec.gateway}`);
+    if (wantsDefault) {
+      const routes = await sb.routes.list(); // both families in one dump
+      const via = (family: 4 | 6, gateway: string) => routes.some((r) => r.family === family && r.dst === 'default' && r.gateway === gateway);
+      if (!via(4, rec.gateway)) d('sandbox-route-missing', `no default route via ${rec.gateway}`);
+      // IPv6 follows IPv4 (multi-network.ts): a dual-stack attachment carrying the default route carries both.
+      if (att.ipv6 && rec.gateway6 && !via(6, rec.gateway6)) d('sandbox-route-missing', `no IPv6 default route via ${rec.gateway6}`);
+    }
   } finally {
     sb.close();
   }

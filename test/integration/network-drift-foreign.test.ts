@@ -21,6 +21,8 @@ describe('network manager: drift made by a foreign actor', () => {
   let a2: Attachment;
   const servers: net.Server[] = [];
   const addr = (a: Attachment) => a.ipv4!.split('/')[0];
+  const addr6 = (a: Attachment) => a.ipv6!.split('/')[0];
+  const [BEYOND, BEYOND6] = ['10.99.0.1', 'fd00:99::1'];
 
   beforeAll(async () => {
     stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nlkit-drift-'));
@@ -28,6 +30,9 @@ describe('network manager: drift made by a foreign actor', () => {
     await nets.create({ name: 'dr', subnet: '10.68.0.0/24', subnet6: 'fd00:68::/64', mtu: 1400 });
     a1 = await nets.attach('dr', { sandbox: c1, create: true });
     a2 = await nets.attach('dr', { sandbox: c2, create: true });
+    // Addresses of the host outside the network: a sandbox reaches them through its default routes only.
+    ip(host(), 'addr', 'add', `${BEYOND}/32`, 'dev', 'lo');
+    ip(host(), 'addr', 'add', `${BEYOND6}/128`, 'dev', 'lo');
     for (const [name, ns] of [
       ['c1', c1],
       ['c2', c2],
@@ -70,5 +75,25 @@ describe('network manager: drift made by a foreign actor', () => {
     await reportedAndRepaired('veth-down', c2);
     expect(await hello(c1, addr(a2), 80)).toBe(`c2 sees ${addr(a1)}`);
     expect(await hello(c2, addr(a1), 80)).toBe(`c1 sees ${addr(a2)}`);
+  });
+
+  it('sandbox-route-missing: the IPv6 default route deleted', async () => {
+    ip(c1, '-6', 'route', 'del', 'default');
+    expect(await hello(c1, BEYOND6, 80, 700)).toMatch(/^error:/);
+    expect(await hello(c1, BEYOND, 80)).toBe(`host sees ${addr(a1)}`); // IPv4 is untouched
+    await reportedAndRepaired('sandbox-route-missing', c1);
+    expect(await hello(c1, BEYOND6, 80)).toBe(`host sees ${addr6(a1)}`);
+  });
+
+  it('sandbox-route-missing: the default routes replaced by ones via another gateway', async () => {
+    ip(c2, 'route', 'replace', 'default', 'via', '10.68.0.77', 'dev', a2.ifname);
+    ip(c2, '-6', 'route', 'replace', 'default', 'via', 'fd00:68::77', 'dev', a2.ifname);
+    expect(await hello(c2, BEYOND, 80, 700)).toMatch(/^error:/);
+    expect(await hello(c2, BEYOND6, 80, 700)).toMatch(/^error:/);
+    const drift = (await nets.check()).filter((d) => d.kind === 'sandbox-route-missing');
+    expect(drift.map((d) => d.id)).toEqual([c2, c2]); // IPv4 and IPv6
+    await reportedAndRepaired('sandbox-route-missing', c2);
+    expect(await hello(c2, BEYOND, 80)).toBe(`host sees ${addr(a2)}`);
+    expect(await hello(c2, BEYOND6, 80)).toBe(`host sees ${addr6(a2)}`);
   });
 });

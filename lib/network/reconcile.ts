@@ -1,7 +1,8 @@
 /**
  * Drift between what nlkit recorded and what the kernel has: a bridge or an
  * address that vanished, a sandbox whose namespace is gone, a host veth
- * nobody owns, firewall rules flushed from outside, a veth an admin set down. `check` reports,
+ * nobody owns, firewall rules flushed from outside, a veth an admin set down, a bridge's
+ * connected route deleted or its MTU changed. `check` reports,
  * `reconcile` repairs (rebuilds what is missing, garbage-collects leftovers).
  * A link that took a recorded bridge's name is not nlkit's to repair: it is
  * reported (`bridge-foreign`) and left, with the network's attachments.
@@ -29,6 +30,18 @@ export interface Drift {
     | 'bridge-missing'
     | 'bridge-down'
     | 'gateway-missing'
+    /**
+     * The connected route of the network's subnet (IPv4, or IPv6 on a dual-stack network) is gone from the bridge
+     * while its gateway address is still there (`ip route del 10.88.0.0/24 dev nlk-web`): the host no longer reaches
+     * its sandboxes. reconcile() puts the route back (the bridge and its ports are kept).
+     */
+    | 'bridge-route-missing'
+    /**
+     * The bridge's MTU is not the network's configured `mtu` (`ip link set nlk-web mtu 1300`); only for a network
+     * created with an `mtu`, and while the bridge has ports (without any, the kernel gives it its default MTU back,
+     * which carries nothing). reconcile() sets it back (the bridge and its ports are kept).
+     */
+    | 'bridge-mtu'
     /**
      * The link under the network's bridge name is not nlkit's bridge of it: a bridge made with `ip` after
      * nlkit's was deleted (unmarked, another MAC), one with another network's or runtime's mark, a link of
@@ -90,7 +103,7 @@ export interface Drift {
     | 'leaked-lease';
   /**
    * The host link the drift is about, by its own name: the bridge (`bridge-missing`, `bridge-down`,
-   * `gateway-missing`, `leftover-bridge`; for `bridge-foreign`, the bridge's name, which the other link holds)
+   * `gateway-missing`, `bridge-route-missing`, `bridge-mtu`, `leftover-bridge`; for `bridge-foreign`, the bridge's name, which the other link holds)
    * or the host veth (`veth-missing`, `veth-down`, `stray-veth`, `leftover-veth`). `reconcile()` acts on this name; `detail`
    * is text for people and may change.
    */
@@ -106,7 +119,7 @@ export interface ReconcileContext {
   tag: string;
   state(): Promise<HostState>;
   /**
-   * Rebuilds a network's bridge and gateway addresses; returns why it left the link under the bridge's name
+   * Rebuilds a network's bridge (up, with the network's MTU), gateway addresses and connected routes; returns why it left the link under the bridge's name
    * instead (not nlkit's bridge of the network, as read then), or undefined once rebuilt.
    */
   rebuildNetwork(rec: NetworkRecord): Promise<string | undefined>;
@@ -236,6 +249,8 @@ async function inspect(ctx: ReconcileContext): Promise<{ drift: Drift[]; foreign
   const altnameHeld: Array<{ drift: Drift; holder: Link }> = []; // bridge-missing, unless the holder goes first
   const links = await ctx.host.links.list();
   const byName = new Map(links.map((l) => [l.name, l]));
+  // The host's routes, once for every network (both families, the main table): the bridges' connected routes.
+  const routes = Object.keys(st.networks).length ? await ctx.host.routes.list() : [];
   // Read after the dump, the journal first and then the state: a veth the dump saw is either still in flight then
   // (its intent open) or recorded by then (an attach records itself before it ends its intent). The state read
   // above, before the dump, would miss an attach that completed during it, and call its veth a stray.
@@ -269,6 +284,19 @@ async function inspect(ctx: ReconcileContext): Promise<{ drift: Drift[]; foreign
         if (!ips.includes(rec.gateway)) drift.push({ network: rec.name, kind: 'gateway-missing', link, detail: `${rec.gateway} is missing on ${rec.bridge}` });
         if (rec.gateway6 && !ips.includes(rec.gateway6))
           drift.push({ network: rec.name, kind: 'gateway-missing', link, detail: `${rec.gateway6} is missing on ${rec.bridge}` });
+        // Without ports the kernel gives a bridge its default MTU (1500) back, a bridge nlkit made or set right
+        // included: not drift; with ports it takes theirs (the network's), unless someone set another.
+        if (rec.mtu !== undefined && found.mtu !== rec.mtu && links.some((l) => l.master === found.index))
+          drift.push({ network: rec.name, kind: 'bridge-mtu', link, detail: `bridge ${rec.bridge} has MTU ${found.mtu}, not ${rec.mtu}` });
+        // The kernel makes the connected route with the address, and drops it while the bridge is down (bridge-down).
+        const connected = (subnet: string) => routes.some((r) => r.dst === subnet && r.link === found.index);
+        for (const [gateway, subnet] of [
+          [rec.gateway, rec.subnet],
+          [rec.gateway6, rec.subnet6],
+        ]) {
+          if (found.up && gateway && subnet && ips.includes(gateway) && !connected(subnet))
+            drift.push({ network: rec.name, kind: 'bridge-route-missing', link, detail: `no route to ${subnet} on ${rec.bridge}` });
+        }
       }
     }
     for (const att of Object.values(st.attachments[rec.name] ?? {})) {
@@ -351,6 +379,18 @@ async function repair(ctx: ReconcileContext): Promise<Drift[]> {
       warnForeignBridge({ network: rec.name, bridge: rec.bridge }, 'reconcile', foreign);
     }
   }
+  // A missing connected route or a changed MTU: the bridge is set right in place, its ports (and sandboxes) kept.
+  const tuned = new Set<string>();
+  for (const d of drift) {
+    if (!BRIDGE_TUNING.has(d.kind) || rebuilt.has(d.network) || left.has(d.network) || tuned.has(d.network)) continue;
+    const rec = netOf(d.network);
+    tuned.add(d.network);
+    const foreign = await ctx.rebuildNetwork(rec); // not nlkit's bridge since check() read it: left, as above
+    if (foreign !== undefined) {
+      left.add(d.network);
+      warnForeignBridge({ network: rec.name, bridge: rec.bridge }, 'reconcile', foreign);
+    }
+  }
   const gone = new Map<string, AttachmentRecord[]>();
   const redo: Array<[NetworkRecord, AttachmentRecord]> = [];
   for (const d of drift) {
@@ -386,6 +426,9 @@ async function repair(ctx: ReconcileContext): Promise<Drift[]> {
 
 /** The drift of a network's bridge that reconcile() rebuilds it for (or, not nlkit's, leaves it). */
 const BRIDGE_DRIFT = new Set<Drift['kind']>(['bridge-missing', 'bridge-down', 'gateway-missing', 'bridge-foreign']);
+
+/** The drift of a network's bridge that reconcile() sets right in place, without re-making the attachments. */
+const BRIDGE_TUNING = new Set<Drift['kind']>(['bridge-route-missing', 'bridge-mtu']);
 
 /** Drift of nlkit's table or of the sysctls (the firewall layer repairs it, whatever network it names). */
 function isFirewallDrift(d: Drift): boolean {

@@ -1,7 +1,8 @@
 /**
  * Drift between what nlkit recorded and what the kernel has: a bridge or an
  * address that vanished, a sandbox whose namespace is gone, a host veth
- * nobody owns, firewall rules flushed from outside, a veth an admin set down, a bridge's
+ * nobody owns, firewall rules flushed from outside, a veth an admin set down (or its hairpin
+ * mode turned off), a bridge's
  * connected route deleted or its MTU changed. `check` reports,
  * `reconcile` repairs (rebuilds what is missing, garbage-collects leftovers).
  * A link that took a recorded bridge's name is not nlkit's to repair: it is
@@ -69,6 +70,12 @@ export interface Drift {
      * reconcile() re-makes the attachment (recorded names, MAC and addresses, both ends up, routes).
      */
     | 'veth-down'
+    /**
+     * Hairpin mode is off on the attachment's bridge port (`ip link set <veth> type bridge_slave hairpin off`):
+     * the sandbox no longer reaches its own published ports through the host (the DNATed frame must go back out
+     * the port it came in on). reconcile() turns it on again in place (the veth and its connections are kept).
+     */
+    | 'hairpin-off'
     /** A veth with the network's mark in its group that no attachment claims; an unmarked veth or another's link in the group is not reported (reconcile() leaves it, with an NLKIT_FOREIGN_LINK_LEFT warning). */
     | 'stray-veth'
     /** A bridge with nlkit's mark that no recorded network claims (the state was lost). */
@@ -104,7 +111,7 @@ export interface Drift {
   /**
    * The host link the drift is about, by its own name: the bridge (`bridge-missing`, `bridge-down`,
    * `gateway-missing`, `bridge-route-missing`, `bridge-mtu`, `leftover-bridge`; for `bridge-foreign`, the bridge's name, which the other link holds)
-   * or the host veth (`veth-missing`, `veth-down`, `stray-veth`, `leftover-veth`). `reconcile()` acts on this name; `detail`
+   * or the host veth (`veth-missing`, `veth-down`, `hairpin-off`, `stray-veth`, `leftover-veth`). `reconcile()` acts on this name; `detail`
    * is text for people and may change.
    */
   link?: string;
@@ -188,7 +195,13 @@ async function inspectSandbox(
   out: Drift[],
 ): Promise<Drift[]> {
   const d = (kind: Drift['kind'], detail: string) =>
-    out.push({ network: rec.name, id: att.id, kind, ...((kind === 'veth-missing' || kind === 'veth-down') && { link: att.hostIfname }), detail });
+    out.push({
+      network: rec.name,
+      id: att.id,
+      kind,
+      ...((kind === 'veth-missing' || kind === 'veth-down' || kind === 'hairpin-off') && { link: att.hostIfname }),
+      detail,
+    });
   const hv = hostLinks.get(att.hostIfname);
   if (!hv) {
     d('veth-missing', `host interface ${att.hostIfname} is gone`);
@@ -201,6 +214,8 @@ async function inspectSandbox(
   }
   if (bridgeIndex !== undefined && hv.master !== bridgeIndex) d('veth-missing', `${att.hostIfname} is not a port of ${rec.bridge}`);
   if (!hv.up) d('veth-down', `host interface ${att.hostIfname} is down`);
+  // Every port is made with hairpin on (a sandbox reaching its own published port); read from the host dump.
+  if (bridgeIndex !== undefined && hv.master === bridgeIndex && hv.port && !hv.port.hairpin) d('hairpin-off', `hairpin mode is off on ${att.hostIfname}`);
   const sb = await open({ netns: ns });
   try {
     const link = await sb.links.find(att.ifname);
@@ -393,6 +408,7 @@ async function repair(ctx: ReconcileContext): Promise<Drift[]> {
   }
   const gone = new Map<string, AttachmentRecord[]>();
   const redo: Array<[NetworkRecord, AttachmentRecord]> = [];
+  const hairpins: Array<[NetworkRecord, AttachmentRecord]> = []; // set in place, unless the attachment is re-made
   for (const d of drift) {
     if (d.kind === 'leftover-bridge' || d.kind === 'leftover-veth' || d.kind === 'stray-veth') continue; // deleted above
     if (isFirewallDrift(d)) continue; // repaired below, in one transaction
@@ -409,7 +425,8 @@ async function repair(ctx: ReconcileContext): Promise<Drift[]> {
       gone.set(d.network, [...list, att]);
     } else if (left.has(d.network)) {
       // Not re-made: its veth would become a port of the link under the bridge's name, which is not nlkit's.
-    } else if (!redo.some(([r, a]) => r.name === rec.name && a.id === att.id)) redo.push([rec, att]);
+    } else if (d.kind === 'hairpin-off') hairpins.push([rec, att]);
+    else if (!redo.some(([r, a]) => r.name === rec.name && a.id === att.id)) redo.push([rec, att]);
   }
   // Bridges rebuilt from scratch lost their ports: every attachment comes back.
   for (const name of rebuilt) {
@@ -419,6 +436,12 @@ async function repair(ctx: ReconcileContext): Promise<Drift[]> {
   }
   for (const [name, atts] of gone) await ctx.forget(netOf(name), atts);
   for (const [rec, att] of redo) await ctx.reattach(rec, att);
+  for (const [rec, att] of hairpins) {
+    if (redo.some(([r, a]) => r.name === rec.name && a.id === att.id)) continue; // re-made with hairpin on
+    // By index, if the name still reaches the attachment's own veth as read now (not a link that took the name since).
+    const hv = await ctx.host.links.find(att.hostIfname);
+    if (hv?.name === att.hostIfname && notOurVeth(ctx.tag, rec, att, hv) === undefined) await ctx.host.links.set(hv.index, { port: { hairpin: true } });
+  }
   // The state as it is now: forgetting gone sandboxes changed publications.
   if (drift.some(isFirewallDrift) || rebuilt.size) await ctx.repairFirewall();
   return drift;

@@ -172,4 +172,22 @@ describe('network manager: drift made by a foreign actor', () => {
     expect(await hello(c1, addr(a2), 80)).toBe(`c2 sees ${addr(a1)}`);
     expect(await hello(host(), addr(a1), 80)).toBe(`c1 sees 10.68.0.1`);
   });
+
+  it("hairpin-off: hairpin mode cleared on a sandbox's bridge port", async () => {
+    await nets.publish({ network: 'dr', hostPort: 8080, containerPort: 80, to: c1 });
+    try {
+      expect(await hello(c1, '10.68.0.1', 8080)).toBe('c1 sees 10.68.0.1'); // its own published port, through the host
+      ip(host(), 'link', 'set', a1.hostIfname, 'type', 'bridge_slave', 'hairpin', 'off');
+      expect(await hello(c1, '10.68.0.1', 8080, 700)).toMatch(/^error:/);
+      const drift = await nets.check();
+      expect(drift).toEqual([{ network: 'dr', id: c1, kind: 'hairpin-off', link: a1.hostIfname, detail: expect.any(String) }]);
+      const index = ipJson(host(), 'link', 'show', a1.hostIfname)[0].ifindex;
+      await reportedAndRepaired('hairpin-off', c1);
+      expect(ipJson(host(), 'link', 'show', a1.hostIfname)[0].ifindex).toBe(index); // set in place
+      expect(ipJson(host(), '-d', 'link', 'show', a1.hostIfname)[0].linkinfo.info_slave_data.hairpin).toBe(true);
+      expect(await hello(c1, '10.68.0.1', 8080)).toBe('c1 sees 10.68.0.1');
+    } finally {
+      await nets.unpublish({ hostPort: 8080 });
+    }
+  });
 });

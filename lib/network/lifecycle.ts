@@ -227,7 +227,7 @@ export async function findNetwork(ctx: Pick<NetworkContext, 'store'>, name: stri
 }
 
 /**
- * Brings a recorded network's bridge and addresses back (reconcile); returns why it left the link under the
+ * Brings a recorded network's bridge (up, with its MTU), addresses and connected routes back (reconcile); returns why it left the link under the
  * bridge's name instead (undefined: rebuilt). A missing bridge is made with the record's MAC; a record without
  * one (of 0.1.0) is given one first (recordBridgeMac). A bridge that is there keeps its MAC, whatever it is, and
  * is brought up and given the gateway only if it is still nlkit's bridge of this network (bridge-owner.ts): a
@@ -243,7 +243,9 @@ export async function rebuildNetwork(ctx: NetworkContext, rec: NetworkRecord): P
   if (br) {
     const foreign = await whyNotNetworksBridge(ctx, bridgeRefOf(rec), br);
     if (foreign !== undefined) return foreign;
-    if (!br.up) await ctx.host.links.set(br.index, { up: true });
+    // Up and with the network's MTU again, in one request, if either changed (bridge-down, bridge-mtu).
+    const fix = { ...(!br.up && { up: true }), ...(rec.mtu !== undefined && br.mtu !== rec.mtu && { mtu: rec.mtu }) };
+    if (Object.keys(fix).length) await ctx.host.links.set(br.index, fix);
     bridge = br.index;
   } else {
     const mac = rec.mac ?? (await recordBridgeMac(ctx, rec.name));
@@ -256,6 +258,10 @@ export async function rebuildNetwork(ctx: NetworkContext, rec: NetworkRecord): P
   if (rec.subnet6 && rec.gateway6) {
     await ctx.host.addresses.replace(bridge, new AddressPool(rec.subnet6, rec.gateway6).withPrefix(rec.gateway6), { nodad: true });
   }
+  // The connected routes the kernel makes with an address, as it makes them: replacing an address that is there
+  // does not bring back its route once someone deleted it (bridge-route-missing).
+  await ctx.host.routes.replace({ dst: rec.subnet, link: bridge, protocol: 'kernel', scope: 'link', prefsrc: rec.gateway });
+  if (rec.subnet6 && rec.gateway6) await ctx.host.routes.replace({ dst: rec.subnet6, link: bridge, protocol: 'kernel', metric: 256 });
   await enableForwarding(ctx, rec);
   return undefined;
 }

@@ -346,6 +346,7 @@ export class NetworkManager {
   /**
    * Compares what is recorded with the kernel (bridges, gateway addresses,
    * veths, sandbox interfaces, addresses, routes, firewall) and reports drift,
+   * what an admin or another daemon changed among them (a veth set down: `veth-down`; its bridge port's hairpin mode off: `hairpin-off`; a sandbox's IPv4 or IPv6 default route deleted or re-pointed: `sandbox-route-missing`; a bridge's connected route deleted or its MTU changed: `bridge-route-missing`, `bridge-mtu`),
    * including bridges and veths nlkit marked that no state claims (leftovers),
    * operations whose process died halfway (`interrupted-attach`,
    * ...), sandboxes whose namespace was replaced (`sandbox-gone`) and a

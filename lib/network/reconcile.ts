@@ -1,7 +1,9 @@
 /**
  * Drift between what nlkit recorded and what the kernel has: a bridge or an
  * address that vanished, a sandbox whose namespace is gone, a host veth
- * nobody owns, firewall rules flushed from outside. `check` reports,
+ * nobody owns, firewall rules flushed from outside, a veth an admin set down (or its hairpin
+ * mode turned off), a bridge's
+ * connected route deleted or its MTU changed. `check` reports,
  * `reconcile` repairs (rebuilds what is missing, garbage-collects leftovers).
  * A link that took a recorded bridge's name is not nlkit's to repair: it is
  * reported (`bridge-foreign`) and left, with the network's attachments.
@@ -30,6 +32,18 @@ export interface Drift {
     | 'bridge-down'
     | 'gateway-missing'
     /**
+     * The connected route of the network's subnet (IPv4, or IPv6 on a dual-stack network) is gone from the bridge
+     * while its gateway address is still there (`ip route del 10.88.0.0/24 dev nlk-web`): the host no longer reaches
+     * its sandboxes. reconcile() puts the route back (the bridge and its ports are kept).
+     */
+    | 'bridge-route-missing'
+    /**
+     * The bridge's MTU is not the network's configured `mtu` (`ip link set nlk-web mtu 1300`); only for a network
+     * created with an `mtu`, and while the bridge has ports (without any, the kernel gives it its default MTU back,
+     * which carries nothing). reconcile() sets it back (the bridge and its ports are kept).
+     */
+    | 'bridge-mtu'
+    /**
      * The link under the network's bridge name is not nlkit's bridge of it: a bridge made with `ip` after
      * nlkit's was deleted (unmarked, another MAC), one with another network's or runtime's mark, a link of
      * another kind, a link carrying the name as an altname (no bridge can be made under it meanwhile; a leftover or
@@ -44,7 +58,24 @@ export interface Drift {
     | 'veth-missing'
     | 'sandbox-interface-missing'
     | 'sandbox-address-missing'
+    /**
+     * The sandbox's default route via the network's gateway is gone (deleted, or replaced by one via another
+     * gateway), IPv4 or, on a dual-stack network, IPv6; only for an attachment that carries the default route.
+     * reconcile() re-makes the attachment, its default routes with it.
+     */
     | 'sandbox-route-missing'
+    /**
+     * An end of an attachment's veth pair is administratively down (`ip link set <veth> down`, on the host end or
+     * the sandbox's): nothing crosses it, and the kernel dropped the sandbox's routes through it.
+     * reconcile() re-makes the attachment (recorded names, MAC and addresses, both ends up, routes).
+     */
+    | 'veth-down'
+    /**
+     * Hairpin mode is off on the attachment's bridge port (`ip link set <veth> type bridge_slave hairpin off`):
+     * the sandbox no longer reaches its own published ports through the host (the DNATed frame must go back out
+     * the port it came in on). reconcile() turns it on again in place (the veth and its connections are kept).
+     */
+    | 'hairpin-off'
     /** A veth with the network's mark in its group that no attachment claims; an unmarked veth or another's link in the group is not reported (reconcile() leaves it, with an NLKIT_FOREIGN_LINK_LEFT warning). */
     | 'stray-veth'
     /** A bridge with nlkit's mark that no recorded network claims (the state was lost). */
@@ -79,8 +110,8 @@ export interface Drift {
     | 'leaked-lease';
   /**
    * The host link the drift is about, by its own name: the bridge (`bridge-missing`, `bridge-down`,
-   * `gateway-missing`, `leftover-bridge`; for `bridge-foreign`, the bridge's name, which the other link holds)
-   * or the host veth (`veth-missing`, `stray-veth`, `leftover-veth`). `reconcile()` acts on this name; `detail`
+   * `gateway-missing`, `bridge-route-missing`, `bridge-mtu`, `leftover-bridge`; for `bridge-foreign`, the bridge's name, which the other link holds)
+   * or the host veth (`veth-missing`, `veth-down`, `hairpin-off`, `stray-veth`, `leftover-veth`). `reconcile()` acts on this name; `detail`
    * is text for people and may change.
    */
   link?: string;
@@ -95,7 +126,7 @@ export interface ReconcileContext {
   tag: string;
   state(): Promise<HostState>;
   /**
-   * Rebuilds a network's bridge and gateway addresses; returns why it left the link under the bridge's name
+   * Rebuilds a network's bridge (up, with the network's MTU), gateway addresses and connected routes; returns why it left the link under the bridge's name
    * instead (not nlkit's bridge of the network, as read then), or undefined once rebuilt.
    */
   rebuildNetwork(rec: NetworkRecord): Promise<string | undefined>;
@@ -164,7 +195,13 @@ async function inspectSandbox(
   out: Drift[],
 ): Promise<Drift[]> {
   const d = (kind: Drift['kind'], detail: string) =>
-    out.push({ network: rec.name, id: att.id, kind, ...(kind === 'veth-missing' && { link: att.hostIfname }), detail });
+    out.push({
+      network: rec.name,
+      id: att.id,
+      kind,
+      ...((kind === 'veth-missing' || kind === 'veth-down' || kind === 'hairpin-off') && { link: att.hostIfname }),
+      detail,
+    });
   const hv = hostLinks.get(att.hostIfname);
   if (!hv) {
     d('veth-missing', `host interface ${att.hostIfname} is gone`);
@@ -176,6 +213,9 @@ async function inspectSandbox(
     return out;
   }
   if (bridgeIndex !== undefined && hv.master !== bridgeIndex) d('veth-missing', `${att.hostIfname} is not a port of ${rec.bridge}`);
+  if (!hv.up) d('veth-down', `host interface ${att.hostIfname} is down`);
+  // Every port is made with hairpin on (a sandbox reaching its own published port); read from the host dump.
+  if (bridgeIndex !== undefined && hv.master === bridgeIndex && hv.port && !hv.port.hairpin) d('hairpin-off', `hairpin mode is off on ${att.hostIfname}`);
   const sb = await open({ netns: ns });
   try {
     const link = await sb.links.find(att.ifname);
@@ -184,13 +224,18 @@ async function inspectSandbox(
       d('sandbox-interface-missing', `${att.ifname} is gone from the sandbox${link ? ` (${link.name} carries the name as an altname)` : ''}`);
       return out;
     }
+    if (!link.up) d('veth-down', `${att.ifname} is down in the sandbox`);
     const addrs = (await sb.addresses.list({ link: link.index })).map((a) => a.address);
     if (att.ipv4 && !addrs.includes(att.ipv4)) d('sandbox-address-missing', `${att.ipv4} is missing on ${att.ifname}`);
     if (att.ipv6 && !addrs.includes(att.ipv6)) d('sandbox-address-missing', `${att.ipv6} is missing on ${att.ifname}`);
-    const routes = await sb.routes.list({ family: 4 });
     const wantsDefault = att.defaultRoute !== false; // another network of the sandbox may carry it
-    if (wantsDefault && !routes.some((r) => r.dst === 'default' && r.gateway === rec.gateway))
-      d('sandbox-route-missing', `no default route via ${rec.gateway}`);
+    if (wantsDefault) {
+      const routes = await sb.routes.list(); // both families in one dump
+      const via = (family: 4 | 6, gateway: string) => routes.some((r) => r.family === family && r.dst === 'default' && r.gateway === gateway);
+      if (!via(4, rec.gateway)) d('sandbox-route-missing', `no default route via ${rec.gateway}`);
+      // IPv6 follows IPv4 (multi-network.ts): a dual-stack attachment carrying the default route carries both.
+      if (att.ipv6 && rec.gateway6 && !via(6, rec.gateway6)) d('sandbox-route-missing', `no IPv6 default route via ${rec.gateway6}`);
+    }
   } finally {
     sb.close();
   }
@@ -219,6 +264,8 @@ async function inspect(ctx: ReconcileContext): Promise<{ drift: Drift[]; foreign
   const altnameHeld: Array<{ drift: Drift; holder: Link }> = []; // bridge-missing, unless the holder goes first
   const links = await ctx.host.links.list();
   const byName = new Map(links.map((l) => [l.name, l]));
+  // The host's routes, once for every network (both families, the main table): the bridges' connected routes.
+  const routes = Object.keys(st.networks).length ? await ctx.host.routes.list() : [];
   // Read after the dump, the journal first and then the state: a veth the dump saw is either still in flight then
   // (its intent open) or recorded by then (an attach records itself before it ends its intent). The state read
   // above, before the dump, would miss an attach that completed during it, and call its veth a stray.
@@ -252,6 +299,19 @@ async function inspect(ctx: ReconcileContext): Promise<{ drift: Drift[]; foreign
         if (!ips.includes(rec.gateway)) drift.push({ network: rec.name, kind: 'gateway-missing', link, detail: `${rec.gateway} is missing on ${rec.bridge}` });
         if (rec.gateway6 && !ips.includes(rec.gateway6))
           drift.push({ network: rec.name, kind: 'gateway-missing', link, detail: `${rec.gateway6} is missing on ${rec.bridge}` });
+        // Without ports the kernel gives a bridge its default MTU (1500) back, a bridge nlkit made or set right
+        // included: not drift; with ports it takes theirs (the network's), unless someone set another.
+        if (rec.mtu !== undefined && found.mtu !== rec.mtu && links.some((l) => l.master === found.index))
+          drift.push({ network: rec.name, kind: 'bridge-mtu', link, detail: `bridge ${rec.bridge} has MTU ${found.mtu}, not ${rec.mtu}` });
+        // The kernel makes the connected route with the address, and drops it while the bridge is down (bridge-down).
+        const connected = (subnet: string) => routes.some((r) => r.dst === subnet && r.link === found.index);
+        for (const [gateway, subnet] of [
+          [rec.gateway, rec.subnet],
+          [rec.gateway6, rec.subnet6],
+        ]) {
+          if (found.up && gateway && subnet && ips.includes(gateway) && !connected(subnet))
+            drift.push({ network: rec.name, kind: 'bridge-route-missing', link, detail: `no route to ${subnet} on ${rec.bridge}` });
+        }
       }
     }
     for (const att of Object.values(st.attachments[rec.name] ?? {})) {
@@ -334,8 +394,21 @@ async function repair(ctx: ReconcileContext): Promise<Drift[]> {
       warnForeignBridge({ network: rec.name, bridge: rec.bridge }, 'reconcile', foreign);
     }
   }
+  // A missing connected route or a changed MTU: the bridge is set right in place, its ports (and sandboxes) kept.
+  const tuned = new Set<string>();
+  for (const d of drift) {
+    if (!BRIDGE_TUNING.has(d.kind) || rebuilt.has(d.network) || left.has(d.network) || tuned.has(d.network)) continue;
+    const rec = netOf(d.network);
+    tuned.add(d.network);
+    const foreign = await ctx.rebuildNetwork(rec); // not nlkit's bridge since check() read it: left, as above
+    if (foreign !== undefined) {
+      left.add(d.network);
+      warnForeignBridge({ network: rec.name, bridge: rec.bridge }, 'reconcile', foreign);
+    }
+  }
   const gone = new Map<string, AttachmentRecord[]>();
   const redo: Array<[NetworkRecord, AttachmentRecord]> = [];
+  const hairpins: Array<[NetworkRecord, AttachmentRecord]> = []; // set in place, unless the attachment is re-made
   for (const d of drift) {
     if (d.kind === 'leftover-bridge' || d.kind === 'leftover-veth' || d.kind === 'stray-veth') continue; // deleted above
     if (isFirewallDrift(d)) continue; // repaired below, in one transaction
@@ -352,7 +425,8 @@ async function repair(ctx: ReconcileContext): Promise<Drift[]> {
       gone.set(d.network, [...list, att]);
     } else if (left.has(d.network)) {
       // Not re-made: its veth would become a port of the link under the bridge's name, which is not nlkit's.
-    } else if (!redo.some(([r, a]) => r.name === rec.name && a.id === att.id)) redo.push([rec, att]);
+    } else if (d.kind === 'hairpin-off') hairpins.push([rec, att]);
+    else if (!redo.some(([r, a]) => r.name === rec.name && a.id === att.id)) redo.push([rec, att]);
   }
   // Bridges rebuilt from scratch lost their ports: every attachment comes back.
   for (const name of rebuilt) {
@@ -362,6 +436,12 @@ async function repair(ctx: ReconcileContext): Promise<Drift[]> {
   }
   for (const [name, atts] of gone) await ctx.forget(netOf(name), atts);
   for (const [rec, att] of redo) await ctx.reattach(rec, att);
+  for (const [rec, att] of hairpins) {
+    if (redo.some(([r, a]) => r.name === rec.name && a.id === att.id)) continue; // re-made with hairpin on
+    // By index, if the name still reaches the attachment's own veth as read now (not a link that took the name since).
+    const hv = await ctx.host.links.find(att.hostIfname);
+    if (hv?.name === att.hostIfname && notOurVeth(ctx.tag, rec, att, hv) === undefined) await ctx.host.links.set(hv.index, { port: { hairpin: true } });
+  }
   // The state as it is now: forgetting gone sandboxes changed publications.
   if (drift.some(isFirewallDrift) || rebuilt.size) await ctx.repairFirewall();
   return drift;
@@ -369,6 +449,9 @@ async function repair(ctx: ReconcileContext): Promise<Drift[]> {
 
 /** The drift of a network's bridge that reconcile() rebuilds it for (or, not nlkit's, leaves it). */
 const BRIDGE_DRIFT = new Set<Drift['kind']>(['bridge-missing', 'bridge-down', 'gateway-missing', 'bridge-foreign']);
+
+/** The drift of a network's bridge that reconcile() sets right in place, without re-making the attachments. */
+const BRIDGE_TUNING = new Set<Drift['kind']>(['bridge-route-missing', 'bridge-mtu']);
 
 /** Drift of nlkit's table or of the sysctls (the firewall layer repairs it, whatever network it names). */
 function isFirewallDrift(d: Drift): boolean {

@@ -7,7 +7,8 @@ import type { Link } from '../../lib/rtnetlink/link-types';
 
 export function fakeReconcileContext(host: unknown, state: () => HostState, leftovers: (links: Link[]) => Drift[] = () => []): ReconcileContext {
   return {
-    host: host as ReconcileContext['host'],
+    // A fake host without routes has none (check() dumps them once: the bridges' connected routes).
+    host: { routes: { list: async () => [] }, ...(host as object) } as ReconcileContext['host'],
     tag: '0badcafe',
     state: async () => state(),
     rebuildNetwork: async () => undefined,

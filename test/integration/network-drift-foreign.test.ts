@@ -1,0 +1,193 @@
+// check() and reconcile() against drift a foreign actor (an admin with `ip`,
+// another daemon) makes on a healthy network: each is reported with its own
+// kind, repaired, and real traffic flows again afterwards.
+import { execFile } from 'node:child_process';
+import * as fs from 'node:fs';
+import type * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { bindUdp, deleteNetns, listenTcp } from '../../lib';
+import { networks, type Attachment, type NetworkManager } from '../../lib/network/manager';
+import { ip, ipJson, uniqueNetnsName, useNetns } from '../helpers/netns';
+import { hello } from '../helpers/traffic';
+
+describe('network manager: drift made by a foreign actor', () => {
+  const box = useNetns('host');
+  const host = () => box.ns('host');
+  let nets: NetworkManager;
+  let stateDir: string;
+  const [c1, c2] = [uniqueNetnsName('d1'), uniqueNetnsName('d2')];
+  let a1: Attachment;
+  let a2: Attachment;
+  const servers: net.Server[] = [];
+  const run = promisify(execFile);
+  const addr = (a: Attachment) => a.ipv4!.split('/')[0];
+  const addr6 = (a: Attachment) => a.ipv6!.split('/')[0];
+  const [BEYOND, BEYOND6] = ['10.99.0.1', 'fd00:99::1'];
+
+  beforeAll(async () => {
+    stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nlkit-drift-'));
+    nets = await networks({ host: host(), stateDir });
+    await nets.create({ name: 'dr', subnet: '10.68.0.0/24', subnet6: 'fd00:68::/64', mtu: 1400 });
+    a1 = await nets.attach('dr', { sandbox: c1, create: true });
+    a2 = await nets.attach('dr', { sandbox: c2, create: true });
+    // Addresses of the host outside the network: a sandbox reaches them through its default routes only.
+    ip(host(), 'addr', 'add', `${BEYOND}/32`, 'dev', 'lo');
+    ip(host(), 'addr', 'add', `${BEYOND6}/128`, 'dev', 'lo');
+    for (const [name, ns] of [
+      ['c1', c1],
+      ['c2', c2],
+      ['host', host()],
+    ] as const) {
+      servers.push(await listenTcp({ netns: ns, host: '::', port: 80 }, (s) => s.end(`${name} sees ${s.remoteAddress?.replace('::ffff:', '')}`)));
+    }
+  });
+  afterAll(async () => {
+    servers.forEach((s) => s.close());
+    await nets?.delete('dr').catch(() => undefined);
+    nets?.close();
+    for (const c of [c1, c2]) await deleteNetns(c, { missingOk: true });
+    fs.rmSync(stateDir, { recursive: true, force: true });
+  });
+  beforeEach(async () => {
+    expect(await nets.check()).toEqual([]); // each case starts from a healthy network
+  });
+
+  /**
+   * Sends one UDP datagram of `size` bytes with DF set (IP_PMTUDISC_DO) from `ns` to the echo port of `dst`:
+   * "echoed N" (its answer's size), or the error ("error 90" is EMSGSIZE: larger than the route's MTU).
+   */
+  const sendDf = async (ns: string, dst: string, size: number): Promise<string> => {
+    const py = [
+      'import socket, sys',
+      's = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)',
+      's.setsockopt(socket.IPPROTO_IP, 10, 2)', // IP_MTU_DISCOVER = IP_PMTUDISC_DO
+      's.settimeout(1)',
+      'try:',
+      '  s.sendto(b"x" * int(sys.argv[2]), (sys.argv[1], 7)); print("echoed", len(s.recv(65535)))',
+      'except OSError as e: print("error", e.errno)',
+    ].join('\n');
+    const { stdout } = await run('ip', ['netns', 'exec', ns, 'python3', '-c', py, dst, String(size)]);
+    return stdout.trim();
+  };
+
+  /** Reports the kinds drift has for an attachment (or the network, with no id), repairs, and leaves nothing behind. */
+  async function reportedAndRepaired(kind: string, id?: string): Promise<void> {
+    const drift = await nets.check();
+    expect(drift).toContainEqual(expect.objectContaining({ network: 'dr', kind, ...(id !== undefined && { id }) }));
+    await nets.reconcile();
+    expect(await nets.check()).toEqual([]);
+  }
+
+  it('veth-down: the host end of a sandbox veth set down', async () => {
+    ip(host(), 'link', 'set', a1.hostIfname, 'down');
+    expect(await hello(c1, addr(a2), 80, 700)).toMatch(/^error:/);
+    const drift = await nets.check();
+    expect(drift).toContainEqual({ network: 'dr', id: c1, kind: 'veth-down', link: a1.hostIfname, detail: expect.any(String) });
+    await reportedAndRepaired('veth-down', c1);
+    expect(await hello(c1, addr(a2), 80)).toBe(`c2 sees ${addr(a1)}`);
+  });
+
+  it('veth-down: the sandbox end set down', async () => {
+    ip(c2, 'link', 'set', a2.ifname, 'down');
+    expect(await hello(c1, addr(a2), 80, 700)).toMatch(/^error:/);
+    await reportedAndRepaired('veth-down', c2);
+    expect(await hello(c1, addr(a2), 80)).toBe(`c2 sees ${addr(a1)}`);
+    expect(await hello(c2, addr(a1), 80)).toBe(`c1 sees ${addr(a2)}`);
+  });
+
+  it('sandbox-route-missing: the IPv6 default route deleted', async () => {
+    ip(c1, '-6', 'route', 'del', 'default');
+    expect(await hello(c1, BEYOND6, 80, 700)).toMatch(/^error:/);
+    expect(await hello(c1, BEYOND, 80)).toBe(`host sees ${addr(a1)}`); // IPv4 is untouched
+    await reportedAndRepaired('sandbox-route-missing', c1);
+    expect(await hello(c1, BEYOND6, 80)).toBe(`host sees ${addr6(a1)}`);
+  });
+
+  it('sandbox-route-missing: the default routes replaced by ones via another gateway', async () => {
+    ip(c2, 'route', 'replace', 'default', 'via', '10.68.0.77', 'dev', a2.ifname);
+    ip(c2, '-6', 'route', 'replace', 'default', 'via', 'fd00:68::77', 'dev', a2.ifname);
+    expect(await hello(c2, BEYOND, 80, 700)).toMatch(/^error:/);
+    expect(await hello(c2, BEYOND6, 80, 700)).toMatch(/^error:/);
+    const drift = (await nets.check()).filter((d) => d.kind === 'sandbox-route-missing');
+    expect(drift.map((d) => d.id)).toEqual([c2, c2]); // IPv4 and IPv6
+    await reportedAndRepaired('sandbox-route-missing', c2);
+    expect(await hello(c2, BEYOND, 80)).toBe(`host sees ${addr(a2)}`);
+    expect(await hello(c2, BEYOND6, 80)).toBe(`host sees ${addr6(a2)}`);
+  });
+
+  it("bridge-route-missing: the bridge's connected routes deleted, its addresses kept", async () => {
+    ip(host(), 'route', 'del', '10.68.0.0/24', 'dev', 'nlk-dr');
+    ip(host(), '-6', 'route', 'del', 'fd00:68::/64', 'dev', 'nlk-dr');
+    expect(await hello(host(), addr(a1), 80, 700)).toMatch(/^error:/);
+    expect(await hello(host(), addr6(a1), 80, 700)).toMatch(/^error:/);
+    const drift = (await nets.check()).filter((d) => d.kind === 'bridge-route-missing');
+    expect(drift.map((d) => [d.link, d.id])).toEqual([
+      ['nlk-dr', undefined],
+      ['nlk-dr', undefined],
+    ]); // IPv4 and IPv6
+    const before = ipJson(host(), 'link', 'show', 'master', 'nlk-dr').map((l: { ifindex: number }) => l.ifindex);
+    await reportedAndRepaired('bridge-route-missing');
+    // Set right in place: the ports (and the sandboxes' connections) are the same links.
+    expect(ipJson(host(), 'link', 'show', 'master', 'nlk-dr').map((l: { ifindex: number }) => l.ifindex)).toEqual(before);
+    expect(await hello(host(), addr(a1), 80)).toBe(`c1 sees 10.68.0.1`);
+    expect(await hello(host(), addr6(a1), 80)).toBe(`c1 sees fd00:68::1`);
+  });
+
+  it("bridge-mtu: the bridge's MTU changed away from the network's", async () => {
+    const echo = await bindUdp({ netns: c1, port: 7 });
+    echo.on('message', (m, r) => echo.send(m, r.port, r.address));
+    try {
+      expect(await sendDf(host(), addr(a1), 1372)).toBe('echoed 1372'); // 1400 bytes: the network's MTU
+      ip(host(), 'link', 'set', 'nlk-dr', 'mtu', '1300');
+      expect(await sendDf(host(), addr(a1), 1372)).toBe('error 90'); // EMSGSIZE
+      const drift = await nets.check();
+      expect(drift).toContainEqual({ network: 'dr', kind: 'bridge-mtu', link: 'nlk-dr', detail: expect.any(String) });
+      await reportedAndRepaired('bridge-mtu');
+      expect(ipJson(host(), 'link', 'show', 'nlk-dr')[0].mtu).toBe(1400);
+      expect(await sendDf(host(), addr(a1), 1372)).toBe('echoed 1372');
+    } finally {
+      echo.close();
+    }
+  });
+
+  it('bridge-mtu is no drift on a bridge without ports (the kernel gives it its default MTU back)', async () => {
+    await nets.create({ name: 'mt', subnet: '10.70.0.0/24', mtu: 1400 });
+    try {
+      const c3 = uniqueNetnsName('d3');
+      await nets.attach('mt', { sandbox: c3, create: true });
+      await nets.detach('mt', c3); // the last port goes: the kernel sets the bridge to 1500
+      expect(await nets.check()).toEqual([]);
+    } finally {
+      await nets.delete('mt');
+    }
+  });
+
+  it('bridge-down (reported before this change too): the bridge set down', async () => {
+    ip(host(), 'link', 'set', 'nlk-dr', 'down');
+    expect(await hello(c1, addr(a2), 80, 700)).toMatch(/^error:/);
+    await reportedAndRepaired('bridge-down');
+    expect(await hello(c1, addr(a2), 80)).toBe(`c2 sees ${addr(a1)}`);
+    expect(await hello(host(), addr(a1), 80)).toBe(`c1 sees 10.68.0.1`);
+  });
+
+  it("hairpin-off: hairpin mode cleared on a sandbox's bridge port", async () => {
+    await nets.publish({ network: 'dr', hostPort: 8080, containerPort: 80, to: c1 });
+    try {
+      expect(await hello(c1, '10.68.0.1', 8080)).toBe('c1 sees 10.68.0.1'); // its own published port, through the host
+      ip(host(), 'link', 'set', a1.hostIfname, 'type', 'bridge_slave', 'hairpin', 'off');
+      expect(await hello(c1, '10.68.0.1', 8080, 700)).toMatch(/^error:/);
+      const drift = await nets.check();
+      expect(drift).toEqual([{ network: 'dr', id: c1, kind: 'hairpin-off', link: a1.hostIfname, detail: expect.any(String) }]);
+      const index = ipJson(host(), 'link', 'show', a1.hostIfname)[0].ifindex;
+      await reportedAndRepaired('hairpin-off', c1);
+      expect(ipJson(host(), 'link', 'show', a1.hostIfname)[0].ifindex).toBe(index); // set in place
+      expect(ipJson(host(), '-d', 'link', 'show', a1.hostIfname)[0].linkinfo.info_slave_data.hairpin).toBe(true);
+      expect(await hello(c1, '10.68.0.1', 8080)).toBe('c1 sees 10.68.0.1');
+    } finally {
+      await nets.unpublish({ hostPort: 8080 });
+    }
+  });
+});

@@ -95,7 +95,9 @@ export function decodeRule(m: NetlinkMessage): Rule {
   if (mark !== undefined) r.fwmark = mark;
   const mask = a.u32(C.FRA_FWMASK);
   if (mask !== undefined) r.fwmask = mask;
-  if (actionNum === C.FR_ACT_TO_TBL) {
+  const l3mdev = (a.u8(C.FRA_L3MDEV) ?? 0) !== 0;
+  // An l3mdev rule has no table of its own (the kernel reports 0; ip prints "lookup [l3mdev-table]").
+  if (actionNum === C.FR_ACT_TO_TBL && !l3mdev) {
     r.tableId = a.u32(C.FRA_TABLE) ?? u8At(p, 4);
     r.table = tableName(r.tableId);
   }
@@ -115,7 +117,7 @@ export function decodeRule(m: NetlinkMessage): Rule {
   if (dport) r.dport = dport;
   const uid = a.get(C.FRA_UID_RANGE);
   if (uid && uid.length >= 8) r.uidRange = { start: uid.readUInt32LE(0), end: uid.readUInt32LE(4) };
-  if ((a.u8(C.FRA_L3MDEV) ?? 0) !== 0) r.l3mdev = true;
+  if (l3mdev) r.l3mdev = true;
   const flow = a.u32(C.FRA_FLOW);
   if (flow !== undefined) r.flow = flow;
   const tun = a.be64(C.FRA_TUN_ID);
@@ -165,9 +167,11 @@ function* writeRule(type: number, flags: number, o: RuleOptions, verb: string): 
   else if (adding || o.table !== undefined) action = C.FR_ACT_TO_TBL;
   if (o.table !== undefined && action !== C.FR_ACT_TO_TBL) throw new ValidationError('table', o.table, `a ${o.action} rule has no table`);
   if (o.goto !== undefined && action !== C.FR_ACT_GOTO) throw new ValidationError('goto', o.goto, 'only for action "goto"');
+  // An l3mdev rule looks up the table of the packet's VRF: the kernel refuses a table with it ("l3mdev and table are mutually exclusive").
+  if (o.l3mdev && o.table !== undefined) throw new ValidationError('table', o.table, "an l3mdev rule looks up the VRF's table; give no table");
   if (adding && action === C.FR_ACT_GOTO && o.goto === undefined) throw new ValidationError('goto', o.goto, 'a goto rule needs the target priority');
   let table = o.table !== undefined ? parseTable(o.table) : undefined;
-  if (adding && action === C.FR_ACT_TO_TBL && table === undefined) table = C.RT_TABLE_MAIN;
+  if (adding && action === C.FR_ACT_TO_TBL && table === undefined && !o.l3mdev) table = C.RT_TABLE_MAIN;
 
   const w = new NetlinkWriter().begin(type, flags);
   const off = w.struct(C.FIB_RULE_HDR_LEN);

@@ -1,0 +1,32 @@
+// Policy routing rules at the edges a user reaches with `ip rule` equivalents:
+// each case was wrong once, and is checked here against `ip -j rule`.
+import { describe, expect, it } from 'vitest';
+import { ValidationError } from '../../lib';
+import { ip, ipJson, useNetns } from '../helpers/netns';
+
+describe('rules at the edges', () => {
+  const box = useNetns('r');
+  const ns = () => box.ns('r');
+  const h = () => box.h('r');
+
+  it('adds an l3mdev rule (the VRF table: no table of its own), reads and deletes it as ip does', async () => {
+    const r = h().rules;
+    // The kernel refused it: a "main" table was sent by default ("l3mdev and table are mutually exclusive").
+    await r.add({ priority: 1000, l3mdev: true });
+    ip(ns(), '-6', 'rule', 'add', 'pref', '1000', 'l3mdev');
+    expect(ipJson(ns(), 'rule', 'show', 'pref', '1000')).toEqual([{ priority: 1000, src: 'all', l3mdev: null }]);
+    for (const family of [4, 6] as const) {
+      const got = await r.get({ family, priority: 1000 });
+      expect(got).toMatchObject({ family, priority: 1000, action: 'to_tbl', l3mdev: true });
+      // The kernel's table 0 is no table: ip prints "lookup [l3mdev-table]".
+      expect(got.table).toBeUndefined();
+      expect(got.tableId).toBeUndefined();
+      expect(await r.delete(got)).toBe(true);
+    }
+    expect(ipJson(ns(), 'rule', 'show', 'pref', '1000')).toEqual([]);
+    expect(ipJson(ns(), '-6', 'rule', 'show', 'pref', '1000')).toEqual([]);
+    const both = await r.add({ priority: 1001, l3mdev: true, table: 10 }).catch((e: unknown) => e);
+    expect(both).toBeInstanceOf(ValidationError);
+    expect((both as ValidationError).field).toBe('table');
+  });
+});

@@ -92,8 +92,9 @@ export function decodeRule(m: NetlinkMessage): Rule {
     if (flags & C.FIB_RULE_OIF_DETACHED) r.oifDetached = true;
   }
   const mark = a.u32(C.FRA_FWMARK);
-  if (mark !== undefined) r.fwmark = mark;
   const mask = a.u32(C.FRA_FWMASK);
+  // The kernel leaves out a mark of 0 and sends its mask alone (`fwmark 0/0xff`: packets without those mark bits).
+  if (mark !== undefined || mask !== undefined) r.fwmark = mark ?? 0;
   if (mask !== undefined) r.fwmask = mask;
   const l3mdev = (a.u8(C.FRA_L3MDEV) ?? 0) !== 0;
   // An l3mdev rule has no table of its own (the kernel reports 0; ip prints "lookup [l3mdev-table]").

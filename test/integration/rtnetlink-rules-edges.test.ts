@@ -29,4 +29,18 @@ describe('rules at the edges', () => {
     expect(both).toBeInstanceOf(ValidationError);
     expect((both as ValidationError).field).toBe('table');
   });
+
+  it('reads a mark of 0 under a mask (fwmark 0/0xff) as ip does, and finds and deletes the rule by it', async () => {
+    const r = h().rules;
+    ip(ns(), 'rule', 'add', 'pref', '1100', 'fwmark', '0/0xff', 'table', '5');
+    await r.add({ family: 6, priority: 1100, fwmark: 0, fwmask: 0xff00, table: 6 });
+    expect(ipJson(ns(), 'rule', 'show', 'pref', '1100')).toEqual([{ priority: 1100, src: 'all', fwmark: '0', fwmask: '0xff', table: '5' }]);
+    expect(ipJson(ns(), '-6', 'rule', 'show', 'pref', '1100')).toEqual([{ priority: 1100, src: 'all', fwmark: '0', fwmask: '0xff00', table: '6' }]);
+    // The kernel sends the mask alone: the mark read as absent (a rule matching any mark), and a key with fwmark 0 found nothing.
+    expect(await r.get({ priority: 1100, fwmark: 0 })).toMatchObject({ fwmark: 0, fwmask: 0xff, tableId: 5 });
+    expect(await r.get({ family: 6, priority: 1100, fwmark: 0, fwmask: 0xff00 })).toMatchObject({ fwmark: 0, fwmask: 0xff00, tableId: 6 });
+    for (const rule of await r.list({ priority: 1100 })) expect(await r.delete(rule)).toBe(true);
+    expect(ipJson(ns(), 'rule', 'show', 'pref', '1100')).toEqual([]);
+    expect(ipJson(ns(), '-6', 'rule', 'show', 'pref', '1100')).toEqual([]);
+  });
 });

@@ -121,9 +121,9 @@ export interface RuleOptions {
   suppressIfgroup?: number;
   /** "tcp", "udp", "icmp", "ipv6-icmp", "sctp", ... or a number. */
   ipProto?: string | number;
-  /** A port, or a range. */
+  /** A port, or a range (1-65534: the kernel refuses 0 and 65535 here). */
   sport?: number | Range;
-  /** A destination port, or a range. */
+  /** A destination port, or a range (1-65534). */
   dport?: number | Range;
   /** Socket owner uid range to match. */
   uidRange?: Range;

@@ -134,10 +134,23 @@ function checkInt(field: string, v: unknown, min: number, max: number): number {
 function portRange(field: string, v: number | Range): Buffer {
   const r = typeof v === 'number' ? { start: v, end: v } : v;
   if (!isObject(r)) throw new ValidationError(field, v, 'a port or { start, end }');
+  // The kernel refuses ports 0 and 65535 in a rule's range ("Invalid sport range").
   const b = Buffer.alloc(4);
-  b.writeUInt16LE(checkInt(`${field}.start`, r.start, 0, 65535), 0);
-  b.writeUInt16LE(checkInt(`${field}.end`, r.end, r.start, 65535), 2);
+  b.writeUInt16LE(checkInt(`${field}.start`, r.start, 1, 65534), 0);
+  b.writeUInt16LE(checkInt(`${field}.end`, r.end, r.start, 65534), 2);
   return b;
+}
+
+function uidRange(v: Range): Buffer {
+  if (!isObject(v)) throw new ValidationError('uidRange', v, 'must be { start, end }');
+  const b = Buffer.alloc(8);
+  b.writeUInt32LE(checkInt('uidRange.start', v.start, 0, 0xfffffffe), 0);
+  b.writeUInt32LE(checkInt('uidRange.end', v.end, v.start, 0xfffffffe), 4);
+  return b;
+}
+
+function checkBoolean(field: string, v: unknown): void {
+  if (v !== undefined && typeof v !== 'boolean') throw new ValidationError(field, v, 'must be a boolean');
 }
 
 function ruleFamily(o: RuleOptions): IpFamily {
@@ -155,6 +168,8 @@ function prefix(s: string, field: string, family: IpFamily): Cidr {
 function* writeRule(type: number, flags: number, o: RuleOptions, verb: string): Operation<void> {
   if (!isObject(o)) throw new ValidationError('rule', o, 'must be an object');
   rejectUnknownKeys(o, RULE_WRITE_KEYS, 'rule');
+  checkBoolean('invert', o.invert);
+  checkBoolean('l3mdev', o.l3mdev);
   const adding = type === C.RTM_NEWRULE;
   const family = ruleFamily(o);
   const src = o.src !== undefined ? prefix(o.src, 'src', family) : undefined;
@@ -204,12 +219,7 @@ function* writeRule(type: number, flags: number, o: RuleOptions, verb: string): 
   }
   if (o.sport !== undefined) w.attr(C.FRA_SPORT_RANGE, portRange('sport', o.sport));
   if (o.dport !== undefined) w.attr(C.FRA_DPORT_RANGE, portRange('dport', o.dport));
-  if (o.uidRange !== undefined) {
-    const b = Buffer.alloc(8);
-    b.writeUInt32LE(checkInt('uidRange.start', o.uidRange.start, 0, 0xfffffffe), 0);
-    b.writeUInt32LE(checkInt('uidRange.end', o.uidRange.end, o.uidRange.start, 0xfffffffe), 4);
-    w.attr(C.FRA_UID_RANGE, b);
-  }
+  if (o.uidRange !== undefined) w.attr(C.FRA_UID_RANGE, uidRange(o.uidRange));
   if (o.l3mdev) w.u8(C.FRA_L3MDEV, 1);
   const what = [o.priority !== undefined ? `pref ${o.priority}` : '', o.src ? `from ${o.src}` : '', o.dst ? `to ${o.dst}` : ''].filter(Boolean).join(' ');
   yield* call(w.end().finish(), `${verb} rule${what ? ' ' + what : ''}`);

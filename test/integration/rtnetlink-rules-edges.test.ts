@@ -43,4 +43,38 @@ describe('rules at the edges', () => {
     expect(ipJson(ns(), 'rule', 'show', 'pref', '1100')).toEqual([]);
     expect(ipJson(ns(), '-6', 'rule', 'show', 'pref', '1100')).toEqual([]);
   });
+
+  it('refuses before sending what the kernel would refuse or misread: ports 0 and 65535, a uid range that is no object, a flag that is no boolean', async () => {
+    const r = h().rules;
+    // ip refuses them too; the kernel's own answer is "Invalid sport range".
+    const refused = (o: object) => r.add({ priority: 1200, table: 5, ...o }).catch((e: unknown) => e);
+    for (const [o, field] of [
+      [{ ipProto: 'tcp', dport: 0 }, 'dport.start'],
+      [{ ipProto: 'tcp', sport: 65535 }, 'sport.start'],
+      [{ ipProto: 'udp', dport: { start: 1000, end: 65535 } }, 'dport.end'],
+      [{ uidRange: null }, 'uidRange'], // was a TypeError
+      [{ uidRange: 5 }, 'uidRange'],
+      [{ invert: 'no' }, 'invert'], // was an inverted rule
+      [{ invert: 0 }, 'invert'],
+      [{ l3mdev: 'false' }, 'l3mdev'],
+    ] as const) {
+      const e = await refused(o);
+      expect(e, JSON.stringify(o)).toBeInstanceOf(ValidationError);
+      expect((e as ValidationError).field).toBe(field);
+    }
+    expect(ipJson(ns(), 'rule', 'show', 'pref', '1200')).toEqual([]);
+    // The edges the kernel takes are taken.
+    await r.add({
+      priority: 1201,
+      ipProto: 'tcp',
+      sport: 1,
+      dport: { start: 1, end: 65534 },
+      uidRange: { start: 0, end: 0xfffffffe },
+      invert: false,
+      table: 5,
+    });
+    expect(ipJson(ns(), 'rule', 'show', 'pref', '1201')).toEqual([
+      { priority: 1201, src: 'all', ipproto: 'tcp', sport: 1, dport_start: 1, dport_end: 65534, uid_start: 0, uid_end: 4294967294, table: '5' },
+    ]);
+  });
 });

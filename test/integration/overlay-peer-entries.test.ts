@@ -6,6 +6,10 @@ import { describe, expect, it } from 'vitest';
 import { createOverlay, ValidationError, type OverlaySpec } from '../../lib';
 import { ip, ipJson, useNetns } from '../helpers/netns';
 
+function bridge(ns: string, ...args: string[]): void {
+  execFileSync('bridge', ['-n', ns, ...args]);
+}
+
 function bridgeFdb(ns: string, dev: string): Array<Record<string, unknown>> {
   return JSON.parse(execFileSync('bridge', ['-n', ns, '-j', 'fdb', 'show', 'dev', dev], { encoding: 'utf8' }) || '[]') as Array<Record<string, unknown>>;
 }
@@ -39,6 +43,28 @@ describe('overlay peer entries', () => {
     expect(ipJson(ns, 'neigh', 'show', 'dev', 'pvx-a')).toEqual([]);
     expect(ipJson(ns, 'route', 'show', 'dev', 'pvx-a')).toEqual([]);
     expect(ov.peers()).toEqual([]);
+    await ov.delete();
+  });
+
+  it('finds a peer FDB entry sending to another UDP port, VNI or interface, and reconcile() rewrites it', async () => {
+    const ns = box.ns('pe');
+    const ov = await createOverlay(box.h('pe'), spec('pvx-b'));
+    await ov.apply([good]);
+    const written = bridgeFdb(ns, 'pvx-b');
+    expect(written).toEqual([{ mac: good.mac, dst: good.underlay, flags: ['self'], state: 'permanent' }]);
+    for (const [change, detail] of [
+      [['port', '9999'], `${good.mac} dst ${good.underlay} port 9999`],
+      [['vni', '7'], `${good.mac} dst ${good.underlay} vni 7`],
+      [['via', 'ul1'], `${good.mac} dst ${good.underlay} via ul1`],
+    ] as const) {
+      // The underlay address is right, but the peer's VXLAN packets no longer reach it: check() said [].
+      bridge(ns, 'fdb', 'replace', good.mac, 'dev', 'pvx-b', 'dst', good.underlay, ...change, 'self', 'permanent');
+      expect(bridgeFdb(ns, 'pvx-b')).not.toEqual(written);
+      expect(await ov.check()).toEqual([{ kind: 'fdb-wrong', peer: 'good', detail }]);
+      expect((await ov.reconcile()).map((d) => d.kind)).toEqual(['fdb-wrong']);
+      expect(bridgeFdb(ns, 'pvx-b')).toEqual(written);
+      expect(await ov.check()).toEqual([]);
+    }
     await ov.delete();
   });
 });

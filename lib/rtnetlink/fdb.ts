@@ -93,6 +93,10 @@ function* writeFdb(type: number, flags: number, o: Partial<AnyFdbOptions>, verb:
   rejectUnknownKeys(o, FDB_WRITE_KEYS, 'fdb entry');
   const link = linkOfOptions(o);
   const mac = parseMac(o.mac, 'mac');
+  // The kernel takes an append for a unicast MAC and does nothing: it keeps one destination per unicast MAC.
+  if (flags & NLM_F_APPEND && (mac[0] & 1) === 0 && mac.some((b) => b !== 0)) {
+    throw new ValidationError('mac', o.mac, 'only the all-zero or a multicast MAC has several destinations (a unicast MAC has one: use add or replace)');
+  }
   let ntf = 0;
   if (o.self) ntf |= C.NTF_SELF;
   // eslint-disable-next-line @typescript-eslint/no-deprecated -- deprecated alias forwards to `bridge`
@@ -155,6 +159,9 @@ export const fdbOps = {
   /**
    * Adds another destination for a MAC on a VXLAN device (`bridge fdb append`):
    * the all-zero MAC with one entry per remote host floods BUM traffic to all of them.
+   * Only the all-zero and multicast MACs have several destinations: a unicast
+   * MAC is a {@link ValidationError} (the kernel would ignore the append; use
+   * `add` or `replace`).
    * @example
    * await h.fdb.append({ mac: '00:00:00:00:00:00', link: 'vxlan0', dst: '10.0.0.2' });
    */

@@ -1,0 +1,43 @@
+// Bridge and VXLAN forwarding entries at the edges, read back with `bridge -j fdb`.
+import { execFileSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { ValidationError } from '../../lib';
+import { ip, useNetns } from '../helpers/netns';
+
+function fdbOf(ns: string, dev: string): string[] {
+  const rows = JSON.parse(execFileSync('bridge', ['-n', ns, '-j', 'fdb', 'show', 'dev', dev], { encoding: 'utf8' }) || '[]') as Array<{
+    mac: string;
+    dst?: string;
+  }>;
+  return rows.map((e) => `${e.mac} ${e.dst ?? ''}`).sort();
+}
+
+describe('fdb at the edges', () => {
+  const box = useNetns('fe');
+  const ns = () => box.ns('fe');
+  const h = () => box.h('fe');
+
+  it('appends destinations to the all-zero and multicast MACs; appending to a unicast MAC is refused, not ignored', async () => {
+    ip(ns(), 'link', 'add', 'u0', 'type', 'veth', 'peer', 'name', 'u1');
+    ip(ns(), 'addr', 'add', '10.7.0.1/24', 'dev', 'u0');
+    ip(ns(), 'link', 'add', 'vx0', 'type', 'vxlan', 'id', '7', 'local', '10.7.0.1', 'dstport', '4789', 'nolearning', 'dev', 'u0');
+    const fdb = h().fdb;
+    for (const mac of ['00:00:00:00:00:00', '01:00:5e:00:00:05']) {
+      await fdb.append({ link: 'vx0', mac, dst: '10.7.0.2' });
+      await fdb.append({ link: 'vx0', mac, dst: '10.7.0.3' });
+    }
+    await fdb.add({ link: 'vx0', mac: '02:00:00:00:00:01', dst: '10.7.0.2' });
+    // The kernel answered this with success and kept the one destination: the caller believed 10.7.0.3 was added.
+    const e = await fdb.append({ link: 'vx0', mac: '02:00:00:00:00:01', dst: '10.7.0.3' }).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(ValidationError);
+    expect((e as ValidationError).field).toBe('mac');
+    await expect(fdb.append({ link: 'vx0', mac: '02:00:00:00:00:02', dst: '10.7.0.3' })).rejects.toBeInstanceOf(ValidationError);
+    expect(fdbOf(ns(), 'vx0')).toEqual([
+      '00:00:00:00:00:00 10.7.0.2',
+      '00:00:00:00:00:00 10.7.0.3',
+      '01:00:5e:00:00:05 10.7.0.2',
+      '01:00:5e:00:00:05 10.7.0.3',
+      '02:00:00:00:00:01 10.7.0.2',
+    ]);
+  });
+});

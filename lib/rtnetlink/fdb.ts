@@ -18,7 +18,7 @@ import { parseFdbKey, pickFdbEntry } from './fdb-key';
 import { getLink, resolveLinkIndex, resolveLinkNames, type LinkRef } from './link';
 import { linkOfOptions, ndmsg, type WithLegacyDev } from './neighbour';
 import { deleting, type MissingCodes } from './not-found';
-import { isObject, rejectUnknownKeys } from '../validate/options';
+import { checkBoolean, isObject, rejectUnknownKeys } from '../validate/options';
 import { FDB_FILTER_KEYS, FDB_WRITE_KEYS } from './fdb-types';
 import type { FdbState, FdbEntry, FdbOptions, FdbKey, FdbFilter } from './fdb-types';
 
@@ -97,6 +97,7 @@ function* writeFdb(type: number, flags: number, o: Partial<AnyFdbOptions>, verb:
   if (flags & NLM_F_APPEND && (mac[0] & 1) === 0 && mac.some((b) => b !== 0)) {
     throw new ValidationError('mac', o.mac, 'only the all-zero or a multicast MAC has several destinations (a unicast MAC has one: use add or replace)');
   }
+  for (const flag of ['self', 'master', 'sticky', 'externLearned'] as const) checkBoolean(o[flag], flag);
   let ntf = 0;
   if (o.self) ntf |= C.NTF_SELF;
   // eslint-disable-next-line @typescript-eslint/no-deprecated -- deprecated alias forwards to `bridge`

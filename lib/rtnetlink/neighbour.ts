@@ -18,7 +18,7 @@ import { parseProtocol, protocolName } from './names';
 import { deleting, notFoundOn, type MissingCodes } from './not-found';
 import { OneLinkBulkWriter } from './bulk-links';
 import { runBulk } from '../netlink/bulk';
-import { isObject, keysOf, rejectUnknownKeys } from '../validate/options';
+import { checkBoolean, isObject, keysOf, rejectUnknownKeys } from '../validate/options';
 
 /** NUD_* states by the names `ip neigh` accepts after `nud`. */
 const STATES: Array<[number, string]> = [
@@ -255,6 +255,7 @@ export function planNeighbour(type: number, o: Partial<AnyNeighbourOptions>): Ne
   rejectUnknownKeys(o, NEIGHBOUR_WRITE_KEYS, 'neighbour');
   const link = linkOfOptions(o);
   const ip = parseIp(o.address, 'address');
+  for (const flag of ['proxy', 'router', 'externLearned', 'managed'] as const) checkBoolean(o[flag], flag);
   const adding = type === C.RTM_NEWNEIGH;
   let ntf = 0;
   if (o.proxy) ntf |= C.NTF_PROXY;
@@ -409,6 +410,7 @@ export const neighbourOps = {
     rejectUnknownKeys(key, NEIGHBOUR_WRITE_KEYS, 'neighbour key');
     const link = linkOfOptions(key);
     const ip = parseIp(key.address, 'address');
+    checkBoolean(key.proxy, 'proxy');
     const index = yield* resolveLinkIndex(link);
     const w = new NetlinkWriter().begin(C.RTM_GETNEIGH, 0);
     ndmsg(w, afOf(ip.family), index, 0, key.proxy ? C.NTF_PROXY : 0);
@@ -446,6 +448,7 @@ export const neighbourOps = {
     if (filter.family !== undefined && filter.family !== 4 && filter.family !== 6) {
       throw new ValidationError('family', filter.family, 'must be 4 or 6');
     }
+    checkBoolean(filter.proxy, 'proxy');
     const states = filter.state === undefined ? undefined : [filter.state].flat().map((s) => parseNeighbourState(s));
     // eslint-disable-next-line @typescript-eslint/no-deprecated -- deprecated alias `dev` forwards to `link`
     const linkRef = filter.link !== undefined || filter.dev !== undefined ? linkOfOptions(filter) : undefined;

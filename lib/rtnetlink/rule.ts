@@ -17,7 +17,7 @@ import { parseProtocol, parseTable, protocolName, tableName } from './names';
 import { deleting, type MissingCodes } from './not-found';
 import { parseRuleKey } from './rule-key';
 import type { Range, Rule, RuleFilter, RuleOptions } from './rule-types';
-import { isObject, rejectUnknownKeys } from '../validate/options';
+import { checkBoolean, isObject, rejectUnknownKeys } from '../validate/options';
 import { RULE_FILTER_KEYS, RULE_WRITE_KEYS } from './rule-types';
 
 /** FR_ACT_* by name. */
@@ -149,10 +149,6 @@ function uidRange(v: Range): Buffer {
   return b;
 }
 
-function checkBoolean(field: string, v: unknown): void {
-  if (v !== undefined && typeof v !== 'boolean') throw new ValidationError(field, v, 'must be a boolean');
-}
-
 function ruleFamily(o: RuleOptions): IpFamily {
   const fromPrefix = (s: string | undefined) => (s !== undefined ? parseCidr(s, 'prefix', { defaultFull: true }).family : undefined);
   const f = o.family ?? fromPrefix(o.src) ?? fromPrefix(o.dst) ?? 4;
@@ -168,8 +164,8 @@ function prefix(s: string, field: string, family: IpFamily): Cidr {
 function* writeRule(type: number, flags: number, o: RuleOptions, verb: string): Operation<void> {
   if (!isObject(o)) throw new ValidationError('rule', o, 'must be an object');
   rejectUnknownKeys(o, RULE_WRITE_KEYS, 'rule');
-  checkBoolean('invert', o.invert);
-  checkBoolean('l3mdev', o.l3mdev);
+  checkBoolean(o.invert, 'invert');
+  checkBoolean(o.l3mdev, 'l3mdev');
   const adding = type === C.RTM_NEWRULE;
   const family = ruleFamily(o);
   const src = o.src !== undefined ? prefix(o.src, 'src', family) : undefined;

@@ -71,4 +71,22 @@ describe('fdb at the edges', () => {
     }
     expect(fdbOf(ns(), 'n1').filter((e) => e.startsWith('02:00:00:00:08:09'))).toEqual([]);
   });
+
+  it('adds a managed neighbour as ip neigh add ... managed does (no state, no MAC: the kernel resolves it)', async () => {
+    ip(ns(), 'link', 'set', 'n0', 'up');
+    ip(ns(), 'addr', 'add', '10.8.0.1/24', 'dev', 'n0');
+    ip(ns(), 'neigh', 'add', '10.8.0.20', 'dev', 'n0', 'managed');
+    // It was a ValidationError asking for a MAC (the default state was permanent), and with a MAC the kernel's EINVAL.
+    await h().neighbours.add({ link: 'n0', address: '10.8.0.21', managed: true });
+    const made = ipJson<Array<{ dst: string; managed?: null; state: string[] }>>(ns(), 'neigh', 'show', 'nud', 'all', 'dev', 'n0');
+    const of = (dst: string) => made.find((n) => n.dst === dst);
+    expect(of('10.8.0.20')).toMatchObject({ managed: null });
+    expect({ ...of('10.8.0.21'), dst: 'x' }).toEqual({ ...of('10.8.0.20'), dst: 'x' }); // the same entry as ip's
+    expect((await h().neighbours.get({ link: 'n0', address: '10.8.0.21' })).flags).toContain('managed');
+    const e = await h()
+      .neighbours.add({ link: 'n0', address: '10.8.0.22', managed: true, mac: '02:00:00:00:08:22', state: 'permanent' })
+      .catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(ValidationError);
+    expect((e as ValidationError).field).toBe('state');
+  });
 });

@@ -116,6 +116,7 @@ function* writeFdb(type: number, flags: number, o: Partial<AnyFdbOptions>, verb:
   const vni = o.vni !== undefined ? checkInt('vni', o.vni, 0, 0xffffff) : undefined;
   const srcVni = o.srcVni !== undefined ? checkInt('srcVni', o.srcVni, 0, 0xffffff) : undefined;
   const index = yield* resolveLinkIndex(link);
+  let bridgeOnly = false;
   if (o.bridge !== undefined) {
     // The kernel programs the FDB of the port's actual master whatever is asked: check it is this bridge.
     const bridge = yield* resolveLinkIndex(o.bridge);
@@ -125,6 +126,16 @@ function* writeFdb(type: number, flags: number, o: Partial<AnyFdbOptions>, verb:
       ntf |= C.NTF_MASTER;
     } else {
       ntf |= C.NTF_SELF; // the bridge's own entries live in its own table
+    }
+    bridgeOnly = bridge === index || !(ntf & C.NTF_SELF);
+  }
+  // eslint-disable-next-line @typescript-eslint/no-deprecated -- the deprecated flag also names the bridge's table
+  if (o.master && !(ntf & C.NTF_SELF)) bridgeOnly = true;
+  if (bridgeOnly) {
+    // A bridge's FDB has no remote: the kernel takes these and drops them, leaving a plain entry.
+    for (const field of ['dst', 'port', 'vni', 'srcVni', 'via'] as const) {
+      if (o[field] !== undefined)
+        throw new ValidationError(field, o[field], "a bridge's FDB entry has no VXLAN remote (give it on the VXLAN device's own entry, without bridge)");
     }
   }
   if (!(ntf & (C.NTF_SELF | C.NTF_MASTER))) ntf |= C.NTF_SELF; // as `bridge fdb`

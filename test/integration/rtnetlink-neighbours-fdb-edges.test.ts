@@ -89,4 +89,31 @@ describe('fdb at the edges', () => {
     expect(e).toBeInstanceOf(ValidationError);
     expect((e as ValidationError).field).toBe('state');
   });
+
+  it("refuses a VXLAN remote on an entry of a bridge's FDB, which would drop it and make a plain entry", async () => {
+    ip(ns(), 'link', 'add', 'vxp', 'type', 'vxlan', 'id', '9', 'local', '10.7.0.1', 'dstport', '4789', 'nolearning', 'dev', 'u0');
+    ip(ns(), 'link', 'set', 'vxp', 'master', 'br0');
+    const fdb = h().fdb;
+    for (const [field, value] of [
+      ['dst', '10.7.0.9'],
+      ['port', 4790],
+      ['vni', 99],
+      ['via', 'u0'],
+    ] as const) {
+      for (const entry of [
+        { link: 'vxp', bridge: 'br0', mac: '02:00:00:00:09:01', state: 'static' as const },
+        { link: 'vxp', master: true, mac: '02:00:00:00:09:01', state: 'static' as const },
+        { link: 'br0', bridge: 'br0', mac: '02:00:00:00:09:01', state: 'static' as const },
+      ]) {
+        const e = await fdb.add({ ...entry, [field]: value }).catch((x: unknown) => x);
+        expect(e, `${field} ${JSON.stringify(entry)}`).toBeInstanceOf(ValidationError);
+        expect((e as ValidationError).field).toBe(field);
+      }
+    }
+    expect(fdbOf(ns(), 'vxp').filter((e) => e.startsWith('02:00:00:00:09:01'))).toEqual([]);
+    expect(fdbOf(ns(), 'br0').filter((e) => e.startsWith('02:00:00:00:09:01'))).toEqual([]);
+    // On the VXLAN device's own table the remote is kept.
+    await fdb.add({ link: 'vxp', mac: '02:00:00:00:09:01', dst: '10.7.0.9', port: 4790 });
+    expect(fdbOf(ns(), 'vxp').filter((e) => e.startsWith('02:00:00:00:09:0'))).toEqual(['02:00:00:00:09:01 10.7.0.9']);
+  });
 });

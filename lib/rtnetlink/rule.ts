@@ -296,6 +296,7 @@ export const ruleOps = {
       throw new ValidationError('family', filter.family, 'must be 4 or 6');
     }
     const table = filter.table !== undefined ? parseTable(filter.table) : undefined;
+    if (filter.priority !== undefined) checkInt('priority', filter.priority, 0, 0xffffffff);
     const w = new NetlinkWriter().begin(C.RTM_GETRULE, NLM_F_DUMP);
     // Rule dumps take no filters (strict checking refuses them): filter here.
     const off = w.struct(C.FIB_RULE_HDR_LEN);

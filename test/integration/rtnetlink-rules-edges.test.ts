@@ -77,4 +77,17 @@ describe('rules at the edges', () => {
       { priority: 1201, src: 'all', ipproto: 'tcp', sport: 1, dport_start: 1, dport_end: 65534, uid_start: 0, uid_end: 4294967294, table: '5' },
     ]);
   });
+
+  it('refuses a list filter priority that is no priority, instead of listing nothing', async () => {
+    ip(ns(), 'rule', 'add', 'pref', '1300', 'table', '5');
+    expect((await h().rules.list({ priority: 1300 })).map((x) => x.priority)).toEqual([1300]);
+    // '1300' (a string from a command line) listed nothing: no rule has a string priority.
+    for (const priority of ['1300', -1, 1.5, 2 ** 32]) {
+      const e = await h()
+        .rules.list({ priority: priority as number })
+        .catch((x: unknown) => x);
+      expect(e, String(priority)).toBeInstanceOf(ValidationError);
+      expect((e as ValidationError).field).toBe('priority');
+    }
+  });
 });

@@ -134,7 +134,8 @@ export async function findDrift(h: Handle, spec: ParsedOverlaySpec, peers: Reado
       out.push({
         kind: 'fdb-foreign',
         detail: describeFdb(e),
-        repair: () => h.fdb.delete({ link: spec.device, mac: e.mac, dst: e.dst }, { missingOk: true }),
+        // The remote whole: by its address alone the kernel would look for the device's port and VNI, and not find it.
+        repair: () => h.fdb.delete({ link: spec.device, mac: e.mac, dst: e.dst, port: e.port, vni: e.vni, via: e.via }, { missingOk: true }),
       });
   for (const r of routes)
     if (!explainedRoutes.has(r)) out.push({ kind: 'route-foreign', detail: describeRoute(r), repair: () => h.routes.delete(r, { missingOk: true }) });

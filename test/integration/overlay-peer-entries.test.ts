@@ -67,4 +67,19 @@ describe('overlay peer entries', () => {
     }
     await ov.delete();
   });
+
+  it('reconcile() removes a foreign FDB entry whose remote has its own UDP port, VNI or interface', async () => {
+    const ns = box.ns('pe');
+    const ov = await createOverlay(box.h('pe'), spec('pvx-c'));
+    await ov.apply([good]);
+    bridge(ns, 'fdb', 'add', '0a:58:0a:f4:09:00', 'dev', 'pvx-c', 'dst', '172.31.0.9', 'port', '9999', 'self', 'permanent');
+    bridge(ns, 'fdb', 'add', '0a:58:0a:f4:0a:00', 'dev', 'pvx-c', 'dst', '172.31.0.10', 'vni', '7', 'self', 'permanent');
+    bridge(ns, 'fdb', 'add', '0a:58:0a:f4:0b:00', 'dev', 'pvx-c', 'dst', '172.31.0.11', 'via', 'ul1', 'self', 'permanent');
+    expect((await ov.check()).map((d) => d.kind)).toEqual(['fdb-foreign', 'fdb-foreign', 'fdb-foreign']);
+    // The delete named the remote by its address alone: the kernel matched the device's port and VNI, found none, and the entries stayed.
+    await ov.reconcile();
+    expect(bridgeFdb(ns, 'pvx-c')).toEqual([{ mac: good.mac, dst: good.underlay, flags: ['self'], state: 'permanent' }]);
+    expect(await ov.check()).toEqual([]);
+    await ov.delete();
+  });
 });

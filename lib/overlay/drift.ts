@@ -29,7 +29,7 @@ export interface OverlayDrift {
     /** A neighbour entry on the device that no peer explains. */
     | 'neighbour-foreign'
     | 'fdb-missing'
-    /** A peer's MAC sends to another underlay address. */
+    /** A peer's MAC sends to another underlay address, or to another UDP port or VNI than the device's, or through another interface (`via`). */
     | 'fdb-wrong'
     | 'fdb-foreign'
     | 'route-missing'
@@ -53,6 +53,16 @@ function isOwnRoute(spec: ParsedOverlaySpec, r: Route): boolean {
   const cluster = rangeOf(spec.clusterCidr);
   if (!dst || !cluster || !contains(cluster, dst)) return false;
   return spec.mode === 'vxlan' ? r.linkName === spec.device : r.protocol === String(OVERLAY_ROUTE_PROTOCOL);
+}
+
+/** An FDB entry as `bridge fdb` prints its remote: "0a:58:0a:f4:02:00 dst 172.31.0.2 port 9999 vni 7". */
+function describeFdb(e: FdbEntry): string {
+  const extra = [
+    e.port !== undefined ? ` port ${String(e.port)}` : '',
+    e.vni !== undefined ? ` vni ${String(e.vni)}` : '',
+    e.via !== undefined ? ` via ${e.viaName ?? String(e.via)}` : '',
+  ].join('');
+  return `${e.mac} dst ${e.dst ?? ''}${extra}`;
 }
 
 function describeRoute(r: Route): string {
@@ -95,14 +105,15 @@ export async function findDrift(h: Handle, spec: ParsedOverlaySpec, peers: Reado
     }
     if (fdbEntry) {
       const same = fdb.filter((e) => e.mac === peer.mac);
-      const right = same.find((e) => e.dst === peer.underlay);
+      // As written: the peer's underlay address, and the device's own port and VNI (the kernel then reports none) and no `via`.
+      const right = same.find((e) => e.dst === peer.underlay && e.port === undefined && e.vni === undefined && e.via === undefined);
       if (right) explainedFdb.add(right);
       else if (same.length === 0)
         out.push({ kind: 'fdb-missing', peer: peer.name, detail: `${peer.mac} dst ${peer.underlay}`, repair: () => h.fdb.replace(fdbEntry) });
       else {
         // Replace rewrites the MAC's first destination in place; further ones stay foreign below.
         explainedFdb.add(same[0]);
-        out.push({ kind: 'fdb-wrong', peer: peer.name, detail: `${peer.mac} dst ${same[0].dst ?? ''}`, repair: () => h.fdb.replace(fdbEntry) });
+        out.push({ kind: 'fdb-wrong', peer: peer.name, detail: describeFdb(same[0]), repair: () => h.fdb.replace(fdbEntry) });
       }
     }
     const r = routes.find((x) => x.dst === peer.subnet);
@@ -122,8 +133,9 @@ export async function findDrift(h: Handle, spec: ParsedOverlaySpec, peers: Reado
     if (!explainedFdb.has(e))
       out.push({
         kind: 'fdb-foreign',
-        detail: `${e.mac} dst ${e.dst ?? ''}`,
-        repair: () => h.fdb.delete({ link: spec.device, mac: e.mac, dst: e.dst }, { missingOk: true }),
+        detail: describeFdb(e),
+        // The remote whole: by its address alone the kernel would look for the device's port and VNI, and not find it.
+        repair: () => h.fdb.delete({ link: spec.device, mac: e.mac, dst: e.dst, port: e.port, vni: e.vni, via: e.via }, { missingOk: true }),
       });
   for (const r of routes)
     if (!explainedRoutes.has(r)) out.push({ kind: 'route-foreign', detail: describeRoute(r), repair: () => h.routes.delete(r, { missingOk: true }) });

@@ -44,7 +44,7 @@ export interface OverlayPeer {
   subnet: string;
   /** Its underlay address (IPv4 or IPv6, the family of this host's). */
   underlay: string;
-  /** Its VXLAN device's MAC (vxlan mode). */
+  /** Its VXLAN device's MAC (vxlan mode): a unicast MAC, as `self()` gives it. */
   mac?: string;
 }
 
@@ -148,7 +148,11 @@ export function parsePeer(spec: ParsedOverlaySpec, peer: OverlayPeer): ParsedPee
   let mac = '';
   if (spec.mode === 'vxlan') {
     if (peer.mac === undefined) throw new ValidationError('peer.mac', peer.mac, `is needed in vxlan mode (peer ${peer.name})`);
-    mac = formatMac(parseMac(peer.mac, 'peer.mac'));
+    const bytes = parseMac(peer.mac, 'peer.mac');
+    // A VTEP is one host: the all-zero MAC is the device's flooding entry, and the kernel refuses to replace it or a multicast MAC in place (EOPNOTSUPP), after the peers before it were written.
+    if ((bytes[0] & 1) !== 0 || bytes.every((b) => b === 0))
+      throw new ValidationError('peer.mac', peer.mac, `must be a unicast MAC, not the all-zero or a multicast one (peer ${peer.name})`);
+    mac = formatMac(bytes);
     if (mac === vtepMac(spec.vtep)) throw new ValidationError('peer.mac', peer.mac, `is this host's own VTEP MAC (peer ${peer.name})`);
   }
   return { name: peer.name, subnet, vtep, underlay, mac };

@@ -78,7 +78,7 @@ export interface FdbOptions {
   sticky?: boolean;
   /** Installed by a control plane (NTF_EXT_LEARNED). */
   externLearned?: boolean;
-  /** VXLAN: the remote endpoint's address. */
+  /** VXLAN: the remote endpoint's address (on the device's own entry: a bridge's FDB has no remotes, so not with `bridge`). */
   dst?: string;
   /** VXLAN: remote UDP port. */
   port?: number;

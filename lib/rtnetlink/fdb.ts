@@ -18,7 +18,7 @@ import { parseFdbKey, pickFdbEntry } from './fdb-key';
 import { getLink, resolveLinkIndex, resolveLinkNames, type LinkRef } from './link';
 import { linkOfOptions, ndmsg, type WithLegacyDev } from './neighbour';
 import { deleting, type MissingCodes } from './not-found';
-import { isObject, rejectUnknownKeys } from '../validate/options';
+import { checkBoolean, isObject, rejectUnknownKeys } from '../validate/options';
 import { FDB_FILTER_KEYS, FDB_WRITE_KEYS } from './fdb-types';
 import type { FdbState, FdbEntry, FdbOptions, FdbKey, FdbFilter } from './fdb-types';
 
@@ -93,6 +93,11 @@ function* writeFdb(type: number, flags: number, o: Partial<AnyFdbOptions>, verb:
   rejectUnknownKeys(o, FDB_WRITE_KEYS, 'fdb entry');
   const link = linkOfOptions(o);
   const mac = parseMac(o.mac, 'mac');
+  // The kernel takes an append for a unicast MAC and does nothing: it keeps one destination per unicast MAC.
+  if (flags & NLM_F_APPEND && (mac[0] & 1) === 0 && mac.some((b) => b !== 0)) {
+    throw new ValidationError('mac', o.mac, 'only the all-zero or a multicast MAC has several destinations (a unicast MAC has one: use add or replace)');
+  }
+  for (const flag of ['self', 'master', 'sticky', 'externLearned'] as const) checkBoolean(o[flag], flag);
   let ntf = 0;
   if (o.self) ntf |= C.NTF_SELF;
   // eslint-disable-next-line @typescript-eslint/no-deprecated -- deprecated alias forwards to `bridge`
@@ -111,6 +116,7 @@ function* writeFdb(type: number, flags: number, o: Partial<AnyFdbOptions>, verb:
   const vni = o.vni !== undefined ? checkInt('vni', o.vni, 0, 0xffffff) : undefined;
   const srcVni = o.srcVni !== undefined ? checkInt('srcVni', o.srcVni, 0, 0xffffff) : undefined;
   const index = yield* resolveLinkIndex(link);
+  let bridgeOnly = false;
   if (o.bridge !== undefined) {
     // The kernel programs the FDB of the port's actual master whatever is asked: check it is this bridge.
     const bridge = yield* resolveLinkIndex(o.bridge);
@@ -120,6 +126,16 @@ function* writeFdb(type: number, flags: number, o: Partial<AnyFdbOptions>, verb:
       ntf |= C.NTF_MASTER;
     } else {
       ntf |= C.NTF_SELF; // the bridge's own entries live in its own table
+    }
+    bridgeOnly = bridge === index || !(ntf & C.NTF_SELF);
+  }
+  // eslint-disable-next-line @typescript-eslint/no-deprecated -- the deprecated flag also names the bridge's table
+  if (o.master && !(ntf & C.NTF_SELF)) bridgeOnly = true;
+  if (bridgeOnly) {
+    // A bridge's FDB has no remote: the kernel takes these and drops them, leaving a plain entry.
+    for (const field of ['dst', 'port', 'vni', 'srcVni', 'via'] as const) {
+      if (o[field] !== undefined)
+        throw new ValidationError(field, o[field], "a bridge's FDB entry has no VXLAN remote (give it on the VXLAN device's own entry, without bridge)");
     }
   }
   if (!(ntf & (C.NTF_SELF | C.NTF_MASTER))) ntf |= C.NTF_SELF; // as `bridge fdb`
@@ -155,6 +171,9 @@ export const fdbOps = {
   /**
    * Adds another destination for a MAC on a VXLAN device (`bridge fdb append`):
    * the all-zero MAC with one entry per remote host floods BUM traffic to all of them.
+   * Only the all-zero and multicast MACs have several destinations: a unicast
+   * MAC is a {@link ValidationError} (the kernel would ignore the append; use
+   * `add` or `replace`).
    * @example
    * await h.fdb.append({ mac: '00:00:00:00:00:00', link: 'vxlan0', dst: '10.0.0.2' });
    */

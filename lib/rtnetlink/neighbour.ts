@@ -18,7 +18,7 @@ import { parseProtocol, protocolName } from './names';
 import { deleting, notFoundOn, type MissingCodes } from './not-found';
 import { OneLinkBulkWriter } from './bulk-links';
 import { runBulk } from '../netlink/bulk';
-import { isObject, keysOf, rejectUnknownKeys } from '../validate/options';
+import { checkBoolean, isObject, keysOf, rejectUnknownKeys } from '../validate/options';
 
 /** NUD_* states by the names `ip neigh` accepts after `nud`. */
 const STATES: Array<[number, string]> = [
@@ -87,7 +87,7 @@ export interface NeighbourOptions {
   address: string;
   /** Link-layer address (`lladdr`); needed unless `proxy`. */
   mac?: string;
-  /** Default "permanent", as `ip neigh add`. */
+  /** Default "permanent" ("none" for a `managed` entry, which cannot be permanent), as `ip neigh add`. */
   state?: NeighbourState;
   /** The neighbour is a router (IPv6, NTF_ROUTER). */
   router?: boolean;
@@ -95,7 +95,7 @@ export interface NeighbourOptions {
   proxy?: boolean;
   /** Learned externally, e.g. by a control plane (NTF_EXT_LEARNED). */
   externLearned?: boolean;
-  /** Kernel keeps it resolved on behalf of user space (NTF_EXT_MANAGED). */
+  /** Kernel keeps it resolved on behalf of user space (NTF_EXT_MANAGED; `ip neigh add ... managed`): no `mac` needed. */
   managed?: boolean;
   /** Originator (NDA_PROTOCOL): a name ("static", "bgp"...) or number. */
   protocol?: string | number;
@@ -255,15 +255,19 @@ export function planNeighbour(type: number, o: Partial<AnyNeighbourOptions>): Ne
   rejectUnknownKeys(o, NEIGHBOUR_WRITE_KEYS, 'neighbour');
   const link = linkOfOptions(o);
   const ip = parseIp(o.address, 'address');
+  for (const flag of ['proxy', 'router', 'externLearned', 'managed'] as const) checkBoolean(o[flag], flag);
   const adding = type === C.RTM_NEWNEIGH;
   let ntf = 0;
   if (o.proxy) ntf |= C.NTF_PROXY;
   if (o.router) ntf |= C.NTF_ROUTER;
   if (o.externLearned) ntf |= C.NTF_EXT_LEARNED;
-  const state = adding && !o.proxy ? parseNeighbourState(o.state ?? 'permanent') : 0;
+  // A managed entry is resolved by the kernel: none by default, as `ip neigh add ... managed` sends; the kernel refuses it permanent.
+  const defaultState = o.managed ? 'none' : 'permanent';
+  const state = adding && !o.proxy ? parseNeighbourState(o.state ?? defaultState) : 0;
+  if (adding && o.managed && state & C.NUD_PERMANENT) throw new ValidationError('state', o.state, 'a managed neighbour cannot be permanent');
   const mac = o.mac !== undefined ? parseMac(o.mac, 'mac') : undefined;
-  if (adding && !o.proxy && !mac && state & (C.NUD_PERMANENT | C.NUD_NOARP | C.NUD_REACHABLE | C.NUD_STALE)) {
-    throw new ValidationError('mac', o.mac, `a ${o.state ?? 'permanent'} neighbour needs a link-layer address`);
+  if (adding && !o.proxy && !o.managed && !mac && state & (C.NUD_PERMANENT | C.NUD_NOARP | C.NUD_REACHABLE | C.NUD_STALE)) {
+    throw new ValidationError('mac', o.mac, `a ${o.state ?? defaultState} neighbour needs a link-layer address`);
   }
   const protocol = o.protocol !== undefined ? parseProtocol(o.protocol) : undefined;
   return {
@@ -409,6 +413,7 @@ export const neighbourOps = {
     rejectUnknownKeys(key, NEIGHBOUR_WRITE_KEYS, 'neighbour key');
     const link = linkOfOptions(key);
     const ip = parseIp(key.address, 'address');
+    checkBoolean(key.proxy, 'proxy');
     const index = yield* resolveLinkIndex(link);
     const w = new NetlinkWriter().begin(C.RTM_GETNEIGH, 0);
     ndmsg(w, afOf(ip.family), index, 0, key.proxy ? C.NTF_PROXY : 0);
@@ -446,6 +451,7 @@ export const neighbourOps = {
     if (filter.family !== undefined && filter.family !== 4 && filter.family !== 6) {
       throw new ValidationError('family', filter.family, 'must be 4 or 6');
     }
+    checkBoolean(filter.proxy, 'proxy');
     const states = filter.state === undefined ? undefined : [filter.state].flat().map((s) => parseNeighbourState(s));
     // eslint-disable-next-line @typescript-eslint/no-deprecated -- deprecated alias `dev` forwards to `link`
     const linkRef = filter.link !== undefined || filter.dev !== undefined ? linkOfOptions(filter) : undefined;

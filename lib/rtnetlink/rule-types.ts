@@ -49,7 +49,7 @@ export interface Rule {
   fwmask?: number;
   /** What the rule does (`to_tbl` for a table lookup), or the action number for actions nlkit does not name. */
   action: RuleAction | RuleActionNumber;
-  /** Table for `to_tbl` rules, as a name ("main") or number string. */
+  /** Table for `to_tbl` rules, as a name ("main") or number string; absent for `l3mdev` rules (the VRF's table). */
   table?: string;
   /** Numeric id of `table`. */
   tableId?: number;
@@ -103,7 +103,7 @@ export interface RuleOptions {
   fwmark?: number;
   /** Mask for `fwmark` (default all bits). */
   fwmask?: number;
-  /** Table to look up ("main", "local", a number up to 2^32-1). Implies action `to_tbl`; default "main" for it. */
+  /** Table to look up ("main", "local", a number up to 2^32-1). Implies action `to_tbl`; default "main" for it, none with `l3mdev`. */
   table?: string | number;
   /** Default `to_tbl`, or `goto` when `goto` is given; a number in a string for actions nlkit does not name. */
   action?: RuleAction | RuleActionNumber;
@@ -121,13 +121,13 @@ export interface RuleOptions {
   suppressIfgroup?: number;
   /** "tcp", "udp", "icmp", "ipv6-icmp", "sctp", ... or a number. */
   ipProto?: string | number;
-  /** A port, or a range. */
+  /** A port, or a range (1-65534: the kernel refuses 0 and 65535 here). */
   sport?: number | Range;
-  /** A destination port, or a range. */
+  /** A destination port, or a range (1-65534). */
   dport?: number | Range;
   /** Socket owner uid range to match. */
   uidRange?: Range;
-  /** Look up the table of the L3 master device (VRF) the packet belongs to. */
+  /** Look up the table of the L3 master device (VRF) the packet belongs to (`ip rule add l3mdev`); no `table` with it. */
   l3mdev?: boolean;
 }
 

@@ -17,7 +17,7 @@ import { parseProtocol, parseTable, protocolName, tableName } from './names';
 import { deleting, type MissingCodes } from './not-found';
 import { parseRuleKey } from './rule-key';
 import type { Range, Rule, RuleFilter, RuleOptions } from './rule-types';
-import { isObject, rejectUnknownKeys } from '../validate/options';
+import { checkBoolean, isObject, rejectUnknownKeys } from '../validate/options';
 import { RULE_FILTER_KEYS, RULE_WRITE_KEYS } from './rule-types';
 
 /** FR_ACT_* by name. */
@@ -92,10 +92,13 @@ export function decodeRule(m: NetlinkMessage): Rule {
     if (flags & C.FIB_RULE_OIF_DETACHED) r.oifDetached = true;
   }
   const mark = a.u32(C.FRA_FWMARK);
-  if (mark !== undefined) r.fwmark = mark;
   const mask = a.u32(C.FRA_FWMASK);
+  // The kernel leaves out a mark of 0 and sends its mask alone (`fwmark 0/0xff`: packets without those mark bits).
+  if (mark !== undefined || mask !== undefined) r.fwmark = mark ?? 0;
   if (mask !== undefined) r.fwmask = mask;
-  if (actionNum === C.FR_ACT_TO_TBL) {
+  const l3mdev = (a.u8(C.FRA_L3MDEV) ?? 0) !== 0;
+  // An l3mdev rule has no table of its own (the kernel reports 0; ip prints "lookup [l3mdev-table]").
+  if (actionNum === C.FR_ACT_TO_TBL && !l3mdev) {
     r.tableId = a.u32(C.FRA_TABLE) ?? u8At(p, 4);
     r.table = tableName(r.tableId);
   }
@@ -115,7 +118,7 @@ export function decodeRule(m: NetlinkMessage): Rule {
   if (dport) r.dport = dport;
   const uid = a.get(C.FRA_UID_RANGE);
   if (uid && uid.length >= 8) r.uidRange = { start: uid.readUInt32LE(0), end: uid.readUInt32LE(4) };
-  if ((a.u8(C.FRA_L3MDEV) ?? 0) !== 0) r.l3mdev = true;
+  if (l3mdev) r.l3mdev = true;
   const flow = a.u32(C.FRA_FLOW);
   if (flow !== undefined) r.flow = flow;
   const tun = a.be64(C.FRA_TUN_ID);
@@ -131,9 +134,18 @@ function checkInt(field: string, v: unknown, min: number, max: number): number {
 function portRange(field: string, v: number | Range): Buffer {
   const r = typeof v === 'number' ? { start: v, end: v } : v;
   if (!isObject(r)) throw new ValidationError(field, v, 'a port or { start, end }');
+  // The kernel refuses ports 0 and 65535 in a rule's range ("Invalid sport range").
   const b = Buffer.alloc(4);
-  b.writeUInt16LE(checkInt(`${field}.start`, r.start, 0, 65535), 0);
-  b.writeUInt16LE(checkInt(`${field}.end`, r.end, r.start, 65535), 2);
+  b.writeUInt16LE(checkInt(`${field}.start`, r.start, 1, 65534), 0);
+  b.writeUInt16LE(checkInt(`${field}.end`, r.end, r.start, 65534), 2);
+  return b;
+}
+
+function uidRange(v: Range): Buffer {
+  if (!isObject(v)) throw new ValidationError('uidRange', v, 'must be { start, end }');
+  const b = Buffer.alloc(8);
+  b.writeUInt32LE(checkInt('uidRange.start', v.start, 0, 0xfffffffe), 0);
+  b.writeUInt32LE(checkInt('uidRange.end', v.end, v.start, 0xfffffffe), 4);
   return b;
 }
 
@@ -152,6 +164,8 @@ function prefix(s: string, field: string, family: IpFamily): Cidr {
 function* writeRule(type: number, flags: number, o: RuleOptions, verb: string): Operation<void> {
   if (!isObject(o)) throw new ValidationError('rule', o, 'must be an object');
   rejectUnknownKeys(o, RULE_WRITE_KEYS, 'rule');
+  checkBoolean(o.invert, 'invert');
+  checkBoolean(o.l3mdev, 'l3mdev');
   const adding = type === C.RTM_NEWRULE;
   const family = ruleFamily(o);
   const src = o.src !== undefined ? prefix(o.src, 'src', family) : undefined;
@@ -165,9 +179,11 @@ function* writeRule(type: number, flags: number, o: RuleOptions, verb: string): 
   else if (adding || o.table !== undefined) action = C.FR_ACT_TO_TBL;
   if (o.table !== undefined && action !== C.FR_ACT_TO_TBL) throw new ValidationError('table', o.table, `a ${o.action} rule has no table`);
   if (o.goto !== undefined && action !== C.FR_ACT_GOTO) throw new ValidationError('goto', o.goto, 'only for action "goto"');
+  // An l3mdev rule looks up the table of the packet's VRF: the kernel refuses a table with it ("l3mdev and table are mutually exclusive").
+  if (o.l3mdev && o.table !== undefined) throw new ValidationError('table', o.table, "an l3mdev rule looks up the VRF's table; give no table");
   if (adding && action === C.FR_ACT_GOTO && o.goto === undefined) throw new ValidationError('goto', o.goto, 'a goto rule needs the target priority');
   let table = o.table !== undefined ? parseTable(o.table) : undefined;
-  if (adding && action === C.FR_ACT_TO_TBL && table === undefined) table = C.RT_TABLE_MAIN;
+  if (adding && action === C.FR_ACT_TO_TBL && table === undefined && !o.l3mdev) table = C.RT_TABLE_MAIN;
 
   const w = new NetlinkWriter().begin(type, flags);
   const off = w.struct(C.FIB_RULE_HDR_LEN);
@@ -199,12 +215,7 @@ function* writeRule(type: number, flags: number, o: RuleOptions, verb: string): 
   }
   if (o.sport !== undefined) w.attr(C.FRA_SPORT_RANGE, portRange('sport', o.sport));
   if (o.dport !== undefined) w.attr(C.FRA_DPORT_RANGE, portRange('dport', o.dport));
-  if (o.uidRange !== undefined) {
-    const b = Buffer.alloc(8);
-    b.writeUInt32LE(checkInt('uidRange.start', o.uidRange.start, 0, 0xfffffffe), 0);
-    b.writeUInt32LE(checkInt('uidRange.end', o.uidRange.end, o.uidRange.start, 0xfffffffe), 4);
-    w.attr(C.FRA_UID_RANGE, b);
-  }
+  if (o.uidRange !== undefined) w.attr(C.FRA_UID_RANGE, uidRange(o.uidRange));
   if (o.l3mdev) w.u8(C.FRA_L3MDEV, 1);
   const what = [o.priority !== undefined ? `pref ${o.priority}` : '', o.src ? `from ${o.src}` : '', o.dst ? `to ${o.dst}` : ''].filter(Boolean).join(' ');
   yield* call(w.end().finish(), `${verb} rule${what ? ' ' + what : ''}`);
@@ -285,6 +296,7 @@ export const ruleOps = {
       throw new ValidationError('family', filter.family, 'must be 4 or 6');
     }
     const table = filter.table !== undefined ? parseTable(filter.table) : undefined;
+    if (filter.priority !== undefined) checkInt('priority', filter.priority, 0, 0xffffffff);
     const w = new NetlinkWriter().begin(C.RTM_GETRULE, NLM_F_DUMP);
     // Rule dumps take no filters (strict checking refuses them): filter here.
     const off = w.struct(C.FIB_RULE_HDR_LEN);

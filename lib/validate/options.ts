@@ -21,6 +21,16 @@ export function rejectUnknownKeys<T extends object>(value: T | undefined, allowe
   return value;
 }
 
+/**
+ * Refuses a flag that is neither a boolean nor absent: a JavaScript caller's
+ * `'false'` or `0` is not read as truthy or falsy.
+ * @param field how the flag is named in the error, e.g. "proxy"
+ */
+export function checkBoolean(v: unknown, field: string): boolean | undefined {
+  if (v !== undefined && typeof v !== 'boolean') throw new ValidationError(field, v, 'must be a boolean');
+  return v;
+}
+
 /** Whether every own key of `value` is one of `allowed` (rejectUnknownKeys without the throw, for fast paths that fall back to it). */
 export function hasOnlyKeys(value: object, allowed: readonly string[]): boolean {
   for (const key in value) if (Object.hasOwn(value, key) && !allowed.includes(key)) return false;

@@ -82,7 +82,7 @@ export class ForeignBridgeError extends NlkitError {
 
 /**
  * A file of the networks' state directory (`state.json`, `state.journal`, a
- * journal of the intent directory `intents/`) that nlkit cannot read as
+ * journal of the intent directory `intents/`, a lease file in `ipam/`) that nlkit cannot read as
  * state: not JSON, or JSON of the wrong shape (a field missing or of the
  * wrong type, a record filed under another name). nlkit never reads such a
  * file as empty: that would make `reconcile()` forget the networks it

@@ -206,3 +206,22 @@ export function parseJournalLine(file: string, where: string, text: string, lega
   if (problem) throw new CorruptStateError(file, `${where}: ${problem}`);
   return raw;
 }
+
+/** A network's lease file (`ipam/<network>.json`): who holds which address, and where round-robin continues. */
+export function parseLeaseFile(file: string, text: string): { allocations: Record<string, string>; last?: Record<string, string> } {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (e) {
+    throw new CorruptStateError(file, `is not JSON (${(e as Error).message})`);
+  }
+  const owners: Check = (x, at) =>
+    isRecord(x) ? Object.entries(x).reduce<ShapeProblem>((p, [k, o]) => p ?? str(o, `${at}[${JSON.stringify(k)}]`), undefined) : `${at} is not an object`;
+  // Read as no leases, a lease file of the wrong shape would hand the addresses it records to other sandboxes.
+  const problem = object({ allocations: owners }, { version: (x, at) => (x === 1 ? undefined : `${at} is ${JSON.stringify(x)}, not 1`), last: owners })(
+    v,
+    'leases',
+  );
+  if (problem) throw new CorruptStateError(file, problem);
+  return v as { allocations: Record<string, string>; last?: Record<string, string> };
+}

@@ -255,6 +255,7 @@ export { socketDiagOps, type InetSocket, type SocketEndpoint, type SocketFilter,
 export {
   networks,
   NetworkManager,
+  CorruptStateError,
   ForeignBridgeError,
   NetworkOperationError,
   PortInUseError,

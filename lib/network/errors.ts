@@ -79,3 +79,37 @@ export class ForeignBridgeError extends NlkitError {
     );
   }
 }
+
+/**
+ * A file of the networks' state directory (`state.json`, `state.journal`, a
+ * journal of the intent directory `intents/`, a lease file in `ipam/`) that nlkit cannot read as
+ * state: not JSON, or JSON of the wrong shape (a field missing or of the
+ * wrong type, a record filed under another name). nlkit never reads such a
+ * file as empty: that would make `reconcile()` forget the networks it
+ * records, or delete them as leftovers. Every call that reads the state
+ * (`list()`, `check()`, `reconcile()`, `attach()`, ...) throws it before
+ * changing anything. Restore the file from a backup or repair it by hand
+ * (`path` and `reason` say where and what); a line a writer was killed in
+ * the middle of, at the end of a journal, is not corruption and is ignored.
+ * @example
+ * try {
+ *   await nets.reconcile();
+ * } catch (e) {
+ *   if (!(e instanceof CorruptStateError)) throw e;
+ *   console.error(e.path, e.reason); // e.g. ".../state.json" "networks.web.subnet is not a string"
+ * }
+ */
+export class CorruptStateError extends NlkitError {
+  /** Always "CorruptStateError". */
+  override name = 'CorruptStateError';
+  /**
+   * @param path the file that cannot be read as state
+   * @param reason what is wrong in it (with the line number for a journal)
+   */
+  constructor(
+    readonly path: string,
+    readonly reason: string,
+  ) {
+    super(`corrupt state: ${path}: ${reason}; nothing was changed (repair or restore the file: nlkit does not read it as empty)`);
+  }
+}

@@ -20,11 +20,13 @@ export function callerUid(): number {
 
 /**
  * Opens a file of the state directory without following a symbolic link,
- * and checks it is a regular file of the caller's. A link is an
- * UnsafeStateDirError; ENOENT and other errors are thrown as fs throws them.
+ * and checks it is a regular file of the caller's that its group and others
+ * cannot write. A link or such a file is an UnsafeStateDirError; ENOENT and
+ * other errors are thrown as fs throws them. `extend` opens an existing file
+ * to read and append.
  */
-export function openStateFile(file: string, flags: 'read' | 'lock' | 'append', mode = 0o600): number {
-  const f = { read: O_RDONLY, lock: O_RDWR | O_CREAT, append: O_WRONLY | O_CREAT | O_APPEND }[flags];
+export function openStateFile(file: string, flags: 'read' | 'lock' | 'append' | 'extend', mode = 0o600): number {
+  const f = { read: O_RDONLY, lock: O_RDWR | O_CREAT, append: O_WRONLY | O_CREAT | O_APPEND, extend: O_RDWR | O_APPEND }[flags];
   let fd: number;
   try {
     fd = fs.openSync(file, f | O_NOFOLLOW, mode);
@@ -33,7 +35,13 @@ export function openStateFile(file: string, flags: 'read' | 'lock' | 'append', m
     throw e;
   }
   const st = fs.fstatSync(fd);
-  const reason = !st.isFile() ? 'is not a regular file' : st.uid !== callerUid() ? `is owned by uid ${st.uid}, not by the caller (uid ${callerUid()})` : '';
+  const reason = !st.isFile()
+    ? 'is not a regular file'
+    : st.uid !== callerUid()
+      ? `is owned by uid ${st.uid}, not by the caller (uid ${callerUid()})`
+      : st.mode & 0o022
+        ? `is writable by ${st.mode & 0o002 ? 'others' : 'its group'} (mode ${(st.mode & 0o7777).toString(8)})`
+        : '';
   if (reason) {
     fs.closeSync(fd);
     throw new UnsafeStateDirError(file, reason);

@@ -20,6 +20,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { SystemError } from '../netlink/errors';
+import { CorruptStateError } from './errors';
+import { openStateFile } from './file-lock';
+import { checkIntentLine } from './state-shape';
+import { ensureTrustedSubdir, trustedSubdirIfAny } from './state-dir';
 
 /** The operations the journal covers. */
 export type IntentOp = 'attach' | 'detach' | 'publish' | 'unpublish' | 'create' | 'delete';
@@ -130,10 +134,10 @@ function journalOf(stateDir: string): Journal {
   }
   if (!j) {
     closeRemovedJournals();
-    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    openIntentDir(stateDir);
     sweepDeadJournals(dir);
     const file = path.join(dir, SELF);
-    const fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW, 0o600);
+    const fd = openStateFile(file, 'append'); // not through a link; the caller's, and writable by nobody else
     const st = fs.fstatSync(fd);
     // The same file under another spelling of the directory: one journal, one count of what runs (a second one
     // would empty the file under the other's running operations).
@@ -143,6 +147,24 @@ function journalOf(stateDir: string): Journal {
     journals.set(dir, j);
   }
   return j;
+}
+
+/**
+ * Makes the journal directory if it is missing, and checks it like the state directory (state-dir.ts): the
+ * caller's, writable by nobody else, not a symbolic link (what is recorded there, reconcile() deletes). Anything
+ * else under its name is left to mkdir to refuse, as fs does.
+ */
+function openIntentDir(stateDir: string): void {
+  const dir = intentDir(stateDir);
+  const st = fs.lstatSync(dir, { throwIfNoEntry: false });
+  if (!st || (!st.isDirectory() && !st.isSymbolicLink())) {
+    try {
+      fs.mkdirSync(dir, { mode: 0o700 });
+    } catch (e) {
+      if (st || (e as NodeJS.ErrnoException).code !== 'EEXIST') throw e; // made meanwhile: checked below
+    }
+  }
+  ensureTrustedSubdir(stateDir, 'intents');
 }
 
 /**
@@ -196,7 +218,11 @@ function ownJournal(dir: string): Journal | undefined {
   return undefined;
 }
 
-/** Removes the journals of dead processes that hold nothing to recover (a process that ended between operations leaves one). */
+/**
+ * Removes the journals of dead processes that hold nothing to recover (a process that ended between operations
+ * leaves one). A journal that cannot be read as one (CorruptStateError) or trusted (UnsafeStateDirError) is never
+ * removed: the error is thrown.
+ */
 function sweepDeadJournals(dir: string): void {
   for (const name of fs.readdirSync(dir)) {
     if (!name.endsWith('.log') || journalLive(name)) continue;
@@ -327,24 +353,55 @@ export function endFailed(intent: Intent, e: unknown, undone: boolean): void {
   }
 }
 
-/** The intents of one journal file that have no end, in order. */
-function openIntents(file: string): Array<{ id: string; record: IntentRecord }> {
-  let text: string;
+/**
+ * The line a recovery appends after the remnant of a writer killed in the middle of a line, before its own
+ * (writeEnd): the remnant is then known to be one, not a line someone broke.
+ */
+const CUT = JSON.stringify({ t: 'cut' });
+
+/** A journal file's text: not through a link, the caller's, writable by nobody else (UnsafeStateDirError); "" when it is gone. */
+function readJournalFile(file: string): string {
+  let fd: number;
   try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch {
-    return [];
+    fd = openStateFile(file, 'read');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return ''; // removed meanwhile (by another reconcile)
+    throw e;
   }
+  try {
+    return fs.readFileSync(fd, 'utf8');
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/**
+ * The intents of one journal file that have no end, in order. Every line is checked (state-shape.ts): a line
+ * that is not JSON, or not a begin or an end, is a CorruptStateError (skipping it could drop an operation's
+ * begin or end, and reconcile() would leave half of it or undo a finished one). Not corrupt: the remnant of a
+ * writer killed in the middle of a line, at the end of the file or followed by the marker a recovery wrote.
+ */
+function openIntents(file: string): Array<{ id: string; record: IntentRecord }> {
+  const lines = readJournalFile(file).split('\n');
   const begun = new Map<string, IntentRecord>();
-  for (const raw of text.split('\n')) {
-    let l: Line;
+  for (let i = 0; i < lines.length; i++) {
+    const raw = lines[i];
+    if (raw === '') continue;
+    const last = i === lines.length - 1; // no newline after it: cut
+    let l: Line | { t: 'cut' };
     try {
-      l = JSON.parse(raw) as Line;
-    } catch {
-      continue; // an empty or cut line
+      l = JSON.parse(raw) as Line | { t: 'cut' };
+    } catch (e) {
+      if (last || lines[i + 1] === CUT) continue;
+      throw new CorruptStateError(file, `line ${i + 1} is not JSON (${(e as Error).message})`);
+    }
+    const problem = checkIntentLine(l);
+    if (problem) {
+      if (last) continue;
+      throw new CorruptStateError(file, `line ${i + 1}: ${problem}`);
     }
     if (l.t === 'begin') begun.set(l.id, l.record);
-    else begun.delete(l.id);
+    else if (l.t === 'end') begun.delete(l.id);
   }
   return [...begun].map(([id, record]) => ({ id, record }));
 }
@@ -362,12 +419,16 @@ function journalLive(name: string): boolean {
  * processes are not read (only interrupted operations are wanted).
  */
 export function pendingIntents(stateDir: string, opts: { liveJournals?: boolean } = {}): PendingIntent[] {
-  const dir = intentDir(stateDir);
+  // Checked like the state directory, not made: a link, another user's directory or one others can write is an
+  // UnsafeStateDirError, a journal that cannot be read as one a CorruptStateError (never read as "nothing pending").
+  const dir = trustedSubdirIfAny(stateDir, 'intents');
+  if (dir === undefined) return [];
   let names: string[];
   try {
     names = fs.readdirSync(dir).filter((n) => n.endsWith('.log'));
-  } catch {
-    return [];
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return []; // removed meanwhile
+    throw e;
   }
   const own = names.includes(SELF) ? ownJournal(dir) : undefined;
   const out: PendingIntent[] = [];
@@ -407,14 +468,17 @@ function writeEnd(p: PendingIntent): boolean {
   }
   let fd: number;
   try {
-    fd = fs.openSync(p.file, fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_NOFOLLOW);
+    fd = openStateFile(p.file, 'extend'); // not through a link; the caller's, writable by nobody else
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false; // removed by another reconcile
     throw e;
   }
   try {
-    // A newline first: the dead process may have left a cut last line.
-    fs.writeSync(fd, '\n' + JSON.stringify({ t: 'end', id: p.id }) + '\n');
+    // The dead process may have left a cut last line: ended, and marked as a remnant (not read as corruption).
+    const size = fs.fstatSync(fd).size;
+    const lastByte = Buffer.alloc(1);
+    const cut = size > 0 && fs.readSync(fd, lastByte, 0, 1, size - 1) === 1 && lastByte[0] !== 10;
+    fs.writeSync(fd, (cut ? `\n${CUT}\n` : '') + JSON.stringify({ t: 'end', id: p.id }) + '\n');
   } finally {
     fs.closeSync(fd);
   }

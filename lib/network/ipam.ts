@@ -11,6 +11,7 @@ import { NlkitError, ValidationError } from '../netlink/errors';
 import type { AddressPool } from './address-pool';
 import { readStateFile, withFileLock, writeFileAtomic } from './file-lock';
 import { ensureTrustedDir } from './state-dir';
+import { parseLeaseFile } from './state-shape';
 
 /** The pool has no free address left. */
 export class IpamExhaustedError extends NlkitError {
@@ -139,8 +140,8 @@ export class Ipam {
 
   private read(): IpamState {
     try {
-      const st = JSON.parse(readStateFile(this.file)) as Partial<IpamState>; // written by older versions too
-      return { version: 1, allocations: st.allocations ?? {}, last: st.last ?? {} };
+      const st = parseLeaseFile(this.file, readStateFile(this.file)); // checked; written by older versions too
+      return { version: 1, allocations: st.allocations, last: st.last ?? {} };
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { version: 1, allocations: {}, last: {} };
       throw e;

@@ -49,7 +49,7 @@ import { verifyOpenedHost } from './host-identity';
 import type { HostState } from './state';
 import { keysOf, rejectUnknownKeys } from '../validate/options';
 
-export { ForeignBridgeError, NetworkOperationError, PortInUseError } from './errors';
+export { CorruptStateError, ForeignBridgeError, NetworkOperationError, PortInUseError } from './errors';
 export type { Attachment, AttachOptions, SandboxRef } from './attachments';
 export type { NetworkDetails, NetworkInfo, NetworkSpec } from './lifecycle';
 export type { PublicationFilter, SetBackendsOptions, UnpublishOptions } from './publishing';
@@ -353,6 +353,12 @@ export class NetworkManager {
    * link under a network's bridge name that is not nlkit's bridge of it
    * (`bridge-foreign`, which reconcile leaves: remove that link, or delete
    * the network). Changes nothing; see {@link NetworkManager.reconcile}.
+   * A state file or journal (`state.json`, `state.journal`, `intents/*.log`)
+   * that cannot be read as state (not JSON, the wrong shape) is thrown as a
+   * {@link CorruptStateError} naming the file and what is wrong, never read as
+   * empty; an `intents/` directory or journal another user could change (a
+   * symbolic link, not the caller's, group/world-writable) as an
+   * `UnsafeStateDirError`.
    * @example
    * for (const d of await nets.check()) console.log(d.network, d.kind, d.id ?? '');
    */
@@ -369,7 +375,10 @@ export class NetworkManager {
    * that is not nlkit's bridge of it, or carries that name as an altname,
    * is never touched (`bridge-foreign`, with an `NLKIT_FOREIGN_LINK_LEFT`
    * warning), nor are that network's attachments re-made; the other
-   * networks are repaired. Returns what was found.
+   * networks are repaired. Returns what was found. On a corrupt state
+   * (`CorruptStateError`) or an untrusted state or `intents/` directory
+   * (`UnsafeStateDirError`) it throws before changing anything: a state read
+   * as empty would have it delete the networks it records as leftovers.
    * @example
    * const fixed = await nets.reconcile(); // e.g. after a reboot or someone's `nft flush ruleset`
    */

@@ -348,6 +348,9 @@ async function inspect(ctx: ReconcileContext): Promise<{ drift: Drift[]; foreign
 
 /** Repairs every drift `check` finds; returns what it found (and fixed, but a `bridge-foreign`, which it leaves). */
 export async function reconcile(ctx: ReconcileContext): Promise<Drift[]> {
+  // The state is read (and checked) before anything is done: a state file or journal that cannot be read as state
+  // is a CorruptStateError here, before an interrupted operation is settled against it.
+  await ctx.state();
   // Interrupted operations first: what they leave (a half-made veth, a lease, a record) is theirs to finish or undo.
   const recovered = await ctx.recoverInterrupted();
   return [...recovered, ...(await repair(ctx))];

@@ -87,6 +87,20 @@ export function ensureTrustedSubdir(trustedParent: string, name: string): string
   return dir;
 }
 
+/**
+ * {@link ensureTrustedSubdir} for a directory that is read, not written: nothing is made. Its path, or undefined
+ * when there is nothing under the name; a symbolic link, another user's directory or one its group or others can
+ * write is an UnsafeStateDirError (what is read there would be someone else's to choose).
+ */
+export function trustedSubdirIfAny(trustedParent: string, name: string): string | undefined {
+  const dir = path.join(trustedParent, name);
+  const st = fs.lstatSync(dir, { throwIfNoEntry: false });
+  if (!st) return undefined;
+  if (st.isSymbolicLink()) throw new UnsafeStateDirError(dir, 'is a symbolic link');
+  checkDir(dir, st, new Set(), true);
+  return dir;
+}
+
 function lstatOrCreate(entry: string): fs.Stats {
   try {
     return fs.lstatSync(entry);

@@ -23,6 +23,7 @@ import * as path from 'node:path';
 import { openStateFile, readStateFile, withFileLock, writeFileAtomic } from './file-lock';
 import { identityMismatch, setAsideStaleState, type HostIdentity } from './host-identity';
 import { ownerTag } from './names';
+import { parseJournalLine, parseStateFile } from './state-shape';
 import { ensureTrustedDir } from './state-dir';
 import { isObject } from '../validate/options';
 import { PortIndex } from './port-index';
@@ -325,7 +326,14 @@ export class StateStore {
       const jt = statOf(this.journal);
       if (!jt && c.journalIno === undefined) return c;
       if (jt && jt.ino === c.journalIno && Number(jt.size) >= c.journalSize) {
-        if (Number(jt.size) > c.journalSize) this.readJournal(c, c.journalSize);
+        if (Number(jt.size) > c.journalSize) {
+          try {
+            this.readJournal(c, c.journalSize);
+          } catch (e) {
+            this.cache = undefined; // lines before the bad one were applied
+            throw e;
+          }
+        }
         return c;
       }
     }
@@ -339,7 +347,7 @@ export class StateStore {
     let journalId = '';
     if (st) {
       try {
-        const s = JSON.parse(readStateFile(this.file)) as Partial<HostState> & { journal?: string }; // written by older versions too
+        const s = parseStateFile(this.file, readStateFile(this.file)) as Partial<HostState> & { journal?: string }; // checked; written by older versions too
         const stale = s.host && this.identity && identityMismatch(s.host, this.identity);
         if (stale) {
           if (!locked) return { state, stamp: 'stale', journalId, journalIno: undefined, journalSize: 0, journalRecords: 0 };
@@ -384,7 +392,7 @@ export class StateStore {
       }
       // A line without its newline is the remnant of a writer that died: ignored (and cut before the next append).
       const end = buf.lastIndexOf(10, got - 1) + 1;
-      applyLines(c, buf.toString('utf8', 0, end));
+      applyLines(c, buf.toString('utf8', 0, end), this.journal, from === 0 ? 1 : 0); // from the middle: lines counted from there
       c.journalIno = st.ino;
       c.journalSize = from + end;
     } finally {
@@ -401,7 +409,7 @@ export class StateStore {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
       throw e;
     }
-    applyLines(c, text.slice(0, text.lastIndexOf('\n') + 1));
+    applyLines(c, text.slice(0, text.lastIndexOf('\n') + 1), this.legacyJournal, 1);
   }
 
   private append(c: Cache, edits: StateEdits): void {
@@ -441,16 +449,18 @@ export class StateStore {
   }
 }
 
-/** Applies journal lines (complete ones, newline-separated) that belong to the cached state file. */
-function applyLines(c: Cache, text: string): void {
-  for (const text_ of text.split('\n')) {
+/**
+ * Applies journal lines (complete ones, newline-separated) that belong to the cached state file. Every line is
+ * checked, of this state file or a stale one: a complete line that is not JSON, or not a journal line, is a
+ * CorruptStateError (skipping it would drop a change, and reconcile() would undo what it recorded).
+ */
+function applyLines(c: Cache, text: string, file: string, firstLine: number): void {
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const text_ = lines[i];
     if (!text_) continue;
-    let l: JournalLine | undefined;
-    try {
-      l = journalLine(JSON.parse(text_));
-    } catch {
-      continue;
-    }
+    const where = firstLine > 0 ? `line ${firstLine + i}` : `line ${i + 1} of those appended since it was last read`;
+    const l = journalLine(parseJournalLine(file, where, text_, file.endsWith(LEGACY_JOURNAL)));
     if (l?.journal !== c.journalId || !c.journalId) continue;
     c.journalRecords++;
     if (l.kind === 'attachment') applyAttachment(c.state, l.network, l.id, l.attachment);

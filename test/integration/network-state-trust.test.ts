@@ -1,12 +1,13 @@
 // The state directory is untrusted input: directories others can change are
-// refused, nothing is read or written through a symbolic link, and a state
+// refused, nothing is read or written through a symbolic link, a file that
+// cannot be read as state is refused (never read as empty), and a state
 // recorded for another host namespace or boot is set aside, not obeyed.
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createNetns, deleteNetns, UnsafeStateDirError } from '../../lib';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { CorruptStateError, createNetns, deleteNetns, UnsafeStateDirError } from '../../lib';
 import { networks, type NetworkManager } from '../../lib/network/manager';
 import { pendingIntents } from '../../lib/network/intents';
 import { ipJson, uniqueNetnsName, useNetns } from '../helpers/netns';
@@ -271,5 +272,163 @@ describe('network manager: state bound to the host namespace and the boot', () =
     } finally {
       nets.close();
     }
+  });
+});
+
+describe('network manager: a state directory that cannot be read as state is refused, never read as empty', () => {
+  const box = useNetns('host');
+  let dir: string;
+  let nets: NetworkManager;
+  const sandboxes: string[] = []; // what an attach that should have been refused may have made
+  // A state directory of its own per test, recording network cs (bridge nlk-cs).
+  beforeEach(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nlkit-trust-corrupt-'));
+    nets = await networks({ host: box.ns('host'), stateDir: dir });
+    await nets.create({ name: 'cs', subnet: '10.55.0.0/24' });
+  });
+  afterEach(async () => {
+    nets.close();
+    // Whatever the test left: the bridge and nlkit's table go with a clean state directory.
+    fs.rmSync(dir, { recursive: true, force: true });
+    for (const l of ipJson(box.ns('host'), 'link', 'show').filter((x: { ifname: string }) => x.ifname !== 'lo'))
+      execFileSync('ip', ['-n', box.ns('host'), 'link', 'del', l.ifname]);
+    for (const sb of sandboxes.splice(0)) await deleteNetns(sb, { missingOk: true });
+    execFileSync('ip', ['netns', 'exec', box.ns('host'), 'nft', 'flush', 'ruleset']);
+    for (const d of scratch.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+  });
+
+  const stateFile = () => path.join(dir, 'state.json');
+  const intents = () => path.join(dir, 'intents');
+  /** The network's bridge, read back from the kernel: whatever the state directory holds, it must stay. */
+  const bridgeKept = () => expect(bridges(box.ns('host'))).toEqual(['nlk-cs']);
+
+  type Call = 'list' | 'check' | 'reconcile' | 'attach';
+  const STATE_READERS: Call[] = ['reconcile', 'check', 'list', 'attach'];
+  /** What reads the intent journals: check() and reconcile() (an attach checks its directory when it opens its own journal). */
+  const INTENT_READERS: Call[] = ['reconcile', 'check'];
+
+  /** Each call rejects with `type` naming `file` and why; the kernel keeps the network, and nothing is built. */
+  async function refusedEverywhere(
+    file: string,
+    type: typeof CorruptStateError | typeof UnsafeStateDirError,
+    reason: RegExp,
+    calls = STATE_READERS,
+  ): Promise<void> {
+    const sb = uniqueNetnsName('cs');
+    sandboxes.push(sb);
+    const run = {
+      list: () => nets.list(),
+      check: () => nets.check(),
+      reconcile: () => nets.reconcile(),
+      attach: () => nets.attach('cs', { sandbox: sb, create: true }),
+    };
+    for (const call of calls) {
+      const e = await run[call]().then(
+        () => undefined,
+        (x: unknown) => x,
+      );
+      bridgeKept();
+      expect(e, call).toBeInstanceOf(type);
+      expect((e as CorruptStateError).path).toBe(file);
+      expect((e as CorruptStateError).reason).toMatch(reason);
+    }
+    expect(ipJson(box.ns('host'), 'link', 'show', 'type', 'veth')).toEqual([]); // the attach built nothing
+    expect(fs.existsSync(`/run/netns/${sb}`)).toBe(false);
+  }
+
+  /** A dead process's journal (no process has a pid above pid_max) holding a create of cs that did not end, then `tail`. */
+  function deadCreate(file: string, tail: string): void {
+    const record = { op: 'create', network: 'cs', bridge: 'nlk-cs', pid: 4194000, pidStart: '1', started: new Date().toISOString() };
+    fs.writeFileSync(file, JSON.stringify({ t: 'begin', id: '1', record }) + '\n' + tail, { mode: 0o600 });
+  }
+
+  it('refuses a state.json that is not JSON or not a state, and changes nothing', async () => {
+    const good = fs.readFileSync(stateFile(), 'utf8');
+    const rec = JSON.parse(good);
+    const bad: Array<[string, RegExp]> = [
+      ['[]', /^state is not an object$/], // read as empty: reconcile() deleted nlk-cs as a leftover
+      ['{"version":1,"networks":{"cs":', /is not JSON/], // a cut write
+      [JSON.stringify({ ...rec, networks: undefined }), /^state\.networks is missing$/],
+      [JSON.stringify({ ...rec, networks: { cs: { ...rec.networks.cs, subnet: 5 } } }), /^state\.networks\["cs"\]\.subnet is not a string$/],
+      [JSON.stringify({ ...rec, networks: { other: rec.networks.cs } }), /filed under another name/],
+      [JSON.stringify({ ...rec, attachments: { cs: [] } }), /^state\.attachments\["cs"\] is not an object$/],
+    ];
+    for (const [text, reason] of bad) {
+      fs.writeFileSync(stateFile(), text, { mode: 0o600 });
+      await refusedEverywhere(stateFile(), CorruptStateError, reason);
+      expect(fs.readFileSync(stateFile(), 'utf8')).toBe(text); // not rewritten
+    }
+    fs.writeFileSync(stateFile(), good, { mode: 0o600 });
+    expect(await nets.check()).toEqual([]);
+  });
+
+  it("refuses a state.journal line that is not a journal line (a cut last line is a writer's remnant, not corruption)", async () => {
+    const { journal } = JSON.parse(fs.readFileSync(stateFile(), 'utf8'));
+    const line = (l: object) => JSON.stringify({ journal, ...l }) + '\n';
+    const file = path.join(dir, 'state.journal');
+    for (const [text, reason] of [
+      ['not json\n', /^line 1 is not JSON/],
+      [line({ kind: 'network', name: 'cs' }), /^line 1: line\.kind is not/],
+      [line({ kind: 'attachment', network: 'cs', id: 'c1', attachment: 'gone' }), /^line 1: line\.attachment is not an object$/],
+    ] as Array<[string, RegExp]>) {
+      fs.writeFileSync(file, text, { mode: 0o600 });
+      await refusedEverywhere(file, CorruptStateError, reason);
+    }
+    fs.writeFileSync(file, line({ kind: 'publication', key: 'tcp:*:1' }) + '{"journal":"', { mode: 0o600 });
+    expect(await nets.check()).toEqual([]);
+    fs.rmSync(file);
+  });
+
+  it('refuses an intent journal line that is not a begin or an end: a create whose end is unreadable is not undone', async () => {
+    fs.mkdirSync(intents(), { mode: 0o700, recursive: true });
+    const file = path.join(intents(), '4194000-1.log');
+    for (const [tail, reason] of [
+      ['{"t":"end","id":"1"\n', /^line 2 is not JSON/], // unreadable: the create read as interrupted, reconcile() deleted cs
+      ['{"t":"end","id":1}\n', /^line 2: line\.id is not a string$/],
+      ['{"t":"ended","id":"1"}\n', /^line 2: line\.t is not/],
+    ] as Array<[string, RegExp]>) {
+      deadCreate(file, tail);
+      await refusedEverywhere(file, CorruptStateError, reason, INTENT_READERS);
+      expect(fs.existsSync(file)).toBe(true); // kept for a human, not swept
+    }
+    // Whole and ended: nothing interrupted. A line cut at the end is a remnant, not corruption.
+    deadCreate(file, '{"t":"end","id":"1"}\n{"t":"begin","id":"2","rec');
+    expect(await nets.check()).toEqual([]);
+    fs.rmSync(file);
+  });
+
+  it('applies the state directory checks to intents/ and its journals: a link, another owner, group/world-writable', async () => {
+    const v = victim();
+    const elsewhere = path.dirname(v.file);
+    const file = path.join(intents(), '4194000-1.log');
+    fs.rmSync(intents(), { recursive: true, force: true });
+    // intents/ a link to a directory holding a dead create of cs: followed, reconcile() deleted the network.
+    deadCreate(path.join(elsewhere, '4194000-1.log'), '');
+    fs.symlinkSync(elsewhere, intents());
+    await refusedEverywhere(intents(), UnsafeStateDirError, /^is a symbolic link$/, [...INTENT_READERS, 'attach']); // its journal made anew
+    expect(fs.readdirSync(elsewhere).sort()).toEqual(['4194000-1.log', 'precious']); // no journal made there
+    fs.rmSync(intents());
+    // intents/ of another user, or writable by its group.
+    fs.mkdirSync(intents(), { mode: 0o700 });
+    deadCreate(file, '');
+    fs.chownSync(intents(), NOBODY, NOBODY);
+    await refusedEverywhere(intents(), UnsafeStateDirError, /^is owned by uid 65534/, INTENT_READERS);
+    fs.chownSync(intents(), 0, 0);
+    fs.chmodSync(intents(), 0o770);
+    await refusedEverywhere(intents(), UnsafeStateDirError, /^is writable by its group/, INTENT_READERS);
+    fs.chmodSync(intents(), 0o700);
+    // A journal of another user, one others can write, one that is a link.
+    fs.chownSync(file, NOBODY, NOBODY);
+    await refusedEverywhere(file, UnsafeStateDirError, /^is owned by uid 65534/, INTENT_READERS);
+    fs.chownSync(file, 0, 0);
+    fs.chmodSync(file, 0o666);
+    await refusedEverywhere(file, UnsafeStateDirError, /^is writable by others/, INTENT_READERS);
+    fs.rmSync(file);
+    fs.symlinkSync(path.join(elsewhere, '4194000-1.log'), file);
+    await refusedEverywhere(file, UnsafeStateDirError, /^is a symbolic link$/, INTENT_READERS);
+    expect(v.unchanged()).toBe(true);
+    fs.rmSync(file);
+    expect(await nets.check()).toEqual([]);
+    bridgeKept();
   });
 });

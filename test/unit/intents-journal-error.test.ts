@@ -114,7 +114,9 @@ describe('beginIntent when the journal cannot be opened', () => {
       expect(cause?.code).toMatch(/^E/);
       expect(err).toMatchObject({ code: cause?.code, syscall: `${cause?.syscall}(${cause?.path})` });
       expect((err as Error).message).toMatch(/^attach on network n: cannot record the intent/);
-      expect(pendingIntents(dir)).toEqual([]);
+      // Nothing was recorded; and the file is not read as "nothing pending" either: the directory is refused.
+      expect(fs.readFileSync(path.join(dir, 'intents'), 'utf8')).toBe('');
+      expect(() => pendingIntents(dir)).toThrow(expect.objectContaining({ name: 'UnsafeStateDirError', reason: 'is not a directory' }));
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

@@ -5,7 +5,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SystemError } from '../../lib/netlink/errors';
+import { SystemError, UnsafeStateDirError } from '../../lib/netlink/errors';
+import { CorruptStateError } from '../../lib/network/errors';
 import { beginIntent, clearIntent, intentDir, pendingIntents } from '../../lib/network/intents';
 
 const plan = { op: 'attach' as const, network: 'n', ids: ['c1'], hostIfnames: ['nv0'], macs: ['02:00:00:00:00:01'] };
@@ -62,6 +63,35 @@ describe('intent journal', () => {
     expect(pending.map((p) => [p.id, p.live, p.record.ids])).toEqual([['2', false, ['c2']]]);
     clearIntent(pending[0]);
     expect(fs.existsSync(dead)).toBe(false);
+  });
+
+  it('marks a cut line when it records an end after it, so the journal still reads; any other broken line is a CorruptStateError', () => {
+    fs.mkdirSync(intentDir(dir), { recursive: true, mode: 0o700 });
+    const dead = path.join(intentDir(dir), '999999999-1.log');
+    const rec = { ...plan, pid: 999999999, pidStart: '1', started: '2026-01-01T00:00:00.000Z' };
+    const begin = (id: string) => JSON.stringify({ t: 'begin', id, record: { ...rec, ids: [`c${id}`] } });
+    fs.writeFileSync(dead, `${begin('1')}\n${begin('2')}\n{"t":"begin","id":"3","rec`);
+    const [one, two] = pendingIntents(dir);
+    clearIntent(two);
+    // The remnant is now followed by a line: marked, it is not read as corruption.
+    expect(fs.readFileSync(dead, 'utf8')).toMatch(/"rec\n\{"t":"cut"\}\n\{"t":"end","id":"2"\}\n$/);
+    expect(pendingIntents(dir).map((p) => p.id)).toEqual(['1']);
+    clearIntent(one);
+    expect(fs.existsSync(dead)).toBe(false);
+    // A broken line in the middle (not JSON, or not a begin or an end) is never skipped: it may be an end or a begin.
+    for (const [bad, reason] of [
+      ['{"t":"end","id":"1"', /^line 2 is not JSON/],
+      ['{"t":"end"}', /^line 2: line\.id is missing$/],
+      [JSON.stringify({ t: 'begin', id: '2', record: { ...rec, op: 'rename' } }), /^line 2: line\.record\.op is not one of/],
+      [JSON.stringify({ t: 'begin', id: '2', record: { ...rec, ids: 'c2' } }), /^line 2: line\.record\.ids is not an array$/],
+    ] as Array<[string, RegExp]>) {
+      fs.writeFileSync(dead, `${begin('1')}\n${bad}\n${JSON.stringify({ t: 'end', id: '9' })}\n`);
+      expect(() => pendingIntents(dir)).toThrow(CorruptStateError);
+      expect(() => pendingIntents(dir)).toThrow(expect.objectContaining({ path: dead, reason: expect.stringMatching(reason) }));
+      // Nor is the journal swept as empty when a process opens its own.
+      expect(() => beginIntent(dir, plan)).toThrow(CorruptStateError);
+      expect(fs.existsSync(dead)).toBe(true);
+    }
   });
 
   it("sweeps a dead process's empty journal when a process opens its own", () => {
@@ -149,12 +179,17 @@ describe('intent journal', () => {
     const record = { ...plan, op: 'detach', pid: 4194000, pidStart: '1', started: new Date().toISOString() };
     fs.writeFileSync(file, JSON.stringify({ t: 'begin', id: '1', record }) + '\n', { mode: 0o600 });
     const [p] = pendingIntents(dir);
-    // Replaced by a symbolic link (the journal is opened O_NOFOLLOW): ELOOP, not "removed".
+    // Replaced by a symbolic link (the journal is opened O_NOFOLLOW): refused as unsafe, not "removed".
     fs.renameSync(file, `${file}.real`);
     fs.symlinkSync(`${file}.real`, file);
-    expect(() => clearIntent(p)).toThrow(SystemError);
-    expect(() => clearIntent(p)).toThrow(expect.objectContaining({ code: 'ELOOP' }));
+    expect(() => clearIntent(p)).toThrow(UnsafeStateDirError);
+    expect(() => clearIntent(p)).toThrow(expect.objectContaining({ path: file, reason: 'is a symbolic link' }));
+    expect(fs.readFileSync(`${file}.real`, 'utf8')).not.toMatch(/"end"/); // nothing written through it
+    // Any other failure to open it is a SystemError (a directory under its name: EISDIR).
     fs.rmSync(file);
+    fs.mkdirSync(file);
+    expect(() => clearIntent(p)).toThrow(SystemError);
+    fs.rmdirSync(file);
     expect(() => clearIntent(p)).not.toThrow();
   });
 });

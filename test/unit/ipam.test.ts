@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ValidationError } from '../../lib/netlink/errors';
 import { AddressPool } from '../../lib/network/address-pool';
+import { CorruptStateError } from '../../lib/network/errors';
 import { AddressInUseError, Ipam, IpamExhaustedError } from '../../lib/network/ipam';
 
 const dirs: string[] = [];
@@ -48,6 +49,25 @@ describe('Ipam', () => {
     expect((await ipam.allocate('c')).ipv4).toBe('10.88.0.3');
     expect(await ipam.release('a')).toEqual(['10.88.0.2', 'fd00:88::2']);
     expect(Object.values(await ipam.list())).not.toContain('a');
+  });
+
+  it('refuses a lease file of the wrong shape (CorruptStateError): its addresses are never handed out again', async () => {
+    const dir = tmpdir();
+    const ipam = new Ipam(dir, 'n', [new AddressPool('10.66.0.0/29')]);
+    expect((await ipam.allocate('a')).ipv4).toBe('10.66.0.2');
+    const file = path.join(dir, 'n.json');
+    for (const [text, reason] of [
+      ['[]', /^leases is not an object$/], // read as no leases, 10.66.0.2 went to b as well
+      ['{"version":1,"allocations":{"10.66.0.2":7}}', /^leases\.allocations\["10\.66\.0\.2"\] is not a string$/],
+      ['{"version":1,"alloc', /^is not JSON/],
+    ] as Array<[string, RegExp]>) {
+      fs.writeFileSync(file, text, { mode: 0o600 });
+      await expect(ipam.allocate('b')).rejects.toThrow(
+        expect.objectContaining({ name: 'CorruptStateError', path: file, reason: expect.stringMatching(reason) }),
+      );
+      await expect(ipam.list()).rejects.toThrow(CorruptStateError);
+      expect(fs.readFileSync(file, 'utf8')).toBe(text);
+    }
   });
 
   it('reports exhaustion with a typed error', async () => {

@@ -35,7 +35,20 @@ describe('network records (listing without a socket)', () => {
   beforeEach(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'review3-records-'));
     // A state recorded for this process's own network namespace (its identity is written with it).
-    await new StateStore(dir, hostIdentity()).update((s) => void (s.networks.web = { name: 'web', subnet: '10.77.0.0/24' } as never));
+    await new StateStore(dir, hostIdentity()).update(
+      (s) =>
+        void (s.networks.web = {
+          name: 'web',
+          bridge: 'nlk-web',
+          subnet: '10.77.0.0/24',
+          gateway: '10.77.0.1',
+          internal: false,
+          isolate: false,
+          masquerade: true,
+          group: 1,
+          created: '2026-01-01T00:00:00.000Z',
+        }),
+    );
   });
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 

@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { CorruptStateError } from '../../lib/network/errors';
 import { StateStore, type PublicationRecord } from '../../lib/network/state';
 
 const pub = (port: number, ip = '10.0.0.2'): PublicationRecord => ({
@@ -12,6 +13,19 @@ const pub = (port: number, ip = '10.0.0.2'): PublicationRecord => ({
   protocol: 'tcp',
   hostPort: port,
   backends: [{ id: 'c', ipv4: ip, port: 80, weight: 1 }],
+});
+
+/** A network record as create() writes it. */
+const net = (name: string) => ({
+  name,
+  bridge: `nlk-${name}`,
+  subnet: '10.0.0.0/24',
+  gateway: '10.0.0.1',
+  internal: false,
+  isolate: false,
+  masquerade: true,
+  group: 1,
+  created: '2026-01-01T00:00:00.000Z',
 });
 
 describe('state store', () => {
@@ -24,7 +38,7 @@ describe('state store', () => {
   it('appends publication changes to a journal that another store (process) reads', async () => {
     const a = new StateStore(dir);
     const b = new StateStore(dir);
-    await a.update((s) => void (s.networks.n = { name: 'n' } as never));
+    await a.update((s) => void (s.networks.n = net('n')));
     await a.edit((_s, e) => e.put(pub(8080)));
     await a.edit((_s, e) => e.put(pub(8081)));
     expect(fs.existsSync(path.join(dir, 'state.journal'))).toBe(true);
@@ -35,6 +49,28 @@ describe('state store', () => {
     expect(Object.keys(seen.publications)).toEqual(['tcp:*:8081']);
     expect(seen.publications['tcp:*:8081'].backends[0].ipv4).toBe('10.0.0.3');
     expect(new StateStore(dir).read()).toEqual(seen);
+  });
+
+  it('refuses a state file or journal line of the wrong shape (CorruptStateError), also one appended since the last read', async () => {
+    const a = new StateStore(dir);
+    await a.update((s) => void (s.networks.n = net('n')));
+    await a.edit((_s, e) => e.put(pub(8080)));
+    const { journal } = JSON.parse(fs.readFileSync(path.join(dir, 'state.json'), 'utf8'));
+    const file = path.join(dir, 'state.journal');
+    // Another writer's line, read incrementally by a (which has the rest cached): refused, and refused again.
+    fs.appendFileSync(file, JSON.stringify({ journal, kind: 'publication', key: 'tcp:*:1', publication: { ...pub(1), hostPort: 'x' } }) + '\n');
+    const reason = /line 1 of those appended since it was last read: line\.publication\.hostPort is not a port number/;
+    await expect(a.snapshot()).rejects.toThrow(expect.objectContaining({ name: 'CorruptStateError', path: file, reason: expect.stringMatching(reason) }));
+    await expect(a.edit((_s, e) => e.remove('tcp:*:8080'))).rejects.toThrow(CorruptStateError);
+    expect(() => new StateStore(dir).read()).toThrow(expect.objectContaining({ reason: expect.stringMatching(/^line 2: /) }));
+    fs.rmSync(file);
+    fs.writeFileSync(
+      path.join(dir, 'state.json'),
+      JSON.stringify({ version: 1, networks: { n: net('n') }, attachments: { n: { c: { network: 'n' } } }, publications: {} }),
+    );
+    expect(() => new StateStore(dir).read()).toThrow(expect.objectContaining({ reason: 'state.attachments["n"]["c"].id is missing' }));
+    fs.writeFileSync(path.join(dir, 'state.json'), '{"version":1}');
+    expect(() => new StateStore(dir).read()).toThrow(expect.objectContaining({ reason: 'state.networks is missing' }));
   });
 
   it('answers port overlap queries from its index, ranges included', async () => {
@@ -99,7 +135,7 @@ describe('state store', () => {
 
   it('writes journal lines with named fields', async () => {
     const a = new StateStore(dir);
-    await a.update((s) => void (s.networks.n = { name: 'n' } as never));
+    await a.update((s) => void (s.networks.n = net('n')));
     const att = {
       network: 'n',
       id: 'c',
@@ -148,7 +184,7 @@ describe('state store', () => {
     // What 0.1 left: the state file with its journal id, and journal lines in the old form.
     fs.writeFileSync(
       path.join(dir, 'state.json'),
-      JSON.stringify({ version: 1, networks: { n: { name: 'n' } }, attachments: { n: {} }, publications: { 'tcp:*:1': pub(1) }, journal: 'j1' }),
+      JSON.stringify({ version: 1, networks: { n: net('n') }, attachments: { n: {} }, publications: { 'tcp:*:1': pub(1) }, journal: 'j1' }),
     );
     const old = [
       { j: 'j1', k: 'tcp:*:2', p: pub(2) },

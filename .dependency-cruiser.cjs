@@ -3,7 +3,7 @@
  * `npm run check:layers` in CI. Bottom to top:
  *
  *   native            lib/native           the addon's loader; imports nothing
- *   foundation        lib/netlink/errors.ts, errno.ts   the typed errors, errno names
+ *   foundation        lib/netlink/errors.ts, errno.ts, render-value.ts   the typed errors, errno names, values in messages
  *   validate          lib/validate         input checks, shared by every layer
  *   system calls      lib/system, lib/netns            tun, flock, namespaces, sysctls
  *   netlink core      lib/netlink          framing, parser, connection, operations
@@ -20,7 +20,7 @@
  */
 
 const NATIVE = '^lib/native/';
-const FOUNDATION = '^lib/netlink/(errors|errno)\\.ts$';
+const FOUNDATION = '^lib/netlink/(errors|errno|render-value)\\.ts$';
 const VALIDATE = '^lib/validate/';
 const SYSTEM = '^lib/system/';
 const NETNS = '^lib/netns/';

@@ -194,7 +194,12 @@ export class Handle {
 
   static {
     defineLazyFamilies(Handle.prototype, (h, ops, name) => bindAsync(h.rtnl, ops, name === 'links' ? h.env : undefined));
-    defineLazy(Handle.prototype, 'events', (h) => new RtnetlinkEvents({ netnsFd: () => h.env.netnsFd, run: (op) => runAsync(h.rtnl, op, h.env) }));
+    defineLazy(Handle.prototype, 'events', (h) => {
+      const events = new RtnetlinkEvents({ netnsFd: () => h.env.netnsFd, run: (op) => runAsync(h.rtnl, op, h.env) });
+      // First reached after close(): subscribe() throws ClosedError (it subscribed anyway, and the stream never ended).
+      if (h.closed) events.closeAll();
+      return events;
+    });
   }
 
   /** The namespace this handle works in, or undefined for the caller's own. */

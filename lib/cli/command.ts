@@ -6,11 +6,13 @@
 import type { NetworkManager } from '../network/manager';
 import type { NetworkReader } from '../network/records';
 import type { OptionSpec, Parsed } from './args';
+import type { OutputStream } from './output';
 import type { Progress, ProgressStream } from './progress';
 
 /** The process streams, injectable for tests. */
 export interface Io {
-  stdout: { write(s: string): unknown };
+  /** Standard output; a Node stream's write errors (EPIPE, ENOSPC) are handled by main(), see lib/cli/output.ts. */
+  stdout: OutputStream;
   stderr: ProgressStream;
   env: Record<string, string | undefined>;
 }

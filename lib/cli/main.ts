@@ -2,7 +2,8 @@
  * The `nlkit` command line: `demo`, `topology`, and the network commands
  * (`net create|ls|inspect|rm`, `attach`, `detach`, `publish`, `unpublish`,
  * `ls`, `publications`) over the networks API. Errors are one line on stderr;
- * exit code 2 for a wrong command line, 1 for a failed operation.
+ * exit code 2 for a wrong command line, 1 for a failed operation (or output
+ * that could not be written; a reader that closed the pipe early is no failure).
  * @module
  */
 import * as fs from 'node:fs';
@@ -14,6 +15,7 @@ import { runDemo } from './demo';
 import { NET_COMMANDS, NETWORK_COMMANDS } from './net';
 import { SERVICE_COMMANDS } from './services';
 import { Progress } from './progress';
+import { GuardedOutput } from './output';
 import { parseNetnsRef } from './specs';
 import { formatFromPath, gatherTopology, renderTopology, type TopologyFormat } from './topology';
 
@@ -28,8 +30,8 @@ const demo: Command = {
   args: [0, 0],
   argNames: [],
   examples: ['nlkit demo', 'nlkit demo --topology demo.svg'],
-  async run(_ctx, p) {
-    await runDemo(undefined, { topologyFile: str(p, 'topology') });
+  async run(ctx, p) {
+    await runDemo((s) => ctx.say(s), { topologyFile: str(p, 'topology') });
   },
 };
 
@@ -82,7 +84,9 @@ Network commands take:
   nlkit --version  the package version
 
 Exit codes: 0 done, 1 the operation failed (one line on stderr; NLKIT_DEBUG=1 adds
-the stack), 2 the command line is wrong. Needs root (CAP_NET_ADMIN, and
+the stack) or its output could not be written, 2 the command line is wrong. When
+the reader of the output goes away (nlkit ls | head -1) the command still
+finishes, quietly, with its own code. Needs root (CAP_NET_ADMIN, and
 CAP_SYS_ADMIN for named namespaces).`;
 
 const NET_HELP = `Usage: nlkit net SUBCOMMAND ...      (nlkit net SUBCOMMAND --help for details)
@@ -133,8 +137,26 @@ function oneLine(s: string): string {
   return s.replace(/\s*\n\s*/g, ' ').trim();
 }
 
-/** Runs `nlkit ARGV`; resolves to the exit code. */
+/**
+ * Runs `nlkit ARGV`; resolves to the exit code. Output goes through a
+ * {@link GuardedOutput}: when stdout is closed early (`nlkit net ls | head -1`,
+ * EPIPE) the rest of the output is dropped, the command still finishes, and
+ * the exit code is the command's own; any other write error (ENOSPC) is one
+ * line on stderr and exit code 1.
+ * @example
+ * process.exitCode = await main(['net', 'ls']);
+ */
 export async function main(argv: string[], io: Io = defaultIo()): Promise<number> {
+  const stdout = GuardedOutput.of(io.stdout);
+  const code = await run(argv, { ...io, stdout });
+  await stdout.flushed();
+  const e = stdout.error;
+  if (!e || e.code === 'EPIPE') return code;
+  io.stderr.write(`nlkit: cannot write to standard output: ${oneLine(e.message)}\n`);
+  return code === EXIT.ok ? EXIT.failed : code;
+}
+
+async function run(argv: string[], io: Io): Promise<number> {
   const { words, rest } = locate(argv);
   const out = (s: string) => void io.stdout.write(s.endsWith('\n') ? s : s + '\n');
   const fail = (code: number, msg: string, e?: unknown) => {
@@ -151,7 +173,7 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
     }
     const unknown = rest.find((a) => !['--help', '-h'].includes(a));
     if (unknown && words.length === 0) return fail(EXIT.usage, `unknown option ${unknown} (see nlkit --help)`);
-    if (words[0] === 'help' && words[1]) return main([...words.slice(1), '--help'], io);
+    if (words[0] === 'help' && words[1]) return run([...words.slice(1), '--help'], io);
     out(HELP);
     return EXIT.ok;
   }

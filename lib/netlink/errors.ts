@@ -13,7 +13,7 @@
  */
 import { constants as osConstants } from 'node:os';
 import { ENOTSUPP, ERESTART, ERESTARTSYS } from './errno';
-
+import { renderValue } from './render-value';
 const errnoNames = new Map<number, string>();
 for (const [name, num] of Object.entries(osConstants.errno)) {
   if (!errnoNames.has(num)) errnoNames.set(num, name);
@@ -55,10 +55,10 @@ export class ValidationError extends NlkitError {
   override name = 'ValidationError';
   /** Which argument or field was wrong. */
   readonly field: string;
-  /** The offending value. */
+  /** The offending value, as given (the message shows any value, a BigInt or a cycle too, without throwing). */
   readonly value: unknown;
   constructor(field: string, value: unknown, reason: string) {
-    super(`invalid ${field} ${JSON.stringify(value)}: ${reason}`);
+    super(`invalid ${field} ${renderValue(value)}: ${reason}`);
     this.field = field;
     this.value = value;
   }

@@ -81,9 +81,27 @@ export interface StreamSource<T> {
   onClose?: () => void;
 }
 
+/** What {@link untilClosed} gives when the stream closed first. */
+const CLOSED: unique symbol = Symbol('stream closed');
+
+/**
+ * The result of `step()`, or {@link CLOSED} as soon as the subscription closes (by the stream's
+ * close() or return(), or the handle closing): a dump for includeExisting
+ * runs on the handle's socket and would otherwise hold a closed stream's
+ * next() until it ends, or fail it later with the handle's ClosedError. A
+ * rejection of the step after that is ignored.
+ */
+function untilClosed<V>(sub: NetlinkSubscription, step: () => V | Promise<V>): Promise<V | typeof CLOSED> {
+  // Closed already: the step is not even started (a dump nobody will read).
+  if (sub.isClosed) return Promise.resolve(CLOSED);
+  return Promise.race([step(), sub.whenClosed.then((): typeof CLOSED => CLOSED)]);
+}
+
 /** @internal builds the stream: one implementation of the shape and the overrun behaviour for every family. */
 export function eventStream<T>(src: StreamSource<T>): EventStream<T | SyncedEvent | OverrunEvent> {
   const sub = src.subscription;
+  /** A call, not a property read: TypeScript would keep a narrowing of it across awaits. */
+  const subClosed = () => sub.isClosed;
   let closed = false;
   const close = () => {
     if (closed) return;
@@ -91,12 +109,31 @@ export function eventStream<T>(src: StreamSource<T>): EventStream<T | SyncedEven
     sub.close();
     src.onClose?.();
   };
+  /** The current state, until the stream closes; false if it closed first. */
+  async function* current(): AsyncGenerator<T, boolean> {
+    const it = src.existing()[Symbol.asyncIterator]();
+    let finished = false;
+    try {
+      for (;;) {
+        const r = await untilClosed(sub, () => it.next());
+        // Closed while waiting (a next() pending at close() resolves as done, even if the step settled first).
+        if (r === CLOSED || subClosed()) return false;
+        if (r.done) return (finished = true);
+        yield r.value;
+        // Closed while the consumer held that event: the dump's rest is not wanted.
+        if (subClosed()) return false;
+      }
+    } finally {
+      // Stop the dump's generator (once its pending step settles); its failure, if any, is nobody's now.
+      if (!finished) it.return?.().catch(() => undefined);
+    }
+  }
   async function* run(): AsyncGenerator<T | SyncedEvent | OverrunEvent> {
     try {
       // Join first, dump second: whatever changes during the dump is queued, not lost.
-      await sub.ready;
+      if ((await untilClosed(sub, () => sub.ready)) === CLOSED) return;
       if (src.includeExisting) {
-        yield* src.existing();
+        if (!(yield* current())) return;
         yield { type: 'synced' };
       }
       for (;;) {
@@ -107,15 +144,20 @@ export function eventStream<T>(src: StreamSource<T>): EventStream<T | SyncedEven
           if (src.overrunError) throw src.overrunError();
           yield { type: 'overrun' };
           if (src.resyncOnOverrun) {
-            yield* src.existing();
+            if (!(yield* current())) return;
             yield { type: 'synced' };
           }
           continue;
         }
-        const ev = await src.decode(m);
+        const ev = await untilClosed(sub, () => src.decode(m));
+        if (ev === CLOSED || subClosed()) return;
         if (Array.isArray(ev)) yield* ev;
         else if (ev !== undefined) yield ev;
       }
+    } catch (e) {
+      // Work still under way when the stream was closed (a dump, a name lookup) fails with the handle: the stream just ends.
+      if (subClosed()) return;
+      throw e;
     } finally {
       close();
     }

@@ -98,6 +98,15 @@ export class NetlinkSubscription {
     });
   }
 
+  /** Whether close() ran (by the stream, or by the handle closing). */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  private resolveClosed: () => void = () => undefined;
+  /** Settles when close() runs: a stream stops waiting on work (a dump) that would outlive it. */
+  readonly whenClosed = new Promise<void>((resolve) => (this.resolveClosed = resolve));
+
   /** Messages waiting to be read. */
   get pending(): number {
     return this.queue.length;
@@ -135,6 +144,7 @@ export class NetlinkSubscription {
     this.queue.length = 0;
     this.socket?.close(); // not made yet: closed as soon as it arrives
     this.wake();
+    this.resolveClosed();
   }
 
   private onEvent(kind: NativeEventKind, payload: Buffer | number[], errno: number): void {

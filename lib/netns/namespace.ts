@@ -98,16 +98,53 @@ export class NetworkNamespace {
 
 /** Resolves a reference to the nsfs file it names (not for fd refs). */
 export function netnsPath(ref: Exclude<NetnsRef, NetworkNamespace | { fd: number }>): string {
-  if (typeof ref === 'string') return path.join(NETNS_RUN_DIR, validateNetnsName(ref));
-  if ('name' in ref) return path.join(NETNS_RUN_DIR, validateNetnsName(ref.name));
-  if ('pid' in ref) {
-    if (!Number.isInteger(ref.pid) || ref.pid <= 0) throw new ValidationError('pid', ref.pid, 'must be a positive integer');
-    return `/proc/${ref.pid}/ns/net`;
-  }
-  if (typeof ref.path !== 'string' || !path.isAbsolute(ref.path)) {
-    throw new ValidationError('namespace path', ref.path, 'must be an absolute path');
-  }
+  checkNetnsRef(ref);
+  if (typeof ref === 'string') return path.join(NETNS_RUN_DIR, ref);
+  if ('name' in ref) return path.join(NETNS_RUN_DIR, ref.name);
+  if ('pid' in ref) return `/proc/${ref.pid}/ns/net`;
   return ref.path;
+}
+
+/** The largest fd or pid: both are a C int. */
+const INT_MAX = 0x7fffffff;
+
+/**
+ * Checks a namespace reference before anything is opened or sent: a name
+ * (`ip netns` rules), `{ name }`, `{ path }` (absolute, no NUL), `{ pid }`
+ * (1 to 2^31-1), `{ fd }` (0 to 2^31-1), each with that one key, or a
+ * {@link NetworkNamespace}. Anything else (a number, null, `{}`, an unknown
+ * key) is a {@link ValidationError}, not a TypeError or an errno of a lookup
+ * that could never succeed.
+ * @example
+ * checkNetnsRef({ pid: 1 }); // { pid: 1 }
+ * checkNetnsRef({ fd: -1 }); // throws ValidationError
+ */
+export function checkNetnsRef(ref: unknown, field = 'netns'): NetnsRef {
+  if (ref instanceof NetworkNamespace) return ref;
+  if (typeof ref === 'string') return validateNetnsName(ref, 'namespace name');
+  const keys = ref !== null && typeof ref === 'object' && !Array.isArray(ref) ? Object.keys(ref) : [];
+  const key = keys.length === 1 ? keys[0] : undefined;
+  const value = key === undefined ? undefined : (ref as Record<string, unknown>)[key];
+  switch (key) {
+    case 'name':
+      validateNetnsName(value, 'namespace name');
+      break;
+    case 'path':
+      if (typeof value !== 'string' || !path.isAbsolute(value)) throw new ValidationError('namespace path', value, 'must be an absolute path');
+      if (value.includes('\0')) throw new ValidationError('namespace path', value, 'must not contain a NUL character');
+      break;
+    case 'pid':
+      if (!Number.isInteger(value) || (value as number) <= 0 || (value as number) > INT_MAX)
+        throw new ValidationError('pid', value, `must be a positive integer up to ${INT_MAX}`);
+      break;
+    case 'fd':
+      if (!Number.isInteger(value) || (value as number) < 0 || (value as number) > INT_MAX)
+        throw new ValidationError('namespace fd', value, `must be an open fd (an integer from 0 to ${INT_MAX})`);
+      break;
+    default:
+      throw new ValidationError(field, ref, 'must be a namespace name, { name }, { path }, { pid }, { fd } (one key) or a NetworkNamespace');
+  }
+  return ref as NetnsRef;
 }
 
 /**
@@ -119,15 +156,13 @@ export function netnsPath(ref: Exclude<NetnsRef, NetworkNamespace | { fd: number
  * try { console.log(ns.path); } finally { ns.close(); }
  */
 export function openNetnsSync(ref: NetnsRef): NetworkNamespace {
+  checkNetnsRef(ref);
   if (ref instanceof NetworkNamespace) {
     // Its fd was checked to be a namespace file when it was opened: the reopen needs no statfs (one per handle opened with it).
     const p = `/proc/self/fd/${ref.fd}`;
     return new NetworkNamespace(openHeld(p, `open network namespace ${JSON.stringify({ path: p })}`), undefined, p);
   }
-  if (typeof ref === 'object' && 'fd' in ref) {
-    if (!Number.isInteger(ref.fd) || ref.fd < 0) throw new ValidationError('namespace fd', ref.fd, 'must be an open fd');
-    return openNetnsSync({ path: `/proc/self/fd/${ref.fd}` });
-  }
+  if (typeof ref === 'object' && 'fd' in ref) return openNetnsSync({ path: `/proc/self/fd/${ref.fd}` });
   const p = netnsPath(ref);
   const fd = openHeld(p, `open network namespace ${describe(ref)}`);
   if (!isNsfs(p)) {

@@ -32,10 +32,19 @@ export function describeRef(ref: LinkRef): string {
   return typeof ref === 'number' ? `#${ref}` : ref;
 }
 
-/** A link name (or alternative name) or index, checked: {@link ValidationError} when it cannot be one. */
+/** The largest interface index: the kernel's ifindex is a C int. */
+export const MAX_LINK_INDEX = 0x7fffffff;
+
+/**
+ * A link name (or alternative name) or index, checked: {@link ValidationError}
+ * when it cannot be one. An index is an integer from 1 to 2^31-1; 0 (no
+ * link, or every link in a filter), a negative or a larger number never
+ * reaches the kernel (written as a u32, 2^32+1 named link 1).
+ */
 export function checkRef(ref: unknown, field = 'link'): LinkRef {
   if (typeof ref === 'number') {
-    if (!Number.isInteger(ref) || ref <= 0) throw new ValidationError(field, ref, 'an interface index is a positive integer');
+    if (!Number.isInteger(ref) || ref <= 0 || ref > MAX_LINK_INDEX)
+      throw new ValidationError(field, ref, `an interface index is an integer from 1 to ${MAX_LINK_INDEX}`);
     return ref;
   }
   // A link can be named by an alternative name too (up to 127 bytes).

@@ -11,7 +11,7 @@ import { call, dumpCollected, type Operation } from '../netlink/operation';
 import type { NetlinkMessage } from '../netlink/parser';
 import { NetlinkWriter } from '../netlink/writer';
 import { NetnsFdScope } from '../netns/fd-scope';
-import { NetworkNamespace, type NetnsRef } from '../netns/namespace';
+import { checkNetnsRef, NetworkNamespace, type NetnsRef } from '../netns/namespace';
 import { parseMac } from '../validate/ip';
 import { validateInterfaceName } from '../validate/names';
 import { BRIDGE_PORT_SETTINGS_KEYS, encodeBridgePort, hasBridgePortSettings, type BridgePortSettings } from './bridge-port';
@@ -367,13 +367,6 @@ function writeCommon(w: NetlinkWriter, o: Omit<LinkCommonOptions, 'name'> | Link
     w.attr(C.IFLA_IFALIAS, Buffer.from(o.alias, 'utf8'));
   }
   if (o.netns !== undefined && fds) writeNetns(w, o.netns, fds);
-}
-
-/** Refuses what is no namespace reference (a bare number, null) before it reaches openNetns. */
-function checkNetnsRef(ref: unknown, field: string): NetnsRef {
-  if (typeof ref === 'string' || ref instanceof NetworkNamespace) return ref;
-  if (isObject(ref) && ('name' in ref || 'path' in ref || 'pid' in ref || 'fd' in ref)) return ref as NetnsRef;
-  throw new ValidationError(field, ref, 'must be a namespace name, { name }, { path }, { pid }, { fd } or a NetworkNamespace');
 }
 
 /** A namespace target: a pid goes as IFLA_NET_NS_PID (no fd needed), anything else as an fd. */

@@ -12,7 +12,7 @@ import { call, dump, type Operation } from '../netlink/operation';
 import { Attributes, type NetlinkMessage } from '../netlink/parser';
 import { NetlinkWriter } from '../netlink/writer';
 import { NetnsFdScope } from '../netns/fd-scope';
-import { listNetnsSync, NetworkNamespace, type NetnsRef } from '../netns/namespace';
+import { checkNetnsRef, listNetnsSync, NetworkNamespace, type NetnsRef } from '../netns/namespace';
 import { isObject, rejectUnknownKeys } from '../validate/options';
 import * as C from './constants';
 import { NETNS_ID_OPTION_KEYS, type NetnsId, type NetnsIdOptions } from './nsid-types';
@@ -35,12 +35,6 @@ function nameOf(ref: NetnsRef): string | undefined {
   if (typeof ref === 'string') return ref;
   if (ref instanceof NetworkNamespace) return ref.name;
   return 'name' in ref ? ref.name : undefined;
-}
-
-function checkNetnsRef(ref: unknown, field = 'netns'): NetnsRef {
-  if (typeof ref === 'string' || ref instanceof NetworkNamespace) return ref;
-  if (isObject(ref) && ('name' in ref || 'path' in ref || 'pid' in ref || 'fd' in ref)) return ref as NetnsRef;
-  throw new ValidationError(field, ref, 'must be a namespace name, { name }, { path }, { pid }, { fd } or a NetworkNamespace');
 }
 
 function nsidMessage(type: number, flags: number, attrs?: (w: NetlinkWriter) => void): Buffer {

@@ -15,8 +15,14 @@ import { nftChainOps, nftRuleOps, nftTableOps } from '../../lib/nftables/list';
 function fakeSubscription(items: Array<NetlinkMessage | Overrun>) {
   let closed = false;
   let wake: (() => void) | undefined;
+  let closedNow: () => void = () => undefined;
   const sub = {
     closedCount: 0,
+    ready: Promise.resolve(),
+    whenClosed: new Promise<void>((r) => (closedNow = r)),
+    get isClosed() {
+      return closed;
+    },
     push(x: NetlinkMessage | Overrun) {
       items.push(x);
       wake?.();
@@ -32,6 +38,7 @@ function fakeSubscription(items: Array<NetlinkMessage | Overrun>) {
       if (!closed) sub.closedCount++;
       closed = true;
       wake?.();
+      closedNow();
     },
   };
   return sub;
@@ -151,5 +158,48 @@ describe('nftables reads without a kernel', () => {
   it('a table or chain given by handle alone is looked up in a listing; none is NotFoundError', () => {
     expect(() => drive(nftTableOps.get({ family: 'inet', handle: 9 }), () => [])).toThrow(NotFoundError);
     expect(drive(nftChainOps.find({ family: 'inet', table: 't', handle: 9 }), () => [])).toBeUndefined();
+  });
+});
+
+describe('event streams closed during the includeExisting dump', () => {
+  it('closed during the includeExisting dump: a pending next() is done at once, a later failure of the dump is ignored', async () => {
+    const sub = fakeSubscription([msg(1)]);
+    let fail: (e: Error) => void = () => undefined;
+    let started: () => void = () => undefined;
+    const dumpStarted = new Promise<void>((r) => (started = r));
+    const s = eventStream<Ev>({
+      subscription: sub as unknown as NetlinkSubscription,
+      decode,
+      includeExisting: true,
+      existing: async function* () {
+        yield { type: 'thing', action: 'new', n: 10 } as Ev;
+        started();
+        // The dump's next part never comes, until the handle closes under it.
+        await new Promise<void>((_, reject) => (fail = reject));
+      },
+    });
+    expect((await s.next()).value).toEqual({ type: 'thing', action: 'new', n: 10 });
+    const pending = s.next();
+    await dumpStarted;
+    s.close();
+    expect(await pending).toEqual({ value: undefined, done: true });
+    fail(new Error('list links: the netlink handle is closed'));
+    expect(await s.next()).toEqual({ value: undefined, done: true });
+    expect(sub.closedCount).toBe(1);
+  });
+
+  it('closed between two events of the dump: the rest of the dump is not delivered', async () => {
+    const sub = fakeSubscription([]);
+    const s = eventStream<Ev>({
+      subscription: sub as unknown as NetlinkSubscription,
+      decode,
+      includeExisting: true,
+      existing: async function* () {
+        for (let n = 1; n <= 100; n++) yield { type: 'thing', action: 'new', n } as Ev;
+      },
+    });
+    expect((await s.next()).value).toMatchObject({ n: 1 });
+    s.close();
+    expect(await s.next()).toEqual({ value: undefined, done: true });
   });
 });

@@ -1,0 +1,138 @@
+// The nlkit command when its standard output cannot be written: a reader
+// that stopped reading (`nlkit ... | head -1`, EPIPE) is no failure (the
+// command finishes what it changes, quietly, with its own exit code); a full
+// disk (/dev/full, ENOSPC) is one line on stderr and exit code 1. Both were
+// an unhandled 'error' event: a stack trace, exit code 1, and the command
+// killed at its first line of output (a `net rm` of three networks removed one).
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { networks } from '../../lib/network/manager';
+import { ipJson, useNetns } from '../helpers/netns';
+
+const root = path.resolve(__dirname, '..', '..');
+
+interface Piped {
+  /** nlkit's exit status. */
+  code: number;
+  /** What the reader printed. */
+  out: string;
+  /** nlkit's stderr. */
+  err: string;
+}
+
+describe('nlkit output to a closed pipe or a full disk', () => {
+  const box = useNetns('clipipe');
+  let stateDir: string;
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'nlkit-cli-output-'));
+
+  /** Runs `node bin/nlkit.js --host H --state-dir D ARGS | READER` in bash, with a real pipe. */
+  function piped(reader: string, ...args: string[]): Piped {
+    const errFile = path.join(tmp, 'stderr');
+    const script = `errf=$1; shift; node bin/nlkit.js "$@" 2>"$errf" | ${reader}; echo "status=\${PIPESTATUS[0]}"`;
+    const r = spawnSync('bash', ['-c', script, 'bash', errFile, '--host', box.ns('clipipe'), '--state-dir', stateDir, ...args], {
+      cwd: root,
+      encoding: 'utf8',
+      timeout: 60_000,
+      env: { ...process.env, NLKIT_DEBUG: '' },
+    });
+    const m = /status=(\d+)\n$/.exec(r.stdout);
+    if (!m) throw new Error(`no status from bash: ${r.stdout} ${r.stderr}`);
+    return { code: Number(m[1]), out: r.stdout.slice(0, m.index), err: fs.readFileSync(errFile, 'utf8') };
+  }
+  /** A reader that closes the pipe at once, before nlkit (a new node process) can write: its first write fails with EPIPE. */
+  const CLOSED_READER = '{ exec 0<&-; sleep 2; }';
+
+  const bridges = () => (ipJson(box.ns('clipipe'), 'link', 'show', 'type', 'bridge') as Array<{ ifname: string }>).map((l) => l.ifname);
+  async function networkNames(): Promise<string[]> {
+    const nets = await networks({ host: box.ns('clipipe'), stateDir });
+    try {
+      return (await nets.list()).map((n) => n.name).sort();
+    } finally {
+      nets.close();
+    }
+  }
+  async function create(...names: string[]): Promise<void> {
+    const nets = await networks({ host: box.ns('clipipe'), stateDir });
+    try {
+      for (const [i, name] of names.entries()) await nets.create({ name, subnet: `10.${91 + i}.0.0/24` });
+    } finally {
+      nets.close();
+    }
+  }
+
+  beforeAll(() => {
+    stateDir = fs.mkdtempSync(path.join(tmp, 'state-'));
+  });
+  afterAll(async () => {
+    const nets = await networks({ host: box.ns('clipipe'), stateDir });
+    for (const n of await nets.list()) await nets.delete(n.name).catch(() => undefined);
+    nets.close();
+    fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('a closed pipe: net rm still removes every network, exits 0 and prints nothing on stderr', async () => {
+    await create('pa', 'pb', 'pc');
+    expect(await networkNames()).toEqual(['pa', 'pb', 'pc']);
+    const r = piped(CLOSED_READER, 'net', 'rm', 'pa', 'pb', 'pc');
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    // One line per network was written to the closed pipe; the command went on after the first failed.
+    expect(await networkNames()).toEqual([]);
+    expect(bridges()).toEqual([]);
+  });
+
+  it('| head -1: the first line, exit 0, no stack trace', async () => {
+    await create('web');
+    for (const args of [
+      ['net', 'inspect', 'web'],
+      ['net', 'ls'],
+      ['net', 'create', '--help'],
+    ]) {
+      const r = piped('head -1', ...args);
+      expect(r.err, args.join(' ')).toBe('');
+      expect(r.code, args.join(' ')).toBe(0);
+      expect(r.out.split('\n')).toHaveLength(2); // one line and the end of it
+    }
+    for (const args of [
+      ['net', 'inspect', 'web'],
+      ['net', 'create', '--help'],
+    ]) {
+      const r = piped(CLOSED_READER, ...args);
+      expect(r.err, args.join(' ')).not.toMatch(/EPIPE|\n\s+at /);
+      expect(r.err).toBe('');
+      expect(r.code, args.join(' ')).toBe(0);
+    }
+  });
+
+  it('a failed command whose reader went away keeps its exit code and its one line on stderr', () => {
+    const r = piped(CLOSED_READER, 'net', 'inspect', 'nope');
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/^nlkit: net inspect failed: .*\n$/);
+    expect(r.err.split('\n')).toHaveLength(2);
+  });
+
+  it('/dev/full: one line on stderr and exit code 1; what the command changes is still done', async () => {
+    const full = (...args: string[]) =>
+      spawnSync(process.execPath, ['bin/nlkit.js', '--host', box.ns('clipipe'), '--state-dir', stateDir, ...args], {
+        cwd: root,
+        encoding: 'utf8',
+        timeout: 60_000,
+        stdio: ['ignore', fs.openSync('/dev/full', 'w'), 'pipe'],
+        env: { ...process.env, NLKIT_DEBUG: '' },
+      });
+    for (const args of [
+      ['net', 'ls'],
+      ['net', 'create', '--help'],
+      ['net', 'create', 'full', '--subnet', '10.99.0.0/24'],
+    ]) {
+      const r = full(...args);
+      expect(r.stderr, args.join(' ')).toMatch(/^nlkit: cannot write to standard output: ENOSPC[^\n]*\n$/);
+      expect(r.status, args.join(' ')).toBe(1);
+    }
+    expect(await networkNames()).toContain('full');
+    expect(bridges().length).toBeGreaterThan(0);
+  });
+});

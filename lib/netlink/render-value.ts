@@ -13,6 +13,8 @@ export const MAX_RENDERED = 200;
 const MAX_DEPTH = 3;
 /** How many entries of one object or array are shown. */
 const MAX_ENTRIES = 20;
+/** How many bytes of a Buffer or typed array are shown, in hex. */
+const MAX_BYTES = 32;
 
 /**
  * The value as JSON where JSON can say it (`"eth0"`, `5`, `{"a":[1,2]}`),
@@ -58,7 +60,7 @@ function render(v: unknown, depth: number, seen: object[]): string {
 function renderObject(o: object, depth: number, seen: object[]): string {
   if (seen.includes(o)) return '[Circular]';
   if (o instanceof Date) return Number.isNaN(o.getTime()) ? 'Invalid Date' : JSON.stringify(o.toISOString());
-  if (ArrayBuffer.isView(o)) return `[${o.constructor.name} of ${o.byteLength} bytes]`;
+  if (ArrayBuffer.isView(o)) return renderBytes(o);
   const isArray = Array.isArray(o);
   if (depth >= MAX_DEPTH) return isArray ? '[...]' : '{...}';
   seen.push(o);
@@ -75,4 +77,12 @@ function renderObject(o: object, depth: number, seen: object[]): string {
   } finally {
     seen.pop();
   }
+}
+
+/** Bytes as `<Buffer 01 02>` (the first MAX_BYTES; the rest counted): the refused key is often a byte string. */
+function renderBytes(view: ArrayBufferView): string {
+  const bytes = new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
+  const shown = Array.from(bytes.subarray(0, MAX_BYTES), (b) => b.toString(16).padStart(2, '0'));
+  const more = bytes.length > MAX_BYTES ? ` ... ${bytes.length - MAX_BYTES} more bytes` : '';
+  return `<${view.constructor.name}${shown.length ? ' ' : ''}${shown.join(' ')}${more}>`;
 }

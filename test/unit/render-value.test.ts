@@ -29,7 +29,9 @@ describe('renderValue', () => {
     expect(renderValue(function named() {})).toBe('[function named]');
     expect(renderValue({ big: 2n ** 64n, s: Symbol.iterator })).toBe('{"big":18446744073709551616n,"s":Symbol(Symbol.iterator)}');
     expect(renderValue(new Date(0))).toBe('"1970-01-01T00:00:00.000Z"');
-    expect(renderValue(Buffer.from([1, 2, 3]))).toBe('[Buffer of 3 bytes]');
+    expect(renderValue(Buffer.from([1, 2, 3]))).toBe('<Buffer 01 02 03>');
+    expect(renderValue(new Uint16Array(0))).toBe('<Uint16Array>');
+    expect(renderValue(Buffer.alloc(40, 255))).toBe(`<Buffer ${Array(32).fill('ff').join(' ')} ... 8 more bytes>`);
   });
 
   it('never throws, and the ValidationError is made for any value', () => {

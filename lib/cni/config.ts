@@ -117,8 +117,8 @@ function invalid(field: string, why: string): CniError {
   return new CniError(CniCode.invalidConfig, `invalid ${field}: ${why}`, `field: ${field}`);
 }
 
-/** Parses stdin (code 6 if it is not JSON) and checks the keys (codes 2 and 7). */
-export function parseConfig(stdin: string): NetConf {
+/** stdin as a JSON object (code 6 if it is not one). */
+function decode(stdin: string): Record<string, unknown> {
   let raw: unknown;
   try {
     raw = JSON.parse(stdin);
@@ -126,7 +126,12 @@ export function parseConfig(stdin: string): NetConf {
     throw new CniError(CniCode.decodeFailure, 'network configuration is not JSON', (e as Error).message);
   }
   if (!isObject(raw) || Array.isArray(raw)) throw new CniError(CniCode.decodeFailure, 'network configuration must be a JSON object');
-  const c = raw as Record<string, unknown>;
+  return raw as Record<string, unknown>;
+}
+
+/** Parses stdin (code 6 if it is not JSON) and checks the keys (codes 2 and 7). */
+export function parseConfig(stdin: string): NetConf {
+  const c = decode(stdin);
   for (const [key, value] of Object.entries(c)) {
     if (OWN_KEYS.includes(key) || SPEC_KEYS.includes(key)) continue;
     if (key in NEUTRAL_BRIDGE_KEYS) {
@@ -149,6 +154,33 @@ export function parseConfig(stdin: string): NetConf {
     runtimeConfig: checkRuntimeConfig(c.runtimeConfig),
     args: checkArgs(c.args),
     validAttachments: checkValidAttachments(c['cni.dev/valid-attachments']),
+  };
+}
+
+/**
+ * Parses stdin for DEL: only what names the attachment's network and where
+ * its state is (`name`, `stateDir`; `cniVersion` is checked by the caller)
+ * and whether `ipam.type` delegates, whose DEL then releases the address.
+ * Everything else is ADD's (bandwidth, portMappings, ips, mac, the
+ * network's shape, unknown keys): a runtime calls DEL after a failed ADD
+ * with the same configuration and retries it until it succeeds, so a value
+ * ADD refused must not fail DEL too. An `ipam.type` that is not a string
+ * delegates nothing (ADD refused it before running any plugin). The result
+ * carries nothing unchecked: the ADD-only fields are left out.
+ */
+export function parseDelConfig(stdin: string): NetConf {
+  const c = decode(stdin);
+  if (typeof c.name !== 'string' || c.name === '') throw invalid('name', 'must be a non-empty string');
+  // where the state is decides what DEL removes: never guessed
+  optional(c, 'stateDir', 'string');
+  const ipamType = isObject(c.ipam) ? (c.ipam as { type?: unknown }).type : undefined;
+  return {
+    cniVersion: c.cniVersion as string,
+    name: c.name,
+    type: typeof c.type === 'string' ? c.type : '',
+    ...(c.stateDir !== undefined && { stateDir: c.stateDir as string }),
+    ipam: typeof ipamType === 'string' ? { type: ipamType } : {},
+    runtimeConfig: {},
   };
 }
 

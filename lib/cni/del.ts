@@ -2,7 +2,9 @@
  * DEL: removes the container's attachment (its published ports, veth,
  * lease and record) and releases a delegated IPAM plugin's address. Safe to
  * repeat, and without an ADD before it: what is gone is skipped, and a
- * namespace that no longer exists is fine (its veth went with it).
+ * namespace that no longer exists is fine (its veth went with it). Its
+ * configuration is read by parseDelConfig: only what identifies the
+ * attachment, so DEL after an ADD refused for a bad value succeeds.
  * @module
  */
 import { attachmentKeys, type CniCall } from './call';

@@ -6,7 +6,7 @@
  * @module
  */
 import type { CniCall } from './call';
-import { parseConfig } from './config';
+import { parseConfig, parseDelConfig } from './config';
 import type { PluginRunner } from './delegate';
 import { parseEnvironment } from './env';
 import { errorResult } from './errors';
@@ -27,7 +27,8 @@ export async function runCni(env: NodeJS.ProcessEnv, stdin: string, runPlugin?: 
   try {
     const cniEnv = parseEnvironment(env);
     if (cniEnv.command === 'VERSION') return print(versionInfo(stdin));
-    const conf = parseConfig(stdin);
+    // DEL reads only what identifies the attachment: a value ADD refused must not fail the runtime's DEL after it
+    const conf = cniEnv.command === 'DEL' ? parseDelConfig(stdin) : parseConfig(stdin);
     checkVersion(conf.cniVersion, cniEnv.command);
     const call: CniCall = { env: cniEnv, conf, stdin, runPlugin };
     switch (cniEnv.command) {

@@ -217,23 +217,100 @@ describe('nlkit-cni: the CNI protocol', () => {
     expect(leases(scratch.stateDir, 'par')).toEqual({});
   });
 
-  it('DEL is safe to repeat, without an ADD, and after the container namespace is gone', async () => {
+  it('DEL is safe to repeat, without an ADD, without CNI_NETNS and after the container namespace is gone', async () => {
     const none = del('c2', conf());
     expect([none.status, none.stdout]).toEqual([0, '']);
+    const published = (port: number) => JSON.stringify(nftJson(box.ns('host')).filter((o) => o.map?.table === 'nlkit')).includes(String(port));
+    const mapped = (port: number) => conf({ runtimeConfig: { portMappings: [{ hostPort: port, containerPort: 80, protocol: 'tcp' }] } });
+    // the namespace is still there, but the runtime does not name it: the host side goes, and the container's end with it
+    expect(add('c2', mapped(9210)).status).toBe(0);
+    expect([hostVeths().length, published(9210)]).toEqual([1, true]);
+    const unnamed = call({ command: 'DEL', containerId: 'ctr-c2', ifname: 'eth0' }, mapped(9210));
+    expect([unnamed.status, unnamed.stdout]).toEqual([0, '']);
+    expect([hostVeths(), leases(scratch.stateDir, 'proto'), published(9210)]).toEqual([[], {}, false]);
+    expect(ipJson(box.ns('c2'), 'link', 'show').map((l: { ifname: string }) => l.ifname)).toEqual(['lo']);
     const gone = uniqueNetnsName('gone');
     await createNetns(gone);
     try {
       const c = { containerId: 'ctr-gone', netns: `/run/netns/${gone}`, ifname: 'eth0' };
-      expect(call({ command: 'ADD', ...c }, conf()).status).toBe(0);
-      expect(hostVeths()).toHaveLength(1);
+      expect(call({ command: 'ADD', ...c }, mapped(9211)).status).toBe(0);
+      expect([hostVeths().length, published(9211)]).toEqual([1, true]);
       await deleteNetns(gone);
-      expect(call({ command: 'DEL', ...c }, conf()).status).toBe(0);
-      expect(call({ command: 'DEL', ...c, netns: '' }, conf()).status).toBe(0);
+      // the veth pair went with the namespace; the lease and the published port are the plugin's to remove
+      expect(call({ command: 'DEL', ...c }, mapped(9211)).status).toBe(0);
+      expect([hostVeths(), leases(scratch.stateDir, 'proto'), published(9211)]).toEqual([[], {}, false]);
+      expect(call({ command: 'DEL', ...c, netns: '' }, mapped(9211)).status).toBe(0);
+      expect(call({ command: 'DEL', containerId: c.containerId, ifname: c.ifname }, mapped(9211)).status).toBe(0);
     } finally {
       await deleteNetns(gone, { missingOk: true });
     }
     expect(hostVeths()).toEqual([]);
     expect(leases(scratch.stateDir, 'proto')).toEqual({});
+  });
+
+  it('DEL with the configuration an ADD refused succeeds, twice, and removes what an earlier ADD set up', () => {
+    // runtimes call DEL after a failed ADD, with the same configuration, and retry it until it succeeds: a value only ADD
+    // reads must not fail DEL (what identifies the attachment is the network name, container, interface and state directory)
+    const bw = (bandwidth: unknown) => ({ runtimeConfig: { bandwidth } });
+    const cases: Array<[string, Record<string, unknown>, number, RegExp, string?]> = [
+      ['negative bandwidth', bw({ egressRate: -1 }), 7, /egressRate/],
+      ['bandwidth key nlkit cannot honour', bw({ ingressRate: 8_000_000, unshapedSubnets: ['10.0.0.0/8'] }), 2, /unshapedSubnets/],
+      ['bandwidth not an object', bw('8mbit'), 7, /bandwidth/],
+      ['bad port mapping', { runtimeConfig: { portMappings: [{ hostPort: 0, containerPort: 80 }] } }, 7, /hostPort/],
+      ['port mapping misspelt', { runtimeConfig: { portMappings: [{ hostPort: 9220, containerPort: 80, hostIp: '' }] } }, 2, /hostIp/],
+      ['ips not a list', { runtimeConfig: { ips: '10.78.0.9/24' } }, 7, /ips/],
+      ['mac not a string', { runtimeConfig: { mac: 2 } }, 7, /mac/],
+      ['runtimeConfig not an object', { runtimeConfig: [] }, 7, /runtimeConfig/],
+      ['args.cni.ips not a list', { args: { cni: { ips: '10.78.0.9' } } }, 7, /args\.cni\.ips/],
+      ['unknown key', { vlanId: 3 }, 2, /vlanId/],
+      ['mtu not a number', { mtu: 'big' }, 7, /mtu/],
+      ['nlkit IPAM with rangeStart', { ipam: { ranges: [[{ subnet: '10.78.0.0/24', rangeStart: '10.78.0.50' }]] } }, 2, /rangeStart/],
+      ['unknown CNI_ARGS', {}, 4, /FOO/, 'FOO=1'],
+    ];
+    const published = () => JSON.stringify(nftJson(box.ns('host')).filter((o) => o.map?.table === 'nlkit'));
+    for (const [i, [label, bad, code, msg, args]] of cases.entries()) {
+      const port = 9230 + i;
+      const good = add('c3', conf({ runtimeConfig: { portMappings: [{ hostPort: port, containerPort: 80, protocol: 'tcp' }] } }));
+      expect(good.status, `${label}: ${good.stdout}`).toBe(0);
+      expect(published(), label).toContain(String(port));
+      const more = args === undefined ? {} : { args };
+      const refused = add('c3', conf(bad), more);
+      expect(refused.status, label).toBe(1);
+      expect(refused.json, label).toMatchObject({ cniVersion: '1.0.0', code });
+      expect(refused.json.msg, label).toMatch(msg);
+      for (const attempt of ['first', 'second']) {
+        const out = del('c3', conf(bad), more);
+        expect([out.status, out.stdout], `${label}: ${attempt} DEL`).toEqual([0, '']);
+        // nothing of the container is left: host veth, lease, published port, its interface
+        expect(hostVeths(), label).toEqual([]);
+        expect(leases(scratch.stateDir, 'proto'), label).toEqual({});
+        expect(published(), label).not.toContain(String(port));
+        expect(
+          ipJson(box.ns('c3'), 'link', 'show').map((l: { ifname: string }) => l.ifname),
+          label,
+        ).toEqual(['lo']);
+      }
+    }
+  });
+
+  it('DEL still refuses a configuration that is not JSON, has no name or names a version it does not speak', () => {
+    const c = { command: 'DEL', containerId: 'ctr-c3', netns: netns('c3'), ifname: 'eth0' };
+    const cases: Array<[string, unknown, number, RegExp]> = [
+      ['not JSON', '{', 6, /not JSON/],
+      ['not an object', '[]', 6, /object/],
+      ['no name', { ...conf(), name: undefined }, 7, /name/],
+      ['empty name', conf({ name: '' }), 7, /name/],
+      ['old version', conf({ cniVersion: '0.2.0' }), 1, /incompatible/],
+      ['no version', { ...conf(), cniVersion: undefined }, 1, /incompatible/],
+      // where the state is decides which attachment DEL removes: never guessed
+      ['state directory not a string', conf({ stateDir: 7 }), 7, /stateDir/],
+    ];
+    for (const [label, config, code, msg] of cases) {
+      const out = call(c, config);
+      expect(out.status, label).toBe(1);
+      expect(out.json, label).toMatchObject({ code });
+      expect(out.json.msg, label).toMatch(msg);
+    }
   });
 
   it('ADD after a crash in the middle of ADD starts clean: one veth, one lease', () => {
@@ -405,6 +482,13 @@ describe('nlkit-cni: the CNI protocol', () => {
     expect(fs.readFileSync(path.join(dataDir, 'hl', '10.80.0.100'), 'utf8')).toMatch(/ctr-c3/);
     expect(del('c3', delegated, { cniPath: scratch.cniPath }).status).toBe(0);
     expect(fs.existsSync(path.join(dataDir, 'hl', '10.80.0.100'))).toBe(false);
+    expect(hostVeths('nlkhl0')).toEqual([]);
+    // DEL with a value ADD refuses still hands the delegate its DEL: its lease is released
+    expect(add('c3', delegated, { cniPath: scratch.cniPath }).status).toBe(0);
+    const refused = { ...delegated, runtimeConfig: { bandwidth: { egressRate: -1 } } };
+    expect(add('c3', refused, { cniPath: scratch.cniPath }).json).toMatchObject({ code: 7 });
+    expect(del('c3', refused, { cniPath: scratch.cniPath })).toMatchObject({ status: 0, stdout: '' });
+    expect(fs.readdirSync(path.join(dataDir, 'hl')).filter((f) => /^\d/.test(f))).toEqual([]);
     expect(hostVeths('nlkhl0')).toEqual([]);
     // the delegate's errors come back with its code and message
     const bad = add('c3', conf({ name: 'hl', bridge: 'nlkhl0', ipam: { type: 'host-local', subnet: 'nonsense', dataDir } }), { cniPath: scratch.cniPath });

@@ -1,8 +1,9 @@
 // nlkit-cni's pure parts: the environment, the configuration's keys and the
 // result per spec version (no kernel, no process).
 import { describe, expect, it } from 'vitest';
-import { ipamSubnets, parseConfig } from '../../lib/cni/config';
+import { ipamSubnets, parseConfig, parseDelConfig } from '../../lib/cni/config';
 import { parseEnvironment } from '../../lib/cni/env';
+import { runCni } from '../../lib/cni/main';
 import { CniError, errorResult } from '../../lib/cni/errors';
 import { networkName, networkSpec } from '../../lib/cni/network';
 import { checkPortMappings } from '../../lib/cni/port-mappings';
@@ -70,6 +71,51 @@ describe('nlkit-cni configuration', () => {
     expect(codeOf(() => checkVersion('0.2.0', 'ADD'))).toBe(1);
     expect(codeOf(() => checkVersion('1.0.0', 'STATUS'))).toBe(1);
     expect(checkVersion('1.1.0', 'GC')).toBe('1.1.0');
+  });
+
+  it('DEL reads only what identifies the attachment: ADD-only values are not checked, nor carried', () => {
+    const stdin = JSON.stringify({
+      cniVersion: '1.0.0',
+      name: 'n',
+      type: 'nlkit-cni',
+      stateDir: '/run/x',
+      vlanId: 3,
+      mtu: 'big',
+      ipam: { type: 'host-local', ranges: 'nonsense' },
+      runtimeConfig: { bandwidth: { egressRate: -1 }, portMappings: [{ hostPort: 0 }], ips: '10.0.0.1' },
+      args: { cni: { ips: 'x' } },
+      'cni.dev/valid-attachments': {},
+    });
+    expect(codeOf(() => parseConfig(stdin))).toBe(2);
+    expect(parseDelConfig(stdin)).toEqual({
+      cniVersion: '1.0.0',
+      name: 'n',
+      type: 'nlkit-cni',
+      stateDir: '/run/x',
+      ipam: { type: 'host-local' },
+      runtimeConfig: {},
+    });
+    // an ipam.type ADD refused delegated nothing
+    expect(parseDelConfig('{"cniVersion":"1.0.0","name":"n","ipam":{"type":5}}').ipam).toEqual({});
+    expect(parseDelConfig('{"cniVersion":"1.0.0","name":"n","ipam":[]}').ipam).toEqual({});
+    expect(codeOf(() => parseDelConfig('nope'))).toBe(6);
+    expect(codeOf(() => parseDelConfig('null'))).toBe(6);
+    expect(codeOf(() => parseDelConfig('{"cniVersion":"1.0.0"}'))).toBe(7);
+    expect(codeOf(() => parseDelConfig('{"cniVersion":"1.0.0","name":""}'))).toBe(7);
+    expect(codeOf(() => parseDelConfig('{"cniVersion":"1.0.0","name":"n","stateDir":7}'))).toBe(7);
+    // CNI_ARGS (IP, MAC) are ADD's: DEL does not refuse them
+    const base = { CNI_CONTAINERID: 'c', CNI_IFNAME: 'eth0', CNI_ARGS: 'FOO=1;junk' };
+    expect(parseEnvironment({ ...base, CNI_COMMAND: 'DEL' }).args).toEqual({});
+    expect(codeOf(() => parseEnvironment({ ...base, CNI_COMMAND: 'CHECK', CNI_NETNS: '/x' }))).toBe(4);
+  });
+
+  it('DEL still refuses an unsupported cniVersion (code 1) before touching anything', async () => {
+    const env = { CNI_COMMAND: 'DEL', CNI_CONTAINERID: 'c', CNI_IFNAME: 'eth0' };
+    for (const cniVersion of ['0.2.0', undefined, 1]) {
+      const out = await runCni(env, JSON.stringify({ cniVersion, name: 'n', stateDir: '/nonexistent/nlkit' }));
+      expect(out.exitCode).toBe(1);
+      expect(JSON.parse(out.stdout)).toMatchObject({ code: 1 });
+    }
   });
 
   it('writes results per version and errors as the spec object', () => {

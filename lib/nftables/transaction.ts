@@ -37,10 +37,11 @@ import { describeErrorOffset } from './error-location';
 import { GenerationMismatchError, NftCommandError } from './errors';
 import { NFT_MSG_DESTROYFLOWTABLE, describeFlowtable, writeDeleteFlowtable, writeNewFlowtable, type Flowtable, type FlowtableRef } from './flowtable';
 import { getSetMessage, nftChainOps, nftListOps, setKey, shapeOfMessage } from './list';
-import type { NftFamily } from './message';
+import { familyNumber, type NftFamily } from './message';
 import { describeObject, writeDeleteObject, writeNewObject, type NftObject, type ObjectRef } from './object';
 import { BatchBuffer } from './batch-buffer';
 import { definitionShape } from './set-shape-cache';
+import { checkExpressionKeys } from './expressions/expression-keys';
 import { describeRule, writeDeleteRule, writeNewRule, type Rule, type RulePlacement, type RuleRef } from './rule';
 import {
   learnTemplate,
@@ -241,6 +242,7 @@ export class Transaction {
    */
   deleteTable(t: TableRef, opts: DeleteOptions = {}): number {
     const { msg, verb } = deleteCommand(opts, C.NFT_MSG_DELTABLE, C.NFT_MSG_DESTROYTABLE);
+    checkRef(t, TABLE_KEYS, 'table');
     return this.pushEncoded(`${verb} table ${describeTable(t)}`, undefined, (w) => (writeDeleteTable(w, t, msg), 0));
   }
 
@@ -250,6 +252,8 @@ export class Transaction {
    * tx.flushTable({ family: 'inet', name: 'filter' });
    */
   flushTable(t: { family: NftFamily; name: string }): number {
+    checkRef(t, TABLE_KEYS, 'table');
+    validateNftName(t.name, 'table name');
     const ref = { family: t.family, table: t.name };
     return this.pushEncoded(`flush table ${describeTable(t)}`, undefined, (w) => (writeDeleteRule(w, ref), 0));
   }
@@ -275,6 +279,7 @@ export class Transaction {
    */
   deleteChain(c: ChainRef, opts: DeleteOptions = {}): number {
     const { msg, verb } = deleteCommand(opts, C.NFT_MSG_DELCHAIN, C.NFT_MSG_DESTROYCHAIN);
+    checkRef(c, CHAIN_KEYS, 'chain');
     return this.pushEncoded(`${verb} chain ${describeChain(c)}`, undefined, (w) => (writeDeleteChain(w, c, msg), 0));
   }
 
@@ -285,6 +290,7 @@ export class Transaction {
    * tx.renameChain({ family: 'inet', table: 'nat', name: 'services' }, 'svc');
    */
   renameChain(c: ChainRef, newName: string): number {
+    checkRef(c, CHAIN_KEYS, 'chain');
     validateNftName(newName, 'new chain name');
     const description = `rename chain ${describeChain(c)} ${newName}`;
     const { family, table, handle, name } = c;
@@ -309,6 +315,9 @@ export class Transaction {
    * tx.flushChain({ family: 'inet', table: 'nat', name: 'services' });
    */
   flushChain(c: { family: NftFamily; table: string; name: string }): number {
+    checkRef(c, CHAIN_KEYS, 'chain');
+    // Without a chain name the message would flush the whole table.
+    validateNftName(c.name, 'chain name');
     const ref = { family: c.family, table: c.table, chain: c.name };
     return this.pushEncoded(`flush chain ${describeChain(c)}`, undefined, (w) => (writeDeleteRule(w, ref), 0));
   }
@@ -362,6 +371,10 @@ export class Transaction {
    */
   deleteRule(r: RuleRef, opts: DeleteOptions = {}): number {
     const { msg, verb } = deleteCommand(opts, C.NFT_MSG_DELRULE, C.NFT_MSG_DESTROYRULE);
+    checkRef(r, RULE_KEYS, 'rule');
+    // Without a handle the message would flush the whole chain.
+    validateHandle(r.handle, 'rule handle');
+    validateNftName(r.chain, 'chain name');
     return this.pushEncoded(`${verb} rule ${describeRule(r)}`, undefined, (w) => (writeDeleteRule(w, r, msg), 0));
   }
 
@@ -375,6 +388,7 @@ export class Transaction {
    */
   addSet(s: NftSet, elements?: SetElement[], opts: AddOptions = {}): number {
     checkWritten(s, SET_KEYS, 'set');
+    if (s.expressions !== undefined) checkExpressionKeys(s.expressions, 'set expressions');
     const listed = (s as NftSet & { elements?: SetElement[] }).elements;
     if (listed !== undefined && !Array.isArray(listed)) throw new ValidationError('set elements', listed, 'must be an array');
     if (elements !== undefined && !Array.isArray(elements)) throw new ValidationError('elements', elements, 'must be an array');
@@ -407,6 +421,7 @@ export class Transaction {
    */
   deleteSet(s: SetRef, opts: DeleteOptions = {}): number {
     const { msg, verb } = deleteCommand(opts, C.NFT_MSG_DELSET, C.NFT_MSG_DESTROYSET);
+    checkRef(s, SET_KEYS, 'set');
     return this.pushEncoded(`${verb} set ${describeSet(s)}`, undefined, (w) => (writeDeleteSet(w, s, msg), 0));
   }
 
@@ -439,6 +454,7 @@ export class Transaction {
    * tx.flushSet({ family: 'inet', table: 'filter', name: 'allowed' });
    */
   flushSet(s: SetRef): number {
+    checkRef(s, SET_KEYS, 'set');
     return this.pushEncoded(`flush set ${describeSet(s)}`, undefined, (w) => (writeFlushSet(w, s), 0));
   }
 
@@ -467,6 +483,9 @@ export class Transaction {
    */
   deleteObject(o: ObjectRef, opts: DeleteOptions = {}): number {
     const { msg, verb } = deleteCommand(opts, C.NFT_MSG_DELOBJ, C.NFT_MSG_DESTROYOBJ);
+    if (!isObject(o) || Array.isArray(o)) throw new ValidationError('object', o, 'must be an object with family, table, name and type');
+    rejectUnknownObjectKeys(o as NftObject);
+    checkFamily(o.family);
     return this.pushEncoded(`${verb} ${describeObject(o)}`, undefined, (w) => (writeDeleteObject(w, o, msg), 0));
   }
 
@@ -490,6 +509,7 @@ export class Transaction {
    */
   deleteFlowtable(f: FlowtableRef, opts: DeleteOptions = {}): number {
     const { msg, verb } = deleteCommand(opts, C.NFT_MSG_DELFLOWTABLE, NFT_MSG_DESTROYFLOWTABLE);
+    checkRef(f, FLOWTABLE_KEYS, 'flowtable');
     return this.pushEncoded(`${verb} flowtable ${describeFlowtable(f)}`, undefined, (w) => (writeDeleteFlowtable(w, f, msg), 0));
   }
 
@@ -723,6 +743,7 @@ export class Transaction {
     checkWritten(r, RULE_KEYS, 'rule');
     if (r.anonymousSets !== undefined) checkAnonymousSets(r.anonymousSets);
     if ((r.expressions === undefined) === (r.rule === undefined)) throw new ValidationError('rule', r, 'give exactly one of expressions or rule');
+    if (r.expressions !== undefined) checkExpressionKeys(r.expressions, 'rule expressions');
     // A builder's rule of a shape seen before is copied from its template (rule-templates.ts).
     let templated: TemplatedRule | undefined;
     if (r.rule !== undefined && !dynamic && replace === undefined && anchor === undefined && r.userdata === undefined) {
@@ -796,6 +817,7 @@ export class Transaction {
   }
 
   private pushElements(s: SetRef, elements: SetElement[], msg: Parameters<typeof writeElements>[1], flags: number, verb: string): number {
+    checkRef(s, SET_KEYS, 'set');
     if (!Array.isArray(elements)) throw new ValidationError('elements', elements, 'must be an array');
     checkElements(elements);
     validateElementNames({ table: s.table, set: s.name }, elements);
@@ -833,10 +855,29 @@ function checkWritten(value: object, keys: readonly string[], field: string): vo
   if (handle !== undefined) validateHandle(handle, `${field} handle`);
 }
 
-/** Refuses elements with keys an element does not have. */
+/** Refuses elements with keys an element does not have, and expressions with keys theirs do not. */
 function checkElements(elements: readonly SetElement[]): void {
   // eslint-disable-next-line @typescript-eslint/prefer-for-of -- runs for every element of a services change, often unoptimised
-  for (let i = 0; i < elements.length; i++) rejectUnknownKeys(elements[i], ELEMENT_KEYS, 'element');
+  for (let i = 0; i < elements.length; i++) {
+    const e = elements[i];
+    rejectUnknownKeys(e, ELEMENT_KEYS, 'element');
+    if (e.expressions !== undefined) checkExpressionKeys(e.expressions, 'element expressions');
+  }
+}
+
+/**
+ * Refuses a reference (to delete, flush or rename) that is not an object, has
+ * a key its kind does not (write-keys.ts: a listed object is its own
+ * reference), a family that is none, or a handle that is no handle.
+ */
+function checkRef(value: object, keys: readonly string[], field: string): void {
+  checkWritten(value, keys, field);
+  checkFamily((value as { family?: unknown }).family);
+}
+
+/** Refuses a family that is not one nftables has. */
+function checkFamily(family: unknown): void {
+  familyNumber(family as NftFamily);
 }
 
 /** Refuses anonymous sets (and their elements) a rule carries with keys they do not have. */
@@ -844,6 +885,8 @@ function checkAnonymousSets(sets: unknown): void {
   if (!Array.isArray(sets)) throw new ValidationError('anonymousSets', sets, 'must be an array of sets with their elements');
   for (const s of sets as unknown[]) {
     checkWritten(s as object, SET_KEYS, 'anonymous set');
+    const expressions = (s as { expressions?: unknown }).expressions;
+    if (expressions !== undefined) checkExpressionKeys(expressions, 'anonymous set expressions');
     const elements = (s as { elements?: unknown }).elements;
     if (!Array.isArray(elements)) throw new ValidationError('anonymous set elements', elements, 'must be an array');
     checkElements(elements as SetElement[]);

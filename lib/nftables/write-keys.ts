@@ -6,14 +6,19 @@
  * key is refused with a ValidationError naming it: a misspelt option
  * (`{ polciy: 'drop' }`) would otherwise be dropped without a word.
  *
+ * The same lists check the references given to delete, destroy, flush and
+ * rename calls (a reference's keys are among its kind's, so a listed object
+ * still serves as its own reference): `{ hanlde: 7 }` given to `deleteRule`
+ * used to be dropped, and the rule's whole chain flushed.
+ *
  * Each list is checked against its type by `keysOf`: a field added to a type
  * and not listed here does not compile.
  * @module
  */
 import { keysOf, rejectUnknownKeys } from '../validate/options';
-import type { Chain } from './chain';
+import type { Chain, ChainRef } from './chain';
 import type { SetElement } from './element-types';
-import type { Flowtable } from './flowtable';
+import type { Flowtable, FlowtableRef } from './flowtable';
 import type {
   CounterObject,
   CtExpectationObject,
@@ -21,21 +26,22 @@ import type {
   CtTimeoutObject,
   LimitObject,
   NftObject,
+  ObjectRef,
   OpaqueObject,
   QuotaObject,
   SecmarkObject,
   SynproxyObject,
 } from './object';
-import type { Rule } from './rule';
-import type { NftSet } from './set';
-import type { Table } from './table';
+import type { Rule, RuleRef } from './rule';
+import type { NftSet, SetRef } from './set';
+import type { Table, TableRef } from './table';
 import type { AddOptions, CommitOptions, RuleAnchor, RuleInput } from './transaction-options';
 
 /** Tables; read-only: handle, use, owner. */
-export const TABLE_KEYS = keysOf<Table>()(['family', 'name', 'flags', 'comment', 'userdata', 'handle', 'use', 'owner']);
+export const TABLE_KEYS = keysOf<Table & TableRef>()(['family', 'name', 'flags', 'comment', 'userdata', 'handle', 'use', 'owner']);
 
 /** Chains; read-only: handle, use. */
-export const CHAIN_KEYS = keysOf<Chain>()([
+export const CHAIN_KEYS = keysOf<Chain & ChainRef>()([
   'family',
   'table',
   'name',
@@ -57,7 +63,7 @@ export const CHAIN_KEYS = keysOf<Chain>()([
  * lists with a set (and a listed rule with its anonymous sets): given to
  * `addSet`, they are added with the set.
  */
-export const SET_KEYS = keysOf<NftSet & { elements?: SetElement[] }>()([
+export const SET_KEYS = keysOf<NftSet & SetRef & { elements?: SetElement[] }>()([
   'family',
   'table',
   'name',
@@ -95,8 +101,8 @@ export const ELEMENT_KEYS = keysOf<SetElement>()([
   'counter',
 ]);
 
-/** Rules to add, insert or replace; read-only: handle (replaceRule's handle says which rule it replaces). */
-export const RULE_KEYS = keysOf<RuleInput & Pick<Rule, 'handle'>>()([
+/** Rules to add, insert or replace; read-only: handle (replaceRule's handle says which rule it replaces; deleteRule's, which it deletes). */
+export const RULE_KEYS = keysOf<RuleInput & RuleRef & Pick<Rule, 'handle'>>()([
   'family',
   'table',
   'chain',
@@ -109,7 +115,7 @@ export const RULE_KEYS = keysOf<RuleInput & Pick<Rule, 'handle'>>()([
 ]);
 
 /** Flowtables; read-only: handle, use. */
-export const FLOWTABLE_KEYS = keysOf<Flowtable>()(['family', 'table', 'name', 'hook', 'priority', 'devices', 'flags', 'handle', 'use']);
+export const FLOWTABLE_KEYS = keysOf<Flowtable & FlowtableRef>()(['family', 'table', 'name', 'hook', 'priority', 'devices', 'flags', 'handle', 'use']);
 
 /** What every named object has; read-only: handle, use. */
 const OBJECT_BASE = ['family', 'table', 'name', 'type', 'comment', 'userdata', 'handle', 'use'] as const;
@@ -126,7 +132,7 @@ const OBJECT_KEYS: Record<string, readonly string[]> = {
   secmark: keysOf<SecmarkObject>()([...OBJECT_BASE, 'context']),
 };
 /** Objects of the other types carry their attributes as raw data. */
-const OPAQUE_KEYS = keysOf<OpaqueObject>()([...OBJECT_BASE, 'data']);
+const OPAQUE_KEYS = keysOf<OpaqueObject & ObjectRef>()([...OBJECT_BASE, 'data']);
 
 /** Refuses keys a named object of its type does not have. */
 export function rejectUnknownObjectKeys(o: NftObject): void {

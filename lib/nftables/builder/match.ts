@@ -44,7 +44,28 @@ export function isPrefixString(field: Field, v: Scalar): boolean {
   return typeof v === 'string' && (field.type === 'ipv4_addr' || field.type === 'ipv6_addr') && v.includes('/');
 }
 
+/**
+ * Refuses an interface index (`meta iif`, `meta oif`: a value, a range's
+ * ends, an inline set's elements) that is no link index, 1 to 2^31 - 1, as
+ * dup and fwd devices are checked: 0 or 2^32 - 1 used to become a rule that
+ * never matches. Raw bytes (a Buffer) pass as they are.
+ */
+function checkLinkIndex(field: Field, v: Scalar): void {
+  if (field.type !== 'iface_index' || Buffer.isBuffer(v)) return;
+  if (isRangeString(field, v)) {
+    const text = v as string;
+    const dash = text.indexOf('-', 1);
+    checkLinkIndex(field, text.slice(0, dash).trim());
+    checkLinkIndex(field, text.slice(dash + 1).trim());
+    return;
+  }
+  const n = typeof v === 'bigint' || (typeof v === 'string' && /^(0x[0-9a-f]+|\d+)$/i.test(v)) ? Number(v) : v;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > 0x7fffffff)
+    throw new ValidationError(field.name, typeof v === 'bigint' ? String(v) : v, 'must be an interface index: an integer from 1 to 2147483647');
+}
+
 function parseValue(field: Field, v: Scalar): Buffer {
+  checkLinkIndex(field, v);
   // Own keys only: "constructor" is not a direction.
   if (field.type === 'ct_dir' && typeof v === 'string' && Object.hasOwn(CT_DIRECTIONS, v)) return Buffer.from([CT_DIRECTIONS[v]]);
   if (field.type === 'nf_proto' && typeof v === 'string' && Object.hasOwn(NFPROTO_NAMES, v)) return Buffer.from([NFPROTO_NAMES[v]]);
@@ -98,6 +119,7 @@ export function matchConcat(ctx: BuildContext, fields: Field[], value: MatchValu
     throw new ValidationError('match', v, 'a concatenation matches a set of tuples ([[a, b], ...]) or "@name"');
   }
   const tuples = v as unknown as Scalar[][];
+  for (const t of tuples) for (let i = 0; i < t.length && i < fields.length; i++) checkLinkIndex(fields[i], t[i]);
   const s = ctx.anonymous(
     { keyType: keyTypeOf(fields), interval: tuples.some((t) => hasInterval(fields, t)) },
     tuples.map((t) => ({ key: t })),
@@ -118,6 +140,7 @@ export function matchField(ctx: BuildContext, field: Field, value: MatchValue): 
   }
   if (Array.isArray(v)) {
     if (v.length === 0) throw new ValidationError(field.name, v, 'an inline set needs at least one element');
+    for (const x of v) checkLinkIndex(field, x);
     ctx.push(load);
     // A name wildcard ("veth*") is an interval of names: passed on as text, for the set to encode.
     const wildcard = (x: Scalar) => field.type === 'ifname' && typeof x === 'string' && x.endsWith('*');

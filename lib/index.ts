@@ -156,9 +156,10 @@ export type {
   NeighbourOptions,
   NeighbourState,
   NeighbourSyncOperations,
+  NeighbourWrite,
   WithLegacyDev,
 } from './rtnetlink/neighbour';
-export type { FdbEntry, FdbFilter, FdbKey, FdbOptions, FdbState } from './rtnetlink/fdb';
+export type { FdbEntry, FdbFilter, FdbKey, FdbOptions, FdbState, FdbWrite } from './rtnetlink/fdb';
 export { bridgeVlanOps, type BridgeVlan, type BridgeVlanFilter, type BridgeVlanKey, type BridgeVlanOptions } from './rtnetlink/bridge-vlan';
 export { mdbOps, type MdbEntry, type MdbFilter, type MdbKey, type MdbOptions, type MdbState } from './rtnetlink/mdb';
 // Traffic control (`tc qdisc`, `tc class`): h.qdiscs and h.classes.

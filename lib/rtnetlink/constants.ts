@@ -310,6 +310,10 @@ export const NTF_STICKY = 1 << 6;
 export const NTF_ROUTER = 1 << 7;
 /** NDA_FLAGS_EXT */
 export const NTF_EXT_MANAGED = 1 << 0;
+/** NDA_FLAGS_EXT: an FDB entry learned on a locked bridge port by MAC authentication bypass: not yet authorized, not forwarded to. */
+export const NTF_EXT_LOCKED = 1 << 1;
+/** NDA_FLAGS_EXT: an extern_learn neighbour its control plane has validated: the kernel keeps it instead of ageing it out. */
+export const NTF_EXT_EXT_VALIDATED = 1 << 2;
 
 // ndmsg.ndm_state (NUD_*)
 export const NUD_INCOMPLETE = 0x01;

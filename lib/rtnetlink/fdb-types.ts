@@ -34,7 +34,10 @@ export interface FdbEntry {
   bridgeName?: string;
   /** "permanent", "static", "dynamic", "stale", or the raw state for others. */
   state: FdbState | (string & {});
-  /** "self", "master", "extern_learn", "offload", "sticky", "router". */
+  /**
+   * "self", "router", "extern_learn", "offload", "master", "sticky"
+   * (ndm_flags); "managed", "locked", "extern_valid" (NDA_FLAGS_EXT).
+   */
   flags: string[];
   /** VLAN id of the entry, on VLAN-filtering bridges. */
   vlan?: number;
@@ -90,6 +93,21 @@ export interface FdbOptions {
   via?: LinkRef;
 }
 
+/**
+ * What add, append and replace take: options, or a listed {@link FdbEntry} as
+ * it is (spread with options to change it: `{ ...e, sticky: false }`). Of a
+ * listed entry, `mac`, `link`, `bridge` (the table: the bridge's FDB, or
+ * without it the device's own), `state` ("stale" is refused: no write makes
+ * an entry stale; give `state: 'dynamic'`), `vlan`, `dst`, `port`, `vni`, `srcVni`, `via` and the flags "sticky",
+ * "extern_learn" and "router" are written, so that writing it back makes the
+ * same entry; an option given (`sticky`, `externLearned`) wins over `flags`.
+ * Read-only, accepted and not written: `index`, `linkName`, `bridgeName`,
+ * `viaName`, `unknownAttributes`, and the flags "self" and "master" (the
+ * table comes from `bridge`), "offload", "managed" and "locked" (the kernel
+ * refuses to add a locked entry: a locked port's MAC authentication makes them).
+ */
+export type FdbWrite = FdbOptions | FdbEntry;
+
 /** What {@link fdbOps.delete} takes: an entry's key fields (a listed {@link FdbEntry} is one). */
 export type FdbKey = Omit<FdbOptions, 'state'>;
 
@@ -103,7 +121,7 @@ export interface FdbFilter {
   bridge?: LinkRef;
 }
 
-/** Keys FDB writes and keys accept: the options (with the old `dev`), or a listed entry (its kernel-only fields are ignored). */
+/** Keys FDB writes and keys accept: the options (with the old `dev`), or a listed entry ({@link FdbWrite} says which fields are written). */
 export const FDB_WRITE_KEYS: readonly string[] = [
   ...keysOf<FdbOptions>()(['mac', 'link', 'bridge', 'self', 'master', 'state', 'vlan', 'sticky', 'externLearned', 'dst', 'port', 'vni', 'srcVni', 'via']),
   'dev',

@@ -20,7 +20,8 @@ import { linkOfOptions, ndmsg, type WithLegacyDev } from './neighbour';
 import { deleting, type MissingCodes } from './not-found';
 import { checkBoolean, isObject, rejectUnknownKeys } from '../validate/options';
 import { FDB_FILTER_KEYS, FDB_WRITE_KEYS } from './fdb-types';
-import type { FdbState, FdbEntry, FdbOptions, FdbKey, FdbFilter } from './fdb-types';
+import type { FdbState, FdbEntry, FdbOptions, FdbKey, FdbFilter, FdbWrite } from './fdb-types';
+import { EXT_FLAG_NAMES, decodeExtFlags, flagOf, listedFlags } from './ntf-flags';
 
 /** NTF_* flags by the names `bridge -j fdb` prints them. */
 const FLAG_NAMES: Array<[number, string]> = [
@@ -32,9 +33,22 @@ const FLAG_NAMES: Array<[number, string]> = [
   [C.NTF_STICKY, 'sticky'],
 ];
 
-export type { FdbState, FdbEntry, FdbOptions, FdbKey, FdbFilter } from './fdb-types';
+export type { FdbState, FdbEntry, FdbOptions, FdbKey, FdbFilter, FdbWrite } from './fdb-types';
 
-const KNOWN = new Set([C.NDA_LLADDR, C.NDA_DST, C.NDA_CACHEINFO, C.NDA_VLAN, C.NDA_PORT, C.NDA_VNI, C.NDA_IFINDEX, C.NDA_MASTER, C.NDA_SRC_VNI]);
+const KNOWN = new Set([
+  C.NDA_LLADDR,
+  C.NDA_DST,
+  C.NDA_CACHEINFO,
+  C.NDA_VLAN,
+  C.NDA_PORT,
+  C.NDA_VNI,
+  C.NDA_IFINDEX,
+  C.NDA_MASTER,
+  C.NDA_SRC_VNI,
+  C.NDA_FLAGS_EXT,
+]);
+/** Every flag name a listed entry can carry. */
+const LISTED_FLAGS = [...FLAG_NAMES, ...EXT_FLAG_NAMES].map(([, n]) => n);
 
 function stateName(s: number): FdbState | (string & {}) {
   if (s & C.NUD_PERMANENT) return 'permanent';
@@ -44,7 +58,15 @@ function stateName(s: number): FdbState | (string & {}) {
   return `0x${s.toString(16)}`;
 }
 
-const STATE_VALUES: Record<string, number> = { permanent: C.NUD_PERMANENT, static: C.NUD_NOARP, dynamic: C.NUD_REACHABLE };
+// Static as `bridge fdb add ... static` sends it: NOARP with REACHABLE, which a VXLAN device needs (it refuses NOARP alone, EINVAL).
+const STATE_VALUES: Record<string, number> = { permanent: C.NUD_PERMANENT, static: C.NUD_NOARP | C.NUD_REACHABLE, dynamic: C.NUD_REACHABLE };
+
+/** The state of a write: an option's name (a listed entry's, but for "stale": no write makes an entry stale). */
+function parseFdbState(s: unknown): number {
+  if (typeof s === 'string' && Object.hasOwn(STATE_VALUES, s)) return STATE_VALUES[s];
+  const hint = s === 'stale' ? ' (a stale entry is a dynamic one ageing out: write it as dynamic)' : '';
+  throw new ValidationError('state', s, `one of permanent, static, dynamic${hint}`);
+}
 
 /** Decodes one AF_BRIDGE RTM_NEWNEIGH (or RTM_DELNEIGH) message. */
 export function decodeFdbEntry(m: NetlinkMessage): FdbEntry {
@@ -52,14 +74,16 @@ export function decodeFdbEntry(m: NetlinkMessage): FdbEntry {
   const a = new Attributes(p, C.NDMSG_LEN);
   const flags = u8At(p, 10);
   const ll = a.get(C.NDA_LLADDR);
+  const ext = decodeExtFlags(a);
   const e: FdbEntry = {
     mac: ll ? formatMac(ll) : '',
     link: s32At(p, 4),
     // eslint-disable-next-line @typescript-eslint/no-deprecated -- deprecated alias of `link`, still filled
     index: s32At(p, 4),
     state: stateName(u16At(p, 8)),
-    flags: FLAG_NAMES.filter(([bit]) => flags & bit).map(([, n]) => n),
-    unknownAttributes: a.list.filter((x) => !KNOWN.has(x.type)),
+    flags: [...FLAG_NAMES.filter(([bit]) => flags & bit).map(([, n]) => n), ...ext.names],
+    // NDA_FLAGS_EXT stays raw too when it has bits nlkit cannot name.
+    unknownAttributes: a.list.filter((x) => !KNOWN.has(x.type) || (x.type === C.NDA_FLAGS_EXT && ext.unnamed !== 0)),
   };
   const bridge = a.u32(C.NDA_MASTER);
   if (bridge) e.bridge = bridge;
@@ -83,14 +107,16 @@ function checkInt(field: string, v: unknown, min: number, max: number): number {
   return v as number;
 }
 
-type AnyFdbOptions = FdbOptions | WithLegacyDev<FdbOptions>;
+type AnyFdbOptions = FdbWrite | WithLegacyDev<FdbOptions>;
 
 /** The kernel's "no such entry" (and "no such link"). */
 const FDB_MISSING: MissingCodes = { ENOENT: 'fdb entry', ENODEV: 'link' };
 
-function* writeFdb(type: number, flags: number, o: Partial<AnyFdbOptions>, verb: string): Operation<void> {
-  if (!isObject(o)) throw new ValidationError('fdb entry', o, 'must be an object with mac and link');
-  rejectUnknownKeys(o, FDB_WRITE_KEYS, 'fdb entry');
+function* writeFdb(type: number, flags: number, input: Partial<AnyFdbOptions> | FdbKey | WithLegacyDev<FdbKey>, verb: string): Operation<void> {
+  if (!isObject(input)) throw new ValidationError('fdb entry', input, 'must be an object with mac and link');
+  rejectUnknownKeys(input, FDB_WRITE_KEYS, 'fdb entry');
+  // Options or a listed entry: the fields both have differ in type (state, bridge), so read those as unknown.
+  const o = input as Partial<Omit<FdbOptions, 'state'>> & { dev?: LinkRef; state?: unknown; flags?: unknown };
   const link = linkOfOptions(o);
   const mac = parseMac(o.mac, 'mac');
   // The kernel takes an append for a unicast MAC and does nothing: it keeps one destination per unicast MAC.
@@ -98,18 +124,16 @@ function* writeFdb(type: number, flags: number, o: Partial<AnyFdbOptions>, verb:
     throw new ValidationError('mac', o.mac, 'only the all-zero or a multicast MAC has several destinations (a unicast MAC has one: use add or replace)');
   }
   for (const flag of ['self', 'master', 'sticky', 'externLearned'] as const) checkBoolean(o[flag], flag);
+  // A listed entry's table is its `bridge` (or none: the device's own), not its "self"/"master" flags.
+  const listed = listedFlags(o.flags, LISTED_FLAGS);
   let ntf = 0;
   if (o.self) ntf |= C.NTF_SELF;
   // eslint-disable-next-line @typescript-eslint/no-deprecated -- deprecated alias forwards to `bridge`
   if (o.master) ntf |= C.NTF_MASTER;
-  if (o.sticky) ntf |= C.NTF_STICKY;
-  if (o.externLearned) ntf |= C.NTF_EXT_LEARNED;
-  let state = 0;
-  if (type === C.RTM_NEWNEIGH) {
-    const name = o.state ?? 'permanent';
-    if (!Object.hasOwn(STATE_VALUES, name)) throw new ValidationError('state', o.state, 'one of permanent, static, dynamic');
-    state = STATE_VALUES[name];
-  }
+  if (flagOf(o.sticky, listed, 'sticky')) ntf |= C.NTF_STICKY;
+  if (flagOf(o.externLearned, listed, 'extern_learn')) ntf |= C.NTF_EXT_LEARNED;
+  if (listed.has('router')) ntf |= C.NTF_ROUTER;
+  const state = type === C.RTM_NEWNEIGH ? parseFdbState(o.state ?? 'permanent') : 0;
   const dst = o.dst !== undefined ? parseIp(o.dst, 'dst') : undefined;
   const vlan = o.vlan !== undefined ? checkInt('vlan', o.vlan, 1, 4094) : undefined;
   const port = o.port !== undefined ? checkInt('port', o.port, 0, 65535) : undefined;
@@ -159,12 +183,13 @@ function describeLink(link: LinkRef): string {
 /** The operations on forwarding entries; bound to a handle as `handle.fdb`. */
 export const fdbOps = {
   /**
-   * Adds an entry; EEXIST if one exists for the MAC (and VLAN).
+   * Adds an entry; EEXIST if one exists for the MAC (and VLAN). A listed
+   * entry can be written back as it is ({@link FdbWrite}).
    * @example
    * await h.fdb.add({ mac: '02:00:00:00:00:0b', link: 'vxlan0', dst: '10.0.0.2' });
    * await h.fdb.add({ mac: '02:00:00:00:00:0c', link: 'veth1', bridge: 'br0', state: 'static' });
    */
-  *add(entry: FdbOptions | WithLegacyDev<FdbOptions>): Operation<void> {
+  *add(entry: FdbWrite | WithLegacyDev<FdbOptions>): Operation<void> {
     yield* writeFdb(C.RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_EXCL, entry, 'add');
   },
 
@@ -177,16 +202,19 @@ export const fdbOps = {
    * @example
    * await h.fdb.append({ mac: '00:00:00:00:00:00', link: 'vxlan0', dst: '10.0.0.2' });
    */
-  *append(entry: FdbOptions | WithLegacyDev<FdbOptions>): Operation<void> {
+  *append(entry: FdbWrite | WithLegacyDev<FdbOptions>): Operation<void> {
     yield* writeFdb(C.RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_APPEND, entry, 'append');
   },
 
   /**
    * Adds the entry or overwrites the existing one for the MAC (`bridge fdb replace`).
+   * A listed entry writes back the same entry ({@link FdbWrite}).
    * @example
    * await h.fdb.replace({ mac: '02:00:00:00:00:0a', link: 'veth-c1', bridge: 'br0', state: 'static' });
+   * const saved = await h.fdb.list({ bridge: 'br0' });
+   * for (const e of saved) if (e.state === 'static') await h.fdb.replace(e); // back as they were, sticky too
    */
-  *replace(entry: FdbOptions | WithLegacyDev<FdbOptions>): Operation<void> {
+  *replace(entry: FdbWrite | WithLegacyDev<FdbOptions>): Operation<void> {
     yield* writeFdb(C.RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_REPLACE, entry, 'replace');
   },
 

@@ -9,7 +9,7 @@ import { ENOENT } from '../netlink/errno';
 import { NotFoundError, ValidationError, checkDeleteOptions, type DeleteOptions } from '../netlink/errors';
 import type { AsyncOps, SyncOps } from '../netlink/bind';
 import { call, dumpCollected, type Operation } from '../netlink/operation';
-import { Attributes, s32At, u16At, u8At, type NetlinkMessage, type RawAttribute } from '../netlink/parser';
+import { Attributes, s32At, u16At, u8At, type NetlinkMessage } from '../netlink/parser';
 import { NetlinkWriter } from '../netlink/writer';
 import { AF_INET, AF_INET6, afOf, formatIp, formatMac, parseIp, parseMac, type IpFamily } from '../validate/ip';
 import * as C from './constants';
@@ -18,144 +18,16 @@ import { parseProtocol, protocolName } from './names';
 import { deleting, notFoundOn, type MissingCodes } from './not-found';
 import { OneLinkBulkWriter } from './bulk-links';
 import { runBulk } from '../netlink/bulk';
-import { checkBoolean, isObject, keysOf, rejectUnknownKeys } from '../validate/options';
+import { checkBoolean, isObject, rejectUnknownKeys } from '../validate/options';
+import { EXT_FLAG_NAMES, decodeExtFlags, flagOf, listedFlags } from './ntf-flags';
+import { FLAG_NAMES, NEIGHBOUR_FILTER_KEYS, NEIGHBOUR_WRITE_KEYS, STATES } from './neighbour-types';
+import type { Neighbour, NeighbourFilter, NeighbourKey, NeighbourOptions, NeighbourWrite, WithLegacyDev } from './neighbour-types';
 
-/** NUD_* states by the names `ip neigh` accepts after `nud`. */
-const STATES: Array<[number, string]> = [
-  [C.NUD_INCOMPLETE, 'incomplete'],
-  [C.NUD_REACHABLE, 'reachable'],
-  [C.NUD_STALE, 'stale'],
-  [C.NUD_DELAY, 'delay'],
-  [C.NUD_PROBE, 'probe'],
-  [C.NUD_FAILED, 'failed'],
-  [C.NUD_NOARP, 'noarp'],
-  [C.NUD_PERMANENT, 'permanent'],
-];
-
-/** A NUD state to set, by the name `ip neigh` uses after `nud`. */
-export type NeighbourState = 'incomplete' | 'reachable' | 'stale' | 'delay' | 'probe' | 'failed' | 'noarp' | 'permanent' | 'none';
-
-/** NTF_* flags by the names `ip -j neigh` prints them. */
-const FLAG_NAMES: Array<[number, string]> = [
-  [C.NTF_ROUTER, 'router'],
-  [C.NTF_PROXY, 'proxy'],
-  [C.NTF_EXT_LEARNED, 'extern_learn'],
-  [C.NTF_OFFLOADED, 'offload'],
-];
-
-/** A neighbour (ARP/NDP) entry as the kernel reports it. */
-export interface Neighbour {
-  /** 4 (ARP) or 6 (NDP). */
-  family: IpFamily;
-  /** Index of the link the entry is on. */
-  link: number;
-  /** Name of the link, resolved by nlkit (docs/api-conventions.md, "Interface names"). */
-  linkName?: string;
-  /** @deprecated use `link` (the same index) */
-  index: number;
-  /** A proxy ARP/ND entry (`ip neigh show proxy`); absent for cache entries. */
-  proxy?: boolean;
-  /** The neighbour's IP address. */
-  address: string;
-  /** Its link-layer address, when resolved. */
-  mac?: string;
-  /** State names as `ip -j neigh` prints them: ["REACHABLE"], ["PERMANENT"], ["NONE"]... */
-  state: string[];
-  /** "router", "proxy", "extern_learn", "offload", "managed". */
-  flags: string[];
-  /** Unicast probes sent (NDA_PROBES). */
-  probes?: number;
-  /** Seconds since the entry was last used / confirmed / updated (`ip -s neigh`). */
-  used?: number;
-  /** Seconds since the entry was last confirmed. */
-  confirmed?: number;
-  /** Seconds since the entry was last updated. */
-  updated?: number;
-  /** Kernel reference count of the entry. */
-  refcnt?: number;
-  /** Who installed it (NDA_PROTOCOL), when set. */
-  protocol?: string;
-  /** Attributes nlkit does not decode, preserved as received. */
-  unknownAttributes: RawAttribute[];
-}
-
-/** A neighbour to add or replace. */
-export interface NeighbourOptions {
-  /** The link the neighbour is on. */
-  link: LinkRef;
-  /** The neighbour's IP address (IPv4 for ARP, IPv6 for NDP). */
-  address: string;
-  /** Link-layer address (`lladdr`); needed unless `proxy`. */
-  mac?: string;
-  /** Default "permanent" ("none" for a `managed` entry, which cannot be permanent), as `ip neigh add`. */
-  state?: NeighbourState;
-  /** The neighbour is a router (IPv6, NTF_ROUTER). */
-  router?: boolean;
-  /** A proxy ARP/ND entry (`ip neigh add proxy`): answer for this address on `dev`. */
-  proxy?: boolean;
-  /** Learned externally, e.g. by a control plane (NTF_EXT_LEARNED). */
-  externLearned?: boolean;
-  /** Kernel keeps it resolved on behalf of user space (NTF_EXT_MANAGED; `ip neigh add ... managed`): no `mac` needed. */
-  managed?: boolean;
-  /** Originator (NDA_PROTOCOL): a name ("static", "bgp"...) or number. */
-  protocol?: string | number;
-}
-
-/** What identifies a neighbour entry (a listed {@link Neighbour} is one): link, address, and proxy for proxy entries. */
-export type NeighbourKey = Pick<NeighbourOptions, 'link' | 'address' | 'proxy'>;
-
-/** The old spelling of the link in neighbour options and keys. */
-export type WithLegacyDev<T extends { link: LinkRef }> = Omit<T, 'link'> & {
-  /** @deprecated use `link` */
-  dev: LinkRef;
-};
-
-/** The fields of a listed neighbour: keys and writes accept them (those only the kernel reports are ignored). */
-const NEIGHBOUR_READ_KEYS = keysOf<Neighbour>()([
-  'family',
-  'link',
-  'linkName',
-  'index',
-  'proxy',
-  'address',
-  'mac',
-  'state',
-  'flags',
-  'probes',
-  'used',
-  'confirmed',
-  'updated',
-  'refcnt',
-  'protocol',
-  'unknownAttributes',
-]);
-
-/** Keys add, replace, delete, get and find accept: the options (with the old `dev`), or a listed neighbour. */
-const NEIGHBOUR_WRITE_KEYS: readonly string[] = [
-  ...keysOf<NeighbourOptions>()(['link', 'address', 'mac', 'state', 'router', 'proxy', 'externLearned', 'managed', 'protocol']),
-  'dev',
-  ...NEIGHBOUR_READ_KEYS,
-];
-
-/** Filters of {@link neighbourOps.list}. */
-export interface NeighbourFilter {
-  /** Only entries on this link (name or index). */
-  link?: LinkRef;
-  /** @deprecated use `link` */
-  dev?: LinkRef;
-  /** Only IPv4 (4) or IPv6 (6) entries. */
-  family?: IpFamily;
-  /** Entries on ports of this master (a bridge or VRF). */
-  master?: LinkRef;
-  /** List the proxy entries instead of the cache (`ip neigh show proxy`). */
-  proxy?: boolean;
-  /** Only entries in one of these states. */
-  state?: NeighbourState | NeighbourState[];
-}
-
-const NEIGHBOUR_FILTER_KEYS = keysOf<NeighbourFilter>()(['link', 'dev', 'family', 'master', 'proxy', 'state']);
+export type { Neighbour, NeighbourFilter, NeighbourKey, NeighbourOptions, NeighbourState, NeighbourWrite, WithLegacyDev } from './neighbour-types';
 
 const KNOWN = new Set([C.NDA_DST, C.NDA_LLADDR, C.NDA_CACHEINFO, C.NDA_PROBES, C.NDA_PROTOCOL, C.NDA_FLAGS_EXT]);
+/** Every flag name a listed neighbour can carry. */
+const LISTED_FLAGS = [...FLAG_NAMES, ...EXT_FLAG_NAMES].map(([, n]) => n);
 // Cache ages travel in USER_HZ ticks.
 const USER_HZ = 100;
 
@@ -163,6 +35,22 @@ const USER_HZ = 100;
 export function neighbourStateNames(state: number): string[] {
   if (state === C.NUD_NONE) return ['NONE'];
   return STATES.filter(([bit]) => state & bit).map(([, n]) => n.toUpperCase());
+}
+
+/**
+ * The state of a write: a name ("stale"), or the array a listed entry has
+ * (["STALE"]; [] for none, as proxy entries list). Undefined when not given.
+ */
+function parseWriteState(s: unknown): number | undefined {
+  if (!Array.isArray(s)) return s === undefined ? undefined : parseNeighbourState(s);
+  let state = 0;
+  for (const name of s as unknown[]) {
+    if (name === 'NONE') continue;
+    const hit = STATES.find(([, n]) => n.toUpperCase() === name);
+    if (!hit) throw new ValidationError('state', s, `a state name, or the listed array of ${STATES.map(([, n]) => n.toUpperCase()).join(', ')}, NONE`);
+    state |= hit[0];
+  }
+  return state;
 }
 
 /** Parses a state name into its NUD_* value. */
@@ -179,7 +67,7 @@ export function decodeNeighbour(m: NetlinkMessage): Neighbour {
   const flags = u8At(p, 10);
   const a = new Attributes(p, C.NDMSG_LEN);
   const dst = a.get(C.NDA_DST);
-  const ext = a.u32(C.NDA_FLAGS_EXT) ?? 0;
+  const ext = decodeExtFlags(a);
   const n: Neighbour = {
     family: u8At(p, 0) === AF_INET6 ? 6 : 4,
     link: s32At(p, 4),
@@ -188,10 +76,10 @@ export function decodeNeighbour(m: NetlinkMessage): Neighbour {
     address: dst ? formatIp(dst) : '',
     // Proxy entries have no NUD state; ip prints none for them.
     state: flags & C.NTF_PROXY ? [] : neighbourStateNames(u16At(p, 8)),
-    flags: FLAG_NAMES.filter(([bit]) => flags & bit).map(([, name]) => name),
-    unknownAttributes: a.list.filter((x) => !KNOWN.has(x.type)),
+    flags: [...FLAG_NAMES.filter(([bit]) => flags & bit).map(([, name]) => name), ...ext.names],
+    // NDA_FLAGS_EXT stays raw too when it has bits nlkit cannot name.
+    unknownAttributes: a.list.filter((x) => !KNOWN.has(x.type) || (x.type === C.NDA_FLAGS_EXT && ext.unnamed !== 0)),
   };
-  if (ext & C.NTF_EXT_MANAGED) n.flags.push('managed');
   if (flags & C.NTF_PROXY) n.proxy = true;
   const ll = a.get(C.NDA_LLADDR);
   if (ll?.length) n.mac = formatMac(ll);
@@ -235,7 +123,7 @@ function describe(o: { address: string }, link: LinkRef): string {
 /** The kernel's "no such neighbour" (and "no such link"). */
 export const NEIGHBOUR_MISSING: MissingCodes = { ENOENT: 'neighbour', ENODEV: 'link' };
 
-export type AnyNeighbourOptions = NeighbourOptions | WithLegacyDev<NeighbourOptions>;
+export type AnyNeighbourOptions = NeighbourWrite | WithLegacyDev<NeighbourOptions>;
 
 /** A neighbour write validated up to its link (resolved by the caller). */
 export interface NeighbourPlan {
@@ -245,29 +133,42 @@ export interface NeighbourPlan {
   state: number;
   ntf: number;
   mac: Buffer | undefined;
-  managed: boolean;
+  /** NDA_FLAGS_EXT to send (0: none). */
+  ext: number;
   protocol: number | undefined;
 }
 
 /** Validates a neighbour write (everything but whether its link exists). */
-export function planNeighbour(type: number, o: Partial<AnyNeighbourOptions>): NeighbourPlan {
-  if (!isObject(o)) throw new ValidationError('neighbour', o, 'must be an object with link and address');
-  rejectUnknownKeys(o, NEIGHBOUR_WRITE_KEYS, 'neighbour');
+export function planNeighbour(type: number, input: Partial<AnyNeighbourOptions>): NeighbourPlan {
+  if (!isObject(input)) throw new ValidationError('neighbour', input, 'must be an object with link and address');
+  rejectUnknownKeys(input, NEIGHBOUR_WRITE_KEYS, 'neighbour');
+  // Options or a listed entry: the fields both have differ in type (state), so read them as unknown.
+  const o = input as Partial<Omit<NeighbourOptions, 'state'>> & { dev?: LinkRef; state?: unknown; flags?: unknown };
   const link = linkOfOptions(o);
   const ip = parseIp(o.address, 'address');
   for (const flag of ['proxy', 'router', 'externLearned', 'managed'] as const) checkBoolean(o[flag], flag);
+  const listed = listedFlags(o.flags, LISTED_FLAGS);
+  const proxy = flagOf(o.proxy, listed, 'proxy');
+  const managed = flagOf(o.managed, listed, 'managed');
   const adding = type === C.RTM_NEWNEIGH;
   let ntf = 0;
-  if (o.proxy) ntf |= C.NTF_PROXY;
-  if (o.router) ntf |= C.NTF_ROUTER;
-  if (o.externLearned) ntf |= C.NTF_EXT_LEARNED;
+  if (proxy) ntf |= C.NTF_PROXY;
+  if (flagOf(o.router, listed, 'router')) ntf |= C.NTF_ROUTER;
+  if (flagOf(o.externLearned, listed, 'extern_learn')) ntf |= C.NTF_EXT_LEARNED;
+  let ext = 0;
+  if (managed) ext |= C.NTF_EXT_MANAGED;
+  if (listed.has('extern_valid')) ext |= C.NTF_EXT_EXT_VALIDATED;
+  const given = parseWriteState(o.state);
+  // The kernel keeps no state nor link-layer address for a proxy entry: it took them and dropped them.
+  if (adding && proxy && o.state !== undefined && !(Array.isArray(o.state) && o.state.length === 0))
+    throw new ValidationError('state', o.state, 'a proxy entry has no state (the kernel would drop it)');
+  if (adding && proxy && o.mac !== undefined) throw new ValidationError('mac', o.mac, 'a proxy entry has no link-layer address (the kernel would drop it)');
   // A managed entry is resolved by the kernel: none by default, as `ip neigh add ... managed` sends; the kernel refuses it permanent.
-  const defaultState = o.managed ? 'none' : 'permanent';
-  const state = adding && !o.proxy ? parseNeighbourState(o.state ?? defaultState) : 0;
-  if (adding && o.managed && state & C.NUD_PERMANENT) throw new ValidationError('state', o.state, 'a managed neighbour cannot be permanent');
+  const state = adding && !proxy ? (given ?? (managed ? C.NUD_NONE : C.NUD_PERMANENT)) : 0;
+  if (adding && managed && state & C.NUD_PERMANENT) throw new ValidationError('state', o.state, 'a managed neighbour cannot be permanent');
   const mac = o.mac !== undefined ? parseMac(o.mac, 'mac') : undefined;
-  if (adding && !o.proxy && !o.managed && !mac && state & (C.NUD_PERMANENT | C.NUD_NOARP | C.NUD_REACHABLE | C.NUD_STALE)) {
-    throw new ValidationError('mac', o.mac, `a ${o.state ?? defaultState} neighbour needs a link-layer address`);
+  if (adding && !proxy && !managed && !mac && state & (C.NUD_PERMANENT | C.NUD_NOARP | C.NUD_REACHABLE | C.NUD_STALE)) {
+    throw new ValidationError('mac', o.mac, `a ${neighbourStateNames(state).join(' ').toLowerCase()} neighbour needs a link-layer address`);
   }
   const protocol = o.protocol !== undefined ? parseProtocol(o.protocol) : undefined;
   return {
@@ -277,7 +178,7 @@ export function planNeighbour(type: number, o: Partial<AnyNeighbourOptions>): Ne
     state,
     ntf,
     mac: adding ? mac : undefined,
-    managed: adding && !!o.managed,
+    ext: adding ? ext : 0,
     protocol: adding ? protocol : undefined,
   };
 }
@@ -288,7 +189,8 @@ export function writeNeighbourMessage(w: NetlinkWriter, type: number, flags: num
   ndmsg(w, afOf(plan.family), index, plan.state, plan.ntf);
   w.attr(C.NDA_DST, plan.dst);
   if (plan.mac) w.attr(C.NDA_LLADDR, plan.mac);
-  if (plan.managed) w.u32(C.NDA_FLAGS_EXT, C.NTF_EXT_MANAGED);
+  // Extended flags (managed) travel in NDA_FLAGS_EXT, as the kernel reads them since NTF_EXT_MANAGED came.
+  if (plan.ext) w.u32(C.NDA_FLAGS_EXT, plan.ext);
   if (plan.protocol !== undefined) w.u8(C.NDA_PROTOCOL, plan.protocol);
   return w.end();
 }
@@ -371,22 +273,28 @@ export const neighbourOps = {
    * Adds a neighbour entry; EEXIST if there is one for the address. Given an
    * array, adds them all in one bulk call (validated first, failures by
    * index in a {@link BatchError}; see "Bulk writes" in docs/api-conventions.md).
+   * A listed entry can be written back as it is ({@link NeighbourWrite}).
+   * A proxy entry given a `state` or `mac` is a {@link ValidationError}: the
+   * kernel keeps neither.
    * @example
    * await h.neighbours.add({ link: 'eth0', address: '10.0.0.2', mac: '02:00:00:00:00:02' });
    * await h.neighbours.add(peers.map((p) => ({ link: 'vx0', address: p.ip, mac: p.mac })));
    */
-  *add(neighbour: NeighbourOptions | WithLegacyDev<NeighbourOptions> | readonly NeighbourOptions[]): Operation<void> {
+  *add(neighbour: NeighbourWrite | WithLegacyDev<NeighbourOptions> | readonly NeighbourWrite[]): Operation<void> {
     if (Array.isArray(neighbour)) yield* writeNeighbours(C.RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_EXCL, neighbour, 'add');
     else yield* writeNeighbour(C.RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_EXCL, neighbour as AnyNeighbourOptions, 'add');
   },
 
   /**
    * Adds the entry or overwrites the existing one (`ip neigh replace`); an
-   * array replaces them all in one bulk call.
+   * array replaces them all in one bulk call. A listed entry writes back the
+   * same entry ({@link NeighbourWrite}).
    * @example
    * await h.neighbours.replace({ link: 'eth0', address: '10.0.0.2', mac: '02:00:00:00:00:22', state: 'reachable' });
+   * const saved = await h.neighbours.list({ link: 'eth0', state: 'permanent' });
+   * await h.neighbours.replace(saved); // later: back as they were, flags and protocol too
    */
-  *replace(neighbour: NeighbourOptions | WithLegacyDev<NeighbourOptions> | readonly NeighbourOptions[]): Operation<void> {
+  *replace(neighbour: NeighbourWrite | WithLegacyDev<NeighbourOptions> | readonly NeighbourWrite[]): Operation<void> {
     if (Array.isArray(neighbour)) yield* writeNeighbours(C.RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_REPLACE, neighbour, 'replace');
     else yield* writeNeighbour(C.RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_REPLACE, neighbour as AnyNeighbourOptions, 'replace');
   },

@@ -13,7 +13,7 @@ import { decodeEvent } from '../../lib/rtnetlink/events';
 import { decodeFdbEntry, fdbOps } from '../../lib/rtnetlink/fdb';
 import { LINK_KINDS } from '../../lib/rtnetlink/link-kinds';
 import { decodeLink, linkOps } from '../../lib/rtnetlink/link';
-import { decodeNeighbour, neighbourOps } from '../../lib/rtnetlink/neighbour';
+import { decodeNeighbour, ndmsg, neighbourOps } from '../../lib/rtnetlink/neighbour';
 import { decodeRoute } from '../../lib/rtnetlink/route';
 import { decodeRule, ruleOps } from '../../lib/rtnetlink/rule';
 import { drive } from '../helpers/drive';
@@ -232,6 +232,69 @@ describe('neighbours and fdb', () => {
     const fixed = decodeFdbEntry(firstRequest(fdbOps.add({ mac: '02:00:00:00:00:01', link: 4, state: 'static', vlan: 10 })));
     expect(fixed).toMatchObject({ flags: ['self'], state: 'static', vlan: 10 });
     expect(decodeFdbEntry(firstRequest(fdbOps.add({ mac: '02:00:00:00:00:01', link: 4, state: 'dynamic' }))).state).toBe('dynamic');
+  });
+
+  /** An RTM_NEWNEIGH as the kernel sends it, with NDA_FLAGS_EXT. */
+  function withExtFlags(family: number, ntf: number, ext: number, attrs: (w: NetlinkWriter) => void): NetlinkMessage {
+    const w = new NetlinkWriter().begin(C.RTM_NEWNEIGH, 0);
+    ndmsg(w, family, 4, C.NUD_REACHABLE, ntf);
+    attrs(w);
+    w.u32(C.NDA_FLAGS_EXT, ext);
+    return parseMessages(w.end().finish())[0];
+  }
+
+  it('decodes NDA_FLAGS_EXT into named flags (it was an unknown attribute of FDB entries), keeping bits it cannot name raw', () => {
+    const mac = (w: NetlinkWriter) => w.attr(C.NDA_LLADDR, Buffer.from([2, 0, 0, 0, 0, 1]));
+    const locked = decodeFdbEntry(withExtFlags(C.AF_BRIDGE, 0, C.NTF_EXT_LOCKED, mac));
+    expect(locked.flags).toEqual(['locked']);
+    expect(locked.unknownAttributes).toEqual([]);
+    const unnamed = decodeFdbEntry(withExtFlags(C.AF_BRIDGE, C.NTF_EXT_LEARNED, C.NTF_EXT_LOCKED | (1 << 9), mac));
+    expect(unnamed.flags).toEqual(['extern_learn', 'locked']);
+    expect(unnamed.unknownAttributes.map((x) => x.type)).toEqual([C.NDA_FLAGS_EXT]);
+    const dst = (w: NetlinkWriter) => w.attr(C.NDA_DST, Buffer.from([10, 0, 0, 2]));
+    const n = decodeNeighbour(withExtFlags(2, C.NTF_EXT_LEARNED, C.NTF_EXT_MANAGED | C.NTF_EXT_EXT_VALIDATED, dst));
+    expect(n.flags).toEqual(['extern_learn', 'managed', 'extern_valid']);
+    expect(n.unknownAttributes).toEqual([]);
+  });
+
+  it('a listed neighbour or FDB entry encodes the entry it was: state, flags (also extended), protocol', () => {
+    const listed = decodeNeighbour(
+      withExtFlags(2, C.NTF_ROUTER | C.NTF_EXT_LEARNED | C.NTF_OFFLOADED, C.NTF_EXT_EXT_VALIDATED, (w) => {
+        w.attr(C.NDA_DST, Buffer.from([10, 0, 0, 2]));
+        w.attr(C.NDA_LLADDR, Buffer.from([2, 0, 0, 0, 0, 2]));
+        w.u8(C.NDA_PROTOCOL, 4);
+      }),
+    );
+    const m = firstRequest(neighbourOps.replace({ ...listed, state: ['STALE'], probes: 3, refcnt: 1 }));
+    expect(m.payload.readUInt16LE(8)).toBe(C.NUD_STALE);
+    // "offload" is the kernel's: not written.
+    expect(m.payload.readUInt8(10)).toBe(C.NTF_ROUTER | C.NTF_EXT_LEARNED);
+    expect(new Attributes(m.payload, C.NDMSG_LEN).u32(C.NDA_FLAGS_EXT)).toBe(C.NTF_EXT_EXT_VALIDATED);
+    expect(decodeNeighbour(m)).toMatchObject({ address: '10.0.0.2', mac: '02:00:00:00:00:02', state: ['STALE'], protocol: 'static' });
+    // Options win over the listed flags.
+    expect(firstRequest(neighbourOps.replace({ ...listed, router: false })).payload.readUInt8(10)).toBe(C.NTF_EXT_LEARNED);
+    expect(() => neighbourOps.replace({ ...listed, flags: ['routr'] }).next()).toThrow(ValidationError);
+    expect(() => neighbourOps.replace({ ...listed, state: ['GONE'] }).next()).toThrow(ValidationError);
+    const entry = decodeFdbEntry(
+      withExtFlags(C.AF_BRIDGE, C.NTF_SELF | C.NTF_STICKY | C.NTF_ROUTER | C.NTF_EXT_LEARNED, C.NTF_EXT_LOCKED, (w) =>
+        w.attr(C.NDA_LLADDR, Buffer.from([2, 0, 0, 0, 0, 1])),
+      ),
+    );
+    const f = firstRequest(fdbOps.replace({ ...entry, state: 'static' }));
+    expect(f.payload.readUInt16LE(8)).toBe(C.NUD_NOARP | C.NUD_REACHABLE); // as `bridge fdb add ... static`
+    expect(f.payload.readUInt8(10)).toBe(C.NTF_SELF | C.NTF_STICKY | C.NTF_ROUTER | C.NTF_EXT_LEARNED);
+    // "locked" is the kernel's (it refuses it on an add): not written.
+    expect(new Attributes(f.payload, C.NDMSG_LEN).get(C.NDA_FLAGS_EXT)).toBeUndefined();
+    expect(firstRequest(fdbOps.replace({ ...entry, sticky: false })).payload.readUInt8(10) & C.NTF_STICKY).toBe(0);
+  });
+
+  it('a proxy neighbour refuses a state or MAC (the kernel drops them); its listed empty state is fine', () => {
+    for (const extra of [{ state: 'permanent' as const }, { state: ['PERMANENT'] }, { mac: '02:00:00:00:00:01' }]) {
+      expect(() => neighbourOps.add({ link: 3, address: '10.0.0.9', proxy: true, ...extra } as never).next(), JSON.stringify(extra)).toThrow(ValidationError);
+    }
+    const p = decodeNeighbour(firstRequest(neighbourOps.add({ link: 3, address: '10.0.0.9', proxy: true, router: true })));
+    expect(p).toMatchObject({ flags: ['router', 'proxy'], state: [] });
+    expect(decodeNeighbour(firstRequest(neighbourOps.replace(p)))).toMatchObject({ flags: ['router', 'proxy'], state: [] });
   });
 });
 

@@ -152,7 +152,8 @@ export class ServiceManager {
    * for (const s of await svcs.list()) console.log(s.name, s.vips, s.endpoints.length);
    */
   list(): Promise<Service[]> {
-    return Promise.resolve([...this.store.readAll().values()]);
+    // A corrupt record file rejects the promise (CorruptStateError), as every other call's does: not thrown at the call.
+    return new Promise((resolve) => resolve([...this.store.readAll().values()]));
   }
 
   /**
@@ -161,7 +162,7 @@ export class ServiceManager {
    * if (!(await svcs.find('web'))) console.log('no web service');
    */
   find(name: string): Promise<Service | undefined> {
-    return Promise.resolve(this.store.read(validateServiceName(name)));
+    return new Promise((resolve) => resolve(this.store.read(validateServiceName(name))));
   }
 
   /**
@@ -286,7 +287,13 @@ export class ServiceManager {
 
   /**
    * Every difference between the recorded services and the kernel (someone's
-   * `nft` command, a flushed ruleset), and operations a dead process left halfway.
+   * `nft` command, a flushed ruleset), and operations a dead process left
+   * halfway. A record file that
+   * is not a record of its service (not JSON, a field missing or of the
+   * wrong type, filed under another name) is a {@link CorruptStateError}
+   * naming the file and what is wrong, never read as no service; so is an
+   * intent journal line that is not one (a line cut at the end of the
+   * journal, by a process killed while writing it, is not corruption).
    * @example
    * for (const d of await svcs.check()) console.log(d.service, d.kind, d.detail);
    */
@@ -304,7 +311,10 @@ export class ServiceManager {
   /**
    * Repairs what check() reports, in one transaction: the table is made to
    * match the records again (an operation that died after its commit is
-   * rolled back to what was recorded). Returns what was found.
+   * rolled back to what was recorded). Returns what was found. A corrupt
+   * record file or journal is a
+   * {@link CorruptStateError}, thrown before anything is changed: read as
+   * no service, it would have the service's dispatch elements deleted.
    * @example
    * const fixed = await svcs.reconcile();
    */

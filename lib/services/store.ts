@@ -4,7 +4,9 @@
  * atomically. A change reads and writes its own service's file only, so its
  * cost does not grow with the number of services (a single state file
  * rewritten per change would). The directory is checked like the networks'
- * state directory (owned by the caller, not writable by others).
+ * state directory (owned by the caller, not writable by others). A record
+ * file is checked when it is read (state-shape.ts): one that is not a
+ * record of its service is a CorruptStateError, never read as no service.
  * @module
  */
 import * as fs from 'node:fs';
@@ -12,6 +14,7 @@ import * as path from 'node:path';
 import { readStateFile, withFileLock, writeFileAtomic } from '../network/file-lock';
 import { ensureTrustedDir } from '../network/state-dir';
 import { canonicalRecord, type ServiceRecord } from './spec';
+import { parseServiceRecord } from './state-shape';
 
 /** A record as last read or written, with its file's text. */
 class KnownRecord {
@@ -49,10 +52,16 @@ export class ServiceStore {
     return `${this.records}/${name}.json`;
   }
 
-  /** One recorded service, or undefined: a new object, the caller's to keep or change. */
+  /**
+   * One recorded service, or undefined: a new object, the caller's to keep or change. A file that is not a
+   * record of the service is a CorruptStateError. While the file holds what this store last read or wrote
+   * there, a copy of that record (checked then), not parsed again.
+   */
   read(name: string): ServiceRecord | undefined {
     const text = this.text(name);
-    return text === undefined ? undefined : canonicalRecord(JSON.parse(text) as ServiceRecord);
+    if (text === undefined) return undefined;
+    const k = this.known.get(name);
+    return k?.text === text ? canonicalRecord(k.rec) : parseServiceRecord(this.file(name), name, text);
   }
 
   /**
@@ -69,7 +78,7 @@ export class ServiceStore {
     }
     const k = this.known.get(name);
     if (k?.text === text) return k.rec;
-    const rec = canonicalRecord(JSON.parse(text) as ServiceRecord);
+    const rec = parseServiceRecord(this.file(name), name, text);
     this.remember(name, text, rec);
     return rec;
   }
@@ -89,7 +98,7 @@ export class ServiceStore {
     this.known.set(name, new KnownRecord(text, rec)); // not a literal: layout-objects.ts says why
   }
 
-  /** Every recorded service, by name. */
+  /** Every recorded service, by name; a record file that is not one is a CorruptStateError (never left out). */
   readAll(): Map<string, ServiceRecord> {
     const out = new Map<string, ServiceRecord>();
     for (const f of fs.readdirSync(this.records)) {

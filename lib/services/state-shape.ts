@@ -11,7 +11,8 @@
  * an endpoint's `port` and `affinitySeconds` (absent: none); unknown
  * fields are left alone (a newer version may write more). Special
  * addresses (loopback, multicast, ... : special-ips.ts) that an older
- * nlkit recorded are a record's shape, not corruption.
+ * nlkit recorded are a record's shape, not corruption: check() reports
+ * them (drift.ts, `address-special`).
  * @module
  */
 import { CorruptStateError } from '../network/errors';

@@ -5,13 +5,15 @@
 // call that reads it before anything is changed. Read as "no service" (or
 // as a service without ports), reconcile() and apply() deleted the live
 // dispatch elements; read as it was, a TypeError halfway. The dispatch
-// maps are read back with `nft -j list ruleset` after each refusal.
+// maps are read back with `nft -j list ruleset` after each refusal. A
+// record an older nlkit made with a loopback or multicast VIP is reported
+// by check() (`address-special`), so that an operator can fix it.
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CorruptStateError } from '../../lib';
+import { CorruptStateError, ValidationError } from '../../lib';
 import { services, type ServiceManager } from '../../lib/services/manager';
 import type { ServiceSpec } from '../../lib/services/spec';
 import { useNetns } from '../helpers/netns';
@@ -143,5 +145,36 @@ describe('services: a corrupt record file or journal is a CorruptStateError, nev
     expect(await svcs.reconcile()).toEqual([]);
     expect(dispatch(box.ns('host'))).toEqual(live);
     fs.rmSync(file, { force: true });
+  });
+
+  it('reports a loopback or multicast VIP an older nlkit recorded (address-special), and set() with unicast VIPs fixes it', async () => {
+    // As an older nlkit recorded it, before such addresses were refused.
+    const old = {
+      name: 'old',
+      vips: ['127.0.0.53', 'ff02::5'],
+      externalIps: ['224.0.0.9'],
+      ports: [{ protocol: 'tcp', port: 53, targetPort: 53 }],
+      endpoints: [],
+    };
+    fs.writeFileSync(path.join(records(), 'old.json'), JSON.stringify(old), { mode: 0o600 });
+    const found = await svcs.reconcile(); // its dispatch elements made, as the older nlkit had them
+    expect(found.filter((d) => d.kind === 'address-special')).toHaveLength(3);
+    const drift = await svcs.check();
+    expect(drift.map((d) => [d.service, d.kind])).toEqual([
+      ['old', 'address-special'],
+      ['old', 'address-special'],
+      ['old', 'address-special'],
+    ]);
+    expect(drift[0].detail).toMatch(/^vips 127\.0\.0\.53 is a loopback address/);
+    expect(drift[1].detail).toMatch(/^vips ff02::5 is a multicast address/);
+    expect(drift[2].detail).toMatch(/^externalIps 224\.0\.0\.9 is a multicast address.*set\('old', \{ externalIps: \[\.\.\.\] \}\)/);
+    expect(dispatch(box.ns('host')).some((l) => l.includes('"127.0.0.53"'))).toBe(true); // left as recorded
+    await expect(svcs.set('old', { endpoints: [{ ip: '10.88.9.5' }] })).rejects.toThrow(ValidationError);
+    await svcs.set('old', { vips: ['10.96.9.3'], externalIps: [] });
+    expect(await svcs.check()).toEqual([]);
+    expect(dispatch(box.ns('host')).some((l) => l.includes('"127.0.0.53"') || l.includes('"10.96.9.3"'))).toBe(true);
+    expect(dispatch(box.ns('host')).some((l) => l.includes('"127.0.0.53"'))).toBe(false);
+    await svcs.delete('old');
+    expect(dispatch(box.ns('host'))).toEqual(live);
   });
 });

@@ -4,7 +4,9 @@
  * atomically. A change reads and writes its own service's file only, so its
  * cost does not grow with the number of services (a single state file
  * rewritten per change would). The directory is checked like the networks'
- * state directory (owned by the caller, not writable by others). A record
+ * state directory (owned by the caller, not writable by others), and so are
+ * `services/` and `records/` in it (not symbolic links: the records read
+ * there decide what reconcile() deletes). A record
  * file is checked when it is read (state-shape.ts): one that is not a
  * record of its service is a CorruptStateError, never read as no service.
  * @module
@@ -12,7 +14,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { readStateFile, withFileLock, writeFileAtomic } from '../network/file-lock';
-import { ensureTrustedDir } from '../network/state-dir';
+import { ensureTrustedDir, ensureTrustedSubdir } from '../network/state-dir';
 import { canonicalRecord, type ServiceRecord } from './spec';
 import { parseServiceRecord } from './state-shape';
 
@@ -36,10 +38,10 @@ export class ServiceStore {
   private readonly known = new Map<string, KnownRecord>();
 
   constructor(stateDir: string) {
-    this.dir = path.join(ensureTrustedDir(stateDir), 'services');
-    this.records = path.join(this.dir, 'records');
+    // Made when missing, and checked: a link, another user's directory or one others can write is an UnsafeStateDirError.
+    this.dir = ensureTrustedSubdir(ensureTrustedDir(stateDir), 'services');
+    this.records = ensureTrustedSubdir(this.dir, 'records');
     this.lockFile = path.join(this.dir, 'lock');
-    fs.mkdirSync(this.records, { recursive: true, mode: 0o700 });
   }
 
   /** Runs fn holding the services' lock (one change at a time across processes). */

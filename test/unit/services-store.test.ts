@@ -7,6 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { inspect } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { UnsafeStateDirError } from '../../lib/netlink/errors';
 import { CorruptStateError } from '../../lib/network/errors';
 import { toServiceRecord } from '../../lib/services/spec';
 import { ServiceStore } from '../../lib/services/store';
@@ -106,5 +107,28 @@ describe('services store', () => {
     // A record an older nlkit wrote with a special address is a record (check() reports it), and without its optional fields.
     fs.writeFileSync(file, JSON.stringify({ ...rec, vips: ['127.0.0.1', 'ff02::1'], endpoints: [] }));
     expect(store.read('web')?.vips).toEqual(['127.0.0.1', 'ff02::1']);
+  });
+
+  it('refuses a services/ or records/ directory someone else could change: a symbolic link, group- or world-writable', () => {
+    new ServiceStore(dir).write(web('10.0.0.2'));
+    const services = path.join(dir, 'services');
+    const records = path.join(services, 'records');
+    // records/ a link to another directory (of records someone else chose): read as this host's services.
+    const elsewhere = fs.mkdtempSync(path.join(os.tmpdir(), 'svc-p99-elsewhere-'));
+    try {
+      fs.renameSync(records, path.join(elsewhere, 'records'));
+      fs.symlinkSync(path.join(elsewhere, 'records'), records);
+      expect(() => new ServiceStore(dir)).toThrow(UnsafeStateDirError);
+      fs.rmSync(records);
+      fs.renameSync(path.join(elsewhere, 'records'), records);
+    } finally {
+      fs.rmSync(elsewhere, { recursive: true, force: true });
+    }
+    for (const d of [services, records]) {
+      fs.chmodSync(d, 0o770);
+      expect(() => new ServiceStore(dir)).toThrow(/is writable by its group/);
+      fs.chmodSync(d, 0o700);
+    }
+    expect(new ServiceStore(dir).read('web')?.endpoints[0].ip).toBe('10.0.0.2');
   });
 });

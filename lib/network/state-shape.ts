@@ -15,28 +15,26 @@ import { CorruptStateError } from './errors';
 /** What is wrong with a value, as "<where> <why>", or undefined. */
 export type ShapeProblem = string | undefined;
 
-/** A check of one value found at `at` (a path into the file's content, for the reason). */
-export type Check = (v: unknown, at: string) => ShapeProblem;
+type Check = (v: unknown, at: string) => ShapeProblem;
 
 /** A plain object (not an array, not null). */
-export function isRecord(v: unknown): v is Record<string, unknown> {
+function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-export const str: Check = (v, at) => (typeof v === 'string' ? undefined : `${at} is not a string`);
-export const bool: Check = (v, at) => (typeof v === 'boolean' ? undefined : `${at} is not a boolean`);
-export const int: Check = (v, at) => (Number.isSafeInteger(v) && (v as number) >= 0 ? undefined : `${at} is not a non-negative integer`);
-export const num: Check = (v, at) => (typeof v === 'number' && Number.isFinite(v) ? undefined : `${at} is not a finite number`);
-export const port: Check = (v, at) => (Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 65535 ? undefined : `${at} is not a port number`);
-export const strings: Check = (v, at) =>
-  Array.isArray(v) ? v.reduce<ShapeProblem>((p, x, i) => p ?? str(x, `${at}[${i}]`), undefined) : `${at} is not an array`;
-export const oneOf =
+const str: Check = (v, at) => (typeof v === 'string' ? undefined : `${at} is not a string`);
+const bool: Check = (v, at) => (typeof v === 'boolean' ? undefined : `${at} is not a boolean`);
+const int: Check = (v, at) => (Number.isSafeInteger(v) && (v as number) >= 0 ? undefined : `${at} is not a non-negative integer`);
+const num: Check = (v, at) => (typeof v === 'number' && Number.isFinite(v) ? undefined : `${at} is not a finite number`);
+const port: Check = (v, at) => (Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 65535 ? undefined : `${at} is not a port number`);
+const strings: Check = (v, at) => (Array.isArray(v) ? v.reduce<ShapeProblem>((p, x, i) => p ?? str(x, `${at}[${i}]`), undefined) : `${at} is not an array`);
+const oneOf =
   (...values: string[]): Check =>
   (v, at) =>
     values.includes(v as string) ? undefined : `${at} is not one of ${values.map((x) => JSON.stringify(x)).join(', ')}`;
 
 /** An object whose `required` fields pass their checks, and whose `optional` ones do when present. */
-export function object(required: Record<string, Check>, optional: Record<string, Check> = {}): Check {
+function object(required: Record<string, Check>, optional: Record<string, Check> = {}): Check {
   return (v, at) => {
     if (!isRecord(v)) return `${at} is not an object`;
     for (const [k, check] of Object.entries(required)) {
@@ -56,7 +54,7 @@ export function object(required: Record<string, Check>, optional: Record<string,
 }
 
 /** An array of values passing `check`. */
-export const arrayOf =
+const arrayOf =
   (check: Check): Check =>
   (v, at) =>
     Array.isArray(v) ? v.reduce<ShapeProblem>((p, x, i) => p ?? check(x, `${at}[${i}]`), undefined) : `${at} is not an array`;

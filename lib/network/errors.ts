@@ -82,12 +82,15 @@ export class ForeignBridgeError extends NlkitError {
 
 /**
  * A file of the networks' state directory (`state.json`, `state.journal`, a
- * journal of the intent directory `intents/`, a lease file in `ipam/`) that nlkit cannot read as
+ * journal of the intent directory `intents/`, a lease file in `ipam/`), or
+ * of the services' (a record `services/records/<name>.json`, a journal in
+ * `services/intents/`), that nlkit cannot read as
  * state: not JSON, or JSON of the wrong shape (a field missing or of the
  * wrong type, a record filed under another name). nlkit never reads such a
- * file as empty: that would make `reconcile()` forget the networks it
- * records, or delete them as leftovers. Every call that reads the state
- * (`list()`, `check()`, `reconcile()`, `attach()`, ...) throws it before
+ * file as empty: that would make `reconcile()` forget the networks or
+ * services it records, or delete them (their bridges, their dispatch
+ * elements) as leftovers. Every call that reads the state
+ * (`list()`, `check()`, `reconcile()`, `attach()`, `apply()`, ...) throws it before
  * changing anything. Restore the file from a backup or repair it by hand
  * (`path` and `reason` say where and what); a line a writer was killed in
  * the middle of, at the end of a journal, is not corruption and is ignored.

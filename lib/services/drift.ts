@@ -37,7 +37,16 @@ export interface ServiceDrift {
     | 'element-wrong'
     | 'element-unexpected'
     /** A service operation whose process died halfway (from the intent journal). */
-    | 'interrupted';
+    | 'interrupted'
+    /**
+     * A recorded virtual or external IP no service can have (loopback,
+     * multicast, ...: an older nlkit recorded it before refusing such
+     * addresses). Every set() of the service that keeps the address fails
+     * with a ValidationError; reconcile() leaves it (the table keeps what the
+     * record says). Give the service unicast addresses
+     * (`set(name, { vips: [...] })`) or delete it.
+     */
+    | 'address-special';
   detail: string;
 }
 

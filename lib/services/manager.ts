@@ -36,6 +36,7 @@ import {
   type ServiceRecord,
   type ServiceSpec,
 } from './spec';
+import { specialIpReason } from './special-ips';
 import { ServiceStore } from './store';
 import { LayoutPair } from './layout-objects';
 import { objectsOf, queueChanges, queueTable, queueTableRemoval } from './table';
@@ -152,7 +153,8 @@ export class ServiceManager {
    * for (const s of await svcs.list()) console.log(s.name, s.vips, s.endpoints.length);
    */
   list(): Promise<Service[]> {
-    return Promise.resolve([...this.store.readAll().values()]);
+    // A corrupt record file rejects the promise (CorruptStateError), as every other call's does: not thrown at the call.
+    return new Promise((resolve) => resolve([...this.store.readAll().values()]));
   }
 
   /**
@@ -161,7 +163,7 @@ export class ServiceManager {
    * if (!(await svcs.find('web'))) console.log('no web service');
    */
   find(name: string): Promise<Service | undefined> {
-    return Promise.resolve(this.store.read(validateServiceName(name)));
+    return new Promise((resolve) => resolve(this.store.read(validateServiceName(name))));
   }
 
   /**
@@ -286,15 +288,24 @@ export class ServiceManager {
 
   /**
    * Every difference between the recorded services and the kernel (someone's
-   * `nft` command, a flushed ruleset), and operations a dead process left halfway.
+   * `nft` command, a flushed ruleset), operations a dead process left
+   * halfway, and recorded addresses no service can have (`address-special`:
+   * a loopback or multicast VIP an older nlkit recorded). A record file that
+   * is not a record of its service (not JSON, a field missing or of the
+   * wrong type, filed under another name) is a {@link CorruptStateError}
+   * naming the file and what is wrong, never read as no service; so is an
+   * intent journal line that is not one (a line cut at the end of the
+   * journal, by a process killed while writing it, is not corruption).
    * @example
    * for (const d of await svcs.check()) console.log(d.service, d.kind, d.detail);
    */
   async check(): Promise<ServiceDrift[]> {
     const interrupted = pendingIntents(this.store.dir).filter((p) => !p.live);
-    const diff = await compareServices(this.host, this.store.readAll().values());
+    const recorded = this.store.readAll();
+    const diff = await compareServices(this.host, recorded.values());
     const drift = [
       ...interrupted.map((p): ServiceDrift => ({ service: p.record.publication ?? '', kind: 'interrupted', detail: `process ${p.record.pid} died halfway` })),
+      ...specialAddresses(recorded.values()),
       ...diff.drift,
     ];
     this.events.drift('new', drift);
@@ -304,7 +315,11 @@ export class ServiceManager {
   /**
    * Repairs what check() reports, in one transaction: the table is made to
    * match the records again (an operation that died after its commit is
-   * rolled back to what was recorded). Returns what was found.
+   * rolled back to what was recorded). Returns what was found. An
+   * `address-special` drift is reported, not repaired (the record is the
+   * caller's to change). A corrupt record file or journal is a
+   * {@link CorruptStateError}, thrown before anything is changed: read as
+   * no service, it would have the service's dispatch elements deleted.
    * @example
    * const fixed = await svcs.reconcile();
    */
@@ -317,7 +332,10 @@ export class ServiceManager {
       if (tx.size) await tx.commit({ echo: 'none' });
       for (const p of pendingIntents(this.store.dir).filter((i) => !i.live)) clearIntent(p);
       this.baseReady = true;
-      this.events.drift('del', found);
+      this.events.drift(
+        'del',
+        found.filter((d) => d.kind !== 'address-special'),
+      );
       return found;
     });
   }
@@ -399,6 +417,28 @@ export class ServiceManager {
       await cutServiceFlows(this.host, c.before, gone);
     }
   }
+}
+
+/** An `address-special` drift for each recorded virtual or external IP no service can have (special-ips.ts). */
+function specialAddresses(records: Iterable<ServiceRecord>): ServiceDrift[] {
+  const out: ServiceDrift[] = [];
+  for (const r of records) {
+    for (const [field, list] of [
+      ['vips', r.vips],
+      ['externalIps', r.externalIps],
+    ] as const) {
+      for (const ip of list) {
+        const why = specialIpReason(ip);
+        if (why === undefined) continue;
+        out.push({
+          service: r.name,
+          kind: 'address-special',
+          detail: `${field} ${ip} ${why} (recorded by an older nlkit; every set() keeping it fails): set('${r.name}', { ${field}: [...] }) with unicast addresses, or delete the service`,
+        });
+      }
+    }
+  }
+  return out;
 }
 
 /**

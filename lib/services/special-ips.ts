@@ -9,6 +9,7 @@
  * @module
  */
 import { ValidationError } from '../netlink/errors';
+import { parseIp } from '../validate/ip';
 
 /** Why an address cannot be a service address. */
 export type SpecialIpKind = 'loopback' | 'unspecified' | 'this-network' | 'link-local' | 'multicast' | 'broadcast';
@@ -57,4 +58,14 @@ const WHY: Record<SpecialIpKind, string> = {
 export function refuseSpecialIp(field: string, ip: string, bytes: Uint8Array): void {
   const kind = specialIpKind(bytes);
   if (kind !== undefined) throw new ValidationError(field, ip, `${WHY[kind]}; use a unicast address routed to this host`);
+}
+
+/**
+ * Why `ip` (canonical text, as recorded) cannot be a service address, or
+ * undefined when it can: for the records an older nlkit made before such
+ * addresses were refused, which check() reports (manager.ts).
+ */
+export function specialIpReason(ip: string): string | undefined {
+  const kind = specialIpKind(parseIp(ip).bytes);
+  return kind === undefined ? undefined : WHY[kind];
 }

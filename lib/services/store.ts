@@ -4,14 +4,19 @@
  * atomically. A change reads and writes its own service's file only, so its
  * cost does not grow with the number of services (a single state file
  * rewritten per change would). The directory is checked like the networks'
- * state directory (owned by the caller, not writable by others).
+ * state directory (owned by the caller, not writable by others), and so are
+ * `services/` and `records/` in it (not symbolic links: the records read
+ * there decide what reconcile() deletes). A record
+ * file is checked when it is read (state-shape.ts): one that is not a
+ * record of its service is a CorruptStateError, never read as no service.
  * @module
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { readStateFile, withFileLock, writeFileAtomic } from '../network/file-lock';
-import { ensureTrustedDir } from '../network/state-dir';
+import { ensureTrustedDir, ensureTrustedSubdir } from '../network/state-dir';
 import { canonicalRecord, type ServiceRecord } from './spec';
+import { parseServiceRecord } from './state-shape';
 
 /** A record as last read or written, with its file's text. */
 class KnownRecord {
@@ -33,10 +38,10 @@ export class ServiceStore {
   private readonly known = new Map<string, KnownRecord>();
 
   constructor(stateDir: string) {
-    this.dir = path.join(ensureTrustedDir(stateDir), 'services');
-    this.records = path.join(this.dir, 'records');
+    // Made when missing, and checked: a link, another user's directory or one others can write is an UnsafeStateDirError.
+    this.dir = ensureTrustedSubdir(ensureTrustedDir(stateDir), 'services');
+    this.records = ensureTrustedSubdir(this.dir, 'records');
     this.lockFile = path.join(this.dir, 'lock');
-    fs.mkdirSync(this.records, { recursive: true, mode: 0o700 });
   }
 
   /** Runs fn holding the services' lock (one change at a time across processes). */
@@ -49,10 +54,16 @@ export class ServiceStore {
     return `${this.records}/${name}.json`;
   }
 
-  /** One recorded service, or undefined: a new object, the caller's to keep or change. */
+  /**
+   * One recorded service, or undefined: a new object, the caller's to keep or change. A file that is not a
+   * record of the service is a CorruptStateError. While the file holds what this store last read or wrote
+   * there, a copy of that record (checked then), not parsed again.
+   */
   read(name: string): ServiceRecord | undefined {
     const text = this.text(name);
-    return text === undefined ? undefined : canonicalRecord(JSON.parse(text) as ServiceRecord);
+    if (text === undefined) return undefined;
+    const k = this.known.get(name);
+    return k?.text === text ? canonicalRecord(k.rec) : parseServiceRecord(this.file(name), name, text);
   }
 
   /**
@@ -69,7 +80,7 @@ export class ServiceStore {
     }
     const k = this.known.get(name);
     if (k?.text === text) return k.rec;
-    const rec = canonicalRecord(JSON.parse(text) as ServiceRecord);
+    const rec = parseServiceRecord(this.file(name), name, text);
     this.remember(name, text, rec);
     return rec;
   }
@@ -89,7 +100,7 @@ export class ServiceStore {
     this.known.set(name, new KnownRecord(text, rec)); // not a literal: layout-objects.ts says why
   }
 
-  /** Every recorded service, by name. */
+  /** Every recorded service, by name; a record file that is not one is a CorruptStateError (never left out). */
   readAll(): Map<string, ServiceRecord> {
     const out = new Map<string, ServiceRecord>();
     for (const f of fs.readdirSync(this.records)) {

@@ -6,9 +6,10 @@
 // still taken back as it is; deleting a set a rule still uses names the
 // command and says why.
 import { describe, expect, it } from 'vitest';
-import { NftCommandError, ValidationError, rule, type NftSet } from '../../lib';
+import { NftCommandError, ValidationError, rule } from '../../lib';
 import { nftJson, nftObjects } from '../helpers/nft';
 import { useNetns } from '../helpers/netns';
+import { queueListedRuleset } from '../helpers/nft-write-back';
 
 /** `nft -j list ruleset` without handles (they are allocated anew when the ruleset is written again). */
 const withoutHandles = (ns: string) => JSON.stringify(nftJson(ns), (k, v: unknown) => (k === 'handle' ? undefined : v));
@@ -76,11 +77,7 @@ describe('nftables option keys', () => {
     await drop.commit();
     expect(nftJson(ns())).toEqual([]);
     const again = h().nft.transaction();
-    for (const table of listed.tables) again.addTable(table);
-    for (const c of listed.chains) again.addChain(c);
-    for (const s of listed.sets) again.addSet(s as NftSet);
-    for (const o of listed.objects) again.addObject(o);
-    for (const r of listed.rules) again.addRule(r);
+    queueListedRuleset(again, listed);
     await again.commit();
     expect(withoutHandles(ns())).toBe(before);
     expect(nftObjects(ns(), 'set', 'r')[0].elem).toHaveLength(2);

@@ -8,9 +8,10 @@
 // become a rule that never matches. A ruleset nft wrote, listed with
 // `h.nft.ruleset.get()`, is still written back as it came.
 import { describe, expect, it } from 'vitest';
-import { ValidationError, rule, type NftSet } from '../../lib';
+import { ValidationError, rule } from '../../lib';
 import { nftJson, nftLoad, nftRuleLines } from '../helpers/nft';
 import { useNetns } from '../helpers/netns';
+import { queueListedRuleset } from '../helpers/nft-write-back';
 
 /** `nft -j list ruleset` without handles (allocated anew when the ruleset is written again) and elements' time left (it runs). */
 const withoutHandles = (ns: string) => JSON.stringify(nftJson(ns), (k, v: unknown) => (k === 'handle' || k === 'expires' ? undefined : v));
@@ -109,11 +110,7 @@ describe('nftables references and raw expressions', () => {
     expect(nftJson(ns())).toEqual([]);
 
     const again = h().nft.transaction();
-    for (const table of listed.tables) again.addTable(table);
-    for (const c of listed.chains) again.addChain(c);
-    for (const s of listed.sets) again.addSet(s as NftSet);
-    for (const o of listed.objects) again.addObject(o);
-    for (const r of listed.rules) again.addRule(r);
+    queueListedRuleset(again, listed);
     await again.commit();
     expect(withoutHandles(ns())).toBe(before);
   });

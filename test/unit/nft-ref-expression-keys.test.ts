@@ -9,7 +9,7 @@
  * indexes only (1 to 2^31 - 1).
  */
 import { describe, expect, it } from 'vitest';
-import { ValidationError, rule } from '../../lib';
+import { rule } from '../../lib';
 import { NetlinkWriter } from '../../lib/netlink/writer';
 import { Attributes, parseMessages } from '../../lib/netlink/parser';
 import * as C from '../../lib/nftables/constants';
@@ -17,18 +17,7 @@ import type { Chain, NftSet, Rule } from '../../lib/nftables';
 import { readExpressionList, writeExpressionList, type Expression } from '../../lib/nftables/expressions/registry';
 import { Transaction } from '../../lib/nftables/transaction';
 import { EXPRESSION_SAMPLES } from '../helpers/nft-expression-samples';
-
-/** Asserts `fn` throws a ValidationError whose message contains each of `parts`. */
-function refused(fn: () => unknown, ...parts: string[]): void {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (e) {
-    caught = e;
-  }
-  expect(caught, parts.join(' ')).toBeInstanceOf(ValidationError);
-  for (const p of parts) expect((caught as ValidationError).message).toContain(p);
-}
+import { refused } from '../helpers/refused';
 
 /** Expressions as a listing returns them: through the wire and decoded. */
 function listed(exprs: Expression[]): Expression[] {

@@ -8,7 +8,7 @@
  * keys an element has.
  */
 import { describe, expect, it } from 'vitest';
-import { ValidationError, rule } from '../../lib';
+import { rule } from '../../lib';
 import type { NftObject, NftSet, SetElement } from '../../lib/nftables';
 import { Transaction } from '../../lib/nftables/transaction';
 import { ELEMENT_KEYS } from '../../lib/nftables/write-keys';
@@ -16,18 +16,7 @@ import { diffPortMembers } from '../../lib/services/members';
 import { serviceLayout } from '../../lib/services/service-layout';
 import { toServiceRecord } from '../../lib/services/spec';
 import { queueTable } from '../../lib/services/table';
-
-/** Asserts `fn` throws a ValidationError whose message contains each of `parts`. */
-function refused(fn: () => unknown, ...parts: string[]): void {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (e) {
-    caught = e;
-  }
-  expect(caught, parts.join(' ')).toBeInstanceOf(ValidationError);
-  for (const p of parts) expect((caught as ValidationError).message).toContain(p);
-}
+import { refused } from '../helpers/refused';
 
 const T = { family: 'inet', table: 't' } as const;
 const SET: NftSet = { ...T, name: 's', keyType: 'ipv4_addr', flags: ['timeout'] };

@@ -5,7 +5,7 @@
  * about.
  * @module
  */
-import { parseCidr, type Cidr } from '../validate/ip';
+import { cidrContains, parseCidr, type Cidr } from '../validate/ip';
 
 const V4 = '.in-addr.arpa';
 const V6 = '.ip6.arpa';
@@ -33,16 +33,6 @@ export function reversePrefix(name: string): Cidr | undefined {
   return undefined;
 }
 
-/** `inner` lies within `outer` (same family, at least as long, the same first `outer.prefixLength` bits). */
-function within(inner: Cidr, outer: Cidr): boolean {
-  if (inner.family !== outer.family || inner.prefixLength < outer.prefixLength) return false;
-  for (let bit = 0; bit < outer.prefixLength; bit++) {
-    const mask = 0x80 >> (bit & 7);
-    if (((inner.bytes[bit >> 3] ?? 0) & mask) !== ((outer.bytes[bit >> 3] ?? 0) & mask)) return false;
-  }
-  return true;
-}
-
 /** The reverse zones of a set of subnets ("10.97.0.0/24", "fd97::/64"). */
 export class ReverseZones {
   private readonly subnets: Cidr[];
@@ -53,6 +43,6 @@ export class ReverseZones {
 
   /** The reverse name is one of the subnets' addresses, or a zone within a subnet ("0.97.10.in-addr.arpa" for 10.97.0.0/24). */
   covers(prefix: Cidr): boolean {
-    return this.subnets.some((s) => within(prefix, s));
+    return this.subnets.some((s) => cidrContains(s, prefix));
   }
 }

@@ -187,8 +187,11 @@ const ENDPOINT_KEYS = keysOf<EndpointSpec>()(['ip', 'port', 'weight', 'ready', '
 const PROTOCOLS: readonly ServiceProtocol[] = ['tcp', 'udp', 'sctp'];
 
 /** Service names: safe in file names and nftables chain names. */
+export const SERVICE_NAME = /^[a-z0-9]([a-z0-9._-]{0,61}[a-z0-9])?$/;
+
+/** Checks a service name against {@link SERVICE_NAME}. */
 export function validateServiceName(name: unknown): string {
-  if (typeof name !== 'string' || !/^[a-z0-9]([a-z0-9._-]{0,61}[a-z0-9])?$/.test(name)) {
+  if (typeof name !== 'string' || !SERVICE_NAME.test(name)) {
     throw new ValidationError('service name', name, 'use 1-63 characters: a-z, 0-9, ".", "_" and "-", starting and ending with a letter or digit');
   }
   return name;

@@ -18,10 +18,9 @@
 import { CorruptStateError } from '../network/errors';
 import type { ShapeProblem } from '../network/state-shape';
 import { formatIp, parseIp } from '../validate/ip';
-import { canonicalRecord, type ServiceRecord } from './spec';
+import { SERVICE_NAME, canonicalRecord, type ServiceRecord } from './spec';
 
 /** As validateServiceName (spec.ts) accepts. */
-const NAME = /^[a-z0-9]([a-z0-9._-]{0,61}[a-z0-9])?$/;
 
 /**
  * What is wrong with a value, as what follows its path ("[2].ip is not a string", " is empty"), or undefined.
@@ -103,7 +102,7 @@ const list =
     return undefined;
   };
 
-const name: Rel = (v) => (typeof v === 'string' && NAME.test(v) ? undefined : ` is not a service name (${JSON.stringify(v)})`);
+const name: Rel = (v) => (typeof v === 'string' && SERVICE_NAME.test(v) ? undefined : ` is not a service name (${JSON.stringify(v)})`);
 const vips = list(address, 'a service has at least one virtual IP');
 const addresses = list(address);
 const ports = list(portRecord, 'a service has at least one port');

@@ -154,6 +154,13 @@ export function networkOf(c: Cidr): Cidr {
 }
 
 /** Formats address bytes the way inet_ntop does (and so `ip -j`). */
+/** Whether prefix `outer` contains prefix `inner` (same family, outer no longer, the same bits up to outer's length). */
+export function cidrContains(outer: Cidr, inner: Cidr): boolean {
+  if (outer.family !== inner.family || outer.prefixLength > inner.prefixLength) return false;
+  const cut = networkOf({ ...inner, prefixLength: outer.prefixLength });
+  return Buffer.compare(Buffer.from(cut.bytes), Buffer.from(networkOf(outer).bytes)) === 0;
+}
+
 export function formatIp(bytes: Uint8Array): string {
   return formatIpAt(bytes, 0, bytes.length);
 }

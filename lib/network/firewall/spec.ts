@@ -5,7 +5,7 @@
  * @module
  */
 import { ValidationError } from '../../netlink/errors';
-import { formatCidr, formatIp, networkOf, parseCidr, type Cidr } from '../../validate/ip';
+import { cidrContains, formatCidr, formatIp, networkOf, parseCidr, type Cidr } from '../../validate/ip';
 import type { NetworkRecord } from '../state';
 
 /** The spec keys validated here. */
@@ -24,13 +24,6 @@ function flag(spec: Record<string, unknown>, key: string): boolean | undefined {
   return v;
 }
 
-/** Whether `a` contains `b` (same family, a's prefix no longer, same bits up to it). */
-function contains(a: Cidr, b: Cidr): boolean {
-  if (a.family !== b.family || a.prefixLength > b.prefixLength) return false;
-  const cut = networkOf({ ...b, prefixLength: a.prefixLength });
-  return Buffer.compare(Buffer.from(cut.bytes), Buffer.from(a.bytes)) === 0;
-}
-
 /** Validates `routed`, `masqueradeExclude` and `icc` of a network spec. */
 export function validateFirewallSpec(spec: object): FirewallSpecRecord {
   const s = spec as Record<string, unknown>;
@@ -43,7 +36,7 @@ export function validateFirewallSpec(spec: object): FirewallSpecRecord {
   const cidrs = exclude.map((c: unknown) => networkOf(parseCidr(c, 'masqueradeExclude', { defaultFull: true })));
   cidrs.forEach((a, i) =>
     cidrs.forEach((b, j) => {
-      if (i !== j && contains(a, b)) {
+      if (i !== j && cidrContains(a, b)) {
         throw new ValidationError('masqueradeExclude', exclude[j], `overlaps ${formatCidr(a.bytes, a.prefixLength)} (give each range once)`);
       }
     }),

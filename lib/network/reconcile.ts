@@ -39,8 +39,9 @@ export interface Drift {
     | 'bridge-route-missing'
     /**
      * The bridge's MTU is not the network's configured `mtu` (`ip link set nlk-web mtu 1300`); only for a network
-     * created with an `mtu`, and while the bridge has ports (without any, the kernel gives it its default MTU back,
-     * which carries nothing). reconcile() sets it back (the bridge and its ports are kept).
+     * created with an `mtu`, with or without ports: the kernel keeps the MTU nlkit sets on its bridge when the last
+     * port goes. A bridge an earlier nlkit made is back at 1500 without ports, and reported: reconcile() sets it
+     * back (the bridge and its ports are kept), and the kernel keeps it from then on.
      */
     | 'bridge-mtu'
     /**
@@ -299,9 +300,9 @@ async function inspect(ctx: ReconcileContext): Promise<{ drift: Drift[]; foreign
         if (!ips.includes(rec.gateway)) drift.push({ network: rec.name, kind: 'gateway-missing', link, detail: `${rec.gateway} is missing on ${rec.bridge}` });
         if (rec.gateway6 && !ips.includes(rec.gateway6))
           drift.push({ network: rec.name, kind: 'gateway-missing', link, detail: `${rec.gateway6} is missing on ${rec.bridge}` });
-        // Without ports the kernel gives a bridge its default MTU (1500) back, a bridge nlkit made or set right
-        // included: not drift; with ports it takes theirs (the network's), unless someone set another.
-        if (rec.mtu !== undefined && found.mtu !== rec.mtu && links.some((l) => l.master === found.index))
+        // The kernel keeps the MTU nlkit set on its bridge, with or without ports (addBridge); a bridge an earlier
+        // nlkit made with it follows its ports instead, and is back at 1500 without any: reconcile sets it for good.
+        if (rec.mtu !== undefined && found.mtu !== rec.mtu)
           drift.push({ network: rec.name, kind: 'bridge-mtu', link, detail: `bridge ${rec.bridge} has MTU ${found.mtu}, not ${rec.mtu}` });
         // The kernel makes the connected route with the address, and drops it while the bridge is down (bridge-down).
         const connected = (subnet: string) => routes.some((r) => r.dst === subnet && r.link === found.index);

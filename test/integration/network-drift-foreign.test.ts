@@ -8,7 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { bindUdp, deleteNetns, listenTcp } from '../../lib';
+import { bindUdp, deleteNetns, listenTcp, open } from '../../lib';
 import { networks, type Attachment, type NetworkManager } from '../../lib/network/manager';
 import { ip, ipJson, uniqueNetnsName, useNetns } from '../helpers/netns';
 import { hello } from '../helpers/traffic';
@@ -153,13 +153,35 @@ describe('network manager: drift made by a foreign actor', () => {
     }
   });
 
-  it('bridge-mtu is no drift on a bridge without ports (the kernel gives it its default MTU back)', async () => {
+  it("the network's MTU stays on its bridge when the last port leaves, and a port-less bridge's MTU is checked", async () => {
     await nets.create({ name: 'mt', subnet: '10.70.0.0/24', mtu: 1400 });
+    const [c3, c4] = [uniqueNetnsName('d3'), uniqueNetnsName('d4')];
+    const mtuOf = async (ns: string, name: string) => {
+      const h = await open({ netns: ns });
+      try {
+        return [(await h.links.get(name)).mtu, ipJson(ns, 'link', 'show', name)[0].mtu]; // as nlkit and as ip read it
+      } finally {
+        h.close();
+      }
+    };
     try {
-      const c3 = uniqueNetnsName('d3');
       await nets.attach('mt', { sandbox: c3, create: true });
-      await nets.detach('mt', c3); // the last port goes: the kernel sets the bridge to 1500
+      expect(await mtuOf(host(), 'nlk-mt')).toEqual([1400, 1400]);
+      await nets.detach('mt', c3); // the last port goes: a bridge made with its MTU would go back to 1500
+      expect(await mtuOf(host(), 'nlk-mt')).toEqual([1400, 1400]);
       expect(await nets.check()).toEqual([]);
+      const a4 = await nets.attach('mt', { sandbox: c4, create: true });
+      expect(await mtuOf(host(), 'nlk-mt')).toEqual([1400, 1400]);
+      expect(await mtuOf(c4, a4.ifname)).toEqual([1400, 1400]);
+      expect(await mtuOf(host(), a4.hostIfname)).toEqual([1400, 1400]);
+      await nets.detach('mt', c4);
+      expect(await mtuOf(host(), 'nlk-mt')).toEqual([1400, 1400]);
+      // Without ports the kernel keeps whatever MTU is set now: an admin's is drift like any other.
+      ip(host(), 'link', 'set', 'nlk-mt', 'mtu', '1500');
+      expect(await nets.check()).toEqual([{ network: 'mt', kind: 'bridge-mtu', link: 'nlk-mt', detail: expect.any(String) }]);
+      await nets.reconcile();
+      expect(await nets.check()).toEqual([]);
+      expect(await mtuOf(host(), 'nlk-mt')).toEqual([1400, 1400]);
     } finally {
       await nets.delete('mt');
     }

@@ -41,6 +41,7 @@ import {
   type UnpublishOptions,
 } from './publishing';
 import { check, reconcile, type Drift, type ReconcileContext } from './reconcile';
+import { isolatePorts } from './firewall/icc';
 import { checkLeases, releaseLeaked } from './lease-drift';
 import { inFlightVeths, interrupted, recoverInterrupted, settleInterruptedLifecycle } from './recovery';
 import { withLifecycleLock } from './sandbox-lock';
@@ -346,7 +347,7 @@ export class NetworkManager {
   /**
    * Compares what is recorded with the kernel (bridges, gateway addresses,
    * veths, sandbox interfaces, addresses, routes, firewall) and reports drift,
-   * what an admin or another daemon changed among them (a veth set down: `veth-down`; its bridge port's hairpin mode off: `hairpin-off`; a sandbox's IPv4 or IPv6 default route deleted or re-pointed: `sandbox-route-missing`; a bridge's connected route deleted or its MTU changed: `bridge-route-missing`, `bridge-mtu`),
+   * what an admin or another daemon changed among them (a veth set down: `veth-down`; its bridge port's hairpin mode off: `hairpin-off`, or its isolation on an `icc: false` network: `isolation-off`; a sandbox's IPv4 or IPv6 default route deleted or re-pointed: `sandbox-route-missing`; a bridge's connected route deleted or its MTU changed: `bridge-route-missing`, `bridge-mtu`),
    * including bridges and veths nlkit marked that no state claims (leftovers),
    * operations whose process died halfway (`interrupted-attach`,
    * ...), sandboxes whose namespace was replaced (`sandbox-gone`) and a
@@ -408,6 +409,7 @@ export class NetworkManager {
       tag: ctx.store.tag,
       state: () => ctx.store.snapshot(),
       rebuildNetwork: (rec) => rebuildNetwork(ctx, rec),
+      isolatePorts: (rec) => isolatePorts(ctx.hostRef, rec),
       reattach: (rec, att) => reattach(ctx, rec, att),
       forget: (rec, atts) => forget(ctx, rec, atts),
       checkFirewall: (st) => ctx.firewall.check(st),

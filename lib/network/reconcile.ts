@@ -2,7 +2,7 @@
  * Drift between what nlkit recorded and what the kernel has: a bridge or an
  * address that vanished, a sandbox whose namespace is gone, a host veth
  * nobody owns, firewall rules flushed from outside, a veth an admin set down (or its hairpin
- * mode turned off), a bridge's
+ * mode turned off, or its isolation on an `icc: false` network), a bridge's
  * connected route deleted or its MTU changed. `check` reports,
  * `reconcile` repairs (rebuilds what is missing, garbage-collects leftovers).
  * A link that took a recorded bridge's name is not nlkit's to repair: it is
@@ -77,6 +77,14 @@ export interface Drift {
      * the port it came in on). reconcile() turns it on again in place (the veth and its connections are kept).
      */
     | 'hairpin-off'
+    /**
+     * Port isolation is off on a bridge port of an `icc: false` network that isolates its ports (bridge netfilter
+     * off in the host namespace, see the guide; `ip link set <veth> type bridge_slave isolated off` or
+     * `bridge link set dev <veth> isolated off`): that sandbox and the network's others talk to each other again.
+     * reconcile() isolates the port again in place (the veth and its connections are kept). With bridge netfilter
+     * on, `icc: false` is a firewall rule instead, whose removal is `firewall-rule-missing`.
+     */
+    | 'isolation-off'
     /** A veth with the network's mark in its group that no attachment claims; an unmarked veth or another's link in the group is not reported (reconcile() leaves it, with an NLKIT_FOREIGN_LINK_LEFT warning). */
     | 'stray-veth'
     /** A bridge with nlkit's mark that no recorded network claims (the state was lost). */
@@ -112,7 +120,7 @@ export interface Drift {
   /**
    * The host link the drift is about, by its own name: the bridge (`bridge-missing`, `bridge-down`,
    * `gateway-missing`, `bridge-route-missing`, `bridge-mtu`, `leftover-bridge`; for `bridge-foreign`, the bridge's name, which the other link holds)
-   * or the host veth (`veth-missing`, `veth-down`, `hairpin-off`, `stray-veth`, `leftover-veth`). `reconcile()` acts on this name; `detail`
+   * or the host veth (`veth-missing`, `veth-down`, `hairpin-off`, `isolation-off`, `stray-veth`, `leftover-veth`). `reconcile()` acts on this name; `detail`
    * is text for people and may change.
    */
   link?: string;
@@ -131,6 +139,8 @@ export interface ReconcileContext {
    * instead (not nlkit's bridge of the network, as read then), or undefined once rebuilt.
    */
   rebuildNetwork(rec: NetworkRecord): Promise<string | undefined>;
+  /** Whether the network's ports are isolated (`icc: false` with bridge netfilter off: firewall/icc.ts). */
+  isolatePorts(rec: NetworkRecord): Promise<boolean>;
   /** Re-creates an attachment with its recorded names and addresses. */
   reattach(rec: NetworkRecord, att: AttachmentRecord): Promise<void>;
   /** Forgets an attachment whose sandbox no longer exists. */
@@ -159,7 +169,15 @@ function isNamespaceFile(p: string): boolean {
   }
 }
 
-async function checkAttachment(tag: string, rec: NetworkRecord, att: AttachmentRecord, hostLinks: Map<string, Link>, bridgeIndex?: number): Promise<Drift[]> {
+/** What checkAttachment compares a network's attachments with: the host's links, nlkit's bridge's index if it is there, whether its ports are isolated. */
+interface HostView {
+  tag: string;
+  hostLinks: Map<string, Link>;
+  bridgeIndex?: number;
+  isolate: boolean;
+}
+
+async function checkAttachment(host: HostView, rec: NetworkRecord, att: AttachmentRecord): Promise<Drift[]> {
   const out: Drift[] = [];
   const d = (kind: Drift['kind'], detail: string) => out.push({ network: rec.name, id: att.id, kind, detail });
   if (!isNamespaceFile(att.sandboxPath)) {
@@ -180,27 +198,20 @@ async function checkAttachment(tag: string, rec: NetworkRecord, att: AttachmentR
     return out;
   }
   try {
-    return await inspectSandbox(tag, rec, att, ns, hostLinks, bridgeIndex, out);
+    return await inspectSandbox(host, rec, att, ns, out);
   } finally {
     ns.close();
   }
 }
 
-async function inspectSandbox(
-  tag: string,
-  rec: NetworkRecord,
-  att: AttachmentRecord,
-  ns: NetworkNamespace,
-  hostLinks: Map<string, Link>,
-  bridgeIndex: number | undefined,
-  out: Drift[],
-): Promise<Drift[]> {
+async function inspectSandbox(host: HostView, rec: NetworkRecord, att: AttachmentRecord, ns: NetworkNamespace, out: Drift[]): Promise<Drift[]> {
+  const { tag, hostLinks, bridgeIndex } = host;
   const d = (kind: Drift['kind'], detail: string) =>
     out.push({
       network: rec.name,
       id: att.id,
       kind,
-      ...((kind === 'veth-missing' || kind === 'veth-down' || kind === 'hairpin-off') && { link: att.hostIfname }),
+      ...(HOST_VETH_DRIFT.has(kind) && { link: att.hostIfname }),
       detail,
     });
   const hv = hostLinks.get(att.hostIfname);
@@ -216,7 +227,9 @@ async function inspectSandbox(
   if (bridgeIndex !== undefined && hv.master !== bridgeIndex) d('veth-missing', `${att.hostIfname} is not a port of ${rec.bridge}`);
   if (!hv.up) d('veth-down', `host interface ${att.hostIfname} is down`);
   // Every port is made with hairpin on (a sandbox reaching its own published port); read from the host dump.
-  if (bridgeIndex !== undefined && hv.master === bridgeIndex && hv.port && !hv.port.hairpin) d('hairpin-off', `hairpin mode is off on ${att.hostIfname}`);
+  const port = bridgeIndex !== undefined && hv.master === bridgeIndex ? hv.port : undefined;
+  if (port && !port.hairpin) d('hairpin-off', `hairpin mode is off on ${att.hostIfname}`);
+  if (port && host.isolate && !port.isolated) d('isolation-off', `${att.hostIfname} is not isolated (the network has icc: false)`);
   const sb = await open({ netns: ns });
   try {
     const link = await sb.links.find(att.ifname);
@@ -276,6 +289,7 @@ async function inspect(ctx: ReconcileContext): Promise<{ drift: Drift[]; foreign
     const found = byName.get(rec.bridge);
     const link = rec.bridge;
     let bridgeIndex: number | undefined; // nlkit's bridge of the network, when it is there
+    const isolate = rec.icc === false && (await ctx.isolatePorts(rec));
     if (!found) {
       const missing: Drift = { network: rec.name, kind: 'bridge-missing', link, detail: `bridge ${rec.bridge} is gone` };
       drift.push(missing);
@@ -318,7 +332,7 @@ async function inspect(ctx: ReconcileContext): Promise<{ drift: Drift[]; foreign
     for (const att of Object.values(st.attachments[rec.name] ?? {})) {
       owned.add(att.hostIfname);
       // Under a foreign bridge there is no bridge of nlkit's to be a port of: that is the bridge-foreign drift.
-      drift.push(...(await checkAttachment(ctx.tag, rec, att, byName, bridgeIndex)));
+      drift.push(...(await checkAttachment({ tag: ctx.tag, hostLinks: byName, bridgeIndex, isolate }, rec, att)));
     }
     // nlkit's veths in the network's group that no attachment claims (a crashed attach, say); not another's link
     for (const l of links) {
@@ -412,7 +426,7 @@ async function repair(ctx: ReconcileContext): Promise<Drift[]> {
   }
   const gone = new Map<string, AttachmentRecord[]>();
   const redo: Array<[NetworkRecord, AttachmentRecord]> = [];
-  const hairpins: Array<[NetworkRecord, AttachmentRecord]> = []; // set in place, unless the attachment is re-made
+  const ports = new Map<AttachmentRecord, { rec: NetworkRecord; hairpin?: true; isolated?: true }>(); // set in place, unless re-made
   for (const d of drift) {
     if (d.kind === 'leftover-bridge' || d.kind === 'leftover-veth' || d.kind === 'stray-veth') continue; // deleted above
     if (isFirewallDrift(d)) continue; // repaired below, in one transaction
@@ -429,8 +443,9 @@ async function repair(ctx: ReconcileContext): Promise<Drift[]> {
       gone.set(d.network, [...list, att]);
     } else if (left.has(d.network)) {
       // Not re-made: its veth would become a port of the link under the bridge's name, which is not nlkit's.
-    } else if (d.kind === 'hairpin-off') hairpins.push([rec, att]);
-    else if (!redo.some(([r, a]) => r.name === rec.name && a.id === att.id)) redo.push([rec, att]);
+    } else if (d.kind === 'hairpin-off' || d.kind === 'isolation-off') {
+      ports.set(att, { ...ports.get(att), rec, ...(d.kind === 'hairpin-off' ? { hairpin: true } : { isolated: true }) });
+    } else if (!redo.some(([r, a]) => r.name === rec.name && a.id === att.id)) redo.push([rec, att]);
   }
   // Bridges rebuilt from scratch lost their ports: every attachment comes back.
   for (const name of rebuilt) {
@@ -440,16 +455,19 @@ async function repair(ctx: ReconcileContext): Promise<Drift[]> {
   }
   for (const [name, atts] of gone) await ctx.forget(netOf(name), atts);
   for (const [rec, att] of redo) await ctx.reattach(rec, att);
-  for (const [rec, att] of hairpins) {
-    if (redo.some(([r, a]) => r.name === rec.name && a.id === att.id)) continue; // re-made with hairpin on
+  for (const [att, { rec, ...flags }] of ports) {
+    if (redo.some(([r, a]) => r.name === rec.name && a.id === att.id)) continue; // re-made with hairpin on (and isolated)
     // By index, if the name still reaches the attachment's own veth as read now (not a link that took the name since).
     const hv = await ctx.host.links.find(att.hostIfname);
-    if (hv?.name === att.hostIfname && notOurVeth(ctx.tag, rec, att, hv) === undefined) await ctx.host.links.set(hv.index, { port: { hairpin: true } });
+    if (hv?.name === att.hostIfname && notOurVeth(ctx.tag, rec, att, hv) === undefined) await ctx.host.links.set(hv.index, { port: flags });
   }
   // The state as it is now: forgetting gone sandboxes changed publications.
   if (drift.some(isFirewallDrift) || rebuilt.size) await ctx.repairFirewall();
   return drift;
 }
+
+/** The drift of an attachment that names its host veth as `link`. */
+const HOST_VETH_DRIFT = new Set<Drift['kind']>(['veth-missing', 'veth-down', 'hairpin-off', 'isolation-off']);
 
 /** The drift of a network's bridge that reconcile() rebuilds it for (or, not nlkit's, leaves it). */
 const BRIDGE_DRIFT = new Set<Drift['kind']>(['bridge-missing', 'bridge-down', 'gateway-missing', 'bridge-foreign']);

@@ -8,7 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { bindUdp, deleteNetns, listenTcp, open } from '../../lib';
+import { bindUdp, deleteNetns, listenTcp, open, setSysctl } from '../../lib';
 import { networks, type Attachment, type NetworkManager } from '../../lib/network/manager';
 import { ip, ipJson, uniqueNetnsName, useNetns } from '../helpers/netns';
 import { hello } from '../helpers/traffic';
@@ -210,6 +210,44 @@ describe('network manager: drift made by a foreign actor', () => {
       expect(await hello(c1, '10.68.0.1', 8080)).toBe('c1 sees 10.68.0.1');
     } finally {
       await nets.unpublish({ hostPort: 8080 });
+    }
+  });
+
+  it("isolation-off: an icc: false network's port isolation cleared (bridge netfilter off)", async () => {
+    const [i1, i2] = [uniqueNetnsName('i1'), uniqueNetnsName('i2')];
+    const srv: net.Server[] = [];
+    // Bridged frames bypass netfilter: icc: false is the ports' isolated flag (firewall/icc.ts).
+    await setSysctl(host(), 'net.bridge.bridge-nf-call-iptables', 0);
+    await setSysctl(host(), 'net.bridge.bridge-nf-call-ip6tables', 0);
+    try {
+      await nets.create({ name: 'iso', subnet: '10.69.0.0/24', icc: false });
+      const b1 = await nets.attach('iso', { sandbox: i1, create: true });
+      const b2 = await nets.attach('iso', { sandbox: i2, create: true });
+      for (const [name, ns] of [
+        ['i1', i1],
+        ['i2', i2],
+      ])
+        srv.push(await listenTcp({ netns: ns, port: 80 }, (s) => s.end(`${name} sees ${s.remoteAddress}`)));
+      const isolated = (veth: string) => ipJson(host(), '-d', 'link', 'show', veth)[0].linkinfo.info_slave_data.isolated as boolean;
+      expect([isolated(b1.hostIfname), isolated(b2.hostIfname)]).toEqual([true, true]);
+      expect(await hello(i1, addr(b2), 80, 700)).toMatch(/^error:/);
+      expect(await nets.check()).toEqual([]);
+      ip(host(), 'link', 'set', b2.hostIfname, 'type', 'bridge_slave', 'isolated', 'off');
+      expect(await hello(i1, addr(b2), 80)).toBe(`i2 sees ${addr(b1)}`); // one port not isolated: the two talk
+      expect(await nets.check()).toEqual([{ network: 'iso', id: i2, kind: 'isolation-off', link: b2.hostIfname, detail: expect.any(String) }]);
+      const index = ipJson(host(), 'link', 'show', b2.hostIfname)[0].ifindex;
+      await nets.reconcile();
+      expect(await nets.check()).toEqual([]);
+      expect(ipJson(host(), 'link', 'show', b2.hostIfname)[0].ifindex).toBe(index); // set in place
+      expect([isolated(b1.hostIfname), isolated(b2.hostIfname)]).toEqual([true, true]);
+      expect(await hello(i1, addr(b2), 80, 700)).toMatch(/^error:/);
+      expect(await hello(i2, addr(b1), 80, 700)).toMatch(/^error:/);
+    } finally {
+      srv.forEach((x) => x.close());
+      await nets.delete('iso', { missingOk: true });
+      for (const c of [i1, i2]) await deleteNetns(c, { missingOk: true });
+      await setSysctl(host(), 'net.bridge.bridge-nf-call-iptables', 1);
+      await setSysctl(host(), 'net.bridge.bridge-nf-call-ip6tables', 1);
     }
   });
 });

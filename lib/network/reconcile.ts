@@ -3,7 +3,8 @@
  * address that vanished, a sandbox whose namespace is gone, a host veth
  * nobody owns, firewall rules flushed from outside, a veth an admin set down (or its hairpin
  * mode turned off, or its isolation on an `icc: false` network), a bridge's
- * connected route deleted or its MTU changed. `check` reports,
+ * connected route deleted or its MTU changed, a sandbox's default route
+ * undercut by another with a lower metric. `check` reports,
  * `reconcile` repairs (rebuilds what is missing, garbage-collects leftovers).
  * A link that took a recorded bridge's name is not nlkit's to repair: it is
  * reported (`bridge-foreign`) and left, with the network's attachments.
@@ -19,6 +20,7 @@ import { altnameHolderReason, bridgeRefOf, notNetworksBridge } from './bridge-ow
 import { warnForeignBridge, warnForeignMembers } from './foreign-link-warning';
 import { deleteNamedLink } from './named-link';
 import { identityOf, sameNamespace } from './sandbox-identity';
+import { defaultRouteDrift } from './sandbox-default-route';
 import type { AttachmentRecord, HostState, NetworkRecord } from './state';
 
 /** One difference between the record and the kernel. */
@@ -65,6 +67,14 @@ export interface Drift {
      * reconcile() re-makes the attachment, its default routes with it.
      */
     | 'sandbox-route-missing'
+    /**
+     * The sandbox's default route via the network's gateway is there but loses: another default route of the same
+     * family in its main table has a lower metric (`ip -6 route add default via fd00:99::1 metric 1`: nlkit's IPv6
+     * default route has the kernel's metric, 1024; its IPv4 one 0, which nothing undercuts), and the sandbox's
+     * traffic goes there. Only for an attachment that carries the default route. reconcile() deletes the winning
+     * routes, in place (the attachment and its routes are kept).
+     */
+    | 'sandbox-route-shadowed'
     /**
      * An end of an attachment's veth pair is administratively down (`ip link set <veth> down`, on the host end or
      * the sandbox's): nothing crosses it, and the kernel dropped the sandbox's routes through it.
@@ -141,6 +151,8 @@ export interface ReconcileContext {
   rebuildNetwork(rec: NetworkRecord): Promise<string | undefined>;
   /** Whether the network's ports are isolated (`icc: false` with bridge netfilter off: firewall/icc.ts). */
   isolatePorts(rec: NetworkRecord): Promise<boolean>;
+  /** Deletes the default routes that win over an attachment's in its sandbox (sandbox-route-shadowed). */
+  unshadowDefaultRoutes(rec: NetworkRecord, att: AttachmentRecord): Promise<void>;
   /** Re-creates an attachment with its recorded names and addresses. */
   reattach(rec: NetworkRecord, att: AttachmentRecord): Promise<void>;
   /** Forgets an attachment whose sandbox no longer exists. */
@@ -243,13 +255,8 @@ async function inspectSandbox(host: HostView, rec: NetworkRecord, att: Attachmen
     if (att.ipv4 && !addrs.includes(att.ipv4)) d('sandbox-address-missing', `${att.ipv4} is missing on ${att.ifname}`);
     if (att.ipv6 && !addrs.includes(att.ipv6)) d('sandbox-address-missing', `${att.ipv6} is missing on ${att.ifname}`);
     const wantsDefault = att.defaultRoute !== false; // another network of the sandbox may carry it
-    if (wantsDefault) {
-      const routes = await sb.routes.list(); // both families in one dump
-      const via = (family: 4 | 6, gateway: string) => routes.some((r) => r.family === family && r.dst === 'default' && r.gateway === gateway);
-      if (!via(4, rec.gateway)) d('sandbox-route-missing', `no default route via ${rec.gateway}`);
-      // IPv6 follows IPv4 (multi-network.ts): a dual-stack attachment carrying the default route carries both.
-      if (att.ipv6 && rec.gateway6 && !via(6, rec.gateway6)) d('sandbox-route-missing', `no IPv6 default route via ${rec.gateway6}`);
-    }
+    // Both families in one dump: there and not undercut by a lower metric (sandbox-default-route.ts).
+    if (wantsDefault) for (const r of defaultRouteDrift(await sb.routes.list(), rec, att)) d(r.kind, r.detail);
   } finally {
     sb.close();
   }
@@ -427,6 +434,7 @@ async function repair(ctx: ReconcileContext): Promise<Drift[]> {
   const gone = new Map<string, AttachmentRecord[]>();
   const redo: Array<[NetworkRecord, AttachmentRecord]> = [];
   const ports = new Map<AttachmentRecord, { rec: NetworkRecord; hairpin?: true; isolated?: true }>(); // set in place, unless re-made
+  const shadowed: Array<[NetworkRecord, AttachmentRecord]> = []; // the winning default routes deleted, after any re-make
   for (const d of drift) {
     if (d.kind === 'leftover-bridge' || d.kind === 'leftover-veth' || d.kind === 'stray-veth') continue; // deleted above
     if (isFirewallDrift(d)) continue; // repaired below, in one transaction
@@ -445,7 +453,8 @@ async function repair(ctx: ReconcileContext): Promise<Drift[]> {
       // Not re-made: its veth would become a port of the link under the bridge's name, which is not nlkit's.
     } else if (d.kind === 'hairpin-off' || d.kind === 'isolation-off') {
       ports.set(att, { ...ports.get(att), rec, ...(d.kind === 'hairpin-off' ? { hairpin: true } : { isolated: true }) });
-    } else if (!redo.some(([r, a]) => r.name === rec.name && a.id === att.id)) redo.push([rec, att]);
+    } else if (d.kind === 'sandbox-route-shadowed') shadowed.push([rec, att]);
+    else if (!redo.some(([r, a]) => r.name === rec.name && a.id === att.id)) redo.push([rec, att]);
   }
   // Bridges rebuilt from scratch lost their ports: every attachment comes back.
   for (const name of rebuilt) {
@@ -461,6 +470,8 @@ async function repair(ctx: ReconcileContext): Promise<Drift[]> {
     const hv = await ctx.host.links.find(att.hostIfname);
     if (hv?.name === att.hostIfname && notOurVeth(ctx.tag, rec, att, hv) === undefined) await ctx.host.links.set(hv.index, { port: flags });
   }
+  // A re-made attachment keeps a winning route through another interface of its sandbox: deleted either way.
+  for (const [rec, att] of shadowed) await ctx.unshadowDefaultRoutes(rec, att);
   // The state as it is now: forgetting gone sandboxes changed publications.
   if (drift.some(isFirewallDrift) || rebuilt.size) await ctx.repairFirewall();
   return drift;

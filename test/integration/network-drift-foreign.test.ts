@@ -250,4 +250,33 @@ describe('network manager: drift made by a foreign actor', () => {
       await setSysctl(host(), 'net.bridge.bridge-nf-call-ip6tables', 1);
     }
   });
+
+  it("sandbox-route-shadowed: a foreign IPv6 default route with a lower metric than the network's", async () => {
+    // Through another interface of the sandbox (re-making the attachment would not take it away).
+    ip(c1, 'link', 'add', 'dm0', 'type', 'veth', 'peer', 'name', 'dm1'); // both ends in the sandbox: nobody answers
+    try {
+      ip(c1, 'link', 'set', 'dm0', 'up');
+      ip(c1, 'link', 'set', 'dm1', 'up');
+      ip(c1, '-6', 'addr', 'add', 'fd00:97::2/64', 'dev', 'dm0', 'nodad');
+      ip(c1, '-6', 'route', 'add', 'default', 'via', 'fd00:97::1', 'dev', 'dm0', 'metric', '1');
+      expect(await hello(c1, BEYOND6, 80, 700)).toMatch(/^error:/);
+      expect(await hello(c1, BEYOND, 80)).toBe(`host sees ${addr(a1)}`); // IPv4 is untouched
+      expect(await nets.check()).toEqual([{ network: 'dr', id: c1, kind: 'sandbox-route-shadowed', detail: expect.any(String) }]);
+      const index = ipJson(c1, 'link', 'show', a1.ifname)[0].ifindex;
+      await nets.reconcile();
+      expect(await nets.check()).toEqual([]);
+      expect(ipJson(c1, 'link', 'show', a1.ifname)[0].ifindex).toBe(index); // the attachment is kept
+      expect(ipJson(c1, '-6', 'route', 'show', 'default').map((r: { gateway: string }) => r.gateway)).toEqual(['fd00:68::1']);
+      expect(await hello(c1, BEYOND6, 80)).toBe(`host sees ${addr6(a1)}`);
+    } finally {
+      ip(c1, 'link', 'del', 'dm0');
+    }
+  });
+
+  it("sandbox-route-shadowed: the same on the sandbox's own interface, via another gateway", async () => {
+    ip(c2, '-6', 'route', 'add', 'default', 'via', 'fd00:68::77', 'dev', a2.ifname, 'metric', '1');
+    expect(await hello(c2, BEYOND6, 80, 700)).toMatch(/^error:/);
+    await reportedAndRepaired('sandbox-route-shadowed', c2);
+    expect(await hello(c2, BEYOND6, 80)).toBe(`host sees ${addr6(a2)}`);
+  });
 });

@@ -243,7 +243,8 @@ export async function rebuildNetwork(ctx: NetworkContext, rec: NetworkRecord): P
   if (br) {
     const foreign = await whyNotNetworksBridge(ctx, bridgeRefOf(rec), br);
     if (foreign !== undefined) return foreign;
-    // Up and with the network's MTU again, in one request, if either changed (bridge-down, bridge-mtu).
+    // Up and with the network's MTU again, in one request, if either changed (bridge-down, bridge-mtu). Set on the
+    // existing bridge, the kernel keeps that MTU from now on, with or without ports (see addBridge).
     const fix = { ...(!br.up && { up: true }), ...(rec.mtu !== undefined && br.mtu !== rec.mtu && { mtu: rec.mtu }) };
     if (Object.keys(fix).length) await ctx.host.links.set(br.index, fix);
     bridge = br.index;
@@ -319,13 +320,17 @@ async function rebuildFirewall(ctx: NetworkContext, without?: string): Promise<v
  * it when that port goes: every other container's cached gateway MAC is then
  * wrong until its ARP entry expires (Docker fixes the MAC too). The kernel
  * ignores an alias in the creating request, so the mark is a second one.
+ * The network's MTU is set in that second request too, not in the creating
+ * one: the kernel keeps a bridge's MTU only once it was changed on the
+ * existing bridge. Given at creation, the bridge follows its ports instead
+ * (the smallest port's MTU) and falls back to 1500 when its last port goes.
  */
 async function addBridge(ctx: NetworkContext, rec: NetworkRecord, rollback: Rollback): Promise<number | string> {
-  const added = await ctx.host.links.add({ name: rec.bridge, kind: 'bridge', up: true, mtu: rec.mtu, mac: rec.mac });
+  const added = await ctx.host.links.add({ name: rec.bridge, kind: 'bridge', up: true, mac: rec.mac });
   // By index from here on: once this bridge is gone, its name may reach another link (one carrying it as an altname).
   const bridge = added.index ?? rec.bridge;
   rollback.push(() => ctx.host.links.delete(bridge).catch(ignoreMissing)); // gone already: nothing to undo
-  await ctx.host.links.set(bridge, { alias: bridgeMark(ctx.store.tag, rec.name) });
+  await ctx.host.links.set(bridge, { alias: bridgeMark(ctx.store.tag, rec.name), ...(rec.mtu !== undefined && { mtu: rec.mtu }) });
   return bridge;
 }
 

@@ -2,8 +2,9 @@
  * Drift between what nlkit recorded and what the kernel has: a bridge or an
  * address that vanished, a sandbox whose namespace is gone, a host veth
  * nobody owns, firewall rules flushed from outside, a veth an admin set down (or its hairpin
- * mode turned off), a bridge's
- * connected route deleted or its MTU changed. `check` reports,
+ * mode turned off, or its isolation on an `icc: false` network), a bridge's
+ * connected route deleted or its MTU changed, a sandbox's default route
+ * undercut by another with a lower metric. `check` reports,
  * `reconcile` repairs (rebuilds what is missing, garbage-collects leftovers).
  * A link that took a recorded bridge's name is not nlkit's to repair: it is
  * reported (`bridge-foreign`) and left, with the network's attachments.
@@ -19,6 +20,7 @@ import { altnameHolderReason, bridgeRefOf, notNetworksBridge } from './bridge-ow
 import { warnForeignBridge, warnForeignMembers } from './foreign-link-warning';
 import { deleteNamedLink } from './named-link';
 import { identityOf, sameNamespace } from './sandbox-identity';
+import { defaultRouteDrift } from './sandbox-default-route';
 import type { AttachmentRecord, HostState, NetworkRecord } from './state';
 
 /** One difference between the record and the kernel. */
@@ -39,8 +41,9 @@ export interface Drift {
     | 'bridge-route-missing'
     /**
      * The bridge's MTU is not the network's configured `mtu` (`ip link set nlk-web mtu 1300`); only for a network
-     * created with an `mtu`, and while the bridge has ports (without any, the kernel gives it its default MTU back,
-     * which carries nothing). reconcile() sets it back (the bridge and its ports are kept).
+     * created with an `mtu`, with or without ports: the kernel keeps the MTU nlkit sets on its bridge when the last
+     * port goes. A bridge an earlier nlkit made is back at 1500 without ports, and reported: reconcile() sets it
+     * back (the bridge and its ports are kept), and the kernel keeps it from then on.
      */
     | 'bridge-mtu'
     /**
@@ -65,6 +68,14 @@ export interface Drift {
      */
     | 'sandbox-route-missing'
     /**
+     * The sandbox's default route via the network's gateway is there but loses: another default route of the same
+     * family in its main table has a lower metric (`ip -6 route add default via fd00:99::1 metric 1`: nlkit's IPv6
+     * default route has the kernel's metric, 1024; its IPv4 one 0, which nothing undercuts), and the sandbox's
+     * traffic goes there. Only for an attachment that carries the default route. reconcile() deletes the winning
+     * routes, in place (the attachment and its routes are kept).
+     */
+    | 'sandbox-route-shadowed'
+    /**
      * An end of an attachment's veth pair is administratively down (`ip link set <veth> down`, on the host end or
      * the sandbox's): nothing crosses it, and the kernel dropped the sandbox's routes through it.
      * reconcile() re-makes the attachment (recorded names, MAC and addresses, both ends up, routes).
@@ -76,6 +87,14 @@ export interface Drift {
      * the port it came in on). reconcile() turns it on again in place (the veth and its connections are kept).
      */
     | 'hairpin-off'
+    /**
+     * Port isolation is off on a bridge port of an `icc: false` network that isolates its ports (bridge netfilter
+     * off in the host namespace, see the guide; `ip link set <veth> type bridge_slave isolated off` or
+     * `bridge link set dev <veth> isolated off`): that sandbox and the network's others talk to each other again.
+     * reconcile() isolates the port again in place (the veth and its connections are kept). With bridge netfilter
+     * on, `icc: false` is a firewall rule instead, whose removal is `firewall-rule-missing`.
+     */
+    | 'isolation-off'
     /** A veth with the network's mark in its group that no attachment claims; an unmarked veth or another's link in the group is not reported (reconcile() leaves it, with an NLKIT_FOREIGN_LINK_LEFT warning). */
     | 'stray-veth'
     /** A bridge with nlkit's mark that no recorded network claims (the state was lost). */
@@ -111,7 +130,7 @@ export interface Drift {
   /**
    * The host link the drift is about, by its own name: the bridge (`bridge-missing`, `bridge-down`,
    * `gateway-missing`, `bridge-route-missing`, `bridge-mtu`, `leftover-bridge`; for `bridge-foreign`, the bridge's name, which the other link holds)
-   * or the host veth (`veth-missing`, `veth-down`, `hairpin-off`, `stray-veth`, `leftover-veth`). `reconcile()` acts on this name; `detail`
+   * or the host veth (`veth-missing`, `veth-down`, `hairpin-off`, `isolation-off`, `stray-veth`, `leftover-veth`). `reconcile()` acts on this name; `detail`
    * is text for people and may change.
    */
   link?: string;
@@ -130,6 +149,10 @@ export interface ReconcileContext {
    * instead (not nlkit's bridge of the network, as read then), or undefined once rebuilt.
    */
   rebuildNetwork(rec: NetworkRecord): Promise<string | undefined>;
+  /** Whether the network's ports are isolated (`icc: false` with bridge netfilter off: firewall/icc.ts). */
+  isolatePorts(rec: NetworkRecord): Promise<boolean>;
+  /** Deletes the default routes that win over an attachment's in its sandbox (sandbox-route-shadowed). */
+  unshadowDefaultRoutes(rec: NetworkRecord, att: AttachmentRecord): Promise<void>;
   /** Re-creates an attachment with its recorded names and addresses. */
   reattach(rec: NetworkRecord, att: AttachmentRecord): Promise<void>;
   /** Forgets an attachment whose sandbox no longer exists. */
@@ -158,7 +181,15 @@ function isNamespaceFile(p: string): boolean {
   }
 }
 
-async function checkAttachment(tag: string, rec: NetworkRecord, att: AttachmentRecord, hostLinks: Map<string, Link>, bridgeIndex?: number): Promise<Drift[]> {
+/** What checkAttachment compares a network's attachments with: the host's links, nlkit's bridge's index if it is there, whether its ports are isolated. */
+interface HostView {
+  tag: string;
+  hostLinks: Map<string, Link>;
+  bridgeIndex?: number;
+  isolate: boolean;
+}
+
+async function checkAttachment(host: HostView, rec: NetworkRecord, att: AttachmentRecord): Promise<Drift[]> {
   const out: Drift[] = [];
   const d = (kind: Drift['kind'], detail: string) => out.push({ network: rec.name, id: att.id, kind, detail });
   if (!isNamespaceFile(att.sandboxPath)) {
@@ -179,27 +210,20 @@ async function checkAttachment(tag: string, rec: NetworkRecord, att: AttachmentR
     return out;
   }
   try {
-    return await inspectSandbox(tag, rec, att, ns, hostLinks, bridgeIndex, out);
+    return await inspectSandbox(host, rec, att, ns, out);
   } finally {
     ns.close();
   }
 }
 
-async function inspectSandbox(
-  tag: string,
-  rec: NetworkRecord,
-  att: AttachmentRecord,
-  ns: NetworkNamespace,
-  hostLinks: Map<string, Link>,
-  bridgeIndex: number | undefined,
-  out: Drift[],
-): Promise<Drift[]> {
+async function inspectSandbox(host: HostView, rec: NetworkRecord, att: AttachmentRecord, ns: NetworkNamespace, out: Drift[]): Promise<Drift[]> {
+  const { tag, hostLinks, bridgeIndex } = host;
   const d = (kind: Drift['kind'], detail: string) =>
     out.push({
       network: rec.name,
       id: att.id,
       kind,
-      ...((kind === 'veth-missing' || kind === 'veth-down' || kind === 'hairpin-off') && { link: att.hostIfname }),
+      ...(HOST_VETH_DRIFT.has(kind) && { link: att.hostIfname }),
       detail,
     });
   const hv = hostLinks.get(att.hostIfname);
@@ -215,7 +239,9 @@ async function inspectSandbox(
   if (bridgeIndex !== undefined && hv.master !== bridgeIndex) d('veth-missing', `${att.hostIfname} is not a port of ${rec.bridge}`);
   if (!hv.up) d('veth-down', `host interface ${att.hostIfname} is down`);
   // Every port is made with hairpin on (a sandbox reaching its own published port); read from the host dump.
-  if (bridgeIndex !== undefined && hv.master === bridgeIndex && hv.port && !hv.port.hairpin) d('hairpin-off', `hairpin mode is off on ${att.hostIfname}`);
+  const port = bridgeIndex !== undefined && hv.master === bridgeIndex ? hv.port : undefined;
+  if (port && !port.hairpin) d('hairpin-off', `hairpin mode is off on ${att.hostIfname}`);
+  if (port && host.isolate && !port.isolated) d('isolation-off', `${att.hostIfname} is not isolated (the network has icc: false)`);
   const sb = await open({ netns: ns });
   try {
     const link = await sb.links.find(att.ifname);
@@ -229,13 +255,8 @@ async function inspectSandbox(
     if (att.ipv4 && !addrs.includes(att.ipv4)) d('sandbox-address-missing', `${att.ipv4} is missing on ${att.ifname}`);
     if (att.ipv6 && !addrs.includes(att.ipv6)) d('sandbox-address-missing', `${att.ipv6} is missing on ${att.ifname}`);
     const wantsDefault = att.defaultRoute !== false; // another network of the sandbox may carry it
-    if (wantsDefault) {
-      const routes = await sb.routes.list(); // both families in one dump
-      const via = (family: 4 | 6, gateway: string) => routes.some((r) => r.family === family && r.dst === 'default' && r.gateway === gateway);
-      if (!via(4, rec.gateway)) d('sandbox-route-missing', `no default route via ${rec.gateway}`);
-      // IPv6 follows IPv4 (multi-network.ts): a dual-stack attachment carrying the default route carries both.
-      if (att.ipv6 && rec.gateway6 && !via(6, rec.gateway6)) d('sandbox-route-missing', `no IPv6 default route via ${rec.gateway6}`);
-    }
+    // Both families in one dump: there and not undercut by a lower metric (sandbox-default-route.ts).
+    if (wantsDefault) for (const r of defaultRouteDrift(await sb.routes.list(), rec, att)) d(r.kind, r.detail);
   } finally {
     sb.close();
   }
@@ -275,6 +296,7 @@ async function inspect(ctx: ReconcileContext): Promise<{ drift: Drift[]; foreign
     const found = byName.get(rec.bridge);
     const link = rec.bridge;
     let bridgeIndex: number | undefined; // nlkit's bridge of the network, when it is there
+    const isolate = rec.icc === false && (await ctx.isolatePorts(rec));
     if (!found) {
       const missing: Drift = { network: rec.name, kind: 'bridge-missing', link, detail: `bridge ${rec.bridge} is gone` };
       drift.push(missing);
@@ -299,9 +321,9 @@ async function inspect(ctx: ReconcileContext): Promise<{ drift: Drift[]; foreign
         if (!ips.includes(rec.gateway)) drift.push({ network: rec.name, kind: 'gateway-missing', link, detail: `${rec.gateway} is missing on ${rec.bridge}` });
         if (rec.gateway6 && !ips.includes(rec.gateway6))
           drift.push({ network: rec.name, kind: 'gateway-missing', link, detail: `${rec.gateway6} is missing on ${rec.bridge}` });
-        // Without ports the kernel gives a bridge its default MTU (1500) back, a bridge nlkit made or set right
-        // included: not drift; with ports it takes theirs (the network's), unless someone set another.
-        if (rec.mtu !== undefined && found.mtu !== rec.mtu && links.some((l) => l.master === found.index))
+        // The kernel keeps the MTU nlkit set on its bridge, with or without ports (addBridge); a bridge an earlier
+        // nlkit made with it follows its ports instead, and is back at 1500 without any: reconcile sets it for good.
+        if (rec.mtu !== undefined && found.mtu !== rec.mtu)
           drift.push({ network: rec.name, kind: 'bridge-mtu', link, detail: `bridge ${rec.bridge} has MTU ${found.mtu}, not ${rec.mtu}` });
         // The kernel makes the connected route with the address, and drops it while the bridge is down (bridge-down).
         const connected = (subnet: string) => routes.some((r) => r.dst === subnet && r.link === found.index);
@@ -317,7 +339,7 @@ async function inspect(ctx: ReconcileContext): Promise<{ drift: Drift[]; foreign
     for (const att of Object.values(st.attachments[rec.name] ?? {})) {
       owned.add(att.hostIfname);
       // Under a foreign bridge there is no bridge of nlkit's to be a port of: that is the bridge-foreign drift.
-      drift.push(...(await checkAttachment(ctx.tag, rec, att, byName, bridgeIndex)));
+      drift.push(...(await checkAttachment({ tag: ctx.tag, hostLinks: byName, bridgeIndex, isolate }, rec, att)));
     }
     // nlkit's veths in the network's group that no attachment claims (a crashed attach, say); not another's link
     for (const l of links) {
@@ -411,7 +433,8 @@ async function repair(ctx: ReconcileContext): Promise<Drift[]> {
   }
   const gone = new Map<string, AttachmentRecord[]>();
   const redo: Array<[NetworkRecord, AttachmentRecord]> = [];
-  const hairpins: Array<[NetworkRecord, AttachmentRecord]> = []; // set in place, unless the attachment is re-made
+  const ports = new Map<AttachmentRecord, { rec: NetworkRecord; hairpin?: true; isolated?: true }>(); // set in place, unless re-made
+  const shadowed: Array<[NetworkRecord, AttachmentRecord]> = []; // the winning default routes deleted, after any re-make
   for (const d of drift) {
     if (d.kind === 'leftover-bridge' || d.kind === 'leftover-veth' || d.kind === 'stray-veth') continue; // deleted above
     if (isFirewallDrift(d)) continue; // repaired below, in one transaction
@@ -428,7 +451,9 @@ async function repair(ctx: ReconcileContext): Promise<Drift[]> {
       gone.set(d.network, [...list, att]);
     } else if (left.has(d.network)) {
       // Not re-made: its veth would become a port of the link under the bridge's name, which is not nlkit's.
-    } else if (d.kind === 'hairpin-off') hairpins.push([rec, att]);
+    } else if (d.kind === 'hairpin-off' || d.kind === 'isolation-off') {
+      ports.set(att, { ...ports.get(att), rec, ...(d.kind === 'hairpin-off' ? { hairpin: true } : { isolated: true }) });
+    } else if (d.kind === 'sandbox-route-shadowed') shadowed.push([rec, att]);
     else if (!redo.some(([r, a]) => r.name === rec.name && a.id === att.id)) redo.push([rec, att]);
   }
   // Bridges rebuilt from scratch lost their ports: every attachment comes back.
@@ -439,16 +464,21 @@ async function repair(ctx: ReconcileContext): Promise<Drift[]> {
   }
   for (const [name, atts] of gone) await ctx.forget(netOf(name), atts);
   for (const [rec, att] of redo) await ctx.reattach(rec, att);
-  for (const [rec, att] of hairpins) {
-    if (redo.some(([r, a]) => r.name === rec.name && a.id === att.id)) continue; // re-made with hairpin on
+  for (const [att, { rec, ...flags }] of ports) {
+    if (redo.some(([r, a]) => r.name === rec.name && a.id === att.id)) continue; // re-made with hairpin on (and isolated)
     // By index, if the name still reaches the attachment's own veth as read now (not a link that took the name since).
     const hv = await ctx.host.links.find(att.hostIfname);
-    if (hv?.name === att.hostIfname && notOurVeth(ctx.tag, rec, att, hv) === undefined) await ctx.host.links.set(hv.index, { port: { hairpin: true } });
+    if (hv?.name === att.hostIfname && notOurVeth(ctx.tag, rec, att, hv) === undefined) await ctx.host.links.set(hv.index, { port: flags });
   }
+  // A re-made attachment keeps a winning route through another interface of its sandbox: deleted either way.
+  for (const [rec, att] of shadowed) await ctx.unshadowDefaultRoutes(rec, att);
   // The state as it is now: forgetting gone sandboxes changed publications.
   if (drift.some(isFirewallDrift) || rebuilt.size) await ctx.repairFirewall();
   return drift;
 }
+
+/** The drift of an attachment that names its host veth as `link`. */
+const HOST_VETH_DRIFT = new Set<Drift['kind']>(['veth-missing', 'veth-down', 'hairpin-off', 'isolation-off']);
 
 /** The drift of a network's bridge that reconcile() rebuilds it for (or, not nlkit's, leaves it). */
 const BRIDGE_DRIFT = new Set<Drift['kind']>(['bridge-missing', 'bridge-down', 'gateway-missing', 'bridge-foreign']);

@@ -8,7 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { bindUdp, deleteNetns, listenTcp } from '../../lib';
+import { bindUdp, deleteNetns, listenTcp, open, setSysctl } from '../../lib';
 import { networks, type Attachment, type NetworkManager } from '../../lib/network/manager';
 import { ip, ipJson, uniqueNetnsName, useNetns } from '../helpers/netns';
 import { hello } from '../helpers/traffic';
@@ -153,13 +153,35 @@ describe('network manager: drift made by a foreign actor', () => {
     }
   });
 
-  it('bridge-mtu is no drift on a bridge without ports (the kernel gives it its default MTU back)', async () => {
+  it("the network's MTU stays on its bridge when the last port leaves, and a port-less bridge's MTU is checked", async () => {
     await nets.create({ name: 'mt', subnet: '10.70.0.0/24', mtu: 1400 });
+    const [c3, c4] = [uniqueNetnsName('d3'), uniqueNetnsName('d4')];
+    const mtuOf = async (ns: string, name: string) => {
+      const h = await open({ netns: ns });
+      try {
+        return [(await h.links.get(name)).mtu, ipJson(ns, 'link', 'show', name)[0].mtu]; // as nlkit and as ip read it
+      } finally {
+        h.close();
+      }
+    };
     try {
-      const c3 = uniqueNetnsName('d3');
       await nets.attach('mt', { sandbox: c3, create: true });
-      await nets.detach('mt', c3); // the last port goes: the kernel sets the bridge to 1500
+      expect(await mtuOf(host(), 'nlk-mt')).toEqual([1400, 1400]);
+      await nets.detach('mt', c3); // the last port goes: a bridge made with its MTU would go back to 1500
+      expect(await mtuOf(host(), 'nlk-mt')).toEqual([1400, 1400]);
       expect(await nets.check()).toEqual([]);
+      const a4 = await nets.attach('mt', { sandbox: c4, create: true });
+      expect(await mtuOf(host(), 'nlk-mt')).toEqual([1400, 1400]);
+      expect(await mtuOf(c4, a4.ifname)).toEqual([1400, 1400]);
+      expect(await mtuOf(host(), a4.hostIfname)).toEqual([1400, 1400]);
+      await nets.detach('mt', c4);
+      expect(await mtuOf(host(), 'nlk-mt')).toEqual([1400, 1400]);
+      // Without ports the kernel keeps whatever MTU is set now: an admin's is drift like any other.
+      ip(host(), 'link', 'set', 'nlk-mt', 'mtu', '1500');
+      expect(await nets.check()).toEqual([{ network: 'mt', kind: 'bridge-mtu', link: 'nlk-mt', detail: expect.any(String) }]);
+      await nets.reconcile();
+      expect(await nets.check()).toEqual([]);
+      expect(await mtuOf(host(), 'nlk-mt')).toEqual([1400, 1400]);
     } finally {
       await nets.delete('mt');
     }
@@ -189,5 +211,72 @@ describe('network manager: drift made by a foreign actor', () => {
     } finally {
       await nets.unpublish({ hostPort: 8080 });
     }
+  });
+
+  it("isolation-off: an icc: false network's port isolation cleared (bridge netfilter off)", async () => {
+    const [i1, i2] = [uniqueNetnsName('i1'), uniqueNetnsName('i2')];
+    const srv: net.Server[] = [];
+    // Bridged frames bypass netfilter: icc: false is the ports' isolated flag (firewall/icc.ts).
+    await setSysctl(host(), 'net.bridge.bridge-nf-call-iptables', 0);
+    await setSysctl(host(), 'net.bridge.bridge-nf-call-ip6tables', 0);
+    try {
+      await nets.create({ name: 'iso', subnet: '10.69.0.0/24', icc: false });
+      const b1 = await nets.attach('iso', { sandbox: i1, create: true });
+      const b2 = await nets.attach('iso', { sandbox: i2, create: true });
+      for (const [name, ns] of [
+        ['i1', i1],
+        ['i2', i2],
+      ])
+        srv.push(await listenTcp({ netns: ns, port: 80 }, (s) => s.end(`${name} sees ${s.remoteAddress}`)));
+      const isolated = (veth: string) => ipJson(host(), '-d', 'link', 'show', veth)[0].linkinfo.info_slave_data.isolated as boolean;
+      expect([isolated(b1.hostIfname), isolated(b2.hostIfname)]).toEqual([true, true]);
+      expect(await hello(i1, addr(b2), 80, 700)).toMatch(/^error:/);
+      expect(await nets.check()).toEqual([]);
+      ip(host(), 'link', 'set', b2.hostIfname, 'type', 'bridge_slave', 'isolated', 'off');
+      expect(await hello(i1, addr(b2), 80)).toBe(`i2 sees ${addr(b1)}`); // one port not isolated: the two talk
+      expect(await nets.check()).toEqual([{ network: 'iso', id: i2, kind: 'isolation-off', link: b2.hostIfname, detail: expect.any(String) }]);
+      const index = ipJson(host(), 'link', 'show', b2.hostIfname)[0].ifindex;
+      await nets.reconcile();
+      expect(await nets.check()).toEqual([]);
+      expect(ipJson(host(), 'link', 'show', b2.hostIfname)[0].ifindex).toBe(index); // set in place
+      expect([isolated(b1.hostIfname), isolated(b2.hostIfname)]).toEqual([true, true]);
+      expect(await hello(i1, addr(b2), 80, 700)).toMatch(/^error:/);
+      expect(await hello(i2, addr(b1), 80, 700)).toMatch(/^error:/);
+    } finally {
+      srv.forEach((x) => x.close());
+      await nets.delete('iso', { missingOk: true });
+      for (const c of [i1, i2]) await deleteNetns(c, { missingOk: true });
+      await setSysctl(host(), 'net.bridge.bridge-nf-call-iptables', 1);
+      await setSysctl(host(), 'net.bridge.bridge-nf-call-ip6tables', 1);
+    }
+  });
+
+  it("sandbox-route-shadowed: a foreign IPv6 default route with a lower metric than the network's", async () => {
+    // Through another interface of the sandbox (re-making the attachment would not take it away).
+    ip(c1, 'link', 'add', 'dm0', 'type', 'veth', 'peer', 'name', 'dm1'); // both ends in the sandbox: nobody answers
+    try {
+      ip(c1, 'link', 'set', 'dm0', 'up');
+      ip(c1, 'link', 'set', 'dm1', 'up');
+      ip(c1, '-6', 'addr', 'add', 'fd00:97::2/64', 'dev', 'dm0', 'nodad');
+      ip(c1, '-6', 'route', 'add', 'default', 'via', 'fd00:97::1', 'dev', 'dm0', 'metric', '1');
+      expect(await hello(c1, BEYOND6, 80, 700)).toMatch(/^error:/);
+      expect(await hello(c1, BEYOND, 80)).toBe(`host sees ${addr(a1)}`); // IPv4 is untouched
+      expect(await nets.check()).toEqual([{ network: 'dr', id: c1, kind: 'sandbox-route-shadowed', detail: expect.any(String) }]);
+      const index = ipJson(c1, 'link', 'show', a1.ifname)[0].ifindex;
+      await nets.reconcile();
+      expect(await nets.check()).toEqual([]);
+      expect(ipJson(c1, 'link', 'show', a1.ifname)[0].ifindex).toBe(index); // the attachment is kept
+      expect(ipJson(c1, '-6', 'route', 'show', 'default').map((r: { gateway: string }) => r.gateway)).toEqual(['fd00:68::1']);
+      expect(await hello(c1, BEYOND6, 80)).toBe(`host sees ${addr6(a1)}`);
+    } finally {
+      ip(c1, 'link', 'del', 'dm0');
+    }
+  });
+
+  it("sandbox-route-shadowed: the same on the sandbox's own interface, via another gateway", async () => {
+    ip(c2, '-6', 'route', 'add', 'default', 'via', 'fd00:68::77', 'dev', a2.ifname, 'metric', '1');
+    expect(await hello(c2, BEYOND6, 80, 700)).toMatch(/^error:/);
+    await reportedAndRepaired('sandbox-route-shadowed', c2);
+    expect(await hello(c2, BEYOND6, 80)).toBe(`host sees ${addr6(a2)}`);
   });
 });

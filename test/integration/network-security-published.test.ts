@@ -109,7 +109,7 @@ describe('network manager: replies of published ports come only from the backend
     fs.rmSync(stateDir, { recursive: true, force: true });
   });
 
-  /** A UDP client of the published port on a fixed port: what it receives, and a way to ask (resolves with the next datagram). */
+  /** A UDP client of the published port on a fixed port: what it receives, and a way to ask (sent again each second until answered). */
   async function client(netns: string, host: string, port: number): Promise<{ got: string[]; ask(text: string): Promise<void>; close(): void }> {
     const sock = await bindUdp({ netns, host: host.includes(':') ? '::' : '0.0.0.0', port });
     const got: string[] = [];
@@ -118,8 +118,16 @@ describe('network manager: replies of published ports come only from the backend
       got,
       ask: (text) =>
         new Promise((resolve) => {
-          sock.once('message', () => resolve());
-          sock.send(text, UDP_PORT, host);
+          const send = () => sock.send(text, UDP_PORT, host);
+          const again = setInterval(send, 1000);
+          const answered = (m: Buffer) => {
+            if (String(m) !== `answer to ${text}`) return;
+            clearInterval(again);
+            sock.off('message', answered);
+            resolve();
+          };
+          sock.on('message', answered);
+          send();
         }),
       close: () => sock.close(),
     };
@@ -155,11 +163,12 @@ describe('network manager: replies of published ports come only from the backend
       const answer = (text: string) => `answer to ${text} <- ${k.target}:${UDP_PORT}`;
       try {
         await cl.ask('first');
-        expect(cl.got).toEqual([answer('first')]);
+        expect(cl.got).toContain(answer('first'));
         for (const attacker of k.attackers) await forge(c[attacker], k.from(), { address: k.me(), port }, `forged by ${attacker}`);
         // p1's genuine answer still arrives (a positive control, and a barrier for the datagrams above)
         await cl.ask('second');
-        expect(cl.got).toEqual([answer('first'), answer('second')]);
+        expect(cl.got.filter((m) => !m.startsWith('answer to '))).toEqual([]);
+        expect(cl.got).toContain(answer('second'));
       } finally {
         cl.close();
       }
@@ -184,5 +193,28 @@ describe('network manager: replies of published ports come only from the backend
     // the host itself, on 127.0.0.1
     expect(await hello(box.ns('host'), '127.0.0.1', TCP_PORT)).toBe('p1 sees 10.73.1.1');
     expect(await nets.check()).toEqual([]);
+  });
+
+  it('a sandbox on two networks answers a port published on one of them only through that network (documented limit)', async () => {
+    // mm's default route is iso's; its answer on pub's publication to a client routed via the default route leaves
+    // through iso's bridge with its pub address: from the host's view, what a forger on iso would send.
+    const mm = uniqueNetnsName('mm');
+    let srv: net.Server | undefined;
+    try {
+      await nets.attach('iso', { sandbox: mm, create: true });
+      await nets.attach('pub', { sandbox: mm });
+      srv = await listenTcp({ netns: mm, port: 80 }, (s) => s.end(`mm sees ${s.remoteAddress}`));
+      await nets.publish({ network: 'iso', hostPort: 8091, containerPort: 80, to: mm });
+      await nets.publish({ network: 'pub', hostPort: 8092, containerPort: 80, to: mm });
+      expect(await hello(box.ns('nb'), UPLINK, 8091)).toBe(`mm sees ${NB}`);
+      expect(await hello(box.ns('nb'), UPLINK, 8092, 1000)).toMatch(/^error:/);
+      // a client that mm reaches through pub (hairpin, on pub's subnet) gets the answer
+      expect(await hello(c.p2, UPLINK, 8092)).toBe('mm sees 10.73.1.1');
+    } finally {
+      srv?.close();
+      for (const hostPort of [8091, 8092]) await nets.unpublish({ hostPort }).catch(() => undefined);
+      for (const n of ['pub', 'iso']) await nets.detach(n, mm).catch(() => undefined);
+      await deleteNetns(mm, { missingOk: true });
+    }
   });
 });

@@ -190,6 +190,26 @@ describe('network manager: firewall drift', () => {
     ]);
   });
 
+  it('the forward chain of an older nlkit (published ports accepted both ways from anywhere): replaced in place', async () => {
+    const host = box.ns('host');
+    const listed = () => nft(host, 'list', 'chain', 'inet', 'nlkit', 'forward');
+    const before = listed();
+    // the client's direction, dr's and other's replies, then the drop of replies from any other bridge
+    const published = rulesOf(host, 'forward').filter((r) => has(r, '"dnat"'));
+    expect(published.map((r) => r.comment ?? '')).toEqual(['', 'net:dr', 'net:other', '']);
+    nft(host, 'insert', 'rule', 'inet', 'nlkit', 'forward', 'position', String(published[0].handle), 'ct', 'status', 'dnat', 'accept');
+    for (const r of published) nft(host, 'delete', 'rule', 'inet', 'nlkit', 'forward', 'handle', String(r.handle));
+    await expectRepaired([
+      'firewall-rule-missing:',
+      'firewall-rule-missing:',
+      'firewall-rule-missing:dr',
+      'firewall-rule-missing:other',
+      'firewall-rule-unexpected:',
+    ]);
+    expect(listed()).toBe(before); // the same rules in the same order
+    expect(await hello(box.ns('nb'), UPLINK, 8080)).toBe(`c1 sees ${NB}`);
+  });
+
   it("a weighted publication's deleted rule, and a rule nlkit did not write", async () => {
     deleteRule(box.ns('host'), 'publish', (r) => r.comment === 'pub:tcp:*:8090');
     nft(box.ns('host'), 'add', 'rule', 'inet', 'nlkit', 'forward', 'tcp', 'dport', '9999', 'accept');

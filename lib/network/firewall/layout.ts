@@ -8,10 +8,12 @@
  * The forward path is closed by default: a packet entering a bridge from
  * another interface is accepted only as a reply (ct state
  * established,related) coming from outside the nlkit networks, as a
- * published port's DNAT (ct status dnat), from another non-isolated network
- * into a non-isolated one, or into a network that opted out with
- * `routed: true` (from outside). Everything else is dropped (the
- * moby#45610 class: a neighbour that routes the subnet via the host).
+ * published port's DNAT (ct status dnat: the client's direction from
+ * anywhere, the backend's answers only from the backend's network), from
+ * another non-isolated network into a non-isolated one, or into a network
+ * that opted out with `routed: true` (from outside). Everything else is
+ * dropped (the moby#45610 class: a neighbour that routes the subnet via the
+ * host).
  * @module
  */
 import { not, rule, type RuleBuilder } from '../../nftables';
@@ -196,7 +198,8 @@ export function networkRules(n: NetworkRecord): LayoutRule[] {
 /**
  * An isolated (or internal) network's border with the other nlkit networks,
  * evaluated after published ports' DNAT was accepted (the only traffic that
- * crosses it, in either direction) and before replies are. Conntrack knows
+ * crosses it, in either direction; its replies only from the backend's
+ * network, see publishedReplyRules()) and before replies are. Conntrack knows
  * no interfaces: a container that sends what looks like the reply of another
  * network's connection (the peer's address and port, to the host address it
  * was masqueraded to) matches that connection, is translated back to the
@@ -222,9 +225,45 @@ function crossingRules(n: NetworkRecord): LayoutRule[] {
   ];
 }
 
+/**
+ * Where a network's published ports may answer from. Conntrack knows no
+ * interfaces: a container of any network that sends what looks like the
+ * reply of a published connection (the backend's address and port, to the
+ * client's) matches it, is translated back to the published host address
+ * and reaches the client — out of an isolated or internal network, or into
+ * another one. A backend is a container of the publication's network, so a
+ * genuine reply comes in through that network's bridge with a source in its
+ * subnet; every other reply-direction DNAT packet from a bridge is dropped
+ * after these (tableRules()). The source is checked only for the reply
+ * direction: the client's direction is accepted from anywhere (a published
+ * port is open to every network), and checking every packet's source would
+ * also drop what a container legitimately routes (a VPN or router
+ * container), which published replies never are. One consequence: a
+ * sandbox on several networks must answer a port published on one of them
+ * through that network (its default route there, or a route to the client),
+ * as Docker publishes only on the network of the default route.
+ */
+function publishedReplyRules(n: NetworkRecord): LayoutRule[] {
+  const c = netComment(n);
+  const reply = () => rule().ct({ status: 'dnat', direction: 'reply' }).iifname(n.bridge);
+  const out: LayoutRule[] = [
+    { chain: 'forward', rule: reply().ip({ saddr: n.subnet }).accept().comment(c), network: n.name, what: `replies of published ports of ${n.name}` },
+  ];
+  if (n.subnet6) {
+    out.push({
+      chain: 'forward',
+      rule: reply().ip6({ saddr: n.subnet6 }).accept().comment(c),
+      network: n.name,
+      what: `IPv6 replies of published ports of ${n.name}`,
+    });
+  }
+  return out;
+}
+
 /** The table's own rules (not of a network) that come before / after the networks' ones, by chain. */
-function tableRules(): { head: LayoutRule[]; accepts: LayoutRule[]; tail: LayoutRule[] } {
+function tableRules(): { head: LayoutRule[]; forged: LayoutRule[]; accepts: LayoutRule[]; tail: LayoutRule[] } {
   const head: LayoutRule[] = [];
+  const forged: LayoutRule[] = []; // after the networks' published replies
   const accepts: LayoutRule[] = []; // after the networks' crossing rules
   const tail: LayoutRule[] = [];
   const add = (list: LayoutRule[], chain: ChainName, r: RuleBuilder, what: string) => list.push({ chain, rule: r, what });
@@ -264,8 +303,10 @@ function tableRules(): { head: LayoutRule[]; accepts: LayoutRule[]; tail: Layout
   }
   add(head, 'postrouting', rule().ip({ saddr: '127.0.0.0/8' }).oifname('@bridges').masquerade(), 'masquerade of 127/8');
   add(head, 'forward', rule().jump(USER_CHAIN), `jump to ${USER_CHAIN}`);
-  // Published traffic may cross networks (it was let in by the host), before the networks' crossing rules.
-  add(head, 'forward', rule().ct({ status: 'dnat' }).accept(), 'accept published ports');
+  // Published traffic may cross networks (it was let in by the host), before the networks' crossing rules:
+  // the client's direction from anywhere, the backend's only from its own network (publishedReplyRules()).
+  add(head, 'forward', rule().ct({ status: 'dnat', direction: 'original' }).accept(), 'accept published ports');
+  add(forged, 'forward', rule().ct({ status: 'dnat', direction: 'reply' }).iifname('@bridges').drop(), 'forged replies of published ports');
   add(
     accepts,
     'forward',
@@ -274,14 +315,14 @@ function tableRules(): { head: LayoutRule[]; accepts: LayoutRule[]; tail: Layout
       .accept(),
     'accept replies',
   );
-  return { head, accepts, tail };
+  return { head, forged, accepts, tail };
 }
 
 /** The table `st` wants. */
 export function layout(st: HostState): Layout {
   const nets = Object.values(st.networks);
-  const { head, accepts, tail } = tableRules();
-  const rules: LayoutRule[] = [...head, ...nets.flatMap(crossingRules), ...accepts];
+  const { head, forged, accepts, tail } = tableRules();
+  const rules: LayoutRule[] = [...head, ...nets.flatMap(publishedReplyRules), ...forged, ...nets.flatMap(crossingRules), ...accepts];
   // Weighted, ranged and drained publications come first in `publish`, before the map lookups.
   for (const p of Object.values(st.publications)) {
     if (!usesMap(p)) for (const r of publicationRules(p)) rules.push({ chain: 'publish', rule: r, network: p.network, what: `publication ${p.key}` });

@@ -475,7 +475,13 @@ function applyAttachment(s: HostState, network: string, id: string, att: Attachm
   else if (network in s.attachments) delete s.attachments[network][id];
 }
 
-/** What identifies one version of the state file: it is always replaced by a rename, never written in place. */
+/**
+ * What identifies one version of the state file, for the parsed and checked state kept in memory: nlkit
+ * replaces it by a rename (a new inode), never writes it in place. A writer in place that keeps its size and
+ * puts its mtime back still moves its ctime, which nobody can set (test/unit/state-read-once.test.ts). Not
+ * covered: on a file system that reuses a freed inode at once (ext4, xfs) with times a clock tick coarse
+ * (no multigrain timestamps), two rewrites by others within one tick that give the file back its inode and size.
+ */
 function stampOf(st: fs.BigIntStats | undefined): string {
   return st ? `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}` : 'none';
 }

@@ -26,27 +26,50 @@ export function callerUid(): number {
  * to read and append.
  */
 export function openStateFile(file: string, flags: 'read' | 'lock' | 'append' | 'extend', mode = 0o600): number {
+  const fd = openNoFollow(file, flags, mode);
+  checkOpened(file, fd, () => fs.fstatSync(fd));
+  return fd;
+}
+
+/** {@link openStateFile}, with the stat() its checks read (a caller that needs it makes no second fstat). */
+export function openStateFileStat(file: string, flags: 'read' | 'lock' | 'append' | 'extend', mode = 0o600): { fd: number; st: fs.BigIntStats } {
+  const fd = openNoFollow(file, flags, mode);
+  return { fd, st: checkOpened(file, fd, () => fs.fstatSync(fd, { bigint: true })) };
+}
+
+function openNoFollow(file: string, flags: 'read' | 'lock' | 'append' | 'extend', mode: number): number {
   const f = { read: O_RDONLY, lock: O_RDWR | O_CREAT, append: O_WRONLY | O_CREAT | O_APPEND, extend: O_RDWR | O_APPEND }[flags];
-  let fd: number;
   try {
-    fd = fs.openSync(file, f | O_NOFOLLOW, mode);
+    return fs.openSync(file, f | O_NOFOLLOW, mode);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ELOOP') throw new UnsafeStateDirError(file, 'is a symbolic link');
     throw e;
   }
-  const st = fs.fstatSync(fd);
+}
+
+/** The stat() of `fd`, opened at `file`: a regular file of the caller's that its group and others cannot write, or `fd` closed and an UnsafeStateDirError. */
+function checkOpened<S extends fs.Stats | fs.BigIntStats>(file: string, fd: number, stat: () => S): S {
+  let st: S;
+  try {
+    st = stat();
+  } catch (e) {
+    fs.closeSync(fd);
+    throw e;
+  }
+  const uid = callerUid();
+  const perms = Number(st.mode) & 0o7777;
   const reason = !st.isFile()
     ? 'is not a regular file'
-    : st.uid !== callerUid()
-      ? `is owned by uid ${st.uid}, not by the caller (uid ${callerUid()})`
-      : st.mode & 0o022
-        ? `is writable by ${st.mode & 0o002 ? 'others' : 'its group'} (mode ${(st.mode & 0o7777).toString(8)})`
+    : Number(st.uid) !== uid
+      ? `is owned by uid ${st.uid}, not by the caller (uid ${uid})`
+      : perms & 0o022
+        ? `is writable by ${perms & 0o002 ? 'others' : 'its group'} (mode ${perms.toString(8)})`
         : '';
   if (reason) {
     fs.closeSync(fd);
     throw new UnsafeStateDirError(file, reason);
   }
-  return fd;
+  return st;
 }
 
 /** A whole file of the state directory as text (see {@link openStateFile}); ENOENT as fs throws it. */

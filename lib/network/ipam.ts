@@ -43,6 +43,15 @@ interface IpamState {
   last: Record<string, string>;
 }
 
+/**
+ * The last lease file this process read or wrote, per file, with what it parsed to: a file read again under its
+ * lock with the very same text is not parsed and shape-checked again (an attach and a detach each read it). Keyed by
+ * the text, not by a stat() stamp: an inode reused at once (ext4) with times a jiffy coarse cannot tell two versions
+ * apart, and a stale lease would hand an address out twice. The state is handed to an update to change: the entry
+ * is replaced by what it writes, or dropped if it fails.
+ */
+const lastRead = new Map<string, { text: string; state: IpamState }>();
+
 /** What one owner holds. */
 export interface Lease {
   ipv4?: string;
@@ -119,12 +128,15 @@ export class Ipam {
 
   /** address -> owner, as persisted now. */
   async list(): Promise<Record<string, string>> {
-    return withFileLock(this.lock, () => ({ ...this.read().allocations }));
+    return withFileLock(this.lock, () => ({ ...this.read().allocations })); // a copy: the read state is kept
   }
 
   /** Removes the state files (the network is being deleted). */
   async destroy(): Promise<void> {
-    await withFileLock(this.lock, () => fs.rmSync(this.file, { force: true }));
+    await withFileLock(this.lock, () => {
+      lastRead.delete(this.file);
+      fs.rmSync(this.file, { force: true });
+    });
     fs.rmSync(this.lock, { force: true });
   }
 
@@ -139,20 +151,29 @@ export class Ipam {
   }
 
   private read(): IpamState {
+    let text: string;
     try {
-      const st = parseLeaseFile(this.file, readStateFile(this.file)); // checked; written by older versions too
-      return { version: 1, allocations: st.allocations, last: st.last ?? {} };
+      text = readStateFile(this.file);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { version: 1, allocations: {}, last: {} };
       throw e;
     }
+    const known = lastRead.get(this.file);
+    if (known?.text === text) return known.state;
+    const st = parseLeaseFile(this.file, text); // checked; written by older versions too
+    const state: IpamState = { version: 1, allocations: st.allocations, last: st.last ?? {} };
+    lastRead.set(this.file, { text, state });
+    return state;
   }
 
   private async update<T>(fn: (st: IpamState) => T): Promise<T> {
     return withFileLock(this.lock, () => {
       const st = this.read();
+      lastRead.delete(this.file); // fn changes it: kept again only as written
       const result = fn(st);
-      writeFileAtomic(this.file, JSON.stringify(st));
+      const text = JSON.stringify(st);
+      writeFileAtomic(this.file, text);
+      lastRead.set(this.file, { text, state: st });
       return result;
     });
   }

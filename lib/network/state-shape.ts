@@ -3,7 +3,8 @@
  * directory is input (state-dir.ts), and a file of the wrong shape read as
  * if it were right (a missing `networks` read as none, a `subnet` that is a
  * number) would have reconcile() forget or delete what it records. Each
- * check returns what is wrong (a path into the value and why), or undefined
+ * check (built of validate/shape.ts's, which the services' records use too)
+ * returns what is wrong (a path into the value and why), or undefined
  * when the value has the shape; the readers turn that into a
  * CorruptStateError naming the file. Fields later versions added are
  * optional, and checked when present; unknown fields are left alone (a
@@ -11,68 +12,25 @@
  * @module
  */
 import { CorruptStateError } from './errors';
+import {
+  arrayOf,
+  between,
+  bool,
+  exactly,
+  finite as num,
+  isRecord,
+  mapOf,
+  nonNegativeInt as int,
+  object,
+  oneOf,
+  problemAt,
+  str,
+  type ShapeCheck as Check,
+  type ShapeProblem,
+} from '../validate/shape';
 
-/** What is wrong with a value, as "<where> <why>", or undefined. */
-export type ShapeProblem = string | undefined;
-
-type Check = (v: unknown, at: string) => ShapeProblem;
-
-/** A plain object (not an array, not null). */
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-const str: Check = (v, at) => (typeof v === 'string' ? undefined : `${at} is not a string`);
-const bool: Check = (v, at) => (typeof v === 'boolean' ? undefined : `${at} is not a boolean`);
-const int: Check = (v, at) => (Number.isSafeInteger(v) && (v as number) >= 0 ? undefined : `${at} is not a non-negative integer`);
-const num: Check = (v, at) => (typeof v === 'number' && Number.isFinite(v) ? undefined : `${at} is not a finite number`);
-const port: Check = (v, at) => (Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 65535 ? undefined : `${at} is not a port number`);
-const strings: Check = (v, at) => (Array.isArray(v) ? v.reduce<ShapeProblem>((p, x, i) => p ?? str(x, `${at}[${i}]`), undefined) : `${at} is not an array`);
-const oneOf =
-  (...values: string[]): Check =>
-  (v, at) =>
-    values.includes(v as string) ? undefined : `${at} is not one of ${values.map((x) => JSON.stringify(x)).join(', ')}`;
-
-/** An object whose `required` fields pass their checks, and whose `optional` ones do when present. */
-function object(required: Record<string, Check>, optional: Record<string, Check> = {}): Check {
-  return (v, at) => {
-    if (!isRecord(v)) return `${at} is not an object`;
-    for (const [k, check] of Object.entries(required)) {
-      if (!(k in v)) return `${at}.${k} is missing`;
-      const p = check(v[k], `${at}.${k}`);
-      if (p) return p;
-    }
-    for (const [k, check] of Object.entries(optional)) {
-      // A field written as undefined is dropped by JSON; null is not a value any of them takes.
-      if (k in v) {
-        const p = check(v[k], `${at}.${k}`);
-        if (p) return p;
-      }
-    }
-    return undefined;
-  };
-}
-
-/** An array of values passing `check`. */
-const arrayOf =
-  (check: Check): Check =>
-  (v, at) =>
-    Array.isArray(v) ? v.reduce<ShapeProblem>((p, x, i) => p ?? check(x, `${at}[${i}]`), undefined) : `${at} is not an array`;
-
-/** An object of values passing `check`, each filed under the name `keyOf` gives it (when given). */
-function mapOf(check: Check, keyOf?: (v: Record<string, unknown>) => unknown, keyName = 'name'): Check {
-  return (v, at) => {
-    if (!isRecord(v)) return `${at} is not an object`;
-    for (const [k, x] of Object.entries(v)) {
-      const where = `${at}[${JSON.stringify(k)}]`;
-      const p = check(x, where);
-      if (p) return p;
-      if (keyOf && keyOf(x as Record<string, unknown>) !== k)
-        return `${where} is filed under another ${keyName} than its own (${JSON.stringify(keyOf(x as Record<string, unknown>))})`;
-    }
-    return undefined;
-  };
-}
+const port = between(0, 65535, 'a port number');
+const strings = arrayOf(str);
 
 const hostIdentity = object({ netnsDev: str, netnsIno: str, bootId: str }, { netnsSince: str });
 
@@ -94,20 +52,22 @@ const publication = object(
 );
 
 /** A network's attachments, each filed under its id and naming the network it is filed under. */
-const attachmentsOf: Check = (v, at) => mapOf(attachment, (a) => a.id, 'id')(v, at);
+const attachmentsOf = mapOf(attachment, (a) => a.id, 'id');
+
+const stateFile = object(
+  {
+    // Every version wrote all four: a state without its networks is not an empty one.
+    version: exactly(1),
+    networks: mapOf(network, (n) => n.name),
+    attachments: mapOf(attachmentsOf),
+    publications: mapOf(publication, (x) => x.key, 'key'),
+  },
+  { host: hostIdentity, journal: str },
+);
 
 /** The state file's content (`state.json`), as this and earlier versions wrote it. */
 export const checkStateFile: (v: unknown) => ShapeProblem = (v) => {
-  // Every version wrote all four: a state without its networks is not an empty one.
-  const p = object(
-    {
-      version: (x, at) => (x === 1 ? undefined : `${at} is ${JSON.stringify(x)}, not 1`),
-      networks: mapOf(network, (n) => n.name),
-      attachments: mapOf(attachmentsOf),
-      publications: mapOf(publication, (x) => x.key, 'key'),
-    },
-    { host: hostIdentity, journal: str },
-  )(v, 'state');
+  const p = problemAt('state', stateFile, v);
   if (p || !isRecord(v) || !isRecord(v.attachments)) return p;
   for (const [net, atts] of Object.entries(v.attachments as Record<string, Record<string, Record<string, unknown>>>)) {
     for (const [id, a] of Object.entries(atts)) {
@@ -119,20 +79,22 @@ export const checkStateFile: (v: unknown) => ShapeProblem = (v) => {
 };
 
 /** One line of `state.journal` in the current form. */
-const journalLine: Check = (v, at) => {
-  if (!isRecord(v)) return `${at} is not an object`;
+const publicationLine = object({ journal: str, key: str }, { publication });
+const attachmentLine = object({ journal: str, network: str, id: str }, { attachment });
+const journalLine: Check = (v) => {
+  if (!isRecord(v)) return ' is not an object';
   if (v.kind === 'publication') {
-    const p = object({ journal: str, key: str }, { publication })(v, at);
+    const p = publicationLine(v);
     if (p || v.publication === undefined) return p;
-    return (v.publication as Record<string, unknown>).key === v.key ? undefined : `${at}.publication is not the publication of key ${JSON.stringify(v.key)}`;
+    return (v.publication as Record<string, unknown>).key === v.key ? undefined : `.publication is not the publication of key ${JSON.stringify(v.key)}`;
   }
   if (v.kind === 'attachment') {
-    const p = object({ journal: str, network: str, id: str }, { attachment })(v, at);
+    const p = attachmentLine(v);
     if (p || v.attachment === undefined) return p;
     const a = v.attachment as Record<string, unknown>;
-    return a.network === v.network && a.id === v.id ? undefined : `${at}.attachment is not the attachment ${JSON.stringify(v.network)}/${JSON.stringify(v.id)}`;
+    return a.network === v.network && a.id === v.id ? undefined : `.attachment is not the attachment ${JSON.stringify(v.network)}/${JSON.stringify(v.id)}`;
   }
-  return `${at}.kind is not "publication" or "attachment"`;
+  return '.kind is not "publication" or "attachment"';
 };
 
 /** One line as nlkit 0.1 wrote it (`publications.journal`): `j`; a publication `k` (and `p`), or an attachment `n`, `a` (and `v`). */
@@ -140,8 +102,8 @@ const legacyJournalLine = object({ j: str }, { k: str, p: publication, n: str, a
 
 /** One line of the state's journal (`state.journal`, or an earlier version's `publications.journal`). */
 export function checkJournalLine(v: unknown, legacy: boolean): ShapeProblem {
-  if (!legacy) return journalLine(v, 'line');
-  const p = legacyJournalLine(v, 'line');
+  if (!legacy) return problemAt('line', journalLine, v);
+  const p = problemAt('line', legacyJournalLine, v);
   if (p) return p;
   const l = v as Record<string, unknown>;
   if (l.n !== undefined && l.a !== undefined) return undefined;
@@ -168,11 +130,14 @@ const intentRecord = object(
   },
 );
 
+const intentBegin = object({ id: str, record: intentRecord });
+const intentEnd = object({ id: str });
+
 /** One line of an intent journal (`intents/<pid>-<start>.log`): an operation's begin (with its record) or end. */
 export function checkIntentLine(v: unknown): ShapeProblem {
   if (!isRecord(v)) return 'line is not an object';
-  if (v.t === 'begin') return object({ id: str, record: intentRecord })(v, 'line');
-  if (v.t === 'end') return object({ id: str })(v, 'line');
+  if (v.t === 'begin') return problemAt('line', intentBegin, v);
+  if (v.t === 'end') return problemAt('line', intentEnd, v);
   // The marker a recovery writes after the remnant of a writer killed mid-line (see intents.ts).
   if (v.t === 'cut') return undefined;
   return 'line.t is not "begin" or "end"';
@@ -207,6 +172,9 @@ export function parseJournalLine(file: string, where: string, text: string, lega
   return raw;
 }
 
+const owners = mapOf(str);
+const leaseFile = object({ allocations: owners }, { version: exactly(1), last: owners });
+
 /** A network's lease file (`ipam/<network>.json`): who holds which address, and where round-robin continues. */
 export function parseLeaseFile(file: string, text: string): { allocations: Record<string, string>; last?: Record<string, string> } {
   let v: unknown;
@@ -215,13 +183,8 @@ export function parseLeaseFile(file: string, text: string): { allocations: Recor
   } catch (e) {
     throw new CorruptStateError(file, `is not JSON (${(e as Error).message})`);
   }
-  const owners: Check = (x, at) =>
-    isRecord(x) ? Object.entries(x).reduce<ShapeProblem>((p, [k, o]) => p ?? str(o, `${at}[${JSON.stringify(k)}]`), undefined) : `${at} is not an object`;
   // Read as no leases, a lease file of the wrong shape would hand the addresses it records to other sandboxes.
-  const problem = object({ allocations: owners }, { version: (x, at) => (x === 1 ? undefined : `${at} is ${JSON.stringify(x)}, not 1`), last: owners })(
-    v,
-    'leases',
-  );
+  const problem = problemAt('leases', leaseFile, v);
   if (problem) throw new CorruptStateError(file, problem);
   return v as { allocations: Record<string, string>; last?: Record<string, string> };
 }

@@ -20,7 +20,7 @@
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { openStateFile, readStateFile, withFileLock, writeFileAtomic } from './file-lock';
+import { openStateFileStat, readStateFile, withFileLock, writeFileAtomic } from './file-lock';
 import { identityMismatch, setAsideStaleState, type HostIdentity } from './host-identity';
 import { ownerTag } from './names';
 import { parseJournalLine, parseStateFile } from './state-shape';
@@ -369,9 +369,9 @@ export class StateStore {
 
   /** Applies the journal's complete lines from `from` on; stale lines (another journal id) are skipped. */
   private readJournal(c: Cache, from: number): void {
-    let fd: number;
+    let fd: number, st: fs.BigIntStats;
     try {
-      fd = openStateFile(this.journal, 'read');
+      ({ fd, st } = openStateFileStat(this.journal, 'read'));
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
         c.journalIno = undefined;
@@ -381,7 +381,6 @@ export class StateStore {
       throw e;
     }
     try {
-      const st = fs.fstatSync(fd, { bigint: true });
       const size = Number(st.size);
       const buf = Buffer.allocUnsafe(size - from);
       let got = 0;
@@ -417,9 +416,8 @@ export class StateStore {
     const line = (l: JournalLine) => (data += JSON.stringify(l) + '\n');
     for (const [key, publication] of edits.changes) line({ journal: c.journalId, kind: 'publication', key, publication });
     for (const e of edits.attachments.values()) line({ journal: c.journalId, kind: 'attachment', network: e.network, id: e.id, attachment: e.att });
-    const fd = openStateFile(this.journal, 'append');
+    const { fd, st } = openStateFileStat(this.journal, 'append');
     try {
-      const st = fs.fstatSync(fd, { bigint: true });
       // Only a writer that died mid-line leaves more than what was read (everything is written under the lock).
       if (c.journalIno !== undefined && (st.ino !== c.journalIno || Number(st.size) !== c.journalSize)) {
         if (st.ino !== c.journalIno) throw new Error(`${this.journal} changed while locked`);
@@ -475,7 +473,13 @@ function applyAttachment(s: HostState, network: string, id: string, att: Attachm
   else if (network in s.attachments) delete s.attachments[network][id];
 }
 
-/** What identifies one version of the state file: it is always replaced by a rename, never written in place. */
+/**
+ * What identifies one version of the state file, for the parsed and checked state kept in memory: nlkit
+ * replaces it by a rename (a new inode), never writes it in place. A writer in place that keeps its size and
+ * puts its mtime back still moves its ctime, which nobody can set (test/unit/state-read-once.test.ts). Not
+ * covered: on a file system that reuses a freed inode at once (ext4, xfs) with times a clock tick coarse
+ * (no multigrain timestamps), two rewrites by others within one tick that give the file back its inode and size.
+ */
 function stampOf(st: fs.BigIntStats | undefined): string {
   return st ? `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}` : 'none';
 }

@@ -1,7 +1,7 @@
 /**
  * The shape of a service's record file (`<stateDir>/services/records/<name>.json`),
  * checked when it is read, as the networks' state files are
- * (network/state-shape.ts): a record is all a service's endpoints, ports
+ * (network/state-shape.ts, with the same checks: validate/shape.ts): a record is all a service's endpoints, ports
  * and NodePorts, and what check(), reconcile() and apply() compare the
  * table with. A file of the wrong shape read as if it were right (no
  * `ports` read as none, `endpoints` a string) would have them delete the
@@ -16,23 +16,9 @@
  * @module
  */
 import { CorruptStateError } from '../network/errors';
-import type { ShapeProblem } from '../network/state-shape';
 import { formatIp, parseIp } from '../validate/ip';
+import { arrayOf, between, bool, field, isRecord, oneOf, problemAt, type ShapeCheck, type ShapeProblem } from '../validate/shape';
 import { SERVICE_NAME, canonicalRecord, type ServiceRecord } from './spec';
-
-/** As validateServiceName (spec.ts) accepts. */
-
-/**
- * What is wrong with a value, as what follows its path ("[2].ip is not a string", " is empty"), or undefined.
- * The path is written only when something is wrong: apply() and check() read every record (10,000s of them),
- * and building each element's path was most of what checking one cost after JSON.parse.
- */
-type Rel = (v: unknown) => string | undefined;
-
-const between =
-  (lo: number, hi: number, what: string): Rel =>
-  (v) =>
-    Number.isInteger(v) && (v as number) >= lo && (v as number) <= hi ? undefined : ` is not ${what}`;
 
 const svcPort = between(1, 65535, 'a port 1-65535');
 const weight = between(0, 10000, 'a weight 0-10000');
@@ -46,7 +32,7 @@ const canonicalV6 = new Set<string>();
 const MAX_CANONICAL_V6 = 65536;
 
 /** An address as nlkit records it: IPv4 or IPv6, in canonical form (what the table's elements are compared as). */
-const address: Rel = (v) => {
+const address: ShapeCheck = (v) => {
   if (typeof v !== 'string') return ' is not a string';
   if (CANONICAL_V4.test(v) || canonicalV6.has(v)) return undefined;
   let canonical: string;
@@ -61,26 +47,16 @@ const address: Rel = (v) => {
   return undefined;
 };
 
-/** A plain object (not an array, not null). */
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const protocol = oneOf('tcp', 'udp', 'sctp');
 
-/** Field `k` of `o`, checked: its problem with the field's name in front. */
-function field(o: Record<string, unknown>, k: string, check: Rel, optional = false): string | undefined {
-  if (!(k in o)) return optional ? undefined : `.${k} is missing`;
-  const p = check(o[k]);
-  return p === undefined ? undefined : `.${k}${p}`;
-}
-
-const bool: Rel = (v) => (typeof v === 'boolean' ? undefined : ' is not a boolean');
-const protocol: Rel = (v) => (v === 'tcp' || v === 'udp' || v === 'sctp' ? undefined : ' is not one of "tcp", "udp", "sctp"');
-
-const portRecord: Rel = (p) =>
-  !isObject(p)
+// Written out field by field (see `field`): apply() and check() read every record.
+const portRecord: ShapeCheck = (p) =>
+  !isRecord(p)
     ? ' is not an object'
     : (field(p, 'protocol', protocol) ?? field(p, 'port', svcPort) ?? field(p, 'targetPort', svcPort) ?? field(p, 'nodePort', svcPort, true));
 
-const endpointRecord: Rel = (e) =>
-  !isObject(e)
+const endpointRecord: ShapeCheck = (e) =>
+  !isRecord(e)
     ? ' is not an object'
     : (field(e, 'ip', address) ??
       field(e, 'weight', weight) ??
@@ -89,41 +65,26 @@ const endpointRecord: Rel = (e) =>
       field(e, 'terminating', bool) ??
       field(e, 'port', svcPort, true));
 
-/** An array of values passing `check`; `empty` says why an empty one is wrong (when it is). */
-const list =
-  (check: Rel, empty?: string): Rel =>
-  (v) => {
-    if (!Array.isArray(v)) return ' is not an array';
-    if (v.length === 0 && empty) return ` is empty (${empty})`;
-    for (let i = 0; i < v.length; i++) {
-      const p = check(v[i]);
-      if (p !== undefined) return `[${i}]${p}`;
-    }
-    return undefined;
-  };
+/** As validateServiceName (spec.ts) accepts. */
+const serviceName: ShapeCheck = (v) => (typeof v === 'string' && SERVICE_NAME.test(v) ? undefined : ` is not a service name (${JSON.stringify(v)})`);
+const vips = arrayOf(address, 'a service has at least one virtual IP');
+const addresses = arrayOf(address);
+const ports = arrayOf(portRecord, 'a service has at least one port');
+const endpoints = arrayOf(endpointRecord);
 
-const name: Rel = (v) => (typeof v === 'string' && SERVICE_NAME.test(v) ? undefined : ` is not a service name (${JSON.stringify(v)})`);
-const vips = list(address, 'a service has at least one virtual IP');
-const addresses = list(address);
-const ports = list(portRecord, 'a service has at least one port');
-const endpoints = list(endpointRecord);
-
-/** A record's shape, written out (the combinators of network/state-shape.ts build every element's path). */
-function serviceRecord(v: unknown): ShapeProblem {
-  if (!isObject(v)) return 'record is not an object';
-  const p =
-    field(v, 'name', name) ??
-    field(v, 'vips', vips) ??
-    field(v, 'externalIps', addresses) ??
-    field(v, 'ports', ports) ??
-    field(v, 'endpoints', endpoints) ??
-    field(v, 'affinitySeconds', seconds, true);
-  return p === undefined ? undefined : `record${p}`;
-}
+const serviceRecord: ShapeCheck = (v) =>
+  !isRecord(v)
+    ? ' is not an object'
+    : (field(v, 'name', serviceName) ??
+      field(v, 'vips', vips) ??
+      field(v, 'externalIps', addresses) ??
+      field(v, 'ports', ports) ??
+      field(v, 'endpoints', endpoints) ??
+      field(v, 'affinitySeconds', seconds, true));
 
 /** What is wrong with the content of service `name`'s record file, or undefined when it is a record of that service. */
 export function checkServiceRecord(v: unknown, name: string): ShapeProblem {
-  const p = serviceRecord(v);
+  const p = problemAt('record', serviceRecord, v);
   if (p) return p;
   const own = (v as Record<string, unknown>).name;
   return own === name ? undefined : `record is filed under another name than its own (${JSON.stringify(own)})`;

@@ -101,6 +101,23 @@ function hostInt32(v: Scalar, len: number, field: string): Buffer {
   return hostU32(Number(uint(v, field, 0xffffffffn)));
 }
 
+/** The largest interface index: the kernel's ifindex is an int (nft refuses larger numbers too). */
+const MAX_IFINDEX = 0x7fffffff;
+
+/**
+ * An interface index in a set or map: 0 to 2^31 - 1 (0, which nft writes
+ * too, matches no packet). Above that no link has it: 2^31 to 2^32 - 1 used
+ * to be written as an element nothing matches.
+ */
+function ifaceIndex(v: Scalar, len: number, field: string): Buffer {
+  const r = raw(v, len, field);
+  if (r) return r;
+  const n = uint(v, field, 0xffffffffn);
+  if (n > BigInt(MAX_IFINDEX))
+    throw new ValidationError(field, typeof v === 'bigint' ? String(v) : v, `must be an interface index: an integer from 0 to ${MAX_IFINDEX}`);
+  return hostU32(Number(n));
+}
+
 const fixedInt = (name: string, id: number, size: number): DataType => ({
   name,
   id,
@@ -176,7 +193,7 @@ const TYPES: DataType[] = [
   namedByte('icmp_type', 14, ICMP_TYPES),
   namedByte('icmpv6_type', 29, ICMPV6_TYPES),
   hostInt('mark', 19),
-  hostInt('iface_index', 20),
+  { ...hostInt('iface_index', 20), parse: ifaceIndex },
   hostInt('ct_state', 26),
   hostInt('ct_status', 28),
   hostInt('fib_addrtype', 38),

@@ -182,9 +182,10 @@ function finish(shape: SetShape, r: RawElement, base: Pick<SetElement, 'key' | '
   if (r.comment !== undefined) e.comment = r.comment;
   if (r.expressions.length === 0) return e;
   const exprs = [...r.expressions];
-  const ci = exprs.findIndex((x) => x.type === 'counter');
-  if (ci >= 0) {
-    const c = exprs.splice(ci, 1)[0] as { packets?: bigint; bytes?: bigint };
+  // Only a first counter (a set defined with `counter`, as set.ts reads it): it is written back first,
+  // and the kernel takes an element's expressions only in the set's order.
+  if (exprs[0].type === 'counter' && exprs[0].unknownAttributes === undefined) {
+    const c = exprs.shift() as { packets?: bigint; bytes?: bigint };
     e.counter = { packets: c.packets ?? 0n, bytes: c.bytes ?? 0n };
   }
   if (exprs.length) e.expressions = exprs;

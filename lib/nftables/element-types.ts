@@ -32,7 +32,11 @@ export interface SetElement {
   expires?: number;
   /** Shown by `nft list` as `comment "..."`. */
   comment?: string;
-  /** Counter state (sets defined with `counter: true`; listed only: accepted when passed back in, and not written). */
+  /**
+   * The element's counter (sets defined with `counter: true`): as listed, and
+   * written as given (nft's `192.0.2.1 counter packets 5 bytes 300`), so a
+   * listed element written back keeps its counts. Each is 0 to 2^64 - 1.
+   */
   counter?: {
     /** Packets counted. */
     packets: bigint;

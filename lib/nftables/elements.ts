@@ -11,16 +11,16 @@ import { ValidationError } from '../netlink/errors';
 import type { NetlinkWriter } from '../netlink/writer';
 import { parseCidr } from '../validate/ip';
 import { validateNftName, validateNftText } from '../validate/names';
-import { isObject } from '../validate/options';
+import { isObject, keysOf, rejectUnknownKeys } from '../validate/options';
 import * as C from './constants';
 import { validateVerdict, writeValue, writeVerdict } from './data';
 import { alignedLength, type DataType, type Scalar } from './datatypes';
 import type { ElementValue, SetElement } from './element-types';
 import { fieldValue, writeExactValue } from './element-value-write';
-import { writeExpressionBody, writeExpressionList } from './expressions/registry';
+import { writeExpressionBody, writeExpressionList, type Expression } from './expressions/registry';
 import { beginNft, familyNumber, type NftFamily } from './message';
 import { parsedField } from './parsed-fields';
-import { validateTimeout } from './ranges';
+import { validateCounterValue, validateTimeout } from './ranges';
 import type { SetShape } from './set';
 import { UDATA_SET_ELEM_COMMENT, commentValue, joinComment } from './userdata';
 
@@ -221,7 +221,8 @@ function writeElementData(w: NetlinkWriter, shape: SetShape, e: SetElement): voi
   if (e.timeout !== undefined) w.be64(C.NFTA_SET_ELEM_TIMEOUT, BigInt(validateTimeout(e.timeout, 'element timeout')));
   const ud = joinComment(e.comment, undefined, UDATA_SET_ELEM_COMMENT);
   if (ud) w.attr(C.NFTA_SET_ELEM_USERDATA, ud);
-  const exprs = e.expressions;
+  // The counter first, as listed (element-decode.ts), with its values: nft's `counter packets 5 bytes 300`.
+  const exprs = e.counter === undefined ? e.expressions : [{ type: 'counter', ...e.counter } as Expression, ...(e.expressions ?? [])];
   if (exprs?.length === 1) {
     const x = w.nest(C.NFTA_SET_ELEM_EXPR);
     writeExpressionBody(w, exprs[0]);
@@ -252,11 +253,22 @@ export function validateElementNames(target: Pick<ElementTarget, 'table' | 'set'
   for (const e of elements) {
     if (!isObject(e)) throw new ValidationError('element', e, 'must be an object with a key');
     if (e.comment !== undefined) commentValue(e.comment, 'element comment');
+    if (e.counter !== undefined) validateElementCounter(e.counter);
     if (e.timeout !== undefined) validateTimeout(e.timeout, 'element timeout');
     if (e.object !== undefined) validateNftName(e.object, 'element object');
     if (e.verdict !== undefined) validateVerdict(e.verdict);
   }
 }
+
+/** An element's counter: `{ packets, bytes }`, each 0 to 2^64 - 1 (a listed element's, or starting values). */
+function validateElementCounter(c: unknown): void {
+  if (!isObject(c) || Array.isArray(c)) throw new ValidationError('element counter', c, 'must be { packets, bytes }');
+  rejectUnknownKeys(c, COUNTER_KEYS, 'element counter');
+  validateCounterValue((c as { packets?: unknown }).packets, 'element counter packets');
+  validateCounterValue((c as { bytes?: unknown }).bytes, 'element counter bytes');
+}
+
+const COUNTER_KEYS = keysOf<NonNullable<SetElement['counter']>>()(['packets', 'bytes']);
 
 /**
  * Writes NEWSETELEM or DELSETELEM messages (as many as needed) for the

@@ -114,6 +114,7 @@ export type {
   CtTimeoutObject,
   LimitObject,
   NftObject,
+  ObjectHandleRef,
   ObjectRef,
   OpaqueObject,
   QuotaObject,
@@ -125,7 +126,7 @@ export type { SecmarkFields } from './object-secmark';
 export type { SynproxyFields } from './object-synproxy';
 export type { ObjectType } from './object-types';
 export type { Rule, RuleRef } from './rule';
-export type { NftSet, SetDataType, SetFlag, SetRef } from './set';
+export type { NftSet, SetDataType, SetFlag, SetHandleRef, SetRef } from './set';
 export type { Table, TableFlag, TableRef } from './table';
 export { Transaction } from './transaction';
 export type { AddOptions, CommandAnchor, CommandResult, CommitOptions, CommitResult, EchoMode, RuleAnchor, RuleInput } from './transaction';

@@ -28,7 +28,7 @@ import { secmarkObjectCodec, type SecmarkFields } from './object-secmark';
 import { synproxyObjectCodec, type SynproxyFields } from './object-synproxy';
 import { beginNft, familyName, familyNumber, messageAttributes, messageFamily, type NftFamily } from './message';
 import { OBJECT_TYPES, type ObjectType } from './object-types';
-import { validateCounterValue } from './ranges';
+import { validateCounterValue, validateHandle } from './ranges';
 import { UDATA_COMMENT, joinComment, splitComment } from './userdata';
 
 /** Fields every named object has. */
@@ -136,6 +136,24 @@ export interface ObjectRef {
   type: ObjectType | number;
 }
 
+/**
+ * Identifies a named object by its kernel handle (`deleteObject`); the type
+ * is needed as well (the kernel looks handles up per type). With a `name`
+ * too (a listed object), the handle decides.
+ */
+export interface ObjectHandleRef {
+  /** Family of its table. */
+  family: NftFamily;
+  /** Name of its table. */
+  table: string;
+  /** Object type (name or number). */
+  type: ObjectType | number;
+  /** Kernel-assigned handle (as listed: `nft -a list counters`). */
+  handle: number;
+  /** Object name (not written: the handle decides). */
+  name?: string;
+}
+
 const nested: NestedExpressions = { writeBody: writeExpressionBody, readBody: readExpressionBody };
 
 /** Writes NFT_MSG_NEWOBJ. */
@@ -185,11 +203,13 @@ export function writeNewObject(w: NetlinkWriter, o: NftObject, flags: number): v
   w.end();
 }
 
-/** Writes NFT_MSG_DELOBJ. */
-export function writeDeleteObject(w: NetlinkWriter, o: ObjectRef, msg: number = C.NFT_MSG_DELOBJ): void {
+/** Writes NFT_MSG_DELOBJ (or DESTROYOBJ), by name or handle (the handle decides when both are given). */
+export function writeDeleteObject(w: NetlinkWriter, o: ObjectRef | ObjectHandleRef, msg: number = C.NFT_MSG_DELOBJ): void {
   beginNft(w, msg, 0, familyNumber(o.family));
   w.string(C.NFTA_OBJ_TABLE, validateNftName(o.table, 'table name'));
-  w.string(C.NFTA_OBJ_NAME, validateNftName(o.name, 'object name'));
+  const handle = 'handle' in o ? o.handle : undefined;
+  if (handle !== undefined) w.be64(C.NFTA_OBJ_HANDLE, BigInt(validateHandle(handle, 'object handle')));
+  else w.string(C.NFTA_OBJ_NAME, validateNftName(o.name, 'object name'));
   w.be32(C.NFTA_OBJ_TYPE, OBJECT_TYPES.number(o.type, 'object type'));
   w.end();
 }
@@ -236,6 +256,6 @@ export function decodeObject(m: NetlinkMessage): NftObject {
   }
 }
 
-export function describeObject(o: { family: NftFamily; table: string; name: string; type: ObjectType | number }): string {
-  return `${o.type} ${o.family} ${o.table} ${o.name}`;
+export function describeObject(o: { family: NftFamily; table: string; name?: string; handle?: number; type: ObjectType | number }): string {
+  return `${o.type} ${o.family} ${o.table} ${o.name ?? `#${o.handle}`}`;
 }

@@ -107,6 +107,21 @@ export interface SetRef {
   name: string;
 }
 
+/**
+ * Identifies a set or map by its kernel handle (`deleteSet`); with a `name`
+ * too (a listed set), the handle decides.
+ */
+export interface SetHandleRef {
+  /** Family of its table. */
+  family: NftFamily;
+  /** Name of its table. */
+  table: string;
+  /** Kernel-assigned handle (as listed: `nft -a list sets`). */
+  handle: number;
+  /** Set name (not written: the handle decides). */
+  name?: string;
+}
+
 /** What encoding elements needs to know about a set. */
 export interface SetShape {
   /** One entry per key field; undefined for a type nlkit cannot parse (raw bytes only). */
@@ -319,11 +334,13 @@ function withoutDefaultHints(s: NftSet, ud: Buffer): Buffer | undefined {
   return rest.length === tlvs.length ? ud : rest.length ? buildUdata(rest) : undefined;
 }
 
-/** Writes NFT_MSG_DELSET. */
-export function writeDeleteSet(w: NetlinkWriter, s: SetRef, msg: number = C.NFT_MSG_DELSET): void {
+/** Writes NFT_MSG_DELSET (or DESTROYSET), by name or handle (the handle decides when both are given). */
+export function writeDeleteSet(w: NetlinkWriter, s: SetRef | SetHandleRef, msg: number = C.NFT_MSG_DELSET): void {
   beginNft(w, msg, 0, familyNumber(s.family));
   w.string(C.NFTA_SET_TABLE, validateNftName(s.table, 'table name'));
-  w.string(C.NFTA_SET_NAME, validateNftName(s.name, 'set name'));
+  const handle = 'handle' in s ? s.handle : undefined;
+  if (handle !== undefined) w.be64(C.NFTA_SET_HANDLE, BigInt(validateHandle(handle, 'set handle')));
+  else w.string(C.NFTA_SET_NAME, validateNftName(s.name, 'set name'));
   w.end();
 }
 
@@ -403,6 +420,6 @@ export function decodeFieldLengths(m: NetlinkMessage): number[] | undefined {
   return new Attributes(concat).all(C.NFTA_LIST_ELEM).map((b) => new Attributes(b).be32(C.NFTA_SET_FIELD_LEN) ?? 0);
 }
 
-export function describeSet(s: SetRef): string {
-  return `${s.family} ${s.table} ${s.name}`;
+export function describeSet(s: SetRef | SetHandleRef): string {
+  return `${s.family} ${s.table} ${s.name ?? `#${'handle' in s ? s.handle : ''}`}`;
 }

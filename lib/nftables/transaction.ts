@@ -38,7 +38,7 @@ import { GenerationMismatchError, NftCommandError } from './errors';
 import { NFT_MSG_DESTROYFLOWTABLE, describeFlowtable, writeDeleteFlowtable, writeNewFlowtable, type Flowtable, type FlowtableRef } from './flowtable';
 import { getSetMessage, nftChainOps, nftListOps, setKey, shapeOfMessage } from './list';
 import { familyNumber, type NftFamily } from './message';
-import { describeObject, writeDeleteObject, writeNewObject, type NftObject, type ObjectRef } from './object';
+import { describeObject, writeDeleteObject, writeNewObject, type NftObject, type ObjectHandleRef, type ObjectRef } from './object';
 import { BatchBuffer } from './batch-buffer';
 import { definitionShape } from './set-shape-cache';
 import { checkExpressionKeys } from './expressions/expression-keys';
@@ -53,7 +53,7 @@ import {
   type TemplatedRule,
 } from './rule-templates';
 import { resolveDevices, withDeviceIndexes, type DeviceResolver, type NamedDevice } from './rule-devices';
-import { describeSet, shapeOf, validateSetNumbers, writeDeleteSet, writeNewSet, type NftSet, type SetRef, type SetShape } from './set';
+import { describeSet, shapeOf, validateSetNumbers, writeDeleteSet, writeNewSet, type NftSet, type SetHandleRef, type SetRef, type SetShape } from './set';
 import { describeTable, writeDeleteTable, writeNewTable, type Table, type TableRef } from './table';
 import { validateHandle } from './ranges';
 import {
@@ -414,12 +414,14 @@ export class Transaction {
   }
 
   /**
-   * Deletes a set or map (`missingOk`: if it is there).
+   * Deletes a set or map, by name or by handle (`missingOk`: if it is there).
+   * Given both (a listed set), the handle decides, as for chains.
    * @example
    * tx.deleteSet({ family: 'inet', table: 'filter', name: 'allowed' });
+   * tx.deleteSet({ family: 'inet', table: 'filter', handle: 4 });
    * tx.deleteSet({ family: 'inet', table: 'filter', name: 'old' }, { missingOk: true });
    */
-  deleteSet(s: SetRef, opts: DeleteOptions = {}): number {
+  deleteSet(s: SetRef | SetHandleRef, opts: DeleteOptions = {}): number {
     const { msg, verb } = deleteCommand(opts, C.NFT_MSG_DELSET, C.NFT_MSG_DESTROYSET);
     checkRef(s, SET_KEYS, 'set');
     return this.pushEncoded(`${verb} set ${describeSet(s)}`, undefined, (w) => (writeDeleteSet(w, s, msg), 0));
@@ -476,14 +478,16 @@ export class Transaction {
   }
 
   /**
-   * Deletes a named object (`missingOk`: if it is there).
+   * Deletes a named object, by name or by handle, with its type either way
+   * (`missingOk`: if it is there). Given both (a listed object), the handle decides.
    * @example
    * tx.deleteObject({ family: 'inet', table: 'filter', name: 'http', type: 'counter' });
+   * tx.deleteObject({ family: 'inet', table: 'filter', handle: 3, type: 'counter' });
    * tx.deleteObject({ family: 'inet', table: 'filter', name: 'old', type: 'quota' }, { missingOk: true });
    */
-  deleteObject(o: ObjectRef, opts: DeleteOptions = {}): number {
+  deleteObject(o: ObjectRef | ObjectHandleRef, opts: DeleteOptions = {}): number {
     const { msg, verb } = deleteCommand(opts, C.NFT_MSG_DELOBJ, C.NFT_MSG_DESTROYOBJ);
-    if (!isObject(o) || Array.isArray(o)) throw new ValidationError('object', o, 'must be an object with family, table, name and type');
+    if (!isObject(o) || Array.isArray(o)) throw new ValidationError('object', o, 'must be an object with family, table, type, and name or handle');
     rejectUnknownObjectKeys(o as NftObject);
     checkFamily(o.family);
     return this.pushEncoded(`${verb} ${describeObject(o)}`, undefined, (w) => (writeDeleteObject(w, o, msg), 0));

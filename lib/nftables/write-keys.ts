@@ -86,7 +86,7 @@ export const SET_KEYS = keysOf<NftSet & SetRef & { elements?: SetElement[] }>()(
   'elements',
 ]);
 
-/** Elements; read-only: expires, counter. */
+/** Elements; read-only: expires (a counter is written with its values). */
 export const ELEMENT_KEYS = keysOf<SetElement>()([
   'key',
   'keyEnd',

@@ -161,6 +161,19 @@ describe('nftables set elements', () => {
     expect(assembleElements(shape, raw)).toEqual([{ key: ['10.0.0.1', 80], value: ['10.0.0.2', 8080], comment: 'web', timeout: 1000 }]);
   });
 
+  it('lists an element counter that comes first as `counter`, written back in its place; a later one stays among the expressions', () => {
+    const shape = shapeOf({ keyType: 'ipv4_addr' });
+    const quota: Expression = { type: 'quota', bytes: 1000n, consumed: 30n };
+    const elements = [
+      { key: '10.0.0.1', counter: { packets: 4n, bytes: 30n }, expressions: [quota] },
+      { key: '10.0.0.2', expressions: [quota, { type: 'counter', packets: 1n, bytes: 2n } as Expression] },
+    ];
+    const w = new NetlinkWriter();
+    writeElements(w, C.NFT_MSG_NEWSETELEM, 0, { family: 'inet', table: 't', set: 's' }, shape, elements);
+    const listed = assembleElements(shape, decodeElementMessage(parseMessages(w.finish())[0]).elements);
+    expect(listed).toEqual(elements);
+  });
+
   it('splits long element lists into several messages', () => {
     const big: NftSet = { family: 'inet', table: 't', name: 'big', keyType: 'ipv6_addr' };
     const elements = Array.from({ length: 5000 }, (_, i) => ({ key: `fd00::${i.toString(16)}` }));

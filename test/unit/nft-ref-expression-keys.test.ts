@@ -70,7 +70,37 @@ describe('nftables transaction: references to delete, flush and rename', () => {
     refused(() => tx.flushChain({ ...T, handle: 3 } as never), 'chain name');
     refused(() => tx.flushTable({ family: 'inet' } as never), 'table name');
     refused(() => tx.flushSet({ ...T, name: 5 } as never), 'set name');
+    refused(() => tx.deleteSet({ ...T, handle: 0 }), 'set handle', 'kernel handle');
+    refused(() => tx.deleteSet({ ...T, name: 's', handle: '9' } as never), 'set handle');
+    refused(() => tx.deleteSet({ ...T } as never), 'set name');
+    refused(() => tx.deleteObject({ ...T, type: 'counter', handle: 2 ** 53 }), 'object handle', 'kernel handle');
+    refused(() => tx.deleteObject({ ...T, type: 'counter', handle: -1 }, { missingOk: true }), 'object handle');
+    refused(() => tx.deleteObject({ ...T, type: 'counter' } as never), 'object name');
+    refused(() => tx.deleteObject({ ...T, handle: 3 } as never), 'object type');
     expect(tx.size).toBe(0);
+  });
+
+  it('deletes a set or an object by handle: the handle is written (NFTA_SET_HANDLE, NFTA_OBJ_HANDLE), not the name', () => {
+    const attrs = (tx: Transaction) => {
+      const msgs = parseMessages(tx.encode({ echo: 'none' }));
+      const m = msgs[1];
+      return { type: m.type & 0xff, attrs: new Attributes(m.payload.subarray(4)) };
+    };
+    const set = new Transaction();
+    set.deleteSet({ ...T, handle: 9 }, { missingOk: true });
+    const s = attrs(set);
+    expect(s.type).toBe(C.NFT_MSG_DESTROYSET);
+    expect(s.attrs.be64(C.NFTA_SET_HANDLE)).toBe(9n);
+    expect(s.attrs.string(C.NFTA_SET_NAME)).toBeUndefined();
+    expect(set.describe()).toEqual(['destroy set inet t #9']);
+    const obj = new Transaction();
+    obj.deleteObject({ ...T, type: 'counter', name: 'hits', handle: 3 });
+    const o = attrs(obj);
+    expect(o.type).toBe(C.NFT_MSG_DELOBJ);
+    expect(o.attrs.be64(C.NFTA_OBJ_HANDLE)).toBe(3n);
+    expect(o.attrs.string(C.NFTA_OBJ_NAME)).toBeUndefined();
+    expect(o.attrs.be32(C.NFTA_OBJ_TYPE)).toBe(1);
+    expect(obj.describe()).toEqual(['delete counter inet t hits']);
   });
 
   it('takes a listed object as its own reference, and writes only the reference', () => {
@@ -91,9 +121,9 @@ describe('nftables transaction: references to delete, flush and rename', () => {
     bare.deleteChain({ ...T, name: 'c', handle: 4 });
     bare.flushChain({ ...T, name: 'c' });
     bare.deleteRule({ ...T, chain: 'c', handle: 7 });
-    bare.deleteSet({ ...T, name: 's' });
+    bare.deleteSet({ ...T, handle: 9 });
     bare.flushSet({ ...T, name: 's' });
-    bare.deleteObject({ ...T, name: 'q', type: 'quota' });
+    bare.deleteObject({ ...T, type: 'quota', handle: 5 });
     bare.deleteFlowtable({ ...T, name: 'f', handle: 6 });
     expect(hex(full)).toBe(hex(bare));
   });

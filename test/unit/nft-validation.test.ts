@@ -253,3 +253,43 @@ describe('nftables validation', () => {
     expect(rule().udp({ dport: 53 }).dnat({ to: '10.0.0.2', port: 5353 }).toExpressions('ip').at(-1)).toMatchObject({ type: 'nat', regProtoMin: 2 });
   });
 });
+
+describe('nftables: iface_index set elements', () => {
+  const S = { family: 'inet', table: 't', name: 's' } as const;
+  const sets = [
+    { ...S, keyType: 'iface_index' },
+    { ...S, keyType: 'iface_index', flags: ['interval'] },
+    { ...S, keyType: ['iface_index', 'ipv4_addr'] },
+  ] as const;
+
+  it('refuses an index a link cannot have (2^31 and above: ifindex is an int; nft refuses them too), as keys, ranges and map values', () => {
+    for (const bad of [2 ** 31, 0xffffffff, '2147483648', '0xffffffff', 2n ** 31n]) {
+      const tx = new Transaction();
+      refused(() => tx.addSet({ ...sets[0] }, [{ key: bad }]), 'element key');
+      refused(() => tx.addSet({ ...sets[1] }, [{ key: `1-${String(bad)}` }]), 'element key');
+      refused(() => tx.addSet({ ...sets[2], keyType: ['iface_index', 'ipv4_addr'] }, [{ key: [bad, '10.0.0.1'] }]), 'element key');
+      refused(() => tx.addSet({ ...S, keyType: 'ipv4_addr', dataType: 'iface_index' }, [{ key: '10.0.0.1', value: bad }]), 'element value');
+      expect(tx.size).toBe(0);
+    }
+    const tx = new Transaction();
+    let caught: unknown;
+    try {
+      tx.addSet({ ...sets[0] }, [{ key: 2 ** 31 }]);
+    } catch (e) {
+      caught = e;
+    }
+    expect((caught as ValidationError).message).toContain('an interface index: an integer from 0 to 2147483647');
+  });
+
+  it('takes 0 to 2^31 - 1 (0, as nft writes it, matches no packet), decimal or hex text, and 4 raw bytes', () => {
+    const tx = new Transaction();
+    tx.addSet({ ...sets[0] }, [{ key: 0 }, { key: 1 }, { key: 2 ** 31 - 1 }, { key: '7' }, { key: '0x7ffffffe' }, { key: Buffer.alloc(4, 0xff) }]);
+    tx.addSet({ ...sets[1] }, [{ key: '1-2147483647' }]);
+    tx.addSet({ ...sets[2] }, [{ key: [5, '10.0.0.1'] }]);
+    expect(tx.size).toBe(3);
+  });
+
+  it('refuses what was refused before: negative, above 2^32 - 1, fractional, a name', () => {
+    for (const bad of [-1, 2 ** 32, 1.5, -1n, 'eth0']) refused(() => new Transaction().addSet({ ...sets[0] }, [{ key: bad }]), 'element key');
+  });
+});

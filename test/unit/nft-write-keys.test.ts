@@ -63,7 +63,7 @@ describe('nftables transaction: unknown keys', () => {
     await expect(tx.commit({ expectGen: 3 } as never)).rejects.toThrow(/commit options "expectGen": unknown option/);
   });
 
-  it('accepts what a listing returns (read-only keys) and writes nothing of those keys', () => {
+  it('accepts what a listing returns (read-only keys) and writes nothing of those keys; an element counter is written with its values', () => {
     const element: SetElement = { key: '10.0.0.1', timeout: 60_000, expires: 59_000, counter: { packets: 3n, bytes: 180n } };
     const objects: NftObject[] = [
       { ...T, name: 'n', type: 'counter', packets: 1n, bytes: 2n, handle: 7, use: 2 },
@@ -80,7 +80,8 @@ describe('nftables transaction: unknown keys', () => {
     const written = new Transaction();
     written.addTable({ family: 'inet', name: 't' });
     written.addChain({ ...T, name: 'c', type: 'filter', hook: 'input', priority: 0, policy: 'drop' });
-    written.addSet({ ...SET, counter: true }, [{ key: '10.0.0.1', timeout: 60_000 }]);
+    // The counter with its values (it was dropped: the kernel gave the element a new one at 0).
+    written.addSet({ ...SET, counter: true }, [{ key: '10.0.0.1', timeout: 60_000, expressions: [{ type: 'counter', packets: 3n, bytes: 180n }] }]);
     written.addRule({ ...T, chain: 'c', expressions: rule().accept().toExpressions('inet') });
     written.addObject({ ...T, name: 'n', type: 'counter', packets: 1n, bytes: 2n });
     written.addObject({ ...T, name: 'q', type: 'quota', bytes: 100n, consumed: 100n });
@@ -144,6 +145,33 @@ describe('nftables transaction: ranges', () => {
     expect(tx.size).toBe(0);
     tx.addObject({ ...T, name: 'n', type: 'counter', packets: 2n ** 64n - 1n, bytes: 0n });
     expect(tx.size).toBe(1);
+  });
+
+  it('refuses an element counter that is not { packets, bytes } of 0 to 2^64 - 1, and queues nothing', () => {
+    const tx = new Transaction();
+    const S = { ...T, name: 's' };
+    const bad: Array<[unknown, ...string[]]> = [
+      [{ packets: -1n, bytes: 0n }, 'element counter packets', '"-1"'],
+      [{ packets: 0n, bytes: 2n ** 64n }, 'element counter bytes'],
+      [{ packets: 1n }, 'element counter bytes'],
+      [{ packets: 1n, bytes: 2n, pakets: 3n }, 'element counter', '"pakets"'],
+      [5n, 'element counter', 'must be { packets, bytes }'],
+      [[1n, 2n], 'element counter', 'must be { packets, bytes }'],
+    ];
+    for (const [counter, ...parts] of bad) {
+      refused(() => tx.addElements(S, [{ key: '10.0.0.1', counter } as never]), ...parts);
+      refused(() => tx.addSet({ ...SET, counter: true }, [{ key: '10.0.0.1', counter } as never]), ...parts);
+    }
+    expect(tx.size).toBe(0);
+  });
+
+  it('writes an element counter first, before the element’s other expressions (the kernel takes them in the set’s order)', () => {
+    const quota = { type: 'quota', bytes: 1000n, consumed: 30n } as const;
+    const given = new Transaction();
+    given.addSet({ ...SET, counter: true, expressions: [quota] }, [{ key: '10.0.0.1', counter: { packets: 4n, bytes: 30n }, expressions: [quota] }]);
+    const written = new Transaction();
+    written.addSet({ ...SET, counter: true, expressions: [quota] }, [{ key: '10.0.0.1', expressions: [{ type: 'counter', packets: 4n, bytes: 30n }, quota] }]);
+    expect(hex(given)).toBe(hex(written));
   });
 });
 

@@ -16,7 +16,7 @@ const KNOWN = [1, 2, 3, 4, 5];
 
 /** Byte-order conversion: network to host or back. */
 export type ByteorderOp = 'ntoh' | 'hton';
-const BYTEORDER_OPS = new NameTable<ByteorderOp>('byteorder operation', [
+export const BYTEORDER_OPS = new NameTable<ByteorderOp>('byteorder operation', [
   ['ntoh', 0],
   ['hton', 1],
 ]);

@@ -27,7 +27,7 @@ const NFT_DYNSET_F_INV = 1;
 const NFT_DYNSET_F_EXPR = 2;
 const KNOWN = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
 
-const DYNSET_OPS = new NameTable<DynsetOp>('dynset operation', [
+export const DYNSET_OPS = new NameTable<DynsetOp>('dynset operation', [
   ['add', 0],
   ['update', 1],
   ['delete', 2],

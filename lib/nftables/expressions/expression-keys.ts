@@ -14,6 +14,7 @@
 import { ValidationError } from '../../netlink/errors';
 import { isObject, keysOf, rejectUnknownKeys } from '../../validate/options';
 import type { DynsetExpression, Expression } from './expression';
+import { checkExpressionValues } from './expression-values';
 
 /** The expression of type `T`. */
 type Of<T extends Expression['type']> = Extract<Expression, { type: T }>;
@@ -61,12 +62,14 @@ export const EXPRESSION_KEYS: Readonly<Record<Expression['type'], readonly strin
 
 /**
  * Refuses an expression list that is not an array, an item that is not an
- * expression object of a known type, and a key its type does not have
- * (a dynset's own expressions included). `field` names the list
+ * expression object of a known type, a key its type does not have, and a
+ * value its field cannot hold (expression-values.ts), a dynset's own
+ * expressions included. `field` names the list
  * (`rule expressions`, `set expressions`, `element expressions`).
  * @example
  * checkExpressionKeys([{ type: 'counter' }], 'rule expressions'); // fine
  * checkExpressionKeys([{ type: 'nat', nat: 'snat', family: 'ip', regAdrMin: 1 }], 'rule expressions'); // ValidationError naming "regAdrMin"
+ * checkExpressionKeys([{ type: 'cmp', sreg: 1, op: 'eq', data: 'x' }], 'rule expressions'); // ValidationError naming rule expressions[0] cmp data
  */
 export function checkExpressionKeys(list: unknown, field: string): void {
   if (!Array.isArray(list)) throw new ValidationError(field, list, 'must be an array of expressions');
@@ -78,6 +81,7 @@ export function checkExpressionKeys(list: unknown, field: string): void {
     const keys = typeof type === 'string' && Object.hasOwn(EXPRESSION_KEYS, type) ? EXPRESSION_KEYS[type as Expression['type']] : undefined;
     if (keys === undefined) throw new ValidationError(`${at} type`, type, `unknown expression type (known: ${Object.keys(EXPRESSION_KEYS).join(', ')})`);
     rejectUnknownKeys(e, keys, `${at} (${String(type)} expression)`);
+    checkExpressionValues(e as { type: Expression['type'] }, at);
     const nested = (e as { expressions?: unknown }).expressions;
     if (type === 'dynset' && nested !== undefined) checkExpressionKeys(nested, `${at}.expressions`);
   }

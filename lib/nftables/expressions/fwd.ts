@@ -15,7 +15,7 @@ const KNOWN = [1, 2, 3];
 
 /** Address family of the neighbour address. */
 export type FwdFamily = 'ip' | 'ip6';
-const FWD_FAMILIES = new NameTable<FwdFamily>('fwd family', [
+export const FWD_FAMILIES = new NameTable<FwdFamily>('fwd family', [
   ['ip', 2],
   ['ip6', 10],
 ]);

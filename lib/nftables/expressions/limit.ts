@@ -17,7 +17,7 @@ const KNOWN = [1, 2, 3, 4, 5, 6];
 
 /** What a limit counts. */
 export type LimitType = 'packets' | 'bytes';
-const LIMIT_TYPES = new NameTable<LimitType>('limit type', [
+export const LIMIT_TYPES = new NameTable<LimitType>('limit type', [
   ['packets', 0],
   ['bytes', 1],
 ]);

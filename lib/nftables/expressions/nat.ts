@@ -20,7 +20,7 @@ const KNOWN = [1, 2, 3, 4, 5, 6, 7];
 
 /** Source or destination NAT. */
 export type NatType = 'snat' | 'dnat';
-const NAT_TYPES = new NameTable<NatType>('nat type', [
+export const NAT_TYPES = new NameTable<NatType>('nat type', [
   ['snat', 0],
   ['dnat', 1],
 ]);

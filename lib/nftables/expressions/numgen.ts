@@ -15,7 +15,7 @@ const KNOWN = [1, 2, 3, 4];
 
 /** How numgen generates numbers. */
 export type NumgenMode = 'incremental' | 'random';
-const NUMGEN_MODES = new NameTable<NumgenMode>('numgen mode', [
+export const NUMGEN_MODES = new NameTable<NumgenMode>('numgen mode', [
   ['incremental', 0],
   ['random', 1],
 ]);

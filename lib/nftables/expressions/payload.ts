@@ -29,7 +29,7 @@ export const PAYLOAD_BASES = new NameTable<PayloadBase>('payload base', [
 
 /** Checksum to update after a payload store. */
 export type ChecksumType = 'none' | 'inet' | 'sctp';
-const CSUM_TYPES = new NameTable<ChecksumType>('checksum type', [
+export const CSUM_TYPES = new NameTable<ChecksumType>('checksum type', [
   ['none', 0],
   ['inet', 1],
   ['sctp', 2],

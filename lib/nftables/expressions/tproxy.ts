@@ -15,7 +15,7 @@ const KNOWN = [1, 2, 3];
 
 /** Address family of the address register; `unspec` (inet tables, port only): the packet's own. */
 export type TproxyFamily = 'unspec' | 'ip' | 'ip6';
-const TPROXY_FAMILIES = new NameTable<TproxyFamily>('tproxy family', [
+export const TPROXY_FAMILIES = new NameTable<TproxyFamily>('tproxy family', [
   ['unspec', 0],
   ['ip', 2],
   ['ip6', 10],

@@ -12,7 +12,7 @@ import { NFNL_SUBSYS_CTNETLINK, beginNfnl, nfnlAttributes, nfnlType } from '../n
 import { NetlinkWriter } from '../netlink/writer';
 import { AF_INET, AF_INET6, parseCidr, parseIp, type IpFamily } from '../validate/ip';
 import * as C from './constants';
-import { decodeEntry, describeEntry, protoNumber, writeTuple, type ConntrackEntry, type ConntrackTuple } from './entry';
+import { decodeEntry, describeEntry, protoNumber, writeTuple, zoneId, type ConntrackEntry, type ConntrackTuple } from './entry';
 import { isObject, keysOf, rejectUnknownKeys } from '../validate/options';
 import { messageFilter, type ConntrackFilter } from './message-filter';
 import { deleteDumped } from './bulk-delete';
@@ -64,7 +64,7 @@ function tupleMatches(f: ConntrackFilter['original'], t: ConntrackTuple, field: 
 export function entryMatches(e: ConntrackEntry, f: ConntrackFilter): boolean {
   if (f.family !== undefined && e.family !== f.family) return false;
   if (f.protocol !== undefined && protoNumber(e.protocol) !== protoNumber(f.protocol)) return false;
-  if (f.zone !== undefined && (e.zone ?? 0) !== f.zone) return false;
+  if (f.zone !== undefined && zoneId(e) !== f.zone) return false;
   if (f.mark !== undefined) {
     const mask = f.markMask ?? 0xffffffff;
     if (((e.mark ?? 0) & mask) >>> 0 !== (f.mark & mask) >>> 0) return false;

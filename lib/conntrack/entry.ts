@@ -32,8 +32,8 @@ export interface ConntrackTuple {
    * The zone of this direction only (`conntrack --orig-zone`/`--reply-zone`,
    * `ct original zone set`); an entry in one zone for both directions has
    * the entry's `zone` instead. Deleting a listed entry sends it back, as the
-   * kernel finds such an entry only in that zone. A filter's `zone` is the
-   * entry's `zone`, not this one.
+   * kernel finds such an entry only in that zone. The entry is in this zone
+   * all the same: a filter's `zone` matches it.
    */
   zone?: number;
 }
@@ -54,7 +54,10 @@ export interface ConntrackEntry {
   timeout?: number;
   /** Connection mark (`ct mark`). */
   mark?: number;
-  /** Conntrack zone, when not the default. */
+  /**
+   * Conntrack zone, when not the default and applying to both directions
+   * (a zone of one direction is that tuple's `zone`).
+   */
   zone?: number;
   /** Kernel id; deleting by tuple + id never hits a newer entry with the same tuple. */
   id?: number;
@@ -183,6 +186,15 @@ export function decodeEntry(m: NetlinkMessage): ConntrackEntry {
   const cr = counters(a.get(C.CTA_COUNTERS_REPLY));
   if (co && cr) e.counters = { original: co, reply: cr };
   return e;
+}
+
+/**
+ * The zone an entry is in, whichever directions it applies to (an entry has
+ * one zone; it applies to both directions or to one): what the kernel's dump
+ * filter compares (nf_ct_zone_equal_any). 0 is the default zone.
+ */
+export function zoneId(e: Pick<ConntrackEntry, 'zone' | 'original' | 'reply'>): number {
+  return e.zone ?? e.original.zone ?? e.reply.zone ?? 0;
 }
 
 /** Writes a tuple nest (the original direction addresses an entry for deletion). */

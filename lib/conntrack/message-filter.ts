@@ -21,7 +21,11 @@ export interface ConntrackFilter {
   original?: Partial<Pick<ConntrackTuple, 'src' | 'dst' | 'sport' | 'dport'>>;
   /** Fields of the reply direction (after NAT: the backend's address and port). */
   reply?: Partial<Pick<ConntrackTuple, 'src' | 'dst' | 'sport' | 'dport'>>;
-  /** Only entries of this conntrack zone. */
+  /**
+   * Only entries in this conntrack zone, whether it applies to both
+   * directions or to one (`ct original zone set`): the kernel's own zone
+   * filter. 0 is the default zone: entries without a zone.
+   */
   zone?: number;
   /** Entries whose mark & markMask (default all bits) equals this. */
   mark?: number;
@@ -49,6 +53,8 @@ class TupleView {
   /** Ports, -1 when absent. */
   sport = -1;
   dport = -1;
+  /** CTA_TUPLE_ZONE (the zone of this direction only), -1 when absent. */
+  zone = -1;
 
   /** Reads the tuple nest whose data is p[start, end) (start -1: the message has none). */
   read(p: Buffer, start: number, end: number, direction: string, messageType: number): void {
@@ -57,6 +63,7 @@ class TupleView {
     let ipEnd = 0;
     let proto = -1;
     let protoEnd = 0;
+    let zone = -1;
     for (let off = start; off + 4 <= end;) {
       const len = p[off] | (p[off + 1] << 8);
       if (len < 4 || off + len > end) break;
@@ -67,9 +74,10 @@ class TupleView {
       } else if (type === C.CTA_TUPLE_PROTO && proto < 0) {
         proto = off + 4;
         protoEnd = off + len;
-      }
+      } else if (type === C.CTA_TUPLE_ZONE && zone < 0 && len >= 6) zone = (p[off + 4] << 8) | p[off + 5];
       off += (len + 3) & ~3;
     }
+    this.zone = zone;
     if (ip < 0) throw new DecodeError(ENTRY, `the ${direction} tuple has no addresses`, messageType);
     // An IPv4 source makes it IPv4; then the first source and destination of that family.
     let v4 = false;
@@ -189,7 +197,7 @@ export function messageFilter(f: ConntrackFilter): (m: NetlinkMessage) => boolea
     rep.read(p, r, rEnd, 'reply', m.type);
     if (f.family !== undefined && orig.family !== f.family) return false;
     if (proto !== undefined && orig.proto !== proto) return false;
-    if (f.zone !== undefined && Math.max(zone, 0) !== f.zone) return false;
+    if (f.zone !== undefined && (zone >= 0 ? zone : orig.zone >= 0 ? orig.zone : Math.max(rep.zone, 0)) !== f.zone) return false;
     if (f.mark !== undefined && (Math.max(mark, 0) & markMask) >>> 0 !== (f.mark & markMask) >>> 0) return false;
     if (statusBits && !statusBits.every((bit) => bit !== undefined && (Math.max(status, 0) & bit) !== 0)) return false;
     return (!original || original(p, orig)) && (!reply || reply(p, rep));

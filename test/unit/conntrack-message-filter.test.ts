@@ -68,6 +68,19 @@ const samples: Sample[] = [
     reply: { src: 'fd00::2', dst: 'fd00:1::80', sport: 9, dport: 7 },
     zone: 0,
   },
+  // Zones of one direction (`ct original zone set 7`, `ct reply zone set 7`): the entry is in zone 7 all the same.
+  {
+    family: 4,
+    proto: 17,
+    original: { src: '10.0.0.1', dst: '10.0.0.2', sport: 1001, dport: 9, zone: 7 },
+    reply: { src: '10.0.0.2', dst: '10.0.0.1', sport: 9, dport: 1001 },
+  },
+  {
+    family: 4,
+    proto: 17,
+    original: { src: '10.0.0.1', dst: '10.0.0.2', sport: 1002, dport: 9 },
+    reply: { src: '10.0.0.2', dst: '10.0.0.1', sport: 9, dport: 1002, zone: 7 },
+  },
 ];
 
 const filters: ConntrackFilter[] = [
@@ -116,6 +129,12 @@ describe('conntrack message filter', () => {
     // Not vacuous: some filters match some samples, others none.
     expect(matched).toBeGreaterThan(30);
     expect(matched).toBeLessThan(filters.length * samples.length);
+  });
+
+  it('puts an entry whose zone applies to one direction in that zone, as the kernel filter does', () => {
+    const zone = (f: ConntrackFilter) => samples.filter((s) => messageFilter(f)(message(s))).map((s) => s.original.sport);
+    expect(zone({ zone: 7 })).toEqual([40000, 1001, 1002]);
+    expect(zone({ zone: 0 })).toEqual([1000, undefined, 53, 7]);
   });
 
   it('fails like decoding on an entry without a reply tuple', () => {

@@ -249,6 +249,7 @@ export {
   type ConntrackOperations,
   type ConntrackSyncOperations,
   type ConntrackTuple,
+  type ConntrackChanges,
 } from './conntrack';
 // Sockets of a namespace as `ss` lists them (h.sockets).
 export { socketDiagOps, type InetSocket, type SocketEndpoint, type SocketFilter, type SocketState } from './sockdiag/sockets';

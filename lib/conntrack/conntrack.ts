@@ -17,8 +17,9 @@ import { isObject, keysOf, rejectUnknownKeys } from '../validate/options';
 import { messageFilter, type ConntrackFilter } from './message-filter';
 import { deleteDumped } from './bulk-delete';
 import { dumpRequests, plainDumpRequest } from './dump-request';
+import { changeMessage, type ConntrackChanges } from './changes';
 
-export type { ConntrackFilter };
+export type { ConntrackFilter, ConntrackChanges };
 import type { NetlinkMessage } from '../netlink/parser';
 
 /**
@@ -175,6 +176,30 @@ export const conntrackOps = {
       if (!(err instanceof NetlinkError && err.code === 'ENOENT')) throw err;
       if (missingOk) return false;
       throw NotFoundError.from('conntrack entry', err);
+    }
+  },
+
+  /**
+   * Changes an existing entry (`conntrack -U`), found by its original tuple
+   * and zone (a listed entry can be passed as it is): its labels, all of
+   * them or only those of `labelsMask`. An entry that is gone is a
+   * {@link NotFoundError}; an entry made while no rule or program used
+   * labels has no room for them, which the kernel refuses (NetlinkError,
+   * code ENOSPC).
+   * @example
+   * for (const e of await h.conntrack.list({ protocol: 'tcp', original: { dport: 443 } })) {
+   *   await h.conntrack.set(e, { labels: [7], labelsMask: [7] }); // add label 7, keep the others
+   * }
+   */
+  *set(target: ConntrackKey, changes: ConntrackChanges): Operation<void> {
+    if (!isObject(target) || !isEntryKey(target))
+      throw new ValidationError('conntrack entry', target, 'must be an entry (family, protocol, complete original tuple)');
+    const request = changeMessage(target, changes);
+    try {
+      yield* call(request, `change conntrack entry ${describeEntry(target)}`);
+    } catch (err) {
+      if (err instanceof NetlinkError && err.code === 'ENOENT') throw NotFoundError.from('conntrack entry', err);
+      throw err;
     }
   },
 

@@ -17,6 +17,7 @@ export const CTA_TUPLE_ORIG = 1;
 export const CTA_TUPLE_REPLY = 2;
 export const CTA_STATUS = 3;
 export const CTA_PROTOINFO = 4;
+export const CTA_HELP = 5;
 export const CTA_TIMEOUT = 7;
 export const CTA_MARK = 8;
 export const CTA_COUNTERS_ORIG = 9;
@@ -25,6 +26,8 @@ export const CTA_USE = 11;
 export const CTA_ID = 12;
 export const CTA_ZONE = 18;
 export const CTA_MARK_MASK = 21;
+export const CTA_LABELS = 22;
+export const CTA_LABELS_MASK = 23;
 export const CTA_FILTER = 25;
 export const CTA_STATUS_MASK = 26;
 

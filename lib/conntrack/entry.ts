@@ -1,7 +1,7 @@
 /**
  * Connection-tracking entries: decoding ctnetlink messages into typed
- * entries (original and reply tuples, status, timeout, mark, zone, TCP
- * state, counters) and encoding a tuple to address one entry.
+ * entries (original and reply tuples, status, timeout, mark, zone, labels,
+ * TCP state, counters) and encoding a tuple to address one entry.
  * @module
  */
 import { DecodeError, ValidationError } from '../netlink/errors';
@@ -11,6 +11,7 @@ import type { NetlinkWriter } from '../netlink/writer';
 import { formatIp, parseIp, type IpFamily } from '../validate/ip';
 import { IP_PROTOCOLS } from '../validate/ip-protocols';
 import * as C from './constants';
+import { decodeLabels } from './labels';
 
 /** One direction of a connection. */
 export interface ConntrackTuple {
@@ -63,6 +64,12 @@ export interface ConntrackEntry {
   id?: number;
   /** Kernel reference count. */
   use?: number;
+  /**
+   * Conntrack labels (`ct label set 5`), as label numbers 0-127, ascending;
+   * absent when none is set. `nft.readConnlabels()` maps connlabel.conf
+   * names to these numbers.
+   */
+  labels?: number[];
   /** TCP state ("established", "time-wait", ...). */
   tcpState?: string;
   /** Counters (when net.netfilter.nf_conntrack_acct is on). */
@@ -179,6 +186,11 @@ export function decodeEntry(m: NetlinkMessage): ConntrackEntry {
   if (id !== undefined) e.id = id;
   const use = a.be32(C.CTA_USE);
   if (use !== undefined) e.use = use;
+  const labels = a.get(C.CTA_LABELS);
+  if (labels) {
+    const set = decodeLabels(labels);
+    if (set.length > 0) e.labels = set;
+  }
   const tcp = a.nested(C.CTA_PROTOINFO)?.nested(C.CTA_PROTOINFO_TCP);
   const state = tcp?.u8(C.CTA_PROTOINFO_TCP_STATE);
   if (state !== undefined) e.tcpState = C.TCP_STATES[state] ?? String(state);

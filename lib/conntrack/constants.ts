@@ -68,6 +68,9 @@ export const CTA_PROTO_ICMPV6_CODE = 9;
 export const CTA_PROTOINFO_TCP = 1;
 export const CTA_PROTOINFO_TCP_STATE = 1;
 
+/** enum ctattr_help */
+export const CTA_HELP_NAME = 1;
+
 /** enum ctattr_counters */
 export const CTA_COUNTERS_PACKETS = 1;
 export const CTA_COUNTERS_BYTES = 2;

@@ -1,7 +1,7 @@
 /**
  * Connection-tracking entries: decoding ctnetlink messages into typed
  * entries (original and reply tuples, status, timeout, mark, zone, labels,
- * TCP state, counters) and encoding a tuple to address one entry.
+ * helper, TCP state, counters) and encoding a tuple to address one entry.
  * @module
  */
 import { DecodeError, ValidationError } from '../netlink/errors';
@@ -70,6 +70,11 @@ export interface ConntrackEntry {
    * names to these numbers.
    */
   labels?: number[];
+  /**
+   * The conntrack helper following this connection ("ftp", "sip", ...:
+   * `ct helper set`, `conntrack -L`'s `helper=`), when it has one.
+   */
+  helper?: string;
   /** TCP state ("established", "time-wait", ...). */
   tcpState?: string;
   /** Counters (when net.netfilter.nf_conntrack_acct is on). */
@@ -191,6 +196,8 @@ export function decodeEntry(m: NetlinkMessage): ConntrackEntry {
     const set = decodeLabels(labels);
     if (set.length > 0) e.labels = set;
   }
+  const helper = a.nested(C.CTA_HELP)?.string(C.CTA_HELP_NAME);
+  if (helper) e.helper = helper;
   const tcp = a.nested(C.CTA_PROTOINFO)?.nested(C.CTA_PROTOINFO_TCP);
   const state = tcp?.u8(C.CTA_PROTOINFO_TCP_STATE);
   if (state !== undefined) e.tcpState = C.TCP_STATES[state] ?? String(state);

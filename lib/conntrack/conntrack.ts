@@ -21,6 +21,7 @@ import { changeMessage, type ConntrackChanges } from './changes';
 
 export type { ConntrackFilter, ConntrackChanges };
 import type { NetlinkMessage } from '../netlink/parser';
+import type { ConntrackEvents } from './events';
 
 /**
  * What identifies one entry for {@link conntrackOps.delete}: the original
@@ -303,6 +304,8 @@ function warnDeprecatedFilterDelete(): void {
  * (one entry → boolean; the deprecated filter form → count).
  */
 export type ConntrackOperations = Omit<AsyncOps<typeof conntrackOps>, 'delete'> & {
+  /** Entries created, changed and destroyed (`conntrack -E`): `h.conntrack.events.subscribe()`. */
+  readonly events: ConntrackEvents;
   /**
    * Deletes one entry: `true`, or NotFoundError / `false` with `{ missingOk: true }`.
    * @example

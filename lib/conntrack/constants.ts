@@ -9,6 +9,11 @@ export const IPCTNL_MSG_CT_GET = 1;
 export const IPCTNL_MSG_CT_DELETE = 2;
 export const IPCTNL_MSG_CT_GET_STATS = 5;
 
+/** enum nfnetlink_groups: conntrack notifications of new, changed and destroyed entries. */
+export const NFNLGRP_CONNTRACK_NEW = 1;
+export const NFNLGRP_CONNTRACK_UPDATE = 2;
+export const NFNLGRP_CONNTRACK_DESTROY = 3;
+
 /** enum ctattr_stats_global */
 export const CTA_STATS_GLOBAL_ENTRIES = 1;
 

@@ -12,3 +12,4 @@ export {
   type ConntrackChanges,
 } from './conntrack';
 export type { ConntrackEntry, ConntrackTuple } from './entry';
+export type { ConntrackEvent, ConntrackEventKind, ConntrackEventStream, ConntrackEvents, ConntrackStreamEvent, ConntrackSubscribeOptions } from './events';

@@ -16,6 +16,7 @@ import { decodeEntry, describeEntry, protoNumber, writeTuple, zoneId, type Connt
 import { isObject, keysOf, rejectUnknownKeys } from '../validate/options';
 import { messageFilter, type ConntrackFilter } from './message-filter';
 import { deleteDumped } from './bulk-delete';
+import { labelNumbers } from './labels';
 import { dumpRequests, plainDumpRequest } from './dump-request';
 import { changeMessage, type ConntrackChanges } from './changes';
 
@@ -72,10 +73,11 @@ export function entryMatches(e: ConntrackEntry, f: ConntrackFilter): boolean {
     if (((e.mark ?? 0) & mask) >>> 0 !== (f.mark & mask) >>> 0) return false;
   }
   if (f.status && !f.status.every((s) => e.status.includes(s))) return false;
+  if (f.labels && !labelNumbers(f.labels, 'labels').every((l) => e.labels?.includes(l))) return false;
   return tupleMatches(f.original, e.original, 'original') && tupleMatches(f.reply, e.reply, 'reply');
 }
 
-const FILTER_KEYS = keysOf<ConntrackFilter>()(['family', 'protocol', 'original', 'reply', 'zone', 'mark', 'markMask', 'status']);
+const FILTER_KEYS = keysOf<ConntrackFilter>()(['family', 'protocol', 'original', 'reply', 'zone', 'mark', 'markMask', 'status', 'labels']);
 const TUPLE_KEYS = keysOf<NonNullable<ConntrackFilter['original']>>()(['src', 'dst', 'sport', 'dport']);
 
 function checkInteger(field: string, v: number | undefined, max: number): void {
@@ -90,6 +92,7 @@ function validateFilter(f: ConntrackFilter): void {
   checkInteger('zone', f.zone, 0xffff);
   checkInteger('mark', f.mark, 0xffffffff);
   checkInteger('markMask', f.markMask, 0xffffffff);
+  if (f.labels !== undefined) labelNumbers(f.labels, 'labels');
   if (f.status !== undefined) {
     if (!Array.isArray(f.status)) throw new ValidationError('status', f.status, 'must be an array of status names');
     for (const s of f.status) {

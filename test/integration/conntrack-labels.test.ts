@@ -66,6 +66,11 @@ describe('conntrack labels', () => {
       await send(sock, 5001);
       expect(label7Packets(ns)).toBe(1);
       expect((await theFlow(h, 5001)).labels).toEqual([5, 100]);
+
+      // Selected by labels: entries with all of those given.
+      expect((await h.conntrack.list({ labels: [5, 100] })).map((x) => x.original.dport)).toEqual([5001]);
+      expect(await h.conntrack.list({ labels: [5, 7] })).toEqual([]);
+      await expect(h.conntrack.list({ labels: [128] })).rejects.toThrow(ValidationError);
     } finally {
       sock.close();
     }

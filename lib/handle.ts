@@ -16,6 +16,7 @@ import { runAsync, runSync, type Operation, type OperationEnv } from './netlink/
 import { openNetnsSync, type NetnsRef, type NetworkNamespace } from './netns/namespace';
 import { keysOf, rejectUnknownKeys } from './validate/options';
 import { conntrackOps, type ConntrackOperations, type ConntrackSyncOperations } from './conntrack/conntrack';
+import { conntrackEvents } from './conntrack/events';
 import { Nftables } from './nftables/api';
 import { addressOps } from './rtnetlink/address';
 import { addressLabelOps } from './rtnetlink/address-label';
@@ -169,6 +170,7 @@ export class Handle {
   private closed = false;
   private nftApi?: Nftables;
   private conntrackApi?: ConntrackOperations;
+  private conntrackStreams?: { closeAll(): void };
   private socketsApi?: AsyncOps<typeof socketDiagOps>;
 
   /**
@@ -229,9 +231,19 @@ export class Handle {
     ));
   }
 
-  /** Connection tracking of this namespace: list, filter, delete entries. */
+  /** Connection tracking of this namespace: list, filter, change, delete entries; their events. */
   get conntrack(): ConntrackOperations {
-    return (this.conntrackApi ??= bindAsync(this.netfilter(), conntrackOps) as unknown as ConntrackOperations);
+    if (this.conntrackApi) return this.conntrackApi;
+    const nfnl = this.netfilter();
+    const netnsFd = this.ns ? this.ns.fd : -1;
+    const streams = conntrackEvents({
+      netnsFd,
+      receiveBufferBytes: this.receiveBufferBytes,
+      run: (op) => runAsync(nfnl, op, { netnsFd }),
+      list: () => conntrackOps.list(),
+    });
+    this.conntrackStreams = streams;
+    return (this.conntrackApi = Object.assign(bindAsync(nfnl, conntrackOps), { events: streams.events }) as unknown as ConntrackOperations);
   }
 
   /** TCP and UDP sockets of this namespace, as `ss` lists them (socket diagnostics socket opened on first use). */
@@ -295,6 +307,7 @@ export class Handle {
     this.closed = true;
     (Object.hasOwn(this, 'events') ? this.events : undefined)?.closeAll();
     this.nftApi?.closeAll();
+    this.conntrackStreams?.closeAll();
     this.rtnl.close();
     this.nfnl?.close();
     this.diag?.close();

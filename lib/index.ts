@@ -249,7 +249,16 @@ export {
   type ConntrackOperations,
   type ConntrackSyncOperations,
   type ConntrackTuple,
+  type ConntrackChanges,
 } from './conntrack';
+export type {
+  ConntrackEvent,
+  ConntrackEventKind,
+  ConntrackEventStream,
+  ConntrackEvents,
+  ConntrackStreamEvent,
+  ConntrackSubscribeOptions,
+} from './conntrack/events';
 // Sockets of a namespace as `ss` lists them (h.sockets).
 export { socketDiagOps, type InetSocket, type SocketEndpoint, type SocketFilter, type SocketState } from './sockdiag/sockets';
 // Container networks: bridges, attachments, IPAM, NAT and published ports.

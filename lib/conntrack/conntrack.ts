@@ -12,14 +12,17 @@ import { NFNL_SUBSYS_CTNETLINK, beginNfnl, nfnlAttributes, nfnlType } from '../n
 import { NetlinkWriter } from '../netlink/writer';
 import { AF_INET, AF_INET6, parseCidr, parseIp, type IpFamily } from '../validate/ip';
 import * as C from './constants';
-import { decodeEntry, describeEntry, protoNumber, writeTuple, type ConntrackEntry, type ConntrackTuple } from './entry';
+import { decodeEntry, describeEntry, protoNumber, writeTuple, zoneId, type ConntrackEntry, type ConntrackTuple } from './entry';
 import { isObject, keysOf, rejectUnknownKeys } from '../validate/options';
 import { messageFilter, type ConntrackFilter } from './message-filter';
 import { deleteDumped } from './bulk-delete';
+import { labelNumbers } from './labels';
 import { dumpRequests, plainDumpRequest } from './dump-request';
+import { changeMessage, type ConntrackChanges } from './changes';
 
-export type { ConntrackFilter };
+export type { ConntrackFilter, ConntrackChanges };
 import type { NetlinkMessage } from '../netlink/parser';
+import type { ConntrackEvents } from './events';
 
 /**
  * What identifies one entry for {@link conntrackOps.delete}: the original
@@ -64,16 +67,17 @@ function tupleMatches(f: ConntrackFilter['original'], t: ConntrackTuple, field: 
 export function entryMatches(e: ConntrackEntry, f: ConntrackFilter): boolean {
   if (f.family !== undefined && e.family !== f.family) return false;
   if (f.protocol !== undefined && protoNumber(e.protocol) !== protoNumber(f.protocol)) return false;
-  if (f.zone !== undefined && (e.zone ?? 0) !== f.zone) return false;
+  if (f.zone !== undefined && zoneId(e) !== f.zone) return false;
   if (f.mark !== undefined) {
     const mask = f.markMask ?? 0xffffffff;
     if (((e.mark ?? 0) & mask) >>> 0 !== (f.mark & mask) >>> 0) return false;
   }
   if (f.status && !f.status.every((s) => e.status.includes(s))) return false;
+  if (f.labels && !labelNumbers(f.labels, 'labels').every((l) => e.labels?.includes(l))) return false;
   return tupleMatches(f.original, e.original, 'original') && tupleMatches(f.reply, e.reply, 'reply');
 }
 
-const FILTER_KEYS = keysOf<ConntrackFilter>()(['family', 'protocol', 'original', 'reply', 'zone', 'mark', 'markMask', 'status']);
+const FILTER_KEYS = keysOf<ConntrackFilter>()(['family', 'protocol', 'original', 'reply', 'zone', 'mark', 'markMask', 'status', 'labels']);
 const TUPLE_KEYS = keysOf<NonNullable<ConntrackFilter['original']>>()(['src', 'dst', 'sport', 'dport']);
 
 function checkInteger(field: string, v: number | undefined, max: number): void {
@@ -88,6 +92,7 @@ function validateFilter(f: ConntrackFilter): void {
   checkInteger('zone', f.zone, 0xffff);
   checkInteger('mark', f.mark, 0xffffffff);
   checkInteger('markMask', f.markMask, 0xffffffff);
+  if (f.labels !== undefined) labelNumbers(f.labels, 'labels');
   if (f.status !== undefined) {
     if (!Array.isArray(f.status)) throw new ValidationError('status', f.status, 'must be an array of status names');
     for (const s of f.status) {
@@ -175,6 +180,30 @@ export const conntrackOps = {
       if (!(err instanceof NetlinkError && err.code === 'ENOENT')) throw err;
       if (missingOk) return false;
       throw NotFoundError.from('conntrack entry', err);
+    }
+  },
+
+  /**
+   * Changes an existing entry (`conntrack -U`), found by its original tuple
+   * and zone (a listed entry can be passed as it is): its labels, all of
+   * them or only those of `labelsMask`. An entry that is gone is a
+   * {@link NotFoundError}; an entry made while no rule or program used
+   * labels has no room for them, which the kernel refuses (NetlinkError,
+   * code ENOSPC).
+   * @example
+   * for (const e of await h.conntrack.list({ protocol: 'tcp', original: { dport: 443 } })) {
+   *   await h.conntrack.set(e, { labels: [7], labelsMask: [7] }); // add label 7, keep the others
+   * }
+   */
+  *set(target: ConntrackKey, changes: ConntrackChanges): Operation<void> {
+    if (!isObject(target) || !isEntryKey(target))
+      throw new ValidationError('conntrack entry', target, 'must be an entry (family, protocol, complete original tuple)');
+    const request = changeMessage(target, changes);
+    try {
+      yield* call(request, `change conntrack entry ${describeEntry(target)}`);
+    } catch (err) {
+      if (err instanceof NetlinkError && err.code === 'ENOENT') throw NotFoundError.from('conntrack entry', err);
+      throw err;
     }
   },
 
@@ -278,6 +307,8 @@ function warnDeprecatedFilterDelete(): void {
  * (one entry → boolean; the deprecated filter form → count).
  */
 export type ConntrackOperations = Omit<AsyncOps<typeof conntrackOps>, 'delete'> & {
+  /** Entries created, changed and destroyed (`conntrack -E`): `h.conntrack.events.subscribe()`. */
+  readonly events: ConntrackEvents;
   /**
    * Deletes one entry: `true`, or NotFoundError / `false` with `{ missingOk: true }`.
    * @example

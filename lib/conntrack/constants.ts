@@ -9,6 +9,11 @@ export const IPCTNL_MSG_CT_GET = 1;
 export const IPCTNL_MSG_CT_DELETE = 2;
 export const IPCTNL_MSG_CT_GET_STATS = 5;
 
+/** enum nfnetlink_groups: conntrack notifications of new, changed and destroyed entries. */
+export const NFNLGRP_CONNTRACK_NEW = 1;
+export const NFNLGRP_CONNTRACK_UPDATE = 2;
+export const NFNLGRP_CONNTRACK_DESTROY = 3;
+
 /** enum ctattr_stats_global */
 export const CTA_STATS_GLOBAL_ENTRIES = 1;
 
@@ -17,6 +22,7 @@ export const CTA_TUPLE_ORIG = 1;
 export const CTA_TUPLE_REPLY = 2;
 export const CTA_STATUS = 3;
 export const CTA_PROTOINFO = 4;
+export const CTA_HELP = 5;
 export const CTA_TIMEOUT = 7;
 export const CTA_MARK = 8;
 export const CTA_COUNTERS_ORIG = 9;
@@ -25,6 +31,8 @@ export const CTA_USE = 11;
 export const CTA_ID = 12;
 export const CTA_ZONE = 18;
 export const CTA_MARK_MASK = 21;
+export const CTA_LABELS = 22;
+export const CTA_LABELS_MASK = 23;
 export const CTA_FILTER = 25;
 export const CTA_STATUS_MASK = 26;
 
@@ -64,6 +72,9 @@ export const CTA_PROTO_ICMPV6_CODE = 9;
 /** enum ctattr_protoinfo / ctattr_protoinfo_tcp */
 export const CTA_PROTOINFO_TCP = 1;
 export const CTA_PROTOINFO_TCP_STATE = 1;
+
+/** enum ctattr_help */
+export const CTA_HELP_NAME = 1;
 
 /** enum ctattr_counters */
 export const CTA_COUNTERS_PACKETS = 1;

@@ -1,6 +1,6 @@
 /**
  * The ctnetlink dump requests for a filter, with as much of it as the kernel
- * can apply itself (CTA_FILTER, CTA_MARK, CTA_STATUS), so entries that cannot
+ * can apply itself (CTA_FILTER, CTA_MARK, CTA_STATUS, CTA_ZONE), so entries that cannot
  * match never cross into userspace: flushing 10,000 of 100,000 entries then
  * sends 10,000 entries, not 100,000. The kernel's filter is only ever a
  * superset of the filter asked for; every dumped entry is checked again
@@ -63,6 +63,10 @@ function dumpRequest(f: ConntrackFilter, family: IpFamily | undefined, kernelFil
     w.be32(C.CTA_MARK, (f.mark & mask) >>> 0);
     w.be32(C.CTA_MARK_MASK, mask);
   }
+  // The kernel's zone filter compares the entry's zone whatever its direction,
+  // as here; kernels without it ignore the attribute (some took 0 for no
+  // filter): a superset either way.
+  if (f.zone !== undefined) w.be16(C.CTA_ZONE, f.zone);
   const statusBits = statusMask(f.status);
   if (statusBits !== 0) {
     w.be32(C.CTA_STATUS, statusBits);

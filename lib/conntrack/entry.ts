@@ -1,7 +1,7 @@
 /**
  * Connection-tracking entries: decoding ctnetlink messages into typed
- * entries (original and reply tuples, status, timeout, mark, zone, TCP
- * state, counters) and encoding a tuple to address one entry.
+ * entries (original and reply tuples, status, timeout, mark, zone, labels,
+ * helper, TCP state, counters) and encoding a tuple to address one entry.
  * @module
  */
 import { DecodeError, ValidationError } from '../netlink/errors';
@@ -11,6 +11,7 @@ import type { NetlinkWriter } from '../netlink/writer';
 import { formatIp, parseIp, type IpFamily } from '../validate/ip';
 import { IP_PROTOCOLS } from '../validate/ip-protocols';
 import * as C from './constants';
+import { decodeLabels } from './labels';
 
 /** One direction of a connection. */
 export interface ConntrackTuple {
@@ -32,8 +33,8 @@ export interface ConntrackTuple {
    * The zone of this direction only (`conntrack --orig-zone`/`--reply-zone`,
    * `ct original zone set`); an entry in one zone for both directions has
    * the entry's `zone` instead. Deleting a listed entry sends it back, as the
-   * kernel finds such an entry only in that zone. A filter's `zone` is the
-   * entry's `zone`, not this one.
+   * kernel finds such an entry only in that zone. The entry is in this zone
+   * all the same: a filter's `zone` matches it.
    */
   zone?: number;
 }
@@ -54,12 +55,26 @@ export interface ConntrackEntry {
   timeout?: number;
   /** Connection mark (`ct mark`). */
   mark?: number;
-  /** Conntrack zone, when not the default. */
+  /**
+   * Conntrack zone, when not the default and applying to both directions
+   * (a zone of one direction is that tuple's `zone`).
+   */
   zone?: number;
   /** Kernel id; deleting by tuple + id never hits a newer entry with the same tuple. */
   id?: number;
   /** Kernel reference count. */
   use?: number;
+  /**
+   * Conntrack labels (`ct label set 5`), as label numbers 0-127, ascending;
+   * absent when none is set. `nft.readConnlabels()` maps connlabel.conf
+   * names to these numbers.
+   */
+  labels?: number[];
+  /**
+   * The conntrack helper following this connection ("ftp", "sip", ...:
+   * `ct helper set`, `conntrack -L`'s `helper=`), when it has one.
+   */
+  helper?: string;
   /** TCP state ("established", "time-wait", ...). */
   tcpState?: string;
   /** Counters (when net.netfilter.nf_conntrack_acct is on). */
@@ -176,6 +191,13 @@ export function decodeEntry(m: NetlinkMessage): ConntrackEntry {
   if (id !== undefined) e.id = id;
   const use = a.be32(C.CTA_USE);
   if (use !== undefined) e.use = use;
+  const labels = a.get(C.CTA_LABELS);
+  if (labels) {
+    const set = decodeLabels(labels);
+    if (set.length > 0) e.labels = set;
+  }
+  const helper = a.nested(C.CTA_HELP)?.string(C.CTA_HELP_NAME);
+  if (helper) e.helper = helper;
   const tcp = a.nested(C.CTA_PROTOINFO)?.nested(C.CTA_PROTOINFO_TCP);
   const state = tcp?.u8(C.CTA_PROTOINFO_TCP_STATE);
   if (state !== undefined) e.tcpState = C.TCP_STATES[state] ?? String(state);
@@ -183,6 +205,15 @@ export function decodeEntry(m: NetlinkMessage): ConntrackEntry {
   const cr = counters(a.get(C.CTA_COUNTERS_REPLY));
   if (co && cr) e.counters = { original: co, reply: cr };
   return e;
+}
+
+/**
+ * The zone an entry is in, whichever directions it applies to (an entry has
+ * one zone; it applies to both directions or to one): what the kernel's dump
+ * filter compares (nf_ct_zone_equal_any). 0 is the default zone.
+ */
+export function zoneId(e: Pick<ConntrackEntry, 'zone' | 'original' | 'reply'>): number {
+  return e.zone ?? e.original.zone ?? e.reply.zone ?? 0;
 }
 
 /** Writes a tuple nest (the original direction addresses an entry for deletion). */

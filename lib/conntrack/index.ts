@@ -2,5 +2,14 @@
  * Connection tracking: the public surface (re-exported from the package root).
  * @module
  */
-export { conntrackOps, entryMatches, type ConntrackFilter, type ConntrackKey, type ConntrackOperations, type ConntrackSyncOperations } from './conntrack';
+export {
+  conntrackOps,
+  entryMatches,
+  type ConntrackFilter,
+  type ConntrackKey,
+  type ConntrackOperations,
+  type ConntrackSyncOperations,
+  type ConntrackChanges,
+} from './conntrack';
 export type { ConntrackEntry, ConntrackTuple } from './entry';
+export type { ConntrackEvent, ConntrackEventKind, ConntrackEventStream, ConntrackEvents, ConntrackStreamEvent, ConntrackSubscribeOptions } from './events';

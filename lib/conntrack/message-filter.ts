@@ -10,6 +10,7 @@ import type { NetlinkMessage } from '../netlink/parser';
 import { parseCidr, type Cidr, type IpFamily } from '../validate/ip';
 import * as C from './constants';
 import { protoNumber, type ConntrackTuple } from './entry';
+import { LABEL_BYTES, encodeLabels, labelNumbers } from './labels';
 
 /** Selects entries; every field narrows, absent fields match anything. */
 export interface ConntrackFilter {
@@ -21,7 +22,11 @@ export interface ConntrackFilter {
   original?: Partial<Pick<ConntrackTuple, 'src' | 'dst' | 'sport' | 'dport'>>;
   /** Fields of the reply direction (after NAT: the backend's address and port). */
   reply?: Partial<Pick<ConntrackTuple, 'src' | 'dst' | 'sport' | 'dport'>>;
-  /** Only entries of this conntrack zone. */
+  /**
+   * Only entries in this conntrack zone, whether it applies to both
+   * directions or to one (`ct original zone set`): the kernel's own zone
+   * filter. 0 is the default zone: entries without a zone.
+   */
   zone?: number;
   /** Entries whose mark & markMask (default all bits) equals this. */
   mark?: number;
@@ -29,6 +34,8 @@ export interface ConntrackFilter {
   markMask?: number;
   /** Entries with all of these status flags ("dnat", "assured", ...). */
   status?: string[];
+  /** Entries with all of these labels (`ct label`: numbers 0-127, or connlabel.conf names), as `conntrack -L -l`. */
+  labels?: Array<number | string>;
 }
 
 type TupleFilter = ConntrackFilter['original'];
@@ -49,6 +56,8 @@ class TupleView {
   /** Ports, -1 when absent. */
   sport = -1;
   dport = -1;
+  /** CTA_TUPLE_ZONE (the zone of this direction only), -1 when absent. */
+  zone = -1;
 
   /** Reads the tuple nest whose data is p[start, end) (start -1: the message has none). */
   read(p: Buffer, start: number, end: number, direction: string, messageType: number): void {
@@ -57,6 +66,7 @@ class TupleView {
     let ipEnd = 0;
     let proto = -1;
     let protoEnd = 0;
+    let zone = -1;
     for (let off = start; off + 4 <= end;) {
       const len = p[off] | (p[off + 1] << 8);
       if (len < 4 || off + len > end) break;
@@ -67,9 +77,10 @@ class TupleView {
       } else if (type === C.CTA_TUPLE_PROTO && proto < 0) {
         proto = off + 4;
         protoEnd = off + len;
-      }
+      } else if (type === C.CTA_TUPLE_ZONE && zone < 0 && len >= 6) zone = (p[off + 4] << 8) | p[off + 5];
       off += (len + 3) & ~3;
     }
+    this.zone = zone;
     if (ip < 0) throw new DecodeError(ENTRY, `the ${direction} tuple has no addresses`, messageType);
     // An IPv4 source makes it IPv4; then the first source and destination of that family.
     let v4 = false;
@@ -159,6 +170,7 @@ export function messageFilter(f: ConntrackFilter): (m: NetlinkMessage) => boolea
   const reply = tupleTest(f.reply, 'reply');
   const statusBits = f.status?.map((s) => C.STATUS_BITS.find(([name]) => name === s)?.[1]);
   const markMask = f.markMask ?? 0xffffffff;
+  const labels = f.labels === undefined ? undefined : encodeLabels(labelNumbers(f.labels, 'labels'));
   const orig = new TupleView();
   const rep = new TupleView();
   return (m) => {
@@ -170,6 +182,8 @@ export function messageFilter(f: ConntrackFilter): (m: NetlinkMessage) => boolea
     let zone = -1;
     let mark = -1;
     let status = -1;
+    let label = -1;
+    let labelEnd = 0;
     for (let off = 4; off + 4 <= p.length;) {
       const len = p[off] | (p[off + 1] << 8);
       if (len < 4 || off + len > p.length) break;
@@ -183,15 +197,30 @@ export function messageFilter(f: ConntrackFilter): (m: NetlinkMessage) => boolea
       } else if (type === C.CTA_ZONE && zone < 0) zone = len >= 6 ? (p[off + 4] << 8) | p[off + 5] : 0;
       else if (type === C.CTA_MARK && mark < 0) mark = len >= 8 ? p.readUInt32BE(off + 4) : 0;
       else if (type === C.CTA_STATUS && status < 0) status = len >= 8 ? p.readUInt32BE(off + 4) : 0;
+      else if (type === C.CTA_LABELS && label < 0) {
+        label = off + 4;
+        labelEnd = off + len;
+      }
       off += (len + 3) & ~3;
     }
     orig.read(p, o, oEnd, 'original', m.type);
     rep.read(p, r, rEnd, 'reply', m.type);
     if (f.family !== undefined && orig.family !== f.family) return false;
     if (proto !== undefined && orig.proto !== proto) return false;
-    if (f.zone !== undefined && Math.max(zone, 0) !== f.zone) return false;
+    if (f.zone !== undefined && (zone >= 0 ? zone : orig.zone >= 0 ? orig.zone : Math.max(rep.zone, 0)) !== f.zone) return false;
     if (f.mark !== undefined && (Math.max(mark, 0) & markMask) >>> 0 !== (f.mark & markMask) >>> 0) return false;
+    if (labels && !hasLabels(labels, p, label, labelEnd)) return false;
     if (statusBits && !statusBits.every((bit) => bit !== undefined && (Math.max(status, 0) & bit) !== 0)) return false;
     return (!original || original(p, orig)) && (!reply || reply(p, rep));
   };
+}
+
+/** Whether the CTA_LABELS bitmap at p[start, end) (start -1: none) has every bit of `want`. */
+function hasLabels(want: Buffer, p: Buffer, start: number, end: number): boolean {
+  for (let i = 0; i < LABEL_BYTES; i++) {
+    if (want[i] === 0) continue;
+    const have = start >= 0 && start + i < end ? p[start + i] : 0;
+    if ((have & want[i]) !== want[i]) return false;
+  }
+  return true;
 }

@@ -37,7 +37,7 @@ export type {
 export type { FieldName } from './builder/fields';
 export type { Chain, ChainFlag, ChainHook, ChainPolicy, ChainRef, ChainType, PriorityName } from './chain';
 export { resolvePriority } from './chain';
-export { parseConnlabels, readConnlabels, type CtLabelMap } from './connlabels';
+export { parseConnlabels, readConnlabels, type CtLabelMap } from '../validate/connlabels';
 export type { Verdict, VerdictCode } from './data';
 export type { DataTypeName, Scalar } from './datatypes';
 export type { ElementValue, SetElement } from './elements';

@@ -3,7 +3,12 @@
 // inside the tuple, and finds the entry only when a delete names it there.
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
+import { bindUdp } from '../../lib';
 import { useNetns } from '../helpers/netns';
+
+function nft(netns: string, script: string): void {
+  execFileSync('ip', ['netns', 'exec', netns, 'nft', '-f', '-'], { input: script, stdio: ['pipe', 'pipe', 'pipe'] });
+}
 
 function conntrack(netns: string, ...args: string[]): string {
   return execFileSync('ip', ['netns', 'exec', netns, 'conntrack', ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
@@ -34,5 +39,44 @@ describe('conntrack zones of one direction', () => {
     for (const e of entries) expect(await h.conntrack.delete(e)).toBe(true);
     expect(await h.conntrack.list({ original: { src: '10.9.0.1' } })).toEqual([]);
     expect(conntrack(ns, '-L')).not.toContain('10.9.0.1');
+  });
+
+  it('filters by zone whichever directions the zone applies to, like the kernel, and flushes such entries', async () => {
+    const ns = box.ns('ct');
+    const h = box.h('ct');
+    await h.conntrack.flush();
+    // Zones set by rules, before conntrack sees the packet: original only, reply only, both, none.
+    nft(
+      ns,
+      `table inet z {
+        chain out { type filter hook output priority raw;
+          udp dport 5001 ct original zone set 3
+          udp dport 5002 ct reply zone set 3
+          udp dport 5003 ct zone set 3
+          udp dport 5005 ct zone set 4
+        }
+      }`,
+    );
+    const sock = await bindUdp({ netns: ns, port: 4000, host: '127.0.0.1' });
+    try {
+      for (const port of [5001, 5002, 5003, 5004, 5005]) {
+        await new Promise<void>((resolve, reject) => sock.send('x', port, '127.0.0.1', (e) => (e ? reject(e) : resolve())));
+      }
+    } finally {
+      sock.close();
+    }
+    const dport = (es: Array<{ original: { dport?: number } }>) => es.map((e) => e.original.dport).sort();
+    const zone3 = await h.conntrack.list({ protocol: 'udp', zone: 3 });
+    expect(dport(zone3)).toEqual([5001, 5002, 5003]);
+    expect(zone3.find((e) => e.original.dport === 5001)?.original.zone).toBe(3);
+    expect(zone3.find((e) => e.original.dport === 5002)?.reply.zone).toBe(3);
+    expect(zone3.find((e) => e.original.dport === 5003)?.zone).toBe(3);
+    expect(dport(await h.conntrack.list({ protocol: 'udp', zone: 0 }))).toEqual([5004]);
+    expect(dport(await h.conntrack.list({ protocol: 'udp', zone: 4 }))).toEqual([5005]);
+
+    expect(await h.conntrack.flush({ zone: 3 })).toBe(3);
+    const left = conntrack(ns, '-L', '-p', 'udp');
+    for (const port of [5001, 5002, 5003]) expect(left).not.toContain(`dport=${port} `);
+    for (const port of [5004, 5005]) expect(left).toContain(`dport=${port} `);
   });
 });

@@ -20,6 +20,7 @@ describe('a script that ends without closing what it opened exits 0', () => {
     ['a handle that used h.conntrack', 'conntrack', { entries: 0 }],
     ['an rtnetlink event subscription', 'rtnetlink-events', { event: 'link:new:lc0' }],
     ['an nftables event stream', 'nft-events', { event: 'table:new' }],
+    ['a conntrack event stream', 'conntrack-events', { event: 'new:udp' }],
   ])('%s', async (_label, name, expected) => {
     requireRoot();
     expect(fs.existsSync(path.join(repoRoot, 'dist', 'index.js')), 'run `npm run build:ts` first (npm test does)').toBe(true);

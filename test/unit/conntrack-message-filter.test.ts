@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import * as C from '../../lib/conntrack/constants';
 import { entryMatches, type ConntrackFilter } from '../../lib/conntrack/conntrack';
 import { decodeEntry, writeTuple, type ConntrackTuple } from '../../lib/conntrack/entry';
+import { encodeLabels } from '../../lib/conntrack/labels';
 import { messageFilter } from '../../lib/conntrack/message-filter';
 import { DecodeError } from '../../lib/netlink/errors';
 import { NFNL_SUBSYS_CTNETLINK, beginNfnl, nfnlType } from '../../lib/netlink/nfnetlink';
@@ -19,6 +20,7 @@ interface Sample {
   zone?: number;
   mark?: number;
   status?: number;
+  labels?: number[];
 }
 
 function message(s: Sample): NetlinkMessage {
@@ -29,6 +31,7 @@ function message(s: Sample): NetlinkMessage {
   if (s.status !== undefined) w.be32(C.CTA_STATUS, s.status);
   if (s.mark !== undefined) w.be32(C.CTA_MARK, s.mark);
   if (s.zone !== undefined) w.be16(C.CTA_ZONE, s.zone);
+  if (s.labels !== undefined) w.attr(C.CTA_LABELS, encodeLabels(s.labels));
   return parseMessages(w.end().finish())[0];
 }
 
@@ -47,6 +50,7 @@ const samples: Sample[] = [
     mark: 0x42,
     status: 0x2a, // seen-reply, confirmed, dnat
     zone: 7,
+    labels: [5, 7],
   },
   {
     family: 4,
@@ -60,6 +64,7 @@ const samples: Sample[] = [
     original: { src: 'fd00::1', dst: 'fd00::2', sport: 53, dport: 9 },
     reply: { src: 'fd00::2', dst: 'fd00::1', sport: 9, dport: 53 },
     mark: 5,
+    labels: [7, 127],
   },
   {
     family: 6,
@@ -67,6 +72,19 @@ const samples: Sample[] = [
     original: { src: 'fd00:1::80', dst: 'fd00::2', sport: 7, dport: 9 },
     reply: { src: 'fd00::2', dst: 'fd00:1::80', sport: 9, dport: 7 },
     zone: 0,
+  },
+  // Zones of one direction (`ct original zone set 7`, `ct reply zone set 7`): the entry is in zone 7 all the same.
+  {
+    family: 4,
+    proto: 17,
+    original: { src: '10.0.0.1', dst: '10.0.0.2', sport: 1001, dport: 9, zone: 7 },
+    reply: { src: '10.0.0.2', dst: '10.0.0.1', sport: 9, dport: 1001 },
+  },
+  {
+    family: 4,
+    proto: 17,
+    original: { src: '10.0.0.1', dst: '10.0.0.2', sport: 1002, dport: 9 },
+    reply: { src: '10.0.0.2', dst: '10.0.0.1', sport: 9, dport: 1002, zone: 7 },
   },
 ];
 
@@ -99,6 +117,10 @@ const filters: ConntrackFilter[] = [
   { status: ['dnat'] },
   { status: ['dnat', 'assured'] },
   { status: ['confirmed'] },
+  { labels: [7] },
+  { labels: [5, 7] },
+  { labels: [127] },
+  { labels: [] },
 ];
 
 describe('conntrack message filter', () => {
@@ -116,6 +138,19 @@ describe('conntrack message filter', () => {
     // Not vacuous: some filters match some samples, others none.
     expect(matched).toBeGreaterThan(30);
     expect(matched).toBeLessThan(filters.length * samples.length);
+  });
+
+  it('puts an entry whose zone applies to one direction in that zone, as the kernel filter does', () => {
+    const zone = (f: ConntrackFilter) => samples.filter((s) => messageFilter(f)(message(s))).map((s) => s.original.sport);
+    expect(zone({ zone: 7 })).toEqual([40000, 1001, 1002]);
+    expect(zone({ zone: 0 })).toEqual([1000, undefined, 53, 7]);
+  });
+
+  it('selects entries by label: those with every label given', () => {
+    const sports = (f: ConntrackFilter) => samples.filter((s) => messageFilter(f)(message(s))).map((s) => s.original.sport);
+    expect(sports({ labels: [7] })).toEqual([40000, 53]);
+    expect(sports({ labels: [5, 7] })).toEqual([40000]);
+    expect(sports({ labels: [6] })).toEqual([]);
   });
 
   it('fails like decoding on an entry without a reply tuple', () => {

@@ -10,7 +10,7 @@
 import { ValidationError } from '../../netlink/errors';
 import { validateInteger } from '../../validate/integers';
 import { validateNftName } from '../../validate/names';
-import { CT_LABEL_BITS, labelBitOf, type CtLabelMap } from '../connlabels';
+import { CT_LABEL_BITS, labelBitOf, type CtLabelMap } from '../../validate/connlabels';
 import { HOST_LITTLE_ENDIAN } from '../data';
 import type { BuildContext, Step } from './context';
 

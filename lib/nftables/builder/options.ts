@@ -4,7 +4,7 @@
  * statements. Types only, plus {@link not}.
  * @module
  */
-import type { CtLabelMap } from '../connlabels';
+import type { CtLabelMap } from '../../validate/connlabels';
 import type { Verdict, VerdictCode } from '../data';
 import type { DataTypeName, Scalar } from '../datatypes';
 import type { LogFlag, LogLevel } from '../expressions/log';

@@ -6,7 +6,7 @@
  */
 import { validateU32 } from '../../validate/integers';
 import { isObject } from '../../validate/options';
-import type { CtLabelMap } from '../connlabels';
+import type { CtLabelMap } from '../../validate/connlabels';
 import { IP_PROTOCOLS } from '../datatypes';
 import type { FibFlag } from '../expressions/fib';
 import { CT_STATE_BITS, CT_STATUS_BITS, NFPROTO_NAMES, fieldByName, type FieldName } from './fields';

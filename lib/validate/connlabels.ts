@@ -10,7 +10,7 @@
  */
 import * as fs from 'node:fs';
 import { ValidationError } from '../netlink/errors';
-import { isObject } from '../validate/options';
+import { isObject } from './options';
 
 /** Label bits by name, as connlabel.conf maps them (`{ web: 3 }`). */
 export type CtLabelMap = Readonly<Record<string, number>>;

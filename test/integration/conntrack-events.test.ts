@@ -1,0 +1,102 @@
+// Conntrack events (`conntrack -E`): a TCP connection made in the namespace
+// is seen created, then changed as its state advances, then destroyed when
+// its entry is deleted, in that order and with its tuples; a subscription to
+// some events gets only those; closing the stream or the handle ends it.
+import { execFileSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { connectTcp, listenTcp, open, ValidationError, type ConntrackEvent, type ConntrackStreamEvent, type EventStream } from '../../lib';
+import { useNetns } from '../helpers/netns';
+
+/** Reads events until `done` says enough (or 5 s pass). */
+async function collect(events: EventStream<ConntrackStreamEvent>, done: (seen: ConntrackEvent[]) => boolean): Promise<ConntrackEvent[]> {
+  const seen: ConntrackEvent[] = [];
+  const deadline = setTimeout(() => events.close(), 5000);
+  try {
+    for await (const e of events) {
+      if (e.type !== 'conntrack' || e.entry.original.dport !== 8080) continue;
+      seen.push(e);
+      if (done(seen)) break;
+    }
+  } finally {
+    clearTimeout(deadline);
+  }
+  return seen;
+}
+
+describe('conntrack events', () => {
+  const box = useNetns('ct');
+
+  it('a connection is created, updated as it goes, then destroyed, in order, with its tuples', async () => {
+    const ns = box.ns('ct');
+    const h = box.h('ct');
+    // A rule that uses conntrack makes the namespace track connections.
+    execFileSync('ip', [
+      'netns',
+      'exec',
+      ns,
+      'nft',
+      'add table inet t; add chain inet t out { type filter hook output priority 0; }; add rule inet t out ct state new counter',
+    ]);
+    const all = h.conntrack.events.subscribe();
+    const destroys = h.conntrack.events.subscribe({ events: ['destroy'] });
+    await Promise.all([all.ready, destroys.ready]);
+
+    const server = await listenTcp({ netns: ns, host: '127.0.0.1', port: 8080 }, (s) => s.on('data', () => s.write('pong')));
+    const c = await connectTcp({ netns: ns, host: '127.0.0.1', port: 8080 });
+    await new Promise<void>((r) => {
+      c.once('data', () => r());
+      c.write('ping');
+    });
+    const sport = c.localPort;
+    expect(await h.conntrack.flush({ protocol: 'tcp', original: { dport: 8080 } })).toBe(1);
+    c.destroy();
+    server.close();
+
+    const seen = await collect(all, (s) => s.some((e) => e.event === 'destroy'));
+    expect(seen[0]).toMatchObject({
+      type: 'conntrack',
+      action: 'new',
+      event: 'new',
+      entry: { family: 4, protocol: 'tcp', original: { src: '127.0.0.1', dst: '127.0.0.1', sport, dport: 8080 }, reply: { sport: 8080, dport: sport } },
+    });
+    const kinds = seen.map((e) => e.event);
+    expect(kinds.at(-1)).toBe('destroy');
+    expect(seen.at(-1)?.action).toBe('del');
+    expect(kinds.slice(1, -1).every((k) => k === 'update')).toBe(true);
+    expect(seen.filter((e) => e.event === 'update').map((e) => e.entry.tcpState)).toContain('established');
+    for (const e of seen) expect(e.entry.original.sport).toBe(sport);
+
+    const onlyDestroy = await collect(destroys, (s) => s.length > 0);
+    expect(onlyDestroy.map((e) => e.event)).toEqual(['destroy']);
+  });
+
+  it('close() ends a stream; closing the handle ends its streams and refuses new ones', async () => {
+    const h = await open({ netns: box.ns('ct') });
+    const a = h.conntrack.events.subscribe();
+    await a.ready;
+    const pending = a.next();
+    a.close();
+    expect((await pending).done).toBe(true);
+
+    // The current entries first (as `new`), then `synced`.
+    const listed = await h.conntrack.list();
+    const b = h.conntrack.events.subscribe({ includeExisting: true });
+    const existing: ConntrackStreamEvent[] = [];
+    for (;;) {
+      const { value } = await b.next();
+      if (value.type === 'synced') break;
+      existing.push(value);
+    }
+    expect(existing.map((e) => e.type === 'conntrack' && [e.event, e.entry.id])).toEqual(listed.map((e) => ['new', e.id]));
+    const pendingB = b.next();
+    h.close();
+    expect((await pendingB).done).toBe(true);
+    expect(() => h.conntrack.events.subscribe()).toThrow(/closed/i);
+  });
+
+  it('refuses unknown options and event names', () => {
+    const h = box.h('ct');
+    expect(() => h.conntrack.events.subscribe({ events: ['created'] } as never)).toThrow(ValidationError);
+    expect(() => h.conntrack.events.subscribe({ event: ['new'] } as never)).toThrow(ValidationError);
+  });
+});

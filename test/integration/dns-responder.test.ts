@@ -254,6 +254,64 @@ describe('dnsResponder: names per network, forwarding, refusing', () => {
     expect((await tcpQuery(c.c2, '10.97.0.1', 'many.nlkit.internal')).answers).toHaveLength(20);
   });
 
+  it("forwards with its own OPT, never the client's (no client cookie or subnet upstream), and answers with its own", async () => {
+    const clientOpt: OptAnswer = {
+      ...opt(4096, 0, dnsPacket.DNSSEC_OK),
+      flag_do: true,
+      options: [
+        { code: 10, data: Buffer.alloc(8, 0xab) } as never, // a client cookie (RFC 7873)
+        { code: 8, family: 1, sourcePrefixLength: 24, scopePrefixLength: 0, ip: '10.97.0.0' } as never, // the client's subnet (RFC 7871)
+      ],
+    };
+    const before = upstream.received.length;
+    const r = replyOf(await udpExchange(c.c2, '10.97.0.1', query('example.test', 'A', [clientOpt])));
+    expect(dataOf(r)).toEqual(['192.0.2.10']);
+    // what the upstream received: one OPT, the responder's: its UDP size, DNSSEC OK as asked, no options
+    const received = upstream.received.slice(before).map((m) => dnsPacket.decode(m));
+    expect(received).toHaveLength(1);
+    expect(optsOf(received[0])).toMatchObject([{ name: '.', udpPayloadSize: 1232, ednsVersion: 0, extendedRcode: 0, flag_do: true }]);
+    expect(optsOf(received[0])[0].options).toEqual([]);
+    // the client's reply: the responder's OPT, not the upstream's (4096 bytes and a server cookie, about the hop between them)
+    expect(optsOf(upstream.sent[upstream.sent.length - 1] && dnsPacket.decode(upstream.sent[upstream.sent.length - 1]))[0].options).toHaveLength(1);
+    expect(optsOf(r)).toMatchObject([{ udpPayloadSize: 1232, flag_do: true }]);
+    expect(optsOf(r)[0].options).toEqual([]);
+    // a client without EDNS: the responder speaks EDNS upstream all the same; the client's reply has no OPT
+    const plain = replyOf(await udpExchange(c.c2, '10.97.0.1', query('example.test')));
+    expect(optsOf(dnsPacket.decode(upstream.received[upstream.received.length - 1]))).toMatchObject([{ udpPayloadSize: 1232, flag_do: false, options: [] }]);
+    expect([dataOf(plain), optsOf(plain)]).toEqual([['192.0.2.10'], []]);
+  });
+
+  it("forwards a name-compressed reply as it came: not longer than the upstream's, whole when it fits the client's size", async () => {
+    const before = upstream.sent.length;
+    const r = await udpExchange(c.c2, '10.97.0.1', query('records.with.a.fairly.long.shared.suffix.test', 'A', [opt(1232)]));
+    if (r === 'timeout') throw new Error('no reply');
+    const theirs = upstream.sent.slice(before);
+    expect(theirs).toHaveLength(1); // over UDP, not retried over TCP
+    expect(theirs[0].length).toBeLessThan(1232); // ~900 bytes; over 2,600 with every name written out
+    expect(r.size).toBeLessThanOrEqual(theirs[0].length);
+    expect(truncated(r.reply)).toBe(false);
+    expect(r.reply.answers).toHaveLength(40);
+    expect(dataOf(r.reply)[39]).toBe('192.0.2.39');
+  });
+
+  it('truncates a forwarded UDP reply to the whole RRsets that fit, with TC, the OPT kept; whole over TCP', async () => {
+    const name = 'partial.suffix.test';
+    for (const [additionals, limit] of [
+      [[], 512],
+      [[opt(700)], 700],
+    ] as const) {
+      const r = await udpExchange(c.c2, '10.97.0.1', query(name, 'A', [...additionals]));
+      if (r === 'timeout') throw new Error('no reply');
+      expect(truncated(r.reply)).toBe(true);
+      expect(r.size).toBeLessThanOrEqual(limit);
+      expect(r.size + 20).toBeGreaterThan(limit); // as many as fit: one more record (20 bytes, its owner compressed) would not
+      expect(r.reply.answers?.length).toBeGreaterThan(20);
+      expect(r.reply.answers?.length).toBeLessThan(40);
+      expect(optsOf(r.reply)).toHaveLength(additionals.length);
+    }
+    expect((await tcpQuery(c.c2, '10.97.0.1', name)).answers).toHaveLength(40);
+  });
+
   it('answers FORMERR to a query without exactly one question (0 or 2), answering and forwarding neither', async () => {
     const asked = upstream.asked.length;
     const none = Buffer.from([0x12, 0x34, 0x01, 0x00, 0, 0, 0, 0, 0, 0, 0, 0]); // QDCOUNT 0

@@ -364,10 +364,25 @@ describe('dnsResponder: names per network, forwarding, refusing', () => {
     expect(rcodeOf(await local(c.c1, '10.97.0.1', '0.97.10.in-addr.arpa', 'SOA'))).toBe('NOERROR');
     // without upstreams: NXDOMAIN too, not REFUSED
     expect(rcodeOf(await local(c.c1, '10.97.0.1', rev('10.97.0.99'), 'PTR', 5353))).toBe('NXDOMAIN');
+    // names below an address of the subnets, or not an address at all, are inside their reverse zones too (RFC 6303):
+    // DNS-SD browsing (RFC 6763 11), a label with a leading zero, a name below a container's or a service's address
+    for (const [ns, gw, name, type] of [
+      [c.c1, '10.97.0.1', 'b._dns-sd._udp.0.0.97.10.in-addr.arpa', 'PTR'],
+      [c.c1, '10.97.0.1', 'lb._dns-sd._udp.0.0.97.10.in-addr.arpa', 'PTR'],
+      [c.c3, '10.98.0.1', 'db._dns-sd._udp.0.0.98.10.in-addr.arpa', 'PTR'],
+      [c.c1, '10.97.0.1', '099.0.97.10.in-addr.arpa', 'PTR'],
+      [c.c1, '10.97.0.1', `x.${rev(v4.c1)}`, 'TXT'],
+      [c.c1, '10.97.0.1', `x.${rev6('fd97::99')}`, 'PTR'],
+      [c.c1, '10.97.0.1', `_x._tcp.${rev('10.250.0.5')}`, 'SRV'],
+    ] as const)
+      expect([name, rcodeOf(await local(ns, gw, name, type))]).toEqual([name, 'NXDOMAIN']);
     expect(upstream.asked.slice(asked)).toEqual([]);
+    // wider than a network's subnet (its /16, a name under that /16 but outside the subnet): not the responder's, forwarded
+    expect(rcodeOf(await udpQuery(c.c1, '10.97.0.1', '97.10.in-addr.arpa', 'SOA'))).toBe('NXDOMAIN');
+    expect(rcodeOf(await udpQuery(c.c1, '10.97.0.1', 'b._dns-sd._udp.0.5.97.10.in-addr.arpa', 'PTR'))).toBe('NXDOMAIN');
     // an address that is not the networks': forwarded as before
     expect(rcodeOf(await udpQuery(c.c1, '10.97.0.1', rev('192.0.2.77'), 'PTR'))).toBe('NXDOMAIN');
-    expect(upstream.asked.slice(asked)).toEqual([`udp:${rev('192.0.2.77')}`]);
+    expect(upstream.asked.slice(asked)).toEqual(['udp:97.10.in-addr.arpa', 'udp:b._dns-sd._udp.0.5.97.10.in-addr.arpa', `udp:${rev('192.0.2.77')}`]);
   });
 
   it.runIf(hasDig)('agrees with dig on EDNS, truncation and local reverse lookups', async () => {

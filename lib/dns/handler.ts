@@ -11,7 +11,7 @@ import { answerLocally, RCODE, response } from './answer';
 import { BADVERS, ednsOf, forwardOpt, replyOpt, udpLimit, type Edns } from './edns';
 import type { NameTable } from './name-table';
 import type { Upstreams } from './upstream';
-import { extendedRcodeOf, fitMessage } from './wire';
+import { fitMessage, rcodeOf } from './wire';
 
 /** What the responder has done since it started. */
 export interface DnsStats {
@@ -109,6 +109,26 @@ function deliver(ctx: HandlerContext, edns: Edns, reply: Buffer, viaTcp: boolean
   return out?.message;
 }
 
+/**
+ * A query forwarded, and the upstream's reply as sent to the client, or
+ * undefined when no upstream answered or its reply does not read. Our OPT
+ * goes in place of the client's (EDNS is hop by hop); an upstream that
+ * answers FORMERR without an OPT does not know EDNS and is asked again
+ * without one (RFC 6891 7). The reply keeps its own bytes, compression and all.
+ */
+async function forward(ctx: HandlerContext, msg: Buffer, edns: Edns, viaTcp: boolean): Promise<Buffer | undefined> {
+  const upstreams = ctx.upstreams;
+  const ask = async (opt: Buffer | undefined): Promise<{ reply: Buffer; code: { rcode: number; opt: boolean } } | undefined> => {
+    const asked = fitMessage(msg, opt, 0xffff);
+    const reply = asked && (await upstreams?.forward(asked.message, viaTcp));
+    const code = reply && rcodeOf(reply);
+    return code && { reply, code };
+  };
+  let got = await ask(forwardOpt(edns.opt, ctx.maxUdpReply));
+  if (got?.code.rcode === RCODE.FORMERR && !got.code.opt) got = await ask(undefined);
+  return got && deliver(ctx, edns, got.reply, viaTcp, got.code.rcode);
+}
+
 async function reply(ctx: HandlerContext, msg: Buffer, viaTcp: boolean): Promise<Buffer | undefined> {
   let query: Packet;
   try {
@@ -144,11 +164,7 @@ async function reply(ctx: HandlerContext, msg: Buffer, viaTcp: boolean): Promise
     return send(ctx, edns, response(query, RCODE.REFUSED), viaTcp);
   }
   ctx.stats.forwarded++;
-  // Our OPT in place of the client's (EDNS is hop by hop); the upstream's reply keeps its own bytes, compression and all.
-  const asked = fitMessage(msg, forwardOpt(edns.opt, ctx.maxUdpReply), 0xffff);
-  const upstream = asked && (await ctx.upstreams.forward(asked.message, viaTcp));
-  const extended = upstream && extendedRcodeOf(upstream);
-  const out = upstream && extended !== undefined && deliver(ctx, edns, upstream, viaTcp, (extended << 4) | (upstream.readUInt16BE(2) & 0xf));
+  const out = await forward(ctx, msg, edns, viaTcp);
   if (!out) {
     ctx.stats.upstreamFailures++;
     return send(ctx, edns, response(query, RCODE.SERVFAIL, [], { recursion }), viaTcp);

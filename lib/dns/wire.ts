@@ -109,10 +109,10 @@ export function optRecord(o: { udpPayloadSize: number; extendedRcode: number; dn
   return b;
 }
 
-/** The upper 8 bits of a message's response code, from its OPT (0 without one); undefined when the message does not read. */
-export function extendedRcodeOf(msg: Buffer): number | undefined {
+/** A message's full response code (the upper 8 bits from its OPT, 0 without one) and whether it has an OPT; undefined when it does not read. */
+export function rcodeOf(msg: Buffer): { rcode: number; opt: boolean } | undefined {
   const l = layout(msg);
-  return l && (l.optTtl ?? 0) >>> 24;
+  return l && { rcode: (((l.optTtl ?? 0) >>> 24) << 4) | (msg.readUInt16BE(2) & 0xf), opt: l.optTtl !== undefined };
 }
 
 /**

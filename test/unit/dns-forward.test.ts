@@ -153,4 +153,21 @@ describe('DNS forwarding', () => {
     const none = await ask(whole.length - extra - txt - 1);
     expect([none.answers?.length, tc(none), optsOf(none).length]).toEqual([0, true, 1]);
   });
+
+  it('asks again without an OPT when the upstream answers FORMERR without one (it does not know EDNS, RFC 6891 7), not when it knows EDNS', async () => {
+    const formerr = (q: Packet, withOpt: boolean): Buffer =>
+      Buffer.from(dnsPacket.encode({ id: q.id, type: 'response', flags: 1, questions: q.questions, additionals: withOpt ? [upstreamOpt()] : [] }));
+    // an upstream without EDNS: FORMERR (and no OPT) to a query with one, the answer to a query without
+    const old = forwarding((q) => (optsOf(q).length > 0 ? formerr(q, false) : compressedReply(q, 3)));
+    for (const additionals of [[clientOpt(1232)], []]) {
+      const before = old.received.length;
+      const out = dnsPacket.decode((await handleMessage(old.ctx, queryBytes(additionals), false, true)) as Buffer);
+      expect([(out as { rcode?: string }).rcode, out.answers?.length, optsOf(out).length]).toEqual(['NOERROR', 3, additionals.length]);
+      expect(old.received.slice(before).map((q) => optsOf(q).length)).toEqual([1, 0]);
+    }
+    // an upstream that knows EDNS and finds the query malformed: its FORMERR, not asked again
+    const strict = forwarding((q) => formerr(q, true));
+    const out = dnsPacket.decode((await handleMessage(strict.ctx, queryBytes([clientOpt(1232)]), false, true)) as Buffer);
+    expect([(out as { rcode?: string }).rcode, strict.received.length]).toEqual(['FORMERR', 1]);
+  });
 });

@@ -3,7 +3,8 @@
  * decoding and re-encoding it (dns-packet writes names out in full, so a
  * re-encoded upstream reply loses its name compression and can grow to
  * several times its size): its records found by offset, the OPT record
- * replaced, and the message cut to the whole RRsets that fit a size.
+ * replaced, and the message cut to the whole RRsets that fit a size; and
+ * the owner names of a message dns-packet wrote compressed.
  * Compression pointers point back (RFC 1035 4.1.4), so a message cut after a
  * record still reads.
  * @module
@@ -96,6 +97,56 @@ function layout(msg: Buffer): Layout | undefined {
     }
   }
   return out;
+}
+
+/**
+ * A message written with every name in full (as dns-packet writes it) with
+ * the owner names of its records compressed (RFC 1035 4.1.4): the longest
+ * ending that appeared before as the question's or an earlier owner's
+ * becomes a pointer to it. Record data is copied as it is (names in it stay
+ * in full: RFC 3597 and RFC 2782 forbid compressing some). The message as
+ * it is when it does not read or has pointers already.
+ */
+export function compressOwners(msg: Buffer): Buffer {
+  const l = layout(msg);
+  if (!l || l.optTtl !== undefined) return msg;
+  const out = Buffer.alloc(msg.length);
+  msg.copy(out, 0, 0, HEADER);
+  let length = HEADER;
+  /** Where each name ending ("nlkit.internal", "web.nlkit.internal") was first written in full. */
+  const seen = new Map<string, number>();
+  /** Writes the name at `from` of `msg`, compressed against what came before it when `compress`; the offset after it in `msg`. */
+  const writeName = (from: number, compress: boolean): number | undefined => {
+    const starts: number[] = [];
+    let end = from;
+    for (; msg[end] !== 0; end += 1 + msg[end]) {
+      if ((msg[end] & 0xc0) !== 0) return undefined;
+      starts.push(end);
+    }
+    for (const start of starts) {
+      const ending = msg.toString('latin1', start, end);
+      const earlier = compress ? seen.get(ending) : undefined;
+      if (earlier !== undefined) {
+        length = out.writeUInt16BE(0xc000 | earlier, length);
+        return end + 1;
+      }
+      if (length < 0x4000 && !seen.has(ending)) seen.set(ending, length);
+      length += msg.copy(out, length, start, start + 1 + msg[start]);
+    }
+    out[length++] = 0;
+    return end + 1;
+  };
+  for (let at = HEADER, i = msg.readUInt16BE(4); i > 0; i--) {
+    const next = writeName(at, false);
+    if (next === undefined) return msg;
+    length += msg.copy(out, length, next, next + 4);
+    at = next + 4;
+  }
+  for (const r of l.records) {
+    if (writeName(r.start, true) === undefined) return msg;
+    length += msg.copy(out, length, r.typeAt, r.end);
+  }
+  return out.subarray(0, length);
 }
 
 /** An OPT record (RFC 6891 6.1.2): the root as owner, no options. */

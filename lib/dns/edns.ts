@@ -1,11 +1,13 @@
 /**
  * EDNS (RFC 6891) for the responder: the client's OPT record read and
- * checked (one at most, version 0), and the OPT of each reply to a client
- * that sent one, advertising the responder's own UDP payload size.
+ * checked (one at most, version 0), the OPT of each reply to a client
+ * that sent one, advertising the responder's own UDP payload size, and the
+ * responder's own OPT on what it forwards.
  * @module
  */
 import * as dnsPacket from 'dns-packet';
 import type { OptAnswer, Packet } from 'dns-packet';
+import { optRecord } from './wire';
 
 /** BADVERS (16): the client's EDNS version is not 0; its upper 8 bits go in the OPT, the lower 4 in the header. */
 export const BADVERS = 16;
@@ -29,19 +31,10 @@ export function ednsOf(query: Packet): Edns {
 
 /**
  * The OPT of a reply to a client that sent `client`: version 0, our UDP
- * payload size, the upper bits of the reply's code, DNSSEC OK echoed (RFC 3225).
+ * payload size, the upper bits of the reply's code, DNSSEC OK echoed (RFC 3225), no options.
  */
-export function replyOpt(client: OptAnswer, udpPayloadSize: number, rcode = 0): OptAnswer {
-  return {
-    type: 'OPT',
-    name: '.',
-    udpPayloadSize,
-    extendedRcode: rcode >> 4,
-    ednsVersion: 0,
-    flags: client.flags & dnsPacket.DNSSEC_OK,
-    flag_do: (client.flags & dnsPacket.DNSSEC_OK) !== 0,
-    options: [],
-  };
+export function replyOpt(client: OptAnswer, udpPayloadSize: number, rcode = 0): Buffer {
+  return optRecord({ udpPayloadSize, extendedRcode: rcode >> 4, dnssecOk: (client.flags & dnsPacket.DNSSEC_OK) !== 0 });
 }
 
 /** The UDP payload size the client accepts: its OPT's, at least 512 (RFC 6891 6.2.5), at most `max` (large UDP replies fragment and amplify); 512 without EDNS. */
@@ -50,18 +43,13 @@ export function udpLimit(edns: Edns, max: number): number {
 }
 
 /**
- * An upstream's reply as ours for a client that sent an OPT: the upstream's
- * OPT (about the hop between us, RFC 6891 6.1.1) replaced by ours, its
- * extended code kept. The reply as it came when it does not re-encode.
+ * The OPT of a forwarded query (RFC 6891 is hop by hop): the responder's
+ * own, whatever the client sent: version 0, `udpPayloadSize` (the largest
+ * UDP reply it takes), DNSSEC OK as the client asked, no options: a client's
+ * cookie is for its server only (RFC 7873), its subnet (RFC 7871) is not
+ * the upstream's business. Sent for clients without EDNS too (larger UDP
+ * answers; their reply goes without an OPT).
  */
-export function withOurOpt(reply: Buffer, client: OptAnswer, udpPayloadSize: number): { reply: Buffer; opt: OptAnswer } {
-  try {
-    const p = dnsPacket.decode(reply);
-    const theirs = (p.additionals ?? []).find((a): a is OptAnswer => a.type === 'OPT');
-    const opt = replyOpt(client, udpPayloadSize, ((theirs?.extendedRcode ?? 0) << 4) | ((p.flags ?? 0) & 0xf));
-    const additionals = [...(p.additionals ?? []).filter((a) => a.type !== 'OPT'), opt];
-    return { reply: Buffer.from(dnsPacket.encode({ ...p, additionals })), opt };
-  } catch {
-    return { reply, opt: replyOpt(client, udpPayloadSize) };
-  }
+export function forwardOpt(client: OptAnswer | undefined, udpPayloadSize: number): Buffer {
+  return optRecord({ udpPayloadSize, extendedRcode: 0, dnssecOk: ((client?.flags ?? 0) & dnsPacket.DNSSEC_OK) !== 0 });
 }

@@ -6,11 +6,12 @@
  * @module
  */
 import * as dnsPacket from 'dns-packet';
-import type { OptAnswer, Packet } from 'dns-packet';
+import type { Packet } from 'dns-packet';
 import { answerLocally, RCODE, response } from './answer';
-import { BADVERS, ednsOf, replyOpt, udpLimit, withOurOpt, type Edns } from './edns';
+import { BADVERS, ednsOf, forwardOpt, replyOpt, udpLimit, type Edns } from './edns';
 import type { NameTable } from './name-table';
 import type { Upstreams } from './upstream';
+import { compressOwners, fitMessage, rcodeOf } from './wire';
 
 /** What the responder has done since it started. */
 export interface DnsStats {
@@ -22,7 +23,7 @@ export interface DnsStats {
   nxdomain: number;
   /** Sent on to an upstream server. */
   forwarded: number;
-  /** Of those, no upstream answered in time (SERVFAIL). */
+  /** Of those, no upstream answered in time, or its reply did not read as a DNS message (SERVFAIL). */
   upstreamFailures: number;
   /** Answered REFUSED: a name not the network's and no upstreams, or a UDP client from outside the network (TCP ones are closed: `tcpRejected`). */
   refused: number;
@@ -79,7 +80,6 @@ export interface HandlerContext {
 }
 
 const QR = 0x8000;
-const TC = 0x0200;
 
 /** A bare header with `rcode` for a message that did not decode, or undefined for one that is no query. */
 function headerOnly(msg: Buffer, rcode: number): Buffer | undefined {
@@ -90,24 +90,43 @@ function headerOnly(msg: Buffer, rcode: number): Buffer | undefined {
   return out;
 }
 
-/** The reply as bytes: with our OPT when the client sent one (RFC 6891 7), cut to fit a UDP reply. */
-function send(ctx: HandlerContext, query: Packet, edns: Edns, reply: Packet, viaTcp: boolean, rcode = (reply.flags ?? 0) & 0xf): Buffer {
-  const opt = edns.opt && replyOpt(edns.opt, ctx.maxUdpReply, rcode);
-  const out = Buffer.from(dnsPacket.encode(opt ? { ...reply, additionals: [...(reply.additionals ?? []), opt] } : reply));
-  return viaTcp ? out : fitUdp(ctx, query, edns, out, opt);
+/** The reply as bytes, owner names compressed: with our OPT when the client sent one (RFC 6891 7), cut to fit a UDP reply. */
+function send(ctx: HandlerContext, edns: Edns, reply: Packet, viaTcp: boolean, rcode = (reply.flags ?? 0) & 0xf): Buffer | undefined {
+  return deliver(ctx, edns, compressOwners(Buffer.from(dnsPacket.encode(reply))), viaTcp, rcode);
 }
 
 /**
- * The reply cut to its header, question and OPT, with TC set, when it is
- * longer than the client's UDP limit: 512 bytes without EDNS, its EDNS size
- * (at least 512) with, never more than `maxUdpReply`.
+ * A reply's bytes as sent: any OPT in them replaced by ours when the client
+ * sent one (none otherwise), and over UDP cut to the whole RRsets that fit
+ * the client's limit (512 bytes without EDNS, its EDNS size, at least 512,
+ * with, never more than `maxUdpReply`) with TC set (see wire). Undefined
+ * when the bytes do not read as a message.
  */
-function fitUdp(ctx: HandlerContext, query: Packet, edns: Edns, reply: Buffer, opt: OptAnswer | undefined): Buffer {
-  if (reply.length <= udpLimit(edns, ctx.maxUdpReply)) return reply;
-  ctx.stats.truncated++;
-  const short = Buffer.from(dnsPacket.encode(response(query, reply.readUInt16BE(2) & 0xf, [], { additionals: opt ? [opt] : [] })));
-  short.writeUInt16BE(short.readUInt16BE(2) | TC | (reply.readUInt16BE(2) & 0x0580), 2);
-  return short;
+function deliver(ctx: HandlerContext, edns: Edns, reply: Buffer, viaTcp: boolean, rcode: number): Buffer | undefined {
+  const opt = edns.opt && replyOpt(edns.opt, ctx.maxUdpReply, rcode);
+  const out = fitMessage(reply, opt, viaTcp ? 0xffff : udpLimit(edns, ctx.maxUdpReply));
+  if (out?.truncated) ctx.stats.truncated++;
+  return out?.message;
+}
+
+/**
+ * A query forwarded, and the upstream's reply as sent to the client, or
+ * undefined when no upstream answered or its reply does not read. Our OPT
+ * goes in place of the client's (EDNS is hop by hop); an upstream that
+ * answers FORMERR without an OPT does not know EDNS and is asked again
+ * without one (RFC 6891 7). The reply keeps its own bytes, compression and all.
+ */
+async function forward(ctx: HandlerContext, msg: Buffer, edns: Edns, viaTcp: boolean): Promise<Buffer | undefined> {
+  const upstreams = ctx.upstreams;
+  const ask = async (opt: Buffer | undefined): Promise<{ reply: Buffer; code: { rcode: number; opt: boolean } } | undefined> => {
+    const asked = fitMessage(msg, opt, 0xffff);
+    const reply = asked && (await upstreams?.forward(asked.message, viaTcp));
+    const code = reply && rcodeOf(reply);
+    return code && { reply, code };
+  };
+  let got = await ask(forwardOpt(edns.opt, ctx.maxUdpReply));
+  if (got?.code.rcode === RCODE.FORMERR && !got.code.opt) got = await ask(undefined);
+  return got && deliver(ctx, edns, got.reply, viaTcp, got.code.rcode);
 }
 
 async function reply(ctx: HandlerContext, msg: Buffer, viaTcp: boolean): Promise<Buffer | undefined> {
@@ -128,31 +147,29 @@ async function reply(ctx: HandlerContext, msg: Buffer, viaTcp: boolean): Promise
   // Two OPTs, or not exactly one question (RFC 1035 4.1.2 allows more, but no server answers several): FORMERR, nothing answered or forwarded.
   if (edns.error === 'formerr' || query.questions?.length !== 1) {
     ctx.stats.malformed++;
-    return send(ctx, query, edns, response(query, RCODE.FORMERR, [], { recursion, questions: [] }), viaTcp);
+    return send(ctx, edns, response(query, RCODE.FORMERR, [], { recursion, questions: [] }), viaTcp);
   }
   // An EDNS version other than 0: BADVERS, its upper bits in our OPT (RFC 6891 6.1.3).
-  if (edns.error === 'badvers') return send(ctx, query, edns, response(query, BADVERS & 0xf, [], { recursion }), viaTcp, BADVERS);
+  if (edns.error === 'badvers') return send(ctx, edns, response(query, BADVERS & 0xf, [], { recursion }), viaTcp, BADVERS);
   const table = await ctx.table();
-  if (!table) return send(ctx, query, edns, response(query, RCODE.SERVFAIL, [], { recursion }), viaTcp);
+  if (!table) return send(ctx, edns, response(query, RCODE.SERVFAIL, [], { recursion }), viaTcp);
   const local = answerLocally(query, table, ctx.ttl, recursion, await ctx.ownsReverse(query.questions[0].name));
   if (local) {
     ctx.stats.answered++;
     if (((local.flags ?? 0) & 0xf) === RCODE.NXDOMAIN) ctx.stats.nxdomain++;
-    return send(ctx, query, edns, local, viaTcp);
+    return send(ctx, edns, local, viaTcp);
   }
   if (!ctx.upstreams || !recursion) {
     ctx.stats.refused++;
-    return send(ctx, query, edns, response(query, RCODE.REFUSED), viaTcp);
+    return send(ctx, edns, response(query, RCODE.REFUSED), viaTcp);
   }
   ctx.stats.forwarded++;
-  const upstream = await ctx.upstreams.forward(msg, viaTcp);
-  if (!upstream) {
+  const out = await forward(ctx, msg, edns, viaTcp);
+  if (!out) {
     ctx.stats.upstreamFailures++;
-    return send(ctx, query, edns, response(query, RCODE.SERVFAIL, [], { recursion }), viaTcp);
+    return send(ctx, edns, response(query, RCODE.SERVFAIL, [], { recursion }), viaTcp);
   }
-  if (!edns.opt) return viaTcp ? upstream : fitUdp(ctx, query, edns, upstream, undefined);
-  const ours = withOurOpt(upstream, edns.opt, ctx.maxUdpReply);
-  return viaTcp ? ours.reply : fitUdp(ctx, query, edns, ours.reply, ours.opt);
+  return out;
 }
 
 /**

@@ -36,7 +36,7 @@ export interface DnsResponderOptions {
   cacheMs?: number;
   /** How long to wait for each upstream server, ms (default 2000). */
   timeoutMs?: number;
-  /** The longest UDP reply, bytes, whatever buffer size a client offers (default 1232, DNS Flag Day 2020; 512-4096): longer ones are truncated (TC) and the client asks over TCP. Advertised in the OPT record of replies to EDNS clients. */
+  /** The longest UDP reply, bytes, whatever buffer size a client offers (default 1232, DNS Flag Day 2020; 512-4096): longer ones are truncated (TC) and the client asks over TCP. Advertised in the OPT record of replies to EDNS clients, and of forwarded queries (the largest UDP reply taken from an upstream). */
   maxUdpReply?: number;
   /** Per-client limit on UDP queries (a token bucket); queries above it are dropped. Default none. */
   udpRateLimit?: DnsRateLimit;

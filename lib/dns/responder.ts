@@ -12,7 +12,7 @@ import type { Attachment } from '../network/attachments';
 import { bindUdp, listenTcp } from '../sockets/inet';
 import { emptyStats, handleMessage, type DnsStats, type HandlerContext } from './handler';
 import { NameTable } from './name-table';
-import { reversePrefix, ReverseZones } from './reverse-zones';
+import { enclosingReverse, ReverseZones } from './reverse-zones';
 import { checkOptions, type CheckedOptions, type DnsResponderOptions } from './options';
 import { RateLimit } from './rate-limit';
 import { TcpClients } from './tcp-clients';
@@ -147,16 +147,16 @@ export class DnsResponder {
   /**
    * A reverse name the responder answers itself, whichever network asks: in
    * a served network's subnet, or an address a source lists for one (a
-   * service's VIP outside the subnets). A network whose sources fail does not count.
+   * service's VIP outside the subnets), or any name below one of those
+   * ("b._dns-sd._udp.0.0.97.10.in-addr.arpa"). A network whose sources fail does not count.
    */
   private async ownsReverse(name: string): Promise<boolean> {
-    const lower = name.toLowerCase().replace(/\.$/, '');
-    const prefix = reversePrefix(lower);
-    if (!prefix) return false;
-    if (this.zones.covers(prefix)) return true;
-    if (prefix.prefixLength !== prefix.bytes.length * 8) return false;
+    const zone = enclosingReverse(name.toLowerCase().replace(/\.$/, ''));
+    if (!zone) return false;
+    if (this.zones.covers(zone.prefix)) return true;
+    if (zone.prefix.prefixLength !== zone.prefix.bytes.length * 8) return false;
     const tables = await Promise.all(this.opts.networks.map((n) => this.table(n)));
-    return tables.some((t) => t?.reverse(lower) !== undefined);
+    return tables.some((t) => t?.reverse(zone.name) !== undefined);
   }
 
   /** The network's names: every source's records, reused for `cacheMs`. A failing source fails the query (SERVFAIL), not the responder. */

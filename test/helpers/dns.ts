@@ -63,18 +63,74 @@ export const rcodeOf = (p: Packet | 'timeout'): string => (p === 'timeout' ? p :
 export const dataOf = (p: Packet | 'timeout'): unknown[] => (p === 'timeout' ? [] : (p.answers ?? []).map((a: Answer) => ('data' in a ? a.data : undefined)));
 export const truncated = (p: Packet | 'timeout'): boolean => p !== 'timeout' && ((p.flags ?? 0) & dnsPacket.TRUNCATED_RESPONSE) !== 0;
 
+/** An OPT record as an upstream server might send it: its own UDP size and a server cookie (RFC 7873). */
+export const upstreamOpt = (): OptAnswer => ({
+  type: 'OPT',
+  name: '.',
+  udpPayloadSize: 4096,
+  extendedRcode: 0,
+  ednsVersion: 0,
+  flags: 0,
+  flag_do: false,
+  options: [{ code: 10, data: Buffer.alloc(24, 0xcc) } as never],
+});
+
+/**
+ * A reply to `query` (one question) with `count` A records of owners "h<i>.<qname>", name-compressed as a real
+ * server sends it: each owner is its label and a pointer to the question's name (RFC 1035 4.1.4). Each record is
+ * an RRset of its own. `opt` (encoded) goes in the additional section.
+ */
+export function compressedReply(query: Packet, count: number, opt?: OptAnswer): Buffer {
+  const q = query.questions?.[0];
+  if (!q) throw new Error('no question');
+  const head = Buffer.from(dnsPacket.encode({ id: query.id, type: 'response', flags: 0, questions: [q] }));
+  const parts = [head];
+  for (let i = 0; i < count; i++) {
+    const label = Buffer.from(`h${String(i)}`);
+    const rr = Buffer.alloc(1 + label.length + 2 + 10 + 4);
+    rr[0] = label.length;
+    label.copy(rr, 1);
+    let o = 1 + label.length;
+    o = rr.writeUInt16BE(0xc00c, o); // pointer to the question's name
+    o = rr.writeUInt16BE(1, o); // A
+    o = rr.writeUInt16BE(1, o); // IN
+    o = rr.writeUInt32BE(60, o);
+    o = rr.writeUInt16BE(4, o);
+    Buffer.from([192, 0, 2, i & 0xff]).copy(rr, o);
+    parts.push(rr);
+  }
+  const optBytes = opt ? Buffer.from(dnsPacket.encode({ type: 'response', questions: [], additionals: [opt] })).subarray(12) : Buffer.alloc(0);
+  const out = Buffer.concat([...parts, optBytes]);
+  out.writeUInt16BE(count, 6);
+  out.writeUInt16BE(opt ? 1 : 0, 10);
+  return out;
+}
+
 /**
  * An upstream server in a namespace, UDP and TCP: "example.test" A 192.0.2.10,
  * "big.test" TXT too long for UDP (40 strings of 100 bytes, answered with TC
- * over UDP), NXDOMAIN for the rest. Counts what it was asked.
+ * over UDP), 40 name-compressed A records (see {@link compressedReply}) for
+ * names under "suffix.test", NXDOMAIN for the rest; with its own OPT (see
+ * {@link upstreamOpt}) when the query has one. Counts what it was asked and keeps
+ * the messages it received and sent.
  */
-export async function fakeUpstream(netns: string, host: string): Promise<{ asked: string[]; close(): void }> {
+export async function fakeUpstream(netns: string, host: string): Promise<{ asked: string[]; received: Buffer[]; sent: Buffer[]; close(): void }> {
   const asked: string[] = [];
+  const received: Buffer[] = [];
+  const sent: Buffer[] = [];
   const answer = (msg: Buffer, viaTcp: boolean): Buffer => {
+    received.push(Buffer.from(msg));
+    const out = Buffer.from(reply(msg, viaTcp));
+    sent.push(out);
+    return out;
+  };
+  const reply = (msg: Buffer, viaTcp: boolean): Uint8Array => {
     const q = dnsPacket.decode(msg);
     const question = q.questions?.[0];
     asked.push(`${viaTcp ? 'tcp' : 'udp'}:${question?.name ?? '?'}`);
-    const base = { id: q.id, type: 'response' as const, questions: q.questions };
+    const edns = (q.additionals ?? []).some((a) => a.type === 'OPT');
+    const base = { id: q.id, type: 'response' as const, questions: q.questions, additionals: edns ? [upstreamOpt()] : [] };
+    if (question?.name.endsWith('.suffix.test')) return compressedReply(q, 40, edns ? upstreamOpt() : undefined);
     if (question?.name === 'example.test')
       return dnsPacket.encode({ ...base, flags: 0, answers: [{ type: 'A', name: 'example.test', ttl: 60, data: '192.0.2.10' }] });
     if (question?.name === 'big.test') {
@@ -89,6 +145,8 @@ export async function fakeUpstream(netns: string, host: string): Promise<{ asked
   const tcp: net.Server = await listenTcp({ netns, host, port: 53 }, (s) => readFrames(s, (m) => s.write(frame(answer(Buffer.from(m), true)))));
   return {
     asked,
+    received,
+    sent,
     close() {
       udp.close();
       tcp.close();

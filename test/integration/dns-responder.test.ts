@@ -80,8 +80,8 @@ describe('dnsResponder: names per network, forwarding, refusing', () => {
     expect(a2.names).toEqual([c.c2]);
 
     // A second source: a service name with a port (what services() will provide), on network a only.
-    // "many": 20 A records, an answer of ~740 bytes (over 512, under 1232). "vip": an address outside the networks' subnets.
-    const many = Array.from({ length: 20 }, (_, i) => ({ names: ['many'], ipv4: `10.97.0.${String(100 + i)}` }));
+    // "many": 40 A records, an answer of ~680 bytes name-compressed (over 512, under 1232). "vip": an address outside the networks' subnets.
+    const many = Array.from({ length: 40 }, (_, i) => ({ names: ['many'], ipv4: `10.97.0.${String(100 + i)}` }));
     const services = {
       records: (n: string) =>
         n === 'a'
@@ -235,14 +235,15 @@ describe('dnsResponder: names per network, forwarding, refusing', () => {
       if (r === 'timeout') throw new Error('no reply');
       return r;
     };
-    const plain = await ask([]); // ~740 bytes do not fit 512
+    const plain = await ask([]); // ~680 bytes do not fit 512
     expect(plain.size).toBeLessThanOrEqual(512);
     expect(truncated(plain.reply)).toBe(true);
     expect(optsOf(plain.reply)).toEqual([]);
     const big = await ask([opt(4096)]); // fits 1232: whole
     expect(truncated(big.reply)).toBe(false);
-    expect(big.reply.answers).toHaveLength(20);
+    expect(big.reply.answers).toHaveLength(40);
     expect(big.size).toBeGreaterThan(512);
+    expect(big.size).toBeLessThan(dnsPacket.encode(big.reply).length / 2); // owner names compressed: ~1,480 bytes in full
     expect(optsOf(big.reply)).toMatchObject([{ udpPayloadSize: 1232 }]);
     for (const size of [600, 100]) {
       const cut = await ask([opt(size)]); // 600: over it; 100: taken as 512
@@ -251,7 +252,65 @@ describe('dnsResponder: names per network, forwarding, refusing', () => {
       expect(rcodeOf(cut.reply)).toBe('NOERROR');
       expect(optsOf(cut.reply)).toMatchObject([{ udpPayloadSize: 1232, ednsVersion: 0 }]); // the OPT stays in a truncated reply (RFC 6891 7)
     }
-    expect((await tcpQuery(c.c2, '10.97.0.1', 'many.nlkit.internal')).answers).toHaveLength(20);
+    expect((await tcpQuery(c.c2, '10.97.0.1', 'many.nlkit.internal')).answers).toHaveLength(40);
+  });
+
+  it("forwards with its own OPT, never the client's (no client cookie or subnet upstream), and answers with its own", async () => {
+    const clientOpt: OptAnswer = {
+      ...opt(4096, 0, dnsPacket.DNSSEC_OK),
+      flag_do: true,
+      options: [
+        { code: 10, data: Buffer.alloc(8, 0xab) } as never, // a client cookie (RFC 7873)
+        { code: 8, family: 1, sourcePrefixLength: 24, scopePrefixLength: 0, ip: '10.97.0.0' } as never, // the client's subnet (RFC 7871)
+      ],
+    };
+    const before = upstream.received.length;
+    const r = replyOf(await udpExchange(c.c2, '10.97.0.1', query('example.test', 'A', [clientOpt])));
+    expect(dataOf(r)).toEqual(['192.0.2.10']);
+    // what the upstream received: one OPT, the responder's: its UDP size, DNSSEC OK as asked, no options
+    const received = upstream.received.slice(before).map((m) => dnsPacket.decode(m));
+    expect(received).toHaveLength(1);
+    expect(optsOf(received[0])).toMatchObject([{ name: '.', udpPayloadSize: 1232, ednsVersion: 0, extendedRcode: 0, flag_do: true }]);
+    expect(optsOf(received[0])[0].options).toEqual([]);
+    // the client's reply: the responder's OPT, not the upstream's (4096 bytes and a server cookie, about the hop between them)
+    expect(optsOf(upstream.sent[upstream.sent.length - 1] && dnsPacket.decode(upstream.sent[upstream.sent.length - 1]))[0].options).toHaveLength(1);
+    expect(optsOf(r)).toMatchObject([{ udpPayloadSize: 1232, flag_do: true }]);
+    expect(optsOf(r)[0].options).toEqual([]);
+    // a client without EDNS: the responder speaks EDNS upstream all the same; the client's reply has no OPT
+    const plain = replyOf(await udpExchange(c.c2, '10.97.0.1', query('example.test')));
+    expect(optsOf(dnsPacket.decode(upstream.received[upstream.received.length - 1]))).toMatchObject([{ udpPayloadSize: 1232, flag_do: false, options: [] }]);
+    expect([dataOf(plain), optsOf(plain)]).toEqual([['192.0.2.10'], []]);
+  });
+
+  it("forwards a name-compressed reply as it came: not longer than the upstream's, whole when it fits the client's size", async () => {
+    const before = upstream.sent.length;
+    const r = await udpExchange(c.c2, '10.97.0.1', query('records.with.a.fairly.long.shared.suffix.test', 'A', [opt(1232)]));
+    if (r === 'timeout') throw new Error('no reply');
+    const theirs = upstream.sent.slice(before);
+    expect(theirs).toHaveLength(1); // over UDP, not retried over TCP
+    expect(theirs[0].length).toBeLessThan(1232); // ~900 bytes; over 2,600 with every name written out
+    expect(r.size).toBeLessThanOrEqual(theirs[0].length);
+    expect(truncated(r.reply)).toBe(false);
+    expect(r.reply.answers).toHaveLength(40);
+    expect(dataOf(r.reply)[39]).toBe('192.0.2.39');
+  });
+
+  it('truncates a forwarded UDP reply to the whole RRsets that fit, with TC, the OPT kept; whole over TCP', async () => {
+    const name = 'partial.suffix.test';
+    for (const [additionals, limit] of [
+      [[], 512],
+      [[opt(700)], 700],
+    ] as const) {
+      const r = await udpExchange(c.c2, '10.97.0.1', query(name, 'A', [...additionals]));
+      if (r === 'timeout') throw new Error('no reply');
+      expect(truncated(r.reply)).toBe(true);
+      expect(r.size).toBeLessThanOrEqual(limit);
+      expect(r.size + 20).toBeGreaterThan(limit); // as many as fit: one more record (20 bytes, its owner compressed) would not
+      expect(r.reply.answers?.length).toBeGreaterThan(20);
+      expect(r.reply.answers?.length).toBeLessThan(40);
+      expect(optsOf(r.reply)).toHaveLength(additionals.length);
+    }
+    expect((await tcpQuery(c.c2, '10.97.0.1', name)).answers).toHaveLength(40);
   });
 
   it('answers FORMERR to a query without exactly one question (0 or 2), answering and forwarding neither', async () => {
@@ -306,10 +365,25 @@ describe('dnsResponder: names per network, forwarding, refusing', () => {
     expect(rcodeOf(await local(c.c1, '10.97.0.1', '0.97.10.in-addr.arpa', 'SOA'))).toBe('NOERROR');
     // without upstreams: NXDOMAIN too, not REFUSED
     expect(rcodeOf(await local(c.c1, '10.97.0.1', rev('10.97.0.99'), 'PTR', 5353))).toBe('NXDOMAIN');
+    // names below an address of the subnets, or not an address at all, are inside their reverse zones too (RFC 6303):
+    // DNS-SD browsing (RFC 6763 11), a label with a leading zero, a name below a container's or a service's address
+    for (const [ns, gw, name, type] of [
+      [c.c1, '10.97.0.1', 'b._dns-sd._udp.0.0.97.10.in-addr.arpa', 'PTR'],
+      [c.c1, '10.97.0.1', 'lb._dns-sd._udp.0.0.97.10.in-addr.arpa', 'PTR'],
+      [c.c3, '10.98.0.1', 'db._dns-sd._udp.0.0.98.10.in-addr.arpa', 'PTR'],
+      [c.c1, '10.97.0.1', '099.0.97.10.in-addr.arpa', 'PTR'],
+      [c.c1, '10.97.0.1', `x.${rev(v4.c1)}`, 'TXT'],
+      [c.c1, '10.97.0.1', `x.${rev6('fd97::99')}`, 'PTR'],
+      [c.c1, '10.97.0.1', `_x._tcp.${rev('10.250.0.5')}`, 'SRV'],
+    ] as const)
+      expect([name, rcodeOf(await local(ns, gw, name, type))]).toEqual([name, 'NXDOMAIN']);
     expect(upstream.asked.slice(asked)).toEqual([]);
+    // wider than a network's subnet (its /16, a name under that /16 but outside the subnet): not the responder's, forwarded
+    expect(rcodeOf(await udpQuery(c.c1, '10.97.0.1', '97.10.in-addr.arpa', 'SOA'))).toBe('NXDOMAIN');
+    expect(rcodeOf(await udpQuery(c.c1, '10.97.0.1', 'b._dns-sd._udp.0.5.97.10.in-addr.arpa', 'PTR'))).toBe('NXDOMAIN');
     // an address that is not the networks': forwarded as before
     expect(rcodeOf(await udpQuery(c.c1, '10.97.0.1', rev('192.0.2.77'), 'PTR'))).toBe('NXDOMAIN');
-    expect(upstream.asked.slice(asked)).toEqual([`udp:${rev('192.0.2.77')}`]);
+    expect(upstream.asked.slice(asked)).toEqual(['udp:97.10.in-addr.arpa', 'udp:b._dns-sd._udp.0.5.97.10.in-addr.arpa', `udp:${rev('192.0.2.77')}`]);
   });
 
   it.runIf(hasDig)('agrees with dig on EDNS, truncation and local reverse lookups', async () => {
@@ -324,7 +398,7 @@ describe('dnsResponder: names per network, forwarding, refusing', () => {
     expect(cut).toMatch(/flags: qr aa tc rd ra;/);
     expect(cut).toMatch(/; EDNS: version: 0, flags:; udp: 1232/);
     expect(await dig(c.c2, '@10.97.0.1', '+noedns', '+ignore', 'many.nlkit.internal')).toMatch(/flags: qr aa tc rd ra;/);
-    expect(await dig(c.c2, '@10.97.0.1', '+bufsize=1232', 'many.nlkit.internal')).toMatch(/flags: qr aa rd ra; QUERY: 1, ANSWER: 20,/);
+    expect(await dig(c.c2, '@10.97.0.1', '+bufsize=1232', 'many.nlkit.internal')).toMatch(/flags: qr aa rd ra; QUERY: 1, ANSWER: 40,/);
     expect(await dig(c.c1, '@10.97.0.1', '-x', '10.97.0.99')).toMatch(/status: NXDOMAIN/);
     expect(await dig(c.c3, '@10.98.0.1', '-x', v4.c1)).toMatch(/status: NXDOMAIN/);
     expect(await dig(c.c1, '@10.97.0.1', '+short', '-x', '10.250.0.5')).toBe('vip.nlkit.internal.\n');

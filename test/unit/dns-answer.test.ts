@@ -77,6 +77,31 @@ describe('DNS answers from a name table', () => {
     expect((await ask('many', 'A', c, true)).answers).toHaveLength(60);
   });
 
+  it('compresses the owner names of local answers: 25 addresses of a name fit 512 bytes (over 900 written out)', async () => {
+    const replicas = new NameTable(
+      Array.from({ length: 25 }, (_, i) => ({ names: ['replicas'], ipv4: `10.0.3.${String(i + 1)}` })),
+      'nlkit.internal',
+    );
+    const c: HandlerContext = { ...ctx(), table: () => Promise.resolve(replicas) };
+    const q = dnsPacket.encode({ type: 'query', id: 5, questions: [{ type: 'A', name: 'replicas.nlkit.internal', class: 'IN' }] });
+    const out = (await handleMessage(c, q, false, true)) as Buffer;
+    const written = dnsPacket.encode(dnsPacket.decode(out)); // the same message with every name in full
+    expect(written.length).toBeGreaterThan(900);
+    expect(out.length).toBeLessThanOrEqual(512);
+    const p = dnsPacket.decode(out);
+    expect([(p.flags ?? 0) & dnsPacket.TRUNCATED_RESPONSE, p.answers?.length, c.stats.truncated]).toEqual([0, 25, 0]);
+    expect(p.answers?.every((a) => a.name === 'replicas.nlkit.internal')).toBe(true);
+    // SRV: the target's address records (additional) point into the question's name too
+    const srv = (await handleMessage(
+      ctx(),
+      dnsPacket.encode({ type: 'query', id: 6, questions: [{ type: 'SRV', name: '_http._tcp.shop.nlkit.internal' }] }),
+      true,
+      true,
+    )) as Buffer;
+    expect(srv.length).toBeLessThan(dnsPacket.encode(dnsPacket.decode(srv)).length);
+    expect(dnsPacket.decode(srv).additionals).toMatchObject([{ name: 'shop.nlkit.internal', data: '10.0.0.200' }]);
+  });
+
   it('caps UDP answers at maxUdpReply (1232 by default) whatever EDNS buffer the client offers', async () => {
     const big = new NameTable(
       Array.from({ length: 100 }, (_, i) => ({ names: ['huge'], ipv4: `10.0.2.${String(i + 1)}` })),

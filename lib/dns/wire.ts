@@ -1,0 +1,212 @@
+/**
+ * DNS messages as bytes, for what the responder does to a message without
+ * decoding and re-encoding it (dns-packet writes names out in full, so a
+ * re-encoded upstream reply loses its name compression and can grow to
+ * several times its size): its records found by offset, the OPT record
+ * replaced, and the message cut to the whole RRsets that fit a size; and
+ * the owner names of a message dns-packet wrote compressed.
+ * Compression pointers point back (RFC 1035 4.1.4), so a message cut after a
+ * record still reads.
+ * @module
+ */
+
+const HEADER = 12;
+const TC = 0x0200;
+const TYPE_OPT = 41;
+
+/** One resource record of a message: where it is, its section, and the RRset it belongs to. */
+interface WireRecord {
+  start: number;
+  end: number;
+  /** 0 answer, 1 authority, 2 additional. */
+  section: 0 | 1 | 2;
+  /** Where its type field is (after the owner name). */
+  typeAt: number;
+}
+
+/** A message's layout: the end of its question section, its records (those after an OPT left out), and its OPT. */
+interface Layout {
+  questionEnd: number;
+  records: WireRecord[];
+  /** The TTL field of the OPT record (extended code, version, flags), when there is one. */
+  optTtl?: number;
+}
+
+/** The name at `offset`, lower-case, pointers followed; undefined when it does not read. */
+function readName(msg: Buffer, offset: number): string | undefined {
+  const labels: string[] = [];
+  let at = offset;
+  for (let jumps = 0; jumps < 128;) {
+    if (at >= msg.length) return undefined;
+    const len = msg[at];
+    if (len === 0) return labels.join('.');
+    if ((len & 0xc0) === 0xc0) {
+      if (at + 1 >= msg.length) return undefined;
+      at = msg.readUInt16BE(at) & 0x3fff;
+      jumps++;
+      continue;
+    }
+    if ((len & 0xc0) !== 0 || at + 1 + len > msg.length) return undefined;
+    labels.push(msg.toString('latin1', at + 1, at + 1 + len).toLowerCase());
+    at += 1 + len;
+  }
+  return undefined;
+}
+
+/** The offset after the name at `offset` (its labels up to the root or a pointer), or undefined when it does not read. */
+function skipName(msg: Buffer, offset: number): number | undefined {
+  for (let at = offset; at < msg.length;) {
+    const len = msg[at];
+    if (len === 0) return at + 1;
+    if ((len & 0xc0) === 0xc0) return at + 2 <= msg.length ? at + 2 : undefined;
+    if ((len & 0xc0) !== 0) return undefined;
+    at += 1 + len;
+  }
+  return undefined;
+}
+
+/** The RRset of a record (RFC 2181 5): its owner (lower-case, pointers followed), type and class. */
+function rrsetOf(msg: Buffer, r: WireRecord): string {
+  return `${readName(msg, r.start) ?? ''} ${String(r.section)} ${msg.toString('hex', r.typeAt, r.typeAt + 4)}`;
+}
+
+/** Where the question section and each record of a message are, or undefined when it does not read that far. */
+function layout(msg: Buffer): Layout | undefined {
+  if (msg.length < HEADER) return undefined;
+  let at = HEADER;
+  for (let i = msg.readUInt16BE(4); i > 0; i--) {
+    const next = skipName(msg, at);
+    if (next === undefined || next + 4 > msg.length) return undefined;
+    at = next + 4;
+  }
+  const out: Layout = { questionEnd: at, records: [] };
+  const counts = [msg.readUInt16BE(6), msg.readUInt16BE(8), msg.readUInt16BE(10)];
+  for (const section of [0, 1, 2] as const) {
+    for (let i = 0; i < counts[section]; i++) {
+      const typeAt = skipName(msg, at);
+      if (typeAt === undefined || typeAt + 10 > msg.length) return undefined;
+      const end = typeAt + 10 + msg.readUInt16BE(typeAt + 8);
+      if (end > msg.length) return undefined;
+      if (msg.readUInt16BE(typeAt) === TYPE_OPT && section === 2) {
+        // The OPT is per hop; what follows it (a TSIG or SIG(0) of that hop) is left out with it.
+        out.optTtl = msg.readUInt32BE(typeAt + 4);
+        return out;
+      }
+      out.records.push({ start: at, end, section, typeAt });
+      at = end;
+    }
+  }
+  return out;
+}
+
+/**
+ * A message written with every name in full (as dns-packet writes it) with
+ * the owner names of its records compressed (RFC 1035 4.1.4): the longest
+ * ending that appeared before as the question's or an earlier owner's
+ * becomes a pointer to it. Record data is copied as it is (names in it stay
+ * in full: RFC 3597 and RFC 2782 forbid compressing some). The message as
+ * it is when it does not read or has pointers already.
+ */
+export function compressOwners(msg: Buffer): Buffer {
+  const l = layout(msg);
+  if (!l || l.optTtl !== undefined) return msg;
+  const out = Buffer.alloc(msg.length);
+  msg.copy(out, 0, 0, HEADER);
+  let length = HEADER;
+  /** Where each name ending ("nlkit.internal", "web.nlkit.internal") was first written in full. */
+  const seen = new Map<string, number>();
+  /** Writes the name at `from` of `msg`, compressed against what came before it when `compress`; the offset after it in `msg`. */
+  const writeName = (from: number, compress: boolean): number | undefined => {
+    const starts: number[] = [];
+    let end = from;
+    for (; msg[end] !== 0; end += 1 + msg[end]) {
+      if ((msg[end] & 0xc0) !== 0) return undefined;
+      starts.push(end);
+    }
+    for (const start of starts) {
+      const ending = msg.toString('latin1', start, end);
+      const earlier = compress ? seen.get(ending) : undefined;
+      if (earlier !== undefined) {
+        length = out.writeUInt16BE(0xc000 | earlier, length);
+        return end + 1;
+      }
+      if (length < 0x4000 && !seen.has(ending)) seen.set(ending, length);
+      length += msg.copy(out, length, start, start + 1 + msg[start]);
+    }
+    out[length++] = 0;
+    return end + 1;
+  };
+  for (let at = HEADER, i = msg.readUInt16BE(4); i > 0; i--) {
+    const next = writeName(at, false);
+    if (next === undefined) return msg;
+    length += msg.copy(out, length, next, next + 4);
+    at = next + 4;
+  }
+  for (const r of l.records) {
+    if (writeName(r.start, true) === undefined) return msg;
+    length += msg.copy(out, length, r.typeAt, r.end);
+  }
+  return out.subarray(0, length);
+}
+
+/** An OPT record (RFC 6891 6.1.2): the root as owner, no options. */
+export function optRecord(o: { udpPayloadSize: number; extendedRcode: number; dnssecOk: boolean }): Buffer {
+  const b = Buffer.alloc(11);
+  b.writeUInt16BE(TYPE_OPT, 1);
+  b.writeUInt16BE(o.udpPayloadSize, 3);
+  b[5] = o.extendedRcode;
+  b[6] = 0; // version
+  b.writeUInt16BE(o.dnssecOk ? 0x8000 : 0, 7);
+  return b;
+}
+
+/** A message's full response code (the upper 8 bits from its OPT, 0 without one) and whether it has an OPT; undefined when it does not read. */
+export function rcodeOf(msg: Buffer): { rcode: number; opt: boolean } | undefined {
+  const l = layout(msg);
+  return l && { rcode: (((l.optTtl ?? 0) >>> 24) << 4) | (msg.readUInt16BE(2) & 0xf), opt: l.optTtl !== undefined };
+}
+
+/**
+ * The records to keep of a message that does not fit `budget` bytes: the
+ * longest run of whole RRsets of the answer, then of the authority section
+ * that fits, TC when one had to go (RFC 2181 9); additional records as fit
+ * without TC, as they are extra (RFC 2181 9, what Unbound does).
+ */
+function fitting(msg: Buffer, l: Layout, budget: number): { keep: number; truncated: boolean } {
+  // The last record of each RRset in its section: a cut may only fall where every RRset begun has ended.
+  const rrsets = l.records.map((r) => rrsetOf(msg, r));
+  const last = new Map<string, number>();
+  rrsets.forEach((key, i) => last.set(key, i));
+  let keep = 0;
+  let openUntil = -1;
+  for (let i = 0; i < l.records.length; i++) {
+    const r = l.records[i];
+    if (r.end > budget) return { keep, truncated: r.section < 2 };
+    openUntil = Math.max(openUntil, last.get(rrsets[i]) ?? i);
+    if (openUntil === i) keep = i + 1;
+  }
+  return { keep, truncated: false };
+}
+
+/**
+ * The message with its OPT (and whatever followed it) replaced by `opt` (none
+ * when undefined), cut to the whole RRsets that fit `limit` bytes with TC set
+ * when records had to go. The message's own bytes otherwise, compression and
+ * all. Undefined when it does not read.
+ */
+export function fitMessage(msg: Buffer, opt: Buffer | undefined, limit: number): { message: Buffer; truncated: boolean } | undefined {
+  const l = layout(msg);
+  if (!l) return undefined;
+  const optLength = opt?.length ?? 0;
+  const end = l.records.length > 0 ? l.records[l.records.length - 1].end : l.questionEnd;
+  const { keep, truncated } = end + optLength <= limit ? { keep: l.records.length, truncated: false } : fitting(msg, l, limit - optLength);
+  const kept = l.records.slice(0, keep);
+  const cut = kept.length > 0 ? kept[kept.length - 1].end : l.questionEnd;
+  const out = Buffer.concat([msg.subarray(0, cut), opt ?? Buffer.alloc(0)]);
+  const count = (s: number): number => kept.filter((r) => r.section === s).length;
+  out.writeUInt16BE(count(0), 6);
+  out.writeUInt16BE(count(1), 8);
+  out.writeUInt16BE(count(2) + (opt ? 1 : 0), 10);
+  if (truncated) out.writeUInt16BE(out.readUInt16BE(2) | TC, 2);
+  return { message: out, truncated };
+}

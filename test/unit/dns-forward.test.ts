@@ -1,0 +1,173 @@
+// Forwarding through the DNS responder's message handler, without sockets: a
+// fake upstream keeps what it is sent and answers a prepared reply. What goes
+// upstream (the responder's own OPT, never the client's), what comes back to
+// the client (the upstream's bytes, compression kept, the responder's OPT),
+// and truncation to the whole RRsets that fit the client's UDP size.
+import * as dnsPacket from 'dns-packet';
+import type { Answer, OptAnswer, Packet } from 'dns-packet';
+import { describe, expect, it } from 'vitest';
+import { emptyStats, handleMessage, type HandlerContext } from '../../lib/dns/handler';
+import { NameTable } from '../../lib/dns/name-table';
+import { compressedReply, upstreamOpt } from '../helpers/dns';
+
+const NAME = 'records.with.a.fairly.long.shared.suffix.test';
+/** The client's OPT: its buffer size, DNSSEC OK, a client cookie (RFC 7873) and a client subnet (RFC 7871). */
+const clientOpt = (udpPayloadSize: number): OptAnswer => ({
+  type: 'OPT',
+  name: '.',
+  udpPayloadSize,
+  extendedRcode: 0,
+  ednsVersion: 0,
+  flags: dnsPacket.DNSSEC_OK,
+  flag_do: true,
+  options: [{ code: 10, data: Buffer.alloc(8, 0xab) } as never, { code: 8, family: 1, sourcePrefixLength: 24, scopePrefixLength: 0, ip: '10.97.0.0' } as never],
+});
+const queryBytes = (additionals: Answer[] = []): Buffer =>
+  Buffer.from(dnsPacket.encode({ type: 'query', id: 7, flags: dnsPacket.RECURSION_DESIRED, questions: [{ type: 'A', name: NAME, class: 'IN' }], additionals }));
+
+/** A handler context forwarding to a fake upstream that answers `reply(query)` and keeps what it was sent. */
+function forwarding(reply: (query: Packet) => Buffer, maxUdpReply = 4096): { ctx: HandlerContext; received: Packet[] } {
+  const received: Packet[] = [];
+  const upstreams = {
+    size: 1,
+    forward: (msg: Buffer) => {
+      const q = dnsPacket.decode(msg);
+      received.push(q);
+      return Promise.resolve(reply(q));
+    },
+  } as unknown as HandlerContext['upstreams'];
+  const ctx: HandlerContext = {
+    stats: emptyStats(),
+    ttl: 5,
+    maxUdpReply,
+    upstreams,
+    table: () => Promise.resolve(new NameTable([], '')),
+    ownsReverse: () => Promise.resolve(false),
+  };
+  return { ctx, received };
+}
+const optsOf = (p: Packet): OptAnswer[] => (p.additionals ?? []).filter((a): a is OptAnswer => a.type === 'OPT');
+const tc = (p: Packet): boolean => ((p.flags ?? 0) & dnsPacket.TRUNCATED_RESPONSE) !== 0;
+
+describe('DNS forwarding', () => {
+  it("sends the upstream its own OPT (its UDP size, DNSSEC OK as asked, no cookie, no client subnet), never the client's", async () => {
+    const { ctx, received } = forwarding((q) => compressedReply(q, 3, upstreamOpt()), 1232);
+    const out = dnsPacket.decode((await handleMessage(ctx, queryBytes([clientOpt(4096)]), false, true)) as Buffer);
+    expect(received).toHaveLength(1);
+    const up = optsOf(received[0]);
+    expect(up).toHaveLength(1);
+    expect(up[0]).toMatchObject({ name: '.', udpPayloadSize: 1232, ednsVersion: 0, extendedRcode: 0, flag_do: true });
+    expect(up[0].options).toEqual([]);
+    // the client gets the responder's OPT, not the upstream's (its 4096 bytes and server cookie are about the hop between them)
+    const back = optsOf(out);
+    expect(back).toHaveLength(1);
+    expect(back[0]).toMatchObject({ udpPayloadSize: 1232, ednsVersion: 0, flag_do: true });
+    expect(back[0].options).toEqual([]);
+    expect(out.answers).toHaveLength(3);
+
+    // a client without EDNS: the upstream still gets the responder's OPT (DO clear); the client's reply has none
+    const plain = dnsPacket.decode((await handleMessage(ctx, queryBytes(), false, true)) as Buffer);
+    expect(optsOf(received[1])).toMatchObject([{ udpPayloadSize: 1232, flag_do: false, options: [] }]);
+    expect(optsOf(plain)).toEqual([]);
+    expect(plain.answers).toHaveLength(3);
+    // over TCP alike
+    const overTcp = dnsPacket.decode((await handleMessage(ctx, queryBytes([clientOpt(4096)]), true, true)) as Buffer);
+    expect(optsOf(received[2])[0].options).toEqual([]);
+    expect(optsOf(overTcp)[0].options).toEqual([]);
+  });
+
+  it('keeps the name compression of a forwarded reply: never longer than the upstream sent it, whole when it fits', async () => {
+    let sent = Buffer.alloc(0);
+    const { ctx } = forwarding((q) => (sent = compressedReply(q, 40, upstreamOpt())), 1232);
+    const out = (await handleMessage(ctx, queryBytes([clientOpt(1232)]), false, true)) as Buffer;
+    expect(sent.length).toBeLessThan(1232); // ~900 bytes compressed; over 2,600 written out
+    expect(out.length).toBeLessThanOrEqual(sent.length);
+    const p = dnsPacket.decode(out);
+    expect(tc(p)).toBe(false);
+    expect(p.answers).toHaveLength(40);
+    expect(p.answers?.[39]).toMatchObject({ name: `h39.${NAME}`, type: 'A', data: '192.0.2.39' });
+    expect(ctx.stats.truncated).toBe(0);
+  });
+
+  it("truncates to the whole RRsets that fit the client's size, exactly at the boundary, TC set and the OPT kept", async () => {
+    const { ctx } = forwarding((q) => compressedReply(q, 40, upstreamOpt()));
+    // The sizes: the reply without the upstream's OPT, each record's length, and the responder's OPT (11 bytes, no options).
+    const bare = compressedReply(dnsPacket.decode(queryBytes()), 40);
+    const head = 12 + NAME.length + 2 + 4;
+    const record = (i: number): number => 1 + `h${String(i)}`.length + 2 + 10 + 4;
+    const upTo = (k: number): number => head + Array.from({ length: k }, (_, i) => record(i)).reduce((a, b) => a + b, 0);
+    expect(upTo(40)).toBe(bare.length);
+    for (const k of [25, 26, 39, 40]) {
+      for (const size of [upTo(k) + 11, upTo(k) + 11 + record(k) - 1]) {
+        if (k === 40 && size > upTo(40) + 11) continue;
+        const out = (await handleMessage(ctx, queryBytes([clientOpt(size)]), false, true)) as Buffer;
+        const p = dnsPacket.decode(out);
+        expect([size, p.answers?.length, tc(p), out.length]).toEqual([size, k, k < 40, upTo(k) + 11]);
+        expect(optsOf(p)).toMatchObject([{ udpPayloadSize: 4096 }]);
+      }
+    }
+    // one byte short of all 40: 39 and TC
+    const short = dnsPacket.decode((await handleMessage(ctx, queryBytes([clientOpt(upTo(40) + 10)]), false, true)) as Buffer);
+    expect([short.answers?.length, tc(short)]).toEqual([39, true]);
+    // without EDNS: 512 bytes, no OPT
+    const plain = (await handleMessage(ctx, queryBytes(), false, true)) as Buffer;
+    const k512 =
+      Array.from({ length: 41 }, (_, k) => k)
+        .filter((k) => upTo(k) <= 512)
+        .pop() ?? 0;
+    expect([dnsPacket.decode(plain).answers?.length, tc(dnsPacket.decode(plain)), plain.length]).toEqual([k512, true, upTo(k512)]);
+    expect(optsOf(dnsPacket.decode(plain))).toEqual([]);
+  });
+
+  it('keeps an RRset whole: all of its records or none, and its additional records only when they fit (no TC for them)', async () => {
+    // one RRset of 30 A records for the name, then an RRset of 2 TXT, then an additional A
+    const rrset = (q: Packet): Buffer =>
+      Buffer.from(
+        dnsPacket.encode({
+          id: q.id,
+          type: 'response',
+          flags: 0,
+          questions: q.questions,
+          answers: [
+            ...Array.from({ length: 30 }, (_, i): Answer => ({ type: 'A', name: NAME, ttl: 60, data: `192.0.2.${String(i)}` })),
+            { type: 'TXT', name: NAME, ttl: 60, data: ['a'] },
+            { type: 'TXT', name: NAME, ttl: 60, data: ['b'] },
+          ],
+          additionals: [{ type: 'A', name: 'extra.test', ttl: 60, data: '192.0.2.99' }, upstreamOpt()],
+        }),
+      );
+    const { ctx } = forwarding(rrset);
+    const whole = (await handleMessage(ctx, queryBytes([clientOpt(4096)]), true, true)) as Buffer;
+    const extra = 1 + 'extra.test'.length + 1 + 10 + 4;
+    const txt = 2 * (NAME.length + 2 + 10 + 2);
+    const ask = async (size: number): Promise<Packet> => dnsPacket.decode((await handleMessage(ctx, queryBytes([clientOpt(size)]), false, true)) as Buffer);
+    // all but the additional record: whole answer, no TC
+    const noExtra = await ask(whole.length - 1);
+    expect([noExtra.answers?.length, tc(noExtra), noExtra.additionals?.length]).toEqual([32, false, 1]);
+    expect(await ask(whole.length)).toMatchObject({ answers: { length: 32 }, additionals: { length: 2 } });
+    // the TXT RRset does not fit whole: neither of its records, TC
+    const noTxt = await ask(whole.length - extra - 1);
+    expect([noTxt.answers?.length, tc(noTxt)]).toEqual([30, true]);
+    expect(await ask(whole.length - extra - txt)).toMatchObject({ answers: { length: 30 } });
+    // the A RRset does not fit whole: no records at all
+    const none = await ask(whole.length - extra - txt - 1);
+    expect([none.answers?.length, tc(none), optsOf(none).length]).toEqual([0, true, 1]);
+  });
+
+  it('asks again without an OPT when the upstream answers FORMERR without one (it does not know EDNS, RFC 6891 7), not when it knows EDNS', async () => {
+    const formerr = (q: Packet, withOpt: boolean): Buffer =>
+      Buffer.from(dnsPacket.encode({ id: q.id, type: 'response', flags: 1, questions: q.questions, additionals: withOpt ? [upstreamOpt()] : [] }));
+    // an upstream without EDNS: FORMERR (and no OPT) to a query with one, the answer to a query without
+    const old = forwarding((q) => (optsOf(q).length > 0 ? formerr(q, false) : compressedReply(q, 3)));
+    for (const additionals of [[clientOpt(1232)], []]) {
+      const before = old.received.length;
+      const out = dnsPacket.decode((await handleMessage(old.ctx, queryBytes(additionals), false, true)) as Buffer);
+      expect([(out as { rcode?: string }).rcode, out.answers?.length, optsOf(out).length]).toEqual(['NOERROR', 3, additionals.length]);
+      expect(old.received.slice(before).map((q) => optsOf(q).length)).toEqual([1, 0]);
+    }
+    // an upstream that knows EDNS and finds the query malformed: its FORMERR, not asked again
+    const strict = forwarding((q) => formerr(q, true));
+    const out = dnsPacket.decode((await handleMessage(strict.ctx, queryBytes([clientOpt(1232)]), false, true)) as Buffer);
+    expect([(out as { rcode?: string }).rcode, strict.received.length]).toEqual(['FORMERR', 1]);
+  });
+});

@@ -1,0 +1,94 @@
+// ADD refuses before it makes a link: an ADD asking for an address another
+// container holds is refused before any veth exists (link events in the
+// host and in the container's namespace show none come and go).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { EventStream, RtnetlinkEvent } from '../../lib';
+import { cniScratch, leases, runPlugin, type CniScratch, type PluginCall, type PluginOutput } from '../helpers/cni';
+import { useNetns } from '../helpers/netns';
+
+type LinkEvent = Extract<RtnetlinkEvent, { type: 'link' }>;
+
+/** Reads link events until the marker link appears; returns the ones before it. */
+async function untilMarker(stream: EventStream, marker: string): Promise<LinkEvent[]> {
+  const seen: LinkEvent[] = [];
+  for (;;) {
+    const r = await stream.next();
+    if (r.done) throw new Error('event stream ended before the marker link appeared');
+    if (r.value.type !== 'link') continue;
+    if (r.value.link.name === marker) return seen;
+    seen.push(r.value);
+  }
+}
+
+describe('nlkit-cni: what each command checks, and refusing before any link is made', () => {
+  const box = useNetns('host', 'c1', 'c2');
+  let scratch: CniScratch;
+  const netns = (label: string) => `/run/netns/${box.ns(label)}`;
+  const conf = (extra: Record<string, unknown> = {}) => ({
+    cniVersion: '1.1.0',
+    name: 'chk',
+    type: 'nlkit-cni',
+    bridge: 'nlkchk0',
+    stateDir: scratch.stateDir,
+    ipam: { subnet: '10.77.0.0/24' },
+    ...extra,
+  });
+  const call = (c: PluginCall, config: unknown) => runPlugin(box.ns('host'), c, config);
+  const add = (label: string, config: unknown, more: Partial<PluginCall> = {}) =>
+    call({ command: 'ADD', containerId: `ctr-${label}`, netns: netns(label), ifname: 'eth0', ...more }, config);
+  const del = (label: string, config: unknown) => call({ command: 'DEL', containerId: `ctr-${label}`, netns: netns(label), ifname: 'eth0' }, config);
+
+  /**
+   * Runs `fn` (a plugin call) and returns the link events it caused: in the
+   * container's namespace every one, in the host's those of veths (the
+   * network's bridge may be looked at). A bridge made after `fn` marks
+   * the end of each stream.
+   */
+  async function vethEventsDuring(container: string, fn: () => PluginOutput): Promise<{ out: PluginOutput; host: LinkEvent[]; container: LinkEvent[] }> {
+    const streams = ['host', container].map((l) => box.h(l).events.subscribe({ groups: ['link'] }));
+    try {
+      await Promise.all(streams.map((s) => s.ready));
+      const out = fn();
+      const seen: LinkEvent[][] = [];
+      for (const [i, l] of ['host', container].entries()) {
+        await box.h(l).links.add({ name: 'nlkmark0', kind: 'bridge' });
+        seen.push(await untilMarker(streams[i], 'nlkmark0'));
+        await box.h(l).links.delete('nlkmark0');
+      }
+      const veth = (e: LinkEvent) => e.link.kind === 'veth' || e.link.name.startsWith('nv');
+      return { out, host: seen[0].filter(veth), container: seen[1] };
+    } finally {
+      for (const s of streams) s.close();
+    }
+  }
+
+  beforeAll(() => {
+    scratch = cniScratch();
+  });
+  afterAll(() => scratch.remove());
+
+  it('ADD asking for an address another container holds is refused before a veth is made (code 7)', async () => {
+    expect(add('c1', conf({ runtimeConfig: { ips: ['10.77.0.50/24'] } })).status).toBe(0);
+    try {
+      const attempts: Array<[string, unknown, Partial<PluginCall>]> = [
+        ['runtimeConfig.ips', conf({ runtimeConfig: { ips: ['10.77.0.50/24'] } }), {}],
+        ['args.cni.ips', conf({ args: { cni: { ips: ['10.77.0.50'] } } }), {}],
+        ['CNI_ARGS IP', conf(), { args: 'IP=10.77.0.50' }],
+      ];
+      for (const [label, config, more] of attempts) {
+        const seen = await vethEventsDuring('c2', () => add('c2', config, more));
+        expect(seen.out.json, label).toMatchObject({ code: 7, msg: 'requested address 10.77.0.50 is already in use by attachment ctr-c1/eth0' });
+        expect(seen.container, label).toEqual([]);
+        expect(seen.host, label).toEqual([]);
+        expect(leases(scratch.stateDir, 'chk'), label).toEqual({ '10.77.0.50': 'ctr-c1/eth0' });
+      }
+      // a free address is still given, and the events show its veth (the watch sees what it should)
+      const seen = await vethEventsDuring('c2', () => add('c2', conf({ runtimeConfig: { ips: ['10.77.0.51/24'] } })));
+      expect(seen.out.status, seen.out.stdout).toBe(0);
+      expect(seen.container.some((e) => e.action === 'new' && e.link.name === 'eth0')).toBe(true);
+      expect(seen.host.length).toBeGreaterThan(0);
+    } finally {
+      for (const l of ['c1', 'c2']) expect(del(l, conf()).status, l).toBe(0);
+    }
+  });
+});

@@ -1,10 +1,12 @@
 // ADD refuses before it makes a link: an ADD asking for an address another
-// container holds is refused before any veth exists (link events in the
-// host and in the container's namespace show none come and go).
+// container holds, or for a host port another container publishes, is
+// refused before any veth exists (link events in the host and in the
+// container's namespace show none come and go).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EventStream, RtnetlinkEvent } from '../../lib';
 import { cniScratch, leases, runPlugin, type CniScratch, type PluginCall, type PluginOutput } from '../helpers/cni';
 import { useNetns } from '../helpers/netns';
+import { nftJson } from '../helpers/nft';
 
 type LinkEvent = Extract<RtnetlinkEvent, { type: 'link' }>;
 
@@ -37,6 +39,7 @@ describe('nlkit-cni: what each command checks, and refusing before any link is m
   const add = (label: string, config: unknown, more: Partial<PluginCall> = {}) =>
     call({ command: 'ADD', containerId: `ctr-${label}`, netns: netns(label), ifname: 'eth0', ...more }, config);
   const del = (label: string, config: unknown) => call({ command: 'DEL', containerId: `ctr-${label}`, netns: netns(label), ifname: 'eth0' }, config);
+  const published = () => JSON.stringify(nftJson(box.ns('host')).filter((o) => o.map?.table === 'nlkit'));
 
   /**
    * Runs `fn` (a plugin call) and returns the link events it caused: in the
@@ -90,5 +93,36 @@ describe('nlkit-cni: what each command checks, and refusing before any link is m
     } finally {
       for (const l of ['c1', 'c2']) expect(del(l, conf()).status, l).toBe(0);
     }
+  });
+
+  it('ADD asking for a host port another container publishes is refused before a veth is made (code 7)', async () => {
+    const mapped = (...m: Array<Record<string, unknown>>) => conf({ runtimeConfig: { portMappings: m } });
+    const web = { hostPort: 9400, containerPort: 80, protocol: 'tcp' };
+    expect(add('c1', mapped(web)).status).toBe(0);
+    try {
+      const attempts: Array<[string, Array<Record<string, unknown>>]> = [
+        ['the same mapping', [web]],
+        ['another container port', [{ ...web, containerPort: 81 }]],
+        ['one host address of a port published on all', [{ ...web, hostIP: '127.0.0.1' }]],
+        ['a free port, then a taken one', [{ ...web, hostPort: 9401 }, web]],
+      ];
+      for (const [label, mappings] of attempts) {
+        const seen = await vethEventsDuring('c2', () => add('c2', mapped(...mappings)));
+        expect(seen.out.status, label).toBe(1);
+        expect(seen.out.json, label).toMatchObject({ code: 7 });
+        expect(seen.container, label).toEqual([]);
+        expect(seen.host, label).toEqual([]);
+        expect(seen.out.json.msg, label).toMatch(/tcp host port 9400 is already published \(tcp:\*:9400 on network chk, to ctr-c1\/eth0\)/);
+        expect(Object.values(leases(scratch.stateDir, 'chk')), label).toEqual(['ctr-c1/eth0']);
+        expect(published(), label).not.toContain('9401');
+      }
+      // c1's own mapping again (a repeated ADD) is no conflict, nor is the port on another protocol
+      expect(add('c1', mapped(web)).status).toBe(0);
+      const udp = add('c2', mapped({ ...web, protocol: 'udp' }));
+      expect(udp.status, udp.stdout).toBe(0);
+    } finally {
+      for (const l of ['c1', 'c2']) expect(del(l, conf()).status, l).toBe(0);
+    }
+    expect(published()).not.toContain('9400');
   });
 });

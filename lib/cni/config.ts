@@ -129,6 +129,13 @@ function decode(stdin: string): Record<string, unknown> {
   return raw as Record<string, unknown>;
 }
 
+/**
+ * The spec's network name: a letter or digit, then letters, digits, "_",
+ * "." and "-" (libcni's pattern). It names state files and nftables
+ * objects, so nothing else gets near them.
+ */
+const NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+
 /** Parses stdin (code 6 if it is not JSON) and checks the keys (codes 2 and 7). */
 export function parseConfig(stdin: string): NetConf {
   const c = decode(stdin);
@@ -141,6 +148,12 @@ export function parseConfig(stdin: string): NetConf {
     throw unsupported(key, 'not a key nlkit-cni or the reference bridge plugin knows');
   }
   if (typeof c.name !== 'string' || c.name === '') throw invalid('name', 'must be a non-empty string');
+  if (!NAME_PATTERN.test(c.name)) {
+    throw invalid(
+      'name',
+      `${JSON.stringify(c.name)} must start with a letter or digit, followed by letters, digits, "_", "." or "-" (the spec's network name)`,
+    );
+  }
   for (const key of ['isGateway', 'isDefaultGateway', 'ipMasq', 'hairpinMode', 'isolate', 'icc', 'internal']) optional(c, key, 'boolean');
   for (const key of ['bridge', 'stateDir']) optional(c, key, 'string');
   optional(c, 'mtu', 'number');

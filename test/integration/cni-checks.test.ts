@@ -1,11 +1,12 @@
-// ADD refuses before it makes a link: an ADD asking for an address another
-// container holds, or for a host port another container publishes, is
-// refused before any veth exists (link events in the host and in the
-// container's namespace show none come and go).
+// What each CNI command checks, and that ADD refuses before it makes a link.
+// The spec's network name pattern is enforced (code 7) before anything is
+// done. An ADD asking for an address another container holds, or for a host
+// port another container publishes, is refused before any veth exists: link
+// events in the host and in the container's namespace show none come and go.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EventStream, RtnetlinkEvent } from '../../lib';
 import { cniScratch, leases, runPlugin, type CniScratch, type PluginCall, type PluginOutput } from '../helpers/cni';
-import { useNetns } from '../helpers/netns';
+import { ipJson, useNetns } from '../helpers/netns';
 import { nftJson } from '../helpers/nft';
 
 type LinkEvent = Extract<RtnetlinkEvent, { type: 'link' }>;
@@ -39,6 +40,7 @@ describe('nlkit-cni: what each command checks, and refusing before any link is m
   const add = (label: string, config: unknown, more: Partial<PluginCall> = {}) =>
     call({ command: 'ADD', containerId: `ctr-${label}`, netns: netns(label), ifname: 'eth0', ...more }, config);
   const del = (label: string, config: unknown) => call({ command: 'DEL', containerId: `ctr-${label}`, netns: netns(label), ifname: 'eth0' }, config);
+  const links = (label: string) => ipJson<Array<{ ifname: string }>>(box.ns(label), 'link', 'show').map((l) => l.ifname);
   const published = () => JSON.stringify(nftJson(box.ns('host')).filter((o) => o.map?.table === 'nlkit'));
 
   /**
@@ -69,6 +71,30 @@ describe('nlkit-cni: what each command checks, and refusing before any link is m
     scratch = cniScratch();
   });
   afterAll(() => scratch.remove());
+
+  it("refuses a network name against the spec's pattern (code 7) before anything is done", () => {
+    for (const name of ['chk net', '-chk', '.chk', '_chk', 'chk/x', 'chk:1', 'chké', 'chk\n']) {
+      const bad = conf({ name, cniVersion: '1.0.0', bridge: 'nlkname0', ipam: { subnet: '10.76.0.0/24' } });
+      const out = add('c1', bad);
+      try {
+        expect(out.status, JSON.stringify(name)).toBe(1);
+        expect(out.json, JSON.stringify(name)).toMatchObject({ cniVersion: '1.0.0', code: 7 });
+        expect(out.json.msg, JSON.stringify(name)).toMatch(/invalid name/);
+        // no network (its bridge), no veth in the container
+        expect(links('host'), JSON.stringify(name)).not.toContain('nlkname0');
+        expect(links('c1'), JSON.stringify(name)).toEqual(['lo']);
+      } finally {
+        if (out.status === 0) del('c1', bad); // the next tests use c1
+      }
+    }
+    // the pattern allows capitals, digits, dots, underscores and hyphens after the first character
+    const ok = conf({ name: 'Chk.net_1-a', bridge: 'nlkname0', ipam: { subnet: '10.76.0.0/24' } });
+    const out = add('c1', ok);
+    expect(out.status, out.stdout).toBe(0);
+    expect(del('c1', ok).status).toBe(0);
+    // DEL reads only what identifies an attachment: it still succeeds for a name ADD refuses
+    expect(del('c1', conf({ name: 'chk net' }))).toMatchObject({ status: 0, stdout: '' });
+  });
 
   it('ADD asking for an address another container holds is refused before a veth is made (code 7)', async () => {
     expect(add('c1', conf({ runtimeConfig: { ips: ['10.77.0.50/24'] } })).status).toBe(0);

@@ -36,7 +36,7 @@ describe('nlkit-cni configuration', () => {
     const conf = parseConfig(
       JSON.stringify({
         cniVersion: '1.0.0',
-        name: 'Pod Net',
+        name: 'Pod.Net',
         type: 'nlkit-cni',
         bridge: 'cni0',
         ipMasq: true,
@@ -45,7 +45,7 @@ describe('nlkit-cni configuration', () => {
       }),
     );
     expect(networkSpec(conf)).toEqual({
-      name: networkName('Pod Net'),
+      name: networkName('Pod.Net'),
       subnet: '10.1.0.0/16',
       gateway: '10.1.0.254',
       subnet6: 'fd00:1::/64',
@@ -53,7 +53,7 @@ describe('nlkit-cni configuration', () => {
       mtu: 1400,
       masquerade: true,
     });
-    expect(networkName('Pod Net')).toMatch(/^cni-[0-9a-f]{16}$/);
+    expect(networkName('Pod.Net')).toMatch(/^cni-[0-9a-f]{16}$/);
     expect(networkName('podnet')).toBe('podnet');
     expect(networkSpec(parseConfig('{"cniVersion":"1.0.0","name":"n","ipam":{"subnet":"10.2.0.0/24"}}')).masquerade).toBe(false);
     expect(codeOf(() => ipamSubnets({ subnet: 'fd00::/64' }))).toBe(7);
@@ -107,6 +107,18 @@ describe('nlkit-cni configuration', () => {
     const base = { CNI_CONTAINERID: 'c', CNI_IFNAME: 'eth0', CNI_ARGS: 'FOO=1;junk' };
     expect(parseEnvironment({ ...base, CNI_COMMAND: 'DEL' }).args).toEqual({});
     expect(codeOf(() => parseEnvironment({ ...base, CNI_COMMAND: 'CHECK', CNI_NETNS: '/x' }))).toBe(4);
+  });
+
+  it("refuses a network name against the spec's pattern (code 7)", () => {
+    const named = (name: unknown) => JSON.stringify({ cniVersion: '1.1.0', name });
+    for (const name of ['a b', '-a', '.a', '_a', 'a/b', 'a:b', 'é', 'a\n', 'a\u0000'])
+      expect(
+        codeOf(() => parseConfig(named(name))),
+        name,
+      ).toBe(7);
+    for (const name of ['a', 'A', '0', 'Pod.Net_1-x', 'a..b', 'a-']) expect(parseConfig(named(name)).name).toBe(name);
+    // DEL reads only what identifies an attachment: a name an earlier version accepted can still be cleaned up
+    expect(parseDelConfig(named('a b')).name).toBe('a b');
   });
 
   it('DEL still refuses an unsupported cniVersion (code 1) before touching anything', async () => {

@@ -136,11 +136,27 @@ function decode(stdin: string): Record<string, unknown> {
  */
 const NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 
-/** Parses stdin (code 6 if it is not JSON) and checks the keys (codes 2 and 7). */
-export function parseConfig(stdin: string): NetConf {
+/**
+ * The commands that read the network configuration whole (DEL reads
+ * {@link parseDelConfig}'s part of it). What the runtime adds to it
+ * differs (the spec's section 3): ADD and CHECK are an attachment's and get
+ * its `runtimeConfig`, `args` and `prevResult`; GC gets
+ * `cni.dev/valid-attachments`; STATUS nothing.
+ */
+export type ConfigCommand = 'ADD' | 'CHECK' | 'GC' | 'STATUS';
+
+/**
+ * Parses stdin (code 6 if it is not JSON) and checks the network
+ * configuration (codes 2 and 7), and what the runtime adds for `command`:
+ * an attachment's values for ADD and CHECK, the valid attachments for GC.
+ * GC and STATUS neither check nor keep an attachment's values (a runtime
+ * may leave them in): a value only ADD reads must not fail them.
+ */
+export function parseConfig(stdin: string, command: ConfigCommand = 'ADD'): NetConf {
   const c = decode(stdin);
   for (const [key, value] of Object.entries(c)) {
-    if (OWN_KEYS.includes(key) || SPEC_KEYS.includes(key)) continue;
+    // the spec reserves cni.dev/ keys to the runtime (libcni's GC adds cni.dev/attachments too)
+    if (OWN_KEYS.includes(key) || SPEC_KEYS.includes(key) || key.startsWith('cni.dev/')) continue;
     if (key in NEUTRAL_BRIDGE_KEYS) {
       if (value !== NEUTRAL_BRIDGE_KEYS[key] && value !== undefined) throw unsupported(key, `only ${JSON.stringify(NEUTRAL_BRIDGE_KEYS[key])} is supported`);
       continue;
@@ -161,13 +177,16 @@ export function parseConfig(stdin: string): NetConf {
   if (c.masqueradeExclude !== undefined && !(Array.isArray(c.masqueradeExclude) && c.masqueradeExclude.every((x) => typeof x === 'string'))) {
     throw invalid('masqueradeExclude', 'must be a list of CIDRs');
   }
-  return {
-    ...(c as unknown as NetConf),
-    ipam: parseIpam(c.ipam),
-    runtimeConfig: checkRuntimeConfig(c.runtimeConfig),
-    args: checkArgs(c.args),
-    validAttachments: checkValidAttachments(c['cni.dev/valid-attachments']),
-  };
+  const ipam = parseIpam(c.ipam);
+  const { runtimeConfig, args, prevResult, 'cni.dev/valid-attachments': validAttachments, ...network } = c;
+  const conf = { ...(network as unknown as NetConf), ipam, runtimeConfig: {} };
+  if (command === 'ADD' || command === 'CHECK') {
+    conf.runtimeConfig = checkRuntimeConfig(runtimeConfig);
+    conf.args = checkArgs(args);
+    if (prevResult !== undefined) conf.prevResult = prevResult as Record<string, unknown>;
+  }
+  if (command === 'GC') conf.validAttachments = checkValidAttachments(validAttachments);
+  return conf;
 }
 
 /**

@@ -1,8 +1,11 @@
 // What each CNI command checks, and that ADD refuses before it makes a link.
-// The spec's network name pattern is enforced (code 7) before anything is
-// done. An ADD asking for an address another container holds, or for a host
-// port another container publishes, is refused before any veth exists: link
-// events in the host and in the container's namespace show none come and go.
+// GC and STATUS read the network configuration (and GC its list of valid
+// attachments), never what only an attachment's ADD is given (CNI_ARGS,
+// runtimeConfig, args, prevResult): those are not refused there. The spec's
+// network name pattern is enforced (code 7) before anything is done. An ADD
+// asking for an address another container holds, or for a host port another
+// container publishes, is refused before any veth exists: link events in the
+// host and in the container's namespace show none come and go.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EventStream, RtnetlinkEvent } from '../../lib';
 import { cniScratch, leases, runPlugin, type CniScratch, type PluginCall, type PluginOutput } from '../helpers/cni';
@@ -41,6 +44,10 @@ describe('nlkit-cni: what each command checks, and refusing before any link is m
     call({ command: 'ADD', containerId: `ctr-${label}`, netns: netns(label), ifname: 'eth0', ...more }, config);
   const del = (label: string, config: unknown) => call({ command: 'DEL', containerId: `ctr-${label}`, netns: netns(label), ifname: 'eth0' }, config);
   const links = (label: string) => ipJson<Array<{ ifname: string }>>(box.ns(label), 'link', 'show').map((l) => l.ifname);
+  const hostVeths = () =>
+    ipJson<Array<{ ifname: string; master?: string }>>(box.ns('host'), 'link', 'show')
+      .filter((l) => l.master === 'nlkchk0')
+      .map((l) => l.ifname);
   const published = () => JSON.stringify(nftJson(box.ns('host')).filter((o) => o.map?.table === 'nlkit'));
 
   /**
@@ -71,6 +78,65 @@ describe('nlkit-cni: what each command checks, and refusing before any link is m
     scratch = cniScratch();
   });
   afterAll(() => scratch.remove());
+
+  it('GC and STATUS do not refuse what only ADD reads (CNI_ARGS, runtimeConfig, args, prevResult), and GC still removes', () => {
+    for (const l of ['c1', 'c2']) expect(add(l, conf()).status, l).toBe(0);
+    try {
+      // what a runtime may leave in a configuration it also uses for ADD: values only ADD reads, some it would refuse
+      const addOnly = {
+        runtimeConfig: { bandwidth: { egressRate: -1 }, portMappings: [{ hostPort: 0, containerPort: 80 }], ips: '10.77.0.9/24', mac: 2 },
+        args: { cni: { ips: '10.77.0.9' } },
+        prevResult: { ips: 'none' },
+        // libcni adds the list under this (misspelt) key as well; the spec reserves cni.dev/ keys to the runtime
+        'cni.dev/attachments': [{ containerID: 'ctr-c2', ifname: 'eth0' }],
+      };
+      const env = { args: 'FOO=1;IP=not-an-address' };
+      const status = call({ command: 'STATUS', ...env }, conf(addOnly));
+      expect([status.status, status.stdout]).toEqual([0, '']);
+      const gc = call({ command: 'GC', ...env }, conf({ ...addOnly, 'cni.dev/valid-attachments': [{ containerID: 'ctr-c2', ifname: 'eth0' }] }));
+      expect([gc.status, gc.stdout]).toEqual([0, '']);
+      // GC did its work: c1's veth and lease are gone, c2's stay
+      expect(hostVeths()).toHaveLength(1);
+      expect(Object.values(leases(scratch.stateDir, 'chk'))).toEqual(['ctr-c2/eth0']);
+      expect(links('c1')).toEqual(['lo']);
+      expect(links('c2')).toContain('eth0');
+    } finally {
+      for (const l of ['c1', 'c2']) expect(del(l, conf()).status, l).toBe(0);
+    }
+  });
+
+  it('GC and STATUS still refuse a malformed configuration with the spec code, and GC then removes nothing', () => {
+    expect(add('c1', conf()).status).toBe(0);
+    try {
+      const valid = { 'cni.dev/valid-attachments': [] };
+      const cases: Array<[string, unknown, number, RegExp]> = [
+        ['not JSON', '{', 6, /not JSON/],
+        ['no name', { ...conf(valid), name: undefined }, 7, /name/],
+        ['name against the spec pattern', conf({ ...valid, name: 'chk net' }), 7, /name/],
+        ['version without GC and STATUS', conf({ ...valid, cniVersion: '1.0.0' }), 1, /1\.0\.0/],
+        ['state directory not a string', conf({ ...valid, stateDir: 7 }), 7, /stateDir/],
+        ['unknown key', conf({ ...valid, vlanId: 3 }), 2, /vlanId/],
+        ['ipam not an object', conf({ ...valid, ipam: 'nlkit' }), 7, /ipam/],
+        ['mtu not a number', conf({ ...valid, mtu: 'big' }), 7, /mtu/],
+      ];
+      for (const command of ['GC', 'STATUS']) {
+        for (const [label, config, code, msg] of cases) {
+          const out = call({ command }, config);
+          expect(out.status, `${command} ${label}`).toBe(1);
+          expect(out.json, `${command} ${label}`).toMatchObject({ code });
+          expect(out.json.msg, `${command} ${label}`).toMatch(msg);
+        }
+      }
+      // GC's own input: its list of what to keep
+      const gc = call({ command: 'GC' }, conf({ 'cni.dev/valid-attachments': [{ containerID: 'ctr-c1' }] }));
+      expect(gc.json).toMatchObject({ code: 7 });
+      expect(gc.json.msg).toMatch(/valid-attachments/);
+      expect(hostVeths()).toHaveLength(1);
+      expect(Object.values(leases(scratch.stateDir, 'chk'))).toEqual(['ctr-c1/eth0']);
+    } finally {
+      expect(del('c1', conf()).status).toBe(0);
+    }
+  });
 
   it("refuses a network name against the spec's pattern (code 7) before anything is done", () => {
     for (const name of ['chk net', '-chk', '.chk', '_chk', 'chk/x', 'chk:1', 'chké', 'chk\n']) {

@@ -13,8 +13,8 @@ import { attachmentKeys, type CniCall } from './call';
 import { ipamSubnets, isDelegated, type CniRoute, type NetConf } from './config';
 import { ipamResult, runIpam, type IpamResult } from './delegate';
 import { CniCode, CniError, withRollbackFailure } from './errors';
-import { attachmentId, ensureNetwork, openManager } from './network';
-import { checkMappingHosts, checkPortMappings, publishPortMappings } from './port-mappings';
+import { attachmentId, ensureNetwork, networkName, openManager } from './network';
+import { checkMappingHosts, checkMappingsFree, checkPortMappings, publishPortMappings, type CheckedMapping } from './port-mappings';
 import { formatResult, type CniResult } from './result';
 import { addSandboxRoutes, applyBandwidth, isDefaultRoute, setHairpin } from './sandbox-extras';
 
@@ -35,27 +35,30 @@ export async function add(call: CniCall): Promise<Record<string, unknown>> {
       host.close();
     }
   }
-  const ipamOut = isDelegated(conf.ipam) ? await runIpam(call.runPlugin, conf.ipam.type ?? '', 'ADD', call.stdin) : undefined;
-  // From here on a failure gives the delegated lease back: the runtime's retry must not find it taken.
-  const undoIpam = async (e: unknown): Promise<never> => {
-    if (ipamOut === undefined) throw e;
-    const failed = await runIpam(call.runPlugin, conf.ipam.type ?? '', 'DEL', call.stdin).then(
-      () => undefined,
-      (d: unknown) => d,
-    );
-    throw failed === undefined ? e : withRollbackFailure(e, 'IPAM DEL', failed);
-  };
-  let nets: NetworkManager;
-  let delegated: IpamResult | undefined;
+  const nets = await openManager(conf);
   try {
-    delegated = ipamOut === undefined ? undefined : ipamResult(ipamOut, conf.ipam.type ?? '');
-    nets = await openManager(conf);
-  } catch (e) {
-    return undoIpam(e);
-  }
-  try {
-    const net = await ensureNetwork(nets, conf);
     const id = attachmentId(containerId, ifname);
+    // a host port another container publishes is refused before the delegate's lease and the veth (publish checks it again)
+    await checkMappingsFree(nets, networkName(conf.name), id, mappings);
+    return await attachAndSetUp(call, nets, id, mappings);
+  } finally {
+    nets.close();
+  }
+}
+
+/**
+ * The delegated IPAM plugin's ADD (if any), the network, the attachment and
+ * what ADD sets up beyond it; a failure undoes what was done (the
+ * attachment, the delegate's lease), so a runtime's retry starts clean.
+ */
+async function attachAndSetUp(call: CniCall, nets: NetworkManager, id: string, mappings: CheckedMapping[]): Promise<Record<string, unknown>> {
+  const { conf } = call;
+  const { ifname } = attachmentKeys(call);
+  const netns = call.env.netns ?? '';
+  const ipamOut = isDelegated(conf.ipam) ? await runIpam(call.runPlugin, conf.ipam.type ?? '', 'ADD', call.stdin) : undefined;
+  try {
+    const delegated = ipamOut === undefined ? undefined : ipamResult(ipamOut, conf.ipam.type ?? '');
+    const net = await ensureNetwork(nets, conf);
     const wanted = requestedAddresses(call, delegated);
     const att = await nets.attach(net.name, { sandbox: { path: netns }, id, ifname, ...wanted });
     const routes = delegated?.routes ?? conf.ipam.routes ?? [];
@@ -74,9 +77,13 @@ export async function add(call: CniCall): Promise<Record<string, unknown>> {
     }
     return formatResult(conf.cniVersion, await resultOf(nets, conf, att, netns, routes, delegated));
   } catch (e) {
-    return await undoIpam(e);
-  } finally {
-    nets.close();
+    // the delegated lease goes back: the runtime's retry must not find it taken
+    if (ipamOut === undefined) throw e;
+    const failed = await runIpam(call.runPlugin, conf.ipam.type ?? '', 'DEL', call.stdin).then(
+      () => undefined,
+      (d: unknown) => d,
+    );
+    throw failed === undefined ? e : withRollbackFailure(e, 'IPAM DEL', failed);
   }
 }
 

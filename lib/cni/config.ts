@@ -129,11 +129,34 @@ function decode(stdin: string): Record<string, unknown> {
   return raw as Record<string, unknown>;
 }
 
-/** Parses stdin (code 6 if it is not JSON) and checks the keys (codes 2 and 7). */
-export function parseConfig(stdin: string): NetConf {
+/**
+ * The spec's network name: a letter or digit, then letters, digits, "_",
+ * "." and "-" (libcni's pattern). It names state files and nftables
+ * objects, so nothing else gets near them.
+ */
+const NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+
+/**
+ * The commands that read the network configuration whole (DEL reads
+ * {@link parseDelConfig}'s part of it). What the runtime adds to it
+ * differs (the spec's section 3): ADD and CHECK are an attachment's and get
+ * its `runtimeConfig`, `args` and `prevResult`; GC gets
+ * `cni.dev/valid-attachments`; STATUS nothing.
+ */
+export type ConfigCommand = 'ADD' | 'CHECK' | 'GC' | 'STATUS';
+
+/**
+ * Parses stdin (code 6 if it is not JSON) and checks the network
+ * configuration (codes 2 and 7), and what the runtime adds for `command`:
+ * an attachment's values for ADD and CHECK, the valid attachments for GC.
+ * GC and STATUS neither check nor keep an attachment's values (a runtime
+ * may leave them in): a value only ADD reads must not fail them.
+ */
+export function parseConfig(stdin: string, command: ConfigCommand = 'ADD'): NetConf {
   const c = decode(stdin);
   for (const [key, value] of Object.entries(c)) {
-    if (OWN_KEYS.includes(key) || SPEC_KEYS.includes(key)) continue;
+    // the spec reserves cni.dev/ keys to the runtime (libcni's GC adds cni.dev/attachments too)
+    if (OWN_KEYS.includes(key) || SPEC_KEYS.includes(key) || key.startsWith('cni.dev/')) continue;
     if (key in NEUTRAL_BRIDGE_KEYS) {
       if (value !== NEUTRAL_BRIDGE_KEYS[key] && value !== undefined) throw unsupported(key, `only ${JSON.stringify(NEUTRAL_BRIDGE_KEYS[key])} is supported`);
       continue;
@@ -141,6 +164,12 @@ export function parseConfig(stdin: string): NetConf {
     throw unsupported(key, 'not a key nlkit-cni or the reference bridge plugin knows');
   }
   if (typeof c.name !== 'string' || c.name === '') throw invalid('name', 'must be a non-empty string');
+  if (!NAME_PATTERN.test(c.name)) {
+    throw invalid(
+      'name',
+      `${JSON.stringify(c.name)} must start with a letter or digit, followed by letters, digits, "_", "." or "-" (the spec's network name)`,
+    );
+  }
   for (const key of ['isGateway', 'isDefaultGateway', 'ipMasq', 'hairpinMode', 'isolate', 'icc', 'internal']) optional(c, key, 'boolean');
   for (const key of ['bridge', 'stateDir']) optional(c, key, 'string');
   optional(c, 'mtu', 'number');
@@ -148,13 +177,16 @@ export function parseConfig(stdin: string): NetConf {
   if (c.masqueradeExclude !== undefined && !(Array.isArray(c.masqueradeExclude) && c.masqueradeExclude.every((x) => typeof x === 'string'))) {
     throw invalid('masqueradeExclude', 'must be a list of CIDRs');
   }
-  return {
-    ...(c as unknown as NetConf),
-    ipam: parseIpam(c.ipam),
-    runtimeConfig: checkRuntimeConfig(c.runtimeConfig),
-    args: checkArgs(c.args),
-    validAttachments: checkValidAttachments(c['cni.dev/valid-attachments']),
-  };
+  const ipam = parseIpam(c.ipam);
+  const { runtimeConfig, args, prevResult, 'cni.dev/valid-attachments': validAttachments, ...network } = c;
+  const conf = { ...(network as unknown as NetConf), ipam, runtimeConfig: {} };
+  if (command === 'ADD' || command === 'CHECK') {
+    conf.runtimeConfig = checkRuntimeConfig(runtimeConfig);
+    conf.args = checkArgs(args);
+    if (prevResult !== undefined) conf.prevResult = prevResult as Record<string, unknown>;
+  }
+  if (command === 'GC') conf.validAttachments = checkValidAttachments(validAttachments);
+  return conf;
 }
 
 /**

@@ -12,7 +12,7 @@ export interface CniEnvironment {
   /** Path of the sandbox's network namespace (absent on DEL when it is gone). */
   netns?: string;
   ifname?: string;
-  /** CNI_ARGS: "IgnoreUnknown=1;IP=10.1.0.5;MAC=...". Empty on DEL, which reads none of them. */
+  /** CNI_ARGS: "IgnoreUnknown=1;IP=10.1.0.5;MAC=...". Read for ADD and CHECK only: empty on DEL, GC and STATUS, which use none of them. */
   args: Record<string, string | undefined>;
   /** Directories holding plugin binaries (for a delegated IPAM plugin). */
   path: string[];
@@ -34,8 +34,9 @@ export function parseEnvironment(env: NodeJS.ProcessEnv): CniEnvironment {
   if (!(COMMANDS as readonly string[]).includes(command)) throw new CniError(CniCode.invalidEnvironment, `unknown CNI_COMMAND ${command}`);
   const out: CniEnvironment = {
     command: command as CniEnvironment['command'],
-    // IP and MAC are ADD's: DEL must not fail on arguments a refused ADD was called with (the runtime retries it with them)
-    args: command === 'DEL' ? {} : parseArgs(env.CNI_ARGS ?? ''),
+    // IP and MAC are ADD's: DEL must not fail on arguments a refused ADD was called with (the runtime retries it with them),
+    // and GC and STATUS have no attachment to pass arguments for
+    args: command === 'ADD' || command === 'CHECK' ? parseArgs(env.CNI_ARGS ?? '') : {},
     path: (env.CNI_PATH ?? '').split(':').filter((p) => p !== ''),
   };
   if (command === 'ADD' || command === 'DEL' || command === 'CHECK') {

@@ -27,8 +27,9 @@ export async function runCni(env: NodeJS.ProcessEnv, stdin: string, runPlugin?: 
   try {
     const cniEnv = parseEnvironment(env);
     if (cniEnv.command === 'VERSION') return print(versionInfo(stdin));
-    // DEL reads only what identifies the attachment: a value ADD refused must not fail the runtime's DEL after it
-    const conf = cniEnv.command === 'DEL' ? parseDelConfig(stdin) : parseConfig(stdin);
+    // DEL reads only what identifies the attachment: a value ADD refused must not fail the runtime's DEL after it;
+    // GC and STATUS read the network's configuration, not an attachment's values
+    const conf = cniEnv.command === 'DEL' ? parseDelConfig(stdin) : parseConfig(stdin, cniEnv.command);
     checkVersion(conf.cniVersion, cniEnv.command);
     const call: CniCall = { env: cniEnv, conf, stdin, runPlugin };
     switch (cniEnv.command) {

@@ -11,7 +11,7 @@ import type { Handle } from '../handle';
 import { ValidationError } from '../netlink/errors';
 import { checkHostAddress } from '../network/host-address';
 import type { NetworkManager } from '../network/manager';
-import { refuseIpv6Loopback } from '../network/publication';
+import { conflicts, publicationKey, refuseIpv6Loopback, type Publication } from '../network/publication';
 import { formatIp, parseIp } from '../validate/ip';
 import type { RuntimeConfig } from './config';
 import { CniCode, CniError } from './errors';
@@ -20,7 +20,7 @@ import { CniCode, CniError } from './errors';
 export type PortMapping = NonNullable<RuntimeConfig['portMappings']>[number];
 
 /** A mapping checked: protocol lower case, hostIP canonical (undefined: every host address). */
-interface CheckedMapping {
+export interface CheckedMapping {
   protocol: 'tcp' | 'udp';
   hostPort: number;
   containerPort: number;
@@ -112,6 +112,35 @@ export async function checkMappingHosts(host: Handle, mappings: readonly Checked
       if (e instanceof ValidationError) throw invalid(field, `${m.hostIp} is not an address of the host`);
       throw e;
     }
+  }
+}
+
+/** Whether `p` is the mapping `wanted` published to the attachment `id` already (a repeated ADD). */
+function publishedAlready(p: Publication, wanted: Publication, id: string, containerPort: number): boolean {
+  return p.key === wanted.key && p.network === wanted.network && p.backends.length === 1 && p.backends[0].id === id && p.backends[0].port === containerPort;
+}
+
+/**
+ * Refuses (code 7) a mapping whose host port (and address) a publication
+ * of another attachment or network catches already, before ADD does
+ * anything: found only when publishing, it cost a veth and a lease, made
+ * and undone again. Reads only; publishing checks again under its lock
+ * (an ADD running at the same time may take the port in between).
+ */
+export async function checkMappingsFree(nets: NetworkManager, network: string, id: string, mappings: readonly CheckedMapping[]): Promise<void> {
+  if (mappings.length === 0) return;
+  const published = await nets.publications.list();
+  for (const [i, m] of mappings.entries()) {
+    const ref = { protocol: m.protocol, hostPort: m.hostPort, hostIp: m.hostIp };
+    const wanted: Publication = { ...ref, key: publicationKey(ref), network, backends: [] };
+    const taken = published.find((p) => conflicts(p, wanted) && !publishedAlready(p, wanted, id, m.containerPort));
+    if (!taken) continue;
+    const to = taken.backends.map((b) => b.id ?? b.ipv4 ?? b.ipv6).join(', ');
+    throw new CniError(
+      CniCode.invalidConfig,
+      `invalid runtimeConfig.portMappings[${String(i)}]: ${m.protocol} host port ${String(m.hostPort)} is already published (${taken.key} on network ${taken.network}, to ${to})`,
+      `field: runtimeConfig.portMappings[${String(i)}].hostPort`,
+    );
   }
 }
 

@@ -256,7 +256,14 @@ async function attachNew(ctx: NetworkContext, rec: NetworkRecord, opts: AttachOp
         att.ipv4 = l.ipv4;
         att.ipv6 = l.ipv6;
       };
-      await plumb(ctx, rec, att, ns, rollback, (s) => (step = s), lease, defaultRoute);
+      // A requested address is leased before the veth is made: one another sandbox holds (AddressInUseError) or
+      // that is not the pool's refuses the attach before any link exists, not after making the pair and deleting it.
+      const requested = opts.ip !== undefined || opts.ip6 !== undefined;
+      if (requested) {
+        step = 'allocate addresses';
+        await lease();
+      }
+      await plumb(ctx, rec, att, ns, rollback, (s) => (step = s), requested ? undefined : lease, defaultRoute);
       stepDone('attach');
 
       step = 'record attachment';

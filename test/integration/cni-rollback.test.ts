@@ -1,6 +1,7 @@
 // What a failing nlkit-cni call leaves behind, and what it says about it: a
 // delegated IPAM lease is given back whatever step of ADD fails after the
-// IPAM plugin's ADD, a rollback that fails itself is named in the error's
+// IPAM plugin's ADD (an unsafe state directory is refused before the plugin
+// runs at all), a rollback that fails itself is named in the error's
 // details, and a GC whose IPAM plugin fails reports it (only a plugin too old
 // to know GC is ignored). The delegate is the reference host-local plugin,
 // or a scripted stand-in where a failure of the plugin itself is needed.
@@ -8,7 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cniScratch, runPlugin, type CniScratch, type PluginCall } from '../helpers/cni';
-import { ipJson, useNetns } from '../helpers/netns';
+import { ip, ipJson, useNetns } from '../helpers/netns';
 
 /** An IPAM plugin whose answers the test sets: FAKE_IPAM_<COMMAND>_CODE makes that command fail with the code; ADD else hands out 10.87.0.9. */
 const FAKE_IPAM = `#!/bin/sh
@@ -42,29 +43,52 @@ describe('nlkit-cni: failures leave nothing unsaid or behind', () => {
   beforeAll(() => {
     scratch = cniScratch();
     fs.writeFileSync(path.join(scratch.binDir, 'fake-ipam'), FAKE_IPAM, { mode: 0o755 });
-    // group- and world-writable: nlkit refuses it as a state directory (after the IPAM plugin's ADD ran)
+    // group- and world-writable: nlkit refuses it as a state directory
     unsafeStateDir = path.join(scratch.dir, 'unsafe');
     fs.mkdirSync(unsafeStateDir);
     fs.chmodSync(unsafeStateDir, 0o777);
   });
   afterAll(() => scratch.remove());
 
-  it('gives a host-local lease back when ADD fails after the IPAM ADD (an unsafe state directory)', () => {
-    const dataDir = path.join(scratch.dir, 'host-local');
+  it('refuses an unsafe state directory before the IPAM plugin runs: no lease to give back', () => {
+    const dataDir = path.join(scratch.dir, 'host-local-unsafe');
     const out = add(conf({ cniVersion: '1.0.0', stateDir: unsafeStateDir, ipam: { type: 'host-local', subnet: '10.86.0.0/24', dataDir } }));
     expect(out.status, out.stdout + out.stderr).toBe(1);
+    expect(out.json).toMatchObject({ code: 5 });
     expect(out.json.msg).toMatch(/unsafe|writable/i);
-    // host-local ran (its range directory exists) and holds no address for the container
-    const leases = fs.readdirSync(path.join(dataDir, 'rb')).filter((f) => /^\d+\.\d+\.\d+\.\d+$/.test(f));
-    expect(leases).toEqual([]);
+    expect(fs.existsSync(dataDir)).toBe(false); // host-local never ran
     expect(ipJson(box.ns('host'), 'link', 'show', 'type', 'veth')).toEqual([]);
   });
 
+  // A failure after the IPAM plugin's ADD: the network's bridge name is taken by a bridge nlkit did not make.
+  const foreignBridge = 'nlkrbx0';
+
+  it('gives a host-local lease back when ADD fails after the IPAM ADD (the bridge name taken)', () => {
+    ip(box.ns('host'), 'link', 'add', foreignBridge, 'type', 'bridge');
+    try {
+      const dataDir = path.join(scratch.dir, 'host-local');
+      const out = add(conf({ cniVersion: '1.0.0', bridge: foreignBridge, ipam: { type: 'host-local', subnet: '10.86.0.0/24', dataDir } }));
+      expect(out.status, out.stdout + out.stderr).toBe(1);
+      expect(out.json.msg).toMatch(/nlkrbx0.*does not take over/);
+      // host-local ran (its range directory exists) and holds no address for the container
+      const leases = fs.readdirSync(path.join(dataDir, 'rb')).filter((f) => /^\d+\.\d+\.\d+\.\d+$/.test(f));
+      expect(leases).toEqual([]);
+      expect(ipJson(box.ns('host'), 'link', 'show', 'type', 'veth')).toEqual([]);
+    } finally {
+      ip(box.ns('host'), 'link', 'del', foreignBridge);
+    }
+  });
+
   it('names a failed IPAM DEL of the rollback in the error details', () => {
-    const out = add(conf({ stateDir: unsafeStateDir, ipam: { type: 'fake-ipam', subnet: '10.87.0.0/24' } }), { FAKE_IPAM_DEL_CODE: '11' });
-    expect(out.status, out.stdout + out.stderr).toBe(1);
-    expect(out.json.msg).toMatch(/unsafe|writable/i); // the failure that matters stays the error
-    expect(out.json.details).toMatch(/IPAM DEL failed: IPAM plugin fake-ipam: fake DEL failure/);
+    ip(box.ns('host'), 'link', 'add', foreignBridge, 'type', 'bridge');
+    try {
+      const out = add(conf({ bridge: foreignBridge, ipam: { type: 'fake-ipam', subnet: '10.87.0.0/24' } }), { FAKE_IPAM_DEL_CODE: '11' });
+      expect(out.status, out.stdout + out.stderr).toBe(1);
+      expect(out.json.msg).toMatch(/nlkrbx0.*does not take over/); // the failure that matters stays the error
+      expect(out.json.details).toMatch(/IPAM DEL failed: IPAM plugin fake-ipam: fake DEL failure/);
+    } finally {
+      ip(box.ns('host'), 'link', 'del', foreignBridge);
+    }
   });
 
   it('GC reports an IPAM plugin failure, and ignores only a plugin that does not know GC', () => {

@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bindUdp, connectTcp, createNetns, deleteNetns, listenTcp, NotFoundError, open, ValidationError } from '../../lib';
+import { AddressInUseError, bindUdp, connectTcp, createNetns, deleteNetns, listenTcp, NotFoundError, open, ValidationError } from '../../lib';
 import { networks, NetworkOperationError, type NetworkManager } from '../../lib/network/manager';
 import { ipJson, uniqueNetnsName, useNetns } from '../helpers/netns';
 
@@ -105,6 +105,35 @@ describe('network manager: networks and attachments', () => {
     expect(ipJson(box.ns('host'), 'link', 'show', 'master', 'nlk-app')).toHaveLength(2);
     const ipam = JSON.parse(fs.readFileSync(path.join(stateDir, 'ipam', 'app.json'), 'utf8'));
     expect(Object.values(ipam.allocations)).not.toContain(sandboxes[2]);
+  });
+
+  it('refuses a requested address another sandbox holds before it makes a link (AddressInUseError)', async () => {
+    const handles = [await open({ netns: box.ns('host') }), await open({ netns: sandboxes[2] })];
+    const streams = handles.map((h) => h.events.subscribe({ groups: ['link'] }));
+    try {
+      await Promise.all(streams.map((s) => s.ready));
+      const err = await nets.attach('app', { sandbox: sandboxes[2], ifname: 'eth1', ip: '10.88.0.50' }).catch((e) => e);
+      expect(err).toBeInstanceOf(AddressInUseError);
+      expect(err).toMatchObject({ address: '10.88.0.50', owner: sandboxes[1] });
+      // no veth came and went: the link events up to a marker bridge made afterwards name none
+      for (const [i, h] of handles.entries()) {
+        await h.links.add({ name: 'nlkmark0', kind: 'bridge' });
+        const seen: string[] = [];
+        for (;;) {
+          const r = await streams[i].next();
+          if (r.done) throw new Error('event stream ended');
+          if (r.value.type !== 'link') continue;
+          if (r.value.link.name === 'nlkmark0') break;
+          seen.push(`${r.value.action} ${r.value.link.name} ${r.value.link.kind ?? ''}`);
+        }
+        await h.links.delete('nlkmark0');
+        expect(seen.filter((e) => !e.includes('nlk-app'))).toEqual([]);
+      }
+      expect(ipJson(sandboxes[2], 'link', 'show').map((l: any) => l.ifname)).not.toContain('eth1');
+    } finally {
+      for (const s of streams) s.close();
+      for (const h of handles) h.close();
+    }
   });
 
   it('detaches exactly what it attached; detaching again is a NotFoundError, or false with missingOk', async () => {

@@ -16,6 +16,7 @@ const fakeNets = {
     detached.push(args);
     return Promise.reject(new Error('detach refused'));
   },
+  publications: { list: () => Promise.resolve([]) },
   close: () => undefined,
 };
 

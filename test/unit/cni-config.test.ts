@@ -36,7 +36,7 @@ describe('nlkit-cni configuration', () => {
     const conf = parseConfig(
       JSON.stringify({
         cniVersion: '1.0.0',
-        name: 'Pod Net',
+        name: 'Pod.Net',
         type: 'nlkit-cni',
         bridge: 'cni0',
         ipMasq: true,
@@ -45,7 +45,7 @@ describe('nlkit-cni configuration', () => {
       }),
     );
     expect(networkSpec(conf)).toEqual({
-      name: networkName('Pod Net'),
+      name: networkName('Pod.Net'),
       subnet: '10.1.0.0/16',
       gateway: '10.1.0.254',
       subnet6: 'fd00:1::/64',
@@ -53,7 +53,7 @@ describe('nlkit-cni configuration', () => {
       mtu: 1400,
       masquerade: true,
     });
-    expect(networkName('Pod Net')).toMatch(/^cni-[0-9a-f]{16}$/);
+    expect(networkName('Pod.Net')).toMatch(/^cni-[0-9a-f]{16}$/);
     expect(networkName('podnet')).toBe('podnet');
     expect(networkSpec(parseConfig('{"cniVersion":"1.0.0","name":"n","ipam":{"subnet":"10.2.0.0/24"}}')).masquerade).toBe(false);
     expect(codeOf(() => ipamSubnets({ subnet: 'fd00::/64' }))).toBe(7);
@@ -107,6 +107,59 @@ describe('nlkit-cni configuration', () => {
     const base = { CNI_CONTAINERID: 'c', CNI_IFNAME: 'eth0', CNI_ARGS: 'FOO=1;junk' };
     expect(parseEnvironment({ ...base, CNI_COMMAND: 'DEL' }).args).toEqual({});
     expect(codeOf(() => parseEnvironment({ ...base, CNI_COMMAND: 'CHECK', CNI_NETNS: '/x' }))).toBe(4);
+  });
+
+  it("refuses a network name against the spec's pattern (code 7), for every command that reads the configuration", () => {
+    const named = (name: unknown) => JSON.stringify({ cniVersion: '1.1.0', name, 'cni.dev/valid-attachments': [] });
+    for (const name of ['a b', '-a', '.a', '_a', 'a/b', 'a:b', 'é', 'a\n', 'a\u0000']) {
+      for (const command of ['ADD', 'CHECK', 'GC', 'STATUS'] as const)
+        expect(
+          codeOf(() => parseConfig(named(name), command)),
+          `${command} ${name}`,
+        ).toBe(7);
+    }
+    for (const name of ['a', 'A', '0', 'Pod.Net_1-x', 'a..b', 'a-']) expect(parseConfig(named(name)).name).toBe(name);
+    // DEL reads only what identifies an attachment: a name an earlier version accepted can still be cleaned up
+    expect(parseDelConfig(named('a b')).name).toBe('a b');
+  });
+
+  it('GC and STATUS check the network configuration, not what the runtime adds for an attachment', () => {
+    const network = { cniVersion: '1.1.0', name: 'n', type: 'nlkit-cni', stateDir: '/run/x', ipam: { subnet: '10.9.0.0/24' } };
+    const addOnly = {
+      runtimeConfig: { bandwidth: { egressRate: -1 }, portMappings: [{ hostPort: 0 }], ips: '10.0.0.1' },
+      args: { cni: { ips: 'x' } },
+      prevResult: { ips: 'none' },
+      'cni.dev/attachments': 'libcni adds it too',
+    };
+    const valid = [{ containerID: 'c', ifname: 'eth0' }];
+    const stdin = JSON.stringify({ ...network, ...addOnly, 'cni.dev/valid-attachments': valid });
+    expect(codeOf(() => parseConfig(stdin, 'ADD'))).toBe(7);
+    expect(codeOf(() => parseConfig(stdin, 'CHECK'))).toBe(7);
+    // not checked, and not carried: nothing downstream can read them
+    expect(parseConfig(stdin, 'STATUS')).toEqual({ ...network, 'cni.dev/attachments': addOnly['cni.dev/attachments'], runtimeConfig: {} });
+    expect(parseConfig(stdin, 'GC')).toEqual({ ...network, 'cni.dev/attachments': addOnly['cni.dev/attachments'], runtimeConfig: {}, validAttachments: valid });
+    // the network's keys are checked as for ADD, and GC's list of valid attachments
+    for (const command of ['GC', 'STATUS'] as const) {
+      expect(
+        codeOf(() => parseConfig(JSON.stringify({ ...network, vlanId: 3 }), command)),
+        command,
+      ).toBe(2);
+      expect(
+        codeOf(() => parseConfig(JSON.stringify({ ...network, mtu: 'big' }), command)),
+        command,
+      ).toBe(7);
+      expect(
+        codeOf(() => parseConfig(JSON.stringify({ ...network, stateDir: 7 }), command)),
+        command,
+      ).toBe(7);
+      expect(
+        codeOf(() => parseConfig(JSON.stringify({ ...network, ipam: { subnet: '10.9.0.0/24', dataDir: '/x' } }), command)),
+        command,
+      ).toBe(2);
+    }
+    expect(codeOf(() => parseConfig(JSON.stringify({ ...network, 'cni.dev/valid-attachments': [{ containerId: 'c', ifname: 'eth0' }] }), 'GC'))).toBe(7);
+    // GC and STATUS have no attachment: CNI_ARGS are not theirs to refuse
+    for (const command of ['GC', 'STATUS']) expect(parseEnvironment({ CNI_COMMAND: command, CNI_ARGS: 'FOO=1;junk' }).args).toEqual({});
   });
 
   it('DEL still refuses an unsupported cniVersion (code 1) before touching anything', async () => {

@@ -4,6 +4,8 @@
  * `ls`, `publications`) over the networks API. Errors are one line on stderr;
  * exit code 2 for a wrong command line, 1 for a failed operation (or output
  * that could not be written; a reader that closed the pipe early is no failure).
+ * Standard error that cannot be written (closed, full) changes nothing: the
+ * messages are dropped and the exit code is the command's own.
  * @module
  */
 import * as fs from 'node:fs';
@@ -14,7 +16,7 @@ import { commandHelp, optionsOf, HELP_OPTION, HOST_OPTION, JSON_OPTION, STATE_DI
 import { runDemo } from './demo';
 import { NET_COMMANDS, NETWORK_COMMANDS } from './net';
 import { SERVICE_COMMANDS } from './services';
-import { Progress } from './progress';
+import { Progress, type ProgressStream } from './progress';
 import { GuardedOutput } from './output';
 import { parseNetnsRef } from './specs';
 import { formatFromPath, gatherTopology, renderTopology, type TopologyFormat } from './topology';
@@ -86,7 +88,8 @@ Network commands take:
 Exit codes: 0 done, 1 the operation failed (one line on stderr; NLKIT_DEBUG=1 adds
 the stack) or its output could not be written, 2 the command line is wrong. When
 the reader of the output goes away (nlkit ls | head -1) the command still
-finishes, quietly, with its own code. Needs root (CAP_NET_ADMIN, and
+finishes, quietly, with its own code; so it does when standard error cannot be
+written (its messages are lost). Needs root (CAP_NET_ADMIN, and
 CAP_SYS_ADMIN for named namespaces).`;
 
 const NET_HELP = `Usage: nlkit net SUBCOMMAND ...      (nlkit net SUBCOMMAND --help for details)
@@ -142,17 +145,31 @@ function oneLine(s: string): string {
  * {@link GuardedOutput}: when stdout is closed early (`nlkit net ls | head -1`,
  * EPIPE) the rest of the output is dropped, the command still finishes, and
  * the exit code is the command's own; any other write error (ENOSPC) is one
- * line on stderr and exit code 1.
+ * line on stderr and exit code 1. Write errors on stderr are dropped and
+ * change no exit code.
  * @example
  * process.exitCode = await main(['net', 'ls']);
  */
 export async function main(argv: string[], io: Io = defaultIo()): Promise<number> {
   const stdout = GuardedOutput.of(io.stdout);
-  const code = await run(argv, { ...io, stdout });
+  // Standard error is guarded too (a closed one was an uncaught EPIPE: a stack trace nobody sees, exit code 1):
+  // its write errors are dropped, with nowhere left to report them, and change no exit code.
+  const guardedErr = GuardedOutput.of(io.stderr);
+  const real = io.stderr;
+  const stderr: ProgressStream = {
+    write: (s) => guardedErr.write(s),
+    get isTTY() {
+      return real.isTTY;
+    },
+    get columns() {
+      return real.columns;
+    },
+  };
+  const code = await run(argv, { ...io, stdout, stderr });
   await stdout.flushed();
   const e = stdout.error;
   if (!e || e.code === 'EPIPE') return code;
-  io.stderr.write(`nlkit: cannot write to standard output: ${oneLine(e.message)}\n`);
+  stderr.write(`nlkit: cannot write to standard output: ${oneLine(e.message)}\n`);
   return code === EXIT.ok ? EXIT.failed : code;
 }
 

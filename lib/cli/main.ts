@@ -11,7 +11,7 @@
 import * as fs from 'node:fs';
 import { networks, type NetworkManager, type NetworkManagerOptions } from '../network/manager';
 import { networkRecords, type NetworkReader } from '../network/records';
-import { flag, parseCommandLine, str, UsageError, type Parsed } from './args';
+import { flag, parseCommandLine, str, UsageError, type OptionSpec, type Parsed } from './args';
 import { commandHelp, optionsOf, HELP_OPTION, HOST_OPTION, JSON_OPTION, STATE_DIR_OPTION, type Command, type Context, type Io } from './command';
 import { runDemo } from './demo';
 import { NET_COMMANDS, NETWORK_COMMANDS } from './net';
@@ -104,6 +104,20 @@ ${commandList(SERVICE_COMMANDS)}`;
 
 const GLOBAL_VALUED = new Set([HOST_OPTION, STATE_DIR_OPTION].map((o) => `--${o.name}`));
 
+/** What may come with `nlkit --help` or `nlkit net --help`: the options every network command takes ("nlkit --host lab --help"). */
+const GROUP_OPTIONS: OptionSpec[] = [HOST_OPTION, STATE_DIR_OPTION, JSON_OPTION, HELP_OPTION];
+
+/**
+ * Whether `rest` asks for a help text with nothing but global options around it
+ * (`nlkit --host lab --help`); a {@link UsageError} for anything else in it
+ * that is not an option of {@link GROUP_OPTIONS} or is malformed.
+ */
+function helpWithGlobals(rest: string[]): boolean {
+  const p = parseCommandLine(rest, GROUP_OPTIONS);
+  if (p.positionals.length) throw new UsageError(`unexpected argument ${JSON.stringify(p.positionals[0])}`);
+  return flag(p, HELP_OPTION.name);
+}
+
 /**
  * Splits argv into the command words and the rest: options may come before
  * the command ("nlkit --host lab net ls") as well as after it.
@@ -188,8 +202,15 @@ async function run(argv: string[], io: Io): Promise<number> {
       out((require('../../package.json') as { version: string }).version);
       return EXIT.ok;
     }
-    const unknown = rest.find((a) => !['--help', '-h'].includes(a));
-    if (unknown && words.length === 0) return fail(EXIT.usage, `unknown option ${unknown} (see nlkit --help)`);
+    if (words.length === 0 && rest.length) {
+      // "nlkit --host lab --help": global options do not stop the help; without --help there is no command.
+      try {
+        if (!helpWithGlobals(rest)) return fail(EXIT.usage, `missing COMMAND (see nlkit --help)`);
+      } catch (e) {
+        if (e instanceof UsageError) return fail(EXIT.usage, `${e.message} (see nlkit --help)`);
+        throw e;
+      }
+    }
     if (words[0] === 'help' && words[1]) return run([...words.slice(1), '--help'], io);
     out(HELP);
     return EXIT.ok;
@@ -202,7 +223,15 @@ async function run(argv: string[], io: Io): Promise<number> {
   if (name === 'service') name = `service ${words[1]}`;
   if (name === 'net') {
     if (words.length < 2) {
-      if (rest.length && !rest.every((a) => a === '--help' || a === '-h')) return fail(EXIT.usage, `net: missing SUBCOMMAND (see nlkit net --help)`);
+      // "nlkit --host lab net --help" is the group's help; anything else without a subcommand is not.
+      let help: boolean;
+      try {
+        help = helpWithGlobals(rest);
+      } catch (e) {
+        if (!(e instanceof UsageError)) throw e;
+        help = false;
+      }
+      if (rest.length && !help) return fail(EXIT.usage, `net: missing SUBCOMMAND (see nlkit net --help)`);
       out(NET_HELP);
       return EXIT.ok;
     }

@@ -168,6 +168,8 @@ export class Handle {
   private nfnl?: NetlinkConnection;
   private diag?: NetlinkConnection;
   private closed = false;
+  /** close({ drain: true }) has begun: new subscriptions are refused as after close. */
+  private closing = false;
   private nftApi?: Nftables;
   private conntrackApi?: ConntrackOperations;
   private conntrackStreams?: { closeAll(): void };
@@ -200,6 +202,7 @@ export class Handle {
       const events = new RtnetlinkEvents({ netnsFd: () => h.env.netnsFd, run: (op) => runAsync(h.rtnl, op, h.env) });
       // First reached after close(): subscribe() throws ClosedError (it subscribed anyway, and the stream never ended).
       if (h.closed) events.closeAll();
+      else if (h.closing) events.refuseNew();
       return events;
     });
   }
@@ -226,9 +229,10 @@ export class Handle {
   /** nftables of this namespace: transactions, listing, events (netfilter socket opened on first use). */
   get nft(): Nftables {
     // Rules naming interfaces (`fwd('veth1')`) have them looked up over rtnetlink at commit.
-    return (this.nftApi ??= new Nftables(this.netfilter(), this.ns ? this.ns.fd : -1, this.receiveBufferBytes, (name) =>
-      this.run(getLink(name)).then((l) => l.index),
-    ));
+    if (this.nftApi) return this.nftApi;
+    this.nftApi = new Nftables(this.netfilter(), this.ns ? this.ns.fd : -1, this.receiveBufferBytes, (name) => this.run(getLink(name)).then((l) => l.index));
+    if (this.closing) this.nftApi.refuseNew();
+    return this.nftApi;
   }
 
   /** Connection tracking of this namespace: list, filter, change, delete entries; their events. */
@@ -278,9 +282,11 @@ export class Handle {
    */
   close(): void;
   /**
-   * Closes the handle once pending calls are done: new calls are refused at
-   * once, every call already made is sent and answered as usual, then the
-   * handle closes (the promise settles then).
+   * Closes the handle once pending calls are done: new calls and new event
+   * subscriptions (`events.subscribe()`, `nft.events.subscribe()`: the
+   * {@link ClosedError} of after close) are refused at once, every call
+   * already made is sent and answered as usual, then the handle closes (the
+   * promise settles then; streams subscribed before end then).
    * @example
    * for (const r of routes) void h.routes.add(r);
    * await h.close({ drain: true }); // every add was answered
@@ -299,6 +305,10 @@ export class Handle {
   }
 
   private async drainAndClose(): Promise<void> {
+    // New calls are refused from here on (by the connections); so are new event subscriptions, the same ClosedError as after close.
+    this.closing = true;
+    (Object.hasOwn(this, 'events') ? this.events : undefined)?.refuseNew();
+    this.nftApi?.refuseNew();
     await Promise.all([this.rtnl.close({ drain: true }), this.nfnl?.close({ drain: true }), this.diag?.close({ drain: true })]);
     this.closeNow();
   }

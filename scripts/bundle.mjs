@@ -371,10 +371,10 @@ function warmRouteRows({ routeOps }) {
     b.set(type === 15 ? [254, 0, 0, 0] : [10, 64, i, 1], 32 + i * 8);
   });
   // Rows: payload start and end, type, flags, then the data offsets of dst, oif, gateway, priority,
-  // prefsrc, table, pref (-1: absent). The second row has the gateway.
-  const row = (gateway) => [16, b.length, 24, 0, 40, 48, gateway, -1, -1, 32, -1];
+  // prefsrc, table, pref, cacheinfo (-1: absent). The second row has the gateway.
+  const row = (gateway) => [16, b.length, 24, 0, 40, 48, gateway, -1, -1, 32, -1, -1];
   const rows = Int32Array.from([...row(-1), ...row(-1), ...row(56), ...row(56)]);
-  if (collectRows.stride !== 11) throw new Error('bundle: warmRouteRows is out of date with lib/rtnetlink/route-rows.ts');
+  if (collectRows.stride !== 12) throw new Error('bundle: warmRouteRows is out of date with lib/rtnetlink/route-rows.ts');
   const out = [];
   for (let i = 0; i < 3; i++) collectRows.collect(b, rows, 4, out);
   // The list then names its routes' link: read on the connection's socket (a linkNames step, lib/rtnetlink/link-names.ts),

@@ -13,7 +13,8 @@ import type { Progress, ProgressStream } from './progress';
 export interface Io {
   /** Standard output; a Node stream's write errors (EPIPE, ENOSPC) are handled by main(), see lib/cli/output.ts. */
   stdout: OutputStream;
-  stderr: ProgressStream;
+  /** Standard error: messages and progress; its write errors are dropped by main() and change no exit code. */
+  stderr: ProgressStream & OutputStream;
   env: Record<string, string | undefined>;
 }
 

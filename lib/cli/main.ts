@@ -4,17 +4,19 @@
  * `ls`, `publications`) over the networks API. Errors are one line on stderr;
  * exit code 2 for a wrong command line, 1 for a failed operation (or output
  * that could not be written; a reader that closed the pipe early is no failure).
+ * Standard error that cannot be written (closed, full) changes nothing: the
+ * messages are dropped and the exit code is the command's own.
  * @module
  */
 import * as fs from 'node:fs';
 import { networks, type NetworkManager, type NetworkManagerOptions } from '../network/manager';
 import { networkRecords, type NetworkReader } from '../network/records';
-import { flag, parseCommandLine, str, UsageError, type Parsed } from './args';
+import { flag, parseCommandLine, str, UsageError, type OptionSpec, type Parsed } from './args';
 import { commandHelp, optionsOf, HELP_OPTION, HOST_OPTION, JSON_OPTION, STATE_DIR_OPTION, type Command, type Context, type Io } from './command';
 import { runDemo } from './demo';
 import { NET_COMMANDS, NETWORK_COMMANDS } from './net';
 import { SERVICE_COMMANDS } from './services';
-import { Progress } from './progress';
+import { Progress, type ProgressStream } from './progress';
 import { GuardedOutput } from './output';
 import { parseNetnsRef } from './specs';
 import { formatFromPath, gatherTopology, renderTopology, type TopologyFormat } from './topology';
@@ -86,7 +88,8 @@ Network commands take:
 Exit codes: 0 done, 1 the operation failed (one line on stderr; NLKIT_DEBUG=1 adds
 the stack) or its output could not be written, 2 the command line is wrong. When
 the reader of the output goes away (nlkit ls | head -1) the command still
-finishes, quietly, with its own code. Needs root (CAP_NET_ADMIN, and
+finishes, quietly, with its own code; so it does when standard error cannot be
+written (its messages are lost). Needs root (CAP_NET_ADMIN, and
 CAP_SYS_ADMIN for named namespaces).`;
 
 const NET_HELP = `Usage: nlkit net SUBCOMMAND ...      (nlkit net SUBCOMMAND --help for details)
@@ -100,6 +103,20 @@ Subcommands:
 ${commandList(SERVICE_COMMANDS)}`;
 
 const GLOBAL_VALUED = new Set([HOST_OPTION, STATE_DIR_OPTION].map((o) => `--${o.name}`));
+
+/** What may come with `nlkit --help` or `nlkit net --help`: the options every network command takes ("nlkit --host lab --help"). */
+const GROUP_OPTIONS: OptionSpec[] = [HOST_OPTION, STATE_DIR_OPTION, JSON_OPTION, HELP_OPTION];
+
+/**
+ * Whether `rest` asks for a help text with nothing but global options around it
+ * (`nlkit --host lab --help`); a {@link UsageError} for anything else in it
+ * that is not an option of {@link GROUP_OPTIONS} or is malformed.
+ */
+function helpWithGlobals(rest: string[]): boolean {
+  const p = parseCommandLine(rest, GROUP_OPTIONS);
+  if (p.positionals.length) throw new UsageError(`unexpected argument ${JSON.stringify(p.positionals[0])}`);
+  return flag(p, HELP_OPTION.name);
+}
 
 /**
  * Splits argv into the command words and the rest: options may come before
@@ -142,17 +159,31 @@ function oneLine(s: string): string {
  * {@link GuardedOutput}: when stdout is closed early (`nlkit net ls | head -1`,
  * EPIPE) the rest of the output is dropped, the command still finishes, and
  * the exit code is the command's own; any other write error (ENOSPC) is one
- * line on stderr and exit code 1.
+ * line on stderr and exit code 1. Write errors on stderr are dropped and
+ * change no exit code.
  * @example
  * process.exitCode = await main(['net', 'ls']);
  */
 export async function main(argv: string[], io: Io = defaultIo()): Promise<number> {
   const stdout = GuardedOutput.of(io.stdout);
-  const code = await run(argv, { ...io, stdout });
+  // Standard error is guarded too (a closed one was an uncaught EPIPE: a stack trace nobody sees, exit code 1):
+  // its write errors are dropped, with nowhere left to report them, and change no exit code.
+  const guardedErr = GuardedOutput.of(io.stderr);
+  const real = io.stderr;
+  const stderr: ProgressStream = {
+    write: (s) => guardedErr.write(s),
+    get isTTY() {
+      return real.isTTY;
+    },
+    get columns() {
+      return real.columns;
+    },
+  };
+  const code = await run(argv, { ...io, stdout, stderr });
   await stdout.flushed();
   const e = stdout.error;
   if (!e || e.code === 'EPIPE') return code;
-  io.stderr.write(`nlkit: cannot write to standard output: ${oneLine(e.message)}\n`);
+  stderr.write(`nlkit: cannot write to standard output: ${oneLine(e.message)}\n`);
   return code === EXIT.ok ? EXIT.failed : code;
 }
 
@@ -171,8 +202,15 @@ async function run(argv: string[], io: Io): Promise<number> {
       out((require('../../package.json') as { version: string }).version);
       return EXIT.ok;
     }
-    const unknown = rest.find((a) => !['--help', '-h'].includes(a));
-    if (unknown && words.length === 0) return fail(EXIT.usage, `unknown option ${unknown} (see nlkit --help)`);
+    if (words.length === 0 && rest.length) {
+      // "nlkit --host lab --help": global options do not stop the help; without --help there is no command.
+      try {
+        if (!helpWithGlobals(rest)) return fail(EXIT.usage, `missing COMMAND (see nlkit --help)`);
+      } catch (e) {
+        if (e instanceof UsageError) return fail(EXIT.usage, `${e.message} (see nlkit --help)`);
+        throw e;
+      }
+    }
     if (words[0] === 'help' && words[1]) return run([...words.slice(1), '--help'], io);
     out(HELP);
     return EXIT.ok;
@@ -185,7 +223,15 @@ async function run(argv: string[], io: Io): Promise<number> {
   if (name === 'service') name = `service ${words[1]}`;
   if (name === 'net') {
     if (words.length < 2) {
-      if (rest.length && !rest.every((a) => a === '--help' || a === '-h')) return fail(EXIT.usage, `net: missing SUBCOMMAND (see nlkit net --help)`);
+      // "nlkit --host lab net --help" is the group's help; anything else without a subcommand is not.
+      let help: boolean;
+      try {
+        help = helpWithGlobals(rest);
+      } catch (e) {
+        if (!(e instanceof UsageError)) throw e;
+        help = false;
+      }
+      if (rest.length && !help) return fail(EXIT.usage, `net: missing SUBCOMMAND (see nlkit net --help)`);
       out(NET_HELP);
       return EXIT.ok;
     }

@@ -17,6 +17,8 @@ export interface OutputStream {
   on?(event: 'error', listener: (e: Error) => void): unknown;
   /** Node streams: a listener called once. */
   once?(event: 'error' | 'drain', listener: () => void): unknown;
+  /** Node streams: removes a listener (the one of the two events that did not happen, in {@link GuardedOutput.flushed}). */
+  off?(event: 'error' | 'drain', listener: () => void): unknown;
   /** Node streams: bytes queued, not yet written. */
   readonly writableLength?: number;
 }
@@ -74,7 +76,12 @@ export class GuardedOutput {
     const s = this.stream;
     return new Promise((resolve) => {
       // A write error is emitted on the tick after the write that failed.
-      const after = () => void setImmediate(resolve);
+      const after = () => {
+        // Whichever of the two came, the other's listener goes: none is left behind per call.
+        s.off?.('drain', after);
+        s.off?.('error', after);
+        setImmediate(resolve);
+      };
       // stdout to a pipe, file or terminal writes synchronously on Linux; anything still queued drains (or fails) first.
       if (s.writableLength && s.once) {
         s.once('drain', after);

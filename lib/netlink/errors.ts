@@ -11,29 +11,11 @@
  * - {@link DecodeError}: a message nlkit received is malformed.
  * @module
  */
-import { constants as osConstants } from 'node:os';
-import { ENOTSUPP, ERESTART, ERESTARTSYS } from './errno';
+import { ENOENT, errnoName, errnoText } from './errno';
 import { renderValue } from './render-value';
-const errnoNames = new Map<number, string>();
-for (const [name, num] of Object.entries(osConstants.errno)) {
-  if (!errnoNames.has(num)) errnoNames.set(num, name);
-}
-// Where libc has two names for one number, use the one networking code uses.
-errnoNames.set(osConstants.errno.EOPNOTSUPP, 'EOPNOTSUPP');
-errnoNames.set(osConstants.errno.EAGAIN, 'EAGAIN');
-// Kernel-internal codes that netlink can return and libc does not name.
-errnoNames.set(ERESTART, 'ERESTART'); // the kernel answers it when a dump's state changed under it
-errnoNames.set(ERESTARTSYS, 'ERESTARTSYS');
-errnoNames.set(ENOTSUPP, 'ENOTSUPP');
 
-/**
- * The symbolic name of a positive errno value ("ENODEV"), or "E<n>".
- * @example
- * errnoName(17); // 'EEXIST'
- */
-export function errnoName(errno: number): string {
-  return errnoNames.get(errno) ?? `E${errno}`;
-}
+// The errno names and texts are in ./errno; errnoName is exported from here too, as it always was.
+export { errnoName };
 
 /** Base class of every error nlkit throws. */
 export class NlkitError extends Error {
@@ -125,7 +107,7 @@ export class NetlinkError extends NlkitError {
 
   constructor(d: NetlinkErrorDetails) {
     const code = errnoName(d.errno);
-    const text = osErrorText(d.errno);
+    const text = errnoText(d.errno);
     super(`${d.operation}: ${code} (${text})${d.extack ? `: ${d.extack}` : ''}${sentSuffix(d.itemsSent)}`);
     this.errno = d.errno;
     this.code = code;
@@ -169,7 +151,7 @@ export class NotFoundError extends NetlinkError {
   constructor(a: string | (NotFoundDetails & { what: string }), b?: NotFoundDetails) {
     const [what, d] = typeof a === 'string' ? [a, b] : [a.what, a];
     if (!d) throw new TypeError('NotFoundError(what, details) needs its details');
-    super({ ...d, errno: d.errno ?? osConstants.errno.ENOENT });
+    super({ ...d, errno: d.errno ?? ENOENT });
     this.what = what;
   }
 
@@ -241,7 +223,7 @@ export class SystemError extends NlkitError {
         : request.sent
           ? '; the request had reached the kernel, which may have applied it (read the state back to know)'
           : '; the request was never sent';
-    super(`${operation}: ${syscall} failed: ${code} (${osErrorText(errno)})${outcome}${sentSuffix(request?.itemsSent)}`);
+    super(`${operation}: ${syscall} failed: ${code} (${errnoText(errno)})${outcome}${sentSuffix(request?.itemsSent)}`);
     this.errno = errno;
     this.code = code;
     this.syscall = syscall;
@@ -456,45 +438,3 @@ export function fromNative(operation: string, e: unknown): Error {
   }
   return e instanceof Error ? e : new Error(String(e));
 }
-
-function osErrorText(errno: number): string {
-  const t = errnoTexts[errnoName(errno)] as string | undefined;
-  return t ?? `errno ${errno}`;
-}
-
-// Short texts for the codes networking code meets most; others show the name only.
-const errnoTexts: Record<string, string> = {
-  EPERM: 'operation not permitted',
-  ENOENT: 'no such file or directory / object',
-  ESRCH: 'no such process',
-  EINTR: 'interrupted',
-  EIO: 'I/O error',
-  EBADF: 'bad file descriptor',
-  EAGAIN: 'try again',
-  ENOMEM: 'out of memory',
-  EACCES: 'permission denied',
-  EBUSY: 'device or resource busy',
-  EEXIST: 'already exists',
-  ENODEV: 'no such device',
-  ENOTDIR: 'not a directory',
-  EINVAL: 'invalid argument',
-  ENFILE: 'too many open files in system',
-  EMFILE: 'too many open files',
-  ENOSPC: 'no space left',
-  ERANGE: 'out of range',
-  EMSGSIZE: 'message too long',
-  EPROTONOSUPPORT: 'protocol not supported',
-  EOPNOTSUPP: 'operation not supported',
-  EAFNOSUPPORT: 'address family not supported',
-  EADDRINUSE: 'address already in use',
-  EADDRNOTAVAIL: 'address not available',
-  ENETDOWN: 'network is down',
-  ENETUNREACH: 'network is unreachable',
-  ENOBUFS: 'no buffer space available',
-  ETIMEDOUT: 'timed out',
-  ECONNREFUSED: 'connection refused',
-  EHOSTUNREACH: 'no route to host',
-  ENOTEMPTY: 'not empty',
-  ENOTSUPP: 'not supported',
-  ENOTSUP: 'not supported',
-};

@@ -77,7 +77,7 @@ export class Nftables {
   readonly generation: NftGeneration;
   /** Ruleset changes: `subscribe(opts)` (calling `events()` itself is deprecated). */
   readonly events: NftEvents;
-  private readonly streams: { closeAll(): void };
+  private readonly streams: { closeAll(): void; refuseNew(): void };
   private readonly generationOps: AsyncOps<typeof nftGenerationOps>;
 
   /**
@@ -199,6 +199,11 @@ export class Nftables {
   /** @internal ends every event stream (the handle is closing). */
   closeAll(): void {
     this.streams.closeAll();
+  }
+
+  /** @internal refuses new event subscriptions, the live ones going on (the handle's `close({ drain: true })` has begun). */
+  refuseNew(): void {
+    this.streams.refuseNew();
   }
 }
 

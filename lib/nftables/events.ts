@@ -159,7 +159,7 @@ export interface NftEvents {
 }
 
 /** @internal builds `h.nft.events` for one handle; `closeAll` ends its streams. */
-export function nftEvents(src: NftEventSource): { events: NftEvents; closeAll(): void } {
+export function nftEvents(src: NftEventSource): { events: NftEvents; closeAll(): void; refuseNew(): void } {
   const live = new Set<NetlinkSubscription>();
   let closed = false;
   const open = (opts: NftSubscribeOptions, legacy: boolean): EventStream<NftStreamEvent> => {
@@ -202,6 +202,9 @@ export function nftEvents(src: NftEventSource): { events: NftEvents; closeAll():
       closed = true;
       for (const sub of live) sub.close();
       live.clear();
+    },
+    refuseNew() {
+      closed = true;
     },
   };
 }

@@ -146,6 +146,11 @@ export class RtnetlinkEvents {
     this.live.clear();
   }
 
+  /** @internal refuses new subscriptions, the live streams going on (`close({ drain: true })` has begun). */
+  refuseNew(): void {
+    this.closed = true;
+  }
+
   /**
    * Subscribes to changes. The socket is made off the event loop (entering
    * the handle's namespace takes a thread): changes are captured from

@@ -25,6 +25,8 @@ export const PROTOCOL_NAMES = Array.from({ length: 256 }, (_, i) => protocolName
 export const SCOPE_NAMES = Array.from({ length: 256 }, (_, i) => scopeName(i));
 export const TYPE_NAMES = Array.from({ length: 256 }, (_, i) => routeTypeName(i));
 export const TABLE_NAMES = Array.from({ length: 256 }, (_, i) => tableName(i));
+/** USER_HZ: the units of rta_cacheinfo's rta_expires (clock_t) per second, on every architecture but alpha. */
+const USER_HZ = 100;
 /** "/0" .. "/255" (rtm_dst_len is a byte). */
 export const PREFIX_LENGTHS = Array.from({ length: 256 }, (_, i) => `/${i}`);
 const NEXTHOP_FLAGS = C.RTNH_F_DEAD | C.RTNH_F_PERVASIVE | C.RTNH_F_ONLINK | C.RTNH_F_LINKDOWN;
@@ -117,7 +119,9 @@ export function decodeRouteAt(b: Buffer, start: number, end: number): Route {
     nhid = -1,
     nhidLen = 0,
     pref = -1,
-    prefLen = 0;
+    prefLen = 0,
+    cacheinfo = -1,
+    cacheinfoLen = 0;
   let unknown: RawAttribute[] | undefined;
   let seen = 0; // bit per known type already met
   // Literal numbers in this loop: imported constants are property loads in
@@ -183,6 +187,8 @@ export function decodeRouteAt(b: Buffer, start: number, end: number): Route {
         prefLen = dataLen;
         break;
       case 12: // RTA_CACHEINFO
+        cacheinfo = data;
+        cacheinfoLen = dataLen;
         break;
       default:
         (unknown ??= []).push({
@@ -228,13 +234,19 @@ export function decodeRouteAt(b: Buffer, start: number, end: number): Route {
   // The kernel stores only the three valid preferences (an invalid one as medium).
   const prefName = pref >= 0 && prefLen >= 1 ? PREF_NAMES.get(b[pref]) : undefined;
   if (prefName !== undefined) r.pref = prefName;
+  // rta_cacheinfo's rta_expires (an s32 at offset 8, in clock_t): 0 for a route that does not expire. Whole
+  // seconds, rounded toward zero as ip prints them.
+  if (cacheinfo >= 0 && cacheinfoLen >= 12) {
+    const expires = b.readInt32LE(cacheinfo + 8);
+    if (expires !== 0) r.expires = Math.trunc(expires / USER_HZ);
+  }
   return r;
 }
 
 /**
- * RTA_METRICS: the MTU as `mtu`, the congestion control algorithm (the one
- * string among them) as `congestionControl`, the others by RTAX number (the
- * last of a type wins).
+ * RTA_METRICS: the MTU as `mtu` (and `mtuLocked` when RTAX_LOCK has its bit),
+ * the congestion control algorithm (the one string among them) as
+ * `congestionControl`, the others by RTAX number (the last of a type wins).
  */
 function decodeMetrics(r: Route, b: Buffer, start: number, end: number): void {
   for (let off = start; off + NLA_HDRLEN <= end;) {
@@ -253,4 +265,7 @@ function decodeMetrics(r: Route, b: Buffer, start: number, end: number): void {
     if (type === C.RTAX_MTU) r.mtu = value;
     else (r.metrics ??= {})[type] = value;
   }
+  // After the loop, so the property order does not depend on the attributes' (one hidden class per shape).
+  const lock = r.metrics?.[C.RTAX_LOCK];
+  if (lock !== undefined && lock & (1 << C.RTAX_MTU)) r.mtuLocked = true;
 }

@@ -26,9 +26,9 @@ COLUMNS[C.RTA_PRIORITY] = 4;
 COLUMNS[C.RTA_PREFSRC] = 5;
 COLUMNS[C.RTA_TABLE] = 6;
 COLUMNS[C.RTA_PREF] = 7;
-// Known, and decodeRouteAt ignores it too.
-COLUMNS[C.RTA_CACHEINFO] = 255;
-const STRIDE = 11;
+// Every IPv6 route has one; one whose rta_expires is not 0 (a route that expires) goes to decodeRouteAt.
+COLUMNS[C.RTA_CACHEINFO] = 8;
+const STRIDE = 12;
 
 /** What a list asks of the kernel, checked again here (older kernels filter only some): -1 for "any". */
 export interface RowFilter {
@@ -89,13 +89,15 @@ function collectRoutes(b: Buffer, rows: Int32Array, count: number, out: unknown[
   const u16 = new Uint16Array(b.buffer, b.byteOffset, b.length >> 1);
   const u32 = new Uint32Array(b.buffer, b.byteOffset, b.length >> 2);
   const viewed = LITTLE_ENDIAN;
-  for (let i = 0, w = 0; i < count; i++, w += 11) {
+  for (let i = 0, w = 0; i < count; i++, w += 12) {
     const start = rows[w];
     const end = rows[w + 1];
     // 24: RTM_NEWROUTE
     if (rows[w + 2] !== 24) continue;
-    if (rows[w + 3] & 0x10000 || start & 3 || !viewed) {
-      // ROW_UNKNOWN_ATTRIBUTE: a shape decodeRouteAt decodes (and a message the views cannot read).
+    const cacheinfo = rows[w + 11];
+    if (rows[w + 3] & 0x10000 || start & 3 || !viewed || (cacheinfo >= 0 && u16[(cacheinfo - 4) >> 1] >= 16 && u32[(cacheinfo + 8) >> 2] !== 0)) {
+      // ROW_UNKNOWN_ATTRIBUTE: a shape decodeRouteAt decodes (and a message the views cannot read); and a route
+      // that expires (rta_cacheinfo's rta_expires, at offset 8, not 0).
       if (isClonedRouteAt(b, start, end)) continue;
       const kept = keep(decodeRouteAt(b, start, end));
       if (kept !== undefined) out.push(kept);

@@ -69,12 +69,23 @@ export interface Route {
   nhid?: number;
   /** Route MTU (RTAX_MTU), when set. */
   mtu?: number;
+  /**
+   * The MTU is locked (`ip route ... mtu lock 1400`: the MTU's bit in RTAX_LOCK): path MTU discovery does not
+   * lower it. Present (true) only when locked. The whole RTAX_LOCK bit mask is in `metrics[1]`.
+   */
+  mtuLocked?: boolean;
   /** Other RTA_METRICS values by RTAX number. */
   metrics?: Record<number, number>;
   /** TCP congestion control algorithm of the route (RTAX_CC_ALGO, `ip route ... congctl cubic`), when set. */
   congestionControl?: string;
   /** IPv6 router preference: "low", "medium", "high" (as `ip -j` prints it). */
   pref?: RoutePref;
+  /**
+   * IPv6 routes that expire (`ip route add ... expires 300`, routes learned from router advertisements): the
+   * whole seconds left when listed (RTA_CACHEINFO's rta_expires), as `ip -j route` prints `expires`. Absent for
+   * routes that do not expire.
+   */
+  expires?: number;
   /** Top-level attributes nlkit does not decode, preserved as received. */
   unknownAttributes: RawAttribute[];
 }
@@ -134,8 +145,12 @@ export interface RouteOptions {
   nhid?: number;
   /** Route MTU (RTAX_MTU). */
   mtu?: number;
+  /** Lock the MTU (`ip route add ... mtu lock 1400`): path MTU discovery does not lower it. Needs `mtu`. */
+  mtuLocked?: boolean;
   /** IPv6 router preference. */
   pref?: RoutePref;
+  /** IPv6 only: the route expires after this many seconds (0-4294967295; `ip route add ... expires 300`); a delete ignores it. */
+  expires?: number;
 }
 
 /** Filters of {@link routeOps.list}. */
@@ -196,9 +211,11 @@ const ROUTE_READ_KEYS = keysOf<Route>()([
   'multipath',
   'nhid',
   'mtu',
+  'mtuLocked',
   'metrics',
   'congestionControl',
   'pref',
+  'expires',
   'unknownAttributes',
 ]);
 
@@ -221,7 +238,9 @@ export const ROUTE_WRITE_KEYS: readonly string[] = [
     'multipath',
     'nhid',
     'mtu',
+    'mtuLocked',
     'pref',
+    'expires',
   ]),
   ...ROUTE_READ_KEYS,
 ];

@@ -86,6 +86,13 @@ export function planRoute(o: RouteOptions): RoutePlan {
   // Validate the rest before the first request (link names are resolved by the caller).
   if (o.metric !== undefined) checkU32('metric', o.metric);
   if (o.mtu !== undefined) checkU32('mtu', o.mtu);
+  if (o.mtuLocked !== undefined && typeof o.mtuLocked !== 'boolean') throw new ValidationError('mtuLocked', o.mtuLocked, 'must be a boolean');
+  if (o.mtuLocked && o.mtu === undefined) throw new ValidationError('mtuLocked', o.mtuLocked, 'locks the MTU: give mtu too');
+  if (o.expires !== undefined) {
+    if (dst.family !== 6) throw new ValidationError('expires', o.expires, 'IPv6 routes only (the kernel has no expiry for IPv4 routes)');
+    if (!Number.isInteger(o.expires) || o.expires < 0 || o.expires > 0xffffffff)
+      throw new ValidationError('expires', o.expires, 'must be seconds, 0-4294967295');
+  }
   if (o.prefsrc !== undefined) parseIp(o.prefsrc, 'prefsrc', dst.family);
   if (o.src !== undefined) parseCidr(o.src, 'src', { family: dst.family, defaultFull: true });
   if (o.protocol !== undefined) parseProtocol(o.protocol);
@@ -325,9 +332,13 @@ export function writeRouteMessage(
   }
   if (o.mtu !== undefined) {
     const m = w.nest(C.RTA_METRICS, true);
+    // As ip route add ... mtu lock N: the lock mask first, the MTU's bit in it.
+    if (o.mtuLocked) w.u32(C.RTAX_LOCK, 1 << C.RTAX_MTU);
     w.u32(C.RTAX_MTU, checkU32('mtu', o.mtu));
     w.endNest(m);
   }
+  // Seconds (the kernel turns them into jiffies; a value past its limit means no expiry).
+  if (o.expires !== undefined && type !== C.RTM_DELROUTE) w.u32(C.RTA_EXPIRES, o.expires);
   if (hops.length) {
     const parts: Buffer[] = [];
     for (const h of hops) {

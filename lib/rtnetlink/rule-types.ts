@@ -103,7 +103,11 @@ export interface RuleOptions {
   fwmark?: number;
   /** Mask for `fwmark` (default all bits). */
   fwmask?: number;
-  /** Table to look up ("main", "local", a number up to 2^32-1). Implies action `to_tbl`; default "main" for it, none with `l3mdev`. */
+  /**
+   * Table to look up ("main", "local", a number 1 to 2^32-1). Implies action `to_tbl`; default "main" for it, none with `l3mdev`.
+   * Table 0 is refused by `add()` (a `ValidationError`): the kernel would choose an unused table for it, as
+   * `ip rule add ... table 0` gets, and add() could not tell which.
+   */
   table?: string | number;
   /** Default `to_tbl`, or `goto` when `goto` is given; a number in a string for actions nlkit does not name. */
   action?: RuleAction | RuleActionNumber;

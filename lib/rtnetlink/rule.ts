@@ -184,6 +184,15 @@ function* writeRule(type: number, flags: number, o: RuleOptions, verb: string): 
   if (adding && action === C.FR_ACT_GOTO && o.goto === undefined) throw new ValidationError('goto', o.goto, 'a goto rule needs the target priority');
   let table = o.table !== undefined ? parseTable(o.table) : undefined;
   if (adding && action === C.FR_ACT_TO_TBL && table === undefined && !o.l3mdev) table = C.RT_TABLE_MAIN;
+  // Table 0 (RT_TABLE_UNSPEC) makes the kernel pick an unused table for the rule (ip rule add ... table 0 does):
+  // a table add() would not report, so the rule's routes could not be added to it. Refused, nothing sent.
+  if (adding && table === 0) {
+    throw new ValidationError(
+      'table',
+      o.table,
+      'table 0 (unspec) makes the kernel choose an unused table, which add() cannot report; give the table: 1-4294967295 or a name',
+    );
+  }
 
   const w = new NetlinkWriter().begin(type, flags);
   const off = w.struct(C.FIB_RULE_HDR_LEN);

@@ -4,6 +4,9 @@
 // disk (/dev/full, ENOSPC) is one line on stderr and exit code 1. Both were
 // an unhandled 'error' event: a stack trace, exit code 1, and the command
 // killed at its first line of output (a `net rm` of three networks removed one).
+// A closed standard error was the same uncaught 'error' event (exit code 1
+// whatever happened, the stack trace lost with the stderr it was written to):
+// now its messages are dropped and the exit code is the command's own.
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -112,6 +115,35 @@ describe('nlkit output to a closed pipe or a full disk', () => {
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/^nlkit: net inspect failed: .*\n$/);
     expect(r.err.split('\n')).toHaveLength(2);
+  });
+
+  /** Runs `node bin/nlkit.js --host H --state-dir D ARGS` with stdout to a file and stderr a pipe whose reader has gone. */
+  function stderrClosed(...args: string[]): { code: number; out: string } {
+    const outFile = path.join(tmp, 'stdout');
+    const statusFile = path.join(tmp, 'status');
+    const script = `outf=$1; statusf=$2; shift 2; { node bin/nlkit.js "$@" 2>&1 >"$outf"; echo "$?" >"$statusf"; } | ${CLOSED_READER}`;
+    const r = spawnSync('bash', ['-c', script, 'bash', outFile, statusFile, '--host', box.ns('clipipe'), '--state-dir', stateDir, ...args], {
+      cwd: root,
+      encoding: 'utf8',
+      timeout: 60_000,
+      env: { ...process.env, NLKIT_DEBUG: '' },
+    });
+    const status = fs.readFileSync(statusFile, 'utf8').trim();
+    if (!/^\d+$/.test(status)) throw new Error(`no status from bash: ${r.stdout} ${r.stderr}`);
+    return { code: Number(status), out: fs.readFileSync(outFile, 'utf8') };
+  }
+
+  it("a closed stderr: the exit code is the command's own (2 usage, 1 failed, 0 done), stdout intact", async () => {
+    expect(stderrClosed('frobnicate').code).toBe(2);
+    expect(stderrClosed('net', 'create', 'x', '--subnet').code).toBe(2);
+    expect(stderrClosed('net', 'inspect', 'nope').code).toBe(1);
+    const help = stderrClosed('net', 'create', '--help');
+    expect(help.code).toBe(0);
+    expect(help.out).toMatch(/^Usage: nlkit net create NAME/);
+    // A command that changes something and writes stdout: done, exit 0.
+    const created = stderrClosed('net', 'create', 'errclosed', '--subnet', '10.98.0.0/24');
+    expect(created.code).toBe(0);
+    expect(await networkNames()).toContain('errclosed');
   });
 
   it('/dev/full: one line on stderr and exit code 1; what the command changes is still done', async () => {

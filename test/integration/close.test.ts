@@ -202,6 +202,33 @@ describe('close()', () => {
     });
   });
 
+  it.each([
+    ['reached before close', true],
+    ['first reached while draining', false],
+  ])('close({ drain: true }) refuses event subscriptions from its start, as after close (events %s)', async (_when, touchFirst) => {
+    await createVeths();
+    h = await open({ netns: ns() });
+    if (touchFirst) expect([h.events, h.nft.events]).toHaveLength(2);
+    const calls = vethNames.map((n) => track(h!.links.delete(n)));
+    const drained = h.close({ drain: true });
+    const subscribes = [() => h!.events.subscribe({ groups: ['link'] }), () => h!.nft.events.subscribe()];
+    const refusal = (subscribe: () => { close(): void }): unknown => {
+      try {
+        subscribe().close();
+        return 'subscribed';
+      } catch (e) {
+        return e instanceof ClosedError ? `ClosedError: ${e.message}` : String(e);
+      }
+    };
+    const whileDraining = subscribes.map(refusal);
+    expect(calls.some((c) => c.outcome.state === 'pending')).toBe(true); // still draining
+    await drained;
+    const afterClose = subscribes.map(refusal);
+    expect(afterClose).toEqual([expect.stringMatching(/^ClosedError: /), expect.stringMatching(/^ClosedError: /)]);
+    expect(whileDraining).toEqual(afterClose);
+    expect((await settle(calls)).filter((o) => o.state !== 'resolved')).toEqual([]);
+  });
+
   it('after close() every call rejects with ClosedError (sent: false) and changes nothing', async () => {
     h = await open({ netns: ns() });
     await h.links.list();

@@ -269,7 +269,7 @@ describe('nftables transactions', () => {
         .split('\n')
         .filter((l) => l.includes('tcp dport 80 accept')),
     ).toHaveLength(N);
-  });
+  }, 180_000); // builds, commits, lists and nft-lists 100,000 rules: a volume test, not a timing assert (58 s once on a loaded host)
 
   it('fails a 100,000-command transaction whose every command fails with the first error, applying nothing', async () => {
     const tx = h().nft.transaction();
@@ -282,7 +282,7 @@ describe('nftables transactions', () => {
     const tx2 = h().nft.transaction();
     tx2.deleteTable({ family: 'inet', name: 'big' });
     await tx2.commit();
-  });
+  }, 180_000); // 100,000 commands built, sent and refused by the kernel, then the 100,000-rule table deleted: not a timing assert
 
   it('streams typed ruleset events { type, action }, including changes made by nft', async () => {
     const events = h().nft.events.subscribe();

@@ -252,4 +252,55 @@ describe('routes', () => {
     await expect(r.add({ dst: '10.43.0.0/16', link: 'r0', pref: 'high' })).rejects.toBeInstanceOf(ValidationError);
     await expect(r.add({ dst: '10.43.0.0/16', multipath: [{ gateway: '10.1.0.2', weight: 0 }] })).rejects.toBeInstanceOf(ValidationError);
   });
+  it('reads and writes a locked MTU and an IPv6 expiry as ip does (mtu lock N, expires N)', async () => {
+    await h().links.add({ name: 'lk0', kind: 'veth', peer: { name: 'lk1' }, up: true });
+    await h().addresses.add('lk0', 'fd60::1/64', { nodad: true });
+    const r = h().routes;
+    await r.add({ dst: '10.60.0.0/16', link: 'lk0', mtu: 1400, mtuLocked: true });
+    await r.add({ dst: 'fd60:1::/64', link: 'lk0', mtu: 1300, mtuLocked: true, expires: 300 });
+    await r.add({ dst: '10.62.0.0/16', link: 'lk0', mtu: 1450 });
+    ip(ns(), 'route', 'add', '10.61.0.0/16', 'dev', 'lk0', 'mtu', 'lock', '1420');
+    ip(ns(), '-6', 'route', 'add', 'fd61::/64', 'dev', 'lk0', 'expires', '200');
+    // ip -j leaves the lock out of its JSON; its text says "mtu lock N".
+    const text = (family: 4 | 6, dst: string) => ip(ns(), `-${family}`, 'route', 'show', dst).trim();
+    expect(text(4, '10.60.0.0/16')).toMatch(/ mtu lock 1400\b/);
+    expect(text(6, 'fd60:1::/64')).toMatch(/ expires \d+sec mtu lock 1300\b/);
+    const ipExpires = (dst: string) => (ipJson(ns(), '-6', 'route', 'show', dst) as Array<{ expires?: number }>)[0].expires;
+
+    // Listed (the dump's row fast path hands expiring routes to the full decoder) and got one by one.
+    const listed = [...(await r.list({ family: 4, link: 'lk0' })), ...(await r.list({ family: 6, link: 'lk0' }))];
+    const byDst = (dst: string) => listed.find((x) => x.dst === dst);
+    expect(byDst('10.60.0.0/16')).toMatchObject({ mtu: 1400, mtuLocked: true });
+    expect(byDst('10.61.0.0/16')).toMatchObject({ mtu: 1420, mtuLocked: true });
+    expect(byDst('10.62.0.0/16')).toMatchObject({ mtu: 1450 });
+    expect(byDst('10.62.0.0/16')?.mtuLocked).toBeUndefined();
+    expect(byDst('fd60:1::/64')).toMatchObject({ mtu: 1300, mtuLocked: true });
+    for (const [dst, set] of [
+      ['fd60:1::/64', 300],
+      ['fd61::/64', 200],
+    ] as const) {
+      const ours = byDst(dst)?.expires;
+      const theirs = ipExpires(dst);
+      expect(theirs, dst).toBeGreaterThan(set - 30);
+      expect(ours, dst).toBeLessThanOrEqual(set);
+      expect(Math.abs(ours! - theirs!), `${dst}: ${ours} vs ip's ${theirs}`).toBeLessThanOrEqual(1);
+      expect((await r.get({ dst, family: 6 })).expires).toBeLessThanOrEqual(ours!);
+    }
+    // Routes that do not expire have no expires (every IPv6 route carries a cache info, with rta_expires 0).
+    expect(byDst('fd60::/64')).toBeDefined();
+    expect(byDst('fd60::/64')?.expires).toBeUndefined();
+    expect(ipExpires('fd60::/64')).toBeUndefined();
+
+    // Refused before sending.
+    for (const [opts, field] of [
+      [{ dst: '10.63.0.0/16', link: 'lk0', expires: 60 }, 'expires'],
+      [{ dst: 'fd63::/64', link: 'lk0', expires: -1 }, 'expires'],
+      [{ dst: '10.63.0.0/16', link: 'lk0', mtuLocked: true }, 'mtuLocked'],
+    ] as const) {
+      const err = await r.add(opts).catch((e: unknown) => e);
+      expect(err, JSON.stringify(opts)).toBeInstanceOf(ValidationError);
+      expect((err as ValidationError).field).toBe(field);
+    }
+    await h().links.delete('lk0');
+  });
 });

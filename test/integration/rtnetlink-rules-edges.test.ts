@@ -30,6 +30,26 @@ describe('rules at the edges', () => {
     expect((both as ValidationError).field).toBe('table');
   });
 
+  it('refuses table 0 on add (the kernel would pick an unused table, as ip rule add ... table 0 gets), adding nothing', async () => {
+    const r = h().rules;
+    // What the kernel does with table 0: a table of its choosing, which add() could not report.
+    ip(ns(), 'rule', 'add', 'pref', '1200', 'from', '10.12.0.0/16', 'table', '0');
+    const chosen = ipJson(ns(), 'rule', 'show', 'pref', '1200') as Array<{ table: string }>;
+    expect(chosen).toHaveLength(1);
+    expect(chosen[0].table).not.toBe('0');
+    ip(ns(), 'rule', 'del', 'pref', '1200');
+    for (const family of [4, 6] as const) {
+      for (const table of [0, '0']) {
+        const err = await r.add({ family, priority: 1201, table }).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(ValidationError);
+        expect((err as ValidationError).field).toBe('table');
+        expect(String((err as Error).message)).toMatch(/unused table/);
+      }
+    }
+    expect(ipJson(ns(), 'rule', 'show', 'pref', '1201')).toEqual([]);
+    expect(ipJson(ns(), '-6', 'rule', 'show', 'pref', '1201')).toEqual([]);
+  });
+
   it('reads a mark of 0 under a mask (fwmark 0/0xff) as ip does, and finds and deletes the rule by it', async () => {
     const r = h().rules;
     ip(ns(), 'rule', 'add', 'pref', '1100', 'fwmark', '0/0xff', 'table', '5');

@@ -169,10 +169,29 @@ describe('main: help and usage errors (nothing is touched)', () => {
     expect((await run('--json', '--host', 'x', 'attach', '-h')).out).toMatch(/^Usage: nlkit attach/);
   });
 
+  it('prints the help when global options come before --help (they were "unknown option --host", exit 2)', async () => {
+    const help = (await run('--help')).out;
+    const netHelp = (await run('net', '--help')).out;
+    for (const argv of [
+      ['--host', 'lab', '--help'],
+      ['--host=lab', '-h'],
+      ['--state-dir', '/tmp/x', '--json', '--help'],
+      ['--help', '--host', 'lab'],
+    ]) {
+      expect(await run(...argv), argv.join(' ')).toEqual({ code: 0, out: help, err: '' });
+    }
+    expect(await run('--host', 'lab', 'net', '--help')).toEqual({ code: 0, out: netHelp, err: '' });
+    expect(await run('net', '--json', '-h')).toEqual({ code: 0, out: netHelp, err: '' });
+  });
+
   it.each([
     [['frobnicate'], /^nlkit: unknown command "frobnicate" \(see nlkit --help\)$/],
     [['net', 'frob'], /^nlkit: unknown command "frob" for net/],
     [['--bogus'], /^nlkit: unknown option --bogus/],
+    [['--host', 'lab'], /^nlkit: missing COMMAND \(see nlkit --help\)$/],
+    [['--host', 'lab', '--help', '--bogus'], /^nlkit: unknown option --bogus/],
+    [['--help', '--host'], /^nlkit: --host needs a value/],
+    [['--host', 'lab', 'net'], /^nlkit: net: missing SUBCOMMAND/],
     [['net', 'create', 'web'], /^nlkit: net create: --subnet CIDR is required \(see nlkit net create --help\)$/],
     [['net', 'create'], /^nlkit: net create: missing NAME/],
     [['net', 'create', 'web', '--subnet', '10.0.0.0/24', '--mtu', 'big'], /--mtu must be an integer 68-65535/],

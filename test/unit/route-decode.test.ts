@@ -141,3 +141,42 @@ describe('route decoding', () => {
     expect(isClonedRoute(m)).toBe(false);
   });
 });
+
+describe('locked MTU and IPv6 expiry', () => {
+  /** An IPv6 route with RTAX_LOCK `lock` (if given) and RTA_CACHEINFO's rta_expires `expires` (clock_t, if given). */
+  function route(lock: number | undefined, expires: number | undefined): NetlinkMessage {
+    const w = new NetlinkWriter();
+    w.begin(C.RTM_NEWROUTE, 0);
+    const off = w.struct(C.RTMSG_LEN);
+    w.view.writeUInt8(10, off); // AF_INET6
+    w.view.writeUInt8(64, off + 1);
+    w.view.writeUInt8(C.RT_TABLE_MAIN, off + 4);
+    w.view.writeUInt8(1, off + 7);
+    w.attr(C.RTA_DST, Buffer.from('fd600000000000000000000000000000', 'hex'));
+    const m = w.nest(C.RTA_METRICS);
+    if (lock !== undefined) w.u32(C.RTAX_LOCK, lock);
+    w.u32(C.RTAX_MTU, 1300);
+    w.endNest(m);
+    if (expires !== undefined) {
+      const ci = Buffer.alloc(32);
+      ci.writeInt32LE(expires, 8);
+      w.attr(C.RTA_CACHEINFO, ci);
+    }
+    w.end();
+    return parseMessages(w.finish())[0];
+  }
+
+  it('reads the MTU bit of RTAX_LOCK as mtuLocked, and rta_expires as whole seconds (ip: expires 299sec)', () => {
+    expect(decodeRoute(route(1 << C.RTAX_MTU, 29_987))).toMatchObject({ mtu: 1300, mtuLocked: true, expires: 299 });
+    // Past its time, not yet collected: ip prints the negative seconds too.
+    expect(decodeRoute(route(undefined, -120)).expires).toBe(-1);
+  });
+
+  it('has neither for a lock of another metric and a route that does not expire', () => {
+    const r = decodeRoute(route(1 << 8, 0));
+    expect(r.mtuLocked).toBeUndefined();
+    expect(r.metrics).toEqual({ [C.RTAX_LOCK]: 1 << 8 });
+    expect(r.expires).toBeUndefined();
+    expect('expires' in decodeRoute(route(undefined, undefined))).toBe(false);
+  });
+});

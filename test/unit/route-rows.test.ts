@@ -57,6 +57,14 @@ function writeRoute(w: NetlinkWriter, rnd: () => number): void {
   if (rnd() < 0.7) attrs.push(() => (rnd() < 0.05 ? w.u16(C.RTA_TABLE, 254) : w.u32(C.RTA_TABLE, pick([254, 255, 1000, 0xffffffff]))));
   if (rnd() < 0.2) attrs.push(() => (rnd() < 0.1 ? w.attr(C.RTA_PREF, Buffer.alloc(0)) : w.u8(C.RTA_PREF, pick([0, 1, 3, 2]))));
   if (rnd() < 0.3) attrs.push(() => w.attr(C.RTA_CACHEINFO, Buffer.alloc(32)));
+  // A route that expires (rta_expires, at offset 8, not 0; negative once past): left to decodeRouteAt. A short one too.
+  if (rnd() < 0.1) {
+    attrs.push(() => {
+      const ci = Buffer.alloc(pick([32, 32, 8]));
+      if (ci.length >= 12) ci.writeInt32LE(pick([29_987, 50, -120, 1]), 8);
+      w.attr(C.RTA_CACHEINFO, ci);
+    });
+  }
   if (rnd() < 0.1) attrs.push(() => w.attr(C.RTA_DST, addr())); // a repeat: the first counts
   // What the rows leave to decodeRouteAt.
   if (rnd() < 0.05) attrs.push(() => w.attr(C.RTA_SRC, addr()));
@@ -66,6 +74,7 @@ function writeRoute(w: NetlinkWriter, rnd: () => number): void {
   if (rnd() < 0.03) {
     attrs.push(() => {
       const m = w.nest(C.RTA_METRICS);
+      if (rnd() < 0.5) w.u32(C.RTAX_LOCK, pick([1 << C.RTAX_MTU, 1 << 3, 0]));
       w.u32(C.RTAX_MTU, 1400);
       w.endNest(m);
     });

@@ -185,14 +185,17 @@ export const conntrackOps = {
 
   /**
    * Changes an existing entry (`conntrack -U`), found by its original tuple
-   * and zone (a listed entry can be passed as it is): its labels, all of
-   * them or only those of `labelsMask`. An entry that is gone is a
-   * {@link NotFoundError}; an entry made while no rule or program used
-   * labels has no room for them, which the kernel refuses (NetlinkError,
-   * code ENOSPC).
+   * and zone (a listed entry can be passed as it is): its mark (all of it,
+   * or the bits of `markMask`), its timeout, its labels (all of them or only
+   * those of `labelsMask`); what is not given stays. Values that cannot be
+   * sent or would not mean what they say are a ValidationError before
+   * anything is sent. An entry that is gone is a {@link NotFoundError}; an
+   * entry made while no rule or program used labels has no room for them,
+   * which the kernel refuses (NetlinkError, code ENOSPC).
    * @example
    * for (const e of await h.conntrack.list({ protocol: 'tcp', original: { dport: 443 } })) {
    *   await h.conntrack.set(e, { labels: [7], labelsMask: [7] }); // add label 7, keep the others
+   *   await h.conntrack.set(e, { mark: 0x42, markMask: 0xff, timeout: 300 }); // low byte of the mark; expires in 5 min
    * }
    */
   *set(target: ConntrackKey, changes: ConntrackChanges): Operation<void> {

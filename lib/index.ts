@@ -245,6 +245,7 @@ export {
   conntrackOps,
   type ConntrackEntry,
   type ConntrackFilter,
+  type ConntrackTupleFilter,
   type ConntrackKey,
   type ConntrackOperations,
   type ConntrackSyncOperations,

@@ -12,15 +12,15 @@ import { NFNL_SUBSYS_CTNETLINK, beginNfnl, nfnlAttributes, nfnlType } from '../n
 import { NetlinkWriter } from '../netlink/writer';
 import { AF_INET, AF_INET6, parseCidr, parseIp, type IpFamily } from '../validate/ip';
 import * as C from './constants';
-import { decodeEntry, describeEntry, protoNumber, writeTuple, zoneId, type ConntrackEntry, type ConntrackTuple } from './entry';
+import { decodeEntry, describeEntry, directionZone, protoNumber, writeTuple, zoneId, type ConntrackEntry, type ConntrackTuple } from './entry';
 import { isObject, keysOf, rejectUnknownKeys } from '../validate/options';
-import { messageFilter, type ConntrackFilter } from './message-filter';
+import { messageFilter, type ConntrackFilter, type ConntrackTupleFilter } from './message-filter';
 import { deleteDumped } from './bulk-delete';
 import { labelNumbers } from './labels';
 import { dumpRequests, plainDumpRequest } from './dump-request';
 import { changeMessage, type ConntrackChanges } from './changes';
 
-export type { ConntrackFilter, ConntrackChanges };
+export type { ConntrackFilter, ConntrackTupleFilter, ConntrackChanges };
 import type { NetlinkMessage } from '../netlink/parser';
 import type { ConntrackEvents } from './events';
 
@@ -53,13 +53,15 @@ function addressMatches(pattern: string | undefined, addr: string, field: string
   return true;
 }
 
-function tupleMatches(f: ConntrackFilter['original'], t: ConntrackTuple, field: string): boolean {
+function tupleMatches(f: ConntrackTupleFilter | undefined, e: ConntrackEntry, direction: 'original' | 'reply'): boolean {
   if (!f) return true;
+  const t = e[direction];
   return (
-    addressMatches(f.src, t.src, `${field}.src`) &&
-    addressMatches(f.dst, t.dst, `${field}.dst`) &&
+    addressMatches(f.src, t.src, `${direction}.src`) &&
+    addressMatches(f.dst, t.dst, `${direction}.dst`) &&
     (f.sport === undefined || t.sport === f.sport) &&
-    (f.dport === undefined || t.dport === f.dport)
+    (f.dport === undefined || t.dport === f.dport) &&
+    (f.zone === undefined || directionZone(e, direction) === f.zone)
   );
 }
 
@@ -74,11 +76,11 @@ export function entryMatches(e: ConntrackEntry, f: ConntrackFilter): boolean {
   }
   if (f.status && !f.status.every((s) => e.status.includes(s))) return false;
   if (f.labels && !labelNumbers(f.labels, 'labels').every((l) => e.labels?.includes(l))) return false;
-  return tupleMatches(f.original, e.original, 'original') && tupleMatches(f.reply, e.reply, 'reply');
+  return tupleMatches(f.original, e, 'original') && tupleMatches(f.reply, e, 'reply');
 }
 
 const FILTER_KEYS = keysOf<ConntrackFilter>()(['family', 'protocol', 'original', 'reply', 'zone', 'mark', 'markMask', 'status', 'labels']);
-const TUPLE_KEYS = keysOf<NonNullable<ConntrackFilter['original']>>()(['src', 'dst', 'sport', 'dport']);
+const TUPLE_KEYS = keysOf<ConntrackTupleFilter>()(['src', 'dst', 'sport', 'dport', 'zone']);
 
 function checkInteger(field: string, v: number | undefined, max: number): void {
   if (v !== undefined && (!Number.isInteger(v) || v < 0 || v > max)) throw new ValidationError(field, v, `must be an integer 0-${max}`);
@@ -111,6 +113,7 @@ function validateFilter(f: ConntrackFilter): void {
       const v = t[p];
       if (v !== undefined && (!Number.isInteger(v) || v < 0 || v > 65535)) throw new ValidationError(`${name}.${p}`, v, 'must be a port 0-65535');
     }
+    checkInteger(`${name}.zone`, t.zone, 0xffff);
   }
 }
 
@@ -185,14 +188,17 @@ export const conntrackOps = {
 
   /**
    * Changes an existing entry (`conntrack -U`), found by its original tuple
-   * and zone (a listed entry can be passed as it is): its labels, all of
-   * them or only those of `labelsMask`. An entry that is gone is a
-   * {@link NotFoundError}; an entry made while no rule or program used
-   * labels has no room for them, which the kernel refuses (NetlinkError,
-   * code ENOSPC).
+   * and zone (a listed entry can be passed as it is): its mark (all of it,
+   * or the bits of `markMask`), its timeout, its labels (all of them or only
+   * those of `labelsMask`); what is not given stays. Values that cannot be
+   * sent or would not mean what they say are a ValidationError before
+   * anything is sent. An entry that is gone is a {@link NotFoundError}; an
+   * entry made while no rule or program used labels has no room for them,
+   * which the kernel refuses (NetlinkError, code ENOSPC).
    * @example
    * for (const e of await h.conntrack.list({ protocol: 'tcp', original: { dport: 443 } })) {
    *   await h.conntrack.set(e, { labels: [7], labelsMask: [7] }); // add label 7, keep the others
+   *   await h.conntrack.set(e, { mark: 0x42, markMask: 0xff, timeout: 300 }); // low byte of the mark; expires in 5 min
    * }
    */
   *set(target: ConntrackKey, changes: ConntrackChanges): Operation<void> {

@@ -66,7 +66,8 @@ function dumpRequest(f: ConntrackFilter, family: IpFamily | undefined, kernelFil
   // The kernel's zone filter compares the entry's zone whatever its direction,
   // as here; kernels without it ignore the attribute (some took 0 for no
   // filter): a superset either way.
-  if (f.zone !== undefined) w.be16(C.CTA_ZONE, f.zone);
+  const zone = kernelZone(f);
+  if (zone !== undefined) w.be16(C.CTA_ZONE, zone);
   const statusBits = statusMask(f.status);
   if (statusBits !== 0) {
     w.be32(C.CTA_STATUS, statusBits);
@@ -85,6 +86,19 @@ function dumpRequest(f: ConntrackFilter, family: IpFamily | undefined, kernelFil
   writeTupleFilter(w, C.CTA_TUPLE_ORIG, f.original, proto, orig);
   if (replyFlags !== 0) writeTupleFilter(w, C.CTA_TUPLE_REPLY, f.reply, proto, replyFlags);
   return w.end().finish();
+}
+
+/**
+ * The zone to ask the kernel for: the filter's, or a zone other than 0 of
+ * one direction (an entry in original zone 3 is in zone 3, whichever
+ * directions it applies to). Zone 0 of one direction is not one: an entry
+ * whose zone applies only to the other direction is in it too.
+ */
+function kernelZone(f: ConntrackFilter): number | undefined {
+  if (f.zone !== undefined) return f.zone;
+  if (f.original?.zone) return f.original.zone;
+  if (f.reply?.zone) return f.reply.zone;
+  return undefined;
 }
 
 /** The status bits every matching entry has; 0 when a name is unknown (nothing matches: the check here says so). */

@@ -216,6 +216,14 @@ export function zoneId(e: Pick<ConntrackEntry, 'zone' | 'original' | 'reply'>): 
   return e.zone ?? e.original.zone ?? e.reply.zone ?? 0;
 }
 
+/**
+ * The zone one direction's packets are looked up in (nf_ct_zone_id): the
+ * entry's zone when it applies to both directions or to this one, else 0.
+ */
+export function directionZone(e: Pick<ConntrackEntry, 'zone' | 'original' | 'reply'>, direction: 'original' | 'reply'): number {
+  return e.zone ?? e[direction].zone ?? 0;
+}
+
 /** Writes a tuple nest (the original direction addresses an entry for deletion). */
 export function writeTuple(w: NetlinkWriter, type: number, family: IpFamily, protocol: number, t: ConntrackTuple): void {
   const tuple = w.nest(type);

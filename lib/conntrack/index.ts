@@ -6,6 +6,7 @@ export {
   conntrackOps,
   entryMatches,
   type ConntrackFilter,
+  type ConntrackTupleFilter,
   type ConntrackKey,
   type ConntrackOperations,
   type ConntrackSyncOperations,

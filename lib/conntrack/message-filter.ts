@@ -9,8 +9,34 @@ import { NLA_TYPE_MASK } from '../netlink/constants';
 import type { NetlinkMessage } from '../netlink/parser';
 import { parseCidr, type Cidr, type IpFamily } from '../validate/ip';
 import * as C from './constants';
-import { protoNumber, type ConntrackTuple } from './entry';
+import { protoNumber } from './entry';
 import { LABEL_BYTES, encodeLabels, labelNumbers } from './labels';
+
+/**
+ * Fields of one direction of an entry ({@link ConntrackFilter}'s `original`
+ * and `reply`); every field narrows.
+ * @example
+ * const toDns: ConntrackTupleFilter = { dst: '10.0.0.0/24', dport: 53, zone: 3 };
+ */
+export interface ConntrackTupleFilter {
+  /** Source address, or a prefix ("10.0.0.0/24"). */
+  src?: string;
+  /** Destination address, or a prefix. */
+  dst?: string;
+  /** Source port. */
+  sport?: number;
+  /** Destination port. */
+  dport?: number;
+  /**
+   * The conntrack zone this direction's packets are looked up in
+   * (`conntrack --orig-zone` / `--reply-zone`): the entry's zone when it
+   * applies to both directions (`ct zone set`) or to this one (`ct original
+   * zone set`), else 0, the default zone. Unlike conntrack-tools, which
+   * compares only a zone of one direction, `original: { zone: 3 }` also
+   * matches entries whose zone 3 applies to both directions.
+   */
+  zone?: number;
+}
 
 /** Selects entries; every field narrows, absent fields match anything. */
 export interface ConntrackFilter {
@@ -19,13 +45,14 @@ export interface ConntrackFilter {
   /** Only this protocol ("tcp", "udp", "icmp", ... or a number). */
   protocol?: string | number;
   /** Fields of the original direction; addresses may be prefixes ("10.0.0.0/24"). */
-  original?: Partial<Pick<ConntrackTuple, 'src' | 'dst' | 'sport' | 'dport'>>;
+  original?: ConntrackTupleFilter;
   /** Fields of the reply direction (after NAT: the backend's address and port). */
-  reply?: Partial<Pick<ConntrackTuple, 'src' | 'dst' | 'sport' | 'dport'>>;
+  reply?: ConntrackTupleFilter;
   /**
    * Only entries in this conntrack zone, whether it applies to both
    * directions or to one (`ct original zone set`): the kernel's own zone
-   * filter. 0 is the default zone: entries without a zone.
+   * filter. 0 is the default zone: entries without a zone. (The zone of
+   * one direction: `original: { zone }`, `reply: { zone }`.)
    */
   zone?: number;
   /** Entries whose mark & markMask (default all bits) equals this. */
@@ -38,7 +65,7 @@ export interface ConntrackFilter {
   labels?: Array<number | string>;
 }
 
-type TupleFilter = ConntrackFilter['original'];
+type TupleFilter = ConntrackTupleFilter | undefined;
 
 const ENTRY = 'conntrack entry';
 
@@ -145,17 +172,20 @@ function prefixMatches(c: Cidr, p: Buffer, off: number): boolean {
   return (p[off + whole] & mask) === (c.bytes[whole] & mask);
 }
 
-type TupleTest = (p: Buffer, t: TupleView) => boolean;
+/** A tuple's test; `zone` is the entry's CTA_ZONE (the zone of both directions), -1 when absent. */
+type TupleTest = (p: Buffer, t: TupleView, zone: number) => boolean;
 
 function tupleTest(f: TupleFilter, field: string): TupleTest | undefined {
   if (!f) return undefined;
   const src = f.src === undefined ? undefined : parseCidr(f.src, `${field}.src`, { defaultFull: true });
   const dst = f.dst === undefined ? undefined : parseCidr(f.dst, `${field}.dst`, { defaultFull: true });
-  const { sport, dport } = f;
-  return (p, t) => {
+  const { sport, dport, zone: wanted } = f;
+  return (p, t, zone) => {
     if (src && (src.family !== t.family || !prefixMatches(src, p, t.src))) return false;
     if (dst && (dst.family !== t.family || !prefixMatches(dst, p, t.dst))) return false;
     if (sport !== undefined && t.sport !== sport) return false;
+    // The zone this direction is in (nf_ct_zone_id): of both directions, else of this one, else the default.
+    if (wanted !== undefined && (zone >= 0 ? zone : Math.max(t.zone, 0)) !== wanted) return false;
     return dport === undefined || t.dport === dport;
   };
 }
@@ -211,7 +241,7 @@ export function messageFilter(f: ConntrackFilter): (m: NetlinkMessage) => boolea
     if (f.mark !== undefined && (Math.max(mark, 0) & markMask) >>> 0 !== (f.mark & markMask) >>> 0) return false;
     if (labels && !hasLabels(labels, p, label, labelEnd)) return false;
     if (statusBits && !statusBits.every((bit) => bit !== undefined && (Math.max(status, 0) & bit) !== 0)) return false;
-    return (!original || original(p, orig)) && (!reply || reply(p, rep));
+    return (!original || original(p, orig, zone)) && (!reply || reply(p, rep, zone));
   };
 }
 

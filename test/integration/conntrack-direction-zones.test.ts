@@ -3,7 +3,7 @@
 // inside the tuple, and finds the entry only when a delete names it there.
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { bindUdp } from '../../lib';
+import { ValidationError, bindUdp } from '../../lib';
 import { useNetns } from '../helpers/netns';
 
 function nft(netns: string, script: string): void {
@@ -78,5 +78,49 @@ describe('conntrack zones of one direction', () => {
     const left = conntrack(ns, '-L', '-p', 'udp');
     for (const port of [5001, 5002, 5003]) expect(left).not.toContain(`dport=${port} `);
     for (const port of [5004, 5005]) expect(left).toContain(`dport=${port} `);
+  });
+
+  it('filters by the zone of one direction (--orig-zone / --reply-zone): of both directions or of that one', async () => {
+    const ns = box.ns('ct');
+    const h = box.h('ct');
+    await h.conntrack.flush();
+    nft(
+      ns,
+      `table inet d {
+        chain out { type filter hook output priority raw;
+          udp dport 5011 ct original zone set 3
+          udp dport 5012 ct reply zone set 3
+          udp dport 5013 ct zone set 3
+          udp dport 5015 ct original zone set 4
+        }
+      }`,
+    );
+    const sock = await bindUdp({ netns: ns, port: 4001, host: '127.0.0.1' });
+    try {
+      for (const port of [5011, 5012, 5013, 5014, 5015]) {
+        await new Promise<void>((resolve, reject) => sock.send('x', port, '127.0.0.1', (e) => (e ? reject(e) : resolve())));
+      }
+    } finally {
+      sock.close();
+    }
+    const dports = async (f: Parameters<typeof h.conntrack.list>[0]) => (await h.conntrack.list({ protocol: 'udp', ...f })).map((e) => e.original.dport).sort();
+    expect(await dports({ original: { zone: 3 } })).toEqual([5011, 5013]);
+    expect(await dports({ reply: { zone: 3 } })).toEqual([5012, 5013]);
+    // Zone 0 of one direction: no zone, or one of the other direction only.
+    expect(await dports({ original: { zone: 0 } })).toEqual([5012, 5014]);
+    expect(await dports({ reply: { zone: 0 } })).toEqual([5011, 5014, 5015]);
+    expect(await dports({ original: { zone: 4 }, reply: { zone: 0 } })).toEqual([5015]);
+    expect(await dports({ original: { zone: 3, dport: 5013 }, reply: { zone: 3 } })).toEqual([5013]);
+    // conntrack-tools agrees where it compares the same thing: an entry whose zone applies to the original direction only.
+    expect(conntrack(ns, '-L', '--orig-zone', '3')).toContain('dport=5011 ');
+
+    await expect(h.conntrack.list({ original: { zone: 65536 } })).rejects.toThrow(ValidationError);
+    await expect(h.conntrack.flush({ reply: { zone: -1 } })).rejects.toThrow(ValidationError);
+    await expect(h.conntrack.flush({ reply: { zones: 3 } as never })).rejects.toThrow(ValidationError);
+
+    expect(await h.conntrack.flush({ original: { zone: 3 } })).toBe(2);
+    const left = conntrack(ns, '-L', '-p', 'udp');
+    for (const port of [5011, 5013]) expect(left).not.toContain(`dport=${port} `);
+    for (const port of [5012, 5014, 5015]) expect(left).toContain(`dport=${port} `);
   });
 });

@@ -110,6 +110,11 @@ const filters: ConntrackFilter[] = [
   { reply: { dst: 'fd00::1', dport: 53 } },
   { zone: 7 },
   { zone: 0 },
+  { original: { zone: 7 } },
+  { original: { zone: 0 } },
+  { reply: { zone: 7 } },
+  { reply: { zone: 0, dport: 1001 } },
+  { zone: 7, original: { zone: 0 } },
   { mark: 0x42 },
   { mark: 0x40, markMask: 0xf0 },
   { mark: 0x142, markMask: 0xff },
@@ -144,6 +149,15 @@ describe('conntrack message filter', () => {
     const zone = (f: ConntrackFilter) => samples.filter((s) => messageFilter(f)(message(s))).map((s) => s.original.sport);
     expect(zone({ zone: 7 })).toEqual([40000, 1001, 1002]);
     expect(zone({ zone: 0 })).toEqual([1000, undefined, 53, 7]);
+  });
+
+  it('puts each direction in the zone of both directions or of that one, else in zone 0 (nf_ct_zone_id)', () => {
+    const zone = (f: ConntrackFilter) => samples.filter((s) => messageFilter(f)(message(s))).map((s) => s.original.sport);
+    expect(zone({ original: { zone: 7 } })).toEqual([40000, 1001]);
+    expect(zone({ reply: { zone: 7 } })).toEqual([40000, 1002]);
+    expect(zone({ original: { zone: 0 } })).toEqual([1000, undefined, 53, 7, 1002]);
+    expect(zone({ reply: { zone: 0 } })).toEqual([1000, undefined, 53, 7, 1001]);
+    expect(zone({ original: { zone: 7 }, reply: { zone: 0 } })).toEqual([1001]);
   });
 
   it('selects entries by label: those with every label given', () => {

@@ -25,7 +25,7 @@ export interface DnsStats {
   forwarded: number;
   /** Of those, no upstream answered in time, or its reply did not read as a DNS message (SERVFAIL). */
   upstreamFailures: number;
-  /** Answered REFUSED: a name not the network's and no upstreams, or a UDP client from outside the network (TCP ones are closed: `tcpRejected`). */
+  /** Answered REFUSED: a name not the network's and no upstreams, one of its names or reverse names in a class other than IN or ANY (CH, HS: never forwarded), or a UDP client from outside the network (TCP ones are closed: `tcpRejected`). */
   refused: number;
   /** Not a DNS query, or not exactly one question, or two OPT records: answered FORMERR (or dropped when not even its header was readable, or it was a response). */
   malformed: number;
@@ -154,6 +154,10 @@ async function reply(ctx: HandlerContext, msg: Buffer, viaTcp: boolean): Promise
   const table = await ctx.table();
   if (!table) return send(ctx, edns, response(query, RCODE.SERVFAIL, [], { recursion }), viaTcp);
   const local = answerLocally(query, table, ctx.ttl, recursion, await ctx.ownsReverse(query.questions[0].name));
+  if (local && ((local.flags ?? 0) & 0xf) === RCODE.REFUSED) {
+    ctx.stats.refused++; // one of the network's names in a class other than IN (CH, HS): not forwarded either
+    return send(ctx, edns, local, viaTcp);
+  }
   if (local) {
     ctx.stats.answered++;
     if (((local.flags ?? 0) & 0xf) === RCODE.NXDOMAIN) ctx.stats.nxdomain++;

@@ -402,6 +402,10 @@ describe('dnsResponder: names per network, forwarding, refusing', () => {
     expect(await dig(c.c1, '@10.97.0.1', '-x', '10.97.0.99')).toMatch(/status: NXDOMAIN/);
     expect(await dig(c.c3, '@10.98.0.1', '-x', v4.c1)).toMatch(/status: NXDOMAIN/);
     expect(await dig(c.c1, '@10.97.0.1', '+short', '-x', '10.250.0.5')).toBe('vip.nlkit.internal.\n');
+    // the network's names in another class: CH refused, ANY answered as IN; neither goes upstream
+    expect(await dig(c.c2, '@10.97.0.1', '-c', 'CH', 'web.nlkit.internal')).toMatch(/status: REFUSED/);
+    expect(await dig(c.c2, '@10.97.0.1', '-c', 'CH', '-x', '10.97.0.99')).toMatch(/status: REFUSED/);
+    expect(await dig(c.c2, '@10.97.0.1', '+short', '-c', 'ANY', 'web.nlkit.internal')).toBe(`${v4.c1}\n`);
     expect(upstream.asked.slice(asked)).toEqual([]);
   });
 

@@ -11,7 +11,7 @@ import { answerLocally, RCODE, response } from './answer';
 import { BADVERS, ednsOf, forwardOpt, replyOpt, udpLimit, type Edns } from './edns';
 import type { NameTable } from './name-table';
 import type { Upstreams } from './upstream';
-import { compressOwners, fitMessage, rcodeOf } from './wire';
+import { compressNames, fitMessage, rcodeOf } from './wire';
 
 /** What the responder has done since it started. */
 export interface DnsStats {
@@ -90,9 +90,9 @@ function headerOnly(msg: Buffer, rcode: number): Buffer | undefined {
   return out;
 }
 
-/** The reply as bytes, owner names compressed: with our OPT when the client sent one (RFC 6891 7), cut to fit a UDP reply. */
+/** The reply as bytes, names compressed (see wire.compressNames): with our OPT when the client sent one (RFC 6891 7), cut to fit a UDP reply. */
 function send(ctx: HandlerContext, edns: Edns, reply: Packet, viaTcp: boolean, rcode = (reply.flags ?? 0) & 0xf): Buffer | undefined {
-  return deliver(ctx, edns, compressOwners(Buffer.from(dnsPacket.encode(reply))), viaTcp, rcode);
+  return deliver(ctx, edns, compressNames(Buffer.from(dnsPacket.encode(reply))), viaTcp, rcode);
 }
 
 /**

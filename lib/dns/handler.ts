@@ -29,8 +29,10 @@ export interface DnsStats {
   refused: number;
   /** Not a DNS query, or not exactly one question, or two OPT records: answered FORMERR (or dropped when not even its header was readable, or it was a response). */
   malformed: number;
-  /** UDP replies truncated (TC) because they were too long: the client asks again over TCP. */
+  /** UDP replies truncated (TC set) because their answer or authority records did not fit the client's size: the client asks again over TCP. Not those that lost only additional records: `additionalsOmitted`. */
   truncated: number;
+  /** UDP replies sent without some of their additional records (an SRV target's addresses, ...), which did not fit the client's size; the rest is whole, TC is not set and the client does not ask again. Not counted in `truncated`. */
+  additionalsOmitted: number;
   /** Queries that came over TCP. */
   tcp: number;
   /** TCP connections open now. */
@@ -57,6 +59,7 @@ export function emptyStats(): DnsStats {
     refused: 0,
     malformed: 0,
     truncated: 0,
+    additionalsOmitted: 0,
     tcp: 0,
     tcpConnections: 0,
     tcpRejected: 0,
@@ -99,13 +102,15 @@ function send(ctx: HandlerContext, edns: Edns, reply: Packet, viaTcp: boolean, r
  * A reply's bytes as sent: any OPT in them replaced by ours when the client
  * sent one (none otherwise), and over UDP cut to the whole RRsets that fit
  * the client's limit (512 bytes without EDNS, its EDNS size, at least 512,
- * with, never more than `maxUdpReply`) with TC set (see wire). Undefined
+ * with, never more than `maxUdpReply`) with TC set (see wire), counted as
+ * `truncated`, or as `additionalsOmitted` when only additional records went. Undefined
  * when the bytes do not read as a message.
  */
 function deliver(ctx: HandlerContext, edns: Edns, reply: Buffer, viaTcp: boolean, rcode: number): Buffer | undefined {
   const opt = edns.opt && replyOpt(edns.opt, ctx.maxUdpReply, rcode);
   const out = fitMessage(reply, opt, viaTcp ? 0xffff : udpLimit(edns, ctx.maxUdpReply));
   if (out?.truncated) ctx.stats.truncated++;
+  else if (out?.omitted) ctx.stats.additionalsOmitted++;
   return out?.message;
 }
 

@@ -221,10 +221,11 @@ function fitting(msg: Buffer, l: Layout, budget: number): { keep: number; trunca
 /**
  * The message with its OPT (and whatever followed it) replaced by `opt` (none
  * when undefined), cut to the whole RRsets that fit `limit` bytes with TC set
- * when records had to go. The message's own bytes otherwise, compression and
- * all. Undefined when it does not read.
+ * when records of the answer or authority section had to go (`truncated`);
+ * `omitted` when only additional records did (no TC). The message's own
+ * bytes otherwise, compression and all. Undefined when it does not read.
  */
-export function fitMessage(msg: Buffer, opt: Buffer | undefined, limit: number): { message: Buffer; truncated: boolean } | undefined {
+export function fitMessage(msg: Buffer, opt: Buffer | undefined, limit: number): { message: Buffer; truncated: boolean; omitted: boolean } | undefined {
   const l = layout(msg);
   if (!l) return undefined;
   const optLength = opt?.length ?? 0;
@@ -238,5 +239,5 @@ export function fitMessage(msg: Buffer, opt: Buffer | undefined, limit: number):
   out.writeUInt16BE(count(1), 8);
   out.writeUInt16BE(count(2) + (opt ? 1 : 0), 10);
   if (truncated) out.writeUInt16BE(out.readUInt16BE(2) | TC, 2);
-  return { message: out, truncated };
+  return { message: out, truncated, omitted: !truncated && keep < l.records.length };
 }

@@ -142,10 +142,12 @@ describe('DNS forwarding', () => {
     const extra = 1 + 'extra.test'.length + 1 + 10 + 4;
     const txt = 2 * (NAME.length + 2 + 10 + 2);
     const ask = async (size: number): Promise<Packet> => dnsPacket.decode((await handleMessage(ctx, queryBytes([clientOpt(size)]), false, true)) as Buffer);
-    // all but the additional record: whole answer, no TC
+    // all but the additional record: whole answer, no TC; counted as additionalsOmitted, not truncated (the client does not ask again)
     const noExtra = await ask(whole.length - 1);
     expect([noExtra.answers?.length, tc(noExtra), noExtra.additionals?.length]).toEqual([32, false, 1]);
+    expect(ctx.stats).toMatchObject({ truncated: 0, additionalsOmitted: 1 });
     expect(await ask(whole.length)).toMatchObject({ answers: { length: 32 }, additionals: { length: 2 } });
+    expect(ctx.stats).toMatchObject({ truncated: 0, additionalsOmitted: 1 });
     // the TXT RRset does not fit whole: neither of its records, TC
     const noTxt = await ask(whole.length - extra - 1);
     expect([noTxt.answers?.length, tc(noTxt)]).toEqual([30, true]);
@@ -153,6 +155,8 @@ describe('DNS forwarding', () => {
     // the A RRset does not fit whole: no records at all
     const none = await ask(whole.length - extra - txt - 1);
     expect([none.answers?.length, tc(none), optsOf(none).length]).toEqual([0, true, 1]);
+    // TC replies are truncated, whatever else they lost; each reply counts once
+    expect(ctx.stats).toMatchObject({ truncated: 3, additionalsOmitted: 1 });
   });
 
   it('asks again without an OPT when the upstream answers FORMERR without one (it does not know EDNS, RFC 6891 7), not when it knows EDNS', async () => {

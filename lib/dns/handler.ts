@@ -11,7 +11,7 @@ import { answerLocally, RCODE, response } from './answer';
 import { BADVERS, ednsOf, forwardOpt, replyOpt, udpLimit, type Edns } from './edns';
 import type { NameTable } from './name-table';
 import type { Upstreams } from './upstream';
-import { compressOwners, fitMessage, rcodeOf } from './wire';
+import { compressNames, fitMessage, rcodeOf } from './wire';
 
 /** What the responder has done since it started. */
 export interface DnsStats {
@@ -25,12 +25,14 @@ export interface DnsStats {
   forwarded: number;
   /** Of those, no upstream answered in time, or its reply did not read as a DNS message (SERVFAIL). */
   upstreamFailures: number;
-  /** Answered REFUSED: a name not the network's and no upstreams, or a UDP client from outside the network (TCP ones are closed: `tcpRejected`). */
+  /** Answered REFUSED: a name not the network's and no upstreams, one of its names or reverse names in a class other than IN or ANY (CH, HS: never forwarded), or a UDP client from outside the network (TCP ones are closed: `tcpRejected`). */
   refused: number;
   /** Not a DNS query, or not exactly one question, or two OPT records: answered FORMERR (or dropped when not even its header was readable, or it was a response). */
   malformed: number;
-  /** UDP replies truncated (TC) because they were too long: the client asks again over TCP. */
+  /** UDP replies truncated (TC set) because their answer or authority records did not fit the client's size: the client asks again over TCP. Not those that lost only additional records: `additionalsOmitted`. */
   truncated: number;
+  /** UDP replies sent without some of their additional records (an SRV target's addresses, ...), which did not fit the client's size; the rest is whole, TC is not set and the client does not ask again. Not counted in `truncated`. */
+  additionalsOmitted: number;
   /** Queries that came over TCP. */
   tcp: number;
   /** TCP connections open now. */
@@ -57,6 +59,7 @@ export function emptyStats(): DnsStats {
     refused: 0,
     malformed: 0,
     truncated: 0,
+    additionalsOmitted: 0,
     tcp: 0,
     tcpConnections: 0,
     tcpRejected: 0,
@@ -90,22 +93,24 @@ function headerOnly(msg: Buffer, rcode: number): Buffer | undefined {
   return out;
 }
 
-/** The reply as bytes, owner names compressed: with our OPT when the client sent one (RFC 6891 7), cut to fit a UDP reply. */
+/** The reply as bytes, names compressed (see wire.compressNames): with our OPT when the client sent one (RFC 6891 7), cut to fit a UDP reply. */
 function send(ctx: HandlerContext, edns: Edns, reply: Packet, viaTcp: boolean, rcode = (reply.flags ?? 0) & 0xf): Buffer | undefined {
-  return deliver(ctx, edns, compressOwners(Buffer.from(dnsPacket.encode(reply))), viaTcp, rcode);
+  return deliver(ctx, edns, compressNames(Buffer.from(dnsPacket.encode(reply))), viaTcp, rcode);
 }
 
 /**
  * A reply's bytes as sent: any OPT in them replaced by ours when the client
  * sent one (none otherwise), and over UDP cut to the whole RRsets that fit
  * the client's limit (512 bytes without EDNS, its EDNS size, at least 512,
- * with, never more than `maxUdpReply`) with TC set (see wire). Undefined
+ * with, never more than `maxUdpReply`) with TC set (see wire), counted as
+ * `truncated`, or as `additionalsOmitted` when only additional records went. Undefined
  * when the bytes do not read as a message.
  */
 function deliver(ctx: HandlerContext, edns: Edns, reply: Buffer, viaTcp: boolean, rcode: number): Buffer | undefined {
   const opt = edns.opt && replyOpt(edns.opt, ctx.maxUdpReply, rcode);
   const out = fitMessage(reply, opt, viaTcp ? 0xffff : udpLimit(edns, ctx.maxUdpReply));
   if (out?.truncated) ctx.stats.truncated++;
+  else if (out?.omitted) ctx.stats.additionalsOmitted++;
   return out?.message;
 }
 
@@ -154,6 +159,10 @@ async function reply(ctx: HandlerContext, msg: Buffer, viaTcp: boolean): Promise
   const table = await ctx.table();
   if (!table) return send(ctx, edns, response(query, RCODE.SERVFAIL, [], { recursion }), viaTcp);
   const local = answerLocally(query, table, ctx.ttl, recursion, await ctx.ownsReverse(query.questions[0].name));
+  if (local && ((local.flags ?? 0) & 0xf) === RCODE.REFUSED) {
+    ctx.stats.refused++; // one of the network's names in a class other than IN (CH, HS): not forwarded either
+    return send(ctx, edns, local, viaTcp);
+  }
   if (local) {
     ctx.stats.answered++;
     if (((local.flags ?? 0) & 0xf) === RCODE.NXDOMAIN) ctx.stats.nxdomain++;

@@ -4,7 +4,7 @@
  * re-encoded upstream reply loses its name compression and can grow to
  * several times its size): its records found by offset, the OPT record
  * replaced, and the message cut to the whole RRsets that fit a size; and
- * the owner names of a message dns-packet wrote compressed.
+ * the names of a message dns-packet wrote compressed.
  * Compression pointers point back (RFC 1035 4.1.4), so a message cut after a
  * record still reads.
  * @module
@@ -100,14 +100,29 @@ function layout(msg: Buffer): Layout | undefined {
 }
 
 /**
- * A message written with every name in full (as dns-packet writes it) with
- * the owner names of its records compressed (RFC 1035 4.1.4): the longest
- * ending that appeared before as the question's or an earlier owner's
- * becomes a pointer to it. Record data is copied as it is (names in it stay
- * in full: RFC 3597 and RFC 2782 forbid compressing some). The message as
- * it is when it does not read or has pointers already.
+ * Where the names are in the record data of the types whose data names may
+ * be compressed: those of RFC 1035 (RFC 3597 4 forbids it for any other
+ * type, and RFC 2782 for SRV's target): `skip` bytes, then `names` names.
  */
-export function compressOwners(msg: Buffer): Buffer {
+const RDATA_NAMES: ReadonlyMap<number, { skip: number; names: number }> = new Map([
+  [2, { skip: 0, names: 1 }], // NS
+  [5, { skip: 0, names: 1 }], // CNAME
+  [6, { skip: 0, names: 2 }], // SOA: MNAME, RNAME, then five numbers
+  [12, { skip: 0, names: 1 }], // PTR
+  [15, { skip: 2, names: 1 }], // MX: preference, exchange
+]);
+
+/**
+ * A message written with every name in full (as dns-packet writes it) with
+ * its names compressed (RFC 1035 4.1.4): the owner names of its records, and
+ * the names in the data of NS, CNAME, SOA, PTR and MX records; the longest
+ * ending that appeared before (the question's, an earlier owner's or data
+ * name) becomes a pointer to it, and the record's data length follows. The
+ * data of other types is copied as it is: RFC 3597 4 forbids compressing
+ * names in it, RFC 2782 SRV's target. The message as it is when it does
+ * not read or has pointers already.
+ */
+export function compressNames(msg: Buffer): Buffer {
   const l = layout(msg);
   if (!l || l.optTtl !== undefined) return msg;
   const out = Buffer.alloc(msg.length);
@@ -144,7 +159,22 @@ export function compressOwners(msg: Buffer): Buffer {
   }
   for (const r of l.records) {
     if (writeName(r.start, true) === undefined) return msg;
-    length += msg.copy(out, length, r.typeAt, r.end);
+    const names = RDATA_NAMES.get(msg.readUInt16BE(r.typeAt));
+    let at = r.typeAt + 10; // after type, class, TTL and data length
+    length += msg.copy(out, length, r.typeAt, at);
+    const dataAt = length;
+    if (names) {
+      length += msg.copy(out, length, at, at + names.skip);
+      at += names.skip;
+      for (let i = 0; i < names.names; i++) {
+        const next = skipName(msg, at);
+        if (next === undefined || next > r.end) return msg;
+        if (writeName(at, true) === undefined) return msg;
+        at = next;
+      }
+    }
+    length += msg.copy(out, length, at, r.end);
+    out.writeUInt16BE(length - dataAt, dataAt - 2);
   }
   return out.subarray(0, length);
 }
@@ -191,10 +221,11 @@ function fitting(msg: Buffer, l: Layout, budget: number): { keep: number; trunca
 /**
  * The message with its OPT (and whatever followed it) replaced by `opt` (none
  * when undefined), cut to the whole RRsets that fit `limit` bytes with TC set
- * when records had to go. The message's own bytes otherwise, compression and
- * all. Undefined when it does not read.
+ * when records of the answer or authority section had to go (`truncated`);
+ * `omitted` when only additional records did (no TC). The message's own
+ * bytes otherwise, compression and all. Undefined when it does not read.
  */
-export function fitMessage(msg: Buffer, opt: Buffer | undefined, limit: number): { message: Buffer; truncated: boolean } | undefined {
+export function fitMessage(msg: Buffer, opt: Buffer | undefined, limit: number): { message: Buffer; truncated: boolean; omitted: boolean } | undefined {
   const l = layout(msg);
   if (!l) return undefined;
   const optLength = opt?.length ?? 0;
@@ -208,5 +239,5 @@ export function fitMessage(msg: Buffer, opt: Buffer | undefined, limit: number):
   out.writeUInt16BE(count(1), 8);
   out.writeUInt16BE(count(2) + (opt ? 1 : 0), 10);
   if (truncated) out.writeUInt16BE(out.readUInt16BE(2) | TC, 2);
-  return { message: out, truncated };
+  return { message: out, truncated, omitted: !truncated && keep < l.records.length };
 }

@@ -13,6 +13,7 @@ import * as dnsPacket from 'dns-packet';
 import type { Answer, OptAnswer, Packet, RecordType } from 'dns-packet';
 import { dataOf, extendedRcodeOf, fakeUpstream, optsOf, rcodeOf, tcpFate, tcpQuery, truncated, udpExchange, udpQuery } from '../helpers/dns';
 import { ip, uniqueNetnsName, useNetns } from '../helpers/netns';
+import { compressNames } from '../../lib/dns/wire';
 
 const execFileAsync = promisify(execFile);
 /** An EDNS OPT record offering `udpPayloadSize` (RFC 6891). */
@@ -402,7 +403,66 @@ describe('dnsResponder: names per network, forwarding, refusing', () => {
     expect(await dig(c.c1, '@10.97.0.1', '-x', '10.97.0.99')).toMatch(/status: NXDOMAIN/);
     expect(await dig(c.c3, '@10.98.0.1', '-x', v4.c1)).toMatch(/status: NXDOMAIN/);
     expect(await dig(c.c1, '@10.97.0.1', '+short', '-x', '10.250.0.5')).toBe('vip.nlkit.internal.\n');
+    // the network's names in another class: CH refused, ANY answered as IN; neither goes upstream
+    expect(await dig(c.c2, '@10.97.0.1', '-c', 'CH', 'web.nlkit.internal')).toMatch(/status: REFUSED/);
+    expect(await dig(c.c2, '@10.97.0.1', '-c', 'CH', '-x', '10.97.0.99')).toMatch(/status: REFUSED/);
+    expect(await dig(c.c2, '@10.97.0.1', '+short', '-c', 'ANY', 'web.nlkit.internal')).toBe(`${v4.c1}\n`);
     expect(upstream.asked.slice(asked)).toEqual([]);
+  });
+
+  it.runIf(hasDig)('dig reads the names compressed in record data (NS, MX, SOA, CNAME, PTR) and SRV targets in full', async () => {
+    // a server on the gateway (another port) answering every query with such records, compressed as the responder writes them
+    const sock = await bindUdp({ netns: box.ns('host'), host: '10.97.0.1', port: 5460 });
+    const sizes: [number, number][] = [];
+    sock.on('message', (msg, rinfo) => {
+      const q = dnsPacket.decode(msg);
+      const records: Answer[] = [
+        { type: 'NS', name: 'nlkit.internal', ttl: 5, data: 'ns.nlkit.internal' },
+        { type: 'MX', name: 'nlkit.internal', ttl: 5, data: { preference: 10, exchange: 'mail.nlkit.internal' } },
+        { type: 'SOA', name: 'nlkit.internal', ttl: 5, data: { mname: 'ns.nlkit.internal', rname: 'hostmaster.nlkit.internal', serial: 7 } },
+        { type: 'CNAME', name: 'www.nlkit.internal', ttl: 5, data: 'web.nlkit.internal' },
+        { type: 'PTR', name: '2.0.97.10.in-addr.arpa', ttl: 5, data: 'web.nlkit.internal' },
+        { type: 'SRV', name: '_http._tcp.web.nlkit.internal', ttl: 5, data: { priority: 0, weight: 1, port: 80, target: 'web.nlkit.internal' } },
+      ];
+      const full = Buffer.from(dnsPacket.encode({ type: 'response', id: q.id, flags: 0, questions: q.questions, answers: records }));
+      const out = compressNames(full);
+      sizes.push([full.length, out.length]);
+      sock.send(out, rinfo.port, rinfo.address);
+    });
+    try {
+      const out = (
+        await execFileAsync('ip', ['netns', 'exec', c.c1, 'dig', '+time=2', '+tries=1', '+noedns', '@10.97.0.1', '-p', '5460', 'nlkit.internal', 'NS'], {
+          encoding: 'utf8',
+        })
+      ).stdout;
+      // every owner and data name but the PTR's owner and the SRV target ends in an earlier name (dig sends ANY over TCP: NS asked)
+      expect(sizes.map(([full, compressed]) => full - compressed)).toEqual([
+        /* owners: NS, MX, SOA, CNAME, SRV (web.nlkit.internal seen) */ 14 +
+          14 +
+          14 +
+          14 +
+          18 +
+          /* data: NS, MX, SOA x2 (ns.nlkit.internal seen), CNAME, PTR (seen) */ 14 +
+          14 +
+          17 +
+          14 +
+          14 +
+          18,
+      ]);
+      expect(out).not.toMatch(/malformed|Warning/i);
+      expect(out).toMatch(/ANSWER: 6,/);
+      for (const line of [
+        /nlkit\.internal\.\s+5\s+IN\s+NS\s+ns\.nlkit\.internal\./,
+        /nlkit\.internal\.\s+5\s+IN\s+MX\s+10 mail\.nlkit\.internal\./,
+        /nlkit\.internal\.\s+5\s+IN\s+SOA\s+ns\.nlkit\.internal\. hostmaster\.nlkit\.internal\. 7 /,
+        /www\.nlkit\.internal\.\s+5\s+IN\s+CNAME\s+web\.nlkit\.internal\./,
+        /2\.0\.97\.10\.in-addr\.arpa\.\s+5\s+IN\s+PTR\s+web\.nlkit\.internal\./,
+        /_http\._tcp\.web\.nlkit\.internal\.\s+5\s+IN\s+SRV\s+0 1 80 web\.nlkit\.internal\./,
+      ])
+        expect(out).toMatch(line);
+    } finally {
+      sock.close();
+    }
   });
 
   it.runIf(hasDig)('agrees with dig, run in the container namespace', async () => {

@@ -47,6 +47,7 @@ function forwarding(reply: (query: Packet) => Buffer, maxUdpReply = 4096): { ctx
   return { ctx, received };
 }
 const optsOf = (p: Packet): OptAnswer[] => (p.additionals ?? []).filter((a): a is OptAnswer => a.type === 'OPT');
+const data = (p: Packet): unknown[] => (p.answers ?? []).map((a) => ('data' in a ? a.data : undefined));
 const tc = (p: Packet): boolean => ((p.flags ?? 0) & dnsPacket.TRUNCATED_RESPONSE) !== 0;
 
 describe('DNS forwarding', () => {
@@ -141,10 +142,12 @@ describe('DNS forwarding', () => {
     const extra = 1 + 'extra.test'.length + 1 + 10 + 4;
     const txt = 2 * (NAME.length + 2 + 10 + 2);
     const ask = async (size: number): Promise<Packet> => dnsPacket.decode((await handleMessage(ctx, queryBytes([clientOpt(size)]), false, true)) as Buffer);
-    // all but the additional record: whole answer, no TC
+    // all but the additional record: whole answer, no TC; counted as additionalsOmitted, not truncated (the client does not ask again)
     const noExtra = await ask(whole.length - 1);
     expect([noExtra.answers?.length, tc(noExtra), noExtra.additionals?.length]).toEqual([32, false, 1]);
+    expect(ctx.stats).toMatchObject({ truncated: 0, additionalsOmitted: 1 });
     expect(await ask(whole.length)).toMatchObject({ answers: { length: 32 }, additionals: { length: 2 } });
+    expect(ctx.stats).toMatchObject({ truncated: 0, additionalsOmitted: 1 });
     // the TXT RRset does not fit whole: neither of its records, TC
     const noTxt = await ask(whole.length - extra - 1);
     expect([noTxt.answers?.length, tc(noTxt)]).toEqual([30, true]);
@@ -152,6 +155,8 @@ describe('DNS forwarding', () => {
     // the A RRset does not fit whole: no records at all
     const none = await ask(whole.length - extra - txt - 1);
     expect([none.answers?.length, tc(none), optsOf(none).length]).toEqual([0, true, 1]);
+    // TC replies are truncated, whatever else they lost; each reply counts once
+    expect(ctx.stats).toMatchObject({ truncated: 3, additionalsOmitted: 1 });
   });
 
   it('asks again without an OPT when the upstream answers FORMERR without one (it does not know EDNS, RFC 6891 7), not when it knows EDNS', async () => {
@@ -169,5 +174,61 @@ describe('DNS forwarding', () => {
     const strict = forwarding((q) => formerr(q, true));
     const out = dnsPacket.decode((await handleMessage(strict.ctx, queryBytes([clientOpt(1232)]), false, true)) as Buffer);
     expect([(out as { rcode?: string }).rcode, strict.received.length]).toEqual(['FORMERR', 1]);
+  });
+});
+
+describe('DNS classes other than IN', () => {
+  const names = new NameTable([{ names: ['web'], ipv4: '10.97.0.2', ports: [{ service: 'http', protocol: 'tcp', port: 80 }] }], 'nlkit.internal');
+  /** A context whose fake upstream answers anything (and records it was asked), with the network's names and 10.97.0.0/24's reverse names. */
+  const local = (): { ctx: HandlerContext; received: Packet[] } => {
+    const f = forwarding((q) => compressedReply(q, 1));
+    f.ctx.table = () => Promise.resolve(names);
+    f.ctx.ownsReverse = (name) => Promise.resolve(/(^|\.)0\.97\.10\.in-addr\.arpa\.?$/i.test(name));
+    return f;
+  };
+  const askClass = async (
+    ctx: HandlerContext,
+    name: string,
+    type: 'A' | 'PTR' | 'SRV' | 'TXT',
+    klass: 'CH' | 'ANY' | 'HS',
+  ): Promise<Packet & { rcode?: string }> =>
+    dnsPacket.decode(
+      (await handleMessage(ctx, Buffer.from(dnsPacket.encode({ type: 'query', id: 4, questions: [{ type, name, class: klass }] })), false, true)) as Buffer,
+    ) as Packet & { rcode?: string };
+
+  it('never forwards a name of the network or a served reverse name, whatever its class: CH and others REFUSED, ANY answered as IN', async () => {
+    const { ctx, received } = local();
+    for (const [name, type] of [
+      ['web.nlkit.internal', 'A'],
+      ['web', 'A'],
+      ['nope.nlkit.internal', 'TXT'],
+      ['nlkit.internal', 'TXT'],
+      ['_http._tcp.web.nlkit.internal', 'SRV'],
+      ['2.0.97.10.in-addr.arpa', 'PTR'],
+      ['99.0.97.10.in-addr.arpa', 'PTR'],
+    ] as const)
+      for (const klass of ['CH', 'HS'] as const) {
+        const p = await askClass(ctx, name, type, klass);
+        expect([name, klass, p.rcode, p.answers]).toEqual([name, klass, 'REFUSED', []]);
+      }
+    expect(data(await askClass(ctx, 'web.nlkit.internal', 'A', 'ANY'))).toEqual(['10.97.0.2']);
+    expect(data(await askClass(ctx, '2.0.97.10.in-addr.arpa', 'PTR', 'ANY'))).toEqual(['web.nlkit.internal']);
+    expect((await askClass(ctx, '99.0.97.10.in-addr.arpa', 'PTR', 'ANY')).rcode).toBe('NXDOMAIN');
+    expect((await askClass(ctx, 'nope.nlkit.internal', 'A', 'ANY')).rcode).toBe('NXDOMAIN');
+    const any = await askClass(ctx, 'web.nlkit.internal', 'A', 'ANY');
+    expect([any.questions?.[0].class, any.answers?.[0].class, (any.flags ?? 0) & dnsPacket.AUTHORITATIVE_ANSWER]).toEqual([
+      'ANY',
+      'IN',
+      dnsPacket.AUTHORITATIVE_ANSWER,
+    ]);
+    expect(received).toEqual([]);
+    expect(ctx.stats).toMatchObject({ forwarded: 0, refused: 14, answered: 5 });
+  });
+
+  it('still forwards other names in any class (version.bind CH TXT is the upstream’s business)', async () => {
+    const { ctx, received } = local();
+    await askClass(ctx, 'version.bind', 'TXT', 'CH');
+    await askClass(ctx, 'example.org', 'A', 'ANY');
+    expect(received.map((q) => q.questions?.[0].class)).toEqual(['CH', 'ANY']);
   });
 });

@@ -168,7 +168,7 @@ export class Handle {
   private nfnl?: NetlinkConnection;
   private diag?: NetlinkConnection;
   private closed = false;
-  /** close({ drain: true }) has begun: new subscriptions are refused as after close. */
+  /** close({ drain: true }) has begun: new subscriptions, and sockets not open yet, are refused as after close. */
   private closing = false;
   private nftApi?: Nftables;
   private conntrackApi?: ConntrackOperations;
@@ -252,14 +252,16 @@ export class Handle {
 
   /** TCP and UDP sockets of this namespace, as `ss` lists them (socket diagnostics socket opened on first use). */
   get sockets(): AsyncOps<typeof socketDiagOps> {
-    if (this.closed && !this.diag) throw new ClosedError('open socket diagnostics socket');
+    // Opened on first use, so never once the handle is closing or closed: its calls would not be refused until close.
+    if ((this.closed || this.closing) && !this.diag) throw new ClosedError('open socket diagnostics socket');
     this.diag ??= NetlinkConnection.inNamespace({ protocol: NETLINK_SOCK_DIAG, netnsFd: this.ns ? this.ns.fd : -1 });
     return (this.socketsApi ??= bindAsync(this.diag, socketDiagOps));
   }
 
   private netfilter(): NetlinkConnection {
-    // Opened on first use, so never after close (the namespace fd is gone).
-    if (this.closed && !this.nfnl) throw new ClosedError('open netfilter socket');
+    // Opened on first use, so never after close (the namespace fd is gone), nor while close({ drain: true })
+    // drains (a socket opened then would take new calls until the handle closes).
+    if ((this.closed || this.closing) && !this.nfnl) throw new ClosedError('open netfilter socket');
     // Made off the event loop (entering the namespace takes a thread); calls wait for it.
     return (this.nfnl ??= NetlinkConnection.inNamespace({
       protocol: NETLINK_NETFILTER,
@@ -284,9 +286,11 @@ export class Handle {
   /**
    * Closes the handle once pending calls are done: new calls and new event
    * subscriptions (`events.subscribe()`, `nft.events.subscribe()`: the
-   * {@link ClosedError} of after close) are refused at once, every call
-   * already made is sent and answered as usual, then the handle closes (the
-   * promise settles then; streams subscribed before end then).
+   * {@link ClosedError} of after close) are refused at once, including the
+   * first use of a family whose socket is not open yet (`h.nft`,
+   * `h.conntrack`, `h.sockets` throw that ClosedError, as after close);
+   * every call already made is sent and answered as usual, then the handle
+   * closes (the promise settles then; streams subscribed before end then).
    * @example
    * for (const r of routes) void h.routes.add(r);
    * await h.close({ drain: true }); // every add was answered

@@ -229,6 +229,31 @@ describe('close()', () => {
     expect((await settle(calls)).filter((o) => o.state !== 'resolved')).toEqual([]);
   });
 
+  it.each([
+    ['not opened before close', false],
+    ['netfilter opened before close (by conntrack)', true],
+  ])('close({ drain: true }) refuses calls of families first reached while draining, as after close (%s)', async (_when, conntrackFirst) => {
+    await createVeths();
+    h = await open({ netns: ns() });
+    if (conntrackFirst) await h.conntrack.list();
+    const deletes = vethNames.map((n) => track(h!.links.delete(n)));
+    const drained = h.close({ drain: true });
+    // h.nft, h.conntrack and h.sockets open their socket on first use: not while draining either.
+    const lazy = () => [
+      track(viaGetter(() => h!.nft.tables.list())),
+      track(viaGetter(() => h!.conntrack.list())),
+      track(viaGetter(() => h!.sockets.list({ protocol: 'tcp' }))),
+    ];
+    const whileDraining = lazy();
+    expect(deletes.some((c) => c.outcome.state === 'pending')).toBe(true); // still draining
+    await drained;
+    const afterClose = lazy();
+    const outcomes = await settle([...whileDraining, ...afterClose], 5_000);
+    expect(outcomes.slice(3), JSON.stringify(outcomes, null, 1)).toMatchObject(afterClose.map(() => ({ state: 'rejected', closed: true, sent: false })));
+    expect(outcomes.slice(0, 3)).toEqual(outcomes.slice(3));
+    expect((await settle(deletes)).filter((o) => o.state !== 'resolved')).toEqual([]);
+  });
+
   it('after close() every call rejects with ClosedError (sent: false) and changes nothing', async () => {
     h = await open({ netns: ns() });
     await h.links.list();

@@ -172,7 +172,7 @@ export class Handle {
   private closing = false;
   private nftApi?: Nftables;
   private conntrackApi?: ConntrackOperations;
-  private conntrackStreams?: { closeAll(): void };
+  private conntrackStreams?: { closeAll(): void; refuseNew(): void };
   private socketsApi?: AsyncOps<typeof socketDiagOps>;
 
   /**
@@ -247,6 +247,7 @@ export class Handle {
       list: () => conntrackOps.list(),
     });
     this.conntrackStreams = streams;
+    if (this.closing) streams.refuseNew();
     return (this.conntrackApi = Object.assign(bindAsync(nfnl, conntrackOps), { events: streams.events }) as unknown as ConntrackOperations);
   }
 
@@ -285,7 +286,8 @@ export class Handle {
   close(): void;
   /**
    * Closes the handle once pending calls are done: new calls and new event
-   * subscriptions (`events.subscribe()`, `nft.events.subscribe()`: the
+   * subscriptions (`events.subscribe()`, `nft.events.subscribe()`,
+   * `conntrack.events.subscribe()`: the
    * {@link ClosedError} of after close) are refused at once, including the
    * first use of a family whose socket is not open yet (`h.nft`,
    * `h.conntrack`, `h.sockets` throw that ClosedError, as after close);
@@ -313,6 +315,7 @@ export class Handle {
     this.closing = true;
     (Object.hasOwn(this, 'events') ? this.events : undefined)?.refuseNew();
     this.nftApi?.refuseNew();
+    this.conntrackStreams?.refuseNew();
     await Promise.all([this.rtnl.close({ drain: true }), this.nfnl?.close({ drain: true }), this.diag?.close({ drain: true })]);
     this.closeNow();
   }

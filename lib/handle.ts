@@ -168,11 +168,11 @@ export class Handle {
   private nfnl?: NetlinkConnection;
   private diag?: NetlinkConnection;
   private closed = false;
-  /** close({ drain: true }) has begun: new subscriptions are refused as after close. */
+  /** close({ drain: true }) has begun: new subscriptions, and sockets not open yet, are refused as after close. */
   private closing = false;
   private nftApi?: Nftables;
   private conntrackApi?: ConntrackOperations;
-  private conntrackStreams?: { closeAll(): void };
+  private conntrackStreams?: { closeAll(): void; refuseNew(): void };
   private socketsApi?: AsyncOps<typeof socketDiagOps>;
 
   /**
@@ -247,19 +247,22 @@ export class Handle {
       list: () => conntrackOps.list(),
     });
     this.conntrackStreams = streams;
+    if (this.closing) streams.refuseNew();
     return (this.conntrackApi = Object.assign(bindAsync(nfnl, conntrackOps), { events: streams.events }) as unknown as ConntrackOperations);
   }
 
   /** TCP and UDP sockets of this namespace, as `ss` lists them (socket diagnostics socket opened on first use). */
   get sockets(): AsyncOps<typeof socketDiagOps> {
-    if (this.closed && !this.diag) throw new ClosedError('open socket diagnostics socket');
+    // Opened on first use, so never once the handle is closing or closed: its calls would not be refused until close.
+    if ((this.closed || this.closing) && !this.diag) throw new ClosedError('open socket diagnostics socket');
     this.diag ??= NetlinkConnection.inNamespace({ protocol: NETLINK_SOCK_DIAG, netnsFd: this.ns ? this.ns.fd : -1 });
     return (this.socketsApi ??= bindAsync(this.diag, socketDiagOps));
   }
 
   private netfilter(): NetlinkConnection {
-    // Opened on first use, so never after close (the namespace fd is gone).
-    if (this.closed && !this.nfnl) throw new ClosedError('open netfilter socket');
+    // Opened on first use, so never after close (the namespace fd is gone), nor while close({ drain: true })
+    // drains (a socket opened then would take new calls until the handle closes).
+    if ((this.closed || this.closing) && !this.nfnl) throw new ClosedError('open netfilter socket');
     // Made off the event loop (entering the namespace takes a thread); calls wait for it.
     return (this.nfnl ??= NetlinkConnection.inNamespace({
       protocol: NETLINK_NETFILTER,
@@ -283,10 +286,13 @@ export class Handle {
   close(): void;
   /**
    * Closes the handle once pending calls are done: new calls and new event
-   * subscriptions (`events.subscribe()`, `nft.events.subscribe()`: the
-   * {@link ClosedError} of after close) are refused at once, every call
-   * already made is sent and answered as usual, then the handle closes (the
-   * promise settles then; streams subscribed before end then).
+   * subscriptions (`events.subscribe()`, `nft.events.subscribe()`,
+   * `conntrack.events.subscribe()`: the
+   * {@link ClosedError} of after close) are refused at once, including the
+   * first use of a family whose socket is not open yet (`h.nft`,
+   * `h.conntrack`, `h.sockets` throw that ClosedError, as after close);
+   * every call already made is sent and answered as usual, then the handle
+   * closes (the promise settles then; streams subscribed before end then).
    * @example
    * for (const r of routes) void h.routes.add(r);
    * await h.close({ drain: true }); // every add was answered
@@ -309,6 +315,7 @@ export class Handle {
     this.closing = true;
     (Object.hasOwn(this, 'events') ? this.events : undefined)?.refuseNew();
     this.nftApi?.refuseNew();
+    this.conntrackStreams?.refuseNew();
     await Promise.all([this.rtnl.close({ drain: true }), this.nfnl?.close({ drain: true }), this.diag?.close({ drain: true })]);
     this.closeNow();
   }

@@ -110,8 +110,8 @@ export function decodeConntrackEvent(m: NetlinkMessage): ConntrackEvent | undefi
   return { type: 'conntrack', action: 'new', event: m.flags & NLM_F_CREATE ? 'new' : 'update', entry: decodeEntry(m) };
 }
 
-/** @internal builds `h.conntrack.events` for one handle; `closeAll` ends its streams. */
-export function conntrackEvents(src: ConntrackEventSource): { events: ConntrackEvents; closeAll(): void } {
+/** @internal builds `h.conntrack.events` for one handle; `closeAll` ends its streams, `refuseNew` only refuses new ones. */
+export function conntrackEvents(src: ConntrackEventSource): { events: ConntrackEvents; closeAll(): void; refuseNew(): void } {
   const live = new Set<NetlinkSubscription>();
   let closed = false;
   const events: ConntrackEvents = {
@@ -142,6 +142,9 @@ export function conntrackEvents(src: ConntrackEventSource): { events: ConntrackE
       closed = true;
       for (const sub of live) sub.close();
       live.clear();
+    },
+    refuseNew() {
+      closed = true;
     },
   };
 }

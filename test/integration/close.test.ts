@@ -203,15 +203,17 @@ describe('close()', () => {
   });
 
   it.each([
-    ['reached before close', true],
-    ['first reached while draining', false],
+    ['reached before close', 'all'],
+    ['first reached while draining', 'none'],
+    ['of conntrack first reached while draining, its socket open', 'nft'],
   ])('close({ drain: true }) refuses event subscriptions from its start, as after close (events %s)', async (_when, touchFirst) => {
     await createVeths();
     h = await open({ netns: ns() });
-    if (touchFirst) expect([h.events, h.nft.events]).toHaveLength(2);
+    if (touchFirst === 'all') expect([h.events, h.nft.events, h.conntrack.events]).toHaveLength(3);
+    if (touchFirst === 'nft') expect(h.nft.events).toBeDefined(); // the netfilter socket conntrack shares
     const calls = vethNames.map((n) => track(h!.links.delete(n)));
     const drained = h.close({ drain: true });
-    const subscribes = [() => h!.events.subscribe({ groups: ['link'] }), () => h!.nft.events.subscribe()];
+    const subscribes = [() => h!.events.subscribe({ groups: ['link'] }), () => h!.nft.events.subscribe(), () => h!.conntrack.events.subscribe()];
     const refusal = (subscribe: () => { close(): void }): unknown => {
       try {
         subscribe().close();
@@ -224,9 +226,34 @@ describe('close()', () => {
     expect(calls.some((c) => c.outcome.state === 'pending')).toBe(true); // still draining
     await drained;
     const afterClose = subscribes.map(refusal);
-    expect(afterClose).toEqual([expect.stringMatching(/^ClosedError: /), expect.stringMatching(/^ClosedError: /)]);
+    expect(afterClose).toEqual(subscribes.map(() => expect.stringMatching(/^ClosedError: /)));
     expect(whileDraining).toEqual(afterClose);
     expect((await settle(calls)).filter((o) => o.state !== 'resolved')).toEqual([]);
+  });
+
+  it.each([
+    ['not opened before close', false],
+    ['netfilter opened before close (by conntrack)', true],
+  ])('close({ drain: true }) refuses calls of families first reached while draining, as after close (%s)', async (_when, conntrackFirst) => {
+    await createVeths();
+    h = await open({ netns: ns() });
+    if (conntrackFirst) await h.conntrack.list();
+    const deletes = vethNames.map((n) => track(h!.links.delete(n)));
+    const drained = h.close({ drain: true });
+    // h.nft, h.conntrack and h.sockets open their socket on first use: not while draining either.
+    const lazy = () => [
+      track(viaGetter(() => h!.nft.tables.list())),
+      track(viaGetter(() => h!.conntrack.list())),
+      track(viaGetter(() => h!.sockets.list({ protocol: 'tcp' }))),
+    ];
+    const whileDraining = lazy();
+    expect(deletes.some((c) => c.outcome.state === 'pending')).toBe(true); // still draining
+    await drained;
+    const afterClose = lazy();
+    const outcomes = await settle([...whileDraining, ...afterClose], 5_000);
+    expect(outcomes.slice(3), JSON.stringify(outcomes, null, 1)).toMatchObject(afterClose.map(() => ({ state: 'rejected', closed: true, sent: false })));
+    expect(outcomes.slice(0, 3)).toEqual(outcomes.slice(3));
+    expect((await settle(deletes)).filter((o) => o.state !== 'resolved')).toEqual([]);
   });
 
   it('after close() every call rejects with ClosedError (sent: false) and changes nothing', async () => {

@@ -210,6 +210,29 @@ describe('network manager: firewall drift', () => {
     expect(await hello(box.ns('nb'), UPLINK, 8080)).toBe(`c1 sees ${NB}`);
   });
 
+  it("the forward chain of an older nlkit (an internal network's way out to published ports open): the rule put back first", async () => {
+    const host = box.ns('host');
+    const s1 = uniqueNetnsName('ds');
+    try {
+      await nets.create({ name: 'sealed', subnet: '10.72.3.0/24', internal: true });
+      await nets.attach('sealed', { sandbox: s1, create: true });
+      expect(await nets.check()).toEqual([]);
+      expect(await hello(s1, UPLINK, 8080, 700)).toMatch(/^error:/);
+      // before it existed, the DNAT accept let sealed's container out to dr's published port
+      deleteRule(host, 'forward', (r) => r.comment === 'net:sealed' && has(r, '"original"'));
+      expect(await hello(s1, UPLINK, 8080)).toBe('c1 sees 10.72.3.2');
+      await expectRepaired(['firewall-rule-missing:sealed']);
+      expect(await hello(s1, UPLINK, 8080, 700)).toMatch(/^error:/);
+      // in its place: after the user's chain, before the published ports' accept
+      const forward = rulesOf(host, 'forward');
+      expect(forward[1].comment).toBe('net:sealed');
+      expect(has(forward[2], '"dnat"')).toBe(true);
+    } finally {
+      await nets.delete('sealed', { missingOk: true });
+      await deleteNetns(s1, { missingOk: true });
+    }
+  });
+
   it("a weighted publication's deleted rule, and a rule nlkit did not write", async () => {
     deleteRule(box.ns('host'), 'publish', (r) => r.comment === 'pub:tcp:*:8090');
     nft(box.ns('host'), 'add', 'rule', 'inet', 'nlkit', 'forward', 'tcp', 'dport', '9999', 'accept');

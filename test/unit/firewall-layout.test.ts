@@ -1,6 +1,7 @@
 // The forward chain of nlkit's table as layout() computes it, in the
 // canonical text check() compares with the kernel's listing: a published
-// connection's client direction is accepted from anywhere, its replies only
+// connection's client direction is accepted from anywhere but an internal
+// network (nothing new leaves one, first of all), its replies only
 // from the backend's network (its bridge, a source in its subnet, per
 // family), any other reply from an nlkit bridge is dropped, and all that
 // before the networks' crossing rules and the accept of replies.
@@ -45,6 +46,8 @@ describe('firewall layout: the forward chain', () => {
     };
     expect(forward(st)).toEqual([
       'jump user',
+      // an internal network: nothing new leaves its bridge, a published port elsewhere included
+      'ct direction original iifname "nlk-sealed" oifname != "nlk-sealed" drop comment "net:sealed"',
       'ct status dnat ct direction original accept',
       'ct status dnat ct direction reply iifname "nlk-web" ip saddr 10.80.1.0/24 accept comment "net:web"',
       'ct status dnat ct direction reply iifname "nlk-web" ip6 saddr fd00:80:1::/64 accept comment "net:web"',

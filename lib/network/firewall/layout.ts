@@ -9,7 +9,8 @@
  * another interface is accepted only as a reply (ct state
  * established,related) coming from outside the nlkit networks, as a
  * published port's DNAT (ct status dnat: the client's direction from
- * anywhere, the backend's answers only from the backend's network), from
+ * anywhere but an internal network, which nothing new leaves, the
+ * backend's answers only from the backend's network), from
  * another non-isolated network into a non-isolated one, or into a network
  * that opted out with `routed: true` (from outside). Everything else is
  * dropped (the moby#45610 class: a neighbour that routes the subnet via the
@@ -226,6 +227,31 @@ function crossingRules(n: NetworkRecord): LayoutRule[] {
 }
 
 /**
+ * An internal network's way out, closed before anything is accepted:
+ * nothing new leaves its bridge for another interface, not even a
+ * connection to a host address's published port (DNATed to a container of
+ * another network, it would otherwise be accepted with every published
+ * connection). Its own published ports stay reachable from inside (hairpin:
+ * the DNATed packet goes back out through the same bridge), and what other
+ * networks or the outside start towards it (its published ports, a routed
+ * network's neighbours) is answered: replies travel in the reply direction.
+ * Docker's equivalent drops whatever leaves an internal network for a
+ * destination outside its subnet, published ports of other networks
+ * included.
+ */
+function internalEgressRules(n: NetworkRecord): LayoutRule[] {
+  if (!n.internal) return [];
+  return [
+    {
+      chain: 'forward',
+      rule: rule().ct({ direction: 'original' }).iifname(n.bridge).oifname(not(n.bridge)).drop().comment(netComment(n)),
+      network: n.name,
+      what: `no way out of ${n.name}`,
+    },
+  ];
+}
+
+/**
  * Where a network's published ports may answer from. Conntrack knows no
  * interfaces: a container of any network that sends what looks like the
  * reply of a published connection (the backend's address and port, to the
@@ -261,8 +287,9 @@ function publishedReplyRules(n: NetworkRecord): LayoutRule[] {
 }
 
 /** The table's own rules (not of a network) that come before / after the networks' ones, by chain. */
-function tableRules(): { head: LayoutRule[]; forged: LayoutRule[]; accepts: LayoutRule[]; tail: LayoutRule[] } {
+function tableRules(): { head: LayoutRule[]; published: LayoutRule[]; forged: LayoutRule[]; accepts: LayoutRule[]; tail: LayoutRule[] } {
   const head: LayoutRule[] = [];
+  const published: LayoutRule[] = []; // after the internal networks' way out (internalEgressRules())
   const forged: LayoutRule[] = []; // after the networks' published replies
   const accepts: LayoutRule[] = []; // after the networks' crossing rules
   const tail: LayoutRule[] = [];
@@ -304,8 +331,9 @@ function tableRules(): { head: LayoutRule[]; forged: LayoutRule[]; accepts: Layo
   add(head, 'postrouting', rule().ip({ saddr: '127.0.0.0/8' }).oifname('@bridges').masquerade(), 'masquerade of 127/8');
   add(head, 'forward', rule().jump(USER_CHAIN), `jump to ${USER_CHAIN}`);
   // Published traffic may cross networks (it was let in by the host), before the networks' crossing rules:
-  // the client's direction from anywhere, the backend's only from its own network (publishedReplyRules()).
-  add(head, 'forward', rule().ct({ status: 'dnat', direction: 'original' }).accept(), 'accept published ports');
+  // the client's direction from anywhere but an internal network, the backend's only from its own network
+  // (publishedReplyRules()).
+  add(published, 'forward', rule().ct({ status: 'dnat', direction: 'original' }).accept(), 'accept published ports');
   add(forged, 'forward', rule().ct({ status: 'dnat', direction: 'reply' }).iifname('@bridges').drop(), 'forged replies of published ports');
   add(
     accepts,
@@ -315,14 +343,22 @@ function tableRules(): { head: LayoutRule[]; forged: LayoutRule[]; accepts: Layo
       .accept(),
     'accept replies',
   );
-  return { head, forged, accepts, tail };
+  return { head, published, forged, accepts, tail };
 }
 
 /** The table `st` wants. */
 export function layout(st: HostState): Layout {
   const nets = Object.values(st.networks);
-  const { head, forged, accepts, tail } = tableRules();
-  const rules: LayoutRule[] = [...head, ...nets.flatMap(publishedReplyRules), ...forged, ...nets.flatMap(crossingRules), ...accepts];
+  const { head, published, forged, accepts, tail } = tableRules();
+  const rules: LayoutRule[] = [
+    ...head,
+    ...nets.flatMap(internalEgressRules),
+    ...published,
+    ...nets.flatMap(publishedReplyRules),
+    ...forged,
+    ...nets.flatMap(crossingRules),
+    ...accepts,
+  ];
   // Weighted, ranged and drained publications come first in `publish`, before the map lookups.
   for (const p of Object.values(st.publications)) {
     if (!usesMap(p)) for (const r of publicationRules(p)) rules.push({ chain: 'publish', rule: r, network: p.network, what: `publication ${p.key}` });

@@ -3,6 +3,7 @@
  * missing or malformed).
  * @module
  */
+import * as path from 'node:path';
 import { ValidationError } from '../netlink/errors';
 import { validateInterfaceName } from '../validate/names';
 import { CniCode, CniError } from './errors';
@@ -56,7 +57,7 @@ export function parseEnvironment(env: NodeJS.ProcessEnv): CniEnvironment {
     }
     // DEL must succeed when the namespace is already gone, so CNI_NETNS is optional there
     if (command === 'DEL') out.netns = env.CNI_NETNS === '' ? undefined : env.CNI_NETNS;
-    else out.netns = required(env, 'CNI_NETNS');
+    else out.netns = checkNetns(required(env, 'CNI_NETNS'));
   }
   return out;
 }
@@ -86,6 +87,22 @@ function checkIfname(ifname: string): void {
     // "invalid CNI_IFNAME "a:b": must not contain '/', ':' or white space": the variable, its value and why
     throw new CniError(CniCode.invalidEnvironment, e.message);
   }
+}
+
+/**
+ * The namespace's path must be absolute: a relative one names whatever is
+ * there from the directory the runtime happened to start the plugin in, and
+ * the attachment records the path for CHECK, GC and nlkit's drift check.
+ */
+function checkNetns(netns: string): string {
+  if (!path.isAbsolute(netns)) {
+    throw new CniError(
+      CniCode.invalidEnvironment,
+      `CNI_NETNS ${JSON.stringify(netns)} is not an absolute path`,
+      'name the namespace by its path, e.g. /run/netns/<name>',
+    );
+  }
+  return netns;
 }
 
 /** CNI_ARGS; an unknown key is refused unless IgnoreUnknown is true, as the reference plugins do. */

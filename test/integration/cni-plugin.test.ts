@@ -94,6 +94,21 @@ describe('nlkit-cni: the CNI protocol', () => {
       ],
       ['ips not a list', { command: 'ADD', containerId: 'x', netns: netns('c1'), ifname: 'eth0' }, conf({ runtimeConfig: { ips: '10.78.0.9/24' } }), 7, /ips/],
       ['no such netns', { command: 'ADD', containerId: 'x', netns: '/run/netns/nlkit-cni-absent', ifname: 'eth0' }, conf(), 3, /does not exist/],
+      // the namespace exists, but named from the plugin's working directory (what a runtime starts it in is no contract)
+      [
+        'relative netns',
+        { command: 'ADD', containerId: 'x', netns: path.relative(process.cwd(), netns('c1')), ifname: 'eth0' },
+        conf(),
+        4,
+        /CNI_NETNS.*absolute/,
+      ],
+      [
+        'relative netns on CHECK',
+        { command: 'CHECK', containerId: 'x', netns: path.relative(process.cwd(), netns('c1')), ifname: 'eth0' },
+        conf(),
+        4,
+        /CNI_NETNS/,
+      ],
     ];
     for (const [label, c, config, code, msg] of cases) {
       const out = call(c, config);

@@ -72,6 +72,22 @@ describe('nlkit-cni configuration', () => {
     expect(() => parseEnvironment({ ...base, CNI_COMMAND: 'ADD', CNI_IFNAME: 'a:b' })).toThrow(/CNI_IFNAME "a:b"/);
   });
 
+  it('refuses a relative CNI_NETNS (code 4) on ADD and CHECK; DEL does not use it', () => {
+    const base = { CNI_CONTAINERID: 'c', CNI_IFNAME: 'eth0' };
+    for (const netns of ['run/netns/c1', './c1', '../run/netns/c1', 'c1', 'proc/self/ns/net']) {
+      for (const command of ['ADD', 'CHECK']) {
+        expect(
+          codeOf(() => parseEnvironment({ ...base, CNI_COMMAND: command, CNI_NETNS: netns })),
+          `${command} ${netns}`,
+        ).toBe(4);
+      }
+      expect(parseEnvironment({ ...base, CNI_COMMAND: 'DEL', CNI_NETNS: netns }).netns).toBe(netns);
+    }
+    expect(() => parseEnvironment({ ...base, CNI_COMMAND: 'ADD', CNI_NETNS: 'c1' })).toThrow(/CNI_NETNS "c1" is not an absolute path/);
+    expect(parseEnvironment({ ...base, CNI_COMMAND: 'ADD', CNI_NETNS: '/proc/self/ns/net' }).netns).toBe('/proc/self/ns/net');
+    expect(codeOf(() => parseEnvironment({ ...base, CNI_COMMAND: 'CHECK' }))).toBe(4);
+  });
+
   it('maps the reference bridge keys onto a network spec', () => {
     const conf = parseConfig(
       JSON.stringify({

@@ -48,9 +48,9 @@ export function parseEnvironment(env: NodeJS.ProcessEnv): CniEnvironment {
   if (command === 'ADD' || command === 'DEL' || command === 'CHECK') {
     out.containerId = required(env, 'CNI_CONTAINERID');
     out.ifname = required(env, 'CNI_IFNAME');
-    // checked as the reference plugins check them, before anything is done. Not on DEL: no ADD succeeds with such a
-    // value (libcni refuses it before the plugin runs, as nlkit-cni does), the runtime's DEL after it must succeed,
-    // and an attachment an earlier nlkit-cni made with one must stay removable (libcni checks them on ADD only)
+    // checked as libcni checks them, before anything is done. Not on DEL (the reference plugins' skel checks DEL too;
+    // libcni checks ADD only and passes DEL through): no ADD succeeds with such a value, the runtime's DEL after it
+    // must succeed, and an attachment an earlier nlkit-cni made with one must stay removable
     if (command !== 'DEL') {
       checkContainerId(out.containerId);
       checkIfname(out.ifname);

@@ -3,6 +3,9 @@
  * missing or malformed).
  * @module
  */
+import * as path from 'node:path';
+import { ValidationError } from '../netlink/errors';
+import { validateInterfaceName } from '../validate/names';
 import { CniCode, CniError } from './errors';
 
 /** What the runtime passes in the environment. */
@@ -23,6 +26,9 @@ const COMMANDS = ['ADD', 'DEL', 'CHECK', 'VERSION', 'STATUS', 'GC'] as const;
 /** The args nlkit-cni understands; K8S_* are passed by kubelet for information. */
 const KNOWN_ARGS = ['IgnoreUnknown', 'IP', 'MAC', 'K8S_POD_NAMESPACE', 'K8S_POD_NAME', 'K8S_POD_INFRA_CONTAINER_ID', 'K8S_POD_UID'];
 
+/** The spec's container ID: an alphanumeric, then alphanumerics, '_', '.' and '-' (libcni's ValidateContainerID). */
+const CONTAINER_ID = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+
 function missing(name: string): CniError {
   return new CniError(CniCode.invalidEnvironment, `${name} is required`);
 }
@@ -42,9 +48,16 @@ export function parseEnvironment(env: NodeJS.ProcessEnv): CniEnvironment {
   if (command === 'ADD' || command === 'DEL' || command === 'CHECK') {
     out.containerId = required(env, 'CNI_CONTAINERID');
     out.ifname = required(env, 'CNI_IFNAME');
+    // checked as libcni checks them, before anything is done. Not on DEL (the reference plugins' skel checks DEL too;
+    // libcni checks ADD only and passes DEL through): no ADD succeeds with such a value, the runtime's DEL after it
+    // must succeed, and an attachment an earlier nlkit-cni made with one must stay removable
+    if (command !== 'DEL') {
+      checkContainerId(out.containerId);
+      checkIfname(out.ifname);
+    }
     // DEL must succeed when the namespace is already gone, so CNI_NETNS is optional there
     if (command === 'DEL') out.netns = env.CNI_NETNS === '' ? undefined : env.CNI_NETNS;
-    else out.netns = required(env, 'CNI_NETNS');
+    else out.netns = checkNetns(required(env, 'CNI_NETNS'));
   }
   return out;
 }
@@ -53,6 +66,43 @@ function required(env: NodeJS.ProcessEnv, name: string): string {
   const v = env[name];
   if (v === undefined || v === '') throw missing(name);
   return v;
+}
+
+function checkContainerId(id: string): void {
+  if (!CONTAINER_ID.test(id)) {
+    throw new CniError(
+      CniCode.invalidEnvironment,
+      `CNI_CONTAINERID ${JSON.stringify(id)} has characters a container ID may not have`,
+      'a container ID starts with a letter or digit, followed by letters, digits, "_", "." or "-"',
+    );
+  }
+}
+
+/** An interface name the kernel takes: 1-15 bytes, not "." or "..", no '/', ':', white space or control characters. */
+function checkIfname(ifname: string): void {
+  try {
+    validateInterfaceName(ifname, 'CNI_IFNAME');
+  } catch (e) {
+    if (!(e instanceof ValidationError)) throw e;
+    // "invalid CNI_IFNAME "a:b": must not contain '/', ':' or white space": the variable, its value and why
+    throw new CniError(CniCode.invalidEnvironment, e.message);
+  }
+}
+
+/**
+ * The namespace's path must be absolute: a relative one names whatever is
+ * there from the directory the runtime happened to start the plugin in, and
+ * the attachment records the path for CHECK, GC and nlkit's drift check.
+ */
+function checkNetns(netns: string): string {
+  if (!path.isAbsolute(netns)) {
+    throw new CniError(
+      CniCode.invalidEnvironment,
+      `CNI_NETNS ${JSON.stringify(netns)} is not an absolute path`,
+      'name the namespace by its path, e.g. /run/netns/<name>',
+    );
+  }
+  return netns;
 }
 
 /** CNI_ARGS; an unknown key is refused unless IgnoreUnknown is true, as the reference plugins do. */

@@ -54,6 +54,14 @@ describe('nlkit-cni: the CNI protocol', () => {
       ['no command', { command: '' }, conf(), 4, /CNI_COMMAND/],
       ['no ifname', { command: 'ADD', containerId: 'x', netns: netns('c1') }, conf(), 4, /CNI_IFNAME/],
       ['unknown CNI_ARGS', { command: 'ADD', containerId: 'x', netns: netns('c1'), ifname: 'eth0', args: 'FOO=1' }, conf(), 4, /FOO/],
+      // the spec's container ID and a name the kernel takes for CNI_IFNAME, as libcni and the reference plugins check them
+      ['container ID with a space', { command: 'ADD', containerId: 'ctr x', netns: netns('c1'), ifname: 'eth0' }, conf(), 4, /CNI_CONTAINERID "ctr x"/],
+      ['container ID starting with -', { command: 'ADD', containerId: '-x', netns: netns('c1'), ifname: 'eth0' }, conf(), 4, /CNI_CONTAINERID/],
+      ['container ID with / on CHECK', { command: 'CHECK', containerId: 'a/b', netns: netns('c1'), ifname: 'eth0' }, conf(), 4, /CNI_CONTAINERID/],
+      ['ifname with :', { command: 'ADD', containerId: 'x', netns: netns('c1'), ifname: 'eth0:1' }, conf(), 4, /CNI_IFNAME "eth0:1"/],
+      ['ifname of 16 bytes', { command: 'ADD', containerId: 'x', netns: netns('c1'), ifname: 'e'.repeat(16) }, conf(), 4, /CNI_IFNAME.*longer than 15/],
+      ['ifname ..', { command: 'ADD', containerId: 'x', netns: netns('c1'), ifname: '..' }, conf(), 4, /CNI_IFNAME/],
+      ['ifname with a space on CHECK', { command: 'CHECK', containerId: 'x', netns: netns('c1'), ifname: 'eth 0' }, conf(), 4, /CNI_IFNAME/],
       ['not JSON', { command: 'ADD', containerId: 'x', netns: netns('c1'), ifname: 'eth0' }, '{', 6, /not JSON/],
       ['old version', { command: 'ADD', containerId: 'x', netns: netns('c1'), ifname: 'eth0' }, conf({ cniVersion: '0.2.0' }), 1, /incompatible/],
       ['CHECK in 0.3.1', { command: 'CHECK', containerId: 'x', netns: netns('c1'), ifname: 'eth0' }, conf({ cniVersion: '0.3.1' }), 1, /CHECK/],
@@ -86,6 +94,21 @@ describe('nlkit-cni: the CNI protocol', () => {
       ],
       ['ips not a list', { command: 'ADD', containerId: 'x', netns: netns('c1'), ifname: 'eth0' }, conf({ runtimeConfig: { ips: '10.78.0.9/24' } }), 7, /ips/],
       ['no such netns', { command: 'ADD', containerId: 'x', netns: '/run/netns/nlkit-cni-absent', ifname: 'eth0' }, conf(), 3, /does not exist/],
+      // the namespace exists, but named from the plugin's working directory (what a runtime starts it in is no contract)
+      [
+        'relative netns',
+        { command: 'ADD', containerId: 'x', netns: path.relative(process.cwd(), netns('c1')), ifname: 'eth0' },
+        conf(),
+        4,
+        /CNI_NETNS.*absolute/,
+      ],
+      [
+        'relative netns on CHECK',
+        { command: 'CHECK', containerId: 'x', netns: path.relative(process.cwd(), netns('c1')), ifname: 'eth0' },
+        conf(),
+        4,
+        /CNI_NETNS/,
+      ],
     ];
     for (const [label, c, config, code, msg] of cases) {
       const out = call(c, config);
@@ -291,6 +314,30 @@ describe('nlkit-cni: the CNI protocol', () => {
         ).toEqual(['lo']);
       }
     }
+  });
+
+  it('DEL after an ADD refused for its container ID or interface name succeeds and removes nothing else', () => {
+    // libcni checks them on ADD only and passes DEL through: the runtime's DEL after the refused ADD must succeed
+    expect(add('c1', conf()).status).toBe(0);
+    const before = [hostVeths(), leases(scratch.stateDir, 'proto')];
+    expect(before[0]).toHaveLength(1);
+    for (const [containerId, ifname] of [
+      ['ctr x', 'eth0'],
+      ['../ctr-c1', 'eth0'],
+      ['ctr-c1', 'eth0:1'],
+      ['ctr-c1', 'e'.repeat(16)],
+    ]) {
+      const c = { containerId, netns: netns('c1'), ifname };
+      const refused = call({ command: 'ADD', ...c }, conf());
+      expect([refused.status, refused.json?.code], `ADD ${containerId} ${ifname}`).toEqual([1, 4]);
+      for (const attempt of ['first', 'second']) {
+        const out = call({ command: 'DEL', ...c }, conf());
+        expect([out.status, out.stdout], `${attempt} DEL ${containerId} ${ifname}`).toEqual([0, '']);
+      }
+      expect([hostVeths(), leases(scratch.stateDir, 'proto')], `${containerId} ${ifname}`).toEqual(before);
+    }
+    expect(del('c1', conf()).status).toBe(0);
+    expect(hostVeths()).toEqual([]);
   });
 
   it('DEL still refuses a configuration that is not JSON, has no name or names a version it does not speak', () => {

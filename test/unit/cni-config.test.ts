@@ -32,6 +32,62 @@ describe('nlkit-cni configuration', () => {
     expect(parseEnvironment({ CNI_COMMAND: 'GC', CNI_PATH: '/a::/b' }).path).toEqual(['/a', '/b']);
   });
 
+  it("refuses a CNI_CONTAINERID against the spec's pattern (code 4) on ADD and CHECK; DEL takes any, to remove what is there", () => {
+    const base = { CNI_IFNAME: 'eth0', CNI_NETNS: '/x' };
+    for (const id of ['-a', '.a', '_a', 'a b', 'a/b', 'a:b', '../x', 'é', 'a\n', 'a;b']) {
+      for (const command of ['ADD', 'CHECK']) {
+        const err = (() => {
+          try {
+            parseEnvironment({ ...base, CNI_COMMAND: command, CNI_CONTAINERID: id });
+          } catch (e) {
+            return e as CniError;
+          }
+          return undefined;
+        })();
+        expect(err?.code, `${command} ${JSON.stringify(id)}`).toBe(4);
+        expect(err?.message, `${command} ${JSON.stringify(id)}`).toMatch(/CNI_CONTAINERID/);
+      }
+      expect(parseEnvironment({ ...base, CNI_COMMAND: 'DEL', CNI_CONTAINERID: id }).containerId).toBe(id);
+    }
+    for (const id of ['a', '0', 'A.b_c-d', 'f'.repeat(64), 'a-', 'a..']) {
+      expect(parseEnvironment({ ...base, CNI_COMMAND: 'ADD', CNI_CONTAINERID: id }).containerId).toBe(id);
+    }
+    expect(codeOf(() => parseEnvironment({ ...base, CNI_COMMAND: 'DEL' }))).toBe(4);
+  });
+
+  it('refuses a CNI_IFNAME the kernel would not take (code 4) on ADD and CHECK; DEL takes any, to remove what is there', () => {
+    const base = { CNI_CONTAINERID: 'c', CNI_NETNS: '/x' };
+    for (const ifname of ['.', '..', 'a/b', 'a:b', 'a b', 'a\tb', 'e'.repeat(16), 'ééééééééé', 'a\u0000']) {
+      for (const command of ['ADD', 'CHECK']) {
+        expect(
+          codeOf(() => parseEnvironment({ ...base, CNI_COMMAND: command, CNI_IFNAME: ifname })),
+          `${command} ${JSON.stringify(ifname)}`,
+        ).toBe(4);
+      }
+      expect(parseEnvironment({ ...base, CNI_COMMAND: 'DEL', CNI_IFNAME: ifname }).ifname).toBe(ifname);
+    }
+    for (const ifname of ['eth0', 'e'.repeat(15), 'net1.100', 'a-b_c']) {
+      expect(parseEnvironment({ ...base, CNI_COMMAND: 'ADD', CNI_IFNAME: ifname }).ifname).toBe(ifname);
+    }
+    expect(() => parseEnvironment({ ...base, CNI_COMMAND: 'ADD', CNI_IFNAME: 'a:b' })).toThrow(/CNI_IFNAME "a:b"/);
+  });
+
+  it('refuses a relative CNI_NETNS (code 4) on ADD and CHECK; DEL does not use it', () => {
+    const base = { CNI_CONTAINERID: 'c', CNI_IFNAME: 'eth0' };
+    for (const netns of ['run/netns/c1', './c1', '../run/netns/c1', 'c1', 'proc/self/ns/net']) {
+      for (const command of ['ADD', 'CHECK']) {
+        expect(
+          codeOf(() => parseEnvironment({ ...base, CNI_COMMAND: command, CNI_NETNS: netns })),
+          `${command} ${netns}`,
+        ).toBe(4);
+      }
+      expect(parseEnvironment({ ...base, CNI_COMMAND: 'DEL', CNI_NETNS: netns }).netns).toBe(netns);
+    }
+    expect(() => parseEnvironment({ ...base, CNI_COMMAND: 'ADD', CNI_NETNS: 'c1' })).toThrow(/CNI_NETNS "c1" is not an absolute path/);
+    expect(parseEnvironment({ ...base, CNI_COMMAND: 'ADD', CNI_NETNS: '/proc/self/ns/net' }).netns).toBe('/proc/self/ns/net');
+    expect(codeOf(() => parseEnvironment({ ...base, CNI_COMMAND: 'CHECK' }))).toBe(4);
+  });
+
   it('maps the reference bridge keys onto a network spec', () => {
     const conf = parseConfig(
       JSON.stringify({

@@ -7,7 +7,7 @@
  * @module
  */
 import { NETLINK_NETFILTER, NLM_F_CREATE } from '../netlink/constants';
-import { ClosedError, ValidationError } from '../netlink/errors';
+import { ValidationError } from '../netlink/errors';
 import {
   eventStream,
   STREAM_OPTION_KEYS,
@@ -20,6 +20,7 @@ import {
 import { NFNL_SUBSYS_CTNETLINK, nfnlType } from '../netlink/nfnetlink';
 import type { Operation } from '../netlink/operation';
 import type { NetlinkMessage } from '../netlink/parser';
+import { LiveSubscriptions } from '../netlink/live-subscriptions';
 import { NetlinkSubscription } from '../netlink/subscription';
 import { rejectUnknownKeys } from '../validate/options';
 import * as C from './constants';
@@ -112,11 +113,10 @@ export function decodeConntrackEvent(m: NetlinkMessage): ConntrackEvent | undefi
 
 /** @internal builds `h.conntrack.events` for one handle; `closeAll` ends its streams, `refuseNew` only refuses new ones. */
 export function conntrackEvents(src: ConntrackEventSource): { events: ConntrackEvents; closeAll(): void; refuseNew(): void } {
-  const live = new Set<NetlinkSubscription>();
-  let closed = false;
+  const live = new LiveSubscriptions();
   const events: ConntrackEvents = {
     subscribe(opts: ConntrackSubscribeOptions = {}): ConntrackEventStream {
-      if (closed) throw new ClosedError('subscribe to conntrack events');
+      live.checkOpen('subscribe to conntrack events');
       rejectUnknownKeys(opts, [...STREAM_OPTION_KEYS, 'events'], 'conntrack subscribe options');
       const sub = new NetlinkSubscription({
         protocol: NETLINK_NETFILTER,
@@ -125,28 +125,17 @@ export function conntrackEvents(src: ConntrackEventSource): { events: ConntrackE
         receiveBufferBytes: opts.receiveBufferBytes ?? src.receiveBufferBytes,
         maxQueued: opts.maxQueued,
       });
-      live.add(sub);
       return eventStream<ConntrackEvent>({
         subscription: sub,
         decode: decodeConntrackEvent,
         existing: () => existingEvents(src),
         includeExisting: opts.includeExisting,
         resyncOnOverrun: opts.resyncOnOverrun,
-        onClose: () => live.delete(sub),
+        onClose: live.track(sub),
       });
     },
   };
-  return {
-    events,
-    closeAll() {
-      closed = true;
-      for (const sub of live) sub.close();
-      live.clear();
-    },
-    refuseNew() {
-      closed = true;
-    },
-  };
+  return { events, closeAll: () => live.closeAll(), refuseNew: () => live.refuseNew() };
 }
 
 /** The current entries as `new` events. */

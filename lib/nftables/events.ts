@@ -11,7 +11,7 @@
  * @module
  */
 import { NETLINK_NETFILTER } from '../netlink/constants';
-import { ClosedError, NetlinkOverrunError } from '../netlink/errors';
+import { NetlinkOverrunError } from '../netlink/errors';
 import {
   eventStream,
   STREAM_OPTION_KEYS,
@@ -23,6 +23,7 @@ import {
 } from '../netlink/event-stream';
 import type { Operation } from '../netlink/operation';
 import type { NetlinkMessage } from '../netlink/parser';
+import { LiveSubscriptions } from '../netlink/live-subscriptions';
 import { NetlinkSubscription } from '../netlink/subscription';
 import { rejectUnknownKeys } from '../validate/options';
 import { decodeChain, type Chain } from './chain';
@@ -160,10 +161,9 @@ export interface NftEvents {
 
 /** @internal builds `h.nft.events` for one handle; `closeAll` ends its streams. */
 export function nftEvents(src: NftEventSource): { events: NftEvents; closeAll(): void; refuseNew(): void } {
-  const live = new Set<NetlinkSubscription>();
-  let closed = false;
+  const live = new LiveSubscriptions();
   const open = (opts: NftSubscribeOptions, legacy: boolean): EventStream<NftStreamEvent> => {
-    if (closed) throw new ClosedError('subscribe to nftables events');
+    live.checkOpen('subscribe to nftables events');
     rejectUnknownKeys(opts, STREAM_OPTION_KEYS, 'nftables subscribe options');
     const sub = new NetlinkSubscription({
       protocol: NETLINK_NETFILTER,
@@ -174,7 +174,6 @@ export function nftEvents(src: NftEventSource): { events: NftEvents; closeAll():
       // The deprecated h.nft.events() promised a joined socket on return.
       openNow: legacy,
     });
-    live.add(sub);
     const decoder = new NftEventDecoder(src.resolveShape);
     return eventStream<NftEvent>({
       subscription: sub,
@@ -190,23 +189,13 @@ export function nftEvents(src: NftEventSource): { events: NftEvents; closeAll():
               'notifications were lost (receive buffer overrun, or the consumer fell too far behind): list the ruleset again and subscribe again',
             )
         : undefined,
-      onClose: () => live.delete(sub),
+      onClose: live.track(sub),
     });
   };
   const events = ((opts: { maxQueued?: number } = {}) =>
     open(rejectUnknownKeys(opts, ['maxQueued'], 'nftables events options') ?? {}, true) as EventStream<NftEvent>) as NftEvents;
   events.subscribe = (opts = {}) => open(opts, false);
-  return {
-    events,
-    closeAll() {
-      closed = true;
-      for (const sub of live) sub.close();
-      live.clear();
-    },
-    refuseNew() {
-      closed = true;
-    },
-  };
+  return { events, closeAll: () => live.closeAll(), refuseNew: () => live.refuseNew() };
 }
 
 /** The current ruleset as `new` events, in an order that can be replayed: tables, chains, sets, elements, objects, rules. */

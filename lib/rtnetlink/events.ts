@@ -11,10 +11,11 @@
  * @module
  */
 import { NETLINK_ROUTE } from '../netlink/constants';
-import { ClosedError, ValidationError } from '../netlink/errors';
+import { ValidationError } from '../netlink/errors';
 import { eventStream, STREAM_OPTION_KEYS, type EventStream as GenericEventStream, type StreamOptions } from '../netlink/event-stream';
 import type { Operation } from '../netlink/operation';
 import { u8At, type NetlinkMessage } from '../netlink/parser';
+import { LiveSubscriptions } from '../netlink/live-subscriptions';
 import { NetlinkSubscription } from '../netlink/subscription';
 import { rejectUnknownKeys } from '../validate/options';
 import { AF_INET, AF_INET6, type IpFamily } from '../validate/ip';
@@ -133,22 +134,19 @@ async function* existing(src: EventSource, groups: Set<EventGroup>, family?: IpF
 
 /** `handle.events`: subscriptions to the handle's namespace. */
 export class RtnetlinkEvents {
-  private readonly live = new Set<NetlinkSubscription>();
-  private closed = false;
+  private readonly live = new LiveSubscriptions();
 
   /** @internal */
   constructor(private readonly src: EventSource) {}
 
   /** @internal ends every stream (the handle is closing). */
   closeAll(): void {
-    this.closed = true;
-    for (const sub of this.live) sub.close();
-    this.live.clear();
+    this.live.closeAll();
   }
 
   /** @internal refuses new subscriptions, the live streams going on (`close({ drain: true })` has begun). */
   refuseNew(): void {
-    this.closed = true;
+    this.live.refuseNew();
   }
 
   /**
@@ -169,7 +167,7 @@ export class RtnetlinkEvents {
    * const routes = h.events.subscribe({ groups: ['route'], resolveNames: true });
    */
   subscribe(opts: SubscribeOptions = {}): EventStream {
-    if (this.closed) throw new ClosedError('subscribe to events');
+    this.live.checkOpen('subscribe to events');
     rejectUnknownKeys(opts, SUBSCRIBE_KEYS, 'subscribe options');
     const groups = new Set(opts.groups ?? EVENT_GROUPS);
     for (const g of groups) if (!EVENT_GROUPS.includes(g)) throw new ValidationError('group', g, `one of ${EVENT_GROUPS.join(', ')}`);
@@ -192,7 +190,6 @@ export class RtnetlinkEvents {
       receiveBufferBytes: opts.receiveBufferBytes,
       maxQueued: opts.maxQueued,
     });
-    this.live.add(sub);
     const names = resolveNames ? new EventLinkNames((op) => this.src.run(op)) : undefined;
     // The starting link dump runs once joined (a failure surfaces at the first event).
     if (names) sub.ready.then(() => names.start()).catch(() => undefined);
@@ -207,7 +204,7 @@ export class RtnetlinkEvents {
       existing: () => existing(this.src, groups, family),
       includeExisting: opts.includeExisting,
       resyncOnOverrun: opts.resyncOnOverrun,
-      onClose: () => this.live.delete(sub),
+      onClose: this.live.track(sub),
     });
   }
 }

@@ -2,32 +2,10 @@
 // numbers, and set() changes them (all of them, or only those of a mask),
 // which the kernel's own `ct label` match then sees on the flow's packets.
 import { execFileSync } from 'node:child_process';
-import type * as dgram from 'node:dgram';
 import { describe, expect, it } from 'vitest';
-import { NetlinkError, NotFoundError, ValidationError, bindUdp, type Handle } from '../../lib';
+import { NetlinkError, NotFoundError, ValidationError, bindUdp } from '../../lib';
+import { countedPackets, nftIn, sendTo, udpFlow } from '../helpers/conntrack-flow';
 import { useNetns } from '../helpers/netns';
-
-function nft(netns: string, script: string): string {
-  return execFileSync('ip', ['netns', 'exec', netns, 'nft', '-f', '-'], { input: script, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] });
-}
-
-function send(sock: dgram.Socket, port: number): Promise<void> {
-  return new Promise((resolve, reject) => sock.send('x', port, '127.0.0.1', (e) => (e ? reject(e) : resolve())));
-}
-
-/** Packets the `ct label 7` rule counted. */
-function label7Packets(netns: string): number {
-  const out = nft(netns, 'list chain inet t out');
-  const m = /ct label 7 counter packets (\d+)/.exec(out);
-  if (!m) throw new Error(`no counter in\n${out}`);
-  return Number(m[1]);
-}
-
-async function theFlow(h: Handle, dport: number) {
-  const [e] = await h.conntrack.list({ protocol: 'udp', original: { dport } });
-  expect(e).toBeDefined();
-  return e;
-}
 
 describe('conntrack labels', () => {
   const box = useNetns('ct', 'plain');
@@ -35,7 +13,7 @@ describe('conntrack labels', () => {
   it('lists the labels a rule set, and sets others that the kernel then matches', async () => {
     const ns = box.ns('ct');
     const h = box.h('ct');
-    nft(
+    nftIn(
       ns,
       `table inet t {
         chain out { type filter hook output priority 0;
@@ -46,26 +24,26 @@ describe('conntrack labels', () => {
     );
     const sock = await bindUdp({ netns: ns, port: 4000, host: '127.0.0.1' });
     try {
-      await send(sock, 5001);
-      const e = await theFlow(h, 5001);
+      await sendTo(sock, 5001);
+      const e = await udpFlow(h, 5001);
       expect(e.labels).toEqual([5]);
-      expect(label7Packets(ns)).toBe(0);
+      expect(countedPackets(ns, /ct label 7 counter packets (\d+)/)).toBe(0);
 
       // Only label 7 changes: 5 stays.
       await h.conntrack.set(e, { labels: [7], labelsMask: [7] });
-      expect((await theFlow(h, 5001)).labels).toEqual([5, 7]);
-      await send(sock, 5001);
-      expect(label7Packets(ns)).toBe(1);
+      expect((await udpFlow(h, 5001)).labels).toEqual([5, 7]);
+      await sendTo(sock, 5001);
+      expect(countedPackets(ns, /ct label 7 counter packets (\d+)/)).toBe(1);
 
       // No mask: the labels given are all the entry has (the rule sets 5 again on the next packet).
       await h.conntrack.set(e, { labels: [7, 100] });
-      expect((await theFlow(h, 5001)).labels).toEqual([7, 100]);
+      expect((await udpFlow(h, 5001)).labels).toEqual([7, 100]);
       // A mask with no label to set clears the mask's labels.
       await h.conntrack.set(e, { labels: [], labelsMask: [7] });
-      expect((await theFlow(h, 5001)).labels).toEqual([100]);
-      await send(sock, 5001);
-      expect(label7Packets(ns)).toBe(1);
-      expect((await theFlow(h, 5001)).labels).toEqual([5, 100]);
+      expect((await udpFlow(h, 5001)).labels).toEqual([100]);
+      await sendTo(sock, 5001);
+      expect(countedPackets(ns, /ct label 7 counter packets (\d+)/)).toBe(1);
+      expect((await udpFlow(h, 5001)).labels).toEqual([5, 100]);
 
       // Selected by labels: entries with all of those given.
       expect((await h.conntrack.list({ labels: [5, 100] })).map((x) => x.original.dport)).toEqual([5001]);
@@ -78,7 +56,7 @@ describe('conntrack labels', () => {
 
   it('refuses what cannot be set, typed', async () => {
     const h = box.h('ct');
-    const e = await theFlow(h, 5001);
+    const e = await udpFlow(h, 5001);
     await expect(h.conntrack.set(e, { labels: [128] })).rejects.toThrow(ValidationError);
     // A label outside its mask would not change: refused, also beside other changes; unknown keys too.
     await expect(h.conntrack.set(e, { labels: [1], labelsMask: [2] })).rejects.toThrow(/labelsMask/);

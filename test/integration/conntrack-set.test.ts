@@ -3,18 +3,10 @@
 // conntrack-tools reads them back, and the kernel's `ct mark` match sees the
 // mark on the flow's next packet.
 import { execFileSync } from 'node:child_process';
-import type * as dgram from 'node:dgram';
 import { describe, expect, it } from 'vitest';
-import { ValidationError, bindUdp, type Handle } from '../../lib';
+import { ValidationError, bindUdp } from '../../lib';
+import { countedPackets, nftIn, sendTo, udpFlow } from '../helpers/conntrack-flow';
 import { useNetns } from '../helpers/netns';
-
-function nft(netns: string, script: string): string {
-  return execFileSync('ip', ['netns', 'exec', netns, 'nft', '-f', '-'], { input: script, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] });
-}
-
-function send(sock: dgram.Socket, port: number): Promise<void> {
-  return new Promise((resolve, reject) => sock.send('x', port, '127.0.0.1', (e) => (e ? reject(e) : resolve())));
-}
 
 /** conntrack-tools' view of the flow to `dport`: its mark and the seconds left. */
 function conntrackL(netns: string, dport: number): { mark: number; timeout: number } {
@@ -29,27 +21,13 @@ function conntrackL(netns: string, dport: number): { mark: number; timeout: numb
   return { timeout: Number(m[1]), mark: Number(m[2]) };
 }
 
-/** Packets the `ct mark 0x42` rule counted. */
-function mark42Packets(netns: string): number {
-  const out = nft(netns, 'list chain inet t out');
-  const m = /ct mark 0x00000042 counter packets (\d+)/.exec(out);
-  if (!m) throw new Error(`no counter in\n${out}`);
-  return Number(m[1]);
-}
-
-async function theFlow(h: Handle, dport: number) {
-  const [e] = await h.conntrack.list({ protocol: 'udp', original: { dport } });
-  expect(e).toBeDefined();
-  return e;
-}
-
 describe('conntrack.set: mark and timeout', () => {
   const box = useNetns('ct');
 
   it('sets the mark and the timeout, which conntrack -L and the ct mark match then see', async () => {
     const ns = box.ns('ct');
     const h = box.h('ct');
-    nft(
+    nftIn(
       ns,
       `table inet t {
         chain out { type filter hook output priority 0;
@@ -59,8 +37,8 @@ describe('conntrack.set: mark and timeout', () => {
     );
     const sock = await bindUdp({ netns: ns, port: 4000, host: '127.0.0.1' });
     try {
-      await send(sock, 5001);
-      const e = await theFlow(h, 5001);
+      await sendTo(sock, 5001);
+      const e = await udpFlow(h, 5001);
       const before = conntrackL(ns, 5001);
       expect(before.mark).toBe(0);
       expect(before.timeout).toBeLessThanOrEqual(30); // an unreplied UDP flow's own timeout
@@ -70,12 +48,12 @@ describe('conntrack.set: mark and timeout', () => {
       expect(after.mark).toBe(0x42);
       expect(after.timeout).toBeGreaterThan(290);
       expect(after.timeout).toBeLessThanOrEqual(300);
-      const listed = await theFlow(h, 5001);
+      const listed = await udpFlow(h, 5001);
       expect(listed.mark).toBe(0x42);
       expect(listed.timeout).toBeGreaterThan(290);
-      expect(mark42Packets(ns)).toBe(0);
-      await send(sock, 5001);
-      expect(mark42Packets(ns)).toBe(1);
+      expect(countedPackets(ns, /ct mark 0x00000042 counter packets (\d+)/)).toBe(0);
+      await sendTo(sock, 5001);
+      expect(countedPackets(ns, /ct mark 0x00000042 counter packets (\d+)/)).toBe(1);
 
       // With a mask only the mask's bits change: 0x42 -> 0x45, then its low nibble cleared.
       await h.conntrack.set(e, { mark: 0x5, markMask: 0x0f });
@@ -95,7 +73,7 @@ describe('conntrack.set: mark and timeout', () => {
   it('refuses marks and timeouts that cannot be sent or would not mean what they say, before sending', async () => {
     const ns = box.ns('ct');
     const h = box.h('ct');
-    const e = await theFlow(h, 5001);
+    const e = await udpFlow(h, 5001);
     await h.conntrack.set(e, { mark: 7, timeout: 200 });
     for (const bad of [
       { mark: -1 },

@@ -9,10 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { NftCommandError, ValidationError, rule } from '../../lib';
 import { nftJson, nftObjects } from '../helpers/nft';
 import { useNetns } from '../helpers/netns';
-import { queueListedRuleset } from '../helpers/nft-write-back';
-
-/** `nft -j list ruleset` without handles (they are allocated anew when the ruleset is written again). */
-const withoutHandles = (ns: string) => JSON.stringify(nftJson(ns), (k, v: unknown) => (k === 'handle' ? undefined : v));
+import { rulesetWithoutHandles, writeBackAfterDelete } from '../helpers/nft-write-back';
 
 describe('nftables option keys', () => {
   const box = useNetns('nftkeys');
@@ -56,7 +53,7 @@ describe('nftables option keys', () => {
     tx.addObject({ ...t, name: 'hits', type: 'counter', packets: 5n, bytes: 300n });
     tx.addRule({ ...t, chain: 'input', rule: rule().match('ip saddr', '@allowed').accept() });
     await tx.commit();
-    const before = withoutHandles(ns());
+    const before = rulesetWithoutHandles(ns());
     const listed = await h().nft.ruleset.get({ family: 'inet', table: 'r' });
     expect(listed.tables[0].handle).toBeGreaterThan(0);
     expect(listed.sets[0].elements.length).toBe(2);
@@ -69,17 +66,11 @@ describe('nftables option keys', () => {
     expect((err as NftCommandError).code).toBe('EBUSY');
     expect((err as NftCommandError).message).toContain('delete set inet r allowed');
     expect((err as NftCommandError).message).toContain('still in use');
-    expect(withoutHandles(ns())).toBe(before);
+    expect(rulesetWithoutHandles(ns())).toBe(before);
 
     // Everything written again from the listing as it came (handles, use counts, the set's elements).
-    const drop = h().nft.transaction();
-    drop.deleteTable({ family: 'inet', name: 'r' });
-    await drop.commit();
-    expect(nftJson(ns())).toEqual([]);
-    const again = h().nft.transaction();
-    queueListedRuleset(again, listed);
-    await again.commit();
-    expect(withoutHandles(ns())).toBe(before);
+    await writeBackAfterDelete(h(), ns(), { family: 'inet', name: 'r' }, listed);
+    expect(rulesetWithoutHandles(ns())).toBe(before);
     expect(nftObjects(ns(), 'set', 'r')[0].elem).toHaveLength(2);
   });
 });

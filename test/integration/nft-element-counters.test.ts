@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { nftJson, nftLoad } from '../helpers/nft';
 import { useNetns } from '../helpers/netns';
-import { queueListedRuleset } from '../helpers/nft-write-back';
+import { rulesetWithoutHandles, writeBackAfterDelete } from '../helpers/nft-write-back';
 
 const RULESET = `
 table inet c {
@@ -18,9 +18,6 @@ table inet c {
   map ports { type inet_service : verdict; counter; elements = { 22 counter packets 9 bytes 900 : accept } }
 }`;
 
-/** `nft -j list ruleset` without handles (allocated anew when the ruleset is written again). */
-const withoutHandles = (ns: string) => JSON.stringify(nftJson(ns), (k, v: unknown) => (k === 'handle' ? undefined : v));
-
 describe('nftables element counters', () => {
   const box = useNetns('nftelctr');
   const ns = () => box.ns('nftelctr');
@@ -28,7 +25,7 @@ describe('nftables element counters', () => {
 
   it('writes a listed set back with its elements’ counter values', async () => {
     nftLoad(ns(), RULESET);
-    const before = withoutHandles(ns());
+    const before = rulesetWithoutHandles(ns());
     expect(before).toContain('{"packets":5,"bytes":300}');
     const listed = await h().nft.ruleset.get({ family: 'inet', table: 'c' });
     const plain = listed.sets.find((s) => s.name === 'plain');
@@ -37,15 +34,9 @@ describe('nftables element counters', () => {
       { packets: 0n, bytes: 0n },
     ]);
 
-    const drop = h().nft.transaction();
-    drop.deleteTable({ family: 'inet', name: 'c' });
-    await drop.commit();
-    expect(nftJson(ns())).toEqual([]);
-    const again = h().nft.transaction();
-    queueListedRuleset(again, listed);
-    await again.commit();
+    await writeBackAfterDelete(h(), ns(), { family: 'inet', name: 'c' }, listed);
     // Before: every element came back with "counter": {"packets": 0, "bytes": 0}.
-    expect(withoutHandles(ns())).toBe(before);
+    expect(rulesetWithoutHandles(ns())).toBe(before);
   });
 
   it('adds elements with counter values given, as nft does', async () => {

@@ -5,11 +5,9 @@
 // is still listed and written back as it came.
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../lib';
-import { nftJson, nftLoad } from '../helpers/nft';
+import { nftLoad } from '../helpers/nft';
 import { useNetns } from '../helpers/netns';
-import { queueListedRuleset } from '../helpers/nft-write-back';
-
-const withoutHandles = (ns: string) => JSON.stringify(nftJson(ns), (k, v: unknown) => (k === 'handle' ? undefined : v));
+import { rulesetWithoutHandles, writeBackAfterDelete } from '../helpers/nft-write-back';
 
 describe('nftables iface_index sets', () => {
   const box = useNetns('nftifidx');
@@ -22,7 +20,7 @@ describe('nftables iface_index sets', () => {
       ns(),
       'table inet i {\n set devs { type iface_index; elements = { 0, "lo", 7 } }\n map out { type ipv4_addr : iface_index; elements = { 192.0.2.1 : "lo" } }\n}',
     );
-    const before = withoutHandles(ns());
+    const before = rulesetWithoutHandles(ns());
     const listed = await h().nft.ruleset.get({ family: 'inet', table: 'i' });
     expect(listed.sets.find((s) => s.name === 'devs')?.elements.map((e) => e.key)).toEqual([0, 1, 7]);
 
@@ -39,14 +37,9 @@ describe('nftables iface_index sets', () => {
       expect(err).toBeInstanceOf(ValidationError);
       expect((err as ValidationError).message).toContain('must be an interface index: an integer from 0 to 2147483647');
     }
-    expect(withoutHandles(ns())).toBe(before);
+    expect(rulesetWithoutHandles(ns())).toBe(before);
 
-    const drop = h().nft.transaction();
-    drop.deleteTable({ family: 'inet', name: 'i' });
-    await drop.commit();
-    const again = h().nft.transaction();
-    queueListedRuleset(again, listed);
-    await again.commit();
-    expect(withoutHandles(ns())).toBe(before);
+    await writeBackAfterDelete(h(), ns(), { family: 'inet', name: 'i' }, listed);
+    expect(rulesetWithoutHandles(ns())).toBe(before);
   });
 });

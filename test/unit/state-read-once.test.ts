@@ -8,22 +8,11 @@ import { AddressPool } from '../../lib/network/address-pool';
 import { Ipam } from '../../lib/network/ipam';
 import { StateStore } from '../../lib/network/state';
 import * as shape from '../../lib/network/state-shape';
+import { networkRecord as net } from '../helpers/network-record';
 
 vi.mock('../../lib/network/state-shape', async (importOriginal) => {
   const real = await importOriginal<typeof import('../../lib/network/state-shape')>();
   return { ...real, parseStateFile: vi.fn(real.parseStateFile), parseLeaseFile: vi.fn(real.parseLeaseFile) };
-});
-
-const net = (name: string) => ({
-  name,
-  bridge: `nlk-${name}`,
-  subnet: '10.0.0.0/24',
-  gateway: '10.0.0.1',
-  internal: false,
-  isolate: false,
-  masquerade: true,
-  group: 1,
-  created: '2026-01-01T00:00:00.000Z',
 });
 
 /** A whole second, so that utimes() puts it back to the nanosecond. */

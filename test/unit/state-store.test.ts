@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CorruptStateError } from '../../lib/network/errors';
 import { StateStore, type PublicationRecord } from '../../lib/network/state';
+import { networkRecord as net } from '../helpers/network-record';
 
 const pub = (port: number, ip = '10.0.0.2'): PublicationRecord => ({
   key: `tcp:*:${port}`,
@@ -13,19 +14,6 @@ const pub = (port: number, ip = '10.0.0.2'): PublicationRecord => ({
   protocol: 'tcp',
   hostPort: port,
   backends: [{ id: 'c', ipv4: ip, port: 80, weight: 1 }],
-});
-
-/** A network record as create() writes it. */
-const net = (name: string) => ({
-  name,
-  bridge: `nlk-${name}`,
-  subnet: '10.0.0.0/24',
-  gateway: '10.0.0.1',
-  internal: false,
-  isolate: false,
-  masquerade: true,
-  group: 1,
-  created: '2026-01-01T00:00:00.000Z',
 });
 
 describe('state store', () => {

@@ -42,7 +42,7 @@ import {
 } from './publishing';
 import { check, reconcile, type Drift, type ReconcileContext } from './reconcile';
 import { isolatePorts } from './firewall/icc';
-import { unshadowDefaultRoutes } from './sandbox-default-route';
+import { unshadowDefaultRoutes } from './sandbox-unshadow';
 import { checkLeases, releaseLeaked } from './lease-drift';
 import { inFlightVeths, interrupted, recoverInterrupted, settleInterruptedLifecycle } from './recovery';
 import { withLifecycleLock } from './sandbox-lock';
@@ -348,7 +348,7 @@ export class NetworkManager {
   /**
    * Compares what is recorded with the kernel (bridges, gateway addresses,
    * veths, sandbox interfaces, addresses, routes, firewall) and reports drift,
-   * what an admin or another daemon changed among them (a veth set down: `veth-down`; its bridge port's hairpin mode off: `hairpin-off`, or its isolation on an `icc: false` network: `isolation-off`; a sandbox's IPv4 or IPv6 default route deleted or re-pointed: `sandbox-route-missing`; or undercut by another with a lower metric: `sandbox-route-shadowed`; a bridge's connected route deleted or its MTU changed: `bridge-route-missing`, `bridge-mtu`),
+   * what an admin or another daemon changed among them (a veth set down: `veth-down`; its bridge port's hairpin mode off: `hairpin-off`, or its isolation on an `icc: false` network: `isolation-off`; a sandbox's IPv4 or IPv6 default route deleted or re-pointed: `sandbox-route-missing`; or undercut by another route (a lower metric, or wider than /8 like a VPN's `0.0.0.0/1`): `sandbox-route-shadowed`; or bypassed by a policy rule tried before the main table: `sandbox-rule-shadowed`; a bridge's connected route deleted or its MTU changed: `bridge-route-missing`, `bridge-mtu`),
    * including bridges and veths nlkit marked that no state claims (leftovers),
    * operations whose process died halfway (`interrupted-attach`,
    * ...), sandboxes whose namespace was replaced (`sandbox-gone`) and a

@@ -4,7 +4,7 @@
  * nobody owns, firewall rules flushed from outside, a veth an admin set down (or its hairpin
  * mode turned off, or its isolation on an `icc: false` network), a bridge's
  * connected route deleted or its MTU changed, a sandbox's default route
- * undercut by another with a lower metric. `check` reports,
+ * undercut by another route or bypassed by a policy rule. `check` reports,
  * `reconcile` repairs (rebuilds what is missing, garbage-collects leftovers).
  * A link that took a recorded bridge's name is not nlkit's to repair: it is
  * reported (`bridge-foreign`) and left, with the network's attachments.
@@ -20,7 +20,7 @@ import { altnameHolderReason, bridgeRefOf, notNetworksBridge } from './bridge-ow
 import { warnForeignBridge, warnForeignMembers } from './foreign-link-warning';
 import { deleteNamedLink } from './named-link';
 import { identityOf, sameNamespace } from './sandbox-identity';
-import { defaultRouteDrift } from './sandbox-default-route';
+import { sandboxRouteDrift } from './sandbox-route-rules';
 import type { AttachmentRecord, HostState, NetworkRecord } from './state';
 
 /** One difference between the record and the kernel. */
@@ -68,13 +68,18 @@ export interface Drift {
      */
     | 'sandbox-route-missing'
     /**
-     * The sandbox's default route via the network's gateway is there but loses: another default route of the same
-     * family in its main table has a lower metric (`ip -6 route add default via fd00:99::1 metric 1`: nlkit's IPv6
-     * default route has the kernel's metric, 1024; its IPv4 one 0, which nothing undercuts), and the sandbox's
-     * traffic goes there. Only for an attachment that carries the default route. reconcile() deletes the winning
-     * routes, in place (the attachment and its routes are kept).
+     * The sandbox's default route via the network's gateway is there but loses to a route of its main table: another
+     * default route with a lower metric (`ip -6 route add default via fd00:99::1 metric 1`; nlkit's IPv6 one has 1024,
+     * its IPv4 one 0), or one wider than /8 going elsewhere (a VPN's `0.0.0.0/1` + `128.0.0.0/1`): sandbox-default-route.ts.
+     * Only for an attachment carrying the default route. reconcile() deletes those routes in place (the attachment is kept).
      */
     | 'sandbox-route-shadowed'
+    /**
+     * The same route is not reached: a policy rule tried before the main table's takes the sandbox's traffic to a
+     * table with a default (or wider than /8) route going elsewhere, or rejects it (`ip rule add from all lookup 100`,
+     * `... prohibit`): sandbox-route-rules.ts. reconcile() deletes those rules in place (not their tables).
+     */
+    | 'sandbox-rule-shadowed'
     /**
      * An end of an attachment's veth pair is administratively down (`ip link set <veth> down`, on the host end or
      * the sandbox's): nothing crosses it, and the kernel dropped the sandbox's routes through it.
@@ -151,7 +156,7 @@ export interface ReconcileContext {
   rebuildNetwork(rec: NetworkRecord): Promise<string | undefined>;
   /** Whether the network's ports are isolated (`icc: false` with bridge netfilter off: firewall/icc.ts). */
   isolatePorts(rec: NetworkRecord): Promise<boolean>;
-  /** Deletes the default routes that win over an attachment's in its sandbox (sandbox-route-shadowed). */
+  /** Deletes the routes and rules that win over an attachment's default routes in its sandbox (sandbox-route-shadowed, sandbox-rule-shadowed). */
   unshadowDefaultRoutes(rec: NetworkRecord, att: AttachmentRecord): Promise<void>;
   /** Re-creates an attachment with its recorded names and addresses. */
   reattach(rec: NetworkRecord, att: AttachmentRecord): Promise<void>;
@@ -255,8 +260,8 @@ async function inspectSandbox(host: HostView, rec: NetworkRecord, att: Attachmen
     if (att.ipv4 && !addrs.includes(att.ipv4)) d('sandbox-address-missing', `${att.ipv4} is missing on ${att.ifname}`);
     if (att.ipv6 && !addrs.includes(att.ipv6)) d('sandbox-address-missing', `${att.ipv6} is missing on ${att.ifname}`);
     const wantsDefault = att.defaultRoute !== false; // another network of the sandbox may carry it
-    // Both families in one dump: there and not undercut by a lower metric (sandbox-default-route.ts).
-    if (wantsDefault) for (const r of defaultRouteDrift(await sb.routes.list(), rec, att)) d(r.kind, r.detail);
+    // Both families, every table and the rules: there, not undercut in the main table and not bypassed by a rule.
+    if (wantsDefault) for (const r of sandboxRouteDrift(await sb.routes.list({ table: 'all' }), await sb.rules.list(), rec, att)) d(r.kind, r.detail);
   } finally {
     sb.close();
   }
@@ -453,8 +458,9 @@ async function repair(ctx: ReconcileContext): Promise<Drift[]> {
       // Not re-made: its veth would become a port of the link under the bridge's name, which is not nlkit's.
     } else if (d.kind === 'hairpin-off' || d.kind === 'isolation-off') {
       ports.set(att, { ...ports.get(att), rec, ...(d.kind === 'hairpin-off' ? { hairpin: true } : { isolated: true }) });
-    } else if (d.kind === 'sandbox-route-shadowed') shadowed.push([rec, att]);
-    else if (!redo.some(([r, a]) => r.name === rec.name && a.id === att.id)) redo.push([rec, att]);
+    } else if (d.kind === 'sandbox-route-shadowed' || d.kind === 'sandbox-rule-shadowed') {
+      if (!shadowed.some(([r, a]) => r.name === rec.name && a.id === att.id)) shadowed.push([rec, att]);
+    } else if (!redo.some(([r, a]) => r.name === rec.name && a.id === att.id)) redo.push([rec, att]);
   }
   // Bridges rebuilt from scratch lost their ports: every attachment comes back.
   for (const name of rebuilt) {
@@ -470,7 +476,7 @@ async function repair(ctx: ReconcileContext): Promise<Drift[]> {
     const hv = await ctx.host.links.find(att.hostIfname);
     if (hv?.name === att.hostIfname && notOurVeth(ctx.tag, rec, att, hv) === undefined) await ctx.host.links.set(hv.index, { port: flags });
   }
-  // A re-made attachment keeps a winning route through another interface of its sandbox: deleted either way.
+  // A re-made attachment keeps a winning route through another interface of its sandbox, and the rules: deleted either way.
   for (const [rec, att] of shadowed) await ctx.unshadowDefaultRoutes(rec, att);
   // The state as it is now: forgetting gone sandboxes changed publications.
   if (drift.some(isFirewallDrift) || rebuilt.size) await ctx.repairFirewall();

@@ -14,8 +14,9 @@ import { ip, ipJson, uniqueNetnsName, useNetns } from '../helpers/netns';
 import { hello } from '../helpers/traffic';
 
 describe('network manager: drift made by a foreign actor', () => {
-  const box = useNetns('host');
+  const box = useNetns('host', 'vpn');
   const host = () => box.ns('host');
+  const vpn = () => box.ns('vpn'); // where a foreign route or rule sends a sandbox's traffic: it has the addresses BEYOND too
   let nets: NetworkManager;
   let stateDir: string;
   const [c1, c2] = [uniqueNetnsName('d1'), uniqueNetnsName('d2')];
@@ -36,10 +37,13 @@ describe('network manager: drift made by a foreign actor', () => {
     // Addresses of the host outside the network: a sandbox reaches them through its default routes only.
     ip(host(), 'addr', 'add', `${BEYOND}/32`, 'dev', 'lo');
     ip(host(), 'addr', 'add', `${BEYOND6}/128`, 'dev', 'lo');
+    ip(vpn(), 'addr', 'add', `${BEYOND}/32`, 'dev', 'lo');
+    ip(vpn(), 'addr', 'add', `${BEYOND6}/128`, 'dev', 'lo');
     for (const [name, ns] of [
       ['c1', c1],
       ['c2', c2],
       ['host', host()],
+      ['vpn', vpn()],
     ] as const) {
       servers.push(await listenTcp({ netns: ns, host: '::', port: 80 }, (s) => s.end(`${name} sees ${s.remoteAddress?.replace('::ffff:', '')}`)));
     }
@@ -278,5 +282,136 @@ describe('network manager: drift made by a foreign actor', () => {
     expect(await hello(c2, BEYOND6, 80, 700)).toMatch(/^error:/);
     await reportedAndRepaired('sandbox-route-shadowed', c2);
     expect(await hello(c2, BEYOND6, 80)).toBe(`host sees ${addr6(a2)}`);
+  });
+
+  /** A veth from sandbox `ns` (vp0, 10.97.0.2, fd00:97::2) to the vpn namespace (10.97.0.1, fd00:97::1); removed by the returned function. */
+  const vpnLink = (ns: string): (() => void) => {
+    ip(ns, 'link', 'add', 'vp0', 'type', 'veth', 'peer', 'name', 'vp1', 'netns', vpn());
+    for (const [n, dev, last] of [
+      [ns, 'vp0', '2'],
+      [vpn(), 'vp1', '1'],
+    ]) {
+      ip(n, 'addr', 'add', `10.97.0.${last}/24`, 'dev', dev);
+      ip(n, '-6', 'addr', 'add', `fd00:97::${last}/64`, 'dev', dev, 'nodad');
+      ip(n, 'link', 'set', dev, 'up');
+    }
+    // The VPN answers the network's addresses too (a sandbox's packet sent by a rule for its own address carries it).
+    ip(vpn(), 'route', 'replace', '10.68.0.0/24', 'via', '10.97.0.2');
+    ip(vpn(), '-6', 'route', 'replace', 'fd00:68::/64', 'via', 'fd00:97::2');
+    return () => ip(ns, 'link', 'del', 'vp0');
+  };
+  const rules = (ns: string, family: '-4' | '-6') =>
+    ipJson(ns, family, 'rule', 'show').map((r: { priority: number; table?: string; action?: string }) => `${r.priority} ${r.table ?? r.action}`);
+
+  it("sandbox-route-shadowed: a VPN's 0.0.0.0/1 + 128.0.0.0/1 and ::/1 + 8000::/1 take the traffic from the listed default routes", async () => {
+    const unlink = vpnLink(c1);
+    try {
+      // A route to a network (10/8, no wider than /8) through the VPN is split tunnelling, not drift.
+      ip(c1, 'route', 'add', '10.0.0.0/8', 'via', '10.97.0.1');
+      expect(await hello(c1, BEYOND, 80)).toBe('vpn sees 10.97.0.2');
+      expect(await nets.check()).toEqual([]);
+      ip(c1, 'route', 'del', '10.0.0.0/8');
+      expect(await hello(c1, BEYOND, 80)).toBe(`host sees ${addr(a1)}`);
+      // Routes that go the network's way (its gateway, its interface) are not drift either.
+      ip(c1, 'route', 'add', '0.0.0.0/1', 'via', '10.68.0.1', 'dev', a1.ifname);
+      expect(await nets.check()).toEqual([]);
+      ip(c1, 'route', 'del', '0.0.0.0/1');
+      for (const [v, halves, via] of [
+        ['-4', ['0.0.0.0/1', '128.0.0.0/1'], '10.97.0.1'],
+        ['-6', ['::/1', '8000::/1'], 'fd00:97::1'],
+      ] as const)
+        for (const dst of halves) ip(c1, v, 'route', 'add', dst, 'via', via, 'metric', '5000'); // the longer prefix wins, whatever its metric
+      expect(await hello(c1, BEYOND, 80)).toBe('vpn sees 10.97.0.2'); // the packets really go elsewhere
+      expect(await hello(c1, BEYOND6, 80)).toBe('vpn sees fd00:97::2');
+      expect(ipJson(c1, 'route', 'show', 'default').map((r: { gateway: string }) => r.gateway)).toEqual(['10.68.0.1']); // still listed
+      const drift = await nets.check();
+      expect(drift).toEqual([
+        { network: 'dr', id: c1, kind: 'sandbox-route-shadowed', detail: expect.stringContaining('0.0.0.0/1 via 10.97.0.1') },
+        { network: 'dr', id: c1, kind: 'sandbox-route-shadowed', detail: expect.stringContaining('8000::/1 via fd00:97::1') },
+      ]);
+      const index = ipJson(c1, 'link', 'show', a1.ifname)[0].ifindex;
+      await nets.reconcile();
+      expect(await nets.check()).toEqual([]);
+      expect(ipJson(c1, 'link', 'show', a1.ifname)[0].ifindex).toBe(index); // the attachment is kept
+      expect(ipJson(c1, 'route', 'show', 'dev', 'vp0').map((r: { dst: string }) => r.dst)).toEqual(['10.97.0.0/24']); // the VPN's link route stays
+      expect(await hello(c1, BEYOND, 80)).toBe(`host sees ${addr(a1)}`);
+      expect(await hello(c1, BEYOND6, 80)).toBe(`host sees ${addr6(a1)}`);
+    } finally {
+      unlink();
+    }
+  });
+
+  it('sandbox-route-shadowed: a wide blackhole route on its own (no gateway) is reported and deleted', async () => {
+    ip(c2, 'route', 'add', 'blackhole', '0.0.0.0/2');
+    ip(c2, 'route', 'add', 'blackhole', '10.99.0.0/16'); // narrower than /8: a route to a network, left alone
+    expect(await hello(c2, BEYOND, 80, 700)).toMatch(/^error:/);
+    expect(await nets.check()).toEqual([{ network: 'dr', id: c2, kind: 'sandbox-route-shadowed', detail: expect.stringContaining('0.0.0.0/2') }]);
+    await nets.reconcile();
+    expect(ipJson(c2, 'route', 'show', 'type', 'blackhole').map((r: { dst: string }) => r.dst)).toEqual(['10.99.0.0/16']);
+    ip(c2, 'route', 'del', 'blackhole', '10.99.0.0/16');
+    expect(await hello(c2, BEYOND, 80)).toBe(`host sees ${addr(a2)}`);
+  });
+
+  it('sandbox-rule-shadowed: rules before the main table that take the traffic are deleted, the others kept', async () => {
+    const unlink = vpnLink(c1);
+    const before4 = rules(c1, '-4');
+    const before6 = rules(c1, '-6');
+    try {
+      ip(c1, 'route', 'add', 'default', 'via', '10.97.0.1', 'table', '100');
+      ip(c1, '-6', 'route', 'add', 'default', 'via', 'fd00:97::1', 'table', '100');
+      ip(c1, 'route', 'add', '10.98.0.0/16', 'via', '10.97.0.1', 'table', '101'); // only a network: nothing wide
+      // Rules that do not take the sandbox's traffic: not reported, kept.
+      ip(c1, 'rule', 'add', 'fwmark', '5', 'lookup', '100', 'pref', '90'); // its packets are unmarked
+      ip(c1, 'rule', 'add', 'from', '10.50.0.0/16', 'lookup', '100', 'pref', '91'); // not its address
+      ip(c1, 'rule', 'add', 'from', 'all', 'lookup', '101', 'pref', '92'); // a table without a wide route
+      ip(c1, 'rule', 'add', 'from', 'all', 'lookup', '100', 'pref', '40000'); // after the main table's
+      ip(c1, '-6', 'rule', 'add', 'from', 'all', 'prohibit', 'pref', '40001');
+      expect(await hello(c1, BEYOND, 80)).toBe(`host sees ${addr(a1)}`);
+      expect(await nets.check()).toEqual([]);
+      // A rule for the sandbox's own address sends it to table 100; one from all rejects IPv6.
+      ip(c1, 'rule', 'add', 'from', addr(a1), 'lookup', '100', 'pref', '100');
+      ip(c1, '-6', 'rule', 'add', 'from', 'all', 'prohibit', 'pref', '100');
+      expect(await hello(c1, BEYOND, 80)).toBe(`vpn sees ${addr(a1)}`); // the packets really go elsewhere
+      expect(await hello(c1, BEYOND6, 80, 700)).toMatch(/^error:/);
+      expect(await nets.check()).toEqual([
+        { network: 'dr', id: c1, kind: 'sandbox-rule-shadowed', detail: expect.stringContaining(`100: from ${addr(a1)}/32 lookup 100`) },
+        { network: 'dr', id: c1, kind: 'sandbox-rule-shadowed', detail: expect.stringContaining('100: from all prohibit') },
+      ]);
+      const index = ipJson(c1, 'link', 'show', a1.ifname)[0].ifindex;
+      await nets.reconcile();
+      expect(await nets.check()).toEqual([]);
+      expect(ipJson(c1, 'link', 'show', a1.ifname)[0].ifindex).toBe(index); // the attachment is kept
+      expect(rules(c1, '-4')).toEqual(['0 local', '90 100', '91 100', '92 101', ...before4.slice(1), '40000 100']);
+      expect(rules(c1, '-6')).toEqual([...before6, '40001 prohibit']);
+      expect(ipJson(c1, 'route', 'show', 'table', '100').map((r: { dst: string }) => r.dst)).toEqual(['default']); // its table stays
+      expect(await hello(c1, BEYOND, 80)).toBe(`host sees ${addr(a1)}`);
+      expect(await hello(c1, BEYOND6, 80)).toBe(`host sees ${addr6(a1)}`);
+    } finally {
+      unlink();
+      // Those reconcile deleted are gone (or, when a case failed, left for the next cases to see): whichever.
+      for (const [v, pref] of [...['90', '91', '92', '40000', '100'].map((p) => ['-4', p]), ['-6', '40001'], ['-6', '100']])
+        if (rules(c1, v as '-4' | '-6').some((r) => r.startsWith(`${pref} `))) ip(c1, v, 'rule', 'del', 'pref', pref);
+    }
+  });
+
+  it("sandbox-rule-shadowed: wg-quick's rules (main without its default route, then every unmarked packet to the VPN's table)", async () => {
+    const unlink = vpnLink(c2);
+    try {
+      ip(c2, 'route', 'add', 'default', 'via', '10.97.0.1', 'table', '51820');
+      ip(c2, 'rule', 'add', 'not', 'fwmark', '0xca6c', 'lookup', '51820', 'pref', '32765');
+      ip(c2, 'rule', 'add', 'table', 'main', 'suppress_prefixlength', '0', 'pref', '32764');
+      expect(await hello(c2, BEYOND, 80)).toBe('vpn sees 10.97.0.2');
+      expect(await nets.check()).toEqual([
+        { network: 'dr', id: c2, kind: 'sandbox-rule-shadowed', detail: expect.stringContaining('32765: not from all fwmark 51820 lookup 51820') },
+      ]);
+      await nets.reconcile();
+      expect(await nets.check()).toEqual([]);
+      expect(rules(c2, '-4')).toContain('32764 main'); // it takes nothing on its own: kept
+      expect(rules(c2, '-4')).not.toContain('32765 51820');
+      expect(await hello(c2, BEYOND, 80)).toBe(`host sees ${addr(a2)}`);
+    } finally {
+      unlink();
+      for (const pref of ['32764', '32765']) if (rules(c2, '-4').some((r) => r.startsWith(`${pref} `))) ip(c2, 'rule', 'del', 'pref', pref);
+    }
   });
 });

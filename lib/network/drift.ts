@@ -133,6 +133,6 @@ export interface Drift {
   link?: string;
   /** The publication the drift is about, by its key (`"tcp:*:8080"`, as `Publication.key`): `publication-internal`. */
   publication?: string;
-  /** What was found, for people (its wording is not an interface: read `kind`, `id` and `link`). */
+  /** What was found, for people (its wording is not an interface: read `kind`, `id`, `link` and `publication`). */
   detail: string;
 }

@@ -268,6 +268,7 @@ export {
   NetworkManager,
   CorruptStateError,
   ForeignBridgeError,
+  InternalNetworkPublishError,
   NetworkOperationError,
   PortInUseError,
   type Attachment,

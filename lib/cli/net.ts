@@ -31,7 +31,7 @@ const netCreate: Command = {
     { name: 'gateway6', value: 'IP', help: 'IPv6 gateway (default: the first address)' },
     { name: 'bridge', value: 'NAME', help: 'bridge name (default nlk-NAME)' },
     { name: 'mtu', value: 'N', help: 'MTU of the bridge and of every veth (68-65535)' },
-    { name: 'internal', help: 'no way out: no NAT, no forwarding to other interfaces' },
+    { name: 'internal', help: 'no way out: no NAT, no forwarding to other interfaces; no published ports' },
     { name: 'no-isolate', help: 'allow traffic to and from other nlkit networks' },
     { name: 'no-masquerade', help: 'do not masquerade traffic leaving through other interfaces' },
   ],

@@ -14,7 +14,7 @@ import { ipamSubnets, isDelegated, type CniRoute, type NetConf } from './config'
 import { ipamResult, runIpam, type IpamResult } from './delegate';
 import { CniCode, CniError, withRollbackFailure } from './errors';
 import { attachmentId, ensureNetwork, networkName, openManager } from './network';
-import { checkMappingHosts, checkMappingsFree, checkPortMappings, publishPortMappings, type CheckedMapping } from './port-mappings';
+import { checkMappingHosts, checkMappingsFree, checkPortMappings, publishPortMappings, refuseInternalMappings, type CheckedMapping } from './port-mappings';
 import { formatResult, type CniResult } from './result';
 import { addSandboxRoutes, applyBandwidth, isDefaultRoute, setHairpin } from './sandbox-extras';
 
@@ -26,6 +26,7 @@ export async function add(call: CniCall): Promise<Record<string, unknown>> {
   if (conf.prevResult !== undefined) throw new CniError(CniCode.invalidConfig, 'nlkit-cni must be the first plugin of a chain (it got a prevResult)');
   // Everything the configuration asks is checked before anything is done: no lease, no veth, no network for a bad mapping.
   const mappings = checkPortMappings(conf.runtimeConfig.portMappings);
+  refuseInternalMappings(conf, mappings);
   if (!fs.existsSync(netns)) throw new CniError(CniCode.unknownContainer, `network namespace ${netns} does not exist`);
   if (mappings.some((m) => m.hostIp !== undefined)) {
     const host = await open();

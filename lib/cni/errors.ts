@@ -5,7 +5,7 @@
  * @module
  */
 import { AttachmentConflictError, NetlinkError, NotFoundError, UnsafeStateDirError, ValidationError } from '../netlink/errors';
-import { NetworkOperationError } from '../network/errors';
+import { InternalNetworkPublishError, NetworkOperationError } from '../network/errors';
 
 /** The spec's error codes (0-99 are the spec's, 100+ the plugin's own). */
 export const CniCode = {
@@ -65,6 +65,8 @@ export function toCniError(err: unknown): CniError {
       `address: ${String(address)}; owner: ${String(owner)}`,
     );
   }
+  // a network made internal by another configuration of the same name: the mappings are what cannot be served
+  if (err instanceof InternalNetworkPublishError) return new CniError(CniCode.invalidConfig, err.message, 'field: runtimeConfig.portMappings');
   if (err instanceof AttachmentConflictError) return new CniError(CniCode.attachmentConflict, err.message);
   if (err instanceof UnsafeStateDirError) return new CniError(CniCode.ioFailure, err.message, `path: ${err.path}`);
   if (err instanceof NotFoundError && err.what === 'network namespace') return new CniError(CniCode.unknownContainer, err.message);

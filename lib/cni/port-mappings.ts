@@ -5,6 +5,9 @@
  * last backend). Every mapping is checked before ADD does anything (code 7
  * for a bad value, 2 for what nlkit cannot publish): a bad one found after
  * the attach cost a veth, a lease and the other mappings, all undone again.
+ * A network with `internal: true` takes no mappings (code 7, before anything
+ * is done): nothing from outside reaches it, and ignoring them would leave the
+ * runtime believing its host ports are served.
  * @module
  */
 import type { Handle } from '../handle';
@@ -13,7 +16,7 @@ import { checkHostAddress } from '../network/host-address';
 import type { NetworkManager } from '../network/manager';
 import { conflicts, publicationKey, refuseIpv6Loopback, type Publication } from '../network/publication';
 import { formatIp, parseIp } from '../validate/ip';
-import type { RuntimeConfig } from './config';
+import type { NetConf, RuntimeConfig } from './config';
 import { CniCode, CniError } from './errors';
 
 /** One mapping as the conventions spell it. */
@@ -93,6 +96,20 @@ export function checkPortMappings(mappings: RuntimeConfig['portMappings']): Chec
     }
   }
   return out;
+}
+
+/**
+ * Refuses (code 7) any mapping on a network configured `internal: true`: a
+ * publication there is refused (InternalNetworkPublishError), and ignoring the
+ * mappings would leave the runtime believing its host ports are served.
+ */
+export function refuseInternalMappings(conf: Pick<NetConf, 'name' | 'internal'>, mappings: readonly CheckedMapping[]): void {
+  if (conf.internal !== true || mappings.length === 0) return;
+  throw new CniError(
+    CniCode.invalidConfig,
+    `invalid runtimeConfig.portMappings: network ${conf.name} is internal (nothing from outside reaches it): it publishes no ports`,
+    'field: runtimeConfig.portMappings',
+  );
 }
 
 /**

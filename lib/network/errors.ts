@@ -41,6 +41,43 @@ export class PortInUseError extends NlkitError {
 }
 
 /**
+ * A port was to be published to a container of an `internal` network (or
+ * the backends of a publication an earlier nlkit recorded on one were to be
+ * changed). Nothing from outside reaches an internal network's containers,
+ * its published ports included (as Docker publishes nothing for them):
+ * refused before anything was read or changed. Publish on a network that is
+ * not internal (attach the sandbox to one as well); a publication an
+ * earlier nlkit made on an internal network is `publication-internal` drift,
+ * which `reconcile()` removes (or `unpublish()` it).
+ * @example
+ * try {
+ *   await nets.publish({ network: 'db', hostPort: 5432, to: 'pg' }); // db was created with internal: true
+ * } catch (e) {
+ *   if (!(e instanceof InternalNetworkPublishError)) throw e;
+ *   console.error(e.network, e.message); // publish on a network that is not internal instead
+ * }
+ */
+export class InternalNetworkPublishError extends NlkitError {
+  /** Always "InternalNetworkPublishError". */
+  override name = 'InternalNetworkPublishError';
+  /** The option that decides (as ValidationError's `field`). */
+  readonly field = 'network';
+  /**
+   * @param operation what was refused ("publish tcp:*:8080")
+   * @param network the internal network
+   */
+  constructor(
+    readonly operation: string,
+    readonly network: string,
+  ) {
+    super(
+      `${operation}: network ${network} is internal: nothing from outside reaches its containers, published ports included; ` +
+        'nothing was changed (publish on a network that is not internal)',
+    );
+  }
+}
+
+/**
  * A network's bridge name reaches a link that is not nlkit's bridge of that
  * network: nlkit's bridge was deleted and another link took the name (a
  * bridge made with `ip link add <name> type bridge`, another network's or

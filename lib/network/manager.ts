@@ -31,6 +31,7 @@ import type { BackendSpec, Publication, PublicationRef, PublishSpec } from './pu
 import {
   checkSetBackendsOptions,
   checkUnpublishOptions,
+  dropInternalPublication,
   findPublication,
   listPublications,
   publish,
@@ -51,7 +52,7 @@ import { verifyOpenedHost } from './host-identity';
 import type { HostState } from './state';
 import { keysOf, rejectUnknownKeys } from '../validate/options';
 
-export { CorruptStateError, ForeignBridgeError, NetworkOperationError, PortInUseError } from './errors';
+export { CorruptStateError, ForeignBridgeError, InternalNetworkPublishError, NetworkOperationError, PortInUseError } from './errors';
 export type { Attachment, AttachOptions, SandboxRef } from './attachments';
 export type { NetworkDetails, NetworkInfo, NetworkSpec } from './lifecycle';
 export type { PublicationFilter, SetBackendsOptions, UnpublishOptions } from './publishing';
@@ -304,6 +305,9 @@ export class NetworkManager {
    * "127.0.0.1" for local-only access). One backend and one port is a single
    * map element; several backends or a port range is one rule. Publishing
    * the same thing again changes nothing; a conflicting port is a ValidationError.
+   * A network created with `internal: true` is refused with an
+   * {@link InternalNetworkPublishError} before anything is read or changed:
+   * nothing from outside reaches an internal network's containers.
    * @example
    * await nets.publish({ network: 'web', hostPort: 8080, containerPort: 80, to: 'c1' });
    * await nets.publish({ network: 'web', hostPort: 80, backends: [{ id: 'v1', weight: 90 }, { id: 'v2', weight: 10 }] });
@@ -348,13 +352,14 @@ export class NetworkManager {
   /**
    * Compares what is recorded with the kernel (bridges, gateway addresses,
    * veths, sandbox interfaces, addresses, routes, firewall) and reports drift,
-   * what an admin or another daemon changed among them (a veth set down: `veth-down`; its bridge port's hairpin mode off: `hairpin-off`, or its isolation on an `icc: false` network: `isolation-off`; a sandbox's IPv4 or IPv6 default route deleted or re-pointed: `sandbox-route-missing`; or undercut by another route (a lower metric, or wider than /8 like a VPN's `0.0.0.0/1`): `sandbox-route-shadowed`; or bypassed by a policy rule tried before the main table: `sandbox-rule-shadowed`; a bridge's connected route deleted or its MTU changed: `bridge-route-missing`, `bridge-mtu`),
+   * what an admin or another daemon changed among them (a veth set down: `veth-down`; its bridge port's hairpin mode off: `hairpin-off`, or its isolation on an `icc: false` network: `isolation-off`, or still on after bridge netfilter was turned on: `isolation-stale`; a sandbox's IPv4 or IPv6 default route deleted or re-pointed: `sandbox-route-missing`; or undercut by another route (a lower metric, or wider than /8 like a VPN's `0.0.0.0/1`): `sandbox-route-shadowed`; or bypassed by a policy rule tried before the main table: `sandbox-rule-shadowed`; a bridge's connected route deleted or its MTU changed: `bridge-route-missing`, `bridge-mtu`),
    * including bridges and veths nlkit marked that no state claims (leftovers),
    * operations whose process died halfway (`interrupted-attach`,
    * ...), sandboxes whose namespace was replaced (`sandbox-gone`) and a
    * link under a network's bridge name that is not nlkit's bridge of it
    * (`bridge-foreign`, which reconcile leaves: remove that link, or delete
-   * the network). Changes nothing; see {@link NetworkManager.reconcile}.
+   * the network) and ports an earlier nlkit published on an `internal`
+   * network (`publication-internal`, which reconcile unpublishes). Changes nothing; see {@link NetworkManager.reconcile}.
    * A state file or journal (`state.json`, `state.journal`, `intents/*.log`)
    * that cannot be read as state (not JSON, the wrong shape) is thrown as a
    * {@link CorruptStateError} naming the file and what is wrong, never read as
@@ -411,6 +416,7 @@ export class NetworkManager {
       state: () => ctx.store.snapshot(),
       rebuildNetwork: (rec) => rebuildNetwork(ctx, rec),
       isolatePorts: (rec) => isolatePorts(ctx.hostRef, rec),
+      dropPublication: (pub) => dropInternalPublication(ctx, pub),
       unshadowDefaultRoutes: (rec, att) => unshadowDefaultRoutes(ctx.store, rec, att),
       reattach: (rec, att) => reattach(ctx, rec, att),
       forget: (rec, atts) => forget(ctx, rec, atts),

@@ -4,8 +4,9 @@
  * @module
  */
 import { ValidationError } from '../netlink/errors';
+import { InternalNetworkPublishError } from './errors';
 import { formatIp, parseIp } from '../validate/ip';
-import type { AttachmentRecord, BackendRecord, PublicationRecord } from './state';
+import type { AttachmentRecord, BackendRecord, NetworkRecord, PublicationRecord } from './state';
 import { isObject } from '../validate/options';
 
 /** One backend of a publication: an attached sandbox (by id) and its port. */
@@ -126,6 +127,14 @@ export function refuseIpv6Loopback(hostIp: string | undefined): void {
       'IPv6 loopback cannot be published: IPv6 has no route_localnet, so the kernel never routes a packet from ::1 to a container (publish on 127.0.0.1, or on every address)',
     );
   }
+}
+
+/**
+ * Nothing from outside reaches an internal network (as Docker publishes nothing for it): a publication to its
+ * containers would be that way in, through a host address.
+ */
+export function refuseInternalNetwork(rec: Pick<NetworkRecord, 'name' | 'internal'>, operation: string): void {
+  if (rec.internal) throw new InternalNetworkPublishError(operation, rec.name);
 }
 
 /** Builds the record of a publication from a spec and the network's attachments. */

@@ -27,10 +27,11 @@ import {
   type Publication,
   type PublicationRef,
   type PublishSpec,
+  refuseInternalNetwork,
   refuseIpv6Loopback,
 } from './publication';
 import { checkDeleteOptions, ValidationError, type DeleteOptions } from '../netlink/errors';
-import type { NetworkRecord, PublicationRecord } from './state';
+import type { HostState, NetworkRecord, PublicationRecord } from './state';
 
 /** Filter of `nets.publications.list()`. */
 export interface PublicationFilter {
@@ -98,6 +99,9 @@ export async function publish(ctx: NetworkContext, spec: PublishSpec): Promise<P
   if (spec.vip !== undefined && typeof spec.vip !== 'boolean') throw new ValidationError('vip', spec.vip, 'must be a boolean');
   const choice = checkListenerConflictChoice(spec.onListenerConflict);
   refuseIpv6Loopback(hostIp); // before the host-address check: says why, where that check would only say the host lacks it
+  // An internal network is refused before the host is read (a listener on the port is not what is wrong); again under the lock.
+  const known = (await ctx.store.snapshot()).networks[validateNetworkName(spec.network)] as NetworkRecord | undefined;
+  if (known) refuseInternalNetwork(known, `publish on network ${known.name}`);
   if (hostIp && !spec.vip) await checkHostAddress(ctx.host, hostIp);
   const sockets = anyPort || choice !== 'ignore' ? await hostSockets(ctx.host, protocol) : [];
   const [lo, hi] = anyPort ? [0, 0] : hostPorts(spec.hostPort);
@@ -121,6 +125,7 @@ async function publishNow(ctx: NetworkContext, spec: PublishSpec, { anyPort, pro
   const pub = await ctx.store.edit(async (s, edits) => {
     const rec = s.networks[validateNetworkName(spec.network)] as NetworkRecord | undefined;
     if (!rec) throw notFound('network', spec.network, `publish on network ${spec.network}`);
+    refuseInternalNetwork(rec, `publish on network ${rec.name}`); // created internal since the check above
     const hostPort = anyPort ? await allocateHostPort(ctx.hostRef, edits, { protocol, hostIp }, sockets) : spec.hostPort;
     const p = toPublication({ ...spec, hostPort, network: rec.name }, s.attachments[rec.name] ?? {});
     const same = s.publications[p.key] as PublicationRecord | undefined;
@@ -146,6 +151,9 @@ export async function setBackends(ctx: NetworkContext, ref: PublicationRef, back
   const after = await ctx.store.edit(async (s, edits) => {
     const before = s.publications[key] as PublicationRecord | undefined;
     if (!before) throw notFound('publication', key, `set the backends of ${key}`);
+    // One an earlier nlkit made on an internal network is not given new backends: unpublish it (or reconcile() does).
+    const net = s.networks[before.network] as NetworkRecord | undefined;
+    if (net) refuseInternalNetwork(net, `set the backends of ${key}`);
     const next = toPublication(
       {
         network: before.network,
@@ -175,10 +183,16 @@ export async function unpublish(ctx: NetworkContext, ref: PublicationRef, missin
   return withIntent(ctx.store.dir, { op: 'unpublish', network: '', publication: key }, () => unpublishNow(ctx, key, missingOk, cutFlows));
 }
 
-async function unpublishNow(ctx: NetworkContext, key: string, missingOk: boolean, cutFlows: boolean): Promise<boolean> {
+async function unpublishNow(
+  ctx: NetworkContext,
+  key: string,
+  missingOk: boolean,
+  cutFlows: boolean,
+  still: (s: HostState, p: PublicationRecord) => boolean = () => true,
+): Promise<boolean> {
   const pub = await ctx.store.edit(async (s, edits) => {
     const p = s.publications[key] as PublicationRecord | undefined;
-    if (!p) return undefined;
+    if (!p || !still(s, p)) return undefined;
     stepDone('unpublish');
     await ctx.firewall.unpublish(p);
     stepDone('unpublish');
@@ -192,6 +206,15 @@ async function unpublishNow(ctx: NetworkContext, key: string, missingOk: boolean
   }
   if (cutFlows) await cutPublicationFlows(ctx.host, pub, pub.backends);
   return true;
+}
+
+/**
+ * Unpublishes a publication an earlier nlkit made on an internal network (reconcile(), `publication-internal`), its
+ * flows cut: only while it is still recorded on that network, and the network still internal, under the lock.
+ */
+export async function dropInternalPublication(ctx: NetworkContext, pub: PublicationRecord): Promise<void> {
+  const still = (s: HostState, p: PublicationRecord) => p.network === pub.network && (s.networks[p.network] as NetworkRecord | undefined)?.internal === true;
+  await withIntent(ctx.store.dir, { op: 'unpublish', network: '', publication: pub.key }, () => unpublishNow(ctx, pub.key, true, true, still));
 }
 
 /** The publications of the host, or of one network. */

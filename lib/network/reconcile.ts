@@ -4,7 +4,9 @@
  * nobody owns, firewall rules flushed from outside, a veth an admin set down (or its hairpin
  * mode turned off, or its isolation on an `icc: false` network), a bridge's
  * connected route deleted or its MTU changed, a sandbox's default route
- * undercut by another route or bypassed by a policy rule. `check` reports,
+ * undercut by another route or bypassed by a policy rule, an `icc: false`
+ * network's ports still isolated after bridge netfilter was turned on, a port
+ * an earlier nlkit published on an `internal` network. `check` reports,
  * `reconcile` repairs (rebuilds what is missing, garbage-collects leftovers).
  * A link that took a recorded bridge's name is not nlkit's to repair: it is
  * reported (`bridge-foreign`) and left, with the network's attachments.
@@ -21,127 +23,10 @@ import { warnForeignBridge, warnForeignMembers } from './foreign-link-warning';
 import { deleteNamedLink } from './named-link';
 import { identityOf, sameNamespace } from './sandbox-identity';
 import { sandboxRouteDrift } from './sandbox-route-rules';
-import type { AttachmentRecord, HostState, NetworkRecord } from './state';
+import type { Drift } from './drift';
+import type { AttachmentRecord, HostState, NetworkRecord, PublicationRecord } from './state';
 
-/** One difference between the record and the kernel. */
-export interface Drift {
-  /** The network concerned; "" for what belongs to the host as a whole (nlkit's table, ip_forward). */
-  network: string;
-  /** The attachment concerned, if any. */
-  id?: string;
-  kind:
-    | 'bridge-missing'
-    | 'bridge-down'
-    | 'gateway-missing'
-    /**
-     * The connected route of the network's subnet (IPv4, or IPv6 on a dual-stack network) is gone from the bridge
-     * while its gateway address is still there (`ip route del 10.88.0.0/24 dev nlk-web`): the host no longer reaches
-     * its sandboxes. reconcile() puts the route back (the bridge and its ports are kept).
-     */
-    | 'bridge-route-missing'
-    /**
-     * The bridge's MTU is not the network's configured `mtu` (`ip link set nlk-web mtu 1300`); only for a network
-     * created with an `mtu`, with or without ports: the kernel keeps the MTU nlkit sets on its bridge when the last
-     * port goes. A bridge an earlier nlkit made is back at 1500 without ports, and reported: reconcile() sets it
-     * back (the bridge and its ports are kept), and the kernel keeps it from then on.
-     */
-    | 'bridge-mtu'
-    /**
-     * The link under the network's bridge name is not nlkit's bridge of it: a bridge made with `ip` after
-     * nlkit's was deleted (unmarked, another MAC), one with another network's or runtime's mark, a link of
-     * another kind, a link carrying the name as an altname (no bridge can be made under it meanwhile; a leftover or
-     * stray veth of this state directory carrying it is `bridge-missing`: reconcile deletes it first), or, for a
-     * network recorded by 0.1.0 (no MAC), an unmarked bridge without the gateway.
-     * reconcile() leaves it untouched (no up, no address, no port, no delete), with an NLKIT_FOREIGN_LINK_LEFT
-     * warning, and repairs nothing of the network that needs its bridge (its attachments are not re-made):
-     * remove or rename that link (then reconcile() makes the bridge anew), or delete the network.
-     */
-    | 'bridge-foreign'
-    | 'sandbox-gone'
-    | 'veth-missing'
-    | 'sandbox-interface-missing'
-    | 'sandbox-address-missing'
-    /**
-     * The sandbox's default route via the network's gateway is gone (deleted, or replaced by one via another
-     * gateway), IPv4 or, on a dual-stack network, IPv6; only for an attachment that carries the default route.
-     * reconcile() re-makes the attachment, its default routes with it.
-     */
-    | 'sandbox-route-missing'
-    /**
-     * The sandbox's default route via the network's gateway is there but loses to a route of its main table: another
-     * default route with a lower metric (`ip -6 route add default via fd00:99::1 metric 1`; nlkit's IPv6 one has 1024,
-     * its IPv4 one 0), or one wider than /8 going elsewhere (a VPN's `0.0.0.0/1` + `128.0.0.0/1`): sandbox-default-route.ts.
-     * Only for an attachment carrying the default route. reconcile() deletes those routes in place (the attachment is kept).
-     */
-    | 'sandbox-route-shadowed'
-    /**
-     * The same route is not reached: a policy rule tried before the main table's takes the sandbox's traffic to a
-     * table with a default (or wider than /8) route going elsewhere, or rejects it (`ip rule add from all lookup 100`,
-     * `... prohibit`): sandbox-route-rules.ts. reconcile() deletes those rules in place (not their tables).
-     */
-    | 'sandbox-rule-shadowed'
-    /**
-     * An end of an attachment's veth pair is administratively down (`ip link set <veth> down`, on the host end or
-     * the sandbox's): nothing crosses it, and the kernel dropped the sandbox's routes through it.
-     * reconcile() re-makes the attachment (recorded names, MAC and addresses, both ends up, routes).
-     */
-    | 'veth-down'
-    /**
-     * Hairpin mode is off on the attachment's bridge port (`ip link set <veth> type bridge_slave hairpin off`):
-     * the sandbox no longer reaches its own published ports through the host (the DNATed frame must go back out
-     * the port it came in on). reconcile() turns it on again in place (the veth and its connections are kept).
-     */
-    | 'hairpin-off'
-    /**
-     * Port isolation is off on a bridge port of an `icc: false` network that isolates its ports (bridge netfilter
-     * off in the host namespace, see the guide; `ip link set <veth> type bridge_slave isolated off` or
-     * `bridge link set dev <veth> isolated off`): that sandbox and the network's others talk to each other again.
-     * reconcile() isolates the port again in place (the veth and its connections are kept). With bridge netfilter
-     * on, `icc: false` is a firewall rule instead, whose removal is `firewall-rule-missing`.
-     */
-    | 'isolation-off'
-    /** A veth with the network's mark in its group that no attachment claims; an unmarked veth or another's link in the group is not reported (reconcile() leaves it, with an NLKIT_FOREIGN_LINK_LEFT warning). */
-    | 'stray-veth'
-    /** A bridge with nlkit's mark that no recorded network claims (the state was lost). */
-    | 'leftover-bridge'
-    /** A host veth with nlkit's mark that no attachment claims. */
-    | 'leftover-veth'
-    | 'firewall-missing'
-    /** One of nlkit's base chains has another hook, type, priority or a drop policy. */
-    | 'firewall-chain-wrong'
-    /** A rule nlkit writes is not in its chain (compared by expressions). */
-    | 'firewall-rule-missing'
-    /** A rule in one of nlkit's chains that nlkit did not write (the user's chain is never checked). */
-    | 'firewall-rule-unexpected'
-    /** A published port's map element, or a bridge in nlkit's sets, is missing. */
-    | 'firewall-element-missing'
-    /** A published port's map element points somewhere else. */
-    | 'firewall-element-wrong'
-    /** A map or set element no publication or network owns. */
-    | 'firewall-element-unexpected'
-    /** nlkit's table is there but no network is recorded (the state was lost). */
-    | 'firewall-leftover'
-    /** A sysctl nlkit needs (ip_forward, IPv6 forwarding, route_localnet of a bridge) has another value. */
-    | 'sysctl'
-    /** An operation whose process died halfway (from the intent journal): reconcile completes or undoes it. */
-    | 'interrupted-attach'
-    | 'interrupted-detach'
-    | 'interrupted-publish'
-    | 'interrupted-unpublish'
-    | 'interrupted-create'
-    | 'interrupted-delete'
-    /** An address lease no attachment holds. */
-    | 'leaked-lease';
-  /**
-   * The host link the drift is about, by its own name: the bridge (`bridge-missing`, `bridge-down`,
-   * `gateway-missing`, `bridge-route-missing`, `bridge-mtu`, `leftover-bridge`; for `bridge-foreign`, the bridge's name, which the other link holds)
-   * or the host veth (`veth-missing`, `veth-down`, `hairpin-off`, `isolation-off`, `stray-veth`, `leftover-veth`). `reconcile()` acts on this name; `detail`
-   * is text for people and may change.
-   */
-  link?: string;
-  /** What was found, for people (its wording is not an interface: read `kind`, `id` and `link`). */
-  detail: string;
-}
+export type { Drift } from './drift';
 
 /** What check/reconcile need from the manager. */
 export interface ReconcileContext {
@@ -156,6 +41,8 @@ export interface ReconcileContext {
   rebuildNetwork(rec: NetworkRecord): Promise<string | undefined>;
   /** Whether the network's ports are isolated (`icc: false` with bridge netfilter off: firewall/icc.ts). */
   isolatePorts(rec: NetworkRecord): Promise<boolean>;
+  /** Unpublishes a recorded publication, its flows cut (publication-internal); gone meanwhile is fine. */
+  dropPublication(pub: PublicationRecord): Promise<void>;
   /** Deletes the routes and rules that win over an attachment's default routes in its sandbox (sandbox-route-shadowed, sandbox-rule-shadowed). */
   unshadowDefaultRoutes(rec: NetworkRecord, att: AttachmentRecord): Promise<void>;
   /** Re-creates an attachment with its recorded names and addresses. */
@@ -191,7 +78,10 @@ interface HostView {
   tag: string;
   hostLinks: Map<string, Link>;
   bridgeIndex?: number;
+  /** `icc: false` and bridge netfilter off: every port isolated. */
   isolate: boolean;
+  /** `icc: false` and bridge netfilter on: no port isolated (the firewall rule keeps the sandboxes apart). */
+  unisolate: boolean;
 }
 
 async function checkAttachment(host: HostView, rec: NetworkRecord, att: AttachmentRecord): Promise<Drift[]> {
@@ -247,6 +137,8 @@ async function inspectSandbox(host: HostView, rec: NetworkRecord, att: Attachmen
   const port = bridgeIndex !== undefined && hv.master === bridgeIndex ? hv.port : undefined;
   if (port && !port.hairpin) d('hairpin-off', `hairpin mode is off on ${att.hostIfname}`);
   if (port && host.isolate && !port.isolated) d('isolation-off', `${att.hostIfname} is not isolated (the network has icc: false)`);
+  if (port && host.unisolate && port.isolated)
+    d('isolation-stale', `${att.hostIfname} is isolated, but bridge netfilter is on (icc: false is the firewall rule; isolation drops published hairpin)`);
   const sb = await open({ netns: ns });
   try {
     const link = await sb.links.find(att.ifname);
@@ -301,7 +193,9 @@ async function inspect(ctx: ReconcileContext): Promise<{ drift: Drift[]; foreign
     const found = byName.get(rec.bridge);
     const link = rec.bridge;
     let bridgeIndex: number | undefined; // nlkit's bridge of the network, when it is there
+    // Read now, not when the ports were made: bridge netfilter turned on or off since then switches the mode.
     const isolate = rec.icc === false && (await ctx.isolatePorts(rec));
+    const unisolate = rec.icc === false && !isolate;
     if (!found) {
       const missing: Drift = { network: rec.name, kind: 'bridge-missing', link, detail: `bridge ${rec.bridge} is gone` };
       drift.push(missing);
@@ -344,7 +238,7 @@ async function inspect(ctx: ReconcileContext): Promise<{ drift: Drift[]; foreign
     for (const att of Object.values(st.attachments[rec.name] ?? {})) {
       owned.add(att.hostIfname);
       // Under a foreign bridge there is no bridge of nlkit's to be a port of: that is the bridge-foreign drift.
-      drift.push(...(await checkAttachment({ tag: ctx.tag, hostLinks: byName, bridgeIndex, isolate }, rec, att)));
+      drift.push(...(await checkAttachment({ tag: ctx.tag, hostLinks: byName, bridgeIndex, isolate, unisolate }, rec, att)));
     }
     // nlkit's veths in the network's group that no attachment claims (a crashed attach, say); not another's link
     for (const l of links) {
@@ -352,6 +246,14 @@ async function inspect(ctx: ReconcileContext): Promise<{ drift: Drift[]; foreign
       if (isStrayVeth(ctx.tag, rec, l)) {
         drift.push({ network: rec.name, kind: 'stray-veth', link: l.name, detail: `${l.name} is in ${rec.name}'s group but not attached` });
       } else if (!isMarkedVethOf(ctx.tag, rec, l)) foreign.push({ network: rec.name, index: l.index, name: l.name, reason: foreignMemberReason(l) });
+    }
+  }
+  // A publication on an internal network (an earlier nlkit's): a way in from outside to what nothing may reach.
+  for (const p of Object.values(st.publications)) {
+    const net = st.networks[p.network] as NetworkRecord | undefined;
+    if (net?.internal) {
+      const detail = `${p.key} is published on ${p.network}, an internal network: reachable from outside through a host address`;
+      drift.push({ network: p.network, kind: 'publication-internal', publication: p.key, detail });
     }
   }
   // A marked veth of an attach still under way is not a leftover either.
@@ -438,11 +340,17 @@ async function repair(ctx: ReconcileContext): Promise<Drift[]> {
   }
   const gone = new Map<string, AttachmentRecord[]>();
   const redo: Array<[NetworkRecord, AttachmentRecord]> = [];
-  const ports = new Map<AttachmentRecord, { rec: NetworkRecord; hairpin?: true; isolated?: true }>(); // set in place, unless re-made
+  const ports = new Map<AttachmentRecord, { rec: NetworkRecord; hairpin?: true; isolated?: boolean }>(); // set in place, unless re-made
   const shadowed: Array<[NetworkRecord, AttachmentRecord]> = []; // the winning default routes deleted, after any re-make
   for (const d of drift) {
     if (d.kind === 'leftover-bridge' || d.kind === 'leftover-veth' || d.kind === 'stray-veth') continue; // deleted above
     if (isFirewallDrift(d)) continue; // repaired below, in one transaction
+    if (d.kind === 'publication-internal') {
+      // By its key, still on that network as recorded now (not a publication made since under the same key).
+      const p = (await ctx.state()).publications[d.publication ?? ''] as PublicationRecord | undefined;
+      if (p?.network === d.network && netOf(d.network).internal) await ctx.dropPublication(p);
+      continue;
+    }
     const rec = netOf(d.network);
     if (!d.id) continue;
     if (d.kind === 'leaked-lease') {
@@ -456,8 +364,8 @@ async function repair(ctx: ReconcileContext): Promise<Drift[]> {
       gone.set(d.network, [...list, att]);
     } else if (left.has(d.network)) {
       // Not re-made: its veth would become a port of the link under the bridge's name, which is not nlkit's.
-    } else if (d.kind === 'hairpin-off' || d.kind === 'isolation-off') {
-      ports.set(att, { ...ports.get(att), rec, ...(d.kind === 'hairpin-off' ? { hairpin: true } : { isolated: true }) });
+    } else if (d.kind === 'hairpin-off' || d.kind === 'isolation-off' || d.kind === 'isolation-stale') {
+      ports.set(att, { ...ports.get(att), rec, ...(d.kind === 'hairpin-off' ? { hairpin: true } : { isolated: d.kind === 'isolation-off' }) });
     } else if (d.kind === 'sandbox-route-shadowed' || d.kind === 'sandbox-rule-shadowed') {
       if (!shadowed.some(([r, a]) => r.name === rec.name && a.id === att.id)) shadowed.push([rec, att]);
     } else if (!redo.some(([r, a]) => r.name === rec.name && a.id === att.id)) redo.push([rec, att]);
@@ -471,7 +379,7 @@ async function repair(ctx: ReconcileContext): Promise<Drift[]> {
   for (const [name, atts] of gone) await ctx.forget(netOf(name), atts);
   for (const [rec, att] of redo) await ctx.reattach(rec, att);
   for (const [att, { rec, ...flags }] of ports) {
-    if (redo.some(([r, a]) => r.name === rec.name && a.id === att.id)) continue; // re-made with hairpin on (and isolated)
+    if (redo.some(([r, a]) => r.name === rec.name && a.id === att.id)) continue; // re-made with hairpin on (and isolated as the sysctl says now)
     // By index, if the name still reaches the attachment's own veth as read now (not a link that took the name since).
     const hv = await ctx.host.links.find(att.hostIfname);
     if (hv?.name === att.hostIfname && notOurVeth(ctx.tag, rec, att, hv) === undefined) await ctx.host.links.set(hv.index, { port: flags });
@@ -484,7 +392,7 @@ async function repair(ctx: ReconcileContext): Promise<Drift[]> {
 }
 
 /** The drift of an attachment that names its host veth as `link`. */
-const HOST_VETH_DRIFT = new Set<Drift['kind']>(['veth-missing', 'veth-down', 'hairpin-off', 'isolation-off']);
+const HOST_VETH_DRIFT = new Set<Drift['kind']>(['veth-missing', 'veth-down', 'hairpin-off', 'isolation-off', 'isolation-stale']);
 
 /** The drift of a network's bridge that reconcile() rebuilds it for (or, not nlkit's, leaves it). */
 const BRIDGE_DRIFT = new Set<Drift['kind']>(['bridge-missing', 'bridge-down', 'gateway-missing', 'bridge-foreign']);

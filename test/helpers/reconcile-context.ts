@@ -12,6 +12,7 @@ export function fakeReconcileContext(host: unknown, state: () => HostState, left
     tag: '0badcafe',
     state: async () => state(),
     rebuildNetwork: async () => undefined,
+    dropPublication: async () => undefined,
     reattach: async () => undefined,
     forget: async () => undefined,
     checkFirewall: async () => [],

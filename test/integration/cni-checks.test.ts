@@ -217,4 +217,20 @@ describe('nlkit-cni: what each command checks, and refusing before any link is m
     }
     expect(published()).not.toContain('9400');
   });
+  it('ADD with port mappings on an internal network is refused before anything is made (code 7)', async () => {
+    const internal = (m: Array<Record<string, unknown>>) =>
+      conf({ name: 'chkint', bridge: 'nlkchki0', internal: true, ipam: { subnet: '10.77.1.0/24' }, runtimeConfig: { portMappings: m } });
+    const ruleset = () => JSON.stringify(nftJson(box.ns('host')));
+    const before = ruleset();
+    const seen = await vethEventsDuring('c1', () => add('c1', internal([{ hostPort: 9410, containerPort: 80, protocol: 'tcp' }])));
+    expect(seen.out.status).toBe(1);
+    expect(seen.out.json).toMatchObject({ code: 7, details: 'field: runtimeConfig.portMappings' });
+    expect(seen.out.json.msg).toMatch(/network chkint is internal/);
+    expect([seen.container, seen.host]).toEqual([[], []]);
+    expect(ruleset()).toBe(before); // not even the network was made
+    // without mappings the same network is fine
+    const ok = add('c1', internal([]));
+    expect(ok.status, ok.stdout).toBe(0);
+    expect(del('c1', internal([])).status).toBe(0);
+  });
 });

@@ -255,6 +255,60 @@ describe('network manager: drift made by a foreign actor', () => {
     }
   });
 
+  it("isolation-stale: an icc: false network's ports still isolated after bridge netfilter was turned on", async () => {
+    const [i1, i2] = [uniqueNetnsName('i1'), uniqueNetnsName('i2')];
+    const srv: net.Server[] = [];
+    // Made with bridge netfilter off: icc: false is the ports' isolated flag.
+    await setSysctl(host(), 'net.bridge.bridge-nf-call-iptables', 0);
+    await setSysctl(host(), 'net.bridge.bridge-nf-call-ip6tables', 0);
+    try {
+      await nets.create({ name: 'iso', subnet: '10.69.0.0/24', icc: false });
+      const b1 = await nets.attach('iso', { sandbox: i1, create: true });
+      const b2 = await nets.attach('iso', { sandbox: i2, create: true });
+      for (const [name, ns] of [
+        ['i1', i1],
+        ['i2', i2],
+      ])
+        srv.push(await listenTcp({ netns: ns, port: 80 }, (s) => s.end(`${name} sees ${s.remoteAddress}`)));
+      await nets.publish({ network: 'iso', hostPort: 8082, containerPort: 80, to: i2 });
+      const isolated = (veth: string) => ipJson(host(), '-d', 'link', 'show', veth)[0].linkinfo.info_slave_data.isolated as boolean;
+      expect([isolated(b1.hostIfname), isolated(b2.hostIfname)]).toEqual([true, true]);
+      expect(await hello(i1, '10.69.0.1', 8082)).toBe('i2 sees 10.69.0.1'); // i2's published port, through the host
+      expect(await nets.check()).toEqual([]);
+      // br_netfilter's sysctl turned on afterwards: the DNATed frame is bridged between the two isolated ports, and dropped.
+      await setSysctl(host(), 'net.bridge.bridge-nf-call-iptables', 1);
+      await setSysctl(host(), 'net.bridge.bridge-nf-call-ip6tables', 1);
+      expect(await hello(i1, '10.69.0.1', 8082, 700)).toMatch(/^error:/);
+      const drift = await nets.check();
+      expect(drift).toEqual([
+        { network: 'iso', id: i1, kind: 'isolation-stale', link: b1.hostIfname, detail: expect.any(String) },
+        { network: 'iso', id: i2, kind: 'isolation-stale', link: b2.hostIfname, detail: expect.any(String) },
+      ]);
+      const index = ipJson(host(), 'link', 'show', b2.hostIfname)[0].ifindex;
+      expect(await nets.reconcile()).toEqual(drift);
+      expect(await nets.check()).toEqual([]);
+      expect(ipJson(host(), 'link', 'show', b2.hostIfname)[0].ifindex).toBe(index); // set in place
+      expect([isolated(b1.hostIfname), isolated(b2.hostIfname)]).toEqual([false, false]);
+      expect(await hello(i1, '10.69.0.1', 8082)).toBe('i2 sees 10.69.0.1'); // published hairpin works again
+      expect(await hello(i1, addr(b2), 80, 700)).toMatch(/^error:/); // and icc: false holds: the rule drops it
+      // And back: bridge netfilter off again, the ports are to be isolated (isolation-off), and are.
+      await setSysctl(host(), 'net.bridge.bridge-nf-call-iptables', 0);
+      await setSysctl(host(), 'net.bridge.bridge-nf-call-ip6tables', 0);
+      expect((await nets.check()).map((d) => `${d.kind}:${d.id ?? ''}`)).toEqual([`isolation-off:${i1}`, `isolation-off:${i2}`]);
+      await nets.reconcile();
+      expect([isolated(b1.hostIfname), isolated(b2.hostIfname)]).toEqual([true, true]);
+      expect(await hello(i1, addr(b2), 80, 700)).toMatch(/^error:/);
+      expect(await hello(i1, '10.69.0.1', 8082)).toBe('i2 sees 10.69.0.1');
+    } finally {
+      srv.forEach((x) => x.close());
+      await nets.unpublish({ hostPort: 8082 }, { missingOk: true });
+      await nets.delete('iso', { missingOk: true });
+      for (const c of [i1, i2]) await deleteNetns(c, { missingOk: true });
+      await setSysctl(host(), 'net.bridge.bridge-nf-call-iptables', 1);
+      await setSysctl(host(), 'net.bridge.bridge-nf-call-ip6tables', 1);
+    }
+  });
+
   it("sandbox-route-shadowed: a foreign IPv6 default route with a lower metric than the network's", async () => {
     // Through another interface of the sandbox (re-making the attachment would not take it away).
     ip(c1, 'link', 'add', 'dm0', 'type', 'veth', 'peer', 'name', 'dm1'); // both ends in the sandbox: nobody answers

@@ -329,7 +329,7 @@ describe('network manager: every kind of rule reads back as written', () => {
       await nets.publish({ network: 'v6', hostPort: 7100, backends: [v6(sb[0]), v6(sb[1])] });
       await nets.publish({ network: 'v6', protocol: 'udp', hostPort: 7200, hostIp: 'fd00:77::1', to: sb[1] });
       await nets.publish({ network: 'v6', hostPort: 7300, hostIp: 'fd00:77::1', backends: [{ id: sb[0], weight: 2 }, v6(sb[1])] });
-      await nets.publish({ network: 'int', hostPort: 7400, hostIp: '127.0.0.1', to: sb[2] });
+      await nets.publish({ network: 'v6', hostPort: 7400, hostIp: '127.0.0.1', to: sb[0] }); // none on int: internal
       await nets.publish({
         network: 'v6',
         hostPort: 7500,

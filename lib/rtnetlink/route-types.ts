@@ -143,7 +143,7 @@ export interface RouteOptions {
    * members too: writes of a listed route send only its `nhid`.
    */
   nhid?: number;
-  /** Route MTU (RTAX_MTU). */
+  /** Route MTU (RTAX_MTU); a delete ignores it (no part of the key). */
   mtu?: number;
   /** Lock the MTU (`ip route add ... mtu lock 1400`): path MTU discovery does not lower it. Needs `mtu`. */
   mtuLocked?: boolean;

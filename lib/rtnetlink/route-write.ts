@@ -330,7 +330,9 @@ export function writeRouteMessage(
     if (p === undefined) throw new ValidationError('pref', o.pref, 'one of low, medium, high');
     w.u8(C.RTA_PREF, p);
   }
-  if (o.mtu !== undefined) {
+  // Not on a delete: the MTU is no part of a route's key, and the kernel's IPv4 delete compares every metric sent
+  // with the route's (fib_metrics_match), so a listed route whose RTAX_LOCK has more bits than the MTU's was not found.
+  if (o.mtu !== undefined && type !== C.RTM_DELROUTE) {
     const m = w.nest(C.RTA_METRICS, true);
     // As ip route add ... mtu lock N: the lock mask first, the MTU's bit in it.
     if (o.mtuLocked) w.u32(C.RTAX_LOCK, 1 << C.RTAX_MTU);

@@ -252,6 +252,21 @@ describe('routes', () => {
     await expect(r.add({ dst: '10.43.0.0/16', link: 'r0', pref: 'high' })).rejects.toBeInstanceOf(ValidationError);
     await expect(r.add({ dst: '10.43.0.0/16', multipath: [{ gateway: '10.1.0.2', weight: 0 }] })).rejects.toBeInstanceOf(ValidationError);
   });
+  it('deletes a listed route whose metrics lock more than its MTU (ip route add ... mtu lock N advmss lock M)', async () => {
+    await h().links.add({ name: 'ml0', kind: 'veth', peer: { name: 'ml1' }, up: true });
+    const r = h().routes;
+    ip(ns(), 'route', 'add', '10.64.0.0/16', 'dev', 'ml0', 'mtu', 'lock', '1400', 'advmss', 'lock', '1300');
+    ip(ns(), 'route', 'add', '10.65.0.0/16', 'dev', 'ml0', 'mtu', '1400', 'advmss', 'lock', '1300');
+    for (const dst of ['10.64.0.0/16', '10.65.0.0/16']) {
+      const listed = (await r.list({ link: 'ml0' })).find((x) => x.dst === dst)!;
+      expect(listed.mtu, dst).toBe(1400);
+      // The delete sent the MTU's lock bit alone; the kernel compares the whole mask, and answered ESRCH.
+      expect(await r.delete(listed), dst).toBe(true);
+      expect(ipJson(ns(), 'route', 'show', dst), dst).toEqual([]);
+    }
+    ip(ns(), 'route', 'add', '10.66.0.0/16', 'dev', 'ml0', 'mtu', 'lock', '1400', 'advmss', 'lock', '1300');
+    expect(await r.delete({ dst: '10.66.0.0/16', mtu: 1400, mtuLocked: true })).toBe(true);
+  });
   it('reads and writes a locked MTU and an IPv6 expiry as ip does (mtu lock N, expires N)', async () => {
     await h().links.add({ name: 'lk0', kind: 'veth', peer: { name: 'lk1' }, up: true });
     await h().addresses.add('lk0', 'fd60::1/64', { nodad: true });

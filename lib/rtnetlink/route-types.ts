@@ -36,7 +36,7 @@ export interface Route {
   dstLength: number;
   /** Source prefix of a source-specific (IPv6) route. */
   src?: string;
-  /** Gateway (next hop) address, for single-path routes. */
+  /** Gateway (next hop) address, for single-path routes; an IPv4 route's may be IPv6 (`via inet6`, RTA_VIA). */
   gateway?: string;
   /** Output link index. */
   link?: number;
@@ -113,7 +113,7 @@ export interface RouteOptions {
   dst: string;
   /** Address family, needed only for "default" when no gateway tells it (default 4). */
   family?: IpFamily;
-  /** Next-hop address; sets the family when `dst` is "default". */
+  /** Next-hop address; sets the family when `dst` is "default". An IPv4 route may have an IPv6 one (`via inet6`, sent as RTA_VIA). */
   gateway?: string;
   /** Output link (name or index). */
   link?: LinkRef;

@@ -82,7 +82,7 @@ export function planRoute(o: RouteOptions): RoutePlan {
   const table = o.table !== undefined ? parseTable(o.table) : localType ? C.RT_TABLE_LOCAL : C.RT_TABLE_MAIN;
   // With nhid the next hops are the nexthop object's (a listed route's gateway, link and multipath only report them).
   const hopsOf: Pick<RouteOptions, 'gateway' | 'link' | 'dev' | 'multipath'> = nhid === undefined ? o : {};
-  const gateway = hopsOf.gateway !== undefined ? parseIp(hopsOf.gateway, 'gateway', dst.family) : undefined;
+  const gateway = hopsOf.gateway !== undefined ? parseGateway(hopsOf.gateway, 'gateway', dst.family) : undefined;
   // Validate the rest before the first request (link names are resolved by the caller).
   if (o.metric !== undefined) checkU32('metric', o.metric);
   if (o.mtu !== undefined) checkU32('mtu', o.mtu);
@@ -148,7 +148,7 @@ export function routeHops(plan: RoutePlan, indexes: readonly number[]): Hop[] {
     const weight = nh.weight ?? 1;
     if (!Number.isInteger(weight) || weight < 1 || weight > 256) throw new ValidationError('nexthop weight', weight, 'must be 1-256');
     hops.push({
-      gw: nh.gateway !== undefined ? parseIp(nh.gateway, 'nexthop gateway', plan.dst.family).bytes : undefined,
+      ...hopGateway(nh.gateway !== undefined ? parseGateway(nh.gateway, 'nexthop gateway', plan.dst.family) : undefined, plan.dst.family),
       index: indexes[i],
       weight,
       onlink: !!nh.onlink,
@@ -253,6 +253,27 @@ function checkNhid(o: RouteOptions): number {
   return nhid as number;
 }
 
+/**
+ * A route's gateway: of the route's family, or an IPv6 gateway for an IPv4 route (`ip route add ... via inet6
+ * 2001:db8::1`, sent as RTA_VIA; the kernel refuses RTA_VIA for IPv6 routes).
+ */
+export function parseGateway(s: unknown, field: string, family: IpFamily): IpBytes {
+  return parseIp(s, field, family === 4 ? undefined : family);
+}
+
+/** struct rtvia: the gateway's address family (u16), then its address. */
+function rtvia(gateway: IpBytes): Buffer {
+  const b = Buffer.alloc(2 + gateway.bytes.length);
+  b.writeUInt16LE(afOf(gateway.family), 0);
+  gateway.bytes.copy(b, 2);
+  return b;
+}
+
+function hopGateway(gateway: IpBytes | undefined, family: IpFamily): Pick<Hop, 'gw' | 'via'> {
+  if (gateway === undefined) return { gw: undefined, via: false };
+  return gateway.family === family ? { gw: gateway.bytes, via: false } : { gw: rtvia(gateway), via: true };
+}
+
 /** RTA_MULTIPATH is one attribute: its length must fit netlink's u16 attribute length. */
 function checkMultipathSize(hops: readonly Hop[]): void {
   const bytes = hops.reduce((sum, h) => sum + 8 + (h.gw ? (4 + h.gw.length + 3) & ~3 : 0), 4);
@@ -260,7 +281,9 @@ function checkMultipathSize(hops: readonly Hop[]): void {
 }
 
 export interface Hop {
+  /** The payload of the hop's RTA_GATEWAY, or of its RTA_VIA (`via`: an IPv6 gateway of an IPv4 route). */
   gw?: Buffer;
+  via?: boolean;
   index: number;
   weight: number;
   onlink: boolean;
@@ -320,7 +343,10 @@ export function writeRouteMessage(
   if (dst.bytes) w.attr(C.RTA_DST, dst.bytes);
   if (table >= 256) w.u32(C.RTA_TABLE, table);
   if (nhid !== undefined) w.u32(C.RTA_NH_ID, nhid);
-  if (gateway) w.attr(C.RTA_GATEWAY, gateway.bytes);
+  if (gateway) {
+    if (gateway.family === dst.family) w.attr(C.RTA_GATEWAY, gateway.bytes);
+    else w.attr(C.RTA_VIA, rtvia(gateway));
+  }
   if (dev !== undefined) w.u32(C.RTA_OIF, dev);
   if (o.prefsrc !== undefined) w.attr(C.RTA_PREFSRC, parseIp(o.prefsrc, 'prefsrc', dst.family).bytes);
   if (o.metric !== undefined) w.u32(C.RTA_PRIORITY, checkU32('metric', o.metric));
@@ -352,7 +378,7 @@ export function writeRouteMessage(
       nh.writeInt32LE(h.index, 4);
       if (h.gw) {
         nh.writeUInt16LE(gwAttr, 8);
-        nh.writeUInt16LE(C.RTA_GATEWAY, 10);
+        nh.writeUInt16LE(h.via ? C.RTA_VIA : C.RTA_GATEWAY, 10);
         h.gw.copy(nh, 12);
       }
       parts.push(nh);

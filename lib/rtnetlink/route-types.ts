@@ -147,6 +147,14 @@ export interface RouteOptions {
   mtu?: number;
   /** Lock the MTU (`ip route add ... mtu lock 1400`): path MTU discovery does not lower it. Needs `mtu`. */
   mtuLocked?: boolean;
+  /**
+   * Other RTA_METRICS values by RTAX number (`advmss` 8, `initcwnd` 11, ...; 1 is the RTAX_LOCK mask), as a
+   * listed route has them: written by add and replace, so a listed route keeps them; a delete ignores them.
+   * The MTU is `mtu` and `mtuLocked` (they decide the MTU's lock bit), the congestion control `congestionControl`.
+   */
+  metrics?: Record<number, number>;
+  /** TCP congestion control algorithm of the route (`congctl cubic`); a delete ignores it. */
+  congestionControl?: string;
   /** IPv6 router preference. */
   pref?: RoutePref;
   /** IPv6 only: the route expires after this many seconds (0-4294967295; `ip route add ... expires 300`); a delete ignores it. */
@@ -239,6 +247,8 @@ export const ROUTE_WRITE_KEYS: readonly string[] = [
     'nhid',
     'mtu',
     'mtuLocked',
+    'metrics',
+    'congestionControl',
     'pref',
     'expires',
   ]),

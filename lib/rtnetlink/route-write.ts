@@ -88,6 +88,9 @@ export function planRoute(o: RouteOptions): RoutePlan {
   if (o.mtu !== undefined) checkU32('mtu', o.mtu);
   if (o.mtuLocked !== undefined && typeof o.mtuLocked !== 'boolean') throw new ValidationError('mtuLocked', o.mtuLocked, 'must be a boolean');
   if (o.mtuLocked && o.mtu === undefined) throw new ValidationError('mtuLocked', o.mtuLocked, 'locks the MTU: give mtu too');
+  if (o.metrics !== undefined) checkMetrics(o.metrics);
+  if (o.congestionControl !== undefined && (typeof o.congestionControl !== 'string' || !/^[\w-]{1,15}$/.test(o.congestionControl)))
+    throw new ValidationError('congestionControl', o.congestionControl, 'an algorithm name of 1-15 characters (cubic, reno, bbr, ...)');
   if (o.expires !== undefined) {
     if (dst.family !== 6) throw new ValidationError('expires', o.expires, 'IPv6 routes only (the kernel has no expiry for IPv4 routes)');
     if (!Number.isInteger(o.expires) || o.expires < 0 || o.expires > 0xffffffff)
@@ -297,6 +300,34 @@ export function linkOf(o: { link?: LinkRef; dev?: LinkRef }, field: string): Lin
   return o.link ?? o.dev;
 }
 
+/** A route's `metrics`: RTAX numbers but the MTU's and the congestion control's (their own fields), u32 values. */
+function checkMetrics(metrics: unknown): void {
+  if (!isObject(metrics)) throw new ValidationError('metrics', metrics, 'must be an object of RTAX number → value');
+  for (const [k, v] of Object.entries(metrics)) {
+    const n = Number(k);
+    if (!Number.isInteger(n) || n < 1 || n > C.RTAX_MAX || n === C.RTAX_MTU || n === C.RTAX_CC_ALGO) {
+      throw new ValidationError(`metrics[${k}]`, v, `an RTAX number 1-${C.RTAX_MAX}, not ${C.RTAX_MTU} (use mtu) or ${C.RTAX_CC_ALGO} (use congestionControl)`);
+    }
+    checkU32(`metrics[${k}]`, v);
+  }
+}
+
+/** RTA_METRICS as ip route add writes it: the lock mask first (the MTU's bit from mtuLocked), the MTU, the others, the algorithm. */
+function writeMetrics(w: NetlinkWriter, o: RouteOptions): void {
+  const m = w.nest(C.RTA_METRICS, true);
+  const others = o.metrics ?? {};
+  let lock = (others[C.RTAX_LOCK] as number | undefined) ?? 0;
+  if (o.mtu !== undefined) lock = o.mtuLocked ? lock | (1 << C.RTAX_MTU) : lock & ~(1 << C.RTAX_MTU);
+  if (lock !== 0) w.u32(C.RTAX_LOCK, lock >>> 0);
+  if (o.mtu !== undefined) w.u32(C.RTAX_MTU, checkU32('mtu', o.mtu));
+  for (let t = C.RTAX_MTU + 1; t <= C.RTAX_MAX; t++) {
+    const v = others[t] as number | undefined;
+    if (v !== undefined && t !== C.RTAX_CC_ALGO) w.u32(t, v);
+  }
+  if (o.congestionControl !== undefined) w.string(C.RTAX_CC_ALGO, o.congestionControl);
+  w.endNest(m);
+}
+
 /** The kernel's "no such route" (ESRCH; ENOENT for a table that does not exist) and "no such link". */
 export const ROUTE_MISSING: MissingCodes = { ESRCH: 'route', ENOENT: 'route', ENODEV: 'link' };
 
@@ -356,14 +387,10 @@ export function writeRouteMessage(
     if (p === undefined) throw new ValidationError('pref', o.pref, 'one of low, medium, high');
     w.u8(C.RTA_PREF, p);
   }
-  // Not on a delete: the MTU is no part of a route's key, and the kernel's IPv4 delete compares every metric sent
+  // Not on a delete: metrics are no part of a route's key, and the kernel's IPv4 delete compares every metric sent
   // with the route's (fib_metrics_match), so a listed route whose RTAX_LOCK has more bits than the MTU's was not found.
-  if (o.mtu !== undefined && type !== C.RTM_DELROUTE) {
-    const m = w.nest(C.RTA_METRICS, true);
-    // As ip route add ... mtu lock N: the lock mask first, the MTU's bit in it.
-    if (o.mtuLocked) w.u32(C.RTAX_LOCK, 1 << C.RTAX_MTU);
-    w.u32(C.RTAX_MTU, checkU32('mtu', o.mtu));
-    w.endNest(m);
+  if ((o.mtu !== undefined || o.metrics !== undefined || o.congestionControl !== undefined) && type !== C.RTM_DELROUTE) {
+    writeMetrics(w, o);
   }
   // Seconds (the kernel turns them into jiffies; a value past its limit means no expiry).
   if (o.expires !== undefined && type !== C.RTM_DELROUTE) w.u32(C.RTA_EXPIRES, o.expires);

@@ -321,6 +321,39 @@ describe('routes', () => {
     ip(ns(), 'route', 'add', '10.66.0.0/16', 'dev', 'ml0', 'mtu', 'lock', '1400', 'advmss', 'lock', '1300');
     expect(await r.delete({ dst: '10.66.0.0/16', mtu: 1400, mtuLocked: true })).toBe(true);
   });
+  it('writes back the metrics of a listed route (advmss, initcwnd, rtt, features, congctl, their locks), as ip shows them', async () => {
+    await h().links.add({ name: 'mx0', kind: 'veth', peer: { name: 'mx1' }, up: true });
+    await h().links.set('mx1', { up: true });
+    const r = h().routes;
+    ip(ns(), 'route', 'add', '10.67.0.0/16', 'dev', 'mx0', 'mtu', 'lock', '1400', 'advmss', 'lock', '1300', 'rtt', '10ms', 'initcwnd', '10');
+    ip(ns(), 'route', 'add', '10.68.0.0/16', 'dev', 'mx0', 'hoplimit', '3', 'quickack', '1', 'features', 'ecn', 'congctl', 'lock', 'cubic');
+    const shown = ip(ns(), 'route', 'show', 'dev', 'mx0');
+    const listed = await r.list({ link: 'mx0', family: 4 });
+    expect(listed.map((x) => x.dst)).toEqual(['10.67.0.0/16', '10.68.0.0/16']);
+    for (const x of listed) {
+      expect(await r.delete(x)).toBe(true);
+      // They were read and dropped: the route came back as "10.67.0.0/16 dev mx0 scope link mtu lock 1400".
+      await r.add(x);
+    }
+    expect(ip(ns(), 'route', 'show', 'dev', 'mx0')).toBe(shown);
+    // A change given next to a listed route wins: the MTU unlocked, the other locks kept.
+    await r.replace({ ...listed[0], mtuLocked: false });
+    expect(ip(ns(), 'route', 'show', '10.67.0.0/16').trim()).toBe('10.67.0.0/16 dev mx0 scope link mtu 1400 rtt 10ms advmss lock 1300 initcwnd 10');
+    await r.add({ dst: '10.69.0.0/16', link: 'mx0', metrics: { 8: 1200 }, congestionControl: 'reno' });
+    expect(ip(ns(), 'route', 'show', '10.69.0.0/16').trim()).toBe('10.69.0.0/16 dev mx0 scope link advmss 1200 congctl reno');
+    for (const [opts, field] of [
+      [{ metrics: { 2: 1400 } }, 'metrics[2]'],
+      [{ metrics: { 16: 1 } }, 'metrics[16]'],
+      [{ metrics: { 18: 1 } }, 'metrics[18]'],
+      [{ metrics: { 8: -1 } }, 'metrics[8]'],
+      [{ metrics: 5 }, 'metrics'],
+      [{ congestionControl: 5 }, 'congestionControl'],
+    ] as const) {
+      const e = await r.add({ dst: '10.70.0.0/16', link: 'mx0', ...(opts as object) }).catch((x: unknown) => x);
+      expect(e, field).toBeInstanceOf(ValidationError);
+      expect((e as ValidationError).field).toBe(field);
+    }
+  });
   it('reads and writes a locked MTU and an IPv6 expiry as ip does (mtu lock N, expires N)', async () => {
     await h().links.add({ name: 'lk0', kind: 'veth', peer: { name: 'lk1' }, up: true });
     await h().addresses.add('lk0', 'fd60::1/64', { nodad: true });

@@ -25,6 +25,7 @@ import { dumpChainRules, dumpRulesOfChains } from './rule-dump';
 import { decodeFieldLengths, decodeSet, describeSet, shapeOf, type NftSet, type SetRef, type SetShape } from './set';
 import { cachedSetShape } from './set-shape-cache';
 import { decodeTable, describeTable, type Table, type TableRef } from './table';
+import { CHAIN_KEYS, SET_KEYS, TABLE_KEYS } from './write-keys';
 
 /** Narrows listings; every field is optional. */
 export interface NftFilter {
@@ -172,6 +173,8 @@ export const nftTableOps = {
    * const nat = await h.nft.tables.get({ family: 'inet', name: 'nat' });
    */
   *get(ref: TableRef): Operation<Table> {
+    // A listed table is its own reference; a misspelt key is refused, as by the transaction's calls.
+    rejectUnknownKeys(ref, TABLE_KEYS, 'table reference');
     if (ref.name === undefined && ref.handle !== undefined) {
       const all = yield* nftTableOps.list({ family: ref.family });
       return byHandle(all, checkHandle(ref.handle), `table ${describeTable(ref)}`);
@@ -209,6 +212,7 @@ export const nftChainOps = {
    * const post = await h.nft.chains.get({ family: 'inet', table: 'nat', name: 'postrouting' });
    */
   *get(ref: ChainRef): Operation<Chain> {
+    rejectUnknownKeys(ref, CHAIN_KEYS, 'chain reference');
     const table = validateNftName(ref.table, 'table name');
     if (ref.name === undefined && ref.handle !== undefined) {
       const all = yield* nftChainOps.list({ family: ref.family, table });
@@ -297,6 +301,7 @@ export const nftSetOps = {
    * const set = await h.nft.sets.get({ family: 'inet', table: 'filter', name: 'allowed' });
    */
   *get(ref: SetRef): Operation<NftSet> {
+    rejectUnknownKeys(ref, SET_KEYS, 'set reference');
     return decodeSet(yield* getSetMessage(ref));
   },
 
@@ -320,6 +325,7 @@ export const nftElementOps = {
    * // [{ key: '10.0.0.0/8' }, { key: '192.168.1.1' }]
    */
   *list(ref: SetRef): Operation<SetElement[]> {
+    rejectUnknownKeys(ref, SET_KEYS, 'set reference');
     const shape = shapeOfMessage(yield* getSetMessage(ref));
     return yield* listElementsWithShape(ref, shape);
   },

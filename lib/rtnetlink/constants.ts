@@ -186,6 +186,8 @@ export const RTAX_ADVMSS = 8;
 export const RTAX_HOPLIMIT = 10;
 export const RTAX_INITCWND = 11;
 export const RTAX_CC_ALGO = 16;
+/** The highest RTAX_* (RTAX_FASTOPEN_NO_COOKIE). */
+export const RTAX_MAX = 17;
 
 // rtmsg.rtm_flags and rtnexthop.rtnh_flags
 export const RTNH_F_DEAD = 1;

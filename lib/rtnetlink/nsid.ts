@@ -106,7 +106,9 @@ export const nsidOps = {
    * @example
    * for (const { id, name } of await h.nsids.list()) console.log(id, name ?? '(unnamed)');
    */
-  *list(): Operation<NetnsId[]> {
+  *list(filter?: Record<string, never>): Operation<NetnsId[]> {
+    // No filters (the dump takes none): a filter given is refused rather than ignored, as by every other list.
+    rejectUnknownKeys(filter, [], 'nsid filter');
     const ids = (yield* dump(nsidMessage(C.RTM_GETNSID, NLM_F_DUMP), 'list nsids')).map(idOf).filter((id) => id !== undefined);
     if (ids.length === 0) return [];
     // The dump says ids only: the names come from asking for each named namespace's id, as `ip netns list-id` does.

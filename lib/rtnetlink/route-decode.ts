@@ -45,6 +45,7 @@ const KNOWN_MASK = [
   C.RTA_PREF,
   C.RTA_CACHEINFO,
   C.RTA_NH_ID,
+  C.RTA_VIA,
 ].reduce((mask, t) => mask | (1 << t), 0);
 
 function decodeMultipath(b: Buffer): Nexthop[] {
@@ -60,7 +61,9 @@ function decodeMultipath(b: Buffer): Nexthop[] {
     if (flags & C.RTNH_F_ONLINK) nh.onlink = true;
     const a = new Attributes(b, off + 8, off + len);
     const gw = a.get(C.RTA_GATEWAY);
+    const via = gw ? undefined : a.get(C.RTA_VIA);
     if (gw) nh.gateway = formatIp(gw);
+    else if (via && via.length > 2) nh.gateway = formatIp(via.subarray(2)); // struct rtvia: family (u16), address
     out.push(nh);
     off += (len + 3) & ~3;
   }
@@ -104,6 +107,8 @@ export function decodeRouteAt(b: Buffer, start: number, end: number): Route {
     srcLen = 0,
     gateway = -1,
     gatewayLen = 0,
+    via = -1,
+    viaLen = 0,
     prefsrc = -1,
     prefsrcLen = 0,
     metrics = -1,
@@ -153,6 +158,12 @@ export function decodeRouteAt(b: Buffer, start: number, end: number): Route {
       case 5: // RTA_GATEWAY
         gateway = data;
         gatewayLen = dataLen;
+        break;
+      case 18: // RTA_VIA (an IPv6 gateway of an IPv4 route): struct rtvia, the family (u16) then the address
+        if (dataLen > 2) {
+          via = data + 2;
+          viaLen = dataLen - 2;
+        }
         break;
       case 7: // RTA_PREFSRC
         prefsrc = data;
@@ -218,6 +229,7 @@ export function decodeRouteAt(b: Buffer, start: number, end: number): Route {
   };
   if (src >= 0 && srcLength) r.src = formatIpAt(b, src, srcLen) + PREFIX_LENGTHS[srcLength];
   if (gateway >= 0) r.gateway = formatIpAt(b, gateway, gatewayLen);
+  else if (via >= 0) r.gateway = formatIpAt(b, via, viaLen);
   const link = oif >= 0 ? u32(b, oif, oifLen) : undefined;
   if (link !== undefined) {
     r.link = link;

@@ -36,7 +36,7 @@ export interface Route {
   dstLength: number;
   /** Source prefix of a source-specific (IPv6) route. */
   src?: string;
-  /** Gateway (next hop) address, for single-path routes. */
+  /** Gateway (next hop) address, for single-path routes; an IPv4 route's may be IPv6 (`via inet6`, RTA_VIA). */
   gateway?: string;
   /** Output link index. */
   link?: number;
@@ -113,7 +113,7 @@ export interface RouteOptions {
   dst: string;
   /** Address family, needed only for "default" when no gateway tells it (default 4). */
   family?: IpFamily;
-  /** Next-hop address; sets the family when `dst` is "default". */
+  /** Next-hop address; sets the family when `dst` is "default". An IPv4 route may have an IPv6 one (`via inet6`, sent as RTA_VIA). */
   gateway?: string;
   /** Output link (name or index). */
   link?: LinkRef;
@@ -143,10 +143,18 @@ export interface RouteOptions {
    * members too: writes of a listed route send only its `nhid`.
    */
   nhid?: number;
-  /** Route MTU (RTAX_MTU). */
+  /** Route MTU (RTAX_MTU); a delete ignores it (no part of the key). */
   mtu?: number;
   /** Lock the MTU (`ip route add ... mtu lock 1400`): path MTU discovery does not lower it. Needs `mtu`. */
   mtuLocked?: boolean;
+  /**
+   * Other RTA_METRICS values by RTAX number (`advmss` 8, `initcwnd` 11, ...; 1 is the RTAX_LOCK mask), as a
+   * listed route has them: written by add and replace, so a listed route keeps them; a delete ignores them.
+   * The MTU is `mtu` and `mtuLocked` (they decide the MTU's lock bit), the congestion control `congestionControl`.
+   */
+  metrics?: Record<number, number>;
+  /** TCP congestion control algorithm of the route (`congctl cubic`); a delete ignores it. */
+  congestionControl?: string;
   /** IPv6 router preference. */
   pref?: RoutePref;
   /** IPv6 only: the route expires after this many seconds (0-4294967295; `ip route add ... expires 300`); a delete ignores it. */
@@ -239,6 +247,8 @@ export const ROUTE_WRITE_KEYS: readonly string[] = [
     'nhid',
     'mtu',
     'mtuLocked',
+    'metrics',
+    'congestionControl',
     'pref',
     'expires',
   ]),

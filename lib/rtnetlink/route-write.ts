@@ -82,12 +82,15 @@ export function planRoute(o: RouteOptions): RoutePlan {
   const table = o.table !== undefined ? parseTable(o.table) : localType ? C.RT_TABLE_LOCAL : C.RT_TABLE_MAIN;
   // With nhid the next hops are the nexthop object's (a listed route's gateway, link and multipath only report them).
   const hopsOf: Pick<RouteOptions, 'gateway' | 'link' | 'dev' | 'multipath'> = nhid === undefined ? o : {};
-  const gateway = hopsOf.gateway !== undefined ? parseIp(hopsOf.gateway, 'gateway', dst.family) : undefined;
+  const gateway = hopsOf.gateway !== undefined ? parseGateway(hopsOf.gateway, 'gateway', dst.family) : undefined;
   // Validate the rest before the first request (link names are resolved by the caller).
   if (o.metric !== undefined) checkU32('metric', o.metric);
   if (o.mtu !== undefined) checkU32('mtu', o.mtu);
   if (o.mtuLocked !== undefined && typeof o.mtuLocked !== 'boolean') throw new ValidationError('mtuLocked', o.mtuLocked, 'must be a boolean');
   if (o.mtuLocked && o.mtu === undefined) throw new ValidationError('mtuLocked', o.mtuLocked, 'locks the MTU: give mtu too');
+  if (o.metrics !== undefined) checkMetrics(o.metrics);
+  if (o.congestionControl !== undefined && (typeof o.congestionControl !== 'string' || !/^[\w-]{1,15}$/.test(o.congestionControl)))
+    throw new ValidationError('congestionControl', o.congestionControl, 'an algorithm name of 1-15 characters (cubic, reno, bbr, ...)');
   if (o.expires !== undefined) {
     if (dst.family !== 6) throw new ValidationError('expires', o.expires, 'IPv6 routes only (the kernel has no expiry for IPv4 routes)');
     if (!Number.isInteger(o.expires) || o.expires < 0 || o.expires > 0xffffffff)
@@ -148,7 +151,7 @@ export function routeHops(plan: RoutePlan, indexes: readonly number[]): Hop[] {
     const weight = nh.weight ?? 1;
     if (!Number.isInteger(weight) || weight < 1 || weight > 256) throw new ValidationError('nexthop weight', weight, 'must be 1-256');
     hops.push({
-      gw: nh.gateway !== undefined ? parseIp(nh.gateway, 'nexthop gateway', plan.dst.family).bytes : undefined,
+      ...hopGateway(nh.gateway !== undefined ? parseGateway(nh.gateway, 'nexthop gateway', plan.dst.family) : undefined, plan.dst.family),
       index: indexes[i],
       weight,
       onlink: !!nh.onlink,
@@ -253,6 +256,27 @@ function checkNhid(o: RouteOptions): number {
   return nhid as number;
 }
 
+/**
+ * A route's gateway: of the route's family, or an IPv6 gateway for an IPv4 route (`ip route add ... via inet6
+ * 2001:db8::1`, sent as RTA_VIA; the kernel refuses RTA_VIA for IPv6 routes).
+ */
+export function parseGateway(s: unknown, field: string, family: IpFamily): IpBytes {
+  return parseIp(s, field, family === 4 ? undefined : family);
+}
+
+/** struct rtvia: the gateway's address family (u16), then its address. */
+function rtvia(gateway: IpBytes): Buffer {
+  const b = Buffer.alloc(2 + gateway.bytes.length);
+  b.writeUInt16LE(afOf(gateway.family), 0);
+  gateway.bytes.copy(b, 2);
+  return b;
+}
+
+function hopGateway(gateway: IpBytes | undefined, family: IpFamily): Pick<Hop, 'gw' | 'via'> {
+  if (gateway === undefined) return { gw: undefined, via: false };
+  return gateway.family === family ? { gw: gateway.bytes, via: false } : { gw: rtvia(gateway), via: true };
+}
+
 /** RTA_MULTIPATH is one attribute: its length must fit netlink's u16 attribute length. */
 function checkMultipathSize(hops: readonly Hop[]): void {
   const bytes = hops.reduce((sum, h) => sum + 8 + (h.gw ? (4 + h.gw.length + 3) & ~3 : 0), 4);
@@ -260,7 +284,9 @@ function checkMultipathSize(hops: readonly Hop[]): void {
 }
 
 export interface Hop {
+  /** The payload of the hop's RTA_GATEWAY, or of its RTA_VIA (`via`: an IPv6 gateway of an IPv4 route). */
   gw?: Buffer;
+  via?: boolean;
   index: number;
   weight: number;
   onlink: boolean;
@@ -272,6 +298,34 @@ export function linkOf(o: { link?: LinkRef; dev?: LinkRef }, field: string): Lin
     throw new ValidationError(field, o.dev, `dev is the old name of link; give one (link is ${JSON.stringify(o.link)})`);
   }
   return o.link ?? o.dev;
+}
+
+/** A route's `metrics`: RTAX numbers but the MTU's and the congestion control's (their own fields), u32 values. */
+function checkMetrics(metrics: unknown): void {
+  if (!isObject(metrics)) throw new ValidationError('metrics', metrics, 'must be an object of RTAX number → value');
+  for (const [k, v] of Object.entries(metrics)) {
+    const n = Number(k);
+    if (!Number.isInteger(n) || n < 1 || n > C.RTAX_MAX || n === C.RTAX_MTU || n === C.RTAX_CC_ALGO) {
+      throw new ValidationError(`metrics[${k}]`, v, `an RTAX number 1-${C.RTAX_MAX}, not ${C.RTAX_MTU} (use mtu) or ${C.RTAX_CC_ALGO} (use congestionControl)`);
+    }
+    checkU32(`metrics[${k}]`, v);
+  }
+}
+
+/** RTA_METRICS as ip route add writes it: the lock mask first (the MTU's bit from mtuLocked), the MTU, the others, the algorithm. */
+function writeMetrics(w: NetlinkWriter, o: RouteOptions): void {
+  const m = w.nest(C.RTA_METRICS, true);
+  const others = o.metrics ?? {};
+  let lock = (others[C.RTAX_LOCK] as number | undefined) ?? 0;
+  if (o.mtu !== undefined) lock = o.mtuLocked ? lock | (1 << C.RTAX_MTU) : lock & ~(1 << C.RTAX_MTU);
+  if (lock !== 0) w.u32(C.RTAX_LOCK, lock >>> 0);
+  if (o.mtu !== undefined) w.u32(C.RTAX_MTU, checkU32('mtu', o.mtu));
+  for (let t = C.RTAX_MTU + 1; t <= C.RTAX_MAX; t++) {
+    const v = others[t] as number | undefined;
+    if (v !== undefined && t !== C.RTAX_CC_ALGO) w.u32(t, v);
+  }
+  if (o.congestionControl !== undefined) w.string(C.RTAX_CC_ALGO, o.congestionControl);
+  w.endNest(m);
 }
 
 /** The kernel's "no such route" (ESRCH; ENOENT for a table that does not exist) and "no such link". */
@@ -320,7 +374,10 @@ export function writeRouteMessage(
   if (dst.bytes) w.attr(C.RTA_DST, dst.bytes);
   if (table >= 256) w.u32(C.RTA_TABLE, table);
   if (nhid !== undefined) w.u32(C.RTA_NH_ID, nhid);
-  if (gateway) w.attr(C.RTA_GATEWAY, gateway.bytes);
+  if (gateway) {
+    if (gateway.family === dst.family) w.attr(C.RTA_GATEWAY, gateway.bytes);
+    else w.attr(C.RTA_VIA, rtvia(gateway));
+  }
   if (dev !== undefined) w.u32(C.RTA_OIF, dev);
   if (o.prefsrc !== undefined) w.attr(C.RTA_PREFSRC, parseIp(o.prefsrc, 'prefsrc', dst.family).bytes);
   if (o.metric !== undefined) w.u32(C.RTA_PRIORITY, checkU32('metric', o.metric));
@@ -330,12 +387,10 @@ export function writeRouteMessage(
     if (p === undefined) throw new ValidationError('pref', o.pref, 'one of low, medium, high');
     w.u8(C.RTA_PREF, p);
   }
-  if (o.mtu !== undefined) {
-    const m = w.nest(C.RTA_METRICS, true);
-    // As ip route add ... mtu lock N: the lock mask first, the MTU's bit in it.
-    if (o.mtuLocked) w.u32(C.RTAX_LOCK, 1 << C.RTAX_MTU);
-    w.u32(C.RTAX_MTU, checkU32('mtu', o.mtu));
-    w.endNest(m);
+  // Not on a delete: metrics are no part of a route's key, and the kernel's IPv4 delete compares every metric sent
+  // with the route's (fib_metrics_match), so a listed route whose RTAX_LOCK has more bits than the MTU's was not found.
+  if ((o.mtu !== undefined || o.metrics !== undefined || o.congestionControl !== undefined) && type !== C.RTM_DELROUTE) {
+    writeMetrics(w, o);
   }
   // Seconds (the kernel turns them into jiffies; a value past its limit means no expiry).
   if (o.expires !== undefined && type !== C.RTM_DELROUTE) w.u32(C.RTA_EXPIRES, o.expires);
@@ -350,7 +405,7 @@ export function writeRouteMessage(
       nh.writeInt32LE(h.index, 4);
       if (h.gw) {
         nh.writeUInt16LE(gwAttr, 8);
-        nh.writeUInt16LE(C.RTA_GATEWAY, 10);
+        nh.writeUInt16LE(h.via ? C.RTA_VIA : C.RTA_GATEWAY, 10);
         h.gw.copy(nh, 12);
       }
       parts.push(nh);

@@ -19,7 +19,7 @@ import { parseProtocol, parseRouteType, parseTable, protocolName, routeTypeName 
 import { decodeRoute, decodeRouteAt, isClonedRoute, isClonedRouteAt } from './route-decode';
 import { routeRows } from './route-rows';
 import { deleteRoutes, writeRoutes } from './route-bulk';
-import { checkU32, linkOf, parseDst, RouteRequest } from './route-write';
+import { checkU32, linkOf, parseDst, parseGateway, RouteRequest } from './route-write';
 import type { Nexthop, Route, RouteFilter, RouteKey, RouteLookupOptions, RouteOptions } from './route-types';
 import { ROUTE_FILTER_KEYS, ROUTE_KEY_KEYS, ROUTE_LOOKUP_KEYS } from './route-types';
 import { isObject, rejectUnknownKeys } from '../validate/options';
@@ -302,13 +302,14 @@ function describeKey(key: RouteKey): string {
 function* findRoute(key: RouteKey): Operation<Route | undefined> {
   if (!isObject(key)) throw new ValidationError('route key', key, 'must be an object with at least dst');
   rejectUnknownKeys(key, ROUTE_KEY_KEYS, 'route key');
-  const dst = parseDst(key.dst, key.family ?? (key.gateway !== undefined ? parseIp(key.gateway, 'gateway').family : undefined));
+  // The gateway tells the family of a default route only (an IPv4 route may have an IPv6 gateway).
+  const dst = parseDst(key.dst, key.family ?? (key.dst === 'default' && key.gateway !== undefined ? parseIp(key.gateway, 'gateway').family : undefined));
   const dstText = dst.bytes && dst.length > 0 ? `${formatIp(dst.bytes)}/${dst.length}` : 'default';
   const routeType = key.type !== undefined ? parseRouteType(key.type) : undefined;
   // As for add: local, broadcast, anycast and nat routes live in the local table.
   const localType = routeType === 2 || routeType === 3 || routeType === 4 || routeType === 10;
   const table = key.table ?? (localType ? 'local' : 'main');
-  const gateway = key.gateway !== undefined ? formatIp(parseIp(key.gateway, 'gateway', dst.family).bytes) : undefined;
+  const gateway = key.gateway !== undefined ? formatIp(parseGateway(key.gateway, 'gateway', dst.family).bytes) : undefined;
   const src = key.src !== undefined ? parseCidr(key.src, 'src', { family: dst.family, defaultFull: true }) : undefined;
   const srcText = src ? `${formatIp(src.bytes)}/${src.prefixLength}` : undefined;
   if (key.metric !== undefined) checkU32('metric', key.metric);

@@ -26,6 +26,13 @@ function checkInt(field: string, v: unknown, min: number, max: number): number {
   return v as number;
 }
 
+/** A tunnel id: a bigint or a safe integer, 0 to 2^64-1. */
+export function checkTunId(v: unknown): bigint {
+  const n = typeof v === 'number' && Number.isSafeInteger(v) ? BigInt(v) : v;
+  if (typeof n !== 'bigint' || n < 0n || n > 0xffffffffffffffffn) throw new ValidationError('tunId', v, 'must be an integer 0 to 2^64-1 (a bigint above 2^53)');
+  return n;
+}
+
 function range(field: string, v: unknown, max: number): Range {
   const r = typeof v === 'number' ? { start: v, end: v } : v;
   if (typeof r !== 'object' || r === null) throw new ValidationError(field, v, 'a number or { start, end }');
@@ -68,6 +75,11 @@ export function parseRuleKey(key: RuleOptions): ParsedRuleKey {
   u32('goto');
   u32('suppressPrefixLength');
   u32('suppressIfgroup');
+  u32('flow');
+  if (key.tunId !== undefined) {
+    const tunId = checkTunId(key.tunId);
+    tests.push((r) => r.tunId === tunId);
+  }
   if (key.iif !== undefined) {
     const iif = validateInterfaceName(key.iif, 'iif');
     tests.push((r) => r.iif === iif);

@@ -133,6 +133,10 @@ export interface RuleOptions {
   uidRange?: Range;
   /** Look up the table of the L3 master device (VRF) the packet belongs to (`ip rule add l3mdev`); no `table` with it. */
   l3mdev?: boolean;
+  /** IPv4 only: the realms to match (`realms 3/4`: source realm in the high 16 bits, destination realm in the low 16; FRA_FLOW). */
+  flow?: number;
+  /** Tunnel id to match (`tun_id`, FRA_TUN_ID), 0 to 2^64-1. */
+  tunId?: bigint | number;
 }
 
 /** Filters of {@link ruleOps.list}. */
@@ -169,6 +173,8 @@ export const RULE_WRITE_KEYS: readonly string[] = [
     'dport',
     'uidRange',
     'l3mdev',
+    'flow',
+    'tunId',
   ]),
   ...keysOf<Rule>()([
     'family',

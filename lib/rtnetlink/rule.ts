@@ -15,7 +15,7 @@ import { validateInterfaceName } from '../validate/names';
 import * as C from './constants';
 import { parseProtocol, parseTable, protocolName, tableName } from './names';
 import { deleting, type MissingCodes } from './not-found';
-import { parseRuleKey } from './rule-key';
+import { checkTunId, parseRuleKey } from './rule-key';
 import type { Range, Rule, RuleFilter, RuleOptions } from './rule-types';
 import { checkBoolean, isObject, rejectUnknownKeys } from '../validate/options';
 import { RULE_FILTER_KEYS, RULE_WRITE_KEYS } from './rule-types';
@@ -226,6 +226,12 @@ function* writeRule(type: number, flags: number, o: RuleOptions, verb: string): 
   if (o.dport !== undefined) w.attr(C.FRA_DPORT_RANGE, portRange('dport', o.dport));
   if (o.uidRange !== undefined) w.attr(C.FRA_UID_RANGE, uidRange(o.uidRange));
   if (o.l3mdev) w.u8(C.FRA_L3MDEV, 1);
+  // Realms are IPv4's (the IPv6 rules ignore FRA_FLOW): refused rather than dropped.
+  if (o.flow !== undefined) {
+    if (family !== 4) throw new ValidationError('flow', o.flow, 'realms are matched by IPv4 rules only');
+    w.u32(C.FRA_FLOW, checkInt('flow', o.flow, 0, 0xffffffff));
+  }
+  if (o.tunId !== undefined) w.be64(C.FRA_TUN_ID, checkTunId(o.tunId));
   const what = [o.priority !== undefined ? `pref ${o.priority}` : '', o.src ? `from ${o.src}` : '', o.dst ? `to ${o.dst}` : ''].filter(Boolean).join(' ');
   yield* call(w.end().finish(), `${verb} rule${what ? ' ' + what : ''}`);
 }

@@ -93,6 +93,25 @@ describe('nftables read verbs', () => {
     await expect(h().nft.rules.get({ ...T, chain: 'c', handle: 0 })).rejects.toThrow(ValidationError);
   });
 
+  it('refuses reference keys a get does not know (they were ignored), and takes listed objects as they are', async () => {
+    await setup();
+    const nft = h().nft;
+    for (const [what, call] of [
+      ['tables.get', () => nft.tables.get({ family: 'inet', name: 'rd', hanlde: 1 } as never)],
+      ['chains.get', () => nft.chains.get({ ...T, name: 'c', hadnle: 1 } as never)],
+      ['sets.get', () => nft.sets.get({ ...T, name: 's', bogus: 1 } as never)],
+      ['sets.find', () => nft.sets.find({ ...T, name: 's', bogus: 1 } as never)],
+      ['elements.list', () => nft.elements.list({ ...T, name: 's', keyy: 22 } as never)],
+    ] as const) {
+      await expect(call(), what).rejects.toThrow(ValidationError);
+    }
+    const rs = await nft.ruleset.get(T);
+    expect(await nft.tables.get(rs.tables[0])).toEqual(rs.tables[0]);
+    expect((await nft.chains.get(rs.chains[0])).name).toBe('c');
+    expect((await nft.sets.get(rs.sets[0])).name).toBe('s');
+    expect((await nft.elements.list(rs.sets[0])).map((e) => e.key).sort()).toEqual([22, 80]);
+  });
+
   it('the ruleset and the generation', async () => {
     await setup();
     const rs = await h().nft.ruleset.get(T);

@@ -110,4 +110,39 @@ describe('rules at the edges', () => {
       expect((e as ValidationError).field).toBe('priority');
     }
   });
+
+  it('writes back the realms and tunnel id of a listed rule (they were read and dropped: "realms 3/4 blackhole" came back as "blackhole")', async () => {
+    const r = h().rules;
+    ip(ns(), 'rule', 'add', 'pref', '1400', 'realms', '3/4', 'blackhole');
+    ip(ns(), 'rule', 'add', 'pref', '1401', 'tun_id', '7', 'prohibit');
+    const shown = ipJson(ns(), 'rule', 'show');
+    const listed = (await r.list({ family: 4 })).filter((x) => x.priority === 1400 || x.priority === 1401);
+    expect(listed.map((x) => [x.flow, x.tunId])).toEqual([
+      [(3 << 16) | 4, undefined],
+      [undefined, 7n],
+    ]);
+    for (const x of listed) {
+      expect(await r.get(x)).toEqual(x);
+      expect(await r.delete(x)).toBe(true);
+      await r.add(x);
+    }
+    expect(ipJson(ns(), 'rule', 'show')).toEqual(shown);
+    // The key holds them too: another realm or tunnel id names no rule.
+    expect(await r.find({ priority: 1400, flow: 5 })).toBeUndefined();
+    expect(await r.find({ priority: 1401, tunId: 8 })).toBeUndefined();
+    await r.add({ priority: 1402, tunId: 2n ** 64n - 1n, action: 'blackhole' });
+    expect(ip(ns(), 'rule', 'show', 'pref', '1402')).toMatch(/^1402:\s+from all tun_id 18446744073709551615 blackhole\s*$/);
+    for (const bad of [
+      { family: 6, priority: 1403, flow: 1 },
+      { priority: 1403, flow: -1 },
+      { priority: 1403, tunId: 2n ** 64n },
+      { priority: 1403, tunId: 1.5 },
+    ]) {
+      const e = await r.add(bad as never).catch((x: unknown) => x);
+      expect(
+        e,
+        JSON.stringify(bad, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v)),
+      ).toBeInstanceOf(ValidationError);
+    }
+  });
 });

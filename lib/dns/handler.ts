@@ -7,7 +7,7 @@
  */
 import * as dnsPacket from 'dns-packet';
 import type { Packet } from 'dns-packet';
-import { answerLocally, RCODE, response } from './answer';
+import { answerLocally, otherClass, RCODE, response } from './answer';
 import { BADVERS, ednsOf, forwardOpt, replyOpt, udpLimit, type Edns } from './edns';
 import type { NameTable } from './name-table';
 import type { Upstreams } from './upstream';
@@ -25,7 +25,7 @@ export interface DnsStats {
   forwarded: number;
   /** Of those, no upstream answered in time, or its reply did not read as a DNS message (SERVFAIL). */
   upstreamFailures: number;
-  /** Answered REFUSED: a name not the network's and no upstreams, one of its names or reverse names in a class other than IN or ANY (CH, HS: never forwarded), or a UDP client from outside the network (TCP ones are closed: `tcpRejected`). */
+  /** Answered REFUSED: a name not the network's and no upstreams, any query in a class other than IN or ANY (CH `version.bind`, HS, ...: never forwarded), or a UDP client from outside the network (TCP ones are closed: `tcpRejected`). */
   refused: number;
   /** Not a DNS query, or not exactly one question, or two OPT records: answered FORMERR (or dropped when not even its header was readable, or it was a response). */
   malformed: number;
@@ -156,11 +156,16 @@ async function reply(ctx: HandlerContext, msg: Buffer, viaTcp: boolean): Promise
   }
   // An EDNS version other than 0: BADVERS, its upper bits in our OPT (RFC 6891 6.1.3).
   if (edns.error === 'badvers') return send(ctx, edns, response(query, BADVERS & 0xf, [], { recursion }), viaTcp, BADVERS);
+  // CH, HS, ...: REFUSED whatever the name, before the names are even read (see answer.otherClass).
+  if (otherClass(query.questions[0])) {
+    ctx.stats.refused++;
+    return send(ctx, edns, response(query, RCODE.REFUSED, [], { recursion }), viaTcp);
+  }
   const table = await ctx.table();
   if (!table) return send(ctx, edns, response(query, RCODE.SERVFAIL, [], { recursion }), viaTcp);
   const local = answerLocally(query, table, ctx.ttl, recursion, await ctx.ownsReverse(query.questions[0].name));
   if (local && ((local.flags ?? 0) & 0xf) === RCODE.REFUSED) {
-    ctx.stats.refused++; // one of the network's names in a class other than IN (CH, HS): not forwarded either
+    ctx.stats.refused++;
     return send(ctx, edns, local, viaTcp);
   }
   if (local) {

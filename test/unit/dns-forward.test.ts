@@ -225,10 +225,22 @@ describe('DNS classes other than IN', () => {
     expect(ctx.stats).toMatchObject({ forwarded: 0, refused: 14, answered: 5 });
   });
 
-  it('still forwards other names in any class (version.bind CH TXT is the upstream’s business)', async () => {
+  it('refuses every name in another class (CH version.bind, hostname.bind, HS): the host resolver is not fingerprinted through it; ANY still forwarded', async () => {
     const { ctx, received } = local();
-    await askClass(ctx, 'version.bind', 'TXT', 'CH');
+    const failing = local(); // sources down: CH is refused before the names are read, not SERVFAIL
+    failing.ctx.table = () => Promise.resolve(undefined);
+    for (const [name, klass] of [
+      ['version.bind', 'CH'],
+      ['hostname.bind', 'CH'],
+      ['id.server', 'CH'],
+      ['example.org', 'HS'],
+    ] as const) {
+      const p = await askClass(ctx, name, 'TXT', klass);
+      expect([name, p.rcode, p.answers, p.questions?.[0].class]).toEqual([name, 'REFUSED', [], klass]);
+      expect((await askClass(failing.ctx, name, 'TXT', klass)).rcode).toBe('REFUSED');
+    }
     await askClass(ctx, 'example.org', 'A', 'ANY');
-    expect(received.map((q) => q.questions?.[0].class)).toEqual(['CH', 'ANY']);
+    expect(received.map((q) => q.questions?.[0].class)).toEqual(['ANY']);
+    expect(ctx.stats).toMatchObject({ refused: 4, forwarded: 1 });
   });
 });

@@ -11,7 +11,7 @@ import { answerLocally, otherClass, RCODE, response } from './answer';
 import { BADVERS, ednsOf, forwardOpt, replyOpt, udpLimit, type Edns } from './edns';
 import type { NameTable } from './name-table';
 import type { Upstreams } from './upstream';
-import { compressNames, fitMessage, rcodeOf } from './wire';
+import { compressNames, fitMessage, type ReadMessage } from './wire';
 
 /** What the responder has done since it started. */
 export interface DnsStats {
@@ -106,7 +106,7 @@ function send(ctx: HandlerContext, edns: Edns, reply: Packet, viaTcp: boolean, r
  * `truncated`, or as `additionalsOmitted` when only additional records went. Undefined
  * when the bytes do not read as a message.
  */
-function deliver(ctx: HandlerContext, edns: Edns, reply: Buffer, viaTcp: boolean, rcode: number): Buffer | undefined {
+function deliver(ctx: HandlerContext, edns: Edns, reply: Buffer | ReadMessage, viaTcp: boolean, rcode: number): Buffer | undefined {
   const opt = edns.opt && replyOpt(edns.opt, ctx.maxUdpReply, rcode);
   const out = fitMessage(reply, opt, viaTcp ? 0xffff : udpLimit(edns, ctx.maxUdpReply));
   if (out?.truncated) ctx.stats.truncated++;
@@ -117,21 +117,14 @@ function deliver(ctx: HandlerContext, edns: Edns, reply: Buffer, viaTcp: boolean
 /**
  * A query forwarded, and the upstream's reply as sent to the client, or
  * undefined when no upstream answered or its reply does not read. Our OPT
- * goes in place of the client's (EDNS is hop by hop); an upstream that
- * answers FORMERR without an OPT does not know EDNS and is asked again
- * without one (RFC 6891 7). The reply keeps its own bytes, compression and all.
+ * goes in place of the client's (EDNS is hop by hop); a server that fails
+ * a query with it is asked without (see upstream). The reply keeps its own
+ * bytes, compression and all, and is read once (by upstream).
  */
 async function forward(ctx: HandlerContext, msg: Buffer, edns: Edns, viaTcp: boolean): Promise<Buffer | undefined> {
-  const upstreams = ctx.upstreams;
-  const ask = async (opt: Buffer | undefined): Promise<{ reply: Buffer; code: { rcode: number; opt: boolean } } | undefined> => {
-    const asked = fitMessage(msg, opt, 0xffff);
-    const reply = asked && (await upstreams?.forward(asked.message, viaTcp));
-    const code = reply && rcodeOf(reply);
-    return code && { reply, code };
-  };
-  let got = await ask(forwardOpt(edns.opt, ctx.maxUdpReply));
-  if (got?.code.rcode === RCODE.FORMERR && !got.code.opt) got = await ask(undefined);
-  return got && deliver(ctx, edns, got.reply, viaTcp, got.code.rcode);
+  const opt = forwardOpt(edns.opt, ctx.maxUdpReply);
+  const got = await ctx.upstreams?.forward((withOpt) => fitMessage(msg, withOpt ? opt : undefined, 0xffff)?.message, viaTcp);
+  return got && deliver(ctx, edns, got, viaTcp, got.rcode);
 }
 
 async function reply(ctx: HandlerContext, msg: Buffer, viaTcp: boolean): Promise<Buffer | undefined> {

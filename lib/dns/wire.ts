@@ -146,24 +146,34 @@ const RDATA_NAMES: ReadonlyMap<number, { skip: number; names: number }> = new Ma
  * name) becomes a pointer to it, and the record's data length follows. The
  * data of other types is copied as it is: RFC 3597 4 forbids compressing
  * names in it, RFC 2782 SRV's target. The message as it is when it does
- * not read or has pointers already.
+ * not read or has pointers already; and when anything is out of place:
+ * bytes after its last record, a name in record data running past the
+ * record's data (every read stays inside the message's bytes and each
+ * name inside its record: a malformed message is never "compressed" into
+ * another one; see the fuzz test in test/unit/dns-wire.test.ts).
  */
 export function compressNames(msg: Buffer): Buffer {
   const l = layout(msg);
   if (!l || l.optTtl !== undefined) return msg;
+  // Bytes after the last record are no record of it: a decoder that reads a record's data past its length would read them.
+  if ((l.records.length > 0 ? l.records[l.records.length - 1].end : l.questionEnd) !== msg.length) return msg;
   const out = Buffer.alloc(msg.length);
   msg.copy(out, 0, 0, HEADER);
   let length = HEADER;
   /** Where each name ending ("nlkit.internal", "web.nlkit.internal") was first written in full. */
   const seen = new Map<string, number>();
-  /** Writes the name at `from` of `msg`, compressed against what came before it when `compress`; the offset after it in `msg`. */
-  const writeName = (from: number, compress: boolean): number | undefined => {
+  /**
+   * Writes the name at `from` of `msg`, compressed against what came before it when `compress`; the offset after it in
+   * `msg`, or undefined when it is not a name in full that ends before `limit`.
+   */
+  const writeName = (from: number, compress: boolean, limit: number): number | undefined => {
     const starts: number[] = [];
     let end = from;
-    for (; msg[end] !== 0; end += 1 + msg[end]) {
-      if ((msg[end] & 0xc0) !== 0) return undefined;
+    for (; end < limit && msg[end] !== 0; end += 1 + msg[end]) {
+      if ((msg[end] & 0xc0) !== 0 || end + 1 + msg[end] >= limit) return undefined;
       starts.push(end);
     }
+    if (end >= limit) return undefined;
     for (const start of starts) {
       const ending = msg.toString('latin1', start, end);
       const earlier = compress ? seen.get(ending) : undefined;
@@ -178,24 +188,24 @@ export function compressNames(msg: Buffer): Buffer {
     return end + 1;
   };
   for (let at = HEADER, i = msg.readUInt16BE(4); i > 0; i--) {
-    const next = writeName(at, false);
+    const next = writeName(at, false, l.questionEnd);
     if (next === undefined) return msg;
     length += msg.copy(out, length, next, next + 4);
     at = next + 4;
   }
   for (const r of l.records) {
-    if (writeName(r.start, true) === undefined) return msg;
+    if (writeName(r.start, true, r.typeAt) === undefined) return msg;
     const names = RDATA_NAMES.get(msg.readUInt16BE(r.typeAt));
     let at = r.typeAt + 10; // after type, class, TTL and data length
     length += msg.copy(out, length, r.typeAt, at);
     const dataAt = length;
     if (names) {
+      if (at + names.skip > r.end) return msg;
       length += msg.copy(out, length, at, at + names.skip);
       at += names.skip;
       for (let i = 0; i < names.names; i++) {
-        const next = skipName(msg, at);
-        if (next === undefined || next > r.end) return msg;
-        if (writeName(at, true) === undefined) return msg;
+        const next = writeName(at, true, r.end);
+        if (next === undefined) return msg;
         at = next;
       }
     }

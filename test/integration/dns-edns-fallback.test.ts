@@ -14,8 +14,8 @@ import { PLAIN_MS, Upstreams } from '../../lib/dns/upstream';
 import { compressedReply, optsOf } from '../helpers/dns';
 import { useNetns } from '../helpers/netns';
 
-/** What the fake upstream does with a query that has an OPT: answers it, drops it (a middlebox), FORMERR without an OPT (no EDNS), FORMERR with one (EDNS, a bad query). */
-type Mode = 'answer' | 'drop' | 'formerr' | 'formerr-edns';
+/** What the fake upstream does with a query that has an OPT: answers it, drops it (a middlebox), FORMERR without an OPT (no EDNS), FORMERR with one (EDNS, a bad query); or answers with a record dns-packet cannot read (see {@link oddData}). */
+type Mode = 'answer' | 'drop' | 'formerr' | 'formerr-edns' | 'odd-data';
 const clientOpt: OptAnswer = { type: 'OPT', name: '.', udpPayloadSize: 4096, extendedRcode: 0, ednsVersion: 0, flags: 0, flag_do: false, options: [] };
 const query = (edns: boolean): Buffer =>
   Buffer.from(
@@ -27,6 +27,14 @@ const query = (edns: boolean): Buffer =>
       additionals: edns ? [clientOpt] : [],
     }),
   );
+
+/** The reply with a TXT record after its answers whose string (5 bytes) is longer than its data (2): dns-packet does not read it, a client may. */
+const oddData = (reply: Buffer): Buffer => {
+  const txt = Buffer.from([0xc0, 0x0c, 0, 16, 0, 1, 0, 0, 0, 60, 0, 2, 5, 0x61]);
+  const out = Buffer.concat([reply, txt]);
+  out.writeUInt16BE(out.readUInt16BE(6) + 1, 6);
+  return out;
+};
 
 describe('DNS forwarding to upstreams that fail queries with an OPT', () => {
   const box = useNetns('up');
@@ -48,7 +56,7 @@ describe('DNS forwarding to upstreams that fail queries with an OPT', () => {
             dnsPacket.encode({ id: q.id, type: 'response', flags: 1, questions: q.questions, additionals: mode === 'formerr-edns' ? [clientOpt] : [] }),
           )
         : compressedReply(q, 3);
-      sock.send(reply, from.port, from.address);
+      sock.send(mode === 'odd-data' ? oddData(reply) : reply, from.port, from.address);
     });
   });
   afterAll(() => sock?.close());
@@ -56,9 +64,10 @@ describe('DNS forwarding to upstreams that fail queries with an OPT', () => {
 
   /** A handler context forwarding to the fake upstream (or `servers`), 300 ms per server. */
   const forwarding = (servers = [{ host: '127.0.0.1', port: 53 }]): { ctx: HandlerContext; upstreams: Upstreams } => {
-    const upstreams = new Upstreams(servers, box.ns('up'), 300);
+    const stats = emptyStats();
+    const upstreams = new Upstreams(servers, box.ns('up'), 300, () => stats.upstreamMismatches++);
     const ctx: HandlerContext = {
-      stats: emptyStats(),
+      stats,
       ttl: 5,
       maxUdpReply: 1232,
       upstreams,
@@ -162,6 +171,20 @@ describe('DNS forwarding to upstreams that fail queries with an OPT', () => {
       expect(dead.ctx.stats).toMatchObject({ upstreamFailures: 1 });
     } finally {
       dead.upstreams.close();
+    }
+  });
+
+  it('reads a forwarded reply once, for what it needs (question, code, size): a record dns-packet cannot read goes on as the upstream sent it', async () => {
+    const { ctx, upstreams } = forwarding();
+    try {
+      start('odd-data');
+      const raw = (await handleMessage(ctx, query(false), false, true)) as Buffer;
+      expect(() => dnsPacket.decode(raw)).toThrow(); // not a reply of the responder's making: the upstream's bytes
+      expect([raw.readUInt16BE(0), raw.readUInt16BE(2) & 0xf, raw.readUInt16BE(6)]).toEqual([0x4242, 0, 4]);
+      expect(ctx.stats).toMatchObject({ forwarded: 1, upstreamFailures: 0, upstreamMismatches: 0 });
+      expect(log).toEqual(['opt']);
+    } finally {
+      upstreams.close();
     }
   });
 });

@@ -59,28 +59,29 @@ function srv(q: Question, name: string, table: NameTable, ttl: number): Packet['
   return answers;
 }
 
-/** The (lower-case) name is the network's: under its domain, one of its names, its PTR names, or a service of a name ("_http._tcp.web"). */
-function isOurs(name: string, table: NameTable): boolean {
-  const service = /^_[a-z0-9-]+\._(?:tcp|udp)\.(.+)$/.exec(name);
-  return (
-    table.owns(name) || table.lookup(name) !== undefined || table.reverse(name) !== undefined || (service !== null && table.lookup(service[1]) !== undefined)
-  );
+/**
+ * The question is in a class other than IN or ANY (CH, HS, NONE, ...):
+ * REFUSED here whoever's the name, never forwarded. The network's names
+ * would leak upstream, and for other names (CH `version.bind`,
+ * `hostname.bind`) a sandbox would fingerprint the host's resolver through
+ * the responder; nothing in a sandbox needs those answers.
+ */
+export function otherClass(q: Question): boolean {
+  return q.class !== 'IN' && q.class !== 'ANY' && q.class !== undefined;
 }
 
 /**
  * The local answer to a query, or undefined when the name is not this
  * network's (to be forwarded, or refused). In class ANY as in IN; REFUSED
- * in another class (CH, HS) for the network's names and reverse names.
+ * in another class (CH, HS), whatever the name (see {@link otherClass}).
  * @param ownReverse the name is a reverse name of the responder's networks or of an address its sources list: answered here whatever this network knows of it
  */
 export function answerLocally(query: Packet, table: NameTable, ttl: number, recursion: boolean, ownReverse = false): Packet | undefined {
   const q = query.questions?.[0];
   if (!q) return response(query, RCODE.FORMERR);
   const name = q.name.toLowerCase().replace(/\.$/, '');
-  // QCLASS ANY is answered from the IN records, the only ones there are; another class (CH, HS) of one of
-  // the network's names has none: REFUSED, as for a zone not served, and never forwarded (the name would leak).
-  if (q.class !== 'IN' && q.class !== 'ANY' && q.class !== undefined)
-    return ownReverse || isOurs(name, table) ? response(query, RCODE.REFUSED, [], { recursion }) : undefined;
+  // QCLASS ANY is answered from the IN records, the only ones there are; another class (CH, HS) has none: REFUSED.
+  if (otherClass(q)) return response(query, RCODE.REFUSED, [], { recursion });
   const local = { authoritative: true, recursion };
   if (q.type === 'PTR') {
     const target = table.reverse(name);

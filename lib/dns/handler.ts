@@ -7,11 +7,11 @@
  */
 import * as dnsPacket from 'dns-packet';
 import type { Packet } from 'dns-packet';
-import { answerLocally, RCODE, response } from './answer';
+import { answerLocally, otherClass, RCODE, response } from './answer';
 import { BADVERS, ednsOf, forwardOpt, replyOpt, udpLimit, type Edns } from './edns';
 import type { NameTable } from './name-table';
 import type { Upstreams } from './upstream';
-import { compressNames, fitMessage, rcodeOf } from './wire';
+import { compressNames, fitMessage, type ReadMessage } from './wire';
 
 /** What the responder has done since it started. */
 export interface DnsStats {
@@ -25,7 +25,7 @@ export interface DnsStats {
   forwarded: number;
   /** Of those, no upstream answered in time, or its reply did not read as a DNS message (SERVFAIL). */
   upstreamFailures: number;
-  /** Answered REFUSED: a name not the network's and no upstreams, one of its names or reverse names in a class other than IN or ANY (CH, HS: never forwarded), or a UDP client from outside the network (TCP ones are closed: `tcpRejected`). */
+  /** Answered REFUSED: a name not the network's and no upstreams, any query in a class other than IN or ANY (CH `version.bind`, HS, ...: never forwarded), or a UDP client from outside the network (TCP ones are closed: `tcpRejected`). */
   refused: number;
   /** Not a DNS query, or not exactly one question, or two OPT records: answered FORMERR (or dropped when not even its header was readable, or it was a response). */
   malformed: number;
@@ -106,7 +106,7 @@ function send(ctx: HandlerContext, edns: Edns, reply: Packet, viaTcp: boolean, r
  * `truncated`, or as `additionalsOmitted` when only additional records went. Undefined
  * when the bytes do not read as a message.
  */
-function deliver(ctx: HandlerContext, edns: Edns, reply: Buffer, viaTcp: boolean, rcode: number): Buffer | undefined {
+function deliver(ctx: HandlerContext, edns: Edns, reply: Buffer | ReadMessage, viaTcp: boolean, rcode: number): Buffer | undefined {
   const opt = edns.opt && replyOpt(edns.opt, ctx.maxUdpReply, rcode);
   const out = fitMessage(reply, opt, viaTcp ? 0xffff : udpLimit(edns, ctx.maxUdpReply));
   if (out?.truncated) ctx.stats.truncated++;
@@ -117,21 +117,14 @@ function deliver(ctx: HandlerContext, edns: Edns, reply: Buffer, viaTcp: boolean
 /**
  * A query forwarded, and the upstream's reply as sent to the client, or
  * undefined when no upstream answered or its reply does not read. Our OPT
- * goes in place of the client's (EDNS is hop by hop); an upstream that
- * answers FORMERR without an OPT does not know EDNS and is asked again
- * without one (RFC 6891 7). The reply keeps its own bytes, compression and all.
+ * goes in place of the client's (EDNS is hop by hop); a server that fails
+ * a query with it is asked without (see upstream). The reply keeps its own
+ * bytes, compression and all, and is read once (by upstream).
  */
 async function forward(ctx: HandlerContext, msg: Buffer, edns: Edns, viaTcp: boolean): Promise<Buffer | undefined> {
-  const upstreams = ctx.upstreams;
-  const ask = async (opt: Buffer | undefined): Promise<{ reply: Buffer; code: { rcode: number; opt: boolean } } | undefined> => {
-    const asked = fitMessage(msg, opt, 0xffff);
-    const reply = asked && (await upstreams?.forward(asked.message, viaTcp));
-    const code = reply && rcodeOf(reply);
-    return code && { reply, code };
-  };
-  let got = await ask(forwardOpt(edns.opt, ctx.maxUdpReply));
-  if (got?.code.rcode === RCODE.FORMERR && !got.code.opt) got = await ask(undefined);
-  return got && deliver(ctx, edns, got.reply, viaTcp, got.code.rcode);
+  const opt = forwardOpt(edns.opt, ctx.maxUdpReply);
+  const got = await ctx.upstreams?.forward((withOpt) => fitMessage(msg, withOpt ? opt : undefined, 0xffff)?.message, viaTcp);
+  return got && deliver(ctx, edns, got, viaTcp, got.rcode);
 }
 
 async function reply(ctx: HandlerContext, msg: Buffer, viaTcp: boolean): Promise<Buffer | undefined> {
@@ -156,11 +149,16 @@ async function reply(ctx: HandlerContext, msg: Buffer, viaTcp: boolean): Promise
   }
   // An EDNS version other than 0: BADVERS, its upper bits in our OPT (RFC 6891 6.1.3).
   if (edns.error === 'badvers') return send(ctx, edns, response(query, BADVERS & 0xf, [], { recursion }), viaTcp, BADVERS);
+  // CH, HS, ...: REFUSED whatever the name, before the names are even read (see answer.otherClass).
+  if (otherClass(query.questions[0])) {
+    ctx.stats.refused++;
+    return send(ctx, edns, response(query, RCODE.REFUSED, [], { recursion }), viaTcp);
+  }
   const table = await ctx.table();
   if (!table) return send(ctx, edns, response(query, RCODE.SERVFAIL, [], { recursion }), viaTcp);
   const local = answerLocally(query, table, ctx.ttl, recursion, await ctx.ownsReverse(query.questions[0].name));
   if (local && ((local.flags ?? 0) & 0xf) === RCODE.REFUSED) {
-    ctx.stats.refused++; // one of the network's names in a class other than IN (CH, HS): not forwarded either
+    ctx.stats.refused++;
     return send(ctx, edns, local, viaTcp);
   }
   if (local) {

@@ -24,22 +24,28 @@ interface WireRecord {
   typeAt: number;
 }
 
-/** A message's layout: the end of its question section, its records (those after an OPT left out), and its OPT. */
-interface Layout {
+/** A message's layout: its question, the end of its question section, its records (those after an OPT left out), and its OPT. */
+export interface Layout {
+  /** The question section as a key (see questionOf). */
+  question: string;
   questionEnd: number;
   records: WireRecord[];
   /** The TTL field of the OPT record (extended code, version, flags), when there is one. */
   optTtl?: number;
 }
 
-/** The name at `offset`, lower-case, pointers followed; undefined when it does not read. */
-function readName(msg: Buffer, offset: number): string | undefined {
-  const labels: string[] = [];
+/**
+ * The name at `offset` as a key: its labels with their lengths, ASCII
+ * lower-case (RFC 4343: resolvers may randomise case), pointers followed;
+ * undefined when it does not read.
+ */
+function nameKey(msg: Buffer, offset: number): string | undefined {
+  let key = '';
   let at = offset;
   for (let jumps = 0; jumps < 128;) {
     if (at >= msg.length) return undefined;
     const len = msg[at];
-    if (len === 0) return labels.join('.');
+    if (len === 0) return key;
     if ((len & 0xc0) === 0xc0) {
       if (at + 1 >= msg.length) return undefined;
       at = msg.readUInt16BE(at) & 0x3fff;
@@ -47,7 +53,7 @@ function readName(msg: Buffer, offset: number): string | undefined {
       continue;
     }
     if ((len & 0xc0) !== 0 || at + 1 + len > msg.length) return undefined;
-    labels.push(msg.toString('latin1', at + 1, at + 1 + len).toLowerCase());
+    key += msg.toString('latin1', at, at + 1 + len).replace(/[A-Z]+/g, (c) => c.toLowerCase());
     at += 1 + len;
   }
   return undefined;
@@ -65,21 +71,41 @@ function skipName(msg: Buffer, offset: number): number | undefined {
   return undefined;
 }
 
-/** The RRset of a record (RFC 2181 5): its owner (lower-case, pointers followed), type and class. */
+/** The RRset of a record (RFC 2181 5): its owner (case-insensitive, pointers followed), type and class. */
 function rrsetOf(msg: Buffer, r: WireRecord): string {
-  return `${readName(msg, r.start) ?? ''} ${String(r.section)} ${msg.toString('hex', r.typeAt, r.typeAt + 4)}`;
+  return `${nameKey(msg, r.start) ?? ''} ${String(r.section)} ${msg.toString('hex', r.typeAt, r.typeAt + 4)}`;
+}
+
+/** The question section of a message as a key (its names case-insensitive, types and classes) and its end; undefined when it does not read. */
+function questionAt(msg: Buffer): { key: string; end: number } | undefined {
+  if (msg.length < HEADER) return undefined;
+  let key = '';
+  let at = HEADER;
+  for (let i = msg.readUInt16BE(4); i > 0; i--) {
+    const next = skipName(msg, at);
+    const name = next === undefined || next + 4 > msg.length ? undefined : nameKey(msg, at);
+    if (next === undefined || name === undefined) return undefined;
+    key += `${name}/${msg.toString('hex', next, next + 4)},`;
+    at = next + 4;
+  }
+  return { key, end: at };
+}
+
+/**
+ * The question of a message (names case-insensitive, pointers followed,
+ * types and classes), to match a reply to its query; undefined when it does not read.
+ */
+export function questionOf(msg: Buffer): string | undefined {
+  return questionAt(msg)?.key;
 }
 
 /** Where the question section and each record of a message are, or undefined when it does not read that far. */
 function layout(msg: Buffer): Layout | undefined {
   if (msg.length < HEADER) return undefined;
-  let at = HEADER;
-  for (let i = msg.readUInt16BE(4); i > 0; i--) {
-    const next = skipName(msg, at);
-    if (next === undefined || next + 4 > msg.length) return undefined;
-    at = next + 4;
-  }
-  const out: Layout = { questionEnd: at, records: [] };
+  const question = questionAt(msg);
+  if (!question) return undefined;
+  const out: Layout = { question: question.key, questionEnd: question.end, records: [] };
+  let at = question.end;
   const counts = [msg.readUInt16BE(6), msg.readUInt16BE(8), msg.readUInt16BE(10)];
   for (const section of [0, 1, 2] as const) {
     for (let i = 0; i < counts[section]; i++) {
@@ -120,24 +146,34 @@ const RDATA_NAMES: ReadonlyMap<number, { skip: number; names: number }> = new Ma
  * name) becomes a pointer to it, and the record's data length follows. The
  * data of other types is copied as it is: RFC 3597 4 forbids compressing
  * names in it, RFC 2782 SRV's target. The message as it is when it does
- * not read or has pointers already.
+ * not read or has pointers already; and when anything is out of place:
+ * bytes after its last record, a name in record data running past the
+ * record's data (every read stays inside the message's bytes and each
+ * name inside its record: a malformed message is never "compressed" into
+ * another one; see the fuzz test in test/unit/dns-wire.test.ts).
  */
 export function compressNames(msg: Buffer): Buffer {
   const l = layout(msg);
   if (!l || l.optTtl !== undefined) return msg;
+  // Bytes after the last record are no record of it: a decoder that reads a record's data past its length would read them.
+  if ((l.records.length > 0 ? l.records[l.records.length - 1].end : l.questionEnd) !== msg.length) return msg;
   const out = Buffer.alloc(msg.length);
   msg.copy(out, 0, 0, HEADER);
   let length = HEADER;
   /** Where each name ending ("nlkit.internal", "web.nlkit.internal") was first written in full. */
   const seen = new Map<string, number>();
-  /** Writes the name at `from` of `msg`, compressed against what came before it when `compress`; the offset after it in `msg`. */
-  const writeName = (from: number, compress: boolean): number | undefined => {
+  /**
+   * Writes the name at `from` of `msg`, compressed against what came before it when `compress`; the offset after it in
+   * `msg`, or undefined when it is not a name in full that ends before `limit`.
+   */
+  const writeName = (from: number, compress: boolean, limit: number): number | undefined => {
     const starts: number[] = [];
     let end = from;
-    for (; msg[end] !== 0; end += 1 + msg[end]) {
-      if ((msg[end] & 0xc0) !== 0) return undefined;
+    for (; end < limit && msg[end] !== 0; end += 1 + msg[end]) {
+      if ((msg[end] & 0xc0) !== 0 || end + 1 + msg[end] >= limit) return undefined;
       starts.push(end);
     }
+    if (end >= limit) return undefined;
     for (const start of starts) {
       const ending = msg.toString('latin1', start, end);
       const earlier = compress ? seen.get(ending) : undefined;
@@ -152,24 +188,24 @@ export function compressNames(msg: Buffer): Buffer {
     return end + 1;
   };
   for (let at = HEADER, i = msg.readUInt16BE(4); i > 0; i--) {
-    const next = writeName(at, false);
+    const next = writeName(at, false, l.questionEnd);
     if (next === undefined) return msg;
     length += msg.copy(out, length, next, next + 4);
     at = next + 4;
   }
   for (const r of l.records) {
-    if (writeName(r.start, true) === undefined) return msg;
+    if (writeName(r.start, true, r.typeAt) === undefined) return msg;
     const names = RDATA_NAMES.get(msg.readUInt16BE(r.typeAt));
     let at = r.typeAt + 10; // after type, class, TTL and data length
     length += msg.copy(out, length, r.typeAt, at);
     const dataAt = length;
     if (names) {
+      if (at + names.skip > r.end) return msg;
       length += msg.copy(out, length, at, at + names.skip);
       at += names.skip;
       for (let i = 0; i < names.names; i++) {
-        const next = skipName(msg, at);
-        if (next === undefined || next > r.end) return msg;
-        if (writeName(at, true) === undefined) return msg;
+        const next = writeName(at, true, r.end);
+        if (next === undefined) return msg;
         at = next;
       }
     }
@@ -190,10 +226,27 @@ export function optRecord(o: { udpPayloadSize: number; extendedRcode: number; dn
   return b;
 }
 
-/** A message's full response code (the upper 8 bits from its OPT, 0 without one) and whether it has an OPT; undefined when it does not read. */
-export function rcodeOf(msg: Buffer): { rcode: number; opt: boolean } | undefined {
+/**
+ * A message read once, for what the responder does with a forwarded reply:
+ * match its question, see its response code, cut it to the client's size.
+ */
+export interface ReadMessage {
+  bytes: Buffer;
+  /** Its question (see {@link questionOf}). */
+  question: string;
+  /** Its full response code: the upper 8 bits from its OPT (0 without one) and the header's 4. */
+  rcode: number;
+  /** It has an OPT record. */
+  opt: boolean;
+  layout: Layout;
+}
+
+/** The message read (its question, response code and records found), or undefined when it does not read. */
+export function readMessage(msg: Buffer): ReadMessage | undefined {
   const l = layout(msg);
-  return l && { rcode: (((l.optTtl ?? 0) >>> 24) << 4) | (msg.readUInt16BE(2) & 0xf), opt: l.optTtl !== undefined };
+  if (!l) return undefined;
+  const rcode = (((l.optTtl ?? 0) >>> 24) << 4) | (msg.readUInt16BE(2) & 0xf);
+  return { bytes: msg, question: l.question, rcode, opt: l.optTtl !== undefined, layout: l };
 }
 
 /**
@@ -224,10 +277,16 @@ function fitting(msg: Buffer, l: Layout, budget: number): { keep: number; trunca
  * when records of the answer or authority section had to go (`truncated`);
  * `omitted` when only additional records did (no TC). The message's own
  * bytes otherwise, compression and all. Undefined when it does not read.
+ * A message already read (see {@link readMessage}) is not read again.
  */
-export function fitMessage(msg: Buffer, opt: Buffer | undefined, limit: number): { message: Buffer; truncated: boolean; omitted: boolean } | undefined {
-  const l = layout(msg);
-  if (!l) return undefined;
+export function fitMessage(
+  message: Buffer | ReadMessage,
+  opt: Buffer | undefined,
+  limit: number,
+): { message: Buffer; truncated: boolean; omitted: boolean } | undefined {
+  const read = Buffer.isBuffer(message) ? readMessage(message) : message;
+  if (!read) return undefined;
+  const { bytes: msg, layout: l } = read;
   const optLength = opt?.length ?? 0;
   const end = l.records.length > 0 ? l.records[l.records.length - 1].end : l.questionEnd;
   const { keep, truncated } = end + optLength <= limit ? { keep: l.records.length, truncated: false } : fitting(msg, l, limit - optLength);

@@ -387,6 +387,21 @@ describe('dnsResponder: names per network, forwarding, refusing', () => {
     expect(upstream.asked.slice(asked)).toEqual(['udp:97.10.in-addr.arpa', 'udp:b._dns-sd._udp.0.5.97.10.in-addr.arpa', `udp:${rev('192.0.2.77')}`]);
   });
 
+  it('refuses CH and HS queries for any name (version.bind, hostname.bind), never asking the upstream', async () => {
+    const asked = upstream.asked.length;
+    const refused = responder.stats().refused;
+    for (const [name, klass] of [
+      ['version.bind', 'CH'],
+      ['hostname.bind', 'CH'],
+      ['example.test', 'HS'],
+    ] as const) {
+      const r = replyOf(await udpExchange(c.c1, '10.97.0.1', { type: 'query', questions: [{ type: 'TXT', name, class: klass }] }));
+      expect([name, rcodeOf(r), r.answers]).toEqual([name, 'REFUSED', []]);
+    }
+    expect(upstream.asked.slice(asked)).toEqual([]);
+    expect(responder.stats().refused - refused).toBe(3);
+  });
+
   it.runIf(hasDig)('agrees with dig on EDNS, truncation and local reverse lookups', async () => {
     const dig = async (ns: string, ...args: string[]) =>
       (await execFileAsync('ip', ['netns', 'exec', ns, 'dig', '+time=2', '+tries=1', ...args], { encoding: 'utf8' })).stdout;

@@ -177,7 +177,7 @@ export class Overlay {
   }
 
   /**
-   * Removes the overlay from this host: every peer's entries and the VXLAN device.
+   * Removes the overlay from this host: every peer's entries and the VXLAN device (in host-gw mode, every route of the cluster CIDR with the overlay's protocol, also those of an earlier run).
    * @example
    * await ov.delete();
    */
@@ -188,6 +188,8 @@ export class Overlay {
       for (const peer of this.#peers.values()) await removePeer(this.#h, this.#spec, peer);
       this.#peers.clear();
       this.#dirty.clear();
+      // host-gw routes do not go with a device: those an earlier run wrote (a restarted agent knows no peers yet) carry the overlay's protocol.
+      if (this.#spec.mode === 'host-gw') for (const d of await findDrift(this.#h, this.#spec, this.#peers)) if (d.kind === 'route-foreign') await d.repair();
       if (device) await this.#h.links.delete(device.index, { missingOk: true });
     });
   }

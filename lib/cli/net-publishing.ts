@@ -70,7 +70,7 @@ export const publish: Command = {
       if (existing.network !== network) throw new ValidationError('port', portArg, `is published on network ${existing.network}, not ${network}`);
       const cport = spec.containerPort;
       pub = await nets.setBackends(
-        spec,
+        existing,
         backends.map((b) => (b.port === undefined && cport !== undefined ? { ...b, port: cport } : b)),
       );
       verb = 'replaced';

@@ -7,7 +7,7 @@
  */
 import * as path from 'node:path';
 import { AttachmentConflictError, NlkitError, NotFoundError, ValidationError } from '../netlink/errors';
-import { createNetns, deleteNetns, netnsExists, NETNS_RUN_DIR, openNetnsSync, type NetnsRef, NetworkNamespace } from '../netns/namespace';
+import { checkNetnsRef, createNetns, deleteNetns, netnsExists, NETNS_RUN_DIR, openNetnsSync, type NetnsRef, NetworkNamespace } from '../netns/namespace';
 import { validateInterfaceName } from '../validate/names';
 import { poolOf } from './address-pool';
 import { ignoreMissing, ipamOf, notFound, type NetworkContext } from './context';
@@ -83,6 +83,8 @@ export type SandboxRef = NetnsRef | { id: string };
 
 /** How a sandbox is identified on a network and where its namespace file is. */
 export function sandboxIdentity(ref: NetnsRef): { id: string; path: string; name?: string } {
+  // Anything else ({ sandbox: 'c1' }, {}) fell through to the fd case: "fd-undefined", /proc/PID/fd/undefined.
+  checkNetnsRef(ref, 'sandbox');
   if (typeof ref === 'string') return { id: ref, path: path.join(NETNS_RUN_DIR, ref), name: ref };
   if (ref instanceof NetworkNamespace) {
     const p = ref.path ?? `/proc/${process.pid}/fd/${ref.fd}`;

@@ -7,7 +7,7 @@ import { ValidationError } from '../netlink/errors';
 import { InternalNetworkPublishError } from './errors';
 import { formatIp, parseIp } from '../validate/ip';
 import type { AttachmentRecord, BackendRecord, NetworkRecord, PublicationRecord } from './state';
-import { isObject } from '../validate/options';
+import { isObject, keysOf, rejectUnknownKeys } from '../validate/options';
 
 /** One backend of a publication: an attached sandbox (by id) and its port. */
 export interface BackendSpec {
@@ -103,6 +103,26 @@ function refPorts(ref: PublicationRef): [number, number | undefined] {
   return [lo, end];
 }
 
+/**
+ * The keys a reference may have: its own, and a listed publication's (passed
+ * back as it is). Anything else is refused: a misspelt `proto: 'udp'` or
+ * `hostip` would name, and change or remove, the TCP or every-address one.
+ */
+const REF_KEYS = keysOf<PublicationRef & Publication>()(['protocol', 'hostPort', 'hostPortEnd', 'hostIp', 'key', 'network', 'backends']);
+
+/** The key of a reference given to setBackends(), unpublish() or find(), its keys checked first. */
+export function refKey(ref: PublicationRef): string {
+  rejectUnknownKeys(ref, REF_KEYS, 'publication');
+  return publicationKey(ref);
+}
+
+/**
+ * The keys of a backend: its own, and the addresses a listed backend carries
+ * (checked to be its attachment's). A misspelt `Weight: 0` would have kept
+ * sending the backend new connections instead of draining it.
+ */
+const BACKEND_KEYS = keysOf<BackendSpec & BackendRecord>()(['id', 'port', 'weight', 'ipv4', 'ipv6']);
+
 /** The unique key of a publication: "tcp:*:8080", "udp:127.0.0.1:5353", "tcp:*:8000-8010". */
 export function publicationKey(ref: PublicationRef): string {
   if (!isObject(ref)) throw new ValidationError('publication', ref, 'must be an object like { hostPort: 8080 }');
@@ -148,11 +168,23 @@ export function toPublication(spec: PublishSpec, attachments: Record<string, Att
     throw new ValidationError('containerPort', spec.containerPort, 'a port range is published to the same port numbers in the container');
   }
   if ((spec.to === undefined) === (spec.backends === undefined)) throw new ValidationError('backends', spec, 'give exactly one of `to` or `backends`');
+  if (spec.backends !== undefined && !Array.isArray(spec.backends)) throw new ValidationError('backends', spec.backends, 'must be an array of backends');
   const wanted: BackendSpec[] = spec.backends ?? (spec.to !== undefined ? [{ id: spec.to }] : []);
   if (wanted.length === 0) throw new ValidationError('backends', spec.backends, 'needs at least one backend');
   const backends: BackendRecord[] = wanted.map((b) => {
+    if (!isObject(b) || typeof (b as Partial<BackendSpec>).id !== 'string')
+      throw new ValidationError('backend', b, 'must be an object with the id of an attachment');
+    const given: BackendSpec & Partial<BackendRecord> = rejectUnknownKeys(b, BACKEND_KEYS, 'backend') ?? b;
     const att = attachments[b.id] as AttachmentRecord | undefined;
     if (!att) throw new ValidationError('backend', b.id, `is not attached to network ${spec.network}`);
+    for (const f of ['ipv4', 'ipv6'] as const) {
+      if (given[f] !== undefined && given[f] !== att[f])
+        throw new ValidationError(
+          `backend ${f}`,
+          given[f],
+          `is not the address of attachment ${b.id} (${att[f] ?? 'none'}): a backend is an attachment, named by id`,
+        );
+    }
     const weight = b.weight ?? 1;
     if (!Number.isInteger(weight) || weight < 0 || weight > 10000) throw new ValidationError('weight', b.weight, 'must be an integer 0-10000 (0 drains)');
     return { id: b.id, ipv4: att.ipv4, ipv6: att.ipv6, port: b.port !== undefined ? port(b.port, 'backend port') : containerPort, weight };

@@ -22,6 +22,7 @@ import {
   conflicts,
   hostPorts,
   publicationKey,
+  refKey,
   toPublication,
   type BackendSpec,
   type Publication,
@@ -146,7 +147,7 @@ async function publishNow(ctx: NetworkContext, spec: PublishSpec, { anyPort, pro
 
 /** Replaces the backends of a publication (see `NetworkManager.setBackends`); NotFoundError if it is not published. */
 export async function setBackends(ctx: NetworkContext, ref: PublicationRef, backends: BackendSpec[], cutFlows = true): Promise<Publication> {
-  const key = publicationKey(ref);
+  const key = refKey(ref);
   let removed: Publication['backends'] = [];
   const after = await ctx.store.edit(async (s, edits) => {
     const before = s.publications[key] as PublicationRecord | undefined;
@@ -179,7 +180,7 @@ export async function setBackends(ctx: NetworkContext, ref: PublicationRef, back
  * it is not published, false with `missingOk`, else NotFoundError.
  */
 export async function unpublish(ctx: NetworkContext, ref: PublicationRef, missingOk: boolean, cutFlows = true): Promise<boolean> {
-  const key = publicationKey(ref);
+  const key = refKey(ref);
   return withIntent(ctx.store.dir, { op: 'unpublish', network: '', publication: key }, () => unpublishNow(ctx, key, missingOk, cutFlows));
 }
 
@@ -228,7 +229,7 @@ export async function listPublications(ctx: Pick<NetworkContext, 'store'>, filte
 
 /** One publication, or undefined. */
 export async function findPublication(ctx: NetworkContext, ref: PublicationRef): Promise<Publication | undefined> {
-  const p = (await ctx.store.snapshot()).publications[publicationKey(ref)] as PublicationRecord | undefined;
+  const p = (await ctx.store.snapshot()).publications[refKey(ref)] as PublicationRecord | undefined;
   return p && copyPublication(p);
 }
 

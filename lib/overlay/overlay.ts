@@ -7,6 +7,7 @@
  * @module
  */
 import type { Handle } from '../handle';
+import { ValidationError } from '../netlink/errors';
 import { ensureDevice, ownedDevice } from './device';
 import { findDrift, type OverlayDrift } from './drift';
 import { removePeer, writePeer } from './peer-entries';
@@ -177,7 +178,7 @@ export class Overlay {
   }
 
   /**
-   * Removes the overlay from this host: every peer's entries and the VXLAN device.
+   * Removes the overlay from this host: every peer's entries and the VXLAN device (in host-gw mode, every route of the cluster CIDR with the overlay's protocol, also those of an earlier run).
    * @example
    * await ov.delete();
    */
@@ -188,6 +189,8 @@ export class Overlay {
       for (const peer of this.#peers.values()) await removePeer(this.#h, this.#spec, peer);
       this.#peers.clear();
       this.#dirty.clear();
+      // host-gw routes do not go with a device: those an earlier run wrote (a restarted agent knows no peers yet) carry the overlay's protocol.
+      if (this.#spec.mode === 'host-gw') for (const d of await findDrift(this.#h, this.#spec, this.#peers)) if (d.kind === 'route-foreign') await d.repair();
       if (device) await this.#h.links.delete(device.index, { missingOk: true });
     });
   }
@@ -216,6 +219,17 @@ export class Overlay {
 }
 
 /**
+ * The underlay address is the link's (a NotFoundError when the link is missing): peers send to it, and a VXLAN
+ * device sending from an address the host does not have loses every packet without an error.
+ */
+async function checkUnderlayAddress(h: Handle, spec: ParsedOverlaySpec): Promise<void> {
+  const own = await h.addresses.list({ link: spec.underlayLink, family: spec.underlayFamily });
+  if (own.some((a) => a.address === spec.underlayAddress)) return;
+  const has = own.map((a) => a.address).join(', ') || 'none';
+  throw new ValidationError('underlay.address', spec.underlayAddress, `is not an address of the underlay link ${String(spec.underlayLink)} (it has ${has})`);
+}
+
+/**
  * Sets up this host's side of an overlay on a handle bound to the host's
  * namespace: in vxlan mode the VXLAN device (learning off, MTU less the
  * outer headers, the VTEP address), made again if its settings differ
@@ -228,6 +242,7 @@ export class Overlay {
  */
 export async function createOverlay(h: Handle, spec: OverlaySpec): Promise<Overlay> {
   const parsed = parseOverlaySpec(spec);
+  await checkUnderlayAddress(h, parsed);
   if (parsed.mode === 'vxlan') await ensureDevice(h, parsed);
   return new Overlay(h, parsed);
 }

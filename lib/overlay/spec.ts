@@ -8,6 +8,7 @@ import { ValidationError } from '../netlink/errors';
 import { formatCidr, formatIp, formatMac, networkOf, parseCidr, parseIp, parseMac, type Cidr } from '../validate/ip';
 import { isObject, keysOf, rejectUnknownKeys } from '../validate/options';
 import type { LinkRef } from '../rtnetlink/link';
+import { specialIpKind } from '../services/special-ips';
 import { firstOverlap, overlaps, rangeOf, type Range } from './overlap';
 
 /** How peers are reached. */
@@ -143,7 +144,12 @@ export function parsePeer(spec: ParsedOverlaySpec, peer: OverlayPeer): ParsedPee
   if (subnet === spec.subnet) throw new ValidationError('peer.subnet', peer.subnet, `is this host's own subnet (peer ${peer.name})`);
   if (overlaps(rangeOf(subnet) as Range, rangeOf(spec.subnet) as Range))
     throw new ValidationError('peer.subnet', peer.subnet, `overlaps this host's subnet ${spec.subnet} (peer ${peer.name})`);
-  const underlay = formatIp(parseIp(peer.underlay, 'peer.underlay', spec.underlayFamily).bytes);
+  const underlayIp = parseIp(peer.underlay, 'peer.underlay', spec.underlayFamily);
+  const underlay = formatIp(underlayIp.bytes);
+  // The FDB entry sends the peer's traffic there: to a group (multicast, broadcast), back to this host (loopback) or nowhere (unspecified) is no host.
+  const kind = specialIpKind(underlayIp.bytes);
+  if (kind !== undefined && kind !== 'link-local')
+    throw new ValidationError('peer.underlay', peer.underlay, `is a ${kind} address, not one host's underlay address (peer ${peer.name})`);
   if (underlay === spec.underlayAddress) throw new ValidationError('peer.underlay', peer.underlay, `is this host's own underlay address (peer ${peer.name})`);
   let mac = '';
   if (spec.mode === 'vxlan') {
@@ -158,13 +164,26 @@ export function parsePeer(spec: ParsedOverlaySpec, peer: OverlayPeer): ParsedPee
   return { name: peer.name, subnet, vtep, underlay, mac };
 }
 
-/** A peer's subnet shares no address with any other's (a ValidationError naming both otherwise). */
+/**
+ * A peer's subnet shares no address with any other's, and no two peers have
+ * one VTEP MAC (a ValidationError naming both otherwise): the FDB entry is
+ * keyed by the MAC, so a second peer with it would take the first's traffic.
+ */
 export function checkNoOverlap(peers: Iterable<ParsedPeer>): void {
-  const pair = firstOverlap(peers);
-  if (!pair) return;
-  const [a, b] = pair;
-  const how = a.subnet === b.subnet ? `is given to ${a.name} and ${b.name}` : `overlaps ${a.subnet} of peer ${a.name} (peer ${b.name})`;
-  throw new ValidationError('peer.subnet', b.subnet, how);
+  const list = [...peers];
+  const pair = firstOverlap(list);
+  if (pair) {
+    const [a, b] = pair;
+    const how = a.subnet === b.subnet ? `is given to ${a.name} and ${b.name}` : `overlaps ${a.subnet} of peer ${a.name} (peer ${b.name})`;
+    throw new ValidationError('peer.subnet', b.subnet, how);
+  }
+  const byMac = new Map<string, ParsedPeer>();
+  for (const p of list) {
+    if (p.mac === '') continue; // host-gw mode: no MAC
+    const other = byMac.get(p.mac);
+    if (other) throw new ValidationError('peer.mac', p.mac, `is the VTEP MAC of peer ${other.name} too (peer ${p.name})`);
+    byMac.set(p.mac, p);
+  }
 }
 
 /** Checks a whole membership: every peer, no name twice, and no two subnets that overlap. */

@@ -419,7 +419,7 @@ export class ServiceManager {
   }
 }
 
-/** An `address-special` drift for each recorded virtual or external IP no service can have (special-ips.ts). */
+/** An `address-special` drift for each recorded virtual or external IP, or endpoint address, no service can have (special-ips.ts). */
 function specialAddresses(records: Iterable<ServiceRecord>): ServiceDrift[] {
   const out: ServiceDrift[] = [];
   for (const r of records) {
@@ -436,6 +436,15 @@ function specialAddresses(records: Iterable<ServiceRecord>): ServiceDrift[] {
           detail: `${field} ${ip} ${why} (recorded by an older nlkit; every set() keeping it fails): set('${r.name}', { ${field}: [...] }) with unicast addresses, or delete the service`,
         });
       }
+    }
+    for (const e of r.endpoints) {
+      const why = specialIpReason(e.ip);
+      if (why === undefined) continue;
+      out.push({
+        service: r.name,
+        kind: 'address-special',
+        detail: `endpoints ${e.ip} ${why} (recorded by an older nlkit; every set() keeping it fails): set('${r.name}', { endpoints: [...] }) without it, or delete the service`,
+      });
     }
   }
   return out;

@@ -238,7 +238,10 @@ function portRecord(p: unknown): ServicePortRecord {
 function endpointRecord(e: unknown, onePort: boolean): EndpointRecord {
   if (!isObject(e)) throw new ValidationError('endpoints', e, 'each endpoint must be an object like { ip: "10.0.0.2" }');
   const o = rejectUnknownKeys(e as EndpointSpec, ENDPOINT_KEYS, 'endpoint') as EndpointSpec;
-  const ip = formatIp(parseIp(o.ip, 'endpoint ip').bytes);
+  const { bytes } = parseIp(o.ip, 'endpoint ip');
+  const ip = formatIp(bytes);
+  // DNAT to 127.0.0.1 reaches the host's loopback-only listeners (nlkit's bridges have route_localnet for 127.0.0.1 publications), 169.254.169.254 a metadata server.
+  refuseSpecialIp('endpoint ip', ip, bytes, "the address of an instance (a container's, or the host's own on a network)");
   const weight = o.weight ?? 1;
   if (!Number.isInteger(weight) || weight < 0 || weight > 10000) throw new ValidationError('weight', o.weight, 'must be an integer 0-10000 (0 drains)');
   const ready = bool(o.ready, 'ready', true);

@@ -53,11 +53,12 @@ const WHY: Record<SpecialIpKind, string> = {
 
 /**
  * Throws a ValidationError on `field` when `ip` (canonical text, `bytes` its
- * bytes) is a special address (see {@link specialIpKind}).
+ * bytes) is a special address (see {@link specialIpKind}); `use` says what to
+ * give instead.
  */
-export function refuseSpecialIp(field: string, ip: string, bytes: Uint8Array): void {
+export function refuseSpecialIp(field: string, ip: string, bytes: Uint8Array, use = 'a unicast address routed to this host'): void {
   const kind = specialIpKind(bytes);
-  if (kind !== undefined) throw new ValidationError(field, ip, `${WHY[kind]}; use a unicast address routed to this host`);
+  if (kind !== undefined) throw new ValidationError(field, ip, `${WHY[kind]}; use ${use}`);
 }
 
 /**

@@ -149,6 +149,15 @@ describe('network manager: networks and attachments', () => {
     // A list of sandboxes: one missing one fails the whole call before anything changes.
     await expect(nets.detach('app', [sandboxes[0], 'ghost'])).rejects.toThrow(NotFoundError);
     expect((await nets.get('app')).attachments.map((x) => x.id)).toEqual([sandboxes[0]]);
+    // Not a namespace reference: a ValidationError naming it, not "attachment fd-undefined does not exist" or a path out of /run/netns.
+    for (const bad of [{ sandbox: sandboxes[0] }, {}, { fd: 'x' }, '../etc']) {
+      await expect(nets.detach('app', bad as never), JSON.stringify(bad)).rejects.toMatchObject({
+        name: 'ValidationError',
+        field: expect.stringMatching(/sandbox|namespace/),
+      });
+      await expect(nets.attach('app', { sandbox: bad as never }), JSON.stringify(bad)).rejects.toMatchObject({ name: 'ValidationError' });
+    }
+    expect((await nets.get('app')).attachments.map((x) => x.id)).toEqual([sandboxes[0]]);
   });
 
   it('reads networks with the verbs of every family: get throws NotFoundError, find returns undefined', async () => {

@@ -130,4 +130,33 @@ describe('network manager: draining backends (weight 0)', () => {
     }
     expect(await nets.publications.find({ hostPort: 8700 })).toBeUndefined();
   });
+  it('refuses a misspelt backend or reference key instead of publishing undrained or acting on another publication', async () => {
+    await nets.publish({ network: 'dn', hostPort: 8800, containerPort: 81, backends: [{ id: c.c1 }, { id: c.c2 }] });
+    await nets.publish({ network: 'dn', protocol: 'udp', hostPort: 8800, containerPort: 81, to: c.c1 });
+    const before = nft(box.ns('host'), 'list', 'ruleset');
+    try {
+      // `Weight: 0` was dropped: the canary kept getting new connections (weight 1).
+      const drain = [{ id: c.c1 }, { id: c.c2, Weight: 0 }] as never;
+      await expect(nets.setBackends({ hostPort: 8800 }, drain)).rejects.toMatchObject({ field: 'backend', value: 'Weight' });
+      await expect(nets.publish({ network: 'dn', hostPort: 8801, backends: drain })).rejects.toMatchObject({ field: 'backend' });
+      await expect(nets.setBackends({ hostPort: 8800 }, [{ id: c.c1, ipv4: '10.73.1.200' }] as never)).rejects.toMatchObject({ field: 'backend ipv4' });
+      await expect(nets.setBackends({ hostPort: 8800 }, 'x' as never)).rejects.toMatchObject({ field: 'backends' });
+      // `proto: 'udp'` was dropped: the TCP publication was the one removed.
+      await expect(nets.unpublish({ hostPort: 8800, proto: 'udp' } as never)).rejects.toMatchObject({ field: 'publication', value: 'proto' });
+      await expect(nets.setBackends({ hostPort: 8800, hostip: '127.0.0.1' } as never, [{ id: c.c1 }])).rejects.toMatchObject({ field: 'publication' });
+      expect(nft(box.ns('host'), 'list', 'ruleset')).toBe(before);
+      expect((await nets.publications.list()).map((p) => p.key).sort()).toEqual(['tcp:*:8800', 'udp:*:8800']);
+      // A listed publication and its backends, passed back as they are, still work.
+      const listed = await nets.publications.get({ hostPort: 8800 });
+      const after = await nets.setBackends(
+        listed,
+        listed.backends.map((b) => ({ ...b, weight: b.id === c.c2 ? 0 : 1 })),
+      );
+      expect(after.backends.map((b) => b.weight)).toEqual([1, 0]);
+      expect(await nets.check()).toEqual([]);
+    } finally {
+      await nets.unpublish({ hostPort: 8800 }, { missingOk: true });
+      await nets.unpublish({ protocol: 'udp', hostPort: 8800 }, { missingOk: true });
+    }
+  });
 });

@@ -124,4 +124,27 @@ describe('host-gw routes of another user of protocol 78', () => {
     await ov.reconcile();
     expect(protoRoutes(ns)).toEqual(['10.244.2.0/24 via 172.31.3.2', '10.99.0.0/24 via 172.31.3.9']);
   });
+
+  it('refuses an underlay address the underlay link does not have, making nothing', async () => {
+    const ns = box.ns('proto');
+    for (const mode of ['vxlan', 'host-gw'] as const) {
+      const spec = { clusterCidr: CLUSTER, subnet: '10.244.1.0/24', underlay: { link: 'ul0', address: '172.31.3.99' }, mode, device: 'ovx-u' };
+      // vxlan: the device sent from an address the host lacks, and every packet was lost without an error.
+      await expect(createOverlay(box.h('proto'), spec)).rejects.toMatchObject({ name: 'ValidationError', field: 'underlay.address' });
+      await expect(createOverlay(box.h('proto'), { ...spec, underlay: { link: 'nope0', address: '172.31.3.1' } })).rejects.toMatchObject({
+        name: 'NotFoundError',
+      });
+    }
+    expect(linkOf(ns, 'ovx-u')).toBeUndefined();
+  });
+
+  it("delete() by a restarted agent (no peers applied yet) removes the earlier run's routes, and only those", async () => {
+    const ns = box.ns('proto');
+    const spec = { clusterCidr: CLUSTER, subnet: '10.244.1.0/24', underlay: { link: 'ul0', address: '172.31.3.1' }, mode: 'host-gw' as const };
+    await (await createOverlay(box.h('proto'), spec)).apply([{ name: 'p', subnet: '10.244.2.0/24', underlay: '172.31.3.2' }]);
+    expect(protoRoutes(ns)).toEqual(['10.244.2.0/24 via 172.31.3.2', '10.99.0.0/24 via 172.31.3.9']);
+    // The routes went to the routing table of a host that had left the overlay.
+    await (await createOverlay(box.h('proto'), spec)).delete();
+    expect(protoRoutes(ns)).toEqual(['10.99.0.0/24 via 172.31.3.9']);
+  });
 });

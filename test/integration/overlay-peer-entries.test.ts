@@ -82,4 +82,26 @@ describe('overlay peer entries', () => {
     expect(await ov.check()).toEqual([]);
     await ov.delete();
   });
+  it("refuses a second peer with a peer's VTEP MAC, or an underlay address that is no host, before writing anything", async () => {
+    const ns = box.ns('pe');
+    const ov = await createOverlay(box.h('pe'), spec('pvx-d'));
+    await ov.apply([good]);
+    const written = bridgeFdb(ns, 'pvx-d');
+    expect(written).toEqual([{ mac: good.mac, dst: good.underlay, flags: ['self'], state: 'permanent' }]);
+    // The FDB entry is keyed by the MAC: the thief's entry replaced good's, and good's containers' traffic went to 172.31.0.9.
+    const thief = { name: 'thief', subnet: '10.244.9.0/24', underlay: '172.31.0.9', mac: good.mac.toUpperCase() };
+    const e = await ov.apply([good, thief]).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(ValidationError);
+    expect((e as ValidationError).field).toBe('peer.mac');
+    await expect(ov.join(thief)).rejects.toMatchObject({ field: 'peer.mac' });
+    for (const underlay of ['0.0.0.0', '127.0.0.1', '239.1.1.1', '255.255.255.255']) {
+      const odd = { name: 'odd', subnet: '10.244.8.0/24', underlay, mac: '0a:58:0a:f4:08:00' };
+      await expect(ov.apply([good, odd]), underlay).rejects.toMatchObject({ field: 'peer.underlay' });
+      await expect(ov.join(odd), underlay).rejects.toMatchObject({ field: 'peer.underlay' });
+    }
+    expect(bridgeFdb(ns, 'pvx-d')).toEqual(written);
+    expect(ipJson(ns, 'route', 'show', 'dev', 'pvx-d').map((r) => r.dst)).toEqual([good.subnet]);
+    expect(ov.peers().map((p) => p.name)).toEqual(['good']);
+    await ov.delete();
+  });
 });

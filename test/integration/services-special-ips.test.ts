@@ -114,4 +114,36 @@ describe('services: special virtual and external IPs', () => {
     expect(await hello(box.ns('host'), '127.0.0.1', 80)).toBe('host');
     expect(await hello(client, '10.96.7.1', 80)).toBe('endpoint');
   });
+  it("refuses a special endpoint address: a container never reaches the host's loopback-only 127.0.0.1:80 through a VIP", async () => {
+    const gen = (await box.h('host').nft.generation.get()).id;
+    for (const [ip, why] of [
+      ['127.0.0.1', /loopback/],
+      ['::1', /loopback/],
+      ['::ffff:127.0.0.1', /loopback/],
+      ['0.0.0.0', /unspecified/],
+      ['169.254.169.254', /link-local/],
+      ['224.0.0.1', /multicast/],
+      ['255.255.255.255', /broadcast/],
+    ] as const) {
+      const grab: ServiceSpec = { name: 'grab', vips: ['10.96.7.3', 'fd00:96::7:3'], ports: [{ port: 80 }], endpoints: [{ ip }] };
+      for (const [verb, attempt] of [
+        ['add', () => svcs.add(grab)],
+        ['set', () => svcs.set('web', { endpoints: [{ ip: e1 }, { ip }] })],
+        ['apply', () => svcs.apply([web(), grab])],
+      ] as const) {
+        const err = await attempt().then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect(err, `${verb} ${ip}`).toBeInstanceOf(ValidationError);
+        expect((err as ValidationError).field, `${verb} ${ip}`).toBe('endpoint ip');
+        expect((err as ValidationError).message, `${verb} ${ip}`).toMatch(why);
+      }
+    }
+    expect((await box.h('host').nft.generation.get()).id).toBe(gen);
+    // The DNAT would have gone through: nlkit's bridge has route_localnet (for 127.0.0.1 publications).
+    expect(await hello(client, '10.96.7.3', 80, 2000)).not.toBe('host');
+    expect(await hello(client, '10.96.7.1', 80)).toBe('endpoint');
+    expect((await svcs.list()).map((x) => x.name)).toEqual(['web']);
+  });
 });

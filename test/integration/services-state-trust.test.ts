@@ -177,4 +177,23 @@ describe('services: a corrupt record file or journal is a CorruptStateError, nev
     await svcs.delete('old');
     expect(dispatch(box.ns('host'))).toEqual(live);
   });
+  it('reports a loopback endpoint an older nlkit recorded (address-special), and set() without it fixes it', async () => {
+    const old = {
+      name: 'oldep',
+      vips: ['10.96.9.4'],
+      externalIps: [],
+      ports: [{ protocol: 'tcp', port: 80, targetPort: 8080 }],
+      endpoints: [{ ip: '127.0.0.1', weight: 1, ready: true, serving: true, terminating: false }],
+    };
+    fs.writeFileSync(path.join(records(), 'oldep.json'), JSON.stringify(old), { mode: 0o600 });
+    await svcs.reconcile();
+    const drift = await svcs.check();
+    expect(drift.map((d) => [d.service, d.kind])).toEqual([['oldep', 'address-special']]);
+    expect(drift[0].detail).toMatch(/^endpoints 127\.0\.0\.1 is a loopback address.*set\('oldep', \{ endpoints: \[\.\.\.\] \}\)/);
+    await expect(svcs.set('oldep', { vips: ['10.96.9.5'] })).rejects.toMatchObject({ field: 'endpoint ip' });
+    await svcs.set('oldep', { endpoints: [{ ip: '10.88.9.5' }] });
+    expect(await svcs.check()).toEqual([]);
+    await svcs.delete('oldep');
+    expect(dispatch(box.ns('host'))).toEqual(live);
+  });
 });

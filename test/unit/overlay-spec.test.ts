@@ -41,6 +41,16 @@ describe('overlay spec', () => {
     expect(fieldOf(() => parsePeer(s, { ...peer, mac: undefined }))).toBe('peer.mac');
     expect(fieldOf(() => parsePeers(s, [peer, { ...peer, subnet: '10.244.5.0/24' }]))).toBe('peer.name');
     expect(fieldOf(() => parsePeers(s, [peer, { ...peer, name: 'c' }]))).toBe('peer.subnet');
+    // One MAC is one FDB entry: the second peer would take the first's traffic.
+    expect(fieldOf(() => parsePeers(s, [peer, { ...peer, name: 'c', subnet: '10.244.5.0/24', underlay: '192.168.1.5' }]))).toBe('peer.mac');
+    for (const underlay of ['0.0.0.0', '127.0.0.1', '224.0.0.1', '255.255.255.255'])
+      expect(fieldOf(() => parsePeer(s, { ...peer, underlay }))).toBe('peer.underlay');
+    expect(
+      parsePeers(parseOverlaySpec({ ...base, mode: 'host-gw' }), [
+        { name: 'b', subnet: '10.244.4.0/24', underlay: '192.168.1.4' },
+        { name: 'c', subnet: '10.244.5.0/24', underlay: '192.168.1.5' },
+      ]).size,
+    ).toBe(2);
   });
 
   it("refuses a peer whose subnet overlaps this host's or another peer's, claims the whole cluster, or reuses our underlay address or VTEP MAC", () => {
@@ -64,7 +74,7 @@ describe('overlay spec', () => {
     expect(refusal(() => parsePeer(s, { ...peer, underlay: '192.168.1.3' }))).toMatch(/^peer\.underlay: .*own underlay address \(peer b\)/);
     expect(refusal(() => parsePeer(s, { ...peer, mac: vtepMac('10.244.3.0') }))).toMatch(/^peer\.mac: .*own VTEP MAC \(peer b\)/);
     // Between peers: one inside another, in either order, among many that do not overlap.
-    const many = Array.from({ length: 200 }, (_, i) => ({ ...peer, name: `n${i}`, subnet: `10.244.${10 + i}.0/24` }));
+    const many = Array.from({ length: 200 }, (_, i) => ({ ...peer, name: `n${i}`, subnet: `10.244.${10 + i}.0/24`, mac: vtepMac(`10.244.${10 + i}.0`) }));
     expect(parsePeers(s, many).size).toBe(200);
     const inner = { ...peer, name: 'inner', subnet: '10.244.50.64/26' };
     expect(refusal(() => parsePeers(s, [...many, inner]))).toMatch(
@@ -72,7 +82,8 @@ describe('overlay spec', () => {
     );
     expect(refusal(() => parsePeers(s, [inner, ...many]))).toMatch(/^peer\.subnet: .*overlaps/);
     expect(refusal(() => parsePeers(s, [...many, { ...peer, name: 'wide', subnet: '10.244.128.0/17' }]))).toMatch(/^peer\.subnet: .*overlaps/);
-    expect(refusal(() => parsePeers(s, [peer, { ...peer, name: 'c', subnet: '10.244.5.0/24' }]))).toBe('accepted');
+    expect(refusal(() => parsePeers(s, [peer, { ...peer, name: 'c', subnet: '10.244.5.0/24', mac: vtepMac('10.244.5.0') }]))).toBe('accepted');
+    expect(refusal(() => parsePeers(s, [peer, { ...peer, name: 'c', subnet: '10.244.5.0/24' }]))).toMatch(/^peer\.mac: .*VTEP MAC of peer b too \(peer c\)/);
   });
 
   it('accounts for the encapsulation in the MTU', () => {

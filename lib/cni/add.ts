@@ -13,6 +13,7 @@ import { attachmentKeys, type CniCall } from './call';
 import { ipamSubnets, isDelegated, type CniRoute, type NetConf } from './config';
 import { ipamResult, runIpam, type IpamResult } from './delegate';
 import { CniCode, CniError, withRollbackFailure } from './errors';
+import { checkIpRangesServed } from './ip-ranges';
 import { attachmentId, ensureNetwork, networkName, openManager } from './network';
 import { checkMappingHosts, checkMappingsFree, checkPortMappings, publishPortMappings, type CheckedMapping } from './port-mappings';
 import { formatResult, type CniResult } from './result';
@@ -26,6 +27,8 @@ export async function add(call: CniCall): Promise<Record<string, unknown>> {
   if (conf.prevResult !== undefined) throw new CniError(CniCode.invalidConfig, 'nlkit-cni must be the first plugin of a chain (it got a prevResult)');
   // Everything the configuration asks is checked before anything is done: no lease, no veth, no network for a bad mapping.
   const mappings = checkPortMappings(conf.runtimeConfig.portMappings);
+  // a delegated IPAM plugin reads ipRanges itself
+  if (!isDelegated(conf.ipam)) checkIpRangesServed(conf.runtimeConfig.ipRanges, conf.ipam);
   if (!fs.existsSync(netns)) throw new CniError(CniCode.unknownContainer, `network namespace ${netns} does not exist`);
   if (mappings.some((m) => m.hostIp !== undefined)) {
     const host = await open();

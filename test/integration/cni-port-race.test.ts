@@ -6,7 +6,9 @@
 // with the same CNI error the early check gives (code 7, naming the field
 // and the holder), and leave nothing: no veth, lease, attachment record,
 // map element (also of its other, free mapping) or open intent; its DEL
-// then succeeds and the winner's publication is untouched.
+// then succeeds and the winner's publication is untouched. An ADD killed
+// between its map element and recording it: the runtime's DEL removes the
+// element, and the next ADD of the port succeeds.
 import { spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,7 +18,7 @@ import { ipJson, useNetns } from '../helpers/netns';
 import { nftJson } from '../helpers/nft';
 import { exitOf, waitUntilStopped } from '../helpers/stopped-child';
 
-describe('nlkit-cni: two ADDs of one host port at once', () => {
+describe('nlkit-cni: host ports of ADDs at once, and of an ADD that died', () => {
   const box = useNetns('host', 'c1', 'c2');
   let scratch: CniScratch;
   const netns = (label: string) => `/run/netns/${box.ns(label)}`;
@@ -109,6 +111,24 @@ describe('nlkit-cni: two ADDs of one host port at once', () => {
       for (const l of ['c1', 'c2']) expect(call({ ...keys(l), command: 'DEL' }, conf([])).status, l).toBe(0);
     }
     expect(hostVeths()).toEqual([]);
+    expect(elements()).toEqual([]);
+  });
+
+  it('an ADD killed after its map element and before recording it: DEL removes the element, the port is free again', () => {
+    const web = { hostPort: 9510, containerPort: 80, protocol: 'tcp' };
+    // publish's second step boundary: the nftables transaction applied, the state not written
+    const killed = call({ ...keys('c1'), env: { NLKIT_FAULT_AFTER_STEP: 'publish:2' } }, conf([web]));
+    expect(killed.status, killed.stdout + killed.stderr).toBeNull();
+    expect(elements().join()).toContain('9510');
+    // the runtime's DEL after the failed ADD: nothing of the attachment stays, its DNAT included
+    expect(call({ ...keys('c1'), command: 'DEL' }, conf([web]))).toMatchObject({ status: 0, stdout: '' });
+    expect(elements()).toEqual([]);
+    expect(hostVeths()).toEqual([]);
+    // and the retried ADD publishes the port (no EEXIST from the dead one's element)
+    const again = call(keys('c1'), conf([web]));
+    expect(again.status, again.stdout).toBe(0);
+    expect(elements().join()).toContain('9510');
+    expect(call({ ...keys('c1'), command: 'DEL' }, conf([web])).status).toBe(0);
     expect(elements()).toEqual([]);
   });
 });

@@ -13,6 +13,7 @@ import { attachmentKeys, type CniCall } from './call';
 import { ipamSubnets, isDelegated, type CniRoute, type NetConf } from './config';
 import { ipamResult, runIpam, type IpamResult } from './delegate';
 import { CniCode, CniError, withRollbackFailure } from './errors';
+import { checkIpRangesServed } from './ip-ranges';
 import { attachmentId, ensureNetwork, networkName, openManager } from './network';
 import { checkMappingHosts, checkMappingsFree, checkPortMappings, publishPortMappings, refuseInternalMappings, type CheckedMapping } from './port-mappings';
 import { formatResult, type CniResult } from './result';
@@ -27,6 +28,8 @@ export async function add(call: CniCall): Promise<Record<string, unknown>> {
   // Everything the configuration asks is checked before anything is done: no lease, no veth, no network for a bad mapping.
   const mappings = checkPortMappings(conf.runtimeConfig.portMappings);
   refuseInternalMappings(conf, mappings);
+  // a delegated IPAM plugin reads ipRanges itself
+  if (!isDelegated(conf.ipam)) checkIpRangesServed(conf.runtimeConfig.ipRanges, conf.ipam);
   if (!fs.existsSync(netns)) throw new CniError(CniCode.unknownContainer, `network namespace ${netns} does not exist`);
   if (mappings.some((m) => m.hostIp !== undefined)) {
     const host = await open();

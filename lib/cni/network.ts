@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { networks, type NetworkInfo, type NetworkManager, type NetworkSpec } from '../network/manager';
-import { ipamSubnets, type NetConf } from './config';
+import { ipamSubnets, isDelegated, type NetConf } from './config';
 
 /**
  * The nlkit network of a CNI network name: the name itself when nlkit
@@ -23,9 +23,16 @@ export function attachmentId(containerId: string, ifname: string): string {
   return `${containerId}/${ifname}`;
 }
 
-/** The network spec of a configuration; the reference bridge's keys keep their meaning (ipMasq default false). */
+/**
+ * The network spec of a configuration; the reference bridge's keys keep
+ * their meaning (ipMasq default false). Its subnets are the ipam section's,
+ * or the `ipRanges` capability's where a delegated plugin has no ranges of its own.
+ */
 export function networkSpec(conf: NetConf): NetworkSpec {
-  const subnets = ipamSubnets(conf.ipam);
+  // a delegated IPAM plugin given its ranges by the runtime only (Kubernetes' pod CIDR through ipRanges): the network's are those
+  const { ipam } = conf;
+  const runtimeRanges = isDelegated(ipam) && ipam.subnet === undefined && ipam.ranges === undefined ? conf.runtimeConfig.ipRanges : undefined;
+  const subnets = ipamSubnets(runtimeRanges ? { ranges: runtimeRanges } : ipam);
   const spec: NetworkSpec = {
     name: networkName(conf.name),
     subnet: subnets.subnet,

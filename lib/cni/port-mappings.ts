@@ -137,6 +137,23 @@ function publishedAlready(p: Publication, wanted: Publication, id: string, conta
   return p.key === wanted.key && p.network === wanted.network && p.backends.length === 1 && p.backends[0].id === id && p.backends[0].port === containerPort;
 }
 
+/** The publication of another attachment or network that catches the mapping's host port (and address), if any. */
+function takenBy(published: readonly Publication[], network: string, id: string, m: CheckedMapping): Publication | undefined {
+  const ref = { protocol: m.protocol, hostPort: m.hostPort, hostIp: m.hostIp };
+  const wanted: Publication = { ...ref, key: publicationKey(ref), network, backends: [] };
+  return published.find((p) => conflicts(p, wanted) && !publishedAlready(p, wanted, id, m.containerPort));
+}
+
+/** Code 7 for mapping `i`, whose host port `taken` holds: the field and the holder named. */
+function takenError(i: number, m: CheckedMapping, taken: Publication): CniError {
+  const to = taken.backends.map((b) => b.id ?? b.ipv4 ?? b.ipv6).join(', ');
+  return new CniError(
+    CniCode.invalidConfig,
+    `invalid runtimeConfig.portMappings[${String(i)}]: ${m.protocol} host port ${String(m.hostPort)} is already published (${taken.key} on network ${taken.network}, to ${to})`,
+    `field: runtimeConfig.portMappings[${String(i)}].hostPort`,
+  );
+}
+
 /**
  * Refuses (code 7) a mapping whose host port (and address) a publication
  * of another attachment or network catches already, before ADD does
@@ -148,31 +165,34 @@ export async function checkMappingsFree(nets: NetworkManager, network: string, i
   if (mappings.length === 0) return;
   const published = await nets.publications.list();
   for (const [i, m] of mappings.entries()) {
-    const ref = { protocol: m.protocol, hostPort: m.hostPort, hostIp: m.hostIp };
-    const wanted: Publication = { ...ref, key: publicationKey(ref), network, backends: [] };
-    const taken = published.find((p) => conflicts(p, wanted) && !publishedAlready(p, wanted, id, m.containerPort));
-    if (!taken) continue;
-    const to = taken.backends.map((b) => b.id ?? b.ipv4 ?? b.ipv6).join(', ');
-    throw new CniError(
-      CniCode.invalidConfig,
-      `invalid runtimeConfig.portMappings[${String(i)}]: ${m.protocol} host port ${String(m.hostPort)} is already published (${taken.key} on network ${taken.network}, to ${to})`,
-      `field: runtimeConfig.portMappings[${String(i)}].hostPort`,
-    );
+    const taken = takenBy(published, network, id, m);
+    if (taken) throw takenError(i, m, taken);
   }
 }
 
-/** Publishes every (checked) mapping to the attachment `id`; publishing again what is published changes nothing. */
+/**
+ * Publishes every (checked) mapping to the attachment `id`; publishing again
+ * what is published changes nothing. A host port an ADD running at the same
+ * time took after this one's early check is the same error that check gives
+ * (the mapping's field and the holder), not publish's own about its `hostPort`.
+ */
 export async function publishPortMappings(nets: NetworkManager, network: string, id: string, mappings: readonly CheckedMapping[]): Promise<void> {
-  for (const m of mappings) {
-    await nets.publish({
-      network,
-      protocol: m.protocol,
-      hostPort: m.hostPort,
-      containerPort: m.containerPort,
-      hostIp: m.hostIp,
-      to: id,
-      // runtimes (Podman) hold the host port open themselves to reserve it
-      onListenerConflict: 'ignore',
-    });
+  for (const [i, m] of mappings.entries()) {
+    try {
+      await nets.publish({
+        network,
+        protocol: m.protocol,
+        hostPort: m.hostPort,
+        containerPort: m.containerPort,
+        hostIp: m.hostIp,
+        to: id,
+        // runtimes (Podman) hold the host port open themselves to reserve it
+        onListenerConflict: 'ignore',
+      });
+    } catch (e) {
+      if (!(e instanceof ValidationError) || e.field !== 'hostPort') throw e;
+      const taken = takenBy(await nets.publications.list(), network, id, m);
+      throw taken ? takenError(i, m, taken) : e;
+    }
   }
 }

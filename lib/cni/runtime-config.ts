@@ -16,6 +16,8 @@ export interface RuntimeConfig {
   ips?: string[];
   mac?: string;
   bandwidth?: { ingressRate?: number; ingressBurst?: number; egressRate?: number; egressBurst?: number };
+  /** Range sets as in `ipam.ranges` (ip-ranges.ts). */
+  ipRanges?: Array<Array<{ subnet: string; gateway?: string; rangeStart?: string; rangeEnd?: string }>>;
 }
 
 /** `args`: of it, nlkit-cni reads `cni.ips` and `cni.mac`. */
@@ -57,6 +59,19 @@ function checkBandwidth(v: unknown): void {
   }
 }
 
+/** The ipRanges capability's shape: range sets of { subnet, rangeStart?, rangeEnd?, gateway? } (ip-ranges.ts checks what nlkit serves). */
+function checkIpRangesShape(v: unknown): void {
+  if (v === undefined) return;
+  const range = (r: unknown) => {
+    if (!isObject(r) || Array.isArray(r)) return false;
+    const o = r as Record<string, unknown>;
+    return typeof o.subnet === 'string' && ['rangeStart', 'rangeEnd', 'gateway'].every((k) => o[k] === undefined || typeof o[k] === 'string');
+  };
+  if (!(Array.isArray(v) && v.every((set) => Array.isArray(set) && set.length > 0 && set.every(range)))) {
+    throw invalid('runtimeConfig.ipRanges', 'must be a list of range sets, each a non-empty list of { subnet, rangeStart?, rangeEnd?, gateway? }');
+  }
+}
+
 /** `runtimeConfig`, checked for the capabilities nlkit-cni implements (others are the runtime's and other plugins' business). */
 export function checkRuntimeConfig(v: unknown): RuntimeConfig {
   if (v === undefined) return {};
@@ -68,6 +83,7 @@ export function checkRuntimeConfig(v: unknown): RuntimeConfig {
   stringList(rc.ips, 'runtimeConfig.ips');
   optionalString(rc.mac, 'runtimeConfig.mac');
   checkBandwidth(rc.bandwidth);
+  checkIpRangesShape(rc.ipRanges);
   return rc;
 }
 

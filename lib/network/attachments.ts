@@ -13,6 +13,7 @@ import { poolOf } from './address-pool';
 import { ignoreMissing, ipamOf, notFound, type NetworkContext } from './context';
 import { NetworkOperationError } from './errors';
 import { settleInterruptedOf } from './attachment-recovery';
+import { settleInterruptedPublications } from './publication-recovery';
 import { createVeth } from './attach-veth';
 import { stepDone } from './fault';
 import { isolatePorts } from './firewall/icc';
@@ -306,6 +307,8 @@ export async function detach(ctx: NetworkContext, network: string, sandboxes: Sa
   validateNetworkName(network);
   return withSandboxLocks(ctx.store.dir, network, ids, async () => {
     await settleInterruptedOf(ctx, network, ids);
+    // a dead publish's element no state names outlives the detach of its backend else (its address goes to the next sandbox)
+    await settleInterruptedPublications(ctx);
     const { rec, all } = await networkAndAttachments(ctx, network, `detach from network ${network}`);
     const missing = ids.filter((i) => !all[i]);
     if (missing.length && !missingOk)

@@ -16,6 +16,7 @@ import { checkHostAddress } from './host-address';
 import { checkListenerConflictChoice, hostSockets, onListenerConflict, socketsInTheWay } from './host-listeners';
 import { allocateHostPort, wantsAnyPort } from './host-port-allocation';
 import { withIntent } from './intents';
+import { settleInterruptedPublications } from './publication-recovery';
 import { validateNetworkName } from './names';
 import {
   canonicalHostIp,
@@ -109,6 +110,7 @@ export async function publish(ctx: NetworkContext, spec: PublishSpec): Promise<P
   const inTheWay = anyPort ? [] : socketsInTheWay(sockets, lo, hi ?? lo, hostIp); // a chosen port is never in the way
   if (choice === 'refuse') onListenerConflict(choice, protocol, lo, inTheWay);
   const prepared: Prepared = { anyPort, protocol, hostIp, sockets };
+  await settleInterruptedPublications(ctx); // a dead publish's unrecorded element would make this one fail (EEXIST)
   const pub = await withIntent(ctx.store.dir, { op: 'publish', network: spec.network }, () => publishNow(ctx, spec, prepared));
   if (choice === 'warn') onListenerConflict(choice, protocol, lo, inTheWay); // once it is published
   return copyPublication(pub);

@@ -5,7 +5,8 @@
 // network name pattern is enforced (code 7) before anything is done. An ADD
 // asking for an address another container holds, or for a host port another
 // container publishes, is refused before any veth exists: link events in the
-// host and in the container's namespace show none come and go.
+// host and in the container's namespace show none come and go. The ipRanges
+// capability is served or refused by nlkit's IPAM, and reaches host-local.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EventStream, RtnetlinkEvent } from '../../lib';
 import { cniScratch, leases, runPlugin, type CniScratch, type PluginCall, type PluginOutput } from '../helpers/cni';
@@ -232,5 +233,57 @@ describe('nlkit-cni: what each command checks, and refusing before any link is m
     const ok = add('c1', internal([]));
     expect(ok.status, ok.stdout).toBe(0);
     expect(del('c1', internal([])).status).toBe(0);
+  });
+
+  it("ipRanges: served when it names the network's subnet, else refused (code 2 or 7) before a lease or veth is made", () => {
+    const ranges = (...sets: unknown[]) => conf({ runtimeConfig: { ipRanges: sets } });
+    const refused: Array<[string, unknown, number, RegExp]> = [
+      ['another subnet', ranges([{ subnet: '10.99.0.0/24' }]), 2, /ipRanges\[0\]\[0\]\.subnet: 10\.99\.0\.0\/24 is not the network's \(10\.77\.0\.0\/24\)/],
+      ['a part of the subnet', ranges([{ subnet: '10.77.0.0/24', rangeStart: '10.77.0.100' }]), 2, /rangeStart/],
+      ['two ranges in a set', ranges([{ subnet: '10.77.0.0/24' }, { subnet: '10.77.0.0/24' }]), 2, /one range per range set/],
+      ['another gateway', ranges([{ subnet: '10.77.0.0/24', gateway: '10.77.0.254' }]), 2, /gateway/],
+      ['not a CIDR', ranges([{ subnet: '10.77.0.0' }]), 7, /ipRanges\[0\]\[0\]\.subnet/],
+      ['not range sets', conf({ runtimeConfig: { ipRanges: [{ subnet: '10.77.0.0/24' }] } }), 7, /runtimeConfig\.ipRanges/],
+    ];
+    for (const [label, config, code, msg] of refused) {
+      const out = add('c1', config);
+      expect(out.status, label).toBe(1);
+      expect(out.json, label).toMatchObject({ code });
+      expect(out.json.msg, label).toMatch(msg);
+      expect(hostVeths(), label).toEqual([]);
+      expect(leases(scratch.stateDir, 'chk'), label).toEqual({});
+      expect(links('c1'), label).toEqual(['lo']);
+    }
+    // the network's own subnet (any spelling of it) is what nlkit IPAM serves anyway
+    const ok = add('c1', ranges([{ subnet: '10.77.0.9/24' }]));
+    try {
+      expect(ok.status, ok.stdout).toBe(0);
+      expect(ok.json.ips[0].address).toMatch(/^10\.77\.0\.\d+\/24$/);
+    } finally {
+      expect(del('c1', conf()).status).toBe(0);
+    }
+  });
+
+  it("ipRanges reaches a delegated IPAM plugin: host-local allocates from the runtime's range, the network takes its subnet", () => {
+    const dataDir = `${scratch.dir}/host-local-ranges`;
+    // as Kubernetes configures host-local: no ranges of its own, the node's pod CIDR from the runtime
+    const delegated = conf({
+      cniVersion: '1.0.0', // the packaged host-local speaks up to 1.0.0
+      name: 'chkr',
+      bridge: 'nlkchkr0',
+      ipam: { type: 'host-local', dataDir },
+      runtimeConfig: { ipRanges: [[{ subnet: '10.75.0.0/24', rangeStart: '10.75.0.200', rangeEnd: '10.75.0.210' }]] },
+    });
+    const keys = { containerId: 'ctr-c1', netns: netns('c1'), ifname: 'eth0', cniPath: scratch.cniPath };
+    const out = call({ command: 'ADD', ...keys }, delegated);
+    try {
+      expect(out.status, out.stdout).toBe(0);
+      expect(out.json.ips[0]).toMatchObject({ address: '10.75.0.200/24', gateway: '10.75.0.1' });
+      const bridge = ipJson<Array<{ addr_info: Array<{ local: string; prefixlen: number }> }>>(box.ns('host'), 'address', 'show', 'dev', 'nlkchkr0');
+      expect(bridge[0].addr_info.map((a) => `${a.local}/${String(a.prefixlen)}`)).toContain('10.75.0.1/24');
+      expect(ipJson(box.ns('c1'), 'route', 'get', '10.75.0.1')[0].dev).toBe('eth0');
+    } finally {
+      expect(call({ command: 'DEL', ...keys }, delegated).status).toBe(0);
+    }
   });
 });

@@ -9,6 +9,7 @@
  */
 import { ipamOf, type NetworkContext } from './context';
 import { clearIntent, intentExists, pendingIntents, type IntentNamespace, type PendingIntent } from './intents';
+import { repairFirewall } from './firewall-repair';
 import { deleteHostVeths, warnForeign } from './host-veth';
 import { deleteOwnedNamespace, removeAttachments } from './removal';
 import type { AttachmentRecord, HostState, NetworkRecord } from './state';
@@ -68,14 +69,22 @@ async function settleNamespace(ctx: NetworkContext, ns: IntentNamespace): Promis
 
 /**
  * Settles the interrupted attach/detach operations of a dead process that
- * concern only the given ids of a network (the caller holds their locks).
+ * concern only the given ids of a network (the caller holds their locks),
+ * and every dead publish, unpublish or setBackends: its table elements may
+ * send a host port to an address that this detach is about to release (or
+ * that this attach is about to be given), for the next sandbox to get.
  * One directory read when there are none.
  */
 export async function settleInterruptedOf(ctx: NetworkContext, network: string, ids: string[]): Promise<void> {
   const mine = new Set(ids);
-  const dead = pendingIntents(ctx.store.dir, { liveJournals: false }).filter(
-    (p) =>
-      !p.live && (p.record.op === 'attach' || p.record.op === 'detach') && p.record.network === network && (p.record.ids ?? []).every((id) => mine.has(id)),
-  );
-  for (const p of dead) await settleInterrupted(ctx, p);
+  const dead = pendingIntents(ctx.store.dir, { liveJournals: false }).filter((p) => !p.live);
+  for (const p of dead) {
+    if ((p.record.op === 'attach' || p.record.op === 'detach') && p.record.network === network && (p.record.ids ?? []).every((id) => mine.has(id)))
+      await settleInterrupted(ctx, p);
+  }
+  const publishing = dead.filter((p) => p.record.op === 'publish' || p.record.op === 'unpublish');
+  if (publishing.length === 0) return;
+  // The state decides (it is written after the kernel): the table is rewritten from it, then the intents end.
+  await repairFirewall(ctx);
+  for (const p of publishing) if (intentExists(p)) clearIntent(p);
 }

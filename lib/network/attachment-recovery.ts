@@ -8,10 +8,11 @@
  * @module
  */
 import { ipamOf, type NetworkContext } from './context';
-import { clearIntent, intentExists, pendingIntents, type PendingIntent } from './intents';
+import { clearIntent, intentExists, pendingIntents, type IntentNamespace, type PendingIntent } from './intents';
+import { settleInterruptedPublications } from './publication-recovery';
 import { deleteHostVeths, warnForeign } from './host-veth';
 import { deleteOwnedNamespace, removeAttachments } from './removal';
-import type { AttachmentRecord, NetworkRecord } from './state';
+import type { AttachmentRecord, HostState, NetworkRecord } from './state';
 
 /**
  * Undoes (attach) or completes (detach) one interrupted attachment
@@ -43,22 +44,43 @@ export async function settleInterrupted(ctx: NetworkContext, p: PendingIntent): 
   const net = rec ?? { name: r.network, group: r.group };
   if (veths.length) warnForeign(net, `recover ${r.op} on network ${r.network}`, await deleteHostVeths(ctx, net, veths));
   if (rec && unrecorded.length) await ipamOf(ctx, rec).release(unrecorded.map((i) => ids[i]));
-  const inUse = new Set(Object.values((await ctx.store.snapshot()).attachments[r.network] ?? {}).map((a) => a.sandboxName));
-  for (const ns of r.namespaces ?? []) if (!inUse.has(ns.name)) await deleteOwnedNamespace(ns);
+  for (const ns of r.namespaces ?? []) await settleNamespace(ctx, ns);
   clearIntent(p);
   return true;
 }
 
+/** The attachments, of any network, in the sandbox of that name. */
+function usersOf(st: HostState, name: string): AttachmentRecord[] {
+  return Object.values(st.attachments).flatMap((atts) => Object.values(atts).filter((a) => a.sandboxName === name));
+}
+
+/**
+ * A namespace the operation made (attach) or meant to delete (detach) goes unless a sandbox's attachment uses it
+ * now, in any network (another network's attach may have found it there meanwhile): then one of them inherits it,
+ * if none owns it, so that it goes with the sandbox's last network as one nlkit made.
+ */
+async function settleNamespace(ctx: NetworkContext, ns: IntentNamespace): Promise<void> {
+  if (usersOf(await ctx.store.snapshot(), ns.name).length === 0) return deleteOwnedNamespace(ns);
+  await ctx.store.edit((s, edits) => {
+    const users = usersOf(s, ns.name);
+    if (users.length > 0 && !users.some((a) => a.ownsSandbox)) edits.putAttachment({ ...users[0], ownsSandbox: true });
+  });
+}
+
 /**
  * Settles the interrupted attach/detach operations of a dead process that
- * concern only the given ids of a network (the caller holds their locks).
+ * concern only the given ids of a network (the caller holds their locks),
+ * and every dead publish, unpublish or setBackends: its table elements may
+ * send a host port to an address that this detach is about to release (or
+ * that this attach is about to be given), for the next sandbox to get.
  * One directory read when there are none.
  */
 export async function settleInterruptedOf(ctx: NetworkContext, network: string, ids: string[]): Promise<void> {
   const mine = new Set(ids);
-  const dead = pendingIntents(ctx.store.dir, { liveJournals: false }).filter(
-    (p) =>
-      !p.live && (p.record.op === 'attach' || p.record.op === 'detach') && p.record.network === network && (p.record.ids ?? []).every((id) => mine.has(id)),
-  );
-  for (const p of dead) await settleInterrupted(ctx, p);
+  const dead = pendingIntents(ctx.store.dir, { liveJournals: false }).filter((p) => !p.live);
+  for (const p of dead) {
+    if ((p.record.op === 'attach' || p.record.op === 'detach') && p.record.network === network && (p.record.ids ?? []).every((id) => mine.has(id)))
+      await settleInterrupted(ctx, p);
+  }
+  await settleInterruptedPublications(ctx, dead);
 }

@@ -13,7 +13,6 @@ import { poolOf } from './address-pool';
 import { ignoreMissing, ipamOf, notFound, type NetworkContext } from './context';
 import { NetworkOperationError } from './errors';
 import { settleInterruptedOf } from './attachment-recovery';
-import { settleInterruptedPublications } from './publication-recovery';
 import { createVeth } from './attach-veth';
 import { stepDone } from './fault';
 import { isolatePorts } from './firewall/icc';
@@ -306,9 +305,7 @@ export async function detach(ctx: NetworkContext, network: string, sandboxes: Sa
   const ids = [...new Set(sandboxes.map(sandboxId))];
   validateNetworkName(network);
   return withSandboxLocks(ctx.store.dir, network, ids, async () => {
-    await settleInterruptedOf(ctx, network, ids);
-    // a dead publish's element no state names outlives the detach of its backend else (its address goes to the next sandbox)
-    await settleInterruptedPublications(ctx);
+    await settleInterruptedOf(ctx, network, ids); // with a dead publish: its element would outlive the detach of its backend
     const { rec, all } = await networkAndAttachments(ctx, network, `detach from network ${network}`);
     const missing = ids.filter((i) => !all[i]);
     if (missing.length && !missingOk)

@@ -1,7 +1,8 @@
 /**
  * Test-only fault injection: `NLKIT_FAULT_AFTER_STEP=<op>:<n>` in the
  * environment kills this process with SIGKILL at the n-th step boundary of
- * operation <op> (attach, detach, publish, unpublish, create, delete),
+ * operation <op> (attach, detach, publish, unpublish, backends (setBackends), create, delete;
+ * service for lib/services; intercept and unintercept (remove) for lib/sidecar; overlay (apply's peers)),
  * counted across the process's calls of that operation. The crash tests use
  * it to prove that check/reconcile leave nothing behind whatever step a
  * process dies after. `<op>:<n>:stop` stops the process there instead

@@ -19,7 +19,7 @@ import { bridgeMark, defaultBridgeName, parseMark, randomMac, validateNetworkNam
 import { FIREWALL_SPEC_KEYS, sameFirewallSpec, validateFirewallSpec } from './firewall/spec';
 import { altnameHolderReason, bridgeRefOf } from './bridge-owner';
 import { warnForeignBridge } from './foreign-link-warning';
-import { deleteNetworkBridge, networksWithForeignBridge, whyNotNetworksBridge } from './network-bridge';
+import { deleteNetworkBridge, whyNotNetworksBridge } from './network-bridge';
 import { Rollback } from './settle';
 import type { HostState, NetworkRecord } from './state';
 import { isObject } from '../validate/options';
@@ -279,17 +279,6 @@ async function recordBridgeMac(ctx: NetworkContext, name: string): Promise<strin
     if (!rec) throw notFound('network', name, `rebuild network ${name}`); // deleted since reconcile read it
     rec.mac ??= randomMac();
     return rec.mac;
-  });
-}
-
-/**
- * Rewrites the firewall from the record (reconcile; also what an external `nft flush ruleset` needs). The
- * bridge sysctls of a network whose bridge name reaches a link that is not nlkit's bridge of it are not set.
- */
-export async function repairFirewall(ctx: NetworkContext): Promise<void> {
-  await ctx.store.edit(async (st) => {
-    if (Object.keys(st.networks).length === 0) await ctx.firewall.remove();
-    else await ctx.firewall.repair(st, await networksWithForeignBridge(ctx, st));
   });
 }
 

@@ -16,17 +16,8 @@ import { attach, detach, detachAll, forget, reattach, type Attachment, type Atta
 import { notFound, requireNetwork, type NetworkContext } from './context';
 import { Firewall } from './firewall';
 import { findLeftovers } from './leftovers';
-import {
-  createNetwork,
-  deleteNetwork,
-  findNetwork,
-  listNetworks,
-  rebuildNetwork,
-  repairFirewall,
-  type NetworkDetails,
-  type NetworkInfo,
-  type NetworkSpec,
-} from './lifecycle';
+import { createNetwork, deleteNetwork, findNetwork, listNetworks, rebuildNetwork, type NetworkDetails, type NetworkInfo, type NetworkSpec } from './lifecycle';
+import { repairFirewall } from './firewall-repair';
 import type { BackendSpec, Publication, PublicationRef, PublishSpec } from './publication';
 import {
   checkSetBackendsOptions,

@@ -147,9 +147,16 @@ async function publishNow(ctx: NetworkContext, spec: PublishSpec, { anyPort, pro
   return pub;
 }
 
-/** Replaces the backends of a publication (see `NetworkManager.setBackends`); NotFoundError if it is not published. */
+/**
+ * Replaces the backends of a publication (see `NetworkManager.setBackends`); NotFoundError if it is not published.
+ * Journaled as a publish of its key: after a crash the state decides and reconcile rewrites the table from it.
+ */
 export async function setBackends(ctx: NetworkContext, ref: PublicationRef, backends: BackendSpec[], cutFlows = true): Promise<Publication> {
   const key = refKey(ref);
+  return withIntent(ctx.store.dir, { op: 'publish', network: '', publication: key }, () => setBackendsNow(ctx, key, backends, cutFlows));
+}
+
+async function setBackendsNow(ctx: NetworkContext, key: string, backends: BackendSpec[], cutFlows: boolean): Promise<Publication> {
   let removed: Publication['backends'] = [];
   const after = await ctx.store.edit(async (s, edits) => {
     const before = s.publications[key] as PublicationRecord | undefined;
@@ -168,11 +175,14 @@ export async function setBackends(ctx: NetworkContext, ref: PublicationRef, back
       },
       s.attachments[before.network] ?? {},
     );
+    stepDone('backends');
     await ctx.firewall.replace(before, next);
+    stepDone('backends');
     edits.put(next);
     removed = before.backends.filter((b) => !next.backends.some((n) => n.id === b.id));
     return next;
   });
+  stepDone('backends');
   if (cutFlows) await cutPublicationFlows(ctx.host, after, removed);
   return copyPublication(after);
 }

@@ -11,6 +11,7 @@ import { ValidationError } from '../netlink/errors';
 import { ensureDevice, ownedDevice } from './device';
 import { findDrift, type OverlayDrift } from './drift';
 import { removePeer, writePeer } from './peer-entries';
+import { stepDone } from '../network/fault';
 import {
   checkNoOverlap,
   parseOverlaySpec,
@@ -99,6 +100,7 @@ export class Overlay {
       if (leaving.length + changed.length > 0) await this.#checkDevice();
       for (const [name, old] of leaving) {
         await removePeer(this.#h, this.#spec, old);
+        stepDone('overlay');
         this.#peers.delete(name);
         this.#dirty.delete(name);
         changes.left.push(name);
@@ -108,7 +110,10 @@ export class Overlay {
         const old = this.#peers.get(peer.name);
         if (old && !sameKeys(old, peer)) await removePeer(this.#h, this.#spec, old);
       }
-      for (const peer of changed) changes[await this.#record(peer, this.#peers.get(peer.name))].push(peer.name);
+      for (const peer of changed) {
+        changes[await this.#record(peer, this.#peers.get(peer.name))].push(peer.name);
+        stepDone('overlay');
+      }
       if (!this.#synced) {
         for (const d of await findDrift(this.#h, this.#spec, this.#peers)) if (d.kind.endsWith('-foreign')) await d.repair();
         this.#synced = true;

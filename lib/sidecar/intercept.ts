@@ -20,7 +20,9 @@ import type { NetnsRef } from '../netns/namespace';
 import { interceptSpec, type InterceptOptions, type InterceptSpec } from './options';
 import { checkRouting, removeRouting, repairRouting, type RoutingDrift } from './routing';
 import { tableComment, type RoutingSpec } from './layout';
-import { DEFAULT_SIDECAR_STATE_DIR, withInterceptLock } from './lock';
+import { DEFAULT_SIDECAR_STATE_DIR, interceptFile, withInterceptLock } from './lock';
+import { clearPending, readPending, writePending } from './pending';
+import { stepDone } from '../network/fault';
 import { checkTable, recordedRouting, removeTable, tableInPlace, writeTable, type TableDrift } from './table';
 
 /** One difference between what an interception needs and the namespace's state. */
@@ -91,7 +93,10 @@ export class Interception {
       await withInterceptLock(this.stateDir, this.netns, async () => {
         if (await this.replaced()) return;
         await removeTable(this.h);
+        stepDone('unintercept');
         await removeRouting(this.h, this.spec);
+        stepDone('unintercept');
+        await removeLeftover(this.h, interceptFile(this.stateDir, this.netns, 'routing'), []);
       });
     } finally {
       this.h.close();
@@ -168,18 +173,39 @@ async function interceptLocked(netns: NetnsRef, spec: InterceptSpec, stateDir: s
     h.close();
     throw e;
   }
+  const pending = interceptFile(stateDir, netns, 'routing');
   try {
+    await removeLeftover(h, pending, [spec, previous]);
+    writePending(pending, spec); // before the kernel: a crash from here on leaves it for the next writer
     // Replacing an interception: its policy rules and routes go first if they differ.
-    if (previous && tableComment(previous) !== tableComment(spec)) await removeRouting(h, previous);
+    if (previous && tableComment(previous) !== tableComment(spec)) {
+      await removeRouting(h, previous);
+      stepDone('intercept');
+    }
     await repairRouting(h, spec);
+    stepDone('intercept');
     table = await writeTable(h, spec);
+    stepDone('intercept');
   } catch (e) {
     const cleanupErrors = await undoIntercept(h, spec, previous);
     h.close();
     if (cleanupErrors.length) throw new AggregateError([e, ...cleanupErrors], `intercept() failed and so did putting the namespace back: ${String(e)}`);
+    clearPending(pending);
     throw e;
   }
+  clearPending(pending);
   return new Interception(h, netns, spec, stateDir, table);
+}
+
+/**
+ * Takes away the routing a dead intercept() recorded as being written and no
+ * table records (it died before its table), unless it is one of `keep` (the
+ * one wanted now, the one in place); then nothing is pending.
+ */
+async function removeLeftover(h: Handle, file: string, keep: Array<RoutingSpec | undefined>): Promise<void> {
+  const kept = new Set(keep.flatMap((k) => (k ? [tableComment(k)] : [])));
+  for (const r of readPending(file)) if (!kept.has(tableComment(r))) await removeRouting(h, r);
+  clearPending(file);
 }
 
 /**

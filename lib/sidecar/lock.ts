@@ -24,8 +24,8 @@ import { waitForLock } from '../system/file-lock';
 /** Where interception locks live when intercept() is not told. */
 export const DEFAULT_SIDECAR_STATE_DIR = '/run/nlkit/sidecar';
 
-/** The lock file of a namespace: `intercept-<dev>-<inode>.lock` in the (checked) state directory. */
-function lockPath(stateDir: string, netns: NetnsRef): string {
+/** A file of a namespace's interception: `intercept-<dev>-<inode>.<ext>` in the (checked) state directory. */
+export function interceptFile(stateDir: string, netns: NetnsRef, ext: 'lock' | 'routing'): string {
   const ns = openNetnsSync(netns);
   let st: fs.Stats;
   try {
@@ -33,7 +33,7 @@ function lockPath(stateDir: string, netns: NetnsRef): string {
   } finally {
     ns.close();
   }
-  return path.join(ensureTrustedDir(stateDir), `intercept-${st.dev}-${st.ino}.lock`);
+  return path.join(ensureTrustedDir(stateDir), `intercept-${st.dev}-${st.ino}.${ext}`);
 }
 
 /** Whether `fd` is still the file at `file` (the previous holder may have deleted it while we waited). */
@@ -50,7 +50,7 @@ function stillThere(fd: number, file: string): boolean {
 
 /** Runs fn while holding the interception lock of `netns`. */
 export async function withInterceptLock<T>(stateDir: string, netns: NetnsRef, fn: () => Promise<T>): Promise<T> {
-  const file = lockPath(stateDir, netns);
+  const file = interceptFile(stateDir, netns, 'lock');
   for (;;) {
     const fd = openStateFile(file, 'lock');
     try {

@@ -46,6 +46,8 @@ export interface PluginCall {
 
 export interface PluginOutput {
   status: number | null;
+  /** The signal that ended it (SIGKILL: a fault-injection point). */
+  signal?: NodeJS.Signals | null;
   stdout: string;
   stderr: string;
   /** stdout parsed, when it is JSON. */
@@ -77,7 +79,7 @@ export function runPlugin(host: string, call: PluginCall, config: unknown): Plug
   } catch {
     json = undefined;
   }
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr, json };
+  return { status: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr, json };
 }
 
 /** Like runPlugin, without blocking: for calls that run at the same time, as a runtime starting several containers does. */

@@ -373,6 +373,46 @@ describe('nlkit-cni: the CNI protocol', () => {
     expect(hostVeths()).toEqual([]);
   });
 
+  it('DEL after a crash at any step of ADD (attach, publish) or of DEL leaves nothing behind', () => {
+    const mapped = conf({ runtimeConfig: { portMappings: [{ hostPort: 9230, containerPort: 80, protocol: 'tcp' }] } });
+    const published = () => JSON.stringify(nftJson(box.ns('host')).filter((o) => o.map?.table === 'nlkit')).includes('9230');
+    const expectClean = (label: string) => {
+      expect(hostVeths(), `${label}: veths`).toEqual([]);
+      expect(leases(scratch.stateDir, 'proto'), `${label}: leases`).toEqual({});
+      expect(published(), `${label}: published port`).toBe(false);
+      expect(ipJson(box.ns('c1'), 'link', 'show'), `${label}: the container's end`).toHaveLength(1); // lo
+    };
+    // every step boundary, enumerated until the call runs to its end
+    for (const [command, op] of [
+      ['ADD', 'attach'],
+      ['ADD', 'publish'],
+      ['DEL', 'detach'],
+    ] as const) {
+      for (let step = 1; ; step++) {
+        const label = `${command} killed after ${op} step ${String(step)}`;
+        if (command === 'DEL') expect(add('c1', mapped).status, label).toBe(0);
+        const env = { NLKIT_FAULT_AFTER_STEP: `${op}:${String(step)}` };
+        const crashed = command === 'ADD' ? add('c1', mapped, { env }) : del('c1', mapped, { env });
+        if (crashed.status === 0) {
+          expect(step, `${command} has ${op} steps`).toBeGreaterThan(3);
+          if (command === 'ADD') expect(published(), `${label}: ran to its end`).toBe(true);
+          expect(del('c1', mapped).status).toBe(0);
+          expectClean(`${label} (not killed)`);
+          break;
+        }
+        expect(crashed.signal, `${label}: ${crashed.stderr}`).toBe('SIGKILL');
+        // the runtime's DEL (again, for DEL) finishes the job
+        const again = del('c1', mapped);
+        expect(again.status, `${label}: ${again.stdout}`).toBe(0);
+        expectClean(label);
+      }
+    }
+    // and ADD works after all that
+    expect(add('c1', mapped).status).toBe(0);
+    expect(del('c1', mapped).status).toBe(0);
+    expectClean('after the crashes');
+  }, 240_000);
+
   it('takes ips and mac from the capabilities (and IP from CNI_ARGS)', () => {
     const out = add('c1', conf({ runtimeConfig: { ips: ['10.78.0.77/24'], mac: '02:00:00:00:77:01' } }));
     expect(out.status, out.stdout).toBe(0);

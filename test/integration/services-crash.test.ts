@@ -43,35 +43,50 @@ describe('services: crash safety at every step of a change', () => {
     for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
   });
 
-  for (const op of ['add', 'set', 'delete']) {
-    for (const step of [1, 2, 3]) {
-      it(`${op}, killed after step ${step}: check() reports it, reconcile() makes the table match the records`, async () => {
-        const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nlkit-svccrash-'));
-        dirs.push(stateDir);
-        // each case on a clean table: the services of earlier cases are removed first
-        const svcs = await services({ host: box.ns('host'), stateDir });
-        try {
-          if (op !== 'add') await svcs.add(SPEC);
-          const run = await runFixture(box.ns('host'), stateDir, op, step);
-          expect(run.signal).toBe('SIGKILL');
-          const found = await svcs.check();
-          expect(found.map((d) => d.kind)).toContain('interrupted');
-          if (step === 2) expect(found.length).toBeGreaterThan(1); // the kernel was changed, the record not
-          await svcs.reconcile();
-          expect(await svcs.check()).toEqual([]);
-          const recorded = await svcs.find('web');
-          const listed = nft(box.ns('host'), '-j', 'list', 'map', 'inet', 'nlkit-svc', 'vips4');
-          expect(listed.includes('10.96.5.1')).toBe(recorded !== undefined);
-          // and the operation can be done again
-          const again = await runFixture(box.ns('host'), stateDir, op === 'add' && recorded ? 'set' : op === 'delete' && !recorded ? 'add' : op, 99);
-          expect(again.stdout).toContain('"done":true');
-          expect(await svcs.check()).toEqual([]);
-          expect(nft(box.ns('host'), 'list', 'table', 'inet', 'foreign')).toContain('chain keep');
-        } finally {
-          await svcs.apply([]);
-          svcs.close();
+  // the commit's boundaries: journaled, committed, then one per service record (apply changes three)
+  const cases: Array<[string, number]> = [
+    ...['add', 'set', 'delete'].flatMap((op) => [1, 2, 3].map((step): [string, number] => [op, step])),
+    ...[1, 2, 3, 4, 5].map((step): [string, number] => ['apply', step]),
+  ];
+  for (const [op, step] of cases) {
+    it(`${op}, killed after step ${step}: check() reports it, reconcile() makes the table match the records`, async () => {
+      const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nlkit-svccrash-'));
+      dirs.push(stateDir);
+      // each case on a clean table: the services of earlier cases are removed first
+      const svcs = await services({ host: box.ns('host'), stateDir });
+      try {
+        if (op !== 'add') await svcs.add(SPEC);
+        const run = await runFixture(box.ns('host'), stateDir, op, step);
+        expect(run.signal).toBe('SIGKILL');
+        const found = await svcs.check();
+        expect(found.map((d) => d.kind)).toContain('interrupted');
+        if (step === 2) expect(found.length).toBeGreaterThan(1); // the kernel was changed, the record not
+        await svcs.reconcile();
+        expect(await svcs.check()).toEqual([]);
+        const recorded = await svcs.find('web');
+        const listed = nft(box.ns('host'), '-j', 'list', 'map', 'inet', 'nlkit-svc', 'vips4');
+        // each service's address is in the table exactly when it is recorded (apply's are recorded one by one)
+        for (const [name, vip] of [
+          ['web', '10.96.5.1'],
+          ['api', '10.96.5.2'],
+          ['db', '10.96.5.3'],
+        ])
+          expect(listed.includes(`"${vip}"`), `${name}: ${listed}`).toBe((await svcs.find(name)) !== undefined);
+        // and the operation can be done again
+        const again = await runFixture(box.ns('host'), stateDir, op === 'add' && recorded ? 'set' : op === 'delete' && !recorded ? 'add' : op, 99);
+        expect(again.stdout).toContain('"done":true');
+        expect(await svcs.check()).toEqual([]);
+        expect(nft(box.ns('host'), 'list', 'table', 'inet', 'foreign')).toContain('chain keep');
+        if (op === 'apply' && step === 5) {
+          // past the last boundary the fixture runs to its end: the step list is exact
+          await svcs.apply([SPEC]); // three changes again
+          const past = await runFixture(box.ns('host'), stateDir, op, 6);
+          expect(past.stdout).toContain('"done":true');
         }
-      });
-    }
+      } finally {
+        await svcs.apply([]);
+        svcs.close();
+      }
+    });
   }
 });

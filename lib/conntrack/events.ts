@@ -68,6 +68,28 @@ export interface ConntrackEvents {
   subscribe(opts?: ConntrackSubscribeOptions): ConntrackEventStream;
 }
 
+/**
+ * `hs.conntrack.events` of a blocking handle (`openSync()`): it has no event
+ * streams (notifications arrive asynchronously), so `subscribe()` is refused
+ * with a {@link ValidationError}, not left to a TypeError on a missing `events`.
+ */
+export interface ConntrackSyncEvents {
+  /**
+   * Throws a {@link ValidationError} (`field` 'handle'): subscribe on a handle of `open()`.
+   * @example
+   * const h = await open(); // not openSync(): a blocking handle has no event streams
+   * const events = h.conntrack.events.subscribe();
+   */
+  subscribe(opts?: ConntrackSubscribeOptions): never;
+}
+
+/** @internal the refusal of `hs.conntrack.events.subscribe()`: one object for every blocking handle. */
+export const SYNC_HANDLE_EVENTS: ConntrackSyncEvents = Object.freeze({
+  subscribe(): never {
+    throw new ValidationError('handle', 'openSync()', 'a blocking handle has no event streams: subscribe to conntrack events on a handle of open()');
+  },
+});
+
 /** @internal how the stream reaches its handle. */
 export interface ConntrackEventSource {
   netnsFd: number;

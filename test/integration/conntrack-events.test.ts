@@ -2,9 +2,11 @@
 // is seen created, then changed as its state advances, then destroyed when
 // its entry is deleted, in that order and with its tuples; a subscription to
 // some events gets only those; closing the stream or the handle ends it.
+// A blocking handle has no event streams: its subscribe() is refused (it
+// was a TypeError: no `events`).
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { connectTcp, listenTcp, open, ValidationError, type ConntrackEvent, type ConntrackStreamEvent, type EventStream } from '../../lib';
+import { connectTcp, listenTcp, open, openSync, ValidationError, type ConntrackEvent, type ConntrackStreamEvent, type EventStream } from '../../lib';
 import { useNetns } from '../helpers/netns';
 
 /** Reads events until `done` says enough (or 5 s pass). */
@@ -98,5 +100,16 @@ describe('conntrack events', () => {
     const h = box.h('ct');
     expect(() => h.conntrack.events.subscribe({ events: ['created'] } as never)).toThrow(ValidationError);
     expect(() => h.conntrack.events.subscribe({ event: ['new'] } as never)).toThrow(ValidationError);
+  });
+
+  it('a blocking handle refuses to subscribe (ValidationError), and its conntrack calls go on', () => {
+    const hs = openSync({ netns: box.ns('ct') });
+    try {
+      expect(() => hs.conntrack.events.subscribe()).toThrow(ValidationError);
+      expect(() => hs.conntrack.events.subscribe({ includeExisting: true })).toThrow(/blocking handle has no event streams.*open\(\)/);
+      expect(Array.isArray(hs.conntrack.list())).toBe(true);
+    } finally {
+      hs.close();
+    }
   });
 });

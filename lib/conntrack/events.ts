@@ -58,7 +58,10 @@ export interface ConntrackEvents {
   /**
    * Subscribes to entries created, changed and destroyed in this namespace
    * (`conntrack -E`). Changes are captured from `await stream.ready` on, and
-   * queue until read. Closing the handle ends the stream.
+   * queue until read. Closing the handle ends the stream. With the kernel's
+   * default `net.netfilter.nf_conntrack_events = 2`, an entry made while no
+   * listener existed reports nothing (no update, no destroy): only
+   * `includeExisting` lists it (docs/guides/events.md).
    * @example
    * const events = h.conntrack.events.subscribe({ events: ['new', 'destroy'] });
    * for await (const e of events) {

@@ -16,7 +16,7 @@ import { runAsync, runSync, type Operation, type OperationEnv } from './netlink/
 import { openNetnsSync, type NetnsRef, type NetworkNamespace } from './netns/namespace';
 import { keysOf, rejectUnknownKeys } from './validate/options';
 import { conntrackOps, type ConntrackOperations, type ConntrackSyncOperations } from './conntrack/conntrack';
-import { conntrackEvents } from './conntrack/events';
+import { conntrackEvents, SYNC_HANDLE_EVENTS } from './conntrack/events';
 import { Nftables } from './nftables/api';
 import { addressOps } from './rtnetlink/address';
 import { addressLabelOps } from './rtnetlink/address-label';
@@ -346,7 +346,8 @@ export class Handle {
  * Blocking handle for scripts; create with {@link openSync}. The rtnetlink
  * families and conntrack, without promises. It has no nftables (`nft`) and
  * no event streams: transactions and notifications are asynchronous by
- * nature, so use {@link open} for those.
+ * nature, so use {@link open} for those (`hs.conntrack.events.subscribe()`
+ * throws a ValidationError).
  */
 export class SyncHandle {
   /** Links: list, get, add (veth, bridge, ...), set, delete. */
@@ -415,7 +416,8 @@ export class SyncHandle {
   get conntrack(): ConntrackSyncOperations {
     if (!this.rtnlOpen) throw new ClosedError('open netfilter socket');
     this.nfnl ??= new NetlinkSyncConnection({ protocol: NETLINK_NETFILTER, netnsFd: this.ns ? this.ns.fd : -1, receiveBufferBytes: this.receiveBufferBytes });
-    return (this.conntrackApi ??= bindSync(this.nfnl, conntrackOps) as unknown as ConntrackSyncOperations);
+    // events: a refusal at subscribe(), not a missing property (a TypeError) or a stream nothing would read.
+    return (this.conntrackApi ??= Object.assign(bindSync(this.nfnl, conntrackOps), { events: SYNC_HANDLE_EVENTS }) as unknown as ConntrackSyncOperations);
   }
 
   private rtnlOpen = true;

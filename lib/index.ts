@@ -259,6 +259,7 @@ export type {
   ConntrackEvents,
   ConntrackStreamEvent,
   ConntrackSubscribeOptions,
+  ConntrackSyncEvents,
 } from './conntrack/events';
 // Sockets of a namespace as `ss` lists them (h.sockets).
 export { socketDiagOps, type InetSocket, type SocketEndpoint, type SocketFilter, type SocketState } from './sockdiag/sockets';

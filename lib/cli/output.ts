@@ -12,13 +12,14 @@
 
 /** What the command writes its output to: process.stdout, or a test's stand-in. */
 export interface OutputStream {
-  write(s: string): unknown;
+  /** Node streams call `done` once this write (and every one before it) has been handed to the system, or has failed. */
+  write(s: string, done?: (e?: Error | null) => void): unknown;
   /** Where a stream reports write errors (Node streams); stand-ins without it report none. */
   on?(event: 'error', listener: (e: Error) => void): unknown;
   /** Node streams: a listener called once. */
-  once?(event: 'error' | 'drain', listener: () => void): unknown;
-  /** Node streams: removes a listener (the one of the two events that did not happen, in {@link GuardedOutput.flushed}). */
-  off?(event: 'error' | 'drain', listener: () => void): unknown;
+  once?(event: 'error', listener: () => void): unknown;
+  /** Node streams: removes a listener (the `'error'` one of {@link GuardedOutput.flushed}, when the write finished first). */
+  off?(event: 'error', listener: () => void): unknown;
   /** Node streams: bytes queued, not yet written. */
   readonly writableLength?: number;
 }
@@ -75,17 +76,21 @@ export class GuardedOutput {
     if (this.failure || !this.stream.on) return Promise.resolve();
     const s = this.stream;
     return new Promise((resolve) => {
+      let settled = false;
       // A write error is emitted on the tick after the write that failed.
       const after = () => {
-        // Whichever of the two came, the other's listener goes: none is left behind per call.
-        s.off?.('drain', after);
+        if (settled) return;
+        settled = true;
+        // Whichever came first (the write's callback or an error), the error listener goes: none is left behind per call.
         s.off?.('error', after);
         setImmediate(resolve);
       };
-      // stdout to a pipe, file or terminal writes synchronously on Linux; anything still queued drains (or fails) first.
+      // stdout to a file or terminal writes synchronously on Linux, but a pipe whose reader is slow queues. 'drain'
+      // comes only after a write returned false (above the high-water mark), so a few bytes queued below it would
+      // never end a wait for it: an empty write's callback comes once everything queued before it is written (or failed).
       if (s.writableLength && s.once) {
-        s.once('drain', after);
         s.once('error', after);
+        s.write('', after);
       } else {
         after();
       }

@@ -22,7 +22,7 @@ import { changeMessage, type ConntrackChanges } from './changes';
 
 export type { ConntrackFilter, ConntrackTupleFilter, ConntrackChanges };
 import type { NetlinkMessage } from '../netlink/parser';
-import type { ConntrackEvents } from './events';
+import type { ConntrackEvents, ConntrackSyncEvents } from './events';
 
 /**
  * What identifies one entry for {@link conntrackOps.delete}: the original
@@ -327,6 +327,8 @@ export type ConntrackOperations = Omit<AsyncOps<typeof conntrackOps>, 'delete'> 
 
 /** `hs.conntrack` of a SyncHandle: like {@link ConntrackOperations}, blocking. */
 export type ConntrackSyncOperations = Omit<SyncOps<typeof conntrackOps>, 'delete'> & {
+  /** No event streams on a blocking handle: `subscribe()` throws a ValidationError (use a handle of `open()`). */
+  readonly events: ConntrackSyncEvents;
   /**
    * Deletes one entry: `true`, or NotFoundError / `false` with `{ missingOk: true }`.
    * @example

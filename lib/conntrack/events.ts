@@ -58,7 +58,10 @@ export interface ConntrackEvents {
   /**
    * Subscribes to entries created, changed and destroyed in this namespace
    * (`conntrack -E`). Changes are captured from `await stream.ready` on, and
-   * queue until read. Closing the handle ends the stream.
+   * queue until read. Closing the handle ends the stream. With the kernel's
+   * default `net.netfilter.nf_conntrack_events = 2`, an entry made while no
+   * listener existed reports nothing (no update, no destroy): only
+   * `includeExisting` lists it (docs/guides/events.md).
    * @example
    * const events = h.conntrack.events.subscribe({ events: ['new', 'destroy'] });
    * for await (const e of events) {
@@ -67,6 +70,28 @@ export interface ConntrackEvents {
    */
   subscribe(opts?: ConntrackSubscribeOptions): ConntrackEventStream;
 }
+
+/**
+ * `hs.conntrack.events` of a blocking handle (`openSync()`): it has no event
+ * streams (notifications arrive asynchronously), so `subscribe()` is refused
+ * with a {@link ValidationError}, not left to a TypeError on a missing `events`.
+ */
+export interface ConntrackSyncEvents {
+  /**
+   * Throws a {@link ValidationError} (`field` 'handle'): subscribe on a handle of `open()`.
+   * @example
+   * const h = await open(); // not openSync(): a blocking handle has no event streams
+   * const events = h.conntrack.events.subscribe();
+   */
+  subscribe(opts?: ConntrackSubscribeOptions): never;
+}
+
+/** @internal the refusal of `hs.conntrack.events.subscribe()`: one object for every blocking handle. */
+export const SYNC_HANDLE_EVENTS: ConntrackSyncEvents = Object.freeze({
+  subscribe(): never {
+    throw new ValidationError('handle', 'openSync()', 'a blocking handle has no event streams: subscribe to conntrack events on a handle of open()');
+  },
+});
 
 /** @internal how the stream reaches its handle. */
 export interface ConntrackEventSource {

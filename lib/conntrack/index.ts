@@ -13,4 +13,12 @@ export {
   type ConntrackChanges,
 } from './conntrack';
 export type { ConntrackEntry, ConntrackTuple } from './entry';
-export type { ConntrackEvent, ConntrackEventKind, ConntrackEventStream, ConntrackEvents, ConntrackStreamEvent, ConntrackSubscribeOptions } from './events';
+export type {
+  ConntrackEvent,
+  ConntrackEventKind,
+  ConntrackEventStream,
+  ConntrackEvents,
+  ConntrackStreamEvent,
+  ConntrackSyncEvents,
+  ConntrackSubscribeOptions,
+} from './events';

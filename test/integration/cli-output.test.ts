@@ -7,7 +7,9 @@
 // A closed standard error was the same uncaught 'error' event (exit code 1
 // whatever happened, the stack trace lost with the stderr it was written to):
 // now its messages are dropped and the exit code is the command's own.
-import { spawnSync } from 'node:child_process';
+// A slow reader: output queued below the high-water mark got no 'drain',
+// the final flush never settled, and the exit code was lost (always 0).
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -166,5 +168,56 @@ describe('nlkit output to a closed pipe or a full disk', () => {
     }
     expect(await networkNames()).toContain('full');
     expect(bridges().length).toBeGreaterThan(0);
+  });
+});
+
+describe('nlkit output to a pipe whose reader is slow', () => {
+  /**
+   * Runs test/fixtures/cli-slow-reader.cjs ARGS (the pipe filled, then the real CLI) and reads its stdout only once it
+   * reports that bytes are queued: the CLI writes behind them and must wait until they drain.
+   */
+  function slowReader(...args: string[]): Promise<{ code: number | null; out: string; err: string; filled: number }> {
+    return new Promise((resolve, reject) => {
+      const child = spawn(process.execPath, ['test/fixtures/cli-slow-reader.cjs', ...args], {
+        cwd: root,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, NLKIT_DEBUG: '' },
+      });
+      child.stdout.pause();
+      const out: Buffer[] = [];
+      let err = '';
+      let reading = false;
+      child.stderr.setEncoding('utf8').on('data', (d: string) => {
+        err += d;
+        if (!reading && /queued=[1-9]/.test(err)) {
+          reading = true;
+          child.stdout.on('data', (c: Buffer) => out.push(c)).resume();
+        }
+      });
+      child.on('error', reject);
+      child.on('close', (code) => {
+        const m = /^filled=(\d+) queued=\d+\n/.exec(err);
+        if (!m) return reject(new Error(`the fixture did not fill the pipe: ${err}`));
+        resolve({ code, out: Buffer.concat(out).toString('utf8'), err: err.slice(m[0].length), filled: Number(m[1]) });
+      });
+    });
+  }
+
+  it('--help: every byte arrives and the exit code is 0', async () => {
+    const r = await slowReader('--help');
+    expect(r.err).toBe('exitCode=0\n'); // set by bin/nlkit.js once main() settled
+    expect(r.code).toBe(0);
+    expect(r.out.length).toBeGreaterThan(r.filled);
+    expect(r.out.slice(0, r.filled)).toMatch(/^(\.{999}\n)+$/);
+    const help = spawnSync(process.execPath, ['bin/nlkit.js', '--help'], { cwd: root, encoding: 'utf8', timeout: 60_000 });
+    expect(help.stdout).toMatch(/^nlkit — Linux networking[^]*\nUsage: nlkit COMMAND/);
+    expect(r.out.slice(r.filled)).toBe(help.stdout);
+  });
+
+  it('a failed command keeps its exit code (it was lost: the flush never settled, and node exited 0)', async () => {
+    const r = await slowReader('frobnicate');
+    expect(r.err).toMatch(/^nlkit: unknown command "frobnicate".*\nexitCode=2\n$/);
+    expect(r.code).toBe(2);
+    expect(r.out).toMatch(/^(\.{999}\n)+$/);
   });
 });

@@ -59,6 +59,27 @@ describe('sidecar: crash safety at every step of intercept() and remove()', () =
     for (const table of ['133', '134']) expect(routes(table), `${label}: routes of table ${table}`).toEqual([]);
   }
 
+  it("check() reports the routing a killed intercept() left pending, reconcile() removes it and repairs the interception's own", async () => {
+    const icpt = await intercept(R1);
+    // killed replacing R1 by R2 after R1's routing went and R2's was written, before R2's table
+    const r = await runFixture('intercept', { ...R2, netns: pod() }, 'intercept:2');
+    expect(r.signal, r.stderr).toBe('SIGKILL');
+    const drift = await icpt.check();
+    expect(drift.filter((d) => d.kind === 'pending-routing')).toEqual([
+      { kind: 'pending-routing', detail: expect.stringContaining('mode=tproxy mark=2 table=134') as string },
+    ]);
+    expect(drift.map((d) => d.kind)).toContain('policy-rule-missing'); // R1's, taken by the dead writer
+    expect(await icpt.reconcile()).toEqual(drift);
+    expect(await icpt.check()).toEqual([]);
+    for (const family of ['-4', '-6']) {
+      const tables = ipJson<Array<{ table?: string }>>(pod(), family, 'rule', 'show').map((x) => x.table);
+      expect(tables.filter((t) => t === '133' || t === '134')).toEqual(['133']);
+    }
+    expect(fs.readdirSync(stateDir)).toEqual([]);
+    await icpt.remove();
+    expectClean('after reconcile');
+  }, 60_000);
+
   // fresh: no interception before; replace: R1 in place, the fixture writes R2; the daemon restarts with `after`
   const scenarios: Array<{ name: string; before?: typeof R1; op: 'intercept' | 'remove'; opts: typeof R1; after: typeof R1 }> = [
     { name: 'fresh intercept', op: 'intercept', opts: R1, after: R1 },

@@ -27,7 +27,8 @@ import { checkTable, recordedRouting, removeTable, tableInPlace, writeTable, typ
 
 /** One difference between what an interception needs and the namespace's state. */
 export interface InterceptionDrift {
-  kind: TableDrift['kind'] | RoutingDrift['kind'];
+  /** `pending-routing`: policy rules and routes a dead intercept() recorded as being written, and no table records. */
+  kind: TableDrift['kind'] | RoutingDrift['kind'] | 'pending-routing';
   /** What is wrong, for people. */
   detail: string;
 }
@@ -49,30 +50,65 @@ export class Interception {
   /**
    * Every difference between what the interception needs and the kernel:
    * its table, chains and rules (foreign ones included), the policy rules
-   * and the local route (TPROXY mode). Once another intercept() has
-   * replaced this one with other options (in this process or another),
-   * only `table-replaced`.
+   * and the local route (TPROXY mode), and `pending-routing`: the routing a
+   * killed intercept() of this namespace recorded as being written (in
+   * `stateDir`) that is neither this interception's nor the one in place.
+   * Once another intercept() has replaced this one with other options (in
+   * this process or another), only `table-replaced` (and `pending-routing`).
+   * Holds the namespace's interception lock, so a writer still at work is
+   * waited for, never taken for a dead one.
    * @example
    * for (const d of await icpt.check()) console.log(d.kind, d.detail);
    */
   async check(): Promise<InterceptionDrift[]> {
+    return withInterceptLock(this.stateDir, this.netns, async () => (await this.drift()).drift);
+  }
+
+  /** check() with the lock held, and the routings to keep when removing a dead writer's pending one. */
+  private async drift(): Promise<{ drift: InterceptionDrift[]; keep: Array<RoutingSpec | undefined> }> {
     const replaced = await this.replaced();
-    if (replaced) return [replaced];
-    return [...(await checkRouting(this.h, this.spec)), ...(await checkTable(this.h, this.spec))].map(({ kind, detail }) => ({ kind, detail }));
+    const keep = [replaced ? undefined : this.spec, await recordedRouting(this.h)];
+    const file = this.pendingFile();
+    const kept = new Set(keep.flatMap((k) => (k ? [tableComment(k)] : [])));
+    const pending = (file ? readPending(file) : [])
+      .filter((r) => !kept.has(tableComment(r)))
+      .map((r) => ({
+        kind: 'pending-routing' as const,
+        detail: `a killed intercept() was writing routing "${tableComment(r)}" (${String(file)}): its policy rules and routes are nobody's`,
+      }));
+    if (replaced) return { drift: [replaced, ...pending], keep };
+    const drift = [...(await checkRouting(this.h, this.spec)), ...(await checkTable(this.h, this.spec))].map(({ kind, detail }) => ({ kind, detail }));
+    return { drift: [...drift, ...pending], keep };
   }
 
   /**
-   * Repairs what check() reports (routing first, then the table in one
+   * The pending-routing file of the namespace this interception's handle
+   * works in; undefined when its netns reference names another namespace
+   * now (that file, like the lock, is that namespace's).
+   */
+  private pendingFile(): string | undefined {
+    const file = interceptFile(this.stateDir, this.netns, 'routing');
+    const own = this.h.netns ? interceptFile(this.stateDir, this.h.netns, 'routing') : file;
+    return file === own ? file : undefined;
+  }
+
+  /**
+   * Repairs what check() reports (a dead writer's pending routing removed
+   * first, then this interception's routing, then the table in one
    * transaction); returns the drift it found. A `table-replaced` is not
-   * repaired: the interception in place is another intercept()'s, and
-   * writing this one over it would leave that one's routing behind.
+   * repaired (nor pending routing then): the interception in place is
+   * another intercept()'s, and writing this one over it would leave that
+   * one's routing behind.
    * @example
    * const repaired = await icpt.reconcile(); // [] when nothing had changed
    */
   async reconcile(): Promise<InterceptionDrift[]> {
     return withInterceptLock(this.stateDir, this.netns, async () => {
-      const drift = await this.check();
+      const { drift, keep } = await this.drift();
       if (drift.length === 0 || drift[0].kind === 'table-replaced') return drift;
+      const file = this.pendingFile();
+      // First: a pending routing sharing this one's table takes its local route along, which the repair puts back.
+      if (file && drift.some((d) => d.kind === 'pending-routing')) await removeLeftover(this.h, file, keep);
       await repairRouting(this.h, this.spec);
       this.table = await writeTable(this.h, this.spec, true);
       return drift;
@@ -96,7 +132,8 @@ export class Interception {
         stepDone('unintercept');
         await removeRouting(this.h, this.spec);
         stepDone('unintercept');
-        await removeLeftover(this.h, interceptFile(this.stateDir, this.netns, 'routing'), []);
+        const file = this.pendingFile();
+        if (file) await removeLeftover(this.h, file, []);
       });
     } finally {
       this.h.close();

@@ -4,6 +4,7 @@
  * from this spec, so the same options always mean the same kernel state.
  * @module
  */
+import * as path from 'node:path';
 import { ValidationError } from '../netlink/errors';
 import type { NetnsRef } from '../netns/namespace';
 import { validateInteger, validateU32 } from '../validate/integers';
@@ -65,7 +66,7 @@ export interface InterceptOptions {
   mode: 'redirect' | 'tproxy';
   /** The proxy's port for outbound TCP (the app connecting out). */
   outboundPort: number;
-  /** The proxy's port for inbound TCP (connections to the pod); none: inbound is not intercepted. */
+  /** The proxy's port for inbound TCP (connections to the pod), not `outboundPort`; none: inbound is not intercepted. */
   inboundPort?: number;
   /** Traffic not to intercept: the proxy's own (by uid, gid or mark) must be, or it loops. */
   exclude?: InterceptExclusions;
@@ -80,15 +81,15 @@ export interface InterceptOptions {
   udp?: InterceptUdp;
   /** IPv6 as well (default true). */
   ipv6?: boolean;
-  /** TPROXY mode: the firewall mark that routes diverted packets to the local table (default 0x1). */
+  /** TPROXY mode only (refused in REDIRECT mode): the firewall mark that routes diverted packets to the local table (default 0x1). */
   mark?: number;
-  /** TPROXY mode: the routing table holding `local default dev lo` (default 133). */
+  /** TPROXY mode only: the routing table holding `local default dev lo` (default 133). */
   table?: number;
-  /** TPROXY mode: the priority of the `fwmark → table` policy rules (default 32000, before main). */
+  /** TPROXY mode only: the priority of the `fwmark → table` policy rules (default 32000, before main). */
   rulePriority?: number;
   /**
    * Where the lock that serialises interceptions of one namespace across
-   * processes lives (checked like networks()' state directory; default
+   * processes lives (an absolute path, checked like networks()' state directory; default
    * /run/nlkit/sidecar). Writers of one pod must agree on it.
    */
   stateDir?: string;
@@ -187,12 +188,24 @@ export function interceptSpec(opts: InterceptOptions): InterceptSpec {
   if (opts.mode === 'tproxy' && marks.includes(mark)) throw new ValidationError('exclude.marks', mark, 'must not hold the interception mark');
   if (opts.stateDir !== undefined && (typeof opts.stateDir !== 'string' || opts.stateDir === ''))
     throw new ValidationError('stateDir', opts.stateDir, 'must be a non-empty path');
+  // A relative one would depend on the caller's working directory: two writers of one pod could hold different locks.
+  if (opts.stateDir !== undefined && !path.isAbsolute(opts.stateDir)) throw new ValidationError('stateDir', opts.stateDir, 'must be an absolute path');
+  // REDIRECT writes no routing: these would be silently ignored.
+  if (opts.mode === 'redirect')
+    for (const field of ['mark', 'table', 'rulePriority'] as const)
+      if (opts[field] !== undefined) throw new ValidationError(field, opts[field], 'applies to mode "tproxy" only');
   if (opts.ipv6 !== undefined && typeof opts.ipv6 !== 'boolean') throw new ValidationError('ipv6', opts.ipv6, 'must be a boolean');
   const udp = udpSpec(opts.udp);
+  const outboundPort = port(opts.outboundPort, 'outboundPort');
+  const inboundPort = opts.inboundPort === undefined ? undefined : port(opts.inboundPort, 'inboundPort');
+  // One port for both ways: the proxy cannot tell inbound from outbound, and forwards inbound traffic back into the pod's interception.
+  if (inboundPort === outboundPort) throw new ValidationError('inboundPort', inboundPort, 'must differ from outboundPort (traffic would loop)');
+  if (udp?.inboundPort !== undefined && udp.inboundPort === udp.outboundPort)
+    throw new ValidationError('udp.inboundPort', udp.inboundPort, 'must differ from udp.outboundPort (traffic would loop)');
   return {
     mode: opts.mode,
-    outboundPort: port(opts.outboundPort, 'outboundPort'),
-    ...(opts.inboundPort === undefined ? {} : { inboundPort: port(opts.inboundPort, 'inboundPort') }),
+    outboundPort,
+    ...(inboundPort === undefined ? {} : { inboundPort }),
     uids: list(ex.uids, 'exclude.uids', (v, f) => validateU32(v, f)),
     gids: list(ex.gids, 'exclude.gids', (v, f) => validateU32(v, f)),
     marks,

@@ -12,8 +12,11 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { intercept as nlkitIntercept, type InterceptOptions } from '../../lib';
-import { ipJson, useNetns } from '../helpers/netns';
+import { createNetns, deleteNetns, intercept as nlkitIntercept, open, type InterceptOptions } from '../../lib';
+import { interceptFile } from '../../lib/sidecar/lock';
+import { interceptSpec } from '../../lib/sidecar/options';
+import { readPending, writePending } from '../../lib/sidecar/pending';
+import { ipJson, uniqueNetnsName, useNetns } from '../helpers/netns';
 import { nftObjects } from '../helpers/nft';
 
 const root = path.resolve(__dirname, '..', '..');
@@ -58,6 +61,50 @@ describe('sidecar: crash safety at every step of intercept() and remove()', () =
     const routes = (table: string) => ipJson<unknown[]>(pod(), 'route', 'show', 'table', 'all').filter((r) => (r as { table?: string }).table === table);
     for (const table of ['133', '134']) expect(routes(table), `${label}: routes of table ${table}`).toEqual([]);
   }
+
+  it("check() reports the routing a killed intercept() left pending, reconcile() removes it and repairs the interception's own", async () => {
+    const icpt = await intercept(R1);
+    // killed replacing R1 by R2 after R1's routing went and R2's was written, before R2's table
+    const r = await runFixture('intercept', { ...R2, netns: pod() }, 'intercept:2');
+    expect(r.signal, r.stderr).toBe('SIGKILL');
+    const drift = await icpt.check();
+    expect(drift.filter((d) => d.kind === 'pending-routing')).toEqual([
+      { kind: 'pending-routing', detail: expect.stringContaining('mode=tproxy mark=2 table=134') as string },
+    ]);
+    expect(drift.map((d) => d.kind)).toContain('policy-rule-missing'); // R1's, taken by the dead writer
+    expect(await icpt.reconcile()).toEqual(drift);
+    expect(await icpt.check()).toEqual([]);
+    for (const family of ['-4', '-6']) {
+      const tables = ipJson<Array<{ table?: string }>>(pod(), family, 'rule', 'show').map((x) => x.table);
+      expect(tables.filter((t) => t === '133' || t === '134')).toEqual(['133']);
+    }
+    expect(fs.readdirSync(stateDir)).toEqual([]);
+    await icpt.remove();
+    expectClean('after reconcile');
+  }, 60_000);
+
+  it("a name that names another namespace now: the interception neither reports nor removes that namespace's pending routing", async () => {
+    const name = uniqueNetnsName('rebind');
+    await createNetns(name);
+    const h = await open({ netns: name });
+    await h.links.set('lo', { up: true });
+    h.close();
+    const icpt = await nlkitIntercept({ stateDir, ...R1, netns: name });
+    try {
+      await deleteNetns(name);
+      await createNetns(name); // the same name, another namespace; the interception's handle keeps the old one
+      const file = interceptFile(stateDir, name, 'routing');
+      writePending(file, interceptSpec({ ...R2, netns: name })); // a dead writer's, in the new namespace
+      expect((await icpt.check()).map((d) => d.kind)).not.toContain('pending-routing');
+      await icpt.reconcile();
+      await icpt.remove();
+      expect(readPending(file).map((r) => r.table)).toEqual([134]);
+    } finally {
+      icpt.close();
+      fs.rmSync(interceptFile(stateDir, name, 'routing'), { force: true });
+      await deleteNetns(name);
+    }
+  }, 60_000);
 
   // fresh: no interception before; replace: R1 in place, the fixture writes R2; the daemon restarts with `after`
   const scenarios: Array<{ name: string; before?: typeof R1; op: 'intercept' | 'remove'; opts: typeof R1; after: typeof R1 }> = [

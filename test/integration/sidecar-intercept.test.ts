@@ -102,6 +102,14 @@ describe('sidecar interception', () => {
       field: 'exclude.marks',
     });
     await expect(intercept({ netns: pod(), mode: 'tproxy', outboundPort: 1, table: 254 })).rejects.toMatchObject({ field: 'table' });
+    await expect(intercept({ netns: pod(), mode: 'tproxy', outboundPort: 15101, inboundPort: 15101 })).rejects.toMatchObject({ field: 'inboundPort' });
+    await expect(intercept({ netns: pod(), mode: 'redirect', outboundPort: 1, udp: { outboundPort: 2, inboundPort: 2 } })).rejects.toMatchObject({
+      field: 'udp.inboundPort',
+    });
+    await expect(intercept({ netns: pod(), mode: 'redirect', outboundPort: 1, mark: 2 })).rejects.toMatchObject({ field: 'mark' });
+    await expect(intercept({ netns: pod(), mode: 'redirect', outboundPort: 1, table: 134 })).rejects.toMatchObject({ field: 'table' });
+    await expect(intercept({ netns: pod(), mode: 'redirect', outboundPort: 1, rulePriority: 100 })).rejects.toMatchObject({ field: 'rulePriority' });
+    await expect(intercept({ netns: pod(), mode: 'redirect', outboundPort: 1, stateDir: 'nlkit-sidecar' })).rejects.toMatchObject({ field: 'stateDir' });
     expect(podState(pod())).toEqual(before);
   });
 

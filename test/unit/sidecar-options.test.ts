@@ -44,6 +44,14 @@ describe('intercept options', () => {
     [{ netns: 'p', mode: 'tproxy', outboundPort: 1, table: 255 }, 'table'],
     [{ netns: 'p', mode: 'tproxy', outboundPort: 1, ipv6: 'no' }, 'ipv6'],
     [{ netns: 'p', mode: 'redirect', outboundPort: 1, stateDir: 5 }, 'stateDir'],
+    [{ netns: 'p', mode: 'redirect', outboundPort: 1, stateDir: 'run/nlkit' }, 'stateDir'],
+    // one port for both ways would loop inbound traffic back through the proxy
+    [{ netns: 'p', mode: 'tproxy', outboundPort: 15001, inboundPort: 15001 }, 'inboundPort'],
+    [{ netns: 'p', mode: 'redirect', outboundPort: 1, udp: { outboundPort: 15053, inboundPort: 15053 } }, 'udp.inboundPort'],
+    // REDIRECT writes no routing: TPROXY's routing numbers would be silently ignored
+    [{ netns: 'p', mode: 'redirect', outboundPort: 1, mark: 2 }, 'mark'],
+    [{ netns: 'p', mode: 'redirect', outboundPort: 1, table: 134 }, 'table'],
+    [{ netns: 'p', mode: 'redirect', outboundPort: 1, rulePriority: 100 }, 'rulePriority'],
     [{ netns: 'p', mode: 'redirect', outboundPort: 1, udp: { outboundPort: 0 } }, 'udp.outboundPort'],
     [{ netns: 'p', mode: 'redirect', outboundPort: 1, udp: { outboundPort: 2, ports: 53 } }, 'udp.ports'],
     [{ netns: 'p', mode: 'redirect', outboundPort: 1, udp: { outboundPort: 2, dport: [53] } }, 'udp'],

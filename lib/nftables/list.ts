@@ -25,7 +25,7 @@ import { dumpChainRules, dumpRulesOfChains } from './rule-dump';
 import { decodeFieldLengths, decodeSet, describeSet, shapeOf, type NftSet, type SetRef, type SetShape } from './set';
 import { cachedSetShape } from './set-shape-cache';
 import { decodeTable, describeTable, type Table, type TableRef } from './table';
-import { CHAIN_KEYS, SET_KEYS, TABLE_KEYS } from './write-keys';
+import { CHAIN_KEYS, RULE_KEYS, SET_KEYS, TABLE_KEYS, rejectUnknownObjectKeys } from './write-keys';
 
 /** Narrows listings; every field is optional. */
 export interface NftFilter {
@@ -259,6 +259,7 @@ export const nftRuleOps = {
    * const r = await h.nft.rules.get({ family: 'inet', table: 'filter', chain: 'input', handle: 7 });
    */
   *get(ref: RuleRef | Rule): Operation<Rule> {
+    rejectUnknownKeys(ref, RULE_KEYS, 'rule reference');
     const table = validateNftName(ref.table, 'table name');
     const chain = validateNftName(ref.chain, 'chain name');
     const handle = checkHandle(ref.handle);
@@ -360,6 +361,8 @@ export const nftObjectOps = {
    * const http = await h.nft.objects.get({ family: 'inet', table: 'filter', name: 'http', type: 'counter' });
    */
   *get(ref: ObjectRef): Operation<NftObject> {
+    // The keys of the object's type: a listed counter (packets, bytes) is its own reference.
+    rejectUnknownObjectKeys(ref as NftObject);
     const table = validateNftName(ref.table, 'table name');
     const name = validateNftName(ref.name, 'object name');
     const type = OBJECT_TYPES.number(ref.type, 'object type');

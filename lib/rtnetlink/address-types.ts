@@ -75,6 +75,14 @@ export interface AddressOptions {
   metric?: number;
 }
 
+/** The object form of {@link addressOps.add} and `replace`: the link, the address with its prefix, and the options. */
+export interface AddressWrite extends AddressOptions {
+  /** The link (name or index). */
+  link: LinkRef;
+  /** The address with its prefix length ("10.0.0.2/24"; without one, /32 or /128). */
+  cidr: string;
+}
+
 /** Filters of {@link addressOps.list}. */
 export interface AddressFilter {
   /** Only addresses on this link (name or index). */
@@ -96,6 +104,9 @@ export const ADDRESS_OPTION_KEYS = keysOf<AddressOptions>()([
   'preferredLifetime',
   'metric',
 ]);
+
+/** Keys of the object form of add and replace. */
+export const ADDRESS_WRITE_KEYS: readonly string[] = [...keysOf<Pick<AddressWrite, 'link' | 'cidr'>>()(['link', 'cidr']), ...ADDRESS_OPTION_KEYS];
 
 /** Keys get, find and delete accept: link, cidr and peer, or a listed address (whose other fields are ignored). */
 export const ADDRESS_KEY_KEYS: readonly string[] = keysOf<Address>()([

@@ -14,10 +14,18 @@ import * as C from './constants';
 import { resolveLinkIndex, resolveLinkNames, type LinkRef } from './link';
 import { deleting, type MissingCodes } from './not-found';
 import { parseScope, scopeName } from './names';
-import { ADDRESS_FILTER_KEYS, ADDRESS_OPTION_KEYS, type Address, type AddressOptions, type AddressFilter } from './address-types';
-import { rejectUnknownKeys } from '../validate/options';
+import {
+  ADDRESS_FILTER_KEYS,
+  ADDRESS_OPTION_KEYS,
+  ADDRESS_WRITE_KEYS,
+  type Address,
+  type AddressOptions,
+  type AddressFilter,
+  type AddressWrite,
+} from './address-types';
+import { isObject, rejectUnknownKeys } from '../validate/options';
 
-export type { Address, AddressOptions, AddressFilter } from './address-types';
+export type { Address, AddressOptions, AddressFilter, AddressWrite } from './address-types';
 
 const FLAG_NAMES: Array<[number, string]> = [
   [C.IFA_F_SECONDARY, 'secondary'],
@@ -91,6 +99,29 @@ export interface AddressDeleteOptions extends DeleteOptions {
   peer?: string;
 }
 
+/** The arguments of add and replace: `(link, cidr, options?)`, or one object `{ link, cidr, ...options }`. */
+type AddressWriteArgs = [address: AddressWrite] | [link: LinkRef, cidr: string, opts?: AddressOptions];
+
+/** The link, address and options of add's and replace's arguments, either form (the verb table's `add(object)` too). */
+function writeArgs(args: AddressWriteArgs): [LinkRef, string, AddressOptions] {
+  const [first]: unknown[] = args;
+  // JavaScript callers may pass anything: checked as unknown.
+  if (args.length === 1 && isObject(first)) {
+    const { link, cidr, ...opts } = first as { link?: LinkRef; cidr?: unknown } & AddressOptions;
+    // A listed address's `address` is the address without its prefix: the object form names it cidr.
+    if (cidr === undefined && 'address' in first)
+      throw new ValidationError('address', first.address, 'the object form takes cidr: add({ link, cidr: "10.0.0.2/24" })');
+    rejectUnknownKeys(first, ADDRESS_WRITE_KEYS, 'address');
+    if (link === undefined) throw new ValidationError('link', link, 'required: the link to add the address to');
+    if (typeof cidr !== 'string') throw new ValidationError('cidr', cidr, 'required: the address with its prefix, "10.0.0.2/24"');
+    return [link, cidr, opts];
+  }
+  const [link, cidr, opts = {}] = args as [LinkRef, unknown, AddressOptions?];
+  if (typeof cidr !== 'string')
+    throw new ValidationError('cidr', cidr, 'required: the address with its prefix, as add(link, "10.0.0.2/24") or add({ link, cidr })');
+  return [link, cidr, opts];
+}
+
 /** The kernel's "no such address" (and "no such link"). */
 const ADDRESS_MISSING: MissingCodes = { EADDRNOTAVAIL: 'address', ENODEV: 'link' };
 
@@ -150,21 +181,27 @@ function* writeAddress(type: number, flags: number, link: LinkRef, cidrText: str
 /** The operations on addresses; bound to a handle as `handle.addresses`. */
 export const addressOps = {
   /**
-   * Adds an address to a link; EEXIST if it is already there.
+   * Adds an address to a link; EEXIST if it is already there. The link,
+   * address and options as arguments, or as one object ({@link AddressWrite}).
    * @example
    * await h.addresses.add('eth0', '10.0.0.2/24');
    * await h.addresses.add('eth0', 'fd00::2/64', { nodad: true });
+   * await h.addresses.add({ link: 'eth0', cidr: '10.0.1.2/24', metric: 50 });
    */
-  *add(link: LinkRef, cidr: string, opts: AddressOptions = {}): Operation<void> {
+  *add(...args: AddressWriteArgs): Operation<void> {
+    const [link, cidr, opts] = writeArgs(args);
     yield* writeAddress(C.RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, link, cidr, opts, 'add');
   },
 
   /**
-   * Adds the address, or updates its options (lifetimes, flags) when present.
+   * Adds the address, or updates its options (lifetimes, flags) when present;
+   * arguments as for {@link addressOps.add}.
    * @example
    * await h.addresses.replace('eth0', '10.0.0.2/24', { validLifetime: 3600, preferredLifetime: 1800 });
+   * await h.addresses.replace({ link: 'eth0', cidr: '10.0.0.2/24', validLifetime: 60 });
    */
-  *replace(link: LinkRef, cidr: string, opts: AddressOptions = {}): Operation<void> {
+  *replace(...args: AddressWriteArgs): Operation<void> {
+    const [link, cidr, opts] = writeArgs(args);
     yield* writeAddress(C.RTM_NEWADDR, NLM_F_CREATE | NLM_F_REPLACE, link, cidr, opts, 'replace');
   },
 

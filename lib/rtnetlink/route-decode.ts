@@ -46,6 +46,7 @@ const KNOWN_MASK = [
   C.RTA_CACHEINFO,
   C.RTA_NH_ID,
   C.RTA_VIA,
+  C.RTA_FLOW,
 ].reduce((mask, t) => mask | (1 << t), 0);
 
 function decodeMultipath(b: Buffer): Nexthop[] {
@@ -64,6 +65,8 @@ function decodeMultipath(b: Buffer): Nexthop[] {
     const via = gw ? undefined : a.get(C.RTA_VIA);
     if (gw) nh.gateway = formatIp(gw);
     else if (via && via.length > 2) nh.gateway = formatIp(via.subarray(2)); // struct rtvia: family (u16), address
+    const flow = a.u32(C.RTA_FLOW);
+    if (flow !== undefined) nh.flow = flow;
     out.push(nh);
     off += (len + 3) & ~3;
   }
@@ -126,7 +129,9 @@ export function decodeRouteAt(b: Buffer, start: number, end: number): Route {
     pref = -1,
     prefLen = 0,
     cacheinfo = -1,
-    cacheinfoLen = 0;
+    cacheinfoLen = 0,
+    flow = -1,
+    flowLen = 0;
   let unknown: RawAttribute[] | undefined;
   let seen = 0; // bit per known type already met
   // Literal numbers in this loop: imported constants are property loads in
@@ -201,6 +206,10 @@ export function decodeRouteAt(b: Buffer, start: number, end: number): Route {
         cacheinfo = data;
         cacheinfoLen = dataLen;
         break;
+      case 11: // RTA_FLOW (realms)
+        flow = data;
+        flowLen = dataLen;
+        break;
       default:
         (unknown ??= []).push({
           type,
@@ -252,6 +261,8 @@ export function decodeRouteAt(b: Buffer, start: number, end: number): Route {
     const expires = b.readInt32LE(cacheinfo + 8);
     if (expires !== 0) r.expires = Math.trunc(expires / USER_HZ);
   }
+  const realms = flow >= 0 ? u32(b, flow, flowLen) : undefined;
+  if (realms !== undefined) r.flow = realms;
   return r;
 }
 

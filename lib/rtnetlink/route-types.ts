@@ -24,6 +24,8 @@ export interface Nexthop {
   onlink?: boolean;
   /** RTNH_F_* flag names: "onlink", "dead", "linkdown", ... */
   flags: string[];
+  /** The hop's realms (IPv4, RTA_FLOW in the hop): source realm in the high 16 bits, destination realm in the low 16. */
+  flow?: number;
 }
 
 /** A route as the kernel reports it. */
@@ -86,6 +88,11 @@ export interface Route {
    * routes that do not expire.
    */
   expires?: number;
+  /**
+   * IPv4 only: the realms (`ip route ... realms 3/4`, RTA_FLOW): the source realm in the high 16 bits, the
+   * destination realm in the low 16 (`realm 5` is 5), as a rule's `flow`.
+   */
+  flow?: number;
   /** Top-level attributes nlkit does not decode, preserved as received. */
   unknownAttributes: RawAttribute[];
 }
@@ -105,6 +112,8 @@ export interface NexthopOptions {
   weight?: number;
   /** Treat the gateway as directly reachable on `link`. */
   onlink?: boolean;
+  /** IPv4 only: the hop's realms (`nexthop via ... realms 3/4`), as a route's `flow`. */
+  flow?: number;
 }
 
 /** A route to add, replace or delete. */
@@ -159,6 +168,11 @@ export interface RouteOptions {
   pref?: RoutePref;
   /** IPv6 only: the route expires after this many seconds (0-4294967295; `ip route add ... expires 300`); a delete ignores it. */
   expires?: number;
+  /**
+   * IPv4 only: the realms (`ip route ... realms 3/4`, RTA_FLOW): the source realm in the high 16 bits, the
+   * destination realm in the low 16 (`realm 5` is 5), as a rule's `flow`.
+   */
+  flow?: number;
 }
 
 /** Filters of {@link routeOps.list}. */
@@ -224,6 +238,7 @@ const ROUTE_READ_KEYS = keysOf<Route>()([
   'congestionControl',
   'pref',
   'expires',
+  'flow',
   'unknownAttributes',
 ]);
 
@@ -251,14 +266,15 @@ export const ROUTE_WRITE_KEYS: readonly string[] = [
     'congestionControl',
     'pref',
     'expires',
+    'flow',
   ]),
   ...ROUTE_READ_KEYS,
 ];
 
 /** Keys of one next hop in `multipath`: the options, or a listed next hop. */
 export const NEXTHOP_WRITE_KEYS: readonly string[] = [
-  ...keysOf<NexthopOptions>()(['gateway', 'link', 'dev', 'weight', 'onlink']),
-  ...keysOf<Nexthop>()(['gateway', 'link', 'linkName', 'index', 'weight', 'onlink', 'flags']),
+  ...keysOf<NexthopOptions>()(['gateway', 'link', 'dev', 'weight', 'onlink', 'flow']),
+  ...keysOf<Nexthop>()(['gateway', 'link', 'linkName', 'index', 'weight', 'onlink', 'flags', 'flow']),
 ];
 
 /** Keys get and find accept: a key, or a listed route. */

@@ -96,6 +96,7 @@ export function planRoute(o: RouteOptions): RoutePlan {
     if (!Number.isInteger(o.expires) || o.expires < 0 || o.expires > 0xffffffff)
       throw new ValidationError('expires', o.expires, 'must be seconds, 0-4294967295');
   }
+  if (o.flow !== undefined) checkFlow('flow', o.flow, dst.family);
   if (o.prefsrc !== undefined) parseIp(o.prefsrc, 'prefsrc', dst.family);
   if (o.src !== undefined) parseCidr(o.src, 'src', { family: dst.family, defaultFull: true });
   if (o.protocol !== undefined) parseProtocol(o.protocol);
@@ -155,6 +156,7 @@ export function routeHops(plan: RoutePlan, indexes: readonly number[]): Hop[] {
       index: indexes[i],
       weight,
       onlink: !!nh.onlink,
+      flow: nh.flow !== undefined ? checkFlow(`multipath[${i}].flow`, nh.flow, plan.dst.family) : undefined,
     });
   }
   checkMultipathSize(hops);
@@ -277,9 +279,15 @@ function hopGateway(gateway: IpBytes | undefined, family: IpFamily): Pick<Hop, '
   return gateway.family === family ? { gw: gateway.bytes, via: false } : { gw: rtvia(gateway), via: true };
 }
 
+/** Realms (RTA_FLOW): IPv4's only (the IPv6 routes ignore them): refused rather than dropped, as for rules. */
+function checkFlow(field: string, flow: unknown, family: IpFamily): number {
+  if (family !== 4) throw new ValidationError(field, flow, "realms are IPv4 routes' only (the kernel ignores them for IPv6)");
+  return checkU32(field, flow);
+}
+
 /** RTA_MULTIPATH is one attribute: its length must fit netlink's u16 attribute length. */
 function checkMultipathSize(hops: readonly Hop[]): void {
-  const bytes = hops.reduce((sum, h) => sum + 8 + (h.gw ? (4 + h.gw.length + 3) & ~3 : 0), 4);
+  const bytes = hops.reduce((sum, h) => sum + 8 + (h.gw ? (4 + h.gw.length + 3) & ~3 : 0) + (h.flow !== undefined ? 8 : 0), 4);
   if (bytes > 0xffff) throw new ValidationError('multipath', hops.length, `${bytes} bytes of next hops; one attribute holds at most 65535`);
 }
 
@@ -290,6 +298,8 @@ export interface Hop {
   index: number;
   weight: number;
   onlink: boolean;
+  /** The hop's realms (RTA_FLOW). */
+  flow?: number;
 }
 
 /** The link of options that take `link` (or the deprecated `dev`; both must agree). */
@@ -381,6 +391,8 @@ export function writeRouteMessage(
   if (dev !== undefined) w.u32(C.RTA_OIF, dev);
   if (o.prefsrc !== undefined) w.attr(C.RTA_PREFSRC, parseIp(o.prefsrc, 'prefsrc', dst.family).bytes);
   if (o.metric !== undefined) w.u32(C.RTA_PRIORITY, checkU32('metric', o.metric));
+  // On a delete too: a listed route's realms are its own (the kernel matches them when sent).
+  if (o.flow !== undefined) w.u32(C.RTA_FLOW, o.flow);
   if (o.pref !== undefined) {
     if (dst.family !== 6) throw new ValidationError('pref', o.pref, 'IPv6 only');
     const p = PREFS[o.pref] as number | undefined;
@@ -398,8 +410,10 @@ export function writeRouteMessage(
     const parts: Buffer[] = [];
     for (const h of hops) {
       const gwAttr = h.gw ? 4 + h.gw.length : 0;
-      const nh = Buffer.alloc(8 + ((gwAttr + 3) & ~3));
-      nh.writeUInt16LE(8 + gwAttr, 0);
+      const gwEnd = 8 + ((gwAttr + 3) & ~3);
+      const nh = Buffer.alloc(gwEnd + (h.flow !== undefined ? 8 : 0));
+      // rtnh_len: as before without realms (the gateway unpadded); with them, the padded gateway and RTA_FLOW.
+      nh.writeUInt16LE(h.flow !== undefined ? nh.length : 8 + gwAttr, 0);
       nh.writeUInt8(h.onlink ? C.RTNH_F_ONLINK : 0, 2);
       nh.writeUInt8(h.weight - 1, 3);
       nh.writeInt32LE(h.index, 4);
@@ -407,6 +421,11 @@ export function writeRouteMessage(
         nh.writeUInt16LE(gwAttr, 8);
         nh.writeUInt16LE(h.via ? C.RTA_VIA : C.RTA_GATEWAY, 10);
         h.gw.copy(nh, 12);
+      }
+      if (h.flow !== undefined) {
+        nh.writeUInt16LE(8, gwEnd);
+        nh.writeUInt16LE(C.RTA_FLOW, gwEnd + 2);
+        nh.writeUInt32LE(h.flow, gwEnd + 4);
       }
       parts.push(nh);
     }

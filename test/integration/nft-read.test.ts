@@ -112,6 +112,22 @@ describe('nftables read verbs', () => {
     expect((await nft.elements.list(rs.sets[0])).map((e) => e.key).sort()).toEqual([22, 80]);
   });
 
+  it('rules.get and objects.get refuse reference keys they do not know, and take listed rules and objects as they are', async () => {
+    await setup();
+    const nft = h().nft;
+    for (const [what, call] of [
+      ['rules.get', () => nft.rules.get({ ...T, chain: 'c', handle: ruleHandle, hadnle: 1 } as never)],
+      ['rules.find', () => nft.rules.find({ ...T, chain: 'c', handle: ruleHandle, bogus: 1 } as never)],
+      ['objects.get', () => nft.objects.get({ ...T, name: 'n', type: 'counter', nmae: 'x' } as never)],
+      ['objects.find', () => nft.objects.find({ ...T, name: 'n', type: 'counter', consumed: 1 } as never)],
+    ] as const) {
+      await expect(call(), what).rejects.toThrow(ValidationError);
+    }
+    const rs = await nft.ruleset.get(T);
+    expect((await nft.rules.get(rs.rules[0])).handle).toBe(ruleHandle);
+    expect(await nft.objects.get(rs.objects[0])).toMatchObject({ name: 'n', type: 'counter' });
+  });
+
   it('the ruleset and the generation', async () => {
     await setup();
     const rs = await h().nft.ruleset.get(T);

@@ -175,4 +175,30 @@ describe('addresses', () => {
     await expect(h().addresses.add('d0', '10.1.1.1/24', { validLifetime: 0 })).rejects.toBeInstanceOf(ValidationError);
     await expect(h().addresses.add('d0', '10.1.1.1/24', { scope: 'galaxy' })).rejects.toBeInstanceOf(ValidationError);
   });
+
+  it("add and replace take one object { link, cidr, ...options } (the verb table's add(object)); a wrong key names the field", async () => {
+    await h().links.add({ name: 'ob0', kind: 'veth', peer: { name: 'ob1' }, up: true });
+    const a = h().addresses;
+    await a.add({ link: 'ob0', cidr: '10.31.0.1/24', metric: 31 });
+    await a.replace({ link: 'ob0', cidr: 'fd31::1/64', nodad: true });
+    await a.replace({ link: 'ob0', cidr: '10.31.0.1/24', metric: 32 });
+    const theirs = ipAddrs(ns(), 'ob0').filter((x) => !x.local.startsWith('fe80'));
+    expect(theirs.map((x) => [x.local, x.prefixlen, x.metric])).toEqual([
+      ['10.31.0.1', 24, 32],
+      ['fd31::1', 64, undefined],
+    ]);
+    // `{ link, address }` was read as a link and no address: "invalid address undefined".
+    for (const [call, field] of [
+      [() => a.add({ link: 'ob0', address: '10.31.1.1/24' } as never), 'address'],
+      [() => a.add({ link: 'ob0', cidr: '10.31.1.1/24', metrc: 5 } as never), 'address'],
+      [() => a.add({ cidr: '10.31.1.1/24' } as never), 'link'],
+      [() => a.replace({ link: 'ob0' } as never), 'cidr'],
+      [() => (a.add as (l: string) => Promise<void>)('ob0'), 'cidr'],
+    ] as const) {
+      const e = await call().catch((x: unknown) => x);
+      expect(e, field).toBeInstanceOf(ValidationError);
+      expect((e as ValidationError).field, field).toBe(field);
+    }
+    expect(ipAddrs(ns(), 'ob0').some((x) => x.local === '10.31.1.1')).toBe(false);
+  });
 });

@@ -354,6 +354,77 @@ describe('routes', () => {
       expect((e as ValidationError).field).toBe(field);
     }
   });
+  it('reads and writes back realms (RTA_FLOW) as ip does, single-path and per next hop (realm 5, realms 3/4)', async () => {
+    await h().links.add({ name: 'fl0', kind: 'veth', peer: { name: 'fl1' }, up: true });
+    await h().links.set('fl1', { up: true });
+    await h().addresses.add('fl0', '10.73.0.1/24');
+    const r = h().routes;
+    ip(ns(), 'route', 'add', '10.73.1.0/24', 'via', '10.73.0.2', 'dev', 'fl0', 'realm', '5');
+    ip(ns(), 'route', 'add', '10.73.2.0/24', 'dev', 'fl0', 'realms', '3/4');
+    ip(
+      ns(),
+      'route',
+      'add',
+      '10.73.3.0/24',
+      'nexthop',
+      'via',
+      '10.73.0.2',
+      'dev',
+      'fl0',
+      'realms',
+      '7',
+      'nexthop',
+      'via',
+      '10.73.0.3',
+      'dev',
+      'fl0',
+      'realms',
+      '1/2',
+    );
+    const shown = ip(ns(), 'route', 'show', 'root', '10.73.0.0/16');
+    expect(shown).toContain('realms 1/2');
+    // ip -j prints the realms as { from, to }: the source realm is the high 16 bits, the destination the low 16.
+    const flowOf = (f?: { from?: string; to: string }) => (f ? (Number(f.from ?? 0) << 16) | Number(f.to) : undefined);
+    const theirs = ipJson(ns(), '-4', 'route', 'show', 'root', '10.73.0.0/16').filter((x: any) => x.dst.startsWith('10.73.') && x.dst !== '10.73.0.0/24');
+    const listed = (await r.list({ family: 4 })).filter((x) => x.dst.startsWith('10.73.') && x.dst !== '10.73.0.0/24');
+    expect(listed.map((x) => [x.dst, x.flow, x.multipath?.map((n) => n.flow), x.unknownAttributes])).toEqual([
+      ['10.73.1.0/24', 5, undefined, []],
+      ['10.73.2.0/24', (3 << 16) | 4, undefined, []],
+      ['10.73.3.0/24', undefined, [7, (1 << 16) | 2], []],
+    ]);
+    expect(listed.map((x) => [x.flow, x.multipath?.map((n) => n.flow)])).toEqual(
+      theirs.map((t: any) => [flowOf(t.flow), t.nexthops?.map((n: any) => flowOf(n.flow))]),
+    );
+    for (const x of listed) {
+      expect(await r.get(x)).toEqual(x);
+      expect(await r.delete(x)).toBe(true);
+      // They stayed in unknownAttributes and were not written: the routes came back without realms.
+      await r.add(x);
+    }
+    expect(ip(ns(), 'route', 'show', 'root', '10.73.0.0/16')).toBe(shown);
+    await r.add({ dst: '10.73.4.0/24', link: 'fl0', flow: (9 << 16) | 8 });
+    await r.add({
+      dst: '10.73.5.0/24',
+      multipath: [
+        { gateway: '10.73.0.2', link: 'fl0', flow: 6 },
+        { gateway: '10.73.0.3', link: 'fl0' },
+      ],
+    });
+    expect(ip(ns(), 'route', 'show', '10.73.4.0/24').trim()).toBe('10.73.4.0/24 dev fl0 scope link realms 9/8');
+    expect(ip(ns(), 'route', 'show', '10.73.5.0/24')).toContain('nexthop via 10.73.0.2 realm 6 dev fl0');
+    // IPv6 routes have no realms (the kernel ignores them): refused rather than dropped.
+    await h().addresses.add('fl0', 'fd73::1/64', { nodad: true });
+    for (const [opts, field] of [
+      [{ dst: 'fd73:1::/64', link: 'fl0', flow: 5 }, 'flow'],
+      [{ dst: 'fd73:2::/64', multipath: [{ gateway: 'fd73::2', link: 'fl0', flow: 5 }] }, 'multipath[0].flow'],
+      [{ dst: '10.73.6.0/24', link: 'fl0', flow: -1 }, 'flow'],
+      [{ dst: '10.73.7.0/24', link: 'fl0', flow: '5' }, 'flow'],
+    ] as const) {
+      const e = await r.add(opts as never).catch((x: unknown) => x);
+      expect(e, field).toBeInstanceOf(ValidationError);
+      expect((e as ValidationError).field).toBe(field);
+    }
+  });
   it('reads and writes a locked MTU and an IPv6 expiry as ip does (mtu lock N, expires N)', async () => {
     await h().links.add({ name: 'lk0', kind: 'veth', peer: { name: 'lk1' }, up: true });
     await h().addresses.add('lk0', 'fd60::1/64', { nodad: true });

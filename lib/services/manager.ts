@@ -37,6 +37,7 @@ import {
   type ServiceSpec,
 } from './spec';
 import { specialIpReason } from './special-ips';
+import { refuseHostVips } from './host-vips';
 import { foreignObjectsIn } from './ownership';
 import { ServiceStore } from './store';
 import { LayoutPair } from './layout-objects';
@@ -282,6 +283,7 @@ export class ServiceManager {
           result.removed.push(name);
         }
       }
+      await refuseHostVips(this.host, changes); // before any chunk is committed
       for (let i = 0; i < changes.length; i += APPLY_CHUNK) await this.commitLocked(recorded, changes.slice(i, i + APPLY_CHUNK), cut);
     });
     return result;
@@ -362,6 +364,7 @@ export class ServiceManager {
         changes.flatMap((c) => (c.after && claimsMore(c.before, c.after) ? [c.after] : [])),
         () => this.store.readAll().values(),
       );
+      await refuseHostVips(this.host, changes);
       if (changes.length) await this.commitLocked(recorded, changes, cutFlows);
     });
   }

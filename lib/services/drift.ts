@@ -17,6 +17,7 @@ import { BASE_CHAINS, TABLE, baseLayout, isSharedMap, tableLayout, type ChainLay
 import { listMembers } from './members';
 import { serviceLayout } from './service-layout';
 import type { ServiceRecord } from './spec';
+import { foreignObjectsIn } from './ownership';
 import { queueTable, queueTableRemoval, toMember } from './table';
 
 /** One difference between the recorded services and the kernel. */
@@ -25,6 +26,8 @@ export interface ServiceDrift {
   service: string;
   kind:
     | 'table-missing'
+    /** The table is left with no service recorded: reconcile() removes it when it holds only what nlkit writes. */
+    | 'table-leftover'
     | 'chain-missing'
     /** A chain's rules are not the ones nlkit wrote. */
     | 'rules-wrong'
@@ -125,6 +128,11 @@ export async function compareServices(host: Handle, services: Iterable<ServiceRe
   };
   const result: ServicesDiff = { drift, repair: (tx) => [...fixes].sort((a, b) => a.phase - b.phase).forEach((f) => f.fix(tx)) };
   const layout = await tableLayout(host);
+  if (all.length === 0) {
+    // No service: no table either (the last service's removal deleted it). A missing table is no drift.
+    if (layout !== 'missing') leftover(await foreignObjectsIn(host), report);
+    return result;
+  }
   if (layout === 'missing') {
     report('', 'table-missing', `table ${TABLE.family} ${TABLE.table} is gone`, 0, (tx) => queueTable(tx, all));
     return result;
@@ -208,6 +216,21 @@ export async function compareServices(host: Handle, services: Iterable<ServiceRe
   }
   return result;
 }
+
+const NOT_REMOVED = ': not removed';
+/** The repair of a table that is not nlkit's alone: none. */
+const keep = (): void => undefined;
+
+/** The table left with no service recorded: removed whole when nlkit wrote all of it, else reported only. */
+function leftover(foreign: string[], report: Report): void {
+  const name = `table ${TABLE.family} ${TABLE.table}`;
+  if (foreign.length === 0) report('', 'table-leftover', `${name} is left with no service recorded`, 0, queueTableRemoval);
+  else
+    report('', 'table-leftover', `${name} is left with no service recorded, and holds what nlkit did not write (${foreign.join(', ')})${NOT_REMOVED}`, 0, keep);
+}
+
+/** Whether reconcile() repairs a drift (a recorded special address, or a leftover table with others' objects, it does not). */
+export const repairable = (d: ServiceDrift): boolean => d.kind !== 'address-special' && !(d.kind === 'table-leftover' && d.detail.endsWith(NOT_REMOVED));
 
 type Report = (service: string, kind: ServiceDrift['kind'], detail: string, phase: number, fix: (tx: Transaction) => void) => void;
 

@@ -21,7 +21,7 @@ import { clearIntent, pendingIntents, withIntent } from '../network/intents';
 import { defaultStateDir } from '../network/state-dir';
 import { keysOf, rejectUnknownKeys } from '../validate/options';
 import { claimsMore, refuseSharedClaims } from './claims';
-import { compareServices, type ServiceDrift } from './drift';
+import { compareServices, repairable, type ServiceDrift } from './drift';
 import { ServiceEvents } from './events';
 import { cutServiceFlows } from './flows';
 import { tableLayout } from './layout';
@@ -37,6 +37,8 @@ import {
   type ServiceSpec,
 } from './spec';
 import { specialIpReason } from './special-ips';
+import { refuseHostVips } from './host-vips';
+import { foreignObjectsIn } from './ownership';
 import { ServiceStore } from './store';
 import { LayoutPair } from './layout-objects';
 import { objectsOf, queueChanges, queueTable, queueTableRemoval } from './table';
@@ -281,6 +283,7 @@ export class ServiceManager {
           result.removed.push(name);
         }
       }
+      await refuseHostVips(this.host, changes); // before any chunk is committed
       for (let i = 0; i < changes.length; i += APPLY_CHUNK) await this.commitLocked(recorded, changes.slice(i, i + APPLY_CHUNK), cut);
     });
     return result;
@@ -331,11 +334,8 @@ export class ServiceManager {
       diff.repair(tx);
       if (tx.size) await tx.commit({ echo: 'none' });
       for (const p of pendingIntents(this.store.dir).filter((i) => !i.live)) clearIntent(p);
-      this.baseReady = true;
-      this.events.drift(
-        'del',
-        found.filter((d) => d.kind !== 'address-special'),
-      );
+      this.baseReady = !this.store.isEmpty(); // with no service there is no table (a leftover was removed)
+      this.events.drift('del', found.filter(repairable));
       return found;
     });
   }
@@ -364,6 +364,7 @@ export class ServiceManager {
         changes.flatMap((c) => (c.after && claimsMore(c.before, c.after) ? [c.after] : [])),
         () => this.store.readAll().values(),
       );
+      await refuseHostVips(this.host, changes);
       if (changes.length) await this.commitLocked(recorded, changes, cutFlows);
     });
   }
@@ -374,10 +375,16 @@ export class ServiceManager {
     // The journal lives in the services directory: only services read it ("publish" is the journal's closest operation kind).
     await withIntent(this.store.dir, { op: 'publish', network: '', publication: names.join(',') }, async () => {
       const tx = this.host.nft.transaction();
-      const table = this.baseReady ? 'current' : await tableLayout(this.host);
+      // The last services go: the whole table with them, when it holds only what nlkit writes (ownership.ts); nothing is left behind.
+      const emptied = changes.every((c) => !c.after) && this.store.isEmpty(new Set(names));
+      const table = this.baseReady && !emptied ? 'current' : await tableLayout(this.host);
       // Constructed, not literals: an apply() of 1,000s of services would get the literal pretenured (layout-objects.ts).
       const layouts = mapPacked(changes, (c) => new LayoutPair(objectsOf(c.before), objectsOf(c.after)));
-      if (table !== 'current') {
+      const removeTable = emptied && table !== 'missing' && (await foreignObjectsIn(this.host)).length === 0;
+      if (removeTable) queueTableRemoval(tx);
+      else if (emptied && table === 'missing') {
+        // No table and no service left: nothing to write.
+      } else if (table !== 'current') {
         // First use on this host, the table was removed, or it has an older nlkit's layout: everything recorded,
         // then the changes, in one transaction (established flows keep their NAT).
         if (table === 'older') queueTableRemoval(tx);
@@ -391,15 +398,15 @@ export class ServiceManager {
       } else queueChanges(tx, layouts, true); // the maps declared: no round trip to read their types
       stepDone('service');
       try {
-        await tx.commit({ echo: 'none' });
+        if (tx.size) await tx.commit({ echo: 'none' });
       } catch (e) {
-        if (table !== 'current' || !redefinedMap(e)) throw e;
+        if (table !== 'current' || removeTable || !redefinedMap(e)) throw e;
         // A shared map someone redefined (the kernel refused the whole batch): as before declarations, its types read from the kernel.
         const again = this.host.nft.transaction();
         queueChanges(again, layouts);
         await again.commit({ echo: 'none' });
       }
-      this.baseReady = true;
+      this.baseReady = !emptied; // a removed table is written whole again by the next change
       stepDone('service');
       for (const c of changes) {
         if (c.after) this.store.write(c.after);

@@ -49,7 +49,8 @@ export interface ServiceSpec {
    * Virtual IPs (IPv4 and/or IPv6); no interface needs them. Unicast only:
    * loopback (127/8, ::1), unspecified (0.0.0.0, ::) and 0.0.0.0/8,
    * link-local (169.254/16, fe80::/10), multicast (224/4, ff00::/8) and
-   * broadcast addresses, also IPv4-mapped, are a ValidationError.
+   * broadcast addresses, and IPv4-mapped IPv6 ones (::ffff:10.96.0.10: give
+   * 10.96.0.10), are a ValidationError.
    */
   vips: string[];
   /** Further addresses routed to this host that act like the virtual IPs (unicast only, as `vips`). */

@@ -5,7 +5,8 @@
  * link-local ones are one link's, multicast and broadcast are many hosts').
  * A service on one of them would take the host's own traffic (127.0.0.1:53,
  * ff02::1) or never get a packet. IPv4-mapped IPv6 addresses
- * (::ffff:127.0.0.1) are what their IPv4 address is.
+ * (::ffff:127.0.0.1) are what their IPv4 address is, and are refused as
+ * service addresses even when that one is unicast (no packet carries them).
  * @module
  */
 import { ValidationError } from '../netlink/errors';
@@ -51,14 +52,25 @@ const WHY: Record<SpecialIpKind, string> = {
   broadcast: 'is the broadcast address: it names every host of the link, not a service',
 };
 
+/** Whether `bytes` is an IPv4-mapped IPv6 address (::ffff:a.b.c.d). */
+function isIpv4Mapped(bytes: Uint8Array): boolean {
+  if (bytes.length !== 16 || bytes[10] !== 0xff || bytes[11] !== 0xff) return false;
+  for (let i = 0; i < 10; i++) if (bytes[i] !== 0) return false;
+  return true;
+}
+
+/** No packet carries an IPv4-mapped address (IPv4 packets carry the IPv4 one): a service on it never gets one. */
+const MAPPED = 'is an IPv4-mapped IPv6 address: no packet is addressed to it (IPv4 packets carry the IPv4 address)';
+
 /**
  * Throws a ValidationError on `field` when `ip` (canonical text, `bytes` its
- * bytes) is a special address (see {@link specialIpKind}); `use` says what to
- * give instead.
+ * bytes) is a special address (see {@link specialIpKind}) or an IPv4-mapped
+ * one; `use` says what to give instead.
  */
 export function refuseSpecialIp(field: string, ip: string, bytes: Uint8Array, use = 'a unicast address routed to this host'): void {
   const kind = specialIpKind(bytes);
   if (kind !== undefined) throw new ValidationError(field, ip, `${WHY[kind]}; use ${use}`);
+  if (isIpv4Mapped(bytes)) throw new ValidationError(field, ip, `${MAPPED}; use the IPv4 address ${bytes.slice(12).join('.')}`);
 }
 
 /**
@@ -67,6 +79,8 @@ export function refuseSpecialIp(field: string, ip: string, bytes: Uint8Array, us
  * addresses were refused, which check() reports (manager.ts).
  */
 export function specialIpReason(ip: string): string | undefined {
-  const kind = specialIpKind(parseIp(ip).bytes);
-  return kind === undefined ? undefined : WHY[kind];
+  const { bytes } = parseIp(ip);
+  const kind = specialIpKind(bytes);
+  if (kind !== undefined) return WHY[kind];
+  return isIpv4Mapped(bytes) ? MAPPED : undefined;
 }

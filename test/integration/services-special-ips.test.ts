@@ -34,6 +34,8 @@ const SPECIAL: Array<[field: 'vips' | 'externalIps', ip: string, why: RegExp]> =
   ['vips', 'ff02::1', /multicast/],
   ['vips', '::ffff:239.1.2.3', /multicast/],
   ['vips', '255.255.255.255', /broadcast/],
+  ['vips', '::ffff:10.96.7.9', /IPv4-mapped.*10\.96\.7\.9/],
+  ['externalIps', '::ffff:192.0.2.10', /IPv4-mapped/],
   ['externalIps', '127.0.0.1', /loopback/],
   ['externalIps', 'fe80::2', /link-local/],
   ['externalIps', '224.0.0.1', /multicast/],
@@ -106,6 +108,33 @@ describe('services: special virtual and external IPs', () => {
     expect((await box.h('host').nft.generation.get()).id).toBe(gen);
     expect(dispatchMaps(ns)).toBe(maps);
     expect((await svcs.list()).map((s) => [s.name, s.vips, s.externalIps])).toEqual([['web', ['10.96.7.1', 'fd00:96::7:1'], []]]);
+    expect(await svcs.check()).toEqual([]);
+  });
+
+  it("refuses a VIP that is an address of the host (a network's gateway), in every verb, and sends nothing", async () => {
+    const gateway = '10.97.7.1'; // spec1's bridge address
+    const gen = (await box.h('host').nft.generation.get()).id;
+    const grab: ServiceSpec = { name: 'grab', vips: [gateway], ports: [{ protocol: 'udp', port: 53 }], endpoints: [{ ip: e1 }] };
+    const attempts: Array<[string, () => Promise<unknown>]> = [
+      ['add', () => svcs.add(grab)],
+      ['replace', () => svcs.replace({ ...web(), vips: ['10.96.7.1', gateway] })],
+      ['set', () => svcs.set('web', { vips: [gateway] })],
+      ['apply', () => svcs.apply([web(), grab])],
+    ];
+    for (const [verb, attempt] of attempts) {
+      const err = await attempt().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err, verb).toBeInstanceOf(ValidationError);
+      expect((err as ValidationError).field, verb).toBe('vips');
+      expect((err as ValidationError).message, verb).toMatch(/10\.97\.7\.1.*address of the host/);
+    }
+    expect((await box.h('host').nft.generation.get()).id).toBe(gen);
+    expect((await svcs.list()).map((s) => s.name)).toEqual(['web']);
+    // As an external IP it is what the field is for: accepted.
+    await svcs.add({ name: 'ext', vips: ['10.96.7.5'], externalIps: [gateway], ports: [{ port: 8081 }], endpoints: [{ ip: e1 }] });
+    await svcs.delete('ext');
     expect(await svcs.check()).toEqual([]);
   });
 

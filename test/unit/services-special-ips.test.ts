@@ -101,11 +101,31 @@ describe('services: special addresses', () => {
   it('accepts unicast VIPs next to the special ranges', () => {
     const rec = toServiceRecord({
       name: 'web',
-      vips: ['126.255.255.255', '169.255.0.1', '240.0.0.1', 'fec0::1', '::ffff:10.96.0.10'],
+      vips: ['126.255.255.255', '169.255.0.1', '240.0.0.1', 'fec0::1', '::fffe:a60:a'],
       externalIps: ['192.0.2.7', '2001:db8::7'],
       ports: [{ port: 80 }],
     });
-    expect(rec.vips).toEqual(['126.255.255.255', '169.255.0.1', '240.0.0.1', 'fec0::1', '::ffff:10.96.0.10']);
+    expect(rec.vips).toEqual(['126.255.255.255', '169.255.0.1', '240.0.0.1', 'fec0::1', '::fffe:a60:a']);
     expect(rec.externalIps).toEqual(['192.0.2.7', '2001:db8::7']);
+  });
+
+  it('refuses an IPv4-mapped IPv6 address of a unicast IPv4 one, naming the field and the IPv4 address to give', () => {
+    const base = { name: 'web', vips: ['10.96.0.10'], ports: [{ port: 80 }] };
+    for (const [field, change] of [
+      ['vips', { vips: ['::ffff:10.96.0.10'] }],
+      ['externalIps', { externalIps: ['::ffff:a60:a'] }],
+      ['endpoint ip', { endpoints: [{ ip: '::ffff:10.88.0.2' }] }],
+    ] as const) {
+      const err = (() => {
+        try {
+          toServiceRecord({ ...base, ...change });
+        } catch (e) {
+          return e;
+        }
+      })();
+      expect(err, field).toBeInstanceOf(ValidationError);
+      expect((err as ValidationError).field, field).toBe(field);
+      expect((err as ValidationError).message, field).toMatch(/IPv4-mapped.*use .*10\.\d+\.0\.\d+/);
+    }
   });
 });

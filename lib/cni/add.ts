@@ -12,6 +12,7 @@ import type { Attachment, NetworkManager } from '../network/manager';
 import { attachmentKeys, type CniCall } from './call';
 import { ipamSubnets, isDelegated, type CniRoute, type NetConf } from './config';
 import { ipamResult, runIpam, type IpamResult } from './delegate';
+import { resultDns } from './dns';
 import { CniCode, CniError, withRollbackFailure } from './errors';
 import { checkIpRangesServed } from './ip-ranges';
 import { attachmentId, ensureNetwork, networkName, openManager } from './network';
@@ -139,6 +140,6 @@ async function resultOf(
     ],
     ips,
     routes: [...defaults, ...routes.filter((r) => !isDefaultRoute(r))],
-    dns: conf.dns ?? delegated?.dns,
+    dns: resultDns(conf.dns ?? delegated?.dns, conf.runtimeConfig.dns),
   };
 }

@@ -22,15 +22,19 @@ export interface CniOutput {
 
 /** Runs one CNI call. Never throws: failures are the spec's error object and exit status 1. */
 export async function runCni(env: NodeJS.ProcessEnv, stdin: string, runPlugin?: PluginRunner): Promise<CniOutput> {
-  // errors speak the configuration's version, also those about the configuration itself
-  const version = askedVersion(stdin) ?? LATEST_VERSION;
+  // errors speak the configuration's version, also those about the configuration itself; a version nlkit-cni does not
+  // speak is answered in its newest (the spec's error carries the protocol version in use, and that one is not)
+  const asked = askedVersion(stdin);
+  const version = asked !== undefined && isSupported(asked) ? asked : LATEST_VERSION;
   try {
     const cniEnv = parseEnvironment(env);
     if (cniEnv.command === 'VERSION') return print(versionInfo(stdin));
+    // an incompatible version is code 1 whatever else the configuration holds: its keys may mean something else there
+    const raw = jsonObject(stdin);
+    if (raw !== undefined) checkVersion(raw.cniVersion, cniEnv.command);
     // DEL reads only what identifies the attachment: a value ADD refused must not fail the runtime's DEL after it;
     // GC and STATUS read the network's configuration, not an attachment's values
     const conf = cniEnv.command === 'DEL' ? parseDelConfig(stdin) : parseConfig(stdin, cniEnv.command);
-    checkVersion(conf.cniVersion, cniEnv.command);
     const call: CniCall = { env: cniEnv, conf, stdin, runPlugin };
     switch (cniEnv.command) {
       // each command loads only what it needs: a plugin is a process per call, and loading is most of its start-up
@@ -69,9 +73,23 @@ function askedVersion(stdin: string): string | undefined {
   }
 }
 
+function isSupported(v: string): boolean {
+  return (SUPPORTED_VERSIONS as readonly string[]).includes(v);
+}
+
+/** stdin as a JSON object, if it is one (else parsing it says what is wrong: code 6). */
+function jsonObject(stdin: string): Record<string, unknown> | undefined {
+  try {
+    const v: unknown = JSON.parse(stdin);
+    return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** VERSION: the versions supported, in the version the caller asked in (if it sent one). */
 function versionInfo(stdin: string): Record<string, unknown> {
   const asked = askedVersion(stdin);
-  const cniVersion = asked !== undefined && (SUPPORTED_VERSIONS as readonly string[]).includes(asked) ? asked : LATEST_VERSION;
+  const cniVersion = asked !== undefined && isSupported(asked) ? asked : LATEST_VERSION;
   return { cniVersion, supportedVersions: [...SUPPORTED_VERSIONS] };
 }

@@ -9,6 +9,7 @@
  */
 import { CniCode, CniError } from './errors';
 import { isObject } from '../validate/options';
+import { parseIp } from '../validate/ip';
 
 /** The capabilities' values (`runtimeConfig`). */
 export interface RuntimeConfig {
@@ -18,6 +19,15 @@ export interface RuntimeConfig {
   bandwidth?: { ingressRate?: number; ingressBurst?: number; egressRate?: number; egressBurst?: number };
   /** Range sets as in `ipam.ranges` (ip-ranges.ts). */
   ipRanges?: Array<Array<{ subnet: string; gateway?: string; rangeStart?: string; rangeEnd?: string }>>;
+  /** The conventions' dns capability (dns.ts merges it into the result's DNS). */
+  dns?: RuntimeDns;
+}
+
+/** The dns capability as the conventions define it (containerd and CRI-O send it so): lists of strings, null meaning none. */
+export interface RuntimeDns {
+  servers?: string[] | null;
+  searches?: string[] | null;
+  options?: string[] | null;
 }
 
 /** `args`: of it, nlkit-cni reads `cni.ips` and `cni.mac`. */
@@ -72,6 +82,37 @@ function checkIpRangesShape(v: unknown): void {
   }
 }
 
+const DNS_KEYS = ['servers', 'searches', 'options'];
+
+/**
+ * The dns capability: `servers` IP addresses, `searches` and `options`
+ * words (each becomes a resolv.conf token, so no white space). A key of the
+ * result's DNS (`nameservers`, `search`, `domain`) or a misspelling is code
+ * 2: ignored, the container would start with DNS the runtime did not ask for.
+ */
+function checkDns(v: unknown): void {
+  if (v === undefined) return;
+  if (!isObject(v) || Array.isArray(v)) throw invalid('runtimeConfig.dns', 'must be an object { servers?, searches?, options? }');
+  for (const [key, value] of Object.entries(v)) {
+    const field = `runtimeConfig.dns.${key}`;
+    if (!DNS_KEYS.includes(key)) {
+      throw new CniError(CniCode.unsupportedField, `unsupported field ${field}: the dns capability has ${DNS_KEYS.join(', ')}`, `field: ${field}`);
+    }
+    if (value === null || value === undefined) continue; // Go's nil list
+    if (!Array.isArray(value)) throw invalid(field, 'must be a list of strings');
+    for (const [i, x] of value.entries()) {
+      const at = `${field}[${String(i)}]`;
+      if (key === 'servers') {
+        try {
+          parseIp(x, at);
+        } catch {
+          throw invalid(at, `${JSON.stringify(x)} is not an IPv4 or IPv6 address`);
+        }
+      } else if (typeof x !== 'string' || !/^\S+$/.test(x)) throw invalid(at, `${JSON.stringify(x)} must be a non-empty string without white space`);
+    }
+  }
+}
+
 /** `runtimeConfig`, checked for the capabilities nlkit-cni implements (others are the runtime's and other plugins' business). */
 export function checkRuntimeConfig(v: unknown): RuntimeConfig {
   if (v === undefined) return {};
@@ -84,6 +125,7 @@ export function checkRuntimeConfig(v: unknown): RuntimeConfig {
   optionalString(rc.mac, 'runtimeConfig.mac');
   checkBandwidth(rc.bandwidth);
   checkIpRangesShape(rc.ipRanges);
+  checkDns(rc.dns);
   return rc;
 }
 

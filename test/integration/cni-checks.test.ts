@@ -7,6 +7,8 @@
 // container publishes, is refused before any veth exists: link events in the
 // host and in the container's namespace show none come and go. The ipRanges
 // capability is served or refused by nlkit's IPAM, and reaches host-local.
+// The dns capability is laid over the configuration's dns in ADD's result,
+// and a malformed one is refused before anything is made.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EventStream, RtnetlinkEvent } from '../../lib';
 import { cniScratch, leases, runPlugin, type CniScratch, type PluginCall, type PluginOutput } from '../helpers/cni';
@@ -284,6 +286,49 @@ describe('nlkit-cni: what each command checks, and refusing before any link is m
       expect(ipJson(box.ns('c1'), 'route', 'get', '10.75.0.1')[0].dev).toBe('eth0');
     } finally {
       expect(call({ command: 'DEL', ...keys }, delegated).status).toBe(0);
+    }
+  });
+
+  it("dns: the runtime's lists replace the configuration's in the ADD result; a malformed one is refused before anything is made", () => {
+    const dns = { nameservers: ['192.0.2.53'], domain: 'example.net', search: ['example.net'], options: ['ndots:2'] };
+    const cases: Array<[string, unknown, unknown]> = [
+      // containerd's shape: every list (Kubernetes' cluster DNS), options kept from the configuration when the runtime sends none
+      [
+        'servers and searches',
+        { servers: ['10.96.0.10', 'fd00::10'], searches: ['default.svc.cluster.local', 'svc.cluster.local'], options: null },
+        { nameservers: ['10.96.0.10', 'fd00::10'], domain: 'example.net', search: ['default.svc.cluster.local', 'svc.cluster.local'], options: ['ndots:2'] },
+      ],
+      ['options only', { options: ['ndots:5'] }, { ...dns, options: ['ndots:5'] }],
+      ['empty lists', { servers: [], searches: [] }, dns],
+    ];
+    for (const [label, runtimeDns, want] of cases) {
+      const out = add('c1', conf({ dns, runtimeConfig: { dns: runtimeDns } }));
+      try {
+        expect(out.status, `${label}: ${out.stdout}`).toBe(0);
+        expect(out.json.dns, label).toEqual(want);
+      } finally {
+        expect(del('c1', conf()).status).toBe(0);
+      }
+    }
+    // without the configuration's dns: the runtime's alone
+    const bare = add('c1', conf({ runtimeConfig: { dns: { servers: ['10.96.0.10'] } } }));
+    expect(del('c1', conf()).status).toBe(0);
+    expect([bare.status, bare.json.dns]).toEqual([0, { nameservers: ['10.96.0.10'] }]);
+    const refused: Array<[string, unknown, number, RegExp]> = [
+      ['not an object', ['10.96.0.10'], 7, /runtimeConfig\.dns/],
+      ['servers not a list', { servers: '10.96.0.10' }, 7, /runtimeConfig\.dns\.servers/],
+      ['a server that is no address', { servers: ['kube-dns'] }, 7, /runtimeConfig\.dns\.servers\[0\]/],
+      ['a search with white space', { searches: ['a b'] }, 7, /runtimeConfig\.dns\.searches\[0\]/],
+      ['an option not a string', { options: [5] }, 7, /runtimeConfig\.dns\.options\[0\]/],
+      // the result's key, not the capability's: ignored, the container would get DNS the runtime did not ask for
+      ['the result key nameservers', { nameservers: ['10.96.0.10'] }, 2, /runtimeConfig\.dns\.nameservers/],
+    ];
+    for (const [label, runtimeDns, code, msg] of refused) {
+      const out = add('c1', conf({ runtimeConfig: { dns: runtimeDns } }));
+      expect(out.status, label).toBe(1);
+      expect(out.json, label).toMatchObject({ code });
+      expect(out.json.msg, label).toMatch(msg);
+      expect([hostVeths(), links('c1'), leases(scratch.stateDir, 'chk')], label).toEqual([[], ['lo'], {}]);
     }
   });
 });

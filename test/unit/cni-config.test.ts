@@ -227,6 +227,20 @@ describe('nlkit-cni configuration', () => {
     }
   });
 
+  it('answers an unsupported cniVersion with code 1 in a version it speaks, whatever else the configuration holds', async () => {
+    const env = { CNI_CONTAINERID: 'c', CNI_IFNAME: 'eth0', CNI_NETNS: '/nonexistent/ns' };
+    // keys a newer spec may have added are not nlkit's to judge (they would be code 2 or 7 in a version it speaks)
+    const config = { cniVersion: '2.0.0', name: 'n', stateDir: '/nonexistent/nlkit', futureKey: true, ipam: { subnet: 7 } };
+    for (const command of ['ADD', 'DEL', 'CHECK', 'GC', 'STATUS']) {
+      const out = await runCni({ ...env, CNI_COMMAND: command }, JSON.stringify(config));
+      expect(out.exitCode, command).toBe(1);
+      expect(JSON.parse(out.stdout), command).toMatchObject({ cniVersion: '1.1.0', code: 1, msg: 'incompatible CNI version "2.0.0"' });
+    }
+    // a version it speaks is still the one errors are written in
+    const old = await runCni({ ...env, CNI_COMMAND: 'ADD' }, JSON.stringify({ ...config, cniVersion: '0.4.0' }));
+    expect(JSON.parse(old.stdout)).toMatchObject({ cniVersion: '0.4.0', code: 2 });
+  });
+
   it('writes results per version and errors as the spec object', () => {
     const r = {
       interfaces: [

@@ -7,13 +7,13 @@
 // kernel (read with ip -j and nft -j), the state and the leases agree —
 // nothing leaked — and the operation can be done again. Foreign state (a
 // link added with ip, a table added with nft) is left alone throughout.
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createNetns, deleteNetns, NETNS_RUN_DIR } from '../../lib';
 import { networks, type NetworkManager } from '../../lib/network/manager';
+import { runFaultFixture, type FixtureRun } from '../helpers/fault-fixture';
 import { ip, ipJson, requireRoot } from '../helpers/netns';
 import { nftLoad, nftObjects, nftRuleLines } from '../helpers/nft';
 
@@ -41,32 +41,11 @@ const CASES = {
 type Op = keyof typeof CASES;
 const OPS = Object.keys(CASES) as Op[];
 
-interface Run {
-  status: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
+type Run = FixtureRun;
 
 /** Runs the fixture in its own network namespace (unshare -n), with the fault hook set. */
 function runFixture(args: string[], fault: string): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('unshare', ['-n', process.execPath, 'test/fixtures/network-crash.cjs', ...args], {
-      cwd: root,
-      env: { ...process.env, NLKIT_FAULT_AFTER_STEP: fault },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.on('error', reject);
-    child.on('close', (status, signal) => {
-      clearTimeout(timer);
-      resolve({ status, signal, stdout, stderr });
-    });
-  });
+  return runFaultFixture('unshare', ['-n', process.execPath, 'test/fixtures/network-crash.cjs', ...args], fault);
 }
 
 let serial = 0;

@@ -217,21 +217,29 @@ describe('network manager: drift made by a foreign actor', () => {
     }
   });
 
+  /**
+   * An `icc: false` network "iso" made with bridge netfilter off (so its ports get the isolated flag, firewall/icc.ts),
+   * sandboxes i1 and i2 attached, each serving port 80 (servers pushed to `srv`).
+   */
+  async function iccOffPair(i1: string, i2: string, srv: net.Server[]): Promise<[Attachment, Attachment]> {
+    await setSysctl(host(), 'net.bridge.bridge-nf-call-iptables', 0);
+    await setSysctl(host(), 'net.bridge.bridge-nf-call-ip6tables', 0);
+    await nets.create({ name: 'iso', subnet: '10.69.0.0/24', icc: false });
+    const b1 = await nets.attach('iso', { sandbox: i1, create: true });
+    const b2 = await nets.attach('iso', { sandbox: i2, create: true });
+    for (const [name, ns] of [
+      ['i1', i1],
+      ['i2', i2],
+    ])
+      srv.push(await listenTcp({ netns: ns, port: 80 }, (s) => s.end(`${name} sees ${s.remoteAddress}`)));
+    return [b1, b2];
+  }
+
   it("isolation-off: an icc: false network's port isolation cleared (bridge netfilter off)", async () => {
     const [i1, i2] = [uniqueNetnsName('i1'), uniqueNetnsName('i2')];
     const srv: net.Server[] = [];
-    // Bridged frames bypass netfilter: icc: false is the ports' isolated flag (firewall/icc.ts).
-    await setSysctl(host(), 'net.bridge.bridge-nf-call-iptables', 0);
-    await setSysctl(host(), 'net.bridge.bridge-nf-call-ip6tables', 0);
     try {
-      await nets.create({ name: 'iso', subnet: '10.69.0.0/24', icc: false });
-      const b1 = await nets.attach('iso', { sandbox: i1, create: true });
-      const b2 = await nets.attach('iso', { sandbox: i2, create: true });
-      for (const [name, ns] of [
-        ['i1', i1],
-        ['i2', i2],
-      ])
-        srv.push(await listenTcp({ netns: ns, port: 80 }, (s) => s.end(`${name} sees ${s.remoteAddress}`)));
+      const [b1, b2] = await iccOffPair(i1, i2, srv);
       const isolated = (veth: string) => ipJson(host(), '-d', 'link', 'show', veth)[0].linkinfo.info_slave_data.isolated as boolean;
       expect([isolated(b1.hostIfname), isolated(b2.hostIfname)]).toEqual([true, true]);
       expect(await hello(i1, addr(b2), 80, 700)).toMatch(/^error:/);
@@ -258,18 +266,8 @@ describe('network manager: drift made by a foreign actor', () => {
   it("isolation-stale: an icc: false network's ports still isolated after bridge netfilter was turned on", async () => {
     const [i1, i2] = [uniqueNetnsName('i1'), uniqueNetnsName('i2')];
     const srv: net.Server[] = [];
-    // Made with bridge netfilter off: icc: false is the ports' isolated flag.
-    await setSysctl(host(), 'net.bridge.bridge-nf-call-iptables', 0);
-    await setSysctl(host(), 'net.bridge.bridge-nf-call-ip6tables', 0);
     try {
-      await nets.create({ name: 'iso', subnet: '10.69.0.0/24', icc: false });
-      const b1 = await nets.attach('iso', { sandbox: i1, create: true });
-      const b2 = await nets.attach('iso', { sandbox: i2, create: true });
-      for (const [name, ns] of [
-        ['i1', i1],
-        ['i2', i2],
-      ])
-        srv.push(await listenTcp({ netns: ns, port: 80 }, (s) => s.end(`${name} sees ${s.remoteAddress}`)));
+      const [b1, b2] = await iccOffPair(i1, i2, srv);
       await nets.publish({ network: 'iso', hostPort: 8082, containerPort: 80, to: i2 });
       const isolated = (veth: string) => ipJson(host(), '-d', 'link', 'show', veth)[0].linkinfo.info_slave_data.isolated as boolean;
       expect([isolated(b1.hostIfname), isolated(b2.hostIfname)]).toEqual([true, true]);

@@ -7,13 +7,12 @@
 // second list: check() is clean and the kernel (ip -j) holds exactly the
 // wanted peers' routes and FDB entries: nothing of the departed peer, nothing
 // of the moved peer's old address. A foreign route made with ip stays.
-import { execFileSync, spawn } from 'node:child_process';
-import * as path from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { createOverlay, type OverlayPeer, type OverlaySpec } from '../../lib';
+import { runFaultFixture, type FixtureRun } from '../helpers/fault-fixture';
 import { ip, ipJson, useNetns } from '../helpers/netns';
 
-const root = path.resolve(__dirname, '..', '..');
 const SPEC: OverlaySpec = { clusterCidr: '10.244.0.0/16', subnet: '10.244.1.0/24', underlay: { link: 'ul0', address: '172.31.0.1' }, device: 'ovx-crash' };
 const P = (n: number, underlay = `172.31.0.${String(n)}`): OverlayPeer => ({
   name: `p${String(n)}`,
@@ -24,17 +23,9 @@ const P = (n: number, underlay = `172.31.0.${String(n)}`): OverlayPeer => ({
 const FIRST = [P(2), P(3)];
 const SECOND = [P(3, '172.31.0.33'), P(4)];
 
-function runFixture(netns: string, step: number): Promise<{ signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const args = ['test/fixtures/overlay-crash.cjs', netns, ...[SPEC, FIRST, SECOND].map((x) => JSON.stringify(x))];
-    const child = spawn(process.execPath, args, { cwd: root, env: { ...process.env, NLKIT_FAULT_AFTER_STEP: `overlay:${String(step)}` } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (_status, signal) => resolve({ signal, stdout, stderr }));
-  });
+function runFixture(netns: string, step: number): Promise<FixtureRun> {
+  const args = ['test/fixtures/overlay-crash.cjs', netns, ...[SPEC, FIRST, SECOND].map((x) => JSON.stringify(x))];
+  return runFaultFixture(process.execPath, args, `overlay:${String(step)}`);
 }
 
 describe('overlay: crash at every peer of apply()', () => {

@@ -7,7 +7,6 @@
 // rollback) and its check() and remove(). Then the namespace must hold the
 // interception exactly (nft, ip rule, ip route read back), and after
 // remove() nothing of either routing: no table, policy rule or local route.
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -16,28 +15,16 @@ import { createNetns, deleteNetns, intercept as nlkitIntercept, open, type Inter
 import { interceptFile } from '../../lib/sidecar/lock';
 import { interceptSpec } from '../../lib/sidecar/options';
 import { readPending, writePending } from '../../lib/sidecar/pending';
+import { runFaultFixture, type FixtureRun } from '../helpers/fault-fixture';
 import { ipJson, uniqueNetnsName, useNetns } from '../helpers/netns';
 import { nftObjects } from '../helpers/nft';
 
-const root = path.resolve(__dirname, '..', '..');
 const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nlkit-sidecar-crash-'));
 const R1 = { mode: 'tproxy', outboundPort: 15101, inboundPort: 15106, mark: 1, table: 133, exclude: { marks: [0x539] } } as const;
 const R2 = { ...R1, mark: 2, table: 134 } as const;
 
-function runFixture(op: string, opts: InterceptOptions, fault: string): Promise<{ signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['test/fixtures/intercept-crash.cjs', op, JSON.stringify({ stateDir, ...opts })], {
-      cwd: root,
-      env: { ...process.env, NLKIT_FAULT_AFTER_STEP: fault },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (_status, signal) => resolve({ signal, stdout, stderr }));
-  });
+function runFixture(op: string, opts: InterceptOptions, fault: string): Promise<FixtureRun> {
+  return runFaultFixture(process.execPath, ['test/fixtures/intercept-crash.cjs', op, JSON.stringify({ stateDir, ...opts })], fault);
 }
 
 describe('sidecar: crash safety at every step of intercept() and remove()', () => {

@@ -12,6 +12,7 @@ import { createNetns, deleteNetns, listenTcp, setSysctl } from '../../lib';
 import { networks, type NetworkManager } from '../../lib/network/manager';
 import type { Drift } from '../../lib/network/reconcile';
 import { ip, uniqueNetnsName, useNetns } from '../helpers/netns';
+import { wireUplink } from '../helpers/uplink';
 import { hello } from '../helpers/traffic';
 
 const UPLINK = '192.168.51.1';
@@ -69,11 +70,7 @@ describe('network manager: firewall drift', () => {
   let foreignBefore = '';
 
   beforeAll(async () => {
-    const host = box.h('host');
-    await host.links.add({ name: 'uplink', kind: 'veth', up: true, peer: { name: 'eth0', netns: box.ns('nb') } });
-    await host.addresses.add('uplink', `${UPLINK}/24`);
-    await box.h('nb').links.set('eth0', { up: true });
-    await box.h('nb').addresses.add('eth0', `${NB}/24`);
+    await wireUplink(box, { host: UPLINK, neighbour: NB });
     await box.h('nb').routes.add({ dst: '10.72.0.0/16', gateway: UPLINK }); // to see unmasqueraded sources
     stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nlkit-fwd-'));
     nets = await networks({ host: box.ns('host'), stateDir });

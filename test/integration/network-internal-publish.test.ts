@@ -15,6 +15,7 @@ import { toPublication } from '../../lib/network/publication';
 import type { NetworkContext } from '../../lib/network/context';
 import { nlkitCli } from '../helpers/cli';
 import { uniqueNetnsName, useNetns } from '../helpers/netns';
+import { wireUplink } from '../helpers/uplink';
 import { hello } from '../helpers/traffic';
 
 const UPLINK = '192.168.53.1';
@@ -33,11 +34,7 @@ describe('network manager: no published port on an internal network', () => {
   );
 
   beforeAll(async () => {
-    const host = box.h('host');
-    await host.links.add({ name: 'uplink', kind: 'veth', up: true, peer: { name: 'eth0', netns: box.ns('nb') } });
-    await host.addresses.add('uplink', `${UPLINK}/24`);
-    await box.h('nb').links.set('eth0', { up: true });
-    await box.h('nb').addresses.add('eth0', `${NB}/24`);
+    await wireUplink(box, { host: UPLINK, neighbour: NB });
     stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nlkit-intpub-'));
     nets = await networks({ host: box.ns('host'), stateDir });
     await nets.create({ name: 'int', subnet: '10.74.1.0/24', internal: true });

@@ -18,6 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bindUdp, deleteNetns, InternalNetworkPublishError, listenTcp, open, setSysctl } from '../../lib';
 import { networks, type NetworkManager } from '../../lib/network/manager';
 import { uniqueNetnsName, useNetns } from '../helpers/netns';
+import { wireUplink } from '../helpers/uplink';
 import { hello, udpAsk } from '../helpers/traffic';
 
 const UPLINK = '192.168.52.1';
@@ -57,16 +58,9 @@ describe('network manager: replies of published ports come only from the backend
   const sockets: dgram.Socket[] = [];
 
   beforeAll(async () => {
-    const host = box.h('host');
-    const nb = box.h('nb');
     // The border must not depend on reverse-path filtering (off by default in a new namespace, often loose elsewhere).
     for (const key of ['net.ipv4.conf.all.rp_filter', 'net.ipv4.conf.default.rp_filter']) await setSysctl(box.ns('host'), key, 0);
-    await host.links.add({ name: 'uplink', kind: 'veth', up: true, peer: { name: 'eth0', netns: box.ns('nb') } });
-    await host.addresses.add('uplink', `${UPLINK}/24`);
-    await host.addresses.add('uplink', `${UPLINK6}/64`, { nodad: true });
-    await nb.links.set('eth0', { up: true });
-    await nb.addresses.add('eth0', `${NB}/24`);
-    await nb.addresses.add('eth0', `${NB6}/64`, { nodad: true });
+    await wireUplink(box, { host: UPLINK, neighbour: NB, host6: UPLINK6, neighbour6: NB6 });
 
     stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nlkit-secpub-'));
     nets = await networks({ host: box.ns('host'), stateDir });

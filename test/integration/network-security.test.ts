@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bindUdp, deleteNetns, getSysctl, listenTcp, open, setSysctl, ValidationError } from '../../lib';
 import { networks, type NetworkManager } from '../../lib/network/manager';
 import { uniqueNetnsName, useNetns } from '../helpers/netns';
+import { wireUplink } from '../helpers/uplink';
 import { hello } from '../helpers/traffic';
 
 const UPLINK = '192.168.50.1';
@@ -51,12 +52,7 @@ describe('network manager: security model', () => {
   beforeAll(async () => {
     const host = box.h('host');
     const nb = box.h('nb');
-    await host.links.add({ name: 'uplink', kind: 'veth', up: true, peer: { name: 'eth0', netns: box.ns('nb') } });
-    await host.addresses.add('uplink', `${UPLINK}/24`);
-    await host.addresses.add('uplink', `${UPLINK6}/64`, { nodad: true });
-    await nb.links.set('eth0', { up: true });
-    await nb.addresses.add('eth0', `${NB}/24`);
-    await nb.addresses.add('eth0', `${NB6}/64`, { nodad: true });
+    await wireUplink(box, { host: UPLINK, neighbour: NB, host6: UPLINK6, neighbour6: NB6 });
     await nb.addresses.add('lo', `${FAR}/32`);
     await host.routes.add({ dst: '192.168.60.0/24', gateway: NB });
     // The neighbour routes every container subnet via the host (moby#45610).

@@ -222,7 +222,7 @@ export type {
   SyncedEvent,
 } from './rtnetlink/events';
 export type { StreamOptions } from './netlink/event-stream';
-export type { Address, AddressDeleteOptions, AddressFilter, AddressOptions, AddressWrite } from './rtnetlink/address';
+export type { Address, AddressDeleteOptions, AddressFilter, AddressOptions, AddressWrite, AddressWriteArgs } from './rtnetlink/address';
 export type {
   Nexthop,
   NexthopOptions,

@@ -100,7 +100,7 @@ export interface AddressDeleteOptions extends DeleteOptions {
 }
 
 /** The arguments of add and replace: `(link, cidr, options?)`, or one object `{ link, cidr, ...options }`. */
-type AddressWriteArgs = [address: AddressWrite] | [link: LinkRef, cidr: string, opts?: AddressOptions];
+export type AddressWriteArgs = [address: AddressWrite] | [link: LinkRef, cidr: string, opts?: AddressOptions];
 
 /** The link, address and options of add's and replace's arguments, either form (the verb table's `add(object)` too). */
 function writeArgs(args: AddressWriteArgs): [LinkRef, string, AddressOptions] {
